@@ -1,0 +1,94 @@
+package auth
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+	"github.com/google/uuid"
+)
+
+// AccessClaims are the claims of an access token. The role is informative:
+// requests re-read the membership, so a changed role or a removal takes
+// effect at once rather than when the token expires.
+type AccessClaims struct {
+	OrgID    string `json:"org_id"`
+	Role     string `json:"role"`
+	FamilyID string `json:"sid,omitempty"` // the refresh-token family (session)
+	jwt.RegisteredClaims
+}
+
+// Tokens signs and verifies access tokens (HS256, algorithm pinned).
+type Tokens struct {
+	secret   []byte
+	issuer   string
+	audience string
+	ttl      time.Duration
+	now      func() time.Time
+}
+
+// NewTokens builds the signer. secret must have at least 32 bytes.
+func NewTokens(secret, issuer, audience string, ttl time.Duration) *Tokens {
+	return &Tokens{secret: []byte(secret), issuer: issuer, audience: audience, ttl: ttl, now: time.Now}
+}
+
+// TTL is the access-token lifetime.
+func (t *Tokens) TTL() time.Duration { return t.ttl }
+
+// Issue signs an access token for user in org.
+func (t *Tokens) Issue(userID, orgID uuid.UUID, role string, family uuid.UUID) (string, error) {
+	now := t.now()
+	c := AccessClaims{
+		OrgID: orgID.String(), Role: role, FamilyID: family.String(),
+		RegisteredClaims: jwt.RegisteredClaims{
+			Issuer:    t.issuer,
+			Subject:   userID.String(),
+			Audience:  jwt.ClaimStrings{t.audience},
+			IssuedAt:  jwt.NewNumericDate(now),
+			NotBefore: jwt.NewNumericDate(now),
+			ExpiresAt: jwt.NewNumericDate(now.Add(t.ttl)),
+			ID:        uuid.NewString(),
+		},
+	}
+	s, err := jwt.NewWithClaims(jwt.SigningMethodHS256, c).SignedString(t.secret)
+	if err != nil {
+		return "", fmt.Errorf("auth: sign: %w", err)
+	}
+	return s, nil
+}
+
+// ErrTokenExpired distinguishes an expired token (the client should
+// refresh) from an invalid one.
+var ErrTokenExpired = errors.New("auth: access token expired")
+
+// ErrTokenInvalid is any other verification failure.
+var ErrTokenInvalid = errors.New("auth: access token invalid")
+
+// Verify checks signature, algorithm, issuer, audience and times, and
+// returns the user and organisation ids.
+func (t *Tokens) Verify(s string) (userID, orgID uuid.UUID, claims *AccessClaims, err error) {
+	claims = &AccessClaims{}
+	_, err = jwt.ParseWithClaims(s, claims, func(*jwt.Token) (any, error) { return t.secret, nil },
+		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
+		jwt.WithIssuer(t.issuer),
+		jwt.WithAudience(t.audience),
+		jwt.WithExpirationRequired(),
+		jwt.WithIssuedAt(),
+		jwt.WithTimeFunc(t.now),
+		jwt.WithLeeway(5*time.Second),
+	)
+	if err != nil {
+		if errors.Is(err, jwt.ErrTokenExpired) {
+			return uuid.Nil, uuid.Nil, nil, ErrTokenExpired
+		}
+		return uuid.Nil, uuid.Nil, nil, fmt.Errorf("%w: %w", ErrTokenInvalid, err)
+	}
+	if userID, err = uuid.Parse(claims.Subject); err != nil {
+		return uuid.Nil, uuid.Nil, nil, ErrTokenInvalid
+	}
+	if orgID, err = uuid.Parse(claims.OrgID); err != nil {
+		return uuid.Nil, uuid.Nil, nil, ErrTokenInvalid
+	}
+	return userID, orgID, claims, nil
+}

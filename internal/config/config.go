@@ -1,0 +1,222 @@
+// Package config reads the service configuration from environment
+// variables (documented, with defaults, in .env.example) and validates it,
+// reporting every problem at once.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/caarlos0/env/v11"
+
+	"github.com/leadpilot/leadpilot/internal/secrets"
+)
+
+// Insecure development defaults, refused in production. They let `make run`
+// work on a fresh machine with no set-up.
+const (
+	devJWTSecret     = "leadpilot-development-jwt-secret-do-not-use-in-production"
+	devEncryptionKey = "dev:bGVhZHBpbG90LWRldi1rZXktMzItYnl0ZXMtbG9uZyE=" // 32 bytes, base64
+)
+
+// Config is the whole service configuration.
+type Config struct {
+	Env               string        `env:"LEADPILOT_ENV" envDefault:"development"` // development | production
+	HTTPAddr          string        `env:"HTTP_ADDR" envDefault:":8080"`
+	PublicURL         string        `env:"PUBLIC_URL" envDefault:"http://localhost:8080"`
+	LogLevel          string        `env:"LOG_LEVEL" envDefault:"info"`  // debug | info | warn | error
+	LogFormat         string        `env:"LOG_FORMAT" envDefault:"json"` // json | text
+	ShutdownTimeout   time.Duration `env:"SHUTDOWN_TIMEOUT" envDefault:"30s"`
+	MaxBodyBytes      int64         `env:"MAX_BODY_BYTES" envDefault:"1048576"`
+	TrustProxyHeaders bool          `env:"TRUST_PROXY_HEADERS" envDefault:"false"`
+	CORSOrigins       []string      `env:"CORS_ALLOWED_ORIGINS" envSeparator:","`
+
+	DatabaseURL        string `env:"DATABASE_URL" envDefault:"postgres://postgres@127.0.0.1:5432/leadpilot?sslmode=disable"`
+	MigrateDatabaseURL string `env:"MIGRATE_DATABASE_URL"` // default: DatabaseURL
+	DatabaseAppRole    string `env:"DATABASE_APP_ROLE" envDefault:"leadpilot_app"`
+	DatabaseMaxConns   int32  `env:"DATABASE_MAX_CONNS" envDefault:"20"`
+
+	RedisURL string `env:"REDIS_URL" envDefault:"redis://127.0.0.1:6379/0"`
+
+	JWTSecret       string        `env:"JWT_SECRET"`
+	JWTIssuer       string        `env:"JWT_ISSUER" envDefault:"leadpilot"`
+	JWTAudience     string        `env:"JWT_AUDIENCE" envDefault:"leadpilot-api"`
+	AccessTokenTTL  time.Duration `env:"ACCESS_TOKEN_TTL" envDefault:"15m"`
+	RefreshTokenTTL time.Duration `env:"REFRESH_TOKEN_TTL" envDefault:"720h"`
+	InviteTTL       time.Duration `env:"INVITE_TTL" envDefault:"168h"`
+
+	EncryptionKeys         string `env:"ENCRYPTION_KEYS"`
+	EncryptionCurrentKeyID string `env:"ENCRYPTION_CURRENT_KEY_ID"`
+
+	RateLimitOrgPerSecond       int `env:"RATE_LIMIT_ORG_PER_SECOND" envDefault:"100"`
+	RateLimitOrgBurst           int `env:"RATE_LIMIT_ORG_BURST" envDefault:"200"`
+	RateLimitKeyPerSecond       int `env:"RATE_LIMIT_KEY_PER_SECOND" envDefault:"100"`
+	AuthRateLimitIPPerMinute    int `env:"AUTH_RATE_LIMIT_IP_PER_MINUTE" envDefault:"20"`
+	AuthRateLimitEmailPerMinute int `env:"AUTH_RATE_LIMIT_EMAIL_PER_MINUTE" envDefault:"5"`
+
+	WorkerConcurrency int `env:"WORKER_CONCURRENCY" envDefault:"20"`
+
+	// Platform LLM keys and endpoint overrides (an org's own key wins).
+	AnthropicAPIKey  string        `env:"ANTHROPIC_API_KEY"`
+	OpenAIAPIKey     string        `env:"OPENAI_API_KEY"`
+	GoogleAIAPIKey   string        `env:"GOOGLE_AI_API_KEY"`
+	DeepSeekAPIKey   string        `env:"DEEPSEEK_API_KEY"`
+	GroqAPIKey       string        `env:"GROQ_API_KEY"`
+	AnthropicBaseURL string        `env:"ANTHROPIC_BASE_URL"`
+	OpenAIBaseURL    string        `env:"OPENAI_BASE_URL"`
+	GeminiBaseURL    string        `env:"GEMINI_BASE_URL"`
+	DeepSeekBaseURL  string        `env:"DEEPSEEK_BASE_URL"`
+	GroqBaseURL      string        `env:"GROQ_BASE_URL"`
+	LLMTimeout       time.Duration `env:"LLM_TIMEOUT" envDefault:"60s"`
+
+	// Warnings are non-fatal notes from Load (insecure dev defaults in use).
+	Warnings []string `env:"-"`
+	// Keyring is built from EncryptionKeys.
+	Keyring *secrets.Keyring `env:"-"`
+}
+
+// Production reports whether the insecure defaults are forbidden.
+func (c *Config) Production() bool { return c.Env == "production" }
+
+// Load reads the environment through getenv and validates the result.
+func Load(getenv func(string) string) (*Config, error) {
+	var c Config
+	environ := map[string]string{}
+	for _, k := range envNames() {
+		if v := getenv(k); v != "" {
+			environ[k] = v
+		}
+	}
+	if err := env.ParseWithOptions(&c, env.Options{Environment: environ}); err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	if err := c.validate(); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+func (c *Config) validate() error {
+	var problems []string
+	bad := func(format string, a ...any) { problems = append(problems, fmt.Sprintf(format, a...)) }
+
+	switch c.Env {
+	case "development", "production":
+	default:
+		bad("LEADPILOT_ENV must be development or production, not %q", c.Env)
+	}
+	if _, err := url.Parse(c.PublicURL); err != nil || !strings.HasPrefix(c.PublicURL, "http") {
+		bad("PUBLIC_URL must be an http(s) URL, not %q", c.PublicURL)
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("LOG_LEVEL must be debug, info, warn or error, not %q", c.LogLevel)
+	}
+	switch c.LogFormat {
+	case "json", "text":
+	default:
+		bad("LOG_FORMAT must be json or text, not %q", c.LogFormat)
+	}
+	if c.MaxBodyBytes < 1024 {
+		bad("MAX_BODY_BYTES must be at least 1024")
+	}
+	if !strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://") {
+		bad("DATABASE_URL must be a postgres:// URL")
+	}
+	if c.MigrateDatabaseURL == "" {
+		c.MigrateDatabaseURL = c.DatabaseURL
+	}
+	if !strings.HasPrefix(c.RedisURL, "redis://") && !strings.HasPrefix(c.RedisURL, "rediss://") {
+		bad("REDIS_URL must be a redis:// or rediss:// URL")
+	}
+	switch {
+	case c.JWTSecret == "" && c.Production():
+		bad("JWT_SECRET is required in production (at least 32 random bytes, e.g. `openssl rand -base64 48`)")
+	case c.JWTSecret == "":
+		c.JWTSecret = devJWTSecret
+		c.Warnings = append(c.Warnings, "JWT_SECRET is not set: using an insecure development secret")
+	case len(c.JWTSecret) < 32:
+		bad("JWT_SECRET must be at least 32 characters")
+	}
+	if c.AccessTokenTTL < time.Minute || c.AccessTokenTTL > 24*time.Hour {
+		bad("ACCESS_TOKEN_TTL must be between 1m and 24h")
+	}
+	if c.RefreshTokenTTL < c.AccessTokenTTL {
+		bad("REFRESH_TOKEN_TTL must be longer than ACCESS_TOKEN_TTL")
+	}
+	if c.InviteTTL < time.Hour {
+		bad("INVITE_TTL must be at least 1h")
+	}
+	keys := c.EncryptionKeys
+	if keys == "" {
+		if c.Production() {
+			bad("ENCRYPTION_KEYS is required in production (kid:base64 of 32 random bytes, e.g. k1:$(openssl rand -base64 32))")
+		}
+		keys = devEncryptionKey
+		c.Warnings = append(c.Warnings, "ENCRYPTION_KEYS is not set: using an insecure development key")
+	}
+	if parsed, err := secrets.ParseKeys(keys); err != nil {
+		bad("ENCRYPTION_KEYS: %v", err)
+	} else {
+		current := c.EncryptionCurrentKeyID
+		if current == "" {
+			if len(parsed) != 1 {
+				bad("ENCRYPTION_CURRENT_KEY_ID is required when ENCRYPTION_KEYS holds several keys")
+			}
+			for kid := range parsed {
+				current = kid
+			}
+		}
+		if kr, err := secrets.NewKeyring(parsed, current); err != nil {
+			if current != "" || len(parsed) == 1 {
+				bad("ENCRYPTION_CURRENT_KEY_ID: %v", err)
+			}
+		} else {
+			c.Keyring = kr
+		}
+	}
+	for name, v := range map[string]int{
+		"RATE_LIMIT_ORG_PER_SECOND": c.RateLimitOrgPerSecond, "RATE_LIMIT_ORG_BURST": c.RateLimitOrgBurst,
+		"RATE_LIMIT_KEY_PER_SECOND": c.RateLimitKeyPerSecond, "AUTH_RATE_LIMIT_IP_PER_MINUTE": c.AuthRateLimitIPPerMinute,
+		"AUTH_RATE_LIMIT_EMAIL_PER_MINUTE": c.AuthRateLimitEmailPerMinute, "WORKER_CONCURRENCY": c.WorkerConcurrency,
+	} {
+		if v < 1 {
+			bad("%s must be at least 1", name)
+		}
+	}
+	if c.DatabaseMaxConns < 2 {
+		bad("DATABASE_MAX_CONNS must be at least 2")
+	}
+	if len(problems) > 0 {
+		return &Error{Problems: problems}
+	}
+	return nil
+}
+
+// Error lists every configuration problem found.
+type Error struct{ Problems []string }
+
+func (e *Error) Error() string {
+	return "invalid configuration:\n  - " + strings.Join(e.Problems, "\n  - ")
+}
+
+// IsConfigError reports whether err came from validation.
+func IsConfigError(err error) bool {
+	var ce *Error
+	return errors.As(err, &ce)
+}
+
+// envNames lists every variable Config reads, so Load can take them from
+// an injected getenv instead of the process environment.
+func envNames() []string {
+	var names []string
+	params, _ := env.GetFieldParamsWithOptions(&Config{}, env.Options{})
+	for _, p := range params {
+		names = append(names, p.Key)
+	}
+	return names
+}

@@ -1,0 +1,165 @@
+// Package database opens the Postgres pool shared by bun and pgx, runs
+// tenant-scoped transactions under row-level security, applies migrations
+// and turns driver errors into the sentinels domain packages branch on.
+package database
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect/pgdialect"
+)
+
+// Sentinel errors callers branch on with errors.Is; no caller imports pgx.
+var (
+	ErrNotFound  = errors.New("not found")
+	ErrConflict  = errors.New("conflict")  // unique violation
+	ErrReference = errors.New("reference") // foreign-key violation
+	ErrCheck     = errors.New("check")     // check or not-null violation
+	ErrNoTenant  = errors.New("no tenant") // a tenant transaction without an org id
+)
+
+// DB is the pool and the bun handle over it.
+type DB struct {
+	Pool *pgxpool.Pool
+	Bun  *bun.DB
+}
+
+// Options configure Open.
+type Options struct {
+	URL      string
+	Role     string // SET ROLE on every connection; "" keeps the login role
+	MaxConns int32  // 0: pgx default
+}
+
+// Open connects and checks the connection. When Role is set every pooled
+// connection runs as that role, so row-level security binds it even when the
+// login user owns the tables.
+func Open(ctx context.Context, o Options) (*DB, error) {
+	cfg, err := pgxpool.ParseConfig(o.URL)
+	if err != nil {
+		return nil, fmt.Errorf("database: parse url: %w", err)
+	}
+	if o.MaxConns > 0 {
+		cfg.MaxConns = o.MaxConns
+	}
+	if o.Role != "" {
+		role := o.Role
+		cfg.AfterConnect = func(ctx context.Context, c *pgx.Conn) error {
+			_, err := c.Exec(ctx, "SET ROLE "+pgx.Identifier{role}.Sanitize())
+			return err
+		}
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("database: open: %w", err)
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("database: ping: %w", err)
+	}
+	sqldb := stdlib.OpenDBFromPool(pool)
+	return &DB{Pool: pool, Bun: bun.NewDB(sqldb, pgdialect.New())}, nil
+}
+
+// Close closes bun's handle and the pool.
+func (db *DB) Close() {
+	_ = db.Bun.Close()
+	db.Pool.Close()
+}
+
+// CheckRole refuses to run the service as a role that row-level security
+// does not bind (a superuser, or one with BYPASSRLS).
+func (db *DB) CheckRole(ctx context.Context) error {
+	var name string
+	var super, bypass bool
+	err := db.Pool.QueryRow(ctx,
+		`SELECT rolname, rolsuper, rolbypassrls FROM pg_roles WHERE rolname = current_user`).Scan(&name, &super, &bypass)
+	if err != nil {
+		return fmt.Errorf("database: check role: %w", err)
+	}
+	if super || bypass {
+		return fmt.Errorf("database: the service runs as role %q, which bypasses row-level security; set DATABASE_APP_ROLE (default leadpilot_app) or log in as a role without SUPERUSER/BYPASSRLS", name)
+	}
+	return nil
+}
+
+// Tenant says whom a transaction acts for. UserID is uuid.Nil for API keys
+// and system work.
+type Tenant struct {
+	OrgID  uuid.UUID
+	UserID uuid.UUID
+}
+
+// InTenant runs fn in a transaction whose row-level security context is t:
+// every tenant table shows and accepts only t.OrgID's rows. Settings are
+// transaction-local (set_config(..., true)), so nothing leaks to the next
+// user of the pooled connection.
+func (db *DB) InTenant(ctx context.Context, t Tenant, fn func(ctx context.Context, tx bun.Tx) error) error {
+	if t.OrgID == uuid.Nil {
+		return ErrNoTenant
+	}
+	return db.Bun.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		user := ""
+		if t.UserID != uuid.Nil {
+			user = t.UserID.String()
+		}
+		if _, err := tx.ExecContext(ctx,
+			`SELECT set_config('app.org_id', ?, true), set_config('app.user_id', ?, true)`,
+			t.OrgID.String(), user); err != nil {
+			return fmt.Errorf("database: set tenant: %w", err)
+		}
+		return fn(ctx, tx)
+	})
+}
+
+// Interpret maps driver errors to the package sentinels, keeping the
+// original in the chain for logs. Callers wrap it with their operation.
+func Interpret(err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, sql.ErrNoRows) || errors.Is(err, pgx.ErrNoRows) {
+		return fmt.Errorf("%w: %w", ErrNotFound, err)
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		switch pgErr.Code {
+		case "23505":
+			return &ConstraintError{Kind: ErrConflict, Constraint: pgErr.ConstraintName, err: err}
+		case "23503":
+			return &ConstraintError{Kind: ErrReference, Constraint: pgErr.ConstraintName, err: err}
+		case "23514", "23502":
+			return &ConstraintError{Kind: ErrCheck, Constraint: pgErr.ConstraintName, err: err}
+		}
+	}
+	return err
+}
+
+// ConstraintError names the constraint a write broke.
+type ConstraintError struct {
+	Kind       error
+	Constraint string
+	err        error
+}
+
+func (e *ConstraintError) Error() string {
+	return fmt.Sprintf("%v (%s): %v", e.Kind, e.Constraint, e.err)
+}
+
+// Unwrap exposes both the sentinel and the driver error.
+func (e *ConstraintError) Unwrap() []error { return []error{e.Kind, e.err} }
+
+// IsConstraint reports whether err broke the named constraint.
+func IsConstraint(err error, name string) bool {
+	var ce *ConstraintError
+	return errors.As(Interpret(err), &ce) && ce.Constraint == name
+}

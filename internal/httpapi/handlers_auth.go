@@ -1,0 +1,142 @@
+package httpapi
+
+import (
+	"context"
+
+	oapimw "github.com/oapi-codegen/echo-middleware"
+
+	"github.com/leadpilot/leadpilot/api"
+	"github.com/leadpilot/leadpilot/api/server"
+	"github.com/leadpilot/leadpilot/internal/auth"
+	"github.com/leadpilot/leadpilot/internal/fault"
+	"github.com/leadpilot/leadpilot/internal/ratelimit"
+)
+
+// client describes the caller for session records; the Echo context is in
+// ctx because the strict handler passes the request's context through.
+func client(ctx context.Context) auth.Client {
+	c := oapimw.GetEchoContext(ctx)
+	if c == nil {
+		return auth.Client{}
+	}
+	return auth.Client{UserAgent: c.Request().UserAgent(), IP: c.RealIP()}
+}
+
+// limitEmail spends the per-address budget of signup and login, so one
+// address cannot be hammered from many IPs.
+func (s *Server) limitEmail(ctx context.Context, email string) error {
+	res, err := s.limiter.Allow(ctx, "email:"+auth.NormalizeEmail(email), ratelimit.PerMinute(s.limits.AuthEmailPerMinute))
+	if err != nil {
+		return err
+	}
+	if !res.Allowed {
+		return fault.RateLimited("too many attempts for this email address; wait a moment", res.RetryAfterSeconds())
+	}
+	return nil
+}
+
+// Signup implements POST /v1/auth/signup.
+func (s *Server) Signup(ctx context.Context, req server.SignupRequestObject) (server.SignupResponseObject, error) {
+	b := req.Body
+	if err := s.limitEmail(ctx, string(b.Email)); err != nil {
+		return nil, err
+	}
+	sess, err := s.auth.Signup(ctx, auth.SignupInput{Email: string(b.Email), Password: b.Password, FullName: b.FullName, OrgName: b.OrgName}, client(ctx))
+	if err != nil {
+		return nil, err
+	}
+	return server.Signup201JSONResponse(toAPISession(sess)), nil
+}
+
+// Login implements POST /v1/auth/login.
+func (s *Server) Login(ctx context.Context, req server.LoginRequestObject) (server.LoginResponseObject, error) {
+	b := req.Body
+	if err := s.limitEmail(ctx, string(b.Email)); err != nil {
+		return nil, err
+	}
+	sess, err := s.auth.Login(ctx, string(b.Email), b.Password, b.OrgId, client(ctx))
+	if err != nil {
+		return nil, err
+	}
+	return server.Login200JSONResponse(toAPISession(sess)), nil
+}
+
+// RefreshSession implements POST /v1/auth/refresh.
+func (s *Server) RefreshSession(ctx context.Context, req server.RefreshSessionRequestObject) (server.RefreshSessionResponseObject, error) {
+	sess, err := s.auth.Refresh(ctx, req.Body.RefreshToken, client(ctx))
+	if err != nil {
+		return nil, err
+	}
+	return server.RefreshSession200JSONResponse(toAPISession(sess)), nil
+}
+
+// Logout implements POST /v1/auth/logout.
+func (s *Server) Logout(ctx context.Context, req server.LogoutRequestObject) (server.LogoutResponseObject, error) {
+	if err := s.auth.Logout(ctx, req.Body.RefreshToken); err != nil {
+		return nil, err
+	}
+	return server.Logout204Response{}, nil
+}
+
+// AcceptInvite implements POST /v1/auth/accept-invite.
+func (s *Server) AcceptInvite(ctx context.Context, req server.AcceptInviteRequestObject) (server.AcceptInviteResponseObject, error) {
+	b := req.Body
+	name := ""
+	if b.FullName != nil {
+		name = *b.FullName
+	}
+	sess, err := s.auth.AcceptInvite(ctx, b.Token, b.Password, name, client(ctx))
+	if err != nil {
+		return nil, err
+	}
+	return server.AcceptInvite200JSONResponse(toAPISession(sess)), nil
+}
+
+// principal returns the authenticated caller; the middleware guarantees one
+// on every non-public route.
+func principal(ctx context.Context) (auth.Principal, error) {
+	p, ok := auth.PrincipalFrom(ctx)
+	if !ok {
+		return auth.Principal{}, fault.Unauthorized("unauthenticated", "authentication required")
+	}
+	return p, nil
+}
+
+// GetMe implements GET /v1/me.
+func (s *Server) GetMe(ctx context.Context, _ server.GetMeRequestObject) (server.GetMeResponseObject, error) {
+	p, err := principal(ctx)
+	if err != nil {
+		return nil, err
+	}
+	org, err := s.orgs.Get(ctx, p.Actor())
+	if err != nil {
+		return nil, err
+	}
+	me := api.Me{PrincipalType: api.MePrincipalType(p.Type), Role: api.Role(p.Role), Organization: toAPIOrganization(org)}
+	switch p.Type {
+	case auth.PrincipalAPIKey:
+		k, err := s.auth.APIKeyByID(ctx, p.OrgID, p.APIKeyID)
+		if err != nil {
+			return nil, err
+		}
+		ak := toAPIKey(k)
+		me.ApiKey = &ak
+	default:
+		u, err := s.auth.UserByID(ctx, p.Actor().Tenant(), p.UserID)
+		if err != nil {
+			return nil, err
+		}
+		au := toAPIUser(u)
+		me.User = &au
+		ms, err := s.auth.Memberships(ctx, p.UserID)
+		if err != nil {
+			return nil, err
+		}
+		sum := make([]api.MembershipSummary, len(ms))
+		for i, m := range ms {
+			sum[i] = api.MembershipSummary{OrgId: m.OrgID, Role: api.Role(m.Role)}
+		}
+		me.Memberships = &sum
+	}
+	return server.GetMe200JSONResponse(me), nil
+}

@@ -1,0 +1,456 @@
+// Package httpapi is the HTTP edge: it implements the generated strict
+// server interface on Echo, authenticates callers, applies rate limits and
+// idempotency, validates requests against openapi.yaml, and turns domain
+// results and faults into API types and problem+json. Handlers stay thin:
+// principal in, one domain call, API type out.
+package httpapi
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/google/uuid"
+	"github.com/labstack/echo/v4"
+	echomw "github.com/labstack/echo/v4/middleware"
+	oapimw "github.com/oapi-codegen/echo-middleware"
+	"github.com/prometheus/client_golang/prometheus"
+	"gopkg.in/yaml.v3"
+
+	"github.com/leadpilot/leadpilot/api/server"
+	"github.com/leadpilot/leadpilot/internal/auth"
+	"github.com/leadpilot/leadpilot/internal/fault"
+	"github.com/leadpilot/leadpilot/internal/idempotency"
+	"github.com/leadpilot/leadpilot/internal/orgs"
+	"github.com/leadpilot/leadpilot/internal/ratelimit"
+)
+
+// Limits are the request budgets.
+type Limits struct {
+	OrgPerSecond       int // per organisation, all principals together
+	OrgBurst           int
+	KeyPerSecond       int // per API key
+	AuthIPPerMinute    int // signup/login/refresh/accept per client IP
+	AuthEmailPerMinute int // signup/login per email address
+}
+
+// Deps is what the API needs. Each is used; nothing else is reachable.
+type Deps struct {
+	Auth        *auth.Service
+	Orgs        *orgs.Service
+	Idempotency *idempotency.Store
+	Limiter     *ratelimit.Limiter
+	Limits      Limits
+	Logger      *slog.Logger
+	Registry    prometheus.Registerer
+	// Ready reports whether dependencies are usable (for /readyz).
+	Ready func(ctx context.Context) error
+	// Extra mounts routes outside the contract (/docs, /metrics).
+	Extra func(e *echo.Echo)
+	// MaxBodyBytes caps request bodies.
+	MaxBodyBytes      int64
+	TrustProxyHeaders bool
+	CORSOrigins       []string
+}
+
+// Server implements server.StrictServerInterface.
+type Server struct {
+	auth    *auth.Service
+	orgs    *orgs.Service
+	limiter *ratelimit.Limiter
+	limits  Limits
+}
+
+var _ server.StrictServerInterface = (*Server)(nil)
+
+func init() {
+	// kin-openapi checks formats only when registered. Our ids are UUIDv7,
+	// which its RFC 4122 pattern rejects; RFC 9562 accepts them.
+	openapi3.DefineStringFormatValidator("uuid", openapi3.NewRegexpFormatValidator(openapi3.FormatOfStringForUUIDOfRFC9562))
+	openapi3.DefineStringFormatValidator("email", openapi3.NewRegexpFormatValidator(`^[^@\s]+@[^@\s]+\.[^@\s]+$`))
+}
+
+// New builds the Echo instance with every route and middleware.
+func New(d Deps) (*echo.Echo, error) {
+	spec, err := server.GetSwagger()
+	if err != nil {
+		return nil, fmt.Errorf("httpapi: load spec: %w", err)
+	}
+	spec.Servers = nil // validate paths only, never the Host header
+
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.HTTPErrorHandler = handleError(d.Logger)
+	if d.TrustProxyHeaders {
+		e.IPExtractor = echo.ExtractIPFromXFFHeader()
+	} else {
+		e.IPExtractor = echo.ExtractIPDirect()
+	}
+
+	metrics := newMetrics(d.Registry)
+	e.Use(recoverer(d.Logger))
+	e.Use(echomw.RequestIDWithConfig(echomw.RequestIDConfig{
+		Generator: func() string { return uuid.Must(uuid.NewV7()).String() },
+		RequestIDHandler: func(c echo.Context, id string) {
+			c.SetRequest(c.Request().WithContext(withRequestID(c.Request().Context(), id)))
+		},
+	}))
+	e.Use(accessLog(d.Logger, metrics))
+	if len(d.CORSOrigins) > 0 {
+		e.Use(echomw.CORSWithConfig(echomw.CORSConfig{
+			AllowOrigins:  d.CORSOrigins,
+			AllowHeaders:  []string{"Authorization", "Content-Type", "Idempotency-Key", "X-Request-Id"},
+			ExposeHeaders: []string{"X-Request-Id", "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset", "Retry-After", "Idempotent-Replayed"},
+		}))
+	}
+	e.Use(echomw.BodyLimitWithConfig(echomw.BodyLimitConfig{Limit: strconv.FormatInt(d.MaxBodyBytes, 10) + "B"}))
+
+	e.GET("/healthz", func(c echo.Context) error { return c.JSON(http.StatusOK, map[string]string{"status": "ok"}) })
+	e.GET("/readyz", func(c echo.Context) error {
+		ctx, cancel := context.WithTimeout(c.Request().Context(), 3*time.Second)
+		defer cancel()
+		if err := d.Ready(ctx); err != nil {
+			d.Logger.WarnContext(ctx, "not ready", "err", err)
+			return writeProblem(c, http.StatusServiceUnavailable, "not_ready", err.Error(), nil)
+		}
+		return c.JSON(http.StatusOK, map[string]string{"status": "ready"})
+	})
+	specYAML, err := specDocument()
+	if err != nil {
+		return nil, err
+	}
+	e.GET("/openapi.yaml", func(c echo.Context) error {
+		return c.Blob(http.StatusOK, "application/yaml", specYAML)
+	})
+	if d.Extra != nil {
+		d.Extra(e)
+	}
+
+	s := &Server{auth: d.Auth, orgs: d.Orgs, limiter: d.Limiter, limits: d.Limits}
+	public := publicOperations(spec)
+	v1 := e.Group("/v1")
+	v1.Use(authenticate(d.Auth, public))
+	v1.Use(rateLimit(d.Limiter, d.Limits, public))
+	// Idempotency sits before validation: the validator hands the handler
+	// the value it validated through the request body, which a later
+	// reader would replace. A replayed 422 is as correct as a replayed 201.
+	v1.Use(idempotent(d.Idempotency))
+	v1.Use(oapimw.OapiRequestValidatorWithOptions(spec, &oapimw.Options{
+		Options: openapi3filter.Options{
+			AuthenticationFunc: openapi3filter.NoopAuthenticationFunc, // authenticate() did it
+			MultiError:         true,
+			KeepValidatedValue: true, // the handler sees exactly what was validated
+		},
+		MultiErrorHandler: func(me openapi3.MultiError) *echo.HTTPError {
+			return &echo.HTTPError{Code: http.StatusBadRequest, Internal: me}
+		},
+		ErrorHandler:          func(c echo.Context, he *echo.HTTPError) error { return validationError(c, he) },
+		SilenceServersWarning: true,
+	}))
+
+	strict := server.NewStrictHandler(s, nil)
+	server.RegisterHandlers(routeAdapter{v1}, strict)
+	return e, nil
+}
+
+// routeAdapter strips the /v1 the generated routes carry, since they are
+// registered on the /v1 group.
+type routeAdapter struct{ g *echo.Group }
+
+func (r routeAdapter) CONNECT(p string, h echo.HandlerFunc, m ...echo.MiddlewareFunc) *echo.Route {
+	return r.g.CONNECT(strings.TrimPrefix(p, "/v1"), h, m...)
+}
+func (r routeAdapter) DELETE(p string, h echo.HandlerFunc, m ...echo.MiddlewareFunc) *echo.Route {
+	return r.g.DELETE(strings.TrimPrefix(p, "/v1"), h, m...)
+}
+func (r routeAdapter) GET(p string, h echo.HandlerFunc, m ...echo.MiddlewareFunc) *echo.Route {
+	return r.g.GET(strings.TrimPrefix(p, "/v1"), h, m...)
+}
+func (r routeAdapter) HEAD(p string, h echo.HandlerFunc, m ...echo.MiddlewareFunc) *echo.Route {
+	return r.g.HEAD(strings.TrimPrefix(p, "/v1"), h, m...)
+}
+func (r routeAdapter) OPTIONS(p string, h echo.HandlerFunc, m ...echo.MiddlewareFunc) *echo.Route {
+	return r.g.OPTIONS(strings.TrimPrefix(p, "/v1"), h, m...)
+}
+func (r routeAdapter) PATCH(p string, h echo.HandlerFunc, m ...echo.MiddlewareFunc) *echo.Route {
+	return r.g.PATCH(strings.TrimPrefix(p, "/v1"), h, m...)
+}
+func (r routeAdapter) POST(p string, h echo.HandlerFunc, m ...echo.MiddlewareFunc) *echo.Route {
+	return r.g.POST(strings.TrimPrefix(p, "/v1"), h, m...)
+}
+func (r routeAdapter) PUT(p string, h echo.HandlerFunc, m ...echo.MiddlewareFunc) *echo.Route {
+	return r.g.PUT(strings.TrimPrefix(p, "/v1"), h, m...)
+}
+func (r routeAdapter) TRACE(p string, h echo.HandlerFunc, m ...echo.MiddlewareFunc) *echo.Route {
+	return r.g.TRACE(strings.TrimPrefix(p, "/v1"), h, m...)
+}
+
+// publicOperations lists "METHOD /path" (Echo syntax) of operations whose
+// spec says `security: []`.
+func publicOperations(spec *openapi3.T) map[string]bool {
+	out := map[string]bool{}
+	for path, item := range spec.Paths.Map() {
+		echoPath := path
+		for {
+			i := strings.IndexByte(echoPath, '{')
+			if i < 0 {
+				break
+			}
+			j := strings.IndexByte(echoPath[i:], '}')
+			echoPath = echoPath[:i] + ":" + echoPath[i+1:i+j] + echoPath[i+j+1:]
+		}
+		for method, op := range item.Operations() {
+			if op.Security != nil && len(*op.Security) == 0 {
+				out[method+" "+echoPath] = true
+			}
+		}
+	}
+	return out
+}
+
+func operationKey(c echo.Context) string { return c.Request().Method + " " + c.Path() }
+
+// recoverer turns panics into 500 problems.
+func recoverer(logger *slog.Logger) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) (err error) {
+			defer func() {
+				if r := recover(); r != nil {
+					logger.ErrorContext(c.Request().Context(), "panic", "panic", fmt.Sprint(r), "request_id", requestID(c))
+					err = fmt.Errorf("panic: %v", r)
+				}
+			}()
+			return next(c)
+		}
+	}
+}
+
+type requestIDKey struct{}
+
+func withRequestID(ctx context.Context, id string) context.Context {
+	return context.WithValue(ctx, requestIDKey{}, id)
+}
+
+// RequestIDFrom returns the request id put in ctx by the server.
+func RequestIDFrom(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDKey{}).(string)
+	return id
+}
+
+func requestID(c echo.Context) string { return c.Response().Header().Get(echo.HeaderXRequestID) }
+
+type metrics struct {
+	duration *prometheus.HistogramVec
+}
+
+func newMetrics(reg prometheus.Registerer) *metrics {
+	m := &metrics{duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "leadpilot_http_request_duration_seconds",
+		Help:    "HTTP request duration by route template, method and status.",
+		Buckets: prometheus.DefBuckets,
+	}, []string{"route", "method", "status"})}
+	if reg != nil {
+		reg.MustRegister(m.duration)
+	}
+	return m
+}
+
+// accessLog logs one structured line per request and records its duration.
+func accessLog(logger *slog.Logger, m *metrics) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			start := time.Now()
+			err := next(c)
+			if err != nil {
+				c.Error(err) // render now so the status below is the real one
+			}
+			status := c.Response().Status
+			route := c.Path()
+			if route == "" {
+				route = "unmatched"
+			}
+			m.duration.WithLabelValues(route, c.Request().Method, strconv.Itoa(status)).Observe(time.Since(start).Seconds())
+			attrs := []any{
+				"request_id", requestID(c), "method", c.Request().Method, "route", route,
+				"path", c.Request().URL.Path, "status", status, "duration_ms", time.Since(start).Milliseconds(),
+				"ip", c.RealIP(),
+			}
+			if p, ok := auth.PrincipalFrom(c.Request().Context()); ok {
+				attrs = append(attrs, "org_id", p.OrgID.String(), "principal", p.ID())
+			}
+			level := slog.LevelInfo
+			if status >= 500 {
+				level = slog.LevelError
+			}
+			logger.Log(c.Request().Context(), level, "request", attrs...)
+			return nil
+		}
+	}
+}
+
+// authenticate sets the principal for every non-public operation.
+func authenticate(a *auth.Service, public map[string]bool) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			if public[operationKey(c)] || c.Path() == "" || c.Path() == "/v1/*" {
+				return next(c)
+			}
+			h := c.Request().Header.Get(echo.HeaderAuthorization)
+			scheme, cred, ok := strings.Cut(h, " ")
+			if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(cred) == "" {
+				return fault.Unauthorized("unauthenticated", "send Authorization: Bearer <access token or API key>")
+			}
+			p, err := a.Authenticate(c.Request().Context(), strings.TrimSpace(cred))
+			if err != nil {
+				return err
+			}
+			c.SetRequest(c.Request().WithContext(auth.WithPrincipal(c.Request().Context(), p)))
+			return next(c)
+		}
+	}
+}
+
+// rateLimit spends the organisation's (and API key's) budget, or for
+// public operations the client IP's, and reports it in RateLimit-* headers.
+func rateLimit(l *ratelimit.Limiter, lim Limits, public map[string]bool) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			ctx := c.Request().Context()
+			var checks []struct {
+				key string
+				lim ratelimit.Limit
+			}
+			if p, ok := auth.PrincipalFrom(ctx); ok {
+				checks = append(checks, struct {
+					key string
+					lim ratelimit.Limit
+				}{"org:" + p.OrgID.String(), ratelimit.PerSecond(lim.OrgPerSecond, lim.OrgBurst)})
+				if p.Type == auth.PrincipalAPIKey {
+					checks = append(checks, struct {
+						key string
+						lim ratelimit.Limit
+					}{"key:" + p.APIKeyID.String(), ratelimit.PerSecond(lim.KeyPerSecond, lim.KeyPerSecond)})
+				}
+			} else if public[operationKey(c)] {
+				checks = append(checks, struct {
+					key string
+					lim ratelimit.Limit
+				}{"ip:" + c.RealIP(), ratelimit.PerMinute(lim.AuthIPPerMinute)})
+			}
+			var tightest *ratelimit.Result
+			for _, ch := range checks {
+				res, err := l.Allow(ctx, ch.key, ch.lim)
+				if err != nil {
+					return err
+				}
+				if tightest == nil || !res.Allowed || (tightest.Allowed && res.Remaining < tightest.Remaining) {
+					r := res
+					tightest = &r
+				}
+				if !res.Allowed {
+					break
+				}
+			}
+			if tightest != nil {
+				h := c.Response().Header()
+				h.Set("RateLimit-Limit", strconv.Itoa(tightest.Limit))
+				h.Set("RateLimit-Remaining", strconv.Itoa(tightest.Remaining))
+				h.Set("RateLimit-Reset", strconv.Itoa(tightest.ResetSeconds()))
+				if !tightest.Allowed {
+					return fault.RateLimited("too many requests; slow down", tightest.RetryAfterSeconds())
+				}
+			}
+			return next(c)
+		}
+	}
+}
+
+// idempotent replays stored responses for POSTs that carry an
+// Idempotency-Key, and stores the first response.
+func idempotent(store *idempotency.Store) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			key := c.Request().Header.Get("Idempotency-Key")
+			p, ok := auth.PrincipalFrom(c.Request().Context())
+			if key == "" || !ok || c.Request().Method != http.MethodPost {
+				return next(c)
+			}
+			if len(key) > 255 {
+				return fault.Invalid(fault.FieldError{Field: "/header/Idempotency-Key", Code: "too_long", Message: "must be at most 255 characters"})
+			}
+			body, err := io.ReadAll(c.Request().Body)
+			if err != nil {
+				return err
+			}
+			c.Request().Body = io.NopCloser(bytes.NewReader(body))
+			req := idempotency.Request{
+				Tenant: p.Actor().Tenant(), Principal: p.ID(), Key: key,
+				Method: c.Request().Method, Path: c.Request().URL.Path, Body: body,
+			}
+			ctx := c.Request().Context()
+			replay, err := store.Begin(ctx, req)
+			if err != nil {
+				return err
+			}
+			if replay != nil {
+				for k, vs := range replay.Headers {
+					for _, v := range vs {
+						c.Response().Header().Add(k, v)
+					}
+				}
+				c.Response().Header().Set("Idempotent-Replayed", "true")
+				return c.Blob(replay.Status, replay.Headers.Get(echo.HeaderContentType), replay.Body)
+			}
+			rec := &recorder{ResponseWriter: c.Response().Writer}
+			c.Response().Writer = rec
+			herr := next(c)
+			if herr != nil {
+				c.Error(herr)
+			}
+			status := c.Response().Status
+			if status >= 500 || status == http.StatusTooManyRequests {
+				if err := store.Release(context.WithoutCancel(ctx), req); err != nil {
+					return err
+				}
+				return nil
+			}
+			hdr := http.Header{}
+			if ct := c.Response().Header().Get(echo.HeaderContentType); ct != "" {
+				hdr.Set(echo.HeaderContentType, ct)
+			}
+			return store.Complete(context.WithoutCancel(ctx), req, idempotency.Response{Status: status, Headers: hdr, Body: rec.buf.Bytes()})
+		}
+	}
+}
+
+type recorder struct {
+	http.ResponseWriter
+	buf bytes.Buffer
+}
+
+func (r *recorder) Write(b []byte) (int, error) {
+	r.buf.Write(b)
+	return r.ResponseWriter.Write(b)
+}
+
+// specDocument is the contract served at /openapi.yaml, rendered from the
+// embedded spec so the binary needs no file.
+func specDocument() ([]byte, error) {
+	spec, err := server.GetSwagger()
+	if err != nil {
+		return nil, err
+	}
+	v, err := spec.MarshalYAML()
+	if err != nil {
+		return nil, fmt.Errorf("httpapi: render spec: %w", err)
+	}
+	return yaml.Marshal(v)
+}

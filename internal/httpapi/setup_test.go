@@ -1,0 +1,164 @@
+package httpapi_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/stretchr/testify/require"
+
+	"github.com/leadpilot/leadpilot/api"
+	"github.com/leadpilot/leadpilot/internal/auth"
+	"github.com/leadpilot/leadpilot/internal/database"
+	"github.com/leadpilot/leadpilot/internal/httpapi"
+	"github.com/leadpilot/leadpilot/internal/idempotency"
+	"github.com/leadpilot/leadpilot/internal/orgs"
+	"github.com/leadpilot/leadpilot/internal/ratelimit"
+	"github.com/leadpilot/leadpilot/internal/testkit"
+)
+
+func TestMain(m *testing.M) { testkit.Main(m) }
+
+// redisDB is this package's Redis database number.
+const redisDB = 1
+
+// generous keeps rate limits out of the way of tests about other things.
+var generous = httpapi.Limits{OrgPerSecond: 10000, OrgBurst: 10000, KeyPerSecond: 10000, AuthIPPerMinute: 100000, AuthEmailPerMinute: 100000}
+
+type bundle struct {
+	srv    *httptest.Server
+	db     *database.DB
+	owner  *database.DB
+	client *api.ClientWithResponses
+}
+
+type option func(*httpapi.Deps)
+
+func withLimits(l httpapi.Limits) option { return func(d *httpapi.Deps) { d.Limits = l } }
+
+// setup starts the real API on httptest with the package's database and
+// Redis; each server gets its own rate-limit namespace.
+func setup(t *testing.T, opts ...option) *bundle {
+	t.Helper()
+	db := testkit.DB(t)
+	rdb := testkit.Redis(t, redisDB)
+	tokens := auth.NewTokens("test-secret-test-secret-test-secret-xx", "leadpilot", "leadpilot-api", 15*time.Minute)
+	d := httpapi.Deps{
+		Auth:         auth.NewService(db, tokens, 24*time.Hour),
+		Orgs:         orgs.NewService(db, 7*24*time.Hour, "http://app.test"),
+		Idempotency:  idempotency.NewStore(db),
+		Limiter:      ratelimit.New(rdb, "t:"+uuid.NewString()+":"),
+		Limits:       generous,
+		Logger:       slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Registry:     prometheus.NewRegistry(),
+		Ready:        func(ctx context.Context) error { return database.SchemaCurrent(ctx, db.Bun) },
+		MaxBodyBytes: 64 << 10,
+	}
+	for _, o := range opts {
+		o(&d)
+	}
+	e, err := httpapi.New(d)
+	require.NoError(t, err)
+	srv := httptest.NewServer(e)
+	t.Cleanup(srv.Close)
+	c, err := api.NewClientWithResponses(srv.URL)
+	require.NoError(t, err)
+	return &bundle{srv: srv, db: db, owner: testkit.OwnerDB(t), client: c}
+}
+
+func bearer(tok string) api.RequestEditorFn {
+	return func(_ context.Context, r *http.Request) error {
+		r.Header.Set("Authorization", "Bearer "+tok)
+		return nil
+	}
+}
+
+func header(k, v string) api.RequestEditorFn {
+	return func(_ context.Context, r *http.Request) error {
+		r.Header.Set(k, v)
+		return nil
+	}
+}
+
+var seq atomic.Int64
+
+func uniqueEmail(prefix string) string {
+	return fmt.Sprintf("%s-%d-%s@example.com", prefix, seq.Add(1), uuid.NewString()[:8])
+}
+
+const password = "correct horse battery"
+
+// signup creates an organisation and returns its owner's session.
+func (b *bundle) signup(t *testing.T, orgName string) api.AuthSession {
+	t.Helper()
+	resp, err := b.client.SignupWithResponse(context.Background(), api.SignupRequest{
+		Email: api.Email(uniqueEmail("owner")), Password: password, FullName: "Olive Owner", OrgName: orgName,
+	})
+	require.NoError(t, err)
+	require.Equal(t, http.StatusCreated, resp.StatusCode(), string(resp.Body))
+	return *resp.JSON201
+}
+
+// join invites a new person with role and returns their session.
+func (b *bundle) join(t *testing.T, inviter api.AuthSession, role api.Role) api.AuthSession {
+	t.Helper()
+	ctx := context.Background()
+	email := uniqueEmail(string(role))
+	inv, err := b.client.CreateInviteWithResponse(ctx, nil, api.InviteCreate{Email: api.Email(email), Role: &role}, bearer(inviter.AccessToken))
+	require.NoError(t, err)
+	require.Equal(t, http.StatusCreated, inv.StatusCode(), string(inv.Body))
+	name := "New " + string(role)
+	acc, err := b.client.AcceptInviteWithResponse(ctx, api.AcceptInviteRequest{Token: inv.JSON201.Token, Password: password, FullName: &name})
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, acc.StatusCode(), string(acc.Body))
+	return *acc.JSON200
+}
+
+// problem decodes a problem+json body and checks its invariant shape.
+func problem(t *testing.T, resp *http.Response, body []byte, status int) api.Problem {
+	t.Helper()
+	require.Equal(t, status, resp.StatusCode, string(body))
+	require.Equal(t, "application/problem+json", resp.Header.Get("Content-Type"))
+	var p api.Problem
+	require.NoError(t, json.Unmarshal(body, &p))
+	require.Equal(t, status, p.Status)
+	require.NotEmpty(t, p.Code)
+	require.NotEmpty(t, p.Detail)
+	require.True(t, strings.HasPrefix(p.Type, "urn:leadpilot:problem:"))
+	require.NotNil(t, p.RequestId)
+	require.Equal(t, resp.Header.Get("X-Request-Id"), *p.RequestId)
+	return p
+}
+
+// raw sends a request outside the typed client (for malformed input).
+func (b *bundle) raw(t *testing.T, method, path, body string, edit ...func(*http.Request)) (*http.Response, []byte) {
+	t.Helper()
+	req, err := http.NewRequest(method, b.srv.URL+path, strings.NewReader(body))
+	require.NoError(t, err)
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for _, e := range edit {
+		e(req)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	out, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return resp, out
+}
+
+func withBearer(tok string) func(*http.Request) {
+	return func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+tok) }
+}

@@ -1,0 +1,297 @@
+package orgs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+
+	"github.com/google/uuid"
+	"github.com/uptrace/bun"
+
+	"github.com/leadpilot/leadpilot/internal/database"
+	"github.com/leadpilot/leadpilot/internal/fault"
+	"github.com/leadpilot/leadpilot/internal/pagination"
+	"github.com/leadpilot/leadpilot/internal/token"
+)
+
+// ListMembers pages through the organisation's members, newest first.
+// Every member may see who else is in the organisation.
+func (s *Service) ListMembers(ctx context.Context, a Actor, p pagination.Page) ([]Member, *string, error) {
+	var rows []Member
+	err := s.db.InTenant(ctx, a.Tenant(), func(ctx context.Context, tx bun.Tx) error {
+		q := tx.NewSelect().TableExpr("memberships AS m").
+			Join("JOIN users AS u ON u.id = m.user_id").
+			ColumnExpr("m.id AS membership_id, m.user_id, u.email, u.full_name, m.role, m.created_at AS joined_at").
+			Where("m.org_id = ?", a.OrgID)
+		return pageQuery(q, "m.id", p).Scan(ctx, &rows)
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("orgs: list members: %w", err)
+	}
+	rows, next := pagination.Trim(p, rows, func(m Member) uuid.UUID { return m.MembershipID })
+	return rows, next, nil
+}
+
+func getMember(ctx context.Context, tx bun.IDB, orgID, userID uuid.UUID) (Member, error) {
+	var m Member
+	err := tx.NewSelect().TableExpr("memberships AS m").
+		Join("JOIN users AS u ON u.id = m.user_id").
+		ColumnExpr("m.id AS membership_id, m.user_id, u.email, u.full_name, m.role, m.created_at AS joined_at").
+		Where("m.org_id = ? AND m.user_id = ?", orgID, userID).Scan(ctx, &m)
+	if errors.Is(database.Interpret(err), database.ErrNotFound) {
+		return m, fault.NotFound("member")
+	}
+	return m, err
+}
+
+// lockOwners locks the organisation's owner rows so two concurrent
+// demotions or removals cannot leave it without an owner.
+func lockOwners(ctx context.Context, tx bun.Tx, orgID uuid.UUID) (int, error) {
+	var ids []uuid.UUID
+	err := tx.NewSelect().Model((*Membership)(nil)).Column("user_id").
+		Where("org_id = ? AND role = ?", orgID, RoleOwner).For("UPDATE").Scan(ctx, &ids)
+	return len(ids), err
+}
+
+// UpdateMemberRole changes a member's role. Owners and admins may; only
+// owners grant or take away ownership, and the last owner stays one.
+func (s *Service) UpdateMemberRole(ctx context.Context, a Actor, userID uuid.UUID, role Role) (Member, error) {
+	if err := a.requireAdmin("change roles"); err != nil {
+		return Member{}, err
+	}
+	if !role.Valid() {
+		return Member{}, fault.Invalid(fault.FieldError{Field: "/role", Code: "invalid_role", Message: "must be owner, admin or member"})
+	}
+	var m Member
+	err := s.db.InTenant(ctx, a.Tenant(), func(ctx context.Context, tx bun.Tx) error {
+		owners, err := lockOwners(ctx, tx, a.OrgID)
+		if err != nil {
+			return fmt.Errorf("orgs: lock owners: %w", err)
+		}
+		m, err = getMember(ctx, tx, a.OrgID, userID)
+		if err != nil {
+			return err
+		}
+		if (m.Role == RoleOwner || role == RoleOwner) && a.Role != RoleOwner {
+			return fault.Forbidden("only owners can grant or take away the owner role")
+		}
+		if m.Role == RoleOwner && role != RoleOwner && owners <= 1 {
+			return fault.Conflict("last_owner", "the organisation's last owner cannot be demoted; make someone else an owner first")
+		}
+		if m.Role == role {
+			return nil
+		}
+		if _, err := tx.NewUpdate().Model((*Membership)(nil)).Set("role = ?", role).
+			Where("org_id = ? AND user_id = ?", a.OrgID, userID).Exec(ctx); err != nil {
+			return fmt.Errorf("orgs: update role: %w", err)
+		}
+		m.Role = role
+		return nil
+	})
+	return m, err
+}
+
+// RemoveMember takes someone out of the organisation. Owners and admins
+// remove members, only owners remove owners, anyone may leave, and the last
+// owner cannot go.
+func (s *Service) RemoveMember(ctx context.Context, a Actor, userID uuid.UUID) error {
+	self := !a.IsAPIKey() && a.UserID == userID
+	if !self {
+		if err := a.requireAdmin("remove members"); err != nil {
+			return err
+		}
+	}
+	return s.db.InTenant(ctx, a.Tenant(), func(ctx context.Context, tx bun.Tx) error {
+		owners, err := lockOwners(ctx, tx, a.OrgID)
+		if err != nil {
+			return fmt.Errorf("orgs: lock owners: %w", err)
+		}
+		m, err := getMember(ctx, tx, a.OrgID, userID)
+		if err != nil {
+			return err
+		}
+		if m.Role == RoleOwner && !self && a.Role != RoleOwner {
+			return fault.Forbidden("only owners can remove an owner")
+		}
+		if m.Role == RoleOwner && owners <= 1 {
+			return fault.Conflict("last_owner", "the organisation's last owner cannot be removed")
+		}
+		if _, err := tx.NewDelete().Model((*Membership)(nil)).
+			Where("org_id = ? AND user_id = ?", a.OrgID, userID).Exec(ctx); err != nil {
+			return fmt.Errorf("orgs: remove member: %w", err)
+		}
+		// Sessions in this organisation end with the membership.
+		if _, err := tx.ExecContext(ctx, `UPDATE refresh_tokens SET revoked_at = now()
+			WHERE org_id = ? AND user_id = ? AND revoked_at IS NULL`, a.OrgID, userID); err != nil {
+			return fmt.Errorf("orgs: revoke sessions: %w", err)
+		}
+		return nil
+	})
+}
+
+// CreatedInvite is a new invite with its one-time token and link.
+type CreatedInvite struct {
+	Invite
+	Token     string
+	AcceptURL string
+}
+
+// CreateInvite invites email with role. Only owners invite owners. An
+// address with an open invite gets a conflict; one already a member too.
+func (s *Service) CreateInvite(ctx context.Context, a Actor, email string, role Role) (CreatedInvite, error) {
+	if err := a.requireAdmin("invite members"); err != nil {
+		return CreatedInvite{}, err
+	}
+	if role == "" {
+		role = RoleMember
+	}
+	if !role.Valid() {
+		return CreatedInvite{}, fault.Invalid(fault.FieldError{Field: "/role", Code: "invalid_role", Message: "must be owner, admin or member"})
+	}
+	if role == RoleOwner && a.Role != RoleOwner {
+		return CreatedInvite{}, fault.Forbidden("only owners can invite owners")
+	}
+	email = strings.ToLower(strings.TrimSpace(email))
+	secret, hash := token.New(token.PrefixInvite)
+	inv := Invite{
+		ID: uuid.Must(uuid.NewV7()), OrgID: a.OrgID, Email: email, Role: role, TokenHash: hash,
+		ExpiresAt: s.now().Add(s.inviteTTL).UTC().Truncate(1e3),
+	}
+	if a.UserID != uuid.Nil {
+		inv.InvitedBy = &a.UserID
+	}
+	err := s.db.InTenant(ctx, a.Tenant(), func(ctx context.Context, tx bun.Tx) error {
+		exists, err := tx.NewSelect().TableExpr("memberships AS m").Join("JOIN users AS u ON u.id = m.user_id").
+			Where("m.org_id = ? AND u.email = ?", a.OrgID, email).Exists(ctx)
+		if err != nil {
+			return fmt.Errorf("orgs: check member: %w", err)
+		}
+		if exists {
+			return fault.Conflict("already_member", "this address already belongs to a member")
+		}
+		// An expired open invite would block the new one: retire it.
+		if _, err := tx.NewUpdate().Model((*Invite)(nil)).Set("revoked_at = now()").
+			Where("org_id = ? AND email = ? AND accepted_at IS NULL AND revoked_at IS NULL AND expires_at <= now()", a.OrgID, email).
+			Exec(ctx); err != nil {
+			return fmt.Errorf("orgs: retire expired invites: %w", err)
+		}
+		if _, err := tx.NewInsert().Model(&inv).Returning("created_at, updated_at").Exec(ctx); err != nil {
+			if errors.Is(database.Interpret(err), database.ErrConflict) {
+				return fault.Conflict("invite_pending", "this address already has an open invite; revoke it to send a new one")
+			}
+			return fmt.Errorf("orgs: create invite: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return CreatedInvite{}, err
+	}
+	return CreatedInvite{Invite: inv, Token: secret, AcceptURL: s.publicURL + "/accept-invite?token=" + url.QueryEscape(secret)}, nil
+}
+
+// ListInvites pages through invites, newest first.
+func (s *Service) ListInvites(ctx context.Context, a Actor, p pagination.Page) ([]Invite, *string, error) {
+	if err := a.requireAdmin("see invites"); err != nil {
+		return nil, nil, err
+	}
+	var rows []Invite
+	err := s.db.InTenant(ctx, a.Tenant(), func(ctx context.Context, tx bun.Tx) error {
+		return pageQuery(tx.NewSelect().Model(&rows).Where("org_id = ?", a.OrgID), "id", p).Scan(ctx)
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("orgs: list invites: %w", err)
+	}
+	rows, next := pagination.Trim(p, rows, func(i Invite) uuid.UUID { return i.ID })
+	return rows, next, nil
+}
+
+// RevokeInvite withdraws an invite; revoking twice is fine, an accepted
+// invite cannot be revoked (remove the member instead).
+func (s *Service) RevokeInvite(ctx context.Context, a Actor, id uuid.UUID) error {
+	if err := a.requireAdmin("revoke invites"); err != nil {
+		return err
+	}
+	return s.db.InTenant(ctx, a.Tenant(), func(ctx context.Context, tx bun.Tx) error {
+		var inv Invite
+		if err := tx.NewSelect().Model(&inv).Where("org_id = ? AND id = ?", a.OrgID, id).For("UPDATE").Scan(ctx); err != nil {
+			if errors.Is(database.Interpret(err), database.ErrNotFound) {
+				return fault.NotFound("invite")
+			}
+			return fmt.Errorf("orgs: get invite: %w", err)
+		}
+		if inv.AcceptedAt != nil {
+			return fault.Conflict("invite_accepted", "the invite was already accepted; remove the member instead")
+		}
+		if inv.RevokedAt != nil {
+			return nil
+		}
+		_, err := tx.NewUpdate().Model((*Invite)(nil)).Set("revoked_at = now()").Where("id = ?", id).Exec(ctx)
+		return err
+	})
+}
+
+// CreatedAPIKey is a new key with its secret, shown once.
+type CreatedAPIKey struct {
+	APIKey
+	Secret string
+}
+
+// CreateAPIKey makes a key for integrators.
+func (s *Service) CreateAPIKey(ctx context.Context, a Actor, name string) (CreatedAPIKey, error) {
+	if err := a.requireAdmin("manage API keys"); err != nil {
+		return CreatedAPIKey{}, err
+	}
+	name = strings.TrimSpace(name)
+	if name == "" {
+		return CreatedAPIKey{}, fault.Invalid(fault.FieldError{Field: "/name", Code: "required", Message: "must not be blank"})
+	}
+	secret, hash := token.New(token.PrefixAPIKey)
+	k := APIKey{ID: uuid.Must(uuid.NewV7()), OrgID: a.OrgID, Name: name, Prefix: secret[:len(token.PrefixAPIKey)+8], KeyHash: hash}
+	if a.UserID != uuid.Nil {
+		k.CreatedBy = &a.UserID
+	}
+	err := s.db.InTenant(ctx, a.Tenant(), func(ctx context.Context, tx bun.Tx) error {
+		_, err := tx.NewInsert().Model(&k).Returning("created_at, updated_at").Exec(ctx)
+		return err
+	})
+	if err != nil {
+		return CreatedAPIKey{}, fmt.Errorf("orgs: create api key: %w", err)
+	}
+	return CreatedAPIKey{APIKey: k, Secret: secret}, nil
+}
+
+// ListAPIKeys pages through keys, newest first (never their secrets).
+func (s *Service) ListAPIKeys(ctx context.Context, a Actor, p pagination.Page) ([]APIKey, *string, error) {
+	if err := a.requireAdmin("manage API keys"); err != nil {
+		return nil, nil, err
+	}
+	var rows []APIKey
+	err := s.db.InTenant(ctx, a.Tenant(), func(ctx context.Context, tx bun.Tx) error {
+		return pageQuery(tx.NewSelect().Model(&rows).Where("org_id = ?", a.OrgID), "id", p).Scan(ctx)
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("orgs: list api keys: %w", err)
+	}
+	rows, next := pagination.Trim(p, rows, func(k APIKey) uuid.UUID { return k.ID })
+	return rows, next, nil
+}
+
+// RevokeAPIKey disables a key at once; revoking twice is fine.
+func (s *Service) RevokeAPIKey(ctx context.Context, a Actor, id uuid.UUID) error {
+	if err := a.requireAdmin("manage API keys"); err != nil {
+		return err
+	}
+	return s.db.InTenant(ctx, a.Tenant(), func(ctx context.Context, tx bun.Tx) error {
+		res, err := tx.NewUpdate().Model((*APIKey)(nil)).Set("revoked_at = COALESCE(revoked_at, now())").
+			Where("org_id = ? AND id = ?", a.OrgID, id).Exec(ctx)
+		if err != nil {
+			return fmt.Errorf("orgs: revoke api key: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fault.NotFound("API key")
+		}
+		return nil
+	})
+}

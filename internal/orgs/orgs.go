@@ -1,0 +1,302 @@
+// Package orgs owns organisations and who may act in them: settings and
+// business context, members and their roles, invites, and API keys. Every
+// method runs in a tenant transaction (database.InTenant), so row-level
+// security backs the org scoping written in each query.
+package orgs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/uptrace/bun"
+
+	"github.com/leadpilot/leadpilot/internal/database"
+	"github.com/leadpilot/leadpilot/internal/fault"
+	"github.com/leadpilot/leadpilot/internal/pagination"
+)
+
+// Actor is who is acting: a user with a role, or an API key (UserID nil).
+type Actor struct {
+	OrgID    uuid.UUID
+	UserID   uuid.UUID
+	Role     Role
+	APIKeyID uuid.UUID
+}
+
+// IsAPIKey reports whether an integrator's key is acting.
+func (a Actor) IsAPIKey() bool { return a.APIKeyID != uuid.Nil }
+
+// Tenant is the RLS context for the actor.
+func (a Actor) Tenant() database.Tenant { return database.Tenant{OrgID: a.OrgID, UserID: a.UserID} }
+
+// requireAdmin allows owners and admins signed in as users. API keys are
+// for data, not for managing who may access it.
+func (a Actor) requireAdmin(what string) error {
+	if a.IsAPIKey() {
+		return fault.Forbidden("API keys cannot " + what + "; sign in as an owner or admin")
+	}
+	if !a.Role.AtLeastAdmin() {
+		return fault.Forbidden("only owners and admins can " + what)
+	}
+	return nil
+}
+
+// Service implements the rules.
+type Service struct {
+	db        *database.DB
+	inviteTTL time.Duration
+	publicURL string
+	now       func() time.Time
+}
+
+// NewService builds the service. publicURL is where invite links point.
+func NewService(db *database.DB, inviteTTL time.Duration, publicURL string) *Service {
+	return &Service{db: db, inviteTTL: inviteTTL, publicURL: strings.TrimRight(publicURL, "/"), now: time.Now}
+}
+
+// Get returns the actor's organisation.
+func (s *Service) Get(ctx context.Context, a Actor) (Organization, error) {
+	var org Organization
+	err := s.db.InTenant(ctx, a.Tenant(), func(ctx context.Context, tx bun.Tx) error {
+		var err error
+		org, err = GetOrganization(ctx, tx, a.OrgID)
+		return err
+	})
+	return org, err
+}
+
+// GetOrganization reads one organisation (visible only in its own tenant).
+func GetOrganization(ctx context.Context, db bun.IDB, id uuid.UUID) (Organization, error) {
+	var org Organization
+	if err := db.NewSelect().Model(&org).Where("id = ?", id).Scan(ctx); err != nil {
+		if errors.Is(database.Interpret(err), database.ErrNotFound) {
+			return org, fault.NotFound("organization")
+		}
+		return org, fmt.Errorf("orgs: get %s: %w", id, err)
+	}
+	return org, nil
+}
+
+// Update is a partial change: nil fields stay as they are; in
+// BusinessContext and Settings, each key sent replaces the stored one.
+type Update struct {
+	Name            *string
+	BusinessContext *BusinessContext
+	Settings        *SettingsPatch
+}
+
+// SettingsPatch holds the settings keys sent.
+type SettingsPatch struct {
+	Timezone              *string
+	DefaultSequenceLength *int
+	SendWindowStart       *string
+	SendWindowEnd         *string
+	SendDays              *[]string
+}
+
+// Update applies u after checking the actor's role and the settings rules.
+func (s *Service) Update(ctx context.Context, a Actor, u Update) (Organization, error) {
+	if err := a.requireAdmin("change organisation settings"); err != nil {
+		return Organization{}, err
+	}
+	var org Organization
+	err := s.db.InTenant(ctx, a.Tenant(), func(ctx context.Context, tx bun.Tx) error {
+		if err := tx.NewSelect().Model(&org).Where("id = ?", a.OrgID).For("UPDATE").Scan(ctx); err != nil {
+			return fmt.Errorf("orgs: lock %s: %w", a.OrgID, database.Interpret(err))
+		}
+		if u.Name != nil {
+			org.Name = strings.TrimSpace(*u.Name)
+		}
+		if u.BusinessContext != nil {
+			org.BusinessContext = mergeBusinessContext(org.BusinessContext, *u.BusinessContext)
+		}
+		if u.Settings != nil {
+			org.Settings = mergeSettings(org.Settings, *u.Settings)
+		}
+		var fields fault.Fields
+		if u.Name != nil && org.Name == "" {
+			fields.Add("/name", "required", "must not be blank")
+		}
+		if u.Settings != nil {
+			ValidateSettings(org.Settings, "/settings", &fields)
+		}
+		if err := fields.Err(); err != nil {
+			return err
+		}
+		_, err := tx.NewUpdate().Model(&org).Column("name", "business_context", "settings").
+			Where("id = ?", a.OrgID).Returning("updated_at").Exec(ctx)
+		if err != nil {
+			return fmt.Errorf("orgs: update %s: %w", a.OrgID, err)
+		}
+		return nil
+	})
+	return org, err
+}
+
+func mergeBusinessContext(cur, p BusinessContext) BusinessContext {
+	set := func(dst **string, src *string) {
+		if src != nil {
+			v := strings.TrimSpace(*src)
+			*dst = &v
+		}
+	}
+	set(&cur.CompanyName, p.CompanyName)
+	set(&cur.Industry, p.Industry)
+	set(&cur.TargetAudience, p.TargetAudience)
+	set(&cur.ValueProposition, p.ValueProposition)
+	set(&cur.Tone, p.Tone)
+	set(&cur.CTA, p.CTA)
+	set(&cur.SenderName, p.SenderName)
+	set(&cur.SenderTitle, p.SenderTitle)
+	if p.KeyPainPoints != nil {
+		cur.KeyPainPoints = p.KeyPainPoints
+	}
+	if p.CaseStudies != nil {
+		cur.CaseStudies = p.CaseStudies
+	}
+	return cur
+}
+
+func mergeSettings(cur Settings, p SettingsPatch) Settings {
+	if p.Timezone != nil {
+		cur.Timezone = *p.Timezone
+	}
+	if p.DefaultSequenceLength != nil {
+		cur.DefaultSequenceLength = *p.DefaultSequenceLength
+	}
+	if p.SendWindowStart != nil {
+		cur.SendWindowStart = *p.SendWindowStart
+	}
+	if p.SendWindowEnd != nil {
+		cur.SendWindowEnd = *p.SendWindowEnd
+	}
+	if p.SendDays != nil {
+		cur.SendDays = *p.SendDays
+	}
+	return cur
+}
+
+var clockRE = regexp.MustCompile(`^([01][0-9]|2[0-3]):[0-5][0-9]$`)
+
+var weekdays = map[string]bool{
+	"monday": true, "tuesday": true, "wednesday": true, "thursday": true,
+	"friday": true, "saturday": true, "sunday": true,
+}
+
+// ValidateSettings checks the rules the schema alone cannot: a real IANA
+// zone, a window that opens before it closes, and weekdays without repeats.
+// base is the JSON pointer of the settings object in the request.
+func ValidateSettings(st Settings, base string, f *fault.Fields) {
+	if st.Timezone == "" || strings.EqualFold(st.Timezone, "local") {
+		f.Add(base+"/timezone", "invalid_timezone", "must be an IANA time zone such as Europe/Berlin")
+	} else if _, err := time.LoadLocation(st.Timezone); err != nil {
+		f.Add(base+"/timezone", "invalid_timezone", fmt.Sprintf("%q is not an IANA time zone", st.Timezone))
+	}
+	if st.DefaultSequenceLength < 1 || st.DefaultSequenceLength > 10 {
+		f.Add(base+"/default_sequence_length", "out_of_range", "must be between 1 and 10")
+	}
+	okStart, okEnd := clockRE.MatchString(st.SendWindowStart), clockRE.MatchString(st.SendWindowEnd)
+	if !okStart {
+		f.Add(base+"/send_window_start", "invalid_time", "must be HH:MM (24-hour)")
+	}
+	if !okEnd {
+		f.Add(base+"/send_window_end", "invalid_time", "must be HH:MM (24-hour)")
+	}
+	if okStart && okEnd && st.SendWindowStart >= st.SendWindowEnd {
+		f.Add(base+"/send_window_end", "window_order", "must be later than send_window_start")
+	}
+	if len(st.SendDays) == 0 {
+		f.Add(base+"/send_days", "required", "must name at least one weekday")
+	}
+	seen := map[string]bool{}
+	for i, d := range st.SendDays {
+		switch {
+		case !weekdays[d]:
+			f.Add(fmt.Sprintf("%s/send_days/%d", base, i), "invalid_weekday", fmt.Sprintf("%q is not a weekday", d))
+		case seen[d]:
+			f.Add(fmt.Sprintf("%s/send_days/%d", base, i), "duplicate", fmt.Sprintf("%q is repeated", d))
+		}
+		seen[d] = true
+	}
+}
+
+var slugRE = regexp.MustCompile(`[^a-z0-9]+`)
+
+// Slugify makes the base of an organisation's slug from its name.
+func Slugify(name string) string {
+	s := strings.Trim(slugRE.ReplaceAllString(strings.ToLower(name), "-"), "-")
+	if len(s) > 60 {
+		s = strings.TrimRight(s[:60], "-")
+	}
+	if s == "" {
+		s = "org"
+	}
+	return s
+}
+
+// CreateOrganization inserts a new organisation in the tenant transaction
+// opened for its (pre-generated) id, finding a free slug: the name's slug,
+// or that slug with a random suffix when taken. Each try runs in a
+// savepoint so a taken slug does not abort the transaction.
+func CreateOrganization(ctx context.Context, tx bun.Tx, id uuid.UUID, name string) (Organization, error) {
+	org := Organization{
+		ID: id, Name: strings.TrimSpace(name), Settings: DefaultSettings(), LLMProvider: "builtin",
+		LLMSettings: map[string]any{}, SubscriptionTier: "free", SubscriptionStatus: "active",
+	}
+	base := Slugify(name)
+	for attempt := 0; attempt < 5; attempt++ {
+		org.Slug = base
+		if attempt > 0 {
+			org.Slug = base + "-" + strings.ToLower(uuid.NewString()[:6])
+		}
+		err := tx.RunInTx(ctx, nil, func(ctx context.Context, sp bun.Tx) error {
+			_, err := sp.NewInsert().Model(&org).Returning("created_at, updated_at").Exec(ctx)
+			return err
+		})
+		if err == nil {
+			return org, nil
+		}
+		if !database.IsConstraint(err, "organizations_slug_key") {
+			return org, fmt.Errorf("orgs: create %q: %w", name, err)
+		}
+	}
+	return org, fmt.Errorf("orgs: create %q: no free slug after 5 tries", name)
+}
+
+// AddMember inserts a membership.
+func AddMember(ctx context.Context, db bun.IDB, orgID, userID uuid.UUID, role Role) (Membership, error) {
+	m := Membership{ID: uuid.Must(uuid.NewV7()), OrgID: orgID, UserID: userID, Role: role}
+	if _, err := db.NewInsert().Model(&m).Returning("created_at, updated_at").Exec(ctx); err != nil {
+		if errors.Is(database.Interpret(err), database.ErrConflict) {
+			return m, fault.Conflict("already_member", "this person is already a member of the organisation")
+		}
+		return m, fmt.Errorf("orgs: add member %s to %s: %w", userID, orgID, err)
+	}
+	return m, nil
+}
+
+// MemberRole returns a user's role in the tenant's organisation.
+func MemberRole(ctx context.Context, db bun.IDB, orgID, userID uuid.UUID) (Role, error) {
+	var role Role
+	err := db.NewSelect().Model((*Membership)(nil)).Column("role").
+		Where("org_id = ? AND user_id = ?", orgID, userID).Scan(ctx, &role)
+	if err != nil {
+		if errors.Is(database.Interpret(err), database.ErrNotFound) {
+			return "", fault.Unauthorized("not_a_member", "you are not a member of this organisation")
+		}
+		return "", fmt.Errorf("orgs: member role: %w", err)
+	}
+	return role, nil
+}
+
+func pageQuery(q *bun.SelectQuery, col string, p pagination.Page) *bun.SelectQuery {
+	if p.Before != uuid.Nil {
+		q = q.Where(col+" < ?", p.Before)
+	}
+	return q.OrderExpr(col + " DESC").Limit(int64(p.Fetch()))
+}

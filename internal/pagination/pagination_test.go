@@ -1,0 +1,69 @@
+package pagination
+
+import (
+	"testing"
+
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/require"
+
+	"github.com/leadpilot/leadpilot/internal/fault"
+)
+
+func TestParse(t *testing.T) {
+	t.Parallel()
+	ptr := func(i int) *int { return &i }
+	str := func(s string) *string { return &s }
+	id := uuid.Must(uuid.NewV7())
+
+	t.Run("DefaultsWhenEmpty", func(t *testing.T) {
+		t.Parallel()
+		p, err := Parse(nil, nil)
+		require.NoError(t, err)
+		require.Equal(t, Page{Limit: DefaultLimit}, p)
+	})
+	t.Run("RoundTripsACursor", func(t *testing.T) {
+		t.Parallel()
+		p, err := Parse(ptr(5), str(Encode(id)))
+		require.NoError(t, err)
+		require.Equal(t, Page{Limit: 5, Before: id}, p)
+	})
+	for name, tc := range map[string]struct {
+		limit  *int
+		cursor *string
+		kind   fault.Kind
+	}{
+		"RejectsZeroLimit":       {limit: ptr(0), kind: fault.KindInvalid},
+		"RejectsHugeLimit":       {limit: ptr(101), kind: fault.KindInvalid},
+		"RejectsGarbageCursor":   {cursor: str("!!!"), kind: fault.KindBadRequest},
+		"RejectsForeignCursor":   {cursor: str("djI6eHl6"), kind: fault.KindBadRequest},
+		"RejectsPlainUUIDCursor": {cursor: str(id.String()), kind: fault.KindBadRequest},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			_, err := Parse(tc.limit, tc.cursor)
+			require.True(t, fault.IsKind(err, tc.kind), "got %v", err)
+		})
+	}
+}
+
+func TestTrim(t *testing.T) {
+	t.Parallel()
+	ids := []uuid.UUID{uuid.Must(uuid.NewV7()), uuid.Must(uuid.NewV7()), uuid.Must(uuid.NewV7())}
+	self := func(u uuid.UUID) uuid.UUID { return u }
+
+	t.Run("LastPageHasNoCursor", func(t *testing.T) {
+		t.Parallel()
+		rows, next := Trim(Page{Limit: 3}, ids, self)
+		require.Len(t, rows, 3)
+		require.Nil(t, next)
+	})
+	t.Run("FullPageContinuesAfterLastRow", func(t *testing.T) {
+		t.Parallel()
+		rows, next := Trim(Page{Limit: 2}, ids, self)
+		require.Len(t, rows, 2)
+		require.NotNil(t, next)
+		p, err := Parse(nil, next)
+		require.NoError(t, err)
+		require.Equal(t, ids[1], p.Before)
+	})
+}

@@ -1,0 +1,206 @@
+// Package testkit gives tests real Postgres and Redis: a fresh database
+// per test package, cloned from a template migrated once per set of
+// migrations, and a dedicated Redis database number per package. A test
+// that cannot reach either fails; it never skips.
+package testkit
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/leadpilot/leadpilot/internal/database"
+	"github.com/leadpilot/leadpilot/migrations"
+)
+
+// AppRole is the RLS-bound role tests run the service as.
+const AppRole = "leadpilot_app"
+
+var (
+	once    sync.Once
+	dbURL   string // the package's database, as its owner
+	onceErr error
+	created string
+)
+
+// BaseURL is the server tests use (DATABASE_URL, as `make test` sets it).
+func BaseURL() string {
+	if u := os.Getenv("DATABASE_URL"); u != "" {
+		return u
+	}
+	return "postgres://postgres@127.0.0.1:5432/leadpilot?sslmode=disable"
+}
+
+func withDB(raw, name string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		panic(err)
+	}
+	u.Path = "/" + name
+	return u.String()
+}
+
+// migrationsHash names the template after the migration files, so a
+// changed migration gets a fresh template.
+func migrationsHash() string {
+	h := sha256.New()
+	var names []string
+	_ = fs.WalkDir(migrations.Files, ".", func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			names = append(names, p)
+		}
+		return nil
+	})
+	sort.Strings(names)
+	for _, n := range names {
+		b, _ := fs.ReadFile(migrations.Files, n)
+		h.Write([]byte(n))
+		h.Write(b)
+	}
+	return hex.EncodeToString(h.Sum(nil))[:12]
+}
+
+func setup() (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	admin, err := pgx.Connect(ctx, withDB(BaseURL(), "postgres"))
+	if err != nil {
+		return "", fmt.Errorf("testkit: Postgres unreachable at %s (run `make services`): %w", BaseURL(), err)
+	}
+	defer admin.Close(ctx)
+	tpl := "leadpilot_tpl_" + migrationsHash()
+	// One package builds the template; the others wait on the lock.
+	if _, err := admin.Exec(ctx, `SELECT pg_advisory_lock(727274)`); err != nil {
+		return "", err
+	}
+	defer admin.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock(727274)`) //nolint:errcheck
+	var exists bool
+	if err := admin.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)`, tpl).Scan(&exists); err != nil {
+		return "", err
+	}
+	if !exists {
+		if _, err := admin.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{tpl}.Sanitize()); err != nil {
+			return "", fmt.Errorf("testkit: create template: %w", err)
+		}
+		owner, err := database.Open(ctx, database.Options{URL: withDB(BaseURL(), tpl)})
+		if err != nil {
+			return "", err
+		}
+		m, err := database.NewMigrator(owner.Bun)
+		if err == nil {
+			_, err = m.Up(ctx)
+		}
+		owner.Close()
+		if err != nil {
+			_, _ = admin.Exec(ctx, "DROP DATABASE "+pgx.Identifier{tpl}.Sanitize())
+			return "", fmt.Errorf("testkit: migrate template: %w", err)
+		}
+	}
+	name := fmt.Sprintf("leadpilot_test_%d_%d", os.Getpid(), time.Now().UnixNano()%1e9)
+	if _, err := admin.Exec(ctx, fmt.Sprintf("CREATE DATABASE %s TEMPLATE %s",
+		pgx.Identifier{name}.Sanitize(), pgx.Identifier{tpl}.Sanitize())); err != nil {
+		return "", fmt.Errorf("testkit: clone template: %w", err)
+	}
+	created = name
+	return withDB(BaseURL(), name), nil
+}
+
+// Main runs a package's tests and drops its database afterwards. Use it
+// from TestMain in every package that calls DB or OwnerDB.
+func Main(m *testing.M) {
+	code := m.Run()
+	if created != "" {
+		ctx := context.Background()
+		if admin, err := pgx.Connect(ctx, withDB(BaseURL(), "postgres")); err == nil {
+			_, _ = admin.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{created}.Sanitize()+" WITH (FORCE)")
+			_ = admin.Close(ctx)
+		}
+	}
+	os.Exit(code)
+}
+
+// URL is the package database's URL (owner login).
+func URL(t testing.TB) string {
+	t.Helper()
+	once.Do(func() { dbURL, onceErr = setup() })
+	if onceErr != nil {
+		t.Fatal(onceErr)
+	}
+	return dbURL
+}
+
+// DB opens the package database as the service does: logged in as the
+// owner, running as the RLS-bound app role.
+func DB(t testing.TB) *database.DB {
+	t.Helper()
+	return open(t, AppRole)
+}
+
+// OwnerDB opens the package database as the owner, whom row-level security
+// does not bind: for fixtures and for checking what really is stored.
+func OwnerDB(t testing.TB) *database.DB {
+	t.Helper()
+	return open(t, "")
+}
+
+func open(t testing.TB, role string) *database.DB {
+	t.Helper()
+	db, err := database.Open(context.Background(), database.Options{URL: URL(t), Role: role, MaxConns: 8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(db.Close)
+	return db
+}
+
+var flushed sync.Map
+
+// RedisURL is REDIS_URL (as `make test` sets it) with the database number
+// replaced by n. Give each package its own n: asynq's key names are fixed.
+func RedisURL(t testing.TB, n int) string {
+	t.Helper()
+	raw := os.Getenv("REDIS_URL")
+	if raw == "" {
+		raw = "redis://127.0.0.1:6379/0"
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Path = fmt.Sprintf("/%d", n)
+	return u.String()
+}
+
+// Redis returns a client on database n, flushed the first time the package
+// asks for it.
+func Redis(t testing.TB, n int) *redis.Client {
+	t.Helper()
+	opt, err := redis.ParseURL(RedisURL(t, n))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := redis.NewClient(opt)
+	t.Cleanup(func() { _ = c.Close() })
+	ctx := context.Background()
+	if err := c.Ping(ctx).Err(); err != nil {
+		t.Fatalf("testkit: Redis unreachable at %s (run `make services`): %v", strings.Split(RedisURL(t, n), "@")[len(strings.Split(RedisURL(t, n), "@"))-1], err)
+	}
+	if _, loaded := flushed.LoadOrStore(n, true); !loaded {
+		if err := c.FlushDB(ctx).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return c
+}

@@ -1,0 +1,25 @@
+// Package migrations embeds the ordered SQL migrations that `leadpilot
+// migrate` applies with bun's migrator. Files are named
+// <timestamp>_<name>.tx.up.sql / .tx.down.sql so each runs in one
+// transaction; `--bun:split` separates statement groups.
+package migrations
+
+import (
+	"embed"
+
+	"github.com/uptrace/bun/migrate"
+)
+
+// Files are the migration files, also hashed by tests to name their template.
+//
+//go:embed *.sql
+var Files embed.FS
+
+// New returns the migration set.
+func New() (*migrate.Migrations, error) {
+	m := migrate.NewMigrations()
+	if err := m.Discover(Files); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
