@@ -393,6 +393,14 @@ func (s *Service) AcceptInvite(ctx context.Context, secret, password, fullName s
 		user.ID = existing.ID
 	}
 	return s.openSession(ctx, user.ID, inv.OrgID, uuid.Must(uuid.NewV7()), c, func(ctx context.Context, tx bun.Tx) error {
+		if isNew {
+			if _, err := tx.NewInsert().Model(&user).Exec(ctx); err != nil {
+				if database.IsConstraint(err, "users_email_key") {
+					return fault.Conflict("email_taken", "an account with this email was just created; accept again with its password")
+				}
+				return fmt.Errorf("auth: create invitee: %w", err)
+			}
+		}
 		res, err := tx.NewUpdate().Model((*orgs.Invite)(nil)).
 			Set("accepted_at = now(), accepted_by = ?", user.ID).
 			Where("id = ? AND accepted_at IS NULL AND revoked_at IS NULL AND expires_at > now()", inv.ID).Exec(ctx)
@@ -401,14 +409,6 @@ func (s *Service) AcceptInvite(ctx context.Context, secret, password, fullName s
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
 			return fault.Conflict("invite_used", "this invite was already accepted")
-		}
-		if isNew {
-			if _, err := tx.NewInsert().Model(&user).Exec(ctx); err != nil {
-				if database.IsConstraint(err, "users_email_key") {
-					return fault.Conflict("email_taken", "an account with this email was just created; accept again with its password")
-				}
-				return fmt.Errorf("auth: create invitee: %w", err)
-			}
 		}
 		_, err = orgs.AddMember(ctx, tx, inv.OrgID, user.ID, inv.Role)
 		return err

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -106,6 +107,8 @@ func handleError(logger *slog.Logger) func(err error, c echo.Context) {
 	}
 }
 
+var unsupportedRE = regexp.MustCompile(`^property "([^"]+)" is unsupported$`)
+
 // validationError turns kin-openapi's findings into one problem, with a
 // JSON pointer per field and without echoing the rejected values.
 func validationError(c echo.Context, he *echo.HTTPError) error {
@@ -142,6 +145,11 @@ func validationError(c echo.Context, he *echo.HTTPError) error {
 					base = "/" + re.Parameter.In + "/" + re.Parameter.Name
 				}
 				ptr := base + "/" + strings.Join(se.JSONPointer(), "/")
+				// additionalProperties errors point at the object; name the
+				// rejected property itself.
+				if m := unsupportedRE.FindStringSubmatch(se.Reason); m != nil {
+					ptr = strings.TrimSuffix(ptr, "/") + "/" + m[1]
+				}
 				fields = append(fields, fault.FieldError{Field: strings.TrimSuffix(ptr, "/"), Message: se.Reason, Code: "schema_" + strings.ReplaceAll(se.SchemaField, " ", "_")})
 			case re.Parameter != nil:
 				fields = append(fields, fault.FieldError{Field: "/" + re.Parameter.In + "/" + re.Parameter.Name, Message: re.Reason, Code: "invalid_parameter"})

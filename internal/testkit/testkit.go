@@ -204,3 +204,27 @@ func Redis(t testing.TB, n int) *redis.Client {
 	}
 	return c
 }
+
+// EmptyDatabase creates an empty database (no migrations) and returns its
+// URL; it is dropped when the test ends. For migration tests.
+func EmptyDatabase(t testing.TB) string {
+	t.Helper()
+	ctx := context.Background()
+	admin, err := pgx.Connect(ctx, withDB(BaseURL(), "postgres"))
+	if err != nil {
+		t.Fatalf("testkit: Postgres unreachable at %s: %v", BaseURL(), err)
+	}
+	defer admin.Close(ctx)
+	name := fmt.Sprintf("leadpilot_empty_%d_%d", os.Getpid(), time.Now().UnixNano()%1e9)
+	if _, err := admin.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		c, err := pgx.Connect(context.Background(), withDB(BaseURL(), "postgres"))
+		if err == nil {
+			_, _ = c.Exec(context.Background(), "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)")
+			_ = c.Close(context.Background())
+		}
+	})
+	return withDB(BaseURL(), name)
+}

@@ -1,0 +1,125 @@
+package httpapi_test
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/leadpilot/leadpilot/api"
+	"github.com/leadpilot/leadpilot/internal/httpapi"
+)
+
+func TestRateLimits(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+
+	t.Run("LoginIsLimitedPerIP", func(t *testing.T) {
+		t.Parallel()
+		lim := generous
+		lim.AuthIPPerMinute = 3
+		b := setup(t, withLimits(lim))
+		for i := range 3 {
+			r, err := b.client.LoginWithResponse(ctx, api.LoginRequest{Email: api.Email(uniqueEmail("ip")), Password: "whatever"})
+			require.NoError(t, err)
+			require.Equal(t, http.StatusUnauthorized, r.StatusCode(), "attempt %d", i)
+			require.Equal(t, strconv.Itoa(2-i), r.HTTPResponse.Header.Get("RateLimit-Remaining"))
+		}
+		r, err := b.client.LoginWithResponse(ctx, api.LoginRequest{Email: api.Email(uniqueEmail("ip")), Password: "whatever"})
+		require.NoError(t, err)
+		p := problem(t, r.HTTPResponse, r.Body, http.StatusTooManyRequests)
+		require.Equal(t, "rate_limited", p.Code)
+		retry, err := strconv.Atoi(r.HTTPResponse.Header.Get("Retry-After"))
+		require.NoError(t, err)
+		require.Positive(t, retry)
+	})
+
+	t.Run("LoginIsLimitedPerEmail", func(t *testing.T) {
+		t.Parallel()
+		lim := generous
+		lim.AuthEmailPerMinute = 2
+		b := setup(t, withLimits(lim))
+		email := api.Email(uniqueEmail("target"))
+		for range 2 {
+			r, err := b.client.LoginWithResponse(ctx, api.LoginRequest{Email: email, Password: "guess"})
+			require.NoError(t, err)
+			require.Equal(t, http.StatusUnauthorized, r.StatusCode())
+		}
+		r, err := b.client.LoginWithResponse(ctx, api.LoginRequest{Email: email, Password: "guess"})
+		require.NoError(t, err)
+		problem(t, r.HTTPResponse, r.Body, http.StatusTooManyRequests)
+		require.NotEmpty(t, r.HTTPResponse.Header.Get("Retry-After"))
+		// Another address is unaffected.
+		r, err = b.client.LoginWithResponse(ctx, api.LoginRequest{Email: api.Email(uniqueEmail("other")), Password: "guess"})
+		require.NoError(t, err)
+		require.Equal(t, http.StatusUnauthorized, r.StatusCode())
+	})
+
+	t.Run("RequestsAreLimitedPerOrganisation", func(t *testing.T) {
+		t.Parallel()
+		lim := generous
+		lim.OrgPerSecond, lim.OrgBurst = 1, 3
+		b := setup(t, withLimits(lim))
+		o := b.signup(t, "Busy Co")
+		other := b.signup(t, "Quiet Co")
+		for i := range 3 {
+			r, err := b.client.GetMeWithResponse(ctx, bearer(o.AccessToken))
+			require.NoError(t, err)
+			require.Equal(t, http.StatusOK, r.StatusCode(), "request %d", i)
+			require.Equal(t, "3", r.HTTPResponse.Header.Get("RateLimit-Limit"))
+		}
+		r, err := b.client.GetMeWithResponse(ctx, bearer(o.AccessToken))
+		require.NoError(t, err)
+		problem(t, r.HTTPResponse, r.Body, http.StatusTooManyRequests)
+		require.Equal(t, "0", r.HTTPResponse.Header.Get("RateLimit-Remaining"))
+		r, err = b.client.GetMeWithResponse(ctx, bearer(other.AccessToken))
+		require.NoError(t, err)
+		require.Equal(t, http.StatusOK, r.StatusCode(), "another organisation has its own budget")
+	})
+}
+
+func TestOperations(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+
+	t.Run("HealthAndReadiness", func(t *testing.T) {
+		t.Parallel()
+		resp, body := b.raw(t, http.MethodGet, "/healthz", "")
+		require.Equal(t, http.StatusOK, resp.StatusCode, string(body))
+		resp, body = b.raw(t, http.MethodGet, "/readyz", "")
+		require.Equal(t, http.StatusOK, resp.StatusCode, string(body))
+	})
+
+	t.Run("ServesTheContract", func(t *testing.T) {
+		t.Parallel()
+		resp, body := b.raw(t, http.MethodGet, "/openapi.yaml", "")
+		require.Equal(t, http.StatusOK, resp.StatusCode)
+		require.Contains(t, string(body), "openapi: 3.0.3")
+		require.Contains(t, string(body), "/v1/auth/signup")
+	})
+
+	t.Run("EveryResponseHasARequestID", func(t *testing.T) {
+		t.Parallel()
+		resp, _ := b.raw(t, http.MethodGet, "/healthz", "")
+		require.Len(t, resp.Header.Get("X-Request-Id"), 36)
+		resp, _ = b.raw(t, http.MethodGet, "/healthz", "", func(r *http.Request) { r.Header.Set("X-Request-Id", "client-chosen") })
+		require.Equal(t, "client-chosen", resp.Header.Get("X-Request-Id"))
+	})
+
+	t.Run("NotReadyIsAProblem", func(t *testing.T) {
+		t.Parallel()
+		nb := setup(t, func(d *httpapi.Deps) {
+			d.Ready = func(context.Context) error { return errNotReady }
+		})
+		resp, body := nb.raw(t, http.MethodGet, "/readyz", "")
+		require.Equal(t, "not_ready", problem(t, resp, body, http.StatusServiceUnavailable).Code)
+	})
+}
+
+type notReady struct{}
+
+func (notReady) Error() string { return "redis unreachable" }
+
+var errNotReady = notReady{}
