@@ -13,7 +13,6 @@ import (
 	"net/url"
 	"os"
 	"sort"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -165,7 +164,9 @@ func open(t testing.TB, role string) *database.DB {
 	return db
 }
 
-var flushed sync.Map
+// flushes holds one *sync.Once per Redis database number, so concurrent
+// callers wait until the first one's FLUSHDB is done.
+var flushes sync.Map
 
 // RedisURL is REDIS_URL (as `make test` sets it) with the database number
 // replaced by n. Give each package its own n: asynq's key names are fixed.
@@ -195,12 +196,13 @@ func Redis(t testing.TB, n int) *redis.Client {
 	t.Cleanup(func() { _ = c.Close() })
 	ctx := context.Background()
 	if err := c.Ping(ctx).Err(); err != nil {
-		t.Fatalf("testkit: Redis unreachable at %s (run `make services`): %v", strings.Split(RedisURL(t, n), "@")[len(strings.Split(RedisURL(t, n), "@"))-1], err)
+		t.Fatalf("testkit: Redis unreachable (REDIS_URL; run `make services`): %v", err)
 	}
-	if _, loaded := flushed.LoadOrStore(n, true); !loaded {
-		if err := c.FlushDB(ctx).Err(); err != nil {
-			t.Fatal(err)
-		}
+	o, _ := flushes.LoadOrStore(n, new(sync.Once))
+	var ferr error
+	o.(*sync.Once).Do(func() { ferr = c.FlushDB(ctx).Err() })
+	if ferr != nil {
+		t.Fatal(ferr)
 	}
 	return c
 }

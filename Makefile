@@ -1,0 +1,91 @@
+# LeadPilot backend. `make` lists the targets; every target documents itself
+# with a `## description` comment on its rule line.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -o pipefail -ec
+.DEFAULT_GOAL := help
+# Targets run one at a time even under -j: `verify` rewrites api/ while
+# `vet` would compile it. Go parallelises the work inside each target.
+.NOTPARALLEL:
+
+GO ?= go
+BIN := bin/leadpilot
+# Recipes that need Postgres and Redis depend on `services` and start with it.
+WITH_SERVICES := . ./.data/services.env &&
+
+PKG ?= ./...
+TESTFLAGS ?=
+BENCHFLAGS ?= -run '^$$' -bench . -benchmem -count 5 -timeout 60m
+ARGS ?= up
+REDOC_VERSION := 2.5.4
+DOCS_ASSETS := internal/docs/assets
+
+.PHONY: help services generate verify fmt-check vet lint test bench build run \
+	migrate seed docs-assets docker clean clean-data
+
+help: ## Show this help
+	@echo "Usage: make <target> [VAR=value]"
+	@echo
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@echo
+	@echo "Variables: TESTFLAGS (extra go test flags), PKG (default ./...), BENCHFLAGS, ARGS (migrate, default up)"
+
+services: ## Ensure Postgres and Redis are up (private ones under .data/ if needed); writes .data/services.env
+	@.ci/services
+
+generate: ## Regenerate api/ from openapi.yaml (oapi-codegen via go tool)
+	$(GO) generate ./api/...
+
+verify: generate ## Regenerate and fail if api/ differs from git
+	@if ! git diff --quiet --exit-code -- api/ || [ -n "$$(git status --porcelain --untracked-files=all -- api/)" ]; then \
+		git status --short --untracked-files=all -- api/; \
+		echo "generated code is stale: run make generate and commit" >&2; \
+		exit 1; \
+	fi
+
+fmt-check: ## Fail listing tracked .go files that gofmt would change
+	@out="$$(git ls-files -z -- '*.go' | xargs -0 -r gofmt -l)"; \
+	if [ -n "$$out" ]; then echo "gofmt needed on:" >&2; echo "$$out" >&2; exit 1; fi
+
+vet: ## go vet ./...
+	$(GO) vet ./...
+
+lint: fmt-check vet ## fmt-check + vet
+
+test: services verify fmt-check vet ## Verify, lint, then run all tests with -race against real Postgres and Redis
+	$(WITH_SERVICES) $(GO) test -race -count=1 -timeout 15m $(TESTFLAGS) $(PKG)
+
+bench: services ## Run benchmarks (BENCHFLAGS overrides; default -count 5, compare with benchstat)
+	$(WITH_SERVICES) $(GO) test $(BENCHFLAGS) $(PKG)
+
+build: ## Build bin/leadpilot (static, trimmed)
+	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN) ./cmd/leadpilot
+
+run: services build ## Migrate, seed and run API + workers (bin/leadpilot all; HTTP_ADDR defaults to :8080)
+	$(WITH_SERVICES) $(BIN) migrate up && $(BIN) seed && exec $(BIN) all
+
+migrate: services build ## Run migrations: make migrate ARGS="up|down|status|..." (default up)
+	$(WITH_SERVICES) $(BIN) migrate $(ARGS)
+
+seed: services build ## Load system templates and demo data
+	$(WITH_SERVICES) $(BIN) seed
+
+docs-assets: ## Refresh internal/docs/assets from the npm redoc package (version in REDOC_VERSION)
+	@tmp="$$(mktemp -d)"; trap 'rm -rf "$$tmp"' EXIT; \
+	tgz="$$(cd "$$tmp" && npm pack --silent redoc@$(REDOC_VERSION) | tail -n 1)"; \
+	tar -xzf "$$tmp/$$tgz" -C "$$tmp" package/LICENSE package/bundles/redoc.standalone.js package/bundles/redoc.standalone.js.LICENSE.txt; \
+	mkdir -p $(DOCS_ASSETS); \
+	install -m 0644 "$$tmp/package/bundles/redoc.standalone.js" $(DOCS_ASSETS)/redoc.standalone.js; \
+	install -m 0644 "$$tmp/package/bundles/redoc.standalone.js.LICENSE.txt" $(DOCS_ASSETS)/redoc.standalone.js.LICENSE.txt; \
+	install -m 0644 "$$tmp/package/LICENSE" $(DOCS_ASSETS)/LICENSE; \
+	echo "updated $(DOCS_ASSETS) from $$tgz"
+
+docker: ## Build the leadpilot image (needs a Docker engine; none runs on the dev machines here)
+	docker build -t leadpilot .
+
+clean: ## Remove bin/ and stop private services (keeps .data/)
+	rm -rf bin/
+	.ci/services stop
+
+clean-data: clean ## clean, then delete .data/ (private databases included)
+	rm -rf .data/

@@ -1,0 +1,343 @@
+// Command leadpilot is the LeadPilot backend: one binary for the HTTP API,
+// the background workers, migrations and seeding.
+//
+//	leadpilot serve                 the HTTP API
+//	leadpilot worker                asynq workers and the periodic scheduler
+//	leadpilot all                   both in one process
+//	leadpilot migrate up|down|status|unlock
+//	leadpilot seed                  system sequence templates
+//	leadpilot reencrypt             re-encrypt stored credentials with the current key
+//
+// Configuration comes from environment variables; see .env.example.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+	_ "time/tzdata" // IANA zones in a distroless image
+
+	"github.com/hibiken/asynq"
+	"github.com/labstack/echo/v4"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/leadpilot/leadpilot/internal/auth"
+	"github.com/leadpilot/leadpilot/internal/config"
+	"github.com/leadpilot/leadpilot/internal/database"
+	"github.com/leadpilot/leadpilot/internal/docs"
+	"github.com/leadpilot/leadpilot/internal/httpapi"
+	"github.com/leadpilot/leadpilot/internal/idempotency"
+	"github.com/leadpilot/leadpilot/internal/jobs"
+	"github.com/leadpilot/leadpilot/internal/orgs"
+	"github.com/leadpilot/leadpilot/internal/ratelimit"
+	"github.com/leadpilot/leadpilot/internal/secrets"
+	"github.com/leadpilot/leadpilot/seeds"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "leadpilot:", err)
+		os.Exit(1)
+	}
+}
+
+const usage = `usage: leadpilot <command>
+
+commands:
+  serve                        run the HTTP API
+  worker                       run background workers and the scheduler
+  all                          run both in one process
+  migrate up|down|status|unlock
+  seed                         insert or update the system sequence templates
+  reencrypt                    re-encrypt stored credentials with the current key`
+
+// run is the whole program; main only wires the process to it.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		fmt.Fprintln(stdout, usage)
+		return nil
+	}
+	cfg, err := config.Load(getenv)
+	if err != nil {
+		return err
+	}
+	logger := newLogger(cfg, stderr)
+	for _, w := range cfg.Warnings {
+		logger.Warn(w)
+	}
+	switch args[0] {
+	case "migrate":
+		sub := "up"
+		if len(args) > 1 {
+			sub = args[1]
+		}
+		return migrate(ctx, cfg, sub, stdout)
+	case "seed":
+		return seed(ctx, cfg, stdout)
+	case "reencrypt":
+		return reencrypt(ctx, cfg, stdout)
+	case "serve", "worker", "all":
+		return serve(ctx, cfg, logger, args[0])
+	default:
+		return fmt.Errorf("unknown command %q\n%s", args[0], usage)
+	}
+}
+
+func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.LogLevel))
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.LogFormat == "text" {
+		return slog.New(slog.NewTextHandler(w, opts))
+	}
+	return slog.New(slog.NewJSONHandler(w, opts))
+}
+
+func openOwner(ctx context.Context, cfg *config.Config) (*database.DB, error) {
+	return database.Open(ctx, database.Options{URL: cfg.MigrateDatabaseURL, MaxConns: 2})
+}
+
+func migrate(ctx context.Context, cfg *config.Config, sub string, out io.Writer) error {
+	db, err := openOwner(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	m, err := database.NewMigrator(db.Bun)
+	if err != nil {
+		return err
+	}
+	switch sub {
+	case "up":
+		names, err := m.Up(ctx)
+		if err != nil {
+			return err
+		}
+		if len(names) == 0 {
+			fmt.Fprintln(out, "migrate: schema is up to date")
+		}
+		for _, n := range names {
+			fmt.Fprintln(out, "migrate: applied", n)
+		}
+	case "down":
+		names, err := m.Down(ctx)
+		if err != nil {
+			return err
+		}
+		if len(names) == 0 {
+			fmt.Fprintln(out, "migrate: nothing to roll back")
+		}
+		for _, n := range names {
+			fmt.Fprintln(out, "migrate: rolled back", n)
+		}
+	case "status":
+		applied, pending, err := m.Status(ctx)
+		if err != nil {
+			return err
+		}
+		for _, n := range applied {
+			fmt.Fprintln(out, "applied ", n)
+		}
+		for _, n := range pending {
+			fmt.Fprintln(out, "pending ", n)
+		}
+	case "unlock":
+		if err := m.Unlock(ctx); err != nil {
+			return err
+		}
+		fmt.Fprintln(out, "migrate: lock cleared")
+	default:
+		return fmt.Errorf("migrate: unknown subcommand %q (up, down, status, unlock)", sub)
+	}
+	return nil
+}
+
+func seed(ctx context.Context, cfg *config.Config, out io.Writer) error {
+	db, err := openOwner(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if err := database.SchemaCurrent(ctx, db.Bun); err != nil {
+		return err
+	}
+	n, err := seeds.Apply(ctx, db.Bun)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "seed: %d system templates up to date\n", n)
+	return nil
+}
+
+// encryptedColumns are every column holding secrets.Keyring ciphertext.
+var encryptedColumns = []secrets.Column{
+	{Table: "organizations", IDColumn: "id", Column: "llm_api_key_encrypted"},
+	{Table: "email_accounts", IDColumn: "id", Column: "oauth_access_token_encrypted"},
+	{Table: "email_accounts", IDColumn: "id", Column: "oauth_refresh_token_encrypted"},
+	{Table: "email_accounts", IDColumn: "id", Column: "credentials_encrypted"},
+	{Table: "messaging_accounts", IDColumn: "id", Column: "account_sid_encrypted"},
+	{Table: "messaging_accounts", IDColumn: "id", Column: "auth_token_encrypted"},
+}
+
+func reencrypt(ctx context.Context, cfg *config.Config, out io.Writer) error {
+	db, err := openOwner(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	n, err := secrets.Rotate(ctx, db.Bun, cfg.Keyring, encryptedColumns, 200)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "reencrypt: %d values now under key %q\n", n, cfg.Keyring.CurrentKeyID())
+	return nil
+}
+
+func serve(ctx context.Context, cfg *config.Config, logger *slog.Logger, mode string) error {
+	db, err := database.Open(ctx, database.Options{URL: cfg.DatabaseURL, Role: cfg.DatabaseAppRole, MaxConns: cfg.DatabaseMaxConns})
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if err := database.SchemaCurrent(ctx, db.Bun); err != nil {
+		return err
+	}
+	if err := db.CheckRole(ctx); err != nil {
+		return err
+	}
+	redisOpt, err := redis.ParseURL(cfg.RedisURL)
+	if err != nil {
+		return fmt.Errorf("REDIS_URL: %w", err)
+	}
+	rdb := redis.NewClient(redisOpt)
+	defer rdb.Close()
+	if err := rdb.Ping(ctx).Err(); err != nil {
+		return fmt.Errorf("redis: %w", err)
+	}
+	asynqOpt := asynq.RedisClientOpt{Addr: redisOpt.Addr, Username: redisOpt.Username, Password: redisOpt.Password, DB: redisOpt.DB, TLSConfig: redisOpt.TLSConfig}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	inspector := asynq.NewInspector(asynqOpt)
+	defer inspector.Close()
+	reg.MustRegister(jobs.QueueMetrics(inspector))
+
+	// One half failing stops the other.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errc := make(chan error, 2)
+	running := 0
+	if mode == "serve" || mode == "all" {
+		srv, err := newHTTPServer(cfg, logger, db, rdb, reg)
+		if err != nil {
+			return err
+		}
+		running++
+		go func() {
+			logger.Info("http: listening", "addr", cfg.HTTPAddr, "docs", strings.TrimRight(cfg.PublicURL, "/")+"/docs")
+			if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				errc <- fmt.Errorf("http: %w", err)
+				return
+			}
+			errc <- nil
+		}()
+		go func() {
+			<-ctx.Done()
+			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
+			defer cancel()
+			logger.Info("http: shutting down")
+			_ = srv.Shutdown(sctx)
+		}()
+	}
+	if mode == "worker" || mode == "all" {
+		running++
+		go func() {
+			errc <- runWorker(ctx, cfg, logger, db, asynqOpt)
+		}()
+	}
+	var first error
+	for range running {
+		if err := <-errc; err != nil && first == nil {
+			first = err
+			cancel()
+		}
+	}
+	return first
+}
+
+func newHTTPServer(cfg *config.Config, logger *slog.Logger, db *database.DB, rdb *redis.Client, reg *prometheus.Registry) (*http.Server, error) {
+	tokens := auth.NewTokens(cfg.JWTSecret, cfg.JWTIssuer, cfg.JWTAudience, cfg.AccessTokenTTL)
+	docsHandler := echo.WrapHandler(docs.Handler("/openapi.yaml"))
+	e, err := httpapi.New(httpapi.Deps{
+		Auth:        auth.NewService(db, tokens, cfg.RefreshTokenTTL),
+		Orgs:        orgs.NewService(db, cfg.InviteTTL, cfg.PublicURL),
+		Idempotency: idempotency.NewStore(db),
+		Limiter:     ratelimit.New(rdb, "leadpilot:rl:"),
+		Limits: httpapi.Limits{
+			OrgPerSecond: cfg.RateLimitOrgPerSecond, OrgBurst: cfg.RateLimitOrgBurst,
+			KeyPerSecond: cfg.RateLimitKeyPerSecond, AuthIPPerMinute: cfg.AuthRateLimitIPPerMinute,
+			AuthEmailPerMinute: cfg.AuthRateLimitEmailPerMinute,
+		},
+		Logger:   logger,
+		Registry: reg,
+		Ready: func(ctx context.Context) error {
+			if err := db.Pool.Ping(ctx); err != nil {
+				return fmt.Errorf("postgres unreachable")
+			}
+			if err := rdb.Ping(ctx).Err(); err != nil {
+				return fmt.Errorf("redis unreachable")
+			}
+			return database.SchemaCurrent(ctx, db.Bun)
+		},
+		Extra: func(e *echo.Echo) {
+			e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg})))
+			e.GET("/docs", docsHandler)
+			e.GET("/docs/*", docsHandler)
+			e.HEAD("/docs", docsHandler)
+			e.HEAD("/docs/*", docsHandler)
+		},
+		MaxBodyBytes:      cfg.MaxBodyBytes,
+		TrustProxyHeaders: cfg.TrustProxyHeaders,
+		CORSOrigins:       cfg.CORSOrigins,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &http.Server{
+		Addr:              cfg.HTTPAddr,
+		Handler:           e,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+	}, nil
+}
+
+// runWorker runs the asynq server and the periodic scheduler until ctx ends.
+func runWorker(ctx context.Context, cfg *config.Config, logger *slog.Logger, db *database.DB, redisOpt asynq.RedisConnOpt) error {
+	srv := jobs.NewServer(redisOpt, jobs.Config{
+		Concurrency: cfg.WorkerConcurrency, ShutdownTimeout: cfg.ShutdownTimeout, Logger: logger,
+	})
+	mux := jobs.NewMux(&jobs.Handlers{
+		Purge: jobs.NewPurgeHandler(db, jobs.PurgeConfig{Logger: logger}),
+	}, logger)
+	sched, err := jobs.NewScheduler(redisOpt, logger, time.UTC)
+	if err != nil {
+		return err
+	}
+	logger.Info("worker: started", "concurrency", cfg.WorkerConcurrency, "queues", jobs.Queues())
+	return jobs.Run(ctx, srv, mux, sched)
+}

@@ -1,0 +1,126 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/stretchr/testify/require"
+
+	"github.com/leadpilot/leadpilot/internal/jobs"
+	"github.com/leadpilot/leadpilot/internal/testkit"
+)
+
+func TestMain(m *testing.M) { testkit.Main(m) }
+
+func env(vars map[string]string) func(string) string {
+	return func(k string) string { return vars[k] }
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := l.Addr().String()
+	require.NoError(t, l.Close())
+	return addr
+}
+
+func TestConfigProblemsAreListedTogether(t *testing.T) {
+	t.Parallel()
+	err := run(context.Background(), []string{"serve"}, env(map[string]string{
+		"LEADPILOT_ENV": "production", "LOG_LEVEL": "loud", "REDIS_URL": "http://x",
+	}), io.Discard, io.Discard)
+	require.Error(t, err)
+	for _, want := range []string{"JWT_SECRET is required", "ENCRYPTION_KEYS is required", "LOG_LEVEL", "REDIS_URL"} {
+		require.Contains(t, err.Error(), want)
+	}
+}
+
+func TestServeRefusesABehindSchema(t *testing.T) {
+	t.Parallel()
+	err := run(context.Background(), []string{"serve"}, env(map[string]string{
+		"DATABASE_URL": testkit.EmptyDatabase(t), "REDIS_URL": testkit.RedisURL(t, 4),
+	}), io.Discard, io.Discard)
+	require.ErrorContains(t, err, "leadpilot migrate up")
+}
+
+func TestMigrateSeedAndServeEverything(t *testing.T) {
+	t.Parallel()
+	testkit.Redis(t, 4)
+	addr := freeAddr(t)
+	vars := env(map[string]string{
+		"DATABASE_URL": testkit.EmptyDatabase(t), "REDIS_URL": testkit.RedisURL(t, 4),
+		"HTTP_ADDR": addr, "LOG_FORMAT": "text", "SHUTDOWN_TIMEOUT": "5s",
+	})
+	ctx := context.Background()
+	var out bytes.Buffer
+	require.NoError(t, run(ctx, []string{"migrate", "up"}, vars, &out, io.Discard))
+	require.Contains(t, out.String(), "applied")
+	out.Reset()
+	require.NoError(t, run(ctx, []string{"migrate", "status"}, vars, &out, io.Discard))
+	require.NotContains(t, out.String(), "pending")
+	out.Reset()
+	require.NoError(t, run(ctx, []string{"seed"}, vars, &out, io.Discard))
+	require.NoError(t, run(ctx, []string{"seed"}, vars, &out, io.Discard), "seeding twice is fine")
+	require.Contains(t, out.String(), "3 system templates")
+
+	sctx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- run(sctx, []string{"all"}, vars, io.Discard, io.Discard) }()
+
+	base := "http://" + addr
+	require.Eventually(t, func() bool {
+		r, err := http.Get(base + "/readyz")
+		if err != nil {
+			return false
+		}
+		r.Body.Close()
+		return r.StatusCode == http.StatusOK
+	}, 20*time.Second, 50*time.Millisecond)
+
+	get := func(path string) (int, string) {
+		r, err := http.Get(base + path)
+		require.NoError(t, err)
+		defer r.Body.Close()
+		b, err := io.ReadAll(r.Body)
+		require.NoError(t, err)
+		return r.StatusCode, string(b)
+	}
+	code, body := get("/docs")
+	require.Equal(t, http.StatusOK, code)
+	require.Contains(t, body, "/openapi.yaml")
+	code, body = get("/docs/redoc.standalone.js")
+	require.Equal(t, http.StatusOK, code)
+	require.Greater(t, len(body), 100_000)
+	code, body = get("/metrics")
+	require.Equal(t, http.StatusOK, code)
+	require.True(t, strings.Contains(body, `leadpilot_http_request_duration_seconds_count{method="GET",route="/docs",status="200"}`), "request histogram")
+
+	// The worker half runs tasks: a purge enqueued now is processed, and
+	// its queue shows up in the queue metrics.
+	opt, err := asynq.ParseRedisURI(testkit.RedisURL(t, 4))
+	require.NoError(t, err)
+	enq := jobs.NewEnqueuer(opt)
+	defer enq.Close()
+	_, err = enq.Enqueue(ctx, jobs.NewPurgeTask())
+	require.NoError(t, err)
+	require.Eventually(t, func() bool {
+		_, body := get("/metrics")
+		return strings.Contains(body, `asynq_tasks_processed_total{queue="maintenance"} 1`)
+	}, 20*time.Second, 100*time.Millisecond, "the purge task is processed and counted")
+
+	stop()
+	select {
+	case err := <-done:
+		require.NoError(t, err)
+	case <-time.After(30 * time.Second):
+		t.Fatal("leadpilot all did not shut down")
+	}
+}
