@@ -1,7 +1,11 @@
 package httpapi_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"log/slog"
+	"sync"
 	"net/http"
 	"strconv"
 	"testing"
@@ -108,6 +112,26 @@ func TestOperations(t *testing.T) {
 		require.Equal(t, "client-chosen", resp.Header.Get("X-Request-Id"))
 	})
 
+	t.Run("LogLinesCarryTheRequestID", func(t *testing.T) {
+		t.Parallel()
+		var buf syncBuffer
+		lb := setup(t, func(d *httpapi.Deps) {
+			d.Logger = slog.New(httpapi.LogHandler(slog.NewJSONHandler(&buf, nil)))
+		})
+		resp, _ := lb.raw(t, http.MethodGet, "/v1/me", "")
+		id := resp.Header.Get("X-Request-Id")
+		require.NotEmpty(t, id)
+		var line struct {
+			RequestID string `json:"request_id"`
+			Status    int    `json:"status"`
+			Route     string `json:"route"`
+		}
+		require.NoError(t, json.Unmarshal(buf.Bytes(), &line), buf.String())
+		require.Equal(t, id, line.RequestID)
+		require.Equal(t, http.StatusUnauthorized, line.Status)
+		require.Equal(t, "/v1/me", line.Route)
+	})
+
 	t.Run("NotReadyIsAProblem", func(t *testing.T) {
 		t.Parallel()
 		nb := setup(t, func(d *httpapi.Deps) {
@@ -117,6 +141,25 @@ func TestOperations(t *testing.T) {
 		require.Equal(t, "not_ready", problem(t, resp, body, http.StatusServiceUnavailable).Code)
 	})
 }
+
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) Bytes() []byte {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return append([]byte(nil), b.buf.Bytes()...)
+}
+
+func (b *syncBuffer) String() string { return string(b.Bytes()) }
 
 type notReady struct{}
 

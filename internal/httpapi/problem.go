@@ -96,13 +96,13 @@ func handleError(logger *slog.Logger) func(err error, c echo.Context) {
 				code, detail = "unsupported_media_type", "send application/json"
 			}
 			if he.Code >= 500 {
-				logger.ErrorContext(c.Request().Context(), "request failed", "err", err, "request_id", requestID(c))
+				logger.ErrorContext(c.Request().Context(), "request failed", "err", err)
 				code, detail = "internal", "something went wrong on our side; the request id identifies it"
 			}
 			_ = writeProblem(c, he.Code, code, detail, nil)
 			return
 		}
-		logger.ErrorContext(c.Request().Context(), "request failed", "err", err, "request_id", requestID(c))
+		logger.ErrorContext(c.Request().Context(), "request failed", "err", err)
 		_ = writeProblem(c, http.StatusInternalServerError, "internal", "something went wrong on our side; the request id identifies it", nil)
 	}
 }

@@ -224,7 +224,7 @@ func recoverer(logger *slog.Logger) echo.MiddlewareFunc {
 		return func(c echo.Context) (err error) {
 			defer func() {
 				if r := recover(); r != nil {
-					logger.ErrorContext(c.Request().Context(), "panic", "panic", fmt.Sprint(r), "request_id", requestID(c))
+					logger.ErrorContext(c.Request().Context(), "panic", "panic", fmt.Sprint(r))
 					err = fmt.Errorf("panic: %v", r)
 				}
 			}()
@@ -279,7 +279,7 @@ func accessLog(logger *slog.Logger, m *metrics) echo.MiddlewareFunc {
 			}
 			m.duration.WithLabelValues(route, c.Request().Method, strconv.Itoa(status)).Observe(time.Since(start).Seconds())
 			attrs := []any{
-				"request_id", requestID(c), "method", c.Request().Method, "route", route,
+				"method", c.Request().Method, "route", route,
 				"path", c.Request().URL.Path, "status", status, "duration_ms", time.Since(start).Milliseconds(),
 				"ip", c.RealIP(),
 			}
