@@ -5,9 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
-	"sync"
 	"net/http"
 	"strconv"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
