@@ -20,13 +20,13 @@ import (
 
 // Defines values for AuthSessionTokenType.
 const (
-	Bearer AuthSessionTokenType = "Bearer"
+	AuthSessionTokenTypeBearer AuthSessionTokenType = "Bearer"
 )
 
 // Valid indicates whether the value is a known member of the AuthSessionTokenType enum.
 func (e AuthSessionTokenType) Valid() bool {
 	switch e {
-	case Bearer:
+	case AuthSessionTokenTypeBearer:
 		return true
 	default:
 		return false
@@ -81,6 +81,57 @@ func (e InviteCreatedStatus) Valid() bool {
 	}
 }
 
+// Defines values for LlmProvider.
+const (
+	LlmProviderAnthropic LlmProvider = "anthropic"
+	LlmProviderBuiltin   LlmProvider = "builtin"
+	LlmProviderDeepseek  LlmProvider = "deepseek"
+	LlmProviderGemini    LlmProvider = "gemini"
+	LlmProviderGroq      LlmProvider = "groq"
+	LlmProviderOpenai    LlmProvider = "openai"
+)
+
+// Valid indicates whether the value is a known member of the LlmProvider enum.
+func (e LlmProvider) Valid() bool {
+	switch e {
+	case LlmProviderAnthropic:
+		return true
+	case LlmProviderBuiltin:
+		return true
+	case LlmProviderDeepseek:
+		return true
+	case LlmProviderGemini:
+		return true
+	case LlmProviderGroq:
+		return true
+	case LlmProviderOpenai:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for LlmSettingsKeySource.
+const (
+	LlmSettingsKeySourceNone     LlmSettingsKeySource = "none"
+	LlmSettingsKeySourceOrg      LlmSettingsKeySource = "org"
+	LlmSettingsKeySourcePlatform LlmSettingsKeySource = "platform"
+)
+
+// Valid indicates whether the value is a known member of the LlmSettingsKeySource enum.
+func (e LlmSettingsKeySource) Valid() bool {
+	switch e {
+	case LlmSettingsKeySourceNone:
+		return true
+	case LlmSettingsKeySourceOrg:
+		return true
+	case LlmSettingsKeySourcePlatform:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for MePrincipalType.
 const (
 	MePrincipalTypeApiKey MePrincipalType = "api_key"
@@ -101,19 +152,19 @@ func (e MePrincipalType) Valid() bool {
 
 // Defines values for OrganizationSubscriptionTier.
 const (
-	Enterprise OrganizationSubscriptionTier = "enterprise"
-	Free       OrganizationSubscriptionTier = "free"
-	Pro        OrganizationSubscriptionTier = "pro"
+	OrganizationSubscriptionTierEnterprise OrganizationSubscriptionTier = "enterprise"
+	OrganizationSubscriptionTierFree       OrganizationSubscriptionTier = "free"
+	OrganizationSubscriptionTierPro        OrganizationSubscriptionTier = "pro"
 )
 
 // Valid indicates whether the value is a known member of the OrganizationSubscriptionTier enum.
 func (e OrganizationSubscriptionTier) Valid() bool {
 	switch e {
-	case Enterprise:
+	case OrganizationSubscriptionTierEnterprise:
 		return true
-	case Free:
+	case OrganizationSubscriptionTierFree:
 		return true
-	case Pro:
+	case OrganizationSubscriptionTierPro:
 		return true
 	default:
 		return false
@@ -143,31 +194,31 @@ func (e Role) Valid() bool {
 
 // Defines values for Weekday.
 const (
-	Friday    Weekday = "friday"
-	Monday    Weekday = "monday"
-	Saturday  Weekday = "saturday"
-	Sunday    Weekday = "sunday"
-	Thursday  Weekday = "thursday"
-	Tuesday   Weekday = "tuesday"
-	Wednesday Weekday = "wednesday"
+	WeekdayFriday    Weekday = "friday"
+	WeekdayMonday    Weekday = "monday"
+	WeekdaySaturday  Weekday = "saturday"
+	WeekdaySunday    Weekday = "sunday"
+	WeekdayThursday  Weekday = "thursday"
+	WeekdayTuesday   Weekday = "tuesday"
+	WeekdayWednesday Weekday = "wednesday"
 )
 
 // Valid indicates whether the value is a known member of the Weekday enum.
 func (e Weekday) Valid() bool {
 	switch e {
-	case Friday:
+	case WeekdayFriday:
 		return true
-	case Monday:
+	case WeekdayMonday:
 		return true
-	case Saturday:
+	case WeekdaySaturday:
 		return true
-	case Sunday:
+	case WeekdaySunday:
 		return true
-	case Thursday:
+	case WeekdayThursday:
 		return true
-	case Tuesday:
+	case WeekdayTuesday:
 		return true
-	case Wednesday:
+	case WeekdayWednesday:
 		return true
 	default:
 		return false
@@ -311,6 +362,94 @@ type InviteCreatedStatus string
 type InviteList struct {
 	Data       []Invite `json:"data"`
 	NextCursor *string  `json:"next_cursor"`
+}
+
+// LlmError defines model for LlmError.
+type LlmError struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// LlmProvider defines model for LlmProvider.
+type LlmProvider string
+
+// LlmProviderInfo defines model for LlmProviderInfo.
+type LlmProviderInfo struct {
+	DefaultModel string      `json:"default_model"`
+	Id           LlmProvider `json:"id"`
+	PlatformKey  bool        `json:"platform_key"`
+}
+
+// LlmSettings defines model for LlmSettings.
+type LlmSettings struct {
+	// ApiKeySet Whether the organisation stored its own key.
+	ApiKeySet bool `json:"api_key_set"`
+
+	// Builtin True when the offline built-in provider answers.
+	Builtin bool `json:"builtin"`
+
+	// DefaultModel The provider's default model.
+	DefaultModel string               `json:"default_model"`
+	KeySource    LlmSettingsKeySource `json:"key_source"`
+
+	// Model The model calls use.
+	Model    string      `json:"model"`
+	Provider LlmProvider `json:"provider"`
+
+	// Providers Every provider, its default model and whether the platform has a key for it.
+	Providers   []LlmProviderInfo `json:"providers"`
+	Temperature *float64          `json:"temperature,omitempty"`
+	UpdatedAt   *time.Time        `json:"updated_at,omitempty"`
+}
+
+// LlmSettingsKeySource defines model for LlmSettings.KeySource.
+type LlmSettingsKeySource string
+
+// LlmSettingsUpdate defines model for LlmSettingsUpdate.
+type LlmSettingsUpdate struct {
+	ApiKey      *string     `json:"api_key,omitempty"`
+	Model       *string     `json:"model,omitempty"`
+	Provider    LlmProvider `json:"provider"`
+	Temperature *float64    `json:"temperature,omitempty"`
+}
+
+// LlmTestResult defines model for LlmTestResult.
+type LlmTestResult struct {
+	Builtin   bool        `json:"builtin"`
+	Error     *LlmError   `json:"error,omitempty"`
+	LatencyMs int         `json:"latency_ms"`
+	Model     string      `json:"model"`
+	Ok        bool        `json:"ok"`
+	Provider  LlmProvider `json:"provider"`
+	Reply     *string     `json:"reply,omitempty"`
+}
+
+// LlmUsage defines model for LlmUsage.
+type LlmUsage struct {
+	Data   []LlmUsageRow      `json:"data"`
+	From   openapi_types.Date `json:"from"`
+	To     openapi_types.Date `json:"to"`
+	Totals LlmUsageTotals     `json:"totals"`
+}
+
+// LlmUsageRow defines model for LlmUsageRow.
+type LlmUsageRow struct {
+	Calls            int64              `json:"calls"`
+	CompletionTokens int64              `json:"completion_tokens"`
+	Day              openapi_types.Date `json:"day"`
+	Errors           int64              `json:"errors"`
+	Model            string             `json:"model"`
+	Operation        string             `json:"operation"`
+	PromptTokens     int64              `json:"prompt_tokens"`
+	Provider         string             `json:"provider"`
+}
+
+// LlmUsageTotals defines model for LlmUsageTotals.
+type LlmUsageTotals struct {
+	Calls            int64 `json:"calls"`
+	CompletionTokens int64 `json:"completion_tokens"`
+	Errors           int64 `json:"errors"`
+	PromptTokens     int64 `json:"prompt_tokens"`
 }
 
 // LoginRequest defines model for LoginRequest.
@@ -528,6 +667,15 @@ type ListMembersParams struct {
 	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
+// GetLlmUsageParams defines parameters for GetLlmUsage.
+type GetLlmUsageParams struct {
+	// From First day (UTC), default 30 days ago.
+	From *openapi_types.Date `form:"from,omitempty" json:"from,omitempty"`
+
+	// To Last day (UTC), default today. At most 366 days after `from`.
+	To *openapi_types.Date `form:"to,omitempty" json:"to,omitempty"`
+}
+
 // CreateApiKeyJSONRequestBody defines body for CreateApiKey for application/json ContentType.
 type CreateApiKeyJSONRequestBody = ApiKeyCreate
 
@@ -554,6 +702,9 @@ type UpdateMemberJSONRequestBody = MemberUpdate
 
 // UpdateOrganizationJSONRequestBody defines body for UpdateOrganization for application/json ContentType.
 type UpdateOrganizationJSONRequestBody = OrganizationUpdate
+
+// PutLlmSettingsJSONRequestBody defines body for PutLlmSettings for application/json ContentType.
+type PutLlmSettingsJSONRequestBody = LlmSettingsUpdate
 
 // RequestEditorFn is the function signature for the RequestEditor callback function
 type RequestEditorFn func(ctx context.Context, req *http.Request) error
@@ -845,6 +996,58 @@ type ClientInterface interface {
 	//
 	// Corresponds with PATCH /v1/org (the `UpdateOrganization` operationId).
 	UpdateOrganization(ctx context.Context, body UpdateOrganizationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetLlmSettings The organisation's language-model settings
+	//
+	// Any member may read them. The organisation's own API key is never
+	// returned: `api_key_set` says whether there is one and `key_source`
+	// whose key calls use. `builtin: true` means the offline built-in
+	// provider answers (deterministic templates and rules, no network).
+	//
+	// Corresponds with GET /v1/settings/llm (the `GetLlmSettings` operationId).
+	GetLlmSettings(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PutLlmSettingsWithBody Choose provider, model, temperature and the organisation's own key
+	//
+	// Owners and admins. `model` and `temperature` null or absent mean the
+	// provider's default. `api_key` is write-only: absent (or null) keeps
+	// the stored key while the provider stays the same and drops it when
+	// the provider changes, since a key belongs to one provider; `""`
+	// removes it. An organisation's own key wins over the platform's.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /v1/settings/llm (the `PutLlmSettings` operationId).
+	PutLlmSettingsWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PutLlmSettings Choose provider, model, temperature and the organisation's own key
+	//
+	// Owners and admins. `model` and `temperature` null or absent mean the
+	// provider's default. `api_key` is write-only: absent (or null) keeps
+	// the stored key while the provider stays the same and drops it when
+	// the provider changes, since a key belongs to one provider; `""`
+	// removes it. An organisation's own key wins over the platform's.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /v1/settings/llm (the `PutLlmSettings` operationId).
+	PutLlmSettings(ctx context.Context, body PutLlmSettingsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// TestLlmSettings Make a tiny real call with the current settings
+	//
+	// Owners and admins. Answers 200 whether or not the provider accepted
+	// the call: `ok` says which, with the latency and model, or the
+	// provider's error in plain words and a stable `error.code`
+	// (llm_invalid_key, llm_model_not_found, llm_quota_exceeded,
+	// llm_rate_limited, llm_unavailable, llm_not_configured, …).
+	//
+	// Corresponds with POST /v1/settings/llm/test (the `TestLlmSettings` operationId).
+	TestLlmSettings(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetLlmUsage Token usage per day, provider, model and operation
+	//
+	// Corresponds with GET /v1/settings/llm/usage (the `GetLlmUsage` operationId).
+	GetLlmUsage(ctx context.Context, params *GetLlmUsageParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 }
 
 // ListApiKeys The organisation's API keys, newest first
@@ -1314,6 +1517,108 @@ func (c *Client) UpdateOrganizationWithBody(ctx context.Context, contentType str
 // Corresponds with PATCH /v1/org (the `UpdateOrganization` operationId).
 func (c *Client) UpdateOrganization(ctx context.Context, body UpdateOrganizationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewUpdateOrganizationRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetLlmSettings The organisation's language-model settings
+//
+// Any member may read them. The organisation's own API key is never
+// returned: `api_key_set` says whether there is one and `key_source`
+// whose key calls use. `builtin: true` means the offline built-in
+// provider answers (deterministic templates and rules, no network).
+//
+// Corresponds with GET /v1/settings/llm (the `GetLlmSettings` operationId).
+func (c *Client) GetLlmSettings(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetLlmSettingsRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PutLlmSettingsWithBody Choose provider, model, temperature and the organisation's own key
+//
+// Owners and admins. `model` and `temperature` null or absent mean the
+// provider's default. `api_key` is write-only: absent (or null) keeps
+// the stored key while the provider stays the same and drops it when
+// the provider changes, since a key belongs to one provider; `""`
+// removes it. An organisation's own key wins over the platform's.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /v1/settings/llm (the `PutLlmSettings` operationId).
+func (c *Client) PutLlmSettingsWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPutLlmSettingsRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PutLlmSettings Choose provider, model, temperature and the organisation's own key
+//
+// Owners and admins. `model` and `temperature` null or absent mean the
+// provider's default. `api_key` is write-only: absent (or null) keeps
+// the stored key while the provider stays the same and drops it when
+// the provider changes, since a key belongs to one provider; `""`
+// removes it. An organisation's own key wins over the platform's.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /v1/settings/llm (the `PutLlmSettings` operationId).
+func (c *Client) PutLlmSettings(ctx context.Context, body PutLlmSettingsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPutLlmSettingsRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// TestLlmSettings Make a tiny real call with the current settings
+//
+// Owners and admins. Answers 200 whether or not the provider accepted
+// the call: `ok` says which, with the latency and model, or the
+// provider's error in plain words and a stable `error.code`
+// (llm_invalid_key, llm_model_not_found, llm_quota_exceeded,
+// llm_rate_limited, llm_unavailable, llm_not_configured, …).
+//
+// Corresponds with POST /v1/settings/llm/test (the `TestLlmSettings` operationId).
+func (c *Client) TestLlmSettings(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewTestLlmSettingsRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetLlmUsage Token usage per day, provider, model and operation
+//
+// Corresponds with GET /v1/settings/llm/usage (the `GetLlmUsage` operationId).
+func (c *Client) GetLlmUsage(ctx context.Context, params *GetLlmUsageParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetLlmUsageRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -2075,6 +2380,166 @@ func NewUpdateOrganizationRequestWithBody(server string, contentType string, bod
 	return req, nil
 }
 
+// NewGetLlmSettingsRequest constructs an http.Request for the GetLlmSettings method
+func NewGetLlmSettingsRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/settings/llm")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewPutLlmSettingsRequest calls the generic PutLlmSettings builder with application/json body
+func NewPutLlmSettingsRequest(server string, body PutLlmSettingsJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewPutLlmSettingsRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewPutLlmSettingsRequestWithBody constructs an http.Request for the PutLlmSettings method, with any body, and a specified content type
+func NewPutLlmSettingsRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/settings/llm")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewTestLlmSettingsRequest constructs an http.Request for the TestLlmSettings method
+func NewTestLlmSettingsRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/settings/llm/test")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetLlmUsageRequest constructs an http.Request for the GetLlmUsage method
+func NewGetLlmUsageRequest(server string, params *GetLlmUsageParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/settings/llm/usage")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.From != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "from", *params.From, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.To != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "to", *params.To, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 func (c *Client) applyEditors(ctx context.Context, req *http.Request, additionalEditors []RequestEditorFn) error {
 	for _, r := range c.RequestEditors {
 		if err := r(ctx, req); err != nil {
@@ -2351,6 +2816,64 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with PATCH /v1/org (the `UpdateOrganization` operationId).
 	UpdateOrganizationWithResponse(ctx context.Context, body UpdateOrganizationJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateOrganizationResponse, error)
+
+	// GetLlmSettingsWithResponse The organisation's language-model settings
+	//
+	// Any member may read them. The organisation's own API key is never
+	// returned: `api_key_set` says whether there is one and `key_source`
+	// whose key calls use. `builtin: true` means the offline built-in
+	// provider answers (deterministic templates and rules, no network).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/settings/llm (the `GetLlmSettings` operationId).
+	GetLlmSettingsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetLlmSettingsResponse, error)
+
+	// PutLlmSettingsWithBodyWithResponse Choose provider, model, temperature and the organisation's own key
+	//
+	// Owners and admins. `model` and `temperature` null or absent mean the
+	// provider's default. `api_key` is write-only: absent (or null) keeps
+	// the stored key while the provider stays the same and drops it when
+	// the provider changes, since a key belongs to one provider; `""`
+	// removes it. An organisation's own key wins over the platform's.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/settings/llm (the `PutLlmSettings` operationId).
+	PutLlmSettingsWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PutLlmSettingsResponse, error)
+
+	// PutLlmSettingsWithResponse Choose provider, model, temperature and the organisation's own key
+	//
+	// Owners and admins. `model` and `temperature` null or absent mean the
+	// provider's default. `api_key` is write-only: absent (or null) keeps
+	// the stored key while the provider stays the same and drops it when
+	// the provider changes, since a key belongs to one provider; `""`
+	// removes it. An organisation's own key wins over the platform's.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/settings/llm (the `PutLlmSettings` operationId).
+	PutLlmSettingsWithResponse(ctx context.Context, body PutLlmSettingsJSONRequestBody, reqEditors ...RequestEditorFn) (*PutLlmSettingsResponse, error)
+
+	// TestLlmSettingsWithResponse Make a tiny real call with the current settings
+	//
+	// Owners and admins. Answers 200 whether or not the provider accepted
+	// the call: `ok` says which, with the latency and model, or the
+	// provider's error in plain words and a stable `error.code`
+	// (llm_invalid_key, llm_model_not_found, llm_quota_exceeded,
+	// llm_rate_limited, llm_unavailable, llm_not_configured, …).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/settings/llm/test (the `TestLlmSettings` operationId).
+	TestLlmSettingsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*TestLlmSettingsResponse, error)
+
+	// GetLlmUsageWithResponse Token usage per day, provider, model and operation
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/settings/llm/usage (the `GetLlmUsage` operationId).
+	GetLlmUsageWithResponse(ctx context.Context, params *GetLlmUsageParams, reqEditors ...RequestEditorFn) (*GetLlmUsageResponse, error)
 }
 
 // ListApiKeysResponse429Headers the declared response headers of an HTTP 429 response for ListApiKeys
@@ -3666,6 +4189,296 @@ func (r UpdateOrganizationResponse) ContentType() string {
 	return ""
 }
 
+// GetLlmSettingsResponse429Headers the declared response headers of an HTTP 429 response for GetLlmSettings
+type GetLlmSettingsResponse429Headers struct {
+	RetryAfter *int
+}
+
+type GetLlmSettingsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *LlmSettings
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetLlmSettingsResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetLlmSettingsResponse) GetJSON200() *LlmSettings {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetLlmSettingsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r GetLlmSettingsResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetBody returns the raw response body bytes
+func (r GetLlmSettingsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetLlmSettingsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetLlmSettingsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetLlmSettingsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// PutLlmSettingsResponse429Headers the declared response headers of an HTTP 429 response for PutLlmSettings
+type PutLlmSettingsResponse429Headers struct {
+	RetryAfter *int
+}
+
+type PutLlmSettingsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *LlmSettings
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ValidationFailed
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *PutLlmSettingsResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r PutLlmSettingsResponse) GetJSON200() *LlmSettings {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r PutLlmSettingsResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r PutLlmSettingsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r PutLlmSettingsResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r PutLlmSettingsResponse) GetApplicationproblemJSON422() *ValidationFailed {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r PutLlmSettingsResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetBody returns the raw response body bytes
+func (r PutLlmSettingsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PutLlmSettingsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PutLlmSettingsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PutLlmSettingsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// TestLlmSettingsResponse429Headers the declared response headers of an HTTP 429 response for TestLlmSettings
+type TestLlmSettingsResponse429Headers struct {
+	RetryAfter *int
+}
+
+type TestLlmSettingsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *LlmTestResult
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *TestLlmSettingsResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r TestLlmSettingsResponse) GetJSON200() *LlmTestResult {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r TestLlmSettingsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r TestLlmSettingsResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r TestLlmSettingsResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetBody returns the raw response body bytes
+func (r TestLlmSettingsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r TestLlmSettingsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r TestLlmSettingsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r TestLlmSettingsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetLlmUsageResponse429Headers the declared response headers of an HTTP 429 response for GetLlmUsage
+type GetLlmUsageResponse429Headers struct {
+	RetryAfter *int
+}
+
+type GetLlmUsageResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *LlmUsage
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ValidationFailed
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetLlmUsageResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetLlmUsageResponse) GetJSON200() *LlmUsage {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetLlmUsageResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetLlmUsageResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r GetLlmUsageResponse) GetApplicationproblemJSON422() *ValidationFailed {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r GetLlmUsageResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetBody returns the raw response body bytes
+func (r GetLlmUsageResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetLlmUsageResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetLlmUsageResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetLlmUsageResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // ListApiKeysWithResponse The organisation's API keys, newest first
 //
 // Returns a wrapper object for the known response body format(s).
@@ -4053,6 +4866,94 @@ func (c *ClientWithResponses) UpdateOrganizationWithResponse(ctx context.Context
 		return nil, err
 	}
 	return ParseUpdateOrganizationResponse(rsp)
+}
+
+// GetLlmSettingsWithResponse The organisation's language-model settings
+//
+// Any member may read them. The organisation's own API key is never
+// returned: `api_key_set` says whether there is one and `key_source`
+// whose key calls use. `builtin: true` means the offline built-in
+// provider answers (deterministic templates and rules, no network).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/settings/llm (the `GetLlmSettings` operationId).
+func (c *ClientWithResponses) GetLlmSettingsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetLlmSettingsResponse, error) {
+	rsp, err := c.GetLlmSettings(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetLlmSettingsResponse(rsp)
+}
+
+// PutLlmSettingsWithBodyWithResponse Choose provider, model, temperature and the organisation's own key
+//
+// Owners and admins. `model` and `temperature` null or absent mean the
+// provider's default. `api_key` is write-only: absent (or null) keeps
+// the stored key while the provider stays the same and drops it when
+// the provider changes, since a key belongs to one provider; `""`
+// removes it. An organisation's own key wins over the platform's.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/settings/llm (the `PutLlmSettings` operationId).
+func (c *ClientWithResponses) PutLlmSettingsWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PutLlmSettingsResponse, error) {
+	rsp, err := c.PutLlmSettingsWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePutLlmSettingsResponse(rsp)
+}
+
+// PutLlmSettingsWithResponse Choose provider, model, temperature and the organisation's own key
+//
+// Owners and admins. `model` and `temperature` null or absent mean the
+// provider's default. `api_key` is write-only: absent (or null) keeps
+// the stored key while the provider stays the same and drops it when
+// the provider changes, since a key belongs to one provider; `""`
+// removes it. An organisation's own key wins over the platform's.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/settings/llm (the `PutLlmSettings` operationId).
+func (c *ClientWithResponses) PutLlmSettingsWithResponse(ctx context.Context, body PutLlmSettingsJSONRequestBody, reqEditors ...RequestEditorFn) (*PutLlmSettingsResponse, error) {
+	rsp, err := c.PutLlmSettings(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePutLlmSettingsResponse(rsp)
+}
+
+// TestLlmSettingsWithResponse Make a tiny real call with the current settings
+//
+// Owners and admins. Answers 200 whether or not the provider accepted
+// the call: `ok` says which, with the latency and model, or the
+// provider's error in plain words and a stable `error.code`
+// (llm_invalid_key, llm_model_not_found, llm_quota_exceeded,
+// llm_rate_limited, llm_unavailable, llm_not_configured, …).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/settings/llm/test (the `TestLlmSettings` operationId).
+func (c *ClientWithResponses) TestLlmSettingsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*TestLlmSettingsResponse, error) {
+	rsp, err := c.TestLlmSettings(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseTestLlmSettingsResponse(rsp)
+}
+
+// GetLlmUsageWithResponse Token usage per day, provider, model and operation
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/settings/llm/usage (the `GetLlmUsage` operationId).
+func (c *ClientWithResponses) GetLlmUsageWithResponse(ctx context.Context, params *GetLlmUsageParams, reqEditors ...RequestEditorFn) (*GetLlmUsageResponse, error) {
+	rsp, err := c.GetLlmUsage(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetLlmUsageResponse(rsp)
 }
 
 // ParseListApiKeysResponse parses an HTTP response from a ListApiKeysWithResponse call
@@ -5214,6 +6115,260 @@ func ParseUpdateOrganizationResponse(rsp *http.Response) (*UpdateOrganizationRes
 	switch {
 	case rsp.StatusCode == 429:
 		var headers UpdateOrganizationResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetLlmSettingsResponse parses an HTTP response from a GetLlmSettingsWithResponse call
+func ParseGetLlmSettingsResponse(rsp *http.Response) (*GetLlmSettingsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetLlmSettingsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest LlmSettings
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers GetLlmSettingsResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParsePutLlmSettingsResponse parses an HTTP response from a PutLlmSettingsWithResponse call
+func ParsePutLlmSettingsResponse(rsp *http.Response) (*PutLlmSettingsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PutLlmSettingsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest LlmSettings
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ValidationFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers PutLlmSettingsResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseTestLlmSettingsResponse parses an HTTP response from a TestLlmSettingsWithResponse call
+func ParseTestLlmSettingsResponse(rsp *http.Response) (*TestLlmSettingsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &TestLlmSettingsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest LlmTestResult
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers TestLlmSettingsResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetLlmUsageResponse parses an HTTP response from a GetLlmUsageWithResponse call
+func ParseGetLlmUsageResponse(rsp *http.Response) (*GetLlmUsageResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetLlmUsageResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest LlmUsage
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ValidationFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers GetLlmUsageResponse429Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {

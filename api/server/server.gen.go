@@ -74,6 +74,18 @@ type ServerInterface interface {
 	// UpdateOrganization Change name, business context or settings
 	// (PATCH /v1/org)
 	UpdateOrganization(ctx echo.Context) error
+	// GetLlmSettings The organisation's language-model settings
+	// (GET /v1/settings/llm)
+	GetLlmSettings(ctx echo.Context) error
+	// PutLlmSettings Choose provider, model, temperature and the organisation's own key
+	// (PUT /v1/settings/llm)
+	PutLlmSettings(ctx echo.Context) error
+	// TestLlmSettings Make a tiny real call with the current settings
+	// (POST /v1/settings/llm/test)
+	TestLlmSettings(ctx echo.Context) error
+	// GetLlmUsage Token usage per day, provider, model and operation
+	// (GET /v1/settings/llm/usage)
+	GetLlmUsage(ctx echo.Context, params GetLlmUsageParams) error
 }
 
 // ServerInterfaceWrapper converts echo contexts to parameters.
@@ -350,6 +362,58 @@ func (w *ServerInterfaceWrapper) UpdateOrganization(ctx echo.Context) error {
 	return err
 }
 
+// GetLlmSettings converts echo context to params.
+func (w *ServerInterfaceWrapper) GetLlmSettings(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetLlmSettings(ctx)
+	return err
+}
+
+// PutLlmSettings converts echo context to params.
+func (w *ServerInterfaceWrapper) PutLlmSettings(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.PutLlmSettings(ctx)
+	return err
+}
+
+// TestLlmSettings converts echo context to params.
+func (w *ServerInterfaceWrapper) TestLlmSettings(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.TestLlmSettings(ctx)
+	return err
+}
+
+// GetLlmUsage converts echo context to params.
+func (w *ServerInterfaceWrapper) GetLlmUsage(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetLlmUsageParams
+	// ------------- Optional query parameter "from" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "from", ctx.QueryParams(), &params.From, runtime.BindQueryParameterOptions{Type: "string", Format: "date"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter from: %s", err))
+	}
+
+	// ------------- Optional query parameter "to" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "to", ctx.QueryParams(), &params.To, runtime.BindQueryParameterOptions{Type: "string", Format: "date"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter to: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetLlmUsage(ctx, params)
+	return err
+}
+
 // This is a simple interface which specifies echo.Route addition functions which
 // are present on both echo.Echo and echo.Group, since we want to allow using
 // either of them for path registration
@@ -414,6 +478,10 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/v1/api-keys", wrapper.ListApiKeys, options.OperationMiddlewares["listApiKeys"]...)
 	router.POST(options.BaseURL+"/v1/api-keys", wrapper.CreateApiKey, options.OperationMiddlewares["createApiKey"]...)
 	router.DELETE(options.BaseURL+"/v1/api-keys/:api_key_id", wrapper.RevokeApiKey, options.OperationMiddlewares["revokeApiKey"]...)
+	router.GET(options.BaseURL+"/v1/settings/llm", wrapper.GetLlmSettings, options.OperationMiddlewares["getLlmSettings"]...)
+	router.PUT(options.BaseURL+"/v1/settings/llm", wrapper.PutLlmSettings, options.OperationMiddlewares["putLlmSettings"]...)
+	router.POST(options.BaseURL+"/v1/settings/llm/test", wrapper.TestLlmSettings, options.OperationMiddlewares["testLlmSettings"]...)
+	router.GET(options.BaseURL+"/v1/settings/llm/usage", wrapper.GetLlmUsage, options.OperationMiddlewares["getLlmUsage"]...)
 
 }
 
@@ -2040,6 +2108,328 @@ func (response UpdateOrganization429ApplicationProblemPlusJSONResponse) VisitUpd
 	return err
 }
 
+type GetLlmSettingsRequestObject struct {
+}
+
+type GetLlmSettingsResponseObject interface {
+	VisitGetLlmSettingsResponse(w http.ResponseWriter) error
+}
+
+type GetLlmSettings200JSONResponse LlmSettings
+
+func (response GetLlmSettings200JSONResponse) VisitGetLlmSettingsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetLlmSettings401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetLlmSettings401ApplicationProblemPlusJSONResponse) VisitGetLlmSettingsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetLlmSettings429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response GetLlmSettings429ApplicationProblemPlusJSONResponse) VisitGetLlmSettingsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PutLlmSettingsRequestObject struct {
+	Body *PutLlmSettingsJSONRequestBody
+}
+
+type PutLlmSettingsResponseObject interface {
+	VisitPutLlmSettingsResponse(w http.ResponseWriter) error
+}
+
+type PutLlmSettings200JSONResponse LlmSettings
+
+func (response PutLlmSettings200JSONResponse) VisitPutLlmSettingsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PutLlmSettings400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response PutLlmSettings400ApplicationProblemPlusJSONResponse) VisitPutLlmSettingsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PutLlmSettings401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response PutLlmSettings401ApplicationProblemPlusJSONResponse) VisitPutLlmSettingsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PutLlmSettings403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response PutLlmSettings403ApplicationProblemPlusJSONResponse) VisitPutLlmSettingsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PutLlmSettings422ApplicationProblemPlusJSONResponse struct {
+	ValidationFailedApplicationProblemPlusJSONResponse
+}
+
+func (response PutLlmSettings422ApplicationProblemPlusJSONResponse) VisitPutLlmSettingsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PutLlmSettings429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response PutLlmSettings429ApplicationProblemPlusJSONResponse) VisitPutLlmSettingsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestLlmSettingsRequestObject struct {
+}
+
+type TestLlmSettingsResponseObject interface {
+	VisitTestLlmSettingsResponse(w http.ResponseWriter) error
+}
+
+type TestLlmSettings200JSONResponse LlmTestResult
+
+func (response TestLlmSettings200JSONResponse) VisitTestLlmSettingsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestLlmSettings401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response TestLlmSettings401ApplicationProblemPlusJSONResponse) VisitTestLlmSettingsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestLlmSettings403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response TestLlmSettings403ApplicationProblemPlusJSONResponse) VisitTestLlmSettingsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestLlmSettings429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response TestLlmSettings429ApplicationProblemPlusJSONResponse) VisitTestLlmSettingsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetLlmUsageRequestObject struct {
+	Params GetLlmUsageParams
+}
+
+type GetLlmUsageResponseObject interface {
+	VisitGetLlmUsageResponse(w http.ResponseWriter) error
+}
+
+type GetLlmUsage200JSONResponse LlmUsage
+
+func (response GetLlmUsage200JSONResponse) VisitGetLlmUsageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetLlmUsage400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetLlmUsage400ApplicationProblemPlusJSONResponse) VisitGetLlmUsageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetLlmUsage401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetLlmUsage401ApplicationProblemPlusJSONResponse) VisitGetLlmUsageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetLlmUsage422ApplicationProblemPlusJSONResponse struct {
+	ValidationFailedApplicationProblemPlusJSONResponse
+}
+
+func (response GetLlmUsage422ApplicationProblemPlusJSONResponse) VisitGetLlmUsageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetLlmUsage429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response GetLlmUsage429ApplicationProblemPlusJSONResponse) VisitGetLlmUsageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 // StrictServerInterface represents all server handlers.
 type StrictServerInterface interface {
 	// ListApiKeys The organisation's API keys, newest first
@@ -2093,6 +2483,18 @@ type StrictServerInterface interface {
 	// UpdateOrganization Change name, business context or settings
 	// (PATCH /v1/org)
 	UpdateOrganization(ctx context.Context, request UpdateOrganizationRequestObject) (UpdateOrganizationResponseObject, error)
+	// GetLlmSettings The organisation's language-model settings
+	// (GET /v1/settings/llm)
+	GetLlmSettings(ctx context.Context, request GetLlmSettingsRequestObject) (GetLlmSettingsResponseObject, error)
+	// PutLlmSettings Choose provider, model, temperature and the organisation's own key
+	// (PUT /v1/settings/llm)
+	PutLlmSettings(ctx context.Context, request PutLlmSettingsRequestObject) (PutLlmSettingsResponseObject, error)
+	// TestLlmSettings Make a tiny real call with the current settings
+	// (POST /v1/settings/llm/test)
+	TestLlmSettings(ctx context.Context, request TestLlmSettingsRequestObject) (TestLlmSettingsResponseObject, error)
+	// GetLlmUsage Token usage per day, provider, model and operation
+	// (GET /v1/settings/llm/usage)
+	GetLlmUsage(ctx context.Context, request GetLlmUsageRequestObject) (GetLlmUsageResponseObject, error)
 }
 
 type StrictHandlerFunc func(ctx echo.Context, request any) (any, error)
@@ -2723,90 +3125,227 @@ func (sh *strictHandler) UpdateOrganization(ctx echo.Context) error {
 	return nil
 }
 
+// GetLlmSettings operation middleware
+func (sh *strictHandler) GetLlmSettings(ctx echo.Context) error {
+	var request GetLlmSettingsRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetLlmSettings(ctx.Request().Context(), request.(GetLlmSettingsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetLlmSettings")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetLlmSettingsResponseObject); ok {
+		return validResponse.VisitGetLlmSettingsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// PutLlmSettings operation middleware
+func (sh *strictHandler) PutLlmSettings(ctx echo.Context) error {
+	var request PutLlmSettingsRequestObject
+
+	var body PutLlmSettingsJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.PutLlmSettings(ctx.Request().Context(), request.(PutLlmSettingsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "PutLlmSettings")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(PutLlmSettingsResponseObject); ok {
+		return validResponse.VisitPutLlmSettingsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// TestLlmSettings operation middleware
+func (sh *strictHandler) TestLlmSettings(ctx echo.Context) error {
+	var request TestLlmSettingsRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.TestLlmSettings(ctx.Request().Context(), request.(TestLlmSettingsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "TestLlmSettings")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(TestLlmSettingsResponseObject); ok {
+		return validResponse.VisitTestLlmSettingsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetLlmUsage operation middleware
+func (sh *strictHandler) GetLlmUsage(ctx echo.Context, params GetLlmUsageParams) error {
+	var request GetLlmUsageRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetLlmUsage(ctx.Request().Context(), request.(GetLlmUsageRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetLlmUsage")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetLlmUsageResponseObject); ok {
+		return validResponse.VisitGetLlmUsageResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // Base64 encoded, compressed with deflate, json marshaled OpenAPI spec.
 // Stored as a slice of fixed-width chunks rather than one concatenated
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7Fz9UuQ4kn8VhW8jBvpMUdD0bUzxF93RfctsMxDQc30RFFdW2VllDbbkkWSqazgi7mnuwe5JLlKSP8v1",
-	"BTTTPbv/ENilj1RmKvOXqZTvvVCkmeDAtfIG915GJU1BgzRPJxn7O8xPI/yfcW/gZVTHnu9xmoI38GjG",
-	"RrcwH7HI8z0Jv+VMQuQNtMzB91QYQ0qx50TIlGpv4OW5aannGfZWWjI+9R4efO9dLpWQ2DYCFUqWaSZw",
-	"uk8xkIDDFz0KTYuAiAnRMZBMwh0TuSIZnULP8y11v+Ug5xV5to9XJyWlXz4Cn+rYGxz2+12knEaQZkID",
-	"D+d/h/kiSWf0FhShRIKWc0sOUwQXD0oTRSdwTBSAofLk4pTUepd0xkAjkBWhtTn3cNJlFL9543sp48Xz",
-	"QSf9/I5pWCoyZn5+usQ+spTpRe5c0CkQxX4HnxzsHfT7ZCeCCc0TTQ77u8vklJix6vO7TigkHznA0jz1",
-	"BgcosZRx91SSxbiGKUhD1y8K5NLF5wrkU5f+gJ1VJrgCs0Xe0ujSCh+fQsE1cPMvzbKEhRQZs59JMU4g",
-	"/ddfFXLpvjbdXyRMvIH3L/vVNty3v6r9C9vLTtrWwgQJhajUvJ0xjchPV+c/+wT/s7pv/y/39G7Pw80m",
-	"+CRh4YvSixu5oDR08ysyYzo2GyXMpQSuidJUA9kRklBOWLUryC3MLfEfhByzKAL+0tSHNElA/qCIFAmQ",
-	"lM4JF5pEwux/Q9rPQn8QOY9ekrKfBVF5iExkfEoYt9wsSBVySjlT1BqfB9/7JMQZ5XOnsOolKb1EyZqd",
-	"DtGxs550okGS4BIf9k7wISAKQsEjhbbCmklDZa1Jk5oFE2CMAKe5joVkv8OLSuOMKcX41CfwJUPrQoQk",
-	"Myn4lIQSIuCa0cTqyn/QhEWGig+UJS9LJWrzWERzwhSZQZLsOUsyzjUZS6C3xr3lCRyTAKQUUgVE0bki",
-	"s5iFcc+YWTeNwQhhCJm2bqdmCWkUMZyQJhdSZCA1Q3s5oYkC38tqr+69SZ4kI2ui2/7kA5oCwmFGaBiK",
-	"nGvUi7YTX+kSfS+jSs2EjBZHPzEjF7+THapJAlRpctAnYUwlDREI7ZJJmwofJYtbDb4wpXHruR9+UOVw",
-	"j6BUi1tr2Lbq91B3Z9dukNqyb8oeYvwrhBpnssDOAL6GKEIJVEM0orrhCyOqYU+zFLwOqlm0gd/0vYQq",
-	"PcrV6sF5niR0nEDhlxdGKdRkUcoSJuxLN4ScMIl+p5RogSIVhBIQeWhBJIRiypkCwnTPGyAhHdNLuBO3",
-	"T1pCS1qGV2ZR5RL8uhSWC++dabTlVivYV1Owg20VzIyxji6jEzRJzife4Hq1qXK6+OC3ldGJZ0GkV7GY",
-	"cSJ4aKA2jwjThKLRGgOVIInZAT1v3Trc8IsruSnX8pFZY9akK6La2F+mIVXrDHG5umIWKiU1z7W4xohm",
-	"K70xNDTH6BRJruMrUIpZ39FcBw1DUGpUWp0FbbduTI0Y7xCC9dMk55olZjfZ4Sz3nQdUNSmULtr3LC75",
-	"nWpH1ir+ndfbGiZMJKh4BdUI0NaNeoltCos7skPce8AxsLj23ho9qjG0GhxDiHWDYwyyILAGs9vLaBDS",
-	"4LubscUzt8guib/NFeOg1DtEE1/Wu+KmVD/HVNvQ9ZTMJNOgiOBkDDFNJkRMel7boIRUwUjpPHLP5Z5o",
-	"urB+BytT+uXUtj7sL+4O5Cvl81GHxTrsHC7U7Xj5TWc7xqNcaTnfaNBbmI8yyvgoE8xlSLpW+OYRC0TL",
-	"BXLz9bn2mulksw6ayinoEUXZ8BA2E4oWvNNBLDS8o0kOI1QGoVixkdeN/9ChsO8SEd5+Yl3o729/G5yd",
-	"+eTwaC8WuTTKR7UGib/91851/+Dmur/3481/H173917f7A6u+3tv7Ku/dCGQ9yllScNvg3nTwGmvD5vu",
-	"8HXHQB8YJNF7hMYdCEpE3QBlgp0W14ghOzHaBZIwroXZfi5W9gn0pj2yr0AjylT7iDF+Fxx6XetLQSk6",
-	"7Zq9ZYssKVWHLjtiAX2308j0E1HcY2AmFNJb6qa+Ami16bJoNJ53NV+7zm1ckdJU56ruhjLgEQ7kl0z3",
-	"SgRaeomow011YcxC1Q1J5WwN5q0FnlYnHgU8S+mtYoXdoDW+bQYgLQdv/Cpt6KWQjjucsKVi3dK2wK5u",
-	"lyxiVyuxUS67VbZEL8uQ7Xr4WiCH2kzdUNbS+AxQtlzsHwJlP4op449LMGynfEJOR6zDUn+OWRgXoSOi",
-	"slaGDaEvUWzKTR5OlKnvgelgY9BfBeMQmUz4WttTz1s8JSFQ7PyVCYGzLlNvj3c2j3DsrlMxy9Qi+97f",
-	"gZw3GFYykowhEXxqGLiDLxB1JnN7YLCJZp6VE1/laUplZ7z1lKgjk4yHLKPJQqzg4HnBq5sneoFHxxct",
-	"CjcPGCzvFqW/3N828nULv1oV38oZb8ug0Ubeu8Wg6vCn2BDVOkq3WBG/nFXPYEkdz/8gS2pn/yWLtnfj",
-	"m0uqRdoa9atv3QXWVgZ5rc18NH1ujhX75FxOrxwM35Jpzg+MFDovHsIocab7vn62ufpo08Z/o4jO1cZa",
-	"9hngNrJqVYWifzXzuIeDlgL6Xs7Zbzm4n1HniplnjEdiNgJ7vrVq2iqga/VVmkq9Ve8i3OlI3XNyevLz",
-	"CcEWxDTxPRMrvc+R9/tvQSaMl4ncmv/8t6ONwtLzlrdoinTssiyjsEqzrFpVOyvzyBhow12w1DarmgKv",
-	"cX+lrmO3JJ92j5ePS6GMqgBmdTvNrLspPOhEgs1+C5QhxsGZZAq602/GaG3DtBX5drMsf1GWNT51kd69",
-	"7IZAG4TerNGuDQ1xynj97YH//Cq5LBe15tjqUVrVteculp/UdZ7MrTti68pbFQejC1NcfnhHfjx681fi",
-	"DlxJBJqyRHXkPF2KpxW7aXTUJKVhzDjsSaCReYGtXR7nrjz1HU3MsW9nGsfO253pMMexGzuAWp6qA2ow",
-	"rjR1icGOgy4TaDm/uyjy9l6vOaoyQ7kY9Trs3D6F/eXylHCaMj51xV1WANh8gzjYwl07ay2xYaRUcrNr",
-	"E17aHPzjYsqFc4inhGjNwTppdcCmMJpixm3cEaXmlMAlPLps5hWb8jx7ici5ERhsaUQQgD2yaz1QXlkT",
-	"UbRbGyE3Y4OStC7B/KK6gqfnTXCuDrgeEwwtjYPWZAALSFnTxFTwyEBHnYOy/80g4sX/Os6l+3cimf1H",
-	"UZ1L929uenfmMBWEuWR6foXyc07OnMyd5BY9L0DCxhHkzk+fP+0SW0vWSDucXJySW5iTnSQb/d///K9J",
-	"MxgdwfntDBUDY60zW0XD+EQszvoRaHTBEqHJhPFI4XwszYTUCj1WpPziHC0DqXDPMQURSfNEsz2lIRvy",
-	"Iixw9XCUk48fz3xzsq3QHqZkPCdGVj75HFOtTrKMUB6Rq7Mrn6CfUfg45GFClWITBsqdIWQJ/o9NJViS",
-	"ZjHVZCbkLUS9IR/yV6+Ql8C1qzbqvXpFroBHJDhxFVTm9YDYI1EyzPv916Hhr/kXAjKLQdpyV/uaM0WA",
-	"6RgM4xsSmUiRkmD/7mCf5jreT8SU8YDsUKJiIfVewu4gIj99/nRMJHCYDTnTlidVH2cpg9WCDaxkg10z",
-	"5ZDb/hnbu4W5CnrE5KJczZwiKhQZRMQdvRhSW6m9ga1HHHKzAsqFWV5jbsrVDKQiR/0jx1njeNWrV4RK",
-	"ICW6CJbVdgVkLCJWagFRBk8M+QKgCNCzBT6hJM5TyklgXVzgG/KDynMHKHqfTIQc8gp6EIQeuQTlF+Vd",
-	"1zdBMWnjNCoDScxRkVvQR6Z0sR6bXtjL6JRxNBg+4TADpW2ec2CqoEhg6v0CsmNqgf0hrxUDG7XUG9V3",
-	"E6pI4BocD3mzA1MEQzzi0okJgkRTFG5prpVWo25fnF99wt1BNbGWjiiRgtUEm0hHSQetguxgyG0tIq7k",
-	"8M2benFYj1QVRkVhMBJ1i2NNhCSHRyQWuVQDQofc1j2Wda+KpmA0FplhavKmoJWpZ5lSxskOthzyih69",
-	"dwlZQucQDQhG58HucXMgJ8eITSZgSmpxVJ+gCsxilkAtF13U4+IO0CxJiMw5N+WLlS7/6NhYVW8qZGNR",
-	"QGpUwRV1GnVpbQn70m3L4yEHkwMu2RRSKVHjAxzeVJTvmb+BX391ibYPCQusmWv8pABb40yUHB3+WBuy",
-	"XlS646pKd3vEoiE7kjFAC2sIE4aMO70oF2CML6FRJEEpw5H3Sxbyn3uONXunUUB2IIwFRGgiXWWuHdqa",
-	"dsFhtzfkJXat+5KTi1PP9+5A2sodr9876PUNTMqA04x5A+91r997bY/EY+Mb6zYOn6e2dgphiZHHaYRT",
-	"MKVtwl6ZvtVtjyUnXVWTfVvz/+CvbeiuczzctGrlD/v9FYWu2xW41gq0OmpcT6zhEBNUPEV2jOahCJh0",
-	"VX/K1pMfWZK6ZipJ36/V+JsuB+u7NEqQTafX6ztVxe3Y4/DH9T3aBd0GNhV5VFP7WN+RP6hiL6qmvUYd",
-	"pBjAX3ulBt0gshaqo/7uHGMPiytM+KGsDbR8RXNi6tDNrRi3PwRP5oiymrpoT1vd8dG2yti6p2N1zXDh",
-	"rYjmz6xm7sj7oQmjXXq0peIHX2XuaFkld2n0mVZOBN+6Yvc3UOzykorZCYfrOyxU1D/PFrLcR1Dgdk73",
-	"VnnwG+Z3/766GvdgN1ACNsfX3AKXppqj3AItVTrqyFLZ8g+yQxMlrGNBtJAgOpyTGS3N2guJ8mh9j/Je",
-	"zPNIxHJgrUS2tSflVUdTM1HGGxYU7rGqGqrTJJ648M5cEtCCVJ5cIaCj9UsGPCIYbFsEbPAe5UPuLhAc",
-	"Y1s71CwWpWBjavACyaS4AwMQCwzJZHF7asjLqwfkvQ3AZnSObeam7sAgELMQRLsNpFYMNuR2ocU1J0ch",
-	"RiO2iNggWqYtbGmqcv0eiPeVjHHHVZONbPIzwo5aQXUn7igY5fjdYLM9XX5h87ztDv0OrLPLC3mD65u6",
-	"ZfgJlbydEyhyKlaxSVlvXViM3FwQdZUrNUteJiiWb/rP5mpXubNxs+T8losZLyIGE0dVAdpR/2ARBZm6",
-	"pq+0YRo1U9/aTkFT6XbLy26Jb0Zh338JY8qnUKpLVGkTGlqjrKqtrQs6KnJdV9IF9cLfv45+tU5QNtKw",
-	"DlDzUUynEBGR6zquKZNxCGtKT5jzXNFxAo8P374Z8RdIhrikZpl6nNCUJfPVcnd9llunS9C55Kq6uFjl",
-	"YW26BF83ZrapJIQZCjgGckOeK4hInvVMUtgkyYh51ejnklW2MlmZQGQWI3yw6xjyHZv3sY2RSuARRDYd",
-	"XBpHY2x3u5CF07LCmHw7qvxixhIDPQ5f9D+4vbwU5vsArQ2zep8ok+9bbh9tPvArKVXz6PWl0wfrdaqO",
-	"lHyzcc25sjMQT1a27xZJVlH/QkK7ZNJStbNIc3UK9tS1+a5TsLWLBStTsI4hf/5863nmnGtGlS6WvTTT",
-	"WsUcGydaj00m1eqfKkIa+2RzsO0TiSEvg/4CTAkeAtkp7k27Q0/boqhTYlyxCIY8qO6WBLvH2NycFQnz",
-	"aQskxNy6jqmKu9y23URlQuCbTO82bjS9sH1uXjlaYqGtYPwqxesut/8zw/tc+UQrBnMOjNC3qLXo3KhN",
-	"C79/X35Na4Mkby0z9mdP8m4v/mfMCgs0wqxgdqex3c4SFR9UKxPDtg6r07f/O+izDhk/n889g9UfqHqC",
-	"YjxdCJ9jgR4CKbH3VrsBUiGLVQDJXQv5vgFS7b7QSoDkGPIPeSDt1r4BSmpqz/69u9DVMr1rEBSRkIo7",
-	"KKZtAir3m306JpTPBTcVWPPiJx1DqiC5A4e3TLmRjZlCyrnQZAyubdSdysCf3PWvzVyBHeuf9r5t7408",
-	"qBOk+WZgAvQOdp/F6LvPSKJ1yKgO442KIM5rqjSVlGvzlTCKbskdxDlVkSKBY3ve1qlAEaRCdyuQvSxS",
-	"U6Dnx8SN64EvnAcrLkZ2uzgna/vZQFNPZdLn3zwa/hMewVWpEnuCUWxEd3K8yoALOV2Fn85b95a/lqo1",
-	"r3ivz4/9ocjq07LPetYY3bjwbU3eZpbLlmeRoH2DzNRbkqC43hWYSskU5BSiIb+FOcZKtzAf2Bq7ucjt",
-	"19gkZAkNbaVpmSwA5VfNjKEmItdDrjSdL7dzC7rw/Nau4ybeC9u8bRXxu7N/f7x14jQFnxT6TZx+o3uu",
-	"3fRcso9aeeLmHZTrG4QICuRdASzMF1+8fQMd3Ij35ffSsQ/GJu5ZNL8yUb4vTGbtVVnZ9HDz8P8BAAD/",
-	"/w==",
+	"7D3bchs3lr+C6p2qSNkWRcl2pkI9KSlnRhk7dsnKeqtMLQl1H7Ix7AY6AFo041XVfs1+2H7JFg7Qd/Am",
+	"yYqTyYuKbKKBg3PHuUCfgkhkueDAtQpGn4KcSpqBBonfznP2D1hdxOYz48EoyKlOgjDgNINgFNCcTRaw",
+	"mrA4CAMJvxRMQhyMtCwgDFSUQEbNmzMhM6qDUVAUOFKvcvO20pLxeXB3FwbfF1IJacbGoCLJcs2EWe4q",
+	"ATLl8FFPIhwxJWJGdAIkl3DLRKFITucwCEIL3S8FyFUNnn0naIKS0Y+vgM91EoxOh0MfKBcxZLnQwKPV",
+	"P2DVB+k1XYAilEjQcmXBYYqYzYPSRNEZnBEFgFCev70gjbcrOBOgMcga0MaaR2bRdRC/eBEGGePl9xMv",
+	"/PyWaVhLMoY/P5xir1jGdB87b+kciGK/QkhOjk6GQ3IQw4wWqSanw8N1dEpxrub67iVDpNBggGVFFoxO",
+	"DMUyxt23CizGNcxBIlw/K5BrN18okA/d+p15WeWCK0AR+Y7Gl5b45lskuAaOH2mepyyiBjHHuRQ3KWT/",
+	"/k9lsPSpsdxfJMyCUfBvx7UYHttf1fFb+5ZdtMuFqQEU4orzDm5oTH589+ankJhPlvft50qmDweBETbB",
+	"ZymLnhReI8glpJFbX5El0wkKSlRICVwTpakGciAkoZywWirIAlYW+B+EvGFxDPypoY9omoL8ShEpUiAZ",
+	"XREuNIkFyj+C9pPQP4iCx08J2U+CqCIySGR8Thi32CxBFXJOOVPUKp+7MLgS4jXlK8ew6ikhvTSURUmH",
+	"+MxpTzrTIMn00nw5OjdfpkRBJHisjK6wahKhbAxpQ9NTAagEOC10IiT7FZ6UGq+ZUozPQwIfc6NdiJBk",
+	"KQWfk0hCDFwzmlpe+Q+ashih+IGy9GmhNNx8I+IVYYosIU2PnCa5KTS5kUAXaN6KFM7IFKQUUk2JoitF",
+	"lgmLkgGqWbcM+ghRBLm2ZqehCWkcM7MgTd9KkYPUzOjLGU0VhEHeePQpmBVpOrEqumtPfjCqgHBYEhpF",
+	"ouDa8EXXiG80iWGQU6WWQsb92c9x5vJ3ckA1SYEqTU6GJEqopJFxhA7JrAtFaChrRA0+MqWN6LkfvlLV",
+	"dPeAVIuFVWx7vXfXNGcf3CSNbV9Xb4ibf0KkzUrWsUOHr0WKSALVEE+obtnCmGo40iyDwAM1i3ewm2GQ",
+	"UqUnhdo8OS/SlN6kUNrl3iwlm/SpLGHGPvpdyBmTxu5UFC29SAWRBON5aEEkRGLOmQLC9CAYGUA8y0u4",
+	"FYsHbaFDLcQVbqraQtikwnrifY+D9hS1En0NBjvZl8Fwjm1wIU/QNH0zC0YfNqsqx4t3YZcZHXl6JH2X",
+	"iCUngkfoavOYME2oUVo3QCVIghIwCLbtw03f38l1tZdXzCqzNlwx1ah/mYZMbVPE1e7KVaiUFL83zjVI",
+	"mr34BmFoz+ElSaGTd6AUs7ajvQ8aRaDUpNI6PW63ZkxNGPcQwdppUnDNUpQmO53FvrOAqkGFykSHgfVL",
+	"fqXagbUJf2+aYxEJMwkq2QC1cdC2zXppxpQad2Kn+BQANweLD8F3yEcNhNaTmyPEtsnNGaRHsBayu9to",
+	"AdLCu1uxgzO3SR/FvysU46DU98ab+LjdFLep+j6h2h5dL8hSMg2KCE5uIKHpjIjZIOgqlIgqmChdxO57",
+	"JRNtEzb0oDKjHy/s6NNhXzoMXilfTTwa69Q7XaS75+UX3nGMx4XScrXTpAtYTXLK+CQXzEVIfDt8cY8N",
+	"Gs0Fcvf9ufGa6XS3FzSVc9ATamjDI9iNKFpwr4HoDbylaQETwwxCsVKQt81/52HY71MRLa6Yz/v7+99H",
+	"r1+H5PT5USIKicxHtQZpfvuvgw/Dk+sPw6Nvr//79MPw6Nn14ejD8OiFffQXnwfyMqMsbdltwCctP+3Z",
+	"adscPvNM9AODNH5pXGOPByViv4MyMy/192iO7AS5CyRhXAsUP3dWDgkM5gNyrEAbL1MdGx/jV8Fh4Ntf",
+	"BkrRuW/1ji6yoNQv+PSIdej9RiPXD/Ti7uNmQkm9tWbqMzitNlwWT25WvuFb97mPKVKa6kI1zVAOPDYT",
+	"hRXSg8oDraxE7DFTPh+zZHUEqVqthbytjqfliXs5nhX1NqHCCmgDb7s5kBaD12EdNgwyyG48RthCsW1r",
+	"e/iuTkr6vqul2KSQfpatvJd1nu1297X0HBor+V1ZC+MjuLLVZn8TV/ZVmu2rcndWiDjDZn34Ks3eSnHL",
+	"Yuv/lTJ6U7BUo59GuU6kyFlknLUcOGVBGMwhY9x8iAFyBbAwz6T4xetbNpa44DPhoZbl70kmYvDzlVVr",
+	"m4jY3Ic5NqdUG7U2WdhwgJvxRogUKPerkjYYnTnW4O6ds2Aeg+KSSMp31HufgE7Axlqa0UyitJBgTn6K",
+	"GJFZwKohMRX0YUWfflxAFkCWCdiQqZjNUsaB4PAjxknucEQoV0uQyj97jyD92EM50VeKlKkQHO214IgH",
+	"UciodRwRct7AshEV46T5OGgDHPgThoYVKZTfgcgbDL4PD7nPqr/yy1uQqwoHIdKrhQZCeWzIUFG53CZJ",
+	"8Ei/gBWG3xhG/nZSU10x8ugrDVkOkupCQttlEMVNusGD4YU1K2FQ5PGeHkxHkipcl1Try1VTMlq8ETbU",
+	"To38LZL3M0K8p9l2IPiOO5uVfBjg8fENT1d2QJM7u4eLrX7UPRlzK5mr1OJpI7E43Er+daRcQ4ErUPoS",
+	"FHomXe3X0E999QKlvduyZ2sXMcaK6bKJFZJ+4GW94RALPwj3xLyEPF1tt7ti0eDghiTU7N3Y0Rrs/lya",
+	"+Ad4NuU0l2LpUxczKbKemAfe0/OOwzRNdwbqyo7uHeIMULhkWLpQbt5NiDI77DtQxiq0IGdcf/PcG7sz",
+	"gKZg1IeNXe36XkxXO+HGZpx2nHQDP6Pgu7CET59kud5vA01J2ObQrvxsXQMVOpxX++3C5EP0JrpeVSz1",
+	"9KTdi2T7o77rqz8S4sSc8fvlK/c7ywo5n7DY59qyKCkzUYXqJewV0YIoNueY1hdVJc0IX7AprX8KxiHG",
+	"wpqtoYxmGvQh+cUykLAxv/ga1jr6uydM7CFeJSxf61m2zgQlIskNpILPEYEH5oEigqerw509yNfVwu+K",
+	"LKPSm755SBIjl4xHLKdpL/Xgov0lrq4fGFS6d7qiA+Hu+QeLuz7114fvWun/3q+WxfeK7e2LoMlOwcAO",
+	"gupaslIg6n1UUbYa+PWoeoTAjMP5bxSYsavf63ixO6U6oG1hv6bo9lBbK+StOvPe8Lk1NsjJGzlvxkT2",
+	"QFp5TFTGePEIJqlT3Z+apZKbKyVtOmkS05XamcveAyxiy1Z1ZuuvuI77ctJhwDAoOPulAPezOwbiykvG",
+	"Y7GcAN8asKrzQ513laZS7/V2mT3xVAJxcnH+0zkxIwgOCQNMvbwsDO6PvwOZMl7VhTTs5zfPd8pyvelY",
+	"i+4p0CZtJ1Gdtd20q26S954plR2lYK1uVg0G3mL+Kl43r6XF3D9fcVMRZVLnQzaP06wdkZ1JsMU05mAE",
+	"XIPMJVP+eNmDozjN8h3cVtinZQNPPtD9224RtAXo9Rbu2lERZ4w3n56Ej8+S61LbW6rg7sVVPpl7u77w",
+	"z1vot61iz5cGL+sse0tc/vA9+fb5i78SV79JYtCUpcpTQuHSF51UkDaGmmQ0ShiHIwk0xgdmtEsL31ZF",
+	"pJMZVpF6g7p2XX/itDq47WQAGmlvj6vBuNLU1Rl46ubwoOXsbp/kXVlvGKqq4KEfRnG+c7eo8+fLC8Jp",
+	"xvjc9YpYApjhO6TVrLtrV23kSV2KyGHTJ4SXtqTnfmfKXlnTQ45o7cm8sDrHpkoxLLk9d8QZht1c/tSn",
+	"M9+xOS/ypzg5tw4GeyoR44Dd89XmQXljiXU5busJuX02qEDzEeZn5Ts8PW69xOYD130OQ2vPQVsKCkqX",
+	"ssGJmeA2fqYLUPbTEmJeftZJId3HmWT2g6K6kO5jgW97SyIURIVkevXO0M8ZOSz0Oy+s99xzCVsVjQc/",
+	"vr86JLY1pRV2OH97gWmqgzSf/N///C+GGZBHMJRuSwkreBKtc1uUz1yKt73qK6DxW5YKTWaMx8qsx7Jc",
+	"SK2MxYpVWJbl5SCVkTmmICZZkWp2pDTkY14eC1x7DeXk1avXIRbKKqMPM3KzIkirkLxPqFbneY5ZuHev",
+	"34XE2Bllvo55lFKl2IyBciVJeWo+m6ESLEjLhGqyFHIB8WDMx/zrrw0ugWvXvDD4+mvyDnhMpueuIQMf",
+	"j4itsCTjYjh8FiF+8SNMyTIBabvn7GPOFAGG6UHaochMioxMj29Pjmmhk+NUzBmfkgNKVCKkPkrZLcTk",
+	"x/dXZ0QCh+WYM21xUr/jNOV0M2GnlrLTQ1xyzO37OTtawEpNBwRjUa4FRxEViRxi4iq5ENROaG9k25vG",
+	"HHdAucDttdZ2aWfyfPjcYRYNr/r6a0IlkMq7mK5rFZmSGxGziguIQn9izHsOxdRYtmlIKEmKjHIytSZu",
+	"GiL409pyTw3pQzITcsxr14MY16OQoMKyW+TD9bRctFXcloMkWHnmNvSKKV3ux4YXjnI6Z9wojJBwWILS",
+	"Ns45wqYKMsX2oSk5wNbCcMwbvYXIlnqndlFCFZm6AWdj3n6BKWKOeMSFE1PjJGKPqYW50alpePvtm3dX",
+	"RjqoJlbTESUysJxg63IMpaed/s7pmNvWJrOT0xcvmr0mA1I3LJR9hgaohZlrJiQ5fU4SUUg1InTMbRtV",
+	"1UanaAbIsQYZ2OIzB62wPH5OGScHZuSY1/Doo0vIU7qCeETM6Xx6eNaeyNExZrMZYIeemTUkhgWWCUuh",
+	"EYsu2/uMBGiWpkQWnGM3VM3L3zo01s1gyqCx7EdDVnA9YsguHZGwD51Yno05YAy4QlNEpTQcPzXTY4Pq",
+	"Ef6dhs1Hl0b3GcCmVs21flJgRpuVKHl++m1jymaP2oFrUjscEOsN2ZlQAfX2EKXMIO7ibbUBVL6ExrEE",
+	"pRAjL9ds5D+PHGqOLuIpOYAoERDXVStuaqvaBYfDwZhXvmvTlpy/vQjC4BakbQQIhoOTwdClyTjNWTAK",
+	"ng2Gg2e2wjZB29jUceb73NbnVDmsi9gswZS2AXvMxDSax9cUztVDjm0L8V24daDrDr+77rTeng6HG/rm",
+	"9uuXa/R7eFrmzq3iEDPDeIocIOcZEjDpmoiUbU99bkHyrVSBftxoGcZXTra/0upoxJeebX+p7pU1b5x+",
+	"u/2Nbn8ouk1lHBXLiJoS+ZUqZVG19bXhQWoO8B+CioOujWctlKfG6405e1i/Ao8fyupAi1ejTrCtFZvs",
+	"nXwInmK5V5sXbfGmSx/ty4ydtn/La4iF70S8emQ2cxW0d2032oVHOyx+8lnWjtc1hlZKn2nlSPClM/Zw",
+	"B8auet5REk63v9Br0H0cEbLYN06Bkxy/qNyFLfV7/Km+aePOClAKNsbXFoFLLA6vRKDDSs89USpbTU4O",
+	"aKqENSzGW0iNd7giS1qptSci5fPtb1Rt9o9DEYuBrRTZV59UN6dgCXZ13rBO4RGrmyu8KvHcHe+w51gL",
+	"UltyZRw62uxZ5jExh23rAaO/R/mYu37kMzPWTrVMREXYhKK/gIWZgA5i6UMyWV7GMOZVJzN5aQ9gS7oy",
+	"Y1ZYd4AeCG7EeLstT62cbMztRstbExyE5jRiexLL0k50W9qs3GwrDz6TMvZ0ru+kkx/R7Wj0Z3r9jhJR",
+	"Dt8tNNvs8hOr530l9HegnV1cKBh9uG5qhh8Nk3djAmVMxTI2qdo3S41R4H0zrnKlocmrAMV6oX+PN0VU",
+	"km2EpeALLpa8PDHgOao+oD0fnvS9IKxr+kwC06qZ+tIkxahKJy1PKxJfDMO+/BgllM+hYpe45iajaKsK",
+	"uRa39nhUFLrJpD32Mr9/Hv7qZFB24jCPU/NKzOcQE1Hopl9TBeOMW1NZwoIXit6kcP/j2xdD/tKTIS6o",
+	"WYUeZzRj6Woz3d0767XTJehCclXfg1LHYW24xDxurWxDScbNUMDNQW7MCwUxKfIBBoUxSEbwUes9F6yy",
+	"jY4KDyLLxLgPdh9jfmDjPnawgRJ4DLENB1fKEZXtoc+zcFxWKpMvh5WfTFmagx6Hj/pfXF9eCrxurCMw",
+	"m+VEYbxvvX608cDPxFTt1OtThw+281TTUwrL3jxM3MS1z39/ZvvdepL1qb8X0K6QtJbtrKe5OQR74cb8",
+	"rkOwjT7ljSFYh5A/frz1Te6Ma06VLre9NtJanzl2DrSeYSTV8p8qjzT2m43BdjMSY14d+ktnSvAIyEF5",
+	"DZNLetoRZZ0S44rFMObTulV9enhmhmOuCBt5ERDs+EyoSnxm2wpRFRD4IsO7rQsSnlg/t28wWKOhLWHC",
+	"OsTr7sr6M8L7WPFESwbMAxvXt6y18ApqW8Mff6ou590hyNuIjP3Rg7z7k/8Ro8LCKGFWIturbPfTROX9",
+	"zFVg2NZheW3730C/9tD48Wzua9h83+0DGOPhRHifCGMhDCS2pdzvIJW02OQgubaQ37eD1OgX2uggOYT8",
+	"Syak3d538JLa3HP8yTV0dVTvFg+KSMjELZTLth0q95v9dkYoXwmOFVir8iedQKYgvQXnb2G5kT0zRZRz",
+	"ockNuLGxP5RhfnLtX7uZAjvXn/q+q++RHtQREq8gT4HewuGjKH13K73RDjnVUbJTEcSbBivNJeUaLx2m",
+	"xiy5RJxjFSlSOLP5Ni8DxZAJ7Wcg2yzSYKDH94lb7YFPHAcrGyP9Js7R2t5CjvVUGD7/4r3hP2AKrg6V",
+	"2AxGKYguc7xJgQs53+Q/ven0LX8uVmu3eG+Pj/2mntXVuv8S0EB0q+HbqrzdNJctzyLTbgcZ1luSadne",
+	"NcVKyQzkHOIxX8DKnJUWsBrZGruVKOzlzhLylEa20rQKFoAK62GoqIko9JgrTVfr9VyPFx5f23k68Z5Y",
+	"5+3LiL87/ffbaydOMwhJyd/E8bcxz41OzzVy5LRWdaNrmmYN9dVtQVmVRso6jRRr3DPrLHY8X7GsOxaY",
+	"IliiihXiheQQj8i0cZ1Y9Q8dqnvXJFaZC26LdKb1ZWPTMV8mQtnKwPr6OCPeeEeTKxwnGVCuvHfpjXn3",
+	"Mj1yEBu/KGOcKc0ioiHLU6rL5pIixTCnIBz0UsiFN4v3N9DNawU/o0A1l1kjTyU1f3Ol3uGJlPJ5Qedw",
+	"ZO/a83CnYT9U7sVulblTnMmp8sb9alPXNiEJvcF0r+EH65P2b0AcVMyIDRfY0XRkrMaofNv432bCQ7IA",
+	"yF3c2Wl/LFGtmg8q3jKqX9X5XwNgLEVuq9sS4HaOarjVdSokivEI3E2DjYtjyvI4M/iMTMfBOJgaccpc",
+	"xdyAnHOfCNoCWmMFbzs3Gn6lfHz8tujx8Wco3OldA/jERmkPGfrTHu1jj4RRzfX9miidIWkIZtUY5efV",
+	"nirw2Kdj7Tp9d67fP3d6/nQ4rIyMkWih2zJb3mttZdNYlxGZikXz/w2FdXuTuwsQV3Ibtf+Gp6VjsAmN",
+	"MG7kjnGyFDJWZQba9tTbPrUB9r2N+UGaZhNmO9qMSgqJeYDzT7jQk5k5R9mHvxRC0wl8jABiiMMxNw8l",
+	"1TBxDT92WMHpLWV40Y59YKaJBJ+xeSHNIOwS9eiCK1BPaNQa11J6RPLvYln9MzGyBK4Hv6/Y4GsMlBDN",
+	"ODpOqdtI7z/OrTOJPjkoyqsm1x02q+soewGizr+1wo65mK7Iwc9X3x+G1Z24z4bmqSJ0Ltb9t0R376Pn",
+	"Pxb6r1S8C3v1cdS/uBYxXQ3IuSaZUJo8++YbB4z9N21m4ek6qPAayt1huv68rG2J4OFq/IFIsawjxAYR",
+	"GCUOS1XJJLE3af7R66Jq1xFT+cje2KEY01XYtSqIneYNlh15ade/tHvrP1wbiiuQt6U84MX4wTGGRN1E",
+	"n6p/K2veMWzrvov27XnV8zIU1HhUdWw0nhn47q7v/j8AAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -39,6 +39,8 @@ import (
 	"github.com/leadpilot/leadpilot/internal/httpapi"
 	"github.com/leadpilot/leadpilot/internal/idempotency"
 	"github.com/leadpilot/leadpilot/internal/jobs"
+	"github.com/leadpilot/leadpilot/internal/llm/llmfactory"
+	"github.com/leadpilot/leadpilot/internal/llmsettings"
 	"github.com/leadpilot/leadpilot/internal/orgs"
 	"github.com/leadpilot/leadpilot/internal/ratelimit"
 	"github.com/leadpilot/leadpilot/internal/secrets"
@@ -285,6 +287,7 @@ func newHTTPServer(cfg *config.Config, logger *slog.Logger, db *database.DB, rdb
 	e, err := httpapi.New(httpapi.Deps{
 		Auth:        auth.NewService(db, tokens, cfg.RefreshTokenTTL),
 		Orgs:        orgs.NewService(db, cfg.InviteTTL, cfg.PublicURL),
+		LLM:         llmsettings.NewService(db, cfg.Keyring, llmPlatform(cfg), logger),
 		Idempotency: idempotency.NewStore(db),
 		Limiter:     ratelimit.New(rdb, "leadpilot:rl:"),
 		Limits: httpapi.Limits{
@@ -341,4 +344,20 @@ func runWorker(ctx context.Context, cfg *config.Config, logger *slog.Logger, db 
 	}
 	logger.Info("worker: started", "concurrency", cfg.WorkerConcurrency, "queues", jobs.Queues())
 	return jobs.Run(ctx, srv, mux, sched)
+}
+
+// llmPlatform is the deployment's LLM configuration: platform keys and
+// endpoint overrides per provider.
+func llmPlatform(cfg *config.Config) llmfactory.Platform {
+	return llmfactory.Platform{
+		Keys: map[string]string{
+			llmfactory.Anthropic: cfg.AnthropicAPIKey, llmfactory.OpenAI: cfg.OpenAIAPIKey,
+			llmfactory.Gemini: cfg.GoogleAIAPIKey, llmfactory.DeepSeek: cfg.DeepSeekAPIKey, llmfactory.Groq: cfg.GroqAPIKey,
+		},
+		BaseURLs: map[string]string{
+			llmfactory.Anthropic: cfg.AnthropicBaseURL, llmfactory.OpenAI: cfg.OpenAIBaseURL,
+			llmfactory.Gemini: cfg.GeminiBaseURL, llmfactory.DeepSeek: cfg.DeepSeekBaseURL, llmfactory.Groq: cfg.GroqBaseURL,
+		},
+		Timeout: cfg.LLMTimeout,
+	}
 }

@@ -77,7 +77,7 @@ func toAPIUser(u auth.User) api.User {
 
 func toAPISession(s auth.Session) api.AuthSession {
 	return api.AuthSession{
-		AccessToken: s.AccessToken, RefreshToken: s.RefreshToken, TokenType: api.Bearer,
+		AccessToken: s.AccessToken, RefreshToken: s.RefreshToken, TokenType: api.AuthSessionTokenTypeBearer,
 		ExpiresIn: int(s.ExpiresIn / time.Second), User: toAPIUser(s.User),
 		Organization: toAPIOrganization(s.Org), Role: api.Role(s.Role),
 	}

@@ -29,7 +29,7 @@ func TestOrganization(t *testing.T) {
 		r, err = b.client.UpdateOrganizationWithResponse(ctx, api.OrganizationUpdate{
 			Name:            ptr("Merged Co"),
 			BusinessContext: &api.BusinessContext{Tone: ptr("friendly")},
-			Settings:        &api.OrgSettings{SendDays: &[]api.Weekday{api.Monday, api.Saturday}},
+			Settings:        &api.OrgSettings{SendDays: &[]api.Weekday{api.WeekdayMonday, api.WeekdaySaturday}},
 		}, bearer(s.AccessToken))
 		require.NoError(t, err)
 		require.Equal(t, http.StatusOK, r.StatusCode(), string(r.Body))
@@ -39,7 +39,7 @@ func TestOrganization(t *testing.T) {
 		require.Equal(t, "friendly", *o.BusinessContext.Tone)
 		require.Equal(t, []string{"churn"}, *o.BusinessContext.KeyPainPoints)
 		require.Equal(t, "Europe/Berlin", *o.Settings.Timezone)
-		require.Equal(t, []api.Weekday{api.Monday, api.Saturday}, *o.Settings.SendDays)
+		require.Equal(t, []api.Weekday{api.WeekdayMonday, api.WeekdaySaturday}, *o.Settings.SendDays)
 		require.Equal(t, "09:00", *o.Settings.SendWindowStart)
 
 		got, err := b.client.GetOrganizationWithResponse(ctx, bearer(s.AccessToken))

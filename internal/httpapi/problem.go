@@ -15,6 +15,8 @@ import (
 
 	"github.com/leadpilot/leadpilot/api"
 	"github.com/leadpilot/leadpilot/internal/fault"
+	"github.com/leadpilot/leadpilot/internal/llm"
+	"github.com/leadpilot/leadpilot/internal/llmsettings"
 )
 
 // problemContentType is RFC 9457's media type.
@@ -80,6 +82,11 @@ func handleError(logger *slog.Logger) func(err error, c echo.Context) {
 			_ = writeProblem(c, status, fe.Code, fe.Detail, fe.Fields)
 			return
 		}
+		var le *llm.Error
+		if errors.As(err, &le) {
+			_ = writeProblem(c, llmStatus(le), llmsettings.ErrorCode(le), le.Message, nil)
+			return
+		}
 		var he *echo.HTTPError
 		if errors.As(err, &he) {
 			code, detail := "http_error", http.StatusText(he.Code)
@@ -104,6 +111,22 @@ func handleError(logger *slog.Logger) func(err error, c echo.Context) {
 		}
 		logger.ErrorContext(c.Request().Context(), "request failed", "err", err)
 		_ = writeProblem(c, http.StatusInternalServerError, "internal", "something went wrong on our side; the request id identifies it", nil)
+	}
+}
+
+// llmStatus is the status for a language-model failure: the caller's
+// settings (key, model) are 422, the provider's limits 429, its outages 503
+// and output that failed validation twice 502.
+func llmStatus(e *llm.Error) int {
+	switch {
+	case errors.Is(e, llm.ErrQuota), errors.Is(e, llm.ErrRateLimited):
+		return http.StatusTooManyRequests
+	case errors.Is(e, llm.ErrUnavailable):
+		return http.StatusServiceUnavailable
+	case errors.Is(e, llm.ErrInvalidOutput):
+		return http.StatusBadGateway
+	default:
+		return http.StatusUnprocessableEntity
 	}
 }
 

@@ -29,6 +29,7 @@ import (
 	"github.com/leadpilot/leadpilot/internal/auth"
 	"github.com/leadpilot/leadpilot/internal/fault"
 	"github.com/leadpilot/leadpilot/internal/idempotency"
+	"github.com/leadpilot/leadpilot/internal/llmsettings"
 	"github.com/leadpilot/leadpilot/internal/orgs"
 	"github.com/leadpilot/leadpilot/internal/ratelimit"
 )
@@ -46,6 +47,7 @@ type Limits struct {
 type Deps struct {
 	Auth        *auth.Service
 	Orgs        *orgs.Service
+	LLM         *llmsettings.Service
 	Idempotency *idempotency.Store
 	Limiter     *ratelimit.Limiter
 	Limits      Limits
@@ -65,6 +67,7 @@ type Deps struct {
 type Server struct {
 	auth    *auth.Service
 	orgs    *orgs.Service
+	llm     *llmsettings.Service
 	limiter *ratelimit.Limiter
 	limits  Limits
 }
@@ -134,7 +137,7 @@ func New(d Deps) (*echo.Echo, error) {
 		d.Extra(e)
 	}
 
-	s := &Server{auth: d.Auth, orgs: d.Orgs, limiter: d.Limiter, limits: d.Limits}
+	s := &Server{auth: d.Auth, orgs: d.Orgs, llm: d.LLM, limiter: d.Limiter, limits: d.Limits}
 	public := publicOperations(spec)
 	v1 := e.Group("/v1")
 	v1.Use(authenticate(d.Auth, public))

@@ -22,8 +22,11 @@ import (
 	"github.com/leadpilot/leadpilot/internal/database"
 	"github.com/leadpilot/leadpilot/internal/httpapi"
 	"github.com/leadpilot/leadpilot/internal/idempotency"
+	"github.com/leadpilot/leadpilot/internal/llm/llmfactory"
+	"github.com/leadpilot/leadpilot/internal/llmsettings"
 	"github.com/leadpilot/leadpilot/internal/orgs"
 	"github.com/leadpilot/leadpilot/internal/ratelimit"
+	"github.com/leadpilot/leadpilot/internal/secrets"
 	"github.com/leadpilot/leadpilot/internal/testkit"
 )
 
@@ -46,20 +49,36 @@ type option func(*httpapi.Deps)
 
 func withLimits(l httpapi.Limits) option { return func(d *httpapi.Deps) { d.Limits = l } }
 
+// withLLM points the LLM settings at platform (fakes' base URLs, keys).
+func withLLM(t testing.TB, platform llmfactory.Platform) option {
+	return func(d *httpapi.Deps) {
+		d.LLM = llmsettings.NewService(testkit.DB(t), testKeyring(t), platform, d.Logger)
+	}
+}
+
+func testKeyring(t testing.TB) *secrets.Keyring {
+	t.Helper()
+	kr, err := secrets.NewKeyring(map[string][]byte{"test": []byte("0123456789abcdef0123456789abcdef")}, "test")
+	require.NoError(t, err)
+	return kr
+}
+
 // setup starts the real API on httptest with the package's database and
 // Redis; each server gets its own rate-limit namespace.
-func setup(t *testing.T, opts ...option) *bundle {
+func setup(t testing.TB, opts ...option) *bundle {
 	t.Helper()
 	db := testkit.DB(t)
 	rdb := testkit.Redis(t, redisDB)
 	tokens := auth.NewTokens("test-secret-test-secret-test-secret-xx", "leadpilot", "leadpilot-api", 15*time.Minute)
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	d := httpapi.Deps{
 		Auth:         auth.NewService(db, tokens, 24*time.Hour),
 		Orgs:         orgs.NewService(db, 7*24*time.Hour, "http://app.test"),
+		LLM:          llmsettings.NewService(db, testKeyring(t), llmfactory.Platform{}, logger),
 		Idempotency:  idempotency.NewStore(db),
 		Limiter:      ratelimit.New(rdb, "t:"+uuid.NewString()+":"),
 		Limits:       generous,
-		Logger:       slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Logger:       logger,
 		Registry:     prometheus.NewRegistry(),
 		Ready:        func(ctx context.Context) error { return database.SchemaCurrent(ctx, db.Bun) },
 		MaxBodyBytes: 64 << 10,
@@ -99,7 +118,7 @@ func uniqueEmail(prefix string) string {
 const password = "correct horse battery"
 
 // signup creates an organisation and returns its owner's session.
-func (b *bundle) signup(t *testing.T, orgName string) api.AuthSession {
+func (b *bundle) signup(t testing.TB, orgName string) api.AuthSession {
 	t.Helper()
 	resp, err := b.client.SignupWithResponse(context.Background(), api.SignupRequest{
 		Email: api.Email(uniqueEmail("owner")), Password: password, FullName: "Olive Owner", OrgName: orgName,

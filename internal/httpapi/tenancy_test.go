@@ -66,7 +66,8 @@ var crossTenantCases = []crossTenantCase{
 
 // scopedByCaller are operations without ids: they act on the caller's own
 // organisation, checked below to show only org B.
-var scopedByCaller = []string{"getMe", "getOrganization", "updateOrganization", "listMembers", "listInvites", "createInvite", "listApiKeys", "createApiKey"}
+var scopedByCaller = []string{"getMe", "getOrganization", "updateOrganization", "listMembers", "listInvites", "createInvite", "listApiKeys", "createApiKey",
+	"getLlmSettings", "putLlmSettings", "testLlmSettings", "getLlmUsage"}
 
 // public operations act before there is a tenant.
 var publicOps = []string{"signup", "login", "refreshSession", "logout", "acceptInvite"}
