@@ -850,14 +850,20 @@ type ClientInterface interface {
 	// Corresponds with POST /v1/auth/login (the `Login` operationId).
 	Login(ctx context.Context, body LoginJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// LogoutWithBody Revoke a refresh token's family
+	// LogoutWithBody End the session a refresh token belongs to
+	//
+	// Revokes every refresh token of that sign-in; its access tokens stop
+	// working at once too (requests answer 401 `session_ended`).
 	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /v1/auth/logout (the `Logout` operationId).
 	LogoutWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// Logout Revoke a refresh token's family
+	// Logout End the session a refresh token belongs to
+	//
+	// Revokes every refresh token of that sign-in; its access tokens stop
+	// working at once too (requests answer 401 `session_ended`).
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -868,7 +874,7 @@ type ClientInterface interface {
 	//
 	// Returns a new access token and a new refresh token; the one sent is
 	// used up. Sending a used refresh token again revokes its whole family
-	// (every token descended from the same login).
+	// (every token descended from the same login, and their access tokens).
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -879,7 +885,7 @@ type ClientInterface interface {
 	//
 	// Returns a new access token and a new refresh token; the one sent is
 	// used up. Sending a used refresh token again revokes its whole family
-	// (every token descended from the same login).
+	// (every token descended from the same login, and their access tokens).
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -1200,7 +1206,10 @@ func (c *Client) Login(ctx context.Context, body LoginJSONRequestBody, reqEditor
 	return c.Client.Do(req)
 }
 
-// LogoutWithBody Revoke a refresh token's family
+// LogoutWithBody End the session a refresh token belongs to
+//
+// Revokes every refresh token of that sign-in; its access tokens stop
+// working at once too (requests answer 401 `session_ended`).
 //
 // Takes any type of body and a specified content type.
 //
@@ -1217,7 +1226,10 @@ func (c *Client) LogoutWithBody(ctx context.Context, contentType string, body io
 	return c.Client.Do(req)
 }
 
-// Logout Revoke a refresh token's family
+// Logout End the session a refresh token belongs to
+//
+// Revokes every refresh token of that sign-in; its access tokens stop
+// working at once too (requests answer 401 `session_ended`).
 //
 // Takes a body of the `application/json` content type.
 //
@@ -1238,7 +1250,7 @@ func (c *Client) Logout(ctx context.Context, body LogoutJSONRequestBody, reqEdit
 //
 // Returns a new access token and a new refresh token; the one sent is
 // used up. Sending a used refresh token again revokes its whole family
-// (every token descended from the same login).
+// (every token descended from the same login, and their access tokens).
 //
 // Takes any type of body and a specified content type.
 //
@@ -1259,7 +1271,7 @@ func (c *Client) RefreshSessionWithBody(ctx context.Context, contentType string,
 //
 // Returns a new access token and a new refresh token; the one sent is
 // used up. Sending a used refresh token again revokes its whole family
-// (every token descended from the same login).
+// (every token descended from the same login, and their access tokens).
 //
 // Takes a body of the `application/json` content type.
 //
@@ -2658,14 +2670,20 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /v1/auth/login (the `Login` operationId).
 	LoginWithResponse(ctx context.Context, body LoginJSONRequestBody, reqEditors ...RequestEditorFn) (*LoginResponse, error)
 
-	// LogoutWithBodyWithResponse Revoke a refresh token's family
+	// LogoutWithBodyWithResponse End the session a refresh token belongs to
+	//
+	// Revokes every refresh token of that sign-in; its access tokens stop
+	// working at once too (requests answer 401 `session_ended`).
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/auth/logout (the `Logout` operationId).
 	LogoutWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*LogoutResponse, error)
 
-	// LogoutWithResponse Revoke a refresh token's family
+	// LogoutWithResponse End the session a refresh token belongs to
+	//
+	// Revokes every refresh token of that sign-in; its access tokens stop
+	// working at once too (requests answer 401 `session_ended`).
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -2676,7 +2694,7 @@ type ClientWithResponsesInterface interface {
 	//
 	// Returns a new access token and a new refresh token; the one sent is
 	// used up. Sending a used refresh token again revokes its whole family
-	// (every token descended from the same login).
+	// (every token descended from the same login, and their access tokens).
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -2687,7 +2705,7 @@ type ClientWithResponsesInterface interface {
 	//
 	// Returns a new access token and a new refresh token; the one sent is
 	// used up. Sending a used refresh token again revokes its whole family
-	// (every token descended from the same login).
+	// (every token descended from the same login, and their access tokens).
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -4601,7 +4619,10 @@ func (c *ClientWithResponses) LoginWithResponse(ctx context.Context, body LoginJ
 	return ParseLoginResponse(rsp)
 }
 
-// LogoutWithBodyWithResponse Revoke a refresh token's family
+// LogoutWithBodyWithResponse End the session a refresh token belongs to
+//
+// Revokes every refresh token of that sign-in; its access tokens stop
+// working at once too (requests answer 401 `session_ended`).
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -4614,7 +4635,10 @@ func (c *ClientWithResponses) LogoutWithBodyWithResponse(ctx context.Context, co
 	return ParseLogoutResponse(rsp)
 }
 
-// LogoutWithResponse Revoke a refresh token's family
+// LogoutWithResponse End the session a refresh token belongs to
+//
+// Revokes every refresh token of that sign-in; its access tokens stop
+// working at once too (requests answer 401 `session_ended`).
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -4631,7 +4655,7 @@ func (c *ClientWithResponses) LogoutWithResponse(ctx context.Context, body Logou
 //
 // Returns a new access token and a new refresh token; the one sent is
 // used up. Sending a used refresh token again revokes its whole family
-// (every token descended from the same login).
+// (every token descended from the same login, and their access tokens).
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -4648,7 +4672,7 @@ func (c *ClientWithResponses) RefreshSessionWithBodyWithResponse(ctx context.Con
 //
 // Returns a new access token and a new refresh token; the one sent is
 // used up. Sending a used refresh token again revokes its whole family
-// (every token descended from the same login).
+// (every token descended from the same login, and their access tokens).
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //

@@ -422,21 +422,40 @@ func (s *Service) Authenticate(ctx context.Context, bearer string) (Principal, e
 	if strings.HasPrefix(bearer, token.PrefixAPIKey) {
 		return s.authenticateKey(ctx, bearer)
 	}
-	userID, orgID, _, err := s.tokens.Verify(bearer)
+	userID, orgID, claims, err := s.tokens.Verify(bearer)
 	if errors.Is(err, ErrTokenExpired) {
 		return Principal{}, fault.Unauthorized("token_expired", "the access token has expired; refresh it")
 	}
 	if err != nil {
 		return Principal{}, fault.Unauthorized("invalid_token", "the bearer token is not valid")
 	}
-	var role orgs.Role
-	err = s.db.InTenant(ctx, database.Tenant{OrgID: orgID, UserID: userID}, func(ctx context.Context, tx bun.Tx) error {
-		role, err = orgs.MemberRole(ctx, tx, orgID, userID)
-		return err
-	})
+	family, err := uuid.Parse(claims.FamilyID)
 	if err != nil {
-		return Principal{}, err
+		return Principal{}, fault.Unauthorized("invalid_token", "the bearer token is not valid")
 	}
+	// One query checks both that the user is still a member (and with
+	// which role) and that the session was not ended: logging out, or a
+	// reused refresh token, ends the access tokens of that sign-in too.
+	var row struct {
+		Role   orgs.Role `bun:"role"`
+		Active bool      `bun:"active"`
+	}
+	err = s.db.InTenant(ctx, database.Tenant{OrgID: orgID, UserID: userID}, func(ctx context.Context, tx bun.Tx) error {
+		return tx.NewRaw(`SELECT m.role, EXISTS (
+				SELECT 1 FROM refresh_tokens t WHERE t.family_id = ? AND t.user_id = ? AND t.revoked_at IS NULL
+			) AS active
+			FROM memberships m WHERE m.org_id = ? AND m.user_id = ?`, family, userID, orgID, userID).Scan(ctx, &row)
+	})
+	if errors.Is(database.Interpret(err), database.ErrNotFound) {
+		return Principal{}, fault.Unauthorized("not_a_member", "you are not a member of this organisation")
+	}
+	if err != nil {
+		return Principal{}, fmt.Errorf("auth: authenticate %s: %w", userID, err)
+	}
+	if !row.Active {
+		return Principal{}, fault.Unauthorized("session_ended", "this session was logged out or revoked; sign in again")
+	}
+	role := row.Role
 	return Principal{Type: PrincipalUser, OrgID: orgID, UserID: userID, Role: role}, nil
 }
 

@@ -97,6 +97,9 @@ func TestAuth(t *testing.T) {
 		after, err := b.client.RefreshSessionWithResponse(ctx, api.RefreshRequest{RefreshToken: next})
 		require.NoError(t, err)
 		require.Equal(t, "invalid_refresh_token", problem(t, after.HTTPResponse, after.Body, http.StatusUnauthorized).Code)
+		me, err := b.client.GetMeWithResponse(ctx, bearer(r1.JSON200.AccessToken))
+		require.NoError(t, err)
+		require.Equal(t, "session_ended", problem(t, me.HTTPResponse, me.Body, http.StatusUnauthorized).Code, "the family's access tokens end too")
 
 		// Another login is another family and still works.
 		l, err := b.client.LoginWithResponse(ctx, api.LoginRequest{Email: api.Email(s.User.Email), Password: password})
@@ -115,6 +118,10 @@ func TestAuth(t *testing.T) {
 		r, err := b.client.RefreshSessionWithResponse(ctx, api.RefreshRequest{RefreshToken: s.RefreshToken})
 		require.NoError(t, err)
 		problem(t, r.HTTPResponse, r.Body, http.StatusUnauthorized)
+		// The sign-in's access token ends with it.
+		me, err := b.client.GetMeWithResponse(ctx, bearer(s.AccessToken))
+		require.NoError(t, err)
+		require.Equal(t, "session_ended", problem(t, me.HTTPResponse, me.Body, http.StatusUnauthorized).Code)
 		// Logging out again, or with garbage, still succeeds.
 		out, err = b.client.LogoutWithResponse(ctx, api.RefreshRequest{RefreshToken: "lpr_garbage"})
 		require.NoError(t, err)
