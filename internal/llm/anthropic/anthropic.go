@@ -7,12 +7,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"iter"
 	"net/http"
-	"net/url"
 	"strings"
-	"time"
 
 	sdk "github.com/anthropics/anthropic-sdk-go"
 	"github.com/anthropics/anthropic-sdk-go/option"
@@ -36,28 +33,9 @@ const (
 	DefaultMaxTokens = 8192
 )
 
-// Config configures a Provider. Nothing is read from the environment: an
-// org's key must never be silently replaced by the platform's.
-type Config struct {
-	// APIKey is sent as x-api-key. Required.
-	APIKey string
-	// BaseURL defaults to DefaultBaseURL.
-	BaseURL string
-	// Model defaults to DefaultModel.
-	Model string
-	// HTTPClient sends the requests; default a new client. It is copied,
-	// never modified: its transport is wrapped with the retry policy.
-	HTTPClient *http.Client
-	// Timeout bounds one call, retries and streaming included; default
-	// llm.DefaultTimeout (or HTTPClient's own timeout when it has one).
-	Timeout time.Duration
-	// MaxRetries is the number of retries on 408/429/5xx and failed
-	// connections; 0 means llm.DefaultMaxRetries, negative means none.
-	MaxRetries int
-	// RetryBaseDelay is the first backoff when the API sends no
-	// Retry-After; default llm.DefaultRetryBaseDelay.
-	RetryBaseDelay time.Duration
-}
+// Config configures the provider; see llm.ProviderConfig for the fields
+// and their defaults.
+type Config = llm.ProviderConfig
 
 // Provider calls Anthropic. It is safe for concurrent use.
 type Provider struct {
@@ -72,27 +50,11 @@ var _ llm.Provider = (*Provider)(nil)
 // New returns a Provider for cfg, or an *llm.Error with Kind
 // llm.ErrNotConfigured when there is no key.
 func New(cfg Config) (*Provider, error) {
-	key := strings.TrimSpace(cfg.APIKey)
-	if key == "" {
-		return nil, &llm.Error{Kind: llm.ErrNotConfigured, Provider: Name, Message: "no API key configured"}
+	ep, err := cfg.Resolve(Name, DefaultBaseURL, DefaultModel, permanent)
+	if err != nil {
+		return nil, err
 	}
-	base := cfg.BaseURL
-	if base == "" {
-		base = DefaultBaseURL
-	}
-	if u, err := url.Parse(base); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("anthropic: invalid base URL %q", base)
-	}
-	model := cfg.Model
-	if model == "" {
-		model = DefaultModel
-	}
-	hc := llm.NewHTTPClient(cfg.HTTPClient, llm.ClientOptions{
-		Timeout:        cfg.Timeout,
-		MaxRetries:     cfg.MaxRetries,
-		RetryBaseDelay: cfg.RetryBaseDelay,
-		Permanent:      permanent,
-	})
+	key, base, model, hc := ep.Key, ep.BaseURL, ep.Model, ep.HTTPClient
 	p := &Provider{
 		client: sdk.NewClient(
 			// Skip the SDK's credential chain (ANTHROPIC_API_KEY, profiles,

@@ -10,9 +10,7 @@ import (
 	"fmt"
 	"iter"
 	"net/http"
-	"net/url"
 	"strings"
-	"time"
 
 	"google.golang.org/genai"
 
@@ -34,31 +32,9 @@ const (
 	APIVersion = "v1beta"
 )
 
-// Config configures a Provider. Nothing is read from the environment:
-// genai falls back to GEMINI_API_KEY, GOOGLE_API_KEY and
-// GOOGLE_GEMINI_BASE_URL for empty fields, and an org's call must never
-// silently run on the platform's key.
-type Config struct {
-	// APIKey is sent as x-goog-api-key. Required.
-	APIKey string
-	// BaseURL defaults to DefaultBaseURL.
-	BaseURL string
-	// Model defaults to DefaultModel.
-	Model string
-	// HTTPClient sends the requests; default a new client. It is copied,
-	// never modified: its transport is wrapped with the retry policy.
-	HTTPClient *http.Client
-	// Timeout bounds one call, retries and streaming included; default
-	// llm.DefaultTimeout (or HTTPClient's own timeout when it has one).
-	Timeout time.Duration
-	// MaxRetries is the number of retries on 408/429/5xx and failed
-	// connections; 0 means llm.DefaultMaxRetries, negative means none.
-	MaxRetries int
-	// RetryBaseDelay is the first backoff when the API sends no
-	// Retry-After (Gemini usually does not); default
-	// llm.DefaultRetryBaseDelay.
-	RetryBaseDelay time.Duration
-}
+// Config configures the provider; see llm.ProviderConfig for the fields
+// and their defaults.
+type Config = llm.ProviderConfig
 
 // Provider calls Gemini. It is safe for concurrent use.
 type Provider struct {
@@ -73,27 +49,11 @@ var _ llm.Provider = (*Provider)(nil)
 // New returns a Provider for cfg, or an *llm.Error with Kind
 // llm.ErrNotConfigured when there is no key.
 func New(cfg Config) (*Provider, error) {
-	key := strings.TrimSpace(cfg.APIKey)
-	if key == "" {
-		return nil, &llm.Error{Kind: llm.ErrNotConfigured, Provider: Name, Message: "no API key configured"}
+	ep, err := cfg.Resolve(Name, DefaultBaseURL, DefaultModel, permanent)
+	if err != nil {
+		return nil, err
 	}
-	base := cfg.BaseURL
-	if base == "" {
-		base = DefaultBaseURL
-	}
-	if u, err := url.Parse(base); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("gemini: invalid base URL %q", base)
-	}
-	model := cfg.Model
-	if model == "" {
-		model = DefaultModel
-	}
-	hc := llm.NewHTTPClient(cfg.HTTPClient, llm.ClientOptions{
-		Timeout:        cfg.Timeout,
-		MaxRetries:     cfg.MaxRetries,
-		RetryBaseDelay: cfg.RetryBaseDelay,
-		Permanent:      permanent,
-	})
+	key, base, model, hc := ep.Key, ep.BaseURL, ep.Model, ep.HTTPClient
 	// genai retries only when HTTPOptions.RetryOptions is set, so leaving
 	// it nil keeps llm.RetryTransport the one retry policy.
 	client, err := genai.NewClient(context.Background(), &genai.ClientConfig{

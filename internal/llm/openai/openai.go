@@ -12,10 +12,8 @@ import (
 	"io"
 	"iter"
 	"net/http"
-	"net/url"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/tmc/langchaingo/llms"
 	lc "github.com/tmc/langchaingo/llms/openai"
@@ -75,31 +73,9 @@ func DefaultModel(name string) string {
 	return ""
 }
 
-// Config configures a Provider. Nothing is read from the environment:
-// langchaingo falls back to OPENAI_API_KEY, OPENAI_BASE_URL,
-// OPENAI_ORGANIZATION and OPENAI_MODEL for empty options, which would let
-// an org's call silently run on the platform's key, so every option is
-// always passed explicitly.
-type Config struct {
-	// APIKey is sent as a bearer token. Required.
-	APIKey string
-	// BaseURL defaults to the provider's DefaultBaseURL.
-	BaseURL string
-	// Model defaults to the provider's DefaultModel.
-	Model string
-	// HTTPClient sends the requests; default a new client. It is copied,
-	// never modified: its transport is wrapped with the retry policy.
-	HTTPClient *http.Client
-	// Timeout bounds one call, retries and streaming included; default
-	// llm.DefaultTimeout (or HTTPClient's own timeout when it has one).
-	Timeout time.Duration
-	// MaxRetries is the number of retries on 408/429/5xx and failed
-	// connections; 0 means llm.DefaultMaxRetries, negative means none.
-	MaxRetries int
-	// RetryBaseDelay is the first backoff when the API sends no
-	// Retry-After; default llm.DefaultRetryBaseDelay.
-	RetryBaseDelay time.Duration
-}
+// Config configures the provider; see llm.ProviderConfig for the fields
+// and their defaults.
+type Config = llm.ProviderConfig
 
 // Provider calls one OpenAI-compatible API. It is safe for concurrent use.
 type Provider struct {
@@ -119,27 +95,11 @@ func New(name string, cfg Config) (*Provider, error) {
 	if defaultURL == "" {
 		return nil, fmt.Errorf("openai: unknown provider %q", name)
 	}
-	key := strings.TrimSpace(cfg.APIKey)
-	if key == "" {
-		return nil, &llm.Error{Kind: llm.ErrNotConfigured, Provider: name, Message: "no API key configured"}
+	ep, err := cfg.Resolve(name, defaultURL, DefaultModel(name), permanent)
+	if err != nil {
+		return nil, err
 	}
-	base := strings.TrimSuffix(cfg.BaseURL, "/")
-	if base == "" {
-		base = defaultURL
-	}
-	if u, err := url.Parse(base); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("%s: invalid base URL %q", name, base)
-	}
-	model := cfg.Model
-	if model == "" {
-		model = DefaultModel(name)
-	}
-	hc := llm.NewHTTPClient(cfg.HTTPClient, llm.ClientOptions{
-		Timeout:        cfg.Timeout,
-		MaxRetries:     cfg.MaxRetries,
-		RetryBaseDelay: cfg.RetryBaseDelay,
-		Permanent:      permanent,
-	})
+	key, base, model, hc := ep.Key, ep.BaseURL, ep.Model, ep.HTTPClient
 	// The capture sits outside the retries so it sees the final answer.
 	hc.Transport = captureTransport{base: hc.Transport}
 
