@@ -22,6 +22,14 @@ const (
 	argonSaltLen = 16
 )
 
+// Upper bounds on parameters read from a stored hash (256 MiB, 10 passes,
+// 16 lanes): far above what we write, far below what hurts.
+const (
+	maxArgonMemory  = 256 * 1024
+	maxArgonTime    = 10
+	maxArgonThreads = 16
+)
+
 // MinPasswordLen is the shortest password accepted for a new account.
 const MinPasswordLen = 10
 
@@ -49,7 +57,13 @@ func VerifyPassword(hash, password string) (bool, error) {
 	}
 	var m, t uint32
 	var p uint8
-	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &m, &t, &p); err != nil || m == 0 || t == 0 || p == 0 {
+	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &m, &t, &p); err != nil || m == 0 || t == 0 || p == 0 ||
+		fmt.Sprintf("m=%d,t=%d,p=%d", m, t, p) != parts[3] {
+		return false, errBadHash
+	}
+	// A stored hash decides the cost of checking it: cap it, so a corrupt
+	// or planted row cannot make one login allocate gigabytes.
+	if m > maxArgonMemory || t > maxArgonTime || p > maxArgonThreads {
 		return false, errBadHash
 	}
 	b64 := base64.RawStdEncoding

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"reflect"
 	"strings"
 	"time"
 
@@ -90,13 +91,58 @@ func Load(getenv func(string) string) (*Config, error) {
 			environ[k] = v
 		}
 	}
+	// Type errors (a duration that is not one, a word where a number goes)
+	// are reported with the variable's name, together with every rule the
+	// other variables break.
+	var parseProblems []string
+	failed := map[string]bool{}
 	if err := env.ParseWithOptions(&c, env.Options{Environment: environ}); err != nil {
-		return nil, fmt.Errorf("config: %w", err)
+		var agg env.AggregateError
+		if !errors.As(err, &agg) {
+			return nil, fmt.Errorf("config: %w", err)
+		}
+		for _, e := range agg.Errors {
+			var pe env.ParseError
+			if !errors.As(e, &pe) {
+				parseProblems = append(parseProblems, e.Error())
+				continue
+			}
+			name := envName(pe.Name)
+			failed[name] = true
+			parseProblems = append(parseProblems, fmt.Sprintf("%s: %q is not a valid %s", name, environ[name], pe.Type))
+		}
 	}
-	if err := c.validate(); err != nil {
+	err := c.validate()
+	var ce *Error
+	if err != nil && !errors.As(err, &ce) {
+		return nil, err
+	}
+	if len(parseProblems) > 0 {
+		all := parseProblems
+		if ce != nil {
+			for _, p := range ce.Problems {
+				name, _, _ := strings.Cut(p, " ")
+				if !failed[strings.TrimSuffix(name, ":")] {
+					all = append(all, p)
+				}
+			}
+		}
+		return nil, &Error{Problems: all}
+	}
+	if err != nil {
 		return nil, err
 	}
 	return &c, nil
+}
+
+// envName is the variable behind a Config field.
+func envName(field string) string {
+	f, ok := reflect.TypeOf(Config{}).FieldByName(field)
+	if !ok {
+		return field
+	}
+	name, _, _ := strings.Cut(f.Tag.Get("env"), ",")
+	return name
 }
 
 func (c *Config) validate() error {
@@ -108,8 +154,8 @@ func (c *Config) validate() error {
 	default:
 		bad("LEADPILOT_ENV must be development or production, not %q", c.Env)
 	}
-	if _, err := url.Parse(c.PublicURL); err != nil || !strings.HasPrefix(c.PublicURL, "http") {
-		bad("PUBLIC_URL must be an http(s) URL, not %q", c.PublicURL)
+	if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		bad("PUBLIC_URL must be an absolute http(s) URL, not %q", c.PublicURL)
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
@@ -129,6 +175,8 @@ func (c *Config) validate() error {
 	}
 	if c.MigrateDatabaseURL == "" {
 		c.MigrateDatabaseURL = c.DatabaseURL
+	} else if !strings.HasPrefix(c.MigrateDatabaseURL, "postgres://") && !strings.HasPrefix(c.MigrateDatabaseURL, "postgresql://") {
+		bad("MIGRATE_DATABASE_URL must be a postgres:// URL")
 	}
 	if !strings.HasPrefix(c.RedisURL, "redis://") && !strings.HasPrefix(c.RedisURL, "rediss://") {
 		bad("REDIS_URL must be a redis:// or rediss:// URL")
