@@ -62,7 +62,11 @@ build: ## Build bin/leadpilot (static, trimmed)
 	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN) ./cmd/leadpilot
 
 run: services build ## Migrate, seed and run API + workers (bin/leadpilot all; HTTP_ADDR defaults to :8080)
-	$(WITH_SERVICES) $(BIN) migrate up && $(BIN) seed && exec $(BIN) all
+	@$(WITH_SERVICES) $(BIN) migrate up && $(BIN) seed && \
+	echo && echo "LeadPilot: API docs at http://localhost:8080/docs (contract: /openapi.yaml). Create your organisation with:" && \
+	echo "  curl -X POST http://localhost:8080/v1/auth/signup -H 'Content-Type: application/json' -d '{\"email\":\"you@example.com\",\"password\":\"at least 10 chars\",\"full_name\":\"You\",\"org_name\":\"Your Co\"}'" && \
+	echo "  (README.md walks through login, API keys and the rest; Ctrl-C stops)" && echo && \
+	exec $(BIN) all
 
 migrate: services build ## Run migrations: make migrate ARGS="up|down|status|..." (default up)
 	$(WITH_SERVICES) $(BIN) migrate $(ARGS)
