@@ -489,39 +489,43 @@ func (s *Service) authenticateKey(ctx context.Context, secret string) (Principal
 	return Principal{Type: PrincipalAPIKey, OrgID: k.OrgID, APIKeyID: k.ID, Role: orgs.RoleAdmin}, nil
 }
 
-// UserByID loads a user visible in the tenant.
-func (s *Service) UserByID(ctx context.Context, t database.Tenant, id uuid.UUID) (User, error) {
-	var u User
-	err := s.db.InTenant(ctx, t, func(ctx context.Context, tx bun.Tx) error {
-		return tx.NewSelect().Model(&u).Where("id = ?", id).Scan(ctx)
-	})
-	if err != nil {
-		return u, fmt.Errorf("auth: user %s: %w", id, database.Interpret(err))
-	}
-	return u, nil
+// Me is what the caller sees of itself.
+type Me struct {
+	Org         orgs.Organization
+	User        *User        // users only
+	APIKey      *orgs.APIKey // API keys only
+	Memberships []orgs.Membership
 }
 
-// Memberships lists the user's organisations.
-func (s *Service) Memberships(ctx context.Context, userID uuid.UUID) ([]orgs.Membership, error) {
-	var ms []membershipRow
-	if err := s.db.Bun.NewRaw(`SELECT org_id, role FROM auth_memberships(?)`, userID).Scan(ctx, &ms); err != nil {
-		return nil, fmt.Errorf("auth: memberships: %w", err)
-	}
-	out := make([]orgs.Membership, len(ms))
-	for i, m := range ms {
-		out[i] = orgs.Membership{OrgID: m.OrgID, UserID: userID, Role: m.Role}
-	}
-	return out, nil
-}
-
-// APIKeyByID loads the key an API-key principal authenticated with.
-func (s *Service) APIKeyByID(ctx context.Context, orgID, id uuid.UUID) (orgs.APIKey, error) {
-	var k orgs.APIKey
-	err := s.db.InTenant(ctx, database.Tenant{OrgID: orgID}, func(ctx context.Context, tx bun.Tx) error {
-		return tx.NewSelect().Model(&k).Where("id = ?", id).Scan(ctx)
+// Me loads the caller's organisation and identity in one transaction.
+func (s *Service) Me(ctx context.Context, p Principal) (Me, error) {
+	var me Me
+	err := s.db.InTenant(ctx, p.Actor().Tenant(), func(ctx context.Context, tx bun.Tx) error {
+		var err error
+		if me.Org, err = orgs.GetOrganization(ctx, tx, p.OrgID); err != nil {
+			return err
+		}
+		if p.Type == PrincipalAPIKey {
+			var k orgs.APIKey
+			if err := tx.NewSelect().Model(&k).Where("id = ?", p.APIKeyID).Scan(ctx); err != nil {
+				return fmt.Errorf("auth: api key %s: %w", p.APIKeyID, database.Interpret(err))
+			}
+			me.APIKey = &k
+			return nil
+		}
+		var u User
+		if err := tx.NewSelect().Model(&u).Where("id = ?", p.UserID).Scan(ctx); err != nil {
+			return fmt.Errorf("auth: user %s: %w", p.UserID, database.Interpret(err))
+		}
+		me.User = &u
+		var ms []membershipRow
+		if err := tx.NewRaw(`SELECT org_id, role FROM auth_memberships(?)`, p.UserID).Scan(ctx, &ms); err != nil {
+			return fmt.Errorf("auth: memberships: %w", err)
+		}
+		for _, m := range ms {
+			me.Memberships = append(me.Memberships, orgs.Membership{OrgID: m.OrgID, UserID: p.UserID, Role: m.Role})
+		}
+		return nil
 	})
-	if err != nil {
-		return k, fmt.Errorf("auth: api key %s: %w", id, database.Interpret(err))
-	}
-	return k, nil
+	return me, err
 }

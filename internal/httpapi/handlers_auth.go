@@ -108,33 +108,21 @@ func (s *Server) GetMe(ctx context.Context, _ server.GetMeRequestObject) (server
 	if err != nil {
 		return nil, err
 	}
-	org, err := s.orgs.Get(ctx, p.Actor())
+	m, err := s.auth.Me(ctx, p)
 	if err != nil {
 		return nil, err
 	}
-	me := api.Me{PrincipalType: api.MePrincipalType(p.Type), Role: api.Role(p.Role), Organization: toAPIOrganization(org)}
-	switch p.Type {
-	case auth.PrincipalAPIKey:
-		k, err := s.auth.APIKeyByID(ctx, p.OrgID, p.APIKeyID)
-		if err != nil {
-			return nil, err
-		}
-		ak := toAPIKey(k)
+	me := api.Me{PrincipalType: api.MePrincipalType(p.Type), Role: api.Role(p.Role), Organization: toAPIOrganization(m.Org)}
+	if m.APIKey != nil {
+		ak := toAPIKey(*m.APIKey)
 		me.ApiKey = &ak
-	default:
-		u, err := s.auth.UserByID(ctx, p.Actor().Tenant(), p.UserID)
-		if err != nil {
-			return nil, err
-		}
-		au := toAPIUser(u)
+	}
+	if m.User != nil {
+		au := toAPIUser(*m.User)
 		me.User = &au
-		ms, err := s.auth.Memberships(ctx, p.UserID)
-		if err != nil {
-			return nil, err
-		}
-		sum := make([]api.MembershipSummary, len(ms))
-		for i, m := range ms {
-			sum[i] = api.MembershipSummary{OrgId: m.OrgID, Role: api.Role(m.Role)}
+		sum := make([]api.MembershipSummary, len(m.Memberships))
+		for i, ms := range m.Memberships {
+			sum[i] = api.MembershipSummary{OrgId: ms.OrgID, Role: api.Role(ms.Role)}
 		}
 		me.Memberships = &sum
 	}
