@@ -288,7 +288,7 @@ func newHTTPServer(cfg *config.Config, logger *slog.Logger, db *database.DB, rdb
 		Auth:        auth.NewService(db, tokens, cfg.RefreshTokenTTL),
 		Orgs:        orgs.NewService(db, cfg.InviteTTL, cfg.PublicURL),
 		LLM:         llmsettings.NewService(db, cfg.Keyring, llmPlatform(cfg), logger),
-		Idempotency: idempotency.NewStore(db),
+		Idempotency: idempotency.NewStore(db, cfg.Keyring),
 		Limiter:     ratelimit.New(rdb, "leadpilot:rl:"),
 		Limits: httpapi.Limits{
 			OrgPerSecond: cfg.RateLimitOrgPerSecond, OrgBurst: cfg.RateLimitOrgBurst,

@@ -274,8 +274,19 @@ func (s *Service) lookupRefresh(ctx context.Context, secret string) (storedRefre
 	return rt, true, nil
 }
 
+// lockFamily serialises everything that changes one session: a refresh
+// that inserts the next token and a revocation of the family cannot
+// interleave, so a revocation never misses a token issued at that moment.
+func lockFamily(ctx context.Context, tx bun.Tx, family uuid.UUID) error {
+	_, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtextextended(?, 7276))`, family.String())
+	return err
+}
+
 func (s *Service) revokeFamily(ctx context.Context, rt storedRefresh) error {
 	return s.db.InTenant(ctx, database.Tenant{OrgID: rt.OrgID, UserID: rt.UserID}, func(ctx context.Context, tx bun.Tx) error {
+		if err := lockFamily(ctx, tx, rt.FamilyID); err != nil {
+			return err
+		}
 		_, err := tx.NewUpdate().Model((*refreshToken)(nil)).Set("revoked_at = now()").
 			Where("family_id = ? AND revoked_at IS NULL", rt.FamilyID).Exec(ctx)
 		return err
@@ -302,6 +313,9 @@ func (s *Service) Refresh(ctx context.Context, secret string, c Client) (Session
 		return Session{}, fault.Unauthorized("refresh_token_reused", "this refresh token was already used; every session from that sign-in is now revoked")
 	}
 	sess, err := s.openSession(ctx, rt.UserID, rt.OrgID, rt.FamilyID, c, func(ctx context.Context, tx bun.Tx) error {
+		if err := lockFamily(ctx, tx, rt.FamilyID); err != nil {
+			return fmt.Errorf("auth: lock session: %w", err)
+		}
 		res, err := tx.NewUpdate().Model((*refreshToken)(nil)).Set("used_at = now()").
 			Where("id = ? AND used_at IS NULL AND revoked_at IS NULL", rt.ID).Exec(ctx)
 		if err != nil {
@@ -443,6 +457,7 @@ func (s *Service) Authenticate(ctx context.Context, bearer string) (Principal, e
 	err = s.db.InTenant(ctx, database.Tenant{OrgID: orgID, UserID: userID}, func(ctx context.Context, tx bun.Tx) error {
 		return tx.NewRaw(`SELECT m.role, EXISTS (
 				SELECT 1 FROM refresh_tokens t WHERE t.family_id = ? AND t.user_id = ? AND t.revoked_at IS NULL
+				  AND t.created_at >= m.created_at -- a session from before a removal stays dead after a re-invite
 			) AS active
 			FROM memberships m WHERE m.org_id = ? AND m.user_id = ?`, family, userID, orgID, userID).Scan(ctx, &row)
 	})

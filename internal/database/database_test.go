@@ -120,6 +120,35 @@ func TestRowLevelSecurity(t *testing.T) {
 		}
 	})
 
+	t.Run("TheAppRoleCannotWidenThePurge", func(t *testing.T) {
+		t.Parallel()
+		// A purge "from the future" with a negative retention is clamped
+		// to what the schedule does: live sessions and invites stay.
+		invite := uuid.Must(uuid.NewV7())
+		_, err := owner.Pool.Exec(ctx, `
+			WITH u AS (SELECT user_id FROM memberships WHERE org_id = $1 LIMIT 1)
+			INSERT INTO refresh_tokens (id, family_id, user_id, org_id, token_hash, expires_at)
+			SELECT $2, $2, u.user_id, $1, $3, now() + interval '1 day' FROM u`,
+			orgA, uuid.Must(uuid.NewV7()), []byte("purge-clamp-test"))
+		require.NoError(t, err)
+		_, err = owner.Pool.Exec(ctx, `INSERT INTO invites (id, org_id, email, role, token_hash, expires_at)
+			VALUES ($1, $2, 'clamp@example.com', 'member', $3, now() + interval '1 day')`, invite, orgA, []byte("purge-clamp-invite"))
+		require.NoError(t, err)
+		_, err = app.Pool.Exec(ctx, `SELECT * FROM maint_purge_expired(now() + interval '100 years', interval '-100 years')`)
+		require.NoError(t, err)
+		var tokens, invites int
+		require.NoError(t, owner.Pool.QueryRow(ctx, `SELECT count(*) FROM refresh_tokens WHERE token_hash = $1`, []byte("purge-clamp-test")).Scan(&tokens))
+		require.NoError(t, owner.Pool.QueryRow(ctx, `SELECT count(*) FROM invites WHERE id = $1`, invite).Scan(&invites))
+		require.Equal(t, 1, tokens)
+		require.Equal(t, 1, invites)
+	})
+
+	t.Run("EndingSessionsNeedsATenantAndStaysInIt", func(t *testing.T) {
+		t.Parallel()
+		_, err := app.Pool.Exec(ctx, `SELECT auth_end_member_sessions($1)`, uuid.Must(uuid.NewV7()))
+		require.ErrorContains(t, err, "needs app.org_id")
+	})
+
 	t.Run("NoTenantIsAnError", func(t *testing.T) {
 		t.Parallel()
 		err := app.InTenant(ctx, database.Tenant{}, func(context.Context, bun.Tx) error { return nil })

@@ -159,6 +159,37 @@ func TestMembers(t *testing.T) {
 		problem(t, r.HTTPResponse, r.Body, http.StatusUnauthorized)
 	})
 
+	t.Run("ARemovedMembersOldSessionsStayDeadAfterAReinvite", func(t *testing.T) {
+		t.Parallel()
+		o := b.signup(t, "Rejoin Co")
+		m := b.join(t, o, api.RoleMember)
+		var live int
+		require.NoError(t, b.owner.Pool.QueryRow(ctx, `SELECT count(*) FROM refresh_tokens WHERE user_id = $1 AND revoked_at IS NULL`, m.User.Id).Scan(&live))
+		require.Equal(t, 1, live)
+		rm, err := b.client.RemoveMemberWithResponse(ctx, m.User.Id, bearer(o.AccessToken))
+		require.NoError(t, err)
+		require.Equal(t, http.StatusNoContent, rm.StatusCode())
+		require.NoError(t, b.owner.Pool.QueryRow(ctx, `SELECT count(*) FROM refresh_tokens WHERE user_id = $1 AND revoked_at IS NULL`, m.User.Id).Scan(&live))
+		require.Zero(t, live, "removal revokes the member's sessions in the organisation")
+
+		// Invited back, the person signs in afresh; the old tokens stay dead.
+		role := api.RoleMember
+		inv, err := b.client.CreateInviteWithResponse(ctx, nil, api.InviteCreate{Email: api.Email(m.User.Email), Role: &role}, bearer(o.AccessToken))
+		require.NoError(t, err)
+		acc, err := b.client.AcceptInviteWithResponse(ctx, api.AcceptInviteRequest{Token: inv.JSON201.Token, Password: password})
+		require.NoError(t, err)
+		require.Equal(t, http.StatusOK, acc.StatusCode(), string(acc.Body))
+		old, err := b.client.GetMeWithResponse(ctx, bearer(m.AccessToken))
+		require.NoError(t, err)
+		problem(t, old.HTTPResponse, old.Body, http.StatusUnauthorized)
+		oldRefresh, err := b.client.RefreshSessionWithResponse(ctx, api.RefreshRequest{RefreshToken: m.RefreshToken})
+		require.NoError(t, err)
+		problem(t, oldRefresh.HTTPResponse, oldRefresh.Body, http.StatusUnauthorized)
+		fresh, err := b.client.GetMeWithResponse(ctx, bearer(acc.JSON200.AccessToken))
+		require.NoError(t, err)
+		require.Equal(t, http.StatusOK, fresh.StatusCode())
+	})
+
 	t.Run("MembersMayLeave", func(t *testing.T) {
 		t.Parallel()
 		o := b.signup(t, "Leave Co")

@@ -398,8 +398,11 @@ func idempotent(store *idempotency.Store) echo.MiddlewareFunc {
 				Tenant: p.Actor().Tenant(), Principal: p.ID(), Key: key,
 				Method: c.Request().Method, Path: c.Request().URL.Path, Body: body,
 			}
-			ctx := c.Request().Context()
-			replay, err := store.Begin(ctx, req)
+			// The request must finish while it holds the claim.
+			ctx, cancel := context.WithTimeout(c.Request().Context(), idempotency.HandlerBudget)
+			defer cancel()
+			c.SetRequest(c.Request().WithContext(ctx))
+			replay, claim, err := store.Begin(ctx, req)
 			if err != nil {
 				return err
 			}
@@ -420,7 +423,7 @@ func idempotent(store *idempotency.Store) echo.MiddlewareFunc {
 			}
 			status := c.Response().Status
 			if status >= 500 || status == http.StatusTooManyRequests {
-				if err := store.Release(context.WithoutCancel(ctx), req); err != nil {
+				if err := store.Release(context.WithoutCancel(ctx), req, claim); err != nil {
 					return err
 				}
 				return nil
@@ -429,7 +432,7 @@ func idempotent(store *idempotency.Store) echo.MiddlewareFunc {
 			if ct := c.Response().Header().Get(echo.HeaderContentType); ct != "" {
 				hdr.Set(echo.HeaderContentType, ct)
 			}
-			return store.Complete(context.WithoutCancel(ctx), req, idempotency.Response{Status: status, Headers: hdr, Body: rec.buf.Bytes()})
+			return store.Complete(context.WithoutCancel(ctx), req, claim, idempotency.Response{Status: status, Headers: hdr, Body: rec.buf.Bytes()})
 		}
 	}
 }

@@ -75,7 +75,7 @@ func setup(t testing.TB, opts ...option) *bundle {
 		Auth:         auth.NewService(db, tokens, 24*time.Hour),
 		Orgs:         orgs.NewService(db, 7*24*time.Hour, "http://app.test"),
 		LLM:          llmsettings.NewService(db, testKeyring(t), llmfactory.Platform{}, logger),
-		Idempotency:  idempotency.NewStore(db),
+		Idempotency:  idempotency.NewStore(db, testKeyring(t)),
 		Limiter:      ratelimit.New(rdb, "t:"+uuid.NewString()+":"),
 		Limits:       generous,
 		Logger:       logger,

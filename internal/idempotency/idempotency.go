@@ -13,17 +13,22 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/uptrace/bun"
 
 	"github.com/leadpilot/leadpilot/internal/database"
 	"github.com/leadpilot/leadpilot/internal/fault"
+	"github.com/leadpilot/leadpilot/internal/secrets"
 )
 
 // Defaults for how long a response is kept and how long a claim blocks
 // duplicates before it is considered abandoned by a crashed process.
+// HandlerBudget is how long the request under a claim may run: less than
+// the lock, so a live request never loses its claim to a retry.
 const (
-	DefaultTTL  = 24 * time.Hour
-	DefaultLock = time.Minute
+	DefaultTTL    = 24 * time.Hour
+	DefaultLock   = 2 * time.Minute
+	HandlerBudget = DefaultLock - 15*time.Second
 )
 
 // Request identifies one idempotent call.
@@ -71,30 +76,43 @@ type row struct {
 	RequestHash     []byte      `bun:"request_hash"`
 	StatusCode      *int        `bun:"status_code"`
 	ResponseHeaders http.Header `bun:"response_headers,type:jsonb"`
-	ResponseBody    []byte      `bun:"response_body"`
+	ResponseBody    []byte      `bun:"response_body"` // secrets.Keyring ciphertext
+	ClaimID         uuid.UUID   `bun:"claim_id,type:uuid"`
 	LockedUntil     time.Time   `bun:"locked_until"`
 	ExpiresAt       time.Time   `bun:"expires_at"`
 }
 
-// Store keeps idempotency records in Postgres.
+// Store keeps idempotency records in Postgres. Response bodies are
+// encrypted: a create response can carry a secret shown once (an API key,
+// an invite token), which must not sit in the database in clear.
 type Store struct {
-	db   *database.DB
-	ttl  time.Duration
-	lock time.Duration
-	now  func() time.Time
+	db      *database.DB
+	keyring *secrets.Keyring
+	ttl     time.Duration
+	lock    time.Duration
+	now     func() time.Time
 }
 
 // NewStore builds a store with the default TTL and lock.
-func NewStore(db *database.DB) *Store {
-	return &Store{db: db, ttl: DefaultTTL, lock: DefaultLock, now: time.Now}
+func NewStore(db *database.DB, keyring *secrets.Keyring) *Store {
+	return &Store{db: db, keyring: keyring, ttl: DefaultTTL, lock: DefaultLock, now: time.Now}
+}
+
+// Claim is the right to run one request under its key; only its holder
+// completes or releases it.
+type Claim uuid.UUID
+
+func (r Request) aad() []byte {
+	return secrets.AAD("idempotency_keys", "response_body", r.Tenant.OrgID.String()+"/"+r.Principal+"/"+r.Key)
 }
 
 // Begin claims r's key. It returns a stored response to replay, or nil
 // when the caller should run the request and then call Complete or Release.
 // A key reused with another request, or one whose first request is still
 // running, is a conflict.
-func (s *Store) Begin(ctx context.Context, r Request) (*Response, error) {
+func (s *Store) Begin(ctx context.Context, r Request) (*Response, Claim, error) {
 	hash := r.Hash()
+	claimID := uuid.Must(uuid.NewV7())
 	var replay *Response
 	err := s.db.InTenant(ctx, r.Tenant, func(ctx context.Context, tx bun.Tx) error {
 		now := s.now()
@@ -106,7 +124,7 @@ func (s *Store) Begin(ctx context.Context, r Request) (*Response, error) {
 		}
 		claim := row{
 			OrgID: r.Tenant.OrgID.String(), Principal: r.Principal, Key: r.Key, Method: r.Method, Path: r.Path,
-			RequestHash: hash, LockedUntil: now.Add(s.lock), ExpiresAt: now.Add(s.ttl),
+			RequestHash: hash, ClaimID: claimID, LockedUntil: now.Add(s.lock), ExpiresAt: now.Add(s.ttl),
 		}
 		res, err := tx.NewInsert().Model(&claim).On("CONFLICT DO NOTHING").Exec(ctx)
 		if err != nil {
@@ -125,26 +143,37 @@ func (s *Store) Begin(ctx context.Context, r Request) (*Response, error) {
 			return fault.Conflict("idempotency_key_reused", "this Idempotency-Key was used with a different request; use a new key")
 		}
 		if cur.StatusCode != nil {
-			replay = &Response{Status: *cur.StatusCode, Headers: cur.ResponseHeaders, Body: cur.ResponseBody}
+			body, err := s.keyring.Decrypt(string(cur.ResponseBody), r.aad())
+			if err != nil {
+				return fmt.Errorf("idempotency: decrypt stored response: %w", err)
+			}
+			replay = &Response{Status: *cur.StatusCode, Headers: cur.ResponseHeaders, Body: body}
 			return nil
 		}
 		if now.Before(cur.LockedUntil) {
 			return fault.Conflict("idempotency_key_in_progress", "a request with this Idempotency-Key is still being processed; retry shortly")
 		}
 		// The first attempt's process died without answering: take over.
-		_, err = tx.NewUpdate().Model((*row)(nil)).Set("locked_until = ?", now.Add(s.lock)).
+		_, err = tx.NewUpdate().Model((*row)(nil)).Set("locked_until = ?, claim_id = ?", now.Add(s.lock), claimID).
 			Where("org_id = ? AND principal = ? AND key = ?", r.Tenant.OrgID, r.Principal, r.Key).Exec(ctx)
 		return err
 	})
-	return replay, err
+	if err != nil || replay != nil {
+		return replay, Claim{}, err
+	}
+	return nil, Claim(claimID), nil
 }
 
-// Complete stores the response for replays.
-func (s *Store) Complete(ctx context.Context, r Request, resp Response) error {
-	err := s.db.InTenant(ctx, r.Tenant, func(ctx context.Context, tx bun.Tx) error {
+// Complete stores the response for replays, if c still holds the key.
+func (s *Store) Complete(ctx context.Context, r Request, c Claim, resp Response) error {
+	body, err := s.keyring.Encrypt(resp.Body, r.aad())
+	if err != nil {
+		return fmt.Errorf("idempotency: encrypt response: %w", err)
+	}
+	err = s.db.InTenant(ctx, r.Tenant, func(ctx context.Context, tx bun.Tx) error {
 		_, err := tx.NewUpdate().Model((*row)(nil)).
-			Set("status_code = ?, response_headers = ?, response_body = ?", resp.Status, resp.Headers, resp.Body).
-			Where("org_id = ? AND principal = ? AND key = ?", r.Tenant.OrgID, r.Principal, r.Key).Exec(ctx)
+			Set("status_code = ?, response_headers = ?, response_body = ?", resp.Status, resp.Headers, []byte(body)).
+			Where("org_id = ? AND principal = ? AND key = ? AND claim_id = ?", r.Tenant.OrgID, r.Principal, r.Key, uuid.UUID(c)).Exec(ctx)
 		return err
 	})
 	if err != nil {
@@ -155,10 +184,11 @@ func (s *Store) Complete(ctx context.Context, r Request, resp Response) error {
 
 // Release frees the key after a failure the client should be able to
 // retry (a 5xx), so the retry runs instead of replaying the failure.
-func (s *Store) Release(ctx context.Context, r Request) error {
+func (s *Store) Release(ctx context.Context, r Request, c Claim) error {
 	err := s.db.InTenant(ctx, r.Tenant, func(ctx context.Context, tx bun.Tx) error {
 		_, err := tx.NewDelete().Model((*row)(nil)).
-			Where("org_id = ? AND principal = ? AND key = ? AND status_code IS NULL", r.Tenant.OrgID, r.Principal, r.Key).Exec(ctx)
+			Where("org_id = ? AND principal = ? AND key = ? AND status_code IS NULL AND claim_id = ?",
+				r.Tenant.OrgID, r.Principal, r.Key, uuid.UUID(c)).Exec(ctx)
 		return err
 	})
 	if err != nil && !errors.Is(err, context.Canceled) {

@@ -48,6 +48,20 @@ func getMember(ctx context.Context, tx bun.IDB, orgID, userID uuid.UUID) (Member
 
 // lockOwners locks the organisation's owner rows so two concurrent
 // demotions or removals cannot leave it without an owner.
+// actorRole re-reads the actor's own role under the owners' lock, so an
+// actor demoted a moment ago cannot act with the role it had at the start
+// of the request.
+func actorRole(ctx context.Context, tx bun.Tx, a Actor) (Role, error) {
+	if a.IsAPIKey() {
+		return a.Role, nil
+	}
+	r, err := MemberRole(ctx, tx, a.OrgID, a.UserID)
+	if err != nil {
+		return "", err
+	}
+	return r, nil
+}
+
 func lockOwners(ctx context.Context, tx bun.Tx, orgID uuid.UUID) (int, error) {
 	var ids []uuid.UUID
 	err := tx.NewSelect().Model((*Membership)(nil)).Column("user_id").
@@ -69,6 +83,12 @@ func (s *Service) UpdateMemberRole(ctx context.Context, a Actor, userID uuid.UUI
 		owners, err := lockOwners(ctx, tx, a.OrgID)
 		if err != nil {
 			return fmt.Errorf("orgs: lock owners: %w", err)
+		}
+		if a.Role, err = actorRole(ctx, tx, a); err != nil {
+			return err
+		}
+		if !a.Role.AtLeastAdmin() {
+			return fault.Forbidden("only owners and admins can change roles")
 		}
 		m, err = getMember(ctx, tx, a.OrgID, userID)
 		if err != nil {
@@ -108,6 +128,12 @@ func (s *Service) RemoveMember(ctx context.Context, a Actor, userID uuid.UUID) e
 		if err != nil {
 			return fmt.Errorf("orgs: lock owners: %w", err)
 		}
+		if a.Role, err = actorRole(ctx, tx, a); err != nil {
+			return err
+		}
+		if !self && !a.Role.AtLeastAdmin() {
+			return fault.Forbidden("only owners and admins can remove members")
+		}
 		m, err := getMember(ctx, tx, a.OrgID, userID)
 		if err != nil {
 			return err
@@ -122,10 +148,11 @@ func (s *Service) RemoveMember(ctx context.Context, a Actor, userID uuid.UUID) e
 			Where("org_id = ? AND user_id = ?", a.OrgID, userID).Exec(ctx); err != nil {
 			return fmt.Errorf("orgs: remove member: %w", err)
 		}
-		// Sessions in this organisation end with the membership.
-		if _, err := tx.ExecContext(ctx, `UPDATE refresh_tokens SET revoked_at = now()
-			WHERE org_id = ? AND user_id = ? AND revoked_at IS NULL`, a.OrgID, userID); err != nil {
-			return fmt.Errorf("orgs: revoke sessions: %w", err)
+		// Sessions in this organisation end with the membership. The
+		// remover cannot see the member's tokens under RLS, hence the
+		// function (scoped to this tenant).
+		if _, err := tx.ExecContext(ctx, `SELECT auth_end_member_sessions(?)`, userID); err != nil {
+			return fmt.Errorf("orgs: end sessions: %w", err)
 		}
 		return nil
 	})
