@@ -135,6 +135,13 @@ func migrate(ctx context.Context, cfg *config.Config, sub string, out io.Writer)
 		for _, n := range names {
 			fmt.Fprintln(out, "migrate: applied", n)
 		}
+		role, err := db.EnsureLoginRole(ctx, cfg.DatabaseURL, cfg.DatabaseAppRole)
+		if err != nil {
+			return err
+		}
+		if role != "" {
+			fmt.Fprintf(out, "migrate: the service logs in as %q, a member of %q\n", role, cfg.DatabaseAppRole)
+		}
 	case "down":
 		names, err := m.Down(ctx)
 		if err != nil {
@@ -219,7 +226,10 @@ func serve(ctx context.Context, cfg *config.Config, logger *slog.Logger, mode st
 		return err
 	}
 	if err := db.CheckRole(ctx); err != nil {
-		return err
+		if !errors.Is(err, database.ErrPrivilegedLogin) || cfg.Production() {
+			return err
+		}
+		logger.Warn(err.Error())
 	}
 	redisOpt, err := redis.ParseURL(cfg.RedisURL)
 	if err != nil {

@@ -6,7 +6,9 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -55,14 +57,20 @@ func TestMigrateSeedAndServeEverything(t *testing.T) {
 	t.Parallel()
 	testkit.Redis(t, 4)
 	addr := freeAddr(t)
+	owner := testkit.EmptyDatabase(t)
+	ou, err := url.Parse(owner)
+	require.NoError(t, err)
+	app := *ou
+	app.User = url.User("leadpilot_api_cmdtest")
 	vars := env(map[string]string{
-		"DATABASE_URL": testkit.EmptyDatabase(t), "REDIS_URL": testkit.RedisURL(t, 4),
+		"MIGRATE_DATABASE_URL": owner, "DATABASE_URL": app.String(), "REDIS_URL": testkit.RedisURL(t, 4),
 		"HTTP_ADDR": addr, "LOG_FORMAT": "text", "SHUTDOWN_TIMEOUT": "5s",
 	})
 	ctx := context.Background()
 	var out bytes.Buffer
 	require.NoError(t, run(ctx, []string{"migrate", "up"}, vars, &out, io.Discard))
 	require.Contains(t, out.String(), "applied")
+	require.Contains(t, out.String(), `logs in as "leadpilot_api_cmdtest"`, "migrate provisions the service's login role")
 	out.Reset()
 	require.NoError(t, run(ctx, []string{"migrate", "status"}, vars, &out, io.Discard))
 	require.NotContains(t, out.String(), "pending")
@@ -73,7 +81,8 @@ func TestMigrateSeedAndServeEverything(t *testing.T) {
 
 	sctx, stop := context.WithCancel(ctx)
 	done := make(chan error, 1)
-	go func() { done <- run(sctx, []string{"all"}, vars, io.Discard, io.Discard) }()
+	var logs syncBuffer
+	go func() { done <- run(sctx, []string{"all"}, vars, io.Discard, &logs) }()
 
 	base := "http://" + addr
 	require.Eventually(t, func() bool {
@@ -116,6 +125,9 @@ func TestMigrateSeedAndServeEverything(t *testing.T) {
 		return strings.Contains(body, `asynq_tasks_processed_total{queue="maintenance"} 1`)
 	}, 20*time.Second, 100*time.Millisecond, "the purge task is processed and counted")
 
+	// Logged in as the role migrate made, the service has nothing to warn about.
+	require.NotContains(t, logs.String(), "superuser or BYPASSRLS")
+
 	stop()
 	select {
 	case err := <-done:
@@ -123,4 +135,33 @@ func TestMigrateSeedAndServeEverything(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("leadpilot all did not shut down")
 	}
+}
+
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func TestServiceLoggedInAsOwnerIsRefusedInProduction(t *testing.T) {
+	t.Parallel()
+	owner := testkit.EmptyDatabase(t)
+	vars := map[string]string{"DATABASE_URL": owner, "REDIS_URL": testkit.RedisURL(t, 4)}
+	require.NoError(t, run(context.Background(), []string{"migrate", "up"}, env(vars), io.Discard, io.Discard))
+	vars["LEADPILOT_ENV"] = "production"
+	vars["JWT_SECRET"] = strings.Repeat("s", 40)
+	vars["ENCRYPTION_KEYS"] = "k1:" + "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
+	err := run(context.Background(), []string{"serve"}, env(vars), io.Discard, io.Discard)
+	require.ErrorContains(t, err, "superuser or BYPASSRLS")
 }

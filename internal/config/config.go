@@ -35,8 +35,13 @@ type Config struct {
 	TrustProxyHeaders bool          `env:"TRUST_PROXY_HEADERS" envDefault:"false"`
 	CORSOrigins       []string      `env:"CORS_ALLOWED_ORIGINS" envSeparator:","`
 
-	DatabaseURL        string `env:"DATABASE_URL" envDefault:"postgres://postgres@127.0.0.1:5432/leadpilot?sslmode=disable"`
-	MigrateDatabaseURL string `env:"MIGRATE_DATABASE_URL"` // default: DatabaseURL
+	// DatabaseURL is the service's login: a role bound by row-level
+	// security (`migrate up` creates the one named here).
+	DatabaseURL string `env:"DATABASE_URL" envDefault:"postgres://leadpilot_api@127.0.0.1:5432/leadpilot?sslmode=disable"`
+	// MigrateDatabaseURL is the schema owner's login for migrate, seed and
+	// reencrypt. Default: DATABASE_URL when that is set (one login that
+	// SET ROLEs), else the local postgres superuser.
+	MigrateDatabaseURL string `env:"MIGRATE_DATABASE_URL"`
 	DatabaseAppRole    string `env:"DATABASE_APP_ROLE" envDefault:"leadpilot_app"`
 	DatabaseMaxConns   int32  `env:"DATABASE_MAX_CONNS" envDefault:"20"`
 
@@ -77,7 +82,12 @@ type Config struct {
 	Warnings []string `env:"-"`
 	// Keyring is built from EncryptionKeys.
 	Keyring *secrets.Keyring `env:"-"`
+
+	databaseURLSet bool
 }
+
+// defaultOwnerURL is the local superuser, who owns the schema in development.
+const defaultOwnerURL = "postgres://postgres@127.0.0.1:5432/leadpilot?sslmode=disable"
 
 // Production reports whether the insecure defaults are forbidden.
 func (c *Config) Production() bool { return c.Env == "production" }
@@ -112,6 +122,7 @@ func Load(getenv func(string) string) (*Config, error) {
 			parseProblems = append(parseProblems, fmt.Sprintf("%s: %q is not a valid %s", name, environ[name], pe.Type))
 		}
 	}
+	c.databaseURLSet = environ["DATABASE_URL"] != ""
 	err := c.validate()
 	var ce *Error
 	if err != nil && !errors.As(err, &ce) {
@@ -174,7 +185,10 @@ func (c *Config) validate() error {
 		bad("DATABASE_URL must be a postgres:// URL")
 	}
 	if c.MigrateDatabaseURL == "" {
-		c.MigrateDatabaseURL = c.DatabaseURL
+		c.MigrateDatabaseURL = defaultOwnerURL
+		if c.databaseURLSet {
+			c.MigrateDatabaseURL = c.DatabaseURL
+		}
 	} else if !strings.HasPrefix(c.MigrateDatabaseURL, "postgres://") && !strings.HasPrefix(c.MigrateDatabaseURL, "postgresql://") {
 		bad("MIGRATE_DATABASE_URL must be a postgres:// URL")
 	}

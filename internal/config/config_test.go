@@ -72,7 +72,9 @@ func TestLoad(t *testing.T) {
 		require.Equal(t, 168*time.Hour, cfg.InviteTTL)
 		require.Equal(t, int32(20), cfg.DatabaseMaxConns)
 		require.True(t, strings.HasPrefix(cfg.DatabaseURL, "postgres://"), cfg.DatabaseURL)
-		require.Equal(t, cfg.DatabaseURL, cfg.MigrateDatabaseURL)
+		// The service logs in as the RLS-bound role; the superuser migrates.
+		require.Contains(t, cfg.DatabaseURL, "//leadpilot_api@")
+		require.Contains(t, cfg.MigrateDatabaseURL, "//postgres@")
 		require.True(t, strings.HasPrefix(cfg.RedisURL, "redis://"), cfg.RedisURL)
 		require.GreaterOrEqual(t, len(cfg.JWTSecret), 32)
 		require.NotNil(t, cfg.Keyring)

@@ -8,6 +8,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -76,18 +77,30 @@ func (db *DB) Close() {
 	db.Pool.Close()
 }
 
+// ErrPrivilegedLogin says the service logs in as a role that bypasses
+// row-level security, even though its queries run as the app role: one
+// RESET ROLE away from every tenant's data.
+var ErrPrivilegedLogin = errors.New("database: the service logs in as a superuser or BYPASSRLS role")
+
 // CheckRole refuses to run the service as a role that row-level security
-// does not bind (a superuser, or one with BYPASSRLS).
+// does not bind (a superuser, or one with BYPASSRLS). When only the login
+// (session) role is privileged it returns ErrPrivilegedLogin, which the
+// caller treats as fatal in production and as a warning in development.
 func (db *DB) CheckRole(ctx context.Context) error {
-	var name string
-	var super, bypass bool
-	err := db.Pool.QueryRow(ctx,
-		`SELECT rolname, rolsuper, rolbypassrls FROM pg_roles WHERE rolname = current_user`).Scan(&name, &super, &bypass)
+	var cur, sess string
+	var curPriv, sessPriv bool
+	err := db.Pool.QueryRow(ctx, `
+		SELECT current_user, (SELECT rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = current_user),
+		       session_user, (SELECT rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = session_user)`).
+		Scan(&cur, &curPriv, &sess, &sessPriv)
 	if err != nil {
 		return fmt.Errorf("database: check role: %w", err)
 	}
-	if super || bypass {
-		return fmt.Errorf("database: the service runs as role %q, which bypasses row-level security; set DATABASE_APP_ROLE (default leadpilot_app) or log in as a role without SUPERUSER/BYPASSRLS", name)
+	if curPriv {
+		return fmt.Errorf("database: the service runs as role %q, which bypasses row-level security; set DATABASE_APP_ROLE (default leadpilot_app) or log in as a role without SUPERUSER/BYPASSRLS", cur)
+	}
+	if sessPriv {
+		return fmt.Errorf("%w (%q); give DATABASE_URL a login role that is a member of %q, e.g. the one `leadpilot migrate up` creates for it", ErrPrivilegedLogin, sess, cur)
 	}
 	return nil
 }
@@ -162,4 +175,43 @@ func (e *ConstraintError) Unwrap() []error { return []error{e.Kind, e.err} }
 func IsConstraint(err error, name string) bool {
 	var ce *ConstraintError
 	return errors.As(Interpret(err), &ce) && ce.Constraint == name
+}
+
+// EnsureLoginRole makes sure the service's login role named in appURL
+// exists and is a member of appRole, so the service never needs the
+// owner's login. It runs as the owner (with CREATEROLE) after migrations.
+// When appURL logs in as the owner itself there is nothing to do: the
+// service then relies on SET ROLE. A password in appURL becomes the
+// role's password when the role is created.
+func (db *DB) EnsureLoginRole(ctx context.Context, appURL, appRole string) (string, error) {
+	cfg, err := pgx.ParseConfig(appURL)
+	if err != nil {
+		return "", fmt.Errorf("database: parse app url: %w", err)
+	}
+	user := cfg.User
+	var owner string
+	if err := db.Pool.QueryRow(ctx, `SELECT session_user`).Scan(&owner); err != nil {
+		return "", fmt.Errorf("database: who am I: %w", err)
+	}
+	if user == "" || user == owner {
+		return "", nil
+	}
+	var exists bool
+	if err := db.Pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)`, user).Scan(&exists); err != nil {
+		return "", fmt.Errorf("database: look up role %s: %w", user, err)
+	}
+	if !exists {
+		stmt := "CREATE ROLE " + pgx.Identifier{user}.Sanitize() + " LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE"
+		if cfg.Password != "" {
+			// DDL takes no bind parameters; quote the literal ourselves.
+			stmt += " PASSWORD '" + strings.ReplaceAll(cfg.Password, "'", "''") + "'"
+		}
+		if _, err := db.Pool.Exec(ctx, stmt); err != nil && !strings.Contains(err.Error(), "already exists") {
+			return "", fmt.Errorf("database: create role %s: %w", user, err)
+		}
+	}
+	if _, err := db.Pool.Exec(ctx, "GRANT "+pgx.Identifier{appRole}.Sanitize()+" TO "+pgx.Identifier{user}.Sanitize()); err != nil {
+		return "", fmt.Errorf("database: grant %s to %s: %w", appRole, user, err)
+	}
+	return user, nil
 }

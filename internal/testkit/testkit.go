@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"os"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -34,12 +35,26 @@ var (
 	created string
 )
 
-// BaseURL is the server tests use (DATABASE_URL, as `make test` sets it).
+// BaseURL is the owner's login on the server tests use
+// (MIGRATE_DATABASE_URL, else DATABASE_URL, as `make test` sets them).
 func BaseURL() string {
+	if u := os.Getenv("MIGRATE_DATABASE_URL"); u != "" {
+		return u
+	}
 	if u := os.Getenv("DATABASE_URL"); u != "" {
 		return u
 	}
 	return "postgres://postgres@127.0.0.1:5432/leadpilot?sslmode=disable"
+}
+
+// appURL is the service's login (DATABASE_URL) when it differs from the
+// owner's, as in `make test`; otherwise the owner's login, which then
+// SET ROLEs to the app role.
+func appURL() string {
+	if u := os.Getenv("DATABASE_URL"); u != "" && os.Getenv("MIGRATE_DATABASE_URL") != "" {
+		return u
+	}
+	return BaseURL()
 }
 
 func withDB(raw, name string) string {
@@ -113,6 +128,15 @@ func setup() (string, error) {
 		return "", fmt.Errorf("testkit: clone template: %w", err)
 	}
 	created = name
+	// The service's login role, as `leadpilot migrate up` creates it.
+	owner, err := database.Open(ctx, database.Options{URL: withDB(BaseURL(), name), MaxConns: 2})
+	if err != nil {
+		return "", err
+	}
+	defer owner.Close()
+	if _, err := owner.EnsureLoginRole(ctx, appURL(), AppRole); err != nil {
+		return "", err
+	}
 	return withDB(BaseURL(), name), nil
 }
 
@@ -141,10 +165,31 @@ func URL(t testing.TB) string {
 }
 
 // DB opens the package database as the service does: logged in as the
-// owner, running as the RLS-bound app role.
+// service's role (DATABASE_URL's user), running as the RLS-bound app role.
 func DB(t testing.TB) *database.DB {
 	t.Helper()
-	return open(t, AppRole)
+	u, err := url.Parse(URL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := database.Open(context.Background(), database.Options{
+		URL: withDB(appURL(), strings.TrimPrefix(u.Path, "/")), Role: AppRole, MaxConns: 8,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(db.Close)
+	return db
+}
+
+// AppURL is the package database's URL with the service's login.
+func AppURL(t testing.TB) string {
+	t.Helper()
+	u, err := url.Parse(URL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return withDB(appURL(), strings.TrimPrefix(u.Path, "/"))
 }
 
 // OwnerDB opens the package database as the owner, whom row-level security
