@@ -215,3 +215,11 @@ func (db *DB) EnsureLoginRole(ctx context.Context, appURL, appRole string) (stri
 	}
 	return user, nil
 }
+
+// IsDataException reports whether err is Postgres refusing a value itself
+// (SQLSTATE class 22: a NUL character in text, a value out of range, bad
+// encoding). Such errors come from the client's input, not from an outage.
+func IsDataException(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && strings.HasPrefix(pgErr.Code, "22")
+}

@@ -48,14 +48,25 @@ func (s *Server) Signup(ctx context.Context, req server.SignupRequestObject) (se
 	return server.Signup201JSONResponse(toAPISession(sess)), nil
 }
 
-// Login implements POST /v1/auth/login.
+// Login implements POST /v1/auth/login. Only failed attempts spend the
+// address's budget: successful sign-ins never count against it, and
+// password guessing on one address is capped per minute (the per-IP budget
+// bounds how fast anyone can spend it).
 func (s *Server) Login(ctx context.Context, req server.LoginRequestObject) (server.LoginResponseObject, error) {
 	b := req.Body
-	if err := s.limitEmail(ctx, string(b.Email)); err != nil {
+	key, lim := "email:"+auth.NormalizeEmail(string(b.Email)), ratelimit.PerMinute(s.limits.AuthEmailPerMinute)
+	if res, err := s.limiter.Peek(ctx, key, lim); err != nil {
 		return nil, err
+	} else if !res.Allowed {
+		return nil, fault.RateLimited("too many failed sign-ins for this email address; wait a moment", res.RetryAfterSeconds())
 	}
 	sess, err := s.auth.Login(ctx, string(b.Email), b.Password, b.OrgId, client(ctx))
 	if err != nil {
+		if fault.IsKind(err, fault.KindUnauthorized) {
+			if _, lerr := s.limiter.Allow(ctx, key, lim); lerr != nil {
+				return nil, lerr
+			}
+		}
 		return nil, err
 	}
 	return server.Login200JSONResponse(toAPISession(sess)), nil

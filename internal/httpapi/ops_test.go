@@ -61,6 +61,39 @@ func TestRateLimits(t *testing.T) {
 		require.Equal(t, http.StatusUnauthorized, r.StatusCode())
 	})
 
+	t.Run("SuccessfulLoginsDoNotSpendTheEmailBudget", func(t *testing.T) {
+		t.Parallel()
+		lim := generous
+		lim.AuthEmailPerMinute = 2
+		b := setup(t, withLimits(lim))
+		o := b.signup(t, "Often Co")
+		for i := range 4 {
+			r, err := b.client.LoginWithResponse(ctx, api.LoginRequest{Email: api.Email(o.User.Email), Password: password})
+			require.NoError(t, err)
+			require.Equal(t, http.StatusOK, r.StatusCode(), "login %d", i)
+		}
+	})
+
+	t.Run("FailedBearerAttemptsAreLimitedPerIP", func(t *testing.T) {
+		t.Parallel()
+		lim := generous
+		lim.AuthIPPerMinute = 3
+		b := setup(t, withLimits(lim))
+		o := b.signup(t, "Guess Co")
+		for i := range 3 {
+			r, err := b.client.GetMeWithResponse(ctx, bearer("lp_guess"+strconv.Itoa(i)))
+			require.NoError(t, err)
+			problem(t, r.HTTPResponse, r.Body, http.StatusUnauthorized)
+		}
+		r, err := b.client.GetMeWithResponse(ctx, bearer("lp_guess-again"))
+		require.NoError(t, err)
+		problem(t, r.HTTPResponse, r.Body, http.StatusTooManyRequests)
+		require.NotEmpty(t, r.HTTPResponse.Header.Get("Retry-After"))
+		ok, err := b.client.GetMeWithResponse(ctx, bearer(o.AccessToken))
+		require.NoError(t, err)
+		require.Equal(t, http.StatusOK, ok.StatusCode(), "valid credentials from the same address still work")
+	})
+
 	t.Run("RequestsAreLimitedPerOrganisation", func(t *testing.T) {
 		t.Parallel()
 		lim := generous

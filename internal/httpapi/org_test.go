@@ -175,6 +175,18 @@ func TestValidation(t *testing.T) {
 		require.Equal(t, "not_found", problem(t, resp, body, http.StatusNotFound).Code)
 	})
 
+	t.Run("ANULCharacterIs422NotA500", func(t *testing.T) {
+		t.Parallel()
+		s := b.signup(t, "NUL Co")
+		resp, body := b.raw(t, http.MethodPost, "/v1/api-keys", `{"name":"a\u0000b"}`, withBearer(s.AccessToken))
+		p := problem(t, resp, body, http.StatusUnprocessableEntity)
+		require.Equal(t, "validation_failed", p.Code)
+		require.Equal(t, "/name", (*p.Errors)[0].Field)
+		resp, body = b.raw(t, http.MethodPatch, "/v1/org", `{"business_context":{"key_pain_points":["ok","bad\u0000"]}}`, withBearer(s.AccessToken))
+		p = problem(t, resp, body, http.StatusUnprocessableEntity)
+		require.Equal(t, "/business_context/key_pain_points/1", (*p.Errors)[0].Field)
+	})
+
 	t.Run("OversizedBodyIs413", func(t *testing.T) {
 		t.Parallel()
 		big := `{"email":"a@example.com","password":"` + string(make([]byte, 70<<10)) + `"}`

@@ -14,6 +14,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/leadpilot/leadpilot/api"
+	"github.com/leadpilot/leadpilot/internal/database"
 	"github.com/leadpilot/leadpilot/internal/fault"
 	"github.com/leadpilot/leadpilot/internal/llm"
 	"github.com/leadpilot/leadpilot/internal/llmsettings"
@@ -85,6 +86,11 @@ func handleError(logger *slog.Logger) func(err error, c echo.Context) {
 		var le *llm.Error
 		if errors.As(err, &le) {
 			_ = writeProblem(c, llmStatus(le), llmsettings.ErrorCode(le), le.Message, nil)
+			return
+		}
+		if database.IsDataException(err) {
+			_ = writeProblem(c, http.StatusUnprocessableEntity, "invalid_value",
+				"a value cannot be stored (for example it contains a NUL character or is out of range)", nil)
 			return
 		}
 		var he *echo.HTTPError

@@ -8,6 +8,7 @@ package httpapi
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -121,8 +122,9 @@ func New(d Deps) (*echo.Echo, error) {
 		ctx, cancel := context.WithTimeout(c.Request().Context(), 3*time.Second)
 		defer cancel()
 		if err := d.Ready(ctx); err != nil {
+			// The cause goes to the log, never to the caller.
 			d.Logger.WarnContext(ctx, "not ready", "err", err)
-			return writeProblem(c, http.StatusServiceUnavailable, "not_ready", err.Error(), nil)
+			return writeProblem(c, http.StatusServiceUnavailable, "not_ready", "a dependency (Postgres, Redis or the schema) is not ready; see the service log", nil)
 		}
 		return c.JSON(http.StatusOK, map[string]string{"status": "ready"})
 	})
@@ -140,12 +142,13 @@ func New(d Deps) (*echo.Echo, error) {
 	s := &Server{auth: d.Auth, orgs: d.Orgs, llm: d.LLM, limiter: d.Limiter, limits: d.Limits}
 	public := publicOperations(spec)
 	v1 := e.Group("/v1")
-	v1.Use(authenticate(d.Auth, public))
+	v1.Use(authenticate(d.Auth, d.Limiter, d.Limits, public))
 	v1.Use(rateLimit(d.Limiter, d.Limits, public))
 	// Idempotency sits before validation: the validator hands the handler
 	// the value it validated through the request body, which a later
 	// reader would replace. A replayed 422 is as correct as a replayed 201.
 	v1.Use(idempotent(d.Idempotency))
+	v1.Use(rejectNUL)
 	v1.Use(oapimw.OapiRequestValidatorWithOptions(spec, &oapimw.Options{
 		Options: openapi3filter.Options{
 			AuthenticationFunc: openapi3filter.NoopAuthenticationFunc, // authenticate() did it
@@ -299,20 +302,34 @@ func accessLog(logger *slog.Logger, m *metrics) echo.MiddlewareFunc {
 	}
 }
 
-// authenticate sets the principal for every non-public operation.
-func authenticate(a *auth.Service, public map[string]bool) echo.MiddlewareFunc {
+// authenticate sets the principal for every non-public operation. Failed
+// attempts spend the client IP's budget and, once it is spent, answer 429:
+// guessing keys is slowed without locking out valid credentials that share
+// the address (a NAT, an office).
+func authenticate(a *auth.Service, l *ratelimit.Limiter, lim Limits, public map[string]bool) echo.MiddlewareFunc {
+	failures := ratelimit.PerMinute(lim.AuthIPPerMinute)
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			if public[operationKey(c)] || c.Path() == "" || c.Path() == "/v1/*" {
 				return next(c)
 			}
+			ctx := c.Request().Context()
 			h := c.Request().Header.Get(echo.HeaderAuthorization)
 			scheme, cred, ok := strings.Cut(h, " ")
 			if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(cred) == "" {
 				return fault.Unauthorized("unauthenticated", "send Authorization: Bearer <access token or API key>")
 			}
-			p, err := a.Authenticate(c.Request().Context(), strings.TrimSpace(cred))
+			p, err := a.Authenticate(ctx, strings.TrimSpace(cred))
 			if err != nil {
+				if fault.IsKind(err, fault.KindUnauthorized) {
+					res, lerr := l.Allow(ctx, "authfail:"+c.RealIP(), failures)
+					if lerr != nil {
+						return lerr
+					}
+					if !res.Allowed {
+						return fault.RateLimited("too many failed authentication attempts from this address", res.RetryAfterSeconds())
+					}
+				}
 				return err
 			}
 			c.SetRequest(c.Request().WithContext(auth.WithPrincipal(c.Request().Context(), p)))
@@ -435,6 +452,54 @@ func idempotent(store *idempotency.Store) echo.MiddlewareFunc {
 			return store.Complete(context.WithoutCancel(ctx), req, claim, idempotency.Response{Status: status, Headers: hdr, Body: rec.buf.Bytes()})
 		}
 	}
+}
+
+// rejectNUL refuses JSON bodies with a NUL character in any string:
+// Postgres cannot store one in text, and it is never meaningful input.
+func rejectNUL(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		req := c.Request()
+		if req.Body == nil || req.ContentLength == 0 || !strings.Contains(req.Header.Get(echo.HeaderContentType), "json") {
+			return next(c)
+		}
+		body, err := io.ReadAll(req.Body)
+		if err != nil {
+			return err
+		}
+		req.Body = io.NopCloser(bytes.NewReader(body))
+		if bytes.Contains(body, []byte(`\u0000`)) {
+			var v any
+			if json.Unmarshal(body, &v) == nil {
+				if ptr, found := findNUL(v, ""); found {
+					return fault.Invalid(fault.FieldError{Field: ptr, Code: "nul_character", Message: "must not contain a NUL character"})
+				}
+			}
+		}
+		return next(c)
+	}
+}
+
+func findNUL(v any, ptr string) (string, bool) {
+	switch x := v.(type) {
+	case string:
+		return ptr, strings.ContainsRune(x, 0)
+	case map[string]any:
+		for k, e := range x {
+			if strings.ContainsRune(k, 0) {
+				return ptr + "/" + strings.ReplaceAll(k, "\x00", ""), true
+			}
+			if p, ok := findNUL(e, ptr+"/"+k); ok {
+				return p, true
+			}
+		}
+	case []any:
+		for i, e := range x {
+			if p, ok := findNUL(e, ptr+"/"+strconv.Itoa(i)); ok {
+				return p, true
+			}
+		}
+	}
+	return "", false
 }
 
 type recorder struct {

@@ -60,6 +60,19 @@ func New(rdb *redis.Client, prefix string) *Limiter {
 	return &Limiter{l: redis_rate.NewLimiter(rdb), prefix: prefix}
 }
 
+// Peek reports whether key has budget left without spending any, for
+// budgets that only failures spend.
+func (l *Limiter) Peek(ctx context.Context, key string, lim Limit) (Result, error) {
+	res, err := l.l.AllowN(ctx, l.prefix+key, redis_rate.Limit{Rate: lim.Rate, Burst: lim.Burst, Period: lim.Period}, 0)
+	if err != nil {
+		return Result{}, fmt.Errorf("ratelimit: %s: %w", key, err)
+	}
+	return Result{
+		Allowed: res.Remaining > 0, Limit: lim.Burst, Remaining: res.Remaining,
+		RetryAfter: res.ResetAfter / time.Duration(max(lim.Burst, 1)), ResetAfter: res.ResetAfter,
+	}, nil
+}
+
 // Allow spends one event of key's budget.
 func (l *Limiter) Allow(ctx context.Context, key string, lim Limit) (Result, error) {
 	res, err := l.l.Allow(ctx, l.prefix+key, redis_rate.Limit{Rate: lim.Rate, Burst: lim.Burst, Period: lim.Period})

@@ -32,6 +32,25 @@ func TestLimiter(t *testing.T) {
 		require.GreaterOrEqual(t, r.RetryAfterSeconds(), 1)
 		require.LessOrEqual(t, r.RetryAfterSeconds(), 20)
 	})
+	t.Run("PeekSpendsNothing", func(t *testing.T) {
+		t.Parallel()
+		lim := ratelimit.PerMinute(2)
+		for range 5 {
+			r, err := l.Peek(ctx, "peek", lim)
+			require.NoError(t, err)
+			require.True(t, r.Allowed)
+			require.Equal(t, 2, r.Remaining)
+		}
+		for range 2 {
+			_, err := l.Allow(ctx, "peek", lim)
+			require.NoError(t, err)
+		}
+		r, err := l.Peek(ctx, "peek", lim)
+		require.NoError(t, err)
+		require.False(t, r.Allowed)
+		require.Positive(t, r.RetryAfterSeconds())
+	})
+
 	t.Run("KeepsKeysApart", func(t *testing.T) {
 		t.Parallel()
 		lim := ratelimit.PerMinute(1)
