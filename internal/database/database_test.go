@@ -60,6 +60,39 @@ func TestRowLevelSecurity(t *testing.T) {
 		})
 	})
 
+	t.Run("EveryPolicyIsBoundToTheTenant", func(t *testing.T) {
+		t.Parallel()
+		// Each table's policies must name the org (or, for people, the
+		// user) set for the transaction; a policy like USING (true) would
+		// open a table to every tenant even with RLS enabled.
+		rows, err := owner.Pool.Query(ctx, `
+			SELECT c.relname, count(p.policyname),
+			       coalesce(bool_and(CASE WHEN p.cmd = 'INSERT' THEN p.with_check ~ 'app_current_(org|user)_id\(\)'
+			                              ELSE coalesce(p.qual, '') ~ 'app_current_(org|user)_id\(\)' END), false),
+			       coalesce(bool_and(p.with_check IS NULL OR p.with_check ~ 'app_current_(org|user)_id\(\)'), false)
+			FROM pg_class c LEFT JOIN pg_policies p ON p.tablename = c.relname AND p.schemaname = 'public'
+			WHERE c.relkind = 'r' AND c.relnamespace = 'public'::regnamespace
+			GROUP BY c.relname`)
+		require.NoError(t, err)
+		defer rows.Close()
+		seen := 0
+		for rows.Next() {
+			var table string
+			var n int
+			var usingOK, checkOK bool
+			require.NoError(t, rows.Scan(&table, &n, &usingOK, &checkOK))
+			if bunTables[table] {
+				continue
+			}
+			seen++
+			require.Positive(t, n, "%s has no policy (RLS on, nothing visible: or a forgotten table)", table)
+			require.True(t, usingOK, "%s has a policy not bound to app_current_org_id()/app_current_user_id()", table)
+			require.True(t, checkOK, "%s has a WITH CHECK not bound to the tenant", table)
+		}
+		require.NoError(t, rows.Err())
+		require.GreaterOrEqual(t, seen, 19)
+	})
+
 	// Two organisations with a user, membership and API key each.
 	orgA, orgB := uuid.Must(uuid.NewV7()), uuid.Must(uuid.NewV7())
 	for i, org := range []uuid.UUID{orgA, orgB} {

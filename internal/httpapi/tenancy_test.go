@@ -137,6 +137,36 @@ func TestCrossTenant(t *testing.T) {
 		require.Equal(t, http.StatusOK, me.StatusCode(), "A's key still works")
 	})
 
+	t.Run("ChangingOnesOwnOrganisationLeavesTheOtherAlone", func(t *testing.T) {
+		r, err := b.client.UpdateOrganizationWithResponse(ctx, api.OrganizationUpdate{Name: ptr("Renamed B")}, bearer(other.owner.AccessToken))
+		require.NoError(t, err)
+		require.Equal(t, http.StatusOK, r.StatusCode())
+		require.Equal(t, other.owner.Organization.Id, r.JSON200.Id)
+		ga, err := b.client.GetOrganizationWithResponse(ctx, bearer(a.owner.AccessToken))
+		require.NoError(t, err)
+		require.Equal(t, "Tenant A", ga.JSON200.Name)
+	})
+
+	t.Run("LLMSettingsAndUsageStayInTheirOrganisation", func(t *testing.T) {
+		put, err := b.client.PutLlmSettingsWithResponse(ctx, api.LlmSettingsUpdate{Provider: api.LlmProviderBuiltin, Temperature: ptr(1.5)}, bearer(other.owner.AccessToken))
+		require.NoError(t, err)
+		require.Equal(t, http.StatusOK, put.StatusCode(), string(put.Body))
+		for range 2 {
+			tr, err := b.client.TestLlmSettingsWithResponse(ctx, bearer(other.owner.AccessToken))
+			require.NoError(t, err)
+			require.True(t, tr.JSON200.Ok)
+		}
+		got, err := b.client.GetLlmSettingsWithResponse(ctx, bearer(a.owner.AccessToken))
+		require.NoError(t, err)
+		require.Nil(t, got.JSON200.Temperature, "B's change did not touch A")
+		ua, err := b.client.GetLlmUsageWithResponse(ctx, nil, bearer(a.owner.AccessToken))
+		require.NoError(t, err)
+		require.Zero(t, ua.JSON200.Totals.Calls, "B's calls are not A's usage")
+		ub, err := b.client.GetLlmUsageWithResponse(ctx, nil, bearer(other.owner.AccessToken))
+		require.NoError(t, err)
+		require.EqualValues(t, 2, ub.JSON200.Totals.Calls)
+	})
+
 	t.Run("ListsAndOrgShowOnlyTheCallersOrganisation", func(t *testing.T) {
 		tok := bearer(other.owner.AccessToken)
 		org, err := b.client.GetOrganizationWithResponse(ctx, tok)
