@@ -65,6 +65,12 @@ func Open(ctx context.Context, o Options) (*DB, error) {
 	}
 	if err := pool.Ping(ctx); err != nil {
 		pool.Close()
+		var pgErr *pgconn.PgError
+		if errors.As(err, &pgErr) && strings.HasPrefix(pgErr.Message, "role ") && strings.Contains(pgErr.Message, "does not exist") {
+			// A fresh cluster: migrations create the app role and the
+			// service's login role.
+			return nil, fmt.Errorf("database: %s yet: run `leadpilot migrate up` (or `make migrate`) first: %w", pgErr.Message, err)
+		}
 		return nil, fmt.Errorf("database: ping: %w", err)
 	}
 	sqldb := stdlib.OpenDBFromPool(pool)
