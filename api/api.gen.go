@@ -388,6 +388,11 @@ type LlmSettings struct {
 	// Builtin True when the offline built-in provider answers.
 	Builtin bool `json:"builtin"`
 
+	// Chosen False while the organisation has not chosen: it then uses the
+	// platform default (the first provider the deployment has a key
+	// for, else builtin) and follows it when keys change.
+	Chosen bool `json:"chosen"`
+
 	// DefaultModel The provider's default model.
 	DefaultModel string               `json:"default_model"`
 	KeySource    LlmSettingsKeySource `json:"key_source"`
@@ -407,10 +412,12 @@ type LlmSettingsKeySource string
 
 // LlmSettingsUpdate defines model for LlmSettingsUpdate.
 type LlmSettingsUpdate struct {
-	ApiKey      *string     `json:"api_key,omitempty"`
-	Model       *string     `json:"model,omitempty"`
-	Provider    LlmProvider `json:"provider"`
-	Temperature *float64    `json:"temperature,omitempty"`
+	ApiKey   *string     `json:"api_key,omitempty"`
+	Model    *string     `json:"model,omitempty"`
+	Provider LlmProvider `json:"provider"`
+
+	// Temperature 0-2; Anthropic accepts at most 1.
+	Temperature *float64 `json:"temperature,omitempty"`
 }
 
 // LlmTestResult defines model for LlmTestResult.

@@ -14,7 +14,7 @@ import (
 
 func (s *Server) toAPILlmSettings(st llmsettings.Settings) api.LlmSettings {
 	out := api.LlmSettings{
-		Provider: api.LlmProvider(st.Provider), Model: st.Model, DefaultModel: llmfactory.DefaultModel(st.Provider),
+		Provider: api.LlmProvider(st.Provider), Chosen: st.Chosen, Model: st.Model, DefaultModel: llmfactory.DefaultModel(st.Provider),
 		Temperature: st.Temperature, ApiKeySet: st.APIKeySet, KeySource: api.LlmSettingsKeySource(st.KeySource),
 		Builtin: st.Builtin, Providers: make([]api.LlmProviderInfo, 0, len(llmfactory.Providers)),
 	}

@@ -27,6 +27,7 @@ func TestLLMSettings(t *testing.T) {
 		require.Equal(t, http.StatusOK, st.StatusCode(), string(st.Body))
 		require.Equal(t, api.LlmProviderBuiltin, st.JSON200.Provider)
 		require.True(t, st.JSON200.Builtin)
+		require.False(t, st.JSON200.Chosen)
 		require.Equal(t, api.LlmSettingsKeySourceNone, st.JSON200.KeySource)
 		require.Len(t, st.JSON200.Providers, 6)
 
@@ -114,6 +115,50 @@ func TestLLMSettings(t *testing.T) {
 		}
 		require.Equal(t, map[string]int64{"openai": 1, "anthropic": 1, "gemini": 1}, providers)
 		require.Positive(t, usage.JSON200.Totals.PromptTokens)
+	})
+
+	t.Run("AnOrgThatChoseNothingFollowsThePlatformDefault", func(t *testing.T) {
+		t.Parallel()
+		ge := llmtest.NewGemini(t, "platform-gemini-key")
+		b := setup(t, withLLM(t, llmfactory.Platform{
+			Keys:     map[string]string{llmfactory.Gemini: "platform-gemini-key"},
+			BaseURLs: map[string]string{llmfactory.Gemini: ge.URL},
+		}))
+		o := b.signup(t, "Default Co")
+		st, err := b.client.GetLlmSettingsWithResponse(ctx, bearer(o.AccessToken))
+		require.NoError(t, err)
+		require.Equal(t, api.LlmProviderGemini, st.JSON200.Provider, "a platform key makes its provider the default")
+		require.False(t, st.JSON200.Chosen)
+		require.Equal(t, api.LlmSettingsKeySourcePlatform, st.JSON200.KeySource)
+		res, err := b.client.TestLlmSettingsWithResponse(ctx, bearer(o.AccessToken))
+		require.NoError(t, err)
+		require.True(t, res.JSON200.Ok, res.JSON200.Error)
+		require.Len(t, ge.Requests(), 1)
+
+		// Choosing builtin explicitly sticks, whatever keys the platform has.
+		put, err := b.client.PutLlmSettingsWithResponse(ctx, api.LlmSettingsUpdate{Provider: api.LlmProviderBuiltin}, bearer(o.AccessToken))
+		require.NoError(t, err)
+		require.True(t, put.JSON200.Chosen)
+		require.True(t, put.JSON200.Builtin)
+	})
+
+	t.Run("ModelIDsAndTemperaturesFollowTheProvider", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		o := b.signup(t, "Models Co")
+		r, err := b.client.PutLlmSettingsWithResponse(ctx, api.LlmSettingsUpdate{Provider: api.LlmProviderGroq, Model: ptr("openai/gpt-oss-120b")}, bearer(o.AccessToken))
+		require.NoError(t, err)
+		require.Equal(t, http.StatusOK, r.StatusCode(), "Groq model ids carry an owner prefix: %s", r.Body)
+		r, err = b.client.PutLlmSettingsWithResponse(ctx, api.LlmSettingsUpdate{Provider: api.LlmProviderGemini, Model: ptr("gemini/../../x")}, bearer(o.AccessToken))
+		require.NoError(t, err)
+		problem(t, r.HTTPResponse, r.Body, http.StatusUnprocessableEntity)
+		r, err = b.client.PutLlmSettingsWithResponse(ctx, api.LlmSettingsUpdate{Provider: api.LlmProviderAnthropic, Temperature: ptr(1.5)}, bearer(o.AccessToken))
+		require.NoError(t, err)
+		p := problem(t, r.HTTPResponse, r.Body, http.StatusUnprocessableEntity)
+		require.Equal(t, "/temperature", (*p.Errors)[0].Field)
+		r, err = b.client.PutLlmSettingsWithResponse(ctx, api.LlmSettingsUpdate{Provider: api.LlmProviderOpenai, Temperature: ptr(1.5)}, bearer(o.AccessToken))
+		require.NoError(t, err)
+		require.Equal(t, http.StatusOK, r.StatusCode())
 	})
 
 	t.Run("TheOrgKeyIsWriteOnlyAndEncryptedAtRest", func(t *testing.T) {

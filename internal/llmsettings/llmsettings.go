@@ -39,7 +39,8 @@ const (
 
 // Settings are an organisation's LLM settings as shown to it.
 type Settings struct {
-	Provider    string
+	Provider    string // the provider calls use
+	Chosen      bool   // false: the platform default, which follows its keys
 	Model       string  // the model calls use
 	ModelChosen *string // nil: the provider's default
 	Temperature *float64
@@ -82,7 +83,7 @@ type orgRow struct {
 	bun.BaseModel `bun:"table:organizations"`
 
 	ID          uuid.UUID       `bun:"id,pk,type:uuid"`
-	Provider    string          `bun:"llm_provider"`
+	Provider    *string         `bun:"llm_provider"` // nil: not chosen
 	Model       *string         `bun:"llm_model"`
 	KeyCipher   *string         `bun:"llm_api_key_encrypted"`
 	LLMSettings llmSettingsJSON `bun:"llm_settings,type:jsonb"`
@@ -104,11 +105,21 @@ func (s *Service) load(ctx context.Context, tx bun.IDB, orgID uuid.UUID) (orgRow
 	return r, nil
 }
 
+// provider is the organisation's provider, or the platform default when
+// it chose none.
+func (s *Service) provider(r orgRow) string {
+	if r.Provider != nil {
+		return *r.Provider
+	}
+	return s.platform.DefaultProvider()
+}
+
 func (s *Service) view(r orgRow) Settings {
+	p := s.provider(r)
 	st := Settings{
-		Provider: r.Provider, ModelChosen: r.Model, Temperature: r.LLMSettings.Temperature,
-		APIKeySet: r.KeyCipher != nil, Builtin: r.Provider == llmfactory.Builtin, UpdatedAt: r.UpdatedAt,
-		Model: llmfactory.DefaultModel(r.Provider),
+		Provider: p, Chosen: r.Provider != nil, ModelChosen: r.Model, Temperature: r.LLMSettings.Temperature,
+		APIKeySet: r.KeyCipher != nil, Builtin: p == llmfactory.Builtin, UpdatedAt: r.UpdatedAt,
+		Model: llmfactory.DefaultModel(p),
 	}
 	if r.Model != nil {
 		st.Model = *r.Model
@@ -118,12 +129,34 @@ func (s *Service) view(r orgRow) Settings {
 		st.KeySource = KeyNone
 	case st.APIKeySet:
 		st.KeySource = KeyOrg
-	case s.platform.Keys[r.Provider] != "":
+	case s.PlatformHasKey(p):
 		st.KeySource = KeyPlatform
 	default:
 		st.KeySource = KeyNone
 	}
 	return st
+}
+
+// maxTemperature is the highest temperature a provider accepts (Anthropic's
+// API takes 0..1; the OpenAI-style APIs and Gemini take 0..2).
+func maxTemperature(provider string) float64 {
+	if provider == llmfactory.Anthropic {
+		return 1
+	}
+	return 2
+}
+
+// validModelID accepts a provider's model ids: Groq and OpenAI-compatible
+// servers name models with an owner prefix ("openai/gpt-oss-120b"), so a
+// slash is allowed, except for Gemini, whose model goes into the URL path.
+func validModelID(provider, m string) bool {
+	if len(m) > 100 || strings.ContainsAny(m, " \t\r\n?#%\\") || strings.Contains(m, "..") {
+		return false
+	}
+	if provider == llmfactory.Gemini && strings.Contains(strings.TrimPrefix(m, "models/"), "/") {
+		return false
+	}
+	return true
 }
 
 // PlatformHasKey reports whether the deployment has a key for provider.
@@ -157,8 +190,8 @@ func (s *Service) Put(ctx context.Context, a orgs.Actor, u Update) (Settings, er
 		switch {
 		case m == "":
 			u.Model = nil
-		case len(m) > 100 || strings.ContainsAny(m, " \t\n/?#"):
-			fields.Add("/model", "invalid_model", "must be a model id such as "+llmfactory.DefaultModel(llmfactory.OpenAI))
+		case !validModelID(u.Provider, m):
+			fields.Add("/model", "invalid_model", "must be a model id such as "+llmfactory.DefaultModel(u.Provider))
 		default:
 			u.Model = &m
 		}
@@ -166,8 +199,10 @@ func (s *Service) Put(ctx context.Context, a orgs.Actor, u Update) (Settings, er
 			fields.Add("/model", "invalid_model", "the built-in provider has no models to choose from")
 		}
 	}
-	if t := u.Temperature; t != nil && (math.IsNaN(*t) || *t < 0 || *t > 2) {
-		fields.Add("/temperature", "out_of_range", "must be between 0 and 2")
+	if t := u.Temperature; t != nil {
+		if limit := maxTemperature(u.Provider); math.IsNaN(*t) || *t < 0 || *t > limit {
+			fields.Add("/temperature", "out_of_range", fmt.Sprintf("must be between 0 and %g for %s", limit, u.Provider))
+		}
 	}
 	var cipher *string
 	if u.APIKey != nil && strings.TrimSpace(*u.APIKey) != "" {
@@ -194,13 +229,14 @@ func (s *Service) Put(ctx context.Context, a orgs.Actor, u Update) (Settings, er
 			return err
 		}
 		next := cur
-		next.Provider, next.Model, next.LLMSettings.Temperature = u.Provider, u.Model, u.Temperature
+		provider := u.Provider
+		next.Provider, next.Model, next.LLMSettings.Temperature = &provider, u.Model, u.Temperature
 		switch {
 		case cipher != nil:
 			next.KeyCipher = cipher
 		case u.APIKey != nil: // "" clears
 			next.KeyCipher = nil
-		case cur.Provider != u.Provider: // the old key is for another provider
+		case s.provider(cur) != u.Provider: // the old key is for another provider
 			next.KeyCipher = nil
 		}
 		_, err = tx.NewUpdate().Model(&next).Column("llm_provider", "llm_model", "llm_api_key_encrypted", "llm_settings").
@@ -237,7 +273,7 @@ func (s *Service) For(ctx context.Context, orgID uuid.UUID) (llm.Provider, Setti
 	if r.Model != nil {
 		model = *r.Model
 	}
-	p, err := s.platform.New(r.Provider, model, key)
+	p, err := s.platform.New(s.provider(r), model, key)
 	if err != nil {
 		return nil, Settings{}, err
 	}

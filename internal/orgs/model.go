@@ -63,7 +63,7 @@ type Organization struct {
 	Slug               string          `bun:"slug"`
 	BusinessContext    BusinessContext `bun:"business_context,type:jsonb"`
 	Settings           Settings        `bun:"settings,type:jsonb"`
-	LLMProvider        string          `bun:"llm_provider"`
+	LLMProvider        *string         `bun:"llm_provider"` // nil: not chosen, the platform default applies
 	LLMModel           *string         `bun:"llm_model"`
 	LLMAPIKeyEncrypted *string         `bun:"llm_api_key_encrypted"`
 	LLMSettings        map[string]any  `bun:"llm_settings,type:jsonb"`

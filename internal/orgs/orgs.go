@@ -245,7 +245,7 @@ func Slugify(name string) string {
 // savepoint so a taken slug does not abort the transaction.
 func CreateOrganization(ctx context.Context, tx bun.Tx, id uuid.UUID, name string) (Organization, error) {
 	org := Organization{
-		ID: id, Name: strings.TrimSpace(name), Settings: DefaultSettings(), LLMProvider: "builtin",
+		ID: id, Name: strings.TrimSpace(name), Settings: DefaultSettings(),
 		LLMSettings: map[string]any{}, SubscriptionTier: "free", SubscriptionStatus: "active",
 	}
 	base := Slugify(name)

@@ -91,7 +91,7 @@ func (p Platform) New(provider, model, orgKey string) (llm.Provider, error) {
 		if orgKey != "" {
 			return nil, &llm.Error{Kind: llm.ErrNotConfigured, Message: "an API key was given without choosing its provider"}
 		}
-		provider = p.defaultProvider()
+		provider = p.DefaultProvider()
 	}
 	if !slices.Contains(Providers, provider) {
 		return nil, fmt.Errorf("%w: %q (known: %s)", ErrUnknownProvider, provider, strings.Join(Providers, ", "))
@@ -137,9 +137,10 @@ func (p Platform) New(provider, model, orgKey string) (llm.Provider, error) {
 	}
 }
 
-// defaultProvider picks the first network provider with a platform key,
-// in the order of Providers, and the built-in one when there is none.
-func (p Platform) defaultProvider() string {
+// DefaultProvider is what an organisation that chose nothing uses: the
+// first network provider with a platform key, in the order of Providers,
+// and the built-in one when there is none.
+func (p Platform) DefaultProvider() string {
 	for _, name := range Providers[1:] {
 		if strings.TrimSpace(p.Keys[name]) != "" {
 			return name
