@@ -39,8 +39,8 @@ const (
 
 // Settings are an organisation's LLM settings as shown to it.
 type Settings struct {
-	Provider    string // the provider calls use
-	Chosen      bool   // false: the platform default, which follows its keys
+	Provider    string  // the provider calls use
+	Chosen      bool    // false: the platform default, which follows its keys
 	Model       string  // the model calls use
 	ModelChosen *string // nil: the provider's default
 	Temperature *float64
