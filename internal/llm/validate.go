@@ -19,9 +19,11 @@ const (
 	// MaxSMSSegments caps what one SMS step may cost: each segment is billed
 	// as a separate message by carriers.
 	MaxSMSSegments = 3
-	// MaxWhatsAppBodyLen is WhatsApp's limit for a business text message body
-	// sent as a template, in runes.
-	MaxWhatsAppBodyLen = 1600
+	// MaxWhatsAppBodyLen is the body limit of a WhatsApp message template, in
+	// runes: outreach is business-initiated, which WhatsApp allows only as
+	// an approved template (free-form session messages may be 1,600 via
+	// Twilio, but only inside a 24-hour window the lead opened).
+	MaxWhatsAppBodyLen = 1024
 	// MaxEmailBodyLen bounds an email body, in runes; a cold email longer than
 	// this is a model running away, not copy.
 	MaxEmailBodyLen = 10000
@@ -121,6 +123,11 @@ func ValidateSequence(req SequenceRequest, steps []Step) error {
 		}
 
 		switch s.Channel {
+		default:
+			// Reported above unless the request itself allowed it.
+			if slices.Contains(allowed, s.Channel) {
+				add(p+"/channel", "unknown channel %q; steps are email, whatsapp or sms", s.Channel)
+			}
 		case ChannelEmail:
 			subject := strings.TrimSpace(s.Subject)
 			switch {

@@ -123,6 +123,16 @@ func TestValidateSequence(t *testing.T) {
 			reason: `"telegram"`,
 		},
 		{
+			name: "RejectsAnUnknownChannelEvenWhenTheRequestAllowsIt",
+			req:  func(r *llm.SequenceRequest) { r.Channels = []llm.Channel{llm.ChannelEmail, llm.ChannelSMS, llm.ChannelWhatsApp, "telegram"} },
+			steps: func(s []llm.Step) []llm.Step {
+				s[1].Channel = "telegram"
+				return s
+			},
+			paths:  []string{"/steps/1/channel"},
+			reason: "unknown channel",
+		},
+		{
 			name: "RejectsAnEmailWithoutSubject",
 			steps: func(s []llm.Step) []llm.Step {
 				s[0].Subject = "  "
@@ -206,7 +216,7 @@ func TestValidateSequence(t *testing.T) {
 				return s
 			},
 			paths:  []string{"/steps/1/body"},
-			reason: "1601 characters",
+			reason: "1025 characters",
 		},
 		{
 			name: "RejectsAnEmailBodyOverTheLimit",
