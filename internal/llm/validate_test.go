@@ -124,7 +124,9 @@ func TestValidateSequence(t *testing.T) {
 		},
 		{
 			name: "RejectsAnUnknownChannelEvenWhenTheRequestAllowsIt",
-			req:  func(r *llm.SequenceRequest) { r.Channels = []llm.Channel{llm.ChannelEmail, llm.ChannelSMS, llm.ChannelWhatsApp, "telegram"} },
+			req: func(r *llm.SequenceRequest) {
+				r.Channels = []llm.Channel{llm.ChannelEmail, llm.ChannelSMS, llm.ChannelWhatsApp, "telegram"}
+			},
 			steps: func(s []llm.Step) []llm.Step {
 				s[1].Channel = "telegram"
 				return s
