@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"math"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -39,7 +40,8 @@ const maxErrorBody = 1 << 20
 // RetryTransport is an http.RoundTripper that retries 429, 408 and 5xx
 // answers, and connection failures where re-sending is safe, with
 // exponential backoff and jitter. It honours Retry-After (seconds or an HTTP
-// date), OpenAI's retry-after-ms and Anthropic's x-should-retry, stops
+// date), OpenAI's retry-after-ms, a wait the provider states in its error
+// body (DelayFromBody) and Anthropic's x-should-retry, stops
 // waiting when the request's context ends, and re-sends the body through
 // req.GetBody. The last answer is returned as received, so the SDK above
 // still reads the provider's own error body.
@@ -56,6 +58,12 @@ type RetryTransport struct {
 	// retry (an exhausted quota or billing limit), so it is returned at once.
 	// body is the buffered error body.
 	Permanent func(resp *http.Response, body []byte) bool
+	// DelayFromBody, when set, reads the wait a provider states in its
+	// error body rather than in a header (Gemini's google.rpc.RetryInfo).
+	// It is consulted only when no Retry-After header is usable, and its
+	// answer is honoured like one: a wait above MaxDelay passes the answer
+	// through. A negative duration counts as no answer.
+	DelayFromBody func(resp *http.Response, body []byte) (time.Duration, bool)
 
 	// wait sleeps for d or until ctx ends; tests replace it to record delays.
 	wait func(ctx context.Context, d time.Duration) error
@@ -118,12 +126,16 @@ func (t *RetryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			return resp, nil
 		}
 
-		delay, fromServer := RetryAfter(resp.Header, time.Now())
-		if !fromServer {
+		var delay time.Duration
+		if secs, fromServer := t.serverDelay(resp, body); fromServer {
+			// Compared as seconds, before any conversion: a huge wait
+			// would overflow time.Duration into a negative one.
+			if secs > t.maxDelay().Seconds() {
+				return resp, nil
+			}
+			delay = saturate(secs)
+		} else {
 			delay = t.backoff(attempt)
-		}
-		if delay > t.maxDelay() {
-			return resp, nil
 		}
 		if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < delay {
 			// Waiting would only end in a timeout; the provider's own
@@ -182,25 +194,88 @@ func retryableError(req *http.Request, err error) bool {
 
 // RetryAfter reads how long the server asked to wait: OpenAI's
 // retry-after-ms first (finer grained), then Retry-After as seconds or an
-// HTTP date. ok is false when neither header is usable.
+// HTTP date. ok is false when neither header is usable; NaN, infinite and
+// negative values are unusable. A wait too long for a time.Duration is
+// returned as the longest one.
 func RetryAfter(h http.Header, now time.Time) (d time.Duration, ok bool) {
+	secs, ok := retryAfterSeconds(h, now)
+	if !ok {
+		return 0, false
+	}
+	return saturate(secs), true
+}
+
+// retryAfterSeconds is RetryAfter in seconds, so that a caller can compare
+// a huge value with its cap before converting it.
+func retryAfterSeconds(h http.Header, now time.Time) (float64, bool) {
 	if v := strings.TrimSpace(h.Get("Retry-After-Ms")); v != "" {
-		if ms, err := strconv.ParseFloat(v, 64); err == nil && ms >= 0 {
-			return time.Duration(ms * float64(time.Millisecond)), true
+		if ms, ok := parseWait(v); ok {
+			return ms / 1000, true
 		}
 	}
 	v := strings.TrimSpace(h.Get("Retry-After"))
 	if v == "" {
 		return 0, false
 	}
-	if s, err := strconv.ParseFloat(v, 64); err == nil {
-		if s < 0 {
-			return 0, false
-		}
-		return time.Duration(s * float64(time.Second)), true
+	if s, ok := parseWait(v); ok {
+		return s, true
 	}
 	if at, err := http.ParseTime(v); err == nil {
-		return max(at.Sub(now), 0), true
+		// Time.Sub saturates instead of overflowing.
+		return max(at.Sub(now), 0).Seconds(), true
+	}
+	return 0, false
+}
+
+// parseWait reads a number of time units, rejecting NaN, infinities,
+// numbers out of a float64's range and negative values.
+func parseWait(v string) (float64, bool) {
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil {
+		return 0, false
+	}
+	return validWait(f)
+}
+
+func validWait(f float64) (float64, bool) {
+	if math.IsNaN(f) || math.IsInf(f, 0) || f < 0 {
+		return 0, false
+	}
+	return f, true
+}
+
+// DurationFromSeconds converts a wait a provider stated in seconds. ok is
+// false for NaN, infinite and negative values; a wait too long for a
+// time.Duration is returned as the longest one (which any retry cap then
+// refuses) instead of overflowing into a negative one.
+func DurationFromSeconds(secs float64) (d time.Duration, ok bool) {
+	secs, ok = validWait(secs)
+	if !ok {
+		return 0, false
+	}
+	return saturate(secs), true
+}
+
+// saturate converts a valid (finite, non-negative) number of seconds,
+// clamping at the largest time.Duration.
+func saturate(secs float64) time.Duration {
+	ns := math.Round(secs * float64(time.Second))
+	if ns >= math.MaxInt64 {
+		return math.MaxInt64
+	}
+	return time.Duration(ns)
+}
+
+// serverDelay is the wait the answer asks for, in seconds: a usable
+// Retry-After header first, then the body through DelayFromBody.
+func (t *RetryTransport) serverDelay(resp *http.Response, body []byte) (float64, bool) {
+	if secs, ok := retryAfterSeconds(resp.Header, time.Now()); ok {
+		return secs, true
+	}
+	if t.DelayFromBody != nil {
+		if d, ok := t.DelayFromBody(resp, body); ok && d >= 0 {
+			return d.Seconds(), true
+		}
 	}
 	return 0, false
 }
@@ -258,6 +333,9 @@ type ClientOptions struct {
 	// Permanent marks 429/5xx answers that must not be retried (see
 	// RetryTransport.Permanent).
 	Permanent func(resp *http.Response, body []byte) bool
+	// DelayFromBody reads a wait stated in an error body (see
+	// RetryTransport.DelayFromBody).
+	DelayFromBody func(resp *http.Response, body []byte) (time.Duration, bool)
 }
 
 // NewHTTPClient returns a copy of base (a new client when nil) whose
@@ -276,10 +354,11 @@ func NewHTTPClient(base *http.Client, o ClientOptions) *http.Client {
 		retries = 0
 	}
 	c.Transport = &RetryTransport{
-		Base:        c.Transport,
-		MaxAttempts: retries + 1,
-		BaseDelay:   o.RetryBaseDelay,
-		Permanent:   o.Permanent,
+		Base:          c.Transport,
+		MaxAttempts:   retries + 1,
+		BaseDelay:     o.RetryBaseDelay,
+		Permanent:     o.Permanent,
+		DelayFromBody: o.DelayFromBody,
 	}
 	switch {
 	case o.Timeout > 0:

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -187,6 +188,117 @@ func TestRetryTransport(t *testing.T) {
 		require.Empty(t, *b.waits)
 	})
 
+	t.Run("PassesThroughAServerWaitTooLongForADuration", func(t *testing.T) {
+		t.Parallel()
+		// Each of these overflowed time.Duration into a negative wait,
+		// which retried at once instead of passing the 429 through.
+		for _, h := range []map[string]string{
+			{"Retry-After": "1e12"},
+			{"Retry-After": "99999999999"},
+			{"Retry-After": "1e300"},
+			{"Retry-After-Ms": "1e300"},
+			{"Retry-After-Ms": "1e300", "Retry-After": "1"},
+			{"Retry-After": time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC).Format(http.TimeFormat)},
+		} {
+			rt, b := setupRetry(t, &RetryTransport{MaxAttempts: 3, BaseDelay: time.Millisecond},
+				answer{status: http.StatusTooManyRequests, header: h, body: "come back later"})
+
+			resp, err := post(ctx, t, rt, b.url, "x")
+			require.NoError(t, err)
+			require.Equal(t, http.StatusTooManyRequests, resp.StatusCode, "%v", h)
+			require.Equal(t, "come back later", readBody(t, resp))
+			require.Len(t, b.script.received(), 1, "%v", h)
+			require.Empty(t, *b.waits, "%v", h)
+		}
+	})
+
+	t.Run("BacksOffWhenRetryAfterIsNotANumberOfSeconds", func(t *testing.T) {
+		t.Parallel()
+		for _, h := range []map[string]string{
+			{"Retry-After": "NaN"},
+			{"Retry-After": "Inf"},
+			{"Retry-After": "+Inf"},
+			{"Retry-After": "-Inf"},
+			{"Retry-After": "1e400"},
+			{"Retry-After": "-5"},
+			{"Retry-After-Ms": "NaN"},
+			{"Retry-After-Ms": "-Infinity"},
+		} {
+			rt, b := setupRetry(t, &RetryTransport{MaxAttempts: 2, BaseDelay: 100 * time.Millisecond},
+				answer{status: http.StatusTooManyRequests, header: h})
+
+			resp, err := post(ctx, t, rt, b.url, "x")
+			require.NoError(t, err)
+			resp.Body.Close()
+			require.Equal(t, http.StatusOK, resp.StatusCode, "%v", h)
+			require.Len(t, *b.waits, 1, "%v", h)
+			w := (*b.waits)[0]
+			require.GreaterOrEqual(t, w, 50*time.Millisecond, "%v: the backoff, not the header", h)
+			require.LessOrEqual(t, w, 100*time.Millisecond, "%v", h)
+		}
+	})
+
+	t.Run("HonoursADelayFromTheBody", func(t *testing.T) {
+		t.Parallel()
+		fromBody := func(_ *http.Response, body []byte) (time.Duration, bool) {
+			s, ok := strings.CutPrefix(string(body), "wait ")
+			if !ok {
+				return 0, false
+			}
+			d, err := time.ParseDuration(s)
+			return d, err == nil
+		}
+		rt, b := setupRetry(t, &RetryTransport{MaxAttempts: 2, DelayFromBody: fromBody},
+			answer{status: http.StatusTooManyRequests, body: "wait 2.5s"})
+		resp, err := post(ctx, t, rt, b.url, "x")
+		require.NoError(t, err)
+		resp.Body.Close()
+		require.Equal(t, []time.Duration{2500 * time.Millisecond}, *b.waits)
+
+		// A header wins over the body.
+		rt, b = setupRetry(t, &RetryTransport{MaxAttempts: 2, DelayFromBody: fromBody},
+			answer{status: http.StatusTooManyRequests, header: map[string]string{"Retry-After": "1"}, body: "wait 2.5s"})
+		resp, err = post(ctx, t, rt, b.url, "x")
+		require.NoError(t, err)
+		resp.Body.Close()
+		require.Equal(t, []time.Duration{time.Second}, *b.waits)
+
+		// A wait above the cap passes the answer through, as for a header.
+		rt, b = setupRetry(t, &RetryTransport{MaxAttempts: 3, DelayFromBody: fromBody},
+			answer{status: http.StatusTooManyRequests, body: "wait 45.8s"})
+		resp, err = post(ctx, t, rt, b.url, "x")
+		require.NoError(t, err)
+		require.Equal(t, http.StatusTooManyRequests, resp.StatusCode)
+		require.Equal(t, "wait 45.8s", readBody(t, resp))
+		require.Len(t, b.script.received(), 1)
+		require.Empty(t, *b.waits)
+
+		// No delay in the body (or a negative one) falls back to the backoff.
+		for _, body := range []string{"slow down", "wait -3s"} {
+			rt, b = setupRetry(t, &RetryTransport{MaxAttempts: 2, BaseDelay: 100 * time.Millisecond, DelayFromBody: fromBody},
+				answer{status: http.StatusTooManyRequests, body: body})
+			resp, err = post(ctx, t, rt, b.url, "x")
+			require.NoError(t, err)
+			resp.Body.Close()
+			require.Len(t, *b.waits, 1)
+			require.GreaterOrEqual(t, (*b.waits)[0], 50*time.Millisecond, body)
+			require.LessOrEqual(t, (*b.waits)[0], 100*time.Millisecond, body)
+		}
+	})
+
+	t.Run("NewHTTPClientPassesDelayFromBody", func(t *testing.T) {
+		t.Parallel()
+		called := false
+		c := NewHTTPClient(nil, ClientOptions{DelayFromBody: func(*http.Response, []byte) (time.Duration, bool) {
+			called = true
+			return 0, false
+		}})
+		rt := c.Transport.(*RetryTransport)
+		require.NotNil(t, rt.DelayFromBody)
+		rt.DelayFromBody(nil, nil)
+		require.True(t, called)
+	})
+
 	t.Run("ReturnsTheLastAnswerWhenAttemptsRunOut", func(t *testing.T) {
 		t.Parallel()
 		boom := answer{status: http.StatusInternalServerError, body: "boom"}
@@ -363,6 +475,14 @@ func TestRetryAfter(t *testing.T) {
 		{name: "PrefersMilliseconds", header: map[string]string{"Retry-After-Ms": "20", "Retry-After": "3"}, want: 20 * time.Millisecond, ok: true},
 		{name: "IgnoresGarbage", header: map[string]string{"Retry-After": "soon"}},
 		{name: "IgnoresNegativeSeconds", header: map[string]string{"Retry-After": "-1"}},
+		{name: "IgnoresNaN", header: map[string]string{"Retry-After": "NaN"}},
+		{name: "IgnoresInfinity", header: map[string]string{"Retry-After": "Inf"}},
+		{name: "IgnoresNumbersBeyondAFloat", header: map[string]string{"Retry-After": "1e400"}},
+		{name: "IgnoresNaNMillisecondsAndReadsSeconds", header: map[string]string{"Retry-After-Ms": "NaN", "Retry-After": "2"}, want: 2 * time.Second, ok: true},
+		{name: "IgnoresNegativeMilliseconds", header: map[string]string{"Retry-After-Ms": "-1"}},
+		{name: "SaturatesHugeSeconds", header: map[string]string{"Retry-After": "1e12"}, want: time.Duration(math.MaxInt64), ok: true},
+		{name: "SaturatesHugeMilliseconds", header: map[string]string{"Retry-After-Ms": "1e300"}, want: time.Duration(math.MaxInt64), ok: true},
+		{name: "SaturatesAFarDate", header: map[string]string{"Retry-After": time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC).Format(http.TimeFormat)}, want: time.Duration(math.MaxInt64), ok: true},
 		{name: "ReportsNoHeader", header: nil},
 	}
 	for _, tt := range tests {
@@ -405,4 +525,31 @@ func TestNewHTTPClient(t *testing.T) {
 		require.Equal(t, DefaultTimeout, c.Timeout)
 		require.Equal(t, 1, c.Transport.(*RetryTransport).MaxAttempts)
 	})
+}
+
+func TestDurationFromSeconds(t *testing.T) {
+	t.Parallel()
+
+	tests := []struct {
+		name string
+		secs float64
+		want time.Duration
+		ok   bool
+	}{
+		{name: "ConvertsSeconds", secs: 43, want: 43 * time.Second, ok: true},
+		{name: "ConvertsFractions", secs: 45.8, want: 45800 * time.Millisecond, ok: true},
+		{name: "ConvertsZero", secs: 0, want: 0, ok: true},
+		{name: "SaturatesHugeValues", secs: 1e12, want: time.Duration(math.MaxInt64), ok: true},
+		{name: "RejectsNaN", secs: math.NaN()},
+		{name: "RejectsInfinity", secs: math.Inf(1)},
+		{name: "RejectsNegatives", secs: -1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			got, ok := DurationFromSeconds(tt.secs)
+			require.Equal(t, tt.ok, ok)
+			require.Equal(t, tt.want, got)
+		})
+	}
 }

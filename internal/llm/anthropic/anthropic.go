@@ -93,7 +93,9 @@ func (p *Provider) Chat(ctx context.Context, req llm.ChatRequest) (llm.ChatResul
 }
 
 // ChatStream streams the answer's text deltas; the last chunk carries the
-// usage from message_start (input) and message_delta (output).
+// usage from message_start (input) and message_delta (output). The answer
+// is complete only at message_stop: a stream cut off before it ends with
+// an error chunk, not with Done.
 func (p *Provider) ChatStream(ctx context.Context, req llm.ChatRequest) iter.Seq2[llm.StreamChunk, error] {
 	return func(yield func(llm.StreamChunk, error) bool) {
 		params, err := p.params(req.Messages, req.Temperature, req.MaxTokens)
@@ -105,9 +107,12 @@ func (p *Provider) ChatStream(ctx context.Context, req llm.ChatRequest) iter.Seq
 		defer stream.Close()
 
 		meta := p.meta("", 0, 0)
+		complete := false
 		for stream.Next() {
 			ev := stream.Current()
 			switch ev.Type {
+			case "message_stop":
+				complete = true
 			case "message_start":
 				if ev.Message.Model != "" {
 					meta.Model = ev.Message.Model
@@ -131,6 +136,14 @@ func (p *Provider) ChatStream(ctx context.Context, req llm.ChatRequest) iter.Seq
 		}
 		if err := stream.Err(); err != nil {
 			yield(llm.StreamChunk{}, p.mapError(err))
+			return
+		}
+		if !complete {
+			if ctxErr := ctx.Err(); ctxErr != nil {
+				yield(llm.StreamChunk{}, llm.TransportError(Name, ctxErr))
+				return
+			}
+			yield(llm.StreamChunk{}, &llm.Error{Kind: llm.ErrUnavailable, Provider: Name, Message: "the stream ended early, before message_stop; the answer is incomplete"})
 			return
 		}
 		yield(llm.StreamChunk{Done: true, Meta: meta}, nil)

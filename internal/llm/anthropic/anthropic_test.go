@@ -149,6 +149,50 @@ func TestChatStream(t *testing.T) {
 		require.Equal(t, []string{"a"}, got)
 	})
 
+	t.Run("EndsWithAnErrorChunkWhenTheStreamIsCutOff", func(t *testing.T) {
+		t.Parallel()
+		p, b := setup(t, anthropic.Config{})
+		b.fake.Enqueue(llmtest.AnthropicStreamCut(anthropic.DefaultModel, []string{"Hel", "lo"}, 10))
+
+		var deltas []string
+		var gotErr error
+		for chunk, err := range p.ChatStream(context.Background(), llm.ChatRequest{Messages: []llm.Message{{Role: llm.RoleUser, Content: "hi"}}}) {
+			if err != nil {
+				gotErr = err
+				continue
+			}
+			require.False(t, chunk.Done, "a cut-off stream has no Done chunk")
+			deltas = append(deltas, chunk.Delta)
+		}
+		require.Equal(t, []string{"Hel", "lo"}, deltas)
+		require.ErrorIs(t, gotErr, llm.ErrUnavailable)
+		require.ErrorContains(t, gotErr, "stream ended early")
+	})
+
+	t.Run("ReturnsTheCallersCancellationMidStream", func(t *testing.T) {
+		t.Parallel()
+		p, b := setup(t, anthropic.Config{})
+		stalled := llmtest.AnthropicStream(anthropic.DefaultModel, []string{"a"}, 1, 1)
+		stalled.Chunks = stalled.Chunks[:len(stalled.Chunks)-1]
+		stalled.Stall = true
+		b.fake.Enqueue(stalled)
+		// The timeout only bounds the test; the caller cancels first.
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+
+		var gotErr error
+		for chunk, err := range p.ChatStream(ctx, llm.ChatRequest{Messages: []llm.Message{{Role: llm.RoleUser, Content: "hi"}}}) {
+			if err != nil {
+				gotErr = err
+				continue
+			}
+			require.False(t, chunk.Done)
+			cancel()
+		}
+		require.ErrorIs(t, gotErr, context.Canceled)
+		require.False(t, errors.Is(gotErr, llm.ErrUnavailable))
+	})
+
 	t.Run("YieldsTheMappedErrorWhenTheKeyIsWrong", func(t *testing.T) {
 		t.Parallel()
 		p, _ := setup(t, anthropic.Config{APIKey: "sk-ant-wrong-key-000000"})
@@ -380,6 +424,26 @@ func TestErrors(t *testing.T) {
 
 		_, err := p.Chat(context.Background(), hi)
 		require.ErrorIs(t, err, llm.ErrBadRequest)
+	})
+
+	t.Run("ReportsATemperatureAboveOneAsBadRequest", func(t *testing.T) {
+		t.Parallel()
+		p, b := setup(t, anthropic.Config{})
+		temp := 1.5
+
+		_, err := p.Chat(context.Background(), llm.ChatRequest{Messages: hi.Messages, Temperature: &temp})
+		require.ErrorIs(t, err, llm.ErrBadRequest)
+		var e *llm.Error
+		require.ErrorAs(t, err, &e)
+		require.Equal(t, http.StatusBadRequest, e.Status)
+		require.Equal(t, "temperature: range: 0..1", e.Message)
+		reqs := b.fake.Requests()
+		require.Len(t, reqs, 1, "a 400 is not retried")
+		require.InDelta(t, 1.5, reqs[0].JSON(t)["temperature"], 1e-9, "the adapter sends the caller's value; the settings layer validates it")
+
+		temp = 1.0
+		_, err = p.Chat(context.Background(), llm.ChatRequest{Messages: hi.Messages, Temperature: &temp})
+		require.NoError(t, err, "1.0 is the top of the range")
 	})
 
 	t.Run("ReturnsTheCallersCancellationAsIs", func(t *testing.T) {

@@ -10,7 +10,9 @@ import (
 	"fmt"
 	"iter"
 	"net/http"
+	"strconv"
 	"strings"
+	"time"
 
 	"google.golang.org/genai"
 
@@ -54,6 +56,12 @@ func New(cfg Config) (*Provider, error) {
 		return nil, err
 	}
 	key, base, model, hc := ep.Key, ep.BaseURL, ep.Model, ep.HTTPClient
+	// Gemini states its wait in the error body (google.rpc.RetryInfo),
+	// never in a Retry-After header. hc and its transport are fresh
+	// copies, so setting the hook here touches no one else's client.
+	if rt, ok := hc.Transport.(*llm.RetryTransport); ok {
+		rt.DelayFromBody = retryDelay
+	}
 	// genai retries only when HTTPOptions.RetryOptions is set, so leaving
 	// it nil keeps llm.RetryTransport the one retry policy.
 	client, err := genai.NewClient(context.Background(), &genai.ClientConfig{
@@ -93,7 +101,9 @@ func (p *Provider) Chat(ctx context.Context, req llm.ChatRequest) (llm.ChatResul
 }
 
 // ChatStream streams the answer through streamGenerateContent?alt=sse.
-// Every event carries the usage so far; the last one's is the total.
+// Every event carries the usage so far; the last one's is the total, and
+// carries the candidate's finishReason: a stream that ends without one was
+// cut off, and ends with an error chunk instead of Done.
 func (p *Provider) ChatStream(ctx context.Context, req llm.ChatRequest) iter.Seq2[llm.StreamChunk, error] {
 	return func(yield func(llm.StreamChunk, error) bool) {
 		contents, config, err := p.request(req.Messages, req.Temperature, req.MaxTokens)
@@ -102,6 +112,7 @@ func (p *Provider) ChatStream(ctx context.Context, req llm.ChatRequest) iter.Seq
 			return
 		}
 		meta := p.meta(nil)
+		finished := false
 		for resp, err := range p.client.Models.GenerateContentStream(ctx, p.model, contents, config) {
 			if err != nil {
 				yield(llm.StreamChunk{}, p.mapError(err))
@@ -110,6 +121,9 @@ func (p *Provider) ChatStream(ctx context.Context, req llm.ChatRequest) iter.Seq
 			if err := blocked(resp); err != nil {
 				yield(llm.StreamChunk{}, err)
 				return
+			}
+			if len(resp.Candidates) > 0 && resp.Candidates[0] != nil && resp.Candidates[0].FinishReason != "" {
+				finished = true
 			}
 			if m := p.meta(resp); resp.UsageMetadata != nil {
 				meta = m
@@ -121,6 +135,14 @@ func (p *Provider) ChatStream(ctx context.Context, req llm.ChatRequest) iter.Seq
 					return
 				}
 			}
+		}
+		if !finished {
+			if ctxErr := ctx.Err(); ctxErr != nil {
+				yield(llm.StreamChunk{}, llm.TransportError(Name, ctxErr))
+				return
+			}
+			yield(llm.StreamChunk{}, &llm.Error{Kind: llm.ErrUnavailable, Provider: Name, Message: "the stream ended early, before a finishReason; the answer is incomplete"})
+			return
 		}
 		yield(llm.StreamChunk{Done: true, Meta: meta}, nil)
 	}
@@ -308,4 +330,35 @@ func permanent(resp *http.Response, body []byte) bool {
 		return false
 	}
 	return quotaExhausted(e.Error.Message, e.Error.Details)
+}
+
+// retryDelay reads the wait a 429 or 5xx answer asks for from its
+// google.rpc.RetryInfo detail: {"@type": ".../google.rpc.RetryInfo",
+// "retryDelay": "43s"}, a protobuf Duration in its JSON form (decimal
+// seconds with an "s" suffix, like "45.8s").
+func retryDelay(_ *http.Response, body []byte) (time.Duration, bool) {
+	var e struct {
+		Error struct {
+			Details []map[string]any `json:"details"`
+		} `json:"error"`
+	}
+	if json.Unmarshal(body, &e) != nil {
+		return 0, false
+	}
+	for _, d := range e.Error.Details {
+		if t, _ := d["@type"].(string); !strings.HasSuffix(t, "google.rpc.RetryInfo") {
+			continue
+		}
+		v, _ := d["retryDelay"].(string)
+		num, ok := strings.CutSuffix(strings.TrimSpace(v), "s")
+		if !ok {
+			continue
+		}
+		secs, err := strconv.ParseFloat(num, 64)
+		if err != nil {
+			continue
+		}
+		return llm.DurationFromSeconds(secs)
+	}
+	return 0, false
 }

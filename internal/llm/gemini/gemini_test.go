@@ -2,6 +2,7 @@ package gemini_test
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"testing"
 	"time"
@@ -148,6 +149,50 @@ func TestChatStream(t *testing.T) {
 		require.Equal(t, []string{"a"}, got)
 	})
 
+	t.Run("EndsWithAnErrorChunkWhenTheStreamIsCutOff", func(t *testing.T) {
+		t.Parallel()
+		p, b := setup(t, gemini.Config{})
+		b.fake.Enqueue(llmtest.GeminiStreamCut(gemini.DefaultModel, []string{"Hel", "lo"}, 10))
+
+		var deltas []string
+		var gotErr error
+		for chunk, err := range p.ChatStream(context.Background(), llm.ChatRequest{Messages: []llm.Message{{Role: llm.RoleUser, Content: "hi"}}}) {
+			if err != nil {
+				gotErr = err
+				continue
+			}
+			require.False(t, chunk.Done, "a cut-off stream has no Done chunk")
+			deltas = append(deltas, chunk.Delta)
+		}
+		require.Equal(t, []string{"Hel", "lo"}, deltas)
+		require.ErrorIs(t, gotErr, llm.ErrUnavailable)
+		require.ErrorContains(t, gotErr, "stream ended early")
+	})
+
+	t.Run("ReturnsTheCallersCancellationMidStream", func(t *testing.T) {
+		t.Parallel()
+		p, b := setup(t, gemini.Config{})
+		stalled := llmtest.GeminiStream(gemini.DefaultModel, []string{"a", "b"}, 1, 1)
+		stalled.Chunks = stalled.Chunks[:len(stalled.Chunks)-1]
+		stalled.Stall = true
+		b.fake.Enqueue(stalled)
+		// The timeout only bounds the test; the caller cancels first.
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+
+		var gotErr error
+		for chunk, err := range p.ChatStream(ctx, llm.ChatRequest{Messages: []llm.Message{{Role: llm.RoleUser, Content: "hi"}}}) {
+			if err != nil {
+				gotErr = err
+				continue
+			}
+			require.False(t, chunk.Done)
+			cancel()
+		}
+		require.ErrorIs(t, gotErr, context.Canceled)
+		require.False(t, errors.Is(gotErr, llm.ErrUnavailable))
+	})
+
 	t.Run("YieldsTheMappedErrorWhenTheKeyIsWrong", func(t *testing.T) {
 		t.Parallel()
 		p, _ := setup(t, gemini.Config{APIKey: "AIzaSy-wrong-key-000000000"})
@@ -260,27 +305,58 @@ func TestErrors(t *testing.T) {
 	t.Parallel()
 	hi := llm.ChatRequest{Messages: []llm.Message{{Role: llm.RoleUser, Content: "hi"}}}
 
-	t.Run("RetriesA429ThenSucceeds", func(t *testing.T) {
+	t.Run("RetriesA429AfterTheRetryInfoDelayThenSucceeds", func(t *testing.T) {
 		t.Parallel()
 		p, b := setup(t, gemini.Config{})
-		limited := llmtest.GeminiError(http.StatusTooManyRequests, "RESOURCE_EXHAUSTED", "Resource has been exhausted (e.g. check quota).",
-			map[string]any{"@type": "type.googleapis.com/google.rpc.QuotaFailure", "violations": []any{map[string]any{"quotaId": "GenerateRequestsPerMinutePerProjectPerModel"}}})
-		limited.Header = map[string]string{"Retry-After": "0"}
+		// The API states its wait in a RetryInfo detail, never in a
+		// Retry-After header; the backoff alone would wait about 1ms.
+		limited := llmtest.GeminiRateLimited("0.2s")
+		require.Empty(t, limited.Header)
 		b.fake.Enqueue(limited, llmtest.GeminiText(gemini.DefaultModel, "ok", 1, 1))
 
+		start := time.Now()
 		res, err := p.Chat(context.Background(), hi)
 		require.NoError(t, err)
+		require.GreaterOrEqual(t, time.Since(start), 200*time.Millisecond, "the RetryInfo delay is honoured")
 		require.Equal(t, "ok", res.Content)
 		reqs := b.fake.Requests()
 		require.Len(t, reqs, 2)
 		require.Equal(t, reqs[0].Body, reqs[1].Body)
 	})
 
+	t.Run("PassesThroughARateLimitWhoseRetryInfoDelayExceedsTheCap", func(t *testing.T) {
+		t.Parallel()
+		p, b := setup(t, gemini.Config{})
+		b.fake.Enqueue(llmtest.GeminiRateLimited("45.8s"))
+
+		_, err := p.Chat(context.Background(), hi)
+		require.ErrorIs(t, err, llm.ErrRateLimited)
+		require.ErrorContains(t, err, "Please retry in 45.8s")
+		require.Len(t, b.fake.Requests(), 1, "waiting 45.8s holds the caller longer than the cap allows")
+	})
+
+	t.Run("ReturnsTheCallersCancellationAsIs", func(t *testing.T) {
+		t.Parallel()
+		p, _ := setup(t, gemini.Config{})
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+
+		_, err := p.Chat(ctx, hi)
+		require.ErrorIs(t, err, context.Canceled)
+		require.False(t, errors.Is(err, llm.ErrUnavailable))
+
+		var streamErr error
+		for _, err := range p.ChatStream(ctx, hi) {
+			streamErr = err
+		}
+		require.ErrorIs(t, streamErr, context.Canceled)
+		require.False(t, errors.Is(streamErr, llm.ErrUnavailable))
+	})
+
 	t.Run("ReportsRateLimitedWhenRetriesRunOut", func(t *testing.T) {
 		t.Parallel()
 		p, b := setup(t, gemini.Config{MaxRetries: 1})
-		limited := llmtest.GeminiError(http.StatusTooManyRequests, "RESOURCE_EXHAUSTED", "Resource has been exhausted (e.g. check quota).",
-			map[string]any{"@type": "type.googleapis.com/google.rpc.QuotaFailure", "violations": []any{map[string]any{"quotaId": "GenerateRequestsPerMinutePerProjectPerModel"}}})
+		limited := llmtest.GeminiRateLimited("0.01s")
 		b.fake.Enqueue(limited, limited)
 
 		_, err := p.Chat(context.Background(), hi)

@@ -13,8 +13,8 @@ const AnthropicVersion = "2023-06-01"
 // NewAnthropic starts a fake of Anthropic's Messages API (POST /v1/messages)
 // accepting only key in x-api-key. Like the real API it answers 401
 // authentication_error for a missing or wrong key, 400 invalid_request_error
-// without anthropic-version or without model, max_tokens and messages, and
-// 404 for other paths. Unscripted requests get a short text answer.
+// without anthropic-version, without model, max_tokens and messages, or
+// with a temperature outside 0..1, and 404 for other paths. Unscripted requests get a short text answer.
 func NewAnthropic(t testing.TB, key string) *Server {
 	return newServer(t, func(r Request) *Reply {
 		switch {
@@ -36,6 +36,13 @@ func NewAnthropic(t testing.TB, key string) *Server {
 		for _, field := range []string{"model", "max_tokens", "messages"} {
 			if _, ok := body[field]; !ok {
 				return ptr(AnthropicError(http.StatusBadRequest, "invalid_request_error", field+": Field required"))
+			}
+		}
+		if temp, ok := body["temperature"]; ok {
+			// Anthropic takes temperature in 0.0-1.0 only, unlike the
+			// OpenAI-style APIs' 0-2.
+			if t, isNum := temp.(float64); !isNum || t < 0 || t > 1 {
+				return ptr(AnthropicError(http.StatusBadRequest, "invalid_request_error", "temperature: range: 0..1"))
 			}
 		}
 		return nil
@@ -114,6 +121,16 @@ func AnthropicStream(model string, deltas []string, inputTokens, outputTokens in
 		sse("message_stop", map[string]any{"type": "message_stop"}),
 	)
 	return Reply{Header: map[string]string{"request-id": "req_fake"}, Chunks: chunks}
+}
+
+// AnthropicStreamCut is a streamed answer cut off mid-answer (a dropped
+// connection or a proxy's timeout): message_start, the text block's start
+// and its deltas, then the end of the body with no message_stop.
+func AnthropicStreamCut(model string, deltas []string, inputTokens int) Reply {
+	full := AnthropicStream(model, deltas, inputTokens, 0)
+	// Drop content_block_stop, message_delta and message_stop.
+	full.Chunks = full.Chunks[:len(full.Chunks)-3]
+	return full
 }
 
 // AnthropicError is the API's error answer:

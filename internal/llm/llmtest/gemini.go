@@ -94,6 +94,18 @@ func GeminiStream(model string, deltas []string, promptTokens, candidateTokens i
 	return Reply{Chunks: chunks}
 }
 
+// GeminiStreamCut is a streamGenerateContent?alt=sse answer cut off
+// mid-answer: one event per delta, none with a finishReason (which only
+// the last event of a whole answer carries).
+func GeminiStreamCut(model string, deltas []string, promptTokens int) Reply {
+	var chunks []string
+	for _, d := range deltas {
+		usage := map[string]any{"promptTokenCount": promptTokens, "totalTokenCount": promptTokens}
+		chunks = append(chunks, "data: "+mustJSON(geminiResponse(model, d, "", usage))+"\r\n\r\n")
+	}
+	return Reply{Chunks: chunks}
+}
+
 func geminiResponse(model, text, finish string, usage map[string]any) map[string]any {
 	cand := map[string]any{
 		"content": map[string]any{"parts": []any{map[string]any{"text": text}}, "role": "model"},
@@ -130,6 +142,31 @@ func GeminiError(code int, status, message string, details ...map[string]any) Re
 		e["details"] = d
 	}
 	return Reply{Status: code, Body: mustJSON(map[string]any{"error": e})}
+}
+
+// GeminiRateLimited is the 429 RESOURCE_EXHAUSTED answer for a per-minute
+// rate limit. Like the real API it states the wait only in the body, in a
+// google.rpc.RetryInfo detail (retryDelay like "43s" or "45.8s"), and sends
+// no Retry-After header.
+func GeminiRateLimited(retryDelay string) Reply {
+	return GeminiError(http.StatusTooManyRequests, "RESOURCE_EXHAUSTED",
+		"You exceeded your current quota, please check your plan and billing details. For more information on this error, head to: https://ai.google.dev/gemini-api/docs/rate-limits.\n"+
+			"* Quota exceeded for metric: generativelanguage.googleapis.com/generate_content_free_tier_requests, limit: 10\n"+
+			"Please retry in "+retryDelay+".",
+		map[string]any{
+			"@type": "type.googleapis.com/google.rpc.QuotaFailure",
+			"violations": []any{map[string]any{
+				"quotaMetric": "generativelanguage.googleapis.com/generate_content_free_tier_requests",
+				"quotaId":     "GenerateRequestsPerMinutePerProjectPerModel-FreeTier",
+				"quotaValue":  "10",
+			}},
+		},
+		map[string]any{
+			"@type": "type.googleapis.com/google.rpc.Help",
+			"links": []any{map[string]any{"description": "Learn more about Gemini API quotas", "url": "https://ai.google.dev/gemini-api/docs/rate-limits"}},
+		},
+		map[string]any{"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": retryDelay},
+	)
 }
 
 // GeminiQuotaExceeded is the 429 RESOURCE_EXHAUSTED answer for a daily

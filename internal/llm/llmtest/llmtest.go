@@ -17,6 +17,7 @@ import (
 	"net/url"
 	"sync"
 	"testing"
+	"time"
 )
 
 // Request is one request a fake received, rejected ones included.
@@ -48,7 +49,15 @@ type Reply struct {
 	ContentType string
 	Body        string
 	Chunks      []string
+	// Stall keeps the answer open after Body or Chunks, as a provider
+	// that stops sending mid-answer, until the client goes away. It can
+	// never hang a test: it also ends when the fake shuts down at cleanup
+	// or after StallLimit.
+	Stall bool
 }
+
+// StallLimit bounds how long a stalled answer is held open.
+const StallLimit = 10 * time.Second
 
 // Server is a fake provider API on a local httptest server.
 type Server struct {
@@ -57,6 +66,11 @@ type Server struct {
 	mu       sync.Mutex
 	requests []Request
 	replies  []Reply
+
+	// quit is closed at cleanup, releasing stalled answers so that
+	// closing the server does not wait for them.
+	quit     chan struct{}
+	quitOnce sync.Once
 
 	// reject answers like the real API would to a malformed or
 	// unauthenticated request; nil means the request is acceptable.
@@ -67,10 +81,17 @@ type Server struct {
 
 func newServer(t testing.TB, reject func(Request) *Reply, fallback func(Request) Reply) *Server {
 	t.Helper()
-	s := &Server{reject: reject, fallback: fallback}
+	s := &Server{reject: reject, fallback: fallback, quit: make(chan struct{})}
 	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
 	t.Cleanup(s.Close)
 	return s
+}
+
+// Close releases stalled answers and shuts the fake down; it runs at the
+// test's cleanup and may be called earlier.
+func (s *Server) Close() {
+	s.quitOnce.Do(func() { close(s.quit) })
+	s.Server.Close()
 }
 
 // Enqueue scripts the next answers, used in order; requests the API would
@@ -106,6 +127,15 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	s.mu.Unlock()
 
 	write(w, reply)
+	if reply.Stall {
+		timer := time.NewTimer(StallLimit)
+		defer timer.Stop()
+		select {
+		case <-r.Context().Done():
+		case <-s.quit:
+		case <-timer.C:
+		}
+	}
 }
 
 func write(w http.ResponseWriter, reply Reply) {
@@ -126,11 +156,14 @@ func write(w http.ResponseWriter, reply Reply) {
 		status = http.StatusOK
 	}
 	w.WriteHeader(status)
+	flusher, _ := w.(http.Flusher)
 	if reply.Chunks == nil {
 		_, _ = io.WriteString(w, reply.Body)
+		if reply.Stall && flusher != nil {
+			flusher.Flush()
+		}
 		return
 	}
-	flusher, _ := w.(http.Flusher)
 	for _, c := range reply.Chunks {
 		_, _ = io.WriteString(w, c)
 		if flusher != nil {

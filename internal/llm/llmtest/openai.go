@@ -80,22 +80,10 @@ func OpenAIChat(model, content string, promptTokens, completionTokens int) Reply
 // finish chunk, the usage chunk (empty choices, sent because the request
 // asks for stream_options.include_usage) and data: [DONE].
 func OpenAIStream(model string, deltas []string, promptTokens, completionTokens int) Reply {
-	chunk := func(choices []any, usage any) string {
-		return sse("", map[string]any{
-			"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": 1767225600,
-			"model": model, "system_fingerprint": "fp_fake", "choices": choices, "usage": usage,
-		})
-	}
-	choice := func(delta map[string]any, finish any) []any {
-		return []any{map[string]any{"index": 0, "delta": delta, "logprobs": nil, "finish_reason": finish}}
-	}
-	chunks := []string{chunk(choice(map[string]any{"role": "assistant", "content": ""}, nil), nil)}
-	for _, d := range deltas {
-		chunks = append(chunks, chunk(choice(map[string]any{"content": d}, nil), nil))
-	}
+	chunks := openAIDeltas(model, deltas)
 	chunks = append(chunks,
-		chunk(choice(map[string]any{}, "stop"), nil),
-		chunk([]any{}, map[string]any{
+		openAIChunk(model, openAIChoice(map[string]any{}, "stop"), nil),
+		openAIChunk(model, []any{}, map[string]any{
 			"prompt_tokens":     promptTokens,
 			"completion_tokens": completionTokens,
 			"total_tokens":      promptTokens + completionTokens,
@@ -105,17 +93,59 @@ func OpenAIStream(model string, deltas []string, promptTokens, completionTokens 
 	return Reply{Chunks: chunks}
 }
 
+// OpenAIStreamError is a stream that fails mid-answer, as the API does
+// when the model or server breaks down after the 200: the role chunk and
+// the deltas, then an error event with the usual error body,
+// data: {"error":{"message":...,"type":...,"param":null,"code":...}}, and
+// the end of the body without data: [DONE]. An empty code is sent as null.
+func OpenAIStreamError(model string, deltas []string, message, errorType, code string) Reply {
+	chunks := append(openAIDeltas(model, deltas), sse("", openAIErrorBody(message, errorType, code)))
+	return Reply{Chunks: chunks}
+}
+
+// OpenAIStreamCut is a stream cut off mid-answer (a dropped connection or
+// a proxy's timeout): the role chunk and the deltas, then the end of the
+// body with no finish chunk and no data: [DONE].
+func OpenAIStreamCut(model string, deltas []string) Reply {
+	return Reply{Chunks: openAIDeltas(model, deltas)}
+}
+
+// openAIDeltas is the start of a stream: the role chunk and one chunk per
+// delta.
+func openAIDeltas(model string, deltas []string) []string {
+	chunks := []string{openAIChunk(model, openAIChoice(map[string]any{"role": "assistant", "content": ""}, nil), nil)}
+	for _, d := range deltas {
+		chunks = append(chunks, openAIChunk(model, openAIChoice(map[string]any{"content": d}, nil), nil))
+	}
+	return chunks
+}
+
+func openAIChunk(model string, choices []any, usage any) string {
+	return sse("", map[string]any{
+		"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": 1767225600,
+		"model": model, "system_fingerprint": "fp_fake", "choices": choices, "usage": usage,
+	})
+}
+
+func openAIChoice(delta map[string]any, finish any) []any {
+	return []any{map[string]any{"index": 0, "delta": delta, "logprobs": nil, "finish_reason": finish}}
+}
+
 // OpenAIError is the API's error answer:
 // {"error":{"message":...,"type":...,"param":null,"code":...}}; an empty
 // code is sent as null, as the API does.
 func OpenAIError(status int, message, errorType, code string) Reply {
+	return Reply{Status: status, Body: mustJSON(openAIErrorBody(message, errorType, code))}
+}
+
+func openAIErrorBody(message, errorType, code string) map[string]any {
 	var c any
 	if code != "" {
 		c = code
 	}
-	return Reply{Status: status, Body: mustJSON(map[string]any{
+	return map[string]any{
 		"error": map[string]any{"message": message, "type": errorType, "param": nil, "code": c},
-	})}
+	}
 }
 
 // mask hides a key the way OpenAI echoes a rejected one.

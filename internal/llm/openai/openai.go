@@ -12,6 +12,7 @@ import (
 	"io"
 	"iter"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -138,9 +139,14 @@ var errStopped = errors.New("openai: stream consumer stopped")
 
 // ChatStream streams the answer's deltas. The request asks for
 // stream_options.include_usage, so the last chunk carries the usage the
-// API reports in its final chunk.
+// API reports in its final chunk. A stream is complete only at its
+// data: [DONE] line: an error event in the stream, or a stream cut off
+// before [DONE], ends with an error chunk instead (the deltas already
+// yielded are then only part of an answer).
 func (p *Provider) ChatStream(ctx context.Context, req llm.ChatRequest) iter.Seq2[llm.StreamChunk, error] {
 	return func(yield func(llm.StreamChunk, error) bool) {
+		ctx, capture := withCapture(ctx)
+		capture.watchStream()
 		stopped := false
 		opts := append(p.options(req.Temperature, req.MaxTokens), llms.WithStreamingFunc(func(_ context.Context, chunk []byte) error {
 			if len(chunk) == 0 {
@@ -218,9 +224,20 @@ func (p *Provider) generate(ctx context.Context, msgs []llm.Message, opts []llms
 	}
 	ctx, capture := withCapture(ctx)
 	resp, err := p.client.GenerateContent(ctx, content, opts...)
+	if errors.Is(err, errStopped) {
+		return nil, err
+	}
+	if err == nil {
+		// langchaingo ends a stream at EOF as if it were complete, and
+		// skips events without choices (errors among them).
+		err = capture.streamIncomplete()
+	}
 	if err != nil {
-		if errors.Is(err, errStopped) {
-			return nil, err
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			// langchaingo replaces context.Canceled with an error of its
+			// own; a caller who cancelled gets its context error back,
+			// not a provider failure.
+			return nil, llm.TransportError(p.name, ctxErr)
 		}
 		return nil, p.mapError(err, capture)
 	}
@@ -274,11 +291,17 @@ func (e apiError) code() string {
 	return strings.Trim(string(e.Error.Code), `"`)
 }
 
-// mapError builds the *llm.Error from the captured error answer;
-// langchaingo's own error keeps only the message text.
+// mapError builds the *llm.Error from the captured error answer or
+// stream error event; langchaingo's own error keeps only the message text.
 func (p *Provider) mapError(err error, c *capture) error {
+	if event, ok := c.streamEvent(); ok {
+		return p.eventError(event)
+	}
 	status, body := c.get()
 	if status == 0 {
+		if errors.Is(err, errStreamEnded) {
+			return &llm.Error{Kind: llm.ErrUnavailable, Provider: p.name, Message: "the stream ended early, before data: [DONE]; the answer is incomplete"}
+		}
 		return llm.TransportError(p.name, err)
 	}
 	var e apiError
@@ -293,6 +316,54 @@ func (p *Provider) mapError(err error, c *capture) error {
 		Status:   status,
 		Message:  llm.ScrubKey(msg, p.key),
 	}
+}
+
+// eventError maps an error event that arrived inside a 200 stream, like
+// data: {"error":{"message":...,"type":"server_error","code":null}}, as
+// the same body would be mapped in an error answer. There is no HTTP
+// status to go by, so one is inferred from the code or type; an unknown
+// one means the provider failed mid-answer.
+func (p *Provider) eventError(data []byte) error {
+	var e apiError
+	if json.Unmarshal(data, &e) != nil {
+		// Some servers send the error as a bare string.
+		var s struct {
+			Error string `json:"error"`
+		}
+		_ = json.Unmarshal(data, &s)
+		e.Error.Message = s.Error
+	}
+	msg := e.Error.Message
+	if msg == "" {
+		msg = "the provider reported an error in the middle of the stream"
+	}
+	status := eventStatus(e.Error.Type, e.code())
+	return &llm.Error{
+		Kind:     kind(status, e.Error.Type, e.code(), msg),
+		Provider: p.name,
+		Message:  llm.ScrubKey(msg, p.key),
+	}
+}
+
+// eventStatus is the HTTP status an error answer with this type and code
+// would have carried.
+func eventStatus(errType, code string) int {
+	if n, err := strconv.Atoi(code); err == nil && n >= 400 && n <= 599 {
+		return n // some servers put the HTTP status in code
+	}
+	t, c := strings.ToLower(errType), strings.ToLower(code)
+	switch {
+	case strings.Contains(c, "rate_limit"), strings.Contains(t, "rate_limit"), t == "requests", t == "tokens",
+		c == "insufficient_quota", t == "insufficient_quota":
+		return http.StatusTooManyRequests
+	case c == "invalid_api_key", t == "authentication_error":
+		return http.StatusUnauthorized
+	case c == "model_not_found", c == "model_decommissioned":
+		return http.StatusNotFound
+	case t == "invalid_request_error", c == "context_length_exceeded", c == "content_filter":
+		return http.StatusBadRequest
+	}
+	return http.StatusInternalServerError
 }
 
 // kind maps the error codes the three APIs use; the status decides the
@@ -330,11 +401,47 @@ func permanent(resp *http.Response, body []byte) bool {
 
 // capture records the final error answer of one call. langchaingo reduces
 // an error answer to its message; the status, type and code are needed to
-// tell an invalid key from an exhausted quota.
+// tell an invalid key from an exhausted quota. For a stream it also
+// records how the event stream ended.
 type capture struct {
 	mu     sync.Mutex
 	status int
 	body   []byte
+
+	streaming bool   // the call streams: watch its events
+	done      bool   // the stream reached data: [DONE]
+	event     []byte // the data of an error event in the stream
+}
+
+// watchStream marks the call as a stream whose events the transport
+// watches.
+func (c *capture) watchStream() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.streaming = true
+}
+
+func (c *capture) isStreaming() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.streaming
+}
+
+// streamIncomplete is errStreamEnded for a stream that stopped before
+// data: [DONE] (or at an error event), nil otherwise.
+func (c *capture) streamIncomplete() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.streaming && !c.done {
+		return errStreamEnded
+	}
+	return nil
+}
+
+func (c *capture) streamEvent() ([]byte, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.event, c.event != nil
 }
 
 func (c *capture) get() (int, []byte) {
@@ -375,11 +482,17 @@ type captureTransport struct {
 
 func (t captureTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	resp, err := t.base.RoundTrip(req)
-	if err != nil || resp.StatusCode < 400 {
+	if err != nil {
 		return resp, err
 	}
 	c, ok := req.Context().Value(captureKey{}).(*capture)
 	if !ok {
+		return resp, nil
+	}
+	if resp.StatusCode < 400 {
+		if c.isStreaming() {
+			resp.Body = &streamBody{rc: resp.Body, c: c}
+		}
 		return resp, nil
 	}
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
@@ -390,3 +503,124 @@ func (t captureTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	c.mu.Unlock()
 	return resp, nil
 }
+
+// Errors a watched stream body reads with, ending langchaingo's reading.
+var (
+	// errStreamEnded: the body ended before data: [DONE].
+	errStreamEnded = errors.New("openai: the stream ended before data: [DONE]")
+	// errStreamEvent: the stream carried an error event, recorded in the
+	// capture.
+	errStreamEvent = errors.New("openai: the stream carried an error event")
+)
+
+// maxEventLine bounds how much of one line a watched stream keeps to
+// inspect; longer lines are content deltas, never [DONE] or an error.
+const maxEventLine = 1 << 16
+
+// streamBody passes a streamed answer through to langchaingo while
+// reading its server-sent events: it records data: [DONE], and stops the
+// stream with an error at an error event or at an end before [DONE],
+// both of which langchaingo would take for a complete answer.
+type streamBody struct {
+	rc   io.ReadCloser
+	c    *capture
+	line []byte // the current, unfinished line
+	long bool   // the current line outgrew maxEventLine
+	// errEvent is set by an "event: error" field, which some compatible
+	// servers send before an error's data instead of an "error" key.
+	errEvent bool
+	err      error // once set, every read returns it
+}
+
+func (b *streamBody) Read(p []byte) (int, error) {
+	if b.err != nil {
+		return 0, b.err
+	}
+	n, err := b.rc.Read(p)
+	for i := 0; i < n; {
+		j := bytes.IndexByte(p[i:n], '\n')
+		if j < 0 {
+			b.add(p[i:n])
+			break
+		}
+		b.add(p[i : i+j])
+		i += j + 1
+		if b.endLine() {
+			// Hand over the stream up to the error event only.
+			b.err = errStreamEvent
+			return i, b.err
+		}
+	}
+	if err == io.EOF {
+		// A last line without a newline still counts, as it does for
+		// langchaingo's scanner.
+		if b.endLine() {
+			b.err = errStreamEvent
+			return n, b.err
+		}
+		if b.c.streamIncomplete() != nil {
+			b.err = errStreamEnded
+			return n, b.err
+		}
+	}
+	return n, err
+}
+
+func (b *streamBody) add(chunk []byte) {
+	if b.long || len(b.line)+len(chunk) > maxEventLine {
+		b.long, b.line = true, b.line[:0]
+		return
+	}
+	b.line = append(b.line, chunk...)
+}
+
+// endLine inspects the finished line and reports an error event.
+func (b *streamBody) endLine() bool {
+	line, long := bytes.TrimSpace(b.line), b.long
+	b.line, b.long = b.line[:0], false
+	switch {
+	case long:
+		return false
+	case len(line) == 0:
+		// A blank line ends the event.
+		b.errEvent = false
+		return false
+	}
+	if name, ok := bytes.CutPrefix(line, []byte("event:")); ok {
+		b.errEvent = string(bytes.TrimSpace(name)) == "error"
+		return false
+	}
+	data, ok := bytes.CutPrefix(line, []byte("data:"))
+	if !ok {
+		return false
+	}
+	data = bytes.TrimSpace(data)
+	if string(data) == "[DONE]" {
+		b.c.mu.Lock()
+		b.c.done = true
+		b.c.mu.Unlock()
+		return false
+	}
+	var ev struct {
+		Error json.RawMessage `json:"error"`
+	}
+	switch {
+	case json.Unmarshal(data, &ev) == nil && len(ev.Error) > 0 && string(ev.Error) != "null":
+		data = bytes.Clone(data)
+	case b.errEvent:
+		// The data is the error itself: give it the usual wrapper.
+		inner := data
+		if !json.Valid(inner) {
+			inner, _ = json.Marshal(string(data))
+		}
+		data = append(append([]byte(`{"error":`), inner...), '}')
+	default:
+		return false
+	}
+	b.c.mu.Lock()
+	b.c.event = data
+	b.c.mu.Unlock()
+	return true
+}
+
+func (b *streamBody) Close() error { return b.rc.Close() }

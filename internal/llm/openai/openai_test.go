@@ -3,6 +3,7 @@ package openai_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"testing"
 	"time"
@@ -113,6 +114,7 @@ func TestChat(t *testing.T) {
 
 func TestChatStream(t *testing.T) {
 	t.Parallel()
+	hi := llm.ChatRequest{Messages: []llm.Message{{Role: llm.RoleUser, Content: "hi"}}}
 
 	for _, name := range providers {
 		t.Run("YieldsDeltasInOrderThenTheFinalUsageFor_"+name, func(t *testing.T) {
@@ -152,6 +154,142 @@ func TestChatStream(t *testing.T) {
 			break
 		}
 		require.Equal(t, []string{"a"}, got)
+	})
+
+	for _, name := range providers {
+		t.Run("EndsWithAnErrorChunkAtAnErrorEventFor_"+name, func(t *testing.T) {
+			t.Parallel()
+			p, b := setup(t, name, openai.Config{})
+			b.fake.Enqueue(llmtest.OpenAIStreamError(openai.DefaultModel(name), []string{"Hel", "lo"},
+				"The server had an error while processing your request. Sorry about that!", "server_error", ""))
+
+			deltas, last, err := drain(context.Background(), p, hi)
+			require.Equal(t, []string{"Hel", "lo"}, deltas)
+			require.False(t, last.Done, "a failed stream has no Done chunk")
+			require.ErrorIs(t, err, llm.ErrUnavailable)
+			var e *llm.Error
+			require.ErrorAs(t, err, &e)
+			require.Equal(t, name, e.Provider)
+			require.Equal(t, "The server had an error while processing your request. Sorry about that!", e.Message)
+			require.Len(t, b.fake.Requests(), 1, "an answer that has begun is not retried")
+		})
+
+		t.Run("EndsWithAnErrorChunkWhenTheStreamIsCutBeforeDONEFor_"+name, func(t *testing.T) {
+			t.Parallel()
+			p, b := setup(t, name, openai.Config{})
+			b.fake.Enqueue(llmtest.OpenAIStreamCut(openai.DefaultModel(name), []string{"Hel", "lo"}))
+
+			deltas, last, err := drain(context.Background(), p, hi)
+			require.Equal(t, []string{"Hel", "lo"}, deltas)
+			require.False(t, last.Done)
+			require.ErrorIs(t, err, llm.ErrUnavailable)
+			require.ErrorContains(t, err, "stream ended early")
+		})
+	}
+
+	t.Run("MapsAnErrorEventLikeAnErrorBody", func(t *testing.T) {
+		t.Parallel()
+		tests := []struct {
+			name               string
+			message, typ, code string
+			want               error
+		}{
+			{name: "RateLimit", message: "Rate limit reached for gpt-6-luna on tokens per min (TPM).", typ: "tokens", code: "rate_limit_exceeded", want: llm.ErrRateLimited},
+			{name: "Quota", message: "You exceeded your current quota, please check your plan and billing details.", typ: "insufficient_quota", code: "insufficient_quota", want: llm.ErrQuota},
+			{name: "InvalidRequest", message: "This model's maximum context length is 128000 tokens.", typ: "invalid_request_error", code: "context_length_exceeded", want: llm.ErrBadRequest},
+			{name: "NumericStatusCode", message: "Upstream overloaded", typ: "", code: "503", want: llm.ErrUnavailable},
+			{name: "UnknownType", message: "something broke", typ: "weird_error", code: "", want: llm.ErrUnavailable},
+		}
+		for _, tt := range tests {
+			p, b := setup(t, openai.OpenAI, openai.Config{})
+			b.fake.Enqueue(llmtest.OpenAIStreamError(openai.DefaultOpenAIModel, []string{"a"}, tt.message, tt.typ, tt.code))
+
+			_, last, err := drain(context.Background(), p, hi)
+			require.False(t, last.Done, tt.name)
+			require.ErrorIs(t, err, tt.want, tt.name)
+			require.ErrorContains(t, err, tt.message, tt.name)
+		}
+	})
+
+	t.Run("ReadsAnErrorSentAsAnErrorEventWithoutTheWrapper", func(t *testing.T) {
+		t.Parallel()
+		p, b := setup(t, openai.Groq, openai.Config{})
+		reply := llmtest.OpenAIStreamCut(openai.DefaultGroqModel, []string{"a"})
+		reply.Chunks = append(reply.Chunks, "event: error\ndata: {\"message\":\"Service Unavailable\",\"type\":\"internal_server_error\"}\n\n")
+		b.fake.Enqueue(reply)
+
+		_, last, err := drain(context.Background(), p, hi)
+		require.False(t, last.Done)
+		require.ErrorIs(t, err, llm.ErrUnavailable)
+		require.ErrorContains(t, err, "Service Unavailable")
+		require.NotContains(t, err.Error(), "stream ended early")
+	})
+
+	t.Run("RedactsAKeyEchoedInAnErrorEvent", func(t *testing.T) {
+		t.Parallel()
+		p, b := setup(t, openai.DeepSeek, openai.Config{})
+		b.fake.Enqueue(llmtest.OpenAIStreamError(openai.DefaultDeepSeekModel, nil, "Authentication Fails, Your api key: "+testKey+" is invalid", "authentication_error", ""))
+
+		_, _, err := drain(context.Background(), p, hi)
+		require.ErrorIs(t, err, llm.ErrInvalidKey)
+		require.NotContains(t, err.Error(), testKey)
+	})
+
+	t.Run("StopsAtTheErrorEventEvenWhenTheServerSendsMore", func(t *testing.T) {
+		t.Parallel()
+		p, b := setup(t, openai.OpenAI, openai.Config{})
+		failing := llmtest.OpenAIStreamError(openai.DefaultOpenAIModel, []string{"a"}, "boom", "server_error", "")
+		rest := llmtest.OpenAIStream(openai.DefaultOpenAIModel, []string{"b"}, 1, 1)
+		failing.Chunks = append(failing.Chunks, rest.Chunks[1:]...)
+		b.fake.Enqueue(failing)
+
+		deltas, last, err := drain(context.Background(), p, hi)
+		require.Equal(t, []string{"a"}, deltas)
+		require.False(t, last.Done)
+		require.ErrorIs(t, err, llm.ErrUnavailable)
+		require.ErrorContains(t, err, "boom")
+	})
+
+	t.Run("ReturnsTheCallersCancellationMidStream", func(t *testing.T) {
+		t.Parallel()
+		p, b := setup(t, openai.OpenAI, openai.Config{})
+		stalled := llmtest.OpenAIStreamCut(openai.DefaultOpenAIModel, []string{"a"})
+		stalled.Stall = true
+		b.fake.Enqueue(stalled)
+		// The timeout only bounds the test; the caller cancels first.
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+
+		var deltas []string
+		var gotErr error
+		for chunk, err := range p.ChatStream(ctx, hi) {
+			if err != nil {
+				gotErr = err
+				continue
+			}
+			require.False(t, chunk.Done, "a cancelled stream has no Done chunk")
+			deltas = append(deltas, chunk.Delta)
+			cancel()
+		}
+		require.Equal(t, []string{"a"}, deltas)
+		require.ErrorIs(t, gotErr, context.Canceled)
+		require.False(t, errors.Is(gotErr, llm.ErrUnavailable))
+	})
+
+	t.Run("ReportsAStalledStreamPastTheDeadlineAsUnavailable", func(t *testing.T) {
+		t.Parallel()
+		p, b := setup(t, openai.OpenAI, openai.Config{})
+		stalled := llmtest.OpenAIStreamCut(openai.DefaultOpenAIModel, []string{"a"})
+		stalled.Stall = true
+		b.fake.Enqueue(stalled)
+		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+		defer cancel()
+
+		deltas, last, err := drain(ctx, p, hi)
+		require.Equal(t, []string{"a"}, deltas)
+		require.False(t, last.Done)
+		require.ErrorIs(t, err, llm.ErrUnavailable)
+		require.ErrorContains(t, err, "did not answer in time")
 	})
 
 	t.Run("YieldsTheMappedErrorWhenTheKeyIsWrong", func(t *testing.T) {
@@ -393,6 +531,51 @@ func TestErrors(t *testing.T) {
 		require.Len(t, b.fake.Requests(), 2)
 	})
 
+	t.Run("ReturnsTheCallersCancellationAsIs", func(t *testing.T) {
+		t.Parallel()
+		p, b := setup(t, openai.OpenAI, openai.Config{})
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+
+		_, err := p.Chat(ctx, hi)
+		require.ErrorIs(t, err, context.Canceled)
+		require.False(t, errors.Is(err, llm.ErrUnavailable))
+
+		_, err = p.GenerateSequence(ctx, llmtest.SequenceRequest())
+		require.ErrorIs(t, err, context.Canceled)
+		require.False(t, errors.Is(err, llm.ErrUnavailable))
+
+		_, _, err = drain(ctx, p, hi)
+		require.ErrorIs(t, err, context.Canceled)
+		require.False(t, errors.Is(err, llm.ErrUnavailable))
+		require.Empty(t, b.fake.Requests())
+	})
+
+	t.Run("ReturnsTheCallersCancellationWhileWaitingForTheAnswer", func(t *testing.T) {
+		t.Parallel()
+		p, b := setup(t, openai.OpenAI, openai.Config{})
+		b.fake.Enqueue(llmtest.Reply{Stall: true, Chunks: []string{}})
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		time.AfterFunc(50*time.Millisecond, cancel)
+
+		_, err := p.Chat(ctx, hi)
+		require.ErrorIs(t, err, context.Canceled)
+		require.False(t, errors.Is(err, llm.ErrUnavailable))
+	})
+
+	t.Run("ReportsADeadlineAsUnavailable", func(t *testing.T) {
+		t.Parallel()
+		p, b := setup(t, openai.OpenAI, openai.Config{})
+		b.fake.Enqueue(llmtest.Reply{Stall: true, Chunks: []string{}})
+		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+		defer cancel()
+
+		_, err := p.Chat(ctx, hi)
+		require.ErrorIs(t, err, llm.ErrUnavailable)
+		require.ErrorContains(t, err, "did not answer in time")
+	})
+
 	t.Run("ReportsOtherRejectionsAsBadRequest", func(t *testing.T) {
 		t.Parallel()
 		p, b := setup(t, openai.OpenAI, openai.Config{})
@@ -468,4 +651,21 @@ func quote(s string) string {
 		panic(err)
 	}
 	return string(b)
+}
+
+// drain reads a whole stream: the deltas, the Done chunk if any, and the
+// error that ended it if any.
+func drain(ctx context.Context, p *openai.Provider, req llm.ChatRequest) (deltas []string, last llm.StreamChunk, err error) {
+	for chunk, cerr := range p.ChatStream(ctx, req) {
+		if cerr != nil {
+			err = cerr
+			continue
+		}
+		if chunk.Done {
+			last = chunk
+			continue
+		}
+		deltas = append(deltas, chunk.Delta)
+	}
+	return deltas, last, err
 }
