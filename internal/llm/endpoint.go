@@ -38,10 +38,18 @@ type Endpoint struct {
 	HTTPClient *http.Client
 }
 
+// RetryHooks adapt the retry policy to a provider's error bodies.
+type RetryHooks struct {
+	// Permanent marks 429/5xx answers never to retry (quota, billing).
+	Permanent func(resp *http.Response, body []byte) bool
+	// DelayFromBody reads a wait the provider states in its error body.
+	DelayFromBody func(resp *http.Response, body []byte) (time.Duration, bool)
+}
+
 // Resolve applies a provider's defaults: no key is an *Error with Kind
 // ErrNotConfigured, a base URL must be absolute http(s), and the client
-// gets the one retry policy (permanent marks answers never to retry).
-func (c ProviderConfig) Resolve(provider, defaultBaseURL, defaultModel string, permanent func(*http.Response, []byte) bool) (Endpoint, error) {
+// gets the one retry policy, adapted by hooks.
+func (c ProviderConfig) Resolve(provider, defaultBaseURL, defaultModel string, hooks RetryHooks) (Endpoint, error) {
 	key := strings.TrimSpace(c.APIKey)
 	if key == "" {
 		return Endpoint{}, &Error{Kind: ErrNotConfigured, Provider: provider, Message: "no API key configured"}
@@ -58,7 +66,8 @@ func (c ProviderConfig) Resolve(provider, defaultBaseURL, defaultModel string, p
 		model = defaultModel
 	}
 	hc := NewHTTPClient(c.HTTPClient, ClientOptions{
-		Timeout: c.Timeout, MaxRetries: c.MaxRetries, RetryBaseDelay: c.RetryBaseDelay, Permanent: permanent,
+		Timeout: c.Timeout, MaxRetries: c.MaxRetries, RetryBaseDelay: c.RetryBaseDelay,
+		Permanent: hooks.Permanent, DelayFromBody: hooks.DelayFromBody,
 	})
 	return Endpoint{Key: key, BaseURL: base, Model: model, HTTPClient: hc}, nil
 }

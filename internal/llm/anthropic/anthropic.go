@@ -50,7 +50,7 @@ var _ llm.Provider = (*Provider)(nil)
 // New returns a Provider for cfg, or an *llm.Error with Kind
 // llm.ErrNotConfigured when there is no key.
 func New(cfg Config) (*Provider, error) {
-	ep, err := cfg.Resolve(Name, DefaultBaseURL, DefaultModel, permanent)
+	ep, err := cfg.Resolve(Name, DefaultBaseURL, DefaultModel, llm.RetryHooks{Permanent: permanent})
 	if err != nil {
 		return nil, err
 	}

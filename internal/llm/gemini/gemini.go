@@ -51,17 +51,13 @@ var _ llm.Provider = (*Provider)(nil)
 // New returns a Provider for cfg, or an *llm.Error with Kind
 // llm.ErrNotConfigured when there is no key.
 func New(cfg Config) (*Provider, error) {
-	ep, err := cfg.Resolve(Name, DefaultBaseURL, DefaultModel, permanent)
+	// Gemini states its wait in the error body (google.rpc.RetryInfo),
+	// never in a Retry-After header.
+	ep, err := cfg.Resolve(Name, DefaultBaseURL, DefaultModel, llm.RetryHooks{Permanent: permanent, DelayFromBody: retryDelay})
 	if err != nil {
 		return nil, err
 	}
 	key, base, model, hc := ep.Key, ep.BaseURL, ep.Model, ep.HTTPClient
-	// Gemini states its wait in the error body (google.rpc.RetryInfo),
-	// never in a Retry-After header. hc and its transport are fresh
-	// copies, so setting the hook here touches no one else's client.
-	if rt, ok := hc.Transport.(*llm.RetryTransport); ok {
-		rt.DelayFromBody = retryDelay
-	}
 	// genai retries only when HTTPOptions.RetryOptions is set, so leaving
 	// it nil keeps llm.RetryTransport the one retry policy.
 	client, err := genai.NewClient(context.Background(), &genai.ClientConfig{

@@ -96,7 +96,7 @@ func New(name string, cfg Config) (*Provider, error) {
 	if defaultURL == "" {
 		return nil, fmt.Errorf("openai: unknown provider %q", name)
 	}
-	ep, err := cfg.Resolve(name, defaultURL, DefaultModel(name), permanent)
+	ep, err := cfg.Resolve(name, defaultURL, DefaultModel(name), llm.RetryHooks{Permanent: permanent})
 	if err != nil {
 		return nil, err
 	}
