@@ -470,3 +470,13 @@ func ScrubKey(msg, key string) string {
 	}
 	return strings.ReplaceAll(msg, key, "[redacted]")
 }
+
+// StreamCut is the error for a stream that ended without its end marker
+// (what names the marker): the caller's cancellation when that is why,
+// otherwise ErrUnavailable, since a partial answer must not pass as whole.
+func StreamCut(ctx context.Context, provider, what string) error {
+	if err := ctx.Err(); err != nil {
+		return TransportError(provider, err)
+	}
+	return &Error{Kind: ErrUnavailable, Provider: provider, Message: "the stream ended early, before " + what + "; the answer is incomplete"}
+}

@@ -139,11 +139,7 @@ func (p *Provider) ChatStream(ctx context.Context, req llm.ChatRequest) iter.Seq
 			return
 		}
 		if !complete {
-			if ctxErr := ctx.Err(); ctxErr != nil {
-				yield(llm.StreamChunk{}, llm.TransportError(Name, ctxErr))
-				return
-			}
-			yield(llm.StreamChunk{}, &llm.Error{Kind: llm.ErrUnavailable, Provider: Name, Message: "the stream ended early, before message_stop; the answer is incomplete"})
+			yield(llm.StreamChunk{}, llm.StreamCut(ctx, Name, "message_stop"))
 			return
 		}
 		yield(llm.StreamChunk{Done: true, Meta: meta}, nil)

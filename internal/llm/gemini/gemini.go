@@ -133,11 +133,7 @@ func (p *Provider) ChatStream(ctx context.Context, req llm.ChatRequest) iter.Seq
 			}
 		}
 		if !finished {
-			if ctxErr := ctx.Err(); ctxErr != nil {
-				yield(llm.StreamChunk{}, llm.TransportError(Name, ctxErr))
-				return
-			}
-			yield(llm.StreamChunk{}, &llm.Error{Kind: llm.ErrUnavailable, Provider: Name, Message: "the stream ended early, before a finishReason; the answer is incomplete"})
+			yield(llm.StreamChunk{}, llm.StreamCut(ctx, Name, "a finishReason"))
 			return
 		}
 		yield(llm.StreamChunk{Done: true, Meta: meta}, nil)

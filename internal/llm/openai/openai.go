@@ -300,7 +300,8 @@ func (p *Provider) mapError(err error, c *capture) error {
 	status, body := c.get()
 	if status == 0 {
 		if errors.Is(err, errStreamEnded) {
-			return &llm.Error{Kind: llm.ErrUnavailable, Provider: p.name, Message: "the stream ended early, before data: [DONE]; the answer is incomplete"}
+			// generate checked the caller's context before mapping.
+			return llm.StreamCut(context.Background(), p.name, "data: [DONE]")
 		}
 		return llm.TransportError(p.name, err)
 	}
