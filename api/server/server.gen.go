@@ -23,15 +23,15 @@ import (
 
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
-	// ListApiKeys The organisation's API keys, newest first
+	// ListAPIKeys The organisation's API keys, newest first
 	// (GET /v1/api-keys)
-	ListApiKeys(ctx echo.Context, params ListApiKeysParams) error
-	// CreateApiKey Create an API key
+	ListAPIKeys(ctx echo.Context, params ListAPIKeysParams) error
+	// CreateAPIKey Create an API key
 	// (POST /v1/api-keys)
-	CreateApiKey(ctx echo.Context, params CreateApiKeyParams) error
-	// RevokeApiKey Revoke an API key
+	CreateAPIKey(ctx echo.Context, params CreateAPIKeyParams) error
+	// RevokeAPIKey Revoke an API key
 	// (DELETE /v1/api-keys/{api_key_id})
-	RevokeApiKey(ctx echo.Context, apiKeyId ApiKeyId) error
+	RevokeAPIKey(ctx echo.Context, apiKeyID APIKeyID) error
 	// AcceptInvite Join an organisation with an invite token
 	// (POST /v1/auth/accept-invite)
 	AcceptInvite(ctx echo.Context) error
@@ -55,7 +55,7 @@ type ServerInterface interface {
 	CreateInvite(ctx echo.Context, params CreateInviteParams) error
 	// RevokeInvite Revoke an open invite
 	// (DELETE /v1/invites/{invite_id})
-	RevokeInvite(ctx echo.Context, inviteId InviteId) error
+	RevokeInvite(ctx echo.Context, inviteID InviteID) error
 	// GetMe Who is calling
 	// (GET /v1/me)
 	GetMe(ctx echo.Context) error
@@ -64,10 +64,10 @@ type ServerInterface interface {
 	ListMembers(ctx echo.Context, params ListMembersParams) error
 	// RemoveMember Remove a member (or leave)
 	// (DELETE /v1/members/{user_id})
-	RemoveMember(ctx echo.Context, userId UserId) error
+	RemoveMember(ctx echo.Context, userID UserID) error
 	// UpdateMember Change a member's role
 	// (PATCH /v1/members/{user_id})
-	UpdateMember(ctx echo.Context, userId UserId) error
+	UpdateMember(ctx echo.Context, userID UserID) error
 	// GetOrganization The caller's organisation
 	// (GET /v1/org)
 	GetOrganization(ctx echo.Context) error
@@ -93,12 +93,12 @@ type ServerInterfaceWrapper struct {
 	Handler ServerInterface
 }
 
-// ListApiKeys converts echo context to params.
-func (w *ServerInterfaceWrapper) ListApiKeys(ctx echo.Context) error {
+// ListAPIKeys converts echo context to params.
+func (w *ServerInterfaceWrapper) ListAPIKeys(ctx echo.Context) error {
 	var err error
 
 	// Parameter object where we will unmarshal all parameters from the context
-	var params ListApiKeysParams
+	var params ListAPIKeysParams
 	// ------------- Optional query parameter "limit" -------------
 
 	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
@@ -114,16 +114,16 @@ func (w *ServerInterfaceWrapper) ListApiKeys(ctx echo.Context) error {
 	}
 
 	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.ListApiKeys(ctx, params)
+	err = w.Handler.ListAPIKeys(ctx, params)
 	return err
 }
 
-// CreateApiKey converts echo context to params.
-func (w *ServerInterfaceWrapper) CreateApiKey(ctx echo.Context) error {
+// CreateAPIKey converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateAPIKey(ctx echo.Context) error {
 	var err error
 
 	// Parameter object where we will unmarshal all parameters from the context
-	var params CreateApiKeyParams
+	var params CreateAPIKeyParams
 
 	headers := ctx.Request().Header
 	// ------------- Optional header parameter "Idempotency-Key" -------------
@@ -143,23 +143,23 @@ func (w *ServerInterfaceWrapper) CreateApiKey(ctx echo.Context) error {
 	}
 
 	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.CreateApiKey(ctx, params)
+	err = w.Handler.CreateAPIKey(ctx, params)
 	return err
 }
 
-// RevokeApiKey converts echo context to params.
-func (w *ServerInterfaceWrapper) RevokeApiKey(ctx echo.Context) error {
+// RevokeAPIKey converts echo context to params.
+func (w *ServerInterfaceWrapper) RevokeAPIKey(ctx echo.Context) error {
 	var err error
 	// ------------- Path parameter "api_key_id" -------------
-	var apiKeyId ApiKeyId
+	var apiKeyID APIKeyID
 
-	err = runtime.BindStyledParameterWithOptions("simple", "api_key_id", ctx.Param("api_key_id"), &apiKeyId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	err = runtime.BindStyledParameterWithOptions("simple", "api_key_id", ctx.Param("api_key_id"), &apiKeyID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
 	if err != nil {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter api_key_id: %s", err))
 	}
 
 	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.RevokeApiKey(ctx, apiKeyId)
+	err = w.Handler.RevokeAPIKey(ctx, apiKeyID)
 	return err
 }
 
@@ -266,15 +266,15 @@ func (w *ServerInterfaceWrapper) CreateInvite(ctx echo.Context) error {
 func (w *ServerInterfaceWrapper) RevokeInvite(ctx echo.Context) error {
 	var err error
 	// ------------- Path parameter "invite_id" -------------
-	var inviteId InviteId
+	var inviteID InviteID
 
-	err = runtime.BindStyledParameterWithOptions("simple", "invite_id", ctx.Param("invite_id"), &inviteId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	err = runtime.BindStyledParameterWithOptions("simple", "invite_id", ctx.Param("invite_id"), &inviteID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
 	if err != nil {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter invite_id: %s", err))
 	}
 
 	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.RevokeInvite(ctx, inviteId)
+	err = w.Handler.RevokeInvite(ctx, inviteID)
 	return err
 }
 
@@ -316,15 +316,15 @@ func (w *ServerInterfaceWrapper) ListMembers(ctx echo.Context) error {
 func (w *ServerInterfaceWrapper) RemoveMember(ctx echo.Context) error {
 	var err error
 	// ------------- Path parameter "user_id" -------------
-	var userId UserId
+	var userID UserID
 
-	err = runtime.BindStyledParameterWithOptions("simple", "user_id", ctx.Param("user_id"), &userId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	err = runtime.BindStyledParameterWithOptions("simple", "user_id", ctx.Param("user_id"), &userID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
 	if err != nil {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter user_id: %s", err))
 	}
 
 	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.RemoveMember(ctx, userId)
+	err = w.Handler.RemoveMember(ctx, userID)
 	return err
 }
 
@@ -332,15 +332,15 @@ func (w *ServerInterfaceWrapper) RemoveMember(ctx echo.Context) error {
 func (w *ServerInterfaceWrapper) UpdateMember(ctx echo.Context) error {
 	var err error
 	// ------------- Path parameter "user_id" -------------
-	var userId UserId
+	var userID UserID
 
-	err = runtime.BindStyledParameterWithOptions("simple", "user_id", ctx.Param("user_id"), &userId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	err = runtime.BindStyledParameterWithOptions("simple", "user_id", ctx.Param("user_id"), &userID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
 	if err != nil {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter user_id: %s", err))
 	}
 
 	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.UpdateMember(ctx, userId)
+	err = w.Handler.UpdateMember(ctx, userID)
 	return err
 }
 
@@ -475,9 +475,9 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/v1/invites", wrapper.ListInvites, options.OperationMiddlewares["listInvites"]...)
 	router.POST(options.BaseURL+"/v1/invites", wrapper.CreateInvite, options.OperationMiddlewares["createInvite"]...)
 	router.DELETE(options.BaseURL+"/v1/invites/:invite_id", wrapper.RevokeInvite, options.OperationMiddlewares["revokeInvite"]...)
-	router.GET(options.BaseURL+"/v1/api-keys", wrapper.ListApiKeys, options.OperationMiddlewares["listApiKeys"]...)
-	router.POST(options.BaseURL+"/v1/api-keys", wrapper.CreateApiKey, options.OperationMiddlewares["createApiKey"]...)
-	router.DELETE(options.BaseURL+"/v1/api-keys/:api_key_id", wrapper.RevokeApiKey, options.OperationMiddlewares["revokeApiKey"]...)
+	router.GET(options.BaseURL+"/v1/api-keys", wrapper.ListAPIKeys, options.OperationMiddlewares["listApiKeys"]...)
+	router.POST(options.BaseURL+"/v1/api-keys", wrapper.CreateAPIKey, options.OperationMiddlewares["createApiKey"]...)
+	router.DELETE(options.BaseURL+"/v1/api-keys/:api_key_id", wrapper.RevokeAPIKey, options.OperationMiddlewares["revokeApiKey"]...)
 	router.GET(options.BaseURL+"/v1/settings/llm", wrapper.GetLlmSettings, options.OperationMiddlewares["getLlmSettings"]...)
 	router.PUT(options.BaseURL+"/v1/settings/llm", wrapper.PutLlmSettings, options.OperationMiddlewares["putLlmSettings"]...)
 	router.POST(options.BaseURL+"/v1/settings/llm/test", wrapper.TestLlmSettings, options.OperationMiddlewares["testLlmSettings"]...)
@@ -506,17 +506,17 @@ type UnauthorizedApplicationProblemPlusJSONResponse Problem
 
 type ValidationFailedApplicationProblemPlusJSONResponse Problem
 
-type ListApiKeysRequestObject struct {
-	Params ListApiKeysParams
+type ListAPIKeysRequestObject struct {
+	Params ListAPIKeysParams
 }
 
-type ListApiKeysResponseObject interface {
-	VisitListApiKeysResponse(w http.ResponseWriter) error
+type ListAPIKeysResponseObject interface {
+	VisitListAPIKeysResponse(w http.ResponseWriter) error
 }
 
-type ListApiKeys200JSONResponse ApiKeyList
+type ListAPIKeys200JSONResponse APIKeyList
 
-func (response ListApiKeys200JSONResponse) VisitListApiKeysResponse(w http.ResponseWriter) error {
+func (response ListAPIKeys200JSONResponse) VisitListAPIKeysResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
@@ -528,11 +528,11 @@ func (response ListApiKeys200JSONResponse) VisitListApiKeysResponse(w http.Respo
 	return err
 }
 
-type ListApiKeys400ApplicationProblemPlusJSONResponse struct {
+type ListAPIKeys400ApplicationProblemPlusJSONResponse struct {
 	BadRequestApplicationProblemPlusJSONResponse
 }
 
-func (response ListApiKeys400ApplicationProblemPlusJSONResponse) VisitListApiKeysResponse(w http.ResponseWriter) error {
+func (response ListAPIKeys400ApplicationProblemPlusJSONResponse) VisitListAPIKeysResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
@@ -544,11 +544,11 @@ func (response ListApiKeys400ApplicationProblemPlusJSONResponse) VisitListApiKey
 	return err
 }
 
-type ListApiKeys401ApplicationProblemPlusJSONResponse struct {
+type ListAPIKeys401ApplicationProblemPlusJSONResponse struct {
 	UnauthorizedApplicationProblemPlusJSONResponse
 }
 
-func (response ListApiKeys401ApplicationProblemPlusJSONResponse) VisitListApiKeysResponse(w http.ResponseWriter) error {
+func (response ListAPIKeys401ApplicationProblemPlusJSONResponse) VisitListAPIKeysResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
@@ -560,11 +560,11 @@ func (response ListApiKeys401ApplicationProblemPlusJSONResponse) VisitListApiKey
 	return err
 }
 
-type ListApiKeys403ApplicationProblemPlusJSONResponse struct {
+type ListAPIKeys403ApplicationProblemPlusJSONResponse struct {
 	ForbiddenApplicationProblemPlusJSONResponse
 }
 
-func (response ListApiKeys403ApplicationProblemPlusJSONResponse) VisitListApiKeysResponse(w http.ResponseWriter) error {
+func (response ListAPIKeys403ApplicationProblemPlusJSONResponse) VisitListAPIKeysResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
@@ -576,11 +576,11 @@ func (response ListApiKeys403ApplicationProblemPlusJSONResponse) VisitListApiKey
 	return err
 }
 
-type ListApiKeys429ApplicationProblemPlusJSONResponse struct {
+type ListAPIKeys429ApplicationProblemPlusJSONResponse struct {
 	TooManyRequestsApplicationProblemPlusJSONResponse
 }
 
-func (response ListApiKeys429ApplicationProblemPlusJSONResponse) VisitListApiKeysResponse(w http.ResponseWriter) error {
+func (response ListAPIKeys429ApplicationProblemPlusJSONResponse) VisitListAPIKeysResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -595,18 +595,18 @@ func (response ListApiKeys429ApplicationProblemPlusJSONResponse) VisitListApiKey
 	return err
 }
 
-type CreateApiKeyRequestObject struct {
-	Params CreateApiKeyParams
-	Body   *CreateApiKeyJSONRequestBody
+type CreateAPIKeyRequestObject struct {
+	Params CreateAPIKeyParams
+	Body   *CreateAPIKeyJSONRequestBody
 }
 
-type CreateApiKeyResponseObject interface {
-	VisitCreateApiKeyResponse(w http.ResponseWriter) error
+type CreateAPIKeyResponseObject interface {
+	VisitCreateAPIKeyResponse(w http.ResponseWriter) error
 }
 
-type CreateApiKey201JSONResponse ApiKeyCreated
+type CreateAPIKey201JSONResponse APIKeyCreated
 
-func (response CreateApiKey201JSONResponse) VisitCreateApiKeyResponse(w http.ResponseWriter) error {
+func (response CreateAPIKey201JSONResponse) VisitCreateAPIKeyResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
@@ -618,11 +618,11 @@ func (response CreateApiKey201JSONResponse) VisitCreateApiKeyResponse(w http.Res
 	return err
 }
 
-type CreateApiKey400ApplicationProblemPlusJSONResponse struct {
+type CreateAPIKey400ApplicationProblemPlusJSONResponse struct {
 	BadRequestApplicationProblemPlusJSONResponse
 }
 
-func (response CreateApiKey400ApplicationProblemPlusJSONResponse) VisitCreateApiKeyResponse(w http.ResponseWriter) error {
+func (response CreateAPIKey400ApplicationProblemPlusJSONResponse) VisitCreateAPIKeyResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
@@ -634,11 +634,11 @@ func (response CreateApiKey400ApplicationProblemPlusJSONResponse) VisitCreateApi
 	return err
 }
 
-type CreateApiKey401ApplicationProblemPlusJSONResponse struct {
+type CreateAPIKey401ApplicationProblemPlusJSONResponse struct {
 	UnauthorizedApplicationProblemPlusJSONResponse
 }
 
-func (response CreateApiKey401ApplicationProblemPlusJSONResponse) VisitCreateApiKeyResponse(w http.ResponseWriter) error {
+func (response CreateAPIKey401ApplicationProblemPlusJSONResponse) VisitCreateAPIKeyResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
@@ -650,11 +650,11 @@ func (response CreateApiKey401ApplicationProblemPlusJSONResponse) VisitCreateApi
 	return err
 }
 
-type CreateApiKey403ApplicationProblemPlusJSONResponse struct {
+type CreateAPIKey403ApplicationProblemPlusJSONResponse struct {
 	ForbiddenApplicationProblemPlusJSONResponse
 }
 
-func (response CreateApiKey403ApplicationProblemPlusJSONResponse) VisitCreateApiKeyResponse(w http.ResponseWriter) error {
+func (response CreateAPIKey403ApplicationProblemPlusJSONResponse) VisitCreateAPIKeyResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
@@ -666,11 +666,11 @@ func (response CreateApiKey403ApplicationProblemPlusJSONResponse) VisitCreateApi
 	return err
 }
 
-type CreateApiKey409ApplicationProblemPlusJSONResponse struct {
+type CreateAPIKey409ApplicationProblemPlusJSONResponse struct {
 	ConflictApplicationProblemPlusJSONResponse
 }
 
-func (response CreateApiKey409ApplicationProblemPlusJSONResponse) VisitCreateApiKeyResponse(w http.ResponseWriter) error {
+func (response CreateAPIKey409ApplicationProblemPlusJSONResponse) VisitCreateAPIKeyResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
@@ -682,11 +682,11 @@ func (response CreateApiKey409ApplicationProblemPlusJSONResponse) VisitCreateApi
 	return err
 }
 
-type CreateApiKey422ApplicationProblemPlusJSONResponse struct {
+type CreateAPIKey422ApplicationProblemPlusJSONResponse struct {
 	ValidationFailedApplicationProblemPlusJSONResponse
 }
 
-func (response CreateApiKey422ApplicationProblemPlusJSONResponse) VisitCreateApiKeyResponse(w http.ResponseWriter) error {
+func (response CreateAPIKey422ApplicationProblemPlusJSONResponse) VisitCreateAPIKeyResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
@@ -698,11 +698,11 @@ func (response CreateApiKey422ApplicationProblemPlusJSONResponse) VisitCreateApi
 	return err
 }
 
-type CreateApiKey429ApplicationProblemPlusJSONResponse struct {
+type CreateAPIKey429ApplicationProblemPlusJSONResponse struct {
 	TooManyRequestsApplicationProblemPlusJSONResponse
 }
 
-func (response CreateApiKey429ApplicationProblemPlusJSONResponse) VisitCreateApiKeyResponse(w http.ResponseWriter) error {
+func (response CreateAPIKey429ApplicationProblemPlusJSONResponse) VisitCreateAPIKeyResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -717,27 +717,27 @@ func (response CreateApiKey429ApplicationProblemPlusJSONResponse) VisitCreateApi
 	return err
 }
 
-type RevokeApiKeyRequestObject struct {
-	ApiKeyId ApiKeyId `json:"api_key_id"`
+type RevokeAPIKeyRequestObject struct {
+	APIKeyID APIKeyID `json:"api_key_id"`
 }
 
-type RevokeApiKeyResponseObject interface {
-	VisitRevokeApiKeyResponse(w http.ResponseWriter) error
+type RevokeAPIKeyResponseObject interface {
+	VisitRevokeAPIKeyResponse(w http.ResponseWriter) error
 }
 
-type RevokeApiKey204Response struct {
+type RevokeAPIKey204Response struct {
 }
 
-func (response RevokeApiKey204Response) VisitRevokeApiKeyResponse(w http.ResponseWriter) error {
+func (response RevokeAPIKey204Response) VisitRevokeAPIKeyResponse(w http.ResponseWriter) error {
 	w.WriteHeader(204)
 	return nil
 }
 
-type RevokeApiKey401ApplicationProblemPlusJSONResponse struct {
+type RevokeAPIKey401ApplicationProblemPlusJSONResponse struct {
 	UnauthorizedApplicationProblemPlusJSONResponse
 }
 
-func (response RevokeApiKey401ApplicationProblemPlusJSONResponse) VisitRevokeApiKeyResponse(w http.ResponseWriter) error {
+func (response RevokeAPIKey401ApplicationProblemPlusJSONResponse) VisitRevokeAPIKeyResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
@@ -749,11 +749,11 @@ func (response RevokeApiKey401ApplicationProblemPlusJSONResponse) VisitRevokeApi
 	return err
 }
 
-type RevokeApiKey403ApplicationProblemPlusJSONResponse struct {
+type RevokeAPIKey403ApplicationProblemPlusJSONResponse struct {
 	ForbiddenApplicationProblemPlusJSONResponse
 }
 
-func (response RevokeApiKey403ApplicationProblemPlusJSONResponse) VisitRevokeApiKeyResponse(w http.ResponseWriter) error {
+func (response RevokeAPIKey403ApplicationProblemPlusJSONResponse) VisitRevokeAPIKeyResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
@@ -765,11 +765,11 @@ func (response RevokeApiKey403ApplicationProblemPlusJSONResponse) VisitRevokeApi
 	return err
 }
 
-type RevokeApiKey404ApplicationProblemPlusJSONResponse struct {
+type RevokeAPIKey404ApplicationProblemPlusJSONResponse struct {
 	NotFoundApplicationProblemPlusJSONResponse
 }
 
-func (response RevokeApiKey404ApplicationProblemPlusJSONResponse) VisitRevokeApiKeyResponse(w http.ResponseWriter) error {
+func (response RevokeAPIKey404ApplicationProblemPlusJSONResponse) VisitRevokeAPIKeyResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
@@ -781,11 +781,11 @@ func (response RevokeApiKey404ApplicationProblemPlusJSONResponse) VisitRevokeApi
 	return err
 }
 
-type RevokeApiKey429ApplicationProblemPlusJSONResponse struct {
+type RevokeAPIKey429ApplicationProblemPlusJSONResponse struct {
 	TooManyRequestsApplicationProblemPlusJSONResponse
 }
 
-func (response RevokeApiKey429ApplicationProblemPlusJSONResponse) VisitRevokeApiKeyResponse(w http.ResponseWriter) error {
+func (response RevokeAPIKey429ApplicationProblemPlusJSONResponse) VisitRevokeAPIKeyResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -1467,7 +1467,7 @@ func (response CreateInvite429ApplicationProblemPlusJSONResponse) VisitCreateInv
 }
 
 type RevokeInviteRequestObject struct {
-	InviteId InviteId `json:"invite_id"`
+	InviteID InviteID `json:"invite_id"`
 }
 
 type RevokeInviteResponseObject interface {
@@ -1711,7 +1711,7 @@ func (response ListMembers429ApplicationProblemPlusJSONResponse) VisitListMember
 }
 
 type RemoveMemberRequestObject struct {
-	UserId UserId `json:"user_id"`
+	UserID UserID `json:"user_id"`
 }
 
 type RemoveMemberResponseObject interface {
@@ -1810,7 +1810,7 @@ func (response RemoveMember429ApplicationProblemPlusJSONResponse) VisitRemoveMem
 }
 
 type UpdateMemberRequestObject struct {
-	UserId UserId `json:"user_id"`
+	UserID UserID `json:"user_id"`
 	Body   *UpdateMemberJSONRequestBody
 }
 
@@ -2432,15 +2432,15 @@ func (response GetLlmUsage429ApplicationProblemPlusJSONResponse) VisitGetLlmUsag
 
 // StrictServerInterface represents all server handlers.
 type StrictServerInterface interface {
-	// ListApiKeys The organisation's API keys, newest first
+	// ListAPIKeys The organisation's API keys, newest first
 	// (GET /v1/api-keys)
-	ListApiKeys(ctx context.Context, request ListApiKeysRequestObject) (ListApiKeysResponseObject, error)
-	// CreateApiKey Create an API key
+	ListAPIKeys(ctx context.Context, request ListAPIKeysRequestObject) (ListAPIKeysResponseObject, error)
+	// CreateAPIKey Create an API key
 	// (POST /v1/api-keys)
-	CreateApiKey(ctx context.Context, request CreateApiKeyRequestObject) (CreateApiKeyResponseObject, error)
-	// RevokeApiKey Revoke an API key
+	CreateAPIKey(ctx context.Context, request CreateAPIKeyRequestObject) (CreateAPIKeyResponseObject, error)
+	// RevokeAPIKey Revoke an API key
 	// (DELETE /v1/api-keys/{api_key_id})
-	RevokeApiKey(ctx context.Context, request RevokeApiKeyRequestObject) (RevokeApiKeyResponseObject, error)
+	RevokeAPIKey(ctx context.Context, request RevokeAPIKeyRequestObject) (RevokeAPIKeyResponseObject, error)
 	// AcceptInvite Join an organisation with an invite token
 	// (POST /v1/auth/accept-invite)
 	AcceptInvite(ctx context.Context, request AcceptInviteRequestObject) (AcceptInviteResponseObject, error)
@@ -2509,38 +2509,38 @@ type strictHandler struct {
 	middlewares []StrictMiddlewareFunc
 }
 
-// ListApiKeys operation middleware
-func (sh *strictHandler) ListApiKeys(ctx echo.Context, params ListApiKeysParams) error {
-	var request ListApiKeysRequestObject
+// ListAPIKeys operation middleware
+func (sh *strictHandler) ListAPIKeys(ctx echo.Context, params ListAPIKeysParams) error {
+	var request ListAPIKeysRequestObject
 
 	request.Params = params
 
 	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
-		return sh.ssi.ListApiKeys(ctx.Request().Context(), request.(ListApiKeysRequestObject))
+		return sh.ssi.ListAPIKeys(ctx.Request().Context(), request.(ListAPIKeysRequestObject))
 	}
 	for _, middleware := range sh.middlewares {
-		handler = middleware(handler, "ListApiKeys")
+		handler = middleware(handler, "ListAPIKeys")
 	}
 
 	response, err := handler(ctx, request)
 
 	if err != nil {
 		return err
-	} else if validResponse, ok := response.(ListApiKeysResponseObject); ok {
-		return validResponse.VisitListApiKeysResponse(ctx.Response())
+	} else if validResponse, ok := response.(ListAPIKeysResponseObject); ok {
+		return validResponse.VisitListAPIKeysResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
 	return nil
 }
 
-// CreateApiKey operation middleware
-func (sh *strictHandler) CreateApiKey(ctx echo.Context, params CreateApiKeyParams) error {
-	var request CreateApiKeyRequestObject
+// CreateAPIKey operation middleware
+func (sh *strictHandler) CreateAPIKey(ctx echo.Context, params CreateAPIKeyParams) error {
+	var request CreateAPIKeyRequestObject
 
 	request.Params = params
 
-	var body CreateApiKeyJSONRequestBody
+	var body CreateAPIKeyJSONRequestBody
 	var err error
 	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
 		// A request validator built on kin-openapi's openapi3filter with
@@ -2564,43 +2564,43 @@ func (sh *strictHandler) CreateApiKey(ctx echo.Context, params CreateApiKeyParam
 	request.Body = &body
 
 	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
-		return sh.ssi.CreateApiKey(ctx.Request().Context(), request.(CreateApiKeyRequestObject))
+		return sh.ssi.CreateAPIKey(ctx.Request().Context(), request.(CreateAPIKeyRequestObject))
 	}
 	for _, middleware := range sh.middlewares {
-		handler = middleware(handler, "CreateApiKey")
+		handler = middleware(handler, "CreateAPIKey")
 	}
 
 	response, err := handler(ctx, request)
 
 	if err != nil {
 		return err
-	} else if validResponse, ok := response.(CreateApiKeyResponseObject); ok {
-		return validResponse.VisitCreateApiKeyResponse(ctx.Response())
+	} else if validResponse, ok := response.(CreateAPIKeyResponseObject); ok {
+		return validResponse.VisitCreateAPIKeyResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
 	return nil
 }
 
-// RevokeApiKey operation middleware
-func (sh *strictHandler) RevokeApiKey(ctx echo.Context, apiKeyId ApiKeyId) error {
-	var request RevokeApiKeyRequestObject
+// RevokeAPIKey operation middleware
+func (sh *strictHandler) RevokeAPIKey(ctx echo.Context, apiKeyID APIKeyID) error {
+	var request RevokeAPIKeyRequestObject
 
-	request.ApiKeyId = apiKeyId
+	request.APIKeyID = apiKeyID
 
 	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
-		return sh.ssi.RevokeApiKey(ctx.Request().Context(), request.(RevokeApiKeyRequestObject))
+		return sh.ssi.RevokeAPIKey(ctx.Request().Context(), request.(RevokeAPIKeyRequestObject))
 	}
 	for _, middleware := range sh.middlewares {
-		handler = middleware(handler, "RevokeApiKey")
+		handler = middleware(handler, "RevokeAPIKey")
 	}
 
 	response, err := handler(ctx, request)
 
 	if err != nil {
 		return err
-	} else if validResponse, ok := response.(RevokeApiKeyResponseObject); ok {
-		return validResponse.VisitRevokeApiKeyResponse(ctx.Response())
+	} else if validResponse, ok := response.(RevokeAPIKeyResponseObject); ok {
+		return validResponse.VisitRevokeAPIKeyResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -2911,10 +2911,10 @@ func (sh *strictHandler) CreateInvite(ctx echo.Context, params CreateInviteParam
 }
 
 // RevokeInvite operation middleware
-func (sh *strictHandler) RevokeInvite(ctx echo.Context, inviteId InviteId) error {
+func (sh *strictHandler) RevokeInvite(ctx echo.Context, inviteID InviteID) error {
 	var request RevokeInviteRequestObject
 
-	request.InviteId = inviteId
+	request.InviteID = inviteID
 
 	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
 		return sh.ssi.RevokeInvite(ctx.Request().Context(), request.(RevokeInviteRequestObject))
@@ -2984,10 +2984,10 @@ func (sh *strictHandler) ListMembers(ctx echo.Context, params ListMembersParams)
 }
 
 // RemoveMember operation middleware
-func (sh *strictHandler) RemoveMember(ctx echo.Context, userId UserId) error {
+func (sh *strictHandler) RemoveMember(ctx echo.Context, userID UserID) error {
 	var request RemoveMemberRequestObject
 
-	request.UserId = userId
+	request.UserID = userID
 
 	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
 		return sh.ssi.RemoveMember(ctx.Request().Context(), request.(RemoveMemberRequestObject))
@@ -3009,10 +3009,10 @@ func (sh *strictHandler) RemoveMember(ctx echo.Context, userId UserId) error {
 }
 
 // UpdateMember operation middleware
-func (sh *strictHandler) UpdateMember(ctx echo.Context, userId UserId) error {
+func (sh *strictHandler) UpdateMember(ctx echo.Context, userID UserID) error {
 	var request UpdateMemberRequestObject
 
-	request.UserId = userId
+	request.UserID = userID
 
 	var body UpdateMemberJSONRequestBody
 	var err error
@@ -3247,108 +3247,108 @@ func (sh *strictHandler) GetLlmUsage(ctx echo.Context, params GetLlmUsageParams)
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7D3bchs3lr+C6p2qSNkWRclypkI9KSl7Rhk7dsnOeqtMLRvqPiQx7AY6AFo041XVfs1+2H7JFg7Qd/Am",
-	"y4qdyYuKbKKBg3PHuUAfg1hkueDAtQpGH4OcSpqBBonfLnL2D1hdJuYz48EoyKmeB2HAaQbBKKA5myxg",
-	"NWFJEAYSfi2YhCQYaVlAGKh4Dhk1b06FzKgORkFR4Ei9ys3bSkvGZ8HdXRj8WEglpBmbgIolyzUTZrm3",
-	"cyARhw96EuOIiIgp0XMguYRbJgpFcjqDQRBa6H4tQK5q8Ow7QROUjH54AXym58HodDj0gXKZQJYLDTxe",
-	"/QNWfZBe0gUoQokELVcWHKaI2TwoTRSdwjlRAAjlxetL0ni7gnMONAFZA9pY88gsug7ip0/DIGO8/H7i",
-	"hZ/fMg1rScbw50+n2AuWMd3Hzms6A6LYbxCSk6OT4ZAcJDClRarJ6fBwHZ1SnKu5vnvJECk0GGBZkQWj",
-	"E0OxjHH3rQKLcQ0zkAjXLwrk2s0XCuSnbv3OvKxywRWgiPxAkytLfPMtFlwDx480z1MWU4OY41yKmxSy",
-	"f/+nMlj62FjuLxKmwSj4t+NaDI/tr+r4tX3LLtrlwtQACknFeQc3NCE/vXn1c0jMJ8v79nMl04eDwAib",
-	"4NOUxY8KrxHkEtLYra/Ikuk5CkpcSAlcE6WpBnIgJKGcsFoqyAJWFvjnQt6wJAH+2NDHNE1BfqOIFCmQ",
-	"jK4IF5okAuUfQftZ6Oei4MljQvazIKqIDRIZnxHGLTZLUIWcUc4UtcrnLgzeCvGS8pVjWPWYkF4ZyqKk",
-	"Q3LutCedapAkujJfji7Ml4goiAVPlNEVVk0ilI0hbWh6KgCVAKeFngvJfoNHpcZLphTjs5DAh9xoFyIk",
-	"WUrBZySWkADXjKaWV/6DpixBKJ5Tlj4ulIabb0SyIkyRJaTpkdMkN4UmNxLoAs1bkcI5iUBKIVVEFF0p",
-	"spyzeD5ANeuWQR8hjiHX1uw0NCFNEmYWpOlrKXKQmhl9OaWpgjDIG48+BtMiTSdWRXftyXOjCgiHJaFx",
-	"LAquDV90jfhGkxgGOVVqKWTSn/0CZy5/JwdUkxSo0uRkSOI5lTQ2jtAhmXahCA1ljajBB6a0ET33wzeq",
-	"mu4ekGqxsIptr/fumubsvZukse3r6g1x80+ItVnJOnbo8LVIEUugGpIJ1S1bmFANR5plEHigZskOdjMM",
-	"Uqr0pFCbJ+dFmtKbFEq73JulZJM+lSVM2Qe/Czll0tidiqKlF6kglmA8Dy2IhFjMOFNAmB4EIwOIZ3kJ",
-	"t2LxSVvoUAtxhZuqthA2qbCeeD/ioD1FrURfg8FO9mUwnGMbXMgTNE1fTYPR+82qyvHiXdhlRkeeHknf",
-	"zMWSE8FjdLV5Qpgm1CitG6ASJEEJGATb9uGm7+/kutrLC2aVWRuuhGrUv0xDprYp4mp35SpUSorfG+ca",
-	"JM1efIMwtOfwkqTQ8zegFLO2o70PGseg1KTSOj1ut2ZMTRj3EMHaaVJwzVKUJjudxb6zgKpBhcpEh4H1",
-	"S36j2oG1CX+vmmMRCVMJar4BauOgbZv1yowpNe7ETvExAG4OFu+DH5CPGgitJzdHiG2TmzNIj2AtZHe3",
-	"0QKkhXe3YgdnbpM+iv9QKMZBqR+NN/FhuyluU/XdnGp7dL0kS8k0KCI4uYE5TadETAdBV6HEVMFE6SJx",
-	"3yuZaJuwoQeVGf1waUefDvvSYfBK+Wri0Vin3uli3T0vP/WOYzwplJarnSZdwGqSU8YnuWAuQuLb4dN7",
-	"bNBoLpC778+N10ynu72gqZyBnlBDGx7DbkTRgnsNRG/gLU0LmBhmEIqVgrxt/jsPw/6Yinjxlvm8v7//",
-	"ffTyZUhOz47mopDIfFRrkOa3/zp4Pzy5fj88+v76v0/fD4+eXB+O3g+PntpHf/F5IM8yytKW3QZ80vLT",
-	"npy2zeETz0TPGaTJM+MaezwokfgdlKl5qb9Hc2QnyF0gCeNaoPi5s3JIYDAbkGMF2niZ6tj4GL8JDgPf",
-	"/jJQis58q3d0kQWlfsGnR6xD7zcauf5EL+4+biaU1Ftrpj6D02rDZcnkZuUbvnWf+5gipakuVNMM5cAT",
-	"M1FYIT2oPNDKSiQeM+XzMUtWR5Cq1VrI2+p4Wp64l+NZUW8TKqyANvC2mwNpMXgd1mHDIIPsxmOELRTb",
-	"traH7+qkpO+7WopNCuln2cp7WefZbndfS8+hsZLflbUwPoArW232d3FlX6TZvip3Z4WIM2zWhy/S7LUU",
-	"tyyx/l8pozcFSzX6aZTruRQ5i42zlgOnLAiDGWSMmw8JQK4AFuaZFL96fcvGEpd8KjzUsvw9yUQCfr6y",
-	"am0TEZv7MMfmlGqj1iYLGw5wM94IkQLlflXSBqMzxxrcvXEWzGNQXBJJ+Y567+ag52BjLc1oJlFaSDAn",
-	"P0WMyCxg1ZCYCvqwok8/LiALIMs52JCpmE5TxoHg8CPGSe5wRChXS5DKP3s8F8onx8+NCiTLOUuhD/qc",
-	"Kowd25dH5vSqDRyFAmU+jXmJUFImTw50FcWoADOPEshTscqAa5yVGjyM+VTIkICBwO3+kFCekKlIU7FU",
-	"Zj3c9wJWisRzymcwGHPv/noM14+tlPB8oypocbTXQ0E6i0LGreOWkLMGFxlVYJxQn4RsgAN/wtC3Mpj0",
-	"Lp83BHgfGXGfVX/lZ7cgVxUOQuTHFhoQ88sGF1e0rQiG4UWGkc2d1HBXTXj0sYYsB0l1IaHtEoniJt3g",
-	"ofHCms0wKPJkTw+toykqXFdSUpKvr0CaKqDFJGFDv9ZU2KJifkHQ9/RPHAi+c91maxYGeE5+xdOVHdBk",
-	"0+4paqvDeE8O7dC7zaPDo9NzclFaJ2L9BUWo4VClyYlhvD6HVFnX00bOdbiVc9ZxwRqavQWlr0Ch09Y1",
-	"DA3V3ddMULoCW7BkXQYMP2MmcWLlqx+TWm9TxcIPwj1pJSFPV9tdErFo8HxDdmqBaOxoDXZ/Kb2fT3D6",
-	"ymmuxNKnaaZSZD0NEXgDCzsO0zTdGai3dnTvfGuAwiXD0rt0825ClNlh37c0BqUFOeP6uzNvWNMAmoKR",
-	"OhvW2/W9hK52wo1Nxu046QZ+RlXhIjY+DZTler8NNCVhm6+/8rN1DVTocF7ttwuTD9Gb6Pq2YqnHJ+1e",
-	"JNsf9d1jzAMhTswYv18qd79jvpCzCUt8Xj+L52WSrlC9WgZFtCCKzThWPIiqyGhEaj/5n4JxSA5bxm1d",
-	"lKeZIf6U1GsZY9mYen0Ja89Au+eSbHxDzVm+1iltnTlKRJIbSAWfIQIPzANFBE9Xhzs7ny+rhd8UWUal",
-	"N7P1KfmdXDIes5ymvayMS4SUuLr+xHjbvTM5HQh3T81Y3PWpvz6y2aqM6P1qWXyvsOe+CJrsFCftIKgu",
-	"sysFot5HFYCsgV+PqgeIWTmc/04xK7v6vQ4ku1OqA9oW9muKbg+1tULeqjPvDZ9bY4OcvJKzZrhoD6SV",
-	"B0tljBePYZI61f2xWUW6uYjUZtomCV2pnbnsHcAisWxVJ/3+iuu4LycdBgyDgrNfC3A/u4MjrrxkPBHL",
-	"CfCtsbw6ddZ5V2kq9V5vl4klT5EUJ5cXP18QM4LgkDDArNSzwuD++AeQKeNVyUzDfn53tlMC8FXHWnRP",
-	"gTafPYnrhPamXXXz3/fMNu0oBWt1s2ow8BbzV/G6eS0tZv75ipuKKJM6VbR5nGbtYPVUgq0zMgcj4Bpk",
-	"Lpnyh9o+OQDUrGzCbYV9Wjbw5APdv+0WQVuAXm/hrh0VccZ48+lJ+PAsuS7rv6VA8F5c5ZO51+trIr01",
-	"kNuKGX0VAmUJam+Jq+c/ku/Pnv6VuNJWkoCmLFWe6hKX2elkybQx1CSj8ZxxOJJAE3xgRruM+W1VXzuZ",
-	"YoGtNx5s1/XnlKuD204GoFER4HE1GFeauhIMT0khHrSc3e2TvCvrDUNV1YL0wyjOd+7Wu/5ydUk4zRif",
-	"uTYaSwAzfIeMo3V37aqNFLLLnjls+oTwylY73e9M2av4+pQjWnsyL6zOsamyE0tuzx1JhmE3l1r26cw3",
-	"bMaL/DFOzq2DwZ5KxDhg93y1eVDeWH1ejtt6Qm6fDSrQfIT5RfkOTw9bSrL5wHWfw9Dac9CWWovSpWxw",
-	"Yia4jZ/pApT9tISEl5/1vJDu41Qy+0FRXUj3scC3vdUiCuJCMr16Y+jnjBzWQF4U1nvuuYStYs+Dn969",
-	"PSS2a6cVdrh4fYkZroM0n/zf//wvhhmQRzCUbqssK3jmWue2X4G57Hd71RdAk9csFZpMGU+UWY9luZBa",
-	"GYuVqLCsWMxBKiNzTEFCsiLV7EhpyMe8PBa4ziPKyYsXL0OsIcbMa0ZuVgRpFZJ3c6rVRZ5jAu/Nyzch",
-	"MXZGma9jHqdUKTZlNmFLJOSp+WyGSrAgLedUk6WQC0gGYz7m335rcAlcu76OwbffkjfAExJduF4VfDwi",
-	"tviUjIvh8EmM+MWPEJHlHKTNJ9vHnCkCDDOLtEORqRQZiY5vT45poefHqZgxHpEDStRcSH2UsltIyE/v",
-	"3p4TCRyWY860xUn9jtOU0WbCRpay0SEuOeb2/ZwdLWClogHBWJTrTlJExSKHhLgiNwS1E9ob2c6vMccd",
-	"UC5we621XUaenA3PHGbR8KpvvyVUAqm8i2hdF01EbkTCKi4gCv2JMe85FJGxbFFIKJkXGeUksiYuChH8",
-	"qLbckSF9SKZCjnntehDjehQSVFg20ry/jspFW3V/OUiCRXluQy+Y0uV+bHjhKKczxo3CCAmHJSht45wj",
-	"7DchEXZWReQAuy7DMW+0XSJb6p06aQlVJHIDzse8/QJTxBzxiAsnpsZJxPZbC3OjidXw9utXb94a6aCa",
-	"WE1HlMjAcoJNQRpKR53W12jMbdeX2cnp06fNNpwBqXs5yhZMA9TCzDUVkpyekbkopBoROua2w6zqMFQ0",
-	"A+RYgwzsfpqBxloIOqOMkwMzcsxrePTRFeQpXUEyIuZ0Hh2etydydEzYdArYvGhmDYlhgbrwo4TWdj4a",
-	"CdAsTYksOMdGsZqXv3dorPvklEFj2aqHrODa55BdOiJhHzqxPB9zwBhwhaaYSmk4PjLTY+/uEf6Nwuaj",
-	"K6P7DGCRVXOtnxSY0WYlSs5Ov29M2WzfO3D9e4cDYr0hOxMqoN4e4pQZxF2+rjaAypfQJJGgFGLk2ZqN",
-	"/OeRQ83RZRKRA4jnApK6oMdNbVW74HDoSlysx9ywJRevL4MwuAWpXLZ8cDIYujQZpzkLRsGTwXDwxBYf",
-	"z9E2NnWc+T6zpUtVDusyMUswpW3AHjMxjb76NTWF9ZBj2119F24d6Brn7647Xcmnw+GGlsL9WgkbrTCe",
-	"bsILqzjE1NYTHSDnGRIw6fqrlO3cPbMg+VaqQD9udFPjKyfbX2k1e+JLT7a/VLcRmzdOv9/+Rrd1Ft2m",
-	"Mo6KFUhNifxGlbKo2vra8CA1B/j3QcVB18azFspT/vbKnD2sX4HHD2V1oMWrUSfY8Yv3Dzj5EDzFSrg2",
-	"L9q6Vpc+2pcZOzciWF5DLPwgktUDs5krLr5ru9EuPNph8ZPPsnayrme2UvpMK0eCL52xhzswdnUdAErC",
-	"6fYXer3LDyNCFvvGKXCS4xeVu7Clfo8/1peQ3FkBSsHG+NoicIV185UIdFjpzBOlsoX25ICmSljDYryF",
-	"1HiHK7KklVp7JFKebX+juoHgYShiMbCVIvvqk+pSGaxOr84b1ik8YnXfiVclXrjjHbZja0FqS66MQ0eb",
-	"7dw8IeawbT1g9PcoH3PXqn1uxtqplnNREXZO0V/Amk6wxbLOh2SyvKdizKsmb/LMHsCWdGXGrLDuAD0Q",
-	"3IjxdlueWjnZmNuNlhdKOAjNacS2a5ZVoei2tFm52XEffCZl7Gnq30knP6Db0Whd9fodJaIcvltottnl",
-	"R1bP+0roV6CdXVwoGL2/bmqGnwyTd2MCZUzFMjapOltLjVHgVTyucqWhyasAxXqhf4eXaFSSbYSl4Asu",
-	"lrw8MeA5qj6gnQ1P+l4Q1jV9JoFp1Ux9aZJiVKWTlscViS+GYZ99sI0OFbskNTcZRVtVyLW4tcejotDr",
-	"mdSaS0XKozeGz1w8DoMtVGPR2hHj5+hDNiN2iigt8jFfCrnAEInGNjCihSAHsgoCWDY/G56QyBF0AjyB",
-	"JDr0GYoXFuLPw/GdnM5OPO9xs16I2QwSIgrd9LSq8KBxtCrbXPBC0ZsU7n+g/HIY0sXkSiNGOwxT1+lt",
-	"Zkr31iau1IXkqr6/pg4S21iOedxa28a5jA+kgJtT5pgXChJS5AOMWCN7EnzUhtlG0qQTA4ZBcOPbTGnG",
-	"0tWYH1jJsIMNlMi6NlZdaW60BGEZs2SyLSVeNnecWKrAL4fdH03Fm+Mphw/6X1zLXwm8P64jS5sFSGGU",
-	"sik/beayUczPxFTthPFjBz2281TTvwvLZktMNyX1SeX+zPbV+r91rKIXhq+QtJbtrH+8OXB86cZ81YHj",
-	"RuP5xsCxQ8gfP0r8KndWN6dKl9teGx+uT0o7h4fPMf5r+U+VBzH7zUaOu3mUMa9CFaXDhW7nQXmvlkvV",
-	"2hFldRXjiiUw5lF990B0aHxam+HCzmwEBFtc51TNfWbbClEVxvgig9KtGy8eWT+3r6RYo6EtYcI6MO0u",
-	"P/szLv1QUVBLBsxeG5+4rBDxCmpbwx9/rG5b3iE03Yjn/dFD0/uT/wFj2cIoYVYi26ts99NE5YXbVTjb",
-	"Vo95bfvfQL/00PjhbO5L2HyB8ScwxqcT4d1cGAthILGt834HqaTFJgfJNbN83Q5So8tpo4PkEPIvmUZ3",
-	"e9/BS2pzz/FH14bWUb1bPCgiIRO3UC7bdqjcb/bbOaF8JTjWja3Kn/QcMgXpLTh/C4uk7JkpppwLTW7A",
-	"jU38oQzzk2ta280U2Ln+1PddfY/0oI6QeKd8CvQWDh9E6bt/M2C0Q051PN+pdONVg5VmknKNt0hTY5Zc",
-	"+tCxihQpnNssoZeBEsiE9jOQbXFpMNDD+8StpsZHjoOV7Zx+E+doba+Vxyowe7vRl+4N/wETh3WoxOZd",
-	"SkF0+e5NClzI2Sb/6VWn2/pzsVq7MX17fOx39azervu3Dw1Et9rUrcrbTXPZojISdfvesEqURGVTWoT1",
-	"nRnIGSRjvoCVOSstYDWylYErUdjbuiXkKY1tfWwVLAAV1sNQURNR6DFXmq7W67keLzy8tvP0Dz6yztuX",
-	"Eb86/ff7aydOMwhJyd/E8bcxz43+1DVy5LRWdUVvmmYN9dVtnFmVRso6jRSzXJl1Fjuer1jWfRZMESys",
-	"xbr2QnJIRiRqXJtW/YeO6qI5ibXxgtvSoqi+VC0a8+VcKFvPWN+XZ8Qbb5Zy5e4kA8qV93LEMe/ejkgO",
-	"EuMXZYwzpVlMNGR5SnXZElOkGOYUhINeCrnwZvH+Brp5T+RnFKjmMmvkqaTm767UOzyRUj4r6AyO7OWC",
-	"Hu407IfKvditnjjCmZwqb9wjF7lmD0noDeaBDT+46yl7Vz4OKmbENhHswzoyVmNUvm38bzPhIVkA5C7u",
-	"7LQ/FtZWLRMVbxnVr+rEsAEwkSKvLrC0c1TDra5TIVGMx+CuVmxcd1MW9ZnB5yQaB+MgMuKUuTq/Abng",
-	"PhG0Zb/GCt52rnD8Rvn4+HXR4+PPUG7Uu+7wkY3SHjL0pz3axx4Jo5rrC0VROkPSEMyqncvPqz1V4LFP",
-	"x9r1J+/cdXDh9PzpcFgZGSPRQrdltryo3MqmsS4jEolF8x9IhXVTlrvBEFdyG7X/V6mlY7B1jjBu5I5x",
-	"shQyUWUG2t4EYLvrBtitN+YHaZpNmO3DMyopJOYBzj/hQk+m5hxlH/5aCE0n8CEGSCAJx9w8lFTDxLUp",
-	"2WEFp7eU4fVA9oGZJhZ8ymaFNIOwt9WjC96CekSj1rhM0yOSfxfL6r/DkSVwPfi6YoMvMVBCNOPoOKVu",
-	"I71/IbjOJPrkoCgvyFx32Kwu0ewFiDoXPmOfX0JX5OCXtz8ehtUlwE+G5qkidCbW/ftLd1ul519Q+i+C",
-	"vAt7NXTUv7gWCV0NyIW76fXJd985YOz/3TMLR+ugwsKz3WG6/rysbYng4Wr8gUixrCPEBhEYJW5Wkdn7",
-	"P//odVG164ipfGRv7KtM6CrsWhXETvPezY68tOtf2jcCvL82FFcgb0t5wP90EBxjSNRN9LH6P8HmHcO2",
-	"7rto3/lXPS9DQY1HVZ9J45mB7+767v8DAAD//w==",
+	"7H3rchs3lvCroPqbqkj5WhQly5kK9UtJ2TPK2LFKdj5/VaaWDXUfkhh2Ax0ALZrxqmqfZh9sn2QLB+g7",
+	"eJNlxcnMHxXZRAMH545zgT4FschywYFrFYw+BTmVNAMNEr9d5OwfsLpMzGfGg1GQUz0PwoDTDIJRQHM2",
+	"WcBqwpIgDCT8WjAJSTDSsoAwUPEcMmrenAqZUR2MgqLAkXqVm7eVlozPgvv7MPixkEpIMzYBFUuWaybM",
+	"cu/mQCIOH/UkxhEREVOi50ByCXdMFIrkdAaDILTQ/VqAXNXg2XeCJigZ/fgK+EzPg9HpcOgD5TKBLBca",
+	"eLz6B6z6IL2mC1CEEglariw4TBGzeVCaKDqFc6IAEMqLq0vSeLuCcw40AVkD2ljzyCy6DuLnz8MgY7z8",
+	"fuKFn98xDWtJxvDnz6fYK5Yx3cfOFZ0BUew3CMnJ0clwSA4SmNIi1eR0eLiOTinO1VzfvWSIFBoMsKzI",
+	"gtGJoVjGuPtWgcW4hhlIhOsXBXLt5gsF8nO3fm9eVrngClBEfqDJtSW++RYLroHjR5rnKYupQcxxLsVt",
+	"Ctn//acyWPrUWO4vEqbBKPg/x7UYHttf1fGVfcsu2uXC1AAKScV5B7c0IT+9ffNzSMwny/v2cyXTh4PA",
+	"CJvg05TFTwqvEeQS0titr8iS6TkKSlxICVwTpakGciAkoZywWirIAlYW+JdC3rIkAf7U0Mc0TUF+o4gU",
+	"KZCMrggXmiQC5R9B+1nol6LgyVNC9rMgqogNEhmfEcYtNktQhZxRzhS1yuc+DN4J8ZrylWNY9ZSQXhvK",
+	"oqRDcu60J51qkCS6Nl+OLsyXiCiIBU+U0RVWTSKUjSFtaHoqAJUAp4WeC8l+gyelxmumFOOzkMDH3GgX",
+	"IiRZSsFnJJaQANeMppZX/h9NWYJQvKQsfVooDTffimRFmCJLSNMjp0luC01uJdAFmrcihXMSgZRCqogo",
+	"ulJkOWfxfIBq1i2DPkIcQ66t2WloQpokzCxI0yspcpCaGX05pamCMMgbjz4F0yJNJ1ZFd+3JS6MKCIcl",
+	"oXEsCq4NX3SN+EaTGAY5VWopZNKf/QJnLn8nB1STFKjS5GRI4jmVNDaO0CGZdqEIDWWNqMFHprQRPffD",
+	"N6qa7gGQarGwim2v9+6b5uyDm6Sx7ZvqDXH7T4i1Wck6dujwtUgRS6AakgnVLVuYUA1HmmUQeKBmyQ52",
+	"MwxSqvSkUJsn50Wa0tsUSrvcm6Vkkz6VJUzZR78LOWXS2J2KoqUXqSCWYDwPLYiEWMw4U0CYHgQjA4hn",
+	"eQl3YvFZW+hQC3GFm6q2EDapsJ54P+KgPUWtRF+DwU72ZTCcYxtcyBM0Td9Mg9GHzarK8eJ92GVGR54e",
+	"Sd/OxZITwWN0tXlCmCbUKK1boBIkQQkYBNv24abv7+Sm2ssrZpVZG66EatS/TEOmtinianflKlRKit8b",
+	"5xokzV58gzC05/CSpNDzt6AUs7ajvQ8ax6DUpNI6PW63ZkxNGPcQwdppUnDNUpQmO53FvrOAqkGFykSH",
+	"gfVLfqPagbUJf2+aYxEJUwlqvgFq46Btm/XajCk17sRO8SkAbg4WH4IfkI8aCK0nN0eIbZObM0iPYC1k",
+	"d7fRAqSFd7diB2dukz6K/1AoxkGpH4038XG7KW5T9f2cant0vSRLyTQoIji5hTlNp0RMB0FXocRUwUTp",
+	"InHfK5lom7ChB5UZ/XhpR58O+9Jh8Er5auLRWKfe6WLdPS8/945jPCmUlqudJl3AapJTxie5YC5C4tvh",
+	"8wds0GgukLvvz43XTKe7vaCpnIGeUEMbHsNuRNGCew1Eb+AdTQuYGGYQipWCvG3+ew/D/piKePGO+by/",
+	"v/999Pp1SE7PjuaikMh8VGuQ5rf/OPgwPLn5MDz6/uY/Tz8Mj57dHI4+DI+e20d/8XkgLzLK0pbdBnzS",
+	"8tOenbbN4TPPRC8ZpMkL4xp7PCiR+B2UqXmpv0dzZCfIXSAJ41qg+LmzckhgMBuQYwXaeJnq2PgYvwkO",
+	"A9/+MlCKznyrd3SRBaV+wadHrEPvNxq5/kwv7iFuJpTUW2umvoDTasNlyeR25Ru+dZ/7mCKlqS5U0wzl",
+	"wBMzUVghPag80MpKJB4z5fMxS1ZHkKrVWsjb6nhanniQ41lRbxMqrIA28LabA2kxeBPWYcMgg+zWY4Qt",
+	"FNu2tofv6qSk77taik0K6WfZyntZ59lud19Lz6Gxkt+VtTA+gitbbfZ3cWVfpdm+KndnhYgzbNaHr9Ls",
+	"Soo7llj/r5TR24KlGv00yvVcipzFxlnLgVMWhMEMMsbNhwQgVwAL80yKX72+ZWOJSz4VHmpZ/p5kIgE/",
+	"X1m1tomIzX2YY3NKtVFrk4UNB7gZb4VIgXK/KmmD0ZljDe7eOgvmMSguiaR8R733c9BzsLGWZjSTKC0k",
+	"mJOfIkZkFrBqSEwFfVjRpx8XkAWQ5RxsyFRMpynjQHD4EeMkdzgilKslSOWfPZ4L5ZPjl0YFkuWcpdAH",
+	"fU4Vxo7tyyNzetUGjkKBMp/GvEQoKZMnB7qKYlSAmUcJ5KlYZcA1zkoNHsZ8KmRIwEDgdn9IKE/IVKSp",
+	"WCqzHu57AStF4jnlMxiMuXd/PYbrx1ZKeL5RFbQ42uuhIJ1FIePWcUvIWYOLjCowTqhPQjbAgT9h6FsZ",
+	"THqXzxsCvI+MuM+qv/KLO5CrCgch8mMLDYj5ZYOLK9pWBMPwIsPI5k5quKsmPPpYQ5aDpLqQ0HaJRHGb",
+	"bvDQeGHNZhgUebKnh9bRFBWuKykpyddXIE0V0GKSsKFfaypsUTG/IOh7+icOBN+5brM1CwM8J7/h6coO",
+	"aLJp9xS11WF8IId26N3m0eHR6Tm5KK0Tsf6CItRwqNLkxDBen0OqrOtpI+c63Mo567hgDc3egdLXoNBp",
+	"6xqGhuruayYoXYEtWLIuA4afMZM4sfLVj0mtt6li4QfhgbSSkKer7S6JWDR4viE7tUA0drQGu7+U3s9n",
+	"OH3lNNdi6dM0UymynoYIvIGFHYdpmu4M1Ds7une+NUDhkmHpXbp5NyHK7LDvWxqD0oKccf3dmTesaQBN",
+	"wUidDevt+l5CVzvhxibjdpx0Az+jqnARG58GynK93waakrDN11/52boGKnQ4r/bbhcmH6E10fVex1NOT",
+	"di+S7Y/67jHmkRAnZow/LJW73zFfyNmEJT6vn8XzMklXqF4tgyJaEMVmHCseRFVkNCK1n/xPwTgkhy3j",
+	"ti7K08wQf07qtYyxbEy9voa1Z6Ddc0k2vqHmLF/rlLbOHCUiyS2kgs8QgQfmgSKCp6vDnZ3P19XCb4ss",
+	"o9Kb2fqc/E4uGY9ZTtNeVsYlQkpc3XxmvO3BmZwOhLunZizu+tRfH9lsVUb0frUsvlfYc18ETXaKk3YQ",
+	"VJfZlQJR76MKQNbAr0fVI8SsHM5/p5iVXf1BB5LdKdUBbQv7NUW3h9paIW/VmQ+Gz62xQU7eyFkzXLQH",
+	"0sqDpTLGi8cwSZ3q/tSsIt1cRGozbZOErtTOXPYeYJFYtqqTfn/FddyXkw4DhkHB2a8FuJ/dwRFXXjKe",
+	"iOUE+NZYXp0667yrNJV6r7fLxJKnSIqTy4ufL4gZQXBIGGBW6kVhcH/8A8iU8apkpmE/vzvbKQH4pmMt",
+	"uqdAm8+exHVCe9OuuvnvB2abdpSCtbpZNRh4i/mreN28lhYz/3zFbUWUSZ0q2jxOs3aweirB1hmZgxFw",
+	"DTKXTPlDbZ8dAGpWNuG2wj4tG3jyge7fdougLUBvtnDXjoo4Y7z59CR8fJZcl/XfUiD4IK7yydzV+ppI",
+	"bw3ktmJGX4VAWYLaW+L65Y/k+7PnfyWutJUkoClLlae6xGV2OlkybQw1yWg8ZxyOJNAEH5jRLmN+V9XX",
+	"TqZYYOuNB9t1/Tnl6uC2kwFoVAR4XA3GlaauBMNTUogHLWd3+yTvynrDUFW1IP0wivOdu/Wuv1xfEk4z",
+	"xmeujcYSwAzfIeNo3V27aiOF7LJnDps+Iby21U4PO1P2Kr4+54jWnswLq3NsquzEkttzR5Jh2M2lln06",
+	"8y2b8SJ/ipNz62CwpxIxDtgDX20elDdWn5fjtp6Q22eDCjQfYX5RvsPT45aSbD5wPeQwtPYctKXWonQp",
+	"G5yYCW7jZ7oAZT8tIeHlZz0vpPs4lcx+UFQX0n0s8G1vtYiCuJBMr94a+jkjhzWQF4X1nnsuYavY8+Cn",
+	"9+8Oie3aaYUdLq4uMcN1kOaT//mv/8YwA/IIhtJtlWUFz1zr3PYrMJf9bq/6CmhyxVKhyZTxRJn1WJYL",
+	"qZWxWIkKy4rFHKQyMscUJCQrUs2OlIZ8zMtjges8opy8evU6xBpizLxm5HZFkFYheT+nWl3kOSbw3r5+",
+	"GxJjZ5T5OuZxSpViU2YTtkRCnprPZqgEC9JyTjVZCrmAZDDmY/7ttwaXwLXr6xh8+y15Czwh0YXrVcHH",
+	"I2KLT8m4GA6fxYhf/AgRWc5B2nyyfcyZIsAws0g7FJlKkZHo+O7kmBZ6fpyKGeMROaBEzYXURym7g4T8",
+	"9P7dOZHAYTnmTFuc1O84TRltJmxkKRsd4pJjbt/P2dECVioaEIxFue4kRVQsckiIK3JDUDuhvZHt/Bpz",
+	"3AHlArfXWttl5MnZ8MxhFg2v+vZbQiWQyruI1nXRRORWJKziAqLQnxjznkMRGcsWhYSSeZFRTiJr4qIQ",
+	"wY9qyx0Z0odkKuSY164HMa5HIUGFZSPNh5uoXLRV95eDJFiU5zb0iild7seGF45yOmPcKIyQcFiC0jbO",
+	"OcJ+ExJhZ1VEDrDrMhzzRtslsqXeqZOWUEUiN+B8zNsvMEXMEY+4cGJqnERsv7UwN5pYDW9fvXn7zkgH",
+	"1cRqOqJEBpYTbArSUDrqtL5GY267vsxOTp8/b7bhDEjdy1G2YBqgFmauqZDk9IzMRSHViNAxtx1mVYeh",
+	"ohkgxxpkYPfTDDTWQtAZZZwcmJFjXsOjj64hT+kKkhExp/Po8Lw9kaNjwqZTwOZFM2tIDAvUhR8ltLbz",
+	"0UiAZmlKZME5NorVvPy9Q2PdJ6cMGstWPWQF1z6H7NIRCfvQieX5mAPGgCs0xVRKw/GRmR57d4/wbxQ2",
+	"H10b3WcAi6yaa/2kwIw2K1Fydvp9Y8pm+96B6987HBDrDdmZUAH19hCnzCDu8qraACpfQpNEglKIkRdr",
+	"NvL/jxxqji6TiBxAPBeQ1AU9bmqr2gWHQ1fiYj3mhi25uLoMwuAOpHLZ8sHJYOjSZJzmLBgFzwbDwTNb",
+	"fDxH29jUceb7zJYuVTmsy8QswZS+uLr8hxkTtvrq19QU1kOObXf1fbh1oGucv7/pdCWfDocbWgr3ayVs",
+	"tMJ4ugkvrOIQU1tPdICcZ0jApOuvUrZz98yC5FupAv240U2Nr5xsf6XV7IkvPdv+Ut1GbN44/X77G93W",
+	"WXSbyjgqViA1JfIbVcqiautrw4PUHOA/BBUH3RjPWihP+dsbc/awfgUeP5TVgRavRp1gxy/eP+DkQ/AU",
+	"K+HavGjrWi037s2MnRsRLK8hFn4QyeqR2cwVF9+33WgXHu2w+MkXWTtZ1zNbKX2mlSPB187Ywx0Yu7oO",
+	"ACXhdPsLvd7lxxEhi33jFDjJ8YvKfdhSv8ef6ktI7q0ApWBjfG0RuMa6+UoEOqx05olS2UJ7ckBTJaxh",
+	"Md5CarzDFVnSSq09ESnPtr9R3UDwOBSxGNhKkX31SXWpDFanV+cN6xQesbrvxKsSL9zxDtuxtSC1JVfG",
+	"oaPNdm6eEHPYth4w+nuUj7lr1T43Y+1Uy7moCDun6C9gTSfYYlnnQzJZ3lMx5lWTN3lhD2BLujJjVlh3",
+	"gB4IbsR4uy1PrZxszO1GywslHITmNGLbNcuqUHRb2qzc7LgPvpAy9jT176STH9HtaLSuev2OElEO3y00",
+	"2+zyE6vnfSX0D6CdXVwoGH24aWqGnwyTd2MCZUzFMjapOltLjVHgVTyucqWhyasAxXqhf4+XaFSSbYSl",
+	"4Asulrw8MeA5qj6gnQ1P+l4Q1jV9IYFp1Ux9bZJiVKWTlqcVia+GYV98tI0OFbskNTcZRVtVyLW4tcej",
+	"otDrmdSaS0XKozeGz1w8DoMtVGPR2hHj5+hDNiN2iigt8jFfCrnAEInGNjCihSAHsgoCWDY/G56QyBF0",
+	"AjyBJDr0GYpXFuIvw/GdnM5OPO9xs16J2QwSIgrd9LSq8KBxtCrbXPBC0dsUHn6g/HoY0sXkSiNGOwxT",
+	"1+ltZkr31iau1IXkqr6/pg4S21iOedxa28a5jA+kgJtT5pgXChJS5AOMWCN7EnzUhtlG0qQTA4ZBcOPb",
+	"TGnG0tWYH1jJsIMNlMi6NlZdaW60BGEZs2SyLSVeNnecWKrAr4fdn0zFm+Mph4/6X1zLXwu8P64jS5sF",
+	"SGGUsik/beayUcwvxFTthPFTBz2281TTvwvLZktMNyX1SeXhzPaH9X/rWEUvDF8haS3bWf94c+D40o35",
+	"QweOG43nGwPHDiF//ijxm9xZ3ZwqXW57bXy4PintHB4+x/iv5T9VHsTsNxs57uZRxrwKVZQOF7qdB+W9",
+	"Wi5Va0eU1VWMK5bAmEf13QPRofFpbYYLO7MREGxxnVM195ltK0RVGOOrDEq3brx4Yv3cvpJijYa2hAnr",
+	"wLS7/OzfcenHioJaMmD22vjEZYWIV1DbGv74U3Xb8g6h6UY8788emt6f/I8YyxZGCbMS2V5lu58mKi/c",
+	"rsLZtnrMa9v/Bvq1h8aPZ3Nfw+YLjD+DMT6fCO/nwlgIA4ltnfc7SCUtNjlIrpnlj+0gNbqcNjpIDiH/",
+	"kml0t/cdvKQ29xx/cm1oHdW7xYMiEjJxB+WybYfK/Wa/nRPKV4Jj3diq/EnPIVOQ3oHzt7BIyp6ZYsq5",
+	"0OQW3NjEH8owP7mmtd1MgZ3r3/q+q++RHtQREu+UT4HeweGjKH33bwaMdsipjuc7lW68abDSTFKu8RZp",
+	"asySSx86VpEihXObJfQyUAKZ0H4Gsi0uDQZ6fJ+41dT4xHGwsp3Tb+Icre218lgFZm83+tq94T9h4rAO",
+	"ldi8SymILt+9SYELOdvkP73pdFt/KVZrN6Zvj4/9rp7Vu3X/9qGB6FabulV5u2kuW1RGom7fG1aJkqhs",
+	"SouwvjMDOYNkzBewMmelBaxGtjJwJQp7W7eEPKWxrY+tggWgwnoYKmoiCj3mStPVej3X44XH13ae/sEn",
+	"1nn7MuIfTv/9/tqJ0wxCUvI3cfxtzHOjP3WNHDmtVV3Rm6ZZQ311G2dWpZGyTiPFLFdmncWO5yuWdZ8F",
+	"UwQLa7GuvZAckhGJGtemVf+ho7poTmJtvOC2tCiqL1WLxnw5F8rWM9b35RnxxpulXLk7yYBy5b0cccy7",
+	"tyOSg8T4RRnjTGkWEw1ZnlJdtsQUKYY5BeGgl0IuvFm8v4Fu3hP5BQWqucwaeSqp+bsr9Q5PpJTPCjqD",
+	"I3u5oIc7Dfuhci92qyeOcCanyhv3yEWu2UMSeot5YMMP7nrK3pWPg4oZsU0E+7COjNUYlW8b/9tMeEgW",
+	"ALmLOzvtj4W1VctExVtG9as6MWwATKTIqwss7RzVcKvrVEgU4zG4qxUb192URX1m8DmJxsE4iIw4Za7O",
+	"b0AuuE8EbdmvsYJ3nSscv1E+Pr4qenz8BcqNetcdPrFR2kOG/m2P9rFHwqjm+kJRlM6QNASzaufy82pP",
+	"FXjs07F2/ck7dx1cOD1/OhxWRsZItNBtmS0vKreyaazLiERi0fwHUmHdlOVuMMSV3Ebt/1Vq6RhsnSOM",
+	"G7ljnCyFTFSZgbY3AdjuugF26435QZpmE2b78IxKCol5gPNPuNCTqTlH2Ye/FkLTCXyMARJIwjE3DyXV",
+	"MHFtSnZYwekdZXg9kH1gpokFn7JZIc0g7G316IJ3oJ7QqDUu0/SI5N/FsvrvcGQJXA/+WLHB1xgoIZpx",
+	"dJxSt5HevxBcZxJ9clCUF2SuO2xWl2j2AkSdC5+xzy+hK3Lwy7sfD8PqEuBnQ/NUEToT6/79pbut0vMv",
+	"KP0XQd6HvRo66l9ci4SuBuTC3fT67LvvHDD2/+6ZhaN1UGHh2e4w3XxZ1rZE8HA1/kCkWNYRYoMIjBI3",
+	"q8js/Z9/9rqo2nXEVD6yN/ZVJnQVdq0KYqd572ZHXtr1L+0bAT7cGIorkHelPOB/OgiOMSTqJvpU/Z9g",
+	"845hW/ddtO/8q56XoaDGo6rPpPHMwHd/c/+/AQAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

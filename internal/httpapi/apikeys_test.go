@@ -20,7 +20,7 @@ func TestAPIKeys(t *testing.T) {
 	t.Run("AKeyAuthenticatesAsItsOrgUntilRevoked", func(t *testing.T) {
 		t.Parallel()
 		o := b.signup(t, "Keys Co")
-		k, err := b.client.CreateApiKeyWithResponse(ctx, nil, api.ApiKeyCreate{Name: "Zapier"}, bearer(o.AccessToken))
+		k, err := b.client.CreateAPIKeyWithResponse(ctx, nil, api.APIKeyCreate{Name: "Zapier"}, bearer(o.AccessToken))
 		require.NoError(t, err)
 		require.Equal(t, http.StatusCreated, k.StatusCode(), string(k.Body))
 		secret := k.JSON201.Secret
@@ -30,21 +30,21 @@ func TestAPIKeys(t *testing.T) {
 		me, err := b.client.GetMeWithResponse(ctx, bearer(secret))
 		require.NoError(t, err)
 		require.Equal(t, http.StatusOK, me.StatusCode(), string(me.Body))
-		require.Equal(t, api.MePrincipalTypeApiKey, me.JSON200.PrincipalType)
-		require.Equal(t, o.Organization.Id, me.JSON200.Organization.Id)
-		require.Equal(t, k.JSON201.Id, me.JSON200.ApiKey.Id)
+		require.Equal(t, api.MePrincipalTypeAPIKey, me.JSON200.PrincipalType)
+		require.Equal(t, o.Organization.ID, me.JSON200.Organization.ID)
+		require.Equal(t, k.JSON201.ID, me.JSON200.APIKey.ID)
 		require.Nil(t, me.JSON200.User)
 
-		list, err := b.client.ListApiKeysWithResponse(ctx, nil, bearer(o.AccessToken))
+		list, err := b.client.ListAPIKeysWithResponse(ctx, nil, bearer(o.AccessToken))
 		require.NoError(t, err)
 		require.Len(t, list.JSON200.Data, 1)
 		require.NotNil(t, list.JSON200.Data[0].LastUsedAt, "last_used_at is kept")
 		require.NotContains(t, string(list.Body), secret, "the secret is shown once")
 		var stored []byte
-		require.NoError(t, b.owner.Pool.QueryRow(ctx, `SELECT key_hash FROM api_keys WHERE id = $1`, k.JSON201.Id).Scan(&stored))
+		require.NoError(t, b.owner.Pool.QueryRow(ctx, `SELECT key_hash FROM api_keys WHERE id = $1`, k.JSON201.ID).Scan(&stored))
 		require.NotContains(t, string(stored), secret[3:], "only a hash is stored")
 
-		rv, err := b.client.RevokeApiKeyWithResponse(ctx, k.JSON201.Id, bearer(o.AccessToken))
+		rv, err := b.client.RevokeAPIKeyWithResponse(ctx, k.JSON201.ID, bearer(o.AccessToken))
 		require.NoError(t, err)
 		require.Equal(t, http.StatusNoContent, rv.StatusCode())
 		me, err = b.client.GetMeWithResponse(ctx, bearer(secret))
@@ -55,9 +55,9 @@ func TestAPIKeys(t *testing.T) {
 	t.Run("KeysCannotManageAccess", func(t *testing.T) {
 		t.Parallel()
 		o := b.signup(t, "Scoped Key Co")
-		k, err := b.client.CreateApiKeyWithResponse(ctx, nil, api.ApiKeyCreate{Name: "integration"}, bearer(o.AccessToken))
+		k, err := b.client.CreateAPIKeyWithResponse(ctx, nil, api.APIKeyCreate{Name: "integration"}, bearer(o.AccessToken))
 		require.NoError(t, err)
-		again, err := b.client.CreateApiKeyWithResponse(ctx, nil, api.ApiKeyCreate{Name: "escalate"}, bearer(k.JSON201.Secret))
+		again, err := b.client.CreateAPIKeyWithResponse(ctx, nil, api.APIKeyCreate{Name: "escalate"}, bearer(k.JSON201.Secret))
 		require.NoError(t, err)
 		problem(t, again.HTTPResponse, again.Body, http.StatusForbidden)
 		inv, err := b.client.CreateInviteWithResponse(ctx, nil, api.InviteCreate{Email: api.Email(uniqueEmail("k"))}, bearer(k.JSON201.Secret))
@@ -72,7 +72,7 @@ func TestAPIKeys(t *testing.T) {
 		t.Parallel()
 		o := b.signup(t, "Member Key Co")
 		m := b.join(t, o, api.RoleMember)
-		k, err := b.client.CreateApiKeyWithResponse(ctx, nil, api.ApiKeyCreate{Name: "mine"}, bearer(m.AccessToken))
+		k, err := b.client.CreateAPIKeyWithResponse(ctx, nil, api.APIKeyCreate{Name: "mine"}, bearer(m.AccessToken))
 		require.NoError(t, err)
 		problem(t, k.HTTPResponse, k.Body, http.StatusForbidden)
 	})
@@ -87,20 +87,20 @@ func TestIdempotency(t *testing.T) {
 		t.Parallel()
 		o := b.signup(t, "Idem Co")
 		key := header("Idempotency-Key", "create-key-1")
-		first, err := b.client.CreateApiKeyWithResponse(ctx, nil, api.ApiKeyCreate{Name: "once"}, bearer(o.AccessToken), key)
+		first, err := b.client.CreateAPIKeyWithResponse(ctx, nil, api.APIKeyCreate{Name: "once"}, bearer(o.AccessToken), key)
 		require.NoError(t, err)
 		require.Equal(t, http.StatusCreated, first.StatusCode())
-		second, err := b.client.CreateApiKeyWithResponse(ctx, nil, api.ApiKeyCreate{Name: "once"}, bearer(o.AccessToken), key)
+		second, err := b.client.CreateAPIKeyWithResponse(ctx, nil, api.APIKeyCreate{Name: "once"}, bearer(o.AccessToken), key)
 		require.NoError(t, err)
 		require.Equal(t, http.StatusCreated, second.StatusCode())
 		require.Equal(t, "true", second.HTTPResponse.Header.Get("Idempotent-Replayed"))
-		require.Equal(t, first.JSON201.Id, second.JSON201.Id)
+		require.Equal(t, first.JSON201.ID, second.JSON201.ID)
 
-		list, err := b.client.ListApiKeysWithResponse(ctx, nil, bearer(o.AccessToken))
+		list, err := b.client.ListAPIKeysWithResponse(ctx, nil, bearer(o.AccessToken))
 		require.NoError(t, err)
 		require.Len(t, list.JSON200.Data, 1, "the retry created nothing")
 
-		diff, err := b.client.CreateApiKeyWithResponse(ctx, nil, api.ApiKeyCreate{Name: "other"}, bearer(o.AccessToken), key)
+		diff, err := b.client.CreateAPIKeyWithResponse(ctx, nil, api.APIKeyCreate{Name: "other"}, bearer(o.AccessToken), key)
 		require.NoError(t, err)
 		require.Equal(t, "idempotency_key_reused", problem(t, diff.HTTPResponse, diff.Body, http.StatusConflict).Code)
 	})
@@ -124,12 +124,12 @@ func TestIdempotency(t *testing.T) {
 		a := b.signup(t, "Idem A")
 		c := b.signup(t, "Idem B")
 		key := header("Idempotency-Key", "shared-key")
-		ra, err := b.client.CreateApiKeyWithResponse(ctx, nil, api.ApiKeyCreate{Name: "a"}, bearer(a.AccessToken), key)
+		ra, err := b.client.CreateAPIKeyWithResponse(ctx, nil, api.APIKeyCreate{Name: "a"}, bearer(a.AccessToken), key)
 		require.NoError(t, err)
-		rc, err := b.client.CreateApiKeyWithResponse(ctx, nil, api.ApiKeyCreate{Name: "b"}, bearer(c.AccessToken), key)
+		rc, err := b.client.CreateAPIKeyWithResponse(ctx, nil, api.APIKeyCreate{Name: "b"}, bearer(c.AccessToken), key)
 		require.NoError(t, err)
 		require.Equal(t, http.StatusCreated, rc.StatusCode(), string(rc.Body))
-		require.NotEqual(t, ra.JSON201.Id, rc.JSON201.Id)
+		require.NotEqual(t, ra.JSON201.ID, rc.JSON201.ID)
 	})
 
 	t.Run("ConcurrentRequestsWithOneKeyActOnce", func(t *testing.T) {
@@ -142,7 +142,7 @@ func TestIdempotency(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				r, err := b.client.CreateApiKeyWithResponse(ctx, nil, api.ApiKeyCreate{Name: "race"}, bearer(o.AccessToken), key)
+				r, err := b.client.CreateAPIKeyWithResponse(ctx, nil, api.APIKeyCreate{Name: "race"}, bearer(o.AccessToken), key)
 				if err == nil {
 					statuses[i] = r.StatusCode()
 				}
@@ -152,7 +152,7 @@ func TestIdempotency(t *testing.T) {
 		for _, s := range statuses {
 			require.Contains(t, []int{http.StatusCreated, http.StatusConflict}, s)
 		}
-		list, err := b.client.ListApiKeysWithResponse(ctx, nil, bearer(o.AccessToken))
+		list, err := b.client.ListAPIKeysWithResponse(ctx, nil, bearer(o.AccessToken))
 		require.NoError(t, err)
 		require.Len(t, list.JSON200.Data, 1, "exactly one key whatever the interleaving: %v", statuses)
 	})

@@ -29,8 +29,8 @@ func TestAuth(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, http.StatusOK, me.StatusCode())
 		require.Equal(t, api.MePrincipalTypeUser, me.JSON200.PrincipalType)
-		require.Equal(t, s.User.Id, me.JSON200.User.Id)
-		require.Equal(t, s.Organization.Id, me.JSON200.Organization.Id)
+		require.Equal(t, s.User.ID, me.JSON200.User.ID)
+		require.Equal(t, s.Organization.ID, me.JSON200.Organization.ID)
 		require.Len(t, *me.JSON200.Memberships, 1)
 	})
 
@@ -69,7 +69,7 @@ func TestAuth(t *testing.T) {
 		ok, err := b.client.LoginWithResponse(ctx, api.LoginRequest{Email: api.Email(s.User.Email), Password: password})
 		require.NoError(t, err)
 		require.Equal(t, http.StatusOK, ok.StatusCode(), string(ok.Body))
-		require.Equal(t, s.Organization.Id, ok.JSON200.Organization.Id)
+		require.Equal(t, s.Organization.ID, ok.JSON200.Organization.ID)
 	})
 
 	t.Run("EmailIsCaseInsensitive", func(t *testing.T) {

@@ -18,7 +18,7 @@ func BenchmarkRequestPaths(b *testing.B) {
 	bd := setup(b)
 	ctx := context.Background()
 	owner := bd.signup(b, "Bench Co")
-	key, err := bd.client.CreateApiKeyWithResponse(ctx, nil, api.ApiKeyCreate{Name: "bench"}, bearer(owner.AccessToken))
+	key, err := bd.client.CreateAPIKeyWithResponse(ctx, nil, api.APIKeyCreate{Name: "bench"}, bearer(owner.AccessToken))
 	if err != nil || key.JSON201 == nil {
 		b.Fatalf("create key: %v", err)
 	}

@@ -60,7 +60,7 @@ func (s *Server) Login(ctx context.Context, req server.LoginRequestObject) (serv
 	} else if !res.Allowed {
 		return nil, fault.RateLimited("too many failed sign-ins for this email address; wait a moment", res.RetryAfterSeconds())
 	}
-	sess, err := s.auth.Login(ctx, string(b.Email), b.Password, b.OrgId, client(ctx))
+	sess, err := s.auth.Login(ctx, string(b.Email), b.Password, b.OrgID, client(ctx))
 	if err != nil {
 		if fault.IsKind(err, fault.KindUnauthorized) {
 			if _, lerr := s.limiter.Allow(ctx, key, lim); lerr != nil {
@@ -126,14 +126,14 @@ func (s *Server) GetMe(ctx context.Context, _ server.GetMeRequestObject) (server
 	me := api.Me{PrincipalType: api.MePrincipalType(p.Type), Role: api.Role(p.Role), Organization: toAPIOrganization(m.Org)}
 	if m.APIKey != nil {
 		ak := toAPIKey(*m.APIKey)
-		me.ApiKey = &ak
+		me.APIKey = &ak
 	}
 	if m.User != nil {
 		au := toAPIUser(*m.User)
 		me.User = &au
 		sum := make([]api.MembershipSummary, len(m.Memberships))
 		for i, ms := range m.Memberships {
-			sum[i] = api.MembershipSummary{OrgId: ms.OrgID, Role: api.Role(ms.Role)}
+			sum[i] = api.MembershipSummary{OrgID: ms.OrgID, Role: api.Role(ms.Role)}
 		}
 		me.Memberships = &sum
 	}

@@ -15,7 +15,7 @@ import (
 func (s *Server) toAPILlmSettings(st llmsettings.Settings) api.LlmSettings {
 	out := api.LlmSettings{
 		Provider: api.LlmProvider(st.Provider), Chosen: st.Chosen, Model: st.Model, DefaultModel: llmfactory.DefaultModel(st.Provider),
-		Temperature: st.Temperature, ApiKeySet: st.APIKeySet, KeySource: api.LlmSettingsKeySource(st.KeySource),
+		Temperature: st.Temperature, APIKeySet: st.APIKeySet, KeySource: api.LlmSettingsKeySource(st.KeySource),
 		Builtin: st.Builtin, Providers: make([]api.LlmProviderInfo, 0, len(llmfactory.Providers)),
 	}
 	if !st.UpdatedAt.IsZero() {
@@ -23,7 +23,7 @@ func (s *Server) toAPILlmSettings(st llmsettings.Settings) api.LlmSettings {
 	}
 	for _, p := range llmfactory.Providers {
 		out.Providers = append(out.Providers, api.LlmProviderInfo{
-			Id: api.LlmProvider(p), DefaultModel: llmfactory.DefaultModel(p), PlatformKey: s.llm.PlatformHasKey(p),
+			ID: api.LlmProvider(p), DefaultModel: llmfactory.DefaultModel(p), PlatformKey: s.llm.PlatformHasKey(p),
 		})
 	}
 	return out
@@ -50,7 +50,7 @@ func (s *Server) PutLlmSettings(ctx context.Context, req server.PutLlmSettingsRe
 	}
 	b := req.Body
 	st, err := s.llm.Put(ctx, p.Actor(), llmsettings.Update{
-		Provider: string(b.Provider), Model: b.Model, Temperature: b.Temperature, APIKey: b.ApiKey,
+		Provider: string(b.Provider), Model: b.Model, Temperature: b.Temperature, APIKey: b.APIKey,
 	})
 	if err != nil {
 		return nil, err

@@ -63,7 +63,7 @@ func (s *Server) UpdateMember(ctx context.Context, req server.UpdateMemberReques
 	if err != nil {
 		return nil, err
 	}
-	m, err := s.orgs.UpdateMemberRole(ctx, p.Actor(), req.UserId, orgs.Role(req.Body.Role))
+	m, err := s.orgs.UpdateMemberRole(ctx, p.Actor(), req.UserID, orgs.Role(req.Body.Role))
 	if err != nil {
 		return nil, err
 	}
@@ -76,7 +76,7 @@ func (s *Server) RemoveMember(ctx context.Context, req server.RemoveMemberReques
 	if err != nil {
 		return nil, err
 	}
-	if err := s.orgs.RemoveMember(ctx, p.Actor(), req.UserId); err != nil {
+	if err := s.orgs.RemoveMember(ctx, p.Actor(), req.UserID); err != nil {
 		return nil, err
 	}
 	return server.RemoveMember204Response{}, nil
@@ -120,9 +120,9 @@ func (s *Server) CreateInvite(ctx context.Context, req server.CreateInviteReques
 	}
 	a := toAPIInvite(inv.Invite, time.Now())
 	return server.CreateInvite201JSONResponse(api.InviteCreated{
-		Id: a.Id, Email: a.Email, Role: a.Role, Status: api.InviteCreatedStatus(a.Status), InvitedBy: a.InvitedBy,
+		ID: a.ID, Email: a.Email, Role: a.Role, Status: api.InviteCreatedStatus(a.Status), InvitedBy: a.InvitedBy,
 		ExpiresAt: a.ExpiresAt, AcceptedAt: a.AcceptedAt, CreatedAt: a.CreatedAt,
-		Token: inv.Token, AcceptUrl: inv.AcceptURL,
+		Token: inv.Token, AcceptURL: inv.AcceptURL,
 	}), nil
 }
 
@@ -132,14 +132,14 @@ func (s *Server) RevokeInvite(ctx context.Context, req server.RevokeInviteReques
 	if err != nil {
 		return nil, err
 	}
-	if err := s.orgs.RevokeInvite(ctx, p.Actor(), req.InviteId); err != nil {
+	if err := s.orgs.RevokeInvite(ctx, p.Actor(), req.InviteID); err != nil {
 		return nil, err
 	}
 	return server.RevokeInvite204Response{}, nil
 }
 
-// ListApiKeys implements GET /v1/api-keys.
-func (s *Server) ListApiKeys(ctx context.Context, req server.ListApiKeysRequestObject) (server.ListApiKeysResponseObject, error) {
+// ListAPIKeys implements GET /v1/api-keys.
+func (s *Server) ListAPIKeys(ctx context.Context, req server.ListAPIKeysRequestObject) (server.ListAPIKeysResponseObject, error) {
 	p, err := principal(ctx)
 	if err != nil {
 		return nil, err
@@ -152,15 +152,15 @@ func (s *Server) ListApiKeys(ctx context.Context, req server.ListApiKeysRequestO
 	if err != nil {
 		return nil, err
 	}
-	out := api.ApiKeyList{Data: make([]api.ApiKey, len(rows)), NextCursor: next}
+	out := api.APIKeyList{Data: make([]api.APIKey, len(rows)), NextCursor: next}
 	for i, k := range rows {
 		out.Data[i] = toAPIKey(k)
 	}
-	return server.ListApiKeys200JSONResponse(out), nil
+	return server.ListAPIKeys200JSONResponse(out), nil
 }
 
-// CreateApiKey implements POST /v1/api-keys.
-func (s *Server) CreateApiKey(ctx context.Context, req server.CreateApiKeyRequestObject) (server.CreateApiKeyResponseObject, error) {
+// CreateAPIKey implements POST /v1/api-keys.
+func (s *Server) CreateAPIKey(ctx context.Context, req server.CreateAPIKeyRequestObject) (server.CreateAPIKeyResponseObject, error) {
 	p, err := principal(ctx)
 	if err != nil {
 		return nil, err
@@ -170,20 +170,20 @@ func (s *Server) CreateApiKey(ctx context.Context, req server.CreateApiKeyReques
 		return nil, err
 	}
 	a := toAPIKey(k.APIKey)
-	return server.CreateApiKey201JSONResponse(api.ApiKeyCreated{
-		Id: a.Id, Name: a.Name, Prefix: a.Prefix, CreatedAt: a.CreatedAt, LastUsedAt: a.LastUsedAt,
+	return server.CreateAPIKey201JSONResponse(api.APIKeyCreated{
+		ID: a.ID, Name: a.Name, Prefix: a.Prefix, CreatedAt: a.CreatedAt, LastUsedAt: a.LastUsedAt,
 		RevokedAt: a.RevokedAt, Secret: k.Secret,
 	}), nil
 }
 
-// RevokeApiKey implements DELETE /v1/api-keys/{api_key_id}.
-func (s *Server) RevokeApiKey(ctx context.Context, req server.RevokeApiKeyRequestObject) (server.RevokeApiKeyResponseObject, error) {
+// RevokeAPIKey implements DELETE /v1/api-keys/{api_key_id}.
+func (s *Server) RevokeAPIKey(ctx context.Context, req server.RevokeAPIKeyRequestObject) (server.RevokeAPIKeyResponseObject, error) {
 	p, err := principal(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if err := s.orgs.RevokeAPIKey(ctx, p.Actor(), req.ApiKeyId); err != nil {
+	if err := s.orgs.RevokeAPIKey(ctx, p.Actor(), req.APIKeyID); err != nil {
 		return nil, err
 	}
-	return server.RevokeApiKey204Response{}, nil
+	return server.RevokeAPIKey204Response{}, nil
 }

@@ -77,8 +77,8 @@ func TestLLMSettings(t *testing.T) {
 			return *r.JSON200
 		}
 
-		st := put(api.LlmSettingsUpdate{Provider: api.LlmProviderOpenai, ApiKey: ptr("sk-org-openai-123"), Temperature: ptr(0.3)})
-		require.True(t, st.ApiKeySet)
+		st := put(api.LlmSettingsUpdate{Provider: api.LlmProviderOpenai, APIKey: ptr("sk-org-openai-123"), Temperature: ptr(0.3)})
+		require.True(t, st.APIKeySet)
 		require.Equal(t, api.LlmSettingsKeySourceOrg, st.KeySource)
 		require.Equal(t, llmfactory.DefaultModel("openai"), st.Model)
 		res := test()
@@ -88,7 +88,7 @@ func TestLLMSettings(t *testing.T) {
 		require.Equal(t, "Bearer sk-org-openai-123", oa.Requests()[0].Header.Get("Authorization"))
 		require.InDelta(t, 0.3, oa.Requests()[0].JSON(t)["temperature"], 1e-9, "the org's temperature is sent")
 
-		st = put(api.LlmSettingsUpdate{Provider: api.LlmProviderAnthropic, ApiKey: ptr("sk-ant-org-456"), Model: ptr("claude-test-model")})
+		st = put(api.LlmSettingsUpdate{Provider: api.LlmProviderAnthropic, APIKey: ptr("sk-ant-org-456"), Model: ptr("claude-test-model")})
 		require.Equal(t, "claude-test-model", st.Model)
 		res = test()
 		require.True(t, res.Ok, res.Error)
@@ -99,7 +99,7 @@ func TestLLMSettings(t *testing.T) {
 
 		// A new provider without a key drops the old one and uses the platform's.
 		st = put(api.LlmSettingsUpdate{Provider: api.LlmProviderGemini})
-		require.False(t, st.ApiKeySet)
+		require.False(t, st.APIKeySet)
 		require.Equal(t, api.LlmSettingsKeySourcePlatform, st.KeySource)
 		res = test()
 		require.True(t, res.Ok, res.Error)
@@ -166,30 +166,30 @@ func TestLLMSettings(t *testing.T) {
 		b := setup(t)
 		o := b.signup(t, "Secret Co")
 		const key = "sk-secret-value-9876"
-		r, err := b.client.PutLlmSettingsWithResponse(ctx, api.LlmSettingsUpdate{Provider: api.LlmProviderOpenai, ApiKey: ptr(key)}, bearer(o.AccessToken))
+		r, err := b.client.PutLlmSettingsWithResponse(ctx, api.LlmSettingsUpdate{Provider: api.LlmProviderOpenai, APIKey: ptr(key)}, bearer(o.AccessToken))
 		require.NoError(t, err)
 		require.Equal(t, http.StatusOK, r.StatusCode(), string(r.Body))
 		require.NotContains(t, string(r.Body), key)
 		g, err := b.client.GetLlmSettingsWithResponse(ctx, bearer(o.AccessToken))
 		require.NoError(t, err)
 		require.NotContains(t, string(g.Body), key)
-		require.True(t, g.JSON200.ApiKeySet)
+		require.True(t, g.JSON200.APIKeySet)
 
 		var stored string
-		require.NoError(t, b.owner.Pool.QueryRow(ctx, `SELECT llm_api_key_encrypted FROM organizations WHERE id = $1`, o.Organization.Id).Scan(&stored))
+		require.NoError(t, b.owner.Pool.QueryRow(ctx, `SELECT llm_api_key_encrypted FROM organizations WHERE id = $1`, o.Organization.ID).Scan(&stored))
 		require.NotContains(t, stored, key)
 		require.True(t, strings.HasPrefix(stored, "v1.test."))
-		plain, err := testKeyring(t).DecryptString(stored, secrets.AAD("organizations", "llm_api_key_encrypted", o.Organization.Id.String()))
+		plain, err := testKeyring(t).DecryptString(stored, secrets.AAD("organizations", "llm_api_key_encrypted", o.Organization.ID.String()))
 		require.NoError(t, err)
 		require.Equal(t, key, plain)
 
 		// Same provider, no key sent: kept. Empty string: removed.
 		r, err = b.client.PutLlmSettingsWithResponse(ctx, api.LlmSettingsUpdate{Provider: api.LlmProviderOpenai, Model: ptr("gpt-4o")}, bearer(o.AccessToken))
 		require.NoError(t, err)
-		require.True(t, r.JSON200.ApiKeySet)
-		r, err = b.client.PutLlmSettingsWithResponse(ctx, api.LlmSettingsUpdate{Provider: api.LlmProviderOpenai, ApiKey: ptr("")}, bearer(o.AccessToken))
+		require.True(t, r.JSON200.APIKeySet)
+		r, err = b.client.PutLlmSettingsWithResponse(ctx, api.LlmSettingsUpdate{Provider: api.LlmProviderOpenai, APIKey: ptr("")}, bearer(o.AccessToken))
 		require.NoError(t, err)
-		require.False(t, r.JSON200.ApiKeySet)
+		require.False(t, r.JSON200.APIKeySet)
 	})
 
 	t.Run("ProviderErrorsAreReportedInPlainWords", func(t *testing.T) {
@@ -197,7 +197,7 @@ func TestLLMSettings(t *testing.T) {
 		oa := llmtest.NewOpenAI(t, "the-right-key")
 		b := setup(t, withLLM(t, llmfactory.Platform{BaseURLs: map[string]string{llmfactory.OpenAI: llmtest.OpenAIBaseURL(oa)}}))
 		o := b.signup(t, "Wrong Key Co")
-		_, err := b.client.PutLlmSettingsWithResponse(ctx, api.LlmSettingsUpdate{Provider: api.LlmProviderOpenai, ApiKey: ptr("sk-wrong-key-000")}, bearer(o.AccessToken))
+		_, err := b.client.PutLlmSettingsWithResponse(ctx, api.LlmSettingsUpdate{Provider: api.LlmProviderOpenai, APIKey: ptr("sk-wrong-key-000")}, bearer(o.AccessToken))
 		require.NoError(t, err)
 		res, err := b.client.TestLlmSettingsWithResponse(ctx, bearer(o.AccessToken))
 		require.NoError(t, err)

@@ -16,7 +16,7 @@ func toAPIOrganization(o orgs.Organization) api.Organization {
 	}
 	bc := o.BusinessContext
 	return api.Organization{
-		Id: o.ID, Name: o.Name, Slug: o.Slug,
+		ID: o.ID, Name: o.Name, Slug: o.Slug,
 		BusinessContext: api.BusinessContext{
 			CompanyName: bc.CompanyName, Industry: bc.Industry, TargetAudience: bc.TargetAudience,
 			ValueProposition: bc.ValueProposition, Tone: bc.Tone, Cta: bc.CTA, SenderName: bc.SenderName,
@@ -72,7 +72,7 @@ func orgUpdateFromAPI(b api.OrganizationUpdate) orgs.Update {
 }
 
 func toAPIUser(u auth.User) api.User {
-	return api.User{Id: u.ID, Email: u.Email, FullName: u.FullName, CreatedAt: u.CreatedAt}
+	return api.User{ID: u.ID, Email: u.Email, FullName: u.FullName, CreatedAt: u.CreatedAt}
 }
 
 func toAPISession(s auth.Session) api.AuthSession {
@@ -84,16 +84,16 @@ func toAPISession(s auth.Session) api.AuthSession {
 }
 
 func toAPIMember(m orgs.Member) api.Member {
-	return api.Member{UserId: m.UserID, Email: m.Email, FullName: m.FullName, Role: api.Role(m.Role), JoinedAt: m.JoinedAt}
+	return api.Member{UserID: m.UserID, Email: m.Email, FullName: m.FullName, Role: api.Role(m.Role), JoinedAt: m.JoinedAt}
 }
 
 func toAPIInvite(i orgs.Invite, now time.Time) api.Invite {
 	return api.Invite{
-		Id: i.ID, Email: i.Email, Role: api.Role(i.Role), Status: api.InviteStatus(i.Status(now)),
+		ID: i.ID, Email: i.Email, Role: api.Role(i.Role), Status: api.InviteStatus(i.Status(now)),
 		InvitedBy: i.InvitedBy, ExpiresAt: i.ExpiresAt, AcceptedAt: i.AcceptedAt, CreatedAt: i.CreatedAt,
 	}
 }
 
-func toAPIKey(k orgs.APIKey) api.ApiKey {
-	return api.ApiKey{Id: k.ID, Name: k.Name, Prefix: k.Prefix, CreatedAt: k.CreatedAt, LastUsedAt: k.LastUsedAt, RevokedAt: k.RevokedAt}
+func toAPIKey(k orgs.APIKey) api.APIKey {
+	return api.APIKey{ID: k.ID, Name: k.Name, Prefix: k.Prefix, CreatedAt: k.CreatedAt, LastUsedAt: k.LastUsedAt, RevokedAt: k.RevokedAt}
 }

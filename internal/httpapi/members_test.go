@@ -20,13 +20,13 @@ func TestMembers(t *testing.T) {
 		o := b.signup(t, "Team Co")
 		a := b.join(t, o, api.RoleAdmin)
 		require.Equal(t, api.RoleAdmin, a.Role)
-		require.Equal(t, o.Organization.Id, a.Organization.Id)
+		require.Equal(t, o.Organization.ID, a.Organization.ID)
 
 		list, err := b.client.ListMembersWithResponse(ctx, nil, bearer(a.AccessToken))
 		require.NoError(t, err)
 		require.Equal(t, http.StatusOK, list.StatusCode())
 		require.Len(t, list.JSON200.Data, 2)
-		require.Equal(t, a.User.Id, list.JSON200.Data[0].UserId, "newest first")
+		require.Equal(t, a.User.ID, list.JSON200.Data[0].UserID, "newest first")
 		require.Nil(t, list.JSON200.NextCursor)
 	})
 
@@ -38,7 +38,7 @@ func TestMembers(t *testing.T) {
 		inv, err := b.client.CreateInviteWithResponse(ctx, nil, api.InviteCreate{Email: api.Email(home.User.Email), Role: &role}, bearer(other.AccessToken))
 		require.NoError(t, err)
 		require.Equal(t, http.StatusCreated, inv.StatusCode(), string(inv.Body))
-		require.Contains(t, inv.JSON201.AcceptUrl, inv.JSON201.Token)
+		require.Contains(t, inv.JSON201.AcceptURL, inv.JSON201.Token)
 
 		wrong, err := b.client.AcceptInviteWithResponse(ctx, api.AcceptInviteRequest{Token: inv.JSON201.Token, Password: "wrong password!"})
 		require.NoError(t, err)
@@ -47,8 +47,8 @@ func TestMembers(t *testing.T) {
 		acc, err := b.client.AcceptInviteWithResponse(ctx, api.AcceptInviteRequest{Token: inv.JSON201.Token, Password: password})
 		require.NoError(t, err)
 		require.Equal(t, http.StatusOK, acc.StatusCode(), string(acc.Body))
-		require.Equal(t, home.User.Id, acc.JSON200.User.Id)
-		require.Equal(t, other.Organization.Id, acc.JSON200.Organization.Id)
+		require.Equal(t, home.User.ID, acc.JSON200.User.ID)
+		require.Equal(t, other.Organization.ID, acc.JSON200.Organization.ID)
 
 		again, err := b.client.AcceptInviteWithResponse(ctx, api.AcceptInviteRequest{Token: inv.JSON201.Token, Password: password})
 		require.NoError(t, err)
@@ -59,9 +59,9 @@ func TestMembers(t *testing.T) {
 		require.Len(t, *me.JSON200.Memberships, 2)
 
 		// Login picks the organisation asked for.
-		l, err := b.client.LoginWithResponse(ctx, api.LoginRequest{Email: api.Email(home.User.Email), Password: password, OrgId: &other.Organization.Id})
+		l, err := b.client.LoginWithResponse(ctx, api.LoginRequest{Email: api.Email(home.User.Email), Password: password, OrgID: &other.Organization.ID})
 		require.NoError(t, err)
-		require.Equal(t, other.Organization.Id, l.JSON200.Organization.Id)
+		require.Equal(t, other.Organization.ID, l.JSON200.Organization.ID)
 		require.Equal(t, api.RoleMember, l.JSON200.Role)
 	})
 
@@ -76,7 +76,7 @@ func TestMembers(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, "invite_pending", problem(t, dup.HTTPResponse, dup.Body, http.StatusConflict).Code)
 
-		rv, err := b.client.RevokeInviteWithResponse(ctx, inv.JSON201.Id, bearer(o.AccessToken))
+		rv, err := b.client.RevokeInviteWithResponse(ctx, inv.JSON201.ID, bearer(o.AccessToken))
 		require.NoError(t, err)
 		require.Equal(t, http.StatusNoContent, rv.StatusCode())
 		acc, err := b.client.AcceptInviteWithResponse(ctx, api.AcceptInviteRequest{Token: inv.JSON201.Token, Password: password})
@@ -102,7 +102,7 @@ func TestMembers(t *testing.T) {
 		inv, err := b.client.CreateInviteWithResponse(ctx, nil, api.InviteCreate{Email: api.Email(uniqueEmail("x"))}, bearer(member.AccessToken))
 		require.NoError(t, err)
 		problem(t, inv.HTTPResponse, inv.Body, http.StatusForbidden)
-		up, err := b.client.UpdateMemberWithResponse(ctx, member.User.Id, api.MemberUpdate{Role: api.RoleAdmin}, bearer(member.AccessToken))
+		up, err := b.client.UpdateMemberWithResponse(ctx, member.User.ID, api.MemberUpdate{Role: api.RoleAdmin}, bearer(member.AccessToken))
 		require.NoError(t, err)
 		problem(t, up.HTTPResponse, up.Body, http.StatusForbidden)
 
@@ -111,35 +111,35 @@ func TestMembers(t *testing.T) {
 		inv, err = b.client.CreateInviteWithResponse(ctx, nil, api.InviteCreate{Email: api.Email(uniqueEmail("x")), Role: &owner}, bearer(admin.AccessToken))
 		require.NoError(t, err)
 		problem(t, inv.HTTPResponse, inv.Body, http.StatusForbidden)
-		up, err = b.client.UpdateMemberWithResponse(ctx, member.User.Id, api.MemberUpdate{Role: api.RoleOwner}, bearer(admin.AccessToken))
+		up, err = b.client.UpdateMemberWithResponse(ctx, member.User.ID, api.MemberUpdate{Role: api.RoleOwner}, bearer(admin.AccessToken))
 		require.NoError(t, err)
 		problem(t, up.HTTPResponse, up.Body, http.StatusForbidden)
-		up, err = b.client.UpdateMemberWithResponse(ctx, o.User.Id, api.MemberUpdate{Role: api.RoleMember}, bearer(admin.AccessToken))
+		up, err = b.client.UpdateMemberWithResponse(ctx, o.User.ID, api.MemberUpdate{Role: api.RoleMember}, bearer(admin.AccessToken))
 		require.NoError(t, err)
 		problem(t, up.HTTPResponse, up.Body, http.StatusForbidden)
-		up, err = b.client.UpdateMemberWithResponse(ctx, member.User.Id, api.MemberUpdate{Role: api.RoleAdmin}, bearer(admin.AccessToken))
+		up, err = b.client.UpdateMemberWithResponse(ctx, member.User.ID, api.MemberUpdate{Role: api.RoleAdmin}, bearer(admin.AccessToken))
 		require.NoError(t, err)
 		require.Equal(t, http.StatusOK, up.StatusCode(), string(up.Body))
 		require.Equal(t, api.RoleAdmin, up.JSON200.Role)
 
 		// The role change applies to the member's existing token at once.
-		keys, err := b.client.ListApiKeysWithResponse(ctx, nil, bearer(member.AccessToken))
+		keys, err := b.client.ListAPIKeysWithResponse(ctx, nil, bearer(member.AccessToken))
 		require.NoError(t, err)
 		require.Equal(t, http.StatusOK, keys.StatusCode())
 
 		// The last owner can be neither demoted nor removed.
-		up, err = b.client.UpdateMemberWithResponse(ctx, o.User.Id, api.MemberUpdate{Role: api.RoleAdmin}, bearer(o.AccessToken))
+		up, err = b.client.UpdateMemberWithResponse(ctx, o.User.ID, api.MemberUpdate{Role: api.RoleAdmin}, bearer(o.AccessToken))
 		require.NoError(t, err)
 		require.Equal(t, "last_owner", problem(t, up.HTTPResponse, up.Body, http.StatusConflict).Code)
-		rm, err := b.client.RemoveMemberWithResponse(ctx, o.User.Id, bearer(o.AccessToken))
+		rm, err := b.client.RemoveMemberWithResponse(ctx, o.User.ID, bearer(o.AccessToken))
 		require.NoError(t, err)
 		require.Equal(t, "last_owner", problem(t, rm.HTTPResponse, rm.Body, http.StatusConflict).Code)
 
 		// With a second owner, the first may step down.
-		up, err = b.client.UpdateMemberWithResponse(ctx, admin.User.Id, api.MemberUpdate{Role: api.RoleOwner}, bearer(o.AccessToken))
+		up, err = b.client.UpdateMemberWithResponse(ctx, admin.User.ID, api.MemberUpdate{Role: api.RoleOwner}, bearer(o.AccessToken))
 		require.NoError(t, err)
 		require.Equal(t, http.StatusOK, up.StatusCode())
-		up, err = b.client.UpdateMemberWithResponse(ctx, o.User.Id, api.MemberUpdate{Role: api.RoleMember}, bearer(o.AccessToken))
+		up, err = b.client.UpdateMemberWithResponse(ctx, o.User.ID, api.MemberUpdate{Role: api.RoleMember}, bearer(o.AccessToken))
 		require.NoError(t, err)
 		require.Equal(t, http.StatusOK, up.StatusCode(), string(up.Body))
 	})
@@ -148,7 +148,7 @@ func TestMembers(t *testing.T) {
 		t.Parallel()
 		o := b.signup(t, "Remove Co")
 		m := b.join(t, o, api.RoleMember)
-		rm, err := b.client.RemoveMemberWithResponse(ctx, m.User.Id, bearer(o.AccessToken))
+		rm, err := b.client.RemoveMemberWithResponse(ctx, m.User.ID, bearer(o.AccessToken))
 		require.NoError(t, err)
 		require.Equal(t, http.StatusNoContent, rm.StatusCode())
 		me, err := b.client.GetMeWithResponse(ctx, bearer(m.AccessToken))
@@ -164,12 +164,12 @@ func TestMembers(t *testing.T) {
 		o := b.signup(t, "Rejoin Co")
 		m := b.join(t, o, api.RoleMember)
 		var live int
-		require.NoError(t, b.owner.Pool.QueryRow(ctx, `SELECT count(*) FROM refresh_tokens WHERE user_id = $1 AND revoked_at IS NULL`, m.User.Id).Scan(&live))
+		require.NoError(t, b.owner.Pool.QueryRow(ctx, `SELECT count(*) FROM refresh_tokens WHERE user_id = $1 AND revoked_at IS NULL`, m.User.ID).Scan(&live))
 		require.Equal(t, 1, live)
-		rm, err := b.client.RemoveMemberWithResponse(ctx, m.User.Id, bearer(o.AccessToken))
+		rm, err := b.client.RemoveMemberWithResponse(ctx, m.User.ID, bearer(o.AccessToken))
 		require.NoError(t, err)
 		require.Equal(t, http.StatusNoContent, rm.StatusCode())
-		require.NoError(t, b.owner.Pool.QueryRow(ctx, `SELECT count(*) FROM refresh_tokens WHERE user_id = $1 AND revoked_at IS NULL`, m.User.Id).Scan(&live))
+		require.NoError(t, b.owner.Pool.QueryRow(ctx, `SELECT count(*) FROM refresh_tokens WHERE user_id = $1 AND revoked_at IS NULL`, m.User.ID).Scan(&live))
 		require.Zero(t, live, "removal revokes the member's sessions in the organisation")
 
 		// Invited back, the person signs in afresh; the old tokens stay dead.
@@ -194,7 +194,7 @@ func TestMembers(t *testing.T) {
 		t.Parallel()
 		o := b.signup(t, "Leave Co")
 		m := b.join(t, o, api.RoleMember)
-		rm, err := b.client.RemoveMemberWithResponse(ctx, m.User.Id, bearer(m.AccessToken))
+		rm, err := b.client.RemoveMemberWithResponse(ctx, m.User.ID, bearer(m.AccessToken))
 		require.NoError(t, err)
 		require.Equal(t, http.StatusNoContent, rm.StatusCode())
 	})

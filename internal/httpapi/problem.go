@@ -45,7 +45,7 @@ func writeProblem(c echo.Context, status int, code, detail string, fields []faul
 		Detail: detail,
 	}
 	if rid := c.Response().Header().Get(echo.HeaderXRequestID); rid != "" {
-		p.RequestId = &rid
+		p.RequestID = &rid
 	}
 	inst := c.Request().URL.Path
 	p.Instance = &inst

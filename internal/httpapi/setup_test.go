@@ -154,8 +154,8 @@ func problem(t *testing.T, resp *http.Response, body []byte, status int) api.Pro
 	require.NotEmpty(t, p.Code)
 	require.NotEmpty(t, p.Detail)
 	require.True(t, strings.HasPrefix(p.Type, "urn:leadpilot:problem:"))
-	require.NotNil(t, p.RequestId)
-	require.Equal(t, resp.Header.Get("X-Request-Id"), *p.RequestId)
+	require.NotNil(t, p.RequestID)
+	require.Equal(t, resp.Header.Get("X-Request-Id"), *p.RequestID)
 	return p
 }
 

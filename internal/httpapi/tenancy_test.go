@@ -30,9 +30,9 @@ func (b *bundle) tenant(t *testing.T, name string) tenant {
 	m := b.join(t, o, api.RoleMember)
 	inv, err := b.client.CreateInviteWithResponse(ctx, nil, api.InviteCreate{Email: api.Email(uniqueEmail("pending"))}, bearer(o.AccessToken))
 	require.NoError(t, err)
-	k, err := b.client.CreateApiKeyWithResponse(ctx, nil, api.ApiKeyCreate{Name: name + " key"}, bearer(o.AccessToken))
+	k, err := b.client.CreateAPIKeyWithResponse(ctx, nil, api.APIKeyCreate{Name: name + " key"}, bearer(o.AccessToken))
 	require.NoError(t, err)
-	return tenant{owner: o, member: m, inviteID: inv.JSON201.Id, keyID: k.JSON201.Id, keySec: k.JSON201.Secret}
+	return tenant{owner: o, member: m, inviteID: inv.JSON201.ID, keyID: k.JSON201.ID, keySec: k.JSON201.Secret}
 }
 
 // crossTenantCase calls one endpoint as org B (with credential cred) on
@@ -47,11 +47,11 @@ type crossTenantCase struct {
 // fails until it does.
 var crossTenantCases = []crossTenantCase{
 	{"updateMember", func(ctx context.Context, c *api.ClientWithResponses, a tenant, cred string) (*http.Response, []byte, error) {
-		r, err := c.UpdateMemberWithResponse(ctx, a.member.User.Id, api.MemberUpdate{Role: api.RoleAdmin}, bearer(cred))
+		r, err := c.UpdateMemberWithResponse(ctx, a.member.User.ID, api.MemberUpdate{Role: api.RoleAdmin}, bearer(cred))
 		return resp(r, err)
 	}},
 	{"removeMember", func(ctx context.Context, c *api.ClientWithResponses, a tenant, cred string) (*http.Response, []byte, error) {
-		r, err := c.RemoveMemberWithResponse(ctx, a.member.User.Id, bearer(cred))
+		r, err := c.RemoveMemberWithResponse(ctx, a.member.User.ID, bearer(cred))
 		return resp(r, err)
 	}},
 	{"revokeInvite", func(ctx context.Context, c *api.ClientWithResponses, a tenant, cred string) (*http.Response, []byte, error) {
@@ -59,7 +59,7 @@ var crossTenantCases = []crossTenantCase{
 		return resp(r, err)
 	}},
 	{"revokeApiKey", func(ctx context.Context, c *api.ClientWithResponses, a tenant, cred string) (*http.Response, []byte, error) {
-		r, err := c.RevokeApiKeyWithResponse(ctx, a.keyID, bearer(cred))
+		r, err := c.RevokeAPIKeyWithResponse(ctx, a.keyID, bearer(cred))
 		return resp(r, err)
 	}},
 }
@@ -84,7 +84,7 @@ func resp[T interface{ StatusCode() int }](r T, err error) (*http.Response, []by
 		return x.HTTPResponse, x.Body, nil
 	case *api.RevokeInviteResponse:
 		return x.HTTPResponse, x.Body, nil
-	case *api.RevokeApiKeyResponse:
+	case *api.RevokeAPIKeyResponse:
 		return x.HTTPResponse, x.Body, nil
 	}
 	panic("add the response type to resp")
@@ -121,14 +121,14 @@ func TestCrossTenant(t *testing.T) {
 		require.NoError(t, err)
 		require.Len(t, members.JSON200.Data, 2)
 		for _, m := range members.JSON200.Data {
-			if m.UserId == a.member.User.Id {
+			if m.UserID == a.member.User.ID {
 				require.Equal(t, api.RoleMember, m.Role)
 			}
 		}
 		invites, err := b.client.ListInvitesWithResponse(ctx, nil, bearer(a.owner.AccessToken))
 		require.NoError(t, err)
 		for _, inv := range invites.JSON200.Data {
-			if inv.Id == a.inviteID {
+			if inv.ID == a.inviteID {
 				require.Equal(t, api.InviteStatusPending, inv.Status)
 			}
 		}
@@ -141,7 +141,7 @@ func TestCrossTenant(t *testing.T) {
 		r, err := b.client.UpdateOrganizationWithResponse(ctx, api.OrganizationUpdate{Name: ptr("Renamed B")}, bearer(other.owner.AccessToken))
 		require.NoError(t, err)
 		require.Equal(t, http.StatusOK, r.StatusCode())
-		require.Equal(t, other.owner.Organization.Id, r.JSON200.Id)
+		require.Equal(t, other.owner.Organization.ID, r.JSON200.ID)
 		ga, err := b.client.GetOrganizationWithResponse(ctx, bearer(a.owner.AccessToken))
 		require.NoError(t, err)
 		require.Equal(t, "Tenant A", ga.JSON200.Name)
@@ -171,25 +171,25 @@ func TestCrossTenant(t *testing.T) {
 		tok := bearer(other.owner.AccessToken)
 		org, err := b.client.GetOrganizationWithResponse(ctx, tok)
 		require.NoError(t, err)
-		require.Equal(t, other.owner.Organization.Id, org.JSON200.Id)
+		require.Equal(t, other.owner.Organization.ID, org.JSON200.ID)
 		members, err := b.client.ListMembersWithResponse(ctx, nil, tok)
 		require.NoError(t, err)
 		for _, m := range members.JSON200.Data {
-			require.NotEqual(t, a.member.User.Id, m.UserId)
-			require.NotEqual(t, a.owner.User.Id, m.UserId)
+			require.NotEqual(t, a.member.User.ID, m.UserID)
+			require.NotEqual(t, a.owner.User.ID, m.UserID)
 		}
 		invites, err := b.client.ListInvitesWithResponse(ctx, nil, tok)
 		require.NoError(t, err)
 		for _, inv := range invites.JSON200.Data {
-			require.NotEqual(t, a.inviteID, inv.Id)
+			require.NotEqual(t, a.inviteID, inv.ID)
 		}
-		keys, err := b.client.ListApiKeysWithResponse(ctx, nil, tok)
+		keys, err := b.client.ListAPIKeysWithResponse(ctx, nil, tok)
 		require.NoError(t, err)
 		for _, k := range keys.JSON200.Data {
-			require.NotEqual(t, a.keyID, k.Id)
+			require.NotEqual(t, a.keyID, k.ID)
 		}
 		// A token for A cannot be bent to act on B by login's org_id.
-		l, err := b.client.LoginWithResponse(ctx, api.LoginRequest{Email: api.Email(a.owner.User.Email), Password: password, OrgId: &other.owner.Organization.Id})
+		l, err := b.client.LoginWithResponse(ctx, api.LoginRequest{Email: api.Email(a.owner.User.Email), Password: password, OrgID: &other.owner.Organization.ID})
 		require.NoError(t, err)
 		problem(t, l.HTTPResponse, l.Body, http.StatusUnauthorized)
 	})
