@@ -295,6 +295,7 @@ func newHTTPServer(cfg *config.Config, logger *slog.Logger, db *database.DB, rdb
 	tokens := auth.NewTokens(cfg.JWTSecret, cfg.JWTIssuer, cfg.JWTAudience, cfg.AccessTokenTTL)
 	docsHandler := echo.WrapHandler(docs.Handler("/openapi.yaml"))
 	e, err := httpapi.New(httpapi.Deps{
+		DB:          db,
 		Auth:        auth.NewService(db, tokens, cfg.RefreshTokenTTL),
 		Orgs:        orgs.NewService(db, cfg.InviteTTL, cfg.PublicURL),
 		LLM:         llmsettings.NewService(db, cfg.Keyring, llmPlatform(cfg), logger),

@@ -429,24 +429,88 @@ func (s *Service) AcceptInvite(ctx context.Context, secret, password, fullName s
 	})
 }
 
-// Authenticate turns a bearer credential into a principal: an API key
-// (lp_…) or an access token, whose membership is re-read so that a removed
-// member or a changed role takes effect at once.
+// Credential is a bearer credential resolved to the tenant it claims: an
+// access token whose signature and lifetime are good, or an API key that
+// exists and is not revoked. Whether the claim still holds (the user is a
+// member, the session was not ended) is Check's work, done inside the
+// tenant's transaction.
+type Credential struct {
+	tenant     database.Tenant
+	family     uuid.UUID  // access tokens: the sign-in's refresh-token family
+	apiKeyID   uuid.UUID  // API keys
+	lastUsedAt *time.Time // API keys
+}
+
+// Tenant is the organisation (and user) the credential claims to act for.
+func (c Credential) Tenant() database.Tenant { return c.tenant }
+
+// Authenticate turns a bearer credential into a principal: Resolve, then
+// Check.
 func (s *Service) Authenticate(ctx context.Context, bearer string) (Principal, error) {
+	c, err := s.Resolve(ctx, bearer)
+	if err != nil {
+		return Principal{}, err
+	}
+	return s.Check(ctx, c)
+}
+
+// Resolve reads a bearer credential: an API key (lp_…), looked up before
+// any tenant is known, or an access token, checked by signature and
+// lifetime alone. The HTTP edge opens the request's tenant transaction on
+// the result and calls Check inside it.
+func (s *Service) Resolve(ctx context.Context, bearer string) (Credential, error) {
 	if strings.HasPrefix(bearer, token.PrefixAPIKey) {
-		return s.authenticateKey(ctx, bearer)
+		var k struct {
+			ID         uuid.UUID  `bun:"id"`
+			OrgID      uuid.UUID  `bun:"org_id"`
+			RevokedAt  *time.Time `bun:"revoked_at"`
+			LastUsedAt *time.Time `bun:"last_used_at"`
+		}
+		err := s.db.Bun.NewRaw(`SELECT id, org_id, revoked_at, last_used_at FROM auth_api_key(?)`, token.Hash(bearer)).Scan(ctx, &k)
+		if errors.Is(database.Interpret(err), database.ErrNotFound) {
+			return Credential{}, fault.Unauthorized("invalid_api_key", "the API key is not valid")
+		}
+		if err != nil {
+			return Credential{}, fmt.Errorf("auth: api key lookup: %w", err)
+		}
+		if k.RevokedAt != nil {
+			return Credential{}, fault.Unauthorized("invalid_api_key", "the API key was revoked")
+		}
+		return Credential{tenant: database.Tenant{OrgID: k.OrgID}, apiKeyID: k.ID, lastUsedAt: k.LastUsedAt}, nil
 	}
 	userID, orgID, claims, err := s.tokens.Verify(bearer)
 	if errors.Is(err, ErrTokenExpired) {
-		return Principal{}, fault.Unauthorized("token_expired", "the access token has expired; refresh it")
+		return Credential{}, fault.Unauthorized("token_expired", "the access token has expired; refresh it")
 	}
 	if err != nil {
-		return Principal{}, fault.Unauthorized("invalid_token", "the bearer token is not valid")
+		return Credential{}, fault.Unauthorized("invalid_token", "the bearer token is not valid")
 	}
 	family, err := uuid.Parse(claims.FamilyID)
 	if err != nil {
-		return Principal{}, fault.Unauthorized("invalid_token", "the bearer token is not valid")
+		return Credential{}, fault.Unauthorized("invalid_token", "the bearer token is not valid")
 	}
+	return Credential{tenant: database.Tenant{OrgID: orgID, UserID: userID}, family: family}, nil
+}
+
+// Check confirms a resolved credential against the current state, in the
+// credential's tenant (joining ctx's request transaction when there is
+// one): for a user, that they are still a member (and with which role) and
+// that the sign-in was not ended; for an API key, it keeps last_used_at.
+func (s *Service) Check(ctx context.Context, c Credential) (Principal, error) {
+	if c.apiKeyID != uuid.Nil {
+		// last_used_at to the minute: one write a minute per key, not per request.
+		if c.lastUsedAt == nil || s.now().Sub(*c.lastUsedAt) > time.Minute {
+			err := s.db.InTenant(ctx, c.tenant, func(ctx context.Context, tx bun.Tx) error {
+				_, err := tx.NewUpdate().Model((*orgs.APIKey)(nil)).Set("last_used_at = now()").Where("id = ?", c.apiKeyID).Exec(ctx)
+				return err
+			})
+			if err != nil {
+				return Principal{}, fmt.Errorf("auth: touch api key: %w", err)
+			}
+		}
+		return Principal{Type: PrincipalAPIKey, OrgID: c.tenant.OrgID, APIKeyID: c.apiKeyID, Role: orgs.RoleAdmin}, nil
+	}
+	userID, orgID := c.tenant.UserID, c.tenant.OrgID
 	// One query checks both that the user is still a member (and with
 	// which role) and that the session was not ended: logging out, or a
 	// reused refresh token, ends the access tokens of that sign-in too.
@@ -454,12 +518,12 @@ func (s *Service) Authenticate(ctx context.Context, bearer string) (Principal, e
 		Role   orgs.Role `bun:"role"`
 		Active bool      `bun:"active"`
 	}
-	err = s.db.InTenant(ctx, database.Tenant{OrgID: orgID, UserID: userID}, func(ctx context.Context, tx bun.Tx) error {
+	err := s.db.InTenant(ctx, c.tenant, func(ctx context.Context, tx bun.Tx) error {
 		return tx.NewRaw(`SELECT m.role, EXISTS (
 				SELECT 1 FROM refresh_tokens t WHERE t.family_id = ? AND t.user_id = ? AND t.revoked_at IS NULL
 				  AND t.created_at >= m.created_at -- a session from before a removal stays dead after a re-invite
 			) AS active
-			FROM memberships m WHERE m.org_id = ? AND m.user_id = ?`, family, userID, orgID, userID).Scan(ctx, &row)
+			FROM memberships m WHERE m.org_id = ? AND m.user_id = ?`, c.family, userID, orgID, userID).Scan(ctx, &row)
 	})
 	if errors.Is(database.Interpret(err), database.ErrNotFound) {
 		return Principal{}, fault.Unauthorized("not_a_member", "you are not a member of this organisation")
@@ -470,38 +534,7 @@ func (s *Service) Authenticate(ctx context.Context, bearer string) (Principal, e
 	if !row.Active {
 		return Principal{}, fault.Unauthorized("session_ended", "this session was logged out or revoked; sign in again")
 	}
-	role := row.Role
-	return Principal{Type: PrincipalUser, OrgID: orgID, UserID: userID, Role: role}, nil
-}
-
-func (s *Service) authenticateKey(ctx context.Context, secret string) (Principal, error) {
-	var k struct {
-		ID         uuid.UUID  `bun:"id"`
-		OrgID      uuid.UUID  `bun:"org_id"`
-		RevokedAt  *time.Time `bun:"revoked_at"`
-		LastUsedAt *time.Time `bun:"last_used_at"`
-	}
-	err := s.db.Bun.NewRaw(`SELECT id, org_id, revoked_at, last_used_at FROM auth_api_key(?)`, token.Hash(secret)).Scan(ctx, &k)
-	if errors.Is(database.Interpret(err), database.ErrNotFound) {
-		return Principal{}, fault.Unauthorized("invalid_api_key", "the API key is not valid")
-	}
-	if err != nil {
-		return Principal{}, fmt.Errorf("auth: api key lookup: %w", err)
-	}
-	if k.RevokedAt != nil {
-		return Principal{}, fault.Unauthorized("invalid_api_key", "the API key was revoked")
-	}
-	// last_used_at to the minute: one write a minute per key, not per request.
-	if k.LastUsedAt == nil || s.now().Sub(*k.LastUsedAt) > time.Minute {
-		err := s.db.InTenant(ctx, database.Tenant{OrgID: k.OrgID}, func(ctx context.Context, tx bun.Tx) error {
-			_, err := tx.NewUpdate().Model((*orgs.APIKey)(nil)).Set("last_used_at = now()").Where("id = ?", k.ID).Exec(ctx)
-			return err
-		})
-		if err != nil {
-			return Principal{}, fmt.Errorf("auth: touch api key: %w", err)
-		}
-	}
-	return Principal{Type: PrincipalAPIKey, OrgID: k.OrgID, APIKeyID: k.ID, Role: orgs.RoleAdmin}, nil
+	return Principal{Type: PrincipalUser, OrgID: orgID, UserID: userID, Role: row.Role}, nil
 }
 
 // Me is what the caller sees of itself.

@@ -121,20 +121,19 @@ type Tenant struct {
 // InTenant runs fn in a transaction whose row-level security context is t:
 // every tenant table shows and accepts only t.OrgID's rows. Settings are
 // transaction-local (set_config(..., true)), so nothing leaks to the next
-// user of the pooled connection.
+// user of the pooled connection. When ctx carries a request transaction for
+// t (BeginRequest), fn runs inside it and commits with the request.
 func (db *DB) InTenant(ctx context.Context, t Tenant, fn func(ctx context.Context, tx bun.Tx) error) error {
 	if t.OrgID == uuid.Nil {
 		return ErrNoTenant
 	}
+	if ok, err := joined(ctx, t, fn); ok {
+		return err
+	}
+	ctx = Detach(ctx) // a nested call for another tenant must not join the outer request
 	return db.Bun.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		user := ""
-		if t.UserID != uuid.Nil {
-			user = t.UserID.String()
-		}
-		if _, err := tx.ExecContext(ctx,
-			`SELECT set_config('app.org_id', ?, true), set_config('app.user_id', ?, true)`,
-			t.OrgID.String(), user); err != nil {
-			return fmt.Errorf("database: set tenant: %w", err)
+		if err := setTenant(ctx, tx, t); err != nil {
+			return err
 		}
 		return fn(ctx, tx)
 	})
@@ -228,4 +227,11 @@ func (db *DB) EnsureLoginRole(ctx context.Context, appURL, appRole string) (stri
 func IsDataException(err error) bool {
 	var pgErr *pgconn.PgError
 	return errors.As(err, &pgErr) && strings.HasPrefix(pgErr.Code, "22")
+}
+
+// IsLockTimeout reports whether err is Postgres giving up on a lock wait
+// (lock_timeout, SQLSTATE 55P03).
+func IsLockTimeout(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && pgErr.Code == "55P03"
 }

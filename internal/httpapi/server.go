@@ -28,6 +28,7 @@ import (
 
 	"github.com/leadpilot/leadpilot/api/server"
 	"github.com/leadpilot/leadpilot/internal/auth"
+	"github.com/leadpilot/leadpilot/internal/database"
 	"github.com/leadpilot/leadpilot/internal/fault"
 	"github.com/leadpilot/leadpilot/internal/idempotency"
 	"github.com/leadpilot/leadpilot/internal/llmsettings"
@@ -46,6 +47,7 @@ type Limits struct {
 
 // Deps is what the API needs. Each is used; nothing else is reachable.
 type Deps struct {
+	DB          *database.DB // request transactions
 	Auth        *auth.Service
 	Orgs        *orgs.Service
 	LLM         *llmsettings.Service
@@ -142,7 +144,7 @@ func New(d Deps) (*echo.Echo, error) {
 	s := &Server{auth: d.Auth, orgs: d.Orgs, llm: d.LLM, limiter: d.Limiter, limits: d.Limits}
 	public := publicOperations(spec)
 	v1 := e.Group("/v1")
-	v1.Use(authenticate(d.Auth, d.Limiter, d.Limits, public))
+	v1.Use(authenticate(d.Auth, d.DB, d.Limiter, d.Limits, public))
 	v1.Use(rateLimit(d.Limiter, d.Limits, public))
 	// Idempotency sits before validation: the validator hands the handler
 	// the value it validated through the request body, which a later
@@ -302,42 +304,6 @@ func accessLog(logger *slog.Logger, m *metrics) echo.MiddlewareFunc {
 	}
 }
 
-// authenticate sets the principal for every non-public operation. Failed
-// attempts spend the client IP's budget and, once it is spent, answer 429:
-// guessing keys is slowed without locking out valid credentials that share
-// the address (a NAT, an office).
-func authenticate(a *auth.Service, l *ratelimit.Limiter, lim Limits, public map[string]bool) echo.MiddlewareFunc {
-	failures := ratelimit.PerMinute(lim.AuthIPPerMinute)
-	return func(next echo.HandlerFunc) echo.HandlerFunc {
-		return func(c echo.Context) error {
-			if public[operationKey(c)] || c.Path() == "" || c.Path() == "/v1/*" {
-				return next(c)
-			}
-			ctx := c.Request().Context()
-			h := c.Request().Header.Get(echo.HeaderAuthorization)
-			scheme, cred, ok := strings.Cut(h, " ")
-			if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(cred) == "" {
-				return fault.Unauthorized("unauthenticated", "send Authorization: Bearer <access token or API key>")
-			}
-			p, err := a.Authenticate(ctx, strings.TrimSpace(cred))
-			if err != nil {
-				if fault.IsKind(err, fault.KindUnauthorized) {
-					res, lerr := l.Allow(ctx, "authfail:"+c.RealIP(), failures)
-					if lerr != nil {
-						return lerr
-					}
-					if !res.Allowed {
-						return fault.RateLimited("too many failed authentication attempts from this address", res.RetryAfterSeconds())
-					}
-				}
-				return err
-			}
-			c.SetRequest(c.Request().WithContext(auth.WithPrincipal(c.Request().Context(), p)))
-			return next(c)
-		}
-	}
-}
-
 // rateLimit spends the organisation's (and API key's) budget, or for
 // public operations the client IP's, and reports it in RateLimit-* headers.
 func rateLimit(l *ratelimit.Limiter, lim Limits, public map[string]bool) echo.MiddlewareFunc {
@@ -394,7 +360,8 @@ func rateLimit(l *ratelimit.Limiter, lim Limits, public map[string]bool) echo.Mi
 }
 
 // idempotent replays stored responses for POSTs that carry an
-// Idempotency-Key, and stores the first response.
+// Idempotency-Key, and stores the first response in the request's
+// transaction, so it commits exactly when the work it answers does.
 func idempotent(store *idempotency.Store) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
@@ -406,6 +373,9 @@ func idempotent(store *idempotency.Store) echo.MiddlewareFunc {
 			if len(key) > 255 {
 				return fault.Invalid(fault.FieldError{Field: "/header/Idempotency-Key", Code: "too_long", Message: "must be at most 255 characters"})
 			}
+			if _, held := heldBody(c); !held {
+				return errNoRequestTx // an outsideTransaction operation that takes a key: a wiring bug
+			}
 			body, err := io.ReadAll(c.Request().Body)
 			if err != nil {
 				return err
@@ -415,11 +385,8 @@ func idempotent(store *idempotency.Store) echo.MiddlewareFunc {
 				Tenant: p.Actor().Tenant(), Principal: p.ID(), Key: key,
 				Method: c.Request().Method, Path: c.Request().URL.Path, Body: body,
 			}
-			// The request must finish while it holds the claim.
-			ctx, cancel := context.WithTimeout(c.Request().Context(), idempotency.HandlerBudget)
-			defer cancel()
-			c.SetRequest(c.Request().WithContext(ctx))
-			replay, claim, err := store.Begin(ctx, req)
+			ctx := c.Request().Context()
+			replay, err := store.Begin(ctx, req)
 			if err != nil {
 				return err
 			}
@@ -432,24 +399,22 @@ func idempotent(store *idempotency.Store) echo.MiddlewareFunc {
 				c.Response().Header().Set("Idempotent-Replayed", "true")
 				return c.Blob(replay.Status, replay.Headers.Get(echo.HeaderContentType), replay.Body)
 			}
-			rec := &recorder{ResponseWriter: c.Response().Writer}
-			c.Response().Writer = rec
-			herr := next(c)
-			if herr != nil {
-				c.Error(herr)
+			if herr := next(c); herr != nil {
+				return herr
 			}
 			status := c.Response().Status
-			if status >= 500 || status == http.StatusTooManyRequests {
-				if err := store.Release(context.WithoutCancel(ctx), req, claim); err != nil {
-					return err
-				}
-				return nil
+			if status >= http.StatusBadRequest {
+				return nil // rolled back with the claim: a retry runs again
 			}
 			hdr := http.Header{}
 			if ct := c.Response().Header().Get(echo.HeaderContentType); ct != "" {
 				hdr.Set(echo.HeaderContentType, ct)
 			}
-			return store.Complete(context.WithoutCancel(ctx), req, claim, idempotency.Response{Status: status, Headers: hdr, Body: rec.buf.Bytes()})
+			if loc := c.Response().Header().Get("Location"); loc != "" {
+				hdr.Set("Location", loc)
+			}
+			out, _ := heldBody(c)
+			return store.Complete(ctx, req, idempotency.Response{Status: status, Headers: hdr, Body: bytes.Clone(out)})
 		}
 	}
 }
@@ -500,16 +465,6 @@ func findNUL(v any, ptr string) (string, bool) {
 		}
 	}
 	return "", false
-}
-
-type recorder struct {
-	http.ResponseWriter
-	buf bytes.Buffer
-}
-
-func (r *recorder) Write(b []byte) (int, error) {
-	r.buf.Write(b)
-	return r.ResponseWriter.Write(b)
 }
 
 // specDocument is the contract served at /openapi.yaml, rendered from the

@@ -72,6 +72,7 @@ func setup(t testing.TB, opts ...option) *bundle {
 	tokens := auth.NewTokens("test-secret-test-secret-test-secret-xx", "leadpilot", "leadpilot-api", 15*time.Minute)
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	d := httpapi.Deps{
+		DB:           db,
 		Auth:         auth.NewService(db, tokens, 24*time.Hour),
 		Orgs:         orgs.NewService(db, 7*24*time.Hour, "http://app.test"),
 		LLM:          llmsettings.NewService(db, testKeyring(t), llmfactory.Platform{}, logger),

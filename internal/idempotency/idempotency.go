@@ -1,14 +1,15 @@
 // Package idempotency stores the first response to a request sent with an
 // Idempotency-Key so that retries replay it instead of acting twice. Keys
-// are scoped to the organisation and the principal, kept 24 hours, and
-// claimed with an insert that only one of two concurrent requests can win.
+// are scoped to the organisation and the principal and kept 24 hours. The
+// claim, the request's work and the stored response share one transaction
+// (Stripe's "atomic phases" in one phase): an answered request is stored
+// exactly when its work is.
 package idempotency
 
 import (
 	"context"
 	"crypto/sha256"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"time"
@@ -21,15 +22,8 @@ import (
 	"github.com/leadpilot/leadpilot/internal/secrets"
 )
 
-// Defaults for how long a response is kept and how long a claim blocks
-// duplicates before it is considered abandoned by a crashed process.
-// HandlerBudget is how long the request under a claim may run: less than
-// the lock, so a live request never loses its claim to a retry.
-const (
-	DefaultTTL    = 24 * time.Hour
-	DefaultLock   = 2 * time.Minute
-	HandlerBudget = DefaultLock - 15*time.Second
-)
+// DefaultTTL is how long a response is kept for replays.
+const DefaultTTL = 24 * time.Hour
 
 // Request identifies one idempotent call.
 type Request struct {
@@ -89,13 +83,12 @@ type Store struct {
 	db      *database.DB
 	keyring *secrets.Keyring
 	ttl     time.Duration
-	lock    time.Duration
 	now     func() time.Time
 }
 
 // NewStore builds a store with the default TTL and lock.
 func NewStore(db *database.DB, keyring *secrets.Keyring) *Store {
-	return &Store{db: db, keyring: keyring, ttl: DefaultTTL, lock: DefaultLock, now: time.Now}
+	return &Store{db: db, keyring: keyring, ttl: DefaultTTL, now: time.Now}
 }
 
 // Claim is the right to run one request under its key; only its holder
@@ -106,93 +99,105 @@ func (r Request) aad() []byte {
 	return secrets.AAD("idempotency_keys", "response_body", r.Tenant.OrgID.String()+"/"+r.Principal+"/"+r.Key)
 }
 
-// Begin claims r's key. It returns a stored response to replay, or nil
-// when the caller should run the request and then call Complete or Release.
-// A key reused with another request, or one whose first request is still
-// running, is a conflict.
-func (s *Store) Begin(ctx context.Context, r Request) (*Response, Claim, error) {
+// lockWait is how long a request waits for a concurrent one with the same
+// key to finish before it answers "in progress".
+const lockWait = "10s"
+
+// Begin claims r's key inside ctx's request transaction
+// (database.BeginRequest), which must also carry the request's work and
+// Complete: the claim, the work and the stored response commit together or
+// not at all. It returns a stored response to replay, or nil when the caller
+// should run the request and then call Complete.
+//
+// The claim is the uncommitted row itself. A concurrent request with the
+// same key waits on it (up to lockWait, then "in progress"); when the first
+// commits, the second replays its response; when the first rolls back (an
+// error, a 5xx, a process killed mid-request, whose connection Postgres
+// then aborts), the second runs as if it were the first. No lock expiry is
+// needed, and a retry can never repeat work whose response was lost.
+func (s *Store) Begin(ctx context.Context, r Request) (*Response, error) {
 	hash := r.Hash()
-	claimID := uuid.Must(uuid.NewV7())
 	var replay *Response
 	err := s.db.InTenant(ctx, r.Tenant, func(ctx context.Context, tx bun.Tx) error {
 		now := s.now()
+		// Waiting for a concurrent holder of the key is bounded; the
+		// setting ends with the transaction.
+		if _, err := tx.ExecContext(ctx, `SELECT set_config('lock_timeout', ?, true)`, lockWait); err != nil {
+			return fmt.Errorf("idempotency: lock timeout: %w", err)
+		}
 		// A row past its expiry no longer counts; drop it so the key is free.
 		if _, err := tx.NewDelete().Model((*row)(nil)).
 			Where("org_id = ? AND principal = ? AND key = ? AND expires_at <= ?", r.Tenant.OrgID, r.Principal, r.Key, now).
 			Exec(ctx); err != nil {
-			return fmt.Errorf("idempotency: expire: %w", err)
+			return lockErr(fmt.Errorf("idempotency: expire: %w", err))
 		}
 		claim := row{
 			OrgID: r.Tenant.OrgID.String(), Principal: r.Principal, Key: r.Key, Method: r.Method, Path: r.Path,
-			RequestHash: hash, ClaimID: claimID, LockedUntil: now.Add(s.lock), ExpiresAt: now.Add(s.ttl),
+			RequestHash: hash, ClaimID: uuid.Must(uuid.NewV7()), LockedUntil: now, ExpiresAt: now.Add(s.ttl),
 		}
 		res, err := tx.NewInsert().Model(&claim).On("CONFLICT DO NOTHING").Exec(ctx)
 		if err != nil {
-			return fmt.Errorf("idempotency: claim: %w", err)
+			return lockErr(fmt.Errorf("idempotency: claim: %w", err))
+		}
+		if _, err := tx.ExecContext(ctx, `SELECT set_config('lock_timeout', '0', true)`); err != nil {
+			return fmt.Errorf("idempotency: lock timeout: %w", err)
 		}
 		if n, _ := res.RowsAffected(); n == 1 {
 			return nil
 		}
+		// The key was used by a request that committed.
 		var cur row
 		if err := tx.NewSelect().Model(&cur).
 			Where("org_id = ? AND principal = ? AND key = ?", r.Tenant.OrgID, r.Principal, r.Key).
-			For("UPDATE").Scan(ctx); err != nil {
+			Scan(ctx); err != nil {
 			return fmt.Errorf("idempotency: read: %w", err)
 		}
 		if string(cur.RequestHash) != string(hash) {
 			return fault.Conflict("idempotency_key_reused", "this Idempotency-Key was used with a different request; use a new key")
 		}
-		if cur.StatusCode != nil {
-			body, err := s.keyring.Decrypt(string(cur.ResponseBody), r.aad())
-			if err != nil {
-				return fmt.Errorf("idempotency: decrypt stored response: %w", err)
-			}
-			replay = &Response{Status: *cur.StatusCode, Headers: cur.ResponseHeaders, Body: body}
-			return nil
-		}
-		if now.Before(cur.LockedUntil) {
+		if cur.StatusCode == nil {
+			// Written by a version that committed claims on their own.
 			return fault.Conflict("idempotency_key_in_progress", "a request with this Idempotency-Key is still being processed; retry shortly")
 		}
-		// The first attempt's process died without answering: take over.
-		_, err = tx.NewUpdate().Model((*row)(nil)).Set("locked_until = ?, claim_id = ?", now.Add(s.lock), claimID).
-			Where("org_id = ? AND principal = ? AND key = ?", r.Tenant.OrgID, r.Principal, r.Key).Exec(ctx)
-		return err
+		body, err := s.keyring.Decrypt(string(cur.ResponseBody), r.aad())
+		if err != nil {
+			return fmt.Errorf("idempotency: decrypt stored response: %w", err)
+		}
+		replay = &Response{Status: *cur.StatusCode, Headers: cur.ResponseHeaders, Body: body}
+		return nil
 	})
-	if err != nil || replay != nil {
-		return replay, Claim{}, err
-	}
-	return nil, Claim(claimID), nil
+	return replay, err
 }
 
-// Complete stores the response for replays, if c still holds the key.
-func (s *Store) Complete(ctx context.Context, r Request, c Claim, resp Response) error {
+// lockErr turns a lock_timeout (SQLSTATE 55P03) into "in progress".
+func lockErr(err error) error {
+	if database.IsLockTimeout(err) {
+		return fault.Conflict("idempotency_key_in_progress", "a request with this Idempotency-Key is still being processed; retry shortly").WithCause(err)
+	}
+	return err
+}
+
+// Complete stores the response for replays, in the same request
+// transaction as Begin, so it commits with the work it describes.
+func (s *Store) Complete(ctx context.Context, r Request, resp Response) error {
 	body, err := s.keyring.Encrypt(resp.Body, r.aad())
 	if err != nil {
 		return fmt.Errorf("idempotency: encrypt response: %w", err)
 	}
 	err = s.db.InTenant(ctx, r.Tenant, func(ctx context.Context, tx bun.Tx) error {
-		_, err := tx.NewUpdate().Model((*row)(nil)).
+		res, err := tx.NewUpdate().Model((*row)(nil)).
 			Set("status_code = ?, response_headers = ?, response_body = ?", resp.Status, resp.Headers, []byte(body)).
-			Where("org_id = ? AND principal = ? AND key = ? AND claim_id = ?", r.Tenant.OrgID, r.Principal, r.Key, uuid.UUID(c)).Exec(ctx)
-		return err
+			Where("org_id = ? AND principal = ? AND key = ? AND status_code IS NULL", r.Tenant.OrgID, r.Principal, r.Key).Exec(ctx)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return fmt.Errorf("idempotency: the claim on %q is gone", r.Key)
+		}
+		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("idempotency: complete: %w", err)
 	}
 	return nil
-}
-
-// Release frees the key after a failure the client should be able to
-// retry (a 5xx), so the retry runs instead of replaying the failure.
-func (s *Store) Release(ctx context.Context, r Request, c Claim) error {
-	err := s.db.InTenant(ctx, r.Tenant, func(ctx context.Context, tx bun.Tx) error {
-		_, err := tx.NewDelete().Model((*row)(nil)).
-			Where("org_id = ? AND principal = ? AND key = ? AND status_code IS NULL AND claim_id = ?",
-				r.Tenant.OrgID, r.Principal, r.Key, uuid.UUID(c)).Exec(ctx)
-		return err
-	})
-	if err != nil && !errors.Is(err, context.Canceled) {
-		return fmt.Errorf("idempotency: release: %w", err)
-	}
-	return err
 }

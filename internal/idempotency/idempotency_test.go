@@ -31,33 +31,47 @@ func setup(t *testing.T) (*Store, database.Tenant, *time.Time) {
 	return s, database.Tenant{OrgID: org}, &now
 }
 
+// inRequest runs fn in a request transaction for tenant and commits it
+// unless fn fails or rollback is set.
+func inRequest(t *testing.T, db *database.DB, tenant database.Tenant, rollback bool, fn func(ctx context.Context) error) error {
+	t.Helper()
+	ctx, rtx, err := db.BeginRequest(context.Background(), tenant)
+	require.NoError(t, err)
+	if err := fn(ctx); err != nil || rollback {
+		require.NoError(t, rtx.Rollback())
+		return err
+	}
+	return rtx.Commit(ctx)
+}
+
+// run is one request through the store: Begin, then (when not replayed)
+// Complete with resp, committed.
+func run(t *testing.T, s *Store, r Request, resp Response) (*Response, error) {
+	t.Helper()
+	var replay *Response
+	err := inRequest(t, s.db, r.Tenant, false, func(ctx context.Context) error {
+		var err error
+		if replay, err = s.Begin(ctx, r); err != nil || replay != nil {
+			return err
+		}
+		return s.Complete(ctx, r, resp)
+	})
+	return replay, err
+}
+
 func TestStore(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
-
-	t.Run("ASecondBeginWhileTheFirstRunsIsAConflict", func(t *testing.T) {
-		t.Parallel()
-		s, tenant, _ := setup(t)
-		r := Request{Tenant: tenant, Principal: "user:1", Key: "k", Method: "POST", Path: "/v1/x", Body: []byte(`{"a":1}`)}
-		replay, _, err := s.Begin(ctx, r)
-		require.NoError(t, err)
-		require.Nil(t, replay)
-		_, _, err = s.Begin(ctx, r)
-		fe, ok := fault.As(err)
-		require.True(t, ok, "%v", err)
-		require.Equal(t, "idempotency_key_in_progress", fe.Code)
-	})
 
 	t.Run("ACompletedResponseIsReplayed", func(t *testing.T) {
 		t.Parallel()
 		s, tenant, _ := setup(t)
 		r := Request{Tenant: tenant, Principal: "user:1", Key: "k", Method: "POST", Path: "/v1/x", Body: []byte(`{"a":1,"b":[1,2]}`)}
-		_, claim, err := s.Begin(ctx, r)
-		require.NoError(t, err)
 		hdr := http.Header{"Content-Type": {"application/json"}}
-		require.NoError(t, s.Complete(ctx, r, claim, Response{Status: 201, Headers: hdr, Body: []byte(`{"id":"x"}`)}))
+		replay, err := run(t, s, r, Response{Status: 201, Headers: hdr, Body: []byte(`{"id":"x"}`)})
+		require.NoError(t, err)
+		require.Nil(t, replay)
 		r.Body = []byte(`{ "b": [1, 2], "a": 1 }`) // same JSON, other spelling
-		replay, _, err := s.Begin(ctx, r)
+		replay, err = run(t, s, r, Response{Status: 500})
 		require.NoError(t, err)
 		require.NotNil(t, replay)
 		require.Equal(t, 201, replay.Status)
@@ -69,87 +83,119 @@ func TestStore(t *testing.T) {
 		t.Parallel()
 		s, tenant, _ := setup(t)
 		r := Request{Tenant: tenant, Principal: "user:1", Key: "k", Method: "POST", Path: "/v1/x", Body: []byte(`{"a":1}`)}
-		_, claim, err := s.Begin(ctx, r)
+		_, err := run(t, s, r, Response{Status: 201})
 		require.NoError(t, err)
-		require.NoError(t, s.Complete(ctx, r, claim, Response{Status: 201}))
 		r.Body = []byte(`{"a":2}`)
-		_, _, err = s.Begin(ctx, r)
+		_, err = run(t, s, r, Response{Status: 201})
 		fe, _ := fault.As(err)
-		require.NotNil(t, fe)
+		require.NotNil(t, fe, "%v", err)
 		require.Equal(t, "idempotency_key_reused", fe.Code)
 	})
 
-	t.Run("AnAbandonedClaimIsTakenOverAfterItsLock", func(t *testing.T) {
+	t.Run("ARolledBackRequestLeavesNoClaim", func(t *testing.T) {
 		t.Parallel()
-		s, tenant, now := setup(t)
+		s, tenant, _ := setup(t)
 		r := Request{Tenant: tenant, Principal: "user:1", Key: "k", Method: "POST", Path: "/v1/x"}
-		_, _, err := s.Begin(ctx, r)
+		// The first attempt fails (or its process dies) before COMMIT.
+		require.NoError(t, inRequest(t, s.db, tenant, true, func(ctx context.Context) error {
+			replay, err := s.Begin(ctx, r)
+			require.Nil(t, replay)
+			return err
+		}))
+		replay, err := run(t, s, r, Response{Status: 201})
 		require.NoError(t, err)
-		*now = now.Add(DefaultLock + time.Second)
-		replay, _, err := s.Begin(ctx, r)
-		require.NoError(t, err)
-		require.Nil(t, replay, "the new attempt runs")
+		require.Nil(t, replay, "the retry runs as the first attempt")
 	})
 
-	t.Run("AStaleClaimCannotReleaseOrCompleteTheTakeover", func(t *testing.T) {
+	t.Run("AConcurrentDuplicateWaitsAndReplaysTheFirstAnswer", func(t *testing.T) {
 		t.Parallel()
-		s, tenant, now := setup(t)
+		s, tenant, _ := setup(t)
 		r := Request{Tenant: tenant, Principal: "user:1", Key: "k", Method: "POST", Path: "/v1/x"}
-		_, stale, err := s.Begin(ctx, r)
+		ctx1, first, err := s.db.BeginRequest(context.Background(), tenant)
 		require.NoError(t, err)
-		*now = now.Add(DefaultLock + time.Second)
-		_, fresh, err := s.Begin(ctx, r)
+		replay, err := s.Begin(ctx1, r)
 		require.NoError(t, err)
-		require.NotEqual(t, stale, fresh)
-		require.NoError(t, s.Release(ctx, r, stale))
-		require.NoError(t, s.Complete(ctx, r, stale, Response{Status: 500}))
-		_, _, err = s.Begin(ctx, r)
-		fe, _ := fault.As(err)
-		require.NotNil(t, fe, "the takeover still holds the key")
-		require.Equal(t, "idempotency_key_in_progress", fe.Code)
-		require.NoError(t, s.Complete(ctx, r, fresh, Response{Status: 201, Body: []byte(`"ok"`)}))
-		replay, _, err := s.Begin(ctx, r)
+		require.Nil(t, replay)
+
+		type result struct {
+			replay *Response
+			err    error
+		}
+		done := make(chan result, 1)
+		go func() {
+			var res result
+			res.err = inRequest(t, s.db, tenant, false, func(ctx context.Context) error {
+				var err error
+				res.replay, err = s.Begin(ctx, r)
+				return err
+			})
+			done <- res
+		}()
+		select {
+		case <-done:
+			t.Fatal("the duplicate did not wait for the first request")
+		case <-time.After(300 * time.Millisecond):
+		}
+		require.NoError(t, s.Complete(ctx1, r, Response{Status: 201, Body: []byte(`"first"`)}))
+		require.NoError(t, first.Commit(ctx1))
+		res := <-done
+		require.NoError(t, res.err)
+		require.NotNil(t, res.replay)
+		require.Equal(t, `"first"`, string(res.replay.Body))
+	})
+
+	t.Run("AConcurrentDuplicateRunsWhenTheFirstRollsBack", func(t *testing.T) {
+		t.Parallel()
+		s, tenant, _ := setup(t)
+		r := Request{Tenant: tenant, Principal: "user:1", Key: "k", Method: "POST", Path: "/v1/x"}
+		ctx1, first, err := s.db.BeginRequest(context.Background(), tenant)
 		require.NoError(t, err)
-		require.Equal(t, 201, replay.Status)
+		_, err = s.Begin(ctx1, r)
+		require.NoError(t, err)
+		done := make(chan error, 1)
+		var replay *Response
+		go func() {
+			done <- inRequest(t, s.db, tenant, false, func(ctx context.Context) error {
+				var err error
+				if replay, err = s.Begin(ctx, r); err != nil {
+					return err
+				}
+				return s.Complete(ctx, r, Response{Status: 201, Body: []byte(`"second"`)})
+			})
+		}()
+		time.Sleep(200 * time.Millisecond)
+		require.NoError(t, first.Rollback())
+		require.NoError(t, <-done)
+		require.Nil(t, replay, "the duplicate ran the request itself")
+		again, err := run(t, s, r, Response{Status: 500})
+		require.NoError(t, err)
+		require.Equal(t, `"second"`, string(again.Body))
 	})
 
 	t.Run("StoredBodiesAreEncrypted", func(t *testing.T) {
 		t.Parallel()
 		s, tenant, _ := setup(t)
+		ctx := context.Background()
 		r := Request{Tenant: tenant, Principal: "user:1", Key: "k", Method: "POST", Path: "/v1/api-keys"}
-		_, claim, err := s.Begin(ctx, r)
+		_, err := run(t, s, r, Response{Status: 201, Body: []byte(`{"secret":"lp_SHOWN_ONCE"}`)})
 		require.NoError(t, err)
-		require.NoError(t, s.Complete(ctx, r, claim, Response{Status: 201, Body: []byte(`{"secret":"lp_SHOWN_ONCE"}`)}))
 		var stored []byte
 		require.NoError(t, testkit.OwnerDB(t).Pool.QueryRow(ctx, `SELECT response_body FROM idempotency_keys WHERE org_id = $1`, tenant.OrgID).Scan(&stored))
 		require.NotContains(t, string(stored), "lp_SHOWN_ONCE")
-		replay, _, err := s.Begin(ctx, r)
+		replay, err := run(t, s, r, Response{Status: 500})
 		require.NoError(t, err)
 		require.JSONEq(t, `{"secret":"lp_SHOWN_ONCE"}`, string(replay.Body))
-	})
-
-	t.Run("ReleaseLetsARetryRun", func(t *testing.T) {
-		t.Parallel()
-		s, tenant, _ := setup(t)
-		r := Request{Tenant: tenant, Principal: "user:1", Key: "k", Method: "POST", Path: "/v1/x"}
-		_, claim, err := s.Begin(ctx, r)
-		require.NoError(t, err)
-		require.NoError(t, s.Release(ctx, r, claim))
-		replay, _, err := s.Begin(ctx, r)
-		require.NoError(t, err)
-		require.Nil(t, replay)
 	})
 
 	t.Run("AnExpiredRecordFreesTheKey", func(t *testing.T) {
 		t.Parallel()
 		s, tenant, now := setup(t)
 		r := Request{Tenant: tenant, Principal: "user:1", Key: "k", Method: "POST", Path: "/v1/x", Body: []byte(`1`)}
-		_, claim, err := s.Begin(ctx, r)
+		_, err := run(t, s, r, Response{Status: 201})
 		require.NoError(t, err)
-		require.NoError(t, s.Complete(ctx, r, claim, Response{Status: 201}))
 		*now = now.Add(DefaultTTL + time.Second)
 		r.Body = []byte(`2`)
-		replay, _, err := s.Begin(ctx, r)
+		replay, err := run(t, s, r, Response{Status: 201})
 		require.NoError(t, err, "after 24 h the key may be reused for anything")
 		require.Nil(t, replay)
 	})
@@ -160,9 +206,9 @@ func TestStore(t *testing.T) {
 		a := Request{Tenant: tenant, Principal: "user:1", Key: "k", Method: "POST", Path: "/v1/x"}
 		b := a
 		b.Principal = "api_key:2"
-		_, _, err := s.Begin(ctx, a)
+		_, err := run(t, s, a, Response{Status: 201})
 		require.NoError(t, err)
-		replay, _, err := s.Begin(ctx, b)
+		replay, err := run(t, s, b, Response{Status: 201})
 		require.NoError(t, err)
 		require.Nil(t, replay)
 	})

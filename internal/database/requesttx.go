@@ -1,0 +1,179 @@
+package database
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/google/uuid"
+	"github.com/uptrace/bun"
+)
+
+// A request transaction is one tenant transaction that spans a whole unit of
+// work: an authenticated API request, from the membership check to the
+// stored idempotent response. Every InTenant call made with its context for
+// the same tenant runs inside it instead of opening a transaction of its
+// own, so that
+//
+//   - a request costs one transaction, not one per service call, and
+//   - the work, its events and its idempotency record commit together or
+//     not at all: a process that dies before COMMIT leaves nothing behind,
+//     and one that dies after it leaves the stored response to replay.
+//
+// A request transaction is not safe for concurrent use: one request, one
+// goroutine at a time, as with any *sql.Tx.
+
+// ErrRequestTxFailed is returned by InTenant calls made after an earlier
+// call in the same request transaction failed: Postgres refuses every
+// statement in an aborted transaction, and the request must not go on as if
+// the first failure had not happened.
+var ErrRequestTxFailed = errors.New("database: an earlier statement in this request's transaction failed")
+
+// RequestTx is an open request transaction.
+type RequestTx struct {
+	tenant Tenant
+	tx     bun.Tx
+
+	mu          sync.Mutex
+	failed      error
+	done        bool
+	afterCommit []func(context.Context)
+}
+
+type requestTxKey struct{}
+
+// BeginRequest opens t's request transaction and returns a context that
+// carries it. The caller ends it with Commit or Rollback.
+func (db *DB) BeginRequest(ctx context.Context, t Tenant) (context.Context, *RequestTx, error) {
+	if t.OrgID == uuid.Nil {
+		return ctx, nil, ErrNoTenant
+	}
+	tx, err := db.Bun.BeginTx(ctx, nil)
+	if err != nil {
+		return ctx, nil, fmt.Errorf("database: begin request: %w", err)
+	}
+	if err := setTenant(ctx, tx, t); err != nil {
+		_ = tx.Rollback()
+		return ctx, nil, err
+	}
+	rt := &RequestTx{tenant: t, tx: tx}
+	return context.WithValue(ctx, requestTxKey{}, rt), rt, nil
+}
+
+// Tenant is whom the transaction acts for.
+func (r *RequestTx) Tenant() Tenant { return r.tenant }
+
+// Failed reports the first error an InTenant call inside the transaction
+// returned, if any.
+func (r *RequestTx) Failed() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.failed
+}
+
+// Commit commits the transaction, then runs the AfterCommit hooks with ctx.
+// A transaction in which a call failed is rolled back instead and the
+// failure returned: it must never be committed half done.
+func (r *RequestTx) Commit(ctx context.Context) error {
+	r.mu.Lock()
+	if r.done {
+		r.mu.Unlock()
+		return errors.New("database: request transaction already ended")
+	}
+	r.done = true
+	failed, hooks := r.failed, r.afterCommit
+	r.mu.Unlock()
+	if failed != nil {
+		_ = r.tx.Rollback()
+		return fmt.Errorf("%w: %w", ErrRequestTxFailed, failed)
+	}
+	if err := r.tx.Commit(); err != nil {
+		return fmt.Errorf("database: commit request: %w", err)
+	}
+	for _, h := range hooks {
+		h(ctx)
+	}
+	return nil
+}
+
+// Rollback discards the transaction's work; its AfterCommit hooks never run.
+// Rolling back an ended transaction does nothing.
+func (r *RequestTx) Rollback() error {
+	r.mu.Lock()
+	if r.done {
+		r.mu.Unlock()
+		return nil
+	}
+	r.done = true
+	r.mu.Unlock()
+	if err := r.tx.Rollback(); err != nil {
+		return fmt.Errorf("database: rollback request: %w", err)
+	}
+	return nil
+}
+
+// AfterCommit runs fn once ctx's request transaction has committed (an
+// enqueue, a notification: work that must not happen for a change that was
+// rolled back). Without a request transaction in ctx, fn runs at once: the
+// caller's own transaction has already committed when it calls this.
+func AfterCommit(ctx context.Context, fn func(context.Context)) {
+	rt, ok := ctx.Value(requestTxKey{}).(*RequestTx)
+	if !ok {
+		fn(ctx)
+		return
+	}
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	rt.afterCommit = append(rt.afterCommit, fn)
+}
+
+// Detach returns ctx without its request transaction, for work that must
+// commit on its own whatever the request's outcome (a failed-login counter,
+// an audit of a refusal). Cancellation and values other than the
+// transaction are kept.
+func Detach(ctx context.Context) context.Context {
+	if _, ok := ctx.Value(requestTxKey{}).(*RequestTx); !ok {
+		return ctx
+	}
+	return context.WithValue(ctx, requestTxKey{}, (*RequestTx)(nil))
+}
+
+// joined runs fn inside ctx's request transaction when it acts for t. It
+// reports false when there is none (or it acts for someone else), and the
+// caller opens its own transaction.
+func joined(ctx context.Context, t Tenant, fn func(ctx context.Context, tx bun.Tx) error) (bool, error) {
+	rt, ok := ctx.Value(requestTxKey{}).(*RequestTx)
+	if !ok || rt == nil || rt.tenant != t {
+		return false, nil
+	}
+	rt.mu.Lock()
+	failed, done := rt.failed, rt.done
+	rt.mu.Unlock()
+	if done {
+		return true, errors.New("database: request transaction already ended")
+	}
+	if failed != nil {
+		return true, fmt.Errorf("%w: %w", ErrRequestTxFailed, failed)
+	}
+	if err := fn(ctx, rt.tx); err != nil {
+		rt.mu.Lock()
+		rt.failed = err
+		rt.mu.Unlock()
+		return true, err
+	}
+	return true, nil
+}
+
+func setTenant(ctx context.Context, tx bun.Tx, t Tenant) error {
+	user := ""
+	if t.UserID != uuid.Nil {
+		user = t.UserID.String()
+	}
+	if _, err := tx.ExecContext(ctx,
+		`SELECT set_config('app.org_id', ?, true), set_config('app.user_id', ?, true)`,
+		t.OrgID.String(), user); err != nil {
+		return fmt.Errorf("database: set tenant: %w", err)
+	}
+	return nil
+}
