@@ -15,14 +15,15 @@ type Kind int
 
 // The kinds, each mapped to one HTTP status at the edge.
 const (
-	KindInvalid      Kind = iota + 1 // 422
-	KindBadRequest                   // 400
-	KindUnauthorized                 // 401
-	KindForbidden                    // 403
-	KindNotFound                     // 404
-	KindConflict                     // 409
-	KindRateLimited                  // 429
-	KindUnavailable                  // 503
+	KindInvalid              Kind = iota + 1 // 422
+	KindBadRequest                           // 400
+	KindUnauthorized                         // 401
+	KindForbidden                            // 403
+	KindNotFound                             // 404
+	KindConflict                             // 409
+	KindRateLimited                          // 429
+	KindUnavailable                          // 503
+	KindUnsupportedMediaType                 // 415
 )
 
 // FieldError is one rejected field; Field is a JSON pointer into the request.
@@ -128,4 +129,10 @@ func (f Fields) Err() error {
 		return nil
 	}
 	return Invalid(f...)
+}
+
+// UnsupportedMediaType says the body is not in a media type (or charset)
+// the API reads.
+func UnsupportedMediaType(code, detail string) *Error {
+	return &Error{Kind: KindUnsupportedMediaType, Code: code, Detail: detail}
 }

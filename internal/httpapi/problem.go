@@ -3,6 +3,7 @@ package httpapi
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"regexp"
@@ -24,14 +25,15 @@ import (
 const problemContentType = "application/problem+json"
 
 var kindStatus = map[fault.Kind]int{
-	fault.KindInvalid:      http.StatusUnprocessableEntity,
-	fault.KindBadRequest:   http.StatusBadRequest,
-	fault.KindUnauthorized: http.StatusUnauthorized,
-	fault.KindForbidden:    http.StatusForbidden,
-	fault.KindNotFound:     http.StatusNotFound,
-	fault.KindConflict:     http.StatusConflict,
-	fault.KindRateLimited:  http.StatusTooManyRequests,
-	fault.KindUnavailable:  http.StatusServiceUnavailable,
+	fault.KindInvalid:              http.StatusUnprocessableEntity,
+	fault.KindBadRequest:           http.StatusBadRequest,
+	fault.KindUnauthorized:         http.StatusUnauthorized,
+	fault.KindForbidden:            http.StatusForbidden,
+	fault.KindNotFound:             http.StatusNotFound,
+	fault.KindConflict:             http.StatusConflict,
+	fault.KindRateLimited:          http.StatusTooManyRequests,
+	fault.KindUnavailable:          http.StatusServiceUnavailable,
+	fault.KindUnsupportedMediaType: http.StatusUnsupportedMediaType,
 }
 
 // writeProblem answers with a problem+json body. It is the only way errors
@@ -181,7 +183,11 @@ func validationError(c echo.Context, he *echo.HTTPError) error {
 				}
 				fields = append(fields, fault.FieldError{Field: strings.TrimSuffix(ptr, "/"), Message: se.Reason, Code: "schema_" + strings.ReplaceAll(se.SchemaField, " ", "_")})
 			case re.Parameter != nil:
-				fields = append(fields, fault.FieldError{Field: "/" + re.Parameter.In + "/" + re.Parameter.Name, Message: re.Reason, Code: "invalid_parameter"})
+				msg := re.Reason
+				if msg == "" {
+					msg = parameterExpectation(re.Parameter)
+				}
+				fields = append(fields, fault.FieldError{Field: "/" + re.Parameter.In + "/" + re.Parameter.Name, Message: msg, Code: "invalid_parameter"})
 			case re.RequestBody != nil:
 				bodyMalformed = true
 			}
@@ -202,4 +208,25 @@ func validationError(c echo.Context, he *echo.HTTPError) error {
 	fe := fault.Invalid(fields...)
 	fe.Kind, fe.Code = fault.KindBadRequest, "invalid_parameter"
 	return fe
+}
+
+// parameterExpectation says what a parameter that failed to parse must be,
+// from its schema, without echoing the rejected value.
+func parameterExpectation(p *openapi3.Parameter) string {
+	if p.Schema == nil || p.Schema.Value == nil || p.Schema.Value.Type == nil || len(p.Schema.Value.Type.Slice()) == 0 {
+		return "is not a valid value for this parameter"
+	}
+	sch := p.Schema.Value
+	typ := sch.Type.Slice()[0]
+	msg := "must be a " + typ
+	if typ == "integer" {
+		msg = "must be an integer"
+	}
+	if sch.Format != "" {
+		msg += " (" + sch.Format + ")"
+	}
+	if sch.Min != nil && sch.Max != nil {
+		msg += fmt.Sprintf(" between %g and %g", *sch.Min, *sch.Max)
+	}
+	return msg
 }

@@ -8,7 +8,6 @@ package httpapi
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -19,7 +18,6 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
-	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 	echomw "github.com/labstack/echo/v4/middleware"
 	oapimw "github.com/oapi-codegen/echo-middleware"
@@ -103,12 +101,7 @@ func New(d Deps) (*echo.Echo, error) {
 
 	metrics := newMetrics(d.Registry)
 	e.Use(recoverer(d.Logger))
-	e.Use(echomw.RequestIDWithConfig(echomw.RequestIDConfig{
-		Generator: func() string { return uuid.Must(uuid.NewV7()).String() },
-		RequestIDHandler: func(c echo.Context, id string) {
-			c.SetRequest(c.Request().WithContext(withRequestID(c.Request().Context(), id)))
-		},
-	}))
+	e.Use(requestIDMiddleware)
 	e.Use(accessLog(d.Logger, metrics))
 	if len(d.CORSOrigins) > 0 {
 		e.Use(echomw.CORSWithConfig(echomw.CORSConfig{
@@ -149,8 +142,8 @@ func New(d Deps) (*echo.Echo, error) {
 	// Idempotency sits before validation: the validator hands the handler
 	// the value it validated through the request body, which a later
 	// reader would replace. A replayed 422 is as correct as a replayed 201.
+	v1.Use(checkInput)
 	v1.Use(idempotent(d.Idempotency))
-	v1.Use(rejectNUL)
 	v1.Use(oapimw.OapiRequestValidatorWithOptions(spec, &oapimw.Options{
 		Options: openapi3filter.Options{
 			AuthenticationFunc: openapi3filter.NoopAuthenticationFunc, // authenticate() did it
@@ -417,54 +410,6 @@ func idempotent(store *idempotency.Store) echo.MiddlewareFunc {
 			return store.Complete(ctx, req, idempotency.Response{Status: status, Headers: hdr, Body: bytes.Clone(out)})
 		}
 	}
-}
-
-// rejectNUL refuses JSON bodies with a NUL character in any string:
-// Postgres cannot store one in text, and it is never meaningful input.
-func rejectNUL(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		req := c.Request()
-		if req.Body == nil || req.ContentLength == 0 || !strings.Contains(req.Header.Get(echo.HeaderContentType), "json") {
-			return next(c)
-		}
-		body, err := io.ReadAll(req.Body)
-		if err != nil {
-			return err
-		}
-		req.Body = io.NopCloser(bytes.NewReader(body))
-		if bytes.Contains(body, []byte(`\u0000`)) {
-			var v any
-			if json.Unmarshal(body, &v) == nil {
-				if ptr, found := findNUL(v, ""); found {
-					return fault.Invalid(fault.FieldError{Field: ptr, Code: "nul_character", Message: "must not contain a NUL character"})
-				}
-			}
-		}
-		return next(c)
-	}
-}
-
-func findNUL(v any, ptr string) (string, bool) {
-	switch x := v.(type) {
-	case string:
-		return ptr, strings.ContainsRune(x, 0)
-	case map[string]any:
-		for k, e := range x {
-			if strings.ContainsRune(k, 0) {
-				return ptr + "/" + strings.ReplaceAll(k, "\x00", ""), true
-			}
-			if p, ok := findNUL(e, ptr+"/"+k); ok {
-				return p, true
-			}
-		}
-	case []any:
-		for i, e := range x {
-			if p, ok := findNUL(e, ptr+"/"+strconv.Itoa(i)); ok {
-				return p, true
-			}
-		}
-	}
-	return "", false
 }
 
 // specDocument is the contract served at /openapi.yaml, rendered from the
