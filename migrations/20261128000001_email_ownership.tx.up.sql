@@ -131,3 +131,32 @@ REVOKE ALL ON FUNCTION auth_issue_user_token(text, text, uuid, bytea, timestampt
   auth_use_user_token(bytea, text, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION auth_issue_user_token(text, text, uuid, bytea, timestamptz), auth_user_token(bytea),
   auth_use_user_token(bytea, text, text) TO leadpilot_app;
+
+--bun:split
+
+-- The maintenance purge also drops mailed tokens that can no longer be
+-- used (same clamping as before).
+CREATE OR REPLACE FUNCTION maint_purge_expired(p_now timestamptz, p_keep interval)
+RETURNS TABLE (kind text, deleted bigint)
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = public, pg_temp AS $$
+DECLARE
+  n bigint;
+  v_now timestamptz := least(p_now, now());
+  v_keep interval := greatest(p_keep, interval '0');
+BEGIN
+  DELETE FROM refresh_tokens WHERE expires_at < v_now - v_keep
+    OR (revoked_at IS NOT NULL AND revoked_at < v_now - v_keep);
+  GET DIAGNOSTICS n = ROW_COUNT; kind := 'refresh_tokens'; deleted := n; RETURN NEXT;
+
+  DELETE FROM invites WHERE accepted_at IS NULL AND (expires_at < v_now - v_keep
+    OR (revoked_at IS NOT NULL AND revoked_at < v_now - v_keep));
+  GET DIAGNOSTICS n = ROW_COUNT; kind := 'invites'; deleted := n; RETURN NEXT;
+
+  DELETE FROM user_tokens WHERE expires_at < v_now - v_keep
+    OR (used_at IS NOT NULL AND used_at < v_now - v_keep);
+  GET DIAGNOSTICS n = ROW_COUNT; kind := 'user_tokens'; deleted := n; RETURN NEXT;
+
+  DELETE FROM idempotency_keys WHERE expires_at < v_now;
+  GET DIAGNOSTICS n = ROW_COUNT; kind := 'idempotency_keys'; deleted := n; RETURN NEXT;
+END
+$$;

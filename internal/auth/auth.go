@@ -145,7 +145,7 @@ func (s *Service) Signup(ctx context.Context, in SignupInput, c Client) (Session
 	err := s.db.InTenant(ctx, database.Tenant{OrgID: orgID, UserID: user.ID}, func(ctx context.Context, tx bun.Tx) error {
 		if _, err := tx.NewInsert().Model(&user).Returning("created_at, updated_at").Exec(ctx); err != nil {
 			if database.IsConstraint(err, "users_email_key") {
-				return fault.Conflict("email_taken", "an account with this email exists; sign in, or ask for an invite to join an organisation")
+				return fault.Conflict("email_taken", "an account with this email exists; sign in (or reset its password if it is yours and you cannot), or ask for an invite to join an organisation")
 			}
 			return fmt.Errorf("auth: signup: insert user: %w", err)
 		}
