@@ -863,7 +863,8 @@ type ClientInterface interface {
 	// A person new to LeadPilot sets a password (and name) and gets an
 	// account; a person who already has one proves it with their current
 	// password. Either way they join the inviting organisation with the
-	// invite's role and get a session for it.
+	// invite's role and get a session for it. The token reaches the
+	// invitee only by mail, so accepting also verifies their address.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -875,7 +876,8 @@ type ClientInterface interface {
 	// A person new to LeadPilot sets a password (and name) and gets an
 	// account; a person who already has one proves it with their current
 	// password. Either way they join the inviting organisation with the
-	// invite's role and get a session for it.
+	// invite's role and get a session for it. The token reaches the
+	// invitee only by mail, so accepting also verifies their address.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -1008,12 +1010,24 @@ type ClientInterface interface {
 
 	// SignupWithBody Create an organisation and its owner
 	//
+	// Also mails the address a verification link (see
+	// `/v1/auth/verify-email`); the account works at once but stays
+	// unverified until the link is used. An address that already has an
+	// account answers 409 `email_taken`: its owner signs in, or resets
+	// the password.
+	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /v1/auth/signup (the `Signup` operationId).
 	SignupWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// Signup Create an organisation and its owner
+	//
+	// Also mails the address a verification link (see
+	// `/v1/auth/verify-email`); the account works at once but stays
+	// unverified until the link is used. An address that already has an
+	// account answers 409 `email_taken`: its owner signs in, or resets
+	// the password.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -1281,7 +1295,8 @@ func (c *Client) RevokeAPIKey(ctx context.Context, apiKeyID APIKeyID, reqEditors
 // A person new to LeadPilot sets a password (and name) and gets an
 // account; a person who already has one proves it with their current
 // password. Either way they join the inviting organisation with the
-// invite's role and get a session for it.
+// invite's role and get a session for it. The token reaches the
+// invitee only by mail, so accepting also verifies their address.
 //
 // Takes any type of body and a specified content type.
 //
@@ -1303,7 +1318,8 @@ func (c *Client) AcceptInviteWithBody(ctx context.Context, contentType string, b
 // A person new to LeadPilot sets a password (and name) and gets an
 // account; a person who already has one proves it with their current
 // password. Either way they join the inviting organisation with the
-// invite's role and get a session for it.
+// invite's role and get a session for it. The token reaches the
+// invitee only by mail, so accepting also verifies their address.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -1556,6 +1572,12 @@ func (c *Client) ResendVerification(ctx context.Context, reqEditors ...RequestEd
 
 // SignupWithBody Create an organisation and its owner
 //
+// Also mails the address a verification link (see
+// `/v1/auth/verify-email`); the account works at once but stays
+// unverified until the link is used. An address that already has an
+// account answers 409 `email_taken`: its owner signs in, or resets
+// the password.
+//
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /v1/auth/signup (the `Signup` operationId).
@@ -1572,6 +1594,12 @@ func (c *Client) SignupWithBody(ctx context.Context, contentType string, body io
 }
 
 // Signup Create an organisation and its owner
+//
+// Also mails the address a verification link (see
+// `/v1/auth/verify-email`); the account works at once but stays
+// unverified until the link is used. An address that already has an
+// account answers 409 `email_taken`: its owner signs in, or resets
+// the password.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -3104,7 +3132,8 @@ type ClientWithResponsesInterface interface {
 	// A person new to LeadPilot sets a password (and name) and gets an
 	// account; a person who already has one proves it with their current
 	// password. Either way they join the inviting organisation with the
-	// invite's role and get a session for it.
+	// invite's role and get a session for it. The token reaches the
+	// invitee only by mail, so accepting also verifies their address.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -3116,7 +3145,8 @@ type ClientWithResponsesInterface interface {
 	// A person new to LeadPilot sets a password (and name) and gets an
 	// account; a person who already has one proves it with their current
 	// password. Either way they join the inviting organisation with the
-	// invite's role and get a session for it.
+	// invite's role and get a session for it. The token reaches the
+	// invitee only by mail, so accepting also verifies their address.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -3251,12 +3281,24 @@ type ClientWithResponsesInterface interface {
 
 	// SignupWithBodyWithResponse Create an organisation and its owner
 	//
+	// Also mails the address a verification link (see
+	// `/v1/auth/verify-email`); the account works at once but stays
+	// unverified until the link is used. An address that already has an
+	// account answers 409 `email_taken`: its owner signs in, or resets
+	// the password.
+	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/auth/signup (the `Signup` operationId).
 	SignupWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SignupResponse, error)
 
 	// SignupWithResponse Create an organisation and its owner
+	//
+	// Also mails the address a verification link (see
+	// `/v1/auth/verify-email`); the account works at once but stays
+	// unverified until the link is used. An address that already has an
+	// account answers 409 `email_taken`: its owner signs in, or resets
+	// the password.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -5437,7 +5479,8 @@ func (c *ClientWithResponses) RevokeAPIKeyWithResponse(ctx context.Context, apiK
 // A person new to LeadPilot sets a password (and name) and gets an
 // account; a person who already has one proves it with their current
 // password. Either way they join the inviting organisation with the
-// invite's role and get a session for it.
+// invite's role and get a session for it. The token reaches the
+// invitee only by mail, so accepting also verifies their address.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -5455,7 +5498,8 @@ func (c *ClientWithResponses) AcceptInviteWithBodyWithResponse(ctx context.Conte
 // A person new to LeadPilot sets a password (and name) and gets an
 // account; a person who already has one proves it with their current
 // password. Either way they join the inviting organisation with the
-// invite's role and get a session for it.
+// invite's role and get a session for it. The token reaches the
+// invitee only by mail, so accepting also verifies their address.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -5662,6 +5706,12 @@ func (c *ClientWithResponses) ResendVerificationWithResponse(ctx context.Context
 
 // SignupWithBodyWithResponse Create an organisation and its owner
 //
+// Also mails the address a verification link (see
+// `/v1/auth/verify-email`); the account works at once but stays
+// unverified until the link is used. An address that already has an
+// account answers 409 `email_taken`: its owner signs in, or resets
+// the password.
+//
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/auth/signup (the `Signup` operationId).
@@ -5674,6 +5724,12 @@ func (c *ClientWithResponses) SignupWithBodyWithResponse(ctx context.Context, co
 }
 
 // SignupWithResponse Create an organisation and its owner
+//
+// Also mails the address a verification link (see
+// `/v1/auth/verify-email`); the account works at once but stays
+// unverified until the link is used. An address that already has an
+// account answers 409 `email_taken`: its owner signs in, or resets
+// the password.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //

@@ -167,7 +167,10 @@ func (s *Service) Signup(ctx context.Context, in SignupInput, c Client) (Session
 	}
 	// After commit: a link is never mailed for an account that does not
 	// exist. A failed send is logged; the user can ask for another.
-	if err := s.mail.Mailer.Send(ctx, verificationMessage(s.mail.PublicURL, user, verify)); err != nil {
+	// The account exists whether or not the caller waits for the mail.
+	mctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+	defer cancel()
+	if err := s.mail.Mailer.Send(mctx, verificationMessage(s.mail.PublicURL, user, verify)); err != nil {
 		s.mail.Logger.ErrorContext(ctx, "auth: verification mail not sent", "user_id", user.ID, "err", err)
 	}
 	return sess, nil
