@@ -10,8 +10,10 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"github.com/uptrace/bun"
 
 	"github.com/leadpilot/leadpilot/api"
+	"github.com/leadpilot/leadpilot/internal/database"
 	"github.com/leadpilot/leadpilot/internal/httpapi"
 	"github.com/leadpilot/leadpilot/internal/mailer"
 	"github.com/leadpilot/leadpilot/internal/orgs"
@@ -414,5 +416,68 @@ func TestInviteMail(t *testing.T) {
 		list, err := b.client.ListInvitesWithResponse(ctx, nil, bearer(o.AccessToken))
 		require.NoError(t, err)
 		require.Empty(t, list.JSON200.Data)
+	})
+}
+
+func TestMailedTokens(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+
+	t.Run("AResetLinkPresentedTwiceAtOnceWorksOnce", func(t *testing.T) {
+		t.Parallel()
+		s := b.signup(t, "Race Co")
+		r, err := b.client.RequestPasswordResetWithResponse(ctx, api.PasswordResetRequest{Email: api.Email(s.User.Email)})
+		require.NoError(t, err)
+		require.Equal(t, http.StatusAccepted, r.StatusCode())
+		tok := b.mailedToken(t, s.User.Email, "/reset-password")
+		const n = 4
+		codes := make(chan int, n)
+		for i := range n {
+			go func() {
+				c, err := b.client.ConfirmPasswordResetWithResponse(ctx, api.PasswordResetConfirm{Token: tok, Password: "racing passphrase " + string(rune('a'+i))})
+				if err != nil {
+					codes <- 0
+					return
+				}
+				codes <- c.StatusCode()
+			}()
+		}
+		won := 0
+		for range n {
+			switch code := <-codes; code {
+			case http.StatusNoContent:
+				won++
+			case http.StatusConflict:
+			default:
+				t.Fatalf("unexpected status %d", code)
+			}
+		}
+		require.Equal(t, 1, won)
+	})
+
+	t.Run("RowLevelSecurityShowsTheAppOnlyTheSignedInUsersTokens", func(t *testing.T) {
+		t.Parallel()
+		a := b.signupUnverified(t, "RLS A")
+		other := b.signupUnverified(t, "RLS B")
+		var own, others, total int
+		err := b.db.InTenant(ctx, database.Tenant{OrgID: a.Organization.ID, UserID: a.User.ID}, func(ctx context.Context, tx bun.Tx) error {
+			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM user_tokens WHERE user_id = ?`, a.User.ID).Scan(&own); err != nil {
+				return err
+			}
+			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM user_tokens WHERE user_id = ?`, other.User.ID).Scan(&others); err != nil {
+				return err
+			}
+			return tx.QueryRowContext(ctx, `SELECT count(*) FROM user_tokens`).Scan(&total)
+		})
+		require.NoError(t, err)
+		require.Equal(t, 1, own)
+		require.Zero(t, others)
+		require.Equal(t, own, total)
+		var outside int
+		require.NoError(t, b.db.Pool.QueryRow(ctx, `SELECT count(*) FROM user_tokens`).Scan(&outside))
+		require.Zero(t, outside, "no user set: no rows")
+		_, err = b.db.Pool.Exec(ctx, `UPDATE user_tokens SET used_at = NULL`)
+		require.Error(t, err, "the app never updates tokens directly")
 	})
 }
