@@ -341,7 +341,8 @@ type InviteCreate struct {
 
 // InviteCreated defines model for InviteCreated.
 type InviteCreated struct {
-	AcceptURL  string              `json:"accept_url"`
+	// AcceptURL Development only, like `token`; the link that was mailed.
+	AcceptURL  *string             `json:"accept_url,omitempty"`
 	AcceptedAt *time.Time          `json:"accepted_at,omitempty"`
 	CreatedAt  time.Time           `json:"created_at"`
 	Email      string              `json:"email"`
@@ -351,8 +352,10 @@ type InviteCreated struct {
 	Role       Role                `json:"role"`
 	Status     InviteCreatedStatus `json:"status"`
 
-	// Token Shown once.
-	Token string `json:"token"`
+	// Token Development only (LEADPILOT_ENV=development): the invite
+	// token, otherwise absent. It reaches the invitee only by
+	// mail, so accepting proves they own the address.
+	Token *string `json:"token,omitempty"`
 }
 
 // InviteCreatedStatus defines model for InviteCreated.Status.
@@ -552,6 +555,23 @@ type OrganizationUpdate struct {
 // Password At least 10 characters.
 type Password = string
 
+// PasswordResetConfirm defines model for PasswordResetConfirm.
+type PasswordResetConfirm struct {
+	// Password At least 10 characters.
+	Password Password `json:"password"`
+	Token    string   `json:"token"`
+}
+
+// PasswordResetRequest defines model for PasswordResetRequest.
+type PasswordResetRequest struct {
+	Email Email `json:"email"`
+}
+
+// PasswordResetRequested defines model for PasswordResetRequested.
+type PasswordResetRequested struct {
+	Detail string `json:"detail"`
+}
+
 // Problem RFC 9457 problem details.
 type Problem struct {
 	// Code Stable machine-readable code, e.g. validation_failed.
@@ -585,12 +605,23 @@ type SignupRequest struct {
 	Password Password `json:"password"`
 }
 
+// TokenRequest defines model for TokenRequest.
+type TokenRequest struct {
+	Token string `json:"token"`
+}
+
 // User defines model for User.
 type User struct {
-	CreatedAt time.Time          `json:"created_at"`
-	Email     string             `json:"email"`
-	FullName  string             `json:"full_name"`
-	ID        openapi_types.UUID `json:"id"`
+	CreatedAt time.Time `json:"created_at"`
+	Email     string    `json:"email"`
+
+	// EmailVerified Whether the user proved they receive mail at `email` (a
+	// verification link, a password reset or an accepted invite).
+	// Unverified users may not invite people or create API keys.
+	EmailVerified   bool               `json:"email_verified"`
+	EmailVerifiedAt *time.Time         `json:"email_verified_at"`
+	FullName        string             `json:"full_name"`
+	ID              openapi_types.UUID `json:"id"`
 }
 
 // Weekday defines model for Weekday.
@@ -631,6 +662,9 @@ type TooManyRequests = Problem
 
 // Unauthorized RFC 9457 problem details.
 type Unauthorized = Problem
+
+// Unavailable RFC 9457 problem details.
+type Unavailable = Problem
 
 // ValidationFailed RFC 9457 problem details.
 type ValidationFailed = Problem
@@ -695,11 +729,20 @@ type LoginJSONRequestBody = LoginRequest
 // LogoutJSONRequestBody defines body for Logout for application/json ContentType.
 type LogoutJSONRequestBody = RefreshRequest
 
+// ConfirmPasswordResetJSONRequestBody defines body for ConfirmPasswordReset for application/json ContentType.
+type ConfirmPasswordResetJSONRequestBody = PasswordResetConfirm
+
+// RequestPasswordResetJSONRequestBody defines body for RequestPasswordReset for application/json ContentType.
+type RequestPasswordResetJSONRequestBody = PasswordResetRequest
+
 // RefreshSessionJSONRequestBody defines body for RefreshSession for application/json ContentType.
 type RefreshSessionJSONRequestBody = RefreshRequest
 
 // SignupJSONRequestBody defines body for Signup for application/json ContentType.
 type SignupJSONRequestBody = SignupRequest
+
+// VerifyEmailJSONRequestBody defines body for VerifyEmail for application/json ContentType.
+type VerifyEmailJSONRequestBody = TokenRequest
 
 // CreateInviteJSONRequestBody defines body for CreateInvite for application/json ContentType.
 type CreateInviteJSONRequestBody = InviteCreate
@@ -794,7 +837,7 @@ type ClientInterface interface {
 
 	// CreateAPIKeyWithBody Create an API key
 	//
-	// Owners and admins. The secret is in this response only.
+	// Owners and admins with a verified address (403 `email_unverified` otherwise). The secret is in this response only.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -803,7 +846,7 @@ type ClientInterface interface {
 
 	// CreateAPIKey Create an API key
 	//
-	// Owners and admins. The secret is in this response only.
+	// Owners and admins with a verified address (403 `email_unverified` otherwise). The secret is in this response only.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -820,7 +863,8 @@ type ClientInterface interface {
 	// A person new to LeadPilot sets a password (and name) and gets an
 	// account; a person who already has one proves it with their current
 	// password. Either way they join the inviting organisation with the
-	// invite's role and get a session for it.
+	// invite's role and get a session for it. The token reaches the
+	// invitee only by mail, so accepting also verifies their address.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -832,7 +876,8 @@ type ClientInterface interface {
 	// A person new to LeadPilot sets a password (and name) and gets an
 	// account; a person who already has one proves it with their current
 	// password. Either way they join the inviting organisation with the
-	// invite's role and get a session for it.
+	// invite's role and get a session for it. The token reaches the
+	// invitee only by mail, so accepting also verifies their address.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -877,6 +922,60 @@ type ClientInterface interface {
 	// Corresponds with POST /v1/auth/logout (the `Logout` operationId).
 	Logout(ctx context.Context, body LogoutJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ConfirmPasswordResetWithBody Set a new password with the mailed token
+	//
+	// Sets the new password, verifies the address (the link reached it),
+	// spends every open reset link of the account and ends all its
+	// sessions in every organisation: refresh tokens are revoked and their
+	// access tokens answer 401 `session_ended`. Sign in again with the new
+	// password. An unknown token answers 404, a used one 409 `token_used`,
+	// an expired one 409 `token_expired`.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/auth/password-reset/confirm (the `ConfirmPasswordReset` operationId).
+	ConfirmPasswordResetWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ConfirmPasswordReset Set a new password with the mailed token
+	//
+	// Sets the new password, verifies the address (the link reached it),
+	// spends every open reset link of the account and ends all its
+	// sessions in every organisation: refresh tokens are revoked and their
+	// access tokens answer 401 `session_ended`. Sign in again with the new
+	// password. An unknown token answers 404, a used one 409 `token_used`,
+	// an expired one 409 `token_expired`.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/auth/password-reset/confirm (the `ConfirmPasswordReset` operationId).
+	ConfirmPasswordReset(ctx context.Context, body ConfirmPasswordResetJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RequestPasswordResetWithBody Mail a password-reset link
+	//
+	// Always answers 202 with the same body, whether or not an account
+	// uses the address, and in the same time: the lookup and the mail
+	// happen after the answer. When an account does, a link with a token
+	// (valid 1 hour, usable once) is mailed to it. Limited per client IP
+	// and per address.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/auth/password-reset/request (the `RequestPasswordReset` operationId).
+	RequestPasswordResetWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RequestPasswordReset Mail a password-reset link
+	//
+	// Always answers 202 with the same body, whether or not an account
+	// uses the address, and in the same time: the lookup and the mail
+	// happen after the answer. When an account does, a link with a token
+	// (valid 1 hour, usable once) is mailed to it. Limited per client IP
+	// and per address.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/auth/password-reset/request (the `RequestPasswordReset` operationId).
+	RequestPasswordReset(ctx context.Context, body RequestPasswordResetJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// RefreshSessionWithBody Rotate a refresh token
 	//
 	// Returns a new access token and a new refresh token; the one sent is
@@ -899,7 +998,23 @@ type ClientInterface interface {
 	// Corresponds with POST /v1/auth/refresh (the `RefreshSession` operationId).
 	RefreshSession(ctx context.Context, body RefreshSessionJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ResendVerification Mail the signed-in user a new verification link
+	//
+	// For a signed-in user whose address is not verified yet (API keys
+	// get 403; a verified address 409 `already_verified`). Limited to a
+	// few mails per hour per user. Earlier links stay valid until they
+	// expire.
+	//
+	// Corresponds with POST /v1/auth/resend-verification (the `ResendVerification` operationId).
+	ResendVerification(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// SignupWithBody Create an organisation and its owner
+	//
+	// Also mails the address a verification link (see
+	// `/v1/auth/verify-email`); the account works at once but stays
+	// unverified until the link is used. An address that already has an
+	// account answers 409 `email_taken`: its owner signs in, or resets
+	// the password.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -908,10 +1023,48 @@ type ClientInterface interface {
 
 	// Signup Create an organisation and its owner
 	//
+	// Also mails the address a verification link (see
+	// `/v1/auth/verify-email`); the account works at once but stays
+	// unverified until the link is used. An address that already has an
+	// account answers 409 `email_taken`: its owner signs in, or resets
+	// the password.
+	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /v1/auth/signup (the `Signup` operationId).
 	Signup(ctx context.Context, body SignupJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// VerifyEmailWithBody Prove ownership of an address with the mailed token
+	//
+	// Sign-up mails a link with a token (valid 48 hours, usable once) to
+	// the new account's address; sending it here marks the address
+	// verified (`email_verified` in `/v1/me`). Until then the user may sign
+	// in and work, but may not invite people or create API keys: both
+	// reach beyond the account (mail sent in our name to third parties,
+	// credentials that outlive a password reset by the address's real
+	// owner). Accepting an invite or resetting the password also verifies
+	// the address, since both use a secret mailed to it.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/auth/verify-email (the `VerifyEmail` operationId).
+	VerifyEmailWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// VerifyEmail Prove ownership of an address with the mailed token
+	//
+	// Sign-up mails a link with a token (valid 48 hours, usable once) to
+	// the new account's address; sending it here marks the address
+	// verified (`email_verified` in `/v1/me`). Until then the user may sign
+	// in and work, but may not invite people or create API keys: both
+	// reach beyond the account (mail sent in our name to third parties,
+	// credentials that outlive a password reset by the address's real
+	// owner). Accepting an invite or resetting the password also verifies
+	// the address, since both use a secret mailed to it.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/auth/verify-email (the `VerifyEmail` operationId).
+	VerifyEmail(ctx context.Context, body VerifyEmailJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListInvites Open and past invites, newest first
 	//
@@ -920,9 +1073,12 @@ type ClientInterface interface {
 
 	// CreateInviteWithBody Invite someone by email
 	//
-	// Owners and admins; only owners invite owners. The response carries
-	// the invite token once (send it to the invitee, e.g. inside
-	// `accept_url`); it is stored only as a hash.
+	// Owners and admins with a verified address; only owners invite
+	// owners. The invitee is mailed a link with the invite token, which is
+	// stored only as a hash and is not in the response (outside
+	// development, where `token` and `accept_url` are included for local
+	// testing). If the mail cannot be handed to the relay, no invite is
+	// created and the answer is 503.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -931,9 +1087,12 @@ type ClientInterface interface {
 
 	// CreateInvite Invite someone by email
 	//
-	// Owners and admins; only owners invite owners. The response carries
-	// the invite token once (send it to the invitee, e.g. inside
-	// `accept_url`); it is stored only as a hash.
+	// Owners and admins with a verified address; only owners invite
+	// owners. The invitee is mailed a link with the invite token, which is
+	// stored only as a hash and is not in the response (outside
+	// development, where `token` and `accept_url` are included for local
+	// testing). If the mail cannot be handed to the relay, no invite is
+	// created and the answer is 503.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -1080,7 +1239,7 @@ func (c *Client) ListAPIKeys(ctx context.Context, params *ListAPIKeysParams, req
 
 // CreateAPIKeyWithBody Create an API key
 //
-// Owners and admins. The secret is in this response only.
+// Owners and admins with a verified address (403 `email_unverified` otherwise). The secret is in this response only.
 //
 // Takes any type of body and a specified content type.
 //
@@ -1099,7 +1258,7 @@ func (c *Client) CreateAPIKeyWithBody(ctx context.Context, params *CreateAPIKeyP
 
 // CreateAPIKey Create an API key
 //
-// Owners and admins. The secret is in this response only.
+// Owners and admins with a verified address (403 `email_unverified` otherwise). The secret is in this response only.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -1136,7 +1295,8 @@ func (c *Client) RevokeAPIKey(ctx context.Context, apiKeyID APIKeyID, reqEditors
 // A person new to LeadPilot sets a password (and name) and gets an
 // account; a person who already has one proves it with their current
 // password. Either way they join the inviting organisation with the
-// invite's role and get a session for it.
+// invite's role and get a session for it. The token reaches the
+// invitee only by mail, so accepting also verifies their address.
 //
 // Takes any type of body and a specified content type.
 //
@@ -1158,7 +1318,8 @@ func (c *Client) AcceptInviteWithBody(ctx context.Context, contentType string, b
 // A person new to LeadPilot sets a password (and name) and gets an
 // account; a person who already has one proves it with their current
 // password. Either way they join the inviting organisation with the
-// invite's role and get a session for it.
+// invite's role and get a session for it. The token reaches the
+// invitee only by mail, so accepting also verifies their address.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -1253,6 +1414,100 @@ func (c *Client) Logout(ctx context.Context, body LogoutJSONRequestBody, reqEdit
 	return c.Client.Do(req)
 }
 
+// ConfirmPasswordResetWithBody Set a new password with the mailed token
+//
+// Sets the new password, verifies the address (the link reached it),
+// spends every open reset link of the account and ends all its
+// sessions in every organisation: refresh tokens are revoked and their
+// access tokens answer 401 `session_ended`. Sign in again with the new
+// password. An unknown token answers 404, a used one 409 `token_used`,
+// an expired one 409 `token_expired`.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/auth/password-reset/confirm (the `ConfirmPasswordReset` operationId).
+func (c *Client) ConfirmPasswordResetWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewConfirmPasswordResetRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ConfirmPasswordReset Set a new password with the mailed token
+//
+// Sets the new password, verifies the address (the link reached it),
+// spends every open reset link of the account and ends all its
+// sessions in every organisation: refresh tokens are revoked and their
+// access tokens answer 401 `session_ended`. Sign in again with the new
+// password. An unknown token answers 404, a used one 409 `token_used`,
+// an expired one 409 `token_expired`.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/auth/password-reset/confirm (the `ConfirmPasswordReset` operationId).
+func (c *Client) ConfirmPasswordReset(ctx context.Context, body ConfirmPasswordResetJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewConfirmPasswordResetRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RequestPasswordResetWithBody Mail a password-reset link
+//
+// Always answers 202 with the same body, whether or not an account
+// uses the address, and in the same time: the lookup and the mail
+// happen after the answer. When an account does, a link with a token
+// (valid 1 hour, usable once) is mailed to it. Limited per client IP
+// and per address.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/auth/password-reset/request (the `RequestPasswordReset` operationId).
+func (c *Client) RequestPasswordResetWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRequestPasswordResetRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RequestPasswordReset Mail a password-reset link
+//
+// Always answers 202 with the same body, whether or not an account
+// uses the address, and in the same time: the lookup and the mail
+// happen after the answer. When an account does, a link with a token
+// (valid 1 hour, usable once) is mailed to it. Limited per client IP
+// and per address.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/auth/password-reset/request (the `RequestPasswordReset` operationId).
+func (c *Client) RequestPasswordReset(ctx context.Context, body RequestPasswordResetJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRequestPasswordResetRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // RefreshSessionWithBody Rotate a refresh token
 //
 // Returns a new access token and a new refresh token; the one sent is
@@ -1295,7 +1550,33 @@ func (c *Client) RefreshSession(ctx context.Context, body RefreshSessionJSONRequ
 	return c.Client.Do(req)
 }
 
+// ResendVerification Mail the signed-in user a new verification link
+//
+// For a signed-in user whose address is not verified yet (API keys
+// get 403; a verified address 409 `already_verified`). Limited to a
+// few mails per hour per user. Earlier links stay valid until they
+// expire.
+//
+// Corresponds with POST /v1/auth/resend-verification (the `ResendVerification` operationId).
+func (c *Client) ResendVerification(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewResendVerificationRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // SignupWithBody Create an organisation and its owner
+//
+// Also mails the address a verification link (see
+// `/v1/auth/verify-email`); the account works at once but stays
+// unverified until the link is used. An address that already has an
+// account answers 409 `email_taken`: its owner signs in, or resets
+// the password.
 //
 // Takes any type of body and a specified content type.
 //
@@ -1314,11 +1595,69 @@ func (c *Client) SignupWithBody(ctx context.Context, contentType string, body io
 
 // Signup Create an organisation and its owner
 //
+// Also mails the address a verification link (see
+// `/v1/auth/verify-email`); the account works at once but stays
+// unverified until the link is used. An address that already has an
+// account answers 409 `email_taken`: its owner signs in, or resets
+// the password.
+//
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /v1/auth/signup (the `Signup` operationId).
 func (c *Client) Signup(ctx context.Context, body SignupJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewSignupRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// VerifyEmailWithBody Prove ownership of an address with the mailed token
+//
+// Sign-up mails a link with a token (valid 48 hours, usable once) to
+// the new account's address; sending it here marks the address
+// verified (`email_verified` in `/v1/me`). Until then the user may sign
+// in and work, but may not invite people or create API keys: both
+// reach beyond the account (mail sent in our name to third parties,
+// credentials that outlive a password reset by the address's real
+// owner). Accepting an invite or resetting the password also verifies
+// the address, since both use a secret mailed to it.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/auth/verify-email (the `VerifyEmail` operationId).
+func (c *Client) VerifyEmailWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewVerifyEmailRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// VerifyEmail Prove ownership of an address with the mailed token
+//
+// Sign-up mails a link with a token (valid 48 hours, usable once) to
+// the new account's address; sending it here marks the address
+// verified (`email_verified` in `/v1/me`). Until then the user may sign
+// in and work, but may not invite people or create API keys: both
+// reach beyond the account (mail sent in our name to third parties,
+// credentials that outlive a password reset by the address's real
+// owner). Accepting an invite or resetting the password also verifies
+// the address, since both use a secret mailed to it.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/auth/verify-email (the `VerifyEmail` operationId).
+func (c *Client) VerifyEmail(ctx context.Context, body VerifyEmailJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewVerifyEmailRequest(c.Server, body)
 	if err != nil {
 		return nil, err
 	}
@@ -1346,9 +1685,12 @@ func (c *Client) ListInvites(ctx context.Context, params *ListInvitesParams, req
 
 // CreateInviteWithBody Invite someone by email
 //
-// Owners and admins; only owners invite owners. The response carries
-// the invite token once (send it to the invitee, e.g. inside
-// `accept_url`); it is stored only as a hash.
+// Owners and admins with a verified address; only owners invite
+// owners. The invitee is mailed a link with the invite token, which is
+// stored only as a hash and is not in the response (outside
+// development, where `token` and `accept_url` are included for local
+// testing). If the mail cannot be handed to the relay, no invite is
+// created and the answer is 503.
 //
 // Takes any type of body and a specified content type.
 //
@@ -1367,9 +1709,12 @@ func (c *Client) CreateInviteWithBody(ctx context.Context, params *CreateInviteP
 
 // CreateInvite Invite someone by email
 //
-// Owners and admins; only owners invite owners. The response carries
-// the invite token once (send it to the invitee, e.g. inside
-// `accept_url`); it is stored only as a hash.
+// Owners and admins with a verified address; only owners invite
+// owners. The invitee is mailed a link with the invite token, which is
+// stored only as a hash and is not in the response (outside
+// development, where `token` and `accept_url` are included for local
+// testing). If the mail cannot be handed to the relay, no invite is
+// created and the answer is 503.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -1923,6 +2268,86 @@ func NewLogoutRequestWithBody(server string, contentType string, body io.Reader)
 	return req, nil
 }
 
+// NewConfirmPasswordResetRequest calls the generic ConfirmPasswordReset builder with application/json body
+func NewConfirmPasswordResetRequest(server string, body ConfirmPasswordResetJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewConfirmPasswordResetRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewConfirmPasswordResetRequestWithBody constructs an http.Request for the ConfirmPasswordReset method, with any body, and a specified content type
+func NewConfirmPasswordResetRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/auth/password-reset/confirm")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewRequestPasswordResetRequest calls the generic RequestPasswordReset builder with application/json body
+func NewRequestPasswordResetRequest(server string, body RequestPasswordResetJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewRequestPasswordResetRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewRequestPasswordResetRequestWithBody constructs an http.Request for the RequestPasswordReset method, with any body, and a specified content type
+func NewRequestPasswordResetRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/auth/password-reset/request")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewRefreshSessionRequest calls the generic RefreshSession builder with application/json body
 func NewRefreshSessionRequest(server string, body RefreshSessionJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
@@ -1963,6 +2388,33 @@ func NewRefreshSessionRequestWithBody(server string, contentType string, body io
 	return req, nil
 }
 
+// NewResendVerificationRequest constructs an http.Request for the ResendVerification method
+func NewResendVerificationRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/auth/resend-verification")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewSignupRequest calls the generic Signup builder with application/json body
 func NewSignupRequest(server string, body SignupJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
@@ -1984,6 +2436,46 @@ func NewSignupRequestWithBody(server string, contentType string, body io.Reader)
 	}
 
 	operationPath := fmt.Sprintf("/v1/auth/signup")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewVerifyEmailRequest calls the generic VerifyEmail builder with application/json body
+func NewVerifyEmailRequest(server string, body VerifyEmailJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewVerifyEmailRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewVerifyEmailRequestWithBody constructs an http.Request for the VerifyEmail method, with any body, and a specified content type
+func NewVerifyEmailRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/auth/verify-email")
 	if operationPath[0] == '/' {
 		operationPath = "." + operationPath
 	}
@@ -2612,7 +3104,7 @@ type ClientWithResponsesInterface interface {
 
 	// CreateAPIKeyWithBodyWithResponse Create an API key
 	//
-	// Owners and admins. The secret is in this response only.
+	// Owners and admins with a verified address (403 `email_unverified` otherwise). The secret is in this response only.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -2621,7 +3113,7 @@ type ClientWithResponsesInterface interface {
 
 	// CreateAPIKeyWithResponse Create an API key
 	//
-	// Owners and admins. The secret is in this response only.
+	// Owners and admins with a verified address (403 `email_unverified` otherwise). The secret is in this response only.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -2640,7 +3132,8 @@ type ClientWithResponsesInterface interface {
 	// A person new to LeadPilot sets a password (and name) and gets an
 	// account; a person who already has one proves it with their current
 	// password. Either way they join the inviting organisation with the
-	// invite's role and get a session for it.
+	// invite's role and get a session for it. The token reaches the
+	// invitee only by mail, so accepting also verifies their address.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -2652,7 +3145,8 @@ type ClientWithResponsesInterface interface {
 	// A person new to LeadPilot sets a password (and name) and gets an
 	// account; a person who already has one proves it with their current
 	// password. Either way they join the inviting organisation with the
-	// invite's role and get a session for it.
+	// invite's role and get a session for it. The token reaches the
+	// invitee only by mail, so accepting also verifies their address.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -2697,6 +3191,60 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /v1/auth/logout (the `Logout` operationId).
 	LogoutWithResponse(ctx context.Context, body LogoutJSONRequestBody, reqEditors ...RequestEditorFn) (*LogoutResponse, error)
 
+	// ConfirmPasswordResetWithBodyWithResponse Set a new password with the mailed token
+	//
+	// Sets the new password, verifies the address (the link reached it),
+	// spends every open reset link of the account and ends all its
+	// sessions in every organisation: refresh tokens are revoked and their
+	// access tokens answer 401 `session_ended`. Sign in again with the new
+	// password. An unknown token answers 404, a used one 409 `token_used`,
+	// an expired one 409 `token_expired`.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/auth/password-reset/confirm (the `ConfirmPasswordReset` operationId).
+	ConfirmPasswordResetWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ConfirmPasswordResetResponse, error)
+
+	// ConfirmPasswordResetWithResponse Set a new password with the mailed token
+	//
+	// Sets the new password, verifies the address (the link reached it),
+	// spends every open reset link of the account and ends all its
+	// sessions in every organisation: refresh tokens are revoked and their
+	// access tokens answer 401 `session_ended`. Sign in again with the new
+	// password. An unknown token answers 404, a used one 409 `token_used`,
+	// an expired one 409 `token_expired`.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/auth/password-reset/confirm (the `ConfirmPasswordReset` operationId).
+	ConfirmPasswordResetWithResponse(ctx context.Context, body ConfirmPasswordResetJSONRequestBody, reqEditors ...RequestEditorFn) (*ConfirmPasswordResetResponse, error)
+
+	// RequestPasswordResetWithBodyWithResponse Mail a password-reset link
+	//
+	// Always answers 202 with the same body, whether or not an account
+	// uses the address, and in the same time: the lookup and the mail
+	// happen after the answer. When an account does, a link with a token
+	// (valid 1 hour, usable once) is mailed to it. Limited per client IP
+	// and per address.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/auth/password-reset/request (the `RequestPasswordReset` operationId).
+	RequestPasswordResetWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RequestPasswordResetResponse, error)
+
+	// RequestPasswordResetWithResponse Mail a password-reset link
+	//
+	// Always answers 202 with the same body, whether or not an account
+	// uses the address, and in the same time: the lookup and the mail
+	// happen after the answer. When an account does, a link with a token
+	// (valid 1 hour, usable once) is mailed to it. Limited per client IP
+	// and per address.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/auth/password-reset/request (the `RequestPasswordReset` operationId).
+	RequestPasswordResetWithResponse(ctx context.Context, body RequestPasswordResetJSONRequestBody, reqEditors ...RequestEditorFn) (*RequestPasswordResetResponse, error)
+
 	// RefreshSessionWithBodyWithResponse Rotate a refresh token
 	//
 	// Returns a new access token and a new refresh token; the one sent is
@@ -2719,7 +3267,25 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /v1/auth/refresh (the `RefreshSession` operationId).
 	RefreshSessionWithResponse(ctx context.Context, body RefreshSessionJSONRequestBody, reqEditors ...RequestEditorFn) (*RefreshSessionResponse, error)
 
+	// ResendVerificationWithResponse Mail the signed-in user a new verification link
+	//
+	// For a signed-in user whose address is not verified yet (API keys
+	// get 403; a verified address 409 `already_verified`). Limited to a
+	// few mails per hour per user. Earlier links stay valid until they
+	// expire.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/auth/resend-verification (the `ResendVerification` operationId).
+	ResendVerificationWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ResendVerificationResponse, error)
+
 	// SignupWithBodyWithResponse Create an organisation and its owner
+	//
+	// Also mails the address a verification link (see
+	// `/v1/auth/verify-email`); the account works at once but stays
+	// unverified until the link is used. An address that already has an
+	// account answers 409 `email_taken`: its owner signs in, or resets
+	// the password.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -2728,10 +3294,48 @@ type ClientWithResponsesInterface interface {
 
 	// SignupWithResponse Create an organisation and its owner
 	//
+	// Also mails the address a verification link (see
+	// `/v1/auth/verify-email`); the account works at once but stays
+	// unverified until the link is used. An address that already has an
+	// account answers 409 `email_taken`: its owner signs in, or resets
+	// the password.
+	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/auth/signup (the `Signup` operationId).
 	SignupWithResponse(ctx context.Context, body SignupJSONRequestBody, reqEditors ...RequestEditorFn) (*SignupResponse, error)
+
+	// VerifyEmailWithBodyWithResponse Prove ownership of an address with the mailed token
+	//
+	// Sign-up mails a link with a token (valid 48 hours, usable once) to
+	// the new account's address; sending it here marks the address
+	// verified (`email_verified` in `/v1/me`). Until then the user may sign
+	// in and work, but may not invite people or create API keys: both
+	// reach beyond the account (mail sent in our name to third parties,
+	// credentials that outlive a password reset by the address's real
+	// owner). Accepting an invite or resetting the password also verifies
+	// the address, since both use a secret mailed to it.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/auth/verify-email (the `VerifyEmail` operationId).
+	VerifyEmailWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*VerifyEmailResponse, error)
+
+	// VerifyEmailWithResponse Prove ownership of an address with the mailed token
+	//
+	// Sign-up mails a link with a token (valid 48 hours, usable once) to
+	// the new account's address; sending it here marks the address
+	// verified (`email_verified` in `/v1/me`). Until then the user may sign
+	// in and work, but may not invite people or create API keys: both
+	// reach beyond the account (mail sent in our name to third parties,
+	// credentials that outlive a password reset by the address's real
+	// owner). Accepting an invite or resetting the password also verifies
+	// the address, since both use a secret mailed to it.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/auth/verify-email (the `VerifyEmail` operationId).
+	VerifyEmailWithResponse(ctx context.Context, body VerifyEmailJSONRequestBody, reqEditors ...RequestEditorFn) (*VerifyEmailResponse, error)
 
 	// ListInvitesWithResponse Open and past invites, newest first
 	//
@@ -2742,9 +3346,12 @@ type ClientWithResponsesInterface interface {
 
 	// CreateInviteWithBodyWithResponse Invite someone by email
 	//
-	// Owners and admins; only owners invite owners. The response carries
-	// the invite token once (send it to the invitee, e.g. inside
-	// `accept_url`); it is stored only as a hash.
+	// Owners and admins with a verified address; only owners invite
+	// owners. The invitee is mailed a link with the invite token, which is
+	// stored only as a hash and is not in the response (outside
+	// development, where `token` and `accept_url` are included for local
+	// testing). If the mail cannot be handed to the relay, no invite is
+	// created and the answer is 503.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -2753,9 +3360,12 @@ type ClientWithResponsesInterface interface {
 
 	// CreateInviteWithResponse Invite someone by email
 	//
-	// Owners and admins; only owners invite owners. The response carries
-	// the invite token once (send it to the invitee, e.g. inside
-	// `accept_url`); it is stored only as a hash.
+	// Owners and admins with a verified address; only owners invite
+	// owners. The invitee is mailed a link with the invite token, which is
+	// stored only as a hash and is not in the response (outside
+	// development, where `token` and `accept_url` are included for local
+	// testing). If the mail cannot be handed to the relay, no invite is
+	// created and the answer is 503.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -3364,6 +3974,151 @@ func (r LogoutResponse) ContentType() string {
 	return ""
 }
 
+// ConfirmPasswordResetResponse429Headers the declared response headers of an HTTP 429 response for ConfirmPasswordReset
+type ConfirmPasswordResetResponse429Headers struct {
+	RetryAfter *int
+}
+
+type ConfirmPasswordResetResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationProblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationProblemJSON400 *BadRequest
+	// ApplicationProblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationProblemJSON404 *NotFound
+	// ApplicationProblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationProblemJSON409 *Conflict
+	// ApplicationProblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationProblemJSON422 *ValidationFailed
+	// ApplicationProblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationProblemJSON429 *TooManyRequests
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ConfirmPasswordResetResponse429Headers
+}
+
+// GetApplicationProblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ConfirmPasswordResetResponse) GetApplicationProblemJSON400() *BadRequest {
+	return r.ApplicationProblemJSON400
+}
+
+// GetApplicationProblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ConfirmPasswordResetResponse) GetApplicationProblemJSON404() *NotFound {
+	return r.ApplicationProblemJSON404
+}
+
+// GetApplicationProblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r ConfirmPasswordResetResponse) GetApplicationProblemJSON409() *Conflict {
+	return r.ApplicationProblemJSON409
+}
+
+// GetApplicationProblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r ConfirmPasswordResetResponse) GetApplicationProblemJSON422() *ValidationFailed {
+	return r.ApplicationProblemJSON422
+}
+
+// GetApplicationProblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ConfirmPasswordResetResponse) GetApplicationProblemJSON429() *TooManyRequests {
+	return r.ApplicationProblemJSON429
+}
+
+// GetBody returns the raw response body bytes
+func (r ConfirmPasswordResetResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ConfirmPasswordResetResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ConfirmPasswordResetResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ConfirmPasswordResetResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// RequestPasswordResetResponse429Headers the declared response headers of an HTTP 429 response for RequestPasswordReset
+type RequestPasswordResetResponse429Headers struct {
+	RetryAfter *int
+}
+
+type RequestPasswordResetResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON202 the response for an HTTP 202 `application/json` response
+	JSON202 *PasswordResetRequested
+	// ApplicationProblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationProblemJSON400 *BadRequest
+	// ApplicationProblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationProblemJSON422 *ValidationFailed
+	// ApplicationProblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationProblemJSON429 *TooManyRequests
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *RequestPasswordResetResponse429Headers
+}
+
+// GetJSON202 returns the response for an HTTP 202 `application/json` response
+func (r RequestPasswordResetResponse) GetJSON202() *PasswordResetRequested {
+	return r.JSON202
+}
+
+// GetApplicationProblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r RequestPasswordResetResponse) GetApplicationProblemJSON400() *BadRequest {
+	return r.ApplicationProblemJSON400
+}
+
+// GetApplicationProblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r RequestPasswordResetResponse) GetApplicationProblemJSON422() *ValidationFailed {
+	return r.ApplicationProblemJSON422
+}
+
+// GetApplicationProblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r RequestPasswordResetResponse) GetApplicationProblemJSON429() *TooManyRequests {
+	return r.ApplicationProblemJSON429
+}
+
+// GetBody returns the raw response body bytes
+func (r RequestPasswordResetResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RequestPasswordResetResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RequestPasswordResetResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RequestPasswordResetResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // RefreshSessionResponse429Headers the declared response headers of an HTTP 429 response for RefreshSession
 type RefreshSessionResponse429Headers struct {
 	RetryAfter *int
@@ -3440,6 +4195,82 @@ func (r RefreshSessionResponse) ContentType() string {
 	return ""
 }
 
+// ResendVerificationResponse429Headers the declared response headers of an HTTP 429 response for ResendVerification
+type ResendVerificationResponse429Headers struct {
+	RetryAfter *int
+}
+
+type ResendVerificationResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationProblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationProblemJSON401 *Unauthorized
+	// ApplicationProblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationProblemJSON403 *Forbidden
+	// ApplicationProblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationProblemJSON409 *Conflict
+	// ApplicationProblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationProblemJSON429 *TooManyRequests
+	// ApplicationProblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationProblemJSON503 *Unavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ResendVerificationResponse429Headers
+}
+
+// GetApplicationProblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ResendVerificationResponse) GetApplicationProblemJSON401() *Unauthorized {
+	return r.ApplicationProblemJSON401
+}
+
+// GetApplicationProblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ResendVerificationResponse) GetApplicationProblemJSON403() *Forbidden {
+	return r.ApplicationProblemJSON403
+}
+
+// GetApplicationProblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r ResendVerificationResponse) GetApplicationProblemJSON409() *Conflict {
+	return r.ApplicationProblemJSON409
+}
+
+// GetApplicationProblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ResendVerificationResponse) GetApplicationProblemJSON429() *TooManyRequests {
+	return r.ApplicationProblemJSON429
+}
+
+// GetApplicationProblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ResendVerificationResponse) GetApplicationProblemJSON503() *Unavailable {
+	return r.ApplicationProblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ResendVerificationResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ResendVerificationResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ResendVerificationResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ResendVerificationResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // SignupResponse429Headers the declared response headers of an HTTP 429 response for Signup
 type SignupResponse429Headers struct {
 	RetryAfter *int
@@ -3510,6 +4341,82 @@ func (r SignupResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r SignupResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// VerifyEmailResponse429Headers the declared response headers of an HTTP 429 response for VerifyEmail
+type VerifyEmailResponse429Headers struct {
+	RetryAfter *int
+}
+
+type VerifyEmailResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationProblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationProblemJSON400 *BadRequest
+	// ApplicationProblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationProblemJSON404 *NotFound
+	// ApplicationProblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationProblemJSON409 *Conflict
+	// ApplicationProblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationProblemJSON422 *ValidationFailed
+	// ApplicationProblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationProblemJSON429 *TooManyRequests
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *VerifyEmailResponse429Headers
+}
+
+// GetApplicationProblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r VerifyEmailResponse) GetApplicationProblemJSON400() *BadRequest {
+	return r.ApplicationProblemJSON400
+}
+
+// GetApplicationProblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r VerifyEmailResponse) GetApplicationProblemJSON404() *NotFound {
+	return r.ApplicationProblemJSON404
+}
+
+// GetApplicationProblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r VerifyEmailResponse) GetApplicationProblemJSON409() *Conflict {
+	return r.ApplicationProblemJSON409
+}
+
+// GetApplicationProblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r VerifyEmailResponse) GetApplicationProblemJSON422() *ValidationFailed {
+	return r.ApplicationProblemJSON422
+}
+
+// GetApplicationProblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r VerifyEmailResponse) GetApplicationProblemJSON429() *TooManyRequests {
+	return r.ApplicationProblemJSON429
+}
+
+// GetBody returns the raw response body bytes
+func (r VerifyEmailResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r VerifyEmailResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r VerifyEmailResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r VerifyEmailResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -3614,6 +4521,8 @@ type CreateInviteResponse struct {
 	ApplicationProblemJSON422 *ValidationFailed
 	// ApplicationProblemJSON429 the response for an HTTP 429 `application/problem+json` response
 	ApplicationProblemJSON429 *TooManyRequests
+	// ApplicationProblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationProblemJSON503 *Unavailable
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *CreateInviteResponse429Headers
 }
@@ -3651,6 +4560,11 @@ func (r CreateInviteResponse) GetApplicationProblemJSON422() *ValidationFailed {
 // GetApplicationProblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
 func (r CreateInviteResponse) GetApplicationProblemJSON429() *TooManyRequests {
 	return r.ApplicationProblemJSON429
+}
+
+// GetApplicationProblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r CreateInviteResponse) GetApplicationProblemJSON503() *Unavailable {
+	return r.ApplicationProblemJSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -4519,7 +5433,7 @@ func (c *ClientWithResponses) ListAPIKeysWithResponse(ctx context.Context, param
 
 // CreateAPIKeyWithBodyWithResponse Create an API key
 //
-// Owners and admins. The secret is in this response only.
+// Owners and admins with a verified address (403 `email_unverified` otherwise). The secret is in this response only.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -4534,7 +5448,7 @@ func (c *ClientWithResponses) CreateAPIKeyWithBodyWithResponse(ctx context.Conte
 
 // CreateAPIKeyWithResponse Create an API key
 //
-// Owners and admins. The secret is in this response only.
+// Owners and admins with a verified address (403 `email_unverified` otherwise). The secret is in this response only.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -4565,7 +5479,8 @@ func (c *ClientWithResponses) RevokeAPIKeyWithResponse(ctx context.Context, apiK
 // A person new to LeadPilot sets a password (and name) and gets an
 // account; a person who already has one proves it with their current
 // password. Either way they join the inviting organisation with the
-// invite's role and get a session for it.
+// invite's role and get a session for it. The token reaches the
+// invitee only by mail, so accepting also verifies their address.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -4583,7 +5498,8 @@ func (c *ClientWithResponses) AcceptInviteWithBodyWithResponse(ctx context.Conte
 // A person new to LeadPilot sets a password (and name) and gets an
 // account; a person who already has one proves it with their current
 // password. Either way they join the inviting organisation with the
-// invite's role and get a session for it.
+// invite's role and get a session for it. The token reaches the
+// invitee only by mail, so accepting also verifies their address.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -4658,6 +5574,84 @@ func (c *ClientWithResponses) LogoutWithResponse(ctx context.Context, body Logou
 	return ParseLogoutResponse(rsp)
 }
 
+// ConfirmPasswordResetWithBodyWithResponse Set a new password with the mailed token
+//
+// Sets the new password, verifies the address (the link reached it),
+// spends every open reset link of the account and ends all its
+// sessions in every organisation: refresh tokens are revoked and their
+// access tokens answer 401 `session_ended`. Sign in again with the new
+// password. An unknown token answers 404, a used one 409 `token_used`,
+// an expired one 409 `token_expired`.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/auth/password-reset/confirm (the `ConfirmPasswordReset` operationId).
+func (c *ClientWithResponses) ConfirmPasswordResetWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ConfirmPasswordResetResponse, error) {
+	rsp, err := c.ConfirmPasswordResetWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseConfirmPasswordResetResponse(rsp)
+}
+
+// ConfirmPasswordResetWithResponse Set a new password with the mailed token
+//
+// Sets the new password, verifies the address (the link reached it),
+// spends every open reset link of the account and ends all its
+// sessions in every organisation: refresh tokens are revoked and their
+// access tokens answer 401 `session_ended`. Sign in again with the new
+// password. An unknown token answers 404, a used one 409 `token_used`,
+// an expired one 409 `token_expired`.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/auth/password-reset/confirm (the `ConfirmPasswordReset` operationId).
+func (c *ClientWithResponses) ConfirmPasswordResetWithResponse(ctx context.Context, body ConfirmPasswordResetJSONRequestBody, reqEditors ...RequestEditorFn) (*ConfirmPasswordResetResponse, error) {
+	rsp, err := c.ConfirmPasswordReset(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseConfirmPasswordResetResponse(rsp)
+}
+
+// RequestPasswordResetWithBodyWithResponse Mail a password-reset link
+//
+// Always answers 202 with the same body, whether or not an account
+// uses the address, and in the same time: the lookup and the mail
+// happen after the answer. When an account does, a link with a token
+// (valid 1 hour, usable once) is mailed to it. Limited per client IP
+// and per address.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/auth/password-reset/request (the `RequestPasswordReset` operationId).
+func (c *ClientWithResponses) RequestPasswordResetWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RequestPasswordResetResponse, error) {
+	rsp, err := c.RequestPasswordResetWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRequestPasswordResetResponse(rsp)
+}
+
+// RequestPasswordResetWithResponse Mail a password-reset link
+//
+// Always answers 202 with the same body, whether or not an account
+// uses the address, and in the same time: the lookup and the mail
+// happen after the answer. When an account does, a link with a token
+// (valid 1 hour, usable once) is mailed to it. Limited per client IP
+// and per address.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/auth/password-reset/request (the `RequestPasswordReset` operationId).
+func (c *ClientWithResponses) RequestPasswordResetWithResponse(ctx context.Context, body RequestPasswordResetJSONRequestBody, reqEditors ...RequestEditorFn) (*RequestPasswordResetResponse, error) {
+	rsp, err := c.RequestPasswordReset(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRequestPasswordResetResponse(rsp)
+}
+
 // RefreshSessionWithBodyWithResponse Rotate a refresh token
 //
 // Returns a new access token and a new refresh token; the one sent is
@@ -4692,7 +5686,31 @@ func (c *ClientWithResponses) RefreshSessionWithResponse(ctx context.Context, bo
 	return ParseRefreshSessionResponse(rsp)
 }
 
+// ResendVerificationWithResponse Mail the signed-in user a new verification link
+//
+// For a signed-in user whose address is not verified yet (API keys
+// get 403; a verified address 409 `already_verified`). Limited to a
+// few mails per hour per user. Earlier links stay valid until they
+// expire.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/auth/resend-verification (the `ResendVerification` operationId).
+func (c *ClientWithResponses) ResendVerificationWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ResendVerificationResponse, error) {
+	rsp, err := c.ResendVerification(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseResendVerificationResponse(rsp)
+}
+
 // SignupWithBodyWithResponse Create an organisation and its owner
+//
+// Also mails the address a verification link (see
+// `/v1/auth/verify-email`); the account works at once but stays
+// unverified until the link is used. An address that already has an
+// account answers 409 `email_taken`: its owner signs in, or resets
+// the password.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -4707,6 +5725,12 @@ func (c *ClientWithResponses) SignupWithBodyWithResponse(ctx context.Context, co
 
 // SignupWithResponse Create an organisation and its owner
 //
+// Also mails the address a verification link (see
+// `/v1/auth/verify-email`); the account works at once but stays
+// unverified until the link is used. An address that already has an
+// account answers 409 `email_taken`: its owner signs in, or resets
+// the password.
+//
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/auth/signup (the `Signup` operationId).
@@ -4716,6 +5740,50 @@ func (c *ClientWithResponses) SignupWithResponse(ctx context.Context, body Signu
 		return nil, err
 	}
 	return ParseSignupResponse(rsp)
+}
+
+// VerifyEmailWithBodyWithResponse Prove ownership of an address with the mailed token
+//
+// Sign-up mails a link with a token (valid 48 hours, usable once) to
+// the new account's address; sending it here marks the address
+// verified (`email_verified` in `/v1/me`). Until then the user may sign
+// in and work, but may not invite people or create API keys: both
+// reach beyond the account (mail sent in our name to third parties,
+// credentials that outlive a password reset by the address's real
+// owner). Accepting an invite or resetting the password also verifies
+// the address, since both use a secret mailed to it.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/auth/verify-email (the `VerifyEmail` operationId).
+func (c *ClientWithResponses) VerifyEmailWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*VerifyEmailResponse, error) {
+	rsp, err := c.VerifyEmailWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseVerifyEmailResponse(rsp)
+}
+
+// VerifyEmailWithResponse Prove ownership of an address with the mailed token
+//
+// Sign-up mails a link with a token (valid 48 hours, usable once) to
+// the new account's address; sending it here marks the address
+// verified (`email_verified` in `/v1/me`). Until then the user may sign
+// in and work, but may not invite people or create API keys: both
+// reach beyond the account (mail sent in our name to third parties,
+// credentials that outlive a password reset by the address's real
+// owner). Accepting an invite or resetting the password also verifies
+// the address, since both use a secret mailed to it.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/auth/verify-email (the `VerifyEmail` operationId).
+func (c *ClientWithResponses) VerifyEmailWithResponse(ctx context.Context, body VerifyEmailJSONRequestBody, reqEditors ...RequestEditorFn) (*VerifyEmailResponse, error) {
+	rsp, err := c.VerifyEmail(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseVerifyEmailResponse(rsp)
 }
 
 // ListInvitesWithResponse Open and past invites, newest first
@@ -4733,9 +5801,12 @@ func (c *ClientWithResponses) ListInvitesWithResponse(ctx context.Context, param
 
 // CreateInviteWithBodyWithResponse Invite someone by email
 //
-// Owners and admins; only owners invite owners. The response carries
-// the invite token once (send it to the invitee, e.g. inside
-// `accept_url`); it is stored only as a hash.
+// Owners and admins with a verified address; only owners invite
+// owners. The invitee is mailed a link with the invite token, which is
+// stored only as a hash and is not in the response (outside
+// development, where `token` and `accept_url` are included for local
+// testing). If the mail cannot be handed to the relay, no invite is
+// created and the answer is 503.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -4750,9 +5821,12 @@ func (c *ClientWithResponses) CreateInviteWithBodyWithResponse(ctx context.Conte
 
 // CreateInviteWithResponse Invite someone by email
 //
-// Owners and admins; only owners invite owners. The response carries
-// the invite token once (send it to the invitee, e.g. inside
-// `accept_url`); it is stored only as a hash.
+// Owners and admins with a verified address; only owners invite
+// owners. The invitee is mailed a link with the invite token, which is
+// stored only as a hash and is not in the response (outside
+// development, where `token` and `accept_url` are included for local
+// testing). If the mail cannot be handed to the relay, no invite is
+// created and the answer is 503.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -5402,6 +6476,136 @@ func ParseLogoutResponse(rsp *http.Response) (*LogoutResponse, error) {
 	return response, nil
 }
 
+// ParseConfirmPasswordResetResponse parses an HTTP response from a ConfirmPasswordResetWithResponse call
+func ParseConfirmPasswordResetResponse(rsp *http.Response) (*ConfirmPasswordResetResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ConfirmPasswordResetResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ValidationFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON429 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers ConfirmPasswordResetResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseRequestPasswordResetResponse parses an HTTP response from a RequestPasswordResetWithResponse call
+func ParseRequestPasswordResetResponse(rsp *http.Response) (*RequestPasswordResetResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RequestPasswordResetResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 202:
+		var dest PasswordResetRequested
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON202 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ValidationFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON429 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers RequestPasswordResetResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseRefreshSessionResponse parses an HTTP response from a RefreshSessionWithResponse call
 func ParseRefreshSessionResponse(rsp *http.Response) (*RefreshSessionResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -5469,6 +6673,76 @@ func ParseRefreshSessionResponse(rsp *http.Response) (*RefreshSessionResponse, e
 	return response, nil
 }
 
+// ParseResendVerificationResponse parses an HTTP response from a ResendVerificationWithResponse call
+func ParseResendVerificationResponse(rsp *http.Response) (*ResendVerificationResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ResendVerificationResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers ResendVerificationResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseSignupResponse parses an HTTP response from a SignupWithResponse call
 func ParseSignupResponse(rsp *http.Response) (*SignupResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -5523,6 +6797,76 @@ func ParseSignupResponse(rsp *http.Response) (*SignupResponse, error) {
 	switch {
 	case rsp.StatusCode == 429:
 		var headers SignupResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseVerifyEmailResponse parses an HTTP response from a VerifyEmailWithResponse call
+func ParseVerifyEmailResponse(rsp *http.Response) (*VerifyEmailResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &VerifyEmailResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ValidationFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON429 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers VerifyEmailResponse429Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
@@ -5665,6 +7009,13 @@ func ParseCreateInviteResponse(rsp *http.Response) (*CreateInviteResponse, error
 			return nil, err
 		}
 		response.ApplicationProblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON503 = &dest
 
 	}
 

@@ -41,12 +41,24 @@ type ServerInterface interface {
 	// Logout End the session a refresh token belongs to
 	// (POST /v1/auth/logout)
 	Logout(ctx echo.Context) error
+	// ConfirmPasswordReset Set a new password with the mailed token
+	// (POST /v1/auth/password-reset/confirm)
+	ConfirmPasswordReset(ctx echo.Context) error
+	// RequestPasswordReset Mail a password-reset link
+	// (POST /v1/auth/password-reset/request)
+	RequestPasswordReset(ctx echo.Context) error
 	// RefreshSession Rotate a refresh token
 	// (POST /v1/auth/refresh)
 	RefreshSession(ctx echo.Context) error
+	// ResendVerification Mail the signed-in user a new verification link
+	// (POST /v1/auth/resend-verification)
+	ResendVerification(ctx echo.Context) error
 	// Signup Create an organisation and its owner
 	// (POST /v1/auth/signup)
 	Signup(ctx echo.Context) error
+	// VerifyEmail Prove ownership of an address with the mailed token
+	// (POST /v1/auth/verify-email)
+	VerifyEmail(ctx echo.Context) error
 	// ListInvites Open and past invites, newest first
 	// (GET /v1/invites)
 	ListInvites(ctx echo.Context, params ListInvitesParams) error
@@ -190,6 +202,24 @@ func (w *ServerInterfaceWrapper) Logout(ctx echo.Context) error {
 	return err
 }
 
+// ConfirmPasswordReset converts echo context to params.
+func (w *ServerInterfaceWrapper) ConfirmPasswordReset(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ConfirmPasswordReset(ctx)
+	return err
+}
+
+// RequestPasswordReset converts echo context to params.
+func (w *ServerInterfaceWrapper) RequestPasswordReset(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RequestPasswordReset(ctx)
+	return err
+}
+
 // RefreshSession converts echo context to params.
 func (w *ServerInterfaceWrapper) RefreshSession(ctx echo.Context) error {
 	var err error
@@ -199,12 +229,30 @@ func (w *ServerInterfaceWrapper) RefreshSession(ctx echo.Context) error {
 	return err
 }
 
+// ResendVerification converts echo context to params.
+func (w *ServerInterfaceWrapper) ResendVerification(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ResendVerification(ctx)
+	return err
+}
+
 // Signup converts echo context to params.
 func (w *ServerInterfaceWrapper) Signup(ctx echo.Context) error {
 	var err error
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.Signup(ctx)
+	return err
+}
+
+// VerifyEmail converts echo context to params.
+func (w *ServerInterfaceWrapper) VerifyEmail(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.VerifyEmail(ctx)
 	return err
 }
 
@@ -466,6 +514,10 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/v1/auth/refresh", wrapper.RefreshSession, options.OperationMiddlewares["refreshSession"]...)
 	router.POST(options.BaseURL+"/v1/auth/logout", wrapper.Logout, options.OperationMiddlewares["logout"]...)
 	router.POST(options.BaseURL+"/v1/auth/accept-invite", wrapper.AcceptInvite, options.OperationMiddlewares["acceptInvite"]...)
+	router.POST(options.BaseURL+"/v1/auth/verify-email", wrapper.VerifyEmail, options.OperationMiddlewares["verifyEmail"]...)
+	router.POST(options.BaseURL+"/v1/auth/resend-verification", wrapper.ResendVerification, options.OperationMiddlewares["resendVerification"]...)
+	router.POST(options.BaseURL+"/v1/auth/password-reset/request", wrapper.RequestPasswordReset, options.OperationMiddlewares["requestPasswordReset"]...)
+	router.POST(options.BaseURL+"/v1/auth/password-reset/confirm", wrapper.ConfirmPasswordReset, options.OperationMiddlewares["confirmPasswordReset"]...)
 	router.GET(options.BaseURL+"/v1/me", wrapper.GetMe, options.OperationMiddlewares["getMe"]...)
 	router.GET(options.BaseURL+"/v1/org", wrapper.GetOrganization, options.OperationMiddlewares["getOrganization"]...)
 	router.PATCH(options.BaseURL+"/v1/org", wrapper.UpdateOrganization, options.OperationMiddlewares["updateOrganization"]...)
@@ -503,6 +555,8 @@ type TooManyRequestsApplicationProblemPlusJSONResponse struct {
 }
 
 type UnauthorizedApplicationProblemPlusJSONResponse Problem
+
+type UnavailableApplicationProblemPlusJSONResponse Problem
 
 type ValidationFailedApplicationProblemPlusJSONResponse Problem
 
@@ -1077,6 +1131,178 @@ func (response Logout429ApplicationProblemPlusJSONResponse) VisitLogoutResponse(
 	return err
 }
 
+type ConfirmPasswordResetRequestObject struct {
+	Body *ConfirmPasswordResetJSONRequestBody
+}
+
+type ConfirmPasswordResetResponseObject interface {
+	VisitConfirmPasswordResetResponse(w http.ResponseWriter) error
+}
+
+type ConfirmPasswordReset204Response struct {
+}
+
+func (response ConfirmPasswordReset204Response) VisitConfirmPasswordResetResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type ConfirmPasswordReset400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ConfirmPasswordReset400ApplicationProblemPlusJSONResponse) VisitConfirmPasswordResetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ConfirmPasswordReset404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ConfirmPasswordReset404ApplicationProblemPlusJSONResponse) VisitConfirmPasswordResetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ConfirmPasswordReset409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response ConfirmPasswordReset409ApplicationProblemPlusJSONResponse) VisitConfirmPasswordResetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ConfirmPasswordReset422ApplicationProblemPlusJSONResponse struct {
+	ValidationFailedApplicationProblemPlusJSONResponse
+}
+
+func (response ConfirmPasswordReset422ApplicationProblemPlusJSONResponse) VisitConfirmPasswordResetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ConfirmPasswordReset429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ConfirmPasswordReset429ApplicationProblemPlusJSONResponse) VisitConfirmPasswordResetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RequestPasswordResetRequestObject struct {
+	Body *RequestPasswordResetJSONRequestBody
+}
+
+type RequestPasswordResetResponseObject interface {
+	VisitRequestPasswordResetResponse(w http.ResponseWriter) error
+}
+
+type RequestPasswordReset202JSONResponse PasswordResetRequested
+
+func (response RequestPasswordReset202JSONResponse) VisitRequestPasswordResetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(202)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RequestPasswordReset400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response RequestPasswordReset400ApplicationProblemPlusJSONResponse) VisitRequestPasswordResetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RequestPasswordReset422ApplicationProblemPlusJSONResponse struct {
+	ValidationFailedApplicationProblemPlusJSONResponse
+}
+
+func (response RequestPasswordReset422ApplicationProblemPlusJSONResponse) VisitRequestPasswordResetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RequestPasswordReset429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response RequestPasswordReset429ApplicationProblemPlusJSONResponse) VisitRequestPasswordResetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type RefreshSessionRequestObject struct {
 	Body *RefreshSessionJSONRequestBody
 }
@@ -1166,6 +1392,104 @@ func (response RefreshSession429ApplicationProblemPlusJSONResponse) VisitRefresh
 	return err
 }
 
+type ResendVerificationRequestObject struct {
+}
+
+type ResendVerificationResponseObject interface {
+	VisitResendVerificationResponse(w http.ResponseWriter) error
+}
+
+type ResendVerification204Response struct {
+}
+
+func (response ResendVerification204Response) VisitResendVerificationResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type ResendVerification401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ResendVerification401ApplicationProblemPlusJSONResponse) VisitResendVerificationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResendVerification403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ResendVerification403ApplicationProblemPlusJSONResponse) VisitResendVerificationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResendVerification409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response ResendVerification409ApplicationProblemPlusJSONResponse) VisitResendVerificationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResendVerification429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ResendVerification429ApplicationProblemPlusJSONResponse) VisitResendVerificationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResendVerification503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ResendVerification503ApplicationProblemPlusJSONResponse) VisitResendVerificationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type SignupRequestObject struct {
 	Body *SignupJSONRequestBody
 }
@@ -1241,6 +1565,105 @@ type Signup429ApplicationProblemPlusJSONResponse struct {
 }
 
 func (response Signup429ApplicationProblemPlusJSONResponse) VisitSignupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type VerifyEmailRequestObject struct {
+	Body *VerifyEmailJSONRequestBody
+}
+
+type VerifyEmailResponseObject interface {
+	VisitVerifyEmailResponse(w http.ResponseWriter) error
+}
+
+type VerifyEmail204Response struct {
+}
+
+func (response VerifyEmail204Response) VisitVerifyEmailResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type VerifyEmail400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response VerifyEmail400ApplicationProblemPlusJSONResponse) VisitVerifyEmailResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type VerifyEmail404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response VerifyEmail404ApplicationProblemPlusJSONResponse) VisitVerifyEmailResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type VerifyEmail409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response VerifyEmail409ApplicationProblemPlusJSONResponse) VisitVerifyEmailResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type VerifyEmail422ApplicationProblemPlusJSONResponse struct {
+	ValidationFailedApplicationProblemPlusJSONResponse
+}
+
+func (response VerifyEmail422ApplicationProblemPlusJSONResponse) VisitVerifyEmailResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type VerifyEmail429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response VerifyEmail429ApplicationProblemPlusJSONResponse) VisitVerifyEmailResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -1462,6 +1885,22 @@ func (response CreateInvite429ApplicationProblemPlusJSONResponse) VisitCreateInv
 		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
 	}
 	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateInvite503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response CreateInvite503ApplicationProblemPlusJSONResponse) VisitCreateInviteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -2450,12 +2889,24 @@ type StrictServerInterface interface {
 	// Logout End the session a refresh token belongs to
 	// (POST /v1/auth/logout)
 	Logout(ctx context.Context, request LogoutRequestObject) (LogoutResponseObject, error)
+	// ConfirmPasswordReset Set a new password with the mailed token
+	// (POST /v1/auth/password-reset/confirm)
+	ConfirmPasswordReset(ctx context.Context, request ConfirmPasswordResetRequestObject) (ConfirmPasswordResetResponseObject, error)
+	// RequestPasswordReset Mail a password-reset link
+	// (POST /v1/auth/password-reset/request)
+	RequestPasswordReset(ctx context.Context, request RequestPasswordResetRequestObject) (RequestPasswordResetResponseObject, error)
 	// RefreshSession Rotate a refresh token
 	// (POST /v1/auth/refresh)
 	RefreshSession(ctx context.Context, request RefreshSessionRequestObject) (RefreshSessionResponseObject, error)
+	// ResendVerification Mail the signed-in user a new verification link
+	// (POST /v1/auth/resend-verification)
+	ResendVerification(ctx context.Context, request ResendVerificationRequestObject) (ResendVerificationResponseObject, error)
 	// Signup Create an organisation and its owner
 	// (POST /v1/auth/signup)
 	Signup(ctx context.Context, request SignupRequestObject) (SignupResponseObject, error)
+	// VerifyEmail Prove ownership of an address with the mailed token
+	// (POST /v1/auth/verify-email)
+	VerifyEmail(ctx context.Context, request VerifyEmailRequestObject) (VerifyEmailResponseObject, error)
 	// ListInvites Open and past invites, newest first
 	// (GET /v1/invites)
 	ListInvites(ctx context.Context, request ListInvitesRequestObject) (ListInvitesResponseObject, error)
@@ -2745,6 +3196,98 @@ func (sh *strictHandler) Logout(ctx echo.Context) error {
 	return nil
 }
 
+// ConfirmPasswordReset operation middleware
+func (sh *strictHandler) ConfirmPasswordReset(ctx echo.Context) error {
+	var request ConfirmPasswordResetRequestObject
+
+	var body ConfirmPasswordResetJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ConfirmPasswordReset(ctx.Request().Context(), request.(ConfirmPasswordResetRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ConfirmPasswordReset")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ConfirmPasswordResetResponseObject); ok {
+		return validResponse.VisitConfirmPasswordResetResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// RequestPasswordReset operation middleware
+func (sh *strictHandler) RequestPasswordReset(ctx echo.Context) error {
+	var request RequestPasswordResetRequestObject
+
+	var body RequestPasswordResetJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RequestPasswordReset(ctx.Request().Context(), request.(RequestPasswordResetRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RequestPasswordReset")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RequestPasswordResetResponseObject); ok {
+		return validResponse.VisitRequestPasswordResetResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // RefreshSession operation middleware
 func (sh *strictHandler) RefreshSession(ctx echo.Context) error {
 	var request RefreshSessionRequestObject
@@ -2791,6 +3334,29 @@ func (sh *strictHandler) RefreshSession(ctx echo.Context) error {
 	return nil
 }
 
+// ResendVerification operation middleware
+func (sh *strictHandler) ResendVerification(ctx echo.Context) error {
+	var request ResendVerificationRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ResendVerification(ctx.Request().Context(), request.(ResendVerificationRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ResendVerification")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ResendVerificationResponseObject); ok {
+		return validResponse.VisitResendVerificationResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // Signup operation middleware
 func (sh *strictHandler) Signup(ctx echo.Context) error {
 	var request SignupRequestObject
@@ -2831,6 +3397,52 @@ func (sh *strictHandler) Signup(ctx echo.Context) error {
 		return err
 	} else if validResponse, ok := response.(SignupResponseObject); ok {
 		return validResponse.VisitSignupResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// VerifyEmail operation middleware
+func (sh *strictHandler) VerifyEmail(ctx echo.Context) error {
+	var request VerifyEmailRequestObject
+
+	var body VerifyEmailJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.VerifyEmail(ctx.Request().Context(), request.(VerifyEmailRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "VerifyEmail")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(VerifyEmailResponseObject); ok {
+		return validResponse.VisitVerifyEmailResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -3247,108 +3859,129 @@ func (sh *strictHandler) GetLlmUsage(ctx echo.Context, params GetLlmUsageParams)
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H3rchs3lvCroPqbqkj5WhQly5kK9UtJ2TPK2LFKdj5/VaaWDXUfkhh2Ax0ALZrxqmqfZh9sn2QLB+g7",
-	"eJNlxcnMHxXZRAMH545zgT4FschywYFrFYw+BTmVNAMNEr9d5OwfsLpMzGfGg1GQUz0PwoDTDIJRQHM2",
-	"WcBqwpIgDCT8WjAJSTDSsoAwUPEcMmrenAqZUR2MgqLAkXqVm7eVlozPgvv7MPixkEpIMzYBFUuWaybM",
-	"cu/mQCIOH/UkxhEREVOi50ByCXdMFIrkdAaDILTQ/VqAXNXg2XeCJigZ/fgK+EzPg9HpcOgD5TKBLBca",
-	"eLz6B6z6IL2mC1CEEglariw4TBGzeVCaKDqFc6IAEMqLq0vSeLuCcw40AVkD2ljzyCy6DuLnz8MgY7z8",
-	"fuKFn98xDWtJxvDnz6fYK5Yx3cfOFZ0BUew3CMnJ0clwSA4SmNIi1eR0eLiOTinO1VzfvWSIFBoMsKzI",
-	"gtGJoVjGuPtWgcW4hhlIhOsXBXLt5gsF8nO3fm9eVrngClBEfqDJtSW++RYLroHjR5rnKYupQcxxLsVt",
-	"Ctn//acyWPrUWO4vEqbBKPg/x7UYHttf1fGVfcsu2uXC1AAKScV5B7c0IT+9ffNzSMwny/v2cyXTh4PA",
-	"CJvg05TFTwqvEeQS0titr8iS6TkKSlxICVwTpakGciAkoZywWirIAlYW+JdC3rIkAf7U0Mc0TUF+o4gU",
-	"KZCMrggXmiQC5R9B+1nol6LgyVNC9rMgqogNEhmfEcYtNktQhZxRzhS1yuc+DN4J8ZrylWNY9ZSQXhvK",
-	"oqRDcu60J51qkCS6Nl+OLsyXiCiIBU+U0RVWTSKUjSFtaHoqAJUAp4WeC8l+gyelxmumFOOzkMDH3GgX",
-	"IiRZSsFnJJaQANeMppZX/h9NWYJQvKQsfVooDTffimRFmCJLSNMjp0luC01uJdAFmrcihXMSgZRCqogo",
-	"ulJkOWfxfIBq1i2DPkIcQ66t2WloQpokzCxI0yspcpCaGX05pamCMMgbjz4F0yJNJ1ZFd+3JS6MKCIcl",
-	"oXEsCq4NX3SN+EaTGAY5VWopZNKf/QJnLn8nB1STFKjS5GRI4jmVNDaO0CGZdqEIDWWNqMFHprQRPffD",
-	"N6qa7gGQarGwim2v9+6b5uyDm6Sx7ZvqDXH7T4i1Wck6dujwtUgRS6AakgnVLVuYUA1HmmUQeKBmyQ52",
-	"MwxSqvSkUJsn50Wa0tsUSrvcm6Vkkz6VJUzZR78LOWXS2J2KoqUXqSCWYDwPLYiEWMw4U0CYHgQjA4hn",
-	"eQl3YvFZW+hQC3GFm6q2EDapsJ54P+KgPUWtRF+DwU72ZTCcYxtcyBM0Td9Mg9GHzarK8eJ92GVGR54e",
-	"Sd/OxZITwWN0tXlCmCbUKK1boBIkQQkYBNv24abv7+Sm2ssrZpVZG66EatS/TEOmtinianflKlRKit8b",
-	"5xokzV58gzC05/CSpNDzt6AUs7ajvQ8ax6DUpNI6PW63ZkxNGPcQwdppUnDNUpQmO53FvrOAqkGFykSH",
-	"gfVLfqPagbUJf2+aYxEJUwlqvgFq46Btm/XajCk17sRO8SkAbg4WH4IfkI8aCK0nN0eIbZObM0iPYC1k",
-	"d7fRAqSFd7diB2dukz6K/1AoxkGpH4038XG7KW5T9f2cant0vSRLyTQoIji5hTlNp0RMB0FXocRUwUTp",
-	"InHfK5lom7ChB5UZ/XhpR58O+9Jh8Er5auLRWKfe6WLdPS8/945jPCmUlqudJl3AapJTxie5YC5C4tvh",
-	"8wds0GgukLvvz43XTKe7vaCpnIGeUEMbHsNuRNGCew1Eb+AdTQuYGGYQipWCvG3+ew/D/piKePGO+by/",
-	"v/999Pp1SE7PjuaikMh8VGuQ5rf/OPgwPLn5MDz6/uY/Tz8Mj57dHI4+DI+e20d/8XkgLzLK0pbdBnzS",
-	"8tOenbbN4TPPRC8ZpMkL4xp7PCiR+B2UqXmpv0dzZCfIXSAJ41qg+LmzckhgMBuQYwXaeJnq2PgYvwkO",
-	"A9/+MlCKznyrd3SRBaV+wadHrEPvNxq5/kwv7iFuJpTUW2umvoDTasNlyeR25Ru+dZ/7mCKlqS5U0wzl",
-	"wBMzUVghPag80MpKJB4z5fMxS1ZHkKrVWsjb6nhanniQ41lRbxMqrIA28LabA2kxeBPWYcMgg+zWY4Qt",
-	"FNu2tofv6qSk77taik0K6WfZyntZ59lud19Lz6Gxkt+VtTA+gitbbfZ3cWVfpdm+KndnhYgzbNaHr9Ls",
-	"Soo7llj/r5TR24KlGv00yvVcipzFxlnLgVMWhMEMMsbNhwQgVwAL80yKX72+ZWOJSz4VHmpZ/p5kIgE/",
-	"X1m1tomIzX2YY3NKtVFrk4UNB7gZb4VIgXK/KmmD0ZljDe7eOgvmMSguiaR8R733c9BzsLGWZjSTKC0k",
-	"mJOfIkZkFrBqSEwFfVjRpx8XkAWQ5RxsyFRMpynjQHD4EeMkdzgilKslSOWfPZ4L5ZPjl0YFkuWcpdAH",
-	"fU4Vxo7tyyNzetUGjkKBMp/GvEQoKZMnB7qKYlSAmUcJ5KlYZcA1zkoNHsZ8KmRIwEDgdn9IKE/IVKSp",
-	"WCqzHu57AStF4jnlMxiMuXd/PYbrx1ZKeL5RFbQ42uuhIJ1FIePWcUvIWYOLjCowTqhPQjbAgT9h6FsZ",
-	"THqXzxsCvI+MuM+qv/KLO5CrCgch8mMLDYj5ZYOLK9pWBMPwIsPI5k5quKsmPPpYQ5aDpLqQ0HaJRHGb",
-	"bvDQeGHNZhgUebKnh9bRFBWuKykpyddXIE0V0GKSsKFfaypsUTG/IOh7+icOBN+5brM1CwM8J7/h6coO",
-	"aLJp9xS11WF8IId26N3m0eHR6Tm5KK0Tsf6CItRwqNLkxDBen0OqrOtpI+c63Mo567hgDc3egdLXoNBp",
-	"6xqGhuruayYoXYEtWLIuA4afMZM4sfLVj0mtt6li4QfhgbSSkKer7S6JWDR4viE7tUA0drQGu7+U3s9n",
-	"OH3lNNdi6dM0UymynoYIvIGFHYdpmu4M1Ds7une+NUDhkmHpXbp5NyHK7LDvWxqD0oKccf3dmTesaQBN",
-	"wUidDevt+l5CVzvhxibjdpx0Az+jqnARG58GynK93waakrDN11/52boGKnQ4r/bbhcmH6E10fVex1NOT",
-	"di+S7Y/67jHmkRAnZow/LJW73zFfyNmEJT6vn8XzMklXqF4tgyJaEMVmHCseRFVkNCK1n/xPwTgkhy3j",
-	"ti7K08wQf07qtYyxbEy9voa1Z6Ddc0k2vqHmLF/rlLbOHCUiyS2kgs8QgQfmgSKCp6vDnZ3P19XCb4ss",
-	"o9Kb2fqc/E4uGY9ZTtNeVsYlQkpc3XxmvO3BmZwOhLunZizu+tRfH9lsVUb0frUsvlfYc18ETXaKk3YQ",
-	"VJfZlQJR76MKQNbAr0fVI8SsHM5/p5iVXf1BB5LdKdUBbQv7NUW3h9paIW/VmQ+Gz62xQU7eyFkzXLQH",
-	"0sqDpTLGi8cwSZ3q/tSsIt1cRGozbZOErtTOXPYeYJFYtqqTfn/FddyXkw4DhkHB2a8FuJ/dwRFXXjKe",
-	"iOUE+NZYXp0667yrNJV6r7fLxJKnSIqTy4ufL4gZQXBIGGBW6kVhcH/8A8iU8apkpmE/vzvbKQH4pmMt",
-	"uqdAm8+exHVCe9OuuvnvB2abdpSCtbpZNRh4i/mreN28lhYz/3zFbUWUSZ0q2jxOs3aweirB1hmZgxFw",
-	"DTKXTPlDbZ8dAGpWNuG2wj4tG3jyge7fdougLUBvtnDXjoo4Y7z59CR8fJZcl/XfUiD4IK7yydzV+ppI",
-	"bw3ktmJGX4VAWYLaW+L65Y/k+7PnfyWutJUkoClLlae6xGV2OlkybQw1yWg8ZxyOJNAEH5jRLmN+V9XX",
-	"TqZYYOuNB9t1/Tnl6uC2kwFoVAR4XA3GlaauBMNTUogHLWd3+yTvynrDUFW1IP0wivOdu/Wuv1xfEk4z",
-	"xmeujcYSwAzfIeNo3V27aiOF7LJnDps+Iby21U4PO1P2Kr4+54jWnswLq3NsquzEkttzR5Jh2M2lln06",
-	"8y2b8SJ/ipNz62CwpxIxDtgDX20elDdWn5fjtp6Q22eDCjQfYX5RvsPT45aSbD5wPeQwtPYctKXWonQp",
-	"G5yYCW7jZ7oAZT8tIeHlZz0vpPs4lcx+UFQX0n0s8G1vtYiCuJBMr94a+jkjhzWQF4X1nnsuYavY8+Cn",
-	"9+8Oie3aaYUdLq4uMcN1kOaT//mv/8YwA/IIhtJtlWUFz1zr3PYrMJf9bq/6CmhyxVKhyZTxRJn1WJYL",
-	"qZWxWIkKy4rFHKQyMscUJCQrUs2OlIZ8zMtjges8opy8evU6xBpizLxm5HZFkFYheT+nWl3kOSbw3r5+",
-	"GxJjZ5T5OuZxSpViU2YTtkRCnprPZqgEC9JyTjVZCrmAZDDmY/7ttwaXwLXr6xh8+y15Czwh0YXrVcHH",
-	"I2KLT8m4GA6fxYhf/AgRWc5B2nyyfcyZIsAws0g7FJlKkZHo+O7kmBZ6fpyKGeMROaBEzYXURym7g4T8",
-	"9P7dOZHAYTnmTFuc1O84TRltJmxkKRsd4pJjbt/P2dECVioaEIxFue4kRVQsckiIK3JDUDuhvZHt/Bpz",
-	"3AHlArfXWttl5MnZ8MxhFg2v+vZbQiWQyruI1nXRRORWJKziAqLQnxjznkMRGcsWhYSSeZFRTiJr4qIQ",
-	"wY9qyx0Z0odkKuSY164HMa5HIUGFZSPNh5uoXLRV95eDJFiU5zb0iild7seGF45yOmPcKIyQcFiC0jbO",
-	"OcJ+ExJhZ1VEDrDrMhzzRtslsqXeqZOWUEUiN+B8zNsvMEXMEY+4cGJqnERsv7UwN5pYDW9fvXn7zkgH",
-	"1cRqOqJEBpYTbArSUDrqtL5GY267vsxOTp8/b7bhDEjdy1G2YBqgFmauqZDk9IzMRSHViNAxtx1mVYeh",
-	"ohkgxxpkYPfTDDTWQtAZZZwcmJFjXsOjj64hT+kKkhExp/Po8Lw9kaNjwqZTwOZFM2tIDAvUhR8ltLbz",
-	"0UiAZmlKZME5NorVvPy9Q2PdJ6cMGstWPWQF1z6H7NIRCfvQieX5mAPGgCs0xVRKw/GRmR57d4/wbxQ2",
-	"H10b3WcAi6yaa/2kwIw2K1Fydvp9Y8pm+96B6987HBDrDdmZUAH19hCnzCDu8qraACpfQpNEglKIkRdr",
-	"NvL/jxxqji6TiBxAPBeQ1AU9bmqr2gWHQ1fiYj3mhi25uLoMwuAOpHLZ8sHJYOjSZJzmLBgFzwbDwTNb",
-	"fDxH29jUceb7zJYuVTmsy8QswZS+uLr8hxkTtvrq19QU1kOObXf1fbh1oGucv7/pdCWfDocbWgr3ayVs",
-	"tMJ4ugkvrOIQU1tPdICcZ0jApOuvUrZz98yC5FupAv240U2Nr5xsf6XV7IkvPdv+Ut1GbN44/X77G93W",
-	"WXSbyjgqViA1JfIbVcqiautrw4PUHOA/BBUH3RjPWihP+dsbc/awfgUeP5TVgRavRp1gxy/eP+DkQ/AU",
-	"K+HavGjrWi037s2MnRsRLK8hFn4QyeqR2cwVF9+33WgXHu2w+MkXWTtZ1zNbKX2mlSPB187Ywx0Yu7oO",
-	"ACXhdPsLvd7lxxEhi33jFDjJ8YvKfdhSv8ef6ktI7q0ApWBjfG0RuMa6+UoEOqx05olS2UJ7ckBTJaxh",
-	"Md5CarzDFVnSSq09ESnPtr9R3UDwOBSxGNhKkX31SXWpDFanV+cN6xQesbrvxKsSL9zxDtuxtSC1JVfG",
-	"oaPNdm6eEHPYth4w+nuUj7lr1T43Y+1Uy7moCDun6C9gTSfYYlnnQzJZ3lMx5lWTN3lhD2BLujJjVlh3",
-	"gB4IbsR4uy1PrZxszO1GywslHITmNGLbNcuqUHRb2qzc7LgPvpAy9jT176STH9HtaLSuev2OElEO3y00",
-	"2+zyE6vnfSX0D6CdXVwoGH24aWqGnwyTd2MCZUzFMjapOltLjVHgVTyucqWhyasAxXqhf4+XaFSSbYSl",
-	"4Asulrw8MeA5qj6gnQ1P+l4Q1jV9IYFp1Ux9bZJiVKWTlqcVia+GYV98tI0OFbskNTcZRVtVyLW4tcej",
-	"otDrmdSaS0XKozeGz1w8DoMtVGPR2hHj5+hDNiN2iigt8jFfCrnAEInGNjCihSAHsgoCWDY/G56QyBF0",
-	"AjyBJDr0GYpXFuIvw/GdnM5OPO9xs16J2QwSIgrd9LSq8KBxtCrbXPBC0dsUHn6g/HoY0sXkSiNGOwxT",
-	"1+ltZkr31iau1IXkqr6/pg4S21iOedxa28a5jA+kgJtT5pgXChJS5AOMWCN7EnzUhtlG0qQTA4ZBcOPb",
-	"TGnG0tWYH1jJsIMNlMi6NlZdaW60BGEZs2SyLSVeNnecWKrAr4fdn0zFm+Mph4/6X1zLXwu8P64jS5sF",
-	"SGGUsik/beayUcwvxFTthPFTBz2281TTvwvLZktMNyX1SeXhzPaH9X/rWEUvDF8haS3bWf94c+D40o35",
-	"QweOG43nGwPHDiF//ijxm9xZ3ZwqXW57bXy4PintHB4+x/iv5T9VHsTsNxs57uZRxrwKVZQOF7qdB+W9",
-	"Wi5Va0eU1VWMK5bAmEf13QPRofFpbYYLO7MREGxxnVM195ltK0RVGOOrDEq3brx4Yv3cvpJijYa2hAnr",
-	"wLS7/OzfcenHioJaMmD22vjEZYWIV1DbGv74U3Xb8g6h6UY8788emt6f/I8YyxZGCbMS2V5lu58mKi/c",
-	"rsLZtnrMa9v/Bvq1h8aPZ3Nfw+YLjD+DMT6fCO/nwlgIA4ltnfc7SCUtNjlIrpnlj+0gNbqcNjpIDiH/",
-	"kml0t/cdvKQ29xx/cm1oHdW7xYMiEjJxB+WybYfK/Wa/nRPKV4Jj3diq/EnPIVOQ3oHzt7BIyp6ZYsq5",
-	"0OQW3NjEH8owP7mmtd1MgZ3r3/q+q++RHtQREu+UT4HeweGjKH33bwaMdsipjuc7lW68abDSTFKu8RZp",
-	"asySSx86VpEihXObJfQyUAKZ0H4Gsi0uDQZ6fJ+41dT4xHGwsp3Tb+Icre218lgFZm83+tq94T9h4rAO",
-	"ldi8SymILt+9SYELOdvkP73pdFt/KVZrN6Zvj4/9rp7Vu3X/9qGB6FabulV5u2kuW1RGom7fG1aJkqhs",
-	"SouwvjMDOYNkzBewMmelBaxGtjJwJQp7W7eEPKWxrY+tggWgwnoYKmoiCj3mStPVej3X44XH13ae/sEn",
-	"1nn7MuIfTv/9/tqJ0wxCUvI3cfxtzHOjP3WNHDmtVV3Rm6ZZQ311G2dWpZGyTiPFLFdmncWO5yuWdZ8F",
-	"UwQLa7GuvZAckhGJGtemVf+ho7poTmJtvOC2tCiqL1WLxnw5F8rWM9b35RnxxpulXLk7yYBy5b0cccy7",
-	"tyOSg8T4RRnjTGkWEw1ZnlJdtsQUKYY5BeGgl0IuvFm8v4Fu3hP5BQWqucwaeSqp+bsr9Q5PpJTPCjqD",
-	"I3u5oIc7Dfuhci92qyeOcCanyhv3yEWu2UMSeot5YMMP7nrK3pWPg4oZsU0E+7COjNUYlW8b/9tMeEgW",
-	"ALmLOzvtj4W1VctExVtG9as6MWwATKTIqwss7RzVcKvrVEgU4zG4qxUb192URX1m8DmJxsE4iIw4Za7O",
-	"b0AuuE8EbdmvsYJ3nSscv1E+Pr4qenz8BcqNetcdPrFR2kOG/m2P9rFHwqjm+kJRlM6QNASzaufy82pP",
-	"FXjs07F2/ck7dx1cOD1/OhxWRsZItNBtmS0vKreyaazLiERi0fwHUmHdlOVuMMSV3Ebt/1Vq6RhsnSOM",
-	"G7ljnCyFTFSZgbY3AdjuugF26435QZpmE2b78IxKCol5gPNPuNCTqTlH2Ye/FkLTCXyMARJIwjE3DyXV",
-	"MHFtSnZYwekdZXg9kH1gpokFn7JZIc0g7G316IJ3oJ7QqDUu0/SI5N/FsvrvcGQJXA/+WLHB1xgoIZpx",
-	"dJxSt5HevxBcZxJ9clCUF2SuO2xWl2j2AkSdC5+xzy+hK3Lwy7sfD8PqEuBnQ/NUEToT6/79pbut0vMv",
-	"KP0XQd6HvRo66l9ci4SuBuTC3fT67LvvHDD2/+6ZhaN1UGHh2e4w3XxZ1rZE8HA1/kCkWNYRYoMIjBI3",
-	"q8js/Z9/9rqo2nXEVD6yN/ZVJnQVdq0KYqd572ZHXtr1L+0bAT7cGIorkHelPOB/OgiOMSTqJvpU/Z9g",
-	"845hW/ddtO/8q56XoaDGo6rPpPHMwHd/c/+/AQAA//8=",
+	"7H3tchs3suiroHi3KlTuiKJkOXsj1f2hZJ1dZe3YZcvrW2XqktBMk0Q4A0wAjOiJj6rO05wHO09yCg0M",
+	"5oPgl2QrTjZ/VCKJARro70Z3z8deLLJccOBa9c4+9nIqaQYaJH66yNk/obxMzP+M9856OdXzXtTjNIPe",
+	"WY/mbLyAcsySXtST8EvBJCS9My0LiHoqnkNGzZNTITOqe2e9osCRuszN00pLxme9u7uo930hlZBmbAIq",
+	"lizXTJjlruZAJhw+6HGMIyZETImeA8kl3DJRKJLTGQx6kYXulwJkWYNnn+k1Qcnoh+fAZ3reOzsZDkOg",
+	"XCaQ5UIDj8t/QrkK0gu6AEUokaBlacFhipjNg9JE0SmcEwWAUF68uiSNpz2cc6AJyBrQxpqHZtF1ED99",
+	"GvUyxqvPx0H4+S3TsBZlDH9+OMaes4zp1dN5RWdAFPsVInJ8eDwckn4CU1qkmpwMD9bhKcW5muu7hwyS",
+	"InMCLCuy3tmxwVjGuPvkwWJcwwwkwvVWgVy7+UKBfOjW78zDKhdcAbLIdzR5bZFvPsWCa+D4L83zlMXU",
+	"HMxRLsVNCtn//lmZU/rYWO4vEqa9s97/OqrZ8Mj+qo5e2afsol0qTA2gkHjK69/QhPz45uVPETH/Wdq3",
+	"/3uePhj0DLMJPk1Z/KjwGkauII3d+oosmZ4jo8SFlMA1UZpqIH0hCeWE1VxBFlBa4H8Q8oYlCfDHhj6m",
+	"aQryK0WkSIFktCRcaJII5H8E7SehfxAFTx4Tsp8EUUVsDpHxGWHcnmYFqpAzypmiVvjcRb0rIV5QXjqC",
+	"VY8J6WuDWeR0SM6d9KRTDZJMXpsPhxfmw4QoiAVPlJEVVkwilI0hbWhWRAAKAU4LPReS/QqPio0XTCnG",
+	"ZxGBD7mRLkRIspSCz0gsIQGuGU0trbzl9JaylN6k8JgAXpAEcuAJ8lQfKYcqpJmMspRISGl5QKaUpQZJ",
+	"XFiyWlJF4jnlM0gignibUWYJ6l80ZQkC+wM+9NhceSOSkjBFlpCmh04i3hSa3EigC1TTRQrnZAJSCqkm",
+	"RNFSkeWcxfMBqgu3DNo6cQy5tuqzIdFpkjCzIE1fSZGD1MzI/SlNFUS9vPHVx960SNOxVTVdvfiDEWmE",
+	"w5LQOBYF14a+u8bIRtUe9XKq1FLIZHX2C5y5+p30qSYpUKXJ8dAgTtLYGHQHZNqFIjIUatAPH5jSBtfu",
+	"h6+Un+4ekGqxsAJ6r+fummr5vZukse1r/4S4+RlibVayBioari1UxBKohmRMdUunJ1TDoWYZ9AJQs2QH",
+	"/R/1Uqr0uFCbJ+dF6pjb2hcrs1RksoplCVP2IWwKT5k0+tNjtLKGFcQSjAWlBZEQixlnCgjTg96ZASSw",
+	"vIRbsXjQFjrYwrPCTfktRE0srEfe9zhoT1arjq9BYMf7EhjOsQ0upAmapi+nvbP3m0WVo8W7qEuMDj0r",
+	"KH0zF0tOBI/RZeAJYdqIY0pugEqQBDlg0Nu2Dzf96k6u/V6eMyvM2nAlVKP8ZRoytU0Q+91Vq1ApKX5u",
+	"+GeImr3oBmFozxFESaHnb0ApZnVHex80jkGpsZc6K9Ru1bEaMx5AgrU3SME1S5Gb7HT29J0mVw0seFMj",
+	"6ln76leqHVibzu9lcywewlSCmm+A2hia22Z9bcZUEndsp/jYA24cpPe975COGgdaT25coW2TG19qBWGt",
+	"w+5uowVI69zdip0zc5sMYfy7QjEOSn1vrIkP21VxG6vv5lRbF/ySLCXToIjg5AbmNJ0SMR30ugIlpgrG",
+	"SheJ++x5oq3ChoGjzOiHSzv6ZLjKHeZcKS/HAYl1Epwu1l2//2lwHONJobQsd5p0AeU4p4yPc8FcpCe0",
+	"w6f32KCRXCB3358br5lOd3tAUzkDPaYGNzyG3ZCiBQ8qiJWBtzQtYGyIQShWMfK2+e8CBPt9KuLFFQtZ",
+	"f//4x9mLFxE5OT2ci0Ii8VGtQZrf/n///fD4+v3w8Nvr/zh5Pzx8cn1w9n54+NR+9ZeQBfLMGOstvQ34",
+	"TctOe3LSVodPAhP9wCBNnhnTOGBBiSRsoEzNQ6t7/PHNy58IUhdIwrgWyH7O548IDGYDcqRAGytTHRkb",
+	"41fBYRDaXwZK0Vlo9Y4ssqDUD4TkiDXow0oj1w+04u5jZkKFvbVq6jMYrTbsl4xvytDwrfvcRxUpTXWh",
+	"mmrIeJxmosgfes9boF5LJAE1FbIxK1JHkPxqrcPbanhamriX4emxt+koLIM2zm03A9Ke4HVUhz97GWQ3",
+	"ASVsodi2tT1sV8clq7arxdi4kOkqy/8NbiEVeQZcE8HTMiIpWwCZoA0wOUcBkDK+INpo4yVVGGWAJMj0",
+	"3g7avAbpP3928bdXl89fXo2f/fSv/5vUvx+c4YqW1EccJ4yI0HOQS+MP0RsFXA/IpSYSaDwH1RgPdvab",
+	"csQNkBFRgti9G684l+LWDi+JsdnRTEwSCUoNRry3g3649rj5BLa4x9ZvYos/T7N9dcbOEh1n2CzQn6fZ",
+	"KyluWWIN2ErI3BQs1WhoUq7nUuQsNtZmDpyyXtSbQca4+ScByBXAwnwnxS9B47ixxCWfigC2LIOOM5FA",
+	"WJZbubwJic19GL8/pdrI5fHCxjPcjDdCpEB5WBa2wejMsebs3jgVHNCI7jZPhXzVd3MwjISU3wwrE6WF",
+	"BOO6KuSMBZQN9vbQRx4/q4ENWQBZzsFylZhOU8aB4PBDxpH1zBkRytUSpArPHs+FComPH4wMJ8s5S2EV",
+	"9DlVGMS3D58Z91sbOApleX3EqwMl1S1WX/swjAfMfJVAnooSpdQcXfgFlCM+FTIiYCBwuz8glCdkKtJU",
+	"LJVZD/e9gLIKsLakSWN/KwS3Ghyq4PlKeWhxdFDaIp5FIeOWvyjkrEFFRhQYKzrEIRvgwJ/wDkKZkwwu",
+	"nzcYeB8ecf+r1ZWf3YIs/RlESI+tY8CTXzao2OPWIwzjowxDszuJ4a6YCMhjDVkOkupCQtumE8VNusHE",
+	"5IXV+1GvyJM9TcyOpPBn7bmkQt+qAGmKgBaRRA35WmNhi4h5i6DvaWA5EEKO6WZtFvXQ0X/J09IOaJJp",
+	"1w3cavHek0I7+G7T6PDw5JxcVNrJmReKUEOhSpNjQ3irFOKvv08al9/DrZSzjgrW4OwKlH4NCq3OrmJo",
+	"iO5VyQSVKbDllKzJgPFzvNIdW/5aDaqt16liEQbhnriSkKfldpNELBo03+CdmiEaO1pzum8r6+cBRl81",
+	"zWuxDEmaqRTZioQIG9o7DtM03RmoKzt6xUE3QOGSUWVdunk3HZTZ4aptaRRKC3LG9TenwbisATQFw3U2",
+	"Lrnrcwktdzobe5u446Qb6BlFhQs5hSRQluv9NtDkhG22fhkm6xqoyJ25328XptBBb8LrlSepx0ftXijb",
+	"/+i7bswnOjgxY/x+d9H7xSmEnI1ZErL6WTyvbhkLtZJUoogWRLEZx9QT4bO9rCdu7eSfBeOQHLSU27ow",
+	"VfOK+yF3x1WQaOPd8QtY6wPtfhlmAzRqzvK1RmnL56gOktxAKvgMD7BvvlAYgDjY2fh84Rd+U2QZlcGr",
+	"uYdcUOWS8ZjlNF25VnI3OdVZXT8wYHjvq6gOhLvfLdmzW8X++tBsK7Vj5VdL4nvFbfc9oPFOgd7OAdX5",
+	"jhVD1PvwEdQa+PVH9QliVu7Mf6OYlV39Xg7J7pjqgLaF/Jqsu3K0tUDeKjPvDZ9bYwOfvJSzZrhoj0Or",
+	"HEtllBePYZw60f2xmc67OZvXXhWOE1qqnansHcAisWRV31r+FddxH447BBj1Cs5+KcD97BxHXHnJeCKW",
+	"Y+BbY3n13V/nWaWp1Hs9Xd2MBbK8OLm8+OmCmBEEh0Q9vFZ7VpizP/oOZMq4z/lp6M9vTne6wXzZ0RZd",
+	"L9BeyI/j+kZ+0666F/j3vC7bkQvWymbVIOAt6s/TunksLWbh+Yobj5Rxfde1eZxm7WD1VIJNlDKOEXAN",
+	"MpdMhUNtDw4ANVOzcFvRKi4b5xQCPbztFkJbgF5voa4dBXHGePPb4+jTk+S6tIUtGY73oqoQz71an9QZ",
+	"TOLclo0ZSnGo1ngNCvT3gk+ZzPaU503DfGO6bjXuUbNAWxv8/P7SzpexIbjsrWxXW+qw4dk1duy44FIu",
+	"T3qFjF7/8D359vTpX4nLvyZ2EhVIgXK3d538OG2MMZLReM44HEqgCX5hRru0jlufBD6err/gXbvJpnO+",
+	"k5JvpK0EzEnGlaYuTyiQ94pIcLbVKlt35XnDGPEJS6uhMucfdZOy376+JJxmjM9czZpFgBm+PavTuTR2",
+	"1Uaeg7sh3UAKr21K3v34YCUt8SHM254sCKszXv0N1JJb3zLJMLTq8h9CevENm/Eif4zoSMv521NRGCP7",
+	"no/uL3O3RUHa/p8HLYSYK4Oy+x3uJ5T7IcjeqpDr/okzscwv41uQbMog2XwbjtEcTBBJbIKIhBjYrSup",
+	"oZpMcLYJ6dMRt1PaihjMjYkIrQs3pNETxFa/ValSLj/lYDDib3kFEbERo6oKzQ4hOYg8BfO8PQ2sP11A",
+	"qdbdKre3+aBMuM0BkvsEL1pxiw5CQqC3iXtLBljlJzZETya4DYrrApT9bwkJr/7X80K6f6eS2X8U1YV0",
+	"/xb4dDCHTUFcSKbLN4ZhneWKmdkXhXWJV/y8Vgp6/8d3VweOKlqxRIde0k/z8X//539h7BCFAqLZ5n57",
+	"eOZa57aKirmUlvaqz4Emr1gqNJkyniizHstyIbUyZmiioiqPOgepjBxgChKSFalmh0pDPuKVr+/qOikn",
+	"z5+/iLCyAdMpMnJTErDZVe/mVKuLPMdb+Tcv3kTEGBbKfBzxOKVKGbwql0Oap+Z/M1SCBWmJGWVCLiAZ",
+	"jPiIf/21OUvg2vHW4OuvyRvgCZlcuEpA/PqM2JR4MiqGwycxni/+CxOynIO0SSL2a84UAYZsTjsYmUqR",
+	"kcnR7fERLfT8KBUzxg1/EzUXUh+mzMiCH99dnRMJHJYjzrQ9k/oZpxonmxE7sZidHOCSI26fz9mh4erJ",
+	"gGCA2dV+KqJikRshJOpddOL1Z7audsRxB5Rjclx7bZdmQ06Hp+5k0dJSX39NqATizcnJutq+CbkRCfNU",
+	"QBQakCO+YkFOjCkzMQJwXmSUk4m1aSYRgj+pTbWJQX1EpkKOeG1rYpliIUFFVXnf++tJtWgrGzkHSTBV",
+	"2G3oOVO62o+NGR7mdMa4ERgR4bAEpe3lxRnKZjLButUJ6WNNezTijaJ2JEu9U58CQhWZuAHnI95+gCli",
+	"hCxxdwSp8fywuYGFudEiwND2q5dvrpTNq3SyXokMLCVYzWEwPek0FpiMuK2pNTs5efq0WRw4IHWFWVXg",
+	"boBamLmmQpKTUzIXhVRnhI64rd/19duKZoAUaw4DazJnoDHBCUtFSd+MHPEaHn34GvKUlpCcEaNRJgfn",
+	"7YkcHhM2nQKWhptZI2JIoM7mqqC1deWGAzRLUyILzrEMt6blb90x1lXIyhxjVQiNpOCKk5FcOixhv3Rs",
+	"eT7igBc7/phiKqWh+ImZHjsjHOLfSdT86rWRfQawiRVzrZ8UmNFmJUpOT75tTNksju676uiDAbHmr50J",
+	"BdDKHuKUmYO7fOU3ANYk8YmrI/5szUb+36E7msPLZEL6EM8FJHWWnpvainbB0TrxzkpTl1y8uuxFvVuQ",
+	"yqXADI4HQ3f3zWnOeme9J4Ph4IktiZijbmzKOPN5ZvMR/cX0ZWKWYEpfvLr8pxkTtbqWrMl0rocc2d4V",
+	"d9HWga4tyd11p+fDyXC4odB5vwLnRoFesGAbBYeY2iTBPlKeQQGTrupT2b4Ipxak0Eoe9KNGrwp85Hj7",
+	"I61SenzoyfaH6iYN5omTb7c/0W1MgGZTdTmCaYVNjvxKedO2La8NDdKZwjq1ioKujSslVCCn9aVxNq1d",
+	"gf6mV1nezHasQvqnwyfOjh8X3gqf1MnlTnxalBhJhK0YsDGMYy3BU8yMbZOxTdS3hLw3HXda1VgyxQP8",
+	"TiTlJ6ZQVy1x1zbT3XVJhzuOP8vaybomAF5fMK0cCr50nhjuwBO+Twsy0cn2B1aaMXwa7rOnb+wJx3Rh",
+	"LruLWpL76GPdHerO8l4KNubfZoHXWAjkWaBDSqeBiKatHCJ9miphdZIxNFJjWJZkSb1EfCRUnm5/wreG",
+	"+TQYsSewFSP7yhPf7QurVbyrYu3JQ1YX0gWl6YXzDLG/hBakNgKUsQVpsz8FT4jx063xjKYi5SPuek+c",
+	"m7F2quVceMTOKZoaVS1O5VJZXegaCI2471pBnlnfbUlLG5b5Wbj2OLgRYyi3jLxqshG3G606/TgIjSNj",
+	"68+rLHEU+NYfbJQTVY/7eiISKCdCwnVaRLkdtMqJ2hzS7EzS+0wyPtD8ZCdR/wkNoUaJf9ASqs7fobGF",
+	"PZvE8shSf1/G/x0IfRep6p29v24KnB8N73SjFFWUx0UffQeAShAV2HrNJcg1FIQPmayXJe+waZIXGIYH",
+	"C77gYskrHwY9u9plPB0erxpXmD75mRimlZr5pXGKkcCOWx6XJb4Ygn32wdZTeXJJamoy8tsn4raodYVG",
+	"RaHXE6nVwopUwQAM6DmNgOEfqjE39pDxczRNmzFERZQW+YgvhVygStDYCIZoIUhf+rCEJfPT4TGZOISO",
+	"gSeQTA5CiuK5hfjzUHznWnEnmg9Yb8/FbAYJEYVuGnA+YIllwpXKL3ih6E0K93dxvxyCdFHCSonRDsHU",
+	"6cCbibKi4kO8KzqK62yOMJG+McaVWbjZISxqGR+1l+sLtq1BkxCmD6IRVznGeSydixwNHgXaDnWBTme7",
+	"IafhaJqmhuhH3O0YXWJYSYg+a5+DjcS53gBVaJVJtA0bvLOeL2xgzKxlI48+RIlx+No6vOBeo1gENOLe",
+	"EaGkUIZIudEs37qKdmz6NYlGnPK6wV97hPt6EmJOl3jTygn5TKwaTPi5L8NibWklO5nvBGgxjfisaBox",
+	"cH+F8+9jTr1Bf6LVs8/TqW2RELamNooCWV/Wr3HQ0iUtlSf0k+FJJ4BvQ+xVjayQeLds774Mb494VRhd",
+	"SQwbsHb2OE6hWQa2+CMVYmHj035bIz6nuREftu8nToTADMi7ObKgFyOJADO7FTEuKueu5fp4BUSO8TYi",
+	"IlZDoPI8MOTpzw99tOeheLjhYPvVBqfLIfLR2XUv/XryWWEIR9wuXGLCeYWe+tDZtInDLrX8/pX4C7Ql",
+	"SZvx8BA2c6pTcZtMSV1Io9eq5pz1XbO9EjJftxSlvS4z6kcZomYKuTMhRT7Ai2+0Ka0WaxsaVi1KZ7sy",
+	"vEsXKZApzVhajnjfynQ72ECJUt1eeXs2R/ctqvVz27Q9CPMTQlH5LV+OjfpoftkVWiEf9L+5a/ZaYJPv",
+	"jgG8jYEU8OSwmT21nplsr13jeUFyyLhN0FrOhaotXWYbf/h7nhI06VdXSiM+A01Oh0/OQ1dBaO05B8Xn",
+	"H00OalWjBaEjPoUlSkXMl0FVhf8YWAbkGZUpA4mSwziCtLQ5tHUTynLErS0ZZiVzGv9qHsYuhpyNC1iN",
+	"2ujF9EXfetyH9qLe011Aa7bgbofXUcyjrGvTkBXDKyl8m0lX4T39JqtMCUcpTV+Mrq5D+gqgygEyU+OI",
+	"8tCmF7oEikr5LoVcKB9VuCmwt76h7aKRROhbnlZ63OgL9I0qMDCI0YzAN+L0zfSK6nJU0wXwyVnVDggk",
+	"nqHx/bDVNCpMNeK64VOEKNwmN3wmJdFOHH7sC83tOqLpHkeNk7SWwIOVx+/Wa6rvIVeyc/whbebFJsNs",
+	"CJmwGT8scseUAR+EOBfk9P/YjKiOE6KFJfBGn/WvVMVRttMzJuxpghmHGTWc2uD9Uc2h/Uk7z3VinC0U",
+	"ABkYnfO24uBGYXlGS2S6EWf2cIwoiFAE7JovfEZuhJ6POIaByA2UwnlxFef3MapqLU9OjHLj6P3h2zAk",
+	"vnFEM1DRiDdefGCFiSh0ym5hNe35pmwewleKSKDpiCNaDwbkor4981cOlUTRvsTC3xg0b9gsOrzPqhiK",
+	"RKHn5sCQpTBro+U5BoQSKtzyWdV/8jNIplbS/UPiNQ07pyKdP+My2yXMKyluwQoSNWc5EdafdYe5X4jG",
+	"kujmBLZLN+Z3ncDW6Gq5MYHNHcgfP1vtZe7c9pyqStauz1Or70cfnKZ2bnMOLP36Pqj2o01XqHIT6pBN",
+	"U73V3VCJa56Kb0rB4IJr84gLYL+8OVVzq3uV0ykuWd/lu/VFoRVLYMQbLVojl2XvWsTi85O6xewEo/+M",
+	"x2mBMQchSSpiowU04OtJDgbkclq/ryam3Cx9A2ROMUrhu06ntIwIF9V2zA5cRYiPSLo7BKbI0+GTYMAe",
+	"H/BpF19kbl6rk/Ejm7LtVsNrjFmHgL7Pz7MWFOMk6XT2PfgzZ+9Beu3Bbq/FJxYSCA6+WCcoq9pK7uij",
+	"f63gDql+jUSmP3qq3+MEPNbkBuJNLasOO6hv9hNp1ZslfXqgrfYLmjd/B/0igONPZ3a8gM1v6nsAYTwc",
+	"Ce/mAq9KaZra1qRhG7HCxSYb0TUL+n3biI0uUhttRHcg/5YVDW7vOxiKbeo5+ujafHVE7zYjUkJmvB03",
+	"S9t2dL/ZT+eE8lJwLOErq5/0HDIF6S04yxLr1WycqrbK7NgkHMM2P7mmYLupAjvXn/K+K+8RH9QhEl+e",
+	"mgK9hYNPIvTd+3SNdMipjuc7UNaAvGyQ0kxSjjXtmhq15NKxHalIkcK5TZsOElACmdBhArIthBoE9OmN",
+	"61bTuEe+S6za5YVVnMN1nUfhusd/6Rb0HzCUVIenbcJpxYiufmCTABdytsl+etnpZvm5SK3d+HP7ncRv",
+	"alldrXu/ceOgW21ArcjbTXLZIj0y6fYVc4GKqumXDVNkIGeQjPgCsMxjAeWZLdIsRWFf5yghT2lsS5V9",
+	"/ARUVA9DQU1EoUdcaVqul3MrtPDppV2gP9sjy7x9CfF3J/9+e+nEaQYRqeibOPo26rnR/28NHzmp5d/h",
+	"lqZZQ3x1e5iUlZKyRiPFoFtmjcWO5SuWdcsLpgjWOGOLgUJySM7IpPFaCv8KZ9+AR2I4U3BbqjWpX1ox",
+	"GXGb9WHmrd9HYtgbO/e7zgMkA8pV8OUzI959+wzpJ8YuyhhnSrOYaMjylOqqO0mRYqRXEA56KeQimAn1",
+	"d9DN9/B8RoZqLrOGnyps/uZCvUMTKeWzgs7g0L68JUCdhvxQuBd6J6N0gjM5Ud54T8fE9d2Q7gVhSA/u",
+	"9T8rr9QZeGLEjh3YEufQaI2z6mljf5sJD8gCIHd3j076Y6Gy717haQszM+rkOgNgIkXuXxDk8iWq4VbW",
+	"+YtM++qaRjvxqkjSDD4nk1Fv1JsYdspc3SQmeARY0JZRGy1423lFzlfBDNlXxQodf4Y6q5XXyTyyUtqD",
+	"h/7UR/voI2FEc/3CJuTOiDQY09/UhGl1RRQE9NOR3pgRH5ASFz47ftjNhG8xYdWezfKm0S5nZCIWXj2x",
+	"eB7Vt2ruDTG4ktuoffF+S8ZgFyPCuOE7xslSyERVWT+2C6dtdDTAxkkj3k/TbMxsSyQjkiJivsD5x1zo",
+	"8dT4UfbLXwqh6Rg+xAAJJNGImy8l1TB2HWPssKK+HLBfmGmwxmhWSDMI24wFZMEVqEdUao2XFQVY8h9i",
+	"SSqkkCVwPfh9xQZfYKCEaMbRcErdRipacqXu61ViiA+K6gVE65xN/5KilQBRJ7kWWy4ltCT9t1ffH0T+",
+	"JWtPhuZbRehM4DsszOBfCpBl1Xz6rHobUI3mLS/auYtWigdpeHEtEloOyIV7k9aTb75xwKBAnpiFJ+ug",
+	"woq73WG6/rykbZEQoGr8gUixrCPE5iAwStzMxLfvV/qj55bXpiNeJyN5Y4J1Qsuoq1XwdJrvNerwSzsj",
+	"qN2c8f21wbgCeVvxA74Kt3eEIVE30ceKlvB6x5Ct+yza71Tx31ehoMZXvm9H4zsD39313f8EAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

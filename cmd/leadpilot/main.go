@@ -41,6 +41,7 @@ import (
 	"github.com/leadpilot/leadpilot/internal/jobs"
 	"github.com/leadpilot/leadpilot/internal/llm/llmfactory"
 	"github.com/leadpilot/leadpilot/internal/llmsettings"
+	"github.com/leadpilot/leadpilot/internal/mailer"
 	"github.com/leadpilot/leadpilot/internal/orgs"
 	"github.com/leadpilot/leadpilot/internal/ratelimit"
 	"github.com/leadpilot/leadpilot/internal/secrets"
@@ -294,10 +295,14 @@ func serve(ctx context.Context, cfg *config.Config, logger *slog.Logger, mode st
 func newHTTPServer(cfg *config.Config, logger *slog.Logger, db *database.DB, rdb *redis.Client, reg *prometheus.Registry) (*http.Server, error) {
 	tokens := auth.NewTokens(cfg.JWTSecret, cfg.JWTIssuer, cfg.JWTAudience, cfg.AccessTokenTTL)
 	docsHandler := echo.WrapHandler(docs.Handler("/openapi.yaml"))
+	mail, catcher, err := newMailer(cfg, logger)
+	if err != nil {
+		return nil, err
+	}
 	e, err := httpapi.New(httpapi.Deps{
 		DB:          db,
-		Auth:        auth.NewService(db, tokens, cfg.RefreshTokenTTL),
-		Orgs:        orgs.NewService(db, cfg.InviteTTL, cfg.PublicURL),
+		Auth:        auth.NewService(db, tokens, cfg.RefreshTokenTTL, auth.Mail{Mailer: mail, PublicURL: cfg.PublicURL, Logger: logger}),
+		Orgs:        orgs.NewService(db, cfg.InviteTTL, cfg.PublicURL, mail, !cfg.Production()),
 		LLM:         llmsettings.NewService(db, cfg.Keyring, llmPlatform(cfg), logger),
 		Idempotency: idempotency.NewStore(db, cfg.Keyring),
 		Limiter:     ratelimit.New(rdb, "leadpilot:rl:"),
@@ -323,6 +328,9 @@ func newHTTPServer(cfg *config.Config, logger *slog.Logger, db *database.DB, rdb
 			e.GET("/docs/*", docsHandler)
 			e.HEAD("/docs", docsHandler)
 			e.HEAD("/docs/*", docsHandler)
+			if catcher != nil {
+				e.GET("/dev/mail", echo.WrapHandler(catcher)) // development only: the caught mail holds live secrets
+			}
 		},
 		MaxBodyBytes:      cfg.MaxBodyBytes,
 		TrustProxyHeaders: cfg.TrustProxyHeaders,
@@ -339,6 +347,19 @@ func newHTTPServer(cfg *config.Config, logger *slog.Logger, db *database.DB, rdb
 		WriteTimeout:      60 * time.Second,
 		IdleTimeout:       120 * time.Second,
 	}, nil
+}
+
+// newMailer is the platform's mail: SMTP to SYSTEM_SMTP_URL, or in
+// development without one a catcher (returned too, for GET /dev/mail).
+// Production without SYSTEM_SMTP_URL is refused by config.
+func newMailer(cfg *config.Config, logger *slog.Logger) (mailer.Mailer, *mailer.Catcher, error) {
+	if cfg.SystemSMTPURL != "" {
+		m, err := mailer.NewSMTP(cfg.SystemSMTPURL, cfg.SystemMailFrom)
+		return m, nil, err
+	}
+	logger.Warn("SYSTEM_SMTP_URL is not set: mail is not sent but logged and listed at GET /dev/mail")
+	c := mailer.NewCatcher(100, logger)
+	return c, c, nil
 }
 
 // runWorker runs the asynq server and the periodic scheduler until ctx ends.

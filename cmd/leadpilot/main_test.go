@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"net"
 	"net/http"
@@ -112,6 +113,28 @@ func TestMigrateSeedAndServeEverything(t *testing.T) {
 	require.Equal(t, http.StatusOK, code)
 	require.True(t, strings.Contains(body, `leadpilot_http_request_duration_seconds_count{method="GET",route="/docs",status="200"}`), "request histogram")
 
+	// Without SYSTEM_SMTP_URL, development catches mail: the sign-up's
+	// verification link is in the log and at /dev/mail.
+	sr, err := http.Post(base+"/v1/auth/signup", "application/json", strings.NewReader(
+		`{"email":"dev@example.com","password":"long enough pw","full_name":"Dev","org_name":"Dev Co"}`))
+	require.NoError(t, err)
+	sr.Body.Close()
+	require.Equal(t, http.StatusCreated, sr.StatusCode)
+	code, body = get("/dev/mail")
+	require.Equal(t, http.StatusOK, code)
+	var caught struct {
+		Data []struct {
+			To    string   `json:"to"`
+			Links []string `json:"links"`
+		} `json:"data"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(body), &caught))
+	require.Len(t, caught.Data, 1)
+	require.Equal(t, "dev@example.com", caught.Data[0].To)
+	require.Len(t, caught.Data[0].Links, 1)
+	require.True(t, strings.HasPrefix(caught.Data[0].Links[0], "http://localhost:8080/verify-email?token=lpv_"), caught.Data[0].Links[0])
+	require.Contains(t, logs.String(), caught.Data[0].Links[0])
+
 	// The worker half runs tasks: a purge enqueued now is processed, and
 	// its queue shows up in the queue metrics.
 	opt, err := asynq.ParseRedisURI(testkit.RedisURL(t, 4))
@@ -162,6 +185,7 @@ func TestServiceLoggedInAsOwnerIsRefusedInProduction(t *testing.T) {
 	vars["LEADPILOT_ENV"] = "production"
 	vars["JWT_SECRET"] = strings.Repeat("s", 40)
 	vars["ENCRYPTION_KEYS"] = "k1:" + "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
+	vars["SYSTEM_SMTP_URL"] = "smtp://127.0.0.1:2525?tls=none"
 	err := run(context.Background(), []string{"serve"}, env(vars), io.Discard, io.Discard)
 	require.ErrorContains(t, err, "superuser or BYPASSRLS")
 }

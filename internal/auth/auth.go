@@ -12,8 +12,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/netip"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -21,6 +23,7 @@ import (
 
 	"github.com/leadpilot/leadpilot/internal/database"
 	"github.com/leadpilot/leadpilot/internal/fault"
+	"github.com/leadpilot/leadpilot/internal/mailer"
 	"github.com/leadpilot/leadpilot/internal/orgs"
 	"github.com/leadpilot/leadpilot/internal/token"
 )
@@ -34,8 +37,11 @@ type User struct {
 	PasswordHash string     `bun:"password_hash"`
 	FullName     string     `bun:"full_name"`
 	LastActiveAt *time.Time `bun:"last_active_at"`
-	CreatedAt    time.Time  `bun:"created_at,nullzero,notnull,default:current_timestamp"`
-	UpdatedAt    time.Time  `bun:"updated_at,nullzero,notnull,default:current_timestamp"`
+	// EmailVerifiedAt is when the user proved they receive mail at Email
+	// (nil: not yet).
+	EmailVerifiedAt *time.Time `bun:"email_verified_at"`
+	CreatedAt       time.Time  `bun:"created_at,nullzero,notnull,default:current_timestamp"`
+	UpdatedAt       time.Time  `bun:"updated_at,nullzero,notnull,default:current_timestamp"`
 }
 
 type refreshToken struct {
@@ -67,17 +73,33 @@ type Session struct {
 	Role         orgs.Role
 }
 
+// Mail is how the service reaches a user's address: verification and
+// password-reset links point at PublicURL; failures to send are logged.
+type Mail struct {
+	Mailer    mailer.Mailer
+	PublicURL string
+	Logger    *slog.Logger
+}
+
 // Service implements authentication.
 type Service struct {
 	db         *database.DB
 	tokens     *Tokens
 	refreshTTL time.Duration
+	mail       Mail
 	now        func() time.Time
+
+	background sync.WaitGroup // password-reset requests finishing after their answer
+	slots      chan struct{}  // bounds them
 }
 
 // NewService builds the service.
-func NewService(db *database.DB, tokens *Tokens, refreshTTL time.Duration) *Service {
-	return &Service{db: db, tokens: tokens, refreshTTL: refreshTTL, now: time.Now}
+func NewService(db *database.DB, tokens *Tokens, refreshTTL time.Duration, mail Mail) *Service {
+	mail.PublicURL = strings.TrimRight(mail.PublicURL, "/")
+	if mail.Logger == nil {
+		mail.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Service{db: db, tokens: tokens, refreshTTL: refreshTTL, mail: mail, now: time.Now, slots: make(chan struct{}, 32)}
 }
 
 var errInvalidCredentials = fault.Unauthorized("invalid_credentials", "email or password is wrong")
@@ -119,10 +141,11 @@ func (s *Service) Signup(ctx context.Context, in SignupInput, c Client) (Session
 	}
 	orgID := uuid.Must(uuid.NewV7())
 	var sess Session
+	var verify string
 	err := s.db.InTenant(ctx, database.Tenant{OrgID: orgID, UserID: user.ID}, func(ctx context.Context, tx bun.Tx) error {
 		if _, err := tx.NewInsert().Model(&user).Returning("created_at, updated_at").Exec(ctx); err != nil {
 			if database.IsConstraint(err, "users_email_key") {
-				return fault.Conflict("email_taken", "an account with this email exists; sign in, or ask for an invite to join an organisation")
+				return fault.Conflict("email_taken", "an account with this email exists; sign in (or reset its password if it is yours and you cannot), or ask for an invite to join an organisation")
 			}
 			return fmt.Errorf("auth: signup: insert user: %w", err)
 		}
@@ -133,11 +156,22 @@ func (s *Service) Signup(ctx context.Context, in SignupInput, c Client) (Session
 		if _, err := orgs.AddMember(ctx, tx, orgID, user.ID, orgs.RoleOwner); err != nil {
 			return err
 		}
+		if verify, err = s.issueVerification(ctx, tx, user); err != nil {
+			return err
+		}
 		sess, err = s.startSession(ctx, tx, user, org, orgs.RoleOwner, uuid.Must(uuid.NewV7()), c)
 		return err
 	})
 	if err != nil {
 		return Session{}, err
+	}
+	// After commit: a link is never mailed for an account that does not
+	// exist. A failed send is logged; the user can ask for another.
+	// The account exists whether or not the caller waits for the mail.
+	mctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+	defer cancel()
+	if err := s.mail.Mailer.Send(mctx, verificationMessage(s.mail.PublicURL, user, verify)); err != nil {
+		s.mail.Logger.ErrorContext(ctx, "auth: verification mail not sent", "user_id", user.ID, "err", err)
 	}
 	return sess, nil
 }
@@ -395,7 +429,10 @@ func (s *Service) AcceptInvite(ctx context.Context, secret, password, fullName s
 		if name == "" {
 			name, _, _ = strings.Cut(inv.Email, "@")
 		}
-		user = User{ID: uuid.Must(uuid.NewV7()), Email: inv.Email, PasswordHash: HashPassword(password), FullName: name}
+		// The token reached the invitee only by mail to inv.Email: the
+		// account starts verified.
+		now := s.now()
+		user = User{ID: uuid.Must(uuid.NewV7()), Email: inv.Email, PasswordHash: HashPassword(password), FullName: name, EmailVerifiedAt: &now}
 	} else {
 		ok, verr := VerifyPassword(existing.PasswordHash, password)
 		if verr != nil {
@@ -414,6 +451,10 @@ func (s *Service) AcceptInvite(ctx context.Context, secret, password, fullName s
 				}
 				return fmt.Errorf("auth: create invitee: %w", err)
 			}
+		} else if _, err := tx.NewUpdate().Model((*User)(nil)).Set("email_verified_at = coalesce(email_verified_at, now())").
+			Where("id = ? AND email = ?", user.ID, inv.Email).Exec(ctx); err != nil {
+			// Accepting used a secret mailed to the address: it is proven.
+			return fmt.Errorf("auth: verify invitee %s: %w", user.ID, err)
 		}
 		res, err := tx.NewUpdate().Model((*orgs.Invite)(nil)).
 			Set("accepted_at = now(), accepted_by = ?", user.ID).

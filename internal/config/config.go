@@ -54,6 +54,16 @@ type Config struct {
 	RefreshTokenTTL time.Duration `env:"REFRESH_TOKEN_TTL" envDefault:"720h"`
 	InviteTTL       time.Duration `env:"INVITE_TTL" envDefault:"168h"`
 
+	// SystemSMTPURL is the relay for the platform's own mail (invites,
+	// email verification, password reset): smtp://user:pass@host:587
+	// (STARTTLS required; ?tls=opportunistic|none to relax) or
+	// smtps://user:pass@host:465. Required in production. Empty in
+	// development: mail is caught in memory, logged, and listed at
+	// GET /dev/mail.
+	SystemSMTPURL string `env:"SYSTEM_SMTP_URL"`
+	// SystemMailFrom is the sender of that mail.
+	SystemMailFrom string `env:"SYSTEM_MAIL_FROM" envDefault:"LeadPilot <no-reply@localhost>"`
+
 	EncryptionKeys         string `env:"ENCRYPTION_KEYS"`
 	EncryptionCurrentKeyID string `env:"ENCRYPTION_CURRENT_KEY_ID"`
 
@@ -212,6 +222,9 @@ func (c *Config) validate() error {
 	}
 	if c.InviteTTL < time.Hour {
 		bad("INVITE_TTL must be at least 1h")
+	}
+	if c.SystemSMTPURL == "" && c.Production() {
+		bad("SYSTEM_SMTP_URL is required in production: invites, email verification and password resets are mailed (smtp://user:password@host:587)")
 	}
 	keys := c.EncryptionKeys
 	if keys == "" {

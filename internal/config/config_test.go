@@ -33,6 +33,7 @@ func production() envMap {
 		"LEADPILOT_ENV":   "production",
 		"JWT_SECRET":      goodSecret,
 		"ENCRYPTION_KEYS": key("k1", 1),
+		"SYSTEM_SMTP_URL": "smtp://mailer:pw@smtp.example.com:587",
 	}
 }
 
@@ -106,9 +107,10 @@ func TestLoad(t *testing.T) {
 	t.Run("ProductionWithNothingSetListsBothSecretsInOneError", func(t *testing.T) {
 		t.Parallel()
 		got := problems(t, envMap{"LEADPILOT_ENV": "production"})
-		require.Len(t, got, 2, "%q", got)
+		require.Len(t, got, 3, "%q", got)
 		require.True(t, strings.HasPrefix(got[0], "JWT_SECRET is required in production"), got[0])
-		require.True(t, strings.HasPrefix(got[1], "ENCRYPTION_KEYS is required in production"), got[1])
+		require.True(t, strings.HasPrefix(got[1], "SYSTEM_SMTP_URL is required in production"), got[1])
+		require.True(t, strings.HasPrefix(got[2], "ENCRYPTION_KEYS is required in production"), got[2])
 	})
 	t.Run("ErrorMessageListsEveryProblem", func(t *testing.T) {
 		t.Parallel()
@@ -227,9 +229,10 @@ func TestLoadRejects(t *testing.T) {
 		"EncryptionKeyWithoutID":      {set: envMap{"ENCRYPTION_KEYS": base64.StdEncoding.EncodeToString(make([]byte, 32))}, want: "ENCRYPTION_KEYS"},
 		"DuplicateEncryptionKeyIDs":   {set: envMap{"ENCRYPTION_KEYS": key("k1", 1) + "," + key("k1", 2)}, want: "ENCRYPTION_KEYS"},
 		"EncryptionKeyNotBase64":      {set: envMap{"ENCRYPTION_KEYS": "k1:not base64 at all!"}, want: "ENCRYPTION_KEYS"},
-		"ProductionWithoutJWTSecret":  {set: envMap{"LEADPILOT_ENV": "production", "ENCRYPTION_KEYS": key("k1", 1)}, want: "JWT_SECRET is required in production"},
-		"ProductionWithoutKeys":       {set: envMap{"LEADPILOT_ENV": "production", "JWT_SECRET": goodSecret}, want: "ENCRYPTION_KEYS is required in production"},
-		"ProductionWithShortSecret":   {set: envMap{"LEADPILOT_ENV": "production", "JWT_SECRET": "short", "ENCRYPTION_KEYS": key("k1", 1)}, want: "JWT_SECRET must be at least 32 characters"},
+		"ProductionWithoutJWTSecret":  {set: envMap{"LEADPILOT_ENV": "production", "ENCRYPTION_KEYS": key("k1", 1), "SYSTEM_SMTP_URL": "smtp://mailer:pw@smtp.example.com:587"}, want: "JWT_SECRET is required in production"},
+		"ProductionWithoutKeys":       {set: envMap{"LEADPILOT_ENV": "production", "JWT_SECRET": goodSecret, "SYSTEM_SMTP_URL": "smtp://mailer:pw@smtp.example.com:587"}, want: "ENCRYPTION_KEYS is required in production"},
+		"ProductionWithShortSecret":   {set: envMap{"LEADPILOT_ENV": "production", "JWT_SECRET": "short", "ENCRYPTION_KEYS": key("k1", 1), "SYSTEM_SMTP_URL": "smtp://mailer:pw@smtp.example.com:587"}, want: "JWT_SECRET must be at least 32 characters"},
+		"ProductionWithoutSMTPURL":    {set: envMap{"LEADPILOT_ENV": "production", "JWT_SECRET": goodSecret, "ENCRYPTION_KEYS": key("k1", 1)}, want: "SYSTEM_SMTP_URL is required in production"},
 		"UnknownCurrentKeyIDWithKeys": {set: envMap{"ENCRYPTION_KEYS": key("k1", 1) + "," + key("k2", 2), "ENCRYPTION_CURRENT_KEY_ID": "k3"}, want: "ENCRYPTION_CURRENT_KEY_ID"},
 	} {
 		t.Run(name, func(t *testing.T) {

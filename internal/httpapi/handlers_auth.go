@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"time"
 
 	oapimw "github.com/oapi-codegen/echo-middleware"
 
@@ -138,4 +139,63 @@ func (s *Server) GetMe(ctx context.Context, _ server.GetMeRequestObject) (server
 		me.Memberships = &sum
 	}
 	return server.GetMe200JSONResponse(me), nil
+}
+
+// Mail budgets: each request below mails someone, so each is capped per
+// recipient on top of the per-IP budget of public operations.
+var (
+	resendVerificationLimit = ratelimit.Limit{Rate: 3, Burst: 3, Period: time.Hour}
+	passwordResetLimit      = ratelimit.Limit{Rate: 3, Burst: 3, Period: time.Hour}
+)
+
+// VerifyEmail implements POST /v1/auth/verify-email.
+func (s *Server) VerifyEmail(ctx context.Context, req server.VerifyEmailRequestObject) (server.VerifyEmailResponseObject, error) {
+	if err := s.auth.VerifyEmail(ctx, req.Body.Token); err != nil {
+		return nil, err
+	}
+	return server.VerifyEmail204Response{}, nil
+}
+
+// ResendVerification implements POST /v1/auth/resend-verification.
+func (s *Server) ResendVerification(ctx context.Context, _ server.ResendVerificationRequestObject) (server.ResendVerificationResponseObject, error) {
+	p, err := principal(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if p.Type == auth.PrincipalUser {
+		res, err := s.limiter.Allow(ctx, "verify-mail:"+p.UserID.String(), resendVerificationLimit)
+		if err != nil {
+			return nil, err
+		}
+		if !res.Allowed {
+			return nil, fault.RateLimited("a verification mail was sent several times in the last hour; check your inbox and spam folder", res.RetryAfterSeconds())
+		}
+	}
+	if err := s.auth.ResendVerification(ctx, p); err != nil {
+		return nil, err
+	}
+	return server.ResendVerification204Response{}, nil
+}
+
+// RequestPasswordReset implements POST /v1/auth/password-reset/request:
+// the same 202 for every address, known or not.
+func (s *Server) RequestPasswordReset(ctx context.Context, req server.RequestPasswordResetRequestObject) (server.RequestPasswordResetResponseObject, error) {
+	email := string(req.Body.Email)
+	res, err := s.limiter.Allow(ctx, "reset-mail:"+auth.NormalizeEmail(email), passwordResetLimit)
+	if err != nil {
+		return nil, err
+	}
+	if !res.Allowed {
+		return nil, fault.RateLimited("several reset links were requested for this address in the last hour; check the inbox and spam folder", res.RetryAfterSeconds())
+	}
+	s.auth.RequestPasswordReset(ctx, email)
+	return server.RequestPasswordReset202JSONResponse{Detail: auth.PasswordResetRequested}, nil
+}
+
+// ConfirmPasswordReset implements POST /v1/auth/password-reset/confirm.
+func (s *Server) ConfirmPasswordReset(ctx context.Context, req server.ConfirmPasswordResetRequestObject) (server.ConfirmPasswordResetResponseObject, error) {
+	if err := s.auth.ConfirmPasswordReset(ctx, req.Body.Token, req.Body.Password); err != nil {
+		return nil, err
+	}
+	return server.ConfirmPasswordReset204Response{}, nil
 }

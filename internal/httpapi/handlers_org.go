@@ -122,7 +122,7 @@ func (s *Server) CreateInvite(ctx context.Context, req server.CreateInviteReques
 	return server.CreateInvite201JSONResponse(api.InviteCreated{
 		ID: a.ID, Email: a.Email, Role: a.Role, Status: api.InviteCreatedStatus(a.Status), InvitedBy: a.InvitedBy,
 		ExpiresAt: a.ExpiresAt, AcceptedAt: a.AcceptedAt, CreatedAt: a.CreatedAt,
-		Token: inv.Token, AcceptURL: inv.AcceptURL,
+		Token: nonEmpty(inv.Token), AcceptURL: nonEmpty(inv.AcceptURL), // development only
 	}), nil
 }
 
@@ -186,4 +186,12 @@ func (s *Server) RevokeAPIKey(ctx context.Context, req server.RevokeAPIKeyReques
 		return nil, err
 	}
 	return server.RevokeAPIKey204Response{}, nil
+}
+
+// nonEmpty is nil for "", so an absent value leaves its field out.
+func nonEmpty(v string) *string {
+	if v == "" {
+		return nil
+	}
+	return &v
 }

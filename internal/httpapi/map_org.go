@@ -72,7 +72,8 @@ func orgUpdateFromAPI(b api.OrganizationUpdate) orgs.Update {
 }
 
 func toAPIUser(u auth.User) api.User {
-	return api.User{ID: u.ID, Email: u.Email, FullName: u.FullName, CreatedAt: u.CreatedAt}
+	return api.User{ID: u.ID, Email: u.Email, EmailVerified: u.EmailVerifiedAt != nil, EmailVerifiedAt: u.EmailVerifiedAt,
+		FullName: u.FullName, CreatedAt: u.CreatedAt}
 }
 
 func toAPISession(s auth.Session) api.AuthSession {

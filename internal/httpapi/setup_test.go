@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -24,6 +25,7 @@ import (
 	"github.com/leadpilot/leadpilot/internal/idempotency"
 	"github.com/leadpilot/leadpilot/internal/llm/llmfactory"
 	"github.com/leadpilot/leadpilot/internal/llmsettings"
+	"github.com/leadpilot/leadpilot/internal/mailer"
 	"github.com/leadpilot/leadpilot/internal/orgs"
 	"github.com/leadpilot/leadpilot/internal/ratelimit"
 	"github.com/leadpilot/leadpilot/internal/secrets"
@@ -43,6 +45,7 @@ type bundle struct {
 	db     *database.DB
 	owner  *database.DB
 	client *api.ClientWithResponses
+	mail   *mailer.Catcher // everything the server mailed
 }
 
 type option func(*httpapi.Deps)
@@ -71,10 +74,11 @@ func setup(t testing.TB, opts ...option) *bundle {
 	rdb := testkit.Redis(t, redisDB)
 	tokens := auth.NewTokens("test-secret-test-secret-test-secret-xx", "leadpilot", "leadpilot-api", 15*time.Minute)
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	mail := mailer.NewCatcher(1000, nil)
 	d := httpapi.Deps{
 		DB:           db,
-		Auth:         auth.NewService(db, tokens, 24*time.Hour),
-		Orgs:         orgs.NewService(db, 7*24*time.Hour, "http://app.test"),
+		Auth:         auth.NewService(db, tokens, 24*time.Hour, auth.Mail{Mailer: mail, PublicURL: "http://app.test"}),
+		Orgs:         orgs.NewService(db, 7*24*time.Hour, "http://app.test", mail, false), // invite tokens only by mail, as in production
 		LLM:          llmsettings.NewService(db, testKeyring(t), llmfactory.Platform{}, logger),
 		Idempotency:  idempotency.NewStore(db, testKeyring(t)),
 		Limiter:      ratelimit.New(rdb, "t:"+uuid.NewString()+":"),
@@ -93,7 +97,7 @@ func setup(t testing.TB, opts ...option) *bundle {
 	t.Cleanup(srv.Close)
 	c, err := api.NewClientWithResponses(srv.URL)
 	require.NoError(t, err)
-	return &bundle{srv: srv, db: db, owner: testkit.OwnerDB(t), client: c}
+	return &bundle{srv: srv, db: db, owner: testkit.OwnerDB(t), client: c, mail: mail}
 }
 
 func bearer(tok string) api.RequestEditorFn {
@@ -118,8 +122,20 @@ func uniqueEmail(prefix string) string {
 
 const password = "correct horse battery"
 
-// signup creates an organisation and returns its owner's session.
+// signup creates an organisation and returns its owner's session, with
+// the owner's address verified through the mailed link.
 func (b *bundle) signup(t testing.TB, orgName string) api.AuthSession {
+	t.Helper()
+	s := b.signupUnverified(t, orgName)
+	r, err := b.client.VerifyEmailWithResponse(context.Background(), api.TokenRequest{Token: b.mailedToken(t, s.User.Email, "/verify-email")})
+	require.NoError(t, err)
+	require.Equal(t, http.StatusNoContent, r.StatusCode(), string(r.Body))
+	return s
+}
+
+// signupUnverified creates an organisation whose owner has not yet
+// followed the verification link.
+func (b *bundle) signupUnverified(t testing.TB, orgName string) api.AuthSession {
 	t.Helper()
 	resp, err := b.client.SignupWithResponse(context.Background(), api.SignupRequest{
 		Email: api.Email(uniqueEmail("owner")), Password: password, FullName: "Olive Owner", OrgName: orgName,
@@ -127,6 +143,29 @@ func (b *bundle) signup(t testing.TB, orgName string) api.AuthSession {
 	require.NoError(t, err)
 	require.Equal(t, http.StatusCreated, resp.StatusCode(), string(resp.Body))
 	return *resp.JSON201
+}
+
+// mailedToken waits for the newest mail to address with a link to path
+// (e.g. "/accept-invite") and returns the link's token.
+func (b *bundle) mailedToken(t testing.TB, address, path string) string {
+	t.Helper()
+	var tok string
+	require.Eventually(t, func() bool {
+		for _, m := range b.mail.Messages() {
+			if m.To != address {
+				continue
+			}
+			for _, l := range m.Links {
+				u, err := url.Parse(l)
+				if err == nil && u.Path == path {
+					tok = u.Query().Get("token")
+					return tok != ""
+				}
+			}
+		}
+		return false
+	}, 5*time.Second, 10*time.Millisecond, "no mail to %s with a %s link", address, path)
+	return tok
 }
 
 // join invites a new person with role and returns their session.
@@ -138,7 +177,8 @@ func (b *bundle) join(t *testing.T, inviter api.AuthSession, role api.Role) api.
 	require.NoError(t, err)
 	require.Equal(t, http.StatusCreated, inv.StatusCode(), string(inv.Body))
 	name := "New " + string(role)
-	acc, err := b.client.AcceptInviteWithResponse(ctx, api.AcceptInviteRequest{Token: inv.JSON201.Token, Password: password, FullName: &name})
+	tok := b.mailedToken(t, email, "/accept-invite")
+	acc, err := b.client.AcceptInviteWithResponse(ctx, api.AcceptInviteRequest{Token: tok, Password: password, FullName: &name})
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, acc.StatusCode(), string(acc.Body))
 	return *acc.JSON200

@@ -67,10 +67,10 @@ var crossTenantCases = []crossTenantCase{
 // scopedByCaller are operations without ids: they act on the caller's own
 // organisation, checked below to show only org B.
 var scopedByCaller = []string{"getMe", "getOrganization", "updateOrganization", "listMembers", "listInvites", "createInvite", "listApiKeys", "createApiKey",
-	"getLlmSettings", "putLlmSettings", "testLlmSettings", "getLlmUsage"}
+	"getLlmSettings", "putLlmSettings", "testLlmSettings", "getLlmUsage", "resendVerification"}
 
 // public operations act before there is a tenant.
-var publicOps = []string{"signup", "login", "refreshSession", "logout", "acceptInvite"}
+var publicOps = []string{"signup", "login", "refreshSession", "logout", "acceptInvite", "verifyEmail", "requestPasswordReset", "confirmPasswordReset"}
 
 func resp[T interface{ StatusCode() int }](r T, err error) (*http.Response, []byte, error) {
 	if err != nil {

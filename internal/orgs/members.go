@@ -6,12 +6,14 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/uptrace/bun"
 
 	"github.com/leadpilot/leadpilot/internal/database"
 	"github.com/leadpilot/leadpilot/internal/fault"
+	"github.com/leadpilot/leadpilot/internal/mailer"
 	"github.com/leadpilot/leadpilot/internal/pagination"
 	"github.com/leadpilot/leadpilot/internal/token"
 )
@@ -158,11 +160,35 @@ func (s *Service) RemoveMember(ctx context.Context, a Actor, userID uuid.UUID) e
 	})
 }
 
-// CreatedInvite is a new invite with its one-time token and link.
+// CreatedInvite is a new invite; Token and AcceptURL are set only when
+// the service exposes invite tokens (development).
 type CreatedInvite struct {
 	Invite
 	Token     string
 	AcceptURL string
+}
+
+// errEmailUnverified refuses what reaches beyond the account itself to a
+// user whose address is unproven: mail sent in our name to third parties
+// (invites) and credentials that would outlive a password reset by the
+// address's real owner (API keys, and the memberships invites create).
+var errEmailUnverified = &fault.Error{Kind: fault.KindForbidden, Code: "email_unverified",
+	Detail: "verify your email address first (see the link we mailed you, or POST /v1/auth/resend-verification)"}
+
+// requireVerified refuses a user actor whose address is not verified. API
+// keys were created by a verified user and pass.
+func requireVerified(ctx context.Context, tx bun.Tx, a Actor) error {
+	if a.IsAPIKey() || a.UserID == uuid.Nil {
+		return nil
+	}
+	verified, err := tx.NewSelect().Table("users").Where("id = ? AND email_verified_at IS NOT NULL", a.UserID).Exists(ctx)
+	if err != nil {
+		return fmt.Errorf("orgs: check %s verified: %w", a.UserID, err)
+	}
+	if !verified {
+		return errEmailUnverified
+	}
+	return nil
 }
 
 // CreateInvite invites email with role. Only owners invite owners. An
@@ -189,7 +215,11 @@ func (s *Service) CreateInvite(ctx context.Context, a Actor, email string, role 
 	if a.UserID != uuid.Nil {
 		inv.InvitedBy = &a.UserID
 	}
+	acceptURL := s.publicURL + "/accept-invite?token=" + url.QueryEscape(secret)
 	err := s.db.InTenant(ctx, a.Tenant(), func(ctx context.Context, tx bun.Tx) error {
+		if err := requireVerified(ctx, tx, a); err != nil {
+			return err
+		}
 		exists, err := tx.NewSelect().TableExpr("memberships AS m").Join("JOIN users AS u ON u.id = m.user_id").
 			Where("m.org_id = ? AND u.email = ?", a.OrgID, email).Exists(ctx)
 		if err != nil {
@@ -210,12 +240,50 @@ func (s *Service) CreateInvite(ctx context.Context, a Actor, email string, role 
 			}
 			return fmt.Errorf("orgs: create invite: %w", err)
 		}
+		// Mailed before commit: a mail that cannot be handed over rolls
+		// the invite back (no invite nobody was told about, and a retry
+		// does not hit invite_pending). A commit failing after the send
+		// leaves a link whose token matches nothing.
+		org, err := GetOrganization(ctx, tx, a.OrgID)
+		if err != nil {
+			return err
+		}
+		var inviter string
+		if a.UserID != uuid.Nil {
+			if err := tx.NewSelect().Table("users").Column("full_name").Where("id = ?", a.UserID).Scan(ctx, &inviter); err != nil {
+				return fmt.Errorf("orgs: inviter %s: %w", a.UserID, err)
+			}
+		}
+		if err := s.mail.Send(ctx, inviteMessage(email, inviter, org.Name, role, acceptURL, inv.ExpiresAt)); err != nil {
+			return (&fault.Error{Kind: fault.KindUnavailable, Code: "mail_unavailable",
+				Detail: "the invite mail could not be sent, so no invite was created; try again later"}).WithCause(err)
+		}
 		return nil
 	})
 	if err != nil {
 		return CreatedInvite{}, err
 	}
-	return CreatedInvite{Invite: inv, Token: secret, AcceptURL: s.publicURL + "/accept-invite?token=" + url.QueryEscape(secret)}, nil
+	out := CreatedInvite{Invite: inv}
+	if s.expose {
+		out.Token, out.AcceptURL = secret, acceptURL
+	}
+	return out, nil
+}
+
+func inviteMessage(to, inviter, org string, role Role, acceptURL string, expires time.Time) mailer.Message {
+	who := "You have been invited"
+	if name := strings.TrimSpace(inviter); name != "" {
+		who = name + " has invited you"
+	}
+	return mailer.Message{
+		To:      to,
+		Subject: "You are invited to join " + org + " on LeadPilot",
+		Text: who + " to join " + org + " on LeadPilot as " + string(role) + ".\n\n" +
+			"To accept, open this link:\n\n" +
+			acceptURL + "\n\n" +
+			"The link works once, until " + expires.UTC().Format("2 January 2006 15:04 MST") + ".\n" +
+			"If you did not expect this invitation, ignore this mail.\n",
+	}
 }
 
 // ListInvites pages through invites, newest first.
@@ -280,11 +348,16 @@ func (s *Service) CreateAPIKey(ctx context.Context, a Actor, name string) (Creat
 		k.CreatedBy = &a.UserID
 	}
 	err := s.db.InTenant(ctx, a.Tenant(), func(ctx context.Context, tx bun.Tx) error {
-		_, err := tx.NewInsert().Model(&k).Returning("created_at, updated_at").Exec(ctx)
-		return err
+		if err := requireVerified(ctx, tx, a); err != nil {
+			return err
+		}
+		if _, err := tx.NewInsert().Model(&k).Returning("created_at, updated_at").Exec(ctx); err != nil {
+			return fmt.Errorf("orgs: create api key: %w", err)
+		}
+		return nil
 	})
 	if err != nil {
-		return CreatedAPIKey{}, fmt.Errorf("orgs: create api key: %w", err)
+		return CreatedAPIKey{}, err
 	}
 	return CreatedAPIKey{APIKey: k, Secret: secret}, nil
 }

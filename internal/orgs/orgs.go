@@ -17,6 +17,7 @@ import (
 
 	"github.com/leadpilot/leadpilot/internal/database"
 	"github.com/leadpilot/leadpilot/internal/fault"
+	"github.com/leadpilot/leadpilot/internal/mailer"
 	"github.com/leadpilot/leadpilot/internal/pagination"
 )
 
@@ -51,12 +52,18 @@ type Service struct {
 	db        *database.DB
 	inviteTTL time.Duration
 	publicURL string
+	mail      mailer.Mailer
+	expose    bool
 	now       func() time.Time
 }
 
-// NewService builds the service. publicURL is where invite links point.
-func NewService(db *database.DB, inviteTTL time.Duration, publicURL string) *Service {
-	return &Service{db: db, inviteTTL: inviteTTL, publicURL: strings.TrimRight(publicURL, "/"), now: time.Now}
+// NewService builds the service. publicURL is where invite links point;
+// invites are mailed with m. exposeInviteTokens puts the invite token and
+// link in CreateInvite's result too: for development only, since the token
+// must reach only the invitee's mailbox for accepting to prove they own
+// the address.
+func NewService(db *database.DB, inviteTTL time.Duration, publicURL string, m mailer.Mailer, exposeInviteTokens bool) *Service {
+	return &Service{db: db, inviteTTL: inviteTTL, publicURL: strings.TrimRight(publicURL, "/"), mail: m, expose: exposeInviteTokens, now: time.Now}
 }
 
 // Get returns the actor's organisation.
