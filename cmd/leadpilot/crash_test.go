@@ -111,6 +111,10 @@ func TestKilledServerNeverCreatesTwiceForOneIdempotencyKey(t *testing.T) {
 	require.Equal(t, http.StatusCreated, code, "%v", sess)
 	tok := sess["access_token"].(string)
 	orgID := sess["organization"].(map[string]any)["id"].(string)
+	owner := testkit.OwnerDB(t)
+	// Only verified users create API keys; the address is proven here as a fixture.
+	_, err = owner.Pool.Exec(context.Background(), `UPDATE users SET email_verified_at = now() WHERE id = $1`, sess["user"].(map[string]any)["id"])
+	require.NoError(t, err)
 
 	const rounds, perRound = 3, 60
 	created := map[string]string{} // Idempotency-Key -> api key id, from answers
@@ -172,7 +176,6 @@ func TestKilledServerNeverCreatesTwiceForOneIdempotencyKey(t *testing.T) {
 	}
 
 	// Exactly one key per Idempotency-Key, and it is the one the answers named.
-	owner := testkit.OwnerDB(t)
 	rows, err := owner.Pool.Query(context.Background(), `SELECT name, id::text FROM api_keys WHERE org_id = $1`, orgID)
 	require.NoError(t, err)
 	stored := map[string][]string{}
