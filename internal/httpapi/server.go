@@ -305,9 +305,11 @@ func accessLog(logger *slog.Logger, m *metrics) echo.MiddlewareFunc {
 // authenticate sets the principal for every non-public operation. Failed
 // attempts spend the client IP's budget and, once it is spent, answer 429:
 // guessing keys is slowed without locking out valid credentials that share
-// the address (a NAT, an office).
+// the address (a NAT, an office). The budget fails closed: it is the guard
+// against guessing, so while Redis is down a failed attempt answers 503
+// rather than an unmetered 401 (valid credentials never consult it).
 func authenticate(a *auth.Service, l *ratelimit.Limiter, lim Limits, public map[string]bool) echo.MiddlewareFunc {
-	failures := ratelimit.PerMinute(lim.AuthIPPerMinute)
+	failures := ratelimit.PerMinute(lim.AuthIPPerMinute).WithPolicy(ratelimit.FailClosed)
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			if public[operationKey(c)] || c.Path() == "" || c.Path() == "/v1/*" {
@@ -340,6 +342,13 @@ func authenticate(a *auth.Service, l *ratelimit.Limiter, lim Limits, public map[
 
 // rateLimit spends the organisation's (and API key's) budget, or for
 // public operations the client IP's, and reports it in RateLimit-* headers.
+//
+// While Redis is down the organisation and key budgets fail open: they meter
+// paying callers' use, and keeping the API up for them beats exact metering
+// for the seconds an outage lasts (each pass is logged and counted). The
+// per-IP budget of public operations (signup, login, refresh, accept invite)
+// fails closed: it bounds password guessing and sign-up abuse, which must not
+// go unmetered, so those answer 503 with Retry-After until Redis is back.
 func rateLimit(l *ratelimit.Limiter, lim Limits, public map[string]bool) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
@@ -352,24 +361,27 @@ func rateLimit(l *ratelimit.Limiter, lim Limits, public map[string]bool) echo.Mi
 				checks = append(checks, struct {
 					key string
 					lim ratelimit.Limit
-				}{"org:" + p.OrgID.String(), ratelimit.PerSecond(lim.OrgPerSecond, lim.OrgBurst)})
+				}{"org:" + p.OrgID.String(), ratelimit.PerSecond(lim.OrgPerSecond, lim.OrgBurst).WithPolicy(ratelimit.FailOpen)})
 				if p.Type == auth.PrincipalAPIKey {
 					checks = append(checks, struct {
 						key string
 						lim ratelimit.Limit
-					}{"key:" + p.APIKeyID.String(), ratelimit.PerSecond(lim.KeyPerSecond, lim.KeyPerSecond)})
+					}{"key:" + p.APIKeyID.String(), ratelimit.PerSecond(lim.KeyPerSecond, lim.KeyPerSecond).WithPolicy(ratelimit.FailOpen)})
 				}
 			} else if public[operationKey(c)] {
 				checks = append(checks, struct {
 					key string
 					lim ratelimit.Limit
-				}{"ip:" + c.RealIP(), ratelimit.PerMinute(lim.AuthIPPerMinute)})
+				}{"ip:" + c.RealIP(), ratelimit.PerMinute(lim.AuthIPPerMinute).WithPolicy(ratelimit.FailClosed)})
 			}
 			var tightest *ratelimit.Result
 			for _, ch := range checks {
 				res, err := l.Allow(ctx, ch.key, ch.lim)
 				if err != nil {
 					return err
+				}
+				if res.Unmetered {
+					continue // failed open: nothing to report
 				}
 				if tightest == nil || !res.Allowed || (tightest.Allowed && res.Remaining < tightest.Remaining) {
 					r := res
