@@ -303,7 +303,7 @@ func newHTTPServer(cfg *config.Config, logger *slog.Logger, db *database.DB, rdb
 		Limits: httpapi.Limits{
 			OrgPerSecond: cfg.RateLimitOrgPerSecond, OrgBurst: cfg.RateLimitOrgBurst,
 			KeyPerSecond: cfg.RateLimitKeyPerSecond, AuthIPPerMinute: cfg.AuthRateLimitIPPerMinute,
-			AuthEmailPerMinute: cfg.AuthRateLimitEmailPerMinute,
+			AuthEmailPerMinute: cfg.AuthRateLimitEmailPerMinute, AuthEmailFailuresPerHour: cfg.AuthRateLimitEmailFailuresPerHour,
 		},
 		Logger:   logger,
 		Registry: reg,

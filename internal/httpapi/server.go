@@ -37,11 +37,18 @@ import (
 
 // Limits are the request budgets.
 type Limits struct {
-	OrgPerSecond       int // per organisation, all principals together
-	OrgBurst           int
-	KeyPerSecond       int // per API key
-	AuthIPPerMinute    int // signup/login/refresh/accept per client IP
-	AuthEmailPerMinute int // signup/login per email address
+	OrgPerSecond    int // per organisation, all principals together
+	OrgBurst        int
+	KeyPerSecond    int // per API key
+	AuthIPPerMinute int // signup/login/refresh/accept per client IP
+	// AuthEmailPerMinute is signup attempts per email address, and wrong
+	// login passwords per (email address, client IP) pair; past the email's
+	// ceiling below, the pair gets that many an hour instead.
+	AuthEmailPerMinute int
+	// AuthEmailFailuresPerHour is wrong login passwords per email address
+	// across all client IPs (default 100 when 0). Past it only a correct
+	// password signs in; see Server.Login for what that bounds.
+	AuthEmailFailuresPerHour int
 }
 
 // Deps is what the API needs. Each is used; nothing else is reachable.
@@ -142,6 +149,7 @@ func New(d Deps) (*echo.Echo, error) {
 	s := &Server{auth: d.Auth, orgs: d.Orgs, llm: d.LLM, limiter: d.Limiter, limits: d.Limits}
 	public := publicOperations(spec)
 	v1 := e.Group("/v1")
+	v1.Use(echoContext)
 	v1.Use(authenticate(d.Auth, d.Limiter, d.Limits, public))
 	v1.Use(rateLimit(d.Limiter, d.Limits, public))
 	// Idempotency sits before validation: the validator hands the handler
@@ -299,6 +307,17 @@ func accessLog(logger *slog.Logger, m *metrics) echo.MiddlewareFunc {
 			logger.Log(c.Request().Context(), level, "request", attrs...)
 			return nil
 		}
+	}
+}
+
+// echoContext puts the Echo context where oapimw.GetEchoContext finds it,
+// for handlers that need the client's IP (login budgets, session records):
+// strict handlers get only the request's context, and the validator keeps
+// its copy to itself.
+func echoContext(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		c.SetRequest(c.Request().WithContext(context.WithValue(c.Request().Context(), oapimw.EchoContextKey, c))) //nolint:staticcheck // the key oapimw reads
+		return next(c)
 	}
 }
 
