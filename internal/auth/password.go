@@ -45,7 +45,8 @@ var errBadHash = errors.New("auth: malformed password hash")
 // took the process from 115 MiB to 1.5 GiB) and starve every other request.
 // passwords runs at most one hash per CPU but one, leaving a CPU for the
 // rest of the API (with every CPU hashing, GET /v1/me's p99 during a
-// 100-login burst was about twice as high; see BenchmarkLoginFlood). A few
+// 100-login burst was two to four times as high on 2 CPUs, 190-270 ms
+// against 65-150 ms; see BenchmarkLoginFlood in internal/httpapi). A few
 // callers per slot may queue for up to hashMaxWait; the rest are refused at
 // once with 503 and Retry-After, which serves everyone better than a long
 // queue whose tail times out anyway.

@@ -2,6 +2,8 @@ package httpapi_test
 
 import (
 	"context"
+	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"strconv"
@@ -48,7 +50,8 @@ func TestRedisDown(t *testing.T) {
 
 	rdb := redis.NewClient(&redis.Options{Addr: refusedAddr(t)})
 	t.Cleanup(func() { _ = rdb.Close() })
-	down := setup(t, withLimiter(ratelimit.New(rdb, "t:"+uuid.NewString()+":")))
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	down := setup(t, withLimiter(ratelimit.New(rdb, "t:"+uuid.NewString()+":", ratelimit.Options{Logger: quiet})))
 
 	timed := func(t *testing.T, f func()) {
 		t.Helper()
