@@ -305,11 +305,11 @@ func newHTTPServer(cfg *config.Config, logger *slog.Logger, db *database.DB, rdb
 		Orgs:        orgs.NewService(db, cfg.InviteTTL, cfg.PublicURL, mail, !cfg.Production()),
 		LLM:         llmsettings.NewService(db, cfg.Keyring, llmPlatform(cfg), logger),
 		Idempotency: idempotency.NewStore(db, cfg.Keyring),
-		Limiter:     ratelimit.New(rdb, "leadpilot:rl:"),
+		Limiter:     ratelimit.New(rdb, "leadpilot:rl:", ratelimit.Options{Logger: logger, Registerer: reg}),
 		Limits: httpapi.Limits{
 			OrgPerSecond: cfg.RateLimitOrgPerSecond, OrgBurst: cfg.RateLimitOrgBurst,
 			KeyPerSecond: cfg.RateLimitKeyPerSecond, AuthIPPerMinute: cfg.AuthRateLimitIPPerMinute,
-			AuthEmailPerMinute: cfg.AuthRateLimitEmailPerMinute,
+			AuthEmailPerMinute: cfg.AuthRateLimitEmailPerMinute, AuthEmailFailuresPerHour: cfg.AuthRateLimitEmailFailuresPerHour,
 		},
 		Logger:   logger,
 		Registry: reg,

@@ -135,9 +135,13 @@ func (s *Service) Signup(ctx context.Context, in SignupInput, c Client) (Session
 	if err := fields.Err(); err != nil {
 		return Session{}, err
 	}
+	pwHash, herr := HashPassword(ctx, in.Password)
+	if herr != nil {
+		return Session{}, herr
+	}
 	user := User{
 		ID: uuid.Must(uuid.NewV7()), Email: NormalizeEmail(in.Email),
-		PasswordHash: HashPassword(in.Password), FullName: strings.TrimSpace(in.FullName),
+		PasswordHash: pwHash, FullName: strings.TrimSpace(in.FullName),
 	}
 	orgID := uuid.Must(uuid.NewV7())
 	var sess Session
@@ -228,7 +232,7 @@ func (s *Service) Login(ctx context.Context, email, password string, orgID *uuid
 	if !found {
 		hash = dummyHash
 	}
-	ok, verr := VerifyPassword(hash, password)
+	ok, verr := VerifyPassword(ctx, hash, password)
 	if verr != nil {
 		return Session{}, fmt.Errorf("auth: login: stored hash for %s: %w", row.ID, verr)
 	}
@@ -429,12 +433,16 @@ func (s *Service) AcceptInvite(ctx context.Context, secret, password, fullName s
 		if name == "" {
 			name, _, _ = strings.Cut(inv.Email, "@")
 		}
+		pwHash, err := HashPassword(ctx, password)
+		if err != nil {
+			return Session{}, err
+		}
 		// The token reached the invitee only by mail to inv.Email: the
 		// account starts verified.
 		now := s.now()
-		user = User{ID: uuid.Must(uuid.NewV7()), Email: inv.Email, PasswordHash: HashPassword(password), FullName: name, EmailVerifiedAt: &now}
+		user = User{ID: uuid.Must(uuid.NewV7()), Email: inv.Email, PasswordHash: pwHash, FullName: name, EmailVerifiedAt: &now}
 	} else {
-		ok, verr := VerifyPassword(existing.PasswordHash, password)
+		ok, verr := VerifyPassword(ctx, existing.PasswordHash, password)
 		if verr != nil {
 			return Session{}, fmt.Errorf("auth: invitee hash: %w", verr)
 		}

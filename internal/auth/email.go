@@ -215,7 +215,11 @@ func (s *Service) ConfirmPasswordReset(ctx context.Context, secret, password str
 	if err := checkNewPassword(password, "/password"); err != nil {
 		return err
 	}
-	_, err := s.useToken(ctx, secret, purposePasswordReset, HashPassword(password))
+	hash, err := HashPassword(ctx, password)
+	if err != nil {
+		return err
+	}
+	_, err = s.useToken(ctx, secret, purposePasswordReset, hash)
 	return err
 }
 

@@ -1,14 +1,20 @@
 package auth
 
 import (
+	"context"
 	"encoding/base64"
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 	"golang.org/x/crypto/argon2"
+
+	"github.com/leadpilot/leadpilot/internal/fault"
 )
 
 // phc builds an argon2id PHC string by hand, so tests can vary the
@@ -20,44 +26,52 @@ func buildPHC(password string, salt []byte, m, t uint32, p uint8, keyLen uint32)
 		argon2.Version, m, t, p, b64.EncodeToString(salt), b64.EncodeToString(key))
 }
 
+// mustHash hashes through the bounded password work.
+func mustHash(t *testing.T, password string) string {
+	t.Helper()
+	h, err := HashPassword(t.Context(), password)
+	require.NoError(t, err)
+	return h
+}
+
 func TestHashPassword(t *testing.T) {
 	t.Parallel()
 
 	t.Run("HashVerifiesTheSamePassword", func(t *testing.T) {
 		t.Parallel()
-		hash := HashPassword("correct horse battery staple")
-		ok, err := VerifyPassword(hash, "correct horse battery staple")
+		hash := mustHash(t, "correct horse battery staple")
+		ok, err := VerifyPassword(t.Context(), hash, "correct horse battery staple")
 		require.NoError(t, err)
 		require.True(t, ok)
 	})
 	t.Run("HashRejectsAWrongPasswordWithoutError", func(t *testing.T) {
 		t.Parallel()
-		hash := HashPassword("correct horse battery staple")
+		hash := mustHash(t, "correct horse battery staple")
 		for _, wrong := range []string{"", "correct horse battery stapl", "Correct horse battery staple", "correct horse battery staple "} {
-			ok, err := VerifyPassword(hash, wrong)
+			ok, err := VerifyPassword(t.Context(), hash, wrong)
 			require.NoError(t, err, "password %q", wrong)
 			require.False(t, ok, "password %q", wrong)
 		}
 	})
 	t.Run("TwoHashesOfOnePasswordDifferBySalt", func(t *testing.T) {
 		t.Parallel()
-		a, b := HashPassword("same password"), HashPassword("same password")
+		a, b := mustHash(t, "same password"), mustHash(t, "same password")
 		require.NotEqual(t, a, b)
 		require.NotEqual(t, strings.Split(a, "$")[4], strings.Split(b, "$")[4], "salts must differ")
 	})
 	t.Run("HashIsAPHCStringWithTheOWASPParameters", func(t *testing.T) {
 		t.Parallel()
-		hash := HashPassword("p4ssw0rd-long-enough")
+		hash := mustHash(t, "p4ssw0rd-long-enough")
 		// 16-byte salt and 32-byte key in unpadded standard base64.
 		re := regexp.MustCompile(`^\$argon2id\$v=19\$m=19456,t=2,p=1\$[A-Za-z0-9+/]{22}\$[A-Za-z0-9+/]{43}$`)
 		require.Regexp(t, re, hash)
 	})
 	t.Run("DummyHashIsAValidHash", func(t *testing.T) {
 		t.Parallel()
-		ok, err := VerifyPassword(dummyHash, "leadpilot-timing-equaliser")
+		ok, err := VerifyPassword(t.Context(), dummyHash, "leadpilot-timing-equaliser")
 		require.NoError(t, err)
 		require.True(t, ok)
-		ok, err = VerifyPassword(dummyHash, "anything a user might type")
+		ok, err = VerifyPassword(t.Context(), dummyHash, "anything a user might type")
 		require.NoError(t, err)
 		require.False(t, ok)
 		require.True(t, strings.HasPrefix(dummyHash, "$argon2id$v=19$m=19456,t=2,p=1$"), dummyHash)
@@ -81,10 +95,10 @@ func TestVerifyPassword(t *testing.T) {
 			{m: 32 * 1024, t: 1, p: 1, keyLen: 64},
 		} {
 			hash := buildPHC("hunter2-hunter2", salt, tc.m, tc.t, tc.p, tc.keyLen)
-			ok, err := VerifyPassword(hash, "hunter2-hunter2")
+			ok, err := VerifyPassword(t.Context(), hash, "hunter2-hunter2")
 			require.NoError(t, err, hash)
 			require.True(t, ok, hash)
-			ok, err = VerifyPassword(hash, "hunter3-hunter3")
+			ok, err = VerifyPassword(t.Context(), hash, "hunter3-hunter3")
 			require.NoError(t, err, hash)
 			require.False(t, ok, hash)
 		}
@@ -96,7 +110,7 @@ func TestVerifyPassword(t *testing.T) {
 		hash := buildPHC("hunter2-hunter2", salt, 64, 1, 1, 32)
 		forged := strings.Replace(hash, "m=64,t=1,p=1", "m=64,t=2,p=1", 1)
 		require.NotEqual(t, hash, forged)
-		ok, err := VerifyPassword(forged, "hunter2-hunter2")
+		ok, err := VerifyPassword(t.Context(), forged, "hunter2-hunter2")
 		require.NoError(t, err)
 		require.False(t, ok)
 	})
@@ -137,9 +151,136 @@ func TestVerifyPassword(t *testing.T) {
 				ok  bool
 				err error
 			)
-			require.NotPanics(t, func() { ok, err = VerifyPassword(hash, "hunter2-hunter2") })
+			require.NotPanics(t, func() { ok, err = VerifyPassword(t.Context(), hash, "hunter2-hunter2") })
 			require.ErrorIs(t, err, errBadHash)
 			require.False(t, ok)
 		})
 	}
+}
+
+func TestHasher(t *testing.T) {
+	t.Parallel()
+	requireBusy := func(t *testing.T, err error) {
+		t.Helper()
+		fe, ok := fault.As(err)
+		require.True(t, ok, "want a fault, got %v", err)
+		require.Equal(t, fault.KindUnavailable, fe.Kind)
+		require.Equal(t, "auth_busy", fe.Code)
+		require.Positive(t, fe.RetryAfter)
+	}
+	// occupy runs work in h that blocks until the returned release is
+	// called, and returns once the work has started.
+	occupy := func(t *testing.T, h *hasher) (release func()) {
+		t.Helper()
+		started, stop, done := make(chan struct{}), make(chan struct{}), make(chan error, 1)
+		go func() { done <- h.do(t.Context(), func() { close(started); <-stop }) }()
+		<-started
+		return func() { close(stop); require.NoError(t, <-done) }
+	}
+
+	t.Run("AFullHasherWithNoQueueRefusesAtOnce", func(t *testing.T) {
+		t.Parallel()
+		h := newHasher(1, 0, time.Minute)
+		release := occupy(t, h)
+		start := time.Now()
+		ran := false
+		err := h.do(t.Context(), func() { ran = true })
+		requireBusy(t, err)
+		require.False(t, ran)
+		require.Less(t, time.Since(start), 100*time.Millisecond)
+		release()
+		require.NoError(t, h.do(t.Context(), func() { ran = true }), "a freed slot takes work again")
+		require.True(t, ran)
+	})
+	t.Run("AQueuedCallerGetsTheNextFreeSlot", func(t *testing.T) {
+		t.Parallel()
+		h := newHasher(1, 1, time.Minute)
+		release := occupy(t, h)
+		done := make(chan error, 1)
+		go func() { done <- h.do(t.Context(), func() {}) }()
+		require.Eventually(t, func() bool { return len(h.queue) == 1 }, time.Second, time.Millisecond)
+		requireBusy(t, h.do(t.Context(), func() {})) // the queue is full too
+		release()
+		require.NoError(t, <-done)
+	})
+	t.Run("AQueuedCallerGivesUpAfterMaxWait", func(t *testing.T) {
+		t.Parallel()
+		h := newHasher(1, 1, 50*time.Millisecond)
+		release := occupy(t, h)
+		defer release()
+		start := time.Now()
+		requireBusy(t, h.do(t.Context(), func() {}))
+		require.GreaterOrEqual(t, time.Since(start), 50*time.Millisecond)
+		require.Less(t, time.Since(start), time.Second)
+		require.Empty(t, h.queue, "the waiter left the queue")
+	})
+	t.Run("AQueuedCallerStopsWithItsContext", func(t *testing.T) {
+		t.Parallel()
+		h := newHasher(1, 1, time.Minute)
+		release := occupy(t, h)
+		defer release()
+		ctx, cancel := context.WithTimeout(t.Context(), 20*time.Millisecond)
+		defer cancel()
+		err := h.do(ctx, func() {})
+		require.ErrorIs(t, err, context.DeadlineExceeded)
+		_, isFault := fault.As(err)
+		require.False(t, isFault)
+	})
+	t.Run("ConcurrencyNeverExceedsTheSlots", func(t *testing.T) {
+		t.Parallel()
+		h := newHasher(2, 100, time.Minute)
+		var running, peak atomic.Int32
+		var wg sync.WaitGroup
+		for range 40 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				require.NoError(t, h.do(t.Context(), func() {
+					n := running.Add(1)
+					for {
+						p := peak.Load()
+						if n <= p || peak.CompareAndSwap(p, n) {
+							break
+						}
+					}
+					time.Sleep(2 * time.Millisecond)
+					running.Add(-1)
+				}))
+			}()
+		}
+		wg.Wait()
+		require.Equal(t, int32(2), peak.Load())
+	})
+}
+
+// TestPasswordWorkIsBounded fills the package's hasher, so it must not run
+// in parallel with anything that hashes (no t.Parallel: it runs before
+// the parallel tests are released).
+func TestPasswordWorkIsBounded(t *testing.T) {
+	slots, queue := cap(passwords.slots), cap(passwords.queue)
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for range slots + queue {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_ = passwords.do(context.Background(), func() { <-stop })
+		}()
+	}
+	require.Eventually(t, func() bool { return len(passwords.slots) == slots && len(passwords.queue) == queue }, 5*time.Second, time.Millisecond)
+	for name, f := range map[string]func() error{
+		"HashPassword":   func() error { _, err := HashPassword(t.Context(), "hunter2-hunter2"); return err },
+		"VerifyPassword": func() error { _, err := VerifyPassword(t.Context(), dummyHash, "hunter2-hunter2"); return err },
+	} {
+		start := time.Now()
+		fe, ok := fault.As(f())
+		require.True(t, ok, name)
+		require.Equal(t, fault.KindUnavailable, fe.Kind, name)
+		require.Equal(t, "auth_busy", fe.Code, name)
+		require.Less(t, time.Since(start), 100*time.Millisecond, "%s refuses at once when slots and queue are full", name)
+	}
+	close(stop)
+	wg.Wait()
+	_, err := HashPassword(t.Context(), "hunter2-hunter2")
+	require.NoError(t, err, "work is taken again once slots are free")
 }

@@ -72,6 +72,9 @@ type Config struct {
 	RateLimitKeyPerSecond       int `env:"RATE_LIMIT_KEY_PER_SECOND" envDefault:"100"`
 	AuthRateLimitIPPerMinute    int `env:"AUTH_RATE_LIMIT_IP_PER_MINUTE" envDefault:"20"`
 	AuthRateLimitEmailPerMinute int `env:"AUTH_RATE_LIMIT_EMAIL_PER_MINUTE" envDefault:"5"`
+	// AuthRateLimitEmailFailuresPerHour caps wrong login passwords per email
+	// across all IPs (default 100); past it only a correct password signs in.
+	AuthRateLimitEmailFailuresPerHour int `env:"AUTH_RATE_LIMIT_EMAIL_FAILURES_PER_HOUR" envDefault:"100"`
 
 	WorkerConcurrency int `env:"WORKER_CONCURRENCY" envDefault:"20"`
 
@@ -258,6 +261,7 @@ func (c *Config) validate() error {
 		"RATE_LIMIT_ORG_PER_SECOND": c.RateLimitOrgPerSecond, "RATE_LIMIT_ORG_BURST": c.RateLimitOrgBurst,
 		"RATE_LIMIT_KEY_PER_SECOND": c.RateLimitKeyPerSecond, "AUTH_RATE_LIMIT_IP_PER_MINUTE": c.AuthRateLimitIPPerMinute,
 		"AUTH_RATE_LIMIT_EMAIL_PER_MINUTE": c.AuthRateLimitEmailPerMinute, "WORKER_CONCURRENCY": c.WorkerConcurrency,
+		"AUTH_RATE_LIMIT_EMAIL_FAILURES_PER_HOUR": c.AuthRateLimitEmailFailuresPerHour,
 	} {
 		if v < 1 {
 			bad("%s must be at least 1", name)

@@ -39,7 +39,8 @@ type Error struct {
 	Code   string
 	Detail string
 	Fields []FieldError
-	// RetryAfter, in seconds, for KindRateLimited.
+	// RetryAfter, in seconds, for KindRateLimited and KindUnavailable
+	// (sent as the Retry-After header).
 	RetryAfter int
 	cause      error
 }
@@ -102,6 +103,12 @@ func BadRequest(code, detail string) *Error {
 // RateLimited says to come back in retryAfter seconds.
 func RateLimited(detail string, retryAfter int) *Error {
 	return &Error{Kind: KindRateLimited, Code: "rate_limited", Detail: detail, RetryAfter: retryAfter}
+}
+
+// Unavailable says a dependency or a bounded resource cannot serve the
+// request now, and to come back in retryAfter seconds.
+func Unavailable(code, detail string, retryAfter int) *Error {
+	return &Error{Kind: KindUnavailable, Code: code, Detail: detail, RetryAfter: retryAfter}
 }
 
 // Invalid reports field errors as one validation failure.

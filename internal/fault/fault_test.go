@@ -92,6 +92,7 @@ func TestConstructors(t *testing.T) {
 		"ConflictKeepsTheCode":         {err: fault.Conflict("slug_taken", "taken"), kind: fault.KindConflict, code: "slug_taken", detail: "taken"},
 		"BadRequestKeepsTheCode":       {err: fault.BadRequest("bad_json", "not JSON"), kind: fault.KindBadRequest, code: "bad_json", detail: "not JSON"},
 		"RateLimitedCarriesRetryAfter": {err: fault.RateLimited("slow down", 7), kind: fault.KindRateLimited, code: "rate_limited", detail: "slow down", retryAfter: 7},
+		"UnavailableCarriesRetryAfter": {err: fault.Unavailable("busy", "try again", 2), kind: fault.KindUnavailable, code: "busy", detail: "try again", retryAfter: 2},
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()

@@ -49,24 +49,89 @@ func (s *Server) Signup(ctx context.Context, req server.SignupRequestObject) (se
 	return server.Signup201JSONResponse(toAPISession(sess)), nil
 }
 
-// Login implements POST /v1/auth/login. Only failed attempts spend the
-// address's budget: successful sign-ins never count against it, and
-// password guessing on one address is capped per minute (the per-IP budget
-// bounds how fast anyone can spend it).
+// DefaultAuthEmailFailuresPerHour is Limits.AuthEmailFailuresPerHour when
+// that is 0.
+const DefaultAuthEmailFailuresPerHour = 100
+
+// Login implements POST /v1/auth/login. Only wrong passwords spend budgets,
+// so a stranger cannot keep an owner out, and guessing stays bounded:
+//
+//   - per (email, client IP): AuthEmailPerMinute wrong passwords a minute;
+//     past it that pair is refused (429) before the password is checked.
+//   - per email, across all IPs: AuthEmailFailuresPerHour wrong passwords
+//     an hour (GCRA: a full bucket, then one every hour/N). Past this
+//     ceiling the password is still checked, so the owner's correct one
+//     signs in, and a wrong one answers 429. That is an oracle: a guess
+//     past the ceiling still learns right or wrong. So past the ceiling
+//     each (email, IP) pair also spends a slow budget of
+//     AuthEmailPerMinute wrong passwords an hour, refused before checking
+//     once spent.
+//   - per client IP: every public request spends AuthIPPerMinute
+//     (rateLimit), whatever the email.
+//
+// Hence, with the defaults (5, 100, 20): at most 100 + 100 = 200 wrong
+// passwords are checked for one email in any hour while under the ceiling,
+// plus at most 5 + 5 = 10 an hour from each client IP past it: N <= 200 +
+// 10k guesses per email per hour for an attacker with k IP addresses
+// (sustained: 100 + 5k), and one IP alone gets at most 210. The per-IP
+// terms are the price of not locking the owner out: only their own IP's
+// wrong passwords (a shared NAT) can refuse them. Checks are
+// peek-then-spend, so concurrent guesses can overshoot a budget by the
+// requests in flight, which the per-IP budget keeps small. Every budget
+// fails closed when Redis is down (they are the brute-force guard). The
+// budgets are spent alike for known and unknown emails, so they leak
+// nothing about which exist.
 func (s *Server) Login(ctx context.Context, req server.LoginRequestObject) (server.LoginResponseObject, error) {
 	b := req.Body
-	key, lim := "email:"+auth.NormalizeEmail(string(b.Email)), ratelimit.PerMinute(s.limits.AuthEmailPerMinute)
-	if res, err := s.limiter.Peek(ctx, key, lim); err != nil {
+	email := auth.NormalizeEmail(string(b.Email))
+	ip := ""
+	if c := oapimw.GetEchoContext(ctx); c != nil {
+		ip = c.RealIP()
+	}
+	ceiling := s.limits.AuthEmailFailuresPerHour
+	if ceiling <= 0 {
+		ceiling = DefaultAuthEmailFailuresPerHour
+	}
+	type budget struct {
+		key string
+		lim ratelimit.Limit
+	}
+	var (
+		pair    = budget{"loginfail:pair:" + email + "|" + ip, ratelimit.PerMinute(s.limits.AuthEmailPerMinute).WithPolicy(ratelimit.FailClosed)}
+		slow    = budget{"loginfail:slow:" + email + "|" + ip, ratelimit.PerHour(s.limits.AuthEmailPerMinute).WithPolicy(ratelimit.FailClosed)}
+		byEmail = budget{"loginfail:email:" + email, ratelimit.PerHour(ceiling).WithPolicy(ratelimit.FailClosed)}
+	)
+	refused := func(res ratelimit.Result) error {
+		return fault.RateLimited("too many failed sign-ins for this email address; wait a moment", res.RetryAfterSeconds())
+	}
+	emailRes, err := s.limiter.Peek(ctx, byEmail.key, byEmail.lim)
+	if err != nil {
 		return nil, err
-	} else if !res.Allowed {
-		return nil, fault.RateLimited("too many failed sign-ins for this email address; wait a moment", res.RetryAfterSeconds())
+	}
+	overCeiling := !emailRes.Allowed
+	check, spend := []budget{pair}, []budget{pair, byEmail}
+	if overCeiling {
+		check, spend = []budget{slow, pair}, append(spend, slow)
+	}
+	for _, c := range check {
+		if res, err := s.limiter.Peek(ctx, c.key, c.lim); err != nil {
+			return nil, err
+		} else if !res.Allowed {
+			return nil, refused(res)
+		}
 	}
 	sess, err := s.auth.Login(ctx, string(b.Email), b.Password, b.OrgID, client(ctx))
 	if err != nil {
-		if fault.IsKind(err, fault.KindUnauthorized) {
-			if _, lerr := s.limiter.Allow(ctx, key, lim); lerr != nil {
+		if !fault.IsKind(err, fault.KindUnauthorized) {
+			return nil, err
+		}
+		for _, sp := range spend {
+			if _, lerr := s.limiter.Allow(ctx, sp.key, sp.lim); lerr != nil {
 				return nil, lerr
 			}
+		}
+		if overCeiling {
+			return nil, refused(emailRes)
 		}
 		return nil, err
 	}

@@ -79,7 +79,7 @@ func handleError(logger *slog.Logger) func(err error, c echo.Context) {
 		}
 		if fe, ok := fault.As(err); ok {
 			status := kindStatus[fe.Kind]
-			if fe.Kind == fault.KindRateLimited && fe.RetryAfter > 0 {
+			if (fe.Kind == fault.KindRateLimited || fe.Kind == fault.KindUnavailable) && fe.RetryAfter > 0 {
 				c.Response().Header().Set("Retry-After", strconv.Itoa(fe.RetryAfter))
 			}
 			_ = writeProblem(c, status, fe.Code, fe.Detail, fe.Fields)

@@ -32,9 +32,12 @@ var outsideTransaction = map[string]bool{
 //
 // Failed attempts spend the client IP's budget and, once it is spent,
 // answer 429: guessing keys is slowed without locking out valid
-// credentials that share the address (a NAT, an office).
+// credentials that share the address (a NAT, an office). The budget fails
+// closed: it is the guard against guessing, so while Redis is down a failed
+// attempt answers 503 rather than an unmetered 401 (valid credentials never
+// consult it).
 func authenticate(a *auth.Service, db *database.DB, l *ratelimit.Limiter, lim Limits, public map[string]bool) echo.MiddlewareFunc {
-	failures := ratelimit.PerMinute(lim.AuthIPPerMinute)
+	failures := ratelimit.PerMinute(lim.AuthIPPerMinute).WithPolicy(ratelimit.FailClosed)
 	refuse := func(c echo.Context, err error) error {
 		if fault.IsKind(err, fault.KindUnauthorized) {
 			res, lerr := l.Allow(database.Detach(c.Request().Context()), "authfail:"+c.RealIP(), failures)

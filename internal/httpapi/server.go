@@ -36,11 +36,18 @@ import (
 
 // Limits are the request budgets.
 type Limits struct {
-	OrgPerSecond       int // per organisation, all principals together
-	OrgBurst           int
-	KeyPerSecond       int // per API key
-	AuthIPPerMinute    int // signup/login/refresh/accept per client IP
-	AuthEmailPerMinute int // signup/login per email address
+	OrgPerSecond    int // per organisation, all principals together
+	OrgBurst        int
+	KeyPerSecond    int // per API key
+	AuthIPPerMinute int // signup/login/refresh/accept per client IP
+	// AuthEmailPerMinute is signup attempts per email address, and wrong
+	// login passwords per (email address, client IP) pair; past the email's
+	// ceiling below, the pair gets that many an hour instead.
+	AuthEmailPerMinute int
+	// AuthEmailFailuresPerHour is wrong login passwords per email address
+	// across all client IPs (default 100 when 0). Past it only a correct
+	// password signs in; see Server.Login for what that bounds.
+	AuthEmailFailuresPerHour int
 }
 
 // Deps is what the API needs. Each is used; nothing else is reachable.
@@ -137,6 +144,7 @@ func New(d Deps) (*echo.Echo, error) {
 	s := &Server{auth: d.Auth, orgs: d.Orgs, llm: d.LLM, limiter: d.Limiter, limits: d.Limits}
 	public := publicOperations(spec)
 	v1 := e.Group("/v1")
+	v1.Use(echoContext)
 	v1.Use(authenticate(d.Auth, d.DB, d.Limiter, d.Limits, public))
 	v1.Use(rateLimit(d.Limiter, d.Limits, public))
 	// Idempotency sits before validation: the validator hands the handler
@@ -297,8 +305,26 @@ func accessLog(logger *slog.Logger, m *metrics) echo.MiddlewareFunc {
 	}
 }
 
+// echoContext puts the Echo context where oapimw.GetEchoContext finds it,
+// for handlers that need the client's IP (login budgets, session records):
+// strict handlers get only the request's context, and the validator keeps
+// its copy to itself.
+func echoContext(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		c.SetRequest(c.Request().WithContext(context.WithValue(c.Request().Context(), oapimw.EchoContextKey, c))) //nolint:staticcheck // the key oapimw reads
+		return next(c)
+	}
+}
+
 // rateLimit spends the organisation's (and API key's) budget, or for
 // public operations the client IP's, and reports it in RateLimit-* headers.
+//
+// While Redis is down the organisation and key budgets fail open: they meter
+// paying callers' use, and keeping the API up for them beats exact metering
+// for the seconds an outage lasts (each pass is logged and counted). The
+// per-IP budget of public operations (signup, login, refresh, accept invite)
+// fails closed: it bounds password guessing and sign-up abuse, which must not
+// go unmetered, so those answer 503 with Retry-After until Redis is back.
 func rateLimit(l *ratelimit.Limiter, lim Limits, public map[string]bool) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
@@ -311,24 +337,27 @@ func rateLimit(l *ratelimit.Limiter, lim Limits, public map[string]bool) echo.Mi
 				checks = append(checks, struct {
 					key string
 					lim ratelimit.Limit
-				}{"org:" + p.OrgID.String(), ratelimit.PerSecond(lim.OrgPerSecond, lim.OrgBurst)})
+				}{"org:" + p.OrgID.String(), ratelimit.PerSecond(lim.OrgPerSecond, lim.OrgBurst).WithPolicy(ratelimit.FailOpen)})
 				if p.Type == auth.PrincipalAPIKey {
 					checks = append(checks, struct {
 						key string
 						lim ratelimit.Limit
-					}{"key:" + p.APIKeyID.String(), ratelimit.PerSecond(lim.KeyPerSecond, lim.KeyPerSecond)})
+					}{"key:" + p.APIKeyID.String(), ratelimit.PerSecond(lim.KeyPerSecond, lim.KeyPerSecond).WithPolicy(ratelimit.FailOpen)})
 				}
 			} else if public[operationKey(c)] {
 				checks = append(checks, struct {
 					key string
 					lim ratelimit.Limit
-				}{"ip:" + c.RealIP(), ratelimit.PerMinute(lim.AuthIPPerMinute)})
+				}{"ip:" + c.RealIP(), ratelimit.PerMinute(lim.AuthIPPerMinute).WithPolicy(ratelimit.FailClosed)})
 			}
 			var tightest *ratelimit.Result
 			for _, ch := range checks {
 				res, err := l.Allow(ctx, ch.key, ch.lim)
 				if err != nil {
 					return err
+				}
+				if res.Unmetered {
+					continue // failed open: nothing to report
 				}
 				if tightest == nil || !res.Allowed || (tightest.Allowed && res.Remaining < tightest.Remaining) {
 					r := res
