@@ -147,6 +147,17 @@ func (tx BulkTx) Load(ctx context.Context, l BulkLoad) (BulkResult, error) {
 		defs[i] = pgx.Identifier{c.Name}.Sanitize() + " " + c.Type
 		names[i] = c.Name
 	}
+	// A temporary table hides a table of the same name for the rest of the
+	// session (pg_temp comes first in the search path), so an unlucky
+	// name would turn the INSERT into the real table into one into the
+	// staging table. Refuse any name already in use.
+	var taken bool
+	if err := tx.QueryRowContext(ctx, `SELECT to_regclass(?) IS NOT NULL`, staging).Scan(&taken); err != nil {
+		return res, fmt.Errorf("database: bulk load: check %s: %w", l.Staging, err)
+	}
+	if taken {
+		return res, fmt.Errorf("database: bulk load: staging table name %q is already taken", l.Staging)
+	}
 	// ON COMMIT DROP also cleans up after a load whose DROP below never
 	// ran because a statement failed.
 	create := "CREATE TEMPORARY TABLE " + staging + " (" + strings.Join(defs, ", ") + ") ON COMMIT DROP"

@@ -204,6 +204,21 @@ func TestBulkLoad(t *testing.T) {
 		require.Equal(t, 2, all)
 	})
 
+	t.Run("RefusesAStagingNameThatWouldHideATable", func(t *testing.T) {
+		t.Parallel()
+		// A temporary "suppressions" would take the real table's place in
+		// the INSERT that follows.
+		db, b := setupBulk(t)
+		err := db.InTenantBulk(ctx, b.tenant, func(ctx context.Context, tx database.BulkTx) error {
+			_, err := tx.Load(ctx, database.BulkLoad{
+				Staging: "suppressions", Columns: suppressionColumns, Rows: emailRows(b.prefix + "a@x.test"),
+				Insert: `INSERT INTO suppressions (id, org_id, channel, value, reason) SELECT id, app_current_org_id(), channel, value, reason FROM suppressions`,
+			})
+			return err
+		})
+		require.ErrorContains(t, err, `staging table name "suppressions" is already taken`)
+	})
+
 	t.Run("RefusesATransactionWithoutATenant", func(t *testing.T) {
 		t.Parallel()
 		db := testkit.DB(t)
