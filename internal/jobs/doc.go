@@ -76,10 +76,10 @@
 //
 // cmd wires the two (imports.NewService(db, enqueuer)); the domain's tests
 // use a fake of their own port, and this package's tests the real thing
-// against Redis. The same holds for the other direction's ports, a
-// Sender or a Classifier the domain declares and an adapter satisfies.
-// Example (Ports) shows the whole shape; no domain needs a port yet, so it
-// declares a stand-in one.
+// against Redis. Ports toward adapters work the same way: sending declares
+// the Sender that the mail and Twilio adapters satisfy, the inbox the
+// Classifier that llm satisfies. Example (Ports) shows the whole shape; no
+// domain needs a port yet, so it declares a stand-in one.
 //
 // # Periodic work
 //
