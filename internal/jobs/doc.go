@@ -1,7 +1,8 @@
 // Package jobs is LeadPilot's background work on asynq (Redis): the queues
 // and their priorities, the task types and their payloads, the server, mux
-// and periodic scheduler that `leadpilot worker` runs, and the Enqueuer the
-// API uses.
+// and periodic scheduler that `leadpilot worker` runs, and the Enqueuer
+// that satisfies the ports domain services declare to start background
+// work (see Ports below).
 //
 // # Postgres and Redis: the write rule
 //
@@ -29,15 +30,15 @@
 //     ticks never carry a TaskID: once a tick with a fixed id is archived,
 //     every later enqueue of that id conflicts and the tick stops forever.
 //
-// In code:
+// In code, from a domain service (rule 1: enqueue after the commit):
 //
-//	err := db.InTenant(ctx, tenant, func(ctx context.Context, tx bun.Tx) error {
-//		return messages.Queue(ctx, tx, id) // status = 'queued'
+//	err := s.db.InTenant(ctx, tenant, func(ctx context.Context, tx bun.Tx) error {
+//		return markQueued(ctx, tx, id) // status = 'queued'
 //	})
 //	if err != nil {
 //		return err
 //	}
-//	_, err = enqueuer.Enqueue(ctx, messages.NewSendTask(id), asynq.TaskID("message:send:"+id.String()))
+//	return s.enqueuer.EnqueueImport(ctx, id)
 //
 // The cost of rule 1 is that a crash (or a Redis outage) between the commit
 // and the enqueue loses the task while the row says it is waiting. Periodic
@@ -46,6 +47,39 @@
 // safe. If a lost enqueue ever matters more than a sweep's delay, the
 // upgrade path is a transactional outbox: write the task into an outbox
 // table in the same transaction and let a relay move it to Redis.
+//
+// # Ports: domains never see asynq
+//
+// A domain package does not import asynq or this package, and does not
+// build tasks (DESIGN.md: dependencies point from jobs to the domains,
+// never back). It declares the small interface it needs, in its own words,
+// next to the code that uses it:
+//
+//	// Enqueuer starts the background work of an import.
+//	type Enqueuer interface {
+//		EnqueueImport(ctx context.Context, importID uuid.UUID) error
+//	}
+//
+// and takes it in its constructor. This package satisfies it with a method
+// on *Enqueuer, which alone knows the task's type, queue, payload and
+// TaskID, and turns "already enqueued" into success:
+//
+//	var _ imports.Enqueuer = (*Enqueuer)(nil)
+//
+//	func (e *Enqueuer) EnqueueImport(ctx context.Context, id uuid.UUID) error {
+//		_, err := e.Enqueue(ctx, NewImportTask(id), asynq.TaskID("import:run:"+id.String()))
+//		if errors.Is(err, asynq.ErrTaskIDConflict) {
+//			return nil // already on its way
+//		}
+//		return err
+//	}
+//
+// cmd wires the two (imports.NewService(db, enqueuer)); the domain's tests
+// use a fake of their own port, and this package's tests the real thing
+// against Redis. Ports toward adapters work the same way: sending declares
+// the Sender that the mail and Twilio adapters satisfy, the inbox the
+// Classifier that llm satisfies. Example (Ports) shows the whole shape; no
+// domain needs a port yet, so it declares a stand-in one.
 //
 // # Periodic work
 //

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/leadpilot/leadpilot/internal/placeholder"
 )
 
 // Task is one kind of structured call: the name and description a provider
@@ -188,6 +190,7 @@ func SequenceMessages(req SequenceRequest) []Message {
 	fmt.Fprintf(&sys, "- sms bodies fit in %d SMS segments: about %d plain characters, and fewer with emoji or accented letters.\n", MaxSMSSegments, MaxSMSSegments*153)
 	fmt.Fprintf(&sys, "- whatsapp bodies are at most %d characters; email bodies are plain text, no markdown.\n", MaxWhatsAppBodyLen)
 	fmt.Fprintf(&sys, "- The only {{placeholders}} allowed are lead fields filled at send time: %s%s. ", braceList(LeadFields), customFieldList(req.Lead.Custom))
+	sys.WriteString("Write one as {{first_name}}, or as {{first_name|there}} to say what to write when the lead has no value. ")
 	sys.WriteString("Replace every other placeholder with real text from the context, or rewrite the sentence without it.\n")
 	sys.WriteString("- Sign off as the sender when a sender name is given.\n\n")
 	sys.WriteString("Answer with one JSON object and nothing else, shaped like this JSON Schema:\n")
@@ -389,14 +392,18 @@ func braceList(names []string) string {
 }
 
 // customFieldList adds the lead's custom fields, which are filled at send
-// time like the standard ones, in a stable order.
+// time like the standard ones, in a stable order. A key that cannot be
+// written as a placeholder ("Deal Size") is left out: offering it would
+// invite output the validator rejects.
 func customFieldList(custom map[string]string) string {
-	if len(custom) == 0 {
-		return ""
-	}
 	names := make([]string, 0, len(custom))
 	for k := range custom {
-		names = append(names, k)
+		if placeholder.IsName(k) {
+			names = append(names, k)
+		}
+	}
+	if len(names) == 0 {
+		return ""
 	}
 	slices.Sort(names)
 	return ", " + braceList(names)

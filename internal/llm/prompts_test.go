@@ -15,7 +15,7 @@ func TestSequencePrompt(t *testing.T) {
 	t.Run("StatesTheRulesAndTheData", func(t *testing.T) {
 		t.Parallel()
 		req := llm.SequenceRequest{
-			Lead:     llm.Lead{FirstName: "Ana", Email: "ana@acme.test", Company: "Acme", Custom: map[string]string{"deal_size": "large"}},
+			Lead:     llm.Lead{FirstName: "Ana", Email: "ana@acme.test", Company: "Acme", Custom: map[string]string{"deal_size": "large", "Deal Stage": "open"}},
 			Business: llm.BusinessContext{CompanyName: "LeadPilot", SenderName: "Sam"},
 			Channels: []llm.Channel{llm.ChannelEmail, llm.ChannelWhatsApp},
 			Length:   3,
@@ -30,6 +30,8 @@ func TestSequencePrompt(t *testing.T) {
 		require.Contains(t, sys, "at most 120 characters")
 		require.Contains(t, sys, "{{first_name}}")
 		require.Contains(t, sys, "{{deal_size}}", "custom lead fields are allowed placeholders")
+		require.NotContains(t, sys, "{{Deal Stage}}", "a key the placeholder grammar cannot name is not offered")
+		require.Contains(t, sys, "{{first_name|there}}", "the fallback form is explained")
 		require.Contains(t, sys, "JSON")
 		user := msgs[1].Content
 		require.Contains(t, user, `"company_name": "LeadPilot"`)

@@ -2,11 +2,12 @@ package llm
 
 import (
 	"fmt"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/leadpilot/leadpilot/internal/placeholder"
 )
 
 // Content limits a generated step must respect. They are checked on every
@@ -29,7 +30,9 @@ const (
 	MaxEmailBodyLen = 10000
 )
 
-// LeadFields are the {{placeholders}} allowed to stay unresolved (filled at send time).
+// LeadFields are the {{placeholders}} allowed to stay unresolved (filled at
+// send time), with or without a fallback ({{first_name|there}}). The
+// grammar is package placeholder's.
 var LeadFields = []string{"first_name", "last_name", "full_name", "email", "company", "job_title", "website", "city", "country"}
 
 // Violation is one broken rule, with a JSON-pointer-ish path like "/steps/1/subject".
@@ -66,11 +69,6 @@ func (e *ValidationError) Error() string {
 
 // Unwrap returns ErrInvalidOutput so callers can branch with errors.Is.
 func (e *ValidationError) Unwrap() error { return ErrInvalidOutput }
-
-// placeholderRe matches one {{ name }} placeholder; the name is captured
-// without the surrounding spaces. Braces inside are excluded so that
-// "{{a}} {{b}}" yields two matches, not one.
-var placeholderRe = regexp.MustCompile(`\{\{\s*([^{}]*?)\s*\}\}`)
 
 // ValidateSequence checks generated steps against the request's rules and returns a *ValidationError or nil.
 //
@@ -165,11 +163,13 @@ func ValidateSequence(req SequenceRequest, steps []Step) error {
 			if strings.Contains(f.text, "```") {
 				add(p+"/"+f.name, "contains a markdown code fence; return plain text")
 			}
-			for _, m := range unknownPlaceholders(f.text, req.Lead.Custom) {
-				add(p+"/"+f.name, "placeholder %s is not a lead field; fill it in or use one of %s", m, strings.Join(LeadFields, ", "))
+			tmpl, err := placeholder.Parse(f.text)
+			if err != nil {
+				add(p+"/"+f.name, "%v; write a placeholder as {{name}} or {{name|fallback}}, on one line", err)
+				continue
 			}
-			if strayBraces(f.text) {
-				add(p+"/"+f.name, "contains unbalanced {{ or }}")
+			for _, m := range unknownPlaceholders(f.text, tmpl, req.Lead.Custom) {
+				add(p+"/"+f.name, "placeholder %s is not a lead field; fill it in or use one of %s", m, strings.Join(LeadFields, ", "))
 			}
 		}
 	}
@@ -180,30 +180,23 @@ func ValidateSequence(req SequenceRequest, steps []Step) error {
 	return &ValidationError{Violations: vs}
 }
 
-// unknownPlaceholders returns each {{placeholder}} in text, as written, whose
-// name is neither a lead field nor a custom field of the lead: anything else
-// would reach the recipient literally because nothing fills it at send time.
-func unknownPlaceholders(text string, custom map[string]string) []string {
+// unknownPlaceholders returns each placeholder of tmpl, as written in text,
+// whose name is neither a lead field nor a custom field of the lead:
+// nothing fills it at send time. A fallback does not make it acceptable:
+// it would always render as the fallback, which the model should have
+// written as text.
+func unknownPlaceholders(text string, tmpl *placeholder.Template, custom map[string]string) []string {
 	var bad []string
-	for _, m := range placeholderRe.FindAllStringSubmatch(text, -1) {
-		name := m[1]
-		if slices.Contains(LeadFields, name) {
+	for _, p := range tmpl.Parts() {
+		if !p.IsPlaceholder() || slices.Contains(LeadFields, p.Name) {
 			continue
 		}
-		if _, ok := custom[name]; ok && name != "" {
+		if _, ok := custom[p.Name]; ok {
 			continue
 		}
-		bad = append(bad, m[0])
+		bad = append(bad, text[p.Offset:p.End])
 	}
 	return bad
-}
-
-// strayBraces reports "{{" or "}}" left after removing well-formed
-// placeholders: a half-written placeholder is as visible to a lead as an
-// unknown one.
-func strayBraces(text string) bool {
-	rest := placeholderRe.ReplaceAllString(text, "")
-	return strings.Contains(rest, "{{") || strings.Contains(rest, "}}")
 }
 
 func channelList(cs []Channel) string {

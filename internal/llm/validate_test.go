@@ -259,13 +259,49 @@ func TestValidateSequence(t *testing.T) {
 			},
 		},
 		{
+			name: "AcceptsALeadFieldWithAFallback",
+			steps: func(s []llm.Step) []llm.Step {
+				// The grammar templates and the built-in provider use:
+				// the fallback is written when the lead has no first name.
+				s[0].Body = "Hi {{first_name|there}},\n\nHow is {{ company | your team }} doing?{{deal_size|}}\n\nSam"
+				return s
+			},
+		},
+		{
+			name: "RejectsAnUnknownPlaceholderEvenWithAFallback",
+			steps: func(s []llm.Step) []llm.Step {
+				s[0].Body = "We cut {{metric|churn}} in half."
+				return s
+			},
+			paths:  []string{"/steps/0/body"},
+			reason: "{{metric|churn}}",
+		},
+		{
 			name: "RejectsAHalfWrittenPlaceholder",
 			steps: func(s []llm.Step) []llm.Step {
 				s[1].Body = "Hi {{first_name, quick one"
 				return s
 			},
 			paths:  []string{"/steps/1/body"},
-			reason: "unbalanced",
+			reason: "line 1, column 4: unterminated placeholder",
+		},
+		{
+			name: "RejectsAStrayClosingPair",
+			steps: func(s []llm.Step) []llm.Step {
+				s[0].Subject = "Quick question about first_name}}"
+				return s
+			},
+			paths:  []string{"/steps/0/subject"},
+			reason: "closes no placeholder",
+		},
+		{
+			name: "RejectsASpaceInsideAPlaceholderName",
+			steps: func(s []llm.Step) []llm.Step {
+				s[0].Body = "Hi {{first name}}"
+				return s
+			},
+			paths:  []string{"/steps/0/body"},
+			reason: "is not allowed in a name",
 		},
 		{
 			name: "RejectsAMarkdownCodeFence",

@@ -63,7 +63,7 @@ func New(cfg Config) (*Provider, error) {
 			option.WithAPIKey(key),
 			option.WithBaseURL(base),
 			option.WithHTTPClient(hc),
-			// llm.RetryTransport is the one retry policy.
+			// httpretry.Transport (via llm.NewHTTPClient) is the one retry policy.
 			option.WithMaxRetries(0),
 		),
 		model: model,

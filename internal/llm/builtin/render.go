@@ -7,16 +7,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/leadpilot/leadpilot/internal/llm"
+	"github.com/leadpilot/leadpilot/internal/placeholder"
 )
-
-// placeholderRe matches {{ name }} and {{ name|fallback }}. The fallback
-// syntax lets a template say what to write when the value is unknown; an
-// empty fallback ({{name|}}) means "drop the sentence instead".
-var placeholderRe = regexp.MustCompile(`\{\{\s*([^{}|]*?)\s*(?:\|([^{}]*))?\}\}`)
-
-// sentenceRe splits a line into sentences, each keeping its punctuation
-// and trailing space, so dropping one leaves the rest as written.
-var sentenceRe = regexp.MustCompile(`[^.!?]*(?:[.!?]+(?:\s+|$)|$)`)
 
 // vars resolves placeholder names for one step of one lead. lead and biz
 // hold values already passed through clean (see cleanLead), so lookups
@@ -253,37 +245,37 @@ func sentence(s string) string {
 
 // renderSubject fills a subject line; ok is false when a placeholder has
 // no value, and the caller picks a generic subject instead, because a
-// subject with a hole in it reads worse than a plain one.
+// subject with a hole in it reads worse than a plain one. So is a subject
+// the placeholder grammar refuses: it is not guessed at.
 func renderSubject(tmpl string, v vars) (string, bool) {
-	ok := true
-	out := placeholderRe.ReplaceAllStringFunc(tmpl, func(m string) string {
-		sub := placeholderRe.FindStringSubmatch(m)
-		val, found := resolve(sub, v, true)
-		if !found {
-			ok = false
-		}
-		return val
-	})
+	t, err := placeholder.Parse(tmpl)
+	if err != nil {
+		return "", false
+	}
+	out, ok := fill(t.Parts(), v, true)
 	out = clean(tidy(out))
 	return out, ok && out != ""
 }
 
-// renderBody fills a body template. A sentence whose placeholder has no
+// renderBody fills a body template, written in package placeholder's
+// grammar like every template. A sentence whose placeholder has no
 // value is dropped whole rather than sent with a gap, and a line left empty
-// by that is removed.
+// by that is removed. A body the placeholder grammar refuses renders as
+// nothing, so the caller writes its generic body instead.
 func renderBody(tmpl string, v vars) string {
-	tmpl = strings.ReplaceAll(tmpl, "\r\n", "\n")
-	lines := strings.Split(tmpl, "\n")
-	out := make([]string, 0, len(lines))
-	for _, line := range lines {
-		if strings.TrimSpace(line) == "" {
+	t, err := placeholder.Parse(strings.ReplaceAll(tmpl, "\r\n", "\n"))
+	if err != nil {
+		return ""
+	}
+	var out []string
+	for _, line := range lines(t.Parts()) {
+		if blank(line) {
 			out = append(out, "")
 			continue
 		}
 		var b strings.Builder
 		for _, s := range sentences(line) {
-			filled, ok := fillSentence(s, v)
-			if ok {
+			if filled, ok := fill(s, v, false); ok {
 				b.WriteString(filled)
 			}
 		}
@@ -294,44 +286,132 @@ func renderBody(tmpl string, v vars) string {
 	return tidy(strings.Join(out, "\n"))
 }
 
-// sentenceValued are placeholders whose value is a sentence of its own
-// ("{{cta}}" is "Open to a call next week?"), so the template text around
-// them is a separate sentence even without punctuation in the template.
-var sentenceValued = regexp.MustCompile(`\{\{\s*(value_proposition|value_prop|cta|call_to_action|case_study|personalized_opener|personal_opener|opener)\s*(\|[^{}]*)?\}\}`)
-
-// sentences splits a template line into the units renderBody drops whole.
-func sentences(line string) []string {
-	var out []string
-	for _, s := range sentenceRe.FindAllString(line, -1) {
-		for {
-			loc := sentenceValued.FindStringIndex(s)
-			if loc == nil || loc[1] == len(s) {
-				break
-			}
-			out = append(out, s[:loc[1]])
-			s = s[loc[1]:]
+// lines splits parsed text at line breaks; a placeholder never spans one.
+func lines(parts []placeholder.Part) [][]placeholder.Part {
+	out := [][]placeholder.Part{nil}
+	for _, p := range parts {
+		if p.IsPlaceholder() {
+			out[len(out)-1] = append(out[len(out)-1], p)
+			continue
 		}
-		out = append(out, s)
+		for i, text := range strings.Split(p.Literal, "\n") {
+			if i > 0 {
+				out = append(out, nil)
+			}
+			if text != "" {
+				out[len(out)-1] = append(out[len(out)-1], placeholder.Part{Literal: text})
+			}
+		}
 	}
 	return out
 }
 
-// pluralRe finds a placeholder pluralised in the template: "{{job_title}}s".
-var pluralRe = regexp.MustCompile(`(\{\{[^{}]*\}\})s\b`)
-
-func fillSentence(s string, v vars) (string, bool) {
-	ok := true
-	fill := func(m string) string {
-		val, found := resolve(placeholderRe.FindStringSubmatch(m), v, false)
-		if !found {
-			ok = false
+func blank(line []placeholder.Part) bool {
+	for _, p := range line {
+		if p.IsPlaceholder() || strings.TrimSpace(p.Literal) != "" {
+			return false
 		}
-		return val
 	}
-	s = pluralRe.ReplaceAllStringFunc(s, func(m string) string {
-		return plural(fill(strings.TrimSuffix(m, "s")))
-	})
-	return placeholderRe.ReplaceAllStringFunc(s, fill), ok
+	return true
+}
+
+// sentenceEndRe finds where a sentence ends: a run of ".", "!" or "?"
+// followed by white space or by the end of the text. A full stop inside a
+// word ("3.5", "example.com") ends nothing.
+var sentenceEndRe = regexp.MustCompile(`[.!?]+(?:\s+|$)`)
+
+// splitSentences splits plain text into sentences, each keeping its
+// punctuation and trailing space, so that joining them gives the text back.
+func splitSentences(text string) []string {
+	var out []string
+	start := 0
+	for _, loc := range sentenceEndRe.FindAllStringIndex(text, -1) {
+		out = append(out, text[start:loc[1]])
+		start = loc[1]
+	}
+	if start < len(text) {
+		out = append(out, text[start:])
+	}
+	return out
+}
+
+// sentenceValued are placeholders whose value is a sentence of its own
+// ("{{cta}}" is "Open to a call next week?"), so the template text after
+// them is a separate sentence even without punctuation in the template.
+var sentenceValued = map[string]bool{
+	"value_proposition": true, "value_prop": true, "cta": true, "call_to_action": true, "case_study": true,
+	"personalized_opener": true, "personal_opener": true, "opener": true,
+}
+
+// sentences splits one line of parsed text into the units renderBody
+// drops whole. Placeholders stay whole: punctuation in a fallback ends no
+// sentence, and punctuation right before a placeholder ("Hi.{{cta}}")
+// does not either, as it would not before a letter.
+func sentences(line []placeholder.Part) [][]placeholder.Part {
+	var out [][]placeholder.Part
+	var cur []placeholder.Part
+	end := func() {
+		if len(cur) > 0 {
+			out = append(out, cur)
+			cur = nil
+		}
+	}
+	for i, p := range line {
+		if p.IsPlaceholder() {
+			cur = append(cur, p)
+			if sentenceValued[normName(p.Name)] {
+				end()
+			}
+			continue
+		}
+		// Only the last piece can end without white space, and it ends a
+		// sentence only at the end of the line.
+		lastInLine := i == len(line)-1
+		for _, s := range splitSentences(p.Literal) {
+			cur = append(cur, placeholder.Part{Literal: s})
+			if sentenceEndRe.MatchString(s) && (lastInLine || strings.TrimRight(s, " \t\f\r") != s) {
+				end()
+			}
+		}
+	}
+	end()
+	return out
+}
+
+// fill writes a sentence (or a subject) for v; ok is false when one of its
+// placeholders has no value.
+func fill(parts []placeholder.Part, v vars, inSubject bool) (string, bool) {
+	var b strings.Builder
+	ok, pluralised := true, false
+	for i, p := range parts {
+		if !p.IsPlaceholder() {
+			text := p.Literal
+			if pluralised {
+				text = text[1:] // the "s" is in the plural written before
+			}
+			b.WriteString(text)
+			pluralised = false
+			continue
+		}
+		val, found := resolve(p, v, inSubject)
+		ok = ok && found
+		// "{{job_title}}s": the template pluralises the value.
+		if pluralised = i+1 < len(parts) && pluralSuffix(parts[i+1]); pluralised {
+			val = plural(val)
+		}
+		b.WriteString(val)
+	}
+	return b.String(), ok
+}
+
+// pluralSuffix reports a literal that starts with an "s" ending a word, as
+// after "{{job_title}}" in "{{job_title}}s are busy".
+func pluralSuffix(p placeholder.Part) bool {
+	if p.IsPlaceholder() || !strings.HasPrefix(p.Literal, "s") {
+		return false
+	}
+	next, _ := utf8.DecodeRuneInString(p.Literal[1:])
+	return len(p.Literal) == 1 || !(next == '_' || next < utf8.RuneSelf && (unicode.IsLetter(next) || unicode.IsDigit(next)))
 }
 
 // plural makes a filled value plural the simple English way, enough for
@@ -351,18 +431,19 @@ func plural(s string) string {
 }
 
 // resolve applies a template's inline fallback before the global one:
-// the template author knows the sentence best.
-func resolve(sub []string, v vars, inSubject bool) (string, bool) {
-	val, src := v.lookup(sub[1], inSubject)
-	if strings.Contains(sub[0], "|") && src != data {
-		fb := clean(sub[2])
+// the template author knows the sentence best. An empty inline fallback
+// ({{case_study|}}) has no value, so its sentence is dropped.
+func resolve(p placeholder.Part, v vars, inSubject bool) (string, bool) {
+	val, src := v.lookup(p.Name, inSubject)
+	if p.HasFallback && src != data {
+		fb := clean(p.Fallback)
 		return fb, fb != ""
 	}
 	return val, src != missing
 }
 
-// strayMarkup is removed from rendered text: a hand-written template may
-// hold an unbalanced brace pair or a code fence.
+// strayMarkup is removed from rendered text: a template may write literal
+// braces (\{{) or a code fence, and neither may reach a lead.
 var strayMarkup = strings.NewReplacer("{{", "", "}}", "", "```", "")
 
 // tidy repairs the spacing that filling and dropping leave behind: runs of

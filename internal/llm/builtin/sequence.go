@@ -505,7 +505,7 @@ func fitSMS(body string) string {
 	// Keep the greeting sentence and the closing ask, then as many of the
 	// sentences between as fit, in order.
 	var parts []string
-	for _, p := range sentenceRe.FindAllString(body, -1) {
+	for _, p := range splitSentences(body) {
 		if strings.TrimSpace(p) != "" {
 			parts = append(parts, strings.TrimSpace(p))
 		}

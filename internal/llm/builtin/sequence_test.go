@@ -10,6 +10,7 @@ import (
 
 	"github.com/leadpilot/leadpilot/internal/llm"
 	"github.com/leadpilot/leadpilot/internal/llm/builtin"
+	"github.com/leadpilot/leadpilot/internal/placeholder"
 )
 
 // seedTemplates are the spec's three system templates (Phase 3), as the
@@ -189,6 +190,52 @@ func TestGenerateSequence(t *testing.T) {
 		steps := generate(t, llm.SequenceRequest{Lead: lead, Business: fullBusiness(), Channels: []llm.Channel{llm.ChannelEmail}, Length: 1, Template: &agency})
 		require.Equal(t, "Loved what Acme Widgets did with spring campaign", steps[0].Subject)
 		require.Contains(t, steps[0].Body, "We're a design agency and we've helped brands like Globex achieve a 40% lift in signups.")
+	})
+
+	t.Run("UsesInlineFallbacksOnlyWhenTheLeadHasNoValue", func(t *testing.T) {
+		t.Parallel()
+		tmpl := &llm.Template{Steps: []llm.TemplateStep{{Channel: llm.ChannelEmail, Subject: "Idea for {{company|your team}}",
+			Body: "Hi {{ first_name | there }},\n\nI saw {{recent_work|your latest launch}}. {{cta|Open to a call? Happy to keep it short.}}\n\nSam"}}}
+		steps := generate(t, llm.SequenceRequest{Channels: []llm.Channel{llm.ChannelEmail}, Length: 1, Template: tmpl})
+		require.Equal(t, "Idea for your team", steps[0].Subject)
+		require.Equal(t, "Hi there,\n\nI saw your latest launch. Open to a call? Happy to keep it short.\n\nSam", steps[0].Body,
+			"punctuation inside a fallback ends no sentence")
+
+		lead := fullLead()
+		lead.Custom = map[string]string{"recent_work": "the spring campaign"}
+		steps = generate(t, llm.SequenceRequest{Lead: lead, Business: fullBusiness(), Channels: []llm.Channel{llm.ChannelEmail}, Length: 1, Template: tmpl})
+		require.Equal(t, "Idea for Acme Widgets", steps[0].Subject)
+		require.Equal(t, "Hi Ana,\n\nI saw the spring campaign. Open to a 15-minute call next Tuesday?\n\nSam", steps[0].Body)
+	})
+
+	t.Run("KeepsFullStopsInsideWords", func(t *testing.T) {
+		t.Parallel()
+		// A full stop not followed by a space ends no sentence: nothing
+		// of "3.5x" or "example.com" is lost.
+		tmpl := &llm.Template{Steps: []llm.TemplateStep{{Channel: llm.ChannelEmail, Subject: "Hi",
+			Body: "Hi {{first_name}}, teams on example.com book 3.5x more calls. Worth a chat?"}}}
+		steps := generate(t, llm.SequenceRequest{Lead: fullLead(), Channels: []llm.Channel{llm.ChannelEmail}, Length: 1, Template: tmpl})
+		require.Equal(t, "Hi Ana, teams on example.com book 3.5x more calls. Worth a chat?", steps[0].Body)
+	})
+
+	t.Run("WritesEscapedBracesAsText", func(t *testing.T) {
+		t.Parallel()
+		// \{{name}} is literal text in the grammar; braces never reach a
+		// lead, so they are removed like stray markup.
+		tmpl := &llm.Template{Steps: []llm.TemplateStep{{Channel: llm.ChannelEmail, Subject: "Hi",
+			Body: `Hi {{first_name}}, reply with \{{yes}} to book.`}}}
+		steps := generate(t, llm.SequenceRequest{Lead: fullLead(), Channels: []llm.Channel{llm.ChannelEmail}, Length: 1, Template: tmpl})
+		require.Equal(t, "Hi Ana, reply with yes to book.", steps[0].Body)
+	})
+
+	t.Run("WritesTheGenericStepForATemplateTheGrammarRefuses", func(t *testing.T) {
+		t.Parallel()
+		tmpl := &llm.Template{Steps: []llm.TemplateStep{{Channel: llm.ChannelEmail, Subject: "About {{company",
+			Body: "Hi {{first_name, quick one about {{company}}."}}}
+		steps := generate(t, llm.SequenceRequest{Lead: fullLead(), Business: fullBusiness(), Channels: []llm.Channel{llm.ChannelEmail}, Length: 1, Template: tmpl})
+		require.Equal(t, "Quick question about Acme Widgets", steps[0].Subject)
+		require.NotContains(t, steps[0].Body, "quick one")
+		require.Contains(t, steps[0].Body, "Open to a 15-minute call next Tuesday?")
 	})
 
 	t.Run("ReplacesASubjectThatNeedsAMissingValue", func(t *testing.T) {
@@ -374,6 +421,10 @@ func TestDefaultTemplates(t *testing.T) {
 				require.Equal(t, i+1, s.Step, tmpl.Name)
 				require.Contains(t, tmpl.Channels, s.Channel, tmpl.Name)
 				require.Equal(t, s.Channel == llm.ChannelEmail, s.Subject != "", "%s step %d: subjects on email steps only", tmpl.Name, s.Step)
+				for _, text := range []string{s.Subject, s.Body} {
+					_, err := placeholder.Parse(text)
+					require.NoError(t, err, "%s step %d: the grammar every template is written in", tmpl.Name, s.Step)
+				}
 			}
 		}
 	})

@@ -16,6 +16,7 @@ import (
 
 	"google.golang.org/genai"
 
+	"github.com/leadpilot/leadpilot/internal/httpretry"
 	"github.com/leadpilot/leadpilot/internal/llm"
 )
 
@@ -59,7 +60,7 @@ func New(cfg Config) (*Provider, error) {
 	}
 	key, base, model, hc := ep.Key, ep.BaseURL, ep.Model, ep.HTTPClient
 	// genai retries only when HTTPOptions.RetryOptions is set, so leaving
-	// it nil keeps llm.RetryTransport the one retry policy.
+	// it nil keeps httpretry.Transport the one retry policy.
 	client, err := genai.NewClient(context.Background(), &genai.ClientConfig{
 		APIKey:      key,
 		Backend:     genai.BackendGeminiAPI,
@@ -350,7 +351,7 @@ func retryDelay(_ *http.Response, body []byte) (time.Duration, bool) {
 		if err != nil {
 			continue
 		}
-		return llm.DurationFromSeconds(secs)
+		return httpretry.DurationFromSeconds(secs)
 	}
 	return 0, false
 }
