@@ -543,7 +543,11 @@ type ConflictApplicationProblemPlusJSONResponse Problem
 
 type ForbiddenApplicationProblemPlusJSONResponse Problem
 
+type InternalApplicationProblemPlusJSONResponse Problem
+
 type NotFoundApplicationProblemPlusJSONResponse Problem
+
+type PayloadTooLargeApplicationProblemPlusJSONResponse Problem
 
 type TooManyRequestsResponseHeaders struct {
 	RetryAfter *int
@@ -557,6 +561,8 @@ type TooManyRequestsApplicationProblemPlusJSONResponse struct {
 type UnauthorizedApplicationProblemPlusJSONResponse Problem
 
 type UnavailableApplicationProblemPlusJSONResponse Problem
+
+type UnsupportedMediaTypeApplicationProblemPlusJSONResponse Problem
 
 type ValidationFailedApplicationProblemPlusJSONResponse Problem
 
@@ -649,6 +655,38 @@ func (response ListAPIKeys429ApplicationProblemPlusJSONResponse) VisitListAPIKey
 	return err
 }
 
+type ListAPIKeys500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response ListAPIKeys500ApplicationProblemPlusJSONResponse) VisitListAPIKeysResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAPIKeys503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListAPIKeys503ApplicationProblemPlusJSONResponse) VisitListAPIKeysResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type CreateAPIKeyRequestObject struct {
 	Params CreateAPIKeyParams
 	Body   *CreateAPIKeyJSONRequestBody
@@ -736,6 +774,38 @@ func (response CreateAPIKey409ApplicationProblemPlusJSONResponse) VisitCreateAPI
 	return err
 }
 
+type CreateAPIKey413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateAPIKey413ApplicationProblemPlusJSONResponse) VisitCreateAPIKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateAPIKey415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateAPIKey415ApplicationProblemPlusJSONResponse) VisitCreateAPIKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type CreateAPIKey422ApplicationProblemPlusJSONResponse struct {
 	ValidationFailedApplicationProblemPlusJSONResponse
 }
@@ -771,6 +841,38 @@ func (response CreateAPIKey429ApplicationProblemPlusJSONResponse) VisitCreateAPI
 	return err
 }
 
+type CreateAPIKey500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response CreateAPIKey500ApplicationProblemPlusJSONResponse) VisitCreateAPIKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateAPIKey503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response CreateAPIKey503ApplicationProblemPlusJSONResponse) VisitCreateAPIKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type RevokeAPIKeyRequestObject struct {
 	APIKeyID APIKeyID `json:"api_key_id"`
 }
@@ -785,6 +887,22 @@ type RevokeAPIKey204Response struct {
 func (response RevokeAPIKey204Response) VisitRevokeAPIKeyResponse(w http.ResponseWriter) error {
 	w.WriteHeader(204)
 	return nil
+}
+
+type RevokeAPIKey400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response RevokeAPIKey400ApplicationProblemPlusJSONResponse) VisitRevokeAPIKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
 }
 
 type RevokeAPIKey401ApplicationProblemPlusJSONResponse struct {
@@ -850,6 +968,38 @@ func (response RevokeAPIKey429ApplicationProblemPlusJSONResponse) VisitRevokeAPI
 		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
 	}
 	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeAPIKey500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response RevokeAPIKey500ApplicationProblemPlusJSONResponse) VisitRevokeAPIKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeAPIKey503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response RevokeAPIKey503ApplicationProblemPlusJSONResponse) VisitRevokeAPIKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -940,6 +1090,38 @@ func (response AcceptInvite409ApplicationProblemPlusJSONResponse) VisitAcceptInv
 	return err
 }
 
+type AcceptInvite413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response AcceptInvite413ApplicationProblemPlusJSONResponse) VisitAcceptInviteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AcceptInvite415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response AcceptInvite415ApplicationProblemPlusJSONResponse) VisitAcceptInviteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type AcceptInvite422ApplicationProblemPlusJSONResponse struct {
 	ValidationFailedApplicationProblemPlusJSONResponse
 }
@@ -971,6 +1153,38 @@ func (response AcceptInvite429ApplicationProblemPlusJSONResponse) VisitAcceptInv
 		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
 	}
 	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AcceptInvite500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response AcceptInvite500ApplicationProblemPlusJSONResponse) VisitAcceptInviteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AcceptInvite503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response AcceptInvite503ApplicationProblemPlusJSONResponse) VisitAcceptInviteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -1029,6 +1243,38 @@ func (response Login401ApplicationProblemPlusJSONResponse) VisitLoginResponse(w 
 	return err
 }
 
+type Login413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response Login413ApplicationProblemPlusJSONResponse) VisitLoginResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type Login415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response Login415ApplicationProblemPlusJSONResponse) VisitLoginResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type Login422ApplicationProblemPlusJSONResponse struct {
 	ValidationFailedApplicationProblemPlusJSONResponse
 }
@@ -1060,6 +1306,38 @@ func (response Login429ApplicationProblemPlusJSONResponse) VisitLoginResponse(w 
 		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
 	}
 	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type Login500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response Login500ApplicationProblemPlusJSONResponse) VisitLoginResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type Login503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response Login503ApplicationProblemPlusJSONResponse) VisitLoginResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -1096,6 +1374,38 @@ func (response Logout400ApplicationProblemPlusJSONResponse) VisitLogoutResponse(
 	return err
 }
 
+type Logout413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response Logout413ApplicationProblemPlusJSONResponse) VisitLogoutResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type Logout415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response Logout415ApplicationProblemPlusJSONResponse) VisitLogoutResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type Logout422ApplicationProblemPlusJSONResponse struct {
 	ValidationFailedApplicationProblemPlusJSONResponse
 }
@@ -1127,6 +1437,38 @@ func (response Logout429ApplicationProblemPlusJSONResponse) VisitLogoutResponse(
 		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
 	}
 	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type Logout500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response Logout500ApplicationProblemPlusJSONResponse) VisitLogoutResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type Logout503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response Logout503ApplicationProblemPlusJSONResponse) VisitLogoutResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -1195,6 +1537,38 @@ func (response ConfirmPasswordReset409ApplicationProblemPlusJSONResponse) VisitC
 	return err
 }
 
+type ConfirmPasswordReset413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response ConfirmPasswordReset413ApplicationProblemPlusJSONResponse) VisitConfirmPasswordResetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ConfirmPasswordReset415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response ConfirmPasswordReset415ApplicationProblemPlusJSONResponse) VisitConfirmPasswordResetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ConfirmPasswordReset422ApplicationProblemPlusJSONResponse struct {
 	ValidationFailedApplicationProblemPlusJSONResponse
 }
@@ -1226,6 +1600,38 @@ func (response ConfirmPasswordReset429ApplicationProblemPlusJSONResponse) VisitC
 		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
 	}
 	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ConfirmPasswordReset500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response ConfirmPasswordReset500ApplicationProblemPlusJSONResponse) VisitConfirmPasswordResetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ConfirmPasswordReset503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ConfirmPasswordReset503ApplicationProblemPlusJSONResponse) VisitConfirmPasswordResetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -1268,6 +1674,38 @@ func (response RequestPasswordReset400ApplicationProblemPlusJSONResponse) VisitR
 	return err
 }
 
+type RequestPasswordReset413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response RequestPasswordReset413ApplicationProblemPlusJSONResponse) VisitRequestPasswordResetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RequestPasswordReset415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response RequestPasswordReset415ApplicationProblemPlusJSONResponse) VisitRequestPasswordResetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type RequestPasswordReset422ApplicationProblemPlusJSONResponse struct {
 	ValidationFailedApplicationProblemPlusJSONResponse
 }
@@ -1299,6 +1737,38 @@ func (response RequestPasswordReset429ApplicationProblemPlusJSONResponse) VisitR
 		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
 	}
 	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RequestPasswordReset500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response RequestPasswordReset500ApplicationProblemPlusJSONResponse) VisitRequestPasswordResetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RequestPasswordReset503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response RequestPasswordReset503ApplicationProblemPlusJSONResponse) VisitRequestPasswordResetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -1357,6 +1827,38 @@ func (response RefreshSession401ApplicationProblemPlusJSONResponse) VisitRefresh
 	return err
 }
 
+type RefreshSession413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response RefreshSession413ApplicationProblemPlusJSONResponse) VisitRefreshSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RefreshSession415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response RefreshSession415ApplicationProblemPlusJSONResponse) VisitRefreshSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type RefreshSession422ApplicationProblemPlusJSONResponse struct {
 	ValidationFailedApplicationProblemPlusJSONResponse
 }
@@ -1388,6 +1890,38 @@ func (response RefreshSession429ApplicationProblemPlusJSONResponse) VisitRefresh
 		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
 	}
 	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RefreshSession500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response RefreshSession500ApplicationProblemPlusJSONResponse) VisitRefreshSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RefreshSession503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response RefreshSession503ApplicationProblemPlusJSONResponse) VisitRefreshSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -1474,6 +2008,22 @@ func (response ResendVerification429ApplicationProblemPlusJSONResponse) VisitRes
 	return err
 }
 
+type ResendVerification500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response ResendVerification500ApplicationProblemPlusJSONResponse) VisitResendVerificationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ResendVerification503ApplicationProblemPlusJSONResponse struct {
 	UnavailableApplicationProblemPlusJSONResponse
 }
@@ -1544,6 +2094,38 @@ func (response Signup409ApplicationProblemPlusJSONResponse) VisitSignupResponse(
 	return err
 }
 
+type Signup413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response Signup413ApplicationProblemPlusJSONResponse) VisitSignupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type Signup415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response Signup415ApplicationProblemPlusJSONResponse) VisitSignupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type Signup422ApplicationProblemPlusJSONResponse struct {
 	ValidationFailedApplicationProblemPlusJSONResponse
 }
@@ -1575,6 +2157,38 @@ func (response Signup429ApplicationProblemPlusJSONResponse) VisitSignupResponse(
 		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
 	}
 	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type Signup500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response Signup500ApplicationProblemPlusJSONResponse) VisitSignupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type Signup503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response Signup503ApplicationProblemPlusJSONResponse) VisitSignupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -1643,6 +2257,38 @@ func (response VerifyEmail409ApplicationProblemPlusJSONResponse) VisitVerifyEmai
 	return err
 }
 
+type VerifyEmail413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response VerifyEmail413ApplicationProblemPlusJSONResponse) VisitVerifyEmailResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type VerifyEmail415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response VerifyEmail415ApplicationProblemPlusJSONResponse) VisitVerifyEmailResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type VerifyEmail422ApplicationProblemPlusJSONResponse struct {
 	ValidationFailedApplicationProblemPlusJSONResponse
 }
@@ -1674,6 +2320,38 @@ func (response VerifyEmail429ApplicationProblemPlusJSONResponse) VisitVerifyEmai
 		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
 	}
 	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type VerifyEmail500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response VerifyEmail500ApplicationProblemPlusJSONResponse) VisitVerifyEmailResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type VerifyEmail503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response VerifyEmail503ApplicationProblemPlusJSONResponse) VisitVerifyEmailResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -1767,6 +2445,38 @@ func (response ListInvites429ApplicationProblemPlusJSONResponse) VisitListInvite
 	return err
 }
 
+type ListInvites500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response ListInvites500ApplicationProblemPlusJSONResponse) VisitListInvitesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListInvites503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListInvites503ApplicationProblemPlusJSONResponse) VisitListInvitesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type CreateInviteRequestObject struct {
 	Params CreateInviteParams
 	Body   *CreateInviteJSONRequestBody
@@ -1854,6 +2564,38 @@ func (response CreateInvite409ApplicationProblemPlusJSONResponse) VisitCreateInv
 	return err
 }
 
+type CreateInvite413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateInvite413ApplicationProblemPlusJSONResponse) VisitCreateInviteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateInvite415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateInvite415ApplicationProblemPlusJSONResponse) VisitCreateInviteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type CreateInvite422ApplicationProblemPlusJSONResponse struct {
 	ValidationFailedApplicationProblemPlusJSONResponse
 }
@@ -1889,6 +2631,22 @@ func (response CreateInvite429ApplicationProblemPlusJSONResponse) VisitCreateInv
 	return err
 }
 
+type CreateInvite500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response CreateInvite500ApplicationProblemPlusJSONResponse) VisitCreateInviteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type CreateInvite503ApplicationProblemPlusJSONResponse struct {
 	UnavailableApplicationProblemPlusJSONResponse
 }
@@ -1919,6 +2677,22 @@ type RevokeInvite204Response struct {
 func (response RevokeInvite204Response) VisitRevokeInviteResponse(w http.ResponseWriter) error {
 	w.WriteHeader(204)
 	return nil
+}
+
+type RevokeInvite400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response RevokeInvite400ApplicationProblemPlusJSONResponse) VisitRevokeInviteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
 }
 
 type RevokeInvite401ApplicationProblemPlusJSONResponse struct {
@@ -2004,6 +2778,38 @@ func (response RevokeInvite429ApplicationProblemPlusJSONResponse) VisitRevokeInv
 	return err
 }
 
+type RevokeInvite500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response RevokeInvite500ApplicationProblemPlusJSONResponse) VisitRevokeInviteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeInvite503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response RevokeInvite503ApplicationProblemPlusJSONResponse) VisitRevokeInviteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetMeRequestObject struct {
 }
 
@@ -2056,6 +2862,38 @@ func (response GetMe429ApplicationProblemPlusJSONResponse) VisitGetMeResponse(w 
 		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
 	}
 	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMe500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response GetMe500ApplicationProblemPlusJSONResponse) VisitGetMeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMe503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetMe503ApplicationProblemPlusJSONResponse) VisitGetMeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -2149,6 +2987,38 @@ func (response ListMembers429ApplicationProblemPlusJSONResponse) VisitListMember
 	return err
 }
 
+type ListMembers500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response ListMembers500ApplicationProblemPlusJSONResponse) VisitListMembersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListMembers503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListMembers503ApplicationProblemPlusJSONResponse) VisitListMembersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type RemoveMemberRequestObject struct {
 	UserID UserID `json:"user_id"`
 }
@@ -2163,6 +3033,22 @@ type RemoveMember204Response struct {
 func (response RemoveMember204Response) VisitRemoveMemberResponse(w http.ResponseWriter) error {
 	w.WriteHeader(204)
 	return nil
+}
+
+type RemoveMember400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response RemoveMember400ApplicationProblemPlusJSONResponse) VisitRemoveMemberResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
 }
 
 type RemoveMember401ApplicationProblemPlusJSONResponse struct {
@@ -2244,6 +3130,38 @@ func (response RemoveMember429ApplicationProblemPlusJSONResponse) VisitRemoveMem
 		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
 	}
 	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemoveMember500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response RemoveMember500ApplicationProblemPlusJSONResponse) VisitRemoveMemberResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemoveMember503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response RemoveMember503ApplicationProblemPlusJSONResponse) VisitRemoveMemberResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -2351,6 +3269,38 @@ func (response UpdateMember409ApplicationProblemPlusJSONResponse) VisitUpdateMem
 	return err
 }
 
+type UpdateMember413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateMember413ApplicationProblemPlusJSONResponse) VisitUpdateMemberResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateMember415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateMember415ApplicationProblemPlusJSONResponse) VisitUpdateMemberResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type UpdateMember422ApplicationProblemPlusJSONResponse struct {
 	ValidationFailedApplicationProblemPlusJSONResponse
 }
@@ -2382,6 +3332,38 @@ func (response UpdateMember429ApplicationProblemPlusJSONResponse) VisitUpdateMem
 		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
 	}
 	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateMember500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateMember500ApplicationProblemPlusJSONResponse) VisitUpdateMemberResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateMember503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateMember503ApplicationProblemPlusJSONResponse) VisitUpdateMemberResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -2438,6 +3420,38 @@ func (response GetOrganization429ApplicationProblemPlusJSONResponse) VisitGetOrg
 		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
 	}
 	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOrganization500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response GetOrganization500ApplicationProblemPlusJSONResponse) VisitGetOrganizationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOrganization503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetOrganization503ApplicationProblemPlusJSONResponse) VisitGetOrganizationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -2512,6 +3526,38 @@ func (response UpdateOrganization403ApplicationProblemPlusJSONResponse) VisitUpd
 	return err
 }
 
+type UpdateOrganization413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateOrganization413ApplicationProblemPlusJSONResponse) VisitUpdateOrganizationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateOrganization415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateOrganization415ApplicationProblemPlusJSONResponse) VisitUpdateOrganizationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type UpdateOrganization422ApplicationProblemPlusJSONResponse struct {
 	ValidationFailedApplicationProblemPlusJSONResponse
 }
@@ -2543,6 +3589,38 @@ func (response UpdateOrganization429ApplicationProblemPlusJSONResponse) VisitUpd
 		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
 	}
 	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateOrganization500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateOrganization500ApplicationProblemPlusJSONResponse) VisitUpdateOrganizationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateOrganization503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateOrganization503ApplicationProblemPlusJSONResponse) VisitUpdateOrganizationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -2599,6 +3677,38 @@ func (response GetLlmSettings429ApplicationProblemPlusJSONResponse) VisitGetLlmS
 		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
 	}
 	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetLlmSettings500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response GetLlmSettings500ApplicationProblemPlusJSONResponse) VisitGetLlmSettingsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetLlmSettings503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetLlmSettings503ApplicationProblemPlusJSONResponse) VisitGetLlmSettingsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -2673,6 +3783,38 @@ func (response PutLlmSettings403ApplicationProblemPlusJSONResponse) VisitPutLlmS
 	return err
 }
 
+type PutLlmSettings413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response PutLlmSettings413ApplicationProblemPlusJSONResponse) VisitPutLlmSettingsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PutLlmSettings415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response PutLlmSettings415ApplicationProblemPlusJSONResponse) VisitPutLlmSettingsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type PutLlmSettings422ApplicationProblemPlusJSONResponse struct {
 	ValidationFailedApplicationProblemPlusJSONResponse
 }
@@ -2704,6 +3846,38 @@ func (response PutLlmSettings429ApplicationProblemPlusJSONResponse) VisitPutLlmS
 		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
 	}
 	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PutLlmSettings500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response PutLlmSettings500ApplicationProblemPlusJSONResponse) VisitPutLlmSettingsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PutLlmSettings503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response PutLlmSettings503ApplicationProblemPlusJSONResponse) VisitPutLlmSettingsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -2776,6 +3950,38 @@ func (response TestLlmSettings429ApplicationProblemPlusJSONResponse) VisitTestLl
 		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
 	}
 	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestLlmSettings500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response TestLlmSettings500ApplicationProblemPlusJSONResponse) VisitTestLlmSettingsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestLlmSettings503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response TestLlmSettings503ApplicationProblemPlusJSONResponse) VisitTestLlmSettingsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -2865,6 +4071,38 @@ func (response GetLlmUsage429ApplicationProblemPlusJSONResponse) VisitGetLlmUsag
 		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
 	}
 	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetLlmUsage500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response GetLlmUsage500ApplicationProblemPlusJSONResponse) VisitGetLlmUsageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetLlmUsage503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetLlmUsage503ApplicationProblemPlusJSONResponse) VisitGetLlmUsageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -3859,129 +5097,134 @@ func (sh *strictHandler) GetLlmUsage(ctx echo.Context, params GetLlmUsageParams)
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H3tchs3suiroHi3KlTuiKJkOXsj1f2hZJ1dZe3YZcvrW2XqktBMk0Q4A0wAjOiJj6rO05wHO09yCg0M",
-	"5oPgl2QrTjZ/VCKJARro70Z3z8deLLJccOBa9c4+9nIqaQYaJH66yNk/obxMzP+M9856OdXzXtTjNIPe",
-	"WY/mbLyAcsySXtST8EvBJCS9My0LiHoqnkNGzZNTITOqe2e9osCRuszN00pLxme9u7uo930hlZBmbAIq",
-	"lizXTJjlruZAJhw+6HGMIyZETImeA8kl3DJRKJLTGQx6kYXulwJkWYNnn+k1Qcnoh+fAZ3reOzsZDkOg",
-	"XCaQ5UIDj8t/QrkK0gu6AEUokaBlacFhipjNg9JE0SmcEwWAUF68uiSNpz2cc6AJyBrQxpqHZtF1ED99",
-	"GvUyxqvPx0H4+S3TsBZlDH9+OMaes4zp1dN5RWdAFPsVInJ8eDwckn4CU1qkmpwMD9bhKcW5muu7hwyS",
-	"InMCLCuy3tmxwVjGuPvkwWJcwwwkwvVWgVy7+UKBfOjW78zDKhdcAbLIdzR5bZFvPsWCa+D4L83zlMXU",
-	"HMxRLsVNCtn//lmZU/rYWO4vEqa9s97/OqrZ8Mj+qo5e2afsol0qTA2gkHjK69/QhPz45uVPETH/Wdq3",
-	"/3uePhj0DLMJPk1Z/KjwGkauII3d+oosmZ4jo8SFlMA1UZpqIH0hCeWE1VxBFlBa4H8Q8oYlCfDHhj6m",
-	"aQryK0WkSIFktCRcaJII5H8E7SehfxAFTx4Tsp8EUUVsDpHxGWHcnmYFqpAzypmiVvjcRb0rIV5QXjqC",
-	"VY8J6WuDWeR0SM6d9KRTDZJMXpsPhxfmw4QoiAVPlJEVVkwilI0hbWhWRAAKAU4LPReS/QqPio0XTCnG",
-	"ZxGBD7mRLkRIspSCz0gsIQGuGU0trbzl9JaylN6k8JgAXpAEcuAJ8lQfKYcqpJmMspRISGl5QKaUpQZJ",
-	"XFiyWlJF4jnlM0gignibUWYJ6l80ZQkC+wM+9NhceSOSkjBFlpCmh04i3hSa3EigC1TTRQrnZAJSCqkm",
-	"RNFSkeWcxfMBqgu3DNo6cQy5tuqzIdFpkjCzIE1fSZGD1MzI/SlNFUS9vPHVx960SNOxVTVdvfiDEWmE",
-	"w5LQOBYF14a+u8bIRtUe9XKq1FLIZHX2C5y5+p30qSYpUKXJ8dAgTtLYGHQHZNqFIjIUatAPH5jSBtfu",
-	"h6+Un+4ekGqxsAJ6r+fummr5vZukse1r/4S4+RlibVayBioari1UxBKohmRMdUunJ1TDoWYZ9AJQs2QH",
-	"/R/1Uqr0uFCbJ+dF6pjb2hcrs1RksoplCVP2IWwKT5k0+tNjtLKGFcQSjAWlBZEQixlnCgjTg96ZASSw",
-	"vIRbsXjQFjrYwrPCTfktRE0srEfe9zhoT1arjq9BYMf7EhjOsQ0upAmapi+nvbP3m0WVo8W7qEuMDj0r",
-	"KH0zF0tOBI/RZeAJYdqIY0pugEqQBDlg0Nu2Dzf96k6u/V6eMyvM2nAlVKP8ZRoytU0Q+91Vq1ApKX5u",
-	"+GeImr3oBmFozxFESaHnb0ApZnVHex80jkGpsZc6K9Ru1bEaMx5AgrU3SME1S5Gb7HT29J0mVw0seFMj",
-	"6ln76leqHVibzu9lcywewlSCmm+A2hia22Z9bcZUEndsp/jYA24cpPe975COGgdaT25coW2TG19qBWGt",
-	"w+5uowVI69zdip0zc5sMYfy7QjEOSn1vrIkP21VxG6vv5lRbF/ySLCXToIjg5AbmNJ0SMR30ugIlpgrG",
-	"SheJ++x5oq3ChoGjzOiHSzv6ZLjKHeZcKS/HAYl1Epwu1l2//2lwHONJobQsd5p0AeU4p4yPc8FcpCe0",
-	"w6f32KCRXCB3358br5lOd3tAUzkDPaYGNzyG3ZCiBQ8qiJWBtzQtYGyIQShWMfK2+e8CBPt9KuLFFQtZ",
-	"f//4x9mLFxE5OT2ci0Ii8VGtQZrf/n///fD4+v3w8Nvr/zh5Pzx8cn1w9n54+NR+9ZeQBfLMGOstvQ34",
-	"TctOe3LSVodPAhP9wCBNnhnTOGBBiSRsoEzNQ6t7/PHNy58IUhdIwrgWyH7O548IDGYDcqRAGytTHRkb",
-	"41fBYRDaXwZK0Vlo9Y4ssqDUD4TkiDXow0oj1w+04u5jZkKFvbVq6jMYrTbsl4xvytDwrfvcRxUpTXWh",
-	"mmrIeJxmosgfes9boF5LJAE1FbIxK1JHkPxqrcPbanhamriX4emxt+koLIM2zm03A9Ke4HVUhz97GWQ3",
-	"ASVsodi2tT1sV8clq7arxdi4kOkqy/8NbiEVeQZcE8HTMiIpWwCZoA0wOUcBkDK+INpo4yVVGGWAJMj0",
-	"3g7avAbpP3928bdXl89fXo2f/fSv/5vUvx+c4YqW1EccJ4yI0HOQS+MP0RsFXA/IpSYSaDwH1RgPdvab",
-	"csQNkBFRgti9G684l+LWDi+JsdnRTEwSCUoNRry3g3649rj5BLa4x9ZvYos/T7N9dcbOEh1n2CzQn6fZ",
-	"KyluWWIN2ErI3BQs1WhoUq7nUuQsNtZmDpyyXtSbQca4+ScByBXAwnwnxS9B47ixxCWfigC2LIOOM5FA",
-	"WJZbubwJic19GL8/pdrI5fHCxjPcjDdCpEB5WBa2wejMsebs3jgVHNCI7jZPhXzVd3MwjISU3wwrE6WF",
-	"BOO6KuSMBZQN9vbQRx4/q4ENWQBZzsFylZhOU8aB4PBDxpH1zBkRytUSpArPHs+FComPH4wMJ8s5S2EV",
-	"9DlVGMS3D58Z91sbOApleX3EqwMl1S1WX/swjAfMfJVAnooSpdQcXfgFlCM+FTIiYCBwuz8glCdkKtJU",
-	"LJVZD/e9gLIKsLakSWN/KwS3Ghyq4PlKeWhxdFDaIp5FIeOWvyjkrEFFRhQYKzrEIRvgwJ/wDkKZkwwu",
-	"nzcYeB8ecf+r1ZWf3YIs/RlESI+tY8CTXzao2OPWIwzjowxDszuJ4a6YCMhjDVkOkupCQtumE8VNusHE",
-	"5IXV+1GvyJM9TcyOpPBn7bmkQt+qAGmKgBaRRA35WmNhi4h5i6DvaWA5EEKO6WZtFvXQ0X/J09IOaJJp",
-	"1w3cavHek0I7+G7T6PDw5JxcVNrJmReKUEOhSpNjQ3irFOKvv08al9/DrZSzjgrW4OwKlH4NCq3OrmJo",
-	"iO5VyQSVKbDllKzJgPFzvNIdW/5aDaqt16liEQbhnriSkKfldpNELBo03+CdmiEaO1pzum8r6+cBRl81",
-	"zWuxDEmaqRTZioQIG9o7DtM03RmoKzt6xUE3QOGSUWVdunk3HZTZ4aptaRRKC3LG9TenwbisATQFw3U2",
-	"Lrnrcwktdzobe5u446Qb6BlFhQs5hSRQluv9NtDkhG22fhkm6xqoyJ25328XptBBb8LrlSepx0ftXijb",
-	"/+i7bswnOjgxY/x+d9H7xSmEnI1ZErL6WTyvbhkLtZJUoogWRLEZx9QT4bO9rCdu7eSfBeOQHLSU27ow",
-	"VfOK+yF3x1WQaOPd8QtY6wPtfhlmAzRqzvK1RmnL56gOktxAKvgMD7BvvlAYgDjY2fh84Rd+U2QZlcGr",
-	"uYdcUOWS8ZjlNF25VnI3OdVZXT8wYHjvq6gOhLvfLdmzW8X++tBsK7Vj5VdL4nvFbfc9oPFOgd7OAdX5",
-	"jhVD1PvwEdQa+PVH9QliVu7Mf6OYlV39Xg7J7pjqgLaF/Jqsu3K0tUDeKjPvDZ9bYwOfvJSzZrhoj0Or",
-	"HEtllBePYZw60f2xmc67OZvXXhWOE1qqnansHcAisWRV31r+FddxH447BBj1Cs5+KcD97BxHXHnJeCKW",
-	"Y+BbY3n13V/nWaWp1Hs9Xd2MBbK8OLm8+OmCmBEEh0Q9vFZ7VpizP/oOZMq4z/lp6M9vTne6wXzZ0RZd",
-	"L9BeyI/j+kZ+0666F/j3vC7bkQvWymbVIOAt6s/TunksLWbh+Yobj5Rxfde1eZxm7WD1VIJNlDKOEXAN",
-	"MpdMhUNtDw4ANVOzcFvRKi4b5xQCPbztFkJbgF5voa4dBXHGePPb4+jTk+S6tIUtGY73oqoQz71an9QZ",
-	"TOLclo0ZSnGo1ngNCvT3gk+ZzPaU503DfGO6bjXuUbNAWxv8/P7SzpexIbjsrWxXW+qw4dk1duy44FIu",
-	"T3qFjF7/8D359vTpX4nLvyZ2EhVIgXK3d538OG2MMZLReM44HEqgCX5hRru0jlufBD6err/gXbvJpnO+",
-	"k5JvpK0EzEnGlaYuTyiQ94pIcLbVKlt35XnDGPEJS6uhMucfdZOy376+JJxmjM9czZpFgBm+PavTuTR2",
-	"1Uaeg7sh3UAKr21K3v34YCUt8SHM254sCKszXv0N1JJb3zLJMLTq8h9CevENm/Eif4zoSMv521NRGCP7",
-	"no/uL3O3RUHa/p8HLYSYK4Oy+x3uJ5T7IcjeqpDr/okzscwv41uQbMog2XwbjtEcTBBJbIKIhBjYrSup",
-	"oZpMcLYJ6dMRt1PaihjMjYkIrQs3pNETxFa/ValSLj/lYDDib3kFEbERo6oKzQ4hOYg8BfO8PQ2sP11A",
-	"qdbdKre3+aBMuM0BkvsEL1pxiw5CQqC3iXtLBljlJzZETya4DYrrApT9bwkJr/7X80K6f6eS2X8U1YV0",
-	"/xb4dDCHTUFcSKbLN4ZhneWKmdkXhXWJV/y8Vgp6/8d3VweOKlqxRIde0k/z8X//539h7BCFAqLZ5n57",
-	"eOZa57aKirmUlvaqz4Emr1gqNJkyniizHstyIbUyZmiioiqPOgepjBxgChKSFalmh0pDPuKVr+/qOikn",
-	"z5+/iLCyAdMpMnJTErDZVe/mVKuLPMdb+Tcv3kTEGBbKfBzxOKVKGbwql0Oap+Z/M1SCBWmJGWVCLiAZ",
-	"jPiIf/21OUvg2vHW4OuvyRvgCZlcuEpA/PqM2JR4MiqGwycxni/+CxOynIO0SSL2a84UAYZsTjsYmUqR",
-	"kcnR7fERLfT8KBUzxg1/EzUXUh+mzMiCH99dnRMJHJYjzrQ9k/oZpxonmxE7sZidHOCSI26fz9mh4erJ",
-	"gGCA2dV+KqJikRshJOpddOL1Z7audsRxB5Rjclx7bZdmQ06Hp+5k0dJSX39NqATizcnJutq+CbkRCfNU",
-	"QBQakCO+YkFOjCkzMQJwXmSUk4m1aSYRgj+pTbWJQX1EpkKOeG1rYpliIUFFVXnf++tJtWgrGzkHSTBV",
-	"2G3oOVO62o+NGR7mdMa4ERgR4bAEpe3lxRnKZjLButUJ6WNNezTijaJ2JEu9U58CQhWZuAHnI95+gCli",
-	"hCxxdwSp8fywuYGFudEiwND2q5dvrpTNq3SyXokMLCVYzWEwPek0FpiMuK2pNTs5efq0WRw4IHWFWVXg",
-	"boBamLmmQpKTUzIXhVRnhI64rd/19duKZoAUaw4DazJnoDHBCUtFSd+MHPEaHn34GvKUlpCcEaNRJgfn",
-	"7YkcHhM2nQKWhptZI2JIoM7mqqC1deWGAzRLUyILzrEMt6blb90x1lXIyhxjVQiNpOCKk5FcOixhv3Rs",
-	"eT7igBc7/phiKqWh+ImZHjsjHOLfSdT86rWRfQawiRVzrZ8UmNFmJUpOT75tTNksju676uiDAbHmr50J",
-	"BdDKHuKUmYO7fOU3ANYk8YmrI/5szUb+36E7msPLZEL6EM8FJHWWnpvainbB0TrxzkpTl1y8uuxFvVuQ",
-	"yqXADI4HQ3f3zWnOeme9J4Ph4IktiZijbmzKOPN5ZvMR/cX0ZWKWYEpfvLr8pxkTtbqWrMl0rocc2d4V",
-	"d9HWga4tyd11p+fDyXC4odB5vwLnRoFesGAbBYeY2iTBPlKeQQGTrupT2b4Ipxak0Eoe9KNGrwp85Hj7",
-	"I61SenzoyfaH6iYN5omTb7c/0W1MgGZTdTmCaYVNjvxKedO2La8NDdKZwjq1ioKujSslVCCn9aVxNq1d",
-	"gf6mV1nezHasQvqnwyfOjh8X3gqf1MnlTnxalBhJhK0YsDGMYy3BU8yMbZOxTdS3hLw3HXda1VgyxQP8",
-	"TiTlJ6ZQVy1x1zbT3XVJhzuOP8vaybomAF5fMK0cCr50nhjuwBO+Twsy0cn2B1aaMXwa7rOnb+wJx3Rh",
-	"LruLWpL76GPdHerO8l4KNubfZoHXWAjkWaBDSqeBiKatHCJ9miphdZIxNFJjWJZkSb1EfCRUnm5/wreG",
-	"+TQYsSewFSP7yhPf7QurVbyrYu3JQ1YX0gWl6YXzDLG/hBakNgKUsQVpsz8FT4jx063xjKYi5SPuek+c",
-	"m7F2quVceMTOKZoaVS1O5VJZXegaCI2471pBnlnfbUlLG5b5Wbj2OLgRYyi3jLxqshG3G606/TgIjSNj",
-	"68+rLHEU+NYfbJQTVY/7eiISKCdCwnVaRLkdtMqJ2hzS7EzS+0wyPtD8ZCdR/wkNoUaJf9ASqs7fobGF",
-	"PZvE8shSf1/G/x0IfRep6p29v24KnB8N73SjFFWUx0UffQeAShAV2HrNJcg1FIQPmayXJe+waZIXGIYH",
-	"C77gYskrHwY9u9plPB0erxpXmD75mRimlZr5pXGKkcCOWx6XJb4Ygn32wdZTeXJJamoy8tsn4raodYVG",
-	"RaHXE6nVwopUwQAM6DmNgOEfqjE39pDxczRNmzFERZQW+YgvhVygStDYCIZoIUhf+rCEJfPT4TGZOISO",
-	"gSeQTA5CiuK5hfjzUHznWnEnmg9Yb8/FbAYJEYVuGnA+YIllwpXKL3ih6E0K93dxvxyCdFHCSonRDsHU",
-	"6cCbibKi4kO8KzqK62yOMJG+McaVWbjZISxqGR+1l+sLtq1BkxCmD6IRVznGeSydixwNHgXaDnWBTme7",
-	"IafhaJqmhuhH3O0YXWJYSYg+a5+DjcS53gBVaJVJtA0bvLOeL2xgzKxlI48+RIlx+No6vOBeo1gENOLe",
-	"EaGkUIZIudEs37qKdmz6NYlGnPK6wV97hPt6EmJOl3jTygn5TKwaTPi5L8NibWklO5nvBGgxjfisaBox",
-	"cH+F8+9jTr1Bf6LVs8/TqW2RELamNooCWV/Wr3HQ0iUtlSf0k+FJJ4BvQ+xVjayQeLds774Mb494VRhd",
-	"SQwbsHb2OE6hWQa2+CMVYmHj035bIz6nuREftu8nToTADMi7ObKgFyOJADO7FTEuKueu5fp4BUSO8TYi",
-	"IlZDoPI8MOTpzw99tOeheLjhYPvVBqfLIfLR2XUv/XryWWEIR9wuXGLCeYWe+tDZtInDLrX8/pX4C7Ql",
-	"SZvx8BA2c6pTcZtMSV1Io9eq5pz1XbO9EjJftxSlvS4z6kcZomYKuTMhRT7Ai2+0Ka0WaxsaVi1KZ7sy",
-	"vEsXKZApzVhajnjfynQ72ECJUt1eeXs2R/ctqvVz27Q9CPMTQlH5LV+OjfpoftkVWiEf9L+5a/ZaYJPv",
-	"jgG8jYEU8OSwmT21nplsr13jeUFyyLhN0FrOhaotXWYbf/h7nhI06VdXSiM+A01Oh0/OQ1dBaO05B8Xn",
-	"H00OalWjBaEjPoUlSkXMl0FVhf8YWAbkGZUpA4mSwziCtLQ5tHUTynLErS0ZZiVzGv9qHsYuhpyNC1iN",
-	"2ujF9EXfetyH9qLe011Aa7bgbofXUcyjrGvTkBXDKyl8m0lX4T39JqtMCUcpTV+Mrq5D+gqgygEyU+OI",
-	"8tCmF7oEikr5LoVcKB9VuCmwt76h7aKRROhbnlZ63OgL9I0qMDCI0YzAN+L0zfSK6nJU0wXwyVnVDggk",
-	"nqHx/bDVNCpMNeK64VOEKNwmN3wmJdFOHH7sC83tOqLpHkeNk7SWwIOVx+/Wa6rvIVeyc/whbebFJsNs",
-	"CJmwGT8scseUAR+EOBfk9P/YjKiOE6KFJfBGn/WvVMVRttMzJuxpghmHGTWc2uD9Uc2h/Uk7z3VinC0U",
-	"ABkYnfO24uBGYXlGS2S6EWf2cIwoiFAE7JovfEZuhJ6POIaByA2UwnlxFef3MapqLU9OjHLj6P3h2zAk",
-	"vnFEM1DRiDdefGCFiSh0ym5hNe35pmwewleKSKDpiCNaDwbkor4981cOlUTRvsTC3xg0b9gsOrzPqhiK",
-	"RKHn5sCQpTBro+U5BoQSKtzyWdV/8jNIplbS/UPiNQ07pyKdP+My2yXMKyluwQoSNWc5EdafdYe5X4jG",
-	"kujmBLZLN+Z3ncDW6Gq5MYHNHcgfP1vtZe7c9pyqStauz1Or70cfnKZ2bnMOLP36Pqj2o01XqHIT6pBN",
-	"U73V3VCJa56Kb0rB4IJr84gLYL+8OVVzq3uV0ykuWd/lu/VFoRVLYMQbLVojl2XvWsTi85O6xewEo/+M",
-	"x2mBMQchSSpiowU04OtJDgbkclq/ryam3Cx9A2ROMUrhu06ntIwIF9V2zA5cRYiPSLo7BKbI0+GTYMAe",
-	"H/BpF19kbl6rk/Ejm7LtVsNrjFmHgL7Pz7MWFOMk6XT2PfgzZ+9Beu3Bbq/FJxYSCA6+WCcoq9pK7uij",
-	"f63gDql+jUSmP3qq3+MEPNbkBuJNLasOO6hv9hNp1ZslfXqgrfYLmjd/B/0igONPZ3a8gM1v6nsAYTwc",
-	"Ce/mAq9KaZra1qRhG7HCxSYb0TUL+n3biI0uUhttRHcg/5YVDW7vOxiKbeo5+ujafHVE7zYjUkJmvB03",
-	"S9t2dL/ZT+eE8lJwLOErq5/0HDIF6S04yxLr1WycqrbK7NgkHMM2P7mmYLupAjvXn/K+K+8RH9QhEl+e",
-	"mgK9hYNPIvTd+3SNdMipjuc7UNaAvGyQ0kxSjjXtmhq15NKxHalIkcK5TZsOElACmdBhArIthBoE9OmN",
-	"61bTuEe+S6za5YVVnMN1nUfhusd/6Rb0HzCUVIenbcJpxYiufmCTABdytsl+etnpZvm5SK3d+HP7ncRv",
-	"alldrXu/ceOgW21ArcjbTXLZIj0y6fYVc4GKqumXDVNkIGeQjPgCsMxjAeWZLdIsRWFf5yghT2lsS5V9",
-	"/ARUVA9DQU1EoUdcaVqul3MrtPDppV2gP9sjy7x9CfF3J/9+e+nEaQYRqeibOPo26rnR/28NHzmp5d/h",
-	"lqZZQ3x1e5iUlZKyRiPFoFtmjcWO5SuWdcsLpgjWOGOLgUJySM7IpPFaCv8KZ9+AR2I4U3BbqjWpX1ox",
-	"GXGb9WHmrd9HYtgbO/e7zgMkA8pV8OUzI959+wzpJ8YuyhhnSrOYaMjylOqqO0mRYqRXEA56KeQimAn1",
-	"d9DN9/B8RoZqLrOGnyps/uZCvUMTKeWzgs7g0L68JUCdhvxQuBd6J6N0gjM5Ud54T8fE9d2Q7gVhSA/u",
-	"9T8rr9QZeGLEjh3YEufQaI2z6mljf5sJD8gCIHd3j076Y6Gy717haQszM+rkOgNgIkXuXxDk8iWq4VbW",
-	"+YtM++qaRjvxqkjSDD4nk1Fv1JsYdspc3SQmeARY0JZRGy1423lFzlfBDNlXxQodf4Y6q5XXyTyyUtqD",
-	"h/7UR/voI2FEc/3CJuTOiDQY09/UhGl1RRQE9NOR3pgRH5ASFz47ftjNhG8xYdWezfKm0S5nZCIWXj2x",
-	"eB7Vt2ruDTG4ktuoffF+S8ZgFyPCuOE7xslSyERVWT+2C6dtdDTAxkkj3k/TbMxsSyQjkiJivsD5x1zo",
-	"8dT4UfbLXwqh6Rg+xAAJJNGImy8l1TB2HWPssKK+HLBfmGmwxmhWSDMI24wFZMEVqEdUao2XFQVY8h9i",
-	"SSqkkCVwPfh9xQZfYKCEaMbRcErdRipacqXu61ViiA+K6gVE65xN/5KilQBRJ7kWWy4ltCT9t1ffH0T+",
-	"JWtPhuZbRehM4DsszOBfCpBl1Xz6rHobUI3mLS/auYtWigdpeHEtEloOyIV7k9aTb75xwKBAnpiFJ+ug",
-	"woq73WG6/rykbZEQoGr8gUixrCPE5iAwStzMxLfvV/qj55bXpiNeJyN5Y4J1Qsuoq1XwdJrvNerwSzsj",
-	"qN2c8f21wbgCeVvxA74Kt3eEIVE30ceKlvB6x5Ct+yza71Tx31ehoMZXvm9H4zsD39313f8EAAD//w==",
+	"7H39chu58eCroHi/qqX2hhQly5ssVfeHvLETbaS1ypLjpEwdCXGaJJYzwCyAET3rU9U9zT3YPcmv0MB8",
+	"EvySLK2d6B+VSM4ADfR3o7vxuTUWcSI4cK1a/c+thEoagwaJn04S9nfITkPzP+OtfiuhetYKWpzG0Oq3",
+	"aMKGc8iGLGwFLQm/pUxC2OprmULQUuMZxNS8OREyprrVb6UpPqmzxLyttGR82rq7C1o/pVIJaZ4NQY0l",
+	"SzQTZrqrGZARh096OMYnRkRMiJ4BSSTcMpEqktApdFuBhe63FGRWgmffaVVBiemnM+BTPWv1D3s9Hyin",
+	"IcSJ0MDH2d8hWwbpnM5BEUokaJlZcJgiZvGgNFF0AsdEASCUJxenpPJ2AecMaAiyBLQyZ8dMugrily+D",
+	"Vsx4/vnACz+/ZRpWoozhzw/H2BmLmV7enQs6BaLY7xCQg85Br0faIUxoGmly2NtbhacIx6rO714ySArM",
+	"DrA4jVv9A4OxmHH3qQCLcQ1TkAjXewVy5eJTBfKhS78zL6tEcAXIIq9o+M4i33waC66B4780SSI2pmZj",
+	"9hMpbiKI/+evyuzS58p0/yVh0uq3/sd+yYb79le1f2HfspM2qTAygEJYUF77hobk58u3vwTE/Gdp3/5f",
+	"8PRet2WYTfBJxMZPCq9h5BzSsZtfkQXTM2SUcSolcE2UphpIW0hCOWElV5A5ZBb4N0LesDAE/tTQj2kU",
+	"gfxOESkiIDHNCBeahAL5H0E75Rokp9FTQnYpYtAzxqdkQlkEIRGciFQSxUI4JiO35UMWjsx2cs0mDBRh",
+	"mjD7XCSmqkt+EXaMBVVkPKN8CiGu6Beh34iUh0+5ol8EUenYkIWBiHFLH/nmCzmlnClqxeld0LqgWSRo",
+	"eCXEGZVTeGqquBFhRpgikZlcEj2jFmAF8hYkoeMxJFqR9vnJP4ev3v7lX8NX/7p6fRmQA3LOXpGbjDhJ",
+	"Z4n7SohzyjMnT9RTLuadYTwUxBAeO+VGJxokGb0zHzon5sOIKBgLHiojyq0WQygrj9ShWZLQKKM5TfVM",
+	"SPY7PClpnTOlGJ8GBD4lRvgTIclCCj4lYwnIHTSyrPye01vKInoTPSlFnZAQEuAhirw2sgFVSE8xZRGR",
+	"ENFsz3H6sZE/Ta4NCOJtShl361BpkgipITyHkNErRMcfwyJGXI6qs5lZRobD31+96fyZtGMDITEUo4iZ",
+	"hkrD+Ao6jCvgiml2C5FTA/+gEQtxmDe4G3/UohYQRR2niW9STW4k0Dmah2lkBDBIKaQaEUUzRRYzNp51",
+	"0Uxx06CNjTLCmm0VS4KGITMT0uhCigSkZsbemNBIQdBKKl99bk3SKBpaE6dpj70xqpRwWBhRJFKuDeM2",
+	"jeC1JmXQSqhSCyHD5dFPcOT8d9KmmkRAlSYHPUORko6NI7FHJk0oAsN6hq7hE1PaELH74TtVDHcPSLWY",
+	"W8Ngp/fuqubgRzdIZdnXxRvi5lcYazOTdYzQYaqhYiyBagiHVNdsyZBq6GgWQ8sDNQu3sDuDVkSVHqZq",
+	"/eA8jZzUsnbt0ig5mSxjWcKEffK7YBMmjd1WYDT3whSMJRjLXQsiYSymnCkgTHdbfQOIZ3oJt2L+oCU0",
+	"sIV7hYsqlhBUsbAaeT/hQzuyWr59FQI72JXAcIxNcCFN0Ch6O2n1P64XVY4W74ImMTr0LKH0ciYWnAg+",
+	"RleVh8YepEZo3QCVxooxHNBtbVqHG355JdfFWs6YFWZ1uEKqUf4yDbHaJIiL1eWzUCkpfq7EBRA1O9EN",
+	"wlAfw4uSVM8uQSlmdUd9Hca6U2pYSJ0lard2hhoy7kGCNaRIyjWLkJvscHb3nYmiKlgobKigZa3g36l2",
+	"YK3bv7fVZ3ETJhLUbA3UxsHZNOo780wucYfamRXAjWP+sfUK6aiyoeXgxgXfNLjx4ZcQVtvs5jJqgNT2",
+	"3c3Y2DO3SB/GX6WKcVDqJ2NNfNqsiutY/TCj2oZ+TslCMg3KeGQ3MKPRhIhJt9UUKMbAGSqdhu5zwRN1",
+	"FdbzbGVMP53apw97y9yBFhTPhh6Jdegdbqyb8aaX3ucYD1OlZbbVoHPIhgllfJgI5iKMvhW+vMcCjeQC",
+	"uf363POa6Wi7F7Tx6fSQGtzwMWyHFC24V0EsPXhLoxSGhhiEYjkjbxr/zkOwP0ViPL9iPuvvb3/rn58H",
+	"5PCoMxOpROKjWoM0v/3v9sfewfXHXufH6/9z+LHXeXG91//Y67y0X/2XzwJ5bbyQmt4G/KZmp704rKvD",
+	"F56B3jCIwtfGNPZYUCL0GygT89LyGn++fPsLQeoCSRjXAtnPBT4CAt1pl+wr0MbKVPvGxvhdcOj61heD",
+	"UnTqm70hiywo5Qs+OWINer/SSPQDrbj7mJmQY2+lmnoEo9WGm8PhTeZ7fOM6d1FFSlOdqqoaMq60GSgo",
+	"Nr1VWKCFlgg9aspnY+akjiAVs9U2b6PhaWniXoZngb11W2EZtLJv2xmQdgevgzLs3oohvvEoYQvFpqXt",
+	"YLs6Llm2XS3GhqmMlln+L3ALkUhi4JoIHmUBidgcyAhtgNExCoCI8TnRRhsvqMLwCYRepi/soPVzkPbZ",
+	"65O/XJyevb0avv7lH/8rLH/f6+OMltQHHAcMiNAzkAvjD9EbBVx3yakmEuh4BqryPNjRb7IBN0AGRAkX",
+	"NTRecSLFrX08I8ZmRzMxDCUo1R3w1hb64brAzRewxQts/SG2+FkU76oztpboOMJ6gX4WxRdS3LLQGrC5",
+	"kLlJWaTR0KRcz6RI2NhYmwlwylpBawox4+afECBRAHPznRS/eY3jyhSnfCI82LIMOoxFCH5ZbuXyOiRW",
+	"12H8/ohqI5eHcxvPcCPeCBEB5X5ZWAejMcaKvbt0KtijEd0psvL5qh9mYBgJKb8a/CdKCwnGdVXIGXPI",
+	"KuxdQB8U+FkObMgUyGIGlqvEZBIxDgQf7zCOrGf2iFCuFiCVf/TxTCif+HhjZDhZzFgEy6DPqI2G2pf7",
+	"xv3WBo5UWV4f8HxD8+MB0tZFGKYAzHwVQhKJDKXUDF34OWQDPhEyIGAgcKvfI5SHZCKiSCzw+AfXPYcs",
+	"jxzXpEllfUsEtxwcyuH5ThXQ4tNeaYt4Fqkc1/xFIacVKjKiwFjRPg5ZAwf+hCdFyuykd/qkwsC78Ij7",
+	"Xy3P/PoWZFbsQYD0WNsG3PlFhYoL3BYIw/gow9DsVmK4KSY88lhDnICkOpVQt+lEehOtMTF5avV+0EqT",
+	"cEcTsyEpir0uuCRH37IAqYqAGpEEFflaYmGDiHmPoO9oYDkQfI7pem0WtNDRf8ujzD5QJdOmG7jR4r0n",
+	"hTbwXafRXufwmJzk2qk4lKSGQpUmB4bwlimkSLs4rCRd9DZSzioqWIGzK1D6HSi0OpuKoSK6lyUT5KbA",
+	"hl2yJgPGzzGVYGj5azmotlqnirkfhHviSkISZZtNEjGv0HyFd0qGqKxoxe6+z62fBxh9+TDvxMInaSZS",
+	"xEsSwm9ob/mYptHWQF3Zp5ccdAMUThnk1qUbd91GmRUu25ZGodQgZ1z/cOSNyxpAIzBcZ+OS274X0myr",
+	"vbGniVsOuoaeUVS4kJNPAsWJ3m0BVU7YZOtnfrIugQrcnhfrbcLk2+h1eL0qSOrpUbsTynbf+qYb84U2",
+	"TkwZv99Z9G5xCiGnQxb6rH42nuWnjKlaSv1RRAui2JRjgpAosgytJ27t5F8F4xDu1ZTbqjBV9Yj7IWfH",
+	"eZBo7dnxOaz0gbY/DLMBGjVjyUqjtOZz5BtJbiASfIob2DZfKAxA7G1tfJ4XE1+mcUyl92juIQdUiWR8",
+	"zBIaLR0ruZOcfK+uHxgwvPdRVAPC7c+W7N4tY391aLaW2rH0qyXxneK2u27QcKtAb2ODyjzbnCHKdRQR",
+	"1BL41Vv1BWJWbs//oJiVnf1eDsn2mGqAtoH8qqy7tLWlQN4oM+8Nn5tjDZ+8ldNquGiHTcsdS2WUFx/D",
+	"MHKi+3M1jXx9Frk9KhyGNFNbU9kHgHloyao8tfwTzuM+HDQIMGilnP2WgvvZOY4484LxUCyGwDfG8sqz",
+	"v8a7SlOpd3o7PxnzZHlxcnryywkxTxB8JGjhsdrr1Oz9/iuQEeNFzk9Ff/5wtNUJ5tuGtmh6gfZAfjgu",
+	"T+TXrap5gH/P47ItuWClbFYVAt6g/gpaN69F6dQ/XnpTIGVYnnWtf06zerB6IsEmShnHCLgGmUim/KG2",
+	"BweAqqlZuKxgGZeVffKB7l92DaE1QK83UNeWgjhmvPrtQfDlSXJV2sKGDMd7UZWP5y5WJ3V6kzg3ZWP6",
+	"UhzyOd6BAv2T4BMm4x3ledUwX5uumz/3pFmgtQU+vr+09WGsDy57KtvUltpveDaNHfucdyqXJ71ERu/e",
+	"/ER+PHr5J+Lyr4kdRHlSoNzpXSM/ThtjjMR0PGMcOhJoiF+Yp11ax22RBD6crD7gXbnIqnO+lZKvpK14",
+	"zEnGlaYuT8iT95oX4viFdlOeV4yRImFpOVTm/KNmUvb7d6eE05jxqauVtAgwj2/O6nQujZ21kufgTkjX",
+	"kMI7m5J3Pz5YSkt8CPPWB/PC6ozX4gRqwa1vGcYYWnX5Dz69eMmmPE2eIjpSc/52VBTGyL7nq7vL3E1R",
+	"kLr/V4DmQ8yVQdn9NvcLyn0fZO+Vz3X/wplY5pfhLUg2YRCuPw3HaA4miIQ2QUTCGNitqxWimoxwtBFp",
+	"0wG3Q9qKGMyNCQgtCzek0RPEVl3mqVIuP2WvO+DveQ4RsRGjvPrRPkISEEkE5n27G1j3PIdMrTpVri/z",
+	"QZlw6wMk9wle1OIWDYT4QK8T94YMsNxPrIieWHAbFNcpKPvfAkKe/69nqXT/TiSz/yiqU+n+TfFtbw6b",
+	"gnEqmc4uDcM6yxUzs09S6xIv+Xm1FPT2zx+u9hxV1GKJDr2kHSXD//9//x/GDlEoIJpt7ncBz0zrxFZR",
+	"MZfSUp/1DGh4wSKhyYTxUJn5WJwIqZUxQ0MV5HnUCUhl5ABTEJI4jTTrKA3JgOe+vqsnppycnZ0HWNmA",
+	"6RQxuckI2OyqDzOq1UmS4Kn85fllQIxhoczHAR9HVClbIWtzSJPI/G8elWBBWmBGmZBzCLsDPuDff2/2",
+	"Erh2vNX9/ntyCTwkoxNX4ohf94lNiSeDtNd7Mcb9xX9hRBYzkDZJxH7NmSLAkM1pAyMTKWIy2r892Kep",
+	"nu1HYsq44W+iZkLqTsSMLPj5w9UxkcBhMeBM2z0p33GqcbQesSOL2dEeTjng9v2EdQxXj7oEA8yuQlcR",
+	"NRaJEUKiXEUjXt+39dwDjiugHJPj6nO7NBty1DtyO4uWlvr+e0IlkMKcHK2q7RuRGxGyggqIQgNywJcs",
+	"yJExZUZGAM7SmHIysjbNKEDwazXTlIcBmQg54KWtifWXqQQV5OV9H69H+aS1bOQEJMFUYbegM6Z0vh4b",
+	"M+wkdMq4ERgB4bAApe3hRR9lMxlhQe6ItLGXQjDglWYKSJZ6q/4YhCoycg8cD3j9BaaIEbLEnRFExvPD",
+	"phoW5kprCkPbF28vr5TNq3SyXhUV6FZzGEyPGg0tRgNui4XNSg5fvqwWB3ZJWWGWN1YwQM3NWBMhyeER",
+	"mYlUqj6hA24Lk4u+AYrGgBRrNgNrMqegMcEJa2BJ2zw54CU8uvMOkohmEPaJ0SijveP6QA6PIZtMAFsS",
+	"mFEDYkigzObKobX9DAwHaBZFRKacY31xScs/um0sy6uV2ca8whtJwVVdI7k0WMJ+6djyeMABD3aKbRpT",
+	"KQ3Fj8zw2JGjg39HQfWrd0b2GcBGVszVflJgnjYzUXJ0+GNlyGrVd9uVfe91iTV/7UgogJbWMI6Y2bjT",
+	"i2IBYE2SInF1wF+vWMg/O25rOqfhiLRhPBMQlll6bmgr2gVH66RwVqq65OTitBW0bkEqlwLTPej23Nk3",
+	"pwlr9Vsvur3uC1sSMUPdWJVx5vPU5iMWB9OnoZmCKX1ycfp380xQ65azItO5fGTf9ky5CzY+6Nrh3F03",
+	"eo0c9nprCp13K3CuFOh5K9FRcIiJTRJsI+UZFDDpqj6VLcQ+siD5ZipA36/0SMFXDja/UusRgC+92PxS",
+	"2RzEvHH44+Y3mh0X7oLWy21WVPT6wBdebLWeoqMA2mb5CQzmLlbZ/jtV2M91pWAInU4VFsPlZHpt/DWh",
+	"PImzb41Ha40XdGoLvVjY8o4fSfuo98I5C8O0MPVHZQa7k9EW70bcYVcO7Hrk+FfwCNNv67xiqwEst+zM",
+	"LI0+TJYXEEuvRJh9YTZwJRl3dV/Anck0WPDgUeYOV3UaKJQS08qh4GtnvN4WjFc0ITIvHGwxRbPRC773",
+	"cpv1eFpgoHg43PzyUpuJb0iuWLoy5pgTJ375cRfUFN/+57Kp252VKhHYI5M6c7/DOqqCuRtMcuQJCNvC",
+	"K9KmkRJWpRs7LTJ2eUYW9OtXKHZV698oWiZ9Q5RiMbORUnaV4EXzQCxCKjxQ6yZ0WFkf6dVfJ87hx7Yh",
+	"WpDStlPGxKfVtiM8JJzGYH0i9AAoH3DXUuTYPGuHWsxEQXAzihZkXmKVe8rWxHH9yAa8aEZCXluXfEEz",
+	"G237VbjeVLgQ4//UbPd8sAG3C80bhzkIjX9q2wrkyf+oYq2bX6kSy18vysSIp0oMGcrpbeVWUKsSq3Nu",
+	"teFM65G0qqenzVbK9Qvat5XODV4DN99/h8Ya9mxu0hPLo12ly7Oa/QOFpwuttvofr6ui9GcjFZphtTws",
+	"6cLlRcuKXMSm2KPSZXRWVHIR41stJT9g+7JCFBrpkvI5FwueO90YiihjHEe9g2VDHfN9H0kU1HKJvzYZ",
+	"YHSLkwNPy+zPrPjorPj6ky1tLBghLPnE6NwiJ77Gh0vcJ1K9mv2s5aRIHpfD2LrT4hiJpRrT1DuMH6MD",
+	"Vw3nK6K0SAZ8IeQc1bjGnkxEC0HasogQWgY+6h2QkSPVIfAQwtGeT7mfWYgfh5cbJ/xbcbPHEzgT0ymE",
+	"RKS66gwUZwdYsZ+baSlPlUH1/Z2DZ1Z7fFZzRxG5SUUbrFDWHKxnt5w/O3ggvT8uU8b87HdpTH0zcbUN",
+	"YVAzhcsoV9EVwprXIWF6LxhwlWAw2XKwSND8VqDto+40xXkSKEPwaRpFhp0H3K0YQ2KwVHXRr++DDfe7",
+	"BiT5+Q2T6KlUpMJqjrfRdzOXPd4ozkHwsK/0VU54YQVYBFQO1wJCSaqwU7CxBn50bTOws+AoGHDKy/ao",
+	"9Sfc1yOf2HHZfbXEs0cSQt6swvuKIixgz7UCK/qoWkwjPnOaRgzc30h4Nu6/fTF3iX57reVpwYG2w4zf",
+	"tl8r5GSZ67QiEBItaKYKFj7sHTbOP+0JZd5iQEhMzbGpA0ZqDXjeVyKXhfa8z/m9OIRmMdjauUiIuT3e",
+	"K5Y14DOaGMFo+0HjQAhMl3yYoXApBGQowIxuhac7b3BZDW08QScHeJgbEKvV0eDZM4xX7B/GQs58x4lG",
+	"Ntmv1gQ3HLU8uSDaySY6fFQY/GcJJy6v6zhHT7npbFLFYZNang2vr1cinaNnQ+oiBdG7XgY5s2SdY6NT",
+	"aWyRvGtzmYRkcwXM1zXjxuZRGJNBGXZlCuVOSNKkixlR6OFYy6NuHFpTRjpPimGSlYiATGjMomzA21YP",
+	"24cNlKiJbS5UIcAwTBKUNlXd0drzSwqEIo8PfD0e05PFP67Qcvykn0Mg/6bi4Z3A+1Qa7tgm0aCAh51q",
+	"wvBqMWHbyys25RB2GLc5yYuZUKXf5Tr/F1kHGWjSzhMcBnwKmhz1Xhz7EhPQ93CBgCLldrRXmgdaEDrg",
+	"E1igJsMUUTQv8B8DS5e8pjJiIFEmKqI0zWzZSNl3ORtw69n4hYTZjX9UN2Mbt8JGFq0VVGk/+DWfwX8j",
+	"Z5Wo8VDs14nOaqSlNPf1tK4wl22d6a2EI61qKIEuz0PaCiDPkzVD4xNZx6bguyTD3MJaCDlXRbjvJsV7",
+	"jwwzpJVE+6IteG6sGdWJrn0OBkYXq8eZlUPPagpintuj6Rz4qJ+3zAOJe6iIUZxC2rCHGnBdcYl9LGET",
+	"AB9JX9aLa546H2ezuqxGd4LKTlqj6MF69Nnp/+p0aJlGs5SbW6B/vZSpioI1sUw25Z00ceLG40IT50Ef",
+	"/dnmQzd8aC0s61ZuWflO5bLC3vOA6fqaYL1BTI0Mqki1QSl72qN6lQte0oOiLQajft/nsqnSViamGYqT",
+	"AWd2c4yQC1C4bVst1Cc3Qs8GHOOz5AYy4YIQuUxr40GOdS/s9WUcgxd4B5vEe+40AxUMeOU+JysmRaoj",
+	"dgvLRU83WXUTvlNEAo0GHNG61yUnZZJFcX6by0pdFFgWx6/VRAyLjiLkohgKe6FnZsNQWGA6ZS3w4RG3",
+	"aHtkr/Pu048gc2sldw8JpFZMvpx0ngOm/8my80KKW7AiUs1YQoQNNDky2S12aplvfWL+qXvmm07Mr3Tr",
+	"XpuY7zbkOQv/i/gVbxMX2kqoylXV6vz7Mlfnwen3xzazzzJJ0UTefrRJgXkGYBmwrVoHZSt54jrP4zVz",
+	"GIBzPbJxAmw2PKNqZk0X5VSyq3R0efxtkWrFQhjwSn/7wJUouv76+P6o7M8/wlNNxsdRinE5IUkkxkaJ",
+	"asC73fa65HRS3mI4ptxMfQNkRjGSV1zZEdEsIFzkyzErcOW0xXmEOxtlirzsvfAeROILRXLjV1lzULsG",
+	"4ol9nPo9DSu8HIeAdlF3YA1QxknYuBZh77kW4dks2CxdLdVhrajgUNRjeyVqXd/vfy5uLN+iHKGS1Pxc",
+	"jvBwE/mbq1/A/B2WE4FXW++mEPLL9IsSBttowmuB/hX0uYf2vpxleA7rLyd/QID5G8H0h5nALB0aRbb1",
+	"vt9XyBG+zldwzTC/bV+h0iV1ra/gNuTZV3isil23wVs4DHUS3f/seuU2lNsmZ0JCbFxrN0rdh3C/2U/H",
+	"hPJMcOyDkeU/6RnECqJbcB4GNn2wgezSOrfPhv5TMfOT66y7nbK1Yz1r1G9FoyKdUEdgpG2cOqC3sPdF",
+	"1Op7BRKVKnZfGM+2oPgueVsh8amkHBtWaWoUvyvKcyQsRQTHtnjOS9ghxEL7Cdv2B60Q9pd3/modoZ84",
+	"HyTvhe03Ihyuyyw/dzXUfzzTPruEj1GebotzchHj6mPXqUwhp+ts77eNJvyPxUT1+wo2HxP/+1vlpQfS",
+	"aPtVwWbtigSrMbYT/La3CBk1ey67OGTeENlGIWOQUwgHfA5YKz2HrG8b2GQitVfdS0giOrZtnIrwKKig",
+	"fAz1HBGpHnClabZaTSwR3JdXFp7e1U+sMnal9m9OfTwL98cT7pzGEJCcc4njXGO3Vbq+r5AQTugXN3dH",
+	"UVyR/s3OlVluvVgvh+JpQWy9m4arJhZlo0OmCHa2wsZyqeQQ9smochnhiCiaqer1jRLPYQS3nRxG5VWF",
+	"owG3iY9m3PIWSiO48L4212+OxEC58l45OuDNO0dJOzQGc8w4U5qNiYY4iajOe1KmER5RCcJBL4Sce9Oc",
+	"/wq6evvqI4qK6jQrJEWOzf8MndggvIjyaUqn0LH3gnpYwNA46sZUb+USjXAkpwkrV0COXEtH6e6eRqJz",
+	"N8su3dbaLSgem0Fit9WOUbr9/G3j/ZkB98gcIHGJLU55YnuqojFiQcCY0Fim5xsAQymS4u5Zl2aYP25V",
+	"RZElY29FrdxUlTdqMQ8fk9GgNWiNDM/GrncL5kV6+Nw2zzJGxG3j9tXvvNVDF+kSszxCR4Slm0qfWKfv",
+	"wKjP6vxZnRt1LoxmK285RrkTkIrIKU7o/Vy4JOQ86n1fr62D9Mi/k6Imstesf6yJl7ynuZU6Rjn3yUjM",
+	"C+3OxrOgzKZw16riTG6hQi5JT2z9Sxg3EoVxshAyVHkasL26wnYH7mK34QFvR1E8ZLaPsBG2ATFf4PhD",
+	"LvRwIlIe2i9/S4WmQ/g0BgghDAbcfCmphqFrs2ofS0t82S/MMFgzP02leQh7c3uk3BWoJ7QJKjf8eoTN",
+	"38SC5EghC+C6+3zg4Cl6mBulqBlH4zZyu5UTrOtWttqi8DFbml8NvCqeUlwfvBTdbdQAYTPkkGak/f7q",
+	"p72guP78Rc98qwidCrxd0jz8Wwoyy6+F6uf39Ja0tOEK3LtgqZcI9U+uRUizLjlxd1y/+OEHBwzqs5GZ",
+	"eLQKKmxTsT1M14/LPxYJHtbBH4gUi/LYyWwEHj1VSyHtzcdPq7j/3TUi5kwT5CEsNgtpFjT1I6Kgeq1x",
+	"gynribP1uxk+XhuyUiBvc6ZLZdTqt/bx0MQN9DknWDz9NrzhPov6larF93lItfJV0d+x8p2B7+767r8D",
+	"AAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

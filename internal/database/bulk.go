@@ -53,16 +53,10 @@ func (db *DB) InTenantBulk(ctx context.Context, t Tenant, fn func(ctx context.Co
 		return fmt.Errorf("database: bulk: connection: %w", err)
 	}
 	defer conn.Close()
+	ctx = Detach(ctx) // its own connection and transaction, never a request's
 	return conn.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		user := ""
-		if t.UserID != uuid.Nil {
-			user = t.UserID.String()
-		}
-		// The same transaction-local settings as InTenant.
-		if _, err := tx.ExecContext(ctx,
-			`SELECT set_config('app.org_id', ?, true), set_config('app.user_id', ?, true)`,
-			t.OrgID.String(), user); err != nil {
-			return fmt.Errorf("database: set tenant: %w", err)
+		if err := setTenant(ctx, tx, t); err != nil {
+			return err
 		}
 		return fn(ctx, BulkTx{Tx: tx, conn: conn})
 	})

@@ -22,7 +22,6 @@ import (
 	echomw "github.com/labstack/echo/v4/middleware"
 	oapimw "github.com/oapi-codegen/echo-middleware"
 	"github.com/prometheus/client_golang/prometheus"
-	"gopkg.in/yaml.v3"
 
 	"github.com/leadpilot/leadpilot/api/server"
 	"github.com/leadpilot/leadpilot/internal/auth"
@@ -130,12 +129,8 @@ func New(d Deps) (*echo.Echo, error) {
 		}
 		return c.JSON(http.StatusOK, map[string]string{"status": "ready"})
 	})
-	specYAML, err := specDocument()
-	if err != nil {
-		return nil, err
-	}
 	e.GET("/openapi.yaml", func(c echo.Context) error {
-		return c.Blob(http.StatusOK, "application/yaml", specYAML)
+		return c.Blob(http.StatusOK, "application/yaml", server.SpecYAML)
 	})
 	if d.Extra != nil {
 		d.Extra(e)
@@ -439,18 +434,4 @@ func idempotent(store *idempotency.Store) echo.MiddlewareFunc {
 			return store.Complete(ctx, req, idempotency.Response{Status: status, Headers: hdr, Body: bytes.Clone(out)})
 		}
 	}
-}
-
-// specDocument is the contract served at /openapi.yaml, rendered from the
-// embedded spec so the binary needs no file.
-func specDocument() ([]byte, error) {
-	spec, err := server.GetSwagger()
-	if err != nil {
-		return nil, err
-	}
-	v, err := spec.MarshalYAML()
-	if err != nil {
-		return nil, fmt.Errorf("httpapi: render spec: %w", err)
-	}
-	return yaml.Marshal(v)
 }

@@ -95,7 +95,7 @@ func setup(t testing.TB, opts ...option) *bundle {
 	require.NoError(t, err)
 	srv := httptest.NewServer(e)
 	t.Cleanup(srv.Close)
-	c, err := api.NewClientWithResponses(srv.URL)
+	c, err := api.NewClientWithResponses(srv.URL, api.WithHTTPClient(contractClient(t)))
 	require.NoError(t, err)
 	return &bundle{srv: srv, db: db, owner: testkit.OwnerDB(t), client: c, mail: mail}
 }
@@ -211,7 +211,7 @@ func (b *bundle) raw(t *testing.T, method, path, body string, edit ...func(*http
 	for _, e := range edit {
 		e(req)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := contractClient(t).Do(req)
 	require.NoError(t, err)
 	defer resp.Body.Close()
 	out, err := io.ReadAll(resp.Body)
