@@ -19,8 +19,14 @@ BENCHFLAGS ?= -run '^$$' -bench . -benchmem -count 5 -timeout 60m
 ARGS ?= up
 REDOC_VERSION := 2.5.4
 DOCS_ASSETS := internal/docs/assets
+# Spec lint: Redocly CLI pinned in .ci/lint/package-lock.json, installed on
+# demand with `npm ci` (node_modules/ is git-ignored). No telemetry or
+# update checks: lint runs offline once installed.
+LINT_DIR := .ci/lint
+LINT_STAMP := $(LINT_DIR)/node_modules/.installed
+REDOCLY := REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true $(LINT_DIR)/node_modules/.bin/redocly
 
-.PHONY: help services generate verify fmt-check vet lint test bench build run \
+.PHONY: help services stop generate lint-spec verify fmt-check vet lint test bench build run \
 	migrate seed docs-assets docker clean clean-data
 
 help: ## Show this help
@@ -36,7 +42,16 @@ services: ## Ensure Postgres and Redis are up (private ones under .data/ if need
 generate: ## Regenerate api/ from openapi.yaml (oapi-codegen via go tool)
 	$(GO) generate ./api/...
 
-verify: generate ## Regenerate and fail if api/ differs from git
+$(LINT_STAMP): $(LINT_DIR)/package.json $(LINT_DIR)/package-lock.json
+	@command -v npm >/dev/null 2>&1 || { echo "lint-spec needs node and npm (Debian: apt-get install nodejs npm)" >&2; exit 1; }
+	@echo "installing the spec linter (npm ci --prefix $(LINT_DIR))"
+	@npm ci --prefix $(LINT_DIR) --no-audit --no-fund --loglevel=error
+	@touch $@
+
+lint-spec: $(LINT_STAMP) ## Lint openapi.yaml with Redocly CLI's recommended rules (.ci/lint/redocly.yaml)
+	$(REDOCLY) lint --config $(LINT_DIR)/redocly.yaml --format=stylish openapi.yaml
+
+verify: generate lint-spec ## Regenerate and fail if api/ differs from git; lint the spec
 	@if ! git diff --quiet --exit-code -- api/ || [ -n "$$(git status --porcelain --untracked-files=all -- api/)" ]; then \
 		git status --short --untracked-files=all -- api/; \
 		echo "generated code is stale: run make generate and commit" >&2; \
