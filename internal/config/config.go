@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"time"
@@ -204,10 +203,10 @@ func (c *Config) validate() error {
 		case err != nil:
 			bad("JWT_SECRET is not set and the development secret in DATA_DIR (%s) cannot be read or created: %v", c.DataDir, err)
 		case len(secret) < 32:
-			bad("JWT_SECRET is not set and %s holds fewer than 32 characters; delete it to get a new one", filepath.Join(c.DataDir, jwtSecretFile))
+			bad("JWT_SECRET is not set and %s holds fewer than 32 characters; delete it to get a new one", dataFile(c.DataDir, jwtSecretFile))
 		default:
 			c.JWTSecret = secret
-			c.Warnings = append(c.Warnings, fmt.Sprintf("JWT_SECRET is not set: using this install's development secret from %s (set JWT_SECRET in production)", filepath.Join(c.DataDir, jwtSecretFile)))
+			c.Warnings = append(c.Warnings, fmt.Sprintf("JWT_SECRET is not set: using this install's development secret from %s (set JWT_SECRET in production)", dataFile(c.DataDir, jwtSecretFile)))
 		}
 	case len(c.JWTSecret) < 32:
 		bad("JWT_SECRET must be at least 32 characters")
@@ -236,7 +235,7 @@ func (c *Config) validate() error {
 		// decrypts what was stored before this install had a key.
 		kid, _, _ := strings.Cut(key, ":")
 		keys, current = key+","+legacyDevEncryptionKey, kid
-		source = filepath.Join(c.DataDir, encryptionKeyFile)
+		source = dataFile(c.DataDir, encryptionKeyFile)
 		c.Warnings = append(c.Warnings, fmt.Sprintf("ENCRYPTION_KEYS is not set: using this install's development key from %s (set ENCRYPTION_KEYS in production)", source))
 	}
 	if keys != "" {

@@ -102,3 +102,15 @@ func devEncryptionKey(dir string) (string, error) {
 		return devKeyID + ":" + k, err
 	})
 }
+
+// dataFile is the absolute path of a file in DATA_DIR, for messages: a
+// relative DATA_DIR depends on where the binary was started, and a
+// process started elsewhere makes secrets of its own that do not decrypt
+// what this one stored.
+func dataFile(dir, name string) string {
+	p := filepath.Join(dir, name)
+	if abs, err := filepath.Abs(p); err == nil {
+		return abs
+	}
+	return p
+}
