@@ -19,8 +19,14 @@ BENCHFLAGS ?= -run '^$$' -bench . -benchmem -count 5 -timeout 60m
 ARGS ?= up
 REDOC_VERSION := 2.5.4
 DOCS_ASSETS := internal/docs/assets
+# Spec lint: Redocly CLI pinned in .ci/lint/package-lock.json, installed on
+# demand with `npm ci` (node_modules/ is git-ignored). No telemetry or
+# update checks: lint runs offline once installed.
+LINT_DIR := .ci/lint
+LINT_STAMP := $(LINT_DIR)/node_modules/.installed
+REDOCLY := REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true $(LINT_DIR)/node_modules/.bin/redocly
 
-.PHONY: help services generate verify fmt-check vet lint test bench build run \
+.PHONY: help services stop generate lint-spec verify fmt-check vet lint test bench build run \
 	migrate seed docs-assets docker clean clean-data
 
 help: ## Show this help
@@ -33,10 +39,22 @@ help: ## Show this help
 services: ## Ensure Postgres and Redis are up (private ones under .data/ if needed); writes .data/services.env
 	@.ci/services
 
+stop: ## Stop the private Postgres and Redis that `services` started under .data/ (never the machine's)
+	@.ci/services stop
+
 generate: ## Regenerate api/ from openapi.yaml (oapi-codegen via go tool)
 	$(GO) generate ./api/...
 
-verify: generate ## Regenerate and fail if api/ differs from git
+$(LINT_STAMP): $(LINT_DIR)/package.json $(LINT_DIR)/package-lock.json
+	@command -v npm >/dev/null 2>&1 || { echo "lint-spec needs node and npm (Debian: apt-get install nodejs npm)" >&2; exit 1; }
+	@echo "installing the spec linter (npm ci --prefix $(LINT_DIR))"
+	@npm ci --prefix $(LINT_DIR) --no-audit --no-fund --loglevel=error
+	@touch $@
+
+lint-spec: $(LINT_STAMP) ## Lint openapi.yaml with Redocly CLI's recommended rules (.ci/lint/redocly.yaml)
+	$(REDOCLY) lint --config $(LINT_DIR)/redocly.yaml --format=stylish openapi.yaml
+
+verify: generate lint-spec ## Regenerate and fail if api/ differs from git; lint the spec
 	@if ! git diff --quiet --exit-code -- api/ || [ -n "$$(git status --porcelain --untracked-files=all -- api/)" ]; then \
 		git status --short --untracked-files=all -- api/; \
 		echo "generated code is stale: run make generate and commit" >&2; \
@@ -59,14 +77,21 @@ bench: services ## Run benchmarks (BENCHFLAGS overrides; default -count 5, compa
 	$(WITH_SERVICES) $(GO) test $(BENCHFLAGS) $(PKG)
 
 build: ## Build bin/leadpilot (static, trimmed)
+	@echo "building $(BIN) (the first build downloads Go modules and compiles everything: about 2 minutes; later builds take seconds)"
 	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN) ./cmd/leadpilot
+
+# PRIVATE_NOTE says, when services.env names the private instances, that
+# they outlive `make run` and how to stop them.
+PRIVATE_NOTE := if grep -qE ':(55432|56379)/' .data/services.env 2>/dev/null; then \
+	echo "The private Postgres/Redis under .data/ keep running after Ctrl-C: 'make stop' stops them ('make clean-data' also deletes their data)."; fi
 
 run: services build ## Migrate, seed and run API + workers (bin/leadpilot all; HTTP_ADDR defaults to :8080)
 	@$(WITH_SERVICES) $(BIN) migrate up && $(BIN) seed && \
 	echo && echo "LeadPilot: API docs at http://localhost:8080/docs (contract: /openapi.yaml). Create your organisation with:" && \
 	echo "  curl -X POST http://localhost:8080/v1/auth/signup -H 'Content-Type: application/json' -d '{\"email\":\"you@example.com\",\"password\":\"at least 10 chars\",\"full_name\":\"You\",\"org_name\":\"Your Co\"}'" && \
-	echo "  (README.md walks through login, API keys and the rest; Ctrl-C stops)" && echo && \
-	exec $(BIN) all
+	echo "  (README.md walks through login, API keys and the rest; Ctrl-C stops)" && \
+	$(PRIVATE_NOTE) && echo && \
+	{ rc=0; $(BIN) all || rc=$$?; echo; $(PRIVATE_NOTE); exit $$rc; }
 
 migrate: services build ## Run migrations: make migrate ARGS="up|down|status|..." (default up)
 	$(WITH_SERVICES) $(BIN) migrate $(ARGS)
@@ -87,9 +112,8 @@ docs-assets: ## Refresh internal/docs/assets from the npm redoc package (version
 docker: ## Build the leadpilot image (needs a Docker engine; none runs on the dev machines here)
 	docker build -t leadpilot .
 
-clean: ## Remove bin/ and stop private services (keeps .data/)
+clean: stop ## Remove bin/ and stop private services (keeps .data/)
 	rm -rf bin/
-	.ci/services stop
 
 clean-data: clean ## clean, then delete .data/ (private databases included)
 	rm -rf .data/

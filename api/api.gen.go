@@ -242,7 +242,7 @@ type APIKey struct {
 	LastUsedAt *time.Time         `json:"last_used_at,omitempty"`
 	Name       string             `json:"name"`
 
-	// Prefix The first characters of the secret
+	// Prefix The first characters of the secret, to recognise it.
 	Prefix    string     `json:"prefix"`
 	RevokedAt *time.Time `json:"revoked_at,omitempty"`
 }
@@ -259,7 +259,7 @@ type APIKeyCreated struct {
 	LastUsedAt *time.Time         `json:"last_used_at,omitempty"`
 	Name       string             `json:"name"`
 
-	// Prefix The first characters of the secret
+	// Prefix The first characters of the secret, to recognise it.
 	Prefix    string     `json:"prefix"`
 	RevokedAt *time.Time `json:"revoked_at,omitempty"`
 
@@ -523,7 +523,7 @@ type OrgSettings struct {
 	// SendWindowStart HH:MM, 24-hour.
 	SendWindowStart *ClockTime `json:"send_window_start,omitempty"`
 
-	// Timezone An IANA time zone
+	// Timezone An IANA time zone, e.g. Europe/Berlin.
 	Timezone *string `json:"timezone,omitempty"`
 }
 

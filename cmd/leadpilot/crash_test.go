@@ -56,6 +56,7 @@ func TestKilledServerNeverCreatesTwiceForOneIdempotencyKey(t *testing.T) {
 		"DATABASE_URL=" + testkit.AppURL(t), "MIGRATE_DATABASE_URL=" + testkit.URL(t),
 		"REDIS_URL=" + testkit.RedisURL(t, 4), "HTTP_ADDR=" + addr, "LOG_LEVEL=error",
 		"JWT_SECRET=" + strings.Repeat("j", 40), // tokens survive the restart
+		"DATA_DIR=" + t.TempDir(),
 		"RATE_LIMIT_ORG_PER_SECOND=100000", "RATE_LIMIT_ORG_BURST=100000",
 		"AUTH_RATE_LIMIT_IP_PER_MINUTE=100000", "AUTH_RATE_LIMIT_EMAIL_PER_MINUTE=100000",
 		"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), "TMPDIR=" + os.TempDir(),

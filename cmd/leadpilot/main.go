@@ -136,12 +136,8 @@ func migrate(ctx context.Context, cfg *config.Config, sub string, out io.Writer)
 		for _, n := range names {
 			fmt.Fprintln(out, "migrate: applied", n)
 		}
-		role, err := db.EnsureLoginRole(ctx, cfg.DatabaseURL, cfg.DatabaseAppRole)
-		if err != nil {
+		if err := ensureServiceLogin(ctx, db, cfg, out); err != nil {
 			return err
-		}
-		if role != "" {
-			fmt.Fprintf(out, "migrate: the service logs in as %q, a member of %q\n", role, cfg.DatabaseAppRole)
 		}
 	case "down":
 		names, err := m.Down(ctx)
@@ -172,6 +168,26 @@ func migrate(ctx context.Context, cfg *config.Config, sub string, out io.Writer)
 		fmt.Fprintln(out, "migrate: lock cleared")
 	default:
 		return fmt.Errorf("migrate: unknown subcommand %q (up, down, status, unlock)", sub)
+	}
+	return nil
+}
+
+// ensureServiceLogin makes the login role the service should use and says
+// which it is; when DATABASE_URL names a privileged login it makes the
+// default one anyway and says in one line how to switch.
+func ensureServiceLogin(ctx context.Context, db *database.DB, cfg *config.Config, out io.Writer) error {
+	login, err := db.EnsureServiceLogin(ctx, cfg.DatabaseURL, cfg.DatabaseAppRole)
+	if err != nil {
+		return err
+	}
+	switch {
+	case login.SwitchURL != "":
+		fmt.Fprintf(out, "migrate: DATABASE_URL logs in as %q, which row-level security does not bind; made %q (a member of %q) for the service: %s\n",
+			login.Privileged, login.Role, cfg.DatabaseAppRole, database.SwitchHint(cfg.DatabaseURL))
+	case login.Privileged != "":
+		fmt.Fprintf(out, "migrate: DATABASE_URL logs in as %q, which row-level security does not bind\n", login.Privileged)
+	case login.Role != "":
+		fmt.Fprintf(out, "migrate: the service logs in as %q, a member of %q\n", login.Role, cfg.DatabaseAppRole)
 	}
 	return nil
 }
@@ -227,7 +243,11 @@ func serve(ctx context.Context, cfg *config.Config, logger *slog.Logger, mode st
 		return err
 	}
 	if err := db.CheckRole(ctx); err != nil {
-		if !errors.Is(err, database.ErrPrivilegedLogin) || cfg.Production() {
+		if !errors.Is(err, database.ErrPrivilegedLogin) {
+			return err
+		}
+		err = fmt.Errorf("%w; to switch, %s (`leadpilot migrate up` makes that login)", err, database.SwitchHint(cfg.DatabaseURL))
+		if cfg.Production() {
 			return err
 		}
 		logger.Warn(err.Error())

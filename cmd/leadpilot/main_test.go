@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -20,10 +21,27 @@ import (
 	"github.com/leadpilot/leadpilot/internal/testkit"
 )
 
-func TestMain(m *testing.M) { testkit.Main(m) }
+// dataDir is DATA_DIR for every run in these tests, so the development
+// secrets they make stay out of the source tree.
+var dataDir string
 
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "leadpilot-cmd-test-")
+	if err != nil {
+		panic(err)
+	}
+	dataDir = dir
+	testkit.Main(m, func() { _ = os.RemoveAll(dir) })
+}
+
+// env is a getenv over vars; DATA_DIR defaults to the tests' own folder.
 func env(vars map[string]string) func(string) string {
-	return func(k string) string { return vars[k] }
+	return func(k string) string {
+		if k == "DATA_DIR" && vars[k] == "" {
+			return dataDir
+		}
+		return vars[k]
+	}
 }
 
 func freeAddr(t *testing.T) string {
@@ -188,4 +206,148 @@ func TestServiceLoggedInAsOwnerIsRefusedInProduction(t *testing.T) {
 	vars["SYSTEM_SMTP_URL"] = "smtp://127.0.0.1:2525?tls=none"
 	err := run(context.Background(), []string{"serve"}, env(vars), io.Discard, io.Discard)
 	require.ErrorContains(t, err, "superuser or BYPASSRLS")
+}
+
+func TestDatabaseURLOfASuperuser(t *testing.T) {
+	t.Parallel()
+	// DATABASE_URL set by hand to the superuser, as people do: migrate
+	// still makes the service's own login and says how to switch to it,
+	// and serve says it again in its warning.
+	owner := testkit.EmptyDatabase(t)
+	vars := map[string]string{"DATABASE_URL": owner, "REDIS_URL": testkit.RedisURL(t, 4)}
+	ctx := context.Background()
+	var out bytes.Buffer
+	require.NoError(t, run(ctx, []string{"migrate", "up"}, env(vars), &out, io.Discard))
+
+	switchURL, err := url.Parse(owner)
+	require.NoError(t, err)
+	switchURL.User = url.User("leadpilot_api")
+	hint := "set DATABASE_URL=" + switchURL.String()
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	last := lines[len(lines)-1]
+	require.Contains(t, last, "which row-level security does not bind")
+	require.Contains(t, last, `made "leadpilot_api"`)
+	require.True(t, strings.HasSuffix(last, hint), "one line says how to switch: %q", last)
+
+	// The login it made is bound by row-level security and can run the service.
+	admin := testkit.OwnerDB(t)
+	var super, bypass, member bool
+	require.NoError(t, admin.Pool.QueryRow(ctx, `
+		SELECT rolsuper, rolbypassrls, pg_has_role('leadpilot_api', 'leadpilot_app', 'MEMBER')
+		FROM pg_roles WHERE rolname = 'leadpilot_api'`).Scan(&super, &bypass, &member))
+	require.False(t, super)
+	require.False(t, bypass)
+	require.True(t, member)
+
+	t.Run("ServeWarnsWithTheSameHint", func(t *testing.T) {
+		vars := map[string]string{
+			"DATABASE_URL": owner, "REDIS_URL": testkit.RedisURL(t, 4),
+			"HTTP_ADDR": freeAddr(t), "LOG_FORMAT": "text", "SHUTDOWN_TIMEOUT": "5s",
+		}
+		sctx, stop := context.WithCancel(ctx)
+		var logs syncBuffer
+		done := make(chan error, 1)
+		go func() { done <- run(sctx, []string{"serve"}, env(vars), io.Discard, &logs) }()
+		require.Eventually(t, func() bool { return strings.Contains(logs.String(), "http: listening") }, 20*time.Second, 50*time.Millisecond)
+		stop()
+		require.NoError(t, <-done)
+		var warning string
+		for _, l := range strings.Split(logs.String(), "\n") {
+			if strings.Contains(l, "superuser or BYPASSRLS") {
+				warning = l
+			}
+		}
+		require.Contains(t, warning, "level=WARN")
+		require.Contains(t, warning, hint, "the warning says how to switch")
+	})
+	t.Run("ServeWithTheSuggestedURLHasNothingToWarnAbout", func(t *testing.T) {
+		vars := map[string]string{
+			"DATABASE_URL": switchURL.String(), "MIGRATE_DATABASE_URL": owner, "REDIS_URL": testkit.RedisURL(t, 4),
+			"HTTP_ADDR": freeAddr(t), "LOG_FORMAT": "text", "SHUTDOWN_TIMEOUT": "5s",
+		}
+		sctx, stop := context.WithCancel(ctx)
+		var logs syncBuffer
+		done := make(chan error, 1)
+		go func() { done <- run(sctx, []string{"serve"}, env(vars), io.Discard, &logs) }()
+		require.Eventually(t, func() bool { return strings.Contains(logs.String(), "http: listening") }, 20*time.Second, 50*time.Millisecond)
+		stop()
+		require.NoError(t, <-done)
+		require.NotContains(t, logs.String(), "superuser or BYPASSRLS")
+	})
+}
+
+func TestDevelopmentSecretsPersistAcrossRuns(t *testing.T) {
+	t.Parallel()
+	// Without JWT_SECRET, a token issued by one run of the service is
+	// accepted by the next (same install), and by no other install.
+	owner := testkit.EmptyDatabase(t)
+	ou, err := url.Parse(owner)
+	require.NoError(t, err)
+	app := *ou
+	app.User = url.User("leadpilot_api_cmdtest")
+	install := t.TempDir()
+	vars := map[string]string{
+		"MIGRATE_DATABASE_URL": owner, "DATABASE_URL": app.String(), "REDIS_URL": testkit.RedisURL(t, 4),
+		"LOG_FORMAT": "text", "SHUTDOWN_TIMEOUT": "5s", "DATA_DIR": install,
+	}
+	ctx := context.Background()
+	require.NoError(t, run(ctx, []string{"migrate", "up"}, env(vars), io.Discard, io.Discard))
+	fi, err := os.Stat(install + "/jwt-secret")
+	require.NoError(t, err)
+	require.Equal(t, os.FileMode(0o600), fi.Mode().Perm())
+
+	// serve runs until stopped; each call is one run of the service.
+	serve := func(t *testing.T, dataDir string, do func(base string)) {
+		t.Helper()
+		v := map[string]string{}
+		for k, x := range vars {
+			v[k] = x
+		}
+		v["DATA_DIR"] = dataDir
+		v["HTTP_ADDR"] = freeAddr(t)
+		sctx, stop := context.WithCancel(ctx)
+		done := make(chan error, 1)
+		go func() { done <- run(sctx, []string{"serve"}, env(v), io.Discard, io.Discard) }()
+		base := "http://" + v["HTTP_ADDR"]
+		require.Eventually(t, func() bool {
+			r, err := http.Get(base + "/readyz")
+			if err != nil {
+				return false
+			}
+			r.Body.Close()
+			return r.StatusCode == http.StatusOK
+		}, 20*time.Second, 50*time.Millisecond)
+		do(base)
+		stop()
+		require.NoError(t, <-done)
+	}
+	status := func(base, token string) int {
+		req, err := http.NewRequest(http.MethodGet, base+"/v1/me", nil)
+		require.NoError(t, err)
+		req.Header.Set("Authorization", "Bearer "+token)
+		r, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		r.Body.Close()
+		return r.StatusCode
+	}
+	var token string
+	serve(t, install, func(base string) {
+		body := `{"email":"ada@example.com","password":"correct horse battery","full_name":"Ada","org_name":"Engines"}`
+		r, err := http.Post(base+"/v1/auth/signup", "application/json", strings.NewReader(body))
+		require.NoError(t, err)
+		defer r.Body.Close()
+		require.Equal(t, http.StatusCreated, r.StatusCode)
+		var got struct {
+			AccessToken string `json:"access_token"`
+		}
+		require.NoError(t, json.NewDecoder(r.Body).Decode(&got))
+		token = got.AccessToken
+		require.Equal(t, http.StatusOK, status(base, token))
+	})
+	serve(t, install, func(base string) {
+		require.Equal(t, http.StatusOK, status(base, token), "the next run of the same install accepts it")
+	})
+	serve(t, t.TempDir(), func(base string) {
+		require.Equal(t, http.StatusUnauthorized, status(base, token), "another install does not")
+	})
 }

@@ -65,8 +65,14 @@ var ErrTokenExpired = errors.New("auth: access token expired")
 // ErrTokenInvalid is any other verification failure.
 var ErrTokenInvalid = errors.New("auth: access token invalid")
 
+// leeway absorbs clock skew between the instances that issue and verify
+// tokens, and the rounding of JWT times to whole seconds.
+const leeway = 5 * time.Second
+
 // Verify checks signature, algorithm, issuer, audience and times, and
-// returns the user and organisation ids.
+// returns the user and organisation ids. A token must carry iat and exp,
+// and may not live longer than the configured TTL: whoever holds the
+// signing key cannot hand out a token that outlives it by years.
 func (t *Tokens) Verify(s string) (userID, orgID uuid.UUID, claims *AccessClaims, err error) {
 	claims = &AccessClaims{}
 	_, err = jwt.ParseWithClaims(s, claims, func(*jwt.Token) (any, error) { return t.secret, nil },
@@ -76,13 +82,19 @@ func (t *Tokens) Verify(s string) (userID, orgID uuid.UUID, claims *AccessClaims
 		jwt.WithExpirationRequired(),
 		jwt.WithIssuedAt(),
 		jwt.WithTimeFunc(t.now),
-		jwt.WithLeeway(5*time.Second),
+		jwt.WithLeeway(leeway),
 	)
 	if err != nil {
 		if errors.Is(err, jwt.ErrTokenExpired) {
 			return uuid.Nil, uuid.Nil, nil, ErrTokenExpired
 		}
 		return uuid.Nil, uuid.Nil, nil, fmt.Errorf("%w: %w", ErrTokenInvalid, err)
+	}
+	if claims.IssuedAt == nil {
+		return uuid.Nil, uuid.Nil, nil, fmt.Errorf("%w: no iat claim", ErrTokenInvalid)
+	}
+	if life := claims.ExpiresAt.Sub(claims.IssuedAt.Time); life > t.ttl+leeway {
+		return uuid.Nil, uuid.Nil, nil, fmt.Errorf("%w: lifetime %s exceeds the access-token TTL %s", ErrTokenInvalid, life, t.ttl)
 	}
 	if userID, err = uuid.Parse(claims.Subject); err != nil {
 		return uuid.Nil, uuid.Nil, nil, ErrTokenInvalid

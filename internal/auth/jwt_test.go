@@ -251,6 +251,15 @@ func TestTokens(t *testing.T) {
 			requireTokenInvalid(t, tk, s)
 		}
 	})
+	t.Run("LifetimeWithinTTLAndLeewayVerifies", func(t *testing.T) {
+		t.Parallel()
+		// The cap on exp - iat leaves room for rounding and skew.
+		tk, b := setupTokens(t)
+		c := jwtValidClaims(b)
+		c.ExpiresAt = jwt.NewNumericDate(b.clock.Now().Add(jwtTestTTL + 4*time.Second))
+		_, _, _, err := tk.Verify(signClaims(t, jwt.SigningMethodHS256, c, []byte(jwtTestSecret)))
+		require.NoError(t, err)
+	})
 	t.Run("SelfSignedHS256ClaimsVerify", func(t *testing.T) {
 		t.Parallel()
 		// Control for the forged-claims cases below: the helper's claims are
@@ -268,8 +277,21 @@ func TestTokens(t *testing.T) {
 		"OrgIDThatIsNotAUUIDIsInvalid":   func(c *AccessClaims, _ time.Time) { c.OrgID = "acme" },
 		"MissingOrgIDIsInvalid":          func(c *AccessClaims, _ time.Time) { c.OrgID = "" },
 		"MissingExpiryIsInvalid":         func(c *AccessClaims, _ time.Time) { c.ExpiresAt = nil },
-		"MissingIssuerIsInvalid":         func(c *AccessClaims, _ time.Time) { c.Issuer = "" },
-		"MissingAudienceIsInvalid":       func(c *AccessClaims, _ time.Time) { c.Audience = nil },
+		"MissingIssuedAtIsInvalid":       func(c *AccessClaims, _ time.Time) { c.IssuedAt = nil },
+		"TenYearLifetimeIsInvalid": func(c *AccessClaims, now time.Time) {
+			c.ExpiresAt = jwt.NewNumericDate(now.AddDate(10, 0, 0))
+		},
+		"LifetimeJustOverTTLAndLeewayIsInvalid": func(c *AccessClaims, now time.Time) {
+			c.ExpiresAt = jwt.NewNumericDate(now.Add(jwtTestTTL + 6*time.Second))
+		},
+		"BackdatedIssueWithALongLifetimeIsInvalid": func(c *AccessClaims, now time.Time) {
+			// Still unexpired now, but minted to last a day.
+			c.IssuedAt = jwt.NewNumericDate(now.Add(-time.Hour))
+			c.NotBefore = c.IssuedAt
+			c.ExpiresAt = jwt.NewNumericDate(now.Add(23 * time.Hour))
+		},
+		"MissingIssuerIsInvalid":   func(c *AccessClaims, _ time.Time) { c.Issuer = "" },
+		"MissingAudienceIsInvalid": func(c *AccessClaims, _ time.Time) { c.Audience = nil },
 		"IssuedInTheFutureIsInvalid": func(c *AccessClaims, now time.Time) {
 			c.IssuedAt = jwt.NewNumericDate(now.Add(time.Hour))
 		},

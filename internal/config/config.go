@@ -16,13 +16,6 @@ import (
 	"github.com/leadpilot/leadpilot/internal/secrets"
 )
 
-// Insecure development defaults, refused in production. They let `make run`
-// work on a fresh machine with no set-up.
-const (
-	devJWTSecret     = "leadpilot-development-jwt-secret-do-not-use-in-production"
-	devEncryptionKey = "dev:bGVhZHBpbG90LWRldi1rZXktMzItYnl0ZXMtbG9uZyE=" // 32 bytes, base64
-)
-
 // Config is the whole service configuration.
 type Config struct {
 	Env               string        `env:"LEADPILOT_ENV" envDefault:"development"` // development | production
@@ -63,6 +56,12 @@ type Config struct {
 	SystemSMTPURL string `env:"SYSTEM_SMTP_URL"`
 	// SystemMailFrom is the sender of that mail.
 	SystemMailFrom string `env:"SYSTEM_MAIL_FROM" envDefault:"LeadPilot <no-reply@localhost>"`
+
+	// DataDir holds what a development install keeps for itself: the
+	// JWT secret and encryption key made for it when JWT_SECRET and
+	// ENCRYPTION_KEYS are unset. Default .data (git-ignored, next to the
+	// private databases of `make run`). Unused in production.
+	DataDir string `env:"DATA_DIR" envDefault:".data"`
 
 	EncryptionKeys         string `env:"ENCRYPTION_KEYS"`
 	EncryptionCurrentKeyID string `env:"ENCRYPTION_CURRENT_KEY_ID"`
@@ -212,8 +211,16 @@ func (c *Config) validate() error {
 	case c.JWTSecret == "" && c.Production():
 		bad("JWT_SECRET is required in production (at least 32 random bytes, e.g. `openssl rand -base64 48`)")
 	case c.JWTSecret == "":
-		c.JWTSecret = devJWTSecret
-		c.Warnings = append(c.Warnings, "JWT_SECRET is not set: using an insecure development secret")
+		secret, err := devJWTSecret(c.DataDir)
+		switch {
+		case err != nil:
+			bad("JWT_SECRET is not set and the development secret in DATA_DIR (%s) cannot be read or created: %v", c.DataDir, err)
+		case len(secret) < 32:
+			bad("JWT_SECRET is not set and %s holds fewer than 32 characters; delete it to get a new one", dataFile(c.DataDir, jwtSecretFile))
+		default:
+			c.JWTSecret = secret
+			c.Warnings = append(c.Warnings, fmt.Sprintf("JWT_SECRET is not set: using this install's development secret from %s (set JWT_SECRET in production)", dataFile(c.DataDir, jwtSecretFile)))
+		}
 	case len(c.JWTSecret) < 32:
 		bad("JWT_SECRET must be at least 32 characters")
 	}
@@ -229,32 +236,43 @@ func (c *Config) validate() error {
 	if c.SystemSMTPURL == "" && c.Production() {
 		bad("SYSTEM_SMTP_URL is required in production: invites, email verification and password resets are mailed (smtp://user:password@host:587)")
 	}
-	keys := c.EncryptionKeys
-	if keys == "" {
-		if c.Production() {
-			bad("ENCRYPTION_KEYS is required in production (kid:base64 of 32 random bytes, e.g. k1:$(openssl rand -base64 32))")
+	keys, current, source := c.EncryptionKeys, c.EncryptionCurrentKeyID, "ENCRYPTION_KEYS"
+	switch {
+	case keys != "":
+	case c.Production():
+		bad("ENCRYPTION_KEYS is required in production (kid:base64 of 32 random bytes, e.g. k1:$(openssl rand -base64 32))")
+	default:
+		key, err := devEncryptionKey(c.DataDir)
+		if err != nil {
+			bad("ENCRYPTION_KEYS is not set and the development key in DATA_DIR (%s) cannot be read or created: %v", c.DataDir, err)
+			break
 		}
-		keys = devEncryptionKey
-		c.Warnings = append(c.Warnings, "ENCRYPTION_KEYS is not set: using an insecure development key")
+		// The install's own key encrypts; the old built-in one only
+		// decrypts what was stored before this install had a key.
+		kid, _, _ := strings.Cut(key, ":")
+		keys, current = key+","+legacyDevEncryptionKey, kid
+		source = dataFile(c.DataDir, encryptionKeyFile)
+		c.Warnings = append(c.Warnings, fmt.Sprintf("ENCRYPTION_KEYS is not set: using this install's development key from %s (set ENCRYPTION_KEYS in production)", source))
 	}
-	if parsed, err := secrets.ParseKeys(keys); err != nil {
-		bad("ENCRYPTION_KEYS: %v", err)
-	} else {
-		current := c.EncryptionCurrentKeyID
-		if current == "" {
-			if len(parsed) != 1 {
-				bad("ENCRYPTION_CURRENT_KEY_ID is required when ENCRYPTION_KEYS holds several keys")
-			}
-			for kid := range parsed {
-				current = kid
-			}
-		}
-		if kr, err := secrets.NewKeyring(parsed, current); err != nil {
-			if current != "" || len(parsed) == 1 {
-				bad("ENCRYPTION_CURRENT_KEY_ID: %v", err)
-			}
+	if keys != "" {
+		if parsed, err := secrets.ParseKeys(keys); err != nil {
+			bad("%s: %v", source, err)
 		} else {
-			c.Keyring = kr
+			if current == "" {
+				if len(parsed) != 1 {
+					bad("ENCRYPTION_CURRENT_KEY_ID is required when ENCRYPTION_KEYS holds several keys")
+				}
+				for kid := range parsed {
+					current = kid
+				}
+			}
+			if kr, err := secrets.NewKeyring(parsed, current); err != nil {
+				if current != "" || len(parsed) == 1 {
+					bad("ENCRYPTION_CURRENT_KEY_ID: %v", err)
+				}
+			} else {
+				c.Keyring = kr
+			}
 		}
 	}
 	for name, v := range map[string]int{

@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"encoding/base64"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -14,10 +17,30 @@ import (
 	"github.com/leadpilot/leadpilot/internal/secrets"
 )
 
-// envMap is a getenv backed by a map.
+// envMap is a getenv backed by a map. DATA_DIR defaults to a temporary
+// folder shared by the package's tests, so development secrets are never
+// written into the source tree.
 type envMap map[string]string
 
-func (e envMap) get(k string) string { return e[k] }
+func (e envMap) get(k string) string {
+	if k == "DATA_DIR" && e[k] == "" {
+		return testDataDir
+	}
+	return e[k]
+}
+
+var testDataDir string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "leadpilot-config-test-")
+	if err != nil {
+		panic(err)
+	}
+	testDataDir = dir
+	code := m.Run()
+	_ = os.RemoveAll(dir)
+	os.Exit(code)
+}
 
 // key is a kid:base64 entry for ENCRYPTION_KEYS.
 func key(kid string, fill byte) string {
@@ -190,12 +213,12 @@ func TestLoad(t *testing.T) {
 	t.Run("GetenvIsAskedForEveryVariable", func(t *testing.T) {
 		t.Parallel()
 		asked := map[string]bool{}
-		_, err := config.Load(func(k string) string { asked[k] = true; return "" })
+		_, err := config.Load(func(k string) string { asked[k] = true; return envMap{}.get(k) })
 		require.NoError(t, err)
 		for _, name := range []string{
 			"LEADPILOT_ENV", "HTTP_ADDR", "DATABASE_URL", "MIGRATE_DATABASE_URL", "REDIS_URL",
 			"JWT_SECRET", "ENCRYPTION_KEYS", "ENCRYPTION_CURRENT_KEY_ID", "RATE_LIMIT_ORG_PER_SECOND",
-			"ACCESS_TOKEN_TTL", "CORS_ALLOWED_ORIGINS", "ANTHROPIC_API_KEY", "LLM_TIMEOUT",
+			"ACCESS_TOKEN_TTL", "CORS_ALLOWED_ORIGINS", "ANTHROPIC_API_KEY", "LLM_TIMEOUT", "DATA_DIR",
 		} {
 			require.True(t, asked[name], "getenv was not asked for %s", name)
 		}
@@ -296,4 +319,154 @@ func TestLoadParseErrors(t *testing.T) {
 			require.NotContains(t, err.Error(), "WORKER_CONCURRENCY must be at least 1")
 		})
 	}
+}
+
+// legacyDevKeyring is the keyring of the built-in development key that
+// installs used before each got its own (kid "dev").
+func legacyDevKeyring(t *testing.T) *secrets.Keyring {
+	t.Helper()
+	keys, err := secrets.ParseKeys("dev:bGVhZHBpbG90LWRldi1rZXktMzItYnl0ZXMtbG9uZyE=")
+	require.NoError(t, err)
+	kr, err := secrets.NewKeyring(keys, "dev")
+	require.NoError(t, err)
+	return kr
+}
+
+func TestDevelopmentSecrets(t *testing.T) {
+	t.Parallel()
+
+	// setup is a fresh install: an empty DATA_DIR.
+	setup := func(t *testing.T) (envMap, string) {
+		t.Helper()
+		dir := filepath.Join(t.TempDir(), "data")
+		return envMap{"DATA_DIR": dir}, dir
+	}
+
+	t.Run("FirstStartMakesPrivateRandomSecretFiles", func(t *testing.T) {
+		t.Parallel()
+		env, dir := setup(t)
+		cfg, err := config.Load(env.get)
+		require.NoError(t, err)
+		require.GreaterOrEqual(t, len(cfg.JWTSecret), 32)
+		for _, name := range []string{"jwt-secret", "encryption-key"} {
+			fi, err := os.Stat(filepath.Join(dir, name))
+			require.NoError(t, err, name)
+			require.Equal(t, os.FileMode(0o600), fi.Mode().Perm(), name)
+		}
+		b, err := os.ReadFile(filepath.Join(dir, "jwt-secret"))
+		require.NoError(t, err)
+		require.Equal(t, cfg.JWTSecret, strings.TrimSpace(string(b)))
+		require.Equal(t, "local", cfg.Keyring.CurrentKeyID())
+		require.Contains(t, cfg.Warnings[0], filepath.Join(dir, "jwt-secret"))
+		require.Contains(t, cfg.Warnings[1], filepath.Join(dir, "encryption-key"))
+		require.NotContains(t, cfg.JWTSecret, "leadpilot-development", "no constant secret")
+	})
+	t.Run("RestartReusesTheInstallsSecrets", func(t *testing.T) {
+		t.Parallel()
+		env, _ := setup(t)
+		first, err := config.Load(env.get)
+		require.NoError(t, err)
+		ct, err := first.Keyring.EncryptString("sk-org-key", []byte("aad"))
+		require.NoError(t, err)
+
+		second, err := config.Load(env.get)
+		require.NoError(t, err)
+		require.Equal(t, first.JWTSecret, second.JWTSecret)
+		pt, err := second.Keyring.DecryptString(ct, []byte("aad"))
+		require.NoError(t, err)
+		require.Equal(t, "sk-org-key", pt)
+	})
+	t.Run("EachInstallGetsItsOwnSecrets", func(t *testing.T) {
+		t.Parallel()
+		envA, _ := setup(t)
+		envB, _ := setup(t)
+		a, err := config.Load(envA.get)
+		require.NoError(t, err)
+		b, err := config.Load(envB.get)
+		require.NoError(t, err)
+		require.NotEqual(t, a.JWTSecret, b.JWTSecret)
+		ct, err := a.Keyring.EncryptString("x", nil)
+		require.NoError(t, err)
+		_, err = b.Keyring.DecryptString(ct, nil)
+		require.Error(t, err, "another install's key does not decrypt")
+	})
+	t.Run("DataEncryptedWithTheOldBuiltInKeyStillDecrypts", func(t *testing.T) {
+		t.Parallel()
+		env, _ := setup(t)
+		cfg, err := config.Load(env.get)
+		require.NoError(t, err)
+		old, err := legacyDevKeyring(t).EncryptString("stored before", []byte("aad"))
+		require.NoError(t, err)
+		pt, err := cfg.Keyring.DecryptString(old, []byte("aad"))
+		require.NoError(t, err)
+		require.Equal(t, "stored before", pt)
+		require.True(t, cfg.Keyring.NeedsRotation(old), "reencrypt moves it to the install's key")
+
+		ct, err := cfg.Keyring.EncryptString("new", nil)
+		require.NoError(t, err)
+		kid, err := secrets.KeyID(ct)
+		require.NoError(t, err)
+		require.Equal(t, "local", kid, "the old key never encrypts")
+		_, err = legacyDevKeyring(t).DecryptString(ct, nil)
+		require.Error(t, err)
+	})
+	t.Run("ConcurrentFirstStartsAgreeOnOneSecret", func(t *testing.T) {
+		t.Parallel()
+		env, _ := setup(t)
+		got := make([]string, 8)
+		var wg sync.WaitGroup
+		for i := range got {
+			wg.Go(func() {
+				cfg, err := config.Load(env.get)
+				if err == nil {
+					got[i] = cfg.JWTSecret
+				}
+			})
+		}
+		wg.Wait()
+		for _, s := range got {
+			require.NotEmpty(t, s)
+			require.Equal(t, got[0], s)
+		}
+	})
+	t.Run("SetSecretsWriteNothing", func(t *testing.T) {
+		t.Parallel()
+		env, dir := setup(t)
+		env["JWT_SECRET"] = goodSecret
+		env["ENCRYPTION_KEYS"] = key("k1", 1)
+		cfg, err := config.Load(env.get)
+		require.NoError(t, err)
+		require.Empty(t, cfg.Warnings)
+		_, err = os.Stat(dir)
+		require.ErrorIs(t, err, os.ErrNotExist)
+	})
+	t.Run("ProductionNeverFallsBackToFiles", func(t *testing.T) {
+		t.Parallel()
+		env, dir := setup(t)
+		require.NoError(t, os.MkdirAll(dir, 0o700))
+		require.NoError(t, os.WriteFile(filepath.Join(dir, "jwt-secret"), []byte(goodSecret+goodSecret), 0o600))
+		env["LEADPILOT_ENV"] = "production"
+		got := problems(t, env)
+		require.Len(t, got, 2, "%q", got)
+		require.Contains(t, got[0], "JWT_SECRET is required in production")
+		require.Contains(t, got[1], "ENCRYPTION_KEYS is required in production")
+	})
+	t.Run("UnusableDataDirIsAProblem", func(t *testing.T) {
+		t.Parallel()
+		file := filepath.Join(t.TempDir(), "a-file")
+		require.NoError(t, os.WriteFile(file, nil, 0o600))
+		got := problems(t, envMap{"DATA_DIR": filepath.Join(file, "data")})
+		require.Len(t, got, 2, "%q", got)
+		require.Contains(t, got[0], "JWT_SECRET is not set and the development secret")
+		require.Contains(t, got[1], "ENCRYPTION_KEYS is not set and the development key")
+	})
+	t.Run("ShortSecretFileIsAProblem", func(t *testing.T) {
+		t.Parallel()
+		env, dir := setup(t)
+		require.NoError(t, os.MkdirAll(dir, 0o700))
+		require.NoError(t, os.WriteFile(filepath.Join(dir, "jwt-secret"), []byte("short\n"), 0o600))
+		got := problems(t, env)
+		require.Len(t, got, 1, "%q", got)
+		require.Contains(t, got[0], "fewer than 32 characters")
+	})
 }

@@ -86,6 +86,33 @@ func migrationsHash() string {
 	return hex.EncodeToString(h.Sum(nil))[:12]
 }
 
+// Template databases are shared by every test process on the server (the
+// packages of one `go test` run, other checkouts' runs) and left behind by
+// none. Two advisory locks keep that safe:
+//
+//   - lockSetup (exclusive, held only while a process creates, clones or
+//     drops a template) serialises all template work, so a template is
+//     never dropped while it is being built or cloned;
+//   - lockTemplate (shared, one per template name) is held by each process
+//     that uses the template, from its setup until it exits.
+//
+// A process leaving takes lockSetup, drops its own share and tries the
+// template's lock exclusively: if nobody else holds a share, it is the last
+// user and drops the template. Setup also drops templates of other
+// migration sets (earlier runs, crashed processes) that nobody holds. A
+// package that starts after the last one left rebuilds the template, which
+// takes about a second.
+const (
+	lockSetup    = 727274
+	lockTemplate = 727275 // with hashtext(template name) as the second key
+)
+
+// tplConn holds this process's share of tplName's lock until Main ends.
+var (
+	tplConn *pgx.Conn
+	tplName string
+)
+
 func setup() (string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -93,13 +120,22 @@ func setup() (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("testkit: Postgres unreachable at %s (run `make services`): %w", BaseURL(), err)
 	}
-	defer admin.Close(ctx)
+	keep := false
+	defer func() {
+		if !keep {
+			_ = admin.Close(context.WithoutCancel(ctx))
+		}
+	}()
 	tpl := "leadpilot_tpl_" + migrationsHash()
-	// One package builds the template; the others wait on the lock.
-	if _, err := admin.Exec(ctx, `SELECT pg_advisory_lock(727274)`); err != nil {
+	// One process at a time builds, clones or drops templates.
+	if _, err := admin.Exec(ctx, `SELECT pg_advisory_lock($1)`, lockSetup); err != nil {
 		return "", err
 	}
-	defer admin.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock(727274)`) //nolint:errcheck
+	defer admin.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, lockSetup) //nolint:errcheck
+	if _, err := admin.Exec(ctx, `SELECT pg_advisory_lock_shared($1, hashtext($2))`, lockTemplate, tpl); err != nil {
+		return "", err
+	}
+	dropUnusedTemplates(ctx, admin, tpl)
 	var exists bool
 	if err := admin.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)`, tpl).Scan(&exists); err != nil {
 		return "", err
@@ -128,6 +164,7 @@ func setup() (string, error) {
 		return "", fmt.Errorf("testkit: clone template: %w", err)
 	}
 	created = name
+	keep, tplConn, tplName = true, admin, tpl
 	// The service's login role, as `leadpilot migrate up` creates it.
 	owner, err := database.Open(ctx, database.Options{URL: withDB(BaseURL(), name), MaxConns: 2})
 	if err != nil {
@@ -140,16 +177,60 @@ func setup() (string, error) {
 	return withDB(BaseURL(), name), nil
 }
 
-// Main runs a package's tests and drops its database afterwards. Use it
-// from TestMain in every package that calls DB or OwnerDB.
-func Main(m *testing.M) {
+// dropUnusedTemplates drops the templates other than keep that no process
+// holds a share of. The caller holds lockSetup. Failures are ignored: a
+// template left behind is dropped by a later run.
+func dropUnusedTemplates(ctx context.Context, admin *pgx.Conn, keep string) {
+	rows, err := admin.Query(ctx, `SELECT datname FROM pg_database WHERE datname LIKE 'leadpilot\_tpl\_%' AND datname <> $1`, keep)
+	if err != nil {
+		return
+	}
+	names, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return
+	}
+	for _, n := range names {
+		dropTemplateIfUnused(ctx, admin, n)
+	}
+}
+
+// dropTemplateIfUnused drops template tpl when nobody holds a share of its
+// lock. The caller holds lockSetup and no share of tpl's lock itself.
+func dropTemplateIfUnused(ctx context.Context, admin *pgx.Conn, tpl string) {
+	var free bool
+	if err := admin.QueryRow(ctx, `SELECT pg_try_advisory_lock($1, hashtext($2))`, lockTemplate, tpl).Scan(&free); err != nil || !free {
+		return
+	}
+	_, _ = admin.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{tpl}.Sanitize())
+	_, _ = admin.Exec(ctx, `SELECT pg_advisory_unlock($1, hashtext($2))`, lockTemplate, tpl)
+}
+
+// Main runs a package's tests, then drops its database, drops the template
+// when no other process still uses it, and runs after (the caller's own
+// cleanups). Use it from TestMain in every package that calls DB, OwnerDB
+// or EmptyDatabase.
+func Main(m *testing.M, after ...func()) {
 	code := m.Run()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	if created != "" {
-		ctx := context.Background()
 		if admin, err := pgx.Connect(ctx, withDB(BaseURL(), "postgres")); err == nil {
 			_, _ = admin.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{created}.Sanitize()+" WITH (FORCE)")
 			_ = admin.Close(ctx)
 		}
+	}
+	if tplConn != nil {
+		// The last one out drops the template (see lockSetup).
+		if _, err := tplConn.Exec(ctx, `SELECT pg_advisory_lock($1)`, lockSetup); err == nil {
+			if _, err := tplConn.Exec(ctx, `SELECT pg_advisory_unlock_shared($1, hashtext($2))`, lockTemplate, tplName); err == nil {
+				dropTemplateIfUnused(ctx, tplConn, tplName)
+			}
+		}
+		// Ending the session releases whatever it still holds.
+		_ = tplConn.Close(ctx)
+	}
+	cancel()
+	for _, f := range after {
+		f()
 	}
 	os.Exit(code)
 }
