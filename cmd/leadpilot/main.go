@@ -296,6 +296,22 @@ func serve(ctx context.Context, cfg *config.Config, logger *slog.Logger, mode st
 			_ = srv.Shutdown(sctx)
 		}()
 	}
+	if cfg.MetricsAddr != "" && (mode == "serve" || mode == "all") {
+		msrv := &http.Server{Addr: cfg.MetricsAddr, Handler: metricsHandler(reg), ReadHeaderTimeout: 10 * time.Second}
+		running++
+		go func() {
+			logger.Info("metrics: listening", "addr", cfg.MetricsAddr)
+			if err := msrv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				errc <- fmt.Errorf("metrics: %w", err)
+				return
+			}
+			errc <- nil
+		}()
+		go func() {
+			<-ctx.Done()
+			_ = msrv.Close()
+		}()
+	}
 	if mode == "worker" || mode == "all" {
 		running++
 		go func() {
@@ -343,13 +359,17 @@ func newHTTPServer(cfg *config.Config, logger *slog.Logger, db *database.DB, rdb
 			return database.SchemaCurrent(ctx, db.Bun)
 		},
 		Extra: func(e *echo.Echo) {
-			e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg})))
+			if cfg.MetricsAddr == "" {
+				e.GET("/metrics", echo.WrapHandler(metricsHandler(reg)), httpapi.OperatorOnly(cfg.MetricsToken))
+			}
 			e.GET("/docs", docsHandler)
 			e.GET("/docs/*", docsHandler)
 			e.HEAD("/docs", docsHandler)
 			e.HEAD("/docs/*", docsHandler)
 			if catcher != nil {
-				e.GET("/dev/mail", echo.WrapHandler(catcher)) // development only: the caught mail holds live secrets
+				// Development only, and only for this machine or the metrics
+				// token: the caught mail holds live secrets.
+				e.GET("/dev/mail", echo.WrapHandler(catcher), httpapi.OperatorOnly(cfg.MetricsToken))
 			}
 		},
 		MaxBodyBytes:      cfg.MaxBodyBytes,
@@ -412,4 +432,11 @@ func llmPlatform(cfg *config.Config) llmfactory.Platform {
 		},
 		Timeout: cfg.LLMTimeout,
 	}
+}
+
+// metricsHandler serves the Prometheus registry.
+func metricsHandler(reg *prometheus.Registry) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	return mux
 }

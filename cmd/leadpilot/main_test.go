@@ -204,6 +204,7 @@ func TestServiceLoggedInAsOwnerIsRefusedInProduction(t *testing.T) {
 	vars["JWT_SECRET"] = strings.Repeat("s", 40)
 	vars["ENCRYPTION_KEYS"] = "k1:" + "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
 	vars["SYSTEM_SMTP_URL"] = "smtp://127.0.0.1:2525?tls=none"
+	vars["METRICS_TOKEN"] = "metrics-token-0123456789"
 	err := run(context.Background(), []string{"serve"}, env(vars), io.Discard, io.Discard)
 	require.ErrorContains(t, err, "superuser or BYPASSRLS")
 }

@@ -77,6 +77,15 @@ type Config struct {
 
 	WorkerConcurrency int `env:"WORKER_CONCURRENCY" envDefault:"20"`
 
+	// MetricsAddr, when set (e.g. 127.0.0.1:9090), serves /metrics on its
+	// own listener and not on HTTP_ADDR. Default: on HTTP_ADDR, guarded by
+	// MetricsToken.
+	MetricsAddr string `env:"METRICS_ADDR"`
+	// MetricsToken is the bearer token /metrics (and /dev/mail) on HTTP_ADDR
+	// require. Default empty: only clients on this machine (loopback) may
+	// read them. Production needs METRICS_TOKEN or METRICS_ADDR.
+	MetricsToken string `env:"METRICS_TOKEN"`
+
 	// Platform LLM keys and endpoint overrides (an org's own key wins).
 	AnthropicAPIKey  string        `env:"ANTHROPIC_API_KEY"`
 	OpenAIAPIKey     string        `env:"OPENAI_API_KEY"`
@@ -232,6 +241,12 @@ func (c *Config) validate() error {
 	}
 	if c.InviteTTL < time.Hour {
 		bad("INVITE_TTL must be at least 1h")
+	}
+	if c.Production() && c.MetricsAddr == "" && c.MetricsToken == "" {
+		bad("METRICS_TOKEN or METRICS_ADDR is required in production: /metrics on the public port needs a bearer token (or serve it on a private address)")
+	}
+	if c.MetricsToken != "" && len(c.MetricsToken) < 16 {
+		bad("METRICS_TOKEN must be at least 16 characters")
 	}
 	if c.SystemSMTPURL == "" && c.Production() {
 		bad("SYSTEM_SMTP_URL is required in production: invites, email verification and password resets are mailed (smtp://user:password@host:587)")

@@ -57,6 +57,7 @@ func production() envMap {
 		"JWT_SECRET":      goodSecret,
 		"ENCRYPTION_KEYS": key("k1", 1),
 		"SYSTEM_SMTP_URL": "smtp://mailer:pw@smtp.example.com:587",
+		"METRICS_TOKEN":   "metrics-token-0123456789",
 	}
 }
 
@@ -130,10 +131,11 @@ func TestLoad(t *testing.T) {
 	t.Run("ProductionWithNothingSetListsBothSecretsInOneError", func(t *testing.T) {
 		t.Parallel()
 		got := problems(t, envMap{"LEADPILOT_ENV": "production"})
-		require.Len(t, got, 3, "%q", got)
+		require.Len(t, got, 4, "%q", got)
 		require.True(t, strings.HasPrefix(got[0], "JWT_SECRET is required in production"), got[0])
-		require.True(t, strings.HasPrefix(got[1], "SYSTEM_SMTP_URL is required in production"), got[1])
-		require.True(t, strings.HasPrefix(got[2], "ENCRYPTION_KEYS is required in production"), got[2])
+		require.True(t, strings.HasPrefix(got[1], "METRICS_TOKEN or METRICS_ADDR is required in production"), got[1])
+		require.True(t, strings.HasPrefix(got[2], "SYSTEM_SMTP_URL is required in production"), got[2])
+		require.True(t, strings.HasPrefix(got[3], "ENCRYPTION_KEYS is required in production"), got[3])
 	})
 	t.Run("ErrorMessageListsEveryProblem", func(t *testing.T) {
 		t.Parallel()
@@ -252,10 +254,12 @@ func TestLoadRejects(t *testing.T) {
 		"EncryptionKeyWithoutID":      {set: envMap{"ENCRYPTION_KEYS": base64.StdEncoding.EncodeToString(make([]byte, 32))}, want: "ENCRYPTION_KEYS"},
 		"DuplicateEncryptionKeyIDs":   {set: envMap{"ENCRYPTION_KEYS": key("k1", 1) + "," + key("k1", 2)}, want: "ENCRYPTION_KEYS"},
 		"EncryptionKeyNotBase64":      {set: envMap{"ENCRYPTION_KEYS": "k1:not base64 at all!"}, want: "ENCRYPTION_KEYS"},
-		"ProductionWithoutJWTSecret":  {set: envMap{"LEADPILOT_ENV": "production", "ENCRYPTION_KEYS": key("k1", 1), "SYSTEM_SMTP_URL": "smtp://mailer:pw@smtp.example.com:587"}, want: "JWT_SECRET is required in production"},
-		"ProductionWithoutKeys":       {set: envMap{"LEADPILOT_ENV": "production", "JWT_SECRET": goodSecret, "SYSTEM_SMTP_URL": "smtp://mailer:pw@smtp.example.com:587"}, want: "ENCRYPTION_KEYS is required in production"},
-		"ProductionWithShortSecret":   {set: envMap{"LEADPILOT_ENV": "production", "JWT_SECRET": "short", "ENCRYPTION_KEYS": key("k1", 1), "SYSTEM_SMTP_URL": "smtp://mailer:pw@smtp.example.com:587"}, want: "JWT_SECRET must be at least 32 characters"},
-		"ProductionWithoutSMTPURL":    {set: envMap{"LEADPILOT_ENV": "production", "JWT_SECRET": goodSecret, "ENCRYPTION_KEYS": key("k1", 1)}, want: "SYSTEM_SMTP_URL is required in production"},
+		"ProductionWithoutJWTSecret":  {set: envMap{"LEADPILOT_ENV": "production", "ENCRYPTION_KEYS": key("k1", 1), "SYSTEM_SMTP_URL": "smtp://mailer:pw@smtp.example.com:587", "METRICS_ADDR": "127.0.0.1:9090"}, want: "JWT_SECRET is required in production"},
+		"ProductionWithoutKeys":       {set: envMap{"LEADPILOT_ENV": "production", "JWT_SECRET": goodSecret, "SYSTEM_SMTP_URL": "smtp://mailer:pw@smtp.example.com:587", "METRICS_ADDR": "127.0.0.1:9090"}, want: "ENCRYPTION_KEYS is required in production"},
+		"ProductionWithShortSecret":   {set: envMap{"LEADPILOT_ENV": "production", "JWT_SECRET": "short", "ENCRYPTION_KEYS": key("k1", 1), "SYSTEM_SMTP_URL": "smtp://mailer:pw@smtp.example.com:587", "METRICS_ADDR": "127.0.0.1:9090"}, want: "JWT_SECRET must be at least 32 characters"},
+		"ProductionWithoutSMTPURL":    {set: envMap{"LEADPILOT_ENV": "production", "JWT_SECRET": goodSecret, "ENCRYPTION_KEYS": key("k1", 1), "METRICS_ADDR": "127.0.0.1:9090"}, want: "SYSTEM_SMTP_URL is required in production"},
+		"ProductionWithPublicMetrics": {set: envMap{"LEADPILOT_ENV": "production", "JWT_SECRET": goodSecret, "ENCRYPTION_KEYS": key("k1", 1), "SYSTEM_SMTP_URL": "smtp://mailer:pw@smtp.example.com:587"}, want: "METRICS_TOKEN or METRICS_ADDR is required in production"},
+		"ShortMetricsToken":           {set: envMap{"METRICS_TOKEN": "short"}, want: "METRICS_TOKEN must be at least 16 characters"},
 		"UnknownCurrentKeyIDWithKeys": {set: envMap{"ENCRYPTION_KEYS": key("k1", 1) + "," + key("k2", 2), "ENCRYPTION_CURRENT_KEY_ID": "k3"}, want: "ENCRYPTION_CURRENT_KEY_ID"},
 	} {
 		t.Run(name, func(t *testing.T) {
@@ -446,10 +450,9 @@ func TestDevelopmentSecrets(t *testing.T) {
 		require.NoError(t, os.MkdirAll(dir, 0o700))
 		require.NoError(t, os.WriteFile(filepath.Join(dir, "jwt-secret"), []byte(goodSecret+goodSecret), 0o600))
 		env["LEADPILOT_ENV"] = "production"
-		got := problems(t, env)
-		require.Len(t, got, 2, "%q", got)
-		require.Contains(t, got[0], "JWT_SECRET is required in production")
-		require.Contains(t, got[1], "ENCRYPTION_KEYS is required in production")
+		got := strings.Join(problems(t, env), "\n")
+		require.Contains(t, got, "JWT_SECRET is required in production")
+		require.Contains(t, got, "ENCRYPTION_KEYS is required in production")
 	})
 	t.Run("UnusableDataDirIsAProblem", func(t *testing.T) {
 		t.Parallel()
