@@ -22,6 +22,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/leadpilot/leadpilot/internal/database"
+	"github.com/leadpilot/leadpilot/internal/emailaddr"
 	"github.com/leadpilot/leadpilot/internal/fault"
 	"github.com/leadpilot/leadpilot/internal/mailer"
 	"github.com/leadpilot/leadpilot/internal/orgs"
@@ -109,8 +110,8 @@ type SignupInput struct {
 	Email, Password, FullName, OrgName string
 }
 
-// NormalizeEmail is how addresses are stored and compared.
-func NormalizeEmail(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
+// NormalizeEmail is how addresses are stored and compared (see emailaddr).
+func NormalizeEmail(s string) string { return emailaddr.Canonical(s) }
 
 func checkNewPassword(pw, field string) error {
 	if len([]rune(pw)) < MinPasswordLen {
@@ -127,6 +128,9 @@ func (s *Service) Signup(ctx context.Context, in SignupInput, c Client) (Session
 	}
 	if strings.TrimSpace(in.OrgName) == "" {
 		fields.Add("/org_name", "required", "must not be blank")
+	}
+	if p, ok := emailaddr.Check(NormalizeEmail(in.Email)); !ok {
+		fields.Add("/email", p.Code, p.Message)
 	}
 	if err := checkNewPassword(in.Password, "/password"); err != nil {
 		fe, _ := fault.As(err)

@@ -132,6 +132,7 @@ func TestValidation(t *testing.T) {
 		"MissingOrgName":  {`{"email":"a@example.com","password":"long enough pw","full_name":"A"}`, 422, "/org_name"},
 		"ExtraProperty":   {`{"email":"a@example.com","password":"long enough pw","full_name":"A","org_name":"B","role":"owner"}`, 422, "/role"},
 		"WrongType":       {`{"email":"a@example.com","password":12345678901,"full_name":"A","org_name":"B"}`, 422, "/password"},
+		"LookAlikeEmail":  {`{"email":"a1@exаmple.com","password":"long enough pw","full_name":"A","org_name":"B"}`, 422, "/email"},
 		"BlankNameInRule": {`{"email":"a@example.com","password":"long enough pw","full_name":"   ","org_name":"B"}`, 422, "/full_name"},
 	} {
 		t.Run(name, func(t *testing.T) {

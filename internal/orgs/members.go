@@ -12,6 +12,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/leadpilot/leadpilot/internal/database"
+	"github.com/leadpilot/leadpilot/internal/emailaddr"
 	"github.com/leadpilot/leadpilot/internal/fault"
 	"github.com/leadpilot/leadpilot/internal/mailer"
 	"github.com/leadpilot/leadpilot/internal/pagination"
@@ -206,7 +207,10 @@ func (s *Service) CreateInvite(ctx context.Context, a Actor, email string, role 
 	if role == RoleOwner && a.Role != RoleOwner {
 		return CreatedInvite{}, fault.Forbidden("only owners can invite owners")
 	}
-	email = strings.ToLower(strings.TrimSpace(email))
+	email = emailaddr.Canonical(email)
+	if p, ok := emailaddr.Check(email); !ok {
+		return CreatedInvite{}, fault.Invalid(fault.FieldError{Field: "/email", Code: p.Code, Message: p.Message})
+	}
 	secret, hash := token.New(token.PrefixInvite)
 	inv := Invite{
 		ID: uuid.Must(uuid.NewV7()), OrgID: a.OrgID, Email: email, Role: role, TokenHash: hash,
