@@ -36,7 +36,7 @@ var outsideTransaction = map[string]bool{
 // closed: it is the guard against guessing, so while Redis is down a failed
 // attempt answers 503 rather than an unmetered 401 (valid credentials never
 // consult it).
-func authenticate(a *auth.Service, db *database.DB, l *ratelimit.Limiter, lim Limits, public map[string]bool) echo.MiddlewareFunc {
+func authenticate(a *auth.Service, db *database.DB, l *ratelimit.Limiter, lim Limits, public map[string]string) echo.MiddlewareFunc {
 	failures := ratelimit.PerMinute(lim.AuthIPPerMinute).WithPolicy(ratelimit.FailClosed)
 	refuse := func(c echo.Context, err error) error {
 		if fault.IsKind(err, fault.KindUnauthorized) {
@@ -53,7 +53,7 @@ func authenticate(a *auth.Service, db *database.DB, l *ratelimit.Limiter, lim Li
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			op := operationKey(c)
-			if public[op] || c.Path() == "" || c.Path() == "/v1/*" {
+			if public[op] != "" || c.Path() == "" || c.Path() == "/v1/*" {
 				return next(c)
 			}
 			ctx := c.Request().Context()

@@ -47,6 +47,31 @@ type Limits struct {
 	// across all client IPs (default 100 when 0). Past it only a correct
 	// password signs in; see Server.Login for what that bounds.
 	AuthEmailFailuresPerHour int
+	// WebhookIPPerSecond is the per-IP budget of inbound provider
+	// callbacks (x-rate-limit-class: webhook), burst twice that; default
+	// 100 when 0.
+	WebhookIPPerSecond int
+}
+
+// publicBudget is the per-client-IP budget of a public operation's
+// rate-limit class (the spec's x-rate-limit-class). Each class has its own
+// keys, so a burst of provider callbacks never spends the login budget.
+func publicBudget(class string, lim Limits) (ratelimit.Limit, bool) {
+	switch class {
+	case "auth":
+		// The brute-force guard: refuse while it cannot be metered.
+		return ratelimit.PerMinute(lim.AuthIPPerMinute).WithPolicy(ratelimit.FailClosed), true
+	case "webhook":
+		// Callbacks are authenticated by their provider's signature, and a
+		// refused one is a lost reply or status until the provider retries:
+		// let them through while Redis is down.
+		rate := lim.WebhookIPPerSecond
+		if rate <= 0 {
+			rate = 100
+		}
+		return ratelimit.PerSecond(rate, 2*rate).WithPolicy(ratelimit.FailOpen), true
+	}
+	return ratelimit.Limit{}, false
 }
 
 // Deps is what the API needs. Each is used; nothing else is reachable.
@@ -137,7 +162,10 @@ func New(d Deps) (*echo.Echo, error) {
 	}
 
 	s := &Server{auth: d.Auth, orgs: d.Orgs, llm: d.LLM, limiter: d.Limiter, limits: d.Limits}
-	public := publicOperations(spec)
+	public, err := publicOperations(spec, d.Limits)
+	if err != nil {
+		return nil, err
+	}
 	v1 := e.Group("/v1")
 	v1.Use(echoContext)
 	v1.Use(authenticate(d.Auth, d.DB, d.Limiter, d.Limits, public))
@@ -197,10 +225,11 @@ func (r routeAdapter) TRACE(p string, h echo.HandlerFunc, m ...echo.MiddlewareFu
 	return r.g.TRACE(strings.TrimPrefix(p, "/v1"), h, m...)
 }
 
-// publicOperations lists "METHOD /path" (Echo syntax) of operations whose
-// spec says `security: []`.
-func publicOperations(spec *openapi3.T) map[string]bool {
-	out := map[string]bool{}
+// publicOperations maps "METHOD /path" (Echo syntax) of operations whose
+// spec says `security: []` to their x-rate-limit-class, which must name a
+// known budget.
+func publicOperations(spec *openapi3.T, lim Limits) (map[string]string, error) {
+	out := map[string]string{}
 	for path, item := range spec.Paths.Map() {
 		echoPath := path
 		for {
@@ -212,12 +241,17 @@ func publicOperations(spec *openapi3.T) map[string]bool {
 			echoPath = echoPath[:i] + ":" + echoPath[i+1:i+j] + echoPath[i+j+1:]
 		}
 		for method, op := range item.Operations() {
-			if op.Security != nil && len(*op.Security) == 0 {
-				out[method+" "+echoPath] = true
+			if op.Security == nil || len(*op.Security) != 0 {
+				continue
 			}
+			class, _ := op.Extensions["x-rate-limit-class"].(string)
+			if _, ok := publicBudget(class, lim); !ok {
+				return nil, fmt.Errorf("httpapi: %s %s is public but its x-rate-limit-class %q names no budget", method, path, class)
+			}
+			out[method+" "+echoPath] = class
 		}
 	}
-	return out
+	return out, nil
 }
 
 func operationKey(c echo.Context) string { return c.Request().Method + " " + c.Path() }
@@ -320,7 +354,7 @@ func echoContext(next echo.HandlerFunc) echo.HandlerFunc {
 // per-IP budget of public operations (signup, login, refresh, accept invite)
 // fails closed: it bounds password guessing and sign-up abuse, which must not
 // go unmetered, so those answer 503 with Retry-After until Redis is back.
-func rateLimit(l *ratelimit.Limiter, lim Limits, public map[string]bool) echo.MiddlewareFunc {
+func rateLimit(l *ratelimit.Limiter, lim Limits, public map[string]string) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			ctx := c.Request().Context()
@@ -339,11 +373,12 @@ func rateLimit(l *ratelimit.Limiter, lim Limits, public map[string]bool) echo.Mi
 						lim ratelimit.Limit
 					}{"key:" + p.APIKeyID.String(), ratelimit.PerSecond(lim.KeyPerSecond, lim.KeyPerSecond).WithPolicy(ratelimit.FailOpen)})
 				}
-			} else if public[operationKey(c)] {
+			} else if class := public[operationKey(c)]; class != "" {
+				budget, _ := publicBudget(class, lim) // New checked every class
 				checks = append(checks, struct {
 					key string
 					lim ratelimit.Limit
-				}{"ip:" + c.RealIP(), ratelimit.PerMinute(lim.AuthIPPerMinute).WithPolicy(ratelimit.FailClosed)})
+				}{"ip:" + class + ":" + c.RealIP(), budget})
 			}
 			var tightest *ratelimit.Result
 			for _, ch := range checks {
