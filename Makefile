@@ -26,7 +26,7 @@ LINT_DIR := .ci/lint
 LINT_STAMP := $(LINT_DIR)/node_modules/.installed
 REDOCLY := REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true $(LINT_DIR)/node_modules/.bin/redocly
 
-.PHONY: help services stop generate lint-spec verify fmt-check vet lint test bench build run \
+.PHONY: bench-api help services stop generate lint-spec verify fmt-check vet lint test bench build run \
 	migrate seed docs-assets docker clean clean-data
 
 help: ## Show this help
@@ -72,6 +72,9 @@ lint: fmt-check vet ## fmt-check + vet
 
 test: services verify fmt-check vet ## Verify, lint, then run all tests with -race against real Postgres and Redis
 	$(WITH_SERVICES) $(GO) test -race -count=1 -timeout 15m $(TESTFLAGS) $(PKG)
+
+bench-api: services ## Load-test GET /v1/org (wrk) against pgbench running its SQL; prints medians, p99 and the ratio
+	.ci/bench-api
 
 bench: services ## Run benchmarks (BENCHFLAGS overrides; default -count 5, compare with benchstat)
 	$(WITH_SERVICES) $(GO) test $(BENCHFLAGS) $(PKG)
