@@ -40,6 +40,27 @@ func TestRoleOrder(t *testing.T) {
 	require.False(t, access.Role("").Valid())
 }
 
+func TestRole(t *testing.T) {
+	t.Parallel()
+	for name, tc := range map[string]struct {
+		role         access.Role
+		valid, admin bool
+	}{
+		"OwnerIsValidAndAdmin":  {role: access.RoleOwner, valid: true, admin: true},
+		"AdminIsValidAndAdmin":  {role: access.RoleAdmin, valid: true, admin: true},
+		"MemberIsValidNotAdmin": {role: access.RoleMember, valid: true, admin: false},
+		"EmptyIsNeither":        {role: "", valid: false, admin: false},
+		"CapitalisedIsNeither":  {role: "Owner", valid: false, admin: false},
+		"UnknownIsNeither":      {role: "superuser", valid: false, admin: false},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			require.Equal(t, tc.valid, tc.role.Valid())
+			require.Equal(t, tc.admin, tc.role.AtLeastAdmin())
+		})
+	}
+}
+
 func TestChecks(t *testing.T) {
 	t.Parallel()
 	org := uuid.Must(uuid.NewV7())
