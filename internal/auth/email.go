@@ -120,8 +120,8 @@ func (s *Service) VerifyEmail(ctx context.Context, secret string) error {
 // ResendVerification mails the signed-in user a new verification link.
 // Rate limiting is the caller's (per user).
 func (s *Service) ResendVerification(ctx context.Context, p Principal) error {
-	if p.Type != PrincipalUser {
-		return fault.Forbidden("API keys have no address to verify; sign in as a user")
+	if err := p.Actor().RequireUser("verify an address"); err != nil {
+		return err
 	}
 	var u User
 	var secret string
