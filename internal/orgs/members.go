@@ -92,15 +92,17 @@ func (s *Service) UpdateMemberRole(ctx context.Context, a access.Actor, userID u
 		if a.Role, err = actorRole(ctx, tx, a); err != nil {
 			return err
 		}
-		if !a.Role.AtLeastAdmin() {
-			return fault.Forbidden("only owners and admins can change roles")
+		if err := a.RequireAdmin("change roles"); err != nil {
+			return err
 		}
 		m, err = getMember(ctx, tx, a.OrgID, userID)
 		if err != nil {
 			return err
 		}
-		if (m.Role == access.RoleOwner || role == access.RoleOwner) && a.Role != access.RoleOwner {
-			return fault.Forbidden("only owners can grant or take away the owner role")
+		if m.Role == access.RoleOwner || role == access.RoleOwner {
+			if err := a.RequireOwner("grant or take away the owner role"); err != nil {
+				return err
+			}
 		}
 		if m.Role == access.RoleOwner && role != access.RoleOwner && owners <= 1 {
 			return fault.Conflict("last_owner", "the organisation's last owner cannot be demoted; make someone else an owner first")
@@ -136,15 +138,19 @@ func (s *Service) RemoveMember(ctx context.Context, a access.Actor, userID uuid.
 		if a.Role, err = actorRole(ctx, tx, a); err != nil {
 			return err
 		}
-		if !self && !a.Role.AtLeastAdmin() {
-			return fault.Forbidden("only owners and admins can remove members")
+		if !self {
+			if err := a.RequireAdmin("remove members"); err != nil {
+				return err
+			}
 		}
 		m, err := getMember(ctx, tx, a.OrgID, userID)
 		if err != nil {
 			return err
 		}
-		if m.Role == access.RoleOwner && !self && a.Role != access.RoleOwner {
-			return fault.Forbidden("only owners can remove an owner")
+		if m.Role == access.RoleOwner && !self {
+			if err := a.RequireOwner("remove an owner"); err != nil {
+				return err
+			}
 		}
 		if m.Role == access.RoleOwner && owners <= 1 {
 			return fault.Conflict("last_owner", "the organisation's last owner cannot be removed")
@@ -206,8 +212,10 @@ func (s *Service) CreateInvite(ctx context.Context, a access.Actor, email string
 	if !role.Valid() {
 		return CreatedInvite{}, fault.Invalid(fault.FieldError{Field: "/role", Code: "invalid_role", Message: "must be owner, admin or member"})
 	}
-	if role == access.RoleOwner && a.Role != access.RoleOwner {
-		return CreatedInvite{}, fault.Forbidden("only owners can invite owners")
+	if role == access.RoleOwner {
+		if err := a.RequireOwner("invite owners"); err != nil {
+			return CreatedInvite{}, err
+		}
 	}
 	email = strings.ToLower(strings.TrimSpace(email))
 	secret, hash := token.New(token.PrefixInvite)
