@@ -236,11 +236,11 @@ func (s *Service) startSession(ctx context.Context, tx bun.Tx, u User, org orgs.
 	if _, err := tx.NewUpdate().Model((*userRow)(nil)).Set("last_active_at = now()").Where("id = ?", u.ID).Exec(ctx); err != nil {
 		return Session{}, fmt.Errorf("auth: touch user %s: %w", u.ID, database.Interpret(err))
 	}
-	access, err := s.tokens.Issue(u.ID, org.ID, string(role), family)
+	accessToken, err := s.tokens.Issue(u.ID, org.ID, string(role), family)
 	if err != nil {
 		return Session{}, err
 	}
-	return Session{AccessToken: access, RefreshToken: secret, ExpiresIn: s.tokens.TTL(), User: u, Org: org, Role: role}, nil
+	return Session{AccessToken: accessToken, RefreshToken: secret, ExpiresIn: s.tokens.TTL(), User: u, Org: org, Role: role}, nil
 }
 
 // Login checks email and password and opens a session in orgID (or the

@@ -51,8 +51,6 @@ func getMember(ctx context.Context, tx bun.IDB, orgID, userID uuid.UUID) (Member
 	return m, nil
 }
 
-// lockOwners locks the organisation's owner rows so two concurrent
-// demotions or removals cannot leave it without an owner.
 // actorRole re-reads the actor's own role under the owners' lock, so an
 // actor demoted a moment ago cannot act with the role it had at the start
 // of the request.
@@ -67,6 +65,8 @@ func actorRole(ctx context.Context, tx bun.Tx, a access.Actor) (access.Role, err
 	return r, nil
 }
 
+// lockOwners locks the organisation's owner rows so two concurrent
+// demotions or removals cannot leave it without an owner.
 func lockOwners(ctx context.Context, tx bun.Tx, orgID uuid.UUID) (int, error) {
 	var ids []uuid.UUID
 	err := tx.NewSelect().Model((*membershipRow)(nil)).Column("user_id").
@@ -306,7 +306,7 @@ func (s *Service) ListInvites(ctx context.Context, a access.Actor, p pagination.
 	var next *string
 	err := s.db.InTenant(ctx, a.Tenant(), func(ctx context.Context, tx bun.Tx) (err error) {
 		q := tx.NewSelect().Model((*inviteRow)(nil)).Where("org_id = ?", a.OrgID)
-		rows, next, err = pagination.Scan(ctx, q, "id", p, func(r inviteRow) uuid.UUID { return r.ID })
+		rows, next, err = pagination.Scan(ctx, q, "id", p, inviteRow.key)
 		return err
 	})
 	if err != nil {
@@ -386,7 +386,7 @@ func (s *Service) ListAPIKeys(ctx context.Context, a access.Actor, p pagination.
 	var next *string
 	err := s.db.InTenant(ctx, a.Tenant(), func(ctx context.Context, tx bun.Tx) (err error) {
 		q := tx.NewSelect().Model((*apiKeyRow)(nil)).Where("org_id = ?", a.OrgID)
-		rows, next, err = pagination.Scan(ctx, q, "id", p, func(r apiKeyRow) uuid.UUID { return r.ID })
+		rows, next, err = pagination.Scan(ctx, q, "id", p, apiKeyRow.key)
 		return err
 	})
 	if err != nil {

@@ -99,6 +99,8 @@ type inviteRow struct {
 	UpdatedAt  time.Time   `bun:"updated_at,nullzero,notnull,default:current_timestamp"`
 }
 
+func (r inviteRow) key() uuid.UUID { return r.ID }
+
 func (r inviteRow) view() Invite {
 	return Invite{
 		ID: r.ID, OrgID: r.OrgID, Email: r.Email, Role: r.Role, InvitedBy: r.InvitedBy, ExpiresAt: r.ExpiresAt,
@@ -120,6 +122,8 @@ type apiKeyRow struct {
 	CreatedAt  time.Time  `bun:"created_at,nullzero,notnull,default:current_timestamp"`
 	UpdatedAt  time.Time  `bun:"updated_at,nullzero,notnull,default:current_timestamp"`
 }
+
+func (r apiKeyRow) key() uuid.UUID { return r.ID }
 
 func (r apiKeyRow) view() APIKey {
 	return APIKey{
