@@ -6,6 +6,12 @@
 // hash, an API-key hash, an invite-token hash) go through narrow SECURITY
 // DEFINER functions from the foundation migration; everything after runs
 // in a tenant transaction under row-level security.
+//
+// Tables: auth owns users, refresh_tokens and user_tokens. Its rows stay
+// here: the rest of the program sees User, a view without the password
+// hash. Organisations, memberships, invites and API keys are orgs'; auth
+// reads and writes them only through orgs' exported functions, except for
+// the one query in Check that joins memberships to refresh_tokens.
 package auth
 
 import (
@@ -21,6 +27,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/uptrace/bun"
 
+	"github.com/leadpilot/leadpilot/internal/access"
 	"github.com/leadpilot/leadpilot/internal/database"
 	"github.com/leadpilot/leadpilot/internal/emailaddr"
 	"github.com/leadpilot/leadpilot/internal/fault"
@@ -29,8 +36,9 @@ import (
 	"github.com/leadpilot/leadpilot/internal/token"
 )
 
-// User is a person who can sign in.
-type User struct {
+// userRow is a person who can sign in, as stored; it never leaves the
+// package (its password hash must not), User is what others see.
+type userRow struct {
 	bun.BaseModel `bun:"table:users"`
 
 	ID           uuid.UUID  `bun:"id,pk,type:uuid"`
@@ -43,6 +51,35 @@ type User struct {
 	EmailVerifiedAt *time.Time `bun:"email_verified_at"`
 	CreatedAt       time.Time  `bun:"created_at,nullzero,notnull,default:current_timestamp"`
 	UpdatedAt       time.Time  `bun:"updated_at,nullzero,notnull,default:current_timestamp"`
+}
+
+func (r userRow) view() User {
+	return User{
+		ID: r.ID, Email: r.Email, FullName: r.FullName, LastActiveAt: r.LastActiveAt,
+		EmailVerifiedAt: r.EmailVerifiedAt, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
+	}
+}
+
+// User is a person who can sign in, as the API shows them.
+type User struct {
+	ID           uuid.UUID
+	Email        string
+	FullName     string
+	LastActiveAt *time.Time
+	// EmailVerifiedAt is when the user proved they receive mail at Email
+	// (nil: not yet).
+	EmailVerifiedAt *time.Time
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
+}
+
+// loadUser reads user id in the tenant transaction db.
+func loadUser(ctx context.Context, db bun.IDB, id uuid.UUID) (User, error) {
+	var u userRow
+	if err := db.NewSelect().Model(&u).Where("id = ?", id).Scan(ctx); err != nil {
+		return User{}, fmt.Errorf("auth: load user %s: %w", id, database.Interpret(err))
+	}
+	return u.view(), nil
 }
 
 type refreshToken struct {
@@ -71,7 +108,7 @@ type Session struct {
 	ExpiresIn    time.Duration
 	User         User
 	Org          orgs.Organization
-	Role         orgs.Role
+	Role         access.Role
 }
 
 // Mail is how the service reaches a user's address: verification and
@@ -143,7 +180,7 @@ func (s *Service) Signup(ctx context.Context, in SignupInput, c Client) (Session
 	if herr != nil {
 		return Session{}, herr
 	}
-	user := User{
+	user := userRow{
 		ID: uuid.Must(uuid.NewV7()), Email: NormalizeEmail(in.Email),
 		PasswordHash: pwHash, FullName: strings.TrimSpace(in.FullName),
 	}
@@ -155,19 +192,19 @@ func (s *Service) Signup(ctx context.Context, in SignupInput, c Client) (Session
 			if database.IsConstraint(err, "users_email_key") {
 				return fault.Conflict("email_taken", "an account with this email exists; sign in (or reset its password if it is yours and you cannot), or ask for an invite to join an organisation")
 			}
-			return fmt.Errorf("auth: signup: insert user: %w", err)
+			return fmt.Errorf("auth: signup: insert user: %w", database.Interpret(err))
 		}
 		org, err := orgs.CreateOrganization(ctx, tx, orgID, in.OrgName)
 		if err != nil {
 			return err
 		}
-		if _, err := orgs.AddMember(ctx, tx, orgID, user.ID, orgs.RoleOwner); err != nil {
+		if _, err := orgs.AddMember(ctx, tx, orgID, user.ID, access.RoleOwner); err != nil {
 			return err
 		}
-		if verify, err = s.issueVerification(ctx, tx, user); err != nil {
+		if verify, err = s.issueVerification(ctx, tx, user.view()); err != nil {
 			return err
 		}
-		sess, err = s.startSession(ctx, tx, user, org, orgs.RoleOwner, uuid.Must(uuid.NewV7()), c)
+		sess, err = s.startSession(ctx, tx, user.view(), org, access.RoleOwner, uuid.Must(uuid.NewV7()), c)
 		return err
 	})
 	if err != nil {
@@ -178,14 +215,14 @@ func (s *Service) Signup(ctx context.Context, in SignupInput, c Client) (Session
 	// The account exists whether or not the caller waits for the mail.
 	mctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 	defer cancel()
-	if err := s.mail.Mailer.Send(mctx, verificationMessage(s.mail.PublicURL, user, verify)); err != nil {
+	if err := s.mail.Mailer.Send(mctx, verificationMessage(s.mail.PublicURL, user.view(), verify)); err != nil {
 		s.mail.Logger.ErrorContext(ctx, "auth: verification mail not sent", "user_id", user.ID, "err", err)
 	}
 	return sess, nil
 }
 
 // startSession stores a refresh token in family and signs an access token.
-func (s *Service) startSession(ctx context.Context, tx bun.Tx, u User, org orgs.Organization, role orgs.Role, family uuid.UUID, c Client) (Session, error) {
+func (s *Service) startSession(ctx context.Context, tx bun.Tx, u User, org orgs.Organization, role access.Role, family uuid.UUID, c Client) (Session, error) {
 	secret, hash := token.New(token.PrefixRefresh)
 	rt := refreshToken{
 		ID: uuid.Must(uuid.NewV7()), FamilyID: family, UserID: u.ID, OrgID: org.ID, TokenHash: hash,
@@ -202,21 +239,16 @@ func (s *Service) startSession(ctx context.Context, tx bun.Tx, u User, org orgs.
 		rt.IP = &ip
 	}
 	if _, err := tx.NewInsert().Model(&rt).Exec(ctx); err != nil {
-		return Session{}, fmt.Errorf("auth: store refresh token: %w", err)
+		return Session{}, fmt.Errorf("auth: store refresh token: %w", database.Interpret(err))
 	}
-	if _, err := tx.NewUpdate().Model((*User)(nil)).Set("last_active_at = now()").Where("id = ?", u.ID).Exec(ctx); err != nil {
-		return Session{}, fmt.Errorf("auth: touch user: %w", err)
+	if _, err := tx.NewUpdate().Model((*userRow)(nil)).Set("last_active_at = now()").Where("id = ?", u.ID).Exec(ctx); err != nil {
+		return Session{}, fmt.Errorf("auth: touch user %s: %w", u.ID, database.Interpret(err))
 	}
-	access, err := s.tokens.Issue(u.ID, org.ID, string(role), family)
+	accessToken, err := s.tokens.Issue(u.ID, org.ID, string(role), family)
 	if err != nil {
 		return Session{}, err
 	}
-	return Session{AccessToken: access, RefreshToken: secret, ExpiresIn: s.tokens.TTL(), User: u, Org: org, Role: role}, nil
-}
-
-type membershipRow struct {
-	OrgID uuid.UUID `bun:"org_id"`
-	Role  orgs.Role `bun:"role"`
+	return Session{AccessToken: accessToken, RefreshToken: secret, ExpiresIn: s.tokens.TTL(), User: u, Org: org, Role: role}, nil
 }
 
 // Login checks email and password and opens a session in orgID (or the
@@ -227,9 +259,9 @@ func (s *Service) Login(ctx context.Context, email, password string, orgID *uuid
 		ID           uuid.UUID `bun:"id"`
 		PasswordHash string    `bun:"password_hash"`
 	}
-	err := s.db.Bun.NewRaw(`SELECT id, password_hash FROM auth_user_by_email(?)`, NormalizeEmail(email)).Scan(ctx, &row)
+	err := database.Interpret(s.db.Bun.NewRaw(`SELECT id, password_hash FROM auth_user_by_email(?)`, NormalizeEmail(email)).Scan(ctx, &row))
 	found := err == nil
-	if err != nil && !errors.Is(database.Interpret(err), database.ErrNotFound) {
+	if err != nil && !errors.Is(err, database.ErrNotFound) {
 		return Session{}, fmt.Errorf("auth: login lookup: %w", err)
 	}
 	hash := row.PasswordHash
@@ -243,11 +275,11 @@ func (s *Service) Login(ctx context.Context, email, password string, orgID *uuid
 	if !found || !ok {
 		return Session{}, errInvalidCredentials
 	}
-	var ms []membershipRow
-	if err := s.db.Bun.NewRaw(`SELECT org_id, role FROM auth_memberships(?)`, row.ID).Scan(ctx, &ms); err != nil {
-		return Session{}, fmt.Errorf("auth: login memberships: %w", err)
+	ms, err := orgs.UserMemberships(ctx, s.db.Bun, row.ID)
+	if err != nil {
+		return Session{}, fmt.Errorf("auth: login: %w", err)
 	}
-	var chosen *membershipRow
+	var chosen *orgs.Membership
 	for i := range ms {
 		if orgID == nil || ms[i].OrgID == *orgID {
 			chosen = &ms[i]
@@ -277,9 +309,9 @@ func (s *Service) openSession(ctx context.Context, userID, orgID, family uuid.UU
 		if err != nil {
 			return err
 		}
-		var u User
-		if err := tx.NewSelect().Model(&u).Where("id = ?", userID).Scan(ctx); err != nil {
-			return fmt.Errorf("auth: load user %s: %w", userID, err)
+		u, err := loadUser(ctx, tx, userID)
+		if err != nil {
+			return err
 		}
 		org, err := orgs.GetOrganization(ctx, tx, orgID)
 		if err != nil {
@@ -305,9 +337,9 @@ var errInvalidRefresh = fault.Unauthorized("invalid_refresh_token", "the refresh
 
 func (s *Service) lookupRefresh(ctx context.Context, secret string) (storedRefresh, bool, error) {
 	var rt storedRefresh
-	err := s.db.Bun.NewRaw(`SELECT id, family_id, user_id, org_id, expires_at, used_at, revoked_at FROM auth_refresh_token(?)`,
-		token.Hash(secret)).Scan(ctx, &rt)
-	if errors.Is(database.Interpret(err), database.ErrNotFound) {
+	err := database.Interpret(s.db.Bun.NewRaw(`SELECT id, family_id, user_id, org_id, expires_at, used_at, revoked_at FROM auth_refresh_token(?)`,
+		token.Hash(secret)).Scan(ctx, &rt))
+	if errors.Is(err, database.ErrNotFound) {
 		return rt, false, nil
 	}
 	if err != nil {
@@ -320,8 +352,10 @@ func (s *Service) lookupRefresh(ctx context.Context, secret string) (storedRefre
 // that inserts the next token and a revocation of the family cannot
 // interleave, so a revocation never misses a token issued at that moment.
 func lockFamily(ctx context.Context, tx bun.Tx, family uuid.UUID) error {
-	_, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtextextended(?, 7276))`, family.String())
-	return err
+	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtextextended(?, 7276))`, family.String()); err != nil {
+		return fmt.Errorf("auth: lock session %s: %w", family, database.Interpret(err))
+	}
+	return nil
 }
 
 func (s *Service) revokeFamily(ctx context.Context, rt storedRefresh) error {
@@ -329,9 +363,11 @@ func (s *Service) revokeFamily(ctx context.Context, rt storedRefresh) error {
 		if err := lockFamily(ctx, tx, rt.FamilyID); err != nil {
 			return err
 		}
-		_, err := tx.NewUpdate().Model((*refreshToken)(nil)).Set("revoked_at = now()").
-			Where("family_id = ? AND revoked_at IS NULL", rt.FamilyID).Exec(ctx)
-		return err
+		if _, err := tx.NewUpdate().Model((*refreshToken)(nil)).Set("revoked_at = now()").
+			Where("family_id = ? AND revoked_at IS NULL", rt.FamilyID).Exec(ctx); err != nil {
+			return fmt.Errorf("auth: revoke session %s: %w", rt.FamilyID, database.Interpret(err))
+		}
+		return nil
 	})
 }
 
@@ -361,7 +397,7 @@ func (s *Service) Refresh(ctx context.Context, secret string, c Client) (Session
 		res, err := tx.NewUpdate().Model((*refreshToken)(nil)).Set("used_at = now()").
 			Where("id = ? AND used_at IS NULL AND revoked_at IS NULL", rt.ID).Exec(ctx)
 		if err != nil {
-			return fmt.Errorf("auth: use refresh token: %w", err)
+			return fmt.Errorf("auth: use refresh token: %w", database.Interpret(err))
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
 			return errReused // a concurrent refresh got there first
@@ -393,22 +429,12 @@ func (s *Service) Logout(ctx context.Context, secret string) error {
 // AcceptInvite joins the invite's organisation. A new person sets a
 // password (and name); someone with an account proves it with theirs.
 func (s *Service) AcceptInvite(ctx context.Context, secret, password, fullName string, c Client) (Session, error) {
-	var inv struct {
-		ID         uuid.UUID  `bun:"id"`
-		OrgID      uuid.UUID  `bun:"org_id"`
-		Email      string     `bun:"email"`
-		Role       orgs.Role  `bun:"role"`
-		ExpiresAt  time.Time  `bun:"expires_at"`
-		AcceptedAt *time.Time `bun:"accepted_at"`
-		RevokedAt  *time.Time `bun:"revoked_at"`
-	}
-	err := s.db.Bun.NewRaw(`SELECT id, org_id, email, role, expires_at, accepted_at, revoked_at FROM auth_invite(?)`,
-		token.Hash(secret)).Scan(ctx, &inv)
-	if errors.Is(database.Interpret(err), database.ErrNotFound) {
+	inv, err := orgs.LookupInvite(ctx, s.db.Bun, token.Hash(secret))
+	if errors.Is(err, database.ErrNotFound) {
 		return Session{}, fault.NotFound("invite")
 	}
 	if err != nil {
-		return Session{}, fmt.Errorf("auth: invite lookup: %w", err)
+		return Session{}, fmt.Errorf("auth: %w", err)
 	}
 	switch {
 	case inv.AcceptedAt != nil:
@@ -423,12 +449,12 @@ func (s *Service) AcceptInvite(ctx context.Context, secret, password, fullName s
 		ID           uuid.UUID `bun:"id"`
 		PasswordHash string    `bun:"password_hash"`
 	}
-	err = s.db.Bun.NewRaw(`SELECT id, password_hash FROM auth_user_by_email(?)`, inv.Email).Scan(ctx, &existing)
-	isNew := errors.Is(database.Interpret(err), database.ErrNotFound)
+	err = database.Interpret(s.db.Bun.NewRaw(`SELECT id, password_hash FROM auth_user_by_email(?)`, inv.Email).Scan(ctx, &existing))
+	isNew := errors.Is(err, database.ErrNotFound)
 	if err != nil && !isNew {
 		return Session{}, fmt.Errorf("auth: invitee lookup: %w", err)
 	}
-	var user User
+	var user userRow
 	if isNew {
 		if err := checkNewPassword(password, "/password"); err != nil {
 			return Session{}, err
@@ -444,7 +470,7 @@ func (s *Service) AcceptInvite(ctx context.Context, secret, password, fullName s
 		// The token reached the invitee only by mail to inv.Email: the
 		// account starts verified.
 		now := s.now()
-		user = User{ID: uuid.Must(uuid.NewV7()), Email: inv.Email, PasswordHash: pwHash, FullName: name, EmailVerifiedAt: &now}
+		user = userRow{ID: uuid.Must(uuid.NewV7()), Email: inv.Email, PasswordHash: pwHash, FullName: name, EmailVerifiedAt: &now}
 	} else {
 		ok, verr := VerifyPassword(ctx, existing.PasswordHash, password)
 		if verr != nil {
@@ -461,23 +487,19 @@ func (s *Service) AcceptInvite(ctx context.Context, secret, password, fullName s
 				if database.IsConstraint(err, "users_email_key") {
 					return fault.Conflict("email_taken", "an account with this email was just created; accept again with its password")
 				}
-				return fmt.Errorf("auth: create invitee: %w", err)
+				return fmt.Errorf("auth: create invitee: %w", database.Interpret(err))
 			}
-		} else if _, err := tx.NewUpdate().Model((*User)(nil)).Set("email_verified_at = coalesce(email_verified_at, now())").
+		} else if _, err := tx.NewUpdate().Model((*userRow)(nil)).Set("email_verified_at = coalesce(email_verified_at, now())").
 			Where("id = ? AND email = ?", user.ID, inv.Email).Exec(ctx); err != nil {
 			// Accepting used a secret mailed to the address: it is proven.
-			return fmt.Errorf("auth: verify invitee %s: %w", user.ID, err)
+			return fmt.Errorf("auth: verify invitee %s: %w", user.ID, database.Interpret(err))
 		}
-		res, err := tx.NewUpdate().Model((*orgs.Invite)(nil)).
-			Set("accepted_at = now(), accepted_by = ?", user.ID).
-			Where("id = ? AND accepted_at IS NULL AND revoked_at IS NULL AND expires_at > now()", inv.ID).Exec(ctx)
-		if err != nil {
-			return fmt.Errorf("auth: accept invite: %w", err)
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
+		if err := orgs.MarkInviteAccepted(ctx, tx, inv.ID, user.ID); errors.Is(err, orgs.ErrInviteClosed) {
 			return fault.Conflict("invite_used", "this invite was already accepted")
+		} else if err != nil {
+			return fmt.Errorf("auth: %w", err)
 		}
-		_, err = orgs.AddMember(ctx, tx, inv.OrgID, user.ID, inv.Role)
+		_, err := orgs.AddMember(ctx, tx, inv.OrgID, user.ID, inv.Role)
 		return err
 	})
 }
@@ -513,18 +535,12 @@ func (s *Service) Authenticate(ctx context.Context, bearer string) (Principal, e
 // the result and calls Check inside it.
 func (s *Service) Resolve(ctx context.Context, bearer string) (Credential, error) {
 	if strings.HasPrefix(bearer, token.PrefixAPIKey) {
-		var k struct {
-			ID         uuid.UUID  `bun:"id"`
-			OrgID      uuid.UUID  `bun:"org_id"`
-			RevokedAt  *time.Time `bun:"revoked_at"`
-			LastUsedAt *time.Time `bun:"last_used_at"`
-		}
-		err := s.db.Bun.NewRaw(`SELECT id, org_id, revoked_at, last_used_at FROM auth_api_key(?)`, token.Hash(bearer)).Scan(ctx, &k)
-		if errors.Is(database.Interpret(err), database.ErrNotFound) {
+		k, err := orgs.LookupAPIKey(ctx, s.db.Bun, token.Hash(bearer))
+		if errors.Is(err, database.ErrNotFound) {
 			return Credential{}, fault.Unauthorized("invalid_api_key", "the API key is not valid")
 		}
 		if err != nil {
-			return Credential{}, fmt.Errorf("auth: api key lookup: %w", err)
+			return Credential{}, fmt.Errorf("auth: %w", err)
 		}
 		if k.RevokedAt != nil {
 			return Credential{}, fault.Unauthorized("invalid_api_key", "the API key was revoked")
@@ -554,22 +570,21 @@ func (s *Service) Check(ctx context.Context, c Credential) (Principal, error) {
 		// last_used_at to the minute: one write a minute per key, not per request.
 		if c.lastUsedAt == nil || s.now().Sub(*c.lastUsedAt) > time.Minute {
 			err := s.db.InTenant(ctx, c.tenant, func(ctx context.Context, tx bun.Tx) error {
-				_, err := tx.NewUpdate().Model((*orgs.APIKey)(nil)).Set("last_used_at = now()").Where("id = ?", c.apiKeyID).Exec(ctx)
-				return err
+				return orgs.TouchAPIKey(ctx, tx, c.apiKeyID)
 			})
 			if err != nil {
-				return Principal{}, fmt.Errorf("auth: touch api key: %w", err)
+				return Principal{}, fmt.Errorf("auth: %w", err)
 			}
 		}
-		return Principal{Type: PrincipalAPIKey, OrgID: c.tenant.OrgID, APIKeyID: c.apiKeyID, Role: orgs.RoleAdmin}, nil
+		return Principal{Type: PrincipalAPIKey, OrgID: c.tenant.OrgID, APIKeyID: c.apiKeyID, Role: access.RoleAdmin}, nil
 	}
 	userID, orgID := c.tenant.UserID, c.tenant.OrgID
 	// One query checks both that the user is still a member (and with
 	// which role) and that the session was not ended: logging out, or a
 	// reused refresh token, ends the access tokens of that sign-in too.
 	var row struct {
-		Role   orgs.Role `bun:"role"`
-		Active bool      `bun:"active"`
+		Role   access.Role `bun:"role"`
+		Active bool        `bun:"active"`
 	}
 	err := s.db.InTenant(ctx, c.tenant, func(ctx context.Context, tx bun.Tx) error {
 		return tx.NewRaw(`SELECT m.role, EXISTS (
@@ -578,7 +593,7 @@ func (s *Service) Check(ctx context.Context, c Credential) (Principal, error) {
 			) AS active
 			FROM memberships m WHERE m.org_id = ? AND m.user_id = ?`, c.family, userID, orgID, userID).Scan(ctx, &row)
 	})
-	if errors.Is(database.Interpret(err), database.ErrNotFound) {
+	if err = database.Interpret(err); errors.Is(err, database.ErrNotFound) {
 		return Principal{}, fault.Unauthorized("not_a_member", "you are not a member of this organisation")
 	}
 	if err != nil {
@@ -607,24 +622,20 @@ func (s *Service) Me(ctx context.Context, p Principal) (Me, error) {
 			return err
 		}
 		if p.Type == PrincipalAPIKey {
-			var k orgs.APIKey
-			if err := tx.NewSelect().Model(&k).Where("id = ?", p.APIKeyID).Scan(ctx); err != nil {
-				return fmt.Errorf("auth: api key %s: %w", p.APIKeyID, database.Interpret(err))
+			k, err := orgs.GetAPIKey(ctx, tx, p.APIKeyID)
+			if err != nil {
+				return fmt.Errorf("auth: me: %w", err)
 			}
 			me.APIKey = &k
 			return nil
 		}
-		var u User
-		if err := tx.NewSelect().Model(&u).Where("id = ?", p.UserID).Scan(ctx); err != nil {
-			return fmt.Errorf("auth: user %s: %w", p.UserID, database.Interpret(err))
+		u, err := loadUser(ctx, tx, p.UserID)
+		if err != nil {
+			return err
 		}
 		me.User = &u
-		var ms []membershipRow
-		if err := tx.NewRaw(`SELECT org_id, role FROM auth_memberships(?)`, p.UserID).Scan(ctx, &ms); err != nil {
-			return fmt.Errorf("auth: memberships: %w", err)
-		}
-		for _, m := range ms {
-			me.Memberships = append(me.Memberships, orgs.Membership{OrgID: m.OrgID, UserID: p.UserID, Role: m.Role})
+		if me.Memberships, err = orgs.UserMemberships(ctx, tx, p.UserID); err != nil {
+			return fmt.Errorf("auth: me: %w", err)
 		}
 		return nil
 	})

@@ -52,7 +52,7 @@ func (s *Service) issueVerification(ctx context.Context, tx bun.Tx, u User) (str
 		TokenHash: hash, ExpiresAt: s.now().Add(VerifyEmailTTL),
 	}
 	if _, err := tx.NewInsert().Model(&t).Exec(ctx); err != nil {
-		return "", fmt.Errorf("auth: issue verification for %s: %w", u.ID, err)
+		return "", fmt.Errorf("auth: issue verification for %s: %w", u.ID, database.Interpret(err))
 	}
 	return secret, nil
 }
@@ -73,7 +73,7 @@ func (s *Service) useToken(ctx context.Context, secret, purpose, passwordHash st
 	err := s.db.Bun.NewRaw(`SELECT outcome, user_id FROM auth_use_user_token(?, ?, NULLIF(?, ''))`,
 		token.Hash(secret), purpose, passwordHash).Scan(ctx, &row)
 	if err != nil {
-		return uuid.Nil, fmt.Errorf("auth: use %s token: %w", purpose, err)
+		return uuid.Nil, fmt.Errorf("auth: use %s token: %w", purpose, database.Interpret(err))
 	}
 	switch row.Outcome {
 	case "ok":
@@ -95,9 +95,9 @@ func (s *Service) checkToken(ctx context.Context, secret, purpose string) error 
 		ExpiresAt time.Time  `bun:"expires_at"`
 		UsedAt    *time.Time `bun:"used_at"`
 	}
-	err := s.db.Bun.NewRaw(`SELECT purpose, expires_at, used_at FROM auth_user_token(?)`, token.Hash(secret)).Scan(ctx, &row)
+	err := database.Interpret(s.db.Bun.NewRaw(`SELECT purpose, expires_at, used_at FROM auth_user_token(?)`, token.Hash(secret)).Scan(ctx, &row))
 	switch {
-	case errors.Is(database.Interpret(err), database.ErrNotFound):
+	case errors.Is(err, database.ErrNotFound):
 		return fault.NotFound("token")
 	case err != nil:
 		return fmt.Errorf("auth: look up %s token: %w", purpose, err)
@@ -120,19 +120,18 @@ func (s *Service) VerifyEmail(ctx context.Context, secret string) error {
 // ResendVerification mails the signed-in user a new verification link.
 // Rate limiting is the caller's (per user).
 func (s *Service) ResendVerification(ctx context.Context, p Principal) error {
-	if p.Type != PrincipalUser {
-		return fault.Forbidden("API keys have no address to verify; sign in as a user")
+	if err := p.Actor().RequireUser("verify an address"); err != nil {
+		return err
 	}
 	var u User
 	var secret string
-	err := s.db.InTenant(ctx, p.Actor().Tenant(), func(ctx context.Context, tx bun.Tx) error {
-		if err := tx.NewSelect().Model(&u).Where("id = ?", p.UserID).Scan(ctx); err != nil {
-			return fmt.Errorf("auth: load user %s: %w", p.UserID, err)
+	err := s.db.InTenant(ctx, p.Actor().Tenant(), func(ctx context.Context, tx bun.Tx) (err error) {
+		if u, err = loadUser(ctx, tx, p.UserID); err != nil {
+			return err
 		}
 		if u.EmailVerifiedAt != nil {
 			return fault.Conflict("already_verified", "this address is already verified")
 		}
-		var err error
 		secret, err = s.issueVerification(ctx, tx, u)
 		return err
 	})
@@ -179,7 +178,7 @@ func (s *Service) sendPasswordReset(ctx context.Context, email string) error {
 	err := s.db.Bun.NewRaw(`SELECT auth_issue_user_token(?, ?, ?, ?, ?)`,
 		email, purposePasswordReset, uuid.Must(uuid.NewV7()), hash, s.now().Add(PasswordResetTTL)).Scan(ctx, &userID)
 	if err != nil {
-		return fmt.Errorf("auth: issue password reset: %w", err)
+		return fmt.Errorf("auth: issue password reset: %w", database.Interpret(err))
 	}
 	if userID == nil {
 		return nil // no account: nothing to send, and nobody is told

@@ -5,7 +5,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/leadpilot/leadpilot/internal/orgs"
+	"github.com/leadpilot/leadpilot/internal/access"
 )
 
 // PrincipalType says how the caller authenticated.
@@ -21,14 +21,14 @@ const (
 type Principal struct {
 	Type     PrincipalType
 	OrgID    uuid.UUID
-	UserID   uuid.UUID // uuid.Nil for API keys
-	APIKeyID uuid.UUID // uuid.Nil for users
-	Role     orgs.Role // an API key acts with RoleAdmin's data access but cannot manage access
+	UserID   uuid.UUID   // uuid.Nil for API keys
+	APIKeyID uuid.UUID   // uuid.Nil for users
+	Role     access.Role // an API key acts with RoleAdmin's data access but cannot manage access
 }
 
-// Actor is the principal as the orgs service sees it.
-func (p Principal) Actor() orgs.Actor {
-	return orgs.Actor{OrgID: p.OrgID, UserID: p.UserID, Role: p.Role, APIKeyID: p.APIKeyID}
+// Actor is the principal as domain services see it.
+func (p Principal) Actor() access.Actor {
+	return access.Actor{OrgID: p.OrgID, UserID: p.UserID, Role: p.Role, APIKeyID: p.APIKeyID}
 }
 
 // ID names the principal for scoping (idempotency keys, rate limits).

@@ -26,6 +26,11 @@ var (
 	ErrReference = errors.New("reference") // foreign-key violation
 	ErrCheck     = errors.New("check")     // check or not-null violation
 	ErrNoTenant  = errors.New("no tenant") // a tenant transaction without an org id
+
+	// ErrInvalidValue is Postgres refusing a value itself (SQLSTATE class
+	// 22: a NUL character in text, a number out of range, bad encoding).
+	// Such a value came from the client, so the edge answers 422, not 500.
+	ErrInvalidValue = errors.New("invalid value")
 )
 
 // DB is the pool and the bun handle over it.
@@ -141,9 +146,17 @@ func (db *DB) InTenant(ctx context.Context, t Tenant, fn func(ctx context.Contex
 
 // Interpret maps driver errors to the package sentinels, keeping the
 // original in the chain for logs. Callers wrap it with their operation.
+// Every store read and write returns its error through Interpret, so
+// callers branch with errors.Is on the sentinels and never on pgx or bun
+// errors. Interpreting twice changes nothing.
 func Interpret(err error) error {
 	if err == nil {
 		return nil
+	}
+	for _, s := range []error{ErrNotFound, ErrConflict, ErrReference, ErrCheck, ErrInvalidValue} {
+		if errors.Is(err, s) {
+			return err
+		}
 	}
 	if errors.Is(err, sql.ErrNoRows) || errors.Is(err, pgx.ErrNoRows) {
 		return fmt.Errorf("%w: %w", ErrNotFound, err)
@@ -157,6 +170,9 @@ func Interpret(err error) error {
 			return &ConstraintError{Kind: ErrReference, Constraint: pgErr.ConstraintName, err: err}
 		case "23514", "23502":
 			return &ConstraintError{Kind: ErrCheck, Constraint: pgErr.ConstraintName, err: err}
+		}
+		if strings.HasPrefix(pgErr.Code, "22") {
+			return fmt.Errorf("%w: %w", ErrInvalidValue, err)
 		}
 	}
 	return err
@@ -219,14 +235,6 @@ func (db *DB) EnsureLoginRole(ctx context.Context, appURL, appRole string) (stri
 		return "", fmt.Errorf("database: grant %s to %s: %w", appRole, user, err)
 	}
 	return user, nil
-}
-
-// IsDataException reports whether err is Postgres refusing a value itself
-// (SQLSTATE class 22: a NUL character in text, a value out of range, bad
-// encoding). Such errors come from the client's input, not from an outage.
-func IsDataException(err error) bool {
-	var pgErr *pgconn.PgError
-	return errors.As(err, &pgErr) && strings.HasPrefix(pgErr.Code, "22")
 }
 
 // IsLockTimeout reports whether err is Postgres giving up on a lock wait

@@ -6,7 +6,7 @@ import (
 
 	"github.com/leadpilot/leadpilot/api"
 	"github.com/leadpilot/leadpilot/api/server"
-	"github.com/leadpilot/leadpilot/internal/orgs"
+	"github.com/leadpilot/leadpilot/internal/access"
 	"github.com/leadpilot/leadpilot/internal/pagination"
 )
 
@@ -63,7 +63,7 @@ func (s *Server) UpdateMember(ctx context.Context, req server.UpdateMemberReques
 	if err != nil {
 		return nil, err
 	}
-	m, err := s.orgs.UpdateMemberRole(ctx, p.Actor(), req.UserID, orgs.Role(req.Body.Role))
+	m, err := s.orgs.UpdateMemberRole(ctx, p.Actor(), req.UserID, access.Role(req.Body.Role))
 	if err != nil {
 		return nil, err
 	}
@@ -110,9 +110,9 @@ func (s *Server) CreateInvite(ctx context.Context, req server.CreateInviteReques
 	if err != nil {
 		return nil, err
 	}
-	role := orgs.RoleMember
+	role := access.RoleMember
 	if req.Body.Role != nil {
-		role = orgs.Role(*req.Body.Role)
+		role = access.Role(*req.Body.Role)
 	}
 	inv, err := s.orgs.CreateInvite(ctx, p.Actor(), string(req.Body.Email), role)
 	if err != nil {

@@ -90,7 +90,7 @@ func handleError(logger *slog.Logger) func(err error, c echo.Context) {
 			_ = writeProblem(c, llmStatus(le), llmsettings.ErrorCode(le), le.Message, nil)
 			return
 		}
-		if database.IsDataException(err) {
+		if errors.Is(err, database.ErrInvalidValue) {
 			_ = writeProblem(c, http.StatusUnprocessableEntity, "invalid_value",
 				"a value cannot be stored (for example it contains a NUL character or is out of range)", nil)
 			return

@@ -3,6 +3,11 @@
 // returned) — and the token usage it runs up. For returns the
 // llm.Provider a feature should call for an organisation, metered, so
 // every later feature (sequences, inbox, autopilot) gets the same rules.
+//
+// Tables: llmsettings owns the llm_* columns of organizations
+// (llm_provider, llm_model, llm_api_key_encrypted, llm_settings; orgs owns
+// the rest of the row) and llm_usage_daily. The key's ciphertext stays in
+// this package: Settings says only whether a key is set.
 package llmsettings
 
 import (
@@ -19,11 +24,11 @@ import (
 	"github.com/google/uuid"
 	"github.com/uptrace/bun"
 
+	"github.com/leadpilot/leadpilot/internal/access"
 	"github.com/leadpilot/leadpilot/internal/database"
 	"github.com/leadpilot/leadpilot/internal/fault"
 	"github.com/leadpilot/leadpilot/internal/llm"
 	"github.com/leadpilot/leadpilot/internal/llm/llmfactory"
-	"github.com/leadpilot/leadpilot/internal/orgs"
 	"github.com/leadpilot/leadpilot/internal/secrets"
 )
 
@@ -97,7 +102,7 @@ func keyAAD(orgID uuid.UUID) []byte {
 func (s *Service) load(ctx context.Context, tx bun.IDB, orgID uuid.UUID) (orgRow, error) {
 	var r orgRow
 	if err := tx.NewSelect().Model(&r).Where("id = ?", orgID).Scan(ctx); err != nil {
-		if errors.Is(database.Interpret(err), database.ErrNotFound) {
+		if err = database.Interpret(err); errors.Is(err, database.ErrNotFound) {
 			return r, fault.NotFound("organization")
 		}
 		return r, fmt.Errorf("llmsettings: load %s: %w", orgID, err)
@@ -165,7 +170,7 @@ func (s *Service) PlatformHasKey(provider string) bool {
 }
 
 // Get returns the organisation's settings; any member may read them.
-func (s *Service) Get(ctx context.Context, a orgs.Actor) (Settings, error) {
+func (s *Service) Get(ctx context.Context, a access.Actor) (Settings, error) {
 	var st Settings
 	err := s.db.InTenant(ctx, a.Tenant(), func(ctx context.Context, tx bun.Tx) error {
 		r, err := s.load(ctx, tx, a.OrgID)
@@ -176,9 +181,9 @@ func (s *Service) Get(ctx context.Context, a orgs.Actor) (Settings, error) {
 }
 
 // Put replaces the settings; owners and admins only.
-func (s *Service) Put(ctx context.Context, a orgs.Actor, u Update) (Settings, error) {
-	if a.IsAPIKey() || !a.Role.AtLeastAdmin() {
-		return Settings{}, fault.Forbidden("only owners and admins (signed in) can change LLM settings")
+func (s *Service) Put(ctx context.Context, a access.Actor, u Update) (Settings, error) {
+	if err := a.RequireAdmin("change LLM settings"); err != nil {
+		return Settings{}, err
 	}
 	var fields fault.Fields
 	u.Provider = strings.ToLower(strings.TrimSpace(u.Provider))
@@ -242,7 +247,7 @@ func (s *Service) Put(ctx context.Context, a orgs.Actor, u Update) (Settings, er
 		_, err = tx.NewUpdate().Model(&next).Column("llm_provider", "llm_model", "llm_api_key_encrypted", "llm_settings").
 			Where("id = ?", a.OrgID).Returning("updated_at").Exec(ctx)
 		if err != nil {
-			return fmt.Errorf("llmsettings: save: %w", err)
+			return fmt.Errorf("llmsettings: save %s: %w", a.OrgID, database.Interpret(err))
 		}
 		st = s.view(next)
 		return nil
@@ -296,9 +301,9 @@ type TestResult struct {
 // Test makes a tiny call with the current settings and reports how it
 // went, in plain words when it failed. Owners and admins only: it spends
 // tokens.
-func (s *Service) Test(ctx context.Context, a orgs.Actor) (TestResult, error) {
-	if a.IsAPIKey() || !a.Role.AtLeastAdmin() {
-		return TestResult{}, fault.Forbidden("only owners and admins (signed in) can test LLM settings")
+func (s *Service) Test(ctx context.Context, a access.Actor) (TestResult, error) {
+	if err := a.RequireAdmin("test LLM settings"); err != nil {
+		return TestResult{}, err
 	}
 	p, st, err := s.For(ctx, a.OrgID)
 	res := TestResult{Provider: st.Provider, Model: st.Model, Builtin: st.Builtin}
@@ -375,7 +380,7 @@ type UsageRow struct {
 const MaxUsageDays = 366
 
 // Usage returns daily usage between from and to (inclusive, UTC days).
-func (s *Service) Usage(ctx context.Context, a orgs.Actor, from, to time.Time) ([]UsageRow, error) {
+func (s *Service) Usage(ctx context.Context, a access.Actor, from, to time.Time) ([]UsageRow, error) {
 	if to.Before(from) {
 		return nil, fault.Invalid(fault.FieldError{Field: "/query/to", Code: "range_order", Message: "must not be before from"})
 	}
@@ -390,7 +395,7 @@ func (s *Service) Usage(ctx context.Context, a orgs.Actor, from, to time.Time) (
 			OrderExpr("day DESC, provider, model, operation").Scan(ctx, &rows)
 	})
 	if err != nil {
-		return nil, fmt.Errorf("llmsettings: usage: %w", err)
+		return nil, fmt.Errorf("llmsettings: usage of %s: %w", a.OrgID, database.Interpret(err))
 	}
 	return rows, nil
 }
@@ -420,7 +425,7 @@ func (s *Service) record(ctx context.Context, orgID uuid.UUID, op string, meta l
 			  completion_tokens = u.completion_tokens + EXCLUDED.completion_tokens,
 			  updated_at = now()`,
 			orgID, provider, model, op, errs, meta.Usage.PromptTokens, meta.Usage.CompletionTokens)
-		return err
+		return database.Interpret(err)
 	})
 	if err != nil {
 		s.logger.ErrorContext(ctx, "llm usage not recorded", "org_id", orgID, "operation", op, "err", err)

@@ -10,11 +10,11 @@ import (
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 
+	"github.com/leadpilot/leadpilot/internal/access"
 	"github.com/leadpilot/leadpilot/internal/llm"
 	"github.com/leadpilot/leadpilot/internal/llm/llmfactory"
 	"github.com/leadpilot/leadpilot/internal/llm/llmtest"
 	"github.com/leadpilot/leadpilot/internal/llmsettings"
-	"github.com/leadpilot/leadpilot/internal/orgs"
 	"github.com/leadpilot/leadpilot/internal/secrets"
 	"github.com/leadpilot/leadpilot/internal/testkit"
 )
@@ -23,7 +23,7 @@ func TestMain(m *testing.M) { testkit.Main(m) }
 
 type bundle struct {
 	svc   *llmsettings.Service
-	admin orgs.Actor
+	admin access.Actor
 }
 
 func setup(t *testing.T, platform llmfactory.Platform) bundle {
@@ -39,7 +39,7 @@ func setup(t *testing.T, platform llmfactory.Platform) bundle {
 	kr, err := secrets.NewKeyring(map[string][]byte{"k": make([]byte, 32)}, "k")
 	require.NoError(t, err)
 	svc := llmsettings.NewService(testkit.DB(t), kr, platform, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	return bundle{svc: svc, admin: orgs.Actor{OrgID: org, UserID: user, Role: orgs.RoleOwner}}
+	return bundle{svc: svc, admin: access.Actor{OrgID: org, UserID: user, Role: access.RoleOwner}}
 }
 
 func usage(t *testing.T, b bundle) map[string]llmsettings.UsageRow {

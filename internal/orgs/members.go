@@ -11,6 +11,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/uptrace/bun"
 
+	"github.com/leadpilot/leadpilot/internal/access"
 	"github.com/leadpilot/leadpilot/internal/database"
 	"github.com/leadpilot/leadpilot/internal/emailaddr"
 	"github.com/leadpilot/leadpilot/internal/fault"
@@ -21,40 +22,40 @@ import (
 
 // ListMembers pages through the organisation's members, newest first.
 // Every member may see who else is in the organisation.
-func (s *Service) ListMembers(ctx context.Context, a Actor, p pagination.Page) ([]Member, *string, error) {
-	var rows []Member
-	err := s.db.InTenant(ctx, a.Tenant(), func(ctx context.Context, tx bun.Tx) error {
-		q := tx.NewSelect().TableExpr("memberships AS m").
-			Join("JOIN users AS u ON u.id = m.user_id").
-			ColumnExpr("m.id AS membership_id, m.user_id, u.email, u.full_name, m.role, m.created_at AS joined_at").
-			Where("m.org_id = ?", a.OrgID)
-		return pageQuery(q, "m.id", p).Scan(ctx, &rows)
+func (s *Service) ListMembers(ctx context.Context, a access.Actor, p pagination.Page) (rows []Member, next *string, err error) {
+	err = s.db.InTenant(ctx, a.Tenant(), func(ctx context.Context, tx bun.Tx) (err error) {
+		rows, next, err = pagination.Scan(ctx, selectMembers(tx).Where("m.org_id = ?", a.OrgID), "m.id", p, Member.key)
+		return err
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("orgs: list members: %w", err)
 	}
-	rows, next := pagination.Trim(p, rows, func(m Member) uuid.UUID { return m.MembershipID })
 	return rows, next, nil
+}
+
+// selectMembers reads memberships with the person's name and address.
+func selectMembers(db bun.IDB) *bun.SelectQuery {
+	return db.NewSelect().TableExpr("memberships AS m").
+		Join("JOIN users AS u ON u.id = m.user_id").
+		ColumnExpr("m.id AS membership_id, m.user_id, u.email, u.full_name, m.role, m.created_at AS joined_at")
 }
 
 func getMember(ctx context.Context, tx bun.IDB, orgID, userID uuid.UUID) (Member, error) {
 	var m Member
-	err := tx.NewSelect().TableExpr("memberships AS m").
-		Join("JOIN users AS u ON u.id = m.user_id").
-		ColumnExpr("m.id AS membership_id, m.user_id, u.email, u.full_name, m.role, m.created_at AS joined_at").
-		Where("m.org_id = ? AND m.user_id = ?", orgID, userID).Scan(ctx, &m)
-	if errors.Is(database.Interpret(err), database.ErrNotFound) {
+	err := selectMembers(tx).Where("m.org_id = ? AND m.user_id = ?", orgID, userID).Scan(ctx, &m)
+	if err = database.Interpret(err); errors.Is(err, database.ErrNotFound) {
 		return m, fault.NotFound("member")
 	}
-	return m, err
+	if err != nil {
+		return m, fmt.Errorf("orgs: get member %s: %w", userID, err)
+	}
+	return m, nil
 }
 
-// lockOwners locks the organisation's owner rows so two concurrent
-// demotions or removals cannot leave it without an owner.
 // actorRole re-reads the actor's own role under the owners' lock, so an
 // actor demoted a moment ago cannot act with the role it had at the start
 // of the request.
-func actorRole(ctx context.Context, tx bun.Tx, a Actor) (Role, error) {
+func actorRole(ctx context.Context, tx bun.Tx, a access.Actor) (access.Role, error) {
 	if a.IsAPIKey() {
 		return a.Role, nil
 	}
@@ -65,17 +66,19 @@ func actorRole(ctx context.Context, tx bun.Tx, a Actor) (Role, error) {
 	return r, nil
 }
 
+// lockOwners locks the organisation's owner rows so two concurrent
+// demotions or removals cannot leave it without an owner.
 func lockOwners(ctx context.Context, tx bun.Tx, orgID uuid.UUID) (int, error) {
 	var ids []uuid.UUID
-	err := tx.NewSelect().Model((*Membership)(nil)).Column("user_id").
-		Where("org_id = ? AND role = ?", orgID, RoleOwner).For("UPDATE").Scan(ctx, &ids)
-	return len(ids), err
+	err := tx.NewSelect().Model((*membershipRow)(nil)).Column("user_id").
+		Where("org_id = ? AND role = ?", orgID, access.RoleOwner).For("UPDATE").Scan(ctx, &ids)
+	return len(ids), database.Interpret(err)
 }
 
 // UpdateMemberRole changes a member's role. Owners and admins may; only
 // owners grant or take away ownership, and the last owner stays one.
-func (s *Service) UpdateMemberRole(ctx context.Context, a Actor, userID uuid.UUID, role Role) (Member, error) {
-	if err := a.requireAdmin("change roles"); err != nil {
+func (s *Service) UpdateMemberRole(ctx context.Context, a access.Actor, userID uuid.UUID, role access.Role) (Member, error) {
+	if err := a.RequireAdmin("change roles"); err != nil {
 		return Member{}, err
 	}
 	if !role.Valid() {
@@ -90,25 +93,27 @@ func (s *Service) UpdateMemberRole(ctx context.Context, a Actor, userID uuid.UUI
 		if a.Role, err = actorRole(ctx, tx, a); err != nil {
 			return err
 		}
-		if !a.Role.AtLeastAdmin() {
-			return fault.Forbidden("only owners and admins can change roles")
+		if err := a.RequireAdmin("change roles"); err != nil {
+			return err
 		}
 		m, err = getMember(ctx, tx, a.OrgID, userID)
 		if err != nil {
 			return err
 		}
-		if (m.Role == RoleOwner || role == RoleOwner) && a.Role != RoleOwner {
-			return fault.Forbidden("only owners can grant or take away the owner role")
+		if m.Role == access.RoleOwner || role == access.RoleOwner {
+			if err := a.RequireOwner("grant or take away the owner role"); err != nil {
+				return err
+			}
 		}
-		if m.Role == RoleOwner && role != RoleOwner && owners <= 1 {
+		if m.Role == access.RoleOwner && role != access.RoleOwner && owners <= 1 {
 			return fault.Conflict("last_owner", "the organisation's last owner cannot be demoted; make someone else an owner first")
 		}
 		if m.Role == role {
 			return nil
 		}
-		if _, err := tx.NewUpdate().Model((*Membership)(nil)).Set("role = ?", role).
+		if _, err := tx.NewUpdate().Model((*membershipRow)(nil)).Set("role = ?", role).
 			Where("org_id = ? AND user_id = ?", a.OrgID, userID).Exec(ctx); err != nil {
-			return fmt.Errorf("orgs: update role: %w", err)
+			return fmt.Errorf("orgs: update role of %s: %w", userID, database.Interpret(err))
 		}
 		m.Role = role
 		return nil
@@ -119,10 +124,10 @@ func (s *Service) UpdateMemberRole(ctx context.Context, a Actor, userID uuid.UUI
 // RemoveMember takes someone out of the organisation. Owners and admins
 // remove members, only owners remove owners, anyone may leave, and the last
 // owner cannot go.
-func (s *Service) RemoveMember(ctx context.Context, a Actor, userID uuid.UUID) error {
+func (s *Service) RemoveMember(ctx context.Context, a access.Actor, userID uuid.UUID) error {
 	self := !a.IsAPIKey() && a.UserID == userID
 	if !self {
-		if err := a.requireAdmin("remove members"); err != nil {
+		if err := a.RequireAdmin("remove members"); err != nil {
 			return err
 		}
 	}
@@ -134,28 +139,32 @@ func (s *Service) RemoveMember(ctx context.Context, a Actor, userID uuid.UUID) e
 		if a.Role, err = actorRole(ctx, tx, a); err != nil {
 			return err
 		}
-		if !self && !a.Role.AtLeastAdmin() {
-			return fault.Forbidden("only owners and admins can remove members")
+		if !self {
+			if err := a.RequireAdmin("remove members"); err != nil {
+				return err
+			}
 		}
 		m, err := getMember(ctx, tx, a.OrgID, userID)
 		if err != nil {
 			return err
 		}
-		if m.Role == RoleOwner && !self && a.Role != RoleOwner {
-			return fault.Forbidden("only owners can remove an owner")
+		if m.Role == access.RoleOwner && !self {
+			if err := a.RequireOwner("remove an owner"); err != nil {
+				return err
+			}
 		}
-		if m.Role == RoleOwner && owners <= 1 {
+		if m.Role == access.RoleOwner && owners <= 1 {
 			return fault.Conflict("last_owner", "the organisation's last owner cannot be removed")
 		}
-		if _, err := tx.NewDelete().Model((*Membership)(nil)).
+		if _, err := tx.NewDelete().Model((*membershipRow)(nil)).
 			Where("org_id = ? AND user_id = ?", a.OrgID, userID).Exec(ctx); err != nil {
-			return fmt.Errorf("orgs: remove member: %w", err)
+			return fmt.Errorf("orgs: remove member %s: %w", userID, database.Interpret(err))
 		}
 		// Sessions in this organisation end with the membership. The
 		// remover cannot see the member's tokens under RLS, hence the
 		// function (scoped to this tenant).
 		if _, err := tx.ExecContext(ctx, `SELECT auth_end_member_sessions(?)`, userID); err != nil {
-			return fmt.Errorf("orgs: end sessions: %w", err)
+			return fmt.Errorf("orgs: end sessions of %s: %w", userID, database.Interpret(err))
 		}
 		return nil
 	})
@@ -178,13 +187,13 @@ var errEmailUnverified = &fault.Error{Kind: fault.KindForbidden, Code: "email_un
 
 // requireVerified refuses a user actor whose address is not verified. API
 // keys were created by a verified user and pass.
-func requireVerified(ctx context.Context, tx bun.Tx, a Actor) error {
+func requireVerified(ctx context.Context, tx bun.Tx, a access.Actor) error {
 	if a.IsAPIKey() || a.UserID == uuid.Nil {
 		return nil
 	}
 	verified, err := tx.NewSelect().Table("users").Where("id = ? AND email_verified_at IS NOT NULL", a.UserID).Exists(ctx)
 	if err != nil {
-		return fmt.Errorf("orgs: check %s verified: %w", a.UserID, err)
+		return fmt.Errorf("orgs: check %s verified: %w", a.UserID, database.Interpret(err))
 	}
 	if !verified {
 		return errEmailUnverified
@@ -194,25 +203,27 @@ func requireVerified(ctx context.Context, tx bun.Tx, a Actor) error {
 
 // CreateInvite invites email with role. Only owners invite owners. An
 // address with an open invite gets a conflict; one already a member too.
-func (s *Service) CreateInvite(ctx context.Context, a Actor, email string, role Role) (CreatedInvite, error) {
-	if err := a.requireAdmin("invite members"); err != nil {
+func (s *Service) CreateInvite(ctx context.Context, a access.Actor, email string, role access.Role) (CreatedInvite, error) {
+	if err := a.RequireAdmin("invite members"); err != nil {
 		return CreatedInvite{}, err
 	}
 	if role == "" {
-		role = RoleMember
+		role = access.RoleMember
 	}
 	if !role.Valid() {
 		return CreatedInvite{}, fault.Invalid(fault.FieldError{Field: "/role", Code: "invalid_role", Message: "must be owner, admin or member"})
 	}
-	if role == RoleOwner && a.Role != RoleOwner {
-		return CreatedInvite{}, fault.Forbidden("only owners can invite owners")
+	if role == access.RoleOwner {
+		if err := a.RequireOwner("invite owners"); err != nil {
+			return CreatedInvite{}, err
+		}
 	}
 	email = emailaddr.Canonical(email)
 	if p, ok := emailaddr.Check(email); !ok {
 		return CreatedInvite{}, fault.Invalid(fault.FieldError{Field: "/email", Code: p.Code, Message: p.Message})
 	}
 	secret, hash := token.New(token.PrefixInvite)
-	inv := Invite{
+	inv := inviteRow{
 		ID: uuid.Must(uuid.NewV7()), OrgID: a.OrgID, Email: email, Role: role, TokenHash: hash,
 		ExpiresAt: s.now().Add(s.inviteTTL).UTC().Truncate(1e3),
 	}
@@ -227,19 +238,19 @@ func (s *Service) CreateInvite(ctx context.Context, a Actor, email string, role 
 		exists, err := tx.NewSelect().TableExpr("memberships AS m").Join("JOIN users AS u ON u.id = m.user_id").
 			Where("m.org_id = ? AND u.email = ?", a.OrgID, email).Exists(ctx)
 		if err != nil {
-			return fmt.Errorf("orgs: check member: %w", err)
+			return fmt.Errorf("orgs: check member: %w", database.Interpret(err))
 		}
 		if exists {
 			return fault.Conflict("already_member", "this address already belongs to a member")
 		}
 		// An expired open invite would block the new one: retire it.
-		if _, err := tx.NewUpdate().Model((*Invite)(nil)).Set("revoked_at = now()").
+		if _, err := tx.NewUpdate().Model((*inviteRow)(nil)).Set("revoked_at = now()").
 			Where("org_id = ? AND email = ? AND accepted_at IS NULL AND revoked_at IS NULL AND expires_at <= now()", a.OrgID, email).
 			Exec(ctx); err != nil {
-			return fmt.Errorf("orgs: retire expired invites: %w", err)
+			return fmt.Errorf("orgs: retire expired invites: %w", database.Interpret(err))
 		}
 		if _, err := tx.NewInsert().Model(&inv).Returning("created_at, updated_at").Exec(ctx); err != nil {
-			if errors.Is(database.Interpret(err), database.ErrConflict) {
+			if err = database.Interpret(err); errors.Is(err, database.ErrConflict) {
 				return fault.Conflict("invite_pending", "this address already has an open invite; revoke it to send a new one")
 			}
 			return fmt.Errorf("orgs: create invite: %w", err)
@@ -255,7 +266,7 @@ func (s *Service) CreateInvite(ctx context.Context, a Actor, email string, role 
 		var inviter string
 		if a.UserID != uuid.Nil {
 			if err := tx.NewSelect().Table("users").Column("full_name").Where("id = ?", a.UserID).Scan(ctx, &inviter); err != nil {
-				return fmt.Errorf("orgs: inviter %s: %w", a.UserID, err)
+				return fmt.Errorf("orgs: inviter %s: %w", a.UserID, database.Interpret(err))
 			}
 		}
 		if err := s.mail.Send(ctx, inviteMessage(email, inviter, org.Name, role, acceptURL, inv.ExpiresAt)); err != nil {
@@ -267,14 +278,14 @@ func (s *Service) CreateInvite(ctx context.Context, a Actor, email string, role 
 	if err != nil {
 		return CreatedInvite{}, err
 	}
-	out := CreatedInvite{Invite: inv}
+	out := CreatedInvite{Invite: inv.view()}
 	if s.expose {
 		out.Token, out.AcceptURL = secret, acceptURL
 	}
 	return out, nil
 }
 
-func inviteMessage(to, inviter, org string, role Role, acceptURL string, expires time.Time) mailer.Message {
+func inviteMessage(to, inviter, org string, role access.Role, acceptURL string, expires time.Time) mailer.Message {
 	who := "You have been invited"
 	if name := strings.TrimSpace(inviter); name != "" {
 		who = name + " has invited you"
@@ -291,34 +302,36 @@ func inviteMessage(to, inviter, org string, role Role, acceptURL string, expires
 }
 
 // ListInvites pages through invites, newest first.
-func (s *Service) ListInvites(ctx context.Context, a Actor, p pagination.Page) ([]Invite, *string, error) {
-	if err := a.requireAdmin("see invites"); err != nil {
+func (s *Service) ListInvites(ctx context.Context, a access.Actor, p pagination.Page) ([]Invite, *string, error) {
+	if err := a.RequireAdmin("see invites"); err != nil {
 		return nil, nil, err
 	}
-	var rows []Invite
-	err := s.db.InTenant(ctx, a.Tenant(), func(ctx context.Context, tx bun.Tx) error {
-		return pageQuery(tx.NewSelect().Model(&rows).Where("org_id = ?", a.OrgID), "id", p).Scan(ctx)
+	var rows []inviteRow
+	var next *string
+	err := s.db.InTenant(ctx, a.Tenant(), func(ctx context.Context, tx bun.Tx) (err error) {
+		q := tx.NewSelect().Model((*inviteRow)(nil)).Where("org_id = ?", a.OrgID)
+		rows, next, err = pagination.Scan(ctx, q, "id", p, inviteRow.key)
+		return err
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("orgs: list invites: %w", err)
 	}
-	rows, next := pagination.Trim(p, rows, func(i Invite) uuid.UUID { return i.ID })
-	return rows, next, nil
+	return views(rows, inviteRow.view), next, nil
 }
 
 // RevokeInvite withdraws an invite; revoking twice is fine, an accepted
 // invite cannot be revoked (remove the member instead).
-func (s *Service) RevokeInvite(ctx context.Context, a Actor, id uuid.UUID) error {
-	if err := a.requireAdmin("revoke invites"); err != nil {
+func (s *Service) RevokeInvite(ctx context.Context, a access.Actor, id uuid.UUID) error {
+	if err := a.RequireAdmin("revoke invites"); err != nil {
 		return err
 	}
 	return s.db.InTenant(ctx, a.Tenant(), func(ctx context.Context, tx bun.Tx) error {
-		var inv Invite
+		var inv inviteRow
 		if err := tx.NewSelect().Model(&inv).Where("org_id = ? AND id = ?", a.OrgID, id).For("UPDATE").Scan(ctx); err != nil {
-			if errors.Is(database.Interpret(err), database.ErrNotFound) {
+			if err = database.Interpret(err); errors.Is(err, database.ErrNotFound) {
 				return fault.NotFound("invite")
 			}
-			return fmt.Errorf("orgs: get invite: %w", err)
+			return fmt.Errorf("orgs: get invite %s: %w", id, err)
 		}
 		if inv.AcceptedAt != nil {
 			return fault.Conflict("invite_accepted", "the invite was already accepted; remove the member instead")
@@ -326,8 +339,10 @@ func (s *Service) RevokeInvite(ctx context.Context, a Actor, id uuid.UUID) error
 		if inv.RevokedAt != nil {
 			return nil
 		}
-		_, err := tx.NewUpdate().Model((*Invite)(nil)).Set("revoked_at = now()").Where("id = ?", id).Exec(ctx)
-		return err
+		if _, err := tx.NewUpdate().Model((*inviteRow)(nil)).Set("revoked_at = now()").Where("id = ?", id).Exec(ctx); err != nil {
+			return fmt.Errorf("orgs: revoke invite %s: %w", id, database.Interpret(err))
+		}
+		return nil
 	})
 }
 
@@ -338,8 +353,8 @@ type CreatedAPIKey struct {
 }
 
 // CreateAPIKey makes a key for integrators.
-func (s *Service) CreateAPIKey(ctx context.Context, a Actor, name string) (CreatedAPIKey, error) {
-	if err := a.requireAdmin("manage API keys"); err != nil {
+func (s *Service) CreateAPIKey(ctx context.Context, a access.Actor, name string) (CreatedAPIKey, error) {
+	if err := a.RequireAdmin("manage API keys"); err != nil {
 		return CreatedAPIKey{}, err
 	}
 	name = strings.TrimSpace(name)
@@ -347,7 +362,7 @@ func (s *Service) CreateAPIKey(ctx context.Context, a Actor, name string) (Creat
 		return CreatedAPIKey{}, fault.Invalid(fault.FieldError{Field: "/name", Code: "required", Message: "must not be blank"})
 	}
 	secret, hash := token.New(token.PrefixAPIKey)
-	k := APIKey{ID: uuid.Must(uuid.NewV7()), OrgID: a.OrgID, Name: name, Prefix: secret[:len(token.PrefixAPIKey)+8], KeyHash: hash}
+	k := apiKeyRow{ID: uuid.Must(uuid.NewV7()), OrgID: a.OrgID, Name: name, Prefix: secret[:len(token.PrefixAPIKey)+8], KeyHash: hash}
 	if a.UserID != uuid.Nil {
 		k.CreatedBy = &a.UserID
 	}
@@ -356,42 +371,44 @@ func (s *Service) CreateAPIKey(ctx context.Context, a Actor, name string) (Creat
 			return err
 		}
 		if _, err := tx.NewInsert().Model(&k).Returning("created_at, updated_at").Exec(ctx); err != nil {
-			return fmt.Errorf("orgs: create api key: %w", err)
+			return fmt.Errorf("orgs: create api key: %w", database.Interpret(err))
 		}
 		return nil
 	})
 	if err != nil {
 		return CreatedAPIKey{}, err
 	}
-	return CreatedAPIKey{APIKey: k, Secret: secret}, nil
+	return CreatedAPIKey{APIKey: k.view(), Secret: secret}, nil
 }
 
 // ListAPIKeys pages through keys, newest first (never their secrets).
-func (s *Service) ListAPIKeys(ctx context.Context, a Actor, p pagination.Page) ([]APIKey, *string, error) {
-	if err := a.requireAdmin("manage API keys"); err != nil {
+func (s *Service) ListAPIKeys(ctx context.Context, a access.Actor, p pagination.Page) ([]APIKey, *string, error) {
+	if err := a.RequireAdmin("manage API keys"); err != nil {
 		return nil, nil, err
 	}
-	var rows []APIKey
-	err := s.db.InTenant(ctx, a.Tenant(), func(ctx context.Context, tx bun.Tx) error {
-		return pageQuery(tx.NewSelect().Model(&rows).Where("org_id = ?", a.OrgID), "id", p).Scan(ctx)
+	var rows []apiKeyRow
+	var next *string
+	err := s.db.InTenant(ctx, a.Tenant(), func(ctx context.Context, tx bun.Tx) (err error) {
+		q := tx.NewSelect().Model((*apiKeyRow)(nil)).Where("org_id = ?", a.OrgID)
+		rows, next, err = pagination.Scan(ctx, q, "id", p, apiKeyRow.key)
+		return err
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("orgs: list api keys: %w", err)
 	}
-	rows, next := pagination.Trim(p, rows, func(k APIKey) uuid.UUID { return k.ID })
-	return rows, next, nil
+	return views(rows, apiKeyRow.view), next, nil
 }
 
 // RevokeAPIKey disables a key at once; revoking twice is fine.
-func (s *Service) RevokeAPIKey(ctx context.Context, a Actor, id uuid.UUID) error {
-	if err := a.requireAdmin("manage API keys"); err != nil {
+func (s *Service) RevokeAPIKey(ctx context.Context, a access.Actor, id uuid.UUID) error {
+	if err := a.RequireAdmin("manage API keys"); err != nil {
 		return err
 	}
 	return s.db.InTenant(ctx, a.Tenant(), func(ctx context.Context, tx bun.Tx) error {
-		res, err := tx.NewUpdate().Model((*APIKey)(nil)).Set("revoked_at = COALESCE(revoked_at, now())").
+		res, err := tx.NewUpdate().Model((*apiKeyRow)(nil)).Set("revoked_at = COALESCE(revoked_at, now())").
 			Where("org_id = ? AND id = ?", a.OrgID, id).Exec(ctx)
 		if err != nil {
-			return fmt.Errorf("orgs: revoke api key: %w", err)
+			return fmt.Errorf("orgs: revoke api key %s: %w", id, database.Interpret(err))
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
 			return fault.NotFound("API key")

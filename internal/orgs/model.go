@@ -5,23 +5,9 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/uptrace/bun"
+
+	"github.com/leadpilot/leadpilot/internal/access"
 )
-
-// Role is a member's role in an organisation.
-type Role string
-
-// Roles, from most to least powerful.
-const (
-	RoleOwner  Role = "owner"
-	RoleAdmin  Role = "admin"
-	RoleMember Role = "member"
-)
-
-// Valid reports whether r is a known role.
-func (r Role) Valid() bool { return r == RoleOwner || r == RoleAdmin || r == RoleMember }
-
-// AtLeastAdmin reports whether r may manage members, invites, keys and settings.
-func (r Role) AtLeastAdmin() bool { return r == RoleOwner || r == RoleAdmin }
 
 // BusinessContext is what the AI writes on behalf of.
 type BusinessContext struct {
@@ -54,8 +40,12 @@ func DefaultSettings() Settings {
 	}
 }
 
-// Organization is a tenant.
-type Organization struct {
+// The rows below are how the tables look to bun; they never leave this
+// package. What the rest of the program sees are the views at the end of
+// the file, which carry no hashes (api_keys.key_hash, invites.token_hash)
+// and none of the llm_* columns (llmsettings owns them).
+
+type organizationRow struct {
 	bun.BaseModel `bun:"table:organizations"`
 
 	ID                 uuid.UUID       `bun:"id,pk,type:uuid"`
@@ -63,54 +53,132 @@ type Organization struct {
 	Slug               string          `bun:"slug"`
 	BusinessContext    BusinessContext `bun:"business_context,type:jsonb"`
 	Settings           Settings        `bun:"settings,type:jsonb"`
-	LLMProvider        *string         `bun:"llm_provider"` // nil: not chosen, the platform default applies
-	LLMModel           *string         `bun:"llm_model"`
-	LLMAPIKeyEncrypted *string         `bun:"llm_api_key_encrypted"`
-	LLMSettings        map[string]any  `bun:"llm_settings,type:jsonb"`
 	SubscriptionTier   string          `bun:"subscription_tier"`
 	SubscriptionStatus string          `bun:"subscription_status"`
 	CreatedAt          time.Time       `bun:"created_at,nullzero,notnull,default:current_timestamp"`
 	UpdatedAt          time.Time       `bun:"updated_at,nullzero,notnull,default:current_timestamp"`
 }
 
-// Membership ties a user to an organisation with a role.
-type Membership struct {
+func (r organizationRow) view() Organization {
+	return Organization{
+		ID: r.ID, Name: r.Name, Slug: r.Slug, BusinessContext: r.BusinessContext, Settings: r.Settings,
+		SubscriptionTier: r.SubscriptionTier, SubscriptionStatus: r.SubscriptionStatus,
+		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
+	}
+}
+
+type membershipRow struct {
 	bun.BaseModel `bun:"table:memberships"`
 
-	ID        uuid.UUID `bun:"id,pk,type:uuid"`
-	OrgID     uuid.UUID `bun:"org_id,type:uuid"`
-	UserID    uuid.UUID `bun:"user_id,type:uuid"`
-	Role      Role      `bun:"role"`
-	CreatedAt time.Time `bun:"created_at,nullzero,notnull,default:current_timestamp"`
-	UpdatedAt time.Time `bun:"updated_at,nullzero,notnull,default:current_timestamp"`
+	ID        uuid.UUID   `bun:"id,pk,type:uuid"`
+	OrgID     uuid.UUID   `bun:"org_id,type:uuid"`
+	UserID    uuid.UUID   `bun:"user_id,type:uuid"`
+	Role      access.Role `bun:"role"`
+	CreatedAt time.Time   `bun:"created_at,nullzero,notnull,default:current_timestamp"`
+	UpdatedAt time.Time   `bun:"updated_at,nullzero,notnull,default:current_timestamp"`
+}
+
+func (r membershipRow) view() Membership {
+	return Membership{ID: r.ID, OrgID: r.OrgID, UserID: r.UserID, Role: r.Role, CreatedAt: r.CreatedAt}
+}
+
+type inviteRow struct {
+	bun.BaseModel `bun:"table:invites"`
+
+	ID         uuid.UUID   `bun:"id,pk,type:uuid"`
+	OrgID      uuid.UUID   `bun:"org_id,type:uuid"`
+	Email      string      `bun:"email"`
+	Role       access.Role `bun:"role"`
+	TokenHash  []byte      `bun:"token_hash"`
+	InvitedBy  *uuid.UUID  `bun:"invited_by,type:uuid"`
+	ExpiresAt  time.Time   `bun:"expires_at"`
+	AcceptedAt *time.Time  `bun:"accepted_at"`
+	AcceptedBy *uuid.UUID  `bun:"accepted_by,type:uuid"`
+	RevokedAt  *time.Time  `bun:"revoked_at"`
+	CreatedAt  time.Time   `bun:"created_at,nullzero,notnull,default:current_timestamp"`
+	UpdatedAt  time.Time   `bun:"updated_at,nullzero,notnull,default:current_timestamp"`
+}
+
+func (r inviteRow) key() uuid.UUID { return r.ID }
+
+func (r inviteRow) view() Invite {
+	return Invite{
+		ID: r.ID, OrgID: r.OrgID, Email: r.Email, Role: r.Role, InvitedBy: r.InvitedBy, ExpiresAt: r.ExpiresAt,
+		AcceptedAt: r.AcceptedAt, AcceptedBy: r.AcceptedBy, RevokedAt: r.RevokedAt, CreatedAt: r.CreatedAt,
+	}
+}
+
+type apiKeyRow struct {
+	bun.BaseModel `bun:"table:api_keys"`
+
+	ID         uuid.UUID  `bun:"id,pk,type:uuid"`
+	OrgID      uuid.UUID  `bun:"org_id,type:uuid"`
+	Name       string     `bun:"name"`
+	Prefix     string     `bun:"prefix"`
+	KeyHash    []byte     `bun:"key_hash"`
+	CreatedBy  *uuid.UUID `bun:"created_by,type:uuid"`
+	LastUsedAt *time.Time `bun:"last_used_at"`
+	RevokedAt  *time.Time `bun:"revoked_at"`
+	CreatedAt  time.Time  `bun:"created_at,nullzero,notnull,default:current_timestamp"`
+	UpdatedAt  time.Time  `bun:"updated_at,nullzero,notnull,default:current_timestamp"`
+}
+
+func (r apiKeyRow) key() uuid.UUID { return r.ID }
+
+func (r apiKeyRow) view() APIKey {
+	return APIKey{
+		ID: r.ID, OrgID: r.OrgID, Name: r.Name, Prefix: r.Prefix, CreatedBy: r.CreatedBy,
+		LastUsedAt: r.LastUsedAt, RevokedAt: r.RevokedAt, CreatedAt: r.CreatedAt,
+	}
+}
+
+// Organization is a tenant as the API shows it.
+type Organization struct {
+	ID                 uuid.UUID
+	Name               string
+	Slug               string
+	BusinessContext    BusinessContext
+	Settings           Settings
+	SubscriptionTier   string
+	SubscriptionStatus string
+	CreatedAt          time.Time
+	UpdatedAt          time.Time
+}
+
+// Membership ties a user to an organisation with a role.
+type Membership struct {
+	ID        uuid.UUID
+	OrgID     uuid.UUID
+	UserID    uuid.UUID
+	Role      access.Role
+	CreatedAt time.Time
 }
 
 // Member is a membership with the person's details, for listing.
 type Member struct {
-	MembershipID uuid.UUID `bun:"membership_id"`
-	UserID       uuid.UUID `bun:"user_id"`
-	Email        string    `bun:"email"`
-	FullName     string    `bun:"full_name"`
-	Role         Role      `bun:"role"`
-	JoinedAt     time.Time `bun:"joined_at"`
+	MembershipID uuid.UUID   `bun:"membership_id"`
+	UserID       uuid.UUID   `bun:"user_id"`
+	Email        string      `bun:"email"`
+	FullName     string      `bun:"full_name"`
+	Role         access.Role `bun:"role"`
+	JoinedAt     time.Time   `bun:"joined_at"`
 }
 
-// Invite asks someone to join.
-type Invite struct {
-	bun.BaseModel `bun:"table:invites"`
+func (m Member) key() uuid.UUID { return m.MembershipID }
 
-	ID         uuid.UUID  `bun:"id,pk,type:uuid"`
-	OrgID      uuid.UUID  `bun:"org_id,type:uuid"`
-	Email      string     `bun:"email"`
-	Role       Role       `bun:"role"`
-	TokenHash  []byte     `bun:"token_hash"`
-	InvitedBy  *uuid.UUID `bun:"invited_by,type:uuid"`
-	ExpiresAt  time.Time  `bun:"expires_at"`
-	AcceptedAt *time.Time `bun:"accepted_at"`
-	AcceptedBy *uuid.UUID `bun:"accepted_by,type:uuid"`
-	RevokedAt  *time.Time `bun:"revoked_at"`
-	CreatedAt  time.Time  `bun:"created_at,nullzero,notnull,default:current_timestamp"`
-	UpdatedAt  time.Time  `bun:"updated_at,nullzero,notnull,default:current_timestamp"`
+// Invite asks someone to join; its token is never kept, only its hash,
+// which stays in this package.
+type Invite struct {
+	ID         uuid.UUID
+	OrgID      uuid.UUID
+	Email      string
+	Role       access.Role
+	InvitedBy  *uuid.UUID
+	ExpiresAt  time.Time
+	AcceptedAt *time.Time
+	AcceptedBy *uuid.UUID
+	RevokedAt  *time.Time
+	CreatedAt  time.Time
 }
 
 // Status derives the invite's state at now.
@@ -127,18 +195,24 @@ func (i Invite) Status(now time.Time) string {
 	}
 }
 
-// APIKey is an integrator's credential; the secret itself is never stored.
+// APIKey is an integrator's credential as the API shows it: the secret
+// is shown once at creation, and its hash never leaves this package.
 type APIKey struct {
-	bun.BaseModel `bun:"table:api_keys"`
+	ID         uuid.UUID
+	OrgID      uuid.UUID
+	Name       string
+	Prefix     string
+	CreatedBy  *uuid.UUID
+	LastUsedAt *time.Time
+	RevokedAt  *time.Time
+	CreatedAt  time.Time
+}
 
-	ID         uuid.UUID  `bun:"id,pk,type:uuid"`
-	OrgID      uuid.UUID  `bun:"org_id,type:uuid"`
-	Name       string     `bun:"name"`
-	Prefix     string     `bun:"prefix"`
-	KeyHash    []byte     `bun:"key_hash"`
-	CreatedBy  *uuid.UUID `bun:"created_by,type:uuid"`
-	LastUsedAt *time.Time `bun:"last_used_at"`
-	RevokedAt  *time.Time `bun:"revoked_at"`
-	CreatedAt  time.Time  `bun:"created_at,nullzero,notnull,default:current_timestamp"`
-	UpdatedAt  time.Time  `bun:"updated_at,nullzero,notnull,default:current_timestamp"`
+// views maps rows to their views.
+func views[R, V any](rows []R, view func(R) V) []V {
+	out := make([]V, len(rows))
+	for i, r := range rows {
+		out[i] = view(r)
+	}
+	return out
 }

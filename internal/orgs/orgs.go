@@ -2,6 +2,15 @@
 // business context, members and their roles, invites, and API keys. Every
 // method runs in a tenant transaction (database.InTenant), so row-level
 // security backs the org scoping written in each query.
+//
+// Tables: orgs owns organizations (all but the llm_* columns, which
+// llmsettings owns), memberships, invites and api_keys. Other packages
+// read and write them only through the exported functions taking a
+// bun.IDB (CreateOrganization, AddMember, MemberRole, UserMemberships,
+// LookupInvite, MarkInviteAccepted, LookupAPIKey, GetAPIKey, TouchAPIKey),
+// which return views without hashes. orgs reads users (auth's) for names,
+// addresses and verification, and ends a removed member's sessions with
+// the database function auth_end_member_sessions; it never writes users.
 package orgs
 
 import (
@@ -15,37 +24,11 @@ import (
 	"github.com/google/uuid"
 	"github.com/uptrace/bun"
 
+	"github.com/leadpilot/leadpilot/internal/access"
 	"github.com/leadpilot/leadpilot/internal/database"
 	"github.com/leadpilot/leadpilot/internal/fault"
 	"github.com/leadpilot/leadpilot/internal/mailer"
-	"github.com/leadpilot/leadpilot/internal/pagination"
 )
-
-// Actor is who is acting: a user with a role, or an API key (UserID nil).
-type Actor struct {
-	OrgID    uuid.UUID
-	UserID   uuid.UUID
-	Role     Role
-	APIKeyID uuid.UUID
-}
-
-// IsAPIKey reports whether an integrator's key is acting.
-func (a Actor) IsAPIKey() bool { return a.APIKeyID != uuid.Nil }
-
-// Tenant is the RLS context for the actor.
-func (a Actor) Tenant() database.Tenant { return database.Tenant{OrgID: a.OrgID, UserID: a.UserID} }
-
-// requireAdmin allows owners and admins signed in as users. API keys are
-// for data, not for managing who may access it.
-func (a Actor) requireAdmin(what string) error {
-	if a.IsAPIKey() {
-		return fault.Forbidden("API keys cannot " + what + "; sign in as an owner or admin")
-	}
-	if !a.Role.AtLeastAdmin() {
-		return fault.Forbidden("only owners and admins can " + what)
-	}
-	return nil
-}
 
 // Service implements the rules.
 type Service struct {
@@ -67,7 +50,7 @@ func NewService(db *database.DB, inviteTTL time.Duration, publicURL string, m ma
 }
 
 // Get returns the actor's organisation.
-func (s *Service) Get(ctx context.Context, a Actor) (Organization, error) {
+func (s *Service) Get(ctx context.Context, a access.Actor) (Organization, error) {
 	var org Organization
 	err := s.db.InTenant(ctx, a.Tenant(), func(ctx context.Context, tx bun.Tx) error {
 		var err error
@@ -79,14 +62,15 @@ func (s *Service) Get(ctx context.Context, a Actor) (Organization, error) {
 
 // GetOrganization reads one organisation (visible only in its own tenant).
 func GetOrganization(ctx context.Context, db bun.IDB, id uuid.UUID) (Organization, error) {
-	var org Organization
+	var org organizationRow
 	if err := db.NewSelect().Model(&org).Where("id = ?", id).Scan(ctx); err != nil {
-		if errors.Is(database.Interpret(err), database.ErrNotFound) {
-			return org, fault.NotFound("organization")
+		err = database.Interpret(err)
+		if errors.Is(err, database.ErrNotFound) {
+			return Organization{}, fault.NotFound("organization")
 		}
-		return org, fmt.Errorf("orgs: get %s: %w", id, err)
+		return Organization{}, fmt.Errorf("orgs: get %s: %w", id, err)
 	}
-	return org, nil
+	return org.view(), nil
 }
 
 // Update is a partial change: nil fields stay as they are; in
@@ -107,11 +91,11 @@ type SettingsPatch struct {
 }
 
 // Update applies u after checking the actor's role and the settings rules.
-func (s *Service) Update(ctx context.Context, a Actor, u Update) (Organization, error) {
-	if err := a.requireAdmin("change organisation settings"); err != nil {
+func (s *Service) Update(ctx context.Context, a access.Actor, u Update) (Organization, error) {
+	if err := a.RequireAdmin("change organisation settings"); err != nil {
 		return Organization{}, err
 	}
-	var org Organization
+	var org organizationRow
 	err := s.db.InTenant(ctx, a.Tenant(), func(ctx context.Context, tx bun.Tx) error {
 		if err := tx.NewSelect().Model(&org).Where("id = ?", a.OrgID).For("UPDATE").Scan(ctx); err != nil {
 			return fmt.Errorf("orgs: lock %s: %w", a.OrgID, database.Interpret(err))
@@ -138,11 +122,14 @@ func (s *Service) Update(ctx context.Context, a Actor, u Update) (Organization, 
 		_, err := tx.NewUpdate().Model(&org).Column("name", "business_context", "settings").
 			Where("id = ?", a.OrgID).Returning("updated_at").Exec(ctx)
 		if err != nil {
-			return fmt.Errorf("orgs: update %s: %w", a.OrgID, err)
+			return fmt.Errorf("orgs: update %s: %w", a.OrgID, database.Interpret(err))
 		}
 		return nil
 	})
-	return org, err
+	if err != nil {
+		return Organization{}, err
+	}
+	return org.view(), nil
 }
 
 func mergeBusinessContext(cur, p BusinessContext) BusinessContext {
@@ -251,9 +238,9 @@ func Slugify(name string) string {
 // or that slug with a random suffix when taken. Each try runs in a
 // savepoint so a taken slug does not abort the transaction.
 func CreateOrganization(ctx context.Context, tx bun.Tx, id uuid.UUID, name string) (Organization, error) {
-	org := Organization{
+	org := organizationRow{
 		ID: id, Name: strings.TrimSpace(name), Settings: DefaultSettings(),
-		LLMSettings: map[string]any{}, SubscriptionTier: "free", SubscriptionStatus: "active",
+		SubscriptionTier: "free", SubscriptionStatus: "active",
 	}
 	base := Slugify(name)
 	for attempt := 0; attempt < 5; attempt++ {
@@ -266,34 +253,36 @@ func CreateOrganization(ctx context.Context, tx bun.Tx, id uuid.UUID, name strin
 			return err
 		})
 		if err == nil {
-			return org, nil
+			return org.view(), nil
 		}
 		if !database.IsConstraint(err, "organizations_slug_key") {
-			return org, fmt.Errorf("orgs: create %q: %w", name, err)
+			return Organization{}, fmt.Errorf("orgs: create %q: %w", name, database.Interpret(err))
 		}
 	}
-	return org, fmt.Errorf("orgs: create %q: no free slug after 5 tries", name)
+	return Organization{}, fmt.Errorf("orgs: create %q: no free slug after 5 tries", name)
 }
 
 // AddMember inserts a membership.
-func AddMember(ctx context.Context, db bun.IDB, orgID, userID uuid.UUID, role Role) (Membership, error) {
-	m := Membership{ID: uuid.Must(uuid.NewV7()), OrgID: orgID, UserID: userID, Role: role}
+func AddMember(ctx context.Context, db bun.IDB, orgID, userID uuid.UUID, role access.Role) (Membership, error) {
+	m := membershipRow{ID: uuid.Must(uuid.NewV7()), OrgID: orgID, UserID: userID, Role: role}
 	if _, err := db.NewInsert().Model(&m).Returning("created_at, updated_at").Exec(ctx); err != nil {
-		if errors.Is(database.Interpret(err), database.ErrConflict) {
-			return m, fault.Conflict("already_member", "this person is already a member of the organisation")
+		err = database.Interpret(err)
+		if errors.Is(err, database.ErrConflict) {
+			return Membership{}, fault.Conflict("already_member", "this person is already a member of the organisation")
 		}
-		return m, fmt.Errorf("orgs: add member %s to %s: %w", userID, orgID, err)
+		return Membership{}, fmt.Errorf("orgs: add member %s to %s: %w", userID, orgID, err)
 	}
-	return m, nil
+	return m.view(), nil
 }
 
 // MemberRole returns a user's role in the tenant's organisation.
-func MemberRole(ctx context.Context, db bun.IDB, orgID, userID uuid.UUID) (Role, error) {
-	var role Role
-	err := db.NewSelect().Model((*Membership)(nil)).Column("role").
+func MemberRole(ctx context.Context, db bun.IDB, orgID, userID uuid.UUID) (access.Role, error) {
+	var role access.Role
+	err := db.NewSelect().Model((*membershipRow)(nil)).Column("role").
 		Where("org_id = ? AND user_id = ?", orgID, userID).Scan(ctx, &role)
 	if err != nil {
-		if errors.Is(database.Interpret(err), database.ErrNotFound) {
+		err = database.Interpret(err)
+		if errors.Is(err, database.ErrNotFound) {
 			return "", fault.Unauthorized("not_a_member", "you are not a member of this organisation")
 		}
 		return "", fmt.Errorf("orgs: member role: %w", err)
@@ -301,9 +290,22 @@ func MemberRole(ctx context.Context, db bun.IDB, orgID, userID uuid.UUID) (Role,
 	return role, nil
 }
 
-func pageQuery(q *bun.SelectQuery, col string, p pagination.Page) *bun.SelectQuery {
-	if p.Before != uuid.Nil {
-		q = q.Where(col+" < ?", p.Before)
+// UserMemberships lists the organisations userID belongs to, oldest
+// membership first, across tenants: it reads through the database function
+// auth_memberships, so it works before a tenant is chosen (sign-in) and
+// shows only organisation ids and roles.
+func UserMemberships(ctx context.Context, db bun.IDB, userID uuid.UUID) ([]Membership, error) {
+	var rows []struct {
+		OrgID     uuid.UUID   `bun:"org_id"`
+		Role      access.Role `bun:"role"`
+		CreatedAt time.Time   `bun:"created_at"`
 	}
-	return q.OrderExpr(col + " DESC").Limit(int64(p.Fetch()))
+	if err := db.NewRaw(`SELECT org_id, role, created_at FROM auth_memberships(?)`, userID).Scan(ctx, &rows); err != nil {
+		return nil, fmt.Errorf("orgs: memberships of %s: %w", userID, database.Interpret(err))
+	}
+	out := make([]Membership, len(rows))
+	for i, r := range rows {
+		out[i] = Membership{OrgID: r.OrgID, UserID: userID, Role: r.Role, CreatedAt: r.CreatedAt}
+	}
+	return out, nil
 }

@@ -254,27 +254,6 @@ func TestSlugify(t *testing.T) {
 	})
 }
 
-func TestRole(t *testing.T) {
-	t.Parallel()
-	for name, tc := range map[string]struct {
-		role         orgs.Role
-		valid, admin bool
-	}{
-		"OwnerIsValidAndAdmin":  {role: orgs.RoleOwner, valid: true, admin: true},
-		"AdminIsValidAndAdmin":  {role: orgs.RoleAdmin, valid: true, admin: true},
-		"MemberIsValidNotAdmin": {role: orgs.RoleMember, valid: true, admin: false},
-		"EmptyIsNeither":        {role: "", valid: false, admin: false},
-		"CapitalisedIsNeither":  {role: "Owner", valid: false, admin: false},
-		"UnknownIsNeither":      {role: "superuser", valid: false, admin: false},
-	} {
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
-			require.Equal(t, tc.valid, tc.role.Valid())
-			require.Equal(t, tc.admin, tc.role.AtLeastAdmin())
-		})
-	}
-}
-
 func TestInviteStatus(t *testing.T) {
 	t.Parallel()
 	now := time.Date(2026, 5, 6, 12, 0, 0, 0, time.UTC)

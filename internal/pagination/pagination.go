@@ -1,14 +1,25 @@
 // Package pagination implements the keyset pagination every list endpoint
 // uses. Ids are UUIDv7 (time-ordered), so "newest first" is "id
 // descending", and a page continues strictly below the last id seen.
+//
+// A list is three steps: the handler parses the query (Parse), the store
+// builds its scoped query and runs it for the page (Scan), the handler
+// maps the rows and returns the cursor:
+//
+//	q := tx.NewSelect().Model((*leadRow)(nil)).Where("org_id = ?", a.OrgID)
+//	rows, next, err := pagination.Scan(ctx, q, "id", p, leadRow.key)
 package pagination
 
 import (
+	"context"
 	"encoding/base64"
+	"fmt"
 	"strings"
 
 	"github.com/google/uuid"
+	"github.com/uptrace/bun"
 
+	"github.com/leadpilot/leadpilot/internal/database"
 	"github.com/leadpilot/leadpilot/internal/fault"
 )
 
@@ -58,6 +69,32 @@ func Trim[T any](p Page, rows []T, id func(T) uuid.UUID) ([]T, *string) {
 	rows = rows[:p.Limit]
 	c := Encode(id(rows[len(rows)-1]))
 	return rows, &c
+}
+
+// Apply restricts q to page p: rows whose idCol is below p.Before (all
+// rows on the first page), newest first, and one more row than the page
+// holds so Trim can tell whether another page follows. idCol is the
+// UUIDv7 key column as the query names it ("id", or "m.id" in a join); it
+// is written into the SQL, so it must be a constant, never input. Like
+// every bun builder method, Apply changes q and returns it.
+func Apply(q *bun.SelectQuery, idCol string, p Page) *bun.SelectQuery {
+	if p.Before != uuid.Nil {
+		q = q.Where("? < ?", bun.Safe(idCol), p.Before)
+	}
+	return q.OrderExpr("? DESC", bun.Safe(idCol)).Limit(int64(p.Fetch()))
+}
+
+// Scan runs q for page p (Apply), scans the rows into T and trims them to
+// the page (Trim): the page's rows and the next page's cursor (nil on the
+// last page). id extracts a row's key, the value of idCol. Database errors
+// come back interpreted (database.Interpret).
+func Scan[T any](ctx context.Context, q *bun.SelectQuery, idCol string, p Page, id func(T) uuid.UUID) ([]T, *string, error) {
+	rows := make([]T, 0, p.Fetch())
+	if err := Apply(q, idCol, p).Scan(ctx, &rows); err != nil {
+		return nil, nil, fmt.Errorf("pagination: scan page: %w", database.Interpret(err))
+	}
+	rows, next := Trim(p, rows, id)
+	return rows, next, nil
 }
 
 // Encode makes the opaque cursor for rows below id.
