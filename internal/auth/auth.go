@@ -187,7 +187,7 @@ func (s *Service) Signup(ctx context.Context, in SignupInput, c Client) (Session
 	orgID := uuid.Must(uuid.NewV7())
 	var sess Session
 	var verify string
-	err := s.db.InTenant(ctx, database.Tenant{OrgID: orgID, UserID: user.ID}, func(ctx context.Context, tx bun.Tx) error {
+	err := s.db.InTenant(ctx, database.Tenant{OrgID: orgID, UserID: user.ID}, func(ctx context.Context, tx bun.IDB) error {
 		if _, err := tx.NewInsert().Model(&user).Returning("created_at, updated_at").Exec(ctx); err != nil {
 			if database.IsConstraint(err, "users_email_key") {
 				return fault.Conflict("email_taken", "an account with this email exists; sign in (or reset its password if it is yours and you cannot), or ask for an invite to join an organisation")
@@ -222,7 +222,7 @@ func (s *Service) Signup(ctx context.Context, in SignupInput, c Client) (Session
 }
 
 // startSession stores a refresh token in family and signs an access token.
-func (s *Service) startSession(ctx context.Context, tx bun.Tx, u User, org orgs.Organization, role access.Role, family uuid.UUID, c Client) (Session, error) {
+func (s *Service) startSession(ctx context.Context, tx bun.IDB, u User, org orgs.Organization, role access.Role, family uuid.UUID, c Client) (Session, error) {
 	secret, hash := token.New(token.PrefixRefresh)
 	rt := refreshToken{
 		ID: uuid.Must(uuid.NewV7()), FamilyID: family, UserID: u.ID, OrgID: org.ID, TokenHash: hash,
@@ -297,9 +297,9 @@ func (s *Service) Login(ctx context.Context, email, password string, orgID *uuid
 
 // openSession loads user, organisation and role in the tenant and starts a
 // session; before, when set, runs first in the same transaction.
-func (s *Service) openSession(ctx context.Context, userID, orgID, family uuid.UUID, c Client, before func(ctx context.Context, tx bun.Tx) error) (Session, error) {
+func (s *Service) openSession(ctx context.Context, userID, orgID, family uuid.UUID, c Client, before func(ctx context.Context, tx bun.IDB) error) (Session, error) {
 	var sess Session
-	err := s.db.InTenant(ctx, database.Tenant{OrgID: orgID, UserID: userID}, func(ctx context.Context, tx bun.Tx) error {
+	err := s.db.InTenant(ctx, database.Tenant{OrgID: orgID, UserID: userID}, func(ctx context.Context, tx bun.IDB) error {
 		if before != nil {
 			if err := before(ctx, tx); err != nil {
 				return err
@@ -351,7 +351,7 @@ func (s *Service) lookupRefresh(ctx context.Context, secret string) (storedRefre
 // lockFamily serialises everything that changes one session: a refresh
 // that inserts the next token and a revocation of the family cannot
 // interleave, so a revocation never misses a token issued at that moment.
-func lockFamily(ctx context.Context, tx bun.Tx, family uuid.UUID) error {
+func lockFamily(ctx context.Context, tx bun.IDB, family uuid.UUID) error {
 	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtextextended(?, 7276))`, family.String()); err != nil {
 		return fmt.Errorf("auth: lock session %s: %w", family, database.Interpret(err))
 	}
@@ -359,7 +359,7 @@ func lockFamily(ctx context.Context, tx bun.Tx, family uuid.UUID) error {
 }
 
 func (s *Service) revokeFamily(ctx context.Context, rt storedRefresh) error {
-	return s.db.InTenant(ctx, database.Tenant{OrgID: rt.OrgID, UserID: rt.UserID}, func(ctx context.Context, tx bun.Tx) error {
+	return s.db.InTenant(ctx, database.Tenant{OrgID: rt.OrgID, UserID: rt.UserID}, func(ctx context.Context, tx bun.IDB) error {
 		if err := lockFamily(ctx, tx, rt.FamilyID); err != nil {
 			return err
 		}
@@ -390,7 +390,7 @@ func (s *Service) Refresh(ctx context.Context, secret string, c Client) (Session
 		}
 		return Session{}, fault.Unauthorized("refresh_token_reused", "this refresh token was already used; every session from that sign-in is now revoked")
 	}
-	sess, err := s.openSession(ctx, rt.UserID, rt.OrgID, rt.FamilyID, c, func(ctx context.Context, tx bun.Tx) error {
+	sess, err := s.openSession(ctx, rt.UserID, rt.OrgID, rt.FamilyID, c, func(ctx context.Context, tx bun.IDB) error {
 		if err := lockFamily(ctx, tx, rt.FamilyID); err != nil {
 			return fmt.Errorf("auth: lock session: %w", err)
 		}
@@ -481,7 +481,7 @@ func (s *Service) AcceptInvite(ctx context.Context, secret, password, fullName s
 		}
 		user.ID = existing.ID
 	}
-	return s.openSession(ctx, user.ID, inv.OrgID, uuid.Must(uuid.NewV7()), c, func(ctx context.Context, tx bun.Tx) error {
+	return s.openSession(ctx, user.ID, inv.OrgID, uuid.Must(uuid.NewV7()), c, func(ctx context.Context, tx bun.IDB) error {
 		if isNew {
 			if _, err := tx.NewInsert().Model(&user).Exec(ctx); err != nil {
 				if database.IsConstraint(err, "users_email_key") {
@@ -569,7 +569,7 @@ func (s *Service) Check(ctx context.Context, c Credential) (Principal, error) {
 	if c.apiKeyID != uuid.Nil {
 		// last_used_at to the minute: one write a minute per key, not per request.
 		if c.lastUsedAt == nil || s.now().Sub(*c.lastUsedAt) > time.Minute {
-			err := s.db.InTenant(ctx, c.tenant, func(ctx context.Context, tx bun.Tx) error {
+			err := s.db.InTenant(ctx, c.tenant, func(ctx context.Context, tx bun.IDB) error {
 				return orgs.TouchAPIKey(ctx, tx, c.apiKeyID)
 			})
 			if err != nil {
@@ -586,7 +586,7 @@ func (s *Service) Check(ctx context.Context, c Credential) (Principal, error) {
 		Role   access.Role `bun:"role"`
 		Active bool        `bun:"active"`
 	}
-	err := s.db.InTenant(ctx, c.tenant, func(ctx context.Context, tx bun.Tx) error {
+	err := s.db.InTenant(ctx, c.tenant, func(ctx context.Context, tx bun.IDB) error {
 		return tx.NewRaw(`SELECT m.role, EXISTS (
 				SELECT 1 FROM refresh_tokens t WHERE t.family_id = ? AND t.user_id = ? AND t.revoked_at IS NULL
 				  AND t.created_at >= m.created_at -- a session from before a removal stays dead after a re-invite
@@ -616,7 +616,7 @@ type Me struct {
 // Me loads the caller's organisation and identity in one transaction.
 func (s *Service) Me(ctx context.Context, p Principal) (Me, error) {
 	var me Me
-	err := s.db.InTenant(ctx, p.Actor().Tenant(), func(ctx context.Context, tx bun.Tx) error {
+	err := s.db.InTenant(ctx, p.Actor().Tenant(), func(ctx context.Context, tx bun.IDB) error {
 		var err error
 		if me.Org, err = orgs.GetOrganization(ctx, tx, p.OrgID); err != nil {
 			return err

@@ -45,7 +45,7 @@ type userToken struct {
 
 // issueVerification stores a verification token for u in tx (whose tenant
 // is u) and returns its secret.
-func (s *Service) issueVerification(ctx context.Context, tx bun.Tx, u User) (string, error) {
+func (s *Service) issueVerification(ctx context.Context, tx bun.IDB, u User) (string, error) {
 	secret, hash := token.New(PrefixVerifyEmail)
 	t := userToken{
 		ID: uuid.Must(uuid.NewV7()), UserID: u.ID, Purpose: purposeVerifyEmail, Email: u.Email,
@@ -125,7 +125,7 @@ func (s *Service) ResendVerification(ctx context.Context, p Principal) error {
 	}
 	var u User
 	var secret string
-	err := s.db.InTenant(ctx, p.Actor().Tenant(), func(ctx context.Context, tx bun.Tx) (err error) {
+	err := s.db.InTenant(ctx, p.Actor().Tenant(), func(ctx context.Context, tx bun.IDB) (err error) {
 		if u, err = loadUser(ctx, tx, p.UserID); err != nil {
 			return err
 		}

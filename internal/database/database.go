@@ -128,7 +128,7 @@ type Tenant struct {
 // transaction-local (set_config(..., true)), so nothing leaks to the next
 // user of the pooled connection. When ctx carries a request transaction for
 // t (BeginRequest), fn runs inside it and commits with the request.
-func (db *DB) InTenant(ctx context.Context, t Tenant, fn func(ctx context.Context, tx bun.Tx) error) error {
+func (db *DB) InTenant(ctx context.Context, t Tenant, fn func(ctx context.Context, tx bun.IDB) error) error {
 	if t.OrgID == uuid.Nil {
 		return ErrNoTenant
 	}

@@ -122,7 +122,7 @@ func TestRowLevelSecurity(t *testing.T) {
 
 	t.Run("InATenantOnlyThatOrgsRowsShowAndOthersCannotBeWritten", func(t *testing.T) {
 		t.Parallel()
-		err := app.InTenant(ctx, database.Tenant{OrgID: orgA}, func(ctx context.Context, tx bun.Tx) error {
+		err := app.InTenant(ctx, database.Tenant{OrgID: orgA}, func(ctx context.Context, tx bun.IDB) error {
 			var orgs, keys int
 			require.NoError(t, tx.QueryRowContext(ctx, "SELECT count(*) FROM organizations").Scan(&orgs))
 			require.NoError(t, tx.QueryRowContext(ctx, "SELECT count(*) FROM api_keys").Scan(&keys))
@@ -135,7 +135,7 @@ func TestRowLevelSecurity(t *testing.T) {
 			return nil
 		})
 		require.NoError(t, err)
-		err = app.InTenant(ctx, database.Tenant{OrgID: orgA}, func(ctx context.Context, tx bun.Tx) error {
+		err = app.InTenant(ctx, database.Tenant{OrgID: orgA}, func(ctx context.Context, tx bun.IDB) error {
 			_, err := tx.ExecContext(ctx, `INSERT INTO api_keys (id, org_id, name, prefix, key_hash) VALUES (?, ?, 'x', 'lp_', '\xff')`,
 				uuid.Must(uuid.NewV7()), orgB)
 			return err
@@ -145,7 +145,7 @@ func TestRowLevelSecurity(t *testing.T) {
 
 	t.Run("TheTenantSettingDoesNotOutliveItsTransaction", func(t *testing.T) {
 		t.Parallel()
-		require.NoError(t, app.InTenant(ctx, database.Tenant{OrgID: orgA}, func(context.Context, bun.Tx) error { return nil }))
+		require.NoError(t, app.InTenant(ctx, database.Tenant{OrgID: orgA}, func(context.Context, bun.IDB) error { return nil }))
 		for range 4 { // every pooled connection
 			var n int
 			require.NoError(t, app.Pool.QueryRow(ctx, "SELECT count(*) FROM organizations").Scan(&n))
@@ -184,7 +184,7 @@ func TestRowLevelSecurity(t *testing.T) {
 
 	t.Run("NoTenantIsAnError", func(t *testing.T) {
 		t.Parallel()
-		err := app.InTenant(ctx, database.Tenant{}, func(context.Context, bun.Tx) error { return nil })
+		err := app.InTenant(ctx, database.Tenant{}, func(context.Context, bun.IDB) error { return nil })
 		require.ErrorIs(t, err, database.ErrNoTenant)
 	})
 

@@ -2,6 +2,8 @@ package database
 
 import (
 	"context"
+	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"sync"
@@ -30,10 +32,15 @@ import (
 // the first failure had not happened.
 var ErrRequestTxFailed = errors.New("database: an earlier statement in this request's transaction failed")
 
-// RequestTx is an open request transaction.
+// RequestTx is an open request transaction. It runs on one pooled
+// connection that it holds from BeginRequest to Commit or Rollback, and
+// issues BEGIN and COMMIT itself: BEGIN and the tenant's settings then cost
+// one round trip instead of two, and no database/sql transaction
+// bookkeeping runs per request.
 type RequestTx struct {
 	tenant Tenant
-	tx     bun.Tx
+	conn   bun.Conn
+	tx     requestConn
 
 	mu          sync.Mutex
 	failed      error
@@ -49,16 +56,58 @@ func (db *DB) BeginRequest(ctx context.Context, t Tenant) (context.Context, *Req
 	if t.OrgID == uuid.Nil {
 		return ctx, nil, ErrNoTenant
 	}
-	tx, err := db.Bun.BeginTx(ctx, nil)
+	conn, err := db.Bun.Conn(ctx)
 	if err != nil {
 		return ctx, nil, fmt.Errorf("database: begin request: %w", err)
 	}
-	if err := setTenant(ctx, tx, t); err != nil {
-		_ = tx.Rollback()
-		return ctx, nil, err
+	// One simple-protocol message: BEGIN and the transaction-local tenant
+	// settings. The values are UUIDs formatted here, never caller text.
+	user := ""
+	if t.UserID != uuid.Nil {
+		user = t.UserID.String()
 	}
-	rt := &RequestTx{tenant: t, tx: tx}
+	if _, err := conn.ExecContext(ctx, "BEGIN; SELECT set_config('app.org_id', '"+t.OrgID.String()+"', true), set_config('app.user_id', '"+user+"', true)"); err != nil {
+		discard(conn)
+		return ctx, nil, fmt.Errorf("database: begin request: %w", err)
+	}
+	rt := &RequestTx{tenant: t, conn: conn, tx: requestConn{conn}}
 	return context.WithValue(ctx, requestTxKey{}, rt), rt, nil
+}
+
+// end sends COMMIT or ROLLBACK and gives the connection back; a connection
+// whose state is unknown after a failure is closed instead of reused.
+func (r *RequestTx) end(ctx context.Context, stmt string) error {
+	_, err := r.conn.ExecContext(context.WithoutCancel(ctx), stmt)
+	if err != nil {
+		discard(r.conn)
+		return err
+	}
+	return r.conn.Close()
+}
+
+// discard closes conn's underlying connection rather than returning it to
+// the pool, where it could still be inside a transaction.
+func discard(conn bun.Conn) {
+	_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+	_ = conn.Close()
+}
+
+// requestConn is the connection a request transaction's calls run on. It
+// refuses nested transactions: on a plain connection, BEGIN inside BEGIN is
+// only a warning, and the inner COMMIT would commit the request's work
+// early.
+type requestConn struct{ bun.Conn }
+
+var errNested = errors.New("database: nested transactions are not available inside a request transaction")
+
+// BeginTx refuses; see requestConn.
+func (requestConn) BeginTx(context.Context, *sql.TxOptions) (bun.Tx, error) {
+	return bun.Tx{}, errNested
+}
+
+// RunInTx refuses; see requestConn.
+func (requestConn) RunInTx(context.Context, *sql.TxOptions, func(context.Context, bun.Tx) error) error {
+	return errNested
 }
 
 // Tenant is whom the transaction acts for.
@@ -85,10 +134,10 @@ func (r *RequestTx) Commit(ctx context.Context) error {
 	failed, hooks := r.failed, r.afterCommit
 	r.mu.Unlock()
 	if failed != nil {
-		_ = r.tx.Rollback()
+		_ = r.end(ctx, "ROLLBACK")
 		return fmt.Errorf("%w: %w", ErrRequestTxFailed, failed)
 	}
-	if err := r.tx.Commit(); err != nil {
+	if err := r.end(ctx, "COMMIT"); err != nil {
 		return fmt.Errorf("database: commit request: %w", err)
 	}
 	for _, h := range hooks {
@@ -107,7 +156,7 @@ func (r *RequestTx) Rollback() error {
 	}
 	r.done = true
 	r.mu.Unlock()
-	if err := r.tx.Rollback(); err != nil {
+	if err := r.end(context.Background(), "ROLLBACK"); err != nil {
 		return fmt.Errorf("database: rollback request: %w", err)
 	}
 	return nil
@@ -142,7 +191,7 @@ func Detach(ctx context.Context) context.Context {
 // joined runs fn inside ctx's request transaction when it acts for t. It
 // reports false when there is none (or it acts for someone else), and the
 // caller opens its own transaction.
-func joined(ctx context.Context, t Tenant, fn func(ctx context.Context, tx bun.Tx) error) (bool, error) {
+func joined(ctx context.Context, t Tenant, fn func(ctx context.Context, tx bun.IDB) error) (bool, error) {
 	rt, ok := ctx.Value(requestTxKey{}).(*RequestTx)
 	if !ok || rt == nil || rt.tenant != t {
 		return false, nil
@@ -165,7 +214,7 @@ func joined(ctx context.Context, t Tenant, fn func(ctx context.Context, tx bun.T
 	return true, nil
 }
 
-func setTenant(ctx context.Context, tx bun.Tx, t Tenant) error {
+func setTenant(ctx context.Context, tx bun.IDB, t Tenant) error {
 	user := ""
 	if t.UserID != uuid.Nil {
 		user = t.UserID.String()

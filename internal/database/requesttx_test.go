@@ -27,7 +27,7 @@ func TestRequestTransaction(t *testing.T) {
 		return database.Tenant{OrgID: id}
 	}
 	rename := func(ctx context.Context, tn database.Tenant, name string) error {
-		return app.InTenant(ctx, tn, func(ctx context.Context, tx bun.Tx) error {
+		return app.InTenant(ctx, tn, func(ctx context.Context, tx bun.IDB) error {
 			_, err := tx.ExecContext(ctx, `UPDATE organizations SET name = ? WHERE id = ?`, name, tn.OrgID)
 			return err
 		})
@@ -46,7 +46,7 @@ func TestRequestTransaction(t *testing.T) {
 		require.NoError(t, err)
 		require.NoError(t, rename(rctx, tn, "one"))
 		var seen string
-		require.NoError(t, app.InTenant(rctx, tn, func(ctx context.Context, tx bun.Tx) error {
+		require.NoError(t, app.InTenant(rctx, tn, func(ctx context.Context, tx bun.IDB) error {
 			return tx.NewRaw(`SELECT name FROM organizations WHERE id = ?`, tn.OrgID).Scan(ctx, &seen)
 		}))
 		require.Equal(t, "one", seen, "the second call sees the first's write: same transaction")
@@ -79,7 +79,7 @@ func TestRequestTransaction(t *testing.T) {
 		require.NoError(t, err)
 		require.NoError(t, rename(rctx, tn, "half"))
 		boom := errors.New("boom")
-		require.ErrorIs(t, app.InTenant(rctx, tn, func(context.Context, bun.Tx) error { return boom }), boom)
+		require.ErrorIs(t, app.InTenant(rctx, tn, func(context.Context, bun.IDB) error { return boom }), boom)
 		require.ErrorIs(t, rename(rctx, tn, "after"), database.ErrRequestTxFailed, "no call runs after a failure")
 		require.ErrorIs(t, rtx.Commit(rctx), boom, "a failed transaction is never committed")
 		require.Equal(t, "Req", nameOf(t, tn))
@@ -95,5 +95,41 @@ func TestRequestTransaction(t *testing.T) {
 		require.NoError(t, rename(database.Detach(rctx), a, "a-detached"))
 		require.Equal(t, "a-detached", nameOf(t, a))
 		require.NoError(t, rtx.Rollback())
+	})
+
+	t.Run("NestedTransactionsAreRefusedInsideARequest", func(t *testing.T) {
+		t.Parallel()
+		tn := newOrg(t)
+		rctx, rtx, err := app.BeginRequest(ctx, tn)
+		require.NoError(t, err)
+		err = app.InTenant(rctx, tn, func(ctx context.Context, tx bun.IDB) error {
+			return tx.RunInTx(ctx, nil, func(context.Context, bun.Tx) error { return nil })
+		})
+		require.ErrorContains(t, err, "nested transactions")
+		require.NoError(t, rtx.Rollback())
+	})
+
+	t.Run("TheConnectionGoesBackOutsideAnyTransaction", func(t *testing.T) {
+		t.Parallel()
+		one, err := database.Open(ctx, database.Options{URL: testkit.AppURL(t), Role: testkit.AppRole, MaxConns: 1})
+		require.NoError(t, err)
+		t.Cleanup(one.Close)
+		tn := newOrg(t)
+		for _, commit := range []bool{true, false} {
+			rctx, rtx, err := one.BeginRequest(ctx, tn)
+			require.NoError(t, err)
+			require.NoError(t, rename(rctx, tn, "x"))
+			if commit {
+				require.NoError(t, rtx.Commit(rctx))
+			} else {
+				require.NoError(t, rtx.Rollback())
+			}
+			// The pool's only connection: no transaction open, no tenant left set.
+			_, err = one.Bun.ExecContext(ctx, `SAVEPOINT probe`)
+			require.ErrorContains(t, err, "transaction blocks", "SAVEPOINT works only inside an open transaction")
+			var org string
+			require.NoError(t, one.Bun.QueryRowContext(ctx, `SELECT coalesce(current_setting('app.org_id', true), '')`).Scan(&org))
+			require.Empty(t, org)
+		}
 	})
 }

@@ -461,7 +461,7 @@ func TestMailedTokens(t *testing.T) {
 		a := b.signupUnverified(t, "RLS A")
 		other := b.signupUnverified(t, "RLS B")
 		var own, others, total int
-		err := b.db.InTenant(ctx, database.Tenant{OrgID: a.Organization.ID, UserID: a.User.ID}, func(ctx context.Context, tx bun.Tx) error {
+		err := b.db.InTenant(ctx, database.Tenant{OrgID: a.Organization.ID, UserID: a.User.ID}, func(ctx context.Context, tx bun.IDB) error {
 			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM user_tokens WHERE user_id = ?`, a.User.ID).Scan(&own); err != nil {
 				return err
 			}

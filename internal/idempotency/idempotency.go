@@ -118,7 +118,7 @@ const lockWait = "10s"
 func (s *Store) Begin(ctx context.Context, r Request) (*Response, error) {
 	hash := r.Hash()
 	var replay *Response
-	err := s.db.InTenant(ctx, r.Tenant, func(ctx context.Context, tx bun.Tx) error {
+	err := s.db.InTenant(ctx, r.Tenant, func(ctx context.Context, tx bun.IDB) error {
 		now := s.now()
 		// Waiting for a concurrent holder of the key is bounded; the
 		// setting ends with the transaction.
@@ -184,7 +184,7 @@ func (s *Store) Complete(ctx context.Context, r Request, resp Response) error {
 	if err != nil {
 		return fmt.Errorf("idempotency: encrypt response: %w", err)
 	}
-	err = s.db.InTenant(ctx, r.Tenant, func(ctx context.Context, tx bun.Tx) error {
+	err = s.db.InTenant(ctx, r.Tenant, func(ctx context.Context, tx bun.IDB) error {
 		res, err := tx.NewUpdate().Model((*row)(nil)).
 			Set("status_code = ?, response_headers = ?, response_body = ?", resp.Status, resp.Headers, []byte(body)).
 			Where("org_id = ? AND principal = ? AND key = ? AND status_code IS NULL", r.Tenant.OrgID, r.Principal, r.Key).Exec(ctx)

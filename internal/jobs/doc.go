@@ -32,7 +32,7 @@
 //
 // In code, from a domain service (rule 1: enqueue after the commit):
 //
-//	err := s.db.InTenant(ctx, tenant, func(ctx context.Context, tx bun.Tx) error {
+//	err := s.db.InTenant(ctx, tenant, func(ctx context.Context, tx bun.IDB) error {
 //		return markQueued(ctx, tx, id) // status = 'queued'
 //	})
 //	if err != nil {

@@ -172,7 +172,7 @@ func (s *Service) PlatformHasKey(provider string) bool {
 // Get returns the organisation's settings; any member may read them.
 func (s *Service) Get(ctx context.Context, a access.Actor) (Settings, error) {
 	var st Settings
-	err := s.db.InTenant(ctx, a.Tenant(), func(ctx context.Context, tx bun.Tx) error {
+	err := s.db.InTenant(ctx, a.Tenant(), func(ctx context.Context, tx bun.IDB) error {
 		r, err := s.load(ctx, tx, a.OrgID)
 		st = s.view(r)
 		return err
@@ -228,7 +228,7 @@ func (s *Service) Put(ctx context.Context, a access.Actor, u Update) (Settings, 
 		return Settings{}, err
 	}
 	var st Settings
-	err := s.db.InTenant(ctx, a.Tenant(), func(ctx context.Context, tx bun.Tx) error {
+	err := s.db.InTenant(ctx, a.Tenant(), func(ctx context.Context, tx bun.IDB) error {
 		cur, err := s.load(ctx, tx, a.OrgID)
 		if err != nil {
 			return err
@@ -259,7 +259,7 @@ func (s *Service) Put(ctx context.Context, a access.Actor, u Update) (Settings, 
 // llm_usage_daily, and its settings. The org's key wins over the platform's.
 func (s *Service) For(ctx context.Context, orgID uuid.UUID) (llm.Provider, Settings, error) {
 	var r orgRow
-	err := s.db.InTenant(ctx, database.Tenant{OrgID: orgID}, func(ctx context.Context, tx bun.Tx) error {
+	err := s.db.InTenant(ctx, database.Tenant{OrgID: orgID}, func(ctx context.Context, tx bun.IDB) error {
 		var err error
 		r, err = s.load(ctx, tx, orgID)
 		return err
@@ -388,7 +388,7 @@ func (s *Service) Usage(ctx context.Context, a access.Actor, from, to time.Time)
 		return nil, fault.Invalid(fault.FieldError{Field: "/query/from", Code: "range_too_long", Message: fmt.Sprintf("a query covers at most %d days", MaxUsageDays)})
 	}
 	var rows []UsageRow
-	err := s.db.InTenant(ctx, a.Tenant(), func(ctx context.Context, tx bun.Tx) error {
+	err := s.db.InTenant(ctx, a.Tenant(), func(ctx context.Context, tx bun.IDB) error {
 		return tx.NewSelect().Table("llm_usage_daily").
 			Column("day", "provider", "model", "operation", "calls", "errors", "prompt_tokens", "completion_tokens").
 			Where("org_id = ? AND day BETWEEN ? AND ?", a.OrgID, from.Format(time.DateOnly), to.Format(time.DateOnly)).
@@ -415,7 +415,7 @@ func (s *Service) record(ctx context.Context, orgID uuid.UUID, op string, meta l
 	// Usage is bookkeeping: it must not fail the call it describes, and a
 	// cancelled request still spent the tokens.
 	ctx = context.WithoutCancel(ctx)
-	err := s.db.InTenant(ctx, database.Tenant{OrgID: orgID}, func(ctx context.Context, tx bun.Tx) error {
+	err := s.db.InTenant(ctx, database.Tenant{OrgID: orgID}, func(ctx context.Context, tx bun.IDB) error {
 		_, err := tx.ExecContext(ctx, `
 			INSERT INTO llm_usage_daily AS u (org_id, day, provider, model, operation, calls, errors, prompt_tokens, completion_tokens)
 			VALUES (?, (now() AT TIME ZONE 'UTC')::date, ?, ?, ?, 1, ?, ?, ?)

@@ -40,7 +40,7 @@ func setup(t *testing.T) fixture {
 }
 
 // inTenant runs fn in the fixture's tenant.
-func (f fixture) inTenant(t *testing.T, fn func(ctx context.Context, tx bun.Tx) error) error {
+func (f fixture) inTenant(t *testing.T, fn func(ctx context.Context, tx bun.IDB) error) error {
 	t.Helper()
 	return f.db.InTenant(context.Background(), database.Tenant{OrgID: f.org, UserID: f.user}, fn)
 }
@@ -78,10 +78,10 @@ func TestLookups(t *testing.T) {
 		t.Parallel()
 		f := setup(t)
 		id, hash := f.invite(t, time.Hour)
-		require.NoError(t, f.inTenant(t, func(ctx context.Context, tx bun.Tx) error {
+		require.NoError(t, f.inTenant(t, func(ctx context.Context, tx bun.IDB) error {
 			return orgs.MarkInviteAccepted(ctx, tx, id, f.user)
 		}))
-		err := f.inTenant(t, func(ctx context.Context, tx bun.Tx) error {
+		err := f.inTenant(t, func(ctx context.Context, tx bun.IDB) error {
 			return orgs.MarkInviteAccepted(ctx, tx, id, f.user)
 		})
 		require.ErrorIs(t, err, orgs.ErrInviteClosed)
@@ -94,7 +94,7 @@ func TestLookups(t *testing.T) {
 		t.Parallel()
 		f := setup(t)
 		id, _ := f.invite(t, -time.Minute)
-		err := f.inTenant(t, func(ctx context.Context, tx bun.Tx) error {
+		err := f.inTenant(t, func(ctx context.Context, tx bun.IDB) error {
 			return orgs.MarkInviteAccepted(ctx, tx, id, f.user)
 		})
 		require.ErrorIs(t, err, orgs.ErrInviteClosed)
@@ -118,7 +118,7 @@ func TestLookups(t *testing.T) {
 		require.ErrorIs(t, err, database.ErrNotFound)
 
 		var got orgs.APIKey
-		require.NoError(t, f.inTenant(t, func(ctx context.Context, tx bun.Tx) (err error) {
+		require.NoError(t, f.inTenant(t, func(ctx context.Context, tx bun.IDB) (err error) {
 			if err := orgs.TouchAPIKey(ctx, tx, id); err != nil {
 				return err
 			}
@@ -130,7 +130,7 @@ func TestLookups(t *testing.T) {
 
 		// Another organisation sees no such key.
 		other := setup(t)
-		err = other.inTenant(t, func(ctx context.Context, tx bun.Tx) error {
+		err = other.inTenant(t, func(ctx context.Context, tx bun.IDB) error {
 			_, err := orgs.GetAPIKey(ctx, tx, id)
 			return err
 		})
@@ -141,7 +141,7 @@ func TestLookups(t *testing.T) {
 		t.Parallel()
 		f := setup(t)
 		second := setup(t)
-		require.NoError(t, second.inTenant(t, func(ctx context.Context, tx bun.Tx) error {
+		require.NoError(t, second.inTenant(t, func(ctx context.Context, tx bun.IDB) error {
 			_, err := orgs.AddMember(ctx, tx, second.org, f.user, access.RoleMember)
 			return err
 		}))
@@ -151,7 +151,7 @@ func TestLookups(t *testing.T) {
 		require.Equal(t, []uuid.UUID{f.org, second.org}, []uuid.UUID{ms[0].OrgID, ms[1].OrgID}, "oldest first")
 		require.Equal(t, []access.Role{access.RoleOwner, access.RoleMember}, []access.Role{ms[0].Role, ms[1].Role})
 
-		err = second.inTenant(t, func(ctx context.Context, tx bun.Tx) error {
+		err = second.inTenant(t, func(ctx context.Context, tx bun.IDB) error {
 			_, err := orgs.AddMember(ctx, tx, second.org, f.user, access.RoleAdmin)
 			return err
 		})

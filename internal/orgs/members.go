@@ -23,7 +23,7 @@ import (
 // ListMembers pages through the organisation's members, newest first.
 // Every member may see who else is in the organisation.
 func (s *Service) ListMembers(ctx context.Context, a access.Actor, p pagination.Page) (rows []Member, next *string, err error) {
-	err = s.db.InTenant(ctx, a.Tenant(), func(ctx context.Context, tx bun.Tx) (err error) {
+	err = s.db.InTenant(ctx, a.Tenant(), func(ctx context.Context, tx bun.IDB) (err error) {
 		rows, next, err = pagination.Scan(ctx, selectMembers(tx).Where("m.org_id = ?", a.OrgID), "m.id", p, Member.key)
 		return err
 	})
@@ -55,7 +55,7 @@ func getMember(ctx context.Context, tx bun.IDB, orgID, userID uuid.UUID) (Member
 // actorRole re-reads the actor's own role under the owners' lock, so an
 // actor demoted a moment ago cannot act with the role it had at the start
 // of the request.
-func actorRole(ctx context.Context, tx bun.Tx, a access.Actor) (access.Role, error) {
+func actorRole(ctx context.Context, tx bun.IDB, a access.Actor) (access.Role, error) {
 	if a.IsAPIKey() {
 		return a.Role, nil
 	}
@@ -68,7 +68,7 @@ func actorRole(ctx context.Context, tx bun.Tx, a access.Actor) (access.Role, err
 
 // lockOwners locks the organisation's owner rows so two concurrent
 // demotions or removals cannot leave it without an owner.
-func lockOwners(ctx context.Context, tx bun.Tx, orgID uuid.UUID) (int, error) {
+func lockOwners(ctx context.Context, tx bun.IDB, orgID uuid.UUID) (int, error) {
 	var ids []uuid.UUID
 	err := tx.NewSelect().Model((*membershipRow)(nil)).Column("user_id").
 		Where("org_id = ? AND role = ?", orgID, access.RoleOwner).For("UPDATE").Scan(ctx, &ids)
@@ -85,7 +85,7 @@ func (s *Service) UpdateMemberRole(ctx context.Context, a access.Actor, userID u
 		return Member{}, fault.Invalid(fault.FieldError{Field: "/role", Code: "invalid_role", Message: "must be owner, admin or member"})
 	}
 	var m Member
-	err := s.db.InTenant(ctx, a.Tenant(), func(ctx context.Context, tx bun.Tx) error {
+	err := s.db.InTenant(ctx, a.Tenant(), func(ctx context.Context, tx bun.IDB) error {
 		owners, err := lockOwners(ctx, tx, a.OrgID)
 		if err != nil {
 			return fmt.Errorf("orgs: lock owners: %w", err)
@@ -131,7 +131,7 @@ func (s *Service) RemoveMember(ctx context.Context, a access.Actor, userID uuid.
 			return err
 		}
 	}
-	return s.db.InTenant(ctx, a.Tenant(), func(ctx context.Context, tx bun.Tx) error {
+	return s.db.InTenant(ctx, a.Tenant(), func(ctx context.Context, tx bun.IDB) error {
 		owners, err := lockOwners(ctx, tx, a.OrgID)
 		if err != nil {
 			return fmt.Errorf("orgs: lock owners: %w", err)
@@ -187,7 +187,7 @@ var errEmailUnverified = &fault.Error{Kind: fault.KindForbidden, Code: "email_un
 
 // requireVerified refuses a user actor whose address is not verified. API
 // keys were created by a verified user and pass.
-func requireVerified(ctx context.Context, tx bun.Tx, a access.Actor) error {
+func requireVerified(ctx context.Context, tx bun.IDB, a access.Actor) error {
 	if a.IsAPIKey() || a.UserID == uuid.Nil {
 		return nil
 	}
@@ -231,7 +231,7 @@ func (s *Service) CreateInvite(ctx context.Context, a access.Actor, email string
 		inv.InvitedBy = &a.UserID
 	}
 	acceptURL := s.publicURL + "/accept-invite?token=" + url.QueryEscape(secret)
-	err := s.db.InTenant(ctx, a.Tenant(), func(ctx context.Context, tx bun.Tx) error {
+	err := s.db.InTenant(ctx, a.Tenant(), func(ctx context.Context, tx bun.IDB) error {
 		if err := requireVerified(ctx, tx, a); err != nil {
 			return err
 		}
@@ -308,7 +308,7 @@ func (s *Service) ListInvites(ctx context.Context, a access.Actor, p pagination.
 	}
 	var rows []inviteRow
 	var next *string
-	err := s.db.InTenant(ctx, a.Tenant(), func(ctx context.Context, tx bun.Tx) (err error) {
+	err := s.db.InTenant(ctx, a.Tenant(), func(ctx context.Context, tx bun.IDB) (err error) {
 		q := tx.NewSelect().Model((*inviteRow)(nil)).Where("org_id = ?", a.OrgID)
 		rows, next, err = pagination.Scan(ctx, q, "id", p, inviteRow.key)
 		return err
@@ -325,7 +325,7 @@ func (s *Service) RevokeInvite(ctx context.Context, a access.Actor, id uuid.UUID
 	if err := a.RequireAdmin("revoke invites"); err != nil {
 		return err
 	}
-	return s.db.InTenant(ctx, a.Tenant(), func(ctx context.Context, tx bun.Tx) error {
+	return s.db.InTenant(ctx, a.Tenant(), func(ctx context.Context, tx bun.IDB) error {
 		var inv inviteRow
 		if err := tx.NewSelect().Model(&inv).Where("org_id = ? AND id = ?", a.OrgID, id).For("UPDATE").Scan(ctx); err != nil {
 			if err = database.Interpret(err); errors.Is(err, database.ErrNotFound) {
@@ -366,7 +366,7 @@ func (s *Service) CreateAPIKey(ctx context.Context, a access.Actor, name string)
 	if a.UserID != uuid.Nil {
 		k.CreatedBy = &a.UserID
 	}
-	err := s.db.InTenant(ctx, a.Tenant(), func(ctx context.Context, tx bun.Tx) error {
+	err := s.db.InTenant(ctx, a.Tenant(), func(ctx context.Context, tx bun.IDB) error {
 		if err := requireVerified(ctx, tx, a); err != nil {
 			return err
 		}
@@ -388,7 +388,7 @@ func (s *Service) ListAPIKeys(ctx context.Context, a access.Actor, p pagination.
 	}
 	var rows []apiKeyRow
 	var next *string
-	err := s.db.InTenant(ctx, a.Tenant(), func(ctx context.Context, tx bun.Tx) (err error) {
+	err := s.db.InTenant(ctx, a.Tenant(), func(ctx context.Context, tx bun.IDB) (err error) {
 		q := tx.NewSelect().Model((*apiKeyRow)(nil)).Where("org_id = ?", a.OrgID)
 		rows, next, err = pagination.Scan(ctx, q, "id", p, apiKeyRow.key)
 		return err
@@ -404,7 +404,7 @@ func (s *Service) RevokeAPIKey(ctx context.Context, a access.Actor, id uuid.UUID
 	if err := a.RequireAdmin("manage API keys"); err != nil {
 		return err
 	}
-	return s.db.InTenant(ctx, a.Tenant(), func(ctx context.Context, tx bun.Tx) error {
+	return s.db.InTenant(ctx, a.Tenant(), func(ctx context.Context, tx bun.IDB) error {
 		res, err := tx.NewUpdate().Model((*apiKeyRow)(nil)).Set("revoked_at = COALESCE(revoked_at, now())").
 			Where("org_id = ? AND id = ?", a.OrgID, id).Exec(ctx)
 		if err != nil {

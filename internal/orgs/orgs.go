@@ -52,7 +52,7 @@ func NewService(db *database.DB, inviteTTL time.Duration, publicURL string, m ma
 // Get returns the actor's organisation.
 func (s *Service) Get(ctx context.Context, a access.Actor) (Organization, error) {
 	var org Organization
-	err := s.db.InTenant(ctx, a.Tenant(), func(ctx context.Context, tx bun.Tx) error {
+	err := s.db.InTenant(ctx, a.Tenant(), func(ctx context.Context, tx bun.IDB) error {
 		var err error
 		org, err = GetOrganization(ctx, tx, a.OrgID)
 		return err
@@ -96,7 +96,7 @@ func (s *Service) Update(ctx context.Context, a access.Actor, u Update) (Organiz
 		return Organization{}, err
 	}
 	var org organizationRow
-	err := s.db.InTenant(ctx, a.Tenant(), func(ctx context.Context, tx bun.Tx) error {
+	err := s.db.InTenant(ctx, a.Tenant(), func(ctx context.Context, tx bun.IDB) error {
 		if err := tx.NewSelect().Model(&org).Where("id = ?", a.OrgID).For("UPDATE").Scan(ctx); err != nil {
 			return fmt.Errorf("orgs: lock %s: %w", a.OrgID, database.Interpret(err))
 		}
@@ -237,7 +237,7 @@ func Slugify(name string) string {
 // opened for its (pre-generated) id, finding a free slug: the name's slug,
 // or that slug with a random suffix when taken. Each try runs in a
 // savepoint so a taken slug does not abort the transaction.
-func CreateOrganization(ctx context.Context, tx bun.Tx, id uuid.UUID, name string) (Organization, error) {
+func CreateOrganization(ctx context.Context, tx bun.IDB, id uuid.UUID, name string) (Organization, error) {
 	org := organizationRow{
 		ID: id, Name: strings.TrimSpace(name), Settings: DefaultSettings(),
 		SubscriptionTier: "free", SubscriptionStatus: "active",
