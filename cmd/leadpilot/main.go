@@ -336,7 +336,6 @@ func newHTTPServer(cfg *config.Config, logger *slog.Logger, db *database.DB, rdb
 		return nil, err
 	}
 	e, err := httpapi.New(httpapi.Deps{
-		DB:          db,
 		Auth:        auth.NewService(db, tokens, cfg.RefreshTokenTTL, auth.Mail{Mailer: mail, PublicURL: cfg.PublicURL, Logger: logger}),
 		Orgs:        orgs.NewService(db, cfg.InviteTTL, cfg.PublicURL, mail, !cfg.Production()),
 		LLM:         llmsettings.NewService(db, cfg.Keyring, llmPlatform(cfg), logger),

@@ -9,6 +9,7 @@ import (
 	"sync"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/uptrace/bun"
 )
 
@@ -60,18 +61,66 @@ func (db *DB) BeginRequest(ctx context.Context, t Tenant) (context.Context, *Req
 	if err != nil {
 		return ctx, nil, fmt.Errorf("database: begin request: %w", err)
 	}
-	// One simple-protocol message: BEGIN and the transaction-local tenant
-	// settings. The values are UUIDs formatted here, never caller text.
-	user := ""
-	if t.UserID != uuid.Nil {
-		user = t.UserID.String()
-	}
-	if _, err := conn.ExecContext(ctx, "BEGIN; SELECT set_config('app.org_id', '"+t.OrgID.String()+"', true), set_config('app.user_id', '"+user+"', true)"); err != nil {
+	if _, err := conn.ExecContext(ctx, beginSQL(t)); err != nil {
 		discard(conn)
 		return ctx, nil, fmt.Errorf("database: begin request: %w", err)
 	}
 	rt := &RequestTx{tenant: t, conn: conn, tx: requestConn{conn}}
 	return context.WithValue(ctx, requestTxKey{}, rt), rt, nil
+}
+
+// beginSQL is BEGIN and t's transaction-local settings, as one
+// simple-protocol message. The values are UUIDs formatted here, never
+// caller text.
+func beginSQL(t Tenant) string {
+	user := ""
+	if t.UserID != uuid.Nil {
+		user = t.UserID.String()
+	}
+	return "BEGIN; SELECT set_config('app.org_id', '" + t.OrgID.String() + "', true), set_config('app.user_id', '" + user + "', true)"
+}
+
+// BeginRequestWith is BeginRequest with one more statement, first, sent in
+// the same round trip and run under t's row-level security: the request's
+// first question (is this caller still a member?) costs no round trip of
+// its own. first goes over the simple protocol, so it takes no parameters:
+// put only values in it that the caller formatted itself (UUIDs, numbers),
+// never client text. Its rows come back as text, NULL as "". When first
+// fails, the transaction is rolled back and the error returned.
+func (db *DB) BeginRequestWith(ctx context.Context, t Tenant, first string) (context.Context, *RequestTx, [][]string, error) {
+	if t.OrgID == uuid.Nil {
+		return ctx, nil, nil, ErrNoTenant
+	}
+	conn, err := db.Bun.Conn(ctx)
+	if err != nil {
+		return ctx, nil, nil, fmt.Errorf("database: begin request: %w", err)
+	}
+	var rows [][]string
+	err = conn.Raw(func(dc any) error {
+		sc, ok := dc.(*stdlib.Conn)
+		if !ok {
+			return fmt.Errorf("database: driver connection is %T, not pgx", dc)
+		}
+		results, err := sc.Conn().PgConn().Exec(ctx, beginSQL(t)+"; "+first).ReadAll()
+		if err != nil {
+			return err
+		}
+		for _, r := range results[len(results)-1].Rows {
+			row := make([]string, len(r))
+			for i, v := range r {
+				row[i] = string(v)
+			}
+			rows = append(rows, row)
+		}
+		return nil
+	})
+	rt := &RequestTx{tenant: t, conn: conn, tx: requestConn{conn}}
+	if err != nil {
+		rt.done = true
+		_ = rt.end(ctx, "ROLLBACK")
+		return ctx, nil, nil, fmt.Errorf("database: begin request: %w", Interpret(err))
+	}
+	return context.WithValue(ctx, requestTxKey{}, rt), rt, rows, nil
 }
 
 // end sends COMMIT or ROLLBACK and gives the connection back; a connection

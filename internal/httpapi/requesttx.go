@@ -36,7 +36,7 @@ var outsideTransaction = map[string]bool{
 // closed: it is the guard against guessing, so while Redis is down a failed
 // attempt answers 503 rather than an unmetered 401 (valid credentials never
 // consult it).
-func authenticate(a *auth.Service, db *database.DB, l *ratelimit.Limiter, lim Limits, public map[string]string) echo.MiddlewareFunc {
+func authenticate(a *auth.Service, l *ratelimit.Limiter, lim Limits, public map[string]string) echo.MiddlewareFunc {
 	failures := ratelimit.PerMinute(lim.AuthIPPerMinute).WithPolicy(ratelimit.FailClosed)
 	refuse := func(c echo.Context, err error) error {
 		if fault.IsKind(err, fault.KindUnauthorized) {
@@ -75,16 +75,11 @@ func authenticate(a *auth.Service, db *database.DB, l *ratelimit.Limiter, lim Li
 				return next(c)
 			}
 
-			ctx, rtx, err := db.BeginRequest(ctx, credential.Tenant())
+			ctx, rtx, p, err := a.Open(ctx, credential)
 			if err != nil {
-				return err
-			}
-			defer rtx.Rollback() //nolint:errcheck // a no-op once committed
-			p, err := a.Check(ctx, credential)
-			if err != nil {
-				_ = rtx.Rollback()
 				return refuse(c, err)
 			}
+			defer rtx.Rollback() //nolint:errcheck // a no-op once committed
 			c.SetRequest(c.Request().WithContext(auth.WithPrincipal(ctx, p)))
 
 			buf := holdResponse(c)

@@ -25,7 +25,6 @@ import (
 
 	"github.com/leadpilot/leadpilot/api/server"
 	"github.com/leadpilot/leadpilot/internal/auth"
-	"github.com/leadpilot/leadpilot/internal/database"
 	"github.com/leadpilot/leadpilot/internal/fault"
 	"github.com/leadpilot/leadpilot/internal/idempotency"
 	"github.com/leadpilot/leadpilot/internal/llmsettings"
@@ -76,7 +75,6 @@ func publicBudget(class string, lim Limits) (ratelimit.Limit, bool) {
 
 // Deps is what the API needs. Each is used; nothing else is reachable.
 type Deps struct {
-	DB          *database.DB // request transactions
 	Auth        *auth.Service
 	Orgs        *orgs.Service
 	LLM         *llmsettings.Service
@@ -168,7 +166,7 @@ func New(d Deps) (*echo.Echo, error) {
 	}
 	v1 := e.Group("/v1")
 	v1.Use(echoContext)
-	v1.Use(authenticate(d.Auth, d.DB, d.Limiter, d.Limits, public))
+	v1.Use(authenticate(d.Auth, d.Limiter, d.Limits, public))
 	v1.Use(rateLimit(d.Limiter, d.Limits, public))
 	// Idempotency sits before validation: the validator hands the handler
 	// the value it validated through the request body, which a later

@@ -76,7 +76,6 @@ func setup(t testing.TB, opts ...option) *bundle {
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	mail := mailer.NewCatcher(1000, nil)
 	d := httpapi.Deps{
-		DB:           db,
 		Auth:         auth.NewService(db, tokens, 24*time.Hour, auth.Mail{Mailer: mail, PublicURL: "http://app.test"}),
 		Orgs:         orgs.NewService(db, 7*24*time.Hour, "http://app.test", mail, false), // invite tokens only by mail, as in production
 		LLM:          llmsettings.NewService(db, testKeyring(t), llmfactory.Platform{}, logger),

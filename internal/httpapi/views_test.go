@@ -72,9 +72,6 @@ func serviceResults() map[string][]reflect.Type {
 	deps := reflect.TypeFor[httpapi.Deps]()
 	for i := range deps.NumField() {
 		svc := deps.Field(i).Type
-		if deps.Field(i).Name == "DB" {
-			continue // the request-transaction plumbing the middleware uses, not a domain service
-		}
 		if svc.Kind() != reflect.Pointer || !strings.HasPrefix(svc.Elem().PkgPath(), module) {
 			continue
 		}
