@@ -54,19 +54,8 @@ type requestTxKey struct{}
 // BeginRequest opens t's request transaction and returns a context that
 // carries it. The caller ends it with Commit or Rollback.
 func (db *DB) BeginRequest(ctx context.Context, t Tenant) (context.Context, *RequestTx, error) {
-	if t.OrgID == uuid.Nil {
-		return ctx, nil, ErrNoTenant
-	}
-	conn, err := db.Bun.Conn(ctx)
-	if err != nil {
-		return ctx, nil, fmt.Errorf("database: begin request: %w", err)
-	}
-	if _, err := conn.ExecContext(ctx, beginSQL(t)); err != nil {
-		discard(conn)
-		return ctx, nil, fmt.Errorf("database: begin request: %w", err)
-	}
-	rt := &RequestTx{tenant: t, conn: conn, tx: requestConn{conn}}
-	return context.WithValue(ctx, requestTxKey{}, rt), rt, nil
+	ctx, rt, _, err := db.BeginRequestWith(ctx, t, "")
+	return ctx, rt, err
 }
 
 // beginSQL is BEGIN and t's transaction-local settings, as one
@@ -85,8 +74,9 @@ func beginSQL(t Tenant) string {
 // first question (is this caller still a member?) costs no round trip of
 // its own. first goes over the simple protocol, so it takes no parameters:
 // put only values in it that the caller formatted itself (UUIDs, numbers),
-// never client text. Its rows come back as text, NULL as "". When first
-// fails, the transaction is rolled back and the error returned.
+// never client text. Its rows come back as text, NULL as "" (none when
+// first is empty). When first fails, the transaction is rolled back and the
+// error returned.
 func (db *DB) BeginRequestWith(ctx context.Context, t Tenant, first string) (context.Context, *RequestTx, [][]string, error) {
 	if t.OrgID == uuid.Nil {
 		return ctx, nil, nil, ErrNoTenant
@@ -101,7 +91,11 @@ func (db *DB) BeginRequestWith(ctx context.Context, t Tenant, first string) (con
 		if !ok {
 			return fmt.Errorf("database: driver connection is %T, not pgx", dc)
 		}
-		results, err := sc.Conn().PgConn().Exec(ctx, beginSQL(t)+"; "+first).ReadAll()
+		q := beginSQL(t)
+		if first != "" {
+			q += "; " + first
+		}
+		results, err := sc.Conn().PgConn().Exec(ctx, q).ReadAll()
 		if err != nil {
 			return err
 		}
