@@ -127,23 +127,35 @@ func (c *verifyCache) len() int {
 	return n
 }
 
+// claimsCopy lets copyClaims make its copy in one allocation: the claims,
+// the dates they point at and room for a one-entry audience.
+type claimsCopy struct {
+	claims        AccessClaims
+	exp, nbf, iat jwt.NumericDate
+	aud           [1]string
+}
+
 // copyClaims returns a deep copy, so a caller that changes the claims it was
 // given cannot change what the cache hands to the next request.
 func copyClaims(c *AccessClaims) *AccessClaims {
-	out := *c
-	if c.Audience != nil {
+	box := &claimsCopy{claims: *c}
+	out := &box.claims
+	if len(c.Audience) == 1 {
+		box.aud[0] = c.Audience[0]
+		out.Audience = box.aud[:]
+	} else if c.Audience != nil {
 		out.Audience = append(jwt.ClaimStrings(nil), c.Audience...)
 	}
-	out.ExpiresAt = copyDate(c.ExpiresAt)
-	out.NotBefore = copyDate(c.NotBefore)
-	out.IssuedAt = copyDate(c.IssuedAt)
-	return &out
+	out.ExpiresAt = copyDate(c.ExpiresAt, &box.exp)
+	out.NotBefore = copyDate(c.NotBefore, &box.nbf)
+	out.IssuedAt = copyDate(c.IssuedAt, &box.iat)
+	return out
 }
 
-func copyDate(d *jwt.NumericDate) *jwt.NumericDate {
+func copyDate(d, into *jwt.NumericDate) *jwt.NumericDate {
 	if d == nil {
 		return nil
 	}
-	out := *d
-	return &out
+	*into = *d
+	return into
 }
