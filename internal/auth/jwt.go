@@ -26,11 +26,32 @@ type Tokens struct {
 	audience string
 	ttl      time.Duration
 	now      func() time.Time
+	cache    *verifyCache // nil: every Verify does the full check
+}
+
+// TokensOption configures NewTokens.
+type TokensOption func(*tokensConfig)
+
+type tokensConfig struct {
+	cacheSize int
+}
+
+// WithVerifyCache sets how many successfully verified tokens Verify
+// remembers (default DefaultVerifyCacheSize); 0 or less turns the cache off.
+func WithVerifyCache(maxEntries int) TokensOption {
+	return func(c *tokensConfig) { c.cacheSize = maxEntries }
 }
 
 // NewTokens builds the signer. secret must have at least 32 bytes.
-func NewTokens(secret, issuer, audience string, ttl time.Duration) *Tokens {
-	return &Tokens{secret: []byte(secret), issuer: issuer, audience: audience, ttl: ttl, now: time.Now}
+func NewTokens(secret, issuer, audience string, ttl time.Duration, opts ...TokensOption) *Tokens {
+	cfg := tokensConfig{cacheSize: DefaultVerifyCacheSize}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	return &Tokens{
+		secret: []byte(secret), issuer: issuer, audience: audience, ttl: ttl, now: time.Now,
+		cache: newVerifyCache(cfg.cacheSize),
+	}
 }
 
 // TTL is the access-token lifetime.
@@ -73,7 +94,38 @@ const leeway = 5 * time.Second
 // returns the user and organisation ids. A token must carry iat and exp,
 // and may not live longer than the configured TTL: whoever holds the
 // signing key cannot hand out a token that outlives it by years.
+//
+// Successful results are cached by token string until the token would stop
+// verifying (see verifyCache), so a token costs one full check, not one per
+// request. Only the signature and claims check is cached: revocation is the
+// caller's per-request database check (Service.Check), which must stay.
+// The returned claims are the caller's own copy.
 func (t *Tokens) Verify(s string) (userID, orgID uuid.UUID, claims *AccessClaims, err error) {
+	if t.cache == nil {
+		return t.verify(s)
+	}
+	now := t.now()
+	if v, ok := t.cache.get(s, now); ok {
+		return v.userID, v.orgID, copyClaims(&v.claims), nil
+	}
+	if userID, orgID, claims, err = t.verify(s); err != nil {
+		return userID, orgID, claims, err
+	}
+	// The window in which the full check passes again (as the jwt
+	// validator computes it with our leeway): nbf and iat behind, exp ahead.
+	from := claims.IssuedAt.Time
+	if claims.NotBefore != nil && claims.NotBefore.After(from) {
+		from = claims.NotBefore.Time
+	}
+	t.cache.put(s, verifiedToken{
+		userID: userID, orgID: orgID, claims: *copyClaims(claims),
+		validFrom: from.Add(-leeway), validUntil: claims.ExpiresAt.Add(leeway),
+	}, now)
+	return userID, orgID, claims, nil
+}
+
+// verify is the full, uncached check.
+func (t *Tokens) verify(s string) (userID, orgID uuid.UUID, claims *AccessClaims, err error) {
 	claims = &AccessClaims{}
 	_, err = jwt.ParseWithClaims(s, claims, func(*jwt.Token) (any, error) { return t.secret, nil },
 		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
