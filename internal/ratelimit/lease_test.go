@@ -175,6 +175,35 @@ func TestLease(t *testing.T) {
 		require.Less(t, ps[0].calls.n.Load()+ps[1].calls.n.Load(), int64(64*40))
 	})
 
+	t.Run("GoroutinesFindingTheLeaseEmptyWaitForOneBatch", func(t *testing.T) {
+		t.Parallel()
+		p := setupLease(t, 1)[0]
+		clock := time.Now()
+		ratelimit.SetNow(p.Limiter, func() time.Time { return clock }) // stopped: full batches
+		lim := hourly(1000).WithLease(10)
+		for range 2 {
+			_, err := p.Allow(ctx, "k", lim)
+			require.NoError(t, err)
+		}
+		before := p.calls.n.Load()
+		start := make(chan struct{})
+		var wg sync.WaitGroup
+		var allowed atomic.Int64
+		for range 200 {
+			wg.Go(func() {
+				<-start
+				if r, err := p.Allow(ctx, "k", lim); err == nil && r.Allowed {
+					allowed.Add(1)
+				}
+			})
+		}
+		close(start)
+		wg.Wait()
+		require.Equal(t, int64(200), allowed.Load())
+		// 9 held, then 191 from batches of 10: 20 calls, one per batch.
+		require.Equal(t, int64(20), p.calls.n.Load()-before)
+	})
+
 	t.Run("RemainingCountsTheOtherProcessAtTheNextLease", func(t *testing.T) {
 		t.Parallel()
 		ps := setupLease(t, 2)
