@@ -18,6 +18,11 @@ package ratelimit
 // for a LeaseTTL, so a bucket that is nearly empty costs one call per
 // request, as without a lease.
 //
+// Outages: a process keeps spending tokens it already holds (Redis granted
+// them); the next batch it cannot take applies the limit's Policy, as a
+// check without a lease does. Goroutines waiting for that batch share its
+// outage instead of each waiting out a timeout in turn.
+//
 // What it costs. Tokens leased to one process and not yet spent (at most
 // min(Lease, Burst/4)-1 per process and key) are unusable by the others
 // until they are spent or the lease ends; an expired lease's tokens are not
