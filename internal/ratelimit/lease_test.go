@@ -2,6 +2,7 @@ package ratelimit_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"runtime"
 	"sync"
@@ -18,14 +19,22 @@ import (
 	"github.com/leadpilot/leadpilot/internal/testkit"
 )
 
-// calls counts the commands a client sends to Redis.
-type calls struct{ n atomic.Int64 }
+// calls counts the commands a client sends to Redis; while down is set
+// each one fails after a pause, like a Redis that stopped answering.
+type calls struct {
+	n    atomic.Int64
+	down atomic.Bool
+}
 
 func (c *calls) DialHook(next redis.DialHook) redis.DialHook { return next }
 
 func (c *calls) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 	return func(ctx context.Context, cmd redis.Cmder) error {
 		c.n.Add(1)
+		if c.down.Load() {
+			time.Sleep(50 * time.Millisecond)
+			return errors.New("redis stopped answering")
+		}
 		return next(ctx, cmd)
 	}
 }
@@ -372,6 +381,37 @@ func TestLeaseOutage(t *testing.T) {
 		require.Equal(t, int64(32), refused.Load())
 		require.Less(t, time.Since(start), quickly)
 	})
+}
+
+func TestLeaseOutageIsSharedByWaiters(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	p := setupLease(t, 1)[0]
+	clock := time.Now()
+	ratelimit.SetNow(p.Limiter, func() time.Time { return clock }) // stopped: full batches
+	lim := hourly(1000).WithLease(10)
+	for range 11 { // a single, then a batch of 10 spent
+		_, err := p.Allow(ctx, "k", lim)
+		require.NoError(t, err)
+	}
+	p.calls.down.Store(true)
+	before := p.calls.n.Load()
+	start := time.Now()
+	var wg sync.WaitGroup
+	var refused atomic.Int64
+	for range 32 {
+		wg.Go(func() {
+			_, err := p.Allow(ctx, "k", lim)
+			var o *ratelimit.Outage
+			if _, ok := fault.As(err); ok && errors.As(err, &o) {
+				refused.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	require.Equal(t, int64(32), refused.Load(), "fail closed, each")
+	require.Less(t, time.Since(start), quickly, "one timeout, not 32 in turn")
+	require.Less(t, p.calls.n.Load()-before, int64(32), "waiters share the batch's outage")
 }
 
 // BenchmarkAllow compares leased and unleased checks of one busy key from
