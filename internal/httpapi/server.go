@@ -364,12 +364,12 @@ func rateLimit(l *ratelimit.Limiter, lim Limits, public map[string]string) echo.
 				checks = append(checks, struct {
 					key string
 					lim ratelimit.Limit
-				}{"org:" + p.OrgID.String(), ratelimit.PerSecond(lim.OrgPerSecond, lim.OrgBurst).WithPolicy(ratelimit.FailOpen)})
+				}{"org:" + p.OrgID.String(), ratelimit.PerSecond(lim.OrgPerSecond, lim.OrgBurst).WithPolicy(ratelimit.FailOpen).WithLease(10)})
 				if p.Type == auth.PrincipalAPIKey {
 					checks = append(checks, struct {
 						key string
 						lim ratelimit.Limit
-					}{"key:" + p.APIKeyID.String(), ratelimit.PerSecond(lim.KeyPerSecond, lim.KeyPerSecond).WithPolicy(ratelimit.FailOpen)})
+					}{"key:" + p.APIKeyID.String(), ratelimit.PerSecond(lim.KeyPerSecond, lim.KeyPerSecond).WithPolicy(ratelimit.FailOpen).WithLease(10)})
 				}
 			} else if class := public[operationKey(c)]; class != "" {
 				budget, _ := publicBudget(class, lim) // New checked every class

@@ -8,6 +8,10 @@
 // every Redis call has a short deadline, and after a few outages in a row a
 // breaker stops calling Redis for a moment, so requests during an outage do
 // not each wait out a timeout.
+//
+// High-rate budgets can opt into token leasing (Limit.WithLease, see
+// lease.go): a process takes a few tokens from the shared bucket in one
+// Redis call and spends them locally for a short while.
 package ratelimit
 
 import (
@@ -17,6 +21,7 @@ import (
 	"log/slog"
 	"math"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-redis/redis_rate/v10"
@@ -51,6 +56,10 @@ type Limit struct {
 	Burst  int
 	Period time.Duration
 	Policy Policy
+	// Lease, when 2 or more, lets a process take up to that many tokens
+	// from Redis at once and spend them locally (see lease.go); it is
+	// capped at Burst/4. Zero checks every event in Redis (exact).
+	Lease int
 }
 
 // PerSecond allows rate a second with the given burst; it fails closed.
@@ -65,6 +74,14 @@ func PerHour(rate int) Limit { return Limit{Rate: rate, Burst: rate, Period: tim
 // WithPolicy returns the limit with policy p.
 func (l Limit) WithPolicy(p Policy) Limit {
 	l.Policy = p
+	return l
+}
+
+// WithLease returns the limit with leases of up to n tokens (see lease.go).
+// Only for high-rate budgets that may be off by a few tokens per process;
+// never for brute-force guards, which must stay exact.
+func (l Limit) WithLease(n int) Limit {
+	l.Lease = n
 	return l
 }
 
@@ -117,6 +134,7 @@ const (
 	DefaultTimeout          = 200 * time.Millisecond
 	DefaultBreakerThreshold = 3
 	DefaultBreakerCooldown  = 2 * time.Second
+	DefaultLeaseTTL         = 500 * time.Millisecond
 )
 
 // Options tune a Limiter; zero fields take the defaults.
@@ -137,6 +155,9 @@ type Options struct {
 	// Registerer, when set, gets leadpilot_ratelimit_unavailable_total
 	// {policy}: checks that could not be made.
 	Registerer prometheus.Registerer
+	// LeaseTTL is how long leased tokens may be spent after Redis granted
+	// them (default 500 ms; see lease.go for why).
+	LeaseTTL time.Duration
 }
 
 // Limiter checks keys against limits.
@@ -153,6 +174,10 @@ type Limiter struct {
 	failures  int       // outages in a row
 	openUntil time.Time // breaker skips Redis until then
 	now       func() time.Time
+
+	leaseTTL  time.Duration
+	leases    sync.Map     // key -> *lease
+	nextSweep atomic.Int64 // unix nanos of the next sweep of idle leases
 }
 
 // New builds a limiter; prefix namespaces its keys (tests use their own).
@@ -168,7 +193,7 @@ func New(rdb *redis.Client, prefix string, opts ...Options) *Limiter {
 			Name: "leadpilot_ratelimit_unavailable_total",
 			Help: "Rate-limit checks that Redis could not answer, by the limit's policy (fail_open let the request through).",
 		}, []string{"policy"}),
-		now: time.Now,
+		now: time.Now, leaseTTL: o.LeaseTTL,
 	}
 	if l.timeout <= 0 {
 		l.timeout = DefaultTimeout
@@ -178,6 +203,9 @@ func New(rdb *redis.Client, prefix string, opts ...Options) *Limiter {
 	}
 	if l.cooldown <= 0 {
 		l.cooldown = DefaultBreakerCooldown
+	}
+	if l.leaseTTL <= 0 {
+		l.leaseTTL = DefaultLeaseTTL
 	}
 	if l.logger == nil {
 		l.logger = slog.Default()
@@ -189,7 +217,8 @@ func New(rdb *redis.Client, prefix string, opts ...Options) *Limiter {
 }
 
 // Peek reports whether key has budget left without spending any, for
-// budgets that only failures spend.
+// budgets that only failures spend. It asks Redis and ignores tokens this
+// process holds on lease.
 func (l *Limiter) Peek(ctx context.Context, key string, lim Limit) (Result, error) {
 	res, err := l.call(ctx, key, lim, 0)
 	if err != nil || res == nil {
@@ -201,8 +230,17 @@ func (l *Limiter) Peek(ctx context.Context, key string, lim Limit) (Result, erro
 	}, nil
 }
 
-// Allow spends one event of key's budget.
+// Allow spends one event of key's budget: from this process's lease when
+// lim has one and it is fresh, otherwise in Redis.
 func (l *Limiter) Allow(ctx context.Context, key string, lim Limit) (Result, error) {
+	if leaseSize(lim) >= 2 {
+		return l.allowLeased(ctx, key, lim)
+	}
+	return l.allowOne(ctx, key, lim)
+}
+
+// allowOne spends one event in Redis.
+func (l *Limiter) allowOne(ctx context.Context, key string, lim Limit) (Result, error) {
 	res, err := l.call(ctx, key, lim, 1)
 	if err != nil || res == nil {
 		return l.unavailable(ctx, key, lim, err)
