@@ -623,14 +623,12 @@ func (s *Service) Open(ctx context.Context, c Credential) (context.Context, *dat
 		}
 		return rctx, rtx, p, nil
 	}
-	// The same question as Check's, with the values inlined: they are
-	// UUIDs from a verified token, formatted here.
+	// The same question as Check's.
 	userID, orgID := c.tenant.UserID, c.tenant.OrgID
-	q := `SELECT m.role, EXISTS (
-			SELECT 1 FROM refresh_tokens t WHERE t.family_id = '` + c.family.String() + `' AND t.user_id = m.user_id AND t.revoked_at IS NULL
+	rctx, rtx, rows, err := s.db.BeginRequestWith(ctx, c.tenant, `SELECT m.role::text, EXISTS (
+			SELECT 1 FROM refresh_tokens t WHERE t.family_id = $1 AND t.user_id = m.user_id AND t.revoked_at IS NULL
 			  AND t.created_at >= m.created_at
-		) FROM memberships m WHERE m.org_id = '` + orgID.String() + `' AND m.user_id = '` + userID.String() + `'`
-	rctx, rtx, rows, err := s.db.BeginRequestWith(ctx, c.tenant, q)
+		) FROM memberships m WHERE m.org_id = $2 AND m.user_id = $3`, c.family.String(), orgID.String(), userID.String())
 	if err != nil {
 		return ctx, nil, Principal{}, fmt.Errorf("auth: authenticate %s: %w", userID, err)
 	}
@@ -641,10 +639,11 @@ func (s *Service) Open(ctx context.Context, c Credential) (context.Context, *dat
 	if len(rows) == 0 {
 		return refuse(fault.Unauthorized("not_a_member", "you are not a member of this organisation"))
 	}
-	if rows[0][1] != "t" {
+	role, _ := rows[0][0].(string)
+	if active, _ := rows[0][1].(bool); !active {
 		return refuse(fault.Unauthorized("session_ended", "this session was logged out or revoked; sign in again"))
 	}
-	return rctx, rtx, Principal{Type: PrincipalUser, OrgID: orgID, UserID: userID, Role: access.Role(rows[0][0])}, nil
+	return rctx, rtx, Principal{Type: PrincipalUser, OrgID: orgID, UserID: userID, Role: access.Role(role)}, nil
 }
 
 // Me is what the caller sees of itself.

@@ -79,6 +79,12 @@ func Open(ctx context.Context, o Options) (*DB, error) {
 		return nil, fmt.Errorf("database: ping: %w", err)
 	}
 	sqldb := stdlib.OpenDBFromPool(pool)
+	// database/sql keeps its own pool on top of pgxpool, with room for only
+	// 2 idle connections by default: under concurrency every other request
+	// would hand its connection back to pgxpool and take another, resetting
+	// it each time. Let it keep as many as pgxpool holds.
+	sqldb.SetMaxOpenConns(int(cfg.MaxConns))
+	sqldb.SetMaxIdleConns(int(cfg.MaxConns))
 	return &DB{Pool: pool, Bun: bun.NewDB(sqldb, pgdialect.New())}, nil
 }
 

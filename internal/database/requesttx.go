@@ -9,6 +9,7 @@ import (
 	"sync"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/uptrace/bun"
 )
@@ -58,26 +59,15 @@ func (db *DB) BeginRequest(ctx context.Context, t Tenant) (context.Context, *Req
 	return ctx, rt, err
 }
 
-// beginSQL is BEGIN and t's transaction-local settings, as one
-// simple-protocol message. The values are UUIDs formatted here, never
-// caller text.
-func beginSQL(t Tenant) string {
-	user := ""
-	if t.UserID != uuid.Nil {
-		user = t.UserID.String()
-	}
-	return "BEGIN; SELECT set_config('app.org_id', '" + t.OrgID.String() + "', true), set_config('app.user_id', '" + user + "', true)"
-}
-
-// BeginRequestWith is BeginRequest with one more statement, first, sent in
-// the same round trip and run under t's row-level security: the request's
-// first question (is this caller still a member?) costs no round trip of
-// its own. first goes over the simple protocol, so it takes no parameters:
-// put only values in it that the caller formatted itself (UUIDs, numbers),
-// never client text. Its rows come back as text, NULL as "" (none when
-// first is empty). When first fails, the transaction is rolled back and the
-// error returned.
-func (db *DB) BeginRequestWith(ctx context.Context, t Tenant, first string) (context.Context, *RequestTx, [][]string, error) {
+// BeginRequestWith is BeginRequest with one more statement, first (with
+// its args), sent in the same round trip and run under t's row-level
+// security: the request's first question (is this caller still a member?)
+// costs no round trip of its own. BEGIN, the tenant's settings and first go
+// as one pipelined batch of prepared statements (pgx caches them per
+// connection, so Postgres parses and plans each once). first's rows come
+// back as values (nil when first is empty). When anything fails, the
+// transaction is rolled back and the error returned.
+func (db *DB) BeginRequestWith(ctx context.Context, t Tenant, first string, args ...any) (context.Context, *RequestTx, [][]any, error) {
 	if t.OrgID == uuid.Nil {
 		return ctx, nil, nil, ErrNoTenant
 	}
@@ -85,28 +75,51 @@ func (db *DB) BeginRequestWith(ctx context.Context, t Tenant, first string) (con
 	if err != nil {
 		return ctx, nil, nil, fmt.Errorf("database: begin request: %w", err)
 	}
-	var rows [][]string
+	user := ""
+	if t.UserID != uuid.Nil {
+		user = t.UserID.String()
+	}
+	var rows [][]any
 	err = conn.Raw(func(dc any) error {
 		sc, ok := dc.(*stdlib.Conn)
 		if !ok {
 			return fmt.Errorf("database: driver connection is %T, not pgx", dc)
 		}
-		q := beginSQL(t)
+		b := &pgx.Batch{}
+		b.Queue("BEGIN")
+		b.Queue("SELECT set_config('app.org_id', $1, true), set_config('app.user_id', $2, true)", t.OrgID.String(), user)
 		if first != "" {
-			q += "; " + first
+			b.Queue(first, args...)
 		}
-		results, err := sc.Conn().PgConn().Exec(ctx, q).ReadAll()
-		if err != nil {
-			return err
-		}
-		for _, r := range results[len(results)-1].Rows {
-			row := make([]string, len(r))
-			for i, v := range r {
-				row[i] = string(v)
+		br := sc.Conn().SendBatch(ctx, b)
+		for range 2 {
+			if _, err := br.Exec(); err != nil {
+				_ = br.Close()
+				return err
 			}
-			rows = append(rows, row)
 		}
-		return nil
+		if first != "" {
+			r, err := br.Query()
+			if err != nil {
+				_ = br.Close()
+				return err
+			}
+			for r.Next() {
+				v, err := r.Values()
+				if err != nil {
+					r.Close()
+					_ = br.Close()
+					return err
+				}
+				rows = append(rows, v)
+			}
+			r.Close()
+			if err := r.Err(); err != nil {
+				_ = br.Close()
+				return err
+			}
+		}
+		return br.Close()
 	})
 	rt := &RequestTx{tenant: t, conn: conn, tx: requestConn{conn}}
 	if err != nil {

@@ -136,14 +136,14 @@ func TestRequestTransaction(t *testing.T) {
 	t.Run("TheFirstStatementTravelsWithBeginUnderTheTenant", func(t *testing.T) {
 		t.Parallel()
 		a, b := newOrg(t), newOrg(t)
-		rctx, rtx, rows, err := app.BeginRequestWith(ctx, a, `SELECT id::text, name FROM organizations ORDER BY id`)
+		rctx, rtx, rows, err := app.BeginRequestWith(ctx, a, `SELECT id::text, name FROM organizations WHERE name = $1 ORDER BY id`, "Req")
 		require.NoError(t, err)
-		require.Equal(t, [][]string{{a.OrgID.String(), "Req"}}, rows, "RLS shows only the tenant's row, not %s", b.OrgID)
+		require.Equal(t, [][]any{{a.OrgID.String(), "Req"}}, rows, "RLS shows only the tenant's row, not %s", b.OrgID)
 		require.NoError(t, rename(rctx, a, "with-first"))
 		require.NoError(t, rtx.Commit(rctx))
 		require.Equal(t, "with-first", nameOf(t, a))
 
-		_, _, _, err = app.BeginRequestWith(ctx, a, `SELECT 1/0`)
+		_, _, _, err = app.BeginRequestWith(ctx, a, `SELECT 1/$1::int`, 0)
 		require.ErrorIs(t, err, database.ErrInvalidValue, "a failing first statement is an error, and the transaction is gone")
 	})
 }
