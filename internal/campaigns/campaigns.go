@@ -12,6 +12,10 @@
 // Stats are never stored: they are counted from leads and messages when a
 // campaign is read (statsQuery), so no second counter can disagree with
 // the rows it counts.
+//
+// Each change (Create, Update, Delete, Transition) is one method with one
+// transaction: that is where the events issue writes the change's event,
+// in the same transaction. Status changes only in Transition.
 package campaigns
 
 import (
@@ -30,12 +34,6 @@ import (
 	"github.com/leadpilot/leadpilot/internal/orgs"
 	"github.com/leadpilot/leadpilot/internal/pagination"
 )
-
-// Sources a campaign's leads come from (the campaigns.source check).
-var Sources = []string{"csv", "google_sheets", "linkedin", "apollo", "google_maps", "manual", "autopilot"}
-
-// Channels a campaign may send on (the campaigns.channels check).
-var Channels = []string{"email", "whatsapp", "sms"}
 
 // Stats are a campaign's counts, derived from its leads and messages.
 type Stats struct {

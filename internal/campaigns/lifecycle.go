@@ -18,15 +18,6 @@ const (
 	StatusArchived  Status = "archived"
 )
 
-// Valid reports whether s is a known status.
-func (s Status) Valid() bool {
-	switch s {
-	case StatusDraft, StatusActive, StatusPaused, StatusCompleted, StatusArchived:
-		return true
-	}
-	return false
-}
-
 // Action is a lifecycle transition a caller asks for.
 type Action string
 
