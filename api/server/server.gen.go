@@ -19,6 +19,7 @@ import (
 	"github.com/labstack/echo/v4"
 	. "github.com/leadpilot/leadpilot/api"
 	"github.com/oapi-codegen/runtime"
+	openapi_types "github.com/oapi-codegen/runtime/types"
 )
 
 // ServerInterface represents all server handlers.
@@ -59,6 +60,36 @@ type ServerInterface interface {
 	// VerifyEmail Prove ownership of an address with the mailed token
 	// (POST /v1/auth/verify-email)
 	VerifyEmail(ctx echo.Context) error
+	// ListCampaigns The organisation's campaigns, newest first
+	// (GET /v1/campaigns)
+	ListCampaigns(ctx echo.Context, params ListCampaignsParams) error
+	// CreateCampaign Create a campaign (as a draft)
+	// (POST /v1/campaigns)
+	CreateCampaign(ctx echo.Context, params CreateCampaignParams) error
+	// DeleteCampaign Delete a campaign with its leads, sequences and messages
+	// (DELETE /v1/campaigns/{campaign_id})
+	DeleteCampaign(ctx echo.Context, campaignID openapi_types.UUID) error
+	// GetCampaign One campaign with its stats
+	// (GET /v1/campaigns/{campaign_id})
+	GetCampaign(ctx echo.Context, campaignID openapi_types.UUID) error
+	// UpdateCampaign Change a campaign
+	// (PATCH /v1/campaigns/{campaign_id})
+	UpdateCampaign(ctx echo.Context, campaignID openapi_types.UUID) error
+	// ActivateCampaign Start sending (draft → active)
+	// (POST /v1/campaigns/{campaign_id}/activate)
+	ActivateCampaign(ctx echo.Context, campaignID openapi_types.UUID) error
+	// ArchiveCampaign Put a completed campaign away (completed → archived)
+	// (POST /v1/campaigns/{campaign_id}/archive)
+	ArchiveCampaign(ctx echo.Context, campaignID openapi_types.UUID) error
+	// CompleteCampaign Finish the campaign (active or paused → completed)
+	// (POST /v1/campaigns/{campaign_id}/complete)
+	CompleteCampaign(ctx echo.Context, campaignID openapi_types.UUID) error
+	// PauseCampaign Stop sending for now (active → paused)
+	// (POST /v1/campaigns/{campaign_id}/pause)
+	PauseCampaign(ctx echo.Context, campaignID openapi_types.UUID) error
+	// ResumeCampaign Carry on sending (paused → active)
+	// (POST /v1/campaigns/{campaign_id}/resume)
+	ResumeCampaign(ctx echo.Context, campaignID openapi_types.UUID) error
 	// ListInvites Open and past invites, newest first
 	// (GET /v1/invites)
 	ListInvites(ctx echo.Context, params ListInvitesParams) error
@@ -253,6 +284,195 @@ func (w *ServerInterfaceWrapper) VerifyEmail(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.VerifyEmail(ctx)
+	return err
+}
+
+// ListCampaigns converts echo context to params.
+func (w *ServerInterfaceWrapper) ListCampaigns(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListCampaignsParams
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// ------------- Optional query parameter "status" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "status", ctx.QueryParams(), &params.Status, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter status: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListCampaigns(ctx, params)
+	return err
+}
+
+// CreateCampaign converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateCampaign(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreateCampaignParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateCampaign(ctx, params)
+	return err
+}
+
+// DeleteCampaign converts echo context to params.
+func (w *ServerInterfaceWrapper) DeleteCampaign(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "campaign_id" -------------
+	var campaignID openapi_types.UUID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "campaign_id", ctx.Param("campaign_id"), &campaignID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter campaign_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DeleteCampaign(ctx, campaignID)
+	return err
+}
+
+// GetCampaign converts echo context to params.
+func (w *ServerInterfaceWrapper) GetCampaign(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "campaign_id" -------------
+	var campaignID openapi_types.UUID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "campaign_id", ctx.Param("campaign_id"), &campaignID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter campaign_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetCampaign(ctx, campaignID)
+	return err
+}
+
+// UpdateCampaign converts echo context to params.
+func (w *ServerInterfaceWrapper) UpdateCampaign(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "campaign_id" -------------
+	var campaignID openapi_types.UUID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "campaign_id", ctx.Param("campaign_id"), &campaignID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter campaign_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UpdateCampaign(ctx, campaignID)
+	return err
+}
+
+// ActivateCampaign converts echo context to params.
+func (w *ServerInterfaceWrapper) ActivateCampaign(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "campaign_id" -------------
+	var campaignID openapi_types.UUID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "campaign_id", ctx.Param("campaign_id"), &campaignID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter campaign_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ActivateCampaign(ctx, campaignID)
+	return err
+}
+
+// ArchiveCampaign converts echo context to params.
+func (w *ServerInterfaceWrapper) ArchiveCampaign(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "campaign_id" -------------
+	var campaignID openapi_types.UUID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "campaign_id", ctx.Param("campaign_id"), &campaignID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter campaign_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ArchiveCampaign(ctx, campaignID)
+	return err
+}
+
+// CompleteCampaign converts echo context to params.
+func (w *ServerInterfaceWrapper) CompleteCampaign(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "campaign_id" -------------
+	var campaignID openapi_types.UUID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "campaign_id", ctx.Param("campaign_id"), &campaignID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter campaign_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CompleteCampaign(ctx, campaignID)
+	return err
+}
+
+// PauseCampaign converts echo context to params.
+func (w *ServerInterfaceWrapper) PauseCampaign(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "campaign_id" -------------
+	var campaignID openapi_types.UUID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "campaign_id", ctx.Param("campaign_id"), &campaignID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter campaign_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.PauseCampaign(ctx, campaignID)
+	return err
+}
+
+// ResumeCampaign converts echo context to params.
+func (w *ServerInterfaceWrapper) ResumeCampaign(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "campaign_id" -------------
+	var campaignID openapi_types.UUID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "campaign_id", ctx.Param("campaign_id"), &campaignID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter campaign_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ResumeCampaign(ctx, campaignID)
 	return err
 }
 
@@ -534,6 +754,16 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.PUT(options.BaseURL+"/v1/settings/llm", wrapper.PutLlmSettings, options.OperationMiddlewares["putLlmSettings"]...)
 	router.POST(options.BaseURL+"/v1/settings/llm/test", wrapper.TestLlmSettings, options.OperationMiddlewares["testLlmSettings"]...)
 	router.GET(options.BaseURL+"/v1/settings/llm/usage", wrapper.GetLlmUsage, options.OperationMiddlewares["getLlmUsage"]...)
+	router.GET(options.BaseURL+"/v1/campaigns", wrapper.ListCampaigns, options.OperationMiddlewares["listCampaigns"]...)
+	router.POST(options.BaseURL+"/v1/campaigns", wrapper.CreateCampaign, options.OperationMiddlewares["createCampaign"]...)
+	router.DELETE(options.BaseURL+"/v1/campaigns/:campaign_id", wrapper.DeleteCampaign, options.OperationMiddlewares["deleteCampaign"]...)
+	router.GET(options.BaseURL+"/v1/campaigns/:campaign_id", wrapper.GetCampaign, options.OperationMiddlewares["getCampaign"]...)
+	router.PATCH(options.BaseURL+"/v1/campaigns/:campaign_id", wrapper.UpdateCampaign, options.OperationMiddlewares["updateCampaign"]...)
+	router.POST(options.BaseURL+"/v1/campaigns/:campaign_id/activate", wrapper.ActivateCampaign, options.OperationMiddlewares["activateCampaign"]...)
+	router.POST(options.BaseURL+"/v1/campaigns/:campaign_id/pause", wrapper.PauseCampaign, options.OperationMiddlewares["pauseCampaign"]...)
+	router.POST(options.BaseURL+"/v1/campaigns/:campaign_id/resume", wrapper.ResumeCampaign, options.OperationMiddlewares["resumeCampaign"]...)
+	router.POST(options.BaseURL+"/v1/campaigns/:campaign_id/complete", wrapper.CompleteCampaign, options.OperationMiddlewares["completeCampaign"]...)
+	router.POST(options.BaseURL+"/v1/campaigns/:campaign_id/archive", wrapper.ArchiveCampaign, options.OperationMiddlewares["archiveCampaign"]...)
 
 }
 
@@ -2356,6 +2586,1436 @@ func (response VerifyEmail503ApplicationProblemPlusJSONResponse) VisitVerifyEmai
 	return err
 }
 
+type ListCampaignsRequestObject struct {
+	Params ListCampaignsParams
+}
+
+type ListCampaignsResponseObject interface {
+	VisitListCampaignsResponse(w http.ResponseWriter) error
+}
+
+type ListCampaigns200JSONResponse CampaignList
+
+func (response ListCampaigns200JSONResponse) VisitListCampaignsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListCampaigns400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListCampaigns400ApplicationProblemPlusJSONResponse) VisitListCampaignsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListCampaigns401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListCampaigns401ApplicationProblemPlusJSONResponse) VisitListCampaignsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListCampaigns429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ListCampaigns429ApplicationProblemPlusJSONResponse) VisitListCampaignsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListCampaigns500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response ListCampaigns500ApplicationProblemPlusJSONResponse) VisitListCampaignsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListCampaigns503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListCampaigns503ApplicationProblemPlusJSONResponse) VisitListCampaignsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateCampaignRequestObject struct {
+	Params CreateCampaignParams
+	Body   *CreateCampaignJSONRequestBody
+}
+
+type CreateCampaignResponseObject interface {
+	VisitCreateCampaignResponse(w http.ResponseWriter) error
+}
+
+type CreateCampaign201JSONResponse Campaign
+
+func (response CreateCampaign201JSONResponse) VisitCreateCampaignResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateCampaign400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CreateCampaign400ApplicationProblemPlusJSONResponse) VisitCreateCampaignResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateCampaign401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateCampaign401ApplicationProblemPlusJSONResponse) VisitCreateCampaignResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateCampaign409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response CreateCampaign409ApplicationProblemPlusJSONResponse) VisitCreateCampaignResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateCampaign413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateCampaign413ApplicationProblemPlusJSONResponse) VisitCreateCampaignResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateCampaign415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateCampaign415ApplicationProblemPlusJSONResponse) VisitCreateCampaignResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateCampaign422ApplicationProblemPlusJSONResponse struct {
+	ValidationFailedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateCampaign422ApplicationProblemPlusJSONResponse) VisitCreateCampaignResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateCampaign429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response CreateCampaign429ApplicationProblemPlusJSONResponse) VisitCreateCampaignResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateCampaign500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response CreateCampaign500ApplicationProblemPlusJSONResponse) VisitCreateCampaignResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateCampaign503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response CreateCampaign503ApplicationProblemPlusJSONResponse) VisitCreateCampaignResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteCampaignRequestObject struct {
+	CampaignID openapi_types.UUID `json:"campaign_id"`
+}
+
+type DeleteCampaignResponseObject interface {
+	VisitDeleteCampaignResponse(w http.ResponseWriter) error
+}
+
+type DeleteCampaign204Response struct {
+}
+
+func (response DeleteCampaign204Response) VisitDeleteCampaignResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type DeleteCampaign400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteCampaign400ApplicationProblemPlusJSONResponse) VisitDeleteCampaignResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteCampaign401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteCampaign401ApplicationProblemPlusJSONResponse) VisitDeleteCampaignResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteCampaign404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteCampaign404ApplicationProblemPlusJSONResponse) VisitDeleteCampaignResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteCampaign409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteCampaign409ApplicationProblemPlusJSONResponse) VisitDeleteCampaignResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteCampaign429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteCampaign429ApplicationProblemPlusJSONResponse) VisitDeleteCampaignResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteCampaign500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteCampaign500ApplicationProblemPlusJSONResponse) VisitDeleteCampaignResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteCampaign503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteCampaign503ApplicationProblemPlusJSONResponse) VisitDeleteCampaignResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCampaignRequestObject struct {
+	CampaignID openapi_types.UUID `json:"campaign_id"`
+}
+
+type GetCampaignResponseObject interface {
+	VisitGetCampaignResponse(w http.ResponseWriter) error
+}
+
+type GetCampaign200JSONResponse Campaign
+
+func (response GetCampaign200JSONResponse) VisitGetCampaignResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCampaign400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetCampaign400ApplicationProblemPlusJSONResponse) VisitGetCampaignResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCampaign401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetCampaign401ApplicationProblemPlusJSONResponse) VisitGetCampaignResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCampaign404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetCampaign404ApplicationProblemPlusJSONResponse) VisitGetCampaignResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCampaign429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response GetCampaign429ApplicationProblemPlusJSONResponse) VisitGetCampaignResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCampaign500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response GetCampaign500ApplicationProblemPlusJSONResponse) VisitGetCampaignResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCampaign503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetCampaign503ApplicationProblemPlusJSONResponse) VisitGetCampaignResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateCampaignRequestObject struct {
+	CampaignID openapi_types.UUID `json:"campaign_id"`
+	Body       *UpdateCampaignJSONRequestBody
+}
+
+type UpdateCampaignResponseObject interface {
+	VisitUpdateCampaignResponse(w http.ResponseWriter) error
+}
+
+type UpdateCampaign200JSONResponse Campaign
+
+func (response UpdateCampaign200JSONResponse) VisitUpdateCampaignResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateCampaign400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateCampaign400ApplicationProblemPlusJSONResponse) VisitUpdateCampaignResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateCampaign401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateCampaign401ApplicationProblemPlusJSONResponse) VisitUpdateCampaignResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateCampaign404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateCampaign404ApplicationProblemPlusJSONResponse) VisitUpdateCampaignResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateCampaign409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateCampaign409ApplicationProblemPlusJSONResponse) VisitUpdateCampaignResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateCampaign413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateCampaign413ApplicationProblemPlusJSONResponse) VisitUpdateCampaignResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateCampaign415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateCampaign415ApplicationProblemPlusJSONResponse) VisitUpdateCampaignResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateCampaign422ApplicationProblemPlusJSONResponse struct {
+	ValidationFailedApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateCampaign422ApplicationProblemPlusJSONResponse) VisitUpdateCampaignResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateCampaign429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateCampaign429ApplicationProblemPlusJSONResponse) VisitUpdateCampaignResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateCampaign500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateCampaign500ApplicationProblemPlusJSONResponse) VisitUpdateCampaignResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateCampaign503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateCampaign503ApplicationProblemPlusJSONResponse) VisitUpdateCampaignResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ActivateCampaignRequestObject struct {
+	CampaignID openapi_types.UUID `json:"campaign_id"`
+}
+
+type ActivateCampaignResponseObject interface {
+	VisitActivateCampaignResponse(w http.ResponseWriter) error
+}
+
+type ActivateCampaign200JSONResponse Campaign
+
+func (response ActivateCampaign200JSONResponse) VisitActivateCampaignResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ActivateCampaign400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ActivateCampaign400ApplicationProblemPlusJSONResponse) VisitActivateCampaignResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ActivateCampaign401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ActivateCampaign401ApplicationProblemPlusJSONResponse) VisitActivateCampaignResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ActivateCampaign404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ActivateCampaign404ApplicationProblemPlusJSONResponse) VisitActivateCampaignResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ActivateCampaign409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response ActivateCampaign409ApplicationProblemPlusJSONResponse) VisitActivateCampaignResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ActivateCampaign422ApplicationProblemPlusJSONResponse struct {
+	ValidationFailedApplicationProblemPlusJSONResponse
+}
+
+func (response ActivateCampaign422ApplicationProblemPlusJSONResponse) VisitActivateCampaignResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ActivateCampaign429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ActivateCampaign429ApplicationProblemPlusJSONResponse) VisitActivateCampaignResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ActivateCampaign500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response ActivateCampaign500ApplicationProblemPlusJSONResponse) VisitActivateCampaignResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ActivateCampaign503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ActivateCampaign503ApplicationProblemPlusJSONResponse) VisitActivateCampaignResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ArchiveCampaignRequestObject struct {
+	CampaignID openapi_types.UUID `json:"campaign_id"`
+}
+
+type ArchiveCampaignResponseObject interface {
+	VisitArchiveCampaignResponse(w http.ResponseWriter) error
+}
+
+type ArchiveCampaign200JSONResponse Campaign
+
+func (response ArchiveCampaign200JSONResponse) VisitArchiveCampaignResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ArchiveCampaign400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ArchiveCampaign400ApplicationProblemPlusJSONResponse) VisitArchiveCampaignResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ArchiveCampaign401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ArchiveCampaign401ApplicationProblemPlusJSONResponse) VisitArchiveCampaignResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ArchiveCampaign404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ArchiveCampaign404ApplicationProblemPlusJSONResponse) VisitArchiveCampaignResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ArchiveCampaign409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response ArchiveCampaign409ApplicationProblemPlusJSONResponse) VisitArchiveCampaignResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ArchiveCampaign429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ArchiveCampaign429ApplicationProblemPlusJSONResponse) VisitArchiveCampaignResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ArchiveCampaign500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response ArchiveCampaign500ApplicationProblemPlusJSONResponse) VisitArchiveCampaignResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ArchiveCampaign503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ArchiveCampaign503ApplicationProblemPlusJSONResponse) VisitArchiveCampaignResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CompleteCampaignRequestObject struct {
+	CampaignID openapi_types.UUID `json:"campaign_id"`
+}
+
+type CompleteCampaignResponseObject interface {
+	VisitCompleteCampaignResponse(w http.ResponseWriter) error
+}
+
+type CompleteCampaign200JSONResponse Campaign
+
+func (response CompleteCampaign200JSONResponse) VisitCompleteCampaignResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CompleteCampaign400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CompleteCampaign400ApplicationProblemPlusJSONResponse) VisitCompleteCampaignResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CompleteCampaign401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CompleteCampaign401ApplicationProblemPlusJSONResponse) VisitCompleteCampaignResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CompleteCampaign404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response CompleteCampaign404ApplicationProblemPlusJSONResponse) VisitCompleteCampaignResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CompleteCampaign409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response CompleteCampaign409ApplicationProblemPlusJSONResponse) VisitCompleteCampaignResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CompleteCampaign429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response CompleteCampaign429ApplicationProblemPlusJSONResponse) VisitCompleteCampaignResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CompleteCampaign500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response CompleteCampaign500ApplicationProblemPlusJSONResponse) VisitCompleteCampaignResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CompleteCampaign503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response CompleteCampaign503ApplicationProblemPlusJSONResponse) VisitCompleteCampaignResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PauseCampaignRequestObject struct {
+	CampaignID openapi_types.UUID `json:"campaign_id"`
+}
+
+type PauseCampaignResponseObject interface {
+	VisitPauseCampaignResponse(w http.ResponseWriter) error
+}
+
+type PauseCampaign200JSONResponse Campaign
+
+func (response PauseCampaign200JSONResponse) VisitPauseCampaignResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PauseCampaign400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response PauseCampaign400ApplicationProblemPlusJSONResponse) VisitPauseCampaignResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PauseCampaign401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response PauseCampaign401ApplicationProblemPlusJSONResponse) VisitPauseCampaignResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PauseCampaign404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response PauseCampaign404ApplicationProblemPlusJSONResponse) VisitPauseCampaignResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PauseCampaign409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response PauseCampaign409ApplicationProblemPlusJSONResponse) VisitPauseCampaignResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PauseCampaign429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response PauseCampaign429ApplicationProblemPlusJSONResponse) VisitPauseCampaignResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PauseCampaign500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response PauseCampaign500ApplicationProblemPlusJSONResponse) VisitPauseCampaignResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PauseCampaign503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response PauseCampaign503ApplicationProblemPlusJSONResponse) VisitPauseCampaignResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResumeCampaignRequestObject struct {
+	CampaignID openapi_types.UUID `json:"campaign_id"`
+}
+
+type ResumeCampaignResponseObject interface {
+	VisitResumeCampaignResponse(w http.ResponseWriter) error
+}
+
+type ResumeCampaign200JSONResponse Campaign
+
+func (response ResumeCampaign200JSONResponse) VisitResumeCampaignResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResumeCampaign400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ResumeCampaign400ApplicationProblemPlusJSONResponse) VisitResumeCampaignResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResumeCampaign401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ResumeCampaign401ApplicationProblemPlusJSONResponse) VisitResumeCampaignResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResumeCampaign404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ResumeCampaign404ApplicationProblemPlusJSONResponse) VisitResumeCampaignResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResumeCampaign409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response ResumeCampaign409ApplicationProblemPlusJSONResponse) VisitResumeCampaignResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResumeCampaign422ApplicationProblemPlusJSONResponse struct {
+	ValidationFailedApplicationProblemPlusJSONResponse
+}
+
+func (response ResumeCampaign422ApplicationProblemPlusJSONResponse) VisitResumeCampaignResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResumeCampaign429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ResumeCampaign429ApplicationProblemPlusJSONResponse) VisitResumeCampaignResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResumeCampaign500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response ResumeCampaign500ApplicationProblemPlusJSONResponse) VisitResumeCampaignResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResumeCampaign503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ResumeCampaign503ApplicationProblemPlusJSONResponse) VisitResumeCampaignResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListInvitesRequestObject struct {
 	Params ListInvitesParams
 }
@@ -4145,6 +5805,36 @@ type StrictServerInterface interface {
 	// VerifyEmail Prove ownership of an address with the mailed token
 	// (POST /v1/auth/verify-email)
 	VerifyEmail(ctx context.Context, request VerifyEmailRequestObject) (VerifyEmailResponseObject, error)
+	// ListCampaigns The organisation's campaigns, newest first
+	// (GET /v1/campaigns)
+	ListCampaigns(ctx context.Context, request ListCampaignsRequestObject) (ListCampaignsResponseObject, error)
+	// CreateCampaign Create a campaign (as a draft)
+	// (POST /v1/campaigns)
+	CreateCampaign(ctx context.Context, request CreateCampaignRequestObject) (CreateCampaignResponseObject, error)
+	// DeleteCampaign Delete a campaign with its leads, sequences and messages
+	// (DELETE /v1/campaigns/{campaign_id})
+	DeleteCampaign(ctx context.Context, request DeleteCampaignRequestObject) (DeleteCampaignResponseObject, error)
+	// GetCampaign One campaign with its stats
+	// (GET /v1/campaigns/{campaign_id})
+	GetCampaign(ctx context.Context, request GetCampaignRequestObject) (GetCampaignResponseObject, error)
+	// UpdateCampaign Change a campaign
+	// (PATCH /v1/campaigns/{campaign_id})
+	UpdateCampaign(ctx context.Context, request UpdateCampaignRequestObject) (UpdateCampaignResponseObject, error)
+	// ActivateCampaign Start sending (draft → active)
+	// (POST /v1/campaigns/{campaign_id}/activate)
+	ActivateCampaign(ctx context.Context, request ActivateCampaignRequestObject) (ActivateCampaignResponseObject, error)
+	// ArchiveCampaign Put a completed campaign away (completed → archived)
+	// (POST /v1/campaigns/{campaign_id}/archive)
+	ArchiveCampaign(ctx context.Context, request ArchiveCampaignRequestObject) (ArchiveCampaignResponseObject, error)
+	// CompleteCampaign Finish the campaign (active or paused → completed)
+	// (POST /v1/campaigns/{campaign_id}/complete)
+	CompleteCampaign(ctx context.Context, request CompleteCampaignRequestObject) (CompleteCampaignResponseObject, error)
+	// PauseCampaign Stop sending for now (active → paused)
+	// (POST /v1/campaigns/{campaign_id}/pause)
+	PauseCampaign(ctx context.Context, request PauseCampaignRequestObject) (PauseCampaignResponseObject, error)
+	// ResumeCampaign Carry on sending (paused → active)
+	// (POST /v1/campaigns/{campaign_id}/resume)
+	ResumeCampaign(ctx context.Context, request ResumeCampaignRequestObject) (ResumeCampaignResponseObject, error)
 	// ListInvites Open and past invites, newest first
 	// (GET /v1/invites)
 	ListInvites(ctx context.Context, request ListInvitesRequestObject) (ListInvitesResponseObject, error)
@@ -4687,6 +6377,302 @@ func (sh *strictHandler) VerifyEmail(ctx echo.Context) error {
 	return nil
 }
 
+// ListCampaigns operation middleware
+func (sh *strictHandler) ListCampaigns(ctx echo.Context, params ListCampaignsParams) error {
+	var request ListCampaignsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListCampaigns(ctx.Request().Context(), request.(ListCampaignsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListCampaigns")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListCampaignsResponseObject); ok {
+		return validResponse.VisitListCampaignsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreateCampaign operation middleware
+func (sh *strictHandler) CreateCampaign(ctx echo.Context, params CreateCampaignParams) error {
+	var request CreateCampaignRequestObject
+
+	request.Params = params
+
+	var body CreateCampaignJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateCampaign(ctx.Request().Context(), request.(CreateCampaignRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateCampaign")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateCampaignResponseObject); ok {
+		return validResponse.VisitCreateCampaignResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// DeleteCampaign operation middleware
+func (sh *strictHandler) DeleteCampaign(ctx echo.Context, campaignID openapi_types.UUID) error {
+	var request DeleteCampaignRequestObject
+
+	request.CampaignID = campaignID
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DeleteCampaign(ctx.Request().Context(), request.(DeleteCampaignRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeleteCampaign")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(DeleteCampaignResponseObject); ok {
+		return validResponse.VisitDeleteCampaignResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetCampaign operation middleware
+func (sh *strictHandler) GetCampaign(ctx echo.Context, campaignID openapi_types.UUID) error {
+	var request GetCampaignRequestObject
+
+	request.CampaignID = campaignID
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetCampaign(ctx.Request().Context(), request.(GetCampaignRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetCampaign")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetCampaignResponseObject); ok {
+		return validResponse.VisitGetCampaignResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// UpdateCampaign operation middleware
+func (sh *strictHandler) UpdateCampaign(ctx echo.Context, campaignID openapi_types.UUID) error {
+	var request UpdateCampaignRequestObject
+
+	request.CampaignID = campaignID
+
+	var body UpdateCampaignJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.UpdateCampaign(ctx.Request().Context(), request.(UpdateCampaignRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UpdateCampaign")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(UpdateCampaignResponseObject); ok {
+		return validResponse.VisitUpdateCampaignResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ActivateCampaign operation middleware
+func (sh *strictHandler) ActivateCampaign(ctx echo.Context, campaignID openapi_types.UUID) error {
+	var request ActivateCampaignRequestObject
+
+	request.CampaignID = campaignID
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ActivateCampaign(ctx.Request().Context(), request.(ActivateCampaignRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ActivateCampaign")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ActivateCampaignResponseObject); ok {
+		return validResponse.VisitActivateCampaignResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ArchiveCampaign operation middleware
+func (sh *strictHandler) ArchiveCampaign(ctx echo.Context, campaignID openapi_types.UUID) error {
+	var request ArchiveCampaignRequestObject
+
+	request.CampaignID = campaignID
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ArchiveCampaign(ctx.Request().Context(), request.(ArchiveCampaignRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ArchiveCampaign")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ArchiveCampaignResponseObject); ok {
+		return validResponse.VisitArchiveCampaignResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CompleteCampaign operation middleware
+func (sh *strictHandler) CompleteCampaign(ctx echo.Context, campaignID openapi_types.UUID) error {
+	var request CompleteCampaignRequestObject
+
+	request.CampaignID = campaignID
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CompleteCampaign(ctx.Request().Context(), request.(CompleteCampaignRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CompleteCampaign")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CompleteCampaignResponseObject); ok {
+		return validResponse.VisitCompleteCampaignResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// PauseCampaign operation middleware
+func (sh *strictHandler) PauseCampaign(ctx echo.Context, campaignID openapi_types.UUID) error {
+	var request PauseCampaignRequestObject
+
+	request.CampaignID = campaignID
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.PauseCampaign(ctx.Request().Context(), request.(PauseCampaignRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "PauseCampaign")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(PauseCampaignResponseObject); ok {
+		return validResponse.VisitPauseCampaignResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ResumeCampaign operation middleware
+func (sh *strictHandler) ResumeCampaign(ctx echo.Context, campaignID openapi_types.UUID) error {
+	var request ResumeCampaignRequestObject
+
+	request.CampaignID = campaignID
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ResumeCampaign(ctx.Request().Context(), request.(ResumeCampaignRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ResumeCampaign")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ResumeCampaignResponseObject); ok {
+		return validResponse.VisitResumeCampaignResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // ListInvites operation middleware
 func (sh *strictHandler) ListInvites(ctx echo.Context, params ListInvitesParams) error {
 	var request ListInvitesRequestObject
@@ -5097,137 +7083,174 @@ func (sh *strictHandler) GetLlmUsage(ctx echo.Context, params GetLlmUsageParams)
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H3bchs5luCvILgTUVRtkrrY7pmiYh9U1a5pVdslhSW3p8PUMiHmIYlmJpAFIEWzvIrYr9kP2y+ZwDnI",
-	"K5MXSZbK7taLgiIzgQPg3G/43BmrJFUSpDWdwedOyjVPwILG/05S8VdYnkbus5CdQSfldtYJOpIn0Bl0",
-	"eCpGc1iORNQJOhp+y4SGqDOwOoOgY8YzSLh7c6J0wm1n0MkyfNIuU/e2sVrIaef2Nuj8lGmjtHs2AjPW",
-	"IrVCuekuZ8BCCZ/saIxPhExNmJ0BSzXcCJUZlvIp9DsBQfdbBnpZgkfvdKqgJPzTG5BTO+sMjg4O2kA5",
-	"jSBJlQU5Xv4VlqsgveVzMIwzDVYvCRxhmFs8GMsMn8AxMwAI5cn5Kau8XcA5Ax6BLgGtzNlzk66D+NWr",
-	"oJMImf9/2Aq/vBEW1h6ZwJ8ffmJvRCLs6u6c8ykwI36HgB32Dg8OWDeCCc9iy44O9tadU4xjVef3L7lD",
-	"CtwOiCRLOoNDd2KJkP6/AiwhLUxBI1zvDei1i88M6Icu/da9bFIlDSCJ/Mijd3T47r+xkhYkfuRpGosx",
-	"dxuzn2p1HUPyP/9h3C59rkz3bxomnUHnf+yXZLhPv5r9c3qLJm1iYewAhajAvO41j9gvF2e/Bsx9Ityn",
-	"zwVN7/U7jtiUnMRi/KTwOkLOIR37+Q1bCDtDQhlnWoO0zFhugXWVZlwyUVIFm8OSgP9Z6WsRRSCfGvox",
-	"j2PQ3xmmVQws4UsmlWWRQvpH0E6lBS15/JSQXagE7EzIKZtwEUPElGQq08yICI5Z6Ld8JKLQbae0YiLA",
-	"MGGZoOdiNTV99quiMRbcsPGMyylEuKJflf1ZZTJ6yhX9qpjJxg4tHERCEn7km6/0lEthOLHT26Bzzpex",
-	"4tGlUm+4nsJTY8W1ipZMGBa7yTWzM04AG9A3oBkfjyG1hnXfnvzX6MezP/999OPfL19fBOyQvRU/susl",
-	"85yOkPtSqbdcLj0/MU+5mHeO8JARQ3TshRufWNAsfOf+6Z24f0JmYKxkZBwrJymGUFYeqUOzwqGRR0ue",
-	"2ZnS4nd4UtR6K4wRchow+JQ65s+UZgut5JSNNSB18JhI+b3kN1zE/Dp+Uow6YRGkICNkeV0kA24QnxIu",
-	"YqYh5ss9T+nHjv80qTZgeG5TLqRfh8nSVGkL0VuIBL/E4/hjSMSxy7A6m5sldBT+/vLn3n+wbuIgZA5j",
-	"DHPTcO0I30BPSAPSCCtuIPZi4G88FhEO8zPuxh+1qAXEcc9L4uvMsmsNfI7qYRY7BgxaK21CZvjSsMVM",
-	"jGd9VFP8NKhjI48gta2iSfAoEm5CHp9rlYK2wukbEx4bCDpp5avPnUkWxyNScZr62M9OlDIJC8eKVCat",
-	"I9ymErxRpQw6KTdmoXS0OvoJjpz/zrrcshi4sezwwGGk5mNnSOyxSROKwJGew2v4JIx1SOx/+M4Uw90D",
-	"UqvmpBjc6b3bqjr40Q9SWfZV8Ya6/geMrZuJDCM0mGpHMdbALUQjbmu6ZMQt9KxIoNMCtYh20DuDTsyN",
-	"HWVm8+Ayiz3XIr12ZZQcTVZPWcNEfGo3wSZCO72tONHcCjMw1mADZhXTMFZTKQwwgTi2Mr6GGzV/EPCN",
-	"c8JdwuUUwAfV/V9/bD/hQ3cksnzjKqh1eFfUwjG2wYXYwOP4bNIZfNzMpDwW3gZNNKSDWT3Mi5laSKbk",
-	"GI1UGTlNkDt2dQ1cO/3F4X6/s20dfvjVlVwVa3kjiI3V4Yq4Rc4rLCRmGwsuVpfPwrXm+H/FI4BHcye8",
-	"QRjqY7QeSWZnF2CMIKlRX4fT64wZFfxmBdtJwzAjIVsOgVQolkkrYqQjGo523ysnpnIKhfYUdEj//Z1b",
-	"D9am/TurPoubMNFgZhugdqbNtlHfuWdyXjuyXqEA6Uzyj50fEY8qG1oO7ozvbYM7633lwGqb3VxGDZDa",
-	"vvsZG3vmF9l24j9mRkgw5ienR3zaLoTrp/phxi05fU7ZQgsLxtli1zDj8YSpSb/TZChOtRkZm0X+/4Im",
-	"6sLroGUrE/7plJ4+OlilDtSd5HLUwrGOWocb26an6VXrc0JGmbF6udOgc1iOUi7kKFXC+xbbVvjqHgt0",
-	"nAv07uvzz1th491esM6asyPuzkaOYbdDsUq2CoiVB294nMHIIYMyIifkbePftiDsT7Eazy9Fm973l78M",
-	"3r4N2NHL3kxlGpGPWwva/fa/ux8PDq8+HvR+uPo/Rx8Pei+u9gYfD3qv6Kt/axPer539UZPbgN/UNLQX",
-	"R3Vx+KJloJ8FxNFrpxS36E4qaldNJu6l1TX+cnH2K0PsAs2EtArJz7s8Agb9aZ/tG7BOvzT7Tsf4XUlo",
-	"VU4SMIZP22Zv8CICpXyhjY+QKt8uNFL7QP3tPgom5Ke3Vkw9grpKjuZodL1se3zrOu8iiozlNjNVMeSM",
-	"aDdQUGx6p9BACykRtYipNh0zR3UEqZittnlbFU/CiXspnsXpbdoKItDKvu2mQNIOXgWlw72TQHLdIoQJ",
-	"im1Lu4Pu6qlkVXelExtlOl4l+T/DDcQqTUBapmS8DFgs5sBC1AHCY2QAsZBzZp00XnCDjhOIWom+0IM2",
-	"z8G6b16f/Pn89M3Z5ej1r3/7X1H5+94AZyRUH0ocMGDKzkAvnCnErw1I22enlmng4xmYyvNAo18vh9IB",
-	"GTCjvL/Q2cOpVjf0+JI5nR3VxCjSYEx/KDs7yIer4my+gC5enNYfoou/iZO7yoydOTqOsJmhv4mTc61u",
-	"REQKbM5krjMRW1Q0ubQzrVIxdtpmCpKLTtCZQiKk+xABpAZg7r7T6rdW5bgyxamcqJbTIgIdJSqCdl5O",
-	"fHnTIVbX4Sz+mFvHl0dz8mT4Ea+VioHLdl5YB6Mxxpq9u/AiuEUi+vixabNVP8zAERJiftXtz4xVGpzp",
-	"apAy5rCskHcBfVCcz6pLQ2fAFjMgqlKTSSwkMHy8JySSntsjxqVZgDbto49nyrSxj58dD2eLmYhhFfQZ",
-	"Jz8ovTxw5rd1cGSGaH0o8w3NAwOsawsHTAGY+yqCNFZL5FIzNOHnsBzKidIBAweBX/0e4zJiExXHaoGB",
-	"H1z3HJa5z7jGTSrrW0G4VbdQDs93poAWn27ltnjOKtPjmr2o9LSCRY4VOC26jUI2wIE/YYzIuJ1snT6t",
-	"EPBdaMR/Nqszv74BvSz2IEB8rG0D7vyigsXF2RYHhp5RcpjtxIabbKKFH1tIUtDcZhrqOp3KruMNKqbM",
-	"SO4HnSyN7qhiNjhFsdcFleTHt8pAqiyghiRBhb+Wp7CFxbxH0O+oYHkQ2gzTzdIs6KChfybjJT1QRdOm",
-	"GbhV470nhjbOu46jB72jY3aSS6ciHMkdhhrLDh3irWJIkXBxVEm3ONiKOeuwYM2ZXYKx78Cg1tkUDBXW",
-	"vcqZIFcFtuwSqQzoOcckghHR16pTbb1MVfN2EO55VhrSeLldJVHzCs5XaKckiMqK1uzu+1z7eYDSlw/z",
-	"Ti3aOM1Eq2SFQ7Qr2js+Znm8M1CX9PSKge6AwimDXLv0427aKLfCVd3SCZQa5ELaP71s9cs6QGNwVEd+",
-	"yV3fi/hyp72hOOKOg27AZ2QV3uXUxoGS1N5tAVVK2KbrL9vRugQq8HterLcJU9tGbzrXywKlnv5o73Rk",
-	"d9/6phnzhTZOTYW8XxT6bn4KpacjEbVp/WI8y+OLmVlJ+jHMKmbEVGJqkCryC8kSJz35H0pIiPZqwm2d",
-	"m6oa3H5I1Dh3Em2MGr+FtTbQ7sEwctCYmUjXKqU1myPfSHYNsZJT3MCu+8KgA2JvZ+XzbTHxRZYkXLeG",
-	"5h4SoEq1kGOR8nglrOQjOfleXT3QYXjvUFQDwt1jS7R3q6e/3jVbS+pY+ZVQ/E5+27tu0GgnR29jg8oM",
-	"25wgynUUHtQS+PVb9QV8Vn7P/yCfFc1+L4Nk95NqgLYF/aqku7K1JUPeyjPvDZ+fYwOdnOlp1V10h03L",
-	"DUvjhJccwyj2rPtzNYF8c/44hQpHEV+anbHsA8A8IrQqo5b/jvP4fw4bCBh0Mil+y8D/7A1HnHkhZKQW",
-	"I5BbfXll7K/xrrFc2zu9nUfGWvK7JDs9+fWEuSeYe8RH1V5nbuv3fwQdC9nI0/rTy51il2cNOdG0/ygU",
-	"PxqXsfhN62mG7u8ZKNsR/9dyZVNB3S2Cr8By91qcTdvHy66L4xiVUa7Nz1lRd1NPNFCKlDOJQFrQqRam",
-	"3cn2YNdPNSkLlxWsnmVln9pAb1927UBrgF5twa4dWXAiZPXbw+DLo+S6hIUtWY33wqo2mjtfn8jZmri5",
-	"LQOzLbkhn+MdGLA/KTkROrkjJ6+q5BtTdPPnnjTzs7bAx7eUdg7DtsFF8dimnLTtKmdTzaHnWqfyudEr",
-	"aPTu55/YDy9f/TvzOdeMBjEtyU8+btfIjLNODWMJH8+EhJ4GHuEX7mkvem6KxO/RZH1od+0iq2b5TuK9",
-	"krDSokgKaSz3GUItGa958U07027y84oaUqQqrTrJvGXUTMR+/+6USZ4IOfX1kXQA7vHt+ZzemKFZKxkO",
-	"Pja6ARXeUTLe/ehgJSHxIcRbH6wVVq+2FrGnhSSrMkrQqeozH9rk4oWYyix9Cr9Izey7o6Bw6vU9X707",
-	"z93m/6hbfgVobQdz6Y7sfpv7Bfl+G2TvTZvR/oVzsNwvoxvQYiIg2hwHRz8OpoZElBqiYQzixtcHcctC",
-	"HC1kXT6UNCRVwWBWTMB4WayhnZxgVGmZJ0n5zJS9/lC+lzlEjHxFecUjPcJSUGkM7n3aDax1nsPSrIsn",
-	"15f5oBy4za6R+7gtah6LxoG0gV5H7i25X7mFWGE9iZLkDrcZGPq0gEjmn+0s0/7jRAv6YLjNtP+Y4dut",
-	"2WsGxpkWdnnhCNZrrpiTfZKRMbxi4dWSz7u/fLjc81hR8yL642XdOB39///7/9BriEwBj5myvgt4Ztam",
-	"VDklfDJLfdY3wKNzESvLJkJGxs0nklRpa5waGpkgz6BOQRvHB4SBiCVZbEXPWEiHMrfyfQ0xl+zNm7cB",
-	"1jRgIkXCrpcMKK/qw4xbc5KmGI+/eHsRMKdYGPfvUI5jbgxVxVL2aBq7z+5RDQTSAnPJlJ5D1B/Kofz+",
-	"e7eXIK2nrf7337MLkBELT3xZI349YJQMz4bZwcGLMe4vfoSQLWagKT2EvpbCMBBI5rxxIhOtEhbu3xzu",
-	"88zO9mM1FdLRNzMzpW0vFo4X/PLh8phpkLAYSmFpT8p3vGgMNx9sSCcb7uGUQ0nvp6LnqDrsM3Qt+6pc",
-	"w8xYpY4JqXIVDU/9gGq4hxJXwCWmxdXn9gk27OXBS7+zqGmZ779nXAMr1MlwXT1fyK5VJAosYAYVyKFc",
-	"0SBDp8qEjgHOsoRLFpJOEwYIfq1OmssoYBOlh7LUNbHmMtNggryk7+NVmE9ay0NOQTNMEvYLeiOMzddD",
-	"3sJeyqdCOoYRMAkLMJbCFgPkzSzEItyQdbF/QjCUlQYKiJZ2p54YjBsW+geOh7L+gjDMMVnmowOxs/yw",
-	"kQbBXGlH4XD7/Ozi0lBGpef1pqg6J8nhTjpsNLEIh5IKhN1Kjl69qhYE9llZVZY3U3BAzd1YE6XZ0Us2",
-	"U5k2A8aHkoqRi14BhieAGOs2A+swp2AxtQnrXlnXPTmUJTy29w7SmC8hGjAnUcK94/pA/hwjMZkAtiFw",
-	"owbMoUCZx5VDSz0MHAVYEcdMZ1JiTXGJyz/4bSxLqo3bxryqG1HBV1ojujRIgr70ZHk8lIAhnWKbxlxr",
-	"h/GhGx67cPTwbxhUv3rneJ8DLCQ2V/vJgHvazcTZy6MfKkNWK727vtR7r89I/aWRkAGtrGEcC7dxp+fF",
-	"AoBUEp+yys7yIK8ZSrffKrOM19ioM19wqwVSUe/0nF1n0RScyjGU4aeedjoCTtpDrh2ybuiGCAcYEMzS",
-	"gHngPJXEYg7HLFzA9UypeTgYyiKDbszj+JqP507UYMQRt5mZGfd8mUYiAPbwQF+vOYf/6vmT7Z1GIevC",
-	"eKYgKtML/c6QZFISlavC1qqKwpPz007QuQFtfO5O/7B/4IP2kqeiM+i86B/0X1AtxwxFe5VFu/+nlEhZ",
-	"RNRPIzeFMPbk/PSv7pmg1uBnTYp2+cg+tXm5DbY+6Dv43F412qMcHRxsqM2+W012pbKwtXge+Z6aUHZj",
-	"l06U8IkKFg3Vjr8kkNpmKkDfr7R1wVcOt79Sa2uAL73Y/lLZz8S9cfTD9jeaTSJug86rXVZUtCfBF17s",
-	"tJ6iCQKqlnnoCJMuq1zrO1Oo/3WZ5hCdTw1W8eVoeuXMTWVaMn7PnEFOuhfa5IVYL0wRz05Y9+XBC2/r",
-	"jLLCUgnL1HsvYujcHbfGRiLYqMnTr5Ix5g3XaYXKGIha7kwsjdZRRAt4Sj+qaPmFycDXktzWTRkfTGqQ",
-	"4OGjzB2ta45QyFRhjT+Cr53wDnYgvKJvknvhcIcpmr1p8L1Xu6ynpWsHsoej7S+vdMb4hvgK4ZXTJj07",
-	"aecft0FN8O1/LvvQ3RJXiYEiPnXifocFYAVxN4jkZYs/myrGWJfHRpFId2pm7MyKJVvwr1+g0Ko2v1F0",
-	"efqGMIVOZium3JWDF/0OsXqqMKDJyumJsrCzVX6deH8FdjqxipW6nXEWCq92SpER6rtk0qEBw+VQ+i4o",
-	"x+5ZGmoxUwXCzThqkHltWG7ok4rjW6gNZdE/hb0mj8KCL8lZ+A/l22nhQpz5VjM98sGGkhaa9zrzEDrz",
-	"mvoh5FULKGLJS1Epb8tfL+rbWEt5GxKUl9vGr6BW3lan3GqPnM4jSdWWNjw7CdcvqN9WWk60Krj5/vtj",
-	"rJ0eJVU9MT+6K3d5FrN/IPP0nuHO4ONVlZX+otBkbuEFXObe/qLXRs5iM2yr6VNRO1dBZ9U87wzosdsq",
-	"J0Wzej0H/YDd2Ao26ThPJudSLWTuT0AvS+m+eXlwuKrEYxLzI7GJWoL018YfnNzxPOJpGcEzmT46mb7+",
-	"RPWaBSFEJZ04eVwk+tdo9E6UqTK7njRJ4zIsd0diSMFLf3RAc4tuuJ6Qx2j4VaMYhhmr0qFcKD1H8W+x",
-	"CRWzSrGuLhyjRNwvDw5Z6NF4BDKCKNxrUwreEMSPQ+eNxIadKL3FgnijplOImMps1YgoQibYoiBX7zKZ",
-	"GYcG9zcqnsnw8cnQ+5ZzVYw3SKEssrg/KeZ03cMY/f64zKJrJ80LZz44oKrdGIOael16zooWGaSyR0zY",
-	"vWAoTYoOaqJulaJKb8DSoz7A5K0T5D34NI9jR+pD6XcD3WywUoIyqO8RRUB8N5bcWS80Wj8VjrGeG1BA",
-	"ws1FEZ8iNITxz9L+OZGF9kCHU4k3BoyzzGDDZKdF/OB7iGCDxTAYSi7LLrH1J/zXYRtL8gmPtVy8R2JQ",
-	"rYmW92VTWM2fSxNRtJOlk8bzzPEdT+D+ysWzwfDts8AL9AXUOr8WFEjtdtrthXszQF2mhq1xvMQLvjQF",
-	"eR8dHDXCxRTQzXsxKI2ZTJRp4TjaUOYNOHI+SeFRb2fjEFYkMPChQTWnaGix5KGc8dQxTWqZjQMhMH32",
-	"YYaMp2CekQI3OjFWH9/wSSBdTDhghxj7DhhpA6go7TmiLPYWfS9v2qKvjm/RVxucKR6TnpxJ3UmXOnpU",
-	"GNpjFyc+De44P55y08WkeoZNbHlW2L5ebvUWrSVWZyl4vPfnT16d2WQs2Uw7HSZvel3mc1Hahfu6phRR",
-	"SopTNYwjZWGQJ0UsS/uYXIZWE2ksdYWTVCDtrTOB+WoqBjbhiYiXQ9kl+U0POyhRglNaWcHc0C0TlLpY",
-	"3Xjba+ciCEXuj/h6rLAn87dcosb5yT67XP5JWcc7hdfRNEy8h7ANAzLqVfOy17MQ6txvxFRC1BOSUr8X",
-	"M2VKW85fqlBkRyzBsm6eiDGUU7Ds5cGL47YECrRnvOOhyGwO90q1wirGh3ICC5SAmImLagl+cLD02Wuu",
-	"YwEaealhxvIlVeeUja2XQ0nWUjsDcbvxt+pm7GKqkJeTtKdKf8evOVfgG4mpoqREkVBHOpJWK9UEK3RQ",
-	"w3XKyNukshvlUavqnuCr87CuAcjTkd3Q+MSyR5UOPpcz18wWSs9N4V68zvBKKUcMWaWeoei7nit5Tqyi",
-	"uyAHA72Z1bBrJThbzfTMc5Asn4MMB3lPQtC4h4Y5oao0uVLMUNqKmd1GEpRn+UiytF7D9NR5Q9tFadVj",
-	"FFR2khSmB8vYZ0fCVydfy3SflRTo4vjvL22rbGKD71RMZS9LPStqMcuZt8pf/gelpDfscquIrCuX23xn",
-	"cj5Cl2xgxYRlWPKRcMefKhxvWPKlblgvNMK7kZDtJeBE8/ucb1V6+iR8iaxmKH3es2OAATK+XQu2Buxa",
-	"2dlQoj+YXcNSecdGzu+6GHAis4RujaNMbbz6TuP1glaACYayco0WsVCV2VjcwGrd2fWyugnfGaaBx0OJ",
-	"R77XZydlokgRg875qC1qXIswcTWZhI6jcOMYgYJA2ZnbMGQkmBJac6a0sGLUS5av89bfj8CPa1WPD3Hc",
-	"VtTBHHWeHbT/ynz1XKsbIPZpZiJlipxXHk2+nK+WCHNz4cGpf+abLjyotFHfWHjgN+S5yuCL2CNnqXeX",
-	"pdzkYmx9fUGRi/Tw8oJjylwkAiq6+9O/lPSYZziWDuKq5lD2+Gf+SgCqMRJmKH3zcpwAu0DPuJmRymO8",
-	"uPaFqL5Ooasya0QEQ1m5eCDwFaT+4gN8PywvTggxwirkOM7Q16c0i9XYCVgLeN3eXp+dTsqLJcdcuqmv",
-	"gc04egeLu1RivgyYVPly3Ap8tXMR//BxWmHYq4MXrUFRfKFI3vwqaypq93M8sW1Uv0BjjXXkD6Bb1FWQ",
-	"ciokixr3Vew911o8qwzbuSthHZbyKglFuXwrR63L+/3PxSXyO5RbVJK2n8stHq4+f3P1GZhLJHIkaJXW",
-	"dxMIOFS1RIP6gLRqoP8J9m0L7n05zfAtbL4v/gGO6W/kpD/MFGYM8TimOxHancL5gW+yFXyX0m/bVqi0",
-	"r91oK/gNebYVHqsi2W/wDgZDHUX3P/smxg3hts2Y0JA4s9uPUrch/G/03zHjcqkktilZ5j/ZGSQG4hvw",
-	"Fgb25CAHeKmd07NRezTN/eRbHu8mbGmsZ4n6rUhUxBPuEYx1nVEH/Ab2vohYfW9Ao1DF7hLj2Q4Y32dn",
-	"FRSfai6xn5jlTvD7okOPwlrFcEzFga2IHUGibDtiU/vWCmJ/eeOv1qr7iXNM8ibl7UqEP+syq9Df2fUv",
-	"T7TPJuFjlN9TgVHOYnz97yaRqfR0k+591rgd4bGIqH6RxPbw8j+/Vl5aII2ubJXTrN1dQRJjN8ZPvVNY",
-	"2GyJ7f2Qeb9q8kImoKcQDeUcsBZ8DssBNehZqgzDo9hzj4+p7VLhHgUTlI+hnGMqs0NpLF+uFxMrCPfl",
-	"hUVLa/EnFhl3xfZvTnw8M/fHY+6SJxCwnHKZp1ynt1Wa8q/hEJ7pF1eqx3FS4f7NxqLLXHshK4djtCAh",
-	"66ZhqqlF2YdSGOrFhn3/Mi0hGrCwcktkyAxfmuq9mhrjMEpSp4qwvEMyHEpKmHTjlteDOsaFF+n5doAs",
-	"AS5N612wlY5xedZXN3IKcyKkMFaMmYUkjbnNW4ZmMYaoFJNgF0rPW1On/xNs9VrcR2QV1WnWcIr8NP81",
-	"ZGID8WIupxmfQo8ubG0hAYfjKBszu5NJFOJIXhJW7uYMfcdN7S8FR6TzV/6uXKPbLzAee3ViM9yeE7qD",
-	"/G1n/bkB99gcIPVJL154Yvutom9lgcCYCFmm/DsAI63S4lJgn55YdEhEflFk0NB1tZUrxPJGNO7hYxYO",
-	"O8NO6Gg28b1pMJ+yhc6pOZhTIm4a1+J+11qtdJ6tEMsjdHVYuUL2iWX6HQj1WZw/i3MnzpWTbOX108h3",
-	"AlZhOUWEvp0KV5hci3jftxvrLlv430lRg3nQrLessZe85TxxHSecByxU80K6i/EsKLMp/H23OJNfqNIr",
-	"3BM7MzMhHUcRki2UjkyePkw3i1Dz5j42gx7KbhwnI0Ftnh2zDZj7AscfSWVHE5XJiL78LVOWj+DTGCCC",
-	"KBhK96XmFka+Cy49lpXnRV+4YbB+f5pp9xC2Tm/hcpdgnlAnqFy93MJs/qIWLD8UtgBp+88Bh5ZiibkT",
-	"ilZIVG5jv1s5wvpubOs1ijZiy/I7m9f5U4p7nVe8u43aIexVHfEl676//GkvKO6lf3HgvjWMTxVe++ke",
-	"/i0Dvcxv7RrkFyiXuLTlbuLbYKXnCW+f3KqIL/vsxF8+/uJPf/LAoDwL3cThOqiwncbuMF09Lv3QIbSQ",
-	"Dv7AtFqUYSe3ERh6qpZX0pXUTyu4/9klIuZTM6QhLFKL+DJoykc8gup90w2irCfV1q/O+Hjl0MqAvsmJ",
-	"LtNxZ9DZx6CJH+jzakm5yqQlMZR3SfH9S3zDciwSyisM3WPuO5XZ40pzfcyf8K7LgiYoFzf4vDb5oOH6",
-	"67NTa9Y5AAg+KlYoTcJiLlW/qnf1jhpVtQ1WmhNiZYLjjZQISeGgclHVmXIf8+okZy3XVhjqRSktTH17",
-	"+WbjZzNz+o6SY6huXd4itH371liJhEN9dt6CVL5gBXv2O7ngSN+dwrFP1EO8rEDgEO726va/AwAA//8=",
+	"7H3bchu5kuCvILgT0VRvkZJlu2eain1Qu+056mO3HZZ9PBOmlgWykiSOqoBqACWa7XXEPGzsvu9HnA87",
+	"X7KBTKAuZJGiZEuWu/ViUySuibwjM/GxM1FZriRIazqDj52ca56BBY1/Hefir7A8SdxnITuDTs7tvBN1",
+	"JM+gM+jwXIzOYTkSSSfqaPitEBqSzsDqAqKOmcwh467nVOmM286gUxTY0i5z19tYLeSs8+lT1HlSaKO0",
+	"a5uAmWiRW6HcdG/mwGIJH+xogi1ipqbMzoHlGi6EKgzL+Qz6nYhW91sBelktj/p06kvJ+IfnIGd23hkc",
+	"Hhy0LeUkgSxXFuRk+VdYri/pBT8HwzjTYPWSliMMc5sHY5nhUzhiBgBXefzqhNV6l+ucA09AVwutzdlz",
+	"k25a8ePHUScTMvz9oHX98kJY2HhkAn/+/BN7LjJh16Hzis+AGfE7ROxB78HBAesmMOVFatnhwd6mc0px",
+	"rPr8vpM7pMhBQGRF1hk8cCeWCen/KpclpIUZaFzXWwN64+YLA/pzt/7JdTa5kgaQRH7iyWs6fPfXREkL",
+	"Ej/yPE/FhDvA7OdajVPI/vvfjYPSx9p0/6Jh2hl0/tt+RYb79KvZf0W9aNJVLEzdQiEpMa875gn75fTl",
+	"rxFznwj36XNJ03v9jiM2JaepmNzqeh0hh5VO/PyGLYSdI6FMCq1BWmYst8C6SjMumaiogp3Dkhb/TOmx",
+	"SBKQt736CU9T0N8ZplUKLONLJpVliUL6x6WdSAta8vQ2V3aqMrBzIWdsykUKCVOSqUIzIxI4YrEH+Ugk",
+	"sQOntGIqwDBhmaB2qZqZPvtV0RgLbthkzuUMEtzRr8o+U4VMbnNHvypmiolDC7ciIQk/AvCVnnEpDCd2",
+	"+inqvOLLVPHkjVLPuZ7BbWPFWCVLJgxL3eSa2TmnBRvQF6AZn0wgt4Z1Xxz/x+inlz//5+in/3zz9DRi",
+	"D9gL8RMbL5nndITcb5R6weXS8xNzm5t57QgPGTEkR1648akFzeLX7o/esfsjZgYmSibGsXKSYrjKWpPm",
+	"atY4NPJoyQs7V1r8DreKWi+EMULOIgYfcsf8mdJsoZWcsYkGpA6eEim/lfyCi5SP01vFqGOWQA4yQZbX",
+	"RTLgBvEp4yJlGlK+3POUfuT4zyrVRgzPbcaF9PswRZ4rbSF5AYngb/A4vg6JOHYZ12dzs8SOwt++edb7",
+	"N9bN3AqZwxjD3DRcO8I30BPSgDTCigtIvRj4G09FgsM8Q2h8rU0tIE17XhKPC8vGGvg5qodF6hgwaK20",
+	"iZnhS8MWczGZ91FN8dOgjo08gtS2mibBk0S4CXn6SqsctBVO35jy1EDUyWtffexMizQdkYqzqo89c6KU",
+	"SVg4VqQKaR3hrirBW1XKqJNzYxZKJ+ujH+PI4XfW5ZalwI1lDw4cRmo+cYbEHpuuriJypOfwGj4IYx0S",
+	"+x++M+Vw11ipVeekGFyp36e6OvjeD1Lb9lnZQ43/DhPrZiLDCA2mxlFMNHALyYjbhi6ZcAs9KzLotKxa",
+	"JDvonVEn5caOCrN9cFmknmuRXrs2SkCT9VPWMBUf2k2wqdBObytPNFhhBiYabMSsYhomaiaFASYQx9bG",
+	"13Chzj9r8SvnhFDC7ZSLj+rw33xsT7DRFYksAK6GWg+uilo4xmXrQmzgafpy2hm8386kPBZ+ilbRkA5m",
+	"/TBP52ohmZITNFJl4jRB7tjVGLh2+ovD/X7nsn344dd3clbu5bkgNtZcV8Itcl5hITOXseByd2EWrjXH",
+	"v2seATyaK+ENrqE5RuuRFHZ+CsYIkhrNfTi9zphRyW/WsJ00DDMSsuUQSIVihbQiRTqi4Qj6XjkxtVMo",
+	"taeoQ/rv79z6ZW2D38t6WwTCVIOZb1m1M20uG/W1axN47ch6hQKkM8nfd35CPKoBtBrcGd+XDe6s97UD",
+	"awB7dRuNhTTg7mdcgZnfZNuJ/1QYIcGYJ06P+HC5EG6e6rs5t+T0OWELLSwYZ4uNYc7TKVPTfmeVoTjV",
+	"ZmRskfi/S5poCq+DFlBm/MMJtT48WKcO1J3kctTCsQ5bh5vYVU/T49Z2QiaFsXq506DnsBzlXMhRroT3",
+	"Lbbt8PE1Nug4F+jd9+fbW2HT3TpYZ83ZEXdnIyew26FYJVsFxFrDC54WMHLIoIwIhHzZ+J9aEPYJz3Iu",
+	"Zi38yZkDElKzM68NQz2hjm1M1/VKwX6m/nEdBalBaB8vn2NXhSrNRpOK1reBZ5U1bFOkDFin0e4M8tPQ",
+	"3vVVhZ7Azj2pddnP7WYqZpsZF8FrlW+BJm91CjxBywvYVKssCrYnDc4kQIKuoy5nZg5O7+PMANeT+V5N",
+	"WFXoaSzX1VGv2CWoUfKJFRc8uMavh1DGcrs7rLGx71VcqVuB/SxkecrJgd6CY5eutsiTK6L/Fq23DtIS",
+	"d1aRIaqYQXP5NUxt0kIJnQDcxlGuMIIGRTf2d7aFYwU2U9McIOMi7USdxZxbw/PczZqZVk2iHOU6enyd",
+	"NTZx8md/UxG/x7WcxXhfcU3uWUmwh2gj+D8erPDVqFNI8VsB/meHNesMrykuD26MlV3R2r4uozuReWFv",
+	"jdtl/EP9y8cHLWi5QtWrTg6zNBYyFlo5vpcX41RMmJLAlKb/pmypCs3UosnMNt6grRmGJUC2Uc4XsKtK",
+	"teErWVZrgm99O5Dy5WgMdgEgR8ZCbkYJX7bQ7EsJLAfNXJuIuTbea42Cy3Gt4Ktw0u07wwz8VgDavxIu",
+	"QLPEmbLcCDlrUHt55/jwh8e1O8eDNpusTT0tl7vTibwDOE/4cuNgCyETtRgB3cRsPdtUTc7fOEGy0hdh",
+	"ccXeBKlR6nnAmh3rzgWh72Dr3XXhpnb7Ra2TKCofKTnSkKfLNqLDH5hrZtrOr6ZxjJVKgRM6iwx+93r4",
+	"yoCSnRz/esxcC+aaRAz6sz57WjjM2/8JdCp28nw0gRJtxtXVPdZW13Y060ddx6Rd6Ij46tWs1tCXncPS",
+	"MKuYAXuE8FYSDEthapkqLDsHyN3XQjM0X1hXSUaSP6LmtYu570ztWiu6Am1fi/wqSeuxboOo/VzKrOb5",
+	"16tL9DtFxp9DpjdCczXF44dHVzJ9T0sVIuiRE3PRiTozpWYpjNBOQf1WyHNI0CvEc5WmqmqT8dzgGmTB",
+	"nQLKC6tykSq7Vfc8DWZHc8tPVCEtJGhA+Ztrav+d8fYVlwnLwBg+A8MWc5BMA08iZpRrv2Q8XaAUm2mA",
+	"MkAiW6ejsSrkBFqW8CIMbufcMmqWNFQSIe0Pj1rdi6j4mpHx12jNgZ/ijzSsYwwD5tpFLIFUXICGJPJb",
+	"ccgi6Hr1atOTQ+QCRjRCy+aek42acmPE1M3hemsw1s2uNJsoeQHOVNlxRj/RSMMExAUkm2bETft97Ti0",
+	"yTYB8vTFaYUCJTh3HNYqy9MR4tKmxZZBE4R6Ow4cDK8Ni37nfj7O8+uufO2WrdpGE+9WV1KDZMt5tSBN",
+	"VNLGVqlZegDW77tSMYXJcpLCgCWaTy375//5f+SsAPbP//u/Wc4LAwl+WxrD1EZP5m5ZrOtbZ9xRtFFl",
+	"O5YIDROL99hRybRwFsd7sBdeProZ6sa2+9WPvpUxvUUL/FI1IBOy/u2D6AY8iPc28B/HBg4/Ox2xMIDM",
+	"1lmHeLcvlYQ2o3e7+Rh1PvRmque/DG37v/oP71UOkucCr3ZM/+3bk5/P6n16IssVKUMY5TnozISdF+P+",
+	"RGX7iueiN1EJzEDul8v4VO9uzkXeUznBrIe3FKA9+rWqHKVWtQaev/xl8OJFxA4f9eaq0CirubWg3W//",
+	"s/v+4MHZ+4Pej2f/6/D9Qe/h2d7g/UHvMX31L22OaRS0Df9gcI7VsPPhYRM7H7YM9ExAmjzVmoz5FQJX",
+	"Sbv/euo6re/xl9OXvzIPJSd1UV0JMZ1esdsP5LAflMLWUAAvQVpmXxEStJSqQxs/p8CZ9iva/GvcVkA4",
+	"vY2XwjcQHEJh3clovLyWW/oqF7+V6zxIrxxkQgQdgN4p4z3KO9k2qdXm2w6ojkuquaJrwLs0zINw4lru",
+	"4fL0toGCCLQGt93CNQiCZ1EV3t7JIBu3aEe0isu2doVIEU8l65EidGKjQqdtDvELSFWegbRMyXQZsVSc",
+	"A4vxxj0mN4EzrEgTXHCDYYqkIG+Ozdo+B+s+f3r886uT5y/fjJ7++rf/kVS/7w1wRkL1ocQBI6bsHPRC",
+	"GGB87JTEPjtxmjqfzMHU2gONPl4OpVsk2lu0dyFnLNfqgpovmVqQ+syTRIMx/aHs7GCSnpVn8wU8tOVp",
+	"fRX/7PM0u6rM2Jmj4wjbGfrzNHul1YVIKFwkMJlxIVJLBry0c61yMelEHdQRhDPmIRNSoD8OcgNw7r7T",
+	"6rdWXbk2xYmcqjYHNBLoKFMJtPNycakPp74PZ9um3Dq+PDqHVkdKGy9sLmNljA2w2+xVD9laBlrNO3CE",
+	"tObLY8Yq7exsa5AyzmHZ7noN57NuUOkCyNGBY0+nqZDAsHlPSCQ9ByPGpVmANu2jT+bKtLGPZ46Hs8Vc",
+	"pLC+9DmnqGPqPGACA3Sk01+R1ocyADT4K1nXluGO5cLcVwnkqVoil5pjwNw5LIdyqnTEwK3A734P3TtT",
+	"laZqgXfluG/0rVKEdoOb1Pa3hnDrRmlYT+VdZdi6ldviOa/5xpSe1bDIsQIloZVCtqwDf8KMDOMg2Tp9",
+	"XiPgq9CI/9xilj+9AL0sYRAhPjbAgJBf1LC4PNvywNBWofDUndjwKpto4cfOLALNbaGhqdOpYpxuUTFl",
+	"QXL/C0QElLAuqSQc3zoDqbOABpJENf5ancIlLGZHV0MrF2oLA7vMXMSwupcyXZZOghJNV4OuLtV4r4mh",
+	"K+fdxNGD3uEROw7SqUz+4Q5DjWUPmkEuAUNKb/xh86bjEszZhAUbzuwNGPsaDGqdq4KhxrrXORMEVeAS",
+	"KJHKgHHqmLI3Ivpqua/ZKFPVefsSrnlWq3cWG+hHnddwvkY7FUHUdrQBum+D9vMZSl8Y5rVatHGaqVbZ",
+	"GodoV7R3bGZ5uvOi3lDrNQPdLQqnjIJ26cfdBii3w3Xd0gmUxso3u6q9U1QoSVHAu/ZL+HIn2FDWzo6D",
+	"bsFnZBXegdnGgbLcXm0DdUq4TNdftqN1tajIw7zc7+qa2gC97VzflCh1+0d7pSO7OuhXzZgvBDg1E/J6",
+	"OV9X81MoPWv1676bi8k8RMgUZi3FlkICxEzinZIqs/nJEic9+e9KSEj2dgh6aqaSfU6OVnASbc3RegEb",
+	"baDdU0/IQWPmIt+olDZsjgBINoZUyRkCsOu+MOiA2NtZ+XxRTnxaZBnXrdFBn5MOkmshJyLn6VoSh8+b",
+	"CLA6+0yH4bUTP1ZWuHsmB8Fu/fQ3u2YbKZRrvxKKX8lve1UAjXZy9K4AqKpnEQii2kfpQa0WvxlUX8Bn",
+	"5WH+lXxWNPu1DJLdT2plaZegX51010BbMeRLeea11+fn2EInL/Ws7i66AtCCYfmZ0UV/wnisrxIu9XJF",
+	"Tqzaf3Qd/hnX5zeY9/zZiTZ1LHfd0mLWPl4xLo9jVN1ybW9nRdNNPdVACckKwzss6FwL0+5k+6LJILit",
+	"aP0sG2ke60tv3/bVsjrq2PWFwk++AErecERHA6vaaO7V5rIJrWUSLqt30BbzEuZ4DQbsEyWnQmdX5OR1",
+	"lXxrQYzQ7lbrLDQ2ePOW0s7XsG3rovvYVTlp21XOVTWH2rVO5SuRrKHR62dP2I+PHv8r8xVOGA1iWlKN",
+	"/b3davy+U8NYxidzIaGngSf4hWvtRc9FWWZlNN18tbtxk3WzfCfxXgtYaVEkhTSW+3zclvoSodRVO9Ne",
+	"5ef1kMqQGLzuJPOW0Wo01NvXJ0zyTMiZr0ZIB+CaX55D4I0ZmrUW4eDvRregwmtKfb8eHayl/38O8TYH",
+	"a12rV1vLu6eFJKsyydCp6iMf2uTiqZjJIr8Nv0jD7LuioHDq9TW7Xp3nXub/aFp+5dLaDuaNO7LrAfcL",
+	"8v22lb01bUb7F47Bcr+MLkBj+Pj2e3D042BoSEKhIT7qmKpxcctiHC1mXT6UNCTVnMKoGEwTDKWRtJMT",
+	"jOoahiApH5my1x/KtzKsiJGvKNQXpCYsB5WnmGpI0MDKouewNJvuk5vb/KwYuO2ukeu4LRoei5UDaVt6",
+	"E7kvif0KFmKN9WRKkjvcFmDo0wISGT7beaH9x6kW9MFwW2j/scDerdFrBiaFFnZ56gjWa65YAeW4aMuY",
+	"O5bNUi/dX9692fNY0fAi+uNl3TQf/fO//oFeQ2QKeMxUY6Vcz9zanOqUCR/Msp4U8EqkyrKpkIlx81Ho",
+	"rE9JiUK9khy0cXxAGEhYVqRW9IyFfCiDle8rdnLJnj9/EWEFIQykyNh4yYDiqso8AS4TdvrilJJCMO9l",
+	"KMvEDeOjRzFiH5tqoCUtMJZM6XNI+kM5lN9/72AJ0nra6n//PTsFmbD42BcRxK8HjErPsGFxcPBwgvDF",
+	"jxCzRVnigL6WwjAQSOZ85UQwbyfev3iwzws730/VTMiYKh4obXspBvf/8u7NEdMgYTGUwhJMqj5eNMbb",
+	"Dzamk433cMqhpP656DmqjvsMXcu+BqZhZqJyx4RUtYsVT/2AKqYOJe6ASwyLa87tA2zYo4NHHrKoaZnv",
+	"v2dcAyvVyXhT9byYjVUiSixgBhXIoVzTIGOnysSOAc6LjEsWk04TU6pgoyopl0nEpkoPZaVrYoXDQoOJ",
+	"QgG992dxmLQRh5yDZhgk7Df0XBgb9kPewl7OZ0JyzA+SsABj6dpigLyZxVjyMmZdrFYcDWWtXDGipd2p",
+	"AjXjhsW+wdFQNjsIQ5Hy/nYgdZYflq2mNdeKPzvcfvXy9I3PrfG83pQ1XklyuJOOV0pGx0NJ5TjdTg4f",
+	"P66X3+uzqoZbKF3sFnXuxpoqzQ4fsbkqtBkwPpRU+rOszGt4BoixDhhY9XAGFkObsMok67qWQ1mtx/Ze",
+	"Q57yJSQD5iRKvHfUHMifYyKmU8Civ27UiDkUqOK4wmqpYrCjACvSlOlCSqzgWeHyjx6MVQFT48AYaqgi",
+	"Kvi6poguKyRBX3qyPBpiUviyAtOEa+0wPnbDY83rHv4bR/WvXjve5xYWE5tr/GTAtXYzcfbo8MfakPW6",
+	"ql1fWHWvz0j9pZGQAa3tYZIKB7iTV+UGgFQSH7LKXoZLXjOUDt6qsIw32KgzX8Bn9Oageyev2LhIZuBU",
+	"jqGMP/S00xFw0h5y7Zh1YzdEPMALwSKPmF+cp5JUnMMRixcwnit1Hg+Gsoygm/A0HfPJuRM1eONIufdm",
+	"zkPpGRyJFrCHB/p0wzn8R8+fbO8kiVkXJnMFSRVe6CFDkklJVK5KW6suCo9fnXSizgVo42N3+g/6B/7S",
+	"XvJcdAadh/2D/kPK5ZijaK+zaPf3jAIpyxv1k8RNIYw9fnXyV8AU8Ho5/Q0h2lWTfSqq/im6tKGvl//p",
+	"bKUY+eHBwZZKqFergFqr49daqhb5nppSdGOXTpTwicoDGqrU+oiW1DZTufT9WhF17PLg8i6NIsLY6eHl",
+	"narq4a7H4Y+X91gtyfwp6jzeZUdlMXDs8HCn/ZQlh1G1DFdHGHS5kl4f1P+mTHOIzmcGa+YFND2jtNqW",
+	"iN+XziAn3Qtt8lKsl6aIZyes++jgobd1RkVpqcRV6L0XMXTujltjBio+i+DpV8kU44abtEJpDEQtVyaW",
+	"lYcaiBbwlH5SyfILk4HPJfnUNGX8ZdIKCT64kbmTTaWIS5kqrPFHcNcJ72AHwitfKXAdHuwwxWoleOz3",
+	"eJf9tNTIRvZweHnntTrU3xBfIbxy2qRnJ+3841PUEHz7H6tXXz75gh5ANz5N4n6NCWAlca8QyaMWfzZl",
+	"jLEuJkyjSHdqZurMiiVb8LsvUGhX23uUbyp8Q5hCJ3MpplyVg5evC2H2VGlAk5XTE1ViZ6v8Ovb+Cqwr",
+	"bhWrdDvjLBRer0suE9R3yaRDA4bLofQ1x49cWxpqMVclws05apAhNywY+qTi+AdLhrKsVs6ekkdhwZfk",
+	"LPy78nUYcCPOfGuYHmGwoaSNhpdF/AqxtiJWHw5ZCyhiyUtRS28L3cv8NtaS3oYE5eW28TtopLc1Kbde",
+	"kb5zQ1K1pej9TsL1C+q3tQLPrQpugL8/xsbpUVDVLfOjq3KXezH7FZmn9wx3Bu/P6qz0F4Umcwsv4DJ4",
+	"+8vK1oHFFlhpzIeids6izrp53hlQs091Topm9WYO+g7fPinZpOM8hTyXaiGDPwG9LJX75tHBg3UlHoOY",
+	"b4hNNAKk7xp/cHLH84jbZQT3ZHrjZPr0A+VrloSQVHTi5HEZ6N+g0StRpqJife2kSRqXYcEdiVcKXvqj",
+	"A5pbdMP1hDxCw69+i2GwbOJQLpQ+R/Fv8ckHZpViXV06Rom4Hx08YLFH4xHIBJJ4r00peE4rvhk6Xwls",
+	"2InSWyyI52o2gwQLFtaMiPLKBEsUBPWukIVxaHB9o+KeDG+eDL1vOahifIUUqiSL65NioOse3tHvT6oo",
+	"unbSPHXmg1tU/e2jqKFeV56zskQGqewJE3YvGkqTo4OaqFvlqNIbsNTUXzB56wR5D7bmaepIfSg9NNDN",
+	"BmspKIMmjOgGxFdjCc56odH6qXGMzdyALiTcXHTjU14N4f1nZf8cy1J7oMOp3TdGjDMsmeYMqkcHP/oa",
+	"IvicURwNJZfVm2zNFv7ruI0l+YDHRizeDTGo1kDL67IpzOYP0kSUj7fRSeN5BnzHE7i+cnFvMHz7LPAU",
+	"fQGNd9ZKCqRyO+32wrUZoK5CwzY4XnyFUk/ehweHK9fFdKEbajFgfTjrIy0cRxvKUIAj8Em6HvV2Ng5h",
+	"RQYDfzWozuk2tNzyUM557phmVeqbFtNn7+bIeErmmShwoxNj9fcbPgikiwEH7AHefUeMtAFUlPYcUZaw",
+	"Rd/L87bbV8e36KstzhSPSbfOpK6kSx3e6Bra7y6OfRjcUTieCuhiWj/DVWy5V9juLrd6gdYSa7IUPN7r",
+	"8yevzmwzlmyhnQ4Tnpis4rko7MJ93VCKyhLnWMKYCYM8KWFF3sfgMrSaSGNpKpykAmlvnQmMV1MpsCnP",
+	"RLocyi7Jb2rsVokSvCoHjcwN3TJRpYs1jbe9di6Cqwj+iLtjhd2av+UNapwf7L3L5Q/KOl4rfPx9xcT7",
+	"HLZhQCa9elz2ZhZC7+QaMZOQ9ISk0O/FXJnKlvNPGJfREUuwrBsCMYZyBpY9Onh41BZAgfaMdzyUkc3x",
+	"XqVWWMX4UE5hwajGutMpnFqCH9xa+uwp16kAjbzUMGP5krJzqmckl0NJ1lI7A3HQ+FsdGLuYKuTlJO2p",
+	"Vt/xLscKfCN3qigpUSQ0kY6k1Vo2wRodNHCdIvK2qexGsVC+v0Jpvj4P6xqAEI7shsYWyx5lOvhYzqCZ",
+	"LZQ+N6V7cVxYxEsnTGv5DOUrp0HJc2IV3QVhGejNrF+71i5n65GeIQbJ8nOQ8SDUJASNMDTMCVWlyZVi",
+	"htLWzOw2kqA4yxuSpc0cptuOG7pclNY9RlENkqQwfbaMvXck3Dn5WoX7rIVAl8d/fWlbZxNbfKdiJntF",
+	"7llRi1nOvFX+6N8oJH3FLreKyLr2lPx3JvARetIaMyYsw5SPjDv+VON4w4ovdeNmolHMhKQsjgycaH4b",
+	"+Fatpk/Gl8hqhtLHPTsGGCHj2zVha8DGys6HEv3BbAxL5R0bgd918cKJzBLJnA5AkdqK2bnQCcs5ZsZF",
+	"QznRkIC0godHWVRhU3EB63ln42UdCN8ZpoGnQ4lHvtdnx1WgSHkHHfioLXNcy2viejAJHUfpxjECBYGy",
+	"cwcwZCQYEtpwprSwYtRLlk9D6e8b4MeNrMfPcdzW1MGAOvcO2j8zX32l1QUQ+zRzkTNFziuPJl/OVxue",
+	"86mnHqyUI3MsJTQrUyYwLNhyayI2qb9OJWzrk1T+FXMsQuNvojw9toR+CGOflMu68WyHaP31x3RZbriK",
+	"OqeMeqy05lr9VoBehkIpg9rjtjsxjtU3gG8056LxyufWrIty17frB/l2UyZKgG3MmagIbHPSxLFcMorD",
+	"QlPDbkzN6LPm04rhJcWhdNZLW8egvPgMRMO6tUJQVG6KXjiNqoRcRmW39irVB6NA45WyXDEba1wKlTLH",
+	"8YcSX2I0Prw0Whlh0zONMUXXYuQpDe6zUoU2fRbXXhGKWVYYS9oLb3lDdyhbH9FtgYxaSNZ9dHhYJZyU",
+	"t0tD6a+XhGXwQRjb7j4l3bd8+PaOppqsvGt9y0Zj9SzwJufrwr+GVj0sd6vhr/e6zx1KGqn0jC6W10fM",
+	"2NvATVc1mP2P4eN6EklLxQR8Sa+cD9PKpng300WnUDkWtYz3juiBPscTkMevKy4/43Q1fnC57k9d/nAh",
+	"398I2hH062hXprz5GhZVjYq6OrtRvLfm7v472M04cXBrnPYr8dc/aPLSSwktWIMW0Wblr6keoBmBjwyW",
+	"VkSNgXVWpXTdtLisMs4Z5pdPWorF/NWpjUtVoGKGpVL4BPy79spHypkj9FqFmoVxhNmg4yU9T9NthuXo",
+	"IgUKXp4HxbEMq/G6IKY8eZfV3tFQxrVHNeOIwmnp0V+/HlIp6Q5cXYDWIoGjhho4GEpZpGnMNGThka1S",
+	"DeyzY69TKB1eVS3PKuNLHxqHNQnoZn3Bl0cUHIJSAZ/8DS+wogbptFd3wLE7qFCPoQbZeFVqSGVHkAis",
+	"ZRIPVkTH3hFdRoR3Xd0UGM1kMRxzVQD5Zu0R1FQas8Fgbk6H9HU4b/kOf1fOVovc8u8i3WdS3euel+qe",
+	"xAwqJeBa6uY+sg5fpPZ2GX2rS+HJHCbnvu5VsMElQGIGjIdCsY7t+BeZI8arx3iVrus9/gZ1BtKxHUhq",
+	"zB5VJMfs6XolCAwyq0sxMeUiddNjSSVTN7d9wSVTr3pZe9qeOuyh08OwGKtiY4m2uFbNx4oM+kP5jApU",
+	"LWl476wb0P2uoCpQI6u5NFiVEKWOMuCLm6I7wd861OanQUpp5sDFzTlBoD3DlVDgLml7TpI7wYVpZd6D",
+	"+QezNf7g/OnUoX1Jw93Vp+P3rsmuSKm4I9zKGeRBGapdNUh6Z5H4s1yyTOk7Q+u03HtSv3crrFHsq8I6",
+	"daK0ICr9dMGXrFv9gFTs8f6adBwGuyOETJK63KGT1c4aa4GFVCxVcubol/LQZFK3zUqLizz9MmG1ie4I",
+	"D3jid3XPBO6ZwBoTeCakMPOGSsu6lX/BuyUcByiJ45osAIe6I/T/q6Kaok5SY4FNkNYHawpLTnZTZFiE",
+	"9y5Q8CsHunvyvSffFq1b5aXSPcXr4EVJv45qiYCvSbJEBXfLVVB5dGmKzMGKccO8ZwOtj8Z9+d4doeLX",
+	"CM17Mr63ur+gV5BrvWRKVoZ3TWLvZHlTyOv2kr4nvs03XdKXNnF5cJkHyH393i9zAZn7RNScmxAgvjkK",
+	"razy9fmFe4/INqPQVD+xj/o2VE4w1A6sUq/rMfll8UJfPydU7xZmKMs7yHSJkofNuaHrRJ8n57P5ywrA",
+	"XVVYIxIYygQuIFV5hveI9DYDFfvA2zoWU93CUaHTGGuXCDlJi8S7s1M14elQWjBOzO312cm0DK8Nfqgx",
+	"sDnHvFv/YIKGlC8jZ8j67bgd+HdESuHlK6AIwx4fPNwcRFaWRbyTIWS0uq8TQFafe2O1Yn8A3fIintI+",
+	"hGQ1tAhPJd9XMb6/FLyMuxLW4SMZTv0MD9G0ctSmvN//SB92K2RcK4d6X8j4T2NcVpWPsUqXCEjQKq2v",
+	"JhBwqHrxYzIzNwWmvYCbNJdewGZDKU1B9//wKQPv5gprcfE0dVb4pnTrcODbbAX//ve3bSvUHobfait4",
+	"gNzbCjeVuOIBvIPB0ETR/Y+FAX1ZgPW6MUFxemHapg3hf6O/jhiXSyXxAbBl+MnOITOQXoC3MPC1K0ot",
+	"r7Rzapu0e4jcT4R8OwpbGuteon4rEhXxhHsEY11n1AFvOmmuL1bfGtAoVDfG1a5hfJ+9rKH4THOJ4aiY",
+	"p8V9OX+PwlqlcOSTn9oQO4FM2XbEpoDMGmJ/eeOPBv86kZ9+YxuUCH/WXznq8w4S7b1JeJNxooR2/mWN",
+	"bSJT6dk23fslSuTfN5RN+nJE1Jhnh8It/T9FIi9ZICvvndZOU9WhRhJjN8ZPr5KxeFwYIcGYMtOB/JBl",
+	"VgV6ITPQM0iGskqwGFBm72UpGlHVDOUcZQEby5ebxcQawn15YVGf4uuIjKti+zcnPu6Z+80xd8kziFig",
+	"XOYplwLiiWw3cwjP9EPD/TTNNtbUqBL+GVk5HG8LMrJuWhLVwwvPwtArp/iibqElJAMWh6fTDNiYGb40",
+	"ZZVki/cggp6cQvaD7VShJxAPJd3Fu3EdN8Qaasi4RGqF9A/tsgy4pOgANZ2mQgLDBj0ha2+xhnpq3cQp",
+	"zJmQwlgxKVMK/GPcRYpXVIpJsAulz1sTmv4d7PM0O63gfWOsoj7NBk4RTrP/ZyxukXI5K/gMeplKIG0j",
+	"AYfjKBsLu5NJFONIXhI65HAHX2iI/VvWmvExhow5pCOLKKDYdybUmOiXGI+vYOMz8z0ndAeht7P+3IB7",
+	"7Bwg9wEmXnjiw5bli9AlAmOJwSoGBgNOtcrphbY5SF/4r3x7GPlFWZuKU4Zk+W5E+cSba3zE4mFn2Ikd",
+	"zWb+1TesVNhC5/TsplMi/MO3zNHPVOnsu9Y64K+KNWK5gfeSqhm+jky/AqHei/N7ce7EuXKSLVBgxJDv",
+	"RKzGcqrwslYqXGNyLeJ932590aCF/x2XrxscrL5k0GAv3FexD6FxaTpgsTovpbuYzKMqmsJJWDmhx/T9",
+	"RilFr8E9QWulmZCOowjJFkr7qHvumN84BRZjk/5EJU456KZpNgohfOewjJj7AsfH7OapKmRCX/5WKMtH",
+	"8GECkEASDaX7UnMLI/++PDUrqvOiL9ww+DLOrNCu0T//6x+tKsEbMLeoE7jZXoMp0tY7ir+oBQuHwhYg",
+	"bf/+wqGlDPG5E4pWSFRuUw+tgLD+ndPNGkUbsRWGz7beZT5Ps7fYZs27u1KVG/NGE75k3bdvnuxFQa9g",
+	"Dw+wEhbjM7WpzNtUq6zTGnWLcnE96natutxz3j65VQlf9tmxZZkylj384Qe/GJRnsZs43rQqfKhq9zWd",
+	"3Sz90CG0kA7+wLRaVNdODhB49VR/uMAqy9PbLkH3B5eIWKmUIQ1h+feEL6NV+YhHUJLVOlE2y1V+7IyB",
+	"a9DHhZ13Bu/PHFoZ0BeB6Aqddgadfbw08QN9XH+sRRUYZS6TUB3a+JfBijxiqZph+e1Qu981c9+pwh55",
+	"GVkWl/Wuy5ImqMpl9HFj8MGK66/PTny2WYsDgNZHgcCVSVjO1fAErM/5bq7qtsHas79Y89fxRgqEpOug",
+	"alP1mYKPuaVqZX3EUBeYyvBJCzPth2KkLGP9XGGYmTt9R8kJ1EEXHt9uB98GK5FwqM9etSCVLwXt1nSE",
+	"lQaMxVM48oF6iJe1FTiEa9liYanAcVWmkr2bU2nRJZ5PxOZqQfCc+/dYhGapmMJkOfHPYGONnv56foXp",
+	"fDr79P8DAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -14,14 +14,9 @@ func toAPIOrganization(o orgs.Organization) api.Organization {
 	for i, d := range st.SendDays {
 		days[i] = api.Weekday(d)
 	}
-	bc := o.BusinessContext
 	return api.Organization{
 		ID: o.ID, Name: o.Name, Slug: o.Slug,
-		BusinessContext: api.BusinessContext{
-			CompanyName: bc.CompanyName, Industry: bc.Industry, TargetAudience: bc.TargetAudience,
-			ValueProposition: bc.ValueProposition, Tone: bc.Tone, Cta: bc.CTA, SenderName: bc.SenderName,
-			SenderTitle: bc.SenderTitle, KeyPainPoints: nonNilSlice(bc.KeyPainPoints), CaseStudies: nonNilSlice(bc.CaseStudies),
-		},
+		BusinessContext: toAPIBusinessContext(o.BusinessContext),
 		Settings: api.OrgSettings{
 			Timezone: &st.Timezone, DefaultSequenceLength: &st.DefaultSequenceLength,
 			SendWindowStart: &st.SendWindowStart, SendWindowEnd: &st.SendWindowEnd, SendDays: &days,
@@ -30,6 +25,31 @@ func toAPIOrganization(o orgs.Organization) api.Organization {
 		SubscriptionStatus: o.SubscriptionStatus,
 		CreatedAt:          o.CreatedAt, UpdatedAt: o.UpdatedAt,
 	}
+}
+
+// toAPIBusinessContext and businessContextFromAPI map a business context
+// both ways: the organisation's, and a campaign's llm_context override.
+func toAPIBusinessContext(bc orgs.BusinessContext) api.BusinessContext {
+	return api.BusinessContext{
+		CompanyName: bc.CompanyName, Industry: bc.Industry, TargetAudience: bc.TargetAudience,
+		ValueProposition: bc.ValueProposition, Tone: bc.Tone, Cta: bc.CTA, SenderName: bc.SenderName,
+		SenderTitle: bc.SenderTitle, KeyPainPoints: nonNilSlice(bc.KeyPainPoints), CaseStudies: nonNilSlice(bc.CaseStudies),
+	}
+}
+
+func businessContextFromAPI(bc api.BusinessContext) orgs.BusinessContext {
+	out := orgs.BusinessContext{
+		CompanyName: bc.CompanyName, Industry: bc.Industry, TargetAudience: bc.TargetAudience,
+		ValueProposition: bc.ValueProposition, Tone: bc.Tone, CTA: bc.Cta, SenderName: bc.SenderName,
+		SenderTitle: bc.SenderTitle,
+	}
+	if bc.KeyPainPoints != nil {
+		out.KeyPainPoints = *bc.KeyPainPoints
+	}
+	if bc.CaseStudies != nil {
+		out.CaseStudies = *bc.CaseStudies
+	}
+	return out
 }
 
 func nonNilSlice(s []string) *[]string {
@@ -42,17 +62,8 @@ func nonNilSlice(s []string) *[]string {
 func orgUpdateFromAPI(b api.OrganizationUpdate) orgs.Update {
 	u := orgs.Update{Name: b.Name}
 	if bc := b.BusinessContext; bc != nil {
-		u.BusinessContext = &orgs.BusinessContext{
-			CompanyName: bc.CompanyName, Industry: bc.Industry, TargetAudience: bc.TargetAudience,
-			ValueProposition: bc.ValueProposition, Tone: bc.Tone, CTA: bc.Cta, SenderName: bc.SenderName,
-			SenderTitle: bc.SenderTitle,
-		}
-		if bc.KeyPainPoints != nil {
-			u.BusinessContext.KeyPainPoints = *bc.KeyPainPoints
-		}
-		if bc.CaseStudies != nil {
-			u.BusinessContext.CaseStudies = *bc.CaseStudies
-		}
+		v := businessContextFromAPI(*bc)
+		u.BusinessContext = &v
 	}
 	if st := b.Settings; st != nil {
 		p := &orgs.SettingsPatch{

@@ -25,6 +25,7 @@ import (
 
 	"github.com/leadpilot/leadpilot/api/server"
 	"github.com/leadpilot/leadpilot/internal/auth"
+	"github.com/leadpilot/leadpilot/internal/campaigns"
 	"github.com/leadpilot/leadpilot/internal/fault"
 	"github.com/leadpilot/leadpilot/internal/idempotency"
 	"github.com/leadpilot/leadpilot/internal/llmsettings"
@@ -78,6 +79,7 @@ type Deps struct {
 	Auth        *auth.Service
 	Orgs        *orgs.Service
 	LLM         *llmsettings.Service
+	Campaigns   *campaigns.Service
 	Idempotency *idempotency.Store
 	Limiter     *ratelimit.Limiter
 	Limits      Limits
@@ -95,11 +97,12 @@ type Deps struct {
 
 // Server implements server.StrictServerInterface.
 type Server struct {
-	auth    *auth.Service
-	orgs    *orgs.Service
-	llm     *llmsettings.Service
-	limiter *ratelimit.Limiter
-	limits  Limits
+	auth      *auth.Service
+	orgs      *orgs.Service
+	llm       *llmsettings.Service
+	campaigns *campaigns.Service
+	limiter   *ratelimit.Limiter
+	limits    Limits
 }
 
 var _ server.StrictServerInterface = (*Server)(nil)
@@ -159,7 +162,7 @@ func New(d Deps) (*echo.Echo, error) {
 		d.Extra(e)
 	}
 
-	s := &Server{auth: d.Auth, orgs: d.Orgs, llm: d.LLM, limiter: d.Limiter, limits: d.Limits}
+	s := &Server{auth: d.Auth, orgs: d.Orgs, llm: d.LLM, campaigns: d.Campaigns, limiter: d.Limiter, limits: d.Limits}
 	public, err := publicOperations(spec, d.Limits)
 	if err != nil {
 		return nil, err

@@ -21,6 +21,7 @@ type tenant struct {
 	inviteID uuid.UUID
 	keyID    uuid.UUID
 	keySec   string
+	campID   uuid.UUID
 }
 
 func (b *bundle) tenant(t *testing.T, name string) tenant {
@@ -32,7 +33,9 @@ func (b *bundle) tenant(t *testing.T, name string) tenant {
 	require.NoError(t, err)
 	k, err := b.client.CreateAPIKeyWithResponse(ctx, nil, api.APIKeyCreate{Name: name + " key"}, bearer(o.AccessToken))
 	require.NoError(t, err)
-	return tenant{owner: o, member: m, inviteID: inv.JSON201.ID, keyID: k.JSON201.ID, keySec: k.JSON201.Secret}
+	c, err := b.client.CreateCampaignWithResponse(ctx, nil, api.CampaignCreate{Name: name + " campaign", Source: api.CampaignSourceManual}, bearer(o.AccessToken))
+	require.NoError(t, err)
+	return tenant{owner: o, member: m, inviteID: inv.JSON201.ID, keyID: k.JSON201.ID, keySec: k.JSON201.Secret, campID: c.JSON201.ID}
 }
 
 // crossTenantCase calls one endpoint as org B (with credential cred) on
@@ -62,12 +65,45 @@ var crossTenantCases = []crossTenantCase{
 		r, err := c.RevokeAPIKeyWithResponse(ctx, a.keyID, bearer(cred))
 		return resp(r, err)
 	}},
+	{"getCampaign", func(ctx context.Context, c *api.ClientWithResponses, a tenant, cred string) (*http.Response, []byte, error) {
+		r, err := c.GetCampaignWithResponse(ctx, a.campID, bearer(cred))
+		return resp(r, err)
+	}},
+	{"updateCampaign", func(ctx context.Context, c *api.ClientWithResponses, a tenant, cred string) (*http.Response, []byte, error) {
+		r, err := c.UpdateCampaignWithResponse(ctx, a.campID, api.CampaignUpdate{Name: ptr("taken")}, bearer(cred))
+		return resp(r, err)
+	}},
+	{"deleteCampaign", func(ctx context.Context, c *api.ClientWithResponses, a tenant, cred string) (*http.Response, []byte, error) {
+		r, err := c.DeleteCampaignWithResponse(ctx, a.campID, bearer(cred))
+		return resp(r, err)
+	}},
+	{"activateCampaign", func(ctx context.Context, c *api.ClientWithResponses, a tenant, cred string) (*http.Response, []byte, error) {
+		r, err := c.ActivateCampaignWithResponse(ctx, a.campID, bearer(cred))
+		return resp(r, err)
+	}},
+	{"pauseCampaign", func(ctx context.Context, c *api.ClientWithResponses, a tenant, cred string) (*http.Response, []byte, error) {
+		r, err := c.PauseCampaignWithResponse(ctx, a.campID, bearer(cred))
+		return resp(r, err)
+	}},
+	{"resumeCampaign", func(ctx context.Context, c *api.ClientWithResponses, a tenant, cred string) (*http.Response, []byte, error) {
+		r, err := c.ResumeCampaignWithResponse(ctx, a.campID, bearer(cred))
+		return resp(r, err)
+	}},
+	{"completeCampaign", func(ctx context.Context, c *api.ClientWithResponses, a tenant, cred string) (*http.Response, []byte, error) {
+		r, err := c.CompleteCampaignWithResponse(ctx, a.campID, bearer(cred))
+		return resp(r, err)
+	}},
+	{"archiveCampaign", func(ctx context.Context, c *api.ClientWithResponses, a tenant, cred string) (*http.Response, []byte, error) {
+		r, err := c.ArchiveCampaignWithResponse(ctx, a.campID, bearer(cred))
+		return resp(r, err)
+	}},
 }
 
 // scopedByCaller are operations without ids: they act on the caller's own
 // organisation, checked below to show only org B.
 var scopedByCaller = []string{"getMe", "getOrganization", "updateOrganization", "listMembers", "listInvites", "createInvite", "listApiKeys", "createApiKey",
-	"getLlmSettings", "putLlmSettings", "testLlmSettings", "getLlmUsage", "resendVerification"}
+	"getLlmSettings", "putLlmSettings", "testLlmSettings", "getLlmUsage", "resendVerification",
+	"listCampaigns", "createCampaign"}
 
 // public operations act before there is a tenant.
 var publicOps = []string{"signup", "login", "refreshSession", "logout", "acceptInvite", "verifyEmail", "requestPasswordReset", "confirmPasswordReset"}
@@ -85,6 +121,22 @@ func resp[T interface{ StatusCode() int }](r T, err error) (*http.Response, []by
 	case *api.RevokeInviteResponse:
 		return x.HTTPResponse, x.Body, nil
 	case *api.RevokeAPIKeyResponse:
+		return x.HTTPResponse, x.Body, nil
+	case *api.GetCampaignResponse:
+		return x.HTTPResponse, x.Body, nil
+	case *api.UpdateCampaignResponse:
+		return x.HTTPResponse, x.Body, nil
+	case *api.DeleteCampaignResponse:
+		return x.HTTPResponse, x.Body, nil
+	case *api.ActivateCampaignResponse:
+		return x.HTTPResponse, x.Body, nil
+	case *api.PauseCampaignResponse:
+		return x.HTTPResponse, x.Body, nil
+	case *api.ResumeCampaignResponse:
+		return x.HTTPResponse, x.Body, nil
+	case *api.CompleteCampaignResponse:
+		return x.HTTPResponse, x.Body, nil
+	case *api.ArchiveCampaignResponse:
 		return x.HTTPResponse, x.Body, nil
 	}
 	panic("add the response type to resp")
@@ -135,6 +187,11 @@ func TestCrossTenant(t *testing.T) {
 		me, err := b.client.GetMeWithResponse(ctx, bearer(a.keySec))
 		require.NoError(t, err)
 		require.Equal(t, http.StatusOK, me.StatusCode(), "A's key still works")
+		camp, err := b.client.GetCampaignWithResponse(ctx, a.campID, bearer(a.owner.AccessToken))
+		require.NoError(t, err)
+		require.Equal(t, http.StatusOK, camp.StatusCode(), "A's campaign is still there")
+		require.Equal(t, "Tenant A campaign", camp.JSON200.Name)
+		require.Equal(t, api.CampaignStatusDraft, camp.JSON200.Status)
 	})
 
 	t.Run("ChangingOnesOwnOrganisationLeavesTheOtherAlone", func(t *testing.T) {
@@ -188,6 +245,10 @@ func TestCrossTenant(t *testing.T) {
 		for _, k := range keys.JSON200.Data {
 			require.NotEqual(t, a.keyID, k.ID)
 		}
+		camps, err := b.client.ListCampaignsWithResponse(ctx, nil, tok)
+		require.NoError(t, err)
+		require.Len(t, camps.JSON200.Data, 1)
+		require.Equal(t, other.campID, camps.JSON200.Data[0].ID)
 		// A token for A cannot be bent to act on B by login's org_id.
 		l, err := b.client.LoginWithResponse(ctx, api.LoginRequest{Email: api.Email(a.owner.User.Email), Password: password, OrgID: &other.owner.Organization.ID})
 		require.NoError(t, err)

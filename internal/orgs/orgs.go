@@ -186,14 +186,42 @@ var weekdays = map[string]bool{
 // zone, a window that opens before it closes, and weekdays without repeats.
 // base is the JSON pointer of the settings object in the request.
 func ValidateSettings(st Settings, base string, f *fault.Fields) {
+	sc := Schedule{Timezone: st.Timezone, SendWindowStart: st.SendWindowStart, SendWindowEnd: st.SendWindowEnd, SendDays: st.SendDays}
+	validateTimezone(sc, base, f)
+	if st.DefaultSequenceLength < 1 || st.DefaultSequenceLength > 10 {
+		f.Add(base+"/default_sequence_length", "out_of_range", "must be between 1 and 10")
+	}
+	validateWindowAndDays(sc, base, f)
+}
+
+// Schedule is when sending may happen: the part of the organisation's
+// settings that a campaign's settings repeat (and default from).
+type Schedule struct {
+	Timezone        string
+	SendWindowStart string
+	SendWindowEnd   string
+	SendDays        []string
+}
+
+// ValidateSchedule is the one rule for a sending schedule, wherever it is
+// set (organisation defaults, a campaign's settings): a real IANA zone, a
+// window that opens before it closes (HH:MM), and at least one weekday,
+// none repeated. base is the JSON pointer of the object holding the
+// timezone, send_window_start, send_window_end and send_days keys.
+func ValidateSchedule(st Schedule, base string, f *fault.Fields) {
+	validateTimezone(st, base, f)
+	validateWindowAndDays(st, base, f)
+}
+
+func validateTimezone(st Schedule, base string, f *fault.Fields) {
 	if st.Timezone == "" || strings.EqualFold(st.Timezone, "local") {
 		f.Add(base+"/timezone", "invalid_timezone", "must be an IANA time zone such as Europe/Berlin")
 	} else if _, err := time.LoadLocation(st.Timezone); err != nil {
 		f.Add(base+"/timezone", "invalid_timezone", fmt.Sprintf("%q is not an IANA time zone", st.Timezone))
 	}
-	if st.DefaultSequenceLength < 1 || st.DefaultSequenceLength > 10 {
-		f.Add(base+"/default_sequence_length", "out_of_range", "must be between 1 and 10")
-	}
+}
+
+func validateWindowAndDays(st Schedule, base string, f *fault.Fields) {
 	okStart, okEnd := clockRE.MatchString(st.SendWindowStart), clockRE.MatchString(st.SendWindowEnd)
 	if !okStart {
 		f.Add(base+"/send_window_start", "invalid_time", "must be HH:MM (24-hour)")
