@@ -45,7 +45,7 @@ import (
 	"github.com/leadpilot/leadpilot/internal/orgs"
 	"github.com/leadpilot/leadpilot/internal/ratelimit"
 	"github.com/leadpilot/leadpilot/internal/secrets"
-	"github.com/leadpilot/leadpilot/seeds"
+	"github.com/leadpilot/leadpilot/internal/templates"
 )
 
 func main() {
@@ -201,7 +201,7 @@ func seed(ctx context.Context, cfg *config.Config, out io.Writer) error {
 	if err := database.SchemaCurrent(ctx, db.Bun); err != nil {
 		return err
 	}
-	n, err := seeds.Apply(ctx, db.Bun)
+	n, err := templates.Seed(ctx, db.Bun)
 	if err != nil {
 		return err
 	}
