@@ -9,7 +9,9 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"path"
@@ -19,6 +21,7 @@ import (
 	"github.com/labstack/echo/v4"
 	. "github.com/leadpilot/leadpilot/api"
 	"github.com/oapi-codegen/runtime"
+	openapi_types "github.com/oapi-codegen/runtime/types"
 )
 
 // ServerInterface represents all server handlers.
@@ -98,6 +101,27 @@ type ServerInterface interface {
 	// GetLlmUsage Token usage per day, provider, model and operation
 	// (GET /v1/settings/llm/usage)
 	GetLlmUsage(ctx echo.Context, params GetLlmUsageParams) error
+	// ListTemplates The sequence templates the organisation sees, most used first
+	// (GET /v1/templates)
+	ListTemplates(ctx echo.Context, params ListTemplatesParams) error
+	// CreateTemplate Create a template of the organisation's own
+	// (POST /v1/templates)
+	CreateTemplate(ctx echo.Context, params CreateTemplateParams) error
+	// DeleteTemplate Delete one of the organisation's own templates
+	// (DELETE /v1/templates/{template_id})
+	DeleteTemplate(ctx echo.Context, templateID openapi_types.UUID) error
+	// GetTemplate One template the organisation sees
+	// (GET /v1/templates/{template_id})
+	GetTemplate(ctx echo.Context, templateID openapi_types.UUID) error
+	// UpdateTemplate Change one of the organisation's own templates
+	// (PATCH /v1/templates/{template_id})
+	UpdateTemplate(ctx echo.Context, templateID openapi_types.UUID) error
+	// CloneTemplate Copy a template into the organisation
+	// (POST /v1/templates/{template_id}/clone)
+	CloneTemplate(ctx echo.Context, templateID openapi_types.UUID, params CloneTemplateParams) error
+	// PreviewTemplate Render a template for a lead
+	// (POST /v1/templates/{template_id}/preview)
+	PreviewTemplate(ctx echo.Context, templateID openapi_types.UUID) error
 }
 
 // ServerInterfaceWrapper converts echo contexts to parameters.
@@ -462,6 +486,181 @@ func (w *ServerInterfaceWrapper) GetLlmUsage(ctx echo.Context) error {
 	return err
 }
 
+// ListTemplates converts echo context to params.
+func (w *ServerInterfaceWrapper) ListTemplates(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListTemplatesParams
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// ------------- Optional query parameter "industry" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "industry", ctx.QueryParams(), &params.Industry, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter industry: %s", err))
+	}
+
+	// ------------- Optional query parameter "use_case" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "use_case", ctx.QueryParams(), &params.UseCase, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter use_case: %s", err))
+	}
+
+	// ------------- Optional query parameter "channel" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "channel", ctx.QueryParams(), &params.Channel, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter channel: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListTemplates(ctx, params)
+	return err
+}
+
+// CreateTemplate converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateTemplate(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreateTemplateParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateTemplate(ctx, params)
+	return err
+}
+
+// DeleteTemplate converts echo context to params.
+func (w *ServerInterfaceWrapper) DeleteTemplate(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "template_id" -------------
+	var templateID openapi_types.UUID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "template_id", ctx.Param("template_id"), &templateID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter template_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DeleteTemplate(ctx, templateID)
+	return err
+}
+
+// GetTemplate converts echo context to params.
+func (w *ServerInterfaceWrapper) GetTemplate(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "template_id" -------------
+	var templateID openapi_types.UUID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "template_id", ctx.Param("template_id"), &templateID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter template_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetTemplate(ctx, templateID)
+	return err
+}
+
+// UpdateTemplate converts echo context to params.
+func (w *ServerInterfaceWrapper) UpdateTemplate(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "template_id" -------------
+	var templateID openapi_types.UUID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "template_id", ctx.Param("template_id"), &templateID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter template_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UpdateTemplate(ctx, templateID)
+	return err
+}
+
+// CloneTemplate converts echo context to params.
+func (w *ServerInterfaceWrapper) CloneTemplate(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "template_id" -------------
+	var templateID openapi_types.UUID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "template_id", ctx.Param("template_id"), &templateID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter template_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CloneTemplateParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CloneTemplate(ctx, templateID, params)
+	return err
+}
+
+// PreviewTemplate converts echo context to params.
+func (w *ServerInterfaceWrapper) PreviewTemplate(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "template_id" -------------
+	var templateID openapi_types.UUID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "template_id", ctx.Param("template_id"), &templateID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter template_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.PreviewTemplate(ctx, templateID)
+	return err
+}
+
 // This is a simple interface which specifies echo.Route addition functions which
 // are present on both echo.Echo and echo.Group, since we want to allow using
 // either of them for path registration
@@ -534,6 +733,13 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.PUT(options.BaseURL+"/v1/settings/llm", wrapper.PutLlmSettings, options.OperationMiddlewares["putLlmSettings"]...)
 	router.POST(options.BaseURL+"/v1/settings/llm/test", wrapper.TestLlmSettings, options.OperationMiddlewares["testLlmSettings"]...)
 	router.GET(options.BaseURL+"/v1/settings/llm/usage", wrapper.GetLlmUsage, options.OperationMiddlewares["getLlmUsage"]...)
+	router.GET(options.BaseURL+"/v1/templates", wrapper.ListTemplates, options.OperationMiddlewares["listTemplates"]...)
+	router.POST(options.BaseURL+"/v1/templates", wrapper.CreateTemplate, options.OperationMiddlewares["createTemplate"]...)
+	router.DELETE(options.BaseURL+"/v1/templates/:template_id", wrapper.DeleteTemplate, options.OperationMiddlewares["deleteTemplate"]...)
+	router.GET(options.BaseURL+"/v1/templates/:template_id", wrapper.GetTemplate, options.OperationMiddlewares["getTemplate"]...)
+	router.PATCH(options.BaseURL+"/v1/templates/:template_id", wrapper.UpdateTemplate, options.OperationMiddlewares["updateTemplate"]...)
+	router.POST(options.BaseURL+"/v1/templates/:template_id/clone", wrapper.CloneTemplate, options.OperationMiddlewares["cloneTemplate"]...)
+	router.POST(options.BaseURL+"/v1/templates/:template_id/preview", wrapper.PreviewTemplate, options.OperationMiddlewares["previewTemplate"]...)
 
 }
 
@@ -4107,6 +4313,1060 @@ func (response GetLlmUsage503ApplicationProblemPlusJSONResponse) VisitGetLlmUsag
 	return err
 }
 
+type ListTemplatesRequestObject struct {
+	Params ListTemplatesParams
+}
+
+type ListTemplatesResponseObject interface {
+	VisitListTemplatesResponse(w http.ResponseWriter) error
+}
+
+type ListTemplates200JSONResponse TemplateList
+
+func (response ListTemplates200JSONResponse) VisitListTemplatesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTemplates400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListTemplates400ApplicationProblemPlusJSONResponse) VisitListTemplatesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTemplates401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListTemplates401ApplicationProblemPlusJSONResponse) VisitListTemplatesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTemplates422ApplicationProblemPlusJSONResponse struct {
+	ValidationFailedApplicationProblemPlusJSONResponse
+}
+
+func (response ListTemplates422ApplicationProblemPlusJSONResponse) VisitListTemplatesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTemplates429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ListTemplates429ApplicationProblemPlusJSONResponse) VisitListTemplatesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTemplates500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response ListTemplates500ApplicationProblemPlusJSONResponse) VisitListTemplatesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTemplates503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListTemplates503ApplicationProblemPlusJSONResponse) VisitListTemplatesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateTemplateRequestObject struct {
+	Params CreateTemplateParams
+	Body   *CreateTemplateJSONRequestBody
+}
+
+type CreateTemplateResponseObject interface {
+	VisitCreateTemplateResponse(w http.ResponseWriter) error
+}
+
+type CreateTemplate201JSONResponse Template
+
+func (response CreateTemplate201JSONResponse) VisitCreateTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateTemplate400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CreateTemplate400ApplicationProblemPlusJSONResponse) VisitCreateTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateTemplate401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateTemplate401ApplicationProblemPlusJSONResponse) VisitCreateTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateTemplate409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response CreateTemplate409ApplicationProblemPlusJSONResponse) VisitCreateTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateTemplate413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateTemplate413ApplicationProblemPlusJSONResponse) VisitCreateTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateTemplate415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateTemplate415ApplicationProblemPlusJSONResponse) VisitCreateTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateTemplate422ApplicationProblemPlusJSONResponse struct {
+	ValidationFailedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateTemplate422ApplicationProblemPlusJSONResponse) VisitCreateTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateTemplate429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response CreateTemplate429ApplicationProblemPlusJSONResponse) VisitCreateTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateTemplate500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response CreateTemplate500ApplicationProblemPlusJSONResponse) VisitCreateTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateTemplate503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response CreateTemplate503ApplicationProblemPlusJSONResponse) VisitCreateTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteTemplateRequestObject struct {
+	TemplateID openapi_types.UUID `json:"template_id"`
+}
+
+type DeleteTemplateResponseObject interface {
+	VisitDeleteTemplateResponse(w http.ResponseWriter) error
+}
+
+type DeleteTemplate204Response struct {
+}
+
+func (response DeleteTemplate204Response) VisitDeleteTemplateResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type DeleteTemplate400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteTemplate400ApplicationProblemPlusJSONResponse) VisitDeleteTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteTemplate401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteTemplate401ApplicationProblemPlusJSONResponse) VisitDeleteTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteTemplate404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteTemplate404ApplicationProblemPlusJSONResponse) VisitDeleteTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteTemplate429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteTemplate429ApplicationProblemPlusJSONResponse) VisitDeleteTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteTemplate500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteTemplate500ApplicationProblemPlusJSONResponse) VisitDeleteTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteTemplate503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteTemplate503ApplicationProblemPlusJSONResponse) VisitDeleteTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetTemplateRequestObject struct {
+	TemplateID openapi_types.UUID `json:"template_id"`
+}
+
+type GetTemplateResponseObject interface {
+	VisitGetTemplateResponse(w http.ResponseWriter) error
+}
+
+type GetTemplate200JSONResponse Template
+
+func (response GetTemplate200JSONResponse) VisitGetTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetTemplate400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetTemplate400ApplicationProblemPlusJSONResponse) VisitGetTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetTemplate401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetTemplate401ApplicationProblemPlusJSONResponse) VisitGetTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetTemplate404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetTemplate404ApplicationProblemPlusJSONResponse) VisitGetTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetTemplate429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response GetTemplate429ApplicationProblemPlusJSONResponse) VisitGetTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetTemplate500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response GetTemplate500ApplicationProblemPlusJSONResponse) VisitGetTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetTemplate503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetTemplate503ApplicationProblemPlusJSONResponse) VisitGetTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateTemplateRequestObject struct {
+	TemplateID openapi_types.UUID `json:"template_id"`
+	Body       *UpdateTemplateJSONRequestBody
+}
+
+type UpdateTemplateResponseObject interface {
+	VisitUpdateTemplateResponse(w http.ResponseWriter) error
+}
+
+type UpdateTemplate200JSONResponse Template
+
+func (response UpdateTemplate200JSONResponse) VisitUpdateTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateTemplate400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateTemplate400ApplicationProblemPlusJSONResponse) VisitUpdateTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateTemplate401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateTemplate401ApplicationProblemPlusJSONResponse) VisitUpdateTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateTemplate404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateTemplate404ApplicationProblemPlusJSONResponse) VisitUpdateTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateTemplate413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateTemplate413ApplicationProblemPlusJSONResponse) VisitUpdateTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateTemplate415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateTemplate415ApplicationProblemPlusJSONResponse) VisitUpdateTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateTemplate422ApplicationProblemPlusJSONResponse struct {
+	ValidationFailedApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateTemplate422ApplicationProblemPlusJSONResponse) VisitUpdateTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateTemplate429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateTemplate429ApplicationProblemPlusJSONResponse) VisitUpdateTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateTemplate500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateTemplate500ApplicationProblemPlusJSONResponse) VisitUpdateTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateTemplate503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateTemplate503ApplicationProblemPlusJSONResponse) VisitUpdateTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CloneTemplateRequestObject struct {
+	TemplateID openapi_types.UUID `json:"template_id"`
+	Params     CloneTemplateParams
+	Body       *CloneTemplateJSONRequestBody
+}
+
+type CloneTemplateResponseObject interface {
+	VisitCloneTemplateResponse(w http.ResponseWriter) error
+}
+
+type CloneTemplate201JSONResponse Template
+
+func (response CloneTemplate201JSONResponse) VisitCloneTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CloneTemplate400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CloneTemplate400ApplicationProblemPlusJSONResponse) VisitCloneTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CloneTemplate401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CloneTemplate401ApplicationProblemPlusJSONResponse) VisitCloneTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CloneTemplate404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response CloneTemplate404ApplicationProblemPlusJSONResponse) VisitCloneTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CloneTemplate409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response CloneTemplate409ApplicationProblemPlusJSONResponse) VisitCloneTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CloneTemplate413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response CloneTemplate413ApplicationProblemPlusJSONResponse) VisitCloneTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CloneTemplate415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response CloneTemplate415ApplicationProblemPlusJSONResponse) VisitCloneTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CloneTemplate422ApplicationProblemPlusJSONResponse struct {
+	ValidationFailedApplicationProblemPlusJSONResponse
+}
+
+func (response CloneTemplate422ApplicationProblemPlusJSONResponse) VisitCloneTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CloneTemplate429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response CloneTemplate429ApplicationProblemPlusJSONResponse) VisitCloneTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CloneTemplate500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response CloneTemplate500ApplicationProblemPlusJSONResponse) VisitCloneTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CloneTemplate503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response CloneTemplate503ApplicationProblemPlusJSONResponse) VisitCloneTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PreviewTemplateRequestObject struct {
+	TemplateID openapi_types.UUID `json:"template_id"`
+	Body       *PreviewTemplateJSONRequestBody
+}
+
+type PreviewTemplateResponseObject interface {
+	VisitPreviewTemplateResponse(w http.ResponseWriter) error
+}
+
+type PreviewTemplate200JSONResponse TemplatePreview
+
+func (response PreviewTemplate200JSONResponse) VisitPreviewTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PreviewTemplate400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response PreviewTemplate400ApplicationProblemPlusJSONResponse) VisitPreviewTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PreviewTemplate401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response PreviewTemplate401ApplicationProblemPlusJSONResponse) VisitPreviewTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PreviewTemplate404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response PreviewTemplate404ApplicationProblemPlusJSONResponse) VisitPreviewTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PreviewTemplate413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response PreviewTemplate413ApplicationProblemPlusJSONResponse) VisitPreviewTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PreviewTemplate415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response PreviewTemplate415ApplicationProblemPlusJSONResponse) VisitPreviewTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PreviewTemplate422ApplicationProblemPlusJSONResponse struct {
+	ValidationFailedApplicationProblemPlusJSONResponse
+}
+
+func (response PreviewTemplate422ApplicationProblemPlusJSONResponse) VisitPreviewTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PreviewTemplate429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response PreviewTemplate429ApplicationProblemPlusJSONResponse) VisitPreviewTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PreviewTemplate500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response PreviewTemplate500ApplicationProblemPlusJSONResponse) VisitPreviewTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PreviewTemplate503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response PreviewTemplate503ApplicationProblemPlusJSONResponse) VisitPreviewTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 // StrictServerInterface represents all server handlers.
 type StrictServerInterface interface {
 	// ListAPIKeys The organisation's API keys, newest first
@@ -4184,6 +5444,27 @@ type StrictServerInterface interface {
 	// GetLlmUsage Token usage per day, provider, model and operation
 	// (GET /v1/settings/llm/usage)
 	GetLlmUsage(ctx context.Context, request GetLlmUsageRequestObject) (GetLlmUsageResponseObject, error)
+	// ListTemplates The sequence templates the organisation sees, most used first
+	// (GET /v1/templates)
+	ListTemplates(ctx context.Context, request ListTemplatesRequestObject) (ListTemplatesResponseObject, error)
+	// CreateTemplate Create a template of the organisation's own
+	// (POST /v1/templates)
+	CreateTemplate(ctx context.Context, request CreateTemplateRequestObject) (CreateTemplateResponseObject, error)
+	// DeleteTemplate Delete one of the organisation's own templates
+	// (DELETE /v1/templates/{template_id})
+	DeleteTemplate(ctx context.Context, request DeleteTemplateRequestObject) (DeleteTemplateResponseObject, error)
+	// GetTemplate One template the organisation sees
+	// (GET /v1/templates/{template_id})
+	GetTemplate(ctx context.Context, request GetTemplateRequestObject) (GetTemplateResponseObject, error)
+	// UpdateTemplate Change one of the organisation's own templates
+	// (PATCH /v1/templates/{template_id})
+	UpdateTemplate(ctx context.Context, request UpdateTemplateRequestObject) (UpdateTemplateResponseObject, error)
+	// CloneTemplate Copy a template into the organisation
+	// (POST /v1/templates/{template_id}/clone)
+	CloneTemplate(ctx context.Context, request CloneTemplateRequestObject) (CloneTemplateResponseObject, error)
+	// PreviewTemplate Render a template for a lead
+	// (POST /v1/templates/{template_id}/preview)
+	PreviewTemplate(ctx context.Context, request PreviewTemplateRequestObject) (PreviewTemplateResponseObject, error)
 }
 
 type StrictHandlerFunc func(ctx echo.Context, request any) (any, error)
@@ -5092,142 +6373,450 @@ func (sh *strictHandler) GetLlmUsage(ctx echo.Context, params GetLlmUsageParams)
 	return nil
 }
 
+// ListTemplates operation middleware
+func (sh *strictHandler) ListTemplates(ctx echo.Context, params ListTemplatesParams) error {
+	var request ListTemplatesRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListTemplates(ctx.Request().Context(), request.(ListTemplatesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListTemplates")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListTemplatesResponseObject); ok {
+		return validResponse.VisitListTemplatesResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreateTemplate operation middleware
+func (sh *strictHandler) CreateTemplate(ctx echo.Context, params CreateTemplateParams) error {
+	var request CreateTemplateRequestObject
+
+	request.Params = params
+
+	var body CreateTemplateJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateTemplate(ctx.Request().Context(), request.(CreateTemplateRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateTemplate")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateTemplateResponseObject); ok {
+		return validResponse.VisitCreateTemplateResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// DeleteTemplate operation middleware
+func (sh *strictHandler) DeleteTemplate(ctx echo.Context, templateID openapi_types.UUID) error {
+	var request DeleteTemplateRequestObject
+
+	request.TemplateID = templateID
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DeleteTemplate(ctx.Request().Context(), request.(DeleteTemplateRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeleteTemplate")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(DeleteTemplateResponseObject); ok {
+		return validResponse.VisitDeleteTemplateResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetTemplate operation middleware
+func (sh *strictHandler) GetTemplate(ctx echo.Context, templateID openapi_types.UUID) error {
+	var request GetTemplateRequestObject
+
+	request.TemplateID = templateID
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetTemplate(ctx.Request().Context(), request.(GetTemplateRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetTemplate")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetTemplateResponseObject); ok {
+		return validResponse.VisitGetTemplateResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// UpdateTemplate operation middleware
+func (sh *strictHandler) UpdateTemplate(ctx echo.Context, templateID openapi_types.UUID) error {
+	var request UpdateTemplateRequestObject
+
+	request.TemplateID = templateID
+
+	var body UpdateTemplateJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.UpdateTemplate(ctx.Request().Context(), request.(UpdateTemplateRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UpdateTemplate")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(UpdateTemplateResponseObject); ok {
+		return validResponse.VisitUpdateTemplateResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CloneTemplate operation middleware
+func (sh *strictHandler) CloneTemplate(ctx echo.Context, templateID openapi_types.UUID, params CloneTemplateParams) error {
+	var request CloneTemplateRequestObject
+
+	request.TemplateID = templateID
+	request.Params = params
+
+	var body CloneTemplateJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		if !errors.Is(err, io.EOF) {
+			return err
+		}
+	} else {
+		request.Body = &body
+	}
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CloneTemplate(ctx.Request().Context(), request.(CloneTemplateRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CloneTemplate")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CloneTemplateResponseObject); ok {
+		return validResponse.VisitCloneTemplateResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// PreviewTemplate operation middleware
+func (sh *strictHandler) PreviewTemplate(ctx echo.Context, templateID openapi_types.UUID) error {
+	var request PreviewTemplateRequestObject
+
+	request.TemplateID = templateID
+
+	var body PreviewTemplateJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		if !errors.Is(err, io.EOF) {
+			return err
+		}
+	} else {
+		request.Body = &body
+	}
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.PreviewTemplate(ctx.Request().Context(), request.(PreviewTemplateRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "PreviewTemplate")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(PreviewTemplateResponseObject); ok {
+		return validResponse.VisitPreviewTemplateResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // Base64 encoded, compressed with deflate, json marshaled OpenAPI spec.
 // Stored as a slice of fixed-width chunks rather than one concatenated
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H3bchs5luCvILgTUVRtkrrY7pmiYh9U1a5pVdslhSW3p8PUMiHmIYlmJpAFIEWzvIrYr9kP2y+ZwDnI",
-	"K5MXSZbK7taLgiIzgQPg3G/43BmrJFUSpDWdwedOyjVPwILG/05S8VdYnkbus5CdQSfldtYJOpIn0Bl0",
-	"eCpGc1iORNQJOhp+y4SGqDOwOoOgY8YzSLh7c6J0wm1n0MkyfNIuU/e2sVrIaef2Nuj8lGmjtHs2AjPW",
-	"IrVCuekuZ8BCCZ/saIxPhExNmJ0BSzXcCJUZlvIp9DsBQfdbBnpZgkfvdKqgJPzTG5BTO+sMjg4O2kA5",
-	"jSBJlQU5Xv4VlqsgveVzMIwzDVYvCRxhmFs8GMsMn8AxMwAI5cn5Kau8XcA5Ax6BLgGtzNlzk66D+NWr",
-	"oJMImf9/2Aq/vBEW1h6ZwJ8ffmJvRCLs6u6c8ykwI36HgB32Dg8OWDeCCc9iy44O9tadU4xjVef3L7lD",
-	"CtwOiCRLOoNDd2KJkP6/AiwhLUxBI1zvDei1i88M6Icu/da9bFIlDSCJ/Mijd3T47r+xkhYkfuRpGosx",
-	"dxuzn2p1HUPyP/9h3C59rkz3bxomnUHnf+yXZLhPv5r9c3qLJm1iYewAhajAvO41j9gvF2e/Bsx9Ityn",
-	"zwVN7/U7jtiUnMRi/KTwOkLOIR37+Q1bCDtDQhlnWoO0zFhugXWVZlwyUVIFm8OSgP9Z6WsRRSCfGvox",
-	"j2PQ3xmmVQws4UsmlWWRQvpH0E6lBS15/JSQXagE7EzIKZtwEUPElGQq08yICI5Z6Ld8JKLQbae0YiLA",
-	"MGGZoOdiNTV99quiMRbcsPGMyylEuKJflf1ZZTJ6yhX9qpjJxg4tHERCEn7km6/0lEthOLHT26Bzzpex",
-	"4tGlUm+4nsJTY8W1ipZMGBa7yTWzM04AG9A3oBkfjyG1hnXfnvzX6MezP/999OPfL19fBOyQvRU/susl",
-	"85yOkPtSqbdcLj0/MU+5mHeO8JARQ3TshRufWNAsfOf+6Z24f0JmYKxkZBwrJymGUFYeqUOzwqGRR0ue",
-	"2ZnS4nd4UtR6K4wRchow+JQ65s+UZgut5JSNNSB18JhI+b3kN1zE/Dp+Uow6YRGkICNkeV0kA24QnxIu",
-	"YqYh5ss9T+nHjv80qTZgeG5TLqRfh8nSVGkL0VuIBL/E4/hjSMSxy7A6m5sldBT+/vLn3n+wbuIgZA5j",
-	"DHPTcO0I30BPSAPSCCtuIPZi4G88FhEO8zPuxh+1qAXEcc9L4uvMsmsNfI7qYRY7BgxaK21CZvjSsMVM",
-	"jGd9VFP8NKhjI48gta2iSfAoEm5CHp9rlYK2wukbEx4bCDpp5avPnUkWxyNScZr62M9OlDIJC8eKVCat",
-	"I9ymErxRpQw6KTdmoXS0OvoJjpz/zrrcshi4sezwwGGk5mNnSOyxSROKwJGew2v4JIx1SOx/+M4Uw90D",
-	"UqvmpBjc6b3bqjr40Q9SWfZV8Ya6/geMrZuJDCM0mGpHMdbALUQjbmu6ZMQt9KxIoNMCtYh20DuDTsyN",
-	"HWVm8+Ayiz3XIr12ZZQcTVZPWcNEfGo3wSZCO72tONHcCjMw1mADZhXTMFZTKQwwgTi2Mr6GGzV/EPCN",
-	"c8JdwuUUwAfV/V9/bD/hQ3cksnzjKqh1eFfUwjG2wYXYwOP4bNIZfNzMpDwW3gZNNKSDWT3Mi5laSKbk",
-	"GI1UGTlNkDt2dQ1cO/3F4X6/s20dfvjVlVwVa3kjiI3V4Yq4Rc4rLCRmGwsuVpfPwrXm+H/FI4BHcye8",
-	"QRjqY7QeSWZnF2CMIKlRX4fT64wZFfxmBdtJwzAjIVsOgVQolkkrYqQjGo523ysnpnIKhfYUdEj//Z1b",
-	"D9am/TurPoubMNFgZhugdqbNtlHfuWdyXjuyXqEA6Uzyj50fEY8qG1oO7ozvbYM7633lwGqb3VxGDZDa",
-	"vvsZG3vmF9l24j9mRkgw5ienR3zaLoTrp/phxi05fU7ZQgsLxtli1zDj8YSpSb/TZChOtRkZm0X+/4Im",
-	"6sLroGUrE/7plJ4+OlilDtSd5HLUwrGOWocb26an6VXrc0JGmbF6udOgc1iOUi7kKFXC+xbbVvjqHgt0",
-	"nAv07uvzz1th491esM6asyPuzkaOYbdDsUq2CoiVB294nMHIIYMyIifkbePftiDsT7Eazy9Fm973l78M",
-	"3r4N2NHL3kxlGpGPWwva/fa/ux8PDq8+HvR+uPo/Rx8Pei+u9gYfD3qv6Kt/axPer539UZPbgN/UNLQX",
-	"R3Vx+KJloJ8FxNFrpxS36E4qaldNJu6l1TX+cnH2K0PsAs2EtArJz7s8Agb9aZ/tG7BOvzT7Tsf4XUlo",
-	"VU4SMIZP22Zv8CICpXyhjY+QKt8uNFL7QP3tPgom5Ke3Vkw9grpKjuZodL1se3zrOu8iiozlNjNVMeSM",
-	"aDdQUGx6p9BACykRtYipNh0zR3UEqZittnlbFU/CiXspnsXpbdoKItDKvu2mQNIOXgWlw72TQHLdIoQJ",
-	"im1Lu4Pu6qlkVXelExtlOl4l+T/DDcQqTUBapmS8DFgs5sBC1AHCY2QAsZBzZp00XnCDjhOIWom+0IM2",
-	"z8G6b16f/Pn89M3Z5ej1r3/7X1H5+94AZyRUH0ocMGDKzkAvnCnErw1I22enlmng4xmYyvNAo18vh9IB",
-	"GTCjvL/Q2cOpVjf0+JI5nR3VxCjSYEx/KDs7yIer4my+gC5enNYfoou/iZO7yoydOTqOsJmhv4mTc61u",
-	"REQKbM5krjMRW1Q0ubQzrVIxdtpmCpKLTtCZQiKk+xABpAZg7r7T6rdW5bgyxamcqJbTIgIdJSqCdl5O",
-	"fHnTIVbX4Sz+mFvHl0dz8mT4Ea+VioHLdl5YB6Mxxpq9u/AiuEUi+vixabNVP8zAERJiftXtz4xVGpzp",
-	"apAy5rCskHcBfVCcz6pLQ2fAFjMgqlKTSSwkMHy8JySSntsjxqVZgDbto49nyrSxj58dD2eLmYhhFfQZ",
-	"Jz8ovTxw5rd1cGSGaH0o8w3NAwOsawsHTAGY+yqCNFZL5FIzNOHnsBzKidIBAweBX/0e4zJiExXHaoGB",
-	"H1z3HJa5z7jGTSrrW0G4VbdQDs93poAWn27ltnjOKtPjmr2o9LSCRY4VOC26jUI2wIE/YYzIuJ1snT6t",
-	"EPBdaMR/Nqszv74BvSz2IEB8rG0D7vyigsXF2RYHhp5RcpjtxIabbKKFH1tIUtDcZhrqOp3KruMNKqbM",
-	"SO4HnSyN7qhiNjhFsdcFleTHt8pAqiyghiRBhb+Wp7CFxbxH0O+oYHkQ2gzTzdIs6KChfybjJT1QRdOm",
-	"GbhV470nhjbOu46jB72jY3aSS6ciHMkdhhrLDh3irWJIkXBxVEm3ONiKOeuwYM2ZXYKx78Cg1tkUDBXW",
-	"vcqZIFcFtuwSqQzoOcckghHR16pTbb1MVfN2EO55VhrSeLldJVHzCs5XaKckiMqK1uzu+1z7eYDSlw/z",
-	"Ti3aOM1Eq2SFQ7Qr2js+Znm8M1CX9PSKge6AwimDXLv0427aKLfCVd3SCZQa5ELaP71s9cs6QGNwVEd+",
-	"yV3fi/hyp72hOOKOg27AZ2QV3uXUxoGS1N5tAVVK2KbrL9vRugQq8HterLcJU9tGbzrXywKlnv5o73Rk",
-	"d9/6phnzhTZOTYW8XxT6bn4KpacjEbVp/WI8y+OLmVlJ+jHMKmbEVGJqkCryC8kSJz35H0pIiPZqwm2d",
-	"m6oa3H5I1Dh3Em2MGr+FtTbQ7sEwctCYmUjXKqU1myPfSHYNsZJT3MCu+8KgA2JvZ+XzbTHxRZYkXLeG",
-	"5h4SoEq1kGOR8nglrOQjOfleXT3QYXjvUFQDwt1jS7R3q6e/3jVbS+pY+ZVQ/E5+27tu0GgnR29jg8oM",
-	"25wgynUUHtQS+PVb9QV8Vn7P/yCfFc1+L4Nk95NqgLYF/aqku7K1JUPeyjPvDZ+fYwOdnOlp1V10h03L",
-	"DUvjhJccwyj2rPtzNYF8c/44hQpHEV+anbHsA8A8IrQqo5b/jvP4fw4bCBh0Mil+y8D/7A1HnHkhZKQW",
-	"I5BbfXll7K/xrrFc2zu9nUfGWvK7JDs9+fWEuSeYe8RH1V5nbuv3fwQdC9nI0/rTy51il2cNOdG0/ygU",
-	"PxqXsfhN62mG7u8ZKNsR/9dyZVNB3S2Cr8By91qcTdvHy66L4xiVUa7Nz1lRd1NPNFCKlDOJQFrQqRam",
-	"3cn2YNdPNSkLlxWsnmVln9pAb1927UBrgF5twa4dWXAiZPXbw+DLo+S6hIUtWY33wqo2mjtfn8jZmri5",
-	"LQOzLbkhn+MdGLA/KTkROrkjJ6+q5BtTdPPnnjTzs7bAx7eUdg7DtsFF8dimnLTtKmdTzaHnWqfyudEr",
-	"aPTu55/YDy9f/TvzOdeMBjEtyU8+btfIjLNODWMJH8+EhJ4GHuEX7mkvem6KxO/RZH1od+0iq2b5TuK9",
-	"krDSokgKaSz3GUItGa958U07027y84oaUqQqrTrJvGXUTMR+/+6USZ4IOfX1kXQA7vHt+ZzemKFZKxkO",
-	"Pja6ARXeUTLe/ehgJSHxIcRbH6wVVq+2FrGnhSSrMkrQqeozH9rk4oWYyix9Cr9Izey7o6Bw6vU9X707",
-	"z93m/6hbfgVobQdz6Y7sfpv7Bfl+G2TvTZvR/oVzsNwvoxvQYiIg2hwHRz8OpoZElBqiYQzixtcHcctC",
-	"HC1kXT6UNCRVwWBWTMB4WayhnZxgVGmZJ0n5zJS9/lC+lzlEjHxFecUjPcJSUGkM7n3aDax1nsPSrIsn",
-	"15f5oBy4za6R+7gtah6LxoG0gV5H7i25X7mFWGE9iZLkDrcZGPq0gEjmn+0s0/7jRAv6YLjNtP+Y4dut",
-	"2WsGxpkWdnnhCNZrrpiTfZKRMbxi4dWSz7u/fLjc81hR8yL642XdOB39///7/9BriEwBj5myvgt4Ztam",
-	"VDklfDJLfdY3wKNzESvLJkJGxs0nklRpa5waGpkgz6BOQRvHB4SBiCVZbEXPWEiHMrfyfQ0xl+zNm7cB",
-	"1jRgIkXCrpcMKK/qw4xbc5KmGI+/eHsRMKdYGPfvUI5jbgxVxVL2aBq7z+5RDQTSAnPJlJ5D1B/Kofz+",
-	"e7eXIK2nrf7337MLkBELT3xZI349YJQMz4bZwcGLMe4vfoSQLWagKT2EvpbCMBBI5rxxIhOtEhbu3xzu",
-	"88zO9mM1FdLRNzMzpW0vFo4X/PLh8phpkLAYSmFpT8p3vGgMNx9sSCcb7uGUQ0nvp6LnqDrsM3Qt+6pc",
-	"w8xYpY4JqXIVDU/9gGq4hxJXwCWmxdXn9gk27OXBS7+zqGmZ779nXAMr1MlwXT1fyK5VJAosYAYVyKFc",
-	"0SBDp8qEjgHOsoRLFpJOEwYIfq1OmssoYBOlh7LUNbHmMtNggryk7+NVmE9ay0NOQTNMEvYLeiOMzddD",
-	"3sJeyqdCOoYRMAkLMJbCFgPkzSzEItyQdbF/QjCUlQYKiJZ2p54YjBsW+geOh7L+gjDMMVnmowOxs/yw",
-	"kQbBXGlH4XD7/Ozi0lBGpef1pqg6J8nhTjpsNLEIh5IKhN1Kjl69qhYE9llZVZY3U3BAzd1YE6XZ0Us2",
-	"U5k2A8aHkoqRi14BhieAGOs2A+swp2AxtQnrXlnXPTmUJTy29w7SmC8hGjAnUcK94/pA/hwjMZkAtiFw",
-	"owbMoUCZx5VDSz0MHAVYEcdMZ1JiTXGJyz/4bSxLqo3bxryqG1HBV1ojujRIgr70ZHk8lIAhnWKbxlxr",
-	"h/GhGx67cPTwbxhUv3rneJ8DLCQ2V/vJgHvazcTZy6MfKkNWK727vtR7r89I/aWRkAGtrGEcC7dxp+fF",
-	"AoBUEp+yys7yIK8ZSrffKrOM19ioM19wqwVSUe/0nF1n0RScyjGU4aeedjoCTtpDrh2ybuiGCAcYEMzS",
-	"gHngPJXEYg7HLFzA9UypeTgYyiKDbszj+JqP507UYMQRt5mZGfd8mUYiAPbwQF+vOYf/6vmT7Z1GIevC",
-	"eKYgKtML/c6QZFISlavC1qqKwpPz007QuQFtfO5O/7B/4IP2kqeiM+i86B/0X1AtxwxFe5VFu/+nlEhZ",
-	"RNRPIzeFMPbk/PSv7pmg1uBnTYp2+cg+tXm5DbY+6Dv43F412qMcHRxsqM2+W012pbKwtXge+Z6aUHZj",
-	"l06U8IkKFg3Vjr8kkNpmKkDfr7R1wVcOt79Sa2uAL73Y/lLZz8S9cfTD9jeaTSJug86rXVZUtCfBF17s",
-	"tJ6iCQKqlnnoCJMuq1zrO1Oo/3WZ5hCdTw1W8eVoeuXMTWVaMn7PnEFOuhfa5IVYL0wRz05Y9+XBC2/r",
-	"jLLCUgnL1HsvYujcHbfGRiLYqMnTr5Ix5g3XaYXKGIha7kwsjdZRRAt4Sj+qaPmFycDXktzWTRkfTGqQ",
-	"4OGjzB2ta45QyFRhjT+Cr53wDnYgvKJvknvhcIcpmr1p8L1Xu6ynpWsHsoej7S+vdMb4hvgK4ZXTJj07",
-	"aecft0FN8O1/LvvQ3RJXiYEiPnXifocFYAVxN4jkZYs/myrGWJfHRpFId2pm7MyKJVvwr1+g0Ko2v1F0",
-	"efqGMIVOZium3JWDF/0OsXqqMKDJyumJsrCzVX6deH8FdjqxipW6nXEWCq92SpER6rtk0qEBw+VQ+i4o",
-	"x+5ZGmoxUwXCzThqkHltWG7ok4rjW6gNZdE/hb0mj8KCL8lZ+A/l22nhQpz5VjM98sGGkhaa9zrzEDrz",
-	"mvoh5FULKGLJS1Epb8tfL+rbWEt5GxKUl9vGr6BW3lan3GqPnM4jSdWWNjw7CdcvqN9WWk60Krj5/vtj",
-	"rJ0eJVU9MT+6K3d5FrN/IPP0nuHO4ONVlZX+otBkbuEFXObe/qLXRs5iM2yr6VNRO1dBZ9U87wzosdsq",
-	"J0Wzej0H/YDd2Ao26ThPJudSLWTuT0AvS+m+eXlwuKrEYxLzI7GJWoL018YfnNzxPOJpGcEzmT46mb7+",
-	"RPWaBSFEJZ04eVwk+tdo9E6UqTK7njRJ4zIsd0diSMFLf3RAc4tuuJ6Qx2j4VaMYhhmr0qFcKD1H8W+x",
-	"CRWzSrGuLhyjRNwvDw5Z6NF4BDKCKNxrUwreEMSPQ+eNxIadKL3FgnijplOImMps1YgoQibYoiBX7zKZ",
-	"GYcG9zcqnsnw8cnQ+5ZzVYw3SKEssrg/KeZ03cMY/f64zKJrJ80LZz44oKrdGIOael16zooWGaSyR0zY",
-	"vWAoTYoOaqJulaJKb8DSoz7A5K0T5D34NI9jR+pD6XcD3WywUoIyqO8RRUB8N5bcWS80Wj8VjrGeG1BA",
-	"ws1FEZ8iNITxz9L+OZGF9kCHU4k3BoyzzGDDZKdF/OB7iGCDxTAYSi7LLrH1J/zXYRtL8gmPtVy8R2JQ",
-	"rYmW92VTWM2fSxNRtJOlk8bzzPEdT+D+ysWzwfDts8AL9AXUOr8WFEjtdtrthXszQF2mhq1xvMQLvjQF",
-	"eR8dHDXCxRTQzXsxKI2ZTJRp4TjaUOYNOHI+SeFRb2fjEFYkMPChQTWnaGix5KGc8dQxTWqZjQMhMH32",
-	"YYaMp2CekQI3OjFWH9/wSSBdTDhghxj7DhhpA6go7TmiLPYWfS9v2qKvjm/RVxucKR6TnpxJ3UmXOnpU",
-	"GNpjFyc+De44P55y08WkeoZNbHlW2L5ebvUWrSVWZyl4vPfnT16d2WQs2Uw7HSZvel3mc1Hahfu6phRR",
-	"SopTNYwjZWGQJ0UsS/uYXIZWE2ksdYWTVCDtrTOB+WoqBjbhiYiXQ9kl+U0POyhRglNaWcHc0C0TlLpY",
-	"3Xjba+ciCEXuj/h6rLAn87dcosb5yT67XP5JWcc7hdfRNEy8h7ANAzLqVfOy17MQ6txvxFRC1BOSUr8X",
-	"M2VKW85fqlBkRyzBsm6eiDGUU7Ds5cGL47YECrRnvOOhyGwO90q1wirGh3ICC5SAmImLagl+cLD02Wuu",
-	"YwEaealhxvIlVeeUja2XQ0nWUjsDcbvxt+pm7GKqkJeTtKdKf8evOVfgG4mpoqREkVBHOpJWK9UEK3RQ",
-	"w3XKyNukshvlUavqnuCr87CuAcjTkd3Q+MSyR5UOPpcz18wWSs9N4V68zvBKKUcMWaWeoei7nit5Tqyi",
-	"uyAHA72Z1bBrJThbzfTMc5Asn4MMB3lPQtC4h4Y5oao0uVLMUNqKmd1GEpRn+UiytF7D9NR5Q9tFadVj",
-	"FFR2khSmB8vYZ0fCVydfy3SflRTo4vjvL22rbGKD71RMZS9LPStqMcuZt8pf/gelpDfscquIrCuX23xn",
-	"cj5Cl2xgxYRlWPKRcMefKhxvWPKlblgvNMK7kZDtJeBE8/ucb1V6+iR8iaxmKH3es2OAATK+XQu2Buxa",
-	"2dlQoj+YXcNSecdGzu+6GHAis4RujaNMbbz6TuP1glaACYayco0WsVCV2VjcwGrd2fWyugnfGaaBx0OJ",
-	"R77XZydlokgRg875qC1qXIswcTWZhI6jcOMYgYJA2ZnbMGQkmBJac6a0sGLUS5av89bfj8CPa1WPD3Hc",
-	"VtTBHHWeHbT/ynz1XKsbIPZpZiJlipxXHk2+nK+WCHNz4cGpf+abLjyotFHfWHjgN+S5yuCL2CNnqXeX",
-	"pdzkYmx9fUGRi/Tw8oJjylwkAiq6+9O/lPSYZziWDuKq5lD2+Gf+SgCqMRJmKH3zcpwAu0DPuJmRymO8",
-	"uPaFqL5Ooasya0QEQ1m5eCDwFaT+4gN8PywvTggxwirkOM7Q16c0i9XYCVgLeN3eXp+dTsqLJcdcuqmv",
-	"gc04egeLu1RivgyYVPly3Ap8tXMR//BxWmHYq4MXrUFRfKFI3vwqaypq93M8sW1Uv0BjjXXkD6Bb1FWQ",
-	"ciokixr3Vew911o8qwzbuSthHZbyKglFuXwrR63L+/3PxSXyO5RbVJK2n8stHq4+f3P1GZhLJHIkaJXW",
-	"dxMIOFS1RIP6gLRqoP8J9m0L7n05zfAtbL4v/gGO6W/kpD/MFGYM8TimOxHancL5gW+yFXyX0m/bVqi0",
-	"r91oK/gNebYVHqsi2W/wDgZDHUX3P/smxg3hts2Y0JA4s9uPUrch/G/03zHjcqkktilZ5j/ZGSQG4hvw",
-	"Fgb25CAHeKmd07NRezTN/eRbHu8mbGmsZ4n6rUhUxBPuEYx1nVEH/Ab2vohYfW9Ao1DF7hLj2Q4Y32dn",
-	"FRSfai6xn5jlTvD7okOPwlrFcEzFga2IHUGibDtiU/vWCmJ/eeOv1qr7iXNM8ibl7UqEP+syq9Df2fUv",
-	"T7TPJuFjlN9TgVHOYnz97yaRqfR0k+591rgd4bGIqH6RxPbw8j+/Vl5aII2ubJXTrN1dQRJjN8ZPvVNY",
-	"2GyJ7f2Qeb9q8kImoKcQDeUcsBZ8DssBNehZqgzDo9hzj4+p7VLhHgUTlI+hnGMqs0NpLF+uFxMrCPfl",
-	"hUVLa/EnFhl3xfZvTnw8M/fHY+6SJxCwnHKZp1ynt1Wa8q/hEJ7pF1eqx3FS4f7NxqLLXHshK4djtCAh",
-	"66ZhqqlF2YdSGOrFhn3/Mi0hGrCwcktkyAxfmuq9mhrjMEpSp4qwvEMyHEpKmHTjlteDOsaFF+n5doAs",
-	"AS5N612wlY5xedZXN3IKcyKkMFaMmYUkjbnNW4ZmMYaoFJNgF0rPW1On/xNs9VrcR2QV1WnWcIr8NP81",
-	"ZGID8WIupxmfQo8ubG0hAYfjKBszu5NJFOJIXhJW7uYMfcdN7S8FR6TzV/6uXKPbLzAee3ViM9yeE7qD",
-	"/G1n/bkB99gcIPVJL154Yvutom9lgcCYCFmm/DsAI63S4lJgn55YdEhEflFk0NB1tZUrxPJGNO7hYxYO",
-	"O8NO6Gg28b1pMJ+yhc6pOZhTIm4a1+J+11qtdJ6tEMsjdHVYuUL2iWX6HQj1WZw/i3MnzpWTbOX108h3",
-	"AlZhOUWEvp0KV5hci3jftxvrLlv430lRg3nQrLessZe85TxxHSecByxU80K6i/EsKLMp/H23OJNfqNIr",
-	"3BM7MzMhHUcRki2UjkyePkw3i1Dz5j42gx7KbhwnI0Ftnh2zDZj7AscfSWVHE5XJiL78LVOWj+DTGCCC",
-	"KBhK96XmFka+Cy49lpXnRV+4YbB+f5pp9xC2Tm/hcpdgnlAnqFy93MJs/qIWLD8UtgBp+88Bh5ZiibkT",
-	"ilZIVG5jv1s5wvpubOs1ijZiy/I7m9f5U4p7nVe8u43aIexVHfEl676//GkvKO6lf3HgvjWMTxVe++ke",
-	"/i0Dvcxv7RrkFyiXuLTlbuLbYKXnCW+f3KqIL/vsxF8+/uJPf/LAoDwL3cThOqiwncbuMF09Lv3QIbSQ",
-	"Dv7AtFqUYSe3ERh6qpZX0pXUTyu4/9klIuZTM6QhLFKL+DJoykc8gup90w2irCfV1q/O+Hjl0MqAvsmJ",
-	"LtNxZ9DZx6CJH+jzakm5yqQlMZR3SfH9S3zDciwSyisM3WPuO5XZ40pzfcyf8K7LgiYoFzf4vDb5oOH6",
-	"67NTa9Y5AAg+KlYoTcJiLlW/qnf1jhpVtQ1WmhNiZYLjjZQISeGgclHVmXIf8+okZy3XVhjqRSktTH17",
-	"+WbjZzNz+o6SY6huXd4itH371liJhEN9dt6CVL5gBXv2O7ngSN+dwrFP1EO8rEDgEO726va/AwAA//8=",
+	"7H3pcttImuCrZHAnwlQtREk+aqak2B8qt2ta1XbZYcntmTC9RJL4SGYRyERlJkSz3YrYp9kH2yfZyO9L",
+	"3OAhyZLtLv2xKRLI87vPz72JSlIlQVrTO/7cS7nmCVjQ+NdpKv4Gq7PIfRayd9xLuZ33gp7kCfSOezwV",
+	"owWsRiLqBT0Nf2RCQ9Q7tjqDoGcmc0i4e3OqdMJt77iXZfikXaXubWO1kLPe1VXQe55po7R7NgIz0SK1",
+	"QrnpLubAQgmf7GiCT4RMTZmdA0s1XAqVGZbyGQx6Aa3ujwz0qlwevdOrLiXhn16CnNl57/jx4WHXUs4i",
+	"SFJlQU5Wf4NVe0mv+AIM40yD1StajjDMbR6MZYZP4YQZAFzl6ZszVnm7WOcceAS6XGhlzn036boVP3sW",
+	"9BIh87+POtcvL4WFtVcm8Ofb39hLkQjbPp03fAbMiH9AwI72jw4PWT+CKc9iyx4f7q27pxjHqs7vX3KX",
+	"FLgTEEmW9I6P3I0lQvq/imUJaWEGGtf1zoBeu/nMgL7t1q/cyyZV0gCiyM88ekuX7/6aKGlB4keeprGY",
+	"cHcwB6lW4xiS//m7caf0uTLdv2mY9o57/+OgRMMD+tUcvKG3aNImFMZuoRAVkNcf84j9ev76t4C5TwT7",
+	"9LnA6b1BzyGbktNYTO51vQ6R85VO/PyGLYWdI6JMMq1BWmYst8D6SjMumSixgi1gRYv/RemxiCKQ9736",
+	"CY9j0I8M0yoGlvAVk8qySCH+49LOpAUteXyfKztXCdi5kDM25SKGiCnJVKaZERGcsNAf+UhEoTtOacVU",
+	"gGHCMkHPxWpmBuw3RWMsuWGTOZcziHBHvyn7i8pkdJ87+k0xk00cWLgVCUnwkR++0jMuheFETq+C3hu+",
+	"ihWPLpR6yfUM7hsqxipaMWFY7CbXzM45LdiAvgTN+GQCqTWs/+r0v0Y/v/7Lf49+/u+LF+cBO2KvxM9s",
+	"vGKe0hFwXyj1isuVpyfmPjfz1iEeEmKITjxz41MLmoVv3R/7p+6PkBmYKBkZR8qJi+EqK4/UV9Oi0Eij",
+	"Jc/sXGnxD7hX0HoljBFyFjD4lDriz5RmS63kjE00IHbwmFD5neSXXMR8HN8rRJ2yCFKQEZK8PqIBNwhP",
+	"CRcx0xDz1Z7H9BNHf5pYGzC8txkX0u/DZGmqtIXoFUSCX+B1fB0UceQyrM7mZgkdhr+7+GX/P1g/cStk",
+	"DmIMc9Nw7RDfwL6QBqQRVlxC7NnA33ksIhzmFzyNr7WpJcTxvufE48yysQa+QPEwix0BBq2VNiEzfGXY",
+	"ci4m8wGKKX4alLGRRpDYVpEkeBQJNyGP32iVgrbCyRtTHhsIemnlq8+9aRbHIxJxmvLYL46VMglLR4pU",
+	"Jq1D3KYQvFGkDHopN2apdNQe/RRHzn9nfW5ZDNxYdnToIFLziVMk9ti0uYrAoZ6Da/gkjHVA7H94ZIrh",
+	"brBSqxYkGFzrvauqOPjBD1LZ9sfiDTX+HSbWzUSKESpMtauYaOAWohG3NVky4hb2rUig17FqEe0gdwa9",
+	"mBs7yszmwWUWe6pFcm1rlBxM2resYSo+datgU6Gd3FbcaK6FGZhosAGzimmYqJkUBphAGGuNr+FSLW61",
+	"+MY94SnhdorFB9XzX39tz/GhayJZfnAV0Dq6LmjhGNvWhdDA4/j1tHf8YTOR8lB4FTTBkC6mfZnnc7WU",
+	"TMkJKqkycpIgd+RqDFw7+cXB/qC3bR9++PZOPhZ7eSmIjNXXFXGLlFdYSMw2ElzsLp+Fa83x74pFAK/m",
+	"WnCDa6iP0XklmZ2fgzGCuEZ9H06uM2ZU0JsWtJOEYUZCdlwCiVAsk1bEiEc0HJ2+F05M5RYK6Snokfz7",
+	"D279sjad3+vqs3gIUw1mvmHVTrXZNupb90xOa0fWCxQgnUr+ofczwlHlQMvBnfK9bXCnvbcurHbYzW3U",
+	"FlI7dz9j48z8Jrtu/OfMCAnGPHdyxKftTLh+q+/n3JLR54wttbBgnC42hjmPp0xNB70mQXGizcjYLPJ/",
+	"FzhRZ16HHUeZ8E9n9PTjwzZ2oOwkV6MOivW4c7iJbVqannU+J2SUGatXOw26gNUo5UKOUiW8bbFrh89u",
+	"sEFHuUDvvj//vBU23u0F67Q5O+LubuQEdrsUq2Qng2g9eMnjDEYOGJQROSJvG/+qA2Cfx2qyuBBdct9f",
+	"/3r86lXAHj/dn6tMI/Bxa0G73/53/8Ph0ccPh/s/ffzn4w+H+08+7h1/ONx/Rl/9WxfzfuH0jxrfBvym",
+	"JqE9eVxnh086BvpFQBy9cEJxh+ykom7RZOpeau/x1/PXvzGELtBMSKsQ/bzJI2AwmA3YgQHr5Etz4GSM",
+	"fygJncJJAsbwWdfsDVpESylf6KIjJMp3M43U3lJ+u4mACfntrWVTdyCukqE5Go1XXY9v3ed1WJGx3Gam",
+	"yoacEu0GCopD7xUSaMElog421SVj5qCOSypmqx3eVsGTYOJGgmdxe5uOghC0cm67CZB0gh+D0uDeSyAZ",
+	"dzBhWsW2rV1DdvVY0pZd6cZGmY7bKP8XuIRYpQlIy5SMVwGLxQJYiDJAeIIEIBZywazjxktu0HACUSfS",
+	"F3LQ5jlY/+WL07+8OXv5+mL04re//6+o/H3vGGckUB9KHDBgys5BL50qxMcGpB2wM8s08MkcTOV5oNHH",
+	"q6F0iwyYUd5e6PThVKtLenzFnMyOYmIUaTBmMJS9HfjDx+JuvoAsXtzWV5HFX8bJdXnGzhQdR9hM0F/G",
+	"yRutLkVEAmxOZMaZiC0KmlzauVapmDhpMwXJRS/ozSAR0n2IAFIDsHDfafVHp3BcmeJMTlXHbRGCjhIV",
+	"QTctJ7q86RKr+3Aaf8yto8ujBVky/IhjpWLgspsW1pfRGGPN2Z17FtzBEb3/2HTpqu/n4BAJIb9q9mfG",
+	"Kg1OdTWIGQtYVdC7WH1Q3E/bpKEzYMs5EFap6TQWEhg+vi8kop47I8alWYI23aNP5sp0kY9fHA1ny7mI",
+	"ob30OSc7KL187NRv69aRGcL1ocwPNHcMsL4tDDDFwtxXEaSxWiGVmqMKv4DVUE6VDhi4Ffjd7zEuIzZV",
+	"cayW6PjBfS9glduMa9Sksr8WwLXNQvl6Hplitfh0J7XFe1aZntT0RaVnFShypMBJ0V0YsmEd+BP6iIw7",
+	"yc7p0woCXwdH/GfTnvnFJehVcQYBwmPtGPDklxUoLu62uDC0jJLBbCcy3CQTHfTYQpKC5jbTUJfpVDaO",
+	"N4iYMiO+H/SyNLqmiNmgFMVZF1iSX1+bgFRJQA1Iggp9LW9hC4l5h0u/poDll9ClmG7mZkEPFf3XMl7R",
+	"A1UwbaqBWyXeG0Jo477rMHq4//iEnebcqXBHcgehxrIjB3htCCkCLh5Xwi0Ot0LOOihYc2cXYOxbMCh1",
+	"NhlDhXS3KRPkosCWUyKRAS3nGEQwIvxqG9XW81S16F7CDe9KQxqvtoskalGB+QrulAhR2dGa032XSz+3",
+	"EPryYd6qZRelmWqVtChEt6C942OWxzsv6oKebinoblE4ZZBLl37cTQfldtiWLR1Dqa1cSPvj0067rFto",
+	"DA7ryC6563sRX+10NuRH3HHQDfCMpMKbnLooUJLa622gignbZP1VN1iXiwr8mRf7ba6p66A33etFAVL3",
+	"f7XXurLrH31TjflCB6dmQt7MC309O4XSs5GIuqR+MZnn/sXMtIJ+DLOKGTGTGBqkivhC0sRJTv5dCQnR",
+	"Xo25rTNTVZ3bt/Ea50aijV7jV7BWB9rdGUYGGjMX6VqhtKZz5AfJxhArOcMD7LsvDBog9nYWPl8VE59n",
+	"ScJ1p2vuNg6qVAs5ESmPW24l78nJz+rjLQ2GN3ZFNVa4u2+Jzq59++tNs7WgjtavBOLXstte94BGOxl6",
+	"GwdURtjmCFHuo7Cglotff1RfwGblz/wr2axo9hspJLvfVGNpW8Cvirqtoy0J8laaeeP1+Tk24MlrPaua",
+	"i65xaLliaRzzkhMYxZ50f64GkG+OHydX4SjiK7MzlL0HWEQEVqXX8t9xHv/HUQMAg14mxR8Z+J+94ogz",
+	"L4WM1HIEcqstr/T9Nd41lmt7rbdzz1hHfJdkZ6e/nTL3BHOPeK/ai8wd/cHPoGMhG3FaPz7dyXf5usEn",
+	"mvofueJHk9IXv2k/Tdf9DR1lO8L/WqpsKqC7hfEVUO5ei7NZ93jZuLiOUenl2vycFXUz9VQDhUg5lQik",
+	"BZ1qYbqNbLc2/VSDsnBbQfsuK+fUtfTubdcutLbQj1uga0cSnAhZ/fYo+PIguS5gYUtU442gqgvn3qwP",
+	"5OwM3NwWgdkV3JDP8RYM2OdKToVOrknJqyL5xhDd/Ll7jfysbfDuNaWd3bBd6yJ/bJNP2m6Rsynm0HOd",
+	"U2m4FLB8CTy6ZpCUe4U5AYpCRmUEmk2VPmGAegtGVzBhmEppwI6oKWF3iz/yUVA7PpvJXeOaJpmxKhnh",
+	"UjfIKLtEDDUyMNzZjFfMQpLG3IJh3LDw82eacDDMDg+fTBawwg9wdRV69KxRrco85X0V8NYM1umItNHG",
+	"7h5Y9bsaXyOqCgOYdx47FnIBkZB5IMDWmLF03g7AetYZDmY9P9i6hiWMjbCww/Sd5NanELSo7dtfnrOf",
+	"nj77d+ZTExjhmumAdu/ebgSQWqetsIRP5kLCvgYe4RfuaS+hXRb5EaPp+giItbSgar3aSQquxHV16FtC",
+	"Gst9IF1HYHieo9Yt2zTFnoq0XsBe25bsDQjNfIV3b8+Y5ImQM59GTBfgHt8e9ux1fpq1EgjkQwg2UMy3",
+	"FLN6M3bRitu9DY+rD9a5Vq/dFS7apSTjS5Sg78EHCHWJj+diJrP0PsyHNevINeUpp4Xe8NXriybbzIR1",
+	"A0mxtK6LufCMocOcPedSQmy63eP5r5SyYSEtvOQ7oXY+7XMapgu/b6Jr1db5+RZhhmVMcvtHM1JLueZU",
+	"ulJKmVpKjJLgMsIcX4qRqOe0VPyAwozSbByLSXuOvwsjHFG2ygs39dTVNaOZlbFdLOMN17aofZCHEUy4",
+	"5bGaZXDCHA/Yp4i4SawkYGSJ2rb89Yqsg5KdiX8OIecW0i7wuL5WGfQyw2cwQsGsI7pZLZmaWpAY0MIN",
+	"7TnqTpnIDIwm3OwQClZVXqsTVqCsMlxQol1+YFWAqF5nAYn1fV1Pp23iYYVE51RlOefW8DR1C6q5hstz",
+	"LUaJvbR0gxSoDmRS6eqRcZwVKAiTgjgeGQo38nGQ103ou9p0CjcJpW3QnO0S+pqMh+64/gYx8AG1nXrQ",
+	"+ZxrxFGsgLArfbip/eDGyHwm08zWLZvehLrGtNlAty1H1pUdly93EwZ8Ad9AwUu/kncgn9+r0u3dGJ6k",
+	"cQe2vUWlGSKMHKOHSKEew4RnBphULHaapCOLM3EJa2Dpy1L4XGfd1YOQSQ1GxZfQYYt6E/MJzFUcgfYV",
+	"QiQIjKHjDFNnmMR04imP4zGfLALMZ2TAJ/MAy1roCLTjleQM5mkKXDvtoybxrNEY8i01Jf/K/oL8bkqq",
+	"X9nODpd9M/k49taWzUnrpWFmI/XEe2xb3VXULUdNSpZzTUkxgpivCodKI9CerwybapV4wbQi4uROHGQZ",
+	"lQi0DoeN30kDhnxmVUDjH9XG6Xb8ZHRIbY86ll4gsdkJWDtkx7ol1bZenmBAh/xxy90Q4b0egOS3Vye6",
+	"O/CHr3a7J0w61sdiTH4tSqdYSNkYpkrDoBqM+OTHZ1uBYd0lvvXXw5RkUF5o4CUTrJrjSEzT5P1kO9e6",
+	"6TXfyDN8jwLMn0L8aN+OWsAN45++oAuiC27ema74kS+cDuh+GV2CFlMB0eaUDAwpwiyliLKUNExAXPpS",
+	"NdyyEEcLWZ8PJQ1JBVkwQStgvKwbosGAZVT0K8/X80lSe4OhfCfzFTEKW8qLb9EjLAXlpCClGZ0Glt1b",
+	"wMqsS22ob/NW6Zibo3RuEkFTC55pXEjX0usGpC1piHmwQkV3TJSkyEybgaFPS4hk/tnOM+0/TrWgD4bb",
+	"TPuPGb7dmUhpYJJpYVfnDrU9j8LyAKcZxWW0gg1qdRD6v76/2PNQUbPR+Otl/Tgd/b//838xgA3JB14z",
+	"FSAo1jO3NqUiPsLnVbU9Um9ErCybChkZN59IUqWtQTHaBHkyfwraODogDEQsyWIr9h1lG8qcm3lhlUv2",
+	"8uWrAMtroMktYeMVMZ2AvXcK+mmaon3p/NV5gIYb4/4cyknMjaECbZTInMbus3tUAy1piWmNSi8gGgzl",
+	"UP7wgztLkNbj1uCHH9g5yIiFp77CFn59zKguAyMnEp4vuZFCp6BrylSir6UwLJe3GzeC3Dw8uDw64Jmd",
+	"H8RqJqTDb2bmStv9WDha8Ov7ixOmQcJyKHMFt3zHm5/DzRcb0s2GezjlUNL7qdh3WB0OGEY5+gJxhpmJ",
+	"Sh0RUuUuGma9YyonOJS4Ay6R19fn9rle7OnhU3+y6M0wP/zAnKpeuGzCdaWlQjZWkSigwEk84xiGsuWl",
+	"CScqgtARwHmWcMlC8huEAS6/VrKPyyhwit5Qlv4cLP+VaTBBXl3qw8cwn7SWEp+CJo+q35BTm/P9kGq6",
+	"n/KZkI5gBEzCEowlpekYaTMLsR5cyPpYyjMYykotTwRLu1N5VvRj+gdOhrL+gjDMEVnmA1VjbizVdKU1",
+	"VyqjOth+8/r8wlByr6f1piiASJzD3XTYqKcaDiXVqnM7efzsWbU21YCVBY7yup5uUQs3ltOxHz9lc5Vp",
+	"c8z4UFJdvKJspeEJIMS6w8CSYDOwZD+ecSFZ3z05lOV67P5bSGO+guiYOY4S7p3UB/L3GInpFLAiphs1",
+	"YA4EypTCfLVUTtNhgBVxzHQmJZa3K2H5J3+MZXU/444xLzCIoOCL/iG4NFCCvvRoeTKUZKgqjmnCtXYQ",
+	"H75Fo0wi7D7+GwbVr9462ucWFhKZq/1kwD3tZuLs6eOfKkNWiw72fdXBvQEjFxONhASotYdJLNzBnb0p",
+	"NkASf549zV7n+QZmKN15q8wyXiOjaMh0Ry0Qi/bP3rBxFs3AiRxDGX7a105GwEn3kWqHrB+6IcJjjE3P",
+	"0oD5xXksicUCTli4hPFcqUV4PJRFMufE2zEcq8Hgd1KKDJoI8V0ciRawhxf6Ys09/Ne+v9n9syhkfZjM",
+	"FURlpqs/GeJMSqJwVfgzq6zw9M1ZL+hdgjY+jWxwNDj0+SOSp6J33HsyOBw8obIic2TtVRLt/p5RTm+R",
+	"3HEWuSmEsadvzv4GqC1Va02vqRZQPnJAFYevgq0P+mLSVx8blXofHx5uKBN4vfKAlSJXnXUcke6pKSXa",
+	"9ulGCZ6odpahMoZPaUldMxVLP6hUGMZXjra/UquwiS892f5SWVrXvfH4p+1vNOuVXgW9Z7vsqKiUiy88",
+	"2Wk/RT1OFC3zKGb0PlSp1iNTiP91nuYAnc8MFpTKwfTjVdBLlekwGLxeSkdBkTBFiZAFWy9UEU9OWP/p",
+	"4ROv64yyQlMJyyoQnsXQvTtqjTVtsWa4x9/crFTHFfJwELZcG1kaVcwJF/CWfvZmoi+IBt4Xc1VXZXxc",
+	"cwMFj+5k7mhdnc6Cpwpr/BV864h3uAPiFSW83QtHO0zRLJOM7z3bZT8dBWSRPDze/nKrSOt3RFcIrpw0",
+	"6clJN/24CmqM7+Bz2RLhiqhKDGTlqyP3W6xFVCB3A0medlkwsXgR6/PYKGLpTsyMnVqxYkv+7TMU2tXm",
+	"N4qC498RpNDNbIWU61LwovUGFvIpFGjScvZFWWOsk3+densFFt21ipWynXEaCq8W7ZURyruk0qECw+VQ",
+	"+oK8J+5ZGmo5VwXAzTlKkHmZolzRJxHHV/MfyqKUL3tBFoUlX5Gx8HflK7vjRpz6VlM98sGGkjaal933",
+	"K3TqNZXmzAtoIIslK0Wl0lL+elFqiXVUWkKE8nzb+B3UKi3VMbdarrl3R1y1oyL0Tsz1C8q3leqnnQJu",
+	"fv7+Gmu3R/l990yPrktdHtjsVySe3jLcO/7wsUpKf1WoMnfQAi5za39R9jUnsRl2ePFZ0b2PQa+tnveO",
+	"6bGrKiVFtXo9BX2PjQEKMukoTyYXUi1zDyJZWUrzzdPDo7YQj/n0d0Qmarn63xp9cHzH04j7JQQPaHrn",
+	"aPrik48rzREhKvHE8eOi5kQNR6+FmYrCH7pRkyQuw3JzJLoUPPdHAzS3aIbbF/IEFb+qF8MwY1U6lEul",
+	"F8j+LcUPWaVYXxeGUULup4dHLPRgPAIZQRTudQkFL2nFd4PnjeSBnTC9Q4N4qWYziJjKbFWJKFwmGDCW",
+	"i3eZzIwDg5srFQ9oePdo6G3LuSjGG6hQ1vu4OSrmeL2PPvqDSZnQ2Y2a5059cIuqNgYJauJ1aTkrqrWS",
+	"yB4xYfeCoTQpGqh9VGyKIr0BS496B5PXTpD24NM8jh2qD6U/DTSztQNrj+tnRB4QXxg4N9YLjdpPhWKs",
+	"pwbkkHBzkcencA2h/7PUf05lIT3Q5VT8jQHjLDMYnOSkiJ98OVvs9REGQ8ll2bCo/oT/OuwiST73tpYW",
+	"ekcEqjPn96ZkCgtL5txEFJ2N6KbxPnN4xxu4uXDxoDB8/yTwHG0BtSZEBQZS5edufeHGBFCXoWFrDC/x",
+	"kq9Mgd6PDx833MXk0M3LgiqNkUwUaeEo2lDmtWBzOknuUa9n4xBWJHDsXYNqQd7QYstDOeepI5rUvQ0H",
+	"wsUM2HvMxSimYpECNzoRVu/f8EEgfQw4YEfo+w4YSQMoKO05pCzOFm0vL7u8r45u0VcbjCkeku6dSF1L",
+	"lnp8p2vo9l2c+jC4k/x6ykMX0+odNqHlQWD7dqnVK9SWWJ2k4PXenD55cWaTsmQz7WSYvP9aGc9FYRfu",
+	"65pQRCEpTtTA2GhhkCZFLEsHGFyGWhNJLHWBk0Qg7bUzgfFqKgY25YmIV0PZJ/5ND7tVIgevBIk74oZm",
+	"maCUxerK2143FcFV5PaIb0cLuzd7ywVKnJ/sg8nlX5R0vFXYGbmh4t2GbBiQ0X41Lns9CaEmkkbMJET7",
+	"QlLo93KuTKnL+f6eRXTECizr54EYQzkDy54ePjnpCqBAfcYbHorI5nCvFCusYnwop7BEDoiRuCiW4Ae3",
+	"lgF7wXUsQCMtNcxYvqIKGGWPtdVQkrbUTUDcafy9ehi7qCpk5STpqdJq5FuOFfhOfKrIKZEl1IGOuFUr",
+	"m6CFBzVYp4i8TSK7UR60quYJ3p6H9Q1AHo7shsYnVvuU6eBjOXPJbKn0whTmxXGG3c0dMmSVfIaiBWAu",
+	"5Dm2iuaCfBlozay6XSvO2WqkZx6DZPkCZHict8cAjWdomGOqSpMpxQylrajZXShBcZZ3xEvrdULuO25o",
+	"OyutWoyCykmSwHRrHvtgSPjm+GsZ7tMKgS6u/+bctkomNthOxUzuZ6knRR1qOfNa+dP/oJD0hl5uFaF1",
+	"pc/yI5PTEer3ihkTlmHKR8IdfapQvGFJl/phPdEI23Qj2UvAseZ3Od2qlJdO+ApJzVD6uGdHAAMkfLsm",
+	"bB2zsbLzoUR7MBvDSnnDRk7v+pS7iWqJZE4GoEhtxexc6IilHDPjgqGsdHQnEqoyG4tLaOedjVfVQ3hk",
+	"mAYeDyVe+d6AnZaBIoUPOqejtqgjVbiJq8EkdB2FGccIZATKzt2BISHBkNCaMaWDFKNcsnqRd6G7A3pc",
+	"y3q8jeG2Ig7moPNgoP0z09U3Wl0CkU8zFylTZLzyYPLlbLWEmJsTD878M9914kGlo9/GxAN/IA9ZBl9E",
+	"H3mdenNZyk3OxtbnFxSxSLdPLzihyEVCoKLRJP1JQY95hGNpIK5KDmW7Sea7U1KOkTBD6fvo4QTYkGzO",
+	"zZxEHuPZtU9E9XkKfZVZIyIYykoPzMBnkPoenPh+WPbwDNHDKuQkziJftSZWE8dgLRjHP/cG7GxaEAE2",
+	"4dJNPQY252gdLNr6xnwVMKny7bgd+Gznwv/h/bTCsGeHTzqdovhCEbz5TeZU1FrF3rNuVO/lukY78hfQ",
+	"L/IqSDgVkkWN1ql7D7kWDyLDdupKUIepvEpCkS7fSVHr/P7gM33YLd2iErT9kG5xe/H5u8vPwFgikQNB",
+	"J7e+HkPAoaopGlQHpFMC/U+wrzpg78tJhq9gHcGmUqe3MEx/Jzf9fq4wYojHMbXn7DYK5xe+SVfwDXO+",
+	"b12h0klpo67gD+RBV7irjGR/wDsoDHUQPfjs+2k1mNs2ZUJD4tRuP0pdh/C/0V8njMuVklimZJX/ZOeQ",
+	"GIgvwWsYWJODDOCldE7PRt3eNPeT7761G7OlsR446vfCURFOuAcw1ndKHfBL2PsibPWdAY1MFatLTOY7",
+	"QPyAva6A+ExzifXELHeM3ycdehDWKqYaxUPZCdgRJMp2AzaV7KsA9pdX/mpd4+45xiTvl9ctRPi7LqMK",
+	"ffv4Pz3SPqiEd5F+TwlGOYnx+b+bWKbSs02y9+tGo867QqJ6T9Pt7uV/fal8bbOFym3W2qgSx9iN8FPt",
+	"FBY2u7N5O2TeOo2skAnoGURDuQDMBV/A6pgK9KxUhu5RrLnHJ+Dr0HrzKJigfAz5HFOZHUpj+Wo9m2gB",
+	"3JdnFh1d7u6ZZVwX2r879vFA3O+OuEueQMByzGUec53cVukPuYZCeKKfP3gQx0mF+jcLi65y6YW0HI7e",
+	"goS0m4aqppZlHUphqBYb1v3LtITomIV5gRcDNmSGr0yRy2HRDyKoMAaSH3wOO2GEQ0kBk25c7NWOPXgc",
+	"4RKxFdKXA2QJcElBGWo6jYUEhg/sC1mpGJdHffUjJzAnQgpjxaTaOM6RsixGF5ViEuxS6UVn6PR/gn0Z",
+	"J+fled8ZqahOs4ZS5Lf55+CJDcCLuZxlfAb7iYog7kIBB+PIGzO7k0oU4kieEzrgcBefaQh9xU2dVz93",
+	"QEcaUQ5ijwzztT4HBcRjrU4shouNho7zt5325wbcYwuA1Ae9eOaJ5beKupUFAGMgZBny7xYYaZVSHZk5",
+	"SB+eWFRIRHpRRNBwHLbSzT4vROMePmHhsDfshQ5nE1+bBuMpO/CcioM5IcKX5ytaKz3qzFZ6k7WQ5Q6q",
+	"OpQzfB2efg1EfWDnD+zcsXPlOFuOgQFDuhOwCskpPPTdWNgich3s/cBuzLvsoH+nRQ7mYTPfskZe8pLz",
+	"RHUccz5moVoU3F1M5kEZTeE4rJxQyV+/UaVb1BMrMzMhHUURki2VjkwePkzdO6l48wCLQQ9lP46TkaAy",
+	"z47YBsx9geOPpLKjqcpkRF/+kSnLR/BpAhBBFAyl+1JzCyNfBZcey8r7oi/cMJi/P8u0ewhLp3dQuQsw",
+	"9ygTuNnegsniTh/FX9WS5ZfClthD7MHh0E6WWDimaIVE4Tb2p5UDrK/Gtl6i6EI2bFO3yZ7yMk7e4TMt",
+	"624jdwhrVUd8xfrvLp7vBblcwZ4cum8N4zOFjZncw39kgD32qKFCb6pVktf2560eDV2dFFo1T3j35FZF",
+	"fDVgp5Ylylj25Mcf/WKQn4Vu4nDdqrCcxu5r+ni3+EOX0IE6+APTalm6ndxBoOupml5pleXxPfv+/tU5",
+	"IsZTM8QhTFKL+Cpo8ke8ggKt1iFlodOt1W7PscVkqfwFrN3dwDxi1NinoSMi12qz5IAZFGPYeMXCSsPK",
+	"kPXnYjYvPJh72LJADuV4hcq8Y7mFqq2KwvGodcfCWNK6u8onCWMvip3euc+9RSbQeVQeDdawmmOlZuqe",
+	"xPrYVNtwbgLGZ47/B0zDRGdYuxK7eMQjwMbiAZso6fgZxjauoSGVfqIlpjfbFW3pG7TrJjKsEG/Ab2Ki",
+	"4mikMqupYd5UxbFajrI0YHAJ0o4wPsZnPvktJiDt2q1U+qHe1VYoNtayGNBhJ32PMOXraPumW+sWWPbk",
+	"2jEZotnn7E5JeK2n5cYojeI8Hmj1lzbF5C18KjDXKmpqwNFWFBew9EEzhqOk1OvDvs+xiyDXwGTmiCSR",
+	"WN9nwrcsHLCwbCkXMiS8hqQTaoaztp3ecYkjh0je13XXG0rfXo9VmxtKwNjx0DfRC09a3Yr8g3N+CUMp",
+	"lYQBO6eHTd4BRQARnPDz57TSx/PqKjymtqTYkMYMZT/8/BmPEDtXXV2FgXvH3R2XK/zT6ScBm2TGqqT2",
+	"Gn01oF5GC1hRJ6Orq5D4EXpyUAlrmpbpdfq5a9r6d5YXy8Dd5f1GW4v/Jxp+3fwnjLOEx04khIhVDoAJ",
+	"gw1OHlPa/FCSfoidejBHuGh82A8P8JQPjg7GKlqFvntADl2PzFCGed9p8mrZaot3LHNftHhfGwFftL/9",
+	"RmPgG12e7zkKvmwOvK7SxrK4kHu2eD0EJ3xDvQEKIMgpcVuUXsMgmtL9wedKh+GNwX7PeZJyTOh3NKns",
+	"PZfwCKiSjrBoiM/bzThiMGCnzNT1BOq/1lYVHplaK7QW/fgLrqtCP7aH99Er33o98O8E9ugwUQheC3Sl",
+	"GLNWPlln1ll/sYf3Rl6/Emn9FwWY17I80W6pdr0QWxcNULlKOZZbz21htb7odQ7daSRb0wJ1fajnLyj4",
+	"sRimmMJPtX24oS4SXMMJC5HEhQFl6RhMSczjeHgcD6UngRe5uxE9424MTB/EzP40jVfdRHIot1PJYzaJ",
+	"HUIKbxdZHxRUQ6+7E5u+juNwV7z+2l7D6yL6gwx1dzFAt+Njm8WoA8RKdBneKyHrVP2fqxSb+W6hxaxv",
+	"V6mY8DheMZ6TIyVhbyiFtCovdqvFJQ5RkT99mZoALbERC91/oZPyYrEAsvRSKJKnhPj5kWkYeGfKKfAp",
+	"G6/crJ0KpDvU70Z/RAi48oTwK6mLE5WuHprhPNDE7TRRpasqhUCMb5KJm5FCbMgMy2+EGL5FE1xe4h/t",
+	"XuSuABbGwKOQzcQl5urGQgIGWLjfDU/SGFjELR/KvHsFhVxKx0j6IT2R91auRG3UmctQtqJOuanYDgcs",
+	"zKQGo+JLiEKkqIYBn8yHsmrUw7pScx4xmTdMZ5c8zoBJLJiZGwxPnGCocWCIhpJjcY25kLMB+02VXcwx",
+	"Yq4z7Izu7p5kRz9bpRrUfciMftZ1JDQ/PW/OeJAX/3S0kUhGlTpOEckcuVhHEut1qT73xsA16NPMznvH",
+	"Hz468mRAX+aEMNNx77h3gDKJH+5zuyo7uWPI9kaNRnwLEN/zG+ts5kV63WPuO5XZk0p/+tLFOiiJLpWz",
+	"Cj6vzd9vZM8M2Jk162LoaX1U76+Mqi7mqgXTt+d8P1fV8NqWoIrF/RxlpVpClFFZbqo6U56m1eHjrY6Y",
+	"FwCkdo7Swsx3aG/2TjZzpxcoOYHq0eVdNruPb02gNYVhDNibjrgML0xj23uEOWPxFk58rRuUmSsriOOk",
+	"Y/LzllvRb4fE+gm3PFazDII8OgNDQqp6zwlZFgLm+fegzaRN7+rj1f8PAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -30,6 +30,7 @@ import (
 	"github.com/leadpilot/leadpilot/internal/llmsettings"
 	"github.com/leadpilot/leadpilot/internal/orgs"
 	"github.com/leadpilot/leadpilot/internal/ratelimit"
+	"github.com/leadpilot/leadpilot/internal/templates"
 )
 
 // Limits are the request budgets.
@@ -78,6 +79,7 @@ type Deps struct {
 	Auth        *auth.Service
 	Orgs        *orgs.Service
 	LLM         *llmsettings.Service
+	Templates   *templates.Service
 	Idempotency *idempotency.Store
 	Limiter     *ratelimit.Limiter
 	Limits      Limits
@@ -98,6 +100,7 @@ type Server struct {
 	auth    *auth.Service
 	orgs    *orgs.Service
 	llm     *llmsettings.Service
+	tpl     *templates.Service
 	limiter *ratelimit.Limiter
 	limits  Limits
 }
@@ -159,7 +162,7 @@ func New(d Deps) (*echo.Echo, error) {
 		d.Extra(e)
 	}
 
-	s := &Server{auth: d.Auth, orgs: d.Orgs, llm: d.LLM, limiter: d.Limiter, limits: d.Limits}
+	s := &Server{auth: d.Auth, orgs: d.Orgs, llm: d.LLM, tpl: d.Templates, limiter: d.Limiter, limits: d.Limits}
 	public, err := publicOperations(spec, d.Limits)
 	if err != nil {
 		return nil, err

@@ -21,6 +21,8 @@ type tenant struct {
 	inviteID uuid.UUID
 	keyID    uuid.UUID
 	keySec   string
+	// templateID is a private template of the organisation's own.
+	templateID uuid.UUID
 }
 
 func (b *bundle) tenant(t *testing.T, name string) tenant {
@@ -32,7 +34,11 @@ func (b *bundle) tenant(t *testing.T, name string) tenant {
 	require.NoError(t, err)
 	k, err := b.client.CreateAPIKeyWithResponse(ctx, nil, api.APIKeyCreate{Name: name + " key"}, bearer(o.AccessToken))
 	require.NoError(t, err)
-	return tenant{owner: o, member: m, inviteID: inv.JSON201.ID, keyID: k.JSON201.ID, keySec: k.JSON201.Secret}
+	tpl, err := b.client.CreateTemplateWithResponse(ctx, nil, api.TemplateCreate{Name: name + " template",
+		Steps: []api.TemplateStepInput{{Channel: api.TemplateChannelSms, Body: "Hi {{first_name}}"}}}, bearer(o.AccessToken))
+	require.NoError(t, err)
+	require.Equal(t, http.StatusCreated, tpl.StatusCode(), string(tpl.Body))
+	return tenant{owner: o, member: m, inviteID: inv.JSON201.ID, keyID: k.JSON201.ID, keySec: k.JSON201.Secret, templateID: tpl.JSON201.ID}
 }
 
 // crossTenantCase calls one endpoint as org B (with credential cred) on
@@ -62,12 +68,33 @@ var crossTenantCases = []crossTenantCase{
 		r, err := c.RevokeAPIKeyWithResponse(ctx, a.keyID, bearer(cred))
 		return resp(r, err)
 	}},
+	{"getTemplate", func(ctx context.Context, c *api.ClientWithResponses, a tenant, cred string) (*http.Response, []byte, error) {
+		r, err := c.GetTemplateWithResponse(ctx, a.templateID, bearer(cred))
+		return resp(r, err)
+	}},
+	{"updateTemplate", func(ctx context.Context, c *api.ClientWithResponses, a tenant, cred string) (*http.Response, []byte, error) {
+		r, err := c.UpdateTemplateWithResponse(ctx, a.templateID, api.TemplateUpdate{Name: ptr("Hijacked")}, bearer(cred))
+		return resp(r, err)
+	}},
+	{"deleteTemplate", func(ctx context.Context, c *api.ClientWithResponses, a tenant, cred string) (*http.Response, []byte, error) {
+		r, err := c.DeleteTemplateWithResponse(ctx, a.templateID, bearer(cred))
+		return resp(r, err)
+	}},
+	{"cloneTemplate", func(ctx context.Context, c *api.ClientWithResponses, a tenant, cred string) (*http.Response, []byte, error) {
+		r, err := c.CloneTemplateWithResponse(ctx, a.templateID, nil, api.TemplateClone{}, bearer(cred))
+		return resp(r, err)
+	}},
+	{"previewTemplate", func(ctx context.Context, c *api.ClientWithResponses, a tenant, cred string) (*http.Response, []byte, error) {
+		r, err := c.PreviewTemplateWithResponse(ctx, a.templateID, api.TemplatePreviewRequest{}, bearer(cred))
+		return resp(r, err)
+	}},
 }
 
 // scopedByCaller are operations without ids: they act on the caller's own
 // organisation, checked below to show only org B.
 var scopedByCaller = []string{"getMe", "getOrganization", "updateOrganization", "listMembers", "listInvites", "createInvite", "listApiKeys", "createApiKey",
-	"getLlmSettings", "putLlmSettings", "testLlmSettings", "getLlmUsage", "resendVerification"}
+	"getLlmSettings", "putLlmSettings", "testLlmSettings", "getLlmUsage", "resendVerification",
+	"listTemplates", "createTemplate"}
 
 // public operations act before there is a tenant.
 var publicOps = []string{"signup", "login", "refreshSession", "logout", "acceptInvite", "verifyEmail", "requestPasswordReset", "confirmPasswordReset"}
@@ -85,6 +112,16 @@ func resp[T interface{ StatusCode() int }](r T, err error) (*http.Response, []by
 	case *api.RevokeInviteResponse:
 		return x.HTTPResponse, x.Body, nil
 	case *api.RevokeAPIKeyResponse:
+		return x.HTTPResponse, x.Body, nil
+	case *api.GetTemplateResponse:
+		return x.HTTPResponse, x.Body, nil
+	case *api.UpdateTemplateResponse:
+		return x.HTTPResponse, x.Body, nil
+	case *api.DeleteTemplateResponse:
+		return x.HTTPResponse, x.Body, nil
+	case *api.CloneTemplateResponse:
+		return x.HTTPResponse, x.Body, nil
+	case *api.PreviewTemplateResponse:
 		return x.HTTPResponse, x.Body, nil
 	}
 	panic("add the response type to resp")
@@ -135,6 +172,9 @@ func TestCrossTenant(t *testing.T) {
 		me, err := b.client.GetMeWithResponse(ctx, bearer(a.keySec))
 		require.NoError(t, err)
 		require.Equal(t, http.StatusOK, me.StatusCode(), "A's key still works")
+		tpl, err := b.client.GetTemplateWithResponse(ctx, a.templateID, bearer(a.owner.AccessToken))
+		require.NoError(t, err)
+		require.Equal(t, "Tenant A template", tpl.JSON200.Name, "B neither renamed nor deleted A's template")
 	})
 
 	t.Run("ChangingOnesOwnOrganisationLeavesTheOtherAlone", func(t *testing.T) {
@@ -188,6 +228,19 @@ func TestCrossTenant(t *testing.T) {
 		for _, k := range keys.JSON200.Data {
 			require.NotEqual(t, a.keyID, k.ID)
 		}
+		var seen []uuid.UUID
+		for cursor := (*string)(nil); ; {
+			tpls, err := b.client.ListTemplatesWithResponse(ctx, &api.ListTemplatesParams{Limit: ptr(100), Cursor: cursor}, tok)
+			require.NoError(t, err)
+			for _, tp := range tpls.JSON200.Data {
+				seen = append(seen, tp.ID)
+			}
+			if cursor = tpls.JSON200.NextCursor; cursor == nil {
+				break
+			}
+		}
+		require.Contains(t, seen, other.templateID)
+		require.NotContains(t, seen, a.templateID, "A's private template is not in B's catalogue")
 		// A token for A cannot be bent to act on B by login's org_id.
 		l, err := b.client.LoginWithResponse(ctx, api.LoginRequest{Email: api.Email(a.owner.User.Email), Password: password, OrgID: &other.owner.Organization.ID})
 		require.NoError(t, err)
