@@ -219,4 +219,21 @@ func TestTemplates(t *testing.T) {
 		require.Equal(t, templates.SampleLead().FirstName+", about "+templates.SampleLead().Company, *r.JSON200.Steps[0].Subject)
 		require.Equal(t, []string{"custom.region", "metric", "custom.team"}, r.JSON200.Unresolved)
 	})
+
+	t.Run("CloneAndPreviewNeedNoBody", func(t *testing.T) {
+		t.Parallel()
+		s := b.signup(t, "No body")
+		sys := b.systemTemplate(t, "Bodiless", "t-"+uuid.NewString()[:8], 0, "whatsapp")
+		p, err := b.client.PreviewTemplateWithBodyWithResponse(ctx, sys, "application/json", nil, bearer(s.AccessToken))
+		require.NoError(t, err)
+		require.Equal(t, http.StatusOK, p.StatusCode(), string(p.Body))
+		require.True(t, p.JSON200.Sample)
+		require.Equal(t, "Hi "+templates.SampleLead().FirstName, p.JSON200.Steps[0].Body)
+		require.Empty(t, p.JSON200.Unresolved)
+
+		c, err := b.client.CloneTemplateWithBodyWithResponse(ctx, sys, nil, "application/json", nil, bearer(s.AccessToken))
+		require.NoError(t, err)
+		require.Equal(t, http.StatusCreated, c.StatusCode(), string(c.Body))
+		require.Equal(t, "Bodiless", c.JSON201.Name)
+	})
 }
