@@ -1,16 +1,18 @@
-// Package seeds holds the platform's own data: the system sequence
-// templates every organisation can start from (from the product spec's
-// template library). `leadpilot seed` applies them idempotently.
+// Package seeds holds the platform's own data, as data: the system
+// sequence templates every organisation can start from (the product spec's
+// template library and more). It is the one copy of them: `leadpilot seed`
+// writes them to the database (internal/templates.Seed) and the built-in
+// LLM provider falls back to the ones marked BuiltinDefault, so the two
+// cannot drift apart.
 package seeds
 
 import (
-	"context"
 	_ "embed"
 	"encoding/json"
 	"fmt"
+	"slices"
 
 	"github.com/google/uuid"
-	"github.com/uptrace/bun"
 )
 
 //go:embed templates.json
@@ -28,45 +30,39 @@ type Step struct {
 // Template is a system sequence template with a fixed id, so seeding again
 // updates it in place.
 type Template struct {
-	bun.BaseModel `bun:"table:sequence_templates"`
-
-	ID          uuid.UUID `bun:"id,pk,type:uuid" json:"id"`
-	Name        string    `bun:"name" json:"name"`
-	Description string    `bun:"description" json:"description"`
-	Industry    string    `bun:"industry" json:"industry"`
-	UseCase     string    `bun:"use_case" json:"use_case"`
-	Steps       []Step    `bun:"steps,type:jsonb" json:"steps"`
-	Channels    []string  `bun:"channels,array" json:"channels"`
-	IsPublic    bool      `bun:"is_public" json:"-"`
-	IsSystem    bool      `bun:"is_system" json:"-"`
+	ID          uuid.UUID `json:"id"`
+	Name        string    `json:"name"`
+	Description string    `json:"description"`
+	Industry    string    `json:"industry"`
+	UseCase     string    `json:"use_case"`
+	Channels    []string  `json:"channels"`
+	Steps       []Step    `json:"steps"`
+	// BuiltinDefault marks the templates the built-in LLM provider uses
+	// when a request brings no template of its own.
+	BuiltinDefault bool `json:"builtin_default,omitempty"`
 }
 
-// Templates returns the embedded system templates.
-func Templates() ([]Template, error) {
+// parsed is decoded once; a broken file is a build mistake caught by the
+// package's tests, so Templates still reports it rather than panicking.
+var parsed, parseErr = func() ([]Template, error) {
 	var ts []Template
 	if err := json.Unmarshal(templatesJSON, &ts); err != nil {
 		return nil, fmt.Errorf("seeds: templates.json: %w", err)
 	}
-	for i := range ts {
-		ts[i].IsPublic, ts[i].IsSystem = true, true
-	}
 	return ts, nil
-}
+}()
 
-// Apply upserts the system templates. It must run as the schema owner:
-// row-level security keeps the app role from writing rows without an org.
-func Apply(ctx context.Context, db bun.IDB) (int, error) {
-	ts, err := Templates()
-	if err != nil {
-		return 0, err
+// Templates returns the embedded system templates, in file order. The
+// slices are copies: a caller may change them freely.
+func Templates() ([]Template, error) {
+	if parseErr != nil {
+		return nil, parseErr
 	}
-	_, err = db.NewInsert().Model(&ts).
-		On("CONFLICT (id) DO UPDATE").
-		Set("name = EXCLUDED.name, description = EXCLUDED.description, industry = EXCLUDED.industry").
-		Set("use_case = EXCLUDED.use_case, steps = EXCLUDED.steps, channels = EXCLUDED.channels").
-		Exec(ctx)
-	if err != nil {
-		return 0, fmt.Errorf("seeds: upsert templates: %w", err)
+	out := make([]Template, len(parsed))
+	for i, t := range parsed {
+		t.Channels = slices.Clone(t.Channels)
+		t.Steps = slices.Clone(t.Steps)
+		out[i] = t
 	}
-	return len(ts), nil
+	return out, nil
 }

@@ -9,7 +9,9 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"path"
@@ -129,6 +131,27 @@ type ServerInterface interface {
 	// GetLlmUsage Token usage per day, provider, model and operation
 	// (GET /v1/settings/llm/usage)
 	GetLlmUsage(ctx echo.Context, params GetLlmUsageParams) error
+	// ListTemplates The sequence templates the organisation sees, most used first
+	// (GET /v1/templates)
+	ListTemplates(ctx echo.Context, params ListTemplatesParams) error
+	// CreateTemplate Create a template of the organisation's own
+	// (POST /v1/templates)
+	CreateTemplate(ctx echo.Context, params CreateTemplateParams) error
+	// DeleteTemplate Delete one of the organisation's own templates
+	// (DELETE /v1/templates/{template_id})
+	DeleteTemplate(ctx echo.Context, templateID openapi_types.UUID) error
+	// GetTemplate One template the organisation sees
+	// (GET /v1/templates/{template_id})
+	GetTemplate(ctx echo.Context, templateID openapi_types.UUID) error
+	// UpdateTemplate Change one of the organisation's own templates
+	// (PATCH /v1/templates/{template_id})
+	UpdateTemplate(ctx echo.Context, templateID openapi_types.UUID) error
+	// CloneTemplate Copy a template into the organisation
+	// (POST /v1/templates/{template_id}/clone)
+	CloneTemplate(ctx echo.Context, templateID openapi_types.UUID, params CloneTemplateParams) error
+	// PreviewTemplate Render a template for a lead
+	// (POST /v1/templates/{template_id}/preview)
+	PreviewTemplate(ctx echo.Context, templateID openapi_types.UUID) error
 }
 
 // ServerInterfaceWrapper converts echo contexts to parameters.
@@ -682,6 +705,181 @@ func (w *ServerInterfaceWrapper) GetLlmUsage(ctx echo.Context) error {
 	return err
 }
 
+// ListTemplates converts echo context to params.
+func (w *ServerInterfaceWrapper) ListTemplates(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListTemplatesParams
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// ------------- Optional query parameter "industry" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "industry", ctx.QueryParams(), &params.Industry, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter industry: %s", err))
+	}
+
+	// ------------- Optional query parameter "use_case" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "use_case", ctx.QueryParams(), &params.UseCase, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter use_case: %s", err))
+	}
+
+	// ------------- Optional query parameter "channel" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "channel", ctx.QueryParams(), &params.Channel, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter channel: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListTemplates(ctx, params)
+	return err
+}
+
+// CreateTemplate converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateTemplate(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreateTemplateParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateTemplate(ctx, params)
+	return err
+}
+
+// DeleteTemplate converts echo context to params.
+func (w *ServerInterfaceWrapper) DeleteTemplate(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "template_id" -------------
+	var templateID openapi_types.UUID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "template_id", ctx.Param("template_id"), &templateID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter template_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DeleteTemplate(ctx, templateID)
+	return err
+}
+
+// GetTemplate converts echo context to params.
+func (w *ServerInterfaceWrapper) GetTemplate(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "template_id" -------------
+	var templateID openapi_types.UUID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "template_id", ctx.Param("template_id"), &templateID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter template_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetTemplate(ctx, templateID)
+	return err
+}
+
+// UpdateTemplate converts echo context to params.
+func (w *ServerInterfaceWrapper) UpdateTemplate(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "template_id" -------------
+	var templateID openapi_types.UUID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "template_id", ctx.Param("template_id"), &templateID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter template_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UpdateTemplate(ctx, templateID)
+	return err
+}
+
+// CloneTemplate converts echo context to params.
+func (w *ServerInterfaceWrapper) CloneTemplate(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "template_id" -------------
+	var templateID openapi_types.UUID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "template_id", ctx.Param("template_id"), &templateID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter template_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CloneTemplateParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CloneTemplate(ctx, templateID, params)
+	return err
+}
+
+// PreviewTemplate converts echo context to params.
+func (w *ServerInterfaceWrapper) PreviewTemplate(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "template_id" -------------
+	var templateID openapi_types.UUID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "template_id", ctx.Param("template_id"), &templateID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter template_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.PreviewTemplate(ctx, templateID)
+	return err
+}
+
 // This is a simple interface which specifies echo.Route addition functions which
 // are present on both echo.Echo and echo.Group, since we want to allow using
 // either of them for path registration
@@ -764,6 +962,13 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/v1/campaigns/:campaign_id/resume", wrapper.ResumeCampaign, options.OperationMiddlewares["resumeCampaign"]...)
 	router.POST(options.BaseURL+"/v1/campaigns/:campaign_id/complete", wrapper.CompleteCampaign, options.OperationMiddlewares["completeCampaign"]...)
 	router.POST(options.BaseURL+"/v1/campaigns/:campaign_id/archive", wrapper.ArchiveCampaign, options.OperationMiddlewares["archiveCampaign"]...)
+	router.GET(options.BaseURL+"/v1/templates", wrapper.ListTemplates, options.OperationMiddlewares["listTemplates"]...)
+	router.POST(options.BaseURL+"/v1/templates", wrapper.CreateTemplate, options.OperationMiddlewares["createTemplate"]...)
+	router.DELETE(options.BaseURL+"/v1/templates/:template_id", wrapper.DeleteTemplate, options.OperationMiddlewares["deleteTemplate"]...)
+	router.GET(options.BaseURL+"/v1/templates/:template_id", wrapper.GetTemplate, options.OperationMiddlewares["getTemplate"]...)
+	router.PATCH(options.BaseURL+"/v1/templates/:template_id", wrapper.UpdateTemplate, options.OperationMiddlewares["updateTemplate"]...)
+	router.POST(options.BaseURL+"/v1/templates/:template_id/clone", wrapper.CloneTemplate, options.OperationMiddlewares["cloneTemplate"]...)
+	router.POST(options.BaseURL+"/v1/templates/:template_id/preview", wrapper.PreviewTemplate, options.OperationMiddlewares["previewTemplate"]...)
 
 }
 
@@ -5767,6 +5972,1060 @@ func (response GetLlmUsage503ApplicationProblemPlusJSONResponse) VisitGetLlmUsag
 	return err
 }
 
+type ListTemplatesRequestObject struct {
+	Params ListTemplatesParams
+}
+
+type ListTemplatesResponseObject interface {
+	VisitListTemplatesResponse(w http.ResponseWriter) error
+}
+
+type ListTemplates200JSONResponse TemplateList
+
+func (response ListTemplates200JSONResponse) VisitListTemplatesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTemplates400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListTemplates400ApplicationProblemPlusJSONResponse) VisitListTemplatesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTemplates401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListTemplates401ApplicationProblemPlusJSONResponse) VisitListTemplatesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTemplates422ApplicationProblemPlusJSONResponse struct {
+	ValidationFailedApplicationProblemPlusJSONResponse
+}
+
+func (response ListTemplates422ApplicationProblemPlusJSONResponse) VisitListTemplatesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTemplates429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ListTemplates429ApplicationProblemPlusJSONResponse) VisitListTemplatesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTemplates500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response ListTemplates500ApplicationProblemPlusJSONResponse) VisitListTemplatesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTemplates503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListTemplates503ApplicationProblemPlusJSONResponse) VisitListTemplatesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateTemplateRequestObject struct {
+	Params CreateTemplateParams
+	Body   *CreateTemplateJSONRequestBody
+}
+
+type CreateTemplateResponseObject interface {
+	VisitCreateTemplateResponse(w http.ResponseWriter) error
+}
+
+type CreateTemplate201JSONResponse Template
+
+func (response CreateTemplate201JSONResponse) VisitCreateTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateTemplate400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CreateTemplate400ApplicationProblemPlusJSONResponse) VisitCreateTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateTemplate401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateTemplate401ApplicationProblemPlusJSONResponse) VisitCreateTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateTemplate409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response CreateTemplate409ApplicationProblemPlusJSONResponse) VisitCreateTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateTemplate413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateTemplate413ApplicationProblemPlusJSONResponse) VisitCreateTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateTemplate415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateTemplate415ApplicationProblemPlusJSONResponse) VisitCreateTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateTemplate422ApplicationProblemPlusJSONResponse struct {
+	ValidationFailedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateTemplate422ApplicationProblemPlusJSONResponse) VisitCreateTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateTemplate429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response CreateTemplate429ApplicationProblemPlusJSONResponse) VisitCreateTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateTemplate500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response CreateTemplate500ApplicationProblemPlusJSONResponse) VisitCreateTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateTemplate503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response CreateTemplate503ApplicationProblemPlusJSONResponse) VisitCreateTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteTemplateRequestObject struct {
+	TemplateID openapi_types.UUID `json:"template_id"`
+}
+
+type DeleteTemplateResponseObject interface {
+	VisitDeleteTemplateResponse(w http.ResponseWriter) error
+}
+
+type DeleteTemplate204Response struct {
+}
+
+func (response DeleteTemplate204Response) VisitDeleteTemplateResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type DeleteTemplate400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteTemplate400ApplicationProblemPlusJSONResponse) VisitDeleteTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteTemplate401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteTemplate401ApplicationProblemPlusJSONResponse) VisitDeleteTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteTemplate404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteTemplate404ApplicationProblemPlusJSONResponse) VisitDeleteTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteTemplate429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteTemplate429ApplicationProblemPlusJSONResponse) VisitDeleteTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteTemplate500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteTemplate500ApplicationProblemPlusJSONResponse) VisitDeleteTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteTemplate503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteTemplate503ApplicationProblemPlusJSONResponse) VisitDeleteTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetTemplateRequestObject struct {
+	TemplateID openapi_types.UUID `json:"template_id"`
+}
+
+type GetTemplateResponseObject interface {
+	VisitGetTemplateResponse(w http.ResponseWriter) error
+}
+
+type GetTemplate200JSONResponse Template
+
+func (response GetTemplate200JSONResponse) VisitGetTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetTemplate400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetTemplate400ApplicationProblemPlusJSONResponse) VisitGetTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetTemplate401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetTemplate401ApplicationProblemPlusJSONResponse) VisitGetTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetTemplate404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetTemplate404ApplicationProblemPlusJSONResponse) VisitGetTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetTemplate429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response GetTemplate429ApplicationProblemPlusJSONResponse) VisitGetTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetTemplate500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response GetTemplate500ApplicationProblemPlusJSONResponse) VisitGetTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetTemplate503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetTemplate503ApplicationProblemPlusJSONResponse) VisitGetTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateTemplateRequestObject struct {
+	TemplateID openapi_types.UUID `json:"template_id"`
+	Body       *UpdateTemplateJSONRequestBody
+}
+
+type UpdateTemplateResponseObject interface {
+	VisitUpdateTemplateResponse(w http.ResponseWriter) error
+}
+
+type UpdateTemplate200JSONResponse Template
+
+func (response UpdateTemplate200JSONResponse) VisitUpdateTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateTemplate400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateTemplate400ApplicationProblemPlusJSONResponse) VisitUpdateTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateTemplate401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateTemplate401ApplicationProblemPlusJSONResponse) VisitUpdateTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateTemplate404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateTemplate404ApplicationProblemPlusJSONResponse) VisitUpdateTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateTemplate413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateTemplate413ApplicationProblemPlusJSONResponse) VisitUpdateTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateTemplate415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateTemplate415ApplicationProblemPlusJSONResponse) VisitUpdateTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateTemplate422ApplicationProblemPlusJSONResponse struct {
+	ValidationFailedApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateTemplate422ApplicationProblemPlusJSONResponse) VisitUpdateTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateTemplate429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateTemplate429ApplicationProblemPlusJSONResponse) VisitUpdateTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateTemplate500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateTemplate500ApplicationProblemPlusJSONResponse) VisitUpdateTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateTemplate503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateTemplate503ApplicationProblemPlusJSONResponse) VisitUpdateTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CloneTemplateRequestObject struct {
+	TemplateID openapi_types.UUID `json:"template_id"`
+	Params     CloneTemplateParams
+	Body       *CloneTemplateJSONRequestBody
+}
+
+type CloneTemplateResponseObject interface {
+	VisitCloneTemplateResponse(w http.ResponseWriter) error
+}
+
+type CloneTemplate201JSONResponse Template
+
+func (response CloneTemplate201JSONResponse) VisitCloneTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CloneTemplate400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CloneTemplate400ApplicationProblemPlusJSONResponse) VisitCloneTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CloneTemplate401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CloneTemplate401ApplicationProblemPlusJSONResponse) VisitCloneTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CloneTemplate404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response CloneTemplate404ApplicationProblemPlusJSONResponse) VisitCloneTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CloneTemplate409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response CloneTemplate409ApplicationProblemPlusJSONResponse) VisitCloneTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CloneTemplate413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response CloneTemplate413ApplicationProblemPlusJSONResponse) VisitCloneTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CloneTemplate415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response CloneTemplate415ApplicationProblemPlusJSONResponse) VisitCloneTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CloneTemplate422ApplicationProblemPlusJSONResponse struct {
+	ValidationFailedApplicationProblemPlusJSONResponse
+}
+
+func (response CloneTemplate422ApplicationProblemPlusJSONResponse) VisitCloneTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CloneTemplate429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response CloneTemplate429ApplicationProblemPlusJSONResponse) VisitCloneTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CloneTemplate500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response CloneTemplate500ApplicationProblemPlusJSONResponse) VisitCloneTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CloneTemplate503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response CloneTemplate503ApplicationProblemPlusJSONResponse) VisitCloneTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PreviewTemplateRequestObject struct {
+	TemplateID openapi_types.UUID `json:"template_id"`
+	Body       *PreviewTemplateJSONRequestBody
+}
+
+type PreviewTemplateResponseObject interface {
+	VisitPreviewTemplateResponse(w http.ResponseWriter) error
+}
+
+type PreviewTemplate200JSONResponse TemplatePreview
+
+func (response PreviewTemplate200JSONResponse) VisitPreviewTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PreviewTemplate400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response PreviewTemplate400ApplicationProblemPlusJSONResponse) VisitPreviewTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PreviewTemplate401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response PreviewTemplate401ApplicationProblemPlusJSONResponse) VisitPreviewTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PreviewTemplate404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response PreviewTemplate404ApplicationProblemPlusJSONResponse) VisitPreviewTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PreviewTemplate413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response PreviewTemplate413ApplicationProblemPlusJSONResponse) VisitPreviewTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PreviewTemplate415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response PreviewTemplate415ApplicationProblemPlusJSONResponse) VisitPreviewTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PreviewTemplate422ApplicationProblemPlusJSONResponse struct {
+	ValidationFailedApplicationProblemPlusJSONResponse
+}
+
+func (response PreviewTemplate422ApplicationProblemPlusJSONResponse) VisitPreviewTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PreviewTemplate429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response PreviewTemplate429ApplicationProblemPlusJSONResponse) VisitPreviewTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PreviewTemplate500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response PreviewTemplate500ApplicationProblemPlusJSONResponse) VisitPreviewTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PreviewTemplate503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response PreviewTemplate503ApplicationProblemPlusJSONResponse) VisitPreviewTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 // StrictServerInterface represents all server handlers.
 type StrictServerInterface interface {
 	// ListAPIKeys The organisation's API keys, newest first
@@ -5874,6 +7133,27 @@ type StrictServerInterface interface {
 	// GetLlmUsage Token usage per day, provider, model and operation
 	// (GET /v1/settings/llm/usage)
 	GetLlmUsage(ctx context.Context, request GetLlmUsageRequestObject) (GetLlmUsageResponseObject, error)
+	// ListTemplates The sequence templates the organisation sees, most used first
+	// (GET /v1/templates)
+	ListTemplates(ctx context.Context, request ListTemplatesRequestObject) (ListTemplatesResponseObject, error)
+	// CreateTemplate Create a template of the organisation's own
+	// (POST /v1/templates)
+	CreateTemplate(ctx context.Context, request CreateTemplateRequestObject) (CreateTemplateResponseObject, error)
+	// DeleteTemplate Delete one of the organisation's own templates
+	// (DELETE /v1/templates/{template_id})
+	DeleteTemplate(ctx context.Context, request DeleteTemplateRequestObject) (DeleteTemplateResponseObject, error)
+	// GetTemplate One template the organisation sees
+	// (GET /v1/templates/{template_id})
+	GetTemplate(ctx context.Context, request GetTemplateRequestObject) (GetTemplateResponseObject, error)
+	// UpdateTemplate Change one of the organisation's own templates
+	// (PATCH /v1/templates/{template_id})
+	UpdateTemplate(ctx context.Context, request UpdateTemplateRequestObject) (UpdateTemplateResponseObject, error)
+	// CloneTemplate Copy a template into the organisation
+	// (POST /v1/templates/{template_id}/clone)
+	CloneTemplate(ctx context.Context, request CloneTemplateRequestObject) (CloneTemplateResponseObject, error)
+	// PreviewTemplate Render a template for a lead
+	// (POST /v1/templates/{template_id}/preview)
+	PreviewTemplate(ctx context.Context, request PreviewTemplateRequestObject) (PreviewTemplateResponseObject, error)
 }
 
 type StrictHandlerFunc func(ctx echo.Context, request any) (any, error)
@@ -7078,179 +8358,485 @@ func (sh *strictHandler) GetLlmUsage(ctx echo.Context, params GetLlmUsageParams)
 	return nil
 }
 
+// ListTemplates operation middleware
+func (sh *strictHandler) ListTemplates(ctx echo.Context, params ListTemplatesParams) error {
+	var request ListTemplatesRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListTemplates(ctx.Request().Context(), request.(ListTemplatesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListTemplates")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListTemplatesResponseObject); ok {
+		return validResponse.VisitListTemplatesResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreateTemplate operation middleware
+func (sh *strictHandler) CreateTemplate(ctx echo.Context, params CreateTemplateParams) error {
+	var request CreateTemplateRequestObject
+
+	request.Params = params
+
+	var body CreateTemplateJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateTemplate(ctx.Request().Context(), request.(CreateTemplateRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateTemplate")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateTemplateResponseObject); ok {
+		return validResponse.VisitCreateTemplateResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// DeleteTemplate operation middleware
+func (sh *strictHandler) DeleteTemplate(ctx echo.Context, templateID openapi_types.UUID) error {
+	var request DeleteTemplateRequestObject
+
+	request.TemplateID = templateID
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DeleteTemplate(ctx.Request().Context(), request.(DeleteTemplateRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeleteTemplate")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(DeleteTemplateResponseObject); ok {
+		return validResponse.VisitDeleteTemplateResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetTemplate operation middleware
+func (sh *strictHandler) GetTemplate(ctx echo.Context, templateID openapi_types.UUID) error {
+	var request GetTemplateRequestObject
+
+	request.TemplateID = templateID
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetTemplate(ctx.Request().Context(), request.(GetTemplateRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetTemplate")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetTemplateResponseObject); ok {
+		return validResponse.VisitGetTemplateResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// UpdateTemplate operation middleware
+func (sh *strictHandler) UpdateTemplate(ctx echo.Context, templateID openapi_types.UUID) error {
+	var request UpdateTemplateRequestObject
+
+	request.TemplateID = templateID
+
+	var body UpdateTemplateJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.UpdateTemplate(ctx.Request().Context(), request.(UpdateTemplateRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UpdateTemplate")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(UpdateTemplateResponseObject); ok {
+		return validResponse.VisitUpdateTemplateResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CloneTemplate operation middleware
+func (sh *strictHandler) CloneTemplate(ctx echo.Context, templateID openapi_types.UUID, params CloneTemplateParams) error {
+	var request CloneTemplateRequestObject
+
+	request.TemplateID = templateID
+	request.Params = params
+
+	var body CloneTemplateJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		if !errors.Is(err, io.EOF) {
+			return err
+		}
+	} else {
+		request.Body = &body
+	}
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CloneTemplate(ctx.Request().Context(), request.(CloneTemplateRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CloneTemplate")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CloneTemplateResponseObject); ok {
+		return validResponse.VisitCloneTemplateResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// PreviewTemplate operation middleware
+func (sh *strictHandler) PreviewTemplate(ctx echo.Context, templateID openapi_types.UUID) error {
+	var request PreviewTemplateRequestObject
+
+	request.TemplateID = templateID
+
+	var body PreviewTemplateJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		if !errors.Is(err, io.EOF) {
+			return err
+		}
+	} else {
+		request.Body = &body
+	}
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.PreviewTemplate(ctx.Request().Context(), request.(PreviewTemplateRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "PreviewTemplate")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(PreviewTemplateResponseObject); ok {
+		return validResponse.VisitPreviewTemplateResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // Base64 encoded, compressed with deflate, json marshaled OpenAPI spec.
 // Stored as a slice of fixed-width chunks rather than one concatenated
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H3bchu5kuCvILgT0VRvkZJlu2eain1Qu+056mO3HZZ9PBOmlgWykiSOqoBqACWa7XXEPGzsvu9HnA87",
-	"X7KBTKAuZJGiZEuWu/ViUySuibwjM/GxM1FZriRIazqDj52ca56BBY1/Hefir7A8SdxnITuDTs7tvBN1",
-	"JM+gM+jwXIzOYTkSSSfqaPitEBqSzsDqAqKOmcwh467nVOmM286gUxTY0i5z19tYLeSs8+lT1HlSaKO0",
-	"a5uAmWiRW6HcdG/mwGIJH+xogi1ipqbMzoHlGi6EKgzL+Qz6nYhW91sBelktj/p06kvJ+IfnIGd23hkc",
-	"Hhy0LeUkgSxXFuRk+VdYri/pBT8HwzjTYPWSliMMc5sHY5nhUzhiBgBXefzqhNV6l+ucA09AVwutzdlz",
-	"k25a8ePHUScTMvz9oHX98kJY2HhkAn/+/BN7LjJh16Hzis+AGfE7ROxB78HBAesmMOVFatnhwd6mc0px",
-	"rPr8vpM7pMhBQGRF1hk8cCeWCen/KpclpIUZaFzXWwN64+YLA/pzt/7JdTa5kgaQRH7iyWs6fPfXREkL",
-	"Ej/yPE/FhDvA7OdajVPI/vvfjYPSx9p0/6Jh2hl0/tt+RYb79KvZf0W9aNJVLEzdQiEpMa875gn75fTl",
-	"rxFznwj36XNJ03v9jiM2JaepmNzqeh0hh5VO/PyGLYSdI6FMCq1BWmYst8C6SjMumaiogp3Dkhb/TOmx",
-	"SBKQt736CU9T0N8ZplUKLONLJpVliUL6x6WdSAta8vQ2V3aqMrBzIWdsykUKCVOSqUIzIxI4YrEH+Ugk",
-	"sQOntGIqwDBhmaB2qZqZPvtV0RgLbthkzuUMEtzRr8o+U4VMbnNHvypmiolDC7ciIQk/AvCVnnEpDCd2",
-	"+inqvOLLVPHkjVLPuZ7BbWPFWCVLJgxL3eSa2TmnBRvQF6AZn0wgt4Z1Xxz/x+inlz//5+in/3zz9DRi",
-	"D9gL8RMbL5nndITcb5R6weXS8xNzm5t57QgPGTEkR1648akFzeLX7o/esfsjZgYmSibGsXKSYrjKWpPm",
-	"atY4NPJoyQs7V1r8DreKWi+EMULOIgYfcsf8mdJsoZWcsYkGpA6eEim/lfyCi5SP01vFqGOWQA4yQZbX",
-	"RTLgBvEp4yJlGlK+3POUfuT4zyrVRgzPbcaF9PswRZ4rbSF5AYngb/A4vg6JOHYZ12dzs8SOwt++edb7",
-	"N9bN3AqZwxjD3DRcO8I30BPSgDTCigtIvRj4G09FgsM8Q2h8rU0tIE17XhKPC8vGGvg5qodF6hgwaK20",
-	"iZnhS8MWczGZ91FN8dOgjo08gtS2mibBk0S4CXn6SqsctBVO35jy1EDUyWtffexMizQdkYqzqo89c6KU",
-	"SVg4VqQKaR3hrirBW1XKqJNzYxZKJ+ujH+PI4XfW5ZalwI1lDw4cRmo+cYbEHpuuriJypOfwGj4IYx0S",
-	"+x++M+Vw11ipVeekGFyp36e6OvjeD1Lb9lnZQ43/DhPrZiLDCA2mxlFMNHALyYjbhi6ZcAs9KzLotKxa",
-	"JDvonVEn5caOCrN9cFmknmuRXrs2SkCT9VPWMBUf2k2wqdBObytPNFhhBiYabMSsYhomaiaFASYQx9bG",
-	"13Chzj9r8SvnhFDC7ZSLj+rw33xsT7DRFYksAK6GWg+uilo4xmXrQmzgafpy2hm8386kPBZ+ilbRkA5m",
-	"/TBP52ohmZITNFJl4jRB7tjVGLh2+ovD/X7nsn344dd3clbu5bkgNtZcV8Itcl5hITOXseByd2EWrjXH",
-	"v2seATyaK+ENrqE5RuuRFHZ+CsYIkhrNfTi9zphRyW/WsJ00DDMSsuUQSIVihbQiRTqi4Qj6XjkxtVMo",
-	"taeoQ/rv79z6ZW2D38t6WwTCVIOZb1m1M20uG/W1axN47ch6hQKkM8nfd35CPKoBtBrcGd+XDe6s97UD",
-	"awB7dRuNhTTg7mdcgZnfZNuJ/1QYIcGYJ06P+HC5EG6e6rs5t+T0OWELLSwYZ4uNYc7TKVPTfmeVoTjV",
-	"ZmRskfi/S5poCq+DFlBm/MMJtT48WKcO1J3kctTCsQ5bh5vYVU/T49Z2QiaFsXq506DnsBzlXMhRroT3",
-	"Lbbt8PE1Nug4F+jd9+fbW2HT3TpYZ83ZEXdnIyew26FYJVsFxFrDC54WMHLIoIwIhHzZ+J9aEPYJz3Iu",
-	"Zi38yZkDElKzM68NQz2hjm1M1/VKwX6m/nEdBalBaB8vn2NXhSrNRpOK1reBZ5U1bFOkDFin0e4M8tPQ",
-	"3vVVhZ7Azj2pddnP7WYqZpsZF8FrlW+BJm91CjxBywvYVKssCrYnDc4kQIKuoy5nZg5O7+PMANeT+V5N",
-	"WFXoaSzX1VGv2CWoUfKJFRc8uMavh1DGcrs7rLGx71VcqVuB/SxkecrJgd6CY5eutsiTK6L/Fq23DtIS",
-	"d1aRIaqYQXP5NUxt0kIJnQDcxlGuMIIGRTf2d7aFYwU2U9McIOMi7USdxZxbw/PczZqZVk2iHOU6enyd",
-	"NTZx8md/UxG/x7WcxXhfcU3uWUmwh2gj+D8erPDVqFNI8VsB/meHNesMrykuD26MlV3R2r4uozuReWFv",
-	"jdtl/EP9y8cHLWi5QtWrTg6zNBYyFlo5vpcX41RMmJLAlKb/pmypCs3UosnMNt6grRmGJUC2Uc4XsKtK",
-	"teErWVZrgm99O5Dy5WgMdgEgR8ZCbkYJX7bQ7EsJLAfNXJuIuTbea42Cy3Gt4Ktw0u07wwz8VgDavxIu",
-	"QLPEmbLcCDlrUHt55/jwh8e1O8eDNpusTT0tl7vTibwDOE/4cuNgCyETtRgB3cRsPdtUTc7fOEGy0hdh",
-	"ccXeBKlR6nnAmh3rzgWh72Dr3XXhpnb7Ra2TKCofKTnSkKfLNqLDH5hrZtrOr6ZxjJVKgRM6iwx+93r4",
-	"yoCSnRz/esxcC+aaRAz6sz57WjjM2/8JdCp28nw0gRJtxtXVPdZW13Y060ddx6Rd6Ij46tWs1tCXncPS",
-	"MKuYAXuE8FYSDEthapkqLDsHyN3XQjM0X1hXSUaSP6LmtYu570ztWiu6Am1fi/wqSeuxboOo/VzKrOb5",
-	"16tL9DtFxp9DpjdCczXF44dHVzJ9T0sVIuiRE3PRiTozpWYpjNBOQf1WyHNI0CvEc5WmqmqT8dzgGmTB",
-	"nQLKC6tykSq7Vfc8DWZHc8tPVCEtJGhA+Ztrav+d8fYVlwnLwBg+A8MWc5BMA08iZpRrv2Q8XaAUm2mA",
-	"MkAiW6ejsSrkBFqW8CIMbufcMmqWNFQSIe0Pj1rdi6j4mpHx12jNgZ/ijzSsYwwD5tpFLIFUXICGJPJb",
-	"ccgi6Hr1atOTQ+QCRjRCy+aek42acmPE1M3hemsw1s2uNJsoeQHOVNlxRj/RSMMExAUkm2bETft97Ti0",
-	"yTYB8vTFaYUCJTh3HNYqy9MR4tKmxZZBE4R6Ow4cDK8Ni37nfj7O8+uufO2WrdpGE+9WV1KDZMt5tSBN",
-	"VNLGVqlZegDW77tSMYXJcpLCgCWaTy375//5f+SsAPbP//u/Wc4LAwl+WxrD1EZP5m5ZrOtbZ9xRtFFl",
-	"O5YIDROL99hRybRwFsd7sBdeProZ6sa2+9WPvpUxvUUL/FI1IBOy/u2D6AY8iPc28B/HBg4/Ox2xMIDM",
-	"1lmHeLcvlYQ2o3e7+Rh1PvRmque/DG37v/oP71UOkucCr3ZM/+3bk5/P6n16IssVKUMY5TnozISdF+P+",
-	"RGX7iueiN1EJzEDul8v4VO9uzkXeUznBrIe3FKA9+rWqHKVWtQaev/xl8OJFxA4f9eaq0CirubWg3W//",
-	"s/v+4MHZ+4Pej2f/6/D9Qe/h2d7g/UHvMX31L22OaRS0Df9gcI7VsPPhYRM7H7YM9ExAmjzVmoz5FQJX",
-	"Sbv/euo6re/xl9OXvzIPJSd1UV0JMZ1esdsP5LAflMLWUAAvQVpmXxEStJSqQxs/p8CZ9iva/GvcVkA4",
-	"vY2XwjcQHEJh3clovLyWW/oqF7+V6zxIrxxkQgQdgN4p4z3KO9k2qdXm2w6ojkuquaJrwLs0zINw4lru",
-	"4fL0toGCCLQGt93CNQiCZ1EV3t7JIBu3aEe0isu2doVIEU8l65EidGKjQqdtDvELSFWegbRMyXQZsVSc",
-	"A4vxxj0mN4EzrEgTXHCDYYqkIG+Ozdo+B+s+f3r886uT5y/fjJ7++rf/kVS/7w1wRkL1ocQBI6bsHPRC",
-	"GGB87JTEPjtxmjqfzMHU2gONPl4OpVsk2lu0dyFnLNfqgpovmVqQ+syTRIMx/aHs7GCSnpVn8wU8tOVp",
-	"fRX/7PM0u6rM2Jmj4wjbGfrzNHul1YVIKFwkMJlxIVJLBry0c61yMelEHdQRhDPmIRNSoD8OcgNw7r7T",
-	"6rdWXbk2xYmcqjYHNBLoKFMJtPNycakPp74PZ9um3Dq+PDqHVkdKGy9sLmNljA2w2+xVD9laBlrNO3CE",
-	"tObLY8Yq7exsa5AyzmHZ7noN57NuUOkCyNGBY0+nqZDAsHlPSCQ9ByPGpVmANu2jT+bKtLGPZ46Hs8Vc",
-	"pLC+9DmnqGPqPGACA3Sk01+R1ocyADT4K1nXluGO5cLcVwnkqVoil5pjwNw5LIdyqnTEwK3A734P3TtT",
-	"laZqgXfluG/0rVKEdoOb1Pa3hnDrRmlYT+VdZdi6ldviOa/5xpSe1bDIsQIloZVCtqwDf8KMDOMg2Tp9",
-	"XiPgq9CI/9xilj+9AL0sYRAhPjbAgJBf1LC4PNvywNBWofDUndjwKpto4cfOLALNbaGhqdOpYpxuUTFl",
-	"QXL/C0QElLAuqSQc3zoDqbOABpJENf5ancIlLGZHV0MrF2oLA7vMXMSwupcyXZZOghJNV4OuLtV4r4mh",
-	"K+fdxNGD3uEROw7SqUz+4Q5DjWUPmkEuAUNKb/xh86bjEszZhAUbzuwNGPsaDGqdq4KhxrrXORMEVeAS",
-	"KJHKgHHqmLI3Ivpqua/ZKFPVefsSrnlWq3cWG+hHnddwvkY7FUHUdrQBum+D9vMZSl8Y5rVatHGaqVbZ",
-	"GodoV7R3bGZ5uvOi3lDrNQPdLQqnjIJ26cfdBii3w3Xd0gmUxso3u6q9U1QoSVHAu/ZL+HIn2FDWzo6D",
-	"bsFnZBXegdnGgbLcXm0DdUq4TNdftqN1tajIw7zc7+qa2gC97VzflCh1+0d7pSO7OuhXzZgvBDg1E/J6",
-	"OV9X81MoPWv1676bi8k8RMgUZi3FlkICxEzinZIqs/nJEic9+e9KSEj2dgh6aqaSfU6OVnASbc3RegEb",
-	"baDdU0/IQWPmIt+olDZsjgBINoZUyRkCsOu+MOiA2NtZ+XxRTnxaZBnXrdFBn5MOkmshJyLn6VoSh8+b",
-	"CLA6+0yH4bUTP1ZWuHsmB8Fu/fQ3u2YbKZRrvxKKX8lve1UAjXZy9K4AqKpnEQii2kfpQa0WvxlUX8Bn",
-	"5WH+lXxWNPu1DJLdT2plaZegX51010BbMeRLeea11+fn2EInL/Ws7i66AtCCYfmZ0UV/wnisrxIu9XJF",
-	"Tqzaf3Qd/hnX5zeY9/zZiTZ1LHfd0mLWPl4xLo9jVN1ybW9nRdNNPdVACckKwzss6FwL0+5k+6LJILit",
-	"aP0sG2ke60tv3/bVsjrq2PWFwk++AErecERHA6vaaO7V5rIJrWUSLqt30BbzEuZ4DQbsEyWnQmdX5OR1",
-	"lXxrQYzQ7lbrLDQ2ePOW0s7XsG3rovvYVTlp21XOVTWH2rVO5SuRrKHR62dP2I+PHv8r8xVOGA1iWlKN",
-	"/b3davy+U8NYxidzIaGngSf4hWvtRc9FWWZlNN18tbtxk3WzfCfxXgtYaVEkhTSW+3zclvoSodRVO9Ne",
-	"5ef1kMqQGLzuJPOW0Wo01NvXJ0zyTMiZr0ZIB+CaX55D4I0ZmrUW4eDvRregwmtKfb8eHayl/38O8TYH",
-	"a12rV1vLu6eFJKsyydCp6iMf2uTiqZjJIr8Nv0jD7LuioHDq9TW7Xp3nXub/aFp+5dLaDuaNO7LrAfcL",
-	"8v22lb01bUb7F47Bcr+MLkBj+Pj2e3D042BoSEKhIT7qmKpxcctiHC1mXT6UNCTVnMKoGEwTDKWRtJMT",
-	"jOoahiApH5my1x/KtzKsiJGvKNQXpCYsB5WnmGpI0MDKouewNJvuk5vb/KwYuO2ukeu4LRoei5UDaVt6",
-	"E7kvif0KFmKN9WRKkjvcFmDo0wISGT7beaH9x6kW9MFwW2j/scDerdFrBiaFFnZ56gjWa65YAeW4aMuY",
-	"O5bNUi/dX9692fNY0fAi+uNl3TQf/fO//oFeQ2QKeMxUY6Vcz9zanOqUCR/Msp4U8EqkyrKpkIlx81Ho",
-	"rE9JiUK9khy0cXxAGEhYVqRW9IyFfCiDle8rdnLJnj9/EWEFIQykyNh4yYDiqso8AS4TdvrilJJCMO9l",
-	"KMvEDeOjRzFiH5tqoCUtMJZM6XNI+kM5lN9/72AJ0nra6n//PTsFmbD42BcRxK8HjErPsGFxcPBwgvDF",
-	"jxCzRVnigL6WwjAQSOZ85UQwbyfev3iwzws730/VTMiYKh4obXspBvf/8u7NEdMgYTGUwhJMqj5eNMbb",
-	"Dzamk433cMqhpP656DmqjvsMXcu+BqZhZqJyx4RUtYsVT/2AKqYOJe6ASwyLa87tA2zYo4NHHrKoaZnv",
-	"v2dcAyvVyXhT9byYjVUiSixgBhXIoVzTIGOnysSOAc6LjEsWk04TU6pgoyopl0nEpkoPZaVrYoXDQoOJ",
-	"QgG992dxmLQRh5yDZhgk7Df0XBgb9kPewl7OZ0JyzA+SsABj6dpigLyZxVjyMmZdrFYcDWWtXDGipd2p",
-	"AjXjhsW+wdFQNjsIQ5Hy/nYgdZYflq2mNdeKPzvcfvXy9I3PrfG83pQ1XklyuJOOV0pGx0NJ5TjdTg4f",
-	"P66X3+uzqoZbKF3sFnXuxpoqzQ4fsbkqtBkwPpRU+rOszGt4BoixDhhY9XAGFkObsMok67qWQ1mtx/Ze",
-	"Q57yJSQD5iRKvHfUHMifYyKmU8Civ27UiDkUqOK4wmqpYrCjACvSlOlCSqzgWeHyjx6MVQFT48AYaqgi",
-	"Kvi6poguKyRBX3qyPBpiUviyAtOEa+0wPnbDY83rHv4bR/WvXjve5xYWE5tr/GTAtXYzcfbo8MfakPW6",
-	"ql1fWHWvz0j9pZGQAa3tYZIKB7iTV+UGgFQSH7LKXoZLXjOUDt6qsIw32KgzX8Bn9Oageyev2LhIZuBU",
-	"jqGMP/S00xFw0h5y7Zh1YzdEPMALwSKPmF+cp5JUnMMRixcwnit1Hg+Gsoygm/A0HfPJuRM1eONIufdm",
-	"zkPpGRyJFrCHB/p0wzn8R8+fbO8kiVkXJnMFSRVe6CFDkklJVK5KW6suCo9fnXSizgVo42N3+g/6B/7S",
-	"XvJcdAadh/2D/kPK5ZijaK+zaPf3jAIpyxv1k8RNIYw9fnXyV8AU8Ho5/Q0h2lWTfSqq/im6tKGvl//p",
-	"bKUY+eHBwZZKqFergFqr49daqhb5nppSdGOXTpTwicoDGqrU+oiW1DZTufT9WhF17PLg8i6NIsLY6eHl",
-	"narq4a7H4Y+X91gtyfwp6jzeZUdlMXDs8HCn/ZQlh1G1DFdHGHS5kl4f1P+mTHOIzmcGa+YFND2jtNqW",
-	"iN+XziAn3Qtt8lKsl6aIZyes++jgobd1RkVpqcRV6L0XMXTujltjBio+i+DpV8kU44abtEJpDEQtVyaW",
-	"lYcaiBbwlH5SyfILk4HPJfnUNGX8ZdIKCT64kbmTTaWIS5kqrPFHcNcJ72AHwitfKXAdHuwwxWoleOz3",
-	"eJf9tNTIRvZweHnntTrU3xBfIbxy2qRnJ+3841PUEHz7H6tXXz75gh5ANz5N4n6NCWAlca8QyaMWfzZl",
-	"jLEuJkyjSHdqZurMiiVb8LsvUGhX23uUbyp8Q5hCJ3MpplyVg5evC2H2VGlAk5XTE1ViZ6v8Ovb+Cqwr",
-	"bhWrdDvjLBRer0suE9R3yaRDA4bLofQ1x49cWxpqMVclws05apAhNywY+qTi+AdLhrKsVs6ekkdhwZfk",
-	"LPy78nUYcCPOfGuYHmGwoaSNhpdF/AqxtiJWHw5ZCyhiyUtRS28L3cv8NtaS3oYE5eW28TtopLc1Kbde",
-	"kb5zQ1K1pej9TsL1C+q3tQLPrQpugL8/xsbpUVDVLfOjq3KXezH7FZmn9wx3Bu/P6qz0F4Umcwsv4DJ4",
-	"+8vK1oHFFlhpzIeids6izrp53hlQs091Topm9WYO+g7fPinZpOM8hTyXaiGDPwG9LJX75tHBg3UlHoOY",
-	"b4hNNAKk7xp/cHLH84jbZQT3ZHrjZPr0A+VrloSQVHTi5HEZ6N+g0StRpqJife2kSRqXYcEdiVcKXvqj",
-	"A5pbdMP1hDxCw69+i2GwbOJQLpQ+R/Fv8ckHZpViXV06Rom4Hx08YLFH4xHIBJJ4r00peE4rvhk6Xwls",
-	"2InSWyyI52o2gwQLFtaMiPLKBEsUBPWukIVxaHB9o+KeDG+eDL1vOahifIUUqiSL65NioOse3tHvT6oo",
-	"unbSPHXmg1tU/e2jqKFeV56zskQGqewJE3YvGkqTo4OaqFvlqNIbsNTUXzB56wR5D7bmaepIfSg9NNDN",
-	"BmspKIMmjOgGxFdjCc56odH6qXGMzdyALiTcXHTjU14N4f1nZf8cy1J7oMOp3TdGjDMsmeYMqkcHP/oa",
-	"IvicURwNJZfVm2zNFv7ruI0l+YDHRizeDTGo1kDL67IpzOYP0kSUj7fRSeN5BnzHE7i+cnFvMHz7LPAU",
-	"fQGNd9ZKCqRyO+32wrUZoK5CwzY4XnyFUk/ehweHK9fFdKEbajFgfTjrIy0cRxvKUIAj8Em6HvV2Ng5h",
-	"RQYDfzWozuk2tNzyUM557phmVeqbFtNn7+bIeErmmShwoxNj9fcbPgikiwEH7AHefUeMtAFUlPYcUZaw",
-	"Rd/L87bbV8e36KstzhSPSbfOpK6kSx3e6Bra7y6OfRjcUTieCuhiWj/DVWy5V9juLrd6gdYSa7IUPN7r",
-	"8yevzmwzlmyhnQ4Tnpis4rko7MJ93VCKyhLnWMKYCYM8KWFF3sfgMrSaSGNpKpykAmlvnQmMV1MpsCnP",
-	"RLocyi7Jb2rsVokSvCoHjcwN3TJRpYs1jbe9di6Cqwj+iLtjhd2av+UNapwf7L3L5Q/KOl4rfPx9xcT7",
-	"HLZhQCa9elz2ZhZC7+QaMZOQ9ISk0O/FXJnKlvNPGJfREUuwrBsCMYZyBpY9Onh41BZAgfaMdzyUkc3x",
-	"XqVWWMX4UE5hwajGutMpnFqCH9xa+uwp16kAjbzUMGP5krJzqmckl0NJ1lI7A3HQ+FsdGLuYKuTlJO2p",
-	"Vt/xLscKfCN3qigpUSQ0kY6k1Vo2wRodNHCdIvK2qexGsVC+v0Jpvj4P6xqAEI7shsYWyx5lOvhYzqCZ",
-	"LZQ+N6V7cVxYxEsnTGv5DOUrp0HJc2IV3QVhGejNrF+71i5n65GeIQbJ8nOQ8SDUJASNMDTMCVWlyZVi",
-	"htLWzOw2kqA4yxuSpc0cptuOG7pclNY9RlENkqQwfbaMvXck3Dn5WoX7rIVAl8d/fWlbZxNbfKdiJntF",
-	"7llRi1nOvFX+6N8oJH3FLreKyLr2lPx3JvARetIaMyYsw5SPjDv+VON4w4ovdeNmolHMhKQsjgycaH4b",
-	"+Fatpk/Gl8hqhtLHPTsGGCHj2zVha8DGys6HEv3BbAxL5R0bgd918cKJzBLJnA5AkdqK2bnQCcs5ZsZF",
-	"QznRkIC0godHWVRhU3EB63ln42UdCN8ZpoGnQ4lHvtdnx1WgSHkHHfioLXNcy2viejAJHUfpxjECBYGy",
-	"cwcwZCQYEtpwprSwYtRLlk9D6e8b4MeNrMfPcdzW1MGAOvcO2j8zX32l1QUQ+zRzkTNFziuPJl/OVxue",
-	"86mnHqyUI3MsJTQrUyYwLNhyayI2qb9OJWzrk1T+FXMsQuNvojw9toR+CGOflMu68WyHaP31x3RZbriK",
-	"OqeMeqy05lr9VoBehkIpg9rjtjsxjtU3gG8056LxyufWrIty17frB/l2UyZKgG3MmagIbHPSxLFcMorD",
-	"QlPDbkzN6LPm04rhJcWhdNZLW8egvPgMRMO6tUJQVG6KXjiNqoRcRmW39irVB6NA45WyXDEba1wKlTLH",
-	"8YcSX2I0Prw0Whlh0zONMUXXYuQpDe6zUoU2fRbXXhGKWVYYS9oLb3lDdyhbH9FtgYxaSNZ9dHhYJZyU",
-	"t0tD6a+XhGXwQRjb7j4l3bd8+PaOppqsvGt9y0Zj9SzwJufrwr+GVj0sd6vhr/e6zx1KGqn0jC6W10fM",
-	"2NvATVc1mP2P4eN6EklLxQR8Sa+cD9PKpng300WnUDkWtYz3juiBPscTkMevKy4/43Q1fnC57k9d/nAh",
-	"398I2hH062hXprz5GhZVjYq6OrtRvLfm7v472M04cXBrnPYr8dc/aPLSSwktWIMW0Wblr6keoBmBjwyW",
-	"VkSNgXVWpXTdtLisMs4Z5pdPWorF/NWpjUtVoGKGpVL4BPy79spHypkj9FqFmoVxhNmg4yU9T9NthuXo",
-	"IgUKXp4HxbEMq/G6IKY8eZfV3tFQxrVHNeOIwmnp0V+/HlIp6Q5cXYDWIoGjhho4GEpZpGnMNGThka1S",
-	"DeyzY69TKB1eVS3PKuNLHxqHNQnoZn3Bl0cUHIJSAZ/8DS+wogbptFd3wLE7qFCPoQbZeFVqSGVHkAis",
-	"ZRIPVkTH3hFdRoR3Xd0UGM1kMRxzVQD5Zu0R1FQas8Fgbk6H9HU4b/kOf1fOVovc8u8i3WdS3euel+qe",
-	"xAwqJeBa6uY+sg5fpPZ2GX2rS+HJHCbnvu5VsMElQGIGjIdCsY7t+BeZI8arx3iVrus9/gZ1BtKxHUhq",
-	"zB5VJMfs6XolCAwyq0sxMeUiddNjSSVTN7d9wSVTr3pZe9qeOuyh08OwGKtiY4m2uFbNx4oM+kP5jApU",
-	"LWl476wb0P2uoCpQI6u5NFiVEKWOMuCLm6I7wd861OanQUpp5sDFzTlBoD3DlVDgLml7TpI7wYVpZd6D",
-	"+QezNf7g/OnUoX1Jw93Vp+P3rsmuSKm4I9zKGeRBGapdNUh6Z5H4s1yyTOk7Q+u03HtSv3crrFHsq8I6",
-	"daK0ICr9dMGXrFv9gFTs8f6adBwGuyOETJK63KGT1c4aa4GFVCxVcubol/LQZFK3zUqLizz9MmG1ie4I",
-	"D3jid3XPBO6ZwBoTeCakMPOGSsu6lX/BuyUcByiJ45osAIe6I/T/q6Kaok5SY4FNkNYHawpLTnZTZFiE",
-	"9y5Q8CsHunvyvSffFq1b5aXSPcXr4EVJv45qiYCvSbJEBXfLVVB5dGmKzMGKccO8ZwOtj8Z9+d4doeLX",
-	"CM17Mr63ur+gV5BrvWRKVoZ3TWLvZHlTyOv2kr4nvs03XdKXNnF5cJkHyH393i9zAZn7RNScmxAgvjkK",
-	"razy9fmFe4/INqPQVD+xj/o2VE4w1A6sUq/rMfll8UJfPydU7xZmKMs7yHSJkofNuaHrRJ8n57P5ywrA",
-	"XVVYIxIYygQuIFV5hveI9DYDFfvA2zoWU93CUaHTGGuXCDlJi8S7s1M14elQWjBOzO312cm0DK8Nfqgx",
-	"sDnHvFv/YIKGlC8jZ8j67bgd+HdESuHlK6AIwx4fPNwcRFaWRbyTIWS0uq8TQFafe2O1Yn8A3fIintI+",
-	"hGQ1tAhPJd9XMb6/FLyMuxLW4SMZTv0MD9G0ctSmvN//SB92K2RcK4d6X8j4T2NcVpWPsUqXCEjQKq2v",
-	"JhBwqHrxYzIzNwWmvYCbNJdewGZDKU1B9//wKQPv5gprcfE0dVb4pnTrcODbbAX//ve3bSvUHobfait4",
-	"gNzbCjeVuOIBvIPB0ETR/Y+FAX1ZgPW6MUFxemHapg3hf6O/jhiXSyXxAbBl+MnOITOQXoC3MPC1K0ot",
-	"r7Rzapu0e4jcT4R8OwpbGuteon4rEhXxhHsEY11n1AFvOmmuL1bfGtAoVDfG1a5hfJ+9rKH4THOJ4aiY",
-	"p8V9OX+PwlqlcOSTn9oQO4FM2XbEpoDMGmJ/eeOPBv86kZ9+YxuUCH/WXznq8w4S7b1JeJNxooR2/mWN",
-	"bSJT6dk23fslSuTfN5RN+nJE1Jhnh8It/T9FIi9ZICvvndZOU9WhRhJjN8ZPr5KxeFwYIcGYMtOB/JBl",
-	"VgV6ITPQM0iGskqwGFBm72UpGlHVDOUcZQEby5ebxcQawn15YVGf4uuIjKti+zcnPu6Z+80xd8kziFig",
-	"XOYplwLiiWw3cwjP9EPD/TTNNtbUqBL+GVk5HG8LMrJuWhLVwwvPwtArp/iibqElJAMWh6fTDNiYGb40",
-	"ZZVki/cggp6cQvaD7VShJxAPJd3Fu3EdN8Qaasi4RGqF9A/tsgy4pOgANZ2mQgLDBj0ha2+xhnpq3cQp",
-	"zJmQwlgxKVMK/GPcRYpXVIpJsAulz1sTmv4d7PM0O63gfWOsoj7NBk4RTrP/ZyxukXI5K/gMeplKIG0j",
-	"AYfjKBsLu5NJFONIXhI65HAHX2iI/VvWmvExhow5pCOLKKDYdybUmOiXGI+vYOMz8z0ndAeht7P+3IB7",
-	"7Bwg9wEmXnjiw5bli9AlAmOJwSoGBgNOtcrphbY5SF/4r3x7GPlFWZuKU4Zk+W5E+cSba3zE4mFn2Ikd",
-	"zWb+1TesVNhC5/TsplMi/MO3zNHPVOnsu9Y64K+KNWK5gfeSqhm+jky/AqHei/N7ce7EuXKSLVBgxJDv",
-	"RKzGcqrwslYqXGNyLeJ932590aCF/x2XrxscrL5k0GAv3FexD6FxaTpgsTovpbuYzKMqmsJJWDmhx/T9",
-	"RilFr8E9QWulmZCOowjJFkr7qHvumN84BRZjk/5EJU456KZpNgohfOewjJj7AsfH7OapKmRCX/5WKMtH",
-	"8GECkEASDaX7UnMLI/++PDUrqvOiL9ww+DLOrNCu0T//6x+tKsEbMLeoE7jZXoMp0tY7ir+oBQuHwhYg",
-	"bf/+wqGlDPG5E4pWSFRuUw+tgLD+ndPNGkUbsRWGz7beZT5Ps7fYZs27u1KVG/NGE75k3bdvnuxFQa9g",
-	"Dw+wEhbjM7WpzNtUq6zTGnWLcnE96natutxz3j65VQlf9tmxZZkylj384Qe/GJRnsZs43rQqfKhq9zWd",
-	"3Sz90CG0kA7+wLRaVNdODhB49VR/uMAqy9PbLkH3B5eIWKmUIQ1h+feEL6NV+YhHUJLVOlE2y1V+7IyB",
-	"a9DHhZ13Bu/PHFoZ0BeB6Aqddgadfbw08QN9XH+sRRUYZS6TUB3a+JfBijxiqZph+e1Qu981c9+pwh55",
-	"GVkWl/Wuy5ImqMpl9HFj8MGK66/PTny2WYsDgNZHgcCVSVjO1fAErM/5bq7qtsHas79Y89fxRgqEpOug",
-	"alP1mYKPuaVqZX3EUBeYyvBJCzPth2KkLGP9XGGYmTt9R8kJ1EEXHt9uB98GK5FwqM9etSCVLwXt1nSE",
-	"lQaMxVM48oF6iJe1FTiEa9liYanAcVWmkr2bU2nRJZ5PxOZqQfCc+/dYhGapmMJkOfHPYGONnv56foXp",
-	"fDr79P8DAAD//w==",
+	"7L3bchs5lij6KwieiTDVJ0XJt55pKfaDqto17W677LDsrpkoejPBzEUSrUwgC0CKZnsUMQ87Zr/PR8yH",
+	"9ZfswFpAXshMkpIt2a7Si02RuGPdsS4fB4nKCyVBWjM4+TgouOY5WND411kh/gKr56n7LOTgZFBwuxhE",
+	"A8lzGJwMeCEmF7CaiHQQDTT8UgoN6eDE6hKigUkWkHPXc6Z0zu3gZFCW2NKuCtfbWC3kfHB1FQ2+L7VR",
+	"2rVNwSRaFFYoN93bBbBYwgc7SbBFzNSM2QWwQsOlUKVhBZ/DaBDR6n4pQa/q5VGfQXMpOf/wAuTcLgYn",
+	"j46Pu5byPIW8UBZksvoLrDaX9JJfgGGcabB6RcsRhrnNg7HM8BmcMgOAqzx7/Zw1elfrXABPQdcLbcx5",
+	"6CbtW/HTp9EgFzL8/bBz/fJSWOi9MoE/f/qNvRC5sJun85rPgRnxd4jYw8OHx8dsmMKMl5llj44P+u4p",
+	"w7Ga8/tO7pIidwIiL/PByUN3Y7mQ/q9qWUJamIPGdb0zoHs3XxrQn7r1K9fZFEoaQBT5jqdv6PLdX4mS",
+	"FiR+5EWRiYS7gzkqtJpmkP//fzPulD42pvsnDbPByeD/O6rR8Ih+NUevqRdNug6FmVsopBXkDac8ZX8+",
+	"f/VjxNwngn36XOH0wWjgkE3JWSaSO12vQ+Sw0sTPb9hS2AUiSlJqDdIyY7kFNlSacclEjRXsAla0+B+U",
+	"noo0BXnXq094loF+YJhWGbCcr5hUlqUK8R+X9lxa0JJnd7myc5WDXQg5ZzMuMkiZkkyVmhmRwimL/ZFP",
+	"RBq745RWzAQYJiwT1C5TczNiPyoaY8kNSxZcziHFHf2o7A+qlOld7uhHxUyZOLBwKxKS4CMcvtJzLoXh",
+	"RE6vosFrvsoUT98q9YLrOdw1VExVumLCsMxNrpldcFqwAX0JmvEkgcIaNnx59m+T71798d8n3/3722fn",
+	"EXvIXorv2HTFPKUj4H6r1EsuV56emLvczBuHeEiIIT31zI3PLGgWv3F/HJ65P2JmIFEyNY6UExfDVTaa",
+	"tFezQaGRRkte2oXS4u9wp6D1Uhgj5Dxi8KFwxJ8pzZZayTlLNCB28IxQ+Z3kl1xkfJrdKUSdsRQKkCmS",
+	"vCGiATcITzkXGdOQ8dWBx/RTR3/WsTZieG9zLqTfhymLQmkL6UtIBX+L1/FlUMSRy7g5m5sldhj+7u0P",
+	"h//ChrlbIXMQY5ibhmuH+AYOhTQgjbDiEjLPBv7KM5HiMD/gaXypTS0hyw49J56Wlk018AsUD8vMEWDQ",
+	"WmkTM8NXhi0XIlmMUEzx06CMjTSCxLaGJMHTVLgJefZaqwK0FU7emPHMQDQoGl99HMzKLJuQiLMuj/3g",
+	"WCmTsHSkSJXSOsRdF4K3ipTRoODGLJVON0c/w5HD72zILcuAG8seHjuI1DxxisQBm62vInKo5+AaPghj",
+	"HRD7Hx6YargbrNSqCxIMrtXvqikO/uwHaWz7fdVDTf8GiXUzkWKEClPrKhIN3EI64bYlS6bcwqEVOQw6",
+	"Vi3SPeTOaJBxYyel2T64LDNPtUiu3RglgMnmLWuYiQ/dKthMaCe3VTcatDADiQYbMauYhkTNpTDABMLY",
+	"xvgaLtXFJy1+7Z7wlHA71eKj5vn3X9v32OiaSBYOrgFaD68LWjjGrnUhNPAsezUbnPy8nUh5KLyK1sGQ",
+	"LmbzMs8XaimZkgkqqTJ1kiB35GoKXDv5xcH+aLBrH374zZ28r/byQhAZa68r5RYpr7CQm10kuNpdmIVr",
+	"zfHvhkUAr+ZacINraI/ReSWlXZyDMYK4RnsfTq4zZlLRmw1oJwnDTITsuAQSoVgprcgQj2g4On0vnJjG",
+	"LVTSUzQg+ffv3PplbTu/V822eAgzDWaxZdVOtdk16hvXJtDaifUCBUinkv88+A7hqHGg9eBO+d41uNPe",
+	"Ny6sddjr22gtpHXufsa1M/Ob7Lrx70ojJBjzvZMjPuxmwu1b/WnBLRl9nrOlFhaM08WmsODZjKnZaLBO",
+	"UJxoMzG2TP3fFU60mddxx1Hm/MNzav3oeBM7UHaSq0kHxXrUOVxi1y1NTzvbCZmWxurVXoNewGpScCEn",
+	"hRLetti1w6c32KCjXKD3359vb4XN9utgnTZnJ9zdjUxgv0uxSnYyiI2GlzwrYeKAQRkREHnX+FcdAPs9",
+	"zwsu5h30yakDEjKzN60NQ31PHbuIruuVgf1E+eMmAlIL0T7unmNfgSrLJ0mN69uOZ500bBOkDFgn0e59",
+	"5OehveurSp3A3j2pddXP7WYm5v2Ei85rnW6BJmt1BjxFzQvYTKs8CronDc4kQIqmoyFnZgFO7uPMANfJ",
+	"4qDBrGrwNJbr+qrX9BKUKHlixSUPpvGbAZSx3O5/1tjY9yqv1a3EfhbyIuNkQO+AsZ2rLYv0muC/Rept",
+	"HmkFO+vAENXEoL38BqS2caE6nXC4ratcIwQtjG7t7/0WihXITENygJyLbBANlgtuDS8KN2tuOiWJapSb",
+	"yPFN0tiGyT/6l4r4Z1zL+xjfK25IPWsO9hh1BP/HwzW6Gg1KKX4pwf/soGaT4LXZ5fGtkbJrats3JXTP",
+	"ZVHaO6N2Of/Q/PLpcQdYrmH1upHDrIyFnIVWju4V5TQTCVMSmNL034ytVKmZWraJWe8L2oZiWB3INsz5",
+	"DHpVJTZ8Ic1qg/FtbgcyvppMwS4B5MRYKMwk5asOnH0lgRWgmWsTMdfGW62RcTmqFWwVjrs9MMzALyWg",
+	"/ivhEjRLnSrLjZDzFrZXb46Pf/+08eZ43KWTdYmn1XL3upGfAC5SvuodbClkqpYToJeYrXebqeTirWMk",
+	"a33xLK7Zm05qknkasKHHunvB03dn68114aV2+0Ot4yiqmCg50VBkqy6kwx+Ya2a67q8hcUyVyoATOIsc",
+	"/u7l8LUBJXt+9uMZcy2YaxIxGM1H7FnpIO/oO9CZ2Mvy0T6UqB9W1/fYWF3X1WxedROS9sEjoqvX01pD",
+	"X3YBK8OsYgbsKZ63kmBYBjPLVGnZBUDhvhaaofrChkoy4vwRNW88zD0wjWet6Bq4fSP0qzmth7oeVvup",
+	"mFnP88/X5+hfFRp/CpreCs41BI/fP7mW6nteiRBBjkzM5SAazJWaZzBBPQXlWyEvIEWrEC9Ulqm6Tc4L",
+	"g2uQJXcCKC+tKkSm7FbZ8zyoHe0tf69KaSFFBcq/XFP7B8brV1ymLAdj+BwMWy5AMg08jZhRrv2K8WyJ",
+	"XGyuASoHiXwTj6aqlAl0LOFlGNwuuGXULG2JJELa3z/pNC+i4Gsmxj+jtQd+hj/SsI4wnDDXLmIpZOIS",
+	"NKSR34oDFkHPq9ebngwilzChETo294J01IwbI2ZuDtdbg7FudqVZouQlOFVlzxn9RBMNCYhLSPtmxE37",
+	"fe05tMn7DvL85XkNAtVx7jmsVZZnE4SlvsVWThMEensOHBSvnkX/5H4+K4qbrnzjla3eRhvu1lfSOMmO",
+	"++oAmqjCja1cs7IAbL53ZWIGySrJ4ISlms8s+8d//TcZK4D94//+H1bw0kCK31bKMLXRycItiw1965w7",
+	"jDaqasdSoSGx+I4dVUQLZ3G0B3vh46Oboalsu1/96FsJ0zvUwHeKAbmQzW8fRrdgQbzXgX89OnD42cmI",
+	"pQEktk47xLd9qSR0Kb3b1cdo8OFwrg79l6Ht6Ef/4WdVgOSFwKcdM3r37vkf3zf7HIq8UCQMoZfnyWAu",
+	"7KKcjhKVHyleiMNEpTAHeVQt46rZ3VyI4lAVdGaH+EoB2oNfp8hRSVUbx/OnP528fBmxR08OF6rUyKu5",
+	"taDdb/97+PPxw/c/Hx/+4f1/PPr5+PDx+4OTn48Pn9JX/9RlmEZG27IPBuNYAzofP2pD5+OOgX4QkKXP",
+	"tCZlfg3BVdptv565Tpt7/PP5qx+ZPyXHdVFcCT6dXrA7CuhwFITCTlcAz0E6Zl9jErSUukMXPSfHme4n",
+	"2uJLvFZAuL3eR+FbcA4ht+50Ml3dyCx9nYff2nQeuFcBMiWEDoc+qPw9qjfZLq7VZdsOoI5LapiiG4e3",
+	"082DYOJG5uHq9rYdBSFo49z2c9egE3wf1e7tgxzyaYd0RKvYtbVreIp4LNn0FKEbm5Q66zKIX0Kmihyk",
+	"ZUpmq4hl4gJYjC/uMZkJnGJFkuCSG3RTJAG53zdr+xxs+OLZ2R9fP3/x6u3k2Y9//V9p/fvBCc5IoD6W",
+	"OGDElF2AXgoDjE+dkDhiz52kzpMFmEZ7oNGnq7F0i0R9i/Yu5JwVWl1S8xVTSxKfeZpqMGY0loM9VNL3",
+	"1d18BgttdVtfxD77IsuvyzP2pug4wnaC/iLLX2t1KVJyFwlEZlqKzJICL+1Cq0Ikg2iAMoJwyjzkQgq0",
+	"x0FhAC7cd1r90ikrN6Z4LmeqywCNCDrJVQrdtFzstOE09+F024xbR5cnF9BpSOmihe1lrI3Rc3b9VvUQ",
+	"rWWgU70Dh0gbtjxmrNJOz7YGMeMCVt2m13A/mwqVLoEMHTj2bJYJCQybHwqJqOfOiHFplqBN9+jJQpku",
+	"8vGDo+FsuRAZbC59wcnrmDqfMIEOOtLJr4jrYxkONNgr2dBW7o7VwtxXKRSZWiGVWqDD3AWsxnKmdMTA",
+	"rcDv/gDNOzOVZWqJb+W4b7Stkod2i5o09rcBcJtKaVhPbV1l2LqT2uI9b9jGlJ43oMiRAiWhE0O2rAN/",
+	"wogM406yc/qigcDXwRH/uUMtf3YJelWdQYTw2DoGPPllA4qru60uDHUVck/diwyvk4kOeuzUItDclhra",
+	"Mp0qp9kWEVOWxPc/g0dAddYVloTr2yQgTRLQApKoQV/rW9hBYvY0NXRSoS43sF3qIrrVvZLZqjISVGC6",
+	"7nS1U+K9IYSu3XcbRo8PH52ys8CdquAf7iDUWPaw7eQSIKSyxj9qv3TsgJw+KOi5s7dg7BswKHWuM4YG",
+	"6d6kTBBEgR2nRCID+qljyN6E8KvjvaaXp6qL7iXc8K7W3yx68EddNGC+gTs1QjR21HO674L08wlCXxjm",
+	"jVp2UZqZVvkGhegWtPdsZnm296LeUusNBd0tCqeMgnTpx912UG6Hm7KlYyitlfebqr1RVChJXsD79kv5",
+	"aq+zoaidPQfdAs9IKrwBs4sC5YW93gaamLBL1l91g3W9qMifebXf9TV1HfS2e31bgdTdX+21ruz6R7+u",
+	"xnymg1NzIW8W83U9O4XS80677k8LkSyCh0xpNkJsySVAzCW+Kakqmp80cZKT/6aEhPRgD6endijZp8Ro",
+	"BSPR1hitl9CrA+0fekIGGrMQRa9Q2tI5wkGyKWRKzvEAh+4LgwaIg72Fz5fVxOdlnnPd6R30KeEghRYy",
+	"EQXPNoI4fNxEOKv3n2gwvHHgx9oK94/koLPbvP1+02wrhHLjVwLxa9ltr3tAk70MvWsHVOezCAhR76Oy",
+	"oNaL7z+qz2Cz8mf+hWxWNPuNFJL9b2ptaTvAr4m6G0dbE+SdNPPG6/NzbMGTV3reNBdd49CCYvmJ3kW/",
+	"QX+sL+Iu9WqNT6zrf/Qc/gnP57cY9/zJgTZNKHfdsnLePV45ra5jUr9ybW9nRdtMPdNAAckK3Tss6EIL",
+	"021k+6zBILitaPMuW2Eem0vv3vb1ojqa0PWZ3E8+A0jeskdHC6q6cO51f9qEzjQJu/IddPm8hDnegAH7",
+	"vZIzofNrUvKmSL41IUZod6d5FlobvH1Nae9n2K510XvsOp+03SLnuphD7Tqn0nApYPkCeHpN527XhTkB",
+	"ihI0yBQ0myl9ygD1FvSuYMKw4ATTEaMs7H7Rvj7meM+2pdw3ijgpjVX5BJe6RUbZJz53Ld+RO5vpqvJr",
+	"MowbFn/8SBOOxuXx8ePkAlb4Aa6uYo+eLap13OVIVcHburNOh6eNNnb/MOa/qek1YpgxXcjeYwf/6OAI",
+	"sDNCu1hshjs/Pe6Jz9xvDUuYGmFhj+k7ya1P2LNBbd/88D37w5On/8x8IiBGuGY6oN0/b6+HuThtheU8",
+	"WQgJhxp4il+41l5Cu6yyEU1m/R4QvbSgab3aSwpu+HV16FtCGst92HpHGpaQEa5btlkXe5qexwH2Nm3J",
+	"3oCw7jT47s1zJnku5Nwn7aQLcM13h9p4nZ9mbTgCeReCLRTzDWWIuBm72MiS8Sk8rj1Y51q9dlc90S4l",
+	"GV/SHN8evINQl/h4LuayLO7CfNiyjlxTnnJa6A27Xl802WUmbBtIqqV1Xcxbzxi2J1foyBPpf/URiFBU",
+	"r+R7oXaYdlsihk9PoXBzN8M6A8jmj2ailrLnVLoSODK1lOglgTExfOV9JNoZpBrvgMJMKO52c46/CiMc",
+	"UbbKCzftRJE9o1Fgb1cW2zputHIjSLjlmZqXcIphLofkEZdkSgJ6lqhdy+9XZB2U7E38A4ScWyi6wOP6",
+	"WmU0KA2fwwQFsw7vZrVkamZBokMLN7TntDtBUWlgknCzhytYfyaDCsoaw7XSGNCBNQGieZ0VJLb3dT2d",
+	"dh0Pb5apoBol89LSDRKOdSCTKlYPjOOscNrI0PHAx5N5P8jrps+72nYKN3Gl7Y/g6JHQe/ILdWfRWSMG",
+	"3qG2O8h1wTXiKIbT7Usfbmo/uDEyVzEh14hobaLbjiPrSTmAy92GAZ/hbaDipV/odSDM71Xpzd0YnhdZ",
+	"B7a9QaUZUvQco0akUE8h4aUBJhWGdSJZnItL6IGlz0vhdySh2aTuUoNRWWd44+uMJ7BQWQra5+OWINCH",
+	"jvtIb4nJO2c8y6Y8uYgweyADniwiTCKtU9COV9JjMC8K4Jr7AP1qtz0aQ9jSuuTfzlJDd1NT/cZ29rjs",
+	"m8nHmbe2bE8RWxtmtlJPvMdNq7tKu+WopGY515QUKba+O1PGH/nK1GHJrdQYzZwK22Ptjd/JGgz5PGYR",
+	"jf+wNU73w09Jh9QdY+zFZidg7ZGRwS2ptfX6BCM65Pc77ma/xAndt9cmunvwhy92uyHjSYapJqtE5RYK",
+	"NoWZ0tDK4LFH4oXeS3zjr4cpyaC+0MhLJpij3pGYdZP3491c66bXfKOX4TsUYH4T4sfm7agLuKH/02d8",
+	"guiCm3emy3/kM4cDul8ml6Axk8H2kAx0KcIopZSilHwAPCWG55bFOFrMhnwsaUhKf44BWpixKmTp1mDA",
+	"MiqxEeL1fJDUwWgs38mwIkZuS6HUBTVhBSgnBSnt079gkZsLWJm+0Ib2Nj8pHHO7l85NPGhazjNrF9K1",
+	"9LYBaUcYYnBWaOiOuZLkmWlLMPRpCakMn+2i1P7jTAv6YLgttf9YYu/OQEoDSamFXZ071PY8CpPxnpVd",
+	"yZvOZDvr8PDPP7098FDRstH462XDrJj84z//Bx3YkHzgNVO632o9C2sLSpkvfFzV5ovUa5Epy2ZCpsbN",
+	"R1HcPjtKFFLnFqCNowPCQMryMrPi0FG2sQzczAurXLIXL15GmMwaTW45m66I6USsSlnBZcrOX55TfhJM",
+	"wTKWVQ4R4wOZMXkENtVAS1piWKPSF5COxnIsf/c7d5Ygrcet0e9+x85Bpiw+8/Us8OsTRlmQGT0i4fnS",
+	"M1LsFHSfbZO+lsKwIG+v3Qhy8/jo8uERL+3iKFNzIWNKvqm0Pcwwz8Sff3p7yjRIWI5lUHDrPt78HG+/",
+	"2JhuNj7AKceS+hfi0GF1PGLo5ejLsRhmElU4IqTqXayZ9U6oeM9Y4g64RF7fntvHerEnx0/8yeJrhvnd",
+	"75hT1asnm7ivkEPMpioVFRQ4iWeawVhuvNLEiUohdgRwUeZcspjeDWLKWtUqkMNlGjlFbyzr9xwstlFq",
+	"MFGo5fDz+zhM2gqJL0DTi6rfkFObw35INT0s+FxIjqlqJCzBWFKaTpA2sxirr8RsiIWzorFsVM5CsLR7",
+	"FUPDd0zf4HQs2x2EoaQN3lE148ZSBTVac6MOmYPt16/O3/o0L57Wm6rcEHEOd9PxWvWyeCypMozbyaOn",
+	"T5uVIEasLicQqmi5RV24sZyO/egJW6hSmxPGx5Kq0FRFogzPASHWHQYW4JiDJfvxnAvJhq7lWNbrsYdv",
+	"oMj4CtIT5jhKfHDaHsjfYypmM8D6U27UiDkQqEMKw2qpeJXDACuyjOlSSiwmU8PyH/wx1rV0jDvGUM4H",
+	"QcGX2EFwWUMJ+tKj5elYkqGqOqaEa+0gPn6DRplc2EP8N46aX71xtM8tLCYy1/rJgGvtZuLsyaM/NIZs",
+	"lvgZ+ho/ByNGT0w0EhKgjT0kmXAH9/x1tQGS+EP0NHsV4g3MWLrzVqVlvEVG0ZDpk8sVoA+fv2bTMp2D",
+	"EznGMv5wqJ2MgJMeItWO2TB2Q8Qn6JteFhHzi/NYkokLOGXxEqYLpS7ik7GsgjkTb8dwrAad30kpMmgi",
+	"xL44Ei3gAC/0Wc89/Nuhv9nD52nMhpAsFKR1pKs/GeJMSqJwVb1nNlnh2evng2hwCdr4MLLRw9Gxjx+R",
+	"vBCDk8Hj0fHoMaUVWSBrb5Jo9/ecYnqr4I7nqZtCGHv2+vlfALWlZmXHnmwBdZMjqu93Fe1s6Es3Xr1f",
+	"q4v36Ph4S1Ge6xXjaZSU6KyahHRPzSjQdkg3SvBElSoMFQ16Qkvqmqla+lGjnh92ebi7S6ueFXZ6vLtT",
+	"XcjO9Xj0h9091quDXUWDp/vsqKpLhx0e77WfqvoVipbBixlfH9YyPQbxv83THKDzucHyDQFM31OGtw6D",
+	"wauldBQUCVOaC1mx9UoV8eSEDZ8cP/a6zqSsNJW4zgLhWQzdu6PWmAwNK3R6/A1mpTau0AsHYcu1kWWt",
+	"ZijhAt7Sd95M9BnRwL/FXLVVGe/XvIaCD29l7rSvKlbFU4U1/gq+dsQ73gPxqoKZrsPDPaZYL0qI/Z7u",
+	"s5+Ocm1IHh7t7rxREu0boisEV06a9OSkm35cRS3Gd/SxLkB85XPLAln52sj9BnMRVci9hiRPuiyYmLyI",
+	"DTF3H7J0J2ZmTq1YsSX/+hkK7Wp7j6q85zcEKXQzOyHluhS8KnSNiXwqBZq0nENR5xjr5F9n3l6BJe6s",
+	"YrVsZ5yGwpsl8mSK8i6pdKjAcDmWvvzdqWtLQy0XqgK4BUcJMqQpCoo+iTi+du5YVoXz2DOyKCz5ioyF",
+	"f1M+JShuxKlvLdUjDDaWtNFQ5NavEMt8YCGskEADWSxZKRqZlkL3KtUS68i0hAjl+bbxO2hlWmpjbrM4",
+	"4uCWuGpH/cW9mOtnlG8btcY6Bdxw/v4aW7dH8X13TI+uS13u2ewXJJ7eMjw4+fl9k5T+WaHK3EELuAzW",
+	"/qrIWiCxJSa991HRg/fRYFM9H5xQs6smJUW1up+C/oRleCsy6ShPKS+kWoYXRLKy1OabJ8cPN4V4jKe/",
+	"JTLRitX/2uiD4zueRtwtIbhH01tH02cfvF9pQIS0xhPHj6ucEy0cvRZmKnJ/6EZNkrgMC+ZIfFLw3B8N",
+	"0NyiGe5QyFNU/JqvGAYreIzlUukLZP+W/IesUmyoK8MoIfeT44cs9mA8AZlCGh90CQUvaMW3g+drwQN7",
+	"YXqHBvFCzeeQYu2MhhJRPZmgw1gQ70pZGgcGN1cq7tHw9tHQ25aDKMbXUKHO93FzVAx4fYhv9EdJHdDZ",
+	"jZrnTn1wi2qW4Y5a4nVtOauytZLInjJhD6KxNAUaqL1XbIEivQFLTf0Dk9dOkPZga55lDtXH0p8Gmtk2",
+	"HWtP2mdELyA+MXAw1guN2k+DYvRTA3qQcHPRi0/1NITvn7X+cyYr6YEup/HeGDHOMHu/U6ieHP/Bp7PF",
+	"ytpxNJY8VODdaOG/jrtIko+9bYWF3hKB6oz5vSmZwsSSgZuIkKWSLofuM8A73sDNhYt7heHbJ4HnaAto",
+	"lfyvMJAyP3frCzcmgLp2DesxvPhiOR69Hx0/WnsupgfdkBYUSxVY72nhKNpYhlywgU7S86jXs3EIK3I4",
+	"8U+D6oJeQ6stj+WCF45o1lXnaDEj9hPGYlRTsVSBG50Iq3/f8E4gQ3Q4YA/x7TtiJA2goHTgkLI6W7S9",
+	"vOh6fXV0i77aYkzxkHTnROpastSjW11D99vFmXeDOw3XUx+6mDXvcB1a7gW2r5davURtibVJCl7vzemT",
+	"F2e2KUu21E6GQTLZ8ucitwv3dUsoqqrtYTUtJgzSpJSVxQidy1BrIomlLXCSCKS9dibQX01lwGY8F9lq",
+	"LIfEv6mxWyVy8IaTuCNuaJaJalmsrbwddFMRXEWwR3w9Wtid2VveosT5wd6bXH6lpOONsvgc2ca4TyEb",
+	"BmR62PTL7ichP2C8lRFzCemhkOT6vVwoU+tygvLaV94RK7BsGBwxxnIOlj05fnza5UCB+ow3PFSezfFB",
+	"LVZYxfhYzmDJqNyfkymcWIIf3FpG7BnXmQCNtNQwY/mKMmCwUlqR4ZPTWJK21E1A3Gn8tXkY+6gqZOUk",
+	"6alRauRr9hX4Rt5UkVMiS2gDHXGrjWiCDTxowTp55G0T2Y1ioZJkDdJ8cx42NADBHdkNjS1WhxTp4H05",
+	"g2S2VPrCVObFaWkRLh0zbcQzBPCshDzHVtFcEJaB1szms2vjcbbp6Rl8kCy/ABmfhPIYoPEMDXNMVWky",
+	"pZixtA01uwslyM/ylnhpO0/IXfsN7WalTYtR1DhJEpg+mcfeGxK+Ov5au/tsuEBX139zbtskE1tsp2Iu",
+	"D8vCk6IOtZx5rfzJv5BL+ppebhWhtZfzHYF4YAIdOUW3X4yYsAxDPnLu6FOD4o1rujSM24FGMROSojhy",
+	"cKz5XaBbjfTSOV8hqRlL7/fsCGCEhG/fgK0TNlV2MZZoD2ZTWClv2Aj0bkixm6iWSOZkAPLUVswuhE5Z",
+	"wTEyLhrLREMK0goe6gOr0mbiEjbjzqar5iE8MEwDz8YSr/xgxM5qR5HqDTrQUVvlkaqeiZvOJHQdlRnH",
+	"CGQEyi7cgSEhQZfQljGlgxSjXLJ6FqrQ3QI9bkU9forhtiEOBtC5N9D+lunqa60ugcinWYiCKTJeeTD5",
+	"fLbaUFm6GXqwFsfvSEpoVoVMoFuw5dZELGkWShe2szo6t/RgKnIIL1EeHztcP4Sx31fLuvVoh2jDhV1m",
+	"q2rDtdc5Za3DXBiu1S8lYFojimGtc9rtRzjWSldf3WrMRZhsd9RFteu7tYN8uyET1YH1xkzUCNYfNHEm",
+	"V4z8sFDVsL2hGSMWEhVTgEwGM2TQY+m0l66OQXjxEYiGDRs5ySnzecRSvnKsPwTkMsoAf1CLPugFGq9l",
+	"iI/ZVONSqKoejj+WmNbBePfSaG0EyvkwBbsEkBNMcIAZIGLyrkXPUxrcR6UKbUYsbmSRiVleGkvSC2eU",
+	"JqzK/BoxPpaUiQHNsErTf7Ouk1FLyYZPHj2qA06q16Wx9M9LwjL4IIztNp+S7Buw62sNNamquX+RYJPq",
+	"dHqNr0tfmD8gyh27v97LPl9R0EgtZwyx0iNCxkEPNV2XYI4+ho+bQSQdGROsU2qq+TCsbIZvM0M0ClVj",
+	"Ucv44JQVmCdMeBq/Kbj8Eadr0IPdsj91+dW5fH8jYEen3wS7KuTN57Coc1Q0xdle9t4Zu/uvYPth4vjO",
+	"KO0Xoq+/0uClVxI6oAY1on7hry0eoBpRcPTC91pEg4AN1rl0U7XYlRnnPcaXJx3JYv7ixMaVKlEww1Qp",
+	"PAGfPkx5TzlzilarUD4jjjAadLqiSsnDtluOLjMg5+VFEBwrtxovC2LIkzdZHZyOZZxleagGEkfkTmtA",
+	"2iish0RKegNXl6C1SOG0JQaejKUssyxmGvJQ770SA0fszMsUShPRTuu7aiYnliEzw5KvTsk5BLmC0sxX",
+	"/fOugyi9uguO3UWFfAyNk43XuYZUdgKpwFwm8cka6zg4pccInSww9YubAr2ZLLpjrjMg36zbg5rSobUI",
+	"zO3JkD732h2/4e9L2RqeW75E930k1b3suVP2JGJQCwE3EjePkHSEJPN3Sug7TQrfLyC58Hmvgg4uAVJz",
+	"4qgM1SxyZMcnXowYr8inI38Nuce/oM5BOrLjE+gSsUcRyRF7el4JDIPU6opNzLjI3PRU+aWpbvuES6ZZ",
+	"WSKczAPjOxyg0cOwGFNhYoq2uJHNx4ocRmP5AyWoWtHw3lh3Qu+7grJATazmktKbItdRBnwBETQn+FeH",
+	"xvw0SMXN3HFxc0En0B3hSiDwNUl7jpM7xoVhZd6C+SvTNX7l9OkcM8AGHB6SYPOP//pvL6wc3JBckVDx",
+	"lVArp5AHYajx1CCdUOSFNYfbudJfDa7Tcu9R/d6ssIGxr0vrxIlKg6jl0yVfsWH9A2Kxh/sb4nEY7CtB",
+	"ZOLU1Q4dr3baWMdZSMUyJecOfykOrV04ptK4yNIvU9aY6CuhAd/7Xd0TgXsisEEEfhBSmEVLpGXD2r7g",
+	"zRKOAlTIcUMSgEN9Jfj/o6Kcoo5TY4JNkNY7awpLRnZT5piE92vA4Nfu6O7R9x59O6RuVVRC9wyfg5cV",
+	"/jqsJQS+IcoSFnxdpoLaoktT5O6sGDfMWzZQ+2i9lx98JVj8Bk/zHo3vte7PaBXkWq+YkrXi3eDYe2ne",
+	"5PK6PaXvc9/mm07pS5vY7VzmD+Q+f+/neYAsfCBqwU1wEO/3QquyfH164t5T0s3INdVP7L2+DaUTDLkD",
+	"69Drpk9+lbzQ588J2buFGcvqDTJbIedhC27oOdHHyflo/ioD8FCV1ogUxjKFS8hUkeM7ItVmoGQf+FrH",
+	"YspbOCl1FmPuEiGTrEy9OTtTCc/G0oJxbO5gxJ7PKvfaYIeaAltwjLv1BRM0ZHwVOUXWb8ftwNcRqZiX",
+	"z4AiDHt6/LjfiaxKi/hVupDR6r6MA1lz7t5sxf4ChtVDPIV9CMkaYIFgdXCfxfj+UXA3dSWowyIZTvwM",
+	"hWg6KWqb3x99pA/7JTJupEO9T2T8m1Eu68zHmKVLBCDo5NbXYwg4VDP5MamZfY5pL+E21aWX0K8oZRno",
+	"0a8+ZOCnhcJcXDzLnBbeF24dLnybrvDSt/mmdQXaxG5dwR/Iva5wW4Er/oD3UBjaIHr0sTSgdzlYbyoT",
+	"5KcXpm3rEP43+uuUcblSEguArcJPdgG5gewSvIaB1a4otLyWzqlt2m0hcj8R8O3JbGmse476rXBUhBPu",
+	"AYwNnVIHvG2kuTlbfWdAI1Pt9avdgPgRe9UA8bnmEt1RMU6L+3T+HoS1yqj6/1h2AnYKubLdgE0OmQ3A",
+	"/vzKHw3+ZTw//cZ6hAh/11/Y6/MrRNp7lfA2/UQJ7HxljW0sU+n5Ntn7FXLkv/ekTfp8SNSaZ4/ELaPf",
+	"RCAvaSBr9U4bt6map0YcYz/CT1XJWDwtjZBgTBXpQHbIKqoCrZA56DmkY1kHWJxQZO+uEI2oboZ8jqKA",
+	"jeWrfjaxAXCfn1k0p/gyLOO60P7NsY974n57xF3yHCIWMJd5zCWHeELbfgrhiX5oeJRleW9OjTrgn5GW",
+	"w/G1ICftpiNQPVR4FoaqnGJF3VJLSE9YHEqnGbAxM3xlqizJFt9BBJWcQvKD7VSpE4jHkt7i3biOGmIO",
+	"NSRcIrNC+kK7LAcuyTtAzWaZkMCwwaGQjVqsIZ/aMHUCcy6kMFYkVUiBL8ZdZvhEpZgEu1T6ojOg6V/B",
+	"vsjy8/q8b41UNKfpoRThNke/xeQWGZfzks/hMFcpZF0o4GAceWNp91KJYhzJc0IHHO7iSw2xr2WtGZ+i",
+	"y5gDOtKIAog9MCHHxKiCeKyCjWXmDx3TPQm9nfbnBjxgFwCFdzDxzBMLW1YVoSsAxhSDtQ8MOpxqVVCF",
+	"tgVIn/ivqj2M9KLKTcUpQrKqG1GVeHONT1k8HowHscPZ3Fd9w0yFHXhOZTedEOEL3zKHPzOl8wedecBf",
+	"lxvIcgv1kuoZvgxPvwai3rPze3bu2LlynC1gYMSQ7kSsQXJq97JOLNwgch3s/churWjQQf/OquoGx+uV",
+	"DFrkhfss9sE1LstOWKwuKu4ukkVUe1M4DisTKqbvN0ohei3qCVorzYR0FEVItlTae91zR/ymGbAYm4wS",
+	"lTrhYJhl+SS48F3AKmLuCxwfo5tnqpQpfflLqSyfwIcEIIU0Gkv3peYWJr6+PDUr6/uiL9wwWBlnXmrX",
+	"6B//+T+dIsFbMHcoE7jZ3oAps843ij+pJQuXwpYg7ej+waEjDfGFY4pWSBRuM39aAWB9ndN+iaIL2UrD",
+	"51vfMl9k+Ttss2HdXcvKjXGjKV+x4bu33x9EQa5gj48xExbjc9WX5m2mVT7o9LpFvrjpdbuRXe4F757c",
+	"qpSvRuzMslwZyx7//vd+McjPYjdx3LcqLFS1/5re3y7+0CV0oA7+wLRa1s9O7iDw6alZuMAqy7O7TkH3",
+	"K+eImKmUIQ5h+veUr6J1/ohXUKFVH1JWOl2vdnvezspmIu8c3uS05gHzidraOiJyrU2WHDGDYgybrliM",
+	"u5hg2smYDRdivqheMA8iTK47ltMVKvOO5VaqttKVHu207kwYS1p3V2FCYezbaqdfKAllfTQUcy8MEzIt",
+	"jdUrNoTRfMQM5yZifO74f8Q0JLrEqtARkt0JGItp8RIlHT9D38YeGhIGblGSnH94gSldBicPj4+jQS5k",
+	"9fcetK5vE6Vx/NOA30SisnSiSovZiyM2U1mmlpOyiBhcgrQT9I/xOcX9FnOQtncrpYGJG/4Wt0K+sc1E",
+	"CsZCwZTPFeqzKvQt0P+8d7bQAIjf+363S8LDbLu9NKrzuKfVn9sUU+XirGFuo1y4AUdbUVzA0IR1H46a",
+	"Uve7fZ9bKKiYoywdkSQSS3y4UBS1MwqJOylVJxJeQ9KJE0uCeYVrG1JthtU3ko0cI3lH4yXLfH0GX5rN",
+	"QjGWU5gpDSP2jDKV47IkoO94bMrp3yCx8Sn7acGtOSuoctv5y3PfcMEvYSylkjBi59SY2MlUpQKI4MQf",
+	"P+JLykJlKWhzdRWfYAoTn2ZkLIfxx494hBOHpldXceT6uLvjcoV/Ov0kYklprMpb3eir0bg8Pn6cXMAK",
+	"P7ghiB/hSw4qYeumZepOP3dN2/7O8moZuLsZz7IpTy42Fv8faPh1858yznKeOZEQUtY4ACYM4wwTtSyU",
+	"gbEk/RBTslT5mpGoDeMjPOWjh0dTla7iA7JSB+h6YMYy9hTNv2oF64v7xudFc7dUGuj3gA9U52v1ga9o",
+	"8Bfxgq9OZ0sa1Sr92X0C1d9uAtU6iVNf0uMeBrEu3R99bKTb2+rsV+VqR5pUZ47KeQohKTwa4j1bQWIw",
+	"Ymfr2ZvR/C83VYUHpln0ty/taoN+/FrSrn5bWVS3Z9q2DV2qWz7pM+v0X+zxnZHXL0Raf8W5Uyuk75Rq",
+	"+4XYneHyDap1SylUf6A8diH3PlXN4yifr5z4c8piJHGdqU0Zz7Kx9CTwbTOJKsbaY/gg1swpimzVTSTH",
+	"cjeVPGFJ5hCySlbd6xTUQq/bE5u+zMPhvnj9rWUOvZehbs8H6NP42HYx6gixcr+8H5+TkHXn/VCF0435",
+	"DlrMhnZViIRn2aquuKEkHIylkFaFMvIaU1+25E9fAC5CS2wacicrzTJBxUrGklyRPCXEzw/MmoF3rpwC",
+	"X7Dpys3aqUC6Q/1m9EeEgCtPCL+QupioYnWfHPmeJu6miapYNSkEYvw6mbgZKSw0XApYfiXE8A2a4Ayj",
+	"fPBo9wp5juMMeBqzubjEWN1MSEAHC/e74XmRAUu55WO59GUdyeVSOkYyjKmFd6Y8aHhttJnLWG54nXLT",
+	"sB2OWFxKDUZll5DGlDiJAU8WY9k06mHFxgVPmQSBIiJnlzwrgUksRR0MhqdOMNQ4MKRjyTG5xkLI+YiF",
+	"DG5Y8Uzp7rCj13R3dyQ7+tkadRbvQmb0s/aR0HB63pxxLy/+5mgjkYwmdZwhkjly0UcS2xUfPw6mwDXo",
+	"s9IuBic/v3fkyYC+DISw1NngZHCEMokfbsOTPPHPMWR7wwLLZsTOxVyysohYpuZYwTqUv3fN3HeqtKfe",
+	"zayqz+qjfyqiS4Uio4+98ftr0TMj9twnbO3woaf1US6t2qu6mqvlTL85508L1XSv3RBUsWyuo6yUS4gi",
+	"KutNNWcKYVodb7zNEUNpXapkJy3MtR+KhFUqQeuo5MLpBUom0Dy6Qhy63j3H1+NoTW4YI/a6wy/DC9Nu",
+	"TacIc8biLZz6XDcoMzdWkGV51xb9K3uj0iO+qZHxwt1PxBZqSee5AHnqbbaZmEGySjJym8QyN6PNFIVd",
+	"2z3feMj0B0iKRMItz9S8hCj4g6ATSlPTOiVbRsS8xDDaFAvM4Or91f8LAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

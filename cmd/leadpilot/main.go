@@ -46,7 +46,7 @@ import (
 	"github.com/leadpilot/leadpilot/internal/orgs"
 	"github.com/leadpilot/leadpilot/internal/ratelimit"
 	"github.com/leadpilot/leadpilot/internal/secrets"
-	"github.com/leadpilot/leadpilot/seeds"
+	"github.com/leadpilot/leadpilot/internal/templates"
 )
 
 func main() {
@@ -202,7 +202,7 @@ func seed(ctx context.Context, cfg *config.Config, out io.Writer) error {
 	if err := database.SchemaCurrent(ctx, db.Bun); err != nil {
 		return err
 	}
-	n, err := seeds.Apply(ctx, db.Bun)
+	n, err := templates.Seed(ctx, db.Bun)
 	if err != nil {
 		return err
 	}
@@ -341,6 +341,7 @@ func newHTTPServer(cfg *config.Config, logger *slog.Logger, db *database.DB, rdb
 		Orgs:        orgs.NewService(db, cfg.InviteTTL, cfg.PublicURL, mail, !cfg.Production()),
 		LLM:         llmsettings.NewService(db, cfg.Keyring, llmPlatform(cfg), logger),
 		Campaigns:   campaigns.NewService(db),
+		Templates:   templates.NewService(db),
 		Idempotency: idempotency.NewStore(db, cfg.Keyring),
 		Limiter:     ratelimit.New(rdb, "leadpilot:rl:", ratelimit.Options{Logger: logger, Registerer: reg}),
 		Limits: httpapi.Limits{

@@ -96,7 +96,7 @@ func TestMigrateSeedAndServeEverything(t *testing.T) {
 	out.Reset()
 	require.NoError(t, run(ctx, []string{"seed"}, vars, &out, io.Discard))
 	require.NoError(t, run(ctx, []string{"seed"}, vars, &out, io.Discard), "seeding twice is fine")
-	require.Contains(t, out.String(), "3 system templates")
+	require.Contains(t, out.String(), "14 system templates")
 
 	sctx, stop := context.WithCancel(ctx)
 	done := make(chan error, 1)

@@ -14,9 +14,9 @@ import (
 	"github.com/leadpilot/leadpilot/api"
 )
 
-// systemTemplate inserts a system sequence template (the schema owner's
+// anySystemTemplate inserts a system sequence template (the schema owner's
 // job, as `leadpilot seed` does it).
-func (b *bundle) systemTemplate(t *testing.T) uuid.UUID {
+func (b *bundle) anySystemTemplate(t *testing.T) uuid.UUID {
 	t.Helper()
 	id := uuid.Must(uuid.NewV7())
 	_, err := b.owner.Pool.Exec(context.Background(), `
@@ -166,7 +166,7 @@ func TestCampaigns(t *testing.T) {
 	t.Run("ListPagesAndFiltersByStatus", func(t *testing.T) {
 		t.Parallel()
 		s := b.signup(t, "List Co")
-		tpl := b.systemTemplate(t)
+		tpl := b.anySystemTemplate(t)
 		var ids []openapi_types.UUID
 		for range 3 {
 			ids = append(ids, b.createCampaign(t, s.AccessToken, api.CampaignCreate{TemplateID: &tpl}).ID)
@@ -196,7 +196,7 @@ func TestCampaigns(t *testing.T) {
 	t.Run("PatchMergesSettingsAndClearsTheTemplate", func(t *testing.T) {
 		t.Parallel()
 		s := b.signup(t, "Patch Co")
-		tpl := b.systemTemplate(t)
+		tpl := b.anySystemTemplate(t)
 		c := b.createCampaign(t, s.AccessToken, api.CampaignCreate{TemplateID: &tpl})
 		r, err := b.client.UpdateCampaignWithResponse(ctx, c.ID, api.CampaignUpdate{
 			Name:     ptr("Renamed"),
@@ -241,7 +241,7 @@ func TestCampaigns(t *testing.T) {
 		require.Equal(t, "invalid_transition", p.Code)
 		require.Contains(t, p.Detail, "draft → active")
 
-		tpl := b.systemTemplate(t)
+		tpl := b.anySystemTemplate(t)
 		up, err := b.client.UpdateCampaignWithResponse(ctx, c.ID, api.CampaignUpdate{TemplateID: nullable.NewNullableWithValue(tpl)}, tok)
 		require.NoError(t, err)
 		require.Equal(t, http.StatusOK, up.StatusCode(), string(up.Body))

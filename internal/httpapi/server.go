@@ -31,6 +31,7 @@ import (
 	"github.com/leadpilot/leadpilot/internal/llmsettings"
 	"github.com/leadpilot/leadpilot/internal/orgs"
 	"github.com/leadpilot/leadpilot/internal/ratelimit"
+	"github.com/leadpilot/leadpilot/internal/templates"
 )
 
 // Limits are the request budgets.
@@ -80,6 +81,7 @@ type Deps struct {
 	Orgs        *orgs.Service
 	LLM         *llmsettings.Service
 	Campaigns   *campaigns.Service
+	Templates   *templates.Service
 	Idempotency *idempotency.Store
 	Limiter     *ratelimit.Limiter
 	Limits      Limits
@@ -101,6 +103,7 @@ type Server struct {
 	orgs      *orgs.Service
 	llm       *llmsettings.Service
 	campaigns *campaigns.Service
+	tpl       *templates.Service
 	limiter   *ratelimit.Limiter
 	limits    Limits
 }
@@ -162,7 +165,7 @@ func New(d Deps) (*echo.Echo, error) {
 		d.Extra(e)
 	}
 
-	s := &Server{auth: d.Auth, orgs: d.Orgs, llm: d.LLM, campaigns: d.Campaigns, limiter: d.Limiter, limits: d.Limits}
+	s := &Server{auth: d.Auth, orgs: d.Orgs, llm: d.LLM, campaigns: d.Campaigns, tpl: d.Templates, limiter: d.Limiter, limits: d.Limits}
 	public, err := publicOperations(spec, d.Limits)
 	if err != nil {
 		return nil, err

@@ -30,6 +30,7 @@ import (
 	"github.com/leadpilot/leadpilot/internal/orgs"
 	"github.com/leadpilot/leadpilot/internal/ratelimit"
 	"github.com/leadpilot/leadpilot/internal/secrets"
+	"github.com/leadpilot/leadpilot/internal/templates"
 	"github.com/leadpilot/leadpilot/internal/testkit"
 )
 
@@ -81,6 +82,7 @@ func setup(t testing.TB, opts ...option) *bundle {
 		Orgs:         orgs.NewService(db, 7*24*time.Hour, "http://app.test", mail, false), // invite tokens only by mail, as in production
 		LLM:          llmsettings.NewService(db, testKeyring(t), llmfactory.Platform{}, logger),
 		Campaigns:    campaigns.NewService(db),
+		Templates:    templates.NewService(db),
 		Idempotency:  idempotency.NewStore(db, testKeyring(t)),
 		Limiter:      ratelimit.New(rdb, "t:"+uuid.NewString()+":"),
 		Limits:       generous,

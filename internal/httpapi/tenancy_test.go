@@ -22,6 +22,8 @@ type tenant struct {
 	keyID    uuid.UUID
 	keySec   string
 	campID   uuid.UUID
+	// templateID is a private template of the organisation's own.
+	templateID uuid.UUID
 }
 
 func (b *bundle) tenant(t *testing.T, name string) tenant {
@@ -35,7 +37,11 @@ func (b *bundle) tenant(t *testing.T, name string) tenant {
 	require.NoError(t, err)
 	c, err := b.client.CreateCampaignWithResponse(ctx, nil, api.CampaignCreate{Name: name + " campaign", Source: api.CampaignSourceManual}, bearer(o.AccessToken))
 	require.NoError(t, err)
-	return tenant{owner: o, member: m, inviteID: inv.JSON201.ID, keyID: k.JSON201.ID, keySec: k.JSON201.Secret, campID: c.JSON201.ID}
+	tpl, err := b.client.CreateTemplateWithResponse(ctx, nil, api.TemplateCreate{Name: name + " template",
+		Steps: []api.TemplateStepInput{{Channel: api.TemplateChannelSms, Body: "Hi {{first_name}}"}}}, bearer(o.AccessToken))
+	require.NoError(t, err)
+	require.Equal(t, http.StatusCreated, tpl.StatusCode(), string(tpl.Body))
+	return tenant{owner: o, member: m, inviteID: inv.JSON201.ID, keyID: k.JSON201.ID, keySec: k.JSON201.Secret, campID: c.JSON201.ID, templateID: tpl.JSON201.ID}
 }
 
 // crossTenantCase calls one endpoint as org B (with credential cred) on
@@ -97,13 +103,33 @@ var crossTenantCases = []crossTenantCase{
 		r, err := c.ArchiveCampaignWithResponse(ctx, a.campID, bearer(cred))
 		return resp(r, err)
 	}},
+	{"getTemplate", func(ctx context.Context, c *api.ClientWithResponses, a tenant, cred string) (*http.Response, []byte, error) {
+		r, err := c.GetTemplateWithResponse(ctx, a.templateID, bearer(cred))
+		return resp(r, err)
+	}},
+	{"updateTemplate", func(ctx context.Context, c *api.ClientWithResponses, a tenant, cred string) (*http.Response, []byte, error) {
+		r, err := c.UpdateTemplateWithResponse(ctx, a.templateID, api.TemplateUpdate{Name: ptr("Hijacked")}, bearer(cred))
+		return resp(r, err)
+	}},
+	{"deleteTemplate", func(ctx context.Context, c *api.ClientWithResponses, a tenant, cred string) (*http.Response, []byte, error) {
+		r, err := c.DeleteTemplateWithResponse(ctx, a.templateID, bearer(cred))
+		return resp(r, err)
+	}},
+	{"cloneTemplate", func(ctx context.Context, c *api.ClientWithResponses, a tenant, cred string) (*http.Response, []byte, error) {
+		r, err := c.CloneTemplateWithResponse(ctx, a.templateID, nil, api.TemplateClone{}, bearer(cred))
+		return resp(r, err)
+	}},
+	{"previewTemplate", func(ctx context.Context, c *api.ClientWithResponses, a tenant, cred string) (*http.Response, []byte, error) {
+		r, err := c.PreviewTemplateWithResponse(ctx, a.templateID, api.TemplatePreviewRequest{}, bearer(cred))
+		return resp(r, err)
+	}},
 }
 
 // scopedByCaller are operations without ids: they act on the caller's own
 // organisation, checked below to show only org B.
 var scopedByCaller = []string{"getMe", "getOrganization", "updateOrganization", "listMembers", "listInvites", "createInvite", "listApiKeys", "createApiKey",
 	"getLlmSettings", "putLlmSettings", "testLlmSettings", "getLlmUsage", "resendVerification",
-	"listCampaigns", "createCampaign"}
+	"listCampaigns", "createCampaign", "listTemplates", "createTemplate"}
 
 // public operations act before there is a tenant.
 var publicOps = []string{"signup", "login", "refreshSession", "logout", "acceptInvite", "verifyEmail", "requestPasswordReset", "confirmPasswordReset"}
@@ -137,6 +163,16 @@ func resp[T interface{ StatusCode() int }](r T, err error) (*http.Response, []by
 	case *api.CompleteCampaignResponse:
 		return x.HTTPResponse, x.Body, nil
 	case *api.ArchiveCampaignResponse:
+		return x.HTTPResponse, x.Body, nil
+	case *api.GetTemplateResponse:
+		return x.HTTPResponse, x.Body, nil
+	case *api.UpdateTemplateResponse:
+		return x.HTTPResponse, x.Body, nil
+	case *api.DeleteTemplateResponse:
+		return x.HTTPResponse, x.Body, nil
+	case *api.CloneTemplateResponse:
+		return x.HTTPResponse, x.Body, nil
+	case *api.PreviewTemplateResponse:
 		return x.HTTPResponse, x.Body, nil
 	}
 	panic("add the response type to resp")
@@ -192,6 +228,9 @@ func TestCrossTenant(t *testing.T) {
 		require.Equal(t, http.StatusOK, camp.StatusCode(), "A's campaign is still there")
 		require.Equal(t, "Tenant A campaign", camp.JSON200.Name)
 		require.Equal(t, api.CampaignStatusDraft, camp.JSON200.Status)
+		tpl, err := b.client.GetTemplateWithResponse(ctx, a.templateID, bearer(a.owner.AccessToken))
+		require.NoError(t, err)
+		require.Equal(t, "Tenant A template", tpl.JSON200.Name, "B neither renamed nor deleted A's template")
 	})
 
 	t.Run("ChangingOnesOwnOrganisationLeavesTheOtherAlone", func(t *testing.T) {
@@ -249,6 +288,19 @@ func TestCrossTenant(t *testing.T) {
 		require.NoError(t, err)
 		require.Len(t, camps.JSON200.Data, 1)
 		require.Equal(t, other.campID, camps.JSON200.Data[0].ID)
+		var seen []uuid.UUID
+		for cursor := (*string)(nil); ; {
+			tpls, err := b.client.ListTemplatesWithResponse(ctx, &api.ListTemplatesParams{Limit: ptr(100), Cursor: cursor}, tok)
+			require.NoError(t, err)
+			for _, tp := range tpls.JSON200.Data {
+				seen = append(seen, tp.ID)
+			}
+			if cursor = tpls.JSON200.NextCursor; cursor == nil {
+				break
+			}
+		}
+		require.Contains(t, seen, other.templateID)
+		require.NotContains(t, seen, a.templateID, "A's private template is not in B's catalogue")
 		// A token for A cannot be bent to act on B by login's org_id.
 		l, err := b.client.LoginWithResponse(ctx, api.LoginRequest{Email: api.Email(a.owner.User.Email), Password: password, OrgID: &other.owner.Organization.ID})
 		require.NoError(t, err)

@@ -3,8 +3,6 @@ package builtin
 import (
 	"cmp"
 	"context"
-	_ "embed"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"regexp"
@@ -13,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/leadpilot/leadpilot/internal/llm"
+	"github.com/leadpilot/leadpilot/seeds"
 )
 
 // MaxSequenceLength is the longest sequence the provider writes, matching
@@ -23,15 +22,29 @@ const MaxSequenceLength = 10
 // days is the common cadence of a polite follow-up.
 const followUpGap = 3
 
-//go:embed templates.json
-var defaultTemplatesJSON []byte
-
-// defaultTemplates are parsed once; DefaultTemplates hands out copies so a
-// caller cannot change what the next request sees.
+// defaultTemplates are the seeds marked BuiltinDefault, converted once:
+// the system templates `leadpilot seed` writes are the same data, so the
+// provider and the catalogue cannot drift apart. DefaultTemplates hands out
+// copies so a caller cannot change what the next request sees.
 var defaultTemplates = func() []llm.Template {
+	all, err := seeds.Templates()
+	if err != nil {
+		panic(fmt.Sprintf("builtin: %v", err))
+	}
 	var ts []llm.Template
-	if err := json.Unmarshal(defaultTemplatesJSON, &ts); err != nil {
-		panic(fmt.Sprintf("builtin: templates.json: %v", err))
+	for _, t := range all {
+		if !t.BuiltinDefault {
+			continue
+		}
+		lt := llm.Template{Name: t.Name, Industry: t.Industry, UseCase: t.UseCase}
+		for _, c := range t.Channels {
+			lt.Channels = append(lt.Channels, llm.Channel(c))
+		}
+		for _, st := range t.Steps {
+			lt.Steps = append(lt.Steps, llm.TemplateStep{Step: st.Step, DelayDays: st.DelayDays,
+				Channel: llm.Channel(st.Channel), Subject: st.Subject, Body: st.Body})
+		}
+		ts = append(ts, lt)
 	}
 	return ts
 }()

@@ -11,6 +11,7 @@ import (
 	"github.com/leadpilot/leadpilot/internal/llm"
 	"github.com/leadpilot/leadpilot/internal/llm/builtin"
 	"github.com/leadpilot/leadpilot/internal/placeholder"
+	"github.com/leadpilot/leadpilot/seeds"
 )
 
 // seedTemplates are the spec's three system templates (Phase 3), as the
@@ -411,6 +412,23 @@ func TestDefaultTemplates(t *testing.T) {
 		require.Len(t, ts, 3)
 		ts[0].Steps[0].Body = "changed"
 		require.NotEqual(t, "changed", builtin.DefaultTemplates()[0].Steps[0].Body)
+	})
+
+	t.Run("AreTheSeedsMarkedBuiltinDefault", func(t *testing.T) {
+		t.Parallel()
+		all, err := seeds.Templates()
+		require.NoError(t, err)
+		var want []string
+		for _, s := range all {
+			if s.BuiltinDefault {
+				want = append(want, s.Name)
+			}
+		}
+		var got []string
+		for _, tmpl := range builtin.DefaultTemplates() {
+			got = append(got, tmpl.Name)
+		}
+		require.Equal(t, want, got, "one copy of the templates: the system catalogue's")
 	})
 
 	t.Run("AreValidSequencesOnTheirOwn", func(t *testing.T) {
