@@ -10,6 +10,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"path"
@@ -19,6 +20,7 @@ import (
 	"github.com/labstack/echo/v4"
 	. "github.com/leadpilot/leadpilot/api"
 	"github.com/oapi-codegen/runtime"
+	openapi_types "github.com/oapi-codegen/runtime/types"
 )
 
 // ServerInterface represents all server handlers.
@@ -98,6 +100,18 @@ type ServerInterface interface {
 	// GetLlmUsage Token usage per day, provider, model and operation
 	// (GET /v1/settings/llm/usage)
 	GetLlmUsage(ctx echo.Context, params GetLlmUsageParams) error
+	// ListSuppressions The suppression list, newest first
+	// (GET /v1/suppressions)
+	ListSuppressions(ctx echo.Context, params ListSuppressionsParams) error
+	// CreateSuppression Suppress an address, a domain or a phone number
+	// (POST /v1/suppressions)
+	CreateSuppression(ctx echo.Context, params CreateSuppressionParams) error
+	// BulkCreateSuppressions Suppress every row of a CSV
+	// (POST /v1/suppressions/bulk)
+	BulkCreateSuppressions(ctx echo.Context, params BulkCreateSuppressionsParams) error
+	// DeleteSuppression Take an entry off the suppression list
+	// (DELETE /v1/suppressions/{suppression_id})
+	DeleteSuppression(ctx echo.Context, suppressionID openapi_types.UUID) error
 }
 
 // ServerInterfaceWrapper converts echo contexts to parameters.
@@ -462,6 +476,146 @@ func (w *ServerInterfaceWrapper) GetLlmUsage(ctx echo.Context) error {
 	return err
 }
 
+// ListSuppressions converts echo context to params.
+func (w *ServerInterfaceWrapper) ListSuppressions(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListSuppressionsParams
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// ------------- Optional query parameter "kind" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "kind", ctx.QueryParams(), &params.Kind, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter kind: %s", err))
+	}
+
+	// ------------- Optional query parameter "reason" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "reason", ctx.QueryParams(), &params.Reason, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter reason: %s", err))
+	}
+
+	// ------------- Optional query parameter "q" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "q", ctx.QueryParams(), &params.Q, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter q: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListSuppressions(ctx, params)
+	return err
+}
+
+// CreateSuppression converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateSuppression(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreateSuppressionParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateSuppression(ctx, params)
+	return err
+}
+
+// BulkCreateSuppressions converts echo context to params.
+func (w *ServerInterfaceWrapper) BulkCreateSuppressions(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params BulkCreateSuppressionsParams
+	// ------------- Optional query parameter "reason" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "reason", ctx.QueryParams(), &params.Reason, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter reason: %s", err))
+	}
+
+	// ------------- Optional query parameter "source" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "source", ctx.QueryParams(), &params.Source, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter source: %s", err))
+	}
+
+	// ------------- Optional query parameter "region" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "region", ctx.QueryParams(), &params.Region, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter region: %s", err))
+	}
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.BulkCreateSuppressions(ctx, params)
+	return err
+}
+
+// DeleteSuppression converts echo context to params.
+func (w *ServerInterfaceWrapper) DeleteSuppression(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "suppression_id" -------------
+	var suppressionID openapi_types.UUID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "suppression_id", ctx.Param("suppression_id"), &suppressionID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter suppression_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DeleteSuppression(ctx, suppressionID)
+	return err
+}
+
 // This is a simple interface which specifies echo.Route addition functions which
 // are present on both echo.Echo and echo.Group, since we want to allow using
 // either of them for path registration
@@ -534,6 +688,10 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.PUT(options.BaseURL+"/v1/settings/llm", wrapper.PutLlmSettings, options.OperationMiddlewares["putLlmSettings"]...)
 	router.POST(options.BaseURL+"/v1/settings/llm/test", wrapper.TestLlmSettings, options.OperationMiddlewares["testLlmSettings"]...)
 	router.GET(options.BaseURL+"/v1/settings/llm/usage", wrapper.GetLlmUsage, options.OperationMiddlewares["getLlmUsage"]...)
+	router.GET(options.BaseURL+"/v1/suppressions", wrapper.ListSuppressions, options.OperationMiddlewares["listSuppressions"]...)
+	router.POST(options.BaseURL+"/v1/suppressions", wrapper.CreateSuppression, options.OperationMiddlewares["createSuppression"]...)
+	router.POST(options.BaseURL+"/v1/suppressions/bulk", wrapper.BulkCreateSuppressions, options.OperationMiddlewares["bulkCreateSuppressions"]...)
+	router.DELETE(options.BaseURL+"/v1/suppressions/:suppression_id", wrapper.DeleteSuppression, options.OperationMiddlewares["deleteSuppression"]...)
 
 }
 
@@ -4107,6 +4265,596 @@ func (response GetLlmUsage503ApplicationProblemPlusJSONResponse) VisitGetLlmUsag
 	return err
 }
 
+type ListSuppressionsRequestObject struct {
+	Params ListSuppressionsParams
+}
+
+type ListSuppressionsResponseObject interface {
+	VisitListSuppressionsResponse(w http.ResponseWriter) error
+}
+
+type ListSuppressions200JSONResponse SuppressionList
+
+func (response ListSuppressions200JSONResponse) VisitListSuppressionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSuppressions400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListSuppressions400ApplicationProblemPlusJSONResponse) VisitListSuppressionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSuppressions401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListSuppressions401ApplicationProblemPlusJSONResponse) VisitListSuppressionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSuppressions429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ListSuppressions429ApplicationProblemPlusJSONResponse) VisitListSuppressionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSuppressions500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response ListSuppressions500ApplicationProblemPlusJSONResponse) VisitListSuppressionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSuppressions503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListSuppressions503ApplicationProblemPlusJSONResponse) VisitListSuppressionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSuppressionRequestObject struct {
+	Params CreateSuppressionParams
+	Body   *CreateSuppressionJSONRequestBody
+}
+
+type CreateSuppressionResponseObject interface {
+	VisitCreateSuppressionResponse(w http.ResponseWriter) error
+}
+
+type CreateSuppression200JSONResponse Suppression
+
+func (response CreateSuppression200JSONResponse) VisitCreateSuppressionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSuppression201JSONResponse Suppression
+
+func (response CreateSuppression201JSONResponse) VisitCreateSuppressionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSuppression400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CreateSuppression400ApplicationProblemPlusJSONResponse) VisitCreateSuppressionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSuppression401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateSuppression401ApplicationProblemPlusJSONResponse) VisitCreateSuppressionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSuppression409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response CreateSuppression409ApplicationProblemPlusJSONResponse) VisitCreateSuppressionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSuppression413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateSuppression413ApplicationProblemPlusJSONResponse) VisitCreateSuppressionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSuppression415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateSuppression415ApplicationProblemPlusJSONResponse) VisitCreateSuppressionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSuppression422ApplicationProblemPlusJSONResponse struct {
+	ValidationFailedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateSuppression422ApplicationProblemPlusJSONResponse) VisitCreateSuppressionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSuppression429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response CreateSuppression429ApplicationProblemPlusJSONResponse) VisitCreateSuppressionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSuppression500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response CreateSuppression500ApplicationProblemPlusJSONResponse) VisitCreateSuppressionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSuppression503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response CreateSuppression503ApplicationProblemPlusJSONResponse) VisitCreateSuppressionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type BulkCreateSuppressionsRequestObject struct {
+	Params BulkCreateSuppressionsParams
+	Body   io.Reader
+}
+
+type BulkCreateSuppressionsResponseObject interface {
+	VisitBulkCreateSuppressionsResponse(w http.ResponseWriter) error
+}
+
+type BulkCreateSuppressions200JSONResponse SuppressionBulkResult
+
+func (response BulkCreateSuppressions200JSONResponse) VisitBulkCreateSuppressionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type BulkCreateSuppressions400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response BulkCreateSuppressions400ApplicationProblemPlusJSONResponse) VisitBulkCreateSuppressionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type BulkCreateSuppressions401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response BulkCreateSuppressions401ApplicationProblemPlusJSONResponse) VisitBulkCreateSuppressionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type BulkCreateSuppressions409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response BulkCreateSuppressions409ApplicationProblemPlusJSONResponse) VisitBulkCreateSuppressionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type BulkCreateSuppressions413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response BulkCreateSuppressions413ApplicationProblemPlusJSONResponse) VisitBulkCreateSuppressionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type BulkCreateSuppressions415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response BulkCreateSuppressions415ApplicationProblemPlusJSONResponse) VisitBulkCreateSuppressionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type BulkCreateSuppressions422ApplicationProblemPlusJSONResponse struct {
+	ValidationFailedApplicationProblemPlusJSONResponse
+}
+
+func (response BulkCreateSuppressions422ApplicationProblemPlusJSONResponse) VisitBulkCreateSuppressionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type BulkCreateSuppressions429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response BulkCreateSuppressions429ApplicationProblemPlusJSONResponse) VisitBulkCreateSuppressionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type BulkCreateSuppressions500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response BulkCreateSuppressions500ApplicationProblemPlusJSONResponse) VisitBulkCreateSuppressionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type BulkCreateSuppressions503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response BulkCreateSuppressions503ApplicationProblemPlusJSONResponse) VisitBulkCreateSuppressionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteSuppressionRequestObject struct {
+	SuppressionID openapi_types.UUID `json:"suppression_id"`
+}
+
+type DeleteSuppressionResponseObject interface {
+	VisitDeleteSuppressionResponse(w http.ResponseWriter) error
+}
+
+type DeleteSuppression204Response struct {
+}
+
+func (response DeleteSuppression204Response) VisitDeleteSuppressionResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type DeleteSuppression400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteSuppression400ApplicationProblemPlusJSONResponse) VisitDeleteSuppressionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteSuppression401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteSuppression401ApplicationProblemPlusJSONResponse) VisitDeleteSuppressionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteSuppression403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteSuppression403ApplicationProblemPlusJSONResponse) VisitDeleteSuppressionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteSuppression404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteSuppression404ApplicationProblemPlusJSONResponse) VisitDeleteSuppressionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteSuppression429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteSuppression429ApplicationProblemPlusJSONResponse) VisitDeleteSuppressionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteSuppression500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteSuppression500ApplicationProblemPlusJSONResponse) VisitDeleteSuppressionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteSuppression503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteSuppression503ApplicationProblemPlusJSONResponse) VisitDeleteSuppressionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 // StrictServerInterface represents all server handlers.
 type StrictServerInterface interface {
 	// ListAPIKeys The organisation's API keys, newest first
@@ -4184,6 +4932,18 @@ type StrictServerInterface interface {
 	// GetLlmUsage Token usage per day, provider, model and operation
 	// (GET /v1/settings/llm/usage)
 	GetLlmUsage(ctx context.Context, request GetLlmUsageRequestObject) (GetLlmUsageResponseObject, error)
+	// ListSuppressions The suppression list, newest first
+	// (GET /v1/suppressions)
+	ListSuppressions(ctx context.Context, request ListSuppressionsRequestObject) (ListSuppressionsResponseObject, error)
+	// CreateSuppression Suppress an address, a domain or a phone number
+	// (POST /v1/suppressions)
+	CreateSuppression(ctx context.Context, request CreateSuppressionRequestObject) (CreateSuppressionResponseObject, error)
+	// BulkCreateSuppressions Suppress every row of a CSV
+	// (POST /v1/suppressions/bulk)
+	BulkCreateSuppressions(ctx context.Context, request BulkCreateSuppressionsRequestObject) (BulkCreateSuppressionsResponseObject, error)
+	// DeleteSuppression Take an entry off the suppression list
+	// (DELETE /v1/suppressions/{suppression_id})
+	DeleteSuppression(ctx context.Context, request DeleteSuppressionRequestObject) (DeleteSuppressionResponseObject, error)
 }
 
 type StrictHandlerFunc func(ctx echo.Context, request any) (any, error)
@@ -5092,142 +5852,293 @@ func (sh *strictHandler) GetLlmUsage(ctx echo.Context, params GetLlmUsageParams)
 	return nil
 }
 
+// ListSuppressions operation middleware
+func (sh *strictHandler) ListSuppressions(ctx echo.Context, params ListSuppressionsParams) error {
+	var request ListSuppressionsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListSuppressions(ctx.Request().Context(), request.(ListSuppressionsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListSuppressions")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListSuppressionsResponseObject); ok {
+		return validResponse.VisitListSuppressionsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreateSuppression operation middleware
+func (sh *strictHandler) CreateSuppression(ctx echo.Context, params CreateSuppressionParams) error {
+	var request CreateSuppressionRequestObject
+
+	request.Params = params
+
+	var body CreateSuppressionJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateSuppression(ctx.Request().Context(), request.(CreateSuppressionRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateSuppression")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateSuppressionResponseObject); ok {
+		return validResponse.VisitCreateSuppressionResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// BulkCreateSuppressions operation middleware
+func (sh *strictHandler) BulkCreateSuppressions(ctx echo.Context, params BulkCreateSuppressionsParams) error {
+	var request BulkCreateSuppressionsRequestObject
+
+	request.Params = params
+
+	request.Body = ctx.Request().Body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.BulkCreateSuppressions(ctx.Request().Context(), request.(BulkCreateSuppressionsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "BulkCreateSuppressions")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(BulkCreateSuppressionsResponseObject); ok {
+		return validResponse.VisitBulkCreateSuppressionsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// DeleteSuppression operation middleware
+func (sh *strictHandler) DeleteSuppression(ctx echo.Context, suppressionID openapi_types.UUID) error {
+	var request DeleteSuppressionRequestObject
+
+	request.SuppressionID = suppressionID
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DeleteSuppression(ctx.Request().Context(), request.(DeleteSuppressionRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeleteSuppression")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(DeleteSuppressionResponseObject); ok {
+		return validResponse.VisitDeleteSuppressionResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // Base64 encoded, compressed with deflate, json marshaled OpenAPI spec.
 // Stored as a slice of fixed-width chunks rather than one concatenated
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H3bchs5luCvILgTUVRtkrrY7pmiYh9U1a5pVdslhSW3p8PUMiHmIYlmJpAFIEWzvIrYr9kP2y+ZwDnI",
-	"K5MXSZbK7taLgiIzgQPg3G/43BmrJFUSpDWdwedOyjVPwILG/05S8VdYnkbus5CdQSfldtYJOpIn0Bl0",
-	"eCpGc1iORNQJOhp+y4SGqDOwOoOgY8YzSLh7c6J0wm1n0MkyfNIuU/e2sVrIaef2Nuj8lGmjtHs2AjPW",
-	"IrVCuekuZ8BCCZ/saIxPhExNmJ0BSzXcCJUZlvIp9DsBQfdbBnpZgkfvdKqgJPzTG5BTO+sMjg4O2kA5",
-	"jSBJlQU5Xv4VlqsgveVzMIwzDVYvCRxhmFs8GMsMn8AxMwAI5cn5Kau8XcA5Ax6BLgGtzNlzk66D+NWr",
-	"oJMImf9/2Aq/vBEW1h6ZwJ8ffmJvRCLs6u6c8ykwI36HgB32Dg8OWDeCCc9iy44O9tadU4xjVef3L7lD",
-	"CtwOiCRLOoNDd2KJkP6/AiwhLUxBI1zvDei1i88M6Icu/da9bFIlDSCJ/Mijd3T47r+xkhYkfuRpGosx",
-	"dxuzn2p1HUPyP/9h3C59rkz3bxomnUHnf+yXZLhPv5r9c3qLJm1iYewAhajAvO41j9gvF2e/Bsx9Ityn",
-	"zwVN7/U7jtiUnMRi/KTwOkLOIR37+Q1bCDtDQhlnWoO0zFhugXWVZlwyUVIFm8OSgP9Z6WsRRSCfGvox",
-	"j2PQ3xmmVQws4UsmlWWRQvpH0E6lBS15/JSQXagE7EzIKZtwEUPElGQq08yICI5Z6Ld8JKLQbae0YiLA",
-	"MGGZoOdiNTV99quiMRbcsPGMyylEuKJflf1ZZTJ6yhX9qpjJxg4tHERCEn7km6/0lEthOLHT26Bzzpex",
-	"4tGlUm+4nsJTY8W1ipZMGBa7yTWzM04AG9A3oBkfjyG1hnXfnvzX6MezP/999OPfL19fBOyQvRU/susl",
-	"85yOkPtSqbdcLj0/MU+5mHeO8JARQ3TshRufWNAsfOf+6Z24f0JmYKxkZBwrJymGUFYeqUOzwqGRR0ue",
-	"2ZnS4nd4UtR6K4wRchow+JQ65s+UZgut5JSNNSB18JhI+b3kN1zE/Dp+Uow6YRGkICNkeV0kA24QnxIu",
-	"YqYh5ss9T+nHjv80qTZgeG5TLqRfh8nSVGkL0VuIBL/E4/hjSMSxy7A6m5sldBT+/vLn3n+wbuIgZA5j",
-	"DHPTcO0I30BPSAPSCCtuIPZi4G88FhEO8zPuxh+1qAXEcc9L4uvMsmsNfI7qYRY7BgxaK21CZvjSsMVM",
-	"jGd9VFP8NKhjI48gta2iSfAoEm5CHp9rlYK2wukbEx4bCDpp5avPnUkWxyNScZr62M9OlDIJC8eKVCat",
-	"I9ymErxRpQw6KTdmoXS0OvoJjpz/zrrcshi4sezwwGGk5mNnSOyxSROKwJGew2v4JIx1SOx/+M4Uw90D",
-	"UqvmpBjc6b3bqjr40Q9SWfZV8Ya6/geMrZuJDCM0mGpHMdbALUQjbmu6ZMQt9KxIoNMCtYh20DuDTsyN",
-	"HWVm8+Ayiz3XIr12ZZQcTVZPWcNEfGo3wSZCO72tONHcCjMw1mADZhXTMFZTKQwwgTi2Mr6GGzV/EPCN",
-	"c8JdwuUUwAfV/V9/bD/hQ3cksnzjKqh1eFfUwjG2wYXYwOP4bNIZfNzMpDwW3gZNNKSDWT3Mi5laSKbk",
-	"GI1UGTlNkDt2dQ1cO/3F4X6/s20dfvjVlVwVa3kjiI3V4Yq4Rc4rLCRmGwsuVpfPwrXm+H/FI4BHcye8",
-	"QRjqY7QeSWZnF2CMIKlRX4fT64wZFfxmBdtJwzAjIVsOgVQolkkrYqQjGo523ysnpnIKhfYUdEj//Z1b",
-	"D9am/TurPoubMNFgZhugdqbNtlHfuWdyXjuyXqEA6Uzyj50fEY8qG1oO7ozvbYM7633lwGqb3VxGDZDa",
-	"vvsZG3vmF9l24j9mRkgw5ienR3zaLoTrp/phxi05fU7ZQgsLxtli1zDj8YSpSb/TZChOtRkZm0X+/4Im",
-	"6sLroGUrE/7plJ4+OlilDtSd5HLUwrGOWocb26an6VXrc0JGmbF6udOgc1iOUi7kKFXC+xbbVvjqHgt0",
-	"nAv07uvzz1th491esM6asyPuzkaOYbdDsUq2CoiVB294nMHIIYMyIifkbePftiDsT7Eazy9Fm973l78M",
-	"3r4N2NHL3kxlGpGPWwva/fa/ux8PDq8+HvR+uPo/Rx8Pei+u9gYfD3qv6Kt/axPer539UZPbgN/UNLQX",
-	"R3Vx+KJloJ8FxNFrpxS36E4qaldNJu6l1TX+cnH2K0PsAs2EtArJz7s8Agb9aZ/tG7BOvzT7Tsf4XUlo",
-	"VU4SMIZP22Zv8CICpXyhjY+QKt8uNFL7QP3tPgom5Ke3Vkw9grpKjuZodL1se3zrOu8iiozlNjNVMeSM",
-	"aDdQUGx6p9BACykRtYipNh0zR3UEqZittnlbFU/CiXspnsXpbdoKItDKvu2mQNIOXgWlw72TQHLdIoQJ",
-	"im1Lu4Pu6qlkVXelExtlOl4l+T/DDcQqTUBapmS8DFgs5sBC1AHCY2QAsZBzZp00XnCDjhOIWom+0IM2",
-	"z8G6b16f/Pn89M3Z5ej1r3/7X1H5+94AZyRUH0ocMGDKzkAvnCnErw1I22enlmng4xmYyvNAo18vh9IB",
-	"GTCjvL/Q2cOpVjf0+JI5nR3VxCjSYEx/KDs7yIer4my+gC5enNYfoou/iZO7yoydOTqOsJmhv4mTc61u",
-	"REQKbM5krjMRW1Q0ubQzrVIxdtpmCpKLTtCZQiKk+xABpAZg7r7T6rdW5bgyxamcqJbTIgIdJSqCdl5O",
-	"fHnTIVbX4Sz+mFvHl0dz8mT4Ea+VioHLdl5YB6Mxxpq9u/AiuEUi+vixabNVP8zAERJiftXtz4xVGpzp",
-	"apAy5rCskHcBfVCcz6pLQ2fAFjMgqlKTSSwkMHy8JySSntsjxqVZgDbto49nyrSxj58dD2eLmYhhFfQZ",
-	"Jz8ovTxw5rd1cGSGaH0o8w3NAwOsawsHTAGY+yqCNFZL5FIzNOHnsBzKidIBAweBX/0e4zJiExXHaoGB",
-	"H1z3HJa5z7jGTSrrW0G4VbdQDs93poAWn27ltnjOKtPjmr2o9LSCRY4VOC26jUI2wIE/YYzIuJ1snT6t",
-	"EPBdaMR/Nqszv74BvSz2IEB8rG0D7vyigsXF2RYHhp5RcpjtxIabbKKFH1tIUtDcZhrqOp3KruMNKqbM",
-	"SO4HnSyN7qhiNjhFsdcFleTHt8pAqiyghiRBhb+Wp7CFxbxH0O+oYHkQ2gzTzdIs6KChfybjJT1QRdOm",
-	"GbhV470nhjbOu46jB72jY3aSS6ciHMkdhhrLDh3irWJIkXBxVEm3ONiKOeuwYM2ZXYKx78Cg1tkUDBXW",
-	"vcqZIFcFtuwSqQzoOcckghHR16pTbb1MVfN2EO55VhrSeLldJVHzCs5XaKckiMqK1uzu+1z7eYDSlw/z",
-	"Ti3aOM1Eq2SFQ7Qr2js+Znm8M1CX9PSKge6AwimDXLv0427aKLfCVd3SCZQa5ELaP71s9cs6QGNwVEd+",
-	"yV3fi/hyp72hOOKOg27AZ2QV3uXUxoGS1N5tAVVK2KbrL9vRugQq8HterLcJU9tGbzrXywKlnv5o73Rk",
-	"d9/6phnzhTZOTYW8XxT6bn4KpacjEbVp/WI8y+OLmVlJ+jHMKmbEVGJqkCryC8kSJz35H0pIiPZqwm2d",
-	"m6oa3H5I1Dh3Em2MGr+FtTbQ7sEwctCYmUjXKqU1myPfSHYNsZJT3MCu+8KgA2JvZ+XzbTHxRZYkXLeG",
-	"5h4SoEq1kGOR8nglrOQjOfleXT3QYXjvUFQDwt1jS7R3q6e/3jVbS+pY+ZVQ/E5+27tu0GgnR29jg8oM",
-	"25wgynUUHtQS+PVb9QV8Vn7P/yCfFc1+L4Nk95NqgLYF/aqku7K1JUPeyjPvDZ+fYwOdnOlp1V10h03L",
-	"DUvjhJccwyj2rPtzNYF8c/44hQpHEV+anbHsA8A8IrQqo5b/jvP4fw4bCBh0Mil+y8D/7A1HnHkhZKQW",
-	"I5BbfXll7K/xrrFc2zu9nUfGWvK7JDs9+fWEuSeYe8RH1V5nbuv3fwQdC9nI0/rTy51il2cNOdG0/ygU",
-	"PxqXsfhN62mG7u8ZKNsR/9dyZVNB3S2Cr8By91qcTdvHy66L4xiVUa7Nz1lRd1NPNFCKlDOJQFrQqRam",
-	"3cn2YNdPNSkLlxWsnmVln9pAb1927UBrgF5twa4dWXAiZPXbw+DLo+S6hIUtWY33wqo2mjtfn8jZmri5",
-	"LQOzLbkhn+MdGLA/KTkROrkjJ6+q5BtTdPPnnjTzs7bAx7eUdg7DtsFF8dimnLTtKmdTzaHnWqfyudEr",
-	"aPTu55/YDy9f/TvzOdeMBjEtyU8+btfIjLNODWMJH8+EhJ4GHuEX7mkvem6KxO/RZH1od+0iq2b5TuK9",
-	"krDSokgKaSz3GUItGa958U07027y84oaUqQqrTrJvGXUTMR+/+6USZ4IOfX1kXQA7vHt+ZzemKFZKxkO",
-	"Pja6ARXeUTLe/ehgJSHxIcRbH6wVVq+2FrGnhSSrMkrQqeozH9rk4oWYyix9Cr9Izey7o6Bw6vU9X707",
-	"z93m/6hbfgVobQdz6Y7sfpv7Bfl+G2TvTZvR/oVzsNwvoxvQYiIg2hwHRz8OpoZElBqiYQzixtcHcctC",
-	"HC1kXT6UNCRVwWBWTMB4WayhnZxgVGmZJ0n5zJS9/lC+lzlEjHxFecUjPcJSUGkM7n3aDax1nsPSrIsn",
-	"15f5oBy4za6R+7gtah6LxoG0gV5H7i25X7mFWGE9iZLkDrcZGPq0gEjmn+0s0/7jRAv6YLjNtP+Y4dut",
-	"2WsGxpkWdnnhCNZrrpiTfZKRMbxi4dWSz7u/fLjc81hR8yL642XdOB39///7/9BriEwBj5myvgt4Ztam",
-	"VDklfDJLfdY3wKNzESvLJkJGxs0nklRpa5waGpkgz6BOQRvHB4SBiCVZbEXPWEiHMrfyfQ0xl+zNm7cB",
-	"1jRgIkXCrpcMKK/qw4xbc5KmGI+/eHsRMKdYGPfvUI5jbgxVxVL2aBq7z+5RDQTSAnPJlJ5D1B/Kofz+",
-	"e7eXIK2nrf7337MLkBELT3xZI349YJQMz4bZwcGLMe4vfoSQLWagKT2EvpbCMBBI5rxxIhOtEhbu3xzu",
-	"88zO9mM1FdLRNzMzpW0vFo4X/PLh8phpkLAYSmFpT8p3vGgMNx9sSCcb7uGUQ0nvp6LnqDrsM3Qt+6pc",
-	"w8xYpY4JqXIVDU/9gGq4hxJXwCWmxdXn9gk27OXBS7+zqGmZ779nXAMr1MlwXT1fyK5VJAosYAYVyKFc",
-	"0SBDp8qEjgHOsoRLFpJOEwYIfq1OmssoYBOlh7LUNbHmMtNggryk7+NVmE9ay0NOQTNMEvYLeiOMzddD",
-	"3sJeyqdCOoYRMAkLMJbCFgPkzSzEItyQdbF/QjCUlQYKiJZ2p54YjBsW+geOh7L+gjDMMVnmowOxs/yw",
-	"kQbBXGlH4XD7/Ozi0lBGpef1pqg6J8nhTjpsNLEIh5IKhN1Kjl69qhYE9llZVZY3U3BAzd1YE6XZ0Us2",
-	"U5k2A8aHkoqRi14BhieAGOs2A+swp2AxtQnrXlnXPTmUJTy29w7SmC8hGjAnUcK94/pA/hwjMZkAtiFw",
-	"owbMoUCZx5VDSz0MHAVYEcdMZ1JiTXGJyz/4bSxLqo3bxryqG1HBV1ojujRIgr70ZHk8lIAhnWKbxlxr",
-	"h/GhGx67cPTwbxhUv3rneJ8DLCQ2V/vJgHvazcTZy6MfKkNWK727vtR7r89I/aWRkAGtrGEcC7dxp+fF",
-	"AoBUEp+yys7yIK8ZSrffKrOM19ioM19wqwVSUe/0nF1n0RScyjGU4aeedjoCTtpDrh2ybuiGCAcYEMzS",
-	"gHngPJXEYg7HLFzA9UypeTgYyiKDbszj+JqP507UYMQRt5mZGfd8mUYiAPbwQF+vOYf/6vmT7Z1GIevC",
-	"eKYgKtML/c6QZFISlavC1qqKwpPz007QuQFtfO5O/7B/4IP2kqeiM+i86B/0X1AtxwxFe5VFu/+nlEhZ",
-	"RNRPIzeFMPbk/PSv7pmg1uBnTYp2+cg+tXm5DbY+6Dv43F412qMcHRxsqM2+W012pbKwtXge+Z6aUHZj",
-	"l06U8IkKFg3Vjr8kkNpmKkDfr7R1wVcOt79Sa2uAL73Y/lLZz8S9cfTD9jeaTSJug86rXVZUtCfBF17s",
-	"tJ6iCQKqlnnoCJMuq1zrO1Oo/3WZ5hCdTw1W8eVoeuXMTWVaMn7PnEFOuhfa5IVYL0wRz05Y9+XBC2/r",
-	"jLLCUgnL1HsvYujcHbfGRiLYqMnTr5Ix5g3XaYXKGIha7kwsjdZRRAt4Sj+qaPmFycDXktzWTRkfTGqQ",
-	"4OGjzB2ta45QyFRhjT+Cr53wDnYgvKJvknvhcIcpmr1p8L1Xu6ynpWsHsoej7S+vdMb4hvgK4ZXTJj07",
-	"aecft0FN8O1/LvvQ3RJXiYEiPnXifocFYAVxN4jkZYs/myrGWJfHRpFId2pm7MyKJVvwr1+g0Ko2v1F0",
-	"efqGMIVOZium3JWDF/0OsXqqMKDJyumJsrCzVX6deH8FdjqxipW6nXEWCq92SpER6rtk0qEBw+VQ+i4o",
-	"x+5ZGmoxUwXCzThqkHltWG7ok4rjW6gNZdE/hb0mj8KCL8lZ+A/l22nhQpz5VjM98sGGkhaa9zrzEDrz",
-	"mvoh5FULKGLJS1Epb8tfL+rbWEt5GxKUl9vGr6BW3lan3GqPnM4jSdWWNjw7CdcvqN9WWk60Krj5/vtj",
-	"rJ0eJVU9MT+6K3d5FrN/IPP0nuHO4ONVlZX+otBkbuEFXObe/qLXRs5iM2yr6VNRO1dBZ9U87wzosdsq",
-	"J0Wzej0H/YDd2Ao26ThPJudSLWTuT0AvS+m+eXlwuKrEYxLzI7GJWoL018YfnNzxPOJpGcEzmT46mb7+",
-	"RPWaBSFEJZ04eVwk+tdo9E6UqTK7njRJ4zIsd0diSMFLf3RAc4tuuJ6Qx2j4VaMYhhmr0qFcKD1H8W+x",
-	"CRWzSrGuLhyjRNwvDw5Z6NF4BDKCKNxrUwreEMSPQ+eNxIadKL3FgnijplOImMps1YgoQibYoiBX7zKZ",
-	"GYcG9zcqnsnw8cnQ+5ZzVYw3SKEssrg/KeZ03cMY/f64zKJrJ80LZz44oKrdGIOael16zooWGaSyR0zY",
-	"vWAoTYoOaqJulaJKb8DSoz7A5K0T5D34NI9jR+pD6XcD3WywUoIyqO8RRUB8N5bcWS80Wj8VjrGeG1BA",
-	"ws1FEZ8iNITxz9L+OZGF9kCHU4k3BoyzzGDDZKdF/OB7iGCDxTAYSi7LLrH1J/zXYRtL8gmPtVy8R2JQ",
-	"rYmW92VTWM2fSxNRtJOlk8bzzPEdT+D+ysWzwfDts8AL9AXUOr8WFEjtdtrthXszQF2mhq1xvMQLvjQF",
-	"eR8dHDXCxRTQzXsxKI2ZTJRp4TjaUOYNOHI+SeFRb2fjEFYkMPChQTWnaGix5KGc8dQxTWqZjQMhMH32",
-	"YYaMp2CekQI3OjFWH9/wSSBdTDhghxj7DhhpA6go7TmiLPYWfS9v2qKvjm/RVxucKR6TnpxJ3UmXOnpU",
-	"GNpjFyc+De44P55y08WkeoZNbHlW2L5ebvUWrSVWZyl4vPfnT16d2WQs2Uw7HSZvel3mc1Hahfu6phRR",
-	"SopTNYwjZWGQJ0UsS/uYXIZWE2ksdYWTVCDtrTOB+WoqBjbhiYiXQ9kl+U0POyhRglNaWcHc0C0TlLpY",
-	"3Xjba+ciCEXuj/h6rLAn87dcosb5yT67XP5JWcc7hdfRNEy8h7ANAzLqVfOy17MQ6txvxFRC1BOSUr8X",
-	"M2VKW85fqlBkRyzBsm6eiDGUU7Ds5cGL47YECrRnvOOhyGwO90q1wirGh3ICC5SAmImLagl+cLD02Wuu",
-	"YwEaealhxvIlVeeUja2XQ0nWUjsDcbvxt+pm7GKqkJeTtKdKf8evOVfgG4mpoqREkVBHOpJWK9UEK3RQ",
-	"w3XKyNukshvlUavqnuCr87CuAcjTkd3Q+MSyR5UOPpcz18wWSs9N4V68zvBKKUcMWaWeoei7nit5Tqyi",
-	"uyAHA72Z1bBrJThbzfTMc5Asn4MMB3lPQtC4h4Y5oao0uVLMUNqKmd1GEpRn+UiytF7D9NR5Q9tFadVj",
-	"FFR2khSmB8vYZ0fCVydfy3SflRTo4vjvL22rbGKD71RMZS9LPStqMcuZt8pf/gelpDfscquIrCuX23xn",
-	"cj5Cl2xgxYRlWPKRcMefKhxvWPKlblgvNMK7kZDtJeBE8/ucb1V6+iR8iaxmKH3es2OAATK+XQu2Buxa",
-	"2dlQoj+YXcNSecdGzu+6GHAis4RujaNMbbz6TuP1glaACYayco0WsVCV2VjcwGrd2fWyugnfGaaBx0OJ",
-	"R77XZydlokgRg875qC1qXIswcTWZhI6jcOMYgYJA2ZnbMGQkmBJac6a0sGLUS5av89bfj8CPa1WPD3Hc",
-	"VtTBHHWeHbT/ynz1XKsbIPZpZiJlipxXHk2+nK+WCHNz4cGpf+abLjyotFHfWHjgN+S5yuCL2CNnqXeX",
-	"pdzkYmx9fUGRi/Tw8oJjylwkAiq6+9O/lPSYZziWDuKq5lD2+Gf+SgCqMRJmKH3zcpwAu0DPuJmRymO8",
-	"uPaFqL5Ooasya0QEQ1m5eCDwFaT+4gN8PywvTggxwirkOM7Q16c0i9XYCVgLeN3eXp+dTsqLJcdcuqmv",
-	"gc04egeLu1RivgyYVPly3Ap8tXMR//BxWmHYq4MXrUFRfKFI3vwqaypq93M8sW1Uv0BjjXXkD6Bb1FWQ",
-	"ciokixr3Vew911o8qwzbuSthHZbyKglFuXwrR63L+/3PxSXyO5RbVJK2n8stHq4+f3P1GZhLJHIkaJXW",
-	"dxMIOFS1RIP6gLRqoP8J9m0L7n05zfAtbL4v/gGO6W/kpD/MFGYM8TimOxHancL5gW+yFXyX0m/bVqi0",
-	"r91oK/gNebYVHqsi2W/wDgZDHUX3P/smxg3hts2Y0JA4s9uPUrch/G/03zHjcqkktilZ5j/ZGSQG4hvw",
-	"Fgb25CAHeKmd07NRezTN/eRbHu8mbGmsZ4n6rUhUxBPuEYx1nVEH/Ab2vohYfW9Ao1DF7hLj2Q4Y32dn",
-	"FRSfai6xn5jlTvD7okOPwlrFcEzFga2IHUGibDtiU/vWCmJ/eeOv1qr7iXNM8ibl7UqEP+syq9Df2fUv",
-	"T7TPJuFjlN9TgVHOYnz97yaRqfR0k+591rgd4bGIqH6RxPbw8j+/Vl5aII2ubJXTrN1dQRJjN8ZPvVNY",
-	"2GyJ7f2Qeb9q8kImoKcQDeUcsBZ8DssBNehZqgzDo9hzj4+p7VLhHgUTlI+hnGMqs0NpLF+uFxMrCPfl",
-	"hUVLa/EnFhl3xfZvTnw8M/fHY+6SJxCwnHKZp1ynt1Wa8q/hEJ7pF1eqx3FS4f7NxqLLXHshK4djtCAh",
-	"66ZhqqlF2YdSGOrFhn3/Mi0hGrCwcktkyAxfmuq9mhrjMEpSp4qwvEMyHEpKmHTjlteDOsaFF+n5doAs",
-	"AS5N612wlY5xedZXN3IKcyKkMFaMmYUkjbnNW4ZmMYaoFJNgF0rPW1On/xNs9VrcR2QV1WnWcIr8NP81",
-	"ZGID8WIupxmfQo8ubG0hAYfjKBszu5NJFOJIXhJW7uYMfcdN7S8FR6TzV/6uXKPbLzAee3ViM9yeE7qD",
-	"/G1n/bkB99gcIPVJL154Yvutom9lgcCYCFmm/DsAI63S4lJgn55YdEhEflFk0NB1tZUrxPJGNO7hYxYO",
-	"O8NO6Gg28b1pMJ+yhc6pOZhTIm4a1+J+11qtdJ6tEMsjdHVYuUL2iWX6HQj1WZw/i3MnzpWTbOX108h3",
-	"AlZhOUWEvp0KV5hci3jftxvrLlv430lRg3nQrLessZe85TxxHSecByxU80K6i/EsKLMp/H23OJNfqNIr",
-	"3BM7MzMhHUcRki2UjkyePkw3i1Dz5j42gx7KbhwnI0Ftnh2zDZj7AscfSWVHE5XJiL78LVOWj+DTGCCC",
-	"KBhK96XmFka+Cy49lpXnRV+4YbB+f5pp9xC2Tm/hcpdgnlAnqFy93MJs/qIWLD8UtgBp+88Bh5ZiibkT",
-	"ilZIVG5jv1s5wvpubOs1ijZiy/I7m9f5U4p7nVe8u43aIexVHfEl676//GkvKO6lf3HgvjWMTxVe++ke",
-	"/i0Dvcxv7RrkFyiXuLTlbuLbYKXnCW+f3KqIL/vsxF8+/uJPf/LAoDwL3cThOqiwncbuMF09Lv3QIbSQ",
-	"Dv7AtFqUYSe3ERh6qpZX0pXUTyu4/9klIuZTM6QhLFKL+DJoykc8gup90w2irCfV1q/O+Hjl0MqAvsmJ",
-	"LtNxZ9DZx6CJH+jzakm5yqQlMZR3SfH9S3zDciwSyisM3WPuO5XZ40pzfcyf8K7LgiYoFzf4vDb5oOH6",
-	"67NTa9Y5AAg+KlYoTcJiLlW/qnf1jhpVtQ1WmhNiZYLjjZQISeGgclHVmXIf8+okZy3XVhjqRSktTH17",
-	"+WbjZzNz+o6SY6huXd4itH371liJhEN9dt6CVL5gBXv2O7ngSN+dwrFP1EO8rEDgEO726va/AwAA//8=",
+	"7H3rchs31uCroLhfVahMk7pYzjeRaqs+2bFnlNixy5LjmTW1bIh9SGLYDbQBtGjG66p9mn2wfZKvcA76",
+	"yuZFkqXYE/1RiWQ3cACcO87lU2ekklRJkNZ0jj51Uq55AhY0fjpJxS+wOI3c/0J2jjopt9NO0JE8gc5R",
+	"h6diOIPFUESdoKPhQyY0RJ0jqzMIOmY0hYS7N8dKJ9x2jjpZhk/aRereNlYLOel8/hx0nmbaKO2ejcCM",
+	"tEitUG668ymwUMJHOxzhEyFTY2anwFINV0JlhqV8Av1OQNB9yEAvSvDonU4VlIR/fAFyYqedo4O9vTZQ",
+	"TiNIUmVBjha/wGIZpJd8BoZxpsHqBYEjDHOLB2OZ4WM4ZgYAoTx5fcoqbxdwToFHoEtAK3P23KSrIH78",
+	"OOgkQuaf91vhl1fCwsojE/jz7U/shUiEXd6d13wCzIjfIWD7vf29PdaNYMyz2LKDvZ1V5xTjWNX5/Uvu",
+	"kAK3AyLJks7RvjuxREj/qQBLSAsT0AjXWwN65eIzA/q2S//sXjapkgaQRJ7w6A0dvvs0UtKCxH95msZi",
+	"xN3G7KZaXcaQ/OVfxu3Sp8p0/6Fh3Dnq/I/dkgx36Vez+5reokmbWBg7QCEqMK97ySP289mrXwPm/iPc",
+	"p/8Lmt7pdxyxKTmOxehe4XWEnEM68vMbNhd2ioQyyrQGaZmx3ALrKs24ZKKkCjaDBQH/XOlLEUUg7xv6",
+	"EY9j0N8ZplUMLOELJpVlkUL6R9BOpQUteXyfkJ2pBOxUyAkbcxFDxJRkKtPMiAiOWei3fCii0G2ntGIs",
+	"wDBhmaDnYjUxffarojHm3LDRlMsJRLiiX5V9rjIZ3eeKflXMZCOHFg4iIQk/8s1XesKlMJzY6eeg85ov",
+	"YsWjc6VecD2B+8aKSxUtmDAsdpNrZqecADagr0AzPhpBag3rvjz5x/DJq5/+OXzyz/NnZwHbZy/FE3a5",
+	"YJ7TEXKfK/WSy4XnJ+Y+F/PGER4yYoiOvXDjYwuahW/ch96J+xAyAyMlI+NYOUkxhLLySB2aJQ6NPFry",
+	"zE6VFr/DvaLWS2GMkJOAwcfUMX+mNJtrJSdspAGpg8dEym8lv+Ii5pfxvWLUCYsgBRkhy+siGXCD+JRw",
+	"ETMNMV/seEo/dvynSbUBw3ObcCH9OkyWpkpbiF5CJPg5HscfQyKOXYbV2dwsoaPwt+fPe39l3cRByBzG",
+	"GOam4doRvoGekAakEVZcQezFwG88FhEO8xx3449a1BziuOcl8WVm2aUGPkP1MIsdAwatlTYhM3xh2Hwq",
+	"RtM+qil+GtSxkUeQ2lbRJHgUCTchj19rlYK2wukbYx4bCDpp5atPnXEWx0NScZr62HMnSpmEuWNFKpPW",
+	"EW5TCV6rUgadlBszVzpaHv0ER85/Z11uWQzcWLa/5zBS85EzJHbYuAlF4EjP4TV8FMY6JPY/fGeK4W4A",
+	"qVUzUgyu9d7nqjr43g9SWfZF8Ya6/BeMrJuJDCM0mGpHMdLALURDbmu6ZMQt9KxIoNMCtYi20DuDTsyN",
+	"HWZm/eAyiz3XIr12aZQcTZZPWcNYfGw3wcZCO72tONHcCjMw0mADZhXTMFITKQwwgTi2NL6GKzW7FfCN",
+	"c8JdwuUUwAfV/V99bE/xoWsSWb5xFdTavy5q4Rib4EJs4HH8atw5er+eSXks/Bw00ZAOZvkwz6ZqLpmS",
+	"IzRSZeQ0Qe7Y1SVw7fQXh/v9zqZ1+OGXV3JRrOWFIDZWhyviFjmvsJCYTSy4WF0+C9ea4+eKRwCP5lp4",
+	"gzDUx2g9ksxOz8AYQVKjvg6n1xkzLPjNEraThmGGQrYcAqlQLJNWxEhHNBztvldOTOUUCu0p6JD++zu3",
+	"Hqx1+/eq+ixuwliDma6B2pk2m0Z9457Jee3QeoUCpDPJ33eeIB5VNrQc3BnfmwZ31vvSgdU2u7mMGiC1",
+	"ffczNvbML7LtxJ9kRkgw5qnTIz5uFsL1U3035ZacPqdsroUF42yxS5jyeMzUuN9pMhSn2gyNzSL/uaCJ",
+	"uvDaa9nKhH88pacP9papA3UnuRi2cKyD1uFGtulpetz6nJBRZqxebDXoDBbDlAs5TJXwvsW2FT6+wQId",
+	"5wK9/fr881bYeLsXrLPm7JC7s5Ej2O5QrJKtAmLpwSseZzB0yKCMyAl50/ifWxD2aaxGs3PRpvf9/e9H",
+	"L18G7OCwN1WZRuTj1oJ2v/3v7vu9/Yv3e70fL/7Pwfu93qOLnaP3e73H9NV/tAnvZ87+qMltwG9qGtqj",
+	"g7o4fNQy0HMBcfTMKcUtupOK2lWTsXtpeY0/n736lSF2gWZCWoXk510eAYP+pM92DVinX5pdp2P8riS0",
+	"KicJGMMnbbM3eBGBUr7QxkdIlW8XGqm9pf52EwUT8tNbKabuQF0lR3M0vFy0Pb5xndcRRcZym5mqGHJG",
+	"tBsoKDa9U2ighZSIWsRUm46ZozqCVMxW27yNiifhxI0Uz+L01m0FEWhl37ZTIGkHL4LS4d5JILlsEcIE",
+	"xaalXUN39VSyrLvSiQ0zHS+T/E9wBbFKE5CWKRkvAhaLGbAQdYDwGBlALOSMWSeN59yg4wSiVqIv9KD1",
+	"c7Dui2cnP70+ffHqfPjs19/+Z1T+vnOEMxKqDyQOGDBlp6DnzhTilwak7bNTyzTw0RRM5Xmg0S8XA+mA",
+	"DJhR3l/o7OFUqyt6fMGczo5qYhRpMKY/kJ0t5MNFcTZfQBcvTusP0cVfxMl1ZcbWHB1HWM/QX8TJa62u",
+	"REQKbM5kLjMRW1Q0ubRTrVIxctpmCpKLTtCZQCKk+ycCSA3AzH2n1YdW5bgyxakcq5bTIgIdJiqCdl5O",
+	"fHndIVbX4Sz+mFvHl4cz8mT4ES+VioHLdl5YB6Mxxoq9O/MiuEUi+vtj02arvpuCIyTE/KrbnxmrNDjT",
+	"1SBlzGBRIe8C+qA4n2WXhs6AzadAVKXG41hIYPh4T0gkPbdHjEszB23aRx9NlWljH88dD2fzqYhhGfQp",
+	"Jz8ovXzkzG/r4MgM0fpA5huaXwywri0cMAVg7qsI0lgtkEtN0YSfwWIgx0oHDBwEfvU7jMuIjVUcqzle",
+	"/OC6Z7DIfcY1blJZ3xLCLbuFcni+MwW0+HQrt8VzVpke1exFpScVLHKswGnRbRSyBg78Ce+IjNvJ1unT",
+	"CgFfh0b8/2Z55mdXoBfFHgSIj7VtwJ2fV7C4ONviwNAzSg6zrdhwk0208GMLSQqa20xDXadT2WW8RsWU",
+	"Gcn9oJOl0TVVzAanKPa6oJL8+JYZSJUF1JAkqPDX8hQ2sJi3CPo1FSwPQpthul6aBR009F/JeEEPVNG0",
+	"aQZu1HhviKGN867j6F7v4Jid5NKpuI7kDkONZfsO8ZYxpAi4OKiEW+xtxJxVWLDizM7B2DdgUOtsCoYK",
+	"617mTJCrAht2iVQG9JxjEMGQ6GvZqbZapqpZOwg3PCsNabzYrJKoWQXnK7RTEkRlRSt2922u/dxC6cuH",
+	"eaPmbZxmrFWyxCHaFe0tH7M83hqoc3p6yUB3QOGUQa5d+nHXbZRb4bJu6QRKDXIh7Q+HrX5ZB2gMjurI",
+	"L7ntexFfbLU3dI+45aBr8BlZhXc5tXGgJLXXW0CVEjbp+ot2tC6BCvyeF+ttwtS20evO9bxAqfs/2msd",
+	"2fW3vmnGfKGNUxMhb3YLfT0/hdKToYjatH4xmub3i5lZCvoxzCpmxERiaJAq4gvJEic9+V9KSIh2asJt",
+	"lZuqerl9m1vj3Em09tb4Jay0gba/DCMHjZmKdKVSWrM58o1klxArOcEN7LovDDogdrZWPl8WE59lScJ1",
+	"69XcbS6oUi3kSKQ8XrpW8jc5+V5d3NJheOOrqAaE298t0d4tn/5q12wtqGPpV0Lxa/ltr7tBw60cvY0N",
+	"KiNsc4Io11F4UEvgV2/VF/BZ+T3/g3xWNPuNDJLtT6oB2gb0q5Lu0taWDHkjz7wxfH6ONXTySk+q7qJr",
+	"bFpuWBonvOQIhrFn3Z+qAeTr48fpqnAY8YXZGsveAcwiQqvy1vI/cR7/Yb+BgEEnk+JDBv5nbzjizHMh",
+	"IzUfgtzoyyvv/hrvGsu1vdbb+c1YS3yXZKcnv54w9wRzj/hbtWeZ2/rdJ6BjIRtxWj8cbnV3+aohJ5r2",
+	"H13FD0flXfy69TSv7m94UbYl/q/kyqaCuhsEX4Hl7rU4m7SPl10WxzEsb7nWP2dF3U091kAhUs4kAmlB",
+	"p1qYdifbrV0/1aAsXFawfJaVfWoDvX3ZtQOtAXqxAbu2ZMGJkNVv94Mvj5KrAhY2RDXeCKvaaO716kDO",
+	"1sDNTRGYbcEN+RxvwIB9quRY6OSanLyqkq8N0c2fu9fIz9oC795S2voatg0uuo9tyknbrnI21Rx6rnUq",
+	"Hxu9hEZvnj9lPx4+/k/mY64ZDWJagp/8vV0jMs46NYwlfDQVEnoaeIRfuKe96LkqAr+H49VXuysXWTXL",
+	"txLvlYCVFkVSSGO5jxBqiXjNk2/amXaTn1fUkCJUadlJ5i2jZiD22zenTPJEyInPj6QDcI9vjuf0xgzN",
+	"Wolw8Heja1DhDQXj3YwOlgISb0O89cFaYfVqa3H3NJdkVUYJOlV95EObXDwTE5ml9+EXqZl91xQUTr2+",
+	"4avX57mb/B91y68Are1gzrI01atCbe9Qj5uJzXp2BbZf3OO4bG42OzcqL76hFxzNFxegG6+DMEpwmdJ/",
+	"dYuKhYHoiHEWqzno3oibIjiEKc0ilXAhWff0p19P2MnZ09PTHUy44JI96+//cMjoxqa/nTaHu5TDU6y+",
+	"WMvG0KfKRjzJ4tmqKx8eRdCimbxRc8OkmjPvyYqFsT66BzTgZfoljJWG9nhpHjshshg6CHxuUMv45XjV",
+	"Wfy7rBvD2LJM+hyrnfaZooxSjsCsmERDCpxyXSQDrmMBmmm3Mp9MwRNgYxEDxuczWRx0f4N7eVW+xv7e",
+	"HhMSBaabx2zt6KuirpqvEX449ro9HaksjvwhbVhRM+gb0WH5AGsbXcJQ7McGDLxRBN798wkNE88M6zt7",
+	"evaKPdr/4YfePuNxOuW9A0aPMiEpvYxxlk6VBE/jmGKtMss4w/wqvUBlimHJAh41AoPfn/T+F+/9fvHp",
+	"4HNrGHDJvpZCdTQwYdkIcVirpMz7D3kqwp0bJHMVDLB6Kb9/cD2tgAbZgBS/+PPNFYNclhEfdVs0XRWV",
+	"UhnlC3gsq4LwD3JbLqNj1Q0vvWl+ifEZKpMkAFSSxlwgdSZcZjxGJVKlQ7rwDjqjmBsjxj4lc9NOFkxn",
+	"ZbhfHf08ExgCxVHmH+n4ys94iuVHR9XlJyLWgCXiI0RDGr01C0+0OcpeCAk5H3969ltANLDPupxRljRR",
+	"n1khO1YHK1bIYP3xIlyllN4iqvHcKco3U2m/oLXdBtlb03ZV8oUj390vwyvQYiwgWh99iLdnGJAbUUCu",
+	"hhGIK5+VzS0LcbSQdflA0pCE6BiLHDiWnKfIOilmvS6Wh6b7eOCd/kC+lTlEjG7o8joT9AhLQaVOQdCM",
+	"dgMrzMxgYVZF8dWXeavMg/UXUje5LKrdEzUOpA30ukmxQe3M/fIV9pUoSUEINgND/80hkvn/dppp/+9Y",
+	"C/rHcJtp/2+Gb7fmDBgYZVrYxZlj5N5fiJlwJxldQSz51Wspf92f353veKyo3d3642XdOB3+///7/5B9",
+	"oLDAY6ZcuwKeqbUp5asLH0LcYFLAo9ciVpaNhYzQUhBJqrQ1LAYemSDPW0tBG8cHnKrGkiy2omcspAOZ",
+	"3634yi1cshcvXgaYSYrhqwm7XDDPhd9NuTUnaYpRkGcvzwJUOIz7OJC5PPAB8U5MuP/doxoIpDnq5ErP",
+	"IOoP5EB+/73bS5DW01b/++/ZGciIhSe+mAR+fcQoBZENsr29RyPcX/wXQjZHNcVNSF9LYRgIJHPeOBHk",
+	"3+Hu1f4uz+x0N1YTIR19MzNV2vZi4XjBz+/Oj5kGCfOBFJb2pHzHOyTC9Qcb0smGOzjlQNL7qeg5qg77",
+	"DC/0fS0Uw8xIpY4JqXIVjfiII6qcM5C4Ai4xGaE+tw9rZod7h35nUdqa779nXAMrnHjhqioKIbtUkSiw",
+	"gBl02w3kkt8udGIodAxwmiVcspA8SWGA4Neq03AnjMdKD2Tp4cNKF5kGE+SFFN5fhPmkteyvFDTD1Cy/",
+	"IKeL5eshZaeX8omQjmEETMIcjCUr6Qh5Mwux9EnIuli1KhjIStkqREu7VSUyxg0L/QPHA1l/QRjmmGxh",
+	"Y3JjqXwZwVwpAuZw+/Wrs/PciiJeb4paPyQ53EmHjdJh4UB6haO73zt4/LhahqHPStswL2HlgJq5scZK",
+	"s4NDNlWZNkeMDySVgCkqNKF16jDWbQZWv5iAxYByrDbCuu7JgSzhsb03kMZ8AdERcxIl3DmuD+TPMRLj",
+	"MWDxJzdqwBwKlNHzObRUOcpRgBVxzHQmJVZyKXH5R7+NZSEb47Yxr6WDqODr2yC6NEiCvvRkeTyQgIE0",
+	"xTaNuNYO40M3PNY+6+HfMKh+9cbxPgdYSGyu9pMB97SbibPDgx8rQ1br63R9gZ2dPiOnI42EDGhpDaNY",
+	"uI07fV0sAEgl8YlC7FUeWmcGsrAEa2yUOWnqtlogFfVOX7PLLJqAUzkGMvzY005HwEl7yLVD1g3dEOER",
+	"hmFlacA8cJ5KYjGDYxbO4XKq1Cw8Gsgib2HE4/iSj2ZO1KCxitvMzJR7vkwjEQA7eKDPVpzDP3r+ZHun",
+	"Uci6MJoqiMqkDr8zJJmUROWq8HBXReHJ61OnNoM2PmK6v9/f86GSkqeic9R51N/rPyJDeYqivcqi3ecJ",
+	"pa8UcYynEZoExp68Pv3FPRPUyiquSIwrH9ml4nqfg40P+rqJny8aRekO9vbWVMS5XiWcSj2H1pJFyPfU",
+	"mHJKunSihE9UJsJQxZ5DAqltpgL03UoxPXxlf/MrtWJS+NKjzS+VVeTcGwc/bn6jWZrrc9B5vM2KiqJw",
+	"+MKjrdZTlJ5C1TIP2EHPXpVrfWcK9b8u0xyi84lBN1qOphefg06qTIsH9NVcOg6KjClKhCzEemGK5K7l",
+	"7uHeI2/rDLPCUgnLhEcvYujcHbfG8m3oa/L0q2SM2Vp1WiGvHFHLtYmlUbCTaAFP6YmKFl+YDLz/8HPd",
+	"lPEhPA0S3L+TuaNVJakKmSqs8UfwtRPe3haEV1SrdC/sbzFFsyIgvvd4m/W01EpD9nCw+eWlemTfEF8h",
+	"vHLapGcn7fzjc1ATfLufyuq/n4mrxECu9Tpxv8G0+4K4G0Ry2HJ9QHn6rMtjo0iki/I2Zs6/foFCq1r/",
+	"RlFb8xvCFDqZjZhyXQ5eVJnGnPXCgCYrpyfKchqt8uvE+yuwvpxVrNTtjLNQeLU+nYxQ3yWTDg0YLgfS",
+	"1547ds/SUPOpKhBuylGDzDPyc0OfVBxfuHYgi6p17Bl5FOZ8Qc7CfylfxBQX4sy3mumRDzaQtNC8wqyH",
+	"0JnX5BXPc0VRxJKXolJUIH+9qCrAWooKIEF5uW38CmpFBeqUW61M2LkjqdpS/HAr4foF9dtKoa9WBTff",
+	"f3+MtdOjUPZ75kfX5S4PYvYPZJ7eM9w5en9RZaU/KzSZW3gBl7m3v6hwlrPYDIuZ+wSgzkXQWTbPO0f0",
+	"2OcqJ0WzejUHfYc1cAs26ThPJmdSzWXuT0AvS+m+OdzbX1biMXXsjthELS3ta+MPTu54HnG/jOCBTO+c",
+	"TJ99pKifghCikk6cPC7SK2s0ei3KVJldTZqkcRmWuyPxSsFLf3RAc4tuuJ6Qx2j4VW8xDDNWpQM5V3qG",
+	"4t9SaJFVinV14Rgl4j7c22ehR+MhyAiicKdNKXhBEN8NnTfCSbei9BYL4oWaTCBiKrNVI6K4MsHCULl6",
+	"l8nMODS4uVHxQIZ3T4bet5yrYrxBCmVq681JMafrHt7R747K3IV20jxz5oMDqloDO6ip16XnrChMRip7",
+	"xITdCQbSpOigJupWKar0Biw96i+YvHWCvAef5nHsSH0g/W6gmw2WEn+P6ntENyC+Bl7urBcarZ8Kx1jN",
+	"DehCws1FNz7F1RDef5b2z4kstAc6nMp9Y8A4ywy2qXBaxI++chuWtQ6DgeSyrM1ff8J/HbaxJJ9mUsuA",
+	"uCMG1ZreclM2hTWUcmkiiiL+dNJ4njm+4wncXLl4MBi+fRZ4hr6AWr39ggKpyGG7vXBjBqjL0LAVjpd4",
+	"zhemIO+DvYPGdTFd6OYVsJTGSCaKtHAcbSDzsmc5n6TrUW9n4xBWJHDkrwbVjG5DiyUP5JSnjmlSoxIc",
+	"CIHps3dTZDwF84wUuNGJsfr7DR8E0qUI6X28+w4YaQOoKO04oiz2Fn0vL9puXx3foq/WOFM8Jt07k7qW",
+	"LnVwpzC0312c+DC44/x4yk0X4+oZNrHlQWH7ernVS7SWWJ2l4PHenD95dWadsWQz7XSYvNVIGc9FYRfu",
+	"65pSRCEpTtUwjpSFQZ4UsSztY3AZWk2ksdQVTlKBtLfOBMarqRjYmCciXgxkl+Q3PeygRAlOYWUFc0O3",
+	"TFDqYnXjbaediyAUuT/i67HC7s3fco4a50f74HL5N2UdbxQ2AWyYeLdhGwZk1KvGZa9mIdQvyYiJhKgn",
+	"JIV+z6eqkmDnW1kV0RELsKybB2IM5AQsO9x7dNwWQIH2TJ7RVMRP7JRqhVWMD+QY5igBMRIX1RL8x8HS",
+	"Z8985pjjpYYZyxeUE122E1kMJFlL7QzE7cZv1c3YxlQhLydpT5Wq2l9zrMA3cqeKkhJFQh3pSFotZRMs",
+	"0UEN1ykib53KbpRHrap7gi/Pw7oGIA9HdkPjE4seZTr4WM5cM5srPTOFe/Eyw0aejhiySj5D0e0mV/Kc",
+	"WEV3QQ4GejOr166Vy9lqpGceg2T5DGR4lFeCBo17aJgTqkqTK8UMpK2Y2W0kQXGWdyRL65nj9x03tFmU",
+	"Vj1GQWUnSWG6tYx9cCR8dfK1DPdZCoEujv/m0rbKJtb4TsVE9rLUs6IWs5x5q/zwrxSS3rDLrSKyrrQU",
+	"/M7kfIRam2HGhGWY8pFwx58qHG9Q8qVuWE80wo6UyPYScKL5bc63KpUUE75AVjOQPu7ZMcAAGd+2CVtH",
+	"7FLZ6UCiP5hdwkJ5x0bO77p44URmCfXqpUhtbDissamzFWCCgaw0LyUWqjIbiytYzju7XFQ34TvMAY4H",
+	"Eo98p89OykCR4g4656O2qCxSXBNXg0noOAo3jhEoCJSdug1DRoIhoTVnSgsrRr1k8SxvuHIH/LiW9Xgb",
+	"x21FHcxR58FB+2fmq6+1ugJin2YqUqbIeeXR5Mv5aokw1ycenPpnvunEg0rzmrWJB35DHrIMvog98ir1",
+	"7rKUm1yMrc4vKGKRbp9ecEyRi0RARU8l+khBj3mEY+kgrmoOZWcl5hsxUY6RMAPpW8bgBNh7Y8rNlFQe",
+	"48W1T0T1eQpdlVkjIhjISrunwGeQ+nZT+H5YtqsK8YZVyFGcoa9PaRarkROwFrDJ8U6fnY7Ldt4jLn1l",
+	"lClH72DRwS7mi4BJlS/HrcBnOxf3H/6eVhj2eO9R66UovlAEb36VORW1rmj3bBvV25atsI78AXSLvApS",
+	"ToVkUaNL2M5DrsWDyrCZuxLWYSqvklCky7dy1Lq83/1E/2yXblEJ2n5It7i9+vzN5WdgLJHIkaBVWl9P",
+	"IOBQ1RQNqgPSqoH+DezLFtz7cprhS1jFsEc8jkHfwjH9jZz0u6nCiCEex9SJqt0pnB/4OlvB14b/tm2F",
+	"StOAtbaC35AHW+GuMpL9Bm9hMNRRdPeTbx3REG6bjAkNiTO7/Sh1G8L/Rp+OGZcLJbFMySL/yU4hMRBf",
+	"gbcwsCYHOcBL7Zyejdpv09xPvtHEdsKWxnqQqN+KREU84R7BWNcZdcCvYOeLiNW3BjQKVawuMZpugfF9",
+	"9qqC4hPNJdYTs9wJfp906FFYqxiOKTmwFbEjSJRtR2wqml9B7C9v/NUapNxzjEneGqZdifBnXUYV+k6p",
+	"f3qifTAJ7yL9nhKMchbj83/XiUylJ+t071eNnlR3RUT19l2br5f//bXy0gJpVGWrnGatYxhJjO0YP9VO",
+	"YWGzEYn3Q+ZdQsgLmYCeQDSQM8Bc8BksjqhAz0JleD2KNff4iMouFe5RMEH5GMo5pjI7kMbyxWoxsYRw",
+	"X15YtDR0uWeRcV1s/+bExwNzvzvmLnkCAcspl3nKdXpbpRXSCg7hmX7+4G4cJxXu3ywsusi1F7JyON4W",
+	"JGTdNEw1NS/rUApDtdiw7l+mJURHWLk7780dMsMXptrNXOM9jJJUqSIsO3eHA0kBk27csim7Y1zYvtiX",
+	"A2QJcGlaO/BXKsblUV/dyCnMiZDCWDFiFpI05jYvGZrFeEWlmAQ7V3rWGjr9N7CVTuF3KRir06zgFPlp",
+	"/jlkYgPxYi4nGZ9Aj9rkt5CAw3GUjZndyiQKcSQvCSsd0UNfcVMzfomhNA7pyCLKUey7omt/v8B4rNWJ",
+	"xXB7Tuge5W87688NuMNmAKkPevHCE8tvFXUrCwTGQMgy5N8BGGmVUh2ZKUgfnlhUSER+UUTQcBy20rg1",
+	"L0TjHj5m4aAz6ISOZhNfmwbjKVvonIqDOSXCl+djjn7GSifftWYrvc6WiOUOqjosNe6/Z5l+DUJ9EOcP",
+	"4tyJc+UkW06BAUO+E7AKyylu6NupcInJtYj3Xbs277KF/50UOZh7zXzLGnvJS84T13HC+YiFalZIdzGa",
+	"BmU0hZOwckQlf/1ClV7inliZmQnJsAcEmysdmTx8mPq5UfHmPhaDHshuHCfDogkDLALmvsDxh1LZ4Vhl",
+	"MqIvP2TK8iF8HAFEEAUD6b7U3MLQV8Glx7LyvOgLNwzm708y7R7C0uktXO4czD3qBG423/2ohdn8Xc1Z",
+	"fihsDtL2Hy4cWpIlZk4oWiFRuY39buUI66uxrdYo2ogty1tvrPKnvIiTt/jMkne3kTuEtaojvmDdt+dP",
+	"d4Jcr2CP9ty3hvGJwh5M7uEPGehF3iv1qDPWKslr+/OlHg1tnRSWap7w9smtiviiz04sS5Sx7NEPP3hg",
+	"UJ6FbuJwFVRYTmN7mC7uln7oEFpIB3/AFlfFtZPbCLx6qqZXWmV5fM93f//uEhHjqRnSECapRXwRNOUj",
+	"HkFBViuJsmwAZLYwcPvsuYgdCl8uWDgTMvLaPzXyCY9Z+CFkCbdYIBHb4vjoeGyQnVfKZd0RN9AT0oA0",
+	"woorwFCuoOWe/KwK351flgefWinSN+PbMveo2ZNs1ahlT7/rjpu3LFvmRycs1TAWH4v2dmQmdcsucDt0",
+	"LAEz2WiKnRN4xP8rdDpG+JfDw5Vc6UMN0EoLokcHG1sQ3SWLavYCWxuIANJqcd9By9+Qy6DCDbAb48qA",
+	"ghrbWB2GXGUcbnxEPYr+zfExbwji45Edv9AiSUjxLBptRgEzC2n5x95oCqOZ+0zSxXfdFJJablL7zZ1j",
+	"/70ZyFjMYC4MHNc69KFZj205A8bXd+3DbCGsjxJS17+wn7M+Ydgkc0D7Hgi5w4JLFv6X44Mz8OmURaUV",
+	"bPoj5ISFf0Gai8REUL3cCnQBgxgTeGgVTos+Kc4GonzRxTd5Lasis9SiU6IgDTnBxj7YeicPMawMx6t2",
+	"TK7VwUeB4dNIM4ug7MR5PJCUJYs/VF7eXx0QXW2x95VGRS+3q7xnt0itDWG7W4TIp1pHrzzF45ZTQz73",
+	"JcO3t4CxwIx7dtU83Kp/BTIkx49KDlZQsDF0CNf43GqB0qKd7l5m8WxNkn1D1GC3JMfv2Nvz572/sqdn",
+	"v7FuaOGj3R2Zq3AnYCMVZ4kTESHS1fuAFLKL8JjxvAWSmpPmiiwUO43hsyGNTE2fAmydNJri5Q+Gc2PO",
+	"KM+lBM3TZ8/4aNoqAbmhtj+jJq8M++y3opEwmyhMmFET9DQd05c5I1DewY49lLE+BTdUCX0OGmhLfPYK",
+	"NcX0IiPiluMyOWbyotjNx/Tdf/EE8/a/PsGu0kkZ3VPesxRQ3yQ6mUtfOGpFX2R2gmdCvbaK6KiUawPR",
+	"QDoZmkm6fcIUnA+ZslQbTMM4I5GrYqBTOTw46LMn1B6Na9wGKu3hpH9epRH9c93D/UeUZPXy5B/DJ69+",
+	"+ufwyT/Pn521eqqeZPFsSYCZW0uwoC2zlZDPbS+eK13m+S9HEMdu5ZCkdlFp8kttX6nP731ZGO+Kdn6I",
+	"am29h5G+VsFUNDBvNSa26Wd6g/bMddVvRXdmqtRJ7Znbd3MiGru5dRfn9VpLzpXqgrg5xB+ljVT6x7fI",
+	"/HeOfqkiICXTYWq9VvMH+f8nlv++cjb12eeO0V9P1n+qfLp2eHq/0o0kodhcidEffGTrhS9LxcSbgFhh",
+	"btkT9RNOXbdi/rxh59+KQ4NTVhbZqWrsPWINF8dap0ZdzKNQSDm2g8ilWQ1NO00O3erHX9Gl+aJR5qDe",
+	"zPj9hRMhBvRVDk2m485RZxcNYr+CT8tFPknXc7SR1632FaV9C0ks25TXfHOPue9UZo8r7U4xo80HkxYr",
+	"p+oIrapMazBmn51asyoki+Cj8jFlkE4xVy02q00lUdVojaV2MVgrxqmJpAxQgH65qOpMedTv8iSvWhoJ",
+	"G+oOJC1MfMPPZis+M1VzieVzqluXN21q374VcTvk1e+z1y1ufl9CCLuoMs4soGYWx8c+dRpvCioQxHHS",
+	"MvlJ7oLLGSMhTl15qrDWzFjfS9Qz1z479a2tEZOAR1SAx22ZmYmUouJaqcd0Pl98/u8AAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,
