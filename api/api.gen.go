@@ -863,6 +863,12 @@ type CreateSuppressionParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// BulkCreateSuppressionsMultipartBody defines parameters for BulkCreateSuppressions.
+type BulkCreateSuppressionsMultipartBody struct {
+	// File The CSV file.
+	File openapi_types.File `json:"file"`
+}
+
 // BulkCreateSuppressionsParams defines parameters for BulkCreateSuppressions.
 type BulkCreateSuppressionsParams struct {
 	// Reason The reason of rows whose reason cell is empty (default `manual`).
@@ -919,6 +925,9 @@ type PutLlmSettingsJSONRequestBody = LlmSettingsUpdate
 
 // CreateSuppressionJSONRequestBody defines body for CreateSuppression for application/json ContentType.
 type CreateSuppressionJSONRequestBody = SuppressionCreate
+
+// BulkCreateSuppressionsMultipartRequestBody defines body for BulkCreateSuppressions for multipart/form-data ContentType.
+type BulkCreateSuppressionsMultipartRequestBody BulkCreateSuppressionsMultipartBody
 
 // RequestEditorFn is the function signature for the RequestEditor callback function
 type RequestEditorFn func(ctx context.Context, req *http.Request) error
@@ -1426,7 +1435,8 @@ type ClientInterface interface {
 
 	// BulkCreateSuppressionsWithBody Suppress every row of a CSV
 	//
-	// Any member. The body is a UTF-8 CSV (`text/csv`), columns
+	// Any member. The body is a UTF-8 CSV (`text/csv`, or a form upload,
+	// `multipart/form-data` with the file in the part `file`), columns
 	// `value[,reason]`; a first row starting with `value` is a header,
 	// which may also name a `kind` column. Each value is normalised as in
 	// `createSuppression`. Valid rows go in together; rows already on the
@@ -2291,7 +2301,8 @@ func (c *Client) CreateSuppression(ctx context.Context, params *CreateSuppressio
 
 // BulkCreateSuppressionsWithBody Suppress every row of a CSV
 //
-// Any member. The body is a UTF-8 CSV (`text/csv`), columns
+// Any member. The body is a UTF-8 CSV (`text/csv`, or a form upload,
+// `multipart/form-data` with the file in the part `file`), columns
 // `value[,reason]`; a first row starting with `value` is a header,
 // which may also name a `kind` column. Each value is normalised as in
 // `createSuppression`. Valid rows go in together; rows already on the
@@ -4179,7 +4190,8 @@ type ClientWithResponsesInterface interface {
 
 	// BulkCreateSuppressionsWithBodyWithResponse Suppress every row of a CSV
 	//
-	// Any member. The body is a UTF-8 CSV (`text/csv`), columns
+	// Any member. The body is a UTF-8 CSV (`text/csv`, or a form upload,
+	// `multipart/form-data` with the file in the part `file`), columns
 	// `value[,reason]`; a first row starting with `value` is a header,
 	// which may also name a `kind` column. Each value is normalised as in
 	// `createSuppression`. Valid rows go in together; rows already on the
@@ -7756,7 +7768,8 @@ func (c *ClientWithResponses) CreateSuppressionWithResponse(ctx context.Context,
 
 // BulkCreateSuppressionsWithBodyWithResponse Suppress every row of a CSV
 //
-// Any member. The body is a UTF-8 CSV (`text/csv`), columns
+// Any member. The body is a UTF-8 CSV (`text/csv`, or a form upload,
+// `multipart/form-data` with the file in the part `file`), columns
 // `value[,reason]`; a first row starting with `value` is a header,
 // which may also name a `kind` column. Each value is normalised as in
 // `createSuppression`. Valid rows go in together; rows already on the

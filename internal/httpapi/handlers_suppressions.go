@@ -1,11 +1,16 @@
 package httpapi
 
 import (
+	"bytes"
 	"context"
+	"errors"
+	"io"
+	"mime/multipart"
 
 	"github.com/leadpilot/leadpilot/api"
 	"github.com/leadpilot/leadpilot/api/server"
 	"github.com/leadpilot/leadpilot/internal/contact"
+	"github.com/leadpilot/leadpilot/internal/fault"
 	"github.com/leadpilot/leadpilot/internal/pagination"
 	"github.com/leadpilot/leadpilot/internal/suppressions"
 )
@@ -58,7 +63,8 @@ func (s *Server) CreateSuppression(ctx context.Context, req server.CreateSuppres
 	return server.CreateSuppression201JSONResponse(toAPISuppression(row)), nil
 }
 
-// BulkCreateSuppressions implements POST /v1/suppressions/bulk (text/csv).
+// BulkCreateSuppressions implements POST /v1/suppressions/bulk: a text/csv
+// body, or a multipart/form-data upload with the file in the part "file".
 func (s *Server) BulkCreateSuppressions(ctx context.Context, req server.BulkCreateSuppressionsRequestObject) (server.BulkCreateSuppressionsResponseObject, error) {
 	p, err := principal(ctx)
 	if err != nil {
@@ -74,7 +80,13 @@ func (s *Server) BulkCreateSuppressions(ctx context.Context, req server.BulkCrea
 	if req.Params.Region != nil {
 		o.Region = *req.Params.Region
 	}
-	res, err := s.suppressions.BulkAdd(ctx, p.Actor(), req.Body, o)
+	body := req.Body
+	if req.MultipartBody != nil {
+		if body, err = formFile(req.MultipartBody, "file"); err != nil {
+			return nil, err
+		}
+	}
+	res, err := s.suppressions.BulkAdd(ctx, p.Actor(), body, o)
 	if err != nil {
 		return nil, err
 	}
@@ -91,6 +103,28 @@ func (s *Server) DeleteSuppression(ctx context.Context, req server.DeleteSuppres
 		return nil, err
 	}
 	return server.DeleteSuppression204Response{}, nil
+}
+
+// formFile returns the contents of the form's part named name (the
+// request's body limit bounds it).
+func formFile(mr *multipart.Reader, name string) (io.Reader, error) {
+	for {
+		part, err := mr.NextPart()
+		if errors.Is(err, io.EOF) {
+			return nil, fault.Invalid(fault.FieldError{Field: "/" + name, Code: "required", Message: "the form has no part named " + name})
+		}
+		if err != nil {
+			return nil, fault.BadRequest("invalid_multipart", "the form cannot be read: "+err.Error())
+		}
+		if part.FormName() != name {
+			continue
+		}
+		b, err := io.ReadAll(part)
+		if err != nil {
+			return nil, fault.BadRequest("invalid_multipart", "the form cannot be read: "+err.Error())
+		}
+		return bytes.NewReader(b), nil
+	}
 }
 
 func toAPISuppression(r suppressions.Suppression) api.Suppression {

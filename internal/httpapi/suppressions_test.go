@@ -1,9 +1,12 @@
 package httpapi_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"mime/multipart"
 	"net/http"
+	"net/textproto"
 	"strings"
 	"testing"
 
@@ -182,5 +185,45 @@ func TestSuppressionsBulk(t *testing.T) {
 		require.Equal(t, http.StatusOK, again.StatusCode())
 		require.Equal(t, "true", again.HTTPResponse.Header.Get("Idempotent-Replayed"))
 		require.Equal(t, 1, again.JSON200.Added, "the first answer, not a second run's")
+	})
+}
+
+func TestSuppressionsBulkUpload(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	s := b.signup(t, "Upload Co")
+	form := func(t *testing.T, part, csv string) (string, *bytes.Buffer) {
+		t.Helper()
+		var buf bytes.Buffer
+		w := multipart.NewWriter(&buf)
+		h := textproto.MIMEHeader{}
+		h.Set("Content-Disposition", `form-data; name="`+part+`"; filename="list.csv"`)
+		h.Set("Content-Type", "text/csv")
+		pw, err := w.CreatePart(h)
+		require.NoError(t, err)
+		_, err = pw.Write([]byte(csv))
+		require.NoError(t, err)
+		require.NoError(t, w.Close())
+		return w.FormDataContentType(), &buf
+	}
+
+	t.Run("AFormUploadIsReadLikeACSVBody", func(t *testing.T) {
+		ct, body := form(t, "file", "value,reason\nform@example.com,bounce\nbad@\n")
+		r, err := b.client.BulkCreateSuppressionsWithBodyWithResponse(ctx, nil, ct, body, bearer(s.AccessToken))
+		require.NoError(t, err)
+		require.Equal(t, http.StatusOK, r.StatusCode(), string(r.Body))
+		require.Equal(t, 1, r.JSON200.Added)
+		require.Equal(t, 1, r.JSON200.Invalid)
+	})
+
+	t.Run("AFormWithoutTheFilePartIsRefused", func(t *testing.T) {
+		ct, body := form(t, "other", "x@example.com\n")
+		r, err := b.client.BulkCreateSuppressionsWithBodyWithResponse(ctx, nil, ct, body, bearer(s.AccessToken))
+		require.NoError(t, err)
+		problem(t, r.HTTPResponse, r.Body, http.StatusBadRequest)
+		l, err := b.client.ListSuppressionsWithResponse(ctx, &api.ListSuppressionsParams{Q: ptr("x@")}, bearer(s.AccessToken))
+		require.NoError(t, err)
+		require.Empty(t, l.JSON200.Data)
 	})
 }
