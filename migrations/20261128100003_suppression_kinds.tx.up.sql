@@ -54,7 +54,8 @@ CREATE INDEX suppressions_org_value_prefix_idx ON suppressions (org_id, value te
 -- is_suppressed reports whether the current organisation (app.org_id)
 -- suppresses an address (by itself or by its domain) or any of the phone
 -- numbers; NULLs are ignored. Arguments must be normalised as
--- internal/contact does. It runs as the caller (SECURITY INVOKER), so
+-- internal/contact does (the address is lower-cased again, so a
+-- leads.email stored with its case matches too). It runs as the caller (SECURITY INVOKER), so
 -- row-level security applies: it can only ever see the caller's own list.
 -- For set-based use (an import's INSERT … SELECT) prefer the NOT EXISTS
 -- fragment internal/suppressions exports, which the planner turns into an
@@ -66,8 +67,8 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
   SELECT EXISTS (
     SELECT 1 FROM suppressions
      WHERE org_id = app_current_org_id()
-       AND ((kind = 'email' AND value = p_email)
-         OR (kind = 'domain' AND value = split_part(p_email, '@', 2))
+       AND ((kind = 'email' AND value = lower(p_email))
+         OR (kind = 'domain' AND value = split_part(lower(p_email), '@', 2))
          OR (kind = 'phone' AND value = ANY (p_phones)))
   )
 $$;

@@ -282,16 +282,17 @@ func Check(ctx context.Context, tx bun.IDB, contacts []Contact) ([]Hit, error) {
 
 // NotSuppressedSQL is a SQL condition that is true when no entry of the
 // current organisation's list (app.org_id) suppresses the row: emailExpr
-// is a normalised address (or NULL), phoneExprs normalised E.164 numbers
-// (or NULL). The expressions are written into the SQL as given, so they
+// is an address normalised by contact.Email (or NULL; it is lower-cased
+// again, so a leads.email stored with its case still matches), phoneExprs
+// E.164 numbers (or NULL). The expressions are written into the SQL as given, so they
 // must be the program's own column references ("s.email"), never input.
 // In an INSERT … SELECT … FROM staging s WHERE <this> the planner runs it
 // as an anti-join over suppressions_org_kind_value_key.
 func NotSuppressedSQL(emailExpr string, phoneExprs ...string) string {
 	var b strings.Builder
 	b.WriteString("NOT EXISTS (SELECT 1 FROM suppressions sup WHERE sup.org_id = app_current_org_id() AND (")
-	b.WriteString("(sup.kind = 'email' AND sup.value = " + emailExpr + ")")
-	b.WriteString(" OR (sup.kind = 'domain' AND sup.value = split_part(" + emailExpr + ", '@', 2))")
+	b.WriteString("(sup.kind = 'email' AND sup.value = lower(" + emailExpr + "))")
+	b.WriteString(" OR (sup.kind = 'domain' AND sup.value = split_part(lower(" + emailExpr + "), '@', 2))")
 	for _, p := range phoneExprs {
 		b.WriteString(" OR (sup.kind = 'phone' AND sup.value = " + p + ")")
 	}

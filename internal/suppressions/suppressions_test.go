@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 	"github.com/uptrace/bun"
 
@@ -295,4 +296,54 @@ func TestCheck(t *testing.T) {
 		})
 		require.NoError(t, err)
 	})
+}
+
+// TestImportSkipsSuppressed is the pattern the leads import follows: stage
+// the normalised rows, then one INSERT … SELECT that leaves suppressed
+// contacts out, and count what it left out to say so.
+func TestImportSkipsSuppressed(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	b := setup(t)
+	for _, n := range []suppressions.New{
+		{Value: "blocked.example", Kind: contact.KindDomain},
+		{Value: "ada@example.com"},
+		{Value: "+14155552671"},
+	} {
+		_, _, err := b.svc.Add(ctx, b.member, n)
+		require.NoError(t, err)
+	}
+	type lead struct{ email, phone any }
+	in := []lead{
+		{"anyone@blocked.example", nil}, // domain
+		{"Ada@Example.com", nil},        // address, stored with its case
+		{"bob@example.com", "+14155552671"},
+		{"bob@example.com", "+442079460958"}, // free
+		{nil, "+442079460958"},               // free
+	}
+	var inserted, skipped int64
+	err := b.db.InTenantBulk(ctx, b.member.Tenant(), func(ctx context.Context, tx database.BulkTx) error {
+		res, err := tx.Load(ctx, database.BulkLoad{
+			Staging: "staged_leads",
+			Columns: []database.BulkColumn{{Name: "id", Type: "uuid"}, {Name: "email", Type: "text"}, {Name: "phone", Type: "text"}},
+			Rows: pgx.CopyFromSlice(len(in), func(i int) ([]any, error) {
+				return []any{uuid.Must(uuid.NewV7()), in[i].email, in[i].phone}, nil
+			}),
+			Insert: `INSERT INTO leads (id, org_id, email, phone)
+				SELECT id, app_current_org_id(), email, phone FROM staged_leads s
+				WHERE ` + suppressions.NotSuppressedSQL("s.email", "s.phone"),
+		})
+		inserted, skipped = res.Inserted, res.Staged-res.Inserted
+		return err
+	})
+	require.NoError(t, err)
+	require.EqualValues(t, 2, inserted)
+	require.EqualValues(t, 3, skipped)
+
+	var phones []string
+	err = b.db.InTenant(ctx, b.member.Tenant(), func(ctx context.Context, tx bun.IDB) error {
+		return tx.NewSelect().Table("leads").Column("phone").Where("org_id = ?", b.member.OrgID).Scan(ctx, &phones)
+	})
+	require.NoError(t, err)
+	require.Equal(t, []string{"+442079460958", "+442079460958"}, phones)
 }
