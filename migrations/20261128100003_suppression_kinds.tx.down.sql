@@ -2,7 +2,6 @@ DROP FUNCTION IF EXISTS is_suppressed(text, text[]);
 
 --bun:split
 
-DROP INDEX IF EXISTS suppressions_org_value_prefix_idx;
 DROP INDEX IF EXISTS suppressions_org_kind_id_idx;
 
 --bun:split
@@ -10,7 +9,7 @@ DROP INDEX IF EXISTS suppressions_org_kind_id_idx;
 -- Domain entries have no channel to go back to; they are dropped. Phone
 -- entries go back as sms (one row; the down cannot know the channel).
 DELETE FROM suppressions WHERE kind = 'domain';
-ALTER TABLE suppressions DROP CONSTRAINT suppressions_org_kind_value_key;
+DROP INDEX suppressions_org_value_kind_key;
 ALTER TABLE suppressions DROP CONSTRAINT suppressions_source_check;
 ALTER TABLE suppressions DROP CONSTRAINT suppressions_value_check;
 ALTER TABLE suppressions DROP CONSTRAINT suppressions_kind_check;

@@ -284,10 +284,11 @@ func Check(ctx context.Context, tx bun.IDB, contacts []Contact) ([]Hit, error) {
 // current organisation's list (app.org_id) suppresses the row: emailExpr
 // is an address normalised by contact.Email (or NULL; it is lower-cased
 // again, so a leads.email stored with its case still matches), phoneExprs
-// E.164 numbers (or NULL). The expressions are written into the SQL as given, so they
-// must be the program's own column references ("s.email"), never input.
-// In an INSERT … SELECT … FROM staging s WHERE <this> the planner runs it
-// as an anti-join over suppressions_org_kind_value_key.
+// E.164 numbers (or NULL). The expressions are written into the SQL as
+// given, so they must be the program's own column references ("s.email"),
+// never input. In an INSERT … SELECT … FROM staging s WHERE <this> the
+// planner can run it as an anti-join whose inner side probes
+// suppressions_org_value_kind_key once per staged value.
 func NotSuppressedSQL(emailExpr string, phoneExprs ...string) string {
 	var b strings.Builder
 	b.WriteString("NOT EXISTS (SELECT 1 FROM suppressions sup WHERE sup.org_id = app_current_org_id() AND (")
