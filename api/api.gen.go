@@ -713,7 +713,7 @@ type SuppressionReason string
 
 // SuppressionRowError defines model for SuppressionRowError.
 type SuppressionRowError struct {
-	// Code invalid_email, invalid_domain, invalid_phone, invalid_kind, invalid_reason, mixed_script
+	// Code required, invalid_email, invalid_domain, invalid_phone, invalid_kind, invalid_reason, mixed_script
 	Code string `json:"code"`
 
 	// Line Line of the CSV, from 1 (a header counts).
@@ -1437,8 +1437,11 @@ type ClientInterface interface {
 	//
 	// Any member. The body is a UTF-8 CSV (`text/csv`, or a form upload,
 	// `multipart/form-data` with the file in the part `file`), columns
-	// `value[,reason]`; a first row starting with `value` is a header,
-	// which may also name a `kind` column. Each value is normalised as in
+	// `value[,reason]`. A first row starting with `value`, `kind`,
+	// `reason`, `email`, `domain` or `phone` is a header naming the
+	// columns in any order (others are ignored); a value column named
+	// `email`, `domain` or `phone` gives its values that kind, a `kind`
+	// column gives each row's. Each value is normalised as in
 	// `createSuppression`. Valid rows go in together; rows already on the
 	// list stay as they were. The answer counts every data row as added,
 	// already present, a duplicate of an earlier row, or invalid, and
@@ -2303,8 +2306,11 @@ func (c *Client) CreateSuppression(ctx context.Context, params *CreateSuppressio
 //
 // Any member. The body is a UTF-8 CSV (`text/csv`, or a form upload,
 // `multipart/form-data` with the file in the part `file`), columns
-// `value[,reason]`; a first row starting with `value` is a header,
-// which may also name a `kind` column. Each value is normalised as in
+// `value[,reason]`. A first row starting with `value`, `kind`,
+// `reason`, `email`, `domain` or `phone` is a header naming the
+// columns in any order (others are ignored); a value column named
+// `email`, `domain` or `phone` gives its values that kind, a `kind`
+// column gives each row's. Each value is normalised as in
 // `createSuppression`. Valid rows go in together; rows already on the
 // list stay as they were. The answer counts every data row as added,
 // already present, a duplicate of an earlier row, or invalid, and
@@ -4192,8 +4198,11 @@ type ClientWithResponsesInterface interface {
 	//
 	// Any member. The body is a UTF-8 CSV (`text/csv`, or a form upload,
 	// `multipart/form-data` with the file in the part `file`), columns
-	// `value[,reason]`; a first row starting with `value` is a header,
-	// which may also name a `kind` column. Each value is normalised as in
+	// `value[,reason]`. A first row starting with `value`, `kind`,
+	// `reason`, `email`, `domain` or `phone` is a header naming the
+	// columns in any order (others are ignored); a value column named
+	// `email`, `domain` or `phone` gives its values that kind, a `kind`
+	// column gives each row's. Each value is normalised as in
 	// `createSuppression`. Valid rows go in together; rows already on the
 	// list stay as they were. The answer counts every data row as added,
 	// already present, a duplicate of an earlier row, or invalid, and
@@ -7770,8 +7779,11 @@ func (c *ClientWithResponses) CreateSuppressionWithResponse(ctx context.Context,
 //
 // Any member. The body is a UTF-8 CSV (`text/csv`, or a form upload,
 // `multipart/form-data` with the file in the part `file`), columns
-// `value[,reason]`; a first row starting with `value` is a header,
-// which may also name a `kind` column. Each value is normalised as in
+// `value[,reason]`. A first row starting with `value`, `kind`,
+// `reason`, `email`, `domain` or `phone` is a header naming the
+// columns in any order (others are ignored); a value column named
+// `email`, `domain` or `phone` gives its values that kind, a `kind`
+// column gives each row's. Each value is normalised as in
 // `createSuppression`. Valid rows go in together; rows already on the
 // list stay as they were. The answer counts every data row as added,
 // already present, a duplicate of an earlier row, or invalid, and

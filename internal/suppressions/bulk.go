@@ -57,9 +57,11 @@ type staged struct{ kind, value, reason string }
 // BulkAdd adds every row of a CSV to the list in one set-based statement.
 //
 // The CSV is UTF-8 (a byte-order mark is ignored), comma-separated, with
-// columns value[,reason]. A first row whose first cell is "value" is a
-// header, which may also name a "kind" column (email, domain or phone;
-// otherwise each value's kind is guessed, see contact.Guess). Rows that
+// columns value[,reason]. A first row whose first cell is "value",
+// "kind", "reason", "email", "domain" or "phone" is a header: it may name a "reason" and a
+// "kind" column in any order, and a value column named after a kind gives
+// its values that kind; otherwise each value's kind is guessed (see
+// contact.Guess). Other columns are ignored. Rows that
 // do not normalise are counted and described (the first MaxBulkErrors);
 // the others go in together, and what was already listed is left as it
 // was. A CSV that cannot be parsed at all (an unterminated quote) is
@@ -123,6 +125,7 @@ func parse(body io.Reader, o BulkOptions, res *BulkResult) ([]staged, error) {
 	r.FieldsPerRecord = -1
 	r.TrimLeadingSpace = true
 	col := map[string]int{"value": 0, "reason": 1, "kind": -1}
+	var headerKind contact.Kind // set by a header naming the value column "email", "domain" or "phone"
 	seen := map[staged]bool{}
 	var out []staged
 	invalid := func(line int, value, code, msg string) {
@@ -145,11 +148,16 @@ func parse(body io.Reader, o BulkOptions, res *BulkResult) ([]staged, error) {
 			return nil, fault.Invalid(fault.FieldError{Field: "line " + strconv.Itoa(line), Code: "invalid_csv", Message: "the CSV cannot be read from this line on: " + err.Error()})
 		}
 		line, _ := r.FieldPos(0)
-		if first && strings.EqualFold(strings.TrimSpace(rec[0]), "value") {
+		if first && isHeader(rec[0]) {
 			col = map[string]int{"value": -1, "reason": -1, "kind": -1}
 			for i, h := range rec {
-				if _, ok := col[strings.ToLower(strings.TrimSpace(h))]; ok {
-					col[strings.ToLower(strings.TrimSpace(h))] = i
+				h = strings.ToLower(strings.TrimSpace(h))
+				if k := contact.Kind(h); k.Valid() && col["value"] < 0 {
+					col["value"], headerKind = i, k // an "email" column holds addresses
+					continue
+				}
+				if _, ok := col[h]; ok {
+					col[h] = i
 				}
 			}
 			continue
@@ -161,11 +169,16 @@ func parse(body io.Reader, o BulkOptions, res *BulkResult) ([]staged, error) {
 			return ""
 		}
 		value := cell("value")
-		if value == "" && len(rec) == 1 {
-			continue // a blank line
+		if value == "" {
+			if len(rec) > 1 {
+				invalid(line, "", "required", "the value is empty")
+			}
+			continue // a line of blanks
 		}
 		kind := contact.Kind(strings.ToLower(cell("kind")))
-		if kind == "" {
+		if kind == "" && headerKind != "" {
+			kind = headerKind
+		} else if kind == "" {
 			kind = contact.Guess(value)
 		} else if !kind.Valid() {
 			invalid(line, value, "invalid_kind", "kind must be email, domain or phone")
@@ -193,6 +206,14 @@ func parse(body io.Reader, o BulkOptions, res *BulkResult) ([]staged, error) {
 		out = append(out, k)
 	}
 	return out, nil
+}
+
+// isHeader reports whether a first cell names a column rather than holds
+// a value: "value", "kind", "reason", or a kind ("email", "domain",
+// "phone"); none of them is a valid value.
+func isHeader(cell string) bool {
+	c := strings.ToLower(strings.TrimSpace(cell))
+	return c == "value" || c == "kind" || c == "reason" || contact.Kind(c).Valid()
 }
 
 func truncate(s string, n int) string {

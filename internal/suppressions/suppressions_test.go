@@ -347,3 +347,34 @@ func TestImportSkipsSuppressed(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, []string{"+442079460958", "+442079460958"}, phones)
 }
+
+func TestBulkAddHeaders(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+
+	t.Run("AnEmailColumnHoldsAddressesAndOtherColumnsAreIgnored", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		csv := "Email,Name,Reason\nada@example.com,Ada,bounce\n,Nobody,\nexample.org,Not an address,\n"
+		res, err := b.svc.BulkAdd(ctx, b.member, strings.NewReader(csv), suppressions.BulkOptions{})
+		require.NoError(t, err)
+		require.Equal(t, 1, res.Added)
+		require.Equal(t, 2, res.Invalid)
+		require.Equal(t, []string{"required", "invalid_email"}, []string{res.Errors[0].Code, res.Errors[1].Code})
+		require.Equal(t, []int{3, 4}, []int{res.Errors[0].Line, res.Errors[1].Line})
+	})
+
+	t.Run("AKindColumnChoosesEachRowsKind", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		csv := "kind,value\ndomain,Example.NET\nphone,+1 415 555 2671\nfax,123\n"
+		res, err := b.svc.BulkAdd(ctx, b.member, strings.NewReader(csv), suppressions.BulkOptions{})
+		require.NoError(t, err)
+		require.Equal(t, 2, res.Added)
+		require.Equal(t, 1, res.Invalid)
+		require.Equal(t, "invalid_kind", res.Errors[0].Code)
+		rows, _, err := b.svc.List(ctx, b.member, suppressions.Filter{Kind: contact.KindDomain}, firstPage(t))
+		require.NoError(t, err)
+		require.Equal(t, "example.net", rows[0].Value)
+	})
+}
