@@ -274,6 +274,57 @@ func (e Role) Valid() bool {
 	}
 }
 
+// Defines values for SuppressionKind.
+const (
+	SuppressionKindDomain SuppressionKind = "domain"
+	SuppressionKindEmail  SuppressionKind = "email"
+	SuppressionKindPhone  SuppressionKind = "phone"
+)
+
+// Valid indicates whether the value is a known member of the SuppressionKind enum.
+func (e SuppressionKind) Valid() bool {
+	switch e {
+	case SuppressionKindDomain:
+		return true
+	case SuppressionKindEmail:
+		return true
+	case SuppressionKindPhone:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SuppressionReason.
+const (
+	SuppressionReasonBounce         SuppressionReason = "bounce"
+	SuppressionReasonClassification SuppressionReason = "classification"
+	SuppressionReasonComplaint      SuppressionReason = "complaint"
+	SuppressionReasonManual         SuppressionReason = "manual"
+	SuppressionReasonStopReply      SuppressionReason = "stop_reply"
+	SuppressionReasonUnsubscribe    SuppressionReason = "unsubscribe"
+)
+
+// Valid indicates whether the value is a known member of the SuppressionReason enum.
+func (e SuppressionReason) Valid() bool {
+	switch e {
+	case SuppressionReasonBounce:
+		return true
+	case SuppressionReasonClassification:
+		return true
+	case SuppressionReasonComplaint:
+		return true
+	case SuppressionReasonManual:
+		return true
+	case SuppressionReasonStopReply:
+		return true
+	case SuppressionReasonUnsubscribe:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for TemplateChannel.
 const (
 	TemplateChannelEmail    TemplateChannel = "email"
@@ -870,6 +921,72 @@ type SignupRequest struct {
 	Password Password `json:"password"`
 }
 
+// Suppression defines model for Suppression.
+type Suppression struct {
+	CreatedAt time.Time          `json:"created_at"`
+	ID        openapi_types.UUID `json:"id"`
+	Kind      SuppressionKind    `json:"kind"`
+	Reason    SuppressionReason  `json:"reason"`
+	Source    *string            `json:"source"`
+
+	// Value Normalised: a lower-case address or domain (IDNA ASCII), or an E.164 number.
+	Value string `json:"value"`
+}
+
+// SuppressionBulkResult defines model for SuppressionBulkResult.
+type SuppressionBulkResult struct {
+	// Added Rows now on the list that were not before.
+	Added int `json:"added"`
+
+	// AlreadyPresent Rows that were on the list already (left unchanged).
+	AlreadyPresent int `json:"already_present"`
+
+	// Duplicates Rows repeating an earlier row of the same file once normalised.
+	Duplicates int `json:"duplicates"`
+
+	// Errors The first 100 invalid rows.
+	Errors []SuppressionRowError `json:"errors"`
+
+	// Invalid Rows that could not be normalised.
+	Invalid int `json:"invalid"`
+}
+
+// SuppressionCreate defines model for SuppressionCreate.
+type SuppressionCreate struct {
+	Kind   *SuppressionKind   `json:"kind,omitempty"`
+	Reason *SuppressionReason `json:"reason,omitempty"`
+
+	// Region ISO 3166-1 alpha-2 region in which a phone number without a country code is read.
+	Region *string `json:"region,omitempty"`
+
+	// Source Where it came from (default `api`).
+	Source *string `json:"source,omitempty"`
+	Value  string  `json:"value"`
+}
+
+// SuppressionKind defines model for SuppressionKind.
+type SuppressionKind string
+
+// SuppressionList defines model for SuppressionList.
+type SuppressionList struct {
+	Data       []Suppression `json:"data"`
+	NextCursor *string       `json:"next_cursor"`
+}
+
+// SuppressionReason defines model for SuppressionReason.
+type SuppressionReason string
+
+// SuppressionRowError defines model for SuppressionRowError.
+type SuppressionRowError struct {
+	// Code required, invalid_email, invalid_domain, invalid_phone, invalid_kind, invalid_reason, mixed_script
+	Code string `json:"code"`
+
+	// Line Line of the CSV, from 1 (a header counts).
+	Line    int    `json:"line"`
+	Message string `json:"message"`
+	Value   string `json:"value"`
+}
+
 // Template defines model for Template.
 type Template struct {
 	// Channels The channels the steps use.
@@ -1116,6 +1233,47 @@ type GetLlmUsageParams struct {
 	To *openapi_types.Date `form:"to,omitempty" json:"to,omitempty"`
 }
 
+// ListSuppressionsParams defines parameters for ListSuppressions.
+type ListSuppressionsParams struct {
+	// Limit Page size, 1-100 (default 20).
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `next_cursor` of the previous page.
+	Cursor *Cursor            `form:"cursor,omitempty" json:"cursor,omitempty"`
+	Kind   *SuppressionKind   `form:"kind,omitempty" json:"kind,omitempty"`
+	Reason *SuppressionReason `form:"reason,omitempty" json:"reason,omitempty"`
+
+	// Q A prefix of the stored (normalised) value, such as `ada@` or `+44`.
+	Q *string `form:"q,omitempty" json:"q,omitempty"`
+}
+
+// CreateSuppressionParams defines parameters for CreateSuppression.
+type CreateSuppressionParams struct {
+	// IdempotencyKey Makes a retry of this request safe; see the API description.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// BulkCreateSuppressionsMultipartBody defines parameters for BulkCreateSuppressions.
+type BulkCreateSuppressionsMultipartBody struct {
+	// File The CSV file.
+	File openapi_types.File `json:"file"`
+}
+
+// BulkCreateSuppressionsParams defines parameters for BulkCreateSuppressions.
+type BulkCreateSuppressionsParams struct {
+	// Reason The reason of rows whose reason cell is empty (default `manual`).
+	Reason *SuppressionReason `form:"reason,omitempty" json:"reason,omitempty"`
+
+	// Source Where the list came from (default `csv`).
+	Source *string `form:"source,omitempty" json:"source,omitempty"`
+
+	// Region ISO 3166-1 alpha-2 region in which phone numbers without a country code are read.
+	Region *string `form:"region,omitempty" json:"region,omitempty"`
+
+	// IdempotencyKey Makes a retry of this request safe; see the API description.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
 // ListTemplatesParams defines parameters for ListTemplates.
 type ListTemplatesParams struct {
 	// Limit Page size, 1-100 (default 20).
@@ -1190,6 +1348,12 @@ type UpdateOrganizationJSONRequestBody = OrganizationUpdate
 
 // PutLlmSettingsJSONRequestBody defines body for PutLlmSettings for application/json ContentType.
 type PutLlmSettingsJSONRequestBody = LlmSettingsUpdate
+
+// CreateSuppressionJSONRequestBody defines body for CreateSuppression for application/json ContentType.
+type CreateSuppressionJSONRequestBody = SuppressionCreate
+
+// BulkCreateSuppressionsMultipartRequestBody defines body for BulkCreateSuppressions for multipart/form-data ContentType.
+type BulkCreateSuppressionsMultipartRequestBody BulkCreateSuppressionsMultipartBody
 
 // CreateTemplateJSONRequestBody defines body for CreateTemplate for application/json ContentType.
 type CreateTemplateJSONRequestBody = TemplateCreate
@@ -1791,6 +1955,73 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /v1/settings/llm/usage (the `GetLlmUsage` operationId).
 	GetLlmUsage(ctx context.Context, params *GetLlmUsageParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListSuppressions The suppression list, newest first
+	//
+	// Any member. Filter by `kind` and `reason`; `q` matches values that start with it (case-insensitively).
+	//
+	// Corresponds with GET /v1/suppressions (the `ListSuppressions` operationId).
+	ListSuppressions(ctx context.Context, params *ListSuppressionsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateSuppressionWithBody Suppress an address, a domain or a phone number
+	//
+	// Any member. The value is normalised first: addresses trimmed,
+	// lower-cased, syntax-checked, their domain in ASCII (IDNA); domains
+	// likewise; phone numbers to E.164, a number without a country code
+	// read in `region`. `kind` is guessed when absent (an `@` makes an
+	// address, a leading `+` or digits a phone number, else a domain).
+	// A suppressed domain suppresses every address at it. Suppressing what
+	// is already suppressed answers 200 with the existing entry, unchanged;
+	// a new entry answers 201.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/suppressions (the `CreateSuppression` operationId).
+	CreateSuppressionWithBody(ctx context.Context, params *CreateSuppressionParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateSuppression Suppress an address, a domain or a phone number
+	//
+	// Any member. The value is normalised first: addresses trimmed,
+	// lower-cased, syntax-checked, their domain in ASCII (IDNA); domains
+	// likewise; phone numbers to E.164, a number without a country code
+	// read in `region`. `kind` is guessed when absent (an `@` makes an
+	// address, a leading `+` or digits a phone number, else a domain).
+	// A suppressed domain suppresses every address at it. Suppressing what
+	// is already suppressed answers 200 with the existing entry, unchanged;
+	// a new entry answers 201.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/suppressions (the `CreateSuppression` operationId).
+	CreateSuppression(ctx context.Context, params *CreateSuppressionParams, body CreateSuppressionJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// BulkCreateSuppressionsWithBody Suppress every row of a CSV
+	//
+	// Any member. The body is a UTF-8 CSV (`text/csv`, or a form upload,
+	// `multipart/form-data` with the file in the part `file`), columns
+	// `value[,reason]`. A first row starting with `value`, `kind`,
+	// `reason`, `email`, `domain` or `phone` is a header naming the
+	// columns in any order (others are ignored); a value column named
+	// `email`, `domain` or `phone` gives its values that kind, a `kind`
+	// column gives each row's. Each value is normalised as in
+	// `createSuppression`. Valid rows go in together; rows already on the
+	// list stay as they were. The answer counts every data row as added,
+	// already present, a duplicate of an earlier row, or invalid, and
+	// describes the first 100 invalid rows. A CSV that cannot be parsed
+	// (an unterminated quote) is refused whole with 422. Bodies are
+	// limited like every other (413 past MAX_BODY_BYTES).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/suppressions/bulk (the `BulkCreateSuppressions` operationId).
+	BulkCreateSuppressionsWithBody(ctx context.Context, params *BulkCreateSuppressionsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeleteSuppression Take an entry off the suppression list
+	//
+	// Owners and admins. LeadPilot may then contact the address, domain or number again.
+	//
+	// Corresponds with DELETE /v1/suppressions/{suppression_id} (the `DeleteSuppression` operationId).
+	DeleteSuppression(ctx context.Context, suppressionID openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListTemplates The sequence templates the organisation sees, most used first
 	//
@@ -2925,6 +3156,123 @@ func (c *Client) TestLlmSettings(ctx context.Context, reqEditors ...RequestEdito
 // Corresponds with GET /v1/settings/llm/usage (the `GetLlmUsage` operationId).
 func (c *Client) GetLlmUsage(ctx context.Context, params *GetLlmUsageParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetLlmUsageRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListSuppressions The suppression list, newest first
+//
+// Any member. Filter by `kind` and `reason`; `q` matches values that start with it (case-insensitively).
+//
+// Corresponds with GET /v1/suppressions (the `ListSuppressions` operationId).
+func (c *Client) ListSuppressions(ctx context.Context, params *ListSuppressionsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListSuppressionsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateSuppressionWithBody Suppress an address, a domain or a phone number
+//
+// Any member. The value is normalised first: addresses trimmed,
+// lower-cased, syntax-checked, their domain in ASCII (IDNA); domains
+// likewise; phone numbers to E.164, a number without a country code
+// read in `region`. `kind` is guessed when absent (an `@` makes an
+// address, a leading `+` or digits a phone number, else a domain).
+// A suppressed domain suppresses every address at it. Suppressing what
+// is already suppressed answers 200 with the existing entry, unchanged;
+// a new entry answers 201.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/suppressions (the `CreateSuppression` operationId).
+func (c *Client) CreateSuppressionWithBody(ctx context.Context, params *CreateSuppressionParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateSuppressionRequestWithBody(c.Server, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateSuppression Suppress an address, a domain or a phone number
+//
+// Any member. The value is normalised first: addresses trimmed,
+// lower-cased, syntax-checked, their domain in ASCII (IDNA); domains
+// likewise; phone numbers to E.164, a number without a country code
+// read in `region`. `kind` is guessed when absent (an `@` makes an
+// address, a leading `+` or digits a phone number, else a domain).
+// A suppressed domain suppresses every address at it. Suppressing what
+// is already suppressed answers 200 with the existing entry, unchanged;
+// a new entry answers 201.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/suppressions (the `CreateSuppression` operationId).
+func (c *Client) CreateSuppression(ctx context.Context, params *CreateSuppressionParams, body CreateSuppressionJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateSuppressionRequest(c.Server, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// BulkCreateSuppressionsWithBody Suppress every row of a CSV
+//
+// Any member. The body is a UTF-8 CSV (`text/csv`, or a form upload,
+// `multipart/form-data` with the file in the part `file`), columns
+// `value[,reason]`. A first row starting with `value`, `kind`,
+// `reason`, `email`, `domain` or `phone` is a header naming the
+// columns in any order (others are ignored); a value column named
+// `email`, `domain` or `phone` gives its values that kind, a `kind`
+// column gives each row's. Each value is normalised as in
+// `createSuppression`. Valid rows go in together; rows already on the
+// list stay as they were. The answer counts every data row as added,
+// already present, a duplicate of an earlier row, or invalid, and
+// describes the first 100 invalid rows. A CSV that cannot be parsed
+// (an unterminated quote) is refused whole with 422. Bodies are
+// limited like every other (413 past MAX_BODY_BYTES).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/suppressions/bulk (the `BulkCreateSuppressions` operationId).
+func (c *Client) BulkCreateSuppressionsWithBody(ctx context.Context, params *BulkCreateSuppressionsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewBulkCreateSuppressionsRequestWithBody(c.Server, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeleteSuppression Take an entry off the suppression list
+//
+// Owners and admins. LeadPilot may then contact the address, domain or number again.
+//
+// Corresponds with DELETE /v1/suppressions/{suppression_id} (the `DeleteSuppression` operationId).
+func (c *Client) DeleteSuppression(ctx context.Context, suppressionID openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteSuppressionRequest(c.Server, suppressionID)
 	if err != nil {
 		return nil, err
 	}
@@ -4648,6 +4996,292 @@ func NewGetLlmUsageRequest(server string, params *GetLlmUsageParams) (*http.Requ
 	return req, nil
 }
 
+// NewListSuppressionsRequest constructs an http.Request for the ListSuppressions method
+func NewListSuppressionsRequest(server string, params *ListSuppressionsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/suppressions")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Kind != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "kind", *params.Kind, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Reason != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "reason", *params.Reason, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Q != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "q", *params.Q, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCreateSuppressionRequest calls the generic CreateSuppression builder with application/json body
+func NewCreateSuppressionRequest(server string, params *CreateSuppressionParams, body CreateSuppressionJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateSuppressionRequestWithBody(server, params, "application/json", bodyReader)
+}
+
+// NewCreateSuppressionRequestWithBody constructs an http.Request for the CreateSuppression method, with any body, and a specified content type
+func NewCreateSuppressionRequestWithBody(server string, params *CreateSuppressionParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/suppressions")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewBulkCreateSuppressionsRequestWithBody constructs an http.Request for the BulkCreateSuppressions method, with any body, and a specified content type
+func NewBulkCreateSuppressionsRequestWithBody(server string, params *BulkCreateSuppressionsParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/suppressions/bulk")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Reason != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "reason", *params.Reason, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Source != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "source", *params.Source, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Region != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "region", *params.Region, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewDeleteSuppressionRequest constructs an http.Request for the DeleteSuppression method
+func NewDeleteSuppressionRequest(server string, suppressionID openapi_types.UUID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "suppression_id", suppressionID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/suppressions/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewListTemplatesRequest constructs an http.Request for the ListTemplates method
 func NewListTemplatesRequest(server string, params *ListTemplatesParams) (*http.Request, error) {
 	var err error
@@ -5627,6 +6261,77 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /v1/settings/llm/usage (the `GetLlmUsage` operationId).
 	GetLlmUsageWithResponse(ctx context.Context, params *GetLlmUsageParams, reqEditors ...RequestEditorFn) (*GetLlmUsageResponse, error)
+
+	// ListSuppressionsWithResponse The suppression list, newest first
+	//
+	// Any member. Filter by `kind` and `reason`; `q` matches values that start with it (case-insensitively).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/suppressions (the `ListSuppressions` operationId).
+	ListSuppressionsWithResponse(ctx context.Context, params *ListSuppressionsParams, reqEditors ...RequestEditorFn) (*ListSuppressionsResponse, error)
+
+	// CreateSuppressionWithBodyWithResponse Suppress an address, a domain or a phone number
+	//
+	// Any member. The value is normalised first: addresses trimmed,
+	// lower-cased, syntax-checked, their domain in ASCII (IDNA); domains
+	// likewise; phone numbers to E.164, a number without a country code
+	// read in `region`. `kind` is guessed when absent (an `@` makes an
+	// address, a leading `+` or digits a phone number, else a domain).
+	// A suppressed domain suppresses every address at it. Suppressing what
+	// is already suppressed answers 200 with the existing entry, unchanged;
+	// a new entry answers 201.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/suppressions (the `CreateSuppression` operationId).
+	CreateSuppressionWithBodyWithResponse(ctx context.Context, params *CreateSuppressionParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateSuppressionResponse, error)
+
+	// CreateSuppressionWithResponse Suppress an address, a domain or a phone number
+	//
+	// Any member. The value is normalised first: addresses trimmed,
+	// lower-cased, syntax-checked, their domain in ASCII (IDNA); domains
+	// likewise; phone numbers to E.164, a number without a country code
+	// read in `region`. `kind` is guessed when absent (an `@` makes an
+	// address, a leading `+` or digits a phone number, else a domain).
+	// A suppressed domain suppresses every address at it. Suppressing what
+	// is already suppressed answers 200 with the existing entry, unchanged;
+	// a new entry answers 201.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/suppressions (the `CreateSuppression` operationId).
+	CreateSuppressionWithResponse(ctx context.Context, params *CreateSuppressionParams, body CreateSuppressionJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateSuppressionResponse, error)
+
+	// BulkCreateSuppressionsWithBodyWithResponse Suppress every row of a CSV
+	//
+	// Any member. The body is a UTF-8 CSV (`text/csv`, or a form upload,
+	// `multipart/form-data` with the file in the part `file`), columns
+	// `value[,reason]`. A first row starting with `value`, `kind`,
+	// `reason`, `email`, `domain` or `phone` is a header naming the
+	// columns in any order (others are ignored); a value column named
+	// `email`, `domain` or `phone` gives its values that kind, a `kind`
+	// column gives each row's. Each value is normalised as in
+	// `createSuppression`. Valid rows go in together; rows already on the
+	// list stay as they were. The answer counts every data row as added,
+	// already present, a duplicate of an earlier row, or invalid, and
+	// describes the first 100 invalid rows. A CSV that cannot be parsed
+	// (an unterminated quote) is refused whole with 422. Bodies are
+	// limited like every other (413 past MAX_BODY_BYTES).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/suppressions/bulk (the `BulkCreateSuppressions` operationId).
+	BulkCreateSuppressionsWithBodyWithResponse(ctx context.Context, params *BulkCreateSuppressionsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*BulkCreateSuppressionsResponse, error)
+
+	// DeleteSuppressionWithResponse Take an entry off the suppression list
+	//
+	// Owners and admins. LeadPilot may then contact the address, domain or number again.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /v1/suppressions/{suppression_id} (the `DeleteSuppression` operationId).
+	DeleteSuppressionWithResponse(ctx context.Context, suppressionID openapi_types.UUID, reqEditors ...RequestEditorFn) (*DeleteSuppressionResponse, error)
 
 	// ListTemplatesWithResponse The sequence templates the organisation sees, most used first
 	//
@@ -9199,6 +9904,408 @@ func (r GetLlmUsageResponse) ContentType() string {
 	return ""
 }
 
+// ListSuppressionsResponse429Headers the declared response headers of an HTTP 429 response for ListSuppressions
+type ListSuppressionsResponse429Headers struct {
+	RetryAfter *int
+}
+
+type ListSuppressionsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SuppressionList
+	// ApplicationProblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationProblemJSON400 *BadRequest
+	// ApplicationProblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationProblemJSON401 *Unauthorized
+	// ApplicationProblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationProblemJSON429 *TooManyRequests
+	// ApplicationProblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationProblemJSON500 *Internal
+	// ApplicationProblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationProblemJSON503 *Unavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ListSuppressionsResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListSuppressionsResponse) GetJSON200() *SuppressionList {
+	return r.JSON200
+}
+
+// GetApplicationProblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListSuppressionsResponse) GetApplicationProblemJSON400() *BadRequest {
+	return r.ApplicationProblemJSON400
+}
+
+// GetApplicationProblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListSuppressionsResponse) GetApplicationProblemJSON401() *Unauthorized {
+	return r.ApplicationProblemJSON401
+}
+
+// GetApplicationProblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ListSuppressionsResponse) GetApplicationProblemJSON429() *TooManyRequests {
+	return r.ApplicationProblemJSON429
+}
+
+// GetApplicationProblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListSuppressionsResponse) GetApplicationProblemJSON500() *Internal {
+	return r.ApplicationProblemJSON500
+}
+
+// GetApplicationProblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListSuppressionsResponse) GetApplicationProblemJSON503() *Unavailable {
+	return r.ApplicationProblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ListSuppressionsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListSuppressionsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListSuppressionsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListSuppressionsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CreateSuppressionResponse429Headers the declared response headers of an HTTP 429 response for CreateSuppression
+type CreateSuppressionResponse429Headers struct {
+	RetryAfter *int
+}
+
+type CreateSuppressionResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Suppression
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *Suppression
+	// ApplicationProblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationProblemJSON400 *BadRequest
+	// ApplicationProblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationProblemJSON401 *Unauthorized
+	// ApplicationProblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationProblemJSON409 *Conflict
+	// ApplicationProblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationProblemJSON413 *PayloadTooLarge
+	// ApplicationProblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationProblemJSON415 *UnsupportedMediaType
+	// ApplicationProblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationProblemJSON422 *ValidationFailed
+	// ApplicationProblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationProblemJSON429 *TooManyRequests
+	// ApplicationProblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationProblemJSON500 *Internal
+	// ApplicationProblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationProblemJSON503 *Unavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *CreateSuppressionResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r CreateSuppressionResponse) GetJSON200() *Suppression {
+	return r.JSON200
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreateSuppressionResponse) GetJSON201() *Suppression {
+	return r.JSON201
+}
+
+// GetApplicationProblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CreateSuppressionResponse) GetApplicationProblemJSON400() *BadRequest {
+	return r.ApplicationProblemJSON400
+}
+
+// GetApplicationProblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CreateSuppressionResponse) GetApplicationProblemJSON401() *Unauthorized {
+	return r.ApplicationProblemJSON401
+}
+
+// GetApplicationProblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r CreateSuppressionResponse) GetApplicationProblemJSON409() *Conflict {
+	return r.ApplicationProblemJSON409
+}
+
+// GetApplicationProblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r CreateSuppressionResponse) GetApplicationProblemJSON413() *PayloadTooLarge {
+	return r.ApplicationProblemJSON413
+}
+
+// GetApplicationProblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r CreateSuppressionResponse) GetApplicationProblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationProblemJSON415
+}
+
+// GetApplicationProblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r CreateSuppressionResponse) GetApplicationProblemJSON422() *ValidationFailed {
+	return r.ApplicationProblemJSON422
+}
+
+// GetApplicationProblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r CreateSuppressionResponse) GetApplicationProblemJSON429() *TooManyRequests {
+	return r.ApplicationProblemJSON429
+}
+
+// GetApplicationProblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r CreateSuppressionResponse) GetApplicationProblemJSON500() *Internal {
+	return r.ApplicationProblemJSON500
+}
+
+// GetApplicationProblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r CreateSuppressionResponse) GetApplicationProblemJSON503() *Unavailable {
+	return r.ApplicationProblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateSuppressionResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateSuppressionResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateSuppressionResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateSuppressionResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// BulkCreateSuppressionsResponse429Headers the declared response headers of an HTTP 429 response for BulkCreateSuppressions
+type BulkCreateSuppressionsResponse429Headers struct {
+	RetryAfter *int
+}
+
+type BulkCreateSuppressionsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SuppressionBulkResult
+	// ApplicationProblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationProblemJSON400 *BadRequest
+	// ApplicationProblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationProblemJSON401 *Unauthorized
+	// ApplicationProblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationProblemJSON409 *Conflict
+	// ApplicationProblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationProblemJSON413 *PayloadTooLarge
+	// ApplicationProblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationProblemJSON415 *UnsupportedMediaType
+	// ApplicationProblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationProblemJSON422 *ValidationFailed
+	// ApplicationProblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationProblemJSON429 *TooManyRequests
+	// ApplicationProblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationProblemJSON500 *Internal
+	// ApplicationProblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationProblemJSON503 *Unavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *BulkCreateSuppressionsResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r BulkCreateSuppressionsResponse) GetJSON200() *SuppressionBulkResult {
+	return r.JSON200
+}
+
+// GetApplicationProblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r BulkCreateSuppressionsResponse) GetApplicationProblemJSON400() *BadRequest {
+	return r.ApplicationProblemJSON400
+}
+
+// GetApplicationProblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r BulkCreateSuppressionsResponse) GetApplicationProblemJSON401() *Unauthorized {
+	return r.ApplicationProblemJSON401
+}
+
+// GetApplicationProblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r BulkCreateSuppressionsResponse) GetApplicationProblemJSON409() *Conflict {
+	return r.ApplicationProblemJSON409
+}
+
+// GetApplicationProblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r BulkCreateSuppressionsResponse) GetApplicationProblemJSON413() *PayloadTooLarge {
+	return r.ApplicationProblemJSON413
+}
+
+// GetApplicationProblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r BulkCreateSuppressionsResponse) GetApplicationProblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationProblemJSON415
+}
+
+// GetApplicationProblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r BulkCreateSuppressionsResponse) GetApplicationProblemJSON422() *ValidationFailed {
+	return r.ApplicationProblemJSON422
+}
+
+// GetApplicationProblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r BulkCreateSuppressionsResponse) GetApplicationProblemJSON429() *TooManyRequests {
+	return r.ApplicationProblemJSON429
+}
+
+// GetApplicationProblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r BulkCreateSuppressionsResponse) GetApplicationProblemJSON500() *Internal {
+	return r.ApplicationProblemJSON500
+}
+
+// GetApplicationProblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r BulkCreateSuppressionsResponse) GetApplicationProblemJSON503() *Unavailable {
+	return r.ApplicationProblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r BulkCreateSuppressionsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r BulkCreateSuppressionsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r BulkCreateSuppressionsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r BulkCreateSuppressionsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// DeleteSuppressionResponse429Headers the declared response headers of an HTTP 429 response for DeleteSuppression
+type DeleteSuppressionResponse429Headers struct {
+	RetryAfter *int
+}
+
+type DeleteSuppressionResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationProblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationProblemJSON400 *BadRequest
+	// ApplicationProblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationProblemJSON401 *Unauthorized
+	// ApplicationProblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationProblemJSON403 *Forbidden
+	// ApplicationProblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationProblemJSON404 *NotFound
+	// ApplicationProblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationProblemJSON429 *TooManyRequests
+	// ApplicationProblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationProblemJSON500 *Internal
+	// ApplicationProblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationProblemJSON503 *Unavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *DeleteSuppressionResponse429Headers
+}
+
+// GetApplicationProblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r DeleteSuppressionResponse) GetApplicationProblemJSON400() *BadRequest {
+	return r.ApplicationProblemJSON400
+}
+
+// GetApplicationProblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r DeleteSuppressionResponse) GetApplicationProblemJSON401() *Unauthorized {
+	return r.ApplicationProblemJSON401
+}
+
+// GetApplicationProblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r DeleteSuppressionResponse) GetApplicationProblemJSON403() *Forbidden {
+	return r.ApplicationProblemJSON403
+}
+
+// GetApplicationProblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r DeleteSuppressionResponse) GetApplicationProblemJSON404() *NotFound {
+	return r.ApplicationProblemJSON404
+}
+
+// GetApplicationProblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r DeleteSuppressionResponse) GetApplicationProblemJSON429() *TooManyRequests {
+	return r.ApplicationProblemJSON429
+}
+
+// GetApplicationProblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r DeleteSuppressionResponse) GetApplicationProblemJSON500() *Internal {
+	return r.ApplicationProblemJSON500
+}
+
+// GetApplicationProblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r DeleteSuppressionResponse) GetApplicationProblemJSON503() *Unavailable {
+	return r.ApplicationProblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r DeleteSuppressionResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeleteSuppressionResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeleteSuppressionResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeleteSuppressionResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // ListTemplatesResponse429Headers the declared response headers of an HTTP 429 response for ListTemplates
 type ListTemplatesResponse429Headers struct {
 	RetryAfter *int
@@ -10766,6 +11873,107 @@ func (c *ClientWithResponses) GetLlmUsageWithResponse(ctx context.Context, param
 		return nil, err
 	}
 	return ParseGetLlmUsageResponse(rsp)
+}
+
+// ListSuppressionsWithResponse The suppression list, newest first
+//
+// Any member. Filter by `kind` and `reason`; `q` matches values that start with it (case-insensitively).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/suppressions (the `ListSuppressions` operationId).
+func (c *ClientWithResponses) ListSuppressionsWithResponse(ctx context.Context, params *ListSuppressionsParams, reqEditors ...RequestEditorFn) (*ListSuppressionsResponse, error) {
+	rsp, err := c.ListSuppressions(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListSuppressionsResponse(rsp)
+}
+
+// CreateSuppressionWithBodyWithResponse Suppress an address, a domain or a phone number
+//
+// Any member. The value is normalised first: addresses trimmed,
+// lower-cased, syntax-checked, their domain in ASCII (IDNA); domains
+// likewise; phone numbers to E.164, a number without a country code
+// read in `region`. `kind` is guessed when absent (an `@` makes an
+// address, a leading `+` or digits a phone number, else a domain).
+// A suppressed domain suppresses every address at it. Suppressing what
+// is already suppressed answers 200 with the existing entry, unchanged;
+// a new entry answers 201.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/suppressions (the `CreateSuppression` operationId).
+func (c *ClientWithResponses) CreateSuppressionWithBodyWithResponse(ctx context.Context, params *CreateSuppressionParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateSuppressionResponse, error) {
+	rsp, err := c.CreateSuppressionWithBody(ctx, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateSuppressionResponse(rsp)
+}
+
+// CreateSuppressionWithResponse Suppress an address, a domain or a phone number
+//
+// Any member. The value is normalised first: addresses trimmed,
+// lower-cased, syntax-checked, their domain in ASCII (IDNA); domains
+// likewise; phone numbers to E.164, a number without a country code
+// read in `region`. `kind` is guessed when absent (an `@` makes an
+// address, a leading `+` or digits a phone number, else a domain).
+// A suppressed domain suppresses every address at it. Suppressing what
+// is already suppressed answers 200 with the existing entry, unchanged;
+// a new entry answers 201.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/suppressions (the `CreateSuppression` operationId).
+func (c *ClientWithResponses) CreateSuppressionWithResponse(ctx context.Context, params *CreateSuppressionParams, body CreateSuppressionJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateSuppressionResponse, error) {
+	rsp, err := c.CreateSuppression(ctx, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateSuppressionResponse(rsp)
+}
+
+// BulkCreateSuppressionsWithBodyWithResponse Suppress every row of a CSV
+//
+// Any member. The body is a UTF-8 CSV (`text/csv`, or a form upload,
+// `multipart/form-data` with the file in the part `file`), columns
+// `value[,reason]`. A first row starting with `value`, `kind`,
+// `reason`, `email`, `domain` or `phone` is a header naming the
+// columns in any order (others are ignored); a value column named
+// `email`, `domain` or `phone` gives its values that kind, a `kind`
+// column gives each row's. Each value is normalised as in
+// `createSuppression`. Valid rows go in together; rows already on the
+// list stay as they were. The answer counts every data row as added,
+// already present, a duplicate of an earlier row, or invalid, and
+// describes the first 100 invalid rows. A CSV that cannot be parsed
+// (an unterminated quote) is refused whole with 422. Bodies are
+// limited like every other (413 past MAX_BODY_BYTES).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/suppressions/bulk (the `BulkCreateSuppressions` operationId).
+func (c *ClientWithResponses) BulkCreateSuppressionsWithBodyWithResponse(ctx context.Context, params *BulkCreateSuppressionsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*BulkCreateSuppressionsResponse, error) {
+	rsp, err := c.BulkCreateSuppressionsWithBody(ctx, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseBulkCreateSuppressionsResponse(rsp)
+}
+
+// DeleteSuppressionWithResponse Take an entry off the suppression list
+//
+// Owners and admins. LeadPilot may then contact the address, domain or number again.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /v1/suppressions/{suppression_id} (the `DeleteSuppression` operationId).
+func (c *ClientWithResponses) DeleteSuppressionWithResponse(ctx context.Context, suppressionID openapi_types.UUID, reqEditors ...RequestEditorFn) (*DeleteSuppressionResponse, error) {
+	rsp, err := c.DeleteSuppression(ctx, suppressionID, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeleteSuppressionResponse(rsp)
 }
 
 // ListTemplatesWithResponse The sequence templates the organisation sees, most used first
@@ -14100,6 +15308,375 @@ func ParseGetLlmUsageResponse(rsp *http.Response) (*GetLlmUsageResponse, error) 
 	switch {
 	case rsp.StatusCode == 429:
 		var headers GetLlmUsageResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListSuppressionsResponse parses an HTTP response from a ListSuppressionsWithResponse call
+func ParseListSuppressionsResponse(rsp *http.Response) (*ListSuppressionsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListSuppressionsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SuppressionList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers ListSuppressionsResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseCreateSuppressionResponse parses an HTTP response from a CreateSuppressionWithResponse call
+func ParseCreateSuppressionResponse(rsp *http.Response) (*CreateSuppressionResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateSuppressionResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Suppression
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest Suppression
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ValidationFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers CreateSuppressionResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseBulkCreateSuppressionsResponse parses an HTTP response from a BulkCreateSuppressionsWithResponse call
+func ParseBulkCreateSuppressionsResponse(rsp *http.Response) (*BulkCreateSuppressionsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &BulkCreateSuppressionsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SuppressionBulkResult
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ValidationFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers BulkCreateSuppressionsResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseDeleteSuppressionResponse parses an HTTP response from a DeleteSuppressionWithResponse call
+func ParseDeleteSuppressionResponse(rsp *http.Response) (*DeleteSuppressionResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeleteSuppressionResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers DeleteSuppressionResponse429Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {

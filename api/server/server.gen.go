@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime/multipart"
 	"net/http"
 	"net/url"
 	"path"
@@ -131,6 +132,18 @@ type ServerInterface interface {
 	// GetLlmUsage Token usage per day, provider, model and operation
 	// (GET /v1/settings/llm/usage)
 	GetLlmUsage(ctx echo.Context, params GetLlmUsageParams) error
+	// ListSuppressions The suppression list, newest first
+	// (GET /v1/suppressions)
+	ListSuppressions(ctx echo.Context, params ListSuppressionsParams) error
+	// CreateSuppression Suppress an address, a domain or a phone number
+	// (POST /v1/suppressions)
+	CreateSuppression(ctx echo.Context, params CreateSuppressionParams) error
+	// BulkCreateSuppressions Suppress every row of a CSV
+	// (POST /v1/suppressions/bulk)
+	BulkCreateSuppressions(ctx echo.Context, params BulkCreateSuppressionsParams) error
+	// DeleteSuppression Take an entry off the suppression list
+	// (DELETE /v1/suppressions/{suppression_id})
+	DeleteSuppression(ctx echo.Context, suppressionID openapi_types.UUID) error
 	// ListTemplates The sequence templates the organisation sees, most used first
 	// (GET /v1/templates)
 	ListTemplates(ctx echo.Context, params ListTemplatesParams) error
@@ -705,6 +718,146 @@ func (w *ServerInterfaceWrapper) GetLlmUsage(ctx echo.Context) error {
 	return err
 }
 
+// ListSuppressions converts echo context to params.
+func (w *ServerInterfaceWrapper) ListSuppressions(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListSuppressionsParams
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// ------------- Optional query parameter "kind" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "kind", ctx.QueryParams(), &params.Kind, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter kind: %s", err))
+	}
+
+	// ------------- Optional query parameter "reason" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "reason", ctx.QueryParams(), &params.Reason, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter reason: %s", err))
+	}
+
+	// ------------- Optional query parameter "q" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "q", ctx.QueryParams(), &params.Q, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter q: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListSuppressions(ctx, params)
+	return err
+}
+
+// CreateSuppression converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateSuppression(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreateSuppressionParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateSuppression(ctx, params)
+	return err
+}
+
+// BulkCreateSuppressions converts echo context to params.
+func (w *ServerInterfaceWrapper) BulkCreateSuppressions(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params BulkCreateSuppressionsParams
+	// ------------- Optional query parameter "reason" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "reason", ctx.QueryParams(), &params.Reason, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter reason: %s", err))
+	}
+
+	// ------------- Optional query parameter "source" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "source", ctx.QueryParams(), &params.Source, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter source: %s", err))
+	}
+
+	// ------------- Optional query parameter "region" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "region", ctx.QueryParams(), &params.Region, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter region: %s", err))
+	}
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.BulkCreateSuppressions(ctx, params)
+	return err
+}
+
+// DeleteSuppression converts echo context to params.
+func (w *ServerInterfaceWrapper) DeleteSuppression(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "suppression_id" -------------
+	var suppressionID openapi_types.UUID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "suppression_id", ctx.Param("suppression_id"), &suppressionID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter suppression_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DeleteSuppression(ctx, suppressionID)
+	return err
+}
+
 // ListTemplates converts echo context to params.
 func (w *ServerInterfaceWrapper) ListTemplates(ctx echo.Context) error {
 	var err error
@@ -969,6 +1122,10 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.PATCH(options.BaseURL+"/v1/templates/:template_id", wrapper.UpdateTemplate, options.OperationMiddlewares["updateTemplate"]...)
 	router.POST(options.BaseURL+"/v1/templates/:template_id/clone", wrapper.CloneTemplate, options.OperationMiddlewares["cloneTemplate"]...)
 	router.POST(options.BaseURL+"/v1/templates/:template_id/preview", wrapper.PreviewTemplate, options.OperationMiddlewares["previewTemplate"]...)
+	router.GET(options.BaseURL+"/v1/suppressions", wrapper.ListSuppressions, options.OperationMiddlewares["listSuppressions"]...)
+	router.POST(options.BaseURL+"/v1/suppressions", wrapper.CreateSuppression, options.OperationMiddlewares["createSuppression"]...)
+	router.POST(options.BaseURL+"/v1/suppressions/bulk", wrapper.BulkCreateSuppressions, options.OperationMiddlewares["bulkCreateSuppressions"]...)
+	router.DELETE(options.BaseURL+"/v1/suppressions/:suppression_id", wrapper.DeleteSuppression, options.OperationMiddlewares["deleteSuppression"]...)
 
 }
 
@@ -5972,6 +6129,597 @@ func (response GetLlmUsage503ApplicationProblemPlusJSONResponse) VisitGetLlmUsag
 	return err
 }
 
+type ListSuppressionsRequestObject struct {
+	Params ListSuppressionsParams
+}
+
+type ListSuppressionsResponseObject interface {
+	VisitListSuppressionsResponse(w http.ResponseWriter) error
+}
+
+type ListSuppressions200JSONResponse SuppressionList
+
+func (response ListSuppressions200JSONResponse) VisitListSuppressionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSuppressions400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListSuppressions400ApplicationProblemPlusJSONResponse) VisitListSuppressionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSuppressions401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListSuppressions401ApplicationProblemPlusJSONResponse) VisitListSuppressionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSuppressions429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ListSuppressions429ApplicationProblemPlusJSONResponse) VisitListSuppressionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSuppressions500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response ListSuppressions500ApplicationProblemPlusJSONResponse) VisitListSuppressionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSuppressions503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListSuppressions503ApplicationProblemPlusJSONResponse) VisitListSuppressionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSuppressionRequestObject struct {
+	Params CreateSuppressionParams
+	Body   *CreateSuppressionJSONRequestBody
+}
+
+type CreateSuppressionResponseObject interface {
+	VisitCreateSuppressionResponse(w http.ResponseWriter) error
+}
+
+type CreateSuppression200JSONResponse Suppression
+
+func (response CreateSuppression200JSONResponse) VisitCreateSuppressionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSuppression201JSONResponse Suppression
+
+func (response CreateSuppression201JSONResponse) VisitCreateSuppressionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSuppression400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CreateSuppression400ApplicationProblemPlusJSONResponse) VisitCreateSuppressionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSuppression401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateSuppression401ApplicationProblemPlusJSONResponse) VisitCreateSuppressionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSuppression409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response CreateSuppression409ApplicationProblemPlusJSONResponse) VisitCreateSuppressionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSuppression413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateSuppression413ApplicationProblemPlusJSONResponse) VisitCreateSuppressionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSuppression415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateSuppression415ApplicationProblemPlusJSONResponse) VisitCreateSuppressionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSuppression422ApplicationProblemPlusJSONResponse struct {
+	ValidationFailedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateSuppression422ApplicationProblemPlusJSONResponse) VisitCreateSuppressionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSuppression429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response CreateSuppression429ApplicationProblemPlusJSONResponse) VisitCreateSuppressionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSuppression500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response CreateSuppression500ApplicationProblemPlusJSONResponse) VisitCreateSuppressionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSuppression503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response CreateSuppression503ApplicationProblemPlusJSONResponse) VisitCreateSuppressionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type BulkCreateSuppressionsRequestObject struct {
+	Params        BulkCreateSuppressionsParams
+	MultipartBody *multipart.Reader
+	Body          io.Reader
+}
+
+type BulkCreateSuppressionsResponseObject interface {
+	VisitBulkCreateSuppressionsResponse(w http.ResponseWriter) error
+}
+
+type BulkCreateSuppressions200JSONResponse SuppressionBulkResult
+
+func (response BulkCreateSuppressions200JSONResponse) VisitBulkCreateSuppressionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type BulkCreateSuppressions400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response BulkCreateSuppressions400ApplicationProblemPlusJSONResponse) VisitBulkCreateSuppressionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type BulkCreateSuppressions401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response BulkCreateSuppressions401ApplicationProblemPlusJSONResponse) VisitBulkCreateSuppressionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type BulkCreateSuppressions409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response BulkCreateSuppressions409ApplicationProblemPlusJSONResponse) VisitBulkCreateSuppressionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type BulkCreateSuppressions413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response BulkCreateSuppressions413ApplicationProblemPlusJSONResponse) VisitBulkCreateSuppressionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type BulkCreateSuppressions415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response BulkCreateSuppressions415ApplicationProblemPlusJSONResponse) VisitBulkCreateSuppressionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type BulkCreateSuppressions422ApplicationProblemPlusJSONResponse struct {
+	ValidationFailedApplicationProblemPlusJSONResponse
+}
+
+func (response BulkCreateSuppressions422ApplicationProblemPlusJSONResponse) VisitBulkCreateSuppressionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type BulkCreateSuppressions429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response BulkCreateSuppressions429ApplicationProblemPlusJSONResponse) VisitBulkCreateSuppressionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type BulkCreateSuppressions500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response BulkCreateSuppressions500ApplicationProblemPlusJSONResponse) VisitBulkCreateSuppressionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type BulkCreateSuppressions503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response BulkCreateSuppressions503ApplicationProblemPlusJSONResponse) VisitBulkCreateSuppressionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteSuppressionRequestObject struct {
+	SuppressionID openapi_types.UUID `json:"suppression_id"`
+}
+
+type DeleteSuppressionResponseObject interface {
+	VisitDeleteSuppressionResponse(w http.ResponseWriter) error
+}
+
+type DeleteSuppression204Response struct {
+}
+
+func (response DeleteSuppression204Response) VisitDeleteSuppressionResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type DeleteSuppression400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteSuppression400ApplicationProblemPlusJSONResponse) VisitDeleteSuppressionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteSuppression401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteSuppression401ApplicationProblemPlusJSONResponse) VisitDeleteSuppressionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteSuppression403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteSuppression403ApplicationProblemPlusJSONResponse) VisitDeleteSuppressionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteSuppression404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteSuppression404ApplicationProblemPlusJSONResponse) VisitDeleteSuppressionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteSuppression429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteSuppression429ApplicationProblemPlusJSONResponse) VisitDeleteSuppressionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteSuppression500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteSuppression500ApplicationProblemPlusJSONResponse) VisitDeleteSuppressionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteSuppression503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteSuppression503ApplicationProblemPlusJSONResponse) VisitDeleteSuppressionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListTemplatesRequestObject struct {
 	Params ListTemplatesParams
 }
@@ -7133,6 +7881,18 @@ type StrictServerInterface interface {
 	// GetLlmUsage Token usage per day, provider, model and operation
 	// (GET /v1/settings/llm/usage)
 	GetLlmUsage(ctx context.Context, request GetLlmUsageRequestObject) (GetLlmUsageResponseObject, error)
+	// ListSuppressions The suppression list, newest first
+	// (GET /v1/suppressions)
+	ListSuppressions(ctx context.Context, request ListSuppressionsRequestObject) (ListSuppressionsResponseObject, error)
+	// CreateSuppression Suppress an address, a domain or a phone number
+	// (POST /v1/suppressions)
+	CreateSuppression(ctx context.Context, request CreateSuppressionRequestObject) (CreateSuppressionResponseObject, error)
+	// BulkCreateSuppressions Suppress every row of a CSV
+	// (POST /v1/suppressions/bulk)
+	BulkCreateSuppressions(ctx context.Context, request BulkCreateSuppressionsRequestObject) (BulkCreateSuppressionsResponseObject, error)
+	// DeleteSuppression Take an entry off the suppression list
+	// (DELETE /v1/suppressions/{suppression_id})
+	DeleteSuppression(ctx context.Context, request DeleteSuppressionRequestObject) (DeleteSuppressionResponseObject, error)
 	// ListTemplates The sequence templates the organisation sees, most used first
 	// (GET /v1/templates)
 	ListTemplates(ctx context.Context, request ListTemplatesRequestObject) (ListTemplatesResponseObject, error)
@@ -8358,6 +9118,139 @@ func (sh *strictHandler) GetLlmUsage(ctx echo.Context, params GetLlmUsageParams)
 	return nil
 }
 
+// ListSuppressions operation middleware
+func (sh *strictHandler) ListSuppressions(ctx echo.Context, params ListSuppressionsParams) error {
+	var request ListSuppressionsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListSuppressions(ctx.Request().Context(), request.(ListSuppressionsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListSuppressions")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListSuppressionsResponseObject); ok {
+		return validResponse.VisitListSuppressionsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreateSuppression operation middleware
+func (sh *strictHandler) CreateSuppression(ctx echo.Context, params CreateSuppressionParams) error {
+	var request CreateSuppressionRequestObject
+
+	request.Params = params
+
+	var body CreateSuppressionJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateSuppression(ctx.Request().Context(), request.(CreateSuppressionRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateSuppression")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateSuppressionResponseObject); ok {
+		return validResponse.VisitCreateSuppressionResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// BulkCreateSuppressions operation middleware
+func (sh *strictHandler) BulkCreateSuppressions(ctx echo.Context, params BulkCreateSuppressionsParams) error {
+	var request BulkCreateSuppressionsRequestObject
+
+	request.Params = params
+	if strings.HasPrefix(ctx.Request().Header.Get("Content-Type"), "multipart/form-data") {
+		if reader, err := ctx.Request().MultipartReader(); err != nil {
+			return err
+		} else {
+			request.MultipartBody = reader
+		}
+	}
+	if strings.HasPrefix(ctx.Request().Header.Get("Content-Type"), "text/csv") {
+		request.Body = ctx.Request().Body
+	}
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.BulkCreateSuppressions(ctx.Request().Context(), request.(BulkCreateSuppressionsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "BulkCreateSuppressions")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(BulkCreateSuppressionsResponseObject); ok {
+		return validResponse.VisitBulkCreateSuppressionsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// DeleteSuppression operation middleware
+func (sh *strictHandler) DeleteSuppression(ctx echo.Context, suppressionID openapi_types.UUID) error {
+	var request DeleteSuppressionRequestObject
+
+	request.SuppressionID = suppressionID
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DeleteSuppression(ctx.Request().Context(), request.(DeleteSuppressionRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeleteSuppression")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(DeleteSuppressionResponseObject); ok {
+		return validResponse.VisitDeleteSuppressionResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // ListTemplates operation middleware
 func (sh *strictHandler) ListTemplates(ctx echo.Context, params ListTemplatesParams) error {
 	var request ListTemplatesRequestObject
@@ -8637,206 +9530,237 @@ func (sh *strictHandler) PreviewTemplate(ctx echo.Context, templateID openapi_ty
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L3bchs5lij6KwieiTDVJ0XJt55pKfaDqto17W677LDsrpkoejPBzEUSrUwgC0CKZnsUMQ87Zr/PR8yH",
-	"9ZfswFpAXshMkpIt2a7Si02RuGPdsS4fB4nKCyVBWjM4+TgouOY5WND411kh/gKr56n7LOTgZFBwuxhE",
-	"A8lzGJwMeCEmF7CaiHQQDTT8UgoN6eDE6hKigUkWkHPXc6Z0zu3gZFCW2NKuCtfbWC3kfHB1FQ2+L7VR",
-	"2rVNwSRaFFYoN93bBbBYwgc7SbBFzNSM2QWwQsOlUKVhBZ/DaBDR6n4pQa/q5VGfQXMpOf/wAuTcLgYn",
-	"j46Pu5byPIW8UBZksvoLrDaX9JJfgGGcabB6RcsRhrnNg7HM8BmcMgOAqzx7/Zw1elfrXABPQdcLbcx5",
-	"6CbtW/HTp9EgFzL8/bBz/fJSWOi9MoE/f/qNvRC5sJun85rPgRnxd4jYw8OHx8dsmMKMl5llj44P+u4p",
-	"w7Ga8/tO7pIidwIiL/PByUN3Y7mQ/q9qWUJamIPGdb0zoHs3XxrQn7r1K9fZFEoaQBT5jqdv6PLdX4mS",
-	"FiR+5EWRiYS7gzkqtJpmkP//fzPulD42pvsnDbPByeD/O6rR8Ih+NUevqRdNug6FmVsopBXkDac8ZX8+",
-	"f/VjxNwngn36XOH0wWjgkE3JWSaSO12vQ+Sw0sTPb9hS2AUiSlJqDdIyY7kFNlSacclEjRXsAla0+B+U",
-	"noo0BXnXq094loF+YJhWGbCcr5hUlqUK8R+X9lxa0JJnd7myc5WDXQg5ZzMuMkiZkkyVmhmRwimL/ZFP",
-	"RBq745RWzAQYJiwT1C5TczNiPyoaY8kNSxZcziHFHf2o7A+qlOld7uhHxUyZOLBwKxKS4CMcvtJzLoXh",
-	"RE6vosFrvsoUT98q9YLrOdw1VExVumLCsMxNrpldcFqwAX0JmvEkgcIaNnx59m+T71798d8n3/3722fn",
-	"EXvIXorv2HTFPKUj4H6r1EsuV56emLvczBuHeEiIIT31zI3PLGgWv3F/HJ65P2JmIFEyNY6UExfDVTaa",
-	"tFezQaGRRkte2oXS4u9wp6D1Uhgj5Dxi8KFwxJ8pzZZayTlLNCB28IxQ+Z3kl1xkfJrdKUSdsRQKkCmS",
-	"vCGiATcITzkXGdOQ8dWBx/RTR3/WsTZieG9zLqTfhymLQmkL6UtIBX+L1/FlUMSRy7g5m5sldhj+7u0P",
-	"h//ChrlbIXMQY5ibhmuH+AYOhTQgjbDiEjLPBv7KM5HiMD/gaXypTS0hyw49J56Wlk018AsUD8vMEWDQ",
-	"WmkTM8NXhi0XIlmMUEzx06CMjTSCxLaGJMHTVLgJefZaqwK0FU7emPHMQDQoGl99HMzKLJuQiLMuj/3g",
-	"WCmTsHSkSJXSOsRdF4K3ipTRoODGLJVON0c/w5HD72zILcuAG8seHjuI1DxxisQBm62vInKo5+AaPghj",
-	"HRD7Hx6YargbrNSqCxIMrtXvqikO/uwHaWz7fdVDTf8GiXUzkWKEClPrKhIN3EI64bYlS6bcwqEVOQw6",
-	"Vi3SPeTOaJBxYyel2T64LDNPtUiu3RglgMnmLWuYiQ/dKthMaCe3VTcatDADiQYbMauYhkTNpTDABMLY",
-	"xvgaLtXFJy1+7Z7wlHA71eKj5vn3X9v32OiaSBYOrgFaD68LWjjGrnUhNPAsezUbnPy8nUh5KLyK1sGQ",
-	"LmbzMs8XaimZkgkqqTJ1kiB35GoKXDv5xcH+aLBrH374zZ28r/byQhAZa68r5RYpr7CQm10kuNpdmIVr",
-	"zfHvhkUAr+ZacINraI/ReSWlXZyDMYK4RnsfTq4zZlLRmw1oJwnDTITsuAQSoVgprcgQj2g4On0vnJjG",
-	"LVTSUzQg+ffv3PplbTu/V822eAgzDWaxZdVOtdk16hvXJtDaifUCBUinkv88+A7hqHGg9eBO+d41uNPe",
-	"Ny6sddjr22gtpHXufsa1M/Ob7Lrx70ojJBjzvZMjPuxmwu1b/WnBLRl9nrOlFhaM08WmsODZjKnZaLBO",
-	"UJxoMzG2TP3fFU60mddxx1Hm/MNzav3oeBM7UHaSq0kHxXrUOVxi1y1NTzvbCZmWxurVXoNewGpScCEn",
-	"hRLetti1w6c32KCjXKD3359vb4XN9utgnTZnJ9zdjUxgv0uxSnYyiI2GlzwrYeKAQRkREHnX+FcdAPs9",
-	"zwsu5h30yakDEjKzN60NQ31PHbuIruuVgf1E+eMmAlIL0T7unmNfgSrLJ0mN69uOZ500bBOkDFgn0e59",
-	"5OehveurSp3A3j2pddXP7WYm5v2Ei85rnW6BJmt1BjxFzQvYTKs8CronDc4kQIqmoyFnZgFO7uPMANfJ",
-	"4qDBrGrwNJbr+qrX9BKUKHlixSUPpvGbAZSx3O5/1tjY9yqv1a3EfhbyIuNkQO+AsZ2rLYv0muC/Rept",
-	"HmkFO+vAENXEoL38BqS2caE6nXC4ratcIwQtjG7t7/0WihXITENygJyLbBANlgtuDS8KN2tuOiWJapSb",
-	"yPFN0tiGyT/6l4r4Z1zL+xjfK25IPWsO9hh1BP/HwzW6Gg1KKX4pwf/soGaT4LXZ5fGtkbJrats3JXTP",
-	"ZVHaO6N2Of/Q/PLpcQdYrmH1upHDrIyFnIVWju4V5TQTCVMSmNL034ytVKmZWraJWe8L2oZiWB3INsz5",
-	"DHpVJTZ8Ic1qg/FtbgcyvppMwS4B5MRYKMwk5asOnH0lgRWgmWsTMdfGW62RcTmqFWwVjrs9MMzALyWg",
-	"/ivhEjRLnSrLjZDzFrZXb46Pf/+08eZ43KWTdYmn1XL3upGfAC5SvuodbClkqpYToJeYrXebqeTirWMk",
-	"a33xLK7Zm05qknkasKHHunvB03dn68114aV2+0Ot4yiqmCg50VBkqy6kwx+Ya2a67q8hcUyVyoATOIsc",
-	"/u7l8LUBJXt+9uMZcy2YaxIxGM1H7FnpIO/oO9CZ2Mvy0T6UqB9W1/fYWF3X1WxedROS9sEjoqvX01pD",
-	"X3YBK8OsYgbsKZ63kmBYBjPLVGnZBUDhvhaaofrChkoy4vwRNW88zD0wjWet6Bq4fSP0qzmth7oeVvup",
-	"mFnP88/X5+hfFRp/CpreCs41BI/fP7mW6nteiRBBjkzM5SAazJWaZzBBPQXlWyEvIEWrEC9Ulqm6Tc4L",
-	"g2uQJXcCKC+tKkSm7FbZ8zyoHe0tf69KaSFFBcq/XFP7B8brV1ymLAdj+BwMWy5AMg08jZhRrv2K8WyJ",
-	"XGyuASoHiXwTj6aqlAl0LOFlGNwuuGXULG2JJELa3z/pNC+i4Gsmxj+jtQd+hj/SsI4wnDDXLmIpZOIS",
-	"NKSR34oDFkHPq9ebngwilzChETo294J01IwbI2ZuDtdbg7FudqVZouQlOFVlzxn9RBMNCYhLSPtmxE37",
-	"fe05tMn7DvL85XkNAtVx7jmsVZZnE4SlvsVWThMEensOHBSvnkX/5H4+K4qbrnzjla3eRhvu1lfSOMmO",
-	"++oAmqjCja1cs7IAbL53ZWIGySrJ4ISlms8s+8d//TcZK4D94//+H1bw0kCK31bKMLXRycItiw1965w7",
-	"jDaqasdSoSGx+I4dVUQLZ3G0B3vh46Oboalsu1/96FsJ0zvUwHeKAbmQzW8fRrdgQbzXgX89OnD42cmI",
-	"pQEktk47xLd9qSR0Kb3b1cdo8OFwrg79l6Ht6Ef/4WdVgOSFwKcdM3r37vkf3zf7HIq8UCQMoZfnyWAu",
-	"7KKcjhKVHyleiMNEpTAHeVQt46rZ3VyI4lAVdGaH+EoB2oNfp8hRSVUbx/OnP528fBmxR08OF6rUyKu5",
-	"taDdb/97+PPxw/c/Hx/+4f1/PPr5+PDx+4OTn48Pn9JX/9RlmEZG27IPBuNYAzofP2pD5+OOgX4QkKXP",
-	"tCZlfg3BVdptv565Tpt7/PP5qx+ZPyXHdVFcCT6dXrA7CuhwFITCTlcAz0E6Zl9jErSUukMXPSfHme4n",
-	"2uJLvFZAuL3eR+FbcA4ht+50Ml3dyCx9nYff2nQeuFcBMiWEDoc+qPw9qjfZLq7VZdsOoI5LapiiG4e3",
-	"082DYOJG5uHq9rYdBSFo49z2c9egE3wf1e7tgxzyaYd0RKvYtbVreIp4LNn0FKEbm5Q66zKIX0Kmihyk",
-	"ZUpmq4hl4gJYjC/uMZkJnGJFkuCSG3RTJAG53zdr+xxs+OLZ2R9fP3/x6u3k2Y9//V9p/fvBCc5IoD6W",
-	"OGDElF2AXgoDjE+dkDhiz52kzpMFmEZ7oNGnq7F0i0R9i/Yu5JwVWl1S8xVTSxKfeZpqMGY0loM9VNL3",
-	"1d18BgttdVtfxD77IsuvyzP2pug4wnaC/iLLX2t1KVJyFwlEZlqKzJICL+1Cq0Ikg2iAMoJwyjzkQgq0",
-	"x0FhAC7cd1r90ikrN6Z4LmeqywCNCDrJVQrdtFzstOE09+F024xbR5cnF9BpSOmihe1lrI3Rc3b9VvUQ",
-	"rWWgU70Dh0gbtjxmrNJOz7YGMeMCVt2m13A/mwqVLoEMHTj2bJYJCQybHwqJqOfOiHFplqBN9+jJQpku",
-	"8vGDo+FsuRAZbC59wcnrmDqfMIEOOtLJr4jrYxkONNgr2dBW7o7VwtxXKRSZWiGVWqDD3AWsxnKmdMTA",
-	"rcDv/gDNOzOVZWqJb+W4b7Stkod2i5o09rcBcJtKaVhPbV1l2LqT2uI9b9jGlJ43oMiRAiWhE0O2rAN/",
-	"wogM406yc/qigcDXwRH/uUMtf3YJelWdQYTw2DoGPPllA4qru60uDHUVck/diwyvk4kOeuzUItDclhra",
-	"Mp0qp9kWEVOWxPc/g0dAddYVloTr2yQgTRLQApKoQV/rW9hBYvY0NXRSoS43sF3qIrrVvZLZqjISVGC6",
-	"7nS1U+K9IYSu3XcbRo8PH52ys8CdquAf7iDUWPaw7eQSIKSyxj9qv3TsgJw+KOi5s7dg7BswKHWuM4YG",
-	"6d6kTBBEgR2nRCID+qljyN6E8KvjvaaXp6qL7iXc8K7W3yx68EddNGC+gTs1QjR21HO674L08wlCXxjm",
-	"jVp2UZqZVvkGhegWtPdsZnm296LeUusNBd0tCqeMgnTpx912UG6Hm7KlYyitlfebqr1RVChJXsD79kv5",
-	"aq+zoaidPQfdAs9IKrwBs4sC5YW93gaamLBL1l91g3W9qMifebXf9TV1HfS2e31bgdTdX+21ruz6R7+u",
-	"xnymg1NzIW8W83U9O4XS80677k8LkSyCh0xpNkJsySVAzCW+Kakqmp80cZKT/6aEhPRgD6endijZp8Ro",
-	"BSPR1hitl9CrA+0fekIGGrMQRa9Q2tI5wkGyKWRKzvEAh+4LgwaIg72Fz5fVxOdlnnPd6R30KeEghRYy",
-	"EQXPNoI4fNxEOKv3n2gwvHHgx9oK94/koLPbvP1+02wrhHLjVwLxa9ltr3tAk70MvWsHVOezCAhR76Oy",
-	"oNaL7z+qz2Cz8mf+hWxWNPuNFJL9b2ptaTvAr4m6G0dbE+SdNPPG6/NzbMGTV3reNBdd49CCYvmJ3kW/",
-	"QX+sL+Iu9WqNT6zrf/Qc/gnP57cY9/zJgTZNKHfdsnLePV45ra5jUr9ybW9nRdtMPdNAAckK3Tss6EIL",
-	"021k+6zBILitaPMuW2Eem0vv3vb1ojqa0PWZ3E8+A0jeskdHC6q6cO51f9qEzjQJu/IddPm8hDnegAH7",
-	"vZIzofNrUvKmSL41IUZod6d5FlobvH1Nae9n2K510XvsOp+03SLnuphD7Tqn0nApYPkCeHpN527XhTkB",
-	"ihI0yBQ0myl9ygD1FvSuYMKw4ATTEaMs7H7Rvj7meM+2pdw3ijgpjVX5BJe6RUbZJz53Ld+RO5vpqvJr",
-	"MowbFn/8SBOOxuXx8ePkAlb4Aa6uYo+eLap13OVIVcHburNOh6eNNnb/MOa/qek1YpgxXcjeYwf/6OAI",
-	"sDNCu1hshjs/Pe6Jz9xvDUuYGmFhj+k7ya1P2LNBbd/88D37w5On/8x8IiBGuGY6oN0/b6+HuThtheU8",
-	"WQgJhxp4il+41l5Cu6yyEU1m/R4QvbSgab3aSwpu+HV16FtCGst92HpHGpaQEa5btlkXe5qexwH2Nm3J",
-	"3oCw7jT47s1zJnku5Nwn7aQLcM13h9p4nZ9mbTgCeReCLRTzDWWIuBm72MiS8Sk8rj1Y51q9dlc90S4l",
-	"GV/SHN8evINQl/h4LuayLO7CfNiyjlxTnnJa6A27Xl802WUmbBtIqqV1Xcxbzxi2J1foyBPpf/URiFBU",
-	"r+R7oXaYdlsihk9PoXBzN8M6A8jmj2ailrLnVLoSODK1lOglgTExfOV9JNoZpBrvgMJMKO52c46/CiMc",
-	"UbbKCzftRJE9o1Fgb1cW2zputHIjSLjlmZqXcIphLofkEZdkSgJ6lqhdy+9XZB2U7E38A4ScWyi6wOP6",
-	"WmU0KA2fwwQFsw7vZrVkamZBokMLN7TntDtBUWlgknCzhytYfyaDCsoaw7XSGNCBNQGieZ0VJLb3dT2d",
-	"dh0Pb5apoBol89LSDRKOdSCTKlYPjOOscNrI0PHAx5N5P8jrps+72nYKN3Gl7Y/g6JHQe/ILdWfRWSMG",
-	"3qG2O8h1wTXiKIbT7Usfbmo/uDEyVzEh14hobaLbjiPrSTmAy92GAZ/hbaDipV/odSDM71Xpzd0YnhdZ",
-	"B7a9QaUZUvQco0akUE8h4aUBJhWGdSJZnItL6IGlz0vhdySh2aTuUoNRWWd44+uMJ7BQWQra5+OWINCH",
-	"jvtIb4nJO2c8y6Y8uYgweyADniwiTCKtU9COV9JjMC8K4Jr7AP1qtz0aQ9jSuuTfzlJDd1NT/cZ29rjs",
-	"m8nHmbe2bE8RWxtmtlJPvMdNq7tKu+WopGY515QUKba+O1PGH/nK1GHJrdQYzZwK22Ptjd/JGgz5PGYR",
-	"jf+wNU73w09Jh9QdY+zFZidg7ZGRwS2ptfX6BCM65Pc77ma/xAndt9cmunvwhy92uyHjSYapJqtE5RYK",
-	"NoWZ0tDK4LFH4oXeS3zjr4cpyaC+0MhLJpij3pGYdZP3491c66bXfKOX4TsUYH4T4sfm7agLuKH/02d8",
-	"guiCm3emy3/kM4cDul8ml6Axk8H2kAx0KcIopZSilHwAPCWG55bFOFrMhnwsaUhKf44BWpixKmTp1mDA",
-	"MiqxEeL1fJDUwWgs38mwIkZuS6HUBTVhBSgnBSnt079gkZsLWJm+0Ib2Nj8pHHO7l85NPGhazjNrF9K1",
-	"9LYBaUcYYnBWaOiOuZLkmWlLMPRpCakMn+2i1P7jTAv6YLgttf9YYu/OQEoDSamFXZ071PY8CpPxnpVd",
-	"yZvOZDvr8PDPP7098FDRstH462XDrJj84z//Bx3YkHzgNVO632o9C2sLSpkvfFzV5ovUa5Epy2ZCpsbN",
-	"R1HcPjtKFFLnFqCNowPCQMryMrPi0FG2sQzczAurXLIXL15GmMwaTW45m66I6USsSlnBZcrOX55TfhJM",
-	"wTKWVQ4R4wOZMXkENtVAS1piWKPSF5COxnIsf/c7d5Ygrcet0e9+x85Bpiw+8/Us8OsTRlmQGT0i4fnS",
-	"M1LsFHSfbZO+lsKwIG+v3Qhy8/jo8uERL+3iKFNzIWNKvqm0Pcwwz8Sff3p7yjRIWI5lUHDrPt78HG+/",
-	"2JhuNj7AKceS+hfi0GF1PGLo5ejLsRhmElU4IqTqXayZ9U6oeM9Y4g64RF7fntvHerEnx0/8yeJrhvnd",
-	"75hT1asnm7ivkEPMpioVFRQ4iWeawVhuvNLEiUohdgRwUeZcspjeDWLKWtUqkMNlGjlFbyzr9xwstlFq",
-	"MFGo5fDz+zhM2gqJL0DTi6rfkFObw35INT0s+FxIjqlqJCzBWFKaTpA2sxirr8RsiIWzorFsVM5CsLR7",
-	"FUPDd0zf4HQs2x2EoaQN3lE148ZSBTVac6MOmYPt16/O3/o0L57Wm6rcEHEOd9PxWvWyeCypMozbyaOn",
-	"T5uVIEasLicQqmi5RV24sZyO/egJW6hSmxPGx5Kq0FRFogzPASHWHQYW4JiDJfvxnAvJhq7lWNbrsYdv",
-	"oMj4CtIT5jhKfHDaHsjfYypmM8D6U27UiDkQqEMKw2qpeJXDACuyjOlSSiwmU8PyH/wx1rV0jDvGUM4H",
-	"QcGX2EFwWUMJ+tKj5elYkqGqOqaEa+0gPn6DRplc2EP8N46aX71xtM8tLCYy1/rJgGvtZuLsyaM/NIZs",
-	"lvgZ+ho/ByNGT0w0EhKgjT0kmXAH9/x1tQGS+EP0NHsV4g3MWLrzVqVlvEVG0ZDpk8sVoA+fv2bTMp2D",
-	"EznGMv5wqJ2MgJMeItWO2TB2Q8Qn6JteFhHzi/NYkokLOGXxEqYLpS7ik7GsgjkTb8dwrAad30kpMmgi",
-	"xL44Ei3gAC/0Wc89/Nuhv9nD52nMhpAsFKR1pKs/GeJMSqJwVb1nNlnh2evng2hwCdr4MLLRw9Gxjx+R",
-	"vBCDk8Hj0fHoMaUVWSBrb5Jo9/ecYnqr4I7nqZtCGHv2+vlfALWlZmXHnmwBdZMjqu93Fe1s6Es3Xr1f",
-	"q4v36Ph4S1Ge6xXjaZSU6KyahHRPzSjQdkg3SvBElSoMFQ16Qkvqmqla+lGjnh92ebi7S6ueFXZ6vLtT",
-	"XcjO9Xj0h9091quDXUWDp/vsqKpLhx0e77WfqvoVipbBixlfH9YyPQbxv83THKDzucHyDQFM31OGtw6D",
-	"wauldBQUCVOaC1mx9UoV8eSEDZ8cP/a6zqSsNJW4zgLhWQzdu6PWmAwNK3R6/A1mpTau0AsHYcu1kWWt",
-	"ZijhAt7Sd95M9BnRwL/FXLVVGe/XvIaCD29l7rSvKlbFU4U1/gq+dsQ73gPxqoKZrsPDPaZYL0qI/Z7u",
-	"s5+Ocm1IHh7t7rxREu0boisEV06a9OSkm35cRS3Gd/SxLkB85XPLAln52sj9BnMRVci9hiRPuiyYmLyI",
-	"DTF3H7J0J2ZmTq1YsSX/+hkK7Wp7j6q85zcEKXQzOyHluhS8KnSNiXwqBZq0nENR5xjr5F9n3l6BJe6s",
-	"YrVsZ5yGwpsl8mSK8i6pdKjAcDmWvvzdqWtLQy0XqgK4BUcJMqQpCoo+iTi+du5YVoXz2DOyKCz5ioyF",
-	"f1M+JShuxKlvLdUjDDaWtNFQ5NavEMt8YCGskEADWSxZKRqZlkL3KtUS68i0hAjl+bbxO2hlWmpjbrM4",
-	"4uCWuGpH/cW9mOtnlG8btcY6Bdxw/v4aW7dH8X13TI+uS13u2ewXJJ7eMjw4+fl9k5T+WaHK3EELuAzW",
-	"/qrIWiCxJSa991HRg/fRYFM9H5xQs6smJUW1up+C/oRleCsy6ShPKS+kWoYXRLKy1OabJ8cPN4V4jKe/",
-	"JTLRitX/2uiD4zueRtwtIbhH01tH02cfvF9pQIS0xhPHj6ucEy0cvRZmKnJ/6EZNkrgMC+ZIfFLw3B8N",
-	"0NyiGe5QyFNU/JqvGAYreIzlUukLZP+W/IesUmyoK8MoIfeT44cs9mA8AZlCGh90CQUvaMW3g+drwQN7",
-	"YXqHBvFCzeeQYu2MhhJRPZmgw1gQ70pZGgcGN1cq7tHw9tHQ25aDKMbXUKHO93FzVAx4fYhv9EdJHdDZ",
-	"jZrnTn1wi2qW4Y5a4nVtOauytZLInjJhD6KxNAUaqL1XbIEivQFLTf0Dk9dOkPZga55lDtXH0p8Gmtk2",
-	"HWtP2mdELyA+MXAw1guN2k+DYvRTA3qQcHPRi0/1NITvn7X+cyYr6YEup/HeGDHOMHu/U6ieHP/Bp7PF",
-	"ytpxNJY8VODdaOG/jrtIko+9bYWF3hKB6oz5vSmZwsSSgZuIkKWSLofuM8A73sDNhYt7heHbJ4HnaAto",
-	"lfyvMJAyP3frCzcmgLp2DesxvPhiOR69Hx0/WnsupgfdkBYUSxVY72nhKNpYhlywgU7S86jXs3EIK3I4",
-	"8U+D6oJeQ6stj+WCF45o1lXnaDEj9hPGYlRTsVSBG50Iq3/f8E4gQ3Q4YA/x7TtiJA2goHTgkLI6W7S9",
-	"vOh6fXV0i77aYkzxkHTnROpastSjW11D99vFmXeDOw3XUx+6mDXvcB1a7gW2r5davURtibVJCl7vzemT",
-	"F2e2KUu21E6GQTLZ8ucitwv3dUsoqqrtYTUtJgzSpJSVxQidy1BrIomlLXCSCKS9dibQX01lwGY8F9lq",
-	"LIfEv6mxWyVy8IaTuCNuaJaJalmsrbwddFMRXEWwR3w9Wtid2VveosT5wd6bXH6lpOONsvgc2ca4TyEb",
-	"BmR62PTL7ichP2C8lRFzCemhkOT6vVwoU+tygvLaV94RK7BsGBwxxnIOlj05fnza5UCB+ow3PFSezfFB",
-	"LVZYxfhYzmDJqNyfkymcWIIf3FpG7BnXmQCNtNQwY/mKMmCwUlqR4ZPTWJK21E1A3Gn8tXkY+6gqZOUk",
-	"6alRauRr9hX4Rt5UkVMiS2gDHXGrjWiCDTxowTp55G0T2Y1ioZJkDdJ8cx42NADBHdkNjS1WhxTp4H05",
-	"g2S2VPrCVObFaWkRLh0zbcQzBPCshDzHVtFcEJaB1szms2vjcbbp6Rl8kCy/ABmfhPIYoPEMDXNMVWky",
-	"pZixtA01uwslyM/ylnhpO0/IXfsN7WalTYtR1DhJEpg+mcfeGxK+Ov5au/tsuEBX139zbtskE1tsp2Iu",
-	"D8vCk6IOtZx5rfzJv5BL+ppebhWhtZfzHYF4YAIdOUW3X4yYsAxDPnLu6FOD4o1rujSM24FGMROSojhy",
-	"cKz5XaBbjfTSOV8hqRlL7/fsCGCEhG/fgK0TNlV2MZZoD2ZTWClv2Aj0bkixm6iWSOZkAPLUVswuhE5Z",
-	"wTEyLhrLREMK0goe6gOr0mbiEjbjzqar5iE8MEwDz8YSr/xgxM5qR5HqDTrQUVvlkaqeiZvOJHQdlRnH",
-	"CGQEyi7cgSEhQZfQljGlgxSjXLJ6FqrQ3QI9bkU9forhtiEOBtC5N9D+lunqa60ugcinWYiCKTJeeTD5",
-	"fLbaUFm6GXqwFsfvSEpoVoVMoFuw5dZELGkWShe2szo6t/RgKnIIL1EeHztcP4Sx31fLuvVoh2jDhV1m",
-	"q2rDtdc5Za3DXBiu1S8lYFojimGtc9rtRzjWSldf3WrMRZhsd9RFteu7tYN8uyET1YH1xkzUCNYfNHEm",
-	"V4z8sFDVsL2hGSMWEhVTgEwGM2TQY+m0l66OQXjxEYiGDRs5ySnzecRSvnKsPwTkMsoAf1CLPugFGq9l",
-	"iI/ZVONSqKoejj+WmNbBePfSaG0EyvkwBbsEkBNMcIAZIGLyrkXPUxrcR6UKbUYsbmSRiVleGkvSC2eU",
-	"JqzK/BoxPpaUiQHNsErTf7Ouk1FLyYZPHj2qA06q16Wx9M9LwjL4IIztNp+S7Buw62sNNamquX+RYJPq",
-	"dHqNr0tfmD8gyh27v97LPl9R0EgtZwyx0iNCxkEPNV2XYI4+ho+bQSQdGROsU2qq+TCsbIZvM0M0ClVj",
-	"Ucv44JQVmCdMeBq/Kbj8Eadr0IPdsj91+dW5fH8jYEen3wS7KuTN57Coc1Q0xdle9t4Zu/uvYPth4vjO",
-	"KO0Xoq+/0uClVxI6oAY1on7hry0eoBpRcPTC91pEg4AN1rl0U7XYlRnnPcaXJx3JYv7ixMaVKlEww1Qp",
-	"PAGfPkx5TzlzilarUD4jjjAadLqiSsnDtluOLjMg5+VFEBwrtxovC2LIkzdZHZyOZZxleagGEkfkTmtA",
-	"2iish0RKegNXl6C1SOG0JQaejKUssyxmGvJQ770SA0fszMsUShPRTuu7aiYnliEzw5KvTsk5BLmC0sxX",
-	"/fOugyi9uguO3UWFfAyNk43XuYZUdgKpwFwm8cka6zg4pccInSww9YubAr2ZLLpjrjMg36zbg5rSobUI",
-	"zO3JkD732h2/4e9L2RqeW75E930k1b3suVP2JGJQCwE3EjePkHSEJPN3Sug7TQrfLyC58Hmvgg4uAVJz",
-	"4qgM1SxyZMcnXowYr8inI38Nuce/oM5BOrLjE+gSsUcRyRF7el4JDIPU6opNzLjI3PRU+aWpbvuES6ZZ",
-	"WSKczAPjOxyg0cOwGFNhYoq2uJHNx4ocRmP5AyWoWtHw3lh3Qu+7grJATazmktKbItdRBnwBETQn+FeH",
-	"xvw0SMXN3HFxc0En0B3hSiDwNUl7jpM7xoVhZd6C+SvTNX7l9OkcM8AGHB6SYPOP//pvL6wc3JBckVDx",
-	"lVArp5AHYajx1CCdUOSFNYfbudJfDa7Tcu9R/d6ssIGxr0vrxIlKg6jl0yVfsWH9A2Kxh/sb4nEY7CtB",
-	"ZOLU1Q4dr3baWMdZSMUyJecOfykOrV04ptK4yNIvU9aY6CuhAd/7Xd0TgXsisEEEfhBSmEVLpGXD2r7g",
-	"zRKOAlTIcUMSgEN9Jfj/o6Kcoo5TY4JNkNY7awpLRnZT5piE92vA4Nfu6O7R9x59O6RuVVRC9wyfg5cV",
-	"/jqsJQS+IcoSFnxdpoLaoktT5O6sGDfMWzZQ+2i9lx98JVj8Bk/zHo3vte7PaBXkWq+YkrXi3eDYe2ne",
-	"5PK6PaXvc9/mm07pS5vY7VzmD+Q+f+/neYAsfCBqwU1wEO/3QquyfH164t5T0s3INdVP7L2+DaUTDLkD",
-	"69Drpk9+lbzQ588J2buFGcvqDTJbIedhC27oOdHHyflo/ioD8FCV1ogUxjKFS8hUkeM7ItVmoGQf+FrH",
-	"YspbOCl1FmPuEiGTrEy9OTtTCc/G0oJxbO5gxJ7PKvfaYIeaAltwjLv1BRM0ZHwVOUXWb8ftwNcRqZiX",
-	"z4AiDHt6/LjfiaxKi/hVupDR6r6MA1lz7t5sxf4ChtVDPIV9CMkaYIFgdXCfxfj+UXA3dSWowyIZTvwM",
-	"hWg6KWqb3x99pA/7JTJupEO9T2T8m1Eu68zHmKVLBCDo5NbXYwg4VDP5MamZfY5pL+E21aWX0K8oZRno",
-	"0a8+ZOCnhcJcXDzLnBbeF24dLnybrvDSt/mmdQXaxG5dwR/Iva5wW4Er/oD3UBjaIHr0sTSgdzlYbyoT",
-	"5KcXpm3rEP43+uuUcblSEguArcJPdgG5gewSvIaB1a4otLyWzqlt2m0hcj8R8O3JbGmse476rXBUhBPu",
-	"AYwNnVIHvG2kuTlbfWdAI1Pt9avdgPgRe9UA8bnmEt1RMU6L+3T+HoS1yqj6/1h2AnYKubLdgE0OmQ3A",
-	"/vzKHw3+ZTw//cZ6hAh/11/Y6/MrRNp7lfA2/UQJ7HxljW0sU+n5Ntn7FXLkv/ekTfp8SNSaZ4/ELaPf",
-	"RCAvaSBr9U4bt6map0YcYz/CT1XJWDwtjZBgTBXpQHbIKqoCrZA56DmkY1kHWJxQZO+uEI2oboZ8jqKA",
-	"jeWrfjaxAXCfn1k0p/gyLOO60P7NsY974n57xF3yHCIWMJd5zCWHeELbfgrhiX5oeJRleW9OjTrgn5GW",
-	"w/G1ICftpiNQPVR4FoaqnGJF3VJLSE9YHEqnGbAxM3xlqizJFt9BBJWcQvKD7VSpE4jHkt7i3biOGmIO",
-	"NSRcIrNC+kK7LAcuyTtAzWaZkMCwwaGQjVqsIZ/aMHUCcy6kMFYkVUiBL8ZdZvhEpZgEu1T6ojOg6V/B",
-	"vsjy8/q8b41UNKfpoRThNke/xeQWGZfzks/hMFcpZF0o4GAceWNp91KJYhzJc0IHHO7iSw2xr2WtGZ+i",
-	"y5gDOtKIAog9MCHHxKiCeKyCjWXmDx3TPQm9nfbnBjxgFwCFdzDxzBMLW1YVoSsAxhSDtQ8MOpxqVVCF",
-	"tgVIn/ivqj2M9KLKTcUpQrKqG1GVeHONT1k8HowHscPZ3Fd9w0yFHXhOZTedEOEL3zKHPzOl8wedecBf",
-	"lxvIcgv1kuoZvgxPvwai3rPze3bu2LlynC1gYMSQ7kSsQXJq97JOLNwgch3s/churWjQQf/OquoGx+uV",
-	"DFrkhfss9sE1LstOWKwuKu4ukkVUe1M4DisTKqbvN0ohei3qCVorzYR0FEVItlTae91zR/ymGbAYm4wS",
-	"lTrhYJhl+SS48F3AKmLuCxwfo5tnqpQpfflLqSyfwIcEIIU0Gkv3peYWJr6+PDUr6/uiL9wwWBlnXmrX",
-	"6B//+T+dIsFbMHcoE7jZ3oAps843ij+pJQuXwpYg7ej+waEjDfGFY4pWSBRuM39aAWB9ndN+iaIL2UrD",
-	"51vfMl9k+Ttss2HdXcvKjXGjKV+x4bu33x9EQa5gj48xExbjc9WX5m2mVT7o9LpFvrjpdbuRXe4F757c",
-	"qpSvRuzMslwZyx7//vd+McjPYjdx3LcqLFS1/5re3y7+0CV0oA7+wLRa1s9O7iDw6alZuMAqy7O7TkH3",
-	"K+eImKmUIQ5h+veUr6J1/ohXUKFVH1JWOl2vdnvezspmIu8c3uS05gHzidraOiJyrU2WHDGDYgybrliM",
-	"u5hg2smYDRdivqheMA8iTK47ltMVKvOO5VaqttKVHu207kwYS1p3V2FCYezbaqdfKAllfTQUcy8MEzIt",
-	"jdUrNoTRfMQM5yZifO74f8Q0JLrEqtARkt0JGItp8RIlHT9D38YeGhIGblGSnH94gSldBicPj4+jQS5k",
-	"9fcetK5vE6Vx/NOA30SisnSiSovZiyM2U1mmlpOyiBhcgrQT9I/xOcX9FnOQtncrpYGJG/4Wt0K+sc1E",
-	"CsZCwZTPFeqzKvQt0P+8d7bQAIjf+363S8LDbLu9NKrzuKfVn9sUU+XirGFuo1y4AUdbUVzA0IR1H46a",
-	"Uve7fZ9bKKiYoywdkSQSS3y4UBS1MwqJOylVJxJeQ9KJE0uCeYVrG1JthtU3ko0cI3lH4yXLfH0GX5rN",
-	"QjGWU5gpDSP2jDKV47IkoO94bMrp3yCx8Sn7acGtOSuoctv5y3PfcMEvYSylkjBi59SY2MlUpQKI4MQf",
-	"P+JLykJlKWhzdRWfYAoTn2ZkLIfxx494hBOHpldXceT6uLvjcoV/Ov0kYklprMpb3eir0bg8Pn6cXMAK",
-	"P7ghiB/hSw4qYeumZepOP3dN2/7O8moZuLsZz7IpTy42Fv8faPh1858yznKeOZEQUtY4ACYM4wwTtSyU",
-	"gbEk/RBTslT5mpGoDeMjPOWjh0dTla7iA7JSB+h6YMYy9hTNv2oF64v7xudFc7dUGuj3gA9U52v1ga9o",
-	"8Bfxgq9OZ0sa1Sr92X0C1d9uAtU6iVNf0uMeBrEu3R99bKTb2+rsV+VqR5pUZ47KeQohKTwa4j1bQWIw",
-	"Ymfr2ZvR/C83VYUHpln0ty/taoN+/FrSrn5bWVS3Z9q2DV2qWz7pM+v0X+zxnZHXL0Raf8W5Uyuk75Rq",
-	"+4XYneHyDap1SylUf6A8diH3PlXN4yifr5z4c8piJHGdqU0Zz7Kx9CTwbTOJKsbaY/gg1swpimzVTSTH",
-	"cjeVPGFJ5hCySlbd6xTUQq/bE5u+zMPhvnj9rWUOvZehbs8H6NP42HYx6gixcr+8H5+TkHXn/VCF0435",
-	"DlrMhnZViIRn2aquuKEkHIylkFaFMvIaU1+25E9fAC5CS2wacicrzTJBxUrGklyRPCXEzw/MmoF3rpwC",
-	"X7Dpys3aqUC6Q/1m9EeEgCtPCL+QupioYnWfHPmeJu6miapYNSkEYvw6mbgZKSw0XApYfiXE8A2a4Ayj",
-	"fPBo9wp5juMMeBqzubjEWN1MSEAHC/e74XmRAUu55WO59GUdyeVSOkYyjKmFd6Y8aHhttJnLWG54nXLT",
-	"sB2OWFxKDUZll5DGlDiJAU8WY9k06mHFxgVPmQSBIiJnlzwrgUksRR0MhqdOMNQ4MKRjyTG5xkLI+YiF",
-	"DG5Y8Uzp7rCj13R3dyQ7+tkadRbvQmb0s/aR0HB63pxxLy/+5mgjkYwmdZwhkjly0UcS2xUfPw6mwDXo",
-	"s9IuBic/v3fkyYC+DISw1NngZHCEMokfbsOTPPHPMWR7wwLLZsTOxVyysohYpuZYwTqUv3fN3HeqtKfe",
-	"zayqz+qjfyqiS4Uio4+98ftr0TMj9twnbO3woaf1US6t2qu6mqvlTL85508L1XSv3RBUsWyuo6yUS4gi",
-	"KutNNWcKYVodb7zNEUNpXapkJy3MtR+KhFUqQeuo5MLpBUom0Dy6Qhy63j3H1+NoTW4YI/a6wy/DC9Nu",
-	"TacIc8biLZz6XDcoMzdWkGV51xb9K3uj0iO+qZHxwt1PxBZqSee5AHnqbbaZmEGySjJym8QyN6PNFIVd",
-	"2z3feMj0B0iKRMItz9S8hCj4g6ATSlPTOiVbRsS8xDDaFAvM4Or91f8LAAD//w==",
+	"7L3rchs5ejB8Kyh+qTK1aVIH25OsVF9VNB470Y49dln2TjamwwbZD0msmkAPgBbNcVSVH2/l/Z+L2Avb",
+	"K3kLzwP0gewmKdmS7Rn9sUWyG8fnfPzYGat5piRIazrHHzsZ13wOFjR+Os3Ej7A8S9zfQnaOOxm3s07U",
+	"kXwOneMOz8TwApZDkXSijoZfcqEh6RxbnUPUMeMZzLl7c6L0nNvOcSfP8Um7zNzbxmohp52rq6jzJNdG",
+	"afdsAmasRWaFctO9mQGLJXywwzE+ETM1YXYGLNNwKVRuWMan0O9EtLpfctDLcnn0Tqe6lDn/8Bzk1M46",
+	"x0cHB01LOUtgnikLcrz8EZbrS3rBL8AwzjRYvaTlCMPc5sFYZvgETpgBwFWevjpjlbeLdc6AJ6DLhVbm",
+	"7LlJ21b8+HHUmQsZPh82rl9eCgutVybw50+/sediLuz66bziU2BG/AoRO+wdHhywbgITnqeWHR3std1T",
+	"imNV5/cvuUuK3AmIeT7vHB+6G5sL6T8VyxLSwhQ0ruutAd26+dyA/tStX7mXTaakAUSR73nymi7ffRor",
+	"aUHinzzLUjHm7mD2M61GKcz/8a/GndLHynT/oGHSOe78f/slGu7Tr2b/Fb1Fk65CYeoWCkkBed0RT9if",
+	"zl/+FDH3F8E+/V3g9F6/45BNyUkqxne6XofIYaVjP79hC2FniCjjXGuQlhnLLbCu0oxLJkqsYBewpMU/",
+	"U3okkgTkXa9+zNMU9APDtEqBzfmSSWVZohD/cWln0oKWPL3LlZ2rOdiZkFM24SKFhCnJVK6ZEQmcsNgf",
+	"+VAksTtOacVEgGHCMkHPpWpq+uwnRWMsuGHjGZdTSHBHPyn7TOUyucsd/aSYyccOLNyKhCT4CIev9JRL",
+	"YTiR06uo84ovU8WTN0o953oKdw0VI5UsmTAsdZNrZmecFmxAX4JmfDyGzBrWfXH678PvX/7wl+H3f3nz",
+	"9Dxih+yF+J6NlsxTOgLuN0q94HLp6Ym5y828doiHhBiSE8/c+MSCZvFr96F36j7EzMBYycQ4Uk5cDFdZ",
+	"eaS+mjUKjTRa8tzOlBa/wp2C1gthjJDTiMGHzBF/pjRbaCWnbKwBsYOnhMpvJb/kIuWj9E4h6pQlkIFM",
+	"kOR1EQ24QXiac5EyDSlf7nlMP3H0ZxVrI4b3NuVC+n2YPMuUtpC8gETwN3gdXwZFHLkUkr1986z3z+7k",
+	"/WfO5m5lzEEKblVloHE5AXsiFlcX6RYXs1ymYBwlK2UvnCgVxhqm7Ay0Yd1yaMPcyrl2tMRAT0gD0ggr",
+	"LiH1nOXPPBUJTvEMD/hLndMC0rTnmfsot2ykgV+gxJmnjqaD1kqbmBm+NGwxE+NZHyUfPw2K7XhwJAlW",
+	"hBOeJMJNyNNX2p2yFU6EmfDUQNTJKl997EzyNB2S1LQq4j1z3JlJWLj7Ubm0jhasytUbpdSok3FjFkon",
+	"66Of4sjhd9bllqXAjWWHBw7INR873WSPTVZXETmYcvADH4SxDi/8Dw9MMdwNVmrVBcka13rvqiphvvOD",
+	"VLb9vnhDjf4KY+tmIl0LdbDaVYw1cAvJkNuaeJpwCz0r5tBpWLVIdhBlo07KjR3mZvPgMk89ISRReW2U",
+	"ACbrt6xhIj40a3UToZ0oWNxoUOwMjDXYiFnFNIzVVAoDTCCMrY2v4VJdfNLiV+4JTwm3Uyw+qp5/+7U9",
+	"wYeuiWTh4CqgdXhd0MIxtq0LoYGn6ctJ5/jdZiLlofAqWgVDupj1yzyfqYVkSo5R75WJEy65I1cj4NqJ",
+	"RA72+51t+/DDr+/kfbGX54LIWH1dCbdIeYWFudlGgovdhVm41hw/V4wMeDXXghtcQ32MxivJ7ewcjBHE",
+	"Ner7cMzOmGFBb9agnYQWMxSy4RJIKmO5tCJFPKLh6PS9vGMqt1AIZFGHROpfufXL2nR+L6vP4iFMNJjZ",
+	"hlU7bWnbqK/dM4HWDq2XUUA6Lf9d53uEo8qBloM7fX7b4G+NtwxUL6x22KvbqC2kdu5+xpUz85tsuvHv",
+	"cyMkGPPEyREftjPh+q3+POOW7EhnbKGFBePUuxHMeDphatLvrBIUJ9oMjc0T/7nAiTrzOmg4yjn/cEZP",
+	"Hx2sYwfKTnI5bKBYR43Dje2q8epx43NCJrmxernToBewHGZcyGGmhDdXNu3w8Q026CgX6N3355+3wqa7",
+	"vWCdgmiH3N2NHMNul2KVbGQQaw9e8jSHoQMGZURA5G3jXzUA7BM+z7iYNtAnp2FISM3OtDYM9YRebCK6",
+	"7q0U7CfKHzcRkGqI9nH7HLsKVOl8OC5xfdPxrJKGTYKUAesk2p2P/Dw8795VuR7Dzm/S08V7bjcTMW0n",
+	"XHReq3QLNOlyKfAENS9gE63mUVBnaXAmARK0RnU5MzNwch9nBrgez/YqzKoET2O5Lq96RS9BiZKPrbjk",
+	"wdp+M4Ayltvdzxof9m/l13otx/cszLOUk02+Aca2rjbPkmuC/wapt3qkBeysAkNUEoP68iuQWseF4nTC",
+	"4daucoUQ1DC6tr/3GyhWIDMVyQHmXKSdqLOYcWt4lrlZ56ZRkihGuYkcXyWNdZj8wTs/4ne4lvcxukBu",
+	"SD1LDvYQdQT/4XCFrkadXIpfcvA/O6hZJ3h1dnlwa6Tsmtr2TQndmcxye2fUbs4/VL98fNAAlitYvWrk",
+	"MEtjYc7CU47uZfkoFWOmJDCl6b8JW6pcM7WoE7NWp9yaYlgcyCbM+Qx6VSE2fCHNao3xrW8HUr4cjsAu",
+	"AOTQWMjMMOHLBpx9KYFloJl7JmLuGW8IR8blqFawVTju9sAwA7/kgPqvhEvQLHGqLDdCTmvYXrgxH373",
+	"uOLGPGjSyZrE02K5O93IzwAXCV+2DrYQMlGLIZBzZ+Pdpmp88cYxkpV38Syu+Tad1DD1NGBNj3X3gqfv",
+	"ztab64Lzd7Pv13EUlQ2VHGrI0mUT0uEPzD1mmu6vInGMlEqBEziLOfzq5fCVASU7O/3plLknmHskYtCf",
+	"9tnT3EHe/vegU7GT5aN+KFE7rK7usbK6pqtZv+oqJO2CR0RXr6e1hnfZBSwNs4oZsCdk2ZdgWAoTy1Ru",
+	"2QVA5r4WmqH6wrpKMuL8ET1e8fU9MBVPWXQN3L4R+pWc1kNdC6v9VMws5/mn63P0rwqNPwVNbwXnKoLH",
+	"d4+upfqeFyJEkCPH5rITdaZKTVMYop6C8q2QF5CgVYhnKk1V+cycZwbXIHPuBFCeW5WJVNmNsud5UDvq",
+	"W36icmkhQQXKO8Pp+QfG61dcJmwOxvApGLaYgWQaeBIxo9zzS8bTBXKxqQYoYi7m63g0UrkcQ8MSXoTB",
+	"7YxbRo8lNZFESPvdo0bzIgq+Zmi8G60+8FP8kYZ1hOGYuecilkAqLkFDEvmtOGAR5LG93vRkELmEIY3Q",
+	"sLnnpKOm3BgxcXO4tzUY62ZXmo2VvASnquw4o59oqGEM4hKSthlx035fOw5t5m0Hef7ivASB4jh3HNYq",
+	"y9MhwlLbYos4DAK9HQcOilfLon92P59m2U1XvuZlK7dRh7vVlVROsuG+GoAmKnBjI9csLADr/q5UTGC8",
+	"HKdwzBLNJ5b9/X/+l4wVwP7+f/8Py3huIMFvC2WYntHjmVsW6/qn59xhtFHFcywRGsYW/dhRQbRwFkd7",
+	"8C10ProZqsq2+9WPvpEwvUUNfKsYMBey+u1hdAsWxHsd+LejA4efnYyYG0Bi67RD9O1LJaFJ6d2sPkad",
+	"D72p6vkvw7P9n/wf71QGkmcCXTum//bt2Q/vq+/0xDxTJAxh4OhxZyrsLB/1x2q+r3gmemOVwBTkfrGM",
+	"q+rr5kJkPZXRmfXQSwHag1+jyFFIVWvH82//dvziRcSOHvVmKtfIq7m1oN1v/9l9d3D4/t1B74/v/+vo",
+	"3UHv4fu943cHvcf01T80GaaR0dbsg8E4VoHOh0d16HzYMNAzAWnyVGtS5lcQXCXN9uuJe2l9j386f/kT",
+	"86fkuC6KKyGcxwt2+wEd9oNQ2BgK4DlIw+wrTIKWUr7QRM8pcKbZRZt9CW8FhNtrdQrfQnAIRYonw9Hy",
+	"Rmbp6zh+S9N54F4ZyIQQOhx6p4j3KHyyTVyrybYdQB2XVDFFVw5va5gHwcSNzMPF7W06CkLQyrntFq5B",
+	"J/g+KiPmO3OYjxqkI1rFtq1dI1LEY8l6pAjd2DDXaZNB/BJSlc1BWqZkuoxYKi6Axehxj8lM4BQrkgQX",
+	"3GDkIwnI7bFZm+dg3edPT394dfb85Zvh05/+/P8n5e97xzgjgfpA4oARRQ8uhAHGR05I7LMzJ6nz8QxM",
+	"5Xmg0UfLgXSLRH2L9i7klGVaXdLjS6YWJD7zJNFgTH8gOzuopO+Lu/kMFtritr6IffZ5Or8uz9iZouMI",
+	"mwn683T+SqtLkVC4SCAyo1yklhR4aWdaZWLciTooIwinzMNcSIH2OMgMwIX7TqtfGmXlyhRncqKaDNCI",
+	"oMO5SqCZloutNpzqPpxum3Lr6PLwAhoNKU20sL6MlTFazq7dqh4SwAw0qnfgEGnNlseMVdrp2dYgZlzA",
+	"stn0Gu5nXaHSOZChA8eeTFIhgeHjPSER9dwZMS7NArRpHn08U6aJfDxzNJwtZiKF9aXPOAUy08vHTGCA",
+	"jnTyK+L6QIYDDfZK1rVFuGOxMPdVAlmqlkilZhgwdwHLgZwoHTFwK/C730PzzkSlqVqgrxz3jbZVCvqu",
+	"UZPK/tYAbl0pDesprasMn26ktnjPa7YxpacVKHKkQEloxJAN68CfMMnDuJNsnD6rIPB1cMT/3aCWP70E",
+	"vSzOIEJ4rB0DnvyiAsXF3RYXhroKhafuRIZXyUQDPXZqEWhucw11mU7lo3SDiClz4vufISKgOOsCS8L1",
+	"rROQKgmoAUlUoa/lLWwhMTuaGhqpUFMY2DZ1EcPqXsp0WRgJCjBdDbraKvHeEEJX7rsOowe9oxN2GrhT",
+	"kU/EHYQayw7rQS4BQgpr/FHd07EFctqgoOXO3oCxr8Gg1LnKGCqke50yQRAFtpwSiQwYp45ZgEPCrwZ/",
+	"TStPVRfNS7jhXa36LFrwR11UYL6COyVCVHbUcrpvg/TzCUJfGOa1WjRRmolW8zUK0Sxo7/iY5enOi3pD",
+	"T68p6G5ROGUUpEs/7qaDcjtcly0dQ6mtvN1U7Y2iQkmKAt71vYQvdzobytrZcdAN8BySo1oSLtQ8s9fb",
+	"QBUTtsn6y2awLhcV+TMv9ru6pqaD3nSvbwqQuvurvdaVXf/oV9WYz3RwairkzXK+rmenUHraaNf9eSbG",
+	"sxAhk5u1rF0KCRBTiT4lVRQIIE2c5OS/KiEh2dsh6KmeSvYpOVrBSLQxR+sFtOpAu6eekIHGzETWKpTW",
+	"dI5wkGwEqZJTPMCu+8KgAWJvZ+HzRTHxeT6fc90YHfQp6SCZFnIsMp6uJXH4vIlwVu8/0WB448SPlRXu",
+	"nslBZ7d+++2m2VoK5dqvBOLXstte94CGOxl6Vw6oLJEREKLcR2FBLRffflSfwWblz/wL2axo9hspJLvf",
+	"1MrStoBfFXXXjrYkyFtp5o3X5+fYgCcv9bRqLrrGoQXF8hOji36H8VhfJFzq5QqfWNX/yB3+Ce7zW8x7",
+	"/uREmyqUu9fSfNo8Xj4qrmNYerk2P2dF3Uw90UAJyQrDOyzoTAvTbGT7rMkguK1o/S5raR7rS2/e9vWy",
+	"OqrQ9ZnCTz4DSN5yREcNqppw7lV72YTGMgnb6h00xbyEOV6DAftEyYnQ82tS8qpIvrEgRnjuTuss1DZ4",
+	"+5rSzm7YpnWRP3aVT9pmkXNVzKHnGqfScClg8Rx4cs3gbvcKcwIUFWiQCWg2UfqEAeotGF3BhGEhCKYh",
+	"R1nY3bJ9fc7xjs/mctcs4nFurJoPcakbZJRd8nNXSii5sxkti7gmw7hh8cePNGF/kB8cPBxfwBL/gKur",
+	"2KNnjWodNAVSFfC2GqzTEGmjjd09jfmvanSNHGYsF7Lz2CE+OgQCbM3Qzmbr6c6PD1ryM3dbwwJGRljY",
+	"YfpGcusL9qxR29fPnrA/Pnr8T8wXAmKEa6YB2r17ezXNxWkrbM7HMyGhp4En+IV72ktol0U1ouGkPQKi",
+	"lRZUrVc7ScGVuK4GfUtIY7lPW28owxKKzDXLNqtiTzXyOMDeui3ZGxBWgwbfvj5jks+FnPo6oHQB7vHt",
+	"qTZe56dZK4FAPoRgA8V8TRUibsYu1qpkfAqPqw/WuFav3RUu2oUk40syR9+DDxBqEh/PxVTm2V2YD2vW",
+	"kWvKU04LveGr1xdNtpkJ6waSYmlNF3OeZ5luq/9yi+rOhdiujlbW9qN7HLfNzXYbYOXF1/RCLQR5q9cU",
+	"c7/WMf0nt6lUGEiOGWepWoDujbkpYqiY0ixRcy4k65798NMpOz1/cna2h0HEXLKn/cPvHjFybPZ3U3rw",
+	"lMJ6it1XkuC3RAhWDuL7PL1o84zyJGnKCXmtFoZJtWDe4JsKY30QHGjAmJMRTJSG5iI+PHVMZDl0K2jM",
+	"tcDxy/Gqs/h3WRdT83LpawnuNc+U5FQHrymVBifRkAGnAmySAdepAM2025mv8MXnwCYiBSwaxWRx0f0t",
+	"Xpi2ImKHBwdMSGSYbh6zsz28CrpqsYH54dibznSs8jTxl7RlR6uViBAc1i+wdtDlGorz2AKBNwpUvXs6",
+	"oWHqiWH9ZM/OX7KHh9991ztkPM1mvHfE6FEmJNU8ZJyhvOhxHNPaVG4ZZ14XQGGKYWluyiSuxM+/O+39",
+	"B+/9+v7j0VVjtHxJvpoKmwjLxtxXNCnrW8c8E/HeDSoMFgSwKqEeHl1PKqBBtgDFj/5+V+tjEB3tBAm8",
+	"UTAoR/kMhv0qI/xC1v11cKx6q6S3YI2gSP0KHlguEDuL3E5MZw3p2CGLkOqEbjvJgui0RsXWwS9sMwrk",
+	"bggUeBw+0kWWn/E+y48Ov8tPhLYRm4sPkAxpnk6zHtewlueCClQ4iv7k/M8RYcMh63JGdYEJD00LF2mP",
+	"7q0gxOaLxnWV/HqHMOA3XjHfXNyqofS3/9VXgICsiFLcCdrDtJsKYX16Caubp3mUFdjWfzRDtZAtp9JU",
+	"k5uphcQoVcxJ5ksfo1qv4FmJwxJmSHVP1uf4szDCKcVWeeNSvfZ3y2hUWKWpMUFZt6MI4xxzy1M1zeEE",
+	"uUSPMhLGqeMrwrqZtyy/3ZHgoGRnehgg5NxC1gQe17fqR53cocEQkbAhuwzFMQsSA4q5oT23SGC5gaET",
+	"vbejZHslqQLKKsPVykjRgVUBonqdBSTW93U9n8IqHt6sUlQxSuqtVTco+NqATCpbPjDMPXBSqZD2wOfz",
+	"+zyU6woXV5tO4SYSYnsGbYuFtKW+Y3MVwxVi4BOamouMzDhJYljOYFf6cFP/zY2RucjJvUZFkSq6bTmy",
+	"lpJPuNxNGPAZRLiCl34h+S3M710Z67sxfJ6lDdj2Gp0WkGDkPj1EDo0RjHlunPqGZTWQLE7FJbTA0uel",
+	"8FuKAK5Td6nBqLSxvMSrlI9hptIEtG+xIkFgDgP3lXYkFk+f8DQd8fFFRIo48PEswr4g2olvauLVa55l",
+	"wDX3BZKK3bZYbMOWVi2v9SqBdDcl1a9sZ4fLvpl9MvXers0l+kvH2Ebqife4HvWgkmY5alyynGtKilTb",
+	"qLlS2Q98acqyMLXSZNWaVptrHRm/kxUY8nVkg1xfG6c58CanQ2qu8eLFZidg7VARyy2ptvXyBCM65Pdb",
+	"7ma3wlXNt1cnujvwhy92u6HiHLbCKHvPWMgqxsLrFL5qvcTX/nqYkgzKC428ZIJth7DnxoqM8nA717rp",
+	"Nd8oMu8OBZjfhfixfjvqAm4Yf/4ZQ0Ca4OataYrf/czlGNwvw0vQWElqc0oshnRjlnhCWeK+ABH1+uGW",
+	"xThazLp8IGlIMithgjxWDA1dUjQYsN7zEeol+CT1vf5AvpVhRYzCxkP3MnqEZaCcFKS0L7+HfQsvYGna",
+	"Ukvr2/ykchibo6RvEsFcC15euZCmpdcdeFucPCFYtKI7zpWkzBibg6G/FpDI8Led5dr/OdGC/jDc5tr/",
+	"mePbjYUsDIxzLezy3KG251HYDOE0byqeeSrrXR+6f/r5zZ6HipqNxl8v66bZ8O///Tc00SH5wGumdgvF",
+	"embWZtSySPi89vWIoFciVZZNhEzQL0dVdHx1uii0LshAG0cHhIGEzfPUip6jbAMZuJkXVrlkz5+/iLCZ",
+	"CJrc5my0ZN7SWZQM4zJh5y/OqT4clsAbyKKGm/GFZLB4Fz6qgZa0QA+Y0heQ9AdyIP/wB3eWIK3Hrf4f",
+	"/sDOQSYsPvUtyvDrY0ZdKBgF8eD5UhhP7BR0X+2cvpbCsCBvr9wIcvN4//Jwn+d2tp+qqZAxFT9X2vZS",
+	"rPP1p5/fnDANEhYDGRTc8h3v/o83X2xMNxvv4ZQDSe9nouewOu4zzDLxHfYMM2OVOSKkyl2smPWOqR/j",
+	"QOIOuEReX5/b59qzRweP/Mmibdv84Q/MqepFyEzc1kgrZiOViAIKnMQzSmEg16Jk4rFKIHYEcJbPuWQx",
+	"xW3EVDW01vOQyyRyit5AlvE02D8t12Ci0Evr3fs4TForSZSBpog2vyGnNof9kGray/hUSI6lAiUswFhS",
+	"mo6RNrMYG+rFrIu9UKOBrDRDRbC0O/W3xTgy/8DJQNZfEIaKZgWPLjeWmuLSmiutZR1sv3p5/ib4LInW",
+	"m6KDJHEOd9PxSkPaeCC9Ub972Dt6/LjaiavPSk9saIzqFnXhxnI69tEjNlO5NseMDyQ1Fiz6fqIv2EGs",
+	"OwxsgDYFS/bjKbr23ZMDWa7H9l5DlvIlJMfMcZR476Q+kL/HREwmgC1F3agRcyBQlnQIq6W+cQ4DrEhT",
+	"pnMpsT9gCct/9MdYtkc07hhDh0YEBd81EcFlBSXoS4+WJwNJhqrimMZcawfx8Ws0ysyF7eG/cVT96rWj",
+	"fW5hMZG52k8G3NNuJs4eHf2xMmS1a2PXt23c6zMK8aGRkACt7WGcCndwZ6+KDZDEH6rXsJch39MMZOF3",
+	"rZFRNGT64r4Z6N7ZKzbKkyk4kWMg4w897WQEnLSHVDtm3dgNER9jbmCeRcwvzmNJKi7ghMULGM2UuoiP",
+	"B7IopjH2dgzHatA1TEqRQRMhvosj0QL28EKfttzDv/f8zfbOkph1YTxTkJSVRvzJEGdSEoWrIp6sygpP",
+	"X511os4laOPT+PuH/QOfvyt5JjrHnYf9g/5DckvPkLVXSbT7PKWaKkVy7VmCbjdjT1+d/QioLVWbdbdU",
+	"ayof2aeWzVfR1gd9N+6r9yutjo8ODjY0RbxeM8RKS6/GRphI99SECp106UYJnqhTmKGmjY9oSU0zFUvf",
+	"r7RoxlcOt79Sa1GKLz3c/lLZm9i9cfTH7W+sNny9ijqPd9lR0WoYX3i4036KhqYoWoYsMvQ+rFTaDuJ/",
+	"nac5QOdTg0ErAUzfU4XdBoPBy4V0FBQJUzIXsmDrhSoSArm6jw4eel1nmBeaSlxW4fIshu7dUWssRouR",
+	"HR5/g1mpjivk4SBsuTayrLSBJ1zAW/rem4k+Ixp4X8xVXZXxeWUrKHh4K3MnbV1JC54qrPFX8LUj3sEO",
+	"iFf0QHcvHO4wxWqfaXzv8S77aejAi+ThaPvLay1pvyG6QnDlpElPTprpx1VUY3z7H0M9IZFc+dr+QFa+",
+	"OnK/xlqQBXKvIMmjJgsmFo9kXaydjCxdlLGPC/71MxTa1eY3io7t3xCk0M1shZTrUnAib2cJFVIsFGjS",
+	"cnqirPHayL9Ovb0CWwxbxUrZzjgNhVdbFMsE5V1S6VCB4XIgffvhE/csDbWYqQLgZhwlyFAmMij6JOKM",
+	"c+10l4EsGhezp2RRWPAlGQv/qnxJdtyIU99qqkcYbCBpow8M0yqFsEJss4YxaKGAGbJYslJUKl2G14tS",
+	"l6yh0iUilOfbxu+gVumyjrnV5tSdW+KqDf2vd2Kun1G+rfR6bRRww/n7a6zdHtVXuGN6dF3qcs9mvyDx",
+	"9JbhzvG791VS+ieFKnMDLeAyWPuLJreBxObYdMhXpem8jzrr6nnnmB67qlJSVKvbKejPWslpSSYd5cnl",
+	"hVSL4EEkK0tpvnl0cLguxGM9o1siE7VaSV8bfXB8x9OIuyUE92h662j69IOPKw2IkJR44vhxUfOrhqPX",
+	"wkxF4Q/NqEkSl2HBHIkuBc/90QDNLZrhekKeoOJX9WIY7KA2kAulL5D9W4ofskqxri4Mo4Tcjw4OWezB",
+	"eAgygSTeaxIKntOKbwfPV5I3d8L0Bg3iuZpOIcHeZRUlonCZYMBYEO9ymRsHBjdXKu7R8PbR0NuWgyjG",
+	"V1ChrLd2c1QMeN1DH/3+uCyo0Yya5059cIty9D+8HNXE69JyVlTLJ5E9YcLuRQNpMjRQ+6jYDEV6A5Ye",
+	"9Q4mr50g7cGneZo6VB9IfxpoZlsPrD2unxF5QHxjhmCsFxq1nwrFaKcG5JBwc5HHp3ANof+z1H9OZSE9",
+	"0OVU/I0R4wy7JzmF6tHBH307gaH7Lo4GkkvmG0asPuG/jptIkq99UivLcUsEqrHmyk3JFBb2DtxEhCrh",
+	"dDl0nwHe8QZuLlzcKwzfPgk8R1tAldaUGEidN5r1hRsTQF2GhrUYXnyzQo/eRwdHK+5icuiGsuzYKsr6",
+	"SAtH0QYy1OIPdJLco17PxiGsmMOxdw2qC/KGFlseyBnPHNEsu/7SYvrsZ8zFKKZiiQI3OhFW79/wQSBd",
+	"ykc+RN93xEgaQEFpzyFlcbZoe3ne5H11dIu+2mBM8ZB050TqWrLU0a2uodl3cerD4E7C9ZSHLibVO1yF",
+	"lnuB7eulVi9QW2J1koLXe3P65MWZTcqSzbWTYZBM1uK5KOzCfV0Tiopux9jNlAmDNClhedbH4DLUmkhi",
+	"qQucJAJpr50JjFdTKbAJn4t0OZBd4t/0sFslcvBKkLgjbmiWiUpZrK687TVTEVxFsEd8PVrYndlb3qDE",
+	"+cHem1x+o6TjtbLojqxj3KeQDQMy6VXjsttJyDPMtzJiKiHpCUmh34uZqpSzEdRXqIiOWIJl3RCIMZBT",
+	"sOzRwcOTpgAK1GdC/ZAifmKvFCusYnwgJ7Bg1G7ZyRROLME/3Fr67Kmv0+JoqWHG8iVVIGO5tCJFl9NA",
+	"krbUTEDcafy5ehi7qCpk5STpqdLq7WuOFfhGfKrIKZEl1IGOuNVaNsEaHtRgnSLyNonsRrHQybsEab4+",
+	"D+sagBCO7IbGJ5Y9ynTwsZxBMlsofWEK8+IotwiXjplW8hkCeBZCnmOraC4Iy0BrZtXtWnHOViM9QwyS",
+	"5Rcg4+PQngw0nqFhjqkqTaYUM5C2omY3oQTFWd4SL63XabvruKHtrLRqMYoqJ0kC0yfz2HtDwlfHX8tw",
+	"n7UQ6OL6b85tq2Rig+1UTGUvzzwpalDLmdfKH/0zhaSv6OVWEVp7Od8RiAcm0JETDPvFjAnLMOVjzh19",
+	"qlC8QUmXunE90ShmQlIWxxwca34b6FalvcecL5HUDKSPe3YEMELCt2vC1jEbKTsbSLQHsxEslTdsBHrX",
+	"pdxNVEskczIARWorZmdCJyzjmBkXDeRYQwLSCp56Eqpym4pLWM87Gy2rh/AAK26lA4lXvtdnp2WgSOGD",
+	"DnTUFnU8CzdxNZiErqMw4xiBjEDZmTswJCQYElozpjSQYpRLlk9DF+BboMe1rMdPMdxWxMEAOvcG2t8z",
+	"XX2l1SUQ+TQzkTFFxisPJp/PVjvm84w7OaeSerCSx+9ISnisSJnAsGDLrYmo4FcwR4iQ/0eVoKgqF0pz",
+	"6DAV86J6mMfHhtAPYeyTYlm3nu0QrYWwy3RZbLiMOqeqwVgLwz31Sw5Y1ohyWMuawrsRjrC/c3rt6lZz",
+	"LsJk27Muil3frR3k202ZKA6sNWeiRLD2pIlTuWQUh4Wqhm1Nzeiz0CiCEmSwcqvK7UA67aXpxSC8+AxE",
+	"w7qVnjDUeSZiCV861h8Schl14NkrRR+MAo1XOvTEbKRxKdTVGMcfSCzrYHx4abQyAtV8GIFdAMghFjjA",
+	"ChAxRddi5CkN7rNShTZ9FleqyMRsnhtL0gtnVCasqLwfMT6QVIkBzbBK03+TppNRC8m6j46OyoSTwrs0",
+	"kN69JCyDD8LYZvMpyb4Bu77WVJOwvi+TbFKcTqvxdcESzSe2QKU7Dn+9l32+oqSRUs7oYqdthIy9Fmq6",
+	"KsHsfwx/rieRNFRMsE6pKebDtLIJ+ma6aBQqxqIn470TlmGdMOFp/Lrg8gNOV6EH22V/euU3F/L9jYAd",
+	"nX4V7IqUN1/DoqxRURVnW9l7Y+7uv4Jth4mDO6O0X4i+/kaTl15KaIAa1Ijahb+6eIBqRMYxCt9rERUC",
+	"1lnl0lXVYltlnPeYXz5uKBbzoxMblypHwQxLpfAx+PJhykfKmRO0WoX2ZXGE2aCjpftvILv1sBydp0DB",
+	"y7MgOBZhNV4WxJQnb7LaOxnIOE3noRtbHFE4rQFpo7AeEinJB64uQWuRwElNDDweSJmnacw0zDGRCrVL",
+	"/3ufnXqZQmki2kl5V9XixDJUZljw5QkFhyBXUJr5rss+dBClV3fBsbuoUI+hcrLxKteQyg4hEVjLJD5e",
+	"YR17J+SM0OMZln7BevbKMnRYpGsMyD/WHEFN5dBqBOb2ZEhfe+2Offi7UrZK5Bbd8H0m1b3suV32JGJQ",
+	"CgE3Ejf3kXSEIvN3SugbTQpPZjC+8HWvgg4uARJz7KgM9Yx0ZMcXXowYL8inI38Vucd7UKcgHdnxBXSJ",
+	"2KOI5Ig9uVcCwyC1umATEy5SNz113quq277gkql29gon88D4F/bQ6GFYjKUwsURbXKnmY8Uc+gP5jApU",
+	"LWl4b6w7Jv9u6HxgNZdU3hS5jjLgG7ihOcF7HSrz0yAFN3PHxc0FnUBzhiuBwNck7TlO7hgXppV5C+Zv",
+	"TNf4jdOnc6wAG3C4S4LN3//nf72wsndDckVCxVdCrZxCHoShiqtBOqHIC2sOt+dKfzW4Tsu9R/V7s8Ia",
+	"xr7y/aiCBlHKpwu+ZN3yB8RiD/c3xOMw2FeCyMSpix06Xu20sYazkIqlSk4d/lIeWr1xTKFxkaVfJqwy",
+	"0VdCA574Xd0TgXsisEYEngkpzKwm0rJuaV/wZglHAQrkuCEJwKG+Evz/SVFNUcepscAmSOuDNYUlI7vJ",
+	"51iE92vA4Ffu6O7R9x59G6RulRVC9wTdwYsCfx3WEgLfEGUJC74uU0Fp0aUp5u6sGDfMWzZQ+6j5y/e+",
+	"Eix+jad5j8b3WvdntApyrZdMyVLxrnDsnTRvCnndXNL3zD/zTZf0pU1sDy7zB3Jfv/fzOCAzn4iacRMC",
+	"xNuj0IoqX59euPeEdDMKTfUT+6hvQ+UEQ+3AMvW6GpNfFC/09XNC9W5hBrLwQaZL5Dxsxg25E32enM/m",
+	"LyoAd1VujUhgIBO4hFRlc/QjUm8GKvaB3joWU93CYa7TGGuXCDlO88Sbs1M15ulAWjCOze312dmkCK8N",
+	"dqgRsBnHvFvfMEFDypeRU2T9dtwOfB+Rgnn5CijCsMcHD9uDyIqyiF9lCBmt7ssEkFXnbq1W7C+gWzji",
+	"Ke1DSFYBCwSrvfsqxvdOwe3UlaAOm2Q48TM0ommkqHV+v/+R/titkHGlHOp9IePfjXJZVj7GKl0iAEEj",
+	"t74eQ8ChqsWPSc1sC0x7AbepLr2AdkUpTUH3f/MpAz/PFNbi4mnqtPC2dOtw4Zt0hRf+mW9aV6BNbNcV",
+	"/IHc6wq3lbjiD3gHhaEOovsfcwN6W4D1ujJBcXph2roO4X+jTyeMy6WS2ABsGX6yM5gbSC/BaxjY7YpS",
+	"y0vpnJ5Nmi1E7icCvh2ZLY11z1G/FY6KcMI9gLGuU+qA1400N2erbw1oZKqtcbVrEN9nLysgPtVcYjgq",
+	"5mlxX87fg7BWKXX/H8hGwE5grmwzYFNAZgWwP7/yR4N/mchPv7EWIcLf9ReO+vwKkfZeJbzNOFECO99Z",
+	"YxPLVHq6SfZ+iRz515aySZ8PiWrz7FC4pf+7SOQlDWSl32nlNlX11Ihj7Eb4qSsZi0e5ERKMKTIdyA5Z",
+	"ZFWgFXIOegrJQJYJFseU2bstRSMqH0M+R1nAxvJlO5tYA7jPzyyqU3wZlnFdaP/m2Mc9cb894i75HCIW",
+	"MJd5zKWAeELbdgrhiX54cD9N5601NcqEf0ZaDkdvwZy0m4ZE9dDhWRjqcooddXMtITlmcWidZsDGzPCl",
+	"KaokW/SDCGo5heQHn1O5HkM8kOSLd+M6aog11JBwidQK6RvtsjlwSdEBajJJhQSGD/SErPRiDfXUuokT",
+	"mOdCCmPFuEgp8M248xRdVIpJsAulLxoTmv4V7PN0fl6e962Riuo0LZQi3Gb/91jcIuVymvMp9OYqgbQJ",
+	"BRyMI2/M7U4qUYwjeU7ogMNdfK4h9r2sNeMjDBlzQEcaUQCxBybUmOgXEI9dsLHNfM8x3ePwttP+3IB7",
+	"7AIg8wEmnnliY8uiI3QBwFhisIyBwYBTrTLq0DYD6Qv/Fb2HkV4Utak4ZUgWfSOKFm/u4RMWDzqDTuxw",
+	"du67vmGlwgY8p7abTojwjW+Zw5+J0vMHjXXAX+VryHIL/ZLKGb4MT78Got6z83t27ti5cpwtYGDEkO5E",
+	"rEJyyvCyRixcI3IN7H3fbuxo0ED/TovuBgernQxq5IX7KvYhNC5Nj1msLgruLsazqIymcBxWjqmZvt8o",
+	"pejVqCdorTQT0lEUIdlCaR91zx3xG6XAYnykP1aJEw66aTofhhC+C1hGzH2B42N280TlMqEvf8mV5UP4",
+	"MAZIIIkG0n2puYWh7y9Pj+XlfdEXbhjsjDPNtXvo7//9t0aR4A2YO5QJ3GyvweRpo4/i39SChUthC5C2",
+	"f+9waChDfOGYohUShdvUn1YAWN/ntF2iaEK23PDpRl/m83T+Fp9Zs+6uVOXGvNGEL1n37Zsne1GQK9jD",
+	"A6yExfhUtZV5m2g17zRG3SJfXI+6Xasu95w3T25Vwpd9dmrZXBnLHn73nV8M8rPYTRy3rQobVe2+pve3",
+	"iz90CQ2ogz8wrRal28kdBLqeqo0LrLI8vesSdL9xjoiVShniEJZ/T/gyWuWPeAUFWrUiZZ5l2vcK20HB",
+	"7bNnInUgPFqy+ELIxEv/GrhRMj5h8S8xm3OLrYcveZqDrzuL6d6htArrjrmBnpAGMJT8EjCUq6l05Hl1",
+	"fXdRPbIJI91Gdy4GWVnxj+69q7ZR6cxuMu5rerOBHp2yTMNEfAhV8rya1JWOiKTCQLJH1xIxk49njBsW",
+	"84T/S+xkjPgfHz1qpUq/1BY65x+eY3WYzvHDo4OoMxcyfD68WxJVOZbtgQggrRZwXw+zzWRQoQYsFY6O",
+	"twQU1MjGLqUwyRaGoEfRvwEeaejjEI/s6IUW8zkJnmoBuudoRRIxs5SWf+iNZzC+cJ+JuyRq7uRfIdnp",
+	"+ZOzM9Y9++Gn070T/70ZyFRcwEIYOGHZDCvz5OjXcWr90/7hd9h2kL5D6qR8tm8urV4yJzxjHW7sPBZr",
+	"mAol434gfcKwae4WnVAEXzBYcMnif3F08AJ8o4KihxnW2RByyuJ/RJxLxFRQJ/rK6iIGKZbGpl04Kfq0",
+	"uBtIwqaLb0KXyKJng0WjRIEacoqlQwZSlBVAKsPxqh4TpDqslOnedDizjFgufQvCk4Gk/hP4Q+Xlw/aA",
+	"6AqSfq1R0ZUlXic0+lYIWZtZhNCn2qG2vMWThltDOvc5w7d3WGMBGfeVP39/lpoAH5Xq5lFBxtAgXKNz",
+	"7QylQTrdH+XpxYb2NSusZqQSdLBw9vbNs94/syfnf2bd2MIHuz82l3FEq3HKFcszd8vRQMbzPLUi49ru",
+	"ux96Cbc8rpQ+EimEnBX3EIvdN/FexMYqzeeO28SIou8iku3eY7kEqmyk1YKEYKTGbkh6No48N3HzezE6",
+	"8l1s3B90diSf4dnFtKsZ8AR0pdbSQPpVYBteuWRKJxg7ZWdouNLAxFQ6cXAPG1AhLaFX0FOWDOTGWafi",
+	"0leKr8r1bunuimkPYQ3+YexfodXigekzLDzfxP+5wdJ98XiVU8R9hriAOiabKjx6NUU72wl9Gcig8u4F",
+	"J7NQ3yuO5v8lW4AGAgifu4OsPTBMd8F4Mxw7hKDQEcbMsDmYRfjNiWCCL9wPvs+WVguEI29Xi6iSIMHl",
+	"yJcxpNs/PDgIT+HKHVw4iMQzLGPDMq6NuwgnQeSSfG+YgPRLriz1HA11bameIgLSo6OjPvteJQLwmt0x",
+	"UMswJ/uE7s9onew+OnxIKWYvTv99+P3LH/4y/P4vb56eN9rpvs/TizX2bT6Zf0dNHTMI8N3x4r2SK9N/",
+	"OYY0dTuHeWaXrBtMLPGcy5yn8V6bxnIb+tXP6IKlTlUGq1wDdUool+WoS+uayFnbpkodHWxVpdZWdHb+",
+	"kj08/O673iHjaTbjvSNGYqpDF8rFqwu+zVKu7wDOk/bTnIqV08y4dZyjc9z5z3envf/gvV/ffzy6+oc2",
+	"G1WbzNZAdN3XIMfKScpoAxMpVN56Q8MHYh6xqkSjxhZsz1gNfB4xfAZt5MSqisXzJMEkdp6+0g7urXAi",
+	"3YSnBqJOVvmqnH0dbB0Ku1/doRV2upGQHE9u7e4q0uQ7GvV98ZQa/RWcaHIVFfuqy2Wro30p4dSRhXaD",
+	"+s+OoFHrZcqtDDzgXhz8HYuDxIMco3UM1KHN9US/j5VP185W6LPnwJNXIlXUggv7dTms4GNb7zBeyqne",
+	"IoCtfNtKw9eV2t9vFsK3Yt/ilKRHZgs18QbSFYvXRhvX1uoudTD9tAIvHg+KoKtW6/x5vW2KibywV3WF",
+	"mwfMd1KpB3Gh1LzuM4+YQXKFZn50MwxRWIhZdyams8IiuIdmODmQoyXqEH1WiYVTugh0c2iHAhOGxTXI",
+	"ms+FsW+KnX6hLlHl0VBRXOE0kyQ3Dl660J/2meHcKbRTJ8xGTMNY58IpdBH6RYdgLPatGSvp+CMWH2gR",
+	"p8LAbaLg4Q1EwbZN5AbYmBvwmxirNBmq3GJ7wYhNVJqqxTDPIkempR1iAqtv+um3OAdpW7eSGxi64W9x",
+	"K1S8olrp2FjISO0TJpQ9blug/3lnTSAA4hP/3u06MMJs270XxXncO1M/u+MjNMsqYW41mogZcLQV/fl5",
+	"4bio8IuSUrc7RM4tZGSLIQmDSCy5MjJFZbX6obMW9dLyBgsMH3CqZoh/5NoWXj6/+ko18AMk7xhdzFLf",
+	"QFl6lyBkAzmCidLQZ0+plSguSwIWd4lNjrpIfMKcNG9OswwHO39x7h+c8UsYSKkk9Nk5PUzsZERGCEdw",
+	"4o8fMdVhptIEtLm6io/R9+HrgA9kN/74EY9w6ND06iqO3Dvu7rhc4se///ff9iI2zo1V89pr9FV/kB8c",
+	"PBxfwBL/cEMQP8JUC4ySWo39ptfp56Zp699ZXiwDdzfhaTri44u1xf8XRma7+U8YZ3OeOuYOCascABnt",
+	"sJL6TBkYSArgwprpRUNFJGrdeB9Pef9wf6SSZbxH5qsAXQ/MQMaeovm0kxAe6b7xjUvcLeUG2j0ygep8",
+	"re6YggZ/kTI1xelscHIU/UnuFdvfb4ezsstCW1fCFgaxKt3vf6z0w9mo3xbNVJEmla0d5jyB0LUVI+U9",
+	"W0Fi0Genq+0V0QEi11WFB6bST/9Rm/JboR+/lb5o31abs82tMG1Fl2qWT9riLtsv9uDOyOsXIq2/4eZm",
+	"BdI3SrXtQuxWi0eFat1Sj7Nn1GgmNMetu/e4hhMWI4lr7D3GeJoOpCeBb6pdzrAYLvocsal9lqXLZiI5",
+	"kNup5DEbpw4hi26SrVm7NfS6PbHpy2T27IrX31prr3sZ6vaSdD+Nj20Wo/YRK3crzP05CVlzYW6VoYN+",
+	"Cy1mXbvMxJin6bJsia0k7A2kkFYxir3LNPamqsmfTvND2y1Gc4TmhkpTGABaesn97Ckh/v3ArBh4p8op",
+	"8BkbLd2sjQqkO9RvRn9ECLjyhPALqYtjlS3vuxfe08TtNFFlyyqFQIxfJRM3I4WZhksBi6+EGL5GE1xw",
+	"DKPdKzQijFPgCYWbSSZkKiRgkJX73fB5lgKGbQ0kSntFTQTpGEk3pid8tYO9SlplnbkM5FpZCG4qtsM+",
+	"i3Opwaj0EpKYOhtgKMNAVo16lqIdEiZBoIgY4uokRRd6g+GJEww1DgzJQHKsfj0TctpnocWKMD5XozEv",
+	"nO7ujmRHP1tBg5po58FtzdpGQsPpeXPGvbz4u6ONRDKq1HGCSObIRRtJdAPAONfCLpHUjYBr0Ke5nXWO",
+	"37135MmAvgyEMNdp57izjzKJH24tynjs3TFke6PggD47F1PJ8ixiqZoygX7TiQZf7N59p3J74vPAGfc1",
+	"gn15roLoYhHZ5vDIxvJWfXbmO6o1FLmh9VGzi7LsSTFXrdpNU5ijqta/WBNU3ehIWSnAkEoelpuqzhTq",
+	"qDX4eKsj+kgB8loLaWGq/VAkrMJYA7acMjOnFyg5hurRZaLn3m45vpZKKJQn2WevGhInvTDt1nSCMIfR",
+	"nml64ovRo8xcWUGazpu26L3sRSsZ00efGhkv3P1EbKYWdJ4zkCfeZpuKCYyX45TqGmAf+v56D6Gm7Z6v",
+	"OTL9AZIiMeaWp2qaQxTiQTBLtKppnZAtI2JeYuiviwVNE5+G/K0QRkU4Uo89rQRi5cZ696QPxeqzs7mj",
+	"a/QeugrJPOMUowuRUexIY6yN6Vy9v/p/AQAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -46,6 +46,7 @@ import (
 	"github.com/leadpilot/leadpilot/internal/orgs"
 	"github.com/leadpilot/leadpilot/internal/ratelimit"
 	"github.com/leadpilot/leadpilot/internal/secrets"
+	"github.com/leadpilot/leadpilot/internal/suppressions"
 	"github.com/leadpilot/leadpilot/internal/templates"
 )
 
@@ -377,6 +378,7 @@ func newHTTPServer(cfg *config.Config, logger *slog.Logger, db *database.DB, rdb
 		MaxBodyBytes:      cfg.MaxBodyBytes,
 		TrustProxyHeaders: cfg.TrustProxyHeaders,
 		CORSOrigins:       cfg.CORSOrigins,
+		Suppressions:      suppressions.NewService(db),
 	})
 	if err != nil {
 		return nil, err

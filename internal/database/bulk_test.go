@@ -19,17 +19,17 @@ import (
 // suppressionColumns stage what an import of suppressions brings; org_id
 // is left out so the input cannot claim it.
 var suppressionColumns = []database.BulkColumn{
-	{Name: "id", Type: "uuid"}, {Name: "channel", Type: "text"}, {Name: "value", Type: "text"}, {Name: "reason", Type: "text"},
+	{Name: "id", Type: "uuid"}, {Name: "kind", Type: "text"}, {Name: "value", Type: "text"}, {Name: "reason", Type: "text"},
 }
 
 // insertSuppressions is the set-based step: the organisation comes from
 // the transaction, and a value already suppressed (or twice in the input)
 // is skipped.
 const insertSuppressions = `
-	INSERT INTO suppressions (id, org_id, channel, value, reason, source)
-	SELECT id, app_current_org_id(), channel, value, reason, 'import'
+	INSERT INTO suppressions (id, org_id, kind, value, reason, source)
+	SELECT id, app_current_org_id(), kind, value, reason, 'import'
 	FROM staged_suppressions
-	ON CONFLICT (org_id, channel, value) DO NOTHING`
+	ON CONFLICT (org_id, kind, value) DO NOTHING`
 
 // emailRows returns one staged suppression row per value.
 func emailRows(values ...string) pgx.CopyFromSource {
@@ -142,7 +142,7 @@ func TestBulkLoad(t *testing.T) {
 			_, err := tx.Load(ctx, database.BulkLoad{
 				Staging: "staged", Columns: []database.BulkColumn{{Name: "id", Type: "uuid"}, {Name: "org_id", Type: "uuid"}, {Name: "value", Type: "text"}},
 				Rows: rows,
-				Insert: `INSERT INTO suppressions (id, org_id, channel, value, reason)
+				Insert: `INSERT INTO suppressions (id, org_id, kind, value, reason)
 					SELECT id, org_id, 'email', value, 'manual' FROM staged`,
 			})
 			return err
@@ -161,7 +161,7 @@ func TestBulkLoad(t *testing.T) {
 		// table under row-level security, even for the tenant's own rows.
 		db, b := setupBulk(t)
 		err := db.InTenantBulk(ctx, b.tenant, func(ctx context.Context, tx database.BulkTx) error {
-			_, err := tx.CopyFrom(ctx, "suppressions", []string{"id", "org_id", "channel", "value", "reason"},
+			_, err := tx.CopyFrom(ctx, "suppressions", []string{"id", "org_id", "kind", "value", "reason"},
 				pgx.CopyFromRows([][]any{{uuid.Must(uuid.NewV7()), b.tenant.OrgID, "email", b.prefix + "a@x.test", "manual"}}))
 			return err
 		})
@@ -212,7 +212,7 @@ func TestBulkLoad(t *testing.T) {
 		err := db.InTenantBulk(ctx, b.tenant, func(ctx context.Context, tx database.BulkTx) error {
 			_, err := tx.Load(ctx, database.BulkLoad{
 				Staging: "suppressions", Columns: suppressionColumns, Rows: emailRows(b.prefix + "a@x.test"),
-				Insert: `INSERT INTO suppressions (id, org_id, channel, value, reason) SELECT id, app_current_org_id(), channel, value, reason FROM suppressions`,
+				Insert: `INSERT INTO suppressions (id, org_id, kind, value, reason) SELECT id, app_current_org_id(), kind, value, reason FROM suppressions`,
 			})
 			return err
 		})

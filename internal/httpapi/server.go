@@ -31,6 +31,7 @@ import (
 	"github.com/leadpilot/leadpilot/internal/llmsettings"
 	"github.com/leadpilot/leadpilot/internal/orgs"
 	"github.com/leadpilot/leadpilot/internal/ratelimit"
+	"github.com/leadpilot/leadpilot/internal/suppressions"
 	"github.com/leadpilot/leadpilot/internal/templates"
 )
 
@@ -95,17 +96,21 @@ type Deps struct {
 	MaxBodyBytes      int64
 	TrustProxyHeaders bool
 	CORSOrigins       []string
+
+	// Suppressions is the organisation's suppression list.
+	Suppressions *suppressions.Service
 }
 
 // Server implements server.StrictServerInterface.
 type Server struct {
-	auth      *auth.Service
-	orgs      *orgs.Service
-	llm       *llmsettings.Service
-	campaigns *campaigns.Service
-	tpl       *templates.Service
-	limiter   *ratelimit.Limiter
-	limits    Limits
+	auth         *auth.Service
+	orgs         *orgs.Service
+	llm          *llmsettings.Service
+	campaigns    *campaigns.Service
+	tpl          *templates.Service
+	limiter      *ratelimit.Limiter
+	limits       Limits
+	suppressions *suppressions.Service
 }
 
 var _ server.StrictServerInterface = (*Server)(nil)
@@ -165,7 +170,7 @@ func New(d Deps) (*echo.Echo, error) {
 		d.Extra(e)
 	}
 
-	s := &Server{auth: d.Auth, orgs: d.Orgs, llm: d.LLM, campaigns: d.Campaigns, tpl: d.Templates, limiter: d.Limiter, limits: d.Limits}
+	s := &Server{auth: d.Auth, orgs: d.Orgs, llm: d.LLM, campaigns: d.Campaigns, tpl: d.Templates, limiter: d.Limiter, limits: d.Limits, suppressions: d.Suppressions}
 	public, err := publicOperations(spec, d.Limits)
 	if err != nil {
 		return nil, err
@@ -177,7 +182,7 @@ func New(d Deps) (*echo.Echo, error) {
 	// Idempotency sits before validation: the validator hands the handler
 	// the value it validated through the request body, which a later
 	// reader would replace. A replayed 422 is as correct as a replayed 201.
-	v1.Use(checkInput)
+	v1.Use(checkInput(spec))
 	v1.Use(idempotent(d.Idempotency))
 	v1.Use(oapimw.OapiRequestValidatorWithOptions(spec, &oapimw.Options{
 		Options: openapi3filter.Options{

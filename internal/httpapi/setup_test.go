@@ -30,6 +30,7 @@ import (
 	"github.com/leadpilot/leadpilot/internal/orgs"
 	"github.com/leadpilot/leadpilot/internal/ratelimit"
 	"github.com/leadpilot/leadpilot/internal/secrets"
+	"github.com/leadpilot/leadpilot/internal/suppressions"
 	"github.com/leadpilot/leadpilot/internal/templates"
 	"github.com/leadpilot/leadpilot/internal/testkit"
 )
@@ -90,6 +91,7 @@ func setup(t testing.TB, opts ...option) *bundle {
 		Registry:     prometheus.NewRegistry(),
 		Ready:        func(ctx context.Context) error { return database.SchemaCurrent(ctx, db.Bun) },
 		MaxBodyBytes: 64 << 10,
+		Suppressions: suppressions.NewService(db),
 	}
 	for _, o := range opts {
 		o(&d)

@@ -23,7 +23,8 @@ type tenant struct {
 	keySec   string
 	campID   uuid.UUID
 	// templateID is a private template of the organisation's own.
-	templateID uuid.UUID
+	templateID    uuid.UUID
+	suppressionID uuid.UUID
 }
 
 func (b *bundle) tenant(t *testing.T, name string) tenant {
@@ -41,7 +42,10 @@ func (b *bundle) tenant(t *testing.T, name string) tenant {
 		Steps: []api.TemplateStepInput{{Channel: api.TemplateChannelSms, Body: "Hi {{first_name}}"}}}, bearer(o.AccessToken))
 	require.NoError(t, err)
 	require.Equal(t, http.StatusCreated, tpl.StatusCode(), string(tpl.Body))
-	return tenant{owner: o, member: m, inviteID: inv.JSON201.ID, keyID: k.JSON201.ID, keySec: k.JSON201.Secret, campID: c.JSON201.ID, templateID: tpl.JSON201.ID}
+	sup, err := b.client.CreateSuppressionWithResponse(ctx, nil, api.SuppressionCreate{Value: "tenancy@example.com"}, bearer(o.AccessToken))
+	require.NoError(t, err)
+	require.Equal(t, http.StatusCreated, sup.StatusCode(), string(sup.Body))
+	return tenant{owner: o, member: m, inviteID: inv.JSON201.ID, keyID: k.JSON201.ID, keySec: k.JSON201.Secret, campID: c.JSON201.ID, templateID: tpl.JSON201.ID, suppressionID: sup.JSON201.ID}
 }
 
 // crossTenantCase calls one endpoint as org B (with credential cred) on
@@ -123,13 +127,18 @@ var crossTenantCases = []crossTenantCase{
 		r, err := c.PreviewTemplateWithResponse(ctx, a.templateID, api.TemplatePreviewRequest{}, bearer(cred))
 		return resp(r, err)
 	}},
+	{"deleteSuppression", func(ctx context.Context, c *api.ClientWithResponses, a tenant, cred string) (*http.Response, []byte, error) {
+		r, err := c.DeleteSuppressionWithResponse(ctx, a.suppressionID, bearer(cred))
+		return resp(r, err)
+	}},
 }
 
 // scopedByCaller are operations without ids: they act on the caller's own
 // organisation, checked below to show only org B.
 var scopedByCaller = []string{"getMe", "getOrganization", "updateOrganization", "listMembers", "listInvites", "createInvite", "listApiKeys", "createApiKey",
 	"getLlmSettings", "putLlmSettings", "testLlmSettings", "getLlmUsage", "resendVerification",
-	"listCampaigns", "createCampaign", "listTemplates", "createTemplate"}
+	"listCampaigns", "createCampaign", "listTemplates", "createTemplate",
+	"listSuppressions", "createSuppression", "bulkCreateSuppressions"}
 
 // public operations act before there is a tenant.
 var publicOps = []string{"signup", "login", "refreshSession", "logout", "acceptInvite", "verifyEmail", "requestPasswordReset", "confirmPasswordReset"}
@@ -173,6 +182,8 @@ func resp[T interface{ StatusCode() int }](r T, err error) (*http.Response, []by
 	case *api.CloneTemplateResponse:
 		return x.HTTPResponse, x.Body, nil
 	case *api.PreviewTemplateResponse:
+		return x.HTTPResponse, x.Body, nil
+	case *api.DeleteSuppressionResponse:
 		return x.HTTPResponse, x.Body, nil
 	}
 	panic("add the response type to resp")
@@ -301,6 +312,17 @@ func TestCrossTenant(t *testing.T) {
 		}
 		require.Contains(t, seen, other.templateID)
 		require.NotContains(t, seen, a.templateID, "A's private template is not in B's catalogue")
+		sups, err := b.client.ListSuppressionsWithResponse(ctx, nil, tok)
+		require.NoError(t, err)
+		require.Len(t, sups.JSON200.Data, 1, "B sees its own entry only")
+		require.NotEqual(t, a.suppressionID, sups.JSON200.Data[0].ID)
+		bulk, err := b.client.BulkCreateSuppressionsWithBodyWithResponse(ctx, nil, "text/csv", strings.NewReader("tenancy@example.com\nb-only@example.com\n"), tok)
+		require.NoError(t, err)
+		require.Equal(t, 1, bulk.JSON200.Added, "A's entry is not B's: only the new address is added")
+		require.Equal(t, 1, bulk.JSON200.AlreadyPresent)
+		asA, err := b.client.ListSuppressionsWithResponse(ctx, &api.ListSuppressionsParams{Q: ptr("b-only")}, bearer(a.owner.AccessToken))
+		require.NoError(t, err)
+		require.Empty(t, asA.JSON200.Data, "B's bulk add did not reach A")
 		// A token for A cannot be bent to act on B by login's org_id.
 		l, err := b.client.LoginWithResponse(ctx, api.LoginRequest{Email: api.Email(a.owner.User.Email), Password: password, OrgID: &other.owner.Organization.ID})
 		require.NoError(t, err)
