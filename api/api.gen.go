@@ -163,6 +163,81 @@ func (e InviteCreatedStatus) Valid() bool {
 	}
 }
 
+// Defines values for LeadImportColumnSource.
+const (
+	LeadImportColumnSourceAuto      LeadImportColumnSource = "auto"
+	LeadImportColumnSourceCustom    LeadImportColumnSource = "custom"
+	LeadImportColumnSourceDuplicate LeadImportColumnSource = "duplicate"
+	LeadImportColumnSourceEmpty     LeadImportColumnSource = "empty"
+	LeadImportColumnSourceOverride  LeadImportColumnSource = "override"
+)
+
+// Valid indicates whether the value is a known member of the LeadImportColumnSource enum.
+func (e LeadImportColumnSource) Valid() bool {
+	switch e {
+	case LeadImportColumnSourceAuto:
+		return true
+	case LeadImportColumnSourceCustom:
+		return true
+	case LeadImportColumnSourceDuplicate:
+		return true
+	case LeadImportColumnSourceEmpty:
+		return true
+	case LeadImportColumnSourceOverride:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for LeadImportPreviewDelimiter.
+const (
+	LeadImportPreviewDelimiterComma     LeadImportPreviewDelimiter = "comma"
+	LeadImportPreviewDelimiterSemicolon LeadImportPreviewDelimiter = "semicolon"
+	LeadImportPreviewDelimiterTab       LeadImportPreviewDelimiter = "tab"
+)
+
+// Valid indicates whether the value is a known member of the LeadImportPreviewDelimiter enum.
+func (e LeadImportPreviewDelimiter) Valid() bool {
+	switch e {
+	case LeadImportPreviewDelimiterComma:
+		return true
+	case LeadImportPreviewDelimiterSemicolon:
+		return true
+	case LeadImportPreviewDelimiterTab:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for LeadImportPreviewEncoding.
+const (
+	LeadImportPreviewEncodingUTF8        LeadImportPreviewEncoding = "utf-8"
+	LeadImportPreviewEncodingUTF8Bom     LeadImportPreviewEncoding = "utf-8-bom"
+	LeadImportPreviewEncodingUtf16Be     LeadImportPreviewEncoding = "utf-16be"
+	LeadImportPreviewEncodingUtf16Le     LeadImportPreviewEncoding = "utf-16le"
+	LeadImportPreviewEncodingWindows1252 LeadImportPreviewEncoding = "windows-1252"
+)
+
+// Valid indicates whether the value is a known member of the LeadImportPreviewEncoding enum.
+func (e LeadImportPreviewEncoding) Valid() bool {
+	switch e {
+	case LeadImportPreviewEncodingUTF8:
+		return true
+	case LeadImportPreviewEncodingUTF8Bom:
+		return true
+	case LeadImportPreviewEncodingUtf16Be:
+		return true
+	case LeadImportPreviewEncodingUtf16Le:
+		return true
+	case LeadImportPreviewEncodingWindows1252:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for LlmProvider.
 const (
 	LlmProviderAnthropic LlmProvider = "anthropic"
@@ -663,6 +738,69 @@ type InviteCreatedStatus string
 type InviteList struct {
 	Data       []Invite `json:"data"`
 	NextCursor *string  `json:"next_cursor"`
+}
+
+// LeadImportColumn defines model for LeadImportColumn.
+type LeadImportColumn struct {
+	// Field A lead field (email, first_name, last_name, full_name, company, job_title, phone, whatsapp, linkedin_url, website, city, state, country, timezone), custom.<key>, or null when skipped. full_name is split into first_name and last_name.
+	Field *string `json:"field"`
+
+	// Header As written in the file.
+	Header string `json:"header"`
+
+	// Index Position in the row, from 0.
+	Index int `json:"index"`
+
+	// Source auto: a known header; custom: unknown, kept in custom fields; override: the mapping given; duplicate: a second column for a field already mapped, kept in custom fields; empty: no header text, skipped.
+	Source LeadImportColumnSource `json:"source"`
+}
+
+// LeadImportColumnSource auto: a known header; custom: unknown, kept in custom fields; override: the mapping given; duplicate: a second column for a field already mapped, kept in custom fields; empty: no header text, skipped.
+type LeadImportColumnSource string
+
+// LeadImportPreview defines model for LeadImportPreview.
+type LeadImportPreview struct {
+	Columns   []LeadImportColumn         `json:"columns"`
+	Delimiter LeadImportPreviewDelimiter `json:"delimiter"`
+
+	// Encoding The detected encoding; windows-1252 is read for any file that is not UTF-8 (Latin-1 included).
+	Encoding LeadImportPreviewEncoding `json:"encoding"`
+
+	// HeaderLine Line of the header row, from 1 (preamble lines before it are skipped).
+	HeaderLine int `json:"header_line"`
+
+	// Records The first 10 data rows.
+	Records []LeadImportRecord `json:"records"`
+
+	// Unmapped Headers that fill no lead field (kept in custom fields, or skipped).
+	Unmapped []string `json:"unmapped"`
+}
+
+// LeadImportPreviewDelimiter defines model for LeadImportPreview.Delimiter.
+type LeadImportPreviewDelimiter string
+
+// LeadImportPreviewEncoding The detected encoding; windows-1252 is read for any file that is not UTF-8 (Latin-1 included).
+type LeadImportPreviewEncoding string
+
+// LeadImportProblem defines model for LeadImportProblem.
+type LeadImportProblem struct {
+	// Code missing_columns, extra_columns, too_many_columns, invalid_email, no_contact, invalid_utf8, nul_character, value_too_long
+	Code string `json:"code"`
+
+	// Column The header concerned, when one is.
+	Column  *string `json:"column,omitempty"`
+	Message string  `json:"message"`
+}
+
+// LeadImportRecord defines model for LeadImportRecord.
+type LeadImportRecord struct {
+	// Fields Field → value, as the import would set them (empty values left out).
+	Fields map[string]string `json:"fields"`
+
+	// Line Line where the row starts, from 1.
+	Line     int                 `json:"line"`
+	Problems []LeadImportProblem `json:"problems"`
+	Raw      []string            `json:"raw"`
 }
 
 // LlmError defines model for LlmError.
@@ -1215,6 +1353,21 @@ type CreateInviteParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// PreviewLeadImportMultipartBody defines parameters for PreviewLeadImport.
+type PreviewLeadImportMultipartBody struct {
+	// File The lead file.
+	File openapi_types.File `json:"file"`
+
+	// Mapping Mapping overrides as a JSON object (header → field or `skip`).
+	Mapping *string `json:"mapping,omitempty"`
+}
+
+// PreviewLeadImportParams defines parameters for PreviewLeadImport.
+type PreviewLeadImportParams struct {
+	// Mapping Mapping overrides as a JSON object, e.g. `{"Contact Mail":"email","Notes":"skip"}`; the multipart part `mapping` wins over it.
+	Mapping *string `form:"mapping,omitempty" json:"mapping,omitempty"`
+}
+
 // ListMembersParams defines parameters for ListMembers.
 type ListMembersParams struct {
 	// Limit Page size, 1-100 (default 20).
@@ -1339,6 +1492,9 @@ type UpdateCampaignJSONRequestBody = CampaignUpdate
 
 // CreateInviteJSONRequestBody defines body for CreateInvite for application/json ContentType.
 type CreateInviteJSONRequestBody = InviteCreate
+
+// PreviewLeadImportMultipartRequestBody defines body for PreviewLeadImport for multipart/form-data ContentType.
+type PreviewLeadImportMultipartRequestBody PreviewLeadImportMultipartBody
 
 // UpdateMemberJSONRequestBody defines body for UpdateMember for application/json ContentType.
 type UpdateMemberJSONRequestBody = MemberUpdate
@@ -1838,6 +1994,33 @@ type ClientInterface interface {
 	//
 	// Corresponds with DELETE /v1/invites/{invite_id} (the `RevokeInvite` operationId).
 	RevokeInvite(ctx context.Context, inviteID InviteID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PreviewLeadImportWithBody Show how a lead file would be read, without importing it
+	//
+	// Any member. Writes nothing. The body is the file: `text/csv` (which,
+	// like every text body, must be UTF-8), or a form upload,
+	// `multipart/form-data` with the file in the part `file` (any
+	// supported encoding) and, optionally, the mapping overrides as a
+	// JSON object in the part `mapping`. The encoding is detected
+	// (UTF-8 with or without BOM, UTF-16 with BOM, else Windows-1252 /
+	// Latin-1), then the delimiter (`,`, `;` or tab), then the header
+	// row: the first row naming an email column, or a name and a company
+	// (or LinkedIn) column; rows before it (LinkedIn's "Notes:"
+	// preamble) are skipped. Headers map to lead fields whatever their
+	// case, punctuation or accents; other columns go to custom fields
+	// (`custom.<key>`). `mapping` overrides this per column: a JSON
+	// object from header (as written, or in any case and punctuation) to
+	// a field, `custom.<key>` or `skip`. The answer gives the mapping and
+	// the first 10 data rows as they would be imported, each with its
+	// problems (a bad row never fails the file). A file that is not CSV
+	// (an image, a JSON document, a workbook, no header row) is refused
+	// with 422 `not_csv`. Bodies are limited like every other (413 past
+	// MAX_BODY_BYTES).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/leads/imports/preview (the `PreviewLeadImport` operationId).
+	PreviewLeadImportWithBody(ctx context.Context, params *PreviewLeadImportParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetMe Who is calling
 	//
@@ -2909,6 +3092,43 @@ func (c *Client) CreateInvite(ctx context.Context, params *CreateInviteParams, b
 // Corresponds with DELETE /v1/invites/{invite_id} (the `RevokeInvite` operationId).
 func (c *Client) RevokeInvite(ctx context.Context, inviteID InviteID, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewRevokeInviteRequest(c.Server, inviteID)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PreviewLeadImportWithBody Show how a lead file would be read, without importing it
+//
+// Any member. Writes nothing. The body is the file: `text/csv` (which,
+// like every text body, must be UTF-8), or a form upload,
+// `multipart/form-data` with the file in the part `file` (any
+// supported encoding) and, optionally, the mapping overrides as a
+// JSON object in the part `mapping`. The encoding is detected
+// (UTF-8 with or without BOM, UTF-16 with BOM, else Windows-1252 /
+// Latin-1), then the delimiter (`,`, `;` or tab), then the header
+// row: the first row naming an email column, or a name and a company
+// (or LinkedIn) column; rows before it (LinkedIn's "Notes:"
+// preamble) are skipped. Headers map to lead fields whatever their
+// case, punctuation or accents; other columns go to custom fields
+// (`custom.<key>`). `mapping` overrides this per column: a JSON
+// object from header (as written, or in any case and punctuation) to
+// a field, `custom.<key>` or `skip`. The answer gives the mapping and
+// the first 10 data rows as they would be imported, each with its
+// problems (a bad row never fails the file). A file that is not CSV
+// (an image, a JSON document, a workbook, no header row) is refused
+// with 422 `not_csv`. Bodies are limited like every other (413 past
+// MAX_BODY_BYTES).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/leads/imports/preview (the `PreviewLeadImport` operationId).
+func (c *Client) PreviewLeadImportWithBody(ctx context.Context, params *PreviewLeadImportParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPreviewLeadImportRequestWithBody(c.Server, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -4595,6 +4815,62 @@ func NewRevokeInviteRequest(server string, inviteID InviteID) (*http.Request, er
 	return req, nil
 }
 
+// NewPreviewLeadImportRequestWithBody constructs an http.Request for the PreviewLeadImport method, with any body, and a specified content type
+func NewPreviewLeadImportRequestWithBody(server string, params *PreviewLeadImportParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/leads/imports/preview")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Mapping != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "mapping", *params.Mapping, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewGetMeRequest constructs an http.Request for the GetMe method
 func NewGetMeRequest(server string) (*http.Request, error) {
 	var err error
@@ -6130,6 +6406,33 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with DELETE /v1/invites/{invite_id} (the `RevokeInvite` operationId).
 	RevokeInviteWithResponse(ctx context.Context, inviteID InviteID, reqEditors ...RequestEditorFn) (*RevokeInviteResponse, error)
+
+	// PreviewLeadImportWithBodyWithResponse Show how a lead file would be read, without importing it
+	//
+	// Any member. Writes nothing. The body is the file: `text/csv` (which,
+	// like every text body, must be UTF-8), or a form upload,
+	// `multipart/form-data` with the file in the part `file` (any
+	// supported encoding) and, optionally, the mapping overrides as a
+	// JSON object in the part `mapping`. The encoding is detected
+	// (UTF-8 with or without BOM, UTF-16 with BOM, else Windows-1252 /
+	// Latin-1), then the delimiter (`,`, `;` or tab), then the header
+	// row: the first row naming an email column, or a name and a company
+	// (or LinkedIn) column; rows before it (LinkedIn's "Notes:"
+	// preamble) are skipped. Headers map to lead fields whatever their
+	// case, punctuation or accents; other columns go to custom fields
+	// (`custom.<key>`). `mapping` overrides this per column: a JSON
+	// object from header (as written, or in any case and punctuation) to
+	// a field, `custom.<key>` or `skip`. The answer gives the mapping and
+	// the first 10 data rows as they would be imported, each with its
+	// problems (a bad row never fails the file). A file that is not CSV
+	// (an image, a JSON document, a workbook, no header row) is refused
+	// with 422 `not_csv`. Bodies are limited like every other (413 past
+	// MAX_BODY_BYTES).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/leads/imports/preview (the `PreviewLeadImport` operationId).
+	PreviewLeadImportWithBodyWithResponse(ctx context.Context, params *PreviewLeadImportParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PreviewLeadImportResponse, error)
 
 	// GetMeWithResponse Who is calling
 	//
@@ -8969,6 +9272,110 @@ func (r RevokeInviteResponse) ContentType() string {
 	return ""
 }
 
+// PreviewLeadImportResponse429Headers the declared response headers of an HTTP 429 response for PreviewLeadImport
+type PreviewLeadImportResponse429Headers struct {
+	RetryAfter *int
+}
+
+type PreviewLeadImportResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *LeadImportPreview
+	// ApplicationProblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationProblemJSON400 *BadRequest
+	// ApplicationProblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationProblemJSON401 *Unauthorized
+	// ApplicationProblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationProblemJSON413 *PayloadTooLarge
+	// ApplicationProblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationProblemJSON415 *UnsupportedMediaType
+	// ApplicationProblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationProblemJSON422 *ValidationFailed
+	// ApplicationProblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationProblemJSON429 *TooManyRequests
+	// ApplicationProblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationProblemJSON500 *Internal
+	// ApplicationProblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationProblemJSON503 *Unavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *PreviewLeadImportResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r PreviewLeadImportResponse) GetJSON200() *LeadImportPreview {
+	return r.JSON200
+}
+
+// GetApplicationProblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r PreviewLeadImportResponse) GetApplicationProblemJSON400() *BadRequest {
+	return r.ApplicationProblemJSON400
+}
+
+// GetApplicationProblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r PreviewLeadImportResponse) GetApplicationProblemJSON401() *Unauthorized {
+	return r.ApplicationProblemJSON401
+}
+
+// GetApplicationProblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r PreviewLeadImportResponse) GetApplicationProblemJSON413() *PayloadTooLarge {
+	return r.ApplicationProblemJSON413
+}
+
+// GetApplicationProblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r PreviewLeadImportResponse) GetApplicationProblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationProblemJSON415
+}
+
+// GetApplicationProblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r PreviewLeadImportResponse) GetApplicationProblemJSON422() *ValidationFailed {
+	return r.ApplicationProblemJSON422
+}
+
+// GetApplicationProblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r PreviewLeadImportResponse) GetApplicationProblemJSON429() *TooManyRequests {
+	return r.ApplicationProblemJSON429
+}
+
+// GetApplicationProblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r PreviewLeadImportResponse) GetApplicationProblemJSON500() *Internal {
+	return r.ApplicationProblemJSON500
+}
+
+// GetApplicationProblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r PreviewLeadImportResponse) GetApplicationProblemJSON503() *Unavailable {
+	return r.ApplicationProblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r PreviewLeadImportResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PreviewLeadImportResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PreviewLeadImportResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PreviewLeadImportResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // GetMeResponse429Headers the declared response headers of an HTTP 429 response for GetMe
 type GetMeResponse429Headers struct {
 	RetryAfter *int
@@ -11664,6 +12071,39 @@ func (c *ClientWithResponses) RevokeInviteWithResponse(ctx context.Context, invi
 		return nil, err
 	}
 	return ParseRevokeInviteResponse(rsp)
+}
+
+// PreviewLeadImportWithBodyWithResponse Show how a lead file would be read, without importing it
+//
+// Any member. Writes nothing. The body is the file: `text/csv` (which,
+// like every text body, must be UTF-8), or a form upload,
+// `multipart/form-data` with the file in the part `file` (any
+// supported encoding) and, optionally, the mapping overrides as a
+// JSON object in the part `mapping`. The encoding is detected
+// (UTF-8 with or without BOM, UTF-16 with BOM, else Windows-1252 /
+// Latin-1), then the delimiter (`,`, `;` or tab), then the header
+// row: the first row naming an email column, or a name and a company
+// (or LinkedIn) column; rows before it (LinkedIn's "Notes:"
+// preamble) are skipped. Headers map to lead fields whatever their
+// case, punctuation or accents; other columns go to custom fields
+// (`custom.<key>`). `mapping` overrides this per column: a JSON
+// object from header (as written, or in any case and punctuation) to
+// a field, `custom.<key>` or `skip`. The answer gives the mapping and
+// the first 10 data rows as they would be imported, each with its
+// problems (a bad row never fails the file). A file that is not CSV
+// (an image, a JSON document, a workbook, no header row) is refused
+// with 422 `not_csv`. Bodies are limited like every other (413 past
+// MAX_BODY_BYTES).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/leads/imports/preview (the `PreviewLeadImport` operationId).
+func (c *ClientWithResponses) PreviewLeadImportWithBodyWithResponse(ctx context.Context, params *PreviewLeadImportParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PreviewLeadImportResponse, error) {
+	rsp, err := c.PreviewLeadImportWithBody(ctx, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePreviewLeadImportResponse(rsp)
 }
 
 // GetMeWithResponse Who is calling
@@ -14460,6 +14900,101 @@ func ParseRevokeInviteResponse(rsp *http.Response) (*RevokeInviteResponse, error
 	switch {
 	case rsp.StatusCode == 429:
 		var headers RevokeInviteResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParsePreviewLeadImportResponse parses an HTTP response from a PreviewLeadImportWithResponse call
+func ParsePreviewLeadImportResponse(rsp *http.Response) (*PreviewLeadImportResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PreviewLeadImportResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest LeadImportPreview
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ValidationFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers PreviewLeadImportResponse429Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {

@@ -102,6 +102,9 @@ type ServerInterface interface {
 	// RevokeInvite Revoke an open invite
 	// (DELETE /v1/invites/{invite_id})
 	RevokeInvite(ctx echo.Context, inviteID InviteID) error
+	// PreviewLeadImport Show how a lead file would be read, without importing it
+	// (POST /v1/leads/imports/preview)
+	PreviewLeadImport(ctx echo.Context, params PreviewLeadImportParams) error
 	// GetMe Who is calling
 	// (GET /v1/me)
 	GetMe(ctx echo.Context) error
@@ -579,6 +582,24 @@ func (w *ServerInterfaceWrapper) RevokeInvite(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.RevokeInvite(ctx, inviteID)
+	return err
+}
+
+// PreviewLeadImport converts echo context to params.
+func (w *ServerInterfaceWrapper) PreviewLeadImport(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params PreviewLeadImportParams
+	// ------------- Optional query parameter "mapping" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "mapping", ctx.QueryParams(), &params.Mapping, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter mapping: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.PreviewLeadImport(ctx, params)
 	return err
 }
 
@@ -1126,6 +1147,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/v1/suppressions", wrapper.CreateSuppression, options.OperationMiddlewares["createSuppression"]...)
 	router.POST(options.BaseURL+"/v1/suppressions/bulk", wrapper.BulkCreateSuppressions, options.OperationMiddlewares["bulkCreateSuppressions"]...)
 	router.DELETE(options.BaseURL+"/v1/suppressions/:suppression_id", wrapper.DeleteSuppression, options.OperationMiddlewares["deleteSuppression"]...)
+	router.POST(options.BaseURL+"/v1/leads/imports/preview", wrapper.PreviewLeadImport, options.OperationMiddlewares["previewLeadImport"]...)
 
 }
 
@@ -4832,6 +4854,161 @@ func (response RevokeInvite503ApplicationProblemPlusJSONResponse) VisitRevokeInv
 	return err
 }
 
+type PreviewLeadImportRequestObject struct {
+	Params        PreviewLeadImportParams
+	MultipartBody *multipart.Reader
+	Body          io.Reader
+}
+
+type PreviewLeadImportResponseObject interface {
+	VisitPreviewLeadImportResponse(w http.ResponseWriter) error
+}
+
+type PreviewLeadImport200JSONResponse LeadImportPreview
+
+func (response PreviewLeadImport200JSONResponse) VisitPreviewLeadImportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PreviewLeadImport400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response PreviewLeadImport400ApplicationProblemPlusJSONResponse) VisitPreviewLeadImportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PreviewLeadImport401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response PreviewLeadImport401ApplicationProblemPlusJSONResponse) VisitPreviewLeadImportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PreviewLeadImport413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response PreviewLeadImport413ApplicationProblemPlusJSONResponse) VisitPreviewLeadImportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PreviewLeadImport415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response PreviewLeadImport415ApplicationProblemPlusJSONResponse) VisitPreviewLeadImportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PreviewLeadImport422ApplicationProblemPlusJSONResponse struct {
+	ValidationFailedApplicationProblemPlusJSONResponse
+}
+
+func (response PreviewLeadImport422ApplicationProblemPlusJSONResponse) VisitPreviewLeadImportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PreviewLeadImport429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response PreviewLeadImport429ApplicationProblemPlusJSONResponse) VisitPreviewLeadImportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PreviewLeadImport500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response PreviewLeadImport500ApplicationProblemPlusJSONResponse) VisitPreviewLeadImportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PreviewLeadImport503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response PreviewLeadImport503ApplicationProblemPlusJSONResponse) VisitPreviewLeadImportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetMeRequestObject struct {
 }
 
@@ -7851,6 +8028,9 @@ type StrictServerInterface interface {
 	// RevokeInvite Revoke an open invite
 	// (DELETE /v1/invites/{invite_id})
 	RevokeInvite(ctx context.Context, request RevokeInviteRequestObject) (RevokeInviteResponseObject, error)
+	// PreviewLeadImport Show how a lead file would be read, without importing it
+	// (POST /v1/leads/imports/preview)
+	PreviewLeadImport(ctx context.Context, request PreviewLeadImportRequestObject) (PreviewLeadImportResponseObject, error)
 	// GetMe Who is calling
 	// (GET /v1/me)
 	GetMe(ctx context.Context, request GetMeRequestObject) (GetMeResponseObject, error)
@@ -8811,6 +8991,41 @@ func (sh *strictHandler) RevokeInvite(ctx echo.Context, inviteID InviteID) error
 	return nil
 }
 
+// PreviewLeadImport operation middleware
+func (sh *strictHandler) PreviewLeadImport(ctx echo.Context, params PreviewLeadImportParams) error {
+	var request PreviewLeadImportRequestObject
+
+	request.Params = params
+	if strings.HasPrefix(ctx.Request().Header.Get("Content-Type"), "multipart/form-data") {
+		if reader, err := ctx.Request().MultipartReader(); err != nil {
+			return err
+		} else {
+			request.MultipartBody = reader
+		}
+	}
+	if strings.HasPrefix(ctx.Request().Header.Get("Content-Type"), "text/csv") {
+		request.Body = ctx.Request().Body
+	}
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.PreviewLeadImport(ctx.Request().Context(), request.(PreviewLeadImportRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "PreviewLeadImport")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(PreviewLeadImportResponseObject); ok {
+		return validResponse.VisitPreviewLeadImportResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // GetMe operation middleware
 func (sh *strictHandler) GetMe(ctx echo.Context) error {
 	var request GetMeRequestObject
@@ -9530,237 +9745,261 @@ func (sh *strictHandler) PreviewTemplate(ctx echo.Context, templateID openapi_ty
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L3rchs5ejB8Kyh+qTK1aVIH25OsVF9VNB470Y49dln2TjamwwbZD0msmkAPgBbNcVSVH2/l/Z+L2Avb",
-	"K3kLzwP0gewmKdmS7Rn9sUWyG8fnfPzYGat5piRIazrHHzsZ13wOFjR+Os3Ej7A8S9zfQnaOOxm3s07U",
-	"kXwOneMOz8TwApZDkXSijoZfcqEh6RxbnUPUMeMZzLl7c6L0nNvOcSfP8Um7zNzbxmohp52rq6jzJNdG",
-	"afdsAmasRWaFctO9mQGLJXywwzE+ETM1YXYGLNNwKVRuWMan0O9EtLpfctDLcnn0Tqe6lDn/8Bzk1M46",
-	"x0cHB01LOUtgnikLcrz8EZbrS3rBL8AwzjRYvaTlCMPc5sFYZvgETpgBwFWevjpjlbeLdc6AJ6DLhVbm",
-	"7LlJ21b8+HHUmQsZPh82rl9eCgutVybw50+/sediLuz66bziU2BG/AoRO+wdHhywbgITnqeWHR3std1T",
-	"imNV5/cvuUuK3AmIeT7vHB+6G5sL6T8VyxLSwhQ0ruutAd26+dyA/tStX7mXTaakAUSR73nymi7ffRor",
-	"aUHinzzLUjHm7mD2M61GKcz/8a/GndLHynT/oGHSOe78f/slGu7Tr2b/Fb1Fk65CYeoWCkkBed0RT9if",
-	"zl/+FDH3F8E+/V3g9F6/45BNyUkqxne6XofIYaVjP79hC2FniCjjXGuQlhnLLbCu0oxLJkqsYBewpMU/",
-	"U3okkgTkXa9+zNMU9APDtEqBzfmSSWVZohD/cWln0oKWPL3LlZ2rOdiZkFM24SKFhCnJVK6ZEQmcsNgf",
-	"+VAksTtOacVEgGHCMkHPpWpq+uwnRWMsuGHjGZdTSHBHPyn7TOUyucsd/aSYyccOLNyKhCT4CIev9JRL",
-	"YTiR06uo84ovU8WTN0o953oKdw0VI5UsmTAsdZNrZmecFmxAX4JmfDyGzBrWfXH678PvX/7wl+H3f3nz",
-	"9Dxih+yF+J6NlsxTOgLuN0q94HLp6Ym5y828doiHhBiSE8/c+MSCZvFr96F36j7EzMBYycQ4Uk5cDFdZ",
-	"eaS+mjUKjTRa8tzOlBa/wp2C1gthjJDTiMGHzBF/pjRbaCWnbKwBsYOnhMpvJb/kIuWj9E4h6pQlkIFM",
-	"kOR1EQ24QXiac5EyDSlf7nlMP3H0ZxVrI4b3NuVC+n2YPMuUtpC8gETwN3gdXwZFHLkUkr1986z3z+7k",
-	"/WfO5m5lzEEKblVloHE5AXsiFlcX6RYXs1ymYBwlK2UvnCgVxhqm7Ay0Yd1yaMPcyrl2tMRAT0gD0ggr",
-	"LiH1nOXPPBUJTvEMD/hLndMC0rTnmfsot2ykgV+gxJmnjqaD1kqbmBm+NGwxE+NZHyUfPw2K7XhwJAlW",
-	"hBOeJMJNyNNX2p2yFU6EmfDUQNTJKl997EzyNB2S1LQq4j1z3JlJWLj7Ubm0jhasytUbpdSok3FjFkon",
-	"66Of4sjhd9bllqXAjWWHBw7INR873WSPTVZXETmYcvADH4SxDi/8Dw9MMdwNVmrVBcka13rvqiphvvOD",
-	"VLb9vnhDjf4KY+tmIl0LdbDaVYw1cAvJkNuaeJpwCz0r5tBpWLVIdhBlo07KjR3mZvPgMk89ISRReW2U",
-	"ACbrt6xhIj40a3UToZ0oWNxoUOwMjDXYiFnFNIzVVAoDTCCMrY2v4VJdfNLiV+4JTwm3Uyw+qp5/+7U9",
-	"wYeuiWTh4CqgdXhd0MIxtq0LoYGn6ctJ5/jdZiLlofAqWgVDupj1yzyfqYVkSo5R75WJEy65I1cj4NqJ",
-	"RA72+51t+/DDr+/kfbGX54LIWH1dCbdIeYWFudlGgovdhVm41hw/V4wMeDXXghtcQ32MxivJ7ewcjBHE",
-	"Ner7cMzOmGFBb9agnYQWMxSy4RJIKmO5tCJFPKLh6PS9vGMqt1AIZFGHROpfufXL2nR+L6vP4iFMNJjZ",
-	"hlU7bWnbqK/dM4HWDq2XUUA6Lf9d53uEo8qBloM7fX7b4G+NtwxUL6x22KvbqC2kdu5+xpUz85tsuvHv",
-	"cyMkGPPEyREftjPh+q3+POOW7EhnbKGFBePUuxHMeDphatLvrBIUJ9oMjc0T/7nAiTrzOmg4yjn/cEZP",
-	"Hx2sYwfKTnI5bKBYR43Dje2q8epx43NCJrmxernToBewHGZcyGGmhDdXNu3w8Q026CgX6N3355+3wqa7",
-	"vWCdgmiH3N2NHMNul2KVbGQQaw9e8jSHoQMGZURA5G3jXzUA7BM+z7iYNtAnp2FISM3OtDYM9YRebCK6",
-	"7q0U7CfKHzcRkGqI9nH7HLsKVOl8OC5xfdPxrJKGTYKUAesk2p2P/Dw8795VuR7Dzm/S08V7bjcTMW0n",
-	"XHReq3QLNOlyKfAENS9gE63mUVBnaXAmARK0RnU5MzNwch9nBrgez/YqzKoET2O5Lq96RS9BiZKPrbjk",
-	"wdp+M4Ayltvdzxof9m/l13otx/cszLOUk02+Aca2rjbPkmuC/wapt3qkBeysAkNUEoP68iuQWseF4nTC",
-	"4daucoUQ1DC6tr/3GyhWIDMVyQHmXKSdqLOYcWt4lrlZ56ZRkihGuYkcXyWNdZj8wTs/4ne4lvcxukBu",
-	"SD1LDvYQdQT/4XCFrkadXIpfcvA/O6hZJ3h1dnlwa6Tsmtr2TQndmcxye2fUbs4/VL98fNAAlitYvWrk",
-	"MEtjYc7CU47uZfkoFWOmJDCl6b8JW6pcM7WoE7NWp9yaYlgcyCbM+Qx6VSE2fCHNao3xrW8HUr4cjsAu",
-	"AOTQWMjMMOHLBpx9KYFloJl7JmLuGW8IR8blqFawVTju9sAwA7/kgPqvhEvQLHGqLDdCTmvYXrgxH373",
-	"uOLGPGjSyZrE02K5O93IzwAXCV+2DrYQMlGLIZBzZ+Pdpmp88cYxkpV38Syu+Tad1DD1NGBNj3X3gqfv",
-	"ztab64Lzd7Pv13EUlQ2VHGrI0mUT0uEPzD1mmu6vInGMlEqBEziLOfzq5fCVASU7O/3plLknmHskYtCf",
-	"9tnT3EHe/vegU7GT5aN+KFE7rK7usbK6pqtZv+oqJO2CR0RXr6e1hnfZBSwNs4oZsCdk2ZdgWAoTy1Ru",
-	"2QVA5r4WmqH6wrpKMuL8ET1e8fU9MBVPWXQN3L4R+pWc1kNdC6v9VMws5/mn63P0rwqNPwVNbwXnKoLH",
-	"d4+upfqeFyJEkCPH5rITdaZKTVMYop6C8q2QF5CgVYhnKk1V+cycZwbXIHPuBFCeW5WJVNmNsud5UDvq",
-	"W36icmkhQQXKO8Pp+QfG61dcJmwOxvApGLaYgWQaeBIxo9zzS8bTBXKxqQYoYi7m63g0UrkcQ8MSXoTB",
-	"7YxbRo8lNZFESPvdo0bzIgq+Zmi8G60+8FP8kYZ1hOGYuecilkAqLkFDEvmtOGAR5LG93vRkELmEIY3Q",
-	"sLnnpKOm3BgxcXO4tzUY62ZXmo2VvASnquw4o59oqGEM4hKSthlx035fOw5t5m0Hef7ivASB4jh3HNYq",
-	"y9MhwlLbYos4DAK9HQcOilfLon92P59m2U1XvuZlK7dRh7vVlVROsuG+GoAmKnBjI9csLADr/q5UTGC8",
-	"HKdwzBLNJ5b9/X/+l4wVwP7+f/8Py3huIMFvC2WYntHjmVsW6/qn59xhtFHFcywRGsYW/dhRQbRwFkd7",
-	"8C10ProZqsq2+9WPvpEwvUUNfKsYMBey+u1hdAsWxHsd+LejA4efnYyYG0Bi67RD9O1LJaFJ6d2sPkad",
-	"D72p6vkvw7P9n/wf71QGkmcCXTum//bt2Q/vq+/0xDxTJAxh4OhxZyrsLB/1x2q+r3gmemOVwBTkfrGM",
-	"q+rr5kJkPZXRmfXQSwHag1+jyFFIVWvH82//dvziRcSOHvVmKtfIq7m1oN1v/9l9d3D4/t1B74/v/+vo",
-	"3UHv4fu943cHvcf01T80GaaR0dbsg8E4VoHOh0d16HzYMNAzAWnyVGtS5lcQXCXN9uuJe2l9j386f/kT",
-	"86fkuC6KKyGcxwt2+wEd9oNQ2BgK4DlIw+wrTIKWUr7QRM8pcKbZRZt9CW8FhNtrdQrfQnAIRYonw9Hy",
-	"Rmbp6zh+S9N54F4ZyIQQOhx6p4j3KHyyTVyrybYdQB2XVDFFVw5va5gHwcSNzMPF7W06CkLQyrntFq5B",
-	"J/g+KiPmO3OYjxqkI1rFtq1dI1LEY8l6pAjd2DDXaZNB/BJSlc1BWqZkuoxYKi6Axehxj8lM4BQrkgQX",
-	"3GDkIwnI7bFZm+dg3edPT394dfb85Zvh05/+/P8n5e97xzgjgfpA4oARRQ8uhAHGR05I7LMzJ6nz8QxM",
-	"5Xmg0UfLgXSLRH2L9i7klGVaXdLjS6YWJD7zJNFgTH8gOzuopO+Lu/kMFtritr6IffZ5Or8uz9iZouMI",
-	"mwn683T+SqtLkVC4SCAyo1yklhR4aWdaZWLciTooIwinzMNcSIH2OMgMwIX7TqtfGmXlyhRncqKaDNCI",
-	"oMO5SqCZloutNpzqPpxum3Lr6PLwAhoNKU20sL6MlTFazq7dqh4SwAw0qnfgEGnNlseMVdrp2dYgZlzA",
-	"stn0Gu5nXaHSOZChA8eeTFIhgeHjPSER9dwZMS7NArRpHn08U6aJfDxzNJwtZiKF9aXPOAUy08vHTGCA",
-	"jnTyK+L6QIYDDfZK1rVFuGOxMPdVAlmqlkilZhgwdwHLgZwoHTFwK/C730PzzkSlqVqgrxz3jbZVCvqu",
-	"UZPK/tYAbl0pDesprasMn26ktnjPa7YxpacVKHKkQEloxJAN68CfMMnDuJNsnD6rIPB1cMT/3aCWP70E",
-	"vSzOIEJ4rB0DnvyiAsXF3RYXhroKhafuRIZXyUQDPXZqEWhucw11mU7lo3SDiClz4vufISKgOOsCS8L1",
-	"rROQKgmoAUlUoa/lLWwhMTuaGhqpUFMY2DZ1EcPqXsp0WRgJCjBdDbraKvHeEEJX7rsOowe9oxN2GrhT",
-	"kU/EHYQayw7rQS4BQgpr/FHd07EFctqgoOXO3oCxr8Gg1LnKGCqke50yQRAFtpwSiQwYp45ZgEPCrwZ/",
-	"TStPVRfNS7jhXa36LFrwR11UYL6COyVCVHbUcrpvg/TzCUJfGOa1WjRRmolW8zUK0Sxo7/iY5enOi3pD",
-	"T68p6G5ROGUUpEs/7qaDcjtcly0dQ6mtvN1U7Y2iQkmKAt71vYQvdzobytrZcdAN8BySo1oSLtQ8s9fb",
-	"QBUTtsn6y2awLhcV+TMv9ru6pqaD3nSvbwqQuvurvdaVXf/oV9WYz3RwairkzXK+rmenUHraaNf9eSbG",
-	"sxAhk5u1rF0KCRBTiT4lVRQIIE2c5OS/KiEh2dsh6KmeSvYpOVrBSLQxR+sFtOpAu6eekIHGzETWKpTW",
-	"dI5wkGwEqZJTPMCu+8KgAWJvZ+HzRTHxeT6fc90YHfQp6SCZFnIsMp6uJXH4vIlwVu8/0WB448SPlRXu",
-	"nslBZ7d+++2m2VoK5dqvBOLXstte94CGOxl6Vw6oLJEREKLcR2FBLRffflSfwWblz/wL2axo9hspJLvf",
-	"1MrStoBfFXXXjrYkyFtp5o3X5+fYgCcv9bRqLrrGoQXF8hOji36H8VhfJFzq5QqfWNX/yB3+Ce7zW8x7",
-	"/uREmyqUu9fSfNo8Xj4qrmNYerk2P2dF3Uw90UAJyQrDOyzoTAvTbGT7rMkguK1o/S5raR7rS2/e9vWy",
-	"OqrQ9ZnCTz4DSN5yREcNqppw7lV72YTGMgnb6h00xbyEOV6DAftEyYnQ82tS8qpIvrEgRnjuTuss1DZ4",
-	"+5rSzm7YpnWRP3aVT9pmkXNVzKHnGqfScClg8Rx4cs3gbvcKcwIUFWiQCWg2UfqEAeotGF3BhGEhCKYh",
-	"R1nY3bJ9fc7xjs/mctcs4nFurJoPcakbZJRd8nNXSii5sxkti7gmw7hh8cePNGF/kB8cPBxfwBL/gKur",
-	"2KNnjWodNAVSFfC2GqzTEGmjjd09jfmvanSNHGYsF7Lz2CE+OgQCbM3Qzmbr6c6PD1ryM3dbwwJGRljY",
-	"YfpGcusL9qxR29fPnrA/Pnr8T8wXAmKEa6YB2r17ezXNxWkrbM7HMyGhp4En+IV72ktol0U1ouGkPQKi",
-	"lRZUrVc7ScGVuK4GfUtIY7lPW28owxKKzDXLNqtiTzXyOMDeui3ZGxBWgwbfvj5jks+FnPo6oHQB7vHt",
-	"qTZe56dZK4FAPoRgA8V8TRUibsYu1qpkfAqPqw/WuFav3RUu2oUk40syR9+DDxBqEh/PxVTm2V2YD2vW",
-	"kWvKU04LveGr1xdNtpkJ6waSYmlNF3OeZ5luq/9yi+rOhdiujlbW9qN7HLfNzXYbYOXF1/RCLQR5q9cU",
-	"c7/WMf0nt6lUGEiOGWepWoDujbkpYqiY0ixRcy4k65798NMpOz1/cna2h0HEXLKn/cPvHjFybPZ3U3rw",
-	"lMJ6it1XkuC3RAhWDuL7PL1o84zyJGnKCXmtFoZJtWDe4JsKY30QHGjAmJMRTJSG5iI+PHVMZDl0K2jM",
-	"tcDxy/Gqs/h3WRdT83LpawnuNc+U5FQHrymVBifRkAGnAmySAdepAM2025mv8MXnwCYiBSwaxWRx0f0t",
-	"Xpi2ImKHBwdMSGSYbh6zsz28CrpqsYH54dibznSs8jTxl7RlR6uViBAc1i+wdtDlGorz2AKBNwpUvXs6",
-	"oWHqiWH9ZM/OX7KHh9991ztkPM1mvHfE6FEmJNU8ZJyhvOhxHNPaVG4ZZ14XQGGKYWluyiSuxM+/O+39",
-	"B+/9+v7j0VVjtHxJvpoKmwjLxtxXNCnrW8c8E/HeDSoMFgSwKqEeHl1PKqBBtgDFj/5+V+tjEB3tBAm8",
-	"UTAoR/kMhv0qI/xC1v11cKx6q6S3YI2gSP0KHlguEDuL3E5MZw3p2CGLkOqEbjvJgui0RsXWwS9sMwrk",
-	"bggUeBw+0kWWn/E+y48Ov8tPhLYRm4sPkAxpnk6zHtewlueCClQ4iv7k/M8RYcMh63JGdYEJD00LF2mP",
-	"7q0gxOaLxnWV/HqHMOA3XjHfXNyqofS3/9VXgICsiFLcCdrDtJsKYX16Caubp3mUFdjWfzRDtZAtp9JU",
-	"k5uphcQoVcxJ5ksfo1qv4FmJwxJmSHVP1uf4szDCKcVWeeNSvfZ3y2hUWKWpMUFZt6MI4xxzy1M1zeEE",
-	"uUSPMhLGqeMrwrqZtyy/3ZHgoGRnehgg5NxC1gQe17fqR53cocEQkbAhuwzFMQsSA4q5oT23SGC5gaET",
-	"vbejZHslqQLKKsPVykjRgVUBonqdBSTW93U9n8IqHt6sUlQxSuqtVTco+NqATCpbPjDMPXBSqZD2wOfz",
-	"+zyU6woXV5tO4SYSYnsGbYuFtKW+Y3MVwxVi4BOamouMzDhJYljOYFf6cFP/zY2RucjJvUZFkSq6bTmy",
-	"lpJPuNxNGPAZRLiCl34h+S3M710Z67sxfJ6lDdj2Gp0WkGDkPj1EDo0RjHlunPqGZTWQLE7FJbTA0uel",
-	"8FuKAK5Td6nBqLSxvMSrlI9hptIEtG+xIkFgDgP3lXYkFk+f8DQd8fFFRIo48PEswr4g2olvauLVa55l",
-	"wDX3BZKK3bZYbMOWVi2v9SqBdDcl1a9sZ4fLvpl9MvXers0l+kvH2Ebqife4HvWgkmY5alyynGtKilTb",
-	"qLlS2Q98acqyMLXSZNWaVptrHRm/kxUY8nVkg1xfG6c58CanQ2qu8eLFZidg7VARyy2ptvXyBCM65Pdb",
-	"7ma3wlXNt1cnujvwhy92u6HiHLbCKHvPWMgqxsLrFL5qvcTX/nqYkgzKC428ZIJth7DnxoqM8nA717rp",
-	"Nd8oMu8OBZjfhfixfjvqAm4Yf/4ZQ0Ca4OataYrf/czlGNwvw0vQWElqc0oshnRjlnhCWeK+ABH1+uGW",
-	"xThazLp8IGlIMithgjxWDA1dUjQYsN7zEeol+CT1vf5AvpVhRYzCxkP3MnqEZaCcFKS0L7+HfQsvYGna",
-	"Ukvr2/ykchibo6RvEsFcC15euZCmpdcdeFucPCFYtKI7zpWkzBibg6G/FpDI8Led5dr/OdGC/jDc5tr/",
-	"mePbjYUsDIxzLezy3KG251HYDOE0byqeeSrrXR+6f/r5zZ6HipqNxl8v66bZ8O///Tc00SH5wGumdgvF",
-	"embWZtSySPi89vWIoFciVZZNhEzQL0dVdHx1uii0LshAG0cHhIGEzfPUip6jbAMZuJkXVrlkz5+/iLCZ",
-	"CJrc5my0ZN7SWZQM4zJh5y/OqT4clsAbyKKGm/GFZLB4Fz6qgZa0QA+Y0heQ9AdyIP/wB3eWIK3Hrf4f",
-	"/sDOQSYsPvUtyvDrY0ZdKBgF8eD5UhhP7BR0X+2cvpbCsCBvr9wIcvN4//Jwn+d2tp+qqZAxFT9X2vZS",
-	"rPP1p5/fnDANEhYDGRTc8h3v/o83X2xMNxvv4ZQDSe9nouewOu4zzDLxHfYMM2OVOSKkyl2smPWOqR/j",
-	"QOIOuEReX5/b59qzRweP/Mmibdv84Q/MqepFyEzc1kgrZiOViAIKnMQzSmEg16Jk4rFKIHYEcJbPuWQx",
-	"xW3EVDW01vOQyyRyit5AlvE02D8t12Ci0Evr3fs4TForSZSBpog2vyGnNof9kGray/hUSI6lAiUswFhS",
-	"mo6RNrMYG+rFrIu9UKOBrDRDRbC0O/W3xTgy/8DJQNZfEIaKZgWPLjeWmuLSmiutZR1sv3p5/ib4LInW",
-	"m6KDJHEOd9PxSkPaeCC9Ub972Dt6/LjaiavPSk9saIzqFnXhxnI69tEjNlO5NseMDyQ1Fiz6fqIv2EGs",
-	"OwxsgDYFS/bjKbr23ZMDWa7H9l5DlvIlJMfMcZR476Q+kL/HREwmgC1F3agRcyBQlnQIq6W+cQ4DrEhT",
-	"pnMpsT9gCct/9MdYtkc07hhDh0YEBd81EcFlBSXoS4+WJwNJhqrimMZcawfx8Ws0ysyF7eG/cVT96rWj",
-	"fW5hMZG52k8G3NNuJs4eHf2xMmS1a2PXt23c6zMK8aGRkACt7WGcCndwZ6+KDZDEH6rXsJch39MMZOF3",
-	"rZFRNGT64r4Z6N7ZKzbKkyk4kWMg4w897WQEnLSHVDtm3dgNER9jbmCeRcwvzmNJKi7ghMULGM2UuoiP",
-	"B7IopjH2dgzHatA1TEqRQRMhvosj0QL28EKfttzDv/f8zfbOkph1YTxTkJSVRvzJEGdSEoWrIp6sygpP",
-	"X511os4laOPT+PuH/QOfvyt5JjrHnYf9g/5DckvPkLVXSbT7PKWaKkVy7VmCbjdjT1+d/QioLVWbdbdU",
-	"ayof2aeWzVfR1gd9N+6r9yutjo8ODjY0RbxeM8RKS6/GRphI99SECp106UYJnqhTmKGmjY9oSU0zFUvf",
-	"r7RoxlcOt79Sa1GKLz3c/lLZm9i9cfTH7W+sNny9ijqPd9lR0WoYX3i4036KhqYoWoYsMvQ+rFTaDuJ/",
-	"nac5QOdTg0ErAUzfU4XdBoPBy4V0FBQJUzIXsmDrhSoSArm6jw4eel1nmBeaSlxW4fIshu7dUWssRouR",
-	"HR5/g1mpjivk4SBsuTayrLSBJ1zAW/rem4k+Ixp4X8xVXZXxeWUrKHh4K3MnbV1JC54qrPFX8LUj3sEO",
-	"iFf0QHcvHO4wxWqfaXzv8S77aejAi+ThaPvLay1pvyG6QnDlpElPTprpx1VUY3z7H0M9IZFc+dr+QFa+",
-	"OnK/xlqQBXKvIMmjJgsmFo9kXaydjCxdlLGPC/71MxTa1eY3io7t3xCk0M1shZTrUnAib2cJFVIsFGjS",
-	"cnqirPHayL9Ovb0CWwxbxUrZzjgNhVdbFMsE5V1S6VCB4XIgffvhE/csDbWYqQLgZhwlyFAmMij6JOKM",
-	"c+10l4EsGhezp2RRWPAlGQv/qnxJdtyIU99qqkcYbCBpow8M0yqFsEJss4YxaKGAGbJYslJUKl2G14tS",
-	"l6yh0iUilOfbxu+gVumyjrnV5tSdW+KqDf2vd2Kun1G+rfR6bRRww/n7a6zdHtVXuGN6dF3qcs9mvyDx",
-	"9JbhzvG791VS+ieFKnMDLeAyWPuLJreBxObYdMhXpem8jzrr6nnnmB67qlJSVKvbKejPWslpSSYd5cnl",
-	"hVSL4EEkK0tpvnl0cLguxGM9o1siE7VaSV8bfXB8x9OIuyUE92h662j69IOPKw2IkJR44vhxUfOrhqPX",
-	"wkxF4Q/NqEkSl2HBHIkuBc/90QDNLZrhekKeoOJX9WIY7KA2kAulL5D9W4ofskqxri4Mo4Tcjw4OWezB",
-	"eAgygSTeaxIKntOKbwfPV5I3d8L0Bg3iuZpOIcHeZRUlonCZYMBYEO9ymRsHBjdXKu7R8PbR0NuWgyjG",
-	"V1ChrLd2c1QMeN1DH/3+uCyo0Yya5059cIty9D+8HNXE69JyVlTLJ5E9YcLuRQNpMjRQ+6jYDEV6A5Ye",
-	"9Q4mr50g7cGneZo6VB9IfxpoZlsPrD2unxF5QHxjhmCsFxq1nwrFaKcG5JBwc5HHp3ANof+z1H9OZSE9",
-	"0OVU/I0R4wy7JzmF6tHBH307gaH7Lo4GkkvmG0asPuG/jptIkq99UivLcUsEqrHmyk3JFBb2DtxEhCrh",
-	"dDl0nwHe8QZuLlzcKwzfPgk8R1tAldaUGEidN5r1hRsTQF2GhrUYXnyzQo/eRwdHK+5icuiGsuzYKsr6",
-	"SAtH0QYy1OIPdJLco17PxiGsmMOxdw2qC/KGFlseyBnPHNEsu/7SYvrsZ8zFKKZiiQI3OhFW79/wQSBd",
-	"ykc+RN93xEgaQEFpzyFlcbZoe3ne5H11dIu+2mBM8ZB050TqWrLU0a2uodl3cerD4E7C9ZSHLibVO1yF",
-	"lnuB7eulVi9QW2J1koLXe3P65MWZTcqSzbWTYZBM1uK5KOzCfV0Tiopux9jNlAmDNClhedbH4DLUmkhi",
-	"qQucJAJpr50JjFdTKbAJn4t0OZBd4t/0sFslcvBKkLgjbmiWiUpZrK687TVTEVxFsEd8PVrYndlb3qDE",
-	"+cHem1x+o6TjtbLojqxj3KeQDQMy6VXjsttJyDPMtzJiKiHpCUmh34uZqpSzEdRXqIiOWIJl3RCIMZBT",
-	"sOzRwcOTpgAK1GdC/ZAifmKvFCusYnwgJ7Bg1G7ZyRROLME/3Fr67Kmv0+JoqWHG8iVVIGO5tCJFl9NA",
-	"krbUTEDcafy5ehi7qCpk5STpqdLq7WuOFfhGfKrIKZEl1IGOuNVaNsEaHtRgnSLyNonsRrHQybsEab4+",
-	"D+sagBCO7IbGJ5Y9ynTwsZxBMlsofWEK8+IotwiXjplW8hkCeBZCnmOraC4Iy0BrZtXtWnHOViM9QwyS",
-	"5Rcg4+PQngw0nqFhjqkqTaYUM5C2omY3oQTFWd4SL63XabvruKHtrLRqMYoqJ0kC0yfz2HtDwlfHX8tw",
-	"n7UQ6OL6b85tq2Rig+1UTGUvzzwpalDLmdfKH/0zhaSv6OVWEVp7Od8RiAcm0JETDPvFjAnLMOVjzh19",
-	"qlC8QUmXunE90ShmQlIWxxwca34b6FalvcecL5HUDKSPe3YEMELCt2vC1jEbKTsbSLQHsxEslTdsBHrX",
-	"pdxNVEskczIARWorZmdCJyzjmBkXDeRYQwLSCp56Eqpym4pLWM87Gy2rh/AAK26lA4lXvtdnp2WgSOGD",
-	"DnTUFnU8CzdxNZiErqMw4xiBjEDZmTswJCQYElozpjSQYpRLlk9DF+BboMe1rMdPMdxWxMEAOvcG2t8z",
-	"XX2l1SUQ+TQzkTFFxisPJp/PVjvm84w7OaeSerCSx+9ISnisSJnAsGDLrYmo4FcwR4iQ/0eVoKgqF0pz",
-	"6DAV86J6mMfHhtAPYeyTYlm3nu0QrYWwy3RZbLiMOqeqwVgLwz31Sw5Y1ohyWMuawrsRjrC/c3rt6lZz",
-	"LsJk27Muil3frR3k202ZKA6sNWeiRLD2pIlTuWQUh4Wqhm1Nzeiz0CiCEmSwcqvK7UA67aXpxSC8+AxE",
-	"w7qVnjDUeSZiCV861h8Schl14NkrRR+MAo1XOvTEbKRxKdTVGMcfSCzrYHx4abQyAtV8GIFdAMghFjjA",
-	"ChAxRddi5CkN7rNShTZ9FleqyMRsnhtL0gtnVCasqLwfMT6QVIkBzbBK03+TppNRC8m6j46OyoSTwrs0",
-	"kN69JCyDD8LYZvMpyb4Bu77WVJOwvi+TbFKcTqvxdcESzSe2QKU7Dn+9l32+oqSRUs7oYqdthIy9Fmq6",
-	"KsHsfwx/rieRNFRMsE6pKebDtLIJ+ma6aBQqxqIn470TlmGdMOFp/Lrg8gNOV6EH22V/euU3F/L9jYAd",
-	"nX4V7IqUN1/DoqxRURVnW9l7Y+7uv4Jth4mDO6O0X4i+/kaTl15KaIAa1Ijahb+6eIBqRMYxCt9rERUC",
-	"1lnl0lXVYltlnPeYXz5uKBbzoxMblypHwQxLpfAx+PJhykfKmRO0WoX2ZXGE2aCjpftvILv1sBydp0DB",
-	"y7MgOBZhNV4WxJQnb7LaOxnIOE3noRtbHFE4rQFpo7AeEinJB64uQWuRwElNDDweSJmnacw0zDGRCrVL",
-	"/3ufnXqZQmki2kl5V9XixDJUZljw5QkFhyBXUJr5rss+dBClV3fBsbuoUI+hcrLxKteQyg4hEVjLJD5e",
-	"YR17J+SM0OMZln7BevbKMnRYpGsMyD/WHEFN5dBqBOb2ZEhfe+2Offi7UrZK5Bbd8H0m1b3suV32JGJQ",
-	"CgE3Ejf3kXSEIvN3SugbTQpPZjC+8HWvgg4uARJz7KgM9Yx0ZMcXXowYL8inI38Vucd7UKcgHdnxBXSJ",
-	"2KOI5Ig9uVcCwyC1umATEy5SNz113quq277gkql29gon88D4F/bQ6GFYjKUwsURbXKnmY8Uc+gP5jApU",
-	"LWl4b6w7Jv9u6HxgNZdU3hS5jjLgG7ihOcF7HSrz0yAFN3PHxc0FnUBzhiuBwNck7TlO7hgXppV5C+Zv",
-	"TNf4jdOnc6wAG3C4S4LN3//nf72wsndDckVCxVdCrZxCHoShiqtBOqHIC2sOt+dKfzW4Tsu9R/V7s8Ia",
-	"xr7y/aiCBlHKpwu+ZN3yB8RiD/c3xOMw2FeCyMSpix06Xu20sYazkIqlSk4d/lIeWr1xTKFxkaVfJqwy",
-	"0VdCA574Xd0TgXsisEYEngkpzKwm0rJuaV/wZglHAQrkuCEJwKG+Evz/SVFNUcepscAmSOuDNYUlI7vJ",
-	"51iE92vA4Ffu6O7R9x59G6RulRVC9wTdwYsCfx3WEgLfEGUJC74uU0Fp0aUp5u6sGDfMWzZQ+6j5y/e+",
-	"Eix+jad5j8b3WvdntApyrZdMyVLxrnDsnTRvCnndXNL3zD/zTZf0pU1sDy7zB3Jfv/fzOCAzn4iacRMC",
-	"xNuj0IoqX59euPeEdDMKTfUT+6hvQ+UEQ+3AMvW6GpNfFC/09XNC9W5hBrLwQaZL5Dxsxg25E32enM/m",
-	"LyoAd1VujUhgIBO4hFRlc/QjUm8GKvaB3joWU93CYa7TGGuXCDlO88Sbs1M15ulAWjCOze312dmkCK8N",
-	"dqgRsBnHvFvfMEFDypeRU2T9dtwOfB+Rgnn5CijCsMcHD9uDyIqyiF9lCBmt7ssEkFXnbq1W7C+gWzji",
-	"Ke1DSFYBCwSrvfsqxvdOwe3UlaAOm2Q48TM0ommkqHV+v/+R/titkHGlHOp9IePfjXJZVj7GKl0iAEEj",
-	"t74eQ8ChqsWPSc1sC0x7AbepLr2AdkUpTUH3f/MpAz/PFNbi4mnqtPC2dOtw4Zt0hRf+mW9aV6BNbNcV",
-	"/IHc6wq3lbjiD3gHhaEOovsfcwN6W4D1ujJBcXph2roO4X+jTyeMy6WS2ABsGX6yM5gbSC/BaxjY7YpS",
-	"y0vpnJ5Nmi1E7icCvh2ZLY11z1G/FY6KcMI9gLGuU+qA1400N2erbw1oZKqtcbVrEN9nLysgPtVcYjgq",
-	"5mlxX87fg7BWKXX/H8hGwE5grmwzYFNAZgWwP7/yR4N/mchPv7EWIcLf9ReO+vwKkfZeJbzNOFECO99Z",
-	"YxPLVHq6SfZ+iRz515aySZ8PiWrz7FC4pf+7SOQlDWSl32nlNlX11Ihj7Eb4qSsZi0e5ERKMKTIdyA5Z",
-	"ZFWgFXIOegrJQJYJFseU2bstRSMqH0M+R1nAxvJlO5tYA7jPzyyqU3wZlnFdaP/m2Mc9cb894i75HCIW",
-	"MJd5zKWAeELbdgrhiX54cD9N5601NcqEf0ZaDkdvwZy0m4ZE9dDhWRjqcooddXMtITlmcWidZsDGzPCl",
-	"KaokW/SDCGo5heQHn1O5HkM8kOSLd+M6aog11JBwidQK6RvtsjlwSdEBajJJhQSGD/SErPRiDfXUuokT",
-	"mOdCCmPFuEgp8M248xRdVIpJsAulLxoTmv4V7PN0fl6e962Riuo0LZQi3Gb/91jcIuVymvMp9OYqgbQJ",
-	"BRyMI2/M7U4qUYwjeU7ogMNdfK4h9r2sNeMjDBlzQEcaUQCxBybUmOgXEI9dsLHNfM8x3ePwttP+3IB7",
-	"7AIg8wEmnnliY8uiI3QBwFhisIyBwYBTrTLq0DYD6Qv/Fb2HkV4Utak4ZUgWfSOKFm/u4RMWDzqDTuxw",
-	"du67vmGlwgY8p7abTojwjW+Zw5+J0vMHjXXAX+VryHIL/ZLKGb4MT78Got6z83t27ti5cpwtYGDEkO5E",
-	"rEJyyvCyRixcI3IN7H3fbuxo0ED/TovuBgernQxq5IX7KvYhNC5Nj1msLgruLsazqIymcBxWjqmZvt8o",
-	"pejVqCdorTQT0lEUIdlCaR91zx3xG6XAYnykP1aJEw66aTofhhC+C1hGzH2B42N280TlMqEvf8mV5UP4",
-	"MAZIIIkG0n2puYWh7y9Pj+XlfdEXbhjsjDPNtXvo7//9t0aR4A2YO5QJ3GyvweRpo4/i39SChUthC5C2",
-	"f+9waChDfOGYohUShdvUn1YAWN/ntF2iaEK23PDpRl/m83T+Fp9Zs+6uVOXGvNGEL1n37Zsne1GQK9jD",
-	"A6yExfhUtZV5m2g17zRG3SJfXI+6Xasu95w3T25Vwpd9dmrZXBnLHn73nV8M8rPYTRy3rQobVe2+pve3",
-	"iz90CQ2ogz8wrRal28kdBLqeqo0LrLI8vesSdL9xjoiVShniEJZ/T/gyWuWPeAUFWrUiZZ5l2vcK20HB",
-	"7bNnInUgPFqy+ELIxEv/GrhRMj5h8S8xm3OLrYcveZqDrzuL6d6htArrjrmBnpAGMJT8EjCUq6l05Hl1",
-	"fXdRPbIJI91Gdy4GWVnxj+69q7ZR6cxuMu5rerOBHp2yTMNEfAhV8rya1JWOiKTCQLJH1xIxk49njBsW",
-	"84T/S+xkjPgfHz1qpUq/1BY65x+eY3WYzvHDo4OoMxcyfD68WxJVOZbtgQggrRZwXw+zzWRQoQYsFY6O",
-	"twQU1MjGLqUwyRaGoEfRvwEeaejjEI/s6IUW8zkJnmoBuudoRRIxs5SWf+iNZzC+cJ+JuyRq7uRfIdnp",
-	"+ZOzM9Y9++Gn070T/70ZyFRcwEIYOGHZDCvz5OjXcWr90/7hd9h2kL5D6qR8tm8urV4yJzxjHW7sPBZr",
-	"mAol434gfcKwae4WnVAEXzBYcMnif3F08AJ8o4KihxnW2RByyuJ/RJxLxFRQJ/rK6iIGKZbGpl04Kfq0",
-	"uBtIwqaLb0KXyKJng0WjRIEacoqlQwZSlBVAKsPxqh4TpDqslOnedDizjFgufQvCk4Gk/hP4Q+Xlw/aA",
-	"6AqSfq1R0ZUlXic0+lYIWZtZhNCn2qG2vMWThltDOvc5w7d3WGMBGfeVP39/lpoAH5Xq5lFBxtAgXKNz",
-	"7QylQTrdH+XpxYb2NSusZqQSdLBw9vbNs94/syfnf2bd2MIHuz82l3FEq3HKFcszd8vRQMbzPLUi49ru",
-	"ux96Cbc8rpQ+EimEnBX3EIvdN/FexMYqzeeO28SIou8iku3eY7kEqmyk1YKEYKTGbkh6No48N3HzezE6",
-	"8l1s3B90diSf4dnFtKsZ8AR0pdbSQPpVYBteuWRKJxg7ZWdouNLAxFQ6cXAPG1AhLaFX0FOWDOTGWafi",
-	"0leKr8r1bunuimkPYQ3+YexfodXigekzLDzfxP+5wdJ98XiVU8R9hriAOiabKjx6NUU72wl9Gcig8u4F",
-	"J7NQ3yuO5v8lW4AGAgifu4OsPTBMd8F4Mxw7hKDQEcbMsDmYRfjNiWCCL9wPvs+WVguEI29Xi6iSIMHl",
-	"yJcxpNs/PDgIT+HKHVw4iMQzLGPDMq6NuwgnQeSSfG+YgPRLriz1HA11bameIgLSo6OjPvteJQLwmt0x",
-	"UMswJ/uE7s9onew+OnxIKWYvTv99+P3LH/4y/P4vb56eN9rpvs/TizX2bT6Zf0dNHTMI8N3x4r2SK9N/",
-	"OYY0dTuHeWaXrBtMLPGcy5yn8V6bxnIb+tXP6IKlTlUGq1wDdUool+WoS+uayFnbpkodHWxVpdZWdHb+",
-	"kj08/O673iHjaTbjvSNGYqpDF8rFqwu+zVKu7wDOk/bTnIqV08y4dZyjc9z5z3envf/gvV/ffzy6+oc2",
-	"G1WbzNZAdN3XIMfKScpoAxMpVN56Q8MHYh6xqkSjxhZsz1gNfB4xfAZt5MSqisXzJMEkdp6+0g7urXAi",
-	"3YSnBqJOVvmqnH0dbB0Ku1/doRV2upGQHE9u7e4q0uQ7GvV98ZQa/RWcaHIVFfuqy2Wro30p4dSRhXaD",
-	"+s+OoFHrZcqtDDzgXhz8HYuDxIMco3UM1KHN9US/j5VP185W6LPnwJNXIlXUggv7dTms4GNb7zBeyqne",
-	"IoCtfNtKw9eV2t9vFsK3Yt/ilKRHZgs18QbSFYvXRhvX1uoudTD9tAIvHg+KoKtW6/x5vW2KibywV3WF",
-	"mwfMd1KpB3Gh1LzuM4+YQXKFZn50MwxRWIhZdyams8IiuIdmODmQoyXqEH1WiYVTugh0c2iHAhOGxTXI",
-	"ms+FsW+KnX6hLlHl0VBRXOE0kyQ3Dl660J/2meHcKbRTJ8xGTMNY58IpdBH6RYdgLPatGSvp+CMWH2gR",
-	"p8LAbaLg4Q1EwbZN5AbYmBvwmxirNBmq3GJ7wYhNVJqqxTDPIkempR1iAqtv+um3OAdpW7eSGxi64W9x",
-	"K1S8olrp2FjISO0TJpQ9blug/3lnTSAA4hP/3u06MMJs270XxXncO1M/u+MjNMsqYW41mogZcLQV/fl5",
-	"4bio8IuSUrc7RM4tZGSLIQmDSCy5MjJFZbX6obMW9dLyBgsMH3CqZoh/5NoWXj6/+ko18AMk7xhdzFLf",
-	"QFl6lyBkAzmCidLQZ0+plSguSwIWd4lNjrpIfMKcNG9OswwHO39x7h+c8UsYSKkk9Nk5PUzsZERGCEdw",
-	"4o8fMdVhptIEtLm6io/R9+HrgA9kN/74EY9w6ND06iqO3Dvu7rhc4se///ff9iI2zo1V89pr9FV/kB8c",
-	"PBxfwBL/cEMQP8JUC4ySWo39ptfp56Zp699ZXiwDdzfhaTri44u1xf8XRma7+U8YZ3OeOuYOCascABnt",
-	"sJL6TBkYSArgwprpRUNFJGrdeB9Pef9wf6SSZbxH5qsAXQ/MQMaeovm0kxAe6b7xjUvcLeUG2j0ygep8",
-	"re6YggZ/kTI1xelscHIU/UnuFdvfb4ezsstCW1fCFgaxKt3vf6z0w9mo3xbNVJEmla0d5jyB0LUVI+U9",
-	"W0Fi0Genq+0V0QEi11WFB6bST/9Rm/JboR+/lb5o31abs82tMG1Fl2qWT9riLtsv9uDOyOsXIq2/4eZm",
-	"BdI3SrXtQuxWi0eFat1Sj7Nn1GgmNMetu/e4hhMWI4lr7D3GeJoOpCeBb6pdzrAYLvocsal9lqXLZiI5",
-	"kNup5DEbpw4hi26SrVm7NfS6PbHpy2T27IrX31prr3sZ6vaSdD+Nj20Wo/YRK3crzP05CVlzYW6VoYN+",
-	"Cy1mXbvMxJin6bJsia0k7A2kkFYxir3LNPamqsmfTvND2y1Gc4TmhkpTGABaesn97Ckh/v3ArBh4p8op",
-	"8BkbLd2sjQqkO9RvRn9ECLjyhPALqYtjlS3vuxfe08TtNFFlyyqFQIxfJRM3I4WZhksBi6+EGL5GE1xw",
-	"DKPdKzQijFPgCYWbSSZkKiRgkJX73fB5lgKGbQ0kSntFTQTpGEk3pid8tYO9SlplnbkM5FpZCG4qtsM+",
-	"i3Opwaj0EpKYOhtgKMNAVo16lqIdEiZBoIgY4uokRRd6g+GJEww1DgzJQHKsfj0TctpnocWKMD5XozEv",
-	"nO7ujmRHP1tBg5po58FtzdpGQsPpeXPGvbz4u6ONRDKq1HGCSObIRRtJdAPAONfCLpHUjYBr0Ke5nXWO",
-	"37135MmAvgyEMNdp57izjzKJH24tynjs3TFke6PggD47F1PJ8ixiqZoygX7TiQZf7N59p3J74vPAGfc1",
-	"gn15roLoYhHZ5vDIxvJWfXbmO6o1FLmh9VGzi7LsSTFXrdpNU5ijqta/WBNU3ehIWSnAkEoelpuqzhTq",
-	"qDX4eKsj+kgB8loLaWGq/VAkrMJYA7acMjOnFyg5hurRZaLn3m45vpZKKJQn2WevGhInvTDt1nSCMIfR",
-	"nml64ovRo8xcWUGazpu26L3sRSsZ00efGhkv3P1EbKYWdJ4zkCfeZpuKCYyX45TqGmAf+v56D6Gm7Z6v",
-	"OTL9AZIiMeaWp2qaQxTiQTBLtKppnZAtI2JeYuiviwVNE5+G/K0QRkU4Uo89rQRi5cZ696QPxeqzs7mj",
-	"a/QeugrJPOMUowuRUexIY6yN6Vy9v/p/AQAA//8=",
+	"7L3bchtHlij6Kxk4EyGwpwBeJHt3k3EiNi1b0+yWLIUo29Pb0EYlqhaAbBYyy5lZhNDaipiHE3Pe5yPm",
+	"w/pLduRamXUBqgCQEinZ5oMtAqjK67pf3/cStciVBGlN7/R9L+eaL8CCxk/nufgrrC5S97eQvdNezu28",
+	"F/UkX0DvtMdzMb6C1Vikvain4ZdCaEh7p1YXEPVMMocFd29OlV5w2zvtFQU+aVe5e9tYLeSs9+FD1Hta",
+	"aKO0ezYFk2iRW6HcdG/mwGIJ7+w4wSdipqbMzoHlGq6FKgzL+QyGvYhW90sBelUtj97p1Zey4O+eg5zZ",
+	"ee/05OiobSkXKSxyZUEmq7/CanNJL/gVGMaZBqtXtBxhmNs8GMsMn8IZMwC4yvNXF6z2drnOOfAUdLXQ",
+	"2pwDN2nXir/6KuothAyfj1vXL6+Fhc4rE/jzx9/Yc7EQdvN0XvEZMCP+ARE7HhwfHbF+ClNeZJadHB10",
+	"3VOGY9Xn9y+5S4rcCYhFseidHrsbWwjpP5XLEtLCDDSu6wcDunPzhQH9sVv/4F42uZIGEEW+4elrunz3",
+	"KVHSgsQ/eZ5nIuHuYA5zrSYZLP7178ad0vvadP+iYdo77f0/hxUaHtKv5vAVvUWTrkNh5hYKaQl5/QlP",
+	"2V8uX34fMfcXwT79XeL0wbDnkE3JaSaSe12vQ+Sw0sTPb9hS2DkiSlJoDdIyY7kF1leacclEhRXsCla0",
+	"+GdKT0Sagrzv1Sc8y0A/MkyrDNiCr5hUlqUK8R+XdiEtaMmz+1zZpVqAnQs5Y1MuMkiZkkwVmhmRwhmL",
+	"/ZGPRRq745RWTAUYJiwT9FymZmbIvlc0xpIblsy5nEGKO/pe2WeqkOl97uh7xUyROLBwKxKS4CMcvtIz",
+	"LoXhRE4/RL1XfJUpnr5R6jnXM7hvqJiodMWEYZmbXDM757RgA/oaNONJArk1rP/i/N/H37z89m/jb/72",
+	"5rvLiB2zF+IbNlkxT+kIuN8o9YLLlacn5j4389ohHhJiSM88c+NTC5rFr92Hwbn7EDMDiZKpcaScuBiu",
+	"svZIczUbFBpptOSFnSst/gH3ClovhDFCziIG73JH/JnSbKmVnLFEA2IHzwiVf5D8mouMT7J7hahzlkIO",
+	"MkWS10c04AbhacFFxjRkfHXgMf3M0Z91rI0Y3tuMC+n3YYo8V9pC+gJSwd/gdXweFHHkUkj2w5tngz+6",
+	"k/efOVu4lTEHKbhVlYPG5QTsiVhcX6RbXMwKmYFxlKySvXCiTBhrmLJz0Ib1q6ENcyvn2tESAwMhDUgj",
+	"rLiGzHOWH3kmUpziGR7w5zqnJWTZwDP3SWHZRAO/QomzyBxNB62VNjEzfGXYci6S+RAlHz8Niu14cCQJ",
+	"1oQTnqbCTcizV9qdshVOhJnyzEDUy2tfve9Niywbk9S0LuI9c9yZSVi6+1GFtI4WrMvVW6XUqJdzY5ZK",
+	"p5ujn+PI4XfW55ZlwI1lx0cOyDVPnG5ywKbrq4gcTDn4gXfCWIcX/odHphzuFiu16opkjRu996EuYf7s",
+	"B6lt+235hpr8HRLrZiJdC3WwxlUkGriFdMxtQzxNuYWBFQvotaxapHuIslEv48aOC7N9cFlknhCSqLwx",
+	"SgCTzVvWMBXv2rW6qdBOFCxvNCh2BhINNmJWMQ2JmklhgAmEsY3xNVyrq49a/No94SnhdsrFR/Xz7762",
+	"p/jQDZEsHFwNtI5vClo4xq51ITTwLHs57Z3+vJ1IeSj8EK2DIV3M5mVeztVSMiUT1Htl6oRL7sjVBLh2",
+	"IpGD/WFv1z788Js7eVvu5bkgMtZcV8otUl5hYWF2keByd2EWrjXHzzUjA17NjeAG19Aco/VKCju/BGME",
+	"cY3mPhyzM2Zc0psNaCehxYyFbLkEkspYIa3IEI9oODp9L++Y2i2UAlnUI5H6H9z6ZW07v5f1Z/EQphrM",
+	"fMuqnba0a9TX7plAa8fWyyggnZb/c+8bhKPagVaDO31+1+A/GG8ZqF9Y47DXt9FYSOPc/YxrZ+Y32Xbj",
+	"3xRGSDDmqZMj3u1mws1b/WnOLdmRLthSCwvGqXcTmPNsytR02FsnKE60GRtbpP5ziRNN5nXUcpQL/u6C",
+	"nj452sQOlJ3katxCsU5ah0vsuvHqq9bnhEwLY/Vqr0GvYDXOuZDjXAlvrmzb4Ve32KCjXKD3359/3gqb",
+	"7feCdQqiHXN3NzKB/S7FKtnKIDYevOZZAWMHDMqIgMi7xv/QArBP+SLnYtZCn5yGISEze9PaMNRTerGN",
+	"6Lq3MrAfKX/cRkBqINr73XPsK1Bli3FS4fq241knDdsEKQPWSbR7H/lleN69qwqdwN5v0tPle243UzHr",
+	"Jlx0Xut0CzTpchnwFDUvYFOtFlFQZ2lwJgFStEb1OTNzcHIfZwa4TuYHNWZVgaexXFdXvaaXoETJEyuu",
+	"ebC23w6gjOV2/7PGh/1bxY1eK/A9C4s842STb4Gxnast8vSG4L9F6q0faQk768AQVcSgufwapDZxoTyd",
+	"cLiNq1wjBA2Mbuzv7RaKFchMTXKABRdZL+ot59wanudu1oVplSTKUW4jx9dJYxMmv/XOj/hnXMvbGF0g",
+	"t6SeFQd7jDqC/3C8RlejXiHFLwX4nx3UbBK8Jrs8ujNSdkNt+7aE7kLmhb03arfg7+pffnXUApZrWL1u",
+	"5DArY2HBwlOO7uXFJBMJUxKY0vTPlK1UoZlaNolZp1NuQzEsD2Qb5nwCvaoUGz6TZrXB+Da3AxlfjSdg",
+	"lwBybCzkZpzyVQvOvpTActDMPRMx94w3hCPjclQr2Cocd3tkmIFfCkD9V8I1aJY6VZYbIWcNbC/dmI+/",
+	"/qrmxjxq08naxNNyuXvdyE8AVylfdQ62FDJVyzGQc2fr3WYquXrjGMnau3gWN3ybTmqceRqwoce6e8HT",
+	"d2frzXXB+bvd9+s4isrHSo415NmqDenwB+YeM233V5M4JkplwAmcxQL+4eXwtQEluzj//py5J5h7JGIw",
+	"nA3Zd4WDvMNvQGdiL8tH81Ciblhd32NtdW1Xs3nVdUjaB4+Irt5Maw3vsitYGWYVM2DPyLIvwbAMppap",
+	"wrIrgNx9LTRD9YX1lWTE+SN6vObre2RqnrLoBrh9K/SrOK2Hug5W+7GYWc3zP27O0b8oNP4YNL0TnKsJ",
+	"Hl8/uZHqe1mKEEGOTMx1L+rNlJplMEY9BeVbIa8gRasQz1WWqeqZBc8NrkEW3AmgvLAqF5myW2XPy6B2",
+	"NLf8VBXSQooKlHeG0/OPjNevuEzZAozhMzBsOQfJNPA0Yka551eMZ0vkYjMNUMZcLDbxaKIKmUDLEl6E",
+	"we2cW0aPpQ2RREj79ZNW8yIKvmZsvButOfB3+CMN6wjDKXPPRSyFTFyDhjTyW3HAIshje7PpySByDWMa",
+	"oWVzz0lHzbgxYurmcG9rMNbNrjRLlLwGp6rsOaOfaKwhAXENadeMuGm/rz2HNouug7x8cVmBQHmcew5r",
+	"leXZGGGpa7FlHAaB3p4DB8WrY9E/uZ/P8/y2K9/wslXbaMLd+kpqJ9lyXy1AE5W4sZVrlhaATX9XJqaQ",
+	"rJIMTlmq+dSyf/7nf5GxAtg/////j+W8MJDit6UyTM/oZO6Wxfr+6QV3GG1U+RxLhYbEoh87KokWzuJo",
+	"D76Fzkc3Q13Zdr/60bcSph9QA98pBiyErH97HN2BBfFBB/7t6MDhZycjFgaQ2DrtEH37UkloU3q3q49R",
+	"791gpgb+y/Ds8Hv/x88qB8lzga4dM/zhh4tv39bfGYhFrkgYwsDR095M2HkxGSZqcah4LgaJSmEG8rBc",
+	"xof66+ZK5AOV05kN0EsB2oNfq8hRSlUbx/PnP5++eBGxkyeDuSo08mpuLWj32//u/3x0/Pbno8Gf3v6f",
+	"k5+PBo/fHpz+fDT4ir76lzbDNDLahn0wGMdq0Pn4pAmdj1sGeiYgS7/TmpT5NQRXabv9eupe2tzjXy5f",
+	"fs/8KTmui+JKCOfxgt1hQIfDIBS2hgJ4DtIy+xqToKVUL7TRcwqcaXfR5p/DWwHh9jqdwncQHEKR4ul4",
+	"srqVWfomjt/KdB64Vw4yJYQOh94r4z1Kn2wb12qzbQdQxyXVTNG1w9sZ5kEwcSvzcHl7246CELR2bvuF",
+	"a9AJvo2qiPneAhaTFumIVrFrazeIFPFYshkpQjc2LnTWZhC/hkzlC5CWKZmtIpaJK2AxetxjMhM4xYok",
+	"wSU3GPlIAnJ3bNb2OVj/+Xfn3766eP7yzfi773/8f9Pq94NTnJFAfSRxwIiiB5fCAOMTJyQO2YWT1Hky",
+	"B1N7Hmj0yWok3SJR36K9CzljuVbX9PiKqSWJzzxNNRgzHMneHirp2/JuPoGFtrytz2KfdUrEBfLWpyor",
+	"Fi3u5Q4WcY4qLsNfWR/onDF2DH31EcMQNvqzjFmMmI9XiNjf1YSc9BHL52guCJpAxIIC7yA1YkuYGGHd",
+	"u8KuIspEcAMV0upVxAL3OYhYUhirFsNRcXT0OLmCFf5RE19QA3eiQA7psFoVE4aZPMPYe6tqm0D9vdzH",
+	"cB/i6hOINo/LYKCIBRk0tqnI2jmmkCm0xOa98gEE4X2tlhGZHo7aw4cqabM5EC+sOmWcXUkH/bTgM392",
+	"p6yQ+H3EriDHMGD6gS7anDF1DVqLFE599HOeO5yaiWuQZywtKBQXTtFdnCiZsgThyoeFErjwTANPV/i2",
+	"0+U7poJFblenTCq/SObk96i8wJpK5bbkOAW+34t6YZG9qFcuCdlNbld7sCa8gKhKBguiyRaXTYVHrzRc",
+	"C1i2CWHuIPZXsjZQs4VEpECZAbphFVOLBUeL8kIkKkOHseWTVk0SZKKQn7fqxilYSJy+Gx47Y2SbNIPj",
+	"k69OGObXOSqAeUErhGliED6snGLK+8+5FXJwzIRMsiKFtKEPF3Y6+KNTDN2/gwleoPv7+GsUCujPifuz",
+	"PnfrbujGxplos1A+F+S5c3DrAarCoWPWzzXwxSRDNgeGTWCqNGDQpIYAdAfDDstSonRqtgXUHh8xR5Ld",
+	"lGZvX3MFAq9xhjYQKCShUYumQmkgdCFTkWUOlepUuxXvkFzWt1uudJPNN5ayLtYEyKpDafOKohInatuo",
+	"TnMXnlHQfqey0zyMBaWYjP2MEYN3VvPqo1VqvOByVX0j5DXPRDr2vE0qtDjwxFY/FXb6x8jxlnEZLx2R",
+	"z2TsxssUbn9T0yhZ7Sa0eMhMlExAS0cdkWsp6djUx2lYeDDbFawNgGsXB0y3oP1+R0gX6aloQMODKiOP",
+	"SMNnS1VkKTOA8ZULJ1nkdkWPVi6q9hikLWi/LAOftFqSr9gEzG9HaZ9JchtyXaaTbCKr5svGgDdDKY80",
+	"/gpotNpKWy80W9zUJvBJ4SlbvNLqWqRNDjUpRGbJQSPtXKtcJI5r5yC56EW9GSyEFEg4IDcAV+47rX5p",
+	"pfm1KS7kVLUFGKACNl6oFNp1dbHTR1ffhwOOjFund4+voNVR1qbrNpexNkbH2XVHTYQEfwOt5ntwitKG",
+	"r5YZqzSkmJvlZL8rWLW71sP9bFIoXQARJBx7OnUgyfDxgZCoWrkzYlyaJWjTPnoyV6ZNPXzmdHS2nJMQ",
+	"sbb0OSeJgl4+dXzZunUUhnS5kQwHGvzRrG9L7lsuzKJUk2dqhVroHBMinKogp0pHDNwK/O4PUPyfqixT",
+	"S4yFxH2j75yS+hraYm1/GwC3SeXDeirvOcOnWwk83vOG71PpWQ2KnG6iJLRiyJZ14E+YxGvcSbZOn9cQ",
+	"+CY44v9ukYq+uwa9Ks8gQnhsHAOe/LIGxeXdlheGMielH+1HntfIRAtxtrDADMdCQ9Nmp4pJtsWEKAuy",
+	"63yCiM/yrEssCde3SUDqJKABJFGNvla3sIPE7OlKaqVCbWH+u9wBmDbxUmar0glUgul6UP1OpfuWELp2",
+	"300YPRqcnLHzwJ3KfHHuINSJ880g5gAhZbTFSTOSZQfkdEFBx529AWNfg0Gr4jpjqJHuTcoEQRTYcUok",
+	"MmAeIlZ5GDeklXo8TidPVVftS7jlXa3HpHTgj7qqwXwNdyqEqO2o43R/CNLPRxj1wjCv1bKN0jjBc4NC",
+	"tBtS93zM8mzvRb2hpzccMBpVb7SkeOuhH3fbQbkdbsqWjqE0Vt4diuCd3kJJyvLa972Ur/Y6G8rK3nPQ",
+	"LfAckt87EmrVIrc320AdE3bZclftYF0tKvJnXu53fU1tB73tXt+UIHX/V3ujK7v50a+rMZ/o4NRMyNvl",
+	"9N/MD6X0rNVv/9NcJPNg4CrMRlUWCvkUM7Igq7IA1Cmr5OS/KyG92WenG7JeKuBjcvCDE3BrDv4L6NSB",
+	"9k8tJgecmYu8Uyht6BzhINkEMiVneIB994VBB9PB3sLni3Liy2Kx4Lo1+vtj0n1zLWQicp5tJOn6vNhw",
+	"Vm8/0iF868TetRXun6lLZ7d5+92u90aJjI1fCcRv5Je/6QGN93Lkrx1QVQItIES1j9JDXi2++6g+gU/S",
+	"n/ln8knS7LdSSPa/qbWl7QC/OupuHG1FkHfSzFuvz8+xBU9e6lndXHSDQwuK5UdGj/8O4+0/Szj8yzU+",
+	"sa7/UbjjR4RH3mFdm49OpK5DuXstK2bt4xWT8jrGVRTT9uesaJqppxqo4IxCd6UFnWth2o1snzTZF7cV",
+	"bd5lI413c+nt275Z1m4duj5RePEnAMk7jthtQFUbzr3qLovVWgZrVz2rtpjmMMdrMGCfKjkVenFDSl4X",
+	"ybcWPAvP3WsdrcYG715T2jvMrm1dkLY5kmy7yLku5tBzrVNRcMhz4OkNk/fcKxRBgAW4ZAqaTZU+Y4B6",
+	"C3n0hWEhyLmlBo2w+1Vz8TFaez6LYVj7PYthBuPdHuTd9VfWSmS6s5msyrh1w7hh8fv37fFgHz7EHj0b",
+	"VOuoLVC+hLf1YOyWSOoQNbbXWZThb3s9Xcag7fd0LXxurwo8GIC38WRH/Y391uCD9vaYvpXcVrEdazf9",
+	"7Cn705Ov/gfzTm9GuGZaoL01CuTSOm2FLXgyFxIGGniKX7invYR2XVabHE+7I1w7aUHderWXFFyL22/R",
+	"t4Q0lvuyRC1l9kIR4XbZZl3sqWeWBdjriEDYDPf84fUFk3wh5MzXeacLcI/vTqX2Oj/NWgv09iEEWyjm",
+	"a6oAdjt2sVEF7WN4XHOw1rV67a500S4lGV/SBfoefAB4m/h4KWayyO/DfNiwjtxQnnJa6C1fvblosstM",
+	"2DSQlEtru5jLIs91V32/O1R3rsRudbS2tr+6x3Hb3Oy2AdZefE0vNIJ+d3pNMaZqE9O/d5vKhIH0lHGW",
+	"qSXoQcJNGSPPlGapWnAhWf/i2+/P2fnl04uLAwwb5JJ9Nzz++gkjx+ZwP6UHTymsp9x9rcjRjgyQ2kF8",
+	"U2RXXZ5RnqZtUZKv1dIwqZbMG3wzYaxPcgANGHNCoaDtcWI+lnnsVtCaS4vjV+PVZwlx0H2MayukrxXd",
+	"EWRaRjKbjkk05MCpwK5kwHUmKMS1rODKFxR2jkVBmSwverjDC9Md03oUQiFvFtdaB1213ML8cOxtZ5pg",
+	"uCBd0o4drVeaRHDYvMDGQVdrKM9jBwTeKhHp/umEhpknhs2Tvbh8yR4ff/314JjxLJ/zwQmjR5mQVNOa",
+	"cUrY8DiOZQtUYRkPKRkoTIXQ8LX8yJ/PB/+LD/7x9v3Jh9ZsyK6cBSpcJyxLuK9YV/UviXku4oNbVJAu",
+	"CWBdQj0+uZlUQIPsAIq/+vtdr39GdLQXJPBWwaAa5RMY9uuM8DNZ9zfBse6tkt6ChfH+lNofPLBcIHaW",
+	"tTuwXEkotxOqRFAd+F0nWRKdPYPHwzY3gsLDR7rI6rNPaQofHX5XnwhtI7YQ7yAd0zy9dj1uRxrD08sf",
+	"q/wFXsWOF9KaDi7SHd1bQ4jtF+3DkAO/3iMM+I1XzLcXL21p7eJ/9RW+IC+jFPeC9jDttkKnH1+i9PZp",
+	"vFWF3c0fzVgtO1IEWnuuMLWUGKWKNWf4yseoNiu01+KwhBlTXbvNOX4URjil2CpvXGr2dukYjQrntTWe",
+	"quqylWGcCbc8U7MCzpBLDCjjNMkwzcG6mXcsv9uR4KBkb3oYIOTSQt6aXHNjq37UKxwajBEJW3JyUBzD",
+	"NEDKosU9d0hghYGxE713o2R3pdASymrDNcqE0oHVAaJ+nSUkNvd1M5/COh7erhJoOUrmrVW3KOjfgkwq",
+	"Xz0yzD1wVquA+8jXa/J5xjcVLj5sO4XbSIjdFVI6LKQd9bvbq1SvEQOfsN5eRG7OSRLDclX70ofb+m9u",
+	"jcxlzZUbVIyro9uOI+so6YnL3YYBn0CEK3npZ5Lfwvydea6GL/KsBdteo9MCKFuUHiKHxgQSXhgosxMd",
+	"WcSE4nZY+rQUfkeR503qLjUYlbWWD3uV8QTmKsOsS8QPCQJzGLivpCgpC5pn2YQnVxEp4sCTeYR937QT",
+	"39TUq9c8z4Fr7gtg3jJnbK0KNN1NRfVr29njsm9nn8y8t2t7C6bKMbaVeuI9bkY9qLRdjkoqlnNDSZFq",
+	"V7ZXov2Wr0xV9q9RerZes3R7LUvjd9Ke5l/PTtwReFPQIbXX8PNisxOw9qh46pbU2Hp1ghEd8tsdd7Nf",
+	"YdL222sS3T34w2e73VBRGFudVb0FLeQ1Y+FNCpt2XuJrfz1MSQbVhUZeMsG2kthTbU1Gebyba932mm8V",
+	"mXePAszvQvzYvB11BbeMP/+EISBtcPODaYvf/cTlttwv42vQWCl0e0oshnRjFaCUqgD5ApPUy5FbFuNo",
+	"MevzkaQhyayEhWmwInzogqfBgPWej1APyxchOhiO5A8yrIhR2HjoTkuPsByUk4KU9uWVsS/1FaxMV2pp",
+	"c5sfVe5se5T0bSKYG8HLaxfStvSmA2+HkycEi9Z0x4WSlBljCzD01xJSGf6280L7P6da0B+G20L7Pwt8",
+	"u7UajIGk0MKuLh1qex6Fza7Oi7bi6Oey2dWr/5ef3hx4qGjYaPz1sn6Wj//5H/+NJjokH3jN1E6rXM/c",
+	"2pxaUgqf174ZEfRKZMqyqZAp+uWohoKvPhyF1lQ5aOPogDCQskWRWTFwlG0kAzfzwiqX7PnzFxE2izNU",
+	"fmGyYt7SWZaE5TJlly8uqf4vljgeybJGr/GFArE4Kz6qgZa0RA+Y0leQDkdyJP/wB3eWIK3HreEf/sAu",
+	"QaYsPvctaPHrU0ZdxhgF8eD5UhhPXCvqQF9LYViQt9duBLl5fHh9fMgLOz/M1EzImJrbKG0HGdZx/ctP",
+	"b86YBgnLkQwKbvWOd//H2y82ppuND3DKkaT3czFwWB0PGWaZ+A7KhplE5Y4IqWoXa2a9U+q3PZK4Ay6R",
+	"1zfn9rn27MnRE3+yaNs2f/gDVq4pQ2birkapMZuoVJRQ4CSeSQYjuRElEycqhdgRwHmx4JLFFLcRU1X4",
+	"Rk9rLtPIKXojWcXTYH/cQoOJQq/Un9/GYdJGyckcNEW0+Q05tTnsh1TTQc5nQnIsBS1hCcaS0nSKtJnF",
+	"WHAmZn3sdR+NZK3ZPYIlLrim6salidIpIqowLOczwDgy/8DZSDZfEIaqigWPLjcWX/JrvqiapDvYfvXy",
+	"8k3wWRKtN2WHcOIc7qbj2luDv8IqHklv1O8fD06++qreaXXIKk9saHzvFoVVfZyOffKEzVWhzSnjI0mN",
+	"o8u+7ugLdhDrDgMb3M7Akv14hq599+RIVuuxg9eQZ3wF6SlzHCU+OGsO5O8xFdMpYMt4N2rEHAhUJR3C",
+	"aqkvsMMAK7KM6UJK7P9cwfKf/DFW7a+NO8bQgRtBwXfFRnBZQwn60qPl2UiSoao8poRr7SA+fo1GmYWw",
+	"A/x/HNW/eu1on1tYTGSu8ZMB97SbibMnJ3+qDVnvyt33bbkPhoxCfGgkJEAbe0gy4Q7u4lW5AZL4Q3VC",
+	"9jLke5qRLP2uDTKKhkzfvCEHPbh4xSZFOgMncoxk/G6gnYyAkw6QasesH7sh4lPMDSzyiPnFeSzJxBWc",
+	"sXgJk7lSV/HpSJbFNBJvx3CsBl3DpBQZNBHiuzgSLeAAL/S7jnv494G/2cFFGrM+JHMFaVVpxJ8McSYl",
+	"Ubgq48nqrPD81UUv6l2DNj6Nf3g8PPL5u5Lnonfaezw8Gj4mt/QcWXudRLvPM6qpUibXXqTodjP2/NXF",
+	"XwG1pZxrvgCL1S06qnFWjxwiyGA9zh0PPiWz24e3TrCiI8IVnRwdbWl6fbNm17WWra2NzpHuqSkVOunT",
+	"jRI8USdYQ025n9CS2mYql374DU+DRoKvHO9+pdGCHl96vPulZ0pPRJoCyshPTv60+431hv4fot5X++zo",
+	"wvEnyTN64fFe+ykb1qNoGbLI0Puw1kkliP9Nnobl+2YGg1YCmL6lDgotBoOXS+koKBKmdCFkydZLVSQE",
+	"cvWfHD32us64KDWVuKqy6lkM3buj1lh6EiM7PP4Gs1ITV8jDQdhyY2SpcUBM231bxrl+481EnxANvC/m",
+	"Q1OV8Xllayh4fCdzp11d50ueKqzxV/ClI97RHoj3VMlpJkine3K8xxSv+CpTPH2j1HOuZ0DvfbXPfkyR",
+	"O90D0heQCv7GaVVIHk52v/xjKbQ+wxjwXxNdIbhy0qQnJ+3040PUYHyH70M9IZF+8L2bgKx8TeR+jbW+",
+	"S+ReQ5InbRZMLA7O+tgbA1m6qGIfl/zLZyi0q+1vfK/sM1XIXxWk0M3shJSbUnAibxcpFcouFWjScgai",
+	"quHfyr/Ovb3CsUCnGVeynXEaSs341nc8zsm7pNKhAsPlSPIEgxTO3LM01HKuSoCbc5QgQxnwoOiTiJMU",
+	"2ukuIxkmGbLvyKKw5CsyFv5d+QLMuBGnvjVUjzDYSNJGHxmmVQZhhVgXGWPQQgEzZLFkpahVMg+vl6XM",
+	"WUslc0Qoz7eN30GjknkTc8/xRV9v/I64am2KElH3Ya6fUL6t9fJvFXDD+ftrbNwe1Ve4Z3p0U+rywGY/",
+	"I/H0luHe6c9v66T0LwpV5hZawGWw9ock2ZLEFthU0lel6b2NepvqOdVrn/c+1CkpqtXdFPQnreSsIpOO",
+	"8viq7sGegFaWynzz5Oh4U4jHekZ3RCYatZK+NPrg+I6nEfdLCB7Q9M7R9Lt3Pq40IEJa4Ynjx2XNrwaO",
+	"3ggzFYU/tKMmSVyGBXMkuhQ890cDNLdohhsIeYaKX92LYbBD7kgulb5C9m8pfsgqxfq6NIwScj85Omax",
+	"B+MxyBTS+KBNKHhOK74bPF9L3twL01s0iOdqNoMUe9PWlIjSZYIBY0G8K2RhHBjcXql4QMO7R0NvWw6i",
+	"GF9Dhare2u1RMeD1AH30h0lVUKMdNS+d+uAW5eh/eDlqiNeV5azshkQie8qEPYhG0uRooPZRsTmK9AYs",
+	"PeodTF47QdqDT/Msc6g+kv400My2GVh72jwj8oD4xlvBWC80aj81itFNDcgh4eYij0/pGkL/Z6X/nMtS",
+	"eqDLqfkbI8YZdsd0CtWToz/5dlFj910cjSSXzDcEW3/Cfx23kSRf+6RRluOOCFRrzZXbkiks7B24iQhV",
+	"wuly6D4DvOMN3F64eFAYfv0k8BJtAXVaU2EgdVZr1xduTQB1FRrWYXjxzag9ep8cnay5i8mhG8qyYytQ",
+	"6yMtHEUbyVCLP9BJco96PRuHsGLhO0dlSl2RN7Tc8kjOee6IJp9ar57QYobsJ8zFKKdiqQI3OhFW79/w",
+	"QSB9ykc+Rt93xEgaQEHpwCFlebZoe3ne5n11dIu+2mJM8ZB070TqRrLUyZ2uod13ce7D4M7C9VSHLqb1",
+	"O1yHlgeB7culVi9QW2JNkoLXe3v65MWZbcqSLbSTYZBMNuK5KOzCfd0QiigkxYkaGBstDNKklBX5EIPL",
+	"UGsiiaUpcJIIpL12JjBeTWXApnwhstVI9ol/08NulcjBa0HijrihWSaqZLGm8nbQTkVwFcEe8eVoYfdm",
+	"b3mDEuc7+2By+Y2SjtfKojuyiXEfQzYMyHRQj8vuJiHPMN/KiJmEdCAkhX4v56pWzsZ3KiyjI1ZgWT8E",
+	"YozkDCx7cvT4rC2AAvWZUD+kjJ84qMQKqxgfySkskQNiJC6KJfiHW8uQfefrtDhaapixfEUVyFghrcjQ",
+	"5TSSpC21ExB3Gj/WD2MfVYWsnCQ91Vr5fsmxAr8SnypySmQJTaAjbrWRTbCBBw1Yp4i8bSK7UR606uYJ",
+	"vjkP6xuAEI7shsYnVgPKdPCxnEEyWyp9ZUrz4qSwCJeOmdbyGQJ4lkKeY6toLgjLQGtm3e1ac87WIz1D",
+	"DJLlVyDj09CeDDSeoWGOqSpNphQzkramZrehBMVZ3hEvbdZpu++4od2stG4ximonSQLTR/PYB0PCF8df",
+	"q3CfjRDo8vpvz23rZGKL7VTM5KDIPSlqUcuZ18qf/JFC0tf0cqsIrb2c7wjEIxPoyBmG/WLGhGWY8rHg",
+	"jj7VKN6ookv9uJloFDMhKYtjAY41/xDoVq29x4KvkNSMpI97dgQwQsK3b8LWKZsoOx9JtAezCayUN2wE",
+	"eten3E1USyRzMgBFaitm50KnLOeYGReNZKIhBWkFzzwJVYXNxDVs5p1NVvVDeIQVt7KRxCs/GLLzKlCk",
+	"9EEHOmrLOp6lm7geTELXUZpxjEBGoOzcHRj19tZgm8aUFlKMcsnqO58Sdhf0uJH1+DGG25o4GEDnwUD7",
+	"e6arr7S6BiKfZi5ypsh45cHk09lqE77IuZNzaqkHa3n8jqSEx8qUCQwLttyaiAp+BXOECPl/VAmKqnKh",
+	"NIcOU7Eoq4d5fGwJ/RDGPi2XdefZDtFGCLvMVuWGq6hzqhqMtTDcU78UgGWNKIe1qim8H+EI+7uk1z7c",
+	"ac5FmGx31kW56/u1g/x6UybKA+vMmagQrDtp4lyuGMVhoaphO1Mzhiw0iqAEmdCRfCSd9tL2YhBefAai",
+	"Yf1aTxjqPBOxlK8c6w8JuYw68BxUog9GgcZrHXpiNtG4FOpqjOOPJJZ1MD68NFobgWo+TMAuAeQYCxxg",
+	"BYiYomsx8pQG91mpQpshi2tVZGK2KIwl6YUzKhNWVt6PGB9JqsSAZlil6Z9p28mopWT9JycnVcJJ6V0a",
+	"Se9eEpbBO2Fsu/mUZN+AXV9qqklY3+dJNilPp9P4umSp5lNbotI9h78+yD5fUNJIJWf0sdM2QsZBBzVd",
+	"l2AO34c/N5NIWiomWKfUlPNhWtkUfTN9NAqVY9GT8cEZy7FOmPA0flNw+Ranq9GD3bI/vfKbC/n+lYAd",
+	"nX4d7MqUN1/DoqpRURdnO9l7a+7uv4Hthomje6O0n4m+/kaTl15KaIEa1Ii6hb+meIBqRM4xCt9rETUC",
+	"1lvn0nXVYldlnLeYX560FIv5qxMbV6pAwQxLpfAEfPkw5SPlzBlarUL7sjjCbNDJyv0zkv1mWI4uMqDg",
+	"5XkQHMuwGi8LYsqTN1kdnI1knGWL0I0tjiic1oC0UVgPiZTkA1fXoLVI4awhBp6OpCyyLGYaFphIhdql",
+	"/33Izr1MoTQR7bS6q3pxYhkqMyz56oyCQ5ArKM1812UfOojSq7vg2F1UqMdQO9l4nWtIZceQCqxlEp+u",
+	"sY6DM3JG6GSOpV+wnr2yDB0W2QYD8o+1R1BTObQGgbk7GdLXXrtnH/6+lK0WuUU3/JBJ9SB77pY9iRhU",
+	"QsCtxM1DJB2hyPy9EvpWk8LTOSRXvu5V0MElQGpOHZWhnpGO7PjCixHjJfl05K8m93gP6gykIzu+gC4R",
+	"exSRHLEn90pgGKRWl2xiykXmpqfOe3V12xdcMvXOXuFkHhn/wgEaPQyLsRQmlmiLa9V8rFjAcCSfUYGq",
+	"FQ3vjXWn5N8NnQ+s5pLKmyLXUQZ8Azc0J3ivQ21+GqTkZu64uLmiE2jPcCUQ+JKkPcfJHePCtDJvwfyN",
+	"6Rq/cfp0iRVgAw73SbD553/+lxdWDm5Jrkio+EKolVPIgzBUczVIJxR5Yc3h9kLpLwbXabkPqP5gVtjA",
+	"2Fe+H1XQICr5dMlXrF/9gFjs4f6WeBwG+0IQmTh1uUPHq5021nIWUrFMyZnDX8pDazaOKTUusvTLlNUm",
+	"+kJowFO/qwci8EAENojAMyGFmTdEWtav7AveLOEoQIkctyQBONQXgv/fK6op6jg1FtgEaX2wprBkZDfF",
+	"AovwfgkY/Mod3QP6PqBvi9St8lLonqI7eFnir8NaQuBboixhwZdlKqgsujTFwp0V44Z5ywZqHw1/+cEX",
+	"gsWv8TQf0PhB6/6EVkGu9YopWSneNY69l+ZNIa/bS/pe+Gd+1SV9aRO7g8v8gTzU7/00DsjcJ6Lm3IQA",
+	"8e4otLLK18cX7j0j3YxCU/3EPurbUDnBUDuwSr2ux+SXxQt9/ZxQvVuYkSx9kNkKOQ+bc0PuRJ8n57P5",
+	"ywrAfVVYI1IYyRSuIVP5Av2I1JuBin2gt47FVLdwXOgsxtolQiZZkXpzdqYSno2kBePY3MGQXUzL8Npg",
+	"h5oAm3PMu/UNEzRkfBU5RdZvx+3A9xEpmZevgCIM++rocXcQWVkW8YsMIaPVfZ4AsvrcndWK/QX0S0c8",
+	"pX0IyWpggWB18FDF+MEpuJu6EtRhkwwnfoZGNK0UtcnvD9/TH/sVMq6VQ30oZPy7US6rysdYpUsEIGjl",
+	"1jdjCDhUvfgxemkPfWumw7zWNnVHKPqQ/UQNnCTZdIi3Y7MWYbwDNoNTFlt4Zw8Tcx2zPnLyaCQzcQW+",
+	"6JT71dfuwcjtCbAf3jwb/PEAQ905w4bcRe7IUzSSMTaIyrm2h+6HQcotj2uuZJFBkAHcQyx238Ssz+Vq",
+	"VNEqBjJRTmo/oE5AKqdWdNkq8mw9zzEo3ccWkZo7ktgFiJp+NWfxL8R0BmF0dw4pWEgspCPZx23RWpVm",
+	"oUHKNy9fRLjj46/pN/wCMgPsJwy/N4Pjk69O2OFIPndK9uD4IKoSBFOgDi2a9eMojlh8FmOGAJ/Un6Im",
+	"PSOp1fK03uhGLYNnnYfiq4nKioX0Z1/a1slbgYfYV5o9F/IK0gt54B8/c0MZ31vSUZ1+eOKRYaPe98qC",
+	"OR31RjLXwBeTDA5QxDJXIs8hHbI/4/qcNJg74Qnb7PpogOWc26rJx0gmHAMDCpnYwneWp0om0jrJE40M",
+	"tCjDZgpbtRfGqoUfbyT7MX0xpJZdV7DyDbsOhtU91m4ec3vyctRT3wxqJD0cYFZT6ILEDXY1s0AniPma",
+	"K+bWTKJ4tWzKKuW0rIh1LcqNErtz8qDlxcWZCDFtAVQx4qy62uMjal6M98IN1QZfqiJLHYIRtkMaYXPf",
+	"MjwRe+dMMlgY1udswlOCEDz+aZnG7zDqYMjOCdkwBdQL308vfxzJPpdMLPgMotA2K1VJQWI3x9TViVJX",
+	"KBb7U9NqeVCLr6beQezJyQmLpbJjRzmG7BvqAVbvSVQjInTv/SfHj1HdGckX5/8+/ublt38bf/O3N99d",
+	"tgbG1Xr6XuB5bErXTdL3opUqsBpRiBgMZ0MWvx/1nippeWLZCy6yUe90RA0GR73IowN+5y521PsQU32D",
+	"krStERW2dNqWm5UJ25Vf5h9uJJjV+mX+sa2L6XZ1oIXSUntDIm5oUhTUSdu/9YaGD/Q+YnWpXiUW7MBY",
+	"RwEipPqHecaxIlHtqWuZDhdmAO8SaoQbtrUxybrCUB+SuGl5DDdoNRo2tKlBeJqUYevc0pQ6EZLjLWx0",
+	"qKwt/KZQxPoeMf75n/9F9KGiAge7uyTjHjZ7VGIzcbqYpnK1Ptq9hm5W2BcatrdocH9Wyxp3xzzy1PuD",
+	"Hf+IymoCJVszD3Wafv1xTXO1ZO4/XiFfxcIcDESlEEUMjYow1ORkL9VWOhj5VLqyMF7AXfoGXkC3VyDL",
+	"QA9/8/mxP80VFp7lWUasqr22UNButhnGX/hnftWGcdrEbsO4P5AHw/hdZWn7A97DOt4E0cP3hQG9K5tw",
+	"03JOSSlh2qbB3P9Gn86c/qAkdrtdhZ/sHBYGsmvw5nRs7Up1lCpTND2btrtD3U8EfHtalmisB/PRr8V8",
+	"hHDCPYAxp7JnwJseydvbkH4woNGC1JlEtgHxQ/ayBuIzzaUlM8UVUNAj+vERhLXK4Mxn+rcBdgoLZdsB",
+	"m7KPaoD96T0dNPjnSXPyG+sQIvxdf+YUpy8QaR+E87tMiiKw823ktrFMpWfbZO+XyJH/0VEj9NMhUWOe",
+	"PaoUDn8XVWtIA3lkGluv3aaqnxpxjP0IP7XgZfGkMEKCMWVaLzndyxRiNOwtQM8gHckqm/iUytjsykeO",
+	"qseQz1HJG2P5qptNbADcp2cW9Sk+D8u4KbT/6tjHA3G/O+Iu+QIiFjCXecyl7E9C224K4Yl+ePAwyxad",
+	"BeQqlyIjLYdjaMyCtJuWqky+2BW6HeAaHVtYix/SUxaHPsEGbMwMX5myJYjFoB9B/VWR/OBzqtAJxCNJ",
+	"gaduXEcNsWAwEi6RWSFPmUPVmC2AS3KDqOk0ExIYPjAQEp0n1yLFarZUPLifOoF5IaQwViRl/izRR11k",
+	"GI+lmAS7VPqq1Unxb2CfZ4vL6rzvzhJbm6aDUoTbHP4eK7llXM4KPoPBQqWQtaGAg3HkjYXdSyWKcSTP",
+	"CR1wuIsvNMRMFlmGfs0J5kc4oCONKIDYIxMKqg1LiI8daC+1sDBwTPc0vO20PzfgAbsCyH00tWee2MV9",
+	"Tn486jmMAIz1tKuAb8yu0iqndsRzkL7KdXicWEVZiJVTOZCySVrZz9g9fMbiUW/Uix3OLnyLYyzL3YLn",
+	"1GM++L5wyozbqdKLR61Nb14VG8hyB81Bqxk+D0+/AaI+sPMHdu7YuXKcLWBgxJDuRKxGcqpcilYs3CBy",
+	"Lez90G5t39VC/87LVl5H6227GuSF+5ZNIQ8ky05ZrK5K7i6SeVSFADkOK5MV+Qdpo1SPokE9QWuKz0CH",
+	"MVsq7VNMuSN+kwxYjI8ME5U64aCfZYtxyFe5glXE3Bc4PpbymapCpvTlL4WyfAzvEoAU0mgk3ZeaWxj7",
+	"wAV6rKjui77AWAclp2JWaPfQP//jv1tFgjdg7lEmcLO9BlNkdptn1l0KW4K0wweHQ0vPjSvHFK2QKNxm",
+	"/rQCwPqm/t0SRRuyFYbPtvoyn2eLH/CZHUEtz9BlnvIV6//w5ulBFOQK9vgIy74yPlNdMSdTrRa91hQz",
+	"5IstgQobrXN5++RWpXw1ZOeWLZSx7PHXX/vFID+L3cRx16qwK+v+a3p7t/hDl9CCOvgDxiqUbid3EOh6",
+	"qnfpssry7L7rLf/GOSKW5WeIQxjal/JVtM4f8QpKtOpEyiLPtW+Mu4eCO2TPROZAeLJi8ZWQqZf+NXCj",
+	"ZHzG4l9ituA2mYNh1zwrwDdZwNpGIVCP9RNuYCCkAcybvAbMW2irk35ZX999lEpvw0i30b0rn9dW/Ff3",
+	"3oeuUenMbjPua3qzhR6ds1zDVLwLJaG9mtSXjohkwkB6QNcSMVMkc8YNi3nK/yfFaf7rkyedVOmXrsi8",
+	"xydHUW8hZPh8fL8kqnYsuwMRQFot4KH4e5fJoEYNWCYcHe8IKGiQjX3qvpMtDEGPom0DPNLQpyH5ztEL",
+	"LRYLEjzVEvTA0Yo0YmYlLX83SOaQXLnPxF1StXDyr5Ds/PLpxQXrX3z7/fnBmf/eUKT+Uhg4Y/kcy1AW",
+	"6Ndxav13w+Ovscc2fVcGY3Hq+KBXzAnP2HQG2+zGGmZCyXgYSJ8wbFa4RaeUrhIMFlyy+H86OngFvitX",
+	"2bAXQ8GEnLH4XxHnUjET1jDeWJ0Pn+d+F06KPi/vBtKw6fKb0BK9bFBm0ShRooacYRj6SIqq3F1tOF7X",
+	"Y4JUh2Xh3ZsOZ1YRK6Tvt302ktRsDX+ovXzcnf1XQ9IvNQWwtsSb5AHeCSHrMosQ+ix52y2etdwa0rlP",
+	"mau4xxpLyHgoc/87DHn18FFr5ROVZIxScup0rpuhtEinh5Miu9ovr6uex8UpG4s9vfyR9atUrk+YnHUQ",
+	"hYSdkYwRRX+OSLZ7G1OaSchVQiEYqbEbkp6NI89N3PxejI58y0b3B50dyWd4djHtyofYV4VFRzKkDfms",
+	"HaUxpQdTSyjxRMykEwcPsNsq0hJ6BT1l6UhunZVSdhyzqsv1bunuimkPYQ3+YUzO0Wr5yAwZdllq4//c",
+	"YJ3qOFnnFPGQIS5QDtBM4dGrGdrZfMJWIIPKuxeczEJNXsuUIdDQyDxC1h4YZkgxwhSGlKxdYcwcO+Fi",
+	"0k9aEMEE36UKfFNZrZY+TQrtahElMRFcTsCwejrTUXiKwvvZOUIknmEVG5ZzjQlEToIoJPneMNv+l0JZ",
+	"qCcZ+eLhIdOonl/kjmFXghHbI7/omyK72mDf5qP5d9SWnUKA744X75Vcmf7LBLLM7RwWuV2xfjCxxAsu",
+	"C55RRsl96Vc/oQuW2rIabOkClEBXLctRl841kbO2S5U6OdqpSm2s6OLyJXt8/PXXg2PGs3zOByeMxFSH",
+	"LlR4oin4tku5SB8c4Hef5kysnWbOreMcvdPe//75fPC/+OAfb9+ffPiX3peZp3UXSVUOhffOqfo1pznV",
+	"kMORhW6D+k+OoM15noOkQiKBBzyIg79jcZB4kGO0joE6tLmZ6Pe+9unG2QpD9hx4+kpkivrNYlZ54tNb",
+	"G31YKznVWwT4jAvZ1QepqdT+frMQfi32LU4VKchsoabeQLpm8dpq49pZyrAJph9XzdDjQRl01Wmdv2z2",
+	"CDSRF/bqrnDziPm2gc0gLpSaN33mETNUZ2KyYjG6GcYoLMSsPxezeWkR9DUaRnKyQh1iyGqxcEqXgW4O",
+	"7VBgwrC4FlnzuTD2TbnTz9QStToa6gAhnGaSFsbBSx8T4w3nTqGdOWE2YhoSXQin0EXoFx2DsdikMVHS",
+	"8UestNUhToWBu0TB41uIgl2bKAxQCQfaRKKydKwKi720IzZVWaaW4yKPHJmWdozVWnyHe7/FBUjbuZXC",
+	"wNgNf4dboUpt9bYexkJOap8wocdH1wL9z3trAgEQn/r37taBEWbb7b0oz+PBmfrJHR+hM2wFc+vRRMyA",
+	"o63ozy9Kx0WNX1SUutshcmkhJ1sMSRhEYsmVkSuqITsMbWSpcaw3WGD4gFM1Q/wj17b08vnV11rfHCF5",
+	"p9InmRPB7JxiMBFzRpJK3QzZd9Q3H5clASsZxqZAXSQ+Y06aN+d5joNdvrj0D875NYykVBKG7JIeJnYy",
+	"ISOEIzjx+/eY6jBXWQrafPgQn9br4oxkP37/Ho9w7ND0w4c4cu/4Mj348Z//8d8H0Wb5m/fv22vNfPgQ",
+	"Ez/CVAuMklqP/abX6ee2aZvfWV4uA3c35Vk24cnVxuL/D0Zmu/nPGGcLnjnmDimrHQAZ7bBt0FwZGEkK",
+	"4MIGQWX3cCRq/fgQT/nw+HCi0lV8QOarAF2PzEjGnqL5tJMQHum+8V363C0VBro9MoHqfKnumJIGf5aa",
+	"jOXpbHFylM34HhTb328736qlWFcL7g4GsS7dH76vNX/cqt8+LRv3O5pU9TFb8NTbIoXFSHnPVpAYDNn5",
+	"ei9xdIDITVXhkSl9uk+OnnQpvzX68VtpAvzr6um7ve+7relS7fJJV9xl98Ue3Rt5/Uyk9TfcybdE+lap",
+	"tluI3WnxqFGtO2ro+4zqKGYwtUwVa+49ruGMxUjiWhvtMp5lI+lJ4Jt6S18sW4Y+R6w+mOfZqp1IjuRu",
+	"KnnKkswhZNk6vTNrt4Fedyc2fZ7Mnn3x+tfWx/ZBhrq7JN2P42PbxahDxMr9utB8SkLW3oVG5eig30GL",
+	"Wd+ucpHwLFsxHsiRknAwkkJaxSj2LtfYiLUhfzrND223GM0ROnkrTWEAaOkl97OnhPj3I7Nm4J0pp8Dn",
+	"bLJys7YqkO5QfzX6I0LAB08IP5O6mKh89dCq+4Em7qaJKl/VKQRi/DqZuB0prBdG//zE8DWa4IJjGO1e",
+	"oet2nAFPKdxMMiEzIQGDrNzvhi/yDDBsaySXvjq49hFlElg/pid8tYODWlplk7mM5EZZCG5qtsMhiwup",
+	"wajsGtKY2nhhKMNI1o16lqIdUiZBoIgY4uokRRd6g+GZEww1DgzpSPJayfnQT1AYn6uxpdLzPcmOfraS",
+	"BrXRzqO7mrWLhIbT8+aMB3nxd0cbiWTUqeMUkcyRiy6S6AaApNDCrpDUTYBr0OeFnfdOf37ryJMBfR0I",
+	"YaGz3mnvEGUSP9xGlHHi3TFke6PggCG7FDPJijximZoxgX7TqQbf2cl9pwp75vPAGfcNMXx5rpLoYhHZ",
+	"9vDI1vJWQ3bh2we3FLmh9VFnt6rsSTlXo9pNW5ijqte/2BBU3ehIWSnAkEoeVpuqzxTqqLX4eOsj+kgB",
+	"8loLaWGm/VAkrEKiAev0m7nTC5RMoH50uRi4tzuOr6MSCuVJDtmrlsRJL0y7NZ0hzGG0Z5ad+c5LKDPX",
+	"VpBli7Ytei972TfRDNGnRsYLdz8RVYiWlEF05m22mZhCskoyqmtgLLf1I6168W3OeLnhyPQHSIpEwi3P",
+	"1KzAFhQYD4JZonVN64xsGRHzEsNwUyxom/g85G+FMCrCkWbsaS0QqzDWuyd9KNaQUR11eg9dhWSecYrR",
+	"lcgpdqQ11qZtPc9DyW3D+k8vf2TwjgZX07L7R8Quufv9e34tZtwqHbHzXGWZitifi8llrmzE/k2pWQbM",
+	"d0MwEXtZ2EypqwMHNng+vsR3R2332oJDMe8Pbz/83wAAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

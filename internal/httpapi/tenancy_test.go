@@ -138,7 +138,8 @@ var crossTenantCases = []crossTenantCase{
 var scopedByCaller = []string{"getMe", "getOrganization", "updateOrganization", "listMembers", "listInvites", "createInvite", "listApiKeys", "createApiKey",
 	"getLlmSettings", "putLlmSettings", "testLlmSettings", "getLlmUsage", "resendVerification",
 	"listCampaigns", "createCampaign", "listTemplates", "createTemplate",
-	"listSuppressions", "createSuppression", "bulkCreateSuppressions"}
+	"listSuppressions", "createSuppression", "bulkCreateSuppressions",
+	"previewLeadImport"} // previewLeadImport reads only the request body
 
 // public operations act before there is a tenant.
 var publicOps = []string{"signup", "login", "refreshSession", "logout", "acceptInvite", "verifyEmail", "requestPasswordReset", "confirmPasswordReset"}
