@@ -94,6 +94,8 @@ func init() {
 	add(CustomPrefix+"company_linkedin_url", "Company Linkedin Url", "Company LinkedIn")
 	add(CustomPrefix+"email_status", "Email Status")
 	add(CustomPrefix+"notes", "Notes", "Note", "Description")
+	add(CustomPrefix+"location", "Location", "Person Location", "Geography")
+	add(CustomPrefix+"sales_navigator_url", "Sales Navigator URL", "Sales Navigator Profile URL", "Sales Nav URL")
 }
 
 // stripMarks removes combining marks after decomposition: "Prénom" → "Prenom".

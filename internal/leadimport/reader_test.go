@@ -93,6 +93,16 @@ func TestFixturesMapWithoutManualMapping(t *testing.T) {
 			},
 		},
 		{
+			file: "sales_navigator.csv", encoding: EncodingUTF8, delim: ',', headerLine: 1, records: 1,
+			want: map[string]string{
+				"First Name": "first_name", "Last Name": "last_name", "Full Name": "full_name", "Job Title": "job_title",
+				"Company Name": "company", "Location": "custom.location", "Profile URL": "linkedin_url",
+				"Sales Navigator Profile URL": "custom.sales_navigator_url", "Company LinkedIn URL": "custom.company_linkedin_url",
+				"Company Website": "website", "Industry": "custom.industry", "Company Size": "custom.company_size",
+				"Connection Degree": "custom.connection_degree", "Email": "email",
+			},
+		},
+		{
 			file: "hubspot.csv", encoding: EncodingUTF8, delim: ',', headerLine: 1, records: 2,
 			want: map[string]string{
 				"Record ID": "custom.record_id", "First Name": "first_name", "Last Name": "last_name", "Email": "email",
@@ -213,6 +223,34 @@ func TestRecords(t *testing.T) {
 		require.Len(t, recs, 1)
 		require.Equal(t, "Zoë", recs[0].Fields["first_name"])
 		require.Equal(t, "Über AG", recs[0].Fields["company"])
+	})
+
+	t.Run("a Latin-1 row deep in a UTF-8 file is read as Windows-1252 and reported", func(t *testing.T) {
+		t.Parallel()
+		var b strings.Builder
+		b.WriteString("email,city\n")
+		for b.Len() < 2*sampleBytes {
+			b.WriteString("a@example.com,Zürich\n")
+		}
+		b.WriteString("b@example.com,Z\xfcrich\n")
+		r, err := Open(strings.NewReader(b.String()), Options{})
+		require.NoError(t, err)
+		require.Equal(t, EncodingUTF8, r.Encoding)
+		recs := all(t, r)
+		last := recs[len(recs)-1]
+		require.Equal(t, "Zürich", last.Fields["city"])
+		require.Equal(t, []string{"invalid_utf8"}, codes(last.Problems))
+		require.Empty(t, recs[0].Problems)
+	})
+
+	t.Run("a Sales Navigator export keeps the profile and the full name splits only without first and last names", func(t *testing.T) {
+		t.Parallel()
+		recs := all(t, open(t, "sales_navigator.csv", Options{}))
+		require.Equal(t, map[string]string{
+			"first_name": "Sofia", "last_name": "Rossi", "job_title": "Head of Partnerships", "company": "Fabbrica SpA",
+			"linkedin_url": "https://www.linkedin.com/in/sofiarossi", "website": "https://fabbrica.example", "email": "sofia.rossi@fabbrica.example",
+		}, pick(recs[0].Fields, LeadFields))
+		require.Equal(t, "Milan, Lombardy, Italy", recs[0].Fields["custom.location"])
 	})
 
 	t.Run("a UTF-8 BOM is dropped from the first header", func(t *testing.T) {
