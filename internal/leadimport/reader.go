@@ -143,6 +143,7 @@ func Open(r io.Reader, o Options) (*Reader, error) {
 	if dec != nil {
 		text = transform.NewReader(raw, dec)
 	}
+	text = transform.NewReader(text, loneCR{})
 	decoded := bufio.NewReaderSize(text, sampleBytes)
 	sample, err := decoded.Peek(sampleBytes)
 	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, bufio.ErrBufferFull) {
@@ -452,4 +453,31 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
 	c.n += n
 	return n, err
+}
+
+// loneCR turns a carriage return that no line feed follows into a line
+// feed: classic Mac exports ("CSV (Macintosh)" in Excel) end lines with
+// CR alone, which encoding/csv would read as one endless line.
+type loneCR struct{ transform.NopResetter }
+
+// Transform implements transform.Transformer.
+func (loneCR) Transform(dst, src []byte, atEOF bool) (nDst, nSrc int, err error) {
+	for nSrc < len(src) {
+		c := src[nSrc]
+		if c == '\r' {
+			if nSrc+1 == len(src) && !atEOF {
+				return nDst, nSrc, transform.ErrShortSrc
+			}
+			if nSrc+1 == len(src) || src[nSrc+1] != '\n' {
+				c = '\n'
+			}
+		}
+		if nDst >= len(dst) {
+			return nDst, nSrc, transform.ErrShortDst
+		}
+		dst[nDst] = c
+		nDst++
+		nSrc++
+	}
+	return nDst, nSrc, nil
 }

@@ -253,6 +253,21 @@ func TestRecords(t *testing.T) {
 		require.Equal(t, "Milan, Lombardy, Italy", recs[0].Fields["custom.location"])
 	})
 
+	t.Run("lines ended by a carriage return alone (old Mac exports) are lines", func(t *testing.T) {
+		t.Parallel()
+		r, err := Open(strings.NewReader("Email;Name\rx@example.com;X Y\r\ry@example.com;\"Multi\rline\"\r"), Options{})
+		require.NoError(t, err)
+		require.Equal(t, ';', r.Delimiter)
+		recs := all(t, r)
+		require.Len(t, recs, 2)
+		require.Equal(t, 2, recs[0].Line)
+		require.Equal(t, 4, recs[1].Line)
+		require.Equal(t, "Multi\nline", recs[1].Raw[1])
+		r, err = Open(strings.NewReader("Email\r\nx@example.com\r\n"), Options{})
+		require.NoError(t, err)
+		require.Equal(t, []string{"x@example.com"}, all(t, r)[0].Raw)
+	})
+
 	t.Run("a UTF-8 BOM is dropped from the first header", func(t *testing.T) {
 		t.Parallel()
 		r, err := Open(strings.NewReader("\uFEFFEmail;Name\nx@example.com;X Y\n"), Options{})
