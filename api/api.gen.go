@@ -742,7 +742,7 @@ type InviteList struct {
 
 // LeadImportColumn defines model for LeadImportColumn.
 type LeadImportColumn struct {
-	// Field A lead field (email, first_name, last_name, full_name, company, job_title, phone, whatsapp, linkedin_url, website, city, state, country, timezone), custom.<key>, or null when skipped. full_name is split into first_name and last_name.
+	// Field A lead field (email, first_name, last_name, full_name, company, job_title, phone, whatsapp, linkedin_url, website, city, state, country, timezone), custom.<key>, or null when skipped. full_name is split into first_name and last_name when the file has no first or last name column, and ignored otherwise (a lead computes it).
 	Field *string `json:"field"`
 
 	// Header As written in the file.
