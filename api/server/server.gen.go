@@ -102,6 +102,27 @@ type ServerInterface interface {
 	// RevokeInvite Revoke an open invite
 	// (DELETE /v1/invites/{invite_id})
 	RevokeInvite(ctx echo.Context, inviteID InviteID) error
+	// ListLeads The organisation's leads, newest first
+	// (GET /v1/leads)
+	ListLeads(ctx echo.Context, params ListLeadsParams) error
+	// CreateLead Add one lead
+	// (POST /v1/leads)
+	CreateLead(ctx echo.Context, params CreateLeadParams) error
+	// BulkLeads Approve, disapprove, set the status of, move or delete many leads
+	// (POST /v1/leads/bulk)
+	BulkLeads(ctx echo.Context) error
+	// ExportLeads The filtered leads as CSV
+	// (GET /v1/leads/export)
+	ExportLeads(ctx echo.Context, params ExportLeadsParams) error
+	// DeleteLead Delete one lead
+	// (DELETE /v1/leads/{lead_id})
+	DeleteLead(ctx echo.Context, leadID openapi_types.UUID) error
+	// GetLead One lead with its campaign, sequence and message timeline
+	// (GET /v1/leads/{lead_id})
+	GetLead(ctx echo.Context, leadID openapi_types.UUID) error
+	// UpdateLead Change one lead
+	// (PATCH /v1/leads/{lead_id})
+	UpdateLead(ctx echo.Context, leadID openapi_types.UUID) error
 	// GetMe Who is calling
 	// (GET /v1/me)
 	GetMe(ctx echo.Context) error
@@ -579,6 +600,226 @@ func (w *ServerInterfaceWrapper) RevokeInvite(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.RevokeInvite(ctx, inviteID)
+	return err
+}
+
+// ListLeads converts echo context to params.
+func (w *ServerInterfaceWrapper) ListLeads(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListLeadsParams
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// ------------- Optional query parameter "campaign_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "campaign_id", ctx.QueryParams(), &params.CampaignID, runtime.BindQueryParameterOptions{Type: "string", Format: "uuid"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter campaign_id: %s", err))
+	}
+
+	// ------------- Optional query parameter "status" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "status", ctx.QueryParams(), &params.Status, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter status: %s", err))
+	}
+
+	// ------------- Optional query parameter "approved" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "approved", ctx.QueryParams(), &params.Approved, runtime.BindQueryParameterOptions{Type: "boolean", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter approved: %s", err))
+	}
+
+	// ------------- Optional query parameter "country" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "country", ctx.QueryParams(), &params.Country, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter country: %s", err))
+	}
+
+	// ------------- Optional query parameter "created_from" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "created_from", ctx.QueryParams(), &params.CreatedFrom, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter created_from: %s", err))
+	}
+
+	// ------------- Optional query parameter "created_to" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "created_to", ctx.QueryParams(), &params.CreatedTo, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter created_to: %s", err))
+	}
+
+	// ------------- Optional query parameter "q" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "q", ctx.QueryParams(), &params.Q, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter q: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListLeads(ctx, params)
+	return err
+}
+
+// CreateLead converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateLead(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreateLeadParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateLead(ctx, params)
+	return err
+}
+
+// BulkLeads converts echo context to params.
+func (w *ServerInterfaceWrapper) BulkLeads(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.BulkLeads(ctx)
+	return err
+}
+
+// ExportLeads converts echo context to params.
+func (w *ServerInterfaceWrapper) ExportLeads(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ExportLeadsParams
+	// ------------- Optional query parameter "campaign_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "campaign_id", ctx.QueryParams(), &params.CampaignID, runtime.BindQueryParameterOptions{Type: "string", Format: "uuid"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter campaign_id: %s", err))
+	}
+
+	// ------------- Optional query parameter "status" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "status", ctx.QueryParams(), &params.Status, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter status: %s", err))
+	}
+
+	// ------------- Optional query parameter "approved" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "approved", ctx.QueryParams(), &params.Approved, runtime.BindQueryParameterOptions{Type: "boolean", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter approved: %s", err))
+	}
+
+	// ------------- Optional query parameter "country" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "country", ctx.QueryParams(), &params.Country, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter country: %s", err))
+	}
+
+	// ------------- Optional query parameter "created_from" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "created_from", ctx.QueryParams(), &params.CreatedFrom, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter created_from: %s", err))
+	}
+
+	// ------------- Optional query parameter "created_to" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "created_to", ctx.QueryParams(), &params.CreatedTo, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter created_to: %s", err))
+	}
+
+	// ------------- Optional query parameter "q" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "q", ctx.QueryParams(), &params.Q, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter q: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ExportLeads(ctx, params)
+	return err
+}
+
+// DeleteLead converts echo context to params.
+func (w *ServerInterfaceWrapper) DeleteLead(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "lead_id" -------------
+	var leadID openapi_types.UUID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "lead_id", ctx.Param("lead_id"), &leadID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter lead_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DeleteLead(ctx, leadID)
+	return err
+}
+
+// GetLead converts echo context to params.
+func (w *ServerInterfaceWrapper) GetLead(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "lead_id" -------------
+	var leadID openapi_types.UUID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "lead_id", ctx.Param("lead_id"), &leadID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter lead_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetLead(ctx, leadID)
+	return err
+}
+
+// UpdateLead converts echo context to params.
+func (w *ServerInterfaceWrapper) UpdateLead(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "lead_id" -------------
+	var leadID openapi_types.UUID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "lead_id", ctx.Param("lead_id"), &leadID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter lead_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UpdateLead(ctx, leadID)
 	return err
 }
 
@@ -1126,6 +1367,13 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/v1/suppressions", wrapper.CreateSuppression, options.OperationMiddlewares["createSuppression"]...)
 	router.POST(options.BaseURL+"/v1/suppressions/bulk", wrapper.BulkCreateSuppressions, options.OperationMiddlewares["bulkCreateSuppressions"]...)
 	router.DELETE(options.BaseURL+"/v1/suppressions/:suppression_id", wrapper.DeleteSuppression, options.OperationMiddlewares["deleteSuppression"]...)
+	router.GET(options.BaseURL+"/v1/leads", wrapper.ListLeads, options.OperationMiddlewares["listLeads"]...)
+	router.POST(options.BaseURL+"/v1/leads", wrapper.CreateLead, options.OperationMiddlewares["createLead"]...)
+	router.POST(options.BaseURL+"/v1/leads/bulk", wrapper.BulkLeads, options.OperationMiddlewares["bulkLeads"]...)
+	router.GET(options.BaseURL+"/v1/leads/export", wrapper.ExportLeads, options.OperationMiddlewares["exportLeads"]...)
+	router.DELETE(options.BaseURL+"/v1/leads/:lead_id", wrapper.DeleteLead, options.OperationMiddlewares["deleteLead"]...)
+	router.GET(options.BaseURL+"/v1/leads/:lead_id", wrapper.GetLead, options.OperationMiddlewares["getLead"]...)
+	router.PATCH(options.BaseURL+"/v1/leads/:lead_id", wrapper.UpdateLead, options.OperationMiddlewares["updateLead"]...)
 
 }
 
@@ -4832,6 +5080,999 @@ func (response RevokeInvite503ApplicationProblemPlusJSONResponse) VisitRevokeInv
 	return err
 }
 
+type ListLeadsRequestObject struct {
+	Params ListLeadsParams
+}
+
+type ListLeadsResponseObject interface {
+	VisitListLeadsResponse(w http.ResponseWriter) error
+}
+
+type ListLeads200JSONResponse LeadList
+
+func (response ListLeads200JSONResponse) VisitListLeadsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListLeads400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListLeads400ApplicationProblemPlusJSONResponse) VisitListLeadsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListLeads401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListLeads401ApplicationProblemPlusJSONResponse) VisitListLeadsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListLeads422ApplicationProblemPlusJSONResponse struct {
+	ValidationFailedApplicationProblemPlusJSONResponse
+}
+
+func (response ListLeads422ApplicationProblemPlusJSONResponse) VisitListLeadsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListLeads429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ListLeads429ApplicationProblemPlusJSONResponse) VisitListLeadsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListLeads500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response ListLeads500ApplicationProblemPlusJSONResponse) VisitListLeadsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListLeads503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListLeads503ApplicationProblemPlusJSONResponse) VisitListLeadsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateLeadRequestObject struct {
+	Params CreateLeadParams
+	Body   *CreateLeadJSONRequestBody
+}
+
+type CreateLeadResponseObject interface {
+	VisitCreateLeadResponse(w http.ResponseWriter) error
+}
+
+type CreateLead201JSONResponse Lead
+
+func (response CreateLead201JSONResponse) VisitCreateLeadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateLead400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CreateLead400ApplicationProblemPlusJSONResponse) VisitCreateLeadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateLead401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateLead401ApplicationProblemPlusJSONResponse) VisitCreateLeadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateLead409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response CreateLead409ApplicationProblemPlusJSONResponse) VisitCreateLeadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateLead413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateLead413ApplicationProblemPlusJSONResponse) VisitCreateLeadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateLead415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateLead415ApplicationProblemPlusJSONResponse) VisitCreateLeadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateLead422ApplicationProblemPlusJSONResponse struct {
+	ValidationFailedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateLead422ApplicationProblemPlusJSONResponse) VisitCreateLeadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateLead429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response CreateLead429ApplicationProblemPlusJSONResponse) VisitCreateLeadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateLead500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response CreateLead500ApplicationProblemPlusJSONResponse) VisitCreateLeadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateLead503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response CreateLead503ApplicationProblemPlusJSONResponse) VisitCreateLeadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type BulkLeadsRequestObject struct {
+	Body *BulkLeadsJSONRequestBody
+}
+
+type BulkLeadsResponseObject interface {
+	VisitBulkLeadsResponse(w http.ResponseWriter) error
+}
+
+type BulkLeads200JSONResponse LeadBulkResult
+
+func (response BulkLeads200JSONResponse) VisitBulkLeadsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type BulkLeads400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response BulkLeads400ApplicationProblemPlusJSONResponse) VisitBulkLeadsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type BulkLeads401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response BulkLeads401ApplicationProblemPlusJSONResponse) VisitBulkLeadsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type BulkLeads413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response BulkLeads413ApplicationProblemPlusJSONResponse) VisitBulkLeadsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type BulkLeads415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response BulkLeads415ApplicationProblemPlusJSONResponse) VisitBulkLeadsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type BulkLeads422ApplicationProblemPlusJSONResponse struct {
+	ValidationFailedApplicationProblemPlusJSONResponse
+}
+
+func (response BulkLeads422ApplicationProblemPlusJSONResponse) VisitBulkLeadsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type BulkLeads429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response BulkLeads429ApplicationProblemPlusJSONResponse) VisitBulkLeadsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type BulkLeads500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response BulkLeads500ApplicationProblemPlusJSONResponse) VisitBulkLeadsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type BulkLeads503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response BulkLeads503ApplicationProblemPlusJSONResponse) VisitBulkLeadsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExportLeadsRequestObject struct {
+	Params ExportLeadsParams
+}
+
+type ExportLeadsResponseObject interface {
+	VisitExportLeadsResponse(w http.ResponseWriter) error
+}
+
+type ExportLeads200TextCsvResponse struct {
+	Body          io.Reader
+	ContentLength int64
+}
+
+func (response ExportLeads200TextCsvResponse) VisitExportLeadsResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "text/csv")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type ExportLeads400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ExportLeads400ApplicationProblemPlusJSONResponse) VisitExportLeadsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExportLeads401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ExportLeads401ApplicationProblemPlusJSONResponse) VisitExportLeadsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExportLeads422ApplicationProblemPlusJSONResponse struct {
+	ValidationFailedApplicationProblemPlusJSONResponse
+}
+
+func (response ExportLeads422ApplicationProblemPlusJSONResponse) VisitExportLeadsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExportLeads429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ExportLeads429ApplicationProblemPlusJSONResponse) VisitExportLeadsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExportLeads500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response ExportLeads500ApplicationProblemPlusJSONResponse) VisitExportLeadsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExportLeads503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ExportLeads503ApplicationProblemPlusJSONResponse) VisitExportLeadsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteLeadRequestObject struct {
+	LeadID openapi_types.UUID `json:"lead_id"`
+}
+
+type DeleteLeadResponseObject interface {
+	VisitDeleteLeadResponse(w http.ResponseWriter) error
+}
+
+type DeleteLead204Response struct {
+}
+
+func (response DeleteLead204Response) VisitDeleteLeadResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type DeleteLead400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteLead400ApplicationProblemPlusJSONResponse) VisitDeleteLeadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteLead401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteLead401ApplicationProblemPlusJSONResponse) VisitDeleteLeadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteLead404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteLead404ApplicationProblemPlusJSONResponse) VisitDeleteLeadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteLead429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteLead429ApplicationProblemPlusJSONResponse) VisitDeleteLeadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteLead500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteLead500ApplicationProblemPlusJSONResponse) VisitDeleteLeadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteLead503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteLead503ApplicationProblemPlusJSONResponse) VisitDeleteLeadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetLeadRequestObject struct {
+	LeadID openapi_types.UUID `json:"lead_id"`
+}
+
+type GetLeadResponseObject interface {
+	VisitGetLeadResponse(w http.ResponseWriter) error
+}
+
+type GetLead200JSONResponse LeadDetail
+
+func (response GetLead200JSONResponse) VisitGetLeadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetLead400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetLead400ApplicationProblemPlusJSONResponse) VisitGetLeadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetLead401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetLead401ApplicationProblemPlusJSONResponse) VisitGetLeadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetLead404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetLead404ApplicationProblemPlusJSONResponse) VisitGetLeadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetLead429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response GetLead429ApplicationProblemPlusJSONResponse) VisitGetLeadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetLead500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response GetLead500ApplicationProblemPlusJSONResponse) VisitGetLeadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetLead503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetLead503ApplicationProblemPlusJSONResponse) VisitGetLeadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateLeadRequestObject struct {
+	LeadID openapi_types.UUID `json:"lead_id"`
+	Body   *UpdateLeadJSONRequestBody
+}
+
+type UpdateLeadResponseObject interface {
+	VisitUpdateLeadResponse(w http.ResponseWriter) error
+}
+
+type UpdateLead200JSONResponse Lead
+
+func (response UpdateLead200JSONResponse) VisitUpdateLeadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateLead400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateLead400ApplicationProblemPlusJSONResponse) VisitUpdateLeadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateLead401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateLead401ApplicationProblemPlusJSONResponse) VisitUpdateLeadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateLead404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateLead404ApplicationProblemPlusJSONResponse) VisitUpdateLeadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateLead409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateLead409ApplicationProblemPlusJSONResponse) VisitUpdateLeadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateLead413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateLead413ApplicationProblemPlusJSONResponse) VisitUpdateLeadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateLead415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateLead415ApplicationProblemPlusJSONResponse) VisitUpdateLeadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateLead422ApplicationProblemPlusJSONResponse struct {
+	ValidationFailedApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateLead422ApplicationProblemPlusJSONResponse) VisitUpdateLeadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateLead429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateLead429ApplicationProblemPlusJSONResponse) VisitUpdateLeadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateLead500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateLead500ApplicationProblemPlusJSONResponse) VisitUpdateLeadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateLead503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateLead503ApplicationProblemPlusJSONResponse) VisitUpdateLeadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetMeRequestObject struct {
 }
 
@@ -7851,6 +9092,27 @@ type StrictServerInterface interface {
 	// RevokeInvite Revoke an open invite
 	// (DELETE /v1/invites/{invite_id})
 	RevokeInvite(ctx context.Context, request RevokeInviteRequestObject) (RevokeInviteResponseObject, error)
+	// ListLeads The organisation's leads, newest first
+	// (GET /v1/leads)
+	ListLeads(ctx context.Context, request ListLeadsRequestObject) (ListLeadsResponseObject, error)
+	// CreateLead Add one lead
+	// (POST /v1/leads)
+	CreateLead(ctx context.Context, request CreateLeadRequestObject) (CreateLeadResponseObject, error)
+	// BulkLeads Approve, disapprove, set the status of, move or delete many leads
+	// (POST /v1/leads/bulk)
+	BulkLeads(ctx context.Context, request BulkLeadsRequestObject) (BulkLeadsResponseObject, error)
+	// ExportLeads The filtered leads as CSV
+	// (GET /v1/leads/export)
+	ExportLeads(ctx context.Context, request ExportLeadsRequestObject) (ExportLeadsResponseObject, error)
+	// DeleteLead Delete one lead
+	// (DELETE /v1/leads/{lead_id})
+	DeleteLead(ctx context.Context, request DeleteLeadRequestObject) (DeleteLeadResponseObject, error)
+	// GetLead One lead with its campaign, sequence and message timeline
+	// (GET /v1/leads/{lead_id})
+	GetLead(ctx context.Context, request GetLeadRequestObject) (GetLeadResponseObject, error)
+	// UpdateLead Change one lead
+	// (PATCH /v1/leads/{lead_id})
+	UpdateLead(ctx context.Context, request UpdateLeadRequestObject) (UpdateLeadResponseObject, error)
 	// GetMe Who is calling
 	// (GET /v1/me)
 	GetMe(ctx context.Context, request GetMeRequestObject) (GetMeResponseObject, error)
@@ -8811,6 +10073,248 @@ func (sh *strictHandler) RevokeInvite(ctx echo.Context, inviteID InviteID) error
 	return nil
 }
 
+// ListLeads operation middleware
+func (sh *strictHandler) ListLeads(ctx echo.Context, params ListLeadsParams) error {
+	var request ListLeadsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListLeads(ctx.Request().Context(), request.(ListLeadsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListLeads")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListLeadsResponseObject); ok {
+		return validResponse.VisitListLeadsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreateLead operation middleware
+func (sh *strictHandler) CreateLead(ctx echo.Context, params CreateLeadParams) error {
+	var request CreateLeadRequestObject
+
+	request.Params = params
+
+	var body CreateLeadJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateLead(ctx.Request().Context(), request.(CreateLeadRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateLead")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateLeadResponseObject); ok {
+		return validResponse.VisitCreateLeadResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// BulkLeads operation middleware
+func (sh *strictHandler) BulkLeads(ctx echo.Context) error {
+	var request BulkLeadsRequestObject
+
+	var body BulkLeadsJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.BulkLeads(ctx.Request().Context(), request.(BulkLeadsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "BulkLeads")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(BulkLeadsResponseObject); ok {
+		return validResponse.VisitBulkLeadsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ExportLeads operation middleware
+func (sh *strictHandler) ExportLeads(ctx echo.Context, params ExportLeadsParams) error {
+	var request ExportLeadsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ExportLeads(ctx.Request().Context(), request.(ExportLeadsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ExportLeads")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ExportLeadsResponseObject); ok {
+		return validResponse.VisitExportLeadsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// DeleteLead operation middleware
+func (sh *strictHandler) DeleteLead(ctx echo.Context, leadID openapi_types.UUID) error {
+	var request DeleteLeadRequestObject
+
+	request.LeadID = leadID
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DeleteLead(ctx.Request().Context(), request.(DeleteLeadRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeleteLead")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(DeleteLeadResponseObject); ok {
+		return validResponse.VisitDeleteLeadResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetLead operation middleware
+func (sh *strictHandler) GetLead(ctx echo.Context, leadID openapi_types.UUID) error {
+	var request GetLeadRequestObject
+
+	request.LeadID = leadID
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetLead(ctx.Request().Context(), request.(GetLeadRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetLead")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetLeadResponseObject); ok {
+		return validResponse.VisitGetLeadResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// UpdateLead operation middleware
+func (sh *strictHandler) UpdateLead(ctx echo.Context, leadID openapi_types.UUID) error {
+	var request UpdateLeadRequestObject
+
+	request.LeadID = leadID
+
+	var body UpdateLeadJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.UpdateLead(ctx.Request().Context(), request.(UpdateLeadRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UpdateLead")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(UpdateLeadResponseObject); ok {
+		return validResponse.VisitUpdateLeadResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // GetMe operation middleware
 func (sh *strictHandler) GetMe(ctx echo.Context) error {
 	var request GetMeRequestObject
@@ -9530,237 +11034,274 @@ func (sh *strictHandler) PreviewTemplate(ctx echo.Context, templateID openapi_ty
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L3rchs5ejB8Kyh+qTK1aVIH25OsVF9VNB470Y49dln2TjamwwbZD0msmkAPgBbNcVSVH2/l/Z+L2Avb",
-	"K3kLzwP0gewmKdmS7Rn9sUWyG8fnfPzYGat5piRIazrHHzsZ13wOFjR+Os3Ej7A8S9zfQnaOOxm3s07U",
-	"kXwOneMOz8TwApZDkXSijoZfcqEh6RxbnUPUMeMZzLl7c6L0nNvOcSfP8Um7zNzbxmohp52rq6jzJNdG",
-	"afdsAmasRWaFctO9mQGLJXywwzE+ETM1YXYGLNNwKVRuWMan0O9EtLpfctDLcnn0Tqe6lDn/8Bzk1M46",
-	"x0cHB01LOUtgnikLcrz8EZbrS3rBL8AwzjRYvaTlCMPc5sFYZvgETpgBwFWevjpjlbeLdc6AJ6DLhVbm",
-	"7LlJ21b8+HHUmQsZPh82rl9eCgutVybw50+/sediLuz66bziU2BG/AoRO+wdHhywbgITnqeWHR3std1T",
-	"imNV5/cvuUuK3AmIeT7vHB+6G5sL6T8VyxLSwhQ0ruutAd26+dyA/tStX7mXTaakAUSR73nymi7ffRor",
-	"aUHinzzLUjHm7mD2M61GKcz/8a/GndLHynT/oGHSOe78f/slGu7Tr2b/Fb1Fk65CYeoWCkkBed0RT9if",
-	"zl/+FDH3F8E+/V3g9F6/45BNyUkqxne6XofIYaVjP79hC2FniCjjXGuQlhnLLbCu0oxLJkqsYBewpMU/",
-	"U3okkgTkXa9+zNMU9APDtEqBzfmSSWVZohD/cWln0oKWPL3LlZ2rOdiZkFM24SKFhCnJVK6ZEQmcsNgf",
-	"+VAksTtOacVEgGHCMkHPpWpq+uwnRWMsuGHjGZdTSHBHPyn7TOUyucsd/aSYyccOLNyKhCT4CIev9JRL",
-	"YTiR06uo84ovU8WTN0o953oKdw0VI5UsmTAsdZNrZmecFmxAX4JmfDyGzBrWfXH678PvX/7wl+H3f3nz",
-	"9Dxih+yF+J6NlsxTOgLuN0q94HLp6Ym5y828doiHhBiSE8/c+MSCZvFr96F36j7EzMBYycQ4Uk5cDFdZ",
-	"eaS+mjUKjTRa8tzOlBa/wp2C1gthjJDTiMGHzBF/pjRbaCWnbKwBsYOnhMpvJb/kIuWj9E4h6pQlkIFM",
-	"kOR1EQ24QXiac5EyDSlf7nlMP3H0ZxVrI4b3NuVC+n2YPMuUtpC8gETwN3gdXwZFHLkUkr1986z3z+7k",
-	"/WfO5m5lzEEKblVloHE5AXsiFlcX6RYXs1ymYBwlK2UvnCgVxhqm7Ay0Yd1yaMPcyrl2tMRAT0gD0ggr",
-	"LiH1nOXPPBUJTvEMD/hLndMC0rTnmfsot2ykgV+gxJmnjqaD1kqbmBm+NGwxE+NZHyUfPw2K7XhwJAlW",
-	"hBOeJMJNyNNX2p2yFU6EmfDUQNTJKl997EzyNB2S1LQq4j1z3JlJWLj7Ubm0jhasytUbpdSok3FjFkon",
-	"66Of4sjhd9bllqXAjWWHBw7INR873WSPTVZXETmYcvADH4SxDi/8Dw9MMdwNVmrVBcka13rvqiphvvOD",
-	"VLb9vnhDjf4KY+tmIl0LdbDaVYw1cAvJkNuaeJpwCz0r5tBpWLVIdhBlo07KjR3mZvPgMk89ISRReW2U",
-	"ACbrt6xhIj40a3UToZ0oWNxoUOwMjDXYiFnFNIzVVAoDTCCMrY2v4VJdfNLiV+4JTwm3Uyw+qp5/+7U9",
-	"wYeuiWTh4CqgdXhd0MIxtq0LoYGn6ctJ5/jdZiLlofAqWgVDupj1yzyfqYVkSo5R75WJEy65I1cj4NqJ",
-	"RA72+51t+/DDr+/kfbGX54LIWH1dCbdIeYWFudlGgovdhVm41hw/V4wMeDXXghtcQ32MxivJ7ewcjBHE",
-	"Ner7cMzOmGFBb9agnYQWMxSy4RJIKmO5tCJFPKLh6PS9vGMqt1AIZFGHROpfufXL2nR+L6vP4iFMNJjZ",
-	"hlU7bWnbqK/dM4HWDq2XUUA6Lf9d53uEo8qBloM7fX7b4G+NtwxUL6x22KvbqC2kdu5+xpUz85tsuvHv",
-	"cyMkGPPEyREftjPh+q3+POOW7EhnbKGFBePUuxHMeDphatLvrBIUJ9oMjc0T/7nAiTrzOmg4yjn/cEZP",
-	"Hx2sYwfKTnI5bKBYR43Dje2q8epx43NCJrmxernToBewHGZcyGGmhDdXNu3w8Q026CgX6N3355+3wqa7",
-	"vWCdgmiH3N2NHMNul2KVbGQQaw9e8jSHoQMGZURA5G3jXzUA7BM+z7iYNtAnp2FISM3OtDYM9YRebCK6",
-	"7q0U7CfKHzcRkGqI9nH7HLsKVOl8OC5xfdPxrJKGTYKUAesk2p2P/Dw8795VuR7Dzm/S08V7bjcTMW0n",
-	"XHReq3QLNOlyKfAENS9gE63mUVBnaXAmARK0RnU5MzNwch9nBrgez/YqzKoET2O5Lq96RS9BiZKPrbjk",
-	"wdp+M4Ayltvdzxof9m/l13otx/cszLOUk02+Aca2rjbPkmuC/wapt3qkBeysAkNUEoP68iuQWseF4nTC",
-	"4daucoUQ1DC6tr/3GyhWIDMVyQHmXKSdqLOYcWt4lrlZ56ZRkihGuYkcXyWNdZj8wTs/4ne4lvcxukBu",
-	"SD1LDvYQdQT/4XCFrkadXIpfcvA/O6hZJ3h1dnlwa6Tsmtr2TQndmcxye2fUbs4/VL98fNAAlitYvWrk",
-	"MEtjYc7CU47uZfkoFWOmJDCl6b8JW6pcM7WoE7NWp9yaYlgcyCbM+Qx6VSE2fCHNao3xrW8HUr4cjsAu",
-	"AOTQWMjMMOHLBpx9KYFloJl7JmLuGW8IR8blqFawVTju9sAwA7/kgPqvhEvQLHGqLDdCTmvYXrgxH373",
-	"uOLGPGjSyZrE02K5O93IzwAXCV+2DrYQMlGLIZBzZ+Pdpmp88cYxkpV38Syu+Tad1DD1NGBNj3X3gqfv",
-	"ztab64Lzd7Pv13EUlQ2VHGrI0mUT0uEPzD1mmu6vInGMlEqBEziLOfzq5fCVASU7O/3plLknmHskYtCf",
-	"9tnT3EHe/vegU7GT5aN+KFE7rK7usbK6pqtZv+oqJO2CR0RXr6e1hnfZBSwNs4oZsCdk2ZdgWAoTy1Ru",
-	"2QVA5r4WmqH6wrpKMuL8ET1e8fU9MBVPWXQN3L4R+pWc1kNdC6v9VMws5/mn63P0rwqNPwVNbwXnKoLH",
-	"d4+upfqeFyJEkCPH5rITdaZKTVMYop6C8q2QF5CgVYhnKk1V+cycZwbXIHPuBFCeW5WJVNmNsud5UDvq",
-	"W36icmkhQQXKO8Pp+QfG61dcJmwOxvApGLaYgWQaeBIxo9zzS8bTBXKxqQYoYi7m63g0UrkcQ8MSXoTB",
-	"7YxbRo8lNZFESPvdo0bzIgq+Zmi8G60+8FP8kYZ1hOGYuecilkAqLkFDEvmtOGAR5LG93vRkELmEIY3Q",
-	"sLnnpKOm3BgxcXO4tzUY62ZXmo2VvASnquw4o59oqGEM4hKSthlx035fOw5t5m0Hef7ivASB4jh3HNYq",
-	"y9MhwlLbYos4DAK9HQcOilfLon92P59m2U1XvuZlK7dRh7vVlVROsuG+GoAmKnBjI9csLADr/q5UTGC8",
-	"HKdwzBLNJ5b9/X/+l4wVwP7+f/8Py3huIMFvC2WYntHjmVsW6/qn59xhtFHFcywRGsYW/dhRQbRwFkd7",
-	"8C10ProZqsq2+9WPvpEwvUUNfKsYMBey+u1hdAsWxHsd+LejA4efnYyYG0Bi67RD9O1LJaFJ6d2sPkad",
-	"D72p6vkvw7P9n/wf71QGkmcCXTum//bt2Q/vq+/0xDxTJAxh4OhxZyrsLB/1x2q+r3gmemOVwBTkfrGM",
-	"q+rr5kJkPZXRmfXQSwHag1+jyFFIVWvH82//dvziRcSOHvVmKtfIq7m1oN1v/9l9d3D4/t1B74/v/+vo",
-	"3UHv4fu943cHvcf01T80GaaR0dbsg8E4VoHOh0d16HzYMNAzAWnyVGtS5lcQXCXN9uuJe2l9j386f/kT",
-	"86fkuC6KKyGcxwt2+wEd9oNQ2BgK4DlIw+wrTIKWUr7QRM8pcKbZRZt9CW8FhNtrdQrfQnAIRYonw9Hy",
-	"Rmbp6zh+S9N54F4ZyIQQOhx6p4j3KHyyTVyrybYdQB2XVDFFVw5va5gHwcSNzMPF7W06CkLQyrntFq5B",
-	"J/g+KiPmO3OYjxqkI1rFtq1dI1LEY8l6pAjd2DDXaZNB/BJSlc1BWqZkuoxYKi6Axehxj8lM4BQrkgQX",
-	"3GDkIwnI7bFZm+dg3edPT394dfb85Zvh05/+/P8n5e97xzgjgfpA4oARRQ8uhAHGR05I7LMzJ6nz8QxM",
-	"5Xmg0UfLgXSLRH2L9i7klGVaXdLjS6YWJD7zJNFgTH8gOzuopO+Lu/kMFtritr6IffZ5Or8uz9iZouMI",
-	"mwn683T+SqtLkVC4SCAyo1yklhR4aWdaZWLciTooIwinzMNcSIH2OMgMwIX7TqtfGmXlyhRncqKaDNCI",
-	"oMO5SqCZloutNpzqPpxum3Lr6PLwAhoNKU20sL6MlTFazq7dqh4SwAw0qnfgEGnNlseMVdrp2dYgZlzA",
-	"stn0Gu5nXaHSOZChA8eeTFIhgeHjPSER9dwZMS7NArRpHn08U6aJfDxzNJwtZiKF9aXPOAUy08vHTGCA",
-	"jnTyK+L6QIYDDfZK1rVFuGOxMPdVAlmqlkilZhgwdwHLgZwoHTFwK/C730PzzkSlqVqgrxz3jbZVCvqu",
-	"UZPK/tYAbl0pDesprasMn26ktnjPa7YxpacVKHKkQEloxJAN68CfMMnDuJNsnD6rIPB1cMT/3aCWP70E",
-	"vSzOIEJ4rB0DnvyiAsXF3RYXhroKhafuRIZXyUQDPXZqEWhucw11mU7lo3SDiClz4vufISKgOOsCS8L1",
-	"rROQKgmoAUlUoa/lLWwhMTuaGhqpUFMY2DZ1EcPqXsp0WRgJCjBdDbraKvHeEEJX7rsOowe9oxN2GrhT",
-	"kU/EHYQayw7rQS4BQgpr/FHd07EFctqgoOXO3oCxr8Gg1LnKGCqke50yQRAFtpwSiQwYp45ZgEPCrwZ/",
-	"TStPVRfNS7jhXa36LFrwR11UYL6COyVCVHbUcrpvg/TzCUJfGOa1WjRRmolW8zUK0Sxo7/iY5enOi3pD",
-	"T68p6G5ROGUUpEs/7qaDcjtcly0dQ6mtvN1U7Y2iQkmKAt71vYQvdzobytrZcdAN8BySo1oSLtQ8s9fb",
-	"QBUTtsn6y2awLhcV+TMv9ru6pqaD3nSvbwqQuvurvdaVXf/oV9WYz3RwairkzXK+rmenUHraaNf9eSbG",
-	"sxAhk5u1rF0KCRBTiT4lVRQIIE2c5OS/KiEh2dsh6KmeSvYpOVrBSLQxR+sFtOpAu6eekIHGzETWKpTW",
-	"dI5wkGwEqZJTPMCu+8KgAWJvZ+HzRTHxeT6fc90YHfQp6SCZFnIsMp6uJXH4vIlwVu8/0WB448SPlRXu",
-	"nslBZ7d+++2m2VoK5dqvBOLXstte94CGOxl6Vw6oLJEREKLcR2FBLRffflSfwWblz/wL2axo9hspJLvf",
-	"1MrStoBfFXXXjrYkyFtp5o3X5+fYgCcv9bRqLrrGoQXF8hOji36H8VhfJFzq5QqfWNX/yB3+Ce7zW8x7",
-	"/uREmyqUu9fSfNo8Xj4qrmNYerk2P2dF3Uw90UAJyQrDOyzoTAvTbGT7rMkguK1o/S5raR7rS2/e9vWy",
-	"OqrQ9ZnCTz4DSN5yREcNqppw7lV72YTGMgnb6h00xbyEOV6DAftEyYnQ82tS8qpIvrEgRnjuTuss1DZ4",
-	"+5rSzm7YpnWRP3aVT9pmkXNVzKHnGqfScClg8Rx4cs3gbvcKcwIUFWiQCWg2UfqEAeotGF3BhGEhCKYh",
-	"R1nY3bJ9fc7xjs/mctcs4nFurJoPcakbZJRd8nNXSii5sxkti7gmw7hh8cePNGF/kB8cPBxfwBL/gKur",
-	"2KNnjWodNAVSFfC2GqzTEGmjjd09jfmvanSNHGYsF7Lz2CE+OgQCbM3Qzmbr6c6PD1ryM3dbwwJGRljY",
-	"YfpGcusL9qxR29fPnrA/Pnr8T8wXAmKEa6YB2r17ezXNxWkrbM7HMyGhp4En+IV72ktol0U1ouGkPQKi",
-	"lRZUrVc7ScGVuK4GfUtIY7lPW28owxKKzDXLNqtiTzXyOMDeui3ZGxBWgwbfvj5jks+FnPo6oHQB7vHt",
-	"qTZe56dZK4FAPoRgA8V8TRUibsYu1qpkfAqPqw/WuFav3RUu2oUk40syR9+DDxBqEh/PxVTm2V2YD2vW",
-	"kWvKU04LveGr1xdNtpkJ6waSYmlNF3OeZ5luq/9yi+rOhdiujlbW9qN7HLfNzXYbYOXF1/RCLQR5q9cU",
-	"c7/WMf0nt6lUGEiOGWepWoDujbkpYqiY0ixRcy4k65798NMpOz1/cna2h0HEXLKn/cPvHjFybPZ3U3rw",
-	"lMJ6it1XkuC3RAhWDuL7PL1o84zyJGnKCXmtFoZJtWDe4JsKY30QHGjAmJMRTJSG5iI+PHVMZDl0K2jM",
-	"tcDxy/Gqs/h3WRdT83LpawnuNc+U5FQHrymVBifRkAGnAmySAdepAM2025mv8MXnwCYiBSwaxWRx0f0t",
-	"Xpi2ImKHBwdMSGSYbh6zsz28CrpqsYH54dibznSs8jTxl7RlR6uViBAc1i+wdtDlGorz2AKBNwpUvXs6",
-	"oWHqiWH9ZM/OX7KHh9991ztkPM1mvHfE6FEmJNU8ZJyhvOhxHNPaVG4ZZ14XQGGKYWluyiSuxM+/O+39",
-	"B+/9+v7j0VVjtHxJvpoKmwjLxtxXNCnrW8c8E/HeDSoMFgSwKqEeHl1PKqBBtgDFj/5+V+tjEB3tBAm8",
-	"UTAoR/kMhv0qI/xC1v11cKx6q6S3YI2gSP0KHlguEDuL3E5MZw3p2CGLkOqEbjvJgui0RsXWwS9sMwrk",
-	"bggUeBw+0kWWn/E+y48Ov8tPhLYRm4sPkAxpnk6zHtewlueCClQ4iv7k/M8RYcMh63JGdYEJD00LF2mP",
-	"7q0gxOaLxnWV/HqHMOA3XjHfXNyqofS3/9VXgICsiFLcCdrDtJsKYX16Caubp3mUFdjWfzRDtZAtp9JU",
-	"k5uphcQoVcxJ5ksfo1qv4FmJwxJmSHVP1uf4szDCKcVWeeNSvfZ3y2hUWKWpMUFZt6MI4xxzy1M1zeEE",
-	"uUSPMhLGqeMrwrqZtyy/3ZHgoGRnehgg5NxC1gQe17fqR53cocEQkbAhuwzFMQsSA4q5oT23SGC5gaET",
-	"vbejZHslqQLKKsPVykjRgVUBonqdBSTW93U9n8IqHt6sUlQxSuqtVTco+NqATCpbPjDMPXBSqZD2wOfz",
-	"+zyU6woXV5tO4SYSYnsGbYuFtKW+Y3MVwxVi4BOamouMzDhJYljOYFf6cFP/zY2RucjJvUZFkSq6bTmy",
-	"lpJPuNxNGPAZRLiCl34h+S3M710Z67sxfJ6lDdj2Gp0WkGDkPj1EDo0RjHlunPqGZTWQLE7FJbTA0uel",
-	"8FuKAK5Td6nBqLSxvMSrlI9hptIEtG+xIkFgDgP3lXYkFk+f8DQd8fFFRIo48PEswr4g2olvauLVa55l",
-	"wDX3BZKK3bZYbMOWVi2v9SqBdDcl1a9sZ4fLvpl9MvXers0l+kvH2Ebqife4HvWgkmY5alyynGtKilTb",
-	"qLlS2Q98acqyMLXSZNWaVptrHRm/kxUY8nVkg1xfG6c58CanQ2qu8eLFZidg7VARyy2ptvXyBCM65Pdb",
-	"7ma3wlXNt1cnujvwhy92u6HiHLbCKHvPWMgqxsLrFL5qvcTX/nqYkgzKC428ZIJth7DnxoqM8nA717rp",
-	"Nd8oMu8OBZjfhfixfjvqAm4Yf/4ZQ0Ca4OataYrf/czlGNwvw0vQWElqc0oshnRjlnhCWeK+ABH1+uGW",
-	"xThazLp8IGlIMithgjxWDA1dUjQYsN7zEeol+CT1vf5AvpVhRYzCxkP3MnqEZaCcFKS0L7+HfQsvYGna",
-	"Ukvr2/ykchibo6RvEsFcC15euZCmpdcdeFucPCFYtKI7zpWkzBibg6G/FpDI8Led5dr/OdGC/jDc5tr/",
-	"mePbjYUsDIxzLezy3KG251HYDOE0byqeeSrrXR+6f/r5zZ6HipqNxl8v66bZ8O///Tc00SH5wGumdgvF",
-	"embWZtSySPi89vWIoFciVZZNhEzQL0dVdHx1uii0LshAG0cHhIGEzfPUip6jbAMZuJkXVrlkz5+/iLCZ",
-	"CJrc5my0ZN7SWZQM4zJh5y/OqT4clsAbyKKGm/GFZLB4Fz6qgZa0QA+Y0heQ9AdyIP/wB3eWIK3Hrf4f",
-	"/sDOQSYsPvUtyvDrY0ZdKBgF8eD5UhhP7BR0X+2cvpbCsCBvr9wIcvN4//Jwn+d2tp+qqZAxFT9X2vZS",
-	"rPP1p5/fnDANEhYDGRTc8h3v/o83X2xMNxvv4ZQDSe9nouewOu4zzDLxHfYMM2OVOSKkyl2smPWOqR/j",
-	"QOIOuEReX5/b59qzRweP/Mmibdv84Q/MqepFyEzc1kgrZiOViAIKnMQzSmEg16Jk4rFKIHYEcJbPuWQx",
-	"xW3EVDW01vOQyyRyit5AlvE02D8t12Ci0Evr3fs4TForSZSBpog2vyGnNof9kGray/hUSI6lAiUswFhS",
-	"mo6RNrMYG+rFrIu9UKOBrDRDRbC0O/W3xTgy/8DJQNZfEIaKZgWPLjeWmuLSmiutZR1sv3p5/ib4LInW",
-	"m6KDJHEOd9PxSkPaeCC9Ub972Dt6/LjaiavPSk9saIzqFnXhxnI69tEjNlO5NseMDyQ1Fiz6fqIv2EGs",
-	"OwxsgDYFS/bjKbr23ZMDWa7H9l5DlvIlJMfMcZR476Q+kL/HREwmgC1F3agRcyBQlnQIq6W+cQ4DrEhT",
-	"pnMpsT9gCct/9MdYtkc07hhDh0YEBd81EcFlBSXoS4+WJwNJhqrimMZcawfx8Ws0ysyF7eG/cVT96rWj",
-	"fW5hMZG52k8G3NNuJs4eHf2xMmS1a2PXt23c6zMK8aGRkACt7WGcCndwZ6+KDZDEH6rXsJch39MMZOF3",
-	"rZFRNGT64r4Z6N7ZKzbKkyk4kWMg4w897WQEnLSHVDtm3dgNER9jbmCeRcwvzmNJKi7ghMULGM2UuoiP",
-	"B7IopjH2dgzHatA1TEqRQRMhvosj0QL28EKfttzDv/f8zfbOkph1YTxTkJSVRvzJEGdSEoWrIp6sygpP",
-	"X511os4laOPT+PuH/QOfvyt5JjrHnYf9g/5DckvPkLVXSbT7PKWaKkVy7VmCbjdjT1+d/QioLVWbdbdU",
-	"ayof2aeWzVfR1gd9N+6r9yutjo8ODjY0RbxeM8RKS6/GRphI99SECp106UYJnqhTmKGmjY9oSU0zFUvf",
-	"r7RoxlcOt79Sa1GKLz3c/lLZm9i9cfTH7W+sNny9ijqPd9lR0WoYX3i4036KhqYoWoYsMvQ+rFTaDuJ/",
-	"nac5QOdTg0ErAUzfU4XdBoPBy4V0FBQJUzIXsmDrhSoSArm6jw4eel1nmBeaSlxW4fIshu7dUWssRouR",
-	"HR5/g1mpjivk4SBsuTayrLSBJ1zAW/rem4k+Ixp4X8xVXZXxeWUrKHh4K3MnbV1JC54qrPFX8LUj3sEO",
-	"iFf0QHcvHO4wxWqfaXzv8S77aejAi+ThaPvLay1pvyG6QnDlpElPTprpx1VUY3z7H0M9IZFc+dr+QFa+",
-	"OnK/xlqQBXKvIMmjJgsmFo9kXaydjCxdlLGPC/71MxTa1eY3io7t3xCk0M1shZTrUnAib2cJFVIsFGjS",
-	"cnqirPHayL9Ovb0CWwxbxUrZzjgNhVdbFMsE5V1S6VCB4XIgffvhE/csDbWYqQLgZhwlyFAmMij6JOKM",
-	"c+10l4EsGhezp2RRWPAlGQv/qnxJdtyIU99qqkcYbCBpow8M0yqFsEJss4YxaKGAGbJYslJUKl2G14tS",
-	"l6yh0iUilOfbxu+gVumyjrnV5tSdW+KqDf2vd2Kun1G+rfR6bRRww/n7a6zdHtVXuGN6dF3qcs9mvyDx",
-	"9JbhzvG791VS+ieFKnMDLeAyWPuLJreBxObYdMhXpem8jzrr6nnnmB67qlJSVKvbKejPWslpSSYd5cnl",
-	"hVSL4EEkK0tpvnl0cLguxGM9o1siE7VaSV8bfXB8x9OIuyUE92h662j69IOPKw2IkJR44vhxUfOrhqPX",
-	"wkxF4Q/NqEkSl2HBHIkuBc/90QDNLZrhekKeoOJX9WIY7KA2kAulL5D9W4ofskqxri4Mo4Tcjw4OWezB",
-	"eAgygSTeaxIKntOKbwfPV5I3d8L0Bg3iuZpOIcHeZRUlonCZYMBYEO9ymRsHBjdXKu7R8PbR0NuWgyjG",
-	"V1ChrLd2c1QMeN1DH/3+uCyo0Yya5059cIty9D+8HNXE69JyVlTLJ5E9YcLuRQNpMjRQ+6jYDEV6A5Ye",
-	"9Q4mr50g7cGneZo6VB9IfxpoZlsPrD2unxF5QHxjhmCsFxq1nwrFaKcG5JBwc5HHp3ANof+z1H9OZSE9",
-	"0OVU/I0R4wy7JzmF6tHBH307gaH7Lo4GkkvmG0asPuG/jptIkq99UivLcUsEqrHmyk3JFBb2DtxEhCrh",
-	"dDl0nwHe8QZuLlzcKwzfPgk8R1tAldaUGEidN5r1hRsTQF2GhrUYXnyzQo/eRwdHK+5icuiGsuzYKsr6",
-	"SAtH0QYy1OIPdJLco17PxiGsmMOxdw2qC/KGFlseyBnPHNEsu/7SYvrsZ8zFKKZiiQI3OhFW79/wQSBd",
-	"ykc+RN93xEgaQEFpzyFlcbZoe3ne5H11dIu+2mBM8ZB050TqWrLU0a2uodl3cerD4E7C9ZSHLibVO1yF",
-	"lnuB7eulVi9QW2J1koLXe3P65MWZTcqSzbWTYZBM1uK5KOzCfV0Tiopux9jNlAmDNClhedbH4DLUmkhi",
-	"qQucJAJpr50JjFdTKbAJn4t0OZBd4t/0sFslcvBKkLgjbmiWiUpZrK687TVTEVxFsEd8PVrYndlb3qDE",
-	"+cHem1x+o6TjtbLojqxj3KeQDQMy6VXjsttJyDPMtzJiKiHpCUmh34uZqpSzEdRXqIiOWIJl3RCIMZBT",
-	"sOzRwcOTpgAK1GdC/ZAifmKvFCusYnwgJ7Bg1G7ZyRROLME/3Fr67Kmv0+JoqWHG8iVVIGO5tCJFl9NA",
-	"krbUTEDcafy5ehi7qCpk5STpqdLq7WuOFfhGfKrIKZEl1IGOuNVaNsEaHtRgnSLyNonsRrHQybsEab4+",
-	"D+sagBCO7IbGJ5Y9ynTwsZxBMlsofWEK8+IotwiXjplW8hkCeBZCnmOraC4Iy0BrZtXtWnHOViM9QwyS",
-	"5Rcg4+PQngw0nqFhjqkqTaYUM5C2omY3oQTFWd4SL63XabvruKHtrLRqMYoqJ0kC0yfz2HtDwlfHX8tw",
-	"n7UQ6OL6b85tq2Rig+1UTGUvzzwpalDLmdfKH/0zhaSv6OVWEVp7Od8RiAcm0JETDPvFjAnLMOVjzh19",
-	"qlC8QUmXunE90ShmQlIWxxwca34b6FalvcecL5HUDKSPe3YEMELCt2vC1jEbKTsbSLQHsxEslTdsBHrX",
-	"pdxNVEskczIARWorZmdCJyzjmBkXDeRYQwLSCp56Eqpym4pLWM87Gy2rh/AAK26lA4lXvtdnp2WgSOGD",
-	"DnTUFnU8CzdxNZiErqMw4xiBjEDZmTswJCQYElozpjSQYpRLlk9DF+BboMe1rMdPMdxWxMEAOvcG2t8z",
-	"XX2l1SUQ+TQzkTFFxisPJp/PVjvm84w7OaeSerCSx+9ISnisSJnAsGDLrYmo4FcwR4iQ/0eVoKgqF0pz",
-	"6DAV86J6mMfHhtAPYeyTYlm3nu0QrYWwy3RZbLiMOqeqwVgLwz31Sw5Y1ohyWMuawrsRjrC/c3rt6lZz",
-	"LsJk27Muil3frR3k202ZKA6sNWeiRLD2pIlTuWQUh4Wqhm1Nzeiz0CiCEmSwcqvK7UA67aXpxSC8+AxE",
-	"w7qVnjDUeSZiCV861h8Schl14NkrRR+MAo1XOvTEbKRxKdTVGMcfSCzrYHx4abQyAtV8GIFdAMghFjjA",
-	"ChAxRddi5CkN7rNShTZ9FleqyMRsnhtL0gtnVCasqLwfMT6QVIkBzbBK03+TppNRC8m6j46OyoSTwrs0",
-	"kN69JCyDD8LYZvMpyb4Bu77WVJOwvi+TbFKcTqvxdcESzSe2QKU7Dn+9l32+oqSRUs7oYqdthIy9Fmq6",
-	"KsHsfwx/rieRNFRMsE6pKebDtLIJ+ma6aBQqxqIn470TlmGdMOFp/Lrg8gNOV6EH22V/euU3F/L9jYAd",
-	"nX4V7IqUN1/DoqxRURVnW9l7Y+7uv4Jth4mDO6O0X4i+/kaTl15KaIAa1Ijahb+6eIBqRMYxCt9rERUC",
-	"1lnl0lXVYltlnPeYXz5uKBbzoxMblypHwQxLpfAx+PJhykfKmRO0WoX2ZXGE2aCjpftvILv1sBydp0DB",
-	"y7MgOBZhNV4WxJQnb7LaOxnIOE3noRtbHFE4rQFpo7AeEinJB64uQWuRwElNDDweSJmnacw0zDGRCrVL",
-	"/3ufnXqZQmki2kl5V9XixDJUZljw5QkFhyBXUJr5rss+dBClV3fBsbuoUI+hcrLxKteQyg4hEVjLJD5e",
-	"YR17J+SM0OMZln7BevbKMnRYpGsMyD/WHEFN5dBqBOb2ZEhfe+2Offi7UrZK5Bbd8H0m1b3suV32JGJQ",
-	"CgE3Ejf3kXSEIvN3SugbTQpPZjC+8HWvgg4uARJz7KgM9Yx0ZMcXXowYL8inI38Vucd7UKcgHdnxBXSJ",
-	"2KOI5Ig9uVcCwyC1umATEy5SNz113quq277gkql29gon88D4F/bQ6GFYjKUwsURbXKnmY8Uc+gP5jApU",
-	"LWl4b6w7Jv9u6HxgNZdU3hS5jjLgG7ihOcF7HSrz0yAFN3PHxc0FnUBzhiuBwNck7TlO7hgXppV5C+Zv",
-	"TNf4jdOnc6wAG3C4S4LN3//nf72wsndDckVCxVdCrZxCHoShiqtBOqHIC2sOt+dKfzW4Tsu9R/V7s8Ia",
-	"xr7y/aiCBlHKpwu+ZN3yB8RiD/c3xOMw2FeCyMSpix06Xu20sYazkIqlSk4d/lIeWr1xTKFxkaVfJqwy",
-	"0VdCA574Xd0TgXsisEYEngkpzKwm0rJuaV/wZglHAQrkuCEJwKG+Evz/SVFNUcepscAmSOuDNYUlI7vJ",
-	"51iE92vA4Ffu6O7R9x59G6RulRVC9wTdwYsCfx3WEgLfEGUJC74uU0Fp0aUp5u6sGDfMWzZQ+6j5y/e+",
-	"Eix+jad5j8b3WvdntApyrZdMyVLxrnDsnTRvCnndXNL3zD/zTZf0pU1sDy7zB3Jfv/fzOCAzn4iacRMC",
-	"xNuj0IoqX59euPeEdDMKTfUT+6hvQ+UEQ+3AMvW6GpNfFC/09XNC9W5hBrLwQaZL5Dxsxg25E32enM/m",
-	"LyoAd1VujUhgIBO4hFRlc/QjUm8GKvaB3joWU93CYa7TGGuXCDlO88Sbs1M15ulAWjCOze312dmkCK8N",
-	"dqgRsBnHvFvfMEFDypeRU2T9dtwOfB+Rgnn5CijCsMcHD9uDyIqyiF9lCBmt7ssEkFXnbq1W7C+gWzji",
-	"Ke1DSFYBCwSrvfsqxvdOwe3UlaAOm2Q48TM0ommkqHV+v/+R/titkHGlHOp9IePfjXJZVj7GKl0iAEEj",
-	"t74eQ8ChqsWPSc1sC0x7AbepLr2AdkUpTUH3f/MpAz/PFNbi4mnqtPC2dOtw4Zt0hRf+mW9aV6BNbNcV",
-	"/IHc6wq3lbjiD3gHhaEOovsfcwN6W4D1ujJBcXph2roO4X+jTyeMy6WS2ABsGX6yM5gbSC/BaxjY7YpS",
-	"y0vpnJ5Nmi1E7icCvh2ZLY11z1G/FY6KcMI9gLGuU+qA1400N2erbw1oZKqtcbVrEN9nLysgPtVcYjgq",
-	"5mlxX87fg7BWKXX/H8hGwE5grmwzYFNAZgWwP7/yR4N/mchPv7EWIcLf9ReO+vwKkfZeJbzNOFECO99Z",
-	"YxPLVHq6SfZ+iRz515aySZ8PiWrz7FC4pf+7SOQlDWSl32nlNlX11Ihj7Eb4qSsZi0e5ERKMKTIdyA5Z",
-	"ZFWgFXIOegrJQJYJFseU2bstRSMqH0M+R1nAxvJlO5tYA7jPzyyqU3wZlnFdaP/m2Mc9cb894i75HCIW",
-	"MJd5zKWAeELbdgrhiX54cD9N5601NcqEf0ZaDkdvwZy0m4ZE9dDhWRjqcooddXMtITlmcWidZsDGzPCl",
-	"KaokW/SDCGo5heQHn1O5HkM8kOSLd+M6aog11JBwidQK6RvtsjlwSdEBajJJhQSGD/SErPRiDfXUuokT",
-	"mOdCCmPFuEgp8M248xRdVIpJsAulLxoTmv4V7PN0fl6e962Riuo0LZQi3Gb/91jcIuVymvMp9OYqgbQJ",
-	"BRyMI2/M7U4qUYwjeU7ogMNdfK4h9r2sNeMjDBlzQEcaUQCxBybUmOgXEI9dsLHNfM8x3ePwttP+3IB7",
-	"7AIg8wEmnnliY8uiI3QBwFhisIyBwYBTrTLq0DYD6Qv/Fb2HkV4Utak4ZUgWfSOKFm/u4RMWDzqDTuxw",
-	"du67vmGlwgY8p7abTojwjW+Zw5+J0vMHjXXAX+VryHIL/ZLKGb4MT78Got6z83t27ti5cpwtYGDEkO5E",
-	"rEJyyvCyRixcI3IN7H3fbuxo0ED/TovuBgernQxq5IX7KvYhNC5Nj1msLgruLsazqIymcBxWjqmZvt8o",
-	"pejVqCdorTQT0lEUIdlCaR91zx3xG6XAYnykP1aJEw66aTofhhC+C1hGzH2B42N280TlMqEvf8mV5UP4",
-	"MAZIIIkG0n2puYWh7y9Pj+XlfdEXbhjsjDPNtXvo7//9t0aR4A2YO5QJ3GyvweRpo4/i39SChUthC5C2",
-	"f+9waChDfOGYohUShdvUn1YAWN/ntF2iaEK23PDpRl/m83T+Fp9Zs+6uVOXGvNGEL1n37Zsne1GQK9jD",
-	"A6yExfhUtZV5m2g17zRG3SJfXI+6Xasu95w3T25Vwpd9dmrZXBnLHn73nV8M8rPYTRy3rQobVe2+pve3",
-	"iz90CQ2ogz8wrRal28kdBLqeqo0LrLI8vesSdL9xjoiVShniEJZ/T/gyWuWPeAUFWrUiZZ5l2vcK20HB",
-	"7bNnInUgPFqy+ELIxEv/GrhRMj5h8S8xm3OLrYcveZqDrzuL6d6htArrjrmBnpAGMJT8EjCUq6l05Hl1",
-	"fXdRPbIJI91Gdy4GWVnxj+69q7ZR6cxuMu5rerOBHp2yTMNEfAhV8rya1JWOiKTCQLJH1xIxk49njBsW",
-	"84T/S+xkjPgfHz1qpUq/1BY65x+eY3WYzvHDo4OoMxcyfD68WxJVOZbtgQggrRZwXw+zzWRQoQYsFY6O",
-	"twQU1MjGLqUwyRaGoEfRvwEeaejjEI/s6IUW8zkJnmoBuudoRRIxs5SWf+iNZzC+cJ+JuyRq7uRfIdnp",
-	"+ZOzM9Y9++Gn070T/70ZyFRcwEIYOGHZDCvz5OjXcWr90/7hd9h2kL5D6qR8tm8urV4yJzxjHW7sPBZr",
-	"mAol434gfcKwae4WnVAEXzBYcMnif3F08AJ8o4KihxnW2RByyuJ/RJxLxFRQJ/rK6iIGKZbGpl04Kfq0",
-	"uBtIwqaLb0KXyKJng0WjRIEacoqlQwZSlBVAKsPxqh4TpDqslOnedDizjFgufQvCk4Gk/hP4Q+Xlw/aA",
-	"6AqSfq1R0ZUlXic0+lYIWZtZhNCn2qG2vMWThltDOvc5w7d3WGMBGfeVP39/lpoAH5Xq5lFBxtAgXKNz",
-	"7QylQTrdH+XpxYb2NSusZqQSdLBw9vbNs94/syfnf2bd2MIHuz82l3FEq3HKFcszd8vRQMbzPLUi49ru",
-	"ux96Cbc8rpQ+EimEnBX3EIvdN/FexMYqzeeO28SIou8iku3eY7kEqmyk1YKEYKTGbkh6No48N3HzezE6",
-	"8l1s3B90diSf4dnFtKsZ8AR0pdbSQPpVYBteuWRKJxg7ZWdouNLAxFQ6cXAPG1AhLaFX0FOWDOTGWafi",
-	"0leKr8r1bunuimkPYQ3+YexfodXigekzLDzfxP+5wdJ98XiVU8R9hriAOiabKjx6NUU72wl9Gcig8u4F",
-	"J7NQ3yuO5v8lW4AGAgifu4OsPTBMd8F4Mxw7hKDQEcbMsDmYRfjNiWCCL9wPvs+WVguEI29Xi6iSIMHl",
-	"yJcxpNs/PDgIT+HKHVw4iMQzLGPDMq6NuwgnQeSSfG+YgPRLriz1HA11bameIgLSo6OjPvteJQLwmt0x",
-	"UMswJ/uE7s9onew+OnxIKWYvTv99+P3LH/4y/P4vb56eN9rpvs/TizX2bT6Zf0dNHTMI8N3x4r2SK9N/",
-	"OYY0dTuHeWaXrBtMLPGcy5yn8V6bxnIb+tXP6IKlTlUGq1wDdUool+WoS+uayFnbpkodHWxVpdZWdHb+",
-	"kj08/O673iHjaTbjvSNGYqpDF8rFqwu+zVKu7wDOk/bTnIqV08y4dZyjc9z5z3envf/gvV/ffzy6+oc2",
-	"G1WbzNZAdN3XIMfKScpoAxMpVN56Q8MHYh6xqkSjxhZsz1gNfB4xfAZt5MSqisXzJMEkdp6+0g7urXAi",
-	"3YSnBqJOVvmqnH0dbB0Ku1/doRV2upGQHE9u7e4q0uQ7GvV98ZQa/RWcaHIVFfuqy2Wro30p4dSRhXaD",
-	"+s+OoFHrZcqtDDzgXhz8HYuDxIMco3UM1KHN9US/j5VP185W6LPnwJNXIlXUggv7dTms4GNb7zBeyqne",
-	"IoCtfNtKw9eV2t9vFsK3Yt/ilKRHZgs18QbSFYvXRhvX1uoudTD9tAIvHg+KoKtW6/x5vW2KibywV3WF",
-	"mwfMd1KpB3Gh1LzuM4+YQXKFZn50MwxRWIhZdyams8IiuIdmODmQoyXqEH1WiYVTugh0c2iHAhOGxTXI",
-	"ms+FsW+KnX6hLlHl0VBRXOE0kyQ3Dl660J/2meHcKbRTJ8xGTMNY58IpdBH6RYdgLPatGSvp+CMWH2gR",
-	"p8LAbaLg4Q1EwbZN5AbYmBvwmxirNBmq3GJ7wYhNVJqqxTDPIkempR1iAqtv+um3OAdpW7eSGxi64W9x",
-	"K1S8olrp2FjISO0TJpQ9blug/3lnTSAA4hP/3u06MMJs270XxXncO1M/u+MjNMsqYW41mogZcLQV/fl5",
-	"4bio8IuSUrc7RM4tZGSLIQmDSCy5MjJFZbX6obMW9dLyBgsMH3CqZoh/5NoWXj6/+ko18AMk7xhdzFLf",
-	"QFl6lyBkAzmCidLQZ0+plSguSwIWd4lNjrpIfMKcNG9OswwHO39x7h+c8UsYSKkk9Nk5PUzsZERGCEdw",
-	"4o8fMdVhptIEtLm6io/R9+HrgA9kN/74EY9w6ND06iqO3Dvu7rhc4se///ff9iI2zo1V89pr9FV/kB8c",
-	"PBxfwBL/cEMQP8JUC4ySWo39ptfp56Zp699ZXiwDdzfhaTri44u1xf8XRma7+U8YZ3OeOuYOCascABnt",
-	"sJL6TBkYSArgwprpRUNFJGrdeB9Pef9wf6SSZbxH5qsAXQ/MQMaeovm0kxAe6b7xjUvcLeUG2j0ygep8",
-	"re6YggZ/kTI1xelscHIU/UnuFdvfb4ezsstCW1fCFgaxKt3vf6z0w9mo3xbNVJEmla0d5jyB0LUVI+U9",
-	"W0Fi0Genq+0V0QEi11WFB6bST/9Rm/JboR+/lb5o31abs82tMG1Fl2qWT9riLtsv9uDOyOsXIq2/4eZm",
-	"BdI3SrXtQuxWi0eFat1Sj7Nn1GgmNMetu/e4hhMWI4lr7D3GeJoOpCeBb6pdzrAYLvocsal9lqXLZiI5",
-	"kNup5DEbpw4hi26SrVm7NfS6PbHpy2T27IrX31prr3sZ6vaSdD+Nj20Wo/YRK3crzP05CVlzYW6VoYN+",
-	"Cy1mXbvMxJin6bJsia0k7A2kkFYxir3LNPamqsmfTvND2y1Gc4TmhkpTGABaesn97Ckh/v3ArBh4p8op",
-	"8BkbLd2sjQqkO9RvRn9ECLjyhPALqYtjlS3vuxfe08TtNFFlyyqFQIxfJRM3I4WZhksBi6+EGL5GE1xw",
-	"DKPdKzQijFPgCYWbSSZkKiRgkJX73fB5lgKGbQ0kSntFTQTpGEk3pid8tYO9SlplnbkM5FpZCG4qtsM+",
-	"i3Opwaj0EpKYOhtgKMNAVo16lqIdEiZBoIgY4uokRRd6g+GJEww1DgzJQHKsfj0TctpnocWKMD5XozEv",
-	"nO7ujmRHP1tBg5po58FtzdpGQsPpeXPGvbz4u6ONRDKq1HGCSObIRRtJdAPAONfCLpHUjYBr0Ke5nXWO",
-	"37135MmAvgyEMNdp57izjzKJH24tynjs3TFke6PggD47F1PJ8ixiqZoygX7TiQZf7N59p3J74vPAGfc1",
-	"gn15roLoYhHZ5vDIxvJWfXbmO6o1FLmh9VGzi7LsSTFXrdpNU5ijqta/WBNU3ehIWSnAkEoelpuqzhTq",
-	"qDX4eKsj+kgB8loLaWGq/VAkrMJYA7acMjOnFyg5hurRZaLn3m45vpZKKJQn2WevGhInvTDt1nSCMIfR",
-	"nml64ovRo8xcWUGazpu26L3sRSsZ00efGhkv3P1EbKYWdJ4zkCfeZpuKCYyX45TqGmAf+v56D6Gm7Z6v",
-	"OTL9AZIiMeaWp2qaQxTiQTBLtKppnZAtI2JeYuiviwVNE5+G/K0QRkU4Uo89rQRi5cZ696QPxeqzs7mj",
-	"a/QeugrJPOMUowuRUexIY6yN6Vy9v/p/AQAA//8=",
+	"7L3rchs5miD6KgieiTDVk6IutmunpTgRq3LZM+q2yw7L7prZopcJZn4kUUoCWQBSNNvriPlxYs//fYh5",
+	"sH6SDXwfkBcyk6Qky3JV6Y9NkUgkLt/9+qmXqHmuJEhreiefejnXfA4WNP51lou/wvI8dZ+F7J30cm5n",
+	"vagn+Rx6Jz2ei9ElLEci7UU9Db8WQkPaO7G6gKhnkhnMuXtyovSc295JryhwpF3m7mljtZDT3ufPUe9Z",
+	"oY3SbmwKJtEit0K5172bAYslfLSjBEfETE2YnQHLNVwJVRiW8ykMehGt7tcC9LJaHj3Tqy9lzj++BDm1",
+	"s97J8eFh21LOU5jnyoJMln+F5fqSXvFLMIwzDVYvaTnCMLd5MJYZPoFTZgBwlWdvzlnt6XKdM+Ap6Gqh",
+	"tXfuu5d2rfjp06g3FzL8fdS6fnklLHRemcCfb39jL8Vc2PXTecOnwIz4O0TsaP/o8JD1U5jwIrPs+HCv",
+	"654ynKv+fv+Qu6TInYCYF/PeyZG7sbmQ/q9yWUJamILGdb03oDs3XxjQt936Z/ewyZU0gCjyPU/f0uW7",
+	"vxIlLUj8yPM8Ewl3B3OQazXOYP7Pvxh3Sp9qr/snDZPeSe//OajQ8IB+NQdv6Cl66SoUZm6hkJaQ1x/z",
+	"lP3l4vWPEXOfCPbpc4nTe4OeQzYlJ5lIvup6HSKHlSb+/YYthJ0hoiSF1iAtM5ZbYH2lGZdMVFjBLmFJ",
+	"i3+h9FikKcivvfqEZxnoR4ZplQGb8yWTyrJUIf7j0s6lBS159jVXdqHmYGdCTtmEiwxSpiRThWZGpHDK",
+	"Yn/kI5HG7jilFRMBhgnLBI3L1NQM2I+K5lhww5IZl1NIcUc/KvtCFTL9mjv6UTFTJA4s3IqEJPgIh6/0",
+	"lEthOJHTz1HvDV9miqfvlHrJ9RS+NlSMVbpkwrDMvVwzO+O0YAP6CjTjSQK5Naz/6uzfR9+//uE/Rt//",
+	"x7vnFxE7Yq/E92y8ZJ7SEXC/U+oVl0tPT8zX3Mxbh3hIiCE99cyNTyxoFr91f+yfuT9iZiBRMjWOlBMX",
+	"w1XWhjRXs0ahkUZLXtiZ0uLv8FVB65UwRshpxOBj7og/U5ottJJTlmhA7OAZofJ7ya+4yPg4+6oQdcZS",
+	"yEGmSPL6iAbcIDzNuciYhowv9zymnzr6s4q1EcN7m3Ih/T5MkedKW0hfQSr4O7yO+0ERRy6FZO/fvdj/",
+	"F3fy/m/O5m5lzEEKblXloHE5AXsiFtcX6RYXs0JmYBwlq2QvfFEmjDVM2Rlow/rV1Ia5lXPtaImBfSEN",
+	"SCOsuILMc5a/8Uyk+IoXeMD3dU4LyLJ9z9zHhWVjDfwSJc4iczQdtFbaxMzwpWGLmUhmA5R8/GtQbMeD",
+	"I0mwJpzwNBXuhTx7o90pW+FEmAnPDES9vPbVp96kyLIRSU2rIt4Lx52ZhIW7H1VI62jBqly9UUqNejk3",
+	"ZqF0uj77Gc4cfmd9blkG3Fh2dOiAXPPE6SZ7bLK6isjBlIMf+CiMdXjhf3hkyulusFKrLknWuNZzn+sS",
+	"5s9+ktq2P5RPqPEvkFj3JtK1UAdrXEWigVtIR9w2xNOUW9i3Yg69llWLdAdRNupl3NhRYTZPLovME0IS",
+	"lddmCWCyfssaJuJju1Y3EdqJguWNBsXOQKLBRswqpiFRUykMMIEwtja/hit1eavFr9wTnhJup1x8VD//",
+	"7mt7hoOuiWTh4GqgdXRd0MI5tq0LoYFn2etJ7+TnzUTKQ+HnaBUM6WLWL/NiphaSKZmg3itTJ1xyR67G",
+	"wLUTiRzsD3rb9uGnX9/Jh3IvLwWRsea6Um6R8goLc7ONBJe7C2/hWnP8u2ZkwKu5FtzgGppztF5JYWcX",
+	"YIwgrtHch2N2xoxKerMG7SS0mJGQLZdAUhkrpBUZ4hFNR6fv5R1Tu4VSIIt6JFL/nVu/rE3n97o+Fg9h",
+	"osHMNqzaaUvbZn3rxgRaO7JeRgHptPyfe98jHNUOtJrc6fPbJn9vvGWgfmGNw17dRmMhjXP3b1w5M7/J",
+	"thv/vjBCgjHPnBzxcTsTbt7qTzNuyY50zhZaWDBOvRvDjGcTpiaD3ipBcaLNyNgi9X+XONFkXoctRznn",
+	"H89p9PHhOnag7CSXoxaKddw6XWJXjVdPW8cJmRbG6uVOk17CcpRzIUe5Et5c2bbDpzfYoKNcoHffnx9v",
+	"hc12e8A6BdGOuLsbmcBul2KVbGUQawOveFbAyAGDMiIg8rb5P7cA7DM+z7mYttAnp2FIyMzOtDZM9Ywe",
+	"bCO67qkM7C3lj5sISA1E+7T9HbsKVNl8lFS4vul4VknDJkHKgHUS7c5HfhHGu2dVoRPY+UkaXT7ndjMR",
+	"027CRee1SrdAky6XAU9R8wI20WoeBXWWJmcSIEVrVJ8zMwMn93FmgOtktldjVhV4Gst1ddUreglKlDyx",
+	"4ooHa/vNAMpYbnc/axzsnyqu9ViBz1mY5xknm3wLjG1dbZGn1wT/DVJv/UhL2FkFhqgiBs3l1yC1iQvl",
+	"6YTDbVzlCiFoYHRjfx82UKxAZmqSA8y5yHpRbzHj1vA8d2+dm1ZJopzlJnJ8nTQ2YfIH7/yIf8a1fIjR",
+	"BXJD6llxsMeoI/g/jlboatQrpPi1AP+zg5p1gtdkl4d3RsquqW3flNCdy7ywX43azfnH+pdPD1vAcgWr",
+	"V40cZmkszFkY5eheXowzkTAlgSlN/03YUhWaqUWTmHU65dYUw/JANmHOF9CrSrHhnjSrNca3vh3I+HI0",
+	"BrsAkCNjITejlC9bcPa1BJaDZm5MxNwYbwhHxuWoVrBVOO72yDADvxaA+q+EK9AsdaosN0JOG9heujEf",
+	"f/e05sY8bNPJ2sTTcrk73chPAJcpX3ZOthAyVYsRkHNn491mKrl85xjJyrN4Ftd8mk5qlHkasKbHunvB",
+	"03dn6811wfm72ffrOIrKR0qONOTZsg3p8Afmhpm2+6tJHGOlMuAEzmIOf/dy+MqEkp2f/XjG3AjmhkQM",
+	"BtMBe144yDv4HnQmdrJ8NA8l6obV1T3WVtd2NetXXYekXfCI6Or1tNbwLLuEpWFWMQP2lCz7EgzLYGKZ",
+	"Kiy7BMjd10IzVF9YX0lGnD+i4TVf3yNT85RF18DtG6FfxWk91HWw2ttiZvWe/3Z9jv5NofFt0PROcK4m",
+	"eHz35Fqq70UpQgQ5MjFXvag3VWqawQj1FJRvhbyEFK1CPFdZpqoxc54bXIMsuBNAeWFVLjJlN8qeF0Ht",
+	"aG75mSqkhRQVKO8Mp/GPjNevuEzZHIzhUzBsMQPJNPA0Yka58UvGswVysakGKGMu5ut4NFaFTKBlCa/C",
+	"5HbGLaNhaUMkEdJ+96TVvIiCrxkZ70ZrTvwcf6RpHWE4YW5cxFLIxBVoSCO/FQcsgjy213s9GUSuYEQz",
+	"tGzuJemoGTdGTNw73NMajHVvV5olSl6BU1V2fKN/0UhDAuIK0q434qb9vnac2sy7DvLi1UUFAuVx7jit",
+	"VZZnI4SlrsWWcRgEejtOHBSvjkX/5H4+y/ObrnzNy1Ztowl3qyupnWTLfbUATVTixkauWVoA1v1dmZhA",
+	"skwyOGGp5hPL/vG//w8ZK4D94////1jOCwMpflsqwzRGJzO3LNb3o+fcYbRR5TiWCg2JRT92VBItfIuj",
+	"PfgUOh/dG+rKtvvVz76RML1HDXyrGDAXsv7tUXQHFsQHHfj3owOHn52MWBhAYuu0Q/TtSyWhTendrD5G",
+	"vY/7U7XvvwxjBz/6Dz+rHCTPBbp2zOD9+/MfPtSf2RfzXJEwhIGjJ72psLNiPEjU/EDxXOwnKoUpyINy",
+	"GZ/rj5tLke+rnM5sH70UoD34tYocpVS1djz/9m8nr15F7PjJ/kwVGnk1txa0++1/9n8+PPrw8+H+nz/8",
+	"r+OfD/cff9g7+flw/yl99U9thmlktA37YDCO1aDz8XETOh+3TPRCQJY+15qU+RUEV2m7/XriHlrf418u",
+	"Xv/I/Ck5roviSgjn8YLdQUCHgyAUtoYCeA7S8vYVJkFLqR5oo+cUONPuos3vw1sB4fY6ncJ3EBxCkeLp",
+	"aLy8kVn6Oo7fynQeuFcOMiWEDofeK+M9Sp9sG9dqs20HUMcl1UzRtcPbGuZBMHEj83B5e5uOghC0dm67",
+	"hWvQCX6Iqoj53hzm4xbpiFaxbWvXiBTxWLIeKUI3Nip01mYQv4JM5XOQlimZLSOWiUtgMXrcYzITOMWK",
+	"JMEFNxj5SAJyd2zW5new/svnZz+8OX/5+t3o+Y9/+3/T6ve9E3wjgfpQ4oQRRQ8uhAHGx05IHLBzJ6nz",
+	"ZAamNh5o9vFyKN0iUd+ivQs5ZblWVzR8ydSCxGeephqMGQxlbweV9EN5N1/AQlve1r3YZ50S0UJPczyk",
+	"W9JTL8fc1H2WCLvcyQXsYyB2HFtIH9VwJwwhKYxV8xEyM7NNVFu7jZIgrWh6agF6P+FOFBPWsFTNuZBO",
+	"9Tu7eHZ+zvrnP/x4hjrG1j2B1CKZOQwbBSi91goxOrCMxtj6uka06o35nRkFgGy3Sv2ixlXAx9Y1YWyl",
+	"Ux54cluRAafa+TCCXSoQ4K0P5LNWU9vzwdF3T3a6bW/EuNUeK6VlJ/f87iO3u+Qdcaq542u2x+2+d2mK",
+	"sTu08S23f30nftRbwNiIHU+idIHf+JrbBKs67a3ELIKnhtu9hs91cK5jbkVg65i2As7Vpj3hDtBQkdyG",
+	"T6RJJ9fpUk0YrKN/1GBNtTiI1ftuwH4bzl8vlsFB4vdFdnlNj8vzjzyx2TL4jGORmhiNwvFEZBZ0vG7q",
+	"5UmwggSJ2++4F/VSYao/DNhReUZzdQUjq0bh3slXBRZazUcrnLm55tWpSBCjKLnSEnBA8pc3CLRbH3fl",
+	"83QUu9CCFzQSOUfTWLWVh9QdR4dbXUfXpk5rUax4mJsg6S0Y1Araovmmm2zTwGj2kFnkroTuOm0PI55z",
+	"m8w2z2ggA5p0ogrZMY+5FHnePQ9nDnLIi7gIcWZLtnCf+hUIsZnK6K1CB7F7b7Ddhhx2EZUnVK2o65xv",
+	"FjO0CTnOSlAPoQZ1X+ipV0tOtuFEp6y7PXy3knXr9qGOsaWs29zF+cVr9vjou+/2jxjP8hnfPz4lwzVZ",
+	"eaYOEJBXMFk4lZXygVVhGWd+UpaoFBjXgG4gtubaO76tbLzqXVyS8kceaROxS8gxnWEqrhpZDC3CdN2c",
+	"fHTcSoHqQu3WO1iRR9sDy9wu2uMWGtLq1ktsiJhbl7YqYm6PZC5lzM1+WUK2kZiMhBzhTVS8Zu0M3sKk",
+	"MMD6Tw7/zNaG7yEQISdmPHPQs8RsQ0n3uwm/2s+zElC3B4cHAXWnkbcRUFcQbsUzHhJINznH2+PJa6Ll",
+	"9ruty5bXd7u7zf0A1iPRbqYnNCesG57qoLIqDzRH7qgSdgdkl/e2e2itf6aNiwT/Z4frkMKUwqCIqSwF",
+	"Y30KXZ9bNlfGsqeHh3unDOa5Xfo8IENGVMqINDuHnrrT9R7/9vAxiv7Yfsq+qgNG5Kxv7bCWrURbceOY",
+	"MBgD0C4c7K7KBydnmyrfqsrU19qcYf3GViaoicPl4dQutT2nrSZpXk/aJ2+ysY8MI5nWOLaaeaHAC1mG",
+	"wRXoZRlG1254a7dzbLGobRIAaj6qn8/2/wff//uHT8efWz1SQS+aaDW/huHLP2XV7s/8ehMn7E1k81ba",
+	"9gVst57c3Zvl9lXlXGv16LeSyDtMW3ZwfjtjUxf5dj8RrWpRTAo6lGuftEirjImef0M1XT01wu9rqzOq",
+	"Bnc1DV7CokaBKNLDmyIqQwWWYArxTe6slB01vvDhVSvGDpqM4qBalX23pC8VJ7JJNXrltL8QvMssld8p",
+	"xbnfeQzB3Wtwd6dbvYU84wkY5FU0D6N57lWt+v0oTt+ifvJNKRrZ/LpxKztHleAMm4NKXmbzN1pdiZQE",
+	"vkC0x4XILAURSzvTKhdJL+ohjRG9qDeFuZAC7ayQG4BL951Wv7bT4OoV53Ki2pJg0Gowmqu0g2uLrXHk",
+	"9X04+My4dfR1dAnLXWXt5jJW5ug4u+7MnlCE0kBriCmgvr+q4zNjlYYU/ZxqIdklLNvV/nA/65qZLoCC",
+	"rXHuySQTEhgO3xcS3f/ujBiXZgHatM+ezJRpC2F44TglW8xEButLn3EqpkQPnzCBRQIkKwzFGwxlONCQ",
+	"M0GWUVKyyoW5r1LIM7XESIkZFu24hOVQTpSOGLgV+N3voTdhorJMLTBfF/eN+R1kJm1ENNT2twZw66pM",
+	"WE+V4cFwdGvEB97zWny+0tMaFKFQI9tdEhvWgT9hoTnjTrL19XkNga+DI/5zi37/HLW0MMD73evHgCe/",
+	"qEFxebflhaGsQyVydlMnVshEi2ZhYY5VuAoNTSlbFeNsg4hNhtwvkpVcnnWJJeH61glInQQ0gCSq0dfq",
+	"FraQmB3F2FYq1FaKYpu4iaU9XstsWUp5JZiu8s/tvvybQejKfa8YavaPT9lZ4E5lTcNgdzpqJtoHCCkz",
+	"go6b2VZbIKcLCjru7B0Y2+XjqpHudcoEQRTYckokMqCgh5VIR3PTrh5281R12b6EG97Vat5UB/6oyxrM",
+	"13CnQojajjpO93272n8944Wf5q1atFGaVvNPe7DfjsMsz3Ze1DsavRYk7BaFr4yCncTPu+mg3A7XZUvH",
+	"UBor706X8RZHoSRVItr1uZQvdzobqhy446Qb4DkUaOwo+qbmub3eBuqYsM1qtWwH62pRkT/zcr+ra2o7",
+	"6E33+q4Eqa9/tde6susf/Zoh+8scnJoKebO6k9eLlVZ62mok+mkmkllw7RVmrXIwpSWLKQY3WlUWKT+p",
+	"OSN+UUJCureTX71ezvI2dSLLCKpNdSJfQacOtHv5OwoSNzORdwqlDZ0jHCQbQ6bkFA+w774wGAS9t7Pw",
+	"+ap88UUxn3PdWqHgNiXpci1kInKerRWS87Xbwll9uGXSwo2Lz62scPdqcnR267ffnR6yOTCWQPxaFvrr",
+	"HtBuPqSVA6rK9AeEqIcJ+iyOavHdR/UFfC/+zO/J+0Jvv5FCsvtNrSxtC/jVUXftaCuCvJVm3nh9/h0b",
+	"8OS1ntbNRdc4tKBY3rLCwR+wJsS9lGx4vcInVvU/Ssm9RQrvHToxb13srw7l7rGsmLbPR048vI7RJs9n",
+	"fZwVTTP1RAMVRVYYRW1B51qYdiPbFy1Ih9uK1u+yUWpufent275eNHYdur6Qa/MLgOQdZ5U3oKoN5950",
+	"l25vLdW+reZ6m6MnvOMtGLDPlJwIPb8mJa+L5BuL8odxX7XWe2ODd68p7ZwK2rYuSNscSbZd5FwVc2hc",
+	"66s0XAlYhMzAawRAuUeYE6CoSLxMQbOJ0qc+5AmdykwYFpzoLXWSb+dFP76OF7197G5+9F2coqtedp6y",
+	"8bKsrWAYNyz+9IleOBgWh4ePk0tY4gf4/Dn26NmgWoeHOzrkHx8f3t4h3+VvP75bf/vTnd3tT2/nQ293",
+	"cT/dsSBzaBqyHv384hn785On/435ZiSMcM20QLt3b6+W2nPaCpvzZCYk7GvgKX7hRnsJ7arsiDKadGdh",
+	"d9KCuvVqJym4VluiRd8S0lju405bUhBDo6vd4nXr1Y8C7K3bkr0BYTU54/3bcyb5XMip70VIF+CGby/3",
+	"53X+kN5WSSYUQrCBYr6lKvU3Yxdrlfpvw+Oak7Wu1Wt3pYt2Icn4ks7R9+CLFLSJjxdiKov8a5gPG9aR",
+	"a8pTTgu94aPXF022mQmbBpJyaW0Xc1Hkue7qQXGH6s6l2K6O1tb2Vzcct83Ndhtg7cG39MD1Moox22cd",
+	"0390m8qEgfSEcZaV6fEhoQxz4ihJHnPjKU9+D4MQuWSYWetzmwa7KT14SmE95e5rCahbAkNrB7Ep+4+n",
+	"aVtS0Vu1MEyqBfMG30wY6wtxgAaMORnDRGloD873aTYjt4LWem84fzVf/S0hRaePiX2F9Nl3e+1vSgvq",
+	"xdWWMYEv0ZADpyZQkgHXmQDNtNuZ7zLE58AmIgNsXMNkedGDLV6YrkZGR4eHTEhkmO49uydb1EFXLTYw",
+	"P5x705kmqshSf0lbdrSaR4rgsH6BjYOu1lCexxYIvFFe5NenE5SJuEv6YkhaFJL6rjHeyF/sSl/E9sA+",
+	"DWP3/IiKfLU1VxCWJdx3Vah67MY8F/HeDbqclQRwNdr2OlIBTbIFKP7q73e1Rj/R0bJ6QKtgUM3yBQz7",
+	"dUZ4T9b9dXCse6uq6PsyKj94YLlA7Czry2JJ3VASOlQypV6F206yJDqdUbFN8AvbjAK5GwEVPwp/0kVW",
+	"f+N9Vn86/K7+IrSN2Fx8hHRE7+m163Eta3kpqOCBo+jPLv4WETYcsT5n1JuU8NB0cJHu6N4aQmy+aFxX",
+	"xa93CAN+5xXzzQ12WtoP+199FXrIyyjFnaA9vHZTM57bt9G5eam5qgtUW8C+WsiOU2nrC8zUQmKUKtZF",
+	"5ksfo9rsIliLwxJmRL0X1t/xN2GEU4qt8sal7XnCwoyouUNbc/Sqd0AZxplwyzM1LeAUucQ+VUVLMsdX",
+	"hHVv3rL8DUmqkO+ufAcIubCQt4HHTSrUFA4NRoiELRUuURyzIDGgmBvac4cEVhgYOdH7eim3zW42JZTV",
+	"pmu0sqEDqwNE/TpLSGzu63o+hVU8vFm3mnKWzFurbtB0sgWZVL58ZJgbcFrr0vTI1xT3tfCuK1x83nQK",
+	"N5EQu6v4dlhIO3rMHXWlB9WJgS+q2N7oYMZJEsOS6rvSh5v6b26MzGVd4Gt0Naij25Yj62g7g8vdhAFf",
+	"QIQreek9yW/h/d6Vsb4bw+d5Bm2VK2QKGlKM3KdB5NAYQ8IL49Q3ym9ctJQeqdek+KIUfksjspbiZxqM",
+	"ylrrk7zJeAIzlaWhrAuTIDCHgftuHxIbOE94lo15chmRIg48mTnpkCntxDc18eo1z3PgmvsmLeVuOyy2",
+	"YUurltdmpzK6m4rq17azw2XfzD6ZeW/X5jbhlWNsI/W88KnKq00c0nY5qpasfU1JkfqrtHdL+oEvTdWa",
+	"otEeqd5XZ3O/lfYCEW98L8sg1zfmaQ+8qVK0W/pMeLHZCVg7dOWhLO3a1us53HjIH7bczW7Nc9pvr0l0",
+	"d+AP93a7oesVtuO3My5LDaVmLLxO853OS3zrr4cpyaC60ChUvnCSP/b9X5FRHm/nWje95htF5n1FAeYP",
+	"IX6s3466hBvGn3/BEJA2uHlv2uJ3v3BJePfL6Ao0drPZnBKLId2UDE919HwTFKy6zbhlMc4Wsz4fSpqS",
+	"zEpYpBu7FnofFNNgwHrPR6jZ7gtl7w2G8r0MK2IUNu4Uc6msH8JyUE4KUtq3AGNnb84xw7QrtbS5zVuV",
+	"A/kC5YM3lZ1fuZC2pa8UQt3s5AnBojXdca4kZcbYAgx9WkAqw2c7K7T/ONGCPhhuC+0/Fvh0azF9A0mh",
+	"hV1eONT2PAobsp8VbQ38zmSz83z/Lz+92/NQ0bDR+Otl/Swf/eM//wtNdEg+8Jqp5Xu5npm1ee/zZySF",
+	"lNe+HhH0RmTKsomQKfrlqAqH75AVhfbpOWjj6IAwkLJ5kVmx7yjbUAZu5oVVLtnLl68irKCFJrc5Gy+Z",
+	"t3SWbYu4TNnFqwvqUYVtuIay7CNlfJlDbCCEQzXQkhboAVP6EtLBUA7ln/7kzhKk9bg1+NOf2AXIlMXu",
+	"e6V9COIJo074jIJ48HwpjCeuKmHSsQ+lMCzI2ys3gtw8Prg6OuCFnR1kaipkTA2Ylbb7GfYa+stP706Z",
+	"BgmLoQwKbvWMd//Hmy82ppuN9/CVQ0nP52LfYXU8YJhlYmdCTrHmV6Jy8AVd/C5WzHon7lUiHUrcQSjk",
+	"13i3z7VnTw6f+JNF27b505+whmQZMhPznPxaQskDH77xz78YJWM2VqkoocBJPOMMhnItSiZOVAqxI4Cz",
+	"Ys4liyluI6bOhXEVjoKFeCOn6A1lFU/DJlxkhQYTsZicaT9/iMNLG21RctAU0eY35NTmsB9STfdzPhWS",
+	"Y7syCYuyMtwJ0mYWZ2IubMz6R/uOfw5lcBYdH1JaPy64purGpYnSKSKqMCznU8A4Mj/gdCibDwhDRXeC",
+	"R5cbiw/5NZ+nMM8VJps62H7z+uJd8FkSrTdqDgQJxDncTce1p/b/Cst4KL1Rv3+0f/z0aS3EdG/AKk+s",
+	"BpMradDthtU7nY59/ITNVKHNCeNDqcHqZdkHj3zBDmLdYTiJj03Bkv14iq59N3Ioq/XYfaxls4T0BOtv",
+	"xnunzYn8PaZiMgHtJFM3a8QcCFQlHcJqEVAQA6zIMqYLKYWcRjVY/rM/xrfuqPA2jTtGL+AYBAX8GlIE",
+	"lxWUoC89Wp4OJRmqymNKuNYO4uO3aJSZC7uP/8ZR/au3jva5hcVE5ho/GXCj3Zs4e3L859qU7qT3zyYW",
+	"dMz6BhIlU3dbFOJDMyEBWttDkgl3cOdvyg2QxB86aLDXId/TDGXpd22QUTRk+grAOej98zdsXKRTcCLH",
+	"UMYf97WTEfCl+0i1Y9aP3RTxCeYGFnnE/OI8lmTiEk5ZvIDxTKnL+GQoy2IaibdjOFaDrmFSigyaCPFZ",
+	"nIkWsIcX+rzjHv5939/s/nkasz4kMwVpVWnEnwxxJiVRuCrjyeqs8OzNeS/qXYE2Po1/cDQ49Pm7kuei",
+	"d9J7PDgcPCa39AxZe51Eu7+nVFOlTK49T9HtZuzZm/O/AmpLOdd8DharW3SU7ayGHCDIYOnOLQOfkdnt",
+	"8wcnWNER4YqODw/JOSmtjzGp0/JfvBOVFJHd0iHREInCxWqcH9I9NaFCJ326UYInA4kGdCx+jnpPaElt",
+	"byqXfvA9T4NGgo8cbX/kveSe/0NKDz3e/tALpcciTQFl5CfHf97+xDulXnG5DOTEPfd0lx2dO/4keUYP",
+	"PN5pP1dc+JJnqOj7LDL0Pqx0+w3if5OnOUDnU0P16j2YfqAuny0Gg9cL6SgoEqZ0LmTJ1ktVJARy9Z8c",
+	"Pva6zqgoNZW46gTkWQzdu6PW2BATIzs8/gazUhNXyMNB2HJtZKlxQEzb/VDGuX7vzURfEA28L+ZzU5Xx",
+	"eWUrKHh0J+9O27DQnXrJU4U1/gq+dcQ73AHxnik5yQTpdE+OdnjFG77MFE/fKfWSayrO++To6S77MUXu",
+	"dA9IX0Eq+DunVSF5ON7+8N9KofUFxoD/lugKwZWTJj05aacfn6MG4zv4FOoJifSz7y/uKwk3kfst9qMr",
+	"kXsFSZ60WTCxgR3rYxl8ZOmiin1c8G+fodCuNj/xo7IvVCF/U5BCN7MVUq5LwYm8nadU8rlUoEnL2RdV",
+	"n8lW/nXm7RWOBTrNuJLtjNNQasa3vuNxTt4llQ4VGC6HkicYpHDqxtJUi5kqAW7GUYIMreqCok8iji+I",
+	"PZThJQP2nCwKC74kY+EvyreFxo049a2heoTJhpI2+sgwrTIIK3TqNcWghQJmyGLJSlHrthceL9vtsZZu",
+	"e4hQnm+vtP0g+biJuWf4oO+Jd0dctfaKElF3Ya5fUL4t7OwihDi2Cbjh/P01Nm6P6it8ZXp0XerywGbv",
+	"kXh6y3Dv5OcPdVL6F4Uqcwst4DJY+0OSbEliCzsrs4IwbmRdPe+d0LDPdUqKanU3Bf1JKzmtyKSjPIW8",
+	"lGoRPIhkZanMN08Oj9aFeKxndEdkolEr6VujD47veBrxdQnBA5reOZo+/+jjSgMipBWeOH5c1vxq4Oi1",
+	"MFNR+EM7apLEFfpUeJeC5/5ogOYWzXD7Qp6i4lf3YhhmrMqHcqH0JbJ/S/FDVinW16VhlJD7yeERiz0Y",
+	"j0CmkMZ7bULBS1rx3eD5SvLmTpj+pK1H6xSbsRW2rkSULhMMGAviXSEL48Dg5krFAxrePRp623IQxfgK",
+	"KlT11m6OigGv99FHf5BUBTXaUfPCqQ9uUY7+h4ejhnhdWc7Kjt0ksqdM2L1oKE2OBmofFZujSG/A0lDv",
+	"YPLaCdIeHM2zzKH6UPrTQDPbemDtSfOMjG8QR7q1N9YLjdpPjWJ0UwNySGB7MPT4lK4h9H9W+s+ZLKUH",
+	"upyavzFinBUGg5OcFPFn39J85L6Lo6Hkkvmm9asj/NdxG0nytU8aZTnuiEC11ly5KZnCwt6BmwhTNpHE",
+	"m8b7DPCON3Bz4eJBYfjtk8ALtAXUaU2FgdT9v11fuDEB1FVoWIfhJVvwpSnR+/jweMVdTA7dUJYdW81Y",
+	"H2nhKNpQhlr8gU6Se9Tr2TiFFXM48a5BdUne0HLLQznjuSOafGK9ekKLGbCfMBejfBVLFbjZibB6/4YP",
+	"AulTPvIR+r4jRtIACkp7DinLs0Xby8s276ujW/TVBmOKh6SvTqSuJUsd3+ka2n0XZz4M7jRcT3XoYlK/",
+	"w1VoeRDYvl1q9Qq1JdYkKXi9N6dPXpzZpCzZQjsZBslkI56Lwi7c1w2hiEJSnKiBsdHCIE1KWZEPMLgM",
+	"tSaSWJoCJ4lA2mtnAuPVVAZswuciWw5ln/g3DXarRA5eCxJ3xA3NMlElizWVt712KoKrCPaIb0cL+2r2",
+	"lncocX60DyaX3ynpeKssuiObGHcbsmFApvv1uOxuEvIC862MmEpI94Wk0O/FTNXK2QjqK1RGRyzBsn4I",
+	"xBjKKVj25PDxaVsABeozoX5IGT+xV4kVVjE+lBNYIAfESFwUS/CDW8uAPfd1WhwtNcxYvqQKZFWf2OVQ",
+	"krbUTkDcafytfhi7qCpk5STpiQf+PPimYwV+Iz5V5JTIEppAR9xqLZtgDQ8asE4ReZtEdqM8aNXNE3z9",
+	"PaxvAEI4spsaRyz3KdPBx3IGyWyh9KUpzYvjwiJcOmZay2co2xgHIc+xVTQXhGWgNbPudq05Z+uRniEG",
+	"yfJLkPFJaE8GGs/QMEEdLlHmMENpa2p2G0pQnOUd8dJmnbavHTe0nZXWLUZR7SRJYLo1j30wJHxz/LUK",
+	"91kLgS6v/+bctk4mNthOxVTuF7knRS1qOfNa+ZN/oZD0Fb3cKkJrL+c7AvHIBDpyWrZ0F5ZhysecO/pU",
+	"o3jDii7142aiUcyEpCyOOTjW/D7QrVp7jzlfIqkZSh/37AhghIRv14StEzZWdjaUaA9mY1gqb9gI9K5P",
+	"uZuolkjmZACK1MZevjplOcfMuGgoEw0pSCt45kmoKmwmrmA972y8rB/CI6y4lQ0lXvnegJ1VgSKlDzrQ",
+	"UVvW8SzdxPVgErqO0oxjBDICZWfuwJCQYEhow5jSQopRLlk+9ylhd0GPG1mPtzHc1sTBADoPBto/Ml19",
+	"o9UVEPk0M5EzRcYrDyZfzlYbunjXUw9W8vgdSQnDypQJDAu23JqICn4Fc4QI+X9UCYqqcqE0hw5TMS+r",
+	"h3l8bAn9EMY+K5d159kO0VoIu8yW5YarqHOqGoy1MNyoXwvAskaUw1prKL8T4Qj7Cy2c7zTnIrxse9ZF",
+	"ueuvawf57aZMlAfWmTNRIVh30sSZXDKKw0JVw3amZgxYaBRBCTJYuVUVdiid9tL2YBBefAaiYf1aTxjq",
+	"PBOxlC8d6w8JuYw68OxVog9GgcYrHXpiNta4FOpqjPMPJZZ1MD68NFqZgWo+jMEuAOQICxxgBYiYomsx",
+	"8pQm91mpQpsBi2tVZGI2L4wl6YUzKhNWVt6PGB9KqsSAZlil6b9J28mohWT9J8fHVcJJ6V0aSu9eEpbB",
+	"R2Fsu/mUZN+AXd9qqklY3/0km5Sn02l8XbBU84ktUekrh78+yD7fUNJIJWf0sdM2QsZeBzVdlWAOPoWP",
+	"60kkLRUTrFNqyvdhWtkEfTN9NAqVc9HIeO+U5VgnTHgavy64/ICvq9GD7bI/PfK7C/n+jYAdnX4d7MqU",
+	"N1/DoqpRURdnO9l7a+7uv4LthonDr0Zp74m+/k6Tl15LaIEa1Ii6hb+meIBqRM4xCt9rETUC1lvl0nXV",
+	"YltlnA+YX560FIv5qxMbl6pAwQxLpfAEfPkw5SPlzClarUL7sjjCbNDx0v03lP1mWI4uMqDg5VkQHMuw",
+	"Gi8LYsqTN1ntnQ5lnGXz0I0tjiic1oC0UVgPiZTkA1dXoLVI4bQhBp4MpSyyLGYa5phIhdql/33AzrxM",
+	"oTQR7bS6q3pxYhkqMyz48pSCQ5ArKM1812UfOojSq7vg2F1UqMdQO9l4lWtIZUeQCqxlEp+ssI69U3JG",
+	"6GSGpV+wnr2yDB0W2RoD8sPaI6ipHFqDwNydDOlrr31lH/6ulK0WuUU3/JBJ9SB7bpc9iRhUQsCNxM0D",
+	"JB2hyPxXJfStJoVnM0gufd2roINLgNScOCpDPSMd2fGFFyPGS/LpyF9N7vEe1ClIR3Z8AV0i9igiOWJP",
+	"7pXAMEitLtnEhIvMvZ4679XVbV9wydQ7e4WTeWT8A3to9DAsxlKYWKItrlXzsWIOg6F8QQWqljS9N9ad",
+	"kH83dD6wmksqb4pcRxnwDdzQnOC9DrX30yQlN3PHxc0lnUB7hiuBwLck7TlO7hgXppV5C+bvTNf4ndOn",
+	"C6wAG3C4T4LNP/73//HCyt4NyRUJFd8ItXIKeRCGaq4G6YQiL6w53J4r/c3gOi33AdUfzAprGPvG96MK",
+	"GkQlny74kvWrHxCLPdzfEI/DZN8IIhOnLnfoeLXTxlrOQiqWKTl1+Et5aM3GMaXGRZZ+mbLai74RGvDM",
+	"7+qBCDwQgTUi8EJIYWYNkZb1K/uCN0s4ClAixw1JAE71jeD/j4pqijpOjQU2QVofrCksGdlNMccivN8C",
+	"Br9xR/eAvg/o2yJ1q7wUuifoDl6U+OuwlhD4hihLWPBtmQoqiy69Yu7OinHDvGUDtY+Gv3zvG8Hit3ia",
+	"D2j8oHV/Qasg13rJlKwU7xrH3knzppDXzSV9z/2Y33RJX9rE9uAyfyAP9Xu/jAMy94moOTchQLw7Cq2s",
+	"8nX7wr2npJtRaKp/sY/6NlROMNQOrFKv6zH5ZfFCXz8nVO8WZihLH2S2RM7DZtyQO9Hnyfls/rICcF8V",
+	"1ogUhjKFK8hUPkc/IvVmoGIf6K1jMdUtHBU6i7F2iZBJVqTenJ2phGdDacE4Nrc3YOeTMrw22KHGwGYc",
+	"8259wwQNGV9GTpH123E78H1ESublK6AIw54ePu4OIivLIn6TIWS0uvsJIKu/u7Nasb+AfumIp7QPIVkN",
+	"LBCs9h6qGD84BbdTV4I6bJLhxM/QiKaVojb5/cEn+rBbIeNaOdSHQsZ/GOWyqnyMVbpEAIJWbn09hoBT",
+	"1Ysfo5e2M7mjijxnSldR5i9Ehn7ZRM3HQgIx7rMffxiw+NeYzbnFQsE49VCSRudUucgXNvTxM04tdDyA",
+	"C+wNHrGEG9gX0gCqg1eAtS3sTAPUOsu4p9F8VBgfmARcO/lApvBxb8DeUEKJhqG8hKUBu+8EzDQ0whEp",
+	"lSlmKUBOsmeiTGgBVfmNUwWtlXWcHPsSz+yeMk8oeyZknVRRe+15J03rwO7WgOjTl0hjcQdVprC0b4fn",
+	"vtdd30kKe2XhpvJr7Am4R9vu2mUY3VjYan+69QWcX7xmj4+++27/iPEsn/H9Y0pW0g4uU+g8UxrTeFnO",
+	"rUP/3knvf/58tv8/+P7fP3w6/vxP7SfbeauldEhd+3y4Era2MJZTp+/WFfnudBOt5u3XvKFx4U4ror6h",
+	"11oMlke87VLewUdbRpP4TuibyEh/lYbsdS3z18bqrtdb8i7VZYcz25Vljw5fNQvrdy7TtaRv+RCmDqWZ",
+	"WOcuaVsN5uneQwAsDLNazOeQRixTC9D7DnpTCh81S2n5x/1kBsklpKcsn6GhU6ZVs0NZoBzAxpCoObDn",
+	"g6PvsOglfV9rwtUga9gaMWjKHq1iPwC9sdjmHIPBqEYm1fbnfgVYs2ZlCeTDlZYn1vPZIWoG2leUzISx",
+	"9RQKbzrAMDCUDrDhHq0Obb5rUzwy7FLIlPXj8CWkIyoPErH6d6macyHjaCjr3+LS49AxCF3GPlV2zpdO",
+	"dee0ayGZgSvQTttv5O5hn6mFSADz4yX4INy0IDSHkXs8xuhlcynykZiMhByh0XsUJoopi50OwfgZ1kft",
+	"4amH9Tl+iGdcivJYBYDM6SX37zQcYMvyb9Rs4NZ2P0YD38i9M+PMXeZDntkfT60/SynYPiOsWSX0dZXp",
+	"YFxklxtqH3XTfgMZJFgFpeoIG4vUxKzPLZsrY9nR4eHhHmaZchZPUNmKK+uoo6YY/kpKWB9pdG6X/hv/",
+	"AhOSF9xy9wYsJrUsjYkZmCpG1z/guFDsqwLHzDq67Att0GpDweC+p5WBHpWiurfBhnHj5VD63/Ycjb4U",
+	"eV7OzDibqyugDOWyVe6SLdynMSTca3dDaR3o2lqQVCjZpLJ0h7Yy3xfZZdDX7oqIuXd87aSH8N63YIqs",
+	"VVj8KSi0/v5SkT6UL/ztkyjCqIilwvDw2YD1OVroGVeTiLBLaUb2RTZ3WlLm8WAjXYOP7livaxF6t0aX",
+	"Tn1VcSQ7Qk7x7U1ZOmLGauBzJ/Ia9v7di/1/Yc8u/hbEQ99bWKvFei7tc1xlhyHmwWryYDV5sJr8Bq0m",
+	"Fj7ag8RcNdng6jytYrsvKmQcAXmwi3xpuwjRdEgbx7yNk3xy/22rtXCO/WN9YZlGTaipConTXaUUvHL7",
+	"eymj8NuqirBBT4raRYd3vsJXJiQGf5DSUivV6rSKGTdsDD7jm1m1fvf/Crb94r+scP0DhiBuIjcP4PSl",
+	"KiXgzZfBGUH6iloJQwlC7ZbYrfGynijdUf2EF5TEGgpvUclsbki55RqwjAABPs3Gkgy4Nphf+9EOJSa1",
+	"ntbS+0V6wqiWgeWXUKntOL2aNE4M5fChLAsvIKVGyQLrbOZ5tjxhvGr9s2ZjxBAlsjhT1wHjFYtVYy7+",
+	"2F1voETQu1G476fOwCarIVlEHuoLPCj0N6wvsN3sSAkBXSWEXsFdMsRX0B3SnmWgB7/74o4/zRR2TeNZ",
+	"5nhAV2H8EJqzKar7lR/zm47qpk1sd1T7A3mI6r4rH7U/4B1Cu5sgevCpMKC3qWfrYd9UUSm8thnt7X+j",
+	"v5yos1QShnLOl+EnO4O5gewKfCx4hoVGsAlAFUdNY9P2XB73EwHfjmGRNNdD7ONvJfYR4YQHI3NfaccX",
+	"m+k0Nw+AfG9AY/hjpwS/BvED9roG4lPNJdoZsaIuZuxjEhqCsFYZnPoytW2AncJc2XbAJpG2BthfXnKm",
+	"ye9HdvYb6xAi/F3fs/z8DSLtg8R9lxW9COweGcTbTSxT6ekm2fs1cuS/dzS4+nJI1HjPDi12Bn+Ikuuk",
+	"gTwyja3XblPVT404xm6EH0WbAYvHhRESjClrUlLGWFn/EvPF5qCnkGLMuS+FeUI12LcV04yqYcjnqF67",
+	"sXzZzSbWAO7LM4v6K+6HZVwX2n9z7OOBuN8dcSePZ8Bc5jGXShcS2nZTCE/0w8CDLJvvEg5BWg7HvM45",
+	"aTctLQV8xAQGS8EV6KHU2EgW0hMW81yMLmE5MmBjZvjSlP2sLYZICcNCEHCM41ShE4hDjo2b11FD7HaH",
+	"hEtkVsgT5lA1ZnPgkuzHajJBJwwO2BdyKHOtrkSKrdio810/dQLzXEhhrEjK4o9EH9G2jKmtEuxC6cvW",
+	"0rP/CvZlNr+ozvvuLLO113RQinCbgz9iG5KMy2nBp7A/VylkbSjgYBx5Y2F3UolinMlzQgcc7uILDTH6",
+	"KjAOY4wePAd0pBEFEHtkQjeQQQnxsQPthRYW9h3TPQlP99E1kWV77BIg96VAPPN00L6YiYw4agnA2Ayy",
+	"qlaCpcG0yg0TGGgofYvGMJxYRdlFjFMta8gUdi5RiG9h8CmLh71hL3Y4S2WlhcWeki14jqtDIeLKMyWH",
+	"PxOl549a4xTfFGvIcge+k+oN9+RC2R1RH9j5Azt37Fw5zhYwMGJIdyJWIzlVIaBWLFwjci3s/cACBXHv",
+	"WPvCIT2xyePDw5JH+yC8BnmhshJOMbBeVTlhsbosubtIZlEtsptj0gW5u2mjVEy5QT0pWUZIR1GEZAul",
+	"fX1E7ojfOAMW45BBolInHPSzbD4KxZYuYRkx9wXOj3XoJ6qQKX35a6EsH8HHBCCFNBpK96XG/BZqGk3D",
+	"iuq+6As3TaLkREwL7Qb94z//q1UkeAfmK8oE7m3d8dH/phYsXApbgLSDB4dDS8PoS8cUrZAo3Gb+tALA",
+	"JoXWjk93ShRtyFYYPt3oy3yZzd/jmC2RvS8oU5svWf/9u2d7UZAr2OND7FnG+FR1BTJuDvrcJcjyJW9/",
+	"uVUpXw7Ymc/lePzdd34xyM9i9+K4a1Wboj97XzkPNVxCC+rgD0yrReV2cgfhg7o9PRaaWWV59pCm+mXF",
+	"eyxdgziEjfpTvoxW+SNeQYlWnUhZBfXsUgEilH1g4yWLL4VMvfSvgRsl49NG7YcrnhXgOwRjYf4Q3rUe",
+	"a4xFd9rKLFzU1/c1qi20YaTb6M6R+7UV/9U915kRQGd2k3nf0pMt9OiM5Rom4mPoZ+jVpL50RCQTBtI9",
+	"upaImSKZMW5YzFP+32MnY8T//ORJfO2g78fH95oqXzuW7YEIIK0W8NC5tMtksBri1xlQ0CAbu2S/ky0M",
+	"QY9yBAM80tQnIQ4RqnT4oazlw0esmQsfee5Cqd5OED67eHZ+zvrnP/x4tnfqvzdDmYlLWAgDIXk+5Mtb",
+	"tZorz9pT5bFjOmaFxxqmQsl4EEifMGxaYHI51VoKBgsuWfzfHR28RFvZUJZtyiltUsgpi/8ZcS4VU2FN",
+	"mVhPK4kYZJgeSbtwUvQZqzLZw6bLb4xPswqxnNyiUaJEDTnFyjZDKapeLbXpeF2PCVId9jR1TzqcWUas",
+	"kD5i9HQoOSZI4w+1h4+6M9BrSPqtJqLXlnidfPQ7IWRdZhFCnwVvu8XTlltDOvclc+Z3WGMJGQ+58388",
+	"S02Aj1of+qgkY1Q1pE7nuhlKi3S6c7I9sZqxStHBwms5pf04JJfFEa3GKVesyN0tR0MZz4vMipxre+B+",
+	"2E+55bWc+4nIINRMcYMwLR/ivYglKivmjtvEiKI/RyTbfcBSKlRLTKsFCcFIjd2UNDaOPDdx7/didMTi",
+	"sqyJr2WC8hlVMKFd+cTYqivWUPpVUHGQJVM6xdgpO0PDlQYmptKJg3unjHtaQo+gpywdyo1vnYor39O/",
+	"Lte7pbsrpj2ENfjBwJOZ2/gjM2DP3ec2/s8NNlmMk1VOEQ8Y4gLqmGyq8OjVFO1sp/RlIIOh3gymJTTS",
+	"LRaggQDCV1n1hQ+IYboLxptxJDUla1eY0y0DC8VyVlZ4cTIklwy4zgRlJSMcebtaREV7CC7HPk2Dbv/o",
+	"8DCMwpU7uHAQiWdYxYblXBt3EU6CKCT53jCJ9NdCWdhrlM/BzpcISE+Ojwfse5WKUPPO2+mYk338TqlW",
+	"TP/J0WMqBvzq7N9H37/+4T9G3//Hu+cXe11VE9bYt7k1/47aUsII8N3x4r2SK9N/mUCWVali/WBiiedc",
+	"FjyLO9NU70K/+ilUqaAMmITPgU20mteW5ahL55rIWXuL/NldMrFJTHXoQlWTm4JvR0EoRx80JrR1neZU",
+	"rJzm7pnbG2W2FqLrvgaZKCcpow1MZFB76h1NH4h5xOoSjUos2H0qKhBhQtUB2siJVZWL52mK7QZ49kY7",
+	"uLfCiXSYMh/18tpX1dvXwdahsPvVHVpppxsLyfHk1u6uJk3+TLN+KEep8S/gRJPP0e4Z0PcinO5QcGTG",
+	"8xwkVcEOPOBBHPwDi4PEgxyjdQx0JW98B9HvU+2va2crDNhL4OkbkSmL8TnWqeqhUh3WxgmSaiWnhnJr",
+	"mOHYkXneVGr/uFkIvxX7FqdyymS2UJNJa1LrRhvX1rziJpjeLr3Y40EZdNVpnb9YGgvzKjor8sJe3RVu",
+	"HrG8GGdrQVwoNa/7zCNmkFyhmR/dDCMUFmLWn4nprLQI7qEZTg7leIk6xIC1lgZCtEOBCcPiOioqvyt3",
+	"ek9VlaujofbFWLAlLYyDlz4MpgNmOHcK7dQJsxHTkOhCOIUuQr/oCIzlFpw6KB1/xDYRHeJUmLhLFDy6",
+	"gSjYtYnCAJbV9ptIVJaOVOEEpGQWsYnKMrUYFXnkyLS0Iyw1jldTbnEO0nZupTAwctPf4VaoGFS9J7Wx",
+	"kJPaJ0xoUN1ZVod+3lkTCID4zD93tw6M8Lbt3ovyPB6cqV/c8RGKTFQwtxpNxAw42or+/KJ0XNT4RUWp",
+	"ux0iFxZyssWQhEEkllwZuaIGaAMWp5Dx5SjlS1NWasTwAadqhvhHrm3p5fOrr/VtP0TyTjVrMyeC2RnF",
+	"YCLmDCVVpRqw51gPyuCyJGAbntgUqIvEp1WJXzfZxasLP3DGr2AopZIwYBc0mNjJmIwQjuDEnz5hqsNM",
+	"ZSlo8/lzfEIFEqhj+1D240+f8AhHDk0/f44j94wvS4V//uM//2svYklhrJo3HqOvBsPi8PBxcglL/OCm",
+	"IH6EqRYYJbUa+02P089tr21+Z3m5DNzdhGfZmCeXa4v/XxiZ7d5/yjib88wxd0hZ7QDIaFcWOx5KCuDC",
+	"7vbosAlXw/rxAZ7ywdHBWKXLULA4QNcjM5Sxp2g+7SSER7pv0EBHt1QY6PbIBKrzrbpjShp8L7WBy9PZ",
+	"4OQIF/Kg2P4BI1IRKrFeDwFBoMTronQHg1iV7g8+hY/b9NvQX5IobiD9hs156m2RwmKkvGcrSAwG7IyZ",
+	"pp6ADhC5rio8MqVP98nhky7lt0Y/Hkqv3VfptU6gq8SYTvmkK+6y+2IPvxp5vSfS+jsurlYifatU2y3E",
+	"brV41KjWvVVTi5HEYd9gXzMwKhNteZYNpSeBZd+HjrJo7URyKLdTyROWZA4hhbeLdGftNtDr7sSm+8ns",
+	"2RWvf2tF0h5kqLuteXZzPrZZjDpArNythfqXJGTtLdRVjg76LbSY9e0yFwnPsiXjgRwpCXtDKaRVjGLv",
+	"ci2ucIqa/Ok0P7TdYjQHi91/GMGBYQDUTAfdz54S4udHZsXAO1VOgc/ZeOne2qpAukP9zeiPCAGfPSG8",
+	"J3UxUfnyoQ7kA03cThNVvqxTCMT4VTJxM1KYa7gSsPhGiOFbNMEFxzDavchdASzGLloYQSaZkJmQgEFW",
+	"7nfD53kGGLY1lCjtlTURJDbkimmEr3awV0urbDKXoVwrC8FNzXY4YHEhNRiVXUEa+35kwJPZUNaNepai",
+	"HVImfQ+fEFdHbXuCwfDUCYYaJ4Z0KDn2yJkJOR2wH+mD2wHlarTmhdPdfSXZ0b+tpEFttPPwrt7aRULD",
+	"6XlzxoO8+IejjUQy6tRxgki2UjC3QRLdBJAUWtglkroxcA36rLCz3snPHxx5MqCvAiEsdNY76R2gTOKn",
+	"W4syTrw7hmxvFBwwYBdiKlmRRyxTUybQbzrRYGY4zH2nCnvq88AZ992cfXmuqhWLW1Z7eGRreasBO7em",
+	"q8gNrU9iqklV9qR8V6PaTVuYo6rXv1gTVN3sSFkpwJBKHlabqr8p1FFr8fHWZ/SRAuS1FtLCVPupfL+0",
+	"RAO2jzQzpxcomUD96HKx757uOL6OSiiUJzlgb1oSJ70w7dZ0ijCH0Z5ZdspslXtZW0GWzdu26L3sZXF2",
+	"M2ChJdcS7ydiM7Wg85yBPPU220xMIFkmGdU1MJbb+pGWk7W88WLNkekPkBSJhFueqWkBUYgHwSzRuqZ1",
+	"SraMiHmJYbAuFrS9+Czkb4UwKsKRZuxpLRCrMNa7J30o1oCdzx1do+fQVUjmGacYXYqcYkdaY2267j0H",
+	"5cSF8ryqV5EBP6KgFITk0EmPEIfrZBZ54wTzHU/nXC4jRq2xyiYzjZYCpvf5w+f/GwAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,
