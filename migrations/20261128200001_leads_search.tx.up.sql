@@ -1,11 +1,15 @@
 -- Free-text search over a lead's name, email and company, and the indexes
 -- the leads API's queries use (internal/leads):
 --
---   leads_search_trgm_idx GIN (lower(name || email || company) gin_trgm_ops)
---     - GET /v1/leads?q=… (and the bulk action and export with the same
---       filter): WHERE lower(<leads_search_text>) LIKE '%term%'. A term of
---       three or more characters is a trigram bitmap scan, ANDed with the
---       org's rows; shorter terms fall back to the keyset scan below.
+-- (plans checked with EXPLAIN ANALYZE on 200,000 leads in 20 organisations)
+--
+--   leads_search_trgm_idx GIN (lower(name || ' ' || email || ' ' || company) gin_trgm_ops)
+--     - GET /v1/leads?q=… (and POST /v1/leads/bulk and GET /v1/leads/export
+--       with the same filter): WHERE org_id = $1 AND <that expression>
+--       LIKE '%term%' (leads.SearchSQL). A rare term is a trigram bitmap
+--       scan, rechecked for the org and sorted (3-10 ms); a common term, or
+--       one under three characters, the planner answers with the keyset
+--       walk below and a filter, which stops after a page of matches.
 --   leads_org_id_id_key (org_id, id DESC), from the outreach schema
 --     - the list, newest first, keyset-paged (id < cursor); the filters on
 --       approval, country and created range are conditions on that scan.
