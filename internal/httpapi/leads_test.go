@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
@@ -83,6 +84,21 @@ func TestLeads(t *testing.T) {
 		require.Contains(t, (*p.Errors)[0].Message, "banned.example")
 	})
 
+	t.Run("ARetriedCreateWithTheSameIdempotencyKeyMakesOneLead", func(t *testing.T) {
+		params := &api.CreateLeadParams{IdempotencyKey: ptr("lead-" + uuid.NewString())}
+		body := api.LeadCreate{CampaignID: &c2, Email: ptr("retry@example.com")}
+		first, err := b.client.CreateLeadWithResponse(ctx, params, body, tok)
+		require.NoError(t, err)
+		require.Equal(t, http.StatusCreated, first.StatusCode(), string(first.Body))
+		again, err := b.client.CreateLeadWithResponse(ctx, params, body, tok)
+		require.NoError(t, err)
+		require.Equal(t, http.StatusCreated, again.StatusCode(), string(again.Body))
+		require.Equal(t, first.JSON201.ID, again.JSON201.ID)
+		found, err := b.client.ListLeadsWithResponse(ctx, &api.ListLeadsParams{Q: ptr("retry@")}, tok)
+		require.NoError(t, err)
+		require.Len(t, found.JSON200.Data, 1)
+	})
+
 	t.Run("AnInvalidEmailIs422", func(t *testing.T) {
 		r := create(api.LeadCreate{Email: ptr("not-an-address")})
 		p := problem(t, r.HTTPResponse, r.Body, http.StatusUnprocessableEntity)
@@ -132,6 +148,8 @@ func TestLeadListFiltersSearchPagingBulkAndExport(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, http.StatusCreated, r.StatusCode(), string(r.Body))
 	}
+	mid := time.Now()
+	time.Sleep(10 * time.Millisecond)
 	r, err := b.client.CreateLeadWithResponse(ctx, nil, api.LeadCreate{CampaignID: &c1, Email: ptr("grace@navy.example"),
 		FirstName: ptr("Grace"), LastName: ptr("Hopper"), Company: ptr("=Compilers Inc"), IsApproved: ptr(false)}, tok)
 	require.NoError(t, err)
@@ -180,6 +198,10 @@ func TestLeadListFiltersSearchPagingBulkAndExport(t *testing.T) {
 		require.Equal(t, grace, notApproved[0].ID)
 		require.Len(t, list(api.ListLeadsParams{Status: ptr(api.LeadStatusNew)}), 10)
 		require.Empty(t, list(api.ListLeadsParams{Status: ptr(api.LeadStatusReplied)}))
+		after := list(api.ListLeadsParams{CreatedFrom: &mid})
+		require.Len(t, after, 1)
+		require.Equal(t, grace, after[0].ID)
+		require.Len(t, list(api.ListLeadsParams{CreatedTo: &mid, Country: ptr("FR")}), 3)
 	})
 
 	t.Run("SearchCoversNameEmailAndCompany", func(t *testing.T) {
