@@ -818,6 +818,9 @@ type LeadCreate struct {
 	LinkedinURL *string `json:"linkedin_url,omitempty"`
 	Phone       *string `json:"phone,omitempty"`
 
+	// Region ISO 3166-1 alpha-2 region in which phone numbers without a country code are read when the lead has no `country`. Not stored.
+	Region *string `json:"region,omitempty"`
+
 	// SkipIfInOtherCampaign Refuse (409 in_other_campaign) a contact already in another campaign of the organisation.
 	SkipIfInOtherCampaign *bool       `json:"skip_if_in_other_campaign,omitempty"`
 	Source                *string     `json:"source,omitempty"`
@@ -929,12 +932,15 @@ type LeadUpdate struct {
 	LastName     *string                 `json:"last_name,omitempty"`
 	LinkedinURL  *string                 `json:"linkedin_url,omitempty"`
 	Phone        *string                 `json:"phone,omitempty"`
-	Source       *string                 `json:"source,omitempty"`
-	State        *string                 `json:"state,omitempty"`
-	Status       *LeadStatus             `json:"status,omitempty"`
-	Timezone     *string                 `json:"timezone,omitempty"`
-	Website      *string                 `json:"website,omitempty"`
-	Whatsapp     *string                 `json:"whatsapp,omitempty"`
+
+	// Region As in LeadCreate: reads phone numbers given here when the lead has no `country`.
+	Region   *string     `json:"region,omitempty"`
+	Source   *string     `json:"source,omitempty"`
+	State    *string     `json:"state,omitempty"`
+	Status   *LeadStatus `json:"status,omitempty"`
+	Timezone *string     `json:"timezone,omitempty"`
+	Website  *string     `json:"website,omitempty"`
+	Whatsapp *string     `json:"whatsapp,omitempty"`
 }
 
 // LlmError defines model for LlmError.
@@ -2190,7 +2196,8 @@ type ClientInterface interface {
 	//
 	// Any member or API key. The email is trimmed, lower-cased and
 	// syntax-checked; phone and WhatsApp numbers become E.164, a number
-	// without a country code read in the lead's `country`. A lead needs
+	// without a country code read in the lead's `country`, else in
+	// `region`. A lead needs
 	// an email, a phone or a WhatsApp number. A contact on the
 	// suppression list is refused with a 422 whose error code names the
 	// suppression's kind (`suppressed_email`, `suppressed_domain`,
@@ -2208,7 +2215,8 @@ type ClientInterface interface {
 	//
 	// Any member or API key. The email is trimmed, lower-cased and
 	// syntax-checked; phone and WhatsApp numbers become E.164, a number
-	// without a country code read in the lead's `country`. A lead needs
+	// without a country code read in the lead's `country`, else in
+	// `region`. A lead needs
 	// an email, a phone or a WhatsApp number. A contact on the
 	// suppression list is refused with a 422 whose error code names the
 	// suppression's kind (`suppressed_email`, `suppressed_domain`,
@@ -3399,7 +3407,8 @@ func (c *Client) ListLeads(ctx context.Context, params *ListLeadsParams, reqEdit
 //
 // Any member or API key. The email is trimmed, lower-cased and
 // syntax-checked; phone and WhatsApp numbers become E.164, a number
-// without a country code read in the lead's `country`. A lead needs
+// without a country code read in the lead's `country`, else in
+// `region`. A lead needs
 // an email, a phone or a WhatsApp number. A contact on the
 // suppression list is refused with a 422 whose error code names the
 // suppression's kind (`suppressed_email`, `suppressed_domain`,
@@ -3427,7 +3436,8 @@ func (c *Client) CreateLeadWithBody(ctx context.Context, params *CreateLeadParam
 //
 // Any member or API key. The email is trimmed, lower-cased and
 // syntax-checked; phone and WhatsApp numbers become E.164, a number
-// without a country code read in the lead's `country`. A lead needs
+// without a country code read in the lead's `country`, else in
+// `region`. A lead needs
 // an email, a phone or a WhatsApp number. A contact on the
 // suppression list is refused with a 422 whose error code names the
 // suppression's kind (`suppressed_email`, `suppressed_domain`,
@@ -7308,7 +7318,8 @@ type ClientWithResponsesInterface interface {
 	//
 	// Any member or API key. The email is trimmed, lower-cased and
 	// syntax-checked; phone and WhatsApp numbers become E.164, a number
-	// without a country code read in the lead's `country`. A lead needs
+	// without a country code read in the lead's `country`, else in
+	// `region`. A lead needs
 	// an email, a phone or a WhatsApp number. A contact on the
 	// suppression list is refused with a 422 whose error code names the
 	// suppression's kind (`suppressed_email`, `suppressed_domain`,
@@ -7326,7 +7337,8 @@ type ClientWithResponsesInterface interface {
 	//
 	// Any member or API key. The email is trimmed, lower-cased and
 	// syntax-checked; phone and WhatsApp numbers become E.164, a number
-	// without a country code read in the lead's `country`. A lead needs
+	// without a country code read in the lead's `country`, else in
+	// `region`. A lead needs
 	// an email, a phone or a WhatsApp number. A contact on the
 	// suppression list is refused with a 422 whose error code names the
 	// suppression's kind (`suppressed_email`, `suppressed_domain`,
@@ -13655,7 +13667,8 @@ func (c *ClientWithResponses) ListLeadsWithResponse(ctx context.Context, params 
 //
 // Any member or API key. The email is trimmed, lower-cased and
 // syntax-checked; phone and WhatsApp numbers become E.164, a number
-// without a country code read in the lead's `country`. A lead needs
+// without a country code read in the lead's `country`, else in
+// `region`. A lead needs
 // an email, a phone or a WhatsApp number. A contact on the
 // suppression list is refused with a 422 whose error code names the
 // suppression's kind (`suppressed_email`, `suppressed_domain`,
@@ -13679,7 +13692,8 @@ func (c *ClientWithResponses) CreateLeadWithBodyWithResponse(ctx context.Context
 //
 // Any member or API key. The email is trimmed, lower-cased and
 // syntax-checked; phone and WhatsApp numbers become E.164, a number
-// without a country code read in the lead's `country`. A lead needs
+// without a country code read in the lead's `country`, else in
+// `region`. A lead needs
 // an email, a phone or a WhatsApp number. A contact on the
 // suppression list is refused with a 422 whose error code names the
 // suppression's kind (`suppressed_email`, `suppressed_domain`,

@@ -68,6 +68,9 @@ func (s *Server) CreateLead(ctx context.Context, req server.CreateLeadRequestObj
 	if b.CustomFields != nil {
 		c.CustomFields = *b.CustomFields
 	}
+	if b.Region != nil {
+		c.Region = *b.Region
+	}
 	if b.Status != nil {
 		c.Status = string(*b.Status)
 	}
@@ -108,6 +111,9 @@ func (s *Server) UpdateLead(ctx context.Context, req server.UpdateLeadRequestObj
 	}}
 	if b.CustomFields != nil {
 		u.CustomFields = *b.CustomFields
+	}
+	if b.Region != nil {
+		u.Region = *b.Region
 	}
 	if b.Status != nil {
 		st := string(*b.Status)

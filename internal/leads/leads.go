@@ -164,6 +164,11 @@ type Fields struct {
 	Timezone     *string
 	CustomFields map[string]any
 	Source       *string
+	// Region (ISO-2) reads phone numbers written without a country code
+	// when the lead has no country. It stands in for the organisation's
+	// region (organisations have no country setting yet); importers pass
+	// theirs. It is not stored.
+	Region string
 }
 
 // Create is a new lead.
@@ -289,10 +294,11 @@ func apply(r *leadRow, in Fields, f *fault.Fields) {
 			r.Email = &e
 		}
 	}
-	region := ""
+	country := ""
 	if r.Country != nil {
-		region = contact.Region(*r.Country, "")
+		country = *r.Country
 	}
+	region := contact.Region(country, in.Region)
 	phone := func(dst **string, v *string, field string) {
 		if v == nil {
 			return

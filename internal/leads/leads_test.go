@@ -94,6 +94,12 @@ func TestCreate(t *testing.T) {
 		require.True(t, fault.IsKind(err, fault.KindInvalid), "%v", err)
 		_, err = b.svc.Create(ctx, b.actor, leads.Create{Fields: leads.Fields{Phone: ptr("030 1234567")}})
 		require.Equal(t, "invalid_phone", fieldCode(t, err))
+		l, err := b.svc.Create(ctx, b.actor, leads.Create{Fields: leads.Fields{Phone: ptr("(415) 555-2671"), Region: "us"}})
+		require.NoError(t, err, "without a country, the region reads the number")
+		require.Equal(t, "+14155552671", *l.Phone)
+		l, err = b.svc.Create(ctx, b.actor, leads.Create{Fields: leads.Fields{Phone: ptr("030 1234568"), Country: ptr("DE"), Region: "US"}})
+		require.NoError(t, err, "the lead's country comes before the region")
+		require.Equal(t, "+49301234568", *l.Phone)
 	})
 
 	t.Run("RefusesASuppressedAddressDomainOrPhoneNamingTheKind", func(t *testing.T) {
