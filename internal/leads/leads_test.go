@@ -307,6 +307,17 @@ func TestGetUpdateDelete(t *testing.T) {
 	require.False(t, u.IsApproved)
 	require.Equal(t, "Analytical Engines", *u.Company)
 
+	c2 := b.campaign(t, "two")
+	_, err = b.svc.Create(ctx, b.actor, leads.Create{CampaignID: &c2, Fields: leads.Fields{Email: ptr("ADA@example.com")}})
+	require.NoError(t, err)
+	_, err = b.svc.Update(ctx, b.actor, l.ID, leads.Update{CampaignID: &c2})
+	f, ok := fault.As(err)
+	require.True(t, ok, "%v", err)
+	require.Equal(t, "duplicate_lead", f.Code, "moving into a campaign that holds the address is a conflict")
+	out, err := b.svc.Update(ctx, b.actor, l.ID, leads.Update{ClearCampaign: true})
+	require.NoError(t, err)
+	require.Nil(t, out.CampaignID)
+
 	_, _, err = b.supp.Add(ctx, b.actor, suppressions.New{Value: "gone@example.com"})
 	require.NoError(t, err)
 	_, err = b.svc.Update(ctx, b.actor, l.ID, leads.Update{Fields: leads.Fields{Email: ptr("gone@example.com")}})
