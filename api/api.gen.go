@@ -163,6 +163,33 @@ func (e InviteCreatedStatus) Valid() bool {
 	}
 }
 
+// Defines values for LeadBulkAction.
+const (
+	LeadBulkActionApprove        LeadBulkAction = "approve"
+	LeadBulkActionDelete         LeadBulkAction = "delete"
+	LeadBulkActionDisapprove     LeadBulkAction = "disapprove"
+	LeadBulkActionMoveToCampaign LeadBulkAction = "move_to_campaign"
+	LeadBulkActionSetStatus      LeadBulkAction = "set_status"
+)
+
+// Valid indicates whether the value is a known member of the LeadBulkAction enum.
+func (e LeadBulkAction) Valid() bool {
+	switch e {
+	case LeadBulkActionApprove:
+		return true
+	case LeadBulkActionDelete:
+		return true
+	case LeadBulkActionDisapprove:
+		return true
+	case LeadBulkActionMoveToCampaign:
+		return true
+	case LeadBulkActionSetStatus:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for LeadImportColumnSource.
 const (
 	LeadImportColumnSourceAuto      LeadImportColumnSource = "auto"
@@ -232,6 +259,45 @@ func (e LeadImportPreviewEncoding) Valid() bool {
 	case LeadImportPreviewEncodingUtf16Le:
 		return true
 	case LeadImportPreviewEncodingWindows1252:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for LeadStatus.
+const (
+	LeadStatusBounced       LeadStatus = "bounced"
+	LeadStatusContacted     LeadStatus = "contacted"
+	LeadStatusConverted     LeadStatus = "converted"
+	LeadStatusInterested    LeadStatus = "interested"
+	LeadStatusNew           LeadStatus = "new"
+	LeadStatusNotInterested LeadStatus = "not_interested"
+	LeadStatusReplied       LeadStatus = "replied"
+	LeadStatusSequenced     LeadStatus = "sequenced"
+	LeadStatusUnsubscribed  LeadStatus = "unsubscribed"
+)
+
+// Valid indicates whether the value is a known member of the LeadStatus enum.
+func (e LeadStatus) Valid() bool {
+	switch e {
+	case LeadStatusBounced:
+		return true
+	case LeadStatusContacted:
+		return true
+	case LeadStatusConverted:
+		return true
+	case LeadStatusInterested:
+		return true
+	case LeadStatusNew:
+		return true
+	case LeadStatusNotInterested:
+		return true
+	case LeadStatusReplied:
+		return true
+	case LeadStatusSequenced:
+		return true
+	case LeadStatusUnsubscribed:
 		return true
 	default:
 		return false
@@ -740,6 +806,170 @@ type InviteList struct {
 	NextCursor *string  `json:"next_cursor"`
 }
 
+// Lead defines model for Lead.
+type Lead struct {
+	ApprovedAt   *time.Time             `json:"approved_at"`
+	CampaignID   *openapi_types.UUID    `json:"campaign_id"`
+	City         *string                `json:"city"`
+	Company      *string                `json:"company"`
+	Country      *string                `json:"country"`
+	CreatedAt    time.Time              `json:"created_at"`
+	CustomFields map[string]interface{} `json:"custom_fields"`
+
+	// Email Lower-case, its domain in ASCII (IDNA).
+	Email           *string                `json:"email"`
+	EnrichmentData  map[string]interface{} `json:"enrichment_data"`
+	FirstName       *string                `json:"first_name"`
+	FullName        string                 `json:"full_name"`
+	ID              openapi_types.UUID     `json:"id"`
+	IsApproved      bool                   `json:"is_approved"`
+	JobTitle        *string                `json:"job_title"`
+	LastContactedAt *time.Time             `json:"last_contacted_at"`
+	LastName        *string                `json:"last_name"`
+	LinkedinURL     *string                `json:"linkedin_url"`
+
+	// Phone E.164.
+	Phone          *string    `json:"phone"`
+	RepliedAt      *time.Time `json:"replied_at"`
+	Source         *string    `json:"source"`
+	State          *string    `json:"state"`
+	Status         LeadStatus `json:"status"`
+	Timezone       *string    `json:"timezone"`
+	UnsubscribedAt *time.Time `json:"unsubscribed_at"`
+	UpdatedAt      time.Time  `json:"updated_at"`
+	Website        *string    `json:"website"`
+
+	// Whatsapp E.164.
+	Whatsapp *string `json:"whatsapp"`
+}
+
+// LeadBulk Exactly one of `ids` and `filter`.
+type LeadBulk struct {
+	Action LeadBulkAction `json:"action"`
+
+	// CampaignID move_to_campaign: the target, or null/absent for no campaign.
+	CampaignID *openapi_types.UUID `json:"campaign_id,omitempty"`
+
+	// Filter The list's filters; all absent selects every lead.
+	Filter *LeadFilter           `json:"filter,omitempty"`
+	Ids    *[]openapi_types.UUID `json:"ids,omitempty"`
+	Status *LeadStatus           `json:"status,omitempty"`
+}
+
+// LeadBulkAction defines model for LeadBulk.Action.
+type LeadBulkAction string
+
+// LeadBulkResult defines model for LeadBulkResult.
+type LeadBulkResult struct {
+	// Changed Leads the action changed or deleted.
+	Changed int `json:"changed"`
+
+	// Matched Leads the selection found.
+	Matched int `json:"matched"`
+
+	// Skipped Leads a move left where they were (the target holds their address).
+	Skipped int `json:"skipped"`
+}
+
+// LeadCreate defines model for LeadCreate.
+type LeadCreate struct {
+	// CampaignID A campaign of the organisation; absent: no campaign.
+	CampaignID *openapi_types.UUID `json:"campaign_id,omitempty"`
+	City       *string             `json:"city,omitempty"`
+	Company    *string             `json:"company,omitempty"`
+
+	// Country ISO 3166-1 alpha-2; also the region phone numbers without a country code are read in.
+	Country *string `json:"country,omitempty"`
+
+	// CustomFields Any other values, kept as given.
+	CustomFields *map[string]interface{} `json:"custom_fields,omitempty"`
+	Email        *string                 `json:"email,omitempty"`
+	FirstName    *string                 `json:"first_name,omitempty"`
+
+	// IsApproved Default true.
+	IsApproved  *bool   `json:"is_approved,omitempty"`
+	JobTitle    *string `json:"job_title,omitempty"`
+	LastName    *string `json:"last_name,omitempty"`
+	LinkedinURL *string `json:"linkedin_url,omitempty"`
+	Phone       *string `json:"phone,omitempty"`
+
+	// Region ISO 3166-1 alpha-2 region in which phone numbers without a country code are read when the lead has no `country`. Not stored.
+	Region *string `json:"region,omitempty"`
+
+	// SkipIfInOtherCampaign Refuse (409 in_other_campaign) a contact already in another campaign of the organisation.
+	SkipIfInOtherCampaign *bool       `json:"skip_if_in_other_campaign,omitempty"`
+	Source                *string     `json:"source,omitempty"`
+	State                 *string     `json:"state,omitempty"`
+	Status                *LeadStatus `json:"status,omitempty"`
+
+	// Timezone IANA time zone, such as Europe/Berlin.
+	Timezone *string `json:"timezone,omitempty"`
+	Website  *string `json:"website,omitempty"`
+	Whatsapp *string `json:"whatsapp,omitempty"`
+}
+
+// LeadDetail defines model for LeadDetail.
+type LeadDetail struct {
+	ApprovedAt *time.Time `json:"approved_at"`
+	Campaign   *struct {
+		ID     openapi_types.UUID `json:"id"`
+		Name   string             `json:"name"`
+		Status string             `json:"status"`
+	} `json:"campaign"`
+	CampaignID   *openapi_types.UUID    `json:"campaign_id"`
+	City         *string                `json:"city"`
+	Company      *string                `json:"company"`
+	Country      *string                `json:"country"`
+	CreatedAt    time.Time              `json:"created_at"`
+	CustomFields map[string]interface{} `json:"custom_fields"`
+
+	// Email Lower-case, its domain in ASCII (IDNA).
+	Email           *string                `json:"email"`
+	EnrichmentData  map[string]interface{} `json:"enrichment_data"`
+	FirstName       *string                `json:"first_name"`
+	FullName        string                 `json:"full_name"`
+	ID              openapi_types.UUID     `json:"id"`
+	IsApproved      bool                   `json:"is_approved"`
+	JobTitle        *string                `json:"job_title"`
+	LastContactedAt *time.Time             `json:"last_contacted_at"`
+	LastName        *string                `json:"last_name"`
+	LinkedinURL     *string                `json:"linkedin_url"`
+
+	// Messages The lead's messages, oldest first (at most 500); empty until sending exists.
+	Messages []LeadMessage `json:"messages"`
+
+	// Phone E.164.
+	Phone     *string    `json:"phone"`
+	RepliedAt *time.Time `json:"replied_at"`
+	Sequence  *struct {
+		// CurrentStep 0 until the first step is sent.
+		CurrentStep int                `json:"current_step"`
+		ID          openapi_types.UUID `json:"id"`
+		IsComplete  bool               `json:"is_complete"`
+	} `json:"sequence"`
+	Source         *string    `json:"source"`
+	State          *string    `json:"state"`
+	Status         LeadStatus `json:"status"`
+	Timezone       *string    `json:"timezone"`
+	UnsubscribedAt *time.Time `json:"unsubscribed_at"`
+	UpdatedAt      time.Time  `json:"updated_at"`
+	Website        *string    `json:"website"`
+
+	// Whatsapp E.164.
+	Whatsapp *string `json:"whatsapp"`
+}
+
+// LeadFilter The list's filters; all absent selects every lead.
+type LeadFilter struct {
+	Approved    *bool               `json:"approved,omitempty"`
+	CampaignID  *openapi_types.UUID `json:"campaign_id,omitempty"`
+	Country     *string             `json:"country,omitempty"`
+	CreatedFrom *time.Time          `json:"created_from,omitempty"`
+	CreatedTo   *time.Time          `json:"created_to,omitempty"`
+	Q           *string             `json:"q,omitempty"`
+	Status      *LeadStatus         `json:"status,omitempty"`
+}
+
 // LeadImportColumn defines model for LeadImportColumn.
 type LeadImportColumn struct {
 	// Field A lead field (email, first_name, last_name, full_name, company, job_title, phone, whatsapp, linkedin_url, website, city, state, country, timezone), custom.<key>, or null when skipped. full_name is split into first_name and last_name when the file has no first or last name column, and ignored otherwise (a lead computes it).
@@ -801,6 +1031,54 @@ type LeadImportRecord struct {
 	Line     int                 `json:"line"`
 	Problems []LeadImportProblem `json:"problems"`
 	Raw      []string            `json:"raw"`
+}
+
+// LeadList defines model for LeadList.
+type LeadList struct {
+	Data       []Lead  `json:"data"`
+	NextCursor *string `json:"next_cursor"`
+}
+
+// LeadMessage defines model for LeadMessage.
+type LeadMessage struct {
+	Channel   string             `json:"channel"`
+	CreatedAt time.Time          `json:"created_at"`
+	ID        openapi_types.UUID `json:"id"`
+	SentAt    *time.Time         `json:"sent_at"`
+	Status    string             `json:"status"`
+	Step      int                `json:"step"`
+	Subject   *string            `json:"subject"`
+}
+
+// LeadStatus defines model for LeadStatus.
+type LeadStatus string
+
+// LeadUpdate defines model for LeadUpdate.
+type LeadUpdate struct {
+	// CampaignID Move the lead to this campaign, or null for none.
+	CampaignID nullable.Nullable[openapi_types.UUID] `json:"campaign_id,omitempty"`
+	City       *string                               `json:"city,omitempty"`
+	Company    *string                               `json:"company,omitempty"`
+	Country    *string                               `json:"country,omitempty"`
+
+	// CustomFields Replaces all custom fields.
+	CustomFields *map[string]interface{} `json:"custom_fields,omitempty"`
+	Email        *string                 `json:"email,omitempty"`
+	FirstName    *string                 `json:"first_name,omitempty"`
+	IsApproved   *bool                   `json:"is_approved,omitempty"`
+	JobTitle     *string                 `json:"job_title,omitempty"`
+	LastName     *string                 `json:"last_name,omitempty"`
+	LinkedinURL  *string                 `json:"linkedin_url,omitempty"`
+	Phone        *string                 `json:"phone,omitempty"`
+
+	// Region As in LeadCreate: reads phone numbers given here when the lead has no `country`.
+	Region   *string     `json:"region,omitempty"`
+	Source   *string     `json:"source,omitempty"`
+	State    *string     `json:"state,omitempty"`
+	Status   *LeadStatus `json:"status,omitempty"`
+	Timezone *string     `json:"timezone,omitempty"`
+	Website  *string     `json:"website,omitempty"`
+	Whatsapp *string     `json:"whatsapp,omitempty"`
 }
 
 // LlmError defines model for LlmError.
@@ -1353,6 +1631,62 @@ type CreateInviteParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// ListLeadsParams defines parameters for ListLeads.
+type ListLeadsParams struct {
+	// Limit Page size, 1-100 (default 20).
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `next_cursor` of the previous page.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// CampaignID Only leads in this campaign.
+	CampaignID *openapi_types.UUID `form:"campaign_id,omitempty" json:"campaign_id,omitempty"`
+	Status     *LeadStatus         `form:"status,omitempty" json:"status,omitempty"`
+
+	// Approved Only approved (true) or not approved (false) leads.
+	Approved *bool `form:"approved,omitempty" json:"approved,omitempty"`
+
+	// Country ISO 3166-1 alpha-2 country code.
+	Country *string `form:"country,omitempty" json:"country,omitempty"`
+
+	// CreatedFrom Only leads created at or after this instant.
+	CreatedFrom *time.Time `form:"created_from,omitempty" json:"created_from,omitempty"`
+
+	// CreatedTo Only leads created before this instant.
+	CreatedTo *time.Time `form:"created_to,omitempty" json:"created_to,omitempty"`
+
+	// Q Text the lead's name, email or company contains (case-insensitive).
+	Q *string `form:"q,omitempty" json:"q,omitempty"`
+}
+
+// CreateLeadParams defines parameters for CreateLead.
+type CreateLeadParams struct {
+	// IdempotencyKey Makes a retry of this request safe; see the API description.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// ExportLeadsParams defines parameters for ExportLeads.
+type ExportLeadsParams struct {
+	// CampaignID Only leads in this campaign.
+	CampaignID *openapi_types.UUID `form:"campaign_id,omitempty" json:"campaign_id,omitempty"`
+	Status     *LeadStatus         `form:"status,omitempty" json:"status,omitempty"`
+
+	// Approved Only approved (true) or not approved (false) leads.
+	Approved *bool `form:"approved,omitempty" json:"approved,omitempty"`
+
+	// Country ISO 3166-1 alpha-2 country code.
+	Country *string `form:"country,omitempty" json:"country,omitempty"`
+
+	// CreatedFrom Only leads created at or after this instant.
+	CreatedFrom *time.Time `form:"created_from,omitempty" json:"created_from,omitempty"`
+
+	// CreatedTo Only leads created before this instant.
+	CreatedTo *time.Time `form:"created_to,omitempty" json:"created_to,omitempty"`
+
+	// Q Text the lead's name, email or company contains (case-insensitive).
+	Q *string `form:"q,omitempty" json:"q,omitempty"`
+}
+
 // PreviewLeadImportMultipartBody defines parameters for PreviewLeadImport.
 type PreviewLeadImportMultipartBody struct {
 	// File The lead file.
@@ -1493,8 +1827,17 @@ type UpdateCampaignJSONRequestBody = CampaignUpdate
 // CreateInviteJSONRequestBody defines body for CreateInvite for application/json ContentType.
 type CreateInviteJSONRequestBody = InviteCreate
 
+// CreateLeadJSONRequestBody defines body for CreateLead for application/json ContentType.
+type CreateLeadJSONRequestBody = LeadCreate
+
+// BulkLeadsJSONRequestBody defines body for BulkLeads for application/json ContentType.
+type BulkLeadsJSONRequestBody = LeadBulk
+
 // PreviewLeadImportMultipartRequestBody defines body for PreviewLeadImport for multipart/form-data ContentType.
 type PreviewLeadImportMultipartRequestBody PreviewLeadImportMultipartBody
+
+// UpdateLeadJSONRequestBody defines body for UpdateLead for application/json ContentType.
+type UpdateLeadJSONRequestBody = LeadUpdate
 
 // UpdateMemberJSONRequestBody defines body for UpdateMember for application/json ContentType.
 type UpdateMemberJSONRequestBody = MemberUpdate
@@ -1995,6 +2338,89 @@ type ClientInterface interface {
 	// Corresponds with DELETE /v1/invites/{invite_id} (the `RevokeInvite` operationId).
 	RevokeInvite(ctx context.Context, inviteID InviteID, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ListLeads The organisation's leads, newest first
+	//
+	// Any member or API key. Filters combine with AND. `q` matches leads
+	// whose name, email or company contains it, case-insensitively
+	// (three characters or more use the search index). Pages are
+	// keyset-paged on the id, so a deep page costs what the first does.
+	//
+	// Corresponds with GET /v1/leads (the `ListLeads` operationId).
+	ListLeads(ctx context.Context, params *ListLeadsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateLeadWithBody Add one lead
+	//
+	// Any member or API key. The email is trimmed, lower-cased and
+	// syntax-checked; phone and WhatsApp numbers become E.164, a number
+	// without a country code read in the lead's `country`, else in
+	// `region`. A lead needs
+	// an email, a phone or a WhatsApp number. A contact on the
+	// suppression list is refused with a 422 whose error code names the
+	// suppression's kind (`suppressed_email`, `suppressed_domain`,
+	// `suppressed_phone`). The same address may be a lead in several
+	// campaigns, never twice in one (409 `duplicate_lead`);
+	// `skip_if_in_other_campaign` also refuses (409 `in_other_campaign`)
+	// an address or number already in another campaign.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/leads (the `CreateLead` operationId).
+	CreateLeadWithBody(ctx context.Context, params *CreateLeadParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateLead Add one lead
+	//
+	// Any member or API key. The email is trimmed, lower-cased and
+	// syntax-checked; phone and WhatsApp numbers become E.164, a number
+	// without a country code read in the lead's `country`, else in
+	// `region`. A lead needs
+	// an email, a phone or a WhatsApp number. A contact on the
+	// suppression list is refused with a 422 whose error code names the
+	// suppression's kind (`suppressed_email`, `suppressed_domain`,
+	// `suppressed_phone`). The same address may be a lead in several
+	// campaigns, never twice in one (409 `duplicate_lead`);
+	// `skip_if_in_other_campaign` also refuses (409 `in_other_campaign`)
+	// an address or number already in another campaign.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/leads (the `CreateLead` operationId).
+	CreateLead(ctx context.Context, params *CreateLeadParams, body CreateLeadJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// BulkLeadsWithBody Approve, disapprove, set the status of, move or delete many leads
+	//
+	// Any member or API key. The selection is either `ids` (at most 1000)
+	// or a `filter` with the list's filters (an empty filter selects
+	// every lead). `matched` counts the leads selected, `changed` those
+	// the action changed (a lead already approved is not changed by
+	// approve), `skipped` those a move left where they were because the
+	// target campaign already holds their address.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/leads/bulk (the `BulkLeads` operationId).
+	BulkLeadsWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// BulkLeads Approve, disapprove, set the status of, move or delete many leads
+	//
+	// Any member or API key. The selection is either `ids` (at most 1000)
+	// or a `filter` with the list's filters (an empty filter selects
+	// every lead). `matched` counts the leads selected, `changed` those
+	// the action changed (a lead already approved is not changed by
+	// approve), `skipped` those a move left where they were because the
+	// target campaign already holds their address.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/leads/bulk (the `BulkLeads` operationId).
+	BulkLeads(ctx context.Context, body BulkLeadsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ExportLeads The filtered leads as CSV
+	//
+	// Any member or API key. The list's filters; every matching lead, newest first, streamed as UTF-8 CSV with a header row.
+	//
+	// Corresponds with GET /v1/leads/export (the `ExportLeads` operationId).
+	ExportLeads(ctx context.Context, params *ExportLeadsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// PreviewLeadImportWithBody Show how a lead file would be read, without importing it
 	//
 	// Any member. Writes nothing. The body is the file: `text/csv` (which,
@@ -2021,6 +2447,44 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /v1/leads/imports/preview (the `PreviewLeadImport` operationId).
 	PreviewLeadImportWithBody(ctx context.Context, params *PreviewLeadImportParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeleteLead Delete one lead
+	//
+	// Its sequence and messages go with it.
+	//
+	// Corresponds with DELETE /v1/leads/{lead_id} (the `DeleteLead` operationId).
+	DeleteLead(ctx context.Context, leadID openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetLead One lead with its campaign, sequence and message timeline
+	//
+	// The timeline is empty until the lead has been sent to.
+	//
+	// Corresponds with GET /v1/leads/{lead_id} (the `GetLead` operationId).
+	GetLead(ctx context.Context, leadID openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateLeadWithBody Change one lead
+	//
+	// Fields left out stay as they are; an empty string clears a text
+	// field; `campaign_id: null` takes the lead out of its campaign. The
+	// same rules as creating apply: a changed address or number is
+	// checked against the suppression list again.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PATCH /v1/leads/{lead_id} (the `UpdateLead` operationId).
+	UpdateLeadWithBody(ctx context.Context, leadID openapi_types.UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateLead Change one lead
+	//
+	// Fields left out stay as they are; an empty string clears a text
+	// field; `campaign_id: null` takes the lead out of its campaign. The
+	// same rules as creating apply: a changed address or number is
+	// checked against the suppression list again.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PATCH /v1/leads/{lead_id} (the `UpdateLead` operationId).
+	UpdateLead(ctx context.Context, leadID openapi_types.UUID, body UpdateLeadJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetMe Who is calling
 	//
@@ -3102,6 +3566,149 @@ func (c *Client) RevokeInvite(ctx context.Context, inviteID InviteID, reqEditors
 	return c.Client.Do(req)
 }
 
+// ListLeads The organisation's leads, newest first
+//
+// Any member or API key. Filters combine with AND. `q` matches leads
+// whose name, email or company contains it, case-insensitively
+// (three characters or more use the search index). Pages are
+// keyset-paged on the id, so a deep page costs what the first does.
+//
+// Corresponds with GET /v1/leads (the `ListLeads` operationId).
+func (c *Client) ListLeads(ctx context.Context, params *ListLeadsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListLeadsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateLeadWithBody Add one lead
+//
+// Any member or API key. The email is trimmed, lower-cased and
+// syntax-checked; phone and WhatsApp numbers become E.164, a number
+// without a country code read in the lead's `country`, else in
+// `region`. A lead needs
+// an email, a phone or a WhatsApp number. A contact on the
+// suppression list is refused with a 422 whose error code names the
+// suppression's kind (`suppressed_email`, `suppressed_domain`,
+// `suppressed_phone`). The same address may be a lead in several
+// campaigns, never twice in one (409 `duplicate_lead`);
+// `skip_if_in_other_campaign` also refuses (409 `in_other_campaign`)
+// an address or number already in another campaign.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/leads (the `CreateLead` operationId).
+func (c *Client) CreateLeadWithBody(ctx context.Context, params *CreateLeadParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateLeadRequestWithBody(c.Server, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateLead Add one lead
+//
+// Any member or API key. The email is trimmed, lower-cased and
+// syntax-checked; phone and WhatsApp numbers become E.164, a number
+// without a country code read in the lead's `country`, else in
+// `region`. A lead needs
+// an email, a phone or a WhatsApp number. A contact on the
+// suppression list is refused with a 422 whose error code names the
+// suppression's kind (`suppressed_email`, `suppressed_domain`,
+// `suppressed_phone`). The same address may be a lead in several
+// campaigns, never twice in one (409 `duplicate_lead`);
+// `skip_if_in_other_campaign` also refuses (409 `in_other_campaign`)
+// an address or number already in another campaign.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/leads (the `CreateLead` operationId).
+func (c *Client) CreateLead(ctx context.Context, params *CreateLeadParams, body CreateLeadJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateLeadRequest(c.Server, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// BulkLeadsWithBody Approve, disapprove, set the status of, move or delete many leads
+//
+// Any member or API key. The selection is either `ids` (at most 1000)
+// or a `filter` with the list's filters (an empty filter selects
+// every lead). `matched` counts the leads selected, `changed` those
+// the action changed (a lead already approved is not changed by
+// approve), `skipped` those a move left where they were because the
+// target campaign already holds their address.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/leads/bulk (the `BulkLeads` operationId).
+func (c *Client) BulkLeadsWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewBulkLeadsRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// BulkLeads Approve, disapprove, set the status of, move or delete many leads
+//
+// Any member or API key. The selection is either `ids` (at most 1000)
+// or a `filter` with the list's filters (an empty filter selects
+// every lead). `matched` counts the leads selected, `changed` those
+// the action changed (a lead already approved is not changed by
+// approve), `skipped` those a move left where they were because the
+// target campaign already holds their address.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/leads/bulk (the `BulkLeads` operationId).
+func (c *Client) BulkLeads(ctx context.Context, body BulkLeadsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewBulkLeadsRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ExportLeads The filtered leads as CSV
+//
+// Any member or API key. The list's filters; every matching lead, newest first, streamed as UTF-8 CSV with a header row.
+//
+// Corresponds with GET /v1/leads/export (the `ExportLeads` operationId).
+func (c *Client) ExportLeads(ctx context.Context, params *ExportLeadsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewExportLeadsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // PreviewLeadImportWithBody Show how a lead file would be read, without importing it
 //
 // Any member. Writes nothing. The body is the file: `text/csv` (which,
@@ -3129,6 +3736,84 @@ func (c *Client) RevokeInvite(ctx context.Context, inviteID InviteID, reqEditors
 // Corresponds with POST /v1/leads/imports/preview (the `PreviewLeadImport` operationId).
 func (c *Client) PreviewLeadImportWithBody(ctx context.Context, params *PreviewLeadImportParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewPreviewLeadImportRequestWithBody(c.Server, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeleteLead Delete one lead
+//
+// Its sequence and messages go with it.
+//
+// Corresponds with DELETE /v1/leads/{lead_id} (the `DeleteLead` operationId).
+func (c *Client) DeleteLead(ctx context.Context, leadID openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteLeadRequest(c.Server, leadID)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetLead One lead with its campaign, sequence and message timeline
+//
+// The timeline is empty until the lead has been sent to.
+//
+// Corresponds with GET /v1/leads/{lead_id} (the `GetLead` operationId).
+func (c *Client) GetLead(ctx context.Context, leadID openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetLeadRequest(c.Server, leadID)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateLeadWithBody Change one lead
+//
+// Fields left out stay as they are; an empty string clears a text
+// field; `campaign_id: null` takes the lead out of its campaign. The
+// same rules as creating apply: a changed address or number is
+// checked against the suppression list again.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PATCH /v1/leads/{lead_id} (the `UpdateLead` operationId).
+func (c *Client) UpdateLeadWithBody(ctx context.Context, leadID openapi_types.UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateLeadRequestWithBody(c.Server, leadID, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateLead Change one lead
+//
+// Fields left out stay as they are; an empty string clears a text
+// field; `campaign_id: null` takes the lead out of its campaign. The
+// same rules as creating apply: a changed address or number is
+// checked against the suppression list again.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PATCH /v1/leads/{lead_id} (the `UpdateLead` operationId).
+func (c *Client) UpdateLead(ctx context.Context, leadID openapi_types.UUID, body UpdateLeadJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateLeadRequest(c.Server, leadID, body)
 	if err != nil {
 		return nil, err
 	}
@@ -4815,6 +5500,377 @@ func NewRevokeInviteRequest(server string, inviteID InviteID) (*http.Request, er
 	return req, nil
 }
 
+// NewListLeadsRequest constructs an http.Request for the ListLeads method
+func NewListLeadsRequest(server string, params *ListLeadsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/leads")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.CampaignID != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "campaign_id", *params.CampaignID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Status != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "status", *params.Status, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Approved != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "approved", *params.Approved, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Country != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "country", *params.Country, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.CreatedFrom != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "created_from", *params.CreatedFrom, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.CreatedTo != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "created_to", *params.CreatedTo, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Q != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "q", *params.Q, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCreateLeadRequest calls the generic CreateLead builder with application/json body
+func NewCreateLeadRequest(server string, params *CreateLeadParams, body CreateLeadJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateLeadRequestWithBody(server, params, "application/json", bodyReader)
+}
+
+// NewCreateLeadRequestWithBody constructs an http.Request for the CreateLead method, with any body, and a specified content type
+func NewCreateLeadRequestWithBody(server string, params *CreateLeadParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/leads")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewBulkLeadsRequest calls the generic BulkLeads builder with application/json body
+func NewBulkLeadsRequest(server string, body BulkLeadsJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewBulkLeadsRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewBulkLeadsRequestWithBody constructs an http.Request for the BulkLeads method, with any body, and a specified content type
+func NewBulkLeadsRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/leads/bulk")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewExportLeadsRequest constructs an http.Request for the ExportLeads method
+func NewExportLeadsRequest(server string, params *ExportLeadsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/leads/export")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.CampaignID != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "campaign_id", *params.CampaignID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Status != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "status", *params.Status, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Approved != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "approved", *params.Approved, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Country != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "country", *params.Country, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.CreatedFrom != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "created_from", *params.CreatedFrom, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.CreatedTo != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "created_to", *params.CreatedTo, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Q != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "q", *params.Q, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewPreviewLeadImportRequestWithBody constructs an http.Request for the PreviewLeadImport method, with any body, and a specified content type
 func NewPreviewLeadImportRequestWithBody(server string, params *PreviewLeadImportParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
@@ -4862,6 +5918,121 @@ func NewPreviewLeadImportRequestWithBody(server string, params *PreviewLeadImpor
 	}
 
 	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewDeleteLeadRequest constructs an http.Request for the DeleteLead method
+func NewDeleteLeadRequest(server string, leadID openapi_types.UUID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "lead_id", leadID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/leads/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetLeadRequest constructs an http.Request for the GetLead method
+func NewGetLeadRequest(server string, leadID openapi_types.UUID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "lead_id", leadID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/leads/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewUpdateLeadRequest calls the generic UpdateLead builder with application/json body
+func NewUpdateLeadRequest(server string, leadID openapi_types.UUID, body UpdateLeadJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewUpdateLeadRequestWithBody(server, leadID, "application/json", bodyReader)
+}
+
+// NewUpdateLeadRequestWithBody constructs an http.Request for the UpdateLead method, with any body, and a specified content type
+func NewUpdateLeadRequestWithBody(server string, leadID openapi_types.UUID, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "lead_id", leadID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/leads/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPatch, queryURL.String(), body)
 	if err != nil {
 		return nil, err
 	}
@@ -6407,6 +7578,93 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with DELETE /v1/invites/{invite_id} (the `RevokeInvite` operationId).
 	RevokeInviteWithResponse(ctx context.Context, inviteID InviteID, reqEditors ...RequestEditorFn) (*RevokeInviteResponse, error)
 
+	// ListLeadsWithResponse The organisation's leads, newest first
+	//
+	// Any member or API key. Filters combine with AND. `q` matches leads
+	// whose name, email or company contains it, case-insensitively
+	// (three characters or more use the search index). Pages are
+	// keyset-paged on the id, so a deep page costs what the first does.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/leads (the `ListLeads` operationId).
+	ListLeadsWithResponse(ctx context.Context, params *ListLeadsParams, reqEditors ...RequestEditorFn) (*ListLeadsResponse, error)
+
+	// CreateLeadWithBodyWithResponse Add one lead
+	//
+	// Any member or API key. The email is trimmed, lower-cased and
+	// syntax-checked; phone and WhatsApp numbers become E.164, a number
+	// without a country code read in the lead's `country`, else in
+	// `region`. A lead needs
+	// an email, a phone or a WhatsApp number. A contact on the
+	// suppression list is refused with a 422 whose error code names the
+	// suppression's kind (`suppressed_email`, `suppressed_domain`,
+	// `suppressed_phone`). The same address may be a lead in several
+	// campaigns, never twice in one (409 `duplicate_lead`);
+	// `skip_if_in_other_campaign` also refuses (409 `in_other_campaign`)
+	// an address or number already in another campaign.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/leads (the `CreateLead` operationId).
+	CreateLeadWithBodyWithResponse(ctx context.Context, params *CreateLeadParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateLeadResponse, error)
+
+	// CreateLeadWithResponse Add one lead
+	//
+	// Any member or API key. The email is trimmed, lower-cased and
+	// syntax-checked; phone and WhatsApp numbers become E.164, a number
+	// without a country code read in the lead's `country`, else in
+	// `region`. A lead needs
+	// an email, a phone or a WhatsApp number. A contact on the
+	// suppression list is refused with a 422 whose error code names the
+	// suppression's kind (`suppressed_email`, `suppressed_domain`,
+	// `suppressed_phone`). The same address may be a lead in several
+	// campaigns, never twice in one (409 `duplicate_lead`);
+	// `skip_if_in_other_campaign` also refuses (409 `in_other_campaign`)
+	// an address or number already in another campaign.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/leads (the `CreateLead` operationId).
+	CreateLeadWithResponse(ctx context.Context, params *CreateLeadParams, body CreateLeadJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateLeadResponse, error)
+
+	// BulkLeadsWithBodyWithResponse Approve, disapprove, set the status of, move or delete many leads
+	//
+	// Any member or API key. The selection is either `ids` (at most 1000)
+	// or a `filter` with the list's filters (an empty filter selects
+	// every lead). `matched` counts the leads selected, `changed` those
+	// the action changed (a lead already approved is not changed by
+	// approve), `skipped` those a move left where they were because the
+	// target campaign already holds their address.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/leads/bulk (the `BulkLeads` operationId).
+	BulkLeadsWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*BulkLeadsResponse, error)
+
+	// BulkLeadsWithResponse Approve, disapprove, set the status of, move or delete many leads
+	//
+	// Any member or API key. The selection is either `ids` (at most 1000)
+	// or a `filter` with the list's filters (an empty filter selects
+	// every lead). `matched` counts the leads selected, `changed` those
+	// the action changed (a lead already approved is not changed by
+	// approve), `skipped` those a move left where they were because the
+	// target campaign already holds their address.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/leads/bulk (the `BulkLeads` operationId).
+	BulkLeadsWithResponse(ctx context.Context, body BulkLeadsJSONRequestBody, reqEditors ...RequestEditorFn) (*BulkLeadsResponse, error)
+
+	// ExportLeadsWithResponse The filtered leads as CSV
+	//
+	// Any member or API key. The list's filters; every matching lead, newest first, streamed as UTF-8 CSV with a header row.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/leads/export (the `ExportLeads` operationId).
+	ExportLeadsWithResponse(ctx context.Context, params *ExportLeadsParams, reqEditors ...RequestEditorFn) (*ExportLeadsResponse, error)
+
 	// PreviewLeadImportWithBodyWithResponse Show how a lead file would be read, without importing it
 	//
 	// Any member. Writes nothing. The body is the file: `text/csv` (which,
@@ -6433,6 +7691,48 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /v1/leads/imports/preview (the `PreviewLeadImport` operationId).
 	PreviewLeadImportWithBodyWithResponse(ctx context.Context, params *PreviewLeadImportParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PreviewLeadImportResponse, error)
+
+	// DeleteLeadWithResponse Delete one lead
+	//
+	// Its sequence and messages go with it.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /v1/leads/{lead_id} (the `DeleteLead` operationId).
+	DeleteLeadWithResponse(ctx context.Context, leadID openapi_types.UUID, reqEditors ...RequestEditorFn) (*DeleteLeadResponse, error)
+
+	// GetLeadWithResponse One lead with its campaign, sequence and message timeline
+	//
+	// The timeline is empty until the lead has been sent to.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/leads/{lead_id} (the `GetLead` operationId).
+	GetLeadWithResponse(ctx context.Context, leadID openapi_types.UUID, reqEditors ...RequestEditorFn) (*GetLeadResponse, error)
+
+	// UpdateLeadWithBodyWithResponse Change one lead
+	//
+	// Fields left out stay as they are; an empty string clears a text
+	// field; `campaign_id: null` takes the lead out of its campaign. The
+	// same rules as creating apply: a changed address or number is
+	// checked against the suppression list again.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /v1/leads/{lead_id} (the `UpdateLead` operationId).
+	UpdateLeadWithBodyWithResponse(ctx context.Context, leadID openapi_types.UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateLeadResponse, error)
+
+	// UpdateLeadWithResponse Change one lead
+	//
+	// Fields left out stay as they are; an empty string clears a text
+	// field; `campaign_id: null` takes the lead out of its campaign. The
+	// same rules as creating apply: a changed address or number is
+	// checked against the suppression list again.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /v1/leads/{lead_id} (the `UpdateLead` operationId).
+	UpdateLeadWithResponse(ctx context.Context, leadID openapi_types.UUID, body UpdateLeadJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateLeadResponse, error)
 
 	// GetMeWithResponse Who is calling
 	//
@@ -9272,6 +10572,394 @@ func (r RevokeInviteResponse) ContentType() string {
 	return ""
 }
 
+// ListLeadsResponse429Headers the declared response headers of an HTTP 429 response for ListLeads
+type ListLeadsResponse429Headers struct {
+	RetryAfter *int
+}
+
+type ListLeadsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *LeadList
+	// ApplicationProblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationProblemJSON400 *BadRequest
+	// ApplicationProblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationProblemJSON401 *Unauthorized
+	// ApplicationProblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationProblemJSON422 *ValidationFailed
+	// ApplicationProblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationProblemJSON429 *TooManyRequests
+	// ApplicationProblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationProblemJSON500 *Internal
+	// ApplicationProblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationProblemJSON503 *Unavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ListLeadsResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListLeadsResponse) GetJSON200() *LeadList {
+	return r.JSON200
+}
+
+// GetApplicationProblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListLeadsResponse) GetApplicationProblemJSON400() *BadRequest {
+	return r.ApplicationProblemJSON400
+}
+
+// GetApplicationProblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListLeadsResponse) GetApplicationProblemJSON401() *Unauthorized {
+	return r.ApplicationProblemJSON401
+}
+
+// GetApplicationProblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r ListLeadsResponse) GetApplicationProblemJSON422() *ValidationFailed {
+	return r.ApplicationProblemJSON422
+}
+
+// GetApplicationProblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ListLeadsResponse) GetApplicationProblemJSON429() *TooManyRequests {
+	return r.ApplicationProblemJSON429
+}
+
+// GetApplicationProblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListLeadsResponse) GetApplicationProblemJSON500() *Internal {
+	return r.ApplicationProblemJSON500
+}
+
+// GetApplicationProblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListLeadsResponse) GetApplicationProblemJSON503() *Unavailable {
+	return r.ApplicationProblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ListLeadsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListLeadsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListLeadsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListLeadsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CreateLeadResponse429Headers the declared response headers of an HTTP 429 response for CreateLead
+type CreateLeadResponse429Headers struct {
+	RetryAfter *int
+}
+
+type CreateLeadResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *Lead
+	// ApplicationProblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationProblemJSON400 *BadRequest
+	// ApplicationProblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationProblemJSON401 *Unauthorized
+	// ApplicationProblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationProblemJSON409 *Conflict
+	// ApplicationProblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationProblemJSON413 *PayloadTooLarge
+	// ApplicationProblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationProblemJSON415 *UnsupportedMediaType
+	// ApplicationProblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationProblemJSON422 *ValidationFailed
+	// ApplicationProblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationProblemJSON429 *TooManyRequests
+	// ApplicationProblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationProblemJSON500 *Internal
+	// ApplicationProblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationProblemJSON503 *Unavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *CreateLeadResponse429Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreateLeadResponse) GetJSON201() *Lead {
+	return r.JSON201
+}
+
+// GetApplicationProblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CreateLeadResponse) GetApplicationProblemJSON400() *BadRequest {
+	return r.ApplicationProblemJSON400
+}
+
+// GetApplicationProblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CreateLeadResponse) GetApplicationProblemJSON401() *Unauthorized {
+	return r.ApplicationProblemJSON401
+}
+
+// GetApplicationProblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r CreateLeadResponse) GetApplicationProblemJSON409() *Conflict {
+	return r.ApplicationProblemJSON409
+}
+
+// GetApplicationProblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r CreateLeadResponse) GetApplicationProblemJSON413() *PayloadTooLarge {
+	return r.ApplicationProblemJSON413
+}
+
+// GetApplicationProblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r CreateLeadResponse) GetApplicationProblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationProblemJSON415
+}
+
+// GetApplicationProblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r CreateLeadResponse) GetApplicationProblemJSON422() *ValidationFailed {
+	return r.ApplicationProblemJSON422
+}
+
+// GetApplicationProblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r CreateLeadResponse) GetApplicationProblemJSON429() *TooManyRequests {
+	return r.ApplicationProblemJSON429
+}
+
+// GetApplicationProblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r CreateLeadResponse) GetApplicationProblemJSON500() *Internal {
+	return r.ApplicationProblemJSON500
+}
+
+// GetApplicationProblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r CreateLeadResponse) GetApplicationProblemJSON503() *Unavailable {
+	return r.ApplicationProblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateLeadResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateLeadResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateLeadResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateLeadResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// BulkLeadsResponse429Headers the declared response headers of an HTTP 429 response for BulkLeads
+type BulkLeadsResponse429Headers struct {
+	RetryAfter *int
+}
+
+type BulkLeadsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *LeadBulkResult
+	// ApplicationProblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationProblemJSON400 *BadRequest
+	// ApplicationProblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationProblemJSON401 *Unauthorized
+	// ApplicationProblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationProblemJSON413 *PayloadTooLarge
+	// ApplicationProblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationProblemJSON415 *UnsupportedMediaType
+	// ApplicationProblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationProblemJSON422 *ValidationFailed
+	// ApplicationProblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationProblemJSON429 *TooManyRequests
+	// ApplicationProblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationProblemJSON500 *Internal
+	// ApplicationProblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationProblemJSON503 *Unavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *BulkLeadsResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r BulkLeadsResponse) GetJSON200() *LeadBulkResult {
+	return r.JSON200
+}
+
+// GetApplicationProblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r BulkLeadsResponse) GetApplicationProblemJSON400() *BadRequest {
+	return r.ApplicationProblemJSON400
+}
+
+// GetApplicationProblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r BulkLeadsResponse) GetApplicationProblemJSON401() *Unauthorized {
+	return r.ApplicationProblemJSON401
+}
+
+// GetApplicationProblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r BulkLeadsResponse) GetApplicationProblemJSON413() *PayloadTooLarge {
+	return r.ApplicationProblemJSON413
+}
+
+// GetApplicationProblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r BulkLeadsResponse) GetApplicationProblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationProblemJSON415
+}
+
+// GetApplicationProblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r BulkLeadsResponse) GetApplicationProblemJSON422() *ValidationFailed {
+	return r.ApplicationProblemJSON422
+}
+
+// GetApplicationProblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r BulkLeadsResponse) GetApplicationProblemJSON429() *TooManyRequests {
+	return r.ApplicationProblemJSON429
+}
+
+// GetApplicationProblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r BulkLeadsResponse) GetApplicationProblemJSON500() *Internal {
+	return r.ApplicationProblemJSON500
+}
+
+// GetApplicationProblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r BulkLeadsResponse) GetApplicationProblemJSON503() *Unavailable {
+	return r.ApplicationProblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r BulkLeadsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r BulkLeadsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r BulkLeadsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r BulkLeadsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ExportLeadsResponse429Headers the declared response headers of an HTTP 429 response for ExportLeads
+type ExportLeadsResponse429Headers struct {
+	RetryAfter *int
+}
+
+type ExportLeadsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationProblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationProblemJSON400 *BadRequest
+	// ApplicationProblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationProblemJSON401 *Unauthorized
+	// ApplicationProblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationProblemJSON422 *ValidationFailed
+	// ApplicationProblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationProblemJSON429 *TooManyRequests
+	// ApplicationProblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationProblemJSON500 *Internal
+	// ApplicationProblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationProblemJSON503 *Unavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ExportLeadsResponse429Headers
+}
+
+// GetApplicationProblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ExportLeadsResponse) GetApplicationProblemJSON400() *BadRequest {
+	return r.ApplicationProblemJSON400
+}
+
+// GetApplicationProblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ExportLeadsResponse) GetApplicationProblemJSON401() *Unauthorized {
+	return r.ApplicationProblemJSON401
+}
+
+// GetApplicationProblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r ExportLeadsResponse) GetApplicationProblemJSON422() *ValidationFailed {
+	return r.ApplicationProblemJSON422
+}
+
+// GetApplicationProblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ExportLeadsResponse) GetApplicationProblemJSON429() *TooManyRequests {
+	return r.ApplicationProblemJSON429
+}
+
+// GetApplicationProblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ExportLeadsResponse) GetApplicationProblemJSON500() *Internal {
+	return r.ApplicationProblemJSON500
+}
+
+// GetApplicationProblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ExportLeadsResponse) GetApplicationProblemJSON503() *Unavailable {
+	return r.ApplicationProblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ExportLeadsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ExportLeadsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ExportLeadsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ExportLeadsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // PreviewLeadImportResponse429Headers the declared response headers of an HTTP 429 response for PreviewLeadImport
 type PreviewLeadImportResponse429Headers struct {
 	RetryAfter *int
@@ -9370,6 +11058,297 @@ func (r PreviewLeadImportResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r PreviewLeadImportResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// DeleteLeadResponse429Headers the declared response headers of an HTTP 429 response for DeleteLead
+type DeleteLeadResponse429Headers struct {
+	RetryAfter *int
+}
+
+type DeleteLeadResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationProblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationProblemJSON400 *BadRequest
+	// ApplicationProblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationProblemJSON401 *Unauthorized
+	// ApplicationProblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationProblemJSON404 *NotFound
+	// ApplicationProblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationProblemJSON429 *TooManyRequests
+	// ApplicationProblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationProblemJSON500 *Internal
+	// ApplicationProblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationProblemJSON503 *Unavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *DeleteLeadResponse429Headers
+}
+
+// GetApplicationProblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r DeleteLeadResponse) GetApplicationProblemJSON400() *BadRequest {
+	return r.ApplicationProblemJSON400
+}
+
+// GetApplicationProblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r DeleteLeadResponse) GetApplicationProblemJSON401() *Unauthorized {
+	return r.ApplicationProblemJSON401
+}
+
+// GetApplicationProblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r DeleteLeadResponse) GetApplicationProblemJSON404() *NotFound {
+	return r.ApplicationProblemJSON404
+}
+
+// GetApplicationProblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r DeleteLeadResponse) GetApplicationProblemJSON429() *TooManyRequests {
+	return r.ApplicationProblemJSON429
+}
+
+// GetApplicationProblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r DeleteLeadResponse) GetApplicationProblemJSON500() *Internal {
+	return r.ApplicationProblemJSON500
+}
+
+// GetApplicationProblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r DeleteLeadResponse) GetApplicationProblemJSON503() *Unavailable {
+	return r.ApplicationProblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r DeleteLeadResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeleteLeadResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeleteLeadResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeleteLeadResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetLeadResponse429Headers the declared response headers of an HTTP 429 response for GetLead
+type GetLeadResponse429Headers struct {
+	RetryAfter *int
+}
+
+type GetLeadResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *LeadDetail
+	// ApplicationProblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationProblemJSON400 *BadRequest
+	// ApplicationProblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationProblemJSON401 *Unauthorized
+	// ApplicationProblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationProblemJSON404 *NotFound
+	// ApplicationProblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationProblemJSON429 *TooManyRequests
+	// ApplicationProblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationProblemJSON500 *Internal
+	// ApplicationProblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationProblemJSON503 *Unavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetLeadResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetLeadResponse) GetJSON200() *LeadDetail {
+	return r.JSON200
+}
+
+// GetApplicationProblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetLeadResponse) GetApplicationProblemJSON400() *BadRequest {
+	return r.ApplicationProblemJSON400
+}
+
+// GetApplicationProblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetLeadResponse) GetApplicationProblemJSON401() *Unauthorized {
+	return r.ApplicationProblemJSON401
+}
+
+// GetApplicationProblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetLeadResponse) GetApplicationProblemJSON404() *NotFound {
+	return r.ApplicationProblemJSON404
+}
+
+// GetApplicationProblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r GetLeadResponse) GetApplicationProblemJSON429() *TooManyRequests {
+	return r.ApplicationProblemJSON429
+}
+
+// GetApplicationProblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetLeadResponse) GetApplicationProblemJSON500() *Internal {
+	return r.ApplicationProblemJSON500
+}
+
+// GetApplicationProblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetLeadResponse) GetApplicationProblemJSON503() *Unavailable {
+	return r.ApplicationProblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetLeadResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetLeadResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetLeadResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetLeadResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// UpdateLeadResponse429Headers the declared response headers of an HTTP 429 response for UpdateLead
+type UpdateLeadResponse429Headers struct {
+	RetryAfter *int
+}
+
+type UpdateLeadResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Lead
+	// ApplicationProblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationProblemJSON400 *BadRequest
+	// ApplicationProblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationProblemJSON401 *Unauthorized
+	// ApplicationProblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationProblemJSON404 *NotFound
+	// ApplicationProblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationProblemJSON409 *Conflict
+	// ApplicationProblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationProblemJSON413 *PayloadTooLarge
+	// ApplicationProblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationProblemJSON415 *UnsupportedMediaType
+	// ApplicationProblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationProblemJSON422 *ValidationFailed
+	// ApplicationProblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationProblemJSON429 *TooManyRequests
+	// ApplicationProblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationProblemJSON500 *Internal
+	// ApplicationProblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationProblemJSON503 *Unavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *UpdateLeadResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r UpdateLeadResponse) GetJSON200() *Lead {
+	return r.JSON200
+}
+
+// GetApplicationProblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r UpdateLeadResponse) GetApplicationProblemJSON400() *BadRequest {
+	return r.ApplicationProblemJSON400
+}
+
+// GetApplicationProblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r UpdateLeadResponse) GetApplicationProblemJSON401() *Unauthorized {
+	return r.ApplicationProblemJSON401
+}
+
+// GetApplicationProblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r UpdateLeadResponse) GetApplicationProblemJSON404() *NotFound {
+	return r.ApplicationProblemJSON404
+}
+
+// GetApplicationProblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r UpdateLeadResponse) GetApplicationProblemJSON409() *Conflict {
+	return r.ApplicationProblemJSON409
+}
+
+// GetApplicationProblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r UpdateLeadResponse) GetApplicationProblemJSON413() *PayloadTooLarge {
+	return r.ApplicationProblemJSON413
+}
+
+// GetApplicationProblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r UpdateLeadResponse) GetApplicationProblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationProblemJSON415
+}
+
+// GetApplicationProblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r UpdateLeadResponse) GetApplicationProblemJSON422() *ValidationFailed {
+	return r.ApplicationProblemJSON422
+}
+
+// GetApplicationProblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r UpdateLeadResponse) GetApplicationProblemJSON429() *TooManyRequests {
+	return r.ApplicationProblemJSON429
+}
+
+// GetApplicationProblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r UpdateLeadResponse) GetApplicationProblemJSON500() *Internal {
+	return r.ApplicationProblemJSON500
+}
+
+// GetApplicationProblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r UpdateLeadResponse) GetApplicationProblemJSON503() *Unavailable {
+	return r.ApplicationProblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r UpdateLeadResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UpdateLeadResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UpdateLeadResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UpdateLeadResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -12073,6 +14052,129 @@ func (c *ClientWithResponses) RevokeInviteWithResponse(ctx context.Context, invi
 	return ParseRevokeInviteResponse(rsp)
 }
 
+// ListLeadsWithResponse The organisation's leads, newest first
+//
+// Any member or API key. Filters combine with AND. `q` matches leads
+// whose name, email or company contains it, case-insensitively
+// (three characters or more use the search index). Pages are
+// keyset-paged on the id, so a deep page costs what the first does.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/leads (the `ListLeads` operationId).
+func (c *ClientWithResponses) ListLeadsWithResponse(ctx context.Context, params *ListLeadsParams, reqEditors ...RequestEditorFn) (*ListLeadsResponse, error) {
+	rsp, err := c.ListLeads(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListLeadsResponse(rsp)
+}
+
+// CreateLeadWithBodyWithResponse Add one lead
+//
+// Any member or API key. The email is trimmed, lower-cased and
+// syntax-checked; phone and WhatsApp numbers become E.164, a number
+// without a country code read in the lead's `country`, else in
+// `region`. A lead needs
+// an email, a phone or a WhatsApp number. A contact on the
+// suppression list is refused with a 422 whose error code names the
+// suppression's kind (`suppressed_email`, `suppressed_domain`,
+// `suppressed_phone`). The same address may be a lead in several
+// campaigns, never twice in one (409 `duplicate_lead`);
+// `skip_if_in_other_campaign` also refuses (409 `in_other_campaign`)
+// an address or number already in another campaign.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/leads (the `CreateLead` operationId).
+func (c *ClientWithResponses) CreateLeadWithBodyWithResponse(ctx context.Context, params *CreateLeadParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateLeadResponse, error) {
+	rsp, err := c.CreateLeadWithBody(ctx, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateLeadResponse(rsp)
+}
+
+// CreateLeadWithResponse Add one lead
+//
+// Any member or API key. The email is trimmed, lower-cased and
+// syntax-checked; phone and WhatsApp numbers become E.164, a number
+// without a country code read in the lead's `country`, else in
+// `region`. A lead needs
+// an email, a phone or a WhatsApp number. A contact on the
+// suppression list is refused with a 422 whose error code names the
+// suppression's kind (`suppressed_email`, `suppressed_domain`,
+// `suppressed_phone`). The same address may be a lead in several
+// campaigns, never twice in one (409 `duplicate_lead`);
+// `skip_if_in_other_campaign` also refuses (409 `in_other_campaign`)
+// an address or number already in another campaign.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/leads (the `CreateLead` operationId).
+func (c *ClientWithResponses) CreateLeadWithResponse(ctx context.Context, params *CreateLeadParams, body CreateLeadJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateLeadResponse, error) {
+	rsp, err := c.CreateLead(ctx, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateLeadResponse(rsp)
+}
+
+// BulkLeadsWithBodyWithResponse Approve, disapprove, set the status of, move or delete many leads
+//
+// Any member or API key. The selection is either `ids` (at most 1000)
+// or a `filter` with the list's filters (an empty filter selects
+// every lead). `matched` counts the leads selected, `changed` those
+// the action changed (a lead already approved is not changed by
+// approve), `skipped` those a move left where they were because the
+// target campaign already holds their address.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/leads/bulk (the `BulkLeads` operationId).
+func (c *ClientWithResponses) BulkLeadsWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*BulkLeadsResponse, error) {
+	rsp, err := c.BulkLeadsWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseBulkLeadsResponse(rsp)
+}
+
+// BulkLeadsWithResponse Approve, disapprove, set the status of, move or delete many leads
+//
+// Any member or API key. The selection is either `ids` (at most 1000)
+// or a `filter` with the list's filters (an empty filter selects
+// every lead). `matched` counts the leads selected, `changed` those
+// the action changed (a lead already approved is not changed by
+// approve), `skipped` those a move left where they were because the
+// target campaign already holds their address.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/leads/bulk (the `BulkLeads` operationId).
+func (c *ClientWithResponses) BulkLeadsWithResponse(ctx context.Context, body BulkLeadsJSONRequestBody, reqEditors ...RequestEditorFn) (*BulkLeadsResponse, error) {
+	rsp, err := c.BulkLeads(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseBulkLeadsResponse(rsp)
+}
+
+// ExportLeadsWithResponse The filtered leads as CSV
+//
+// Any member or API key. The list's filters; every matching lead, newest first, streamed as UTF-8 CSV with a header row.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/leads/export (the `ExportLeads` operationId).
+func (c *ClientWithResponses) ExportLeadsWithResponse(ctx context.Context, params *ExportLeadsParams, reqEditors ...RequestEditorFn) (*ExportLeadsResponse, error) {
+	rsp, err := c.ExportLeads(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseExportLeadsResponse(rsp)
+}
+
 // PreviewLeadImportWithBodyWithResponse Show how a lead file would be read, without importing it
 //
 // Any member. Writes nothing. The body is the file: `text/csv` (which,
@@ -12104,6 +14206,72 @@ func (c *ClientWithResponses) PreviewLeadImportWithBodyWithResponse(ctx context.
 		return nil, err
 	}
 	return ParsePreviewLeadImportResponse(rsp)
+}
+
+// DeleteLeadWithResponse Delete one lead
+//
+// Its sequence and messages go with it.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /v1/leads/{lead_id} (the `DeleteLead` operationId).
+func (c *ClientWithResponses) DeleteLeadWithResponse(ctx context.Context, leadID openapi_types.UUID, reqEditors ...RequestEditorFn) (*DeleteLeadResponse, error) {
+	rsp, err := c.DeleteLead(ctx, leadID, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeleteLeadResponse(rsp)
+}
+
+// GetLeadWithResponse One lead with its campaign, sequence and message timeline
+//
+// The timeline is empty until the lead has been sent to.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/leads/{lead_id} (the `GetLead` operationId).
+func (c *ClientWithResponses) GetLeadWithResponse(ctx context.Context, leadID openapi_types.UUID, reqEditors ...RequestEditorFn) (*GetLeadResponse, error) {
+	rsp, err := c.GetLead(ctx, leadID, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetLeadResponse(rsp)
+}
+
+// UpdateLeadWithBodyWithResponse Change one lead
+//
+// Fields left out stay as they are; an empty string clears a text
+// field; `campaign_id: null` takes the lead out of its campaign. The
+// same rules as creating apply: a changed address or number is
+// checked against the suppression list again.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /v1/leads/{lead_id} (the `UpdateLead` operationId).
+func (c *ClientWithResponses) UpdateLeadWithBodyWithResponse(ctx context.Context, leadID openapi_types.UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateLeadResponse, error) {
+	rsp, err := c.UpdateLeadWithBody(ctx, leadID, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateLeadResponse(rsp)
+}
+
+// UpdateLeadWithResponse Change one lead
+//
+// Fields left out stay as they are; an empty string clears a text
+// field; `campaign_id: null` takes the lead out of its campaign. The
+// same rules as creating apply: a changed address or number is
+// checked against the suppression list again.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /v1/leads/{lead_id} (the `UpdateLead` operationId).
+func (c *ClientWithResponses) UpdateLeadWithResponse(ctx context.Context, leadID openapi_types.UUID, body UpdateLeadJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateLeadResponse, error) {
+	rsp, err := c.UpdateLead(ctx, leadID, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateLeadResponse(rsp)
 }
 
 // GetMeWithResponse Who is calling
@@ -14913,6 +17081,358 @@ func ParseRevokeInviteResponse(rsp *http.Response) (*RevokeInviteResponse, error
 	return response, nil
 }
 
+// ParseListLeadsResponse parses an HTTP response from a ListLeadsWithResponse call
+func ParseListLeadsResponse(rsp *http.Response) (*ListLeadsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListLeadsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest LeadList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ValidationFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers ListLeadsResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseCreateLeadResponse parses an HTTP response from a CreateLeadWithResponse call
+func ParseCreateLeadResponse(rsp *http.Response) (*CreateLeadResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateLeadResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest Lead
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ValidationFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers CreateLeadResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseBulkLeadsResponse parses an HTTP response from a BulkLeadsWithResponse call
+func ParseBulkLeadsResponse(rsp *http.Response) (*BulkLeadsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &BulkLeadsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest LeadBulkResult
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ValidationFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers BulkLeadsResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseExportLeadsResponse parses an HTTP response from a ExportLeadsWithResponse call
+func ParseExportLeadsResponse(rsp *http.Response) (*ExportLeadsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ExportLeadsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ValidationFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers ExportLeadsResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
 // ParsePreviewLeadImportResponse parses an HTTP response from a PreviewLeadImportWithResponse call
 func ParsePreviewLeadImportResponse(rsp *http.Response) (*PreviewLeadImportResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -14995,6 +17515,273 @@ func ParsePreviewLeadImportResponse(rsp *http.Response) (*PreviewLeadImportRespo
 	switch {
 	case rsp.StatusCode == 429:
 		var headers PreviewLeadImportResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseDeleteLeadResponse parses an HTTP response from a DeleteLeadWithResponse call
+func ParseDeleteLeadResponse(rsp *http.Response) (*DeleteLeadResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeleteLeadResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers DeleteLeadResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetLeadResponse parses an HTTP response from a GetLeadWithResponse call
+func ParseGetLeadResponse(rsp *http.Response) (*GetLeadResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetLeadResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest LeadDetail
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers GetLeadResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseUpdateLeadResponse parses an HTTP response from a UpdateLeadWithResponse call
+func ParseUpdateLeadResponse(rsp *http.Response) (*UpdateLeadResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UpdateLeadResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Lead
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ValidationFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers UpdateLeadResponse429Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {

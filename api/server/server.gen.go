@@ -102,9 +102,30 @@ type ServerInterface interface {
 	// RevokeInvite Revoke an open invite
 	// (DELETE /v1/invites/{invite_id})
 	RevokeInvite(ctx echo.Context, inviteID InviteID) error
+	// ListLeads The organisation's leads, newest first
+	// (GET /v1/leads)
+	ListLeads(ctx echo.Context, params ListLeadsParams) error
+	// CreateLead Add one lead
+	// (POST /v1/leads)
+	CreateLead(ctx echo.Context, params CreateLeadParams) error
+	// BulkLeads Approve, disapprove, set the status of, move or delete many leads
+	// (POST /v1/leads/bulk)
+	BulkLeads(ctx echo.Context) error
+	// ExportLeads The filtered leads as CSV
+	// (GET /v1/leads/export)
+	ExportLeads(ctx echo.Context, params ExportLeadsParams) error
 	// PreviewLeadImport Show how a lead file would be read, without importing it
 	// (POST /v1/leads/imports/preview)
 	PreviewLeadImport(ctx echo.Context, params PreviewLeadImportParams) error
+	// DeleteLead Delete one lead
+	// (DELETE /v1/leads/{lead_id})
+	DeleteLead(ctx echo.Context, leadID openapi_types.UUID) error
+	// GetLead One lead with its campaign, sequence and message timeline
+	// (GET /v1/leads/{lead_id})
+	GetLead(ctx echo.Context, leadID openapi_types.UUID) error
+	// UpdateLead Change one lead
+	// (PATCH /v1/leads/{lead_id})
+	UpdateLead(ctx echo.Context, leadID openapi_types.UUID) error
 	// GetMe Who is calling
 	// (GET /v1/me)
 	GetMe(ctx echo.Context) error
@@ -585,6 +606,178 @@ func (w *ServerInterfaceWrapper) RevokeInvite(ctx echo.Context) error {
 	return err
 }
 
+// ListLeads converts echo context to params.
+func (w *ServerInterfaceWrapper) ListLeads(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListLeadsParams
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// ------------- Optional query parameter "campaign_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "campaign_id", ctx.QueryParams(), &params.CampaignID, runtime.BindQueryParameterOptions{Type: "string", Format: "uuid"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter campaign_id: %s", err))
+	}
+
+	// ------------- Optional query parameter "status" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "status", ctx.QueryParams(), &params.Status, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter status: %s", err))
+	}
+
+	// ------------- Optional query parameter "approved" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "approved", ctx.QueryParams(), &params.Approved, runtime.BindQueryParameterOptions{Type: "boolean", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter approved: %s", err))
+	}
+
+	// ------------- Optional query parameter "country" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "country", ctx.QueryParams(), &params.Country, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter country: %s", err))
+	}
+
+	// ------------- Optional query parameter "created_from" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "created_from", ctx.QueryParams(), &params.CreatedFrom, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter created_from: %s", err))
+	}
+
+	// ------------- Optional query parameter "created_to" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "created_to", ctx.QueryParams(), &params.CreatedTo, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter created_to: %s", err))
+	}
+
+	// ------------- Optional query parameter "q" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "q", ctx.QueryParams(), &params.Q, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter q: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListLeads(ctx, params)
+	return err
+}
+
+// CreateLead converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateLead(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreateLeadParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateLead(ctx, params)
+	return err
+}
+
+// BulkLeads converts echo context to params.
+func (w *ServerInterfaceWrapper) BulkLeads(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.BulkLeads(ctx)
+	return err
+}
+
+// ExportLeads converts echo context to params.
+func (w *ServerInterfaceWrapper) ExportLeads(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ExportLeadsParams
+	// ------------- Optional query parameter "campaign_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "campaign_id", ctx.QueryParams(), &params.CampaignID, runtime.BindQueryParameterOptions{Type: "string", Format: "uuid"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter campaign_id: %s", err))
+	}
+
+	// ------------- Optional query parameter "status" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "status", ctx.QueryParams(), &params.Status, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter status: %s", err))
+	}
+
+	// ------------- Optional query parameter "approved" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "approved", ctx.QueryParams(), &params.Approved, runtime.BindQueryParameterOptions{Type: "boolean", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter approved: %s", err))
+	}
+
+	// ------------- Optional query parameter "country" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "country", ctx.QueryParams(), &params.Country, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter country: %s", err))
+	}
+
+	// ------------- Optional query parameter "created_from" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "created_from", ctx.QueryParams(), &params.CreatedFrom, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter created_from: %s", err))
+	}
+
+	// ------------- Optional query parameter "created_to" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "created_to", ctx.QueryParams(), &params.CreatedTo, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter created_to: %s", err))
+	}
+
+	// ------------- Optional query parameter "q" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "q", ctx.QueryParams(), &params.Q, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter q: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ExportLeads(ctx, params)
+	return err
+}
+
 // PreviewLeadImport converts echo context to params.
 func (w *ServerInterfaceWrapper) PreviewLeadImport(ctx echo.Context) error {
 	var err error
@@ -600,6 +793,54 @@ func (w *ServerInterfaceWrapper) PreviewLeadImport(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.PreviewLeadImport(ctx, params)
+	return err
+}
+
+// DeleteLead converts echo context to params.
+func (w *ServerInterfaceWrapper) DeleteLead(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "lead_id" -------------
+	var leadID openapi_types.UUID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "lead_id", ctx.Param("lead_id"), &leadID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter lead_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DeleteLead(ctx, leadID)
+	return err
+}
+
+// GetLead converts echo context to params.
+func (w *ServerInterfaceWrapper) GetLead(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "lead_id" -------------
+	var leadID openapi_types.UUID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "lead_id", ctx.Param("lead_id"), &leadID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter lead_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetLead(ctx, leadID)
+	return err
+}
+
+// UpdateLead converts echo context to params.
+func (w *ServerInterfaceWrapper) UpdateLead(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "lead_id" -------------
+	var leadID openapi_types.UUID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "lead_id", ctx.Param("lead_id"), &leadID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter lead_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UpdateLead(ctx, leadID)
 	return err
 }
 
@@ -1148,6 +1389,13 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/v1/suppressions/bulk", wrapper.BulkCreateSuppressions, options.OperationMiddlewares["bulkCreateSuppressions"]...)
 	router.DELETE(options.BaseURL+"/v1/suppressions/:suppression_id", wrapper.DeleteSuppression, options.OperationMiddlewares["deleteSuppression"]...)
 	router.POST(options.BaseURL+"/v1/leads/imports/preview", wrapper.PreviewLeadImport, options.OperationMiddlewares["previewLeadImport"]...)
+	router.GET(options.BaseURL+"/v1/leads", wrapper.ListLeads, options.OperationMiddlewares["listLeads"]...)
+	router.POST(options.BaseURL+"/v1/leads", wrapper.CreateLead, options.OperationMiddlewares["createLead"]...)
+	router.POST(options.BaseURL+"/v1/leads/bulk", wrapper.BulkLeads, options.OperationMiddlewares["bulkLeads"]...)
+	router.GET(options.BaseURL+"/v1/leads/export", wrapper.ExportLeads, options.OperationMiddlewares["exportLeads"]...)
+	router.DELETE(options.BaseURL+"/v1/leads/:lead_id", wrapper.DeleteLead, options.OperationMiddlewares["deleteLead"]...)
+	router.GET(options.BaseURL+"/v1/leads/:lead_id", wrapper.GetLead, options.OperationMiddlewares["getLead"]...)
+	router.PATCH(options.BaseURL+"/v1/leads/:lead_id", wrapper.UpdateLead, options.OperationMiddlewares["updateLead"]...)
 
 }
 
@@ -4854,6 +5102,577 @@ func (response RevokeInvite503ApplicationProblemPlusJSONResponse) VisitRevokeInv
 	return err
 }
 
+type ListLeadsRequestObject struct {
+	Params ListLeadsParams
+}
+
+type ListLeadsResponseObject interface {
+	VisitListLeadsResponse(w http.ResponseWriter) error
+}
+
+type ListLeads200JSONResponse LeadList
+
+func (response ListLeads200JSONResponse) VisitListLeadsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListLeads400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListLeads400ApplicationProblemPlusJSONResponse) VisitListLeadsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListLeads401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListLeads401ApplicationProblemPlusJSONResponse) VisitListLeadsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListLeads422ApplicationProblemPlusJSONResponse struct {
+	ValidationFailedApplicationProblemPlusJSONResponse
+}
+
+func (response ListLeads422ApplicationProblemPlusJSONResponse) VisitListLeadsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListLeads429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ListLeads429ApplicationProblemPlusJSONResponse) VisitListLeadsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListLeads500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response ListLeads500ApplicationProblemPlusJSONResponse) VisitListLeadsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListLeads503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListLeads503ApplicationProblemPlusJSONResponse) VisitListLeadsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateLeadRequestObject struct {
+	Params CreateLeadParams
+	Body   *CreateLeadJSONRequestBody
+}
+
+type CreateLeadResponseObject interface {
+	VisitCreateLeadResponse(w http.ResponseWriter) error
+}
+
+type CreateLead201JSONResponse Lead
+
+func (response CreateLead201JSONResponse) VisitCreateLeadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateLead400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CreateLead400ApplicationProblemPlusJSONResponse) VisitCreateLeadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateLead401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateLead401ApplicationProblemPlusJSONResponse) VisitCreateLeadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateLead409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response CreateLead409ApplicationProblemPlusJSONResponse) VisitCreateLeadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateLead413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateLead413ApplicationProblemPlusJSONResponse) VisitCreateLeadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateLead415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateLead415ApplicationProblemPlusJSONResponse) VisitCreateLeadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateLead422ApplicationProblemPlusJSONResponse struct {
+	ValidationFailedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateLead422ApplicationProblemPlusJSONResponse) VisitCreateLeadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateLead429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response CreateLead429ApplicationProblemPlusJSONResponse) VisitCreateLeadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateLead500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response CreateLead500ApplicationProblemPlusJSONResponse) VisitCreateLeadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateLead503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response CreateLead503ApplicationProblemPlusJSONResponse) VisitCreateLeadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type BulkLeadsRequestObject struct {
+	Body *BulkLeadsJSONRequestBody
+}
+
+type BulkLeadsResponseObject interface {
+	VisitBulkLeadsResponse(w http.ResponseWriter) error
+}
+
+type BulkLeads200JSONResponse LeadBulkResult
+
+func (response BulkLeads200JSONResponse) VisitBulkLeadsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type BulkLeads400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response BulkLeads400ApplicationProblemPlusJSONResponse) VisitBulkLeadsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type BulkLeads401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response BulkLeads401ApplicationProblemPlusJSONResponse) VisitBulkLeadsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type BulkLeads413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response BulkLeads413ApplicationProblemPlusJSONResponse) VisitBulkLeadsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type BulkLeads415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response BulkLeads415ApplicationProblemPlusJSONResponse) VisitBulkLeadsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type BulkLeads422ApplicationProblemPlusJSONResponse struct {
+	ValidationFailedApplicationProblemPlusJSONResponse
+}
+
+func (response BulkLeads422ApplicationProblemPlusJSONResponse) VisitBulkLeadsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type BulkLeads429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response BulkLeads429ApplicationProblemPlusJSONResponse) VisitBulkLeadsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type BulkLeads500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response BulkLeads500ApplicationProblemPlusJSONResponse) VisitBulkLeadsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type BulkLeads503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response BulkLeads503ApplicationProblemPlusJSONResponse) VisitBulkLeadsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExportLeadsRequestObject struct {
+	Params ExportLeadsParams
+}
+
+type ExportLeadsResponseObject interface {
+	VisitExportLeadsResponse(w http.ResponseWriter) error
+}
+
+type ExportLeads200TextCsvResponse struct {
+	Body          io.Reader
+	ContentLength int64
+}
+
+func (response ExportLeads200TextCsvResponse) VisitExportLeadsResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "text/csv")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type ExportLeads400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ExportLeads400ApplicationProblemPlusJSONResponse) VisitExportLeadsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExportLeads401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ExportLeads401ApplicationProblemPlusJSONResponse) VisitExportLeadsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExportLeads422ApplicationProblemPlusJSONResponse struct {
+	ValidationFailedApplicationProblemPlusJSONResponse
+}
+
+func (response ExportLeads422ApplicationProblemPlusJSONResponse) VisitExportLeadsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExportLeads429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ExportLeads429ApplicationProblemPlusJSONResponse) VisitExportLeadsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExportLeads500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response ExportLeads500ApplicationProblemPlusJSONResponse) VisitExportLeadsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExportLeads503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ExportLeads503ApplicationProblemPlusJSONResponse) VisitExportLeadsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type PreviewLeadImportRequestObject struct {
 	Params        PreviewLeadImportParams
 	MultipartBody *multipart.Reader
@@ -4998,6 +5817,428 @@ type PreviewLeadImport503ApplicationProblemPlusJSONResponse struct {
 }
 
 func (response PreviewLeadImport503ApplicationProblemPlusJSONResponse) VisitPreviewLeadImportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteLeadRequestObject struct {
+	LeadID openapi_types.UUID `json:"lead_id"`
+}
+
+type DeleteLeadResponseObject interface {
+	VisitDeleteLeadResponse(w http.ResponseWriter) error
+}
+
+type DeleteLead204Response struct {
+}
+
+func (response DeleteLead204Response) VisitDeleteLeadResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type DeleteLead400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteLead400ApplicationProblemPlusJSONResponse) VisitDeleteLeadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteLead401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteLead401ApplicationProblemPlusJSONResponse) VisitDeleteLeadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteLead404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteLead404ApplicationProblemPlusJSONResponse) VisitDeleteLeadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteLead429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteLead429ApplicationProblemPlusJSONResponse) VisitDeleteLeadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteLead500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteLead500ApplicationProblemPlusJSONResponse) VisitDeleteLeadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteLead503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteLead503ApplicationProblemPlusJSONResponse) VisitDeleteLeadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetLeadRequestObject struct {
+	LeadID openapi_types.UUID `json:"lead_id"`
+}
+
+type GetLeadResponseObject interface {
+	VisitGetLeadResponse(w http.ResponseWriter) error
+}
+
+type GetLead200JSONResponse LeadDetail
+
+func (response GetLead200JSONResponse) VisitGetLeadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetLead400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetLead400ApplicationProblemPlusJSONResponse) VisitGetLeadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetLead401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetLead401ApplicationProblemPlusJSONResponse) VisitGetLeadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetLead404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetLead404ApplicationProblemPlusJSONResponse) VisitGetLeadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetLead429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response GetLead429ApplicationProblemPlusJSONResponse) VisitGetLeadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetLead500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response GetLead500ApplicationProblemPlusJSONResponse) VisitGetLeadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetLead503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetLead503ApplicationProblemPlusJSONResponse) VisitGetLeadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateLeadRequestObject struct {
+	LeadID openapi_types.UUID `json:"lead_id"`
+	Body   *UpdateLeadJSONRequestBody
+}
+
+type UpdateLeadResponseObject interface {
+	VisitUpdateLeadResponse(w http.ResponseWriter) error
+}
+
+type UpdateLead200JSONResponse Lead
+
+func (response UpdateLead200JSONResponse) VisitUpdateLeadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateLead400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateLead400ApplicationProblemPlusJSONResponse) VisitUpdateLeadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateLead401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateLead401ApplicationProblemPlusJSONResponse) VisitUpdateLeadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateLead404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateLead404ApplicationProblemPlusJSONResponse) VisitUpdateLeadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateLead409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateLead409ApplicationProblemPlusJSONResponse) VisitUpdateLeadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateLead413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateLead413ApplicationProblemPlusJSONResponse) VisitUpdateLeadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateLead415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateLead415ApplicationProblemPlusJSONResponse) VisitUpdateLeadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateLead422ApplicationProblemPlusJSONResponse struct {
+	ValidationFailedApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateLead422ApplicationProblemPlusJSONResponse) VisitUpdateLeadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateLead429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateLead429ApplicationProblemPlusJSONResponse) VisitUpdateLeadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateLead500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateLead500ApplicationProblemPlusJSONResponse) VisitUpdateLeadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateLead503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateLead503ApplicationProblemPlusJSONResponse) VisitUpdateLeadResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
@@ -8028,9 +9269,30 @@ type StrictServerInterface interface {
 	// RevokeInvite Revoke an open invite
 	// (DELETE /v1/invites/{invite_id})
 	RevokeInvite(ctx context.Context, request RevokeInviteRequestObject) (RevokeInviteResponseObject, error)
+	// ListLeads The organisation's leads, newest first
+	// (GET /v1/leads)
+	ListLeads(ctx context.Context, request ListLeadsRequestObject) (ListLeadsResponseObject, error)
+	// CreateLead Add one lead
+	// (POST /v1/leads)
+	CreateLead(ctx context.Context, request CreateLeadRequestObject) (CreateLeadResponseObject, error)
+	// BulkLeads Approve, disapprove, set the status of, move or delete many leads
+	// (POST /v1/leads/bulk)
+	BulkLeads(ctx context.Context, request BulkLeadsRequestObject) (BulkLeadsResponseObject, error)
+	// ExportLeads The filtered leads as CSV
+	// (GET /v1/leads/export)
+	ExportLeads(ctx context.Context, request ExportLeadsRequestObject) (ExportLeadsResponseObject, error)
 	// PreviewLeadImport Show how a lead file would be read, without importing it
 	// (POST /v1/leads/imports/preview)
 	PreviewLeadImport(ctx context.Context, request PreviewLeadImportRequestObject) (PreviewLeadImportResponseObject, error)
+	// DeleteLead Delete one lead
+	// (DELETE /v1/leads/{lead_id})
+	DeleteLead(ctx context.Context, request DeleteLeadRequestObject) (DeleteLeadResponseObject, error)
+	// GetLead One lead with its campaign, sequence and message timeline
+	// (GET /v1/leads/{lead_id})
+	GetLead(ctx context.Context, request GetLeadRequestObject) (GetLeadResponseObject, error)
+	// UpdateLead Change one lead
+	// (PATCH /v1/leads/{lead_id})
+	UpdateLead(ctx context.Context, request UpdateLeadRequestObject) (UpdateLeadResponseObject, error)
 	// GetMe Who is calling
 	// (GET /v1/me)
 	GetMe(ctx context.Context, request GetMeRequestObject) (GetMeResponseObject, error)
@@ -8991,6 +10253,150 @@ func (sh *strictHandler) RevokeInvite(ctx echo.Context, inviteID InviteID) error
 	return nil
 }
 
+// ListLeads operation middleware
+func (sh *strictHandler) ListLeads(ctx echo.Context, params ListLeadsParams) error {
+	var request ListLeadsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListLeads(ctx.Request().Context(), request.(ListLeadsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListLeads")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListLeadsResponseObject); ok {
+		return validResponse.VisitListLeadsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreateLead operation middleware
+func (sh *strictHandler) CreateLead(ctx echo.Context, params CreateLeadParams) error {
+	var request CreateLeadRequestObject
+
+	request.Params = params
+
+	var body CreateLeadJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateLead(ctx.Request().Context(), request.(CreateLeadRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateLead")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateLeadResponseObject); ok {
+		return validResponse.VisitCreateLeadResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// BulkLeads operation middleware
+func (sh *strictHandler) BulkLeads(ctx echo.Context) error {
+	var request BulkLeadsRequestObject
+
+	var body BulkLeadsJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.BulkLeads(ctx.Request().Context(), request.(BulkLeadsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "BulkLeads")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(BulkLeadsResponseObject); ok {
+		return validResponse.VisitBulkLeadsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ExportLeads operation middleware
+func (sh *strictHandler) ExportLeads(ctx echo.Context, params ExportLeadsParams) error {
+	var request ExportLeadsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ExportLeads(ctx.Request().Context(), request.(ExportLeadsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ExportLeads")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ExportLeadsResponseObject); ok {
+		return validResponse.VisitExportLeadsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // PreviewLeadImport operation middleware
 func (sh *strictHandler) PreviewLeadImport(ctx echo.Context, params PreviewLeadImportParams) error {
 	var request PreviewLeadImportRequestObject
@@ -9020,6 +10426,104 @@ func (sh *strictHandler) PreviewLeadImport(ctx echo.Context, params PreviewLeadI
 		return err
 	} else if validResponse, ok := response.(PreviewLeadImportResponseObject); ok {
 		return validResponse.VisitPreviewLeadImportResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// DeleteLead operation middleware
+func (sh *strictHandler) DeleteLead(ctx echo.Context, leadID openapi_types.UUID) error {
+	var request DeleteLeadRequestObject
+
+	request.LeadID = leadID
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DeleteLead(ctx.Request().Context(), request.(DeleteLeadRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeleteLead")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(DeleteLeadResponseObject); ok {
+		return validResponse.VisitDeleteLeadResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetLead operation middleware
+func (sh *strictHandler) GetLead(ctx echo.Context, leadID openapi_types.UUID) error {
+	var request GetLeadRequestObject
+
+	request.LeadID = leadID
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetLead(ctx.Request().Context(), request.(GetLeadRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetLead")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetLeadResponseObject); ok {
+		return validResponse.VisitGetLeadResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// UpdateLead operation middleware
+func (sh *strictHandler) UpdateLead(ctx echo.Context, leadID openapi_types.UUID) error {
+	var request UpdateLeadRequestObject
+
+	request.LeadID = leadID
+
+	var body UpdateLeadJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.UpdateLead(ctx.Request().Context(), request.(UpdateLeadRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UpdateLead")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(UpdateLeadResponseObject); ok {
+		return validResponse.VisitUpdateLeadResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -9745,262 +11249,300 @@ func (sh *strictHandler) PreviewTemplate(ctx echo.Context, templateID openapi_ty
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L3bchtHlij6Kxk4EyGwpwBeJHt3k3EiNi1b0+yWLIUo29Pb0EYlqhaAbBYyy5lZhNDaipiHE3Pe5yPm",
-	"w/pLduRamXUBqgCQEinZ5oMtAqjK67pf3/cStciVBGlN7/R9L+eaL8CCxk/nufgrrC5S97eQvdNezu28",
-	"F/UkX0DvtMdzMb6C1Vikvain4ZdCaEh7p1YXEPVMMocFd29OlV5w2zvtFQU+aVe5e9tYLeSs9+FD1Hta",
-	"aKO0ezYFk2iRW6HcdG/mwGIJ7+w4wSdipqbMzoHlGq6FKgzL+QyGvYhW90sBelUtj97p1Zey4O+eg5zZ",
-	"ee/05OiobSkXKSxyZUEmq7/CanNJL/gVGMaZBqtXtBxhmNs8GMsMn8IZMwC4yvNXF6z2drnOOfAUdLXQ",
-	"2pwDN2nXir/6KuothAyfj1vXL6+Fhc4rE/jzx9/Yc7EQdvN0XvEZMCP+ARE7HhwfHbF+ClNeZJadHB10",
-	"3VOGY9Xn9y+5S4rcCYhFseidHrsbWwjpP5XLEtLCDDSu6wcDunPzhQH9sVv/4F42uZIGEEW+4elrunz3",
-	"KVHSgsQ/eZ5nIuHuYA5zrSYZLP7178ad0vvadP+iYdo77f0/hxUaHtKv5vAVvUWTrkNh5hYKaQl5/QlP",
-	"2V8uX34fMfcXwT79XeL0wbDnkE3JaSaSe12vQ+Sw0sTPb9hS2DkiSlJoDdIyY7kF1leacclEhRXsCla0",
-	"+GdKT0Sagrzv1Sc8y0A/MkyrDNiCr5hUlqUK8R+XdiEtaMmz+1zZpVqAnQs5Y1MuMkiZkkwVmhmRwhmL",
-	"/ZGPRRq745RWTAUYJiwT9FymZmbIvlc0xpIblsy5nEGKO/pe2WeqkOl97uh7xUyROLBwKxKS4CMcvtIz",
-	"LoXhRE4/RL1XfJUpnr5R6jnXM7hvqJiodMWEYZmbXDM757RgA/oaNONJArk1rP/i/N/H37z89m/jb/72",
-	"5rvLiB2zF+IbNlkxT+kIuN8o9YLLlacn5j4389ohHhJiSM88c+NTC5rFr92Hwbn7EDMDiZKpcaScuBiu",
-	"svZIczUbFBpptOSFnSst/gH3ClovhDFCziIG73JH/JnSbKmVnLFEA2IHzwiVf5D8mouMT7J7hahzlkIO",
-	"MkWS10c04AbhacFFxjRkfHXgMf3M0Z91rI0Y3tuMC+n3YYo8V9pC+gJSwd/gdXweFHHkUkj2w5tngz+6",
-	"k/efOVu4lTEHKbhVlYPG5QTsiVhcX6RbXMwKmYFxlKySvXCiTBhrmLJz0Ib1q6ENcyvn2tESAwMhDUgj",
-	"rLiGzHOWH3kmUpziGR7w5zqnJWTZwDP3SWHZRAO/QomzyBxNB62VNjEzfGXYci6S+RAlHz8Niu14cCQJ",
-	"1oQTnqbCTcizV9qdshVOhJnyzEDUy2tfve9Niywbk9S0LuI9c9yZSVi6+1GFtI4WrMvVW6XUqJdzY5ZK",
-	"p5ujn+PI4XfW55ZlwI1lx0cOyDVPnG5ywKbrq4gcTDn4gXfCWIcX/odHphzuFiu16opkjRu996EuYf7s",
-	"B6lt+235hpr8HRLrZiJdC3WwxlUkGriFdMxtQzxNuYWBFQvotaxapHuIslEv48aOC7N9cFlknhCSqLwx",
-	"SgCTzVvWMBXv2rW6qdBOFCxvNCh2BhINNmJWMQ2JmklhgAmEsY3xNVyrq49a/No94SnhdsrFR/Xz7762",
-	"p/jQDZEsHFwNtI5vClo4xq51ITTwLHs57Z3+vJ1IeSj8EK2DIV3M5mVeztVSMiUT1Htl6oRL7sjVBLh2",
-	"IpGD/WFv1z788Js7eVvu5bkgMtZcV8otUl5hYWF2keByd2EWrjXHzzUjA17NjeAG19Aco/VKCju/BGME",
-	"cY3mPhyzM2Zc0psNaCehxYyFbLkEkspYIa3IEI9oODp9L++Y2i2UAlnUI5H6H9z6ZW07v5f1Z/EQphrM",
-	"fMuqnba0a9TX7plAa8fWyyggnZb/c+8bhKPagVaDO31+1+A/GG8ZqF9Y47DXt9FYSOPc/YxrZ+Y32Xbj",
-	"3xRGSDDmqZMj3u1mws1b/WnOLdmRLthSCwvGqXcTmPNsytR02FsnKE60GRtbpP5ziRNN5nXUcpQL/u6C",
-	"nj452sQOlJ3katxCsU5ah0vsuvHqq9bnhEwLY/Vqr0GvYDXOuZDjXAlvrmzb4Ve32KCjXKD3359/3gqb",
-	"7feCdQqiHXN3NzKB/S7FKtnKIDYevOZZAWMHDMqIgMi7xv/QArBP+SLnYtZCn5yGISEze9PaMNRTerGN",
-	"6Lq3MrAfKX/cRkBqINr73XPsK1Bli3FS4fq241knDdsEKQPWSbR7H/lleN69qwqdwN5v0tPle243UzHr",
-	"Jlx0Xut0CzTpchnwFDUvYFOtFlFQZ2lwJgFStEb1OTNzcHIfZwa4TuYHNWZVgaexXFdXvaaXoETJEyuu",
-	"ebC23w6gjOV2/7PGh/1bxY1eK/A9C4s842STb4Gxnast8vSG4L9F6q0faQk768AQVcSgufwapDZxoTyd",
-	"cLiNq1wjBA2Mbuzv7RaKFchMTXKABRdZL+ot59wanudu1oVplSTKUW4jx9dJYxMmv/XOj/hnXMvbGF0g",
-	"t6SeFQd7jDqC/3C8RlejXiHFLwX4nx3UbBK8Jrs8ujNSdkNt+7aE7kLmhb03arfg7+pffnXUApZrWL1u",
-	"5DArY2HBwlOO7uXFJBMJUxKY0vTPlK1UoZlaNolZp1NuQzEsD2Qb5nwCvaoUGz6TZrXB+Da3AxlfjSdg",
-	"lwBybCzkZpzyVQvOvpTActDMPRMx94w3hCPjclQr2Cocd3tkmIFfCkD9V8I1aJY6VZYbIWcNbC/dmI+/",
-	"/qrmxjxq08naxNNyuXvdyE8AVylfdQ62FDJVyzGQc2fr3WYquXrjGMnau3gWN3ybTmqceRqwoce6e8HT",
-	"d2frzXXB+bvd9+s4isrHSo415NmqDenwB+YeM233V5M4JkplwAmcxQL+4eXwtQEluzj//py5J5h7JGIw",
-	"nA3Zd4WDvMNvQGdiL8tH81Ciblhd32NtdW1Xs3nVdUjaB4+Irt5Maw3vsitYGWYVM2DPyLIvwbAMppap",
-	"wrIrgNx9LTRD9YX1lWTE+SN6vObre2RqnrLoBrh9K/SrOK2Hug5W+7GYWc3zP27O0b8oNP4YNL0TnKsJ",
-	"Hl8/uZHqe1mKEEGOTMx1L+rNlJplMEY9BeVbIa8gRasQz1WWqeqZBc8NrkEW3AmgvLAqF5myW2XPy6B2",
-	"NLf8VBXSQooKlHeG0/OPjNevuEzZAozhMzBsOQfJNPA0Yka551eMZ0vkYjMNUMZcLDbxaKIKmUDLEl6E",
-	"we2cW0aPpQ2RREj79ZNW8yIKvmZsvButOfB3+CMN6wjDKXPPRSyFTFyDhjTyW3HAIshje7PpySByDWMa",
-	"oWVzz0lHzbgxYurmcG9rMNbNrjRLlLwGp6rsOaOfaKwhAXENadeMuGm/rz2HNouug7x8cVmBQHmcew5r",
-	"leXZGGGpa7FlHAaB3p4DB8WrY9E/uZ/P8/y2K9/wslXbaMLd+kpqJ9lyXy1AE5W4sZVrlhaATX9XJqaQ",
-	"rJIMTlmq+dSyf/7nf5GxAtg/////j+W8MJDit6UyTM/oZO6Wxfr+6QV3GG1U+RxLhYbEoh87KokWzuJo",
-	"D76Fzkc3Q13Zdr/60bcSph9QA98pBiyErH97HN2BBfFBB/7t6MDhZycjFgaQ2DrtEH37UkloU3q3q49R",
-	"791gpgb+y/Ds8Hv/x88qB8lzga4dM/zhh4tv39bfGYhFrkgYwsDR095M2HkxGSZqcah4LgaJSmEG8rBc",
-	"xof66+ZK5AOV05kN0EsB2oNfq8hRSlUbx/PnP5++eBGxkyeDuSo08mpuLWj32//u/3x0/Pbno8Gf3v6f",
-	"k5+PBo/fHpz+fDT4ir76lzbDNDLahn0wGMdq0Pn4pAmdj1sGeiYgS7/TmpT5NQRXabv9eupe2tzjXy5f",
-	"fs/8KTmui+JKCOfxgt1hQIfDIBS2hgJ4DtIy+xqToKVUL7TRcwqcaXfR5p/DWwHh9jqdwncQHEKR4ul4",
-	"srqVWfomjt/KdB64Vw4yJYQOh94r4z1Kn2wb12qzbQdQxyXVTNG1w9sZ5kEwcSvzcHl7246CELR2bvuF",
-	"a9AJvo2qiPneAhaTFumIVrFrazeIFPFYshkpQjc2LnTWZhC/hkzlC5CWKZmtIpaJK2AxetxjMhM4xYok",
-	"wSU3GPlIAnJ3bNb2OVj/+Xfn3766eP7yzfi773/8f9Pq94NTnJFAfSRxwIiiB5fCAOMTJyQO2YWT1Hky",
-	"B1N7Hmj0yWok3SJR36K9CzljuVbX9PiKqSWJzzxNNRgzHMneHirp2/JuPoGFtrytz2KfdUrEBfLWpyor",
-	"Fi3u5Q4WcY4qLsNfWR/onDF2DH31EcMQNvqzjFmMmI9XiNjf1YSc9BHL52guCJpAxIIC7yA1YkuYGGHd",
-	"u8KuIspEcAMV0upVxAL3OYhYUhirFsNRcXT0OLmCFf5RE19QA3eiQA7psFoVE4aZPMPYe6tqm0D9vdwH",
-	"vW4xRC4DNueGSf+0m8E9x/C5BE8ywrfFTCoMaC4ht8/p5NxJFBZj/lE92Em3fW7S5k0YjEGxIIMy6NY3",
-	"bOccKbSE/b3ysQnhfa2WEVk1jtojkypBtjkQL6w6ZZxdSYdYtOAzfy2nrJD4fcSuIMcIY/qBYMicMXUN",
-	"WosUTn1gdZ47dJ2Ja5BnLC0oyhdO0ROdKJn6g/YRpwSJPNPA0xW+DWnnVLDI7erU3R8tkjnVICpho6at",
-	"uS05JoTv96JeWGQv6pVLQk6W29UeXA8vIKryzILUs8UbVKHoKw3XApZt8p07iP31tw2sb6E+KVDSgW4Y",
-	"3NRiwdFYvRCJytAXbfmkVUkFmSgUFVrV7hQsJE6VDo+dMTJ7msHxyVcnDFP3HIHBlKMV4RzyHh+xTuHq",
-	"/efcCjk4ZkImWZFC2lC1Czsd/NHpnO7fwQQv0P19/DXKG/TnxP1Zn7t1N3Rj40y0GT+fC3IKOrj1AFXh",
-	"0DHr5xr4YpIhBwXDJjBVGjAeU0MAuoNhh9EqUTo122J1j4+Yo/ZuSrO3G7sCgdc4QxsIFJLQqEUJogwT",
-	"upCpyDKHSnWG0Ip3SInr2y1XuilBNJayLjEFyKpDafOKohInatuoTnMXnlE+QKce1TyMBWWvjP2MEYN3",
-	"VvPqo1VqvOByVX0j5DXPRDr2bFMqNGbwxFY/FXb6x8ixrXEZih2RO2bsxssUbn9TiSm5+Ca0eMhMlExA",
-	"S0cdkaMp6TjgxylveDDbdbcNgGuXNEy3DP9+R7QYqcBom8ODKoOayHjAlqrIUmYAQzcXTmjJ7Yoerbxf",
-	"7eFNW9B+WcZUabUkN7QJmN+O0j5J5TbkusxU2URWzZeNAW+GUh5p/BXQaLWVtl5otripueGTwlO2eKXV",
-	"tUibHGpSiMyS70fauVa5SBzXzkFy0Yt6M1gIKZBwQG4Artx3Wv3SSvNrU1zIqWqLXUDdbrxQKbSbAcRO",
-	"9199Hw44Mm6dSj++glYfXJsa3VzG2hgdZ9cdkBFqBxho9QyAk2Q33MDMWJRzhTWoVF3Bqt1rH+5nk0Lp",
-	"oiZiq+nUgSTDxwdCotbmzohxaZagTfvoyVyZNs3zmVP/2XJOQsTa0kmSt4xePnV82bp1FIbUxJEMBxpc",
-	"3axvS+5bLsyiVJNnaoUK7hxzLZwWIqdKRwzcCvzuD1A3mKosU0sMs8R9o1ue8gUbimhtfxsAt0nlw3oq",
-	"xzzDp1sJPN7zhltV6VkNipxuoiS0YsiWdeBPmB9s3Em2Tp/XEPgmOOL/bpGKvrsGvSrPIEJ4bBwDnvyy",
-	"BsXl3ZYXhjInZTbtR57XyEQLcbawwOTJQkPTHKiKSbbFOikLMhl9gmDS8qxLLAnXt0lA6iSgASRRjb5W",
-	"t7CDxOzppWqlQm0ZBLs8DZiR8VJmq9K/VILperz+TqX7lhC6dt9NGD0anJyx88CdylR07iDUifPN+OgA",
-	"IWUgx0kzSGYH5HRBQcedvQFjX4NBg+U6Y6iR7k3KBEEU2HFKJDJgiiMWkBg3pJV6qE8nT1VX7Uu45V2t",
-	"h7t04I+6qsF8DXcqhKjtqON0fwjSz0fYC8Mwr9WyjdI4wXODQrTbaPd8zPJs70W9oac3fDsaVW+0pHjD",
-	"pB9320G5HW7Klo6hNFbeHeXg/elCSUog2/e9lK/2OhtK+N5z0C3wHPLqO3J11SK3N9tAHRN2mYlX7WBd",
-	"LSryZ17ud31NbQe97V7flCB1/1d7oyu7+dGvqzGf6ODUTMjblQu4mYtL6VlrSMBPc5HMg4GrMBsFXyia",
-	"VMzIgqzK2lKnrJKT/66E9GafnR7OehWCj0nvD/7Fren9L6BTB9o/a5l8e2Yu8k6htKFzhINkE8iUnOEB",
-	"9t0XBn1XB3sLny/KiS+LxYLr1sDyj8kkzrWQich5tpH/61Nuw1m9/Uhf861zhtdWuH8SMJ3d5u13e/Ub",
-	"1Tc2fiUQv5HL/6YHNN4rRmDtgKrqagEhqn2Uzvdq8d1H9Qncnf7MP5O7k2a/lUKy/02tLW0H+NVRd+No",
-	"K4K8k2been1+ji148lLP6uaiGxxaUCw/MjD9dxjK/1ki7V+u8Yl1/Y8iKT8i8vIOS+Z8dI52Hcrda1kx",
-	"ax+vmJTXMa4CpLY/Z0XTTD3VQLVsFLorLehcC9NuZPukecS4rWjzLhsZwptLb9/2zRKC69D1iSKXPwFI",
-	"3nEwcAOq2nDuVXfFrdYKW7tKZbWFS4c5XoMB+1TJqdCLG1Lyuki+tZZaeO5eS3Q1Nnj3mtLeEXxt64K0",
-	"zZFk20XOdTGHnmudioJDngNPb5gX6F6hCAKs7SVT0Gyq9BkD1FvIoy8MC/HTLeVthN2vUIwP/9rzWYzw",
-	"2u9ZDDMY7/Yg7y7tslZ9053NZFWGxBvGDYvfv28PNfvwIfbo2aBaR20x+CW8rcd5twRph4C0vc6ijKzb",
-	"6+kyvG2/p2uReXsV98HYvo0nO0p77LcGHw+4x/St5LaK7Vi76WdP2Z+efPU/mHd6M8I10wLtrVEgl9Zp",
-	"K2zBk7mQMNDAU/zCPe0ltOuykOV42h0820kL6tarvaTgWkpAi74lpLHcVzxqqeAX6hO3yzbrYk89aS3A",
-	"XkcEwmYk6Q+vL5jkCyFnvoQ8XYB7fHeWttf5adZaDLkPIdhCMV9TcbHbsYuNAmsfw+Oag7Wu1Wt3pYt2",
-	"Kcn4ki7Q9+Bjy9vEx0sxk0V+H+bDhnXkhvKU00Jv+erNRZNdZsKmgaRcWtvFXBZ5rrtKB96hunMldquj",
-	"tbX91T2O2+Zmtw2w9uJreqER9LvTa4oxVZuY/r3bVCYMpKeMs0wtQQ8Sbsrwe6Y0S9WCC8n6F99+f87O",
-	"L59eXBxg2CCX7Lvh8ddPGDk2h/spPXhKYT3l7mv1k3Ykl9QO4psiu+ryjPI0bYuSfK2Whkm1ZN7gmwlj",
-	"ff4EaMCYEwoFbY8T87HMY7eC1jRdHL8arz5LiIPuY1xbIX0Z6o4g0zKS2XRMoiEHTrV7JQOuM0EhrmVx",
-	"WL7wYfFKJm5n4aKHO7ww3TGtRyEU8mZxrXXQVcstzA/H3namCYYL0iXt2NF6EUsEh80LbBx0tYbyPHZA",
-	"4K1ynO6fTmiYeWLYPNmLy5fs8fHXXw+OGc/yOR+cMHqUCUnlshmnXBCP41gRQRWW8ZDtgcJUCA1fS738",
-	"+Xzwv/jgH2/fn3xoTbTsylmgmnjCsoT7YnhVa5SY5yI+uEVx6pIA1iXU45ObSQU0yA6g+Ku/3/XSakRH",
-	"e0ECbxUMqlE+gWG/zgg/k3V/Exzr3irpLVgY709VA4IHlgvEzrIsCFZCCZV8QgEKKjG/6yRLorNn8HjY",
-	"5kZQePhIF1l99tlS4aPD7+oToW3EFuIdpGOap9eux+1IY3h6+WOVv8Cr2PFCWtPBRbqje2sIsf2ifRhy",
-	"4Nd7hAG/8Yr59rqoLV1j/K++eBjkZZTiXtAept1WQ/Xjq5/ePkO4Kt67+aMZq2VHikBrOxemlhKjVLGc",
-	"DV/5GNVm8fdaHJYwYyqZtznHj8IIpxRb5Y1LzbYxHaNRTb62nlZVybcyjDPhlmdqVsAZcokBJbMmGaY5",
-	"WDfzjuV3OxIclOxNDwOEXFrIW5NrbmzVj3qFQ4MxImFLTg6KY5gGSAm6uOcOCawwMHai926U7C5CWkJZ",
-	"bbhGBVI6sDpA1K+zhMTmvm7mU1jHw9sVGS1Hyby16ha9AlqQSeWrRwZzQs9qxXUf+VJQPoX5psLFh22n",
-	"cBsJsbv4SoeFtKM0eHsB7DVi4HPh2+vTzTlJYlgJa1/6cFv/za2RuSzncoNidHV023FkHdVCcbnbMOAT",
-	"iHAlL/1M8luYvzPP1fBFnrVg22t0WgBli9JD5NCYQMILA2V2oiOLmFDcDkuflsLvqB+9Sd2lBqOy1spk",
-	"rzKewFxlmHWJ+CFBYA4D90UaJWVB8yyb8OQqIkUceDKPsKWcduKbmnr1muc5cM19bc1b5oytFZimu6mo",
-	"fm07e1z27eyTmfd2be/uVDnGtlJPvMfNqAeVtstRScVybigpUlnM9iK33/KVqSoKNqra1suhbi+TafxO",
-	"2tP869mJOwJvCjqk9vKAXmx2AtYexVTdkhpbr04wokN+u+Nu9qt52n57TaK7B3/4bLcbihVjF7WqbaGF",
-	"vGYsvEnN1M5LfO2vhynJoLrQyEsm2LES27WtySiPd3Ot217zrSLz7lGA+V2IH5u3o67glvHnnzAEpA1u",
-	"fjBt8bufuJKX+2V8DRqLkG5PicWQbiwwlFKBIV+7ktpEcstiHC1mfT6SNCSZlbDmDRabDw32NBiw3vMR",
-	"Sm35+kYHw5H8QYYVMQobD41v6RGWg3JSkNK+cjO2vL6ClelKLW1u86MqqW2Pkr5NBHMjeHntQtqW3nTg",
-	"7XDyhGDRmu64UJIyY2wBhv5aQirD33ZeaP/nVAv6w3BbaP9ngW+3VoMxkBRa2NWlQ23Po7CP1nnRVnf9",
-	"XDYbhvX/8tObAw8VDRuNv17Wz/LxP//jv9FEh+QDr5k6dZXrmVubU7dL4fPaNyOCXolMWTYVMkW/HNVQ",
-	"8IWNo9D1KgdtHB0QBlK2KDIrBo6yjWTgZl5Y5ZI9f/4iwj50hsovTFbMWzrLarNcpuzyxSWVFsbqySNZ",
-	"lv81vgYh1n3FRzXQkpboAVP6CtLhSI7kH/7gzhKk9bg1/MMf2CXIlMXnvrstfn3KqIEZoyAePF8K44lr",
-	"RR3oaykMC/L22o0gN48Pr48PeWHnh5maCRlT3xyl7SDDErF/+enNGdMgYTmSQcGt3vHu/3j7xcZ0s/EB",
-	"TjmS9H4uBg6r4yHDLBPfnNkwk6jcESFV7WLNrHdKrbxHEnfAJfL65tw+1549OXriTxZt2+YPf8DKNWXI",
-	"TNzVgzVmE5WKEgqcxDPJYCQ3omTiRKUQOwI4LxZcspjiNmIqON9ol81lGjlFbySreBpsvVtoMFFow/rz",
-	"2zhM2qhmmYOmiDa/Iac2h/2QajrI+UxIjlWmJSzBWFKaTpE2sxgLzsSsj230o5Gs9dFHsMQF11TduDRR",
-	"OkVEFYblfAYYR+YfOBvJ5gvCUMGy4NHlxuJLfs0XVf91B9uvXl6+CT5LovWmbD5OnMPddFx7a/BXWMUj",
-	"6Y36/ePByVdf1Zu4DlnliQ099d2isKqP07FPnrC5KrQ5ZXwkqSd12TIefcEOYt1hYO/cGViyH8/Qte+e",
-	"HMlqPXbwGvKMryA9ZY6jxAdnzYH8PaZiOgXsRu9GjZgDgaqkQ1gttRx2GGBFljFdSImtpStY/pM/xqqz",
-	"tnHHGJp7Iyj4htsILmsoQV96tDwbSTJUlceUcK0dxMev0SizEHaA/4+j+levHe1zC4uJzDV+MuCedjNx",
-	"9uTkT7Uh6w2/+77j98GQUYgPjYQEaGMPSSbcwV28KjdAEn8ofMhehnxPM5Kl37VBRqm4HfWFyEEPLl6x",
-	"SZHOwIkcIxm/G2gnI+CkA6TaMevHboj4FHMDizxifnEeSzJxBWcsXsJkrtRVfDqSZTGNxNsxHKtB1zAp",
-	"RQZNhPgujkQLOMAL/a7jHv594G92cJHGrA/JXEFaVRrxJ0OcSUkUrsp4sjorPH910Yt616CNT+MfHg+P",
-	"fP6u5LnonfYeD4+Gj8ktPUfWXifR7vOMaqqUybUXKbrdjD1/dfFXQG0p55ovwGJ1i45Cn9UjhwgyWOpz",
-	"x4NPyez24a0TrOiIcEUnR0db+mnfrI92rRtsaw91pHtqSoVO+nSjBE/UZNZQv+8ntKS2mcqlH37D06CR",
-	"4CvHu19pdLfHlx7vfumZ0hORpoAy8pOTP+1+441SL7hcBXLi3vtqnx1dOP4keUYvPN5rP2UvfBQtQxYZ",
-	"eh/WmrQE8b/J07B838xg0EoA07fUnKHFYPByKR0FRcKULoQs2XqpioRArv6To8de1xkXpaYSV2UwPYuh",
-	"e3fUGktPYmSHx99gVmriCnk4CFtujCw1Dohpu2/LONdvvJnoE6KB98V8aKoyPq9sDQWP72TutKuhfclT",
-	"hTX+Cr50xDvaA/GeKjnNBOl0T473mOIVX2WKp2+Ues71DOi9r/bZjylyp3tA+gJSwd84rQrJw8nul38s",
-	"hdZnGAP+a6IrBFdOmvTkpJ1+fIgajO/wfagnJNIPvi0UkJWvidyvsYx4idxrSPKkzYKJdcdZH9tuIEsX",
-	"Vezjkn/5DIV2tf2N75V9pgr5q4IUupmdkHJTCk7k7SKlGtylAk1azkBU7QFa+de5t1c4Fug040q2M05D",
-	"qRnf+o7HOXmXVDpUYLgcSZ5gkMKZe5aGWs5VCXBzjhJkqDAeFH0ScZJCO91lJMMkQ/YdWRSWfEXGwr8r",
-	"X4AZN+LUt4bqEQYbSdroI8O0yiCsEOsiYwxaKGCGLJasFLUi6eH1sko6aymSjgjl+bbxO2gUSW9i7jm+",
-	"6EuZ3xFXrU1RIuo+zPUTyreFnV+GEMc2ATecv7/Gxu1RfYV7pkc3pS4PbPYzEk9vGe6d/vy2Tkr/olBl",
-	"bqEFXAZrf0iSLUlsgf0qfVWa3tuot6meU732ee9DnZKiWt1NQX/SSs4qMukoj6/qHuwJaGWpzDdPjo43",
-	"hXisZ3RHZKJRK+lLow+O73gacb+E4AFN7xxNv3vn40oDIqQVnjh+XNb8auDojTBTUfhDO2qSxGVYMEei",
-	"S8FzfzRAc4tmuIGQZ6j41b0YBpvvjuRS6Stk/5bih6xSrK9Lwygh95OjYxZ7MB6DTCGND9qEgue04rvB",
-	"87Xkzb0wvUWDeK5mM0ix7W1NiShdJhgwFsS7QhbGgcHtlYoHNLx7NPS25SCK8TVUqOqt3R4VA14P0Ed/",
-	"mFQFNdpR89KpD25Rjv6Hl6OGeF1ZzspGSySyp0zYg2gkTY4Gah8Vm6NIb8DSo97B5LUTpD34NM8yh+oj",
-	"6U8DzWybgbWnzTMiD4jv6RWM9UKj9lOjGN3UgBwSbi7y+JSuIfR/VvrPuSylB7qcmr8xYpxh402nUD05",
-	"+pPvRDV238XRSHLJfK+x9Sf813EbSfK1TxplOe6IQLXWXLktmcLC3oGbiFAlnC6H7jPAO97A7YWLB4Xh",
-	"108CL9EWUKc1FQZS07Z2feHWBFBXoWEdhhff59qj98nRyZq7mBy6oSw7dhm1PtLCUbSRDLX4A5303bVk",
-	"NYQVC985KlPqiryh5ZZHcs5zRzT51Hr1hBYzZD9hLkY5FUsVuNGJsHr/hg8C6VM+8jH6viNG0gAKSgcO",
-	"KcuzRdvL8zbvq6Nb9NUWY4qHpHsnUjeSpU7udA3tvotzHwZ3Fq6nOnQxrd/hOrQ8CGxfLrV6gdoSa5IU",
-	"vN7b0ycvzmxTlmyhnQyDZLIRz0VhF+7rhlBEISlO1MDYaGGQJqWsyIcYXIZaE0ksTYGTRCDttTOB8Woq",
-	"AzblC5GtRrJP/JsedqtEDl4LEnfEDc0yUSWLNZW3g3YqgqsI9ogvRwu7N3vLG5Q439kHk8tvlHS8Vhbd",
-	"kU2M+xiyYUCmg3pcdjcJeYb5VkbMJKQDISn0ezlXtXI2vlNhGR2xAsv6IRBjJGdg2ZOjx2dtARSoz4T6",
-	"IWX8xEElVljF+EhOYYkcECNxUSzBP9xahuw7X6fF0VLDjOUrqkDGCmlFhi6nkSRtqZ2AuNP4sX4Y+6gq",
-	"ZOUk6anWJfhLjhX4lfhUkVMiS2gCHXGrjWyCDTxowDpF5G0T2Y3yoFU3T/DNeVjfAIRwZDc0PrEaUKaD",
-	"j+UMktlS6StTmhcnhUW4dMy0ls8QwLMU8hxbRXNBWAZaM+tu15pzth7pGWKQLL8CGZ+G9mSg8QwNc0xV",
-	"aTKlmJG0NTW7DSUozvKOeGmzTtt9xw3tZqV1i1FUO0kSmD6axz4YEr44/lqF+2yEQJfXf3tuWycTW2yn",
-	"YiYHRe5JUYtazrxW/uSPFJK+ppdbRWjt5XxHIB6ZQEfOMOwXMyYsw5SPBXf0qUbxRhVd6sfNRKOYCUlZ",
-	"HAtwrPmHQLdq7T0WfIWkZiR93LMjgBESvn0Ttk7ZRNn5SKI9mE1gpbxhI9C7PuVuoloimZMBKFJbMTsX",
-	"OmU5x8y4aCQTDSlIK3jmSagqbCauYTPvbLKqH8IjrLiVjSRe+cGQnVeBIqUPOtBRW9bxLN3E9WASuo7S",
-	"jGMEMgJl5+7AqLe3Bts0prSQYpRLVt/5lLC7oMeNrMePMdzWxMEAOg8G2t8zXX2l1TUQ+TRzkTNFxisP",
-	"Jp/OVpvwRc6dnFNLPVjL43ckJTxWpkxgWLDl1kRU8CuYI0TI/6NKUFSVC6U5dJiKRVk9zONjS+iHMPZp",
-	"uaw7z3aINkLYZbYqN1xFnVPVYKyF4Z76pQAsa0Q5rFVN4f0IR9jfJb324U5zLsJku7Muyl3frx3k15sy",
-	"UR5YZ85EhWDdSRPncsUoDgtVDduZmjFkoVEEJciEjuQj6bSXtheD8OIzEA3r13rCUOeZiKV85Vh/SMhl",
-	"1IHnoBJ9MAo0XuvQE7OJxqVQV2McfySxrIPx4aXR2ghU82ECdgkgx1jgACtAxBRdi5GnNLjPShXaDFlc",
-	"qyITs0VhLEkvnFGZsLLyfsT4SFIlBjTDKk3/TNtORi0l6z85OakSTkrv0kh695KwDN4JY9vNpyT7Buz6",
-	"UlNNwvo+T7JJeTqdxtclSzWf2hKV7jn89UH2+YKSRio5o4+dthEyDjqo6boEc/g+/LmZRNJSMcE6paac",
-	"D9PKpuib6aNRqByLnowPzliOdcKEp/Gbgsu3OF2NHuyW/emV31zI968E7Oj062BXprz5GhZVjYq6ONvJ",
-	"3ltzd/8NbDdMHN0bpf1M9PU3mrz0UkIL1KBG1C38NcUDVCNyjlH4XouoEbDeOpeuqxa7KuO8xfzypKVY",
-	"zF+d2LhSBQpmWCqFJ+DLhykfKWfO0GoV2pfFEWaDTlbun5HsN8NydJEBBS/Pg+BYhtV4WRBTnrzJ6uBs",
-	"JOMsW4RubHFE4bQGpI3CekikJB+4ugatRQpnDTHwdCRlkWUx07DARCrULv3vQ3buZQqliWin1V3VixPL",
-	"UJlhyVdnFByCXEFp5rsu+9BBlF7dBcfuokI9htrJxutcQyo7hlRgLZP4dI11HJyRM0Incyz9gvXslWXo",
-	"sMg2GJB/rD2CmsqhNQjM3cmQvvbaPfvw96VstcgtuuGHTKoH2XO37EnEoBICbiVuHiLpCEXm75XQt5oU",
-	"ns4hufJ1r4IOLgFSc+qoDPWMdGTHF16MGC/JpyN/NbnHe1BnIB3Z8QV0idijiOSIPblXAsMgtbpkE1Mu",
-	"Mjc9dd6rq9u+4JKpd/YKJ/PI+BcO0OhhWIylMLFEW1yr5mPFAoYj+YwKVK1oeG+sOyX/buh8YDWXVN4U",
-	"uY4y4Bu4oTnBex1q89MgJTdzx8XNFZ1Ae4YrgcCXJO05Tu4YF6aVeQvmb0zX+I3Tp0usABtwuE+CzT//",
-	"87+8sHJwS3JFQsUXQq2cQh6EoZqrQTqhyAtrDrcXSn8xuE7LfUD1B7PCBsa+8v2oggZRyadLvmL96gfE",
-	"Yg/3t8TjMNgXgsjEqcsdOl7ttLGWs5CKZUrOHP5SHlqzcUypcZGlX6asNtEXQgOe+l09EIEHIrBBBJ4J",
-	"Kcy8IdKyfmVf8GYJRwFK5LglCcChvhD8/15RTVHHqbHAJkjrgzWFJSO7KRZYhPdLwOBX7uge0PcBfVuk",
-	"bpWXQvcU3cHLEn8d1hIC3xJlCQu+LFNBZdGlKRburBg3zFs2UPto+MsPvhAsfo2n+YDGD1r3J7QKcq1X",
-	"TMlK8a5x7L00bwp53V7S98I/86su6Uub2B1c5g/koX7vp3FA5j4RNecmBIh3R6GVVb4+vnDvGelmFJrq",
-	"J/ZR34bKCYbagVXqdT0mvyxe6OvnhOrdwoxk6YPMVsh52Jwbcif6PDmfzV9WAO6rwhqRwkimcA2Zyhfo",
-	"R6TeDFTsA711LKa6heNCZzHWLhEyyYrUm7MzlfBsJC0Yx+YOhuxiWobXBjvUBNicY96tb5igIeOryCmy",
-	"fjtuB76PSMm8fAUUYdhXR4+7g8jKsohfZAgZre7zBJDV5+6sVuwvoF864intQ0hWAwsEq4OHKsYPTsHd",
-	"1JWgDptkOPEzNKJppahNfn/4nv7Yr5BxrRzqQyHj341yWVU+xipdIgBBK7e+GUPAoerFj9FLe+hbMx3m",
-	"tbapO0LRh+wnauAkyaZDvB2btQjjHbAZnLLYwjt7mJjrmPWRk0cjmYkr8EWn3K++dg9Gbk+A/fDm2eCP",
-	"Bxjqzhk25C5yR56ikYyxQVTOtT10PwxSbnlccyWLDIIM4B5isfsmZn0uV6OKVjGQiXJS+wF1AlI5taLL",
-	"VpFn63mOQek+tojU3JHELkDU9Ks5i38hpjMIo7tzSMFCYiEdyT5ui9aqNAsNUr55+SLCHR9/Tb/hF5AZ",
-	"YD9h+L0ZHJ98dcIOR/K5U7IHxwdRlSCYAnVo0awfR3HE4rMYMwT4pP4UNekZSa2Wp/VGN2oZPOs8FF9N",
-	"VFYspD/70rZO3go8xL7S7LmQV5BeyAP/+Jkbyvjeko7q9MMTjwwb9b5XFszpqDeSuQa+mGRwgCKWuRJ5",
-	"DumQ/RnX56TB3AlP2GbXRwMs59xWTT5GMuEYGFDIxBa+szxVMpHWSZ5oZKBFGTZT2Kq9MFYt/Hgj2Y/p",
-	"iyG17LqClW/YdTCs7rF285jbk5ejnvpmUCPp4QCzmkIXJG6wq5kFOkHM11wxt2YSxatlU1Ypp2VFrGtR",
-	"bpTYnZMHLS8uzkSIaQugihFn1dUeH1HzYrwXbqg2+FIVWeoQjLAd0gib+5bhidg7Z5LBwrA+ZxOeEoTg",
-	"8U/LNH6HUQdDdk7IhimgXvh+evnjSPa5ZGLBZxCFtlmpSgoSuzmmrk6UukKx2J+aVsuDWnw19Q5iT05O",
-	"WCyVHTvKMWTfUA+wek+iGhGhe+8/OX6M6s5Ivjj/9/E3L7/92/ibv7357rI1MK7W0/cCz2NTum6Svhet",
-	"VIHViELEYDgbsvj9qPdUScsTy15wkY16pyNqMDjqRR4d8Dt3saPeh5jqG5SkbY2osKXTttysTNiu/DL/",
-	"cCPBrNYv849tXUy3qwMtlJbaGxJxQ5OioE7a/q03NHyg9xGrS/UqsWAHxjoKECHVP8wzjhWJak9dy3S4",
-	"MAN4l1Aj3LCtjUnWFYb6kMRNy2O4QavRsKFNDcLTpAxb55am1ImQHG9ho0NlbeE3hSLW94jxz//8L6IP",
-	"FRU42N0lGfew2aMSm4nTxTSVq/XR7jV0s8K+0LC9RYP7s1rWuDvmkafeH+z4R1RWEyjZmnmo0/Trj2ua",
-	"qyVz//EK+SoW5mAgKoUoYmhUhKEmJ3upttLByKfSlYXxAu7SN/ACur0CWQZ6+JvPj/1prrDwLM8yYlXt",
-	"tYWCdrPNMP7CP/OrNozTJnYbxv2BPBjG7ypL2x/wHtbxJogevi8M6F3ZhJuWc0pKCdM2Deb+N/p05vQH",
-	"JbHb7Sr8ZOewMJBdgzenY2tXqqNUmaLp2bTdHep+IuDb07JEYz2Yj34t5iOEE+4BjDmVPQPe9Eje3ob0",
-	"gwGNFqTOJLINiB+ylzUQn2kuLZkproCCHtGPjyCsVQZnPtO/DbBTWCjbDtiUfVQD7E/v6aDBP0+ak99Y",
-	"hxDh7/ozpzh9gUj7IJzfZVIUgZ1vI7eNZSo92yZ7v0SO/I+OGqGfDoka8+xRpXD4u6haQxrIWnP/2m2q",
-	"+qkRx9iP8FMLXhZPCiMkGFOm9ZLTvUwhRsPeAvQM0pGssolPqYzNrnzkqHoM+RyVvDGWr7rZxAbAfXpm",
-	"UZ/i87CMm0L7r459PBD3uyPuki8gYgFzmcdcyv4ktO2mEJ7ohwcPs2zRWUCuciky0nI4hsYsSLtpqcrk",
-	"i12h2wGu0bGFtfghPWVx6BNswMbM8JUpW4JYDPoR1F8VyQ8+pwqdQDySFHjqxnXUEAsGI+ESmRXylDlU",
-	"jdkCuCQ3iJpOMyGB4QMDIdF5ci1SrGZLxYP7qROYF0IKY0VS5s8SfdRFhvFYikmwS6WvWp0U/wb2eba4",
-	"rM777iyxtWk6KEW4zeHvsZJbxuWs4DMYLFQKWRsKOBhH3ljYvVSiGEfynNABh7v4QkPMZJFl6NecYH6E",
-	"AzrSiAKIPTKhoNqwhPjYgfZSCwsDx3RPw9tO+3MDHrArgNxHU3vmiV3c5+THo57DCMBYT7sK+MbsKq1y",
-	"akc8B+mrXIfHiVWUhVg5lQMpm6SV/Yzdw2csHvVGvdjh7MK3OMay3C14Tj3mg+8Lp8y4nSq9eNTa9OZV",
-	"sYEsd9ActJrh8/D0GyDqAzt/YOeOnSvH2QIGRgzpTsRqJKfKpWjFwg0i18LeD+3W9l0t9O+8bOV1tN62",
-	"q0FeuG/ZFPJAsuyUxeqq5O4imUdVCJDjsDJZkX+QNkr1KBrUE7Sm+Ax0GLOl0j7FlDviN8mAxfjIMFGp",
-	"Ew76WbYYh3yVK1hFzH2B42Mpn6kqZEpf/lIoy8fwLgFIIY1G0n2puYWxD1ygx4rqvugLjHVQcipmhXYP",
-	"/fM//rtVJHgD5h5lAjfbazBFZrd5Zt2lsCVIO3xwOLT03LhyTNEKicJt5k8rAKxv6t8tUbQhW2H4bKsv",
-	"83m2+AGf2RHU8gxd5ilfsf4Pb54eREGuYI+PsOwr4zPVFXMy1WrRa00xQ77YEqiw0TqXt09uVcpXQ3Zu",
-	"2UIZyx5//bVfDPKz2E0cd60Ku7Luv6a3d4s/dAktqIM/YKxC6XZyB4Gup3qXLqssz+673vJvnCNiWX6G",
-	"OIShfSlfRev8Ea+gRKtOpCzyXPvGuHsouEP2TGQOhCcrFl8JmXrpXwM3SsZnLP4lZgtukzkYds2zAnyT",
-	"BaxtFAL1WD/hBgZCGsC8yWvAvIW2OumX9fXdR6n0Nox0G9278nltxX91733oGpXO7DbjvqY3W+jROcs1",
-	"TMW7UBLaq0l96YhIJgykB3QtETNFMmfcsJin/H9SnOa/PnnSSZV+6YrMe3xyFPUWQobPx/dLomrHsjsQ",
-	"AaTVAh6Kv3eZDGrUgGXC0fGOgIIG2din7jvZwhD0KNo2wCMNfRqS7xy90GKxIMFTLUEPHK1II2ZW0vJ3",
-	"g2QOyZX7TNwlVQsn/wrJzi+fXlyw/sW3358fnPnvDUXqL4WBM5bPsQxlgX4dp9Z/Nzz+Gnts03dlMBan",
-	"jg96xZzwjE1nsM1urGEmlIyHgfQJw2aFW3RK6SrBYMEli/+no4NX4LtylQ17MRRMyBmL/xVxLhUzYQ3j",
-	"jdX58Hnud+Gk6PPybiANmy6/CS3RywZlFo0SJWrIGYahj6Soyt3VhuN1PSZIdVgW3r3pcGYVsUL6fttn",
-	"I0nN1vCH2svH3dl/NST9UlMAa0u8SR7gnRCyLrMIoc+St93iWcutIZ37lLmKe6yxhIyHMve/w5BXDx+1",
-	"Vj5RScYoJadO57oZSot0ejgpsqv98rrqeVycsrHY08sfWb9K5fqEyVkHUUjYGckYUfTniGS7tzGlmYRc",
-	"JRSCkRq7IenZOPLcxM3vxejIt2x0f9DZkXyGZxfTrnyIfVVYdCRD2pDP2lEaU3owtYQST8RMOnHwALut",
-	"Ii2hV9BTlo7k1lkpZccxq7pc75burpj2ENbgH8bkHK2Wj8yQYZelNv7PDdapjpN1ThEPGeIC5QDNFB69",
-	"mqGdzSdsBTKovHvBySzU5LVMGQINjcwjZO2BYYYUI0xhSMnaFcbMsRMuJv2kBRFM8F2qwDeV1Wrp06TQ",
-	"rhZREhPB5QQMq6czHYWnKLyfnSNE4hlWsWE515hA5CSIQpLvDbPtfymUhXqSkS8eHjKN6vlF7hh2JRix",
-	"PfKLvimyqw32bT6af0dt2SkE+O548V7Jlem/TCDL3M5hkdsV6wcTS7zgsuAZZZTcl371E7pgqS2rwZYu",
-	"QAl01bIcdelcEzlru1Spk6OdqtTGii4uX7LHx19/PThmPMvnfHDCSEx16EKFJ5qCb7uUi/TBAX73ac7E",
-	"2mnm3DrO0Tvt/e+fzwf/iw/+8fb9yYd/6X2ZeVp3kVTlUHjvnKpfc5pTDTkcWeg2qP/kCNqc5zlIKiQS",
-	"eMCDOPg7FgeJBzlG6xioQ5ubiX7va59unK0wZM+Bp69EpqjfLGaVJz69tdGHtZJTvUWAz7iQXX2Qmkrt",
-	"7zcL4ddi3+JUkYLMFmrqDaRrFq+tNq6dpQybYPpx1Qw9HpRBV53W+ctmj0ATeWGv7go3j5hvG9gM4kKp",
-	"edNnHjFDdSYmKxajm2GMwkLM+nMxm5cWQV+jYSQnK9QhhqwWC6d0Gejm0A4FJgyLa5E1nwtj35Q7/Uwt",
-	"UaujoQ4QwmkmaWEcvPQxMd5w7hTamRNmI6Yh0YVwCl2EftExGItNGhMlHX/ESlsd4lQYuEsUPL6FKNi1",
-	"icIAlXCgTSQqS8eqsNhLO2JTlWVqOS7yyJFpacdYrcV3uPdbXIC0nVspDIzd8He4FarUVm/rYSzkpPYJ",
-	"E3p8dC3Q/7y3JhAA8al/724dGGG23d6L8jwenKmf3PEROsNWMLceTcQMONqK/vyidFzU+EVFqbsdIpcW",
-	"crLFkIRBJJZcGbmiGrLD0EaWGsd6gwWGDzhVM8Q/cm1LL59ffa31zRGSdyp9kjkRzM4pBhMxZySp1M2Q",
-	"fUd983FZErCSYWwK1EXiM+akeXOe5zjY5YtL/+CcX8NISiVhyC7pYWInEzJCOIITv3+PqQ5zlaWgzYcP",
-	"8Wm9Ls5I9uP37/EIxw5NP3yII/eOL9ODH//5H/99EG2Wv3n/vr3WzIcPMfEjTLXAKKn12G96nX5um7b5",
-	"neXlMnB3U55lE55cbSz+/2Bktpv/jHG24Jlj7pCy2gGQ0Q7bBs2VgZGkAC5sEFR2D0ei1o8P8ZQPjw8n",
-	"Kl3FB2S+CtD1yIxk7CmaTzsJ4ZHuG9+lz91SYaDbIxOozpfqjilp8GepyViezhYnR9mM70Gx/f22861a",
-	"inW14O5gEOvS/eH7WvPHrfrt07Jxv6NJVR+zBU+9LVJYjJT3bAWJwZCdr/cSRweI3FQVHpnSp/vk6EmX",
-	"8lujH7+VJsC/rp6+2/u+25ou1S6fdMVddl/s0b2R189EWn/DnXxLpG+VaruF2J0WjxrVuqOGvs+ojmIG",
-	"U8tUsebe4xrOWIwkrrXRLuNZNpKeBL6pt/TFsmXoc8Tqg3merdqJ5EjuppKnLMkcQpat0zuzdhvodXdi",
-	"0+fJ7NkXr39tfWwfZKi7S9L9OD62XYw6RKzcrwvNpyRk7V1oVI4O+h20mPXtKhcJz7IV44EcKQkHIymk",
-	"VYxi73KNjVgb8qfT/NB2i9EcoZO30hQGgJZecj97Soh/PzJrBt6Zcgp8ziYrN2urAukO9VejPyIEfPCE",
-	"8DOpi4nKVw+tuh9o4m6aqPJVnUIgxq+TiduRwnph9M9PDF+jCS44htHuFbpuxxnwlMLNJBMyExIwyMr9",
-	"bvgizwDDtkZy6auDax9RJoH1Y3rCVzs4qKVVNpnLSG6UheCmZjscsriQGozKriGNqY0XhjKMZN2oZyna",
-	"IWUSBIqIIa5OUnShNxieOcFQ48CQjiSvlZwP/QSF8bkaWyo935Ps6GcraVAb7Ty6q1m7SGg4PW/OeJAX",
-	"f3e0kUhGnTpOEckcuegiiW4ASAot7ApJ3QS4Bn1e2Hnv9Oe3jjwZ0NeBEBY66532DlEm8cNtRBkn3h1D",
-	"tjcKDhiySzGTrMgjlqkZE+g3nWrwnZ3cd6qwZz4PnHHfEMOX5yqJLhaRbQ+PbC1vNWQXvn1wS5EbWh91",
-	"dqvKnpRzNardtIU5qnr9iw1B1Y2OlJUCDKnkYbWp+kyhjlqLj7c+oo8UIK+1kBZm2g9FwiokGrBOv5k7",
-	"vUDJBOpHl4uBe7vj+DoqoVCe5JC9akmc9MK0W9MZwhxGe2bZme+8hDJzbQVZtmjboveyl30TzRB9amS8",
-	"cPcTUYVoSRlEZ95mm4kpJKsko7oGxnJbP9KqF9/mjJcbjkx/gKRIJNzyTM0KbEGB8SCYJVrXtM7IlhEx",
-	"LzEMN8WCtonPQ/5WCKMiHGnGntYCsQpjvXvSh2INGdVRp/fQVUjmGacYXYmcYkdaY23a1vM8lNw2rP/0",
-	"8kcG72hwNS27f0Tskrvfv+fXYsat0hE7z1WWqYj9uZhc5spG7N+UmmXAfDcEE7GXhc2UujpwYIPn40t8",
-	"d9R2ry04FPP+8PbD/w0AAP//",
+	"7L3pchs5mij6KgjeiTDVk6IW23W6pbgRR+Wyp9XtLSxX1fQp+jDBzI8kWkkgC0CKZvs4Yn7cmPt/HmIe",
+	"rJ/kBL4PyIXMJCnJ8lKlH1WmSCQSy7evH3qJmudKgrSmd/Khl3PN52BB419nufgrLM9T91nI3kkv53bW",
+	"i3qSz6F30uO5GF3CciTSXtTT8GshNKS9E6sLiHommcGcuycnSs+57Z30igJH2mXunjZWCzntffwY9Z4U",
+	"2ijtxqZgEi1yK5R73dsZsFjCeztKcETM1ITZGbBcw5VQhWE5n8KgF9Hqfi1AL6vl0TO9+lLm/P1zkFM7",
+	"650cHx62LeU8hXmuLMhk+VdYri/pBb8EwzjTYPWSliMMc5sHY5nhEzhlBgBXefb6nNWeLtc5A56CrhZa",
+	"e+e+e2nXih8/jnpzIcPfR63rl1fCQueVCfz59jf2XMyFXT+d13wKzIh/QMSO9o8OD1k/hQkvMsuOD/e6",
+	"7inDuerv9w+5S4rcCYh5Me+dHLkbmwvp/yqXJaSFKWhc148GdOfmCwP6tlv/6B42uZIGEEW+5+kbunz3",
+	"V6KkBYkfeZ5nIuHuYA5yrcYZzP/178ad0ofa6/5Fw6R30vt/Dio0PKBfzcFreopeugqFmVsopCXk9cc8",
+	"ZX+5ePUyYu4TwT59LnF6b9BzyKbkJBPJZ12vQ+Sw0sS/37CFsDNElKTQGqRlxnILrK8045KJCivYJSxp",
+	"8c+UHos0Bfm5V5/wLAP9wDCtMmBzvmRSWZYqxH9c2rm0oCXPPufKLtQc7EzIKZtwkUHKlGSq0MyIFE5Z",
+	"7I98JNLYHae0YiLAMGGZoHGZmpoBe6lojgU3LJlxOYUUd/RS2WeqkOnn3NFLxUyROLBwKxKS4CMcvtJT",
+	"LoXhRE4/Rr3XfJkpnr5V6jnXU/jcUDFW6ZIJwzL3cs3sjNOCDegr0IwnCeTWsP6Ls38fff/qh7+Nvv/b",
+	"26cXETtiL8T3bLxkntIRcL9V6gWXS09PzOfczBuHeEiIIT31zI1PLGgWv3F/7J+5P2JmIFEyNY6UExfD",
+	"VdaGNFezRqGRRkte2JnS4h/wWUHrhTBGyGnE4H3uiD9Tmi20klOWaEDs4Bmh8o+SX3GR8XH2WSHqjKWQ",
+	"g0yR5PURDbhBeJpzkTENGV/ueUw/dfRnFWsjhvc25UL6fZgiz5W2kL6AVPC3eB1fBkUcuRSS/fj22f4f",
+	"3cn7vzmbu5UxBym4VZWDxuUE7IlYXF+kW1zMCpmBcZSskr3wRZkw1jBlZ6AN61dTG+ZWzrWjJQb2hTQg",
+	"jbDiCjLPWX7imUjxFc/wgL/UOS0gy/Y9cx8Xlo018EuUOIvM0XTQWmkTM8OXhi1mIpkNUPLxr0GxHQ+O",
+	"JMGacMLTVLgX8uy1dqdshRNhJjwzEPXy2lcfepMiy0YkNa2KeM8cd2YSFu5+VCGtowWrcvVGKTXq5dyY",
+	"hdLp+uxnOHP4nfW5ZRlwY9nRoQNyzROnm+yxyeoqIgdTDn7gvTDW4YX/4YEpp7vBSq26JFnjWs99rEuY",
+	"v/hJatt+Vz6hxn+HxLo3ka6FOljjKhIN3EI64rYhnqbcwr4Vc+i1rFqkO4iyUS/jxo4Ks3lyWWSeEJKo",
+	"vDZLAJP1W9YwEe/btbqJ0E4ULG80KHYGEg02YlYxDYmaSmGACYSxtfk1XKnLWy1+5Z7wlHA75eKj+vl3",
+	"X9sTHHRNJAsHVwOto+uCFs6xbV0IDTzLXk16J79sJlIeCj9Gq2BIF7N+mRcztZBMyQT1Xpk64ZI7cjUG",
+	"rp1I5GB/0Nu2Dz/9+k7elXt5LoiMNdeVcouUV1iYm20kuNxdeAvXmuPfNSMDXs214AbX0Jyj9UoKO7sA",
+	"YwRxjeY+HLMzZlTSmzVoJ6HFjIRsuQSSylghrcgQj2g6On0v75jaLZQCWdQjkfof3PplbTq/V/WxeAgT",
+	"DWa2YdVOW9o26xs3JtDakfUyCkin5f/S+x7hqHag1eROn982+Y/GWwbqF9Y47NVtNBbSOHf/xpUz85ts",
+	"u/HvCyMkGPPEyRHvtzPh5q3+POOW7EjnbKGFBePUuzHMeDZhajLorRIUJ9qMjC1S/3eJE03mddhylHP+",
+	"/pxGHx+uYwfKTnI5aqFYx63TJXbVePW4dZyQaWGsXu406SUsRzkXcpQr4c2VbTt8fIMNOsoFevf9+fFW",
+	"2Gy3B6xTEO2Iu7uRCex2KVbJVgaxNvCKZwWMHDAoIwIib5v/YwvAPuHznItpC31yGoaEzOxMa8NUT+jB",
+	"NqLrnsrA3lL+uImA1EC0D9vfsatAlc1HSYXrm45nlTRsEqQMWCfR7nzkF2G8e1YVOoGdn6TR5XNuNxMx",
+	"7SZcdF6rdAs06XIZ8BQ1L2ATreZRUGdpciYBUrRG9TkzM3ByH2cGuE5mezVmVYGnsVxXV72il6BEyRMr",
+	"rniwtt8MoIzldvezxsH+qeJajxX4nIV5nnGyybfA2NbVFnl6TfDfIPXWj7SEnVVgiCpi0Fx+DVKbuFCe",
+	"TjjcxlWuEIIGRjf2924DxQpkpiY5wJyLrBf1FjNuDc9z99a5aZUkylluIsfXSWMTJn/wzo/4F1zLuxhd",
+	"IDeknhUHe4g6gv/jaIWuRr1Cil8L8D87qFkneE12eXhnpOya2vZNCd25zAv72ajdnL+vf/n4sAUsV7B6",
+	"1chhlsbCnIVRju7lxTgTCVMSmNL0z4QtVaGZWjSJWadTbk0xLA9kE+Z8Ar2qFBu+kGa1xvjWtwMZX47G",
+	"YBcAcmQs5GaU8mULzr6SwHLQzI2JmBvjDeHIuBzVCrYKx90eGGbg1wJQ/5VwBZqlTpXlRshpA9tLN+bD",
+	"7x7X3JiHbTpZm3haLnenG/kZ4DLly87JFkKmajECcu5svNtMJZdvHSNZeRbP4ppP00mNMk8D1vRYdy94",
+	"+u5svbkuOH83+34dR1H5SMmRhjxbtiEd/sDcMNN2fzWJY6xUBpzAWczhH14OX5lQsvOzl2fMjWBuSMRg",
+	"MB2wp4WDvIPvQWdiJ8tH81Ciblhd3WNtdW1Xs37VdUjaBY+Irl5Paw3PsktYGmYVM2BPybIvwbAMJpap",
+	"wrJLgNx9LTRD9YX1lWTE+SMaXvP1PTA1T1l0Ddy+EfpVnNZDXQervS1mVu/5H9fn6F8VGt8GTe8E52qC",
+	"x3ePrqX6XpQiRJAjE3PVi3pTpaYZjFBPQflWyEtI0SrEc5Vlqhoz57nBNciCOwGUF1blIlN2o+x5EdSO",
+	"5pafqEJaSFGB8s5wGv/AeP2Ky5TNwRg+BcMWM5BMA08jZpQbv2Q8WyAXm2qAMuZivo5HY1XIBFqW8CJM",
+	"bmfcMhqWNkQSIe13j1rNiyj4mpHxbrTmxE/xR5rWEYYT5sZFLIVMXIGGNPJbccAiyGN7vdeTQeQKRjRD",
+	"y+aek46acWPExL3DPa3BWPd2pVmi5BU4VWXHN/oXjTQkIK4g7Xojbtrva8epzbzrIC9eXFQgUB7njtNa",
+	"ZXk2QljqWmwZh0Ggt+PEQfHqWPTP7uezPL/pyte8bNU2mnC3upLaSbbcVwvQRCVubOSapQVg3d+ViQkk",
+	"yySDE5ZqPrHsn//5X2SsAPbP////YzkvDKT4bakM0xidzNyyWN+PnnOH0UaV41gqNCQW/dhRSbTwLY72",
+	"4FPofHRvqCvb7lc/+0bC9CNq4FvFgLmQ9W+PojuwIN7rwL8dHTj87GTEwgASW6cdom9fKgltSu9m9THq",
+	"vd+fqn3/ZRg7eOk//KJykDwX6Noxgx9/PP/hXf2ZfTHPFQlDGDh60psKOyvGg0TNDxTPxX6iUpiCPCiX",
+	"8bH+uLkU+b7K6cz20UsB2oNfq8hRSlVrx/PnP5+8eBGx40f7M1Vo5NXcWtDut//d/+Xw6N0vh/t/evd/",
+	"jn853H/4bu/kl8P9x/TVv7QZppHRNuyDwThWg86Hx03ofNgy0TMBWfpUa1LmVxBcpe3264l7aH2Pf7l4",
+	"9ZL5U3JcF8WVEM7jBbuDgA4HQShsDQXwHKTl7StMgpZSPdBGzylwpt1Fm38JbwWE2+t0Ct9BcAhFiqej",
+	"8fJGZunrOH4r03ngXjnIlBA6HHqvjPcofbJtXKvNth1AHZdUM0XXDm9rmAfBxI3Mw+XtbToKQtDaue0W",
+	"rkEn+C6qIuZ7c5iPW6QjWsW2rV0jUsRjyXqkCN3YqNBZm0H8CjKVz0FapmS2jFgmLoHF6HGPyUzgFCuS",
+	"BBfcYOQjCcjdsVmb38H6z5+e/fD6/Pmrt6OnL3/6f9Pq970TfCOB+lDihBFFDy6EAcbHTkgcsHMnqfNk",
+	"BqY2Hmj28XIo3SJR36K9CzlluVZXNHzJ1ILEZ56mGowZDGVvB5X0XXk3n8BCW97WF7HPOiWihZ7meEi3",
+	"pKdejrmp+ywRdrmTC9jHQOw4tpA+quFOGEJSGKvmI2RmZpuotnYbJUFa0fTUAvR+wp0oJqxhqZpzIZ3q",
+	"d3bx5Pyc9c9/eHmGOsbWPYHUIpk5DBsFKL3WCjE6sIzG2Pq6RrTqjfmdGQWAbLdK/V2Nq4CPrWvC2Eqn",
+	"PPDktiIDTrXzYQS7VCDAWx/IZ62mtqeDo+8e7XTb3ohxqz1WSstO7vndR253yTviVHPH12yP233v0hRj",
+	"d2jjW27/+k78qLeAsRE7nkTpAr/xNbcJVnXaW4lZBE8Nt3sNn+vgXMfcisDWMW0FnKtNe8IdoKEiuQ2f",
+	"SJNOrtOlmjBYR/+owZpqcRCr992A/Tacv14sg4PE74vs8poel6fveWKzZfAZxyI1MRqF44nILOh43dTL",
+	"k2AFCRK333Ev6qXCVH8YsKPyjObqCkZWjcK9k68KLLSaj1Y4c3PNq1ORIEZRcqUl4IDkL28QaLc+7srn",
+	"6Sh2oQXPaCRyjqaxaisPqTuODre6jq5NndaiWPEwN0HSGzCoFbRF80032aaB0ewhs8hdCd112h5GPOc2",
+	"mW2e0UAGNOlEFbJjHnMp8rx7Hs4c5JAXcRHizJZs4T71KxBiM5XRW4UOYvfeYLsNOewiKk+oWlHXOd8s",
+	"ZmgTcpyVoB5CDeq+0FOvlpxsw4lOWXd7+G4l69btQx1jS1m3uYvzi1fs4dF33+0fMZ7lM75/fEqGa7Ly",
+	"TB0gIK9gsnAqK+UDq8IyzvykLFEpMK4B3UBszbV3fFvZeNW7uCTljzzSJmKXkGM6w1RcNbIYWoTpujn5",
+	"6LiVAtWF2q13sCKPtgeWuV20xy00pNWtl9gQMbcubVXE3B7JXMqYm/2yDhmnnjFtA6YAQkJSFtw1YQn9",
+	"pCEKhM24cdgU+7Ex5kQzY5Umelczvv5ytv+/+P4/3n04/thqanXkYiQmIyFHCEsVt1zb1BuYFAZY/9Hh",
+	"n9ja8D1cOsoSjGduzUvMl5QEoZsoRDtEVCL29vD2IGLvNPI2IvbKLa/49kMK7Cb3fntEfE043g6dden4",
+	"+oEDbnM/gPVkYDfjGRpE1k1ndVBZlWiaI3dUartDyst72z042D/TxgeDB7fD+UmBVmFQxFSWgrE+CbDP",
+	"LZsrY9njw8O9Uwbz3C59JpMhMzDldJqdg2fd6fqYhfYAOIpf2X7Kvi4FxhStb+2wlm9FW3HjmDAYxdAu",
+	"3uxujAhu2jZjRKsyVl9rc4b1G1uZoCbQl4dTu9T2rLyarHw9fYX84cY+MIykcuMEg8yLNV5MNAyuQC/L",
+	"QMB202G7pWaLTXCTCHMNQh80u4lW82uY7vxTVu3+zK83cSPfRLtopW3n6BR9orJi3pIX1OHbOyO+ir+y",
+	"PpCBvJKAIlZKHBErjQAR84JnxErxJSK+HrFApCNWFz8i5il9xJx0G1EJmSgw/YgFZrMXMZIMB8Pi8PBh",
+	"cglL/FDzO6NI4KX9QbUqROg8w6IpVtU2gTp2uY9KopiIDIJEQXRBaRzHcFyCJxnh02IqFVaiKF0OfU4n",
+	"506isFisZTebqy8qtX4TBpMHLcgQxePWN2h3+aXQkq/92ieVhee1WkQUjnbYocOVkkZzIl5YdcI4u5Rq",
+	"IRkt+NRfywkrJH7vhW4h/Q8EQ+aUqSvQWqRw4iti5LljDSiZn7K0oPIMcIIpRImSqT9oXyqAIDEIUu5p",
+	"SDtfhTwI9StaJLPw3kYlbNTCbNyWSkNTL+qFRfaiXrkktI3ldrmDuxIvIKoKhAV39YYw/gpFX2u4ErBo",
+	"c8y7g9g98GYN61uYaApULUY3IiXVfI5WNZiLRGWYRGT5uNU8BDJR6ONtFRlSsJBYSFkYdsooXtXsHx0/",
+	"PmZYc80RGKwVtSScQ6ehLzVCdUb6z7kVcv+ICZlkRQppI0aqsJP9P/Yi+nd/jBfoPh99h6ZH+jhGW2bt",
+	"3a27oRsbZaJNrH0uyDLn4NYDVIVDR6yfa+DzcYauTzBsDBOlARPpNQSg2xt0RBsmSqdmU5GFo0OWcsvd",
+	"K68nQhEIvME3tIFAIQmNWqJXqDQQXchEZJlDpTpDaMU7pMT17ZYrXXf9Npay6uoOkFWH0uYVRSVO1LZR",
+	"neY2PKNCLp0BMCumTio7NPJvjBi8t5pXf1qlRnMul9U3Ql7xTKQjzzalCkbl6qfCTv4YObY1KmtoRGS1",
+	"GLn5MoXbb5F0AhdfhxYPmYmSCWjpqCNyNKdUC3O7qBs8mM1BN2sA1y5pbLDofNiS5kuxSxhUiQdVZqNS",
+	"1BdbqCJLmQHMuZ87ocUpImQJKtMW2vNSN6B9aaR0+Ef5QyZgfjtK++pCNyHXZYmhdWTVfNGY8Hoo5ZGm",
+	"dKS42Wor7brQTxC44DXlLxa28KKC8dZw1tazvMOaPU5Fup2ntUvzdz+Rmtsi0RV0KNc+aZFW6cI9/4Zq",
+	"unpesN/X1kismspSkzwkLGrKK4U5ez9c5aXD+qMhuN+dlbKjxhc+t2DF00eTURJAK/N3S/pUQdKb/AIv",
+	"1FWVV88s1Z4sLYG/8QDau3df3J1j4Q3kGU/AoJmjIfN8UZ/Cb95rcIaZK5WT7gSVBrPiKkAVkiGf3uIV",
+	"uKYn4Gs0uH9VlvNsft1Q8k8qcmbz11pdibSpxI4LkVnK65N2plUuEqfYO8onelFvCnMhBeoWkBuAS/ed",
+	"Vr+2c4bqFedyotry0tGRN5qrtEOWEFtTO+v7cFiTceuo/ugSlrsaj5vLWJmj4+y6k+1DXXgDrVlfgA6s",
+	"VaeV97Zh6KFaSHYJy3Y/VrifdSVGFzUMVpOJk1oZDt8XEiNy3RkxLs0CtGmfPZkp0xZV/Mzxb7aYkZ1h",
+	"ZelEKCyjh0+c6m7dOgpDIcBDGQ40pDFTsAIp6OXCLBo+8kwtMXh5hnX0LmE5lBOlIwZuBX73e2g+nKgs",
+	"UwssoYP7xpRrilxoBBnX9rcGcOuKYFhPlXTNcHSrDoj3vJYyq/S0BkUoasn2KKEN68CfsPazcSfZ+vq8",
+	"hsDXwRH/ucVw8hTdDmGAD4WtHwOe/KIGxeXdlheGEhhVrdxNyVkhEy36joU5FsYtNDRlf1WMsw2CPzG5",
+	"T1IoqDzrEkvC9a0TkDoJaABJVKOv1S1sITE7CtetVKitOtw2IRir7b2S2bKUPUswXeWf28NrbwahK/e9",
+	"4nncPz5lZ4E7lWXGgyP1qFn7KkBImaR/3CyAsAVyuqCg487egrFdYWc10r1OmSCIAltOiUQGFD+xOcCo",
+	"YdCoh6R18lR12b6EG97VaimDDvxRlzWYr+FOhRC1HXWc7o/txojrmVT8NG/Uoo3StPoz2/Nvdhxmebbz",
+	"ot7S6LW8PY3WeXS2eOuNn3fTQbkdrsuWjqE0Vt6dwe5d6EJJKg6663MpX+50NlTMe8dJN8BzqJneUYdZ",
+	"zXN7vQ3UMWGbLW3ZDtbVoiJ/5uV+V9fUdtCb7vVtCVKf/2qvdWXXP/q1yIxPc3BqKuTNSsFfL31R6Wmr",
+	"6epnDNHzPrDCrDXzoEpBYkpOZlX2DTqpRdf8XQnpPUNbzaT1CvO3Kd1eJjVsKt3+Ajp1oN0rUlPeppmJ",
+	"vFMobegc4SDZGDIlp3iAffeFwbzEvZ2Fzxfliy+K+Zzr1qJht6kSnWshE5HzbK22sy+nHM7q3S3ziG9c",
+	"D3plhbsXeKazW7/97oztzblqBOLX8htc94B2C4paOaCqc1ZAiHrmjk+srhbffVSfwCPkz/wL+YTo7TdS",
+	"SHa/qZWlbQG/OuquHW1FkLfSzBuvz79jA5680tO6uegahxYUy1sWHfsdlmn7IlXUXq3wiVX9j6rk3KKq",
+	"zh26Vm9df7sO5e6xrJi2z0euRbyO0SZ/bH2cFU0z9UQD9SlRGNFkQedamHYj2yetEY3bitbvslH9eX3p",
+	"7du+XoJkHbo+kcP1E4DkHRd6akBVG8697u6m1No9aVsbpDZHT3jHGzBgnyg5EXp+TUpeF8k39skK4z5r",
+	"+6XGBu9eU9q5OkvbuiBtcyTZdpFzVcyhca2vovjRUKzjGhH97hEKMsS+TTIFzSZKn/oYfgr6E4YF135L",
+	"65Lb+faPr+Pbbx+7m3d/F6foqu+fp2y8LMudGcYNiz98aI9G//gx9ujZoFqHhzuGCTw8Prx9mEBXFMDx",
+	"3UYBPN45CODx7Xzo7S7uxzv2SKmFf67c9LMn7E+PHv8P5uPiGOGaaYH21kDRC+u0FTbnyUxI2NfAU/zC",
+	"jfYS2lXZpHA06S6M1EkL6tarnaTgWrm3Fn1LSGO5T6RqickIvWd3S0CrFyQNsNcRpLiebPLjm3Mm+VzI",
+	"qW8PThfghm+vwO11/lBxopJMKIRgA8V8Q42jbsYu1ppn3YbHNSdrXavX7koX7UKS8SWdo+/B1w1rEx8v",
+	"xFQW+ecwHzasI9eUp5wWesNHry+abDMTNg0k5dLaLuaiyHPd1RbuDtWdS7FdHa2t7a9uOG6bm+02wNqD",
+	"b+iB6xX5wbDrdUx/6TaVCQPpCeMsKytWhRoPWKaC6lZhuSoqXbWHoZFcMix24+O+BrspPXhKYT3l7ms1",
+	"YbaEq9YOYlNBDp6mbYkUb9TCMKkWzBt8M2Gsr40HGjDmhLJF2kPJfbrTyK2gtQQzzl/NV39LSJXqY+h7",
+	"IX1BjI48lDLZyXS8REMOnPqySgZcZ4KyYMrGn3zuM+eUTNzOwkUPtnhhutNeDkO2xPVSX+qgqxYbmB/O",
+	"velME8wooEvasqPV0i4IDusX2Djoag3leWyBwBuVKvn8dOIWRSB4I7azqwqEzx67cTxnW78zYVnCfaOz",
+	"0n3FYp6LeO8GjYdLArgaA3wdqYAm2QIUf/X3u9o2i+hoWdCrVTCoZvkEhv06I/xC1v11cKx7q6qcgDJX",
+	"IHhguUDsLFs+YJeL0KUlNBeg9uHbTrIkOjvml4VtruWNhT/pIqu/fUJ1+NPhd/UXoW3E5uI9pCN6T69d",
+	"j9uS6fjk4qcqxZFX6WWFtKaDi3RH99YQYvNF+0ylwK93CAN+6xXzzT0v19lM+NU3hoK8jFLcCdrDazf1",
+	"x7x9Z8ubV3+uGrO2pRGoRUcWYcKzbM27z9RCYpQqtirhSx+j2mzsXYvDEmZE7dDW3/GTMMIpxVZ549L2",
+	"wjfCjKjfWktqe62dVxnGmXDLMzUt4BS5xD4VKk4yzIS07s1blr+h6grkuyvfAUIuLOSt+bc3KBpZODQY",
+	"IRK2pO2iOIaVAqj4Mu65QwIrDIyc6H29GjLNBpMllNWma3SXpAOrA0T9OktIbO7rej6FVTy8WQPJcpbM",
+	"W6tu0Ae+BZlUvnxgsGzEaa1x6gPf5seXp76ucPFx0yncRELsbqzRYSHtaPt81JW0VCcGvs55e++xGSdJ",
+	"DLsc7Uofbuq/uTEyl606rtForI5uW46soxMkLncTBnwCEa7kpV9Ifgvv7yyFYfg8z6CtFJtMQQMVlKBB",
+	"5NAYQ8ILA2UBg0VLNcB6kbVPSuG39AZuqUeswaistWTg64wnMFNZGqrjMQkCcxi4b8AnqVAKz7IxTy4j",
+	"UsSBJzMnHTKlnfimJl695nkOXHPfN/GGaeUrzYPpbiqqX9vODpd9M/tk5r1dG81+NcfYRup54ROoV/uq",
+	"pe1yVC2F/JqSIrU8bG9g+gNfmqpbXKNjab3V5eYWiO0Vz0IloHoBgy2BN1XieEvrNy82OwFrh0aZlDte",
+	"23o9sxwP+d2Wu9mtn2X77TWJ7g784YvdbmhEm4FBQ5QsNZSasfA6/TA7L/GNvx6mJIPqQqNQys1J/o7E",
+	"rIYcPNzOtW56zTeKzPuMAszvQvxYvx11CTeMP/+EISBtcPOjaYvf/cRdmtwvoyvQ2GByc0oshnRTij6V",
+	"tvZ9CbERDuOWxThbzPp8KGlKMithWTxsJO59UEyDAes9H6GNku9dszcYyh9lWBGjsHGnmEtl/RCWg3JS",
+	"kNK+Ky87e32OGaZdqaXNbd6qSMkn6OixqRPUyoW0LX2lN8FmJ08IFq3pjnMlKTPGFmDo0wJSGT7bWaH9",
+	"x4kW9MFwW2j/scCnWwvGGUgKLezywqG251HANeizoq2n9hldvmMFDglY/y8/v93zUNGw0fjrZf0sH/3z",
+	"P/4bTXRIPvCa8Q3VKc+szXsfPyIppLz29Yig1yJTlk2ETNEvR7VBfNPaCIsSAjb7No4OCAMpmxeZFfuO",
+	"sg1l4GZeWOWSPX/+IsKSsIYqNI2XzFs6y06iXKbs4sVF5Os8cJkOZdna1fjK49jTE4dqoCUt0AOm9CWk",
+	"g6Ecyj/8wZ0lSOtxa/CHP7ALkCmL3fdK+xDEE/Y9HgujIB48XwrjiWt1n+hrKQwL8vbKjSA3jw+ujg54",
+	"YWcHmZoK6fCbmZnSdj/D9p9/+fntKdMgYTGUQcGtnvHu/3jzxcZ0s/EevnIo6flc7DusjgcMs0zsTMgp",
+	"1rxMVA6+zIzfxYpZ78S9SqRDiTsIlakb7/a59uzR4SN/smjbNn/4Axa3K0NmYp6TX0soeeDDN/7170bJ",
+	"mI1VKkoocBLPOIOhXIuSiROVQuwI4KyYc8liituIqZl4XIWjYG+MyCl6Q1nF07AJF1mhwUQsJmfaL+/i",
+	"8NJGp8IcNEW0+Q05tTnsh1TT/ZxPheTYQVjCoix1fIK0mcVYky5m/aN9xz+HMjiLjg8prR8XXFN149JE",
+	"6RQRVRiW8ylgHJkfcDqUzQeEoVJAwaPLjcWH/JrPU5jnCpNNHWy/fnXxNvgsidYbNQeCBOIc7qbj2lP7",
+	"f4VlPJTeqN8/2j9+/LgWYro3YJUnVoPJlTTodsPCf07HPn7EZqrQ5oTxodRg9bJsTU2+YAex7jCcxMem",
+	"YMl+PEXXvhs5lNV67D5W2FlCeoIl8eO90+ZE/h5TMZmAdpKpmzViDgSqkg5htQgoiAFWZBnThZRCTqMa",
+	"LP/JH+Mbd1R4m8YdoxdwDIICFR5MEVxWUIK+9Gh5OpRkqCqPKeFaO4iP36BRZi7sPv4/jupfvXG0zy0s",
+	"JjLX+MmAG+3exNmj4z/VpnQnvX82saBj1qdCqe62KMSHZkICtLaHJBPu4M5flxsgiT80tWOvQr6nGcrS",
+	"79ogo1T/lppy5KD3z1+zcZFOwYkcQxm/39dORsCX7iPVjlk/dlPEJ5gbWOQR84vzWJKJSzhl8QLGM6Uu",
+	"45OhLItpJN6O4VgNuoZJKTJoIsRncSZawB5e6NOOe/j3fX+z++dpzPqQzBTUOgj4kyHOpCQKV2U8WZ0V",
+	"nr0+70W9K9DGp/EPjgaHPn9X8lz0TnoPB4eDh+SWniFrr5No9/eUaqqUybXnKbrdjD17ff5XQG0p55rP",
+	"wWJ1i4469NWQAwQZrEW/ZeATMrt9fOcEKzoiXNHx4SE5J6X1MSZ1Wv5370QlRWS3dEg0RKJwsRrnh3RP",
+	"TajQSZ9ulODJQKIBHYsfo94jWlLbm8qlH3zP06CR4CNH2x/5UXLP/yGlhx5uf+iZ0mORpoAy8qPjP21/",
+	"4q1SL7hcBnLinnu8y47OHX+SPKMHHu60nysufCE2VPR9Fhl6H+pU64Epxf8mT8MKv1NDLaQ8mL6jxvst",
+	"BoNXC+koKBKmdC5kydZLVSQEcvUfHT70us6oKDWVuKqU7VkM3buj1lidGiM7PP4Gs1ITV8jDQdhybWSp",
+	"cUBM231Xxrl+781EnxANvC/mY1OV8XllKyh4dCfvTtuw0J16yVOFNf4KvnbEO9wB8Z4oOckE6XSPjnZ4",
+	"xWu+zBRP3yr1nGvqNvHo6PEu+zFF7nQPSF9AKvhbp1UheTje/vBPpdD6DGPAvyW6QnDlpElPTtrpx8eo",
+	"wfgOPoR6QiL9SFQltMZoIvcbbBFdIvcKkjxqs2BiT2nWx85UyNJFFfu44F8/Q6FdbX7ipbLPVCG/KUih",
+	"m9kKKdel4ETezlPqYVIq0KTl7Iuq9Xsr/zrz9grHAp1mXMl2xmkoNeNb3/E4J++SSocKDJdDyRMMUjh1",
+	"Y2mqxUyVADfjKEGG7tFB0ScRx3d4GcrwkgF7ShaFBV+SsfDvyvdowI049a2heoTJhpI2+sAwrTIIK8TW",
+	"CRiDFgqYIYslK0WtAXZ4vOyAzVoaYCNCeb690omP5OMm5p7hg75N9R1x1dorSkTdhbl+Qvm2sLOLEOLY",
+	"JuCG8/fX2Lg9qq/wmenRdanLPZv9gsTTW4Z7J7+8q5PSvyhUmVtoAZfB2h+SZEsSW9hZmRWEcSPr6jm1",
+	"dJn1PtYpKarV3RT0Z63ktCKTjvL4xi/BnoBWlsp88+jwaF2Ix3pGd0QmGrWSvjb64PiOpxGflxDco+md",
+	"o+nT9z6uNCBCWuGJ48dlza8Gjl4LMxWFP7SjJklcofGadyl47o8GaG7RDLcv5CkqfnUvhmHGqnwoF0pf",
+	"Ivu3FD9klWJ9XRpGCbkfHR6x2IPxCGQKabzXJhQ8pxXfDZ6vJG/uhOktGsRzNcX+yIWtKxGlywQDxoJ4",
+	"V8jCODC4uVJxj4Z3j4bethxEMb6CClW9tZujYsDrffTRHyRVQY121Lxw6oNblKP/4eGoIV5XljMyjMtL",
+	"L7KnTNi9aChNjgZqHxWbo0hvwNJQ72Dy2gnSHhzNs8yh+lD600Az23pg7UnzjIzvs0u6tTfWC43aT41i",
+	"dFMDckhgv1v0+JSuIfR/VvrPmSylB7qcmr8xYpwVBoOTnBTxJxbjkJH7Lo6GkksG73MfvtQY4b+O20iS",
+	"r33SKMtxRwSqtebKTckUFvYO3ESYsq873jTeZ4B3vIGbCxf3CsO3TwIv0BZQpzUVBs5xb+36wo0JoK5C",
+	"wzoML9mCL02J3seHxyvuYnLohrLs2ADH+kgLR9GGMtTiD3TSN+CU1RRWzH1zyUypS/KGllseyhnPHdHk",
+	"E+vVE1rMgP2MuRjlq1iqwM1OhNX7N3wQSJ/ykY/Q9x0xkgZQUNpzSFmeLdpenrd5Xx3doq82GFM8JH12",
+	"InUtWer4TtfQ7rs482Fwp+F6qkMXk/odrkLLvcD29VKrF6gtsSZJweu9OX3y4swmZckW2skwSCYb8VwU",
+	"duG+bghFFJLiRA2MjRYGaVLKinyAwWWoNZHE0hQ4SQTSXjsTGK+mMmATPhfZcij7xL9psFslcvBakLgj",
+	"bmiWiSpZrKm87bVTEVxFsEd8PVrYZ7O3vEWJ8729N7n8RknHG2XRHdnEuNuQDQMy3a/HZXeTkGeYb2XE",
+	"VEK6LySFfi9mqlbOxjczLqMjlmBZPwRiDOUULHt0+PC0LYAC9ZlQP6SMn9irxAqrGB/KCSyQA2IkLool",
+	"+MGtZcCe+jotjpYaZixfUgUyVkgrMnQ5DSVpS+0ExJ3GT/XD2EVVISsnSU888OfBVx0r8I34VJFTIkto",
+	"Ah1xq7VsgjU8aMA6ReRtEtmN8qBVN0/w9fewvgEI4chuahyx3KdMBx/LGSSzhdKXpjQvjguLcOmYaS2f",
+	"IYBnKeQ5tormgrAMtGbW3a4152w90jPEIFl+CTI+Ce3JQOMZGiao7ybKHGYobU3NbkMJirO8I17arNP2",
+	"ueOGtrPSusUoqp0kCUy35rH3hoSvjr9W4T5rIdDl9d+c29bJxAbbqZjK/SL3pKhFLWdeK3/0RwpJX9HL",
+	"rSK09nK+IxAPTKAjpxj2ixkTllqIzrmjTzWKN6zoUj9uJhrFTEjK4piDY80/BrpVa+8x50skNUPp454d",
+	"AYyQ8O2asHXCxsrOhhLtwWwMS+UNG4He9Sl3E9USyZwMQJHa2GFYpyznmBkXDWWiIQVpBc88CVWFzcQV",
+	"rOedjZf1Q3iAFbeyocQr3xuwsypQpPRBBzpqyzqepZu4HkxC11GacYxARqDszB0YEhIMCW0YU1pIMcol",
+	"y6c+Jewu6HEj6/E2htuaOBhA595A+3umq6+1ugIin2YmcqbIeOXB5NPZakNv8XrqwUoevyMpYViZMoFh",
+	"wZZbE1HBr2COECH/jypBUVUulObQYSrmZfUwj48toR/C2Cflsu482yFaC2GX2bLccBV1TlWDsRaGG/Vr",
+	"AVjWiHJYa23udyIcYX+hhfOd5lyEl23Puih3/XntIN9uykR5YJ05ExWCdSdNnMklozgsVDVsZ2rGgIVG",
+	"EZQgg5VbVWGH0mkvbQ8G4cVnIBrWr/WEoc4zEUv50rH+kJDLqAPPXiX6YBRovNKhJ2ZjjUuhrsY4/1Bi",
+	"WQfjw0ujlRmo5sMY7AJAjrDAAVaAiCm6FiNPaXKflSq0GbC4VkUmZvPCWJJeOKMyYWXl/YjxoaRKDGiG",
+	"VZr+mbSdjFpI1n90fFwlnJTepaH07iVhGbwXxrabT0n2Ddj1taaahPV9mWST8nQ6ja8Llmo+sSUqfebw",
+	"13vZ5ytKGqnkjD522kbI2OugpqsSzMGH8HE9iaSlYoJ1Sk35Pkwrm6Bvpo9GoXIuGhnvnbIc64QJT+PX",
+	"BZcf8HU1erBd9qdHfnMh398I2NHp18GuTHnzNSyqGhV1cbaTvbfm7v4b2G6YOPxslPYL0dffaPLSKwkt",
+	"UIMaUbfw1xQPUI3IOUbhey2iRsB6q1y6rlpsq4zzDvPLk5ZiMX91YuNSFSiYYakUnoAvH6Z8pJw5RatV",
+	"aF8WR5gNOl66f4ay3wzL0UUGFLw8C4JjGVbjZUFMefImq73ToYyzbB66scURhdMakDYK6yGRknzg6gq0",
+	"FimcNsTAk6GURZbFTMMcE6lQu/S/D9iZlymUJqKdVndVL04sQ2WGBV+eUnAIcgWlme+67EMHUXp1Fxy7",
+	"iwr1GGonG69yDansCFKBtUzikxXWsXdKzgidzLD0C9azV5ahwyJbY0B+WHsENZVDaxCYu5Mhfe21z+zD",
+	"35Wy1SK36IbvM6nuZc/tsicRg0oIuJG4eYCkIxSZ/6yEvtWk8GQGyaWvexV0cAmQmhNHZahnpCM7vvBi",
+	"xHhJPh35q8k93oM6BenIji+gS8QeRSRH7Mm9EhgGqdUlm5hwkbnXU+e9urrtCy6ZemevcDIPjH9gD40e",
+	"hsVYChNLtMW1aj5WzGEwlM+oQNWSpvfGuhPy74bOB1ZzSeVNkesoA76BG5oTvNeh9n6apORm7ri4uaQT",
+	"aM9wJRD4mqQ9x8kd48K0Mm/B/I3pGr9x+nSBFWADDvdJsPnnf/6XF1b2bkiuSKj4SqiVU8iDMFRzNUgn",
+	"FHlhzeH2XOmvBtdpufeofm9WWMPY174fVdAgKvl0wZesX/2AWOzh/oZ4HCb7ShCZOHW5Q8ernTbWchZS",
+	"sUzJqcNfykNrNo4pNS6y9MuU1V70ldCAJ35X90TgngisEYFnQgoza4i0rF/ZF7xZwlGAEjluSAJwqq8E",
+	"/18qqinqODUW2ARpfbCmsGRkN8Uci/B+DRj82h3dPfreo2+L1K3yUuieoDt4UeKvw1pC4BuiLGHB12Uq",
+	"qCy69Iq5OyvGDfOWDdQ+Gv7yva8Ei9/gad6j8b3W/QmtglzrJVOyUrxrHHsnzZtCXjeX9D33Y77pkr60",
+	"ie3BZf5A7uv3fhoHZO4TUXNuQoB4dxRaWeXr9oV7T0k3o9BU/2If9W2onGCoHVilXtdj8svihb5+Tqje",
+	"LcxQlj7IbImch824IXeiz5Pz2fxlBeC+KqwRKQxlCleQqXyOfkTqzUDFPtBbx2KqWzgqdBZj7RIhk6xI",
+	"vTk7UwnPhtKCcWxub8DOJ2V4bbBDjYHNOObd+oYJGjK+jJwi67fjduD7iJTMy1dAEYY9PnzYHURWlkX8",
+	"KkPIaHVfJoCs/u7OasX+AvqlI57SPoRkNbBAsNq7r2J87xTcTl0J6rBJhhM/QyOaVora5PcHH+jDboWM",
+	"a+VQ7wsZ/26Uy6ryMVbpEgEIWrn19RgCTlUvfoxe2s7kjirynCldRZk/Exn6ZRM1HwsJxLjPXv4wYPGv",
+	"MZtzi4WCceqhJI3OqXKRL2zo42ecWuh4ABfYGzxiCTewL6QBVAevAGtb2JkGqHWWcU+j+agwPjAJuHby",
+	"gUzh/d6AvaaEEg1DeQlLA3bfCZhpaIQjUipTzFKAnGTPRJnQAqryG6cKWivrODn2OZ7ZF8o8oeyZkHVS",
+	"Re215500rQO7WwOiD58ijcUdVJnC0r4dnvted30nKeyVhZvKr7En4B5tu2uXYXRjYav96dYXcH7xij08",
+	"+u67/SPGs3zG948pWUk7uEyh80xpTONlObcO/Xsnvf/9y9n+/+L7/3j34fjjv7SfbOetltIhde3z4UrY",
+	"2sJYTp2+W1fku9NNtJq3X/OGxoU7rYj6hl5rMVge8bZLeQvvbRlN4juhbyIj/VUaste1zF8bq7teb8m7",
+	"VJcdzmxXlj06fNYsrN+4TNeSvuVDmDqUZmKdu6RtNZinew8BsDDMajGfQxqxTC1A7zvoTSl81Cyl5e/3",
+	"kxkkl5CesnyGhk6ZVs0OZYFyABtDoubAng6OvsOil/R9rQlXg6xha8SgKXu0iv2AOGKQGQp9jTVMhZLo",
+	"oMXO5xgfRmUzqdw/94vCMjYrqyK3rrQ8sZ71DlFZ0L7IZCaMrWdVeGsCRoahwIA9+GjBaAZem+KBYZdC",
+	"pqwfhy8hHVHFkIjVv0vVnAsZR0NZ/xaXHocmQuhF9tmzc7502jynXQvJDFyB5tlQNtL5sPXUQiSAKfMS",
+	"fFxuWhDmw8g9HmNAs7kU+UhMRkKO0A4+ChPFlNhOh2D8DOuj9vDUw/oci8QzLqV7LAxAFvZSIOi0JWAX",
+	"86/UkuDW9mXsCL63e2cSmrvM+9Sz35+mf5ZS/H1GWLNK++ta1MG4yC43lEPqZgcGMkiwMErVJDYWqYlZ",
+	"n1s2V8ayo8PDwz1MPOUsnqD+FVcGU0dNMSKW9LI+0ujcLv03/gUm5DO45e4NWEyaWhoTfzBV2K5/wDGm",
+	"2BcKjpl1dNnX3qDVhhrCfU8rAz0qpXdvlg3jxsuh9L/tORp9KfK8nJlxNldXQEnLZffcJVu4T2NIuFf4",
+	"htI60LW1uKlQxUll6Q6dZr4vssugwt0VEXPv+Nx5EOG9b8AUWav8+HPQcf39pSK9r2j47ZMowqiIpcLw",
+	"8NmA9Wlb6CxXk4iwS2lGJkc2d4pT5vFgI12D9+5Yr2skertGl059oXEkO0JO8e1N8TpixmrgcycFG/bj",
+	"22f7f2RPLn4K4qFvN6zVYj299imussM2c29IuTek3BtSvkFDioX39iAxV002uDpPq9ju6wwZR0DuTSWf",
+	"2lRCNB3SxjFv4yRi7mi0OcA+9rDYRVgesJ+1sICCpGMaxFiwKbww3mCfwQmLA6TErI8RA9FQZuISPM9x",
+	"v/oeAVghZgzEXfYiMl84rGJF7iSPaCjjeZFZkXNtD9wP+ym3vCZuuzcGC4obhBI5OGldLoeVGMJAJioV",
+	"cootICOmcHc8y5aRDx/Icyx+43OYKZxuKP9y8eolU+O/Q2Kbb/EPxN6I5Gd355CCRXl9KPvENHGtSrNg",
+	"A/r+1YsId3z0Hf2GX6Cx52cs82P2j44fH7ODoXzOrZD7R3tRVYgwBeoEr1k/juKIxacxViLi4/oo4s5D",
+	"qdXipN5QXy1CBl+wHbFEZcVc+rMvY/h5oEND2VeaPRfyEtJzueeHn7qpTCChwrJ+GPHAsGHvpbJgToa9",
+	"ocydCDHOYA9DObyaMWB/xvUZd+7MKlJZfNbhYsZt1Ux8KB31i1heyMQWVLJSUcV0ac2pD2akRRk2VW62",
+	"pDBWzf18Q9mP6YvBsDg8fJhcwhI/oMWpvMfazSNDyMtZTxhnDgyG0sMBVk/z4k+fG7bQwlqgE0TzzxLd",
+	"ZxTyUy2bqldyWpZT5toX5WZBdcyDlg9LmYqQOx9AFU2T1dUeHTKHGnQv3HiFTRWZY3SMsN0pkVh3MkRf",
+	"YI/+cQZzp6iyMU8JQvD4J2W5YIdRewN2RsiGpSa9Nvnk4qehdCqumPMpRP6kWKqSgsJ7OJbIHCt1ieE3",
+	"ldC4V7M4knkUDY6xVHbkKMeAfa9SQe5Dlvky2TUiQvfef3T0EMOqhvLF2b+Pvn/1w99G3//t7dOL1gT8",
+	"10TqnAR3juexTTh90UoVWI0oRAwG0wGLPwx7T7yJ9QUX2bB3Muwheg17kUcH/M5d7LD3MaY6yiVpWyEq",
+	"bOH4vnsrE50yiR/cxfL/eOh4fiuX79KzWyit+zoQN5R4RAa1p97S9IHeR6yuMqvEgt0nJSJCqn+QZxw7",
+	"H9RGXcl0MDf78D4B5IdhW2svWdXG61MSUyyPgaepIPr+WjsQsMLJNCh1R7289lW1oXaZBSHeXUAp6Y2F",
+	"5HgLKyfbWPh1oYj1PWL88z//i+hDRQVQ2FuTKWu2jF9oD+/KUTQnjtpZZPu8phHCPo+ObTLjn9Wixt0N",
+	"+Uko78zxj6isWlyyNXNvPfn286dnasHcf7xCvoqFabRQBCGKGBoVe66Jul6qXRV2P7h/ttUaO7emrKbQ",
+	"rIk6VYFjdpUS856c30oZsW+rKtgGp0DUbid76yvcZkIifSELfa1VgQO/GXcCrq94xKxav/t/A9t+8Z+W",
+	"XP6AKTibdOt7cPpUlcLw5svg5GBqjFoJQwlC7ZEIW/PFPFG6o/phz0idCoVnqWVMUAy4hlNWuqZoNpZk",
+	"wLXB+jLv7VCiIHJaK28l0hNGtbwsv4TKR4XTq0njxFB5Gcqy8BgKPWhGQ90lz7OlU6zK1pdrDnUM0aeI",
+	"C+q6ZbwVfTVyAX/srrdVIujdeJe+TJ2tTS5ycv/d19e6l79uWF9ru4+dEmK7Smi+gLtkiC+gO6Uzy0AP",
+	"fvPFzX+eKewazLOM9P/2xlAhNH1TVuMLP+abzmqkTWwP1PQHcp/VeFcxmv6Ad0htbILowYfCgN6mnq2n",
+	"PVJF0fDaZraj/43+cqLOUkkYyjlfhp/sDOYGsivwuZAZFtrDJlhVHiGNTdtz2d1PBHw7pgXRXPe5P99K",
+	"7g/CCQ8RFX2lHV9sppPfPAHoRwMa0386Jfg1iB+wVzUQn2ouLfl+LoEqVmERBgRhrTI49W0a2gA7hbmy",
+	"7YBNIm0NsD+95EyTfxnZ2W+sQ4jwd/2F5eevEGnvJe67rGhLYPfAIN5uYplKTzfJ3q+QI/+jo8Hrp0Oi",
+	"xnt2aDE5+F20HCIN5IFpbL12m6p+asQxdiP8KNoMWDwujJBgTFmTnSomlPXf0Vs6Bz2FFHMufSn4E+pB",
+	"tK2YfFQNQz5H/YqM5ctuNrEGcJ+eWdRf8WVYxnWh/ZtjH/fE/e6IO4X3BcxlHnOpdDehbTeF8EQ/DDzI",
+	"svkusb+k5XCsazIn7aalpZYPD8ZYDrjCaCGwhZaQnrCY52J0CcuRARszw5cmdNxyc1LFwJAEF+M4VegE",
+	"4pBj7uZ11BC7PSPhEpkV8oQ5VI3ZHLgk+7GaTNAJgwP2hcSIlCuRYiti6vzcT53APBdSGCuSsvg50Ue0",
+	"LWNsiQS7UPqyNfLj38A+z+YX1XnfnWW29poOShFuc/B7bMOXcTkt+BT25yqFrA0FHIwjbyzsTipRjDN5",
+	"TuiAw118oSFGXwUGi43Rg+eAjjSiAGIPTOiGNyghPnagvdDCwr5juifh6T66JrJsj10C5L4UnmeeDtoX",
+	"MwqOAlYCMDZDr6r1YWlcrXLDBGbVSN+iPAwnVlF20eXUywUyhZ37FOJbGHzK4mFv2IsdzlJbFWGxp3oL",
+	"nuPqyoAifGXG7UTp+YPWpJzXxRqy3IHvpHrDF3Kh7I6o9+z8np07dq4cZwsYGDGkOxGrkZyqEGYrFq4R",
+	"uRb2fmCBgrB3rP3mkJ7Y5PHhYcmjfcZJg7xQWTVIQxHPLDthsbosubtIZlEtjZFjhjG5u2mj1EykQT0p",
+	"M1xIhlF4bKG0rw/OHfEbZ8BiHDJIVOqEg36WzUeh2OglLCPmvsD5sQ/TRBUypS9/LZTlI3ifAKSQRkPp",
+	"vtSYzE3RoDSsqO6LvsAAUiUnYlpoN+if//HfrSLBWzCfUSZwb+tOBgzhbu5S2AKkHdw7HNbw7wVaOZkV",
+	"EoXbzJ9WANik0Nrx6U6Jog3ZCsOnG32Zz7P5jzhmS6TwM6pUxJes/+PbJ3tRkCvYw0Ps2cv4VHUF8m7O",
+	"cNolo+g5b3+5VSlfDtiZT1x++N13fjHIz2L34rhrVZtSnXqfuQ5LuIQW1MEfMAC0dDu5g/AZjJ4eC82s",
+	"sjy7L9PyacV7LN2IOIT5EilfRqv8Ea+gRKtOpKyCenapgBbKnrHxksWXQqZe+tfAjZLxaaP22RXPCgxW",
+	"4hgDpW0I71pPrMOik21lxi7q6/sc1cbaMNJtdOc01dqK/+qe60x/pTO7ybxv6MkWenTGcg0T8T708/Zq",
+	"Ul86IpIJA+keXUvETJHMGDcs5in/n5T88q+PHsXXznB8ePxFS0XVjmV7IAJIqwXcd+7vMhmshvh1BhQ0",
+	"yMYu1Z/IFoagRylMAR5p6pMQhwhVOaihrNWDilizFlTkuQvVNXKC8NnFk/Nz1j//4eXZ3qn/3lD640IY",
+	"CMWjQr0oq1ZrRbH2UlFO0acSSFUxKE/6hGHTAispUa3RYLDgksX/09HBS7SVDaXfXOTj64WcsvhfEedS",
+	"MRXWlFWkaCU+J5H7XTgp+oxVZZvCpstvjE/NCrGc3KJRokQNOcXcvqEUVa/C2nS8rscEqQ57+rsnHc4s",
+	"I1ZIHzF6OpQcqwHhD7WHj7rLLdWQ9GutulRb4nWKL90JIesyixD6LHjbLZ623BrSuU9ZIGqHNZaQcV8o",
+	"6neYR+Thg1WV2qKSjFGec53OdTOUFul058pSzeR4Xiug0q/y4z9hxvteFLKghzJGFP0lItnuXUy5uyEB",
+	"HIVgpMZuShobR56bRFhtEMXoiMVlDT9fuA/lMyrXR7vyeYtVV9ihDLnYPhVaacyTxnxdyuYVU+nEwb1T",
+	"xj0toUfQU5YO5ca3Uh60Y1Z1ud4t3V0x7SGswQ/GjGetFg/MgD11n9v4PzdUaTFZ5RTxgCEuUGL1VOHR",
+	"qyna2XwWfCCDobgipiU00i0WoKGRzu2rfBHDDHnbmBeakrUrzOmW4TOpy3KGTobkkgHXmaBsap97jna1",
+	"iDLDCS7HYFg9R/wwjKKcSXaGEIlnWMWG5VxjVraTIApJvjesmPJroSzsNWpFYuf3kL5dT9p2x7Ata5vt",
+	"kLT9fZFdrrFvc2v+HbWlhBHgu+PFeyVXpv8ygSyrUsX6wcQSz7kseBZ31mS5C/3q51CSjTJgEj4HqkpQ",
+	"LctRl841kbP2FsVidik7RGKqQxfqGtIUfDsKojr6oDGhres0p2LlNHcvU/Q1JL/fRaa6Q+GdE9W/5dzx",
+	"GnLsUF1vxvMcJHWBCTzgXhz8HYuDxIMco3UMdKVI0g6i34faX9fOVhiw58DT1yJTFuNzsFRPKMuMhSCD",
+	"pFrJqaG2MGY4dmSeN5Xa328Wwrdi3+LUToTMFmoyaU1q3Wjj2ppX3ATT26UXezwog646rfMXS2NhXkVn",
+	"RV7Yq7vCzQOWF+NsLYgLpeZ1n3nEDBXvGi9ZjG6GEQoLMevPxHRWWgR94auhHC9Rhxiw1jqYiHYoMGFY",
+	"XEdHkbflTr9QV5HqaCaqLJWYFsbBSx+rDRnOnUI7dcJsxDQkuhBOoYvQLzoCY7kFpw5Kxx+xTVqHOBUm",
+	"7hIFj24gCnZtojBAdbFoE4nK0pEqnICUzCI2UVmmFqMijxyZlnaErXbwasotzkHazq0UBkZu+jvcClU+",
+	"tSwDzKiRwIyFnNQ+YTA2SELWWUOSft5ZEwiA+MQ/d7cOjPC27d6L8jzunamf3PERikxUMLcaTcQMONqK",
+	"/vyidFzU+EVFqbsdIhcWcrLFkIRBJJZcGbmiBsADFqeQ8eUo5UtTliXH8AGnaob4R65t6eXzqz+pcOQQ",
+	"yTvVk8ucCGZnFIOJmDOUVD9wwJ5iJUKDy5KAbShjU6AuEp9W/SzcZBcvLvzAGb+CoZRKwoBd0GBiJ2My",
+	"QjiCE3/4gKkOM5WloM3Hj/FJvdjgUPbjDx/wCEcOTT9+jCP3jK99iH/+8z/+ey9aryn44UN7Ab+PH2Pi",
+	"R5hqgVFSq7Hf9Dj93Pba5neWl8vA3U14lo15crm2+P+Dkdnu/aeMsznPHHOHlNUOgIx2ZWePoaQArlwJ",
+	"7CBty6th/fgAT/ng6GCs0mXozhGg64EZythTNJ92EsIj3TdooKNbKgx0e2QC1fla3TElDf4ijTDK09ng",
+	"5AgXcq/Y/g4jUhEqsV4PAUGgxOuidAeDWJXuDz6Ej9v029BfnShuIP2GzXnqbZHCYqS8ZytIDAbsjJmm",
+	"noAOELmuKjwwpU/30eGjLuW3Rj/uS699qdJrnUBXiTGd8klX3GX3xR5+NvL6hUjrb7i4Won0rVJttxC7",
+	"1eJRo1pfrJpajCQujigIh5x2IdGWZ9lQehJYNjnrKIvWTiSHcjuVPGFJ5hBSeLtId9ZuA73uTmz6Mpk9",
+	"u+L1t1Yk7V6GutuaZzfnY5vFqAPESnJVfk5C1qr6P1E5Oui30GLWt8tcJDzLlowHcqQk7A2lkFYxir3L",
+	"tbjCKWryp9P80HaL0Rwsdv9gBAeGAVDnSHQ/e0qInx+YFQPvVDkFPmfjpXtrqwLpDvWb0R8RAj56QviF",
+	"1MVE5cv7OpD3NHE7TVT5sk4hEONXycTNSGG928yXJ4Zv0AQXHMNo9yJ3BbAYW8ZiBJlkQmZCAgZZud8N",
+	"n+cZYNjWUC58yxXtI8oksH5MI3y1g71aWmWTuQzlWlkIbmq2wwGLC6nBqOwK0tg33wWezIaybtSzFO2Q",
+	"MukbVoa4OupRGQyGp04w1DgxpEPJa318XtIHtwPK1djQPuMzyY7+bSUNaqOdh3f11i4SGk7PmzPu5cXf",
+	"HW0kklGnjhNEspWCuQ2S6CaApNDCLpHUjYFr0GeFnfVOfnnnyJMBfRUIYaGz3knvAGUSP91alHHi3TFk",
+	"e6PggAG7EFPJijximZoygX7TiQYzw2HuO1XYU58Hzrgja8HFOqj1HXTLag+PbC1vNWDn1nQVuaH1SUw1",
+	"qcqelO9qVLtpC3NU9foXa4Kqmx0pKwUYUsnDalP1N4U6ai0+3vqMPlKAvNZCWphqP5VvDpxowOZHZub0",
+	"AiUTqB9dLvbd0x3H11EJhfIkB+x1S+KkF6bdmk4R5jDaM8tOma1yL2sryLJ52xa9l70szm4GLPSfXeL9",
+	"RNR2Q1IG0am32WZiAskyyaiugbHc1o+0nKzljRdrjkx/gKRIJNzyTE0L7OuF8SCYJVrXtE7JlhExLzEM",
+	"1sWCthefhfytEEZFONKMPa0FYhXGevekD8UaMGpOQ8+hq5DMM04xuhQ5xY60xtq0red56GNiWP/JxU+M",
+	"+rcapyiFhmkRu+Du95f8Sky5VTpiZ7nKMhWxPxfji1zZiP2bUtMMmG8xZSL2qrCZUpd7DmzwfHzflI6G",
+	"ObUFhw4p7TCag3KiTXm31bGQsyGiABrEutDimpCc62QWeUMKqdMa+9pGfs9l98dG+wPT+/ju4/8NAAD/",
+	"/w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -40,6 +40,7 @@ import (
 	"github.com/leadpilot/leadpilot/internal/httpapi"
 	"github.com/leadpilot/leadpilot/internal/idempotency"
 	"github.com/leadpilot/leadpilot/internal/jobs"
+	"github.com/leadpilot/leadpilot/internal/leads"
 	"github.com/leadpilot/leadpilot/internal/llm/llmfactory"
 	"github.com/leadpilot/leadpilot/internal/llmsettings"
 	"github.com/leadpilot/leadpilot/internal/mailer"
@@ -379,6 +380,7 @@ func newHTTPServer(cfg *config.Config, logger *slog.Logger, db *database.DB, rdb
 		TrustProxyHeaders: cfg.TrustProxyHeaders,
 		CORSOrigins:       cfg.CORSOrigins,
 		Suppressions:      suppressions.NewService(db),
+		Leads:             leads.NewService(db),
 	})
 	if err != nil {
 		return nil, err

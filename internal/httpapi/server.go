@@ -28,6 +28,7 @@ import (
 	"github.com/leadpilot/leadpilot/internal/campaigns"
 	"github.com/leadpilot/leadpilot/internal/fault"
 	"github.com/leadpilot/leadpilot/internal/idempotency"
+	"github.com/leadpilot/leadpilot/internal/leads"
 	"github.com/leadpilot/leadpilot/internal/llmsettings"
 	"github.com/leadpilot/leadpilot/internal/orgs"
 	"github.com/leadpilot/leadpilot/internal/ratelimit"
@@ -99,6 +100,8 @@ type Deps struct {
 
 	// Suppressions is the organisation's suppression list.
 	Suppressions *suppressions.Service
+	// Leads are the people campaigns contact.
+	Leads *leads.Service
 }
 
 // Server implements server.StrictServerInterface.
@@ -111,6 +114,7 @@ type Server struct {
 	limiter      *ratelimit.Limiter
 	limits       Limits
 	suppressions *suppressions.Service
+	leads        *leads.Service
 }
 
 var _ server.StrictServerInterface = (*Server)(nil)
@@ -170,7 +174,7 @@ func New(d Deps) (*echo.Echo, error) {
 		d.Extra(e)
 	}
 
-	s := &Server{auth: d.Auth, orgs: d.Orgs, llm: d.LLM, campaigns: d.Campaigns, tpl: d.Templates, limiter: d.Limiter, limits: d.Limits, suppressions: d.Suppressions}
+	s := &Server{auth: d.Auth, orgs: d.Orgs, llm: d.LLM, campaigns: d.Campaigns, tpl: d.Templates, limiter: d.Limiter, limits: d.Limits, suppressions: d.Suppressions, leads: d.Leads}
 	public, err := publicOperations(spec, d.Limits)
 	if err != nil {
 		return nil, err

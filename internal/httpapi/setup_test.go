@@ -24,6 +24,7 @@ import (
 	"github.com/leadpilot/leadpilot/internal/database"
 	"github.com/leadpilot/leadpilot/internal/httpapi"
 	"github.com/leadpilot/leadpilot/internal/idempotency"
+	"github.com/leadpilot/leadpilot/internal/leads"
 	"github.com/leadpilot/leadpilot/internal/llm/llmfactory"
 	"github.com/leadpilot/leadpilot/internal/llmsettings"
 	"github.com/leadpilot/leadpilot/internal/mailer"
@@ -92,6 +93,7 @@ func setup(t testing.TB, opts ...option) *bundle {
 		Ready:        func(ctx context.Context) error { return database.SchemaCurrent(ctx, db.Bun) },
 		MaxBodyBytes: 64 << 10,
 		Suppressions: suppressions.NewService(db),
+		Leads:        leads.NewService(db),
 	}
 	for _, o := range opts {
 		o(&d)

@@ -25,6 +25,7 @@ type tenant struct {
 	// templateID is a private template of the organisation's own.
 	templateID    uuid.UUID
 	suppressionID uuid.UUID
+	leadID        uuid.UUID
 }
 
 func (b *bundle) tenant(t *testing.T, name string) tenant {
@@ -45,7 +46,11 @@ func (b *bundle) tenant(t *testing.T, name string) tenant {
 	sup, err := b.client.CreateSuppressionWithResponse(ctx, nil, api.SuppressionCreate{Value: "tenancy@example.com"}, bearer(o.AccessToken))
 	require.NoError(t, err)
 	require.Equal(t, http.StatusCreated, sup.StatusCode(), string(sup.Body))
-	return tenant{owner: o, member: m, inviteID: inv.JSON201.ID, keyID: k.JSON201.ID, keySec: k.JSON201.Secret, campID: c.JSON201.ID, templateID: tpl.JSON201.ID, suppressionID: sup.JSON201.ID}
+	lead, err := b.client.CreateLeadWithResponse(ctx, nil, api.LeadCreate{CampaignID: &c.JSON201.ID, Email: ptr("tenancy-lead@example.com")}, bearer(o.AccessToken))
+	require.NoError(t, err)
+	require.Equal(t, http.StatusCreated, lead.StatusCode(), string(lead.Body))
+	return tenant{owner: o, member: m, inviteID: inv.JSON201.ID, keyID: k.JSON201.ID, keySec: k.JSON201.Secret, campID: c.JSON201.ID, templateID: tpl.JSON201.ID, suppressionID: sup.JSON201.ID,
+		leadID: lead.JSON201.ID}
 }
 
 // crossTenantCase calls one endpoint as org B (with credential cred) on
@@ -131,6 +136,18 @@ var crossTenantCases = []crossTenantCase{
 		r, err := c.DeleteSuppressionWithResponse(ctx, a.suppressionID, bearer(cred))
 		return resp(r, err)
 	}},
+	{"getLead", func(ctx context.Context, c *api.ClientWithResponses, a tenant, cred string) (*http.Response, []byte, error) {
+		r, err := c.GetLeadWithResponse(ctx, a.leadID, bearer(cred))
+		return resp(r, err)
+	}},
+	{"updateLead", func(ctx context.Context, c *api.ClientWithResponses, a tenant, cred string) (*http.Response, []byte, error) {
+		r, err := c.UpdateLeadWithResponse(ctx, a.leadID, api.LeadUpdate{Company: ptr("Hijacked")}, bearer(cred))
+		return resp(r, err)
+	}},
+	{"deleteLead", func(ctx context.Context, c *api.ClientWithResponses, a tenant, cred string) (*http.Response, []byte, error) {
+		r, err := c.DeleteLeadWithResponse(ctx, a.leadID, bearer(cred))
+		return resp(r, err)
+	}},
 }
 
 // scopedByCaller are operations without ids: they act on the caller's own
@@ -139,6 +156,7 @@ var scopedByCaller = []string{"getMe", "getOrganization", "updateOrganization", 
 	"getLlmSettings", "putLlmSettings", "testLlmSettings", "getLlmUsage", "resendVerification",
 	"listCampaigns", "createCampaign", "listTemplates", "createTemplate",
 	"listSuppressions", "createSuppression", "bulkCreateSuppressions",
+	"listLeads", "createLead", "bulkLeads", "exportLeads",
 	"previewLeadImport"} // previewLeadImport reads only the request body
 
 // public operations act before there is a tenant.
@@ -185,6 +203,12 @@ func resp[T interface{ StatusCode() int }](r T, err error) (*http.Response, []by
 	case *api.PreviewTemplateResponse:
 		return x.HTTPResponse, x.Body, nil
 	case *api.DeleteSuppressionResponse:
+		return x.HTTPResponse, x.Body, nil
+	case *api.GetLeadResponse:
+		return x.HTTPResponse, x.Body, nil
+	case *api.UpdateLeadResponse:
+		return x.HTTPResponse, x.Body, nil
+	case *api.DeleteLeadResponse:
 		return x.HTTPResponse, x.Body, nil
 	}
 	panic("add the response type to resp")
@@ -324,6 +348,24 @@ func TestCrossTenant(t *testing.T) {
 		asA, err := b.client.ListSuppressionsWithResponse(ctx, &api.ListSuppressionsParams{Q: ptr("b-only")}, bearer(a.owner.AccessToken))
 		require.NoError(t, err)
 		require.Empty(t, asA.JSON200.Data, "B's bulk add did not reach A")
+		bl, err := b.client.ListLeadsWithResponse(ctx, nil, tok)
+		require.NoError(t, err)
+		require.Len(t, bl.JSON200.Data, 1, "B sees its own lead only")
+		require.Equal(t, other.leadID, bl.JSON200.Data[0].ID)
+		bulkLeads, err := b.client.BulkLeadsWithResponse(ctx, api.LeadBulk{Action: api.LeadBulkActionDelete, Ids: &[]uuid.UUID{a.leadID}}, tok)
+		require.NoError(t, err)
+		require.Equal(t, api.LeadBulkResult{}, *bulkLeads.JSON200, "B's bulk delete does not see A's lead")
+		intoA, err := b.client.CreateLeadWithResponse(ctx, nil, api.LeadCreate{CampaignID: &a.campID, Email: ptr("sneaky@example.com")}, tok)
+		require.NoError(t, err)
+		problem(t, intoA.HTTPResponse, intoA.Body, http.StatusUnprocessableEntity)
+		exp, err := b.client.ExportLeadsWithResponse(ctx, nil, tok)
+		require.NoError(t, err)
+		require.NotContains(t, string(exp.Body), a.leadID.String())
+		require.Contains(t, string(exp.Body), other.leadID.String())
+		aLead, err := b.client.GetLeadWithResponse(ctx, a.leadID, bearer(a.owner.AccessToken))
+		require.NoError(t, err)
+		require.Equal(t, http.StatusOK, aLead.StatusCode(), "A's lead is still there")
+		require.Nil(t, aLead.JSON200.Company, "and unchanged")
 		// A token for A cannot be bent to act on B by login's org_id.
 		l, err := b.client.LoginWithResponse(ctx, api.LoginRequest{Email: api.Email(a.owner.User.Email), Password: password, OrgID: &other.owner.Organization.ID})
 		require.NoError(t, err)

@@ -1,0 +1,276 @@
+package httpapi
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/leadpilot/leadpilot/api"
+	"github.com/leadpilot/leadpilot/api/server"
+	"github.com/leadpilot/leadpilot/internal/leads"
+	"github.com/leadpilot/leadpilot/internal/pagination"
+)
+
+// leadFilter is the list's query filters as a leads.Filter.
+func leadFilter(campaign *uuid.UUID, status *api.LeadStatus, approved *bool, country *string, from, to *time.Time, q *string) leads.Filter {
+	f := leads.Filter{CampaignID: campaign, Approved: approved, CreatedFrom: from, CreatedTo: to}
+	if status != nil {
+		f.Status = string(*status)
+	}
+	if country != nil {
+		f.Country = *country
+	}
+	if q != nil {
+		f.Q = *q
+	}
+	return f
+}
+
+// ListLeads implements GET /v1/leads.
+func (s *Server) ListLeads(ctx context.Context, req server.ListLeadsRequestObject) (server.ListLeadsResponseObject, error) {
+	p, err := principal(ctx)
+	if err != nil {
+		return nil, err
+	}
+	page, err := pagination.Parse(req.Params.Limit, req.Params.Cursor)
+	if err != nil {
+		return nil, err
+	}
+	q := req.Params
+	rows, next, err := s.leads.List(ctx, p.Actor(), leadFilter(q.CampaignID, q.Status, q.Approved, q.Country, q.CreatedFrom, q.CreatedTo, q.Q), page)
+	if err != nil {
+		return nil, err
+	}
+	out := api.LeadList{Data: make([]api.Lead, len(rows)), NextCursor: next}
+	for i, r := range rows {
+		out.Data[i] = toAPILead(r)
+	}
+	return server.ListLeads200JSONResponse(out), nil
+}
+
+// CreateLead implements POST /v1/leads.
+func (s *Server) CreateLead(ctx context.Context, req server.CreateLeadRequestObject) (server.CreateLeadResponseObject, error) {
+	p, err := principal(ctx)
+	if err != nil {
+		return nil, err
+	}
+	b := req.Body
+	c := leads.Create{CampaignID: b.CampaignID, IsApproved: b.IsApproved, Fields: leads.Fields{
+		Email: b.Email, Phone: b.Phone, WhatsApp: b.Whatsapp, FirstName: b.FirstName, LastName: b.LastName,
+		Company: b.Company, JobTitle: b.JobTitle, LinkedInURL: b.LinkedinURL, Website: b.Website, City: b.City,
+		State: b.State, Country: b.Country, Timezone: b.Timezone, Source: b.Source,
+	}}
+	if b.CustomFields != nil {
+		c.CustomFields = *b.CustomFields
+	}
+	if b.Region != nil {
+		c.Region = *b.Region
+	}
+	if b.Status != nil {
+		c.Status = string(*b.Status)
+	}
+	if b.SkipIfInOtherCampaign != nil {
+		c.SkipIfInOtherCampaign = *b.SkipIfInOtherCampaign
+	}
+	l, err := s.leads.Create(ctx, p.Actor(), c)
+	if err != nil {
+		return nil, err
+	}
+	return server.CreateLead201JSONResponse(toAPILead(l)), nil
+}
+
+// GetLead implements GET /v1/leads/{lead_id}.
+func (s *Server) GetLead(ctx context.Context, req server.GetLeadRequestObject) (server.GetLeadResponseObject, error) {
+	p, err := principal(ctx)
+	if err != nil {
+		return nil, err
+	}
+	d, err := s.leads.Get(ctx, p.Actor(), req.LeadID)
+	if err != nil {
+		return nil, err
+	}
+	return server.GetLead200JSONResponse(toAPILeadDetail(d)), nil
+}
+
+// UpdateLead implements PATCH /v1/leads/{lead_id}.
+func (s *Server) UpdateLead(ctx context.Context, req server.UpdateLeadRequestObject) (server.UpdateLeadResponseObject, error) {
+	p, err := principal(ctx)
+	if err != nil {
+		return nil, err
+	}
+	b := req.Body
+	u := leads.Update{IsApproved: b.IsApproved, Fields: leads.Fields{
+		Email: b.Email, Phone: b.Phone, WhatsApp: b.Whatsapp, FirstName: b.FirstName, LastName: b.LastName,
+		Company: b.Company, JobTitle: b.JobTitle, LinkedInURL: b.LinkedinURL, Website: b.Website, City: b.City,
+		State: b.State, Country: b.Country, Timezone: b.Timezone, Source: b.Source,
+	}}
+	if b.CustomFields != nil {
+		u.CustomFields = *b.CustomFields
+	}
+	if b.Region != nil {
+		u.Region = *b.Region
+	}
+	if b.Status != nil {
+		st := string(*b.Status)
+		u.Status = &st
+	}
+	if b.CampaignID.IsSpecified() {
+		if b.CampaignID.IsNull() {
+			u.ClearCampaign = true
+		} else {
+			id, err := b.CampaignID.Get()
+			if err != nil {
+				return nil, err
+			}
+			u.CampaignID = &id
+		}
+	}
+	l, err := s.leads.Update(ctx, p.Actor(), req.LeadID, u)
+	if err != nil {
+		return nil, err
+	}
+	return server.UpdateLead200JSONResponse(toAPILead(l)), nil
+}
+
+// DeleteLead implements DELETE /v1/leads/{lead_id}.
+func (s *Server) DeleteLead(ctx context.Context, req server.DeleteLeadRequestObject) (server.DeleteLeadResponseObject, error) {
+	p, err := principal(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.leads.Delete(ctx, p.Actor(), req.LeadID); err != nil {
+		return nil, err
+	}
+	return server.DeleteLead204Response{}, nil
+}
+
+// BulkLeads implements POST /v1/leads/bulk.
+func (s *Server) BulkLeads(ctx context.Context, req server.BulkLeadsRequestObject) (server.BulkLeadsResponseObject, error) {
+	p, err := principal(ctx)
+	if err != nil {
+		return nil, err
+	}
+	b := req.Body
+	in := leads.Bulk{Action: string(b.Action), CampaignID: b.CampaignID}
+	if b.Ids != nil {
+		in.IDs = *b.Ids
+	}
+	if b.Filter != nil {
+		f := b.Filter
+		lf := leadFilter(f.CampaignID, f.Status, f.Approved, f.Country, f.CreatedFrom, f.CreatedTo, f.Q)
+		in.Filter = &lf
+	}
+	if b.Status != nil {
+		in.Status = string(*b.Status)
+	}
+	res, err := s.leads.Bulk(ctx, p.Actor(), in)
+	if err != nil {
+		return nil, err
+	}
+	return server.BulkLeads200JSONResponse(api.LeadBulkResult{Matched: res.Matched, Changed: res.Changed, Skipped: res.Skipped}), nil
+}
+
+// leadCSVHeader is the export's header row.
+var leadCSVHeader = []string{"id", "campaign_id", "email", "phone", "whatsapp", "first_name", "last_name", "company",
+	"job_title", "linkedin_url", "website", "city", "state", "country", "timezone", "status", "is_approved",
+	"source", "custom_fields", "created_at"}
+
+// ExportLeads implements GET /v1/leads/export. The rows are read in
+// keyset pages; the request transaction holds the response back until it
+// commits, so the CSV is assembled before it is sent.
+func (s *Server) ExportLeads(ctx context.Context, req server.ExportLeadsRequestObject) (server.ExportLeadsResponseObject, error) {
+	p, err := principal(ctx)
+	if err != nil {
+		return nil, err
+	}
+	q := req.Params
+	var buf bytes.Buffer
+	w := csv.NewWriter(&buf)
+	if err := w.Write(leadCSVHeader); err != nil {
+		return nil, fmt.Errorf("httpapi: export leads: %w", err)
+	}
+	str := func(v *string) string {
+		if v == nil {
+			return ""
+		}
+		return csvSafe(*v)
+	}
+	err = s.leads.Each(ctx, p.Actor(), leadFilter(q.CampaignID, q.Status, q.Approved, q.Country, q.CreatedFrom, q.CreatedTo, q.Q), func(l leads.Lead) error {
+		camp := ""
+		if l.CampaignID != nil {
+			camp = l.CampaignID.String()
+		}
+		cf, err := json.Marshal(l.CustomFields)
+		if err != nil {
+			return err
+		}
+		return w.Write([]string{l.ID.String(), camp, str(l.Email), str(l.Phone), str(l.WhatsApp), str(l.FirstName),
+			str(l.LastName), str(l.Company), str(l.JobTitle), str(l.LinkedInURL), str(l.Website), str(l.City),
+			str(l.State), str(l.Country), str(l.Timezone), l.Status, fmt.Sprint(l.IsApproved), str(l.Source),
+			string(cf), l.CreatedAt.UTC().Format(time.RFC3339)})
+	})
+	if err != nil {
+		return nil, err
+	}
+	w.Flush()
+	if err := w.Error(); err != nil {
+		return nil, fmt.Errorf("httpapi: export leads: %w", err)
+	}
+	return server.ExportLeads200TextCsvResponse{Body: &buf, ContentLength: int64(buf.Len())}, nil
+}
+
+// csvSafe defuses a cell a spreadsheet would run as a formula (=, +, -,
+// @, tab, CR at the start) by prefixing a quote.
+func csvSafe(v string) string {
+	if v != "" && (v[0] == '=' || v[0] == '+' || v[0] == '-' || v[0] == '@' || v[0] == '\t' || v[0] == '\r') {
+		return "'" + v
+	}
+	return v
+}
+
+func toAPILead(l leads.Lead) api.Lead {
+	return api.Lead{
+		ID: l.ID, CampaignID: l.CampaignID, Email: l.Email, Phone: l.Phone, Whatsapp: l.WhatsApp,
+		FirstName: l.FirstName, LastName: l.LastName, FullName: l.FullName, Company: l.Company, JobTitle: l.JobTitle,
+		LinkedinURL: l.LinkedInURL, Website: l.Website, City: l.City, State: l.State, Country: l.Country, Timezone: l.Timezone,
+		CustomFields: l.CustomFields, EnrichmentData: l.EnrichmentData, Status: api.LeadStatus(l.Status),
+		IsApproved: l.IsApproved, ApprovedAt: l.ApprovedAt, Source: l.Source, UnsubscribedAt: l.UnsubscribedAt,
+		RepliedAt: l.RepliedAt, LastContactedAt: l.LastContactedAt, CreatedAt: l.CreatedAt, UpdatedAt: l.UpdatedAt,
+	}
+}
+
+func toAPILeadDetail(d leads.Detail) api.LeadDetail {
+	l := d.Lead
+	out := api.LeadDetail{
+		ID: l.ID, CampaignID: l.CampaignID, Email: l.Email, Phone: l.Phone, Whatsapp: l.WhatsApp,
+		FirstName: l.FirstName, LastName: l.LastName, FullName: l.FullName, Company: l.Company, JobTitle: l.JobTitle,
+		LinkedinURL: l.LinkedInURL, Website: l.Website, City: l.City, State: l.State, Country: l.Country, Timezone: l.Timezone,
+		CustomFields: l.CustomFields, EnrichmentData: l.EnrichmentData, Status: api.LeadStatus(l.Status),
+		IsApproved: l.IsApproved, ApprovedAt: l.ApprovedAt, Source: l.Source, UnsubscribedAt: l.UnsubscribedAt,
+		RepliedAt: l.RepliedAt, LastContactedAt: l.LastContactedAt, CreatedAt: l.CreatedAt, UpdatedAt: l.UpdatedAt,
+		Messages: make([]api.LeadMessage, len(d.Messages)),
+	}
+	if d.Campaign != nil {
+		out.Campaign = &struct {
+			ID     uuid.UUID `json:"id"`
+			Name   string    `json:"name"`
+			Status string    `json:"status"`
+		}{ID: d.Campaign.ID, Name: d.Campaign.Name, Status: d.Campaign.Status}
+	}
+	if d.Sequence != nil {
+		out.Sequence = &struct {
+			CurrentStep int       `json:"current_step"`
+			ID          uuid.UUID `json:"id"`
+			IsComplete  bool      `json:"is_complete"`
+		}{CurrentStep: d.Sequence.CurrentStep, ID: d.Sequence.ID, IsComplete: d.Sequence.IsComplete}
+	}
+	for i, m := range d.Messages {
+		out.Messages[i] = api.LeadMessage{ID: m.ID, Channel: m.Channel, Step: m.Step, Subject: m.Subject, Status: m.Status, SentAt: m.SentAt, CreatedAt: m.CreatedAt}
+	}
+	return out
+}

@@ -1,0 +1,156 @@
+package leads
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/uptrace/bun"
+
+	"github.com/leadpilot/leadpilot/internal/access"
+	"github.com/leadpilot/leadpilot/internal/database"
+	"github.com/leadpilot/leadpilot/internal/fault"
+)
+
+// Bulk actions.
+const (
+	ActionApprove        = "approve"
+	ActionDisapprove     = "disapprove"
+	ActionSetStatus      = "set_status"
+	ActionMoveToCampaign = "move_to_campaign"
+	ActionDelete         = "delete"
+)
+
+// MaxBulkIDs bounds a selection by ids.
+const MaxBulkIDs = 1000
+
+// Bulk is one action on a selection: IDs, or every lead Filter selects
+// (exactly one of the two).
+type Bulk struct {
+	Action string
+	IDs    []uuid.UUID
+	Filter *Filter
+	// Status is set_status's new status.
+	Status string
+	// CampaignID is move_to_campaign's target; nil takes the leads out of
+	// any campaign.
+	CampaignID *uuid.UUID
+}
+
+// BulkResult says what an action did: Matched leads were selected,
+// Changed were changed (or deleted), Skipped were left as they were
+// because the target campaign already holds their address.
+type BulkResult struct {
+	Matched int
+	Changed int
+	Skipped int
+}
+
+// Bulk runs one action in one statement and reports the counts.
+func (s *Service) Bulk(ctx context.Context, a access.Actor, b Bulk) (BulkResult, error) {
+	var f fault.Fields
+	switch {
+	case (len(b.IDs) == 0) == (b.Filter == nil):
+		f.Add("/ids", "required", "give either ids or a filter")
+	case len(b.IDs) > MaxBulkIDs:
+		f.Add("/ids", "too_many", fmt.Sprintf("at most %d ids", MaxBulkIDs))
+	}
+	switch b.Action {
+	case ActionApprove, ActionDisapprove, ActionDelete, ActionMoveToCampaign:
+	case ActionSetStatus:
+		if !ValidStatus(b.Status) {
+			f.Add("/status", "invalid_status", "must be one of "+strings.Join(Statuses, ", "))
+		}
+	default:
+		f.Add("/action", "invalid_action", "must be approve, disapprove, set_status, move_to_campaign or delete")
+	}
+	if err := f.Err(); err != nil {
+		return BulkResult{}, err
+	}
+	if b.Filter != nil {
+		if err := b.Filter.Validate("/filter"); err != nil {
+			return BulkResult{}, err
+		}
+	}
+	var res BulkResult
+	err := s.db.InTenant(ctx, a.Tenant(), func(ctx context.Context, tx bun.IDB) error {
+		if b.Action == ActionMoveToCampaign {
+			if err := checkCampaign(ctx, tx, a.OrgID, b.CampaignID); err != nil {
+				return err
+			}
+		}
+		// The selection, locked: the counts and the change see the same rows.
+		sel := tx.NewSelect().Model((*leadRow)(nil)).Column("id").Where("org_id = ?", a.OrgID)
+		if b.Filter != nil {
+			sel = b.Filter.where(sel)
+		} else {
+			sel = sel.Where("id IN (?)", bun.In(b.IDs))
+		}
+		var ids []uuid.UUID
+		if err := sel.For("UPDATE").Scan(ctx, &ids); err != nil {
+			return fmt.Errorf("leads: bulk %s: select: %w", b.Action, database.Interpret(err))
+		}
+		res.Matched = len(ids)
+		if len(ids) == 0 {
+			return nil
+		}
+		var n int64
+		var err error
+		switch b.Action {
+		case ActionDelete:
+			n, err = affected(tx.NewDelete().Model((*leadRow)(nil)).Where("org_id = ? AND id IN (?)", a.OrgID, bun.In(ids)).Exec(ctx))
+		case ActionApprove:
+			n, err = affected(tx.NewUpdate().Model((*leadRow)(nil)).Set("is_approved = true, approved_at = ?, approved_by = ?", time.Now(), userOf(a)).
+				Where("org_id = ? AND id IN (?) AND NOT is_approved", a.OrgID, bun.In(ids)).Exec(ctx))
+		case ActionDisapprove:
+			n, err = affected(tx.NewUpdate().Model((*leadRow)(nil)).Set("is_approved = false, approved_at = NULL, approved_by = NULL").
+				Where("org_id = ? AND id IN (?) AND is_approved", a.OrgID, bun.In(ids)).Exec(ctx))
+		case ActionSetStatus:
+			n, err = affected(tx.NewUpdate().Model((*leadRow)(nil)).Set("status = ?", b.Status).
+				Where("org_id = ? AND id IN (?) AND status <> ?", a.OrgID, bun.In(ids), b.Status).Exec(ctx))
+		case ActionMoveToCampaign:
+			n, err = s.move(ctx, tx, a.OrgID, ids, b.CampaignID, &res)
+		}
+		if err != nil {
+			return fmt.Errorf("leads: bulk %s: %w", b.Action, database.Interpret(err))
+		}
+		res.Changed = int(n)
+		return nil
+	})
+	return res, err
+}
+
+// move puts leads into campaign (nil: none). A lead whose address the
+// target already holds, or that another selected lead with the same
+// address moves there first (the oldest wins), stays where it is and is
+// counted as skipped.
+func (s *Service) move(ctx context.Context, tx bun.IDB, org uuid.UUID, ids []uuid.UUID, campaign *uuid.UUID, res *BulkResult) (int64, error) {
+	n, err := affected(tx.NewRaw(`
+		UPDATE leads l SET campaign_id = ?
+		 WHERE l.org_id = ? AND l.id IN (?) AND l.campaign_id IS DISTINCT FROM ?
+		   AND (l.email IS NULL OR (
+		        NOT EXISTS (SELECT 1 FROM leads o WHERE o.org_id = l.org_id AND o.campaign_id IS NOT DISTINCT FROM ?
+		                       AND lower(o.email) = lower(l.email))
+		    AND NOT EXISTS (SELECT 1 FROM leads o WHERE o.org_id = l.org_id AND o.id IN (?) AND o.id < l.id
+		                       AND o.campaign_id IS DISTINCT FROM ? AND lower(o.email) = lower(l.email))))`,
+		campaign, org, bun.In(ids), campaign, campaign, bun.In(ids), campaign).Exec(ctx))
+	if err != nil {
+		return 0, err
+	}
+	var already int64
+	already, err = tx.NewSelect().Model((*leadRow)(nil)).Where("org_id = ? AND id IN (?) AND campaign_id IS NOT DISTINCT FROM ?", org, bun.In(ids), campaign).Count(ctx)
+	if err != nil {
+		return 0, err
+	}
+	res.Skipped = len(ids) - int(already)
+	return n, nil
+}
+
+func affected(r interface{ RowsAffected() (int64, error) }, err error) (int64, error) {
+	if err != nil {
+		return 0, err
+	}
+	return r.RowsAffected()
+}
