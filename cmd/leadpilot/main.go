@@ -40,6 +40,7 @@ import (
 	"github.com/leadpilot/leadpilot/internal/httpapi"
 	"github.com/leadpilot/leadpilot/internal/idempotency"
 	"github.com/leadpilot/leadpilot/internal/jobs"
+	"github.com/leadpilot/leadpilot/internal/leadimports"
 	"github.com/leadpilot/leadpilot/internal/leads"
 	"github.com/leadpilot/leadpilot/internal/llm/llmfactory"
 	"github.com/leadpilot/leadpilot/internal/llmsettings"
@@ -414,7 +415,8 @@ func runWorker(ctx context.Context, cfg *config.Config, logger *slog.Logger, db 
 		Concurrency: cfg.WorkerConcurrency, ShutdownTimeout: cfg.ShutdownTimeout, Logger: logger,
 	})
 	mux := jobs.NewMux(&jobs.Handlers{
-		Purge: jobs.NewPurgeHandler(db, jobs.PurgeConfig{Logger: logger}),
+		Purge:      jobs.NewPurgeHandler(db, jobs.PurgeConfig{Logger: logger}),
+		LeadImport: jobs.NewLeadImportHandler(leadimports.NewService(db, nil)),
 	}, logger)
 	sched, err := jobs.NewScheduler(redisOpt, logger, time.UTC)
 	if err != nil {
