@@ -114,9 +114,24 @@ type ServerInterface interface {
 	// ExportLeads The filtered leads as CSV
 	// (GET /v1/leads/export)
 	ExportLeads(ctx echo.Context, params ExportLeadsParams) error
+	// ListLeadImports The organisation's lead imports, newest first
+	// (GET /v1/leads/imports)
+	ListLeadImports(ctx echo.Context, params ListLeadImportsParams) error
+	// CreateLeadImport Import a lead file in the background
+	// (POST /v1/leads/imports)
+	CreateLeadImport(ctx echo.Context, params CreateLeadImportParams) error
 	// PreviewLeadImport Show how a lead file would be read, without importing it
 	// (POST /v1/leads/imports/preview)
 	PreviewLeadImport(ctx echo.Context, params PreviewLeadImportParams) error
+	// GetLeadImport One lead import and its progress
+	// (GET /v1/leads/imports/{import_id})
+	GetLeadImport(ctx echo.Context, importID openapi_types.UUID) error
+	// CancelLeadImport Stop a queued or running lead import
+	// (POST /v1/leads/imports/{import_id}/cancel)
+	CancelLeadImport(ctx echo.Context, importID openapi_types.UUID) error
+	// GetLeadImportErrors The rejected rows of a lead import, as CSV
+	// (GET /v1/leads/imports/{import_id}/errors)
+	GetLeadImportErrors(ctx echo.Context, importID openapi_types.UUID) error
 	// DeleteLead Delete one lead
 	// (DELETE /v1/leads/{lead_id})
 	DeleteLead(ctx echo.Context, leadID openapi_types.UUID) error
@@ -778,6 +793,73 @@ func (w *ServerInterfaceWrapper) ExportLeads(ctx echo.Context) error {
 	return err
 }
 
+// ListLeadImports converts echo context to params.
+func (w *ServerInterfaceWrapper) ListLeadImports(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListLeadImportsParams
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListLeadImports(ctx, params)
+	return err
+}
+
+// CreateLeadImport converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateLeadImport(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreateLeadImportParams
+	// ------------- Optional query parameter "campaign_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "campaign_id", ctx.QueryParams(), &params.CampaignID, runtime.BindQueryParameterOptions{Type: "string", Format: "uuid"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter campaign_id: %s", err))
+	}
+
+	// ------------- Optional query parameter "mapping" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "mapping", ctx.QueryParams(), &params.Mapping, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter mapping: %s", err))
+	}
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateLeadImport(ctx, params)
+	return err
+}
+
 // PreviewLeadImport converts echo context to params.
 func (w *ServerInterfaceWrapper) PreviewLeadImport(ctx echo.Context) error {
 	var err error
@@ -793,6 +875,54 @@ func (w *ServerInterfaceWrapper) PreviewLeadImport(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.PreviewLeadImport(ctx, params)
+	return err
+}
+
+// GetLeadImport converts echo context to params.
+func (w *ServerInterfaceWrapper) GetLeadImport(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "import_id" -------------
+	var importID openapi_types.UUID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "import_id", ctx.Param("import_id"), &importID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter import_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetLeadImport(ctx, importID)
+	return err
+}
+
+// CancelLeadImport converts echo context to params.
+func (w *ServerInterfaceWrapper) CancelLeadImport(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "import_id" -------------
+	var importID openapi_types.UUID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "import_id", ctx.Param("import_id"), &importID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter import_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CancelLeadImport(ctx, importID)
+	return err
+}
+
+// GetLeadImportErrors converts echo context to params.
+func (w *ServerInterfaceWrapper) GetLeadImportErrors(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "import_id" -------------
+	var importID openapi_types.UUID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "import_id", ctx.Param("import_id"), &importID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter import_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetLeadImportErrors(ctx, importID)
 	return err
 }
 
@@ -1396,6 +1526,11 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.DELETE(options.BaseURL+"/v1/leads/:lead_id", wrapper.DeleteLead, options.OperationMiddlewares["deleteLead"]...)
 	router.GET(options.BaseURL+"/v1/leads/:lead_id", wrapper.GetLead, options.OperationMiddlewares["getLead"]...)
 	router.PATCH(options.BaseURL+"/v1/leads/:lead_id", wrapper.UpdateLead, options.OperationMiddlewares["updateLead"]...)
+	router.GET(options.BaseURL+"/v1/leads/imports", wrapper.ListLeadImports, options.OperationMiddlewares["listLeadImports"]...)
+	router.POST(options.BaseURL+"/v1/leads/imports", wrapper.CreateLeadImport, options.OperationMiddlewares["createLeadImport"]...)
+	router.GET(options.BaseURL+"/v1/leads/imports/:import_id", wrapper.GetLeadImport, options.OperationMiddlewares["getLeadImport"]...)
+	router.POST(options.BaseURL+"/v1/leads/imports/:import_id/cancel", wrapper.CancelLeadImport, options.OperationMiddlewares["cancelLeadImport"]...)
+	router.GET(options.BaseURL+"/v1/leads/imports/:import_id/errors", wrapper.GetLeadImportErrors, options.OperationMiddlewares["getLeadImportErrors"]...)
 
 }
 
@@ -5673,6 +5808,298 @@ func (response ExportLeads503ApplicationProblemPlusJSONResponse) VisitExportLead
 	return err
 }
 
+type ListLeadImportsRequestObject struct {
+	Params ListLeadImportsParams
+}
+
+type ListLeadImportsResponseObject interface {
+	VisitListLeadImportsResponse(w http.ResponseWriter) error
+}
+
+type ListLeadImports200JSONResponse LeadImportList
+
+func (response ListLeadImports200JSONResponse) VisitListLeadImportsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListLeadImports400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListLeadImports400ApplicationProblemPlusJSONResponse) VisitListLeadImportsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListLeadImports401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListLeadImports401ApplicationProblemPlusJSONResponse) VisitListLeadImportsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListLeadImports429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ListLeadImports429ApplicationProblemPlusJSONResponse) VisitListLeadImportsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListLeadImports500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response ListLeadImports500ApplicationProblemPlusJSONResponse) VisitListLeadImportsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListLeadImports503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListLeadImports503ApplicationProblemPlusJSONResponse) VisitListLeadImportsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateLeadImportRequestObject struct {
+	Params        CreateLeadImportParams
+	MultipartBody *multipart.Reader
+	Body          io.Reader
+}
+
+type CreateLeadImportResponseObject interface {
+	VisitCreateLeadImportResponse(w http.ResponseWriter) error
+}
+
+type CreateLeadImport202JSONResponse LeadImport
+
+func (response CreateLeadImport202JSONResponse) VisitCreateLeadImportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(202)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateLeadImport400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CreateLeadImport400ApplicationProblemPlusJSONResponse) VisitCreateLeadImportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateLeadImport401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateLeadImport401ApplicationProblemPlusJSONResponse) VisitCreateLeadImportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateLeadImport404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response CreateLeadImport404ApplicationProblemPlusJSONResponse) VisitCreateLeadImportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateLeadImport409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response CreateLeadImport409ApplicationProblemPlusJSONResponse) VisitCreateLeadImportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateLeadImport413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateLeadImport413ApplicationProblemPlusJSONResponse) VisitCreateLeadImportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateLeadImport415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateLeadImport415ApplicationProblemPlusJSONResponse) VisitCreateLeadImportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateLeadImport422ApplicationProblemPlusJSONResponse struct {
+	ValidationFailedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateLeadImport422ApplicationProblemPlusJSONResponse) VisitCreateLeadImportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateLeadImport429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response CreateLeadImport429ApplicationProblemPlusJSONResponse) VisitCreateLeadImportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateLeadImport500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response CreateLeadImport500ApplicationProblemPlusJSONResponse) VisitCreateLeadImportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateLeadImport503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response CreateLeadImport503ApplicationProblemPlusJSONResponse) VisitCreateLeadImportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type PreviewLeadImportRequestObject struct {
 	Params        PreviewLeadImportParams
 	MultipartBody *multipart.Reader
@@ -5817,6 +6244,391 @@ type PreviewLeadImport503ApplicationProblemPlusJSONResponse struct {
 }
 
 func (response PreviewLeadImport503ApplicationProblemPlusJSONResponse) VisitPreviewLeadImportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetLeadImportRequestObject struct {
+	ImportID openapi_types.UUID `json:"import_id"`
+}
+
+type GetLeadImportResponseObject interface {
+	VisitGetLeadImportResponse(w http.ResponseWriter) error
+}
+
+type GetLeadImport200JSONResponse LeadImport
+
+func (response GetLeadImport200JSONResponse) VisitGetLeadImportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetLeadImport400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetLeadImport400ApplicationProblemPlusJSONResponse) VisitGetLeadImportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetLeadImport401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetLeadImport401ApplicationProblemPlusJSONResponse) VisitGetLeadImportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetLeadImport404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetLeadImport404ApplicationProblemPlusJSONResponse) VisitGetLeadImportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetLeadImport429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response GetLeadImport429ApplicationProblemPlusJSONResponse) VisitGetLeadImportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetLeadImport500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response GetLeadImport500ApplicationProblemPlusJSONResponse) VisitGetLeadImportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetLeadImport503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetLeadImport503ApplicationProblemPlusJSONResponse) VisitGetLeadImportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelLeadImportRequestObject struct {
+	ImportID openapi_types.UUID `json:"import_id"`
+}
+
+type CancelLeadImportResponseObject interface {
+	VisitCancelLeadImportResponse(w http.ResponseWriter) error
+}
+
+type CancelLeadImport200JSONResponse LeadImport
+
+func (response CancelLeadImport200JSONResponse) VisitCancelLeadImportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelLeadImport400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CancelLeadImport400ApplicationProblemPlusJSONResponse) VisitCancelLeadImportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelLeadImport401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CancelLeadImport401ApplicationProblemPlusJSONResponse) VisitCancelLeadImportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelLeadImport404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response CancelLeadImport404ApplicationProblemPlusJSONResponse) VisitCancelLeadImportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelLeadImport409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response CancelLeadImport409ApplicationProblemPlusJSONResponse) VisitCancelLeadImportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelLeadImport429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response CancelLeadImport429ApplicationProblemPlusJSONResponse) VisitCancelLeadImportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelLeadImport500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response CancelLeadImport500ApplicationProblemPlusJSONResponse) VisitCancelLeadImportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelLeadImport503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response CancelLeadImport503ApplicationProblemPlusJSONResponse) VisitCancelLeadImportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetLeadImportErrorsRequestObject struct {
+	ImportID openapi_types.UUID `json:"import_id"`
+}
+
+type GetLeadImportErrorsResponseObject interface {
+	VisitGetLeadImportErrorsResponse(w http.ResponseWriter) error
+}
+
+type GetLeadImportErrors200TextCsvResponse struct {
+	Body          io.Reader
+	ContentLength int64
+}
+
+func (response GetLeadImportErrors200TextCsvResponse) VisitGetLeadImportErrorsResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "text/csv")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type GetLeadImportErrors400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetLeadImportErrors400ApplicationProblemPlusJSONResponse) VisitGetLeadImportErrorsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetLeadImportErrors401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetLeadImportErrors401ApplicationProblemPlusJSONResponse) VisitGetLeadImportErrorsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetLeadImportErrors404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetLeadImportErrors404ApplicationProblemPlusJSONResponse) VisitGetLeadImportErrorsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetLeadImportErrors429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response GetLeadImportErrors429ApplicationProblemPlusJSONResponse) VisitGetLeadImportErrorsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetLeadImportErrors500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response GetLeadImportErrors500ApplicationProblemPlusJSONResponse) VisitGetLeadImportErrorsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetLeadImportErrors503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetLeadImportErrors503ApplicationProblemPlusJSONResponse) VisitGetLeadImportErrorsResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
@@ -9281,9 +10093,24 @@ type StrictServerInterface interface {
 	// ExportLeads The filtered leads as CSV
 	// (GET /v1/leads/export)
 	ExportLeads(ctx context.Context, request ExportLeadsRequestObject) (ExportLeadsResponseObject, error)
+	// ListLeadImports The organisation's lead imports, newest first
+	// (GET /v1/leads/imports)
+	ListLeadImports(ctx context.Context, request ListLeadImportsRequestObject) (ListLeadImportsResponseObject, error)
+	// CreateLeadImport Import a lead file in the background
+	// (POST /v1/leads/imports)
+	CreateLeadImport(ctx context.Context, request CreateLeadImportRequestObject) (CreateLeadImportResponseObject, error)
 	// PreviewLeadImport Show how a lead file would be read, without importing it
 	// (POST /v1/leads/imports/preview)
 	PreviewLeadImport(ctx context.Context, request PreviewLeadImportRequestObject) (PreviewLeadImportResponseObject, error)
+	// GetLeadImport One lead import and its progress
+	// (GET /v1/leads/imports/{import_id})
+	GetLeadImport(ctx context.Context, request GetLeadImportRequestObject) (GetLeadImportResponseObject, error)
+	// CancelLeadImport Stop a queued or running lead import
+	// (POST /v1/leads/imports/{import_id}/cancel)
+	CancelLeadImport(ctx context.Context, request CancelLeadImportRequestObject) (CancelLeadImportResponseObject, error)
+	// GetLeadImportErrors The rejected rows of a lead import, as CSV
+	// (GET /v1/leads/imports/{import_id}/errors)
+	GetLeadImportErrors(ctx context.Context, request GetLeadImportErrorsRequestObject) (GetLeadImportErrorsResponseObject, error)
 	// DeleteLead Delete one lead
 	// (DELETE /v1/leads/{lead_id})
 	DeleteLead(ctx context.Context, request DeleteLeadRequestObject) (DeleteLeadResponseObject, error)
@@ -10397,6 +11224,66 @@ func (sh *strictHandler) ExportLeads(ctx echo.Context, params ExportLeadsParams)
 	return nil
 }
 
+// ListLeadImports operation middleware
+func (sh *strictHandler) ListLeadImports(ctx echo.Context, params ListLeadImportsParams) error {
+	var request ListLeadImportsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListLeadImports(ctx.Request().Context(), request.(ListLeadImportsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListLeadImports")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListLeadImportsResponseObject); ok {
+		return validResponse.VisitListLeadImportsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreateLeadImport operation middleware
+func (sh *strictHandler) CreateLeadImport(ctx echo.Context, params CreateLeadImportParams) error {
+	var request CreateLeadImportRequestObject
+
+	request.Params = params
+	if strings.HasPrefix(ctx.Request().Header.Get("Content-Type"), "multipart/form-data") {
+		if reader, err := ctx.Request().MultipartReader(); err != nil {
+			return err
+		} else {
+			request.MultipartBody = reader
+		}
+	}
+	if strings.HasPrefix(ctx.Request().Header.Get("Content-Type"), "text/csv") {
+		request.Body = ctx.Request().Body
+	}
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateLeadImport(ctx.Request().Context(), request.(CreateLeadImportRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateLeadImport")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateLeadImportResponseObject); ok {
+		return validResponse.VisitCreateLeadImportResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // PreviewLeadImport operation middleware
 func (sh *strictHandler) PreviewLeadImport(ctx echo.Context, params PreviewLeadImportParams) error {
 	var request PreviewLeadImportRequestObject
@@ -10426,6 +11313,81 @@ func (sh *strictHandler) PreviewLeadImport(ctx echo.Context, params PreviewLeadI
 		return err
 	} else if validResponse, ok := response.(PreviewLeadImportResponseObject); ok {
 		return validResponse.VisitPreviewLeadImportResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetLeadImport operation middleware
+func (sh *strictHandler) GetLeadImport(ctx echo.Context, importID openapi_types.UUID) error {
+	var request GetLeadImportRequestObject
+
+	request.ImportID = importID
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetLeadImport(ctx.Request().Context(), request.(GetLeadImportRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetLeadImport")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetLeadImportResponseObject); ok {
+		return validResponse.VisitGetLeadImportResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CancelLeadImport operation middleware
+func (sh *strictHandler) CancelLeadImport(ctx echo.Context, importID openapi_types.UUID) error {
+	var request CancelLeadImportRequestObject
+
+	request.ImportID = importID
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CancelLeadImport(ctx.Request().Context(), request.(CancelLeadImportRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CancelLeadImport")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CancelLeadImportResponseObject); ok {
+		return validResponse.VisitCancelLeadImportResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetLeadImportErrors operation middleware
+func (sh *strictHandler) GetLeadImportErrors(ctx echo.Context, importID openapi_types.UUID) error {
+	var request GetLeadImportErrorsRequestObject
+
+	request.ImportID = importID
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetLeadImportErrors(ctx.Request().Context(), request.(GetLeadImportErrorsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetLeadImportErrors")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetLeadImportErrorsResponseObject); ok {
+		return validResponse.VisitGetLeadImportErrorsResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -11249,300 +12211,317 @@ func (sh *strictHandler) PreviewTemplate(ctx echo.Context, templateID openapi_ty
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L3pchs5mij6KgjeiTDVk6IW23W6pbgRR+Wyp9XtLSxX1fQp+jDBzI8kWkkgC0CKZvs4Yn7cmPt/HmIe",
-	"rJ/kBL4PyIXMJCnJ8lKlH1WmSCQSy7evH3qJmudKgrSmd/Khl3PN52BB419nufgrLM9T91nI3kkv53bW",
-	"i3qSz6F30uO5GF3CciTSXtTT8GshNKS9E6sLiHommcGcuycnSs+57Z30igJH2mXunjZWCzntffwY9Z4U",
-	"2ijtxqZgEi1yK5R73dsZsFjCeztKcETM1ITZGbBcw5VQhWE5n8KgF9Hqfi1AL6vl0TO9+lLm/P1zkFM7",
-	"650cHx62LeU8hXmuLMhk+VdYri/pBb8EwzjTYPWSliMMc5sHY5nhEzhlBgBXefb6nNWeLtc5A56CrhZa",
-	"e+e+e2nXih8/jnpzIcPfR63rl1fCQueVCfz59jf2XMyFXT+d13wKzIh/QMSO9o8OD1k/hQkvMsuOD/e6",
-	"7inDuerv9w+5S4rcCYh5Me+dHLkbmwvp/yqXJaSFKWhc148GdOfmCwP6tlv/6B42uZIGEEW+5+kbunz3",
-	"V6KkBYkfeZ5nIuHuYA5yrcYZzP/178ad0ofa6/5Fw6R30vt/Dio0PKBfzcFreopeugqFmVsopCXk9cc8",
-	"ZX+5ePUyYu4TwT59LnF6b9BzyKbkJBPJZ12vQ+Sw0sS/37CFsDNElKTQGqRlxnILrK8045KJCivYJSxp",
-	"8c+UHos0Bfm5V5/wLAP9wDCtMmBzvmRSWZYqxH9c2rm0oCXPPufKLtQc7EzIKZtwkUHKlGSq0MyIFE5Z",
-	"7I98JNLYHae0YiLAMGGZoHGZmpoBe6lojgU3LJlxOYUUd/RS2WeqkOnn3NFLxUyROLBwKxKS4CMcvtJT",
-	"LoXhRE4/Rr3XfJkpnr5V6jnXU/jcUDFW6ZIJwzL3cs3sjNOCDegr0IwnCeTWsP6Ls38fff/qh7+Nvv/b",
-	"26cXETtiL8T3bLxkntIRcL9V6gWXS09PzOfczBuHeEiIIT31zI1PLGgWv3F/7J+5P2JmIFEyNY6UExfD",
-	"VdaGNFezRqGRRkte2JnS4h/wWUHrhTBGyGnE4H3uiD9Tmi20klOWaEDs4Bmh8o+SX3GR8XH2WSHqjKWQ",
-	"g0yR5PURDbhBeJpzkTENGV/ueUw/dfRnFWsjhvc25UL6fZgiz5W2kL6AVPC3eB1fBkUcuRSS/fj22f4f",
-	"3cn7vzmbu5UxBym4VZWDxuUE7IlYXF+kW1zMCpmBcZSskr3wRZkw1jBlZ6AN61dTG+ZWzrWjJQb2hTQg",
-	"jbDiCjLPWX7imUjxFc/wgL/UOS0gy/Y9cx8Xlo018EuUOIvM0XTQWmkTM8OXhi1mIpkNUPLxr0GxHQ+O",
-	"JMGacMLTVLgX8uy1dqdshRNhJjwzEPXy2lcfepMiy0YkNa2KeM8cd2YSFu5+VCGtowWrcvVGKTXq5dyY",
-	"hdLp+uxnOHP4nfW5ZRlwY9nRoQNyzROnm+yxyeoqIgdTDn7gvTDW4YX/4YEpp7vBSq26JFnjWs99rEuY",
-	"v/hJatt+Vz6hxn+HxLo3ka6FOljjKhIN3EI64rYhnqbcwr4Vc+i1rFqkO4iyUS/jxo4Ks3lyWWSeEJKo",
-	"vDZLAJP1W9YwEe/btbqJ0E4ULG80KHYGEg02YlYxDYmaSmGACYSxtfk1XKnLWy1+5Z7wlHA75eKj+vl3",
-	"X9sTHHRNJAsHVwOto+uCFs6xbV0IDTzLXk16J79sJlIeCj9Gq2BIF7N+mRcztZBMyQT1Xpk64ZI7cjUG",
-	"rp1I5GB/0Nu2Dz/9+k7elXt5LoiMNdeVcouUV1iYm20kuNxdeAvXmuPfNSMDXs214AbX0Jyj9UoKO7sA",
-	"YwRxjeY+HLMzZlTSmzVoJ6HFjIRsuQSSylghrcgQj2g6On0v75jaLZQCWdQjkfof3PplbTq/V/WxeAgT",
-	"DWa2YdVOW9o26xs3JtDakfUyCkin5f/S+x7hqHag1eROn982+Y/GWwbqF9Y47NVtNBbSOHf/xpUz85ts",
-	"u/HvCyMkGPPEyRHvtzPh5q3+POOW7EjnbKGFBePUuzHMeDZhajLorRIUJ9qMjC1S/3eJE03mddhylHP+",
-	"/pxGHx+uYwfKTnI5aqFYx63TJXbVePW4dZyQaWGsXu406SUsRzkXcpQr4c2VbTt8fIMNOsoFevf9+fFW",
-	"2Gy3B6xTEO2Iu7uRCex2KVbJVgaxNvCKZwWMHDAoIwIib5v/YwvAPuHznItpC31yGoaEzOxMa8NUT+jB",
-	"NqLrnsrA3lL+uImA1EC0D9vfsatAlc1HSYXrm45nlTRsEqQMWCfR7nzkF2G8e1YVOoGdn6TR5XNuNxMx",
-	"7SZcdF6rdAs06XIZ8BQ1L2ATreZRUGdpciYBUrRG9TkzM3ByH2cGuE5mezVmVYGnsVxXV72il6BEyRMr",
-	"rniwtt8MoIzldvezxsH+qeJajxX4nIV5nnGyybfA2NbVFnl6TfDfIPXWj7SEnVVgiCpi0Fx+DVKbuFCe",
-	"TjjcxlWuEIIGRjf2924DxQpkpiY5wJyLrBf1FjNuDc9z99a5aZUkylluIsfXSWMTJn/wzo/4F1zLuxhd",
-	"IDeknhUHe4g6gv/jaIWuRr1Cil8L8D87qFkneE12eXhnpOya2vZNCd25zAv72ajdnL+vf/n4sAUsV7B6",
-	"1chhlsbCnIVRju7lxTgTCVMSmNL0z4QtVaGZWjSJWadTbk0xLA9kE+Z8Ar2qFBu+kGa1xvjWtwMZX47G",
-	"YBcAcmQs5GaU8mULzr6SwHLQzI2JmBvjDeHIuBzVCrYKx90eGGbg1wJQ/5VwBZqlTpXlRshpA9tLN+bD",
-	"7x7X3JiHbTpZm3haLnenG/kZ4DLly87JFkKmajECcu5svNtMJZdvHSNZeRbP4ppP00mNMk8D1vRYdy94",
-	"+u5svbkuOH83+34dR1H5SMmRhjxbtiEd/sDcMNN2fzWJY6xUBpzAWczhH14OX5lQsvOzl2fMjWBuSMRg",
-	"MB2wp4WDvIPvQWdiJ8tH81Ciblhd3WNtdW1Xs37VdUjaBY+Irl5Paw3PsktYGmYVM2BPybIvwbAMJpap",
-	"wrJLgNx9LTRD9YX1lWTE+SMaXvP1PTA1T1l0Ddy+EfpVnNZDXQervS1mVu/5H9fn6F8VGt8GTe8E52qC",
-	"x3ePrqX6XpQiRJAjE3PVi3pTpaYZjFBPQflWyEtI0SrEc5Vlqhoz57nBNciCOwGUF1blIlN2o+x5EdSO",
-	"5pafqEJaSFGB8s5wGv/AeP2Ky5TNwRg+BcMWM5BMA08jZpQbv2Q8WyAXm2qAMuZivo5HY1XIBFqW8CJM",
-	"bmfcMhqWNkQSIe13j1rNiyj4mpHxbrTmxE/xR5rWEYYT5sZFLIVMXIGGNPJbccAiyGN7vdeTQeQKRjRD",
-	"y+aek46acWPExL3DPa3BWPd2pVmi5BU4VWXHN/oXjTQkIK4g7Xojbtrva8epzbzrIC9eXFQgUB7njtNa",
-	"ZXk2QljqWmwZh0Ggt+PEQfHqWPTP7uezPL/pyte8bNU2mnC3upLaSbbcVwvQRCVubOSapQVg3d+ViQkk",
-	"yySDE5ZqPrHsn//5X2SsAPbP////YzkvDKT4bakM0xidzNyyWN+PnnOH0UaV41gqNCQW/dhRSbTwLY72",
-	"4FPofHRvqCvb7lc/+0bC9CNq4FvFgLmQ9W+PojuwIN7rwL8dHTj87GTEwgASW6cdom9fKgltSu9m9THq",
-	"vd+fqn3/ZRg7eOk//KJykDwX6Noxgx9/PP/hXf2ZfTHPFQlDGDh60psKOyvGg0TNDxTPxX6iUpiCPCiX",
-	"8bH+uLkU+b7K6cz20UsB2oNfq8hRSlVrx/PnP5+8eBGx40f7M1Vo5NXcWtDut//d/+Xw6N0vh/t/evd/",
-	"jn853H/4bu/kl8P9x/TVv7QZppHRNuyDwThWg86Hx03ofNgy0TMBWfpUa1LmVxBcpe3264l7aH2Pf7l4",
-	"9ZL5U3JcF8WVEM7jBbuDgA4HQShsDQXwHKTl7StMgpZSPdBGzylwpt1Fm38JbwWE2+t0Ct9BcAhFiqej",
-	"8fJGZunrOH4r03ngXjnIlBA6HHqvjPcofbJtXKvNth1AHZdUM0XXDm9rmAfBxI3Mw+XtbToKQtDaue0W",
-	"rkEn+C6qIuZ7c5iPW6QjWsW2rV0jUsRjyXqkCN3YqNBZm0H8CjKVz0FapmS2jFgmLoHF6HGPyUzgFCuS",
-	"BBfcYOQjCcjdsVmb38H6z5+e/fD6/Pmrt6OnL3/6f9Pq970TfCOB+lDihBFFDy6EAcbHTkgcsHMnqfNk",
-	"BqY2Hmj28XIo3SJR36K9CzlluVZXNHzJ1ILEZ56mGowZDGVvB5X0XXk3n8BCW97WF7HPOiWihZ7meEi3",
-	"pKdejrmp+ywRdrmTC9jHQOw4tpA+quFOGEJSGKvmI2RmZpuotnYbJUFa0fTUAvR+wp0oJqxhqZpzIZ3q",
-	"d3bx5Pyc9c9/eHmGOsbWPYHUIpk5DBsFKL3WCjE6sIzG2Pq6RrTqjfmdGQWAbLdK/V2Nq4CPrWvC2Eqn",
-	"PPDktiIDTrXzYQS7VCDAWx/IZ62mtqeDo+8e7XTb3ohxqz1WSstO7vndR253yTviVHPH12yP233v0hRj",
-	"d2jjW27/+k78qLeAsRE7nkTpAr/xNbcJVnXaW4lZBE8Nt3sNn+vgXMfcisDWMW0FnKtNe8IdoKEiuQ2f",
-	"SJNOrtOlmjBYR/+owZpqcRCr992A/Tacv14sg4PE74vs8poel6fveWKzZfAZxyI1MRqF44nILOh43dTL",
-	"k2AFCRK333Ev6qXCVH8YsKPyjObqCkZWjcK9k68KLLSaj1Y4c3PNq1ORIEZRcqUl4IDkL28QaLc+7srn",
-	"6Sh2oQXPaCRyjqaxaisPqTuODre6jq5NndaiWPEwN0HSGzCoFbRF80032aaB0ewhs8hdCd112h5GPOc2",
-	"mW2e0UAGNOlEFbJjHnMp8rx7Hs4c5JAXcRHizJZs4T71KxBiM5XRW4UOYvfeYLsNOewiKk+oWlHXOd8s",
-	"ZmgTcpyVoB5CDeq+0FOvlpxsw4lOWXd7+G4l69btQx1jS1m3uYvzi1fs4dF33+0fMZ7lM75/fEqGa7Ly",
-	"TB0gIK9gsnAqK+UDq8IyzvykLFEpMK4B3UBszbV3fFvZeNW7uCTljzzSJmKXkGM6w1RcNbIYWoTpujn5",
-	"6LiVAtWF2q13sCKPtgeWuV20xy00pNWtl9gQMbcubVXE3B7JXMqYm/2yDhmnnjFtA6YAQkJSFtw1YQn9",
-	"pCEKhM24cdgU+7Ex5kQzY5Umelczvv5ytv+/+P4/3n04/thqanXkYiQmIyFHCEsVt1zb1BuYFAZY/9Hh",
-	"n9ja8D1cOsoSjGduzUvMl5QEoZsoRDtEVCL29vD2IGLvNPI2IvbKLa/49kMK7Cb3fntEfE043g6dden4",
-	"+oEDbnM/gPVkYDfjGRpE1k1ndVBZlWiaI3dUartDyst72z042D/TxgeDB7fD+UmBVmFQxFSWgrE+CbDP",
-	"LZsrY9njw8O9Uwbz3C59JpMhMzDldJqdg2fd6fqYhfYAOIpf2X7Kvi4FxhStb+2wlm9FW3HjmDAYxdAu",
-	"3uxujAhu2jZjRKsyVl9rc4b1G1uZoCbQl4dTu9T2rLyarHw9fYX84cY+MIykcuMEg8yLNV5MNAyuQC/L",
-	"QMB202G7pWaLTXCTCHMNQh80u4lW82uY7vxTVu3+zK83cSPfRLtopW3n6BR9orJi3pIX1OHbOyO+ir+y",
-	"PpCBvJKAIlZKHBErjQAR84JnxErxJSK+HrFApCNWFz8i5il9xJx0G1EJmSgw/YgFZrMXMZIMB8Pi8PBh",
-	"cglL/FDzO6NI4KX9QbUqROg8w6IpVtU2gTp2uY9KopiIDIJEQXRBaRzHcFyCJxnh02IqFVaiKF0OfU4n",
-	"506isFisZTebqy8qtX4TBpMHLcgQxePWN2h3+aXQkq/92ieVhee1WkQUjnbYocOVkkZzIl5YdcI4u5Rq",
-	"IRkt+NRfywkrJH7vhW4h/Q8EQ+aUqSvQWqRw4iti5LljDSiZn7K0oPIMcIIpRImSqT9oXyqAIDEIUu5p",
-	"SDtfhTwI9StaJLPw3kYlbNTCbNyWSkNTL+qFRfaiXrkktI3ldrmDuxIvIKoKhAV39YYw/gpFX2u4ErBo",
-	"c8y7g9g98GYN61uYaApULUY3IiXVfI5WNZiLRGWYRGT5uNU8BDJR6ONtFRlSsJBYSFkYdsooXtXsHx0/",
-	"PmZYc80RGKwVtSScQ6ehLzVCdUb6z7kVcv+ICZlkRQppI0aqsJP9P/Yi+nd/jBfoPh99h6ZH+jhGW2bt",
-	"3a27oRsbZaJNrH0uyDLn4NYDVIVDR6yfa+DzcYauTzBsDBOlARPpNQSg2xt0RBsmSqdmU5GFo0OWcsvd",
-	"K68nQhEIvME3tIFAIQmNWqJXqDQQXchEZJlDpTpDaMU7pMT17ZYrXXf9Npay6uoOkFWH0uYVRSVO1LZR",
-	"neY2PKNCLp0BMCumTio7NPJvjBi8t5pXf1qlRnMul9U3Ql7xTKQjzzalCkbl6qfCTv4YObY1KmtoRGS1",
-	"GLn5MoXbb5F0AhdfhxYPmYmSCWjpqCNyNKdUC3O7qBs8mM1BN2sA1y5pbLDofNiS5kuxSxhUiQdVZqNS",
-	"1BdbqCJLmQHMuZ87ocUpImQJKtMW2vNSN6B9aaR0+Ef5QyZgfjtK++pCNyHXZYmhdWTVfNGY8Hoo5ZGm",
-	"dKS42Wor7brQTxC44DXlLxa28KKC8dZw1tazvMOaPU5Fup2ntUvzdz+Rmtsi0RV0KNc+aZFW6cI9/4Zq",
-	"unpesN/X1kismspSkzwkLGrKK4U5ez9c5aXD+qMhuN+dlbKjxhc+t2DF00eTURJAK/N3S/pUQdKb/AIv",
-	"1FWVV88s1Z4sLYG/8QDau3df3J1j4Q3kGU/AoJmjIfN8UZ/Cb95rcIaZK5WT7gSVBrPiKkAVkiGf3uIV",
-	"uKYn4Gs0uH9VlvNsft1Q8k8qcmbz11pdibSpxI4LkVnK65N2plUuEqfYO8onelFvCnMhBeoWkBuAS/ed",
-	"Vr+2c4bqFedyotry0tGRN5qrtEOWEFtTO+v7cFiTceuo/ugSlrsaj5vLWJmj4+y6k+1DXXgDrVlfgA6s",
-	"VaeV97Zh6KFaSHYJy3Y/VrifdSVGFzUMVpOJk1oZDt8XEiNy3RkxLs0CtGmfPZkp0xZV/Mzxb7aYkZ1h",
-	"ZelEKCyjh0+c6m7dOgpDIcBDGQ40pDFTsAIp6OXCLBo+8kwtMXh5hnX0LmE5lBOlIwZuBX73e2g+nKgs",
-	"UwssoYP7xpRrilxoBBnX9rcGcOuKYFhPlXTNcHSrDoj3vJYyq/S0BkUoasn2KKEN68CfsPazcSfZ+vq8",
-	"hsDXwRH/ucVw8hTdDmGAD4WtHwOe/KIGxeXdlheGEhhVrdxNyVkhEy36joU5FsYtNDRlf1WMsw2CPzG5",
-	"T1IoqDzrEkvC9a0TkDoJaABJVKOv1S1sITE7CtetVKitOtw2IRir7b2S2bKUPUswXeWf28NrbwahK/e9",
-	"4nncPz5lZ4E7lWXGgyP1qFn7KkBImaR/3CyAsAVyuqCg487egrFdYWc10r1OmSCIAltOiUQGFD+xOcCo",
-	"YdCoh6R18lR12b6EG97VaimDDvxRlzWYr+FOhRC1HXWc7o/txojrmVT8NG/Uoo3StPoz2/Nvdhxmebbz",
-	"ot7S6LW8PY3WeXS2eOuNn3fTQbkdrsuWjqE0Vt6dwe5d6EJJKg6663MpX+50NlTMe8dJN8BzqJneUYdZ",
-	"zXN7vQ3UMWGbLW3ZDtbVoiJ/5uV+V9fUdtCb7vVtCVKf/2qvdWXXP/q1yIxPc3BqKuTNSsFfL31R6Wmr",
-	"6epnDNHzPrDCrDXzoEpBYkpOZlX2DTqpRdf8XQnpPUNbzaT1CvO3Kd1eJjVsKt3+Ajp1oN0rUlPeppmJ",
-	"vFMobegc4SDZGDIlp3iAffeFwbzEvZ2Fzxfliy+K+Zzr1qJht6kSnWshE5HzbK22sy+nHM7q3S3ziG9c",
-	"D3plhbsXeKazW7/97oztzblqBOLX8htc94B2C4paOaCqc1ZAiHrmjk+srhbffVSfwCPkz/wL+YTo7TdS",
-	"SHa/qZWlbQG/OuquHW1FkLfSzBuvz79jA5680tO6uegahxYUy1sWHfsdlmn7IlXUXq3wiVX9j6rk3KKq",
-	"zh26Vm9df7sO5e6xrJi2z0euRbyO0SZ/bH2cFU0z9UQD9SlRGNFkQedamHYj2yetEY3bitbvslH9eX3p",
-	"7du+XoJkHbo+kcP1E4DkHRd6akBVG8697u6m1No9aVsbpDZHT3jHGzBgnyg5EXp+TUpeF8k39skK4z5r",
-	"+6XGBu9eU9q5OkvbuiBtcyTZdpFzVcyhca2vovjRUKzjGhH97hEKMsS+TTIFzSZKn/oYfgr6E4YF135L",
-	"65Lb+faPr+Pbbx+7m3d/F6foqu+fp2y8LMudGcYNiz98aI9G//gx9ujZoFqHhzuGCTw8Prx9mEBXFMDx",
-	"3UYBPN45CODx7Xzo7S7uxzv2SKmFf67c9LMn7E+PHv8P5uPiGOGaaYH21kDRC+u0FTbnyUxI2NfAU/zC",
-	"jfYS2lXZpHA06S6M1EkL6tarnaTgWrm3Fn1LSGO5T6RqickIvWd3S0CrFyQNsNcRpLiebPLjm3Mm+VzI",
-	"qW8PThfghm+vwO11/lBxopJMKIRgA8V8Q42jbsYu1ppn3YbHNSdrXavX7koX7UKS8SWdo+/B1w1rEx8v",
-	"xFQW+ecwHzasI9eUp5wWesNHry+abDMTNg0k5dLaLuaiyHPd1RbuDtWdS7FdHa2t7a9uOG6bm+02wNqD",
-	"b+iB6xX5wbDrdUx/6TaVCQPpCeMsKytWhRoPWKaC6lZhuSoqXbWHoZFcMix24+O+BrspPXhKYT3l7ms1",
-	"YbaEq9YOYlNBDp6mbYkUb9TCMKkWzBt8M2Gsr40HGjDmhLJF2kPJfbrTyK2gtQQzzl/NV39LSJXqY+h7",
-	"IX1BjI48lDLZyXS8REMOnPqySgZcZ4KyYMrGn3zuM+eUTNzOwkUPtnhhutNeDkO2xPVSX+qgqxYbmB/O",
-	"velME8wooEvasqPV0i4IDusX2Djoag3leWyBwBuVKvn8dOIWRSB4I7azqwqEzx67cTxnW78zYVnCfaOz",
-	"0n3FYp6LeO8GjYdLArgaA3wdqYAm2QIUf/X3u9o2i+hoWdCrVTCoZvkEhv06I/xC1v11cKx7q6qcgDJX",
-	"IHhguUDsLFs+YJeL0KUlNBeg9uHbTrIkOjvml4VtruWNhT/pIqu/fUJ1+NPhd/UXoW3E5uI9pCN6T69d",
-	"j9uS6fjk4qcqxZFX6WWFtKaDi3RH99YQYvNF+0ylwK93CAN+6xXzzT0v19lM+NU3hoK8jFLcCdrDazf1",
-	"x7x9Z8ubV3+uGrO2pRGoRUcWYcKzbM27z9RCYpQqtirhSx+j2mzsXYvDEmZE7dDW3/GTMMIpxVZ549L2",
-	"wjfCjKjfWktqe62dVxnGmXDLMzUt4BS5xD4VKk4yzIS07s1blr+h6grkuyvfAUIuLOSt+bc3KBpZODQY",
-	"IRK2pO2iOIaVAqj4Mu65QwIrDIyc6H29GjLNBpMllNWma3SXpAOrA0T9OktIbO7rej6FVTy8WQPJcpbM",
-	"W6tu0Ae+BZlUvnxgsGzEaa1x6gPf5seXp76ucPFx0yncRELsbqzRYSHtaPt81JW0VCcGvs55e++xGSdJ",
-	"DLsc7Uofbuq/uTEyl606rtForI5uW46soxMkLncTBnwCEa7kpV9Ifgvv7yyFYfg8z6CtFJtMQQMVlKBB",
-	"5NAYQ8ILA2UBg0VLNcB6kbVPSuG39AZuqUeswaistWTg64wnMFNZGqrjMQkCcxi4b8AnqVAKz7IxTy4j",
-	"UsSBJzMnHTKlnfimJl695nkOXHPfN/GGaeUrzYPpbiqqX9vODpd9M/tk5r1dG81+NcfYRup54ROoV/uq",
-	"pe1yVC2F/JqSIrU8bG9g+gNfmqpbXKNjab3V5eYWiO0Vz0IloHoBgy2BN1XieEvrNy82OwFrh0aZlDte",
-	"23o9sxwP+d2Wu9mtn2X77TWJ7g784YvdbmhEm4FBQ5QsNZSasfA6/TA7L/GNvx6mJIPqQqNQys1J/o7E",
-	"rIYcPNzOtW56zTeKzPuMAszvQvxYvx11CTeMP/+EISBtcPOjaYvf/cRdmtwvoyvQ2GByc0oshnRTij6V",
-	"tvZ9CbERDuOWxThbzPp8KGlKMithWTxsJO59UEyDAes9H6GNku9dszcYyh9lWBGjsHGnmEtl/RCWg3JS",
-	"kNK+Ky87e32OGaZdqaXNbd6qSMkn6OixqRPUyoW0LX2lN8FmJ08IFq3pjnMlKTPGFmDo0wJSGT7bWaH9",
-	"x4kW9MFwW2j/scCnWwvGGUgKLezywqG251HANeizoq2n9hldvmMFDglY/y8/v93zUNGw0fjrZf0sH/3z",
-	"P/4bTXRIPvCa8Q3VKc+szXsfPyIppLz29Yig1yJTlk2ETNEvR7VBfNPaCIsSAjb7No4OCAMpmxeZFfuO",
-	"sg1l4GZeWOWSPX/+IsKSsIYqNI2XzFs6y06iXKbs4sVF5Os8cJkOZdna1fjK49jTE4dqoCUt0AOm9CWk",
-	"g6Ecyj/8wZ0lSOtxa/CHP7ALkCmL3fdK+xDEE/Y9HgujIB48XwrjiWt1n+hrKQwL8vbKjSA3jw+ujg54",
-	"YWcHmZoK6fCbmZnSdj/D9p9/+fntKdMgYTGUQcGtnvHu/3jzxcZ0s/EevnIo6flc7DusjgcMs0zsTMgp",
-	"1rxMVA6+zIzfxYpZ78S9SqRDiTsIlakb7/a59uzR4SN/smjbNn/4Axa3K0NmYp6TX0soeeDDN/7170bJ",
-	"mI1VKkoocBLPOIOhXIuSiROVQuwI4KyYc8liituIqZl4XIWjYG+MyCl6Q1nF07AJF1mhwUQsJmfaL+/i",
-	"8NJGp8IcNEW0+Q05tTnsh1TT/ZxPheTYQVjCoix1fIK0mcVYky5m/aN9xz+HMjiLjg8prR8XXFN149JE",
-	"6RQRVRiW8ylgHJkfcDqUzQeEoVJAwaPLjcWH/JrPU5jnCpNNHWy/fnXxNvgsidYbNQeCBOIc7qbj2lP7",
-	"f4VlPJTeqN8/2j9+/LgWYro3YJUnVoPJlTTodsPCf07HPn7EZqrQ5oTxodRg9bJsTU2+YAex7jCcxMem",
-	"YMl+PEXXvhs5lNV67D5W2FlCeoIl8eO90+ZE/h5TMZmAdpKpmzViDgSqkg5htQgoiAFWZBnThZRCTqMa",
-	"LP/JH+Mbd1R4m8YdoxdwDIICFR5MEVxWUIK+9Gh5OpRkqCqPKeFaO4iP36BRZi7sPv4/jupfvXG0zy0s",
-	"JjLX+MmAG+3exNmj4z/VpnQnvX82saBj1qdCqe62KMSHZkICtLaHJBPu4M5flxsgiT80tWOvQr6nGcrS",
-	"79ogo1T/lppy5KD3z1+zcZFOwYkcQxm/39dORsCX7iPVjlk/dlPEJ5gbWOQR84vzWJKJSzhl8QLGM6Uu",
-	"45OhLItpJN6O4VgNuoZJKTJoIsRncSZawB5e6NOOe/j3fX+z++dpzPqQzBTUOgj4kyHOpCQKV2U8WZ0V",
-	"nr0+70W9K9DGp/EPjgaHPn9X8lz0TnoPB4eDh+SWniFrr5No9/eUaqqUybXnKbrdjD17ff5XQG0p55rP",
-	"wWJ1i4469NWQAwQZrEW/ZeATMrt9fOcEKzoiXNHx4SE5J6X1MSZ1Wv5370QlRWS3dEg0RKJwsRrnh3RP",
-	"TajQSZ9ulODJQKIBHYsfo94jWlLbm8qlH3zP06CR4CNH2x/5UXLP/yGlhx5uf+iZ0mORpoAy8qPjP21/",
-	"4q1SL7hcBnLinnu8y47OHX+SPKMHHu60nysufCE2VPR9Fhl6H+pU64Epxf8mT8MKv1NDLaQ8mL6jxvst",
-	"BoNXC+koKBKmdC5kydZLVSQEcvUfHT70us6oKDWVuKqU7VkM3buj1lidGiM7PP4Gs1ITV8jDQdhybWSp",
-	"cUBM231Xxrl+781EnxANvC/mY1OV8XllKyh4dCfvTtuw0J16yVOFNf4KvnbEO9wB8Z4oOckE6XSPjnZ4",
-	"xWu+zBRP3yr1nGvqNvHo6PEu+zFF7nQPSF9AKvhbp1UheTje/vBPpdD6DGPAvyW6QnDlpElPTtrpx8eo",
-	"wfgOPoR6QiL9SFQltMZoIvcbbBFdIvcKkjxqs2BiT2nWx85UyNJFFfu44F8/Q6FdbX7ipbLPVCG/KUih",
-	"m9kKKdel4ETezlPqYVIq0KTl7Iuq9Xsr/zrz9grHAp1mXMl2xmkoNeNb3/E4J++SSocKDJdDyRMMUjh1",
-	"Y2mqxUyVADfjKEGG7tFB0ScRx3d4GcrwkgF7ShaFBV+SsfDvyvdowI049a2heoTJhpI2+sAwrTIIK8TW",
-	"CRiDFgqYIYslK0WtAXZ4vOyAzVoaYCNCeb690omP5OMm5p7hg75N9R1x1dorSkTdhbl+Qvm2sLOLEOLY",
-	"JuCG8/fX2Lg9qq/wmenRdanLPZv9gsTTW4Z7J7+8q5PSvyhUmVtoAZfB2h+SZEsSW9hZmRWEcSPr6jm1",
-	"dJn1PtYpKarV3RT0Z63ktCKTjvL4xi/BnoBWlsp88+jwaF2Ix3pGd0QmGrWSvjb64PiOpxGflxDco+md",
-	"o+nT9z6uNCBCWuGJ48dlza8Gjl4LMxWFP7SjJklcofGadyl47o8GaG7RDLcv5CkqfnUvhmHGqnwoF0pf",
-	"Ivu3FD9klWJ9XRpGCbkfHR6x2IPxCGQKabzXJhQ8pxXfDZ6vJG/uhOktGsRzNcX+yIWtKxGlywQDxoJ4",
-	"V8jCODC4uVJxj4Z3j4bethxEMb6CClW9tZujYsDrffTRHyRVQY121Lxw6oNblKP/4eGoIV5XljMyjMtL",
-	"L7KnTNi9aChNjgZqHxWbo0hvwNJQ72Dy2gnSHhzNs8yh+lD600Az23pg7UnzjIzvs0u6tTfWC43aT41i",
-	"dFMDckhgv1v0+JSuIfR/VvrPmSylB7qcmr8xYpwVBoOTnBTxJxbjkJH7Lo6GkksG73MfvtQY4b+O20iS",
-	"r33SKMtxRwSqtebKTckUFvYO3ESYsq873jTeZ4B3vIGbCxf3CsO3TwIv0BZQpzUVBs5xb+36wo0JoK5C",
-	"wzoML9mCL02J3seHxyvuYnLohrLs2ADH+kgLR9GGMtTiD3TSN+CU1RRWzH1zyUypS/KGllseyhnPHdHk",
-	"E+vVE1rMgP2MuRjlq1iqwM1OhNX7N3wQSJ/ykY/Q9x0xkgZQUNpzSFmeLdpenrd5Xx3doq82GFM8JH12",
-	"InUtWer4TtfQ7rs482Fwp+F6qkMXk/odrkLLvcD29VKrF6gtsSZJweu9OX3y4swmZckW2skwSCYb8VwU",
-	"duG+bghFFJLiRA2MjRYGaVLKinyAwWWoNZHE0hQ4SQTSXjsTGK+mMmATPhfZcij7xL9psFslcvBakLgj",
-	"bmiWiSpZrKm87bVTEVxFsEd8PVrYZ7O3vEWJ8729N7n8RknHG2XRHdnEuNuQDQMy3a/HZXeTkGeYb2XE",
-	"VEK6LySFfi9mqlbOxjczLqMjlmBZPwRiDOUULHt0+PC0LYAC9ZlQP6SMn9irxAqrGB/KCSyQA2IkLool",
-	"+MGtZcCe+jotjpYaZixfUgUyVkgrMnQ5DSVpS+0ExJ3GT/XD2EVVISsnSU888OfBVx0r8I34VJFTIkto",
-	"Ah1xq7VsgjU8aMA6ReRtEtmN8qBVN0/w9fewvgEI4chuahyx3KdMBx/LGSSzhdKXpjQvjguLcOmYaS2f",
-	"IYBnKeQ5tormgrAMtGbW3a4152w90jPEIFl+CTI+Ce3JQOMZGiao7ybKHGYobU3NbkMJirO8I17arNP2",
-	"ueOGtrPSusUoqp0kCUy35rH3hoSvjr9W4T5rIdDl9d+c29bJxAbbqZjK/SL3pKhFLWdeK3/0RwpJX9HL",
-	"rSK09nK+IxAPTKAjpxj2ixkTllqIzrmjTzWKN6zoUj9uJhrFTEjK4piDY80/BrpVa+8x50skNUPp454d",
-	"AYyQ8O2asHXCxsrOhhLtwWwMS+UNG4He9Sl3E9USyZwMQJHa2GFYpyznmBkXDWWiIQVpBc88CVWFzcQV",
-	"rOedjZf1Q3iAFbeyocQr3xuwsypQpPRBBzpqyzqepZu4HkxC11GacYxARqDszB0YEhIMCW0YU1pIMcol",
-	"y6c+Jewu6HEj6/E2htuaOBhA595A+3umq6+1ugIin2YmcqbIeOXB5NPZakNv8XrqwUoevyMpYViZMoFh",
-	"wZZbE1HBr2COECH/jypBUVUulObQYSrmZfUwj48toR/C2Cflsu482yFaC2GX2bLccBV1TlWDsRaGG/Vr",
-	"AVjWiHJYa23udyIcYX+hhfOd5lyEl23Puih3/XntIN9uykR5YJ05ExWCdSdNnMklozgsVDVsZ2rGgIVG",
-	"EZQgg5VbVWGH0mkvbQ8G4cVnIBrWr/WEoc4zEUv50rH+kJDLqAPPXiX6YBRovNKhJ2ZjjUuhrsY4/1Bi",
-	"WQfjw0ujlRmo5sMY7AJAjrDAAVaAiCm6FiNPaXKflSq0GbC4VkUmZvPCWJJeOKMyYWXl/YjxoaRKDGiG",
-	"VZr+mbSdjFpI1n90fFwlnJTepaH07iVhGbwXxrabT0n2Ddj1taaahPV9mWST8nQ6ja8Llmo+sSUqfebw",
-	"13vZ5ytKGqnkjD522kbI2OugpqsSzMGH8HE9iaSlYoJ1Sk35Pkwrm6Bvpo9GoXIuGhnvnbIc64QJT+PX",
-	"BZcf8HU1erBd9qdHfnMh398I2NHp18GuTHnzNSyqGhV1cbaTvbfm7v4b2G6YOPxslPYL0dffaPLSKwkt",
-	"UIMaUbfw1xQPUI3IOUbhey2iRsB6q1y6rlpsq4zzDvPLk5ZiMX91YuNSFSiYYakUnoAvH6Z8pJw5RatV",
-	"aF8WR5gNOl66f4ay3wzL0UUGFLw8C4JjGVbjZUFMefImq73ToYyzbB66scURhdMakDYK6yGRknzg6gq0",
-	"FimcNsTAk6GURZbFTMMcE6lQu/S/D9iZlymUJqKdVndVL04sQ2WGBV+eUnAIcgWlme+67EMHUXp1Fxy7",
-	"iwr1GGonG69yDansCFKBtUzikxXWsXdKzgidzLD0C9azV5ahwyJbY0B+WHsENZVDaxCYu5Mhfe21z+zD",
-	"35Wy1SK36IbvM6nuZc/tsicRg0oIuJG4eYCkIxSZ/6yEvtWk8GQGyaWvexV0cAmQmhNHZahnpCM7vvBi",
-	"xHhJPh35q8k93oM6BenIji+gS8QeRSRH7Mm9EhgGqdUlm5hwkbnXU+e9urrtCy6ZemevcDIPjH9gD40e",
-	"hsVYChNLtMW1aj5WzGEwlM+oQNWSpvfGuhPy74bOB1ZzSeVNkesoA76BG5oTvNeh9n6apORm7ri4uaQT",
-	"aM9wJRD4mqQ9x8kd48K0Mm/B/I3pGr9x+nSBFWADDvdJsPnnf/6XF1b2bkiuSKj4SqiVU8iDMFRzNUgn",
-	"FHlhzeH2XOmvBtdpufeofm9WWMPY174fVdAgKvl0wZesX/2AWOzh/oZ4HCb7ShCZOHW5Q8ernTbWchZS",
-	"sUzJqcNfykNrNo4pNS6y9MuU1V70ldCAJ35X90TgngisEYFnQgoza4i0rF/ZF7xZwlGAEjluSAJwqq8E",
-	"/18qqinqODUW2ARpfbCmsGRkN8Uci/B+DRj82h3dPfreo2+L1K3yUuieoDt4UeKvw1pC4BuiLGHB12Uq",
-	"qCy69Iq5OyvGDfOWDdQ+Gv7yva8Ei9/gad6j8b3W/QmtglzrJVOyUrxrHHsnzZtCXjeX9D33Y77pkr60",
-	"ie3BZf5A7uv3fhoHZO4TUXNuQoB4dxRaWeXr9oV7T0k3o9BU/2If9W2onGCoHVilXtdj8svihb5+Tqje",
-	"LcxQlj7IbImch824IXeiz5Pz2fxlBeC+KqwRKQxlCleQqXyOfkTqzUDFPtBbx2KqWzgqdBZj7RIhk6xI",
-	"vTk7UwnPhtKCcWxub8DOJ2V4bbBDjYHNOObd+oYJGjK+jJwi67fjduD7iJTMy1dAEYY9PnzYHURWlkX8",
-	"KkPIaHVfJoCs/u7OasX+AvqlI57SPoRkNbBAsNq7r2J87xTcTl0J6rBJhhM/QyOaVora5PcHH+jDboWM",
-	"a+VQ7wsZ/26Uy6ryMVbpEgEIWrn19RgCTlUvfoxe2s7kjirynCldRZk/Exn6ZRM1HwsJxLjPXv4wYPGv",
-	"MZtzi4WCceqhJI3OqXKRL2zo42ecWuh4ABfYGzxiCTewL6QBVAevAGtb2JkGqHWWcU+j+agwPjAJuHby",
-	"gUzh/d6AvaaEEg1DeQlLA3bfCZhpaIQjUipTzFKAnGTPRJnQAqryG6cKWivrODn2OZ7ZF8o8oeyZkHVS",
-	"Re215500rQO7WwOiD58ijcUdVJnC0r4dnvted30nKeyVhZvKr7En4B5tu2uXYXRjYav96dYXcH7xij08",
-	"+u67/SPGs3zG948pWUk7uEyh80xpTONlObcO/Xsnvf/9y9n+/+L7/3j34fjjv7SfbOetltIhde3z4UrY",
-	"2sJYTp2+W1fku9NNtJq3X/OGxoU7rYj6hl5rMVge8bZLeQvvbRlN4juhbyIj/VUaste1zF8bq7teb8m7",
-	"VJcdzmxXlj06fNYsrN+4TNeSvuVDmDqUZmKdu6RtNZinew8BsDDMajGfQxqxTC1A7zvoTSl81Cyl5e/3",
-	"kxkkl5CesnyGhk6ZVs0OZYFyABtDoubAng6OvsOil/R9rQlXg6xha8SgKXu0iv2AOGKQGQp9jTVMhZLo",
-	"oMXO5xgfRmUzqdw/94vCMjYrqyK3rrQ8sZ71DlFZ0L7IZCaMrWdVeGsCRoahwIA9+GjBaAZem+KBYZdC",
-	"pqwfhy8hHVHFkIjVv0vVnAsZR0NZ/xaXHocmQuhF9tmzc7502jynXQvJDFyB5tlQNtL5sPXUQiSAKfMS",
-	"fFxuWhDmw8g9HmNAs7kU+UhMRkKO0A4+ChPFlNhOh2D8DOuj9vDUw/oci8QzLqV7LAxAFvZSIOi0JWAX",
-	"86/UkuDW9mXsCL63e2cSmrvM+9Sz35+mf5ZS/H1GWLNK++ta1MG4yC43lEPqZgcGMkiwMErVJDYWqYlZ",
-	"n1s2V8ayo8PDwz1MPOUsnqD+FVcGU0dNMSKW9LI+0ujcLv03/gUm5DO45e4NWEyaWhoTfzBV2K5/wDGm",
-	"2BcKjpl1dNnX3qDVhhrCfU8rAz0qpXdvlg3jxsuh9L/tORp9KfK8nJlxNldXQEnLZffcJVu4T2NIuFf4",
-	"htI60LW1uKlQxUll6Q6dZr4vssugwt0VEXPv+Nx5EOG9b8AUWav8+HPQcf39pSK9r2j47ZMowqiIpcLw",
-	"8NmA9Wlb6CxXk4iwS2lGJkc2d4pT5vFgI12D9+5Yr2skertGl059oXEkO0JO8e1N8TpixmrgcycFG/bj",
-	"22f7f2RPLn4K4qFvN6zVYj299imussM2c29IuTek3BtSvkFDioX39iAxV002uDpPq9ju6wwZR0DuTSWf",
-	"2lRCNB3SxjFv4yRi7mi0OcA+9rDYRVgesJ+1sICCpGMaxFiwKbww3mCfwQmLA6TErI8RA9FQZuISPM9x",
-	"v/oeAVghZgzEXfYiMl84rGJF7iSPaCjjeZFZkXNtD9wP+ym3vCZuuzcGC4obhBI5OGldLoeVGMJAJioV",
-	"cootICOmcHc8y5aRDx/Icyx+43OYKZxuKP9y8eolU+O/Q2Kbb/EPxN6I5Gd355CCRXl9KPvENHGtSrNg",
-	"A/r+1YsId3z0Hf2GX6Cx52cs82P2j44fH7ODoXzOrZD7R3tRVYgwBeoEr1k/juKIxacxViLi4/oo4s5D",
-	"qdXipN5QXy1CBl+wHbFEZcVc+rMvY/h5oEND2VeaPRfyEtJzueeHn7qpTCChwrJ+GPHAsGHvpbJgToa9",
-	"ocydCDHOYA9DObyaMWB/xvUZd+7MKlJZfNbhYsZt1Ux8KB31i1heyMQWVLJSUcV0ac2pD2akRRk2VW62",
-	"pDBWzf18Q9mP6YvBsDg8fJhcwhI/oMWpvMfazSNDyMtZTxhnDgyG0sMBVk/z4k+fG7bQwlqgE0TzzxLd",
-	"ZxTyUy2bqldyWpZT5toX5WZBdcyDlg9LmYqQOx9AFU2T1dUeHTKHGnQv3HiFTRWZY3SMsN0pkVh3MkRf",
-	"YI/+cQZzp6iyMU8JQvD4J2W5YIdRewN2RsiGpSa9Nvnk4qehdCqumPMpRP6kWKqSgsJ7OJbIHCt1ieE3",
-	"ldC4V7M4knkUDY6xVHbkKMeAfa9SQe5Dlvky2TUiQvfef3T0EMOqhvLF2b+Pvn/1w99G3//t7dOL1gT8",
-	"10TqnAR3juexTTh90UoVWI0oRAwG0wGLPwx7T7yJ9QUX2bB3Muwheg17kUcH/M5d7LD3MaY6yiVpWyEq",
-	"bOH4vnsrE50yiR/cxfL/eOh4fiuX79KzWyit+zoQN5R4RAa1p97S9IHeR6yuMqvEgt0nJSJCqn+QZxw7",
-	"H9RGXcl0MDf78D4B5IdhW2svWdXG61MSUyyPgaepIPr+WjsQsMLJNCh1R7289lW1oXaZBSHeXUAp6Y2F",
-	"5HgLKyfbWPh1oYj1PWL88z//i+hDRQVQ2FuTKWu2jF9oD+/KUTQnjtpZZPu8phHCPo+ObTLjn9Wixt0N",
-	"+Uko78zxj6isWlyyNXNvPfn286dnasHcf7xCvoqFabRQBCGKGBoVe66Jul6qXRV2P7h/ttUaO7emrKbQ",
-	"rIk6VYFjdpUS856c30oZsW+rKtgGp0DUbid76yvcZkIifSELfa1VgQO/GXcCrq94xKxav/t/A9t+8Z+W",
-	"XP6AKTibdOt7cPpUlcLw5svg5GBqjFoJQwlC7ZEIW/PFPFG6o/phz0idCoVnqWVMUAy4hlNWuqZoNpZk",
-	"wLXB+jLv7VCiIHJaK28l0hNGtbwsv4TKR4XTq0njxFB5Gcqy8BgKPWhGQ90lz7OlU6zK1pdrDnUM0aeI",
-	"C+q6ZbwVfTVyAX/srrdVIujdeJe+TJ2tTS5ycv/d19e6l79uWF9ru4+dEmK7Smi+gLtkiC+gO6Uzy0AP",
-	"fvPFzX+eKewazLOM9P/2xlAhNH1TVuMLP+abzmqkTWwP1PQHcp/VeFcxmv6Ad0htbILowYfCgN6mnq2n",
-	"PVJF0fDaZraj/43+cqLOUkkYyjlfhp/sDOYGsivwuZAZFtrDJlhVHiGNTdtz2d1PBHw7pgXRXPe5P99K",
-	"7g/CCQ8RFX2lHV9sppPfPAHoRwMa0386Jfg1iB+wVzUQn2ouLfl+LoEqVmERBgRhrTI49W0a2gA7hbmy",
-	"7YBNIm0NsD+95EyTfxnZ2W+sQ4jwd/2F5eevEGnvJe67rGhLYPfAIN5uYplKTzfJ3q+QI/+jo8Hrp0Oi",
-	"xnt2aDE5+F20HCIN5IFpbL12m6p+asQxdiP8KNoMWDwujJBgTFmTnSomlPXf0Vs6Bz2FFHMufSn4E+pB",
-	"tK2YfFQNQz5H/YqM5ctuNrEGcJ+eWdRf8WVYxnWh/ZtjH/fE/e6IO4X3BcxlHnOpdDehbTeF8EQ/DDzI",
-	"svkusb+k5XCsazIn7aalpZYPD8ZYDrjCaCGwhZaQnrCY52J0CcuRARszw5cmdNxyc1LFwJAEF+M4VegE",
-	"4pBj7uZ11BC7PSPhEpkV8oQ5VI3ZHLgk+7GaTNAJgwP2hcSIlCuRYiti6vzcT53APBdSGCuSsvg50Ue0",
-	"LWNsiQS7UPqyNfLj38A+z+YX1XnfnWW29poOShFuc/B7bMOXcTkt+BT25yqFrA0FHIwjbyzsTipRjDN5",
-	"TuiAw118oSFGXwUGi43Rg+eAjjSiAGIPTOiGNyghPnagvdDCwr5juifh6T66JrJsj10C5L4UnmeeDtoX",
-	"MwqOAlYCMDZDr6r1YWlcrXLDBGbVSN+iPAwnVlF20eXUywUyhZ37FOJbGHzK4mFv2IsdzlJbFWGxp3oL",
-	"nuPqyoAifGXG7UTp+YPWpJzXxRqy3IHvpHrDF3Kh7I6o9+z8np07dq4cZwsYGDGkOxGrkZyqEGYrFq4R",
-	"uRb2fmCBgrB3rP3mkJ7Y5PHhYcmjfcZJg7xQWTVIQxHPLDthsbosubtIZlEtjZFjhjG5u2mj1EykQT0p",
-	"M1xIhlF4bKG0rw/OHfEbZ8BiHDJIVOqEg36WzUeh2OglLCPmvsD5sQ/TRBUypS9/LZTlI3ifAKSQRkPp",
-	"vtSYzE3RoDSsqO6LvsAAUiUnYlpoN+if//HfrSLBWzCfUSZwb+tOBgzhbu5S2AKkHdw7HNbw7wVaOZkV",
-	"EoXbzJ9WANik0Nrx6U6Jog3ZCsOnG32Zz7P5jzhmS6TwM6pUxJes/+PbJ3tRkCvYw0Ps2cv4VHUF8m7O",
-	"cNolo+g5b3+5VSlfDtiZT1x++N13fjHIz2L34rhrVZtSnXqfuQ5LuIQW1MEfMAC0dDu5g/AZjJ4eC82s",
-	"sjy7L9PyacV7LN2IOIT5EilfRqv8Ea+gRKtOpKyCenapgBbKnrHxksWXQqZe+tfAjZLxaaP22RXPCgxW",
-	"4hgDpW0I71pPrMOik21lxi7q6/sc1cbaMNJtdOc01dqK/+qe60x/pTO7ybxv6MkWenTGcg0T8T708/Zq",
-	"Ul86IpIJA+keXUvETJHMGDcs5in/n5T88q+PHsXXznB8ePxFS0XVjmV7IAJIqwXcd+7vMhmshvh1BhQ0",
-	"yMYu1Z/IFoagRylMAR5p6pMQhwhVOaihrNWDilizFlTkuQvVNXKC8NnFk/Nz1j//4eXZ3qn/3lD640IY",
-	"CMWjQr0oq1ZrRbH2UlFO0acSSFUxKE/6hGHTAispUa3RYLDgksX/09HBS7SVDaXfXOTj64WcsvhfEedS",
-	"MRXWlFWkaCU+J5H7XTgp+oxVZZvCpstvjE/NCrGc3KJRokQNOcXcvqEUVa/C2nS8rscEqQ57+rsnHc4s",
-	"I1ZIHzF6OpQcqwHhD7WHj7rLLdWQ9GutulRb4nWKL90JIesyixD6LHjbLZ623BrSuU9ZIGqHNZaQcV8o",
-	"6neYR+Thg1WV2qKSjFGec53OdTOUFul058pSzeR4Xiug0q/y4z9hxvteFLKghzJGFP0lItnuXUy5uyEB",
-	"HIVgpMZuShobR56bRFhtEMXoiMVlDT9fuA/lMyrXR7vyeYtVV9ihDLnYPhVaacyTxnxdyuYVU+nEwb1T",
-	"xj0toUfQU5YO5ca3Uh60Y1Z1ud4t3V0x7SGswQ/GjGetFg/MgD11n9v4PzdUaTFZ5RTxgCEuUGL1VOHR",
-	"qyna2XwWfCCDobgipiU00i0WoKGRzu2rfBHDDHnbmBeakrUrzOmW4TOpy3KGTobkkgHXmaBsap97jna1",
-	"iDLDCS7HYFg9R/wwjKKcSXaGEIlnWMWG5VxjVraTIApJvjesmPJroSzsNWpFYuf3kL5dT9p2x7Ata5vt",
-	"kLT9fZFdrrFvc2v+HbWlhBHgu+PFeyVXpv8ygSyrUsX6wcQSz7kseBZ31mS5C/3q51CSjTJgEj4HqkpQ",
-	"LctRl841kbP2FsVidik7RGKqQxfqGtIUfDsKojr6oDGhres0p2LlNHcvU/Q1JL/fRaa6Q+GdE9W/5dzx",
-	"GnLsUF1vxvMcJHWBCTzgXhz8HYuDxIMco3UMdKVI0g6i34faX9fOVhiw58DT1yJTFuNzsFRPKMuMhSCD",
-	"pFrJqaG2MGY4dmSeN5Xa328Wwrdi3+LUToTMFmoyaU1q3Wjj2ppX3ATT26UXezwog646rfMXS2NhXkVn",
-	"RV7Yq7vCzQOWF+NsLYgLpeZ1n3nEDBXvGi9ZjG6GEQoLMevPxHRWWgR94auhHC9Rhxiw1jqYiHYoMGFY",
-	"XEdHkbflTr9QV5HqaCaqLJWYFsbBSx+rDRnOnUI7dcJsxDQkuhBOoYvQLzoCY7kFpw5Kxx+xTVqHOBUm",
-	"7hIFj24gCnZtojBAdbFoE4nK0pEqnICUzCI2UVmmFqMijxyZlnaErXbwasotzkHazq0UBkZu+jvcClU+",
-	"tSwDzKiRwIyFnNQ+YTA2SELWWUOSft5ZEwiA+MQ/d7cOjPC27d6L8jzunamf3PERikxUMLcaTcQMONqK",
-	"/vyidFzU+EVFqbsdIhcWcrLFkIRBJJZcGbmiBsADFqeQ8eUo5UtTliXH8AGnaob4R65t6eXzqz+pcOQQ",
-	"yTvVk8ucCGZnFIOJmDOUVD9wwJ5iJUKDy5KAbShjU6AuEp9W/SzcZBcvLvzAGb+CoZRKwoBd0GBiJ2My",
-	"QjiCE3/4gKkOM5WloM3Hj/FJvdjgUPbjDx/wCEcOTT9+jCP3jK99iH/+8z/+ey9aryn44UN7Ab+PH2Pi",
-	"R5hqgVFSq7Hf9Dj93Pba5neWl8vA3U14lo15crm2+P+Dkdnu/aeMsznPHHOHlNUOgIx2ZWePoaQArlwJ",
-	"7CBty6th/fgAT/ng6GCs0mXozhGg64EZythTNJ92EsIj3TdooKNbKgx0e2QC1fla3TElDf4ijTDK09ng",
-	"5AgXcq/Y/g4jUhEqsV4PAUGgxOuidAeDWJXuDz6Ej9v029BfnShuIP2GzXnqbZHCYqS8ZytIDAbsjJmm",
-	"noAOELmuKjwwpU/30eGjLuW3Rj/uS699qdJrnUBXiTGd8klX3GX3xR5+NvL6hUjrb7i4Won0rVJttxC7",
-	"1eJRo1pfrJpajCQujigIh5x2IdGWZ9lQehJYNjnrKIvWTiSHcjuVPGFJ5hBSeLtId9ZuA73uTmz6Mpk9",
-	"u+L1t1Yk7V6GutuaZzfnY5vFqAPESnJVfk5C1qr6P1E5Oui30GLWt8tcJDzLlowHcqQk7A2lkFYxir3L",
-	"tbjCKWryp9P80HaL0Rwsdv9gBAeGAVDnSHQ/e0qInx+YFQPvVDkFPmfjpXtrqwLpDvWb0R8RAj56QviF",
-	"1MVE5cv7OpD3NHE7TVT5sk4hEONXycTNSGG928yXJ4Zv0AQXHMNo9yJ3BbAYW8ZiBJlkQmZCAgZZud8N",
-	"n+cZYNjWUC58yxXtI8oksH5MI3y1g71aWmWTuQzlWlkIbmq2wwGLC6nBqOwK0tg33wWezIaybtSzFO2Q",
-	"MukbVoa4OupRGQyGp04w1DgxpEPJa318XtIHtwPK1djQPuMzyY7+bSUNaqOdh3f11i4SGk7PmzPu5cXf",
-	"HW0kklGnjhNEspWCuQ2S6CaApNDCLpHUjYFr0GeFnfVOfnnnyJMBfRUIYaGz3knvAGUSP91alHHi3TFk",
-	"e6PggAG7EFPJijximZoygX7TiQYzw2HuO1XYU58Hzrgja8HFOqj1HXTLag+PbC1vNWDn1nQVuaH1SUw1",
-	"qcqelO9qVLtpC3NU9foXa4Kqmx0pKwUYUsnDalP1N4U6ai0+3vqMPlKAvNZCWphqP5VvDpxowOZHZub0",
-	"AiUTqB9dLvbd0x3H11EJhfIkB+x1S+KkF6bdmk4R5jDaM8tOma1yL2sryLJ52xa9l70szm4GLPSfXeL9",
-	"RNR2Q1IG0am32WZiAskyyaiugbHc1o+0nKzljRdrjkx/gKRIJNzyTE0L7OuF8SCYJVrXtE7JlhExLzEM",
-	"1sWCthefhfytEEZFONKMPa0FYhXGevekD8UaMGpOQ8+hq5DMM04xuhQ5xY60xtq0red56GNiWP/JxU+M",
-	"+rcapyiFhmkRu+Du95f8Sky5VTpiZ7nKMhWxPxfji1zZiP2bUtMMmG8xZSL2qrCZUpd7DmzwfHzflI6G",
-	"ObUFhw4p7TCag3KiTXm31bGQsyGiABrEutDimpCc62QWeUMKqdMa+9pGfs9l98dG+wPT+/ju4/8NAAD/",
-	"/w==",
+	"7L3pkts4mij6KgjdibCyh1Iutut0Z8aNOGmXPZ3d3sJpV02fko8IkZCETgpgAWDKah9HzI8bc//PQ8yD",
+	"9ZOcwPcBJCiRWnK1q/JHlZUSCGL59vVLJ5GzXAomjO4cf+nkVNEZM0zBX6c5/ytbnKX2Mxed405OzbQT",
+	"dQSdsc5xh+Z8eMEWQ552oo5ivxZcsbRzbFTBoo5OpmxG7ZNjqWbUdI47RQEjzSK3T2ujuJh0vn6NOs8L",
+	"paWyY1OmE8Vzw6V93YcpI7Fgn80wgRExkWNipozkil1yWWiS0wnrdyJc3a8FU4tqefhMJ1zKjH5+xcTE",
+	"TDvHRwcHTUs5S9ksl4aJZPFXtlhd0mt6wTShRDGjFrgcrondPNOGaDpmJ0QzBqs8fXdGgqfLdU4ZTZmq",
+	"Fhq8s2df2rbip0+jzowL//dh4/rFJTes9co4/Hz9G3vFZ9ysns47OmFE83+wiBz2Dg8OSDdlY1pkhhwd",
+	"7LXdUwZzhe93D9lLiuwJ8Fkx6xwf2hubceH+KpfFhWETpmBdHzVTrZsvNFPX3fpX+7DOpdAMUOQZTd/j",
+	"5du/EikME/CR5nnGE2oPZj9XcpSx2b/+XdtT+hK87l8UG3eOO//PfoWG+/ir3n+HT+FLl6EwswtlaQl5",
+	"3RFNyV/O376JiP2EsI+fS5ze63csskkxznhyp+u1iOxXmrj3azLnZgqIkhRKMWGINtQw0pWKUEF4hRXk",
+	"gi1w8S+lGvE0ZeKuV5/QLGPqkSZKZozM6IIIaUgqAf9haWfCMCVodpcrO5czZqZcTMiY8oylRAoiC0U0",
+	"T9kJid2RD3ka2+MUho8504QbwnFcJie6T95InGNONUmmVExYCjt6I81LWYj0Lnf0RhJdJBYs7Iq4QPjw",
+	"hy/VhAquKZLTr1HnHV1kkqYfpHxF1YTdNVSMZLogXJPMvlwRM6W4YM3UJVOEJgnLjSbd16f/Pnz29se/",
+	"DZ/97cOL84gcktf8GRktiKN0CNwfpHxNxcLRE32Xm3lvEQ8IMUtPHHOjY8MUid/bP3qn9o+YaJZIkWpL",
+	"ypGLwSqDIfXVrFBooNGCFmYqFf8Hu1PQes215mISEfY5t8SfSEXmSooJSRQD7KAZovJHQS8pz+gou1OI",
+	"OiUpy5lIgeR1AQ2oBniaUZ4RxTK62HOYfmLpzzLWRgTubUK5cPvQRZ5LZVj6mqWcfoDruB8UseSSC/Lx",
+	"w8veH+3Ju78pmdmVEQspsFWZMwXL8dgTkThcpF1cTAqRMW0pWSV7wYsyro0m0kyZ0qRbTa2JXTlVlpZo",
+	"1uNCM6G54Zcsc5zlJ5rxFF7xEg74vs5pzrKs55j7qDBkpBi9AImzyCxNZ0pJpWOi6UKT+ZQn0z5IPu41",
+	"ILbDwaEkGAgnNE25fSHN3il7yoZbEWZMM82iTh589aUzLrJsiFLTsoj30nJnItjc3o8shLG0YFmuXiul",
+	"Rp2caj2XKl2d/RRm9r+TLjUkY1QbcnhggVzRxOome2S8vIrIwpSFH/aZa2Pxwv3wSJfTXWGlRl6grLHT",
+	"c19DCfMXN0mw7U/lE3L0d5YY+ybUtUAHq11Fohg1LB1SUxNPU2pYz/AZ6zSsmqdbiLJRJ6PaDAu9fnJR",
+	"ZI4Qoqi8MosHk9VbVmzMPzdrdWOurChY3qhX7DRLFDMRMZIolsiJ4JoRDjC2Mr9il/LiWotfuic4JdhO",
+	"ufgoPP/2a3sOg3ZEMn9wAWgd7gpaMMemdQE00Cx7O+4c/7KeSDko/BotgyFezOplnk/lXBApEtB7RWqF",
+	"S2rJ1YhRZUUiC/v9zqZ9uOlXd/Kp3MsrjmSsvq6UGqC83LCZ3kSCy935t1ClKPwdGBnganaCG1hDfY7G",
+	"KynM9JxpzZFr1PdhmZ3Ww5LerEA7Ci16yEXDJaBURgpheAZ4hNPh6Tt5Rwe3UApkUQdF6n9Q45a17vze",
+	"hmPhEMaK6emaVVttadOs7+0YT2uHxskoTFgt/5fOM4Cj4ECrya0+v2nyj9pZBsILqx328jZqC6mdu3vj",
+	"0pm5TTbd+LNCc8G0fm7liM+bmXD9Vn+eUoN2pDMyV9wwbdW7EZvSbEzkuN9ZJihWtBlqU6Tu7xIn6szr",
+	"oOEoZ/TzGY4+OljFDpCdxGLYQLGOGqdLzLLx6mnjOC7SQhu12GrSC7YY5pSLYS65M1c27fDpFTZoKRdT",
+	"2+/PjTfcZNs9YKyCaIbU3o1I2HaXYqRoZBArAy9pVrChBQapuUfkTfN/bQDY53SWUz5poE9WwxAs01vT",
+	"Wj/Vc3ywiejapzJmril/XEVAqiHal83v2FagymbDpML1dcezTBrWCVKaGSvRbn3k5368fVYWKmFbP4mj",
+	"y+fsbsZ80k648LyW6RZTqMtljKageTEyVnIWeXUWJyeCsRSsUV1K9JRZuY8SzahKpnsBs6rAUxuqqqte",
+	"0ktAoqSJ4ZfUW9uvBlDaULP9WcNg91Sx02MFPGfYLM8o2uQbYGzjaos83RH810i94ZGWsLMMDFFFDOrL",
+	"DyC1jgvl6fjDrV3lEiGoYXRtf5/WUCxPZgLJgc0ozzpRZz6lRtM8t2+d6UZJopzlKnJ8SBrrMPmjc37E",
+	"v8BaPsXgArki9aw42GPQEdwfh0t0NeoUgv9aMPezhZpVgldnlwe3Rsp21LavSujORF6YO6N2M/o5/PLp",
+	"QQNYLmH1spFDL7RhM+JHWbqXF6OMJ0QKRqTCf8ZkIQtF5LxOzFqdciuKYXkg6zDnBvSqUmy4J81qhfGt",
+	"bodldDEcMTNnTAy1YbkepnTRgLNvBSM5U8SOiYgd4wzhwLgs1fK2CsvdHmmi2a8FA/1XsEumSGpVWaq5",
+	"mNSwvXRjPv7haeDGPGjSyZrE03K5W93Iz4xdpHTROtmci1TOhwydO2vvNpPJxQfLSJaehbPY8Wk8qWHm",
+	"aMCKHmvvBU7fnq0z13nn73rfr+UoMh9KMVQszxZNSAc/EDtMN91fIHGMpMwYRXDmM/YPJ4cvTSjI2emb",
+	"U2JHEDskIqw/6ZMXhYW8/WdMZXwry0f9UKJ2WF3eY7C6pqtZveoQkrbBI6Sru2mt/llywRaaGEk0Mydo",
+	"2RdMk4yNDZGFIReM5fZrrgioL6QrBUHOH+HwwNf3SAeesmgH3L4S+lWc1kFdC6u9LmZW7/kfu3P0bwqN",
+	"r4Omt4JzgeDxw5OdVN/zUoTwcmSiLztRZyLlJGND0FNAvuXigqVgFaK5zDJZjZnRXMMaREGtAEoLI3Oe",
+	"SbNW9jz3akd9y89lIQxLQYFyznAc/0g7/YqKlMyY1nTCNJlPmSCK0TQiWtrxC0KzOXCxiWKsjLmYreLR",
+	"SBYiYQ1LeO0nN1NqCA5LayIJF+aHJ43mRRB89VA7N1p94hfwI05rCcMxseMikrKMXzLF0shtxQILR4/t",
+	"bq9Hg8glG+IMDZt7hTpqRrXmY/sO+7Ri2ti3S0USKS6ZVVW2fKN70VCxhPFLlra9ETbt9rXl1HrWdpDn",
+	"r88rECiPc8tpjTQ0GwIstS22jMNA0NtyYq94tSz6Z/vzaZ5fdeUrXrZqG3W4W15JcJIN99UANFGJG2u5",
+	"ZmkBWPV3ZXzMkkWSsWOSKjo25J//+V9orGDkn////0dyWmiWwrelMoxjVDK1yyJdN3pGLUZrWY4jKVcs",
+	"MeDHjkqiBW+xtAeeAuejfUOobNtf3exrCdNH0MA3igEzLsJvD6NbsCA+6MC/HR3Y/2xlxEIzILZWOwTf",
+	"vpCCNSm969XHqPO5N5E996Uf23/jPvwicyZozsG1o/sfP579+Cl8psdnuURhCAJHjzsTbqbFqJ/I2b6k",
+	"Oe8lMmUTJvbLZXwNH9cXPO/JHM+sB14Kphz4NYocpVS1cjx//vPx69cROXrSm8pCAa+mxjBlf/vf3V8O",
+	"Dj/9ctD706f/c/TLQe/xp73jXw56T/Grf2kyTAOjrdkHvXEsgM7HR3XofNww0UvOsvSFUqjMLyG4TJvt",
+	"12P70Ooe/3L+9g1xp2S5LogrPpzHCXb7Hh32vVDYGArgOEjD25eYBC6leqCJnmPgTLOLNr8PbwXzt9fq",
+	"FL6F4BCMFE+Ho8WVzNK7OH4r07nnXjkTKSK0P/ROGe9R+mSbuFaTbduDOiwpMEUHh7cxzANh4krm4fL2",
+	"1h0FImhwbtuFa+AJfoqqiPnOjM1GDdIRrmLT1naIFHFYshopgjc2LFTWZBC/ZJnMZ0wYIkW2iEjGLxiJ",
+	"weMeo5nAKlYoCc6phshHFJDbY7PWv4N0X704/fHd2au3H4Yv3vz0/6bV73vH8EYE9YGACSOMHpxzzQgd",
+	"WSGxT86spE6TKdPBeIazjxYDYRcJ+hbunYsJyZW8xOELIucoPtM0VUzr/kB0tlBJP5V3cwMW2vK27sU+",
+	"a5WIBnqawyFdk546Oeaq7rOEm8VWLmAXA7Hl2EK4qIZbYQhJoY2cDYGZ6U2i2sptlARpSdOTc6Z6CbWi",
+	"GDeapHJGubCq3+n587Mz0j378c0p6Bgb98SE4snUYtjQQ+lOK4TowDIaY+PratGqV+Z3eugBstkq9Xc5",
+	"qgI+Nq4JYiut8kCT64oMMNXWh+HtUp4Ab3wgnzaa2l70D394stVtOyPGtfZYKS1buee3H7nZJW+JU+CO",
+	"D2yPm33vQhcje2ija25/dyd+1JmzkeZbnkTpAr/yNTcJViHtrcQshKea2z3A5xCcQ8ytCGyIaUvgXG3a",
+	"EW4PDRXJrflE6nRylS4FwmCI/lGNNQVxEMv3XYP9JpzfLZbBQuKzIrvY0ePy4jNNTLbwPuOYpzoGo3A8",
+	"5plhKl419dLEW0G8xO123Ik6KdfVH5qZYXlGM3nJhkYO/b2jr4oZ1mg+WuLM9TUvT4WCGEbJlZaAfZS/",
+	"nEGg2fq4LZ/Ho9iGFrzEkcA56saqjTwkdBwdbHQd7UydVqJY4TDXQdJ7pkEraIrmm6yzTTOCs/vMInsl",
+	"eNdpcxjxjJpkun5GzTKGk45lIVrm0Rc8z9vnocRCDnoR5z7ObEHm9lO3AiEylRm+lSsvdu/1N9uQ/S6i",
+	"8oSqFbWd89VihtYhx2kJ6j7UIPSFnji15HgTTrTKupvDdytZN7QPtYwtZd36Ls7O35LHhz/80DskNMun",
+	"tHd0goZrtPJMLCAAryCisCor5gPLwhBK3KQkkSkjVDFwA5EV197RdWXjZe/iApU/9EjriFywHNIZJvyy",
+	"lsXQIEyH5uTDo0YKFAq1G+9gSR5tDiyzu2iOW6hJqxsvsSZiblzasoi5OZK5lDHX+2UtMk4cY9oETB6E",
+	"uMAsuB1hCfykPgqETKm22BS7sTHkRBNtpEJ6Fxhffznt/S/a+8enL0dfG02tllwM+XjIxRBgqeKWK5t6",
+	"z8aFZqT75OBPZGX4HiwdZAlCM7vmBeRLCoTQdRSiGSIqEXtzeLsXsbcaeR0Re+mWl3z7PgV2nXu/OSI+",
+	"EI43Q2coHe8eOGA39yMzjgxsZzwDg8iq6SwElWWJpj5yS6W2PaS8vLftg4PdM0180HtwW5yfGGjlB0VE",
+	"ZinTxiUBdqkhM6kNeXpwsHdC2Cw3C5fJpNEMjDmdeuvgWXu6LmahOQAO41c2n7KrSwExRatbOwjyrXAr",
+	"dhzhGqIYmsWb7Y0R3k3bZIxoVMbCtdZnWL2xpQkCgb48nOBSm7PyAll5N30F/eHaPNIEpXJtBYPMiTVO",
+	"TNSEXTK1KAMBm02HzZaaDTbBdSLMDoTea3ZjJWc7mO7cU0Zu/8yvV3EjX0W7aKRtZ5VTdJ0Iu7vl1Z76",
+	"VivEFTzH8Vf1oXmf5XIMyoJQXzwF3b8QIZoj399GrWTD0cKwuoLYHhMDD2xv2eSC6+k1jUtbYsGM5rn9",
+	"2IrMXzbkUQFiu1mIvGRK8dR7TPBkoVQFXh4IaFsk+Vw9hafuUfy1YAV6EQsh0LUYBsIgBIBNSyQsy7Z2",
+	"LtZtYJWpxB1meOE1aCnh34Pmkqmolh8TgsGntWj6XGbFrCF9r8UFf4riL/xKugz9WJWiEpFSMYhIaauL",
+	"iNMPI1JqGRGK3xHxslREQi0hIk4gi4hVQiOs9BR52TwiXibciwgqcP1BcXDwOLlgC/gQhIeA5O6U8n61",
+	"KuC7eQa1jYwMNgGmsHIfleBvL8ML/si+pYJxBMYlcJIRPM0nQkLBmNIz2KV4cvYkCgM1lbZzjbjab6s3",
+	"oSHH1zDhg+3s+vrNnvmUNZRVeOdyP/3zSs4jjBo9aDG1lApBfSJaGHlMKLkQci4ILvjEXcsxKQR873Rj",
+	"LtwPCEP6pET8Y1e4BskBKNAnJC2wigo7hky/RIrUHbSr6IGQ6PUd+zRLW18FoiKYQXCRxLDPJiphI4iG",
+	"s1sq7cGdqOMX2Yk65ZLAhJ2bxRaIDxcQVXX8fFTJmmybFT626g7FTQ9zxZrjJd/LuSbzqdSlJzkwmpZn",
+	"NmVZi2mt3Km2yqkFr5Z3KJYzijVUBGFUZZwpC06PdOnCbhZuhYZI2dYgWyRwbQ9f0qzJGobb5mYKReFw",
+	"VHkAUhHvb3BGYlSZ+51ji4qNAbpyroeaNYYOUEPtRjWZUpFakUBLMqaqBX+K3N6VZm2Llq4YmBtncdPK",
+	"vVvYIas1BqfaeIPRCtxUR1lb4nqgvIEQg0BWvMcwA1zBO8UuOZs3xahZYqOvsCnHWRu2ljIsnKZqSQNy",
+	"NgMHE5vxRGaQT2voqNFTwkQiUyd6rUpUKTMssRKTH3ZCMHVD9w6Pnh4RKD9qmTiUTVwgX4P4GVd1C0tu",
+	"dV9ZlO4dEi6SrEhZWgsXLsy498dOhP/2RkAk7efDHwDG8OMI3HrBuxt3g1RxmPEmC88rjk4qixeOaFd8",
+	"6pB0c8XobJRBFBDTZMTGUjGoKaOYJ+x7/ZbA+0SqVK+rN3R4QFKP4jtZExAE3sMbmkCgEMiqGgI5sUoe",
+	"XsiYZ5klUqHQ1cjbQNoJt1uudDUKqraU5agvD1khlNavKCpxIthGdZqb8AxrmrXGgi55/bAC39C9MSLs",
+	"s1G0+tNIOZxRsai+caRs6ERTIb1/tfqpMOM/RlY0HJblpCI04A/tfJmE7Teon15SXoUWB5mJFAlTwkog",
+	"IDVKYaXM6wWgwsGsjz9dAbhmaV5fQ1ODMF7IL4CDKgszeD1NFllKNIPyMzOrGORm4ZwiZQZfc4mGNWhf",
+	"+uss/mEqrfaY34zSrtDeVch1WW1vFVkVndcm3A2lHNKUMQV2tmClbRd6Qwz2Plnr6wrGGzM7Gs/yFsvX",
+	"WWnnhqwEDT+hxbdJ6sND2fmkeVpVzui4N1TThSUy3L42BiUH1rtA8hBsHthxMePHhaRUASsgJfo8N3tW",
+	"0gxrX7g0u6WgF5wM8+Eamb9d0k3lC61zkb+Wl1WJGWKwDHPpFPuN55Lcvif/9nzs71me0YRpsPjXZJ57",
+	"da//5h3op5DEWcWrHIPSoJe85mCmIcCnNzjId3SKf4u+52/KiZzNds2qulGRM5u9U/KSp3UldlTwzGCK",
+	"uzBTJXOedKIOUD7eiToTNuOCg27Bcs3Yhf1OyV+bOUP1ijMxlk0lWiCmZTiTaYsswTdWOQj3YbEmo8ZS",
+	"/eEFW2zrR60vY2mOlrNrrzvjW6Ro1pgAzSCWYzl+wwWeQBS+nAtywRbNIR3+flaVGFUEGCzHYyu1Ehje",
+	"4wKSU+wZESr0nCndPHsylbrJSvbS8m8yn6KdYWnpSCgMwYePrepu7DoKja6ggfAH6it6YNweKujlwgwY",
+	"PvJMLiCPZwolZS/YYiDGUkWE2RW43e+BiX4ss0zOoZoc7Buqj2AQXy3fJtjfCsCtKoJ+PVX9EQKjG3VA",
+	"uOeV6hFSTQIoAlFLNAfMrlkH/ARtELQ9ycbX5wEC74Ij7nOD4eQFeOD9AJcVEh4DnPw8gOLybssLAwkM",
+	"Czhvp+QskYkGfcewGdSILxSry/6yGGVrBH9kcjdSM6886xJL/PWtEpCQBNSAJAroa3ULG0jMlsJ1IxVq",
+	"KpS6SQiGwrNvRbYoZc8STJf55+ZMk6tB6NJ9LwXh9I5OyKnnTmXHDR9TdFgvA+khpKxXc1SvBbQBctqg",
+	"oOXOPjBt2iKwA9K9SpnKYIUNp4QiA4if0CdnWDNohNHZrTxVXjQv4Yp3tVzVpwV/5EUA8wHuVAgR7Kjl",
+	"dD82GyN2M6m4ad7LeROlaQztaU5F3XKYodnWi/qAo1dS2BVY58Gh6aw3bt51B2V32BDCk2XbBq64aAku",
+	"BdbJ3va5lC62Ohvsa7HlpGvg2bcPaWlJIGe52W0DISZssqUtmsG6WlTkzrzc7/Kamg563b1+KEHq7q92",
+	"pyvb/ehXghRv5uDkhIurdUXZLZNfqkmj6epniFZ3PrBCr/S1wqJ5fIKBHLJsoXccBJr+XXLhPEMbzaRh",
+	"s5XrdDEp8/vWdTF5zVp1oO2bM2AJAz3leatQWtM5/EGSEcukmMABdu0XGlL097YWPl+XLz4vZjOqGutn",
+	"XqdhQq64SHhOs5U2B66zgD+rT9csqXHl1ghLK9y+1wGe3erttxcvWZ+2jSC+k99g1wPaLj546YCqJpIe",
+	"IcIkVldjpFp8+1HdgEfInfk9+YTw7VdSSLa/qZXAmLXgF6LuytFWBHkjzbzy+tw71uDJWzUJzUU7HJpX",
+	"LK9Zf/N3WLH0XgqKvl3iE8v6HxaMu0aBuVt0rV67FUUI5faxrJg0z4euRbiO4Tp/bDjO8LqZeqwYtuyS",
+	"ENFkmMoV181GthttlwDbilbvstYIYXXpzdverVZACF035HC9AZC85ZqHNahqwrl37Y0FGxsJbuoI2OTo",
+	"8e94zzQzz6UYczXbkZKHIvnalpF+3J12Iqxt8PY1pa0LlTWti6VNjiTTLHIuizk4rvFVGD/q61btkNxm",
+	"H8EgQ2hhKFKmyFiqE5fOhkF/XBPv2m/o4nU93/7RLr795rHbefe3cYou+/5pSkaLsvKnJlST+MuX5oyP",
+	"r19jh541qnVwsGWYwOOjg+uHCbRFARzdbhTA062DAJ5ez4fe7OJ+umW7sCD8c+mmXz4nf3ry9H8QFxdH",
+	"ENd0A7Q3BoqeG6utkBlNplywnmI0hS/saCehXZb9eofj9hqBrbQgtF5tJQUHlU8b9C0utKEup7ghJsO3",
+	"Yd8uFzusze1hryVIcTWh6+P7MyLojIsJeuTcBdjhm5tROJ3fF1+qJBMMIVhDMd9jD8WrsYuVPpLX4XH1",
+	"yRrX6rS70kU7F2h8SWfge3AlNJvEx3M+EUV+F+bDmnVkR3nKaqFXfHR30WSTmbBuICmX1nQx51WmzJ02",
+	"Qr7gm9XRYG1/tcNh21RvtgEGD77HB3ardwdh16uY/sZuKuOapceEkqws3himRrkSjlC5Eas47kFoJBUE",
+	"6r65uK/+dkoPnJJfT7n7oDzahnDV4CDW1aaiadqaUSXk3GdVZVwbVyaWKQYxJ5gt0hxKvl12XTVf+Baf",
+	"WteF0PdCuNpQe5vS7HZMryt7YNOZy06VIrE78xfd3+CFaU97OSgT53ZKfQlBV87XML91qXtwpglkFOAl",
+	"bdjRcpUzAIemNLfgoMOcN3ceGyDwSlW77p5OXKMeEq3FdrYVRHLZY1eO52xq/ckNSajr+Vm6r0hMcx7v",
+	"XaEHf0kAl2OAd5EKcJINQPFXd7/LHSSRjpa1LRsFg2qWGzDsh4zwnqz7q+AYequqnIAyV8B7YCkH7Cy7",
+	"H0HDJ9+wzPfZSehS7cLGkyyJzpb5ZX6bK3lj/k+8yOpvV7TA/2nxu/oL0TYiM/6ZpUN8T6dZj9uQ6fj8",
+	"/KcqxZFW6WWFMLqFi7RH9wYIsf6iXaaS59dbhAF/cIr5+vbPq2zG/+p6JLK8jFLcCtr9a9e1ir5+k+er",
+	"N0KoepQ3pRHIeUsWYUKzbMW7T+RcQJQqdO2iCxej6kIkV+OwuB5iZ9DVd/zENbdKsZHOuLS5BhzXQ2w9",
+	"2lA+IuhsWYZxJtTQTE4KdgJcooc1+5MMMiGNffOG5a8pQMby7ZVvDyHnhuWN+bdXqJ9cWDQYAhI2pO2C",
+	"OAbVOFzZGrvnFgms0GxoRe/dyqnVey2XUBZMV2u0jAcWAkR4nSUk1ve1m09hGQ+v1ku5nCVz1qodBCwP",
+	"Lg3IJPPFIw2lWU6CHuKPXMc716lhV+Hi67pTuIqE2N5jqsVCGlKXjQkpS8TAtfxobsM5pSiJQeWMbenD",
+	"Vf03V0bmsmvVDj03Q3TbcGQtTZFhuesw4AZEuJKX3pP85t/fWgpD01neWAIGnBYMC0rgIHRojFhCC83K",
+	"AgbzhsK4Yb3RG6XwG9rkN5TmV0zLrLF67ruMJmwqs9QXiiWCcchhoK4XrcBiRDTLRjS5iFARZzSZWumQ",
+	"SGXFNzl26jXNc0YVdS2Er5hWvtRHH++movrBdra47KvZJzPn7Vpr9gscY2up57lLoF5uMZo2y1FBCvmO",
+	"kiJ2/23u5f0jXeiqcWqteXfY9Xl9N+Dm4p++2lZYwGBD4E2VON7QBdWJzVbA2qJnNOaOB1sPM8vhkD9t",
+	"uJvtWjs3316d6G7BH+7tdn1P9gyLZVFRaiiBsXCX1tCtl/jeXQ+RgrDqQiNf1dRK/pbELIccPN7Mta56",
+	"zVeKzLtDAeZ3IX6s3o68YFeMP7/BEJAmuPmom+J3b7hhof1leMkU9FpenxILId2Yoo9dHlyLXugJR6gh",
+	"McwWky4dCJwSzUpQejIilHgfFFFMM+M8H76joGvjttcfiI/Cr4hg2LhVzIU0bgjJmbRSkFSuhB05fXcG",
+	"GaZtqaX1bV6rSMkNNLda1xRx6UKalr7Upme9k8cHiwa640wKzIwxBdP4ac5S4T+baaHcx7Hi+EFTUyj3",
+	"sYCnG4syapYUipvFuUVtx6MYVUydFhgXuxLsaS/fsgKLBKT7l58/7DmoqNlo3PWSbpYP//kf/w0mOiAf",
+	"cM3whuqUp8bkna9fgRRiXvtqRNA7nklDxlyk4JfD2iCuf3sEhT+ZJjlT2tIBrllKZkVmeM9StoHw3Kwq",
+	"g/jq1esIqqNrrNA0WhBn6SybalORkvPX55Gr80BFOhBll3PtmnBAe2sYqhguaQ4eMKkuWNofiIH4wx/s",
+	"WTJhHG71//AHcs5ESmL7vVQuBPGYPINjIRjEA+eLYTxxUPcJvxZcEy9vL90IcPN4//JwnxZmup/JCRcW",
+	"v4meSmV6GXTC/svPH06IYoLNB8IruNUzzv0fr7/YGG823oNXDgQ+n/Oexeq4TyDLxEy5mEBd2UTmzJWZ",
+	"cbtYMusdQ3HKdCBgB75JQ+3dLteePDl44k4WbNv6D3+A4nZlyExMc/RrcSn2XfjGv/5dSxGTkUx5CQVW",
+	"4hllbCBWomTiRKYstgRwWsyoIDHGbcQRLD+uwlGgTVRkFb2BqOJpoBx2oZiOSIzOtF8+xf6ltaa9OVMY",
+	"0eY2ZNVmvx9UTXs5nXBBoZm+YPOy6v8x0GYSQ026mHQPe5Z/DoR3Fh0dYFo/LDhQdePSRGkVEVloktMJ",
+	"gzgyN+BkIOoPcI2lgLxHl2oDD7k1n6VslktINrWw/e7t+Qfvs0Rar+WMISQg57A3HQdP9f7KFvFAOKN+",
+	"97B39PRpEGK61yeVJ1YxnUuhwe0Ghf+sjn30hExlofQxoQOhmFELPOzSF2wh1h6GlfjIhBm0H0/AtW9H",
+	"DkS1HtODCjsLlh5Dd5h476Q+kbvHlI/HTFnJ1M4aEQsCVUkHv1oAFMAAw7OMuNrZUQDLf3LH+N4eFdym",
+	"tsfoBBwNoICFB1MAlyWUwC8dWp4MBBqqymNKqFIW4uP3YJSZcdOD/8dR+NV7S/vswmIkc7WfNLOj7Zso",
+	"eXL0p2BKe9K907FhKiZdLEZsbwtDfHAmIEAre0gybg/u7F25AZT4fXFc8tbne+qBKP2uNTKKNaaxP1XO",
+	"VO/sHRkV6YRZkWMg4s89ZWUEeGkPqHZMurGdIj6G3MAij4hbnMOSjF+wExLP2Wgq5UV8PBBlMY3E2TEs",
+	"qwHXMCpFGkyE8CzMhAvYgwt90XIP/95zN9s7S2PSZclUsqCZjjsZ5ExSgHBVxpOFrPD03Vkn6lwypV0a",
+	"f/+wf+DydwXNeee487h/0H+MbukpsPaQRNu/J1hTpUyuPUvB7abN6buzvzLQlnKq6IwZqG7R0pKlGrIP",
+	"IANtWTYMfI5mt6+frGCFRwQrOjo4QOekMC7GJKTlf3dOVFREtkuHBEMkCBfLcX5A9+QYC5108UYRnjRL",
+	"FAPH4teo8wSX1PSmcun7z2jqNRJ45HDzIx8FdfyfpfjQ480PvZRqxNOUgYz85OhPm5/4IOVrKhaenNjn",
+	"nm6zozPLnwTN8IHHW+3nknJXiA0UfZdFBt6HkGo90qX4X+dpUOF3orGbogPTT1+jTi51g8Hg7VxYCgqE",
+	"KZ1xUbL1UhXxgVzdJwePna4zLEpNJa6q0TsWg/duqTVUgIfIDoe/3qxUxxX0cCC27IwsAQeEtN1PZZzr",
+	"M2cmukE0cL6Yr3VVxuWVLaHg4a28O23CQnvqJU/lRrsr+NYR72ALxHsuxTjjqNM9OdziFe/oIpM0/SDl",
+	"K6qw8dKTw6fb7EcXudU9WPqapZx+sFoVkIejzQ//VAqtL7GBx3dEVxCurDTpyEkz/fga1Rjf/hdfT4in",
+	"X5Gq+C5RdeR+zy7lRYXcS0jypMmCaR9ISReaNAJL51Xs45x++wwFd7X+iTfSvJSF+K4gBW9mI6TsSsGR",
+	"vJ2l2M6rVKBRy+mh6QvsgY3869TZKywLtJpxJdtpq6EExreu5XFW3kWVDhQYKgaCJhCkcGLH4lTzqaz6",
+	"WFCQINEAqEtPNoo4rtnZQPiX9MkLtCjM6QKNhX+Xrg8KbARaEoWqh59sIHCjjzRRMmN+hdCeBFs2uAJm",
+	"wGLRSqEYTaa+nB0+jiyWjBYEzTBaOm0R9EaLUI5vLzWlRfm4jrmn8OAZnv8tcdXgFSWibsNcb1C+Lcz0",
+	"3Ic4Ngm4/vzdNdZuD+sr3DE92pW6PLDZeySezjLcOf7lU0hK/yJBZW6gBdhchhuH5CGJLcy0zAqCuJFV",
+	"9RzbJk07X0NKCmp1OwX9WUkxqcikpTyuuZK3J4CVpTLfPDk4XBXioZ7RLZGJWq2kb40+WL7jaMTdEoIH",
+	"NL11NH3x2cWVekRIKzyx/Lis+VXD0Z0wU2L4QzNqosTle5A6l4Lj/mCApgbMcD0uTkDxC70YGjpIDsRc",
+	"qgtg/wbjh4yUpKtKwygi95ODQxI7MB4ykbI03msSCl7him8Hz5eSN7fC9AYN4pWcTFhKZGFCJaJ0mUDA",
+	"mBfvClFoCwZXVyoe0PD20dDZlr0oRpdQoaq3dnVU9HjdAx/9flIV1GhGzXOrPthFWfrvH45q4nVlOUPD",
+	"uLhwIntKuNmLBkLnYKB2UbE5iPSaGRzqHExOOwHaA6NplllUHwh3GmBmWw2sPa6fkXYt51G3dsZ6rkD7",
+	"CShGOzVAhwS0fgePT+kaAv9npf+cilJ6wMsJ/I0RoaTQEJxkpYg/kRiGDO13cTQQVBD2OXfhS7UR7uu4",
+	"iSS52ie1shy3RKAaa65clUxBYW/PTbivEo6Xg/fp4R1u4OrCxYPC8P2TwHOwBYS0psLAGbaNbtQXrkwA",
+	"VRUa1mJ4yeZ0oUv0Pjo4WnIXo0PXl2WHBjjGRVpYijYQvha/p5Ouya2opjB85hq4ZlJeoDe03PJATGlu",
+	"iSYdG6ee4GL65GfIxShfRVLJ7OxIWJ1/wwWBdDEf+RB83xFBaQAEpT2LlOXZgu3lVZP31dIt/GqNMcVB",
+	"0p0TqZ1kqaNbXUOz7+LUhcGd+OupDp2PwztchpYHge3bpVavQVsidZIC13t1+uTEmXXKkimUlWGATNbi",
+	"uTDswn5dE4owJMWKGhAbzTXQpJQUeR+Cy0BrQomlLnCiCKScdsYhXk1mjIzpjGeLgegi/8bBdpXAwYMg",
+	"cUvcwCwTVbJYXXnba6YisApvj/h2tLA7s7d8AInzs3kwufxGScd7acAdWce465ANzUTaC+Oy20nIS8i3",
+	"0nwiWNrjAkO/663OXTPjMjpiwQzp+kCMgZgwQ54cPD5pCqAAfcbXDynjJ/YqscJIQgdizObAASESF8QS",
+	"+GDX0icvXJ0WS0s10YYusAIZKYThGbicBgK1pWYCYk/jp/AwtlFV0MqJ0hP1/Ln/TccKfCc+VeCUwBLq",
+	"QIfcaiWbYAUParCOEXnrRHYtHWiF5gm6+h7S1Yz5cGQ7NYxY9DDTwcVyeslsLtWFLs2Lo8IAXFpmGuQz",
+	"ePAshTzLVsFc4JcB1szQ7Ro4Z8NITx+DZOgFE/Gxb0/GFJyhJhz7boLMoQfCBGp2E0pgnOUt8dJ6nba7",
+	"jhvazEpDi1EUnCQKTNfmsQ+GhG+Ov1bhPish0OX1X53bhmRije2UT0SvyB0palDLidPKn/wRQ9KX9HIj",
+	"Ea2dnG8JxCPt6cgJhP1CxoTBFqIzaulTQPEGFV3qxvVEo5hwgVkcM2ZZ80dPt4L2HjO6AFIzEC7u2RLA",
+	"CAjftglbx2QkzXQgwB5MRmwhnWHD07su5m6CWiKIlQEwUhs6DKuU5BQy46KBSBRLmTCcZo6EysJk/JKt",
+	"5p2NFuEhPIKKW9lAwJXv9clpFShS+qA9HTVlHc/STRwGk+B1lGYczYERSDO1BwaEBEJCa8aUBlIMcsni",
+	"hUsJuw16XMt6vI7hNhAHPeg8GGh/z3T1nZKXDMmnnvKcSDReOTC5OVut7y0eph4s5fFbkuKHlSkTEBZs",
+	"qNERFvzy5gju8/+wEhRW5QJpDhymfFZWD3P42BD6wbV5Xi7r1rMdopUQdpEtyg1XUedYNRhqYdhRvxYM",
+	"yhphDmvQ5n4rwuH351s432rOhX/Z5qyLctd3awf5flMmygNrzZmoEKw9aeJULAjGYYGqYVpTM/rEN4rA",
+	"BBmo3CoLMxBWe2l60AsvLgNRk27QEwY7z0QkpQvL+n1CLsEOPHuV6ANRoPFSh56YjBQsBbsaw/wDAWUd",
+	"tAsvjZZmwJoPI2bmjIkhFDiAChAxRtdC5ClO7rJSudJ9EgdVZGIyK7RB6YUSLBNWVt6PCB0IrMQAZlip",
+	"8J9x08nIuSDdJ0dHVcJJ6V0aCOde4oawz1ybZvMpyr4eu77VVBO/vvtJNilPp9X4OiepomNTotIdh78+",
+	"yD7fUNJIJWd0odM2QMZeCzVdlmD2v/iPq0kkDRUTjFVqyvdBWtkYfDNdMAqVc+HIeO+E5FAnjDsavyq4",
+	"/AivC+jBZtkfH/nNhXx/J2CHpx+CXZny5mpYVDUqQnG2lb035u7+GzPtMHFwZ5T2nujrbzR56a1gDVAD",
+	"GlG78FcXD0CNyClE4TstIiBgnWUuHaoWmyrjfIL88qShWMxfrdi4kAUIZlAqhSbMlQ+TLlJOn4DVyrcv",
+	"iyPIBh0t7D8D0a2H5agiYxi8PPWCYxlW42RBSHlyJqu9k4GIs2zmu7HFEYbTaiZM5NeDIiX6wOUlU4qn",
+	"7KQmBh4PhCiyLCaKzSCRCrRL93ufnDqZQiok2ml1V2FxYuErM8zp4gSDQ4ArSEVc12UXOgjSq73g2F6U",
+	"r8cQnGy8zDWENEOWcqhlEh8vsY69E3RGqGQKpV+gnr00BBwW2QoDcsOaI6ixHFqNwNyeDOlqr92xD39b",
+	"yhZEbuENP2RSPciem2VPJAaVEHAlcXMfSIcvMn+nhL7RpPB8ypILV/fK6+CCsVQfWyqDPSMt2XGFFyNC",
+	"S/JpyV8g9zgP6oQJS3ZcAV0k9iAiWWKP7hXPMFCtLtnEmPLMvh4774Xqtiu4pMPOXv5kHmn3wB4YPTSJ",
+	"oRQmlGiLg2o+hs9YfyBeYoGqBU7vjHXH6N/1nQ+MogLLmwLXkZq5Bm5gTnBeh+D9OEnJzexxUX2BJ9Cc",
+	"4Yog8C1Je5aTW8YFaWXOgvkb0zV+4/TpHCrAehzuomDzz//8Lyes7F2RXKFQ8Y1QK6uQe2EocDUIKxQ5",
+	"Yc3i9kyqbwbXcbkPqP5gVljB2HeuH5XXICr5dE4XpFv9AFjs4P6KeOwn+0YQGTl1uUPLq6021nAWQpJM",
+	"ionFX8xDqzeOKTUutPSLlAQv+kZowHO3qwci8EAEVojASy64ntZEWtKt7AvOLGEpQIkcVyQBMNU3gv9v",
+	"JNYUtZwaCmwyYVywJjdoZNfFDIrwfgsY/M4e3QP6PqBvg9Qt81LoHoM7eF7ir8VaROAroixiwbdlKqgs",
+	"uviKmT0rQjVxlg3QPmr+8r1vBIvfw2k+oPGD1n2DVkGq1IJIUSneAcfeSvPGkNf1JX3P3JjvuqQvbmJz",
+	"cJk7kIf6vTfjgMxdImpOtQ8Qb49CK6t8Xb9w7wnqZhia6l7sor41lhP0tQOr1OswJr8sXujq5/jq3VwP",
+	"ROmDzBbAeciUanQnujw5l81fVgDuysJonrKBSNkly2Q+Az8i9mbAYh/grSMx1i0cFiqLoXYJF0lWpM6c",
+	"ncmEZgNhmLZsbq9PzsZleK23Q40YmVLIu3UNExTL6CKyiqzbjt2B6yNSMi9XAYVr8vTgcXsQWVkW8ZsM",
+	"IcPV3U8AWfju1mrF7gK6pSMe0z64IAFYAFjtPVQxfnAKbqauCHXQJMOKn74RTSNFrfP7/S/4YbtCxkE5",
+	"1IdCxr8b5bKqfAxVurgHgkZuvRtDgKnC4sfgpW1N7qgiz4lUVZT5S56BXzaRsxEXDBn36Zsf+yT+NSYz",
+	"aqBQMEw9EKjRWVUucoUNXfyMVQstD6AceoNHJKGa9bjQDNTBSwa1LcxUMRZ0lrFPg/mo0C4wiVFl5QOR",
+	"ss97ffIOE0oUG4gLttDM9KyAmfpGODzFMsUkZSxH2TOR2reAqvzGqWSNlXWsHPsKzuyeMk8we8ZnnVRR",
+	"e815J3XrwPbWgOjLTaSx2IMqU1iat0Nz1+uuayWFvbJwU/k19ATcw2237dKPri1suT/d6gLOzt+Sx4c/",
+	"/NA7JDTLp7R3hMlKysJlylrPFMfUXpZTY9G/c9z537+c9v4X7f3j05ejr//SfLKtt1pKh9i1z4UrQWsL",
+	"bSh2+m5cketON1Zy1nzNaxoXbrUi7Bu602KgPOJ1l/KBfTZlNInrhL6OjHSXache2zJ/ra1ut96St6ku",
+	"W5zZrCw7dLjTLKzfuEzXkL7lQphalGZkndukbdWYp30PAjDXxCg+m7E0IpmcM9Wz0Jti+KheCEM/95Ip",
+	"Sy5YekLyKRg6RVo1OxQFyAFkxBI5Y+RF//AHKHqJ3wdNuGpkDVojek3ZoVXsBsQRYZnG0NdYsQmXAhy0",
+	"0Pkc4sOwbCaW+6duUVDGZmlV6NYVhibGsd4BKAvKFZnMuDZhVoWzJkBkGAgM0IMPFwxm4JUpHmlywUVK",
+	"urH/kqVDrBgSkfC7VM4oF3E0EOG3sPTYNxECL7LLnp3RhdXmKe6aC6LZJVM0G4haOh+0nprzhEHKvGAu",
+	"LjctEPPZ0D4eQ0CzvuD5kI+HXAzBDj70E8WY2I6HoN0Mq6P24NT9+iyLhDMupXsoDIAW9lIgaLUlQBfz",
+	"b9SSYNd2P3YE19u9NQnNXuZD6tnvT9M/TTH+PkOsWab9oRa1PyqyizXlkNrZgWYZS6AwStUkNuapjkmX",
+	"GjKT2pDDg4ODPUg8pSQeg/4VVwZTS00hIhb1si7Q6Nws3DfuBdrnM9jl7vVJjJpaGiN/0FXYrnvAMqbY",
+	"FQqOibF02dXewNX6GsJdRys9PSqld2eW9eNGi4Fwv+1ZGn3B87ycmVAyk5cMk5bL7rkLMrefRiyhTuEb",
+	"CGNB1wRxU76Kk8zSLTrNPCuyC6/C3RYRs++46zwI/973TBdZo/z4s9dx3f2lPH2oaPj9kyjEqIikXFP/",
+	"WTPj0rbAWS7HEWKXVARNjmRmFafM4cFausY+22Pd1Uj0YYUunbhC40B2uJjA2+vidUS0UYzOrBSsyccP",
+	"L3t/JM/Pf/LioWs3rOR8Nb32BayyxTbzYEh5MKQ8GFK+Q0OKYZ/NfqIv62xweZ5Gsd3VGdKWgDyYSm7a",
+	"VII0naW1Y97ESfjM0uhd/Q2tRvgzN913HR9TbWSLGBnc8EP5pe3td/7MWs14HiavZMgbyXQBdjzECBZZ",
+	"RPAZkLlil5zNjwci9mQshgpO8azIDM+pMvuWmvdSamigzdkfQMnDVPJoICQshWbZIipH6CAHnKcujGVG",
+	"85yLSUy6GDUz5wJS5FFtA8pNKvj2pY/A/AVWNmcPs++G+GwMuAGDJHjP4KzsPAVLT5YiWGo9OXCki+cc",
+	"iErBFGSi5JyMrAxIRgv3oZvLLCP/9uLDQKxQi/0v+GHI0697ffJezrG9kLCMMOPa0iB+4XRDd+ZET+Vc",
+	"nxBqZUWiWM6orzXJXE1rJedVGc+B6K56H6ElByWlRc8bTe3pnIT19uDNVRi/VBHxtlcopFXp1S4eCUJi",
+	"/QN7A1HXYHmVVptDQXHoFlvZLqvSl2jaBLMAmmKdYdBeHSrX/giCbo+QjFsZEwcCHgXAhFFClpZbrDgQ",
+	"YXd1eLBP3rO/g2nATuscrdTYqyNrb24fDLq6T04RuqB4KNoHBsKK+MvG4CeHT0kspBlatFlvzkTyeW2j",
+	"ZvRlXcxudYkTSbgw8oQIe+QQakFH9ppuQXmoL+g1ondZ9QIDsMlfzt++IXJk7yUirD/pk/jLoPPcXeJr",
+	"yrNB53jQAWlv0IkGnTfSMA3fWTAZdL7GbUt3BKVNxvvjgRXyGsW6NsNKA+2zXzORyNQ+bkcH51U9/AHf",
+	"AqQ0zyiHqBELSy1jEn0ZkZAvy8Qw00MFMyLVPPVRlyLtz3SPfU4YsCV/AisvWWb54ZTIm8oTo2nKkYK/",
+	"UxaIDbdyBGhkUScPvlrZ+y4A2V8FoeqAmuVjwEX7XAmKIy4oAMDKTMFB7AqVpOs093/+539h3j6wQQt8",
+	"8V6/CfIDu9kvuIdP5SicE0ZtrR7cXTOigCC1KCbIPh2LfChC8mDi2xxviHIXrXDWyyIjmlxMFFxXk0jb",
+	"pH3tOxlpG1dFn/ysuGHApqdcTJql3mNSCbhO8owGAoQy15qIfTauQxvU5xwxtO3tReg8ttSHFLkFimgg",
+	"NojH4fZDUblLxWJQQQjxHAUa8EdkWYaeNVKtgQjJVu0tXrZ2Lnw3uz2HlBkQiQaiiyZLWKuTp6wU+Ozt",
+	"6wh2fPgD/gZfgKv9ZyiyqnuHR0+PyP5AvLKCau9wL6rKwKcMKjQzRbpxFEckPomhDiwdhaOQwg6EkvPj",
+	"IJDNCn+ufor33JNEZsVMuLMvM6iptwINRFcq8oqLC5aeiT03/AQFPmfA4oZ0/YhHmjiR4njQARGczkYZ",
+	"2wMp3cmhffJnWJ+2506M9JAMNV/mU2rQn45dQq0oHpG8EIkpsGGAxH5VwugTl0qGiwLeZyRJCm3kzM03",
+	"EN0Yv+gPioODx8kFW8AH8PdXOlJ182COy8tZjx33GggHB1C72rGwLtVkrrgxDE8QnO8LCF7EhItq2dg7",
+	"gOKyItK2qIoXImg5lWrCfeUyD6qlHoZXe3hALGo4QVw7d5ksstQiGGI7SyMCVf997Lu9HznK2EyTLiUj",
+	"miKEwPGPy2YtFqP2mmR18vz8p4HoWk1iRidW30U+n8qkwOQKCg0KRlJeQPJDZbLfC0R8DE6BcI9KxifP",
+	"ZMoxeJNkrklRQETw3rtPDh9DUstAvD799+Gztz/+bfjsbx9enDeWP3uHpG6dknBXEjaqyyVpWyIqVlPX",
+	"8FbCzTcljP/mJOwHifgeHNOIfQ4dmwTjP8t5wN01Rqlh1Q/LP6KyZ0zJ1vSD7/r7r141lXNi/wtF25KF",
+	"KfAPeyEKGRq22tle2A1MUNd1O/wbMzVGcgcI05rR9j3ojt9Rrd7AU1ASmlzJiWJat/kKNpZmKCHveoUZ",
+	"NoH1fkKF5aRblYu4oTVdwVWiCkG0kXmgQmhsrgougBPf3gHM5GOn3GImkbeGp9A819BFnzyHPWfYMxcP",
+	"ILNipbtDjDgr1daTWsEtiZKuq6zLoc3fQMTuaMZQmaet+z+86duiAr/5urbfU00Y6q17UlmIFz7Myd3V",
+	"lfiWc53sGoC1FD0V2gjijAsWKUatUO3K1kdKzuPjUgZ7pAkMIvMpNnIDLxJ1DhuvXJJuEPDOxRAsMbXw",
+	"e/uXkEPnUYIofF/4pQzW919gTH5E/vkf/70XQSM3i0YJK9tWwyKohk52Kekq1vu1kAaDxZ6f/1R6B+ve",
+	"M+ctNBCOxhrbctZY+ws87tuMTVGhEy0iHPqgMiJVytQDV7+pcIDaKUOPtBAXo9Wglfvn71/sP5salJwZ",
+	"XZZgrjdSm0hv6GnrP+LSP34rvUe+r1YiazIJomba/sG1xQPywLUL6w/6G1t4nlIrVLk2CQQdgY307bbF",
+	"lR+hbte6gLwHcLpRlaWsaOK9wlEjYShBqDl9cSOlc0TplpqOvEQvgO9Wh33mvT2bKoy1QcDH2UiSMao0",
+	"FKX/bAYC7GcntXioY4INQAy9YFViC0wvx7UTA+1kIMpuJWCrg9hbUC7yPFscW/XB5bCsZuFBXR9M0yR0",
+	"QrnQLvR+Od0Rfmxv0lEi6O2kpNxPc451eXWYM/TQlOPBbHjFphybE/OwimZb363X7DYZ4mvWXgcyy0o5",
+	"/zcckvvzVBLIrQFDzUoD4uqSsJ7NulKIr92Y7zrUGzexOczbHchDKcTbCgx3B7xFPcQ6iO5/KTRTm9Sz",
+	"1VqJ2IbMv7ZeItH9hn9ZUWchBRuIGV34n8yUzTTLLpkroJhBdx47Pig+iGPT5gK49icEvi1rieFcDwXD",
+	"vpeCYQAn1FsBu1JZvlivQXv1qmEfNVNQM6xVgl+B+D55G4D4RFFhMGTpgmGbC6jcDCCsZMa88b8JsFM2",
+	"ky1WOxRpA8C+eckZJ78f2dltrEWIcHd9z/LzN4i0DxL3bbbBQ7B7pAFv17FMqSbrZO+3wJH/Ad/dphRe",
+	"e08LKoXSQf93kSiHGsgjXdt6cJsyPDXkGNsRfhBt+iQeFZoLpnXZyBXz08qmseCTmTE1YSkUanT9Y4/t",
+	"/zZ3oI2qYcDniCzMQIBnuJVNrADczTOL8BX3wzJ2hfbvjn08EPfbI+5YE8BjLnGYi/0+EW3bKYQj+n7g",
+	"fpbNtvFXo5ZDwbk7Q+1mSVWTc+Fd2hCCzCCbVTFTKMHSYxLTnA8v2GKomYmJpgtN5lMGocIGighxTXzl",
+	"vBjGyUIlLPaFae28lhpqUmgGhItnhotjYlE1JjNGBdqP5XgMThgY0OMCAqkveWplMAjY1qSbWoF5xgXX",
+	"hidlx1Skj2BbhpBowcxcqou9Nkd0Njuvzvv2LLPBa1oohb/N/u8yeZyKSUEnrDeTKcuaUMDCOPDGwmyl",
+	"EsUwk+OEFjjsxReKxeCrgBwHSCMFoPPpzAhijzRJ2ZgWmemXEB9b0J4rbljPMt1j/3QXXBNZtkcuGMtd",
+	"/xzHPC20z6cY089ICcCWcwYtfqCfnpK5JhxKcQmcoxzuoqsiojk4mrABPMukmGhiJOCbH3xC4kFn0Ikt",
+	"zmIvdm765FQ04TmsroyDh1dm1Iylmj1qrOT1rlhBllvwnVRvuCcXyvaI+sDOH9i5ZefScjaPgREBuhOR",
+	"gORU3bMasXCFyDWw933DMAJ0y4YxFumRTR4dHJQ82pWpqpEX7MXCUt/5K8uOSSwvSu7Ok2kU1D6kkMGP",
+	"7m7cKNbfqFFPLCfLBYHkETKXyjUVpZb4jTJGYhjST2RqhYNuls2GPi7tgi0iYr+A+YdCmuFYFiLFL38t",
+	"pKFD9jlhLGVpNBD2SwUVYDGJCYcV1X3hF5D3JMWYTwplB/3zP/67UST4wPQdygT2be0VBH2Whr0UMoeS",
+	"Bw8Oh2X8ew1WTmK4AOE2c6flATYplLJ8ulWiaEK2QtPJWl/mq2z2EcZsSHB7ie0N6IJ0P354vhd5uYI8",
+	"PrDfakInsi3/bH1ZtG0KWLyizS83MqWLPjl11U4f//CDWwzws9i+uLVExbr6aJ07Lt7uL6EBdeAHF+/p",
+	"3E72IFzZQ0ePuSJGGpo91Ha/WfEe+j0BDkGab0oX0TJ/hCso0aoVKaugnm0Csn2vFDJakPiCC1+nCUOv",
+	"45Naw5RLmhUQrEQhBkoZH95FmooTNZdFOw/XdxctSpow0m5069qWwYr/ap9rrZmJZ3aVed/jkw306JTk",
+	"io3557ISFqpJ3aq21B5eS0R0kUwJ1SSmKf2fmLP9r0+exDuXRXx8dK/9JYJj2RyIwIRRnD3Um2szGSyH",
+	"+LUGFNTIxjaV5tAWBqCHmfdlrTOY+tjHIbKqh8RABE0kIlJvIBE57oIVw6wgfHr+/OyMdM9+fHO6d+K+",
+	"11i1Y841O6lVFAO1fqnBBGnuL+GSM7ggVQcJR/q4JpMCS5gFVbOgXHn8Py0dvABb2UCUBc4wYJ+LCYn/",
+	"FXAu5RNudNl6AlfiSmlQtwsrRZ+G9dLcpstvtKso4GM5qQGjRIkaYgIlKQYiqMQWll8L9Rgv1bHPHLpD",
+	"As4sIlIIFzF6MhAUWgjAD8HDh+1FzQIk/VZbNQRL3KVjw60QsjazCKLPnDbd4knDrQGdu8muElussYSM",
+	"h+4Sv8P0dwcfQTHJqCRjWJ4npHPtDKVBOt26HUW9phMN8ga7S3VLb6ZQ017ki/cMRAwo+otLRfwUY8kZ",
+	"X7cIhGCgxnZKHBtHjptE0KIIxOiIxGUuoev2A/IZ5hPirly5DVcKCSt2uhJCroIPJN+RLpSZwSI0fCKs",
+	"OLh3QqijJfgIeMrSgVj7VizfY5lVKNfbpdsrxj34NbjBUKgH6pL2yQv7uYn/U43tmZJlThH3CeACZrtB",
+	"TUBi5ATsbK54kyeDviMTpCXU0i3mTLFaFSJXuRUZpi83BOVMUrR2LSVbRrWKqXK8VHLVlUwCu1qEBY0Q",
+	"LkdMk7C00UFZqhRKfZBTgEg4wyo2LKcKiglZCaIQ6HuDMuuQFrpXqyk6lZnrVPnk6CisNWSPYVOxIbJF",
+	"raFnRXaxwr717VQlRcC3xwv3iq5M92XCsqxKFet6E0s8o6KgWdxayP029KuffR8XzIBJ6IxhMa1qWZa6",
+	"tK4JnbXXqDC/Ta8CFFMtumDR5Lrg29JFzdIHBQltbac54UunuX1vg2+hZtNtFFiyKLx1faXvueRRgBxb",
+	"tOSZ0jxnAlvHex7wIA7+jsVB5EGW0ULSej1JfQvR70vw187ZCn3yitH0Hc+kgfgcqDDpK4JDyfd6+fGw",
+	"ISFkOLZknteV2t9vFsL3Yt+i2IMczRZyPG5Mal1r49qYV1wH0xspo1AGXbVa588X2rBZFZ0VOWEvdIXr",
+	"RyQvRtlKEBdIzas+84hoLIcyWpAY3AxDEBZi0p3yybS0CLp6rQMxWoAO0SeNtVsA7UBggrC4ljbkH8qd",
+	"3lMr8uposOMFdAlIC23hpQtFMjWlVqGdWGE2IoolquBWoYvALzpk2lDDrDooLH/kYtIqCPqJ20TBwyuI",
+	"gm2bKDTDcq64iURm6VAWVkBKphEZyyyT82GRR5ZMCzOE/vxwNeUWZ0yY1q0Umg3t9Le4Fez2YEjGIKMG",
+	"qmaxHNU+riE2SLCstV0B/ry1JuAB8bl77nYdGP5tm70X5Xk8OFNv3PHhi0xUMLccTUQ0s7QV/PlF6bgI",
+	"+EVFqdsdIueG5a7bC0gYSGLRlZFLDRpJn8Qpy+himNKFLnuZQviAVTV9/CNVpvTyudUfVzhyAOQdyyBn",
+	"2NMFYzABcwYCa9b1yQsooK1hWYKxlFAS6wJ0kfikaoJtJzt/fe4GTuklGwghBeuTcxyM7GSERghLcOIv",
+	"XyDVYSqzlCn99Wt8HNbIHohu/OULHOHQounXr3Fkn3Elu+FPLJu1Ugr7y5fmutNfv8bIjyDVAqKklmO/",
+	"8XH8uem19e8MLZcBuxvTLBvR5GJl8f8HIrPt+08IJTOaWebOUhIcABrtynbgA4EBXLnk9nKpKa+GdON9",
+	"OOX9w/2RTBe+pbeHrkd6IGJH0VzaiQ+PtN+AgQ5vqdCs3SPjqc636o4pafC9dM8uT2eNk8NfyINi+zuM",
+	"SAWohHo9CASeEq+K0i0MYlm63//iP27Sb5/7pv1Akzzp12RGU2eL5AYi5R1bAWLQJ6dE1/UEcICIVVXh",
+	"kS59uk8OnrQpvwH9eCi9dl+l11qBrhJjWuWTtrjL9os9uDPyek+k9TdcXK1E+kaptl2I3WjxCKjWvVVT",
+	"i4HExREG4aDTzifa0iwbCEcCP/h8oJayaM1EciA2U8ljkmRQe9nZRdqzdmvodXti0/1k9myL199bkbQH",
+	"Gep2a55dnY+tF6P2ASu3KyR/k4SsUfV/LnNw0G+gxaRrFjlPaJYtCPXkSAq2NxBcGEkw9i5X/BKmCORP",
+	"q/mB7RaiOUhs/4EIjqqbLLqfHSWEz4/0koF3Iq0Cn5PRwr61UYG0h/rd6I8AAV8dIbwndTGR+eKhDuQD",
+	"TdxME2W+CCkEYPwymbgaKQybJN4/MXwPJjjvGAa7l+8yHmeMphhuJggXWLRfKvhd01meMQjbGoi56xSo",
+	"XESZYKQb4whX7WAvSKusM5eBWCkLQXVgO+yTuBCKaZldsjTGXuIQyjAQoVHPYLRDSgTjICL6uDqB0YXO",
+	"YHhiBUMFE7N0IGjQfvINfqiak6/p+nZHsqN7W0mDmmjnwW29tb3BAJ6eM2c8yIu/O9qIJCOkjmNAsqWC",
+	"uTWSaCdgSaG4WQCpGzGqmDotzLRz/MsnS540U5eeEBYq6xx39kEmcdOtRBknzh2DtjcMDuiTcz4RpMgj",
+	"kskJ4eA3HSumpzDMficLc+LywF3Xeudi7VdEF4rItjVtbyhv1SdnRrcVucH1CUg1qcqelO+qVbtpCnOU",
+	"Yf2LFUHVzg6UFQMMseRhtanwTb6OWoOPN5zRRQqg15oLwybKTYXCKksUg56demr1AikSFh5dznv26Zbj",
+	"a6mEgnmSffKuIXHSCdN2TScAcxDtmWUnxFS5l8EKsmzWtEXnZS+Ls+s++NTQeGHvJ8JucQIziE6czTbj",
+	"Y5YskgzrGmhDTXik5WQNbzxfcWS6A0RFIqGGZnJSQDtaiAeBLNFQ0zpBW0ZEnMTQXxULml586vO3fBgV",
+	"4kg99jQIxCq0ce5JF4rVJ9itBp8DVyGaZ6xidMFzjB1pjLVpWs8r335Pk+7z858I+4yTy3HZCTgi59T+",
+	"/oZe8gk1UkXkNJdZJiPy52J0nksTkX+TcpIx4jqj6oi8LUwm5cWeBRs4H9fur6XPY3+5vUobjOZMWtGm",
+	"vNvqWNDZEGEADWDdGHJwPRGiKplGzpCC6rQiMyoWkduzawvTr7c/0J2vn77+3wAAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

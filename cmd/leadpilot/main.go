@@ -267,6 +267,10 @@ func serve(ctx context.Context, cfg *config.Config, logger *slog.Logger, mode st
 	}
 	asynqOpt := asynq.RedisClientOpt{Addr: redisOpt.Addr, Username: redisOpt.Username, Password: redisOpt.Password, DB: redisOpt.DB, TLSConfig: redisOpt.TLSConfig}
 
+	// Background work the API starts (lead imports) is enqueued here.
+	enqueuer := jobs.NewEnqueuer(asynqOpt)
+	defer enqueuer.Close()
+
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	inspector := asynq.NewInspector(asynqOpt)
@@ -279,7 +283,7 @@ func serve(ctx context.Context, cfg *config.Config, logger *slog.Logger, mode st
 	errc := make(chan error, 2)
 	running := 0
 	if mode == "serve" || mode == "all" {
-		srv, err := newHTTPServer(cfg, logger, db, rdb, reg)
+		srv, err := newHTTPServer(cfg, logger, db, rdb, reg, enqueuer)
 		if err != nil {
 			return err
 		}
@@ -332,7 +336,7 @@ func serve(ctx context.Context, cfg *config.Config, logger *slog.Logger, mode st
 	return first
 }
 
-func newHTTPServer(cfg *config.Config, logger *slog.Logger, db *database.DB, rdb *redis.Client, reg *prometheus.Registry) (*http.Server, error) {
+func newHTTPServer(cfg *config.Config, logger *slog.Logger, db *database.DB, rdb *redis.Client, reg *prometheus.Registry, enqueuer *jobs.Enqueuer) (*http.Server, error) {
 	tokens := auth.NewTokens(cfg.JWTSecret, cfg.JWTIssuer, cfg.JWTAudience, cfg.AccessTokenTTL)
 	docsHandler := echo.WrapHandler(docs.Handler("/openapi.yaml"))
 	mail, catcher, err := newMailer(cfg, logger)
@@ -382,6 +386,7 @@ func newHTTPServer(cfg *config.Config, logger *slog.Logger, db *database.DB, rdb
 		CORSOrigins:       cfg.CORSOrigins,
 		Suppressions:      suppressions.NewService(db),
 		Leads:             leads.NewService(db),
+		LeadImports:       leadimports.NewService(db, enqueuer),
 	})
 	if err != nil {
 		return nil, err
