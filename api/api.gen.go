@@ -1048,7 +1048,7 @@ type LeadImportCounts struct {
 	// Inserted Leads created.
 	Inserted int `json:"inserted"`
 
-	// Invalid Rows with an invalid address or phone
+	// Invalid Rows with an invalid address or phone, or no contact.
 	Invalid int `json:"invalid"`
 
 	// RowsSeen Data rows handled so far.
