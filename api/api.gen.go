@@ -2556,7 +2556,8 @@ type ClientInterface interface {
 	// or phone number is skipped; a row with an invalid address or
 	// phone, or with no contact at all, is invalid. Rejected rows are
 	// at GET /v1/leads/imports/{import_id}/errors. A file that is not
-	// CSV is refused with 415 `not_csv`.
+	// CSV is refused with 422 `not_csv`, like the preview. Bodies are
+	// limited like every other (413 past MAX_BODY_BYTES).
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -3912,7 +3913,8 @@ func (c *Client) ListLeadImports(ctx context.Context, params *ListLeadImportsPar
 // or phone number is skipped; a row with an invalid address or
 // phone, or with no contact at all, is invalid. Rejected rows are
 // at GET /v1/leads/imports/{import_id}/errors. A file that is not
-// CSV is refused with 415 `not_csv`.
+// CSV is refused with 422 `not_csv`, like the preview. Bodies are
+// limited like every other (413 past MAX_BODY_BYTES).
 //
 // Takes any type of body and a specified content type.
 //
@@ -8219,7 +8221,8 @@ type ClientWithResponsesInterface interface {
 	// or phone number is skipped; a row with an invalid address or
 	// phone, or with no contact at all, is invalid. Rejected rows are
 	// at GET /v1/leads/imports/{import_id}/errors. A file that is not
-	// CSV is refused with 415 `not_csv`.
+	// CSV is refused with 422 `not_csv`, like the preview. Bodies are
+	// limited like every other (413 past MAX_BODY_BYTES).
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -15272,7 +15275,8 @@ func (c *ClientWithResponses) ListLeadImportsWithResponse(ctx context.Context, p
 // or phone number is skipped; a row with an invalid address or
 // phone, or with no contact at all, is invalid. Rejected rows are
 // at GET /v1/leads/imports/{import_id}/errors. A file that is not
-// CSV is refused with 415 `not_csv`.
+// CSV is refused with 422 `not_csv`, like the preview. Bodies are
+// limited like every other (413 past MAX_BODY_BYTES).
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //

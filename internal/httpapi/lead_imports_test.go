@@ -124,11 +124,11 @@ func TestLeadImports(t *testing.T) {
 	})
 
 	t.Run("AFileThatIsNotCSVIsRefused", func(t *testing.T) {
-		png, err := os.ReadFile("../leadimport/testdata/not_csv.png")
+		js, err := os.ReadFile("../leadimport/testdata/not_csv.json")
 		require.NoError(t, err)
-		r, err := b.client.CreateLeadImportWithBodyWithResponse(ctx, nil, "text/csv", bytes.NewReader(png), tok)
+		r, err := b.client.CreateLeadImportWithBodyWithResponse(ctx, nil, "text/csv", bytes.NewReader(js), tok)
 		require.NoError(t, err)
-		require.GreaterOrEqual(t, r.StatusCode(), 400, string(r.Body))
-		require.Less(t, r.StatusCode(), 500, string(r.Body))
+		problem(t, r.HTTPResponse, r.Body, http.StatusUnprocessableEntity)
+		require.Contains(t, string(r.Body), "not_csv")
 	})
 }

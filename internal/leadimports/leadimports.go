@@ -183,10 +183,11 @@ func (s *Service) Create(ctx context.Context, a access.Actor, campaignID *uuid.U
 		return Import{}, fault.BadRequest("empty_file", "the file is empty")
 	}
 	if _, err := leadimport.Open(bytes.NewReader(head), leadimport.Options{Mapping: mapping}); err != nil {
+		// The same answers as the preview's.
 		if errors.Is(err, leadimport.ErrNotCSV) {
-			return Import{}, fault.UnsupportedMediaType("not_csv", err.Error())
+			return Import{}, fault.Invalid(fault.FieldError{Field: "/file", Code: "not_csv", Message: err.Error()})
 		}
-		return Import{}, fault.BadRequest("unreadable_file", err.Error())
+		return Import{}, fault.Invalid(fault.FieldError{Field: "/file", Code: "unreadable", Message: err.Error()})
 	}
 	row := importRow{ID: uuid.Must(uuid.NewV7()), OrgID: a.OrgID, CampaignID: campaignID, Status: StatusQueued,
 		Mapping: mapping, Options: map[string]any{}}
@@ -320,7 +321,8 @@ func (s *Service) Cancel(ctx context.Context, a access.Actor, id uuid.UUID) (Imp
 }
 
 // Errors writes the rejected rows of an import as CSV (line, reason,
-// message, row) to w, in line order.
+// message, row) to w, in line order. A row that starts like a formula is
+// prefixed with a quote.
 func (s *Service) Errors(ctx context.Context, a access.Actor, id uuid.UUID, w io.Writer) error {
 	type rej struct {
 		Line    int    `bun:"line"`
@@ -345,13 +347,22 @@ func (s *Service) Errors(ctx context.Context, a access.Actor, id uuid.UUID, w io
 	cw := csv.NewWriter(w)
 	_ = cw.Write([]string{"line", "reason", "message", "row"})
 	for _, r := range rows {
-		_ = cw.Write([]string{fmt.Sprint(r.Line), r.Reason, r.Message, r.Raw})
+		_ = cw.Write([]string{fmt.Sprint(r.Line), r.Reason, r.Message, csvSafe(r.Raw)})
 	}
 	cw.Flush()
 	if err := cw.Error(); err != nil {
 		return fmt.Errorf("leadimports: errors %s: write: %w", id, err)
 	}
 	return nil
+}
+
+// csvSafe defuses a cell a spreadsheet would run as a formula (=, +, -,
+// @, tab, CR at the start) by prefixing a quote, as the leads export does.
+func csvSafe(v string) string {
+	if v != "" && strings.ContainsRune("=+-@\t\r", rune(v[0])) {
+		return "'" + v
+	}
+	return v
 }
 
 // jsonText marshals v for a jsonb column staged as text.

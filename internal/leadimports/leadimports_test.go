@@ -185,14 +185,26 @@ func TestRun(t *testing.T) {
 		require.True(t, fault.IsKind(err, fault.KindConflict), "%v", err)
 	})
 
+	t.Run("ARejectedRowThatLooksLikeAFormulaIsDefusedInTheErrors", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		imp, err := b.svc.Create(ctx, b.actor, nil, nil, "", strings.NewReader("Email,Company\n=1+2,Acme\n"))
+		require.NoError(t, err)
+		require.NoError(t, b.svc.Run(ctx, b.actor.OrgID, imp.ID))
+		rows := errorsCSV(t, b, imp.ID)
+		require.Len(t, rows, 2)
+		require.Equal(t, "invalid_email", rows[1][1])
+		require.Equal(t, "'=1+2,Acme", rows[1][3])
+	})
+
 	t.Run("AFileThatIsNotCSVIsRefusedAtCreate", func(t *testing.T) {
 		t.Parallel()
 		b := setup(t)
 		png, err := os.ReadFile("../leadimport/testdata/not_csv.png")
 		require.NoError(t, err)
 		_, err = b.svc.Create(ctx, b.actor, nil, nil, "x.png", strings.NewReader(string(png)))
-		require.Error(t, err)
-		_, ok := fault.As(err)
+		fe, ok := fault.As(err)
 		require.True(t, ok, "%v", err)
+		require.Equal(t, fault.KindInvalid, fe.Kind)
 	})
 }
