@@ -175,6 +175,34 @@ func TestRun(t *testing.T) {
 		require.Equal(t, leadimports.Counts{RowsSeen: 7, Inserted: 4, DuplicatesInFile: 1, Invalid: 2}, got.Counts)
 	})
 
+	t.Run("ADuplicateDeliveryRunningAtTheSameTimeNeverCountsARowTwice", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		imp, err := b.svc.Create(ctx, b.actor, b.campaign(t), nil, "", strings.NewReader(fixture(t)))
+		require.NoError(t, err)
+		stop := context.Canceled
+		// Between the first run's first and second batch, a second run
+		// commits one batch (rows 3-4) and dies; the first run then finds
+		// rows_seen moved past it and stops instead of counting again.
+		second := b.svc.WithBatchSize(2).WithAfterBatch(func(int) { panic(stop) })
+		first := b.svc.WithBatchSize(2).WithAfterBatch(func(n int) {
+			if n == 1 {
+				require.PanicsWithValue(t, stop, func() { _ = second.Run(ctx, b.actor.OrgID, imp.ID) })
+			}
+		})
+		require.NoError(t, first.Run(ctx, b.actor.OrgID, imp.ID))
+		mid, err := b.svc.Get(ctx, b.actor, imp.ID)
+		require.NoError(t, err)
+		require.Equal(t, leadimports.StatusRunning, mid.Status)
+		require.Equal(t, 4, mid.Counts.RowsSeen)
+
+		require.NoError(t, b.svc.Run(ctx, b.actor.OrgID, imp.ID))
+		got, err := b.svc.Get(ctx, b.actor, imp.ID)
+		require.NoError(t, err)
+		require.Equal(t, leadimports.StatusCompleted, got.Status)
+		require.Equal(t, leadimports.Counts{RowsSeen: 7, Inserted: 4, DuplicatesInFile: 1, Invalid: 2}, got.Counts)
+	})
+
 	t.Run("CancellingAFinishedImportIsAConflict", func(t *testing.T) {
 		t.Parallel()
 		b := setup(t)

@@ -22,6 +22,11 @@ import (
 // errCancelled stops Run when the import was cancelled between batches.
 var errCancelled = errors.New("leadimports: cancelled")
 
+// errSuperseded stops Run when another run of the same import (a
+// duplicate delivery) committed a batch first: its rows_seen is not where
+// this run left it, and going on would count rows twice.
+var errSuperseded = errors.New("leadimports: another run of the import is ahead")
+
 // stagedCols are the staging table's columns, in the order of a staged row.
 var stagedCols = []string{"id", "line", "raw", "email", "phone", "first_name", "last_name", "company", "job_title",
 	"linkedin_url", "website", "city", "state", "country", "custom_fields"}
@@ -103,6 +108,7 @@ func (s *Service) Run(ctx context.Context, orgID, id uuid.UUID) error {
 		return s.fail(ctx, t, id, err)
 	}
 	seen := map[string]struct{}{}
+	done := skip // rows_seen as this run last committed it
 	var b batch
 	n, number := 0, 0
 	for {
@@ -121,7 +127,7 @@ func (s *Service) Run(ctx context.Context, orgID, id uuid.UUID) error {
 		b.add(rec, out)
 		if b.counts.RowsSeen >= s.batchSize {
 			number++
-			if err := s.flush(ctx, t, row, &b); err != nil {
+			if err := s.flush(ctx, t, row, &b, &done); err != nil {
 				return s.stop(ctx, t, id, err)
 			}
 			if s.afterBatch != nil {
@@ -129,7 +135,7 @@ func (s *Service) Run(ctx context.Context, orgID, id uuid.UUID) error {
 			}
 		}
 	}
-	if err := s.flush(ctx, t, row, &b); err != nil {
+	if err := s.flush(ctx, t, row, &b, &done); err != nil {
 		return s.stop(ctx, t, id, err)
 	}
 	err = s.db.InTenant(ctx, t, func(ctx context.Context, tx bun.IDB) error {
@@ -142,9 +148,10 @@ func (s *Service) Run(ctx context.Context, orgID, id uuid.UUID) error {
 	return nil
 }
 
-// stop ends Run after a failed flush: cancelled is not an error.
+// stop ends Run after a failed flush: cancelled, or superseded by
+// another run that carries on, is not an error.
 func (s *Service) stop(ctx context.Context, t database.Tenant, id uuid.UUID, err error) error {
-	if errors.Is(err, errCancelled) {
+	if errors.Is(err, errCancelled) || errors.Is(err, errSuperseded) {
 		return nil
 	}
 	return fmt.Errorf("leadimports: run %s: %w", id, err)
@@ -234,19 +241,25 @@ func rawLine(fields []string) string {
 }
 
 // flush writes a batch in one transaction: the leads, the rejected rows
-// and the counts, unless the import was cancelled meanwhile.
-func (s *Service) flush(ctx context.Context, t database.Tenant, row importRow, b *batch) error {
+// and the counts, unless the import was cancelled meanwhile or another run
+// has committed past *done; *done advances when the batch commits.
+func (s *Service) flush(ctx context.Context, t database.Tenant, row importRow, b *batch, done *int) error {
 	defer func() { *b = batch{} }()
 	if b.counts.RowsSeen == 0 {
 		return nil
 	}
-	return s.db.InTenantBulk(ctx, t, func(ctx context.Context, tx database.BulkTx) error {
+	rows := b.counts.RowsSeen
+	err := s.db.InTenantBulk(ctx, t, func(ctx context.Context, tx database.BulkTx) error {
 		var status string
-		if err := tx.NewRaw(`SELECT status FROM lead_imports WHERE org_id = ? AND id = ? FOR UPDATE`, t.OrgID, row.ID).Scan(ctx, &status); err != nil {
+		var seen int
+		if err := tx.NewRaw(`SELECT status, rows_seen FROM lead_imports WHERE org_id = ? AND id = ? FOR UPDATE`, t.OrgID, row.ID).Scan(ctx, &status, &seen); err != nil {
 			return fmt.Errorf("status: %w", database.Interpret(err))
 		}
 		if status != StatusRunning {
 			return errCancelled
+		}
+		if seen != *done {
+			return errSuperseded
 		}
 		c := b.counts
 		if len(b.rows) > 0 {
@@ -304,6 +317,10 @@ func (s *Service) flush(ctx context.Context, t database.Tenant, row importRow, b
 		}
 		return nil
 	})
+	if err == nil {
+		*done += rows
+	}
+	return err
 }
 
 func contactPhone(v, country string) (string, contact.Problem, bool) {
