@@ -190,6 +190,33 @@ func (e LeadBulkAction) Valid() bool {
 	}
 }
 
+// Defines values for LeadImportStatus.
+const (
+	LeadImportStatusCancelled LeadImportStatus = "cancelled"
+	LeadImportStatusCompleted LeadImportStatus = "completed"
+	LeadImportStatusFailed    LeadImportStatus = "failed"
+	LeadImportStatusQueued    LeadImportStatus = "queued"
+	LeadImportStatusRunning   LeadImportStatus = "running"
+)
+
+// Valid indicates whether the value is a known member of the LeadImportStatus enum.
+func (e LeadImportStatus) Valid() bool {
+	switch e {
+	case LeadImportStatusCancelled:
+		return true
+	case LeadImportStatusCompleted:
+		return true
+	case LeadImportStatusFailed:
+		return true
+	case LeadImportStatusQueued:
+		return true
+	case LeadImportStatusRunning:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for LeadImportColumnSource.
 const (
 	LeadImportColumnSourceAuto      LeadImportColumnSource = "auto"
@@ -970,6 +997,28 @@ type LeadFilter struct {
 	Status      *LeadStatus         `json:"status,omitempty"`
 }
 
+// LeadImport defines model for LeadImport.
+type LeadImport struct {
+	CampaignID *openapi_types.UUID `json:"campaign_id"`
+	Counts     LeadImportCounts    `json:"counts"`
+	CreatedAt  time.Time           `json:"created_at"`
+
+	// Error Why a failed import stopped.
+	Error      *string            `json:"error"`
+	FileBytes  int64              `json:"file_bytes"`
+	FileName   *string            `json:"file_name"`
+	FinishedAt *time.Time         `json:"finished_at"`
+	ID         openapi_types.UUID `json:"id"`
+
+	// Mapping The mapping overrides the import was created with.
+	Mapping   map[string]string `json:"mapping"`
+	StartedAt *time.Time        `json:"started_at"`
+	Status    LeadImportStatus  `json:"status"`
+}
+
+// LeadImportStatus defines model for LeadImport.Status.
+type LeadImportStatus string
+
 // LeadImportColumn defines model for LeadImportColumn.
 type LeadImportColumn struct {
 	// Field A lead field (email, first_name, last_name, full_name, company, job_title, phone, whatsapp, linkedin_url, website, city, state, country, timezone), custom.<key>, or null when skipped. full_name is split into first_name and last_name when the file has no first or last name column, and ignored otherwise (a lead computes it).
@@ -987,6 +1036,33 @@ type LeadImportColumn struct {
 
 // LeadImportColumnSource auto: a known header; custom: unknown, kept in custom fields; override: the mapping given; duplicate: a second column for a field already mapped, kept in custom fields; empty: no header text, skipped.
 type LeadImportColumnSource string
+
+// LeadImportCounts defines model for LeadImportCounts.
+type LeadImportCounts struct {
+	// AlreadyPresent Rows whose address the target already held.
+	AlreadyPresent int `json:"already_present"`
+
+	// DuplicatesInFile Rows repeating an earlier row's address.
+	DuplicatesInFile int `json:"duplicates_in_file"`
+
+	// Inserted Leads created.
+	Inserted int `json:"inserted"`
+
+	// Invalid Rows with an invalid address or phone, or no contact.
+	Invalid int `json:"invalid"`
+
+	// RowsSeen Data rows handled so far.
+	RowsSeen int `json:"rows_seen"`
+
+	// Suppressed Rows on the suppression list.
+	Suppressed int `json:"suppressed"`
+}
+
+// LeadImportList defines model for LeadImportList.
+type LeadImportList struct {
+	Data       []LeadImport `json:"data"`
+	NextCursor *string      `json:"next_cursor"`
+}
 
 // LeadImportPreview defines model for LeadImportPreview.
 type LeadImportPreview struct {
@@ -1687,6 +1763,39 @@ type ExportLeadsParams struct {
 	Q *string `form:"q,omitempty" json:"q,omitempty"`
 }
 
+// ListLeadImportsParams defines parameters for ListLeadImports.
+type ListLeadImportsParams struct {
+	// Limit Page size, 1-100 (default 20).
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `next_cursor` of the previous page.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
+// CreateLeadImportMultipartBody defines parameters for CreateLeadImport.
+type CreateLeadImportMultipartBody struct {
+	// CampaignID The campaign the leads go into.
+	CampaignID *string `json:"campaign_id,omitempty"`
+
+	// File The lead file.
+	File openapi_types.File `json:"file"`
+
+	// Mapping Mapping overrides as a JSON object (header → field or `skip`).
+	Mapping *string `json:"mapping,omitempty"`
+}
+
+// CreateLeadImportParams defines parameters for CreateLeadImport.
+type CreateLeadImportParams struct {
+	// CampaignID The campaign the leads go into; none when absent.
+	CampaignID *openapi_types.UUID `form:"campaign_id,omitempty" json:"campaign_id,omitempty"`
+
+	// Mapping Mapping overrides as a JSON object, e.g. `{"Contact Mail":"email","Notes":"skip"}`.
+	Mapping *string `form:"mapping,omitempty" json:"mapping,omitempty"`
+
+	// IdempotencyKey Makes a retry of this request safe; see the API description.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
 // PreviewLeadImportMultipartBody defines parameters for PreviewLeadImport.
 type PreviewLeadImportMultipartBody struct {
 	// File The lead file.
@@ -1832,6 +1941,9 @@ type CreateLeadJSONRequestBody = LeadCreate
 
 // BulkLeadsJSONRequestBody defines body for BulkLeads for application/json ContentType.
 type BulkLeadsJSONRequestBody = LeadBulk
+
+// CreateLeadImportMultipartRequestBody defines body for CreateLeadImport for multipart/form-data ContentType.
+type CreateLeadImportMultipartRequestBody CreateLeadImportMultipartBody
 
 // PreviewLeadImportMultipartRequestBody defines body for PreviewLeadImport for multipart/form-data ContentType.
 type PreviewLeadImportMultipartRequestBody PreviewLeadImportMultipartBody
@@ -2421,6 +2533,37 @@ type ClientInterface interface {
 	// Corresponds with GET /v1/leads/export (the `ExportLeads` operationId).
 	ExportLeads(ctx context.Context, params *ExportLeadsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ListLeadImports The organisation's lead imports, newest first
+	//
+	// Any member or API key.
+	//
+	// Corresponds with GET /v1/leads/imports (the `ListLeadImports` operationId).
+	ListLeadImports(ctx context.Context, params *ListLeadImportsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateLeadImportWithBody Import a lead file in the background
+	//
+	// Any member or API key. The body is the file, as for the preview:
+	// `text/csv`, or `multipart/form-data` with the part `file` and,
+	// optionally, the parts `campaign_id` and `mapping` (which win over
+	// the query parameters of the same names). The file is stored and
+	// the import queued; the answer is 202 with the import, whose
+	// counts then grow batch by batch (poll GET
+	// /v1/leads/imports/{import_id}). Rows are normalised like the
+	// preview shows; a row repeating an earlier row's address
+	// (case-insensitively) is a duplicate in the file; an address the
+	// campaign (or, without one, the leads outside any campaign)
+	// already holds is already present; a suppressed address, domain
+	// or phone number is skipped; a row with an invalid address or
+	// phone, or with no contact at all, is invalid. Rejected rows are
+	// at GET /v1/leads/imports/{import_id}/errors. A file that is not
+	// CSV is refused with 422 `not_csv`, like the preview. Bodies are
+	// limited like every other (413 past MAX_BODY_BYTES).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/leads/imports (the `CreateLeadImport` operationId).
+	CreateLeadImportWithBody(ctx context.Context, params *CreateLeadImportParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// PreviewLeadImportWithBody Show how a lead file would be read, without importing it
 	//
 	// Any member. Writes nothing. The body is the file: `text/csv` (which,
@@ -2447,6 +2590,34 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /v1/leads/imports/preview (the `PreviewLeadImport` operationId).
 	PreviewLeadImportWithBody(ctx context.Context, params *PreviewLeadImportParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetLeadImport One lead import and its progress
+	//
+	// Any member or API key.
+	//
+	// Corresponds with GET /v1/leads/imports/{import_id} (the `GetLeadImport` operationId).
+	GetLeadImport(ctx context.Context, importID openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CancelLeadImport Stop a queued or running lead import
+	//
+	// Any member or API key. The run stops before its next batch; the
+	// leads of the batches already done stay. Cancelling a cancelled
+	// import changes nothing; a completed or failed one is 409
+	// `import_finished`.
+	//
+	// Corresponds with POST /v1/leads/imports/{import_id}/cancel (the `CancelLeadImport` operationId).
+	CancelLeadImport(ctx context.Context, importID openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetLeadImportErrors The rejected rows of a lead import, as CSV
+	//
+	// Any member or API key. UTF-8 CSV with the header
+	// `line,reason,message,row`: the file's line, why the row was not
+	// imported (`duplicate_in_file`, `suppressed`, `no_contact`,
+	// `invalid_email`, `invalid_phone`, …), a sentence, and the row as
+	// read (re-quoted as CSV). Rows already present are not listed.
+	//
+	// Corresponds with GET /v1/leads/imports/{import_id}/errors (the `GetLeadImportErrors` operationId).
+	GetLeadImportErrors(ctx context.Context, importID openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// DeleteLead Delete one lead
 	//
@@ -3709,6 +3880,57 @@ func (c *Client) ExportLeads(ctx context.Context, params *ExportLeadsParams, req
 	return c.Client.Do(req)
 }
 
+// ListLeadImports The organisation's lead imports, newest first
+//
+// Any member or API key.
+//
+// Corresponds with GET /v1/leads/imports (the `ListLeadImports` operationId).
+func (c *Client) ListLeadImports(ctx context.Context, params *ListLeadImportsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListLeadImportsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateLeadImportWithBody Import a lead file in the background
+//
+// Any member or API key. The body is the file, as for the preview:
+// `text/csv`, or `multipart/form-data` with the part `file` and,
+// optionally, the parts `campaign_id` and `mapping` (which win over
+// the query parameters of the same names). The file is stored and
+// the import queued; the answer is 202 with the import, whose
+// counts then grow batch by batch (poll GET
+// /v1/leads/imports/{import_id}). Rows are normalised like the
+// preview shows; a row repeating an earlier row's address
+// (case-insensitively) is a duplicate in the file; an address the
+// campaign (or, without one, the leads outside any campaign)
+// already holds is already present; a suppressed address, domain
+// or phone number is skipped; a row with an invalid address or
+// phone, or with no contact at all, is invalid. Rejected rows are
+// at GET /v1/leads/imports/{import_id}/errors. A file that is not
+// CSV is refused with 422 `not_csv`, like the preview. Bodies are
+// limited like every other (413 past MAX_BODY_BYTES).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/leads/imports (the `CreateLeadImport` operationId).
+func (c *Client) CreateLeadImportWithBody(ctx context.Context, params *CreateLeadImportParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateLeadImportRequestWithBody(c.Server, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // PreviewLeadImportWithBody Show how a lead file would be read, without importing it
 //
 // Any member. Writes nothing. The body is the file: `text/csv` (which,
@@ -3736,6 +3958,64 @@ func (c *Client) ExportLeads(ctx context.Context, params *ExportLeadsParams, req
 // Corresponds with POST /v1/leads/imports/preview (the `PreviewLeadImport` operationId).
 func (c *Client) PreviewLeadImportWithBody(ctx context.Context, params *PreviewLeadImportParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewPreviewLeadImportRequestWithBody(c.Server, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetLeadImport One lead import and its progress
+//
+// Any member or API key.
+//
+// Corresponds with GET /v1/leads/imports/{import_id} (the `GetLeadImport` operationId).
+func (c *Client) GetLeadImport(ctx context.Context, importID openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetLeadImportRequest(c.Server, importID)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CancelLeadImport Stop a queued or running lead import
+//
+// Any member or API key. The run stops before its next batch; the
+// leads of the batches already done stay. Cancelling a cancelled
+// import changes nothing; a completed or failed one is 409
+// `import_finished`.
+//
+// Corresponds with POST /v1/leads/imports/{import_id}/cancel (the `CancelLeadImport` operationId).
+func (c *Client) CancelLeadImport(ctx context.Context, importID openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCancelLeadImportRequest(c.Server, importID)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetLeadImportErrors The rejected rows of a lead import, as CSV
+//
+// Any member or API key. UTF-8 CSV with the header
+// `line,reason,message,row`: the file's line, why the row was not
+// imported (`duplicate_in_file`, `suppressed`, `no_contact`,
+// `invalid_email`, `invalid_phone`, …), a sentence, and the row as
+// read (re-quoted as CSV). Rows already present are not listed.
+//
+// Corresponds with GET /v1/leads/imports/{import_id}/errors (the `GetLeadImportErrors` operationId).
+func (c *Client) GetLeadImportErrors(ctx context.Context, importID openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetLeadImportErrorsRequest(c.Server, importID)
 	if err != nil {
 		return nil, err
 	}
@@ -5871,6 +6151,155 @@ func NewExportLeadsRequest(server string, params *ExportLeadsParams) (*http.Requ
 	return req, nil
 }
 
+// NewListLeadImportsRequest constructs an http.Request for the ListLeadImports method
+func NewListLeadImportsRequest(server string, params *ListLeadImportsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/leads/imports")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCreateLeadImportRequestWithBody constructs an http.Request for the CreateLeadImport method, with any body, and a specified content type
+func NewCreateLeadImportRequestWithBody(server string, params *CreateLeadImportParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/leads/imports")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.CampaignID != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "campaign_id", *params.CampaignID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Mapping != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "mapping", *params.Mapping, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
 // NewPreviewLeadImportRequestWithBody constructs an http.Request for the PreviewLeadImport method, with any body, and a specified content type
 func NewPreviewLeadImportRequestWithBody(server string, params *PreviewLeadImportParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
@@ -5923,6 +6352,108 @@ func NewPreviewLeadImportRequestWithBody(server string, params *PreviewLeadImpor
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewGetLeadImportRequest constructs an http.Request for the GetLeadImport method
+func NewGetLeadImportRequest(server string, importID openapi_types.UUID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "import_id", importID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/leads/imports/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCancelLeadImportRequest constructs an http.Request for the CancelLeadImport method
+func NewCancelLeadImportRequest(server string, importID openapi_types.UUID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "import_id", importID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/leads/imports/%s/cancel", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetLeadImportErrorsRequest constructs an http.Request for the GetLeadImportErrors method
+func NewGetLeadImportErrorsRequest(server string, importID openapi_types.UUID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "import_id", importID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/leads/imports/%s/errors", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
 
 	return req, nil
 }
@@ -7665,6 +8196,39 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /v1/leads/export (the `ExportLeads` operationId).
 	ExportLeadsWithResponse(ctx context.Context, params *ExportLeadsParams, reqEditors ...RequestEditorFn) (*ExportLeadsResponse, error)
 
+	// ListLeadImportsWithResponse The organisation's lead imports, newest first
+	//
+	// Any member or API key.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/leads/imports (the `ListLeadImports` operationId).
+	ListLeadImportsWithResponse(ctx context.Context, params *ListLeadImportsParams, reqEditors ...RequestEditorFn) (*ListLeadImportsResponse, error)
+
+	// CreateLeadImportWithBodyWithResponse Import a lead file in the background
+	//
+	// Any member or API key. The body is the file, as for the preview:
+	// `text/csv`, or `multipart/form-data` with the part `file` and,
+	// optionally, the parts `campaign_id` and `mapping` (which win over
+	// the query parameters of the same names). The file is stored and
+	// the import queued; the answer is 202 with the import, whose
+	// counts then grow batch by batch (poll GET
+	// /v1/leads/imports/{import_id}). Rows are normalised like the
+	// preview shows; a row repeating an earlier row's address
+	// (case-insensitively) is a duplicate in the file; an address the
+	// campaign (or, without one, the leads outside any campaign)
+	// already holds is already present; a suppressed address, domain
+	// or phone number is skipped; a row with an invalid address or
+	// phone, or with no contact at all, is invalid. Rejected rows are
+	// at GET /v1/leads/imports/{import_id}/errors. A file that is not
+	// CSV is refused with 422 `not_csv`, like the preview. Bodies are
+	// limited like every other (413 past MAX_BODY_BYTES).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/leads/imports (the `CreateLeadImport` operationId).
+	CreateLeadImportWithBodyWithResponse(ctx context.Context, params *CreateLeadImportParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateLeadImportResponse, error)
+
 	// PreviewLeadImportWithBodyWithResponse Show how a lead file would be read, without importing it
 	//
 	// Any member. Writes nothing. The body is the file: `text/csv` (which,
@@ -7691,6 +8255,40 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /v1/leads/imports/preview (the `PreviewLeadImport` operationId).
 	PreviewLeadImportWithBodyWithResponse(ctx context.Context, params *PreviewLeadImportParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PreviewLeadImportResponse, error)
+
+	// GetLeadImportWithResponse One lead import and its progress
+	//
+	// Any member or API key.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/leads/imports/{import_id} (the `GetLeadImport` operationId).
+	GetLeadImportWithResponse(ctx context.Context, importID openapi_types.UUID, reqEditors ...RequestEditorFn) (*GetLeadImportResponse, error)
+
+	// CancelLeadImportWithResponse Stop a queued or running lead import
+	//
+	// Any member or API key. The run stops before its next batch; the
+	// leads of the batches already done stay. Cancelling a cancelled
+	// import changes nothing; a completed or failed one is 409
+	// `import_finished`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/leads/imports/{import_id}/cancel (the `CancelLeadImport` operationId).
+	CancelLeadImportWithResponse(ctx context.Context, importID openapi_types.UUID, reqEditors ...RequestEditorFn) (*CancelLeadImportResponse, error)
+
+	// GetLeadImportErrorsWithResponse The rejected rows of a lead import, as CSV
+	//
+	// Any member or API key. UTF-8 CSV with the header
+	// `line,reason,message,row`: the file's line, why the row was not
+	// imported (`duplicate_in_file`, `suppressed`, `no_contact`,
+	// `invalid_email`, `invalid_phone`, …), a sentence, and the row as
+	// read (re-quoted as CSV). Rows already present are not listed.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/leads/imports/{import_id}/errors (the `GetLeadImportErrors` operationId).
+	GetLeadImportErrorsWithResponse(ctx context.Context, importID openapi_types.UUID, reqEditors ...RequestEditorFn) (*GetLeadImportErrorsResponse, error)
 
 	// DeleteLeadWithResponse Delete one lead
 	//
@@ -10960,6 +11558,207 @@ func (r ExportLeadsResponse) ContentType() string {
 	return ""
 }
 
+// ListLeadImportsResponse429Headers the declared response headers of an HTTP 429 response for ListLeadImports
+type ListLeadImportsResponse429Headers struct {
+	RetryAfter *int
+}
+
+type ListLeadImportsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *LeadImportList
+	// ApplicationProblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationProblemJSON400 *BadRequest
+	// ApplicationProblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationProblemJSON401 *Unauthorized
+	// ApplicationProblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationProblemJSON429 *TooManyRequests
+	// ApplicationProblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationProblemJSON500 *Internal
+	// ApplicationProblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationProblemJSON503 *Unavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ListLeadImportsResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListLeadImportsResponse) GetJSON200() *LeadImportList {
+	return r.JSON200
+}
+
+// GetApplicationProblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListLeadImportsResponse) GetApplicationProblemJSON400() *BadRequest {
+	return r.ApplicationProblemJSON400
+}
+
+// GetApplicationProblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListLeadImportsResponse) GetApplicationProblemJSON401() *Unauthorized {
+	return r.ApplicationProblemJSON401
+}
+
+// GetApplicationProblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ListLeadImportsResponse) GetApplicationProblemJSON429() *TooManyRequests {
+	return r.ApplicationProblemJSON429
+}
+
+// GetApplicationProblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListLeadImportsResponse) GetApplicationProblemJSON500() *Internal {
+	return r.ApplicationProblemJSON500
+}
+
+// GetApplicationProblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListLeadImportsResponse) GetApplicationProblemJSON503() *Unavailable {
+	return r.ApplicationProblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ListLeadImportsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListLeadImportsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListLeadImportsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListLeadImportsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CreateLeadImportResponse429Headers the declared response headers of an HTTP 429 response for CreateLeadImport
+type CreateLeadImportResponse429Headers struct {
+	RetryAfter *int
+}
+
+type CreateLeadImportResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON202 the response for an HTTP 202 `application/json` response
+	JSON202 *LeadImport
+	// ApplicationProblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationProblemJSON400 *BadRequest
+	// ApplicationProblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationProblemJSON401 *Unauthorized
+	// ApplicationProblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationProblemJSON404 *NotFound
+	// ApplicationProblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationProblemJSON409 *Conflict
+	// ApplicationProblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationProblemJSON413 *PayloadTooLarge
+	// ApplicationProblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationProblemJSON415 *UnsupportedMediaType
+	// ApplicationProblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationProblemJSON422 *ValidationFailed
+	// ApplicationProblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationProblemJSON429 *TooManyRequests
+	// ApplicationProblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationProblemJSON500 *Internal
+	// ApplicationProblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationProblemJSON503 *Unavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *CreateLeadImportResponse429Headers
+}
+
+// GetJSON202 returns the response for an HTTP 202 `application/json` response
+func (r CreateLeadImportResponse) GetJSON202() *LeadImport {
+	return r.JSON202
+}
+
+// GetApplicationProblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CreateLeadImportResponse) GetApplicationProblemJSON400() *BadRequest {
+	return r.ApplicationProblemJSON400
+}
+
+// GetApplicationProblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CreateLeadImportResponse) GetApplicationProblemJSON401() *Unauthorized {
+	return r.ApplicationProblemJSON401
+}
+
+// GetApplicationProblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r CreateLeadImportResponse) GetApplicationProblemJSON404() *NotFound {
+	return r.ApplicationProblemJSON404
+}
+
+// GetApplicationProblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r CreateLeadImportResponse) GetApplicationProblemJSON409() *Conflict {
+	return r.ApplicationProblemJSON409
+}
+
+// GetApplicationProblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r CreateLeadImportResponse) GetApplicationProblemJSON413() *PayloadTooLarge {
+	return r.ApplicationProblemJSON413
+}
+
+// GetApplicationProblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r CreateLeadImportResponse) GetApplicationProblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationProblemJSON415
+}
+
+// GetApplicationProblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r CreateLeadImportResponse) GetApplicationProblemJSON422() *ValidationFailed {
+	return r.ApplicationProblemJSON422
+}
+
+// GetApplicationProblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r CreateLeadImportResponse) GetApplicationProblemJSON429() *TooManyRequests {
+	return r.ApplicationProblemJSON429
+}
+
+// GetApplicationProblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r CreateLeadImportResponse) GetApplicationProblemJSON500() *Internal {
+	return r.ApplicationProblemJSON500
+}
+
+// GetApplicationProblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r CreateLeadImportResponse) GetApplicationProblemJSON503() *Unavailable {
+	return r.ApplicationProblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateLeadImportResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateLeadImportResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateLeadImportResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateLeadImportResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // PreviewLeadImportResponse429Headers the declared response headers of an HTTP 429 response for PreviewLeadImport
 type PreviewLeadImportResponse429Headers struct {
 	RetryAfter *int
@@ -11058,6 +11857,276 @@ func (r PreviewLeadImportResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r PreviewLeadImportResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetLeadImportResponse429Headers the declared response headers of an HTTP 429 response for GetLeadImport
+type GetLeadImportResponse429Headers struct {
+	RetryAfter *int
+}
+
+type GetLeadImportResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *LeadImport
+	// ApplicationProblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationProblemJSON400 *BadRequest
+	// ApplicationProblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationProblemJSON401 *Unauthorized
+	// ApplicationProblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationProblemJSON404 *NotFound
+	// ApplicationProblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationProblemJSON429 *TooManyRequests
+	// ApplicationProblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationProblemJSON500 *Internal
+	// ApplicationProblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationProblemJSON503 *Unavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetLeadImportResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetLeadImportResponse) GetJSON200() *LeadImport {
+	return r.JSON200
+}
+
+// GetApplicationProblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetLeadImportResponse) GetApplicationProblemJSON400() *BadRequest {
+	return r.ApplicationProblemJSON400
+}
+
+// GetApplicationProblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetLeadImportResponse) GetApplicationProblemJSON401() *Unauthorized {
+	return r.ApplicationProblemJSON401
+}
+
+// GetApplicationProblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetLeadImportResponse) GetApplicationProblemJSON404() *NotFound {
+	return r.ApplicationProblemJSON404
+}
+
+// GetApplicationProblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r GetLeadImportResponse) GetApplicationProblemJSON429() *TooManyRequests {
+	return r.ApplicationProblemJSON429
+}
+
+// GetApplicationProblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetLeadImportResponse) GetApplicationProblemJSON500() *Internal {
+	return r.ApplicationProblemJSON500
+}
+
+// GetApplicationProblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetLeadImportResponse) GetApplicationProblemJSON503() *Unavailable {
+	return r.ApplicationProblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetLeadImportResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetLeadImportResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetLeadImportResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetLeadImportResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CancelLeadImportResponse429Headers the declared response headers of an HTTP 429 response for CancelLeadImport
+type CancelLeadImportResponse429Headers struct {
+	RetryAfter *int
+}
+
+type CancelLeadImportResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *LeadImport
+	// ApplicationProblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationProblemJSON400 *BadRequest
+	// ApplicationProblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationProblemJSON401 *Unauthorized
+	// ApplicationProblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationProblemJSON404 *NotFound
+	// ApplicationProblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationProblemJSON409 *Conflict
+	// ApplicationProblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationProblemJSON429 *TooManyRequests
+	// ApplicationProblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationProblemJSON500 *Internal
+	// ApplicationProblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationProblemJSON503 *Unavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *CancelLeadImportResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r CancelLeadImportResponse) GetJSON200() *LeadImport {
+	return r.JSON200
+}
+
+// GetApplicationProblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CancelLeadImportResponse) GetApplicationProblemJSON400() *BadRequest {
+	return r.ApplicationProblemJSON400
+}
+
+// GetApplicationProblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CancelLeadImportResponse) GetApplicationProblemJSON401() *Unauthorized {
+	return r.ApplicationProblemJSON401
+}
+
+// GetApplicationProblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r CancelLeadImportResponse) GetApplicationProblemJSON404() *NotFound {
+	return r.ApplicationProblemJSON404
+}
+
+// GetApplicationProblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r CancelLeadImportResponse) GetApplicationProblemJSON409() *Conflict {
+	return r.ApplicationProblemJSON409
+}
+
+// GetApplicationProblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r CancelLeadImportResponse) GetApplicationProblemJSON429() *TooManyRequests {
+	return r.ApplicationProblemJSON429
+}
+
+// GetApplicationProblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r CancelLeadImportResponse) GetApplicationProblemJSON500() *Internal {
+	return r.ApplicationProblemJSON500
+}
+
+// GetApplicationProblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r CancelLeadImportResponse) GetApplicationProblemJSON503() *Unavailable {
+	return r.ApplicationProblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r CancelLeadImportResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CancelLeadImportResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CancelLeadImportResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CancelLeadImportResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetLeadImportErrorsResponse429Headers the declared response headers of an HTTP 429 response for GetLeadImportErrors
+type GetLeadImportErrorsResponse429Headers struct {
+	RetryAfter *int
+}
+
+type GetLeadImportErrorsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationProblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationProblemJSON400 *BadRequest
+	// ApplicationProblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationProblemJSON401 *Unauthorized
+	// ApplicationProblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationProblemJSON404 *NotFound
+	// ApplicationProblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationProblemJSON429 *TooManyRequests
+	// ApplicationProblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationProblemJSON500 *Internal
+	// ApplicationProblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationProblemJSON503 *Unavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetLeadImportErrorsResponse429Headers
+}
+
+// GetApplicationProblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetLeadImportErrorsResponse) GetApplicationProblemJSON400() *BadRequest {
+	return r.ApplicationProblemJSON400
+}
+
+// GetApplicationProblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetLeadImportErrorsResponse) GetApplicationProblemJSON401() *Unauthorized {
+	return r.ApplicationProblemJSON401
+}
+
+// GetApplicationProblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetLeadImportErrorsResponse) GetApplicationProblemJSON404() *NotFound {
+	return r.ApplicationProblemJSON404
+}
+
+// GetApplicationProblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r GetLeadImportErrorsResponse) GetApplicationProblemJSON429() *TooManyRequests {
+	return r.ApplicationProblemJSON429
+}
+
+// GetApplicationProblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetLeadImportErrorsResponse) GetApplicationProblemJSON500() *Internal {
+	return r.ApplicationProblemJSON500
+}
+
+// GetApplicationProblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetLeadImportErrorsResponse) GetApplicationProblemJSON503() *Unavailable {
+	return r.ApplicationProblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetLeadImportErrorsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetLeadImportErrorsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetLeadImportErrorsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetLeadImportErrorsResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -14175,6 +15244,51 @@ func (c *ClientWithResponses) ExportLeadsWithResponse(ctx context.Context, param
 	return ParseExportLeadsResponse(rsp)
 }
 
+// ListLeadImportsWithResponse The organisation's lead imports, newest first
+//
+// Any member or API key.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/leads/imports (the `ListLeadImports` operationId).
+func (c *ClientWithResponses) ListLeadImportsWithResponse(ctx context.Context, params *ListLeadImportsParams, reqEditors ...RequestEditorFn) (*ListLeadImportsResponse, error) {
+	rsp, err := c.ListLeadImports(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListLeadImportsResponse(rsp)
+}
+
+// CreateLeadImportWithBodyWithResponse Import a lead file in the background
+//
+// Any member or API key. The body is the file, as for the preview:
+// `text/csv`, or `multipart/form-data` with the part `file` and,
+// optionally, the parts `campaign_id` and `mapping` (which win over
+// the query parameters of the same names). The file is stored and
+// the import queued; the answer is 202 with the import, whose
+// counts then grow batch by batch (poll GET
+// /v1/leads/imports/{import_id}). Rows are normalised like the
+// preview shows; a row repeating an earlier row's address
+// (case-insensitively) is a duplicate in the file; an address the
+// campaign (or, without one, the leads outside any campaign)
+// already holds is already present; a suppressed address, domain
+// or phone number is skipped; a row with an invalid address or
+// phone, or with no contact at all, is invalid. Rejected rows are
+// at GET /v1/leads/imports/{import_id}/errors. A file that is not
+// CSV is refused with 422 `not_csv`, like the preview. Bodies are
+// limited like every other (413 past MAX_BODY_BYTES).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/leads/imports (the `CreateLeadImport` operationId).
+func (c *ClientWithResponses) CreateLeadImportWithBodyWithResponse(ctx context.Context, params *CreateLeadImportParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateLeadImportResponse, error) {
+	rsp, err := c.CreateLeadImportWithBody(ctx, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateLeadImportResponse(rsp)
+}
+
 // PreviewLeadImportWithBodyWithResponse Show how a lead file would be read, without importing it
 //
 // Any member. Writes nothing. The body is the file: `text/csv` (which,
@@ -14206,6 +15320,58 @@ func (c *ClientWithResponses) PreviewLeadImportWithBodyWithResponse(ctx context.
 		return nil, err
 	}
 	return ParsePreviewLeadImportResponse(rsp)
+}
+
+// GetLeadImportWithResponse One lead import and its progress
+//
+// Any member or API key.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/leads/imports/{import_id} (the `GetLeadImport` operationId).
+func (c *ClientWithResponses) GetLeadImportWithResponse(ctx context.Context, importID openapi_types.UUID, reqEditors ...RequestEditorFn) (*GetLeadImportResponse, error) {
+	rsp, err := c.GetLeadImport(ctx, importID, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetLeadImportResponse(rsp)
+}
+
+// CancelLeadImportWithResponse Stop a queued or running lead import
+//
+// Any member or API key. The run stops before its next batch; the
+// leads of the batches already done stay. Cancelling a cancelled
+// import changes nothing; a completed or failed one is 409
+// `import_finished`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/leads/imports/{import_id}/cancel (the `CancelLeadImport` operationId).
+func (c *ClientWithResponses) CancelLeadImportWithResponse(ctx context.Context, importID openapi_types.UUID, reqEditors ...RequestEditorFn) (*CancelLeadImportResponse, error) {
+	rsp, err := c.CancelLeadImport(ctx, importID, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCancelLeadImportResponse(rsp)
+}
+
+// GetLeadImportErrorsWithResponse The rejected rows of a lead import, as CSV
+//
+// Any member or API key. UTF-8 CSV with the header
+// `line,reason,message,row`: the file's line, why the row was not
+// imported (`duplicate_in_file`, `suppressed`, `no_contact`,
+// `invalid_email`, `invalid_phone`, …), a sentence, and the row as
+// read (re-quoted as CSV). Rows already present are not listed.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/leads/imports/{import_id}/errors (the `GetLeadImportErrors` operationId).
+func (c *ClientWithResponses) GetLeadImportErrorsWithResponse(ctx context.Context, importID openapi_types.UUID, reqEditors ...RequestEditorFn) (*GetLeadImportErrorsResponse, error) {
+	rsp, err := c.GetLeadImportErrors(ctx, importID, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetLeadImportErrorsResponse(rsp)
 }
 
 // DeleteLeadWithResponse Delete one lead
@@ -17433,6 +18599,189 @@ func ParseExportLeadsResponse(rsp *http.Response) (*ExportLeadsResponse, error) 
 	return response, nil
 }
 
+// ParseListLeadImportsResponse parses an HTTP response from a ListLeadImportsWithResponse call
+func ParseListLeadImportsResponse(rsp *http.Response) (*ListLeadImportsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListLeadImportsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest LeadImportList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers ListLeadImportsResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseCreateLeadImportResponse parses an HTTP response from a CreateLeadImportWithResponse call
+func ParseCreateLeadImportResponse(rsp *http.Response) (*CreateLeadImportResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateLeadImportResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 202:
+		var dest LeadImport
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON202 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ValidationFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers CreateLeadImportResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
 // ParsePreviewLeadImportResponse parses an HTTP response from a PreviewLeadImportWithResponse call
 func ParsePreviewLeadImportResponse(rsp *http.Response) (*PreviewLeadImportResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -17515,6 +18864,249 @@ func ParsePreviewLeadImportResponse(rsp *http.Response) (*PreviewLeadImportRespo
 	switch {
 	case rsp.StatusCode == 429:
 		var headers PreviewLeadImportResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetLeadImportResponse parses an HTTP response from a GetLeadImportWithResponse call
+func ParseGetLeadImportResponse(rsp *http.Response) (*GetLeadImportResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetLeadImportResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest LeadImport
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers GetLeadImportResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseCancelLeadImportResponse parses an HTTP response from a CancelLeadImportWithResponse call
+func ParseCancelLeadImportResponse(rsp *http.Response) (*CancelLeadImportResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CancelLeadImportResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest LeadImport
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers CancelLeadImportResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetLeadImportErrorsResponse parses an HTTP response from a GetLeadImportErrorsWithResponse call
+func ParseGetLeadImportErrorsResponse(rsp *http.Response) (*GetLeadImportErrorsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetLeadImportErrorsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers GetLeadImportErrorsResponse429Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {

@@ -114,9 +114,24 @@ type ServerInterface interface {
 	// ExportLeads The filtered leads as CSV
 	// (GET /v1/leads/export)
 	ExportLeads(ctx echo.Context, params ExportLeadsParams) error
+	// ListLeadImports The organisation's lead imports, newest first
+	// (GET /v1/leads/imports)
+	ListLeadImports(ctx echo.Context, params ListLeadImportsParams) error
+	// CreateLeadImport Import a lead file in the background
+	// (POST /v1/leads/imports)
+	CreateLeadImport(ctx echo.Context, params CreateLeadImportParams) error
 	// PreviewLeadImport Show how a lead file would be read, without importing it
 	// (POST /v1/leads/imports/preview)
 	PreviewLeadImport(ctx echo.Context, params PreviewLeadImportParams) error
+	// GetLeadImport One lead import and its progress
+	// (GET /v1/leads/imports/{import_id})
+	GetLeadImport(ctx echo.Context, importID openapi_types.UUID) error
+	// CancelLeadImport Stop a queued or running lead import
+	// (POST /v1/leads/imports/{import_id}/cancel)
+	CancelLeadImport(ctx echo.Context, importID openapi_types.UUID) error
+	// GetLeadImportErrors The rejected rows of a lead import, as CSV
+	// (GET /v1/leads/imports/{import_id}/errors)
+	GetLeadImportErrors(ctx echo.Context, importID openapi_types.UUID) error
 	// DeleteLead Delete one lead
 	// (DELETE /v1/leads/{lead_id})
 	DeleteLead(ctx echo.Context, leadID openapi_types.UUID) error
@@ -778,6 +793,73 @@ func (w *ServerInterfaceWrapper) ExportLeads(ctx echo.Context) error {
 	return err
 }
 
+// ListLeadImports converts echo context to params.
+func (w *ServerInterfaceWrapper) ListLeadImports(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListLeadImportsParams
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListLeadImports(ctx, params)
+	return err
+}
+
+// CreateLeadImport converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateLeadImport(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreateLeadImportParams
+	// ------------- Optional query parameter "campaign_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "campaign_id", ctx.QueryParams(), &params.CampaignID, runtime.BindQueryParameterOptions{Type: "string", Format: "uuid"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter campaign_id: %s", err))
+	}
+
+	// ------------- Optional query parameter "mapping" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "mapping", ctx.QueryParams(), &params.Mapping, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter mapping: %s", err))
+	}
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateLeadImport(ctx, params)
+	return err
+}
+
 // PreviewLeadImport converts echo context to params.
 func (w *ServerInterfaceWrapper) PreviewLeadImport(ctx echo.Context) error {
 	var err error
@@ -793,6 +875,54 @@ func (w *ServerInterfaceWrapper) PreviewLeadImport(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.PreviewLeadImport(ctx, params)
+	return err
+}
+
+// GetLeadImport converts echo context to params.
+func (w *ServerInterfaceWrapper) GetLeadImport(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "import_id" -------------
+	var importID openapi_types.UUID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "import_id", ctx.Param("import_id"), &importID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter import_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetLeadImport(ctx, importID)
+	return err
+}
+
+// CancelLeadImport converts echo context to params.
+func (w *ServerInterfaceWrapper) CancelLeadImport(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "import_id" -------------
+	var importID openapi_types.UUID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "import_id", ctx.Param("import_id"), &importID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter import_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CancelLeadImport(ctx, importID)
+	return err
+}
+
+// GetLeadImportErrors converts echo context to params.
+func (w *ServerInterfaceWrapper) GetLeadImportErrors(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "import_id" -------------
+	var importID openapi_types.UUID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "import_id", ctx.Param("import_id"), &importID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter import_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetLeadImportErrors(ctx, importID)
 	return err
 }
 
@@ -1396,6 +1526,11 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.DELETE(options.BaseURL+"/v1/leads/:lead_id", wrapper.DeleteLead, options.OperationMiddlewares["deleteLead"]...)
 	router.GET(options.BaseURL+"/v1/leads/:lead_id", wrapper.GetLead, options.OperationMiddlewares["getLead"]...)
 	router.PATCH(options.BaseURL+"/v1/leads/:lead_id", wrapper.UpdateLead, options.OperationMiddlewares["updateLead"]...)
+	router.GET(options.BaseURL+"/v1/leads/imports", wrapper.ListLeadImports, options.OperationMiddlewares["listLeadImports"]...)
+	router.POST(options.BaseURL+"/v1/leads/imports", wrapper.CreateLeadImport, options.OperationMiddlewares["createLeadImport"]...)
+	router.GET(options.BaseURL+"/v1/leads/imports/:import_id", wrapper.GetLeadImport, options.OperationMiddlewares["getLeadImport"]...)
+	router.POST(options.BaseURL+"/v1/leads/imports/:import_id/cancel", wrapper.CancelLeadImport, options.OperationMiddlewares["cancelLeadImport"]...)
+	router.GET(options.BaseURL+"/v1/leads/imports/:import_id/errors", wrapper.GetLeadImportErrors, options.OperationMiddlewares["getLeadImportErrors"]...)
 
 }
 
@@ -5673,6 +5808,298 @@ func (response ExportLeads503ApplicationProblemPlusJSONResponse) VisitExportLead
 	return err
 }
 
+type ListLeadImportsRequestObject struct {
+	Params ListLeadImportsParams
+}
+
+type ListLeadImportsResponseObject interface {
+	VisitListLeadImportsResponse(w http.ResponseWriter) error
+}
+
+type ListLeadImports200JSONResponse LeadImportList
+
+func (response ListLeadImports200JSONResponse) VisitListLeadImportsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListLeadImports400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListLeadImports400ApplicationProblemPlusJSONResponse) VisitListLeadImportsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListLeadImports401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListLeadImports401ApplicationProblemPlusJSONResponse) VisitListLeadImportsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListLeadImports429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ListLeadImports429ApplicationProblemPlusJSONResponse) VisitListLeadImportsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListLeadImports500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response ListLeadImports500ApplicationProblemPlusJSONResponse) VisitListLeadImportsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListLeadImports503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListLeadImports503ApplicationProblemPlusJSONResponse) VisitListLeadImportsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateLeadImportRequestObject struct {
+	Params        CreateLeadImportParams
+	MultipartBody *multipart.Reader
+	Body          io.Reader
+}
+
+type CreateLeadImportResponseObject interface {
+	VisitCreateLeadImportResponse(w http.ResponseWriter) error
+}
+
+type CreateLeadImport202JSONResponse LeadImport
+
+func (response CreateLeadImport202JSONResponse) VisitCreateLeadImportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(202)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateLeadImport400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CreateLeadImport400ApplicationProblemPlusJSONResponse) VisitCreateLeadImportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateLeadImport401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateLeadImport401ApplicationProblemPlusJSONResponse) VisitCreateLeadImportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateLeadImport404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response CreateLeadImport404ApplicationProblemPlusJSONResponse) VisitCreateLeadImportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateLeadImport409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response CreateLeadImport409ApplicationProblemPlusJSONResponse) VisitCreateLeadImportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateLeadImport413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateLeadImport413ApplicationProblemPlusJSONResponse) VisitCreateLeadImportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateLeadImport415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateLeadImport415ApplicationProblemPlusJSONResponse) VisitCreateLeadImportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateLeadImport422ApplicationProblemPlusJSONResponse struct {
+	ValidationFailedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateLeadImport422ApplicationProblemPlusJSONResponse) VisitCreateLeadImportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateLeadImport429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response CreateLeadImport429ApplicationProblemPlusJSONResponse) VisitCreateLeadImportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateLeadImport500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response CreateLeadImport500ApplicationProblemPlusJSONResponse) VisitCreateLeadImportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateLeadImport503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response CreateLeadImport503ApplicationProblemPlusJSONResponse) VisitCreateLeadImportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type PreviewLeadImportRequestObject struct {
 	Params        PreviewLeadImportParams
 	MultipartBody *multipart.Reader
@@ -5817,6 +6244,391 @@ type PreviewLeadImport503ApplicationProblemPlusJSONResponse struct {
 }
 
 func (response PreviewLeadImport503ApplicationProblemPlusJSONResponse) VisitPreviewLeadImportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetLeadImportRequestObject struct {
+	ImportID openapi_types.UUID `json:"import_id"`
+}
+
+type GetLeadImportResponseObject interface {
+	VisitGetLeadImportResponse(w http.ResponseWriter) error
+}
+
+type GetLeadImport200JSONResponse LeadImport
+
+func (response GetLeadImport200JSONResponse) VisitGetLeadImportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetLeadImport400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetLeadImport400ApplicationProblemPlusJSONResponse) VisitGetLeadImportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetLeadImport401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetLeadImport401ApplicationProblemPlusJSONResponse) VisitGetLeadImportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetLeadImport404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetLeadImport404ApplicationProblemPlusJSONResponse) VisitGetLeadImportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetLeadImport429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response GetLeadImport429ApplicationProblemPlusJSONResponse) VisitGetLeadImportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetLeadImport500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response GetLeadImport500ApplicationProblemPlusJSONResponse) VisitGetLeadImportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetLeadImport503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetLeadImport503ApplicationProblemPlusJSONResponse) VisitGetLeadImportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelLeadImportRequestObject struct {
+	ImportID openapi_types.UUID `json:"import_id"`
+}
+
+type CancelLeadImportResponseObject interface {
+	VisitCancelLeadImportResponse(w http.ResponseWriter) error
+}
+
+type CancelLeadImport200JSONResponse LeadImport
+
+func (response CancelLeadImport200JSONResponse) VisitCancelLeadImportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelLeadImport400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CancelLeadImport400ApplicationProblemPlusJSONResponse) VisitCancelLeadImportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelLeadImport401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CancelLeadImport401ApplicationProblemPlusJSONResponse) VisitCancelLeadImportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelLeadImport404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response CancelLeadImport404ApplicationProblemPlusJSONResponse) VisitCancelLeadImportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelLeadImport409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response CancelLeadImport409ApplicationProblemPlusJSONResponse) VisitCancelLeadImportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelLeadImport429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response CancelLeadImport429ApplicationProblemPlusJSONResponse) VisitCancelLeadImportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelLeadImport500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response CancelLeadImport500ApplicationProblemPlusJSONResponse) VisitCancelLeadImportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelLeadImport503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response CancelLeadImport503ApplicationProblemPlusJSONResponse) VisitCancelLeadImportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetLeadImportErrorsRequestObject struct {
+	ImportID openapi_types.UUID `json:"import_id"`
+}
+
+type GetLeadImportErrorsResponseObject interface {
+	VisitGetLeadImportErrorsResponse(w http.ResponseWriter) error
+}
+
+type GetLeadImportErrors200TextCsvResponse struct {
+	Body          io.Reader
+	ContentLength int64
+}
+
+func (response GetLeadImportErrors200TextCsvResponse) VisitGetLeadImportErrorsResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "text/csv")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type GetLeadImportErrors400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetLeadImportErrors400ApplicationProblemPlusJSONResponse) VisitGetLeadImportErrorsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetLeadImportErrors401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetLeadImportErrors401ApplicationProblemPlusJSONResponse) VisitGetLeadImportErrorsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetLeadImportErrors404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetLeadImportErrors404ApplicationProblemPlusJSONResponse) VisitGetLeadImportErrorsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetLeadImportErrors429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response GetLeadImportErrors429ApplicationProblemPlusJSONResponse) VisitGetLeadImportErrorsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetLeadImportErrors500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response GetLeadImportErrors500ApplicationProblemPlusJSONResponse) VisitGetLeadImportErrorsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetLeadImportErrors503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetLeadImportErrors503ApplicationProblemPlusJSONResponse) VisitGetLeadImportErrorsResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
@@ -9281,9 +10093,24 @@ type StrictServerInterface interface {
 	// ExportLeads The filtered leads as CSV
 	// (GET /v1/leads/export)
 	ExportLeads(ctx context.Context, request ExportLeadsRequestObject) (ExportLeadsResponseObject, error)
+	// ListLeadImports The organisation's lead imports, newest first
+	// (GET /v1/leads/imports)
+	ListLeadImports(ctx context.Context, request ListLeadImportsRequestObject) (ListLeadImportsResponseObject, error)
+	// CreateLeadImport Import a lead file in the background
+	// (POST /v1/leads/imports)
+	CreateLeadImport(ctx context.Context, request CreateLeadImportRequestObject) (CreateLeadImportResponseObject, error)
 	// PreviewLeadImport Show how a lead file would be read, without importing it
 	// (POST /v1/leads/imports/preview)
 	PreviewLeadImport(ctx context.Context, request PreviewLeadImportRequestObject) (PreviewLeadImportResponseObject, error)
+	// GetLeadImport One lead import and its progress
+	// (GET /v1/leads/imports/{import_id})
+	GetLeadImport(ctx context.Context, request GetLeadImportRequestObject) (GetLeadImportResponseObject, error)
+	// CancelLeadImport Stop a queued or running lead import
+	// (POST /v1/leads/imports/{import_id}/cancel)
+	CancelLeadImport(ctx context.Context, request CancelLeadImportRequestObject) (CancelLeadImportResponseObject, error)
+	// GetLeadImportErrors The rejected rows of a lead import, as CSV
+	// (GET /v1/leads/imports/{import_id}/errors)
+	GetLeadImportErrors(ctx context.Context, request GetLeadImportErrorsRequestObject) (GetLeadImportErrorsResponseObject, error)
 	// DeleteLead Delete one lead
 	// (DELETE /v1/leads/{lead_id})
 	DeleteLead(ctx context.Context, request DeleteLeadRequestObject) (DeleteLeadResponseObject, error)
@@ -10397,6 +11224,66 @@ func (sh *strictHandler) ExportLeads(ctx echo.Context, params ExportLeadsParams)
 	return nil
 }
 
+// ListLeadImports operation middleware
+func (sh *strictHandler) ListLeadImports(ctx echo.Context, params ListLeadImportsParams) error {
+	var request ListLeadImportsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListLeadImports(ctx.Request().Context(), request.(ListLeadImportsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListLeadImports")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListLeadImportsResponseObject); ok {
+		return validResponse.VisitListLeadImportsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreateLeadImport operation middleware
+func (sh *strictHandler) CreateLeadImport(ctx echo.Context, params CreateLeadImportParams) error {
+	var request CreateLeadImportRequestObject
+
+	request.Params = params
+	if strings.HasPrefix(ctx.Request().Header.Get("Content-Type"), "multipart/form-data") {
+		if reader, err := ctx.Request().MultipartReader(); err != nil {
+			return err
+		} else {
+			request.MultipartBody = reader
+		}
+	}
+	if strings.HasPrefix(ctx.Request().Header.Get("Content-Type"), "text/csv") {
+		request.Body = ctx.Request().Body
+	}
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateLeadImport(ctx.Request().Context(), request.(CreateLeadImportRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateLeadImport")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateLeadImportResponseObject); ok {
+		return validResponse.VisitCreateLeadImportResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // PreviewLeadImport operation middleware
 func (sh *strictHandler) PreviewLeadImport(ctx echo.Context, params PreviewLeadImportParams) error {
 	var request PreviewLeadImportRequestObject
@@ -10426,6 +11313,81 @@ func (sh *strictHandler) PreviewLeadImport(ctx echo.Context, params PreviewLeadI
 		return err
 	} else if validResponse, ok := response.(PreviewLeadImportResponseObject); ok {
 		return validResponse.VisitPreviewLeadImportResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetLeadImport operation middleware
+func (sh *strictHandler) GetLeadImport(ctx echo.Context, importID openapi_types.UUID) error {
+	var request GetLeadImportRequestObject
+
+	request.ImportID = importID
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetLeadImport(ctx.Request().Context(), request.(GetLeadImportRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetLeadImport")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetLeadImportResponseObject); ok {
+		return validResponse.VisitGetLeadImportResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CancelLeadImport operation middleware
+func (sh *strictHandler) CancelLeadImport(ctx echo.Context, importID openapi_types.UUID) error {
+	var request CancelLeadImportRequestObject
+
+	request.ImportID = importID
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CancelLeadImport(ctx.Request().Context(), request.(CancelLeadImportRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CancelLeadImport")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CancelLeadImportResponseObject); ok {
+		return validResponse.VisitCancelLeadImportResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetLeadImportErrors operation middleware
+func (sh *strictHandler) GetLeadImportErrors(ctx echo.Context, importID openapi_types.UUID) error {
+	var request GetLeadImportErrorsRequestObject
+
+	request.ImportID = importID
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetLeadImportErrors(ctx.Request().Context(), request.(GetLeadImportErrorsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetLeadImportErrors")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetLeadImportErrorsResponseObject); ok {
+		return validResponse.VisitGetLeadImportErrorsResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -11249,300 +12211,317 @@ func (sh *strictHandler) PreviewTemplate(ctx echo.Context, templateID openapi_ty
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L3pchs5mij6KgjeiTDVk6IW23W6pbgRR+Wyp9XtLSxX1fQp+jDBzI8kWkkgC0CKZvs4Yn7cmPt/HmIe",
-	"rJ/kBL4PyIXMJCnJ8lKlH1WmSCQSy7evH3qJmudKgrSmd/Khl3PN52BB419nufgrLM9T91nI3kkv53bW",
-	"i3qSz6F30uO5GF3CciTSXtTT8GshNKS9E6sLiHommcGcuycnSs+57Z30igJH2mXunjZWCzntffwY9Z4U",
-	"2ijtxqZgEi1yK5R73dsZsFjCeztKcETM1ITZGbBcw5VQhWE5n8KgF9Hqfi1AL6vl0TO9+lLm/P1zkFM7",
-	"650cHx62LeU8hXmuLMhk+VdYri/pBb8EwzjTYPWSliMMc5sHY5nhEzhlBgBXefb6nNWeLtc5A56CrhZa",
-	"e+e+e2nXih8/jnpzIcPfR63rl1fCQueVCfz59jf2XMyFXT+d13wKzIh/QMSO9o8OD1k/hQkvMsuOD/e6",
-	"7inDuerv9w+5S4rcCYh5Me+dHLkbmwvp/yqXJaSFKWhc148GdOfmCwP6tlv/6B42uZIGEEW+5+kbunz3",
-	"V6KkBYkfeZ5nIuHuYA5yrcYZzP/178ad0ofa6/5Fw6R30vt/Dio0PKBfzcFreopeugqFmVsopCXk9cc8",
-	"ZX+5ePUyYu4TwT59LnF6b9BzyKbkJBPJZ12vQ+Sw0sS/37CFsDNElKTQGqRlxnILrK8045KJCivYJSxp",
-	"8c+UHos0Bfm5V5/wLAP9wDCtMmBzvmRSWZYqxH9c2rm0oCXPPufKLtQc7EzIKZtwkUHKlGSq0MyIFE5Z",
-	"7I98JNLYHae0YiLAMGGZoHGZmpoBe6lojgU3LJlxOYUUd/RS2WeqkOnn3NFLxUyROLBwKxKS4CMcvtJT",
-	"LoXhRE4/Rr3XfJkpnr5V6jnXU/jcUDFW6ZIJwzL3cs3sjNOCDegr0IwnCeTWsP6Ls38fff/qh7+Nvv/b",
-	"26cXETtiL8T3bLxkntIRcL9V6gWXS09PzOfczBuHeEiIIT31zI1PLGgWv3F/7J+5P2JmIFEyNY6UExfD",
-	"VdaGNFezRqGRRkte2JnS4h/wWUHrhTBGyGnE4H3uiD9Tmi20klOWaEDs4Bmh8o+SX3GR8XH2WSHqjKWQ",
-	"g0yR5PURDbhBeJpzkTENGV/ueUw/dfRnFWsjhvc25UL6fZgiz5W2kL6AVPC3eB1fBkUcuRSS/fj22f4f",
-	"3cn7vzmbu5UxBym4VZWDxuUE7IlYXF+kW1zMCpmBcZSskr3wRZkw1jBlZ6AN61dTG+ZWzrWjJQb2hTQg",
-	"jbDiCjLPWX7imUjxFc/wgL/UOS0gy/Y9cx8Xlo018EuUOIvM0XTQWmkTM8OXhi1mIpkNUPLxr0GxHQ+O",
-	"JMGacMLTVLgX8uy1dqdshRNhJjwzEPXy2lcfepMiy0YkNa2KeM8cd2YSFu5+VCGtowWrcvVGKTXq5dyY",
-	"hdLp+uxnOHP4nfW5ZRlwY9nRoQNyzROnm+yxyeoqIgdTDn7gvTDW4YX/4YEpp7vBSq26JFnjWs99rEuY",
-	"v/hJatt+Vz6hxn+HxLo3ka6FOljjKhIN3EI64rYhnqbcwr4Vc+i1rFqkO4iyUS/jxo4Ks3lyWWSeEJKo",
-	"vDZLAJP1W9YwEe/btbqJ0E4ULG80KHYGEg02YlYxDYmaSmGACYSxtfk1XKnLWy1+5Z7wlHA75eKj+vl3",
-	"X9sTHHRNJAsHVwOto+uCFs6xbV0IDTzLXk16J79sJlIeCj9Gq2BIF7N+mRcztZBMyQT1Xpk64ZI7cjUG",
-	"rp1I5GB/0Nu2Dz/9+k7elXt5LoiMNdeVcouUV1iYm20kuNxdeAvXmuPfNSMDXs214AbX0Jyj9UoKO7sA",
-	"YwRxjeY+HLMzZlTSmzVoJ6HFjIRsuQSSylghrcgQj2g6On0v75jaLZQCWdQjkfof3PplbTq/V/WxeAgT",
-	"DWa2YdVOW9o26xs3JtDakfUyCkin5f/S+x7hqHag1eROn982+Y/GWwbqF9Y47NVtNBbSOHf/xpUz85ts",
-	"u/HvCyMkGPPEyRHvtzPh5q3+POOW7EjnbKGFBePUuzHMeDZhajLorRIUJ9qMjC1S/3eJE03mddhylHP+",
-	"/pxGHx+uYwfKTnI5aqFYx63TJXbVePW4dZyQaWGsXu406SUsRzkXcpQr4c2VbTt8fIMNOsoFevf9+fFW",
-	"2Gy3B6xTEO2Iu7uRCex2KVbJVgaxNvCKZwWMHDAoIwIib5v/YwvAPuHznItpC31yGoaEzOxMa8NUT+jB",
-	"NqLrnsrA3lL+uImA1EC0D9vfsatAlc1HSYXrm45nlTRsEqQMWCfR7nzkF2G8e1YVOoGdn6TR5XNuNxMx",
-	"7SZcdF6rdAs06XIZ8BQ1L2ATreZRUGdpciYBUrRG9TkzM3ByH2cGuE5mezVmVYGnsVxXV72il6BEyRMr",
-	"rniwtt8MoIzldvezxsH+qeJajxX4nIV5nnGyybfA2NbVFnl6TfDfIPXWj7SEnVVgiCpi0Fx+DVKbuFCe",
-	"TjjcxlWuEIIGRjf2924DxQpkpiY5wJyLrBf1FjNuDc9z99a5aZUkylluIsfXSWMTJn/wzo/4F1zLuxhd",
-	"IDeknhUHe4g6gv/jaIWuRr1Cil8L8D87qFkneE12eXhnpOya2vZNCd25zAv72ajdnL+vf/n4sAUsV7B6",
-	"1chhlsbCnIVRju7lxTgTCVMSmNL0z4QtVaGZWjSJWadTbk0xLA9kE+Z8Ar2qFBu+kGa1xvjWtwMZX47G",
-	"YBcAcmQs5GaU8mULzr6SwHLQzI2JmBvjDeHIuBzVCrYKx90eGGbg1wJQ/5VwBZqlTpXlRshpA9tLN+bD",
-	"7x7X3JiHbTpZm3haLnenG/kZ4DLly87JFkKmajECcu5svNtMJZdvHSNZeRbP4ppP00mNMk8D1vRYdy94",
-	"+u5svbkuOH83+34dR1H5SMmRhjxbtiEd/sDcMNN2fzWJY6xUBpzAWczhH14OX5lQsvOzl2fMjWBuSMRg",
-	"MB2wp4WDvIPvQWdiJ8tH81Ciblhd3WNtdW1Xs37VdUjaBY+Irl5Paw3PsktYGmYVM2BPybIvwbAMJpap",
-	"wrJLgNx9LTRD9YX1lWTE+SMaXvP1PTA1T1l0Ddy+EfpVnNZDXQervS1mVu/5H9fn6F8VGt8GTe8E52qC",
-	"x3ePrqX6XpQiRJAjE3PVi3pTpaYZjFBPQflWyEtI0SrEc5Vlqhoz57nBNciCOwGUF1blIlN2o+x5EdSO",
-	"5pafqEJaSFGB8s5wGv/AeP2Ky5TNwRg+BcMWM5BMA08jZpQbv2Q8WyAXm2qAMuZivo5HY1XIBFqW8CJM",
-	"bmfcMhqWNkQSIe13j1rNiyj4mpHxbrTmxE/xR5rWEYYT5sZFLIVMXIGGNPJbccAiyGN7vdeTQeQKRjRD",
-	"y+aek46acWPExL3DPa3BWPd2pVmi5BU4VWXHN/oXjTQkIK4g7Xojbtrva8epzbzrIC9eXFQgUB7njtNa",
-	"ZXk2QljqWmwZh0Ggt+PEQfHqWPTP7uezPL/pyte8bNU2mnC3upLaSbbcVwvQRCVubOSapQVg3d+ViQkk",
-	"yySDE5ZqPrHsn//5X2SsAPbP////YzkvDKT4bakM0xidzNyyWN+PnnOH0UaV41gqNCQW/dhRSbTwLY72",
-	"4FPofHRvqCvb7lc/+0bC9CNq4FvFgLmQ9W+PojuwIN7rwL8dHTj87GTEwgASW6cdom9fKgltSu9m9THq",
-	"vd+fqn3/ZRg7eOk//KJykDwX6Noxgx9/PP/hXf2ZfTHPFQlDGDh60psKOyvGg0TNDxTPxX6iUpiCPCiX",
-	"8bH+uLkU+b7K6cz20UsB2oNfq8hRSlVrx/PnP5+8eBGx40f7M1Vo5NXcWtDut//d/+Xw6N0vh/t/evd/",
-	"jn853H/4bu/kl8P9x/TVv7QZppHRNuyDwThWg86Hx03ofNgy0TMBWfpUa1LmVxBcpe3264l7aH2Pf7l4",
-	"9ZL5U3JcF8WVEM7jBbuDgA4HQShsDQXwHKTl7StMgpZSPdBGzylwpt1Fm38JbwWE2+t0Ct9BcAhFiqej",
-	"8fJGZunrOH4r03ngXjnIlBA6HHqvjPcofbJtXKvNth1AHZdUM0XXDm9rmAfBxI3Mw+XtbToKQtDaue0W",
-	"rkEn+C6qIuZ7c5iPW6QjWsW2rV0jUsRjyXqkCN3YqNBZm0H8CjKVz0FapmS2jFgmLoHF6HGPyUzgFCuS",
-	"BBfcYOQjCcjdsVmb38H6z5+e/fD6/Pmrt6OnL3/6f9Pq970TfCOB+lDihBFFDy6EAcbHTkgcsHMnqfNk",
-	"BqY2Hmj28XIo3SJR36K9CzlluVZXNHzJ1ILEZ56mGowZDGVvB5X0XXk3n8BCW97WF7HPOiWihZ7meEi3",
-	"pKdejrmp+ywRdrmTC9jHQOw4tpA+quFOGEJSGKvmI2RmZpuotnYbJUFa0fTUAvR+wp0oJqxhqZpzIZ3q",
-	"d3bx5Pyc9c9/eHmGOsbWPYHUIpk5DBsFKL3WCjE6sIzG2Pq6RrTqjfmdGQWAbLdK/V2Nq4CPrWvC2Eqn",
-	"PPDktiIDTrXzYQS7VCDAWx/IZ62mtqeDo+8e7XTb3ohxqz1WSstO7vndR253yTviVHPH12yP233v0hRj",
-	"d2jjW27/+k78qLeAsRE7nkTpAr/xNbcJVnXaW4lZBE8Nt3sNn+vgXMfcisDWMW0FnKtNe8IdoKEiuQ2f",
-	"SJNOrtOlmjBYR/+owZpqcRCr992A/Tacv14sg4PE74vs8poel6fveWKzZfAZxyI1MRqF44nILOh43dTL",
-	"k2AFCRK333Ev6qXCVH8YsKPyjObqCkZWjcK9k68KLLSaj1Y4c3PNq1ORIEZRcqUl4IDkL28QaLc+7srn",
-	"6Sh2oQXPaCRyjqaxaisPqTuODre6jq5NndaiWPEwN0HSGzCoFbRF80032aaB0ewhs8hdCd112h5GPOc2",
-	"mW2e0UAGNOlEFbJjHnMp8rx7Hs4c5JAXcRHizJZs4T71KxBiM5XRW4UOYvfeYLsNOewiKk+oWlHXOd8s",
-	"ZmgTcpyVoB5CDeq+0FOvlpxsw4lOWXd7+G4l69btQx1jS1m3uYvzi1fs4dF33+0fMZ7lM75/fEqGa7Ly",
-	"TB0gIK9gsnAqK+UDq8IyzvykLFEpMK4B3UBszbV3fFvZeNW7uCTljzzSJmKXkGM6w1RcNbIYWoTpujn5",
-	"6LiVAtWF2q13sCKPtgeWuV20xy00pNWtl9gQMbcubVXE3B7JXMqYm/2yDhmnnjFtA6YAQkJSFtw1YQn9",
-	"pCEKhM24cdgU+7Ex5kQzY5Umelczvv5ytv+/+P4/3n04/thqanXkYiQmIyFHCEsVt1zb1BuYFAZY/9Hh",
-	"n9ja8D1cOsoSjGduzUvMl5QEoZsoRDtEVCL29vD2IGLvNPI2IvbKLa/49kMK7Cb3fntEfE043g6dden4",
-	"+oEDbnM/gPVkYDfjGRpE1k1ndVBZlWiaI3dUartDyst72z042D/TxgeDB7fD+UmBVmFQxFSWgrE+CbDP",
-	"LZsrY9njw8O9Uwbz3C59JpMhMzDldJqdg2fd6fqYhfYAOIpf2X7Kvi4FxhStb+2wlm9FW3HjmDAYxdAu",
-	"3uxujAhu2jZjRKsyVl9rc4b1G1uZoCbQl4dTu9T2rLyarHw9fYX84cY+MIykcuMEg8yLNV5MNAyuQC/L",
-	"QMB202G7pWaLTXCTCHMNQh80u4lW82uY7vxTVu3+zK83cSPfRLtopW3n6BR9orJi3pIX1OHbOyO+ir+y",
-	"PpCBvJKAIlZKHBErjQAR84JnxErxJSK+HrFApCNWFz8i5il9xJx0G1EJmSgw/YgFZrMXMZIMB8Pi8PBh",
-	"cglL/FDzO6NI4KX9QbUqROg8w6IpVtU2gTp2uY9KopiIDIJEQXRBaRzHcFyCJxnh02IqFVaiKF0OfU4n",
-	"506isFisZTebqy8qtX4TBpMHLcgQxePWN2h3+aXQkq/92ieVhee1WkQUjnbYocOVkkZzIl5YdcI4u5Rq",
-	"IRkt+NRfywkrJH7vhW4h/Q8EQ+aUqSvQWqRw4iti5LljDSiZn7K0oPIMcIIpRImSqT9oXyqAIDEIUu5p",
-	"SDtfhTwI9StaJLPw3kYlbNTCbNyWSkNTL+qFRfaiXrkktI3ldrmDuxIvIKoKhAV39YYw/gpFX2u4ErBo",
-	"c8y7g9g98GYN61uYaApULUY3IiXVfI5WNZiLRGWYRGT5uNU8BDJR6ONtFRlSsJBYSFkYdsooXtXsHx0/",
-	"PmZYc80RGKwVtSScQ6ehLzVCdUb6z7kVcv+ICZlkRQppI0aqsJP9P/Yi+nd/jBfoPh99h6ZH+jhGW2bt",
-	"3a27oRsbZaJNrH0uyDLn4NYDVIVDR6yfa+DzcYauTzBsDBOlARPpNQSg2xt0RBsmSqdmU5GFo0OWcsvd",
-	"K68nQhEIvME3tIFAIQmNWqJXqDQQXchEZJlDpTpDaMU7pMT17ZYrXXf9Npay6uoOkFWH0uYVRSVO1LZR",
-	"neY2PKNCLp0BMCumTio7NPJvjBi8t5pXf1qlRnMul9U3Ql7xTKQjzzalCkbl6qfCTv4YObY1KmtoRGS1",
-	"GLn5MoXbb5F0AhdfhxYPmYmSCWjpqCNyNKdUC3O7qBs8mM1BN2sA1y5pbLDofNiS5kuxSxhUiQdVZqNS",
-	"1BdbqCJLmQHMuZ87ocUpImQJKtMW2vNSN6B9aaR0+Ef5QyZgfjtK++pCNyHXZYmhdWTVfNGY8Hoo5ZGm",
-	"dKS42Wor7brQTxC44DXlLxa28KKC8dZw1tazvMOaPU5Fup2ntUvzdz+Rmtsi0RV0KNc+aZFW6cI9/4Zq",
-	"unpesN/X1kismspSkzwkLGrKK4U5ez9c5aXD+qMhuN+dlbKjxhc+t2DF00eTURJAK/N3S/pUQdKb/AIv",
-	"1FWVV88s1Z4sLYG/8QDau3df3J1j4Q3kGU/AoJmjIfN8UZ/Cb95rcIaZK5WT7gSVBrPiKkAVkiGf3uIV",
-	"uKYn4Gs0uH9VlvNsft1Q8k8qcmbz11pdibSpxI4LkVnK65N2plUuEqfYO8onelFvCnMhBeoWkBuAS/ed",
-	"Vr+2c4bqFedyotry0tGRN5qrtEOWEFtTO+v7cFiTceuo/ugSlrsaj5vLWJmj4+y6k+1DXXgDrVlfgA6s",
-	"VaeV97Zh6KFaSHYJy3Y/VrifdSVGFzUMVpOJk1oZDt8XEiNy3RkxLs0CtGmfPZkp0xZV/Mzxb7aYkZ1h",
-	"ZelEKCyjh0+c6m7dOgpDIcBDGQ40pDFTsAIp6OXCLBo+8kwtMXh5hnX0LmE5lBOlIwZuBX73e2g+nKgs",
-	"UwssoYP7xpRrilxoBBnX9rcGcOuKYFhPlXTNcHSrDoj3vJYyq/S0BkUoasn2KKEN68CfsPazcSfZ+vq8",
-	"hsDXwRH/ucVw8hTdDmGAD4WtHwOe/KIGxeXdlheGEhhVrdxNyVkhEy36joU5FsYtNDRlf1WMsw2CPzG5",
-	"T1IoqDzrEkvC9a0TkDoJaABJVKOv1S1sITE7CtetVKitOtw2IRir7b2S2bKUPUswXeWf28NrbwahK/e9",
-	"4nncPz5lZ4E7lWXGgyP1qFn7KkBImaR/3CyAsAVyuqCg487egrFdYWc10r1OmSCIAltOiUQGFD+xOcCo",
-	"YdCoh6R18lR12b6EG97VaimDDvxRlzWYr+FOhRC1HXWc7o/txojrmVT8NG/Uoo3StPoz2/Nvdhxmebbz",
-	"ot7S6LW8PY3WeXS2eOuNn3fTQbkdrsuWjqE0Vt6dwe5d6EJJKg6663MpX+50NlTMe8dJN8BzqJneUYdZ",
-	"zXN7vQ3UMWGbLW3ZDtbVoiJ/5uV+V9fUdtCb7vVtCVKf/2qvdWXXP/q1yIxPc3BqKuTNSsFfL31R6Wmr",
-	"6epnDNHzPrDCrDXzoEpBYkpOZlX2DTqpRdf8XQnpPUNbzaT1CvO3Kd1eJjVsKt3+Ajp1oN0rUlPeppmJ",
-	"vFMobegc4SDZGDIlp3iAffeFwbzEvZ2Fzxfliy+K+Zzr1qJht6kSnWshE5HzbK22sy+nHM7q3S3ziG9c",
-	"D3plhbsXeKazW7/97oztzblqBOLX8htc94B2C4paOaCqc1ZAiHrmjk+srhbffVSfwCPkz/wL+YTo7TdS",
-	"SHa/qZWlbQG/OuquHW1FkLfSzBuvz79jA5680tO6uegahxYUy1sWHfsdlmn7IlXUXq3wiVX9j6rk3KKq",
-	"zh26Vm9df7sO5e6xrJi2z0euRbyO0SZ/bH2cFU0z9UQD9SlRGNFkQedamHYj2yetEY3bitbvslH9eX3p",
-	"7du+XoJkHbo+kcP1E4DkHRd6akBVG8697u6m1No9aVsbpDZHT3jHGzBgnyg5EXp+TUpeF8k39skK4z5r",
-	"+6XGBu9eU9q5OkvbuiBtcyTZdpFzVcyhca2vovjRUKzjGhH97hEKMsS+TTIFzSZKn/oYfgr6E4YF135L",
-	"65Lb+faPr+Pbbx+7m3d/F6foqu+fp2y8LMudGcYNiz98aI9G//gx9ujZoFqHhzuGCTw8Prx9mEBXFMDx",
-	"3UYBPN45CODx7Xzo7S7uxzv2SKmFf67c9LMn7E+PHv8P5uPiGOGaaYH21kDRC+u0FTbnyUxI2NfAU/zC",
-	"jfYS2lXZpHA06S6M1EkL6tarnaTgWrm3Fn1LSGO5T6RqickIvWd3S0CrFyQNsNcRpLiebPLjm3Mm+VzI",
-	"qW8PThfghm+vwO11/lBxopJMKIRgA8V8Q42jbsYu1ppn3YbHNSdrXavX7koX7UKS8SWdo+/B1w1rEx8v",
-	"xFQW+ecwHzasI9eUp5wWesNHry+abDMTNg0k5dLaLuaiyHPd1RbuDtWdS7FdHa2t7a9uOG6bm+02wNqD",
-	"b+iB6xX5wbDrdUx/6TaVCQPpCeMsKytWhRoPWKaC6lZhuSoqXbWHoZFcMix24+O+BrspPXhKYT3l7ms1",
-	"YbaEq9YOYlNBDp6mbYkUb9TCMKkWzBt8M2Gsr40HGjDmhLJF2kPJfbrTyK2gtQQzzl/NV39LSJXqY+h7",
-	"IX1BjI48lDLZyXS8REMOnPqySgZcZ4KyYMrGn3zuM+eUTNzOwkUPtnhhutNeDkO2xPVSX+qgqxYbmB/O",
-	"velME8wooEvasqPV0i4IDusX2Djoag3leWyBwBuVKvn8dOIWRSB4I7azqwqEzx67cTxnW78zYVnCfaOz",
-	"0n3FYp6LeO8GjYdLArgaA3wdqYAm2QIUf/X3u9o2i+hoWdCrVTCoZvkEhv06I/xC1v11cKx7q6qcgDJX",
-	"IHhguUDsLFs+YJeL0KUlNBeg9uHbTrIkOjvml4VtruWNhT/pIqu/fUJ1+NPhd/UXoW3E5uI9pCN6T69d",
-	"j9uS6fjk4qcqxZFX6WWFtKaDi3RH99YQYvNF+0ylwK93CAN+6xXzzT0v19lM+NU3hoK8jFLcCdrDazf1",
-	"x7x9Z8ubV3+uGrO2pRGoRUcWYcKzbM27z9RCYpQqtirhSx+j2mzsXYvDEmZE7dDW3/GTMMIpxVZ549L2",
-	"wjfCjKjfWktqe62dVxnGmXDLMzUt4BS5xD4VKk4yzIS07s1blr+h6grkuyvfAUIuLOSt+bc3KBpZODQY",
-	"IRK2pO2iOIaVAqj4Mu65QwIrDIyc6H29GjLNBpMllNWma3SXpAOrA0T9OktIbO7rej6FVTy8WQPJcpbM",
-	"W6tu0Ae+BZlUvnxgsGzEaa1x6gPf5seXp76ucPFx0yncRELsbqzRYSHtaPt81JW0VCcGvs55e++xGSdJ",
-	"DLsc7Uofbuq/uTEyl606rtForI5uW46soxMkLncTBnwCEa7kpV9Ifgvv7yyFYfg8z6CtFJtMQQMVlKBB",
-	"5NAYQ8ILA2UBg0VLNcB6kbVPSuG39AZuqUeswaistWTg64wnMFNZGqrjMQkCcxi4b8AnqVAKz7IxTy4j",
-	"UsSBJzMnHTKlnfimJl695nkOXHPfN/GGaeUrzYPpbiqqX9vODpd9M/tk5r1dG81+NcfYRup54ROoV/uq",
-	"pe1yVC2F/JqSIrU8bG9g+gNfmqpbXKNjab3V5eYWiO0Vz0IloHoBgy2BN1XieEvrNy82OwFrh0aZlDte",
-	"23o9sxwP+d2Wu9mtn2X77TWJ7g784YvdbmhEm4FBQ5QsNZSasfA6/TA7L/GNvx6mJIPqQqNQys1J/o7E",
-	"rIYcPNzOtW56zTeKzPuMAszvQvxYvx11CTeMP/+EISBtcPOjaYvf/cRdmtwvoyvQ2GByc0oshnRTij6V",
-	"tvZ9CbERDuOWxThbzPp8KGlKMithWTxsJO59UEyDAes9H6GNku9dszcYyh9lWBGjsHGnmEtl/RCWg3JS",
-	"kNK+Ky87e32OGaZdqaXNbd6qSMkn6OixqRPUyoW0LX2lN8FmJ08IFq3pjnMlKTPGFmDo0wJSGT7bWaH9",
-	"x4kW9MFwW2j/scCnWwvGGUgKLezywqG251HANeizoq2n9hldvmMFDglY/y8/v93zUNGw0fjrZf0sH/3z",
-	"P/4bTXRIPvCa8Q3VKc+szXsfPyIppLz29Yig1yJTlk2ETNEvR7VBfNPaCIsSAjb7No4OCAMpmxeZFfuO",
-	"sg1l4GZeWOWSPX/+IsKSsIYqNI2XzFs6y06iXKbs4sVF5Os8cJkOZdna1fjK49jTE4dqoCUt0AOm9CWk",
-	"g6Ecyj/8wZ0lSOtxa/CHP7ALkCmL3fdK+xDEE/Y9HgujIB48XwrjiWt1n+hrKQwL8vbKjSA3jw+ujg54",
-	"YWcHmZoK6fCbmZnSdj/D9p9/+fntKdMgYTGUQcGtnvHu/3jzxcZ0s/EevnIo6flc7DusjgcMs0zsTMgp",
-	"1rxMVA6+zIzfxYpZ78S9SqRDiTsIlakb7/a59uzR4SN/smjbNn/4Axa3K0NmYp6TX0soeeDDN/7170bJ",
-	"mI1VKkoocBLPOIOhXIuSiROVQuwI4KyYc8liituIqZl4XIWjYG+MyCl6Q1nF07AJF1mhwUQsJmfaL+/i",
-	"8NJGp8IcNEW0+Q05tTnsh1TT/ZxPheTYQVjCoix1fIK0mcVYky5m/aN9xz+HMjiLjg8prR8XXFN149JE",
-	"6RQRVRiW8ylgHJkfcDqUzQeEoVJAwaPLjcWH/JrPU5jnCpNNHWy/fnXxNvgsidYbNQeCBOIc7qbj2lP7",
-	"f4VlPJTeqN8/2j9+/LgWYro3YJUnVoPJlTTodsPCf07HPn7EZqrQ5oTxodRg9bJsTU2+YAex7jCcxMem",
-	"YMl+PEXXvhs5lNV67D5W2FlCeoIl8eO90+ZE/h5TMZmAdpKpmzViDgSqkg5htQgoiAFWZBnThZRCTqMa",
-	"LP/JH+Mbd1R4m8YdoxdwDIICFR5MEVxWUIK+9Gh5OpRkqCqPKeFaO4iP36BRZi7sPv4/jupfvXG0zy0s",
-	"JjLX+MmAG+3exNmj4z/VpnQnvX82saBj1qdCqe62KMSHZkICtLaHJBPu4M5flxsgiT80tWOvQr6nGcrS",
-	"79ogo1T/lppy5KD3z1+zcZFOwYkcQxm/39dORsCX7iPVjlk/dlPEJ5gbWOQR84vzWJKJSzhl8QLGM6Uu",
-	"45OhLItpJN6O4VgNuoZJKTJoIsRncSZawB5e6NOOe/j3fX+z++dpzPqQzBTUOgj4kyHOpCQKV2U8WZ0V",
-	"nr0+70W9K9DGp/EPjgaHPn9X8lz0TnoPB4eDh+SWniFrr5No9/eUaqqUybXnKbrdjD17ff5XQG0p55rP",
-	"wWJ1i4469NWQAwQZrEW/ZeATMrt9fOcEKzoiXNHx4SE5J6X1MSZ1Wv5370QlRWS3dEg0RKJwsRrnh3RP",
-	"TajQSZ9ulODJQKIBHYsfo94jWlLbm8qlH3zP06CR4CNH2x/5UXLP/yGlhx5uf+iZ0mORpoAy8qPjP21/",
-	"4q1SL7hcBnLinnu8y47OHX+SPKMHHu60nysufCE2VPR9Fhl6H+pU64Epxf8mT8MKv1NDLaQ8mL6jxvst",
-	"BoNXC+koKBKmdC5kydZLVSQEcvUfHT70us6oKDWVuKqU7VkM3buj1lidGiM7PP4Gs1ITV8jDQdhybWSp",
-	"cUBM231Xxrl+781EnxANvC/mY1OV8XllKyh4dCfvTtuw0J16yVOFNf4KvnbEO9wB8Z4oOckE6XSPjnZ4",
-	"xWu+zBRP3yr1nGvqNvHo6PEu+zFF7nQPSF9AKvhbp1UheTje/vBPpdD6DGPAvyW6QnDlpElPTtrpx8eo",
-	"wfgOPoR6QiL9SFQltMZoIvcbbBFdIvcKkjxqs2BiT2nWx85UyNJFFfu44F8/Q6FdbX7ipbLPVCG/KUih",
-	"m9kKKdel4ETezlPqYVIq0KTl7Iuq9Xsr/zrz9grHAp1mXMl2xmkoNeNb3/E4J++SSocKDJdDyRMMUjh1",
-	"Y2mqxUyVADfjKEGG7tFB0ScRx3d4GcrwkgF7ShaFBV+SsfDvyvdowI049a2heoTJhpI2+sAwrTIIK8TW",
-	"CRiDFgqYIYslK0WtAXZ4vOyAzVoaYCNCeb690omP5OMm5p7hg75N9R1x1dorSkTdhbl+Qvm2sLOLEOLY",
-	"JuCG8/fX2Lg9qq/wmenRdanLPZv9gsTTW4Z7J7+8q5PSvyhUmVtoAZfB2h+SZEsSW9hZmRWEcSPr6jm1",
-	"dJn1PtYpKarV3RT0Z63ktCKTjvL4xi/BnoBWlsp88+jwaF2Ix3pGd0QmGrWSvjb64PiOpxGflxDco+md",
-	"o+nT9z6uNCBCWuGJ48dlza8Gjl4LMxWFP7SjJklcofGadyl47o8GaG7RDLcv5CkqfnUvhmHGqnwoF0pf",
-	"Ivu3FD9klWJ9XRpGCbkfHR6x2IPxCGQKabzXJhQ8pxXfDZ6vJG/uhOktGsRzNcX+yIWtKxGlywQDxoJ4",
-	"V8jCODC4uVJxj4Z3j4bethxEMb6CClW9tZujYsDrffTRHyRVQY121Lxw6oNblKP/4eGoIV5XljMyjMtL",
-	"L7KnTNi9aChNjgZqHxWbo0hvwNJQ72Dy2gnSHhzNs8yh+lD600Az23pg7UnzjIzvs0u6tTfWC43aT41i",
-	"dFMDckhgv1v0+JSuIfR/VvrPmSylB7qcmr8xYpwVBoOTnBTxJxbjkJH7Lo6GkksG73MfvtQY4b+O20iS",
-	"r33SKMtxRwSqtebKTckUFvYO3ESYsq873jTeZ4B3vIGbCxf3CsO3TwIv0BZQpzUVBs5xb+36wo0JoK5C",
-	"wzoML9mCL02J3seHxyvuYnLohrLs2ADH+kgLR9GGMtTiD3TSN+CU1RRWzH1zyUypS/KGllseyhnPHdHk",
-	"E+vVE1rMgP2MuRjlq1iqwM1OhNX7N3wQSJ/ykY/Q9x0xkgZQUNpzSFmeLdpenrd5Xx3doq82GFM8JH12",
-	"InUtWer4TtfQ7rs482Fwp+F6qkMXk/odrkLLvcD29VKrF6gtsSZJweu9OX3y4swmZckW2skwSCYb8VwU",
-	"duG+bghFFJLiRA2MjRYGaVLKinyAwWWoNZHE0hQ4SQTSXjsTGK+mMmATPhfZcij7xL9psFslcvBakLgj",
-	"bmiWiSpZrKm87bVTEVxFsEd8PVrYZ7O3vEWJ8729N7n8RknHG2XRHdnEuNuQDQMy3a/HZXeTkGeYb2XE",
-	"VEK6LySFfi9mqlbOxjczLqMjlmBZPwRiDOUULHt0+PC0LYAC9ZlQP6SMn9irxAqrGB/KCSyQA2IkLool",
-	"+MGtZcCe+jotjpYaZixfUgUyVkgrMnQ5DSVpS+0ExJ3GT/XD2EVVISsnSU888OfBVx0r8I34VJFTIkto",
-	"Ah1xq7VsgjU8aMA6ReRtEtmN8qBVN0/w9fewvgEI4chuahyx3KdMBx/LGSSzhdKXpjQvjguLcOmYaS2f",
-	"IYBnKeQ5tormgrAMtGbW3a4152w90jPEIFl+CTI+Ce3JQOMZGiao7ybKHGYobU3NbkMJirO8I17arNP2",
-	"ueOGtrPSusUoqp0kCUy35rH3hoSvjr9W4T5rIdDl9d+c29bJxAbbqZjK/SL3pKhFLWdeK3/0RwpJX9HL",
-	"rSK09nK+IxAPTKAjpxj2ixkTllqIzrmjTzWKN6zoUj9uJhrFTEjK4piDY80/BrpVa+8x50skNUPp454d",
-	"AYyQ8O2asHXCxsrOhhLtwWwMS+UNG4He9Sl3E9USyZwMQJHa2GFYpyznmBkXDWWiIQVpBc88CVWFzcQV",
-	"rOedjZf1Q3iAFbeyocQr3xuwsypQpPRBBzpqyzqepZu4HkxC11GacYxARqDszB0YEhIMCW0YU1pIMcol",
-	"y6c+Jewu6HEj6/E2htuaOBhA595A+3umq6+1ugIin2YmcqbIeOXB5NPZakNv8XrqwUoevyMpYViZMoFh",
-	"wZZbE1HBr2COECH/jypBUVUulObQYSrmZfUwj48toR/C2Cflsu482yFaC2GX2bLccBV1TlWDsRaGG/Vr",
-	"AVjWiHJYa23udyIcYX+hhfOd5lyEl23Puih3/XntIN9uykR5YJ05ExWCdSdNnMklozgsVDVsZ2rGgIVG",
-	"EZQgg5VbVWGH0mkvbQ8G4cVnIBrWr/WEoc4zEUv50rH+kJDLqAPPXiX6YBRovNKhJ2ZjjUuhrsY4/1Bi",
-	"WQfjw0ujlRmo5sMY7AJAjrDAAVaAiCm6FiNPaXKflSq0GbC4VkUmZvPCWJJeOKMyYWXl/YjxoaRKDGiG",
-	"VZr+mbSdjFpI1n90fFwlnJTepaH07iVhGbwXxrabT0n2Ddj1taaahPV9mWST8nQ6ja8Llmo+sSUqfebw",
-	"13vZ5ytKGqnkjD522kbI2OugpqsSzMGH8HE9iaSlYoJ1Sk35Pkwrm6Bvpo9GoXIuGhnvnbIc64QJT+PX",
-	"BZcf8HU1erBd9qdHfnMh398I2NHp18GuTHnzNSyqGhV1cbaTvbfm7v4b2G6YOPxslPYL0dffaPLSKwkt",
-	"UIMaUbfw1xQPUI3IOUbhey2iRsB6q1y6rlpsq4zzDvPLk5ZiMX91YuNSFSiYYakUnoAvH6Z8pJw5RatV",
-	"aF8WR5gNOl66f4ay3wzL0UUGFLw8C4JjGVbjZUFMefImq73ToYyzbB66scURhdMakDYK6yGRknzg6gq0",
-	"FimcNsTAk6GURZbFTMMcE6lQu/S/D9iZlymUJqKdVndVL04sQ2WGBV+eUnAIcgWlme+67EMHUXp1Fxy7",
-	"iwr1GGonG69yDansCFKBtUzikxXWsXdKzgidzLD0C9azV5ahwyJbY0B+WHsENZVDaxCYu5Mhfe21z+zD",
-	"35Wy1SK36IbvM6nuZc/tsicRg0oIuJG4eYCkIxSZ/6yEvtWk8GQGyaWvexV0cAmQmhNHZahnpCM7vvBi",
-	"xHhJPh35q8k93oM6BenIji+gS8QeRSRH7Mm9EhgGqdUlm5hwkbnXU+e9urrtCy6ZemevcDIPjH9gD40e",
-	"hsVYChNLtMW1aj5WzGEwlM+oQNWSpvfGuhPy74bOB1ZzSeVNkesoA76BG5oTvNeh9n6apORm7ri4uaQT",
-	"aM9wJRD4mqQ9x8kd48K0Mm/B/I3pGr9x+nSBFWADDvdJsPnnf/6XF1b2bkiuSKj4SqiVU8iDMFRzNUgn",
-	"FHlhzeH2XOmvBtdpufeofm9WWMPY174fVdAgKvl0wZesX/2AWOzh/oZ4HCb7ShCZOHW5Q8ernTbWchZS",
-	"sUzJqcNfykNrNo4pNS6y9MuU1V70ldCAJ35X90TgngisEYFnQgoza4i0rF/ZF7xZwlGAEjluSAJwqq8E",
-	"/18qqinqODUW2ARpfbCmsGRkN8Uci/B+DRj82h3dPfreo2+L1K3yUuieoDt4UeKvw1pC4BuiLGHB12Uq",
-	"qCy69Iq5OyvGDfOWDdQ+Gv7yva8Ei9/gad6j8b3W/QmtglzrJVOyUrxrHHsnzZtCXjeX9D33Y77pkr60",
-	"ie3BZf5A7uv3fhoHZO4TUXNuQoB4dxRaWeXr9oV7T0k3o9BU/2If9W2onGCoHVilXtdj8svihb5+Tqje",
-	"LcxQlj7IbImch824IXeiz5Pz2fxlBeC+KqwRKQxlCleQqXyOfkTqzUDFPtBbx2KqWzgqdBZj7RIhk6xI",
-	"vTk7UwnPhtKCcWxub8DOJ2V4bbBDjYHNOObd+oYJGjK+jJwi67fjduD7iJTMy1dAEYY9PnzYHURWlkX8",
-	"KkPIaHVfJoCs/u7OasX+AvqlI57SPoRkNbBAsNq7r2J87xTcTl0J6rBJhhM/QyOaVora5PcHH+jDboWM",
-	"a+VQ7wsZ/26Uy6ryMVbpEgEIWrn19RgCTlUvfoxe2s7kjirynCldRZk/Exn6ZRM1HwsJxLjPXv4wYPGv",
-	"MZtzi4WCceqhJI3OqXKRL2zo42ecWuh4ABfYGzxiCTewL6QBVAevAGtb2JkGqHWWcU+j+agwPjAJuHby",
-	"gUzh/d6AvaaEEg1DeQlLA3bfCZhpaIQjUipTzFKAnGTPRJnQAqryG6cKWivrODn2OZ7ZF8o8oeyZkHVS",
-	"Re215500rQO7WwOiD58ijcUdVJnC0r4dnvted30nKeyVhZvKr7En4B5tu2uXYXRjYav96dYXcH7xij08",
-	"+u67/SPGs3zG948pWUk7uEyh80xpTONlObcO/Xsnvf/9y9n+/+L7/3j34fjjv7SfbOetltIhde3z4UrY",
-	"2sJYTp2+W1fku9NNtJq3X/OGxoU7rYj6hl5rMVge8bZLeQvvbRlN4juhbyIj/VUaste1zF8bq7teb8m7",
-	"VJcdzmxXlj06fNYsrN+4TNeSvuVDmDqUZmKdu6RtNZinew8BsDDMajGfQxqxTC1A7zvoTSl81Cyl5e/3",
-	"kxkkl5CesnyGhk6ZVs0OZYFyABtDoubAng6OvsOil/R9rQlXg6xha8SgKXu0iv2AOGKQGQp9jTVMhZLo",
-	"oMXO5xgfRmUzqdw/94vCMjYrqyK3rrQ8sZ71DlFZ0L7IZCaMrWdVeGsCRoahwIA9+GjBaAZem+KBYZdC",
-	"pqwfhy8hHVHFkIjVv0vVnAsZR0NZ/xaXHocmQuhF9tmzc7502jynXQvJDFyB5tlQNtL5sPXUQiSAKfMS",
-	"fFxuWhDmw8g9HmNAs7kU+UhMRkKO0A4+ChPFlNhOh2D8DOuj9vDUw/oci8QzLqV7LAxAFvZSIOi0JWAX",
-	"86/UkuDW9mXsCL63e2cSmrvM+9Sz35+mf5ZS/H1GWLNK++ta1MG4yC43lEPqZgcGMkiwMErVJDYWqYlZ",
-	"n1s2V8ayo8PDwz1MPOUsnqD+FVcGU0dNMSKW9LI+0ujcLv03/gUm5DO45e4NWEyaWhoTfzBV2K5/wDGm",
-	"2BcKjpl1dNnX3qDVhhrCfU8rAz0qpXdvlg3jxsuh9L/tORp9KfK8nJlxNldXQEnLZffcJVu4T2NIuFf4",
-	"htI60LW1uKlQxUll6Q6dZr4vssugwt0VEXPv+Nx5EOG9b8AUWav8+HPQcf39pSK9r2j47ZMowqiIpcLw",
-	"8NmA9Wlb6CxXk4iwS2lGJkc2d4pT5vFgI12D9+5Yr2skertGl059oXEkO0JO8e1N8TpixmrgcycFG/bj",
-	"22f7f2RPLn4K4qFvN6zVYj299imussM2c29IuTek3BtSvkFDioX39iAxV002uDpPq9ju6wwZR0DuTSWf",
-	"2lRCNB3SxjFv4yRi7mi0OcA+9rDYRVgesJ+1sICCpGMaxFiwKbww3mCfwQmLA6TErI8RA9FQZuISPM9x",
-	"v/oeAVghZgzEXfYiMl84rGJF7iSPaCjjeZFZkXNtD9wP+ym3vCZuuzcGC4obhBI5OGldLoeVGMJAJioV",
-	"cootICOmcHc8y5aRDx/Icyx+43OYKZxuKP9y8eolU+O/Q2Kbb/EPxN6I5Gd355CCRXl9KPvENHGtSrNg",
-	"A/r+1YsId3z0Hf2GX6Cx52cs82P2j44fH7ODoXzOrZD7R3tRVYgwBeoEr1k/juKIxacxViLi4/oo4s5D",
-	"qdXipN5QXy1CBl+wHbFEZcVc+rMvY/h5oEND2VeaPRfyEtJzueeHn7qpTCChwrJ+GPHAsGHvpbJgToa9",
-	"ocydCDHOYA9DObyaMWB/xvUZd+7MKlJZfNbhYsZt1Ux8KB31i1heyMQWVLJSUcV0ac2pD2akRRk2VW62",
-	"pDBWzf18Q9mP6YvBsDg8fJhcwhI/oMWpvMfazSNDyMtZTxhnDgyG0sMBVk/z4k+fG7bQwlqgE0TzzxLd",
-	"ZxTyUy2bqldyWpZT5toX5WZBdcyDlg9LmYqQOx9AFU2T1dUeHTKHGnQv3HiFTRWZY3SMsN0pkVh3MkRf",
-	"YI/+cQZzp6iyMU8JQvD4J2W5YIdRewN2RsiGpSa9Nvnk4qehdCqumPMpRP6kWKqSgsJ7OJbIHCt1ieE3",
-	"ldC4V7M4knkUDY6xVHbkKMeAfa9SQe5Dlvky2TUiQvfef3T0EMOqhvLF2b+Pvn/1w99G3//t7dOL1gT8",
-	"10TqnAR3juexTTh90UoVWI0oRAwG0wGLPwx7T7yJ9QUX2bB3Muwheg17kUcH/M5d7LD3MaY6yiVpWyEq",
-	"bOH4vnsrE50yiR/cxfL/eOh4fiuX79KzWyit+zoQN5R4RAa1p97S9IHeR6yuMqvEgt0nJSJCqn+QZxw7",
-	"H9RGXcl0MDf78D4B5IdhW2svWdXG61MSUyyPgaepIPr+WjsQsMLJNCh1R7289lW1oXaZBSHeXUAp6Y2F",
-	"5HgLKyfbWPh1oYj1PWL88z//i+hDRQVQ2FuTKWu2jF9oD+/KUTQnjtpZZPu8phHCPo+ObTLjn9Wixt0N",
-	"+Uko78zxj6isWlyyNXNvPfn286dnasHcf7xCvoqFabRQBCGKGBoVe66Jul6qXRV2P7h/ttUaO7emrKbQ",
-	"rIk6VYFjdpUS856c30oZsW+rKtgGp0DUbid76yvcZkIifSELfa1VgQO/GXcCrq94xKxav/t/A9t+8Z+W",
-	"XP6AKTibdOt7cPpUlcLw5svg5GBqjFoJQwlC7ZEIW/PFPFG6o/phz0idCoVnqWVMUAy4hlNWuqZoNpZk",
-	"wLXB+jLv7VCiIHJaK28l0hNGtbwsv4TKR4XTq0njxFB5Gcqy8BgKPWhGQ90lz7OlU6zK1pdrDnUM0aeI",
-	"C+q6ZbwVfTVyAX/srrdVIujdeJe+TJ2tTS5ycv/d19e6l79uWF9ru4+dEmK7Smi+gLtkiC+gO6Uzy0AP",
-	"fvPFzX+eKewazLOM9P/2xlAhNH1TVuMLP+abzmqkTWwP1PQHcp/VeFcxmv6Ad0htbILowYfCgN6mnq2n",
-	"PVJF0fDaZraj/43+cqLOUkkYyjlfhp/sDOYGsivwuZAZFtrDJlhVHiGNTdtz2d1PBHw7pgXRXPe5P99K",
-	"7g/CCQ8RFX2lHV9sppPfPAHoRwMa0386Jfg1iB+wVzUQn2ouLfl+LoEqVmERBgRhrTI49W0a2gA7hbmy",
-	"7YBNIm0NsD+95EyTfxnZ2W+sQ4jwd/2F5eevEGnvJe67rGhLYPfAIN5uYplKTzfJ3q+QI/+jo8Hrp0Oi",
-	"xnt2aDE5+F20HCIN5IFpbL12m6p+asQxdiP8KNoMWDwujJBgTFmTnSomlPXf0Vs6Bz2FFHMufSn4E+pB",
-	"tK2YfFQNQz5H/YqM5ctuNrEGcJ+eWdRf8WVYxnWh/ZtjH/fE/e6IO4X3BcxlHnOpdDehbTeF8EQ/DDzI",
-	"svkusb+k5XCsazIn7aalpZYPD8ZYDrjCaCGwhZaQnrCY52J0CcuRARszw5cmdNxyc1LFwJAEF+M4VegE",
-	"4pBj7uZ11BC7PSPhEpkV8oQ5VI3ZHLgk+7GaTNAJgwP2hcSIlCuRYiti6vzcT53APBdSGCuSsvg50Ue0",
-	"LWNsiQS7UPqyNfLj38A+z+YX1XnfnWW29poOShFuc/B7bMOXcTkt+BT25yqFrA0FHIwjbyzsTipRjDN5",
-	"TuiAw118oSFGXwUGi43Rg+eAjjSiAGIPTOiGNyghPnagvdDCwr5juifh6T66JrJsj10C5L4UnmeeDtoX",
-	"MwqOAlYCMDZDr6r1YWlcrXLDBGbVSN+iPAwnVlF20eXUywUyhZ37FOJbGHzK4mFv2IsdzlJbFWGxp3oL",
-	"nuPqyoAifGXG7UTp+YPWpJzXxRqy3IHvpHrDF3Kh7I6o9+z8np07dq4cZwsYGDGkOxGrkZyqEGYrFq4R",
-	"uRb2fmCBgrB3rP3mkJ7Y5PHhYcmjfcZJg7xQWTVIQxHPLDthsbosubtIZlEtjZFjhjG5u2mj1EykQT0p",
-	"M1xIhlF4bKG0rw/OHfEbZ8BiHDJIVOqEg36WzUeh2OglLCPmvsD5sQ/TRBUypS9/LZTlI3ifAKSQRkPp",
-	"vtSYzE3RoDSsqO6LvsAAUiUnYlpoN+if//HfrSLBWzCfUSZwb+tOBgzhbu5S2AKkHdw7HNbw7wVaOZkV",
-	"EoXbzJ9WANik0Nrx6U6Jog3ZCsOnG32Zz7P5jzhmS6TwM6pUxJes/+PbJ3tRkCvYw0Ps2cv4VHUF8m7O",
-	"cNolo+g5b3+5VSlfDtiZT1x++N13fjHIz2L34rhrVZtSnXqfuQ5LuIQW1MEfMAC0dDu5g/AZjJ4eC82s",
-	"sjy7L9PyacV7LN2IOIT5EilfRqv8Ea+gRKtOpKyCenapgBbKnrHxksWXQqZe+tfAjZLxaaP22RXPCgxW",
-	"4hgDpW0I71pPrMOik21lxi7q6/sc1cbaMNJtdOc01dqK/+qe60x/pTO7ybxv6MkWenTGcg0T8T708/Zq",
-	"Ul86IpIJA+keXUvETJHMGDcs5in/n5T88q+PHsXXznB8ePxFS0XVjmV7IAJIqwXcd+7vMhmshvh1BhQ0",
-	"yMYu1Z/IFoagRylMAR5p6pMQhwhVOaihrNWDilizFlTkuQvVNXKC8NnFk/Nz1j//4eXZ3qn/3lD640IY",
-	"CMWjQr0oq1ZrRbH2UlFO0acSSFUxKE/6hGHTAispUa3RYLDgksX/09HBS7SVDaXfXOTj64WcsvhfEedS",
-	"MRXWlFWkaCU+J5H7XTgp+oxVZZvCpstvjE/NCrGc3KJRokQNOcXcvqEUVa/C2nS8rscEqQ57+rsnHc4s",
-	"I1ZIHzF6OpQcqwHhD7WHj7rLLdWQ9GutulRb4nWKL90JIesyixD6LHjbLZ623BrSuU9ZIGqHNZaQcV8o",
-	"6neYR+Thg1WV2qKSjFGec53OdTOUFul058pSzeR4Xiug0q/y4z9hxvteFLKghzJGFP0lItnuXUy5uyEB",
-	"HIVgpMZuShobR56bRFhtEMXoiMVlDT9fuA/lMyrXR7vyeYtVV9ihDLnYPhVaacyTxnxdyuYVU+nEwb1T",
-	"xj0toUfQU5YO5ca3Uh60Y1Z1ud4t3V0x7SGswQ/GjGetFg/MgD11n9v4PzdUaTFZ5RTxgCEuUGL1VOHR",
-	"qyna2XwWfCCDobgipiU00i0WoKGRzu2rfBHDDHnbmBeakrUrzOmW4TOpy3KGTobkkgHXmaBsap97jna1",
-	"iDLDCS7HYFg9R/wwjKKcSXaGEIlnWMWG5VxjVraTIApJvjesmPJroSzsNWpFYuf3kL5dT9p2x7Ata5vt",
-	"kLT9fZFdrrFvc2v+HbWlhBHgu+PFeyVXpv8ygSyrUsX6wcQSz7kseBZ31mS5C/3q51CSjTJgEj4HqkpQ",
-	"LctRl841kbP2FsVidik7RGKqQxfqGtIUfDsKojr6oDGhres0p2LlNHcvU/Q1JL/fRaa6Q+GdE9W/5dzx",
-	"GnLsUF1vxvMcJHWBCTzgXhz8HYuDxIMco3UMdKVI0g6i34faX9fOVhiw58DT1yJTFuNzsFRPKMuMhSCD",
-	"pFrJqaG2MGY4dmSeN5Xa328Wwrdi3+LUToTMFmoyaU1q3Wjj2ppX3ATT26UXezwog646rfMXS2NhXkVn",
-	"RV7Yq7vCzQOWF+NsLYgLpeZ1n3nEDBXvGi9ZjG6GEQoLMevPxHRWWgR94auhHC9Rhxiw1jqYiHYoMGFY",
-	"XEdHkbflTr9QV5HqaCaqLJWYFsbBSx+rDRnOnUI7dcJsxDQkuhBOoYvQLzoCY7kFpw5Kxx+xTVqHOBUm",
-	"7hIFj24gCnZtojBAdbFoE4nK0pEqnICUzCI2UVmmFqMijxyZlnaErXbwasotzkHazq0UBkZu+jvcClU+",
-	"tSwDzKiRwIyFnNQ+YTA2SELWWUOSft5ZEwiA+MQ/d7cOjPC27d6L8jzunamf3PERikxUMLcaTcQMONqK",
-	"/vyidFzU+EVFqbsdIhcWcrLFkIRBJJZcGbmiBsADFqeQ8eUo5UtTliXH8AGnaob4R65t6eXzqz+pcOQQ",
-	"yTvVk8ucCGZnFIOJmDOUVD9wwJ5iJUKDy5KAbShjU6AuEp9W/SzcZBcvLvzAGb+CoZRKwoBd0GBiJ2My",
-	"QjiCE3/4gKkOM5WloM3Hj/FJvdjgUPbjDx/wCEcOTT9+jCP3jK99iH/+8z/+ey9aryn44UN7Ab+PH2Pi",
-	"R5hqgVFSq7Hf9Dj93Pba5neWl8vA3U14lo15crm2+P+Dkdnu/aeMsznPHHOHlNUOgIx2ZWePoaQArlwJ",
-	"7CBty6th/fgAT/ng6GCs0mXozhGg64EZythTNJ92EsIj3TdooKNbKgx0e2QC1fla3TElDf4ijTDK09ng",
-	"5AgXcq/Y/g4jUhEqsV4PAUGgxOuidAeDWJXuDz6Ej9v029BfnShuIP2GzXnqbZHCYqS8ZytIDAbsjJmm",
-	"noAOELmuKjwwpU/30eGjLuW3Rj/uS699qdJrnUBXiTGd8klX3GX3xR5+NvL6hUjrb7i4Won0rVJttxC7",
-	"1eJRo1pfrJpajCQujigIh5x2IdGWZ9lQehJYNjnrKIvWTiSHcjuVPGFJ5hBSeLtId9ZuA73uTmz6Mpk9",
-	"u+L1t1Yk7V6GutuaZzfnY5vFqAPESnJVfk5C1qr6P1E5Oui30GLWt8tcJDzLlowHcqQk7A2lkFYxir3L",
-	"tbjCKWryp9P80HaL0Rwsdv9gBAeGAVDnSHQ/e0qInx+YFQPvVDkFPmfjpXtrqwLpDvWb0R8RAj56QviF",
-	"1MVE5cv7OpD3NHE7TVT5sk4hEONXycTNSGG928yXJ4Zv0AQXHMNo9yJ3BbAYW8ZiBJlkQmZCAgZZud8N",
-	"n+cZYNjWUC58yxXtI8oksH5MI3y1g71aWmWTuQzlWlkIbmq2wwGLC6nBqOwK0tg33wWezIaybtSzFO2Q",
-	"MukbVoa4OupRGQyGp04w1DgxpEPJa318XtIHtwPK1djQPuMzyY7+bSUNaqOdh3f11i4SGk7PmzPu5cXf",
-	"HW0kklGnjhNEspWCuQ2S6CaApNDCLpHUjYFr0GeFnfVOfnnnyJMBfRUIYaGz3knvAGUSP91alHHi3TFk",
-	"e6PggAG7EFPJijximZoygX7TiQYzw2HuO1XYU58Hzrgja8HFOqj1HXTLag+PbC1vNWDn1nQVuaH1SUw1",
-	"qcqelO9qVLtpC3NU9foXa4Kqmx0pKwUYUsnDalP1N4U6ai0+3vqMPlKAvNZCWphqP5VvDpxowOZHZub0",
-	"AiUTqB9dLvbd0x3H11EJhfIkB+x1S+KkF6bdmk4R5jDaM8tOma1yL2sryLJ52xa9l70szm4GLPSfXeL9",
-	"RNR2Q1IG0am32WZiAskyyaiugbHc1o+0nKzljRdrjkx/gKRIJNzyTE0L7OuF8SCYJVrXtE7JlhExLzEM",
-	"1sWCthefhfytEEZFONKMPa0FYhXGevekD8UaMGpOQ8+hq5DMM04xuhQ5xY60xtq0red56GNiWP/JxU+M",
-	"+rcapyiFhmkRu+Du95f8Sky5VTpiZ7nKMhWxPxfji1zZiP2bUtMMmG8xZSL2qrCZUpd7DmzwfHzflI6G",
-	"ObUFhw4p7TCag3KiTXm31bGQsyGiABrEutDimpCc62QWeUMKqdMa+9pGfs9l98dG+wPT+/ju4/8NAAD/",
-	"/w==",
+	"7L3pkts4mij6KgjdibDUQykX23W6M+NGnCyXPZ3d3sLpqpo+JR8RIiEJnRTAAsCU1T6OmB835v6fh5gH",
+	"6yc5ge8DSFAiteTitKvyR5WVEghi+fb1UyeR81wKJozunHzq5FTROTNMwV9nOf8rW56n9jMXnZNOTs2s",
+	"E3UEnbPOSYfmfHTJliOedqKOYr8WXLG0c2JUwaKOTmZsTu2TE6nm1HROOkUBI80yt09ro7iYdj5/jjrP",
+	"CqWlsmNTphPFc8Olfd37GSOxYB/NKIERMZETYmaM5IpdcVloktMpG3QiXN2vBVPLann4TCdcypx+fMnE",
+	"1Mw6J8eHh01LOU/ZPJeGiWT5V7ZcX9Iresk0oUQxo5a4HK6J3TzThmg6YadEMwarPHt7ToKny3XOGE2Z",
+	"qhYavLNvX9q24qdPo86cC//3UeP6xRU3rPXKOPx88xt7yefcrJ/OWzplRPN/sIgc9Y8OD0k3ZRNaZIYc",
+	"H/ba7imDucL3u4fsJUX2BPi8mHdOjuyNzblwf5XL4sKwKVOwrh81U62bLzRTN936Z/uwzqXQDFDke5q+",
+	"w8u3fyVSGCbgI83zjCfUHsxBruQ4Y/N//bu2p/QpeN2/KDbpnHT+n4MKDQ/wV33wFp/Cl65CYWYXytIS",
+	"8rpjmpK/XLx5HRH7CWEfP5c43Rt0LLJJMcl48kXXaxHZrzRx79dkwc0MECUplGLCEG2oYaQrFaGC8Aor",
+	"yCVb4uJfSDXmacrEl159QrOMqUeaKJkxMqdLIqQhqQT8h6WdC8OUoNmXXNmFnDMz42JKJpRnLCVSEFko",
+	"onnKTknsjnzE09gepzB8wpkm3BCO4zI51QPyWuIcC6pJMqNiylLY0WtpXshCpF9yR68l0UViwcKuiAuE",
+	"D3/4Uk2p4JoiOf0cdd7SZSZp+l7Kl1RN2ZeGirFMl4RrktmXK2JmFBesmbpiitAkYbnRpPvq7N9H37/5",
+	"4W+j7//2/vlFRI7IK/49GS+Jo3QI3O+lfEXF0tET/SU3884iHhBilp465kYnhikSv7N/9M/sHzHRLJEi",
+	"1ZaUIxeDVQZD6qtZo9BAowUtzEwq/g/2RUHrFdeai2lE2MfcEn8iFVkoKaYkUQywg2aIyj8KekV5RsfZ",
+	"F4WoM5KynIkUSF4X0IBqgKc55RlRLKPLnsP0U0t/VrE2InBvU8qF24cu8lwqw9JXLOX0PVzH/aCIJZdc",
+	"kB/fv+j/0Z68+5uSuV0ZsZACW5U5U7Acjz0RicNF2sXFpBAZ05aSVbIXvCjj2mgizYwpTbrV1JrYlVNl",
+	"aYlmfS40E5obfsUyx1l+ohlP4RUv4IDv65wWLMv6jrmPC0PGitFLkDiLzNJ0ppRUOiaaLjVZzHgyG4Dk",
+	"414DYjscHEqCgXBC05TbF9LsrbKnbLgVYSY00yzq5MFXnzqTIstGKDWtingvLHcmgi3s/chCGEsLVuXq",
+	"jVJq1Mmp1gup0vXZz2Bm/zvpUkMyRrUhR4cWyBVNrG7SI5PVVUQWpiz8sI9cG4sX7odHupzuGis18hJl",
+	"jb2e+xxKmL+4SYJtfyifkOO/s8TYN6GuBTpY7SoSxahh6YiamniaUsP6hs9Zp2HVPN1BlI06GdVmVOjN",
+	"k4sic4QQReW1WTyYrN+yYhP+sVmrm3BlRcHyRr1ip1mimImIkUSxRE4F14xwgLG1+RW7kpc3WvzKPcEp",
+	"wXbKxUfh+bdf2zMYtCeS+YMLQOtoX9CCObatC6CBZtmbSefkl81EykHh52gVDPFi1i/zYiYXgkiRgN4r",
+	"UitcUkuuxowqKxJZ2B90tu3DTb++kw/lXl5yJGP1daXUAOXlhs31NhJc7s6/hSpF4e/AyABXsxfcwBrq",
+	"czReSWFmF0xrjlyjvg/L7LQelfRmDdpRaNEjLhouAaUyUgjDM8AjnA5P38k7OriFUiCLOihS/4Mat6xN",
+	"5/cmHAuHMFFMzzas2mpL22Z9Z8d4WjsyTkZhwmr5v3S+BzgKDrSa3Orz2yb/UTvLQHhhtcNe3UZtIbVz",
+	"d29cOTO3yaYb/77QXDCtn1k54uN2Jly/1Z9n1KAd6ZwsFDdMW/VuzGY0mxA5GXRWCYoVbUbaFKn7u8SJ",
+	"OvM6bDjKOf14jqOPD9exA2QnsRw1UKzjxukSs2q8eto4jou00EYtd5r0ki1HOeVilEvuzJVNO3x6jQ1a",
+	"ysXU7vtz4w032W4PGKsgmhG1dyMSttulGCkaGcTawCuaFWxkgUFq7hF52/yfGwD2GZ3nlE8b6JPVMATL",
+	"9M601k/1DB9sIrr2qYyZG8of1xGQaoj2afs7dhWosvkoqXB90/GskoZNgpRmxkq0Ox/5hR9vn5WFStjO",
+	"T+Lo8jm7mwmfthMuPK9VusUU6nIZoyloXoxMlJxHXp3FyYlgLAVrVJcSPWNW7qNEM6qSWS9gVhV4akNV",
+	"ddUreglIlDQx/Ip6a/v1AEobanY/axjsnir2eqyA5wyb5xlFm3wDjG1dbZGne4L/Bqk3PNISdlaBIaqI",
+	"QX35AaTWcaE8HX+4tatcIQQ1jK7t78MGiuXJTCA5sDnlWSfqLGbUaJrn9q1z3ShJlLNcR44PSWMdJn9w",
+	"zo/4F1jLhxhcINeknhUHeww6gvvjaIWuRp1C8F8L5n62ULNO8Ors8vDOSNme2vZ1Cd25yAvzxajdnH4M",
+	"v3x62ACWK1i9auTQS23YnPhRlu7lxTjjCZGCEanwnwlZykIRuagTs1an3JpiWB7IJsy5Bb2qFBvuSbNa",
+	"Y3zr22EZXY7GzCwYEyNtWK5HKV024OwbwUjOFLFjImLHOEM4MC5LtbytwnK3R5po9mvBQP8V7IopklpV",
+	"lmoupjVsL92Yj797GrgxD5t0sibxtFzuTjfyM2OXKV22TrbgIpWLEUPnzsa7zWRy+d4ykpVn4Sz2fBpP",
+	"apQ5GrCmx9p7gdO3Z+vMdd75u9n3azmKzEdSjBTLs2UT0sEPxA7TTfcXSBxjKTNGEZz5nP3DyeErEwpy",
+	"fvb6jNgRxA6JCBtMB+R5YSHv4HumMr6T5aN+KFE7rK7uMVhd09WsX3UISbvgEdLV/bRW/yy5ZEtNjCSa",
+	"mVO07AumScYmhsjCkEvGcvs1VwTUF9KVgiDnj3B44Ot7pANPWbQHbl8L/SpO66CuhdXeFDOr9/yP/Tn6",
+	"V4XGN0HTO8G5QPD47slequ9FKUJ4OTLRV52oM5VymrER6Ckg33JxyVKwCtFcZpmsxsxprmENoqBWAKWF",
+	"kTnPpNkoe154taO+5WeyEIaloEA5ZziOf6SdfkVFSuZMazplmixmTBDFaBoRLe34JaHZArjYVDFWxlzM",
+	"1/FoLAuRsIYlvPKTmxk1BIelNZGEC/Pdk0bzIgi+eqSdG60+8XP4Eae1hOGE2HERSVnGr5hiaeS2YoGF",
+	"o8d2v9ejQeSKjXCGhs29RB01o1rziX2HfVoxbezbpSKJFFfMqio7vtG9aKRYwvgVS9veCJt2+9pxaj1v",
+	"O8iLVxcVCJTHueO0RhqajQCW2hZbxmEg6O04sVe8Whb9s/35LM+vu/I1L1u1jTrcra4kOMmG+2oAmqjE",
+	"jY1cs7QArPu7Mj5hyTLJ2AlJFZ0Y8s///C80VjDyz////yM5LTRL4dtSGcYxKpnZZZGuGz2nFqO1LMeR",
+	"lCuWGPBjRyXRgrdY2gNPgfPRviFUtu2vbvaNhOlH0MC3igFzLsJvj6I7sCA+6MC/HR3Y/2xlxEIzILZW",
+	"OwTfvpCCNSm9m9XHqPOxP5V996UfO3jtPvwicyZozsG1owc//nj+w4fwmT6f5xKFIQgcPelMuZkV40Ei",
+	"5weS5ryfyJRNmTgol/E5fFxf8rwvczyzPngpmHLg1yhylFLV2vH8+c8nr15F5PhJfyYLBbyaGsOU/e1/",
+	"d385PPrwy2H/Tx/+z/Evh/3HH3onvxz2n+JX/9JkmAZGW7MPeuNYAJ2Pj+vQ+bhhohecZelzpVCZX0Fw",
+	"mTbbryf2ofU9/uXizWviTslyXRBXfDiPE+wOPDoceKGwMRTAcZCGt68wCVxK9UATPcfAmWYXbX4f3grm",
+	"b6/VKXwHwSEYKZ6OxstrmaX3cfxWpnPPvXImUkRof+idMt6j9Mk2ca0m27YHdVhSYIoODm9rmAfCxLXM",
+	"w+XtbToKRNDg3HYL18AT/BBVEfOdOZuPG6QjXMW2re0RKeKwZD1SBG9sVKisySB+xTKZz5kwRIpsGZGM",
+	"XzISg8c9RjOBVaxQElxQDZGPKCC3x2Ztfgfpvnx+9sPb85dv3o+ev/7p/02r33sn8EYE9aGACSOMHlxw",
+	"zQgdWyFxQM6tpE6TGdPBeIazj5dDYRcJ+hbunYspyZW8wuFLIhcoPtM0VUzrwVB0dlBJP5R3cwsW2vK2",
+	"7sU+a5WIBnqawyHdkJ46Oea67rOEm+VOLmAXA7Hj2EK4qIY7YQhJoY2cj4CZ6W2i2tptlARpRdOTC6b6",
+	"CbWiGDeapHJOubCq39nFs/Nz0j3/4fUZ6Bhb98SE4snMYtjIQ+leK4TowDIaY+vratGq1+Z3euQBstkq",
+	"9Xc5rgI+tq4JYiut8kCTm4oMMNXOh+HtUp4Ab30gnzWa2p4Pjr57stNtOyPGjfZYKS07ued3H7ndJW+J",
+	"U+COD2yP233vQhdje2jjG25/fyd+1FmwseY7nkTpAr/2NTcJViHtrcQshKea2z3A5xCcQ8ytCGyIaSvg",
+	"XG3aEW4PDRXJrflE6nRynS4FwmCI/lGNNQVxEKv3XYP9JpzfL5bBQuL3RXa5p8fl+UeamGzpfcYxT3UM",
+	"RuF4wjPDVLxu6qWJt4J4idvtuBN1Uq6rPzQzo/KM5vKKjYwc+XtHXxUzrNF8tMKZ62tenQoFMYySKy0B",
+	"Byh/OYNAs/VxVz6PR7ELLXiBI4Fz1I1VW3lI6Dg63Oo62ps6rUWxwmFugqR3TINW0BTNN91km2YEZ/eZ",
+	"RfZK8K7T5jDiOTXJbPOMmmUMJ53IQrTMoy95nrfPQ4mFHPQiLnyc2ZIs7KduBUJkJjN8K1de7O4NttuQ",
+	"/S6i8oSqFbWd8/VihjYhx1kJ6j7UIPSFnjq15GQbTrTKutvDdytZN7QPtYwtZd36Ls4v3pDHR9991z8i",
+	"NMtntH98ioZrtPJMLSAAryCisCor5gPLwhBK3KQkkSkjVDFwA5E1197xTWXjVe/iEpU/9EjriFyyHNIZ",
+	"pvyqlsXQIEyH5uSj40YKFAq1W+9gRR5tDiyzu2iOW6hJq1svsSZibl3aqoi5PZK5lDE3+2UtMk4dY9oG",
+	"TB6EuMAsuD1hCfykPgqEzKi22BS7sTHkRBNtpEJ6Fxhffznr/y/a/8eHT8efG02tllyM+GTExQhgqeKW",
+	"a5t6xyaFZqT75PBPZG14D5YOsgShmV3zEvIlBULoJgrRDBGViL09vN2L2DuNvImIvXLLK759nwK7yb3f",
+	"HBEfCMfboTOUjvcPHLCb+4EZRwZ2M56BQWTddBaCyqpEUx+5o1LbHlJe3tvuwcHumSY+6D24Lc5PDLTy",
+	"gyIis5Rp45IAu9SQudSGPD087J0SNs/N0mUyaTQDY06n3jl41p6ui1loDoDD+JXtp+zqUkBM0frWDoN8",
+	"K9yKHUe4hiiGZvFmd2OEd9M2GSMalbFwrfUZ1m9sZYJAoC8PJ7jU5qy8QFbeT19Bf7g2jzRBqVxbwSBz",
+	"Yo0TEzVhV0wty0DAZtNhs6Vmi01wkwizB6H3mt1Eyfkepjv3lJG7P/PrddzI19EuGmnbeeUU3STC7m95",
+	"tae+0wpxBc9w/HV9aN5nuRqDsiTUF09B9y9EiObI93dRK9lovDSsriC2x8TAA7tbNrngenZD49KOWDCn",
+	"eW4/tiLzpy15VIDYbhYir5hSPPUeEzxZKFWBlwcC2g5JPtdP4al7FH8tWIFexEIIdC2GgTAIAWDTEgnL",
+	"sp2di3UbWGUqcYcZXngNWkr496C5Yiqq5ceEYPBhI5o+k1kxb0jfa3HBn6H4C7+SLkM/VqWoRKRUDCJS",
+	"2uoi4vTDiJRaRoTid0S8LBWRUEuIiBPIImKV0AgrPUVeNo+Ilwl7EUEFbjAsDg8fJ5dsCR+C8BCQ3J1S",
+	"PqhWBXw3z6C2kZHBJsAUVu6jEvztZXjBH9m3VDCOwLgETjKCp/lUSCgYU3oGuxRPzp5EYaCm0m6uEVf7",
+	"bf0mNOT4GiZ8sJ1d36DZM5+yhrIKb13up39eyUWEUaOHLaaWUiGoT0QLI08IJZdCLgTBBZ+6azkhhYDv",
+	"nW7MhfsBYUifloh/4grXIDkABfqUpAVWUWEnkOmXSJG6g3YVPRASvb5jn2Zp66tAVAQzCC6SGPbRRCVs",
+	"BNFwdkulPbgTdfwiO1GnXBKYsHOz3AHx4QKiqo6fjyrZkG2zxsfW3aG46VGuWHO85Du50GQxk7r0JAdG",
+	"0/LMZixrMa2VO9VWObXg1fIOxXJGsYaKIIyqjDNlwemRLl3YzcKt0BAp2xpkiwSu7eErmjVZw3Db3Myg",
+	"KByOKg9AKk94nI0YNebmVyi50CPNGoMGqKF2i5rMqEitMKAlmVDVgjlFbm9Js7blSlcGzI2zWGkl3h0s",
+	"kNUag/NsvLtoDWKqQ6wtcTM43kJwQSAl3mOAAa7grWJXnC2aotMsmdHX2JTjqQ1bSxmWTFO1dAE5n4Nr",
+	"ic15IjPIpDV03OgjYSKRqRO61mWplBmWWFnJDzslmLSh+0fHT48JFB617BsKJi6Ro0HkjKu3hcW2ui8t",
+	"MvePCBdJVqQsrQUKF2bS/2Mnwn/7YyCP9vPRdwBj+HEMDr3g3Y27QXo4yniTbeclR/eUxQtHrisOdUS6",
+	"uWJ0Ps4g/odpMmYTqRhUk1HMk/ReC16zRKpUb6o0dHRIUo/ie9kREATewRuaQKAQyKQaQjixPh5eyIRn",
+	"maVPobjVyNWAkIXbLVe6Hv9UW8pqvJeHrBBK61cUlTgRbKM6zW14htXMWqNAV/x9WHtv5N4YEfbRKFr9",
+	"aaQczalYVt84UjZyQqmQ3rNa/VSYyR8jKxSOykJSEZruR3a+TML2GxRPLyOvQ4uDzESKhClhZQ+QF6Ww",
+	"8uXNQk/hYDZHnq4BXLMcr2+go0EAL2QWwEGVJRm8hiaLLCWaQeGZuVUJcrN07pAyd6+5OMMGtC89dRb/",
+	"MIlWe8xvRmlXYu865Lqss7eOrIouahPuh1IOacpoAjtbsNK2C70lBnufrPVVBeONOR2NZ3mHheustHNL",
+	"9oGGn9DW2yT14aHsfdI8rWpmdNwbqunC4hhuX1vDkQO7XSB5CLYILLiY6+OCUapQFZASfYabPStpRrUv",
+	"XILdSrgLToaZcI3M3y7ptjKFNjnHX8mrqrgMMViAuXSH/cazSO7eh3933vV3LM9owjTY+msyz7061n/z",
+	"rvMzSN+sIlVOQGnQK/5yMNAQ4NNbXON7usO/Rq/zV+U+zub75lPdqsiZzd8qecXTuhI7LnhmMLldmJmS",
+	"OU86UQcoH+9EnSmbc8FBt2C5ZuzSfqfkr82coXrFuZjIpuIsEM0ymsu0RZbgW+sbhPuwWJNRY6n+6JIt",
+	"d/Wg1pexMkfL2bVXnPHNUTRrTH1mEMWxGrnhQk4g/l4uBLlky+ZgDn8/60qMKgIMlpOJlVoJDO9zAWkp",
+	"9owIFXrBlG6ePZlJ3WQle2H5N1nM0M6wsnQkFIbgwydWdTd2HYVGJ9BQ+AP1tTwwYg8V9HJhBgwfeSaX",
+	"kMEzg2Kyl2w5FBOpIsLsCtzue2Ccn8gskwuoIwf7hrojGL5Xy7QJ9rcGcOuKoF9PVXmEwOhGHRDuea1u",
+	"hFTTAIpA1BLNobIb1gE/QQMEbU+y8fV5gMD74Ij73GA4eQ6+dz/A5YOExwAnvwiguLzb8sJAAsPSzbsp",
+	"OStkokHfMWwO1eELxeqyvyzG2QbBH5ncrVTLK8+6xBJ/fesEJCQBNSCJAvpa3cIWErOjcN1IhZpKpG4T",
+	"gqHk7BuRLUvZswTTVf65PcfkehC6ct8r4Tf941Ny5rlT2WvDRxMd1QtAeggpK9Uc16sAbYGcNihoubP3",
+	"TJu22OuAdK9TpjJMYcspocgA4id0yBnVDBphXHYrT5WXzUu45l2t1vNpwR95GcB8gDsVQgQ7ajndH5uN",
+	"EfuZVNw07+SiidI0BvU0J6HuOMzQbOdFvcfRa8nrCqzz4Mp01hs376aDsjtsCN7Jsl1DVlycBJcCK2Tv",
+	"+lxKlzudDXa02HHSDfDsG4e0NCOQ89zst4EQE7bZ0pbNYF0tKnJnXu53dU1NB73pXt+XIPXlr3avK9v/",
+	"6NfCE2/n4OSUi+v1Q9kvh1+qaaPp6meIU3c+sEKvdbTCcnl8iiEcsmyedxKEmP5dcuE8Q1vNpGGblZv0",
+	"Lykz+zb1L3nFWnWg3dsyYPECPeN5q1Ba0zn8QZIxy6SYwgF27RcakvN7Owufr8oXXxTzOVWNlTNv0ioh",
+	"V1wkPKfZWoMD11PAn9WHGxbTuHZThJUV7t7lAM9u/fbby5ZsTthGEN/Lb7DvAe0WGbxyQFX7SI8QYfqq",
+	"qy5SLb79qG7BI+TO/J58Qvj2aykku9/UWmDMRvALUXftaCuCvJVmXnt97h0b8OSNmobmoj0OzSuWN6y8",
+	"+TusVXovpUTfrPCJVf0PS8XdoLTcHbpWb9yEIoRy+1hWTJvnQ9ciXMdokz82HGd43Uw9UQybdUmIaDJM",
+	"5YrrZiPbrTZKgG1F63dZa4GwvvTmbe9XJSCErltyuN4CSN5xtcMaVDXh3Nv2loKNLQS39QJscvT4d7xj",
+	"mplnUky4mu9JyUORfGOzSD/ui/YgrG3w7jWlnUuUNa2LpU2OJNMscq6KOTiu8VUYP+orVu2R1mYfwSBD",
+	"aF4oUqbIRKpTl8iGQX9cE+/ab+jfdTPf/vE+vv3msbt593dxiq76/mlKxsuy5qcmVJP406fmXI/Pn2OH",
+	"njWqdXi4Y5jA4+PDm4cJtEUBHN9tFMDTnYMAnt7Mh97s4n66Y6OwIPxz5aZfPCN/evL0fxAXF0cQ13QD",
+	"tDcGil4Yq62QOU1mXLC+YjSFL+xoJ6FdlZ16R5P26oCttCC0Xu0kBQc1Txv0LS60oS6buCEmwzdg3y0L",
+	"O6zK7WGvJUhxPZXrx3fnRNA5F1P0yLkLsMO3t6FwOr8vu1RJJhhCsIFivsPuiddjF2sdJG/C4+qTNa7V",
+	"aXeli3Yh0PiSzsH34IpnNomPF3wqivxLmA9r1pE95SmrhV7z0f1Fk21mwrqBpFxa08VcVJkyX7QF8iXf",
+	"ro4Ga/urHQ7bpnq7DTB48B0+sF+lOwi7Xsf013ZTGdcsPSGUZGXZxjApyhVvhJqNWL+xB6GRVBCo+Obi",
+	"vga7KT1wSn495e6DwmhbwlWDg9hUlYqmaWtGlZALn1WVcW1cgVimGMScYLZIcyj5bnl11XzhW3xSXRdC",
+	"3wvhqkL1tiXY7ZlYV3a/pnOXlypFYnfmL3qwxQvTnvZyWKbM7ZX6EoKuXGxgfpuS9uBME8gowEvasqPV",
+	"+mYADk1pbsFBhzlv7jy2QOC16nV9eTpxg0pItBbb2VYKyWWPXTues6npJzckoa7bZ+m+IjHNedy7Rvf9",
+	"kgCuxgDvIxXgJFuA4q/ufld7RyIdLataNgoG1Sy3YNgPGeE9WffXwTH0VlU5AWWugPfAUg7YWfY9glZP",
+	"vlWZ77CT0JWqhY0nWRKdHfPL/DbX8sb8n3iR1d8ua9j/afG7+gvRNiJz/pGlI3xPp1mP25Lp+OzipyrF",
+	"kVbpZYUwuoWLtEf3Bgix+aJdppLn1zuEAb93ivnmxs/rbMb/6rojsryMUtwJ2v1rNzWJvnl75+u3QKi6",
+	"kzelEchFSxZhQrNszbtP5EJAlCr066JLF6PqQiTX47C4HmFP0PV3/MQ1t0qxkc64tL36G9cjbDraUDgi",
+	"6GlZhnEm1NBMTgt2Clyij9X6kwwyIY1985blbyg9xvLdlW8PIReG5Y35t9eonFxYNBgBEjak7YI4BnU4",
+	"XMEau+cWCazQbGRF7/0KqdW7LJdQFkxXa7GMBxYCRHidJSTW97WfT2EVD6/XRbmcJXPWqj0ELA8uDcgk",
+	"8+UjDUVZToPu4Y9crzvXo2Ff4eLzplO4joTY3l2qxUIaUpetCSkrxMA1+2huwDmjKIlBzYxd6cN1/TfX",
+	"RuayX9Ue3TZDdNtyZC3tkGG5mzDgFkS4kpfek/zm399aCkPTed5Y/AWcFgwLSuAgdGiMWUILzcoCBouG",
+	"krhhpdFbpfBbGuQ3FOVXTMussW7u24wmbCaz1JeIJYJxyGGgrgutwDJENMvGNLmMUBFnNJlZ6ZBIZcU3",
+	"OXHqNc1zRhV1zYOvmVa+0kEf76ai+sF2drjs69knM+ft2mj2CxxjG6nnhUugXm0umjbLUUEK+Z6SIvb9",
+	"be7i/QNd6qplaq1td9jveXMf4Oayn77OVljAYEvgTZU43tD/1InNVsDaoVs05o4HWw8zy+GQP2y5m92a",
+	"OjffXp3o7sAf7u12fTf2DMtkUVFqKIGxcJ+m0K2X+M5dD5GCsOpCI1/P1Er+lsSshhw83s61rnvN14rM",
+	"+4ICzO9C/Fi/HXnJrhl/foshIE1w86Nuit+95VaF9pfRFVPQZXlzSiyEdGOKPvZ3cM15oRscoYbEMFtM",
+	"unQocEo0K0HRyYhQ4n1QRDHNjPN8+F6CroFbbzAUPwq/IoJh41YxF9K4ISRn0kpBUrnideTs7TlkmLal",
+	"lta3eaMiJbfQ1mpTO8SVC2la+kqDns1OHh8sGuiOcykwM8YUTOOnBUuF/2xmhXIfJ4rjB01NodzHAp5u",
+	"LMeoWVIobpYXFrUdj2JUMXVWYFzsWrCnvXzLCiwSkO5ffn7fc1BRs9G46yXdLB/98z/+G0x0QD7gmuEN",
+	"1SnPjMk7nz8DKcS89vWIoLc8k4ZMuEjBL4e1QVzn9ghKfjJNcqa0pQNcs5TMi8zwvqVsQ+G5WVUA8eXL",
+	"VxHURddYoWm8JM7SWbbTpiIlF68uIlfngYp0KMr+5tq134DG1jBUMVzSAjxgUl2ydDAUQ/GHP9izZMI4",
+	"3Br84Q/kgomUxPZ7qVwI4gn5Ho6FYBAPnC+G8cRB3Sf8WnBNvLy9ciPAzeODq6MDWpjZQSanXFj8Jnom",
+	"leln0AP7Lz+/PyWKCbYYCq/gVs8493+8+WJjvNm4B68cCnw+532L1fGAQJaJmXExhYqyicyZKzPjdrFi",
+	"1juBspTpUMAOfHuG2rtdrj15cvjEnSzYtvUf/gDF7cqQmZjm6NfiUhy48I1//buWIiZjmfISCqzEM87Y",
+	"UKxFycSJTFlsCeCsmFNBYozbiCNYflyFo0CDqMgqekNRxdNAIexCMR2RGJ1pv3yI/Utr7XpzpjCizW3I",
+	"qs1+P6ia9nM65YJCG33BFmW9/xOgzSSGmnQx6R71Lf8cCu8sOj7EtH5YcKDqxqWJ0ioistAkp1MGcWRu",
+	"wOlQ1B/gGksBeY8u1QYecms+T9k8l5BsamH77ZuL995nibReyzlDSEDOYW86Dp7q/5Ut46FwRv3uUf/4",
+	"6dMgxLQ3IJUnVjGdS6HB7QaF/6yOffyEzGSh9AmhQ6GYUUs87NIXbCHWHoaV+MiUGbQfT8G1b0cORbUe",
+	"04cKO0uWnkBfmLh3Wp/I3WPKJxOmrGRqZ42IBYGqpINfLQAKYIDhWUZc1ewogOU/uWN8Z48KblPbY3QC",
+	"jgZQwMKDKYDLCkrglw4tT4cCDVXlMSVUKQvx8Tswysy56cP/4yj86p2lfXZhMZK52k+a2dH2TZQ8Of5T",
+	"MKU96f7ZxDAVky6WIba3hSE+OBMQoLU9JBm3B3f+ttwASvy+LC554/M99VCUftcaGcXq0tiZKmeqf/6W",
+	"jIt0yqzIMRTxx76yMgK8tA9UOybd2E4Rn0BuYJFHxC3OYUnGL9kpiRdsPJPyMj4ZirKYRuLsGJbVgGsY",
+	"lSINJkJ4FmbCBfTgQp+33MO/993N9s/TmHRZMpMsaKPjTgY5kxQgXJXxZCErPHt73ok6V0xpl8Y/OBoc",
+	"uvxdQXPeOek8HhwOHqNbegasPSTR9u8p1lQpk2vPU3C7aXP29vyvDLSlnCo6ZwaqW7Q0Y6mGHADIQEOW",
+	"LQOfodnt8wcrWOERwYqODw/ROSmMizEJafnfnRMVFZHd0iHBEAnCxWqcH9A9OcFCJ128UYQnzRLFwLH4",
+	"Oeo8wSU1valc+sH3NPUaCTxytP2RHwV1/J+l+NDj7Q+9kGrM05SBjPzk+E/bn3gv5Ssqlp6c2Oee7rKj",
+	"c8ufBM3wgcc77eeKcleIDRR9l0UG3oeQaj3Spfhf52lQ4XeqsY+iA9MPn6NOLnWDweDNQlgKCoQpnXNR",
+	"svVSFfGBXN0nh4+drjMqSk0lrurQOxaD926pNdR+h8gOh7/erFTHFfRwILbsjSwBB4S03Q9lnOv3zkx0",
+	"i2jgfDGf66qMyytbQcGjO3l32oSF9tRLnsqNdlfwtSPe4Q6I90yKScZRp3tytMMr3tJlJmn6XsqXVGHL",
+	"pSdHT3fZjy5yq3uw9BVLOX1vtSogD8fbH/6pFFpfYOuOb4iuIFxZadKRk2b68TmqMb6DT76eEE8/I1Xx",
+	"/aHqyP2OXcnLCrlXkORJkwXTPpCSLrRnBJbOq9jHBf36GQruavMTr6V5IQvxTUEK3sxWSNmXgiN5O0+x",
+	"kVepQKOW00fTF9gDG/nXmbNXWBZoNeNKttNWQwmMb13L46y8iyodKDBUDAVNIEjh1I7FqRYzWXWwoCBB",
+	"ogFQl55sFHFcm7Oh8C8ZkOdoUVjQJRoL/y5dBxTYCDQjClUPP9lQ4EYfaaJkxvwKoTEJtmxwBcyAxaKV",
+	"QjGazHw5O3wcWSwZLwmaYbR02iLojRahHN9eaUeL8nEdc8/gwXM8/zviqsErSkTdhbneonxbmNmFD3Fs",
+	"EnD9+btrrN0e1lf4wvRoX+rywGbvkXg6y3Dn5JcPISn9iwSVuYEWYFsZbhyShyS2MLMyKwjiRtbVc2yY",
+	"NOt8DikpqNXtFPRnJcW0IpOW8ri2St6eAFaWynzz5PBoXYiHekZ3RCZqtZK+Nvpg+Y6jEV+WEDyg6Z2j",
+	"6fOPLq7UI0Ja4Ynlx2XNrxqO7oWZEsMfmlETJS7ffdS5FBz3BwM0NWCG63NxCopf6MXQ0DtyKBZSXQL7",
+	"Nxg/ZKQkXVUaRhG5nxwekdiB8YiJlKVxr0koeIkrvhs8X0ne3AnTGzSIl3I6ZSmRhQmViNJlAgFjXrwr",
+	"RKEtGFxfqXhAw7tHQ2db9qIYXUGFqt7a9VHR43UffPQHSVVQoxk1L6z6YBdl6b9/OKqJ15XlDA3j4tKJ",
+	"7CnhphcNhc7BQO2iYnMQ6TUzONQ5mJx2ArQHRtMss6g+FO40wMy2Hlh7Uj8j7ZrNo27tjPVcgfYTUIx2",
+	"aoAOCWj6Dh6f0jUE/s9K/zkTpfSAlxP4GyNCSaEhOMlKEX8iMQwZ2e/iaCioIOxj7sKXaiPc13ETSXK1",
+	"T2plOe6IQDXWXLkumYLC3p6bcF8lHC8H79PDO9zA9YWLB4Xh2yeBF2ALCGlNhYFzbBjdqC9cmwCqKjSs",
+	"xfCSLehSl+h9fHi84i5Gh64vyw4NcIyLtLAUbSh8LX5PJ117W1FNYfjctW7NpLxEb2i55aGY0dwSTTox",
+	"Tj3BxQzIz5CLUb6KpJLZ2ZGwOv+GCwLpYj7yEfi+I4LSAAhKPYuU5dmC7eVlk/fV0i38aoMxxUHSFydS",
+	"e8lSx3e6hmbfxZkLgzv111MdOp+Ed7gKLQ8C29dLrV6BtkTqJAWu9/r0yYkzm5QlUygrwwCZrMVzYdiF",
+	"/bomFGFIihU1IDaaa6BJKSnyAQSXgdaEEktd4EQRSDntjEO8mswYmdA5z5ZD0UX+jYPtKoGDB0HilriB",
+	"WSaqZLG68tZrpiKwCm+P+Hq0sC9mb3kPEudH82By+Y2SjnfSgDuyjnE3IRuaibQfxmW3k5AXkG+l+VSw",
+	"tM8Fhn7Xm5y7ZsZldMSSGdL1gRhDMWWGPDl8fNoUQAH6jK8fUsZP9CqxwkhCh2LCFsABIRIXxBL4YNcy",
+	"IM9dnRZLSzXRhi6xAhkphOEZuJyGArWlZgJiT+On8DB2UVXQyonSE/X8efBVxwp8Iz5V4JTAEupAh9xq",
+	"LZtgDQ9qsI4ReZtEdi0daIXmCbr+HtLVjPlwZDs1jFj2MdPBxXJ6yWwh1aUuzYvjwgBcWmYa5DN48CyF",
+	"PMtWwVzglwHWzNDtGjhnw0hPH4Nk6CUT8YlvT8YUnKEmHPtugsyhh8IEanYTSmCc5R3x0nqdti8dN7Sd",
+	"lYYWoyg4SRSYbsxjHwwJXx1/rcJ91kKgy+u/PrcNycQG2ymfin6RO1LUoJYTp5U/+SOGpK/o5UYiWjs5",
+	"3xKIR9rTkVMI+4WMCYMtROfU0qeA4g0rutSN64lGMeECszjmzLLmHz3dCtp7zOkSSM1QuLhnSwAjIHy7",
+	"JmydkLE0s6EAezAZs6V0hg1P77qYuwlqiSBWBsBIbegwrFKSU8iMi4YiUSxlwnCaORIqC5PxK7aedzZe",
+	"hofwCCpuZUMBV94bkLMqUKT0QXs6aso6nqWbOAwmwesozTiaAyOQZmYPDAgJhITWjCkNpBjkkuVzlxJ2",
+	"F/S4lvV4E8NtIA560Hkw0P6e6epbJa8Ykk894zmRaLxyYHJ7tlrfWzxMPVjJ47ckxQ8rUyYgLNhQoyMs",
+	"+OXNEdzn/2ElKKzKBdIcOEz5vKwe5vCxIfSDa/OsXNadZztEayHsIluWG66izrFqMNTCsKN+LRiUNcIc",
+	"1qDN/U6Ew+/Pt3C+05wL/7LtWRflrr+sHeTbTZkoD6w1Z6JCsPakiTOxJBiHBaqGaU3NGBDfKAITZKBy",
+	"qyzMUFjtpelBL7y4DERNukFPGOw8E5GULi3r9wm5BDvw9CrRB6JA45UOPTEZK1gKdjWG+YcCyjpoF14a",
+	"rcyANR/GzCwYEyMocAAVIGKMroXIU5zcZaVypQckDqrIxGReaIPSCyVYJqysvB8ROhRYiQHMsFLhP5Om",
+	"k5ELQbpPjo+rhJPSuzQUzr3EDWEfuTbN5lOUfT12fa2pJn5995NsUp5Oq/F1QVJFJ6ZEpS8c/vog+3xF",
+	"SSOVnNGFTtsAGb0WaroqwRx88h/Xk0gaKiYYq9SU74O0sgn4ZrpgFCrnwpFx75TkUCeMOxq/Lrj8AK8L",
+	"6MF22R8f+c2FfH8jYIenH4JdmfLmalhUNSpCcbaVvTfm7v4bM+0wcfjFKO090dffaPLSG8EaoAY0onbh",
+	"ry4egBqRU4jCd1pEQMA6q1w6VC22Vcb5APnlSUOxmL9asXEpCxDMoFQKTZgrHyZdpJw+BauVb18WR5AN",
+	"Ol7af4aiWw/LUUXGMHh55gXHMqzGyYKQ8uRMVr3ToYizbO67scURhtNqJkzk14MiJfrA5RVTiqfstCYG",
+	"ngyFKLIsJorNIZEKtEv3+4CcOZlCKiTaaXVXYXFi4SszLOjyFINDgCtIRVzXZRc6CNKrveDYXpSvxxCc",
+	"bLzKNYQ0I5ZyqGUSn6ywjt4pOiNUMoPSL1DPXhoCDotsjQG5Yc0R1FgOrUZg7k6GdLXXvrAPf1fKFkRu",
+	"4Q0/ZFI9yJ7bZU8kBpUQcC1x8wBIhy8y/0UJfaNJ4dmMJZeu7pXXwQVjqT6xVAZ7Rlqy4wovRoSW5NOS",
+	"v0DucR7UKROW7LgCukjsQUSyxB7dK55hoFpdsokJ5Zl9PXbeC9VtV3BJh529/Mk80u6BHhg9NImhFCaU",
+	"aIuDaj6Gz9lgKF5ggaolTu+MdSfo3/WdD4yiAsubAteRmrkGbmBOcF6H4P04ScnN7HFRfYkn0JzhiiDw",
+	"NUl7lpNbxgVpZc6C+RvTNX7j9OkCKsB6HO6iYPPP//wvJ6z0rkmuUKj4SqiVVci9MBS4GoQVipywZnF7",
+	"LtVXg+u43AdUfzArrGHsW9ePymsQlXy6oEvSrX4ALHZwf0089pN9JYiMnLrcoeXVVhtrOAshSSbF1OIv",
+	"5qHVG8eUGhda+kVKghd9JTTgmdvVAxF4IAJrROAFF1zPaiIt6Vb2BWeWsBSgRI5rkgCY6ivB/9cSa4pa",
+	"Tg0FNpkwLliTGzSy62IORXi/Bgx+a4/uAX0f0LdB6pZ5KXRPwB28KPHXYi0i8DVRFrHg6zIVVBZdfMXc",
+	"nhWhmjjLBmgfNX957yvB4ndwmg9o/KB136JVkCq1JFJUinfAsXfSvDHkdXNJ33M35psu6Yub2B5c5g7k",
+	"oX7v7Tggc5eImlPtA8Tbo9DKKl83L9x7iroZhqa6F7uob43lBH3twCr1OozJL4sXuvo5vno310NR+iCz",
+	"JXAeMqMa3YkuT85l85cVgLuyMJqnbChSdsUymc/Bj4i9GbDYB3jrSIx1C0eFymKoXcJFkhWpM2dnMqHZ",
+	"UBimLZvrDcj5pAyv9XaoMSMzCnm3rmGCYhldRlaRdduxO3B9RErm5SqgcE2eHj5uDyIryyJ+lSFkuLr7",
+	"CSAL391ardhdQLd0xGPaBxckAAsAq95DFeMHp+B26opQB00yrPjpG9E0UtQ6vz/4hB92K2QclEN9KGT8",
+	"u1Euq8rHUKWLeyBo5Nb7MQSYKix+DF7a1uSOKvKcSFVFmb/gGfhlEzkfc8GQcZ+9/mFA4l9jMqcGCgXD",
+	"1EOBGp1V5SJX2NDFz1i10PIAyqE3eEQSqlmfC81AHbxiUNvCzBRjQWcZ+zSYjwrtApMYVVY+ECn72BuQ",
+	"t5hQothQXLKlZqZvBczUN8LhKZYpJiljOcqeidS+BVTlN04la6ysY+XYl3Bm95R5gtkzPuukitprzjup",
+	"Wwd2twZEn24jjcUeVJnC0rwdmrted10rKfTKwk3l19ATsIfbbtulH11b2Gp/uvUFnF+8IY+Pvvuuf0Ro",
+	"ls9o/xiTlZSFy5S1nimOqb0sp8aif+ek879/Oev/L9r/x4dPx5//pflkW2+1lA6xa58LV4LWFtpQ7PTd",
+	"uCLXnW6i5Lz5mjc0LtxpRdg3dK/FQHnEmy7lPftoymgS1wl9ExnprtKQXtsyf62tbr/eknepLluc2a4s",
+	"O3T4ollYv3GZriF9y4UwtSjNyDp3SduqMU/7HgRgrolRfD5naUQyuWCqb6E3xfBRvRSGfuwnM5ZcsvSU",
+	"5DMwdIq0anYoCpADyJglcs7I88HRd1D0Er8PmnDVyBq0RvSaskOr2A2II8IyjaGvsWJTLgU4aKHzOcSH",
+	"YdlMLPdP3aKgjM3KqtCtKwxNjGO9Q1AWlCsymXFtwqwKZ02AyDAQGKAHHy4YzMBrUzzS5JKLlHRj/yVL",
+	"R1gxJCLhd6mcUy7iaCjCb2HpsW8iBF5klz07p0urzVPcNRdEsyumaDYUtXQ+aD214AmDlHnBXFxuWiDm",
+	"s5F9PIaAZn3J8xGfjLgYgR185CeKMbEdD0G7GdZH9eDU/fosi4QzLqV7KAyAFvZSIGi1JUAX86/UkmDX",
+	"dj92BNfbvTUJzV7mQ+rZ70/TP0sx/j5DrFml/aEWdTAusssN5ZDa2YFmGUugMErVJDbmqY5Jlxoyl9qQ",
+	"o8PDwx4knlIST0D/iiuDqaWmEBGLelkXaHRulu4b9wLt8xnscnsDEqOmlsbIH3QVtusesIwpdoWCY2Is",
+	"XXa1N3C1voZw19FKT49K6d2ZZf248XIo3G89S6MveZ6XMxNK5vKKYdJy2T13SRb205gl1Cl8Q2Es6Jog",
+	"bspXcZJZukOnme+L7NKrcHdFxOw7vnQehH/vO6aLrFF+/NnruO7+Up4+VDT89kkUYlREUq6p/6yZcWlb",
+	"4CyXkwixSyqCJkcyt4pT5vBgI11jH+2x7msker9Gl05doXEgO1xM4e118Toi2ihG51YK1uTH9y/6fyTP",
+	"Ln7y4qFrN6zkYj299jmsssU282BIeTCkPBhSvkFDimEfzUGir+pscHWeRrHd1RnSloA8mEpu21SCNJ2l",
+	"tWPexkn43NLoff0NrUb4czfdNx0fU21khxgZ3PBD+aXd7Xf+zFrNeB4mr2XIG8t0CXY8xAgWWUTwGZC5",
+	"YlecLU6GIvZkLIYKTvG8yAzPqTIHlpr3U2pooM3ZH0DJw1TyaCgkLIVm2TIqR+ggB5ynLoxlTvOci2lM",
+	"uhg1s+ACUuRRbQPKTSr49qWPwPwFVjZnD7PvhvhsDLgBgyR4z+Cs7DwFS09XIlhqPTlwpIvnHIpKwRRk",
+	"quSCjK0MSMZL96Gbyywj//b8/VCsUYuDT/hhxNPPvQF5JxfYXkhYRphxbWkQv3S6oTtzomdyoU8JtbIi",
+	"USxn1NeaZK6mtZKLqoznUHTXvY/QkoOS0qLnjab2dE7Denvw5iqMX6qIeNsrFNKq9GoXjwQhsf6B3lDU",
+	"NVhepdXmUFAcusVWtsuq9CWaNsEsgKZYZxi0V4fKtT+CoNsjJONWxsShgEcBMGGUkKXlFisORNhdHR4c",
+	"kHfs72AasNM6Rys19urIxps7AIOuHpAzhC4oHor2gaGwIv6qMfjJ8TGJhTQjRBt/xR6rBuR7mXLv6s1c",
+	"TXMY5dpTgRml++ToMcbAvTr799H3b3742+j7v71/ftHbbCBFgnxjM2n0aVMUcAUWU0m4MPKUCHuJELxB",
+	"x/bi70AdqS/oFRKMso4GhnSTv1y8eU3k2N50RNhgOiDxp2HnmQOLV5Rnw87JsAPy47ATDTuvpWEavrOA",
+	"N+x8jtuW7khUm9T4x0MrNjYKim2mmgZqar9mIpGpfdyODs6revg9vgWIc55RDnEoFjpbxiT6KiIhp5eJ",
+	"YaaPKmtEqnnqo65EOpjrPvuYMGB0/gTWXrIqRIRTIrcrT4ymKUee8FZZIDbcSiag40WdPPhqbe/7AORg",
+	"HYSqA2qWuAG77XMlKI65oAAAazMFB7EvVJKuswX88z//CysBAGO1wBf3Bk2QH1jifsE9fChH4ZwwameF",
+	"48u1NwoIUouqgwzZMd2HsiYPRsPtEYwoydEKZ710M6bJ5VTBdTUJyU363IHjybs4PwbkZ8UNA8Y/42La",
+	"LEefkEpkdrJsZLl8yd3tr67nG1T8HDO0FvYidEdb6kOK3AJFNBRbBO5w+6Hw3aViOawghHiOAi39I7Iq",
+	"lc8bqdZQhGSr9hYvrbugADe7PYeUGRCyhqKLRlBYq5PQrFz5/ZtXEez46Dv8Db4A5/3PULZV94+Onx6T",
+	"g6F4aUXf/lEvqgrLpwwFJkW6cRRHJD6NobIsHYejkMIOhZKLkyA0zoqTriKLjwUgicyKuXBnX+ZkU29X",
+	"GoquVOQlF5csPRc9N/wURUhnEuOGdP2IR5o4keJk2AGhns7HGeuB3O8k2wH5M6xP23MnRnpIhioyixk1",
+	"6KHHvqNWuI9IXojEFNiCQGIHLGH0qRMVcVHA+4wkSaGNnLv5hqIb4xeDYXF4+Di5ZEv4ABEEldZV3TwY",
+	"+PJy1hPHvYbCwQFUw3YsrEs1WShuDMMTBHf+EsIhMYWjWjZ2I6C4rIi0LarihQhaTkmbcl8LzYNqqdnh",
+	"1R4dEosaTrTXzgEniyy1CIbYztKIQB8BH01v70eOMzbXpEvJmKYIIXD8k7L9i8WoXpP0T55d/DQUXaub",
+	"zOnUatDI51OZFJiuQaHlwVjKS0inqJwAvUBpwHCXutYQ6ghku4owFDvoCG+R1G1SEr6UhI0KeEnaVoiK",
+	"1f01vJVw81UJ4785CftBIr4HVzdin0PHJsH4z3IRcHeNcW9YR8Tyj6jsQlOyNf3gDf/262HN5ILY/0LR",
+	"tmRhCjzOXohChobNe3YXdgOj1k0dGf/GTI2RfAGEac2R+xZ0x2+o+m/geygJTa7kVDGt27wPW4s9lJB3",
+	"s1IP28D6IKHCctKdClDc0pqu4XxRhSDayDxQITS2awWnwqlvGAGG94lTbjE3ydvXU2jHa+hyQJ7BnjPs",
+	"wosHkFmx0t0hxrCVautprYSXREnX1erl0DhwKGJ3NBOo9cPSuNHmDG/6uqjAb75S7rdUZYZ6655UFuKF",
+	"D5xyd3UtvuWcMfuGdK3EY4U2gjjjgkWKUStUu0L4kZKL+KSUwR5pAoPIYoat4cAvRZ0LyCuXpBuE0HMx",
+	"AktMLaDf/iXkyPmoIK7fl5Ipw//9FxjlH5F//sd/9yJoDWfRKGFlI2xYBNXQGy8lXcX6vxbSYPjZs4uf",
+	"Sn9j3R/n/I8GAtxYY6PPGmt/jsd9l9EuKnTLRYRDZ1VGpEqZeuDqtxVgUDtl6LoW4mK0HgZz//z9k/1n",
+	"W8uTc6PLos711mxT6Q09bR1NXELJb6WbybfVnGRDbkLUTNvfu0Z7QB64dokCQcdkC88zaoUq13iBoCOw",
+	"kb7dtbjyA1QC2xTi9wBOt6qylDVSvFc4aiQMJQg1J0RupXSOKN1RG5MX6AXw/e+wc723Z1OF0TsI+Dgb",
+	"STJGlYYy9x/NUID97LQWYXVCsKWIoZesSpWB6eWkdmKgnQxF2f8EbHUQzQvKRZ5nyxOrPrismPW8PqgU",
+	"hImfhE4pF9oF868mUMKP7W0/SgS9mySX+2n3sSlTD7OQHtp8PJgNr9nmY3uqH9blbOvk9YrdJUN8xdor",
+	"S2ZZKef/hoN8f55JAtk6YKhZa2lcXRJWyNlUXPGVG/NNB4/jJrYHjrsDeSiueFeh5u6Ad6iwWAfRg0+F",
+	"ZmqberZefREbm/nX1osuut/wLyvqLKVgQzGnS/+TmbG5ZtkVcyUZM+j3Y8cH5QxxbNpcUtf+hMC3Y3Uy",
+	"nOuhBNm3UoIM4IR6K2BXKssX61Vtr1+H7EfNFFQha5Xg1yB+QN4EID5VVBgMWbpk2DgDakEDCCuZMW/8",
+	"bwLslM1li9UORdoAsG9fcsbJ70d2dhtrESLcXd+z/PwVIu2DxH2XjfUQ7B5pwNtNLFOq6SbZ+w1w5H/A",
+	"d3cphdfe04JKoXQw+F2k3qEG8kjXth7cpgxPDTnGboQfRJsBiceF5oJpXbaGxYy3sg0t+GTmTE1ZCqUf",
+	"XUfaE/u/7T1to2oY8DkiCzMU4BluZRNrAHf7zCJ8xf2wjH2h/ZtjHw/E/e6IO1YZ8JhLHOZiB1FE23YK",
+	"4Yi+H3iQZfNd/NWo5VBw7s5Ru1lR1eRCeJc2hCAzyI9VzBRKsPSExDTno0u2HGlmYqLpUpPFjEGosIGy",
+	"RFwTX4svhnGyUAmLfalbO6+lhpoUmgHh4pnh4oRYVI3JnFGB9mM5mYATBgb0uYBA6iueWhkMArY16aZW",
+	"YJ5zwbXhSdmDFekj2JYhJFows5DqstfmiM7mF9V5351lNnhNC6Xwtzn4XaajUzEt6JT15zJlWRMKWBgH",
+	"3liYnVSiGGZynNACh734QrEYfBWQ4wBppAB0PkEaQeyRJimb0CIzgxLiYwvaC8UN61ume+Kf7oJrIst6",
+	"5JKx3HXkcczTQvtihjH9jJQAbDln0DQIOvQpmWvCobiXwDnK4S66KiKag6MJW8qzTIqpJkYCvvnBpyQe",
+	"doad2OIsdnfnZkDORBOew+rKOHh4ZUbNRKr5o8baYG+LNWS5A99J9YZ7cqHsjqgP7PyBnVt2Li1n8xgY",
+	"EaA7EQlITtWPqxEL14hcA3s/MAwjQHdsQWORHtnk8eFhyaNd4asaecHuLiz1vcSy7ITE8rLk7jyZRUE1",
+	"RQoZ/Ojuxo1iRY8a9cQCtVwQSB4hC6lcm1Jqid84YySGIYNEplY46GbZfOTj0i7ZMiL2C5h/JKQZTWQh",
+	"Uvzy10IaOmIfE8ZSlkZDYb9UUFMWk5hwWFHdF34BeU9STPi0UHbQP//jvxtFgvdMf0GZwL6tvSahz9Kw",
+	"l0IWUPLgweGwin+vwMpJDBcg3GbutDzAJoVSlk+3ShRNyFZoOt3oy3yZzX+EMVsS3F5gwwS6JN0f3z/r",
+	"RV6uII8P7bea0Klsyz/bXGhtlwIWL2nzy41M6XJAzlz91MfffecWA/wsti9uLVGxqeJa5wuXg/eX0IA6",
+	"8IOL93RuJ3sQrpCio8dcESMNzR6qxd+ueA8dpACHIM03pctolT/CFZRo1YqUVVDPLgHZvvsKGS9JfMmF",
+	"r/yEodfxaa0FyxXNCghWohADpYwP7yJN5Y6aC61dhOv7Ek1PmjDSbnTnapnBiv9qn2utwolndp153+GT",
+	"DfTojOSKTfjHsrYWqkndqlpVD68lIrpIZoRqEtOU/k/M2f7XJ0/ivQstPj6+144VwbFsD0RgwijOHirY",
+	"tZkMVkP8WgMKamRjl9p1aAsD0MPM+7J6Gkx94uMQWdWVYiiCthQRqbekiBx3wRpkVhA+u3h2fk665z+8",
+	"Puuduu81Vu1YcM1OazXKQK1faVlBmjtWuOQMLkjVk8KRPq7JtMCiaEHVLCiAHv9PSwcvwVY2FGXJNAzY",
+	"52JK4n8FnEv5lBtdNrPAlbhSGtTtwkrRZ2EFNrfp8hvtKgr4WE5qwChRooaYQkmKoQhqu4UF3UI9xkt1",
+	"7COHfpOAM8uIFMJFjJ4OBYWmBPBD8PBRe1GzAEm/1uYPwRL36QFxJ4SszSyC6LOgTbd42nBrQOdus0/F",
+	"DmssIeOhX8XvMP3dwUdQnjIqyRiW5wnpXDtDaZBOd25wUa/pRIO8we5KJdTbKdTUi3zxnqGIAUV/camI",
+	"H2IsOePrFoEQDNTYTolj48hxkwiaHoEYHZG4zCV0/YNAPsN8QtyVK7fhSiFhDVBXQshV8IHkO9KFMjNY",
+	"hIZPhRUHe6eEOlqCj4CnLB2KjW/F8j2WWYVyvV26vWLcg1+DGwyFeqDS6YA8t5+b+D/V2PApWeUU8YAA",
+	"LmC2G9QEJEZOwc7mijd5Muh7PEFaQi3dYsEUq1UhcrVgkWH6ckNQziRFa9dKsmVUq8EqJytFXF3JJLCr",
+	"RVjQCOFyzDQJSxsdlsVPodQHOQOIhDOsYsNyqqCYkJUgCoG+NyjcDmmhvVqV0pnMWFmr9C7qkX5fZJdr",
+	"7FvfTVVSBHx7vHCv6Mp0XyYsy6pUsa43scRzKgqaxa2l4e9Cv/rZd4bBDJiEzhkW06qWZalL65rQWXuD",
+	"mvW7dD9AMdWiC5Zhrgu+LX3ZLH1QkNDWdppTvnKau3dL+BpqNt1FgSWLwjvXV/qWSx4FyLFDk58ZzXMm",
+	"sBm95wEP4uDvWBxEHmQZLSSt15PUdxD9PgV/7Z2tMCAvGU3f8kwaiM+BCpO+xjgUka8XNA9bHEKGY0vm",
+	"eV2p/f1mIXwr9i2KXc3RbCEnk8ak1o02rq15xXUwvZUyCmXQVat1/mKpDZtX0VmRE/ZCV7h+RPJinK0F",
+	"cYHUvO4zj4jGcijjJYnBzTACYSEm3RmfzkqLoKvXOhTjJegQA9JYuwXQDgQmCItraWz+vtzpPTU3r44G",
+	"e2hA34G00BZeulAkU1NqFdqpFWYjoliiCm4Vugj8oiOmDTXMqoPC8kcupq2CoJ+4TRQ8uoYo2LaJQjMs",
+	"54qbSGSWjmRhBaRkFpGJzDK5GBV5ZMm0MCPo+A9XU25xzoRp3Uqh2chOf4dbwf4RhmQMMmqgahbLUe3j",
+	"GmKDBMta2xXgzztrAh4Qn7nn7taB4d+23XtRnseDM/XWHR++yEQFc6vRREQzS1vBn1+UjouAX1SUut0h",
+	"cmFY7vrHgISBJBZdGbnUoJEMSJyyjC5HKV3qsjsqhA9YVdPHP1JlSi+fW/1JhSOHQN6xDHKGXWIwBhMw",
+	"ZyiwZt2APIcC2hqWJRhLCSWxLkAXiU+rttp2sotXF27gjF6xoRBSsAG5wMHITsZohLAEJ/70CVIdZjJL",
+	"mdKfP8cnYY3soejGnz7BEY4smn7+HEf2GVeyG/7EsllrpbA/fWquO/35c4z8CFItIEpqNfYbH8efm15b",
+	"/87QchmwuwnNsjFNLtcW/38gMtu+/5RQMqeZZe4sJcEBoNGubDA+FBjAlUtuL5ea8mpINz6AUz44OhjL",
+	"dOmbhHvoeqSHInYUzaWd+PBI+w0Y6PCWCs3aPTKe6nyt7piSBt9LP+7ydDY4OfyFPCi2v8OIVIBKqNeD",
+	"QOAp8boo3cIgVqX7g0/+4zb99pmr84MU15N+TeY0dbZIbiBS3rEVIAYDckZ0XU8AB4hYVxUe6dKn++Tw",
+	"SZvyG9CPh9Jr91V6rRXoKjGmVT5pi7tsv9jDL0Ze74m0/oaLq5VI3yjVtguxWy0eAdW6t2pqMZC4OMIg",
+	"HHTa+URbmmVD4Ujge58P1FIWrZlIDsV2KnlCkgxqLzu7SHvWbg297k5sup/Mnl3x+lsrkvYgQ91tzbPr",
+	"87HNYtQBYOVuheRvk5A1qv7PZA4O+i20mHTNMucJzbIloZ4cScF6Q8GFkQRj73LFr2CKQP60mh/YbiGa",
+	"g8T2H4jgqPrTovvZUUL4/EivGHin0irwORkv7VsbFUh7qN+M/ggQ8NkRwntSFxOZLx/qQD7QxO00UebL",
+	"kEIAxq+SieuRwrBJ4v0Tw3dggvOOYbB7+b7lccZoiuFmgnCBRfulgt81necZg7CtoVi4ToHKRZQJRrox",
+	"jnDVDnpBWmWduQzFWlkIqgPb4YDEhVBMy+yKpTF2J4dQhqEIjXoGox1SIhgHEdHH1QmMLnQGw1MrGCqY",
+	"mKVDQYP2k6/xQ9XufEPXty8kO7q3lTSoiXYe3tVb2xsM4Ok5c8aDvPi7o41IMkLqOAEkWymYWyOJdgKW",
+	"FIqbJZC6MaOKqbPCzDonv3yw5EkzdeUJYaGyzknnAGQSN91alHHi3DFoe8PggAG54FNBijwimZwSDn7T",
+	"iWJ6BsPsd7Iwpy4P3PXBdy7WQUV0oYhsW9P2hvJWA3JudFuRG1yfgFSTquxJ+a5atZumMEcZ1r9YE1Tt",
+	"7EBZMcAQSx5Wmwrf5OuoNfh4wxldpAB6rbkwbKrcVCisskQx6NmpZ1YvkCJh4dHlvG+fbjm+lkoomCc5",
+	"IG8bEiedMG3XdAowB9GeWXZKTJV7Gawgy+ZNW3Re9rI4ux6ATw2NF/Z+IuwWJzCD6NTZbDM+YckyybCu",
+	"gTbUhEdaTtbwxos1R6Y7QFQkEmpoJqcFtKOFeBDIEg01rVO0ZUTESQyDdbGg6cVnPn/Lh1EhjtRjT4NA",
+	"rEIb5550oVgDgt1q8DlwFaJ5xipGlzzH2JHGWJum9bz07fc06T67+Imwjzi5nJSdgCNyQe3vr+kVn1Ij",
+	"VUTOcpllMiJ/LsYXuTQR+TcppxkjrjOqjsibwmRSXvYs2MD5uHZ/LX0eB6vtVdpgNGfSijbl3VbHgs6G",
+	"CANoAOsmkIPriRBVySxyhhRUpxWZU7GM3J5dW5hBvf2B7nz+8Pn/BgAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

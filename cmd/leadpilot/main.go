@@ -40,6 +40,7 @@ import (
 	"github.com/leadpilot/leadpilot/internal/httpapi"
 	"github.com/leadpilot/leadpilot/internal/idempotency"
 	"github.com/leadpilot/leadpilot/internal/jobs"
+	"github.com/leadpilot/leadpilot/internal/leadimports"
 	"github.com/leadpilot/leadpilot/internal/leads"
 	"github.com/leadpilot/leadpilot/internal/llm/llmfactory"
 	"github.com/leadpilot/leadpilot/internal/llmsettings"
@@ -266,6 +267,10 @@ func serve(ctx context.Context, cfg *config.Config, logger *slog.Logger, mode st
 	}
 	asynqOpt := asynq.RedisClientOpt{Addr: redisOpt.Addr, Username: redisOpt.Username, Password: redisOpt.Password, DB: redisOpt.DB, TLSConfig: redisOpt.TLSConfig}
 
+	// Background work the API starts (lead imports) is enqueued here.
+	enqueuer := jobs.NewEnqueuer(asynqOpt)
+	defer enqueuer.Close()
+
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	inspector := asynq.NewInspector(asynqOpt)
@@ -278,7 +283,7 @@ func serve(ctx context.Context, cfg *config.Config, logger *slog.Logger, mode st
 	errc := make(chan error, 2)
 	running := 0
 	if mode == "serve" || mode == "all" {
-		srv, err := newHTTPServer(cfg, logger, db, rdb, reg)
+		srv, err := newHTTPServer(cfg, logger, db, rdb, reg, enqueuer)
 		if err != nil {
 			return err
 		}
@@ -331,7 +336,7 @@ func serve(ctx context.Context, cfg *config.Config, logger *slog.Logger, mode st
 	return first
 }
 
-func newHTTPServer(cfg *config.Config, logger *slog.Logger, db *database.DB, rdb *redis.Client, reg *prometheus.Registry) (*http.Server, error) {
+func newHTTPServer(cfg *config.Config, logger *slog.Logger, db *database.DB, rdb *redis.Client, reg *prometheus.Registry, enqueuer *jobs.Enqueuer) (*http.Server, error) {
 	tokens := auth.NewTokens(cfg.JWTSecret, cfg.JWTIssuer, cfg.JWTAudience, cfg.AccessTokenTTL)
 	docsHandler := echo.WrapHandler(docs.Handler("/openapi.yaml"))
 	mail, catcher, err := newMailer(cfg, logger)
@@ -381,6 +386,7 @@ func newHTTPServer(cfg *config.Config, logger *slog.Logger, db *database.DB, rdb
 		CORSOrigins:       cfg.CORSOrigins,
 		Suppressions:      suppressions.NewService(db),
 		Leads:             leads.NewService(db),
+		LeadImports:       leadimports.NewService(db, enqueuer),
 	})
 	if err != nil {
 		return nil, err
@@ -414,7 +420,8 @@ func runWorker(ctx context.Context, cfg *config.Config, logger *slog.Logger, db 
 		Concurrency: cfg.WorkerConcurrency, ShutdownTimeout: cfg.ShutdownTimeout, Logger: logger,
 	})
 	mux := jobs.NewMux(&jobs.Handlers{
-		Purge: jobs.NewPurgeHandler(db, jobs.PurgeConfig{Logger: logger}),
+		Purge:      jobs.NewPurgeHandler(db, jobs.PurgeConfig{Logger: logger}),
+		LeadImport: jobs.NewLeadImportHandler(leadimports.NewService(db, nil)),
 	}, logger)
 	sched, err := jobs.NewScheduler(redisOpt, logger, time.UTC)
 	if err != nil {

@@ -28,6 +28,7 @@ import (
 	"github.com/leadpilot/leadpilot/internal/campaigns"
 	"github.com/leadpilot/leadpilot/internal/fault"
 	"github.com/leadpilot/leadpilot/internal/idempotency"
+	"github.com/leadpilot/leadpilot/internal/leadimports"
 	"github.com/leadpilot/leadpilot/internal/leads"
 	"github.com/leadpilot/leadpilot/internal/llmsettings"
 	"github.com/leadpilot/leadpilot/internal/orgs"
@@ -102,6 +103,8 @@ type Deps struct {
 	Suppressions *suppressions.Service
 	// Leads are the people campaigns contact.
 	Leads *leads.Service
+	// LeadImports runs CSV imports of leads in the background.
+	LeadImports *leadimports.Service
 }
 
 // Server implements server.StrictServerInterface.
@@ -115,6 +118,7 @@ type Server struct {
 	limits       Limits
 	suppressions *suppressions.Service
 	leads        *leads.Service
+	leadImports  *leadimports.Service
 }
 
 var _ server.StrictServerInterface = (*Server)(nil)
@@ -174,7 +178,7 @@ func New(d Deps) (*echo.Echo, error) {
 		d.Extra(e)
 	}
 
-	s := &Server{auth: d.Auth, orgs: d.Orgs, llm: d.LLM, campaigns: d.Campaigns, tpl: d.Templates, limiter: d.Limiter, limits: d.Limits, suppressions: d.Suppressions, leads: d.Leads}
+	s := &Server{auth: d.Auth, orgs: d.Orgs, llm: d.LLM, campaigns: d.Campaigns, tpl: d.Templates, limiter: d.Limiter, limits: d.Limits, suppressions: d.Suppressions, leads: d.Leads, leadImports: d.LeadImports}
 	public, err := publicOperations(spec, d.Limits)
 	if err != nil {
 		return nil, err

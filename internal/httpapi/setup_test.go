@@ -24,6 +24,7 @@ import (
 	"github.com/leadpilot/leadpilot/internal/database"
 	"github.com/leadpilot/leadpilot/internal/httpapi"
 	"github.com/leadpilot/leadpilot/internal/idempotency"
+	"github.com/leadpilot/leadpilot/internal/leadimports"
 	"github.com/leadpilot/leadpilot/internal/leads"
 	"github.com/leadpilot/leadpilot/internal/llm/llmfactory"
 	"github.com/leadpilot/leadpilot/internal/llmsettings"
@@ -94,6 +95,7 @@ func setup(t testing.TB, opts ...option) *bundle {
 		MaxBodyBytes: 64 << 10,
 		Suppressions: suppressions.NewService(db),
 		Leads:        leads.NewService(db),
+		LeadImports:  leadimports.NewService(db, nil),
 	}
 	for _, o := range opts {
 		o(&d)

@@ -26,6 +26,7 @@ type tenant struct {
 	templateID    uuid.UUID
 	suppressionID uuid.UUID
 	leadID        uuid.UUID
+	importID      uuid.UUID
 }
 
 func (b *bundle) tenant(t *testing.T, name string) tenant {
@@ -49,8 +50,12 @@ func (b *bundle) tenant(t *testing.T, name string) tenant {
 	lead, err := b.client.CreateLeadWithResponse(ctx, nil, api.LeadCreate{CampaignID: &c.JSON201.ID, Email: ptr("tenancy-lead@example.com")}, bearer(o.AccessToken))
 	require.NoError(t, err)
 	require.Equal(t, http.StatusCreated, lead.StatusCode(), string(lead.Body))
+	imp, err := b.client.CreateLeadImportWithBodyWithResponse(ctx, &api.CreateLeadImportParams{CampaignID: &c.JSON201.ID}, "text/csv",
+		strings.NewReader("Email,Company\ntenancy-import@example.com,Acme\n"), bearer(o.AccessToken))
+	require.NoError(t, err)
+	require.Equal(t, http.StatusAccepted, imp.StatusCode(), string(imp.Body))
 	return tenant{owner: o, member: m, inviteID: inv.JSON201.ID, keyID: k.JSON201.ID, keySec: k.JSON201.Secret, campID: c.JSON201.ID, templateID: tpl.JSON201.ID, suppressionID: sup.JSON201.ID,
-		leadID: lead.JSON201.ID}
+		leadID: lead.JSON201.ID, importID: imp.JSON202.ID}
 }
 
 // crossTenantCase calls one endpoint as org B (with credential cred) on
@@ -144,6 +149,18 @@ var crossTenantCases = []crossTenantCase{
 		r, err := c.UpdateLeadWithResponse(ctx, a.leadID, api.LeadUpdate{Company: ptr("Hijacked")}, bearer(cred))
 		return resp(r, err)
 	}},
+	{"getLeadImport", func(ctx context.Context, c *api.ClientWithResponses, a tenant, cred string) (*http.Response, []byte, error) {
+		r, err := c.GetLeadImportWithResponse(ctx, a.importID, bearer(cred))
+		return resp(r, err)
+	}},
+	{"cancelLeadImport", func(ctx context.Context, c *api.ClientWithResponses, a tenant, cred string) (*http.Response, []byte, error) {
+		r, err := c.CancelLeadImportWithResponse(ctx, a.importID, bearer(cred))
+		return resp(r, err)
+	}},
+	{"getLeadImportErrors", func(ctx context.Context, c *api.ClientWithResponses, a tenant, cred string) (*http.Response, []byte, error) {
+		r, err := c.GetLeadImportErrorsWithResponse(ctx, a.importID, bearer(cred))
+		return resp(r, err)
+	}},
 	{"deleteLead", func(ctx context.Context, c *api.ClientWithResponses, a tenant, cred string) (*http.Response, []byte, error) {
 		r, err := c.DeleteLeadWithResponse(ctx, a.leadID, bearer(cred))
 		return resp(r, err)
@@ -157,7 +174,8 @@ var scopedByCaller = []string{"getMe", "getOrganization", "updateOrganization", 
 	"listCampaigns", "createCampaign", "listTemplates", "createTemplate",
 	"listSuppressions", "createSuppression", "bulkCreateSuppressions",
 	"listLeads", "createLead", "bulkLeads", "exportLeads",
-	"previewLeadImport"} // previewLeadImport reads only the request body
+	"previewLeadImport", // previewLeadImport reads only the request body
+	"createLeadImport", "listLeadImports"}
 
 // public operations act before there is a tenant.
 var publicOps = []string{"signup", "login", "refreshSession", "logout", "acceptInvite", "verifyEmail", "requestPasswordReset", "confirmPasswordReset"}
@@ -209,6 +227,12 @@ func resp[T interface{ StatusCode() int }](r T, err error) (*http.Response, []by
 	case *api.UpdateLeadResponse:
 		return x.HTTPResponse, x.Body, nil
 	case *api.DeleteLeadResponse:
+		return x.HTTPResponse, x.Body, nil
+	case *api.GetLeadImportResponse:
+		return x.HTTPResponse, x.Body, nil
+	case *api.CancelLeadImportResponse:
+		return x.HTTPResponse, x.Body, nil
+	case *api.GetLeadImportErrorsResponse:
 		return x.HTTPResponse, x.Body, nil
 	}
 	panic("add the response type to resp")
@@ -366,6 +390,14 @@ func TestCrossTenant(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, http.StatusOK, aLead.StatusCode(), "A's lead is still there")
 		require.Nil(t, aLead.JSON200.Company, "and unchanged")
+		imps, err := b.client.ListLeadImportsWithResponse(ctx, nil, tok)
+		require.NoError(t, err)
+		require.Len(t, imps.JSON200.Data, 1, "B sees its own import only")
+		require.Equal(t, other.importID, imps.JSON200.Data[0].ID)
+		impIntoA, err := b.client.CreateLeadImportWithBodyWithResponse(ctx, &api.CreateLeadImportParams{CampaignID: &a.campID}, "text/csv",
+			strings.NewReader("Email\nsneaky-import@example.com\n"), tok)
+		require.NoError(t, err)
+		problem(t, impIntoA.HTTPResponse, impIntoA.Body, http.StatusNotFound)
 		// A token for A cannot be bent to act on B by login's org_id.
 		l, err := b.client.LoginWithResponse(ctx, api.LoginRequest{Email: api.Email(a.owner.User.Email), Password: password, OrgID: &other.owner.Organization.ID})
 		require.NoError(t, err)

@@ -14,7 +14,8 @@ import (
 // Each is built by its own constructor with only what it uses; every field
 // is required.
 type Handlers struct {
-	Purge *PurgeHandler // TypePurge
+	Purge      *PurgeHandler      // TypePurge
+	LeadImport *LeadImportHandler // TypeLeadImport
 }
 
 // NewMux routes each task type to its handler, wrapped in Logging (outside)
@@ -27,6 +28,9 @@ func NewMux(h *Handlers, logger *slog.Logger) *asynq.ServeMux {
 	if h == nil || h.Purge == nil {
 		panic("jobs: NewMux: Handlers.Purge is nil")
 	}
+	if h.LeadImport == nil {
+		panic("jobs: NewMux: Handlers.LeadImport is nil")
+	}
 	logger = orDefault(logger)
 	mux := asynq.NewServeMux()
 	mux.Use(Logging(logger), Recovery(logger))
@@ -34,6 +38,7 @@ func NewMux(h *Handlers, logger *slog.Logger) *asynq.ServeMux {
 	// a type name must never be a prefix of another (maintenance:purge vs
 	// maintenance:purge_all) or one would reach the other's handler.
 	mux.Handle(TypePurge, h.Purge)
+	mux.Handle(TypeLeadImport, h.LeadImport)
 	return mux
 }
 

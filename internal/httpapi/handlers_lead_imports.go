@@ -1,0 +1,187 @@
+package httpapi
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"mime/multipart"
+	"strings"
+
+	"github.com/google/uuid"
+
+	"github.com/leadpilot/leadpilot/api"
+	"github.com/leadpilot/leadpilot/api/server"
+	"github.com/leadpilot/leadpilot/internal/fault"
+	"github.com/leadpilot/leadpilot/internal/leadimports"
+	"github.com/leadpilot/leadpilot/internal/pagination"
+)
+
+// CreateLeadImport implements POST /v1/leads/imports: it stores the file
+// and queues its import.
+func (s *Server) CreateLeadImport(ctx context.Context, req server.CreateLeadImportRequestObject) (server.CreateLeadImportResponseObject, error) {
+	p, err := principal(ctx)
+	if err != nil {
+		return nil, err
+	}
+	body := req.Body
+	campaignID := req.Params.CampaignID
+	var mapping []byte
+	if req.Params.Mapping != nil {
+		mapping = []byte(*req.Params.Mapping)
+	}
+	fileName := ""
+	if req.MultipartBody != nil {
+		f, err := leadImportForm(req.MultipartBody)
+		if err != nil {
+			return nil, err
+		}
+		body, fileName = f.file, f.name
+		if f.mapping != nil {
+			mapping = f.mapping
+		}
+		if f.campaignID != nil {
+			campaignID = f.campaignID
+		}
+	}
+	overrides, err := parseMapping(mapping)
+	if err != nil {
+		return nil, err
+	}
+	imp, err := s.leadImports.Create(ctx, p.Actor(), campaignID, overrides, fileName, body)
+	if err != nil {
+		return nil, err
+	}
+	return server.CreateLeadImport202JSONResponse(toAPILeadImport(imp)), nil
+}
+
+type leadImportParts struct {
+	file       io.Reader
+	name       string
+	mapping    []byte
+	campaignID *uuid.UUID
+}
+
+// leadImportForm reads the parts "file", "mapping" and "campaign_id" (the
+// request's body limit bounds them).
+func leadImportForm(mr *multipart.Reader) (leadImportParts, error) {
+	var out leadImportParts
+	bad := func(err error) error {
+		return fault.BadRequest("invalid_multipart", "the form cannot be read: "+err.Error())
+	}
+	for {
+		part, err := mr.NextPart()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return out, bad(err)
+		}
+		switch part.FormName() {
+		case "file":
+			b, err := io.ReadAll(part)
+			if err != nil {
+				return out, bad(err)
+			}
+			out.file, out.name = bytes.NewReader(b), part.FileName()
+		case "mapping":
+			b, err := io.ReadAll(io.LimitReader(part, maxMappingBytes+1))
+			if err != nil {
+				return out, bad(err)
+			}
+			out.mapping = b
+		case "campaign_id":
+			b, err := io.ReadAll(io.LimitReader(part, 100))
+			if err != nil {
+				return out, bad(err)
+			}
+			id, err := uuid.Parse(strings.TrimSpace(string(b)))
+			if err != nil {
+				return out, fault.Invalid(fault.FieldError{Field: "/campaign_id", Code: "invalid_uuid", Message: "must be a UUID"})
+			}
+			out.campaignID = &id
+		}
+	}
+	if out.file == nil {
+		return out, fault.Invalid(fault.FieldError{Field: "/file", Code: "required", Message: "the form has no part named file"})
+	}
+	return out, nil
+}
+
+// ListLeadImports implements GET /v1/leads/imports.
+func (s *Server) ListLeadImports(ctx context.Context, req server.ListLeadImportsRequestObject) (server.ListLeadImportsResponseObject, error) {
+	p, err := principal(ctx)
+	if err != nil {
+		return nil, err
+	}
+	page, err := pagination.Parse(req.Params.Limit, req.Params.Cursor)
+	if err != nil {
+		return nil, err
+	}
+	rows, next, err := s.leadImports.List(ctx, p.Actor(), page)
+	if err != nil {
+		return nil, err
+	}
+	out := api.LeadImportList{Data: make([]api.LeadImport, len(rows)), NextCursor: next}
+	for i, r := range rows {
+		out.Data[i] = toAPILeadImport(r)
+	}
+	return server.ListLeadImports200JSONResponse(out), nil
+}
+
+// GetLeadImport implements GET /v1/leads/imports/{import_id}.
+func (s *Server) GetLeadImport(ctx context.Context, req server.GetLeadImportRequestObject) (server.GetLeadImportResponseObject, error) {
+	p, err := principal(ctx)
+	if err != nil {
+		return nil, err
+	}
+	imp, err := s.leadImports.Get(ctx, p.Actor(), req.ImportID)
+	if err != nil {
+		return nil, err
+	}
+	return server.GetLeadImport200JSONResponse(toAPILeadImport(imp)), nil
+}
+
+// CancelLeadImport implements POST /v1/leads/imports/{import_id}/cancel.
+func (s *Server) CancelLeadImport(ctx context.Context, req server.CancelLeadImportRequestObject) (server.CancelLeadImportResponseObject, error) {
+	p, err := principal(ctx)
+	if err != nil {
+		return nil, err
+	}
+	imp, err := s.leadImports.Cancel(ctx, p.Actor(), req.ImportID)
+	if err != nil {
+		return nil, err
+	}
+	return server.CancelLeadImport200JSONResponse(toAPILeadImport(imp)), nil
+}
+
+// GetLeadImportErrors implements GET /v1/leads/imports/{import_id}/errors.
+func (s *Server) GetLeadImportErrors(ctx context.Context, req server.GetLeadImportErrorsRequestObject) (server.GetLeadImportErrorsResponseObject, error) {
+	p, err := principal(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	if err := s.leadImports.Errors(ctx, p.Actor(), req.ImportID, &buf); err != nil {
+		return nil, err
+	}
+	return server.GetLeadImportErrors200TextCsvResponse{Body: &buf, ContentLength: int64(buf.Len())}, nil
+}
+
+func toAPILeadImport(i leadimports.Import) api.LeadImport {
+	out := api.LeadImport{
+		ID: i.ID, CampaignID: i.CampaignID, Status: api.LeadImportStatus(i.Status), Mapping: i.Mapping,
+		FileBytes: i.FileBytes, CreatedAt: i.CreatedAt, StartedAt: i.StartedAt, FinishedAt: i.FinishedAt,
+		Counts: api.LeadImportCounts{
+			RowsSeen: i.Counts.RowsSeen, Inserted: i.Counts.Inserted, DuplicatesInFile: i.Counts.DuplicatesInFile,
+			AlreadyPresent: i.Counts.AlreadyPresent, Invalid: i.Counts.Invalid, Suppressed: i.Counts.Suppressed,
+		},
+	}
+	if i.FileName != "" {
+		out.FileName = &i.FileName
+	}
+	if i.Error != "" {
+		out.Error = &i.Error
+	}
+	return out
+}

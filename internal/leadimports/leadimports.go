@@ -1,0 +1,372 @@
+// Package leadimports runs lead imports (issue 7): a CSV file uploaded
+// through the API is stored with its import row, and a background task
+// streams it through leadimport.Open into leads, in batches, counting what
+// it inserted, what repeated an earlier row of the file, what the campaign
+// already held, what was suppressed and what was invalid.
+//
+// The file is stored in the database (lead_import_files, 1 MiB chunks)
+// rather than under DATA_DIR so that `serve` and `worker` may run as
+// separate processes on separate machines.
+//
+// Run is idempotent on redelivery: a finished import (completed, failed,
+// cancelled) does nothing; a running one resumes. Every batch commits its
+// leads, its rejected rows and its counts in one transaction, and rows_seen
+// says how many data rows are done, so a redelivered task skips that many
+// rows (re-reading them only to rebuild the set of addresses seen) and
+// carries on: no lead is inserted or counted twice.
+package leadimports
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/uptrace/bun"
+
+	"github.com/leadpilot/leadpilot/internal/access"
+	"github.com/leadpilot/leadpilot/internal/database"
+	"github.com/leadpilot/leadpilot/internal/fault"
+	"github.com/leadpilot/leadpilot/internal/leadimport"
+	"github.com/leadpilot/leadpilot/internal/pagination"
+)
+
+// ChunkBytes is the size of one stored piece of an uploaded file.
+const ChunkBytes = 1 << 20
+
+// MaxFileBytes is the largest file an import accepts.
+const MaxFileBytes = 100 << 20
+
+// DefaultBatchSize is how many data rows a batch of Run handles.
+const DefaultBatchSize = 5000
+
+// Statuses of an import.
+const (
+	StatusQueued    = "queued"
+	StatusRunning   = "running"
+	StatusCompleted = "completed"
+	StatusFailed    = "failed"
+	StatusCancelled = "cancelled"
+)
+
+// Enqueuer starts the background run of an import. Package jobs implements
+// it; the payload carries the ids only.
+type Enqueuer interface {
+	EnqueueLeadImport(ctx context.Context, orgID, importID uuid.UUID) error
+}
+
+// Service creates, runs and reads lead imports.
+type Service struct {
+	db        *database.DB
+	enqueuer  Enqueuer
+	batchSize int
+	// afterBatch, when set (tests), runs after each committed batch.
+	afterBatch func(n int)
+}
+
+// NewService builds the service. enqueuer may be nil (nothing is
+// enqueued: tests run Run themselves).
+func NewService(db *database.DB, enqueuer Enqueuer) *Service {
+	return &Service{db: db, enqueuer: enqueuer, batchSize: DefaultBatchSize}
+}
+
+// WithBatchSize returns a copy of s whose Run handles n rows per batch.
+func (s *Service) WithBatchSize(n int) *Service {
+	c := *s
+	if n > 0 {
+		c.batchSize = n
+	}
+	return &c
+}
+
+// WithAfterBatch returns a copy of s that calls fn(batch number, from 1)
+// after each committed batch of Run; for tests of cancellation.
+func (s *Service) WithAfterBatch(fn func(n int)) *Service {
+	c := *s
+	c.afterBatch = fn
+	return &c
+}
+
+// Counts say what happened to the rows of an import so far.
+type Counts struct {
+	RowsSeen         int `bun:"rows_seen"`
+	Inserted         int `bun:"inserted"`
+	DuplicatesInFile int `bun:"duplicates_in_file"`
+	AlreadyPresent   int `bun:"already_present"`
+	Invalid          int `bun:"invalid"`
+	Suppressed       int `bun:"suppressed"`
+}
+
+// Import is the view of one import.
+type Import struct {
+	ID         uuid.UUID
+	CampaignID *uuid.UUID
+	Status     string
+	Mapping    map[string]string
+	FileName   string
+	FileBytes  int64
+	Counts     Counts
+	Error      string
+	CreatedBy  *uuid.UUID
+	CreatedAt  time.Time
+	StartedAt  *time.Time
+	FinishedAt *time.Time
+}
+
+type importRow struct {
+	bun.BaseModel `bun:"table:lead_imports"`
+
+	ID         uuid.UUID         `bun:"id,pk"`
+	OrgID      uuid.UUID         `bun:"org_id"`
+	CampaignID *uuid.UUID        `bun:"campaign_id"`
+	Status     string            `bun:"status"`
+	Mapping    map[string]string `bun:"mapping,type:jsonb"`
+	Options    map[string]any    `bun:"options,type:jsonb"`
+	FileName   *string           `bun:"file_name"`
+	FileBytes  int64             `bun:"file_bytes"`
+	Counts
+	Error      *string    `bun:"error"`
+	CreatedBy  *uuid.UUID `bun:"created_by"`
+	CreatedAt  time.Time  `bun:"created_at,nullzero,default:now()"`
+	StartedAt  *time.Time `bun:"started_at"`
+	FinishedAt *time.Time `bun:"finished_at"`
+}
+
+func (r importRow) key() uuid.UUID { return r.ID }
+
+func (r importRow) view() Import {
+	v := Import{ID: r.ID, CampaignID: r.CampaignID, Status: r.Status, Mapping: r.Mapping, FileBytes: r.FileBytes,
+		Counts: r.Counts, CreatedBy: r.CreatedBy, CreatedAt: r.CreatedAt, StartedAt: r.StartedAt, FinishedAt: r.FinishedAt}
+	if v.Mapping == nil {
+		v.Mapping = map[string]string{}
+	}
+	if r.FileName != nil {
+		v.FileName = *r.FileName
+	}
+	if r.Error != nil {
+		v.Error = *r.Error
+	}
+	return v
+}
+
+// Create stores the file read from body and a queued import of it into
+// campaignID (nil: no campaign) in one transaction, and enqueues its run
+// once that transaction has committed. Any member or API key may. mapping overrides the automatic
+// header mapping (see leadimport.Options.Mapping).
+func (s *Service) Create(ctx context.Context, a access.Actor, campaignID *uuid.UUID, mapping map[string]string, fileName string, body io.Reader) (Import, error) {
+	var f fault.Fields
+	for h, field := range mapping {
+		if field != "skip" && !strings.HasPrefix(field, leadimport.CustomPrefix) && !leadimport.ValidField(field) {
+			f.Add("/mapping/"+h, "invalid_field", "is not a lead field, custom.<key> or skip")
+		}
+	}
+	if err := f.Err(); err != nil {
+		return Import{}, err
+	}
+	if mapping == nil {
+		mapping = map[string]string{}
+	}
+	// Refuse what is not a CSV lead file now, not in the worker.
+	head := make([]byte, 64<<10)
+	n, err := io.ReadFull(body, head)
+	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
+		return Import{}, fmt.Errorf("leadimports: create: read: %w", err)
+	}
+	head = head[:n]
+	if n == 0 {
+		return Import{}, fault.BadRequest("empty_file", "the file is empty")
+	}
+	if _, err := leadimport.Open(bytes.NewReader(head), leadimport.Options{Mapping: mapping}); err != nil {
+		// The same answers as the preview's.
+		if errors.Is(err, leadimport.ErrNotCSV) {
+			return Import{}, fault.Invalid(fault.FieldError{Field: "/file", Code: "not_csv", Message: err.Error()})
+		}
+		return Import{}, fault.Invalid(fault.FieldError{Field: "/file", Code: "unreadable", Message: err.Error()})
+	}
+	row := importRow{ID: uuid.Must(uuid.NewV7()), OrgID: a.OrgID, CampaignID: campaignID, Status: StatusQueued,
+		Mapping: mapping, Options: map[string]any{}}
+	if fileName != "" {
+		row.FileName = &fileName
+	}
+	if a.UserID != uuid.Nil {
+		row.CreatedBy = &a.UserID
+	}
+	r := io.MultiReader(bytes.NewReader(head), body)
+	err = s.db.InTenant(ctx, a.Tenant(), func(ctx context.Context, tx bun.IDB) error {
+		if _, err := tx.NewInsert().Model(&row).Returning("created_at").Exec(ctx); err != nil {
+			err = database.Interpret(err)
+			if errors.Is(err, database.ErrReference) {
+				return fault.NotFound("campaign")
+			}
+			return fmt.Errorf("leadimports: create %s: %w", row.ID, err)
+		}
+		buf := make([]byte, ChunkBytes)
+		var total int64
+		for seq := 0; ; seq++ {
+			n, rerr := io.ReadFull(r, buf)
+			if n > 0 {
+				total += int64(n)
+				if total > MaxFileBytes {
+					return fault.BadRequest("file_too_large", fmt.Sprintf("the file is larger than %d MiB", MaxFileBytes>>20))
+				}
+				if _, err := tx.NewRaw(`INSERT INTO lead_import_files (org_id, import_id, seq, data) VALUES (?, ?, ?, ?)`,
+					a.OrgID, row.ID, seq, buf[:n]).Exec(ctx); err != nil {
+					return fmt.Errorf("leadimports: create %s: store chunk %d: %w", row.ID, seq, database.Interpret(err))
+				}
+			}
+			if errors.Is(rerr, io.EOF) || errors.Is(rerr, io.ErrUnexpectedEOF) {
+				break
+			}
+			if rerr != nil {
+				return fmt.Errorf("leadimports: create %s: read: %w", row.ID, rerr)
+			}
+		}
+		row.FileBytes = total
+		if _, err := tx.NewUpdate().Model(&row).Column("file_bytes").WherePK().Exec(ctx); err != nil {
+			return fmt.Errorf("leadimports: create %s: %w", row.ID, database.Interpret(err))
+		}
+		return nil
+	})
+	if err != nil {
+		return Import{}, err
+	}
+	if s.enqueuer != nil {
+		id, org := row.ID, a.OrgID
+		database.AfterCommit(ctx, func(ctx context.Context) {
+			// A lost enqueue leaves the import queued; creating it again
+			// or a sweep picks it up. The error is not the caller's.
+			_ = s.enqueuer.EnqueueLeadImport(database.Detach(ctx), org, id)
+		})
+	}
+	return row.view(), nil
+}
+
+func getRow(ctx context.Context, tx bun.IDB, orgID, id uuid.UUID, lock bool) (importRow, error) {
+	var row importRow
+	q := tx.NewSelect().Model(&row).Where("org_id = ? AND id = ?", orgID, id)
+	if lock {
+		q = q.For("UPDATE")
+	}
+	if err := q.Scan(ctx); err != nil {
+		err = database.Interpret(err)
+		if errors.Is(err, database.ErrNotFound) {
+			return importRow{}, fault.NotFound("import")
+		}
+		return importRow{}, fmt.Errorf("leadimports: get %s: %w", id, err)
+	}
+	return row, nil
+}
+
+// Get returns one import with its progress.
+func (s *Service) Get(ctx context.Context, a access.Actor, id uuid.UUID) (Import, error) {
+	var out Import
+	err := s.db.InTenant(ctx, a.Tenant(), func(ctx context.Context, tx bun.IDB) error {
+		row, err := getRow(ctx, tx, a.OrgID, id, false)
+		out = row.view()
+		return err
+	})
+	return out, err
+}
+
+// List returns a page of the organisation's imports, newest first.
+func (s *Service) List(ctx context.Context, a access.Actor, p pagination.Page) ([]Import, *string, error) {
+	var out []Import
+	var next *string
+	err := s.db.InTenant(ctx, a.Tenant(), func(ctx context.Context, tx bun.IDB) error {
+		q := tx.NewSelect().Model((*importRow)(nil)).Where("org_id = ?", a.OrgID)
+		rows, n, err := pagination.Scan(ctx, q, "id", p, importRow.key)
+		if err != nil {
+			return fmt.Errorf("leadimports: list: %w", err)
+		}
+		next = n
+		out = make([]Import, len(rows))
+		for i, r := range rows {
+			out[i] = r.view()
+		}
+		return nil
+	})
+	return out, next, err
+}
+
+// Cancel stops a queued or running import: the run stops before its next
+// batch, keeping the leads of the batches already done. Cancelling a
+// finished import is a conflict; cancelling a cancelled one changes nothing.
+func (s *Service) Cancel(ctx context.Context, a access.Actor, id uuid.UUID) (Import, error) {
+	var out Import
+	err := s.db.InTenant(ctx, a.Tenant(), func(ctx context.Context, tx bun.IDB) error {
+		row, err := getRow(ctx, tx, a.OrgID, id, true)
+		if err != nil {
+			return err
+		}
+		switch row.Status {
+		case StatusCancelled:
+		case StatusQueued, StatusRunning:
+			if err := tx.NewRaw(`UPDATE lead_imports SET status = 'cancelled', finished_at = now() WHERE org_id = ? AND id = ? RETURNING *`,
+				a.OrgID, id).Scan(ctx, &row); err != nil {
+				return fmt.Errorf("leadimports: cancel %s: %w", id, database.Interpret(err))
+			}
+		default:
+			return fault.Conflict("import_finished", "the import is "+row.Status+"; only a queued or running import can be cancelled")
+		}
+		out = row.view()
+		return nil
+	})
+	return out, err
+}
+
+// Errors writes the rejected rows of an import as CSV (line, reason,
+// message, row) to w, in line order. A row that starts like a formula is
+// prefixed with a quote.
+func (s *Service) Errors(ctx context.Context, a access.Actor, id uuid.UUID, w io.Writer) error {
+	type rej struct {
+		Line    int    `bun:"line"`
+		Raw     string `bun:"raw"`
+		Reason  string `bun:"reason"`
+		Message string `bun:"message"`
+	}
+	var rows []rej
+	err := s.db.InTenant(ctx, a.Tenant(), func(ctx context.Context, tx bun.IDB) error {
+		if _, err := getRow(ctx, tx, a.OrgID, id, false); err != nil {
+			return err
+		}
+		if err := tx.NewSelect().Table("lead_import_rows_rejected").Column("line", "raw", "reason", "message").
+			Where("org_id = ? AND import_id = ?", a.OrgID, id).Order("line").Scan(ctx, &rows); err != nil {
+			return fmt.Errorf("leadimports: errors %s: %w", id, database.Interpret(err))
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	cw := csv.NewWriter(w)
+	_ = cw.Write([]string{"line", "reason", "message", "row"})
+	for _, r := range rows {
+		_ = cw.Write([]string{fmt.Sprint(r.Line), r.Reason, r.Message, csvSafe(r.Raw)})
+	}
+	cw.Flush()
+	if err := cw.Error(); err != nil {
+		return fmt.Errorf("leadimports: errors %s: write: %w", id, err)
+	}
+	return nil
+}
+
+// csvSafe defuses a cell a spreadsheet would run as a formula (=, +, -,
+// @, tab, CR at the start) by prefixing a quote, as the leads export does.
+func csvSafe(v string) string {
+	if v != "" && strings.ContainsRune("=+-@\t\r", rune(v[0])) {
+		return "'" + v
+	}
+	return v
+}
+
+// jsonText marshals v for a jsonb column staged as text.
+func jsonText(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}

@@ -1,0 +1,328 @@
+package leadimports
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/uptrace/bun"
+
+	"github.com/leadpilot/leadpilot/internal/contact"
+	"github.com/leadpilot/leadpilot/internal/database"
+	"github.com/leadpilot/leadpilot/internal/leadimport"
+	"github.com/leadpilot/leadpilot/internal/suppressions"
+)
+
+// errCancelled stops Run when the import was cancelled between batches.
+var errCancelled = errors.New("leadimports: cancelled")
+
+// errSuperseded stops Run when another run of the same import (a
+// duplicate delivery) committed a batch first: its rows_seen is not where
+// this run left it, and going on would count rows twice.
+var errSuperseded = errors.New("leadimports: another run of the import is ahead")
+
+// stagedCols are the staging table's columns, in the order of a staged row.
+var stagedCols = []string{"id", "line", "raw", "email", "phone", "first_name", "last_name", "company", "job_title",
+	"linkedin_url", "website", "city", "state", "country", "custom_fields"}
+
+var stagedFields = []string{leadimport.FieldFirstName, leadimport.FieldLastName, leadimport.FieldCompany,
+	leadimport.FieldJobTitle, leadimport.FieldLinkedInURL, leadimport.FieldWebsite, leadimport.FieldCity,
+	leadimport.FieldState, leadimport.FieldCountry}
+
+type rejected struct {
+	line                int
+	raw, reason, detail string
+}
+
+type batch struct {
+	rows     [][]any
+	rejected []rejected
+	counts   Counts
+}
+
+// chunks reads an import's stored file one chunk at a time.
+type chunks struct {
+	ctx    context.Context
+	db     *database.DB
+	tenant database.Tenant
+	id     uuid.UUID
+	seq    int
+	buf    *bytes.Reader
+	done   bool
+}
+
+func (c *chunks) Read(p []byte) (int, error) {
+	for c.buf == nil || c.buf.Len() == 0 {
+		if c.done {
+			return 0, io.EOF
+		}
+		var data [][]byte
+		err := c.db.InTenant(c.ctx, c.tenant, func(ctx context.Context, tx bun.IDB) error {
+			return tx.NewSelect().Table("lead_import_files").Column("data").
+				Where("import_id = ? AND seq = ?", c.id, c.seq).Scan(ctx, &data)
+		})
+		if err != nil {
+			return 0, fmt.Errorf("leadimports: read file %s chunk %d: %w", c.id, c.seq, database.Interpret(err))
+		}
+		if len(data) == 0 {
+			c.done = true
+			continue
+		}
+		c.seq++
+		c.buf = bytes.NewReader(data[0])
+	}
+	return c.buf.Read(p)
+}
+
+// Run imports the stored file of import id of organisation orgID: the
+// worker's task. See the package documentation for what a redelivery does.
+func (s *Service) Run(ctx context.Context, orgID, id uuid.UUID) error {
+	t := database.Tenant{OrgID: orgID}
+	var row importRow
+	err := s.db.InTenant(ctx, t, func(ctx context.Context, tx bun.IDB) error {
+		var err error
+		if row, err = getRow(ctx, tx, orgID, id, true); err != nil {
+			return err
+		}
+		if row.Status != StatusQueued && row.Status != StatusRunning {
+			return nil
+		}
+		_, err = tx.NewRaw(`UPDATE lead_imports SET status = 'running', started_at = coalesce(started_at, now()) WHERE org_id = ? AND id = ?`, orgID, id).Exec(ctx)
+		return database.Interpret(err)
+	})
+	if err != nil {
+		return fmt.Errorf("leadimports: run %s: %w", id, err)
+	}
+	if row.Status != StatusQueued && row.Status != StatusRunning {
+		return nil // finished: a redelivery does nothing
+	}
+	skip := row.RowsSeen
+	rd, err := leadimport.Open(&chunks{ctx: ctx, db: s.db, tenant: t, id: id}, leadimport.Options{Mapping: row.Mapping})
+	if err != nil {
+		return s.fail(ctx, t, id, err)
+	}
+	seen := map[string]struct{}{}
+	done := skip // rows_seen as this run last committed it
+	var b batch
+	n, number := 0, 0
+	for {
+		rec, err := rd.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return s.fail(ctx, t, id, err)
+		}
+		n++
+		out := classify(rec, seen)
+		if n <= skip {
+			continue // done by an earlier delivery; only seen is rebuilt
+		}
+		b.add(rec, out)
+		if b.counts.RowsSeen >= s.batchSize {
+			number++
+			if err := s.flush(ctx, t, row, &b, &done); err != nil {
+				return s.stop(ctx, t, id, err)
+			}
+			if s.afterBatch != nil {
+				s.afterBatch(number)
+			}
+		}
+	}
+	if err := s.flush(ctx, t, row, &b, &done); err != nil {
+		return s.stop(ctx, t, id, err)
+	}
+	err = s.db.InTenant(ctx, t, func(ctx context.Context, tx bun.IDB) error {
+		_, err := tx.NewRaw(`UPDATE lead_imports SET status = 'completed', finished_at = now() WHERE org_id = ? AND id = ? AND status = 'running'`, orgID, id).Exec(ctx)
+		return database.Interpret(err)
+	})
+	if err != nil {
+		return fmt.Errorf("leadimports: run %s: complete: %w", id, err)
+	}
+	return nil
+}
+
+// stop ends Run after a failed flush: cancelled, or superseded by
+// another run that carries on, is not an error.
+func (s *Service) stop(ctx context.Context, t database.Tenant, id uuid.UUID, err error) error {
+	if errors.Is(err, errCancelled) || errors.Is(err, errSuperseded) {
+		return nil
+	}
+	return fmt.Errorf("leadimports: run %s: %w", id, err)
+}
+
+// fail marks the import failed with err's message: the file cannot be
+// read further, so retrying would not help.
+func (s *Service) fail(ctx context.Context, t database.Tenant, id uuid.UUID, cause error) error {
+	err := s.db.InTenant(ctx, t, func(ctx context.Context, tx bun.IDB) error {
+		_, err := tx.NewRaw(`UPDATE lead_imports SET status = 'failed', error = ?, finished_at = now() WHERE org_id = ? AND id = ? AND status = 'running'`,
+			cause.Error(), t.OrgID, id).Exec(ctx)
+		return database.Interpret(err)
+	})
+	if err != nil {
+		return fmt.Errorf("leadimports: run %s: mark failed: %w", id, err)
+	}
+	return nil
+}
+
+// outcome is what classify decided for one record.
+type outcome struct {
+	reason, detail string // rejected when reason is set
+	email, phone   any
+}
+
+// classify decides a record's fate and remembers its address in seen.
+func classify(rec leadimport.Record, seen map[string]struct{}) outcome {
+	for _, p := range rec.Problems {
+		if p.Code == "no_contact" || strings.HasPrefix(p.Code, "invalid_") {
+			return outcome{reason: p.Code, detail: p.Message}
+		}
+	}
+	var o outcome
+	if v, ok := rec.Fields[leadimport.FieldPhone]; ok {
+		n, p, ok := contactPhone(v, rec.Fields[leadimport.FieldCountry])
+		if !ok {
+			return outcome{reason: p.Code, detail: p.Message}
+		}
+		o.phone = n
+	}
+	if e, ok := rec.Fields[leadimport.FieldEmail]; ok {
+		key := strings.ToLower(e)
+		if _, dup := seen[key]; dup {
+			return outcome{reason: "duplicate_in_file", detail: "repeats the address of an earlier row"}
+		}
+		seen[key] = struct{}{}
+		o.email = e
+	}
+	return o
+}
+
+func (b *batch) add(rec leadimport.Record, o outcome) {
+	b.counts.RowsSeen++
+	raw := rawLine(rec.Raw)
+	if o.reason != "" {
+		if o.reason == "duplicate_in_file" {
+			b.counts.DuplicatesInFile++
+		} else {
+			b.counts.Invalid++
+		}
+		b.rejected = append(b.rejected, rejected{line: rec.Line, raw: raw, reason: o.reason, detail: o.detail})
+		return
+	}
+	v := []any{uuid.Must(uuid.NewV7()), rec.Line, raw, o.email, o.phone}
+	for _, f := range stagedFields {
+		if s, ok := rec.Fields[f]; ok {
+			v = append(v, s)
+		} else {
+			v = append(v, nil)
+		}
+	}
+	custom := map[string]string{}
+	for k, s := range rec.Fields {
+		if key, ok := strings.CutPrefix(k, leadimport.CustomPrefix); ok {
+			custom[key] = s
+		}
+	}
+	b.rows = append(b.rows, append(v, jsonText(custom)))
+}
+
+func rawLine(fields []string) string {
+	var buf bytes.Buffer
+	w := csv.NewWriter(&buf)
+	_ = w.Write(fields)
+	w.Flush()
+	return strings.TrimRight(buf.String(), "\n")
+}
+
+// flush writes a batch in one transaction: the leads, the rejected rows
+// and the counts, unless the import was cancelled meanwhile or another run
+// has committed past *done; *done advances when the batch commits.
+func (s *Service) flush(ctx context.Context, t database.Tenant, row importRow, b *batch, done *int) error {
+	defer func() { *b = batch{} }()
+	if b.counts.RowsSeen == 0 {
+		return nil
+	}
+	rows := b.counts.RowsSeen
+	err := s.db.InTenantBulk(ctx, t, func(ctx context.Context, tx database.BulkTx) error {
+		var status string
+		var seen int
+		if err := tx.NewRaw(`SELECT status, rows_seen FROM lead_imports WHERE org_id = ? AND id = ? FOR UPDATE`, t.OrgID, row.ID).Scan(ctx, &status, &seen); err != nil {
+			return fmt.Errorf("status: %w", database.Interpret(err))
+		}
+		if status != StatusRunning {
+			return errCancelled
+		}
+		if seen != *done {
+			return errSuperseded
+		}
+		c := b.counts
+		if len(b.rows) > 0 {
+			defs := make([]string, len(stagedCols))
+			for i, col := range stagedCols {
+				typ := "text"
+				switch col {
+				case "id":
+					typ = "uuid"
+				case "line":
+					typ = "integer"
+				}
+				defs[i] = col + " " + typ
+			}
+			if _, err := tx.ExecContext(ctx, `CREATE TEMPORARY TABLE lead_import_staged (`+strings.Join(defs, ", ")+`) ON COMMIT DROP`); err != nil {
+				return fmt.Errorf("staging: %w", err)
+			}
+			if _, err := tx.CopyFrom(ctx, "lead_import_staged", stagedCols, pgx.CopyFromRows(b.rows)); err != nil {
+				return err
+			}
+			sup := suppressions.NotSuppressedSQL("s.email", "s.phone")
+			r, err := tx.ExecContext(ctx, `INSERT INTO lead_import_rows_rejected (org_id, import_id, line, raw, reason, message)
+				SELECT app_current_org_id(), ?, s.line, s.raw, 'suppressed', 'the address, its domain or the phone number is on the suppression list'
+				FROM lead_import_staged s WHERE NOT (`+sup+`) ON CONFLICT DO NOTHING`, row.ID)
+			if err != nil {
+				return fmt.Errorf("suppressed: %w", database.Interpret(err))
+			}
+			n, _ := r.RowsAffected()
+			c.Suppressed += int(n)
+			r, err = tx.ExecContext(ctx, `INSERT INTO leads (id, org_id, campaign_id, email, phone, first_name, last_name, company,
+					job_title, linkedin_url, website, city, state, country, custom_fields, source)
+				SELECT s.id, app_current_org_id(), ?::uuid, s.email, s.phone, s.first_name, s.last_name, s.company,
+					s.job_title, s.linkedin_url, s.website, s.city, s.state, s.country, s.custom_fields::jsonb, 'csv_import'
+				FROM lead_import_staged s WHERE `+sup+`
+				ON CONFLICT (org_id, campaign_id, lower(email)) WHERE email IS NOT NULL DO NOTHING`, row.CampaignID)
+			if err != nil {
+				return fmt.Errorf("insert leads: %w", database.Interpret(err))
+			}
+			n, _ = r.RowsAffected()
+			c.Inserted += int(n)
+			c.AlreadyPresent += len(b.rows) - int(n) - c.Suppressed
+		}
+		for _, rj := range b.rejected {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO lead_import_rows_rejected (org_id, import_id, line, raw, reason, message)
+				VALUES (app_current_org_id(), ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`, row.ID, rj.line, rj.raw, rj.reason, rj.detail); err != nil {
+				return fmt.Errorf("rejected rows: %w", database.Interpret(err))
+			}
+		}
+		_, err := tx.ExecContext(ctx, `UPDATE lead_imports SET rows_seen = rows_seen + ?, inserted = inserted + ?,
+			duplicates_in_file = duplicates_in_file + ?, already_present = already_present + ?, invalid = invalid + ?,
+			suppressed = suppressed + ? WHERE org_id = ? AND id = ?`,
+			c.RowsSeen, c.Inserted, c.DuplicatesInFile, c.AlreadyPresent, c.Invalid, c.Suppressed, t.OrgID, row.ID)
+		if err != nil {
+			return fmt.Errorf("counts: %w", database.Interpret(err))
+		}
+		return nil
+	})
+	if err == nil {
+		*done += rows
+	}
+	return err
+}
+
+func contactPhone(v, country string) (string, contact.Problem, bool) {
+	return contact.Phone(v, contact.Region(country, ""))
+}

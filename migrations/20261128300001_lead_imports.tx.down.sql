@@ -1,0 +1,3 @@
+DROP TABLE IF EXISTS lead_import_rows_rejected;
+DROP TABLE IF EXISTS lead_import_files;
+DROP TABLE IF EXISTS lead_imports;
