@@ -82,6 +82,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	logger := newLogger(cfg, stderr)
+	slog.SetDefault(logger) // for the few places that log without a logger of their own
 	for _, w := range cfg.Warnings {
 		logger.Warn(w)
 	}
