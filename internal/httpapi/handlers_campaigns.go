@@ -30,10 +30,7 @@ func (s *Server) ListCampaigns(ctx context.Context, req server.ListCampaignsRequ
 	if err != nil {
 		return nil, err
 	}
-	out := api.CampaignList{Data: make([]api.Campaign, len(rows)), NextCursor: next}
-	for i, c := range rows {
-		out.Data[i] = toAPICampaign(c)
-	}
+	out := api.CampaignList{Data: mapAll(rows, toAPICampaign), NextCursor: next}
 	return server.ListCampaigns200JSONResponse(out), nil
 }
 

@@ -122,10 +122,7 @@ func (s *Server) ListLeadImports(ctx context.Context, req server.ListLeadImports
 	if err != nil {
 		return nil, err
 	}
-	out := api.LeadImportList{Data: make([]api.LeadImport, len(rows)), NextCursor: next}
-	for i, r := range rows {
-		out.Data[i] = toAPILeadImport(r)
-	}
+	out := api.LeadImportList{Data: mapAll(rows, toAPILeadImport), NextCursor: next}
 	return server.ListLeadImports200JSONResponse(out), nil
 }
 

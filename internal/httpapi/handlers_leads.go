@@ -46,10 +46,7 @@ func (s *Server) ListLeads(ctx context.Context, req server.ListLeadsRequestObjec
 	if err != nil {
 		return nil, err
 	}
-	out := api.LeadList{Data: make([]api.Lead, len(rows)), NextCursor: next}
-	for i, r := range rows {
-		out.Data[i] = toAPILead(r)
-	}
+	out := api.LeadList{Data: mapAll(rows, toAPILead), NextCursor: next}
 	return server.ListLeads200JSONResponse(out), nil
 }
 

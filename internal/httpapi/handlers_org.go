@@ -50,10 +50,7 @@ func (s *Server) ListMembers(ctx context.Context, req server.ListMembersRequestO
 	if err != nil {
 		return nil, err
 	}
-	out := api.MemberList{Data: make([]api.Member, len(rows)), NextCursor: next}
-	for i, m := range rows {
-		out.Data[i] = toAPIMember(m)
-	}
+	out := api.MemberList{Data: mapAll(rows, toAPIMember), NextCursor: next}
 	return server.ListMembers200JSONResponse(out), nil
 }
 
@@ -152,10 +149,7 @@ func (s *Server) ListAPIKeys(ctx context.Context, req server.ListAPIKeysRequestO
 	if err != nil {
 		return nil, err
 	}
-	out := api.APIKeyList{Data: make([]api.APIKey, len(rows)), NextCursor: next}
-	for i, k := range rows {
-		out.Data[i] = toAPIKey(k)
-	}
+	out := api.APIKeyList{Data: mapAll(rows, toAPIKey), NextCursor: next}
 	return server.ListAPIKeys200JSONResponse(out), nil
 }
 

@@ -39,10 +39,7 @@ func (s *Server) ListSuppressions(ctx context.Context, req server.ListSuppressio
 	if err != nil {
 		return nil, err
 	}
-	out := api.SuppressionList{Data: make([]api.Suppression, len(rows)), NextCursor: next}
-	for i, r := range rows {
-		out.Data[i] = toAPISuppression(r)
-	}
+	out := api.SuppressionList{Data: mapAll(rows, toAPISuppression), NextCursor: next}
 	return server.ListSuppressions200JSONResponse(out), nil
 }
 

@@ -26,10 +26,7 @@ func (s *Server) ListTemplates(ctx context.Context, req server.ListTemplatesRequ
 	if err != nil {
 		return nil, err
 	}
-	out := api.TemplateList{Data: make([]api.Template, len(rows)), NextCursor: next}
-	for i, t := range rows {
-		out.Data[i] = toAPITemplate(t)
-	}
+	out := api.TemplateList{Data: mapAll(rows, toAPITemplate), NextCursor: next}
 	return server.ListTemplates200JSONResponse(out), nil
 }
 

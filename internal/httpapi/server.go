@@ -487,3 +487,13 @@ func idempotent(store *idempotency.Store) echo.MiddlewareFunc {
 		}
 	}
 }
+
+// mapAll maps a page of domain values to their API types, so a list
+// handler is principal, page, one service call and one line of mapping.
+func mapAll[T, A any](rows []T, f func(T) A) []A {
+	out := make([]A, len(rows))
+	for i, r := range rows {
+		out[i] = f(r)
+	}
+	return out
+}
