@@ -383,6 +383,7 @@ func newHTTPServer(cfg *config.Config, logger *slog.Logger, db *database.DB, rdb
 			}
 		},
 		MaxBodyBytes:      cfg.MaxBodyBytes,
+		MaxUploadBytes:    cfg.ImportMaxBytes,
 		TrustProxyHeaders: cfg.TrustProxyHeaders,
 		CORSOrigins:       cfg.CORSOrigins,
 		Suppressions:      suppressions.NewService(db),

@@ -18,15 +18,17 @@ import (
 
 // Config is the whole service configuration.
 type Config struct {
-	Env               string        `env:"LEADPILOT_ENV" envDefault:"development"` // development | production
-	HTTPAddr          string        `env:"HTTP_ADDR" envDefault:":8080"`
-	PublicURL         string        `env:"PUBLIC_URL" envDefault:"http://localhost:8080"`
-	LogLevel          string        `env:"LOG_LEVEL" envDefault:"info"`  // debug | info | warn | error
-	LogFormat         string        `env:"LOG_FORMAT" envDefault:"json"` // json | text
-	ShutdownTimeout   time.Duration `env:"SHUTDOWN_TIMEOUT" envDefault:"30s"`
-	MaxBodyBytes      int64         `env:"MAX_BODY_BYTES" envDefault:"1048576"`
-	TrustProxyHeaders bool          `env:"TRUST_PROXY_HEADERS" envDefault:"false"`
-	CORSOrigins       []string      `env:"CORS_ALLOWED_ORIGINS" envSeparator:","`
+	Env             string        `env:"LEADPILOT_ENV" envDefault:"development"` // development | production
+	HTTPAddr        string        `env:"HTTP_ADDR" envDefault:":8080"`
+	PublicURL       string        `env:"PUBLIC_URL" envDefault:"http://localhost:8080"`
+	LogLevel        string        `env:"LOG_LEVEL" envDefault:"info"`  // debug | info | warn | error
+	LogFormat       string        `env:"LOG_FORMAT" envDefault:"json"` // json | text
+	ShutdownTimeout time.Duration `env:"SHUTDOWN_TIMEOUT" envDefault:"30s"`
+	MaxBodyBytes    int64         `env:"MAX_BODY_BYTES" envDefault:"1048576"`
+	// ImportMaxBytes caps a streamed file upload (a lead CSV).
+	ImportMaxBytes    int64    `env:"IMPORT_MAX_BYTES" envDefault:"268435456"`
+	TrustProxyHeaders bool     `env:"TRUST_PROXY_HEADERS" envDefault:"false"`
+	CORSOrigins       []string `env:"CORS_ALLOWED_ORIGINS" envSeparator:","`
 
 	// DatabaseURL is the service's login: a role bound by row-level
 	// security (`migrate up` creates the one named here).
@@ -201,6 +203,9 @@ func (c *Config) validate() error {
 	}
 	if c.MaxBodyBytes < 1024 {
 		bad("MAX_BODY_BYTES must be at least 1024")
+	}
+	if c.ImportMaxBytes < c.MaxBodyBytes {
+		bad("IMPORT_MAX_BYTES must be at least MAX_BODY_BYTES")
 	}
 	if !strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://") {
 		bad("DATABASE_URL must be a postgres:// URL")

@@ -28,28 +28,48 @@ func (s *Server) PreviewLeadImport(ctx context.Context, req server.PreviewLeadIm
 	if _, err := principal(ctx); err != nil {
 		return nil, err
 	}
-	body := req.Body
 	var mapping []byte
 	if req.Params.Mapping != nil {
 		mapping = []byte(*req.Params.Mapping)
 	}
-	if req.MultipartBody != nil {
-		var part []byte
-		var err error
-		if body, part, err = importForm(req.MultipartBody); err != nil {
-			return nil, err
+	var out api.LeadImportPreview
+	preview := func(body io.Reader) error {
+		overrides, err := parseMapping(mapping)
+		if err != nil {
+			return err
 		}
-		if part != nil {
-			mapping = part
-		}
+		out, err = previewFile(body, overrides)
+		return err
 	}
-	overrides, err := parseMapping(mapping)
+	var err error
+	if req.MultipartBody != nil {
+		err = eachFormPart(req.MultipartBody, func(part *multipart.Part) error {
+			switch part.FormName() {
+			case "file":
+				return preview(part)
+			case "mapping":
+				b, err := io.ReadAll(io.LimitReader(part, maxMappingBytes+1))
+				if err != nil {
+					return badForm(err)
+				}
+				mapping = b
+			}
+			return nil
+		}, "mapping")
+	} else {
+		err = preview(req.Body)
+	}
 	if err != nil {
 		return nil, err
 	}
+	return server.PreviewLeadImport200JSONResponse(out), nil
+}
+
+// previewFile reads the first rows of a file as an import would.
+func previewFile(body io.Reader, overrides map[string]string) (api.LeadImportPreview, error) {
 	r, err := leadimport.Open(body, leadimport.Options{Mapping: overrides})
 	if err != nil {
-		return nil, importError(err)
+		return api.LeadImportPreview{}, importError(err)
 	}
 	out := api.LeadImportPreview{
 		Encoding:   api.LeadImportPreviewEncoding(r.Encoding),
@@ -75,7 +95,7 @@ func (s *Server) PreviewLeadImport(ctx context.Context, req server.PreviewLeadIm
 			break
 		}
 		if err != nil {
-			return nil, importError(err)
+			return api.LeadImportPreview{}, importError(err)
 		}
 		ar := api.LeadImportRecord{Line: rec.Line, Fields: rec.Fields, Raw: rec.Raw, Problems: []api.LeadImportProblem{}}
 		for _, p := range rec.Problems {
@@ -87,39 +107,7 @@ func (s *Server) PreviewLeadImport(ctx context.Context, req server.PreviewLeadIm
 		}
 		out.Records = append(out.Records, ar)
 	}
-	return server.PreviewLeadImport200JSONResponse(out), nil
-}
-
-// importForm reads the form's parts "file" and "mapping" (the request's
-// body limit bounds them); mapping is nil when the form has none.
-func importForm(mr *multipart.Reader) (file io.Reader, mapping []byte, err error) {
-	for {
-		part, err := mr.NextPart()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return nil, nil, fault.BadRequest("invalid_multipart", "the form cannot be read: "+err.Error())
-		}
-		switch part.FormName() {
-		case "file":
-			b, err := io.ReadAll(part)
-			if err != nil {
-				return nil, nil, fault.BadRequest("invalid_multipart", "the form cannot be read: "+err.Error())
-			}
-			file = bytes.NewReader(b)
-		case "mapping":
-			b, err := io.ReadAll(io.LimitReader(part, maxMappingBytes+1))
-			if err != nil {
-				return nil, nil, fault.BadRequest("invalid_multipart", "the form cannot be read: "+err.Error())
-			}
-			mapping = b
-		}
-	}
-	if file == nil {
-		return nil, nil, fault.Invalid(fault.FieldError{Field: "/file", Code: "required", Message: "the form has no part named file"})
-	}
-	return file, mapping, nil
+	return out, nil
 }
 
 // parseMapping reads the overrides: a JSON object header → field.

@@ -6,9 +6,11 @@ import (
 	"errors"
 	"io"
 	"mime/multipart"
+	"slices"
 	"strings"
 
 	"github.com/google/uuid"
+	"github.com/labstack/echo/v4"
 
 	"github.com/leadpilot/leadpilot/api"
 	"github.com/leadpilot/leadpilot/api/server"
@@ -18,94 +20,99 @@ import (
 )
 
 // CreateLeadImport implements POST /v1/leads/imports: it stores the file
-// and queues its import.
+// and queues its import. The file streams from the request into storage.
 func (s *Server) CreateLeadImport(ctx context.Context, req server.CreateLeadImportRequestObject) (server.CreateLeadImportResponseObject, error) {
 	p, err := principal(ctx)
 	if err != nil {
 		return nil, err
 	}
-	body := req.Body
 	campaignID := req.Params.CampaignID
 	var mapping []byte
 	if req.Params.Mapping != nil {
 		mapping = []byte(*req.Params.Mapping)
 	}
-	fileName := ""
-	if req.MultipartBody != nil {
-		f, err := leadImportForm(req.MultipartBody)
+	create := func(body io.Reader, fileName string) (leadimports.Import, error) {
+		overrides, err := parseMapping(mapping)
 		if err != nil {
-			return nil, err
+			return leadimports.Import{}, err
 		}
-		body, fileName = f.file, f.name
-		if f.mapping != nil {
-			mapping = f.mapping
-		}
-		if f.campaignID != nil {
-			campaignID = f.campaignID
-		}
+		return s.leadImports.Create(ctx, p.Actor(), campaignID, overrides, fileName, body)
 	}
-	overrides, err := parseMapping(mapping)
-	if err != nil {
-		return nil, err
+	var imp leadimports.Import
+	if req.MultipartBody != nil {
+		err = eachFormPart(req.MultipartBody, func(part *multipart.Part) error {
+			switch part.FormName() {
+			case "file":
+				imp, err = create(part, part.FileName())
+				return err
+			case "mapping":
+				b, err := io.ReadAll(io.LimitReader(part, maxMappingBytes+1))
+				if err != nil {
+					return badForm(err)
+				}
+				mapping = b
+			case "campaign_id":
+				b, err := io.ReadAll(io.LimitReader(part, 100))
+				if err != nil {
+					return badForm(err)
+				}
+				id, err := uuid.Parse(strings.TrimSpace(string(b)))
+				if err != nil {
+					return fault.Invalid(fault.FieldError{Field: "/campaign_id", Code: "invalid_uuid", Message: "must be a UUID"})
+				}
+				campaignID = &id
+			}
+			return nil
+		}, "mapping", "campaign_id")
+	} else {
+		imp, err = create(req.Body, "")
 	}
-	imp, err := s.leadImports.Create(ctx, p.Actor(), campaignID, overrides, fileName, body)
 	if err != nil {
 		return nil, err
 	}
 	return server.CreateLeadImport202JSONResponse(toAPILeadImport(imp)), nil
 }
 
-type leadImportParts struct {
-	file       io.Reader
-	name       string
-	mapping    []byte
-	campaignID *uuid.UUID
+func badForm(err error) error {
+	var he *echo.HTTPError
+	if errors.As(err, &he) {
+		return err // the upload limit's 413
+	}
+	return fault.BadRequest("invalid_multipart", "the form cannot be read: "+err.Error())
 }
 
-// leadImportForm reads the parts "file", "mapping" and "campaign_id" (the
-// request's body limit bounds them).
-func leadImportForm(mr *multipart.Reader) (leadImportParts, error) {
-	var out leadImportParts
-	bad := func(err error) error {
-		return fault.BadRequest("invalid_multipart", "the form cannot be read: "+err.Error())
-	}
+// eachFormPart hands fn the form's parts in order until the part named
+// "file", which fn streams (a file of hundreds of megabytes is never held
+// in memory). So the parts that qualify the file (named in before) must
+// come before it, as for an S3 POST upload; one after it is refused. A
+// form without a file part is refused.
+func eachFormPart(mr *multipart.Reader, fn func(*multipart.Part) error, before ...string) error {
+	seenFile := false
 	for {
 		part, err := mr.NextPart()
 		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {
-			return out, bad(err)
+			return badForm(err)
 		}
-		switch part.FormName() {
-		case "file":
-			b, err := io.ReadAll(part)
-			if err != nil {
-				return out, bad(err)
+		name := part.FormName()
+		if seenFile {
+			if slices.Contains(before, name) {
+				return fault.Invalid(fault.FieldError{Field: "/" + name, Code: "after_file",
+					Message: "must come before the part named file (the file is read as it arrives)"})
 			}
-			out.file, out.name = bytes.NewReader(b), part.FileName()
-		case "mapping":
-			b, err := io.ReadAll(io.LimitReader(part, maxMappingBytes+1))
-			if err != nil {
-				return out, bad(err)
-			}
-			out.mapping = b
-		case "campaign_id":
-			b, err := io.ReadAll(io.LimitReader(part, 100))
-			if err != nil {
-				return out, bad(err)
-			}
-			id, err := uuid.Parse(strings.TrimSpace(string(b)))
-			if err != nil {
-				return out, fault.Invalid(fault.FieldError{Field: "/campaign_id", Code: "invalid_uuid", Message: "must be a UUID"})
-			}
-			out.campaignID = &id
+			continue
 		}
+		if err := fn(part); err != nil {
+			return err
+		}
+		seenFile = name == "file"
 	}
-	if out.file == nil {
-		return out, fault.Invalid(fault.FieldError{Field: "/file", Code: "required", Message: "the form has no part named file"})
+	if !seenFile {
+		return fault.Invalid(fault.FieldError{Field: "/file", Code: "required", Message: "the form has no part named file"})
 	}
-	return out, nil
+	return nil
 }
 
 // ListLeadImports implements GET /v1/leads/imports.

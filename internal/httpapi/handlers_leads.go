@@ -1,17 +1,19 @@
 package httpapi
 
 import (
-	"bytes"
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/leadpilot/leadpilot/api"
 	"github.com/leadpilot/leadpilot/api/server"
+	"github.com/leadpilot/leadpilot/internal/access"
 	"github.com/leadpilot/leadpilot/internal/leads"
 	"github.com/leadpilot/leadpilot/internal/pagination"
 )
@@ -177,19 +179,35 @@ var leadCSVHeader = []string{"id", "campaign_id", "email", "phone", "whatsapp", 
 	"job_title", "linkedin_url", "website", "city", "state", "country", "timezone", "status", "is_approved",
 	"source", "custom_fields", "created_at"}
 
-// ExportLeads implements GET /v1/leads/export. The rows are read in
-// keyset pages; the request transaction holds the response back until it
-// commits, so the CSV is assembled before it is sent.
+// ExportLeads implements GET /v1/leads/export. It streams: rows are read
+// in keyset pages of 500, each in its own short tenant transaction (the
+// operation is outsideTransaction, so no transaction is held for the
+// length of a download and memory stays flat whatever the count), and
+// written as they come. A failure after the first bytes have gone aborts
+// the connection, so a client never mistakes a cut-off file for a whole
+// one.
 func (s *Server) ExportLeads(ctx context.Context, req server.ExportLeadsRequestObject) (server.ExportLeadsResponseObject, error) {
 	p, err := principal(ctx)
 	if err != nil {
 		return nil, err
 	}
 	q := req.Params
-	var buf bytes.Buffer
-	w := csv.NewWriter(&buf)
-	if err := w.Write(leadCSVHeader); err != nil {
-		return nil, fmt.Errorf("httpapi: export leads: %w", err)
+	f := leadFilter(q.CampaignID, q.Status, q.Approved, q.Country, q.CreatedFrom, q.CreatedTo, q.Q)
+	if err := f.Validate(""); err != nil {
+		return nil, err // before the first byte: a problem+json answer
+	}
+	pr, pw := io.Pipe()
+	go func() {
+		pw.CloseWithError(s.writeLeadsCSV(ctx, p.Actor(), f, pw))
+	}()
+	return server.ExportLeads200TextCsvResponse{Body: abortOnError{pr}}, nil
+}
+
+// writeLeadsCSV writes the header row and every lead f selects to w.
+func (s *Server) writeLeadsCSV(ctx context.Context, a access.Actor, f leads.Filter, w io.Writer) error {
+	cw := csv.NewWriter(w)
+	if err := cw.Write(leadCSVHeader); err != nil {
+		return fmt.Errorf("httpapi: export leads: %w", err)
 	}
 	str := func(v *string) string {
 		if v == nil {
@@ -197,7 +215,7 @@ func (s *Server) ExportLeads(ctx context.Context, req server.ExportLeadsRequestO
 		}
 		return csvSafe(*v)
 	}
-	err = s.leads.Each(ctx, p.Actor(), leadFilter(q.CampaignID, q.Status, q.Approved, q.Country, q.CreatedFrom, q.CreatedTo, q.Q), func(l leads.Lead) error {
+	err := s.leads.Each(ctx, a, f, func(l leads.Lead) error {
 		camp := ""
 		if l.CampaignID != nil {
 			camp = l.CampaignID.String()
@@ -206,20 +224,41 @@ func (s *Server) ExportLeads(ctx context.Context, req server.ExportLeadsRequestO
 		if err != nil {
 			return err
 		}
-		return w.Write([]string{l.ID.String(), camp, str(l.Email), str(l.Phone), str(l.WhatsApp), str(l.FirstName),
+		return cw.Write([]string{l.ID.String(), camp, str(l.Email), str(l.Phone), str(l.WhatsApp), str(l.FirstName),
 			str(l.LastName), str(l.Company), str(l.JobTitle), str(l.LinkedInURL), str(l.Website), str(l.City),
 			str(l.State), str(l.Country), str(l.Timezone), l.Status, fmt.Sprint(l.IsApproved), str(l.Source),
 			string(cf), l.CreatedAt.UTC().Format(time.RFC3339)})
 	})
 	if err != nil {
-		return nil, err
+		return fmt.Errorf("httpapi: export leads: %w", err)
 	}
-	w.Flush()
-	if err := w.Error(); err != nil {
-		return nil, fmt.Errorf("httpapi: export leads: %w", err)
+	cw.Flush()
+	if err := cw.Error(); err != nil {
+		return fmt.Errorf("httpapi: export leads: %w", err)
 	}
-	return server.ExportLeads200TextCsvResponse{Body: &buf, ContentLength: int64(buf.Len())}, nil
+	return nil
 }
+
+// abortOnError marks a streamed body's read failure so that the error
+// handler aborts the connection instead of ending the response as if it
+// were complete.
+type abortOnError struct{ r *io.PipeReader }
+
+func (a abortOnError) Read(p []byte) (int, error) {
+	n, err := a.r.Read(p)
+	if err != nil && !errors.Is(err, io.EOF) {
+		err = &streamError{err}
+	}
+	return n, err
+}
+
+func (a abortOnError) Close() error { return a.r.Close() }
+
+// streamError is a failure in the middle of a streamed response.
+type streamError struct{ err error }
+
+func (e *streamError) Error() string { return "stream broken: " + e.err.Error() }
+func (e *streamError) Unwrap() error { return e.err }
 
 // csvSafe defuses a cell a spreadsheet would run as a formula (=, +, -,
 // @, tab, CR at the start) by prefixing a quote.

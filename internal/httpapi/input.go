@@ -37,7 +37,7 @@ import (
 //     bytes into U+FFFD and store a changed value.
 //   - No string may carry a NUL: Postgres cannot store one in text, and it
 //     is never meaningful input.
-func checkInput(spec *openapi3.T) echo.MiddlewareFunc {
+func checkInput(spec *openapi3.T, up uploads) echo.MiddlewareFunc {
 	declared := declaredMediaTypes(spec)
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
@@ -53,6 +53,12 @@ func checkInput(spec *openapi3.T) echo.MiddlewareFunc {
 			}
 			if ct == "" || err != nil || !slices.ContainsFunc(types, func(d string) bool { return d == mt || d == echo.MIMEApplicationJSON && isJSON(mt) }) {
 				return fault.UnsupportedMediaType("unsupported_media_type", "send the body as "+strings.Join(types, " or "))
+			}
+			if up.has(c) && !isJSON(mt) {
+				// A file: its handler streams it, and the CSV reader
+				// detects its encoding (UTF-8, UTF-16, Latin-1) itself.
+				req.Header.Set(echo.HeaderContentType, mime.FormatMediaType(mt, params))
+				return next(c)
 			}
 			if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") && !strings.EqualFold(cs, "utf8") {
 				return fault.UnsupportedMediaType("unsupported_charset", "send the body as UTF-8 (charset="+cs+" is not accepted)")

@@ -75,6 +75,13 @@ func writeProblem(c echo.Context, status int, code, detail string, fields []faul
 func handleError(logger *slog.Logger) func(err error, c echo.Context) {
 	return func(err error, c echo.Context) {
 		if c.Response().Committed {
+			var se *streamError
+			if errors.As(err, &se) {
+				logger.ErrorContext(c.Request().Context(), "streamed response broken off", "err", err)
+				// net/http closes the connection without ending the
+				// response, so the client sees the failure.
+				panic(http.ErrAbortHandler)
+			}
 			return
 		}
 		if fe, ok := fault.As(err); ok {

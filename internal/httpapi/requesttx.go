@@ -17,10 +17,14 @@ import (
 
 // outsideTransaction lists operations ("METHOD /echo/path") that must not
 // hold a database transaction for their whole length, because they wait on
-// an outside service (a language model's test call). Their service calls
+// an outside service (a language model's test call) or stream a long
+// response. Their service calls
 // open short transactions of their own.
 var outsideTransaction = map[string]bool{
 	http.MethodPost + " /v1/settings/llm/test": true,
+	// Streams a CSV of any length: each page of rows has its own short
+	// transaction.
+	http.MethodGet + " /v1/leads/export": true,
 }
 
 // authenticate sets the principal for every non-public operation and, for

@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
-	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/labstack/echo/v4"
 	echomw "github.com/labstack/echo/v4/middleware"
 	oapimw "github.com/oapi-codegen/echo-middleware"
@@ -94,8 +93,10 @@ type Deps struct {
 	Ready func(ctx context.Context) error
 	// Extra mounts routes outside the contract (/docs, /metrics).
 	Extra func(e *echo.Echo)
-	// MaxBodyBytes caps request bodies.
+	// MaxBodyBytes caps request bodies; MaxUploadBytes caps the file
+	// uploads (operations marked x-upload), which are streamed.
 	MaxBodyBytes      int64
+	MaxUploadBytes    int64
 	TrustProxyHeaders bool
 	CORSOrigins       []string
 
@@ -158,7 +159,15 @@ func New(d Deps) (*echo.Echo, error) {
 			ExposeHeaders: []string{"X-Request-Id", "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset", "Retry-After", "Idempotent-Replayed"},
 		}))
 	}
-	e.Use(echomw.BodyLimitWithConfig(echomw.BodyLimitConfig{Limit: strconv.FormatInt(d.MaxBodyBytes, 10) + "B"}))
+	up, err := uploadOperations(spec)
+	if err != nil {
+		return nil, err
+	}
+	maxUpload := d.MaxUploadBytes
+	if maxUpload < d.MaxBodyBytes {
+		maxUpload = d.MaxBodyBytes
+	}
+	e.Use(up.bodyLimits(d.MaxBodyBytes, maxUpload))
 
 	e.GET("/healthz", func(c echo.Context) error { return c.JSON(http.StatusOK, map[string]string{"status": "ok"}) })
 	e.GET("/readyz", func(c echo.Context) error {
@@ -190,20 +199,9 @@ func New(d Deps) (*echo.Echo, error) {
 	// Idempotency sits before validation: the validator hands the handler
 	// the value it validated through the request body, which a later
 	// reader would replace. A replayed 422 is as correct as a replayed 201.
-	v1.Use(checkInput(spec))
-	v1.Use(idempotent(d.Idempotency))
-	v1.Use(oapimw.OapiRequestValidatorWithOptions(spec, &oapimw.Options{
-		Options: openapi3filter.Options{
-			AuthenticationFunc: openapi3filter.NoopAuthenticationFunc, // authenticate() did it
-			MultiError:         true,
-			KeepValidatedValue: true, // the handler sees exactly what was validated
-		},
-		MultiErrorHandler: func(me openapi3.MultiError) *echo.HTTPError {
-			return &echo.HTTPError{Code: http.StatusBadRequest, Internal: me}
-		},
-		ErrorHandler:          func(c echo.Context, he *echo.HTTPError) error { return validationError(c, he) },
-		SilenceServersWarning: true,
-	}))
+	v1.Use(checkInput(spec, up))
+	v1.Use(idempotent(d.Idempotency, up))
+	v1.Use(validateRequests(spec, up))
 
 	strict := server.NewStrictHandler(s, nil)
 	server.RegisterHandlers(routeAdapter{v1}, strict)
@@ -279,6 +277,9 @@ func recoverer(logger *slog.Logger) echo.MiddlewareFunc {
 		return func(c echo.Context) (err error) {
 			defer func() {
 				if r := recover(); r != nil {
+					if r == http.ErrAbortHandler { //nolint:errorlint // a sentinel value, compared as net/http does
+						panic(r) // an intended abort: net/http closes the connection
+					}
 					logger.ErrorContext(c.Request().Context(), "panic", "panic", fmt.Sprint(r))
 					err = fmt.Errorf("panic: %v", r)
 				}
@@ -431,7 +432,7 @@ func rateLimit(l *ratelimit.Limiter, lim Limits, public map[string]string) echo.
 // idempotent replays stored responses for POSTs that carry an
 // Idempotency-Key, and stores the first response in the request's
 // transaction, so it commits exactly when the work it answers does.
-func idempotent(store *idempotency.Store) echo.MiddlewareFunc {
+func idempotent(store *idempotency.Store, up uploads) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			key := c.Request().Header.Get("Idempotency-Key")
@@ -445,14 +446,24 @@ func idempotent(store *idempotency.Store) echo.MiddlewareFunc {
 			if _, held := heldBody(c); !held {
 				return errNoRequestTx // an outsideTransaction operation that takes a key: a wiring bug
 			}
-			body, err := io.ReadAll(c.Request().Body)
-			if err != nil {
-				return err
-			}
-			c.Request().Body = io.NopCloser(bytes.NewReader(body))
 			req := idempotency.Request{
 				Tenant: p.Actor().Tenant(), Principal: p.ID(), Key: key,
-				Method: c.Request().Method, Path: c.Request().URL.Path, Body: body,
+				Method: c.Request().Method, Path: c.Request().URL.Path,
+			}
+			if up.has(c) {
+				digest, err := spool(c)
+				if err != nil {
+					return err
+				}
+				defer closeSpool(c.Request())
+				req.BodyDigest = digest
+			} else {
+				body, err := io.ReadAll(c.Request().Body)
+				if err != nil {
+					return err
+				}
+				c.Request().Body = io.NopCloser(bytes.NewReader(body))
+				req.Body = body
 			}
 			ctx := c.Request().Context()
 			replay, err := store.Begin(ctx, req)

@@ -33,6 +33,9 @@ type Request struct {
 	Method    string
 	Path      string
 	Body      []byte
+	// BodyDigest, when set, stands for a body too large to hold (a file
+	// upload): the SHA-256 of its bytes, computed as it streamed past.
+	BodyDigest []byte
 }
 
 // Hash fingerprints method, path and body. A JSON body is re-encoded first
@@ -48,6 +51,10 @@ func (r Request) Hash() []byte {
 	}
 	h := sha256.New()
 	fmt.Fprintf(h, "%s\n%s\n", r.Method, r.Path)
+	if r.BodyDigest != nil {
+		fmt.Fprintf(h, "sha256:%x", r.BodyDigest)
+		return h.Sum(nil)
+	}
 	h.Write(body)
 	return h.Sum(nil)
 }

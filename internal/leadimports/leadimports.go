@@ -42,7 +42,7 @@ import (
 const ChunkBytes = 1 << 20
 
 // MaxFileBytes is the largest file an import accepts.
-const MaxFileBytes = 100 << 20
+const MaxFileBytes = 256 << 20
 
 // DefaultBatchSize is how many data rows a batch of Run handles.
 const DefaultBatchSize = 5000
