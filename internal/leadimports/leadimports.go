@@ -4,6 +4,10 @@
 // it inserted, what repeated an earlier row of the file, what the campaign
 // already held, what was suppressed and what was invalid.
 //
+// An import may instead name an https URL (CreateFromURL): the task first
+// downloads it, through a client whose dialer refuses private, loopback
+// and link-local addresses (fetch.go), and stores it like an upload.
+//
 // The file is stored in the database (lead_import_files, 1 MiB chunks)
 // rather than under DATA_DIR so that `serve` and `worker` may run as
 // separate processes on separate machines.
