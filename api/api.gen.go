@@ -1011,9 +1011,12 @@ type LeadImport struct {
 	ID         openapi_types.UUID `json:"id"`
 
 	// Mapping The mapping overrides the import was created with.
-	Mapping   map[string]string `json:"mapping"`
-	StartedAt *time.Time        `json:"started_at"`
-	Status    LeadImportStatus  `json:"status"`
+	Mapping map[string]string `json:"mapping"`
+
+	// SourceURL The https URL the file is downloaded from (a Google Sheets link as its CSV export URL); null for an upload.
+	SourceURL *string          `json:"source_url"`
+	StartedAt *time.Time       `json:"started_at"`
+	Status    LeadImportStatus `json:"status"`
 }
 
 // LeadImportStatus defines model for LeadImport.Status.
@@ -1056,6 +1059,26 @@ type LeadImportCounts struct {
 
 	// Suppressed Rows on the suppression list.
 	Suppressed int `json:"suppressed"`
+}
+
+// LeadImportFromURL An import of the CSV file at an https URL, downloaded by the
+// worker. `campaign_id` and `mapping` win over the query parameters
+// of the same names.
+type LeadImportFromURL struct {
+	// CampaignID The campaign the leads go into; none when absent.
+	CampaignID *openapi_types.UUID `json:"campaign_id,omitempty"`
+
+	// Mapping Mapping overrides (header → field, custom.<key> or `skip`).
+	Mapping *map[string]string `json:"mapping,omitempty"`
+
+	// URL The file's absolute https URL, e.g. a Google Sheets link
+	// (rewritten to its CSV export) shared with anyone who has the
+	// link. Private, loopback and link-local addresses are refused
+	// when the worker connects.
+	//
+	//
+	// Example: https://docs.google.com/spreadsheets/d/1AbC/edit#gid=0
+	URL string `json:"url"`
 }
 
 // LeadImportList defines model for LeadImportList.
@@ -1942,6 +1965,9 @@ type CreateLeadJSONRequestBody = LeadCreate
 // BulkLeadsJSONRequestBody defines body for BulkLeads for application/json ContentType.
 type BulkLeadsJSONRequestBody = LeadBulk
 
+// CreateLeadImportJSONRequestBody defines body for CreateLeadImport for application/json ContentType.
+type CreateLeadImportJSONRequestBody = LeadImportFromURL
+
 // CreateLeadImportMultipartRequestBody defines body for CreateLeadImport for multipart/form-data ContentType.
 type CreateLeadImportMultipartRequestBody CreateLeadImportMultipartBody
 
@@ -2559,10 +2585,60 @@ type ClientInterface interface {
 	// CSV is refused with 422 `not_csv`, like the preview. Bodies are
 	// limited like every other (413 past MAX_BODY_BYTES).
 	//
+	// With `application/json` (LeadImportFromURL) the body names an
+	// `https` URL of the CSV instead, such as a Google Sheets link
+	// shared with anyone who has it (…/spreadsheets/d/<id>/edit#gid=N
+	// is fetched as its CSV export). The request only checks the URL
+	// (absolute https, a host, no user name or password, at most 2048
+	// characters; else 422 on `/url`) and stores it; the worker
+	// downloads the file (at most 100 MiB, 5 redirects, all https, 2
+	// minutes) before importing it. Private, loopback, link-local,
+	// CGNAT, multicast and other special-purpose addresses are refused
+	// when connecting, after every DNS lookup and redirect; a refused
+	// or failed download leaves the import `failed` with the reason in
+	// `error`.
+	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /v1/leads/imports (the `CreateLeadImport` operationId).
 	CreateLeadImportWithBody(ctx context.Context, params *CreateLeadImportParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateLeadImport Import a lead file in the background
+	//
+	// Any member or API key. The body is the file, as for the preview:
+	// `text/csv`, or `multipart/form-data` with the part `file` and,
+	// optionally, the parts `campaign_id` and `mapping` (which win over
+	// the query parameters of the same names). The file is stored and
+	// the import queued; the answer is 202 with the import, whose
+	// counts then grow batch by batch (poll GET
+	// /v1/leads/imports/{import_id}). Rows are normalised like the
+	// preview shows; a row repeating an earlier row's address
+	// (case-insensitively) is a duplicate in the file; an address the
+	// campaign (or, without one, the leads outside any campaign)
+	// already holds is already present; a suppressed address, domain
+	// or phone number is skipped; a row with an invalid address or
+	// phone, or with no contact at all, is invalid. Rejected rows are
+	// at GET /v1/leads/imports/{import_id}/errors. A file that is not
+	// CSV is refused with 422 `not_csv`, like the preview. Bodies are
+	// limited like every other (413 past MAX_BODY_BYTES).
+	//
+	// With `application/json` (LeadImportFromURL) the body names an
+	// `https` URL of the CSV instead, such as a Google Sheets link
+	// shared with anyone who has it (…/spreadsheets/d/<id>/edit#gid=N
+	// is fetched as its CSV export). The request only checks the URL
+	// (absolute https, a host, no user name or password, at most 2048
+	// characters; else 422 on `/url`) and stores it; the worker
+	// downloads the file (at most 100 MiB, 5 redirects, all https, 2
+	// minutes) before importing it. Private, loopback, link-local,
+	// CGNAT, multicast and other special-purpose addresses are refused
+	// when connecting, after every DNS lookup and redirect; a refused
+	// or failed download leaves the import `failed` with the reason in
+	// `error`.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/leads/imports (the `CreateLeadImport` operationId).
+	CreateLeadImport(ctx context.Context, params *CreateLeadImportParams, body CreateLeadImportJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// PreviewLeadImportWithBody Show how a lead file would be read, without importing it
 	//
@@ -3916,11 +3992,71 @@ func (c *Client) ListLeadImports(ctx context.Context, params *ListLeadImportsPar
 // CSV is refused with 422 `not_csv`, like the preview. Bodies are
 // limited like every other (413 past MAX_BODY_BYTES).
 //
+// With `application/json` (LeadImportFromURL) the body names an
+// `https` URL of the CSV instead, such as a Google Sheets link
+// shared with anyone who has it (…/spreadsheets/d/<id>/edit#gid=N
+// is fetched as its CSV export). The request only checks the URL
+// (absolute https, a host, no user name or password, at most 2048
+// characters; else 422 on `/url`) and stores it; the worker
+// downloads the file (at most 100 MiB, 5 redirects, all https, 2
+// minutes) before importing it. Private, loopback, link-local,
+// CGNAT, multicast and other special-purpose addresses are refused
+// when connecting, after every DNS lookup and redirect; a refused
+// or failed download leaves the import `failed` with the reason in
+// `error`.
+//
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /v1/leads/imports (the `CreateLeadImport` operationId).
 func (c *Client) CreateLeadImportWithBody(ctx context.Context, params *CreateLeadImportParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewCreateLeadImportRequestWithBody(c.Server, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateLeadImport Import a lead file in the background
+//
+// Any member or API key. The body is the file, as for the preview:
+// `text/csv`, or `multipart/form-data` with the part `file` and,
+// optionally, the parts `campaign_id` and `mapping` (which win over
+// the query parameters of the same names). The file is stored and
+// the import queued; the answer is 202 with the import, whose
+// counts then grow batch by batch (poll GET
+// /v1/leads/imports/{import_id}). Rows are normalised like the
+// preview shows; a row repeating an earlier row's address
+// (case-insensitively) is a duplicate in the file; an address the
+// campaign (or, without one, the leads outside any campaign)
+// already holds is already present; a suppressed address, domain
+// or phone number is skipped; a row with an invalid address or
+// phone, or with no contact at all, is invalid. Rejected rows are
+// at GET /v1/leads/imports/{import_id}/errors. A file that is not
+// CSV is refused with 422 `not_csv`, like the preview. Bodies are
+// limited like every other (413 past MAX_BODY_BYTES).
+//
+// With `application/json` (LeadImportFromURL) the body names an
+// `https` URL of the CSV instead, such as a Google Sheets link
+// shared with anyone who has it (…/spreadsheets/d/<id>/edit#gid=N
+// is fetched as its CSV export). The request only checks the URL
+// (absolute https, a host, no user name or password, at most 2048
+// characters; else 422 on `/url`) and stores it; the worker
+// downloads the file (at most 100 MiB, 5 redirects, all https, 2
+// minutes) before importing it. Private, loopback, link-local,
+// CGNAT, multicast and other special-purpose addresses are refused
+// when connecting, after every DNS lookup and redirect; a refused
+// or failed download leaves the import `failed` with the reason in
+// `error`.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/leads/imports (the `CreateLeadImport` operationId).
+func (c *Client) CreateLeadImport(ctx context.Context, params *CreateLeadImportParams, body CreateLeadImportJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateLeadImportRequest(c.Server, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -6217,6 +6353,17 @@ func NewListLeadImportsRequest(server string, params *ListLeadImportsParams) (*h
 	return req, nil
 }
 
+// NewCreateLeadImportRequest calls the generic CreateLeadImport builder with application/json body
+func NewCreateLeadImportRequest(server string, params *CreateLeadImportParams, body CreateLeadImportJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateLeadImportRequestWithBody(server, params, "application/json", bodyReader)
+}
+
 // NewCreateLeadImportRequestWithBody constructs an http.Request for the CreateLeadImport method, with any body, and a specified content type
 func NewCreateLeadImportRequestWithBody(server string, params *CreateLeadImportParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
@@ -8224,10 +8371,60 @@ type ClientWithResponsesInterface interface {
 	// CSV is refused with 422 `not_csv`, like the preview. Bodies are
 	// limited like every other (413 past MAX_BODY_BYTES).
 	//
+	// With `application/json` (LeadImportFromURL) the body names an
+	// `https` URL of the CSV instead, such as a Google Sheets link
+	// shared with anyone who has it (…/spreadsheets/d/<id>/edit#gid=N
+	// is fetched as its CSV export). The request only checks the URL
+	// (absolute https, a host, no user name or password, at most 2048
+	// characters; else 422 on `/url`) and stores it; the worker
+	// downloads the file (at most 100 MiB, 5 redirects, all https, 2
+	// minutes) before importing it. Private, loopback, link-local,
+	// CGNAT, multicast and other special-purpose addresses are refused
+	// when connecting, after every DNS lookup and redirect; a refused
+	// or failed download leaves the import `failed` with the reason in
+	// `error`.
+	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/leads/imports (the `CreateLeadImport` operationId).
 	CreateLeadImportWithBodyWithResponse(ctx context.Context, params *CreateLeadImportParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateLeadImportResponse, error)
+
+	// CreateLeadImportWithResponse Import a lead file in the background
+	//
+	// Any member or API key. The body is the file, as for the preview:
+	// `text/csv`, or `multipart/form-data` with the part `file` and,
+	// optionally, the parts `campaign_id` and `mapping` (which win over
+	// the query parameters of the same names). The file is stored and
+	// the import queued; the answer is 202 with the import, whose
+	// counts then grow batch by batch (poll GET
+	// /v1/leads/imports/{import_id}). Rows are normalised like the
+	// preview shows; a row repeating an earlier row's address
+	// (case-insensitively) is a duplicate in the file; an address the
+	// campaign (or, without one, the leads outside any campaign)
+	// already holds is already present; a suppressed address, domain
+	// or phone number is skipped; a row with an invalid address or
+	// phone, or with no contact at all, is invalid. Rejected rows are
+	// at GET /v1/leads/imports/{import_id}/errors. A file that is not
+	// CSV is refused with 422 `not_csv`, like the preview. Bodies are
+	// limited like every other (413 past MAX_BODY_BYTES).
+	//
+	// With `application/json` (LeadImportFromURL) the body names an
+	// `https` URL of the CSV instead, such as a Google Sheets link
+	// shared with anyone who has it (…/spreadsheets/d/<id>/edit#gid=N
+	// is fetched as its CSV export). The request only checks the URL
+	// (absolute https, a host, no user name or password, at most 2048
+	// characters; else 422 on `/url`) and stores it; the worker
+	// downloads the file (at most 100 MiB, 5 redirects, all https, 2
+	// minutes) before importing it. Private, loopback, link-local,
+	// CGNAT, multicast and other special-purpose addresses are refused
+	// when connecting, after every DNS lookup and redirect; a refused
+	// or failed download leaves the import `failed` with the reason in
+	// `error`.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/leads/imports (the `CreateLeadImport` operationId).
+	CreateLeadImportWithResponse(ctx context.Context, params *CreateLeadImportParams, body CreateLeadImportJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateLeadImportResponse, error)
 
 	// PreviewLeadImportWithBodyWithResponse Show how a lead file would be read, without importing it
 	//
@@ -15278,11 +15475,67 @@ func (c *ClientWithResponses) ListLeadImportsWithResponse(ctx context.Context, p
 // CSV is refused with 422 `not_csv`, like the preview. Bodies are
 // limited like every other (413 past MAX_BODY_BYTES).
 //
+// With `application/json` (LeadImportFromURL) the body names an
+// `https` URL of the CSV instead, such as a Google Sheets link
+// shared with anyone who has it (…/spreadsheets/d/<id>/edit#gid=N
+// is fetched as its CSV export). The request only checks the URL
+// (absolute https, a host, no user name or password, at most 2048
+// characters; else 422 on `/url`) and stores it; the worker
+// downloads the file (at most 100 MiB, 5 redirects, all https, 2
+// minutes) before importing it. Private, loopback, link-local,
+// CGNAT, multicast and other special-purpose addresses are refused
+// when connecting, after every DNS lookup and redirect; a refused
+// or failed download leaves the import `failed` with the reason in
+// `error`.
+//
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/leads/imports (the `CreateLeadImport` operationId).
 func (c *ClientWithResponses) CreateLeadImportWithBodyWithResponse(ctx context.Context, params *CreateLeadImportParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateLeadImportResponse, error) {
 	rsp, err := c.CreateLeadImportWithBody(ctx, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateLeadImportResponse(rsp)
+}
+
+// CreateLeadImportWithResponse Import a lead file in the background
+//
+// Any member or API key. The body is the file, as for the preview:
+// `text/csv`, or `multipart/form-data` with the part `file` and,
+// optionally, the parts `campaign_id` and `mapping` (which win over
+// the query parameters of the same names). The file is stored and
+// the import queued; the answer is 202 with the import, whose
+// counts then grow batch by batch (poll GET
+// /v1/leads/imports/{import_id}). Rows are normalised like the
+// preview shows; a row repeating an earlier row's address
+// (case-insensitively) is a duplicate in the file; an address the
+// campaign (or, without one, the leads outside any campaign)
+// already holds is already present; a suppressed address, domain
+// or phone number is skipped; a row with an invalid address or
+// phone, or with no contact at all, is invalid. Rejected rows are
+// at GET /v1/leads/imports/{import_id}/errors. A file that is not
+// CSV is refused with 422 `not_csv`, like the preview. Bodies are
+// limited like every other (413 past MAX_BODY_BYTES).
+//
+// With `application/json` (LeadImportFromURL) the body names an
+// `https` URL of the CSV instead, such as a Google Sheets link
+// shared with anyone who has it (…/spreadsheets/d/<id>/edit#gid=N
+// is fetched as its CSV export). The request only checks the URL
+// (absolute https, a host, no user name or password, at most 2048
+// characters; else 422 on `/url`) and stores it; the worker
+// downloads the file (at most 100 MiB, 5 redirects, all https, 2
+// minutes) before importing it. Private, loopback, link-local,
+// CGNAT, multicast and other special-purpose addresses are refused
+// when connecting, after every DNS lookup and redirect; a refused
+// or failed download leaves the import `failed` with the reason in
+// `error`.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/leads/imports (the `CreateLeadImport` operationId).
+func (c *ClientWithResponses) CreateLeadImportWithResponse(ctx context.Context, params *CreateLeadImportParams, body CreateLeadImportJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateLeadImportResponse, error) {
+	rsp, err := c.CreateLeadImport(ctx, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}

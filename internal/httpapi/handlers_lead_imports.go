@@ -14,17 +14,23 @@ import (
 
 	"github.com/leadpilot/leadpilot/api"
 	"github.com/leadpilot/leadpilot/api/server"
+	"github.com/leadpilot/leadpilot/internal/access"
 	"github.com/leadpilot/leadpilot/internal/fault"
 	"github.com/leadpilot/leadpilot/internal/leadimports"
 	"github.com/leadpilot/leadpilot/internal/pagination"
 )
 
 // CreateLeadImport implements POST /v1/leads/imports: it stores the file
-// and queues its import. The file streams from the request into storage.
+// (text/csv, multipart/form-data: streamed from the request into storage)
+// or its https URL (application/json: the worker downloads it) and queues
+// its import.
 func (s *Server) CreateLeadImport(ctx context.Context, req server.CreateLeadImportRequestObject) (server.CreateLeadImportResponseObject, error) {
 	p, err := principal(ctx)
 	if err != nil {
 		return nil, err
+	}
+	if req.JSONBody != nil {
+		return s.createLeadImportFromURL(ctx, p.Actor(), req)
 	}
 	campaignID := req.Params.CampaignID
 	var mapping []byte
@@ -79,6 +85,31 @@ func badForm(err error) error {
 		return err // the upload limit's 413
 	}
 	return fault.BadRequest("invalid_multipart", "the form cannot be read: "+err.Error())
+}
+
+// createLeadImportFromURL is CreateLeadImport's JSON branch; the body's
+// campaign_id and mapping win over the query parameters.
+func (s *Server) createLeadImportFromURL(ctx context.Context, a access.Actor, req server.CreateLeadImportRequestObject) (server.CreateLeadImportResponseObject, error) {
+	in := req.JSONBody
+	campaignID := req.Params.CampaignID
+	if in.CampaignID != nil {
+		campaignID = in.CampaignID
+	}
+	var mapping map[string]string
+	if in.Mapping != nil {
+		mapping = *in.Mapping
+	} else if req.Params.Mapping != nil {
+		m, err := parseMapping([]byte(*req.Params.Mapping))
+		if err != nil {
+			return nil, err
+		}
+		mapping = m
+	}
+	imp, err := s.leadImports.CreateFromURL(ctx, a, campaignID, mapping, in.URL)
+	if err != nil {
+		return nil, err
+	}
+	return server.CreateLeadImport202JSONResponse(toAPILeadImport(imp)), nil
 }
 
 // eachFormPart hands fn the form's parts in order until the part named
@@ -186,6 +217,9 @@ func toAPILeadImport(i leadimports.Import) api.LeadImport {
 	}
 	if i.Error != "" {
 		out.Error = &i.Error
+	}
+	if i.SourceURL != "" {
+		out.SourceURL = &i.SourceURL
 	}
 	return out
 }

@@ -123,6 +123,43 @@ func TestLeadImports(t *testing.T) {
 		require.Zero(t, got.JSON200.Counts.Inserted)
 	})
 
+	t.Run("AnHTTPSURLIsQueuedWithItsSourceURL", func(t *testing.T) {
+		mapping := map[string]string{"Mail": "email"}
+		r, err := b.client.CreateLeadImportWithResponse(ctx, nil, api.CreateLeadImportJSONRequestBody{
+			URL: "https://docs.google.com/spreadsheets/d/1AbC-d_9/edit#gid=42", CampaignID: &campID, Mapping: &mapping}, tok)
+		require.NoError(t, err)
+		require.Equal(t, http.StatusAccepted, r.StatusCode(), string(r.Body))
+		require.Equal(t, api.LeadImportStatusQueued, r.JSON202.Status)
+		require.Equal(t, "https://docs.google.com/spreadsheets/d/1AbC-d_9/export?format=csv&gid=42", *r.JSON202.SourceURL)
+		require.Equal(t, "1AbC-d_9", *r.JSON202.FileName)
+		require.Equal(t, &campID, r.JSON202.CampaignID)
+		require.Equal(t, mapping, r.JSON202.Mapping)
+		got, err := b.client.GetLeadImportWithResponse(ctx, r.JSON202.ID, tok)
+		require.NoError(t, err)
+		require.Equal(t, r.JSON202.SourceURL, got.JSON200.SourceURL)
+		c, err := b.client.CancelLeadImportWithResponse(ctx, r.JSON202.ID, tok)
+		require.NoError(t, err)
+		require.Equal(t, http.StatusOK, c.StatusCode(), string(c.Body))
+	})
+
+	t.Run("AnUploadHasNoSourceURL", func(t *testing.T) {
+		require.Nil(t, imp.SourceURL)
+	})
+
+	t.Run("AnHTTPURLIsRefusedWith422", func(t *testing.T) {
+		r, err := b.client.CreateLeadImportWithResponse(ctx, nil, api.CreateLeadImportJSONRequestBody{URL: "http://example.com/leads.csv"}, tok)
+		require.NoError(t, err)
+		problem(t, r.HTTPResponse, r.Body, http.StatusUnprocessableEntity)
+		require.Contains(t, string(r.Body), "/url")
+	})
+
+	t.Run("AnUnknownMemberOfTheJSONBodyIsRefused", func(t *testing.T) {
+		r, err := b.client.CreateLeadImportWithBodyWithResponse(ctx, nil, "application/json",
+			strings.NewReader(`{"url":"https://example.com/leads.csv","URL":"https://127.0.0.1/"}`), tok)
+		require.NoError(t, err)
+		problem(t, r.HTTPResponse, r.Body, http.StatusUnprocessableEntity)
+	})
+
 	t.Run("AFileThatIsNotCSVIsRefused", func(t *testing.T) {
 		js, err := os.ReadFile("../leadimport/testdata/not_csv.json")
 		require.NoError(t, err)

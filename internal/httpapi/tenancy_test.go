@@ -398,6 +398,9 @@ func TestCrossTenant(t *testing.T) {
 			strings.NewReader("Email\nsneaky-import@example.com\n"), tok)
 		require.NoError(t, err)
 		problem(t, impIntoA.HTTPResponse, impIntoA.Body, http.StatusNotFound)
+		urlIntoA, err := b.client.CreateLeadImportWithResponse(ctx, nil, api.CreateLeadImportJSONRequestBody{URL: "https://example.com/sneaky.csv", CampaignID: &a.campID}, tok)
+		require.NoError(t, err)
+		problem(t, urlIntoA.HTTPResponse, urlIntoA.Body, http.StatusNotFound)
 		// A token for A cannot be bent to act on B by login's org_id.
 		l, err := b.client.LoginWithResponse(ctx, api.LoginRequest{Email: api.Email(a.owner.User.Email), Password: password, OrgID: &other.owner.Organization.ID})
 		require.NoError(t, err)

@@ -4,6 +4,10 @@
 // it inserted, what repeated an earlier row of the file, what the campaign
 // already held, what was suppressed and what was invalid.
 //
+// An import may instead name an https URL (CreateFromURL): the task first
+// downloads it, through a client whose dialer refuses private, loopback
+// and link-local addresses (fetch.go), and stores it like an upload.
+//
 // The file is stored in the database (lead_import_files, 1 MiB chunks)
 // rather than under DATA_DIR so that `serve` and `worker` may run as
 // separate processes on separate machines.
@@ -25,6 +29,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"strings"
 	"time"
 
@@ -64,17 +69,54 @@ type Enqueuer interface {
 
 // Service creates, runs and reads lead imports.
 type Service struct {
-	db        *database.DB
-	enqueuer  Enqueuer
-	batchSize int
+	db           *database.DB
+	enqueuer     Enqueuer
+	batchSize    int
+	maxFileBytes int64
+	// http downloads the files of URL imports; see NewFetchClient.
+	http             *http.Client
+	fetchTimeout     time.Duration
+	maxFetchAttempts int
 	// afterBatch, when set (tests), runs after each committed batch.
 	afterBatch func(n int)
 }
 
 // NewService builds the service. enqueuer may be nil (nothing is
-// enqueued: tests run Run themselves).
+// enqueued: tests run Run themselves). URL imports are downloaded with
+// NewFetchClient() (public addresses only), within DefaultFetchTimeout.
 func NewService(db *database.DB, enqueuer Enqueuer) *Service {
-	return &Service{db: db, enqueuer: enqueuer, batchSize: DefaultBatchSize}
+	return &Service{db: db, enqueuer: enqueuer, batchSize: DefaultBatchSize, maxFileBytes: MaxFileBytes,
+		http: NewFetchClient(), fetchTimeout: DefaultFetchTimeout, maxFetchAttempts: DefaultMaxFetchAttempts}
+}
+
+// WithHTTPClient returns a copy of s that downloads URL imports with c
+// (tests: NewFetchClient with an allow-list and a test server's roots).
+func (s *Service) WithHTTPClient(c *http.Client) *Service {
+	cp := *s
+	if c != nil {
+		cp.http = c
+	}
+	return &cp
+}
+
+// WithFetchTimeout returns a copy of s whose downloads of URL imports
+// (request, redirects and body) must end within d.
+func (s *Service) WithFetchTimeout(d time.Duration) *Service {
+	c := *s
+	if d > 0 {
+		c.fetchTimeout = d
+	}
+	return &c
+}
+
+// WithMaxFileBytes returns a copy of s that refuses files (uploaded or
+// downloaded) larger than n bytes instead of MaxFileBytes.
+func (s *Service) WithMaxFileBytes(n int64) *Service {
+	c := *s
+	if n > 0 {
+		c.maxFileBytes = n
+	}
+	return &c
 }
 
 // WithBatchSize returns a copy of s whose Run handles n rows per batch.
@@ -112,6 +154,9 @@ type Import struct {
 	Mapping    map[string]string
 	FileName   string
 	FileBytes  int64
+	// SourceURL is the https URL the file is downloaded from ("" for an
+	// upload); a Google Sheets link is stored as its CSV export URL.
+	SourceURL  string
 	Counts     Counts
 	Error      string
 	CreatedBy  *uuid.UUID
@@ -131,6 +176,11 @@ type importRow struct {
 	Options    map[string]any    `bun:"options,type:jsonb"`
 	FileName   *string           `bun:"file_name"`
 	FileBytes  int64             `bun:"file_bytes"`
+	// SourceURL, FetchedAt and FetchAttempts belong to URL imports: the
+	// file is downloaded by Run (fetch.go), once.
+	SourceURL     *string    `bun:"source_url"`
+	FetchedAt     *time.Time `bun:"fetched_at"`
+	FetchAttempts int        `bun:"fetch_attempts"`
 	Counts
 	Error      *string    `bun:"error"`
 	CreatedBy  *uuid.UUID `bun:"created_by"`
@@ -153,6 +203,9 @@ func (r importRow) view() Import {
 	if r.Error != nil {
 		v.Error = *r.Error
 	}
+	if r.SourceURL != nil {
+		v.SourceURL = *r.SourceURL
+	}
 	return v
 }
 
@@ -161,72 +214,37 @@ func (r importRow) view() Import {
 // once that transaction has committed. Any member or API key may. mapping overrides the automatic
 // header mapping (see leadimport.Options.Mapping).
 func (s *Service) Create(ctx context.Context, a access.Actor, campaignID *uuid.UUID, mapping map[string]string, fileName string, body io.Reader) (Import, error) {
-	var f fault.Fields
-	for h, field := range mapping {
-		if field != "skip" && !strings.HasPrefix(field, leadimport.CustomPrefix) && !leadimport.ValidField(field) {
-			f.Add("/mapping/"+h, "invalid_field", "is not a lead field, custom.<key> or skip")
-		}
-	}
-	if err := f.Err(); err != nil {
+	mapping, err := validMapping(mapping)
+	if err != nil {
 		return Import{}, err
 	}
-	if mapping == nil {
-		mapping = map[string]string{}
-	}
 	// Refuse what is not a CSV lead file now, not in the worker.
-	head := make([]byte, 64<<10)
-	n, err := io.ReadFull(body, head)
-	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
+	head, err := readHead(body)
+	if err != nil {
 		return Import{}, fmt.Errorf("leadimports: create: read: %w", err)
 	}
-	head = head[:n]
-	if n == 0 {
+	if len(head) == 0 {
 		return Import{}, fault.BadRequest("empty_file", "the file is empty")
 	}
-	if _, err := leadimport.Open(bytes.NewReader(head), leadimport.Options{Mapping: mapping}); err != nil {
+	if err := checkHead(head, mapping); err != nil {
 		// The same answers as the preview's.
 		if errors.Is(err, leadimport.ErrNotCSV) {
 			return Import{}, fault.Invalid(fault.FieldError{Field: "/file", Code: "not_csv", Message: err.Error()})
 		}
 		return Import{}, fault.Invalid(fault.FieldError{Field: "/file", Code: "unreadable", Message: err.Error()})
 	}
-	row := importRow{ID: uuid.Must(uuid.NewV7()), OrgID: a.OrgID, CampaignID: campaignID, Status: StatusQueued,
-		Mapping: mapping, Options: map[string]any{}}
-	if fileName != "" {
-		row.FileName = &fileName
-	}
-	if a.UserID != uuid.Nil {
-		row.CreatedBy = &a.UserID
-	}
+	row := newRow(a, campaignID, mapping, fileName)
 	r := io.MultiReader(bytes.NewReader(head), body)
 	err = s.db.InTenant(ctx, a.Tenant(), func(ctx context.Context, tx bun.IDB) error {
-		if _, err := tx.NewInsert().Model(&row).Returning("created_at").Exec(ctx); err != nil {
-			err = database.Interpret(err)
-			if errors.Is(err, database.ErrReference) {
-				return fault.NotFound("campaign")
-			}
-			return fmt.Errorf("leadimports: create %s: %w", row.ID, err)
+		if err := insertRow(ctx, tx, &row); err != nil {
+			return err
 		}
-		buf := make([]byte, ChunkBytes)
-		var total int64
-		for seq := 0; ; seq++ {
-			n, rerr := io.ReadFull(r, buf)
-			if n > 0 {
-				total += int64(n)
-				if total > MaxFileBytes {
-					return fault.BadRequest("file_too_large", fmt.Sprintf("the file is larger than %d MiB", MaxFileBytes>>20))
-				}
-				if _, err := tx.NewRaw(`INSERT INTO lead_import_files (org_id, import_id, seq, data) VALUES (?, ?, ?, ?)`,
-					a.OrgID, row.ID, seq, buf[:n]).Exec(ctx); err != nil {
-					return fmt.Errorf("leadimports: create %s: store chunk %d: %w", row.ID, seq, database.Interpret(err))
-				}
-			}
-			if errors.Is(rerr, io.EOF) || errors.Is(rerr, io.ErrUnexpectedEOF) {
-				break
-			}
-			if rerr != nil {
-				return fmt.Errorf("leadimports: create %s: read: %w", row.ID, rerr)
-			}
+		total, err := storeFile(ctx, tx, a.OrgID, row.ID, r, s.maxFileBytes)
+		if errors.Is(err, errFileTooLarge) {
+			return fault.BadRequest("file_too_large", tooLargeText(s.maxFileBytes))
+		}
+		if err != nil {
+			return fmt.Errorf("leadimports: create %s: %w", row.ID, err)
 		}
 		row.FileBytes = total
 		if _, err := tx.NewUpdate().Model(&row).Column("file_bytes").WherePK().Exec(ctx); err != nil {
@@ -237,17 +255,125 @@ func (s *Service) Create(ctx context.Context, a access.Actor, campaignID *uuid.U
 	if err != nil {
 		return Import{}, err
 	}
-	if s.enqueuer != nil {
-		id, org := row.ID, a.OrgID
-		database.AfterCommit(ctx, func(ctx context.Context) {
-			// A lost enqueue leaves the import queued (no sweep re-enqueues
-			// it yet); the error is not the caller's, so it is logged.
-			if err := s.enqueuer.EnqueueLeadImport(database.Detach(ctx), org, id); err != nil {
-				slog.ErrorContext(ctx, "leadimports: enqueue failed; the import stays queued", "import_id", id, "org_id", org, "err", err)
-			}
-		})
-	}
+	s.enqueueAfterCommit(ctx, a.OrgID, row.ID)
 	return row.view(), nil
+}
+
+// validMapping checks the mapping overrides (nil: none).
+func validMapping(mapping map[string]string) (map[string]string, error) {
+	var f fault.Fields
+	for h, field := range mapping {
+		if field != "skip" && !strings.HasPrefix(field, leadimport.CustomPrefix) && !leadimport.ValidField(field) {
+			f.Add("/mapping/"+h, "invalid_field", "is not a lead field, custom.<key> or skip")
+		}
+	}
+	if err := f.Err(); err != nil {
+		return nil, err
+	}
+	if mapping == nil {
+		mapping = map[string]string{}
+	}
+	return mapping, nil
+}
+
+// headBytes is how much of a file is checked before it is stored.
+const headBytes = 64 << 10
+
+// readHead reads up to headBytes of r; a shorter file is not an error.
+func readHead(r io.Reader) ([]byte, error) {
+	head := make([]byte, headBytes)
+	n, err := io.ReadFull(r, head)
+	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
+		return nil, err
+	}
+	return head[:n], nil
+}
+
+// checkHead says whether the first bytes of a file open as a CSV lead
+// file; the error wraps leadimport.ErrNotCSV when they do not.
+func checkHead(head []byte, mapping map[string]string) error {
+	_, err := leadimport.Open(bytes.NewReader(head), leadimport.Options{Mapping: mapping})
+	return err
+}
+
+// newRow is a queued import of actor a.
+func newRow(a access.Actor, campaignID *uuid.UUID, mapping map[string]string, fileName string) importRow {
+	row := importRow{ID: uuid.Must(uuid.NewV7()), OrgID: a.OrgID, CampaignID: campaignID, Status: StatusQueued,
+		Mapping: mapping, Options: map[string]any{}}
+	if fileName != "" {
+		row.FileName = &fileName
+	}
+	if a.UserID != uuid.Nil {
+		row.CreatedBy = &a.UserID
+	}
+	return row
+}
+
+// insertRow inserts row; a campaign of another organisation (or none) is
+// not found.
+func insertRow(ctx context.Context, tx bun.IDB, row *importRow) error {
+	if _, err := tx.NewInsert().Model(row).Returning("created_at").Exec(ctx); err != nil {
+		err = database.Interpret(err)
+		if errors.Is(err, database.ErrReference) {
+			return fault.NotFound("campaign")
+		}
+		return fmt.Errorf("leadimports: create %s: %w", row.ID, err)
+	}
+	return nil
+}
+
+// errFileTooLarge is storeFile's answer to a file past its limit.
+var errFileTooLarge = errors.New("leadimports: the file is too large")
+
+// storeFile writes what r yields into lead_import_files for import id of
+// orgID, in ChunkBytes pieces, and returns the byte count. Past max bytes
+// it stops with errFileTooLarge. Uploads (Create) and downloads (Run's
+// fetch) are stored by this one loop.
+func storeFile(ctx context.Context, tx bun.IDB, orgID, id uuid.UUID, r io.Reader, max int64) (int64, error) {
+	buf := make([]byte, ChunkBytes)
+	var total int64
+	for seq := 0; ; seq++ {
+		n, rerr := io.ReadFull(r, buf)
+		if n > 0 {
+			total += int64(n)
+			if total > max {
+				return total, errFileTooLarge
+			}
+			if _, err := tx.NewRaw(`INSERT INTO lead_import_files (org_id, import_id, seq, data) VALUES (?, ?, ?, ?)`,
+				orgID, id, seq, buf[:n]).Exec(ctx); err != nil {
+				return total, fmt.Errorf("store chunk %d: %w", seq, database.Interpret(err))
+			}
+		}
+		if errors.Is(rerr, io.EOF) || errors.Is(rerr, io.ErrUnexpectedEOF) {
+			return total, nil
+		}
+		if rerr != nil {
+			return total, fmt.Errorf("read: %w", rerr)
+		}
+	}
+}
+
+// tooLargeText says a file is larger than max bytes, in MiB when whole.
+func tooLargeText(max int64) string {
+	if max >= 1<<20 && max%(1<<20) == 0 {
+		return fmt.Sprintf("the file is larger than %d MiB", max>>20)
+	}
+	return fmt.Sprintf("the file is larger than %d bytes", max)
+}
+
+// enqueueAfterCommit enqueues the run of import id once the caller's
+// transaction has committed.
+func (s *Service) enqueueAfterCommit(ctx context.Context, orgID, id uuid.UUID) {
+	if s.enqueuer == nil {
+		return
+	}
+	database.AfterCommit(ctx, func(ctx context.Context) {
+		// A lost enqueue leaves the import queued (no sweep re-enqueues
+		// it yet); the error is not the caller's, so it is logged.
+		if err := s.enqueuer.EnqueueLeadImport(database.Detach(ctx), orgID, id); err != nil {
+			slog.ErrorContext(ctx, "leadimports: enqueue failed; the import stays queued", "import_id", id, "org_id", orgID, "err", err)
+		}
+	})
 }
 
 func getRow(ctx context.Context, tx bun.IDB, orgID, id uuid.UUID, lock bool) (importRow, error) {

@@ -93,7 +93,10 @@ func (s *Service) Run(ctx context.Context, orgID, id uuid.UUID) error {
 		if row.Status != StatusQueued && row.Status != StatusRunning {
 			return nil
 		}
-		_, err = tx.NewRaw(`UPDATE lead_imports SET status = 'running', started_at = coalesce(started_at, now()) WHERE org_id = ? AND id = ?`, orgID, id).Exec(ctx)
+		// A URL import not yet downloaded counts this delivery's attempt.
+		err = tx.NewRaw(`UPDATE lead_imports SET status = 'running', started_at = coalesce(started_at, now()),
+				fetch_attempts = fetch_attempts + CASE WHEN source_url IS NOT NULL AND fetched_at IS NULL THEN 1 ELSE 0 END
+			WHERE org_id = ? AND id = ? RETURNING fetch_attempts`, orgID, id).Scan(ctx, &row.FetchAttempts)
 		return database.Interpret(err)
 	})
 	if err != nil {
@@ -101,6 +104,26 @@ func (s *Service) Run(ctx context.Context, orgID, id uuid.UUID) error {
 	}
 	if row.Status != StatusQueued && row.Status != StatusRunning {
 		return nil // finished: a redelivery does nothing
+	}
+	if row.SourceURL != nil && row.FetchedAt == nil {
+		if err := s.fetch(ctx, t, row); err != nil {
+			var fe *fetchError
+			switch {
+			case errors.Is(err, errFetchedElsewhere):
+				// Another delivery stored the file (or the import was
+				// cancelled): read what is stored, or stop at the first
+				// flush's status check.
+			case errors.As(err, &fe) && fe.transient && row.FetchAttempts < s.maxFetchAttempts:
+				// Returned so that asynq retries the task, with backoff.
+				return fmt.Errorf("leadimports: run %s: fetch (attempt %d of %d): %w", id, row.FetchAttempts, s.maxFetchAttempts, err)
+			case fe != nil && fe.transient:
+				return s.fail(ctx, t, id, fmt.Errorf("%w (after %d attempts)", fe, row.FetchAttempts))
+			case fe != nil:
+				return s.fail(ctx, t, id, fe)
+			default:
+				return fmt.Errorf("leadimports: run %s: fetch: %w", id, err)
+			}
+		}
 	}
 	skip := row.RowsSeen
 	rd, err := leadimport.Open(&chunks{ctx: ctx, db: s.db, tenant: t, id: id}, leadimport.Options{Mapping: row.Mapping})
