@@ -1304,6 +1304,8 @@ type MembershipSummary struct {
 
 // OrgSettings defines model for OrgSettings.
 type OrgSettings struct {
+	// DefaultCountry ISO 3166-1 alpha-2 code (e.g. GB) in which a lead's phone or WhatsApp number written without a country code is read, when the lead has no country of its own (imports and the lead endpoints). Absent when unset; send an empty string to clear it.
+	DefaultCountry        *string    `json:"default_country,omitempty"`
 	DefaultSequenceLength *int       `json:"default_sequence_length,omitempty"`
 	SendDays              *[]Weekday `json:"send_days,omitempty"`
 
