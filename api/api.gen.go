@@ -1042,10 +1042,10 @@ type LeadImportColumnSource string
 
 // LeadImportCounts defines model for LeadImportCounts.
 type LeadImportCounts struct {
-	// AlreadyPresent Rows whose address the target already held.
+	// AlreadyPresent Rows whose identity (email address, else phone number) the target campaign, or the leads outside any campaign, already held.
 	AlreadyPresent int `json:"already_present"`
 
-	// DuplicatesInFile Rows repeating an earlier row's address.
+	// DuplicatesInFile Rows repeating an earlier row's identity: its email address, or for a row without one its phone number.
 	DuplicatesInFile int `json:"duplicates_in_file"`
 
 	// Inserted Leads created.
@@ -1327,6 +1327,8 @@ type MembershipSummary struct {
 
 // OrgSettings defines model for OrgSettings.
 type OrgSettings struct {
+	// DefaultCountry ISO 3166-1 alpha-2 code (e.g. GB) in which a lead's phone or WhatsApp number written without a country code is read, when the lead has no country of its own (imports and the lead endpoints). Absent when unset; send an empty string to clear it.
+	DefaultCountry        *string    `json:"default_country,omitempty"`
 	DefaultSequenceLength *int       `json:"default_sequence_length,omitempty"`
 	SendDays              *[]Weekday `json:"send_days,omitempty"`
 
@@ -2491,12 +2493,14 @@ type ClientInterface interface {
 	// Any member or API key. The email is trimmed, lower-cased and
 	// syntax-checked; phone and WhatsApp numbers become E.164, a number
 	// without a country code read in the lead's `country`, else in
-	// `region`. A lead needs
+	// `region`, else in the organisation's `settings.default_country`. A lead needs
 	// an email, a phone or a WhatsApp number. A contact on the
 	// suppression list is refused with a 422 whose error code names the
 	// suppression's kind (`suppressed_email`, `suppressed_domain`,
 	// `suppressed_phone`). The same address may be a lead in several
-	// campaigns, never twice in one (409 `duplicate_lead`);
+	// campaigns, never twice in one (409 `duplicate_lead`), and so may
+	// the phone number of a lead without an email (leads outside any
+	// campaign count as one campaign);
 	// `skip_if_in_other_campaign` also refuses (409 `in_other_campaign`)
 	// an address or number already in another campaign.
 	//
@@ -2510,12 +2514,14 @@ type ClientInterface interface {
 	// Any member or API key. The email is trimmed, lower-cased and
 	// syntax-checked; phone and WhatsApp numbers become E.164, a number
 	// without a country code read in the lead's `country`, else in
-	// `region`. A lead needs
+	// `region`, else in the organisation's `settings.default_country`. A lead needs
 	// an email, a phone or a WhatsApp number. A contact on the
 	// suppression list is refused with a 422 whose error code names the
 	// suppression's kind (`suppressed_email`, `suppressed_domain`,
 	// `suppressed_phone`). The same address may be a lead in several
-	// campaigns, never twice in one (409 `duplicate_lead`);
+	// campaigns, never twice in one (409 `duplicate_lead`), and so may
+	// the phone number of a lead without an email (leads outside any
+	// campaign count as one campaign);
 	// `skip_if_in_other_campaign` also refuses (409 `in_other_campaign`)
 	// an address or number already in another campaign.
 	//
@@ -2689,7 +2695,8 @@ type ClientInterface interface {
 	// Any member or API key. UTF-8 CSV with the header
 	// `line,reason,message,row`: the file's line, why the row was not
 	// imported (`duplicate_in_file`, `suppressed`, `no_contact`,
-	// `invalid_email`, `invalid_phone`, …), a sentence, and the row as
+	// `invalid_email`, `invalid_phone`, `invalid_whatsapp`,
+	// `invalid_timezone`, …), a sentence, and the row as
 	// read (re-quoted as CSV). Rows already present are not listed.
 	//
 	// Corresponds with GET /v1/leads/imports/{import_id}/errors (the `GetLeadImportErrors` operationId).
@@ -3838,12 +3845,14 @@ func (c *Client) ListLeads(ctx context.Context, params *ListLeadsParams, reqEdit
 // Any member or API key. The email is trimmed, lower-cased and
 // syntax-checked; phone and WhatsApp numbers become E.164, a number
 // without a country code read in the lead's `country`, else in
-// `region`. A lead needs
+// `region`, else in the organisation's `settings.default_country`. A lead needs
 // an email, a phone or a WhatsApp number. A contact on the
 // suppression list is refused with a 422 whose error code names the
 // suppression's kind (`suppressed_email`, `suppressed_domain`,
 // `suppressed_phone`). The same address may be a lead in several
-// campaigns, never twice in one (409 `duplicate_lead`);
+// campaigns, never twice in one (409 `duplicate_lead`), and so may
+// the phone number of a lead without an email (leads outside any
+// campaign count as one campaign);
 // `skip_if_in_other_campaign` also refuses (409 `in_other_campaign`)
 // an address or number already in another campaign.
 //
@@ -3867,12 +3876,14 @@ func (c *Client) CreateLeadWithBody(ctx context.Context, params *CreateLeadParam
 // Any member or API key. The email is trimmed, lower-cased and
 // syntax-checked; phone and WhatsApp numbers become E.164, a number
 // without a country code read in the lead's `country`, else in
-// `region`. A lead needs
+// `region`, else in the organisation's `settings.default_country`. A lead needs
 // an email, a phone or a WhatsApp number. A contact on the
 // suppression list is refused with a 422 whose error code names the
 // suppression's kind (`suppressed_email`, `suppressed_domain`,
 // `suppressed_phone`). The same address may be a lead in several
-// campaigns, never twice in one (409 `duplicate_lead`);
+// campaigns, never twice in one (409 `duplicate_lead`), and so may
+// the phone number of a lead without an email (leads outside any
+// campaign count as one campaign);
 // `skip_if_in_other_campaign` also refuses (409 `in_other_campaign`)
 // an address or number already in another campaign.
 //
@@ -4146,7 +4157,8 @@ func (c *Client) CancelLeadImport(ctx context.Context, importID openapi_types.UU
 // Any member or API key. UTF-8 CSV with the header
 // `line,reason,message,row`: the file's line, why the row was not
 // imported (`duplicate_in_file`, `suppressed`, `no_contact`,
-// `invalid_email`, `invalid_phone`, …), a sentence, and the row as
+// `invalid_email`, `invalid_phone`, `invalid_whatsapp`,
+// `invalid_timezone`, …), a sentence, and the row as
 // read (re-quoted as CSV). Rows already present are not listed.
 //
 // Corresponds with GET /v1/leads/imports/{import_id}/errors (the `GetLeadImportErrors` operationId).
@@ -8273,12 +8285,14 @@ type ClientWithResponsesInterface interface {
 	// Any member or API key. The email is trimmed, lower-cased and
 	// syntax-checked; phone and WhatsApp numbers become E.164, a number
 	// without a country code read in the lead's `country`, else in
-	// `region`. A lead needs
+	// `region`, else in the organisation's `settings.default_country`. A lead needs
 	// an email, a phone or a WhatsApp number. A contact on the
 	// suppression list is refused with a 422 whose error code names the
 	// suppression's kind (`suppressed_email`, `suppressed_domain`,
 	// `suppressed_phone`). The same address may be a lead in several
-	// campaigns, never twice in one (409 `duplicate_lead`);
+	// campaigns, never twice in one (409 `duplicate_lead`), and so may
+	// the phone number of a lead without an email (leads outside any
+	// campaign count as one campaign);
 	// `skip_if_in_other_campaign` also refuses (409 `in_other_campaign`)
 	// an address or number already in another campaign.
 	//
@@ -8292,12 +8306,14 @@ type ClientWithResponsesInterface interface {
 	// Any member or API key. The email is trimmed, lower-cased and
 	// syntax-checked; phone and WhatsApp numbers become E.164, a number
 	// without a country code read in the lead's `country`, else in
-	// `region`. A lead needs
+	// `region`, else in the organisation's `settings.default_country`. A lead needs
 	// an email, a phone or a WhatsApp number. A contact on the
 	// suppression list is refused with a 422 whose error code names the
 	// suppression's kind (`suppressed_email`, `suppressed_domain`,
 	// `suppressed_phone`). The same address may be a lead in several
-	// campaigns, never twice in one (409 `duplicate_lead`);
+	// campaigns, never twice in one (409 `duplicate_lead`), and so may
+	// the phone number of a lead without an email (leads outside any
+	// campaign count as one campaign);
 	// `skip_if_in_other_campaign` also refuses (409 `in_other_campaign`)
 	// an address or number already in another campaign.
 	//
@@ -8479,7 +8495,8 @@ type ClientWithResponsesInterface interface {
 	// Any member or API key. UTF-8 CSV with the header
 	// `line,reason,message,row`: the file's line, why the row was not
 	// imported (`duplicate_in_file`, `suppressed`, `no_contact`,
-	// `invalid_email`, `invalid_phone`, …), a sentence, and the row as
+	// `invalid_email`, `invalid_phone`, `invalid_whatsapp`,
+	// `invalid_timezone`, …), a sentence, and the row as
 	// read (re-quoted as CSV). Rows already present are not listed.
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -15341,12 +15358,14 @@ func (c *ClientWithResponses) ListLeadsWithResponse(ctx context.Context, params 
 // Any member or API key. The email is trimmed, lower-cased and
 // syntax-checked; phone and WhatsApp numbers become E.164, a number
 // without a country code read in the lead's `country`, else in
-// `region`. A lead needs
+// `region`, else in the organisation's `settings.default_country`. A lead needs
 // an email, a phone or a WhatsApp number. A contact on the
 // suppression list is refused with a 422 whose error code names the
 // suppression's kind (`suppressed_email`, `suppressed_domain`,
 // `suppressed_phone`). The same address may be a lead in several
-// campaigns, never twice in one (409 `duplicate_lead`);
+// campaigns, never twice in one (409 `duplicate_lead`), and so may
+// the phone number of a lead without an email (leads outside any
+// campaign count as one campaign);
 // `skip_if_in_other_campaign` also refuses (409 `in_other_campaign`)
 // an address or number already in another campaign.
 //
@@ -15366,12 +15385,14 @@ func (c *ClientWithResponses) CreateLeadWithBodyWithResponse(ctx context.Context
 // Any member or API key. The email is trimmed, lower-cased and
 // syntax-checked; phone and WhatsApp numbers become E.164, a number
 // without a country code read in the lead's `country`, else in
-// `region`. A lead needs
+// `region`, else in the organisation's `settings.default_country`. A lead needs
 // an email, a phone or a WhatsApp number. A contact on the
 // suppression list is refused with a 422 whose error code names the
 // suppression's kind (`suppressed_email`, `suppressed_domain`,
 // `suppressed_phone`). The same address may be a lead in several
-// campaigns, never twice in one (409 `duplicate_lead`);
+// campaigns, never twice in one (409 `duplicate_lead`), and so may
+// the phone number of a lead without an email (leads outside any
+// campaign count as one campaign);
 // `skip_if_in_other_campaign` also refuses (409 `in_other_campaign`)
 // an address or number already in another campaign.
 //
@@ -15613,7 +15634,8 @@ func (c *ClientWithResponses) CancelLeadImportWithResponse(ctx context.Context, 
 // Any member or API key. UTF-8 CSV with the header
 // `line,reason,message,row`: the file's line, why the row was not
 // imported (`duplicate_in_file`, `suppressed`, `no_contact`,
-// `invalid_email`, `invalid_phone`, …), a sentence, and the row as
+// `invalid_email`, `invalid_phone`, `invalid_whatsapp`,
+// `invalid_timezone`, …), a sentence, and the row as
 // read (re-quoted as CSV). Rows already present are not listed.
 //
 // Returns a wrapper object for the known response body format(s).

@@ -421,9 +421,14 @@ func runWorker(ctx context.Context, cfg *config.Config, logger *slog.Logger, db 
 	srv := jobs.NewServer(redisOpt, jobs.Config{
 		Concurrency: cfg.WorkerConcurrency, ShutdownTimeout: cfg.ShutdownTimeout, Logger: logger,
 	})
+	// The worker enqueues too: the import sweep re-enqueues imports whose
+	// enqueue was lost.
+	enqueuer := jobs.NewEnqueuer(redisOpt)
+	defer func() { _ = enqueuer.Close() }()
 	mux := jobs.NewMux(&jobs.Handlers{
-		Purge:      jobs.NewPurgeHandler(db, jobs.PurgeConfig{Logger: logger}),
-		LeadImport: jobs.NewLeadImportHandler(leadimports.NewService(db, nil)),
+		Purge:           jobs.NewPurgeHandler(db, jobs.PurgeConfig{Logger: logger}),
+		LeadImport:      jobs.NewLeadImportHandler(leadimports.NewService(db, nil)),
+		LeadImportSweep: jobs.NewLeadImportSweepHandler(db, enqueuer, jobs.LeadImportSweepConfig{Logger: logger}),
 	}, logger)
 	sched, err := jobs.NewScheduler(redisOpt, logger, time.UTC)
 	if err != nil {

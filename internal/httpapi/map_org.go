@@ -20,6 +20,7 @@ func toAPIOrganization(o orgs.Organization) api.Organization {
 		Settings: api.OrgSettings{
 			Timezone: &st.Timezone, DefaultSequenceLength: &st.DefaultSequenceLength,
 			SendWindowStart: &st.SendWindowStart, SendWindowEnd: &st.SendWindowEnd, SendDays: &days,
+			DefaultCountry: nonEmpty(st.DefaultCountry),
 		},
 		SubscriptionTier:   api.OrganizationSubscriptionTier(o.SubscriptionTier),
 		SubscriptionStatus: o.SubscriptionStatus,
@@ -68,7 +69,7 @@ func orgUpdateFromAPI(b api.OrganizationUpdate) orgs.Update {
 	if st := b.Settings; st != nil {
 		p := &orgs.SettingsPatch{
 			Timezone: st.Timezone, DefaultSequenceLength: st.DefaultSequenceLength,
-			SendWindowStart: st.SendWindowStart, SendWindowEnd: st.SendWindowEnd,
+			SendWindowStart: st.SendWindowStart, SendWindowEnd: st.SendWindowEnd, DefaultCountry: st.DefaultCountry,
 		}
 		if st.SendDays != nil {
 			days := make([]string, len(*st.SendDays))

@@ -47,6 +47,32 @@ func TestOrganization(t *testing.T) {
 		require.Equal(t, *o, *got.JSON200)
 	})
 
+	t.Run("DefaultCountryIsSetUpperCasedValidatedAndCleared", func(t *testing.T) {
+		t.Parallel()
+		s := b.signup(t, "Country Co")
+		got, err := b.client.GetOrganizationWithResponse(ctx, bearer(s.AccessToken))
+		require.NoError(t, err)
+		require.Nil(t, got.JSON200.Settings.DefaultCountry, "unset by default")
+
+		r, err := b.client.UpdateOrganizationWithResponse(ctx, api.OrganizationUpdate{
+			Settings: &api.OrgSettings{DefaultCountry: ptr("gb")}}, bearer(s.AccessToken))
+		require.NoError(t, err)
+		require.Equal(t, http.StatusOK, r.StatusCode(), string(r.Body))
+		require.Equal(t, "GB", *r.JSON200.Settings.DefaultCountry)
+
+		r, err = b.client.UpdateOrganizationWithResponse(ctx, api.OrganizationUpdate{
+			Settings: &api.OrgSettings{DefaultCountry: ptr("XX")}}, bearer(s.AccessToken))
+		require.NoError(t, err)
+		p := problem(t, r.HTTPResponse, r.Body, http.StatusUnprocessableEntity)
+		require.Equal(t, "/settings/default_country", (*p.Errors)[0].Field)
+
+		r, err = b.client.UpdateOrganizationWithResponse(ctx, api.OrganizationUpdate{
+			Settings: &api.OrgSettings{DefaultCountry: ptr("")}}, bearer(s.AccessToken))
+		require.NoError(t, err)
+		require.Equal(t, http.StatusOK, r.StatusCode(), string(r.Body))
+		require.Nil(t, r.JSON200.Settings.DefaultCountry, "an empty string clears it")
+	})
+
 	t.Run("InvalidSettingsAreRejectedWithFieldPointersAndChangeNothing", func(t *testing.T) {
 		t.Parallel()
 		s := b.signup(t, "Strict Co")

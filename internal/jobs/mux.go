@@ -14,8 +14,9 @@ import (
 // Each is built by its own constructor with only what it uses; every field
 // is required.
 type Handlers struct {
-	Purge      *PurgeHandler      // TypePurge
-	LeadImport *LeadImportHandler // TypeLeadImport
+	Purge           *PurgeHandler           // TypePurge
+	LeadImport      *LeadImportHandler      // TypeLeadImport
+	LeadImportSweep *LeadImportSweepHandler // TypeLeadImportSweep
 }
 
 // NewMux routes each task type to its handler, wrapped in Logging (outside)
@@ -31,6 +32,9 @@ func NewMux(h *Handlers, logger *slog.Logger) *asynq.ServeMux {
 	if h.LeadImport == nil {
 		panic("jobs: NewMux: Handlers.LeadImport is nil")
 	}
+	if h.LeadImportSweep == nil {
+		panic("jobs: NewMux: Handlers.LeadImportSweep is nil")
+	}
 	logger = orDefault(logger)
 	mux := asynq.NewServeMux()
 	mux.Use(Logging(logger), Recovery(logger))
@@ -39,6 +43,7 @@ func NewMux(h *Handlers, logger *slog.Logger) *asynq.ServeMux {
 	// maintenance:purge_all) or one would reach the other's handler.
 	mux.Handle(TypePurge, h.Purge)
 	mux.Handle(TypeLeadImport, h.LeadImport)
+	mux.Handle(TypeLeadImportSweep, h.LeadImportSweep)
 	return mux
 }
 

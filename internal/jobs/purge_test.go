@@ -13,7 +13,6 @@ import (
 
 	"github.com/leadpilot/leadpilot/internal/database"
 	"github.com/leadpilot/leadpilot/internal/jobs"
-	"github.com/leadpilot/leadpilot/internal/leadimports"
 )
 
 // fixture inserts rows as the owner (row-level security does not bind it).
@@ -108,7 +107,7 @@ func TestPurge(t *testing.T) {
 
 		handler := jobs.NewPurgeHandler(b.db, jobs.PurgeConfig{Logger: b.logger})
 		srv := jobs.NewServer(b.redis, jobs.Config{Concurrency: 2, ShutdownTimeout: 5 * time.Second, Logger: b.logger})
-		require.NoError(t, srv.Start(jobs.NewMux(&jobs.Handlers{Purge: handler, LeadImport: jobs.NewLeadImportHandler(leadimports.NewService(b.db, nil))}, b.logger)))
+		require.NoError(t, srv.Start(jobs.NewMux(handlers(t, b, handler), b.logger)))
 		t.Cleanup(srv.Shutdown)
 
 		enq := jobs.NewEnqueuer(b.redis)

@@ -44,5 +44,8 @@ func NewScheduler(redisOpt asynq.RedisConnOpt, logger *slog.Logger, location *ti
 	if _, err := s.Register(PurgeSchedule, NewPurgeTask()); err != nil {
 		return nil, fmt.Errorf("jobs: schedule %s: %w", TypePurge, err)
 	}
+	if _, err := s.Register(LeadImportSweepSchedule, NewLeadImportSweepTask()); err != nil {
+		return nil, fmt.Errorf("jobs: schedule %s: %w", TypeLeadImportSweep, err)
+	}
 	return s, nil
 }

@@ -56,6 +56,19 @@ func TestScheduler(t *testing.T) {
 		for _, o := range e.Opts {
 			require.NotEqual(t, asynq.TaskIDOpt, o.Type(), "a periodic task with a fixed TaskID stops once archived")
 		}
+		entries, err := b.inspector.SchedulerEntries()
+		require.NoError(t, err)
+		var sweep *asynq.SchedulerEntry
+		for _, e := range entries {
+			if e.Task.Type() == jobs.TypeLeadImportSweep {
+				sweep = e
+			}
+		}
+		require.NotNil(t, sweep, "the lead import sweep is registered too")
+		require.Equal(t, jobs.LeadImportSweepSchedule, sweep.Spec)
+		for _, o := range sweep.Opts {
+			require.NotEqual(t, asynq.TaskIDOpt, o.Type())
+		}
 
 		require.NoError(t, stop())
 		require.Nil(t, purgeEntry(), "Run shuts the scheduler down, which withdraws its entries")

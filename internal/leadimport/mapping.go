@@ -264,7 +264,8 @@ func ValidField(f string) bool {
 }
 
 // isHeader reports whether a mapped row can be a header: it names an
-// email column, or a name and a company column.
+// email column, or a name and a company, LinkedIn, phone or WhatsApp
+// column (a list for SMS or WhatsApp outreach has no addresses).
 func isHeader(cols []Column) bool {
 	has := map[string]bool{}
 	for _, c := range cols {
@@ -273,7 +274,7 @@ func isHeader(cols []Column) bool {
 		}
 	}
 	name := has[FieldFirstName] || has[FieldLastName] || has[FieldFullName]
-	return has[FieldEmail] || has[FieldLinkedInURL] && name || name && has[FieldCompany]
+	return has[FieldEmail] || name && (has[FieldCompany] || has[FieldLinkedInURL] || has[FieldPhone] || has[FieldWhatsApp])
 }
 
 func itoa(n int) string {

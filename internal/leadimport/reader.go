@@ -163,7 +163,7 @@ func Open(r io.Reader, o Options) (*Reader, error) {
 	for rows := 0; ; rows++ {
 		rec, err := rd.read()
 		if errors.Is(err, io.EOF) || rows >= o.MaxPreambleRows {
-			return nil, fmt.Errorf("leadimport: %w: no header row in the first %d rows names an email column, or a name and a company (or LinkedIn) column; map the columns by hand", ErrNotCSV, min(rows, o.MaxPreambleRows))
+			return nil, fmt.Errorf("leadimport: %w: no header row in the first %d rows names an email column, or a name and a company, LinkedIn, phone or WhatsApp column; map the columns by hand", ErrNotCSV, min(rows, o.MaxPreambleRows))
 		}
 		if err != nil {
 			return nil, err
@@ -289,8 +289,9 @@ func (rd *Reader) Next() (Record, error) {
 		}
 	}
 	if _, ok := r.Fields[FieldEmail]; !ok {
-		if r.Fields[FieldFirstName] == "" && r.Fields[FieldLastName] == "" && r.Fields[FieldLinkedInURL] == "" && r.Fields[FieldPhone] == "" {
-			r.Problems = append(r.Problems, Problem{Code: "no_contact", Message: "has no email, name, phone or LinkedIn URL"})
+		if r.Fields[FieldFirstName] == "" && r.Fields[FieldLastName] == "" && r.Fields[FieldLinkedInURL] == "" &&
+			r.Fields[FieldPhone] == "" && r.Fields[FieldWhatsApp] == "" {
+			r.Problems = append(r.Problems, Problem{Code: "no_contact", Message: "has no email, name, phone, WhatsApp number or LinkedIn URL"})
 		}
 	}
 	return r, nil

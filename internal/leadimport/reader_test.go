@@ -343,6 +343,17 @@ func TestNotCSV(t *testing.T) {
 		require.ErrorIs(t, err, ErrNotCSV)
 		require.Contains(t, err.Error(), "no header row")
 	})
+	t.Run("a list of names and phone or WhatsApp numbers has a header", func(t *testing.T) {
+		t.Parallel()
+		rd, err := Open(strings.NewReader("Exported for SMS\nName,Mobile,WhatsApp,TZ\nAnn Lee,,+447911123456,Europe/London\n,,+447911123457,\n"), Options{})
+		require.NoError(t, err)
+		require.Equal(t, 2, rd.HeaderLine)
+		require.Equal(t, map[string]string{"Name": FieldFullName, "Mobile": FieldPhone, "WhatsApp": FieldWhatsApp, "TZ": FieldTimezone}, mapping(rd))
+		recs := all(t, rd)
+		require.Len(t, recs, 2)
+		require.Equal(t, "Europe/London", recs[0].Fields[FieldTimezone])
+		require.Empty(t, codes(recs[1].Problems), "a WhatsApp number alone is a contact")
+	})
 	t.Run("an empty file fails clearly", func(t *testing.T) {
 		t.Parallel()
 		_, err := Open(strings.NewReader("\n\n  \n"), Options{})

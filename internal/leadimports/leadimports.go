@@ -368,10 +368,11 @@ func (s *Service) enqueueAfterCommit(ctx context.Context, orgID, id uuid.UUID) {
 		return
 	}
 	database.AfterCommit(ctx, func(ctx context.Context) {
-		// A lost enqueue leaves the import queued (no sweep re-enqueues
-		// it yet); the error is not the caller's, so it is logged.
+		// A lost enqueue leaves the import queued until the import sweep
+		// (jobs.TypeLeadImportSweep) enqueues it again, a minute on; the
+		// error is not the caller's, so it is logged.
 		if err := s.enqueuer.EnqueueLeadImport(database.Detach(ctx), orgID, id); err != nil {
-			slog.ErrorContext(ctx, "leadimports: enqueue failed; the import stays queued", "import_id", id, "org_id", orgID, "err", err)
+			slog.ErrorContext(ctx, "leadimports: enqueue failed; the import stays queued until the sweep enqueues it", "import_id", id, "org_id", orgID, "err", err)
 		}
 	})
 }

@@ -236,3 +236,117 @@ func TestRun(t *testing.T) {
 		require.Equal(t, fault.KindInvalid, fe.Kind)
 	})
 }
+
+// run imports csv into campaign (nil: none) and returns the finished import.
+func (b bundle) run(t *testing.T, campaign *uuid.UUID, csv string) leadimports.Import {
+	t.Helper()
+	ctx := context.Background()
+	imp, err := b.svc.Create(ctx, b.actor, campaign, nil, "", strings.NewReader(csv))
+	require.NoError(t, err)
+	require.NoError(t, b.svc.Run(ctx, b.actor.OrgID, imp.ID))
+	got, err := b.svc.Get(ctx, b.actor, imp.ID)
+	require.NoError(t, err)
+	require.Equal(t, leadimports.StatusCompleted, got.Status)
+	return got
+}
+
+// lead is what a test reads back of an imported lead.
+type lead struct {
+	Phone, WhatsApp, Timezone *string
+}
+
+// leadsByName reads the organisation's leads keyed by first name, as the owner.
+func (b bundle) leadsByName(t *testing.T) map[string]lead {
+	t.Helper()
+	rows, err := testkit.OwnerDB(t).Pool.Query(context.Background(),
+		`SELECT coalesce(first_name, ''), phone, whatsapp, timezone FROM leads WHERE org_id = $1`, b.actor.OrgID)
+	require.NoError(t, err)
+	defer rows.Close()
+	out := map[string]lead{}
+	for rows.Next() {
+		var name string
+		var l lead
+		require.NoError(t, rows.Scan(&name, &l.Phone, &l.WhatsApp, &l.Timezone))
+		out[name] = l
+	}
+	require.NoError(t, rows.Err())
+	return out
+}
+
+func reasons(t *testing.T, b bundle, id uuid.UUID) []string {
+	t.Helper()
+	var out []string
+	for _, r := range errorsCSV(t, b, id)[1:] {
+		out = append(out, r[0]+" "+r[1])
+	}
+	return out
+}
+
+func TestIdentityAndColumns(t *testing.T) {
+	t.Parallel()
+
+	// Ann and Bob have the same number and no email: Bob repeats Ann. Cat
+	// has Ann's number too but an email, which identifies her; Dan has
+	// Cat's email-less twin number. Eve has a name only: no identity.
+	const phoneOnly = "First Name,Phone,Email\n" +
+		"Ann,+44 20 7946 0958,\n" +
+		"Bob,+442079460958,\n" +
+		"Cat,+44 20 7946 0958,cat@example.com\n" +
+		"Dan,+44 20 7946 0959,\n" +
+		"Eve,,\n"
+
+	t.Run("PhoneOnlyRowsAreDedupedInTheFileAndAgainstTheCampaign", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		camp := b.campaign(t)
+		got := b.run(t, camp, phoneOnly)
+		require.Equal(t, leadimports.Counts{RowsSeen: 5, Inserted: 4, DuplicatesInFile: 1}, got.Counts)
+		require.Equal(t, []string{"3 duplicate_in_file"}, reasons(t, b, got.ID))
+
+		again := b.run(t, camp, phoneOnly)
+		require.Equal(t, leadimports.Counts{RowsSeen: 5, Inserted: 1, DuplicatesInFile: 1, AlreadyPresent: 3}, again.Counts,
+			"only Eve, who has no email or phone, goes in again")
+
+		other := b.run(t, b.campaign(t), phoneOnly)
+		require.Equal(t, 4, other.Counts.Inserted, "another campaign may hold the same numbers")
+	})
+
+	t.Run("PhoneOnlyRowsOutsideAnyCampaignAreOneBucket", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		require.Equal(t, 4, b.run(t, nil, phoneOnly).Counts.Inserted)
+		again := b.run(t, nil, phoneOnly)
+		require.Equal(t, leadimports.Counts{RowsSeen: 5, Inserted: 1, DuplicatesInFile: 1, AlreadyPresent: 3}, again.Counts)
+	})
+
+	t.Run("WhatsAppAndTimezoneAreImportedAndABadOneRejectsItsRow", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		got := b.run(t, b.campaign(t), "First Name,Email,WhatsApp Number,Time Zone,Country\n"+
+			"Ann,ann@example.com,07911 123456,Europe/London,GB\n"+
+			"Bob,bob@example.com,,Mars/Olympus_Mons,GB\n"+
+			"Cat,cat@example.com,12,,GB\n"+
+			",,+447911123457,,\n")
+		require.Equal(t, leadimports.Counts{RowsSeen: 4, Inserted: 2, Invalid: 2}, got.Counts)
+		require.Equal(t, []string{"3 invalid_timezone", "4 invalid_whatsapp"}, reasons(t, b, got.ID))
+		ls := b.leadsByName(t)
+		require.Equal(t, "+447911123456", *ls["Ann"].WhatsApp)
+		require.Equal(t, "Europe/London", *ls["Ann"].Timezone)
+		require.Equal(t, "+447911123457", *ls[""].WhatsApp, "a WhatsApp number alone is a contact")
+	})
+
+	t.Run("NationalNumbersAreReadInTheOrganisationsDefaultCountry", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		const file = "First Name,Phone\nAnn,020 7946 0958\n"
+		got := b.run(t, b.campaign(t), file)
+		require.Equal(t, []string{"2 invalid_phone"}, reasons(t, b, got.ID), "without a default country the number cannot be read")
+
+		_, err := testkit.OwnerDB(t).Pool.Exec(context.Background(),
+			`UPDATE organizations SET settings = settings || '{"default_country":"GB"}' WHERE id = $1`, b.actor.OrgID)
+		require.NoError(t, err)
+		got = b.run(t, b.campaign(t), file)
+		require.Equal(t, 1, got.Counts.Inserted)
+		require.Equal(t, "+442079460958", *b.leadsByName(t)["Ann"].Phone)
+	})
+}

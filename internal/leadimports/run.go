@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -16,6 +17,7 @@ import (
 	"github.com/leadpilot/leadpilot/internal/contact"
 	"github.com/leadpilot/leadpilot/internal/database"
 	"github.com/leadpilot/leadpilot/internal/leadimport"
+	"github.com/leadpilot/leadpilot/internal/orgs"
 	"github.com/leadpilot/leadpilot/internal/suppressions"
 )
 
@@ -28,7 +30,7 @@ var errCancelled = errors.New("leadimports: cancelled")
 var errSuperseded = errors.New("leadimports: another run of the import is ahead")
 
 // stagedCols are the staging table's columns, in the order of a staged row.
-var stagedCols = []string{"id", "line", "raw", "email", "phone", "first_name", "last_name", "company", "job_title",
+var stagedCols = []string{"id", "line", "raw", "email", "phone", "whatsapp", "timezone", "first_name", "last_name", "company", "job_title",
 	"linkedin_url", "website", "city", "state", "country", "custom_fields"}
 
 var stagedFields = []string{leadimport.FieldFirstName, leadimport.FieldLastName, leadimport.FieldCompany,
@@ -85,6 +87,7 @@ func (c *chunks) Read(p []byte) (int, error) {
 func (s *Service) Run(ctx context.Context, orgID, id uuid.UUID) error {
 	t := database.Tenant{OrgID: orgID}
 	var row importRow
+	var orgCountry string // the organisation's default_country, read once per run
 	err := s.db.InTenant(ctx, t, func(ctx context.Context, tx bun.IDB) error {
 		var err error
 		if row, err = getRow(ctx, tx, orgID, id, true); err != nil {
@@ -93,6 +96,11 @@ func (s *Service) Run(ctx context.Context, orgID, id uuid.UUID) error {
 		if row.Status != StatusQueued && row.Status != StatusRunning {
 			return nil
 		}
+		org, err := orgs.GetOrganization(ctx, tx, orgID)
+		if err != nil {
+			return err
+		}
+		orgCountry = org.Settings.DefaultCountry
 		// A URL import not yet downloaded counts this delivery's attempt.
 		err = tx.NewRaw(`UPDATE lead_imports SET status = 'running', started_at = coalesce(started_at, now()),
 				fetch_attempts = fetch_attempts + CASE WHEN source_url IS NOT NULL AND fetched_at IS NULL THEN 1 ELSE 0 END
@@ -143,7 +151,7 @@ func (s *Service) Run(ctx context.Context, orgID, id uuid.UUID) error {
 			return s.fail(ctx, t, id, err)
 		}
 		n++
-		out := classify(rec, seen)
+		out := classify(rec, seen, orgCountry)
 		if n <= skip {
 			continue // done by an earlier delivery; only seen is rebuilt
 		}
@@ -198,30 +206,63 @@ func (s *Service) fail(ctx context.Context, t database.Tenant, id uuid.UUID, cau
 type outcome struct {
 	reason, detail string // rejected when reason is set
 	email, phone   any
+	whatsapp       any
+	timezone       any
 }
 
-// classify decides a record's fate and remembers its address in seen.
-func classify(rec leadimport.Record, seen map[string]struct{}) outcome {
+// classify decides a record's fate and remembers its identity in seen.
+// orgCountry is the organisation's default_country: the region a phone
+// number without a country code is read in when the row has no country.
+//
+// A lead is identified within its campaign by its email when it has one,
+// else by its phone number (leads_org_campaign_email_key and
+// leads_org_campaign_phone_key): a row repeating an earlier row's identity
+// is a duplicate in the file. Rows with neither (a name, a LinkedIn URL,
+// a WhatsApp number only) have no identity and are never duplicates.
+func classify(rec leadimport.Record, seen map[string]struct{}, orgCountry string) outcome {
 	for _, p := range rec.Problems {
 		if p.Code == "no_contact" || strings.HasPrefix(p.Code, "invalid_") {
 			return outcome{reason: p.Code, detail: p.Message}
 		}
 	}
 	var o outcome
+	region := contact.Region(rec.Fields[leadimport.FieldCountry], orgCountry)
 	if v, ok := rec.Fields[leadimport.FieldPhone]; ok {
-		n, p, ok := contactPhone(v, rec.Fields[leadimport.FieldCountry])
+		n, p, ok := contact.Phone(v, region)
 		if !ok {
 			return outcome{reason: p.Code, detail: p.Message}
 		}
 		o.phone = n
 	}
+	if v, ok := rec.Fields[leadimport.FieldWhatsApp]; ok {
+		n, p, ok := contact.Phone(v, region)
+		if !ok {
+			return outcome{reason: "invalid_whatsapp", detail: "the WhatsApp number " + p.Message}
+		}
+		o.whatsapp = n
+	}
+	if v, ok := rec.Fields[leadimport.FieldTimezone]; ok {
+		// The rule of leads.Create: an IANA zone, and "Local" is the
+		// server's, not the lead's. A row with a zone that is not one is
+		// refused like one with a bad phone number, rather than imported
+		// without it.
+		if _, err := time.LoadLocation(v); err != nil || strings.EqualFold(v, "local") {
+			return outcome{reason: "invalid_timezone", detail: "must be an IANA time zone such as Europe/Berlin"}
+		}
+		o.timezone = v
+	}
+	var key, what string
 	if e, ok := rec.Fields[leadimport.FieldEmail]; ok {
-		key := strings.ToLower(e)
+		key, what = "email:"+strings.ToLower(e), "address"
+		o.email = e
+	} else if o.phone != nil {
+		key, what = "phone:"+o.phone.(string), "phone number (and no email)"
+	}
+	if key != "" {
 		if _, dup := seen[key]; dup {
-			return outcome{reason: "duplicate_in_file", detail: "repeats the address of an earlier row"}
+			return outcome{reason: "duplicate_in_file", detail: "repeats the " + what + " of an earlier row"}
 		}
 		seen[key] = struct{}{}
-		o.email = e
 	}
 	return o
 }
@@ -238,7 +279,7 @@ func (b *batch) add(rec leadimport.Record, o outcome) {
 		b.rejected = append(b.rejected, rejected{line: rec.Line, raw: raw, reason: o.reason, detail: o.detail})
 		return
 	}
-	v := []any{uuid.Must(uuid.NewV7()), rec.Line, raw, o.email, o.phone}
+	v := []any{uuid.Must(uuid.NewV7()), rec.Line, raw, o.email, o.phone, o.whatsapp, o.timezone}
 	for _, f := range stagedFields {
 		if s, ok := rec.Fields[f]; ok {
 			v = append(v, s)
@@ -303,7 +344,7 @@ func (s *Service) flush(ctx context.Context, t database.Tenant, row importRow, b
 			if _, err := tx.CopyFrom(ctx, "lead_import_staged", stagedCols, pgx.CopyFromRows(b.rows)); err != nil {
 				return err
 			}
-			sup := suppressions.NotSuppressedSQL("s.email", "s.phone")
+			sup := suppressions.NotSuppressedSQL("s.email", "s.phone", "s.whatsapp")
 			r, err := tx.ExecContext(ctx, `INSERT INTO lead_import_rows_rejected (org_id, import_id, line, raw, reason, message)
 				SELECT app_current_org_id(), ?, s.line, s.raw, 'suppressed', 'the address, its domain or the phone number is on the suppression list'
 				FROM lead_import_staged s WHERE NOT (`+sup+`) ON CONFLICT DO NOTHING`, row.ID)
@@ -312,12 +353,17 @@ func (s *Service) flush(ctx context.Context, t database.Tenant, row importRow, b
 			}
 			n, _ := r.RowsAffected()
 			c.Suppressed += int(n)
-			r, err = tx.ExecContext(ctx, `INSERT INTO leads (id, org_id, campaign_id, email, phone, first_name, last_name, company,
-					job_title, linkedin_url, website, city, state, country, custom_fields, source)
-				SELECT s.id, app_current_org_id(), ?::uuid, s.email, s.phone, s.first_name, s.last_name, s.company,
-					s.job_title, s.linkedin_url, s.website, s.city, s.state, s.country, s.custom_fields::jsonb, 'csv_import'
+			// A lead already in the campaign conflicts on its email key
+			// (leads_org_campaign_email_key) or, without an email, on its
+			// phone key (leads_org_campaign_phone_key). ON CONFLICT takes
+			// one arbiter when it names one, so it names none: the other
+			// unique indexes are on id, fresh from uuid.NewV7 here.
+			r, err = tx.ExecContext(ctx, `INSERT INTO leads (id, org_id, campaign_id, email, phone, whatsapp, timezone, first_name,
+					last_name, company, job_title, linkedin_url, website, city, state, country, custom_fields, source)
+				SELECT s.id, app_current_org_id(), ?::uuid, s.email, s.phone, s.whatsapp, s.timezone, s.first_name,
+					s.last_name, s.company, s.job_title, s.linkedin_url, s.website, s.city, s.state, s.country, s.custom_fields::jsonb, 'csv_import'
 				FROM lead_import_staged s WHERE `+sup+`
-				ON CONFLICT (org_id, campaign_id, lower(email)) WHERE email IS NOT NULL DO NOTHING`, row.CampaignID)
+				ON CONFLICT DO NOTHING`, row.CampaignID)
 			if err != nil {
 				return fmt.Errorf("insert leads: %w", database.Interpret(err))
 			}
@@ -344,8 +390,4 @@ func (s *Service) flush(ctx context.Context, t database.Tenant, row importRow, b
 		*done += rows
 	}
 	return err
-}
-
-func contactPhone(v, country string) (string, contact.Problem, bool) {
-	return contact.Phone(v, contact.Region(country, ""))
 }

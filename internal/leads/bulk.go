@@ -122,20 +122,27 @@ func (s *Service) Bulk(ctx context.Context, a access.Actor, b Bulk) (BulkResult,
 	return res, err
 }
 
-// move puts leads into campaign (nil: none). A lead whose address the
-// target already holds, or that another selected lead with the same
-// address moves there first (the oldest wins), stays where it is and is
-// counted as skipped.
+// move puts leads into campaign (nil: none). A lead whose identity (its
+// address, else its phone number) the target already holds, or that
+// another selected lead with the same identity moves there first (the
+// oldest wins), stays where it is and is counted as skipped.
 func (s *Service) move(ctx context.Context, tx bun.IDB, org uuid.UUID, ids []uuid.UUID, campaign *uuid.UUID, res *BulkResult) (int64, error) {
 	n, err := affected(tx.NewRaw(`
-		UPDATE leads l SET campaign_id = ?
-		 WHERE l.org_id = ? AND l.id IN (?) AND l.campaign_id IS DISTINCT FROM ?
-		   AND (l.email IS NULL OR (
-		        NOT EXISTS (SELECT 1 FROM leads o WHERE o.org_id = l.org_id AND o.campaign_id IS NOT DISTINCT FROM ?
+		UPDATE leads l SET campaign_id = ?0
+		 WHERE l.org_id = ?1 AND l.id IN (?2) AND l.campaign_id IS DISTINCT FROM ?0
+		   AND CASE
+		     WHEN l.email IS NOT NULL THEN
+		        NOT EXISTS (SELECT 1 FROM leads o WHERE o.org_id = l.org_id AND o.campaign_id IS NOT DISTINCT FROM ?0
 		                       AND lower(o.email) = lower(l.email))
-		    AND NOT EXISTS (SELECT 1 FROM leads o WHERE o.org_id = l.org_id AND o.id IN (?) AND o.id < l.id
-		                       AND o.campaign_id IS DISTINCT FROM ? AND lower(o.email) = lower(l.email))))`,
-		campaign, org, bun.In(ids), campaign, campaign, bun.In(ids), campaign).Exec(ctx))
+		    AND NOT EXISTS (SELECT 1 FROM leads o WHERE o.org_id = l.org_id AND o.id IN (?2) AND o.id < l.id
+		                       AND o.campaign_id IS DISTINCT FROM ?0 AND lower(o.email) = lower(l.email))
+		     WHEN l.phone IS NOT NULL THEN
+		        NOT EXISTS (SELECT 1 FROM leads o WHERE o.org_id = l.org_id AND o.campaign_id IS NOT DISTINCT FROM ?0
+		                       AND o.email IS NULL AND o.phone = l.phone)
+		    AND NOT EXISTS (SELECT 1 FROM leads o WHERE o.org_id = l.org_id AND o.id IN (?2) AND o.id < l.id
+		                       AND o.campaign_id IS DISTINCT FROM ?0 AND o.email IS NULL AND o.phone = l.phone)
+		     ELSE true END`,
+		campaign, org, bun.In(ids)).Exec(ctx))
 	if err != nil {
 		return 0, err
 	}

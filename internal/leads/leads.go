@@ -10,9 +10,12 @@
 //
 // Rules kept here:
 //   - emails trimmed, lower-cased and syntax-checked (contact.Email);
-//     phones to E.164 (contact.Phone) read in the lead's country;
-//   - the same address may be in several campaigns, never twice in one
-//     (leads_org_campaign_email_key; a duplicate is a 409);
+//     phones to E.164 (contact.Phone) read in the lead's country, else
+//     the organisation's default_country;
+//   - a lead is identified within its campaign (or within "no campaign")
+//     by its email, else by its phone number: the same one may be in
+//     several campaigns, never twice in one (leads_org_campaign_email_key,
+//     leads_org_campaign_phone_key; a duplicate is a 409);
 //   - a suppressed address, domain or phone number is refused (422, the
 //     error names the suppression's kind);
 //   - SkipIfInOtherCampaign refuses an address already in another of the
@@ -36,6 +39,7 @@ import (
 	"github.com/leadpilot/leadpilot/internal/contact"
 	"github.com/leadpilot/leadpilot/internal/database"
 	"github.com/leadpilot/leadpilot/internal/fault"
+	"github.com/leadpilot/leadpilot/internal/orgs"
 	"github.com/leadpilot/leadpilot/internal/suppressions"
 )
 
@@ -165,9 +169,8 @@ type Fields struct {
 	CustomFields map[string]any
 	Source       *string
 	// Region (ISO-2) reads phone numbers written without a country code
-	// when the lead has no country. It stands in for the organisation's
-	// region (organisations have no country setting yet); importers pass
-	// theirs. It is not stored.
+	// when the lead has no country. Empty: the organisation's
+	// default_country setting. It is not stored.
 	Region string
 }
 
@@ -186,8 +189,36 @@ type Create struct {
 // Create adds one lead.
 func (s *Service) Create(ctx context.Context, a access.Actor, c Create) (Lead, error) {
 	r := leadRow{ID: uuid.Must(uuid.NewV7()), OrgID: a.OrgID, CampaignID: c.CampaignID, Status: "new", IsApproved: true, CustomFields: map[string]any{}}
+	err := s.db.InTenant(ctx, a.Tenant(), func(ctx context.Context, tx bun.IDB) error {
+		if err := c.Fields.withOrgRegion(ctx, tx, a.OrgID); err != nil {
+			return err
+		}
+		return s.create(ctx, tx, a, c, &r)
+	})
+	if err != nil {
+		return Lead{}, err
+	}
+	return r.view(), nil
+}
+
+// withOrgRegion fills in.Region with the organisation's default_country
+// when a phone number is given and no region is; it reads the
+// organisation only then.
+func (in *Fields) withOrgRegion(ctx context.Context, tx bun.IDB, org uuid.UUID) error {
+	if in.Region != "" || (in.Phone == nil && in.WhatsApp == nil) {
+		return nil
+	}
+	o, err := orgs.GetOrganization(ctx, tx, org)
+	if err != nil {
+		return fmt.Errorf("leads: default country: %w", err)
+	}
+	in.Region = o.Settings.DefaultCountry
+	return nil
+}
+
+func (s *Service) create(ctx context.Context, tx bun.IDB, a access.Actor, c Create, r *leadRow) error {
 	var f fault.Fields
-	apply(&r, c.Fields, &f)
+	apply(r, c.Fields, &f)
 	if c.Status != "" {
 		if !ValidStatus(c.Status) {
 			f.Add("/status", "invalid_status", "must be one of "+strings.Join(Statuses, ", "))
@@ -206,29 +237,23 @@ func (s *Service) Create(ctx context.Context, a access.Actor, c Create) (Lead, e
 		f.Add("/email", "required", "a lead needs an email, a phone or a whatsapp number")
 	}
 	if err := f.Err(); err != nil {
-		return Lead{}, err
+		return err
 	}
-	err := s.db.InTenant(ctx, a.Tenant(), func(ctx context.Context, tx bun.IDB) error {
-		if err := checkCampaign(ctx, tx, a.OrgID, r.CampaignID); err != nil {
+	if err := checkCampaign(ctx, tx, a.OrgID, r.CampaignID); err != nil {
+		return err
+	}
+	if err := checkSuppressed(ctx, tx, *r); err != nil {
+		return err
+	}
+	if c.SkipIfInOtherCampaign {
+		if err := checkOtherCampaign(ctx, tx, a.OrgID, *r); err != nil {
 			return err
 		}
-		if err := checkSuppressed(ctx, tx, r); err != nil {
-			return err
-		}
-		if c.SkipIfInOtherCampaign {
-			if err := checkOtherCampaign(ctx, tx, a.OrgID, r); err != nil {
-				return err
-			}
-		}
-		if _, err := tx.NewInsert().Model(&r).Returning("full_name, created_at, updated_at").Exec(ctx); err != nil {
-			return writeError("create", r.ID, err)
-		}
-		return nil
-	})
-	if err != nil {
-		return Lead{}, err
 	}
-	return r.view(), nil
+	if _, err := tx.NewInsert().Model(r).Returning("full_name, created_at, updated_at").Exec(ctx); err != nil {
+		return writeError("create", r.ID, err)
+	}
+	return nil
 }
 
 func userOf(a access.Actor) *uuid.UUID {
@@ -399,6 +424,9 @@ func writeError(op string, id uuid.UUID, err error) error {
 	switch {
 	case database.IsConstraint(err, "leads_org_campaign_email_key"):
 		return fault.Conflict("duplicate_lead", "a lead with this email is already in the campaign").WithCause(err)
+	case database.IsConstraint(err, "leads_org_campaign_phone_key"):
+		// A lead without an email is identified by its phone number.
+		return fault.Conflict("duplicate_lead", "a lead with this phone number and no email is already in the campaign").WithCause(err)
 	case errors.Is(err, database.ErrReference):
 		return fault.Invalid(fault.FieldError{Field: "/campaign_id", Code: "not_found", Message: "no such campaign in this organisation"}).WithCause(err)
 	case errors.Is(err, database.ErrCheck):
@@ -443,6 +471,9 @@ func (s *Service) Update(ctx context.Context, a access.Actor, id uuid.UUID, u Up
 			return err
 		}
 		before := r
+		if err := u.Fields.withOrgRegion(ctx, tx, a.OrgID); err != nil {
+			return err
+		}
 		var f fault.Fields
 		apply(&r, u.Fields, &f)
 		if u.Status != nil {

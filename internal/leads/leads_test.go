@@ -327,3 +327,92 @@ func TestGetUpdateDelete(t *testing.T) {
 	_, err = b.svc.Get(ctx, b.actor, l.ID)
 	require.True(t, fault.IsKind(err, fault.KindNotFound), "%v", err)
 }
+
+// setDefaultCountry sets the organisation's default_country as the owner.
+func (b bundle) setDefaultCountry(t *testing.T, cc string) {
+	t.Helper()
+	_, err := testkit.OwnerDB(t).Pool.Exec(context.Background(),
+		`UPDATE organizations SET settings = settings || jsonb_build_object('default_country', $2::text) WHERE id = $1`, b.actor.OrgID, cc)
+	require.NoError(t, err)
+}
+
+func TestPhoneIdentity(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+
+	conflict := func(t *testing.T, err error) {
+		t.Helper()
+		f, ok := fault.As(err)
+		require.True(t, ok, "%v", err)
+		require.Equal(t, fault.KindConflict, f.Kind)
+		require.Equal(t, "duplicate_lead", f.Code)
+	}
+
+	t.Run("ALeadWithoutAnEmailIsIdentifiedByItsPhoneInACampaignAndOutsideAny", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		c1, c2 := b.campaign(t, "one"), b.campaign(t, "two")
+		for _, c := range []*uuid.UUID{&c1, nil} {
+			_, err := b.svc.Create(ctx, b.actor, leads.Create{CampaignID: c, Fields: leads.Fields{Phone: ptr("+44 20 7946 0958")}})
+			require.NoError(t, err)
+			_, err = b.svc.Create(ctx, b.actor, leads.Create{CampaignID: c, Fields: leads.Fields{Phone: ptr("+442079460958"), FirstName: ptr("Again")}})
+			conflict(t, err)
+		}
+		_, err := b.svc.Create(ctx, b.actor, leads.Create{CampaignID: &c2, Fields: leads.Fields{Phone: ptr("+442079460958")}})
+		require.NoError(t, err, "another campaign may hold the number")
+		_, err = b.svc.Create(ctx, b.actor, leads.Create{CampaignID: &c1, Fields: leads.Fields{Phone: ptr("+442079460958"), Email: ptr("ann@example.com")}})
+		require.NoError(t, err, "a lead with an email is identified by the email")
+	})
+
+	t.Run("ClearingTheEmailOfALeadWhosePhoneIsTakenIsAConflict", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		c := b.campaign(t, "one")
+		_, err := b.svc.Create(ctx, b.actor, leads.Create{CampaignID: &c, Fields: leads.Fields{Phone: ptr("+442079460958")}})
+		require.NoError(t, err)
+		l, err := b.svc.Create(ctx, b.actor, leads.Create{CampaignID: &c, Fields: leads.Fields{Phone: ptr("+442079460958"), Email: ptr("ann@example.com")}})
+		require.NoError(t, err)
+		_, err = b.svc.Update(ctx, b.actor, l.ID, leads.Update{Fields: leads.Fields{Email: ptr("")}})
+		conflict(t, err)
+	})
+
+	t.Run("ABulkMoveSkipsALeadWhosePhoneTheTargetHolds", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		c1, c2 := b.campaign(t, "one"), b.campaign(t, "two")
+		var ids []uuid.UUID
+		for _, p := range []string{"+442079460958", "+442079460959"} {
+			l, err := b.svc.Create(ctx, b.actor, leads.Create{CampaignID: &c1, Fields: leads.Fields{Phone: ptr(p)}})
+			require.NoError(t, err)
+			ids = append(ids, l.ID)
+		}
+		_, err := b.svc.Create(ctx, b.actor, leads.Create{CampaignID: &c2, Fields: leads.Fields{Phone: ptr("+442079460958")}})
+		require.NoError(t, err)
+		res, err := b.svc.Bulk(ctx, b.actor, leads.Bulk{Action: leads.ActionMoveToCampaign, CampaignID: &c2, IDs: ids})
+		require.NoError(t, err)
+		require.Equal(t, leads.BulkResult{Matched: 2, Changed: 1, Skipped: 1}, res)
+	})
+}
+
+func TestDefaultCountry(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+
+	t.Run("ANationalNumberIsReadInTheOrganisationsDefaultCountry", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		b.setDefaultCountry(t, "GB")
+		l, err := b.svc.Create(ctx, b.actor, leads.Create{Fields: leads.Fields{Phone: ptr("020 7946 0958"), WhatsApp: ptr("07911 123456")}})
+		require.NoError(t, err)
+		require.Equal(t, "+442079460958", *l.Phone)
+		require.Equal(t, "+447911123456", *l.WhatsApp)
+
+		l, err = b.svc.Create(ctx, b.actor, leads.Create{Fields: leads.Fields{Phone: ptr("030 1234567"), Country: ptr("DE")}})
+		require.NoError(t, err, "the lead's country comes first")
+		require.Equal(t, "+49301234567", *l.Phone)
+
+		u, err := b.svc.Update(ctx, b.actor, l.ID, leads.Update{Fields: leads.Fields{Country: ptr(""), Phone: ptr("020 7946 0959")}})
+		require.NoError(t, err)
+		require.Equal(t, "+442079460959", *u.Phone, "an update reads it too")
+	})
+}

@@ -30,6 +30,10 @@ type Settings struct {
 	SendWindowStart       string   `json:"send_window_start"`
 	SendWindowEnd         string   `json:"send_window_end"`
 	SendDays              []string `json:"send_days"`
+	// DefaultCountry (ISO 3166-1 alpha-2, upper-case; "" when unset) is
+	// where a lead's phone number written without a country code is read
+	// when the lead has no country of its own (contact.Region).
+	DefaultCountry string `json:"default_country,omitempty"`
 }
 
 // DefaultSettings match the column default in the schema.

@@ -25,6 +25,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/leadpilot/leadpilot/internal/access"
+	"github.com/leadpilot/leadpilot/internal/contact"
 	"github.com/leadpilot/leadpilot/internal/database"
 	"github.com/leadpilot/leadpilot/internal/fault"
 	"github.com/leadpilot/leadpilot/internal/mailer"
@@ -88,6 +89,8 @@ type SettingsPatch struct {
 	SendWindowStart       *string
 	SendWindowEnd         *string
 	SendDays              *[]string
+	// DefaultCountry "" clears the setting.
+	DefaultCountry *string
 }
 
 // Update applies u after checking the actor's role and the settings rules.
@@ -172,6 +175,9 @@ func mergeSettings(cur Settings, p SettingsPatch) Settings {
 	if p.SendDays != nil {
 		cur.SendDays = *p.SendDays
 	}
+	if p.DefaultCountry != nil {
+		cur.DefaultCountry = strings.ToUpper(strings.TrimSpace(*p.DefaultCountry))
+	}
 	return cur
 }
 
@@ -183,7 +189,9 @@ var weekdays = map[string]bool{
 }
 
 // ValidateSettings checks the rules the schema alone cannot: a real IANA
-// zone, a window that opens before it closes, and weekdays without repeats.
+// zone, a window that opens before it closes, weekdays without repeats,
+// and a default country that is one (an ISO 3166-1 alpha-2 code with a
+// telephone numbering plan, since reading phone numbers is what it is for).
 // base is the JSON pointer of the settings object in the request.
 func ValidateSettings(st Settings, base string, f *fault.Fields) {
 	sc := Schedule{Timezone: st.Timezone, SendWindowStart: st.SendWindowStart, SendWindowEnd: st.SendWindowEnd, SendDays: st.SendDays}
@@ -192,6 +200,9 @@ func ValidateSettings(st Settings, base string, f *fault.Fields) {
 		f.Add(base+"/default_sequence_length", "out_of_range", "must be between 1 and 10")
 	}
 	validateWindowAndDays(sc, base, f)
+	if c := st.DefaultCountry; c != "" && contact.Region(c, "") != c {
+		f.Add(base+"/default_country", "invalid_country", fmt.Sprintf("%q is not an ISO 3166-1 alpha-2 country code such as GB", c))
+	}
 }
 
 // Schedule is when sending may happen: the part of the organisation's

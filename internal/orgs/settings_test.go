@@ -167,6 +167,13 @@ func TestValidateSettings(t *testing.T) {
 			want:   []string{"/settings/send_days/0 invalid_weekday", "/settings/send_days/1 invalid_weekday"},
 		},
 
+		// Default country.
+		"AcceptsNoDefaultCountry":           {mutate: func(s *orgs.Settings) { s.DefaultCountry = "" }},
+		"AcceptsDefaultCountryGB":           {mutate: func(s *orgs.Settings) { s.DefaultCountry = "GB" }},
+		"RejectsALowerCaseDefaultCountry":   {mutate: func(s *orgs.Settings) { s.DefaultCountry = "gb" }, want: []string{"/settings/default_country invalid_country"}},
+		"RejectsAnUnknownDefaultCountry":    {mutate: func(s *orgs.Settings) { s.DefaultCountry = "XX" }, want: []string{"/settings/default_country invalid_country"}},
+		"RejectsAThreeLetterDefaultCountry": {mutate: func(s *orgs.Settings) { s.DefaultCountry = "GBR" }, want: []string{"/settings/default_country invalid_country"}},
+
 		// Everything at once, in report order.
 		"ReportsEveryProblem": {
 			mutate: func(s *orgs.Settings) {

@@ -1,0 +1,120 @@
+package jobs_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/require"
+
+	"github.com/leadpilot/leadpilot/internal/access"
+	"github.com/leadpilot/leadpilot/internal/jobs"
+	"github.com/leadpilot/leadpilot/internal/leadimports"
+)
+
+// handlers is the worker's full set, with purge as given.
+func handlers(t *testing.T, b bundle, purge *jobs.PurgeHandler) *jobs.Handlers {
+	enq := jobs.NewEnqueuer(b.redis)
+	t.Cleanup(func() { _ = enq.Close() })
+	return &jobs.Handlers{
+		Purge:           purge,
+		LeadImport:      jobs.NewLeadImportHandler(leadimports.NewService(b.db, nil)),
+		LeadImportSweep: jobs.NewLeadImportSweepHandler(b.db, enq, jobs.LeadImportSweepConfig{Logger: b.logger}),
+	}
+}
+
+// lostEnqueuer is Redis refusing: the import's enqueue is lost.
+type lostEnqueuer struct{}
+
+func (lostEnqueuer) EnqueueLeadImport(context.Context, uuid.UUID, uuid.UUID) error {
+	return errors.New("redis: connection refused")
+}
+
+// recordingEnqueuer remembers the imports it was asked to enqueue.
+type recordingEnqueuer struct {
+	mu  sync.Mutex
+	ids map[uuid.UUID]bool
+	err error
+}
+
+func (r *recordingEnqueuer) EnqueueLeadImport(_ context.Context, _, id uuid.UUID) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.ids == nil {
+		r.ids = map[uuid.UUID]bool{}
+	}
+	r.ids[id] = true
+	return r.err
+}
+
+// lostImport creates an import in a new organisation whose enqueue is
+// lost, created age ago.
+func lostImport(t *testing.T, b bundle, age time.Duration) (access.Actor, uuid.UUID) {
+	t.Helper()
+	f := fixture{t: t, owner: b.owner}
+	a := access.Actor{OrgID: f.org(), Role: access.RoleMember}
+	imp, err := leadimports.NewService(b.db, lostEnqueuer{}).Create(context.Background(), a, nil, nil, "lost.csv",
+		strings.NewReader("Email,First Name\nada@example.com,Ada\nbob@example.com,Bob\n"))
+	require.NoError(t, err)
+	f.exec(`UPDATE lead_imports SET created_at = now() - $2::interval WHERE id = $1`, imp.ID, age.String())
+	return a, imp.ID
+}
+
+func TestLeadImportSweep(t *testing.T) {
+	t.Parallel()
+
+	t.Run("AnImportWhoseEnqueueWasLostIsEnqueuedAgainAndCompletes", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		a, id := lostImport(t, b, 2*time.Minute)
+		svc := leadimports.NewService(b.db, nil)
+		got, err := svc.Get(t.Context(), a, id)
+		require.NoError(t, err)
+		require.Equal(t, leadimports.StatusQueued, got.Status)
+
+		srv := jobs.NewServer(b.redis, jobs.Config{Concurrency: 2, ShutdownTimeout: 5 * time.Second, Logger: b.logger})
+		require.NoError(t, srv.Start(jobs.NewMux(handlers(t, b, jobs.NewPurgeHandler(b.db, jobs.PurgeConfig{Logger: b.logger})), b.logger)))
+		t.Cleanup(srv.Shutdown)
+		enq := jobs.NewEnqueuer(b.redis)
+		t.Cleanup(func() { _ = enq.Close() })
+		info, err := enq.Enqueue(t.Context(), jobs.NewLeadImportSweepTask())
+		require.NoError(t, err)
+		require.Equal(t, jobs.QueueMaintenance, info.Queue)
+
+		require.Eventually(t, func() bool {
+			got, err = svc.Get(context.Background(), a, id)
+			return err == nil && got.Status == leadimports.StatusCompleted
+		}, 30*time.Second, 50*time.Millisecond, "the sweep did not get the import run")
+		require.Equal(t, leadimports.Counts{RowsSeen: 2, Inserted: 2}, got.Counts)
+	})
+
+	t.Run("OnlyImportsQueuedLongerThanTheAgeAreEnqueued", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		_, stale := lostImport(t, b, 2*time.Minute)
+		_, fresh := lostImport(t, b, 0)
+		a, done := lostImport(t, b, 2*time.Minute)
+		require.NoError(t, leadimports.NewService(b.db, nil).Run(t.Context(), a.OrgID, done))
+
+		rec := &recordingEnqueuer{}
+		h := jobs.NewLeadImportSweepHandler(b.db, rec, jobs.LeadImportSweepConfig{Logger: b.logger})
+		require.NoError(t, h.ProcessTask(t.Context(), jobs.NewLeadImportSweepTask()))
+		// Other tests' imports may be swept too: the sweep is cross-org.
+		require.True(t, rec.ids[stale], "an import queued for two minutes")
+		require.False(t, rec.ids[fresh], "an import just created has its own enqueue on the way")
+		require.False(t, rec.ids[done], "a finished import")
+	})
+
+	t.Run("AFailedEnqueueFailsTheSweepSoItIsRetried", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		lostImport(t, b, 2*time.Minute)
+		rec := &recordingEnqueuer{err: errors.New("redis: connection refused")}
+		h := jobs.NewLeadImportSweepHandler(b.db, rec, jobs.LeadImportSweepConfig{Logger: b.logger})
+		require.ErrorContains(t, h.ProcessTask(t.Context(), jobs.NewLeadImportSweepTask()), "connection refused")
+	})
+}

@@ -1,0 +1,20 @@
+-- The imports a lost enqueue left behind: queued for longer than
+-- p_older_than (clamped at zero), across all tenants, oldest first, at
+-- most p_limit of them. The import sweep (internal/jobs) enqueues their runs
+-- again; it runs as the RLS-bound app role, hence SECURITY DEFINER, like
+-- maint_purge_expired. It returns ids only, and only of queued imports.
+-- A plain scan: queued imports are few, and lead_imports is small next
+-- to the leads it fills.
+CREATE FUNCTION maint_stale_lead_imports(p_older_than interval, p_limit integer)
+RETURNS TABLE (org_id uuid, id uuid)
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
+  SELECT i.org_id, i.id FROM lead_imports i
+   WHERE i.status = 'queued' AND i.created_at < now() - greatest(p_older_than, interval '0')
+   ORDER BY i.created_at
+   LIMIT greatest(p_limit, 0)
+$$;
+
+--bun:split
+
+REVOKE ALL ON FUNCTION maint_stale_lead_imports(interval, integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION maint_stale_lead_imports(interval, integer) TO leadpilot_app;
