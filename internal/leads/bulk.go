@@ -84,7 +84,7 @@ func (s *Service) Bulk(ctx context.Context, a access.Actor, b Bulk) (BulkResult,
 		// The selection, locked: the counts and the change see the same rows.
 		sel := tx.NewSelect().Model((*leadRow)(nil)).Column("id").Where("org_id = ?", a.OrgID)
 		if b.Filter != nil {
-			sel = b.Filter.where(sel)
+			sel = b.Filter.where(sel, nil)
 		} else {
 			sel = sel.Where("id IN (?)", bun.In(b.IDs))
 		}

@@ -416,3 +416,80 @@ func TestDefaultCountry(t *testing.T) {
 		require.Equal(t, "+442079460959", *u.Phone, "an update reads it too")
 	})
 }
+
+// TestSearchIsScopedPagedAndFiltered covers leads_search, which searches as
+// the table's owner (row-level security would keep the trigram index from
+// being used): it must never return another organisation's leads, must
+// combine with every other filter, and its pages must follow the keyset.
+func TestSearchIsScopedPagedAndFiltered(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	a, other := setup(t), setup(t)
+	term := "needle" + uuid.NewString()[:8]
+	camp := a.campaign(t, "searched")
+	for i := range 5 {
+		_, err := a.svc.Create(ctx, a.actor, leads.Create{CampaignID: &camp, IsApproved: ptr(i%2 == 0), Fields: leads.Fields{
+			Email: ptr(fmt.Sprintf("s%d@%s.example", i, term)), Country: ptr("FR")}})
+		require.NoError(t, err)
+	}
+	_, err := a.svc.Create(ctx, a.actor, leads.Create{Fields: leads.Fields{Email: ptr("elsewhere@" + term + ".example")}})
+	require.NoError(t, err)
+	theirs, err := other.svc.Create(ctx, other.actor, leads.Create{Fields: leads.Fields{Email: ptr("theirs@" + term + ".example")}})
+	require.NoError(t, err)
+
+	t.Run("OnlyTheCurrentOrganisationsLeads", func(t *testing.T) {
+		rows, _, err := other.svc.List(ctx, other.actor, leads.Filter{Q: term}, page(t, 100))
+		require.NoError(t, err)
+		require.Len(t, rows, 1)
+		require.Equal(t, theirs.ID, rows[0].ID)
+		rows, _, err = a.svc.List(ctx, a.actor, leads.Filter{Q: term}, page(t, 100))
+		require.NoError(t, err)
+		require.Len(t, rows, 6)
+		for _, r := range rows {
+			require.NotEqual(t, theirs.ID, r.ID)
+		}
+	})
+
+	t.Run("WithoutAnOrganisationItFindsNothing", func(t *testing.T) {
+		var n int
+		err := testkit.DB(t).Pool.QueryRow(ctx, `SELECT count(*) FROM leads_search($1, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)`, "%"+term+"%").Scan(&n)
+		require.NoError(t, err)
+		require.Zero(t, n)
+	})
+
+	t.Run("CombinesWithTheOtherFilters", func(t *testing.T) {
+		rows, _, err := a.svc.List(ctx, a.actor, leads.Filter{Q: term, CampaignID: &camp, Approved: ptr(true), Country: "fr"}, page(t, 100))
+		require.NoError(t, err)
+		require.Len(t, rows, 3)
+		rows, _, err = a.svc.List(ctx, a.actor, leads.Filter{Q: term, Status: "replied"}, page(t, 100))
+		require.NoError(t, err)
+		require.Empty(t, rows)
+	})
+
+	t.Run("PagesFollowTheKeyset", func(t *testing.T) {
+		p := page(t, 2)
+		var seen []uuid.UUID
+		for {
+			rows, next, err := a.svc.List(ctx, a.actor, leads.Filter{Q: term}, p)
+			require.NoError(t, err)
+			for _, r := range rows {
+				if len(seen) > 0 {
+					require.Less(t, r.ID.String(), seen[len(seen)-1].String())
+				}
+				seen = append(seen, r.ID)
+			}
+			if next == nil {
+				break
+			}
+			p, err = pagination.Parse(&p.Limit, next)
+			require.NoError(t, err)
+		}
+		require.Len(t, seen, 6)
+	})
+
+	t.Run("ABulkActionByASearchTouchesOnlyItsMatches", func(t *testing.T) {
+		res, err := a.svc.Bulk(ctx, a.actor, leads.Bulk{Action: leads.ActionSetStatus, Status: "contacted", Filter: &leads.Filter{Q: term, CampaignID: &camp}})
+		require.NoError(t, err)
+		require.EqualValues(t, 5, res.Matched)
+	})
+}

@@ -16,7 +16,8 @@ import (
 )
 
 // SearchSQL is the expression leads_search_trgm_idx indexes (migration
-// 20261128200001); a search is `SearchSQL LIKE '%term%'`.
+// 20261128200001); a search is `SearchSQL LIKE '%term%'`, run by the SQL
+// function leads_search (migration 20261128500101), which repeats it.
 const SearchSQL = `lower(coalesce(full_name, '') || ' ' || coalesce(email, '') || ' ' || coalesce(company, ''))`
 
 // Filter narrows a list, a bulk action or an export. Zero values filter
@@ -38,8 +39,10 @@ type Filter struct {
 // where adds f to q as conditions on the leads table (its own column
 // names, unqualified). Each is a plain comparison, so the planner keeps
 // walking (org_id, id DESC), (org_id, campaign_id, id DESC) or
-// (org_id, status, id DESC) for the keyset, or the trigram index for q.
-func (f Filter) where(q *bun.SelectQuery) *bun.SelectQuery {
+// (org_id, status, id DESC) for the keyset. A text search goes through
+// leadsSearch (see there): page is the keyset page the caller will apply
+// (nil: every match, for a bulk action or the export).
+func (f Filter) where(q *bun.SelectQuery, page *pagination.Page) *bun.SelectQuery {
 	if f.CampaignID != nil {
 		q = q.Where("campaign_id = ?", *f.CampaignID)
 	}
@@ -50,7 +53,7 @@ func (f Filter) where(q *bun.SelectQuery) *bun.SelectQuery {
 		q = q.Where("is_approved = ?", *f.Approved)
 	}
 	if f.Country != "" {
-		q = q.Where("country = ?", strings.ToUpper(strings.TrimSpace(f.Country)))
+		q = q.Where("country = ?", f.country())
 	}
 	if f.CreatedFrom != nil {
 		q = q.Where("created_at >= ?", *f.CreatedFrom)
@@ -59,9 +62,42 @@ func (f Filter) where(q *bun.SelectQuery) *bun.SelectQuery {
 		q = q.Where("created_at < ?", *f.CreatedTo)
 	}
 	if t := strings.ToLower(strings.TrimSpace(f.Q)); t != "" {
-		q = q.Where(SearchSQL+" LIKE ?", likeContains(t))
+		q = q.Where("id = ANY(ARRAY(SELECT leads_search(?::text, ?::uuid, ?::integer, ?::uuid, ?::text, ?::boolean, ?::text, ?::timestamptz, ?::timestamptz)))",
+			f.searchArgs(t, page)...)
 	}
 	return q
+}
+
+func (f Filter) country() string { return strings.ToUpper(strings.TrimSpace(f.Country)) }
+
+// searchArgs are the arguments of leads_search, which selects the ids of the leads matching term and every other
+// filter, through the SQL function leads_search (migration
+// 20261128500101): under row-level security Postgres cannot use the
+// trigram index for `SearchSQL LIKE …` (LIKE and lower() are not
+// leakproof), so the function searches as the table's owner, scoped to the
+// current organisation, and takes the page's keyset and size so that a
+// page of a common term stops after a page of matches. The ids come back
+// as an array so that the outer query fetches them by primary key (an
+// `= ANY` on uuid is leakproof, so RLS keeps that index usable).
+func (f Filter) searchArgs(term string, page *pagination.Page) []any {
+	var before *uuid.UUID
+	var limit *int
+	if page != nil {
+		if page.Before != uuid.Nil {
+			before = &page.Before
+		}
+		n := page.Fetch()
+		limit = &n
+	}
+	var status, country *string
+	if f.Status != "" {
+		status = &f.Status
+	}
+	if f.Country != "" {
+		c := f.country()
+		country = &c
+	}
+	return []any{likeContains(term), before, limit, f.CampaignID, status, f.Approved, country, f.CreatedFrom, f.CreatedTo}
 }
 
 // Validate checks f's values.
@@ -88,7 +124,7 @@ func (s *Service) List(ctx context.Context, a access.Actor, f Filter, p paginati
 	var rows []leadRow
 	var next *string
 	err := s.db.InTenant(ctx, a.Tenant(), func(ctx context.Context, tx bun.IDB) (err error) {
-		q := f.where(tx.NewSelect().Model((*leadRow)(nil)).Where("org_id = ?", a.OrgID))
+		q := f.where(tx.NewSelect().Model((*leadRow)(nil)).Where("org_id = ?", a.OrgID), &p)
 		rows, next, err = pagination.Scan(ctx, q, "id", p, leadRow.key)
 		return err
 	})
