@@ -22,6 +22,15 @@ func BenchmarkRequestPaths(b *testing.B) {
 	if err != nil || key.JSON201 == nil {
 		b.Fatalf("create key: %v", err)
 	}
+	// 200 leads with every column a list shows, for GET /v1/leads.
+	if _, err := bd.owner.Pool.Exec(ctx, `INSERT INTO leads (id, org_id, email, phone, first_name, last_name, company, job_title,
+			linkedin_url, website, city, state, country, custom_fields, source)
+		SELECT gen_random_uuid(), $1, 'lead' || i || '@example.com', '+4420794609' || lpad(i::text, 2, '0'), 'First' || i, 'Last', 'Company ' || i,
+			'Head of Sales', 'https://www.linkedin.com/in/lead' || i, 'https://example.com', 'London', 'England', 'GB',
+			'{"source_list": "bench", "score": "42"}', 'csv_import'
+		FROM generate_series(1, 200) i`, owner.Organization.ID); err != nil {
+		b.Fatalf("leads: %v", err)
+	}
 	hc := &http.Client{}
 	do := func(b *testing.B, path, tok string) {
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, bd.srv.URL+path, nil)
@@ -52,6 +61,8 @@ func BenchmarkRequestPaths(b *testing.B) {
 		{"OrgWithAccessToken", "/v1/org", owner.AccessToken},
 		{"OrgWithAPIKey", "/v1/org", key.JSON201.Secret},
 		{"ListMembers", "/v1/members", owner.AccessToken},
+		{"ListLeads50", "/v1/leads?limit=50", owner.AccessToken},
+		{"SearchLeads50", "/v1/leads?limit=50&q=company", owner.AccessToken},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
 			for b.Loop() {
