@@ -3,6 +3,8 @@ package httpapi_test
 import (
 	"bytes"
 	"context"
+	"encoding/csv"
+	"errors"
 	"fmt"
 	"io"
 	"mime/multipart"
@@ -86,6 +88,31 @@ func TestLeadImportUploadsStream(t *testing.T) {
 		got := run(t, r.JSON202.ID)
 		require.Equal(t, api.LeadImportStatusCompleted, got.Status, got.Error)
 		require.Equal(t, api.LeadImportCounts{RowsSeen: rows, Inserted: rows}, got.Counts)
+
+		// The export streams them back, page after page, newest first.
+		exp, err := b.client.ExportLeads(ctx, nil, tok)
+		require.NoError(t, err)
+		defer exp.Body.Close()
+		require.Equal(t, http.StatusOK, exp.StatusCode)
+		require.Empty(t, exp.Header.Get("Content-Length"), "streamed, so not sized in advance")
+		cr := csv.NewReader(exp.Body)
+		header, err := cr.Read()
+		require.NoError(t, err)
+		require.Equal(t, "email", header[2])
+		n, last := 0, ""
+		for {
+			rec, err := cr.Read()
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			require.NoError(t, err)
+			if last != "" {
+				require.Less(t, rec[0], last, "newest first, no repeats")
+			}
+			last = rec[0]
+			n++
+		}
+		require.Equal(t, rows, n)
 	})
 
 	t.Run("AUTF16FileDeclaredAsSuchIsAccepted", func(t *testing.T) {
