@@ -547,6 +547,24 @@ func (e Weekday) Valid() bool {
 	}
 }
 
+// Defines values for CreateLeadImportMultipartBodySkipIfInOtherCampaign.
+const (
+	CreateLeadImportMultipartBodySkipIfInOtherCampaignFalse CreateLeadImportMultipartBodySkipIfInOtherCampaign = "false"
+	CreateLeadImportMultipartBodySkipIfInOtherCampaignTrue  CreateLeadImportMultipartBodySkipIfInOtherCampaign = "true"
+)
+
+// Valid indicates whether the value is a known member of the CreateLeadImportMultipartBodySkipIfInOtherCampaign enum.
+func (e CreateLeadImportMultipartBodySkipIfInOtherCampaign) Valid() bool {
+	switch e {
+	case CreateLeadImportMultipartBodySkipIfInOtherCampaignFalse:
+		return true
+	case CreateLeadImportMultipartBodySkipIfInOtherCampaignTrue:
+		return true
+	default:
+		return false
+	}
+}
+
 // AcceptInviteRequest defines model for AcceptInviteRequest.
 type AcceptInviteRequest struct {
 	// FullName For a new account.
@@ -1013,6 +1031,9 @@ type LeadImport struct {
 	// Mapping The mapping overrides the import was created with.
 	Mapping map[string]string `json:"mapping"`
 
+	// SkipIfInOtherCampaign Whether contacts already in another campaign of the organisation are skipped.
+	SkipIfInOtherCampaign bool `json:"skip_if_in_other_campaign"`
+
 	// SourceURL The https URL the file is downloaded from (a Google Sheets link as its CSV export URL); null for an upload.
 	SourceURL *string          `json:"source_url"`
 	StartedAt *time.Time       `json:"started_at"`
@@ -1048,6 +1069,9 @@ type LeadImportCounts struct {
 	// DuplicatesInFile Rows repeating an earlier row's identity: its email address, or for a row without one its phone number.
 	DuplicatesInFile int `json:"duplicates_in_file"`
 
+	// InOtherCampaign Rows skipped because the contact is a lead of another campaign of the organisation (with skip_if_in_other_campaign).
+	InOtherCampaign int `json:"in_other_campaign"`
+
 	// Inserted Leads created.
 	Inserted int `json:"inserted"`
 
@@ -1070,6 +1094,9 @@ type LeadImportFromURL struct {
 
 	// Mapping Mapping overrides (header → field, custom.<key> or `skip`).
 	Mapping *map[string]string `json:"mapping,omitempty"`
+
+	// SkipIfInOtherCampaign As the query parameter of the same name (which it wins over).
+	SkipIfInOtherCampaign *bool `json:"skip_if_in_other_campaign,omitempty"`
 
 	// URL The file's absolute https URL, e.g. a Google Sheets link
 	// (rewritten to its CSV export) shared with anyone who has the
@@ -1807,6 +1834,9 @@ type CreateLeadImportMultipartBody struct {
 
 	// Mapping Mapping overrides as a JSON object (header → field or `skip`).
 	Mapping *string `json:"mapping,omitempty"`
+
+	// SkipIfInOtherCampaign As the query parameter of the same name.
+	SkipIfInOtherCampaign *CreateLeadImportMultipartBodySkipIfInOtherCampaign `json:"skip_if_in_other_campaign,omitempty"`
 }
 
 // CreateLeadImportParams defines parameters for CreateLeadImport.
@@ -1817,9 +1847,15 @@ type CreateLeadImportParams struct {
 	// Mapping Mapping overrides as a JSON object, e.g. `{"Contact Mail":"email","Notes":"skip"}`.
 	Mapping *string `form:"mapping,omitempty" json:"mapping,omitempty"`
 
+	// SkipIfInOtherCampaign Skip a contact already present in another campaign of the organisation.
+	SkipIfInOtherCampaign *bool `form:"skip_if_in_other_campaign,omitempty" json:"skip_if_in_other_campaign,omitempty"`
+
 	// IdempotencyKey Makes a retry of this request safe; see the API description.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
+
+// CreateLeadImportMultipartBodySkipIfInOtherCampaign defines parameters for CreateLeadImport.
+type CreateLeadImportMultipartBodySkipIfInOtherCampaign string
 
 // PreviewLeadImportMultipartBody defines parameters for PreviewLeadImport.
 type PreviewLeadImportMultipartBody struct {
@@ -2588,8 +2624,13 @@ type ClientInterface interface {
 	// or phone number is skipped; a row with an invalid address or
 	// phone, or with no contact at all, is invalid. Rejected rows are
 	// at GET /v1/leads/imports/{import_id}/errors. A file that is not
-	// CSV is refused with 422 `not_csv`, like the preview. Bodies are
-	// limited like every other (413 past MAX_BODY_BYTES).
+	// CSV is refused with 422 `not_csv`, like the preview. The file is
+	// read as it arrives, up to 256 MiB (IMPORT_MAX_BYTES; 413 past it);
+	// in a form, `campaign_id`, `mapping` and `skip_if_in_other_campaign`
+	// must come before `file`. With `skip_if_in_other_campaign`, a
+	// contact whose address or phone number is already a lead in another
+	// campaign of the organisation is skipped (counted in
+	// `in_other_campaign`, listed among the rejected rows).
 	//
 	// With `application/json` (LeadImportFromURL) the body names an
 	// `https` URL of the CSV instead, such as a Google Sheets link
@@ -2597,7 +2638,7 @@ type ClientInterface interface {
 	// is fetched as its CSV export). The request only checks the URL
 	// (absolute https, a host, no user name or password, at most 2048
 	// characters; else 422 on `/url`) and stores it; the worker
-	// downloads the file (at most 100 MiB, 5 redirects, all https, 2
+	// downloads the file (at most 256 MiB, 5 redirects, all https, 2
 	// minutes) before importing it. Private, loopback, link-local,
 	// CGNAT, multicast and other special-purpose addresses are refused
 	// when connecting, after every DNS lookup and redirect; a refused
@@ -2625,8 +2666,13 @@ type ClientInterface interface {
 	// or phone number is skipped; a row with an invalid address or
 	// phone, or with no contact at all, is invalid. Rejected rows are
 	// at GET /v1/leads/imports/{import_id}/errors. A file that is not
-	// CSV is refused with 422 `not_csv`, like the preview. Bodies are
-	// limited like every other (413 past MAX_BODY_BYTES).
+	// CSV is refused with 422 `not_csv`, like the preview. The file is
+	// read as it arrives, up to 256 MiB (IMPORT_MAX_BYTES; 413 past it);
+	// in a form, `campaign_id`, `mapping` and `skip_if_in_other_campaign`
+	// must come before `file`. With `skip_if_in_other_campaign`, a
+	// contact whose address or phone number is already a lead in another
+	// campaign of the organisation is skipped (counted in
+	// `in_other_campaign`, listed among the rejected rows).
 	//
 	// With `application/json` (LeadImportFromURL) the body names an
 	// `https` URL of the CSV instead, such as a Google Sheets link
@@ -2634,7 +2680,7 @@ type ClientInterface interface {
 	// is fetched as its CSV export). The request only checks the URL
 	// (absolute https, a host, no user name or password, at most 2048
 	// characters; else 422 on `/url`) and stores it; the worker
-	// downloads the file (at most 100 MiB, 5 redirects, all https, 2
+	// downloads the file (at most 256 MiB, 5 redirects, all https, 2
 	// minutes) before importing it. Private, loopback, link-local,
 	// CGNAT, multicast and other special-purpose addresses are refused
 	// when connecting, after every DNS lookup and redirect; a refused
@@ -4000,8 +4046,13 @@ func (c *Client) ListLeadImports(ctx context.Context, params *ListLeadImportsPar
 // or phone number is skipped; a row with an invalid address or
 // phone, or with no contact at all, is invalid. Rejected rows are
 // at GET /v1/leads/imports/{import_id}/errors. A file that is not
-// CSV is refused with 422 `not_csv`, like the preview. Bodies are
-// limited like every other (413 past MAX_BODY_BYTES).
+// CSV is refused with 422 `not_csv`, like the preview. The file is
+// read as it arrives, up to 256 MiB (IMPORT_MAX_BYTES; 413 past it);
+// in a form, `campaign_id`, `mapping` and `skip_if_in_other_campaign`
+// must come before `file`. With `skip_if_in_other_campaign`, a
+// contact whose address or phone number is already a lead in another
+// campaign of the organisation is skipped (counted in
+// `in_other_campaign`, listed among the rejected rows).
 //
 // With `application/json` (LeadImportFromURL) the body names an
 // `https` URL of the CSV instead, such as a Google Sheets link
@@ -4009,7 +4060,7 @@ func (c *Client) ListLeadImports(ctx context.Context, params *ListLeadImportsPar
 // is fetched as its CSV export). The request only checks the URL
 // (absolute https, a host, no user name or password, at most 2048
 // characters; else 422 on `/url`) and stores it; the worker
-// downloads the file (at most 100 MiB, 5 redirects, all https, 2
+// downloads the file (at most 256 MiB, 5 redirects, all https, 2
 // minutes) before importing it. Private, loopback, link-local,
 // CGNAT, multicast and other special-purpose addresses are refused
 // when connecting, after every DNS lookup and redirect; a refused
@@ -4047,8 +4098,13 @@ func (c *Client) CreateLeadImportWithBody(ctx context.Context, params *CreateLea
 // or phone number is skipped; a row with an invalid address or
 // phone, or with no contact at all, is invalid. Rejected rows are
 // at GET /v1/leads/imports/{import_id}/errors. A file that is not
-// CSV is refused with 422 `not_csv`, like the preview. Bodies are
-// limited like every other (413 past MAX_BODY_BYTES).
+// CSV is refused with 422 `not_csv`, like the preview. The file is
+// read as it arrives, up to 256 MiB (IMPORT_MAX_BYTES; 413 past it);
+// in a form, `campaign_id`, `mapping` and `skip_if_in_other_campaign`
+// must come before `file`. With `skip_if_in_other_campaign`, a
+// contact whose address or phone number is already a lead in another
+// campaign of the organisation is skipped (counted in
+// `in_other_campaign`, listed among the rejected rows).
 //
 // With `application/json` (LeadImportFromURL) the body names an
 // `https` URL of the CSV instead, such as a Google Sheets link
@@ -4056,7 +4112,7 @@ func (c *Client) CreateLeadImportWithBody(ctx context.Context, params *CreateLea
 // is fetched as its CSV export). The request only checks the URL
 // (absolute https, a host, no user name or password, at most 2048
 // characters; else 422 on `/url`) and stores it; the worker
-// downloads the file (at most 100 MiB, 5 redirects, all https, 2
+// downloads the file (at most 256 MiB, 5 redirects, all https, 2
 // minutes) before importing it. Private, loopback, link-local,
 // CGNAT, multicast and other special-purpose addresses are refused
 // when connecting, after every DNS lookup and redirect; a refused
@@ -6428,6 +6484,18 @@ func NewCreateLeadImportRequestWithBody(server string, params *CreateLeadImportP
 
 		}
 
+		if params.SkipIfInOtherCampaign != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "skip_if_in_other_campaign", *params.SkipIfInOtherCampaign, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
 		if encoded := queryValues.Encode(); encoded != "" {
 			rawQueryFragments = append(rawQueryFragments, encoded)
 		}
@@ -8384,8 +8452,13 @@ type ClientWithResponsesInterface interface {
 	// or phone number is skipped; a row with an invalid address or
 	// phone, or with no contact at all, is invalid. Rejected rows are
 	// at GET /v1/leads/imports/{import_id}/errors. A file that is not
-	// CSV is refused with 422 `not_csv`, like the preview. Bodies are
-	// limited like every other (413 past MAX_BODY_BYTES).
+	// CSV is refused with 422 `not_csv`, like the preview. The file is
+	// read as it arrives, up to 256 MiB (IMPORT_MAX_BYTES; 413 past it);
+	// in a form, `campaign_id`, `mapping` and `skip_if_in_other_campaign`
+	// must come before `file`. With `skip_if_in_other_campaign`, a
+	// contact whose address or phone number is already a lead in another
+	// campaign of the organisation is skipped (counted in
+	// `in_other_campaign`, listed among the rejected rows).
 	//
 	// With `application/json` (LeadImportFromURL) the body names an
 	// `https` URL of the CSV instead, such as a Google Sheets link
@@ -8393,7 +8466,7 @@ type ClientWithResponsesInterface interface {
 	// is fetched as its CSV export). The request only checks the URL
 	// (absolute https, a host, no user name or password, at most 2048
 	// characters; else 422 on `/url`) and stores it; the worker
-	// downloads the file (at most 100 MiB, 5 redirects, all https, 2
+	// downloads the file (at most 256 MiB, 5 redirects, all https, 2
 	// minutes) before importing it. Private, loopback, link-local,
 	// CGNAT, multicast and other special-purpose addresses are refused
 	// when connecting, after every DNS lookup and redirect; a refused
@@ -8421,8 +8494,13 @@ type ClientWithResponsesInterface interface {
 	// or phone number is skipped; a row with an invalid address or
 	// phone, or with no contact at all, is invalid. Rejected rows are
 	// at GET /v1/leads/imports/{import_id}/errors. A file that is not
-	// CSV is refused with 422 `not_csv`, like the preview. Bodies are
-	// limited like every other (413 past MAX_BODY_BYTES).
+	// CSV is refused with 422 `not_csv`, like the preview. The file is
+	// read as it arrives, up to 256 MiB (IMPORT_MAX_BYTES; 413 past it);
+	// in a form, `campaign_id`, `mapping` and `skip_if_in_other_campaign`
+	// must come before `file`. With `skip_if_in_other_campaign`, a
+	// contact whose address or phone number is already a lead in another
+	// campaign of the organisation is skipped (counted in
+	// `in_other_campaign`, listed among the rejected rows).
 	//
 	// With `application/json` (LeadImportFromURL) the body names an
 	// `https` URL of the CSV instead, such as a Google Sheets link
@@ -8430,7 +8508,7 @@ type ClientWithResponsesInterface interface {
 	// is fetched as its CSV export). The request only checks the URL
 	// (absolute https, a host, no user name or password, at most 2048
 	// characters; else 422 on `/url`) and stores it; the worker
-	// downloads the file (at most 100 MiB, 5 redirects, all https, 2
+	// downloads the file (at most 256 MiB, 5 redirects, all https, 2
 	// minutes) before importing it. Private, loopback, link-local,
 	// CGNAT, multicast and other special-purpose addresses are refused
 	// when connecting, after every DNS lookup and redirect; a refused
@@ -15493,8 +15571,13 @@ func (c *ClientWithResponses) ListLeadImportsWithResponse(ctx context.Context, p
 // or phone number is skipped; a row with an invalid address or
 // phone, or with no contact at all, is invalid. Rejected rows are
 // at GET /v1/leads/imports/{import_id}/errors. A file that is not
-// CSV is refused with 422 `not_csv`, like the preview. Bodies are
-// limited like every other (413 past MAX_BODY_BYTES).
+// CSV is refused with 422 `not_csv`, like the preview. The file is
+// read as it arrives, up to 256 MiB (IMPORT_MAX_BYTES; 413 past it);
+// in a form, `campaign_id`, `mapping` and `skip_if_in_other_campaign`
+// must come before `file`. With `skip_if_in_other_campaign`, a
+// contact whose address or phone number is already a lead in another
+// campaign of the organisation is skipped (counted in
+// `in_other_campaign`, listed among the rejected rows).
 //
 // With `application/json` (LeadImportFromURL) the body names an
 // `https` URL of the CSV instead, such as a Google Sheets link
@@ -15502,7 +15585,7 @@ func (c *ClientWithResponses) ListLeadImportsWithResponse(ctx context.Context, p
 // is fetched as its CSV export). The request only checks the URL
 // (absolute https, a host, no user name or password, at most 2048
 // characters; else 422 on `/url`) and stores it; the worker
-// downloads the file (at most 100 MiB, 5 redirects, all https, 2
+// downloads the file (at most 256 MiB, 5 redirects, all https, 2
 // minutes) before importing it. Private, loopback, link-local,
 // CGNAT, multicast and other special-purpose addresses are refused
 // when connecting, after every DNS lookup and redirect; a refused
@@ -15536,8 +15619,13 @@ func (c *ClientWithResponses) CreateLeadImportWithBodyWithResponse(ctx context.C
 // or phone number is skipped; a row with an invalid address or
 // phone, or with no contact at all, is invalid. Rejected rows are
 // at GET /v1/leads/imports/{import_id}/errors. A file that is not
-// CSV is refused with 422 `not_csv`, like the preview. Bodies are
-// limited like every other (413 past MAX_BODY_BYTES).
+// CSV is refused with 422 `not_csv`, like the preview. The file is
+// read as it arrives, up to 256 MiB (IMPORT_MAX_BYTES; 413 past it);
+// in a form, `campaign_id`, `mapping` and `skip_if_in_other_campaign`
+// must come before `file`. With `skip_if_in_other_campaign`, a
+// contact whose address or phone number is already a lead in another
+// campaign of the organisation is skipped (counted in
+// `in_other_campaign`, listed among the rejected rows).
 //
 // With `application/json` (LeadImportFromURL) the body names an
 // `https` URL of the CSV instead, such as a Google Sheets link
@@ -15545,7 +15633,7 @@ func (c *ClientWithResponses) CreateLeadImportWithBodyWithResponse(ctx context.C
 // is fetched as its CSV export). The request only checks the URL
 // (absolute https, a host, no user name or password, at most 2048
 // characters; else 422 on `/url`) and stores it; the worker
-// downloads the file (at most 100 MiB, 5 redirects, all https, 2
+// downloads the file (at most 256 MiB, 5 redirects, all https, 2
 // minutes) before importing it. Private, loopback, link-local,
 // CGNAT, multicast and other special-purpose addresses are refused
 // when connecting, after every DNS lookup and redirect; a refused

@@ -37,12 +37,13 @@ func (s *Server) CreateLeadImport(ctx context.Context, req server.CreateLeadImpo
 	if req.Params.Mapping != nil {
 		mapping = []byte(*req.Params.Mapping)
 	}
+	skip := req.Params.SkipIfInOtherCampaign != nil && *req.Params.SkipIfInOtherCampaign
 	create := func(body io.Reader, fileName string) (leadimports.Import, error) {
 		overrides, err := parseMapping(mapping)
 		if err != nil {
 			return leadimports.Import{}, err
 		}
-		return s.leadImports.Create(ctx, p.Actor(), campaignID, overrides, fileName, body)
+		return s.leadImports.Create(ctx, p.Actor(), campaignID, overrides, fileName, body, leadimports.SkipIfInOtherCampaign(skip))
 	}
 	var imp leadimports.Import
 	if req.MultipartBody != nil {
@@ -67,9 +68,22 @@ func (s *Server) CreateLeadImport(ctx context.Context, req server.CreateLeadImpo
 					return fault.Invalid(fault.FieldError{Field: "/campaign_id", Code: "invalid_uuid", Message: "must be a UUID"})
 				}
 				campaignID = &id
+			case "skip_if_in_other_campaign":
+				b, err := io.ReadAll(io.LimitReader(part, 10))
+				if err != nil {
+					return badForm(err)
+				}
+				switch strings.TrimSpace(string(b)) {
+				case "true":
+					skip = true
+				case "false":
+					skip = false
+				default:
+					return fault.Invalid(fault.FieldError{Field: "/skip_if_in_other_campaign", Code: "invalid_boolean", Message: "must be true or false"})
+				}
 			}
 			return nil
-		}, "mapping", "campaign_id")
+		}, "mapping", "campaign_id", "skip_if_in_other_campaign")
 	} else {
 		imp, err = create(req.Body, "")
 	}
@@ -105,7 +119,11 @@ func (s *Server) createLeadImportFromURL(ctx context.Context, a access.Actor, re
 		}
 		mapping = m
 	}
-	imp, err := s.leadImports.CreateFromURL(ctx, a, campaignID, mapping, in.URL)
+	skip := req.Params.SkipIfInOtherCampaign != nil && *req.Params.SkipIfInOtherCampaign
+	if in.SkipIfInOtherCampaign != nil {
+		skip = *in.SkipIfInOtherCampaign
+	}
+	imp, err := s.leadImports.CreateFromURL(ctx, a, campaignID, mapping, in.URL, leadimports.SkipIfInOtherCampaign(skip))
 	if err != nil {
 		return nil, err
 	}
@@ -210,7 +228,9 @@ func toAPILeadImport(i leadimports.Import) api.LeadImport {
 		Counts: api.LeadImportCounts{
 			RowsSeen: i.Counts.RowsSeen, Inserted: i.Counts.Inserted, DuplicatesInFile: i.Counts.DuplicatesInFile,
 			AlreadyPresent: i.Counts.AlreadyPresent, Invalid: i.Counts.Invalid, Suppressed: i.Counts.Suppressed,
+			InOtherCampaign: i.Counts.InOtherCampaign,
 		},
+		SkipIfInOtherCampaign: i.SkipIfInOtherCampaign,
 	}
 	if i.FileName != "" {
 		out.FileName = &i.FileName

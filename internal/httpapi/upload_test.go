@@ -144,6 +144,38 @@ func TestLeadImportUploadsStream(t *testing.T) {
 		require.Equal(t, "after_file", *(*p.Errors)[0].Code)
 	})
 
+	t.Run("TheSkipOptionComesAsAQueryParameterOrAFormPart", func(t *testing.T) {
+		form := func(value string) (string, *bytes.Buffer) {
+			var buf bytes.Buffer
+			w := multipart.NewWriter(&buf)
+			require.NoError(t, w.WriteField("skip_if_in_other_campaign", value))
+			fw, err := w.CreateFormFile("file", "leads.csv")
+			require.NoError(t, err)
+			_, err = io.WriteString(fw, "Email\nskip-"+value+"@example.com\n")
+			require.NoError(t, err)
+			require.NoError(t, w.Close())
+			return w.FormDataContentType(), &buf
+		}
+		ct, body := form("true")
+		r, err := b.client.CreateLeadImportWithBodyWithResponse(ctx, nil, ct, body, tok)
+		require.NoError(t, err)
+		require.Equal(t, http.StatusAccepted, r.StatusCode(), string(r.Body))
+		require.True(t, r.JSON202.SkipIfInOtherCampaign)
+		ct, body = form("yes")
+		r, err = b.client.CreateLeadImportWithBodyWithResponse(ctx, nil, ct, body, tok)
+		require.NoError(t, err)
+		problem(t, r.HTTPResponse, r.Body, http.StatusUnprocessableEntity)
+		skip := true
+		r, err = b.client.CreateLeadImportWithBodyWithResponse(ctx, &api.CreateLeadImportParams{SkipIfInOtherCampaign: &skip}, "text/csv",
+			strings.NewReader("Email\nquery-skip@example.com\n"), tok)
+		require.NoError(t, err)
+		require.Equal(t, http.StatusAccepted, r.StatusCode(), string(r.Body))
+		require.True(t, r.JSON202.SkipIfInOtherCampaign)
+		r, err = b.client.CreateLeadImportWithBodyWithResponse(ctx, nil, "text/csv", strings.NewReader("Email\nno-skip@example.com\n"), tok)
+		require.NoError(t, err)
+		require.False(t, r.JSON202.SkipIfInOtherCampaign)
+	})
+
 	t.Run("ThePreviewStreamsTooAndReadsOnlyTheHead", func(t *testing.T) {
 		r, err := b.client.PreviewLeadImportWithBodyWithResponse(ctx, nil, "text/csv",
 			streamed(func(w io.Writer) error { return leadRows(w, "preview", 20_000) }), tok)

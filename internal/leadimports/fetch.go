@@ -53,7 +53,7 @@ const msgPrivate = "the URL's host resolves to a private or loopback address; on
 // with a host and no user name or password, at most MaxURLLength long; a
 // Google Sheets link is rewritten to its CSV export URL (SheetsExportURL).
 // Any member or API key may.
-func (s *Service) CreateFromURL(ctx context.Context, a access.Actor, campaignID *uuid.UUID, mapping map[string]string, rawURL string) (Import, error) {
+func (s *Service) CreateFromURL(ctx context.Context, a access.Actor, campaignID *uuid.UUID, mapping map[string]string, rawURL string, opts ...Option) (Import, error) {
 	mapping, err := validMapping(mapping)
 	if err != nil {
 		return Import{}, err
@@ -62,7 +62,7 @@ func (s *Service) CreateFromURL(ctx context.Context, a access.Actor, campaignID 
 	if err != nil {
 		return Import{}, err
 	}
-	row := newRow(a, campaignID, mapping, fileName)
+	row := newRow(a, campaignID, mapping, fileName, opts...)
 	row.SourceURL = &u
 	err = s.db.InTenant(ctx, a.Tenant(), func(ctx context.Context, tx bun.IDB) error {
 		return insertRow(ctx, tx, &row)

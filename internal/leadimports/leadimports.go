@@ -144,16 +144,21 @@ type Counts struct {
 	AlreadyPresent   int `bun:"already_present"`
 	Invalid          int `bun:"invalid"`
 	Suppressed       int `bun:"suppressed"`
+	// InOtherCampaign counts rows skipped because the contact is a lead of
+	// another campaign of the organisation (SkipIfInOtherCampaign).
+	InOtherCampaign int `bun:"in_other_campaign"`
 }
 
 // Import is the view of one import.
 type Import struct {
 	ID         uuid.UUID
 	CampaignID *uuid.UUID
-	Status     string
-	Mapping    map[string]string
-	FileName   string
-	FileBytes  int64
+	// SkipIfInOtherCampaign is the option of that name.
+	SkipIfInOtherCampaign bool
+	Status                string
+	Mapping               map[string]string
+	FileName              string
+	FileBytes             int64
 	// SourceURL is the https URL the file is downloaded from ("" for an
 	// upload); a Google Sheets link is stored as its CSV export URL.
 	SourceURL  string
@@ -191,12 +196,18 @@ type importRow struct {
 
 func (r importRow) key() uuid.UUID { return r.ID }
 
+func (r importRow) skipInOtherCampaign() bool {
+	b, _ := r.Options[optSkipInOtherCampaign].(bool)
+	return b
+}
+
 func (r importRow) view() Import {
 	v := Import{ID: r.ID, CampaignID: r.CampaignID, Status: r.Status, Mapping: r.Mapping, FileBytes: r.FileBytes,
 		Counts: r.Counts, CreatedBy: r.CreatedBy, CreatedAt: r.CreatedAt, StartedAt: r.StartedAt, FinishedAt: r.FinishedAt}
 	if v.Mapping == nil {
 		v.Mapping = map[string]string{}
 	}
+	v.SkipIfInOtherCampaign = r.skipInOtherCampaign()
 	if r.FileName != nil {
 		v.FileName = *r.FileName
 	}
@@ -213,7 +224,7 @@ func (r importRow) view() Import {
 // campaignID (nil: no campaign) in one transaction, and enqueues its run
 // once that transaction has committed. Any member or API key may. mapping overrides the automatic
 // header mapping (see leadimport.Options.Mapping).
-func (s *Service) Create(ctx context.Context, a access.Actor, campaignID *uuid.UUID, mapping map[string]string, fileName string, body io.Reader) (Import, error) {
+func (s *Service) Create(ctx context.Context, a access.Actor, campaignID *uuid.UUID, mapping map[string]string, fileName string, body io.Reader, opts ...Option) (Import, error) {
 	mapping, err := validMapping(mapping)
 	if err != nil {
 		return Import{}, err
@@ -233,7 +244,7 @@ func (s *Service) Create(ctx context.Context, a access.Actor, campaignID *uuid.U
 		}
 		return Import{}, fault.Invalid(fault.FieldError{Field: "/file", Code: "unreadable", Message: err.Error()})
 	}
-	row := newRow(a, campaignID, mapping, fileName)
+	row := newRow(a, campaignID, mapping, fileName, opts...)
 	r := io.MultiReader(bytes.NewReader(head), body)
 	err = s.db.InTenant(ctx, a.Tenant(), func(ctx context.Context, tx bun.IDB) error {
 		if err := insertRow(ctx, tx, &row); err != nil {
@@ -297,9 +308,30 @@ func checkHead(head []byte, mapping map[string]string) error {
 }
 
 // newRow is a queued import of actor a.
-func newRow(a access.Actor, campaignID *uuid.UUID, mapping map[string]string, fileName string) importRow {
+// Option is a choice made when an import is created, kept in its options.
+type Option func(map[string]any)
+
+// optSkipInOtherCampaign is the options key of SkipIfInOtherCampaign.
+const optSkipInOtherCampaign = "skip_if_in_other_campaign"
+
+// SkipIfInOtherCampaign makes the import skip (and count, and list among
+// the rejected rows) a contact whose address or phone number is already a
+// lead in another campaign of the organisation, as lead creation's option
+// of the same name refuses one.
+func SkipIfInOtherCampaign(skip bool) Option {
+	return func(o map[string]any) {
+		if skip {
+			o[optSkipInOtherCampaign] = true
+		}
+	}
+}
+
+func newRow(a access.Actor, campaignID *uuid.UUID, mapping map[string]string, fileName string, opts ...Option) importRow {
 	row := importRow{ID: uuid.Must(uuid.NewV7()), OrgID: a.OrgID, CampaignID: campaignID, Status: StatusQueued,
 		Mapping: mapping, Options: map[string]any{}}
+	for _, o := range opts {
+		o(row.Options)
+	}
 	if fileName != "" {
 		row.FileName = &fileName
 	}

@@ -350,3 +350,49 @@ func TestIdentityAndColumns(t *testing.T) {
 		require.Equal(t, "+442079460958", *b.leadsByName(t)["Ann"].Phone)
 	})
 }
+
+// TestSkipIfInOtherCampaign imports into one campaign contacts of which
+// some are already leads of another campaign (by address, in any case, or
+// by phone number): with the option they are skipped, counted and listed;
+// without it they go in.
+func TestSkipIfInOtherCampaign(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	b := setup(t)
+	first, second, third := b.campaign(t), b.campaign(t), b.campaign(t)
+	b.run(t, first, "Email,Phone,First Name\nada@example.com,,Ada\n,+442079460958,Phoebe\nsolo@example.com,,Solo\n")
+	// A lead outside any campaign is not "in another campaign".
+	b.run(t, nil, "Email,First Name\nloose@example.com,Loose\n")
+
+	file := "Email,Phone,First Name\nADA@example.com,,Ada again\n,+44 20 7946 0958,Phoebe again\nnew@example.com,,New\nloose@example.com,,Loose\n"
+	imp, err := b.svc.Create(ctx, b.actor, second, nil, "", strings.NewReader(file), leadimports.SkipIfInOtherCampaign(true))
+	require.NoError(t, err)
+	require.True(t, imp.SkipIfInOtherCampaign)
+	require.NoError(t, b.svc.Run(ctx, b.actor.OrgID, imp.ID))
+	got, err := b.svc.Get(ctx, b.actor, imp.ID)
+	require.NoError(t, err)
+	require.Equal(t, leadimports.StatusCompleted, got.Status, got.Error)
+	require.Equal(t, leadimports.Counts{RowsSeen: 4, Inserted: 2, InOtherCampaign: 2}, got.Counts)
+	require.Equal(t, []string{"2 in_other_campaign", "3 in_other_campaign"}, reasons(t, b, imp.ID))
+
+	t.Run("TheSameFileIntoItsOwnCampaignAgainIsAlreadyPresent", func(t *testing.T) {
+		again, err := b.svc.Create(ctx, b.actor, second, nil, "", strings.NewReader(file), leadimports.SkipIfInOtherCampaign(true))
+		require.NoError(t, err)
+		require.NoError(t, b.svc.Run(ctx, b.actor.OrgID, again.ID))
+		got, err := b.svc.Get(ctx, b.actor, again.ID)
+		require.NoError(t, err)
+		// new@ and loose@ are in this campaign now (already present); Ada
+		// and Phoebe are still only in the first.
+		require.Equal(t, leadimports.Counts{RowsSeen: 4, AlreadyPresent: 2, InOtherCampaign: 2}, got.Counts)
+	})
+
+	t.Run("WithoutTheOptionTheyGoIn", func(t *testing.T) {
+		imp, err := b.svc.Create(ctx, b.actor, third, nil, "", strings.NewReader(file))
+		require.NoError(t, err)
+		require.False(t, imp.SkipIfInOtherCampaign)
+		require.NoError(t, b.svc.Run(ctx, b.actor.OrgID, imp.ID))
+		got, err := b.svc.Get(ctx, b.actor, imp.ID)
+		require.NoError(t, err)
+		require.Equal(t, leadimports.Counts{RowsSeen: 4, Inserted: 4}, got.Counts)
+	})
+}

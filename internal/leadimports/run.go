@@ -353,6 +353,28 @@ func (s *Service) flush(ctx context.Context, t database.Tenant, row importRow, b
 			}
 			n, _ := r.RowsAffected()
 			c.Suppressed += int(n)
+			keep, keepArgs := sup, []any{}
+			if row.skipInOtherCampaign() {
+				// One EXISTS per identifier, each an equality an index of
+				// leads answers (leads_org_email_idx, leads_org_phone_idx,
+				// leads_org_whatsapp_idx) even under row-level security.
+				other := func(col, expr string) string {
+					return `EXISTS (SELECT 1 FROM leads o WHERE o.org_id = app_current_org_id() AND o.` + col + ` = ` + expr + `
+						AND o.campaign_id IS NOT NULL AND o.campaign_id IS DISTINCT FROM ?::uuid)`
+				}
+				elsewhere := other("email", "lower(s.email)") + " OR " + other("phone", "s.phone") + " OR " + other("whatsapp", "s.whatsapp")
+				r, err := tx.ExecContext(ctx, `INSERT INTO lead_import_rows_rejected (org_id, import_id, line, raw, reason, message)
+					SELECT app_current_org_id(), ?, s.line, s.raw, 'in_other_campaign', 'the contact is already a lead in another campaign of the organisation'
+					FROM lead_import_staged s WHERE `+sup+` AND (`+elsewhere+`) ON CONFLICT DO NOTHING`,
+					row.ID, row.CampaignID, row.CampaignID, row.CampaignID)
+				if err != nil {
+					return fmt.Errorf("in other campaigns: %w", database.Interpret(err))
+				}
+				n, _ := r.RowsAffected()
+				c.InOtherCampaign += int(n)
+				keep = sup + ` AND NOT (` + elsewhere + `)`
+				keepArgs = []any{row.CampaignID, row.CampaignID, row.CampaignID}
+			}
 			// A lead already in the campaign conflicts on its email key
 			// (leads_org_campaign_email_key) or, without an email, on its
 			// phone key (leads_org_campaign_phone_key). ON CONFLICT takes
@@ -362,14 +384,14 @@ func (s *Service) flush(ctx context.Context, t database.Tenant, row importRow, b
 					last_name, company, job_title, linkedin_url, website, city, state, country, custom_fields, source)
 				SELECT s.id, app_current_org_id(), ?::uuid, s.email, s.phone, s.whatsapp, s.timezone, s.first_name,
 					s.last_name, s.company, s.job_title, s.linkedin_url, s.website, s.city, s.state, s.country, s.custom_fields::jsonb, 'csv_import'
-				FROM lead_import_staged s WHERE `+sup+`
-				ON CONFLICT DO NOTHING`, row.CampaignID)
+				FROM lead_import_staged s WHERE `+keep+`
+				ON CONFLICT DO NOTHING`, append([]any{row.CampaignID}, keepArgs...)...)
 			if err != nil {
 				return fmt.Errorf("insert leads: %w", database.Interpret(err))
 			}
 			n, _ = r.RowsAffected()
 			c.Inserted += int(n)
-			c.AlreadyPresent += len(b.rows) - int(n) - c.Suppressed
+			c.AlreadyPresent += len(b.rows) - int(n) - c.Suppressed - c.InOtherCampaign
 		}
 		for _, rj := range b.rejected {
 			if _, err := tx.ExecContext(ctx, `INSERT INTO lead_import_rows_rejected (org_id, import_id, line, raw, reason, message)
@@ -379,8 +401,8 @@ func (s *Service) flush(ctx context.Context, t database.Tenant, row importRow, b
 		}
 		_, err := tx.ExecContext(ctx, `UPDATE lead_imports SET rows_seen = rows_seen + ?, inserted = inserted + ?,
 			duplicates_in_file = duplicates_in_file + ?, already_present = already_present + ?, invalid = invalid + ?,
-			suppressed = suppressed + ? WHERE org_id = ? AND id = ?`,
-			c.RowsSeen, c.Inserted, c.DuplicatesInFile, c.AlreadyPresent, c.Invalid, c.Suppressed, t.OrgID, row.ID)
+			suppressed = suppressed + ?, in_other_campaign = in_other_campaign + ? WHERE org_id = ? AND id = ?`,
+			c.RowsSeen, c.Inserted, c.DuplicatesInFile, c.AlreadyPresent, c.Invalid, c.Suppressed, c.InOtherCampaign, t.OrgID, row.ID)
 		if err != nil {
 			return fmt.Errorf("counts: %w", database.Interpret(err))
 		}
