@@ -133,9 +133,9 @@ func (s *Service) move(ctx context.Context, tx bun.IDB, org uuid.UUID, ids []uui
 		   AND CASE
 		     WHEN l.email IS NOT NULL THEN
 		        NOT EXISTS (SELECT 1 FROM leads o WHERE o.org_id = l.org_id AND o.campaign_id IS NOT DISTINCT FROM ?0
-		                       AND lower(o.email) = lower(l.email))
+		                       AND o.email = l.email)
 		    AND NOT EXISTS (SELECT 1 FROM leads o WHERE o.org_id = l.org_id AND o.id IN (?2) AND o.id < l.id
-		                       AND o.campaign_id IS DISTINCT FROM ?0 AND lower(o.email) = lower(l.email))
+		                       AND o.campaign_id IS DISTINCT FROM ?0 AND o.email = l.email)
 		     WHEN l.phone IS NOT NULL THEN
 		        NOT EXISTS (SELECT 1 FROM leads o WHERE o.org_id = l.org_id AND o.campaign_id IS NOT DISTINCT FROM ?0
 		                       AND o.email IS NULL AND o.phone = l.phone)
