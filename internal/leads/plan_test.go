@@ -79,3 +79,27 @@ func TestOtherCampaignCheckUsesAnIndexPerContactUnderRLS(t *testing.T) {
 		require.False(t, found, "lead30 is in campaign one only: %+v", c)
 	}
 }
+
+func TestBulkMoveLooksUpIdentitiesByIndexUnderRLS(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	b := setup(t)
+	c1, c2 := b.campaign(t, "one"), b.campaign(t, "two")
+	var ids []uuid.UUID
+	err := testkit.OwnerDB(t).Pool.QueryRow(ctx, `
+		WITH l AS (
+		  INSERT INTO leads (id, org_id, campaign_id, email, phone)
+		  SELECT gen_random_uuid(), $1, CASE WHEN i % 2 = 0 THEN $2::uuid END,
+		         CASE WHEN i % 4 <> 3 THEN 'lead' || i || '@example.com' END, '+4930' || (1000000 + i)
+		    FROM generate_series(1, 3000) i
+		  RETURNING id)
+		SELECT array_agg(id) FROM (SELECT id FROM l LIMIT 20) x`, b.actor.OrgID, c1).Scan(&ids)
+	require.NoError(t, err)
+	_, err = testkit.OwnerDB(t).Pool.Exec(ctx, `ANALYZE leads`)
+	require.NoError(t, err)
+
+	plan := explainAsApp(t, b.actor.OrgID, leads.MoveSQL, &c2, b.actor.OrgID, bun.In(ids))
+	require.NotContains(t, plan, "Seq Scan", plan)
+	require.Regexp(t, `using leads_org_campaign_email_key on leads o\b[^\n]*\n\s+Index Cond: \(\(org_id = l\.org_id\) AND \(email = l\.email\)\)`, plan)
+	require.Regexp(t, `using leads_org_phone_idx on leads o_\d[^\n]*\n\s+Index Cond: \(\(org_id = l\.org_id\) AND \(phone = l\.phone\)\)`, plan)
+}
