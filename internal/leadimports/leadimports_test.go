@@ -252,21 +252,21 @@ func (b bundle) run(t *testing.T, campaign *uuid.UUID, csv string) leadimports.I
 
 // lead is what a test reads back of an imported lead.
 type lead struct {
-	Phone, WhatsApp, Timezone *string
+	Email, Phone, WhatsApp, Timezone *string
 }
 
 // leadsByName reads the organisation's leads keyed by first name, as the owner.
 func (b bundle) leadsByName(t *testing.T) map[string]lead {
 	t.Helper()
 	rows, err := testkit.OwnerDB(t).Pool.Query(context.Background(),
-		`SELECT coalesce(first_name, ''), phone, whatsapp, timezone FROM leads WHERE org_id = $1`, b.actor.OrgID)
+		`SELECT coalesce(first_name, ''), email, phone, whatsapp, timezone FROM leads WHERE org_id = $1`, b.actor.OrgID)
 	require.NoError(t, err)
 	defer rows.Close()
 	out := map[string]lead{}
 	for rows.Next() {
 		var name string
 		var l lead
-		require.NoError(t, rows.Scan(&name, &l.Phone, &l.WhatsApp, &l.Timezone))
+		require.NoError(t, rows.Scan(&name, &l.Email, &l.Phone, &l.WhatsApp, &l.Timezone))
 		out[name] = l
 	}
 	require.NoError(t, rows.Err())
@@ -333,6 +333,24 @@ func TestIdentityAndColumns(t *testing.T) {
 		require.Equal(t, "+447911123456", *ls["Ann"].WhatsApp)
 		require.Equal(t, "Europe/London", *ls["Ann"].Timezone)
 		require.Equal(t, "+447911123457", *ls[""].WhatsApp, "a WhatsApp number alone is a contact")
+	})
+
+	t.Run("EmailsAreStoredLowerCaseAndAMixedScriptOneRejectsItsRow", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		camp := b.campaign(t)
+		// Bob's address is Ann's in capitals; Cat's "а" is Cyrillic.
+		const file = "First Name,Email\n" +
+			"Ann, Ann.Lee@Example.COM \n" +
+			"Bob,ANN.LEE@EXAMPLE.COM\n" +
+			"Cat,Cаt@Example.com\n"
+		got := b.run(t, camp, file)
+		require.Equal(t, leadimports.Counts{RowsSeen: 3, Inserted: 1, DuplicatesInFile: 1, Invalid: 1}, got.Counts)
+		require.Equal(t, []string{"3 duplicate_in_file", "4 mixed_script"}, reasons(t, b, got.ID))
+		require.Equal(t, "ann.lee@example.com", *b.leadsByName(t)["Ann"].Email)
+
+		again := b.run(t, camp, "Email\nann.lee@example.com\n")
+		require.Equal(t, leadimports.Counts{RowsSeen: 1, AlreadyPresent: 1}, again.Counts)
 	})
 
 	t.Run("NationalNumbersAreReadInTheOrganisationsDefaultCountry", func(t *testing.T) {

@@ -221,7 +221,10 @@ type outcome struct {
 // a WhatsApp number only) have no identity and are never duplicates.
 func classify(rec leadimport.Record, seen map[string]struct{}, orgCountry string) outcome {
 	for _, p := range rec.Problems {
-		if p.Code == "no_contact" || strings.HasPrefix(p.Code, "invalid_") {
+		// mixed_script is contact.Email refusing the address, as the API
+		// does: the reader then leaves the value as written, which is not
+		// the canonical lower-case form leads.email holds (its CHECK).
+		if p.Code == "no_contact" || p.Code == "mixed_script" || strings.HasPrefix(p.Code, "invalid_") {
 			return outcome{reason: p.Code, detail: p.Message}
 		}
 	}
@@ -253,7 +256,8 @@ func classify(rec leadimport.Record, seen map[string]struct{}, orgCountry string
 	}
 	var key, what string
 	if e, ok := rec.Fields[leadimport.FieldEmail]; ok {
-		key, what = "email:"+strings.ToLower(e), "address"
+		// contact.Email made it trimmed, NFKC and lower-case (the reader).
+		key, what = "email:"+e, "address"
 		o.email = e
 	} else if o.phone != nil {
 		key, what = "phone:"+o.phone.(string), "phone number (and no email)"

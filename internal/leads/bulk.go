@@ -122,27 +122,33 @@ func (s *Service) Bulk(ctx context.Context, a access.Actor, b Bulk) (BulkResult,
 	return res, err
 }
 
+// moveSQL is move's UPDATE: ?0 the target campaign (NULL: none), ?1 the
+// organisation, ?2 the selected ids. Its look-ups by identity compare
+// plain columns (o.email = l.email, stored lower-case), so under
+// row-level security they are index scans on leads_org_campaign_email_key
+// and leads_org_phone_idx, not a scan of the table per lead.
+const moveSQL = `
+	UPDATE leads l SET campaign_id = ?0
+	 WHERE l.org_id = ?1 AND l.id IN (?2) AND l.campaign_id IS DISTINCT FROM ?0
+	   AND CASE
+	     WHEN l.email IS NOT NULL THEN
+	        NOT EXISTS (SELECT 1 FROM leads o WHERE o.org_id = l.org_id AND o.campaign_id IS NOT DISTINCT FROM ?0
+	                       AND o.email = l.email)
+	    AND NOT EXISTS (SELECT 1 FROM leads o WHERE o.org_id = l.org_id AND o.id IN (?2) AND o.id < l.id
+	                       AND o.campaign_id IS DISTINCT FROM ?0 AND o.email = l.email)
+	     WHEN l.phone IS NOT NULL THEN
+	        NOT EXISTS (SELECT 1 FROM leads o WHERE o.org_id = l.org_id AND o.campaign_id IS NOT DISTINCT FROM ?0
+	                       AND o.email IS NULL AND o.phone = l.phone)
+	    AND NOT EXISTS (SELECT 1 FROM leads o WHERE o.org_id = l.org_id AND o.id IN (?2) AND o.id < l.id
+	                       AND o.campaign_id IS DISTINCT FROM ?0 AND o.email IS NULL AND o.phone = l.phone)
+	     ELSE true END`
+
 // move puts leads into campaign (nil: none). A lead whose identity (its
 // address, else its phone number) the target already holds, or that
 // another selected lead with the same identity moves there first (the
 // oldest wins), stays where it is and is counted as skipped.
 func (s *Service) move(ctx context.Context, tx bun.IDB, org uuid.UUID, ids []uuid.UUID, campaign *uuid.UUID, res *BulkResult) (int64, error) {
-	n, err := affected(tx.NewRaw(`
-		UPDATE leads l SET campaign_id = ?0
-		 WHERE l.org_id = ?1 AND l.id IN (?2) AND l.campaign_id IS DISTINCT FROM ?0
-		   AND CASE
-		     WHEN l.email IS NOT NULL THEN
-		        NOT EXISTS (SELECT 1 FROM leads o WHERE o.org_id = l.org_id AND o.campaign_id IS NOT DISTINCT FROM ?0
-		                       AND lower(o.email) = lower(l.email))
-		    AND NOT EXISTS (SELECT 1 FROM leads o WHERE o.org_id = l.org_id AND o.id IN (?2) AND o.id < l.id
-		                       AND o.campaign_id IS DISTINCT FROM ?0 AND lower(o.email) = lower(l.email))
-		     WHEN l.phone IS NOT NULL THEN
-		        NOT EXISTS (SELECT 1 FROM leads o WHERE o.org_id = l.org_id AND o.campaign_id IS NOT DISTINCT FROM ?0
-		                       AND o.email IS NULL AND o.phone = l.phone)
-		    AND NOT EXISTS (SELECT 1 FROM leads o WHERE o.org_id = l.org_id AND o.id IN (?2) AND o.id < l.id
-		                       AND o.campaign_id IS DISTINCT FROM ?0 AND o.email IS NULL AND o.phone = l.phone)
-		     ELSE true END`,
-		campaign, org, bun.In(ids)).Exec(ctx))
+	n, err := affected(tx.NewRaw(moveSQL, campaign, org, bun.In(ids)).Exec(ctx))
 	if err != nil {
 		return 0, err
 	}
