@@ -225,6 +225,25 @@ func TestRun(t *testing.T) {
 		require.Equal(t, "'=1+2,Acme", rows[1][3])
 	})
 
+	t.Run("ALatin1RowInAUTF8FileIsImportedNotRejected", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		// The reader reads the row as Windows-1252 and warns (invalid_utf8):
+		// the value is repaired, so the row is a lead like any other.
+		var sb strings.Builder
+		sb.WriteString("First Name,Email,City\n")
+		for sb.Len() < 130<<10 {
+			sb.WriteString("Ann,ann@example.com,Z\u00fcrich\n")
+		}
+		sb.WriteString("Zo\xeb,zoe@example.com,Z\xfcrich\n")
+		got := b.run(t, nil, sb.String())
+		require.Equal(t, 2, got.Counts.Inserted)
+		require.Zero(t, got.Counts.Invalid)
+		require.Equal(t, got.Counts.RowsSeen-2, got.Counts.DuplicatesInFile)
+		_, ok := b.leadsByName(t)["Zo\u00eb"]
+		require.True(t, ok, "the row's name is read as Windows-1252")
+	})
+
 	t.Run("AFileThatIsNotCSVIsRefusedAtCreate", func(t *testing.T) {
 		t.Parallel()
 		b := setup(t)

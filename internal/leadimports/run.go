@@ -221,7 +221,7 @@ type outcome struct {
 // a WhatsApp number only) have no identity and are never duplicates.
 func classify(rec leadimport.Record, seen map[string]struct{}, orgCountry string) outcome {
 	for _, p := range rec.Problems {
-		if p.Code == "no_contact" || strings.HasPrefix(p.Code, "invalid_") {
+		if rejects(p.Code) {
 			return outcome{reason: p.Code, detail: p.Message}
 		}
 	}
@@ -265,6 +265,18 @@ func classify(rec leadimport.Record, seen map[string]struct{}, orgCountry string
 		seen[key] = struct{}{}
 	}
 	return o
+}
+
+// rejects reports whether a reader's problem rejects its row: no contact,
+// or an address contact.Email refused. The others are warnings about a
+// value the reader repaired: invalid_utf8 (the value was read as
+// Windows-1252), nul_character, value_too_long and the column count ones.
+func rejects(code string) bool {
+	switch code {
+	case "no_contact", "invalid_email":
+		return true
+	}
+	return false
 }
 
 func (b *batch) add(rec leadimport.Record, o outcome) {
