@@ -3,6 +3,7 @@ package leadimports
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/csv"
 	"errors"
 	"fmt"
@@ -138,36 +139,27 @@ func (s *Service) Run(ctx context.Context, orgID, id uuid.UUID) error {
 	if err != nil {
 		return s.fail(ctx, t, id, err)
 	}
-	seen := map[string]struct{}{}
 	done := skip // rows_seen as this run last committed it
-	var b batch
-	n, number := 0, 0
-	for {
-		rec, err := rd.Next()
-		if errors.Is(err, io.EOF) {
-			break
+	number := 0
+	var flushErr error
+	err = readBatches(rd, skip, s.batchSize, orgCountry, func(b *batch) bool {
+		full := b.counts.RowsSeen >= s.batchSize
+		if flushErr = s.flush(ctx, t, row, b, &done); flushErr != nil {
+			return false
 		}
-		if err != nil {
-			return s.fail(ctx, t, id, err)
-		}
-		n++
-		out := classify(rec, seen, orgCountry)
-		if n <= skip {
-			continue // done by an earlier delivery; only seen is rebuilt
-		}
-		b.add(rec, out)
-		if b.counts.RowsSeen >= s.batchSize {
+		if full {
 			number++
-			if err := s.flush(ctx, t, row, &b, &done); err != nil {
-				return s.stop(ctx, t, id, err)
-			}
 			if s.afterBatch != nil {
 				s.afterBatch(number)
 			}
 		}
+		return true
+	})
+	if flushErr != nil {
+		return s.stop(ctx, t, id, flushErr)
 	}
-	if err := s.flush(ctx, t, row, &b, &done); err != nil {
-		return s.stop(ctx, t, id, err)
+	if err != nil {
+		return s.fail(ctx, t, id, err)
 	}
 	err = s.db.InTenant(ctx, t, func(ctx context.Context, tx bun.IDB) error {
 		_, err := tx.NewRaw(`UPDATE lead_imports SET status = 'completed', finished_at = now() WHERE org_id = ? AND id = ? AND status = 'running'`, orgID, id).Exec(ctx)
@@ -177,6 +169,88 @@ func (s *Service) Run(ctx context.Context, orgID, id uuid.UUID) error {
 		return fmt.Errorf("leadimports: run %s: complete: %w", id, err)
 	}
 	return nil
+}
+
+// readBatches reads rd to its end, classifying every record, and hands
+// emit each batch of batchSize data rows, then the last, shorter one
+// (perhaps empty). The first skip rows were done by an earlier delivery:
+// they are classified only to rebuild the set of identities seen. It
+// stops when emit returns false, and returns the reader's error, if any
+// (the batch it was filling is then dropped).
+func readBatches(rd *leadimport.Reader, skip, batchSize int, orgCountry string, emit func(*batch) bool) error {
+	seen := newKeySet()
+	var enc rawEncoder
+	b := &batch{}
+	n := 0
+	for {
+		rec, err := rd.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return err
+		}
+		n++
+		out := classify(rec, seen, orgCountry)
+		if n <= skip {
+			continue // done by an earlier delivery; only seen is rebuilt
+		}
+		b.add(rec, out, &enc)
+		if b.counts.RowsSeen >= batchSize {
+			if !emit(b) {
+				return nil
+			}
+			b = &batch{rows: make([][]any, 0, batchSize)}
+		}
+	}
+	emit(b)
+	return nil
+}
+
+// keySet is the set of identities (an email, else a phone number) seen in
+// a file: 16 bytes per row, whatever the length of the address, where a
+// set of the strings themselves held every address of the file.
+//
+// A key is the first 128 bits of the SHA-256 of the identity. Two distinct
+// identities share a key with probability 2^-128 per pair: over a file of
+// n rows about n²/2^129, which is 1.5e-27 for a million rows, so a row is
+// never taken for a duplicate it is not; and finding a collision on
+// purpose is as hard as for SHA-256 truncated to 128 bits (2^64 work), for
+// a file that could only harm its own import.
+type keySet struct {
+	m   map[[16]byte]struct{}
+	buf []byte
+}
+
+func newKeySet() *keySet { return &keySet{m: map[[16]byte]struct{}{}} }
+
+// add inserts the key of kind and value and reports whether it was new.
+func (ks *keySet) add(kind byte, value string) bool {
+	ks.buf = append(append(ks.buf[:0], kind, ':'), value...)
+	sum := sha256.Sum256(ks.buf)
+	k := [16]byte(sum[:16])
+	if _, dup := ks.m[k]; dup {
+		return false
+	}
+	ks.m[k] = struct{}{}
+	return true
+}
+
+// rawEncoder writes rows back as CSV lines, reusing its buffer and writer:
+// a csv.Writer per row allocated a 4 KiB buffer for every row.
+type rawEncoder struct {
+	buf bytes.Buffer
+	w   *csv.Writer
+}
+
+func (e *rawEncoder) line(fields []string) string {
+	if e.w == nil {
+		e.w = csv.NewWriter(&e.buf)
+	}
+	e.buf.Reset()
+	_ = e.w.Write(fields)
+	e.w.Flush()
+	return strings.TrimRight(e.buf.String(), "\n")
 }
 
 // stop ends Run after a failed flush: cancelled, or superseded by
@@ -219,7 +293,7 @@ type outcome struct {
 // leads_org_campaign_phone_key): a row repeating an earlier row's identity
 // is a duplicate in the file. Rows with neither (a name, a LinkedIn URL,
 // a WhatsApp number only) have no identity and are never duplicates.
-func classify(rec leadimport.Record, seen map[string]struct{}, orgCountry string) outcome {
+func classify(rec leadimport.Record, seen *keySet, orgCountry string) outcome {
 	for _, p := range rec.Problems {
 		if rejects(p.Code) {
 			return outcome{reason: p.Code, detail: p.Message}
@@ -251,18 +325,16 @@ func classify(rec leadimport.Record, seen map[string]struct{}, orgCountry string
 		}
 		o.timezone = v
 	}
+	var kind byte
 	var key, what string
 	if e, ok := rec.Fields[leadimport.FieldEmail]; ok {
-		key, what = "email:"+strings.ToLower(e), "address"
+		kind, key, what = 'e', strings.ToLower(e), "address"
 		o.email = e
 	} else if o.phone != nil {
-		key, what = "phone:"+o.phone.(string), "phone number (and no email)"
+		kind, key, what = 'p', o.phone.(string), "phone number (and no email)"
 	}
-	if key != "" {
-		if _, dup := seen[key]; dup {
-			return outcome{reason: "duplicate_in_file", detail: "repeats the " + what + " of an earlier row"}
-		}
-		seen[key] = struct{}{}
+	if kind != 0 && !seen.add(kind, key) {
+		return outcome{reason: "duplicate_in_file", detail: "repeats the " + what + " of an earlier row"}
 	}
 	return o
 }
@@ -279,9 +351,9 @@ func rejects(code string) bool {
 	return false
 }
 
-func (b *batch) add(rec leadimport.Record, o outcome) {
+func (b *batch) add(rec leadimport.Record, o outcome, enc *rawEncoder) {
 	b.counts.RowsSeen++
-	raw := rawLine(rec.Raw)
+	raw := enc.line(rec.Raw)
 	if o.reason != "" {
 		if o.reason == "duplicate_in_file" {
 			b.counts.DuplicatesInFile++
@@ -291,7 +363,8 @@ func (b *batch) add(rec leadimport.Record, o outcome) {
 		b.rejected = append(b.rejected, rejected{line: rec.Line, raw: raw, reason: o.reason, detail: o.detail})
 		return
 	}
-	v := []any{uuid.Must(uuid.NewV7()), rec.Line, raw, o.email, o.phone, o.whatsapp, o.timezone}
+	v := make([]any, 0, len(stagedCols))
+	v = append(v, uuid.Must(uuid.NewV7()), rec.Line, raw, o.email, o.phone, o.whatsapp, o.timezone)
 	for _, f := range stagedFields {
 		if s, ok := rec.Fields[f]; ok {
 			v = append(v, s)
@@ -299,21 +372,20 @@ func (b *batch) add(rec leadimport.Record, o outcome) {
 			v = append(v, nil)
 		}
 	}
-	custom := map[string]string{}
+	var custom map[string]string
 	for k, s := range rec.Fields {
 		if key, ok := strings.CutPrefix(k, leadimport.CustomPrefix); ok {
+			if custom == nil {
+				custom = map[string]string{}
+			}
 			custom[key] = s
 		}
 	}
-	b.rows = append(b.rows, append(v, jsonText(custom)))
-}
-
-func rawLine(fields []string) string {
-	var buf bytes.Buffer
-	w := csv.NewWriter(&buf)
-	_ = w.Write(fields)
-	w.Flush()
-	return strings.TrimRight(buf.String(), "\n")
+	customJSON := "{}"
+	if custom != nil {
+		customJSON = jsonText(custom)
+	}
+	b.rows = append(b.rows, append(v, customJSON))
 }
 
 // flush writes a batch in one transaction: the leads, the rejected rows
