@@ -17,7 +17,9 @@
 // leads, its rejected rows and its counts in one transaction, and rows_seen
 // says how many data rows are done, so a redelivered task skips that many
 // rows (re-reading them only to rebuild the set of addresses seen) and
-// carries on: no lead is inserted or counted twice.
+// carries on: no lead is inserted or counted twice. The file is read and
+// classified one batch ahead, in a goroutine, while the batch before it is
+// written; the batches are still written one at a time, in order, by Run.
 package leadimports
 
 import (

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/csv"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -201,6 +202,50 @@ func TestRun(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, leadimports.StatusCompleted, got.Status)
 		require.Equal(t, leadimports.Counts{RowsSeen: 7, Inserted: 4, DuplicatesInFile: 1, Invalid: 2}, got.Counts)
+	})
+
+	t.Run("ARunWhoseContextEndsStopsWithoutCompletingAndAnotherFinishesIt", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		imp, err := b.svc.Create(ctx, b.actor, b.campaign(t), nil, "", strings.NewReader(fixture(t)))
+		require.NoError(t, err)
+		// The worker shuts down after the first batch: the next batch,
+		// read meanwhile, is not written and the import is not completed.
+		runCtx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		svc := b.svc.WithBatchSize(2).WithAfterBatch(func(n int) {
+			if n == 1 {
+				cancel()
+			}
+		})
+		require.Error(t, svc.Run(runCtx, b.actor.OrgID, imp.ID))
+		mid, err := b.svc.Get(ctx, b.actor, imp.ID)
+		require.NoError(t, err)
+		require.Equal(t, leadimports.StatusRunning, mid.Status)
+		require.Equal(t, 2, mid.Counts.RowsSeen)
+
+		require.NoError(t, b.svc.WithBatchSize(2).Run(ctx, b.actor.OrgID, imp.ID))
+		got, err := b.svc.Get(ctx, b.actor, imp.ID)
+		require.NoError(t, err)
+		require.Equal(t, leadimports.StatusCompleted, got.Status)
+		require.Equal(t, leadimports.Counts{RowsSeen: 7, Inserted: 4, DuplicatesInFile: 1, Invalid: 2}, got.Counts)
+	})
+
+	t.Run("AFileThatBreaksMidwayKeepsTheBatchesBeforeAndFails", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		file := "Email,Company\n"
+		for i := range 5 {
+			file += "a" + strconv.Itoa(i) + "@example.com,Acme\n"
+		}
+		file += "b@example.com,\"Acme\n" + strings.Repeat("x", 2<<20)
+		imp, err := b.svc.Create(ctx, b.actor, nil, nil, "", strings.NewReader(file))
+		require.NoError(t, err)
+		require.NoError(t, b.svc.WithBatchSize(2).Run(ctx, b.actor.OrgID, imp.ID))
+		got, err := b.svc.Get(ctx, b.actor, imp.ID)
+		require.NoError(t, err)
+		require.Equal(t, leadimports.StatusFailed, got.Status)
+		require.Equal(t, leadimports.Counts{RowsSeen: 4, Inserted: 4}, got.Counts, "the two whole batches before the broken row")
 	})
 
 	t.Run("CancellingAFinishedImportIsAConflict", func(t *testing.T) {

@@ -135,17 +135,55 @@ func (s *Service) Run(ctx context.Context, orgID, id uuid.UUID) error {
 		}
 	}
 	skip := row.RowsSeen
-	rd, err := leadimport.Open(&chunks{ctx: ctx, db: s.db, tenant: t, id: id}, leadimport.Options{Mapping: row.Mapping})
+	// The file is read and classified in a goroutine while the batch
+	// before is written: the next batch waits in ready (one at most) while
+	// flush runs, so Postgres's work and the Go side's overlap. Batches
+	// are flushed in the file's order, one at a time, here, so rows_seen,
+	// the redelivery check and the cancel check are as when both ran in
+	// turn. Returning (done, cancelled, superseded, a panic) cancels the
+	// reading and waits for the goroutine to end.
+	rctx, cancel := context.WithCancel(ctx)
+	rd, err := leadimport.Open(&chunks{ctx: rctx, db: s.db, tenant: t, id: id}, leadimport.Options{Mapping: row.Mapping})
 	if err != nil {
+		cancel()
 		return s.fail(ctx, t, id, err)
 	}
+	type ready struct {
+		b   *batch
+		err error // the reader's: the file cannot be read further
+	}
+	next := make(chan ready, 1)
+	go func() {
+		defer close(next)
+		err := readBatches(rd, skip, s.batchSize, orgCountry, func(b *batch) bool {
+			select {
+			case next <- ready{b: b}:
+				return true
+			case <-rctx.Done():
+				return false
+			}
+		})
+		if err != nil {
+			select {
+			case next <- ready{err: err}:
+			case <-rctx.Done():
+			}
+		}
+	}()
+	defer func() {
+		cancel()
+		for range next { // until the goroutine has ended
+		}
+	}()
 	done := skip // rows_seen as this run last committed it
 	number := 0
-	var flushErr error
-	err = readBatches(rd, skip, s.batchSize, orgCountry, func(b *batch) bool {
-		full := b.counts.RowsSeen >= s.batchSize
-		if flushErr = s.flush(ctx, t, row, b, &done); flushErr != nil {
-			return false
+	for r := range next {
+		if r.err != nil {
+			return s.fail(ctx, t, id, r.err)
+		}
+		full := r.b.counts.RowsSeen >= s.batchSize
+		if err := s.flush(ctx, t, row, r.b, &done); err != nil {
+			return s.stop(ctx, t, id, err)
 		}
 		if full {
 			number++
@@ -153,13 +191,10 @@ func (s *Service) Run(ctx context.Context, orgID, id uuid.UUID) error {
 				s.afterBatch(number)
 			}
 		}
-		return true
-	})
-	if flushErr != nil {
-		return s.stop(ctx, t, id, flushErr)
 	}
-	if err != nil {
-		return s.fail(ctx, t, id, err)
+	if err := ctx.Err(); err != nil {
+		// The reading stopped because ctx ended: the file is not done.
+		return fmt.Errorf("leadimports: run %s: %w", id, err)
 	}
 	err = s.db.InTenant(ctx, t, func(ctx context.Context, tx bun.IDB) error {
 		_, err := tx.NewRaw(`UPDATE lead_imports SET status = 'completed', finished_at = now() WHERE org_id = ? AND id = ? AND status = 'running'`, orgID, id).Exec(ctx)
