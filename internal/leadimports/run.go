@@ -463,36 +463,59 @@ func (s *Service) flush(ctx context.Context, t database.Tenant, row importRow, b
 			if _, err := tx.CopyFrom(ctx, "lead_import_staged", stagedCols, pgx.CopyFromRows(b.rows)); err != nil {
 				return err
 			}
-			sup := suppressions.NotSuppressedSQL("s.email", "s.phone", "s.whatsapp")
-			r, err := tx.ExecContext(ctx, `INSERT INTO lead_import_rows_rejected (org_id, import_id, line, raw, reason, message)
-				SELECT app_current_org_id(), ?, s.line, s.raw, 'suppressed', 'the address, its domain or the phone number is on the suppression list'
-				FROM lead_import_staged s WHERE NOT (`+sup+`) ON CONFLICT DO NOTHING`, row.ID)
-			if err != nil {
-				return fmt.Errorf("suppressed: %w", database.Interpret(err))
+			// Suppressed rows go from the staging table to the rejected
+			// rows, so the list is checked once per staged row, and not at
+			// all when the organisation has none (the check is then pure
+			// cost: a few index probes per row).
+			var listed bool
+			if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM suppressions WHERE org_id = app_current_org_id())`).Scan(&listed); err != nil {
+				return fmt.Errorf("suppressions: %w", database.Interpret(err))
 			}
-			n, _ := r.RowsAffected()
-			c.Suppressed += int(n)
+			if listed {
+				sup := suppressions.NotSuppressedSQL("s.email", "s.phone", "s.whatsapp")
+				r, err := tx.ExecContext(ctx, `WITH gone AS (DELETE FROM lead_import_staged s WHERE NOT (`+sup+`) RETURNING s.line, s.raw)
+					INSERT INTO lead_import_rows_rejected (org_id, import_id, line, raw, reason, message)
+					SELECT app_current_org_id(), ?, line, raw, 'suppressed', 'the address, its domain or the phone number is on the suppression list'
+					FROM gone ON CONFLICT DO NOTHING`, row.ID)
+				if err != nil {
+					return fmt.Errorf("suppressed: %w", database.Interpret(err))
+				}
+				n, _ := r.RowsAffected()
+				c.Suppressed += int(n)
+			}
 			// A lead already in the campaign conflicts on its email key
 			// (leads_org_campaign_email_key) or, without an email, on its
 			// phone key (leads_org_campaign_phone_key). ON CONFLICT takes
 			// one arbiter when it names one, so it names none: the other
 			// unique indexes are on id, fresh from uuid.NewV7 here.
-			r, err = tx.ExecContext(ctx, `INSERT INTO leads (id, org_id, campaign_id, email, phone, whatsapp, timezone, first_name,
+			r, err := tx.ExecContext(ctx, `INSERT INTO leads (id, org_id, campaign_id, email, phone, whatsapp, timezone, first_name,
 					last_name, company, job_title, linkedin_url, website, city, state, country, custom_fields, source)
 				SELECT s.id, app_current_org_id(), ?::uuid, s.email, s.phone, s.whatsapp, s.timezone, s.first_name,
 					s.last_name, s.company, s.job_title, s.linkedin_url, s.website, s.city, s.state, s.country, s.custom_fields::jsonb, 'csv_import'
-				FROM lead_import_staged s WHERE `+sup+`
+				FROM lead_import_staged s
 				ON CONFLICT DO NOTHING`, row.CampaignID)
 			if err != nil {
 				return fmt.Errorf("insert leads: %w", database.Interpret(err))
 			}
-			n, _ = r.RowsAffected()
+			n, _ := r.RowsAffected()
 			c.Inserted += int(n)
 			c.AlreadyPresent += len(b.rows) - int(n) - c.Suppressed
 		}
-		for _, rj := range b.rejected {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO lead_import_rows_rejected (org_id, import_id, line, raw, reason, message)
-				VALUES (app_current_org_id(), ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`, row.ID, rj.line, rj.raw, rj.reason, rj.detail); err != nil {
+		if len(b.rejected) > 0 {
+			// One COPY and one INSERT … SELECT, not a statement per row.
+			rj := b.rejected
+			_, err := tx.Load(ctx, database.BulkLoad{
+				Staging: "lead_import_rejected_staged",
+				Columns: []database.BulkColumn{{Name: "line", Type: "integer"}, {Name: "raw", Type: "text"},
+					{Name: "reason", Type: "text"}, {Name: "message", Type: "text"}},
+				Rows: pgx.CopyFromSlice(len(rj), func(i int) ([]any, error) {
+					return []any{rj[i].line, rj[i].raw, rj[i].reason, rj[i].detail}, nil
+				}),
+				Insert: `INSERT INTO lead_import_rows_rejected (org_id, import_id, line, raw, reason, message)
+					SELECT app_current_org_id(), ?, line, raw, reason, message FROM lead_import_rejected_staged ON CONFLICT DO NOTHING`,
+				Args: []any{row.ID},
+			})
+			if err != nil {
 				return fmt.Errorf("rejected rows: %w", database.Interpret(err))
 			}
 		}
