@@ -34,7 +34,7 @@ var errSuperseded = errors.New("leadimports: another run of the import is ahead"
 var stagedCols = []string{"id", "line", "raw", "email", "phone", "whatsapp", "timezone", "first_name", "last_name", "company", "job_title",
 	"linkedin_url", "website", "city", "state", "country", "custom_fields"}
 
-var stagedFields = []string{leadimport.FieldFirstName, leadimport.FieldLastName, leadimport.FieldCompany,
+var stagedFields = [...]string{leadimport.FieldFirstName, leadimport.FieldLastName, leadimport.FieldCompany,
 	leadimport.FieldJobTitle, leadimport.FieldLinkedInURL, leadimport.FieldWebsite, leadimport.FieldCity,
 	leadimport.FieldState, leadimport.FieldCountry}
 
@@ -43,8 +43,46 @@ type rejected struct {
 	raw, reason, detail string
 }
 
+// stagedRow is a row for the staging table, in stagedCols order; an empty
+// string is NULL (the reader keeps only non-empty values). Its values are
+// boxed into a []any only while COPY encodes it, one row at a time.
+type stagedRow struct {
+	id                               uuid.UUID
+	line                             int
+	raw                              string
+	email, phone, whatsapp, timezone string
+	fields                           [9]string // stagedFields
+	custom                           string
+}
+
+// copySource streams rows to CopyFrom through one reused []any.
+type copySource struct {
+	rows []stagedRow
+	i    int
+	v    []any
+}
+
+func (c *copySource) Next() bool { c.i++; return c.i <= len(c.rows) }
+func (c *copySource) Err() error { return nil }
+func (c *copySource) Values() ([]any, error) {
+	r := &c.rows[c.i-1]
+	v := append(c.v[:0], r.id, r.line, r.raw, null(r.email), null(r.phone), null(r.whatsapp), null(r.timezone))
+	for _, f := range r.fields {
+		v = append(v, null(f))
+	}
+	c.v = append(v, r.custom)
+	return c.v, nil
+}
+
+func null(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
 type batch struct {
-	rows     [][]any
+	rows     []stagedRow
 	rejected []rejected
 	counts   Counts
 }
@@ -136,9 +174,9 @@ func (s *Service) Run(ctx context.Context, orgID, id uuid.UUID) error {
 	}
 	skip := row.RowsSeen
 	// The file is read and classified in a goroutine while the batch
-	// before is written: the next batch waits in ready (one at most) while
-	// flush runs, so Postgres's work and the Go side's overlap. Batches
-	// are flushed in the file's order, one at a time, here, so rows_seen,
+	// before is written: the next batch is built, then waits to be taken
+	// (unbuffered: two batches are held at most), while flush runs, so
+	// Postgres's work and the Go side's overlap. Batches are flushed in the file's order, one at a time, here, so rows_seen,
 	// the redelivery check and the cancel check are as when both ran in
 	// turn. Returning (done, cancelled, superseded, a panic) cancels the
 	// reading and waits for the goroutine to end.
@@ -152,7 +190,7 @@ func (s *Service) Run(ctx context.Context, orgID, id uuid.UUID) error {
 		b   *batch
 		err error // the reader's: the file cannot be read further
 	}
-	next := make(chan ready, 1)
+	next := make(chan ready)
 	go func() {
 		defer close(next)
 		err := readBatches(rd, skip, s.batchSize, orgCountry, func(b *batch) bool {
@@ -235,7 +273,7 @@ func readBatches(rd *leadimport.Reader, skip, batchSize int, orgCountry string, 
 			if !emit(b) {
 				return nil
 			}
-			b = &batch{rows: make([][]any, 0, batchSize)}
+			b = &batch{rows: make([]stagedRow, 0, batchSize)}
 		}
 	}
 	emit(b)
@@ -398,14 +436,10 @@ func (b *batch) add(rec leadimport.Record, o outcome, enc *rawEncoder) {
 		b.rejected = append(b.rejected, rejected{line: rec.Line, raw: raw, reason: o.reason, detail: o.detail})
 		return
 	}
-	v := make([]any, 0, len(stagedCols))
-	v = append(v, uuid.Must(uuid.NewV7()), rec.Line, raw, o.email, o.phone, o.whatsapp, o.timezone)
-	for _, f := range stagedFields {
-		if s, ok := rec.Fields[f]; ok {
-			v = append(v, s)
-		} else {
-			v = append(v, nil)
-		}
+	r := stagedRow{id: uuid.Must(uuid.NewV7()), line: rec.Line, raw: raw,
+		email: str(o.email), phone: str(o.phone), whatsapp: str(o.whatsapp), timezone: str(o.timezone)}
+	for i, f := range stagedFields {
+		r.fields[i] = rec.Fields[f]
 	}
 	var custom map[string]string
 	for k, s := range rec.Fields {
@@ -416,11 +450,16 @@ func (b *batch) add(rec leadimport.Record, o outcome, enc *rawEncoder) {
 			custom[key] = s
 		}
 	}
-	customJSON := "{}"
+	r.custom = "{}"
 	if custom != nil {
-		customJSON = jsonText(custom)
+		r.custom = jsonText(custom)
 	}
-	b.rows = append(b.rows, append(v, customJSON))
+	b.rows = append(b.rows, r)
+}
+
+func str(v any) string {
+	s, _ := v.(string)
+	return s
 }
 
 // flush writes a batch in one transaction: the leads, the rejected rows
@@ -460,7 +499,7 @@ func (s *Service) flush(ctx context.Context, t database.Tenant, row importRow, b
 			if _, err := tx.ExecContext(ctx, `CREATE TEMPORARY TABLE lead_import_staged (`+strings.Join(defs, ", ")+`) ON COMMIT DROP`); err != nil {
 				return fmt.Errorf("staging: %w", err)
 			}
-			if _, err := tx.CopyFrom(ctx, "lead_import_staged", stagedCols, pgx.CopyFromRows(b.rows)); err != nil {
+			if _, err := tx.CopyFrom(ctx, "lead_import_staged", stagedCols, &copySource{rows: b.rows, v: make([]any, 0, len(stagedCols))}); err != nil {
 				return err
 			}
 			// Suppressed rows go from the staging table to the rejected
