@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/csv"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -203,6 +204,50 @@ func TestRun(t *testing.T) {
 		require.Equal(t, leadimports.Counts{RowsSeen: 7, Inserted: 4, DuplicatesInFile: 1, Invalid: 2}, got.Counts)
 	})
 
+	t.Run("ARunWhoseContextEndsStopsWithoutCompletingAndAnotherFinishesIt", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		imp, err := b.svc.Create(ctx, b.actor, b.campaign(t), nil, "", strings.NewReader(fixture(t)))
+		require.NoError(t, err)
+		// The worker shuts down after the first batch: the next batch,
+		// read meanwhile, is not written and the import is not completed.
+		runCtx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		svc := b.svc.WithBatchSize(2).WithAfterBatch(func(n int) {
+			if n == 1 {
+				cancel()
+			}
+		})
+		require.Error(t, svc.Run(runCtx, b.actor.OrgID, imp.ID))
+		mid, err := b.svc.Get(ctx, b.actor, imp.ID)
+		require.NoError(t, err)
+		require.Equal(t, leadimports.StatusRunning, mid.Status)
+		require.Equal(t, 2, mid.Counts.RowsSeen)
+
+		require.NoError(t, b.svc.WithBatchSize(2).Run(ctx, b.actor.OrgID, imp.ID))
+		got, err := b.svc.Get(ctx, b.actor, imp.ID)
+		require.NoError(t, err)
+		require.Equal(t, leadimports.StatusCompleted, got.Status)
+		require.Equal(t, leadimports.Counts{RowsSeen: 7, Inserted: 4, DuplicatesInFile: 1, Invalid: 2}, got.Counts)
+	})
+
+	t.Run("AFileThatBreaksMidwayKeepsTheBatchesBeforeAndFails", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		file := "Email,Company\n"
+		for i := range 5 {
+			file += "a" + strconv.Itoa(i) + "@example.com,Acme\n"
+		}
+		file += "b@example.com,\"Acme\n" + strings.Repeat("x", 2<<20)
+		imp, err := b.svc.Create(ctx, b.actor, nil, nil, "", strings.NewReader(file))
+		require.NoError(t, err)
+		require.NoError(t, b.svc.WithBatchSize(2).Run(ctx, b.actor.OrgID, imp.ID))
+		got, err := b.svc.Get(ctx, b.actor, imp.ID)
+		require.NoError(t, err)
+		require.Equal(t, leadimports.StatusFailed, got.Status)
+		require.Equal(t, leadimports.Counts{RowsSeen: 4, Inserted: 4}, got.Counts, "the two whole batches before the broken row")
+	})
+
 	t.Run("CancellingAFinishedImportIsAConflict", func(t *testing.T) {
 		t.Parallel()
 		b := setup(t)
@@ -223,6 +268,25 @@ func TestRun(t *testing.T) {
 		require.Len(t, rows, 2)
 		require.Equal(t, "invalid_email", rows[1][1])
 		require.Equal(t, "'=1+2,Acme", rows[1][3])
+	})
+
+	t.Run("ALatin1RowInAUTF8FileIsImportedNotRejected", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		// The reader reads the row as Windows-1252 and warns (invalid_utf8):
+		// the value is repaired, so the row is a lead like any other.
+		var sb strings.Builder
+		sb.WriteString("First Name,Email,City\n")
+		for sb.Len() < 130<<10 {
+			sb.WriteString("Ann,ann@example.com,Z\u00fcrich\n")
+		}
+		sb.WriteString("Zo\xeb,zoe@example.com,Z\xfcrich\n")
+		got := b.run(t, nil, sb.String())
+		require.Equal(t, 2, got.Counts.Inserted)
+		require.Zero(t, got.Counts.Invalid)
+		require.Equal(t, got.Counts.RowsSeen-2, got.Counts.DuplicatesInFile)
+		_, ok := b.leadsByName(t)["Zo\u00eb"]
+		require.True(t, ok, "the row's name is read as Windows-1252")
 	})
 
 	t.Run("AFileThatIsNotCSVIsRefusedAtCreate", func(t *testing.T) {

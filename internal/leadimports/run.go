@@ -3,6 +3,7 @@ package leadimports
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/csv"
 	"errors"
 	"fmt"
@@ -33,7 +34,7 @@ var errSuperseded = errors.New("leadimports: another run of the import is ahead"
 var stagedCols = []string{"id", "line", "raw", "email", "phone", "whatsapp", "timezone", "first_name", "last_name", "company", "job_title",
 	"linkedin_url", "website", "city", "state", "country", "custom_fields"}
 
-var stagedFields = []string{leadimport.FieldFirstName, leadimport.FieldLastName, leadimport.FieldCompany,
+var stagedFields = [...]string{leadimport.FieldFirstName, leadimport.FieldLastName, leadimport.FieldCompany,
 	leadimport.FieldJobTitle, leadimport.FieldLinkedInURL, leadimport.FieldWebsite, leadimport.FieldCity,
 	leadimport.FieldState, leadimport.FieldCountry}
 
@@ -42,8 +43,46 @@ type rejected struct {
 	raw, reason, detail string
 }
 
+// stagedRow is a row for the staging table, in stagedCols order; an empty
+// string is NULL (the reader keeps only non-empty values). Its values are
+// boxed into a []any only while COPY encodes it, one row at a time.
+type stagedRow struct {
+	id                               uuid.UUID
+	line                             int
+	raw                              string
+	email, phone, whatsapp, timezone string
+	fields                           [9]string // stagedFields
+	custom                           string
+}
+
+// copySource streams rows to CopyFrom through one reused []any.
+type copySource struct {
+	rows []stagedRow
+	i    int
+	v    []any
+}
+
+func (c *copySource) Next() bool { c.i++; return c.i <= len(c.rows) }
+func (c *copySource) Err() error { return nil }
+func (c *copySource) Values() ([]any, error) {
+	r := &c.rows[c.i-1]
+	v := append(c.v[:0], r.id, r.line, r.raw, null(r.email), null(r.phone), null(r.whatsapp), null(r.timezone))
+	for _, f := range r.fields {
+		v = append(v, null(f))
+	}
+	c.v = append(v, r.custom)
+	return c.v, nil
+}
+
+func null(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
 type batch struct {
-	rows     [][]any
+	rows     []stagedRow
 	rejected []rejected
 	counts   Counts
 }
@@ -134,40 +173,66 @@ func (s *Service) Run(ctx context.Context, orgID, id uuid.UUID) error {
 		}
 	}
 	skip := row.RowsSeen
-	rd, err := leadimport.Open(&chunks{ctx: ctx, db: s.db, tenant: t, id: id}, leadimport.Options{Mapping: row.Mapping})
+	// The file is read and classified in a goroutine while the batch
+	// before is written: the next batch is built, then waits to be taken
+	// (unbuffered: two batches are held at most), while flush runs, so
+	// Postgres's work and the Go side's overlap. Batches are flushed in the file's order, one at a time, here, so rows_seen,
+	// the redelivery check and the cancel check are as when both ran in
+	// turn. Returning (done, cancelled, superseded, a panic) cancels the
+	// reading and waits for the goroutine to end.
+	rctx, cancel := context.WithCancel(ctx)
+	rd, err := leadimport.Open(&chunks{ctx: rctx, db: s.db, tenant: t, id: id}, leadimport.Options{Mapping: row.Mapping})
 	if err != nil {
+		cancel()
 		return s.fail(ctx, t, id, err)
 	}
-	seen := map[string]struct{}{}
-	done := skip // rows_seen as this run last committed it
-	var b batch
-	n, number := 0, 0
-	for {
-		rec, err := rd.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return s.fail(ctx, t, id, err)
-		}
-		n++
-		out := classify(rec, seen, orgCountry)
-		if n <= skip {
-			continue // done by an earlier delivery; only seen is rebuilt
-		}
-		b.add(rec, out)
-		if b.counts.RowsSeen >= s.batchSize {
-			number++
-			if err := s.flush(ctx, t, row, &b, &done); err != nil {
-				return s.stop(ctx, t, id, err)
+	type ready struct {
+		b   *batch
+		err error // the reader's: the file cannot be read further
+	}
+	next := make(chan ready)
+	go func() {
+		defer close(next)
+		err := readBatches(rd, skip, s.batchSize, orgCountry, func(b *batch) bool {
+			select {
+			case next <- ready{b: b}:
+				return true
+			case <-rctx.Done():
+				return false
 			}
+		})
+		if err != nil {
+			select {
+			case next <- ready{err: err}:
+			case <-rctx.Done():
+			}
+		}
+	}()
+	defer func() {
+		cancel()
+		for range next { // until the goroutine has ended
+		}
+	}()
+	done := skip // rows_seen as this run last committed it
+	number := 0
+	for r := range next {
+		if r.err != nil {
+			return s.fail(ctx, t, id, r.err)
+		}
+		full := r.b.counts.RowsSeen >= s.batchSize
+		if err := s.flush(ctx, t, row, r.b, &done); err != nil {
+			return s.stop(ctx, t, id, err)
+		}
+		if full {
+			number++
 			if s.afterBatch != nil {
 				s.afterBatch(number)
 			}
 		}
 	}
-	if err := s.flush(ctx, t, row, &b, &done); err != nil {
-		return s.stop(ctx, t, id, err)
+	if err := ctx.Err(); err != nil {
+		// The reading stopped because ctx ended: the file is not done.
+		return fmt.Errorf("leadimports: run %s: %w", id, err)
 	}
 	err = s.db.InTenant(ctx, t, func(ctx context.Context, tx bun.IDB) error {
 		_, err := tx.NewRaw(`UPDATE lead_imports SET status = 'completed', finished_at = now() WHERE org_id = ? AND id = ? AND status = 'running'`, orgID, id).Exec(ctx)
@@ -177,6 +242,88 @@ func (s *Service) Run(ctx context.Context, orgID, id uuid.UUID) error {
 		return fmt.Errorf("leadimports: run %s: complete: %w", id, err)
 	}
 	return nil
+}
+
+// readBatches reads rd to its end, classifying every record, and hands
+// emit each batch of batchSize data rows, then the last, shorter one
+// (perhaps empty). The first skip rows were done by an earlier delivery:
+// they are classified only to rebuild the set of identities seen. It
+// stops when emit returns false, and returns the reader's error, if any
+// (the batch it was filling is then dropped).
+func readBatches(rd *leadimport.Reader, skip, batchSize int, orgCountry string, emit func(*batch) bool) error {
+	seen := newKeySet()
+	var enc rawEncoder
+	b := &batch{}
+	n := 0
+	for {
+		rec, err := rd.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return err
+		}
+		n++
+		out := classify(rec, seen, orgCountry)
+		if n <= skip {
+			continue // done by an earlier delivery; only seen is rebuilt
+		}
+		b.add(rec, out, &enc)
+		if b.counts.RowsSeen >= batchSize {
+			if !emit(b) {
+				return nil
+			}
+			b = &batch{rows: make([]stagedRow, 0, batchSize)}
+		}
+	}
+	emit(b)
+	return nil
+}
+
+// keySet is the set of identities (an email, else a phone number) seen in
+// a file: 16 bytes per row, whatever the length of the address, where a
+// set of the strings themselves held every address of the file.
+//
+// A key is the first 128 bits of the SHA-256 of the identity. Two distinct
+// identities share a key with probability 2^-128 per pair: over a file of
+// n rows about n²/2^129, which is 1.5e-27 for a million rows, so a row is
+// never taken for a duplicate it is not; and finding a collision on
+// purpose is as hard as for SHA-256 truncated to 128 bits (2^64 work), for
+// a file that could only harm its own import.
+type keySet struct {
+	m   map[[16]byte]struct{}
+	buf []byte
+}
+
+func newKeySet() *keySet { return &keySet{m: map[[16]byte]struct{}{}} }
+
+// add inserts the key of kind and value and reports whether it was new.
+func (ks *keySet) add(kind byte, value string) bool {
+	ks.buf = append(append(ks.buf[:0], kind, ':'), value...)
+	sum := sha256.Sum256(ks.buf)
+	k := [16]byte(sum[:16])
+	if _, dup := ks.m[k]; dup {
+		return false
+	}
+	ks.m[k] = struct{}{}
+	return true
+}
+
+// rawEncoder writes rows back as CSV lines, reusing its buffer and writer:
+// a csv.Writer per row allocated a 4 KiB buffer for every row.
+type rawEncoder struct {
+	buf bytes.Buffer
+	w   *csv.Writer
+}
+
+func (e *rawEncoder) line(fields []string) string {
+	if e.w == nil {
+		e.w = csv.NewWriter(&e.buf)
+	}
+	e.buf.Reset()
+	_ = e.w.Write(fields)
+	e.w.Flush()
+	return strings.TrimRight(e.buf.String(), "\n")
 }
 
 // stop ends Run after a failed flush: cancelled, or superseded by
@@ -219,12 +366,9 @@ type outcome struct {
 // leads_org_campaign_phone_key): a row repeating an earlier row's identity
 // is a duplicate in the file. Rows with neither (a name, a LinkedIn URL,
 // a WhatsApp number only) have no identity and are never duplicates.
-func classify(rec leadimport.Record, seen map[string]struct{}, orgCountry string) outcome {
+func classify(rec leadimport.Record, seen *keySet, orgCountry string) outcome {
 	for _, p := range rec.Problems {
-		// mixed_script is contact.Email refusing the address, as the API
-		// does: the reader then leaves the value as written, which is not
-		// the canonical lower-case form leads.email holds (its CHECK).
-		if p.Code == "no_contact" || p.Code == "mixed_script" || strings.HasPrefix(p.Code, "invalid_") {
+		if rejects(p.Code) {
 			return outcome{reason: p.Code, detail: p.Message}
 		}
 	}
@@ -254,26 +398,41 @@ func classify(rec leadimport.Record, seen map[string]struct{}, orgCountry string
 		}
 		o.timezone = v
 	}
+	var kind byte
 	var key, what string
 	if e, ok := rec.Fields[leadimport.FieldEmail]; ok {
 		// contact.Email made it trimmed, NFKC and lower-case (the reader).
-		key, what = "email:"+e, "address"
+		kind, key, what = 'e', strings.ToLower(e), "address"
 		o.email = e
 	} else if o.phone != nil {
-		key, what = "phone:"+o.phone.(string), "phone number (and no email)"
+		kind, key, what = 'p', o.phone.(string), "phone number (and no email)"
 	}
-	if key != "" {
-		if _, dup := seen[key]; dup {
-			return outcome{reason: "duplicate_in_file", detail: "repeats the " + what + " of an earlier row"}
-		}
-		seen[key] = struct{}{}
+	if kind != 0 && !seen.add(kind, key) {
+		return outcome{reason: "duplicate_in_file", detail: "repeats the " + what + " of an earlier row"}
 	}
 	return o
 }
 
-func (b *batch) add(rec leadimport.Record, o outcome) {
+// rejects reports whether a reader's problem rejects its row: no contact,
+// or an address contact.Email refused. The others are warnings about a
+// value the reader repaired: invalid_utf8 (the value was read as
+// Windows-1252), nul_character, value_too_long and the column count ones.
+func rejects(code string) bool {
+	switch code {
+	case "no_contact", "invalid_email":
+		return true
+	case "mixed_script":
+		// contact.Email refusing the address, as the API does: the reader
+		// then leaves the value as written, which is not the canonical
+		// lower-case form leads.email holds (its CHECK).
+		return true
+	}
+	return false
+}
+
+func (b *batch) add(rec leadimport.Record, o outcome, enc *rawEncoder) {
 	b.counts.RowsSeen++
-	raw := rawLine(rec.Raw)
+	raw := enc.line(rec.Raw)
 	if o.reason != "" {
 		if o.reason == "duplicate_in_file" {
 			b.counts.DuplicatesInFile++
@@ -283,29 +442,30 @@ func (b *batch) add(rec leadimport.Record, o outcome) {
 		b.rejected = append(b.rejected, rejected{line: rec.Line, raw: raw, reason: o.reason, detail: o.detail})
 		return
 	}
-	v := []any{uuid.Must(uuid.NewV7()), rec.Line, raw, o.email, o.phone, o.whatsapp, o.timezone}
-	for _, f := range stagedFields {
-		if s, ok := rec.Fields[f]; ok {
-			v = append(v, s)
-		} else {
-			v = append(v, nil)
-		}
+	r := stagedRow{id: uuid.Must(uuid.NewV7()), line: rec.Line, raw: raw,
+		email: str(o.email), phone: str(o.phone), whatsapp: str(o.whatsapp), timezone: str(o.timezone)}
+	for i, f := range stagedFields {
+		r.fields[i] = rec.Fields[f]
 	}
-	custom := map[string]string{}
+	var custom map[string]string
 	for k, s := range rec.Fields {
 		if key, ok := strings.CutPrefix(k, leadimport.CustomPrefix); ok {
+			if custom == nil {
+				custom = map[string]string{}
+			}
 			custom[key] = s
 		}
 	}
-	b.rows = append(b.rows, append(v, jsonText(custom)))
+	r.custom = "{}"
+	if custom != nil {
+		r.custom = jsonText(custom)
+	}
+	b.rows = append(b.rows, r)
 }
 
-func rawLine(fields []string) string {
-	var buf bytes.Buffer
-	w := csv.NewWriter(&buf)
-	_ = w.Write(fields)
-	w.Flush()
-	return strings.TrimRight(buf.String(), "\n")
+func str(v any) string {
+	s, _ := v.(string)
+	return s
 }
 
 // flush writes a batch in one transaction: the leads, the rejected rows
@@ -345,61 +505,84 @@ func (s *Service) flush(ctx context.Context, t database.Tenant, row importRow, b
 			if _, err := tx.ExecContext(ctx, `CREATE TEMPORARY TABLE lead_import_staged (`+strings.Join(defs, ", ")+`) ON COMMIT DROP`); err != nil {
 				return fmt.Errorf("staging: %w", err)
 			}
-			if _, err := tx.CopyFrom(ctx, "lead_import_staged", stagedCols, pgx.CopyFromRows(b.rows)); err != nil {
+			if _, err := tx.CopyFrom(ctx, "lead_import_staged", stagedCols, &copySource{rows: b.rows, v: make([]any, 0, len(stagedCols))}); err != nil {
 				return err
 			}
-			sup := suppressions.NotSuppressedSQL("s.email", "s.phone", "s.whatsapp")
-			r, err := tx.ExecContext(ctx, `INSERT INTO lead_import_rows_rejected (org_id, import_id, line, raw, reason, message)
-				SELECT app_current_org_id(), ?, s.line, s.raw, 'suppressed', 'the address, its domain or the phone number is on the suppression list'
-				FROM lead_import_staged s WHERE NOT (`+sup+`) ON CONFLICT DO NOTHING`, row.ID)
-			if err != nil {
-				return fmt.Errorf("suppressed: %w", database.Interpret(err))
+			// Suppressed rows go from the staging table to the rejected
+			// rows, so the list is checked once per staged row, and not at
+			// all when the organisation has none (the check is then pure
+			// cost: a few index probes per row).
+			var listed bool
+			if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM suppressions WHERE org_id = app_current_org_id())`).Scan(&listed); err != nil {
+				return fmt.Errorf("suppressions: %w", database.Interpret(err))
 			}
-			n, _ := r.RowsAffected()
-			c.Suppressed += int(n)
-			keep, keepArgs := sup, []any{}
+			if listed {
+				sup := suppressions.NotSuppressedSQL("s.email", "s.phone", "s.whatsapp")
+				r, err := tx.ExecContext(ctx, `WITH gone AS (DELETE FROM lead_import_staged s WHERE NOT (`+sup+`) RETURNING s.line, s.raw)
+					INSERT INTO lead_import_rows_rejected (org_id, import_id, line, raw, reason, message)
+					SELECT app_current_org_id(), ?, line, raw, 'suppressed', 'the address, its domain or the phone number is on the suppression list'
+					FROM gone ON CONFLICT DO NOTHING`, row.ID)
+				if err != nil {
+					return fmt.Errorf("suppressed: %w", database.Interpret(err))
+				}
+				n, _ := r.RowsAffected()
+				c.Suppressed += int(n)
+			}
 			if row.skipInOtherCampaign() {
-				// One EXISTS per identifier, each an equality an index of
-				// leads answers (leads_org_email_idx, leads_org_phone_idx,
-				// leads_org_whatsapp_idx) even under row-level security.
+				// Contacts already in another campaign go from the staging
+				// table to the rejected rows. One EXISTS per identifier,
+				// each an equality an index of leads answers
+				// (leads_org_campaign_email_key, leads_org_phone_idx,
+				// leads_org_whatsapp_idx) under row-level security.
 				other := func(col, expr string) string {
 					return `EXISTS (SELECT 1 FROM leads o WHERE o.org_id = app_current_org_id() AND o.` + col + ` = ` + expr + `
 						AND o.campaign_id IS NOT NULL AND o.campaign_id IS DISTINCT FROM ?::uuid)`
 				}
-				elsewhere := other("email", "lower(s.email)") + " OR " + other("phone", "s.phone") + " OR " + other("whatsapp", "s.whatsapp")
-				r, err := tx.ExecContext(ctx, `INSERT INTO lead_import_rows_rejected (org_id, import_id, line, raw, reason, message)
-					SELECT app_current_org_id(), ?, s.line, s.raw, 'in_other_campaign', 'the contact is already a lead in another campaign of the organisation'
-					FROM lead_import_staged s WHERE `+sup+` AND (`+elsewhere+`) ON CONFLICT DO NOTHING`,
-					row.ID, row.CampaignID, row.CampaignID, row.CampaignID)
+				elsewhere := other("email", "s.email") + " OR " + other("phone", "s.phone") + " OR " + other("whatsapp", "s.whatsapp")
+				r, err := tx.ExecContext(ctx, `WITH gone AS (DELETE FROM lead_import_staged s WHERE `+elsewhere+` RETURNING s.line, s.raw)
+					INSERT INTO lead_import_rows_rejected (org_id, import_id, line, raw, reason, message)
+					SELECT app_current_org_id(), ?, line, raw, 'in_other_campaign', 'the contact is already a lead in another campaign of the organisation'
+					FROM gone ON CONFLICT DO NOTHING`,
+					row.CampaignID, row.CampaignID, row.CampaignID, row.ID)
 				if err != nil {
 					return fmt.Errorf("in other campaigns: %w", database.Interpret(err))
 				}
 				n, _ := r.RowsAffected()
 				c.InOtherCampaign += int(n)
-				keep = sup + ` AND NOT (` + elsewhere + `)`
-				keepArgs = []any{row.CampaignID, row.CampaignID, row.CampaignID}
 			}
 			// A lead already in the campaign conflicts on its email key
 			// (leads_org_campaign_email_key) or, without an email, on its
 			// phone key (leads_org_campaign_phone_key). ON CONFLICT takes
 			// one arbiter when it names one, so it names none: the other
 			// unique indexes are on id, fresh from uuid.NewV7 here.
-			r, err = tx.ExecContext(ctx, `INSERT INTO leads (id, org_id, campaign_id, email, phone, whatsapp, timezone, first_name,
+			r, err := tx.ExecContext(ctx, `INSERT INTO leads (id, org_id, campaign_id, email, phone, whatsapp, timezone, first_name,
 					last_name, company, job_title, linkedin_url, website, city, state, country, custom_fields, source)
 				SELECT s.id, app_current_org_id(), ?::uuid, s.email, s.phone, s.whatsapp, s.timezone, s.first_name,
 					s.last_name, s.company, s.job_title, s.linkedin_url, s.website, s.city, s.state, s.country, s.custom_fields::jsonb, 'csv_import'
-				FROM lead_import_staged s WHERE `+keep+`
-				ON CONFLICT DO NOTHING`, append([]any{row.CampaignID}, keepArgs...)...)
+				FROM lead_import_staged s
+				ON CONFLICT DO NOTHING`, row.CampaignID)
 			if err != nil {
 				return fmt.Errorf("insert leads: %w", database.Interpret(err))
 			}
-			n, _ = r.RowsAffected()
+			n, _ := r.RowsAffected()
 			c.Inserted += int(n)
 			c.AlreadyPresent += len(b.rows) - int(n) - c.Suppressed - c.InOtherCampaign
 		}
-		for _, rj := range b.rejected {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO lead_import_rows_rejected (org_id, import_id, line, raw, reason, message)
-				VALUES (app_current_org_id(), ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`, row.ID, rj.line, rj.raw, rj.reason, rj.detail); err != nil {
+		if len(b.rejected) > 0 {
+			// One COPY and one INSERT … SELECT, not a statement per row.
+			rj := b.rejected
+			_, err := tx.Load(ctx, database.BulkLoad{
+				Staging: "lead_import_rejected_staged",
+				Columns: []database.BulkColumn{{Name: "line", Type: "integer"}, {Name: "raw", Type: "text"},
+					{Name: "reason", Type: "text"}, {Name: "message", Type: "text"}},
+				Rows: pgx.CopyFromSlice(len(rj), func(i int) ([]any, error) {
+					return []any{rj[i].line, rj[i].raw, rj[i].reason, rj[i].detail}, nil
+				}),
+				Insert: `INSERT INTO lead_import_rows_rejected (org_id, import_id, line, raw, reason, message)
+					SELECT app_current_org_id(), ?, line, raw, reason, message FROM lead_import_rejected_staged ON CONFLICT DO NOTHING`,
+				Args: []any{row.ID},
+			})
+			if err != nil {
 				return fmt.Errorf("rejected rows: %w", database.Interpret(err))
 			}
 		}

@@ -286,18 +286,24 @@ func Check(ctx context.Context, tx bun.IDB, contacts []Contact) ([]Hit, error) {
 // again, so a leads.email stored with its case still matches), phoneExprs
 // E.164 numbers (or NULL). The expressions are written into the SQL as
 // given, so they must be the program's own column references ("s.email"),
-// never input. In an INSERT … SELECT … FROM staging s WHERE <this> the
-// planner can run it as an anti-join whose inner side probes
-// suppressions_org_value_kind_key once per staged value.
+// never input.
+//
+// The row's keys (kind, value) are a lateral VALUES list joined to
+// suppressions on equality, so each key is one probe of
+// suppressions_org_value_kind_key, also under row-level security (the
+// service's role). Postgres lets a qual of a table with a policy into an
+// index scan only when it cannot leak values (leakproof operators over
+// the table's columns): "sup.value = k.value" is texteq between two
+// columns, whereas "sup.value = lower(s.email)" calls lower(), which is
+// not marked leakproof, so that form (and an OR of such pairs) made the
+// planner read the organisation's whole list for every staged row.
 func NotSuppressedSQL(emailExpr string, phoneExprs ...string) string {
 	var b strings.Builder
-	b.WriteString("NOT EXISTS (SELECT 1 FROM suppressions sup WHERE sup.org_id = app_current_org_id() AND (")
-	b.WriteString("(sup.kind = 'email' AND sup.value = lower(" + emailExpr + "))")
-	b.WriteString(" OR (sup.kind = 'domain' AND sup.value = split_part(lower(" + emailExpr + "), '@', 2))")
+	b.WriteString("NOT EXISTS (SELECT 1 FROM (VALUES ('email', lower(" + emailExpr + ")), ('domain', split_part(lower(" + emailExpr + "), '@', 2))")
 	for _, p := range phoneExprs {
-		b.WriteString(" OR (sup.kind = 'phone' AND sup.value = " + p + ")")
+		b.WriteString(", ('phone', " + p + ")")
 	}
-	b.WriteString("))")
+	b.WriteString(") AS sup_key (kind, value) JOIN suppressions sup ON sup.org_id = app_current_org_id() AND sup.value = sup_key.value AND sup.kind = sup_key.kind)")
 	return b.String()
 }
 

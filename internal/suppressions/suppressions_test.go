@@ -378,3 +378,58 @@ func TestBulkAddHeaders(t *testing.T) {
 		require.Equal(t, "example.net", rows[0].Value)
 	})
 }
+
+// TestNotSuppressedSQLProbesTheIndexUnderRowLevelSecurity: with a list of
+// 10,000 entries, the condition checks staged rows by probing
+// suppressions_org_value_kind_key, as the service's role (bound by the
+// policy), instead of reading the list for every row; and still finds
+// each kind.
+func TestNotSuppressedSQLProbesTheIndexUnderRowLevelSecurity(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	b := setup(t)
+	owner := testkit.OwnerDB(t)
+	_, err := owner.Pool.Exec(ctx, `INSERT INTO suppressions (id, org_id, kind, value, reason)
+		SELECT gen_random_uuid(), $1, k.kind, k.value, 'manual' FROM generate_series(1, 10000) i,
+		LATERAL (SELECT CASE i % 3 WHEN 0 THEN 'email' WHEN 1 THEN 'domain' ELSE 'phone' END AS kind,
+			CASE i % 3 WHEN 0 THEN 'user' || i || '@list.example' WHEN 1 THEN 'dom' || i || '.example'
+				ELSE '+4420794' || lpad(i::text, 5, '0') END AS value) k`, b.member.OrgID)
+	require.NoError(t, err)
+	_, err = owner.Pool.Exec(ctx, `ANALYZE suppressions`)
+	require.NoError(t, err)
+
+	cond := suppressions.NotSuppressedSQL("s.email", "s.phone", "s.whatsapp")
+	err = b.db.InTenant(ctx, b.member.Tenant(), func(ctx context.Context, tx bun.IDB) error {
+		var rls bool
+		require.NoError(t, tx.QueryRowContext(ctx, `SELECT row_security_active('suppressions')`).Scan(&rls))
+		require.True(t, rls, "the check runs under the policy")
+		_, err := tx.ExecContext(ctx, `CREATE TEMPORARY TABLE staged (email text, phone text, whatsapp text) ON COMMIT DROP`)
+		require.NoError(t, err)
+		_, err = tx.ExecContext(ctx, `INSERT INTO staged
+			SELECT 'p' || i || '@free' || i || '.example', '+1415555' || lpad(i::text, 4, '0'), NULL FROM generate_series(1, 2000) i
+			UNION ALL VALUES ('User3@List.example', NULL, NULL), ('x@dom1.example', NULL, NULL),
+				(NULL, '+442079400002', NULL), (NULL, NULL, '+442079400005')`)
+		require.NoError(t, err)
+		_, err = tx.ExecContext(ctx, `ANALYZE staged`)
+		require.NoError(t, err)
+
+		var free int
+		require.NoError(t, tx.QueryRowContext(ctx, `SELECT count(*) FROM staged s WHERE `+cond).Scan(&free))
+		require.Equal(t, 2000, free, "the four listed rows (address, domain, phone, WhatsApp) are left out")
+
+		rows, err := tx.QueryContext(ctx, `EXPLAIN SELECT count(*) FROM staged s WHERE `+cond)
+		require.NoError(t, err)
+		var plan []string
+		for rows.Next() {
+			var line string
+			require.NoError(t, rows.Scan(&line))
+			plan = append(plan, line)
+		}
+		require.NoError(t, rows.Err())
+		text := strings.Join(plan, "\n")
+		require.Contains(t, text, "using suppressions_org_value_kind_key on suppressions", text)
+		require.NotContains(t, text, "Seq Scan on suppressions", text)
+		return nil
+	})
+	require.NoError(t, err)
+}
