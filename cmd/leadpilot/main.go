@@ -20,6 +20,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
@@ -320,6 +321,9 @@ func serve(ctx context.Context, cfg *config.Config, logger *slog.Logger, mode st
 			<-ctx.Done()
 			_ = msrv.Close()
 		}()
+	}
+	if mode == "worker" && cfg.WorkerMemoryLimit > 0 && os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(cfg.WorkerMemoryLimit)
 	}
 	if mode == "worker" || mode == "all" {
 		running++
