@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"bytes"
 	"errors"
 	"io"
 	"log/slog"
@@ -43,4 +44,17 @@ func TestABrokenStreamAbortsTheConnection(t *testing.T) {
 	b, err := io.ReadAll(abortOnError{r})
 	require.NoError(t, err)
 	require.Equal(t, "a,b\n", string(b))
+}
+
+// replacing swaps every occurrence of old, even one split across writes.
+func TestReplacingAcrossWrites(t *testing.T) {
+	var out bytes.Buffer
+	r := &replacing{w: &out, old: []byte("BOUND"), new: []byte("b")}
+	for _, chunk := range []string{"--BOU", "ND\r\nx", "BOUNDBOU", "NDBO", "UN", "D--", "BOUN"} {
+		n, err := r.Write([]byte(chunk))
+		require.NoError(t, err)
+		require.Equal(t, len(chunk), n)
+	}
+	r.flush()
+	require.Equal(t, "--b\r\nxbbb--BOUN", out.String())
 }

@@ -1,9 +1,11 @@
 package httpapi
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"fmt"
 	"io"
+	"mime"
 	"net/http"
 	"os"
 	"strconv"
@@ -81,12 +83,23 @@ func spool(c echo.Context) ([]byte, error) {
 	// until closed, and nothing is left behind if the process dies.
 	unlinked := os.Remove(name) == nil
 	h := sha256.New()
-	if _, err := io.Copy(io.MultiWriter(f, h), req.Body); err != nil {
+	var fingerprint io.Writer = h
+	// A form's boundary is the client's random choice, and a client that
+	// retries builds the form again with a new one: the fingerprint is
+	// taken with the boundary replaced, so a retry of the same form
+	// matches and a different form does not.
+	if _, params, err := mime.ParseMediaType(req.Header.Get(echo.HeaderContentType)); err == nil && params["boundary"] != "" {
+		fingerprint = &replacing{w: h, old: []byte(params["boundary"]), new: []byte("boundary")}
+	}
+	if _, err := io.Copy(io.MultiWriter(f, fingerprint), req.Body); err != nil {
 		f.Close()
 		if !unlinked {
 			os.Remove(name)
 		}
 		return nil, err // the upload limit's 413, or a broken connection
+	}
+	if r, ok := fingerprint.(*replacing); ok {
+		r.flush()
 	}
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
 		f.Close()
@@ -94,6 +107,39 @@ func spool(c echo.Context) ([]byte, error) {
 	}
 	req.Body = spooled{f, name, unlinked}
 	return h.Sum(nil), nil
+}
+
+// replacing writes to w what is written to it with every occurrence of
+// old replaced by new, across writes; flush writes what it holds back.
+type replacing struct {
+	w        io.Writer
+	old, new []byte
+	held     []byte // a tail that may be the start of old
+}
+
+func (r *replacing) Write(p []byte) (int, error) {
+	buf := append(r.held, p...)
+	var out []byte
+	for {
+		i := bytes.Index(buf, r.old)
+		if i < 0 {
+			break
+		}
+		out = append(append(out, buf[:i]...), r.new...)
+		buf = buf[i+len(r.old):]
+	}
+	keep := min(len(buf), len(r.old)-1)
+	out = append(out, buf[:len(buf)-keep]...)
+	r.held = append([]byte(nil), buf[len(buf)-keep:]...)
+	if _, err := r.w.Write(out); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+func (r *replacing) flush() {
+	_, _ = r.w.Write(r.held)
+	r.held = nil
 }
 
 type spooled struct {

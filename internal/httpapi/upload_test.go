@@ -129,6 +129,34 @@ func TestLeadImportUploadsStream(t *testing.T) {
 		require.Equal(t, api.LeadImportCounts{RowsSeen: 1, Inserted: 1}, got.Counts)
 	})
 
+	t.Run("ARetriedFormWithANewBoundaryReplaysAndAnotherFormDoesNot", func(t *testing.T) {
+		form := func(boundary, email string) (string, *bytes.Buffer) {
+			var buf bytes.Buffer
+			w := multipart.NewWriter(&buf)
+			require.NoError(t, w.SetBoundary(boundary))
+			fw, err := w.CreateFormFile("file", "leads.csv")
+			require.NoError(t, err)
+			_, err = io.WriteString(fw, "Email\n"+email+"\n")
+			require.NoError(t, err)
+			require.NoError(t, w.Close())
+			return w.FormDataContentType(), &buf
+		}
+		ct, body := form("first-boundary-1a2b3c", "retry@example.com")
+		first, err := b.client.CreateLeadImportWithBodyWithResponse(ctx, nil, ct, body, tok, header("Idempotency-Key", "form-retry"))
+		require.NoError(t, err)
+		require.Equal(t, http.StatusAccepted, first.StatusCode(), string(first.Body))
+		ct, body = form("a-new-boundary-9z8y7x6w", "retry@example.com")
+		again, err := b.client.CreateLeadImportWithBodyWithResponse(ctx, nil, ct, body, tok, header("Idempotency-Key", "form-retry"))
+		require.NoError(t, err)
+		require.Equal(t, http.StatusAccepted, again.StatusCode(), string(again.Body))
+		require.Equal(t, first.JSON202.ID, again.JSON202.ID)
+		require.Equal(t, "true", again.HTTPResponse.Header.Get("Idempotent-Replayed"))
+		ct, body = form("a-new-boundary-9z8y7x6w", "other@example.com")
+		other, err := b.client.CreateLeadImportWithBodyWithResponse(ctx, nil, ct, body, tok, header("Idempotency-Key", "form-retry"))
+		require.NoError(t, err)
+		require.Equal(t, "idempotency_key_reused", problem(t, other.HTTPResponse, other.Body, http.StatusConflict).Code)
+	})
+
 	t.Run("AFormWhosePartsComeAfterTheFileIsRefused", func(t *testing.T) {
 		var buf bytes.Buffer
 		w := multipart.NewWriter(&buf)
