@@ -2638,7 +2638,7 @@ type ClientInterface interface {
 	// is fetched as its CSV export). The request only checks the URL
 	// (absolute https, a host, no user name or password, at most 2048
 	// characters; else 422 on `/url`) and stores it; the worker
-	// downloads the file (at most 256 MiB, 5 redirects, all https, 2
+	// downloads the file (at most IMPORT_MAX_BYTES, 256 MiB by default; 5 redirects, all https, 2
 	// minutes) before importing it. Private, loopback, link-local,
 	// CGNAT, multicast and other special-purpose addresses are refused
 	// when connecting, after every DNS lookup and redirect; a refused
@@ -2680,7 +2680,7 @@ type ClientInterface interface {
 	// is fetched as its CSV export). The request only checks the URL
 	// (absolute https, a host, no user name or password, at most 2048
 	// characters; else 422 on `/url`) and stores it; the worker
-	// downloads the file (at most 256 MiB, 5 redirects, all https, 2
+	// downloads the file (at most IMPORT_MAX_BYTES, 256 MiB by default; 5 redirects, all https, 2
 	// minutes) before importing it. Private, loopback, link-local,
 	// CGNAT, multicast and other special-purpose addresses are refused
 	// when connecting, after every DNS lookup and redirect; a refused
@@ -4060,7 +4060,7 @@ func (c *Client) ListLeadImports(ctx context.Context, params *ListLeadImportsPar
 // is fetched as its CSV export). The request only checks the URL
 // (absolute https, a host, no user name or password, at most 2048
 // characters; else 422 on `/url`) and stores it; the worker
-// downloads the file (at most 256 MiB, 5 redirects, all https, 2
+// downloads the file (at most IMPORT_MAX_BYTES, 256 MiB by default; 5 redirects, all https, 2
 // minutes) before importing it. Private, loopback, link-local,
 // CGNAT, multicast and other special-purpose addresses are refused
 // when connecting, after every DNS lookup and redirect; a refused
@@ -4112,7 +4112,7 @@ func (c *Client) CreateLeadImportWithBody(ctx context.Context, params *CreateLea
 // is fetched as its CSV export). The request only checks the URL
 // (absolute https, a host, no user name or password, at most 2048
 // characters; else 422 on `/url`) and stores it; the worker
-// downloads the file (at most 256 MiB, 5 redirects, all https, 2
+// downloads the file (at most IMPORT_MAX_BYTES, 256 MiB by default; 5 redirects, all https, 2
 // minutes) before importing it. Private, loopback, link-local,
 // CGNAT, multicast and other special-purpose addresses are refused
 // when connecting, after every DNS lookup and redirect; a refused
@@ -8466,7 +8466,7 @@ type ClientWithResponsesInterface interface {
 	// is fetched as its CSV export). The request only checks the URL
 	// (absolute https, a host, no user name or password, at most 2048
 	// characters; else 422 on `/url`) and stores it; the worker
-	// downloads the file (at most 256 MiB, 5 redirects, all https, 2
+	// downloads the file (at most IMPORT_MAX_BYTES, 256 MiB by default; 5 redirects, all https, 2
 	// minutes) before importing it. Private, loopback, link-local,
 	// CGNAT, multicast and other special-purpose addresses are refused
 	// when connecting, after every DNS lookup and redirect; a refused
@@ -8508,7 +8508,7 @@ type ClientWithResponsesInterface interface {
 	// is fetched as its CSV export). The request only checks the URL
 	// (absolute https, a host, no user name or password, at most 2048
 	// characters; else 422 on `/url`) and stores it; the worker
-	// downloads the file (at most 256 MiB, 5 redirects, all https, 2
+	// downloads the file (at most IMPORT_MAX_BYTES, 256 MiB by default; 5 redirects, all https, 2
 	// minutes) before importing it. Private, loopback, link-local,
 	// CGNAT, multicast and other special-purpose addresses are refused
 	// when connecting, after every DNS lookup and redirect; a refused
@@ -15585,7 +15585,7 @@ func (c *ClientWithResponses) ListLeadImportsWithResponse(ctx context.Context, p
 // is fetched as its CSV export). The request only checks the URL
 // (absolute https, a host, no user name or password, at most 2048
 // characters; else 422 on `/url`) and stores it; the worker
-// downloads the file (at most 256 MiB, 5 redirects, all https, 2
+// downloads the file (at most IMPORT_MAX_BYTES, 256 MiB by default; 5 redirects, all https, 2
 // minutes) before importing it. Private, loopback, link-local,
 // CGNAT, multicast and other special-purpose addresses are refused
 // when connecting, after every DNS lookup and redirect; a refused
@@ -15633,7 +15633,7 @@ func (c *ClientWithResponses) CreateLeadImportWithBodyWithResponse(ctx context.C
 // is fetched as its CSV export). The request only checks the URL
 // (absolute https, a host, no user name or password, at most 2048
 // characters; else 422 on `/url`) and stores it; the worker
-// downloads the file (at most 256 MiB, 5 redirects, all https, 2
+// downloads the file (at most IMPORT_MAX_BYTES, 256 MiB by default; 5 redirects, all https, 2
 // minutes) before importing it. Private, loopback, link-local,
 // CGNAT, multicast and other special-purpose addresses are refused
 // when connecting, after every DNS lookup and redirect; a refused

@@ -392,7 +392,7 @@ func newHTTPServer(cfg *config.Config, logger *slog.Logger, db *database.DB, rdb
 		CORSOrigins:       cfg.CORSOrigins,
 		Suppressions:      suppressions.NewService(db),
 		Leads:             leads.NewService(db),
-		LeadImports:       leadimports.NewService(db, enqueuer),
+		LeadImports:       leadimports.NewService(db, enqueuer).WithMaxFileBytes(cfg.ImportMaxBytes),
 	})
 	if err != nil {
 		return nil, err
@@ -431,7 +431,7 @@ func runWorker(ctx context.Context, cfg *config.Config, logger *slog.Logger, db 
 	defer func() { _ = enqueuer.Close() }()
 	mux := jobs.NewMux(&jobs.Handlers{
 		Purge:           jobs.NewPurgeHandler(db, jobs.PurgeConfig{Logger: logger}),
-		LeadImport:      jobs.NewLeadImportHandler(leadimports.NewService(db, nil)),
+		LeadImport:      jobs.NewLeadImportHandler(leadimports.NewService(db, nil).WithMaxFileBytes(cfg.ImportMaxBytes)),
 		LeadImportSweep: jobs.NewLeadImportSweepHandler(db, enqueuer, jobs.LeadImportSweepConfig{Logger: logger}),
 	}, logger)
 	sched, err := jobs.NewScheduler(redisOpt, logger, time.UTC)

@@ -14,6 +14,7 @@ import (
 	"github.com/leadpilot/leadpilot/api"
 	"github.com/leadpilot/leadpilot/api/server"
 	"github.com/leadpilot/leadpilot/internal/access"
+	"github.com/leadpilot/leadpilot/internal/leadimport"
 	"github.com/leadpilot/leadpilot/internal/leads"
 	"github.com/leadpilot/leadpilot/internal/pagination"
 )
@@ -213,7 +214,7 @@ func (s *Server) writeLeadsCSV(ctx context.Context, a access.Actor, f leads.Filt
 		if v == nil {
 			return ""
 		}
-		return csvSafe(*v)
+		return leadimport.SafeCell(*v)
 	}
 	err := s.leads.Each(ctx, a, f, func(l leads.Lead) error {
 		camp := ""
@@ -259,15 +260,6 @@ type streamError struct{ err error }
 
 func (e *streamError) Error() string { return "stream broken: " + e.err.Error() }
 func (e *streamError) Unwrap() error { return e.err }
-
-// csvSafe defuses a cell a spreadsheet would run as a formula (=, +, -,
-// @, tab, CR at the start) by prefixing a quote.
-func csvSafe(v string) string {
-	if v != "" && (v[0] == '=' || v[0] == '+' || v[0] == '-' || v[0] == '@' || v[0] == '\t' || v[0] == '\r') {
-		return "'" + v
-	}
-	return v
-}
 
 func toAPILead(l leads.Lead) api.Lead {
 	return api.Lead{

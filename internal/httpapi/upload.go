@@ -54,16 +54,27 @@ func uploadOperations(spec *openapi3.T) (uploads, error) {
 
 func (u uploads) has(c echo.Context) bool { return u[operationKey(c)] }
 
+// file reports whether the request is an upload carrying a file: a JSON
+// body on an upload operation (an import from a URL) is an ordinary body,
+// held to MAX_BODY_BYTES like any other.
+func (u uploads) file(c echo.Context) bool {
+	if !u.has(c) {
+		return false
+	}
+	mt, _, err := mime.ParseMediaType(c.Request().Header.Get(echo.HeaderContentType))
+	return err != nil || !isJSON(mt)
+}
+
 // bodyLimits applies maxBody to every request body and maxUpload to an
-// upload's: a larger declared length is a 413 at once, a longer stream a
+// upload's file: a larger declared length is a 413 at once, a longer stream a
 // 413 when the reader passes the limit.
 func (u uploads) bodyLimits(maxBody, maxUpload int64) echo.MiddlewareFunc {
 	small := echomw.BodyLimitWithConfig(echomw.BodyLimitConfig{
-		Skipper: u.has,
+		Skipper: u.file,
 		Limit:   strconv.FormatInt(maxBody, 10) + "B",
 	})
 	large := echomw.BodyLimitWithConfig(echomw.BodyLimitConfig{
-		Skipper: func(c echo.Context) bool { return !u.has(c) },
+		Skipper: func(c echo.Context) bool { return !u.file(c) },
 		Limit:   strconv.FormatInt(maxUpload, 10) + "B",
 	})
 	return func(next echo.HandlerFunc) echo.HandlerFunc { return small(large(next)) }

@@ -233,6 +233,12 @@ func TestLeadImportUploadsStream(t *testing.T) {
 	})
 
 	t.Run("OtherBodiesKeepTheSmallLimit", func(t *testing.T) {
+		// A JSON body on the import route (an import from a URL) too.
+		big, err := b.client.CreateLeadImportWithBodyWithResponse(ctx, nil, "application/json",
+			strings.NewReader(`{"url":"https://example.com/`+strings.Repeat("x", 70<<10)+`"}`), tok)
+		require.NoError(t, err)
+		problem(t, big.HTTPResponse, big.Body, http.StatusRequestEntityTooLarge)
+
 		r, err := b.client.CreateCampaignWithBodyWithResponse(ctx, nil, "application/json",
 			strings.NewReader(`{"name":"`+strings.Repeat("x", 70<<10)+`","source":"csv"}`), tok)
 		require.NoError(t, err)

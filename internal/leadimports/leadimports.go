@@ -514,22 +514,13 @@ func (s *Service) Errors(ctx context.Context, a access.Actor, id uuid.UUID, w io
 	cw := csv.NewWriter(w)
 	_ = cw.Write([]string{"line", "reason", "message", "row"})
 	for _, r := range rows {
-		_ = cw.Write([]string{fmt.Sprint(r.Line), r.Reason, r.Message, csvSafe(r.Raw)})
+		_ = cw.Write([]string{fmt.Sprint(r.Line), r.Reason, r.Message, leadimport.SafeCell(r.Raw)})
 	}
 	cw.Flush()
 	if err := cw.Error(); err != nil {
 		return fmt.Errorf("leadimports: errors %s: write: %w", id, err)
 	}
 	return nil
-}
-
-// csvSafe defuses a cell a spreadsheet would run as a formula (=, +, -,
-// @, tab, CR at the start) by prefixing a quote, as the leads export does.
-func csvSafe(v string) string {
-	if v != "" && strings.ContainsRune("=+-@\t\r", rune(v[0])) {
-		return "'" + v
-	}
-	return v
 }
 
 // jsonText marshals v for a jsonb column staged as text.
