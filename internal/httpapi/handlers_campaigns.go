@@ -30,7 +30,7 @@ func (s *Server) ListCampaigns(ctx context.Context, req server.ListCampaignsRequ
 	if err != nil {
 		return nil, err
 	}
-	out := api.CampaignList{Data: mapAll(rows, toAPICampaign), NextCursor: next}
+	out := api.CampaignList{Data: mapAll(rows, campaigns.Campaign.Resource), NextCursor: next}
 	return server.ListCampaigns200JSONResponse(out), nil
 }
 
@@ -44,7 +44,7 @@ func (s *Server) CreateCampaign(ctx context.Context, req server.CreateCampaignRe
 	if err != nil {
 		return nil, err
 	}
-	return server.CreateCampaign201JSONResponse(toAPICampaign(c)), nil
+	return server.CreateCampaign201JSONResponse(c.Resource()), nil
 }
 
 // GetCampaign implements GET /v1/campaigns/{campaign_id}.
@@ -57,7 +57,7 @@ func (s *Server) GetCampaign(ctx context.Context, req server.GetCampaignRequestO
 	if err != nil {
 		return nil, err
 	}
-	return server.GetCampaign200JSONResponse(toAPICampaign(c)), nil
+	return server.GetCampaign200JSONResponse(c.Resource()), nil
 }
 
 // UpdateCampaign implements PATCH /v1/campaigns/{campaign_id}.
@@ -74,7 +74,7 @@ func (s *Server) UpdateCampaign(ctx context.Context, req server.UpdateCampaignRe
 	if err != nil {
 		return nil, err
 	}
-	return server.UpdateCampaign200JSONResponse(toAPICampaign(c)), nil
+	return server.UpdateCampaign200JSONResponse(c.Resource()), nil
 }
 
 // DeleteCampaign implements DELETE /v1/campaigns/{campaign_id}.
@@ -99,7 +99,7 @@ func (s *Server) transitionCampaign(ctx context.Context, id uuid.UUID, action ca
 	if err != nil {
 		return api.Campaign{}, err
 	}
-	return toAPICampaign(c), nil
+	return c.Resource(), nil
 }
 
 // ActivateCampaign implements POST /v1/campaigns/{campaign_id}/activate.
@@ -147,37 +147,6 @@ func (s *Server) ArchiveCampaign(ctx context.Context, req server.ArchiveCampaign
 	return server.ArchiveCampaign200JSONResponse(c), nil
 }
 
-func toAPICampaign(c campaigns.Campaign) api.Campaign {
-	chans := make([]api.CampaignChannel, len(c.Channels))
-	for i, ch := range c.Channels {
-		chans[i] = api.CampaignChannel(ch)
-	}
-	st := c.Settings
-	days := make([]api.Weekday, len(st.SendDays))
-	for i, d := range st.SendDays {
-		days[i] = api.Weekday(d)
-	}
-	delays := st.DelayBetweenStepsDays
-	if delays == nil {
-		delays = []int{}
-	}
-	return api.Campaign{
-		ID: c.ID, Name: c.Name, Description: c.Description, Source: api.CampaignSource(c.Source),
-		SourceConfig: c.SourceConfig, Channels: chans, TemplateID: c.TemplateID,
-		Settings: api.CampaignSettings{
-			SequenceLength: st.SequenceLength, DelayBetweenStepsDays: delays, StopOnReply: st.StopOnReply,
-			Timezone: st.Timezone, SendWindowStart: st.SendWindowStart, SendWindowEnd: st.SendWindowEnd, SendDays: days,
-		},
-		LlmContext: toAPIBusinessContext(c.LLMContext),
-		Status:     api.CampaignStatus(c.Status),
-		Stats: api.CampaignStats{
-			TotalLeads: c.Stats.TotalLeads, EmailsSent: c.Stats.EmailsSent, WhatsappSent: c.Stats.WhatsAppSent,
-			SmsSent: c.Stats.SMSSent, RepliesReceived: c.Stats.RepliesReceived, PositiveReplies: c.Stats.PositiveReplies,
-			Bounces: c.Stats.Bounces,
-		},
-		StartedAt: c.StartedAt, CompletedAt: c.CompletedAt, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
-	}
-}
 
 func campaignSettingsFromAPI(in *api.CampaignSettingsInput) campaigns.SettingsPatch {
 	if in == nil {

@@ -90,7 +90,7 @@ func (s *Server) CreateLeadImport(ctx context.Context, req server.CreateLeadImpo
 	if err != nil {
 		return nil, err
 	}
-	return server.CreateLeadImport202JSONResponse(toAPILeadImport(imp)), nil
+	return server.CreateLeadImport202JSONResponse(imp.Resource()), nil
 }
 
 func badForm(err error) error {
@@ -127,7 +127,7 @@ func (s *Server) createLeadImportFromURL(ctx context.Context, a access.Actor, re
 	if err != nil {
 		return nil, err
 	}
-	return server.CreateLeadImport202JSONResponse(toAPILeadImport(imp)), nil
+	return server.CreateLeadImport202JSONResponse(imp.Resource()), nil
 }
 
 // eachFormPart hands fn the form's parts in order until the part named
@@ -178,7 +178,7 @@ func (s *Server) ListLeadImports(ctx context.Context, req server.ListLeadImports
 	if err != nil {
 		return nil, err
 	}
-	out := api.LeadImportList{Data: mapAll(rows, toAPILeadImport), NextCursor: next}
+	out := api.LeadImportList{Data: mapAll(rows, leadimports.Import.Resource), NextCursor: next}
 	return server.ListLeadImports200JSONResponse(out), nil
 }
 
@@ -192,7 +192,7 @@ func (s *Server) GetLeadImport(ctx context.Context, req server.GetLeadImportRequ
 	if err != nil {
 		return nil, err
 	}
-	return server.GetLeadImport200JSONResponse(toAPILeadImport(imp)), nil
+	return server.GetLeadImport200JSONResponse(imp.Resource()), nil
 }
 
 // CancelLeadImport implements POST /v1/leads/imports/{import_id}/cancel.
@@ -205,7 +205,7 @@ func (s *Server) CancelLeadImport(ctx context.Context, req server.CancelLeadImpo
 	if err != nil {
 		return nil, err
 	}
-	return server.CancelLeadImport200JSONResponse(toAPILeadImport(imp)), nil
+	return server.CancelLeadImport200JSONResponse(imp.Resource()), nil
 }
 
 // GetLeadImportErrors implements GET /v1/leads/imports/{import_id}/errors.
@@ -221,25 +221,3 @@ func (s *Server) GetLeadImportErrors(ctx context.Context, req server.GetLeadImpo
 	return server.GetLeadImportErrors200TextCsvResponse{Body: &buf, ContentLength: int64(buf.Len())}, nil
 }
 
-func toAPILeadImport(i leadimports.Import) api.LeadImport {
-	out := api.LeadImport{
-		ID: i.ID, CampaignID: i.CampaignID, Status: api.LeadImportStatus(i.Status), Mapping: i.Mapping,
-		FileBytes: i.FileBytes, CreatedAt: i.CreatedAt, StartedAt: i.StartedAt, FinishedAt: i.FinishedAt,
-		Counts: api.LeadImportCounts{
-			RowsSeen: i.Counts.RowsSeen, Inserted: i.Counts.Inserted, DuplicatesInFile: i.Counts.DuplicatesInFile,
-			AlreadyPresent: i.Counts.AlreadyPresent, Invalid: i.Counts.Invalid, Suppressed: i.Counts.Suppressed,
-			InOtherCampaign: i.Counts.InOtherCampaign,
-		},
-		SkipIfInOtherCampaign: i.SkipIfInOtherCampaign,
-	}
-	if i.FileName != "" {
-		out.FileName = &i.FileName
-	}
-	if i.Error != "" {
-		out.Error = &i.Error
-	}
-	if i.SourceURL != "" {
-		out.SourceURL = &i.SourceURL
-	}
-	return out
-}

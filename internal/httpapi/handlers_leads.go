@@ -49,7 +49,7 @@ func (s *Server) ListLeads(ctx context.Context, req server.ListLeadsRequestObjec
 	if err != nil {
 		return nil, err
 	}
-	out := api.LeadList{Data: mapAll(rows, toAPILead), NextCursor: next}
+	out := api.LeadList{Data: mapAll(rows, leads.Lead.Resource), NextCursor: next}
 	return server.ListLeads200JSONResponse(out), nil
 }
 
@@ -81,7 +81,7 @@ func (s *Server) CreateLead(ctx context.Context, req server.CreateLeadRequestObj
 	if err != nil {
 		return nil, err
 	}
-	return server.CreateLead201JSONResponse(toAPILead(l)), nil
+	return server.CreateLead201JSONResponse(l.Resource()), nil
 }
 
 // GetLead implements GET /v1/leads/{lead_id}.
@@ -134,7 +134,7 @@ func (s *Server) UpdateLead(ctx context.Context, req server.UpdateLeadRequestObj
 	if err != nil {
 		return nil, err
 	}
-	return server.UpdateLead200JSONResponse(toAPILead(l)), nil
+	return server.UpdateLead200JSONResponse(l.Resource()), nil
 }
 
 // DeleteLead implements DELETE /v1/leads/{lead_id}.
@@ -261,16 +261,6 @@ type streamError struct{ err error }
 func (e *streamError) Error() string { return "stream broken: " + e.err.Error() }
 func (e *streamError) Unwrap() error { return e.err }
 
-func toAPILead(l leads.Lead) api.Lead {
-	return api.Lead{
-		ID: l.ID, CampaignID: l.CampaignID, Email: l.Email, Phone: l.Phone, Whatsapp: l.WhatsApp,
-		FirstName: l.FirstName, LastName: l.LastName, FullName: l.FullName, Company: l.Company, JobTitle: l.JobTitle,
-		LinkedinURL: l.LinkedInURL, Website: l.Website, City: l.City, State: l.State, Country: l.Country, Timezone: l.Timezone,
-		CustomFields: l.CustomFields, EnrichmentData: l.EnrichmentData, Status: api.LeadStatus(l.Status),
-		IsApproved: l.IsApproved, ApprovedAt: l.ApprovedAt, Source: l.Source, UnsubscribedAt: l.UnsubscribedAt,
-		RepliedAt: l.RepliedAt, LastContactedAt: l.LastContactedAt, CreatedAt: l.CreatedAt, UpdatedAt: l.UpdatedAt,
-	}
-}
 
 func toAPILeadDetail(d leads.Detail) api.LeadDetail {
 	l := d.Lead

@@ -7,6 +7,7 @@ import (
 	"github.com/leadpilot/leadpilot/api"
 	"github.com/leadpilot/leadpilot/api/server"
 	"github.com/leadpilot/leadpilot/internal/access"
+	"github.com/leadpilot/leadpilot/internal/orgs"
 	"github.com/leadpilot/leadpilot/internal/pagination"
 )
 
@@ -50,7 +51,7 @@ func (s *Server) ListMembers(ctx context.Context, req server.ListMembersRequestO
 	if err != nil {
 		return nil, err
 	}
-	out := api.MemberList{Data: mapAll(rows, toAPIMember), NextCursor: next}
+	out := api.MemberList{Data: mapAll(rows, orgs.Member.Resource), NextCursor: next}
 	return server.ListMembers200JSONResponse(out), nil
 }
 
@@ -64,7 +65,7 @@ func (s *Server) UpdateMember(ctx context.Context, req server.UpdateMemberReques
 	if err != nil {
 		return nil, err
 	}
-	return server.UpdateMember200JSONResponse(toAPIMember(m)), nil
+	return server.UpdateMember200JSONResponse(m.Resource()), nil
 }
 
 // RemoveMember implements DELETE /v1/members/{user_id}.

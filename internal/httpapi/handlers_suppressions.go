@@ -39,7 +39,7 @@ func (s *Server) ListSuppressions(ctx context.Context, req server.ListSuppressio
 	if err != nil {
 		return nil, err
 	}
-	out := api.SuppressionList{Data: mapAll(rows, toAPISuppression), NextCursor: next}
+	out := api.SuppressionList{Data: mapAll(rows, suppressions.Suppression.Resource), NextCursor: next}
 	return server.ListSuppressions200JSONResponse(out), nil
 }
 
@@ -55,9 +55,9 @@ func (s *Server) CreateSuppression(ctx context.Context, req server.CreateSuppres
 		return nil, err
 	}
 	if !created {
-		return server.CreateSuppression200JSONResponse(toAPISuppression(row)), nil
+		return server.CreateSuppression200JSONResponse(row.Resource()), nil
 	}
-	return server.CreateSuppression201JSONResponse(toAPISuppression(row)), nil
+	return server.CreateSuppression201JSONResponse(row.Resource()), nil
 }
 
 // BulkCreateSuppressions implements POST /v1/suppressions/bulk: a text/csv
@@ -124,12 +124,6 @@ func formFile(mr *multipart.Reader, name string) (io.Reader, error) {
 	}
 }
 
-func toAPISuppression(r suppressions.Suppression) api.Suppression {
-	return api.Suppression{
-		ID: r.ID, Kind: api.SuppressionKind(r.Kind), Value: r.Value, Reason: api.SuppressionReason(r.Reason),
-		Source: r.Source, CreatedAt: r.CreatedAt,
-	}
-}
 
 func suppressionFromCreate(b api.SuppressionCreate) suppressions.New {
 	n := suppressions.New{Value: b.Value}

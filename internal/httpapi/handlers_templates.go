@@ -26,7 +26,7 @@ func (s *Server) ListTemplates(ctx context.Context, req server.ListTemplatesRequ
 	if err != nil {
 		return nil, err
 	}
-	out := api.TemplateList{Data: mapAll(rows, toAPITemplate), NextCursor: next}
+	out := api.TemplateList{Data: mapAll(rows, templates.Template.Resource), NextCursor: next}
 	return server.ListTemplates200JSONResponse(out), nil
 }
 
@@ -46,7 +46,7 @@ func (s *Server) CreateTemplate(ctx context.Context, req server.CreateTemplateRe
 	if err != nil {
 		return nil, err
 	}
-	return server.CreateTemplate201JSONResponse(toAPITemplate(t)), nil
+	return server.CreateTemplate201JSONResponse(t.Resource()), nil
 }
 
 // GetTemplate implements GET /v1/templates/{template_id}.
@@ -59,7 +59,7 @@ func (s *Server) GetTemplate(ctx context.Context, req server.GetTemplateRequestO
 	if err != nil {
 		return nil, err
 	}
-	return server.GetTemplate200JSONResponse(toAPITemplate(t)), nil
+	return server.GetTemplate200JSONResponse(t.Resource()), nil
 }
 
 // UpdateTemplate implements PATCH /v1/templates/{template_id}.
@@ -78,7 +78,7 @@ func (s *Server) UpdateTemplate(ctx context.Context, req server.UpdateTemplateRe
 	if err != nil {
 		return nil, err
 	}
-	return server.UpdateTemplate200JSONResponse(toAPITemplate(t)), nil
+	return server.UpdateTemplate200JSONResponse(t.Resource()), nil
 }
 
 // DeleteTemplate implements DELETE /v1/templates/{template_id}.
@@ -107,7 +107,7 @@ func (s *Server) CloneTemplate(ctx context.Context, req server.CloneTemplateRequ
 	if err != nil {
 		return nil, err
 	}
-	return server.CloneTemplate201JSONResponse(toAPITemplate(t)), nil
+	return server.CloneTemplate201JSONResponse(t.Resource()), nil
 }
 
 // PreviewTemplate implements POST /v1/templates/{template_id}/preview.
@@ -126,6 +126,6 @@ func (s *Server) PreviewTemplate(ctx context.Context, req server.PreviewTemplate
 		return nil, err
 	}
 	return server.PreviewTemplate200JSONResponse(api.TemplatePreview{
-		TemplateID: pv.TemplateID, Sample: pv.Sample, Steps: toAPISteps(pv.Steps), Unresolved: pv.Unresolved,
+		TemplateID: pv.TemplateID, Sample: pv.Sample, Steps: templates.ResourceSteps(pv.Steps), Unresolved: pv.Unresolved,
 	}), nil
 }

@@ -16,7 +16,7 @@ func toAPIOrganization(o orgs.Organization) api.Organization {
 	}
 	return api.Organization{
 		ID: o.ID, Name: o.Name, Slug: o.Slug,
-		BusinessContext: toAPIBusinessContext(o.BusinessContext),
+		BusinessContext: o.BusinessContext.Resource(),
 		Settings: api.OrgSettings{
 			Timezone: &st.Timezone, DefaultSequenceLength: &st.DefaultSequenceLength,
 			SendWindowStart: &st.SendWindowStart, SendWindowEnd: &st.SendWindowEnd, SendDays: &days,
@@ -28,16 +28,8 @@ func toAPIOrganization(o orgs.Organization) api.Organization {
 	}
 }
 
-// toAPIBusinessContext and businessContextFromAPI map a business context
-// both ways: the organisation's, and a campaign's llm_context override.
-func toAPIBusinessContext(bc orgs.BusinessContext) api.BusinessContext {
-	return api.BusinessContext{
-		CompanyName: bc.CompanyName, Industry: bc.Industry, TargetAudience: bc.TargetAudience,
-		ValueProposition: bc.ValueProposition, Tone: bc.Tone, Cta: bc.CTA, SenderName: bc.SenderName,
-		SenderTitle: bc.SenderTitle, KeyPainPoints: nonNilSlice(bc.KeyPainPoints), CaseStudies: nonNilSlice(bc.CaseStudies),
-	}
-}
-
+// businessContextFromAPI reads a business context from the API: the
+// organisation's, or a campaign's llm_context override.
 func businessContextFromAPI(bc api.BusinessContext) orgs.BusinessContext {
 	out := orgs.BusinessContext{
 		CompanyName: bc.CompanyName, Industry: bc.Industry, TargetAudience: bc.TargetAudience,
@@ -53,12 +45,6 @@ func businessContextFromAPI(bc api.BusinessContext) orgs.BusinessContext {
 	return out
 }
 
-func nonNilSlice(s []string) *[]string {
-	if s == nil {
-		return nil
-	}
-	return &s
-}
 
 func orgUpdateFromAPI(b api.OrganizationUpdate) orgs.Update {
 	u := orgs.Update{Name: b.Name}
@@ -96,9 +82,6 @@ func toAPISession(s auth.Session) api.AuthSession {
 	}
 }
 
-func toAPIMember(m orgs.Member) api.Member {
-	return api.Member{UserID: m.UserID, Email: m.Email, FullName: m.FullName, Role: api.Role(m.Role), JoinedAt: m.JoinedAt}
-}
 
 func toAPIInvite(i orgs.Invite, now time.Time) api.Invite {
 	return api.Invite{
