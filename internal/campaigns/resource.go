@@ -4,8 +4,6 @@ import (
 	"github.com/leadpilot/leadpilot/api"
 )
 
-
-
 // Resource is c as the API returns it (openapi.yaml's Campaign): the
 // handlers' response and the data of its events.
 func (c Campaign) Resource() api.Campaign {

@@ -147,7 +147,6 @@ func (s *Server) ArchiveCampaign(ctx context.Context, req server.ArchiveCampaign
 	return server.ArchiveCampaign200JSONResponse(c), nil
 }
 
-
 func campaignSettingsFromAPI(in *api.CampaignSettingsInput) campaigns.SettingsPatch {
 	if in == nil {
 		return campaigns.SettingsPatch{}

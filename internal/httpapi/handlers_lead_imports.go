@@ -220,4 +220,3 @@ func (s *Server) GetLeadImportErrors(ctx context.Context, req server.GetLeadImpo
 	}
 	return server.GetLeadImportErrors200TextCsvResponse{Body: &buf, ContentLength: int64(buf.Len())}, nil
 }
-

@@ -261,7 +261,6 @@ type streamError struct{ err error }
 func (e *streamError) Error() string { return "stream broken: " + e.err.Error() }
 func (e *streamError) Unwrap() error { return e.err }
 
-
 func toAPILeadDetail(d leads.Detail) api.LeadDetail {
 	l := d.Lead
 	out := api.LeadDetail{

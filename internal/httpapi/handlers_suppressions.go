@@ -124,7 +124,6 @@ func formFile(mr *multipart.Reader, name string) (io.Reader, error) {
 	}
 }
 
-
 func suppressionFromCreate(b api.SuppressionCreate) suppressions.New {
 	n := suppressions.New{Value: b.Value}
 	if b.Kind != nil {

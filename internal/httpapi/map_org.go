@@ -45,7 +45,6 @@ func businessContextFromAPI(bc api.BusinessContext) orgs.BusinessContext {
 	return out
 }
 
-
 func orgUpdateFromAPI(b api.OrganizationUpdate) orgs.Update {
 	u := orgs.Update{Name: b.Name}
 	if bc := b.BusinessContext; bc != nil {
@@ -81,7 +80,6 @@ func toAPISession(s auth.Session) api.AuthSession {
 		Organization: toAPIOrganization(s.Org), Role: api.Role(s.Role),
 	}
 }
-
 
 func toAPIInvite(i orgs.Invite, now time.Time) api.Invite {
 	return api.Invite{

@@ -5,8 +5,6 @@ import (
 	"github.com/leadpilot/leadpilot/internal/templates"
 )
 
-
-
 func stepsFromAPI(steps []api.TemplateStepInput) []templates.StepInput {
 	out := make([]templates.StepInput, len(steps))
 	for i, s := range steps {

@@ -4,8 +4,6 @@ import (
 	"github.com/leadpilot/leadpilot/api"
 )
 
-
-
 // Resource is i as the API returns it (openapi.yaml's LeadImport): the
 // handlers' response and the data of its events.
 func (i Import) Resource() api.LeadImport {

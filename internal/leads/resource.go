@@ -4,8 +4,6 @@ import (
 	"github.com/leadpilot/leadpilot/api"
 )
 
-
-
 // Resource is l as the API returns it (openapi.yaml's Lead): the
 // handlers' response and the data of its events.
 func (l Lead) Resource() api.Lead {

@@ -4,8 +4,6 @@ import (
 	"github.com/leadpilot/leadpilot/api"
 )
 
-
-
 // Resource is r as the API returns it (openapi.yaml's Suppression): the
 // handlers' response and the data of its events.
 func (r Suppression) Resource() api.Suppression {

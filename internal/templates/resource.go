@@ -4,8 +4,6 @@ import (
 	"github.com/leadpilot/leadpilot/api"
 )
 
-
-
 // Resource is t as the API returns it (openapi.yaml's Template): the
 // handlers' response and the data of its events.
 func (t Template) Resource() api.Template {
@@ -19,7 +17,6 @@ func (t Template) Resource() api.Template {
 		UsageCount: t.UsageCount, CreatedAt: t.CreatedAt, UpdatedAt: t.UpdatedAt,
 	}
 }
-
 
 // ResourceSteps is steps as the API returns them.
 func ResourceSteps(steps []Step) []api.TemplateStep {
