@@ -11,6 +11,7 @@ import (
 
 	"github.com/leadpilot/leadpilot/internal/access"
 	"github.com/leadpilot/leadpilot/internal/database"
+	"github.com/leadpilot/leadpilot/internal/events"
 	"github.com/leadpilot/leadpilot/internal/fault"
 )
 
@@ -96,38 +97,40 @@ func (s *Service) Bulk(ctx context.Context, a access.Actor, b Bulk) (BulkResult,
 		if len(ids) == 0 {
 			return nil
 		}
-		var n int64
+		var changed []leadRow
 		var err error
+		evt := events.LeadUpdated
 		switch b.Action {
 		case ActionDelete:
-			n, err = affected(tx.NewDelete().Model((*leadRow)(nil)).Where("org_id = ? AND id IN (?)", a.OrgID, bun.In(ids)).Exec(ctx))
+			evt = events.LeadDeleted
+			err = tx.NewDelete().Model(&changed).Where("org_id = ? AND id IN (?)", a.OrgID, bun.In(ids)).Returning(returning("")).Scan(ctx)
 		case ActionApprove:
-			n, err = affected(tx.NewUpdate().Model((*leadRow)(nil)).Set("is_approved = true, approved_at = ?, approved_by = ?", time.Now(), userOf(a)).
-				Where("org_id = ? AND id IN (?) AND NOT is_approved", a.OrgID, bun.In(ids)).Exec(ctx))
+			err = tx.NewUpdate().Model(&changed).Set("is_approved = true, approved_at = ?, approved_by = ?", time.Now(), userOf(a)).
+				Where("org_id = ? AND id IN (?) AND NOT is_approved", a.OrgID, bun.In(ids)).Returning(returning("")).Scan(ctx)
 		case ActionDisapprove:
-			n, err = affected(tx.NewUpdate().Model((*leadRow)(nil)).Set("is_approved = false, approved_at = NULL, approved_by = NULL").
-				Where("org_id = ? AND id IN (?) AND is_approved", a.OrgID, bun.In(ids)).Exec(ctx))
+			err = tx.NewUpdate().Model(&changed).Set("is_approved = false, approved_at = NULL, approved_by = NULL").
+				Where("org_id = ? AND id IN (?) AND is_approved", a.OrgID, bun.In(ids)).Returning(returning("")).Scan(ctx)
 		case ActionSetStatus:
-			n, err = affected(tx.NewUpdate().Model((*leadRow)(nil)).Set("status = ?", b.Status).
-				Where("org_id = ? AND id IN (?) AND status <> ?", a.OrgID, bun.In(ids), b.Status).Exec(ctx))
+			err = tx.NewUpdate().Model(&changed).Set("status = ?", b.Status).
+				Where("org_id = ? AND id IN (?) AND status <> ?", a.OrgID, bun.In(ids), b.Status).Returning(returning("")).Scan(ctx)
 		case ActionMoveToCampaign:
-			n, err = s.move(ctx, tx, a.OrgID, ids, b.CampaignID, &res)
+			changed, err = s.move(ctx, tx, a.OrgID, ids, b.CampaignID, &res)
 		}
 		if err != nil {
 			return fmt.Errorf("leads: bulk %s: %w", b.Action, database.Interpret(err))
 		}
-		res.Changed = int(n)
-		return nil
+		res.Changed = len(changed)
+		return record(ctx, tx, a.OrgID, evt, changed)
 	})
 	return res, err
 }
 
-// moveSQL is move's UPDATE: ?0 the target campaign (NULL: none), ?1 the
+// moveSQL is move's UPDATE, returning the moved leads: ?0 the target campaign (NULL: none), ?1 the
 // organisation, ?2 the selected ids. Its look-ups by identity compare
 // plain columns (o.email = l.email, stored lower-case), so under
 // row-level security they are index scans on leads_org_campaign_email_key
 // and leads_org_phone_idx, not a scan of the table per lead.
-const moveSQL = `
+var moveSQL = `
 	UPDATE leads l SET campaign_id = ?0
 	 WHERE l.org_id = ?1 AND l.id IN (?2) AND l.campaign_id IS DISTINCT FROM ?0
 	   AND CASE
@@ -141,29 +144,22 @@ const moveSQL = `
 	                       AND o.email IS NULL AND o.phone = l.phone)
 	    AND NOT EXISTS (SELECT 1 FROM leads o WHERE o.org_id = l.org_id AND o.id IN (?2) AND o.id < l.id
 	                       AND o.campaign_id IS DISTINCT FROM ?0 AND o.email IS NULL AND o.phone = l.phone)
-	     ELSE true END`
+	     ELSE true END
+	RETURNING ` + returning("l.")
 
 // move puts leads into campaign (nil: none). A lead whose identity (its
 // address, else its phone number) the target already holds, or that
 // another selected lead with the same identity moves there first (the
 // oldest wins), stays where it is and is counted as skipped.
-func (s *Service) move(ctx context.Context, tx bun.IDB, org uuid.UUID, ids []uuid.UUID, campaign *uuid.UUID, res *BulkResult) (int64, error) {
-	n, err := affected(tx.NewRaw(moveSQL, campaign, org, bun.In(ids)).Exec(ctx))
-	if err != nil {
-		return 0, err
+func (s *Service) move(ctx context.Context, tx bun.IDB, org uuid.UUID, ids []uuid.UUID, campaign *uuid.UUID, res *BulkResult) ([]leadRow, error) {
+	var moved []leadRow
+	if err := tx.NewRaw(moveSQL, campaign, org, bun.In(ids)).Scan(ctx, &moved); err != nil {
+		return nil, err
 	}
-	var already int64
-	already, err = tx.NewSelect().Model((*leadRow)(nil)).Where("org_id = ? AND id IN (?) AND campaign_id IS NOT DISTINCT FROM ?", org, bun.In(ids), campaign).Count(ctx)
+	already, err := tx.NewSelect().Model((*leadRow)(nil)).Where("org_id = ? AND id IN (?) AND campaign_id IS NOT DISTINCT FROM ?", org, bun.In(ids), campaign).Count(ctx)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	res.Skipped = len(ids) - int(already)
-	return n, nil
-}
-
-func affected(r interface{ RowsAffected() (int64, error) }, err error) (int64, error) {
-	if err != nil {
-		return 0, err
-	}
-	return r.RowsAffected()
+	return moved, nil
 }

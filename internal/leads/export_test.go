@@ -9,4 +9,4 @@ func OtherCampaignQuery(org, id uuid.UUID, campaign *uuid.UUID, email, phone, wh
 }
 
 // MoveSQL is the UPDATE of a bulk move_to_campaign.
-const MoveSQL = moveSQL
+var MoveSQL = moveSQL

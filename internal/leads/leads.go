@@ -26,9 +26,11 @@
 package leads
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -38,6 +40,7 @@ import (
 	"github.com/leadpilot/leadpilot/internal/access"
 	"github.com/leadpilot/leadpilot/internal/contact"
 	"github.com/leadpilot/leadpilot/internal/database"
+	"github.com/leadpilot/leadpilot/internal/events"
 	"github.com/leadpilot/leadpilot/internal/fault"
 	"github.com/leadpilot/leadpilot/internal/orgs"
 	"github.com/leadpilot/leadpilot/internal/suppressions"
@@ -119,6 +122,20 @@ type leadRow struct {
 	LastContactedAt *time.Time     `bun:"last_contacted_at"`
 	CreatedAt       time.Time      `bun:"created_at,nullzero,notnull,default:current_timestamp"`
 	UpdatedAt       time.Time      `bun:"updated_at,nullzero,notnull,default:current_timestamp"`
+}
+
+// leadColumns are leadRow's columns, for RETURNING: the leads table has
+// columns that leadRow does not read.
+var leadColumns = []string{"id", "org_id", "campaign_id", "email", "phone", "whatsapp", "first_name", "last_name", "full_name", "company", "job_title", "linkedin_url", "website", "city", "state", "country", "timezone", "custom_fields", "enrichment_data", "status", "is_approved", "approved_at", "approved_by", "source", "unsubscribed_at", "replied_at", "last_contacted_at", "created_at", "updated_at"}
+
+// returning lists leadColumns for a RETURNING clause, each qualified by
+// prefix ("l." or "").
+func returning(prefix string) string {
+	out := make([]string, len(leadColumns))
+	for i, c := range leadColumns {
+		out[i] = prefix + c
+	}
+	return strings.Join(out, ", ")
 }
 
 func (r leadRow) key() uuid.UUID { return r.ID }
@@ -252,6 +269,26 @@ func (s *Service) create(ctx context.Context, tx bun.IDB, a access.Actor, c Crea
 	}
 	if _, err := tx.NewInsert().Model(r).Returning("full_name, created_at, updated_at").Exec(ctx); err != nil {
 		return writeError("create", r.ID, err)
+	}
+	return record(ctx, tx, a.OrgID, events.LeadCreated, []leadRow{*r})
+}
+
+// record writes one event of type t per row, with the lead as the API
+// returns it, in tx: the transaction of the change. A bulk change's events
+// follow the leads' order (oldest lead first).
+func record(ctx context.Context, tx bun.IDB, org uuid.UUID, t events.Type, rows []leadRow) error {
+	slices.SortFunc(rows, func(a, b leadRow) int { return bytes.Compare(a.ID[:], b.ID[:]) })
+	const chunk = 1000
+	for len(rows) > 0 {
+		n := min(chunk, len(rows))
+		batch := make([]events.New, n)
+		for i, r := range rows[:n] {
+			batch[i] = events.New{Type: t, ObjectID: r.ID, Data: r.view().Resource()}
+		}
+		if _, err := events.RecordBatch(ctx, tx, org, batch); err != nil {
+			return fmt.Errorf("leads: %w", err)
+		}
+		rows = rows[n:]
 	}
 	return nil
 }
@@ -535,7 +572,7 @@ func (s *Service) Update(ctx context.Context, a access.Actor, id uuid.UUID, u Up
 			return writeError("update", id, err)
 		}
 		out = r.view()
-		return nil
+		return record(ctx, tx, a.OrgID, events.LeadUpdated, []leadRow{r})
 	})
 	return out, err
 }
@@ -550,13 +587,14 @@ func same(a, b *string) bool {
 // Delete removes one lead (its sequence and messages go with it).
 func (s *Service) Delete(ctx context.Context, a access.Actor, id uuid.UUID) error {
 	return s.db.InTenant(ctx, a.Tenant(), func(ctx context.Context, tx bun.IDB) error {
-		res, err := tx.NewDelete().Model((*leadRow)(nil)).Where("org_id = ? AND id = ?", a.OrgID, id).Exec(ctx)
+		var gone []leadRow
+		err := tx.NewDelete().Model(&gone).Where("org_id = ? AND id = ?", a.OrgID, id).Returning(returning("")).Scan(ctx)
 		if err != nil {
 			return fmt.Errorf("leads: delete %s: %w", id, database.Interpret(err))
 		}
-		if n, _ := res.RowsAffected(); n == 0 {
+		if len(gone) == 0 {
 			return fault.NotFound("lead")
 		}
-		return nil
+		return record(ctx, tx, a.OrgID, events.LeadDeleted, gone)
 	})
 }
