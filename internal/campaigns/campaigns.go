@@ -30,6 +30,7 @@ import (
 
 	"github.com/leadpilot/leadpilot/internal/access"
 	"github.com/leadpilot/leadpilot/internal/database"
+	"github.com/leadpilot/leadpilot/internal/events"
 	"github.com/leadpilot/leadpilot/internal/fault"
 	"github.com/leadpilot/leadpilot/internal/orgs"
 	"github.com/leadpilot/leadpilot/internal/pagination"
@@ -151,12 +152,21 @@ func (s *Service) Create(ctx context.Context, a access.Actor, c Create) (Campaig
 		if _, err := tx.NewInsert().Model(&row).Returning("created_at, updated_at").Exec(ctx); err != nil {
 			return writeError("create", row.ID, err)
 		}
-		return nil
+		return record(ctx, tx, a.OrgID, events.CampaignCreated, row.view(Stats{}))
 	})
 	if err != nil {
 		return Campaign{}, err
 	}
 	return row.view(Stats{}), nil // a new campaign has no leads or messages yet
+}
+
+// record writes the campaign's event in tx, the change's transaction,
+// with the campaign as the API returns it.
+func record(ctx context.Context, tx bun.IDB, org uuid.UUID, t events.Type, c Campaign) error {
+	if _, err := events.Record(ctx, tx, org, events.New{Type: t, ObjectID: c.ID, Data: c.Resource()}); err != nil {
+		return fmt.Errorf("campaigns: %w", err)
+	}
+	return nil
 }
 
 // validateRow checks what the schema alone cannot.
@@ -348,7 +358,10 @@ func (s *Service) Update(ctx context.Context, a access.Actor, id uuid.UUID, u Up
 			}
 		}
 		out, err = withStats(ctx, tx, a.OrgID, row)
-		return err
+		if err != nil || len(cols) == 0 {
+			return err
+		}
+		return record(ctx, tx, a.OrgID, events.CampaignUpdated, out)
 	})
 	return out, err
 }
@@ -365,6 +378,13 @@ func (s *Service) Delete(ctx context.Context, a access.Actor, id uuid.UUID) erro
 		if row.Status == StatusActive {
 			return fault.Conflict("campaign_active", "an active campaign cannot be deleted; pause it first")
 		}
+		was, err := withStats(ctx, tx, a.OrgID, row)
+		if err != nil {
+			return err
+		}
+		if err := record(ctx, tx, a.OrgID, events.CampaignDeleted, was); err != nil {
+			return err
+		}
 		if _, err := tx.NewDelete().Model((*campaignRow)(nil)).Where("org_id = ? AND id = ?", a.OrgID, id).Exec(ctx); err != nil {
 			return fmt.Errorf("campaigns: delete %s: %w", id, database.Interpret(err))
 		}
@@ -373,9 +393,8 @@ func (s *Service) Delete(ctx context.Context, a access.Actor, id uuid.UUID) erro
 }
 
 // Transition moves a campaign through its lifecycle. It is the one place a
-// campaign's status changes: the events issue writes the campaign's event
-// here, in this same transaction, so an event exists if and only if its
-// change does. Activating and resuming check what sending will need
+// campaign's status changes, and writes campaign.status_changed in the same
+// transaction, so an event exists if and only if its change does. Activating and resuming check what sending will need
 // (checkActivation).
 func (s *Service) Transition(ctx context.Context, a access.Actor, id uuid.UUID, action Action) (Campaign, error) {
 	var out Campaign
@@ -404,7 +423,10 @@ func (s *Service) Transition(ctx context.Context, a access.Actor, id uuid.UUID, 
 			return fmt.Errorf("campaigns: %s %s: %w", action, id, database.Interpret(err))
 		}
 		out, err = withStats(ctx, tx, a.OrgID, row)
-		return err
+		if err != nil {
+			return err
+		}
+		return record(ctx, tx, a.OrgID, events.CampaignStatusChanged, out)
 	})
 	return out, err
 }

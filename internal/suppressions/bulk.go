@@ -13,10 +13,12 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/uptrace/bun"
 
 	"github.com/leadpilot/leadpilot/internal/access"
 	"github.com/leadpilot/leadpilot/internal/contact"
 	"github.com/leadpilot/leadpilot/internal/database"
+	"github.com/leadpilot/leadpilot/internal/events"
 	"github.com/leadpilot/leadpilot/internal/fault"
 )
 
@@ -85,9 +87,13 @@ func (s *Service) BulkAdd(ctx context.Context, a access.Actor, body io.Reader, o
 	if len(rows) == 0 {
 		return res, nil
 	}
+	ids := make([]uuid.UUID, len(rows))
+	for i := range ids {
+		ids[i] = uuid.Must(uuid.NewV7())
+	}
 	err = s.db.InTenantBulk(ctx, a.Tenant(), func(ctx context.Context, tx database.BulkTx) error {
 		src := pgx.CopyFromSlice(len(rows), func(i int) ([]any, error) {
-			return []any{uuid.Must(uuid.NewV7()), rows[i].kind, rows[i].value, rows[i].reason}, nil
+			return []any{ids[i], rows[i].kind, rows[i].value, rows[i].reason}, nil
 		})
 		r, err := tx.Load(ctx, database.BulkLoad{
 			Staging: "suppressions_staging",
@@ -103,7 +109,15 @@ func (s *Service) BulkAdd(ctx context.Context, a access.Actor, body io.Reader, o
 		}
 		res.Added = int(r.Inserted)
 		res.AlreadyPresent = int(r.Staged - r.Inserted)
-		return nil
+		if r.Inserted == 0 {
+			return nil
+		}
+		// The new entries are those that kept the ids given them here.
+		var added []row
+		if err := tx.NewSelect().Model(&added).Where("org_id = ? AND id IN (?)", a.OrgID, bun.In(ids)).OrderExpr("id").Scan(ctx); err != nil {
+			return fmt.Errorf("suppressions: bulk add: read back: %w", database.Interpret(err))
+		}
+		return record(ctx, tx, a.OrgID, events.SuppressionCreated, added)
 	})
 	if err != nil {
 		return BulkResult{}, err

@@ -38,6 +38,7 @@ import (
 	"github.com/leadpilot/leadpilot/internal/access"
 	"github.com/leadpilot/leadpilot/internal/contact"
 	"github.com/leadpilot/leadpilot/internal/database"
+	"github.com/leadpilot/leadpilot/internal/events"
 	"github.com/leadpilot/leadpilot/internal/fault"
 	"github.com/leadpilot/leadpilot/internal/pagination"
 )
@@ -156,7 +157,7 @@ func (s *Service) Add(ctx context.Context, a access.Actor, n New) (Suppression, 
 		}
 		if n, _ := res.RowsAffected(); n == 1 {
 			created = true
-			return nil
+			return record(ctx, tx, a.OrgID, events.SuppressionCreated, []row{r})
 		}
 		err = tx.NewSelect().Model(&r).Where("org_id = ? AND kind = ? AND value = ?", a.OrgID, r.Kind, r.Value).Scan(ctx)
 		if err != nil {
@@ -217,15 +218,34 @@ func (s *Service) Remove(ctx context.Context, a access.Actor, id uuid.UUID) erro
 		return err
 	}
 	return s.db.InTenant(ctx, a.Tenant(), func(ctx context.Context, tx bun.IDB) error {
-		res, err := tx.NewDelete().Model((*row)(nil)).Where("org_id = ? AND id = ?", a.OrgID, id).Exec(ctx)
+		var gone []row
+		err := tx.NewDelete().Model(&gone).Where("org_id = ? AND id = ?", a.OrgID, id).Returning("*").Scan(ctx)
 		if err != nil {
 			return fmt.Errorf("suppressions: remove %s: %w", id, database.Interpret(err))
 		}
-		if n, _ := res.RowsAffected(); n == 0 {
+		if len(gone) == 0 {
 			return fault.NotFound("suppression")
 		}
-		return nil
+		return record(ctx, tx, a.OrgID, events.SuppressionDeleted, gone)
 	})
+}
+
+// record writes one event of type t per entry, with the entry as the API
+// returns it, in tx: the transaction of the change.
+func record(ctx context.Context, tx bun.IDB, org uuid.UUID, t events.Type, rows []row) error {
+	const chunk = 1000
+	for len(rows) > 0 {
+		n := min(chunk, len(rows))
+		batch := make([]events.New, n)
+		for i, r := range rows[:n] {
+			batch[i] = events.New{Type: t, ObjectID: r.ID, Data: r.view().Resource()}
+		}
+		if _, err := events.RecordBatch(ctx, tx, org, batch); err != nil {
+			return fmt.Errorf("suppressions: %w", err)
+		}
+		rows = rows[n:]
+	}
+	return nil
 }
 
 // Contact is one person's normalised contact values, as internal/contact

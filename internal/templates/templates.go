@@ -20,6 +20,7 @@ import (
 
 	"github.com/leadpilot/leadpilot/internal/access"
 	"github.com/leadpilot/leadpilot/internal/database"
+	"github.com/leadpilot/leadpilot/internal/events"
 	"github.com/leadpilot/leadpilot/internal/fault"
 	"github.com/leadpilot/leadpilot/internal/orgs"
 )
@@ -116,7 +117,10 @@ func (s *Service) Create(ctx context.Context, a access.Actor, in Input) (Templat
 	}
 	r := v.row(uuid.Must(uuid.NewV7()), &a.OrgID)
 	err = s.db.InTenant(ctx, a.Tenant(), func(ctx context.Context, tx bun.IDB) error {
-		return insert(ctx, tx, &r)
+		if err := insert(ctx, tx, &r); err != nil {
+			return err
+		}
+		return record(ctx, tx, a.OrgID, events.TemplateCreated, r)
 	})
 	if err != nil {
 		return Template{}, err
@@ -178,7 +182,7 @@ func (s *Service) Update(ctx context.Context, a access.Actor, id uuid.UUID, u Up
 			return fmt.Errorf("templates: update %s: %w", id, database.Interpret(err))
 		}
 		r = next
-		return nil
+		return record(ctx, tx, a.OrgID, events.TemplateUpdated, r)
 	})
 	if err != nil {
 		return Template{}, err
@@ -205,14 +209,15 @@ func (r templateRow) input() Input {
 // NULL). A system template or another organisation's answers not found.
 func (s *Service) Delete(ctx context.Context, a access.Actor, id uuid.UUID) error {
 	return s.db.InTenant(ctx, a.Tenant(), func(ctx context.Context, tx bun.IDB) error {
-		res, err := tx.NewDelete().Model((*templateRow)(nil)).Where("id = ? AND org_id = ?", id, a.OrgID).Exec(ctx)
+		var gone []templateRow
+		err := tx.NewDelete().Model(&gone).Where("id = ? AND org_id = ?", id, a.OrgID).Returning("*").Scan(ctx)
 		if err != nil {
 			return fmt.Errorf("templates: delete %s: %w", id, database.Interpret(err))
 		}
-		if n, _ := res.RowsAffected(); n == 0 {
+		if len(gone) == 0 {
 			return fault.NotFound("template")
 		}
-		return nil
+		return record(ctx, tx, a.OrgID, events.TemplateDeleted, gone[0])
 	})
 }
 
@@ -239,12 +244,24 @@ func (s *Service) Clone(ctx context.Context, a access.Actor, id uuid.UUID, name 
 		if err := insert(ctx, tx, &r); err != nil {
 			return err
 		}
+		if err := record(ctx, tx, a.OrgID, events.TemplateCreated, r); err != nil {
+			return err
+		}
 		return countUse(ctx, tx, id)
 	})
 	if err != nil {
 		return Template{}, err
 	}
 	return r.view(a.OrgID), nil
+}
+
+// record writes the template's event in tx, the change's transaction, with
+// the template as the API returns it to its organisation.
+func record(ctx context.Context, tx bun.IDB, org uuid.UUID, t events.Type, r templateRow) error {
+	if _, err := events.Record(ctx, tx, org, events.New{Type: t, ObjectID: r.ID, Data: r.view(org).Resource()}); err != nil {
+		return fmt.Errorf("templates: %w", err)
+	}
+	return nil
 }
 
 // countUse adds one to a visible template's usage_count through the
