@@ -13,6 +13,7 @@ import (
 
 	"github.com/leadpilot/leadpilot/internal/access"
 	"github.com/leadpilot/leadpilot/internal/database"
+	"github.com/leadpilot/leadpilot/internal/events"
 	"github.com/leadpilot/leadpilot/internal/emailaddr"
 	"github.com/leadpilot/leadpilot/internal/fault"
 	"github.com/leadpilot/leadpilot/internal/mailer"
@@ -116,7 +117,7 @@ func (s *Service) UpdateMemberRole(ctx context.Context, a access.Actor, userID u
 			return fmt.Errorf("orgs: update role of %s: %w", userID, database.Interpret(err))
 		}
 		m.Role = role
-		return nil
+		return recordMemberView(ctx, tx, a.OrgID, m, events.MemberUpdated)
 	})
 	return m, err
 }
@@ -159,6 +160,9 @@ func (s *Service) RemoveMember(ctx context.Context, a access.Actor, userID uuid.
 		if _, err := tx.NewDelete().Model((*membershipRow)(nil)).
 			Where("org_id = ? AND user_id = ?", a.OrgID, userID).Exec(ctx); err != nil {
 			return fmt.Errorf("orgs: remove member %s: %w", userID, database.Interpret(err))
+		}
+		if err := recordMemberView(ctx, tx, a.OrgID, m, events.MemberRemoved); err != nil {
+			return err
 		}
 		// Sessions in this organisation end with the membership. The
 		// remover cannot see the member's tokens under RLS, hence the

@@ -27,6 +27,7 @@ import (
 	"github.com/leadpilot/leadpilot/internal/access"
 	"github.com/leadpilot/leadpilot/internal/contact"
 	"github.com/leadpilot/leadpilot/internal/database"
+	"github.com/leadpilot/leadpilot/internal/events"
 	"github.com/leadpilot/leadpilot/internal/fault"
 	"github.com/leadpilot/leadpilot/internal/mailer"
 )
@@ -311,7 +312,28 @@ func AddMember(ctx context.Context, db bun.IDB, orgID, userID uuid.UUID, role ac
 		}
 		return Membership{}, fmt.Errorf("orgs: add member %s to %s: %w", userID, orgID, err)
 	}
+	if err := recordMember(ctx, db, orgID, userID, events.MemberAdded); err != nil {
+		return Membership{}, err
+	}
 	return m.view(), nil
+}
+
+// recordMember writes a member event in tx, the change's transaction, with
+// the member as the API returns it (read back, so it carries the user's
+// email and name).
+func recordMember(ctx context.Context, tx bun.IDB, orgID, userID uuid.UUID, t events.Type) error {
+	m, err := getMember(ctx, tx, orgID, userID)
+	if err != nil {
+		return err
+	}
+	return recordMemberView(ctx, tx, orgID, m, t)
+}
+
+func recordMemberView(ctx context.Context, tx bun.IDB, orgID uuid.UUID, m Member, t events.Type) error {
+	if _, err := events.Record(ctx, tx, orgID, events.New{Type: t, ObjectID: m.UserID, Data: m.Resource()}); err != nil {
+		return fmt.Errorf("orgs: %w", err)
+	}
+	return nil
 }
 
 // MemberRole returns a user's role in the tenant's organisation.
