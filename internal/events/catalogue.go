@@ -15,6 +15,7 @@ const (
 	ImportCreated   Type = "import.created"
 	ImportCompleted Type = "import.completed"
 	ImportFailed    Type = "import.failed"
+	ImportCancelled Type = "import.cancelled"
 
 	CampaignCreated       Type = "campaign.created"
 	CampaignUpdated       Type = "campaign.updated"
@@ -56,6 +57,7 @@ var catalogue = []Spec{
 	{ImportCreated, "import", "LeadImport", "A lead import was accepted (an upload or a URL) and queued."},
 	{ImportCompleted, "import", "LeadImport", "A lead import finished; data carries its counts (inserted, duplicates, invalid, suppressed…)."},
 	{ImportFailed, "import", "LeadImport", "A lead import stopped with an error; data.error says why."},
+	{ImportCancelled, "import", "LeadImport", "A lead import was cancelled; the leads of the batches already done stay."},
 	{CampaignCreated, "campaign", "Campaign", "A campaign was created."},
 	{CampaignUpdated, "campaign", "Campaign", "A campaign's name, description, channels, template, settings or context changed."},
 	{CampaignStatusChanged, "campaign", "Campaign", "A campaign moved through its lifecycle (activate, pause, resume, complete, archive); data.status is the new status."},

@@ -23,6 +23,7 @@ import (
 
 	"github.com/leadpilot/leadpilot/internal/access"
 	"github.com/leadpilot/leadpilot/internal/database"
+	"github.com/leadpilot/leadpilot/internal/events"
 	"github.com/leadpilot/leadpilot/internal/fault"
 	"github.com/leadpilot/leadpilot/internal/leadimport"
 )
@@ -65,7 +66,10 @@ func (s *Service) CreateFromURL(ctx context.Context, a access.Actor, campaignID 
 	row := newRow(a, campaignID, mapping, fileName, opts...)
 	row.SourceURL = &u
 	err = s.db.InTenant(ctx, a.Tenant(), func(ctx context.Context, tx bun.IDB) error {
-		return insertRow(ctx, tx, &row)
+		if err := insertRow(ctx, tx, &row); err != nil {
+			return err
+		}
+		return record(ctx, tx, events.ImportCreated, row)
 	})
 	if err != nil {
 		return Import{}, err

@@ -40,6 +40,7 @@ import (
 
 	"github.com/leadpilot/leadpilot/internal/access"
 	"github.com/leadpilot/leadpilot/internal/database"
+	"github.com/leadpilot/leadpilot/internal/events"
 	"github.com/leadpilot/leadpilot/internal/fault"
 	"github.com/leadpilot/leadpilot/internal/leadimport"
 	"github.com/leadpilot/leadpilot/internal/pagination"
@@ -266,7 +267,7 @@ func (s *Service) Create(ctx context.Context, a access.Actor, campaignID *uuid.U
 		if _, err := tx.NewUpdate().Model(&row).Column("file_bytes").WherePK().Exec(ctx); err != nil {
 			return fmt.Errorf("leadimports: create %s: %w", row.ID, database.Interpret(err))
 		}
-		return nil
+		return record(ctx, tx, events.ImportCreated, row)
 	})
 	if err != nil {
 		return Import{}, err
@@ -355,6 +356,15 @@ func insertRow(ctx context.Context, tx bun.IDB, row *importRow) error {
 			return fault.NotFound("campaign")
 		}
 		return fmt.Errorf("leadimports: create %s: %w", row.ID, err)
+	}
+	return nil
+}
+
+// record writes the import's event in tx, the change's transaction, with
+// the import as the API returns it.
+func record(ctx context.Context, tx bun.IDB, t events.Type, row importRow) error {
+	if _, err := events.Record(ctx, tx, row.OrgID, events.New{Type: t, ObjectID: row.ID, Data: row.view().Resource()}); err != nil {
+		return fmt.Errorf("leadimports: %w", err)
 	}
 	return nil
 }
@@ -477,6 +487,9 @@ func (s *Service) Cancel(ctx context.Context, a access.Actor, id uuid.UUID) (Imp
 			if err := tx.NewRaw(`UPDATE lead_imports SET status = 'cancelled', finished_at = now() WHERE org_id = ? AND id = ? RETURNING *`,
 				a.OrgID, id).Scan(ctx, &row); err != nil {
 				return fmt.Errorf("leadimports: cancel %s: %w", id, database.Interpret(err))
+			}
+			if err := record(ctx, tx, events.ImportCancelled, row); err != nil {
+				return err
 			}
 		default:
 			return fault.Conflict("import_finished", "the import is "+row.Status+"; only a queued or running import can be cancelled")

@@ -17,7 +17,9 @@ import (
 
 	"github.com/leadpilot/leadpilot/internal/contact"
 	"github.com/leadpilot/leadpilot/internal/database"
+	"github.com/leadpilot/leadpilot/internal/events"
 	"github.com/leadpilot/leadpilot/internal/leadimport"
+	"github.com/leadpilot/leadpilot/internal/leads"
 	"github.com/leadpilot/leadpilot/internal/orgs"
 	"github.com/leadpilot/leadpilot/internal/suppressions"
 )
@@ -235,8 +237,12 @@ func (s *Service) Run(ctx context.Context, orgID, id uuid.UUID) error {
 		return fmt.Errorf("leadimports: run %s: %w", id, err)
 	}
 	err = s.db.InTenant(ctx, t, func(ctx context.Context, tx bun.IDB) error {
-		_, err := tx.NewRaw(`UPDATE lead_imports SET status = 'completed', finished_at = now() WHERE org_id = ? AND id = ? AND status = 'running'`, orgID, id).Exec(ctx)
-		return database.Interpret(err)
+		var done []importRow
+		err := tx.NewRaw(`UPDATE lead_imports SET status = 'completed', finished_at = now() WHERE org_id = ? AND id = ? AND status = 'running' RETURNING *`, orgID, id).Scan(ctx, &done)
+		if err != nil || len(done) == 0 {
+			return database.Interpret(err)
+		}
+		return record(ctx, tx, events.ImportCompleted, done[0])
 	})
 	if err != nil {
 		return fmt.Errorf("leadimports: run %s: complete: %w", id, err)
@@ -339,9 +345,13 @@ func (s *Service) stop(ctx context.Context, t database.Tenant, id uuid.UUID, err
 // read further, so retrying would not help.
 func (s *Service) fail(ctx context.Context, t database.Tenant, id uuid.UUID, cause error) error {
 	err := s.db.InTenant(ctx, t, func(ctx context.Context, tx bun.IDB) error {
-		_, err := tx.NewRaw(`UPDATE lead_imports SET status = 'failed', error = ?, finished_at = now() WHERE org_id = ? AND id = ? AND status = 'running'`,
-			cause.Error(), t.OrgID, id).Exec(ctx)
-		return database.Interpret(err)
+		var failed []importRow
+		err := tx.NewRaw(`UPDATE lead_imports SET status = 'failed', error = ?, finished_at = now() WHERE org_id = ? AND id = ? AND status = 'running' RETURNING *`,
+			cause.Error(), t.OrgID, id).Scan(ctx, &failed)
+		if err != nil || len(failed) == 0 {
+			return database.Interpret(err)
+		}
+		return record(ctx, tx, events.ImportFailed, failed[0])
 	})
 	if err != nil {
 		return fmt.Errorf("leadimports: run %s: mark failed: %w", id, err)
@@ -555,16 +565,37 @@ func (s *Service) flush(ctx context.Context, t database.Tenant, row importRow, b
 			// phone key (leads_org_campaign_phone_key). ON CONFLICT takes
 			// one arbiter when it names one, so it names none: the other
 			// unique indexes are on id, fresh from uuid.NewV7 here.
-			r, err := tx.ExecContext(ctx, `INSERT INTO leads (id, org_id, campaign_id, email, phone, whatsapp, timezone, first_name,
+			// Each new lead gets its own lead.created only while an endpoint
+			// listens for it; import.completed summarises the import
+			// always. Otherwise a million-row import would write a million
+			// events nobody reads (see the events catalogue).
+			perLead, err := events.Subscribed(ctx, tx, t.OrgID, events.LeadCreated)
+			if err != nil {
+				return err
+			}
+			insert := `INSERT INTO leads (id, org_id, campaign_id, email, phone, whatsapp, timezone, first_name,
 					last_name, company, job_title, linkedin_url, website, city, state, country, custom_fields, source)
 				SELECT s.id, app_current_org_id(), ?::uuid, s.email, s.phone, s.whatsapp, s.timezone, s.first_name,
 					s.last_name, s.company, s.job_title, s.linkedin_url, s.website, s.city, s.state, s.country, s.custom_fields::jsonb, 'csv_import'
 				FROM lead_import_staged s
-				ON CONFLICT DO NOTHING`, row.CampaignID)
-			if err != nil {
-				return fmt.Errorf("insert leads: %w", database.Interpret(err))
+				ON CONFLICT DO NOTHING`
+			var n int64
+			if perLead {
+				var ids []uuid.UUID
+				if err := tx.NewRaw(insert+` RETURNING id`, row.CampaignID).Scan(ctx, &ids); err != nil {
+					return fmt.Errorf("insert leads: %w", database.Interpret(err))
+				}
+				if err := leads.RecordCreated(ctx, tx, t.OrgID, ids); err != nil {
+					return err
+				}
+				n = int64(len(ids))
+			} else {
+				r, err := tx.ExecContext(ctx, insert, row.CampaignID)
+				if err != nil {
+					return fmt.Errorf("insert leads: %w", database.Interpret(err))
+				}
+				n, _ = r.RowsAffected()
 			}
-			n, _ := r.RowsAffected()
 			c.Inserted += int(n)
 			c.AlreadyPresent += len(b.rows) - int(n) - c.Suppressed - c.InOtherCampaign
 		}

@@ -273,6 +273,20 @@ func (s *Service) create(ctx context.Context, tx bun.IDB, a access.Actor, c Crea
 	return record(ctx, tx, a.OrgID, events.LeadCreated, []leadRow{*r})
 }
 
+// RecordCreated writes lead.created for the leads ids name, in tx: the
+// transaction that inserted them (a bulk insert elsewhere, such as an
+// import's). It reads them back to snapshot them as the API returns them.
+func RecordCreated(ctx context.Context, tx bun.IDB, org uuid.UUID, ids []uuid.UUID) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	var rows []leadRow
+	if err := tx.NewSelect().Model(&rows).Where("org_id = ? AND id IN (?)", org, bun.In(ids)).Scan(ctx); err != nil {
+		return fmt.Errorf("leads: read created: %w", database.Interpret(err))
+	}
+	return record(ctx, tx, org, events.LeadCreated, rows)
+}
+
 // record writes one event of type t per row, with the lead as the API
 // returns it, in tx: the transaction of the change. A bulk change's events
 // follow the leads' order (oldest lead first).
