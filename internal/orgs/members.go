@@ -13,8 +13,8 @@ import (
 
 	"github.com/leadpilot/leadpilot/internal/access"
 	"github.com/leadpilot/leadpilot/internal/database"
-	"github.com/leadpilot/leadpilot/internal/events"
 	"github.com/leadpilot/leadpilot/internal/emailaddr"
+	"github.com/leadpilot/leadpilot/internal/events"
 	"github.com/leadpilot/leadpilot/internal/fault"
 	"github.com/leadpilot/leadpilot/internal/mailer"
 	"github.com/leadpilot/leadpilot/internal/pagination"
