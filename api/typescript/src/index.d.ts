@@ -2,6 +2,7 @@ import type { Client, ClientOptions } from "openapi-fetch";
 import type { components, operations, paths } from "./schema.js";
 
 export type { components, operations, paths } from "./schema.js";
+/** Node only (node:crypto): under Node the package's entry adds the verifier; also at `@leadpilot/sdk/webhooks`. */
 export * from "./webhooks.js";
 
 /** The API's schemas by name, e.g. `Schemas["Lead"]`. */

@@ -1,9 +1,8 @@
 // @leadpilot/sdk: a typed LeadPilot API client (openapi-fetch over the types
-// openapi-typescript generates from openapi.yaml into schema.d.ts) and a
-// Standard Webhooks verifier for Node.
+// openapi-typescript generates from openapi.yaml into schema.d.ts). This
+// entry runs anywhere fetch does (browsers included); under Node the
+// package's entry is node.js, which adds the webhook verifier (node:crypto).
 import createFetchClient from "openapi-fetch";
-
-export { DEFAULT_TOLERANCE_SECONDS, WebhookVerificationError, verifyWebhook } from "./webhooks.js";
 
 /**
  * An API answer that is not a success, with the RFC 9457 problem+json body's
