@@ -18,8 +18,11 @@ export type LeadPilotClient = Client<paths>;
 export interface CreateClientOptions extends Omit<ClientOptions, "baseUrl"> {
   /** The API's root, e.g. `https://api.leadpilot.example` (no `/v1`). */
   baseUrl: string;
-  /** An API key (`lp_…`) or an access token, sent as `Authorization: Bearer`. */
-  token?: string;
+  /**
+   * An API key (`lp_…`) or an access token, sent as `Authorization: Bearer`;
+   * or a function returning one (maybe async), called for every request.
+   */
+  token?: string | (() => string | undefined | Promise<string | undefined>);
 }
 
 /** A client for the LeadPilot API. */

@@ -45,12 +45,13 @@ export function isProblem(value) {
 
 /**
  * A client for the LeadPilot API. `token` is an API key (`lp_…`) or an
- * access token; it is sent as `Authorization: Bearer <token>`. Calls are
+ * access token, sent as `Authorization: Bearer <token>`; pass a function to
+ * supply a fresh access token per request (it may be async). Calls are
  * openapi-fetch's: `client.GET("/v1/leads", { params: { query: { limit: 10 } } })`
  * resolves to `{ data, error, response }`, with `error` the typed problem.
  * Wrap a call in `unwrap` to get the data or an `ApiError` thrown.
  *
- * @param {{ baseUrl: string, token?: string } & Record<string, unknown>} options
+ * @param {{ baseUrl: string, token?: string | (() => string | undefined | Promise<string | undefined>) } & Record<string, unknown>} options
  *   any other openapi-fetch option (headers, fetch, …) passes through
  */
 export function createClient(options) {
@@ -59,12 +60,22 @@ export function createClient(options) {
     throw new TypeError("createClient: baseUrl is required, e.g. https://api.leadpilot.example");
   }
   /** @type {Record<string, string>} */
-  const auth = token ? { Authorization: `Bearer ${token}` } : {};
-  return createFetchClient({
+  const auth = typeof token === "string" && token !== "" ? { Authorization: `Bearer ${token}` } : {};
+  const client = createFetchClient({
     ...rest,
     baseUrl: baseUrl.replace(/\/+$/, ""),
     headers: { Accept: "application/json, application/problem+json", ...auth, .../** @type {any} */ (headers) },
   });
+  if (typeof token === "function") {
+    client.use({
+      async onRequest({ request }) {
+        const t = await token();
+        if (t) request.headers.set("Authorization", `Bearer ${t}`);
+        return request;
+      },
+    });
+  }
+  return client;
 }
 
 /**

@@ -33,6 +33,20 @@ describe("SDK against a live server", () => {
     assert.deepEqual(keys.data.map((k) => k.id), [org.key.id]);
   });
 
+  it("takes the token from a function, called for every request", async () => {
+    let calls = 0;
+    const fresh = createClient({
+      baseUrl: server.baseUrl,
+      token: async () => {
+        calls++;
+        return org.session.access_token;
+      },
+    });
+    assert.equal((await unwrap(fresh.GET("/v1/me"))).user.email, org.email);
+    assert.equal((await unwrap(fresh.GET("/v1/org"))).id, org.session.organization.id);
+    assert.equal(calls, 2);
+  });
+
   it("creates leads and lists them, newest first, a page at a time", async () => {
     const emails = ["ada@example.com", "grace@example.com", "edsger@example.com"];
     const created = [];

@@ -5,6 +5,9 @@ import { ApiError, createClient, unwrap, verifyWebhook, type Problem, type Schem
 async function usage(): Promise<void> {
   const client = createClient({ baseUrl: "http://localhost:8080", token: "lp_x" });
 
+  const refreshing = createClient({ baseUrl: "http://localhost:8080", token: async () => "access token" });
+  void refreshing;
+
   const { data, error } = await client.GET("/v1/leads", { params: { query: { limit: 10, status: "new" } } });
   if (data) {
     const lead: Schemas["Lead"] | undefined = data.data[0];
