@@ -89,8 +89,9 @@ describe("SDK against a live server", () => {
     assert.match(response.headers.get("content-type") ?? "", /^application\/problem\+json/);
     assert.ok(isProblem(error));
     assert.equal(error.status, 422);
-    assert.ok(error.code);
-    assert.ok(error.request_id);
+    assert.equal(error.code, "validation_failed");
+    assert.deepEqual(error.errors?.map((f) => [f.field, f.code]), [["/email", "required"]]);
+    assert.equal(error.request_id, response.headers.get("x-request-id"));
 
     const err = await unwrap(client.POST("/v1/leads", { body: { email: "not an address" } })).then(
       () => assert.fail("expected an ApiError"),
@@ -98,6 +99,7 @@ describe("SDK against a live server", () => {
     );
     assert.ok(err instanceof ApiError);
     assert.equal(err.status, 422);
+    assert.equal(err.code, "validation_failed");
     assert.equal(err.problem?.status, 422);
     assert.ok(err.errors.some((f) => f.field === "/email"), JSON.stringify(err.problem));
     assert.equal(err.requestId, err.response.headers.get("x-request-id"));
@@ -113,6 +115,7 @@ describe("SDK against a live server", () => {
     const denied = await unwrap(stranger.GET("/v1/leads")).catch((e) => e);
     assert.ok(denied instanceof ApiError);
     assert.equal(denied.status, 401);
-    assert.ok(denied.code);
+    assert.equal(denied.code, denied.problem?.code);
+    assert.ok(denied.code !== "http_error", "a 401 is a problem+json with its own code");
   });
 });
