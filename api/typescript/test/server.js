@@ -78,6 +78,18 @@ function flushRedis(url, db) {
   });
 }
 
+/** Drops leadpilot_sdk_<seconds>_… databases made more than 2 hours ago. */
+async function dropAbandoned(admin) {
+  const { stdout } = await run("psql", [admin, "-w", "-X", "-q", "-At", "-c",
+    "SELECT datname FROM pg_database WHERE datname ~ '^leadpilot_sdk_[0-9]+_[0-9a-f]+$'"]);
+  const cutoff = Date.now() / 1000 - 2 * 3600;
+  for (const db of stdout.split("\n").filter(Boolean)) {
+    if (Number(db.split("_")[2]) < cutoff) {
+      await run("psql", [admin, "-w", "-X", "-q", "-c", `DROP DATABASE IF EXISTS "${db}" WITH (FORCE)`]).catch(() => {});
+    }
+  }
+}
+
 /**
  * Starts LeadPilot. redisDb is the Redis database number this test file
  * owns (asynq's key names are fixed, so two servers may not share one).
@@ -102,8 +114,11 @@ export async function startServer({ redisDb, env = {} }) {
       await run("go", ["build", "-o", bin, "./cmd/leadpilot"], { cwd: repoRoot, env: { ...process.env, CGO_ENABLED: "0" } });
     }
 
-    const name = `leadpilot_sdk_${process.pid}_${randomBytes(4).toString("hex")}`;
+    // The name carries its creation time: databases of runs killed before
+    // their clean-up are dropped by a later run once surely abandoned.
+    const name = `leadpilot_sdk_${Math.floor(Date.now() / 1000)}_${randomBytes(4).toString("hex")}`;
     const admin = withDatabase(ownerURL, "postgres");
+    await dropAbandoned(admin);
     await run("psql", [admin, "-w", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-c", `CREATE DATABASE "${name}"`]);
     cleanups.push(() =>
       run("psql", [admin, "-w", "-X", "-q", "-c", `DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`]).catch(() => {}),
