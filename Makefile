@@ -25,8 +25,13 @@ DOCS_ASSETS := internal/docs/assets
 LINT_DIR := .ci/lint
 LINT_STAMP := $(LINT_DIR)/node_modules/.installed
 REDOCLY := REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true $(LINT_DIR)/node_modules/.bin/redocly
+# The TypeScript SDK (@leadpilot/sdk): openapi-typescript, openapi-fetch and
+# the test tooling pinned in api/typescript/package-lock.json, installed on
+# demand with `npm ci` (again only when package.json or the lock changes).
+TS_DIR := api/typescript
+TS_STAMP := $(TS_DIR)/node_modules/.installed
 
-.PHONY: bench-api bench-leads bench-go help services stop generate lint-spec verify fmt-check vet lint test bench build run \
+.PHONY: bench-api bench-leads bench-go help services stop generate lint-spec verify fmt-check vet lint test test-ts bench build run \
 	migrate seed docs-assets docker clean clean-data
 
 help: ## Show this help
@@ -42,8 +47,15 @@ services: ## Ensure Postgres and Redis are up (private ones under .data/ if need
 stop: ## Stop the private Postgres and Redis that `services` started under .data/ (never the machine's)
 	@.ci/services stop
 
-generate: ## Regenerate api/ from openapi.yaml (oapi-codegen via go tool)
+$(TS_STAMP): $(TS_DIR)/package.json $(TS_DIR)/package-lock.json
+	@command -v npm >/dev/null 2>&1 || { echo "the TypeScript SDK needs node and npm (Debian: apt-get install nodejs npm)" >&2; exit 1; }
+	@echo "installing the TypeScript SDK's tooling (npm ci --prefix $(TS_DIR))"
+	@npm ci --prefix $(TS_DIR) --no-audit --no-fund --loglevel=error
+	@touch $@
+
+generate: $(TS_STAMP) ## Regenerate api/ from openapi.yaml: Go client and server (oapi-codegen), TypeScript types (openapi-typescript)
 	$(GO) generate ./api/...
+	@npm run --prefix $(TS_DIR) --silent generate
 
 $(LINT_STAMP): $(LINT_DIR)/package.json $(LINT_DIR)/package-lock.json
 	@command -v npm >/dev/null 2>&1 || { echo "lint-spec needs node and npm (Debian: apt-get install nodejs npm)" >&2; exit 1; }
@@ -54,7 +66,7 @@ $(LINT_STAMP): $(LINT_DIR)/package.json $(LINT_DIR)/package-lock.json
 lint-spec: $(LINT_STAMP) ## Lint openapi.yaml with Redocly CLI's recommended rules (.ci/lint/redocly.yaml)
 	$(REDOCLY) lint --config $(LINT_DIR)/redocly.yaml --format=stylish openapi.yaml
 
-verify: generate lint-spec ## Regenerate and fail if api/ differs from git; lint the spec
+verify: generate lint-spec ## Regenerate (Go and TypeScript) and fail if api/ differs from git; lint the spec
 	@if ! git diff --quiet --exit-code -- api/ || [ -n "$$(git status --porcelain --untracked-files=all -- api/)" ]; then \
 		git status --short --untracked-files=all -- api/; \
 		echo "generated code is stale: run make generate and commit" >&2; \
@@ -70,8 +82,14 @@ vet: ## go vet ./...
 
 lint: fmt-check vet ## fmt-check + vet
 
-test: services verify fmt-check vet ## Verify, lint, then run all tests with -race against real Postgres and Redis
+test: services verify fmt-check vet ## Verify, lint, run all Go tests with -race against real Postgres and Redis, then test-ts
 	$(WITH_SERVICES) $(GO) test -race -count=1 -timeout 15m $(TESTFLAGS) $(PKG)
+	@$(MAKE) --no-print-directory test-ts
+
+# Each test file starts its own server (`leadpilot all`) on a database it
+# creates and drops, and owns a Redis database: sdk.e2e 14, webhook.e2e 15.
+test-ts: services build $(TS_STAMP) ## Test the TypeScript SDK (tsc type checks, node --test) against a live server it starts
+	$(WITH_SERVICES) LEADPILOT_BIN="$(CURDIR)/$(BIN)" npm test --prefix $(TS_DIR)
 
 bench-api: services ## Load-test GET /v1/org (wrk) against pgbench running its SQL; prints medians, p99 and the ratio
 	.ci/bench-api
