@@ -93,6 +93,15 @@ type ServerInterface interface {
 	// ResumeCampaign Carry on sending (paused → active)
 	// (POST /v1/campaigns/{campaign_id}/resume)
 	ResumeCampaign(ctx echo.Context, campaignID openapi_types.UUID) error
+	// ListEventTypes The event catalogue
+	// (GET /v1/event-types)
+	ListEventTypes(ctx echo.Context) error
+	// ListEvents The organisation's events, newest first
+	// (GET /v1/events)
+	ListEvents(ctx echo.Context, params ListEventsParams) error
+	// GetEvent One event
+	// (GET /v1/events/{event_id})
+	GetEvent(ctx echo.Context, eventID EventID) error
 	// ListInvites Open and past invites, newest first
 	// (GET /v1/invites)
 	ListInvites(ctx echo.Context, params ListInvitesParams) error
@@ -204,6 +213,45 @@ type ServerInterface interface {
 	// PreviewTemplate Render a template for a lead
 	// (POST /v1/templates/{template_id}/preview)
 	PreviewTemplate(ctx echo.Context, templateID openapi_types.UUID) error
+	// ListWebhookEndpoints The organisation's webhook endpoints, newest first
+	// (GET /v1/webhook-endpoints)
+	ListWebhookEndpoints(ctx echo.Context, params ListWebhookEndpointsParams) error
+	// CreateWebhookEndpoint Subscribe a URL to events
+	// (POST /v1/webhook-endpoints)
+	CreateWebhookEndpoint(ctx echo.Context, params CreateWebhookEndpointParams) error
+	// DeleteWebhookEndpoint Delete a webhook endpoint
+	// (DELETE /v1/webhook-endpoints/{endpoint_id})
+	DeleteWebhookEndpoint(ctx echo.Context, endpointID EndpointID) error
+	// GetWebhookEndpoint One webhook endpoint
+	// (GET /v1/webhook-endpoints/{endpoint_id})
+	GetWebhookEndpoint(ctx echo.Context, endpointID EndpointID) error
+	// UpdateWebhookEndpoint Change a webhook endpoint
+	// (PATCH /v1/webhook-endpoints/{endpoint_id})
+	UpdateWebhookEndpoint(ctx echo.Context, endpointID EndpointID) error
+	// ListWebhookAttempts An endpoint's delivery log, newest attempt first
+	// (GET /v1/webhook-endpoints/{endpoint_id}/attempts)
+	ListWebhookAttempts(ctx echo.Context, endpointID EndpointID, params ListWebhookAttemptsParams) error
+	// DisableWebhookEndpoint Stop delivering to an endpoint
+	// (POST /v1/webhook-endpoints/{endpoint_id}/disable)
+	DisableWebhookEndpoint(ctx echo.Context, endpointID EndpointID) error
+	// EnableWebhookEndpoint Deliver to an endpoint again
+	// (POST /v1/webhook-endpoints/{endpoint_id}/enable)
+	EnableWebhookEndpoint(ctx echo.Context, endpointID EndpointID) error
+	// ListWebhookMessages The events queued for an endpoint and how their delivery went, newest event first
+	// (GET /v1/webhook-endpoints/{endpoint_id}/messages)
+	ListWebhookMessages(ctx echo.Context, endpointID EndpointID, params ListWebhookMessagesParams) error
+	// ReplayWebhookMessage Deliver one event to an endpoint again
+	// (POST /v1/webhook-endpoints/{endpoint_id}/messages/{event_id}/replay)
+	ReplayWebhookMessage(ctx echo.Context, endpointID EndpointID, eventID EventID) error
+	// ReplayWebhookEndpoint Deliver everything since a time to an endpoint again
+	// (POST /v1/webhook-endpoints/{endpoint_id}/replay)
+	ReplayWebhookEndpoint(ctx echo.Context, endpointID EndpointID, params ReplayWebhookEndpointParams) error
+	// RotateWebhookEndpointSecret Replace an endpoint's signing secret
+	// (POST /v1/webhook-endpoints/{endpoint_id}/rotate-secret)
+	RotateWebhookEndpointSecret(ctx echo.Context, endpointID EndpointID) error
+	// TestWebhookEndpoint Send a test event to an endpoint
+	// (POST /v1/webhook-endpoints/{endpoint_id}/test)
+	TestWebhookEndpoint(ctx echo.Context, endpointID EndpointID) error
 }
 
 // ServerInterfaceWrapper converts echo contexts to parameters.
@@ -548,6 +596,91 @@ func (w *ServerInterfaceWrapper) ResumeCampaign(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.ResumeCampaign(ctx, campaignID)
+	return err
+}
+
+// ListEventTypes converts echo context to params.
+func (w *ServerInterfaceWrapper) ListEventTypes(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListEventTypes(ctx)
+	return err
+}
+
+// ListEvents converts echo context to params.
+func (w *ServerInterfaceWrapper) ListEvents(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListEventsParams
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// ------------- Optional query parameter "type" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "type", ctx.QueryParams(), &params.Type, runtime.BindQueryParameterOptions{Type: "array", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter type: %s", err))
+	}
+
+	// ------------- Optional query parameter "object_type" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "object_type", ctx.QueryParams(), &params.ObjectType, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter object_type: %s", err))
+	}
+
+	// ------------- Optional query parameter "object_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "object_id", ctx.QueryParams(), &params.ObjectID, runtime.BindQueryParameterOptions{Type: "string", Format: "uuid"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter object_id: %s", err))
+	}
+
+	// ------------- Optional query parameter "since" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "since", ctx.QueryParams(), &params.Since, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter since: %s", err))
+	}
+
+	// ------------- Optional query parameter "until" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "until", ctx.QueryParams(), &params.Until, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter until: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListEvents(ctx, params)
+	return err
+}
+
+// GetEvent converts echo context to params.
+func (w *ServerInterfaceWrapper) GetEvent(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "event_id" -------------
+	var eventID EventID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "event_id", ctx.Param("event_id"), &eventID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter event_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetEvent(ctx, eventID)
 	return err
 }
 
@@ -1432,6 +1565,317 @@ func (w *ServerInterfaceWrapper) PreviewTemplate(ctx echo.Context) error {
 	return err
 }
 
+// ListWebhookEndpoints converts echo context to params.
+func (w *ServerInterfaceWrapper) ListWebhookEndpoints(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListWebhookEndpointsParams
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// ------------- Optional query parameter "status" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "status", ctx.QueryParams(), &params.Status, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter status: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListWebhookEndpoints(ctx, params)
+	return err
+}
+
+// CreateWebhookEndpoint converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateWebhookEndpoint(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreateWebhookEndpointParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateWebhookEndpoint(ctx, params)
+	return err
+}
+
+// DeleteWebhookEndpoint converts echo context to params.
+func (w *ServerInterfaceWrapper) DeleteWebhookEndpoint(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "endpoint_id" -------------
+	var endpointID EndpointID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "endpoint_id", ctx.Param("endpoint_id"), &endpointID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter endpoint_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DeleteWebhookEndpoint(ctx, endpointID)
+	return err
+}
+
+// GetWebhookEndpoint converts echo context to params.
+func (w *ServerInterfaceWrapper) GetWebhookEndpoint(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "endpoint_id" -------------
+	var endpointID EndpointID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "endpoint_id", ctx.Param("endpoint_id"), &endpointID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter endpoint_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetWebhookEndpoint(ctx, endpointID)
+	return err
+}
+
+// UpdateWebhookEndpoint converts echo context to params.
+func (w *ServerInterfaceWrapper) UpdateWebhookEndpoint(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "endpoint_id" -------------
+	var endpointID EndpointID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "endpoint_id", ctx.Param("endpoint_id"), &endpointID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter endpoint_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UpdateWebhookEndpoint(ctx, endpointID)
+	return err
+}
+
+// ListWebhookAttempts converts echo context to params.
+func (w *ServerInterfaceWrapper) ListWebhookAttempts(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "endpoint_id" -------------
+	var endpointID EndpointID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "endpoint_id", ctx.Param("endpoint_id"), &endpointID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter endpoint_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListWebhookAttemptsParams
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// ------------- Optional query parameter "event_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "event_id", ctx.QueryParams(), &params.EventID, runtime.BindQueryParameterOptions{Type: "string", Format: "uuid"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter event_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListWebhookAttempts(ctx, endpointID, params)
+	return err
+}
+
+// DisableWebhookEndpoint converts echo context to params.
+func (w *ServerInterfaceWrapper) DisableWebhookEndpoint(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "endpoint_id" -------------
+	var endpointID EndpointID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "endpoint_id", ctx.Param("endpoint_id"), &endpointID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter endpoint_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DisableWebhookEndpoint(ctx, endpointID)
+	return err
+}
+
+// EnableWebhookEndpoint converts echo context to params.
+func (w *ServerInterfaceWrapper) EnableWebhookEndpoint(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "endpoint_id" -------------
+	var endpointID EndpointID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "endpoint_id", ctx.Param("endpoint_id"), &endpointID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter endpoint_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.EnableWebhookEndpoint(ctx, endpointID)
+	return err
+}
+
+// ListWebhookMessages converts echo context to params.
+func (w *ServerInterfaceWrapper) ListWebhookMessages(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "endpoint_id" -------------
+	var endpointID EndpointID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "endpoint_id", ctx.Param("endpoint_id"), &endpointID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter endpoint_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListWebhookMessagesParams
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// ------------- Optional query parameter "status" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "status", ctx.QueryParams(), &params.Status, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter status: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListWebhookMessages(ctx, endpointID, params)
+	return err
+}
+
+// ReplayWebhookMessage converts echo context to params.
+func (w *ServerInterfaceWrapper) ReplayWebhookMessage(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "endpoint_id" -------------
+	var endpointID EndpointID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "endpoint_id", ctx.Param("endpoint_id"), &endpointID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter endpoint_id: %s", err))
+	}
+
+	// ------------- Path parameter "event_id" -------------
+	var eventID EventID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "event_id", ctx.Param("event_id"), &eventID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter event_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ReplayWebhookMessage(ctx, endpointID, eventID)
+	return err
+}
+
+// ReplayWebhookEndpoint converts echo context to params.
+func (w *ServerInterfaceWrapper) ReplayWebhookEndpoint(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "endpoint_id" -------------
+	var endpointID EndpointID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "endpoint_id", ctx.Param("endpoint_id"), &endpointID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter endpoint_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ReplayWebhookEndpointParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ReplayWebhookEndpoint(ctx, endpointID, params)
+	return err
+}
+
+// RotateWebhookEndpointSecret converts echo context to params.
+func (w *ServerInterfaceWrapper) RotateWebhookEndpointSecret(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "endpoint_id" -------------
+	var endpointID EndpointID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "endpoint_id", ctx.Param("endpoint_id"), &endpointID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter endpoint_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RotateWebhookEndpointSecret(ctx, endpointID)
+	return err
+}
+
+// TestWebhookEndpoint converts echo context to params.
+func (w *ServerInterfaceWrapper) TestWebhookEndpoint(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "endpoint_id" -------------
+	var endpointID EndpointID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "endpoint_id", ctx.Param("endpoint_id"), &endpointID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter endpoint_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.TestWebhookEndpoint(ctx, endpointID)
+	return err
+}
+
 // This is a simple interface which specifies echo.Route addition functions which
 // are present on both echo.Echo and echo.Group, since we want to allow using
 // either of them for path registration
@@ -1538,6 +1982,22 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/v1/leads/imports/:import_id", wrapper.GetLeadImport, options.OperationMiddlewares["getLeadImport"]...)
 	router.POST(options.BaseURL+"/v1/leads/imports/:import_id/cancel", wrapper.CancelLeadImport, options.OperationMiddlewares["cancelLeadImport"]...)
 	router.GET(options.BaseURL+"/v1/leads/imports/:import_id/errors", wrapper.GetLeadImportErrors, options.OperationMiddlewares["getLeadImportErrors"]...)
+	router.GET(options.BaseURL+"/v1/events", wrapper.ListEvents, options.OperationMiddlewares["listEvents"]...)
+	router.GET(options.BaseURL+"/v1/events/:event_id", wrapper.GetEvent, options.OperationMiddlewares["getEvent"]...)
+	router.GET(options.BaseURL+"/v1/event-types", wrapper.ListEventTypes, options.OperationMiddlewares["listEventTypes"]...)
+	router.GET(options.BaseURL+"/v1/webhook-endpoints", wrapper.ListWebhookEndpoints, options.OperationMiddlewares["listWebhookEndpoints"]...)
+	router.POST(options.BaseURL+"/v1/webhook-endpoints", wrapper.CreateWebhookEndpoint, options.OperationMiddlewares["createWebhookEndpoint"]...)
+	router.DELETE(options.BaseURL+"/v1/webhook-endpoints/:endpoint_id", wrapper.DeleteWebhookEndpoint, options.OperationMiddlewares["deleteWebhookEndpoint"]...)
+	router.GET(options.BaseURL+"/v1/webhook-endpoints/:endpoint_id", wrapper.GetWebhookEndpoint, options.OperationMiddlewares["getWebhookEndpoint"]...)
+	router.PATCH(options.BaseURL+"/v1/webhook-endpoints/:endpoint_id", wrapper.UpdateWebhookEndpoint, options.OperationMiddlewares["updateWebhookEndpoint"]...)
+	router.POST(options.BaseURL+"/v1/webhook-endpoints/:endpoint_id/disable", wrapper.DisableWebhookEndpoint, options.OperationMiddlewares["disableWebhookEndpoint"]...)
+	router.POST(options.BaseURL+"/v1/webhook-endpoints/:endpoint_id/enable", wrapper.EnableWebhookEndpoint, options.OperationMiddlewares["enableWebhookEndpoint"]...)
+	router.POST(options.BaseURL+"/v1/webhook-endpoints/:endpoint_id/rotate-secret", wrapper.RotateWebhookEndpointSecret, options.OperationMiddlewares["rotateWebhookEndpointSecret"]...)
+	router.POST(options.BaseURL+"/v1/webhook-endpoints/:endpoint_id/test", wrapper.TestWebhookEndpoint, options.OperationMiddlewares["testWebhookEndpoint"]...)
+	router.GET(options.BaseURL+"/v1/webhook-endpoints/:endpoint_id/messages", wrapper.ListWebhookMessages, options.OperationMiddlewares["listWebhookMessages"]...)
+	router.GET(options.BaseURL+"/v1/webhook-endpoints/:endpoint_id/attempts", wrapper.ListWebhookAttempts, options.OperationMiddlewares["listWebhookAttempts"]...)
+	router.POST(options.BaseURL+"/v1/webhook-endpoints/:endpoint_id/messages/:event_id/replay", wrapper.ReplayWebhookMessage, options.OperationMiddlewares["replayWebhookMessage"]...)
+	router.POST(options.BaseURL+"/v1/webhook-endpoints/:endpoint_id/replay", wrapper.ReplayWebhookEndpoint, options.OperationMiddlewares["replayWebhookEndpoint"]...)
 
 }
 
@@ -4779,6 +5239,336 @@ type ResumeCampaign503ApplicationProblemPlusJSONResponse struct {
 }
 
 func (response ResumeCampaign503ApplicationProblemPlusJSONResponse) VisitResumeCampaignResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEventTypesRequestObject struct {
+}
+
+type ListEventTypesResponseObject interface {
+	VisitListEventTypesResponse(w http.ResponseWriter) error
+}
+
+type ListEventTypes200JSONResponse EventTypeList
+
+func (response ListEventTypes200JSONResponse) VisitListEventTypesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEventTypes401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListEventTypes401ApplicationProblemPlusJSONResponse) VisitListEventTypesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEventTypes429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ListEventTypes429ApplicationProblemPlusJSONResponse) VisitListEventTypesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEventTypes500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response ListEventTypes500ApplicationProblemPlusJSONResponse) VisitListEventTypesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEventTypes503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListEventTypes503ApplicationProblemPlusJSONResponse) VisitListEventTypesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEventsRequestObject struct {
+	Params ListEventsParams
+}
+
+type ListEventsResponseObject interface {
+	VisitListEventsResponse(w http.ResponseWriter) error
+}
+
+type ListEvents200JSONResponse EventList
+
+func (response ListEvents200JSONResponse) VisitListEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEvents400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListEvents400ApplicationProblemPlusJSONResponse) VisitListEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEvents401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListEvents401ApplicationProblemPlusJSONResponse) VisitListEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEvents422ApplicationProblemPlusJSONResponse struct {
+	ValidationFailedApplicationProblemPlusJSONResponse
+}
+
+func (response ListEvents422ApplicationProblemPlusJSONResponse) VisitListEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEvents429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ListEvents429ApplicationProblemPlusJSONResponse) VisitListEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEvents500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response ListEvents500ApplicationProblemPlusJSONResponse) VisitListEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEvents503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListEvents503ApplicationProblemPlusJSONResponse) VisitListEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEventRequestObject struct {
+	EventID EventID `json:"event_id"`
+}
+
+type GetEventResponseObject interface {
+	VisitGetEventResponse(w http.ResponseWriter) error
+}
+
+type GetEvent200JSONResponse Event
+
+func (response GetEvent200JSONResponse) VisitGetEventResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEvent400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetEvent400ApplicationProblemPlusJSONResponse) VisitGetEventResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEvent401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetEvent401ApplicationProblemPlusJSONResponse) VisitGetEventResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEvent404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetEvent404ApplicationProblemPlusJSONResponse) VisitGetEventResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEvent429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response GetEvent429ApplicationProblemPlusJSONResponse) VisitGetEventResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEvent500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response GetEvent500ApplicationProblemPlusJSONResponse) VisitGetEventResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEvent503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetEvent503ApplicationProblemPlusJSONResponse) VisitGetEventResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
@@ -10012,6 +10802,1948 @@ func (response PreviewTemplate503ApplicationProblemPlusJSONResponse) VisitPrevie
 	return err
 }
 
+type ListWebhookEndpointsRequestObject struct {
+	Params ListWebhookEndpointsParams
+}
+
+type ListWebhookEndpointsResponseObject interface {
+	VisitListWebhookEndpointsResponse(w http.ResponseWriter) error
+}
+
+type ListWebhookEndpoints200JSONResponse WebhookEndpointList
+
+func (response ListWebhookEndpoints200JSONResponse) VisitListWebhookEndpointsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookEndpoints400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListWebhookEndpoints400ApplicationProblemPlusJSONResponse) VisitListWebhookEndpointsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookEndpoints401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListWebhookEndpoints401ApplicationProblemPlusJSONResponse) VisitListWebhookEndpointsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookEndpoints403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListWebhookEndpoints403ApplicationProblemPlusJSONResponse) VisitListWebhookEndpointsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookEndpoints429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ListWebhookEndpoints429ApplicationProblemPlusJSONResponse) VisitListWebhookEndpointsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookEndpoints500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response ListWebhookEndpoints500ApplicationProblemPlusJSONResponse) VisitListWebhookEndpointsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookEndpoints503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListWebhookEndpoints503ApplicationProblemPlusJSONResponse) VisitListWebhookEndpointsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWebhookEndpointRequestObject struct {
+	Params CreateWebhookEndpointParams
+	Body   *CreateWebhookEndpointJSONRequestBody
+}
+
+type CreateWebhookEndpointResponseObject interface {
+	VisitCreateWebhookEndpointResponse(w http.ResponseWriter) error
+}
+
+type CreateWebhookEndpoint201JSONResponse WebhookEndpointCreated
+
+func (response CreateWebhookEndpoint201JSONResponse) VisitCreateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWebhookEndpoint400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CreateWebhookEndpoint400ApplicationProblemPlusJSONResponse) VisitCreateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWebhookEndpoint401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateWebhookEndpoint401ApplicationProblemPlusJSONResponse) VisitCreateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWebhookEndpoint403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response CreateWebhookEndpoint403ApplicationProblemPlusJSONResponse) VisitCreateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWebhookEndpoint409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response CreateWebhookEndpoint409ApplicationProblemPlusJSONResponse) VisitCreateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWebhookEndpoint413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateWebhookEndpoint413ApplicationProblemPlusJSONResponse) VisitCreateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWebhookEndpoint415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateWebhookEndpoint415ApplicationProblemPlusJSONResponse) VisitCreateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWebhookEndpoint422ApplicationProblemPlusJSONResponse struct {
+	ValidationFailedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateWebhookEndpoint422ApplicationProblemPlusJSONResponse) VisitCreateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWebhookEndpoint429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response CreateWebhookEndpoint429ApplicationProblemPlusJSONResponse) VisitCreateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWebhookEndpoint500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response CreateWebhookEndpoint500ApplicationProblemPlusJSONResponse) VisitCreateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWebhookEndpoint503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response CreateWebhookEndpoint503ApplicationProblemPlusJSONResponse) VisitCreateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteWebhookEndpointRequestObject struct {
+	EndpointID EndpointID `json:"endpoint_id"`
+}
+
+type DeleteWebhookEndpointResponseObject interface {
+	VisitDeleteWebhookEndpointResponse(w http.ResponseWriter) error
+}
+
+type DeleteWebhookEndpoint204Response struct {
+}
+
+func (response DeleteWebhookEndpoint204Response) VisitDeleteWebhookEndpointResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type DeleteWebhookEndpoint400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteWebhookEndpoint400ApplicationProblemPlusJSONResponse) VisitDeleteWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteWebhookEndpoint401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteWebhookEndpoint401ApplicationProblemPlusJSONResponse) VisitDeleteWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteWebhookEndpoint403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteWebhookEndpoint403ApplicationProblemPlusJSONResponse) VisitDeleteWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteWebhookEndpoint404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteWebhookEndpoint404ApplicationProblemPlusJSONResponse) VisitDeleteWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteWebhookEndpoint429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteWebhookEndpoint429ApplicationProblemPlusJSONResponse) VisitDeleteWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteWebhookEndpoint500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteWebhookEndpoint500ApplicationProblemPlusJSONResponse) VisitDeleteWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteWebhookEndpoint503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteWebhookEndpoint503ApplicationProblemPlusJSONResponse) VisitDeleteWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWebhookEndpointRequestObject struct {
+	EndpointID EndpointID `json:"endpoint_id"`
+}
+
+type GetWebhookEndpointResponseObject interface {
+	VisitGetWebhookEndpointResponse(w http.ResponseWriter) error
+}
+
+type GetWebhookEndpoint200JSONResponse WebhookEndpoint
+
+func (response GetWebhookEndpoint200JSONResponse) VisitGetWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWebhookEndpoint400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetWebhookEndpoint400ApplicationProblemPlusJSONResponse) VisitGetWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWebhookEndpoint401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetWebhookEndpoint401ApplicationProblemPlusJSONResponse) VisitGetWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWebhookEndpoint403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetWebhookEndpoint403ApplicationProblemPlusJSONResponse) VisitGetWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWebhookEndpoint404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetWebhookEndpoint404ApplicationProblemPlusJSONResponse) VisitGetWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWebhookEndpoint429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response GetWebhookEndpoint429ApplicationProblemPlusJSONResponse) VisitGetWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWebhookEndpoint500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response GetWebhookEndpoint500ApplicationProblemPlusJSONResponse) VisitGetWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWebhookEndpoint503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetWebhookEndpoint503ApplicationProblemPlusJSONResponse) VisitGetWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateWebhookEndpointRequestObject struct {
+	EndpointID EndpointID `json:"endpoint_id"`
+	Body       *UpdateWebhookEndpointJSONRequestBody
+}
+
+type UpdateWebhookEndpointResponseObject interface {
+	VisitUpdateWebhookEndpointResponse(w http.ResponseWriter) error
+}
+
+type UpdateWebhookEndpoint200JSONResponse WebhookEndpoint
+
+func (response UpdateWebhookEndpoint200JSONResponse) VisitUpdateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateWebhookEndpoint400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateWebhookEndpoint400ApplicationProblemPlusJSONResponse) VisitUpdateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateWebhookEndpoint401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateWebhookEndpoint401ApplicationProblemPlusJSONResponse) VisitUpdateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateWebhookEndpoint403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateWebhookEndpoint403ApplicationProblemPlusJSONResponse) VisitUpdateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateWebhookEndpoint404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateWebhookEndpoint404ApplicationProblemPlusJSONResponse) VisitUpdateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateWebhookEndpoint413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateWebhookEndpoint413ApplicationProblemPlusJSONResponse) VisitUpdateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateWebhookEndpoint415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateWebhookEndpoint415ApplicationProblemPlusJSONResponse) VisitUpdateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateWebhookEndpoint422ApplicationProblemPlusJSONResponse struct {
+	ValidationFailedApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateWebhookEndpoint422ApplicationProblemPlusJSONResponse) VisitUpdateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateWebhookEndpoint429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateWebhookEndpoint429ApplicationProblemPlusJSONResponse) VisitUpdateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateWebhookEndpoint500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateWebhookEndpoint500ApplicationProblemPlusJSONResponse) VisitUpdateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateWebhookEndpoint503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateWebhookEndpoint503ApplicationProblemPlusJSONResponse) VisitUpdateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookAttemptsRequestObject struct {
+	EndpointID EndpointID `json:"endpoint_id"`
+	Params     ListWebhookAttemptsParams
+}
+
+type ListWebhookAttemptsResponseObject interface {
+	VisitListWebhookAttemptsResponse(w http.ResponseWriter) error
+}
+
+type ListWebhookAttempts200JSONResponse WebhookAttemptList
+
+func (response ListWebhookAttempts200JSONResponse) VisitListWebhookAttemptsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookAttempts400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListWebhookAttempts400ApplicationProblemPlusJSONResponse) VisitListWebhookAttemptsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookAttempts401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListWebhookAttempts401ApplicationProblemPlusJSONResponse) VisitListWebhookAttemptsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookAttempts403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListWebhookAttempts403ApplicationProblemPlusJSONResponse) VisitListWebhookAttemptsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookAttempts404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListWebhookAttempts404ApplicationProblemPlusJSONResponse) VisitListWebhookAttemptsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookAttempts429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ListWebhookAttempts429ApplicationProblemPlusJSONResponse) VisitListWebhookAttemptsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookAttempts500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response ListWebhookAttempts500ApplicationProblemPlusJSONResponse) VisitListWebhookAttemptsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookAttempts503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListWebhookAttempts503ApplicationProblemPlusJSONResponse) VisitListWebhookAttemptsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DisableWebhookEndpointRequestObject struct {
+	EndpointID EndpointID `json:"endpoint_id"`
+}
+
+type DisableWebhookEndpointResponseObject interface {
+	VisitDisableWebhookEndpointResponse(w http.ResponseWriter) error
+}
+
+type DisableWebhookEndpoint200JSONResponse WebhookEndpoint
+
+func (response DisableWebhookEndpoint200JSONResponse) VisitDisableWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DisableWebhookEndpoint400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response DisableWebhookEndpoint400ApplicationProblemPlusJSONResponse) VisitDisableWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DisableWebhookEndpoint401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response DisableWebhookEndpoint401ApplicationProblemPlusJSONResponse) VisitDisableWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DisableWebhookEndpoint403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response DisableWebhookEndpoint403ApplicationProblemPlusJSONResponse) VisitDisableWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DisableWebhookEndpoint404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response DisableWebhookEndpoint404ApplicationProblemPlusJSONResponse) VisitDisableWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DisableWebhookEndpoint429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response DisableWebhookEndpoint429ApplicationProblemPlusJSONResponse) VisitDisableWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DisableWebhookEndpoint500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response DisableWebhookEndpoint500ApplicationProblemPlusJSONResponse) VisitDisableWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DisableWebhookEndpoint503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response DisableWebhookEndpoint503ApplicationProblemPlusJSONResponse) VisitDisableWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EnableWebhookEndpointRequestObject struct {
+	EndpointID EndpointID `json:"endpoint_id"`
+}
+
+type EnableWebhookEndpointResponseObject interface {
+	VisitEnableWebhookEndpointResponse(w http.ResponseWriter) error
+}
+
+type EnableWebhookEndpoint200JSONResponse WebhookEndpoint
+
+func (response EnableWebhookEndpoint200JSONResponse) VisitEnableWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EnableWebhookEndpoint400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response EnableWebhookEndpoint400ApplicationProblemPlusJSONResponse) VisitEnableWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EnableWebhookEndpoint401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response EnableWebhookEndpoint401ApplicationProblemPlusJSONResponse) VisitEnableWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EnableWebhookEndpoint403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response EnableWebhookEndpoint403ApplicationProblemPlusJSONResponse) VisitEnableWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EnableWebhookEndpoint404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response EnableWebhookEndpoint404ApplicationProblemPlusJSONResponse) VisitEnableWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EnableWebhookEndpoint429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response EnableWebhookEndpoint429ApplicationProblemPlusJSONResponse) VisitEnableWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EnableWebhookEndpoint500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response EnableWebhookEndpoint500ApplicationProblemPlusJSONResponse) VisitEnableWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EnableWebhookEndpoint503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response EnableWebhookEndpoint503ApplicationProblemPlusJSONResponse) VisitEnableWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookMessagesRequestObject struct {
+	EndpointID EndpointID `json:"endpoint_id"`
+	Params     ListWebhookMessagesParams
+}
+
+type ListWebhookMessagesResponseObject interface {
+	VisitListWebhookMessagesResponse(w http.ResponseWriter) error
+}
+
+type ListWebhookMessages200JSONResponse WebhookMessageList
+
+func (response ListWebhookMessages200JSONResponse) VisitListWebhookMessagesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookMessages400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListWebhookMessages400ApplicationProblemPlusJSONResponse) VisitListWebhookMessagesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookMessages401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListWebhookMessages401ApplicationProblemPlusJSONResponse) VisitListWebhookMessagesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookMessages403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListWebhookMessages403ApplicationProblemPlusJSONResponse) VisitListWebhookMessagesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookMessages404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListWebhookMessages404ApplicationProblemPlusJSONResponse) VisitListWebhookMessagesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookMessages429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ListWebhookMessages429ApplicationProblemPlusJSONResponse) VisitListWebhookMessagesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookMessages500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response ListWebhookMessages500ApplicationProblemPlusJSONResponse) VisitListWebhookMessagesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookMessages503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListWebhookMessages503ApplicationProblemPlusJSONResponse) VisitListWebhookMessagesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReplayWebhookMessageRequestObject struct {
+	EndpointID EndpointID `json:"endpoint_id"`
+	EventID    EventID    `json:"event_id"`
+}
+
+type ReplayWebhookMessageResponseObject interface {
+	VisitReplayWebhookMessageResponse(w http.ResponseWriter) error
+}
+
+type ReplayWebhookMessage202JSONResponse WebhookMessage
+
+func (response ReplayWebhookMessage202JSONResponse) VisitReplayWebhookMessageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(202)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReplayWebhookMessage400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ReplayWebhookMessage400ApplicationProblemPlusJSONResponse) VisitReplayWebhookMessageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReplayWebhookMessage401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ReplayWebhookMessage401ApplicationProblemPlusJSONResponse) VisitReplayWebhookMessageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReplayWebhookMessage403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ReplayWebhookMessage403ApplicationProblemPlusJSONResponse) VisitReplayWebhookMessageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReplayWebhookMessage404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ReplayWebhookMessage404ApplicationProblemPlusJSONResponse) VisitReplayWebhookMessageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReplayWebhookMessage409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response ReplayWebhookMessage409ApplicationProblemPlusJSONResponse) VisitReplayWebhookMessageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReplayWebhookMessage429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ReplayWebhookMessage429ApplicationProblemPlusJSONResponse) VisitReplayWebhookMessageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReplayWebhookMessage500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response ReplayWebhookMessage500ApplicationProblemPlusJSONResponse) VisitReplayWebhookMessageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReplayWebhookMessage503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ReplayWebhookMessage503ApplicationProblemPlusJSONResponse) VisitReplayWebhookMessageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReplayWebhookEndpointRequestObject struct {
+	EndpointID EndpointID `json:"endpoint_id"`
+	Params     ReplayWebhookEndpointParams
+	Body       *ReplayWebhookEndpointJSONRequestBody
+}
+
+type ReplayWebhookEndpointResponseObject interface {
+	VisitReplayWebhookEndpointResponse(w http.ResponseWriter) error
+}
+
+type ReplayWebhookEndpoint202JSONResponse WebhookReplayResult
+
+func (response ReplayWebhookEndpoint202JSONResponse) VisitReplayWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(202)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReplayWebhookEndpoint400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ReplayWebhookEndpoint400ApplicationProblemPlusJSONResponse) VisitReplayWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReplayWebhookEndpoint401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ReplayWebhookEndpoint401ApplicationProblemPlusJSONResponse) VisitReplayWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReplayWebhookEndpoint403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ReplayWebhookEndpoint403ApplicationProblemPlusJSONResponse) VisitReplayWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReplayWebhookEndpoint404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ReplayWebhookEndpoint404ApplicationProblemPlusJSONResponse) VisitReplayWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReplayWebhookEndpoint409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response ReplayWebhookEndpoint409ApplicationProblemPlusJSONResponse) VisitReplayWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReplayWebhookEndpoint413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response ReplayWebhookEndpoint413ApplicationProblemPlusJSONResponse) VisitReplayWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReplayWebhookEndpoint415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response ReplayWebhookEndpoint415ApplicationProblemPlusJSONResponse) VisitReplayWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReplayWebhookEndpoint422ApplicationProblemPlusJSONResponse struct {
+	ValidationFailedApplicationProblemPlusJSONResponse
+}
+
+func (response ReplayWebhookEndpoint422ApplicationProblemPlusJSONResponse) VisitReplayWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReplayWebhookEndpoint429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ReplayWebhookEndpoint429ApplicationProblemPlusJSONResponse) VisitReplayWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReplayWebhookEndpoint500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response ReplayWebhookEndpoint500ApplicationProblemPlusJSONResponse) VisitReplayWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReplayWebhookEndpoint503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ReplayWebhookEndpoint503ApplicationProblemPlusJSONResponse) VisitReplayWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateWebhookEndpointSecretRequestObject struct {
+	EndpointID EndpointID `json:"endpoint_id"`
+}
+
+type RotateWebhookEndpointSecretResponseObject interface {
+	VisitRotateWebhookEndpointSecretResponse(w http.ResponseWriter) error
+}
+
+type RotateWebhookEndpointSecret200JSONResponse WebhookSecret
+
+func (response RotateWebhookEndpointSecret200JSONResponse) VisitRotateWebhookEndpointSecretResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateWebhookEndpointSecret400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response RotateWebhookEndpointSecret400ApplicationProblemPlusJSONResponse) VisitRotateWebhookEndpointSecretResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateWebhookEndpointSecret401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response RotateWebhookEndpointSecret401ApplicationProblemPlusJSONResponse) VisitRotateWebhookEndpointSecretResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateWebhookEndpointSecret403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response RotateWebhookEndpointSecret403ApplicationProblemPlusJSONResponse) VisitRotateWebhookEndpointSecretResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateWebhookEndpointSecret404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response RotateWebhookEndpointSecret404ApplicationProblemPlusJSONResponse) VisitRotateWebhookEndpointSecretResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateWebhookEndpointSecret429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response RotateWebhookEndpointSecret429ApplicationProblemPlusJSONResponse) VisitRotateWebhookEndpointSecretResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateWebhookEndpointSecret500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response RotateWebhookEndpointSecret500ApplicationProblemPlusJSONResponse) VisitRotateWebhookEndpointSecretResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateWebhookEndpointSecret503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response RotateWebhookEndpointSecret503ApplicationProblemPlusJSONResponse) VisitRotateWebhookEndpointSecretResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestWebhookEndpointRequestObject struct {
+	EndpointID EndpointID `json:"endpoint_id"`
+}
+
+type TestWebhookEndpointResponseObject interface {
+	VisitTestWebhookEndpointResponse(w http.ResponseWriter) error
+}
+
+type TestWebhookEndpoint201JSONResponse Event
+
+func (response TestWebhookEndpoint201JSONResponse) VisitTestWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestWebhookEndpoint400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response TestWebhookEndpoint400ApplicationProblemPlusJSONResponse) VisitTestWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestWebhookEndpoint401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response TestWebhookEndpoint401ApplicationProblemPlusJSONResponse) VisitTestWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestWebhookEndpoint403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response TestWebhookEndpoint403ApplicationProblemPlusJSONResponse) VisitTestWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestWebhookEndpoint404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response TestWebhookEndpoint404ApplicationProblemPlusJSONResponse) VisitTestWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestWebhookEndpoint429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response TestWebhookEndpoint429ApplicationProblemPlusJSONResponse) VisitTestWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestWebhookEndpoint500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response TestWebhookEndpoint500ApplicationProblemPlusJSONResponse) VisitTestWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestWebhookEndpoint503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response TestWebhookEndpoint503ApplicationProblemPlusJSONResponse) VisitTestWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 // StrictServerInterface represents all server handlers.
 type StrictServerInterface interface {
 	// ListAPIKeys The organisation's API keys, newest first
@@ -10080,6 +12812,15 @@ type StrictServerInterface interface {
 	// ResumeCampaign Carry on sending (paused → active)
 	// (POST /v1/campaigns/{campaign_id}/resume)
 	ResumeCampaign(ctx context.Context, request ResumeCampaignRequestObject) (ResumeCampaignResponseObject, error)
+	// ListEventTypes The event catalogue
+	// (GET /v1/event-types)
+	ListEventTypes(ctx context.Context, request ListEventTypesRequestObject) (ListEventTypesResponseObject, error)
+	// ListEvents The organisation's events, newest first
+	// (GET /v1/events)
+	ListEvents(ctx context.Context, request ListEventsRequestObject) (ListEventsResponseObject, error)
+	// GetEvent One event
+	// (GET /v1/events/{event_id})
+	GetEvent(ctx context.Context, request GetEventRequestObject) (GetEventResponseObject, error)
 	// ListInvites Open and past invites, newest first
 	// (GET /v1/invites)
 	ListInvites(ctx context.Context, request ListInvitesRequestObject) (ListInvitesResponseObject, error)
@@ -10191,6 +12932,45 @@ type StrictServerInterface interface {
 	// PreviewTemplate Render a template for a lead
 	// (POST /v1/templates/{template_id}/preview)
 	PreviewTemplate(ctx context.Context, request PreviewTemplateRequestObject) (PreviewTemplateResponseObject, error)
+	// ListWebhookEndpoints The organisation's webhook endpoints, newest first
+	// (GET /v1/webhook-endpoints)
+	ListWebhookEndpoints(ctx context.Context, request ListWebhookEndpointsRequestObject) (ListWebhookEndpointsResponseObject, error)
+	// CreateWebhookEndpoint Subscribe a URL to events
+	// (POST /v1/webhook-endpoints)
+	CreateWebhookEndpoint(ctx context.Context, request CreateWebhookEndpointRequestObject) (CreateWebhookEndpointResponseObject, error)
+	// DeleteWebhookEndpoint Delete a webhook endpoint
+	// (DELETE /v1/webhook-endpoints/{endpoint_id})
+	DeleteWebhookEndpoint(ctx context.Context, request DeleteWebhookEndpointRequestObject) (DeleteWebhookEndpointResponseObject, error)
+	// GetWebhookEndpoint One webhook endpoint
+	// (GET /v1/webhook-endpoints/{endpoint_id})
+	GetWebhookEndpoint(ctx context.Context, request GetWebhookEndpointRequestObject) (GetWebhookEndpointResponseObject, error)
+	// UpdateWebhookEndpoint Change a webhook endpoint
+	// (PATCH /v1/webhook-endpoints/{endpoint_id})
+	UpdateWebhookEndpoint(ctx context.Context, request UpdateWebhookEndpointRequestObject) (UpdateWebhookEndpointResponseObject, error)
+	// ListWebhookAttempts An endpoint's delivery log, newest attempt first
+	// (GET /v1/webhook-endpoints/{endpoint_id}/attempts)
+	ListWebhookAttempts(ctx context.Context, request ListWebhookAttemptsRequestObject) (ListWebhookAttemptsResponseObject, error)
+	// DisableWebhookEndpoint Stop delivering to an endpoint
+	// (POST /v1/webhook-endpoints/{endpoint_id}/disable)
+	DisableWebhookEndpoint(ctx context.Context, request DisableWebhookEndpointRequestObject) (DisableWebhookEndpointResponseObject, error)
+	// EnableWebhookEndpoint Deliver to an endpoint again
+	// (POST /v1/webhook-endpoints/{endpoint_id}/enable)
+	EnableWebhookEndpoint(ctx context.Context, request EnableWebhookEndpointRequestObject) (EnableWebhookEndpointResponseObject, error)
+	// ListWebhookMessages The events queued for an endpoint and how their delivery went, newest event first
+	// (GET /v1/webhook-endpoints/{endpoint_id}/messages)
+	ListWebhookMessages(ctx context.Context, request ListWebhookMessagesRequestObject) (ListWebhookMessagesResponseObject, error)
+	// ReplayWebhookMessage Deliver one event to an endpoint again
+	// (POST /v1/webhook-endpoints/{endpoint_id}/messages/{event_id}/replay)
+	ReplayWebhookMessage(ctx context.Context, request ReplayWebhookMessageRequestObject) (ReplayWebhookMessageResponseObject, error)
+	// ReplayWebhookEndpoint Deliver everything since a time to an endpoint again
+	// (POST /v1/webhook-endpoints/{endpoint_id}/replay)
+	ReplayWebhookEndpoint(ctx context.Context, request ReplayWebhookEndpointRequestObject) (ReplayWebhookEndpointResponseObject, error)
+	// RotateWebhookEndpointSecret Replace an endpoint's signing secret
+	// (POST /v1/webhook-endpoints/{endpoint_id}/rotate-secret)
+	RotateWebhookEndpointSecret(ctx context.Context, request RotateWebhookEndpointSecretRequestObject) (RotateWebhookEndpointSecretResponseObject, error)
+	// TestWebhookEndpoint Send a test event to an endpoint
+	// (POST /v1/webhook-endpoints/{endpoint_id}/test)
+	TestWebhookEndpoint(ctx context.Context, request TestWebhookEndpointRequestObject) (TestWebhookEndpointResponseObject, error)
 }
 
 type StrictHandlerFunc func(ctx echo.Context, request any) (any, error)
@@ -10984,6 +13764,79 @@ func (sh *strictHandler) ResumeCampaign(ctx echo.Context, campaignID openapi_typ
 		return err
 	} else if validResponse, ok := response.(ResumeCampaignResponseObject); ok {
 		return validResponse.VisitResumeCampaignResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListEventTypes operation middleware
+func (sh *strictHandler) ListEventTypes(ctx echo.Context) error {
+	var request ListEventTypesRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListEventTypes(ctx.Request().Context(), request.(ListEventTypesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListEventTypes")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListEventTypesResponseObject); ok {
+		return validResponse.VisitListEventTypesResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListEvents operation middleware
+func (sh *strictHandler) ListEvents(ctx echo.Context, params ListEventsParams) error {
+	var request ListEventsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListEvents(ctx.Request().Context(), request.(ListEventsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListEvents")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListEventsResponseObject); ok {
+		return validResponse.VisitListEventsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetEvent operation middleware
+func (sh *strictHandler) GetEvent(ctx echo.Context, eventID EventID) error {
+	var request GetEventRequestObject
+
+	request.EventID = eventID
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetEvent(ctx.Request().Context(), request.(GetEventRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetEvent")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetEventResponseObject); ok {
+		return validResponse.VisitGetEventResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -12239,346 +15092,845 @@ func (sh *strictHandler) PreviewTemplate(ctx echo.Context, templateID openapi_ty
 	return nil
 }
 
+// ListWebhookEndpoints operation middleware
+func (sh *strictHandler) ListWebhookEndpoints(ctx echo.Context, params ListWebhookEndpointsParams) error {
+	var request ListWebhookEndpointsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListWebhookEndpoints(ctx.Request().Context(), request.(ListWebhookEndpointsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListWebhookEndpoints")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListWebhookEndpointsResponseObject); ok {
+		return validResponse.VisitListWebhookEndpointsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreateWebhookEndpoint operation middleware
+func (sh *strictHandler) CreateWebhookEndpoint(ctx echo.Context, params CreateWebhookEndpointParams) error {
+	var request CreateWebhookEndpointRequestObject
+
+	request.Params = params
+
+	var body CreateWebhookEndpointJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateWebhookEndpoint(ctx.Request().Context(), request.(CreateWebhookEndpointRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateWebhookEndpoint")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateWebhookEndpointResponseObject); ok {
+		return validResponse.VisitCreateWebhookEndpointResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// DeleteWebhookEndpoint operation middleware
+func (sh *strictHandler) DeleteWebhookEndpoint(ctx echo.Context, endpointID EndpointID) error {
+	var request DeleteWebhookEndpointRequestObject
+
+	request.EndpointID = endpointID
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DeleteWebhookEndpoint(ctx.Request().Context(), request.(DeleteWebhookEndpointRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeleteWebhookEndpoint")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(DeleteWebhookEndpointResponseObject); ok {
+		return validResponse.VisitDeleteWebhookEndpointResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetWebhookEndpoint operation middleware
+func (sh *strictHandler) GetWebhookEndpoint(ctx echo.Context, endpointID EndpointID) error {
+	var request GetWebhookEndpointRequestObject
+
+	request.EndpointID = endpointID
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetWebhookEndpoint(ctx.Request().Context(), request.(GetWebhookEndpointRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetWebhookEndpoint")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetWebhookEndpointResponseObject); ok {
+		return validResponse.VisitGetWebhookEndpointResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// UpdateWebhookEndpoint operation middleware
+func (sh *strictHandler) UpdateWebhookEndpoint(ctx echo.Context, endpointID EndpointID) error {
+	var request UpdateWebhookEndpointRequestObject
+
+	request.EndpointID = endpointID
+
+	var body UpdateWebhookEndpointJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.UpdateWebhookEndpoint(ctx.Request().Context(), request.(UpdateWebhookEndpointRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UpdateWebhookEndpoint")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(UpdateWebhookEndpointResponseObject); ok {
+		return validResponse.VisitUpdateWebhookEndpointResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListWebhookAttempts operation middleware
+func (sh *strictHandler) ListWebhookAttempts(ctx echo.Context, endpointID EndpointID, params ListWebhookAttemptsParams) error {
+	var request ListWebhookAttemptsRequestObject
+
+	request.EndpointID = endpointID
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListWebhookAttempts(ctx.Request().Context(), request.(ListWebhookAttemptsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListWebhookAttempts")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListWebhookAttemptsResponseObject); ok {
+		return validResponse.VisitListWebhookAttemptsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// DisableWebhookEndpoint operation middleware
+func (sh *strictHandler) DisableWebhookEndpoint(ctx echo.Context, endpointID EndpointID) error {
+	var request DisableWebhookEndpointRequestObject
+
+	request.EndpointID = endpointID
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DisableWebhookEndpoint(ctx.Request().Context(), request.(DisableWebhookEndpointRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DisableWebhookEndpoint")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(DisableWebhookEndpointResponseObject); ok {
+		return validResponse.VisitDisableWebhookEndpointResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// EnableWebhookEndpoint operation middleware
+func (sh *strictHandler) EnableWebhookEndpoint(ctx echo.Context, endpointID EndpointID) error {
+	var request EnableWebhookEndpointRequestObject
+
+	request.EndpointID = endpointID
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.EnableWebhookEndpoint(ctx.Request().Context(), request.(EnableWebhookEndpointRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "EnableWebhookEndpoint")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(EnableWebhookEndpointResponseObject); ok {
+		return validResponse.VisitEnableWebhookEndpointResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListWebhookMessages operation middleware
+func (sh *strictHandler) ListWebhookMessages(ctx echo.Context, endpointID EndpointID, params ListWebhookMessagesParams) error {
+	var request ListWebhookMessagesRequestObject
+
+	request.EndpointID = endpointID
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListWebhookMessages(ctx.Request().Context(), request.(ListWebhookMessagesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListWebhookMessages")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListWebhookMessagesResponseObject); ok {
+		return validResponse.VisitListWebhookMessagesResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ReplayWebhookMessage operation middleware
+func (sh *strictHandler) ReplayWebhookMessage(ctx echo.Context, endpointID EndpointID, eventID EventID) error {
+	var request ReplayWebhookMessageRequestObject
+
+	request.EndpointID = endpointID
+	request.EventID = eventID
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ReplayWebhookMessage(ctx.Request().Context(), request.(ReplayWebhookMessageRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ReplayWebhookMessage")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ReplayWebhookMessageResponseObject); ok {
+		return validResponse.VisitReplayWebhookMessageResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ReplayWebhookEndpoint operation middleware
+func (sh *strictHandler) ReplayWebhookEndpoint(ctx echo.Context, endpointID EndpointID, params ReplayWebhookEndpointParams) error {
+	var request ReplayWebhookEndpointRequestObject
+
+	request.EndpointID = endpointID
+	request.Params = params
+
+	var body ReplayWebhookEndpointJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ReplayWebhookEndpoint(ctx.Request().Context(), request.(ReplayWebhookEndpointRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ReplayWebhookEndpoint")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ReplayWebhookEndpointResponseObject); ok {
+		return validResponse.VisitReplayWebhookEndpointResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// RotateWebhookEndpointSecret operation middleware
+func (sh *strictHandler) RotateWebhookEndpointSecret(ctx echo.Context, endpointID EndpointID) error {
+	var request RotateWebhookEndpointSecretRequestObject
+
+	request.EndpointID = endpointID
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RotateWebhookEndpointSecret(ctx.Request().Context(), request.(RotateWebhookEndpointSecretRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RotateWebhookEndpointSecret")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RotateWebhookEndpointSecretResponseObject); ok {
+		return validResponse.VisitRotateWebhookEndpointSecretResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// TestWebhookEndpoint operation middleware
+func (sh *strictHandler) TestWebhookEndpoint(ctx echo.Context, endpointID EndpointID) error {
+	var request TestWebhookEndpointRequestObject
+
+	request.EndpointID = endpointID
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.TestWebhookEndpoint(ctx.Request().Context(), request.(TestWebhookEndpointRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "TestWebhookEndpoint")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(TestWebhookEndpointResponseObject); ok {
+		return validResponse.VisitTestWebhookEndpointResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // Base64 encoded, compressed with deflate, json marshaled OpenAPI spec.
 // Stored as a slice of fixed-width chunks rather than one concatenated
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7P3Zkhs5ki8OvwqMM2Yie4LMRVKd7kwbs5NSST3Zrc2UUtXMKeowwAiQRGcQiAIQSbF1ZDYXn813Pw8x",
-	"D9ZP8je4AxEIMoJLLlqq8qJKTDIWLO4OX3/+qZPIeS4FE0Z3Tj51cqronBmm4K+znP+VLc9T+5mLzkkn",
-	"p2bWiTqCzlnnpENzPrpkyxFPO1FHsV8LrljaOTGqYFFHJzM2p/bOiVRzajonnaKAK80yt3dro7iYdj5/",
-	"jjpPC6WlstemTCeK54ZL+7p3M0ZiwT6aUQJXxEROiJkxkit2xWWhSU6nbNCJcHS/Fkwtq+HhPZ1wKHP6",
-	"8QUTUzPrnBwfHjYN5Txl81waJpLlX9lyfUgv6SXThBLFjFricLgmdvJMG6LphJ0SzRiM8uzNOQnuLsc5",
-	"YzRlqhpo8M6+fWnbiB8/jjpzLvzfR43jF1fcsNYt4/DzzXfsBZ9zs746b+iUEc3/ziJy1D86PCTdlE1o",
-	"kRlyfNhr26cMnhW+391kNymyK8DnxbxzcmR3bM6F+6scFheGTZmCcb3XTLVOvtBM3XTqn+3NOpdCM2CR",
-	"JzR9i5tv/0qkMEzAR5rnGU+oXZiDXMlxxub/8jdtV+lT8Lp/VmzSOen800HFhgf4qz54g3fhS1epMLMD",
-	"ZWlJed0xTclfLl6/ioj9hLSPn0ue7g06ltmkmGQ8+aLjtYzsR5q492uy4GYGjJIUSjFhiDbUMNKVilBB",
-	"eMUV5JItcfDPpRrzNGXiS48+oVnG1ANNlMwYmdMlEdKQVAL/w9DOhWFK0OxLjuxCzpmZcTElE8ozlhIp",
-	"iCwU0TxlpyR2Sz7iaWyXUxg+4UwTbgjH6zI51QPySuIzFlSTZEbFlKUwo1fSPJeFSL/kjF5JoovEkoUd",
-	"ERdIH37xpZpSwTVFcfo56ryhy0zS9J2UL6iasi9NFWOZLgnXJLMvV8TMKA5YM3XFFKFJwnKjSffl2b+P",
-	"nrz+8T9GT/7j3bOLiByRl/wJGS+Jk3RI3O+kfEnF0skT/SUn89YyHghilp66w41ODFMkfmv/6J/ZP2Ki",
-	"WSJFqq0ox1MMRhlcUh/NmoQGGS1oYWZS8b+zL0paL7nWXEwjwj7mVvgTqchCSTEliWLAHTRDVn4v6BXl",
-	"GR1nX5SizkjKciZSEHldYAOqgZ7mlGdEsYwue47TT638WeXaiMC+TSkXbh66yHOpDEtfspTTd7AdX4dF",
-	"rLjkgrx/97z/R7vy7m9K5nZkxFIKTFXmTMFwPPdEJA4HaQcXk0JkTFtJVule8KKMa6OJNDOmNOlWj9bE",
-	"jpwqK0s063OhmdDc8CuWuZPlJ5rxFF7xHBb4a63TgmVZ3x3u48KQsWL0EjTOIrMynSkllY6JpktNFjOe",
-	"zAag+bjXgNoOC4eaYKCc0DTl9oU0e6PsKhtuVZgJzTSLOnnw1afOpMiyEWpNqyrec3s6E8EWdn9kIYyV",
-	"Bat69UYtNerkVOuFVOn608/gyf530qWGZIxqQ44OLZErmljbpEcmq6OILE1Z+mEfuTaWL9wPD3T5uGuM",
-	"1MhL1DX2uu9zqGH+4h4STPtDeYcc/40lxr4JbS2wwWpbkShGDUtH1NTU05Qa1jd8zjoNo+bpDqps1Mmo",
-	"NqNCb364KDInCFFVXnuKJ5P1XVZswj82W3UTrqwqWO6oN+w0SxQzETGSKJbIqeCaEQ40tvZ8xa7k5Y0G",
-	"v7JPsEownXLwUbj+7dv2FC7ak8n8wgWkdbQvacEzto0LqIFm2etJ5+SXzULKUeHnaJUMcWPWN/NiJheC",
-	"SJGA3StSq1xSK67GjCqrElnaH3S2zcM9fn0mH8q5vOAoxurjSqkBycsNm+ttIricnX8LVYrC34GTAbZm",
-	"L7qBMdSf0bglhZldMK05nhr1edjDTutRKW/WqB2VFj3iomETUCsjhTA8Az7Cx+HqO31HB7tQKmRRB1Xq",
-	"v1PjhrVp/V6H18IiTBTTsw2jttbStqe+tdd4WTsyTkdhwlr5v3SeAB0FC1o93Nrz2x7+XjvPQLhhtcVe",
-	"nUZtILV1d29cWTM3yaYdf1JoLpjWT60e8XH7IVzf1Z9n1KAf6ZwsFDdMW/NuzGY0mxA5GXRWBYpVbUba",
-	"FKn7u+SJ+uF12LCUc/rxHK8+PlznDtCdxHLUILGOGx+XmFXn1ePG67hIC23UcqeHXrLlKKdcjHLJnbuy",
-	"aYaPrzFBK7mY2n1+7nrDTbbbDcYaiGZE7d6IhO22KUaKxgNi7cIrmhVsZIlBau4ZedvzPzcQ7FM6zymf",
-	"Nsgna2EIlumdZa1/1FO8sUno2rsyZm6of1xHQaox2qft79hVocrmo6Ti9U3LsyoaNilSmhmr0e685Bf+",
-	"enuvLFTCdr4Try7vs7OZ8Gm74ML1WpVbTKEtlzGaguXFyETJeeTNWXw4EYyl4I3qUqJnzOp9lGhGVTLr",
-	"BYdVRZ7aUFVt9YpdAholTQy/ot7bfj2C0oaa3dcaLnZ3FXvdVsB9hs3zjKJPvoHGto62yNM9yX+D1hsu",
-	"aUk7q8QQVcKgPvyAUuu8UK6OX9zaVq4IghpH1+b3YYPE8mIm0BzYnPKsE3UWM2o0zXP71rlu1CTKp1xH",
-	"jw9FY50mf3TBj/gXGMuHGEIg15Se1Qn2EGwE98fRilyNOoXgvxbM/WypZl3g1Y/LwzsTZXta29cVdOci",
-	"L8wXk3Zz+jH88vFhA1mucPWqk0MvtWFz4q+yci8vxhlPiBSMSIX/TMhSForIRV2YtQbl1gzDckE2cc4t",
-	"2FWl2vCVLKu1g299Oiyjy9GYmQVjYqQNy/UopcsGnn0tGMmZIvaaiNhrnCMcDi4rtbyvwp5uDzTR7NeC",
-	"gf0r2BVTJLWmLNVcTGvcXoYxH/7wOAhjHjbZZE3qaTncnXbkZ8YuU7psfdiCi1QuRgyDOxv3NpPJ5Tt7",
-	"kKzcC2ux5924UqPMyYA1O9buC6y+XVvnrvPB382xX3uiyHwkxUixPFs2MR38QOxlumn/Ao1jLGXGKJIz",
-	"n7O/Oz185YGCnJ+9OiP2CmIviQgbTAfkWWEp7+AJUxnfyfNRX5SonVZX5xiMrmlr1rc6pKRd+Ajl6n5W",
-	"q7+XXLKlJkYSzcwpevYF0yRjE0NkYcglY7n9misC5gvpSkHw5I/w8iDW90AHkbJoD96+FvtVJ62jupaj",
-	"9qacWb3nf+1/on9TbHwTNr0TngsUjx8e7WX6XpQqhNcjE33ViTpTKacZG4GdAvotF5csBa8QzWWWyeqa",
-	"Oc01jEEU1CqgtDAy55k0G3XPC2921Kf8VBbCsBQMKBcMx+sfaGdfUZGSOdOaTpkmixkTRDGaRkRLe/2S",
-	"0GwBp9hUMVbmXMzX+WgsC5GwhiG89A83M2oIXpbWVBIuzA+PGt2LoPjqkXZhtPqDn8GP+FgrGE6IvS4i",
-	"Kcv4FVMsjdxULLFwjNju93p0iFyxET6hYXIv0EbNqNZ8Yt9h71ZMG/t2qUgixRWzpsqOb3QvGimWMH7F",
-	"0rY3wqTdvHZ8tJ63LeTFy4uKBMrl3PGxRhqajYCW2gZb5mEg6e34YG94tQz6Z/vzWZ5fd+RrUbZqGnW6",
-	"Wx1JsJIN+9VANFHJGxtPzdIDsB7vyviEJcskYyckVXRiyD/+67/RWcHIP/7//z+S00KzFL4tjWG8RiUz",
-	"OyzSdVfPqeVoLcvrSMoVSwzEsaNSaMFbrOyBuyD4aN8QGtv2V/f0jYLpPVjgW9WAORfht0fRHXgQ723g",
-	"344N7H+2OmKhGQhbax1CbF9IwZqM3s3mY9T52J/KvvvSXzt45T78InMmaM4htKMH79+f//ghvKfP57lE",
-	"ZQgSR086U25mxXiQyPmBpDnvJzJlUyYOymF8Dm/XlzzvyxzXrA9RCqYc+TWqHKVWtbY8//ZvJy9fRuT4",
-	"UX8mCwVnNTWGKfvb/+3+cnj04ZfD/p8+/L/jXw77Dz/0Tn457D/Gr/65yTENB23NP+idYwF1PjyuU+fD",
-	"hgc95yxLnymFxvwKg8u02X89sTetz/EvF69fEbdK9tQFdcWn8zjF7sCzw4FXChtTAdwJ0vD2lUMCh1Ld",
-	"0CTPMXGmOUSbf41oBfO71xoUvoPkEMwUT0fj5bXc0vsEfivXuT+9ciZSZGi/6J0y36OMyTadWk2+bU/q",
-	"MKTAFR0s3tY0D6SJa7mHy93btBTIoMG67ZaugSv4Iaoy5jtzNh83aEc4im1T2yNTxHHJeqYI7tioUFmT",
-	"Q/yKZTKfM2GIFNkyIhm/ZCSGiHuMbgJrWKEmuKAaMh9RQW7Pzdr8DtJ98ezsxzfnL16/Gz179dO/ptXv",
-	"vRN4I5L6UMADI8weXHDNCB1bJXFAzq2mTpMZ08H1DJ8+Xg6FHSTYWzh3LqYkV/IKL18SuUD1maapYloP",
-	"hqKzg0n6odybW/DQlrv1Vfyz1ohokKc5LNIN5anTY64bPku4We4UAnY5EDteWwiX1XAnB0JSaCPnIzjM",
-	"9DZVbW03SoG0YunJBVP9hFpVjBtNUjmnXFjT7+zi6fk56Z7/+OoMbIytc2JC8WRmOWzkqXSvEUJ2YJmN",
-	"sfV1tWzVa593euQJstkr9Tc5rhI+to4Jciut8UCTm6oM8KidF8P7pbwA3npDPmt0tT0bHP3waKfddk6M",
-	"G82xMlp2Cs/vfuX2kLwVTkE4PvA9bo+9C12M7aKNbzj9/YP4UWfBxprvuBJlCPza29ykWIWyt1KzkJ5q",
-	"YfeAn0NyDjm3ErAhp62QczVpJ7g9NVQitxYTqcvJdbkUKIMh+0e1oynIg1jd7xrtN/H8frkMlhKfFNnl",
-	"nhGXZx9pYrKljxnHPNUxOIXjCc8MU/G6q5cm3gviNW43407USbmu/tDMjMo1mssrNjJy5PcdY1XMsEb3",
-	"0crJXB/z6qNQEcMsudITcID6l3MINHsfdz3ncSl2kQXP8Uo4OerOqq1nSBg4OtwaOtpbOq1lscJibqKk",
-	"t0yDVdCUzTfd5JtmBJ/uK4vsluBep81pxHNqktnmJ2qWMXzoRBai5Tn6kud5+3MosZSDUcSFzzNbkoX9",
-	"1K1IiMxkhm/lyqvdvcF2H7KfRVSuUDWitnW+Xs7QJuY4K0ndpxqEsdBTZ5acbOOJVl13e/pupeuG/qGW",
-	"a0tdtz6L84vX5OHRDz/0jwjN8hntH5+i4xq9PFNLCHBWEFFYkxXrgWVhCCXuoSSRKSNUMQgDkbXQ3vFN",
-	"dePV6OISjT+MSOuIXLIcyhmm/KpWxdCgTIfu5KPjRgkUKrVb92BFH21OLLOzaM5bqGmrWzexpmJuHdqq",
-	"irk9k7nUMTfHZS0zTt3BtI2YPAlxgVVwe9ISxEl9FgiZUW25KXbXxlATTbSRCuVd4Hz95az/f2j/7x8+",
-	"HX9udLVacTHikxEXI6Cl6rRcm9RbNik0I91Hh38ia5f3YOigSxCa2TEvoV5SIIVukhDNFFGp2NvT272K",
-	"vdOVN1GxV3Z5JbbvS2A3hfebM+ID5Xg7dYba8f6JA3ZyPzLjxMBuzjNwiKy7zkJSWdVo6lfuaNS2p5SX",
-	"+7Z7crC7p+kc9BHcluAnJlr5iyIis5Rp44oAu9SQudSGPD487J0SNs/N0lUyaXQDY02n3jl51q6uy1lo",
-	"ToDD/JXtq+xwKSCnaH1qh0G9FU7FXke4hiyGZvVmd2eED9M2OSMajbFwrPUnrO/YygMChb5cnGBTm6vy",
-	"Al15P3sF4+HaPNAEtXJtFYPMqTVOTdSEXTG1LBMBm12HzZ6aLT7BTSrMHoLeW3YTJed7uO7cXUbufs+v",
-	"1wkjX8e6aJRt51VQdJMKu7/n1a76TiPEETzF668bQ/Mxy9UclCWhHjwFw7+QIZrjub+LWclG46VhdQOx",
-	"PScGbtjds8kF17MbOpd25II5zXP7sZWZP22powLGdk8h8oopxVMfMcGVBagK3DxQ0JqLfHZXoH6eMVSG",
-	"UE/S+ypKoA46+26T0tQczLLTnRmTa/L+7Qt3CmTMyv9ULkQmaerT9rqU/BlSA8kFpA9ijIsifsXTi58I",
-	"+wjr8/7ti95plQRBBSly+5zBjmVL6qau5vVI7K8FKzD6WgiBIdkwgQg5B3yBImFZtnNQtu47bN/zwEXn",
-	"CTRkohoH1rarFDCe91d8cbUCpJDPPmyUg09lVswb6iNbchzO0L6AX0mXYaCwsgQjUlpeESmdoRFxBnhE",
-	"SjMuQvsmIl5ZjUhohkXEabwRsVZ+hFBakTd+IuKV7l5E0EIeDIvDw4fJJVvChyD/BkwjzxXVqECxyTMA",
-	"jzIymAT4Gst5VJYVcIOzrFA/kgquI3BdAisZwd18KiQg8pSh1y7FlbMrURgArdot9uTA9dZ3QkMRtWHC",
-	"ZzPa8Q2aUx9S1oBb8cYV1/r7lVxEyN+HLb6s0uKqP4gWRp4QSi6FXAiCAz5123JCCgHfO+cDF+4HpCF9",
-	"WkrWE4cMhPIWPBSnJC0QpoadQCllIkXqFtpBpiAlejlp72Zp66tAFwc/Ew6SGPbRRKHELN3HhZGlw70T",
-	"dfwgO1GnHBLECHKz3EFCwAZEFVCiT9vZUM60piisx5tx0qNcseaE1LdyocliJjVzaGlm6XjW+xAjwjLN",
-	"aq6GXuC5Lg+bEo0GM7RlYTRPLaMsg0v8JsxY1uIMLZdOW8lo6bVl0IrljCLqjSCMqowzZenzgS5ncgKH",
-	"zcpspHJkoeSidJnYudlrw1m2WDM7+Djs8BzBkDFLaKGxNtj7NrgmjtXlZLdDuws57K1HRq9trBrSuFsz",
-	"wPFwaLv5imZNrlokGTseauUCXOWX166uE9ougIFTbn6Fkgs90qwxo4Ua2CFNZlSkVlPVkkxoy6boIrcU",
-	"rlnbcKXDqHPX2SW15tgO7vFqjMF6NpJptMZt1SLWhthERJvZ+7mS8/dvX+xpdJ4Jr4Q6krJqF5xQ1Ni9",
-	"KxW5KNTexkt77VAspLpkakDiQG1xMTYngGOy4AJkMzwdIE4r5E09FB7gyB599vxzaUB7hAXeBRn4gXCZ",
-	"SjiQTyFnFk9fl7e0S0zg5lr/yzWNv+tOi3/813/jUdKmc1i+iC0jxz3n1QvfHHocr2UenOmmvSCrO0G6",
-	"6EDmxu6hhon0ms2BVjvAUtIDbRdeZoVhITlBHmuTATAUXcW8TmLkijHQI3pGlTOU7MmBuytBowKitM8Y",
-	"kDeKX4Gql0mZj2lyieoYF5f9TCa0FPZMO+f3pNAsHYpSTUPatsJJsMQ4smQfqVXyOycdmMnJwUEqEz3A",
-	"AifIh9a55W8shzpID47Oxk8PWMrNP015+q+HNdJTfBV47dEft6kAdqU3y4FbyIoL3BtfMTMOR/BGsSvO",
-	"Fk1p1VZ909eYlLNVGqaWMsT6VLU6NzmfQ04Em/NEZgABYei4MbjPRCJTJzfWuSFlhiXWyPeXnRKsNtT9",
-	"o+PHxwQQs61ZBEbuEuUwpHw6oEhEiey+sDpN/4hwkWRFytJahUthJv0/diL8tz8GtdN+PvoBzh/8OIZM",
-	"lODdjbNBeTXKeFNQ4gXHvArLK06wVZr/EelaPpiPM0hcZZqM2UQqBjBolXOhRSdRLJEq1Zsg8o4OSeqP",
-	"/70c4EgCb+ENTSRQCFT+G2oPENgVN2TCs8zqLqEZ22gtgJITTrcc6Xribm0oq4nKnrJCKq1vUVTyRDCN",
-	"ajW38RnCcLaWL6wkqiBo7Mi9MSLso1G0+tNIOZpTsay+cWrOyBn7QvqUoOqnwkz+GFlje1QiIEYYcx7Z",
-	"52USpt/gMfW+hwZHFFJmIkXClLA2HQh40OX1zWomYGE2l0ysEVyzf0TfQM2AyhNQKWChSiwh71qURZYS",
-	"zQAxbW7NttwsXRy/LDpvRhXawPZligkYSOAy0p7zm1naYcNeR1yXALHrzKroovbA/VjKMU2ZBmefFoy0",
-	"bUNv6YD9mkfry4rGG4sRG9fyDhFXrVp+Sw7ahp8wSNlkEeKi7L3SPK3AnjruDdXjQlQnN6+tdTRBwCnQ",
-	"PARbBKFHLFJ1WZRVjiWYir40266VNKPaF64yfCVPEx+GJdyNh78d0m2VuG4y317KqwoVjRjsHFD3GP12",
-	"yx/vPvns7tLC3rI8o4m1n7KsrvN81Yyw33zO1xngDlQplidgNOiVRC9wfBM4p7fkdO2Zx/Utpkt9U3lP",
-	"2XzfQuBbVTmz+Rslr3haN2LHBc8MorIIM1My50kn6oDk452oM2VzLjjYFizXjF3a75T8tflkqF5xLiay",
-	"CVUM0jBHc5m26BJ8KzBPOA/LNRk1VuqPLtly19Sf+jBWntGydu1Qab6rl2amPeK+5pTHXEnwYcmFIJds",
-	"2exB8/uzbsSoIuBgOZlYrZXA5X0uoJ7SrhGhQi+Y0s1PT2ZSN3nQn9vzmyxm6GdYGToKCkPw5hNruhs7",
-	"jkIz52nzC+pBqDDVHA30cmAGHB95JpdQejoDFPRLthyKiVQucORm3wMf3URmmVwAACrMGwCzMO+8ViIa",
-	"zG+N4NYNQT+eCjKLwNWNNiDs8xrgkVTTgIpA1RLNNR4bxgE/QecebVey8fV5wMD78Ij73OA4eQZJY/4C",
-	"V8gYLgOs/CKg4nJvyw0DDQx7Duxm5KyIiQZ7x7A5tDUpFKvr/rIYZxsUfzzkbgXmtVzrkkv89q0LkFAE",
-	"1IgkCuRrtQtbRMyOynWjFGrC9t6mBANW+muRLUvdsyTT1fNze3Hk9Sh0Zb9X8kb7x6fkzJ9OZZMonwZ7",
-	"VEcu9hRSQqwd1+HrtlBOGxW07Nk7pk1b0VAgutclU5lft2WVUGUA9RNau41qDo2woKj1TJWXzUO45l6t",
-	"AtG18I+8DGg+4J2KIYIZtazu+2ZnxH4uFfeYt3LRJGkas1Gb0RN2vMzQbOdBvcOr11BXFHjnIUXEeW/c",
-	"czctlJ1hQ9Zplu2aa+kS1bgU2Nph1/tSutxpbbAV044P3UDPvuNVSxcdOc/NfhMIOWGbL23ZTNbVoCK3",
-	"5uV8V8fUtNCb9vVdSVJffmv32rL9l34tr/52Fk5OubheI6/9wGekmja6rn6G+LiLgRV6rRUj4rzyKabG",
-	"ybLr60lQG/E3yYWLDG11k4b9wW7SeKssSd/UeOsla7WBdu8nhKg7esbzVqW0ZnP4hSRjlkkxhQXs2i80",
-	"oMr0dlY+X5Yvvijmc6oaIZ9v0uMnV1wkPKfZWmce1wzHr9WHG6JAXbubz8oId2/Pg2u3vvvteFubkUaQ",
-	"xPeKG+y7QLuVtKzmUpR9jz1DhLgLDharGnz7Ut1CRMit+VeKCeHbr2WQ7L5Ta0lzG8kvZN21pa0E8laZ",
-	"ee3xuXds4JPXahq6i/ZYNG9Y7lEkjnW6Xcia+vOTXlXfS30dIfp/pSIlgCwaO2V+d0vtr8s6iZr9xP5S",
-	"OSmdWF0MiCDCcnk9Eyk2oOoNyBmWrMEDCwFI59AEjwpXx4j7Y6V7kjHq3QpbYhV+1W4ItP07hCb/Ksjh",
-	"r1dO11WrGZFhb4Ake4cB6Rv3nAplg70tK6bNz8OALGzHaFMUO7zO8Lpzf6IY9uaUkAdmmMoV182uyVvt",
-	"iwTTitb3stbxaH3ozdPeDxQopK5bClPfAkneMbhxjaqaeO5Newfhxo7B21r/NoXH/DveMs3MUykmXM33",
-	"PP9CQ2Zjb2h/3RdtOVyb4N3blzsjkjaNi6VN4TfTrKivKod4XeOrMOvWA1TuUVBgb8HUTOhVLFIGtTSn",
-	"rm4dUyW5Jj4hoqFd580yIo73yYhovna3nIhdQsmrGRMUayccxLcmVJP406fmKoDPn+OG7P+jxuz/puSK",
-	"h8eHN0+uaMudOL7b3InHO6dOPL5Z5kFzYsDjHfuCBkmzKzv9/Cn506PH/4u4bEKCvKYbqL0xvfbCWBuP",
-	"zGky44L1rX4OX9irnYZ2VTbmH03awYBbZUHo89tJCw4gzhusVC60oQ48pCGTBWSVM9m2J++FTTg87bWk",
-	"dq4XFr9/e04EnYN5gXFf2AB7+fauU85T4lEWK80EEy82SMy32Cz5esfFWsPom5xx9Yc1jtXZxGVgeyHQ",
-	"ZZXOIWLjsLKb1McLPhVF/iWcrjWf0p76lLXdr3nr/qrJNudq3a1UDq1pYy6q2sOGOMDdmTuXfLs5Gozt",
-	"r/ZymDbV2z2nwY1v8Yb9gG0hWX2d01/ZSWVcs/SEUJKVKM1hmanDagaIZoRr7kFCKRUEAF7Xq3g3GT2w",
-	"Sn485ewDHNQtSb7BQmwCoaRp2lqjKuTC16lmXBuHB88Ug0wdrLFpTsDfrcq7el74Fl+R3YWCgUI4EMje",
-	"tursPauyaxWIUPskRWJn5jd6sCV21V4sdFgWIe9VMBSSrlxsOPw2lUHDmiZQh4GbtGVGq3CmQA5NhcPB",
-	"QodVxG49tlDgteA5v7ycuAHwIa1lxG7xfl47C7apxzcHxAPmQG58nlVMc14W9O5zJJUCcDVzeh+tAB+y",
-	"hSj+6vZ3tVU0ytESxLpRMaiecgvhkPAg/EoxkXVyDGN8VSVFWWHh49aUA3eWbQ6hs6PvTOob6iV0BaS4",
-	"cSVLobNjVZ6f5lq1nf8TN7L62+Ew+D8tf1d/IdtGZM4/snSE7+k023Fb6kOfXvxUFYbSqiivgHBBc15I",
-	"a050wBCbN9rVd/nzeofk6XfOMG8tjGo5Zvyvrhkyy8vczp2o3b826Oi2SvHXUf5WGrtdv+NRWmjnO2kq",
-	"vpAL0QbKkGVrORFELgTk9kJ7Trp0mb0uArSevcb1CFuAr7/jJ665NYqNdM6l7WCvXI+wx3gDjFHQwrpM",
-	"fk2ooZmcFuwUTok+NudJMsSCgfjV5uFvQBpl+e7Gt6eQC8PyxqrlazRKKCwbYAiyodgZ1DFAhXL4dHbO",
-	"LRpYodnIqt774aaGLwyoLHhcVLGdX7CQIMLtLCmxPq/9YgqrfNhwEgbdG3QtobFa1/IpmfNW7aFgeXJp",
-	"YCaZLx9oAObAflCogjzQq9Am+7oO2lfhOhpiezPJFg9pKF22lvGsCAPX26u53/aMoiYGOCG7yofrxm+u",
-	"zcxle8o9mmuH7LZlyVbYr0QstsPdxAG3oMKVZ+lX0t/8+1sBRLSDclmHHxcpUwxhOPAiDGh4mC4P+7Bo",
-	"QMAPMTJvVcKvdA3demoXQjEts0aY/DcZTdhMZqlHhCeCcaj8oK7pvEBQPJplY5pcRmiIM5rMrHZIpEoR",
-	"LwjNa5rnjCoqEnYDfItwfpHfm0rqB9PZYbOv55/MXLRro9svCIxtlJ4Xrux8tZd42qxHBYX3e2qK2Obf",
-	"J7SsIqQtddUhHfJGSieLS6KBI2Nj2/9mlG+P+hjCPmxJvKnK7RvanTu12SpY291xruI+mHpYjw+L/GHL",
-	"3qDg3Y9A/O7Vhe4O58NX291TIuzRRzKmwRElSgslcBaWyVMPf3i8lRjaNvGt2x4ihUNThA2NPHy51fyt",
-	"iFlNOXi4/dS67jZfK5/xCyowvwv1Y3135CW7Ztb+LaaANNHNe92U9XzLnYntL6MrpviEs3RzITEkwiOw",
-	"AbZzcr34CYKVGhLD02LSpUOBj0S3EsDcRYQSH4MiimlmXOTDtw52/Vp7g6F4L/yICCbbW8NcSOMuITmT",
-	"VguSysGBkrM351CX21aQW5/mjaBdbqGL5abuxysb0jT0lX58m4M8Plk0sB3nUmA9kSmYxk8Llgr/2cwK",
-	"5T5OFMcPmppCuY8F3N0IDqxZUihulheWtd0Zxahi6qzAvNi1ZE+7+fYosExAun/5+V3PUUXNR+O2l3Sz",
-	"fPSP//wfcNGB+IBthjdUqzwzJu98/gyiENEA1jOC3vBMGjLhIoW4nE8gBqTOCBKUmSY5U9rKAa5ZSuZF",
-	"ZnjfSrah8KdZBSn74sXLCFKKNeJajZfEeTrL5GcqUnLx8iJy6BhUpEPhva8Ofh8RdDCPWTEc0gIiYFJd",
-	"snQwFEPxhz/YtWTCON4a/OEP5IKJlMT2e6lcCuIJeQLLQjCJB9YX03jiAC0LvxZcE69vr+wInObxwdXR",
-	"AS3M7CCTUy4sfxM9k8r0M25lwV9+fndKFBNsMRTewK3uceH/ePPGxrizcQ9eORR4f877lqvjAYHaHDPj",
-	"Ygr45onMmQPncbNYceudANBvOhQwA49XXG8qgAgF5NHhI7ey4NvWf/gDQAKWKTMxzTGuxaU4cOkb//I3",
-	"LUVMxjLlJRVYjWecsaFYy5KJE5my2ArAWTGngsSYtxFHMPy4SkcBrNrIGnpDUeXTQN+LQjEdkRiDab98",
-	"iP1La935c6Ywo81NyJrNfj5omvZzOuXCCoyICLYo2/ucgGwmMSD5xaR71Lfn51D4YNHxYa9Mr48DUzcu",
-	"XZTWEJGFJjmdMsgjcxecDkX9Bq4RQMlHdKk2cJMb83nK5rmEEl1L229eX7zzMUuU9VrOGVICnhx2p+Pg",
-	"rv5f2TIeCufU7x71jx8/DlJMewNSRWIV07kUGsJuAJdobezjR2QmC6VPCB0KxYxa4mKXsWBLsXYxrMZH",
-	"psyg/3gKoX175VBU4zF9wCVasvQE2sDFvdP6g9w+pnwyYcpqpvapEbEkUAFh+NECoQAHGJ5lxDV7iAJa",
-	"/pNbxrd2qWA3tV1Gp+AguCzCNaZALissgV86tjwdCnRUlcuUUKUsxcdvwSkz56YP/4+j8Ku3VvYJQFsG",
-	"MVf7STN7tX0TJY+O/xQ80q50/2ximIpJF0Hx7W5hig8+CQTQ2hySjNuFO39TTqCGnz4gr32VrB6KMu5a",
-	"E6OIMIyNKHOm+udvyLhIp8yqHEMRf+wrqyPAS/sgtWPSje0j4hOoqCzyiLjB+SIUfslOSbxg45mUl/HJ",
-	"UJQQJInzY9ijBkLDaBQBkDDeC0/CAfTchj63tIB9RmBHqzmRObXHA4k/9vF3R2nE0EsGvQQyiHwV+VAY",
-	"SY4f/0Be8icIjqKZuoKYSHz+8s3rt+9GL8/+ffTkP949u4h7hAttHOK7vfYIbgOKGDqBChxglbMZvYJm",
-	"ECCO4FsPX27XtaxSriBiI9xQbBhpsMkKsaRwxfSAnAvLezEcujlV5sBqVP2UGho7/gCZQ+0JCbLh14Jm",
-	"fLKsGlp0XVM6+xQP/Q1A4CE0eI/MC21IIufMA8L650JXXhbD4j9rYYJ/7zu26p+nMemyZCZZ0LLQkSWq",
-	"BVKAZlsm84V6yNmb807UuWJKO+SJwdHg0JWcC5rzzknn4eBw8BBzAmagV4Xno/17ijBA5UqfpxDz1Obs",
-	"zflfGZiqFcx5a+O76pID4Fdofrflwqfo8/z8wWq1uEQwouPDQ4wMC+MSfMKD9G8ugo1W4G4VvOAFBs1u",
-	"NckSDh05QWyeLrITMrNmiWIQ1f0cdR7hkJreVA794AlNvTkItxxtv+W9oE75Yine9HD7Tc+lGvM0ZWCg",
-	"PDr+0/Y73kn5koqll+X2vse7zOjcKgeCZnjDw53mc0W5ww4EL4srfITQT3hkPNCl7VVXKACUeqqxZ7Uj",
-	"0w+fo04udYO35vVC2OMLToV0zkWpU5V2oM+i6z46fOgMzVFRmolx1ZLGne+47/aohDYwkFbj+Nf79Oq8",
-	"guEl5Ja9mSVQP6DS/EOZZPzE+ehukQ1cIOxz3Y50RX0rLHh0J+9Om7jQrnqp0HCj3RZ864x3uAPjPZVi",
-	"knE0qB8d7fCKN3RpD+J3Ur6gCttbPjp6vMt8dJFbw4+lL1nK6Ttr0oJ4ON5+80+lxfAc2319R3IF6cqq",
-	"8k6cNMuPz1Ht4Dv45CGwePoZpYrvxVln7rfsSl5WzL3CJI+a3Mf2hpR0oRU2HOm8Sjxd0G//QMFZbb7j",
-	"lTTPZSG+K0rBndlKKftKcBRv5yk2TS29F2hi9tHvCM7YxvPrzDmL7BFIjCSVbqeteRh4Prv2jLPGBtrT",
-	"YD1SMRQ0gQyRU3stPmoxk1XvKQoaJHpfdZlGgCqOayk7FP4lA/IM3TkLukRP7d+ka4YGE4E2MKHd5x82",
-	"FDjRB5oomTE/QuhRhh2IHOYeHLHoIlKMJjOPwIi34xFLxkuCPjAtnakORrtlKHdur7T+R/24zrlncOM5",
-	"rv8dnarBK0pG3eVwvUX9tjCzC59f2qTg+vV321jbPYQE+cLyaF/pcn/MfkXh6dzynZNfPoSi9C8S/BUN",
-	"sgC7pHHjmDwUsYWZlSVZkLSz7hvB3omzzudQkoJPo12C/qykmFZi0koe12HRO3PAxVX5FB4dHq0r8QDB",
-	"dUdiogbv9a3JB3vuOBnxZQXBPZveOZs+++iSej0jpBWf2PO4hKmr8ehenCkx96SZNVHj8p3eXTzHnf7g",
-	"GqQGfKB9Lk7B8AtDSBr6dGNrPjj+DSZvGSlJV5VeaWTuR4dHJHZkPGIiZWnca1IKXuCI74bPVypnd+L0",
-	"BgvihZxOWUpkYUIjooxXQbaeV+8KUWhLBtc3Ku7Z8O7Z0Dn2vSpGV1ihggi8Pit6vu5DgsRBUqGZNLPm",
-	"BTMYOrby398c1dTrynOGUQlx6VT2lHDTi4ZC5+CgdinJOaj0mhm81Ln+nXUCsgeupllmWX0o3GqAm209",
-	"q/mkvka+tyHa1i5SwhVYP4HEaJcGGA2CvvEQbivjchB8ruyfM1FqD7g5QbA3IpQUGjLDrBbxJxLDJSP7",
-	"XRwNBRWEfcxd7ljtCvd13CSSHPBMDRPljgRUI+DNdcUUYNH704R7YHvcHNxPT++wA9dXLu4Nhu9fBF6A",
-	"LyCUNRUHzmFuzfbCtQWgqvLyWhwv2YIudcnex4fHK7F6jBb6TgLQs8m4NBcr0YbCt4+oum1Dp/sgemn4",
-	"3HVxz6S8xFB0OeWhmNHcCk06Mc48wcEMyM9QCFO+iqSS2aejYHXxDZeB08Vi8CNIPIgIagOgKPUsU5Zr",
-	"C76XF02hbyu38KsNzhRHSV9cSO2lSx3f6RiaYxdnLgfx1G9Pteh8Eu7hKrXcK2zfrrR6CdYSqYsU2N7r",
-	"yyenzmwylkyhrA4DYrKWTIc5L/brmlKE+UBW1YDEdK5BJqWkyAeQ2QdWE2osdYUTVSDlrDMOyYIyY2RC",
-	"5zxbDkUXz2+82I4STvAgQ98KN3DLRJUuVjfees1SBEbh/RHfjhX2xfwt70Dj/GjuXS6/UdHxVhoIR9Y5",
-	"7iZiQzOR9sOk+HYR8hyK3TSfCpb2ucC8+8VMBlhCrv92mR2xZIZ0fSLGUEyZIY8OH542JVCAPePBW8r8",
-	"iV6lVhhJ6FBM2AJOQEiDBrUEPtixDMgzB5JjZakm2tAlwr+RQhieQchpKNBaahYgdjV+ChdjF1MFvZyo",
-	"PVF/Pg++6VyB7ySmCiclHAl1osPTaq2UY40ParSO6ZCbVHYtHWmF7gm6/h7S1Yz5XHD7aLhi2ccyE5dI",
-	"6zWzhVSXunQvjgsDdGkP06CYxJNnqeTZYxXcBX4Y4M0Mw65BcDZMs/U5SIZeMhGfeDBypmANNeHYKhZ0",
-	"Dj0UJjCzm1gCk1zv6Cytg+R96byh7Udp6DGKgpVEhenGZ+y9I+GbO1+rdJ+1/PNy+69/2oZiYoPvlE9F",
-	"v8idKGowy4mzyh/9EesBVuxyI5GtnZ5vBcQD7eUINhiAchWDXW/n1MqnQOINK7nUjetVXjHhAkto5swe",
-	"ze+93Ao60szpEkTNULikcysAIxB8u1bLnZCxNDNIwk5mZMyW0jk2vLzrYuEsmCWCWB0A0+ShKbZKIVGa",
-	"Mx0NRaJYyoThNHMiVBYm41dsvehvvAwX4QHAnWVDAVveG5CzKlGkjEF7OWpKENUyTBwmk+B2lG4czeEg",
-	"kGZmFwwECaSE1pwpDaIY9JLlM1ePdxfyuFZyehPHbaAOetK5d9D+nuXqGyWvGIpPPeM5kei8cmRye75a",
-	"X0QRlh6sgChYkeIvK0smIC3YUKMjRFvz7gjuiy8Rhgsh0UCbg4Apn5fQbY4fG1I/uDZPy2HdebVDtJbC",
-	"LrJlOeEq6xwhmwGIxF71a8EAUwoLiCtA590Eh5+f7zp+pzUX/mXbqy7KWX9ZP8j3WzJRLlhrzUTFYO1F",
-	"E2diSTAPC0wN01qaMSC+SwcWyABsrizMUECFWMONXnlx5Z+adIOGPNj2JyIpXdqj31dDE2x/1KtUH8gC",
-	"jVfaI8VkrGAo2Igbnj8UgKmhXXpptPIEBNwYM7NgTIwAXQLgN2LMroXMU3y4KwnmSg9IHED4xFjoBdoL",
-	"JYjRVrY9iAgdCoTBIK5llaywIldWBhpOPTo+rgpOyujSULjwEjeEfeTaNLtPUff13PWtlpr48X2dYpNy",
-	"dVqdrwuSKjoxJSt94fTXe93nGyoaqfSMLjSHB8rotUjTVQ3m4FNQEbpSRNIAV2GsUVO+D8rKJhCb6YJT",
-	"qHwWXhn3TkkOIG3cyfh1xeVHeF0gD7br/njLby7l+zshO1z9kOzKkjcHIFIBhITqbOvx3li7+2dm2mni",
-	"8ItJ2q8kX3+jxUuvBWugGrCI2pW/unoAZkROIQvfWRGBAOusntKhabENlugD1JcnDUg9f7Vq41IW2DZT",
-	"sTyjCXPYbdJlyulT8Fr53nFxBNWg46X9Zyi69bQcVWQMk5dnXnEs02qcLgglT85l1TsdijjL5r4VXuy6",
-	"g2omTOTHgyolxsDlFVOKp+y0pgaeDIUosiwmis2hkAqsS/f7gJw5nUIqFNpptVchMrTwsBgLujzF5BA4",
-	"FaQirlG4Sx0E7dVucGw3yoNhBCsbr54aQpoRSzkAycQnK0dH7xSDESqZAe4ONBOQhkDAIls7gNxlzRnU",
-	"iEVXEzB3p0M64LsvHMPfVbIFmVu4w/eVVPe653bdE4VBpQRcS908ANHhEf6/qKBvdCk8nbHk0oGOeRtc",
-	"MJbqEytlsGGnFTsO9TIitBSfVvwFeo+LoE6ZsGLHoRf75swuyRLDK/7AQLO6PCYmlGf29dj2MDS3HdqV",
-	"Dtuq+ZV5oN0NPXB6aBIDDing48UBlJLhczYYiueIDrbExztn3QnGd33bCaOoQGxZOHWkZq57HrgTXNQh",
-	"eD8+pDzN7HJRfYkr0FzhiiTwLWl79iS3BxeUlTkP5m/M1viNy6cLgN/1PNxFxeYf//XfTlnpXVNcoVLx",
-	"jUgra5B7ZSgINQirFDllzfL2XKpvhtdxuPesfu9WWOPYN64ZmLcgKv10QZekW/0AXOzo/pp87B/2jTAy",
-	"ntTlDO1Zba2xhrUQkmRSTC3/Yh1avWtPaXGhp1+kJHjRNyIDnrpZ3QuBeyGwJgSec8H1rKbSkm7lX3Bu",
-	"CSsBSua4pgiAR30j/P9KIqCrPakB3ZQJ45I1uUEnuy7mgID8LXDwG7t09+x7z74NWrfMS6V7AuHgRcm/",
-	"lmuRga/JssgF35aroPLo4ivmdq0I1cR5NsD6qMXLe98IF7+F1bxn43ur+xa9glQpgD4uDe/gxN7J8saU",
-	"182Qvufumu8a0hcnsT25zC3IPX7v7QQgc1eImlPtE8Tbs9BKlK+bA/eeom2GqanuxS7rWyOcoMcOrEqv",
-	"w5z8ErzQ4ed46HSuh6KMQWZLOHnIjGoMJ7o6OVfNXyIAd2VhNE/ZUKTsimUyn0McERtjINiHQwtH3MJR",
-	"obIYsEs8fjkc7plMaDYUhml7zPUG5HxSptd6P9SYkRmFulvXrUKxjC4ja8i66dgZuCYu5eHlEFC4Jo8P",
-	"H7YnkZWwiN9kChmO7uskkIXvbkUrdhvQLQPxWPbBBQnIAsiqd49ifB8U3C5dkeqgQ4lVP30XoEaJWj/v",
-	"Dz7hh92AjAM41Hsg49+NcVkhHwNKF/dE0Hha73cgwKNC8GOI0rYWd1SZ50SqKsv8Oc8gLpvI+ZgLhgf3",
-	"2asfByT+NSZzagAoGB49FGjRWVMucsCGLn/GmoX2DKAcGrNHJKGa9bnQDMzBKwbYFmamGAva+ti7wX1U",
-	"aJeYxKiy+oFI2cfegLzBghLFhuKSLTUzfatgpr5NCU8RppikjOWoeyZS+/5bVdw4lawRWcfqsS9gzb5S",
-	"5QlWz/iqkyprr7nupO4d2N0bEH26jTIWu1BlCUvzdGjuGg12rabQK4Gbyq+hIWMPp902S391bWCrzQHX",
-	"B3B+8Zo8PPrhh/4RoVk+o/1jLFZSli5T1rqmeE3tZTk1lv07J53/+8tZ///Q/t8/fDr+/M/NK9u6q6V2",
-	"iC0TXboStLbQhmKb9cYRudaAEyXnzdu8oWvkTiMqm+bsPhiAR7zpUN6xj6bMJnFt6DeJke6qDOm1DfPX",
-	"2uj2a+x5l+ay5ZntxrJjhy9ahfUb1+kayrdcClOL0YxH5y5lW7XD074HCZhrYhSfz1kakUwumOpb6k0x",
-	"fVQvhaEf+8mMJZcsPSX5DBydIq06TYoC9AAyZtDY6tng6AcAvcTvgw5oNbFGsBWXCNkqdhfEEWGZxtTX",
-	"WLEp+mTdV01VUmUW8MBVeI38kwbkDLvVQ1oZom1ilwDq5gLoNyuTwWiwMDQx7sQego2hHDZlxrUJizGc",
-	"EwISykDPgL6JOE/wHq894oEml1ykpBv7L1k6QqCRiITfpXJOuYijoQi/haHHvvcQBJ9d0e2cLsmYEYqz",
-	"5oJodsUUzYaiVgUIHasWPIEVtcuA6bxpgQKDjeztMbZNIwCgsnSoIrBouExQ74svKjfZ46d3UXI7zweh",
-	"YlmNgDh4E2wy4b+FpGt9yfMRn4y4GIGvfuR/jbH4Hldcu+GuX9WDLfaLYY9xHKm3QAC8AKMApdLS6u+A",
-	"NvffqLfDju3r+Dpc8//WQjm78fflcb8/b8RZijUCGXLN6vkUWnoH4yK73ADZ1H5kaZaxBFs7ll2EY57q",
-	"mHSpIXOpDTk6PDzsQXEsha6K0OCzdOpa0Q1Zu2g7dkFg5WbpvnEv0L7mwg63NyAxWpNpjKJLV6nF7gZ7",
-	"eMYOzDgmxh4CDh8ER+txjrtOXnp5VFoYznXsrxsvh8L91rMHwiXP8/LJhJK5vGJYWF22V16Shf00Zgl1",
-	"RulQGEu6Jsjt8khTMkt36IbzpMguvZl5V0LMvuNL12r4975lusgaddyfvR3u9i/l6T3q4vcvopCjIpJy",
-	"Tf1nzYwrLYOAvpxEyF1SEXSLkrk17jLHBxvlGvtol3VfR9a7Nbl06sDQQexwMYW3102AiGijGJ1bTV2T",
-	"9++e9/9Inl785HVR149aycV6CfAzGGWL/+je2XPv7Ll39nyHzh7DPpqDRF/Vj8HV5zSq7Q4LSVsBcu/O",
-	"uW13Dsp0ltaWedtJwudWRu8bE2kNFJy7x33XOTzVRHbI48EJ30NE7e5j9GvW6mr0NHktZyN06ee6bJkf",
-	"WUbwVZq5YlecLU6GIvZiLAaUqeae/KU1F7TOJ1Sk0VBIGArNslrT/lobfky1Kdv0dzGzZ8EFlPGj2QaS",
-	"m1T07eGZwNcGLj3nfIPu/wC8BklB4DSFCB+slX1OwdLTlSybWt8QvNLlnA5FZWAKMlVyQcZWByTjpfvQ",
-	"zWWWkT8/ezcUa9Li4BN+GPH0c29A3soFtkAS9iDMuLYyiF8629CtOdEzudCnhFpdkSiWM+rxMJnD3VZy",
-	"UUGNDkV3PUIKbUMoKd2H3k9rV+c0xASEN1elBlJFpesQwL4quzrwHFYuwqGoW7C8Kv3NAfQcOtpWjtIK",
-	"nhP9qOAWqLkw7dahce2XIOhICQXDlTNxKOBWIEy4SsjSTYyoCBF2gIcbB+Qt+xu4BuxjXTCYGrt1ZOPO",
-	"HYD3WA/IGVIXAJyif2AorIq/6nl+dHxMYiHNCNnGb7HnqhqhAvwqmAzcEKoUv2I6IkVOjCTHj38gL/kT",
-	"0j1/+eb123ejl2f/PnryH++eXZySR0cPXQ6f6Z0iBqxl3nlUZ60o4CvgsnZ/7lAARhrEDJyqh4w8ID/b",
-	"SW24FRDU/MLXkeobtrd0tZQucecBDgixAXwtoAzS9eiREJFoGpA13yy5zaWrEFfh3vcGQzEUOK3V4y8m",
-	"3epce67k/P3bFz14BEhMDB9Q+96ZMbmOyfu3L/x4gRiENmAc6iKZYT7in6WcZoxczBgzGpIah0LPqCoj",
-	"FWJpl2gxkwA5zg3p/uM//+dA53ahNNx1kB4Mi8PDhwlP4V92wFJu/mnK0399NRRckwkDhxgSEmg0BI1f",
-	"JxeduwizJJMqef/92xdD0aVjLbPCMAJziqy9Kq1JKySiDUM9HRQg+R5z3rt3fPjoj0NRJWKcYlwIUv4F",
-	"iQ8KlcXY6xoksh0dSt+FVJd2z1O5EJmkaXUSVa7DVbqPSpYYLz144Cl5TBRLuWKJPSpplvlJHA/FnIvC",
-	"MN3zFI1MjbjMA/JGQeV9RDIp8zFNLiPYnD4kdkZD8fTPr87eRQSOvMQym52GK1nIWcJp1s8LlQf0znyL",
-	"O5AGQwEJV4kUgiX2rZEz6NCZ8OOri7CllJ/EKfadwAdIBUgILCV+nSzXeOwad6jFeElwDitGNbSLHooY",
-	"pFe8OaqC1H7j2Er0aVN5Q3WWTCXhwshTIpDumSB0bE+LO/Bh1Af0EqVhCRCEtSrkLxevXxE5tiIiImww",
-	"HZD407Dz1Im0l5Rnw87JsANG57ATDTuvpGEavrMyadj5HLcN3cnfNlPzj4fW1tw67otLnkPE1p1u9UO2",
-	"KYzWJENbcWjbRPtmb8odhtJq4hfU5QbF0z6IiUSmdtHs2wMqqQbzDocNemyeUQ5phVbOtFyT6KuIhKOX",
-	"iWGmj969iFTPqV91JdLBXPfZx4SBTeD3fe0lqwsTPhINg3KVaJpyVJ/fKMu6hlsjDtxhUScPvlqb+z5s",
-	"OFhnnGqBmp0TIKftfSUDjrmgQFJrTwoWYl9eJF3nNv3Hf/03AruADWLJNe41DrudktdtI5ShK5bFmmFh",
-	"X8NEMbcGl1EFs5O2G9D50MC2QczkF1zC6iqcEly1s2voyzXLC06BFqcUmk7uzLkHyboP72zPh0f1hFYi",
-	"w9uhVtmaKtiuBndG1PnYL3K71o7umzxxB86a2iVsPSA/K24YmGwzLqbNHpATUjk7nBciGgqw3lwrPfbR",
-	"uI6iYCuNGcZ5ehFmLVlhSHDg0VBscZWEyxG6TbqQmlNSDPEHHCjREVn1p8wbhehQhFK09hZvD7qUM/d0",
-	"uw4pM2AiDUUXw1cwVmdby8KQJ69fRjDjox/wN/gC9P2fARRc94+OHx+Tg6F4QQ0X/aNeVLUtSRl0FGCK",
-	"dOPIWqanMeCW03F4FQr8oVBycRIkXiu58HhfZUpTIrNiLtzal4gf1EcEhqIrFXnBxSVLz0XPXX6Kxr+3",
-	"Bwzp+iseaOL0upNhB9wxdD7OWA80emd5Dsi/wfi0XXdrojvKBoyyxYwaTOTCrtYJBbiyQiSmQBNWYn9F",
-	"YfSpsyNwUHAUG0mSQhs5d88bim6MXwzQ9LtkS7T9YsyAcHZ9tfMQmsnLp564w3QoHB1ArwV3onapJgvF",
-	"jWG4gqBBLiHZHgsEq2FjrxuKw4pI26CqoxlJy7nXptxbK55US58cbu3RIbGs4Zwy2qVOyCJLLYMht7M0",
-	"ItClxtdq2f2R44zNNelSMqYpUggs/6RsLmY5qtfkt7H2sTV7BeFzOmWRVztSmRRYDEjBQB1LeQlWcBW+",
-	"7QXuHkymrPt7BuSJTLkzBDPXVC8QIrjvXe/AGQqwbl//+B9o4jbCdb5BUbfJUvtSZg4a76VoWxEqZMGF",
-	"hrdaA/s2LaKNtsYOtsFvTuH/LhX0L68h30W0y7Fjk6L8b3IRnO4as6oRpcqeH1HZ46w81vR9HtP3j7Y4",
-	"kwti/wtV3fIIU+AO9kpU6IK8vvIbhCduGpL+MzO1g+ULMFBrRfb3YFt+R1jzQRS5FDy5klPFtG6LI2+F",
-	"Fiop72bAQtvI+iChwp6sO8Ed3dKYrhFGV4Ug2sg8MCk0NgeH8PCpb08EIdSJM36xEtY7cVNo/m7ockCe",
-	"wpwz7PmOC5BZNdPtIWYjl2bsaQ0wsgoV2OdxaFM7FLFbmgkgy7G0ORAAb/q2pMBvHpf9e8I0o977J5Wl",
-	"eOFTYN1eNcqSrQyOYfV9k3NXMmtDn0GcccEijH1Fru1KpOQiPil1sgcQf4WmXdiIFDIMqAvme2OTdIPK",
-	"Ky5G4Jmp1YHZv4QcuXgMlIN54LKyasx/gcVhwReLGTWa5nntNsPn7O944T/+8396EXQstfyWsKgEhrGj",
-	"pT5noKtY/9dCGoz6Pr34qUwxWYkOYcqJcUHxJgFQ0wGe4b7cZYJjLRofEQ4NvxmRKmXq/vi/rZyy2ioH",
-	"xYE+w2kt8/HrKwKf7D/bOnGdG132Gqh3DJ1K7yFqa7Tlagh/K022vq+eWRvK0aLmQ+Cd6/8K4oFrVxsW",
-	"NPK39DyjVvty/YAIBjQb5dtd6zU/AkDlpqzue3K6VdumhO7yYd6oUTCUJNRcp79V0jmhdEfdtZ5j+MC3",
-	"ZQVToHSEU4UJm0j4+DSSZIwqDd1XPpqhAMfbaS3z74RgpytDL1lVHQmPl5PaioEZMxRlWy5w8kEBB1gh",
-	"eZ4tT6yd4Qoh10u5AcAO8QgInVIutKvfWi3Qhx/bu1GVDHo3GSVfpwvVpuJsLDy97z5172+8Zvep7dXd",
-	"CBfd1mDyJbvLA/Elawc8zrJSz/8N13X8PJMECjTBo7PWab/aJARu24T5+9Jd813XC+EkttcKuQW5x/y9",
-	"q+oit8A7AP/WSfTgU6GZ2maerYMCY79N/9o6FrD7Df86dbnwQzGnS/+TmbG5ZtkVc0jBGbShs9cHKLt4",
-	"bdqM9G5/QuLbETQTn3WPjPm9IGMCnVDvLuxKhVnyvVuBx3yvmQJwzFYNfo3iB+R1QOJTRYXBXKdLhv2c",
-	"IDMbSFjJjPkoQRNhp2wuW7x2qNIGhH37mjM+/Ovozm5iLUqE2+uvrD9/g0x7r3HfZb9XJLsHGvh205Ep",
-	"1XST7v0aTuS/w3d3qYXX3tPCSvUSkd9DtTVaIA90berBbspw1fDE2E3wg2ozIPG40FwwrcuO5a780ndH",
-	"h5jMnKkpSwGR2DVKP7H/295qPaoug3OOyMIMBYSQW4+JNYK7/cMifMXXOTL2pfbv7vi4F+53J9wRWMZz",
-	"LnGci42tkW3bJYQT+v7Cgyyb7xLYRiuHQnB3jtbNiqkmF8LHviF3mQEkgmKmUIKlJySmOR9dsuVIMxMT",
-	"TZeaLGYMcowNINFxRPUE8QPXyUIlLPYI7Pa5VhpqUmgGgotnhosTYlk1JnNGBfqP5WQCQRi4oM8FZGBf",
-	"8dTqYJDprUk3tQrznAuuDU/K1uAoH8G3DLnUgpmFVJe9tkB0Nr+o1vvuPLPBa1okRYli+7tEIKFiWtAp",
-	"689lyrImFrA0DmdjYXYyiWJ4kjsJLXHYjS8UiyFWAcURUAQMROcxMZDEHmhf7j0oKT62pL1Q3LC+PXRP",
-	"/N1dCE1kWY9cMpa7RnHu8LTUvphhMQAjJQHbkzPoZQeNY5XMoRR/MWPCQe36y10aVkQ0h0ATPHbMMimm",
-	"mhgJ/OYvPiXxsDPsxJZnrZWqofL8TDTxOYyuTKCHV2bUTKSaP2iEg3xTrDHLHcROqjd8pRDK7ox6f5zf",
-	"H+f2OJf2ZPMcGBGQOxEJRE7VJrKRC9eEXMPxfmAYporu2BnNMj0ek8eHh+UZ7bAOa+IFm46x1Le4zLIT",
-	"EsvL8nTnySwKAHQp4C9guBsniiBONemJAOhcEKg6IQupXPdsaoXfOGMEcSIGiUytctDNsvnIp6ZdsmVE",
-	"7Bfw/JGQZjSRhUjxy18LaeiIfUwYS1kaDYX9UgFmOVY/4WVFtV/4BRRMSTHh00LZi/7xn//TqBK8Y/oL",
-	"6gT2be0wtL68w24KWQBgxX3AYZX/XoKXkxguQLnN3Gp5gk0Kpew53apRNDFboel0YyzzRTZ/D9dsqYx7",
-	"jn186JJ037972ou8XkEeHtpvNaFT2Va4thlbcxf4kRe0+eVGpnQ5IGcO9+bhDz+4wcB5FtsXtwKMbALZ",
-	"7HzhLiV+ExpYB35w+Z4u7GQXwmHnOnnMFTHS0Oy+icntqvfQ2BB4COqDU7qMVs9HBDfybNXKlFVSzy6Z",
-	"274pGBkvSXzJhQf7wxzt+LTWGeyKZgUkK1HIgVLGp3eRJoS7ZmzNi3B8X6IXVxNH2onuDJAcjPiv9r5W",
-	"4GVcs+s89y3e2SCPzkiu2IR/LFFP0EzqVgCFPdyWCs4spin931js/S+PHsV7Y+s+PP6qjZSCZdmeiMCE",
-	"UZzdg5a2uQxWU/xaEwpqYmMXuFL0hQHpYcl+CZgJjz4JANd8s6ShCLolRaTeKSlypwvCTlpF+Ozi6fk5",
-	"6Z7/+Oqsd+q+1wj3seCandZwC8GsX+mkRJobKbniDC6Ib5U08KKPazItEAczwDyDnhfx/7Zy8NJBC5Yo",
-	"mZiwz8WUxP8CPJfyKTe6bJaEI3EYHNTNwmrRZyHoppt0+Y12UAQ+l5MacEqUrCGmgGUBuIK+liTE8Azt",
-	"GK/VsY8c2iADzywjUgiXMXo6FBT60MAPwc1H7ZB0AZN+q/1+giHu0/bnTgRZm1sE2WdBm3bxtGHXQM7d",
-	"ZmuiHcZYUsZ9i6LfYd28o48AkTgqxRji+oRyrv1AadBOd+5pVAeDokGBYXcF/Pp2EJ56kUf9GYoYWPQX",
-	"V7P4IUasGg94BEowSGNAqoVr48idJhH04gM1OiJxWXTo+tOBfoaFhzgrh9PhMJQQ9tlhDznoHyi+I13A",
-	"p0H0Gj4VVh3snRLqZAneApGydCg2vhVxf+xhFer1duh2i3EOfgzuYkD4AXDrAXlmPzed/1QjrGmyelLE",
-	"AwK8gNVugG1IjJyCn82hPnkx6HsIQllCrdxiwRSrwRc5+G88MD1OEeCgpOjtWim2jGqw23KygtvtsJbA",
-	"rxYhEhLS5ZhpEmIiHZZ414ARQs6AImENq9ywnCpAIbIaRCEw9ga9OqAstFcDpp7JjJXw1CFIkV2GbShF",
-	"ZAeQoidFdrl2fOu7wZR1+LZygvuKoUz3ZcKyrCoV63oXSzynoqBZ3NoN5C7sq599MzCsgEnonCEKVzUs",
-	"K11ax4TB2hu0Kdml4Q2qqZZdEHm/rvi2tAtFmGOatq/mlK+s5u4Ncr4FsKe7QGayLLwzMNP3jJUUMMcO",
-	"fd1mNM+ZYKk1svwZcK8O/o7VQTyD7EELRev1IvUdVL9PwV97VysMyAtG0zc8kwbyc4zDcAeMPOgbUu9h",
-	"EXa1hQrHlsrzulH7+61C+F78WxDFEs5tISeTxqLWjT6urXXFdTK9FRiFMumq1Tt/sdSGzavsrMgpe2Eo",
-	"XD8geTHO1pK4QGtej5lHRCNuynhJYggzYMPvmHRnfDorPYIO6HUoxthIY0AaQV6A7UBhgrS4Bl3zBdfm",
-	"XTnTL+Hnb2iPVy0Ntk2CVjNpoS29dAFdU1NqDdqpVWYjoliiCo59IBSj2YhpA+0nEins+cjFtFUR9A9u",
-	"UwWPrqEKtk2i0AxxYHESiczSkSysgpTMIjKRWSYXoyKPrJgWZsTFFTewNeUU50yY1qkUmo3s4+9wKthV",
-	"xZCMQUUNwGuxHM0+riE3SLCstdkE/ryzJeAJ8am7724DGP5t26MX5XrcB1NvPfDhQSYqmlvrV6SZla0Q",
-	"zy/KwEVwXlSSuj0gcmFY7lqGgYaBIhZDGbnUYJEMSJyyjC5HKV3qsiE2pA9YU9PnP1JlyiifG/1JxSOH",
-	"IN4RPznDxmCYgwmcMxQIbjcgzwB5W8OwBGMpoSTWBdgi8Smx2rw+y7GfzcXLC3fhjF6xoRBSsAG5wIvx",
-	"OBmjE8IKnPjTJyh1mMksZUp//hyfhODaQ9GNP32CJRxZNv38OY7sPQ7rG/5E2Kw1DO1Pn5oBqz9/jvE8",
-	"glILyJJazf3G2/HnptfWvzO0HAbMbkKzbEyTy7XB/z/IzLbvPyWUzGlmD3eWkmAB0Gn36PjYt6HDBK5c",
-	"cru51JRbQ7rxAazywdHBWKbL2PV78tT1QA9F7CSaKzvx6ZH2G3DQ4S4VmrVHZLzU+VbDMaUM3iMWc3Tr",
-	"b98U5PAbcm/Y/g4zUoEqAa8HiaCpOROq0i0HxKp2f/DJf9xm3z51OD8ocb3o12ROU+eL5AYy5d2xAsJg",
-	"QM6IrtsJEAAR66bCA13GdB8dPmozfgP5cQ+99rWg11qJrlJjWvWTtrzL9o09/GLi9SuJ1t8wuFrJ9I1a",
-	"bbsSu9XjEUitr4amFoOIiyNMwsGgnS+0pVk2FE4EvvP1QC2waM1Ccii2S8kTkmQA0uz8Iu1VuzX2uju1",
-	"6etU9uzK198bSNq9DnW3mGfXP8c2q1EHwJW7Ic7fpiBrNP2fyhwC9FtkMemaZc4TmmVLQr04koL1hoIL",
-	"Iwnm3uXY6bamf1rLD3y3kM1BYvsPZHBULckx/OwkIXx+oFccvFNpDficjJf2rY0GpF3U78Z+BAr47ATh",
-	"VzIXE5kv73Eg72Xidpko82UoIYDjV8XE9URh2F3x6wvDt+CC84Fh8HthuIKROGM0xXQzQbhAdH+p4HdN",
-	"53nGIG3L9eIuMRGg83Q3xisc2kEvKKusHy5DsQYLQXXgOxyQuBCKaZldsTR2TeIZTWZDETr1DGY7pEQw",
-	"Diqiz6sTmF3oHIanVjFU8GCWDgUN+la+wg/QDB9qNTa0i/tCuqN7WymDmmTn4V29tb3BAK6ec2fc64u/",
-	"O9mIIiOUjhNgshXA3JpItA9gSaG4WYKoGzOqmDorzKxz8ssHK540U1deEBYq65x0DkAncY9byzJOXDgG",
-	"fW+YHDAgF3wqSJFHJJNTwiFuOlFMz+Ay+50szKmrAyfUijUfYh1UQhdAZNta7jfAWw3IudFtIDc4PgGl",
-	"JhXsSfmuGtpNU5qjDPEv1hRV+3SQrJhgiJCH1aTCN3kctYYYb/hElymAUWsuDJsq9yhUVlmiGDT71DNr",
-	"F0iRsHDpct63d7csXwsSCtZJDsibhsJJp0zbMZ0CzUG2Z5adElPVXgYjyLJ50xRdlL0EZ9cDiKmh88Lu",
-	"T4Rt5gRWEJ06n23GJyxZJhniGmhDTbik5cMa3nixFsh0C4iGREINzeS0gD62kA8CVaKhpXWKvoyIOI1h",
-	"sK4WNL34zNdv+TQq5JF67mmQiFVo48KTLhVrQLBbDd4HoUJ0z1jD6JLnmDvSmGvTNJ4Xvm+fJt2nFz8R",
-	"9hEfLidlC+GIXFD7+yt6xafUSBWRs1xmmYzIvxXji1yaiPxZymnGiGupqiPyujCZlJc9SzawPq5PYEuD",
-	"yMFqe5U2Gs2ZtKpNubfVsmCwIcIEGuC6CdTgeiFEVTKLnCMFzWlF5lQsIzdn1xZmUG9/oDufP3z+/wIA",
-	"AP//",
+	"7L3pchs5lj/6KrjsiTBZk6IW2zXdUkzcv8rl6la3t2vJVTNT9J8JZoIkWkkgK4EUzfbfEf3hxtzv8xD9",
+	"YP0kN3AOgESSmVy0WHaVPlSZInPBcs7BWX/nYyeRs1wKJrTqHH/s5LSgM6ZZAX+d5vwvbHGWms9cdI47",
+	"OdXTTtQRdMY6xx2a8+ElWwx52ok6Bful5AVLO8e6KFnUUcmUzai5cyyLGdWd405ZwpV6kZu7lS64mHQ+",
+	"fYo6z8pCycJcmzKVFDzXXJrXXUwZiQX7oIcJXBETOSZ6ykhesCsuS0VyOmH9ToSj+6VkxaIaHt7TCYcy",
+	"ox9eMDHR087x0cFB01CeizSXXOjWSTN7wc1n/fyKrXuP+fXmLzlL2SyXmolk8Re2WF3il/SSKUJJwXSx",
+	"wOXlipg3MqWJomN2QhRjsOqnb85IcLdf9ymjKSuqoQfv3DMvbduBp0+jzowL9/dh4/jFFdesdZU4/Hzz",
+	"ZXrBZ1yvrs4bOmFE8b+xiBzuHR4ckG7KxrTMNDk66LXRXQbPCt9vbzJEF5kV4LNy1jk+NBQ448L+5YfF",
+	"hWYTVsC43ilWtE6+VKy46dQ/mZtVLoViwPLf0fQtbr75K5FCMwEfaZ5nPKFmYfbzQo4yNvvXvyqzSh+D",
+	"1/1Lwcad487v9iuxso+/qv03eBe+dJkKMzNQlnrK645oSv58/vpVRMwn5GX87GVUr98xwkOKccaTzzpe",
+	"I5jcSBP7fkXmXE+BUZKyKJjQRGmqGenKglBBeMUV5JItcPA/yGLE05SJzz36hGYZKx4pUsiMkRldECE1",
+	"SSXwPwztTGhWCJp9zpGdyxnTUy4mZEx5xlIiBZFlQRRP2QmJ7ZIPeRqb5RSajzlThGvC8bpMTlSfvJL4",
+	"jDlVJJlSMWEpzOiV1D/IUqSfc0avJFFlYsjCjIgLpA+3+LKYUMEVRXH6Keq8oYtM0vRCyhe0mLDPTRUj",
+	"mS4IVyQzLy+InlIcsGLFFSsITRKWa0W6L0//Y/jd6+//c/jdf148P4/IIXnJvyOjBbGSDon7QsqXVCys",
+	"PFGfczJvDeOBIGbpiT3c6FizgsRvzR97p+aPmCiWSJEqI8rxFINRBpfUR7MioUFGC1rqqSz439hnJa2X",
+	"XCkuJhFhH3Ij/IksyLyQYkKSggF30AxZ+Z2gV5RndJR9Voo6JSnLmUhB5HWBDagCeppRnpGCZXTRs5x+",
+	"YuTPMtdGBPZtQrmw81BlnstCs/QlSzm9gO24HxYx4pIL8u7ih73fm5W3f1MyMyMjhlJgqjJnBQzHcU9E",
+	"4nCQZnAxKUXGlJFkle4FL8q40opIPWWFIt3q0YqYkdPCyBLF9rhQTCiu+RXL7MnyI814Cq/4ARb4vtZp",
+	"zrJszx7uo1KTUcHoJWicZWZkOisKWaiYKLpQZD7lybQPmo99DZghsHCoCQbKCU1Tbl5IszeFWWXNjQoz",
+	"ppliUScPvvrYGZdZNkStaVnF+8GczkSwudkfWQptZMGynbBWS406OVVqLot09emn8GT3O+lSTTJGlSaH",
+	"B4bIC5oYW6tHxsujiAxNGfphH7jShi/sD4+Uf9w1RqrlJeoaO933KdQwf7YPCab93t8hR39liTZvQtsR",
+	"bMraViQFo5qlQ6pr6mlKNdvTfMY6DaPm6RaqbNTJqNLDUq1/uCgzKwhRVV55iiOT1V0u2Jh/aLZSx7ww",
+	"qqDfUWeoKpYUTEdES1KwRE4EV4xwoLGV5xfsSl7eaPBL+wSrBNPxg4/C9W/ftmdw0Y5M5hYuIK3DXUkL",
+	"nrFpXEANNMtejzvHP68XUpYKP0XLZIgbs7qZ51M5F0SKBOxekRrlkhpxNWK0MCqRof1+Z9M87ONXZ/Le",
+	"z+UFRzFWH1dKNUhertlMbRLBfnbuLbQoKPwdOE1ga3aiGxhD/RmNW1Lq6TlTiuOpUZ+HOeyUGnp5s0Lt",
+	"qLSoIRcNm4BaGSmF5hnwET4OV9/qOyrYBa+QRR1Uqf9GtR3WuvV7HV4LizAumJquGbWxljY99a25xsna",
+	"obY6ChPGyv+58x3QUbCg1cONPb/p4e+U9QyEG1Zb7OVp1AZSW3f7xqU1s5Ns2vHvSsUFU+qZ0SM+bD6E",
+	"67v605Rq9COdkXnBNVPGvBuxKc3GRI77nWWBYlSbodJlav/2PFE/vA4alnJGP5zh1UcHq9wBupNYDBsk",
+	"1lHj4xK97Lx62ngdF2mpdLHY6qGXbDHMKRdD8Ce2zvDpNSZoJBcrtp+fvV5znW13gzYGoh5SszciYdtt",
+	"ipai8YBYufCKZiUbGmKQijtG3vT8Tw0E+4zOcsonDfLJWBiCZWprWese9QxvbBK65q6M6RvqH9dRkGqM",
+	"9nHzO7ZVqLLZMKl4fd3yLIuGdYqUYtpotFsv+bm73twryyJhW9+JV/v7zGzGfNIuuHC9luUWK9CWyxhN",
+	"wfJiZFzIWeTMWXw4EYyl4I3qUqKmzOh9lChGi2TaCw6rijyVpkW11Ut2CWiUNNH8ijpv+/UISmmqt19r",
+	"uNjeVe50Wwn3aTbLM4o++QYa2zjaMk93JP81Wm+4pJ52lokhqoRBffgBpdZ5wa+OW9zaVi4JghpH1+b3",
+	"fo3EcmIm0BzYjPKsE3XmU6oVzXPz1plq1CT8U66jx4eisU6T39vgR/wzjOV9DCGQa0rP6gR7DDaC/eNw",
+	"Sa5GnVLwX0pmfzZUsyrw6sflwZ2Jsh2t7esKujORl/qzSbsZ/RB++fSggSyXuHrZyaEWSrMZcVcZuZeX",
+	"o4wnRApGZIH/jMlClgWR87owaw3KrRiGfkHWcc4t2FVebbgny2rl4FudDsvoYjhies6YGCrNcjVM6aKB",
+	"Z18LRnJWEHNNRMw11hEOB5eRWs5XYU63R4oo9kvJwP4V7IoVJDWmLFVcTGrc7sOYj799GoQxD5pssib1",
+	"1A93qx35ibHLlC5aHzbnIpXzIcPgztq9zWRyeWEOkqV7YS12vBtXaphZGbBix5p9gdU3a2vddS74uz72",
+	"a04UmQ+lGBYszxZNTAc/EHOZatq/QOMYSZkxiuTMZ+xvVg9feqAgZ6evTom5gphLIsL6kz55XhrK2/+O",
+	"FRnfyvNRX5SonVaX5xiMrmlrVrc6pKRt+Ajl6m5Wq7uXXLKFIloSxfQJevYFUyRjY01kqcklY7n5mhcE",
+	"zBfSlYLgyR/h5UGs75EKImXRDrx9LfarTlpLdS1H7U05s3rPv+1+on9RbHwTNr0TngsUj2+f7GT6nnsV",
+	"wumRibrqRJ2JlJOMDcFOAf2Wi0uWgleI5jLLZHXNjOYKxiBKahRQWmqZ80zqtbrnuTM76lN+JkuhWQoG",
+	"lA2G4/WPlLWvqEjJjClFJ0yR+ZQJUjCaRkRJc/2C0GwOp9ikYMznXMxW+WgkS5GwhiG8dA/XU6oJXpbW",
+	"VBIu9LdPGt2LoPiqobJhtPqDn8OP+FgjGI6JuS4iKcv4FStYGtmpGGLhGLHd7fXoELliQ3xCw+ReoI2a",
+	"UaX42LzD3F0wpc3bZUESKa6YMVW2fKN90bBgCeNXLG17I0zazmvLR6tZ20KevzyvSMAv55aP1VLTbAi0",
+	"1DZYn4eBpLflg53h1TLon8zPp3l+3ZGvRNmqadTpbnkkwUo27FcD0USeN9aemt4DsBrvyviYJYskY8ck",
+	"LehYk3/+9/+gs4KRf/5//y/JaalYCt96YxivKZKpGRbp2qtn1HC0kv46kvKCJRri2JEXWvAWI3vgLgg+",
+	"mjeExrb51T59rWB6Bxb4RjVgxkX47WF0Bx7EBxv412MDu5+NjlgqBsLWWIcQ2xdSsCajd735GHU+7E3k",
+	"nv3SXdt/ZT/8LHMmaM4htKP6796dff8+vGePz3KJyhAkjh53JlxPy1E/kbN9SXO+l8iUTZjY98P4FN6u",
+	"Lnm+J3Ncsz2IUrDCkl+jyuG1qpXl+dOfjl++jMjRk72pLAs4q6nWrDC//e/uzweH738+2PvD+/9z9PPB",
+	"3uP3veOfD/ae4lf/0uSYhoO25h90zrGAOh8f1anzcdODrhpFuTGaIQH7GDI3NZsZIzn+4/MLsn91uA8/",
+	"qdhoKhEZLTSDPTYfUNUfyXQxEHJMKJmz0VTKS6cCLPoDsarwW9/E9i5pI4Jx3Z0L+vTNGSmYLgvBIGYN",
+	"ehOccZBKRaY0z5lg6QnkGCHXEK6cIWOPQ00zOSkZMbyuYFLme7Nqq/7rOnH+VUnRf0vnVreqggxLA+cz",
+	"tieL1ChDpGso9urfeid4AJhXxXa99ngKyf5msHbpOEZ8NwYtcHjXdT/bu13UtiGCGfsXxLhOxyQ2p3Qc",
+	"kRgZznxyqkX8z7//g3TrqwupTjkrYGF7jbkgxiBQms7ypkE07yzpvrt41msNE6y+wk5xnVQF9rhY5OyV",
+	"Ef6NnnYbVq4GXF/DcD8ipPQmnQNedAueO+Tne3Lb+dVq8tfVzuoGsrIRcUj5Ms/pdzZT5+phG5QcLMsL",
+	"y/NGjpn5xBGhxK+gr/xIZVLOzBfd+IUl6mcBKbdQ641JqU4r9i87m7rwW7vwt0VBsIkrVNREFWuH86ox",
+	"4/BU4A5jjqh1vlbSoevKbfCUIZpOapowuBJtSMnY7eZPG1Ryf6bMKcQokILL3ReB0my/wjxco1A7q6i6",
+	"y39Vvch/haGwoU3ZDX+phuF0o+CR/qvqkf6r6kZV5nmBOUbBveG31bUzNhuxok/TNPyzerz9omAziXaR",
+	"PWv6mqlmV4bfyPNytIl/q6PeVYgRhXeNDFvLPjkNNtm8CjTE+JsYzllmlAN/0rq9/sbt6MN+f479/oGz",
+	"LH1eFHhGLJl7Mm2WuWNz0ypR/Pn89StidWbChUb9xiZ3WzffvjOO9p2LsFG8Wn9Cw9uXJBIOpbqhSThh",
+	"GnVzwl5+H7krzOnyrSmCd5AqjHWD6XC0uJaWuEsaYJVI4bg6ZyJF884tesdn//oMvSYfRpP+5QwfGFKQ",
+	"mBAs3sakX6SJayUL+N1be6bCRcG6bZe8iyv4PqrqJy1Pr6wEjmLT1HbIG7Zcspo3jDs2LIusKT3iimUy",
+	"B/VJimwRkYxfMhJD/mWMQaOMi0v0C86pgjoYdJe2Z+qvfwfpvnh++v2bsxevL4bPX/3472n1e+8Y3oik",
+	"PhDwwAhrSeZcMUJHyuiZ5EyTgtFkarVPvJ7h00eLgTCDBO87zp2LCckLeYWXL4icozlC09TIaDRwNwYo",
+	"3vu9uQWdze/Wvaj9Rk9ukKc5LNIN5ak9Wq9rzSZcL7ZKCLQZsVteWwqb43onB0JSKi1nQzjM1Ca/yMpu",
+	"eIG05PeXc1bsJVSxCJ0Kcka5IFyQ0/NnZ2eke/b9q1PQszfOiYmCJ1PDYcNtPDcrI4RaEZ+bu/F1tdql",
+	"a593augIsjlG+Vc5qtJ/N44JKm0SKTRNbqoywKO2XgwXpXQCeOMN+bQx8Pq8f/jtk61224a0bjTHyoW9",
+	"VbLm9lduTtA0wilIzgwi0ZszMYU3YG42/d1TOkFXV3zLlfAJkdfe5ibFKpS9lZqF9FRLwgz4OSTnkHMr",
+	"ARty2hI5V5O2gttRQyVyaxkydTm5KpcCZTBk/6h2NAVZscv7XaP9Jp7fLbPVUOJ3ZXa5Y/7N8w800dnC",
+	"ZRDGPEXHO4nHPNOsiFcD/zRxdrrTuO2MO1En5ar6QzE99GtkrMShlkO375i5xDRrNBWXTub6mJcfhYoY",
+	"1kz4uNA+6l82PNQci972nMel2EYW/IBXwslRD11uPEPCNKKDjYlEO0unlZqmVnefo6S3TIFV0FTbMVmX",
+	"qcAIPt3VmZstsX6F5qKyGdXJdP0TFcsYPnQsS9HyHHXJ87z9OZQYysGcsrmrOliQufnUrUiITGWGb+WF",
+	"U7t7/c0ZBW4WUady3rgRta3z9TLI1zHHqSd15/sMM+NOrFlyvIknWnXdzcVcla4bRgtbrvW6bn0WZ+ev",
+	"yePDb7/dOyQ0y6d07yiIYhVsYggBzgoiSmOyIjqMLDV43eGhJJEpI7RgkBREVhK9jm6qGy+7nRdo/GF+",
+	"oorIJcshfjjhV7Wa1gZlOkwuODxqlEChUrtxD5b00eYyAzOL5izWmra6cRNrKubGoS2rmJvr2ryOuT5L",
+	"zzDjpNGBvEpMjoS4QEyEHWnJR38z89eUKsNNsb02BoQcorQsUN4FofifT/f+i+797f3Ho0+NgXcjLoZ8",
+	"PORiCLRUnZYrk3rLxqVipPvk4A9k5fIeDB10CUIzM+YFoGcIpNB1EqKZIioVe3Oxo1Oxt7ryJir20i4v",
+	"ZXo6QJR1yZ7N9ZGBcryZOkPtePc0UjO575m2YmA75xk4RFZdZyGpLGs09Su3NGrbCwz9vm1fKmbvaToH",
+	"XT5fSyocpt27iyIis5QpbSEhulSTmVSaPD046J0QNsv1wta1K3QDI8KH2rqUyqxukGWxmsGN2cybV9mi",
+	"lEGG+erUDoLqe5yKuY5wBTmtzerN9s4IF49qckY0GmPhWOtPWN2xpQcECr1fnGBTmzEaAl15N3sFsyOV",
+	"fqQIauXKKAaZVWusmqhsvM+VhTS7Dps9NRt8gutUmB0EvbPsxoWc7eC6s3dpuf09v1wnqfA61kWjbDur",
+	"UuTWqbC7e17Nqm81QhzBM7z+ujE0F7NcDkwvCHVQehj2hXqhHM/9bcxKNhwtNKsbiO0Z0nDD9p5NLria",
+	"3tC5tCUXzGiem4+tzPxxQ1U9MLZ9CpFXrCh46iImuLIAXIabBwpac8n39grUT1OGyhDqSWpXRQnUQWvf",
+	"rVOamoNZZrpTrXNF3r19YU+BjBFIEZqLTNLUFXF0KfkjFIqQcygmwRgXRTSzZ+c/EvYB1ufd2xe9kyol",
+	"lgpS5uY5/S2L2IubuppXI7G/lKzE6GspBIZkw0yJIEVCJCzLtg7K1n2H7XseuOgcgYZMVOPA2nZ5AeN4",
+	"f8kXVytHD/ns/Vo5+Exm5awBLaMlx+EU7Qv4lXQZBgorSzAi3vKKiHeGRsQa4BHxZlyE9k1EnLIakdAM",
+	"i4jVeCNirPwIgVUjZ/xExCndvYighdwflAcHj5NLtoAPQTY2mEaOK6pRgWKTZwAlqmUwCfA1+nlUlhVw",
+	"g7WsUD+SBVwHSaEkgZWM4G4+ERLwGX3otUtx5cxKlBogTLeLPVmo5dWdUJBAqJlwtS1mfP3m1IeUNaCY",
+	"vbFQK+7+Qs4j5O+DFl+Wt7jqD6KllseEkksh54LggE/sthyTUsD31vnAhf0BaUideMl6bHEiUd6Ch+KE",
+	"pCWCFrJjANZIpEjtQlsAPaREJyfN3SxtfRXo4uBnwkESzT7oKJSY3n1caukd7p2o4wbZiTp+SBAjyPVi",
+	"CwkBGxBVsNkubWdNcfuKorAab8ZJD/OCNZcnvZVzReZTqZjFztULy7POhxgRlilWczX0As+1P2w8NiHW",
+	"68lSK54aRlkEl7hNmLKsxRnql04ZyWjotWXQBcsZRQxEQRgtMs4KQ5+PlJ/JMRw2S7ORhSWLQs69y8TM",
+	"zVwbzrLFmtnCx2GGZwmGjFhCS2VT6a1vgytiWV2Otzu0u1DR2Hpk9NrGqqCor7UeEA+HtpuvaNbkqkWS",
+	"MeOhRi7AVW55zepaoW0DGDjl5lcUcq6GijVmtFANO6TIlIrUaKpKkjFt2RSXCsjahistYnGVMgjm2Bbu",
+	"8WqMwXo2kmm0wm3VItaG2ERE69n7h0LO3r19saPReSqcEmpJyqhdcEJRbfbOK3JRqL2NFubagZjL4pIV",
+	"/apoAWobIMZmBXBM5lyAbIanA+B9hcOuoNYFVt0cfVAU0VTnsjYscBHUYwbCZSLhQD6BCio8fW3e0jYx",
+	"gZtr/S9XNP6uPS3++d//g0dJm84B6b2GkeOe9eqFbw49jtcyD05V016Q5Z0gXXQgc232UMFEes3mQKsd",
+	"YCjpkTILL7NSs5CcII+1yQAYiG7BnE6i5ZIx0CNqSgtrKJmTA3dXgkYFRGme0SdvCn4Fql4mZT6iySWq",
+	"Y1xc7mUyoV7YM2Wd3+NSsXQgvJqGtG2Ek2CJtmTJPlCj5HeOOzCT4/39VCaqj+XuUB2ncsPfWBy/n+4f",
+	"no6e7bOU699NePrvBzXSK/gyDO+T329SAcxKr5cDt5AVF7g37jEzDkfwpmBXnM2b0qqN+qauMSlrqzRM",
+	"LWWI/F7UUA/kDGpJFJvxRGYACKbpqDG4z0QiUys3VrkhZZolxsh3l50QxJ5Qe4dHT48I9E8xZhEYuQuU",
+	"w5DyaWHDETO8+8LoNHuHhIskK1OW1qo8Sj3e+30nwn/3RqB2ms+H38L5gx9HkIkSvLtxNiivhhlvCkq8",
+	"4MLXoFjBVmn+h6Rr+GA2yiBxlSkyYmNZMADFrZwLLTpJwRJZpGodYPLhAUnd8b+TAxxJ4C28oYkESoHK",
+	"f0MlKsL844aMeZYZ3SU0YxutBVBywun6kbYUQ7XUDHnKCqm0vkWR54lgGtVqbuIzBGVvLV9YSlTBFgJD",
+	"+8aIsA+6oNWfWsrhjIpF9Y1Vc4bW2BfSpQRVP5V6/PvIGNtDj4cdYcx5aJ6XSZh+g8fU+R4aHFFImYkU",
+	"CSuEselAwIMur25WMwELs75kYoXgmv0j6gZqBlSegEoBC+WRJZ1rUZZZShQD/NyZMdtyvbBxfA9B1Iwx",
+	"uYbtfYoJGEjgMlKO85tZ2nYKuI649u0CVpm1oPPaA3djKcs0Pg3OPC0YaduG3tIBe59H68uKxhuhKRrX",
+	"8g7x941afksO2oafMEjZZBHiouy80jytoD879g3V40KMTzuvjXU0QcAp0DwEmwehR4QssVmUVY4lmIoO",
+	"qMesldTD2hcWJ2gpTxMfhoA+jYe/GdJtAZ6sM99eyqsKI5do7CNV9xj9esEw7j757O7Swt6yPKOJsZ+y",
+	"rK7z3GtG2K8+5+sUUKiqFMtjMBrUUqIXOL4JnNMbcrp2zOP6EtOlvqi8p2y2ayHwraqc2exNIa94Wjdi",
+	"RyXPNGL0CT0tZM6TTtQBycc7UWfCZlxwsC1Yrhi7NN8V8pfmk6F6xZkYyybMCkjDHM5k2qJL8I0wjeE8",
+	"DNdkVBupP7xki21Tf+rDWHpGy9q1A+e6nrWK6faI+4pTHnMlwYcl54JcskWzB83tz6oRU5QBB8vx2Git",
+	"BC7f4wLqKc0aESrUnBWq+enJVKomD/oP5vwm8yn6GZaGjoJCE7z52Jju2oyjVMx62tyCOkhSTDVHA90P",
+	"TIPjI8/kAkpPp9AT55ItBmIsCxs4srPvgY9uLLNMzpXHIgL4VMw7r5WIBvNbIbhVQ9CNpwJQJXB1ow0I",
+	"+7wCfymLSUBFoGqJ5hqPNeOAn6CPozIr2fj6PGDgXXjEfm5wnDyHpDF3gS1kDJcBVn4eULHfW79hoIFh",
+	"B6rtjJwlMdFg72g2gyZ3ZcHqur8sR9kaxR8PuVsB/fdr7bnEbd+qAAlFQI1IokC+VruwQcRsqVw3SqGm",
+	"Ti+blGDACXotsoXXPT2ZLp+fm4sjr0ehS/u9lDe6d3RCTt3p5FuGujTYwzpAlaMQD7h7VAcz3kA5bVTQ",
+	"smcXTOm2oqFAdK9KJp9ft2GVUGUA9RMa/Q5rDo2woKj1TJWXzUO45l4twxK38I+8DGg+4J2KIYIZtazu",
+	"u2ZnxG4uFfuYt3LeJGkas1Gb0RO2vEzTbOtBXeDVK6grBXjnIUXEem/sc9ctlJlhQ9Zplm2ba2kT1bgU",
+	"2Ohr2/tSuthqbbAx55YPXUPPrv9pS09FOcv1bhMIOWGTL23RTNbVoCK75n6+y2NqWuh1+3rhSerzb+1O",
+	"W7b70q/k1d/OwskJF9dr67ob+IwsJo2uq58gPm5jYKVaacyNqP98gqlxknStQnEc1Eb8VXJhI0Mb3aRh",
+	"t9ibtGH1Jenr2rC+ZK020PbdJRF1R0153qqU1mwOt5BkxDIpJrCAXfOFAlSZ3tbK50v/4vNyNqNFYwOQ",
+	"m3R8zAsuEp7TbKVPo22N6Nbq/Q1RoK7d23FphNs3a8S1W939dryt9UgjSOI7xQ12XaDtSlqWcynsjRVG",
+	"Q4i7YGGxqsG3L9UtRITsmt9TTAjffi2DZPudWkmaW0t+IeuuLG0lkDfKzGuPz75jDZ+8Liahu2iHRXOG",
+	"5Q5F4lin24WsqT9+16vqe6mrI0T/ryyIbyeAxo7P726p/bVZJ1Gzn9hdaiGV5VyQLgZEsN+Gv96BV6pe",
+	"n5xiyRo8sBTQ9wZaIlNh6xhxf4x0TzJGnVthQ6zCrdoN2678BhvV3EsfmddLp+uy1Yx9Am7QV+AOA9I3",
+	"7kAaygZzW1ZOmp8X4MMO10Wxw+s0rzv3xwXDTu0S8sA0K/KCq2bX5K12yYRpRat7Wet/uTr05mnvBgoU",
+	"UtcthalvgSTvuNVFjaqaeO5NYCEsMbo2Yhoz53x2lVqWustjbQqPuXe8ZYrpZ1KMeTHb8fwLDZl18/XT",
+	"CWEtb2L5uMbmay2f2gTv3r7cGpG0aVwsbQq/6WZFfVk5xOsaX4VZtw6gcoeCAnMLpmZqSQroDk7Gsjix",
+	"deuYKskVcQkRDc3bb5YRcbRLRkTztdvlRGwTSl7OmKBYO2HhqxWhisQfPzZXAXz6FDdk/x82Zv83JVc8",
+	"Pjq4eXJFW+7E0d3mTjzdOnXi6c0yD5oTA55u2SU+SJpd2ukfnpE/PHn6b8RmExLkNdVA7Y3ptefa2Hhk",
+	"RpMpF2zP6OfwhbnaamiQMgvH33DcDgbcKgtCn99WWnAAcd5gpXKhNLXgIQ2ZLCCrrMm2OXkvbMnmaK+1",
+	"dcRyYfG7t2dE0BmYFxj3hQ1YakXTdj64niS6joltEy/WSMy3bFwwNb3ecVHgzcNbOePqD2scq7WJfWB7",
+	"LtBllc4gYmOxspvUx3M+EWX+OZyuNZ/SjvqUsd2veevuqskm52rdreSH1rQx51XtYUMc4O7MnUu+2RwN",
+	"xvYXczlMm6rNntPgxrd4w27AtpCsvsrpr8ykMq5YekwoyTxKc1hmarGaAaIZ4Zp7kFBKBQGA19Uq3nVG",
+	"D6ySG4+ffYCDuiHJN1iIdSCU2JaiuUZVyLmrU8240hYPnhUMMnWwxqY5AX+7Ku/qeeFbXEV2FwoGSmFB",
+	"IHubqrN3rMquVSBC7ZMUiZmZ2+j+hthVe7HQgS9C3qlgKCRdOV9z+K0rg4Y1TaAOAzdpw4yW4Uxtl5LV",
+	"wuFgocMqYrseGyjwWvCcn19O3AD4kNYyYjd4P6+dBbuSB4hFbgnQMIDcuDyrmObcF/TuciR5AbicOb2L",
+	"VoAP2UAUf7H76xQDd5ahHPUg1o2KQfWUWwiHhAfhPcVEVskxjPFVlRS+wsLFrSkH7vRNr6HPt+tT79or",
+	"J3QJpLhxJb3Q2bIqz01zpdrO/YkbWf1tcRjcn4a/q7+QbSMy4x9YOsT3dJrtuA31oc/Of6wKQ2lVlFdC",
+	"uKA5L6Q1JzpgiPUbbeu73Hm9RfL0hTXMWwujWo4Z9yseX5rlPrdzK2p3rw36+y5T/HWUv6XWgdfveJSW",
+	"yvpOmoov5Fy0gTJk2UpOBJFzAbm90KydLlwzSq6bU5e5GublKOPJ6jt+5Iobo1hL61zaDPbK1VAtlG4y",
+	"2d/QCgTDJ7/6vmsncErsYXOeJEMsGIhfrR/+GqRRlm9vfDsKOdcsb6xavkajhNKwAYYgG4qdQR0DVCiL",
+	"T2fm3KKBlYoNjeq9G25q+MKAyoLHRRXbuQULCSLcTk+J9XntFlNY5sOGkzDo3qBqCY3VuvqnZNZbtYOC",
+	"JRr7PgIzyXzxSAEwB/aDQhXkkVqGNtnVddC+CtfRENtbi7d4SEPpsrGMZ0kY2N5ejX7o8ylFTQxwQraV",
+	"D9eN31ybmX2z8rBHwoYOCSG7bViyJfbziMVmuOs44BZUOH+W3pP+5t7fCiCiLJTLKvy4wC7TY1kQvAgD",
+	"Gg6my8E+zBsQ8EOMzFuV8Es95Dee2qUomJJZI0z+m4wmbCqz1CHCE8E4VH5QhAYwFirgv2bZiCaXERri",
+	"jCZTox0SaMNtzko0r2meM1pQkbAb4FuE84vc3lRSP5jOFpt9Pf9kZqNda91+QWBsrfQ8t2XnSyFmmTbr",
+	"UUHh/Y6aYsoyuvAJLcsIaQuFejcqpoGK45Jo4MgI6iYaEmYaUb4d6mMI+7Ah8aYqt1/KAwXwPVSbjYK1",
+	"2R1nK+6DqYf1+LDI7zfsDQre3QjE7V5d6G5xPtzb7p4QYY4+kjEFjijhLZTAWeiTpx5/+3QjMbRt4lu7",
+	"PUQKi6YIGxo5+HKj+RsRs5xy8HjzqXXdbb5WPuNnVGB+E+rH6u7IS3bNrP1bTAFpopt3qinr+ZY7E5tf",
+	"hles4GPO0vWFxJAIj8AG2M6pYAnjV4wgWKkmMTwtJl06EPhIdCsBzF1EKHExKFIwxbSNfLjWwbZfa68/",
+	"EO+EGxHBZHtjmAup7SUkZ9JoQbKwcKDk9M0Z1OW2FeTWp3kjaJdb6GK5rvvx0oY0DX2pH9/6IM9P2Cr8",
+	"VBuFpkFOvhaM/Oni4o1r6E1mNAUXRsoyfgWF3Ni/v6G7Az7zugj/m9uTmtduq19uedmmcsaCqVwKxYZK",
+	"8DxvKq2vwjiAZu5OOHcjMcdAf3uMoGGz5/SVR/gWsno2ePG7ZmVlqSMHEukwIUH7GWUyuWRprZtay1Bq",
+	"x2iSMJY2I5Y0kqvbm6hOBvVp1dY7fEsF9r6y4JuJ+BaMwSWuuCeT0I7ie67Mo9PKrV+nhRhd9/GxkaCs",
+	"UEZ1Ab60Uo+k9gGE6xMSjynPuJjEx7aqHtiYM+XaZxgz0igvJySeSMHgOgvXwFLy5PCA/FEKQHZ/+/z8",
+	"gvxJyktFggBDDd3RRxXsWztRZ9IWkrHTfW4T82/naNvkVHZrcyOZ7x8SRAGWz0mqw30Au9QcdQpBKABP",
+	"H2ge8LOJXS5fpbAdaL4fRxXB3K6RVTOlfXq//E4vdQF7amt2em7uuVjk7DzIo24se8ZpDxUXCVsnWy2t",
+	"WtlC4HriFxIEiVInrhECz1hI6FbO1Av076QVy4dhIgW2dEoWLahuLCmYHhZSY3Ic+5DzgilLj/X5v4NG",
+	"Vb7uBW8lBQJbOZhrXAL3PKI0zzKo6lRkxAC/HnDbsc8UkYKdBP0iAHw6lUxdf3G2A0daYvYKJ+laoYEi",
+	"29KXjy1F6q78kKKDHLplZmpg87r4WCbfVQJYu9u7+f6X1u+Wnd/N+axLrF+nzWcu9ASpi4gjG/886Hwz",
+	"6LyPESI4y/rke58EAsC6aeGbNN1MktR69m6wCBv40jvnfx+t9Oj0coMLMs74ZKqNMQMuRgf/58R0zT3x",
+	"7ZNNLqZGHPJT0YA/7tNBwMgCuHNZeHup3wTMvYuRiWwR7u/WNJfufMr4A361cyKyR7PgNyLMHIl4TUTi",
+	"+VSxZIj4/SOq2LdPToiayrmAvdnCK4cva26LtzTW29Mpg9nfp1K5JHjD0KEAiRYIt220tVuqabqhSLpX",
+	"GbI74+/Ms227+bJN7zTmO6wRwQ5gIIjNGR9KrEazXTXVZOEvVt2ykXb74K7rCgXqyKI13fJa/qnA0l8a",
+	"kutEHc9xJfZ4Grvi30rl2wquoqKlrSnoFcWCVSgksQt3I0sCHrS9CwQuX+souEBXuy69J8JuEprVK7pf",
+	"QmdsO58ACJr6nFd8g5COwRVJS/cmODbtxmA/+qoa5DPom5ZRWlrxB16LgBgCndDzxur0V4mgYXtqG7yt",
+	"b86O+faOoDVNdT/jCVTfilWvRo5dg+NjMqcc0q8R0E8R8wJn+p2QWPkLqfAWIVekhGK+OV2Ya5xrKT6u",
+	"qM86Q+DLgmnQ8diHKS2VZqnv/eUkJQg7dySGPg47UMTPdp8CV5ZtrrjmEAVo4sWO2rsU2cKWUtU02Cbs",
+	"4//HyGgIVjrL2XUFBu0JiF3Z2BuEv7Sszf2EwBCw8X/B7Aoq6GJI/Fxb8gqabfnn+E7INpcJnKMp6NUF",
+	"oWMNIQVuVG6lqXm/0X9twz48zwqmmXCZMVuaicZ8blK4U9fuA94J3i0PfSTkvLftK5YVTJj5GhbAfW8r",
+	"rLA9O1cRyN3W2ZMXzH7ICzdP2yJF3z54zcDOvR6+VAhdsCsuSzW0duwOzgrvpbBeiwa/BNfb7+U6S0Gw",
+	"+Z1ZC9G6NWheUUTjCDTsmRQI2KZLpvDTnKXCfdbTsrAfxwXHD4rqsrAfS7i7sfuiYklZcL04NwLfJgEw",
+	"WrDitETgkVVTEzxlBKKMpPvnny561nlcS4J1nuRulg//+fd/AEPAoQK8Dm+oFtAYrZ1PnyDWjHDLqyXX",
+	"b3gmNRlzkULhk0NogVZoESDAMGWd2Vh5QmZlpvme0iwfCJcuUPXse/HiZQSYLQobh4wWxKaSe3QZs/Hn",
+	"L88jCz9ORToQLr3d9jfGFgUoEwuGQwIRB8210v5ADMQ335i1NKIHg5f9b74h50ykJDbfy8JiPByT72BZ",
+	"CFZJw/pinXQctCPBrwVXxCU0Le0IpEvE+1eH+7TU0/1MTriISZca0i30nhHDKfnzTxcnpGCCzQfCZRBW",
+	"99j6ynj9xsa4s3EPXjkQeH/O9y7ZQsV9AuBnRgRPoIFsInOWulMChrqUNw2HMU8HAmbgGkLWuzYjBDR5",
+	"cvDEriwUD6hvvgHXkK9JjmmOPiMuxb6tj/3XvyopYjKSKfdUYPTcUcYGYqUMOTbKVxwRSqbljAoSY2Fs",
+	"HKHpUNX7gniIjKIxEFXBMpyZZcFURGKsVvr5fexe+ufz16+I7ZJgKBYhA+yEjM7m5oMa0V5OJ1xQUDAE",
+	"mzOl0aN9DM4cEkOrpJh0D/eMDToQrhrn6KDn8YviQMOKfQ64FUskpxMGhfr2gpOBqN/AlVPFK3vA3GTH",
+	"fJayWS4hLGdo+83r8wtXFIbBdCVnDCkBQ/Nmp+Pgrr2/sEU8ELZqonu4d/T0aYDh0euTyo/vQ5dcYfda",
+	"o+MdPSFTWRbqmNCBMIrZAhfbF9sZigU5LtMFmTCNCfoTqJ00Vw5ENR6999YapMfEqEZx76T+ILuPKR+P",
+	"GbjEzVON9jcQFdK4Gy3GwA0HwPFlu2lHAS3/wS7jW7NUsJvKLKPNIEGvJ/bDSoFcllgCv7RseTIQmAkc",
+	"RHgLUFPjt5D1OuN6D/4fR+FXb43sE9DOEsRc7SfFzNXmTZQ8OfpD8Eiz0nunRvmKSRe7DpvdwhpqfBII",
+	"oJU5JBk3C3f2xk+g1qC2T147GFI1EL6wrSZG0aepp4wDF+2dvSGjMp0wTbgYiPjDXmG0AXjpHkjtmHRj",
+	"84j4GM76Mo+IHZxD+eKX7MT7BeLjgfAY74lNFDVHDdTeWc0XcrDhXngSDqBnN/QHQwvYyB12tJoTmVFz",
+	"PJD4wx7+bimNaHrJoFlzBqVFZT4QWpKjp9+Sl/w7DPwpVlxB0Ul89vLN67cXw5en/zH87j8vnp/HPdB+",
+	"bUtdc+0h3AYUMbACFThgRhdkSq8gJgviCL51/WHBV+zGWvXgi3BDoYGf4R7koaLgV0z1yZkwvBfDoZvT",
+	"Qu8brWzPGHix5Q+QObRwKvwvJc34eFF1DO+qMpkSqsxTXG9V6LQa9l7tkVmpNEnkjFUqOD6XxOYxMSz+",
+	"8xYm+I89y1Z7Z2lMuiyZSpZWKqclS1QLpIDUIY+WEOohp2/OOlHHWDQW2rt/2D+wmL6C5rxz3HncP+g/",
+	"xqLLKehV4flo/p6gNupX+iyFojKlT9+c/YVBLmDVR7bVVV5dsg/8Cj7yDRc+Q1P70/sqWwJGdHRwgKV3",
+	"QtsK6vAg/asNEKNvYDuIVHBBgGa3jGIBh44cY/ODLrITMjNqyarXN+v5BIfU9CY/9P3vaOry7eCWw823",
+	"vBPUKl8sxZseb77pB1mMeJoysFKfHP1h8x0XUr6kYuFkubnv6TYzOjPKgaAZ3vB4q/lcUW6bM0H+jUWW",
+	"BPsmPDIeKZ/cVlcooOvnREFJtiPT95+iTi5VU5rXXJjjC06FdMaF16l8op2DKeg+OXhsM/mGpc/Di6ue",
+	"//Z8t2Ye2PDOPrX865Km67yC4STklp2ZJVA/AMr3vUdx+c4mQd8iG9hg66e6iWjzI5ZY8PBO3p02caFZ",
+	"da/QcK3sFnzpjHewBeM9k2KccTSonxxu8Yo3dGEO4gspX9ACXZ1PDp9uMx9V5sbwY+lLlnJ6YUxaEA9H",
+	"m2/+0VsMP6Bb7iuSK0hXQdZYs/z4FNUOvv2PrscITz+hVMkYhgHrzP2WXcnLirmXmORJU36+uSElXXA5",
+	"zm0owSF7zOmXf6DgrNbf8UrqH2QpvipKwZ3ZSCm7SnAUb2cpht+99wJNzD1M7AYXZOP5deoyHwWbEy1J",
+	"pdspYx4GqeVdc8YZYwPtabAeqRgImkAJ7kmVRDmfSk9wU4p+YUhvV75OE1Ucm0s1ED4fgzxHd86cLjAV",
+	"/q/SOq9hItBnP7T73MMGAif6SJFCZsyNkFCiEGHBNTWCIxZdRAWjydS1uMLbrat/tCDoA1PSmupgtBuG",
+	"sue2sjNwhhrox3XOPYUbz3D97+hUDV7hGXWbw/UW9dtST88dgEeTguvW325jbfcQc/0zy6NdpcvDMXuP",
+	"wtO65TvHP78PRemfJfgrGmQBFa6WxUHAehFb6qnHvIM8rVXfSOcYL/sUSlLwabRL0J8KKSaVmDSSpxSX",
+	"Qs5dfRy6uCqfwpODw1UlHnqc3JGYqPVP+dLkA8Sc8ILPKwge2PTO2fT5B4ua4hghrfjEnMe+D1CNR3fi",
+	"TInFvc2siRqXIs4XDPEce/qDa5Bq8IHucXEChl8YQlJEaZkPxFwWl3D8+9RVSbqF90ojcz85OCSxJeMh",
+	"EylL416TUvACR3w3fL4ETboVpzdYEC/kZMJSIksdGhE+XgXpHE69K0UJeR3XNyoe2PDu2dA69p0qRpdY",
+	"oerBdH1WdHy9BxWo+0kFF9/MmudMY+jYyH93c1RTryvPGUYlxKVV2VPCdS8aCJWDg9pivuSg0ium8VLr",
+	"+rfWCWbrmKtplhlWHwi7GuBmW4WNOa6vEYafCmtb20gJL8D6CSRGuzTAaJB5F4bbfFwOgs+V/XMqvPaA",
+	"mxMEeyNCCdQlGoPqycEfSAyXDM13cTQQVBDMqVi5wn4dN4kki+xfA52/IwHV2FHgumIKmv2604S7zsGp",
+	"y8sqFp7eYQeur1w8GAxfvwg8B19AKGsqDpxhYl+jvXBtAVhUwActjpdsThfKs/fRwdFSrB6jha5Vsyyg",
+	"Th/TXIxEGwjXn9vJSYxN8yB6qfmMHdu4rLzEULSf8kBMaW6EpssaZHYwfQIJyNWroK7NCB8QrDa+YTNw",
+	"uoi2ewiJBxFBbQAUpZ5hSr+24Ht50RT6NnILv1rjTLGU9NmF1E661NGdjqE5dnFqQR5O3PZUi87H4R4u",
+	"U8uDwvblSquXYC2RukiB7b2+fLLqzDpjSZeF0WFATNaS6TDnxXxdU4owH8ioGpD6zBXIpJSUeR8y+8Bq",
+	"Qo2lrnCiClRY64xDsqDMGBnTGc8WA9HF8xsvNqOEEzyAQDLCDdwyUaWL1Y23XrMUgVE4f8SXY4V9Nn8L",
+	"Zvl+0A8ul1+p6HgrNYQj6xx3E7GhmEj3QtShdhHyA6AJKj4RLN3jAmtu51MZNGvgCvQYnx2xYJp0XSLG",
+	"QEyYJk8OHp80JVCAPePQ8X3+RK9SK7QkdCDGbA4nIKRBg1oCH8xY+uS57UJgZKkiStMF9tchUOIAIaeB",
+	"QGupWYCY1fgxXIxtTBX0cqL2RN353P+icwW+kpgqnJTaFjkHRIen1QpW1gof1Ggd0yHXqexKWtIK3RN0",
+	"9T2kqxhzueDm0XDFYg9xvGwirdPM5rK4VN69OCo10KU5TAO0LkeeXskzxyq4C9wwwJsZhl2D4GyYZuty",
+	"kDS9ZMKC2UBjIFtTYg5VWaArRQ2EDszsJpbAJNc7OkvrXYg+d97Q5qM09BhFwUqiwnTjM/bBkfDFna9V",
+	"us9K/rnf/uuftqGYWOM75ROxV+ZWFDWY5cRa5U9+j/UAS3a5lsjWVs83AuKRcnIEOzhDuYomUG8zo0Y+",
+	"BRJvUMmlblyH0YsJF1hCM2PmaH7n5FbQ8n9GFyBqBsImnRsBGIHg2xaO8JiMpJ5CEnYyJSO2kNax4eRd",
+	"F5FJwSwRxOgAmCYPsCNFConSnKloIJKCpUxoTjNXU1nqjF+xVVRFixJkF+ER9JPJBgK2vNcnp1WiiI9B",
+	"OzmqfZc6HyYOk0lwO7wbB1ECzAzNgoEggZTQmjOlQRSDXrJ4bgEP70Ie1zA9b+K4DdRBRzoPDtrfslx9",
+	"U8grhuJTTXkOYG6VbnN7vlpXRBGWHizVVxuR4i7zJROQFqypVhG2s3HuCO6KL7HPiS8O1xgw5TNWAVnC",
+	"WjekfnCln/lh3Xm1Q7QKdZIt/ISrrHOEXwCAKXPVLyWDph2I0FohO2wnONz8PH7EXdZcuJdtrrrws/68",
+	"fpCvt2TCL1hrzUTFYO1FE6diQTAPy4NFNJdm9Ilrg44FMtCXUJZ6IKBCrOFGp7zY8k+FqK7kb9D+as5F",
+	"KucRoHRGVTU0yQA6qFepPpAFGrvfh/h7TEYFDMW81j5/IAC0XNn00mjpCYhoPmJ6zpgYAnw34JvHmF0L",
+	"maf4cFsSzAvVJ3HQIyHGQi/QXijBJji+r3RE6EAgzji4YS1EkRU4Sysj54J0nxwdVQUnPro0EDa8xDVh",
+	"H7jSze5T1H0dd32ppSZufPdTbOJXp9X5OidpQcfas9JnTn990H2+oKKRSs/oUmPJAWX0WqTpsgaz/zGo",
+	"CF0qImmAq9DGqPHvg7IyRLnuglPIPwuvjHsnJIcuONzK+FXF5Xt4XSAPNuv+eMuvLuX7KyE7XP2Q7HzJ",
+	"mwUQqQBCQnW29XhvrN39I9PtNHHw2STtPcnXX2nx0mvBGqgGLKJ25a+uHoAZkVPIwrdWRCDAOsundGha",
+	"bOr78B7qy5MGpJ6/GLVxIUtQzByWkm2OI22mnDoBr5X106g4gmrQ0cL8MxDdelpOUWYMk5enTnH0aTVW",
+	"F4SSJ+uy6p0MRJxlsyHQ/AcdR5hOq5iARgMwHlQpMQYur1hR8JSd1NTA44EQZZbFpGAzKKQC69L+3ien",
+	"VqcAaFtsXeD2Kmy9KRwsBmC7UX8qyIJAR1sjmlGDNNqr2eDYbJQDwwhWNl4+NYTUQ5ZyAJKJj5eOjt4J",
+	"BiOKZAq4O9CtWQIaMM2ylQPIXtacQY14qTUBc3c6pAVn/cwx/G0lW5C5hTv8UEn1oHtu1j1RGFRKwLXU",
+	"zX0QHa6F8mcV9I0uhWdTllw6XEVrgwvGUnVspEzGqALIftfBOSLUi08j/gK9x0ZQJ0wYsWORf1HYg4pk",
+	"hD2GV9yBgWa1PyZcCwrAs1KhuW3RrqC7q4sIuJV5pOwNPXB6KBJDozcAOY0DKCXNZ6w/ED8gOtgCH2+d",
+	"dccY33V9vXVBBTbvg1NHKnNCacozcCfYqEPwfgt3604zs1xUXeIKNFe4Igl8SdqeOckR6nTuPZi/Mlvj",
+	"Vy6fzqG/oePhLio2//zv/7HKSu+a4gqVii9EWhmD3ClDQahBGKXIKmuGt2ey+GJ4HYf7wOoPboUVjn1T",
+	"aqNOeAui0k/ndEG61Q/AxZbur8nH7mFfCCPjSe1naM5qY401rIWQJJNigjjRLlxY2Wbe4kJPv0hJ8KIv",
+	"RAY8s7N6EAIPQmBFCPzABVfTmkpLupV/wboljATwzHFNEQCP+kL4/5VEQFdzUgO6KRPaJmtiA4eCqXIG",
+	"CMhfAge/MUv3wL4P7NugdcvcK91jCAfPPf8arkUGvibLIhd8Wa6CyqOLr5hBWwWqiPVsgPVRi5f3vhAu",
+	"fgur+cDGD1b3LXoFaVEA9LE3vIMTeyvLG7qL7PmOYo25dVXij9EJfJIPwhRjexLzgMg2D8BuBlx71kC6",
+	"dG2qYoBVho6wiW+iKAsATzeWtEeM7zUn3fluVOoueci/pS0dDRnJjr//m8gqw632kw4ICzvqLFHVzgT1",
+	"A8/Az5rI2YgLhr7Z01ffn5CC5YxqEhsyiyETnqpLOPAUu2IFzbALJ+nG/7f58O8Zo2nftpsalAcHR99W",
+	"X9tOoxCnsl15ZJZCRIa63i221w7pPj6AtDMyWrjcsR5gikykYP2BuICmPQrzwiFTXGbgRdYFnxir0dC8",
+	"0GzioNMtSjj5L5pzVhwPBKTCc81m5jHmCQBmTonFcXfdmxrL6z033Fv+qe2khKlrirldsNtlsc3xUeFu",
+	"Yc/sD3kGPdxQRWhKV3X9yDzH7tbw0LWrqxodPj1Y7QGm9ALw0Y1msmGedCRLTbDZjZ212bVFzkg3NsQV",
+	"R1VENP7n3/8RAdC8hWd3fNNry87FBw9XZl1rC7mxa+LmCWDbJ3jZhqGAira98rb23du1vmrNXLY9hhsG",
+	"s7ZD1fYjCntibRgMdtbaeTDv7/q82pw6jTP/zHnTv3IlrCHhGpe5Ndu6+bjc/+gaMn7a8eRcORn+yPBg",
+	"uHMNqU0zgpk85HDdVg4Xs5u5QkC7nvuwaSHqNJa8rW/pcWav+apbeuAkNktIuyAP/Ttuh3hzC0STU+UK",
+	"RNvlokf5vXnjjhOMzWBpmn2xrfpUCCfusMMr6KWwJteDl1v8TNc6iauB8DmI2QI8T2RKFaYTWpwM7uwI",
+	"2wGkK0uteMoGImVXLJP5DPIIsTEegv3ZbkGIWz4siywGO8P1LwLtOZMJzQZCM6W5mPT65Gzsy+tcHHrE",
+	"yJQC7o7tVlewjC4iIqSbjpmBNY28hW4RELkiTw8etxeReFj0L7KEBEd3PwUk4btbu5XYDej6RFws++aC",
+	"BGQBZNV76GLykBS4Wboi1UGHQimY7wLaKFHr5/3+R/ywXSOToB3CQyOT30xwqep8Aii93BFB42m924EA",
+	"jwrVUMjSvC1/YZ/Ev8RkRjU0CoFHDwRGdIwBH1lgc5s/T8WCmDOAGm2C64gkVLE9LhSDcNAVA2w7PS0Y",
+	"C9p6mrshfFwqW5jAaGH0A5GyD70+eYMF5QUbiEu2UEzvGQUzdW0KeYptSkjKWI66ZyKV679b5Y2mkrW6",
+	"/l7Amt2T5w+r513VeVW10+wwqUcHd3Io3UIZu1koX8LePB2aQ6ublHSNptDzwK3+a2gI38Npt83SXV0b",
+	"2HKH+NUBnJ2/Jo8Pv/1275DQLJ/SvSMEKygMXaasdU3xmtrLcqoN+3eOO//759O9/6J7f3v/8ejTv2zt",
+	"GMNd9drhjj46e99wXMjZbbnq6iPawUfnBgPw6DcdygX7oH02+SO1UYx0l2VIq8/3lzZP79HBRlfvXZrL",
+	"hmc2G8uWHR68iXfqTbQlDC1GMx6d28A21A5P8NIBAXNFdMFnM5ZGJJNzVuwZ6k2xfEwthKYf9pIpSy5Z",
+	"ekLyKSQ6iLTqNC9K0APIiEFj2+f9w28B9B6/Dzog18QawVa8ImSr2F4QR4RlCkvf4oJNMCfDftWEkuCr",
+	"APs2Sjd0T+qTU3g6lpUg2j52CaN2LoB+uTQZzAYVmibantgDsDEKi02fcaXDYmzrhICCEtAzoG86zhOy",
+	"R1Ye8UiRSy5S0o3dlywdItBgRMLvUjmjXMTRQITfwtBj13sUkk8t6M6MLsiIEYqz5sLF3AaihgICHWvn",
+	"PIEVNcuA5XxpiQKDDSGchW2TCQAoLiyqICwaLhPg/eCL/Ca7/kldlNzW80GoWFQjIBbeEJvMuW+h6FJd",
+	"8nzIx0MuhpCrM/ThNAyy4oorO9zVq3qwxW4xzDGOI3UWCICXYRaQV1pa/R1GCH6p3g4ztvvxdcCqrAHK",
+	"gCj7AzzGb84bcZpijXCGXLN8PoWW3v6ozC7XQLa2H1mKZSzB1u6KMGw7GfNUxaRLNZlJpcnhwcFBD8Bx",
+	"KHRVhwb/3qlrRDdU7aHt2AWBleuF/ca+QLmaazPcXp/EaE2mMYouVZUW2hvM4RnbZiYx0eYQsPiAOFrX",
+	"56Rr5aWTR97CsK5jd91oMRD2t545EC55nvsnE0pm8oohsBJ6kaHt5tx8GrGEWqN0ILQhXR3UdjikWZml",
+	"W3TD/K7MLp2ZeVdCzLzjc9dqu/e+ZarMGnXcn5wdbvcv5ekD6vrXL6KQoyKSckXdZ8W0hZaAhF45jpC7",
+	"ZEHQLUpmxrjLLB+slWvsg1nWXR1ZFyty6cQ2QwKxw8UE3l43ASKidMHozGjqiry7+GHv9+TZ+Y9OF50y",
+	"mrKCFHK+mh7wHEbZ4j96cPY8OHsenD1fobNHsw96P1FX9WNw+TmNarvFQlVGgDy4c27bnYMynaW1Zd50",
+	"kvCZkdHqpplgLlBwZh/3VefwVBPZIo8HJ/wAEbu9j9GtWaur0dHktZyNkNhuk9zHPGOQG+1QWvKCXXE2",
+	"Px6I2ImxGFBm41mZaZ7TQu8bab4HxSOVNWd+ACMP4a6igZAwFJpli8hfoQKcKp7aVJsZzXMuJjHpYmbP",
+	"nAuA8UKzDSR3lb3uctzR1wYuPet8M++GGlJMCgKnKUT4YK3Mc0qWnixl2dT6BuKVtuZsICoDU5BJIedk",
+	"ZHRAMlrYD91cZhn54/OLgViRFvsf8cOQp596ffJWzrEFqjAHYcaVkUH80tqGds2Jmsq5OiHU6Iq20sLi",
+	"4TPbd6eQ86rVwEB0VyOk0DaQEu8+dH5aszonISY4vLkqNZZF5F2HAPZb2dWB57ByEQ5E3YLlFfRPDk2P",
+	"tJlI5Sit4PnRjwpugZoL02wdGtduCYKO9AAYVDkTBwJuBcKEq4T0bmJERYsIKCtwY5+8ZX8F14B5rA0G",
+	"U222jqzduX3wHqs+OUXqgjx19A8MhFHxlz3PT46OSCykHiLbuC12XFUjVGi/ACYD14QWBb9iKiJlTrQk",
+	"R0+/JS/5d6R79vLN67cXw5en/zH87j8vnp+fkCeHj20On+6dYA8Iw7yzqM5aUcBXwGXt/tyBAIxkiBlY",
+	"VQ8ZuU9+MpNacysgKLuFr3eqathe72rxLnHrAQ4IsQF8OaAM0nXo8RCRaBqQMd8Muc2kRYgqwr3v9Qdi",
+	"IHBay8dfTLrVufZDIWfv3r7oVaVAGD6g5r1TrXMVk3dvX7jxAjEIpcE4dLVFlPxRyknGyPmUMa0gqXEg",
+	"1JQWPlIhFmaJ5lMJLYe4Jt1//v0f+yo3C6Xgrv10f1AeHDxOOBRQPWb7LOX6dxOe/vurgeCKjBk4xJCQ",
+	"QKMhaPxauWjdRZglmVTFu+/evhiILh0pmZWaEZhTZOxVaUxaIbHbCOBpAACB6zHtvHtHB09+PxBVIsYJ",
+	"xoWg5FeQeL8ssriHUQsjkc3oUPrOZXFp9jyVc5FJmlYnUeU6XKb7yLNEVQB2Qp6SgqW8YIk5KmmWuUkc",
+	"DcSMi1Iz1XMUjUyNfVn65E0ByFsRyaTMRzS5jGBz9iCxMxqIZ398dXoRETjyEsNsZhq2ZDlnCafZXl4W",
+	"eUDvzLW4BmkwEJBwlUghWGLeGlmDDp0J3786D1vKukmcYN85fIAsAAmNpcStk+Eah11pD7UYLwnO4YJR",
+	"ZVjGkClIr3h9VAWp/caxlejjuvLm6iyZSMKFlidEIN0zQehIsTUG5fV9GPUBvURp6AFCsVad/Pn89Stb",
+	"ghUR1p/0Sfxx0HlmRdpLyrNB53jQAaNz0IkGnVdSMwXfGZk06HyK24Zu5W+bqfn7g4ODLcZ9fslziNja",
+	"061+yDaF0ZpkaGs1V5toX+9NucNQWk38grrcoHiaBzGRyNQsmnl7QCXVYC5w2KDH5hnlkFZo5EzLNYm6",
+	"ikg4eplopvfQuxeR6jn1q65E2p+pPfYhYRlWOeK+r7xkeWHCR6Jh4FeJpilH9flNYVhXc2PEgTss6uTB",
+	"Vytz34UN+6uMUy1Qs3MC5LS5zzPgiAsKJLXypGAhduVF0rVu03/+9/8gsCPYIIZc417jsNspedU2Qhm6",
+	"ZFmsGBZQGyvKmTG4dAFl1rABnfcNbBvETH7GJayuwinBVVu7hj5fs+zgFGhxSqHpZM+cB5Dch/DO5nx4",
+	"VE9oJTKcHWqUrUkB29Xgzog6H/bK3Ky1pfsmT9y+taa2CVv3yU+IgiEQaarZA3JMKmeH9UJEAwHWm22l",
+	"zT5ouCvCfjIjhnGeXoRZS0YYEhx4NBAbXCXhcoRuky6k5niKIe6AAyU6Isv+lFmjEB2IUIrW3uLsQZty",
+	"Zp9u1iFlGkykgehi+ArGam1rWWry3euXEcz48Fv8Db4Aff8naAqk9g6Pnh6R/YF4QTUXe4e9qGpbmDLo",
+	"KMYK0o0jY5mexNC3iI7Cq1DgD0Qh58dB4nUh5w7v16c0JTIrZ8KuvUf8oy4iMBBdWZAXXFyy9Ez07OUn",
+	"aPw7e0CTrrvikSJWrzsedMAdQ2ejjCHAhLU8++RPMD5l1t2Y6JayAaN4PqUaE7mmjIM1C3DFpUh0iSas",
+	"xP7qQqsTa0fgoOAo1pIkpdJyZp83EN0Yv+ij6XfJFmj7xZgBYe36auchNJP7px7bw3QgLB1ArzV7onap",
+	"AmgYzXAFQYNcQLI9FghWw8ZelxSHFZG2QVVHM5KWda9NuLNWHKl6nxxu7eEBMaxhnTLKpk7IMksNgyG3",
+	"szQiAM3harXM/shRxmaKdCkZ0RQpBJZ/7JsLG47qNfltjH1szF5B+IxOWOTUjlQmJRYDUjBQR1JeghVc",
+	"hW97gbsHkynr/p4++U6m3BqCmW2qHQgR3Peuc+AMBFi3r7//TzRxG+H636CoW2epfS4zB413L9qWhAqZ",
+	"c6HgrcbAvk2LaK2tsYVt8KtT+L9KBf3za8h3Ee2y7NikKP9JzoPTXWFWNaLUmvMj8j2O/bGmHvKYvn60",
+	"9amcE/NfqOr6I6wAd7BTokIX5PWV3yA8cQvgJLWD5TMwUGtF9tdgW35FOCVBFNkLnryQk4Ip1RZH3ggt",
+	"6invZsCim8h6P6HCnKxbwZ3e0piuEUYvSkGUlnlgUigiwFCkOpmeuPakEEIdW+MXK2GdEzeVArIdF33y",
+	"DOYMkHWU4AJkRs20e4jZyN6MPakBxlehAvM8rsiTgz8MRGyXZgzI0ixtDgTAm74sKfCr78v0NWEaU+f9",
+	"k4WheOFSYO1eNcqSjQyOYfVdk3OXMmtDn0GcccEijH1Ftu1iVMh5fOx1skcQfwVs1AVGyuSczKkN5jtj",
+	"k3SDyisuhuCZqdWBmb+EHNp4DJSDOeBiXzXmvsDisOCL+ZRqRfO8dpvmM/Y3vPCff/9Hz1igihl+S1jk",
+	"gWHMaKnLGegWbO+XUmqM+j47/9GnmCxFhzDlRNugeJMAqOkAz3Ff7jLBsRaNB+xZsysIO/tw/N9WTllt",
+	"lYPiQJfhtJL5eP+KwEfzz6ZOvGda+V5jtRarZCKdh6it0a6tIfy1NNn9unrmrilHi5oPAUPGRjKCeODK",
+	"1oZhbwgXyISkmRGz/UAJBjQb5dtd6zXfA0D9uqzuB3K6VdvGQ3e5MG/UKBg8CTXX6W+UdFYo3VF33R8w",
+	"fADVg7LUYAp4RzgtMGETCR+fRpKM0UJB98UPeiDA8XZSy/w7JtjpVtNLVlVHwuMt7rsvGzJmzED4trzg",
+	"5IMCDrBC8jxbHBs7wxZCrpZyA4Ad4hEQOqFcKFu/tVygDz+2d6P1DHo3GSX304V2XXE2Fp4+dJ998Dde",
+	"s/vs5upubBfT1mD+JbvLA/Ela+/TkGVez/8V13X8NJUECjTBoxPskplOuEkI3LYO8/elvearrhfCSWyu",
+	"FbIL8oD5e1fVRXaBtwD+rZPo/sdSsWKTebYKCoz99t1r61jA9jf868Tmwg/EjC7cT3rKZoplV8wiBWfQ",
+	"htpcH6Ds4rVpc6cn8xMS35agmfisB2TMrwUZE+iEOndhVxaYJd+7FXjMd4oVAI7ZqsGvUHyfvA5IfFJQ",
+	"oTHX6ZJhP1fIzAYSLmTGXJSgibBTNpMtXjtUaQPCvn3NGR9+P7qznViLEmH3+p715y+QaR807rvTuJ2I",
+	"eaSAb9cdmbKYrNO9X8OJ/Df47i618Np7WlipXiLyW6i2RgvkkapNPdhNGa4anhjbCX5QbfokHpWKC6YU",
+	"RIjYB+3KLy0uInYTmLFiwlJAJCajBblki2PzP0UWsoQWgqRgeUYTi2js2hwwFVWXwTlHZKkHAkLIrcfE",
+	"CsHd/mERvuJ+joxdqf2rOz4ehPvdCXcElnGcSyznEuiTh2zbLiGs0HcX7mfZbJvANlo5FIK7M7Rulkw1",
+	"ORcu9g25ywwgEQqmy0Kw9JjENOfDS7YYKqZjouhCkfmUQY6xBiQ6jqieIH7gOlkWCYsdArt5rpGGipSK",
+	"geDimebimBhWjcmMUYH+YzkeQxAGLtjjAjKwr3hqdDDI9FakmxqFecYFV5onRLNZnlHNUD6CbxlyqQXT",
+	"c1lc9toC0dnsvFrvu/PMBq9pkRQexfY3iUBCxaSkE7Y3kynLmljA0DicjaXeyiSK4Un2JDTEYTa+LFgM",
+	"sQoojoAiYCA6h4mBJPZIuXLvvqf42JA2dLfdM4fusbu7C6GJLOuRS8Zy2yjaHp6G2udTLAZgxBOwOTmD",
+	"XtZmgGkhcyjFn0+ZsFC77nKbhhUR6IJIKDx2xDIpJopoCfzmLj4h8aAz6MSGZ42VqqDy/FQ08TmMzifQ",
+	"wyszqseymD1qhIN8U64wyx3ETqo33FMIZXtGfTjOH45zc5xLc7I5DowIyJ2IBCKnahPfyIUrQq7heN/X",
+	"DFNFt+yMZpgej8mjgwN/Rlusw5p4waZjLHUt7rPsmMTy0p/uPJlGAYAuBfwFDHfjRBHEqSY9EQCdCwJV",
+	"J2Qui9QOzgi/UcYI4kT0E5ka5aCbZbOhS027ZIuImC/g+UMh9XAsS5Hil7+UUtMh+5AwlrI0GgjzZQGY",
+	"5Vj9hJeV1X7hF1AwJcWYT8rCXPTPv/+jUSW4YOoz6gTmbe0wtK68w2wKmVc9NR8CDgH/vQQvJ9FcgHKb",
+	"2dVyBAv9fYVu1yiamK1UdLI2lvkim72DazZUxv2AfXzognTfXTzrRU6vIK61OJ3ItsK19dia28CPvKDN",
+	"L9cypYs+ObW4N4+//dYOBs6z2Ly4FWBkHcjmZ+567DehgXXgB5vvacNOZiEsdq6Vx7wgWmqaPTQxuV31",
+	"HhobAg9BfXBKF9Hy+YjgRo6tWpmySurZJnPbNQUjowWJL7lwYH+Yox2f1DqDXdGsZLYNuNK00C69izQh",
+	"3DVja56H4/scvbiaONJMdGuA5GDEfzH3tQIv45pd57lv8c4GeXRK8oKN+QePeoJmUrcCKOzhtlRwZjFN",
+	"6f/CYu9/ffIk3hlb9/HRvTZSCpZli/bsQhecPYCWtrkMllP8WhMKamJjG7hS9IUB6WHJvgfMhEcfB4Br",
+	"rlnSQATdkiJS75QU2dMFYSeNInx6/uzsjHTPvn912jux3yuE+5hzxU5quIVg1i91UiLNjZRscQYXxLVK",
+	"6jvRxxWZlIiDGWCeQc+L+H8ZOXhpoQU9SiYm7HMxIfG/As+lfMK18s2ScCQWg4PaWRgt+jQE3bST9t8o",
+	"C0XgcjmpBqeEZw0xASwLwBV0tSQhhmdoxzitjn3g0AYZeGYRkVLYjNGTgaDQhwZ+CG4+bIekC5j0S+33",
+	"Ewxxl7Y/dyLI2twiyD5z2rSLJw27BnLuNlsTbTFGTxkPLYp+g3Xzlj4CROLIizHE9QnlXPuB0qCdbt3T",
+	"qA4GRYMCw+4S+PXtIDz1Iof6MxAxsOjPtmbxfYxYNQ7wCJRgkMaAVAvXxpE9TSLoxQdqdERiX3Ro+9OB",
+	"foaFhzgri9NhMZQQ9tliD1noHyi+I13Ap0H0Gj4RRh3snRBqZQneApGydCDWvhVxf8xhFer1Zuhmi3EO",
+	"bgz2YkD4AXDrPnluPjed/1QhrGmyfFLEfQK8gNVugG1ItJyAn82iPjkx6HoIQllCrdxizgpWgy+y8N94",
+	"YDqcIsBBSdHbtVRsGdVgt+V4CbfbYi2BXy1CJCSkyxFTJMREOvB414ARQk6BImENq9ywnBaAQmQ0iFJg",
+	"7A16dUBZaK8GTD2VGfPw1CFIkVmGTShFZAuQou/K7HLl+FZ3gylr8W3lGPcVQ5n2y4RlWVUq1nUulnhG",
+	"RUmzuLUbyF3YVz+5ZmBYAZPQGUMUrmpYRrq0jgmDtTdoU7JNwxtUUw27IPJ+XfFtaReKMMc0bV/NCV9a",
+	"ze0b5HwJYE93gcxkWHhrYKavGSspYI4t+rpNaZ4zwVJjZLkz4EEd/A2rg3gGmYMWitbrRepbqH4fg792",
+	"rlbokxeMpm94JjXk52iL4Q4YedA3pN7DIuxqCxWOLZXndaP2t1uF8LX4tyCKJazbQo7HjUWta31cG+uK",
+	"62R6KzAKPumq1Tt/vlCazarsrMgqe2EoXD0ieTnKVpK4QGtejZlHRCFuymhBYggzYMPvmHSnfDL1HkEL",
+	"9DoQI2yk0SeNIC/AdqAwQVpcg675git94Wf6Ofz8De3xqqXBtknQaiYtlaGXLqBrKkqNQTsxymxECpYU",
+	"Jcc+EAWj2ZApDe0nEinM+cjFpFURdA9uUwUPr6EKtk2iVAxxYHESiczSoSyNgpRMIzKWWSbnwzKPjJgW",
+	"esjFFdewNX6KMyZ061RKxYbm8Xc4FeyqoknGoKIG4LVYjmYfV5AbJFjW2mwCf97aEnCE+Mzed7cBDPe2",
+	"zdELvx4PwdRbD3w4kImK5lb6FSlmZCvE80sfuAjOi0pStwdEzjXLbcsw0DBQxGIoI5cKLJI+iVOW0cUw",
+	"pQvlG2JD+oAxNV3+Iy20j/LZ0R9XPHIA4h3xkzNsDIY5mMA5A4Hgdn3yHJC3FQxLMJYSSmJVgi0SnxCj",
+	"zavTHPvZnL88txdO6RUbCCEF65NzvBiPkxE6IYzAiT9+hFKHqcxSVqhPn+LjEFx7ILrxx4+whEPDpp8+",
+	"xZG5x2J9w58Im7WCof3xYzNg9adPMZ5HUGoBWVLLud94O/7c9Nr6d5r6YcDsxjTLRjS5XBn8/4HMbPP+",
+	"E0LJjGbmcGcpCRYAnXZPjo5cGzpM4MolN5tLtd8a0o33YZX3D/dHMl3Ett+To65HaiBiK9Fs2YlLjzTf",
+	"gIMOd6lUrD0i46TOlxqO8TJ4h1jM4a2/fV2Qw23Ig2H7G8xIBaoEvB4kgqbmTKhKtxwQy9r9/kf3cZN9",
+	"+8zi/KDEdaJfkRlNrS+Sa8iUt8cKCIM+OSWqbidAAESsmgqPlI/pPjl40mb8BvLjAXrtvqDXWomuUmNa",
+	"9ZO2vMv2jT34bOL1nkTrrxhczTN9o1bbrsRu9HgEUuve0NRiEHFxhEk4GLRzhbY0ywbCisALVw/UAovW",
+	"LCQHYrOUPCZJBiDN1i/SXrVbY6+7U5vup7JnW77+2kDSHnSou8U8u/45tl6N2geu3A5x/jYFWaPp/0zm",
+	"EKDfIItJVy9yntAsWxDqxJEUrDcQXGhJMPcux063Nf3TWH7gu4VsDhKbfyCDo2pJjuFnKwnh8yO15OCd",
+	"SGPA52S0MG9tNCDNon419iNQwCcrCO/JXExkvnjAgXyQiZtloswXoYQAjl8WE9cThWF3xfsXhm/BBecC",
+	"w+D3wnAFI3HGaIrpZoJwgej+soDfFZ3lGYO0LduL22MiQOfpboxXWLSDXlBWWT9cBmIFFoKqwHfYJ3Ep",
+	"CqZkdsXS2DaJZzSZDkTo1NOY7ZASwTioiC6vTmB2oXUYnhjFsIAHs3QgaNC38hV+gGb4UKuxpl3cZ9Id",
+	"7du8DGqSnQd39db2BgO4etad8aAv/uZkI4qMUDqOgcmWAHMbROKcjaZSXu4xkaK/vTWUjrkjkcN+oiJ1",
+	"IWzVJ6+qXqBEsaRgWjXXrP2E73vuX3dfdWtKU12qreOeS+M+x7vvNvq59M5tSrjsqj6gyd4VUozll2qp",
+	"W8vA7JXrIp5rWIp0KXn7/PyC/Mk8g6hyhInTNuL17u0LaMs8ECNGplrnxjaCE7q4guhe/NPz7/70+vVf",
+	"hqcvXrz+afini4s3MaFZJucKrgcBkcmEZgORsiuWyRwSGarefaXCFHpwhudUqbks0j6JMRHCaDMqhsQV",
+	"NRAJ1TSTk5IR+B4TvxWJfx50vhl03sfwNttXepGzqOrWI1IyLnVZGGsKezTjupKCJcx304V3+h6+6MkX",
+	"ck6kOEFv1mIguvGb1+cXpFGo7X80ah5eGfdAj1E+U10KC7Y7EDYP3mgwVuPhE+j/hDItsknDQto0Inu9",
+	"msq5ao8nLvHxl2oWLg3zfqKLjYNo7SrgqcX3xsCN+uLzCB8syi8iBdcKVUJBoGppBU2zFG/TmPY/uo/b",
+	"pd9uI+9LEUr8M61cTzrf/cm1uExZxkGwZnKyRUuoVVn0pYYoH5Jz60FNuqJ7tCkb11XfQ/nZgFW4kXTu",
+	"TPPdJP4fKPP+oqfbEuVuKo/b+W2g6FtoenNsVG/qBdUnL724tZWPVgxPJLHeR8HmA/Hu7YsT3zfKWGJ1",
+	"LRkYganqgGnSZNvjok2Md+fq3/1ESXdk/F8/Iv6D4neXAPfbCa/tFL99qjWb5df1oBlZWsg5QFYZa51Y",
+	"HsfcNStsqgNvjW/t1I3jvkpFpoy4tTADtxoqliOA/GsrRrA1FmlnxzjKXYsju6KbHXBu2g8Kyf0w9qnw",
+	"LPKobhp5N53dog3uuusrK1sKi5QrGP9qyHFHzWhXx2KfxPbd6dBCapARS+SMKQ8b0B8Ir/jMKVRxgQfP",
+	"Lyg0dKDFJUtdG/4uOtegiA1P5YFggo4yLia9E0S+QdXHNei2mpR5LiBPA4CIJlwRN77+QHwPH0Eh819X",
+	"p7/FpvYRwwYNCh/AvlzbJaqm+yA07q/pvyVtwIuRWAp7CyoBcMC9MPkz7Jpb8fo3MSKwxIZhuZgMAc8d",
+	"EkOpBvPf8xfXpEuNIqKkiIDBy4IpBAV6cnjQ6w/E87oZ47l3Tiv29ZwOnv5SQKkVionmUP5z8aWzKu7n",
+	"A6fenycMNckahyISwY341HlVr6W6r9PF3TH6lYW57bA/Z5TbvnKbhqm4pA9MeH9BcavKBSpcjR9FSqYI",
+	"Hs8DpXEOxQdWDYcn3LcS7khp/6OzPF2Q+GZH9mauhfPz+qc79oTEdv+QlDyiyaURi3HORMrFJI4GIoVc",
+	"u3lUBUdjZ5/GpGCKaXPHAVHSnNwTpjHkjeBpBdPFYiAMk6ZlxlDGYo6Bs6AyOcGuM+iasNF094pen5yK",
+	"gcB9Dn0XtvB6IjXpcl1lNqTQ3aHAjg42wD4Q4EEFcLeavdAnp34BRsxobZbMWEoKPplqcKpyNRDg/6UZ",
+	"1GPXXIezUgGunD3TSffJwR9I7OnDaTFxr7nNrqGSuuha1VSO7khItrcJhZ8ju1YP7UG/Mr1GCitab1/D",
+	"uQ2xdj1Z9RyEv5MDVBOZQFeMFKAtf46dHRKXQvMs7lmAQ8P4dbnhJQV4FQ1/d8Gi0VA95c4UheaGNkIt",
+	"lBsowKgi1Nsgjl8GgqtjizsqRbYYok8jRnFnwQt7iFiJ3o5aFB7CSPbdPBBvJy6VCoEXKgElBUxBVuGl",
+	"gVCaZ5l3tshiRaoZYyqUZXbdUIxlnA2EeZtFYMXVLpgRPFwK0nUNP0YLP58GcQjZZJvloW/uYw75GQVU",
+	"IzePOSuYEz+b5OZXkhCFY94uEnZ0Ny9f36SntgUk3IGH/tAP4bO7O64goRNLNFxzQM1n7A4OL6mpZnuY",
+	"m3IfZ5idsQURhqxQllb1M5ADgKMj5oCDtRBp5Ot2BPugydETMpVlAQg5UHEkSzXEu4bsQ84LpoZU1wtz",
+	"MjgtyIgpnjLCdWS0dThwbH4sdM8nas51MvWpu5lU1mVuba8+eWuWEL6EcxDPCnN2mrMWhkUgKda+lbk0",
+	"/kfYoDGj+TG0e7Z1QDBVOKLMSKDsJ7XGgE2ZxeNFsLm7GhDjMAho02ahfXTTIQHbvZxxj5t/944I+6I1",
+	"6DZfSY7pr9T/8NahF9RiffVE7RtJG9/r8DMLmbcswU6FJLZD7JuhxFab63KtBiJG3H1KYkuuF0zp7813",
+	"vdBCxli7k8CG0bzzeiCwDyP2IXNADdZHcFLPKYXEdgfrX632QNQUYB/sh2JqgNc3xntbf8ONDv7byyYH",
+	"N0s74oKzGR5Y+Z4ibwyaclYbsV3szTyDJWXB9QI4c8RowYrTUk87xz+/N9yHZTDIt2WRdY47+8CV9mkr",
+	"/TESCySIqFEIa9sn53wiSJlH4OnigPg5LpiawmXmO1nqE9vB1Ay7AgftVw54s/ktwP4JzTIo1glrjDDb",
+	"u6U9O44PPHxBw27/rlqf9iaAfhl2bl6BWDBPBzmAVS6FzNhJMKnwTQhjq5pSgMIn+ux28NoJzSaFfRTC",
+	"LHjNwAgaAYpTuHQ53zN3tyxfSw9v7PDXJ28aWv5ZGAgzphNHeGYXToiuugYGI8iyWdMULT4sSRzcWB/Q",
+	"IDG11OxPBKYxrOeUiRPrCc/4mCWLJMOOvEpTHS6pf1jDG89XIDjtAiIEhi+/ihySMfQ3DDFCThCFByqv",
+	"rjib91cL2ptefOo6jzkAcOSReteEAEK8VM4BYkHE++RsZmwkvA9ALjHHVgqiLnmOqMeNKNFN43mBKJkZ",
+	"U6T77PxHwj7gw+WYvODikqVnIiLn1Pz+il7xCdWyiMhpLrNMRuRP5eg8NyffH6WcZIw8wzGqiLwudSbl",
+	"Zc+QDawPbqBta6Og+wN2HaZ5ztJgwByn10KjOZN5xipCqZYFK5sihH4GrhtD90gnhGiRTCOfUSygCs8Y",
+	"+pGdM6GKPDv/MSRWRtOmcaADLnE5j1DXhxGbgCNJIsssJYkxb+jIGBHQbR5btH3zDUjnb76JnC4AWdNG",
+	"FRlRxYguqFA0QSGignTcY5Dm5t6BgPZbivAxEqexJTgCs9ihpZJB42i84ZEiVtfhyrbwwR5rBLtBuBcZ",
+	"EVMwXRYCvG9YBQnHv8V6MRJv3ouIppdMVMgI7q2uHwNYVlVGaMF0wVmKXjMITJi1AQsQ28VVfRymTICX",
+	"0yU3XZrjwAg853SrVWYORPz8x+evLoZvn188f3Vx9voVRBgG4q0hMUifGi2IIVjohPfH51jSiP7FmHTD",
+	"atMTSzMARa4XOYNGSbg+Q/ybuD95av6wTkPoS2r9rRBwmdIrhi/PSzWFdtySLGRZ2HGb1XZWrz2JSVcx",
+	"Rr5xf37T6y+Ndg+z341lXGAhJ1eVqII5/+53vyPP3DfmC4St/b/29qoL/3/Grn+3bduJv8r9FzuQ3Tbf",
+	"tsBXwTAEXdFu6C80KQZsLiLGYmwuNqWJUhwDLrCn2YPtSYb7QYp0ZHd/FGhkiXckj8fjHe8++Y1eGAuT",
+	"CVeyndkdXG1rDTv4yIKwg1/DNRRtYeflRqRgN7O7yWSS/MNGqJbGlJGVygJ2vrjGDi5YT218PgBNclN1",
+	"i2WQuFHINaVVN576j1gd+MWD67amKsNKRJ5vypCNw27W/SvIe27umEkYcWjsdHwudKZocFFyFqjVBmWN",
+	"jSvjJHFWXsPevePe9V3v6Ib/4a7zcsvh08XVq7d9XymXViDCbrrVHcjCH6m6bqp7zRfa/P+dbq/5DgLu",
+	"w/f6uq2uvTZE0QsRjzBMxt/rK4fZ5uS6g2zLz9w0F2oid/rWs8svnDO+FesW/lo5ucH0iK4f7EhW+FFE",
+	"20+8cgHTnsAuGUCNh+vL53dcLVncs57Oz76xhJqf2qP0bo01uGClP15HkVplm3ZkcAHSkASsLpf1uFw9",
+	"TCKB0h/lyQdGjjDk2gp3SClLbxmMn7mbcl1nQfbfHiDlpSMZbv+Q6fm/4iVKrb3qX0vbimV9uK0Tb3RH",
+	"m2cWSkdnwZLKguGNc+oN81hiDzLB6+Ba3j3WLwJDCUrH0NHa244jXG/3xEmtOqfxWOK6NUErsMRkgMaD",
+	"uddjGXcm7IWdXFj05Di78UI7Mv7yWrqgwhvpotqnFYqZxnPtHzKtUNEkVsc48mjOlsNVoIjWVd9MSiuW",
+	"hYSWTY9DKeVogg+2HI/Yf255cPz6apDJ+O1TjqzlZAij50Kf0AtjFJ/YhGetVZaMSjUE/QKjVJ1S3hqB",
+	"Fe3r8IBxyqrkMuHkEdPxiA0wTXA0yFzD+EBMd4jBdPgEfjcZuwFOBBOTek4s8AMWPLKT/6iM2HjpDI7E",
+	"GOrqgNuOGt4rfu8M0DwI732zMdVYDGO6/P8TR+fvRO4Gm5GROdCMpD828SCmQyUn+aWp98YrpZZ6JPsH",
+	"195uwYffK8CBH+chPk+XARIfJdHd92siA0NmobZlZBSyLSnfAucM4dOL3plJKANUJKTYz6c6cVQAoAd4",
+	"JnFWvI/+cvnxw8wSZupIP6h5K1GQgmx+b2dmDNb5yGIfZ95wVm5mf79slS1VU3pW3dcRlW/JnzzZbDao",
+	"qelnb1WjFfBkDK7Wc3NrtMuxT5Mw+hNTFnnP8YkDU6Ip2ujQaw+DgQc27haFaWYWfDjJR5IchZLKpqoj",
+	"QwFGyfj1MDNzjceWiJXWrLVr1boucvhizQM4Pa9s6UBOXPQ53xzbhNPEFPn4TLCd4Qq+drCuCLpBWTyC",
+	"6w2sje3Inl6VKVFsRbVdo4scivtnGQtKeMrSwdWPBQwi/BbOlQB4iH35HN6+v3g1uXx7cfbiJeXwcmP9",
+	"UHNr0/Rx6HbyK0qLEEcCd3obxwuZ3qTU8wp1bh3BlcQhDQkocjINQLFZOj2/LqZwqe91o1bgajXXE6dr",
+	"1dC2GPrmAE+nqvHHDeAIaonNSLN84QS/cLn3YUbXVLaC2m69BK1hrdr5UjuaskdiDCtz0yiavNGbKoMP",
+	"Vakz+LRtl5UlkBCc2dstqNWKZGHKizNEMdX8zlablS4XAdLIbuHs4QH86eHPzszvVls0qil6SCfgbGY3",
+	"VXPHJ/QcFLgVOd7oDZoayv1Gm9u7eB0VH6ScBpTgK7PWVcd1nFpqi6xUiWz4WIZwIUig7BpALmdWP7DH",
+	"26gV3cKcVLe3FDIVN0q7bLQWP4CsCAYG80Kd0Q0my0HYcQbLylYdJaIUn3XbbCcXKAAFVBaen/2f2Hrx",
+	"9H/sKAnlbxg3JVpBBHIgqR6cu4UcmDg7o2urtWq5nO7MjvbTwnL/eTH215wGqhCncIIzKzkfqKxEE/kJ",
+	"pjlBbk5Pnz97Cm8qq09P40InLperVL5XCbcSVh9gc1FZXYwFRfn7QSq6SGUcrpeOquYVh3esIptZ+ri/",
+	"WlkdvPeQkf680XGOC29LUWGX0W+qNroZsx4PFWhyOFK9KoLZpt0Nt6pw8Qx85IQLb3Uc+Q+u9/MAdyFe",
+	"Ml1CYUpxAbEuKEinfulnIofip9fvXl+9PrKZF+SNkJWmkI9ecxDwsswx7xKfxJ/VNmaxIGko44Kl+f62",
+	"+SN254d//voblejZSwJtxj9JmyY+sIxRVA1VpvcbHW7ZkTNPOHNylTfONh50mPqOsokiIhzyFwc8YXQ1",
+	"kGwOFFoSq5llpyk5xo4V/lkrqxbsfDv31hiBAtqqlaJoaXA7jZdkEDya8cLxJyW6IUlvcG6lbATJQITY",
+	"2rev3/4NAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,
