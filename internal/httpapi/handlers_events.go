@@ -2,6 +2,9 @@ package httpapi
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
 
 	"github.com/leadpilot/leadpilot/api"
 	"github.com/leadpilot/leadpilot/api/server"
@@ -33,7 +36,11 @@ func (s *Server) ListEvents(ctx context.Context, req server.ListEventsRequestObj
 	if err != nil {
 		return nil, err
 	}
-	return server.ListEvents200JSONResponse(api.EventList{Data: mapAll(rows, toAPIEvent), NextCursor: next}), nil
+	body, err := eventPage(rows, next)
+	if err != nil {
+		return nil, err
+	}
+	return eventJSON{http.StatusOK, body}, nil
 }
 
 // GetEvent implements GET /v1/events/{event_id}.
@@ -46,7 +53,7 @@ func (s *Server) GetEvent(ctx context.Context, req server.GetEventRequestObject)
 	if err != nil {
 		return nil, err
 	}
-	return server.GetEvent200JSONResponse(toAPIEvent(e)), nil
+	return eventBody(http.StatusOK, e)
 }
 
 // ListEventTypes implements GET /v1/event-types: the catalogue, which is
@@ -58,10 +65,55 @@ func (s *Server) ListEventTypes(ctx context.Context, _ server.ListEventTypesRequ
 	return server.ListEventTypes200JSONResponse(api.EventTypeList{Data: mapAll(events.Catalogue(), toAPIEventType)}), nil
 }
 
-// toAPIEvent is an event as the API (and a webhook body) shows it: the
-// same JSON as events.Event's, which a test checks.
-func toAPIEvent(e events.Event) api.Event {
-	return api.Event{ID: e.ID, Type: api.EventTypeName(e.Type), Timestamp: e.Timestamp, ObjectType: e.ObjectType, ObjectID: e.ObjectID, Data: e.Data}
+// eventJSON answers with events exactly as a webhook delivers them
+// (events.Event.Payload, the openapi.yaml Event schema), rather than
+// through the generated api.Event, whose fields marshal in another order:
+// a polled item and a pushed body are then the same bytes. It is the
+// response object of every operation that answers with events.
+type eventJSON struct {
+	status int
+	body   any
+}
+
+func (r eventJSON) visit(w http.ResponseWriter) error {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(r.status)
+	return json.NewEncoder(w).Encode(r.body)
+}
+
+// VisitListEventsResponse writes a page of events.
+func (r eventJSON) VisitListEventsResponse(w http.ResponseWriter) error { return r.visit(w) }
+
+// VisitGetEventResponse writes one event.
+func (r eventJSON) VisitGetEventResponse(w http.ResponseWriter) error { return r.visit(w) }
+
+// VisitTestWebhookEndpointResponse writes the test event.
+func (r eventJSON) VisitTestWebhookEndpointResponse(w http.ResponseWriter) error { return r.visit(w) }
+
+// eventBody is one event as its webhook body.
+func eventBody(status int, e events.Event) (eventJSON, error) {
+	b, err := e.Payload()
+	if err != nil {
+		return eventJSON{}, fmt.Errorf("httpapi: event %s: %w", e.ID, err)
+	}
+	return eventJSON{status, json.RawMessage(b)}, nil
+}
+
+// eventPage is a page of events (the EventList schema), each as its
+// webhook body.
+func eventPage(rows []events.Event, next *string) (any, error) {
+	page := struct {
+		Data       []json.RawMessage `json:"data"`
+		NextCursor *string           `json:"next_cursor"`
+	}{Data: make([]json.RawMessage, len(rows)), NextCursor: next}
+	for i, e := range rows {
+		b, err := e.Payload()
+		if err != nil {
+			return nil, fmt.Errorf("httpapi: event %s: %w", e.ID, err)
+		}
+		page.Data[i] = b
+	}
+	return page, nil
 }
 
 func toAPIEventType(s events.Spec) api.EventType {

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"net/http"
 
 	"github.com/leadpilot/leadpilot/api"
 	"github.com/leadpilot/leadpilot/api/server"
@@ -147,7 +148,7 @@ func (s *Server) TestWebhookEndpoint(ctx context.Context, req server.TestWebhook
 	if err != nil {
 		return nil, err
 	}
-	return server.TestWebhookEndpoint201JSONResponse(toAPIEvent(e)), nil
+	return eventBody(http.StatusCreated, e)
 }
 
 // ListWebhookMessages implements GET /v1/webhook-endpoints/{endpoint_id}/messages.
