@@ -384,6 +384,7 @@ func (s *Service) Disable(ctx context.Context, a access.Actor, id uuid.UUID) (En
 		if r, err = load(ctx, tx, a, id, true); err != nil || r.Status == StatusDisabled {
 			return err
 		}
+		r = endpointRow{} // RETURNING leaves a field as it was where the row has NULL
 		_, err = tx.NewUpdate().Model(&r).
 			Set("status = ?", StatusDisabled).Set("disabled_reason = ?", ReasonManual).Set("disabled_message = ?", msg).
 			Set("disabled_at = now()").Set("updated_at = now()").
@@ -412,7 +413,7 @@ func (s *Service) Enable(ctx context.Context, a access.Actor, id uuid.UUID) (End
 	}
 	var r endpointRow
 	err := s.db.InTenant(ctx, a.Tenant(), func(ctx context.Context, tx bun.IDB) (err error) {
-		if r, err = load(ctx, tx, a, id, true); err != nil {
+		if _, err = load(ctx, tx, a, id, true); err != nil {
 			return err
 		}
 		_, err = tx.NewUpdate().Model(&r).
