@@ -413,8 +413,12 @@ func TestReplaySince(t *testing.T) {
 	t.Parallel()
 	b := setup(t, webhooks.Options{Retention: 48 * time.Hour})
 	ctx := context.Background()
-	old := b.record(t, events.New{Type: events.LeadCreated, Data: map[string]any{}})[0]
-	b.exec(t, `UPDATE events SET occurred_at = now() - interval '3 hours' WHERE id = $1`, old)
+	// An event of 3 hours ago, its id and time as Record wrote them then.
+	old, r := events.IDAt(time.Now().Add(-3*time.Hour)), uuid.New()
+	copy(old[7:], r[7:])
+	old[8] = old[8]&0x3f | 0x80
+	b.exec(t, `INSERT INTO events (id, org_id, type, object_type, data, occurred_at)
+		VALUES ($1, $2, 'lead.created', 'lead', '{}', now() - interval '3 hours')`, old, b.org)
 	c := b.create(t, "lead.created", "lead.updated")
 	other := b.create(t, "*")
 	since := time.Now().Add(-time.Hour)
