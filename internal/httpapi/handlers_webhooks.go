@@ -135,7 +135,7 @@ func (s *Server) RotateWebhookEndpointSecret(ctx context.Context, req server.Rot
 	if err != nil {
 		return nil, err
 	}
-	return server.RotateWebhookEndpointSecret200JSONResponse(api.WebhookSecret{Secret: r.Secret, PreviousSecretExpiresAt: r.PreviousSecretExpiresAt}), nil
+	return server.RotateWebhookEndpointSecret200JSONResponse(api.WebhookSecret{Secret: r.Secret, PreviousSecretExpiresAt: r.OverlapUntil}), nil
 }
 
 // TestWebhookEndpoint implements POST /v1/webhook-endpoints/{endpoint_id}/test.
@@ -232,7 +232,7 @@ func toAPIWebhookEndpoint(e webhooks.Endpoint) api.WebhookEndpoint {
 	out := api.WebhookEndpoint{
 		ID: e.ID, URL: e.URL, Description: e.Description, Status: api.WebhookEndpointStatus(e.Status),
 		DisabledMessage: e.DisabledMessage, DisabledAt: e.DisabledAt, FailingSince: e.FailingSince,
-		MaxConcurrency: e.MaxConcurrency, SecretRotationExpiresAt: e.SecretRotationExpiresAt,
+		MaxConcurrency: e.MaxConcurrency, SecretRotationExpiresAt: e.RotationOverlapUntil,
 		CreatedAt: e.CreatedAt, UpdatedAt: e.UpdatedAt,
 		EventTypes: make([]api.EventTypeSubscription, len(e.EventTypes)),
 	}

@@ -94,9 +94,9 @@ type Endpoint struct {
 	MaxConcurrency  int
 	// SecretRotationExpiresAt is when the secret the last rotation
 	// replaced stops signing; nil when none signs any more.
-	SecretRotationExpiresAt *time.Time
-	CreatedAt               time.Time
-	UpdatedAt               time.Time
+	RotationOverlapUntil *time.Time
+	CreatedAt            time.Time
+	UpdatedAt            time.Time
 }
 
 // Created is a new endpoint with its secret, shown this once.
@@ -108,8 +108,8 @@ type Created struct {
 // Rotated is the secret a rotation made, shown this once, and when the
 // one it replaced stops signing.
 type Rotated struct {
-	Secret                  string
-	PreviousSecretExpiresAt time.Time
+	Secret       string
+	OverlapUntil time.Time
 }
 
 type endpointRow struct {
@@ -143,7 +143,7 @@ func (r endpointRow) view(now time.Time) Endpoint {
 		FailingSince: r.FailingSince, MaxConcurrency: r.MaxConcurrency, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
 	}
 	if r.PreviousSecretEncrypted != nil && r.PreviousSecretExpiresAt != nil && r.PreviousSecretExpiresAt.After(now) {
-		e.SecretRotationExpiresAt = r.PreviousSecretExpiresAt
+		e.RotationOverlapUntil = r.PreviousSecretExpiresAt
 	}
 	return e
 }
@@ -463,7 +463,7 @@ func (s *Service) RotateSecret(ctx context.Context, a access.Actor, id uuid.UUID
 		err = tx.NewRaw(`UPDATE webhook_endpoints SET secret_encrypted = ?, previous_secret_encrypted = ?,
 			previous_secret_expires_at = now() + ?::interval, updated_at = now()
 			WHERE org_id = ? AND id = ? RETURNING previous_secret_expires_at`,
-			next, prev, fmt.Sprintf("%d seconds", int64(RotationOverlap/time.Second)), a.OrgID, id).Scan(ctx, &out.PreviousSecretExpiresAt)
+			next, prev, fmt.Sprintf("%d seconds", int64(RotationOverlap/time.Second)), a.OrgID, id).Scan(ctx, &out.OverlapUntil)
 		if err != nil {
 			return fmt.Errorf("webhooks: rotate %s: %w", id, database.Interpret(err))
 		}

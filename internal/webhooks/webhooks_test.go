@@ -141,7 +141,7 @@ func TestCreateValidates(t *testing.T) {
 		require.Equal(t, "local", c.Description)
 		require.Equal(t, webhooks.DefaultMaxConcurrency, c.MaxConcurrency)
 		require.Equal(t, webhooks.StatusEnabled, c.Status)
-		require.Nil(t, c.SecretRotationExpiresAt)
+		require.Nil(t, c.RotationOverlapUntil)
 	})
 }
 
@@ -179,7 +179,7 @@ func TestRotateSecretKeepsTheOldOneSigningForADay(t *testing.T) {
 	after := time.Now()
 	require.NotEqual(t, c.Secret, r.Secret)
 	require.True(t, strings.HasPrefix(r.Secret, webhooks.SecretPrefix))
-	require.WithinRange(t, r.PreviousSecretExpiresAt, before.Add(webhooks.RotationOverlap-time.Second), after.Add(webhooks.RotationOverlap+time.Second))
+	require.WithinRange(t, r.OverlapUntil, before.Add(webhooks.RotationOverlap-time.Second), after.Add(webhooks.RotationOverlap+time.Second))
 
 	var cur, prev string
 	var expires time.Time
@@ -191,12 +191,12 @@ func TestRotateSecretKeepsTheOldOneSigningForADay(t *testing.T) {
 	got, err = b.keyring.DecryptString(prev, webhooks.PreviousSecretAAD(c.ID))
 	require.NoError(t, err)
 	require.Equal(t, c.Secret, got, "the old one is kept, under its own column's AAD")
-	require.True(t, expires.Equal(r.PreviousSecretExpiresAt))
+	require.True(t, expires.Equal(r.OverlapUntil))
 
 	e, err := b.svc.Get(ctx, b.admin, c.ID)
 	require.NoError(t, err)
-	require.NotNil(t, e.SecretRotationExpiresAt)
-	require.True(t, e.SecretRotationExpiresAt.Equal(r.PreviousSecretExpiresAt))
+	require.NotNil(t, e.RotationOverlapUntil)
+	require.True(t, e.RotationOverlapUntil.Equal(r.OverlapUntil))
 
 	r2, err := b.svc.RotateSecret(ctx, b.admin, c.ID)
 	require.NoError(t, err)
@@ -209,7 +209,7 @@ func TestRotateSecretKeepsTheOldOneSigningForADay(t *testing.T) {
 	b.exec(t, `UPDATE webhook_endpoints SET previous_secret_expires_at = now() - interval '1 second' WHERE id = $1`, c.ID)
 	e, err = b.svc.Get(ctx, b.admin, c.ID)
 	require.NoError(t, err)
-	require.Nil(t, e.SecretRotationExpiresAt, "no overlap once it expired")
+	require.Nil(t, e.RotationOverlapUntil, "no overlap once it expired")
 }
 
 func TestWhoMayManageEndpoints(t *testing.T) {
