@@ -2082,6 +2082,25 @@ type WebhookTestData struct {
 	Message    string             `json:"message"`
 }
 
+// WebhookTestEvent A `webhook.test` event.
+type WebhookTestEvent struct {
+	// Data The `data` of a `webhook.test` event.
+	Data WebhookTestData `json:"data"`
+
+	// ID Time-ordered (UUIDv7); also the `webhook-id` of its deliveries.
+	ID       openapi_types.UUID  `json:"id"`
+	ObjectID *openapi_types.UUID `json:"object_id"`
+
+	// ObjectType What `object_id` names: `lead`, `import`, `campaign`… (the catalogue says per type).
+	ObjectType string `json:"object_type"`
+
+	// Timestamp When the change happened (UTC).
+	Timestamp time.Time `json:"timestamp"`
+
+	// Type An event type of the catalogue (see the events tag).
+	Type EventTypeName `json:"type"`
+}
+
 // Weekday defines model for Weekday.
 type Weekday string
 
@@ -18424,7 +18443,7 @@ type TestWebhookEndpointResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON201 the response for an HTTP 201 `application/json` response
-	JSON201 *Event
+	JSON201 *WebhookTestEvent
 	// ApplicationProblemJSON400 the response for an HTTP 400 `application/problem+json` response
 	ApplicationProblemJSON400 *BadRequest
 	// ApplicationProblemJSON401 the response for an HTTP 401 `application/problem+json` response
@@ -18444,7 +18463,7 @@ type TestWebhookEndpointResponse struct {
 }
 
 // GetJSON201 returns the response for an HTTP 201 `application/json` response
-func (r TestWebhookEndpointResponse) GetJSON201() *Event {
+func (r TestWebhookEndpointResponse) GetJSON201() *WebhookTestEvent {
 	return r.JSON201
 }
 
@@ -27071,7 +27090,7 @@ func ParseTestWebhookEndpointResponse(rsp *http.Response) (*TestWebhookEndpointR
 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
-		var dest Event
+		var dest WebhookTestEvent
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
