@@ -2202,7 +2202,7 @@ type ListEventsParams struct {
 	// Cursor The `next_cursor` of the previous page.
 	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
 
-	// Type Only events of these types (repeat the parameter for several).
+	// Type Only events of these types: repeat the parameter (`type=a&type=b`) or separate them with commas (`type=a,b`).
 	Type *[]EventTypeName `form:"type,omitempty" json:"type,omitempty"`
 
 	// ObjectType Only events about objects of this type (`lead`, `campaign`…, as in the catalogue).
@@ -3012,8 +3012,9 @@ type ClientInterface interface {
 
 	// ListEvents The organisation's events, newest first
 	//
-	// Any member or API key. Filters combine with AND; repeat `type` to
-	// ask for several types (`?type=lead.created&type=lead.updated`).
+	// Any member or API key. Filters combine with AND; `type` takes
+	// several types, repeated (`?type=lead.created&type=lead.updated`) or
+	// comma-separated (`?type=lead.created,lead.updated`).
 	// Events older than the retention (30 days by default) are gone.
 	// This is also the polling trigger of integrations such as Zapier:
 	// each item is the body a webhook delivers.
@@ -4533,8 +4534,9 @@ func (c *Client) ListEventTypes(ctx context.Context, reqEditors ...RequestEditor
 
 // ListEvents The organisation's events, newest first
 //
-// Any member or API key. Filters combine with AND; repeat `type` to
-// ask for several types (`?type=lead.created&type=lead.updated`).
+// Any member or API key. Filters combine with AND; `type` takes
+// several types, repeated (`?type=lead.created&type=lead.updated`) or
+// comma-separated (`?type=lead.created,lead.updated`).
 // Events older than the retention (30 days by default) are gone.
 // This is also the polling trigger of integrations such as Zapier:
 // each item is the body a webhook delivers.
@@ -10264,8 +10266,9 @@ type ClientWithResponsesInterface interface {
 
 	// ListEventsWithResponse The organisation's events, newest first
 	//
-	// Any member or API key. Filters combine with AND; repeat `type` to
-	// ask for several types (`?type=lead.created&type=lead.updated`).
+	// Any member or API key. Filters combine with AND; `type` takes
+	// several types, repeated (`?type=lead.created&type=lead.updated`) or
+	// comma-separated (`?type=lead.created,lead.updated`).
 	// Events older than the retention (30 days by default) are gone.
 	// This is also the polling trigger of integrations such as Zapier:
 	// each item is the body a webhook delivers.
@@ -19128,8 +19131,9 @@ func (c *ClientWithResponses) ListEventTypesWithResponse(ctx context.Context, re
 
 // ListEventsWithResponse The organisation's events, newest first
 //
-// Any member or API key. Filters combine with AND; repeat `type` to
-// ask for several types (`?type=lead.created&type=lead.updated`).
+// Any member or API key. Filters combine with AND; `type` takes
+// several types, repeated (`?type=lead.created&type=lead.updated`) or
+// comma-separated (`?type=lead.created,lead.updated`).
 // Events older than the retention (30 days by default) are gone.
 // This is also the polling trigger of integrations such as Zapier:
 // each item is the body a webhook delivers.

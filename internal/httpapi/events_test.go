@@ -88,6 +88,16 @@ func TestEvents(t *testing.T) {
 		var list api.EventList
 		require.NoError(t, json.Unmarshal(body, &list))
 		require.Equal(t, []uuid.UUID{ids[2], ids[0]}, mine(list.Data))
+		// Or comma-separated, as people and polling tools write it.
+		for _, q := range []string{"type=lead.updated,lead.created", "type=lead.updated%2C+lead.created", "type=lead.updated,&type=lead.created"} {
+			r, body = b.raw(t, http.MethodGet, "/v1/events?"+q, "", withBearer(m.AccessToken))
+			require.Equal(t, http.StatusOK, r.StatusCode, q+": "+string(body))
+			list = api.EventList{}
+			require.NoError(t, json.Unmarshal(body, &list))
+			require.Equal(t, []uuid.UUID{ids[2], ids[0]}, mine(list.Data), q)
+		}
+		r, body = b.raw(t, http.MethodGet, "/v1/events?type=lead.created,lead.exploded", "", withBearer(m.AccessToken))
+		problem(t, r, body, http.StatusBadRequest)
 		r, body = b.raw(t, http.MethodGet, "/v1/events?type=lead.exploded", "", withBearer(m.AccessToken))
 		p := problem(t, r, body, http.StatusBadRequest)
 		require.True(t, strings.HasPrefix((*p.Errors)[0].Field, "/query/type"), (*p.Errors)[0].Field)

@@ -210,6 +210,7 @@ func New(d Deps) (*echo.Echo, error) {
 	// reader would replace. A replayed 422 is as correct as a replayed 201.
 	v1.Use(checkInput(spec, up))
 	v1.Use(idempotent(d.Idempotency, up))
+	v1.Use(commaLists(spec))
 	v1.Use(validateRequests(spec, up))
 
 	strict := server.NewStrictHandler(s, nil)
