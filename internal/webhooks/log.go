@@ -46,9 +46,6 @@ const messageColumns = `m.event_id, e.type AS event_type, m.status, m.attempts,
 	CASE WHEN m.status IN ('pending', 'sending') THEN m.next_attempt_at END AS next_attempt_at,
 	m.last_attempt_at, m.last_status_code, m.last_error, m.created_at`
 
-// MessageStatuses are the states of a message (the table's CHECK).
-var MessageStatuses = []string{"pending", "sending", "succeeded", "failed"}
-
 // Messages pages through the messages of endpoint id, newest event first;
 // status "" lists all.
 func (s *Service) Messages(ctx context.Context, a access.Actor, id uuid.UUID, status string, p pagination.Page) ([]Message, *string, error) {
@@ -244,12 +241,13 @@ func notify(ctx context.Context, tx bun.IDB, id uuid.UUID) error {
 
 // retentionWords says d in days when it is whole days.
 func retentionWords(d time.Duration) string {
-	if d%(24*time.Hour) == 0 {
-		if days := d / (24 * time.Hour); days == 1 {
-			return "day"
-		} else {
-			return fmt.Sprintf("%d days", days)
-		}
+	const day = 24 * time.Hour
+	switch {
+	case d == day:
+		return "day"
+	case d%day == 0:
+		return fmt.Sprintf("%d days", d/day)
+	default:
+		return d.String()
 	}
-	return d.String()
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 	"github.com/uptrace/bun"
 
@@ -527,4 +528,38 @@ func TestMessagesAndAttempts(t *testing.T) {
 	}
 	_, _, err = b.svc.Messages(ctx, b.admin, uuid.Must(uuid.NewV7()), "", pagination.Page{Limit: 10})
 	requireKind(t, err, fault.KindNotFound)
+}
+
+func TestReplayWakesTheDispatcherOnCommit(t *testing.T) {
+	t.Parallel()
+	b := setup(t, webhooks.Options{})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c := b.create(t, "lead.created")
+	ev := b.record(t, events.New{Type: events.LeadCreated, Data: map[string]any{}})[0]
+	b.exec(t, `UPDATE webhook_messages SET status = 'failed' WHERE event_id = $1`, ev)
+
+	conn, err := pgx.Connect(ctx, testkit.URL(t))
+	require.NoError(t, err)
+	defer conn.Close(context.Background())
+	_, err = conn.Exec(ctx, "LISTEN "+events.NotifyChannel)
+	require.NoError(t, err)
+
+	for name, replay := range map[string]func() error{
+		"One": func() error { _, err := b.svc.ReplayMessage(ctx, b.admin, c.ID, ev); return err },
+		"Since": func() error {
+			b.exec(t, `UPDATE webhook_messages SET status = 'failed' WHERE event_id = $1`, ev)
+			_, err := b.svc.Replay(ctx, b.admin, c.ID, webhooks.Replay{Since: time.Now().Add(-time.Hour), OnlyFailed: true})
+			return err
+		},
+	} {
+		require.NoError(t, replay(), name)
+		for {
+			n, err := conn.WaitForNotification(ctx)
+			require.NoError(t, err, "%s: the endpoint's notification arrives after commit", name)
+			if n.Payload == c.ID.String() {
+				break
+			}
+		}
+	}
 }
