@@ -93,6 +93,15 @@ type ServerInterface interface {
 	// ResumeCampaign Carry on sending (paused → active)
 	// (POST /v1/campaigns/{campaign_id}/resume)
 	ResumeCampaign(ctx echo.Context, campaignID openapi_types.UUID) error
+	// ListEventTypes The event catalogue
+	// (GET /v1/event-types)
+	ListEventTypes(ctx echo.Context) error
+	// ListEvents The organisation's events, newest first
+	// (GET /v1/events)
+	ListEvents(ctx echo.Context, params ListEventsParams) error
+	// GetEvent One event
+	// (GET /v1/events/{event_id})
+	GetEvent(ctx echo.Context, eventID EventID) error
 	// ListInvites Open and past invites, newest first
 	// (GET /v1/invites)
 	ListInvites(ctx echo.Context, params ListInvitesParams) error
@@ -204,6 +213,45 @@ type ServerInterface interface {
 	// PreviewTemplate Render a template for a lead
 	// (POST /v1/templates/{template_id}/preview)
 	PreviewTemplate(ctx echo.Context, templateID openapi_types.UUID) error
+	// ListWebhookEndpoints The organisation's webhook endpoints, newest first
+	// (GET /v1/webhook-endpoints)
+	ListWebhookEndpoints(ctx echo.Context, params ListWebhookEndpointsParams) error
+	// CreateWebhookEndpoint Subscribe a URL to events
+	// (POST /v1/webhook-endpoints)
+	CreateWebhookEndpoint(ctx echo.Context, params CreateWebhookEndpointParams) error
+	// DeleteWebhookEndpoint Delete a webhook endpoint
+	// (DELETE /v1/webhook-endpoints/{endpoint_id})
+	DeleteWebhookEndpoint(ctx echo.Context, endpointID EndpointID) error
+	// GetWebhookEndpoint One webhook endpoint
+	// (GET /v1/webhook-endpoints/{endpoint_id})
+	GetWebhookEndpoint(ctx echo.Context, endpointID EndpointID) error
+	// UpdateWebhookEndpoint Change a webhook endpoint
+	// (PATCH /v1/webhook-endpoints/{endpoint_id})
+	UpdateWebhookEndpoint(ctx echo.Context, endpointID EndpointID) error
+	// ListWebhookAttempts An endpoint's delivery log, newest attempt first
+	// (GET /v1/webhook-endpoints/{endpoint_id}/attempts)
+	ListWebhookAttempts(ctx echo.Context, endpointID EndpointID, params ListWebhookAttemptsParams) error
+	// DisableWebhookEndpoint Stop delivering to an endpoint
+	// (POST /v1/webhook-endpoints/{endpoint_id}/disable)
+	DisableWebhookEndpoint(ctx echo.Context, endpointID EndpointID) error
+	// EnableWebhookEndpoint Deliver to an endpoint again
+	// (POST /v1/webhook-endpoints/{endpoint_id}/enable)
+	EnableWebhookEndpoint(ctx echo.Context, endpointID EndpointID) error
+	// ListWebhookMessages The events queued for an endpoint and how their delivery went, newest event first
+	// (GET /v1/webhook-endpoints/{endpoint_id}/messages)
+	ListWebhookMessages(ctx echo.Context, endpointID EndpointID, params ListWebhookMessagesParams) error
+	// ReplayWebhookMessage Deliver one event to an endpoint again
+	// (POST /v1/webhook-endpoints/{endpoint_id}/messages/{event_id}/replay)
+	ReplayWebhookMessage(ctx echo.Context, endpointID EndpointID, eventID EventID) error
+	// ReplayWebhookEndpoint Deliver everything since a time to an endpoint again
+	// (POST /v1/webhook-endpoints/{endpoint_id}/replay)
+	ReplayWebhookEndpoint(ctx echo.Context, endpointID EndpointID, params ReplayWebhookEndpointParams) error
+	// RotateWebhookEndpointSecret Replace an endpoint's signing secret
+	// (POST /v1/webhook-endpoints/{endpoint_id}/rotate-secret)
+	RotateWebhookEndpointSecret(ctx echo.Context, endpointID EndpointID) error
+	// TestWebhookEndpoint Send a test event to an endpoint
+	// (POST /v1/webhook-endpoints/{endpoint_id}/test)
+	TestWebhookEndpoint(ctx echo.Context, endpointID EndpointID) error
 }
 
 // ServerInterfaceWrapper converts echo contexts to parameters.
@@ -548,6 +596,91 @@ func (w *ServerInterfaceWrapper) ResumeCampaign(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.ResumeCampaign(ctx, campaignID)
+	return err
+}
+
+// ListEventTypes converts echo context to params.
+func (w *ServerInterfaceWrapper) ListEventTypes(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListEventTypes(ctx)
+	return err
+}
+
+// ListEvents converts echo context to params.
+func (w *ServerInterfaceWrapper) ListEvents(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListEventsParams
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// ------------- Optional query parameter "type" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "type", ctx.QueryParams(), &params.Type, runtime.BindQueryParameterOptions{Type: "array", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter type: %s", err))
+	}
+
+	// ------------- Optional query parameter "object_type" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "object_type", ctx.QueryParams(), &params.ObjectType, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter object_type: %s", err))
+	}
+
+	// ------------- Optional query parameter "object_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "object_id", ctx.QueryParams(), &params.ObjectID, runtime.BindQueryParameterOptions{Type: "string", Format: "uuid"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter object_id: %s", err))
+	}
+
+	// ------------- Optional query parameter "since" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "since", ctx.QueryParams(), &params.Since, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter since: %s", err))
+	}
+
+	// ------------- Optional query parameter "until" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "until", ctx.QueryParams(), &params.Until, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter until: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListEvents(ctx, params)
+	return err
+}
+
+// GetEvent converts echo context to params.
+func (w *ServerInterfaceWrapper) GetEvent(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "event_id" -------------
+	var eventID EventID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "event_id", ctx.Param("event_id"), &eventID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter event_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetEvent(ctx, eventID)
 	return err
 }
 
@@ -1432,6 +1565,317 @@ func (w *ServerInterfaceWrapper) PreviewTemplate(ctx echo.Context) error {
 	return err
 }
 
+// ListWebhookEndpoints converts echo context to params.
+func (w *ServerInterfaceWrapper) ListWebhookEndpoints(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListWebhookEndpointsParams
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// ------------- Optional query parameter "status" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "status", ctx.QueryParams(), &params.Status, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter status: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListWebhookEndpoints(ctx, params)
+	return err
+}
+
+// CreateWebhookEndpoint converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateWebhookEndpoint(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreateWebhookEndpointParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateWebhookEndpoint(ctx, params)
+	return err
+}
+
+// DeleteWebhookEndpoint converts echo context to params.
+func (w *ServerInterfaceWrapper) DeleteWebhookEndpoint(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "endpoint_id" -------------
+	var endpointID EndpointID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "endpoint_id", ctx.Param("endpoint_id"), &endpointID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter endpoint_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DeleteWebhookEndpoint(ctx, endpointID)
+	return err
+}
+
+// GetWebhookEndpoint converts echo context to params.
+func (w *ServerInterfaceWrapper) GetWebhookEndpoint(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "endpoint_id" -------------
+	var endpointID EndpointID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "endpoint_id", ctx.Param("endpoint_id"), &endpointID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter endpoint_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetWebhookEndpoint(ctx, endpointID)
+	return err
+}
+
+// UpdateWebhookEndpoint converts echo context to params.
+func (w *ServerInterfaceWrapper) UpdateWebhookEndpoint(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "endpoint_id" -------------
+	var endpointID EndpointID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "endpoint_id", ctx.Param("endpoint_id"), &endpointID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter endpoint_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UpdateWebhookEndpoint(ctx, endpointID)
+	return err
+}
+
+// ListWebhookAttempts converts echo context to params.
+func (w *ServerInterfaceWrapper) ListWebhookAttempts(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "endpoint_id" -------------
+	var endpointID EndpointID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "endpoint_id", ctx.Param("endpoint_id"), &endpointID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter endpoint_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListWebhookAttemptsParams
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// ------------- Optional query parameter "event_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "event_id", ctx.QueryParams(), &params.EventID, runtime.BindQueryParameterOptions{Type: "string", Format: "uuid"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter event_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListWebhookAttempts(ctx, endpointID, params)
+	return err
+}
+
+// DisableWebhookEndpoint converts echo context to params.
+func (w *ServerInterfaceWrapper) DisableWebhookEndpoint(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "endpoint_id" -------------
+	var endpointID EndpointID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "endpoint_id", ctx.Param("endpoint_id"), &endpointID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter endpoint_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DisableWebhookEndpoint(ctx, endpointID)
+	return err
+}
+
+// EnableWebhookEndpoint converts echo context to params.
+func (w *ServerInterfaceWrapper) EnableWebhookEndpoint(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "endpoint_id" -------------
+	var endpointID EndpointID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "endpoint_id", ctx.Param("endpoint_id"), &endpointID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter endpoint_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.EnableWebhookEndpoint(ctx, endpointID)
+	return err
+}
+
+// ListWebhookMessages converts echo context to params.
+func (w *ServerInterfaceWrapper) ListWebhookMessages(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "endpoint_id" -------------
+	var endpointID EndpointID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "endpoint_id", ctx.Param("endpoint_id"), &endpointID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter endpoint_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListWebhookMessagesParams
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// ------------- Optional query parameter "status" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "status", ctx.QueryParams(), &params.Status, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter status: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListWebhookMessages(ctx, endpointID, params)
+	return err
+}
+
+// ReplayWebhookMessage converts echo context to params.
+func (w *ServerInterfaceWrapper) ReplayWebhookMessage(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "endpoint_id" -------------
+	var endpointID EndpointID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "endpoint_id", ctx.Param("endpoint_id"), &endpointID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter endpoint_id: %s", err))
+	}
+
+	// ------------- Path parameter "event_id" -------------
+	var eventID EventID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "event_id", ctx.Param("event_id"), &eventID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter event_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ReplayWebhookMessage(ctx, endpointID, eventID)
+	return err
+}
+
+// ReplayWebhookEndpoint converts echo context to params.
+func (w *ServerInterfaceWrapper) ReplayWebhookEndpoint(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "endpoint_id" -------------
+	var endpointID EndpointID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "endpoint_id", ctx.Param("endpoint_id"), &endpointID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter endpoint_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ReplayWebhookEndpointParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ReplayWebhookEndpoint(ctx, endpointID, params)
+	return err
+}
+
+// RotateWebhookEndpointSecret converts echo context to params.
+func (w *ServerInterfaceWrapper) RotateWebhookEndpointSecret(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "endpoint_id" -------------
+	var endpointID EndpointID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "endpoint_id", ctx.Param("endpoint_id"), &endpointID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter endpoint_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RotateWebhookEndpointSecret(ctx, endpointID)
+	return err
+}
+
+// TestWebhookEndpoint converts echo context to params.
+func (w *ServerInterfaceWrapper) TestWebhookEndpoint(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "endpoint_id" -------------
+	var endpointID EndpointID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "endpoint_id", ctx.Param("endpoint_id"), &endpointID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter endpoint_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.TestWebhookEndpoint(ctx, endpointID)
+	return err
+}
+
 // This is a simple interface which specifies echo.Route addition functions which
 // are present on both echo.Echo and echo.Group, since we want to allow using
 // either of them for path registration
@@ -1538,6 +1982,22 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/v1/leads/imports/:import_id", wrapper.GetLeadImport, options.OperationMiddlewares["getLeadImport"]...)
 	router.POST(options.BaseURL+"/v1/leads/imports/:import_id/cancel", wrapper.CancelLeadImport, options.OperationMiddlewares["cancelLeadImport"]...)
 	router.GET(options.BaseURL+"/v1/leads/imports/:import_id/errors", wrapper.GetLeadImportErrors, options.OperationMiddlewares["getLeadImportErrors"]...)
+	router.GET(options.BaseURL+"/v1/events", wrapper.ListEvents, options.OperationMiddlewares["listEvents"]...)
+	router.GET(options.BaseURL+"/v1/events/:event_id", wrapper.GetEvent, options.OperationMiddlewares["getEvent"]...)
+	router.GET(options.BaseURL+"/v1/event-types", wrapper.ListEventTypes, options.OperationMiddlewares["listEventTypes"]...)
+	router.GET(options.BaseURL+"/v1/webhook-endpoints", wrapper.ListWebhookEndpoints, options.OperationMiddlewares["listWebhookEndpoints"]...)
+	router.POST(options.BaseURL+"/v1/webhook-endpoints", wrapper.CreateWebhookEndpoint, options.OperationMiddlewares["createWebhookEndpoint"]...)
+	router.DELETE(options.BaseURL+"/v1/webhook-endpoints/:endpoint_id", wrapper.DeleteWebhookEndpoint, options.OperationMiddlewares["deleteWebhookEndpoint"]...)
+	router.GET(options.BaseURL+"/v1/webhook-endpoints/:endpoint_id", wrapper.GetWebhookEndpoint, options.OperationMiddlewares["getWebhookEndpoint"]...)
+	router.PATCH(options.BaseURL+"/v1/webhook-endpoints/:endpoint_id", wrapper.UpdateWebhookEndpoint, options.OperationMiddlewares["updateWebhookEndpoint"]...)
+	router.POST(options.BaseURL+"/v1/webhook-endpoints/:endpoint_id/disable", wrapper.DisableWebhookEndpoint, options.OperationMiddlewares["disableWebhookEndpoint"]...)
+	router.POST(options.BaseURL+"/v1/webhook-endpoints/:endpoint_id/enable", wrapper.EnableWebhookEndpoint, options.OperationMiddlewares["enableWebhookEndpoint"]...)
+	router.POST(options.BaseURL+"/v1/webhook-endpoints/:endpoint_id/rotate-secret", wrapper.RotateWebhookEndpointSecret, options.OperationMiddlewares["rotateWebhookEndpointSecret"]...)
+	router.POST(options.BaseURL+"/v1/webhook-endpoints/:endpoint_id/test", wrapper.TestWebhookEndpoint, options.OperationMiddlewares["testWebhookEndpoint"]...)
+	router.GET(options.BaseURL+"/v1/webhook-endpoints/:endpoint_id/messages", wrapper.ListWebhookMessages, options.OperationMiddlewares["listWebhookMessages"]...)
+	router.GET(options.BaseURL+"/v1/webhook-endpoints/:endpoint_id/attempts", wrapper.ListWebhookAttempts, options.OperationMiddlewares["listWebhookAttempts"]...)
+	router.POST(options.BaseURL+"/v1/webhook-endpoints/:endpoint_id/messages/:event_id/replay", wrapper.ReplayWebhookMessage, options.OperationMiddlewares["replayWebhookMessage"]...)
+	router.POST(options.BaseURL+"/v1/webhook-endpoints/:endpoint_id/replay", wrapper.ReplayWebhookEndpoint, options.OperationMiddlewares["replayWebhookEndpoint"]...)
 
 }
 
@@ -4779,6 +5239,336 @@ type ResumeCampaign503ApplicationProblemPlusJSONResponse struct {
 }
 
 func (response ResumeCampaign503ApplicationProblemPlusJSONResponse) VisitResumeCampaignResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEventTypesRequestObject struct {
+}
+
+type ListEventTypesResponseObject interface {
+	VisitListEventTypesResponse(w http.ResponseWriter) error
+}
+
+type ListEventTypes200JSONResponse EventTypeList
+
+func (response ListEventTypes200JSONResponse) VisitListEventTypesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEventTypes401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListEventTypes401ApplicationProblemPlusJSONResponse) VisitListEventTypesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEventTypes429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ListEventTypes429ApplicationProblemPlusJSONResponse) VisitListEventTypesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEventTypes500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response ListEventTypes500ApplicationProblemPlusJSONResponse) VisitListEventTypesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEventTypes503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListEventTypes503ApplicationProblemPlusJSONResponse) VisitListEventTypesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEventsRequestObject struct {
+	Params ListEventsParams
+}
+
+type ListEventsResponseObject interface {
+	VisitListEventsResponse(w http.ResponseWriter) error
+}
+
+type ListEvents200JSONResponse EventList
+
+func (response ListEvents200JSONResponse) VisitListEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEvents400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListEvents400ApplicationProblemPlusJSONResponse) VisitListEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEvents401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListEvents401ApplicationProblemPlusJSONResponse) VisitListEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEvents422ApplicationProblemPlusJSONResponse struct {
+	ValidationFailedApplicationProblemPlusJSONResponse
+}
+
+func (response ListEvents422ApplicationProblemPlusJSONResponse) VisitListEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEvents429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ListEvents429ApplicationProblemPlusJSONResponse) VisitListEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEvents500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response ListEvents500ApplicationProblemPlusJSONResponse) VisitListEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEvents503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListEvents503ApplicationProblemPlusJSONResponse) VisitListEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEventRequestObject struct {
+	EventID EventID `json:"event_id"`
+}
+
+type GetEventResponseObject interface {
+	VisitGetEventResponse(w http.ResponseWriter) error
+}
+
+type GetEvent200JSONResponse Event
+
+func (response GetEvent200JSONResponse) VisitGetEventResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEvent400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetEvent400ApplicationProblemPlusJSONResponse) VisitGetEventResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEvent401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetEvent401ApplicationProblemPlusJSONResponse) VisitGetEventResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEvent404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetEvent404ApplicationProblemPlusJSONResponse) VisitGetEventResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEvent429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response GetEvent429ApplicationProblemPlusJSONResponse) VisitGetEventResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEvent500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response GetEvent500ApplicationProblemPlusJSONResponse) VisitGetEventResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEvent503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetEvent503ApplicationProblemPlusJSONResponse) VisitGetEventResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
@@ -10012,6 +10802,1948 @@ func (response PreviewTemplate503ApplicationProblemPlusJSONResponse) VisitPrevie
 	return err
 }
 
+type ListWebhookEndpointsRequestObject struct {
+	Params ListWebhookEndpointsParams
+}
+
+type ListWebhookEndpointsResponseObject interface {
+	VisitListWebhookEndpointsResponse(w http.ResponseWriter) error
+}
+
+type ListWebhookEndpoints200JSONResponse WebhookEndpointList
+
+func (response ListWebhookEndpoints200JSONResponse) VisitListWebhookEndpointsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookEndpoints400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListWebhookEndpoints400ApplicationProblemPlusJSONResponse) VisitListWebhookEndpointsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookEndpoints401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListWebhookEndpoints401ApplicationProblemPlusJSONResponse) VisitListWebhookEndpointsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookEndpoints403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListWebhookEndpoints403ApplicationProblemPlusJSONResponse) VisitListWebhookEndpointsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookEndpoints429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ListWebhookEndpoints429ApplicationProblemPlusJSONResponse) VisitListWebhookEndpointsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookEndpoints500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response ListWebhookEndpoints500ApplicationProblemPlusJSONResponse) VisitListWebhookEndpointsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookEndpoints503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListWebhookEndpoints503ApplicationProblemPlusJSONResponse) VisitListWebhookEndpointsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWebhookEndpointRequestObject struct {
+	Params CreateWebhookEndpointParams
+	Body   *CreateWebhookEndpointJSONRequestBody
+}
+
+type CreateWebhookEndpointResponseObject interface {
+	VisitCreateWebhookEndpointResponse(w http.ResponseWriter) error
+}
+
+type CreateWebhookEndpoint201JSONResponse WebhookEndpointCreated
+
+func (response CreateWebhookEndpoint201JSONResponse) VisitCreateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWebhookEndpoint400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CreateWebhookEndpoint400ApplicationProblemPlusJSONResponse) VisitCreateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWebhookEndpoint401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateWebhookEndpoint401ApplicationProblemPlusJSONResponse) VisitCreateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWebhookEndpoint403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response CreateWebhookEndpoint403ApplicationProblemPlusJSONResponse) VisitCreateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWebhookEndpoint409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response CreateWebhookEndpoint409ApplicationProblemPlusJSONResponse) VisitCreateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWebhookEndpoint413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateWebhookEndpoint413ApplicationProblemPlusJSONResponse) VisitCreateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWebhookEndpoint415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateWebhookEndpoint415ApplicationProblemPlusJSONResponse) VisitCreateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWebhookEndpoint422ApplicationProblemPlusJSONResponse struct {
+	ValidationFailedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateWebhookEndpoint422ApplicationProblemPlusJSONResponse) VisitCreateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWebhookEndpoint429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response CreateWebhookEndpoint429ApplicationProblemPlusJSONResponse) VisitCreateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWebhookEndpoint500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response CreateWebhookEndpoint500ApplicationProblemPlusJSONResponse) VisitCreateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWebhookEndpoint503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response CreateWebhookEndpoint503ApplicationProblemPlusJSONResponse) VisitCreateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteWebhookEndpointRequestObject struct {
+	EndpointID EndpointID `json:"endpoint_id"`
+}
+
+type DeleteWebhookEndpointResponseObject interface {
+	VisitDeleteWebhookEndpointResponse(w http.ResponseWriter) error
+}
+
+type DeleteWebhookEndpoint204Response struct {
+}
+
+func (response DeleteWebhookEndpoint204Response) VisitDeleteWebhookEndpointResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type DeleteWebhookEndpoint400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteWebhookEndpoint400ApplicationProblemPlusJSONResponse) VisitDeleteWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteWebhookEndpoint401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteWebhookEndpoint401ApplicationProblemPlusJSONResponse) VisitDeleteWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteWebhookEndpoint403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteWebhookEndpoint403ApplicationProblemPlusJSONResponse) VisitDeleteWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteWebhookEndpoint404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteWebhookEndpoint404ApplicationProblemPlusJSONResponse) VisitDeleteWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteWebhookEndpoint429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteWebhookEndpoint429ApplicationProblemPlusJSONResponse) VisitDeleteWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteWebhookEndpoint500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteWebhookEndpoint500ApplicationProblemPlusJSONResponse) VisitDeleteWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteWebhookEndpoint503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteWebhookEndpoint503ApplicationProblemPlusJSONResponse) VisitDeleteWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWebhookEndpointRequestObject struct {
+	EndpointID EndpointID `json:"endpoint_id"`
+}
+
+type GetWebhookEndpointResponseObject interface {
+	VisitGetWebhookEndpointResponse(w http.ResponseWriter) error
+}
+
+type GetWebhookEndpoint200JSONResponse WebhookEndpoint
+
+func (response GetWebhookEndpoint200JSONResponse) VisitGetWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWebhookEndpoint400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetWebhookEndpoint400ApplicationProblemPlusJSONResponse) VisitGetWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWebhookEndpoint401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetWebhookEndpoint401ApplicationProblemPlusJSONResponse) VisitGetWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWebhookEndpoint403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetWebhookEndpoint403ApplicationProblemPlusJSONResponse) VisitGetWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWebhookEndpoint404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetWebhookEndpoint404ApplicationProblemPlusJSONResponse) VisitGetWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWebhookEndpoint429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response GetWebhookEndpoint429ApplicationProblemPlusJSONResponse) VisitGetWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWebhookEndpoint500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response GetWebhookEndpoint500ApplicationProblemPlusJSONResponse) VisitGetWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWebhookEndpoint503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetWebhookEndpoint503ApplicationProblemPlusJSONResponse) VisitGetWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateWebhookEndpointRequestObject struct {
+	EndpointID EndpointID `json:"endpoint_id"`
+	Body       *UpdateWebhookEndpointJSONRequestBody
+}
+
+type UpdateWebhookEndpointResponseObject interface {
+	VisitUpdateWebhookEndpointResponse(w http.ResponseWriter) error
+}
+
+type UpdateWebhookEndpoint200JSONResponse WebhookEndpoint
+
+func (response UpdateWebhookEndpoint200JSONResponse) VisitUpdateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateWebhookEndpoint400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateWebhookEndpoint400ApplicationProblemPlusJSONResponse) VisitUpdateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateWebhookEndpoint401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateWebhookEndpoint401ApplicationProblemPlusJSONResponse) VisitUpdateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateWebhookEndpoint403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateWebhookEndpoint403ApplicationProblemPlusJSONResponse) VisitUpdateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateWebhookEndpoint404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateWebhookEndpoint404ApplicationProblemPlusJSONResponse) VisitUpdateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateWebhookEndpoint413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateWebhookEndpoint413ApplicationProblemPlusJSONResponse) VisitUpdateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateWebhookEndpoint415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateWebhookEndpoint415ApplicationProblemPlusJSONResponse) VisitUpdateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateWebhookEndpoint422ApplicationProblemPlusJSONResponse struct {
+	ValidationFailedApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateWebhookEndpoint422ApplicationProblemPlusJSONResponse) VisitUpdateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateWebhookEndpoint429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateWebhookEndpoint429ApplicationProblemPlusJSONResponse) VisitUpdateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateWebhookEndpoint500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateWebhookEndpoint500ApplicationProblemPlusJSONResponse) VisitUpdateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateWebhookEndpoint503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateWebhookEndpoint503ApplicationProblemPlusJSONResponse) VisitUpdateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookAttemptsRequestObject struct {
+	EndpointID EndpointID `json:"endpoint_id"`
+	Params     ListWebhookAttemptsParams
+}
+
+type ListWebhookAttemptsResponseObject interface {
+	VisitListWebhookAttemptsResponse(w http.ResponseWriter) error
+}
+
+type ListWebhookAttempts200JSONResponse WebhookAttemptList
+
+func (response ListWebhookAttempts200JSONResponse) VisitListWebhookAttemptsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookAttempts400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListWebhookAttempts400ApplicationProblemPlusJSONResponse) VisitListWebhookAttemptsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookAttempts401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListWebhookAttempts401ApplicationProblemPlusJSONResponse) VisitListWebhookAttemptsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookAttempts403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListWebhookAttempts403ApplicationProblemPlusJSONResponse) VisitListWebhookAttemptsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookAttempts404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListWebhookAttempts404ApplicationProblemPlusJSONResponse) VisitListWebhookAttemptsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookAttempts429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ListWebhookAttempts429ApplicationProblemPlusJSONResponse) VisitListWebhookAttemptsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookAttempts500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response ListWebhookAttempts500ApplicationProblemPlusJSONResponse) VisitListWebhookAttemptsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookAttempts503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListWebhookAttempts503ApplicationProblemPlusJSONResponse) VisitListWebhookAttemptsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DisableWebhookEndpointRequestObject struct {
+	EndpointID EndpointID `json:"endpoint_id"`
+}
+
+type DisableWebhookEndpointResponseObject interface {
+	VisitDisableWebhookEndpointResponse(w http.ResponseWriter) error
+}
+
+type DisableWebhookEndpoint200JSONResponse WebhookEndpoint
+
+func (response DisableWebhookEndpoint200JSONResponse) VisitDisableWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DisableWebhookEndpoint400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response DisableWebhookEndpoint400ApplicationProblemPlusJSONResponse) VisitDisableWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DisableWebhookEndpoint401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response DisableWebhookEndpoint401ApplicationProblemPlusJSONResponse) VisitDisableWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DisableWebhookEndpoint403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response DisableWebhookEndpoint403ApplicationProblemPlusJSONResponse) VisitDisableWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DisableWebhookEndpoint404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response DisableWebhookEndpoint404ApplicationProblemPlusJSONResponse) VisitDisableWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DisableWebhookEndpoint429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response DisableWebhookEndpoint429ApplicationProblemPlusJSONResponse) VisitDisableWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DisableWebhookEndpoint500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response DisableWebhookEndpoint500ApplicationProblemPlusJSONResponse) VisitDisableWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DisableWebhookEndpoint503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response DisableWebhookEndpoint503ApplicationProblemPlusJSONResponse) VisitDisableWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EnableWebhookEndpointRequestObject struct {
+	EndpointID EndpointID `json:"endpoint_id"`
+}
+
+type EnableWebhookEndpointResponseObject interface {
+	VisitEnableWebhookEndpointResponse(w http.ResponseWriter) error
+}
+
+type EnableWebhookEndpoint200JSONResponse WebhookEndpoint
+
+func (response EnableWebhookEndpoint200JSONResponse) VisitEnableWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EnableWebhookEndpoint400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response EnableWebhookEndpoint400ApplicationProblemPlusJSONResponse) VisitEnableWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EnableWebhookEndpoint401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response EnableWebhookEndpoint401ApplicationProblemPlusJSONResponse) VisitEnableWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EnableWebhookEndpoint403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response EnableWebhookEndpoint403ApplicationProblemPlusJSONResponse) VisitEnableWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EnableWebhookEndpoint404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response EnableWebhookEndpoint404ApplicationProblemPlusJSONResponse) VisitEnableWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EnableWebhookEndpoint429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response EnableWebhookEndpoint429ApplicationProblemPlusJSONResponse) VisitEnableWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EnableWebhookEndpoint500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response EnableWebhookEndpoint500ApplicationProblemPlusJSONResponse) VisitEnableWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EnableWebhookEndpoint503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response EnableWebhookEndpoint503ApplicationProblemPlusJSONResponse) VisitEnableWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookMessagesRequestObject struct {
+	EndpointID EndpointID `json:"endpoint_id"`
+	Params     ListWebhookMessagesParams
+}
+
+type ListWebhookMessagesResponseObject interface {
+	VisitListWebhookMessagesResponse(w http.ResponseWriter) error
+}
+
+type ListWebhookMessages200JSONResponse WebhookMessageList
+
+func (response ListWebhookMessages200JSONResponse) VisitListWebhookMessagesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookMessages400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListWebhookMessages400ApplicationProblemPlusJSONResponse) VisitListWebhookMessagesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookMessages401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListWebhookMessages401ApplicationProblemPlusJSONResponse) VisitListWebhookMessagesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookMessages403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListWebhookMessages403ApplicationProblemPlusJSONResponse) VisitListWebhookMessagesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookMessages404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListWebhookMessages404ApplicationProblemPlusJSONResponse) VisitListWebhookMessagesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookMessages429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ListWebhookMessages429ApplicationProblemPlusJSONResponse) VisitListWebhookMessagesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookMessages500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response ListWebhookMessages500ApplicationProblemPlusJSONResponse) VisitListWebhookMessagesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookMessages503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListWebhookMessages503ApplicationProblemPlusJSONResponse) VisitListWebhookMessagesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReplayWebhookMessageRequestObject struct {
+	EndpointID EndpointID `json:"endpoint_id"`
+	EventID    EventID    `json:"event_id"`
+}
+
+type ReplayWebhookMessageResponseObject interface {
+	VisitReplayWebhookMessageResponse(w http.ResponseWriter) error
+}
+
+type ReplayWebhookMessage202JSONResponse WebhookMessage
+
+func (response ReplayWebhookMessage202JSONResponse) VisitReplayWebhookMessageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(202)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReplayWebhookMessage400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ReplayWebhookMessage400ApplicationProblemPlusJSONResponse) VisitReplayWebhookMessageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReplayWebhookMessage401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ReplayWebhookMessage401ApplicationProblemPlusJSONResponse) VisitReplayWebhookMessageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReplayWebhookMessage403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ReplayWebhookMessage403ApplicationProblemPlusJSONResponse) VisitReplayWebhookMessageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReplayWebhookMessage404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ReplayWebhookMessage404ApplicationProblemPlusJSONResponse) VisitReplayWebhookMessageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReplayWebhookMessage409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response ReplayWebhookMessage409ApplicationProblemPlusJSONResponse) VisitReplayWebhookMessageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReplayWebhookMessage429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ReplayWebhookMessage429ApplicationProblemPlusJSONResponse) VisitReplayWebhookMessageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReplayWebhookMessage500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response ReplayWebhookMessage500ApplicationProblemPlusJSONResponse) VisitReplayWebhookMessageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReplayWebhookMessage503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ReplayWebhookMessage503ApplicationProblemPlusJSONResponse) VisitReplayWebhookMessageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReplayWebhookEndpointRequestObject struct {
+	EndpointID EndpointID `json:"endpoint_id"`
+	Params     ReplayWebhookEndpointParams
+	Body       *ReplayWebhookEndpointJSONRequestBody
+}
+
+type ReplayWebhookEndpointResponseObject interface {
+	VisitReplayWebhookEndpointResponse(w http.ResponseWriter) error
+}
+
+type ReplayWebhookEndpoint202JSONResponse WebhookReplayResult
+
+func (response ReplayWebhookEndpoint202JSONResponse) VisitReplayWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(202)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReplayWebhookEndpoint400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ReplayWebhookEndpoint400ApplicationProblemPlusJSONResponse) VisitReplayWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReplayWebhookEndpoint401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ReplayWebhookEndpoint401ApplicationProblemPlusJSONResponse) VisitReplayWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReplayWebhookEndpoint403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ReplayWebhookEndpoint403ApplicationProblemPlusJSONResponse) VisitReplayWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReplayWebhookEndpoint404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ReplayWebhookEndpoint404ApplicationProblemPlusJSONResponse) VisitReplayWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReplayWebhookEndpoint409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response ReplayWebhookEndpoint409ApplicationProblemPlusJSONResponse) VisitReplayWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReplayWebhookEndpoint413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response ReplayWebhookEndpoint413ApplicationProblemPlusJSONResponse) VisitReplayWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReplayWebhookEndpoint415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response ReplayWebhookEndpoint415ApplicationProblemPlusJSONResponse) VisitReplayWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReplayWebhookEndpoint422ApplicationProblemPlusJSONResponse struct {
+	ValidationFailedApplicationProblemPlusJSONResponse
+}
+
+func (response ReplayWebhookEndpoint422ApplicationProblemPlusJSONResponse) VisitReplayWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReplayWebhookEndpoint429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ReplayWebhookEndpoint429ApplicationProblemPlusJSONResponse) VisitReplayWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReplayWebhookEndpoint500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response ReplayWebhookEndpoint500ApplicationProblemPlusJSONResponse) VisitReplayWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReplayWebhookEndpoint503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ReplayWebhookEndpoint503ApplicationProblemPlusJSONResponse) VisitReplayWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateWebhookEndpointSecretRequestObject struct {
+	EndpointID EndpointID `json:"endpoint_id"`
+}
+
+type RotateWebhookEndpointSecretResponseObject interface {
+	VisitRotateWebhookEndpointSecretResponse(w http.ResponseWriter) error
+}
+
+type RotateWebhookEndpointSecret200JSONResponse WebhookSecret
+
+func (response RotateWebhookEndpointSecret200JSONResponse) VisitRotateWebhookEndpointSecretResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateWebhookEndpointSecret400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response RotateWebhookEndpointSecret400ApplicationProblemPlusJSONResponse) VisitRotateWebhookEndpointSecretResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateWebhookEndpointSecret401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response RotateWebhookEndpointSecret401ApplicationProblemPlusJSONResponse) VisitRotateWebhookEndpointSecretResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateWebhookEndpointSecret403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response RotateWebhookEndpointSecret403ApplicationProblemPlusJSONResponse) VisitRotateWebhookEndpointSecretResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateWebhookEndpointSecret404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response RotateWebhookEndpointSecret404ApplicationProblemPlusJSONResponse) VisitRotateWebhookEndpointSecretResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateWebhookEndpointSecret429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response RotateWebhookEndpointSecret429ApplicationProblemPlusJSONResponse) VisitRotateWebhookEndpointSecretResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateWebhookEndpointSecret500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response RotateWebhookEndpointSecret500ApplicationProblemPlusJSONResponse) VisitRotateWebhookEndpointSecretResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateWebhookEndpointSecret503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response RotateWebhookEndpointSecret503ApplicationProblemPlusJSONResponse) VisitRotateWebhookEndpointSecretResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestWebhookEndpointRequestObject struct {
+	EndpointID EndpointID `json:"endpoint_id"`
+}
+
+type TestWebhookEndpointResponseObject interface {
+	VisitTestWebhookEndpointResponse(w http.ResponseWriter) error
+}
+
+type TestWebhookEndpoint201JSONResponse WebhookTestEvent
+
+func (response TestWebhookEndpoint201JSONResponse) VisitTestWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestWebhookEndpoint400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response TestWebhookEndpoint400ApplicationProblemPlusJSONResponse) VisitTestWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestWebhookEndpoint401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response TestWebhookEndpoint401ApplicationProblemPlusJSONResponse) VisitTestWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestWebhookEndpoint403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response TestWebhookEndpoint403ApplicationProblemPlusJSONResponse) VisitTestWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestWebhookEndpoint404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response TestWebhookEndpoint404ApplicationProblemPlusJSONResponse) VisitTestWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestWebhookEndpoint429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response TestWebhookEndpoint429ApplicationProblemPlusJSONResponse) VisitTestWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestWebhookEndpoint500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response TestWebhookEndpoint500ApplicationProblemPlusJSONResponse) VisitTestWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestWebhookEndpoint503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response TestWebhookEndpoint503ApplicationProblemPlusJSONResponse) VisitTestWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 // StrictServerInterface represents all server handlers.
 type StrictServerInterface interface {
 	// ListAPIKeys The organisation's API keys, newest first
@@ -10080,6 +12812,15 @@ type StrictServerInterface interface {
 	// ResumeCampaign Carry on sending (paused → active)
 	// (POST /v1/campaigns/{campaign_id}/resume)
 	ResumeCampaign(ctx context.Context, request ResumeCampaignRequestObject) (ResumeCampaignResponseObject, error)
+	// ListEventTypes The event catalogue
+	// (GET /v1/event-types)
+	ListEventTypes(ctx context.Context, request ListEventTypesRequestObject) (ListEventTypesResponseObject, error)
+	// ListEvents The organisation's events, newest first
+	// (GET /v1/events)
+	ListEvents(ctx context.Context, request ListEventsRequestObject) (ListEventsResponseObject, error)
+	// GetEvent One event
+	// (GET /v1/events/{event_id})
+	GetEvent(ctx context.Context, request GetEventRequestObject) (GetEventResponseObject, error)
 	// ListInvites Open and past invites, newest first
 	// (GET /v1/invites)
 	ListInvites(ctx context.Context, request ListInvitesRequestObject) (ListInvitesResponseObject, error)
@@ -10191,6 +12932,45 @@ type StrictServerInterface interface {
 	// PreviewTemplate Render a template for a lead
 	// (POST /v1/templates/{template_id}/preview)
 	PreviewTemplate(ctx context.Context, request PreviewTemplateRequestObject) (PreviewTemplateResponseObject, error)
+	// ListWebhookEndpoints The organisation's webhook endpoints, newest first
+	// (GET /v1/webhook-endpoints)
+	ListWebhookEndpoints(ctx context.Context, request ListWebhookEndpointsRequestObject) (ListWebhookEndpointsResponseObject, error)
+	// CreateWebhookEndpoint Subscribe a URL to events
+	// (POST /v1/webhook-endpoints)
+	CreateWebhookEndpoint(ctx context.Context, request CreateWebhookEndpointRequestObject) (CreateWebhookEndpointResponseObject, error)
+	// DeleteWebhookEndpoint Delete a webhook endpoint
+	// (DELETE /v1/webhook-endpoints/{endpoint_id})
+	DeleteWebhookEndpoint(ctx context.Context, request DeleteWebhookEndpointRequestObject) (DeleteWebhookEndpointResponseObject, error)
+	// GetWebhookEndpoint One webhook endpoint
+	// (GET /v1/webhook-endpoints/{endpoint_id})
+	GetWebhookEndpoint(ctx context.Context, request GetWebhookEndpointRequestObject) (GetWebhookEndpointResponseObject, error)
+	// UpdateWebhookEndpoint Change a webhook endpoint
+	// (PATCH /v1/webhook-endpoints/{endpoint_id})
+	UpdateWebhookEndpoint(ctx context.Context, request UpdateWebhookEndpointRequestObject) (UpdateWebhookEndpointResponseObject, error)
+	// ListWebhookAttempts An endpoint's delivery log, newest attempt first
+	// (GET /v1/webhook-endpoints/{endpoint_id}/attempts)
+	ListWebhookAttempts(ctx context.Context, request ListWebhookAttemptsRequestObject) (ListWebhookAttemptsResponseObject, error)
+	// DisableWebhookEndpoint Stop delivering to an endpoint
+	// (POST /v1/webhook-endpoints/{endpoint_id}/disable)
+	DisableWebhookEndpoint(ctx context.Context, request DisableWebhookEndpointRequestObject) (DisableWebhookEndpointResponseObject, error)
+	// EnableWebhookEndpoint Deliver to an endpoint again
+	// (POST /v1/webhook-endpoints/{endpoint_id}/enable)
+	EnableWebhookEndpoint(ctx context.Context, request EnableWebhookEndpointRequestObject) (EnableWebhookEndpointResponseObject, error)
+	// ListWebhookMessages The events queued for an endpoint and how their delivery went, newest event first
+	// (GET /v1/webhook-endpoints/{endpoint_id}/messages)
+	ListWebhookMessages(ctx context.Context, request ListWebhookMessagesRequestObject) (ListWebhookMessagesResponseObject, error)
+	// ReplayWebhookMessage Deliver one event to an endpoint again
+	// (POST /v1/webhook-endpoints/{endpoint_id}/messages/{event_id}/replay)
+	ReplayWebhookMessage(ctx context.Context, request ReplayWebhookMessageRequestObject) (ReplayWebhookMessageResponseObject, error)
+	// ReplayWebhookEndpoint Deliver everything since a time to an endpoint again
+	// (POST /v1/webhook-endpoints/{endpoint_id}/replay)
+	ReplayWebhookEndpoint(ctx context.Context, request ReplayWebhookEndpointRequestObject) (ReplayWebhookEndpointResponseObject, error)
+	// RotateWebhookEndpointSecret Replace an endpoint's signing secret
+	// (POST /v1/webhook-endpoints/{endpoint_id}/rotate-secret)
+	RotateWebhookEndpointSecret(ctx context.Context, request RotateWebhookEndpointSecretRequestObject) (RotateWebhookEndpointSecretResponseObject, error)
+	// TestWebhookEndpoint Send a test event to an endpoint
+	// (POST /v1/webhook-endpoints/{endpoint_id}/test)
+	TestWebhookEndpoint(ctx context.Context, request TestWebhookEndpointRequestObject) (TestWebhookEndpointResponseObject, error)
 }
 
 type StrictHandlerFunc func(ctx echo.Context, request any) (any, error)
@@ -10984,6 +13764,79 @@ func (sh *strictHandler) ResumeCampaign(ctx echo.Context, campaignID openapi_typ
 		return err
 	} else if validResponse, ok := response.(ResumeCampaignResponseObject); ok {
 		return validResponse.VisitResumeCampaignResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListEventTypes operation middleware
+func (sh *strictHandler) ListEventTypes(ctx echo.Context) error {
+	var request ListEventTypesRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListEventTypes(ctx.Request().Context(), request.(ListEventTypesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListEventTypes")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListEventTypesResponseObject); ok {
+		return validResponse.VisitListEventTypesResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListEvents operation middleware
+func (sh *strictHandler) ListEvents(ctx echo.Context, params ListEventsParams) error {
+	var request ListEventsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListEvents(ctx.Request().Context(), request.(ListEventsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListEvents")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListEventsResponseObject); ok {
+		return validResponse.VisitListEventsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetEvent operation middleware
+func (sh *strictHandler) GetEvent(ctx echo.Context, eventID EventID) error {
+	var request GetEventRequestObject
+
+	request.EventID = eventID
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetEvent(ctx.Request().Context(), request.(GetEventRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetEvent")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetEventResponseObject); ok {
+		return validResponse.VisitGetEventResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -12239,346 +15092,847 @@ func (sh *strictHandler) PreviewTemplate(ctx echo.Context, templateID openapi_ty
 	return nil
 }
 
+// ListWebhookEndpoints operation middleware
+func (sh *strictHandler) ListWebhookEndpoints(ctx echo.Context, params ListWebhookEndpointsParams) error {
+	var request ListWebhookEndpointsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListWebhookEndpoints(ctx.Request().Context(), request.(ListWebhookEndpointsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListWebhookEndpoints")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListWebhookEndpointsResponseObject); ok {
+		return validResponse.VisitListWebhookEndpointsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreateWebhookEndpoint operation middleware
+func (sh *strictHandler) CreateWebhookEndpoint(ctx echo.Context, params CreateWebhookEndpointParams) error {
+	var request CreateWebhookEndpointRequestObject
+
+	request.Params = params
+
+	var body CreateWebhookEndpointJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateWebhookEndpoint(ctx.Request().Context(), request.(CreateWebhookEndpointRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateWebhookEndpoint")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateWebhookEndpointResponseObject); ok {
+		return validResponse.VisitCreateWebhookEndpointResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// DeleteWebhookEndpoint operation middleware
+func (sh *strictHandler) DeleteWebhookEndpoint(ctx echo.Context, endpointID EndpointID) error {
+	var request DeleteWebhookEndpointRequestObject
+
+	request.EndpointID = endpointID
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DeleteWebhookEndpoint(ctx.Request().Context(), request.(DeleteWebhookEndpointRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeleteWebhookEndpoint")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(DeleteWebhookEndpointResponseObject); ok {
+		return validResponse.VisitDeleteWebhookEndpointResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetWebhookEndpoint operation middleware
+func (sh *strictHandler) GetWebhookEndpoint(ctx echo.Context, endpointID EndpointID) error {
+	var request GetWebhookEndpointRequestObject
+
+	request.EndpointID = endpointID
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetWebhookEndpoint(ctx.Request().Context(), request.(GetWebhookEndpointRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetWebhookEndpoint")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetWebhookEndpointResponseObject); ok {
+		return validResponse.VisitGetWebhookEndpointResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// UpdateWebhookEndpoint operation middleware
+func (sh *strictHandler) UpdateWebhookEndpoint(ctx echo.Context, endpointID EndpointID) error {
+	var request UpdateWebhookEndpointRequestObject
+
+	request.EndpointID = endpointID
+
+	var body UpdateWebhookEndpointJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.UpdateWebhookEndpoint(ctx.Request().Context(), request.(UpdateWebhookEndpointRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UpdateWebhookEndpoint")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(UpdateWebhookEndpointResponseObject); ok {
+		return validResponse.VisitUpdateWebhookEndpointResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListWebhookAttempts operation middleware
+func (sh *strictHandler) ListWebhookAttempts(ctx echo.Context, endpointID EndpointID, params ListWebhookAttemptsParams) error {
+	var request ListWebhookAttemptsRequestObject
+
+	request.EndpointID = endpointID
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListWebhookAttempts(ctx.Request().Context(), request.(ListWebhookAttemptsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListWebhookAttempts")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListWebhookAttemptsResponseObject); ok {
+		return validResponse.VisitListWebhookAttemptsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// DisableWebhookEndpoint operation middleware
+func (sh *strictHandler) DisableWebhookEndpoint(ctx echo.Context, endpointID EndpointID) error {
+	var request DisableWebhookEndpointRequestObject
+
+	request.EndpointID = endpointID
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DisableWebhookEndpoint(ctx.Request().Context(), request.(DisableWebhookEndpointRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DisableWebhookEndpoint")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(DisableWebhookEndpointResponseObject); ok {
+		return validResponse.VisitDisableWebhookEndpointResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// EnableWebhookEndpoint operation middleware
+func (sh *strictHandler) EnableWebhookEndpoint(ctx echo.Context, endpointID EndpointID) error {
+	var request EnableWebhookEndpointRequestObject
+
+	request.EndpointID = endpointID
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.EnableWebhookEndpoint(ctx.Request().Context(), request.(EnableWebhookEndpointRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "EnableWebhookEndpoint")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(EnableWebhookEndpointResponseObject); ok {
+		return validResponse.VisitEnableWebhookEndpointResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListWebhookMessages operation middleware
+func (sh *strictHandler) ListWebhookMessages(ctx echo.Context, endpointID EndpointID, params ListWebhookMessagesParams) error {
+	var request ListWebhookMessagesRequestObject
+
+	request.EndpointID = endpointID
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListWebhookMessages(ctx.Request().Context(), request.(ListWebhookMessagesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListWebhookMessages")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListWebhookMessagesResponseObject); ok {
+		return validResponse.VisitListWebhookMessagesResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ReplayWebhookMessage operation middleware
+func (sh *strictHandler) ReplayWebhookMessage(ctx echo.Context, endpointID EndpointID, eventID EventID) error {
+	var request ReplayWebhookMessageRequestObject
+
+	request.EndpointID = endpointID
+	request.EventID = eventID
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ReplayWebhookMessage(ctx.Request().Context(), request.(ReplayWebhookMessageRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ReplayWebhookMessage")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ReplayWebhookMessageResponseObject); ok {
+		return validResponse.VisitReplayWebhookMessageResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ReplayWebhookEndpoint operation middleware
+func (sh *strictHandler) ReplayWebhookEndpoint(ctx echo.Context, endpointID EndpointID, params ReplayWebhookEndpointParams) error {
+	var request ReplayWebhookEndpointRequestObject
+
+	request.EndpointID = endpointID
+	request.Params = params
+
+	var body ReplayWebhookEndpointJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ReplayWebhookEndpoint(ctx.Request().Context(), request.(ReplayWebhookEndpointRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ReplayWebhookEndpoint")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ReplayWebhookEndpointResponseObject); ok {
+		return validResponse.VisitReplayWebhookEndpointResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// RotateWebhookEndpointSecret operation middleware
+func (sh *strictHandler) RotateWebhookEndpointSecret(ctx echo.Context, endpointID EndpointID) error {
+	var request RotateWebhookEndpointSecretRequestObject
+
+	request.EndpointID = endpointID
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RotateWebhookEndpointSecret(ctx.Request().Context(), request.(RotateWebhookEndpointSecretRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RotateWebhookEndpointSecret")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RotateWebhookEndpointSecretResponseObject); ok {
+		return validResponse.VisitRotateWebhookEndpointSecretResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// TestWebhookEndpoint operation middleware
+func (sh *strictHandler) TestWebhookEndpoint(ctx echo.Context, endpointID EndpointID) error {
+	var request TestWebhookEndpointRequestObject
+
+	request.EndpointID = endpointID
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.TestWebhookEndpoint(ctx.Request().Context(), request.(TestWebhookEndpointRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "TestWebhookEndpoint")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(TestWebhookEndpointResponseObject); ok {
+		return validResponse.VisitTestWebhookEndpointResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // Base64 encoded, compressed with deflate, json marshaled OpenAPI spec.
 // Stored as a slice of fixed-width chunks rather than one concatenated
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7P3Zkhs5ki8OvwqMM2Yie4LMRVKd7kwbs5NSST3Zrc2UUtXMKeowwAiQRGcQiAIQSbF1ZDYXn813Pw8x",
-	"D9ZP8je4AxEIMoJLLlqq8qJKTDIWLO4OX3/+qZPIeS4FE0Z3Tj51cqronBmm4K+znP+VLc9T+5mLzkkn",
-	"p2bWiTqCzlnnpENzPrpkyxFPO1FHsV8LrljaOTGqYFFHJzM2p/bOiVRzajonnaKAK80yt3dro7iYdj5/",
-	"jjpPC6WlstemTCeK54ZL+7p3M0ZiwT6aUQJXxEROiJkxkit2xWWhSU6nbNCJcHS/Fkwtq+HhPZ1wKHP6",
-	"8QUTUzPrnBwfHjYN5Txl81waJpLlX9lyfUgv6SXThBLFjFricLgmdvJMG6LphJ0SzRiM8uzNOQnuLsc5",
-	"YzRlqhpo8M6+fWnbiB8/jjpzLvzfR43jF1fcsNYt4/DzzXfsBZ9zs746b+iUEc3/ziJy1D86PCTdlE1o",
-	"kRlyfNhr26cMnhW+391kNymyK8DnxbxzcmR3bM6F+6scFheGTZmCcb3XTLVOvtBM3XTqn+3NOpdCM2CR",
-	"JzR9i5tv/0qkMEzAR5rnGU+oXZiDXMlxxub/8jdtV+lT8Lp/VmzSOen800HFhgf4qz54g3fhS1epMLMD",
-	"ZWlJed0xTclfLl6/ioj9hLSPn0ue7g06ltmkmGQ8+aLjtYzsR5q492uy4GYGjJIUSjFhiDbUMNKVilBB",
-	"eMUV5JItcfDPpRrzNGXiS48+oVnG1ANNlMwYmdMlEdKQVAL/w9DOhWFK0OxLjuxCzpmZcTElE8ozlhIp",
-	"iCwU0TxlpyR2Sz7iaWyXUxg+4UwTbgjH6zI51QPySuIzFlSTZEbFlKUwo1fSPJeFSL/kjF5JoovEkoUd",
-	"ERdIH37xpZpSwTVFcfo56ryhy0zS9J2UL6iasi9NFWOZLgnXJLMvV8TMKA5YM3XFFKFJwnKjSffl2b+P",
-	"nrz+8T9GT/7j3bOLiByRl/wJGS+Jk3RI3O+kfEnF0skT/SUn89YyHghilp66w41ODFMkfmv/6J/ZP2Ki",
-	"WSJFqq0ox1MMRhlcUh/NmoQGGS1oYWZS8b+zL0paL7nWXEwjwj7mVvgTqchCSTEliWLAHTRDVn4v6BXl",
-	"GR1nX5SizkjKciZSEHldYAOqgZ7mlGdEsYwue47TT638WeXaiMC+TSkXbh66yHOpDEtfspTTd7AdX4dF",
-	"rLjkgrx/97z/R7vy7m9K5nZkxFIKTFXmTMFwPPdEJA4HaQcXk0JkTFtJVule8KKMa6OJNDOmNOlWj9bE",
-	"jpwqK0s063OhmdDc8CuWuZPlJ5rxFF7xHBb4a63TgmVZ3x3u48KQsWL0EjTOIrMynSkllY6JpktNFjOe",
-	"zAag+bjXgNoOC4eaYKCc0DTl9oU0e6PsKhtuVZgJzTSLOnnw1afOpMiyEWpNqyrec3s6E8EWdn9kIYyV",
-	"Bat69UYtNerkVOuFVOn608/gyf530qWGZIxqQ44OLZErmljbpEcmq6OILE1Z+mEfuTaWL9wPD3T5uGuM",
-	"1MhL1DX2uu9zqGH+4h4STPtDeYcc/40lxr4JbS2wwWpbkShGDUtH1NTU05Qa1jd8zjoNo+bpDqps1Mmo",
-	"NqNCb364KDInCFFVXnuKJ5P1XVZswj82W3UTrqwqWO6oN+w0SxQzETGSKJbIqeCaEQ40tvZ8xa7k5Y0G",
-	"v7JPsEownXLwUbj+7dv2FC7ak8n8wgWkdbQvacEzto0LqIFm2etJ5+SXzULKUeHnaJUMcWPWN/NiJheC",
-	"SJGA3StSq1xSK67GjCqrElnaH3S2zcM9fn0mH8q5vOAoxurjSqkBycsNm+ttIricnX8LVYrC34GTAbZm",
-	"L7qBMdSf0bglhZldMK05nhr1edjDTutRKW/WqB2VFj3iomETUCsjhTA8Az7Cx+HqO31HB7tQKmRRB1Xq",
-	"v1PjhrVp/V6H18IiTBTTsw2jttbStqe+tdd4WTsyTkdhwlr5v3SeAB0FC1o93Nrz2x7+XjvPQLhhtcVe",
-	"nUZtILV1d29cWTM3yaYdf1JoLpjWT60e8XH7IVzf1Z9n1KAf6ZwsFDdMW/NuzGY0mxA5GXRWBYpVbUba",
-	"FKn7u+SJ+uF12LCUc/rxHK8+PlznDtCdxHLUILGOGx+XmFXn1ePG67hIC23UcqeHXrLlKKdcjHLJnbuy",
-	"aYaPrzFBK7mY2n1+7nrDTbbbDcYaiGZE7d6IhO22KUaKxgNi7cIrmhVsZIlBau4ZedvzPzcQ7FM6zymf",
-	"Nsgna2EIlumdZa1/1FO8sUno2rsyZm6of1xHQaox2qft79hVocrmo6Ti9U3LsyoaNilSmhmr0e685Bf+",
-	"enuvLFTCdr4Try7vs7OZ8Gm74ML1WpVbTKEtlzGaguXFyETJeeTNWXw4EYyl4I3qUqJnzOp9lGhGVTLr",
-	"BYdVRZ7aUFVt9YpdAholTQy/ot7bfj2C0oaa3dcaLnZ3FXvdVsB9hs3zjKJPvoHGto62yNM9yX+D1hsu",
-	"aUk7q8QQVcKgPvyAUuu8UK6OX9zaVq4IghpH1+b3YYPE8mIm0BzYnPKsE3UWM2o0zXP71rlu1CTKp1xH",
-	"jw9FY50mf3TBj/gXGMuHGEIg15Se1Qn2EGwE98fRilyNOoXgvxbM/WypZl3g1Y/LwzsTZXta29cVdOci",
-	"L8wXk3Zz+jH88vFhA1mucPWqk0MvtWFz4q+yci8vxhlPiBSMSIX/TMhSForIRV2YtQbl1gzDckE2cc4t",
-	"2FWl2vCVLKu1g299Oiyjy9GYmQVjYqQNy/UopcsGnn0tGMmZIvaaiNhrnCMcDi4rtbyvwp5uDzTR7NeC",
-	"gf0r2BVTJLWmLNVcTGvcXoYxH/7wOAhjHjbZZE3qaTncnXbkZ8YuU7psfdiCi1QuRgyDOxv3NpPJ5Tt7",
-	"kKzcC2ux5924UqPMyYA1O9buC6y+XVvnrvPB382xX3uiyHwkxUixPFs2MR38QOxlumn/Ao1jLGXGKJIz",
-	"n7O/Oz185YGCnJ+9OiP2CmIviQgbTAfkWWEp7+AJUxnfyfNRX5SonVZX5xiMrmlr1rc6pKRd+Ajl6n5W",
-	"q7+XXLKlJkYSzcwpevYF0yRjE0NkYcglY7n9misC5gvpSkHw5I/w8iDW90AHkbJoD96+FvtVJ62jupaj",
-	"9qacWb3nf+1/on9TbHwTNr0TngsUjx8e7WX6XpQqhNcjE33ViTpTKacZG4GdAvotF5csBa8QzWWWyeqa",
-	"Oc01jEEU1CqgtDAy55k0G3XPC2921Kf8VBbCsBQMKBcMx+sfaGdfUZGSOdOaTpkmixkTRDGaRkRLe/2S",
-	"0GwBp9hUMVbmXMzX+WgsC5GwhiG89A83M2oIXpbWVBIuzA+PGt2LoPjqkXZhtPqDn8GP+FgrGE6IvS4i",
-	"Kcv4FVMsjdxULLFwjNju93p0iFyxET6hYXIv0EbNqNZ8Yt9h71ZMG/t2qUgixRWzpsqOb3QvGimWMH7F",
-	"0rY3wqTdvHZ8tJ63LeTFy4uKBMrl3PGxRhqajYCW2gZb5mEg6e34YG94tQz6Z/vzWZ5fd+RrUbZqGnW6",
-	"Wx1JsJIN+9VANFHJGxtPzdIDsB7vyviEJcskYyckVXRiyD/+67/RWcHIP/7//z+S00KzFL4tjWG8RiUz",
-	"OyzSdVfPqeVoLcvrSMoVSwzEsaNSaMFbrOyBuyD4aN8QGtv2V/f0jYLpPVjgW9WAORfht0fRHXgQ723g",
-	"344N7H+2OmKhGQhbax1CbF9IwZqM3s3mY9T52J/KvvvSXzt45T78InMmaM4htKMH79+f//ghvKfP57lE",
-	"ZQgSR086U25mxXiQyPmBpDnvJzJlUyYOymF8Dm/XlzzvyxzXrA9RCqYc+TWqHKVWtbY8//ZvJy9fRuT4",
-	"UX8mCwVnNTWGKfvb/+3+cnj04ZfD/p8+/L/jXw77Dz/0Tn457D/Gr/65yTENB23NP+idYwF1PjyuU+fD",
-	"hgc95yxLnymFxvwKg8u02X89sTetz/EvF69fEbdK9tQFdcWn8zjF7sCzw4FXChtTAdwJ0vD2lUMCh1Ld",
-	"0CTPMXGmOUSbf41oBfO71xoUvoPkEMwUT0fj5bXc0vsEfivXuT+9ciZSZGi/6J0y36OMyTadWk2+bU/q",
-	"MKTAFR0s3tY0D6SJa7mHy93btBTIoMG67ZaugSv4Iaoy5jtzNh83aEc4im1T2yNTxHHJeqYI7tioUFmT",
-	"Q/yKZTKfM2GIFNkyIhm/ZCSGiHuMbgJrWKEmuKAaMh9RQW7Pzdr8DtJ98ezsxzfnL16/Gz179dO/ptXv",
-	"vRN4I5L6UMADI8weXHDNCB1bJXFAzq2mTpMZ08H1DJ8+Xg6FHSTYWzh3LqYkV/IKL18SuUD1maapYloP",
-	"hqKzg0n6odybW/DQlrv1Vfyz1ohokKc5LNIN5anTY64bPku4We4UAnY5EDteWwiX1XAnB0JSaCPnIzjM",
-	"9DZVbW03SoG0YunJBVP9hFpVjBtNUjmnXFjT7+zi6fk56Z7/+OoMbIytc2JC8WRmOWzkqXSvEUJ2YJmN",
-	"sfV1tWzVa593euQJstkr9Tc5rhI+to4Jciut8UCTm6oM8KidF8P7pbwA3npDPmt0tT0bHP3waKfddk6M",
-	"G82xMlp2Cs/vfuX2kLwVTkE4PvA9bo+9C12M7aKNbzj9/YP4UWfBxprvuBJlCPza29ykWIWyt1KzkJ5q",
-	"YfeAn0NyDjm3ErAhp62QczVpJ7g9NVQitxYTqcvJdbkUKIMh+0e1oynIg1jd7xrtN/H8frkMlhKfFNnl",
-	"nhGXZx9pYrKljxnHPNUxOIXjCc8MU/G6q5cm3gviNW43407USbmu/tDMjMo1mssrNjJy5PcdY1XMsEb3",
-	"0crJXB/z6qNQEcMsudITcID6l3MINHsfdz3ncSl2kQXP8Uo4OerOqq1nSBg4OtwaOtpbOq1lscJibqKk",
-	"t0yDVdCUzTfd5JtmBJ/uK4vsluBep81pxHNqktnmJ2qWMXzoRBai5Tn6kud5+3MosZSDUcSFzzNbkoX9",
-	"1K1IiMxkhm/lyqvdvcF2H7KfRVSuUDWitnW+Xs7QJuY4K0ndpxqEsdBTZ5acbOOJVl13e/pupeuG/qGW",
-	"a0tdtz6L84vX5OHRDz/0jwjN8hntH5+i4xq9PFNLCHBWEFFYkxXrgWVhCCXuoSSRKSNUMQgDkbXQ3vFN",
-	"dePV6OISjT+MSOuIXLIcyhmm/KpWxdCgTIfu5KPjRgkUKrVb92BFH21OLLOzaM5bqGmrWzexpmJuHdqq",
-	"irk9k7nUMTfHZS0zTt3BtI2YPAlxgVVwe9ISxEl9FgiZUW25KXbXxlATTbSRCuVd4Hz95az/f2j/7x8+",
-	"HX9udLVacTHikxEXI6Cl6rRcm9RbNik0I91Hh38ia5f3YOigSxCa2TEvoV5SIIVukhDNFFGp2NvT272K",
-	"vdOVN1GxV3Z5JbbvS2A3hfebM+ID5Xg7dYba8f6JA3ZyPzLjxMBuzjNwiKy7zkJSWdVo6lfuaNS2p5SX",
-	"+7Z7crC7p+kc9BHcluAnJlr5iyIis5Rp44oAu9SQudSGPD487J0SNs/N0lUyaXQDY02n3jl51q6uy1lo",
-	"ToDD/JXtq+xwKSCnaH1qh0G9FU7FXke4hiyGZvVmd2eED9M2OSMajbFwrPUnrO/YygMChb5cnGBTm6vy",
-	"Al15P3sF4+HaPNAEtXJtFYPMqTVOTdSEXTG1LBMBm12HzZ6aLT7BTSrMHoLeW3YTJed7uO7cXUbufs+v",
-	"1wkjX8e6aJRt51VQdJMKu7/n1a76TiPEETzF668bQ/Mxy9UclCWhHjwFw7+QIZrjub+LWclG46VhdQOx",
-	"PScGbtjds8kF17MbOpd25II5zXP7sZWZP22powLGdk8h8oopxVMfMcGVBagK3DxQ0JqLfHZXoH6eMVSG",
-	"UE/S+ypKoA46+26T0tQczLLTnRmTa/L+7Qt3CmTMyv9ULkQmaerT9rqU/BlSA8kFpA9ijIsifsXTi58I",
-	"+wjr8/7ti95plQRBBSly+5zBjmVL6qau5vVI7K8FKzD6WgiBIdkwgQg5B3yBImFZtnNQtu47bN/zwEXn",
-	"CTRkohoH1rarFDCe91d8cbUCpJDPPmyUg09lVswb6iNbchzO0L6AX0mXYaCwsgQjUlpeESmdoRFxBnhE",
-	"SjMuQvsmIl5ZjUhohkXEabwRsVZ+hFBakTd+IuKV7l5E0EIeDIvDw4fJJVvChyD/BkwjzxXVqECxyTMA",
-	"jzIymAT4Gst5VJYVcIOzrFA/kgquI3BdAisZwd18KiQg8pSh1y7FlbMrURgArdot9uTA9dZ3QkMRtWHC",
-	"ZzPa8Q2aUx9S1oBb8cYV1/r7lVxEyN+HLb6s0uKqP4gWRp4QSi6FXAiCAz5123JCCgHfO+cDF+4HpCF9",
-	"WkrWE4cMhPIWPBSnJC0QpoadQCllIkXqFtpBpiAlejlp72Zp66tAFwc/Ew6SGPbRRKHELN3HhZGlw70T",
-	"dfwgO1GnHBLECHKz3EFCwAZEFVCiT9vZUM60piisx5tx0qNcseaE1LdyocliJjVzaGlm6XjW+xAjwjLN",
-	"aq6GXuC5Lg+bEo0GM7RlYTRPLaMsg0v8JsxY1uIMLZdOW8lo6bVl0IrljCLqjSCMqowzZenzgS5ncgKH",
-	"zcpspHJkoeSidJnYudlrw1m2WDM7+Djs8BzBkDFLaKGxNtj7NrgmjtXlZLdDuws57K1HRq9trBrSuFsz",
-	"wPFwaLv5imZNrlokGTseauUCXOWX166uE9ougIFTbn6Fkgs90qwxo4Ua2CFNZlSkVlPVkkxoy6boIrcU",
-	"rlnbcKXDqHPX2SW15tgO7vFqjMF6NpJptMZt1SLWhthERJvZ+7mS8/dvX+xpdJ4Jr4Q6krJqF5xQ1Ni9",
-	"KxW5KNTexkt77VAspLpkakDiQG1xMTYngGOy4AJkMzwdIE4r5E09FB7gyB599vxzaUB7hAXeBRn4gXCZ",
-	"SjiQTyFnFk9fl7e0S0zg5lr/yzWNv+tOi3/813/jUdKmc1i+iC0jxz3n1QvfHHocr2UenOmmvSCrO0G6",
-	"6EDmxu6hhon0ms2BVjvAUtIDbRdeZoVhITlBHmuTATAUXcW8TmLkijHQI3pGlTOU7MmBuytBowKitM8Y",
-	"kDeKX4Gql0mZj2lyieoYF5f9TCa0FPZMO+f3pNAsHYpSTUPatsJJsMQ4smQfqVXyOycdmMnJwUEqEz3A",
-	"AifIh9a55W8shzpID47Oxk8PWMrNP015+q+HNdJTfBV47dEft6kAdqU3y4FbyIoL3BtfMTMOR/BGsSvO",
-	"Fk1p1VZ909eYlLNVGqaWMsT6VLU6NzmfQ04Em/NEZgABYei4MbjPRCJTJzfWuSFlhiXWyPeXnRKsNtT9",
-	"o+PHxwQQs61ZBEbuEuUwpHw6oEhEiey+sDpN/4hwkWRFytJahUthJv0/diL8tz8GtdN+PvoBzh/8OIZM",
-	"lODdjbNBeTXKeFNQ4gXHvArLK06wVZr/EelaPpiPM0hcZZqM2UQqBjBolXOhRSdRLJEq1Zsg8o4OSeqP",
-	"/70c4EgCb+ENTSRQCFT+G2oPENgVN2TCs8zqLqEZ22gtgJITTrcc6Xribm0oq4nKnrJCKq1vUVTyRDCN",
-	"ajW38RnCcLaWL6wkqiBo7Mi9MSLso1G0+tNIOZpTsay+cWrOyBn7QvqUoOqnwkz+GFlje1QiIEYYcx7Z",
-	"52USpt/gMfW+hwZHFFJmIkXClLA2HQh40OX1zWomYGE2l0ysEVyzf0TfQM2AyhNQKWChSiwh71qURZYS",
-	"zQAxbW7NttwsXRy/LDpvRhXawPZligkYSOAy0p7zm1naYcNeR1yXALHrzKroovbA/VjKMU2ZBmefFoy0",
-	"bUNv6YD9mkfry4rGG4sRG9fyDhFXrVp+Sw7ahp8wSNlkEeKi7L3SPK3AnjruDdXjQlQnN6+tdTRBwCnQ",
-	"PARbBKFHLFJ1WZRVjiWYir40266VNKPaF64yfCVPEx+GJdyNh78d0m2VuG4y317KqwoVjRjsHFD3GP12",
-	"yx/vPvns7tLC3rI8o4m1n7KsrvN81Yyw33zO1xngDlQplidgNOiVRC9wfBM4p7fkdO2Zx/Utpkt9U3lP",
-	"2XzfQuBbVTmz+Rslr3haN2LHBc8MorIIM1My50kn6oDk452oM2VzLjjYFizXjF3a75T8tflkqF5xLiay",
-	"CVUM0jBHc5m26BJ8KzBPOA/LNRk1VuqPLtly19Sf+jBWntGydu1Qab6rl2amPeK+5pTHXEnwYcmFIJds",
-	"2exB8/uzbsSoIuBgOZlYrZXA5X0uoJ7SrhGhQi+Y0s1PT2ZSN3nQn9vzmyxm6GdYGToKCkPw5hNruhs7",
-	"jkIz52nzC+pBqDDVHA30cmAGHB95JpdQejoDFPRLthyKiVQucORm3wMf3URmmVwAACrMGwCzMO+8ViIa",
-	"zG+N4NYNQT+eCjKLwNWNNiDs8xrgkVTTgIpA1RLNNR4bxgE/QecebVey8fV5wMD78Ij73OA4eQZJY/4C",
-	"V8gYLgOs/CKg4nJvyw0DDQx7Duxm5KyIiQZ7x7A5tDUpFKvr/rIYZxsUfzzkbgXmtVzrkkv89q0LkFAE",
-	"1IgkCuRrtQtbRMyOynWjFGrC9t6mBANW+muRLUvdsyTT1fNze3Hk9Sh0Zb9X8kb7x6fkzJ9OZZMonwZ7",
-	"VEcu9hRSQqwd1+HrtlBOGxW07Nk7pk1b0VAgutclU5lft2WVUGUA9RNau41qDo2woKj1TJWXzUO45l6t",
-	"AtG18I+8DGg+4J2KIYIZtazu+2ZnxH4uFfeYt3LRJGkas1Gb0RN2vMzQbOdBvcOr11BXFHjnIUXEeW/c",
-	"czctlJ1hQ9Zplu2aa+kS1bgU2Nph1/tSutxpbbAV044P3UDPvuNVSxcdOc/NfhMIOWGbL23ZTNbVoCK3",
-	"5uV8V8fUtNCb9vVdSVJffmv32rL9l34tr/52Fk5OubheI6/9wGekmja6rn6G+LiLgRV6rRUj4rzyKabG",
-	"ybLr60lQG/E3yYWLDG11k4b9wW7SeKssSd/UeOsla7WBdu8nhKg7esbzVqW0ZnP4hSRjlkkxhQXs2i80",
-	"oMr0dlY+X5Yvvijmc6oaIZ9v0uMnV1wkPKfZWmce1wzHr9WHG6JAXbubz8oId2/Pg2u3vvvteFubkUaQ",
-	"xPeKG+y7QLuVtKzmUpR9jz1DhLgLDharGnz7Ut1CRMit+VeKCeHbr2WQ7L5Ta0lzG8kvZN21pa0E8laZ",
-	"ee3xuXds4JPXahq6i/ZYNG9Y7lEkjnW6Xcia+vOTXlXfS30dIfp/pSIlgCwaO2V+d0vtr8s6iZr9xP5S",
-	"OSmdWF0MiCDCcnk9Eyk2oOoNyBmWrMEDCwFI59AEjwpXx4j7Y6V7kjHq3QpbYhV+1W4ItP07hCb/Ksjh",
-	"r1dO11WrGZFhb4Ake4cB6Rv3nAplg70tK6bNz8OALGzHaFMUO7zO8Lpzf6IY9uaUkAdmmMoV182uyVvt",
-	"iwTTitb3stbxaH3ozdPeDxQopK5bClPfAkneMbhxjaqaeO5Newfhxo7B21r/NoXH/DveMs3MUykmXM33",
-	"PP9CQ2Zjb2h/3RdtOVyb4N3blzsjkjaNi6VN4TfTrKivKod4XeOrMOvWA1TuUVBgb8HUTOhVLFIGtTSn",
-	"rm4dUyW5Jj4hoqFd580yIo73yYhovna3nIhdQsmrGRMUayccxLcmVJP406fmKoDPn+OG7P+jxuz/puSK",
-	"h8eHN0+uaMudOL7b3InHO6dOPL5Z5kFzYsDjHfuCBkmzKzv9/Cn506PH/4u4bEKCvKYbqL0xvfbCWBuP",
-	"zGky44L1rX4OX9irnYZ2VTbmH03awYBbZUHo89tJCw4gzhusVC60oQ48pCGTBWSVM9m2J++FTTg87bWk",
-	"dq4XFr9/e04EnYN5gXFf2AB7+fauU85T4lEWK80EEy82SMy32Cz5esfFWsPom5xx9Yc1jtXZxGVgeyHQ",
-	"ZZXOIWLjsLKb1McLPhVF/iWcrjWf0p76lLXdr3nr/qrJNudq3a1UDq1pYy6q2sOGOMDdmTuXfLs5Gozt",
-	"r/ZymDbV2z2nwY1v8Yb9gG0hWX2d01/ZSWVcs/SEUJKVKM1hmanDagaIZoRr7kFCKRUEAF7Xq3g3GT2w",
-	"Sn485ewDHNQtSb7BQmwCoaRp2lqjKuTC16lmXBuHB88Ug0wdrLFpTsDfrcq7el74Fl+R3YWCgUI4EMje",
-	"tursPauyaxWIUPskRWJn5jd6sCV21V4sdFgWIe9VMBSSrlxsOPw2lUHDmiZQh4GbtGVGq3CmQA5NhcPB",
-	"QodVxG49tlDgteA5v7ycuAHwIa1lxG7xfl47C7apxzcHxAPmQG58nlVMc14W9O5zJJUCcDVzeh+tAB+y",
-	"hSj+6vZ3tVU0ytESxLpRMaiecgvhkPAg/EoxkXVyDGN8VSVFWWHh49aUA3eWbQ6hs6PvTOob6iV0BaS4",
-	"cSVLobNjVZ6f5lq1nf8TN7L62+Ew+D8tf1d/IdtGZM4/snSE7+k023Fb6kOfXvxUFYbSqiivgHBBc15I",
-	"a050wBCbN9rVd/nzeofk6XfOMG8tjGo5Zvyvrhkyy8vczp2o3b826Oi2SvHXUf5WGrtdv+NRWmjnO2kq",
-	"vpAL0QbKkGVrORFELgTk9kJ7Trp0mb0uArSevcb1CFuAr7/jJ665NYqNdM6l7WCvXI+wx3gDjFHQwrpM",
-	"fk2ooZmcFuwUTok+NudJMsSCgfjV5uFvQBpl+e7Gt6eQC8PyxqrlazRKKCwbYAiyodgZ1DFAhXL4dHbO",
-	"LRpYodnIqt774aaGLwyoLHhcVLGdX7CQIMLtLCmxPq/9YgqrfNhwEgbdG3QtobFa1/IpmfNW7aFgeXJp",
-	"YCaZLx9oAObAflCogjzQq9Am+7oO2lfhOhpiezPJFg9pKF22lvGsCAPX26u53/aMoiYGOCG7yofrxm+u",
-	"zcxle8o9mmuH7LZlyVbYr0QstsPdxAG3oMKVZ+lX0t/8+1sBRLSDclmHHxcpUwxhOPAiDGh4mC4P+7Bo",
-	"QMAPMTJvVcKvdA3demoXQjEts0aY/DcZTdhMZqlHhCeCcaj8oK7pvEBQPJplY5pcRmiIM5rMrHZIpEoR",
-	"LwjNa5rnjCoqEnYDfItwfpHfm0rqB9PZYbOv55/MXLRro9svCIxtlJ4Xrux8tZd42qxHBYX3e2qK2Obf",
-	"J7SsIqQtddUhHfJGSieLS6KBI2Nj2/9mlG+P+hjCPmxJvKnK7RvanTu12SpY291xruI+mHpYjw+L/GHL",
-	"3qDg3Y9A/O7Vhe4O58NX291TIuzRRzKmwRElSgslcBaWyVMPf3i8lRjaNvGt2x4ihUNThA2NPHy51fyt",
-	"iFlNOXi4/dS67jZfK5/xCyowvwv1Y3135CW7Ztb+LaaANNHNe92U9XzLnYntL6MrpviEs3RzITEkwiOw",
-	"AbZzcr34CYKVGhLD02LSpUOBj0S3EsDcRYQSH4MiimlmXOTDtw52/Vp7g6F4L/yICCbbW8NcSOMuITmT",
-	"VguSysGBkrM351CX21aQW5/mjaBdbqGL5abuxysb0jT0lX58m4M8Plk0sB3nUmA9kSmYxk8Llgr/2cwK",
-	"5T5OFMcPmppCuY8F3N0IDqxZUihulheWtd0Zxahi6qzAvNi1ZE+7+fYosExAun/5+V3PUUXNR+O2l3Sz",
-	"fPSP//wfcNGB+IBthjdUqzwzJu98/gyiENEA1jOC3vBMGjLhIoW4nE8gBqTOCBKUmSY5U9rKAa5ZSuZF",
-	"ZnjfSrah8KdZBSn74sXLCFKKNeJajZfEeTrL5GcqUnLx8iJy6BhUpEPhva8Ofh8RdDCPWTEc0gIiYFJd",
-	"snQwFEPxhz/YtWTCON4a/OEP5IKJlMT2e6lcCuIJeQLLQjCJB9YX03jiAC0LvxZcE69vr+wInObxwdXR",
-	"AS3M7CCTUy4sfxM9k8r0M25lwV9+fndKFBNsMRTewK3uceH/ePPGxrizcQ9eORR4f877lqvjAYHaHDPj",
-	"Ygr45onMmQPncbNYceudANBvOhQwA49XXG8qgAgF5NHhI7ey4NvWf/gDQAKWKTMxzTGuxaU4cOkb//I3",
-	"LUVMxjLlJRVYjWecsaFYy5KJE5my2ArAWTGngsSYtxFHMPy4SkcBrNrIGnpDUeXTQN+LQjEdkRiDab98",
-	"iP1La935c6Ywo81NyJrNfj5omvZzOuXCCoyICLYo2/ucgGwmMSD5xaR71Lfn51D4YNHxYa9Mr48DUzcu",
-	"XZTWEJGFJjmdMsgjcxecDkX9Bq4RQMlHdKk2cJMb83nK5rmEEl1L229eX7zzMUuU9VrOGVICnhx2p+Pg",
-	"rv5f2TIeCufU7x71jx8/DlJMewNSRWIV07kUGsJuAJdobezjR2QmC6VPCB0KxYxa4mKXsWBLsXYxrMZH",
-	"psyg/3gKoX175VBU4zF9wCVasvQE2sDFvdP6g9w+pnwyYcpqpvapEbEkUAFh+NECoQAHGJ5lxDV7iAJa",
-	"/pNbxrd2qWA3tV1Gp+AguCzCNaZALissgV86tjwdCnRUlcuUUKUsxcdvwSkz56YP/4+j8Ku3VvYJQFsG",
-	"MVf7STN7tX0TJY+O/xQ80q50/2ximIpJF0Hx7W5hig8+CQTQ2hySjNuFO39TTqCGnz4gr32VrB6KMu5a",
-	"E6OIMIyNKHOm+udvyLhIp8yqHEMRf+wrqyPAS/sgtWPSje0j4hOoqCzyiLjB+SIUfslOSbxg45mUl/HJ",
-	"UJQQJInzY9ijBkLDaBQBkDDeC0/CAfTchj63tIB9RmBHqzmRObXHA4k/9vF3R2nE0EsGvQQyiHwV+VAY",
-	"SY4f/0Be8icIjqKZuoKYSHz+8s3rt+9GL8/+ffTkP949u4h7hAttHOK7vfYIbgOKGDqBChxglbMZvYJm",
-	"ECCO4FsPX27XtaxSriBiI9xQbBhpsMkKsaRwxfSAnAvLezEcujlV5sBqVP2UGho7/gCZQ+0JCbLh14Jm",
-	"fLKsGlp0XVM6+xQP/Q1A4CE0eI/MC21IIufMA8L650JXXhbD4j9rYYJ/7zu26p+nMemyZCZZ0LLQkSWq",
-	"BVKAZlsm84V6yNmb807UuWJKO+SJwdHg0JWcC5rzzknn4eBw8BBzAmagV4Xno/17ijBA5UqfpxDz1Obs",
-	"zflfGZiqFcx5a+O76pID4Fdofrflwqfo8/z8wWq1uEQwouPDQ4wMC+MSfMKD9G8ugo1W4G4VvOAFBs1u",
-	"NckSDh05QWyeLrITMrNmiWIQ1f0cdR7hkJreVA794AlNvTkItxxtv+W9oE75Yine9HD7Tc+lGvM0ZWCg",
-	"PDr+0/Y73kn5koqll+X2vse7zOjcKgeCZnjDw53mc0W5ww4EL4srfITQT3hkPNCl7VVXKACUeqqxZ7Uj",
-	"0w+fo04udYO35vVC2OMLToV0zkWpU5V2oM+i6z46fOgMzVFRmolx1ZLGne+47/aohDYwkFbj+Nf79Oq8",
-	"guEl5Ja9mSVQP6DS/EOZZPzE+ehukQ1cIOxz3Y50RX0rLHh0J+9Om7jQrnqp0HCj3RZ864x3uAPjPZVi",
-	"knE0qB8d7fCKN3RpD+J3Ur6gCttbPjp6vMt8dJFbw4+lL1nK6Ttr0oJ4ON5+80+lxfAc2319R3IF6cqq",
-	"8k6cNMuPz1Ht4Dv45CGwePoZpYrvxVln7rfsSl5WzL3CJI+a3Mf2hpR0oRU2HOm8Sjxd0G//QMFZbb7j",
-	"lTTPZSG+K0rBndlKKftKcBRv5yk2TS29F2hi9tHvCM7YxvPrzDmL7BFIjCSVbqeteRh4Prv2jLPGBtrT",
-	"YD1SMRQ0gQyRU3stPmoxk1XvKQoaJHpfdZlGgCqOayk7FP4lA/IM3TkLukRP7d+ka4YGE4E2MKHd5x82",
-	"FDjRB5oomTE/QuhRhh2IHOYeHLHoIlKMJjOPwIi34xFLxkuCPjAtnakORrtlKHdur7T+R/24zrlncOM5",
-	"rv8dnarBK0pG3eVwvUX9tjCzC59f2qTg+vV321jbPYQE+cLyaF/pcn/MfkXh6dzynZNfPoSi9C8S/BUN",
-	"sgC7pHHjmDwUsYWZlSVZkLSz7hvB3omzzudQkoJPo12C/qykmFZi0koe12HRO3PAxVX5FB4dHq0r8QDB",
-	"dUdiogbv9a3JB3vuOBnxZQXBPZveOZs+++iSej0jpBWf2PO4hKmr8ehenCkx96SZNVHj8p3eXTzHnf7g",
-	"GqQGfKB9Lk7B8AtDSBr6dGNrPjj+DSZvGSlJV5VeaWTuR4dHJHZkPGIiZWnca1IKXuCI74bPVypnd+L0",
-	"BgvihZxOWUpkYUIjooxXQbaeV+8KUWhLBtc3Ku7Z8O7Z0Dn2vSpGV1ihggi8Pit6vu5DgsRBUqGZNLPm",
-	"BTMYOrby398c1dTrynOGUQlx6VT2lHDTi4ZC5+CgdinJOaj0mhm81Ln+nXUCsgeupllmWX0o3GqAm209",
-	"q/mkvka+tyHa1i5SwhVYP4HEaJcGGA2CvvEQbivjchB8ruyfM1FqD7g5QbA3IpQUGjLDrBbxJxLDJSP7",
-	"XRwNBRWEfcxd7ljtCvd13CSSHPBMDRPljgRUI+DNdcUUYNH704R7YHvcHNxPT++wA9dXLu4Nhu9fBF6A",
-	"LyCUNRUHzmFuzfbCtQWgqvLyWhwv2YIudcnex4fHK7F6jBb6TgLQs8m4NBcr0YbCt4+oum1Dp/sgemn4",
-	"3HVxz6S8xFB0OeWhmNHcCk06Mc48wcEMyM9QCFO+iqSS2aejYHXxDZeB08Vi8CNIPIgIagOgKPUsU5Zr",
-	"C76XF02hbyu38KsNzhRHSV9cSO2lSx3f6RiaYxdnLgfx1G9Pteh8Eu7hKrXcK2zfrrR6CdYSqYsU2N7r",
-	"yyenzmwylkyhrA4DYrKWTIc5L/brmlKE+UBW1YDEdK5BJqWkyAeQ2QdWE2osdYUTVSDlrDMOyYIyY2RC",
-	"5zxbDkUXz2+82I4STvAgQ98KN3DLRJUuVjfees1SBEbh/RHfjhX2xfwt70Dj/GjuXS6/UdHxVhoIR9Y5",
-	"7iZiQzOR9sOk+HYR8hyK3TSfCpb2ucC8+8VMBlhCrv92mR2xZIZ0fSLGUEyZIY8OH542JVCAPePBW8r8",
-	"iV6lVhhJ6FBM2AJOQEiDBrUEPtixDMgzB5JjZakm2tAlwr+RQhieQchpKNBaahYgdjV+ChdjF1MFvZyo",
-	"PVF/Pg++6VyB7ySmCiclHAl1osPTaq2UY40ParSO6ZCbVHYtHWmF7gm6/h7S1Yz5XHD7aLhi2ccyE5dI",
-	"6zWzhVSXunQvjgsDdGkP06CYxJNnqeTZYxXcBX4Y4M0Mw65BcDZMs/U5SIZeMhGfeDBypmANNeHYKhZ0",
-	"Dj0UJjCzm1gCk1zv6Cytg+R96byh7Udp6DGKgpVEhenGZ+y9I+GbO1+rdJ+1/PNy+69/2oZiYoPvlE9F",
-	"v8idKGowy4mzyh/9EesBVuxyI5GtnZ5vBcQD7eUINhiAchWDXW/n1MqnQOINK7nUjetVXjHhAkto5swe",
-	"ze+93Ao60szpEkTNULikcysAIxB8u1bLnZCxNDNIwk5mZMyW0jk2vLzrYuEsmCWCWB0A0+ShKbZKIVGa",
-	"Mx0NRaJYyoThNHMiVBYm41dsvehvvAwX4QHAnWVDAVveG5CzKlGkjEF7OWpKENUyTBwmk+B2lG4czeEg",
-	"kGZmFwwECaSE1pwpDaIY9JLlM1ePdxfyuFZyehPHbaAOetK5d9D+nuXqGyWvGIpPPeM5kei8cmRye75a",
-	"X0QRlh6sgChYkeIvK0smIC3YUKMjRFvz7gjuiy8Rhgsh0UCbg4Apn5fQbY4fG1I/uDZPy2HdebVDtJbC",
-	"LrJlOeEq6xwhmwGIxF71a8EAUwoLiCtA590Eh5+f7zp+pzUX/mXbqy7KWX9ZP8j3WzJRLlhrzUTFYO1F",
-	"E2diSTAPC0wN01qaMSC+SwcWyABsrizMUECFWMONXnlx5Z+adIOGPNj2JyIpXdqj31dDE2x/1KtUH8gC",
-	"jVfaI8VkrGAo2Igbnj8UgKmhXXpptPIEBNwYM7NgTIwAXQLgN2LMroXMU3y4KwnmSg9IHED4xFjoBdoL",
-	"JYjRVrY9iAgdCoTBIK5llaywIldWBhpOPTo+rgpOyujSULjwEjeEfeTaNLtPUff13PWtlpr48X2dYpNy",
-	"dVqdrwuSKjoxJSt94fTXe93nGyoaqfSMLjSHB8rotUjTVQ3m4FNQEbpSRNIAV2GsUVO+D8rKJhCb6YJT",
-	"qHwWXhn3TkkOIG3cyfh1xeVHeF0gD7br/njLby7l+zshO1z9kOzKkjcHIFIBhITqbOvx3li7+2dm2mni",
-	"8ItJ2q8kX3+jxUuvBWugGrCI2pW/unoAZkROIQvfWRGBAOusntKhabENlugD1JcnDUg9f7Vq41IW2DZT",
-	"sTyjCXPYbdJlyulT8Fr53nFxBNWg46X9Zyi69bQcVWQMk5dnXnEs02qcLgglT85l1TsdijjL5r4VXuy6",
-	"g2omTOTHgyolxsDlFVOKp+y0pgaeDIUosiwmis2hkAqsS/f7gJw5nUIqFNpptVchMrTwsBgLujzF5BA4",
-	"FaQirlG4Sx0E7dVucGw3yoNhBCsbr54aQpoRSzkAycQnK0dH7xSDESqZAe4ONBOQhkDAIls7gNxlzRnU",
-	"iEVXEzB3p0M64LsvHMPfVbIFmVu4w/eVVPe653bdE4VBpQRcS908ANHhEf6/qKBvdCk8nbHk0oGOeRtc",
-	"MJbqEytlsGGnFTsO9TIitBSfVvwFeo+LoE6ZsGLHoRf75swuyRLDK/7AQLO6PCYmlGf29dj2MDS3HdqV",
-	"Dtuq+ZV5oN0NPXB6aBIDDing48UBlJLhczYYiueIDrbExztn3QnGd33bCaOoQGxZOHWkZq57HrgTXNQh",
-	"eD8+pDzN7HJRfYkr0FzhiiTwLWl79iS3BxeUlTkP5m/M1viNy6cLgN/1PNxFxeYf//XfTlnpXVNcoVLx",
-	"jUgra5B7ZSgINQirFDllzfL2XKpvhtdxuPesfu9WWOPYN64ZmLcgKv10QZekW/0AXOzo/pp87B/2jTAy",
-	"ntTlDO1Zba2xhrUQkmRSTC3/Yh1avWtPaXGhp1+kJHjRNyIDnrpZ3QuBeyGwJgSec8H1rKbSkm7lX3Bu",
-	"CSsBSua4pgiAR30j/P9KIqCrPakB3ZQJ45I1uUEnuy7mgID8LXDwG7t09+x7z74NWrfMS6V7AuHgRcm/",
-	"lmuRga/JssgF35aroPLo4ivmdq0I1cR5NsD6qMXLe98IF7+F1bxn43ur+xa9glQpgD4uDe/gxN7J8saU",
-	"182Qvufumu8a0hcnsT25zC3IPX7v7QQgc1eImlPtE8Tbs9BKlK+bA/eeom2GqanuxS7rWyOcoMcOrEqv",
-	"w5z8ErzQ4ed46HSuh6KMQWZLOHnIjGoMJ7o6OVfNXyIAd2VhNE/ZUKTsimUyn0McERtjINiHQwtH3MJR",
-	"obIYsEs8fjkc7plMaDYUhml7zPUG5HxSptd6P9SYkRmFulvXrUKxjC4ja8i66dgZuCYu5eHlEFC4Jo8P",
-	"H7YnkZWwiN9kChmO7uskkIXvbkUrdhvQLQPxWPbBBQnIAsiqd49ifB8U3C5dkeqgQ4lVP30XoEaJWj/v",
-	"Dz7hh92AjAM41Hsg49+NcVkhHwNKF/dE0Hha73cgwKNC8GOI0rYWd1SZ50SqKsv8Oc8gLpvI+ZgLhgf3",
-	"2asfByT+NSZzagAoGB49FGjRWVMucsCGLn/GmoX2DKAcGrNHJKGa9bnQDMzBKwbYFmamGAva+ti7wX1U",
-	"aJeYxKiy+oFI2cfegLzBghLFhuKSLTUzfatgpr5NCU8RppikjOWoeyZS+/5bVdw4lawRWcfqsS9gzb5S",
-	"5QlWz/iqkyprr7nupO4d2N0bEH26jTIWu1BlCUvzdGjuGg12rabQK4Gbyq+hIWMPp902S391bWCrzQHX",
-	"B3B+8Zo8PPrhh/4RoVk+o/1jLFZSli5T1rqmeE3tZTk1lv07J53/+8tZ///Q/t8/fDr+/M/NK9u6q6V2",
-	"iC0TXboStLbQhmKb9cYRudaAEyXnzdu8oWvkTiMqm+bsPhiAR7zpUN6xj6bMJnFt6DeJke6qDOm1DfPX",
-	"2uj2a+x5l+ay5ZntxrJjhy9ahfUb1+kayrdcClOL0YxH5y5lW7XD074HCZhrYhSfz1kakUwumOpb6k0x",
-	"fVQvhaEf+8mMJZcsPSX5DBydIq06TYoC9AAyZtDY6tng6AcAvcTvgw5oNbFGsBWXCNkqdhfEEWGZxtTX",
-	"WLEp+mTdV01VUmUW8MBVeI38kwbkDLvVQ1oZom1ilwDq5gLoNyuTwWiwMDQx7sQego2hHDZlxrUJizGc",
-	"EwISykDPgL6JOE/wHq894oEml1ykpBv7L1k6QqCRiITfpXJOuYijoQi/haHHvvcQBJ9d0e2cLsmYEYqz",
-	"5oJodsUUzYaiVgUIHasWPIEVtcuA6bxpgQKDjeztMbZNIwCgsnSoIrBouExQ74svKjfZ46d3UXI7zweh",
-	"YlmNgDh4E2wy4b+FpGt9yfMRn4y4GIGvfuR/jbH4Hldcu+GuX9WDLfaLYY9xHKm3QAC8AKMApdLS6u+A",
-	"NvffqLfDju3r+Dpc8//WQjm78fflcb8/b8RZijUCGXLN6vkUWnoH4yK73ADZ1H5kaZaxBFs7ll2EY57q",
-	"mHSpIXOpDTk6PDzsQXEsha6K0OCzdOpa0Q1Zu2g7dkFg5WbpvnEv0L7mwg63NyAxWpNpjKJLV6nF7gZ7",
-	"eMYOzDgmxh4CDh8ER+txjrtOXnp5VFoYznXsrxsvh8L91rMHwiXP8/LJhJK5vGJYWF22V16Shf00Zgl1",
-	"RulQGEu6Jsjt8khTMkt36IbzpMguvZl5V0LMvuNL12r4975lusgaddyfvR3u9i/l6T3q4vcvopCjIpJy",
-	"Tf1nzYwrLYOAvpxEyF1SEXSLkrk17jLHBxvlGvtol3VfR9a7Nbl06sDQQexwMYW3102AiGijGJ1bTV2T",
-	"9++e9/9Inl785HVR149aycV6CfAzGGWL/+je2XPv7Ll39nyHzh7DPpqDRF/Vj8HV5zSq7Q4LSVsBcu/O",
-	"uW13Dsp0ltaWedtJwudWRu8bE2kNFJy7x33XOTzVRHbI48EJ30NE7e5j9GvW6mr0NHktZyN06ee6bJkf",
-	"WUbwVZq5YlecLU6GIvZiLAaUqeae/KU1F7TOJ1Sk0VBIGArNslrT/lobfky1Kdv0dzGzZ8EFlPGj2QaS",
-	"m1T07eGZwNcGLj3nfIPu/wC8BklB4DSFCB+slX1OwdLTlSybWt8QvNLlnA5FZWAKMlVyQcZWByTjpfvQ",
-	"zWWWkT8/ezcUa9Li4BN+GPH0c29A3soFtkAS9iDMuLYyiF8629CtOdEzudCnhFpdkSiWM+rxMJnD3VZy",
-	"UUGNDkV3PUIKbUMoKd2H3k9rV+c0xASEN1elBlJFpesQwL4quzrwHFYuwqGoW7C8Kv3NAfQcOtpWjtIK",
-	"nhP9qOAWqLkw7dahce2XIOhICQXDlTNxKOBWIEy4SsjSTYyoCBF2gIcbB+Qt+xu4BuxjXTCYGrt1ZOPO",
-	"HYD3WA/IGVIXAJyif2AorIq/6nl+dHxMYiHNCNnGb7HnqhqhAvwqmAzcEKoUv2I6IkVOjCTHj38gL/kT",
-	"0j1/+eb123ejl2f/PnryH++eXZySR0cPXQ6f6Z0iBqxl3nlUZ60o4CvgsnZ/7lAARhrEDJyqh4w8ID/b",
-	"SW24FRDU/MLXkeobtrd0tZQucecBDgixAXwtoAzS9eiREJFoGpA13yy5zaWrEFfh3vcGQzEUOK3V4y8m",
-	"3epce67k/P3bFz14BEhMDB9Q+96ZMbmOyfu3L/x4gRiENmAc6iKZYT7in6WcZoxczBgzGpIah0LPqCoj",
-	"FWJpl2gxkwA5zg3p/uM//+dA53ahNNx1kB4Mi8PDhwlP4V92wFJu/mnK0399NRRckwkDhxgSEmg0BI1f",
-	"JxeduwizJJMqef/92xdD0aVjLbPCMAJziqy9Kq1JKySiDUM9HRQg+R5z3rt3fPjoj0NRJWKcYlwIUv4F",
-	"iQ8KlcXY6xoksh0dSt+FVJd2z1O5EJmkaXUSVa7DVbqPSpYYLz144Cl5TBRLuWKJPSpplvlJHA/FnIvC",
-	"MN3zFI1MjbjMA/JGQeV9RDIp8zFNLiPYnD4kdkZD8fTPr87eRQSOvMQym52GK1nIWcJp1s8LlQf0znyL",
-	"O5AGQwEJV4kUgiX2rZEz6NCZ8OOri7CllJ/EKfadwAdIBUgILCV+nSzXeOwad6jFeElwDitGNbSLHooY",
-	"pFe8OaqC1H7j2Er0aVN5Q3WWTCXhwshTIpDumSB0bE+LO/Bh1Af0EqVhCRCEtSrkLxevXxE5tiIiImww",
-	"HZD407Dz1Im0l5Rnw87JsANG57ATDTuvpGEavrMyadj5HLcN3cnfNlPzj4fW1tw67otLnkPE1p1u9UO2",
-	"KYzWJENbcWjbRPtmb8odhtJq4hfU5QbF0z6IiUSmdtHs2wMqqQbzDocNemyeUQ5phVbOtFyT6KuIhKOX",
-	"iWGmj969iFTPqV91JdLBXPfZx4SBTeD3fe0lqwsTPhINg3KVaJpyVJ/fKMu6hlsjDtxhUScPvlqb+z5s",
-	"OFhnnGqBmp0TIKftfSUDjrmgQFJrTwoWYl9eJF3nNv3Hf/03AruADWLJNe41DrudktdtI5ShK5bFmmFh",
-	"X8NEMbcGl1EFs5O2G9D50MC2QczkF1zC6iqcEly1s2voyzXLC06BFqcUmk7uzLkHyboP72zPh0f1hFYi",
-	"w9uhVtmaKtiuBndG1PnYL3K71o7umzxxB86a2iVsPSA/K24YmGwzLqbNHpATUjk7nBciGgqw3lwrPfbR",
-	"uI6iYCuNGcZ5ehFmLVlhSHDg0VBscZWEyxG6TbqQmlNSDPEHHCjREVn1p8wbhehQhFK09hZvD7qUM/d0",
-	"uw4pM2AiDUUXw1cwVmdby8KQJ69fRjDjox/wN/gC9P2fARRc94+OHx+Tg6F4QQ0X/aNeVLUtSRl0FGCK",
-	"dOPIWqanMeCW03F4FQr8oVBycRIkXiu58HhfZUpTIrNiLtzal4gf1EcEhqIrFXnBxSVLz0XPXX6Kxr+3",
-	"Bwzp+iseaOL0upNhB9wxdD7OWA80emd5Dsi/wfi0XXdrojvKBoyyxYwaTOTCrtYJBbiyQiSmQBNWYn9F",
-	"YfSpsyNwUHAUG0mSQhs5d88bim6MXwzQ9LtkS7T9YsyAcHZ9tfMQmsnLp564w3QoHB1ArwV3onapJgvF",
-	"jWG4gqBBLiHZHgsEq2FjrxuKw4pI26CqoxlJy7nXptxbK55US58cbu3RIbGs4Zwy2qVOyCJLLYMht7M0",
-	"ItClxtdq2f2R44zNNelSMqYpUggs/6RsLmY5qtfkt7H2sTV7BeFzOmWRVztSmRRYDEjBQB1LeQlWcBW+",
-	"7QXuHkymrPt7BuSJTLkzBDPXVC8QIrjvXe/AGQqwbl//+B9o4jbCdb5BUbfJUvtSZg4a76VoWxEqZMGF",
-	"hrdaA/s2LaKNtsYOtsFvTuH/LhX0L68h30W0y7Fjk6L8b3IRnO4as6oRpcqeH1HZ46w81vR9HtP3j7Y4",
-	"kwti/wtV3fIIU+AO9kpU6IK8vvIbhCduGpL+MzO1g+ULMFBrRfb3YFt+R1jzQRS5FDy5klPFtG6LI2+F",
-	"Fiop72bAQtvI+iChwp6sO8Ed3dKYrhFGV4Ug2sg8MCk0NgeH8PCpb08EIdSJM36xEtY7cVNo/m7ockCe",
-	"wpwz7PmOC5BZNdPtIWYjl2bsaQ0wsgoV2OdxaFM7FLFbmgkgy7G0ORAAb/q2pMBvHpf9e8I0o977J5Wl",
-	"eOFTYN1eNcqSrQyOYfV9k3NXMmtDn0GcccEijH1Fru1KpOQiPil1sgcQf4WmXdiIFDIMqAvme2OTdIPK",
-	"Ky5G4Jmp1YHZv4QcuXgMlIN54LKyasx/gcVhwReLGTWa5nntNsPn7O944T/+8396EXQstfyWsKgEhrGj",
-	"pT5noKtY/9dCGoz6Pr34qUwxWYkOYcqJcUHxJgFQ0wGe4b7cZYJjLRofEQ4NvxmRKmXq/vi/rZyy2ioH",
-	"xYE+w2kt8/HrKwKf7D/bOnGdG132Gqh3DJ1K7yFqa7Tlagh/K022vq+eWRvK0aLmQ+Cd6/8K4oFrVxsW",
-	"NPK39DyjVvty/YAIBjQb5dtd6zU/AkDlpqzue3K6VdumhO7yYd6oUTCUJNRcp79V0jmhdEfdtZ5j+MC3",
-	"ZQVToHSEU4UJm0j4+DSSZIwqDd1XPpqhAMfbaS3z74RgpytDL1lVHQmPl5PaioEZMxRlWy5w8kEBB1gh",
-	"eZ4tT6yd4Qoh10u5AcAO8QgInVIutKvfWi3Qhx/bu1GVDHo3GSVfpwvVpuJsLDy97z5172+8Zvep7dXd",
-	"CBfd1mDyJbvLA/Elawc8zrJSz/8N13X8PJMECjTBo7PWab/aJARu24T5+9Jd813XC+EkttcKuQW5x/y9",
-	"q+oit8A7AP/WSfTgU6GZ2maerYMCY79N/9o6FrD7Df86dbnwQzGnS/+TmbG5ZtkVc0jBGbShs9cHKLt4",
-	"bdqM9G5/QuLbETQTn3WPjPm9IGMCnVDvLuxKhVnyvVuBx3yvmQJwzFYNfo3iB+R1QOJTRYXBXKdLhv2c",
-	"IDMbSFjJjPkoQRNhp2wuW7x2qNIGhH37mjM+/Ovozm5iLUqE2+uvrD9/g0x7r3HfZb9XJLsHGvh205Ep",
-	"1XST7v0aTuS/w3d3qYXX3tPCSvUSkd9DtTVaIA90berBbspw1fDE2E3wg2ozIPG40FwwrcuO5a780ndH",
-	"h5jMnKkpSwGR2DVKP7H/295qPaoug3OOyMIMBYSQW4+JNYK7/cMifMXXOTL2pfbv7vi4F+53J9wRWMZz",
-	"LnGci42tkW3bJYQT+v7Cgyyb7xLYRiuHQnB3jtbNiqkmF8LHviF3mQEkgmKmUIKlJySmOR9dsuVIMxMT",
-	"TZeaLGYMcowNINFxRPUE8QPXyUIlLPYI7Pa5VhpqUmgGgotnhosTYlk1JnNGBfqP5WQCQRi4oM8FZGBf",
-	"8dTqYJDprUk3tQrznAuuDU/K1uAoH8G3DLnUgpmFVJe9tkB0Nr+o1vvuPLPBa1okRYli+7tEIKFiWtAp",
-	"689lyrImFrA0DmdjYXYyiWJ4kjsJLXHYjS8UiyFWAcURUAQMROcxMZDEHmhf7j0oKT62pL1Q3LC+PXRP",
-	"/N1dCE1kWY9cMpa7RnHu8LTUvphhMQAjJQHbkzPoZQeNY5XMoRR/MWPCQe36y10aVkQ0h0ATPHbMMimm",
-	"mhgJ/OYvPiXxsDPsxJZnrZWqofL8TDTxOYyuTKCHV2bUTKSaP2iEg3xTrDHLHcROqjd8pRDK7ox6f5zf",
-	"H+f2OJf2ZPMcGBGQOxEJRE7VJrKRC9eEXMPxfmAYporu2BnNMj0ek8eHh+UZ7bAOa+IFm46x1Le4zLIT",
-	"EsvL8nTnySwKAHQp4C9guBsniiBONemJAOhcEKg6IQupXPdsaoXfOGMEcSIGiUytctDNsvnIp6ZdsmVE",
-	"7Bfw/JGQZjSRhUjxy18LaeiIfUwYS1kaDYX9UgFmOVY/4WVFtV/4BRRMSTHh00LZi/7xn//TqBK8Y/oL",
-	"6gT2be0wtL68w24KWQBgxX3AYZX/XoKXkxguQLnN3Gp5gk0Kpew53apRNDFboel0YyzzRTZ/D9dsqYx7",
-	"jn186JJ037972ou8XkEeHtpvNaFT2Va4thlbcxf4kRe0+eVGpnQ5IGcO9+bhDz+4wcB5FtsXtwKMbALZ",
-	"7HzhLiV+ExpYB35w+Z4u7GQXwmHnOnnMFTHS0Oy+icntqvfQ2BB4COqDU7qMVs9HBDfybNXKlFVSzy6Z",
-	"274pGBkvSXzJhQf7wxzt+LTWGeyKZgUkK1HIgVLGp3eRJoS7ZmzNi3B8X6IXVxNH2onuDJAcjPiv9r5W",
-	"4GVcs+s89y3e2SCPzkiu2IR/LFFP0EzqVgCFPdyWCs4spin931js/S+PHsV7Y+s+PP6qjZSCZdmeiMCE",
-	"UZzdg5a2uQxWU/xaEwpqYmMXuFL0hQHpYcl+CZgJjz4JANd8s6ShCLolRaTeKSlypwvCTlpF+Ozi6fk5",
-	"6Z7/+Oqsd+q+1wj3seCandZwC8GsX+mkRJobKbniDC6Ib5U08KKPazItEAczwDyDnhfx/7Zy8NJBC5Yo",
-	"mZiwz8WUxP8CPJfyKTe6bJaEI3EYHNTNwmrRZyHoppt0+Y12UAQ+l5MacEqUrCGmgGUBuIK+liTE8Azt",
-	"GK/VsY8c2iADzywjUgiXMXo6FBT60MAPwc1H7ZB0AZN+q/1+giHu0/bnTgRZm1sE2WdBm3bxtGHXQM7d",
-	"ZmuiHcZYUsZ9i6LfYd28o48AkTgqxRji+oRyrv1AadBOd+5pVAeDokGBYXcF/Pp2EJ56kUf9GYoYWPQX",
-	"V7P4IUasGg94BEowSGNAqoVr48idJhH04gM1OiJxWXTo+tOBfoaFhzgrh9PhMJQQ9tlhDznoHyi+I13A",
-	"p0H0Gj4VVh3snRLqZAneApGydCg2vhVxf+xhFer1duh2i3EOfgzuYkD4AXDrAXlmPzed/1QjrGmyelLE",
-	"AwK8gNVugG1IjJyCn82hPnkx6HsIQllCrdxiwRSrwRc5+G88MD1OEeCgpOjtWim2jGqw23KygtvtsJbA",
-	"rxYhEhLS5ZhpEmIiHZZ414ARQs6AImENq9ywnCpAIbIaRCEw9ga9OqAstFcDpp7JjJXw1CFIkV2GbShF",
-	"ZAeQoidFdrl2fOu7wZR1+LZygvuKoUz3ZcKyrCoV63oXSzynoqBZ3NoN5C7sq599MzCsgEnonCEKVzUs",
-	"K11ax4TB2hu0Kdml4Q2qqZZdEHm/rvi2tAtFmGOatq/mlK+s5u4Ncr4FsKe7QGayLLwzMNP3jJUUMMcO",
-	"fd1mNM+ZYKk1svwZcK8O/o7VQTyD7EELRev1IvUdVL9PwV97VysMyAtG0zc8kwbyc4zDcAeMPOgbUu9h",
-	"EXa1hQrHlsrzulH7+61C+F78WxDFEs5tISeTxqLWjT6urXXFdTK9FRiFMumq1Tt/sdSGzavsrMgpe2Eo",
-	"XD8geTHO1pK4QGtej5lHRCNuynhJYggzYMPvmHRnfDorPYIO6HUoxthIY0AaQV6A7UBhgrS4Bl3zBdfm",
-	"XTnTL+Hnb2iPVy0Ntk2CVjNpoS29dAFdU1NqDdqpVWYjoliiCo59IBSj2YhpA+0nEins+cjFtFUR9A9u",
-	"UwWPrqEKtk2i0AxxYHESiczSkSysgpTMIjKRWSYXoyKPrJgWZsTFFTewNeUU50yY1qkUmo3s4+9wKthV",
-	"xZCMQUUNwGuxHM0+riE3SLCstdkE/ryzJeAJ8am7724DGP5t26MX5XrcB1NvPfDhQSYqmlvrV6SZla0Q",
-	"zy/KwEVwXlSSuj0gcmFY7lqGgYaBIhZDGbnUYJEMSJyyjC5HKV3qsiE2pA9YU9PnP1JlyiifG/1JxSOH",
-	"IN4RPznDxmCYgwmcMxQIbjcgzwB5W8OwBGMpoSTWBdgi8Smx2rw+y7GfzcXLC3fhjF6xoRBSsAG5wIvx",
-	"OBmjE8IKnPjTJyh1mMksZUp//hyfhODaQ9GNP32CJRxZNv38OY7sPQ7rG/5E2Kw1DO1Pn5oBqz9/jvE8",
-	"glILyJJazf3G2/HnptfWvzO0HAbMbkKzbEyTy7XB/z/IzLbvPyWUzGlmD3eWkmAB0Gn36PjYt6HDBK5c",
-	"cru51JRbQ7rxAazywdHBWKbL2PV78tT1QA9F7CSaKzvx6ZH2G3DQ4S4VmrVHZLzU+VbDMaUM3iMWc3Tr",
-	"b98U5PAbcm/Y/g4zUoEqAa8HiaCpOROq0i0HxKp2f/DJf9xm3z51OD8ocb3o12ROU+eL5AYy5d2xAsJg",
-	"QM6IrtsJEAAR66bCA13GdB8dPmozfgP5cQ+99rWg11qJrlJjWvWTtrzL9o09/GLi9SuJ1t8wuFrJ9I1a",
-	"bbsSu9XjEUitr4amFoOIiyNMwsGgnS+0pVk2FE4EvvP1QC2waM1Ccii2S8kTkmQA0uz8Iu1VuzX2uju1",
-	"6etU9uzK198bSNq9DnW3mGfXP8c2q1EHwJW7Ic7fpiBrNP2fyhwC9FtkMemaZc4TmmVLQr04koL1hoIL",
-	"Iwnm3uXY6bamf1rLD3y3kM1BYvsPZHBULckx/OwkIXx+oFccvFNpDficjJf2rY0GpF3U78Z+BAr47ATh",
-	"VzIXE5kv73Eg72Xidpko82UoIYDjV8XE9URh2F3x6wvDt+CC84Fh8HthuIKROGM0xXQzQbhAdH+p4HdN",
-	"53nGIG3L9eIuMRGg83Q3xisc2kEvKKusHy5DsQYLQXXgOxyQuBCKaZldsTR2TeIZTWZDETr1DGY7pEQw",
-	"Diqiz6sTmF3oHIanVjFU8GCWDgUN+la+wg/QDB9qNTa0i/tCuqN7WymDmmTn4V29tb3BAK6ec2fc64u/",
-	"O9mIIiOUjhNgshXA3JpItA9gSaG4WYKoGzOqmDorzKxz8ssHK540U1deEBYq65x0DkAncY9byzJOXDgG",
-	"fW+YHDAgF3wqSJFHJJNTwiFuOlFMz+Ay+50szKmrAyfUijUfYh1UQhdAZNta7jfAWw3IudFtIDc4PgGl",
-	"JhXsSfmuGtpNU5qjDPEv1hRV+3SQrJhgiJCH1aTCN3kctYYYb/hElymAUWsuDJsq9yhUVlmiGDT71DNr",
-	"F0iRsHDpct63d7csXwsSCtZJDsibhsJJp0zbMZ0CzUG2Z5adElPVXgYjyLJ50xRdlL0EZ9cDiKmh88Lu",
-	"T4Rt5gRWEJ06n23GJyxZJhniGmhDTbik5cMa3nixFsh0C4iGREINzeS0gD62kA8CVaKhpXWKvoyIOI1h",
-	"sK4WNL34zNdv+TQq5JF67mmQiFVo48KTLhVrQLBbDd4HoUJ0z1jD6JLnmDvSmGvTNJ4Xvm+fJt2nFz8R",
-	"9hEfLidlC+GIXFD7+yt6xafUSBWRs1xmmYzIvxXji1yaiPxZymnGiGupqiPyujCZlJc9SzawPq5PYEuD",
-	"yMFqe5U2Gs2ZtKpNubfVsmCwIcIEGuC6CdTgeiFEVTKLnCMFzWlF5lQsIzdn1xZmUG9/oDufP3z+/wIA",
-	"AP//",
+	"7P3pkhs3ljeM3wqCz0SI9GSxFkme7qqY+D9lWe6ubm1/VcmeGVMPE8wESXQlgXQCWRRbjyL6wxvzfp+L",
+	"6AvzlbyBcwAkkszkUotKsuuDLRaZC5ZzDs76Ox87iZzlUjChVef4YyenBZ0xzQr46zTnf2WLs9R85qJz",
+	"3MmpnnaijqAz1jnu0JwPL9liyNNO1CnYLyUvWNo51kXJoo5KpmxGzZ1jWcyo7hx3yhKu1Ivc3K10wcWk",
+	"8+lT1HlWFkoW5tqUqaTguebSvO5iykgs2Ac9TOCKmMgx0VNG8oJdcVkqktMJ63ciHN0vJSsW1fDwnk44",
+	"lBn98IKJiZ52jo8ODpqG8lykueRCt06a2QtuPuvnV2zde8yvN3/JWcpmudRMJIu/ssXqEr+kl0wRSgqm",
+	"iwUuL1fEvJEpTRQdsxOiGINVP31zRoK7/bpPGU1ZUQ09eOeeeWnbDjx9GnVmXLi/DxvHL664Zq2rxOHn",
+	"my/TCz7jenV13tAJI4r/nUXkcO/w4IB0UzamZabJ0UGvje4yeFb4fnuTIbrIrACflbPO8aGhwBkX9i8/",
+	"LC40m7ACxvVOsaJ18qVixU2n/sncrHIpFAOW/46mb3HzzV+JFJoJ+EjzPOMJNQuznxdylLHZv/5NmVX6",
+	"GLzuXwo27hx3/td+JVb28Ve1/wbvwpcuU2FmBspST3ndEU3JX85fv4qI+YS8jJ+9jOr1O0Z4SDHOePJZ",
+	"x2sEkxtpYt+vyJzrKTBKUhYFE5ooTTUjXVkQKgivuIJcsgUO/gdZjHiaMvG5R5/QLGPFI0UKmTEyowsi",
+	"pCapBP6HoZ0JzQpBs885snM5Y3rKxYSMKc9YSqQgsiyI4ik7IbFd8iFPY7OcQvMxZ4pwTThel8mJ6pNX",
+	"Ep8xp4okUyomLIUZvZL6B1mK9HPO6JUkqkwMWZgRcYH04RZfFhMquKIoTj9FnTd0kUmaXkj5ghYT9rmp",
+	"YiTTBeGKZOblBdFTigNWrLhiBaFJwnKtSPfl6X8Mv3v9/X8Ov/vPi+fnETkkL/l3ZLQgVtIhcV9I+ZKK",
+	"hZUn6nNO5q1hPBDELD2xhxsda1aQ+K35Y+/U/BETxRIpUmVEOZ5iMMrgkvpoViQ0yGhBSz2VBf87+6yk",
+	"9ZIrxcUkIuxDboQ/kQWZF1JMSFIw4A6aISu/E/SK8oyOss9KUackZTkTKYi8LrABVUBPM8ozUrCMLnqW",
+	"00+M/Fnm2ojAvk0oF3YeqsxzWWiWvmQppxewHffDIkZcckHeXfyw9wez8vZvSmZmZMRQCkxV5qyA4Tju",
+	"iUgcDtIMLialyJgykqzSveBFGVdaEamnrFCkWz1aETNyWhhZotgeF4oJxTW/Ypk9WX6kGU/hFT/AAt/X",
+	"Os1Zlu3Zw31UajIqGL0EjbPMjExnRSELFRNFF4rMpzyZ9kHzsa8BMwQWDjXBQDmhacrNC2n2pjCrrLlR",
+	"YcY0Uyzq5MFXHzvjMsuGqDUtq3g/mNOZCDY3+yNLoY0sWLYT1mqpUSenSs1lka4+/RSe7H4nXapJxqjS",
+	"5PDAEHlBE2Nr9ch4eRSRoSlDP+wDV9rwhf3hkfKPu8ZItbxEXWOn+z6FGubP9iHBtN/7O+TobyzR5k1o",
+	"O4JNWduKpGBUs3RIdU09Talme5rPWKdh1DzdQpWNOhlVeliq9Q8XZWYFIarKK09xZLK6ywUb8w/NVuqY",
+	"F0YV9DvqDFXFkoLpiGhJCpbIieCKEQ40tvL8gl3JyxsNfmmfYJVgOn7wUbj+7dv2DC7akcncwgWkdbgr",
+	"acEzNo0LqIFm2etx5/jn9ULKUuGnaJkMcWNWN/N8KueCSJGA3StSo1xSI65GjBZGJTK03+9smod9/OpM",
+	"3vu5vOAoxurjSqkGycs1m6lNItjPzr2FFgWFvwOnCWzNTnQDY6g/o3FLSj09Z0pxPDXq8zCHnVJDL29W",
+	"qB2VFjXkomETUCsjpdA8Az7Cx+HqW31HBbvgFbKogyr136m2w1q3fq/Da2ERxgVT0zWjNtbSpqe+Ndc4",
+	"WTvUVkdhwlj5P3e+AzoKFrR6uLHnNz38nbKegXDDaou9PI3aQGrrbt+4tGZ2kk07/l2puGBKPTN6xIfN",
+	"h3B9V3+aUo1+pDMyL7hmyph3Izal2ZjIcb+zLFCMajNUukzt354n6ofXQcNSzuiHM7z66GCVO0B3Eoth",
+	"g8Q6anxcopedV08br+MiLZUuFls99JIthjnlYgj+xNYZPr3GBI3kYsX287PXa66z7W7QxkDUQ2r2RiRs",
+	"u03RUjQeECsXXtGsZENDDFJxx8ibnv+pgWCf0VlO+aRBPhkLQ7BMbS1r3aOe4Y1NQtfclTF9Q/3jOgpS",
+	"jdE+bn7HtgpVNhsmFa+vW55l0bBOkVJMG4126yU/d9ebe2VZJGzrO/Fqf5+ZzZhP2gUXrtey3GIF2nIZ",
+	"oylYXoyMCzmLnDmLDyeCsRS8UV1K1JQZvY8SxWiRTHvBYVWRp9K0qLZ6yS4BjZImml9R522/HkEpTfX2",
+	"aw0X27vKnW4r4T7NZnlG0SffQGMbR1vm6Y7kv0brDZfU084yMUSVMKgPP6DUOi/41XGLW9vKJUFQ4+ja",
+	"/N6vkVhOzASaA5tRnnWiznxKtaJ5bt46U42ahH/KdfT4UDTWafJ7G/yIf4axvI8hBHJN6VmdYI/BRrB/",
+	"HC7J1ahTCv5LyezPhmpWBV79uDy4M1G2o7V9XUF3JvJSfzZpN6Mfwi+fHjSQ5RJXLzs51EJpNiPuKiP3",
+	"8nKU8YRIwYgs8J8xWciyIHJeF2atQbkVw9AvyDrOuQW7yqsN92RZrRx8q9NhGV0MR0zPGRNDpVmuhild",
+	"NPDsa8FIzgpiromIucY6wuHgMlLL+SrM6fZIEcV+KRnYv4JdsYKkxpSliotJjdt9GPPxt0+DMOZBk03W",
+	"pJ764W61Iz8xdpnSRevD5lykcj5kGNxZu7eZTC4vzEGydC+sxY5340oNMysDVuxYsy+w+mZtrbvOBX/X",
+	"x37NiSLzoRTDguXZoonp4AdiLlNN+xdoHCMpM0aRnPmM/d3q4UsPFOTs9NUpMVcQc0lEWH/SJ89LQ3n7",
+	"37Ei41t5PuqLErXT6vIcg9E1bc3qVoeUtA0foVzdzWp195JLtlBES6KYPkHPvmCKZGysiSw1uWQsN1/z",
+	"goD5QrpSEDz5I7w8iPU9UkGkLNqBt6/FftVJa6mu5ai9KWdW7/m33U/0L4qNb8Kmd8JzgeLx7ZOdTN9z",
+	"r0I4PTJRV52oM5FykrEh2Cmg33JxyVLwCtFcZpmsrpnRXMEYREmNAkpLLXOeSb1W9zx3Zkd9ys9kKTRL",
+	"wYCywXC8/pGy9hUVKZkxpeiEKTKfMkEKRtOIKGmuXxCazeEUmxSM+ZyL2SofjWQpEtYwhJfu4XpKNcHL",
+	"0ppKwoX+9kmjexEUXzVUNoxWf/Bz+BEfawTDMTHXRSRlGb9iBUsjOxVDLBwjtru9Hh0iV2yIT2iY3Au0",
+	"UTOqFB+bd5i7C6a0ebssSCLFFTOmypZvtC8aFixh/IqlbW+ESdt5bfloNWtbyPOX5xUJ+OXc8rFaapoN",
+	"gZbaBuvzMJD0tnywM7xaBv2T+fk0z6878pUoWzWNOt0tjyRYyYb9aiCayPPG2lPTewBW410ZH7NkkWTs",
+	"mKQFHWvy63//DzorGPn1//1/SE5LxVL41hvDeE2RTM2wSNdePaOGo5X015GUFyzREMeOvNCCtxjZA3dB",
+	"8NG8ITS2za/26WsF0zuwwDeqATMuwm8PozvwID7YwL8dG9j9bHTEUjEQtsY6hNi+kII1Gb3rzceo82Fv",
+	"Ivfsl+7a/iv74WeZM0FzDqEd1X/37uz79+E9e3yWS1SGIHH0uDPhelqO+omc7Uua871EpmzCxL4fxqfw",
+	"dnXJ8z2Z45rtQZSCFZb8GlUOr1WtLM+f/3z88mVEjp7sTWVZwFlNtWaF+e3/dH8+OHz/88HeH9//36Of",
+	"D/Yev+8d/3yw9xS/+pcmxzQctDX/oHOOBdT5+KhOnY+bHnTVKMqN0QwJ2MeQuanZzBjJ8Z+eX5D9q8N9",
+	"+EnFRlOJyGihGeyx+YCq/kimi4GQY0LJnI2mUl46FWDRH4hVhd/6JrZ3SRsRjOvuXNCnb85IwXRZCAYx",
+	"a9Cb4IyDVCoypXnOBEtPIMcIuYZw5QwZexxqmslJyYjhdQWTMt+bVVv1X9eJ829Kiv5bOre6VRVkWBo4",
+	"n7E9WaRGGSJdQ7FX/9Y7wQPAvCq267XHU0j2N4O1S8cx4rsxaIHDu6772d7torYNEczYvyDGdTomsTml",
+	"44jEyHDmk1Mt4l//8U/Sra8upDrlrICF7TXmghiDQGk6y5sG0byzpPvu4lmvNUyw+go7xXVSFdjjYpGz",
+	"V0b4N3rabVi5GnB9DcP9iJDSm3QOeNEteO6Qn+/JbedXq8lfVzurG8jKRsQh5cs8p9/ZTJ2rh21QcrAs",
+	"LyzPGzlm5hNHhBK/gr7yI5VJOTNfdOMXlqifBaTcQq03JqU6rdi/7Gzqwm/twt8WBcEmrlBRE1WsHc6r",
+	"xozDU4E7jDmi1vlaSYeuK7fBU4ZoOqlpwuBKtCElY7ebP21Qyf2ZMqcQo0AKLndfBEqz/QrzcI1C7ayi",
+	"6i7/VfUi/xWGwoY2ZTf8pRqG042CR/qvqkf6r6obVZnnBeYYBfeG31bXzthsxIo+TdPwz+rx9ouCzSTa",
+	"Rfas6Wumml0ZfiPPy9Em/q2OelchRhTeNTJsLfvkNNhk8yrQEONvYjhnmVEO/Enr9vobt6MP+/059vsH",
+	"zrL0eVHgGbFk7sm0WeaOzU2rRPGX89eviNWZCRca9Rub3G3dfPvOONp3LsJG8Wr9CQ1vX5JIOJTqhibh",
+	"hGnUzQl7+X3krjCny7emCN5BqjDWDabD0eJaWuIuaYBVIoXj6pyJFM07t+gdn/3rM/SafBhN+pczfGBI",
+	"QWJCsHgbk36RJq6VLOB3b+2ZChcF67Zd8i6u4Puoqp+0PL2yEjiKTVPbIW/Ycslq3jDu2LAssqb0iCuW",
+	"yRzUJymyRUQyfslIDPmXMQaNMi4u0S84pwrqYNBd2p6pv/4dpPvi+en3b85evL4YPn/147+n1e+9Y3gj",
+	"kvpAwAMjrCWZc8UIHSmjZ5IzTQpGk6nVPvF6hk8fLQbCDBK87zh3LiYkL+QVXr4gco7mCE1TI6PRwN0Y",
+	"oHjv9+YWdDa/W/ei9hs9uUGe5rBIN5Sn9mi9rjWbcL3YKiHQZsRueW0pbI7rnRwISam0nA3hMFOb/CIr",
+	"u+EF0pLfX85ZsZdQxSJ0KsgZ5YJwQU7Pn52dke7Z969OQc/eOCcmCp5MDYcNt/HcrIwQakV8bu7G19Vq",
+	"l6593qmhI8jmGOXf5KhK/904Jqi0SaTQNLmpygCP2noxXJTSCeCNN+TTxsDr8/7ht0+22m0b0rrRHCsX",
+	"9lbJmttfuTlB0winIDkziERvzsQU3oC52fR3T+kEXV3xLVfCJ0Ree5ubFKtQ9lZqFtJTLQkz4OeQnEPO",
+	"rQRsyGlL5FxN2gpuRw2VyK1lyNTl5KpcCpTBkP2j2tEUZMUu73eN9pt4frfMVkOJ35XZ5Y75N88/0ERn",
+	"C5dBGPMUHe8kHvNMsyJeDfzTxNnpTuO2M+5EnZSr6g/F9NCvkbESh1oO3b5j5hLTrNFUXDqZ62NefhQq",
+	"Ylgz4eNC+6h/2fBQcyx623Mel2IbWfADXgknRz10ufEMCdOIDjYmEu0snVZqmlrdfY6S3jIFVkFTbcdk",
+	"XaYCI/h0V2dutsT6FZqLymZUJ9P1T1QsY/jQsSxFy3PUJc/z9udQYigHc8rmrupgQebmU7ciITKVGb6V",
+	"F07t7vU3ZxS4WUSdynnjRtS2ztfLIF/HHKee1J3vM8yMO7FmyfEmnmjVdTcXc1W6bhgtbLnW67r1WZyd",
+	"vyaPD7/9du+Q0Cyf0r2jIIpVsIkhBDgriCiNyYroMLLU4HWHh5JEpozQgkFSEFlJ9Dq6qW687HZeoPGH",
+	"+YkqIpcsh/jhhF/ValoblOkwueDwqFEChUrtxj1Y0kebywzMLJqzWGva6sZNrKmYG4e2rGJurmvzOub6",
+	"LD3DjJNGB/IqMTkS4gIxEXakJR/9zcxfU6oMN8X22hgQcojSskB5F4Tifz7d+y+69/f3H48+NQbejbgY",
+	"8vGQiyHQUnVarkzqLRuXipHuk4M/kpXLezB00CUIzcyYF4CeIZBC10mIZoqoVOzNxY5Oxd7qypuo2Eu7",
+	"vJTp6QBR1iV7NtdHBsrxZuoMtePd00jN5L5n2oqB7Zxn4BBZdZ2FpLKs0dSv3NKobS8w9Pu2famYvafp",
+	"HHT5fC2pcJh27y6KiMxSprSFhOhSTWZSafL04KB3Qtgs1wtb167QDYwIH2rrUiqzukGWxWoGN2Yzb15l",
+	"i1IGGearUzsIqu9xKuY6whXktDarN9s7I1w8qskZ0WiMhWOtP2F1x5YeECj0fnGCTW3GaAh05d3sFcyO",
+	"VPqRIqiVK6MYZFatsWqisvE+VxbS7Dps9tRs8AmuU2F2EPTOshsXcraD687epeX29/xynaTC61gXjbLt",
+	"rEqRW6fC7u55Nau+1QhxBM/w+uvG0FzMcjkwvSDUQelh2BfqhXI897cxK9lwtNCsbiC2Z0jDDdt7Nrng",
+	"anpD59KWXDCjeW4+tjLzxw1V9cDY9ilEXrGi4KmLmODKAnAZbh4oaM0l39srUD9NGSpDqCepXRUlUAet",
+	"fbdOaWoOZpnpTrXOFXn39oU9BTJGIEVoLjJJU1fE0aXkT1AoQs6hmARjXBTRzJ6d/0jYB1ifd29f9E6q",
+	"lFgqSJmb5/S3LGIvbupqXo3E/lKyEqOvpRAYkg0zJYIUCZGwLNs6KFv3HbbveeCicwQaMlGNA2vb5QWM",
+	"4/0lX1ytHD3ks/dr5eAzmZWzBrSMlhyHU7Qv4FfSZRgorCzBiHjLKyLeGRoRa4BHxJtxEdo3EXHKakRC",
+	"MywiVuONiLHyIwRWjZzxExGndPcighZyf1AeHDxOLtkCPgTZ2GAaOa6oRgWKTZ4BlKiWwSTA1+jnUVlW",
+	"wA3WskL9SBZwHSSFkgRWMoK7+URIwGf0odcuxZUzK1FqgDDdLvZkoZZXd0JBAqFmwtW2mPH1m1MfUtaA",
+	"YvbGQq24+ws5j5C/D1p8Wd7iqj+IlloeE0ouhZwLggM+sdtyTEoB31vnAxf2B6QhdeIl67HFiUR5Cx6K",
+	"E5KWCFrIjgFYI5EitQttAfSQEp2cNHeztPVVoIuDnwkHSTT7oKNQYnr3camld7h3oo4bZCfq+CFBjCDX",
+	"iy0kBGxAVMFmu7SdNcXtK4rCarwZJz3MC9ZcnvRWzhWZT6ViFjtXLyzPOh9iRFimWM3V0As81/6w8diE",
+	"WK8nS614ahhlEVziNmHKshZnqF86ZSSjodeWQRcsZxQxEAVhtMg4Kwx9PlJ+Jsdw2CzNRhaWLAo59y4T",
+	"MzdzbTjLFmtmCx+HGZ4lGDJiCS2VTaW3vg2uiGV1Od7u0O5CRWPrkdFrG6uCor7WekA8HNpuvqJZk6sW",
+	"ScaMhxq5AFe55TWra4W2DWDglJtfUci5GirWmNFCNeyQIlMqUqOpKknGtGVTXCogaxuutIjFVcogmGNb",
+	"uMerMQbr2Uim0Qq3VYtYG2ITEa1n7x8KOXv39sWORuepcEqoJSmjdsEJRbXZO6/IRaH2NlqYawdiLotL",
+	"VvSrogWobYAYmxXAMZlzAbIZng6A9xUOu4JaF1h1c/RBUURTncvasMBFUI8ZCJeJhAP5BCqo8PS1eUvb",
+	"xARurvW/XNH4u/a0+PW//wePkjadA9J7DSPHPevVC98cehyvZR6cqqa9IMs7QbroQOba7KGCifSazYFW",
+	"O8BQ0iNlFl5mpWYhOUEea5MBMBDdgjmdRMslY6BH1JQW1lAyJwfurgSNCojSPKNP3hT8ClS9TMp8RJNL",
+	"VMe4uNzLZEK9sGfKOr/HpWLpQHg1DWnbCCfBEm3Jkn2gRsnvHHdgJsf7+6lMVB/L3aE6TuWGv7E4fj/d",
+	"PzwdPdtnKdf/a8LTfz+okV7Bl2F4n/xhkwpgVnq9HLiFrLjAvXGPmXE4gjcFu+Js3pRWbdQ3dY1JWVul",
+	"YWopQ+T3ooZ6IGdQS6LYjCcyA0AwTUeNwX0mEplaubHKDSnTLDFGvrvshCD2hNo7PHp6RKB/ijGLwMhd",
+	"oByGlE8LG46Y4d0XRqfZOyRcJFmZsrRW5VHq8d4fOhH+uzcCtdN8PvwWzh/8OIJMlODdjbNBeTXMeFNQ",
+	"4gUXvgbFCrZK8z8kXcMHs1EGiatMkREby4IBKG7lXGjRSQqWyCJV6wCTDw9I6o7/nRzgSAJv4Q1NJFAK",
+	"VP4bKlER5h83ZMyzzOguoRnbaC2AkhNO14+0pRiqpWbIU1ZIpfUtijxPBNOoVnMTnyEoe2v5wlKiCrYQ",
+	"GNo3RoR90AWt/tRSDmdULKpvrJoztMa+kC4lqPqp1OM/RMbYHno87AhjzkPzvEzC9Bs8ps730OCIQspM",
+	"pEhYIYxNBwIedHl1s5oJWJj1JRMrBNfsH1E3UDOg8gRUClgojyzpXIuyzFKiGODnzozZluuFjeN7CKJm",
+	"jMk1bO9TTMBAApeRcpzfzNK2U8B1xLVvF7DKrAWd1x64G0tZpvFpcOZpwUjbNvSWDtj7PFpfVjTeCE3R",
+	"uJZ3iL9v1PJbctA2/IRByiaLEBdl55XmaQX92bFvqB4XYnzaeW2sowkCToHmIdg8CD0iZInNoqxyLMFU",
+	"dEA9Zq2kHta+sDhBS3ma+DAE9Gk8/M2QbgvwZJ359lJeVRi5RGMfqbrH6LcLhnH3yWd3lxb2luUZTYz9",
+	"lGV1nedeM8J+8zlfp4BCVaVYHoPRoJYSvcDxTeCc3pDTtWMe15eYLvVF5T1ls10LgW9V5cxmbwp5xdO6",
+	"ETsqeaYRo0/oaSFznnSiDkg+3ok6EzbjgoNtwXLF2KX5rpC/NJ8M1SvOxFg2YVZAGuZwJtMWXYJvhGkM",
+	"52G4JqPaSP3hJVtsm/pTH8bSM1rWrh041/WsVUy3R9xXnPKYKwk+LDkX5JItmj1obn9WjZiiDDhYjsdG",
+	"ayVw+R4XUE9p1ohQoeasUM1PT6ZSNXnQfzDnN5lP0c+wNHQUFJrgzcfGdNdmHKVi1tPmFtRBkmKqORro",
+	"fmAaHB95JhdQejqFnjiXbDEQY1nYwJGdfQ98dGOZZXKuPBYRwKdi3nmtRDSY3wrBrRqCbjwVgCqBqxtt",
+	"QNjnFfhLWUwCKgJVSzTXeKwZB/wEfRyVWcnG1+cBA+/CI/Zzg+PkOSSNuQtsIWO4DLDy84CK/d76DQMN",
+	"DDtQbWfkLImJBntHsxk0uSsLVtf9ZTnK1ij+eMjdCui/X2vPJW77VgVIKAJqRBIF8rXahQ0iZkvlulEK",
+	"NXV62aQEA07Qa5EtvO7pyXT5/NxcHHk9Cl3a76W80b2jE3LqTiffMtSlwR7WAaochXjA3aM6mPEGymmj",
+	"gpY9u2BKtxUNBaJ7VTL5/LoNq4QqA6if0Oh3WHNohAVFrWeqvGwewjX3ahmWuIV/5GVA8wHvVAwRzKhl",
+	"dd81OyN2c6nYx7yV8yZJ05iN2oyesOVlmmZbD+oCr15BXSnAOw8pItZ7Y5+7bqHMDBuyTrNs21xLm6jG",
+	"pcBGX9vel9LFVmuDjTm3fOgaenb9T1t6KspZrnebQMgJm3xpi2ayrgYV2TX3810eU9NCr9vXC09Sn39r",
+	"d9qy3Zd+Ja/+dhZOTri4XlvX3cBnZDFpdF39BPFxGwMr1UpjbkT95xNMjZOkaxWK46A24m+SCxsZ2ugm",
+	"DbvF3qQNqy9JX9eG9SVrtYG27y6JqDtqyvNWpbRmc7iFJCOWSTGBBeyaLxSgyvS2Vj5f+hefl7MZLRob",
+	"gNyk42NecJHwnGYrfRpta0S3Vu9viAJ17d6OSyPcvlkjrt3q7rfjba1HGkES3ylusOsCbVfSspxLYW+s",
+	"MBpC3AULi1UNvn2pbiEiZNf8nmJC+PZrGSTb79RK0txa8gtZd2VpK4G8UWZee3z2HWv45HUxCd1FOyya",
+	"Myx3KBLHOt0uZE396bteVd9LXR0h+n9lQXw7ATR2fH53S+2vzTqJmv3E7lILqSzngnQxIIL9Nvz1DrxS",
+	"9frkFEvW4IGlgL430BKZClvHiPtjpHuSMercChtiFW7Vbth25XfYqOZe+si8Xjpdl61m7BNwg74CdxiQ",
+	"vnEH0lA2mNuyctL8vAAfdrguih1ep3nduT8uGHZql5AHplmRF1w1uyZvtUsmTCta3cta/8vVoTdPezdQ",
+	"oJC6bilMfQskecetLmpU1cRzbwILYYnRtRHTmDnns6vUstRdHmtTeMy94y1TTD+TYsyL2Y7nX2jIrJuv",
+	"n04Ia3kTy8c1Nl9r+dQmePf25daIpE3jYmlT+E03K+rLyiFe1/gqzLp1AJU7FBSYWzA1U0tSQHdwMpbF",
+	"ia1bx1RJrohLiGho3n6zjIijXTIimq/dLidim1DycsYExdoJC1+tCFUk/vixuQrg06e4Ifv/sDH7vym5",
+	"4vHRwc2TK9pyJ47uNnfi6dapE09vlnnQnBjwdMsu8UHS7NJO//CM/PHJ038jNpuQIK+pBmpvTK8918bG",
+	"IzOaTLlge0Y/hy/M1VZDg5RZOP6G43Yw4FZZEPr8ttKCA4jzBiuVC6WpBQ9pyGQBWWVNts3Je2FLNkd7",
+	"ra0jlguL3709I4LOwLzAuC9swFIrmrbzwfUk0XVMbJt4sUZivmXjgqnp9Y6LAm8e3soZV39Y41itTewD",
+	"23OBLqt0BhEbi5XdpD6e84ko88/hdK35lHbUp4ztfs1bd1dNNjlX624lP7SmjTmvag8b4gB3Z+5c8s3m",
+	"aDC2v5rLYdpUbfacBje+xRt2A7aFZPVVTn9lJpVxxdJjQknmUZrDMlOL1QwQzQjX3IOEUioIALyuVvGu",
+	"M3pgldx4/OwDHNQNSb7BQqwDocS2FM01qkLOXZ1qxpW2ePCsYJCpgzU2zQn421V5V88L3+IqsrtQMFAK",
+	"CwLZ21SdvWNVdq0CEWqfpEjMzNxG9zfErtqLhQ58EfJOBUMh6cr5msNvXRk0rGkCdRi4SRtmtAxnaruU",
+	"rBYOBwsdVhHb9dhAgdeC5/z8cuIGwIe0lhG7wft57SzYlTxALHJLgIYB5MblWcU0576gd5cjyQvA5czp",
+	"XbQCfMgGovir3V+nGLizDOWoB7FuVAyqp9xCOCQ8CO8pJrJKjmGMr6qk8BUWLm5NOXCnb3oNfb5dn3rX",
+	"XjmhSyDFjSvphc6WVXlumivVdu5P3Mjqb4vD4P40/F39hWwbkRn/wNIhvqfTbMdtqA99dv5jVRhKq6K8",
+	"EsIFzXkhrTnRAUOs32hb3+XO6y2Spy+sYd5aGNVyzLhf8fjSLPe5nVtRu3tt0N93meKvo/wttQ68fsej",
+	"tFTWd9JUfCHnog2UIctWciKInAvI7YVm7XThmlFy3Zy6zNUwL0cZT1bf8SNX3BjFWlrn0mawV66GaqF0",
+	"k8n+hlYgGD751fddO4FTYg+b8yQZYsFA/Gr98NcgjbJ8e+PbUci5Znlj1fI1GiWUhg0wBNlQ7AzqGKBC",
+	"WXw6M+cWDaxUbGhU791wU8MXBlQWPC6q2M4tWEgQ4XZ6SqzPa7eYwjIfNpyEQfcGVUtorNbVPyWz3qod",
+	"FCzR2PcRmEnmi0cKgDmwHxSqII/UMrTJrq6D9lW4jobY3lq8xUMaSpeNZTxLwsD29mr0Q59PKWpigBOy",
+	"rXy4bvzm2szsm5WHPRI2dEgI2W3Dki2xn0csNsNdxwG3oML5s/Se9Df3/lYAEWWhXFbhxwV2mR7LguBF",
+	"GNBwMF0O9mHegIAfYmTeqoRf6iG/8dQuRcGUzBph8t9kNGFTmaUOEZ4IxqHygyI0gLFQAf81y0Y0uYzQ",
+	"EGc0mRrtkEAbbnNWonlN85zRgoqE3QDfIpxf5PamkvrBdLbY7Ov5JzMb7Vrr9gsCY2ul57ktO18KMcu0",
+	"WY8KCu931BRTltGFT2hZRkhbKNS7UTENVByXRANHRlA30ZAw04jy7VAfQ9iHDYk3Vbn9Uh4ogO+h2mwU",
+	"rM3uOFtxH0w9rMeHRX6/YW9Q8O5GIG736kJ3i/Ph3nb3hAhz9JGMKXBECW+hBM5Cnzz1+NunG4mhbRPf",
+	"2u0hUlg0RdjQyMGXG83fiJjllIPHm0+t627ztfIZP6MC87tQP1Z3R16ya2bt32IKSBPdvFNNWc+33JnY",
+	"/DK8YgUfc5auLySGRHgENsB2TgVLGL9iBMFKNYnhaTHp0oHAR6JbCWDuIkKJi0GRgimmbeTDtQ62/Vp7",
+	"/YF4J9yICCbbG8NcSG0vITmTRguShYUDJadvzqAut60gtz7NG0G73EIXy3Xdj5c2pGnoS/341gd5fsJW",
+	"4afaKDQNcvK1YOTPFxdvXENvMqMpuDBSlvErKOTG/v0N3R3wmddF+N/cntS8dlv9csvLNpUzFkzlUig2",
+	"VILneVNpfRXGATRzd8K5G4k5BvrbYwQNmz2nrzzCt5DVs8GL3zUrK0sdOZBIhwkJ2s8ok8klS2vd1FqG",
+	"UjtGk4SxtBmxpJFc3d5EdTKoT6u23uFbKrD3lQXfTMS3YAwuccU9mYR2FN9zZR6dVm79Oi3E6LqPj40E",
+	"ZYUyqgvwpZV6JLUPIFyfkHhMecbFJD62VfXAxpwp1z7DmJFGeTkh8UQKBtdZuAaWkieHB+RPUgCy+9vn",
+	"5xfkz1JeKhIEGGrojj6qYN/aiTqTtpCMne5zm5h/O0fbJqeyW5sbyXz/kCAKsHxOUh3uA9il5qhTCEIB",
+	"ePpA84CfTexy+SqF7UDz/TiqCOZ2jayaKe3T+2hbKQxYVFuz13Nzz8UiZ+dBXnVjGTQuw1BxkbB1stbS",
+	"rpU1BK4nfmFBsCh14hoj8IyFhG/lTr1g/05as3wYJlJgi6dk0YLyxpKC6WEhNSbLsQ85L5iy9Fmf/zto",
+	"XOXrYPBWUiDQlYO9xiVwzyNK8yyDKk9FRgzw7AHHHftOESnYSdA/AsCoU8nU9RdnO7CkJeavcJOuFSoo",
+	"si19+9hipO7aDyk6yKlbZq4Gtq+Lk2XyXSWAtbu9Wyxgaf1u2RnenN+6xPp12nzmQlGQyoi4svHPg843",
+	"g877GCGDs6xPvvdJIQC0mxa+adPNJEmth+8GC7GBL72z/g/RSs9OLze4IOOMT6baGDfgcnRwgE5s19wV",
+	"3z7Z5HJqxCU/FQ145D49BIwugD+Xhbef+k1A3bsYncgW4f5uTXPpzqeOP/BXOykiezQLfiPCzBGJ10Qk",
+	"nk8VS4aI5z+iin375ISoqZwL2JstvHT4suY2eUtjvT0dM5j9fSqZS4I3DCUKkGiBcNtGe7ulGqcbiqR7",
+	"lSG7M/7OPNu2my/b9FBjzsMaEewIBoLYnPGhxGo041VTjRb+YtUtG3m3D+66LlGgjixa0y+v5a8KLP+l",
+	"IbnO1PEcV2KPp7ErBq5Uvq3gKypa2pqCXlEsYIXCErtwN7Is4EHbu0Tg8rWOgwt0vevSeybsJqGZvaL7",
+	"JXTGtvMRgKCpz3nFVwjpGVyRtHRvgmPTbgz2p6+qQz6DvmkZpaU1f+DFCIgh0Ak9b6xOf5UIGrantsHb",
+	"+ursmG/vCFrTZPcznkD1rVj1cuTYRTg+JnPKIR0bAf4UMS9wpt8JiZW/kApvEXJFSijum9OFuca5muLj",
+	"ivqscwS+LJgGHY99mNJSaZb6XmBOUoKwc0di6POwA0U8bfcpcG3ZZotrDlGAKl7sqL1LkS1saVVNg23C",
+	"Qv7/GxkNwUtnObsuwaA9AbErG4uDcJiWtbmfEBgCoUbcFsyuoIKuhsTPtSXPoNmWf47vhOxzmcA5moJe",
+	"XRA61hBi4EblVpqa9xv91zbww/OsYJoJlymzpZlozOcmhTt17T/gneDt8lBIQs57275iWcGEma9hAdz3",
+	"tkIL28NzFZHcbZ09ecHshzxx87QtUvbtg9cM7Nzr4UuF0QW74rJUQ2vH7uCs8F4K67Vo8Etwvf1errMU",
+	"BJvfmbUQrVuDNSt6wZT+3srq1RHHRnTG6Ap0mkxfM6XjtmCL48xt4yFbYzhXvo3wFRtmBsy8vSGIl6+a",
+	"f+4w2+IM8+vZoBa/X+ki17KoMAkETwkMoJkUiK+nS6bw05ylwn3W07KwH8cFxw+K6rKwH0u4u7FZpmJJ",
+	"WXC9ODdzsTkbjBasOC0RJ2bVEwCOTAJBYdL9y08XPevrr+UsO8d/N8uHv/7jnyCvYL1AFMMbKpqYap13",
+	"Pn2C1ABEx16tkH/DM6nJmIsU6tQcoA50rosAsIcpG3vAQiEyKzPN95Rm+UC47I6qxeKLFy8jgNhR2Odl",
+	"tCA289+DARm+PH95Hlm0eCrSgXDVCLYdNXaUwCOrYDgkOIGgF1raH4iB+OYbs5bmZMBYc/+bb8g5EymJ",
+	"zfeysJAcx+Q7WBaCRe2wvljWHgfdY/BrwRVx+WdLOwLZLfH+1eE+LfV0P5MTLmLSpUayFHrPnJIp+ctP",
+	"FyekYILNB8IlfFb32HLYeP3GxrizcQ9eORB4f873LtlCxX0CWHXmhJxAv99E5ix1hzgMdSnNHXQlng4E",
+	"zMD176w32UbEbvLk4IldWaj1UN98A547X0Ie0xxdelyKfVvO/K9/U1LEZCRT7qnAmCGjjA3EStV4bHTj",
+	"OCKUTMsZFSTGOuY4QsuuKs8G6R0ZPXAgqvpyUGnKgqmIxFhc9vP72L30L+evXxHb1MJQLCI82AkZldrN",
+	"BxXWvZxOuKCg/wk2Z0pjwOEYfG0khs5WMeke7h0eHEQD4Yqnjg56Hm4qDhTg2Kfs21OD5HTCAFfBXnAy",
+	"EPUbuHKWUmWumZvsmM9SNsslRFENbb95fX7havgw90HJGUNKwEwKs9NxcNfeX9kiHghb5NI93Dt6+jSA",
+	"XOn1SRVm8ZFmrrDZsFHBj56QqSwLdUzoQBi9eYGL7WsjDcXCMSvTBZkwjfUUEyh1NVcORDUevffW+guO",
+	"idFc495J/UF2H1M+HjOIWJinGuV8ICpgeDdaTFkwHADahW1+HgW0/Ee7jG/NUsFuKrOMNuEHndLYviwF",
+	"clliCfzSsuXJQGDidhCQL8CKiN9CkvKM6z34fxyFX701sk9A91EQc7WfFDNXmzdR8uToj8EjzUrvnRrd",
+	"OCZdbBJtdgtL3vFJIIBW5pBk3Czc2Rs/gVo/4T557VBj1UD4OsSaGEWXs54yDly0d/aGjMp0wjThYiDi",
+	"D3uFUdbgpXsgtWPSjc0j4mNQxco8InZwDpSNX7ITfy7HxwPhIfkTm9drjhoolbSGCaTMw73wJBxAz27o",
+	"D4YWsO8+7Gg1JzKj5ngg8Yc9/N1SGtH0kkFv7Qwqwcp8ILQkR0+/JS/5dxinVay4ghqh+Ozlm9dvL4Yv",
+	"T/9j+N1/Xjw/j3tgnNgOyObaQ7gNKGJgBSpwwIwuyJReQQgdxBF869r5givfjbVqmRjhhkK/RcM9yENF",
+	"wa+Y6pMzYXgvhkM3p4XeN/rfHiqRyB8gc2jhLKxfSprx8aJq8N5VZTIlVJmnuFa40Bg3bJXbI7NSaZLI",
+	"GassJHwuic1jYlj85y1M8B97lq32ztKYdFkylSytLAJLlqgWSAGZXh7cItRDTt+cdaKOMTgtEnv/sH9g",
+	"IZgFzXnnuPO4f9B/jDWyU9CrwvPR/D1BY8Gv9FkKNYBKn745+yuD1M2q7W+rAltdsg/8CjrshgufoSfE",
+	"aKVuiWBERwcHWCkptFOeg4P0bzaej2rvdoi24CECzW5Z/YVDR46xV0UX2QmZGY0Y1QNl+AkOqelNfuj7",
+	"39HUpUfCLYebb3knqFW+WIo3Pd580w+yGPE0ZeBEeHL0x813XEj5koqFk+XmvqfbzOjMKAeCZnjD463m",
+	"c0W57aUF6VIWCBSMufDIeKR8LmJdoYAmrRMFFfSOTN9/ijq5VE1ZeXNhji84FdIZF16n8nmRDlWi++Tg",
+	"sU28HJY+bTLG5OY5V8ye79YKBxeLcx9Y/nU57nVewWgfcsvOzBKoH4C8/N6D7nxnc9ZvkQ1sLPxT3bK1",
+	"IJdLLHh4J+9Om7jQrLpXaLhWdgu+dMY72ILxnkkxzjh6BZ4cbvGKN3RhDuILKV/QAj3RTw6fbjMfVebG",
+	"8GPpS5ZyemFMWhAPR5tv/tFbDD+g1/QrkitIV0GSX7P8+BTVDr79j64lDE8/oVTJGEZp68z9ll3Jy4q5",
+	"l5jkSVM5hbkhJV3wCM9tpMcBsczpl3+g4KzW3/FK6h9kKb4qSsGd2Ugpu0pwFG9nKWZHeO8Fmph7mIcP",
+	"HuLG8+vUJaoKNidakkq3U8Y8DCoBuuaMM8YG2tNgPVIxEDSBiumTKud1PpWe4KYU3fZQjaB8WS2qODbV",
+	"bSB8ugx5ju6cOV1g5cLfpI0twESM7Vyz+9zDBgIn+kiRQmbMjZBQohAQw/WggiMWXUQFo8nUdSTD220k",
+	"ZrQg6ANT0prqYLQbhrLntrIzcIYa6Md1zj2FG89w/e/oVA1e4Rl1m8P1FvXbUk/PHd5Kk4Lr1t9uY233",
+	"ECL/M8ujXaXLwzF7j8LTuuU7xz+/D0XpXyT4KxpkARWu9Mgh9noRW+qphyiENLpV30jnGC/7FEpS8Gm0",
+	"S9CfCikmlZg0kqcUl0LOXTkjurgqn8KTg8NVJR5a0tyRmKi1u/nS5AOEBPGCzysIHtj0ztn0+QcLcuMY",
+	"Ia34xJzHvm1TjUd34kyJtdjNrIkalyLOFwzxHHv6g2uQavCB7nFxAoZfGEJSRGmZD8RcFpdw/PvMYkm6",
+	"hfdKI3M/OTgksSXjIRMpS+Nek1LwAkd8N3y+hCS7Fac3WBAv5GTCUiJLHRoRPl4F2TZOvStFCWk31zcq",
+	"Htjw7tnQOvadKkaXWKFqmXV9VnR8vQcFw/tJhe7fzJrnTGPo2Mh/d3NUU68rzxlGJcSlVdlTwnUvGgiV",
+	"g4PaQvTkoNIrpvFS6/q31gkmU5mraZYZVh8IuxrgZltF+TmurxGGnwprW9tICS/A+gkkRrs0wGiQeReG",
+	"23xcDoLPlf1zKrz2gJsTBHsjQgmUkRqD6snBH0kMlwzNd3E0EFQQTHlZucJ+HTeJJNuIodYj4I4EVGMD",
+	"iOuKKejN7E4T7ho9py5trlh4eocduL5y8WAwfP0i8Bx8AaGsqThwhnmXjfbCtQVgUeFUtDhesjldKM/e",
+	"RwdHS7F6jBa6ztqyAFgFTHMxEm0gXDt1JycxNs2D6KXmM3Zs47LyEkPRfsoDMaW5EZouqZPZwfQJ5IdX",
+	"r4KyQyN8QLDa+IbNwOkiOPIhJB5EBLUBUJR6hin92oLv5UVT6NvILfxqjTPFUtJnF1I76VJHdzqG5tjF",
+	"qcXkOHHbUy06H4d7uEwtDwrblyutXoK1ROoiBbb3+vLJqjPrjCVdFkaHATFZS6bDnBfzdU0pwnwgo2pA",
+	"ZjpXIJNSUuZ9yOwDqwk1lrrCiSpQYa0zDsmCMmNkTGc8WwxEF89vvNiMEk7wALHKCDdwy0SVLlY33nrN",
+	"UgRG4fwRX44V9tn8LZiE/UE/uFx+o6LjrdQQjqxz3E3EhmIi3QtBotpFyA8A/qj4RLB0jwssiZ5PZdBb",
+	"gyvQY3x2xIJp0nWJGAMxYZo8OXh80pRAAfaMa2bg8yd6lVqhJaEDMWZzOAEhDRrUEvhgxtInz23TCCNL",
+	"FVGaLrAdEoEKFAg5DQRaS80CxKzGj+FibGOqoJcTtSfqzuf+F50r8JXEVOGk1LYGPSA6PK1WoM1W+KBG",
+	"65gOuU5lV9KSVuieoKvvIV3FmMsFN4+GKxZ7CLtmE2mdZjaXxaXy7sVRqYEuzWEagKs58vRKnjlWwV3g",
+	"hgHezDDsGgRnwzRbl4Ok6SUTFnsI+jjZkh9zqMoCXSlqIHRgZjexBCa53tFZWm8a9bnzhjYfpaHHKApW",
+	"EhWmG5+xD46EL+58rdJ9VvLP/fZf/7QNxcQa3ymfiL0yt6KowSwn1ip/8gesB1iyy7VEtrZ6vhEQj5ST",
+	"I9hwG8pVNIF6mxk18imQeINKLnXjOuphTLjAEpoZM0fzOye3RAVMOaMLEDUDYZPOjQCMQPBtix55TEZS",
+	"TyEJO5mSEVtI69hw8q6LQLJglghidABMkwdUmCKFRGnOVDQQScFSJjSnmSt5LXXGr9gqCKYFcbKL8Aja",
+	"/2QDAVve65PTKlHEx6CdHNW+qaAPE4fJJLgd3o2DIA5mhmbBQJBASmjNmdIgikEvWTy3+JR3IY9rEKw3",
+	"cdwG6qAjnQcH7e9Zrr4p5BVD8ammPIeC20q3uT1frSuiCEsPlsrfjUhxl/mSCUgL1lSrCLsPOXcEd8WX",
+	"2JbG1+5rDJjyGatwR2GtG1I/uNLP/LDuvNohWkWiyRZ+wlXWOaJjAP6XueqXkkGPFQTUrYA3thMcbn4e",
+	"3uMuay7cyzZXXfhZf14/yNdbMuEXrLVmomKw9qKJU7EgmIflsTyaSzP6xHWtxwIZaCMpSz0QUCHWcKNT",
+	"Xmz5p0IQXvJ36FY25yKV8whAVaOqGppkgOzUq1QfyAKN3e9D/D0mowKGYl5rnz8QgDGvbHpptPQEBKAf",
+	"MT1nTAwBbR3g6GPMroXMU3y4LQnmheqTOGhpEWOhF2gvlGDPIt8GPCJ0IBAWHtywFkHKCpyllZFzQbpP",
+	"jo6qghMfXRoIG17imrAPXOlm9ynqvo67vtRSEze++yk28avT6nydk7SgY+1Z6TOnvz7oPl9Q0UilZ3Sp",
+	"seSAMnot0nRZg9n/GFSELhWRNMBVaGPU+PdBWRmCknfBKeSfhVfGvROSQ9MibmX8quLyPbwukAebdX+8",
+	"5TeX8v2VkB2ufkh2vuTNAohUACGhOtt6vDfW7v6J6XaaOPhskvae5OtvtHjptWANVAMWUbvyV1cPwIzI",
+	"KWThWysiEGCd5VM6NC02tel4D/XlSQNSz1+N2riQJShmDurK9jKSNlNOnYDXyvppVBxBNehoYf4ZiG49",
+	"LacoM4bJy1OnOPq0GqsLQsmTdVn1TgYizrLZEGj+g44jTKdVTEBfCBgPqpQYA5dXrCh4yk5qauDxQIgy",
+	"y2JSsBkUUoF1aX/vk1OrUwDyMHaacHsVdkoVDhYDoPeoPxVkQaABsRHNqEEa7dVscGw2yoFhBCsbL58a",
+	"QuohSzkAycTHS0dH7wSDEUUyBdwdaK4tAayZZtnKAWQva86gRjjbmoC5Ox3SYud+5hj+tpItyNzCHX6o",
+	"pHrQPTfrnigMKiXgWurmPogO1/H6swr6RpfCsylLLh3spbXBBWOpOjZSJmNUQUcF13A7ItSLTyP+Ar3H",
+	"RlAnTBixY4GZUdiDimSEPYZX3IGBZrU/JlzHEMCzUqG5bdGuoBmviwi4lXmk7A09cHooEkNfPsCgjQMo",
+	"Jc1nrD8QPyA62AIfb511xxjfdW3YdUEF9lqEU0cqc0JpyjNwJ9ioQ/B+i0bsTjOzXFRd4go0V7giCXxJ",
+	"2p45yRGJdu49mL8xW+M3Lp/OoR2l4+EuKja//vf/WGWld01xhUrFFyKtjEHulKEg1CCMUmSVNcPbM1l8",
+	"MbyOw31g9Qe3wgrHvim1USe8BVHpp3O6IN3qB+BiS/fX5GP3sC+EkfGk9jM0Z7WxxhrWQkiSSTFBGG8X",
+	"LqxsM29xoadfpCR40RciA57ZWT0IgQchsCIEfuCCq2lNpSXdyr9g3RJGAnjmuKYIgEd9Ifz/SiKgqzmp",
+	"Ad2UCW2TNbG/RsFUOQME5C+Bg9+YpXtg3wf2bdC6Ze6V7jGEg+eefw3XIgNfk2WRC74sV0Hl0cVXzKDr",
+	"BVXEejbA+qjFy3tfCBe/hdV8YOMHq/sWvYK0KAD62BvewYm9leUNnRv2fMO3xty6KvHH6AQ+yQdhirF7",
+	"jHlAZJsHYDcDrj1rIF26LmLYmwMa+Ca+x6UsADzdWNIeMb7XnHTnm4Wpu+Qh/5a2dDRkJDv+/u8iqwy3",
+	"2k86ICxseLREVTsT1A88Az9rImcjLhj6Zk9ffX9CYkNfCDAOGCBXrKCZa4xasBxAYkk3/v+Zr/49YzTt",
+	"215gg/Lg4Ojb6mvbBhbaQwxEImczuqeYOd/anhDV7+sDPrc5dGSWQhyHuoY8toES6T4+gGQ1Mlq4jLMe",
+	"IJFMpGD9gbiATkwKs8khv1xm4HvWBZ8YW9NwitBs4gDXLbY4+S+ac1YcDwQk0HPNZuYx5gkAgU6JRX93",
+	"Lbkai/I9D91b1qptj4UJb8o2uD22++gQ0fFRpAtb/+802McR9vZwu4YdUIBWYDuVvycaxdhM/UOeQTM/",
+	"VEaaEmNdYzovG3brfOn6FlYdL58erDaDU3oBSOxGB+pEnQ97S+TnYpTrFo2OZKkJduaxS2hIYJEz0o0N",
+	"pcZRFZSNf/3HPyPAurcI8Y51e20Jwvjg4cpy1BqHbuyruXkC2BgMXrZhKKAlbq8/rn33ds3RWpOnbRfq",
+	"hsGs7WG2/YjCrmkbBoO913YezPu7PjI3Z2/jzD9z6vZvXA9syPnGZW5N+G4+sfc/upadn3Y8vFeOmT8x",
+	"28XsrimuTTmrepI9pJHdQhoZs5u5QkC7KhGwaSHwNVbdre8qcmav+aq7iuAkNktIuyAPLURuh3hzi4WT",
+	"U+VqVNvlogcavnnvkBMMD2F1nH2xLTxViGju4Msr9KewLNjjp1sIT9e9iRsTyKVBZgtwfpEpVZjRaKE6",
+	"uDNKbBOSriy14ikbiJRdsUzmM0hlxN58iDdoGxYhdPqwLLIYjBbXQgn8i5lMaDYQminNxaTXJ2djX+Hn",
+	"QuEjRqYUoH9sw7yCZXQRESHddMwMrHXlnQQWhJEr8vTgcXsdi0dm/yKrWHB091PDEr67tWGK3YCuzwXG",
+	"ynMuSEAWQFa9h0YqD3mJm6UrUh00SZSC+UakjRK1ft7vf8QP2/VSCToyPPRS+d3Et6rmKwAUzB0RNJ7W",
+	"ux0I8KhQDYVE0dtyWfZJ/EtMZlRDrxJ49EBgUMkY8JHFVrcp/FQsiDkDqNEmuI5IQhXb40IxiEhdMYDX",
+	"09OCsaCzqLkbItilsrURjBZGPxAp+9DrkzdY016wgbhkC8X0nlEwU9cpkafYKYWkjOWoeyZSuRbAVepq",
+	"KlmrH/EFrNk9uRGxgN8VvleFQ80Ok3qAcieH0i1U0puF8lX0zdOhOXTbSUnXaAo9jx3rvx7TTLEeTrtt",
+	"lu7q2sDslEZSZoyKpgGcnb8mjw+//XbvkNAsn9K9I8RLKAxdpqx1TfGa2styqg37d447/+fn073/ont/",
+	"f//x6NO/bO0Yw1312uGOPjp733BcyNltuerqI9rBR+cGAwjtNx3KBfugfUL7I7VRjHSXZUirz/eXNk/v",
+	"0cFGV+9dmsuGZzYby5YdHryJd+pNtFUULUYzHp3bIEfUDk/w0gEBc0V0wWczlkYkk3NW7BnqTbGCTS2E",
+	"ph/2kilLLll6QvIp5FqItGp2L0rQA8iIQW/d5/3DbwF3H78PmjDXxBrBbsAiZKvYXhBHhGUKq+/igk0w",
+	"LcR+1QTU4AsR+zbkN3RP6pNTeDpWtiDgPzYqo3YuAMC5NBlMSBWaJtqe2AOwMQoLj59xpcN6cOuEgJoW",
+	"0DOgdTvOExJYVh7xSJFLLlLSjd2XLB0i1mFEwu9SOaNcxNFAhN/C0GPX/hTyXy3uz4wuyIgRirPmgtiA",
+	"7UDUgEigae6cJ7CiZhmwojAtUWCwIYSzsHMzAQzHhQU2hEXDZQLIIXyR32TXwqmLktt6PggVi2oExCIs",
+	"Yp879y3UfapLng/5eMjFENKFhj6chhFbXHFlh7t6VQ+22C2GOcZxpM4CAfw0TETySkurv8MIwS/V22HG",
+	"dj++DliVNVgdELJ/QOj43XkjTlMsU86Qa5bPp9DS2x+V2eUa1Nj2I0uxjCXYXV4Rhp0vY56qmHSpJjOp",
+	"NDk8ODjoAT4PhcbumhVx5dQ1ohsKB9F27ILAyvXCfmNfoFzZtxlur09itCbTGEWXqqob7Q3m8IxtP5WY",
+	"aHMIWIhCHK1rtdK18tLJI29hWNexu260GAj7W88cCJc8z/2TCSUzecUQ2wm9yND5c24+jVhCrVE6ENqQ",
+	"rg7KSxzYrczSLRpyfldml87MvCshZt7xucvF3XvfMlVmjTruT84Ot/uX8vQB+P3rF1HIURFJuaLus2La",
+	"oltATrEcR8hdsiDoFiUzY9xllg/WyjX2wSzrro6sixW5dGL7MYHY4WICb6+bABFRumB0ZjR1Rd5d/LD3",
+	"B/Ls/Eeni04ZTVlBCjlfTQ94DqNs8R89OHsenD0Pzp6v0Nmj2Qe9n6ir+jG4/JxGtd3CsSojQB7cObft",
+	"zkGZztLaMm86SfjMyGh100wwFyg4s4/7qnN4qolskceDE35Aqd3ex+jWrNXV6GjyWs5GyJK3GfNjnjHI",
+	"jXZAMXnBrjibHw9E7MRYDEC38azMNM9pofeNNN+D+pXKmjM/gJGHiFvRQEgYCs2yReSvUAFUFk9tqs2M",
+	"5jkXk5h0MbNnzgUgiaHZBpK7SoV3CfPoawOXnnW+mXdDGSsmBYHTFCJ8sFbmOSVLT5aybGqtC/FKW/Y2",
+	"EJWBKcikkHMyMjogGS3sh24us4z86fnFQKxIi/2P+GHI00+9Pnkr59iFVZiDMOPKyCB+aW1Du+ZETeVc",
+	"nRBqdEVbB2Ah+Zlt/VPIedXtYCC6qxFS6FxIiXcfOj+tWZ2TEJYc3lxVO8si8q5DwBuu7OrAc1i5CAei",
+	"bsHyCn0oh75L2kykcpRWHQLQjwpugZoL02wdGtduCYKm+IBZVDkTBwJuBcKEq4T0bmIEZosIKCtwY5+8",
+	"ZX8D14B5rA0GU222jqzduX3wHqs+OUXqgjx19A8MhFHxlz3PT46OSCykHiLbuC12XFUjVOgAASYD14QW",
+	"Bb9iKiJlTrQkR0+/JS/5d6R79vLN67cXw5en/zH87j8vnp+fkCeHj20On+6dYBsKw7yzqM5aUcBXwGXt",
+	"/tyBAJhmiBlYVQ8ZuU9+MpNacyuAOLuFrzfLathe72rxLnHrAQ4IsQH/OaAM0nUA9hCRaBqQMd8Muc2k",
+	"Bakqwr3v9QdiIHBay8dfTLrVufZDIWfv3r7oVXVFGD6g5r1TrXMVk3dvX7jxAjEIpcE4dIVKlPxJyknG",
+	"yPmUMa0gqXEg1JQWPlIhFmaJ5lMJXY+4Jt1f//HPfZWbhVJw1366PygPDh4nHKq4HrN9lnL9vyY8/fdX",
+	"A8EVGTNwiCEhgUZD0Pi1ctG6izBLMqnqh9+9fTEQXTpSMis1IzCnyNir0pi0QmLDE4D0AAwE1+baefeO",
+	"Dp78YSCqRIwTjAtB1bEg8X5ZZHEPoxZGIpvRofSdy+LS7Hkq5yKTNK1Oosp1uEz3kWeJqprshDwlBUt5",
+	"wRJzVNIsc5M4GogZF6VmqucoGpkaW8P0yZsCwL8ikkmZj2hyGcHm7EFiZzQQz/706vQiInDkJYbZzDRs",
+	"1XTOEk6zvbws8oDemeuyDdJgICDhKpFCsMS8NbIGHToTvn91Hna1dZM4wdZ3+ABZABgbS4lbJ8M1Dj7T",
+	"HmoxXhKcwwWjyrCMIVOQXvH6qApS+41jK9HHdRXW1VkykYQLLU+IQLpngtCRYmsMyuv7MOoDeonS0GOU",
+	"Yrk8+cv561e2BCsirD/pk/jjoPPMirSXlGeDzvGgA0bnoBMNOq+kZgq+MzJp0PkUtw3dyt82U/MPBwcH",
+	"W4z7/JLnELG1p1v9kG0KozXJ0NZqrjbRvt6bcoehtJr4BXW5QfE0D2IikalZNPP2gEqqwVzgsEGPzTPK",
+	"Ia3QyJmWaxJ1FZFw9DLRTO+hdy8i1XPqV12JtD9Te+xDwjIsf8R9X3nJ8sKEj0TDwK8STVOO6vObwrCu",
+	"5saIA3dY1MmDr1bmvgsb9lcZp1qgZucEyGlzn2fAERcUSGrlScFC7MqLpGvdpr/+9/8gtiTYIIZcsZp1",
+	"5WXtlLxqG6EMXbIsVgwLKJoV5cwYXLqASm/YgM77BrYNYiY/4xJWV+GU4KqtXUOfr193cAq0OKXQdLJn",
+	"zgNO70N4Z3M+PKontBIZzg41ytakgO1qcGdEnQ97ZW7W2tJ9kydu31pT24St++QnBOIQCHbV7AE5JpWz",
+	"w3ohooEA681282YfNNwVYUubEcM4Ty/CrCUjDAkOPBqIDa6ScDlCt0kXUnM8xRB3wIESHZFlf8qsUYgO",
+	"RChFa29x9qBNObNPN+uQMg0m0kB0MXwFY7W2tSw1+e71ywhmfPgt/gZfgL7/E/QlUnuHR0+PyP5AvKCa",
+	"i73DXlR1TkwZNDUDHIPIWKYnMbROoqPwKhT4A1HI+XGQeF3IuYMc9ilNiczKmbBr70EHqYsIDERXFuQF",
+	"F5csPRM9e/kJGv/OHtCk6654pIjV644HHXDH0NkoY4hWYS3PPvkzjE+ZdTcmuqVsgEmeT6nGRK4p42DN",
+	"AmJyKRJdogkrscW70OrE2hE4KDiKtSRJqbSc2ecNRDfGL/po+l2yBdp+MWZAWLu+2nkIzeT+qcf2MB0I",
+	"SwfQ7s2eqF2qAJ1GM1xB0CAXkGyPBYLVsLHdJsVhRaRtUNXRjKRl3WsT7qwVR6reJ4dbe3hADGtYp4yy",
+	"qROyzFLDYMjtLI0I4Hy4Wi2zP3KUsZkiXUpGNEUKgeUf+/7GhqN6TX4bYx8bs1cQPqMTFjm1I5VJicWA",
+	"FAzUkZSXYAVX4dte4O7BZMq6v6dPvpMpt4ZgZvt6B0IE973rHDgDAdbt6+//E03cxo4Bb1DUrbPUPpeZ",
+	"g8a7F21LQoXMuVDwVmNg36ZFtNbW2MI2+M0p/F+lgv75NeS7iHZZdmxSlP8s58HprjCrGoFyzfkR+TbL",
+	"/lhTD3lMXz/g+1TOifkvVHX9EVaAO9gpUaEL8vrKbxCeuAVwktrB8hkYqLUi+2uwLb8inJIgiuwFT17I",
+	"ScGUaosjb0Q39ZR3M2zTTWS9n1BhTtatEFdvaUzXCKMXpSBKyzwwKRQRYChSnUxPXIdUCKGOrfGLlbDO",
+	"iZtKAdmOiz55BnMG/DtKcAEyo2baPcRsZG/GntQw66tQgXkeV+TJwR8HIrZLMwZwa5Y2BwLgTV+WFPjN",
+	"t4b6mmCVqfP+ycJQvHApsHavGmXJRgbHsPquyblLmbWhzyDOuGARxr4i2/kxKuQ8PvY62SOIvwI86wIj",
+	"ZXJO5tQG852xSbpB5RUXQ/DM1OrAzF9CDm08BsrBHHayrxpzX2BxWPDFfEq1onleu03zGfs7XvjrP/7Z",
+	"MxaoYobfEhZ5YBgzWupyBroF2/ullBqjvs/Of/QpJkvRIUw50TYo3iQAajrAc9yXu0xwrEXjAf7W7Aoi",
+	"3z4c/7eVU1Zb5aA40GU4rWQ+3r8i8NH8s6kZ8JlWvt1ZrcsrmUjnIWrr9WtrCH8rfX6/rra9a8rRouZD",
+	"wJCxkYwgHriytWHYnsIFMiFpZsRsS1KCAc1G+XbXes33gJG/Lqv7gZxu1bbx0F0uzBs1CgZPQs11+hsl",
+	"nRVKd9Tg9wcMH0D1oCw1mALeEU4LTNhEwsenkSRjtFDQAPKDHghwvJ3UMv+OCTbbBZTwilMgr3NcWzEw",
+	"YwbCdwYGJx8UcIAVkufZ4tjYGbYQcrWUGwDsEI+A0AnlQtn6reUCffixvSGuZ9C7ySi5n0a464qzsfD0",
+	"oQHug7/xmg1wN1d3Y8eath73L9ldHogvWXuriCzzev5vuK7jp6kkUKAJHp1gl8x0wk1C4LZ1mL8v7TVf",
+	"db0QTmJzrZBdkAfM37uqLrILvAXwb51E9z+WihWbzLNVUGBs+e9eW8cCtr/hXyc2F34gZnThftJTNlMs",
+	"u2IWKTiDTtjm+gBlF69Nm5tNmZ+Q+LYEzcRnPSBjfi3ImEAn1LkLu7LALPnercBjvlOsAHDMVg1+heL7",
+	"5HVA4pOCCo25TpcMW8pCZjaQcCEz5qIETYSdspls8dqhShsQ9u1rzvjw+9Gd7cRalAi71/esP3+BTPug",
+	"cd+dxu1EzCMFfLvuyJTFZJ3u/RpO5L/Dd3ephdfe08JK9RKR30O1NVogj1Rt6sFuynDV8MTYTvCDatMn",
+	"8ahUXDClIELEPmhXfmlxEbGbwIwVE5YCIjEZLcglWxyb/ymykCV0MSQFyzOaWERj1+aAqai6DM45Iks9",
+	"EBBCbj0mVgju9g+L8BX3c2TsSu1f3fHxINzvTrgjsIzjXGI5F9vrIdu2Swgr9N2F+1k22yawjVYOheDu",
+	"DK2bJVNNzoWLfUPuMgNIhILpshAsPSYxzfnwki2GiumYKLpQZD5lkGOsAYmOI6oniB+4TpZFwmKHwG6e",
+	"a6ShIqViILh4prk4JoZVYzJjVKD/WI7HEISBC/a4gAzsK54aHQwyvRXppkZhnnHBleYJ0WyWZ1QzlI/g",
+	"W4ZcasH0XBaXvbZAdDY7r9b77jyzwWtaJIVHsf1dIpBQMSnphO3NZMqyJhYwNA5nY6m3MolieJI9CQ1x",
+	"mI0vCxZDrAKKI6AIGIjOYWIgiT1Srty77yk+NqQNDXb3zKF77O7uQmgiy3rkkrHc9qq2h6eh9vkUiwEY",
+	"8QRsTs6gnbYZYFrIHErx51MmLNSuu9ymYUUEuiASCo8dsUyKiSJaAr+5i09IPOgMOrHhWWOlKqg8PxVN",
+	"fA6j8wn08MqM6rEsZo8a4SDflCvMcgexk+oN9xRC2Z5RH47zh+PcHOfSnGyOAyMCcicigcipOtU3cuGK",
+	"kGs43vc1w1TRLTujGabHY/Lo4MCf0RbrsCZesOkYS12X/Sw7JrG89Kc7T6ZRAKBLAX8Bw904UQRxqklP",
+	"BEDngkDVCZnLIrWDM8JvlDGCOBH9RKZGOehm2WzoUtMu2SIi5gt4/lBIPRzLUqT45S+l1HTIPiSMpSyN",
+	"BsJ8WQBmOVY/4WVltV/4BRRMSTHmk7IwF/36j382qgQXTH1GncC8rR2G1pV3mE0h86qn5kPAIeC/l+Dl",
+	"JJoLUG4zu1qOYKG/r9DtGkUTs5WKTtbGMl9ks3dwzYbKuB+wjw9dkO67i2e9yOkVxPUppxPZVri2Hltz",
+	"G/iRF7T55VqmdNEnpxb35vG339rBwHkWmxe3AoysA9n8zF2P/SY0sA78YPM9bdjJLITFzrXymBdES02z",
+	"hyYmt6veQ2ND4CGoD07pIlo+HxHcyLFVK1NWST3bZG67pmBktCDxJRcO7A9ztOOTWmewK5qVzLYBV5oW",
+	"2qV3kSaEu2ZszfNwfJ+jF1cTR5qJbg2QHIz4r+a+VuBlXLPrPPct3tkgj05JXrAx/+BRT9BM6lYAhT3c",
+	"lgrOLKYp/d9Y7P2vT57EO2PrPj6610ZKwbJs0Z5d6IKzB9DSNpfBcopfa0JBTWxsA1eKvjAgPSzZ94CZ",
+	"8OjjAHDNNUsaiKBbUkTqnZIie7og7KRRhE/Pn52dke7Z969Oeyf2e4VwH3Ou2EkNtxDM+qVOSqS5kZIt",
+	"zuCCuFZJfSf6uCKTEnEwA8wz6HkR/28jBy8ttKBHycSEfS4mJP5X4LmUT7hWvlkSjsRicFA7C6NFn4ag",
+	"m3bS/htloQhcLifV4JTwrCEmgGUBuIKuliTE8AztGKfVsQ8c2iADzywiUgqbMXoyEBT60MAPwc2H7ZB0",
+	"AZN+qf1+giHu0vbnTgRZm1sE2WdOm3bxpGHXQM7dZmuiLcboKeOhRdHvsG7e0keASBx5MYa4PqGcaz9Q",
+	"GrTTrXsa1cGgaFBg2F0Cv74dhKde5FB/BiIGFv3Z1iy+jxGrxgEegRIM0hiQauHaOLKnSQS9+ECNjkjs",
+	"iw5tfzrQz7DwEGdlcToshhLCPlvsIQv9A8V3pAv4NIhewyfCqIO9E0KtLMFbIFKWDsTatyLujzmsQr3e",
+	"DN1sMc7BjcFeDAg/AG7dJ8/N56bznyqENU2WT4q4T4AXsNoNsA2JlhPws1nUJycGXQ9BKEuolVvMWcFq",
+	"8EUW/hsPTIdTBDgoKXq7lootoxrsthwv4XZbrCXwq0WIhIR0OWKKhJhIBx7vGjBCyClQJKxhlRuW0wJQ",
+	"iIwGUQqMvUGvDigL7dWAqacyYx6eOgQpMsuwCaWIbAFS9F2ZXa4c3+puMGUtvq0c475iKNN+mbAsq0rF",
+	"us7FEs+oKGkWt3YDuQv76ifXDAwrYBI6Y4jCVQ3LSJfWMWGw9gZtSrZpeINqqmEXRN6vK74t7UIR5pim",
+	"7as54UuruX2DnC8B7OkukJkMC28NzPQ1YyUFzLFFX7cpzXMmWGqMLHcGPKiDv2N1EM8gc9BC0Xq9SH0L",
+	"1e9j8NfO1Qp98oLR9A3PpIb8HG0x3AEjD/qG1HtYhF1tocKxpfK8btT+fqsQvhb/FkSxhHVbyPG4sah1",
+	"rY9rY11xnUxvBUbBJ121eufPF0qzWZWdFVllLwyFq0ckL0fZShIXaM2rMfOIKMRNGS1IDGEGbPgdk+6U",
+	"T6beI2iBXgdihI00+qQR5AXYDhQmSItr0DVfcKUv/Ew/h5+/oT1etTTYNglazaSlMvTSBXRNRakxaCdG",
+	"mY1IwZKi5NgHomA0GzKlof1EIoU5H7mYtCqC7sFtquDhNVTBtkmUiiEOLE4ikVk6lKVRkJJpRMYyy+R8",
+	"WOaREdNCD7m44hq2xk9xxoRunUqp2NA8/g6ngl1VNMkYVNQAvBbL0ezjCnKDBMtam03gz1tbAo4Qn9n7",
+	"7jaA4d62OXrh1+MhmHrrgQ8HMlHR3Eq/IsWMbIV4fukDF8F5UUnq9oDIuWa5bRkGGgaKWAxl5FKBRdIn",
+	"ccoyuhimdKF8Q2xIHzCmpst/pIX2UT47+uOKRw5AvCN+coaNwTAHEzhnIBDcrk+eA/K2gmEJxlJCSaxK",
+	"sEXiE2K0eXWaYz+b85fn9sIpvWIDIaRgfXKOF+NxMkInhBE48cePUOowlVnKCvXpU3wcgmsPRDf++BGW",
+	"cGjY9NOnODL3WKxv+BNhs1YwtD9+bAas/vQpxvMISi0gS2o59xtvx5+bXlv/TlM/DJjdmGbZiCaXK4P/",
+	"v5CZbd5/QiiZ0cwc7iwlwQKg0+7J0ZFrQ4cJXLnkZnOp9ltDuvE+rPL+4f5IpovY9nty1PVIDURsJZot",
+	"O3HpkeYbcNDhLpWKtUdknNT5UsMxXgbvEIs5vPW3rwtyuA15MGx/hxmpQJWA14NE0NScCVXplgNiWbvf",
+	"/+g+brJvn1mcH5S4TvQrMqOp9UVyDZny9lgBYdAnp0TV7QQIgIhVU+GR8jHdJwdP2ozfQH48QK/dF/Ra",
+	"K9FVakyrftKWd9m+sQefTbzek2j9DYOreaZv1GrbldiNHo9Aat0bmloMIi6OMAkHg3au0JZm2UBYEXjh",
+	"6oFaYNGaheRAbJaSxyTJAKTZ+kXaq3Zr7HV3atP9VPZsy9dfG0jagw51t5hn1z/H1qtR+8CV2yHO36Yg",
+	"azT9n8kcAvQbZDHp6kXOE5plC0KdOJKC9QaCCy0J5t7l2Om2pn8ayw98t5DNQWLzD2RwVC3JMfxsJSF8",
+	"fqSWHLwTaQz4nIwW5q2NBqRZ1K/GfgQK+GQF4T2Zi4nMFw84kA8ycbNMlPkilBDA8cti4nqiMOyueP/C",
+	"8C244FxgGPxeGK5gJM4YTTHdTBAuEN1fFvC7orM8Y5C2ZXtxe0wE6DzdjfEKi3bQC8oq64fLQKzAQlAV",
+	"+A77JC5FwZTMrlga2ybxjCbTgQidehqzHVIiGAcV0eXVCcwutA7DE6MYFvBglg4EDfpWvsIP0AwfajXW",
+	"tIv7TLqjfZuXQU2y8+Cu3treYABXz7ozHvTF351sRJERSscxMNkSYG6DSJyz0VTKyz0mUvS3t4bSMXck",
+	"cthPVKQuhK365FXVC5QolhRMq+aatZ/wfc/96+6rbk1pqku1ddxzadznePfdRj+X3rlNCZdd1Qc02btC",
+	"irH8Ui11axmYvXJdxHMNS5EuJW+fn1+QP5tnEFWOMHHaRrzevX0BbZkHYsTIVOvc2EZwQhdXEN2Lf3r+",
+	"3Z9fv/7r8PTFi9c/Df98cfEmJjTL5FzB9SAgMpnQbCBSdsUymUMiQ9W7r1SYQg/O8JwqNZdF2icxJkIY",
+	"bUbFkLiiBiKhmmZyUjIC32PityLxz4PON4PO+xjeZvtKL3IWVd16RErGpS4LY01hj2ZcV1KwhPluuvBO",
+	"38MXPflCzokUJ+jNWgxEN37z+vyCNAq1/Y9GzcMr4x7oMcpnqkthwXYHwubBGw3Gajx8Av2fUKZFNmlY",
+	"SJtGZK9XUzlX7fHEJT7+Us3CpWHeT3SxcRCtXQU8tfjeGLhRX3we4YNF+UWk4FqhSigIVC2toGmW4m0a",
+	"0/5H93G79Ntt5H0pQol/ppXrSee7P7kWlynLOAjWTE62aAm1Kou+1BDlQ3JuPahJV3SPNmXjuup7KD8b",
+	"sAo3ks6dab6bxP8DZd5f9HRbotxN5XE7vw0UfQtNb46N6k29oPrkpRe3tvLRiuGJJNb7KNh8IN69fXHi",
+	"+0YZS6yuJQMjMFUdME2abHtctInx7lz9u58o6Y6M/9tHxH9Q/O4S4H474bWd4rdPtWaz/LoeNCNLCzkH",
+	"yCpjrRPL45i7ZoVNdeCt8a2dunHcV6nIlBG3FmbgVkPFcgSQf23FCLbGIu3sGEe5a3FkV3SzA85N+0Eh",
+	"uR/GPhWeRR7VTSPvprNbtMFdd31lZUthkXIF418NOe6oGe3qWOyT2L47HVpIDTJiiZwx5WED+gPhFZ85",
+	"hSou8OD5BYWGDrS4ZKlrw99F5xoUseGpPBBM0FHGxaR3gsg3qPq4Bt1WkzLPBeRpABDRhCvixtcfiO/h",
+	"Iyhk/uvq9LfY1D5i2KBB4QPYl2u7RNV0H4TG/TX9t6QNeDESS2FvQSUADrgXJn+GXXMrXv8mRgSW2DAs",
+	"F5Mh4LlDYijVYP57/uKadKlRRJQUETB4WTCFoEBPDg96/YF4XjdjPPfOacW+ntPB018KKLVCMdEcyn8u",
+	"vnRWxf184NT784ShJlnjUEQiuBGfOq/qtVT3dbq4O0a/sjC3HfbnjHLbV27TMBWX9IEJ7y8oblW5QIWr",
+	"8aNIyRTB43mgNM6h+MCq4fCE+1bCHSntf3SWpwsS3+zI3sy1cH5e/3THnpDY7h+Skkc0uTRiMc6ZSLmY",
+	"xNFApJBrN4+q4Gjs7NOYFEwxbe44IEqak3vCNIa8ETytYLpYDIRh0rTMGMpYzDFwFlQmJ9h1Bl0TNpru",
+	"XtHrk1MxELjPoe/CFl5PpCZdrqvMhhS6OxTY0cEG2AcCPKgA7lazF/rk1C/AiBmtzZIZS0nBJ1MNTlWu",
+	"BgL8vzSDeuya63BWKsCVs2c66T45+COJPX04LSbuNbfZNVRSF12rmsrRHQnJ9jah8HNk1+qhPehXptdI",
+	"YUXr7Ws4tyHWriernoPwd3KAaiIT6IqRArTlz7GzQ+JSaJ7FPQtwaBi/Lje8pACvouHvLlg0Gqqn3Jmi",
+	"0NzQRqiFcgMFGFWEehvE8ctAcHVscUelyBZD9GnEKO4seGEPESvR21GLwkMYyb6bB+LtxKVSIfBCJaCk",
+	"gCnIKrw0EErzLPPOFlmsSDVjTIWyzK4birGMs4Ewb7MIrLjaBTOCh0tBuq7hx2jh59MgDiGbbLM89M19",
+	"zCE/o4Bq5OYxZwVz4meT3PxKEqJwzNtFwo7u5uXrm/TUtoCEO/DQH/ohfHZ3xxUkdGKJhmsOqPmM3cHh",
+	"JTXVbA9zU+7jDLMztiDCkBXK0qp+BnIAcHTEHHCwFiKNfN2OYB80OXpCprIsACEHKo5kqYZ415B9yHnB",
+	"1JDqemFOBqcFGTHFU0a4joy2DgeOzY+F7vlEzblOpj51N5PKusyt7dUnb80SwpdwDuJZYc5Oc9bCsAgk",
+	"xdq3MpfG/wgbNGY0P4Z2z7YOCKYKR5QZCZT9pNYYsCmzeLwINndXA2IcBgFt2iy0j246JGC7lzPucfPv",
+	"3hFhX7QG3eYryTH9jfof3jr0glqsr56ofSNp43sdfmYh85Yl2KmQxHaIfTOU2GpzXa7VQMSIu09JbMn1",
+	"gin9vfmuF1rIGGt3EtgwmndeDwT2YcQ+ZA6owfoITuo5pZDY7mD9q9UeiJoC7IP9UEwN8PrGeG/rb7jR",
+	"wX/r2eTmreBxaQdfcObDA1ffUxCOQX/OaiO2C8OZZ7CkLLheAJOOGC1YcVrqaef45/eGEbEiBlm4LLLO",
+	"cWcfGNQ+baVVRmIxBRFAChFu++ScTwQp8wicXhzAP8cFU1O4zHwnS31im5maYVc4of3KF282vwXjP6FZ",
+	"BnU7YbkRJn63dGrH8YGzL+jd7d9Va9nehNUvwybOK2gL5ukgErDgpZAZOwkmFb4JEW1VUzZQ+ESf6A4O",
+	"PKHZpLCPQsQFryQYmSNAhwqXLud75u6W5Wtp543N/vrkTUP3P4sIYcZ04gjP7MIJ0VUDwWAEWTZrmqKF",
+	"iiWJQx7rAzAkZpma/YnASob1nDJxYp3iGR+zZJFk2JxXaarDJfUPa3jj+Qoap11ARMPwlViRAzWGVoch",
+	"XMgJAvJAEdYVZ/P+am1704tPXRMyhwWOPFJvoBCgiZfK+UIsnnifnM2MuYT3Ad4lpttKQdQlzxEAuREw",
+	"umk8LxAwM2OKdJ+d/0jYB3y4HJMXXFyy9ExE5Jya31/RKz6hWhYROc1llsmI/LkcnefmEPyTlJOMkWc4",
+	"RhWR16XOpLzsGbKB9cENtB1uFDSCwAbENM9ZGgyY4/RaaDRnMs9YRSjVsmCRU4Qo0MB1Y2gk6YQQLZJp",
+	"5JOLBRTkGZs/snMmVJFn5z+GxMpo2jQO9MUlLv0RSvwweBNwJElkmaUkMZYOHRl7AhrPY7e2b74B6fzN",
+	"N5FTCyCB2mglI6oY0QUViiYoRFSQmXsM0tzcOxDQiUsRPkbiNGYFR4wWO7RUMughjTc8UsSqPVzZbj7Y",
+	"bo1gYwj3IiNiCqbLQoAjDgsiQROwsC9G4s17EdH0kokKJMG91bVmACOrSg4tmC44S9GBBjEKszZgDGLn",
+	"uKqlw5QJcHi6PKdLcxwYgef8b7UizYGIn//4/NXF8O3zi+evLs5ev4Jgw0C8NSQGmVSjBTEEC03x/j/G",
+	"rn63bRuIv8oN/SNyILlt1haYgmEIsqDd0C80KQZsLiLGYmItNqWJkh0DLrCn2YPtSYb7IEU6trs/CtSK",
+	"xDuSR/J4X7/XF5zdyKbGApIw8fRUZIaqknfrRhNmEo/PNf8G97Mq8YfYDwmiVEyv5HuZqaVm4k1vZ4TM",
+	"XcO67lvhG0fbXYDlJIbEag3H7ufxaLzFbcaB8HhJbjmns7LDVkV9fvLkCZy7J/iAK9h+l2XDi/mNvqsM",
+	"ZBkXtZ2YDVytGw0b+MCCsIHffESKNrBxciNSsJmYTZZl0T9shMpqjBlkqSxg4+psbOCM96mVSw2gSW7r",
+	"/m7mJS7xaae06kZj9xFvB27x4LptqOCwEpHnoBnScdjiuh2NvGXxDpmEhL1kx6NToTNGhYvytEDNVyhr",
+	"rFxVVnJo5TXs3Vvu3dD1noL993edl1sOH8+uzt8MfaW0WkELu+nn9yALP1FN09ZLzbFt7v9Wd9ccjoDn",
+	"8FJfd/W12w1R9Lzzww9T5UL8yt1sc57dXrblz9w012wiy/rascsvnDLUFe8t/LWyEsz0iK4b7EBW+FFA",
+	"2028sh7ennAvGUuNh+vzp7dcOFkstY7OL66xiJqb2oP0bitT4YKV/rg9irZV1mmTChcgDYmH7bLpANE1",
+	"ICYSPv1BnpyP5ABDtqvxhJQK9YZx+Zm7MZd4FpD/9R5STjqi4XYPmZ77FS5Rau18eC1uK5T13W0dOaU7",
+	"ODxTX0U69ZpU6hVvnFOnmIcSu5cJXgfX8u6hfhEuit90KrplO90xwfW2JE4a1VuN1xLbLwhlgSUmBVQe",
+	"qqUeybgzYSfsZM2iJ4fZDRfagfGX1+IF5d+IF9U2LV/XNJxr95Bp+eIm4XaMI4/qbLm7IBTRuhqaiWmF",
+	"shDRMvF1KKYcTPDelsMR+98t7xy/oTBkNH7blANtORrC4LnQJyDDENAnVOF51ypLBqjahQIDSbydUgob",
+	"4RZt7+Ee7pS3ksuIk0dMhyO2g2lCpkHmWoYKYrq7GIyHT5B4o7HbwYnAY1LPiQV+wIJHevKfdSU6XjyD",
+	"iShDfeMh3HGHdxu/MwZoHoR3rtmQaiiGIV3+/5Gl+3ckdzubkZHZ04xkQrbhIMZDJTf5WdVsjVdMLTZO",
+	"Dg+und6CD79ViwM/zr2rnuICInMl0d02cSIDu9RCbcpAKWRdUr4FTh/Cp2eDXZMAB6heSLGdWnVkqRbA",
+	"gPVM4qz4HP318sP7iSH41EQ/qGknDpGCdH6nZ6aM2/lIYx+lTnFWdmL+uOyUKVVbOlbtl4QqueRPn65W",
+	"K9yp6c9Oq0Yt4OkIbKOn1W2lbY59yvzoZ1VZ5APHRxaqElXRVvteO0QMvLBxt8hjMzHgPEvOqWTJq1S2",
+	"dRMoCpBE4zcgzkw1XlsCVrpqoW2nFk2Rw2dTPYDV09qUFuTGRZ9zENnK3ybGyMcnQvD00fjawqImFAdl",
+	"8AquV7CoTE/69LyMiWIrqutbXeRQLJ+nLCj+KUsHF0IWXAj/N3+vBMBL7KsX8Obd2Xl2+ebs5OUrSufl",
+	"xoah5tbG8WPf7eivKC1CHAnc63XoOmR6WamnNe65TYBcEno3xLfIeTUAxWpm9fS6GMOlXupWzcE2aqoz",
+	"qxvV0rHo+2YBb6eqddcNYGdqic1Isxx7gl/Y3Nkwg4iVtQC4GydBC1iobjrTlqbskRjDvLppFU1e8rpO",
+	"4X1d6hQ+rrtZbQgvBGf2dg1qPidZGPPi9A5NNb039WquyzuPbmTWcPLwAO728FdfTe/na1SqyZFIN+B0",
+	"YlZ1e8839BwU2DkZ3ugNmhpKA0ed25l4LdUhpPQGlOCraqHrnks6ddQWaani5HBuDeFCQEHZNIBcTox+",
+	"YIt3peYUkJnVt7fkPRUzSjdrtRY7gKwIxghzQp1SMJNhf+wohVlt6p5yUopPumvX2RkKQAG1gRcnPxBb",
+	"L599z4YSXwmHIVSCFUR4B5L1wWlcyEEVJmr0Xb1QHVfWnZhkO0Msd58XIxfxtKMgcYwsODGS/oGblexE",
+	"boJpTpCb4+MXz5/B69ro4+Ow5onNJarK9SriVjzsO9i8q40uRgKo/G1/FcVUVRbXS08F9Ir9J1aRTgx9",
+	"PERZ1ntDIFLaP290mO7Cx1JQ4yX5XTWVbke8j/tiNDkcKGQVIG7T6YZHlY9BA+c54RpcPQcBeNP7qUe+",
+	"ECuZLqGoSjEB8V5Q0J76eZiJHIqfL95eXF0cOMwLskbISlPIx7BzEAazzDGfEh/FntW11d0dSUMZ1i7N",
+	"t4/Nn7A7P/779z+4iZ68Ivxm/Em7aWQDSxlQtaIi9e6gwyM7MOYJZ1aiesPE450GU9dRVlFEhH0q4w5L",
+	"GEUJks6BQktiNTFsNCXD2KEaQAtl1B0b306dNkb4gKbupD5a7OeO/SUpeItmuHDcTYmCJekNTrOUgyAa",
+	"CO9b+/rl638BAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

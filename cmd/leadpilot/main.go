@@ -38,6 +38,7 @@ import (
 	"github.com/leadpilot/leadpilot/internal/config"
 	"github.com/leadpilot/leadpilot/internal/database"
 	"github.com/leadpilot/leadpilot/internal/docs"
+	"github.com/leadpilot/leadpilot/internal/events"
 	"github.com/leadpilot/leadpilot/internal/httpapi"
 	"github.com/leadpilot/leadpilot/internal/idempotency"
 	"github.com/leadpilot/leadpilot/internal/jobs"
@@ -51,6 +52,7 @@ import (
 	"github.com/leadpilot/leadpilot/internal/secrets"
 	"github.com/leadpilot/leadpilot/internal/suppressions"
 	"github.com/leadpilot/leadpilot/internal/templates"
+	"github.com/leadpilot/leadpilot/internal/webhooks"
 )
 
 func main() {
@@ -223,6 +225,8 @@ var encryptedColumns = []secrets.Column{
 	{Table: "email_accounts", IDColumn: "id", Column: "credentials_encrypted"},
 	{Table: "messaging_accounts", IDColumn: "id", Column: "account_sid_encrypted"},
 	{Table: "messaging_accounts", IDColumn: "id", Column: "auth_token_encrypted"},
+	{Table: "webhook_endpoints", IDColumn: "id", Column: "secret_encrypted"},
+	{Table: "webhook_endpoints", IDColumn: "id", Column: "previous_secret_encrypted"},
 }
 
 func reencrypt(ctx context.Context, cfg *config.Config, out io.Writer) error {
@@ -393,6 +397,8 @@ func newHTTPServer(cfg *config.Config, logger *slog.Logger, db *database.DB, rdb
 		Suppressions:      suppressions.NewService(db),
 		Leads:             leads.NewService(db),
 		LeadImports:       leadimports.NewService(db, enqueuer).WithMaxFileBytes(cfg.ImportMaxBytes),
+		Events:            events.NewService(db),
+		Webhooks:          webhooks.NewService(db, cfg.Keyring, webhooks.Options{AllowHTTP: cfg.WebhookAllowHTTP, Retention: cfg.EventRetention}),
 	})
 	if err != nil {
 		return nil, err

@@ -118,3 +118,14 @@ func plural(min Role) string {
 		return "members"
 	}
 }
+
+// RequireAdminOrKey allows owners, admins and API keys. It guards what an
+// integration manages for itself, such as the webhook endpoints a REST
+// Hooks client (Zapier) subscribes and unsubscribes with its key, and
+// which members may not touch. what completes "only … can …".
+func (a Actor) RequireAdminOrKey(what string) error {
+	if a.IsAPIKey() || a.Role.AtLeastAdmin() {
+		return nil
+	}
+	return fault.Forbidden("only owners, admins and API keys can " + what)
+}

@@ -127,3 +127,31 @@ func TestActor(t *testing.T) {
 		require.Equal(t, uuid.Nil, a.Tenant().UserID)
 	})
 }
+
+func TestRequireAdminOrKey(t *testing.T) {
+	t.Parallel()
+	org, user, key := uuid.New(), uuid.New(), uuid.New()
+	for name, tc := range map[string]struct {
+		a  access.Actor
+		ok bool
+	}{
+		"Owner":         {access.Actor{OrgID: org, UserID: user, Role: access.RoleOwner}, true},
+		"Admin":         {access.Actor{OrgID: org, UserID: user, Role: access.RoleAdmin}, true},
+		"APIKey":        {access.Actor{OrgID: org, APIKeyID: key, Role: access.RoleAdmin}, true},
+		"Member":        {access.Actor{OrgID: org, UserID: user, Role: access.RoleMember}, false},
+		"NoRole":        {access.Actor{OrgID: org, UserID: user}, false},
+		"UnknownRole":   {access.Actor{OrgID: org, UserID: user, Role: "superuser"}, false},
+		"KeyWithNoRole": {access.Actor{OrgID: org, APIKeyID: key}, true},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			err := tc.a.RequireAdminOrKey("manage webhook endpoints")
+			if tc.ok {
+				require.NoError(t, err)
+				return
+			}
+			require.True(t, fault.IsKind(err, fault.KindForbidden))
+			require.ErrorContains(t, err, "only owners, admins and API keys can manage webhook endpoints")
+		})
+	}
+}

@@ -85,6 +85,14 @@ type Config struct {
 	// ~150 MB of RSS. It never makes the process fail.
 	WorkerMemoryLimit int64 `env:"WORKER_MEMORY_LIMIT" envDefault:"100663296"`
 
+	// WebhookAllowHTTP accepts http:// webhook endpoint URLs (default
+	// false: https only). For local development against a receiver on this
+	// machine; refused in production.
+	WebhookAllowHTTP bool `env:"WEBHOOK_ALLOW_HTTP" envDefault:"false"`
+	// EventRetention is how long events are kept (default 720h, 30 days):
+	// GET /v1/events and webhook replays reach that far back.
+	EventRetention time.Duration `env:"EVENT_RETENTION" envDefault:"720h"`
+
 	// MetricsAddr, when set (e.g. 127.0.0.1:9090), serves /metrics on its
 	// own listener and not on HTTP_ADDR. Default: on HTTP_ADDR, guarded by
 	// MetricsToken.
@@ -313,6 +321,12 @@ func (c *Config) validate() error {
 	}
 	if c.WorkerMemoryLimit < 0 {
 		bad("WORKER_MEMORY_LIMIT must be 0 (none) or a number of bytes")
+	}
+	if c.WebhookAllowHTTP && c.Production() {
+		bad("WEBHOOK_ALLOW_HTTP must not be set in production: webhook deliveries carry signed event data and need https")
+	}
+	if c.EventRetention < 24*time.Hour {
+		bad("EVENT_RETENTION must be at least 24h")
 	}
 	if c.DatabaseMaxConns < 2 {
 		bad("DATABASE_MAX_CONNS must be at least 2")

@@ -25,6 +25,7 @@ import (
 	"github.com/leadpilot/leadpilot/api/server"
 	"github.com/leadpilot/leadpilot/internal/auth"
 	"github.com/leadpilot/leadpilot/internal/campaigns"
+	"github.com/leadpilot/leadpilot/internal/events"
 	"github.com/leadpilot/leadpilot/internal/fault"
 	"github.com/leadpilot/leadpilot/internal/idempotency"
 	"github.com/leadpilot/leadpilot/internal/leadimports"
@@ -34,6 +35,7 @@ import (
 	"github.com/leadpilot/leadpilot/internal/ratelimit"
 	"github.com/leadpilot/leadpilot/internal/suppressions"
 	"github.com/leadpilot/leadpilot/internal/templates"
+	"github.com/leadpilot/leadpilot/internal/webhooks"
 )
 
 // Limits are the request budgets.
@@ -106,6 +108,10 @@ type Deps struct {
 	Leads *leads.Service
 	// LeadImports runs CSV imports of leads in the background.
 	LeadImports *leadimports.Service
+	// Events reads the organisation's event log (GET /v1/events).
+	Events *events.Service
+	// Webhooks manages webhook endpoints, their delivery log and replays.
+	Webhooks *webhooks.Service
 }
 
 // Server implements server.StrictServerInterface.
@@ -120,6 +126,8 @@ type Server struct {
 	suppressions *suppressions.Service
 	leads        *leads.Service
 	leadImports  *leadimports.Service
+	events       *events.Service
+	webhooks     *webhooks.Service
 }
 
 var _ server.StrictServerInterface = (*Server)(nil)
@@ -187,7 +195,8 @@ func New(d Deps) (*echo.Echo, error) {
 		d.Extra(e)
 	}
 
-	s := &Server{auth: d.Auth, orgs: d.Orgs, llm: d.LLM, campaigns: d.Campaigns, tpl: d.Templates, limiter: d.Limiter, limits: d.Limits, suppressions: d.Suppressions, leads: d.Leads, leadImports: d.LeadImports}
+	s := &Server{auth: d.Auth, orgs: d.Orgs, llm: d.LLM, campaigns: d.Campaigns, tpl: d.Templates, limiter: d.Limiter, limits: d.Limits, suppressions: d.Suppressions, leads: d.Leads, leadImports: d.LeadImports,
+		events: d.Events, webhooks: d.Webhooks}
 	public, err := publicOperations(spec, d.Limits)
 	if err != nil {
 		return nil, err
@@ -201,6 +210,7 @@ func New(d Deps) (*echo.Echo, error) {
 	// reader would replace. A replayed 422 is as correct as a replayed 201.
 	v1.Use(checkInput(spec, up))
 	v1.Use(idempotent(d.Idempotency, up))
+	v1.Use(commaLists(spec))
 	v1.Use(validateRequests(spec, up))
 
 	strict := server.NewStrictHandler(s, nil)

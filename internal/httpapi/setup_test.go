@@ -22,6 +22,7 @@ import (
 	"github.com/leadpilot/leadpilot/internal/auth"
 	"github.com/leadpilot/leadpilot/internal/campaigns"
 	"github.com/leadpilot/leadpilot/internal/database"
+	"github.com/leadpilot/leadpilot/internal/events"
 	"github.com/leadpilot/leadpilot/internal/httpapi"
 	"github.com/leadpilot/leadpilot/internal/idempotency"
 	"github.com/leadpilot/leadpilot/internal/leadimports"
@@ -35,6 +36,7 @@ import (
 	"github.com/leadpilot/leadpilot/internal/suppressions"
 	"github.com/leadpilot/leadpilot/internal/templates"
 	"github.com/leadpilot/leadpilot/internal/testkit"
+	"github.com/leadpilot/leadpilot/internal/webhooks"
 )
 
 func TestMain(m *testing.M) { testkit.Main(m) }
@@ -96,6 +98,8 @@ func setup(t testing.TB, opts ...option) *bundle {
 		Suppressions: suppressions.NewService(db),
 		Leads:        leads.NewService(db),
 		LeadImports:  leadimports.NewService(db, nil),
+		Events:       events.NewService(db),
+		Webhooks:     webhooks.NewService(db, testKeyring(t), webhooks.Options{}),
 	}
 	for _, o := range opts {
 		o(&d)

@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
@@ -27,6 +28,9 @@ type tenant struct {
 	suppressionID uuid.UUID
 	leadID        uuid.UUID
 	importID      uuid.UUID
+	// endpointID is a webhook endpoint; eventID the test event sent to it.
+	endpointID uuid.UUID
+	eventID    uuid.UUID
 }
 
 func (b *bundle) tenant(t *testing.T, name string) tenant {
@@ -54,7 +58,14 @@ func (b *bundle) tenant(t *testing.T, name string) tenant {
 		strings.NewReader("Email,Company\ntenancy-import@example.com,Acme\n"), bearer(o.AccessToken))
 	require.NoError(t, err)
 	require.Equal(t, http.StatusAccepted, imp.StatusCode(), string(imp.Body))
-	return tenant{owner: o, member: m, inviteID: inv.JSON201.ID, keyID: k.JSON201.ID, keySec: k.JSON201.Secret, campID: c.JSON201.ID, templateID: tpl.JSON201.ID, suppressionID: sup.JSON201.ID,
+	ep, err := b.client.CreateWebhookEndpointWithResponse(ctx, nil, api.WebhookEndpointCreate{URL: "https://example.com/" + strings.ReplaceAll(name, " ", "-"),
+		EventTypes: []api.EventTypeSubscription{api.EventTypeSubscriptionAsterisk}}, bearer(o.AccessToken))
+	require.NoError(t, err)
+	require.Equal(t, http.StatusCreated, ep.StatusCode(), string(ep.Body))
+	ev, err := b.client.TestWebhookEndpointWithResponse(ctx, ep.JSON201.ID, bearer(o.AccessToken))
+	require.NoError(t, err)
+	require.Equal(t, http.StatusCreated, ev.StatusCode(), string(ev.Body))
+	return tenant{endpointID: ep.JSON201.ID, eventID: ev.JSON201.ID, owner: o, member: m, inviteID: inv.JSON201.ID, keyID: k.JSON201.ID, keySec: k.JSON201.Secret, campID: c.JSON201.ID, templateID: tpl.JSON201.ID, suppressionID: sup.JSON201.ID,
 		leadID: lead.JSON201.ID, importID: imp.JSON202.ID}
 }
 
@@ -165,6 +176,68 @@ var crossTenantCases = []crossTenantCase{
 		r, err := c.DeleteLeadWithResponse(ctx, a.leadID, bearer(cred))
 		return resp(r, err)
 	}},
+	{"getEvent", func(ctx context.Context, c *api.ClientWithResponses, a tenant, cred string) (*http.Response, []byte, error) {
+		r, err := c.GetEventWithResponse(ctx, a.eventID, bearer(cred))
+		return resp(r, err)
+	}},
+	{"getWebhookEndpoint", func(ctx context.Context, c *api.ClientWithResponses, a tenant, cred string) (*http.Response, []byte, error) {
+		r, err := c.GetWebhookEndpointWithResponse(ctx, a.endpointID, bearer(cred))
+		return resp(r, err)
+	}},
+	{"updateWebhookEndpoint", func(ctx context.Context, c *api.ClientWithResponses, a tenant, cred string) (*http.Response, []byte, error) {
+		r, err := c.UpdateWebhookEndpointWithResponse(ctx, a.endpointID, api.WebhookEndpointUpdate{URL: ptr("https://evil.example.com/")}, bearer(cred))
+		return resp(r, err)
+	}},
+	{"deleteWebhookEndpoint", func(ctx context.Context, c *api.ClientWithResponses, a tenant, cred string) (*http.Response, []byte, error) {
+		r, err := c.DeleteWebhookEndpointWithResponse(ctx, a.endpointID, bearer(cred))
+		return resp(r, err)
+	}},
+	{"disableWebhookEndpoint", func(ctx context.Context, c *api.ClientWithResponses, a tenant, cred string) (*http.Response, []byte, error) {
+		r, err := c.DisableWebhookEndpointWithResponse(ctx, a.endpointID, bearer(cred))
+		return resp(r, err)
+	}},
+	{"enableWebhookEndpoint", func(ctx context.Context, c *api.ClientWithResponses, a tenant, cred string) (*http.Response, []byte, error) {
+		r, err := c.EnableWebhookEndpointWithResponse(ctx, a.endpointID, bearer(cred))
+		return resp(r, err)
+	}},
+	{"rotateWebhookEndpointSecret", func(ctx context.Context, c *api.ClientWithResponses, a tenant, cred string) (*http.Response, []byte, error) {
+		r, err := c.RotateWebhookEndpointSecretWithResponse(ctx, a.endpointID, bearer(cred))
+		return resp(r, err)
+	}},
+	{"testWebhookEndpoint", func(ctx context.Context, c *api.ClientWithResponses, a tenant, cred string) (*http.Response, []byte, error) {
+		r, err := c.TestWebhookEndpointWithResponse(ctx, a.endpointID, bearer(cred))
+		return resp(r, err)
+	}},
+	{"listWebhookMessages", func(ctx context.Context, c *api.ClientWithResponses, a tenant, cred string) (*http.Response, []byte, error) {
+		r, err := c.ListWebhookMessagesWithResponse(ctx, a.endpointID, nil, bearer(cred))
+		return resp(r, err)
+	}},
+	{"listWebhookAttempts", func(ctx context.Context, c *api.ClientWithResponses, a tenant, cred string) (*http.Response, []byte, error) {
+		r, err := c.ListWebhookAttemptsWithResponse(ctx, a.endpointID, nil, bearer(cred))
+		return resp(r, err)
+	}},
+	{"replayWebhookMessage", func(ctx context.Context, c *api.ClientWithResponses, a tenant, cred string) (*http.Response, []byte, error) {
+		r, err := c.ReplayWebhookMessageWithResponse(ctx, a.endpointID, a.eventID, bearer(cred))
+		return resp(r, err)
+	}},
+	// A's event replayed to the caller's own endpoint: the event id is
+	// looked up in the caller's organisation too.
+	{"replayWebhookMessage", func(ctx context.Context, c *api.ClientWithResponses, a tenant, cred string) (*http.Response, []byte, error) {
+		own, err := c.CreateWebhookEndpointWithResponse(ctx, nil, api.WebhookEndpointCreate{URL: "https://example.com/own",
+			EventTypes: []api.EventTypeSubscription{api.EventTypeSubscriptionAsterisk}}, bearer(cred))
+		if err != nil {
+			return nil, nil, err
+		}
+		if own.JSON201 == nil {
+			return own.HTTPResponse, own.Body, nil
+		}
+		r, err := c.ReplayWebhookMessageWithResponse(ctx, own.JSON201.ID, a.eventID, bearer(cred))
+		return resp(r, err)
+	}},
+	{"replayWebhookEndpoint", func(ctx context.Context, c *api.ClientWithResponses, a tenant, cred string) (*http.Response, []byte, error) {
+		r, err := c.ReplayWebhookEndpointWithResponse(ctx, a.endpointID, nil, api.WebhookReplay{Since: time.Now().Add(-time.Hour)}, bearer(cred))
+		return resp(r, err)
+	}},
 }
 
 // scopedByCaller are operations without ids: they act on the caller's own
@@ -175,7 +248,8 @@ var scopedByCaller = []string{"getMe", "getOrganization", "updateOrganization", 
 	"listSuppressions", "createSuppression", "bulkCreateSuppressions",
 	"listLeads", "createLead", "bulkLeads", "exportLeads",
 	"previewLeadImport", // previewLeadImport reads only the request body
-	"createLeadImport", "listLeadImports"}
+	"createLeadImport", "listLeadImports",
+	"listEvents", "listEventTypes", "listWebhookEndpoints", "createWebhookEndpoint"}
 
 // public operations act before there is a tenant.
 var publicOps = []string{"signup", "login", "refreshSession", "logout", "acceptInvite", "verifyEmail", "requestPasswordReset", "confirmPasswordReset"}
@@ -233,6 +307,30 @@ func resp[T interface{ StatusCode() int }](r T, err error) (*http.Response, []by
 	case *api.CancelLeadImportResponse:
 		return x.HTTPResponse, x.Body, nil
 	case *api.GetLeadImportErrorsResponse:
+		return x.HTTPResponse, x.Body, nil
+	case *api.GetEventResponse:
+		return x.HTTPResponse, x.Body, nil
+	case *api.GetWebhookEndpointResponse:
+		return x.HTTPResponse, x.Body, nil
+	case *api.UpdateWebhookEndpointResponse:
+		return x.HTTPResponse, x.Body, nil
+	case *api.DeleteWebhookEndpointResponse:
+		return x.HTTPResponse, x.Body, nil
+	case *api.DisableWebhookEndpointResponse:
+		return x.HTTPResponse, x.Body, nil
+	case *api.EnableWebhookEndpointResponse:
+		return x.HTTPResponse, x.Body, nil
+	case *api.RotateWebhookEndpointSecretResponse:
+		return x.HTTPResponse, x.Body, nil
+	case *api.TestWebhookEndpointResponse:
+		return x.HTTPResponse, x.Body, nil
+	case *api.ListWebhookMessagesResponse:
+		return x.HTTPResponse, x.Body, nil
+	case *api.ListWebhookAttemptsResponse:
+		return x.HTTPResponse, x.Body, nil
+	case *api.ReplayWebhookMessageResponse:
+		return x.HTTPResponse, x.Body, nil
+	case *api.ReplayWebhookEndpointResponse:
 		return x.HTTPResponse, x.Body, nil
 	}
 	panic("add the response type to resp")
@@ -401,6 +499,28 @@ func TestCrossTenant(t *testing.T) {
 		urlIntoA, err := b.client.CreateLeadImportWithResponse(ctx, nil, api.CreateLeadImportJSONRequestBody{URL: "https://example.com/sneaky.csv", CampaignID: &a.campID}, tok)
 		require.NoError(t, err)
 		problem(t, urlIntoA.HTTPResponse, urlIntoA.Body, http.StatusNotFound)
+		evs, err := b.client.ListEventsWithResponse(ctx, &api.ListEventsParams{Limit: ptr(100)}, tok)
+		require.NoError(t, err)
+		require.NotEmpty(t, evs.JSON200.Data)
+		for _, e := range evs.JSON200.Data {
+			require.NotEqual(t, a.eventID, e.ID, "B does not see A's events")
+			require.NotEqual(t, a.endpointID, derefUUID(e.ObjectID))
+		}
+		eps, err := b.client.ListWebhookEndpointsWithResponse(ctx, nil, tok)
+		require.NoError(t, err)
+		for _, e := range eps.JSON200.Data {
+			require.NotEqual(t, a.endpointID, e.ID, "B does not see A's endpoints")
+		}
+		aEP, err := b.client.GetWebhookEndpointWithResponse(ctx, a.endpointID, bearer(a.owner.AccessToken))
+		require.NoError(t, err)
+		require.Equal(t, http.StatusOK, aEP.StatusCode(), "A's endpoint is still there")
+		require.Equal(t, "https://example.com/Tenant-A", aEP.JSON200.URL, "unchanged")
+		require.Equal(t, api.WebhookEndpointStatusEnabled, aEP.JSON200.Status)
+		require.Nil(t, aEP.JSON200.SecretRotationExpiresAt, "its secret was not rotated")
+		aMsgs, err := b.client.ListWebhookMessagesWithResponse(ctx, a.endpointID, nil, bearer(a.owner.AccessToken))
+		require.NoError(t, err)
+		require.Len(t, aMsgs.JSON200.Data, 1, "only A's own test event is queued for A's endpoint")
+		require.Equal(t, a.eventID, aMsgs.JSON200.Data[0].EventID)
 		// A token for A cannot be bent to act on B by login's org_id.
 		l, err := b.client.LoginWithResponse(ctx, api.LoginRequest{Email: api.Email(a.owner.User.Email), Password: password, OrgID: &other.owner.Organization.ID})
 		require.NoError(t, err)
@@ -436,6 +556,13 @@ func TestEveryOperationIsCoveredForTenancy(t *testing.T) {
 	}
 	sort.Strings(missing)
 	require.Empty(t, missing, "add these operations to the cross-tenant test")
+}
+
+func derefUUID(u *uuid.UUID) uuid.UUID {
+	if u == nil {
+		return uuid.Nil
+	}
+	return *u
 }
 
 func contains(s []string, v string) bool {

@@ -27,6 +27,8 @@ var secretField = regexp.MustCompile(`(?i)hash|encrypted|cipher|secret|password`
 // caller once at creation (owner.Type.Field).
 var shownOnce = map[string]bool{
 	"orgs.CreatedAPIKey.Secret": true,
+	"webhooks.Created.Secret":   true, // a webhook endpoint's signing secret, on create
+	"webhooks.Rotated.Secret":   true, // and on rotation
 }
 
 var baseModel = reflect.TypeFor[bun.BaseModel]()
@@ -147,7 +149,18 @@ func TestResponsesCarryNoStoredSecrets(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, put.StatusCode(), string(put.Body))
 
+	hook, err := b.client.CreateWebhookEndpointWithResponse(ctx, nil, api.WebhookEndpointCreate{URL: "https://hooks.example.com/",
+		EventTypes: []api.EventTypeSubscription{api.EventTypeSubscriptionAsterisk}}, bearer(o.AccessToken))
+	require.NoError(t, err)
+	require.Equal(t, http.StatusCreated, hook.StatusCode(), string(hook.Body))
+	rot, err := b.client.RotateWebhookEndpointSecretWithResponse(ctx, hook.JSON201.ID, bearer(o.AccessToken))
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, rot.StatusCode(), string(rot.Body))
+
 	// What is stored for this organisation, as the owner sees it.
+	var hookCipher, hookPrevCipher string
+	require.NoError(t, b.owner.Pool.QueryRow(ctx, `SELECT secret_encrypted, previous_secret_encrypted FROM webhook_endpoints WHERE id = $1`,
+		hook.JSON201.ID).Scan(&hookCipher, &hookPrevCipher))
 	var passwordHash, cipher string
 	var keyHash []byte
 	require.NoError(t, b.owner.Pool.QueryRow(ctx, `SELECT password_hash FROM users WHERE id = $1`, o.User.ID).Scan(&passwordHash))
@@ -157,13 +170,17 @@ func TestResponsesCarryNoStoredSecrets(t *testing.T) {
 	require.NotEmpty(t, keyHash)
 	require.NotEmpty(t, cipher)
 	stored := map[string]string{
-		"password hash":            passwordHash,
-		"API key hash (hex)":       hex.EncodeToString(keyHash),
-		"API key hash (base64)":    base64.StdEncoding.EncodeToString(keyHash),
-		"API key hash (base64url)": base64.RawURLEncoding.EncodeToString(keyHash),
-		"LLM key ciphertext":       cipher,
-		"LLM key":                  llmKey,
-		"API key secret":           key.JSON201.Secret,
+		"password hash":                      passwordHash,
+		"API key hash (hex)":                 hex.EncodeToString(keyHash),
+		"API key hash (base64)":              base64.StdEncoding.EncodeToString(keyHash),
+		"API key hash (base64url)":           base64.RawURLEncoding.EncodeToString(keyHash),
+		"LLM key ciphertext":                 cipher,
+		"LLM key":                            llmKey,
+		"API key secret":                     key.JSON201.Secret,
+		"webhook secret":                     rot.JSON200.Secret,
+		"replaced webhook secret":            hook.JSON201.Secret,
+		"webhook secret ciphertext":          hookCipher,
+		"replaced webhook secret ciphertext": hookPrevCipher,
 	}
 	// Field names that would give a stored secret away, whatever its value.
 	leakyName := regexp.MustCompile(`"[a-z_]*(hash|encrypted|cipher|password)[a-z_]*"\s*:`)
@@ -181,6 +198,9 @@ func TestResponsesCarryNoStoredSecrets(t *testing.T) {
 		"TheAPIKeys":        {"/v1/api-keys", o.AccessToken},
 		"TheLLMSettings":    {"/v1/settings/llm", o.AccessToken},
 		"TheOrgAsTheAPIKey": {"/v1/org", key.JSON201.Secret},
+		"TheWebhooks":       {"/v1/webhook-endpoints", o.AccessToken},
+		"AWebhook":          {"/v1/webhook-endpoints/" + hook.JSON201.ID.String(), o.AccessToken},
+		"TheEvents":         {"/v1/events", o.AccessToken},
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
