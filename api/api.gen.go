@@ -121,6 +121,7 @@ const (
 	EventTypeNameCampaignDeleted       EventTypeName = "campaign.deleted"
 	EventTypeNameCampaignStatusChanged EventTypeName = "campaign.status_changed"
 	EventTypeNameCampaignUpdated       EventTypeName = "campaign.updated"
+	EventTypeNameImportCancelled       EventTypeName = "import.cancelled"
 	EventTypeNameImportCompleted       EventTypeName = "import.completed"
 	EventTypeNameImportCreated         EventTypeName = "import.created"
 	EventTypeNameImportFailed          EventTypeName = "import.failed"
@@ -148,6 +149,8 @@ func (e EventTypeName) Valid() bool {
 	case EventTypeNameCampaignStatusChanged:
 		return true
 	case EventTypeNameCampaignUpdated:
+		return true
+	case EventTypeNameImportCancelled:
 		return true
 	case EventTypeNameImportCompleted:
 		return true
@@ -191,6 +194,7 @@ const (
 	EventTypeSubscriptionCampaignDeleted       EventTypeSubscription = "campaign.deleted"
 	EventTypeSubscriptionCampaignStatusChanged EventTypeSubscription = "campaign.status_changed"
 	EventTypeSubscriptionCampaignUpdated       EventTypeSubscription = "campaign.updated"
+	EventTypeSubscriptionImportCancelled       EventTypeSubscription = "import.cancelled"
 	EventTypeSubscriptionImportCompleted       EventTypeSubscription = "import.completed"
 	EventTypeSubscriptionImportCreated         EventTypeSubscription = "import.created"
 	EventTypeSubscriptionImportFailed          EventTypeSubscription = "import.failed"
@@ -220,6 +224,8 @@ func (e EventTypeSubscription) Valid() bool {
 	case EventTypeSubscriptionCampaignStatusChanged:
 		return true
 	case EventTypeSubscriptionCampaignUpdated:
+		return true
+	case EventTypeSubscriptionImportCancelled:
 		return true
 	case EventTypeSubscriptionImportCompleted:
 		return true

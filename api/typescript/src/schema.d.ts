@@ -1124,6 +1124,338 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The organisation's events, newest first
+         * @description Any member or API key. Filters combine with AND; `type` takes
+         *     several types, repeated (`?type=lead.created&type=lead.updated`) or
+         *     comma-separated (`?type=lead.created,lead.updated`).
+         *     Events older than the retention (30 days by default) are gone.
+         *     This is also the polling trigger of integrations such as Zapier:
+         *     each item is the body a webhook delivers.
+         */
+        get: operations["listEvents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/events/{event_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                event_id: components["parameters"]["EventId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * One event
+         * @description Any member or API key.
+         */
+        get: operations["getEvent"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/event-types": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The event catalogue
+         * @description Any member or API key. Every event type, what writes it and the schema of its `data`, in catalogue order (not paginated).
+         */
+        get: operations["listEventTypes"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhook-endpoints": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The organisation's webhook endpoints, newest first
+         * @description Owners, admins and API keys. Never their secrets.
+         */
+        get: operations["listWebhookEndpoints"];
+        put?: never;
+        /**
+         * Subscribe a URL to events
+         * @description Owners, admins and API keys (a REST Hooks subscribe). The URL must
+         *     be https (the server's `WEBHOOK_ALLOW_HTTP` allows http for local
+         *     development), without user name or password. `event_types` lists
+         *     catalogue types, or is `["*"]` for every type, present and future.
+         *     The endpoint receives the events written from now on; replay
+         *     (`POST /v1/webhook-endpoints/{id}/replay`) sends earlier ones. The
+         *     answer holds the signing secret, which no other answer shows.
+         */
+        post: operations["createWebhookEndpoint"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhook-endpoints/{endpoint_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                endpoint_id: components["parameters"]["EndpointId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * One webhook endpoint
+         * @description Owners, admins and API keys. Never its secret.
+         */
+        get: operations["getWebhookEndpoint"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete a webhook endpoint
+         * @description Owners, admins and API keys (a REST Hooks unsubscribe). Its queued messages and its delivery log go with it.
+         */
+        delete: operations["deleteWebhookEndpoint"];
+        options?: never;
+        head?: never;
+        /**
+         * Change a webhook endpoint
+         * @description Owners, admins and API keys. Fields left out stay as they are; the
+         *     same rules as creating apply. Messages already queued go to the new
+         *     URL; a change of `event_types` applies to events written from now on.
+         */
+        patch: operations["updateWebhookEndpoint"];
+        trace?: never;
+    };
+    "/v1/webhook-endpoints/{endpoint_id}/disable": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                endpoint_id: components["parameters"]["EndpointId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Stop delivering to an endpoint
+         * @description Owners, admins and API keys. `disabled_reason` becomes `manual`.
+         *     Messages waiting for delivery are marked failed (replay them after
+         *     enabling); new events are not queued for it while it is disabled.
+         *     Disabling a disabled endpoint changes nothing.
+         */
+        post: operations["disableWebhookEndpoint"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhook-endpoints/{endpoint_id}/enable": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                endpoint_id: components["parameters"]["EndpointId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Deliver to an endpoint again
+         * @description Owners, admins and API keys. Clears `disabled_*` and
+         *     `failing_since`, whatever disabled it (a person, failures or a 410).
+         *     Events written while it was disabled are not sent unless replayed.
+         */
+        post: operations["enableWebhookEndpoint"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhook-endpoints/{endpoint_id}/rotate-secret": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                endpoint_id: components["parameters"]["EndpointId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Replace an endpoint's signing secret
+         * @description Owners, admins and API keys. Deliveries are signed with the new
+         *     secret at once and, for the next 24 hours
+         *     (`previous_secret_expires_at`), with the old one beside it, so the
+         *     receiver can switch without losing a delivery. Rotating again within
+         *     those hours ends the older secret's overlap: only the secret being
+         *     replaced keeps signing. The new secret is in this answer only.
+         */
+        post: operations["rotateWebhookEndpointSecret"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhook-endpoints/{endpoint_id}/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                endpoint_id: components["parameters"]["EndpointId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send a test event to an endpoint
+         * @description Owners, admins and API keys. Records a `webhook.test` event (its
+         *     `data` a `WebhookTestData`) queued for this endpoint only, enabled
+         *     or not, and answers with it; its delivery shows in the endpoint's
+         *     messages and attempts like any other.
+         */
+        post: operations["testWebhookEndpoint"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhook-endpoints/{endpoint_id}/messages": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                endpoint_id: components["parameters"]["EndpointId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * The events queued for an endpoint and how their delivery went, newest event first
+         * @description Owners, admins and API keys.
+         */
+        get: operations["listWebhookMessages"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhook-endpoints/{endpoint_id}/attempts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                endpoint_id: components["parameters"]["EndpointId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * An endpoint's delivery log, newest attempt first
+         * @description Owners, admins and API keys. One row per HTTP request made to the endpoint.
+         */
+        get: operations["listWebhookAttempts"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhook-endpoints/{endpoint_id}/messages/{event_id}/replay": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                endpoint_id: components["parameters"]["EndpointId"];
+                event_id: components["parameters"]["EventId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Deliver one event to an endpoint again
+         * @description Owners, admins and API keys. The message goes back to `pending`,
+         *     due now, with its `attempts` reset to 0 so it gets the whole retry
+         *     schedule again (the attempt log keeps the earlier attempts). An
+         *     event the endpoint never got (it subscribed later, or to other
+         *     types) is queued for it. A message being delivered right now is
+         *     left alone. The endpoint must be enabled (409 `endpoint_disabled`).
+         */
+        post: operations["replayWebhookMessage"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhook-endpoints/{endpoint_id}/replay": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                endpoint_id: components["parameters"]["EndpointId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Deliver everything since a time to an endpoint again
+         * @description Owners, admins and API keys. Every event that occurred in
+         *     [`since`, `until`) whose type the endpoint subscribes to now (and
+         *     the test events sent to it) is queued again as a replayed message
+         *     is: with `only_failed` (the default) the failed messages and the
+         *     events it never got; without, the delivered ones too. Messages
+         *     still waiting or being delivered are left alone. `since` must lie
+         *     within the event retention (30 days by default). The endpoint must
+         *     be enabled (409 `endpoint_disabled`). Answers how many messages
+         *     were queued.
+         */
+        post: operations["replayWebhookEndpoint"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -2026,6 +2358,210 @@ export interface components {
             data: components["schemas"]["LeadImport"][];
             next_cursor: string | null;
         };
+        /**
+         * @description An event type of the catalogue (see the events tag).
+         * @enum {string}
+         */
+        EventTypeName: "lead.created" | "lead.updated" | "lead.deleted" | "import.created" | "import.completed" | "import.failed" | "import.cancelled" | "campaign.created" | "campaign.updated" | "campaign.status_changed" | "campaign.deleted" | "template.created" | "template.updated" | "template.deleted" | "suppression.created" | "suppression.deleted" | "member.added" | "member.updated" | "member.removed" | "webhook.test";
+        /**
+         * @description What a webhook endpoint subscribes to. A catalogue type, or `*` for every type.
+         * @enum {string}
+         */
+        EventTypeSubscription: "*" | "lead.created" | "lead.updated" | "lead.deleted" | "import.created" | "import.completed" | "import.failed" | "import.cancelled" | "campaign.created" | "campaign.updated" | "campaign.status_changed" | "campaign.deleted" | "template.created" | "template.updated" | "template.deleted" | "suppression.created" | "suppression.deleted" | "member.added" | "member.updated" | "member.removed" | "webhook.test";
+        /**
+         * @description One event: an item of `GET /v1/events` and, byte for byte, the body
+         *     of a webhook delivery.
+         */
+        Event: {
+            /**
+             * Format: uuid
+             * @description Time-ordered (UUIDv7); also the `webhook-id` of its deliveries.
+             */
+            id: string;
+            type: components["schemas"]["EventTypeName"];
+            /**
+             * Format: date-time
+             * @description When the change happened (UTC).
+             */
+            timestamp: string;
+            /** @description What `object_id` names: `lead`, `import`, `campaign`… (the catalogue says per type). */
+            object_type: string;
+            /** Format: uuid */
+            object_id: string | null;
+            /** @description The object as the API returned it when the change happened; its schema is the one the catalogue names for the type. */
+            data: {
+                [key: string]: unknown;
+            };
+        };
+        EventList: {
+            data: components["schemas"]["Event"][];
+            next_cursor: string | null;
+        };
+        EventType: {
+            type: components["schemas"]["EventTypeName"];
+            object_type: string;
+            /** @description The schema of `data`, a component of this document (`Lead`, `Campaign`…). */
+            schema: string;
+            /** @description What writes the event. */
+            description: string;
+        };
+        EventTypeList: {
+            data: components["schemas"]["EventType"][];
+        };
+        /** @description A `webhook.test` event. */
+        WebhookTestEvent: components["schemas"]["Event"] & {
+            data?: components["schemas"]["WebhookTestData"];
+        };
+        /** @description The `data` of a `webhook.test` event. */
+        WebhookTestData: {
+            message: string;
+            /** Format: uuid */
+            endpoint_id: string;
+        };
+        /** @enum {string} */
+        WebhookEndpointStatus: "enabled" | "disabled";
+        /**
+         * @description `manual`: a person or an API key disabled it; `failing`: its deliveries failed for days; `gone`: it answered 410 Gone (a REST Hooks unsubscribe).
+         * @enum {string}
+         */
+        WebhookDisabledReason: "manual" | "failing" | "gone";
+        WebhookEndpointCreate: {
+            /** @description An absolute https URL without user name or password. */
+            url: string;
+            /** @description Catalogue types, or `["*"]` for all. Duplicates are dropped. */
+            event_types: components["schemas"]["EventTypeSubscription"][];
+            description?: string;
+            /**
+             * @description Deliveries in flight at once to this endpoint.
+             * @default 8
+             */
+            max_concurrency: number;
+        };
+        WebhookEndpointUpdate: {
+            url?: string;
+            event_types?: components["schemas"]["EventTypeSubscription"][];
+            description?: string;
+            max_concurrency?: number;
+        };
+        WebhookEndpoint: {
+            /** Format: uuid */
+            id: string;
+            url: string;
+            description: string;
+            event_types: components["schemas"]["EventTypeSubscription"][];
+            status: components["schemas"]["WebhookEndpointStatus"];
+            disabled_reason: (string & components["schemas"]["WebhookDisabledReason"]) | null;
+            /** @description What disabled it, in words (the last error of a failing endpoint). */
+            disabled_message: string | null;
+            /** Format: date-time */
+            disabled_at: string | null;
+            /**
+             * Format: date-time
+             * @description The first failed attempt since the last success; null while deliveries succeed.
+             */
+            failing_since: string | null;
+            max_concurrency: number;
+            /**
+             * Format: date-time
+             * @description Until when the secret replaced by the last rotation still signs beside the current one; null when none does.
+             */
+            secret_rotation_expires_at: string | null;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            updated_at: string;
+        };
+        WebhookEndpointCreated: components["schemas"]["WebhookEndpoint"] & {
+            /** @description The signing secret, `whsec_` and base64; shown once. */
+            secret: string;
+        };
+        WebhookEndpointList: {
+            data: components["schemas"]["WebhookEndpoint"][];
+            next_cursor: string | null;
+        };
+        WebhookSecret: {
+            /** @description The new signing secret, `whsec_` and base64; shown once. */
+            secret: string;
+            /**
+             * Format: date-time
+             * @description Until when the replaced secret still signs beside it.
+             */
+            previous_secret_expires_at: string;
+        };
+        /**
+         * @description `pending`: waiting for its next attempt; `sending`: an attempt is under way; `succeeded`: delivered; `failed`: retries exhausted, or the endpoint was disabled.
+         * @enum {string}
+         */
+        WebhookMessageStatus: "pending" | "sending" | "succeeded" | "failed";
+        /** @description One event queued for one endpoint. */
+        WebhookMessage: {
+            /**
+             * Format: uuid
+             * @description Also the `webhook-id` of its deliveries.
+             */
+            event_id: string;
+            event_type: components["schemas"]["EventTypeName"];
+            status: components["schemas"]["WebhookMessageStatus"];
+            /** @description Attempts since it was queued (or last replayed). */
+            attempts: number;
+            /**
+             * Format: date-time
+             * @description When it is due; null once delivered or failed.
+             */
+            next_attempt_at: string | null;
+            /** Format: date-time */
+            last_attempt_at: string | null;
+            /** @description The status of the last response; null when none came. */
+            last_status_code: number | null;
+            last_error: string | null;
+            /** Format: date-time */
+            created_at: string;
+        };
+        WebhookMessageList: {
+            data: components["schemas"]["WebhookMessage"][];
+            next_cursor: string | null;
+        };
+        /** @description One HTTP request made to deliver an event. */
+        WebhookAttempt: {
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            event_id: string;
+            /** Format: date-time */
+            attempted_at: string;
+            /** @description Null when no response came (timeout, refused connection, blocked address). */
+            status_code: number | null;
+            latency_ms: number;
+            succeeded: boolean;
+            error: string | null;
+            /** @description The first bytes of the response body. */
+            response_snippet: string | null;
+        };
+        WebhookAttemptList: {
+            data: components["schemas"]["WebhookAttempt"][];
+            next_cursor: string | null;
+        };
+        WebhookReplay: {
+            /**
+             * Format: date-time
+             * @description Events that occurred at or after this instant; within the event retention.
+             */
+            since: string;
+            /**
+             * Format: date-time
+             * @description And before this one (default: now).
+             */
+            until?: string;
+            /**
+             * @description Queue only failed messages and events never sent to the endpoint; false also redelivers what succeeded.
+             * @default true
+             */
+            only_failed: boolean;
+        };
+        WebhookReplayResult: {
+            /** @description Messages queued by this replay. */
+            queued: number;
+        };
     };
     responses: {
         /** @description The body is larger than the server accepts (MAX_BODY_BYTES, 1 MiB by default). */
@@ -2139,6 +2675,8 @@ export interface components {
         UserId: string;
         InviteId: string;
         ApiKeyId: string;
+        EventId: string;
+        EndpointId: string;
     };
     requestBodies: never;
     headers: never;
@@ -4058,6 +4596,518 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    listEvents: {
+        parameters: {
+            query?: {
+                /** @description Page size, 1-100 (default 20). */
+                limit?: components["parameters"]["Limit"];
+                /** @description The `next_cursor` of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description Only events of these types: repeat the parameter (`type=a&type=b`) or separate them with commas (`type=a,b`). */
+                type?: components["schemas"]["EventTypeName"][];
+                /** @description Only events about objects of this type (`lead`, `campaign`…, as in the catalogue). */
+                object_type?: string;
+                /** @description Only events about this object. */
+                object_id?: string;
+                /** @description Only events that occurred at or after this instant. */
+                since?: string;
+                /** @description Only events that occurred before this instant. */
+                until?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of events. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EventList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getEvent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                event_id: components["parameters"]["EventId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The event. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Event"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    listEventTypes: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The catalogue. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EventTypeList"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    listWebhookEndpoints: {
+        parameters: {
+            query?: {
+                /** @description Page size, 1-100 (default 20). */
+                limit?: components["parameters"]["Limit"];
+                /** @description The `next_cursor` of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
+                status?: components["schemas"]["WebhookEndpointStatus"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of endpoints. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookEndpointList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    createWebhookEndpoint: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes a retry of this request safe; see the API description. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookEndpointCreate"];
+            };
+        };
+        responses: {
+            /** @description The endpoint with its secret. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookEndpointCreated"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getWebhookEndpoint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                endpoint_id: components["parameters"]["EndpointId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The endpoint. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookEndpoint"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    deleteWebhookEndpoint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                endpoint_id: components["parameters"]["EndpointId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    updateWebhookEndpoint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                endpoint_id: components["parameters"]["EndpointId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookEndpointUpdate"];
+            };
+        };
+        responses: {
+            /** @description The endpoint after the change. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookEndpoint"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    disableWebhookEndpoint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                endpoint_id: components["parameters"]["EndpointId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The endpoint, disabled. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookEndpoint"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    enableWebhookEndpoint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                endpoint_id: components["parameters"]["EndpointId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The endpoint, enabled. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookEndpoint"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    rotateWebhookEndpointSecret: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                endpoint_id: components["parameters"]["EndpointId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The new secret. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookSecret"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    testWebhookEndpoint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                endpoint_id: components["parameters"]["EndpointId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The test event. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookTestEvent"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    listWebhookMessages: {
+        parameters: {
+            query?: {
+                /** @description Page size, 1-100 (default 20). */
+                limit?: components["parameters"]["Limit"];
+                /** @description The `next_cursor` of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
+                status?: components["schemas"]["WebhookMessageStatus"];
+            };
+            header?: never;
+            path: {
+                endpoint_id: components["parameters"]["EndpointId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of messages. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookMessageList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    listWebhookAttempts: {
+        parameters: {
+            query?: {
+                /** @description Page size, 1-100 (default 20). */
+                limit?: components["parameters"]["Limit"];
+                /** @description The `next_cursor` of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description Only the attempts to deliver this event. */
+                event_id?: string;
+            };
+            header?: never;
+            path: {
+                endpoint_id: components["parameters"]["EndpointId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of attempts. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookAttemptList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    replayWebhookMessage: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                endpoint_id: components["parameters"]["EndpointId"];
+                event_id: components["parameters"]["EventId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The message, queued. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookMessage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    replayWebhookEndpoint: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes a retry of this request safe; see the API description. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                endpoint_id: components["parameters"]["EndpointId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookReplay"];
+            };
+        };
+        responses: {
+            /** @description How many messages were queued. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookReplayResult"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["Internal"];
             503: components["responses"]["Unavailable"];
