@@ -52,6 +52,7 @@ import (
 	"github.com/leadpilot/leadpilot/internal/secrets"
 	"github.com/leadpilot/leadpilot/internal/suppressions"
 	"github.com/leadpilot/leadpilot/internal/templates"
+	"github.com/leadpilot/leadpilot/internal/webhookdelivery"
 	"github.com/leadpilot/leadpilot/internal/webhooks"
 )
 
@@ -398,7 +399,7 @@ func newHTTPServer(cfg *config.Config, logger *slog.Logger, db *database.DB, rdb
 		Leads:             leads.NewService(db),
 		LeadImports:       leadimports.NewService(db, enqueuer).WithMaxFileBytes(cfg.ImportMaxBytes),
 		Events:            events.NewService(db),
-		Webhooks:          webhooks.NewService(db, cfg.Keyring, webhooks.Options{AllowHTTP: cfg.WebhookAllowHTTP, Retention: cfg.EventRetention}),
+		Webhooks:          webhooks.NewService(db, cfg.Keyring, webhooks.Options{AllowHTTP: cfg.WebhookAllowHTTP, Retention: cfg.EventsRetention}),
 	})
 	if err != nil {
 		return nil, err
@@ -435,15 +436,37 @@ func runWorker(ctx context.Context, cfg *config.Config, logger *slog.Logger, db 
 	// enqueue was lost.
 	enqueuer := jobs.NewEnqueuer(redisOpt)
 	defer func() { _ = enqueuer.Close() }()
+	webhooks := webhookdelivery.New(db, cfg.Keyring, webhookdelivery.Config{
+		HTTP:           webhookdelivery.ClientConfig{AllowCIDRs: cfg.WebhookAllow, ConnectTimeout: cfg.WebhookConnectTimeout},
+		AllowHTTP:      cfg.WebhookAllowHTTP,
+		RequestTimeout: cfg.WebhookTimeout,
+		DisableAfter:   cfg.WebhookDisableAfter,
+		Logger:         logger,
+	})
 	mux := jobs.NewMux(&jobs.Handlers{
 		Purge:           jobs.NewPurgeHandler(db, jobs.PurgeConfig{Logger: logger}),
 		LeadImport:      jobs.NewLeadImportHandler(leadimports.NewService(db, nil).WithMaxFileBytes(cfg.ImportMaxBytes)),
 		LeadImportSweep: jobs.NewLeadImportSweepHandler(db, enqueuer, jobs.LeadImportSweepConfig{Logger: logger}),
+		WebhookDeliver:  jobs.NewWebhookDeliverHandler(webhooks),
+		EventsPrune:     jobs.NewEventsPruneHandler(db, jobs.EventsPruneConfig{Retention: cfg.EventsRetention, Logger: logger}),
 	}, logger)
 	sched, err := jobs.NewScheduler(redisOpt, logger, time.UTC)
 	if err != nil {
 		return err
 	}
+	// The webhook dispatcher turns NOTIFYs and due retries into delivery
+	// tasks; it stops with the worker.
+	dispatcher := webhookdelivery.NewDispatcher(db, enqueuer, webhookdelivery.DispatcherConfig{Logger: logger})
+	dctx, stopDispatcher := context.WithCancel(ctx)
+	dispatched := make(chan struct{})
+	go func() {
+		defer close(dispatched)
+		_ = dispatcher.Run(dctx)
+	}()
+	defer func() {
+		stopDispatcher()
+		<-dispatched
+	}()
 	logger.Info("worker: started", "concurrency", cfg.WorkerConcurrency, "queues", jobs.Queues())
 	return jobs.Run(ctx, srv, mux, sched)
 }

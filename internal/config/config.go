@@ -6,6 +6,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"net/netip"
 	"net/url"
 	"reflect"
 	"strings"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/caarlos0/env/v11"
 
+	"github.com/leadpilot/leadpilot/internal/egress"
 	"github.com/leadpilot/leadpilot/internal/secrets"
 )
 
@@ -85,14 +87,6 @@ type Config struct {
 	// ~150 MB of RSS. It never makes the process fail.
 	WorkerMemoryLimit int64 `env:"WORKER_MEMORY_LIMIT" envDefault:"100663296"`
 
-	// WebhookAllowHTTP accepts http:// webhook endpoint URLs (default
-	// false: https only). For local development against a receiver on this
-	// machine; refused in production.
-	WebhookAllowHTTP bool `env:"WEBHOOK_ALLOW_HTTP" envDefault:"false"`
-	// EventRetention is how long events are kept (default 720h, 30 days):
-	// GET /v1/events and webhook replays reach that far back.
-	EventRetention time.Duration `env:"EVENT_RETENTION" envDefault:"720h"`
-
 	// MetricsAddr, when set (e.g. 127.0.0.1:9090), serves /metrics on its
 	// own listener and not on HTTP_ADDR. Default: on HTTP_ADDR, guarded by
 	// MetricsToken.
@@ -114,6 +108,30 @@ type Config struct {
 	DeepSeekBaseURL  string        `env:"DEEPSEEK_BASE_URL"`
 	GroqBaseURL      string        `env:"GROQ_BASE_URL"`
 	LLMTimeout       time.Duration `env:"LLM_TIMEOUT" envDefault:"60s"`
+
+	// WebhookAllowCIDRs are address ranges webhook deliveries may reach
+	// although they are not public (e.g. "127.0.0.0/8,::1/128" for a
+	// receiver on this host). Default none: private, loopback, link-local,
+	// CGNAT, metadata and other special addresses are refused at dial time.
+	WebhookAllowCIDRs []string `env:"WEBHOOK_ALLOW_CIDRS" envSeparator:","`
+	// WebhookAllowHTTP accepts http:// webhook endpoint URLs and delivers
+	// to them (default false: https only). For local development against
+	// a receiver on this machine; refused in production.
+	WebhookAllowHTTP bool `env:"WEBHOOK_ALLOW_HTTP" envDefault:"false"`
+	// WebhookTimeout bounds one delivery, answer included (default 15s);
+	// WebhookConnectTimeout one connection attempt (default 5s).
+	WebhookTimeout        time.Duration `env:"WEBHOOK_TIMEOUT" envDefault:"15s"`
+	WebhookConnectTimeout time.Duration `env:"WEBHOOK_CONNECT_TIMEOUT" envDefault:"5s"`
+	// WebhookDisableAfter: an endpoint whose every delivery has failed for
+	// this long is disabled at its next failure (default 60h; the retry
+	// schedule spans about 67h).
+	WebhookDisableAfter time.Duration `env:"WEBHOOK_DISABLE_AFTER" envDefault:"60h"`
+	// EventsRetention is how long events (and their webhook messages and
+	// delivery log) are kept, and so how far back GET /v1/events and
+	// webhook replays reach. Default 720h (30 days).
+	EventsRetention time.Duration `env:"EVENTS_RETENTION" envDefault:"720h"`
+	// WebhookAllow is WebhookAllowCIDRs parsed.
+	WebhookAllow []netip.Prefix `env:"-"`
 
 	// Warnings are non-fatal notes from Load (insecure dev defaults in use).
 	Warnings []string `env:"-"`
@@ -325,8 +343,22 @@ func (c *Config) validate() error {
 	if c.WebhookAllowHTTP && c.Production() {
 		bad("WEBHOOK_ALLOW_HTTP must not be set in production: webhook deliveries carry signed event data and need https")
 	}
-	if c.EventRetention < 24*time.Hour {
-		bad("EVENT_RETENTION must be at least 24h")
+	if allow, err := egress.ParsePrefixes(c.WebhookAllowCIDRs); err != nil {
+		bad("WEBHOOK_ALLOW_CIDRS: %v", err)
+	} else {
+		c.WebhookAllow = allow
+	}
+	if c.WebhookTimeout < time.Second || c.WebhookTimeout > 5*time.Minute {
+		bad("WEBHOOK_TIMEOUT must be between 1s and 5m")
+	}
+	if c.WebhookConnectTimeout < 100*time.Millisecond || c.WebhookConnectTimeout > c.WebhookTimeout {
+		bad("WEBHOOK_CONNECT_TIMEOUT must be at least 100ms and at most WEBHOOK_TIMEOUT")
+	}
+	if c.WebhookDisableAfter < time.Hour {
+		bad("WEBHOOK_DISABLE_AFTER must be at least 1h")
+	}
+	if c.EventsRetention < 24*time.Hour {
+		bad("EVENTS_RETENTION must be at least 24h")
 	}
 	if c.DatabaseMaxConns < 2 {
 		bad("DATABASE_MAX_CONNS must be at least 2")

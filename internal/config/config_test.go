@@ -97,7 +97,7 @@ func TestLoad(t *testing.T) {
 		require.Equal(t, 168*time.Hour, cfg.InviteTTL)
 		require.Equal(t, int32(20), cfg.DatabaseMaxConns)
 		require.False(t, cfg.WebhookAllowHTTP, "webhook URLs are https only")
-		require.Equal(t, 30*24*time.Hour, cfg.EventRetention)
+		require.Equal(t, 30*24*time.Hour, cfg.EventsRetention)
 		require.True(t, strings.HasPrefix(cfg.DatabaseURL, "postgres://"), cfg.DatabaseURL)
 		// The service logs in as the RLS-bound role; the superuser migrates.
 		require.Contains(t, cfg.DatabaseURL, "//leadpilot_api@")
@@ -263,7 +263,7 @@ func TestLoadRejects(t *testing.T) {
 		"ProductionWithPublicMetrics": {set: envMap{"LEADPILOT_ENV": "production", "JWT_SECRET": goodSecret, "ENCRYPTION_KEYS": key("k1", 1), "SYSTEM_SMTP_URL": "smtp://mailer:pw@smtp.example.com:587"}, want: "METRICS_TOKEN or METRICS_ADDR is required in production"},
 		"ShortMetricsToken":           {set: envMap{"METRICS_TOKEN": "short"}, want: "METRICS_TOKEN must be at least 16 characters"},
 		"UnknownCurrentKeyIDWithKeys": {set: envMap{"ENCRYPTION_KEYS": key("k1", 1) + "," + key("k2", 2), "ENCRYPTION_CURRENT_KEY_ID": "k3"}, want: "ENCRYPTION_CURRENT_KEY_ID"},
-		"EventRetentionUnderADay":     {set: envMap{"EVENT_RETENTION": "23h"}, want: "EVENT_RETENTION must be at least 24h"},
+		"EventsRetentionUnderADay":    {set: envMap{"EVENTS_RETENTION": "23h"}, want: "EVENTS_RETENTION must be at least 24h"},
 		"ProductionWithHTTPWebhooks": {set: envMap{"LEADPILOT_ENV": "production", "JWT_SECRET": goodSecret, "ENCRYPTION_KEYS": key("k1", 1), "SYSTEM_SMTP_URL": "smtp://mailer:pw@smtp.example.com:587", "METRICS_ADDR": "127.0.0.1:9090",
 			"WEBHOOK_ALLOW_HTTP": "true"}, want: "WEBHOOK_ALLOW_HTTP must not be set in production"},
 	} {
@@ -287,7 +287,7 @@ func TestLoadAccepts(t *testing.T) {
 		"AccessTokenTTLOfADay":           {"ACCESS_TOKEN_TTL": "24h"},
 		"URLSafeUnpaddedKey":             {"ENCRYPTION_KEYS": "k1:" + base64.RawURLEncoding.EncodeToString(bytes.Repeat([]byte{0xfb}, 32))},
 		"TextLogsAtDebug":                {"LOG_FORMAT": "text", "LOG_LEVEL": "debug"},
-		"HTTPWebhooksInDevelopment":      {"WEBHOOK_ALLOW_HTTP": "true", "EVENT_RETENTION": "24h"},
+		"HTTPWebhooksInDevelopment":      {"WEBHOOK_ALLOW_HTTP": "true", "EVENTS_RETENTION": "24h"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()

@@ -14,6 +14,7 @@ import (
 	"github.com/leadpilot/leadpilot/internal/access"
 	"github.com/leadpilot/leadpilot/internal/jobs"
 	"github.com/leadpilot/leadpilot/internal/leadimports"
+	"github.com/leadpilot/leadpilot/internal/webhookdelivery"
 )
 
 // handlers is the worker's full set, with purge as given.
@@ -24,6 +25,8 @@ func handlers(t *testing.T, b bundle, purge *jobs.PurgeHandler) *jobs.Handlers {
 		Purge:           purge,
 		LeadImport:      jobs.NewLeadImportHandler(leadimports.NewService(b.db, nil)),
 		LeadImportSweep: jobs.NewLeadImportSweepHandler(b.db, enq, jobs.LeadImportSweepConfig{Logger: b.logger}),
+		WebhookDeliver:  jobs.NewWebhookDeliverHandler(webhookdelivery.New(b.db, testKeyring(t), webhookdelivery.Config{Logger: b.logger})),
+		EventsPrune:     jobs.NewEventsPruneHandler(b.db, jobs.EventsPruneConfig{Logger: b.logger}),
 	}
 }
 

@@ -17,6 +17,8 @@ type Handlers struct {
 	Purge           *PurgeHandler           // TypePurge
 	LeadImport      *LeadImportHandler      // TypeLeadImport
 	LeadImportSweep *LeadImportSweepHandler // TypeLeadImportSweep
+	WebhookDeliver  *WebhookDeliverHandler  // TypeWebhookDeliver
+	EventsPrune     *EventsPruneHandler     // TypeEventsPrune
 }
 
 // NewMux routes each task type to its handler, wrapped in Logging (outside)
@@ -35,6 +37,12 @@ func NewMux(h *Handlers, logger *slog.Logger) *asynq.ServeMux {
 	if h.LeadImportSweep == nil {
 		panic("jobs: NewMux: Handlers.LeadImportSweep is nil")
 	}
+	if h.WebhookDeliver == nil {
+		panic("jobs: NewMux: Handlers.WebhookDeliver is nil")
+	}
+	if h.EventsPrune == nil {
+		panic("jobs: NewMux: Handlers.EventsPrune is nil")
+	}
 	logger = orDefault(logger)
 	mux := asynq.NewServeMux()
 	mux.Use(Logging(logger), Recovery(logger))
@@ -44,6 +52,8 @@ func NewMux(h *Handlers, logger *slog.Logger) *asynq.ServeMux {
 	mux.Handle(TypePurge, h.Purge)
 	mux.Handle(TypeLeadImport, h.LeadImport)
 	mux.Handle(TypeLeadImportSweep, h.LeadImportSweep)
+	mux.Handle(TypeWebhookDeliver, h.WebhookDeliver)
+	mux.Handle(TypeEventsPrune, h.EventsPrune)
 	return mux
 }
 

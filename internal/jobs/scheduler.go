@@ -47,5 +47,8 @@ func NewScheduler(redisOpt asynq.RedisConnOpt, logger *slog.Logger, location *ti
 	if _, err := s.Register(LeadImportSweepSchedule, NewLeadImportSweepTask()); err != nil {
 		return nil, fmt.Errorf("jobs: schedule %s: %w", TypeLeadImportSweep, err)
 	}
+	if _, err := s.Register(EventsPruneSchedule, NewEventsPruneTask()); err != nil {
+		return nil, fmt.Errorf("jobs: schedule %s: %w", TypeEventsPrune, err)
+	}
 	return s, nil
 }

@@ -23,6 +23,7 @@ import (
 
 	"github.com/leadpilot/leadpilot/internal/access"
 	"github.com/leadpilot/leadpilot/internal/database"
+	"github.com/leadpilot/leadpilot/internal/egress"
 	"github.com/leadpilot/leadpilot/internal/events"
 	"github.com/leadpilot/leadpilot/internal/fault"
 	"github.com/leadpilot/leadpilot/internal/leadimport"
@@ -153,7 +154,7 @@ func SheetsExportURL(u *url.URL) (export, id string, ok bool) {
 }
 
 // NewFetchClient returns the HTTP client that downloads import URLs. Its
-// dialer checks every connection it opens with an ssrf.Guardian, after
+// dialer checks every connection it opens with egress.Control, after
 // DNS, so redirects and a name that resolves differently on the second
 // lookup (DNS rebinding) are covered: loopback, private, link-local,
 // CGNAT, multicast and the other IANA special-purpose IPv4 ranges, and
@@ -165,16 +166,7 @@ func SheetsExportURL(u *url.URL) (export, id string, ok bool) {
 // address instead of the server's. Redirects are followed MaxRedirects
 // times, to https only. The timeout is the caller's (Service.fetchTimeout).
 func NewFetchClient(allow ...netip.Prefix) *http.Client {
-	var v4, v6 []netip.Prefix
-	for _, p := range allow {
-		if p.Addr().Is4() {
-			v4 = append(v4, p)
-		} else {
-			v6 = append(v6, p)
-		}
-	}
-	guard := ssrf.New(ssrf.WithAnyPort(), ssrf.WithAllowedV4Prefixes(v4...), ssrf.WithAllowedV6Prefixes(v6...))
-	dialer := &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second, Control: guard.Safe}
+	dialer := &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second, Control: egress.Control(allow...)}
 	return &http.Client{
 		Transport: &http.Transport{
 			Proxy:                 nil,

@@ -153,7 +153,7 @@ type Options struct {
 	// AllowHTTP accepts http:// URLs (WEBHOOK_ALLOW_HTTP, for local
 	// development); default false: https only.
 	AllowHTTP bool
-	// Retention is how long events are kept (EVENT_RETENTION): a replay
+	// Retention is how long events are kept (EVENTS_RETENTION): a replay
 	// may reach that far back. Default DefaultRetention.
 	Retention time.Duration
 }
