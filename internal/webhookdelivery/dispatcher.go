@@ -173,9 +173,13 @@ func (d *Dispatcher) notified(ctx context.Context, payload string) {
 func (d *Dispatcher) listenLoop(ctx context.Context) {
 	backoff := 100 * time.Millisecond
 	for ctx.Err() == nil {
+		started := time.Now()
 		err := d.listenOnce(ctx)
 		if ctx.Err() != nil {
 			return
+		}
+		if time.Since(started) > time.Minute {
+			backoff = 100 * time.Millisecond // it had been working: retry soon
 		}
 		d.cfg.Logger.WarnContext(ctx, "webhook dispatcher: listen connection lost; reconnecting", slog.Any("error", err), slog.Duration("in", backoff))
 		select {
