@@ -266,8 +266,9 @@ UPDATE webhook_messages m SET status = 'sending', locked_until = ?3
 RETURNING m.attempts, e.id, e.type, e.occurred_at, e.object_type, e.object_id, e.data`
 
 // claim reads the endpoint and claims a batch of its due messages after
-// event id after (uuid.Nil: from the first) in one transaction. A missing endpoint returns nil; a disabled one fails its
-// due messages and returns nil.
+// event id after (uuid.Nil: from the first) in one transaction. A missing
+// endpoint returns nil; a disabled one fails its due messages other than
+// test events.
 func (e *Engine) claim(ctx context.Context, t database.Tenant, id, after uuid.UUID) (*endpoint, []message, error) {
 	now := e.cfg.Now()
 	var ep *endpoint
@@ -285,10 +286,16 @@ func (e *Engine) claim(ctx context.Context, t database.Tenant, id, after uuid.UU
 			return err
 		}
 		if row.Status != "enabled" {
-			_, err := tx.NewRaw(`UPDATE webhook_messages SET status = 'failed', locked_until = NULL,
-				last_error = 'the endpoint is disabled' WHERE org_id = ? AND endpoint_id = ? AND status IN ('pending', 'sending')`,
-				t.OrgID, id).Exec(ctx)
-			return database.Interpret(err)
+			// A disabled endpoint receives test events only (events.New's
+			// OnlyEndpoint: checking a mended receiver before enabling it
+			// again); its other messages fail, to be replayed once enabled.
+			_, err := tx.NewRaw(`UPDATE webhook_messages m SET status = 'failed', locked_until = NULL,
+				last_error = 'the endpoint is disabled' WHERE m.org_id = ? AND m.endpoint_id = ? AND m.status IN ('pending', 'sending')
+				AND NOT EXISTS (SELECT 1 FROM events e WHERE e.id = m.event_id AND e.type = ?)`,
+				t.OrgID, id, string(events.WebhookTest)).Exec(ctx)
+			if err != nil {
+				return database.Interpret(err)
+			}
 		}
 		ep, err = e.openEndpoint(id, row, now)
 		if err != nil {
