@@ -109,7 +109,9 @@ func TestWebhookDelivery(t *testing.T) {
 		})
 		h := handlers(t, b, jobs.NewPurgeHandler(b.db, jobs.PurgeConfig{Logger: b.logger}))
 		h.WebhookDeliver = jobs.NewWebhookDeliverHandler(engine)
-		srv := jobs.NewServer(b.redis, jobs.Config{Concurrency: 4, ShutdownTimeout: 5 * time.Second, Logger: b.logger})
+		// As the worker runs it: a pool of its own for the webhooks queue.
+		srv := jobs.NewServer(b.redis, jobs.Config{Concurrency: 4, ShutdownTimeout: 5 * time.Second, Logger: b.logger,
+			Queues: map[string]int{jobs.QueueWebhooks: 1}})
 		require.NoError(t, srv.Start(jobs.NewMux(h, b.logger)))
 		t.Cleanup(srv.Shutdown)
 
