@@ -224,6 +224,8 @@ var encryptedColumns = []secrets.Column{
 	{Table: "email_accounts", IDColumn: "id", Column: "credentials_encrypted"},
 	{Table: "messaging_accounts", IDColumn: "id", Column: "account_sid_encrypted"},
 	{Table: "messaging_accounts", IDColumn: "id", Column: "auth_token_encrypted"},
+	{Table: "webhook_endpoints", IDColumn: "id", Column: "secret_encrypted"},
+	{Table: "webhook_endpoints", IDColumn: "id", Column: "previous_secret_encrypted"},
 }
 
 func reencrypt(ctx context.Context, cfg *config.Config, out io.Writer) error {
