@@ -134,12 +134,15 @@ func (d *Dispatcher) Tick(ctx context.Context) int {
 		d.orgOf[x.ep] = x.org
 	}
 	d.mu.Unlock()
-	for _, x := range list {
+	for i, x := range list {
 		if err := d.enq.EnqueueWebhookDelivery(ctx, x.org, x.ep); err != nil {
+			// Redis is likely down: one line per tick, not one per
+			// endpoint; the next tick tries them all again.
 			if ctx.Err() == nil {
-				d.cfg.Logger.ErrorContext(ctx, "webhook dispatcher: enqueue", slog.String("endpoint_id", x.ep.String()), slog.Any("error", err))
+				d.cfg.Logger.ErrorContext(ctx, "webhook dispatcher: enqueue", slog.String("endpoint_id", x.ep.String()),
+					slog.Int("not_enqueued", len(list)-i), slog.Any("error", err))
 			}
-			continue
+			break
 		}
 		n++
 	}
