@@ -31,7 +31,7 @@ REDOCLY := REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true $(LINT_DIR)
 TS_DIR := api/typescript
 TS_STAMP := $(TS_DIR)/node_modules/.installed
 
-.PHONY: bench-api bench-leads bench-go help services stop generate lint-spec verify fmt-check vet lint test test-ts bench build run \
+.PHONY: bench-api bench-leads bench-webhooks bench-go help services stop generate lint-spec verify fmt-check vet lint test test-ts bench build run \
 	migrate seed docs-assets docker clean clean-data
 
 help: ## Show this help
@@ -97,10 +97,13 @@ bench-api: services ## Load-test GET /v1/org (wrk) against pgbench running its S
 bench-leads: services ## Load-test lead import (1M-row CSV), list and search against psql/pgbench baselines; prints the figures and ratios
 	.ci/bench-leads
 
+bench-webhooks: services ## Webhook deliveries/s to a local receiver against plain POSTs (same receiver and concurrency); prints medians and the ratio
+	.ci/bench-webhooks
+
 bench-go: services ## Run the Go benchmarks (BENCHFLAGS overrides; default -count 5, compare with benchstat)
 	$(WITH_SERVICES) $(GO) test $(BENCHFLAGS) $(PKG)
 
-bench: bench-go bench-api bench-leads ## Run all benchmarks: the Go ones, bench-api and bench-leads
+bench: bench-go bench-api bench-leads bench-webhooks ## Run all benchmarks: the Go ones, bench-api, bench-leads and bench-webhooks
 
 build: ## Build bin/leadpilot (static, trimmed)
 	@echo "building $(BIN) (the first build downloads Go modules and compiles everything: about 2 minutes; later builds take seconds)"

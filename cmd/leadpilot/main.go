@@ -431,6 +431,13 @@ func newMailer(cfg *config.Config, logger *slog.Logger) (mailer.Mailer, *mailer.
 func runWorker(ctx context.Context, cfg *config.Config, logger *slog.Logger, db *database.DB, redisOpt asynq.RedisConnOpt) error {
 	srv := jobs.NewServer(redisOpt, jobs.Config{
 		Concurrency: cfg.WorkerConcurrency, ShutdownTimeout: cfg.ShutdownTimeout, Logger: logger,
+		Queues: jobs.QueuesExcept(jobs.QueueWebhooks),
+	})
+	// Webhook delivery has a pool of its own: its tasks wait on other
+	// people's servers, and must not hold the slots sending needs.
+	hooks := jobs.NewServer(redisOpt, jobs.Config{
+		Concurrency: cfg.WebhookConcurrency, ShutdownTimeout: cfg.ShutdownTimeout, Logger: logger,
+		Queues: map[string]int{jobs.QueueWebhooks: 1},
 	})
 	// The worker enqueues too: the import sweep re-enqueues imports whose
 	// enqueue was lost.
@@ -467,7 +474,12 @@ func runWorker(ctx context.Context, cfg *config.Config, logger *slog.Logger, db 
 		stopDispatcher()
 		<-dispatched
 	}()
-	logger.Info("worker: started", "concurrency", cfg.WorkerConcurrency, "queues", jobs.Queues())
+	if err := hooks.Start(mux); err != nil {
+		return fmt.Errorf("jobs: start webhook server: %w", err)
+	}
+	defer hooks.Shutdown()
+	logger.Info("worker: started", "concurrency", cfg.WorkerConcurrency, "queues", jobs.QueuesExcept(jobs.QueueWebhooks),
+		"webhook_concurrency", cfg.WebhookConcurrency)
 	return jobs.Run(ctx, srv, mux, sched)
 }
 

@@ -114,6 +114,11 @@ type Config struct {
 	// receiver on this host). Default none: private, loopback, link-local,
 	// CGNAT, metadata and other special addresses are refused at dial time.
 	WebhookAllowCIDRs []string `env:"WEBHOOK_ALLOW_CIDRS" envSeparator:","`
+	// WebhookConcurrency is how many endpoints one worker process
+	// delivers to at once, on a pool of its own (default 32): a delivery
+	// task may wait on a slow receiver for its whole time budget, and
+	// must not hold the slots other jobs need.
+	WebhookConcurrency int `env:"WEBHOOK_CONCURRENCY" envDefault:"32"`
 	// WebhookAllowHTTP accepts http:// webhook endpoint URLs and delivers
 	// to them (default false: https only). For local development against
 	// a receiver on this machine; refused in production.
@@ -331,7 +336,7 @@ func (c *Config) validate() error {
 		"RATE_LIMIT_ORG_PER_SECOND": c.RateLimitOrgPerSecond, "RATE_LIMIT_ORG_BURST": c.RateLimitOrgBurst,
 		"RATE_LIMIT_KEY_PER_SECOND": c.RateLimitKeyPerSecond, "AUTH_RATE_LIMIT_IP_PER_MINUTE": c.AuthRateLimitIPPerMinute,
 		"AUTH_RATE_LIMIT_EMAIL_PER_MINUTE": c.AuthRateLimitEmailPerMinute, "WORKER_CONCURRENCY": c.WorkerConcurrency,
-		"AUTH_RATE_LIMIT_EMAIL_FAILURES_PER_HOUR": c.AuthRateLimitEmailFailuresPerHour,
+		"AUTH_RATE_LIMIT_EMAIL_FAILURES_PER_HOUR": c.AuthRateLimitEmailFailuresPerHour, "WEBHOOK_CONCURRENCY": c.WebhookConcurrency,
 	} {
 		if v < 1 {
 			bad("%s must be at least 1", name)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"errors"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -266,6 +267,10 @@ func TestLoadRejects(t *testing.T) {
 		"EventsRetentionUnderADay":    {set: envMap{"EVENTS_RETENTION": "23h"}, want: "EVENTS_RETENTION must be at least 24h"},
 		"ProductionWithHTTPWebhooks": {set: envMap{"LEADPILOT_ENV": "production", "JWT_SECRET": goodSecret, "ENCRYPTION_KEYS": key("k1", 1), "SYSTEM_SMTP_URL": "smtp://mailer:pw@smtp.example.com:587", "METRICS_ADDR": "127.0.0.1:9090",
 			"WEBHOOK_ALLOW_HTTP": "true"}, want: "WEBHOOK_ALLOW_HTTP must not be set in production"},
+		"WebhookAllowCIDRsNotCIDRs":  {set: envMap{"WEBHOOK_ALLOW_CIDRS": "127.0.0.0/8,localhost"}, want: "WEBHOOK_ALLOW_CIDRS"},
+		"WebhookTimeoutUnderASecond": {set: envMap{"WEBHOOK_TIMEOUT": "500ms", "WEBHOOK_CONNECT_TIMEOUT": "200ms"}, want: "WEBHOOK_TIMEOUT"},
+		"ConnectLongerThanTimeout":   {set: envMap{"WEBHOOK_TIMEOUT": "5s", "WEBHOOK_CONNECT_TIMEOUT": "10s"}, want: "WEBHOOK_CONNECT_TIMEOUT"},
+		"DisableAfterUnderAnHour":    {set: envMap{"WEBHOOK_DISABLE_AFTER": "30m"}, want: "WEBHOOK_DISABLE_AFTER"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
@@ -288,6 +293,7 @@ func TestLoadAccepts(t *testing.T) {
 		"URLSafeUnpaddedKey":             {"ENCRYPTION_KEYS": "k1:" + base64.RawURLEncoding.EncodeToString(bytes.Repeat([]byte{0xfb}, 32))},
 		"TextLogsAtDebug":                {"LOG_FORMAT": "text", "LOG_LEVEL": "debug"},
 		"HTTPWebhooksInDevelopment":      {"WEBHOOK_ALLOW_HTTP": "true", "EVENTS_RETENTION": "24h"},
+		"WebhookAllowCIDRsAndAddresses":  {"WEBHOOK_ALLOW_CIDRS": "127.0.0.0/8,::1/128,10.1.2.3"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
@@ -478,4 +484,17 @@ func TestDevelopmentSecrets(t *testing.T) {
 		require.Len(t, got, 1, "%q", got)
 		require.Contains(t, got[0], "fewer than 32 characters")
 	})
+}
+
+func TestWebhookAllowCIDRsAreParsed(t *testing.T) {
+	t.Parallel()
+	cfg, err := config.Load(envMap{"WEBHOOK_ALLOW_CIDRS": "127.0.0.0/8, ::1/128,10.1.2.3"}.get)
+	require.NoError(t, err)
+	require.Equal(t, []netip.Prefix{
+		netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128"), netip.MustParsePrefix("10.1.2.3/32"),
+	}, cfg.WebhookAllow)
+	cfg, err = config.Load(envMap{}.get)
+	require.NoError(t, err)
+	require.Empty(t, cfg.WebhookAllow, "nothing non-public is allowed by default")
+	require.False(t, cfg.WebhookAllowHTTP)
 }

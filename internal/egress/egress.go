@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"strings"
 	"syscall"
 	"time"
 
@@ -133,11 +134,13 @@ func NewDialer(o DialerOptions) func(ctx context.Context, network, address strin
 	}
 }
 
-// ParsePrefixes parses a list of CIDR prefixes ("127.0.0.0/8", "::1/128");
-// a bare address is taken as a single-address prefix.
+// ParsePrefixes parses a list of CIDR prefixes ("127.0.0.0/8", "::1/128"),
+// ignoring spaces around them and empty items; a bare address is taken as
+// a single-address prefix.
 func ParsePrefixes(list []string) ([]netip.Prefix, error) {
 	var out []netip.Prefix
 	for _, s := range list {
+		s = strings.TrimSpace(s)
 		if s == "" {
 			continue
 		}

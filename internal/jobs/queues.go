@@ -34,3 +34,15 @@ func Queues() map[string]int {
 		QueueMaintenance: 1,
 	}
 }
+
+// QueuesExcept returns Queues() without the named queues: for a server
+// that leaves them to one of their own (webhook delivery, whose tasks
+// wait on other people's servers for up to half a minute, gets its own
+// concurrency so it never holds the slots sending needs).
+func QueuesExcept(names ...string) map[string]int {
+	q := Queues()
+	for _, n := range names {
+		delete(q, n)
+	}
+	return q
+}

@@ -25,6 +25,11 @@ type Config struct {
 	// Logger receives asynq's own logs and one line per failed task that
 	// will not be retried. Default slog.Default().
 	Logger *slog.Logger
+	// Queues are the queues the server takes tasks from, with their
+	// weights. Default Queues(); a worker that gives webhook delivery its
+	// own server passes QueuesExcept(QueueWebhooks) here and
+	// {QueueWebhooks: 1} there.
+	Queues map[string]int
 }
 
 // Defaults for Config.
@@ -33,8 +38,8 @@ const (
 	DefaultShutdownTimeout = 30 * time.Second
 )
 
-// NewServer returns an asynq server over the queues of Queues(), weighted
-// and not strict (see Queues). Start it with Run.
+// NewServer returns an asynq server over cfg.Queues (default Queues()),
+// weighted and not strict (see Queues). Start it with Run.
 func NewServer(redisOpt asynq.RedisConnOpt, cfg Config) *asynq.Server {
 	if cfg.Concurrency <= 0 {
 		cfg.Concurrency = DefaultConcurrency
@@ -42,10 +47,13 @@ func NewServer(redisOpt asynq.RedisConnOpt, cfg Config) *asynq.Server {
 	if cfg.ShutdownTimeout <= 0 {
 		cfg.ShutdownTimeout = DefaultShutdownTimeout
 	}
+	if len(cfg.Queues) == 0 {
+		cfg.Queues = Queues()
+	}
 	logger := orDefault(cfg.Logger)
 	return asynq.NewServer(redisOpt, asynq.Config{
 		Concurrency:     cfg.Concurrency,
-		Queues:          Queues(),
+		Queues:          cfg.Queues,
 		StrictPriority:  false,
 		ShutdownTimeout: cfg.ShutdownTimeout,
 		ErrorHandler:    errorHandler(logger),

@@ -28,6 +28,15 @@ func TestQueues(t *testing.T) {
 		require.Greater(t, q[jobs.QueueClassify], q[jobs.QueueScrape])
 		require.Greater(t, q[jobs.QueueGenerate], q[jobs.QueueWebhooks])
 	})
+
+	t.Run("QueuesExceptLeavesOutTheNamedOnesAndKeepsTheRest", func(t *testing.T) {
+		t.Parallel()
+		q := jobs.QueuesExcept(jobs.QueueWebhooks)
+		require.Len(t, q, 7)
+		require.NotContains(t, q, jobs.QueueWebhooks)
+		require.Equal(t, jobs.Queues()[jobs.QueueSend], q[jobs.QueueSend])
+		require.Len(t, jobs.Queues(), 8, "Queues() itself is untouched")
+	})
 }
 
 func TestMiddleware(t *testing.T) {

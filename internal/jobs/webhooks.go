@@ -24,9 +24,11 @@ type WebhookDeliverPayload struct {
 }
 
 // WebhookDeliverTimeout is the task's timeout: above the engine's
-// TaskTimeout with its default budget and request timeout (20s + 15s +
-// 30s), so asynq does not cut a batch's result write short.
-const WebhookDeliverTimeout = 2 * time.Minute
+// TaskTimeout (budget + request timeout + 30s) with the default budget
+// and the longest WEBHOOK_TIMEOUT config accepts (20s + 5m + 30s), so
+// asynq never cuts a batch's result write short. Deliver returns long
+// before it in practice.
+const WebhookDeliverTimeout = 6 * time.Minute
 
 // NewWebhookDeliverTask returns the delivery task of an endpoint, on the
 // webhooks queue. It is never retried by asynq: the messages' state is in

@@ -22,9 +22,13 @@ type ClientConfig struct {
 	ConnectTimeout time.Duration
 	// Resolver looks receivers' names up. Default net.DefaultResolver.
 	Resolver egress.Resolver
-	// MaxConnsPerHost bounds the connections to one receiver host (0:
-	// 64, the highest max_concurrency an endpoint may have).
-	MaxConnsPerHost int
+	// MaxIdleConnsPerHost is how many idle connections to one receiver
+	// host are kept for reuse (0: 64, the highest max_concurrency an
+	// endpoint may have). Connections in use are not capped per host:
+	// endpoints sharing a host (hooks.zapier.com) must not queue behind
+	// each other; each endpoint's max_concurrency and the worker's
+	// WEBHOOK_CONCURRENCY bound them.
+	MaxIdleConnsPerHost int
 }
 
 // NewClient returns the HTTP client deliveries go through: every
@@ -37,8 +41,8 @@ func NewClient(cfg ClientConfig) *http.Client {
 	if cfg.ConnectTimeout <= 0 {
 		cfg.ConnectTimeout = 5 * time.Second
 	}
-	if cfg.MaxConnsPerHost <= 0 {
-		cfg.MaxConnsPerHost = 64
+	if cfg.MaxIdleConnsPerHost <= 0 {
+		cfg.MaxIdleConnsPerHost = 64
 	}
 	dial := egress.NewDialer(egress.DialerOptions{Allow: cfg.AllowCIDRs, Resolver: cfg.Resolver, Timeout: cfg.ConnectTimeout})
 	return &http.Client{
@@ -49,8 +53,7 @@ func NewClient(cfg ClientConfig) *http.Client {
 			ForceAttemptHTTP2:     true,
 			TLSHandshakeTimeout:   cfg.ConnectTimeout,
 			MaxIdleConns:          1024,
-			MaxIdleConnsPerHost:   cfg.MaxConnsPerHost,
-			MaxConnsPerHost:       cfg.MaxConnsPerHost,
+			MaxIdleConnsPerHost:   cfg.MaxIdleConnsPerHost,
 			IdleConnTimeout:       90 * time.Second,
 			ExpectContinueTimeout: time.Second,
 		},

@@ -15,7 +15,9 @@ import (
 	"github.com/google/uuid"
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 	"github.com/stretchr/testify/require"
+	"github.com/uptrace/bun"
 
+	"github.com/leadpilot/leadpilot/internal/database"
 	"github.com/leadpilot/leadpilot/internal/events"
 	"github.com/leadpilot/leadpilot/internal/webhookdelivery"
 )
@@ -308,6 +310,35 @@ func TestDeliver(t *testing.T) {
 		require.NoError(t, err)
 		require.Zero(t, res.Attempted)
 		require.Zero(t, b.count(`SELECT count(*) FROM webhook_messages WHERE endpoint_id = $1 AND status <> 'failed'`, ep))
+	})
+
+	t.Run("ADisabledEndpointStillGetsTestEventsOnly", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		rc := newReceiver(t, nil)
+		org, _, _ := b.org()
+		ep, secret := b.endpoint(org, rc.URL, endpointOpts{})
+		lead := b.record(org, 1)[0]
+		b.exec(`UPDATE webhook_endpoints SET status = 'disabled', disabled_reason = 'manual', disabled_at = now() WHERE id = $1`, ep)
+		var test uuid.UUID
+		err := b.db.InTenant(t.Context(), database.Tenant{OrgID: org}, func(ctx context.Context, tx bun.IDB) error {
+			var err error
+			test, err = events.Record(ctx, tx, org, events.New{Type: events.WebhookTest, Data: map[string]any{"message": "hello"}, OnlyEndpoint: &ep})
+			return err
+		})
+		require.NoError(t, err)
+
+		res, err := b.engine(webhookdelivery.Config{}).Deliver(t.Context(), org, ep)
+		require.NoError(t, err)
+		require.Equal(t, 1, res.Succeeded)
+		require.Equal(t, []string{test.String()}, rc.ids())
+		wh, err := standardwebhooks.NewWebhook(secret)
+		require.NoError(t, err)
+		require.NoError(t, wh.Verify(rc.deliveries()[0].body, rc.deliveries()[0].header))
+		m := b.message(ep, lead)
+		require.Equal(t, "failed", m.Status)
+		require.Equal(t, "the endpoint is disabled", *m.LastError)
+		require.Zero(t, m.Attempts)
 	})
 
 	t.Run("A410GoneDisablesTheEndpointAtOnce", func(t *testing.T) {

@@ -134,12 +134,15 @@ func (d *Dispatcher) Tick(ctx context.Context) int {
 		d.orgOf[x.ep] = x.org
 	}
 	d.mu.Unlock()
-	for _, x := range list {
+	for i, x := range list {
 		if err := d.enq.EnqueueWebhookDelivery(ctx, x.org, x.ep); err != nil {
+			// Redis is likely down: one line per tick, not one per
+			// endpoint; the next tick tries them all again.
 			if ctx.Err() == nil {
-				d.cfg.Logger.ErrorContext(ctx, "webhook dispatcher: enqueue", slog.String("endpoint_id", x.ep.String()), slog.Any("error", err))
+				d.cfg.Logger.ErrorContext(ctx, "webhook dispatcher: enqueue", slog.String("endpoint_id", x.ep.String()),
+					slog.Int("not_enqueued", len(list)-i), slog.Any("error", err))
 			}
-			continue
+			break
 		}
 		n++
 	}
@@ -173,9 +176,13 @@ func (d *Dispatcher) notified(ctx context.Context, payload string) {
 func (d *Dispatcher) listenLoop(ctx context.Context) {
 	backoff := 100 * time.Millisecond
 	for ctx.Err() == nil {
+		started := time.Now()
 		err := d.listenOnce(ctx)
 		if ctx.Err() != nil {
 			return
+		}
+		if time.Since(started) > time.Minute {
+			backoff = 100 * time.Millisecond // it had been working: retry soon
 		}
 		d.cfg.Logger.WarnContext(ctx, "webhook dispatcher: listen connection lost; reconnecting", slog.Any("error", err), slog.Duration("in", backoff))
 		select {

@@ -78,7 +78,9 @@
 // messages are failed, disabled_message says why in words, and each owner
 // and admin of the org gets a 'system' notification linking to
 // /settings/webhooks/<id>. A disabled endpoint's due messages (say, after
-// a manual disable) are failed when its task next runs.
+// a manual disable) are failed when its task next runs, except test events
+// (webhook.test, sent to one endpoint whatever its status), which it still
+// receives: a mended receiver can be tested before it is enabled again.
 //
 // Secrets and URLs stay out of logs (endpoint ids only); notifications
 // name the receiver's host, not its URL, whose path is often a credential.

@@ -163,11 +163,15 @@ func (e *Engine) Deliver(ctx context.Context, org, endpoint uuid.UUID) (Result, 
 	var res Result
 	start := time.Now()
 	t := database.Tenant{OrgID: org}
+	var after uuid.UUID
 	for {
-		ep, msgs, err := e.claim(ctx, t, endpoint)
+		ep, msgs, err := e.claim(ctx, t, endpoint, after)
 		if err != nil || ep == nil || len(msgs) == 0 {
 			return res, err
 		}
+		// Messages before this point that come due meanwhile (a retry, an
+		// expired lease) are the next call's, within the dispatcher's tick.
+		after = msgs[len(msgs)-1].event.ID
 		outs := e.send(ctx, ep, msgs, start)
 		// The results are written even when ctx has ended: what was sent
 		// must be recorded (or released) rather than left to the lease.
@@ -240,14 +244,17 @@ type claimedRow struct {
 	Data       []byte     `bun:"data,type:jsonb"`
 }
 
-// claimSQL takes up to ?2 of the endpoint's due messages in event order:
+// claimSQL takes up to ?2 of the endpoint's due messages in event order,
+// after event ?5 (where the previous batch of the same Deliver ended: the
+// index entries of the messages it has just sent need not be walked
+// again):
 // pending ones whose time has come and sending ones whose lease has run
 // out (their worker died), skipping rows another transaction holds, marks
 // them sending until ?3, and returns them with their events.
 const claimSQL = `
 WITH c AS (
   SELECT endpoint_id, event_id FROM webhook_messages
-   WHERE org_id = ?0 AND endpoint_id = ?1 AND status IN ('pending', 'sending')
+   WHERE org_id = ?0 AND endpoint_id = ?1 AND status IN ('pending', 'sending') AND event_id > ?5
      AND CASE WHEN status = 'pending' THEN next_attempt_at ELSE locked_until END <= ?4
    ORDER BY event_id
    LIMIT ?2
@@ -258,10 +265,11 @@ UPDATE webhook_messages m SET status = 'sending', locked_until = ?3
  WHERE m.endpoint_id = c.endpoint_id AND m.event_id = c.event_id
 RETURNING m.attempts, e.id, e.type, e.occurred_at, e.object_type, e.object_id, e.data`
 
-// claim reads the endpoint and claims a batch of its due messages in one
-// transaction. A missing endpoint returns nil; a disabled one fails its
-// due messages and returns nil.
-func (e *Engine) claim(ctx context.Context, t database.Tenant, id uuid.UUID) (*endpoint, []message, error) {
+// claim reads the endpoint and claims a batch of its due messages after
+// event id after (uuid.Nil: from the first) in one transaction. A missing
+// endpoint returns nil; a disabled one fails its due messages other than
+// test events.
+func (e *Engine) claim(ctx context.Context, t database.Tenant, id, after uuid.UUID) (*endpoint, []message, error) {
 	now := e.cfg.Now()
 	var ep *endpoint
 	var msgs []message
@@ -278,17 +286,23 @@ func (e *Engine) claim(ctx context.Context, t database.Tenant, id uuid.UUID) (*e
 			return err
 		}
 		if row.Status != "enabled" {
-			_, err := tx.NewRaw(`UPDATE webhook_messages SET status = 'failed', locked_until = NULL,
-				last_error = 'the endpoint is disabled' WHERE org_id = ? AND endpoint_id = ? AND status IN ('pending', 'sending')`,
-				t.OrgID, id).Exec(ctx)
-			return database.Interpret(err)
+			// A disabled endpoint receives test events only (events.New's
+			// OnlyEndpoint: checking a mended receiver before enabling it
+			// again); its other messages fail, to be replayed once enabled.
+			_, err := tx.NewRaw(`UPDATE webhook_messages m SET status = 'failed', locked_until = NULL,
+				last_error = 'the endpoint is disabled' WHERE m.org_id = ? AND m.endpoint_id = ? AND m.status IN ('pending', 'sending')
+				AND NOT EXISTS (SELECT 1 FROM events e WHERE e.id = m.event_id AND e.type = ?)`,
+				t.OrgID, id, string(events.WebhookTest)).Exec(ctx)
+			if err != nil {
+				return database.Interpret(err)
+			}
 		}
 		ep, err = e.openEndpoint(id, row, now)
 		if err != nil {
 			return err
 		}
 		var rows []claimedRow
-		if err := tx.NewRaw(claimSQL, t.OrgID, id, e.cfg.BatchSize, now.Add(e.cfg.Lease), now).Scan(ctx, &rows); err != nil {
+		if err := tx.NewRaw(claimSQL, t.OrgID, id, e.cfg.BatchSize, now.Add(e.cfg.Lease), now, after).Scan(ctx, &rows); err != nil {
 			return database.Interpret(err)
 		}
 		msgs = make([]message, len(rows))
@@ -530,7 +544,11 @@ func snippet(b []byte) string {
 // new states, one webhook_attempts row per attempt (the delivery log), and
 // the endpoint's failing_since (cleared by a success, set by the first
 // failure after one). Only messages still 'sending' are updated: a replay
-// or another claim after an expired lease may have moved them.
+// or another claim after an expired lease may have moved them, and only
+// their attempts are logged (a replayed message is sent and logged again).
+// The "= ANY (ids)" condition keeps the update on the primary key, whatever
+// the endpoint's backlog (a join on r alone was planned as a scan of all
+// the endpoint's messages).
 const recordSQL = `
 WITH r AS (
   SELECT u.event_id::uuid AS event_id, u.outcome, NULLIF(u.code, '')::int AS code, u.latency::int AS latency,
@@ -548,14 +566,14 @@ WITH r AS (
     last_status_code = CASE WHEN r.outcome = 'released' THEN m.last_status_code ELSE r.code END,
     last_error = CASE WHEN r.outcome = 'released' THEN m.last_error ELSE r.err END
   FROM r
-  WHERE m.org_id = ?0 AND m.endpoint_id = ?1 AND m.event_id = r.event_id AND m.status = 'sending'
+  WHERE m.org_id = ?0 AND m.endpoint_id = ?1 AND m.event_id = ANY (?2::text[]::uuid[])
+    AND m.event_id = r.event_id AND m.status = 'sending'
   RETURNING m.event_id
 ), a AS (
   INSERT INTO webhook_attempts (id, org_id, endpoint_id, event_id, attempted_at, status_code, latency_ms, succeeded, error, response_snippet)
   SELECT r.attempt_id, ?0, ?1, r.event_id, r.at, r.code, r.latency, r.outcome = 'succeeded', r.err, r.snippet
-    FROM r
+    FROM r JOIN m ON m.event_id = r.event_id
    WHERE r.outcome <> 'released'
-     AND EXISTS (SELECT 1 FROM webhook_messages x WHERE x.endpoint_id = ?1 AND x.event_id = r.event_id)
   RETURNING 1
 )
 UPDATE webhook_endpoints w SET failing_since = CASE
