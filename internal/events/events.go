@@ -61,12 +61,27 @@ func Record(ctx context.Context, tx bun.IDB, org uuid.UUID, n New) (uuid.UUID, e
 	return ids[0], nil
 }
 
-// RecordBatch writes several events for org in tx in one statement, in
-// order (their ids increase), and fans them out as Record does.
+// batchSize bounds the events one statement of RecordBatch writes.
+const batchSize = 1000
+
+// RecordBatch writes several events for org in tx, in order (their ids
+// increase), a statement per thousand, and fans them out as Record does.
 func RecordBatch(ctx context.Context, tx bun.IDB, org uuid.UUID, ns []New) ([]uuid.UUID, error) {
-	if len(ns) == 0 {
-		return nil, nil
+	ids := make([]uuid.UUID, 0, len(ns))
+	for len(ns) > 0 {
+		n := min(batchSize, len(ns))
+		got, err := recordBatch(ctx, tx, org, ns[:n])
+		if err != nil {
+			return nil, err
+		}
+		ids = append(ids, got...)
+		ns = ns[n:]
 	}
+	return ids, nil
+}
+
+// recordBatch writes ns in one statement.
+func recordBatch(ctx context.Context, tx bun.IDB, org uuid.UUID, ns []New) ([]uuid.UUID, error) {
 	now := time.Now().UTC()
 	ids := make([]uuid.UUID, len(ns))
 	types := make([]string, len(ns))

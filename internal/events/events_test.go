@@ -200,3 +200,32 @@ func TestNotifyOnCommitOnly(t *testing.T) {
 		}
 	}
 }
+
+func TestRecordBatchPastOneStatement(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := testkit.DB(t)
+	org := newOrg(t)
+	ep := addEndpoint(t, org, "enabled", "lead.deleted")
+	ns := make([]events.New, 2500)
+	for i := range ns {
+		ns[i] = events.New{Type: events.LeadDeleted, ObjectID: uuid.Must(uuid.NewV7()), Data: map[string]any{"i": i}}
+	}
+	var ids []uuid.UUID
+	require.NoError(t, db.InTenant(ctx, database.Tenant{OrgID: org}, func(ctx context.Context, tx bun.IDB) error {
+		var err error
+		ids, err = events.RecordBatch(ctx, tx, org, ns)
+		return err
+	}))
+	require.Len(t, ids, len(ns))
+	var events, msgs int
+	var ordered bool
+	require.NoError(t, testkit.OwnerDB(t).Pool.QueryRow(ctx, `
+		SELECT (SELECT count(*) FROM events WHERE org_id = $1),
+		       (SELECT count(*) FROM webhook_messages WHERE endpoint_id = $2),
+		       (SELECT bool_and(rn = (data->>'i')::int + 1) FROM (SELECT data, row_number() OVER (ORDER BY id) rn FROM events WHERE org_id = $1) s)`,
+		org, ep).Scan(&events, &msgs, &ordered))
+	require.Equal(t, len(ns), events)
+	require.Equal(t, len(ns), msgs)
+	require.True(t, ordered, "the events' ids follow the batch's order across statements")
+}

@@ -292,17 +292,12 @@ func RecordCreated(ctx context.Context, tx bun.IDB, org uuid.UUID, ids []uuid.UU
 // follow the leads' order (oldest lead first).
 func record(ctx context.Context, tx bun.IDB, org uuid.UUID, t events.Type, rows []leadRow) error {
 	slices.SortFunc(rows, func(a, b leadRow) int { return bytes.Compare(a.ID[:], b.ID[:]) })
-	const chunk = 1000
-	for len(rows) > 0 {
-		n := min(chunk, len(rows))
-		batch := make([]events.New, n)
-		for i, r := range rows[:n] {
-			batch[i] = events.New{Type: t, ObjectID: r.ID, Data: r.view().Resource()}
-		}
-		if _, err := events.RecordBatch(ctx, tx, org, batch); err != nil {
-			return fmt.Errorf("leads: %w", err)
-		}
-		rows = rows[n:]
+	batch := make([]events.New, len(rows))
+	for i, r := range rows {
+		batch[i] = events.New{Type: t, ObjectID: r.ID, Data: r.view().Resource()}
+	}
+	if _, err := events.RecordBatch(ctx, tx, org, batch); err != nil {
+		return fmt.Errorf("leads: %w", err)
 	}
 	return nil
 }

@@ -233,17 +233,12 @@ func (s *Service) Remove(ctx context.Context, a access.Actor, id uuid.UUID) erro
 // record writes one event of type t per entry, with the entry as the API
 // returns it, in tx: the transaction of the change.
 func record(ctx context.Context, tx bun.IDB, org uuid.UUID, t events.Type, rows []row) error {
-	const chunk = 1000
-	for len(rows) > 0 {
-		n := min(chunk, len(rows))
-		batch := make([]events.New, n)
-		for i, r := range rows[:n] {
-			batch[i] = events.New{Type: t, ObjectID: r.ID, Data: r.view().Resource()}
-		}
-		if _, err := events.RecordBatch(ctx, tx, org, batch); err != nil {
-			return fmt.Errorf("suppressions: %w", err)
-		}
-		rows = rows[n:]
+	batch := make([]events.New, len(rows))
+	for i, r := range rows {
+		batch[i] = events.New{Type: t, ObjectID: r.ID, Data: r.view().Resource()}
+	}
+	if _, err := events.RecordBatch(ctx, tx, org, batch); err != nil {
+		return fmt.Errorf("suppressions: %w", err)
 	}
 	return nil
 }
