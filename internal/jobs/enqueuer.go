@@ -2,6 +2,7 @@ package jobs
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/hibiken/asynq"
@@ -15,13 +16,14 @@ import (
 // the package documentation): the handler re-reads the rows, and a lost
 // enqueue is caught up by a periodic sweep.
 type Enqueuer struct {
-	client *asynq.Client
+	client    *asynq.Client
+	inspector *asynq.Inspector
 }
 
 // NewEnqueuer connects to the Redis that redisOpt names. Close it on
 // shutdown.
 func NewEnqueuer(redisOpt asynq.RedisConnOpt) *Enqueuer {
-	return &Enqueuer{client: asynq.NewClient(redisOpt)}
+	return &Enqueuer{client: asynq.NewClient(redisOpt), inspector: asynq.NewInspector(redisOpt)}
 }
 
 // Enqueue puts task on its queue. opts override those the task was built
@@ -39,7 +41,7 @@ func (e *Enqueuer) Enqueue(ctx context.Context, task *asynq.Task, opts ...asynq.
 	return info, nil
 }
 
-// Close closes the Redis connection.
+// Close closes the Redis connections.
 func (e *Enqueuer) Close() error {
-	return e.client.Close()
+	return errors.Join(e.client.Close(), e.inspector.Close())
 }

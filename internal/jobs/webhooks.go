@@ -33,7 +33,8 @@ const WebhookDeliverTimeout = 6 * time.Minute
 // NewWebhookDeliverTask returns the delivery task of an endpoint, on the
 // webhooks queue. It is never retried by asynq: the messages' state is in
 // Postgres, and the dispatcher enqueues the endpoint again within a
-// second while anything is due.
+// second while anything is due (replacing a task asynq archived, see
+// EnqueueWebhookDelivery).
 func NewWebhookDeliverTask(orgID, endpointID uuid.UUID) (*asynq.Task, error) {
 	b, err := json.Marshal(WebhookDeliverPayload{OrgID: orgID, EndpointID: endpointID})
 	if err != nil {
@@ -60,7 +61,25 @@ func (e *Enqueuer) EnqueueWebhookDelivery(ctx context.Context, orgID, endpointID
 	if err != nil {
 		return err
 	}
-	_, err = e.Enqueue(ctx, task, asynq.TaskID(WebhookDeliverTaskID(endpointID)))
+	id := WebhookDeliverTaskID(endpointID)
+	_, err = e.Enqueue(ctx, task, asynq.TaskID(id))
+	if !errors.Is(err, asynq.ErrTaskIDConflict) {
+		return err
+	}
+	// The id is taken. By a task queued, running or waiting to retry:
+	// the endpoint's work is on its way. By an archived one, asynq's
+	// answer to a worker killed mid-task (its lease expired) or a task
+	// past its timeout: that one will never run, and would block the
+	// endpoint's deliveries until asynq trims its archive (90 days), so
+	// it is deleted and a fresh task enqueued.
+	info, ierr := e.inspector.GetTaskInfo(QueueWebhooks, id)
+	if ierr != nil || info.State != asynq.TaskStateArchived {
+		return nil // gone meanwhile, or alive: the next tick looks again
+	}
+	if err := e.inspector.DeleteTask(QueueWebhooks, id); err != nil && !errors.Is(err, asynq.ErrTaskNotFound) {
+		return fmt.Errorf("jobs: delete the archived %s: %w", id, err)
+	}
+	_, err = e.Enqueue(ctx, task, asynq.TaskID(id))
 	if errors.Is(err, asynq.ErrTaskIDConflict) {
 		return nil
 	}
