@@ -192,6 +192,17 @@ func TestWebhookDelivery(t *testing.T) {
 			}
 		}
 		require.Equal(t, 1, n, "one task for the endpoint")
+
+		// A worker killed mid-task leaves it archived once its lease
+		// expires (it has no retries): the next enqueue replaces it.
+		require.NoError(t, insp.ArchiveTask(jobs.QueueWebhooks, jobs.WebhookDeliverTaskID(ep)))
+		info, err = insp.GetTaskInfo(jobs.QueueWebhooks, jobs.WebhookDeliverTaskID(ep))
+		require.NoError(t, err)
+		require.Equal(t, asynq.TaskStateArchived, info.State)
+		require.NoError(t, enq.EnqueueWebhookDelivery(t.Context(), org, ep))
+		info, err = insp.GetTaskInfo(jobs.QueueWebhooks, jobs.WebhookDeliverTaskID(ep))
+		require.NoError(t, err)
+		require.Equal(t, asynq.TaskStatePending, info.State, "an archived task does not block the endpoint")
 	})
 
 	t.Run("RevokesATaskItCannotRunSoItsTaskIDIsFreed", func(t *testing.T) {
@@ -229,6 +240,17 @@ func TestEventsPrune(t *testing.T) {
 	recent := uuid.Must(uuid.NewV7())
 	f.exec(`INSERT INTO events (id, org_id, type, object_type, data, occurred_at) VALUES ($1, $2, 'lead.created', 'lead', '{}', $3)`,
 		recent, org, now.Add(-29*24*time.Hour))
+	// An old event an endpoint is still to receive stays until its message
+	// is done; one it received goes.
+	ep := uuid.Must(uuid.NewV7())
+	f.exec(`INSERT INTO webhook_endpoints (id, org_id, url, event_types, secret_encrypted) VALUES ($1, $2, 'https://example.com/h', '{*}', 'x')`, ep, org)
+	live, done := uuid.Must(uuid.NewV7()), uuid.Must(uuid.NewV7())
+	for _, id := range []uuid.UUID{live, done} {
+		f.exec(`INSERT INTO events (id, org_id, type, object_type, data, occurred_at) VALUES ($1, $2, 'lead.created', 'lead', '{}', $3)`,
+			id, org, now.Add(-40*24*time.Hour))
+	}
+	f.exec(`INSERT INTO webhook_messages (org_id, endpoint_id, event_id, status) VALUES ($1, $2, $3, 'pending'), ($1, $2, $4, 'succeeded')`, org, ep, live, done)
+	old = append(old, done)
 
 	h := jobs.NewEventsPruneHandler(b.db, jobs.EventsPruneConfig{Batch: 2, Logger: b.logger})
 	require.NoError(t, h.ProcessTask(t.Context(), jobs.NewEventsPruneTask()))
@@ -236,6 +258,7 @@ func TestEventsPrune(t *testing.T) {
 		require.False(t, f.exists("events", "id", id), "older than the 30-day retention")
 	}
 	require.True(t, f.exists("events", "id", recent))
+	require.True(t, f.exists("events", "id", live), "an event whose delivery is still under way is kept")
 	// A second run finds nothing.
 	require.NoError(t, h.ProcessTask(t.Context(), jobs.NewEventsPruneTask()))
 	require.True(t, f.exists("events", "id", recent))
