@@ -394,6 +394,13 @@ func (e *Engine) send(ctx context.Context, ep *endpoint, msgs []message, start t
 		if ctx.Err() != nil {
 			break
 		}
+		// Waiting for a slot may have used up the budget: start nothing
+		// new then, so a Deliver ends within Budget + RequestTimeout (and
+		// its result write), which TaskTimeout and Lease count on.
+		if i > 0 && time.Since(start) >= e.cfg.Budget {
+			<-sem
+			break
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
