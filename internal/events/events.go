@@ -122,7 +122,10 @@ func recordBatch(ctx context.Context, tx bun.IDB, org uuid.UUID, ns []New) ([]uu
 // recordSQL inserts the events, then one message per (event, endpoint)
 // for the enabled endpoints subscribed to the event's type (or the one
 // endpoint a test event names), then notifies once per endpoint. One round
-// trip, whatever the number of events.
+// trip, whatever the number of events. The endpoints are locked FOR KEY
+// SHARE: an endpoint deleted while the statement runs is skipped, where
+// without the lock the messages' foreign key would fail the change the
+// event belongs to.
 const recordSQL = `
 WITH e AS (
   INSERT INTO events (id, org_id, type, object_type, object_id, data, occurred_at)
@@ -139,6 +142,7 @@ WITH e AS (
     JOIN webhook_endpoints w ON w.org_id = ?0 AND (
       (o.endpoint_id IS NULL AND w.status = 'enabled' AND (w.event_types @> ARRAY[e.type] OR w.event_types @> ARRAY['*']))
       OR w.id = o.endpoint_id)
+    FOR KEY SHARE OF w
   RETURNING endpoint_id
 )
 SELECT pg_notify(?8, d.endpoint_id::text) FROM (SELECT DISTINCT endpoint_id FROM m) d`
