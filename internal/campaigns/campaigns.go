@@ -32,6 +32,7 @@ import (
 	"github.com/leadpilot/leadpilot/internal/database"
 	"github.com/leadpilot/leadpilot/internal/events"
 	"github.com/leadpilot/leadpilot/internal/fault"
+	"github.com/leadpilot/leadpilot/internal/leads"
 	"github.com/leadpilot/leadpilot/internal/orgs"
 	"github.com/leadpilot/leadpilot/internal/pagination"
 )
@@ -380,6 +381,9 @@ func (s *Service) Delete(ctx context.Context, a access.Actor, id uuid.UUID) erro
 		}
 		was, err := withStats(ctx, tx, a.OrgID, row)
 		if err != nil {
+			return err
+		}
+		if err := leads.RecordCampaignDeleted(ctx, tx, a.OrgID, id); err != nil {
 			return err
 		}
 		if err := record(ctx, tx, a.OrgID, events.CampaignDeleted, was); err != nil {

@@ -53,7 +53,7 @@ type Spec struct {
 var catalogue = []Spec{
 	{LeadCreated, "lead", "Lead", "A lead was created through the API (POST /v1/leads). A lead import writes one per lead only while an enabled webhook endpoint subscribes to lead.created (or to *); import.completed always summarises the import."},
 	{LeadUpdated, "lead", "Lead", "A lead was changed: PATCH /v1/leads/{id}, or a bulk action (approve, disapprove, set_status, move_to_campaign), one event per lead it changed."},
-	{LeadDeleted, "lead", "Lead", "A lead was deleted, one by one or by a bulk delete; data is the lead as it was."},
+	{LeadDeleted, "lead", "Lead", "A lead was deleted, one by one or by a bulk delete; data is the lead as it was. Deleting a campaign deletes its leads: then one per lead only while an enabled webhook endpoint subscribes to lead.deleted (or to *), and campaign.deleted always."},
 	{ImportCreated, "import", "LeadImport", "A lead import was accepted (an upload or a URL) and queued."},
 	{ImportCompleted, "import", "LeadImport", "A lead import finished; data carries its counts (inserted, duplicates, invalid, suppressed…)."},
 	{ImportFailed, "import", "LeadImport", "A lead import stopped with an error; data.error says why."},
@@ -61,7 +61,7 @@ var catalogue = []Spec{
 	{CampaignCreated, "campaign", "Campaign", "A campaign was created."},
 	{CampaignUpdated, "campaign", "Campaign", "A campaign's name, description, channels, template, settings or context changed."},
 	{CampaignStatusChanged, "campaign", "Campaign", "A campaign moved through its lifecycle (activate, pause, resume, complete, archive); data.status is the new status."},
-	{CampaignDeleted, "campaign", "Campaign", "A campaign was deleted; data is the campaign as it was."},
+	{CampaignDeleted, "campaign", "Campaign", "A campaign was deleted, and its leads with it; data is the campaign as it was."},
 	{TemplateCreated, "template", "Template", "A template was created or cloned into the organisation."},
 	{TemplateUpdated, "template", "Template", "An organisation template was changed."},
 	{TemplateDeleted, "template", "Template", "An organisation template was deleted; data is the template as it was."},

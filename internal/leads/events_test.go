@@ -49,6 +49,9 @@ func TestEventsAreWrittenWithEachChange(t *testing.T) {
 	require.Error(t, err, "a duplicate is refused")
 	_, err = b.svc.Update(ctx, b.actor, l.ID, leads.Update{Fields: leads.Fields{Company: ptr("Acme")}})
 	require.NoError(t, err)
+	same, err := b.svc.Update(ctx, b.actor, l.ID, leads.Update{Fields: leads.Fields{Company: ptr("Acme"), FirstName: ptr("Eve")}})
+	require.NoError(t, err)
+	require.Equal(t, "Acme", *same.Company, "an update that changes nothing answers the lead as it is")
 	other, err := b.svc.Create(ctx, b.actor, leads.Create{Fields: leads.Fields{Email: ptr("ev2@example.com")}})
 	require.NoError(t, err)
 	res, err := b.svc.Bulk(ctx, b.actor, leads.Bulk{Action: leads.ActionSetStatus, Status: "contacted", IDs: []uuid.UUID{l.ID, other.ID}})
@@ -96,6 +99,44 @@ func TestEventsAreWrittenWithEachChange(t *testing.T) {
 	for _, e := range got {
 		if e.Type == "lead.deleted" {
 			require.Equal(t, "contacted", e.Data["status"], "a deleted lead's event carries it as it was")
+		}
+	}
+}
+
+func TestDeletingACampaignDeletesItsLeadsWithTheirEventsWhenSomeoneListens(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	for _, listening := range []bool{false, true} {
+		b := setup(t)
+		org := b.actor.OrgID
+		if listening {
+			_, err := testkit.OwnerDB(t).Pool.Exec(ctx, `INSERT INTO webhook_endpoints (id, org_id, url, event_types, secret_encrypted)
+				VALUES ($1, $2, 'https://example.com/hook', '{lead.deleted}', 'x')`, uuid.Must(uuid.NewV7()), org)
+			require.NoError(t, err)
+		}
+		camp := b.campaign(t, "Doomed")
+		var ids []uuid.UUID
+		for _, e := range []string{"d1@example.com", "d2@example.com"} {
+			l, err := b.svc.Create(ctx, b.actor, leads.Create{CampaignID: &camp, Fields: leads.Fields{Email: ptr(e)}})
+			require.NoError(t, err)
+			ids = append(ids, l.ID)
+		}
+		require.NoError(t, b.camps.Delete(ctx, b.actor, camp))
+		var deleted []uuid.UUID
+		campaignDeleted := 0
+		for _, e := range eventsOf(t, org) {
+			switch e.Type {
+			case "lead.deleted":
+				deleted = append(deleted, e.ObjectID)
+			case "campaign.deleted":
+				campaignDeleted++
+			}
+		}
+		require.Equal(t, 1, campaignDeleted)
+		if listening {
+			require.Equal(t, ids, deleted, "one lead.deleted per lead the campaign took with it")
+		} else {
+			require.Empty(t, deleted, "nobody listens: campaign.deleted says it")
 		}
 	}
 }

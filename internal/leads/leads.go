@@ -30,6 +30,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 	"time"
@@ -285,6 +286,23 @@ func RecordCreated(ctx context.Context, tx bun.IDB, org uuid.UUID, ids []uuid.UU
 		return fmt.Errorf("leads: read created: %w", database.Interpret(err))
 	}
 	return record(ctx, tx, org, events.LeadCreated, rows)
+}
+
+// RecordCampaignDeleted writes lead.deleted for the leads of campaign, in
+// tx, just before the campaign's deletion takes them with it (the
+// schema's cascade): one per lead only while an enabled webhook endpoint
+// subscribes to lead.deleted, as for an import's leads; campaign.deleted
+// says the rest.
+func RecordCampaignDeleted(ctx context.Context, tx bun.IDB, org, campaign uuid.UUID) error {
+	listening, err := events.Subscribed(ctx, tx, org, events.LeadDeleted)
+	if err != nil || !listening {
+		return err
+	}
+	var rows []leadRow
+	if err := tx.NewSelect().Model(&rows).Where("org_id = ? AND campaign_id = ?", org, campaign).Scan(ctx); err != nil {
+		return fmt.Errorf("leads: read the leads of campaign %s: %w", campaign, database.Interpret(err))
+	}
+	return record(ctx, tx, org, events.LeadDeleted, rows)
 }
 
 // record writes one event of type t per row, with the lead as the API
@@ -575,6 +593,10 @@ func (s *Service) Update(ctx context.Context, a access.Actor, id uuid.UUID, u Up
 			if err := checkSuppressed(ctx, tx, r); err != nil {
 				return err
 			}
+		}
+		if reflect.DeepEqual(before, r) {
+			out = r.view() // nothing changes: no write, no event
+			return nil
 		}
 		if _, err := tx.NewUpdate().Model(&r).ExcludeColumn("id", "org_id", "created_at", "updated_at").
 			Where("org_id = ? AND id = ?", a.OrgID, id).Returning("full_name, updated_at").Exec(ctx); err != nil {
