@@ -363,6 +363,28 @@ func TestDeliver(t *testing.T) {
 		require.Equal(t, 2, b.count(`SELECT count(*) FROM notifications WHERE org_id = $1 AND type = 'system'`, org))
 	})
 
+	t.Run("AnEndpointWhoseSecretCannotBeDecryptedIsDisabledNotRetriedForEver", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		rc := newReceiver(t, func(w http.ResponseWriter, r *http.Request, n int) { w.WriteHeader(http.StatusOK) })
+		org, _, _ := b.org()
+		ep, _ := b.endpoint(org, rc.URL, endpointOpts{maxConcurrency: 1})
+		evs := b.record(org, 2)
+		// As if its key were retired from the keyring.
+		b.exec(`UPDATE webhook_endpoints SET secret_encrypted = 'v1:retired:AAAA' WHERE id = $1`, ep)
+		_, err := b.engine(webhookdelivery.Config{}).Deliver(t.Context(), org, ep)
+		require.NoError(t, err, "no error, so the dispatcher does not spin on it")
+		require.Empty(t, rc.deliveries(), "nothing unsigned goes out")
+		st := b.endpointStatus(ep)
+		require.Equal(t, "disabled", st.status)
+		require.Equal(t, "failing", *st.reason)
+		require.Contains(t, *st.message, "cannot be decrypted")
+		for _, ev := range evs {
+			require.Equal(t, "failed", b.message(ep, ev).Status)
+		}
+		require.Equal(t, 2, b.count(`SELECT count(*) FROM notifications WHERE org_id = $1 AND type = 'system'`, org), "its owner and admin are told")
+	})
+
 	t.Run("KeepsEventOrderWithMaxConcurrencyOne", func(t *testing.T) {
 		t.Parallel()
 		b := setup(t)

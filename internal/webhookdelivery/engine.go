@@ -298,6 +298,19 @@ func (e *Engine) claim(ctx context.Context, t database.Tenant, id, after uuid.UU
 			}
 		}
 		ep, err = e.openEndpoint(id, row, now)
+		if (errors.Is(err, secrets.ErrDecrypt) || errors.Is(err, secrets.ErrUnknownKey) || errors.Is(err, secrets.ErrMalformed)) && row.Status == "enabled" {
+			// No key of the keyring opens its secret (one was retired
+			// before `leadpilot reencrypt` ran): nothing can be signed, so
+			// retrying would only spin. Disable it, saying why, and tell
+			// its owners; rotating the secret mends it.
+			ep = &endpoint{id: id, description: row.Description}
+			if u, perr := url.Parse(row.URL); perr == nil {
+				ep.host = u.Hostname()
+			}
+			_, err = e.disable(ctx, tx, t, ep, "failing", "its signing secret cannot be decrypted with the service's encryption keys; rotate the secret, then enable it again.", now)
+			ep = nil
+			return err
+		}
 		if err != nil {
 			return err
 		}
