@@ -77,7 +77,9 @@
 // (disabled_reason gone: a REST Hooks unsubscribe). Either way its pending
 // messages are failed, disabled_message says why in words, and each owner
 // and admin of the org gets a 'system' notification linking to
-// /settings/webhooks/<id>. A disabled endpoint's due messages (say, after
+// /settings/webhooks/<id>. An endpoint whose signing secret no key of the
+// keyring can decrypt is disabled the same way (failing, saying so) rather
+// than retried every second. A disabled endpoint's due messages (say, after
 // a manual disable) are failed when its task next runs, except test events
 // (webhook.test, sent to one endpoint whatever its status), which it still
 // receives: a mended receiver can be tested before it is enabled again.
