@@ -122,4 +122,55 @@ describe("webhooks from a live server", () => {
       (e) => e instanceof WebhookVerificationError,
     );
   });
+
+  it("delivers an import's import.completed, and a replay sends it again with the same webhook-id", async () => {
+    const endpoint = await unwrap(
+      client.POST("/v1/webhook-endpoints", { body: { url: receiver.url, event_types: ["import.completed"] } }),
+    );
+    const csv = "email,first_name\nimp1@example.com,Imp\nimp2@example.com,Imp\n";
+    const imp = await unwrap(
+      client.POST("/v1/leads/imports", {
+        body: csv,
+        bodySerializer: (b) => b,
+        headers: { "Content-Type": "text/csv" },
+      }),
+    );
+    const isOurs = (r) => {
+      try {
+        const e = JSON.parse(r.body.toString("utf8"));
+        return e.type === "import.completed" && e.object_id === imp.id;
+      } catch {
+        return false;
+      }
+    };
+    const first = await receiver.waitFor(isOurs, 60_000);
+    const event = verifyWebhook(endpoint.secret, first.headers, first.body);
+    assert.equal(event.data.status, "completed");
+    assert.equal(event.data.counts.inserted, 2);
+
+    // The delivery log shows it delivered (once the worker has written the
+    // attempt, a moment after the receiver answered); a replay sends it
+    // again.
+    let msg;
+    for (let i = 0; i < 100; i++) {
+      const messages = await unwrap(
+        client.GET("/v1/webhook-endpoints/{endpoint_id}/messages", { params: { path: { endpoint_id: endpoint.id } } }),
+      );
+      msg = messages.data.find((m) => m.event_id === event.id);
+      if (msg?.status === "succeeded") break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.equal(msg?.status, "succeeded");
+    assert.equal(msg.attempts, 1);
+    const before = receiver.received.filter(isOurs).length;
+    await unwrap(
+      client.POST("/v1/webhook-endpoints/{endpoint_id}/messages/{event_id}/replay", {
+        params: { path: { endpoint_id: endpoint.id, event_id: event.id } },
+      }),
+    );
+    await receiver.waitFor((r) => isOurs(r) && receiver.received.filter(isOurs).indexOf(r) >= before, 60_000);
+    const again = receiver.received.filter(isOurs)[before];
+    assert.equal(again.headers["webhook-id"], first.headers["webhook-id"], "receivers can dedupe a replay by webhook-id");
+    assert.deepEqual(verifyWebhook(endpoint.secret, again.headers, again.body), event, "the same snapshot");
+  });
 });
