@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/leadpilot/leadpilot/internal/llm"
 )
@@ -72,8 +73,8 @@ func phrasesIn(norm string, phrases []string) []string {
 func isWordRune(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) }
 
 func boundaryBefore(s string, i int) bool {
-	r := lastRune(s[:i])
-	return r < 0 || !isWordRune(r)
+	r, size := utf8.DecodeLastRuneInString(s[:i])
+	return size == 0 || !isWordRune(r)
 }
 
 func boundaryAfter(s string, i int) bool {
@@ -81,14 +82,6 @@ func boundaryAfter(s string, i int) bool {
 		return !isWordRune(r)
 	}
 	return true
-}
-
-func lastRune(s string) rune {
-	rs := []rune(s)
-	if len(rs) == 0 {
-		return -1
-	}
-	return rs[len(rs)-1]
 }
 
 func spamPhrasesIn(s string) []string { return phrasesIn(normalise(s), SpamPhrases) }
