@@ -52,9 +52,12 @@
 //     single word of at most AcronymMaxLen (4) letters, such as "ROI", is
 //     an acronym and passes); or, in any subject or body, a run of
 //     CapsRunLen (3) or more all-capital words of two or more letters
-//     separated only by spaces ("FREE GIFT INSIDE"). A comma, a line break,
-//     a placeholder or a lower-case word ends the run, so lists of
-//     acronyms ("IBM, SAP and AWS") pass.
+//     separated only by spaces, hyphens, "&" or "!" ("FREE GIFT INSIDE").
+//     A comma, a full stop, a line break, a placeholder or a word with a
+//     lower-case letter ends the run, so lists of acronyms ("IBM, SAP and
+//     AWS") pass; a word with fewer than two capitals ("A", "50%")
+//     neither counts nor ends it. One finding per field, quoting the
+//     first run.
 //
 // SMS (3GPP TS 23.040, counted by llm.SMSSegments, the one implementation):
 // a body that is all GSM-7 goes 160 septets in one segment or 153 per
@@ -91,8 +94,9 @@
 //   - missing_sender_name (error, every email step, commercial or not): the
 //     business context has no sender name. CAN-SPAM (15 U.S.C. 7704(a)(1))
 //     forbids misleading header information in commercial and transactional
-//     mail, and GDPR/ePrivacy (and the UK's PECR reg. 23) forbid disguising
-//     the sender; a From without a person's name reads as both.
+//     mail, and the EU's ePrivacy directive (art. 13(4)) and the UK's PECR
+//     (reg. 23) forbid disguising the sender of marketing; a From without
+//     a person's name reads as both.
 //   - missing_postal_address (every commercial email step): the org has no
 //     postal address. CAN-SPAM (7704(a)(5)(A)(iii)) and Canada's CASL
 //     require a valid postal address in every commercial message, so it is
