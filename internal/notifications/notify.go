@@ -96,7 +96,7 @@ func nullTime(t time.Time) any {
 // notifySQL inserts one notification per recipient who is a member of the
 // organisation and whose preference (when one gates the type) is not
 // false. The parameters after the arrays are the org, the preference name
-// (” gates nothing) and the columns.
+// (empty gates nothing) and the columns.
 const notifySQL = `
 INSERT INTO notifications (id, org_id, user_id, type, title, message, campaign_id, lead_id,
                            inbox_message_id, autopilot_session_id, action_url, created_at)
