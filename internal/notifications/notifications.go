@@ -71,6 +71,9 @@ type row struct {
 	CreatedAt  time.Time  `bun:"created_at"`
 }
 
+// returnCols are row's columns, for UPDATE … RETURNING.
+const returnCols = "id, org_id, user_id, type, title, message, campaign_id, lead_id, action_url, is_read, read_at, created_at"
+
 func (r row) view() Notification {
 	return Notification{ID: r.ID, Type: r.Type, Title: r.Title, Message: r.Message, CampaignID: r.CampaignID, LeadID: r.LeadID,
 		ActionURL: r.ActionURL, Broadcast: r.UserID == nil, IsRead: r.IsRead, ReadAt: r.ReadAt, CreatedAt: r.CreatedAt}
@@ -259,7 +262,7 @@ func (s *Service) setRead(ctx context.Context, a access.Actor, id uuid.UUID, rea
 		} else {
 			q = q.Set("is_read = false").Set("read_at = NULL")
 		}
-		return q.Returning("*").Scan(ctx)
+		return q.Returning(returnCols).Scan(ctx)
 	})
 	if err != nil {
 		return Notification{}, notFound(fmt.Errorf("notifications: mark %s read=%t: %w", id, read, database.Interpret(err)))
