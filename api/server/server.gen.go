@@ -153,6 +153,12 @@ type ServerInterface interface {
 	// GetMe Who is calling
 	// (GET /v1/me)
 	GetMe(ctx echo.Context) error
+	// GetNotificationPreferences The caller's notification preferences
+	// (GET /v1/me/notification-preferences)
+	GetNotificationPreferences(ctx echo.Context) error
+	// UpdateNotificationPreferences Change some of the caller's notification preferences
+	// (PATCH /v1/me/notification-preferences)
+	UpdateNotificationPreferences(ctx echo.Context) error
 	// ListMembers The organisation's members, newest first
 	// (GET /v1/members)
 	ListMembers(ctx echo.Context, params ListMembersParams) error
@@ -162,6 +168,24 @@ type ServerInterface interface {
 	// UpdateMember Change a member's role
 	// (PATCH /v1/members/{user_id})
 	UpdateMember(ctx echo.Context, userID UserID) error
+	// ListNotifications The caller's notifications, unread first, then newest first
+	// (GET /v1/notifications)
+	ListNotifications(ctx echo.Context, params ListNotificationsParams) error
+	// MarkAllNotificationsRead Mark the caller's unread notifications read
+	// (POST /v1/notifications/read-all)
+	MarkAllNotificationsRead(ctx echo.Context, params MarkAllNotificationsReadParams) error
+	// GetNotificationUnreadCount How many of the caller's notifications are unread
+	// (GET /v1/notifications/unread-count)
+	GetNotificationUnreadCount(ctx echo.Context) error
+	// GetNotification One of the caller's notifications
+	// (GET /v1/notifications/{notification_id})
+	GetNotification(ctx echo.Context, notificationID NotificationID) error
+	// MarkNotificationRead Mark a notification read
+	// (POST /v1/notifications/{notification_id}/read)
+	MarkNotificationRead(ctx echo.Context, notificationID NotificationID) error
+	// MarkNotificationUnread Mark a notification unread again
+	// (POST /v1/notifications/{notification_id}/unread)
+	MarkNotificationUnread(ctx echo.Context, notificationID NotificationID) error
 	// GetOrganization The caller's organisation
 	// (GET /v1/org)
 	GetOrganization(ctx echo.Context) error
@@ -1123,6 +1147,24 @@ func (w *ServerInterfaceWrapper) GetMe(ctx echo.Context) error {
 	return err
 }
 
+// GetNotificationPreferences converts echo context to params.
+func (w *ServerInterfaceWrapper) GetNotificationPreferences(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetNotificationPreferences(ctx)
+	return err
+}
+
+// UpdateNotificationPreferences converts echo context to params.
+func (w *ServerInterfaceWrapper) UpdateNotificationPreferences(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UpdateNotificationPreferences(ctx)
+	return err
+}
+
 // ListMembers converts echo context to params.
 func (w *ServerInterfaceWrapper) ListMembers(ctx echo.Context) error {
 	var err error
@@ -1177,6 +1219,127 @@ func (w *ServerInterfaceWrapper) UpdateMember(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.UpdateMember(ctx, userID)
+	return err
+}
+
+// ListNotifications converts echo context to params.
+func (w *ServerInterfaceWrapper) ListNotifications(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListNotificationsParams
+	// ------------- Optional query parameter "unread" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "unread", ctx.QueryParams(), &params.Unread, runtime.BindQueryParameterOptions{Type: "boolean", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter unread: %s", err))
+	}
+
+	// ------------- Optional query parameter "type" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "type", ctx.QueryParams(), &params.Type, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter type: %s", err))
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListNotifications(ctx, params)
+	return err
+}
+
+// MarkAllNotificationsRead converts echo context to params.
+func (w *ServerInterfaceWrapper) MarkAllNotificationsRead(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params MarkAllNotificationsReadParams
+	// ------------- Optional query parameter "up_to_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "up_to_id", ctx.QueryParams(), &params.UpToID, runtime.BindQueryParameterOptions{Type: "string", Format: "uuid"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter up_to_id: %s", err))
+	}
+
+	// ------------- Optional query parameter "until" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "until", ctx.QueryParams(), &params.Until, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter until: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.MarkAllNotificationsRead(ctx, params)
+	return err
+}
+
+// GetNotificationUnreadCount converts echo context to params.
+func (w *ServerInterfaceWrapper) GetNotificationUnreadCount(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetNotificationUnreadCount(ctx)
+	return err
+}
+
+// GetNotification converts echo context to params.
+func (w *ServerInterfaceWrapper) GetNotification(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "notification_id" -------------
+	var notificationID NotificationID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "notification_id", ctx.Param("notification_id"), &notificationID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter notification_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetNotification(ctx, notificationID)
+	return err
+}
+
+// MarkNotificationRead converts echo context to params.
+func (w *ServerInterfaceWrapper) MarkNotificationRead(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "notification_id" -------------
+	var notificationID NotificationID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "notification_id", ctx.Param("notification_id"), &notificationID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter notification_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.MarkNotificationRead(ctx, notificationID)
+	return err
+}
+
+// MarkNotificationUnread converts echo context to params.
+func (w *ServerInterfaceWrapper) MarkNotificationUnread(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "notification_id" -------------
+	var notificationID NotificationID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "notification_id", ctx.Param("notification_id"), &notificationID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter notification_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.MarkNotificationUnread(ctx, notificationID)
 	return err
 }
 
@@ -1998,6 +2161,14 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/v1/webhook-endpoints/:endpoint_id/attempts", wrapper.ListWebhookAttempts, options.OperationMiddlewares["listWebhookAttempts"]...)
 	router.POST(options.BaseURL+"/v1/webhook-endpoints/:endpoint_id/messages/:event_id/replay", wrapper.ReplayWebhookMessage, options.OperationMiddlewares["replayWebhookMessage"]...)
 	router.POST(options.BaseURL+"/v1/webhook-endpoints/:endpoint_id/replay", wrapper.ReplayWebhookEndpoint, options.OperationMiddlewares["replayWebhookEndpoint"]...)
+	router.GET(options.BaseURL+"/v1/notifications", wrapper.ListNotifications, options.OperationMiddlewares["listNotifications"]...)
+	router.GET(options.BaseURL+"/v1/notifications/unread-count", wrapper.GetNotificationUnreadCount, options.OperationMiddlewares["getNotificationUnreadCount"]...)
+	router.POST(options.BaseURL+"/v1/notifications/read-all", wrapper.MarkAllNotificationsRead, options.OperationMiddlewares["markAllNotificationsRead"]...)
+	router.GET(options.BaseURL+"/v1/notifications/:notification_id", wrapper.GetNotification, options.OperationMiddlewares["getNotification"]...)
+	router.POST(options.BaseURL+"/v1/notifications/:notification_id/read", wrapper.MarkNotificationRead, options.OperationMiddlewares["markNotificationRead"]...)
+	router.POST(options.BaseURL+"/v1/notifications/:notification_id/unread", wrapper.MarkNotificationUnread, options.OperationMiddlewares["markNotificationUnread"]...)
+	router.GET(options.BaseURL+"/v1/me/notification-preferences", wrapper.GetNotificationPreferences, options.OperationMiddlewares["getNotificationPreferences"]...)
+	router.PATCH(options.BaseURL+"/v1/me/notification-preferences", wrapper.UpdateNotificationPreferences, options.OperationMiddlewares["updateNotificationPreferences"]...)
 
 }
 
@@ -7948,6 +8119,279 @@ func (response GetMe503ApplicationProblemPlusJSONResponse) VisitGetMeResponse(w 
 	return err
 }
 
+type GetNotificationPreferencesRequestObject struct {
+}
+
+type GetNotificationPreferencesResponseObject interface {
+	VisitGetNotificationPreferencesResponse(w http.ResponseWriter) error
+}
+
+type GetNotificationPreferences200JSONResponse NotificationPreferences
+
+func (response GetNotificationPreferences200JSONResponse) VisitGetNotificationPreferencesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetNotificationPreferences401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetNotificationPreferences401ApplicationProblemPlusJSONResponse) VisitGetNotificationPreferencesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetNotificationPreferences403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetNotificationPreferences403ApplicationProblemPlusJSONResponse) VisitGetNotificationPreferencesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetNotificationPreferences429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response GetNotificationPreferences429ApplicationProblemPlusJSONResponse) VisitGetNotificationPreferencesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetNotificationPreferences500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response GetNotificationPreferences500ApplicationProblemPlusJSONResponse) VisitGetNotificationPreferencesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetNotificationPreferences503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetNotificationPreferences503ApplicationProblemPlusJSONResponse) VisitGetNotificationPreferencesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateNotificationPreferencesRequestObject struct {
+	Body *UpdateNotificationPreferencesJSONRequestBody
+}
+
+type UpdateNotificationPreferencesResponseObject interface {
+	VisitUpdateNotificationPreferencesResponse(w http.ResponseWriter) error
+}
+
+type UpdateNotificationPreferences200JSONResponse NotificationPreferences
+
+func (response UpdateNotificationPreferences200JSONResponse) VisitUpdateNotificationPreferencesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateNotificationPreferences400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateNotificationPreferences400ApplicationProblemPlusJSONResponse) VisitUpdateNotificationPreferencesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateNotificationPreferences401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateNotificationPreferences401ApplicationProblemPlusJSONResponse) VisitUpdateNotificationPreferencesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateNotificationPreferences403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateNotificationPreferences403ApplicationProblemPlusJSONResponse) VisitUpdateNotificationPreferencesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateNotificationPreferences413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateNotificationPreferences413ApplicationProblemPlusJSONResponse) VisitUpdateNotificationPreferencesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateNotificationPreferences415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateNotificationPreferences415ApplicationProblemPlusJSONResponse) VisitUpdateNotificationPreferencesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateNotificationPreferences422ApplicationProblemPlusJSONResponse struct {
+	ValidationFailedApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateNotificationPreferences422ApplicationProblemPlusJSONResponse) VisitUpdateNotificationPreferencesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateNotificationPreferences429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateNotificationPreferences429ApplicationProblemPlusJSONResponse) VisitUpdateNotificationPreferencesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateNotificationPreferences500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateNotificationPreferences500ApplicationProblemPlusJSONResponse) VisitUpdateNotificationPreferencesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateNotificationPreferences503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateNotificationPreferences503ApplicationProblemPlusJSONResponse) VisitUpdateNotificationPreferencesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListMembersRequestObject struct {
 	Params ListMembersParams
 }
@@ -8407,6 +8851,747 @@ type UpdateMember503ApplicationProblemPlusJSONResponse struct {
 }
 
 func (response UpdateMember503ApplicationProblemPlusJSONResponse) VisitUpdateMemberResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListNotificationsRequestObject struct {
+	Params ListNotificationsParams
+}
+
+type ListNotificationsResponseObject interface {
+	VisitListNotificationsResponse(w http.ResponseWriter) error
+}
+
+type ListNotifications200JSONResponse NotificationList
+
+func (response ListNotifications200JSONResponse) VisitListNotificationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListNotifications400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListNotifications400ApplicationProblemPlusJSONResponse) VisitListNotificationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListNotifications401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListNotifications401ApplicationProblemPlusJSONResponse) VisitListNotificationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListNotifications422ApplicationProblemPlusJSONResponse struct {
+	ValidationFailedApplicationProblemPlusJSONResponse
+}
+
+func (response ListNotifications422ApplicationProblemPlusJSONResponse) VisitListNotificationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListNotifications429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ListNotifications429ApplicationProblemPlusJSONResponse) VisitListNotificationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListNotifications500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response ListNotifications500ApplicationProblemPlusJSONResponse) VisitListNotificationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListNotifications503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListNotifications503ApplicationProblemPlusJSONResponse) VisitListNotificationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MarkAllNotificationsReadRequestObject struct {
+	Params MarkAllNotificationsReadParams
+}
+
+type MarkAllNotificationsReadResponseObject interface {
+	VisitMarkAllNotificationsReadResponse(w http.ResponseWriter) error
+}
+
+type MarkAllNotificationsRead200JSONResponse NotificationReadAllResult
+
+func (response MarkAllNotificationsRead200JSONResponse) VisitMarkAllNotificationsReadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MarkAllNotificationsRead400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response MarkAllNotificationsRead400ApplicationProblemPlusJSONResponse) VisitMarkAllNotificationsReadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MarkAllNotificationsRead401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response MarkAllNotificationsRead401ApplicationProblemPlusJSONResponse) VisitMarkAllNotificationsReadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MarkAllNotificationsRead403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response MarkAllNotificationsRead403ApplicationProblemPlusJSONResponse) VisitMarkAllNotificationsReadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MarkAllNotificationsRead422ApplicationProblemPlusJSONResponse struct {
+	ValidationFailedApplicationProblemPlusJSONResponse
+}
+
+func (response MarkAllNotificationsRead422ApplicationProblemPlusJSONResponse) VisitMarkAllNotificationsReadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MarkAllNotificationsRead429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response MarkAllNotificationsRead429ApplicationProblemPlusJSONResponse) VisitMarkAllNotificationsReadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MarkAllNotificationsRead500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response MarkAllNotificationsRead500ApplicationProblemPlusJSONResponse) VisitMarkAllNotificationsReadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MarkAllNotificationsRead503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response MarkAllNotificationsRead503ApplicationProblemPlusJSONResponse) VisitMarkAllNotificationsReadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetNotificationUnreadCountRequestObject struct {
+}
+
+type GetNotificationUnreadCountResponseObject interface {
+	VisitGetNotificationUnreadCountResponse(w http.ResponseWriter) error
+}
+
+type GetNotificationUnreadCount200JSONResponse UnreadCount
+
+func (response GetNotificationUnreadCount200JSONResponse) VisitGetNotificationUnreadCountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetNotificationUnreadCount401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetNotificationUnreadCount401ApplicationProblemPlusJSONResponse) VisitGetNotificationUnreadCountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetNotificationUnreadCount429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response GetNotificationUnreadCount429ApplicationProblemPlusJSONResponse) VisitGetNotificationUnreadCountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetNotificationUnreadCount500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response GetNotificationUnreadCount500ApplicationProblemPlusJSONResponse) VisitGetNotificationUnreadCountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetNotificationUnreadCount503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetNotificationUnreadCount503ApplicationProblemPlusJSONResponse) VisitGetNotificationUnreadCountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetNotificationRequestObject struct {
+	NotificationID NotificationID `json:"notification_id"`
+}
+
+type GetNotificationResponseObject interface {
+	VisitGetNotificationResponse(w http.ResponseWriter) error
+}
+
+type GetNotification200JSONResponse Notification
+
+func (response GetNotification200JSONResponse) VisitGetNotificationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetNotification400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetNotification400ApplicationProblemPlusJSONResponse) VisitGetNotificationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetNotification401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetNotification401ApplicationProblemPlusJSONResponse) VisitGetNotificationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetNotification404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetNotification404ApplicationProblemPlusJSONResponse) VisitGetNotificationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetNotification429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response GetNotification429ApplicationProblemPlusJSONResponse) VisitGetNotificationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetNotification500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response GetNotification500ApplicationProblemPlusJSONResponse) VisitGetNotificationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetNotification503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetNotification503ApplicationProblemPlusJSONResponse) VisitGetNotificationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MarkNotificationReadRequestObject struct {
+	NotificationID NotificationID `json:"notification_id"`
+}
+
+type MarkNotificationReadResponseObject interface {
+	VisitMarkNotificationReadResponse(w http.ResponseWriter) error
+}
+
+type MarkNotificationRead200JSONResponse Notification
+
+func (response MarkNotificationRead200JSONResponse) VisitMarkNotificationReadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MarkNotificationRead400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response MarkNotificationRead400ApplicationProblemPlusJSONResponse) VisitMarkNotificationReadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MarkNotificationRead401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response MarkNotificationRead401ApplicationProblemPlusJSONResponse) VisitMarkNotificationReadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MarkNotificationRead403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response MarkNotificationRead403ApplicationProblemPlusJSONResponse) VisitMarkNotificationReadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MarkNotificationRead404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response MarkNotificationRead404ApplicationProblemPlusJSONResponse) VisitMarkNotificationReadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MarkNotificationRead429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response MarkNotificationRead429ApplicationProblemPlusJSONResponse) VisitMarkNotificationReadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MarkNotificationRead500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response MarkNotificationRead500ApplicationProblemPlusJSONResponse) VisitMarkNotificationReadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MarkNotificationRead503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response MarkNotificationRead503ApplicationProblemPlusJSONResponse) VisitMarkNotificationReadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MarkNotificationUnreadRequestObject struct {
+	NotificationID NotificationID `json:"notification_id"`
+}
+
+type MarkNotificationUnreadResponseObject interface {
+	VisitMarkNotificationUnreadResponse(w http.ResponseWriter) error
+}
+
+type MarkNotificationUnread200JSONResponse Notification
+
+func (response MarkNotificationUnread200JSONResponse) VisitMarkNotificationUnreadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MarkNotificationUnread400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response MarkNotificationUnread400ApplicationProblemPlusJSONResponse) VisitMarkNotificationUnreadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MarkNotificationUnread401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response MarkNotificationUnread401ApplicationProblemPlusJSONResponse) VisitMarkNotificationUnreadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MarkNotificationUnread403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response MarkNotificationUnread403ApplicationProblemPlusJSONResponse) VisitMarkNotificationUnreadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MarkNotificationUnread404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response MarkNotificationUnread404ApplicationProblemPlusJSONResponse) VisitMarkNotificationUnreadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MarkNotificationUnread429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response MarkNotificationUnread429ApplicationProblemPlusJSONResponse) VisitMarkNotificationUnreadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MarkNotificationUnread500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response MarkNotificationUnread500ApplicationProblemPlusJSONResponse) VisitMarkNotificationUnreadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MarkNotificationUnread503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response MarkNotificationUnread503ApplicationProblemPlusJSONResponse) VisitMarkNotificationUnreadResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
@@ -12872,6 +14057,12 @@ type StrictServerInterface interface {
 	// GetMe Who is calling
 	// (GET /v1/me)
 	GetMe(ctx context.Context, request GetMeRequestObject) (GetMeResponseObject, error)
+	// GetNotificationPreferences The caller's notification preferences
+	// (GET /v1/me/notification-preferences)
+	GetNotificationPreferences(ctx context.Context, request GetNotificationPreferencesRequestObject) (GetNotificationPreferencesResponseObject, error)
+	// UpdateNotificationPreferences Change some of the caller's notification preferences
+	// (PATCH /v1/me/notification-preferences)
+	UpdateNotificationPreferences(ctx context.Context, request UpdateNotificationPreferencesRequestObject) (UpdateNotificationPreferencesResponseObject, error)
 	// ListMembers The organisation's members, newest first
 	// (GET /v1/members)
 	ListMembers(ctx context.Context, request ListMembersRequestObject) (ListMembersResponseObject, error)
@@ -12881,6 +14072,24 @@ type StrictServerInterface interface {
 	// UpdateMember Change a member's role
 	// (PATCH /v1/members/{user_id})
 	UpdateMember(ctx context.Context, request UpdateMemberRequestObject) (UpdateMemberResponseObject, error)
+	// ListNotifications The caller's notifications, unread first, then newest first
+	// (GET /v1/notifications)
+	ListNotifications(ctx context.Context, request ListNotificationsRequestObject) (ListNotificationsResponseObject, error)
+	// MarkAllNotificationsRead Mark the caller's unread notifications read
+	// (POST /v1/notifications/read-all)
+	MarkAllNotificationsRead(ctx context.Context, request MarkAllNotificationsReadRequestObject) (MarkAllNotificationsReadResponseObject, error)
+	// GetNotificationUnreadCount How many of the caller's notifications are unread
+	// (GET /v1/notifications/unread-count)
+	GetNotificationUnreadCount(ctx context.Context, request GetNotificationUnreadCountRequestObject) (GetNotificationUnreadCountResponseObject, error)
+	// GetNotification One of the caller's notifications
+	// (GET /v1/notifications/{notification_id})
+	GetNotification(ctx context.Context, request GetNotificationRequestObject) (GetNotificationResponseObject, error)
+	// MarkNotificationRead Mark a notification read
+	// (POST /v1/notifications/{notification_id}/read)
+	MarkNotificationRead(ctx context.Context, request MarkNotificationReadRequestObject) (MarkNotificationReadResponseObject, error)
+	// MarkNotificationUnread Mark a notification unread again
+	// (POST /v1/notifications/{notification_id}/unread)
+	MarkNotificationUnread(ctx context.Context, request MarkNotificationUnreadRequestObject) (MarkNotificationUnreadResponseObject, error)
 	// GetOrganization The caller's organisation
 	// (GET /v1/org)
 	GetOrganization(ctx context.Context, request GetOrganizationRequestObject) (GetOrganizationResponseObject, error)
@@ -14401,6 +15610,75 @@ func (sh *strictHandler) GetMe(ctx echo.Context) error {
 	return nil
 }
 
+// GetNotificationPreferences operation middleware
+func (sh *strictHandler) GetNotificationPreferences(ctx echo.Context) error {
+	var request GetNotificationPreferencesRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetNotificationPreferences(ctx.Request().Context(), request.(GetNotificationPreferencesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetNotificationPreferences")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetNotificationPreferencesResponseObject); ok {
+		return validResponse.VisitGetNotificationPreferencesResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// UpdateNotificationPreferences operation middleware
+func (sh *strictHandler) UpdateNotificationPreferences(ctx echo.Context) error {
+	var request UpdateNotificationPreferencesRequestObject
+
+	var body UpdateNotificationPreferencesJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.UpdateNotificationPreferences(ctx.Request().Context(), request.(UpdateNotificationPreferencesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UpdateNotificationPreferences")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(UpdateNotificationPreferencesResponseObject); ok {
+		return validResponse.VisitUpdateNotificationPreferencesResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // ListMembers operation middleware
 func (sh *strictHandler) ListMembers(ctx echo.Context, params ListMembersParams) error {
 	var request ListMembersRequestObject
@@ -14493,6 +15771,154 @@ func (sh *strictHandler) UpdateMember(ctx echo.Context, userID UserID) error {
 		return err
 	} else if validResponse, ok := response.(UpdateMemberResponseObject); ok {
 		return validResponse.VisitUpdateMemberResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListNotifications operation middleware
+func (sh *strictHandler) ListNotifications(ctx echo.Context, params ListNotificationsParams) error {
+	var request ListNotificationsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListNotifications(ctx.Request().Context(), request.(ListNotificationsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListNotifications")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListNotificationsResponseObject); ok {
+		return validResponse.VisitListNotificationsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// MarkAllNotificationsRead operation middleware
+func (sh *strictHandler) MarkAllNotificationsRead(ctx echo.Context, params MarkAllNotificationsReadParams) error {
+	var request MarkAllNotificationsReadRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.MarkAllNotificationsRead(ctx.Request().Context(), request.(MarkAllNotificationsReadRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "MarkAllNotificationsRead")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(MarkAllNotificationsReadResponseObject); ok {
+		return validResponse.VisitMarkAllNotificationsReadResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetNotificationUnreadCount operation middleware
+func (sh *strictHandler) GetNotificationUnreadCount(ctx echo.Context) error {
+	var request GetNotificationUnreadCountRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetNotificationUnreadCount(ctx.Request().Context(), request.(GetNotificationUnreadCountRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetNotificationUnreadCount")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetNotificationUnreadCountResponseObject); ok {
+		return validResponse.VisitGetNotificationUnreadCountResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetNotification operation middleware
+func (sh *strictHandler) GetNotification(ctx echo.Context, notificationID NotificationID) error {
+	var request GetNotificationRequestObject
+
+	request.NotificationID = notificationID
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetNotification(ctx.Request().Context(), request.(GetNotificationRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetNotification")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetNotificationResponseObject); ok {
+		return validResponse.VisitGetNotificationResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// MarkNotificationRead operation middleware
+func (sh *strictHandler) MarkNotificationRead(ctx echo.Context, notificationID NotificationID) error {
+	var request MarkNotificationReadRequestObject
+
+	request.NotificationID = notificationID
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.MarkNotificationRead(ctx.Request().Context(), request.(MarkNotificationReadRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "MarkNotificationRead")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(MarkNotificationReadResponseObject); ok {
+		return validResponse.VisitMarkNotificationReadResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// MarkNotificationUnread operation middleware
+func (sh *strictHandler) MarkNotificationUnread(ctx echo.Context, notificationID NotificationID) error {
+	var request MarkNotificationUnreadRequestObject
+
+	request.NotificationID = notificationID
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.MarkNotificationUnread(ctx.Request().Context(), request.(MarkNotificationUnreadRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "MarkNotificationUnread")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(MarkNotificationUnreadResponseObject); ok {
+		return validResponse.VisitMarkNotificationUnreadResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -15495,447 +16921,472 @@ func (sh *strictHandler) TestWebhookEndpoint(ctx echo.Context, endpointID Endpoi
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7P3pchs5ljeM3wqCz0SYrElRi+2abikm/o/K5epWt7e/JVfNTNEPE8wESbSSQFYCKZrtxxH94Y15v89F",
-	"9IXVlbyBcwAkkszkosWyq/Shu+RkLljOOTjr73zsJHKWS8GEVp3jj52cFnTGNCvgX6c5/ytbnKXmby46",
-	"x52c6mkn6gg6Y53jDs358JIthjztRJ2C/VLygqWdY12ULOqoZMpm1Dw5lsWM6s5xpyzhTr3IzdNKF1xM",
-	"Op8+RZ1nZaFkYe5NmUoKnmsuzecupozEgn3QwwTuiIkcEz1lJC/YFZelIjmdsH4nwtH9UrJiUQ0Pn+mE",
-	"Q5nRDy+YmOhp5/jo4KBpKM9FmksudOukmb3h5rN+fsXWfcf8evOPnKVslkvNRLL4K1usLvFLeskUoaRg",
-	"uljg8nJFzBeZ0kTRMTshijFY9dM3ZyR42q/7lNGUFdXQg2/umY+27cDTp1FnxoX792Hj+MUV16x1lTj8",
-	"fPNlesFnXK+uzhs6YUTxv7OIHO4dHhyQbsrGtMw0OTrotdFdBu8Kv28fMkQXmRXgs3LWOT40FDjjwv7L",
-	"D4sLzSasgHG9U6xonXypWHHTqX8yD6tcCsWA5b+j6VvcfPOvRArNBPxJ8zzjCTULs58XcpSx2b/+TZlV",
-	"+hh87l8KNu4cd/7XfiVW9vFXtf8Gn8KPLlNhZgbKUk953RFNyV/OX7+KiPkLeRn/9jKq1+8Y4SHFOOPJ",
-	"Zx2vEUxupIn9viJzrqfAKElZFExoojTVjHRlQaggvOIKcskWOPgfZDHiacrE5x59QrOMFY8UKWTGyIwu",
-	"iJCapBL4H4Z2JjQrBM0+58jO5YzpKRcTMqY8YymRgsiyIIqn7ITEdsmHPI3NcgrNx5wpwjXheF8mJ6pP",
-	"Xkl8x5wqkkypmLAUZvRK6h9kKdLPOaNXkqgyMWRhRsQF0odbfFlMqOCKojj9FHXe0EUmaXoh5QtaTNjn",
-	"poqRTBeEK5KZjxdETykOWLHiihWEJgnLtSLdl6f/Mfzu9ff/OfzuPy+en0fkkLzk35HRglhJh8R9IeVL",
-	"KhZWnqjPOZm3hvFAELP0xB5udKxZQeK35h97p+YfMVEskSJVRpTjKQajDG6pj2ZFQoOMFrTUU1nwv7PP",
-	"SlovuVJcTCLCPuRG+BNZkHkhxYQkBQPuoBmy8jtBryjP6Cj7rBR1SlKWM5GCyOsCG1AF9DSjPCMFy+ii",
-	"Zzn9xMifZa6NCOzbhHJh56HKPJeFZulLlnJ6AdtxPyxixCUX5N3FD3t/MCtv/03JzIyMGEqBqcqcFTAc",
-	"xz0RicNBmsHFpBQZU0aSVboXfCjjSisi9ZQVinSrVytiRk4LI0sU2+NCMaG45lcssyfLjzTjKXziB1jg",
-	"+1qnOcuyPXu4j0pNRgWjl6BxlpmR6awoZKFiouhCkfmUJ9M+aD72M2CGwMKhJhgoJzRNufkgzd4UZpU1",
-	"NyrMmGaKRZ08uPSxMy6zbIha07KK94M5nYlgc7M/shTayIJlO2Gtlhp1cqrUXBbp6ttP4c3ud9KlmmSM",
-	"Kk0ODwyRFzQxtlaPjJdHERmaMvTDPnClDV/YHx4p/7prjFTLS9Q1dnruU6hh/mxfEkz7vX9Cjv7GEm2+",
-	"hLYj2JS1rUgKRjVLh1TX1NOUaran+Yx1GkbN0y1U2aiTUaWHpVr/clFmVhCiqrzyFkcmq7tcsDH/0Gyl",
-	"jnlhVEG/o85QVSwpmI6IlqRgiZwIrhjhQGMr7y/Ylby80eCX9glWCabjBx+F69++bc/gph2ZzC1cQFqH",
-	"u5IWvGPTuIAaaJa9HneOf14vpCwVfoqWyRA3ZnUzz6dyLogUCdi9IjXKJTXiasRoYVQiQ/v9zqZ52Nev",
-	"zuS9n8sLjmKsPq6UapC8XLOZ2iSC/ezcV2hRUPh34DSBrdmJbmAM9Xc0bkmpp+dMKY6nRn0e5rBTaujl",
-	"zQq1o9Kihlw0bAJqZaQUmmfAR/g6XH2r76hgF7xCFnVQpf471XZY69bvdXgvLMK4YGq6ZtTGWtr01rfm",
-	"Hidrh9rqKEwYK//nzndAR8GCVi839vyml79T1jMQblhtsZenURtIbd3tF5fWzE6yace/KxUXTKlnRo/4",
-	"sPkQru/qT1Oq0Y90RuYF10wZ827EpjQbEznud5YFilFthkqXqf2354n64XXQsJQz+uEM7z46WOUO0J3E",
-	"YtggsY4aX5foZefV08b7uEhLpYvFVi+9ZIthTrkYgj+xdYZPrzFBI7lYsf387P2a62y7B7QxEPWQmr0R",
-	"CdtuU7QUjQfEyo1XNCvZ0BCDVNwx8qb3f2og2Gd0llM+aZBPxsIQLFNby1r3qmf4YJPQNU9lTN9Q/7iO",
-	"glRjtI+bv7GtQpXNhknF6+uWZ1k0rFOkFNNGo916yc/d/eZZWRYJ2/pJvNs/Z2Yz5pN2wYXrtSy3WIG2",
-	"XMZoCpYXI+NCziJnzuLLiWAsBW9UlxI1ZUbvo0QxWiTTXnBYVeSpNC2qrV6yS0CjpInmV9R5269HUEpT",
-	"vf1aw832qXKnx0p4TrNZnlH0yTfQ2MbRlnm6I/mv0XrDJfW0s0wMUSUM6sMPKLXOC3513OLWtnJJENQ4",
-	"uja/92sklhMzgebAZpRnnagzn1KtaJ6br85Uoybh33IdPT4UjXWa/N4GP+KfYSzvYwiBXFN6VifYY7AR",
-	"7D8Ol+Rq1CkF/6Vk9mdDNasCr35cHtyZKNvR2r6uoDsTeak/m7Sb0Q/hxacHDWS5xNXLTg61UJrNiLvL",
-	"yL28HGU8IVIwIgv8z5gsZFkQOa8Ls9ag3Iph6BdkHefcgl3l1YZ7sqxWDr7V6bCMLoYjpueMiaHSLFfD",
-	"lC4aePa1YCRnBTH3RMTcYx3hcHAZqeV8FeZ0e6SIYr+UDOxfwa5YQVJjylLFxaTG7T6M+fjbp0EY86DJ",
-	"JmtST/1wt9qRnxi7TOmi9WVzLlI5HzIM7qzd20wmlxfmIFl6FtZix6dxpYaZlQErdqzZF1h9s7bWXeeC",
-	"v+tjv+ZEkflQimHB8mzRxHTwAzG3qab9CzSOkZQZo0jOfMb+bvXwpRcKcnb66pSYO4i5JSKsP+mT56Wh",
-	"vP3vWJHxrTwf9UWJ2ml1eY7B6Jq2ZnWrQ0raho9Qru5mtbpnySVbKKIlUUyfoGdfMEUyNtZElppcMpab",
-	"y7wgYL6QrhQET/4Ibw9ifY9UECmLduDta7FfddJaqms5am/KmdV3/m33E/2LYuObsOmd8FygeHz7ZCfT",
-	"99yrEE6PTNRVJ+pMpJxkbAh2Cui3XFyyFLxCNJdZJqt7ZjRXMAZRUqOA0lLLnGdSr9U9z53ZUZ/yM1kK",
-	"zVIwoGwwHO9/pKx9RUVKZkwpOmGKzKdMkILRNCJKmvsXhGZzOMUmBWM+52K2ykcjWYqENQzhpXu5nlJN",
-	"8La0ppJwob990uheBMVXDZUNo9Vf/Bx+xNcawXBMzH0RSVnGr1jB0shOxRALx4jtbp9Hh8gVG+IbGib3",
-	"Am3UjCrFx+Yb5umCKW2+LguSSHHFjKmy5Rfth4YFSxi/YmnbF2HSdl5bvlrN2hby/OV5RQJ+Obd8rZaa",
-	"ZkOgpbbB+jwMJL0tX+wMr5ZB/2R+Ps3z6458JcpWTaNOd8sjCVayYb8aiCbyvLH21PQegNV4V8bHLFkk",
-	"GTsmaUHHmvz63/+DzgpGfv1//x+S01KxFK56YxjvKZKpGRbp2rtn1HC0kv4+kvKCJRri2JEXWvAVI3vg",
-	"KQg+mi+Exrb51b59rWB6Bxb4RjVgxkV49TC6Aw/igw3827GB3c9GRywVA2FrrEOI7QspWJPRu958jDof",
-	"9iZyz1509/Zf2T9+ljkTNOcQ2lH9d+/Ovn8fPrPHZ7lEZQgSR487E66n5aifyNm+pDnfS2TKJkzs+2F8",
-	"Ch9Xlzzfkzmu2R5EKVhhya9R5fBa1cry/PnPxy9fRuToyd5UlgWc1VRrVpjf/k/354PD9z8f7P3x/f89",
-	"+vlg7/H73vHPB3tP8dK/NDmm4aCt+QedcyygzsdHdep83PSiq0ZRboxmSMA+hsxNzWbGSI7/9PyC7F8d",
-	"7sNPKjaaSkRGC81gj80fqOqPZLoYCDkmlMzZaCrlpVMBFv2BWFX4rW9ie5e0EcG47s4FffrmjBRMl4Vg",
-	"ELMGvQnOOEilIlOa50yw9ARyjJBrCFfOkLHHoaaZnJSMGF5XMClz3azaqv+6Tpx/U1L039K51a2qIMPS",
-	"wPmM7ckiNcoQ6RqKvfq33gkeAOZTsV2vPZ5Csr8ZrF06jhHfjUELHN513c/2aRe1bYhgxv4DMa7TMYnN",
-	"KR1HJEaGM3851SL+9R//JN366kKqU84KWNheYy6IMQiUprO8aRDNO0u67y6e9VrDBKufsFNcJ1WBPS4W",
-	"OXtlhH+jp92GlasB19cw3I8IKb1J54AP3YLnDvn5ntx2frWa/HW1s7qBrGxEHFK+zHv6nc3UuXrYBiUH",
-	"y/LC8ryRY2Y+cUQo8SvoKz9SmZQzc6Ebv7BE/Swg5RZqvTEp1WnF/svOpi781i78bVEQbOIKFTVRxdrh",
-	"vGrMODwVuMOYI2qdr5V06LpyGzxliKaTmiYMrkQbUjJ2u/mnDSq5f6bMKcQokILb3YVAabaXMA83uIWK",
-	"hGV4yRtK1Yv8perb/hJGx4Y2izf8pRqZU5eCV/pL1Sv9pepBVeZ5gWlHwbPh1ereGZuNWNGnaRr+s3q9",
-	"vVCwmURTyR4/fc1Us3fD7+15OdrE0tXp74rGiMKnRobTZZ+cBvtuPgVKY/xNDEcvM/qCP3zd9n/jNvmB",
-	"BO6JBH7gLEufFwWeJEtGoUybJfPYPLRKJ385f/2KWM2acKFRC7Ip4NYZuO9MqH3nSGwUwtbr0PD1JbmF",
-	"Q6keaBJhmGzdnNaX30eGC3Maf2si4R0kFGN1YTocLa6lS+6SLFilWzhGz5lI0Qh0i97xOcI+j6/J09Gk",
-	"pTnzCIYUpC8Ei7cxNRhp4lopBX731p68cFOwbtul+OIKvo+qKkvL0ysrgaPYNLUdsostl6xmF+OODcsi",
-	"a0qiuGKZzEHJkiJbRCTjl4zEkKUZY2gp4+ISvYdzqqBaBp2q7fn8679Bui+en37/5uzF64vh81c//nta",
-	"/d47hi8iqQ8EvDDCipM5V4zQkTLaKDnTpGA0mVodFe9n+PbRYiDMIMFHj3PnYkLyQl7h7Qsi52i00DQ1",
-	"MhrN4I1hjPd+b25Bs/O7dS/GgdGmG+RpDot0Q3lqj9br2rwJ14ut0gZt3uyW95bCZsLeyYGQlErL2RAO",
-	"M7XJe7KyG14gLUUH5JwVewlVLELXg5xRLggX5PT82dkZ6Z59/+oUtPGNc2Ki4MnUcNhwG//OygihosRn",
-	"8G78XK3C6drnnRo6gmyOZP5Njqok4Y1jgnqcRApNk5uqDPCqrRfDxTKdAN74QD5tDM8+7x9++2Sr3baB",
-	"rxvNsXJ0b5XSuf2dm9M4jXAKUjiDePXmfE3hbZqbTX/3xE/Q1RXfciV82uS1t7lJsQplb6VmIT3VUjUD",
-	"fg7JOeTcSsCGnLZEztWkreB21FCJ3FoeTV1OrsqlQBkM2T+qHU1B7uzyftdov4nnd8t/NZT4XZld7pil",
-	"8/wDTXS2cHmGMU/RPU/iMc80K+LV9ACaONPdadx2xp2ok3JV/UMxPfRrZKzEoZZDt++Y38Q0azQVl07m",
-	"+piXX4WKGFZW+OjRPupfNojUHLHe9pzHpdhGFvyAd8LJUQ9wbjxDwmSjg43pRjtLp5XKp1anoKOkt0yB",
-	"VdBUATJZl8/ACL7dVaObLbF+hebSsxnVyXT9GxXLGL50LEvR8h51yfO8/T2UGMrBzLO5q01YkLn5q1uR",
-	"EJnKDL/KC6d29/qb8w7cLKJO5bxxI2pb5+vlma9jjlNP6s5DGubPnViz5HgTT7TquptLvipdN4wpttzr",
-	"dd36LM7OX5PHh99+u3dIaJZP6d5REOsq2MQQApwVRJTGZEUMGVlq8M3DS0kiU0ZowSB1iKykgx3dVDde",
-	"dk4v0PjDLEYVkUuWQ5Rxwq9qla8NynSYgnB41CiBQqV24x4s6aPNxQhmFs25rjVtdeMm1lTMjUNbVjE3",
-	"V795HXN9Lp9hxkmjT3mVmBwJcYHICTvSko8RZ+ZfU6oMN8X23hhwdIjSskB5FwTsfz7d+y+69/f3H48+",
-	"NYbnjbgY8vGQiyHQUnVarkzqLRuXipHuk4M/kpXbezB00CUIzcyYF4CxIZBC10mIZoqoVOzNJZFOxd7q",
-	"zpuo2Eu7vJQP6mBT1qWENldRBsrxZuoMtePdk03N5L5n2oqB7Zxn4BBZdZ2FpLKs0dTv3NKobS9D9Pu2",
-	"fUGZfabpHHRZfy0Jc5ic726KiMxSprQFjuhSTWZSafL04KB3Qtgs1wtb/a7QDYw4IGrrgiuzukEuxmqe",
-	"N+Y8b15li2UGeeirUzsIavRxKuY+whVkvjarN9s7I1yIqskZ0WiMhWOtv2F1x5ZeECj0fnGCTW1Gcgh0",
-	"5d3sFcyhVPqRIqiVK6MYZFatsWqisiFAVzzS7Dps9tRs8AmuU2F2EPTOshsXcraD684+peX2z/xyndTD",
-	"61gXjbLtrEqkW6fC7u55Nau+1QhxBM/w/uvG0FzMcjlWvSDUAe5h5BeqinI897cxK9lwtNCsbiC251HD",
-	"A9t7NrnganpD59KWXDCjeW7+bGXmjxtq74Gx7VuIvGJFwVMXMcGVBXgz3DxQ0JoLw7dXoH6aMlSGUE9S",
-	"uypKoA5a+26d0tQczDLTnWqdK/Lu7Qt7CmSMQCLRXGSSpq7Uo0vJn6CchJxDyQnGuChinj07/5GwD7A+",
-	"796+6J1UibNUkDI37+lvWepe3NTVvBqJ/aVkJUZfSyEwJBsmT/isiSpd4v01fIftex646ByBhkxU48Da",
-	"dnkB43h/yRdXK1oP+ez9Wjn4TGblrAFToyXH4RTtC/iVdBkGCitLMCLe8oqId4ZGxBrgEfFmXIT2TUSc",
-	"shqR0AyLiNV4I2Ks/AjhVyNn/ETEKd29iKCF3B+UBwePk0u2gD+CnG0wjRxXVKMCxSbPAHBUy2AS4Gv0",
-	"86gsK+AGa1mhfiQLuA9SR0kCKxnB03wiJKA4+tBrl+LKmZUoNQCdbhd7soDMqzuhIM1QM+EqYMz4+s2p",
-	"DylrwDp7YwFZ3POFnEfI3wctvixvcdVfREstjwkll0LOBcEBn9htOSalgOvW+cCF/QFpSJ14yXps0SRR",
-	"3oKH4oSkJUIbsmOA30ikSO1CW5g9pEQnJ83TLG39FOji4GfCQRLNPugolJjefVxq6R3unajjBtmJOn5I",
-	"ECPI9WILCQEbEFXg2i5tZ00J/IqisBpvxkkP84I1FzG9lXNF5lOpmEXY1QvLs86HGBGWKVZzNfQCz7U/",
-	"bDyCIVb1yVIrnhpGWQS3uE2YsqzFGeqXThnJaOi1ZdAFyxlFpERBGC0yzgpDn4+Un8kxHDZLs5GFJYtC",
-	"zr3LxMzN3BvOssWa2cLHYYZnCYaMWEJLZRPurW+DK2JZXY63O7S7UPfYemT02saqoPSvtWoQD4e2h69o",
-	"1uSqRZIx46FGLsBdbnnN6lqhbQMYOOXmTxRyroaKNWa0UA07pMiUitRoqkqSMW3ZFJcKyNqGKy2ucZUy",
-	"CObYFu7xaozBejaSabTCbdUi1obYRETr2fuHQs7evX2xo9F5KpwSaknKqF1wQlFt9s4rclGovY0W5t6B",
-	"mMvikhX9qrQBKiAgxmYFcEzmXIBshrcDLH6F1q6gIgZW3Rx9UDrRVA2zNixwEVRtBsJlIuFAPoE6Kzx9",
-	"bd7SNjGBm2v9L1c0/q49LX797//Bo6RN54CMX8PIcc969cIvhx7Ha5kHp6ppL8jyTpAuOpC5NnuoYCK9",
-	"ZnOg1Q4wlPRImYWXWalZSE6Qx9pkAAxEt2BOJ9FyyRjoETWlhTWUzMmBuytBowKiNO/okzcFvwJVL5My",
-	"H9HkEtUxLi73MplQL+yZss7vcalYOhBeTUPaNsJJsERbsmQfqFHyO8cdmMnx/n4qE9XHoniooVO54W8s",
-	"od9P9w9PR8/2Wcr1/5rw9N8PaqRX8GWw3id/2KQCmJVeLwduISsucG/cY2YcjuBNwa44mzelVRv1TV1j",
-	"UtZWaZhayhAfvqhhI8gZVJwoNuOJzAA2TNNRY3CfiUSmVm6sckPKNEuMke9uOyGIUKH2Do+eHhHosmLM",
-	"IjByFyiHIeXTgosjsnj3hdFp9g4JF0lWpiyt1YKUerz3h06E/90bgdpp/j78Fs4f/HMEmSjBtxtng/Jq",
-	"mPGmoMQLLnylihVsleZ/SLqGD2ajDBJXmSIjNpYFA+jcyrnQopMULJFFqtbBKh8ekNQd/zs5wJEE3sIX",
-	"mkigFKj8N9SrYjMA3JAxzzKju4RmbKO1AEpOOF0/0paSqZbKIk9ZIZXWtyjyPBFMo1rNTXyG0O2t5QtL",
-	"iSrYaGBovxgR9kEXtPqnlnI4o2JRXbFqztAa+0K6lKDqp1KP/xAZY3voUbMjjDkPzfsyCdNv8Jg630OD",
-	"IwopM5EiYYUwNh0IeNDl1c1qJmBh1pdMrBBcs39E3UDNgMoTUClgoTz+pHMtyjJLiWKAsjszZluuFzaO",
-	"74GKmpEo17C9TzEBAwlcRspxfjNL234C1xHXvqnAKrMWdF574W4sZZnGp8GZtwUjbdvQWzpg7/NofVnR",
-	"eCOAReNa3iFKv1HLb8lB2/ATBimbLEJclJ1XmqcVQGjHfqF6XYgEaue1sY4mCDgFmodg8yD0iMAmNouy",
-	"yrEEU9HB+Zi1knpYu2DRhJbyNPFlCPvTePibId0WLMo68+2lvKqQdInGblN1j9FvFzLj7pPP7i4t7C3L",
-	"M5oY+ynL6jrPvWaE/eZzvk4Bq6pKsTwGo0EtJXqB45vAOb0hp2vHPK4vMV3qi8p7yma7FgLfqsqZzd4U",
-	"8oqndSN2VPJMI5Kf0NNC5jzpRB2QfLwTdSZsxgUH24LlirFLc62QvzSfDNUnzsRYNiFbQBrmcCbTFl2C",
-	"bwRzDOdhuCaj2kj94SVbbJv6Ux/G0jta1q4dXtd1tlVMt0fcV5zymCsJPiw5F+SSLZo9aG5/Vo2Yogw4",
-	"WI7HRmslcPseF1BPadaIUKHmrFDNb0+mUjV50H8w5zeZT9HPsDR0FBSa4MPHxnTXZhylYtbT5hbUAZdi",
-	"qjka6H5gGhwfeSYXUHo6hc45l2wxEGNZ2MCRnX0PfHRjmWVyrjxiEYCsYt55rUQ0mN8Kwa0agm48Fcwq",
-	"gbsbbUDY5xWQTFlMAioCVUs013isGQf8BN0elVnJxs/nAQPvwiP27wbHyXNIGnM32ELGcBlg5ecBFfu9",
-	"9RsGGhj2qdrOyFkSEw32jmYzaIVXFqyu+8tylK1R/PGQu5XWAH6tPZe47VsVIKEIqBFJFMjXahc2iJgt",
-	"letGKdTUD2aTEgxoQq9FtvC6pyfT5fNzc3Hk9Sh0ab+X8kb3jk7IqTudfGNRlwZ7WIexchTiYXmP6pDH",
-	"GyinjQpa9uyCKd1WNBSI7lXJ5PPrNqwSqgygfkI74GHNoREWFLWeqfKyeQjX3Ktl8OIW/pGXAc0HvFMx",
-	"RDCjltV91+yM2M2lYl/zVs6bJE1jNmozesKWt2mabT2oC7x7BXWlAO88pIhY741977qFMjNsyDrNsm1z",
-	"LW2iGpcC24Ft+1xKF1utDbbv3PKla+jZdUlt6bwoZ7nebQIhJ2zypS2ayboaVGTX3M93eUxNC71uXy88",
-	"SX3+rd1py3Zf+pW8+ttZODnh4nrNX3cDn5HFpNF19RPEx20MrFQr7buxNwCfYGqcJF2rUBwHtRF/k1zY",
-	"yNBGN2nYU/YmzVp9Sfq6Zq0vWasNtH0PSkTdUVOetyqlNZvDLSQZsUyKCSxg11xQgCrT21r5fOk/fF7O",
-	"ZrRobBNyk76QecFFwnOarXRztA0U3Vq9vyEK1LU7QC6NcPuWjrh2q7vfjre1HmkESXynuMGuC7RdScty",
-	"LoV9sMJoCHEXLCxWNfj2pbqFiJBd83uKCeHXr2WQbL9TK0lza8kvZN2Vpa0E8kaZee3x2W+s4ZPXxSR0",
-	"F+2waM6w3KFIHOt0u5A19afvelV9L3V1hOj/lQXxTQfQ2PH53S21vzbrJGr2E7tbLfCynAvSxYAIduXw",
-	"9zs8S9Xrk1MsWYMXlgK640DjZCpsHSPuj5HuScaocytsiFW4Vbthc5bfYTube+k283rpdF22mrGbwA26",
-	"D9xhQPrGfUpD2WAey8pJ8/sCyNjhuih2eJ/mdef+uGDYz11CHphmRV5w1eyavNVemjCtaHUva10yV4fe",
-	"PO3dQIFC6rqlMPUtkOQdN8SoUVUTz70JLIQlRtdGTGPmnM+uUstSd3msTeEx9423TDH9TIoxL2Y7nn+h",
-	"IbNuvn46IazlTSwf1/58reVTm+Dd25dbI5I2jYulTeE33ayoLyuHeF/jpzDr1gFU7lBQYB7B1EwtSQE9",
-	"xMlYFie2bh1TJbkiLiGiocX7zTIijnbJiGi+d7uciG1CycsZExRrJyx8tSJUkfjjx+YqgE+f4obs/8PG",
-	"7P+m5IrHRwc3T65oy504utvciadbp048vVnmQXNiwNMte8kHSbNLO/3DM/LHJ0//jdhsQoK8phqovTG9",
-	"9lwbG4/MaDLlgu0Z/RwumLuthgYps3D8DcftYMCtsiD0+W2lBQcQ5w1WKhdKUwse0pDJArLKmmybk/fC",
-	"xm2O9lobTCwXFr97e0YEnYF5gXFf2IClhjVt54PrXKLrmNg28WKNxHzLxgVT0+sdFwU+PLyVM67+ssax",
-	"WpvYB7bnAl1W6QwiNhYru0l9POcTUeafw+la8yntqE8Z2/2aj+6ummxyrtbdSn5oTRtzXtUeNsQB7s7c",
-	"ueSbzdFgbH81t8O0qdrsOQ0efIsP7AZsC8nqq5z+ykwq44qlx4SSzKM0h2WmFqsZIJoRrrkHCaVUEAB4",
-	"Xa3iXWf0wCq58fjZBzioG5J8g4VYB0KJbSmaa1SFnLs61YwrbfHgWcEgUwdrbJoT8Ler8q7eF37FVWR3",
-	"oWCgFBYEsrepOnvHquxaBSLUPkmRmJm5je5viF21Fwsd+CLknQqGQtKV8zWH37oyaFjTBOowcJM2zGgZ",
-	"ztR2KVktHA4WOqwituuxgQKvBc/5+eXEDYAPaS0jdoP389pZsCt5gFjklgANA8iNy7OKac59Qe8uR5IX",
-	"gMuZ07toBfiSDUTxV7u/TjFwZxnKUQ9i3agYVG+5hXBIeBDeU0xklRzDGF9VSeErLFzcmnLgTt8aG7qB",
-	"u272rglzQpdAihtX0gudLavy3DRXqu3cP3Ejq39bHAb3T8Pf1b+QbSMy4x9YOsTvdJrtuA31oc/Of6wK",
-	"Q2lVlFdCuKA5L6Q1JzpgiPUbbeu73Hm9RfL0hTXMWwujWo4Z9yseX5rlPrdzK2p3nw26AC9T/HWUv6UG",
-	"g9fveJSWyvpOmoov5Fy0gTJk2UpOBJFzAbm90NKdLlzLSq6bU5e5GublKOPJ6jd+5Iobo1hL61zaDPbK",
-	"1VAtlG4y2d/QCgTDJ7/6VmwncErsYXOeJEMsGIhfrR/+GqRRlm9vfDsKOdcsb6xavkajhNKwAYYgG4qd",
-	"QR0DVCiLT2fm3KKBlYoNjeq9G25q+MGAyoLXRRXbuQULCSLcTk+J9XntFlNY5sOGkzDo3qBqCY3Vuvq3",
-	"ZNZbtYOCJRq7QwIzyXzxSAEwB/aDQhXkkVqGNtnVddC+CtfRENsbkLd4SEPpsrGMZ0kY2N5ejX7o8ylF",
-	"TQxwQraVD9eN31ybmX1L87BHwoYOCSG7bViyJfbziMVmuOs44BZUOH+W3pP+5r7fCiCiLJTLKvy4wF7U",
-	"Y1kQvAkDGg6my8E+zBsQ8EOMzFuV8Eud5jee2qUomJJZI0z+m4wmbCqz1CHCE8E4VH5QhAYwFirgv2bZ",
-	"iCaXERrijCZTox0SaNZtzko0r2meM1pQkbAb4FuE84vc3lRSP5jOFpt9Pf9kZqNda91+QWBsrfQ8t2Xn",
-	"SyFmmTbrUUHh/Y6aYsoyuvAJLcsIaQuFejcqpoGK45Jo4MgI6iYaEmYaUb4d6mMI+7Ah8aYqt1/KAwXw",
-	"PVSbjYK12R1nK+6DqYf1+LDI7zfsDQre3QjE7V5d6G5xPtzb7p4QYY4+kjEFjijhLZTAWeiTpx5/+3Qj",
-	"MbRt4lu7PUQKi6YIGxo5+HKj+RsRs5xy8HjzqXXdbb5WPuNnVGB+F+rH6u7IS3bNrP1bTAFpopt3qinr",
-	"+ZY7E5tfhles4GPO0vWFxJAIj8AG2M6pYAnjV4wgWKkmMbwtJl06EPhKdCsBzF1EKHExKFIwxbSNfLjW",
-	"wbZfa68/EO+EGxHBZHtjmAup7S0kZ9JoQbKwcKDk9M0Z1OW2FeTWp3kjaJdb6GK5rvvx0oY0DX2pH9/6",
-	"IM9P2Cr8VBuFpkFOvhaM/Pni4o1r6E1mNAUXRsoyfgWF3Njlv6G7A77zugj/m9uTms9uq19uedumcsaC",
-	"qVwKxYZK8DxvKq2vwjiAZu5OOPcgMcdAf3uMoGGz5/SVR/gWsno3ePG7ZmVlqSMHEukwIUH7GWUyuWRp",
-	"rZtay1Bqx2iSMJY2I5Y0kqvbm6hOBvVp1dY7/EoF9r6y4JuJ+BaMwSWuuCeT0I7ie67Mq9PKrV+nhRhd",
-	"9/GxkaCsUEZ1Ab60Uo+k9gWE6xMSjynPuJjEx7aqHtiYM+XaZxgz0igvJySeSMHgPgvXwFLy5PCA/EkK",
-	"QHZ/+/z8gvxZyktFggBDDd3RRxXsVztRZ9IWkrHTfW4T82/naNvkVHZrcyOZ718SRAGWz0mqw30Au9Qc",
-	"dQpBKABPH2ge8LOJXS5fpbAdaL4fRxXB3K6RVTOlfXofbSuFAYtqa/Z6bp65WOTsPMirbiyDxmUYKi4S",
-	"tk7WWtq1sobA/cQvLAgWpU5cYwSesZDwrdypF+zfSWuWD8NECmzxlCxaUN5YUjA9LKTGZDn2IecFU5Y+",
-	"6/N/B42rfB0MPkoKBLpysNe4BO59RGmeZVDlqciIAZ494Lhj3ykiBTsJ+kcAGHUqmbr+4mwHlrTE/BVu",
-	"0rVCBUW2pW8fW4zUXfshRQc5dcvM1cD2dXGyTL6rBLB2t3eLBSyt3y07w5vzW5dYv06bz1woClIZEVc2",
-	"/nnQ+WbQeR8jZHCW9cn3PikEgHbTwjdtupkkqfXw3WAhNvCld9b/IVrp2enlBhdknPHJVBvjBlyODg7Q",
-	"ie2au+LbJ5tcTo245KeiAY/cp4eA0QXw57Lw9lO/Cah7F6MT2SLc361pLt351PEH/monRWSPZsFvRJg5",
-	"IvGeiMTzqWLJEPH8R1Sxb5+cEDWVcwF7s4WXDj/W3CZvaay3p2MGs79PJXNJ8IahRAESLRBu22hvt1Tj",
-	"dEORdK8yZHfG35ln23bzZZseasx5WCOCHcFAEJszPpRYjWa8aqrRwl+sumUj7/bFXdclCtSRRWv65bX8",
-	"VYHlvzQk15k6nuNK7PE0dsXAlcq3FXxFRUtbU9ArigWsUFhiF+5GlgW8aHuXCNy+1nFwga53XXrPhN0k",
-	"NLNXdL+Ezth2PgIQNPU5r/gKIT2DK5KW7ktwbNqNwf70VXXIZ9A3LaO0tOYPvBgBMQQ6oeeN1emvEkHD",
-	"9tQ2eFtfnR3z7R1Ba5rsfsYTqL4Vq16OHLsIx8dkTjmkYyPAnyLmA870OyGx8jdS4S1CrkgJxX1zujD3",
-	"OFdTfFxRn3WOwMWCadDx2IcpLZVmqe8F5iQlCDt3JIY+DztQxNN2fwWuLdtscc0hClDFix21dymyhS2t",
-	"qmmwTVjI/38joyF46Sxn1yUYtCcgdmVjcRAO07I29xMCQyDUiNuC2RVU0NWQ+Lm25Bk02/LP8ZuQfS4T",
-	"OEdT0KsLQscaQgzcqNxKU/N9o//aBn54nhVMM+EyZbY0E4353KRwp679B3wTvF0eCknIeW/bTywrmDDz",
-	"NSyA+95WaGF7eK4ikrutsycvmP2QJ27etkXKvn3xmoGdez18qTC6YFdclmpo7dgdnBXeS2G9Fg1+Ca63",
-	"38t1loJg8zuzFqJ1a7BmRS+Y0t9bWb064tiIzhhdgU6T6WumdNwWbHGcuW08ZGsM58q3EX5iw8yAmbc3",
-	"BPH2VfPPHWZbnGF+PRvU4vcrXeRaFhUmgeApgQE0kwLx9XTJFP41Z6lwf+tpWdg/xwXHPxTVZWH/LOHp",
-	"xmaZiiVlwfXi3MzF5mwwWrDitEScmFVPADgyCQSFSfcvP130rK+/lrPsHP/dLB/++o9/gryC9QJRDF+o",
-	"aGKqdd759AlSAxAde7VC/g3PpCZjLlKoU3OAOtC5LgLAHqZs7AELhciszDTfU5rlA+GyO6oWiy9evIwA",
-	"Ykdhn5fRgtjMfw8GZPjy/OV5ZNHiqUgHwlUj2HbU2FECj6yC4ZDgBIJeaGl/IAbim2/MWpqTAWPN/W++",
-	"IedMpCQ212VhITmOyXewLASL2mF9saw9DrrH4GXBFXH5Z0s7Atkt8f7V4T4t9XQ/kxMuYtKlRrIUes+c",
-	"kin5y08XJ6Rggs0HwiV8Vs/Ycth4/cbGuLNxDz45EPh8zvcu2ULFfQJYdeaEnEC/30TmLHWHOAx1Kc0d",
-	"dCWeDgTMwPXvrDfZRsRu8uTgiV1ZqPVQ33wDnjtfQh7THF16XIp9W878r39TUsRkJFPuqcCYIaOMDcRK",
-	"1XhsdOM4IpRMyxkVJMY65jhCy64qzwbpHRk9cCCq+nJQacqCqYjEWFz28/vYffQv569fEdvUwlAsIjzY",
-	"CRmV2s0HFda9nE64oKD/CTZnSmPA4Rh8bSSGzlYx6R7uHR4cRAPhiqeODnoebioOFODYp+zbU4PkdMIA",
-	"V8HecDIQ9Qe4cpZSZa6Zh+yYz1I2yyVEUQ1tv3l9fuFq+DD3QckZQ0rATAqz03Hw1N5f2SIeCFvk0j3c",
-	"O3r6NIBc6fVJFWbxkWausNmwUcGPnpCpLAt1TOhAGL15gYvtayMNxcIxK9MFmTCN9RQTKHU1dw5ENR69",
-	"99b6C46J0Vzj3kn9RXYfUz4eM4hYmLca5XwgKmB4N1pMWTAcANqFbX4eBbT8R7uMb81SwW4qs4w24Qed",
-	"0ti+LAVyWWIJvGjZ8mQgMHE7CMgXYEXEbyFJecb1Hvx/HIWX3hrZJ6D7KIi52k+KmbvNlyh5cvTH4JVm",
-	"pfdOjW4cky42iTa7hSXv+CYQQCtzSDJuFu7sjZ9ArZ9wn7x2qLFqIHwdYk2MostZTxkHLto7e0NGZTph",
-	"mnAxEPGHvcIoa/DRPZDaMenG5hXxMahiZR4ROzgHysYv2Yk/l+PjgfCQ/InN6zVHDZRKWsMEUubhWXgT",
-	"DqBnN/QHQwvYdx92tJoTmVFzPJD4wx7+bimNaHrJoLd2BpVgZT4QWpKjp9+Sl/w7jNMqVlxBjVB89vLN",
-	"67cXw5en/zH87j8vnp/HPTBObAdkc+8hPAYUMbACFThgRhdkSq8ghA7iCK66dr7gyndjrVomRrih0G/R",
-	"cA/yUFHwK6b65EwY3ovh0M1pofeN/reHSiTyB8gcWjgL65eSZny8qBq8d1WZTAlV5i2uFS40xg1b5fbI",
-	"rFSaJHLGKgsJ30ti85oYFv95CxP8x55lq72zNCZdlkwlSyuLwJIlqgVSQKaXB7cI9ZDTN2edqGMMTovE",
-	"3j/sH1gIZkFz3jnuPO4f9B9jjewU9KrwfDT/nqCx4Ff6LIUaQKVP35z9lUHqZtX2t1WBrW7ZB34FHXbD",
-	"jc/QE2K0UrdEMKKjgwOslBTaKc/BQfo3G89HtXc7RFvwEIFmt6z+wqEjx9iroovshMyMRozqgTL8BIfU",
-	"9CU/9P3vaOrSI+GRw82PvBPUKl8sxYceb37oB1mMeJoycCI8Ofrj5icupHxJxcLJcvPc021mdGaUA0Ez",
-	"fODxVvO5otz20oJ0KQsECsZceGQ8Uj4Xsa5QQJPWiYIKekem7z9FnVyqpqy8uTDHF5wK6YwLr1P5vEiH",
-	"KtF9cvDYJl4OS582GWNy85wrZs93a4WDi8W5Dyz/uhz3Oq9gtA+5ZWdmCdQPQF5+70F3vrM567fIBjYW",
-	"/qlu2VqQyyUWPLyTb6dNXGhW3Ss0XCu7BV864x1swXjPpBhnHL0CTw63+MQbujAH8YWUL2iBnugnh0+3",
-	"mY8qc2P4sfQlSzm9MCYtiIejzQ//6C2GH9Br+hXJFaSrIMmvWX58imoH3/5H1xKGp59QqmQMo7R15n7L",
-	"ruRlxdxLTPKkqZzCPJCSLniE5zbS44BY5vTLP1BwVuufeCX1D7IUXxWl4M5spJRdJTiKt7MUsyO89wJN",
-	"zD3MwwcPceP5deoSVQWbEy1JpdspYx4GlQBdc8YZYwPtabAeqRgImkDF9EmV8zqfSk9wU4pue6hGUL6s",
-	"FlUcm+o2ED5dhjxHd86cLrBy4W/SxhZgIsZ2rtl97mUDgRN9pEghM+ZGSChRCIjhelDBEYsuooLRZOo6",
-	"kuHjNhIzWhD0gSlpTXUw2g1D2XNb2Rk4Qw304zrnnsKDZ7j+d3SqBp/wjLrN4XqL+m2pp+cOb6VJwXXr",
-	"b7extnsIkf+Z5dGu0uXhmL1H4Wnd8p3jn9+HovQvEvwVDbKACld65BB7vYgt9dRDFEIa3apvpHOMt30K",
-	"JSn4NNol6E+FFJNKTBrJU4pLIeeunBFdXJVP4cnB4aoSDy1p7khM1NrdfGnyAUKCeMPnFQQPbHrnbPr8",
-	"gwW5cYyQVnxizmPftqnGoztxpsRa7GbWRI1LEecLhniOPf3BNUg1+ED3uDgBwy8MISmitMwHYi6LSzj+",
-	"fWaxJN3Ce6WRuZ8cHJLYkvGQiZSlca9JKXiBI74bPl9Ckt2K0xssiBdyMmEpkaUOjQgfr4JsG6felaKE",
-	"tJvrGxUPbHj3bGgd+04Vo0usULXMuj4rOr7eg4Lh/aRC929mzXOmMXRs5L97OKqp15XnDKMS4tKq7Cnh",
-	"uhcNhMrBQW0henJQ6RXTeKt1/VvrBJOpzN00ywyrD4RdDXCzraL8HNfXCMNPhbWtbaSEF2D9BBKjXRpg",
-	"NMh8C8NtPi4HwefK/jkVXnvAzQmCvRGhBMpIjUH15OCPJIZbhuZaHA0EFQRTXlbusJfjJpFkGzHUegTc",
-	"kYBqbABxXTEFvZndacJdo+fUpc0VC0/vsAPXVy4eDIavXwSegy8glDUVB84w77LRXri2ACwqnIoWx0s2",
-	"pwvl2fvo4GgpVo/RQtdZWxYAq4BpLkaiDYRrp+7kJMameRC91HzGjm1cVl5iKNpPeSCmNDdC0yV1MjuY",
-	"PoH88OpTUHZohA8IVhvfsBk4XQRHPoTEg4igNgCKUs8wpV9b8L28aAp9G7mFl9Y4UywlfXYhtZMudXSn",
-	"Y2iOXZxaTI4Ttz3VovNxuIfL1PKgsH250uolWEukLlJge68vn6w6s85Y0mVhdBgQk7VkOsx5MZdrShHm",
-	"AxlVAzLTuQKZlJIy70NmH1hNqLHUFU5UgQprnXFIFpQZI2M649liILp4fuPNZpRwggeIVUa4gVsmqnSx",
-	"uvHWa5YiMArnj/hyrLDP5m/BJOwP+sHl8hsVHW+lhnBkneNuIjYUE+leCBLVLkJ+APBHxSeCpXtcYEn0",
-	"fCqD3hpcgR7jsyMWTJOuS8QYiAnT5MnB45OmBAqwZ1wzA58/0avUCi0JHYgxm8MJCGnQoJbAH2YsffLc",
-	"No0wslQRpekC2yERqECBkNNAoLXULEDMavwYLsY2pgp6OVF7ou587n/RuQJfSUwVTkpta9ADosPTagXa",
-	"bIUParSO6ZDrVHYlLWmF7gm6+h3SVYy5XHDzarhjsYewazaR1mlmc1lcKu9eHJUa6NIcpgG4miNPr+SZ",
-	"YxXcBW4Y4M0Mw65BcDZMs3U5SJpeMmGxh6CPky35MYeqLNCVogZCB2Z2E0tgkusdnaX1plGfO29o81Ea",
-	"eoyiYCVRYbrxGfvgSPjiztcq3Wcl/9xv//VP21BMrPGd8onYK3MrihrMcmKt8id/wHqAJbtcS2Rrq+cb",
-	"AfFIOTmCDbehXEUTqLeZUSOfAok3qORSN66jHsaECyyhmTFzNL9zcktUwJQzugBRMxA26dwIwAgE37bo",
-	"kcdkJPUUkrCTKRmxhbSODSfvuggkC2aJIEYHwDR5QIUpUkiU5kxFA5EULGVCc5q5ktdSZ/yKrYJgWhAn",
-	"uwiPoP1PNhCw5b0+Oa0SRXwM2slR7ZsK+jBxmEyC2+HdOAjiYGZoFgwECaSE1pwpDaIY9JLFc4tPeRfy",
-	"uAbBehPHbaAOOtJ5cND+nuXqm0JeMRSfaspzKLitdJvb89W6Ioqw9GCp/N2IFHebL5mAtGBNtYqw+5Bz",
-	"R3BXfIltaXztvsaAKZ+xCncU1roh9YMr/cwP686rHaJVJJps4SdcZZ0jOgbgf5m7fikZ9FhBQN0KeGM7",
-	"weHm5+E97rLmwn1sc9WFn/Xn9YN8vSUTfsFaayYqBmsvmjgVC4J5WB7Lo7k0o09c13oskIE2krLUAwEV",
-	"Yg0POuXFln8qBOElf4duZXMuUjmPAFQ1qqqhSQbITr1K9YEs0Nj9PsTfYzIqYCjms/b9AwEY88qml0ZL",
-	"b0AA+hHTc8bEENDWAY4+xuxayDzFl9uSYF6oPomDlhYxFnqB9kIJ9izybcAjQgcCYeHBDWsRpKzAWVoZ",
-	"ORek++ToqCo48dGlgbDhJa4J+8CVbnafou7ruOtLLTVx47ufYhO/Oq3O1zlJCzrWnpU+c/rrg+7zBRWN",
-	"VHpGlxpLDiij1yJNlzWY/Y9BRehSEUkDXIU2Ro3/HpSVISh5F5xC/l14Z9w7ITk0LeJWxq8qLt/D5wJ5",
-	"sFn3x0d+cynfXwnZ4eqHZOdL3iyASAUQEqqzrcd7Y+3un5hup4mDzyZp70m+/kaLl14L1kA1YBG1K391",
-	"9QDMiJxCFr61IgIB1lk+pUPTYlObjvdQX540IPX81aiNC1mCYuagrmwvI2kz5dQJeK2sn0bFEVSDjhbm",
-	"PwPRraflFGXGMHl56hRHn1ZjdUEoebIuq97JQMRZNhsCzX/QcYTptIoJ6AsB40GVEmPg8ooVBU/ZSU0N",
-	"PB4IUWZZTAo2g0IqsC7t731yanUKQB7GThNur8JOqcLBYgD0HvWngiwINCA2ohk1SKO9mg2OzUY5MIxg",
-	"ZePlU0NIPWQpByCZ+Hjp6OidYDCiSKaAuwPNtSWANdMsWzmA7G3NGdQIZ1sTMHenQ1rs3M8cw99WsgWZ",
-	"W7jDD5VUD7rnZt0ThUGlBFxL3dwH0eE6Xn9WQd/oUng2Zcmlg720NrhgLFXHRspkjCroqOAabkeEevFp",
-	"xF+g99gI6oQJI3YsMDMKe1CRjLDH8Io7MNCs9seE6xgCeFYqNLct2hU043URAbcyj5R9oAdOD0Vi6MsH",
-	"GLRxAKWk+Yz1B+IHRAdb4Outs+4Y47uuDbsuqMBei3DqSGVOKE15Bu4EG3UIvm/RiN1pZpaLqktcgeYK",
-	"VySBL0nbMyc5ItHOvQfzN2Zr/Mbl0zm0o3Q83EXF5tf//h+rrPSuKa5QqfhCpJUxyJ0yFIQahFGKrLJm",
-	"eHsmiy+G13G4D6z+4FZY4dg3pTbqhLcgKv10ThekW/0AXGzp/pp87F72hTAyntR+huasNtZYw1oISTIp",
-	"Jgjj7cKFlW3mLS709IuUBB/6QmTAMzurByHwIARWhMAPXHA1ram0pFv5F6xbwkgAzxzXFAHwqi+E/19J",
-	"BHQ1JzWgmzKhbbIm9tcomCpngID8JXDwG7N0D+z7wL4NWrfMvdI9hnDw3POv4Vpk4GuyLHLBl+UqqDy6",
-	"+IkZdL2giljPBlgftXh57wvh4rewmg9s/GB136JXkBYFQB97wzs4sbeyvKFzw55v+NaYW1cl/hidwCf5",
-	"IEwxdo8xL4hs8wDsZsC1Zw2kS9dFDHtzQAPfxPe4lAWApxtL2iPG95qT7nyzMHWXPOS/0paOhoxkx9//",
-	"XWSV4Vb7SQeEhQ2PlqhqZ4L6gWfgZ03kbMQFQ9/s6avvT0hs6AsBxgED5IoVNHONUQuWA0gs6cb/P3Pp",
-	"3zNG077tBTYoDw6Ovq0u2zaw0B5iIBI5m9E9xcz51vaGqP5cH/C5zaEjsxTiONQ15LENlEj38QEkq5HR",
-	"wmWc9QCJZCIF6w/EBXRiUphNDvnlMgPfsy74xNiahlOEZhMHuG6xxcl/0Zyz4nggIIGeazYzrzFvAAh0",
-	"Siz6u2vJ1ViU73no3rJWbXssTHhTtsHtsd1Hh4iOryJd2Pp/p8E+jrC3h9s17IACtALbqfwz0SjGZuof",
-	"8gya+aEy0pQY6xrTedmwW+dL17ew6nj59GC1GZzSC0BiNzpQJ+p82FsiPxejXLdodCRLTbAzj11CQwKL",
-	"nJFubCg1jqqgbPzrP/4ZAda9RYh3rNtrSxDGFw9XlqPWOHRjX83NE8DGYPCxDUMBLXF7/XHtt7drjtaa",
-	"PG27UDcMZm0Ps+1HFHZN2zAY7L2282De3/WRuTl7G2f+mVO3f+N6YEPONy5za8J384m9/9G17Py04+G9",
-	"csz8idkuZndNcW3KWdWT7CGN7BbSyJjdzBUC2lWJgE0Lga+x6m59V5Eze89X3VUEJ7FZQtoFeWghcjvE",
-	"m1ssnJwqV6PaLhc90PDNe4ecYHgIq+Psh23hqUJEcwdfXqE/hWXBHj/dQni67k3cmEAuDTJbgPOLTKnC",
-	"jEYL1cGdUWKbkHRlqRVP2UCk7IplMp9BKiP25kO8QduwCKHTh2WRxWC0uBZK4F/MZEKzgdBMaS4mvT45",
-	"G/sKPxcKHzEypQD9YxvmFSyji4gI6aZjZmCtK+8ksCCMXJGnB4/b61g8MvsXWcWCo7ufGpbw260NU+wG",
-	"dH0uMFaec0ECsgCy6j00UnnIS9wsXZHqoEmiFMw3Im2UqPXzfv8j/rFdL5WgI8NDL5XfTXyrar4CQMHc",
-	"EUHjab3bgQCvCtVQSBS9LZdln8S/xGRGNfQqgVcPBAaVjAEfWWx1m8JPxYKYM4AabYLriCRUsT0uFIOI",
-	"1BUDeD09LRgLOouapyGCXSpbG8FoYfQDkbIPvT55gzXtBRuIS7ZQTO8ZBTN1nRJ5ip1SSMpYjrpnIpVr",
-	"AVylrqaStfoRX8Ca3ZMbEQv4XeF7VTjU7DCpByh3cijdQiW9WShfRd88HZpDt52UdI2m0PPYsf7ymGaK",
-	"9XDabbN0d9cGZqc0kjJjVDQN4Oz8NXl8+O23e4eEZvmU7h0hXkJh6DJlrWuK99Q+llNt2L9z3Pk/P5/u",
-	"/Rfd+/v7j0ef/mVrxxjuqtcOd/TR2eeG40LObstVVx/RDj46NxhAaL/pUC7YB+0T2h+pjWKkuyxDWn2+",
-	"v7R5eo8ONrp679JcNjyz2Vi27PDgTbxTb6KtomgxmvHo3AY5onZ4gpcOCJgrogs+m7E0Ipmcs2LPUG+K",
-	"FWxqITT9sJdMWXLJ0hOSTyHXQqRVs3tRgh5ARgx66z7vH34LuPt4PWjCXBNrBLsBi5CtYntDHBGWKay+",
-	"iws2wbQQe6kJqMEXIvZtyG/o3tQnp/B2rGxBwH9sVEbtXACAc2kymJAqNE20PbEHYGMUFh4/40qH9eDW",
-	"CQE1LaBnQOt2nCcksKy84pEil1ykpBu7iywdItZhRMJrqZxRLuJoIMKrMPTYtT+F/FeL+zOjCzJihOKs",
-	"uSA2YDsQNSASaJo75wmsqFkGrChMSxQYbAjhLOzcTADDcWGBDWHRcJkAcgg/5DfZtXDqouS2ng9CxaIa",
-	"AbEIi9jnzl2Fuk91yfMhHw+5GEK60NCH0zBiiyuu7HBX7+rBFrvFMMc4jtRZIICfholIXmlp9XcYIfil",
-	"ejvM2O7H1wGrsgarA0L2DwgdvztvxGmKZcoZcs3y+RRaevujMrtcgxrbfmQplrEEu8srwrDzZcxTFZMu",
-	"1WQmlSaHBwcHPcDnodDYXbMirpy6RnRD4SDajl0QWLle2Cv2A8qVfZvh9vokRmsyjVF0qaq60T5gDs/Y",
-	"9lOJiTaHgIUoxNG6VitdKy+dPPIWhnUdu/tGi4Gwv/XMgXDJ89y/mVAyk1cMsZ3QiwydP+fmrxFLqDVK",
-	"B0Ib0tVBeYkDu5VZukVDzu/K7NKZmXclxMw3Pne5uPvuW6bKrFHH/cnZ4Xb/Up4+AL9//SIKOSoiKVfU",
-	"/a2YtugWkFMsxxFylywIukXJzBh3meWDtXKNfTDLuqsj62JFLp3YfkwgdriYwNfrJkBElC4YnRlNXZF3",
-	"Fz/s/YE8O//R6aJTRlNWkELOV9MDnsMoW/xHD86eB2fPg7PnK3T2aPZB7yfqqn4MLr+nUW23cKzKCJAH",
-	"d85tu3NQprO0tsybThI+MzJa3TQTzAUKzuzrvuocnmoiW+Tx4IQfUGq39zG6NWt1NTqavJazEbLkbcb8",
-	"mGcMcqMdUExesCvO5scDETsxFgPQbTwrM81zWuh9I833oH6lsubMD2DkIeJWNBAShkKzbBH5O1QAlcVT",
-	"m2ozo3nOxSQmXczsmXMBSGJotoHkrlLhXcI8+trApWedb+bbUMaKSUHgNIUIH6yVeU/J0pOlLJta60K8",
-	"05a9DURlYAoyKeScjIwOSEYL+0c3l1lG/vT8YiBWpMX+R/xjyNNPvT55K+fYhVWYgzDjysggfmltQ7vm",
-	"RE3lXJ0QanRFWwdgIfmZbf1TyHnV7WAguqsRUuhcSIl3Hzo/rVmdkxCWHL5cVTvLIvKuQ8AbruzqwHNY",
-	"uQgHom7B8gp9KIe+S9pMpHKUVh0C0I8KboGaC9NsHRrXbgmCpviAWVQ5EwcCHgXChLuE9G5iBGaLCCgr",
-	"8GCfvGV/A9eAea0NBlNtto6s3bl98B6rPjlF6oI8dfQPDIRR8Zc9z0+OjkgspB4i27gtdlxVI1ToAAEm",
-	"A9eEFgW/YioiZU60JEdPvyUv+Xeke/byzeu3F8OXp/8x/O4/L56fn5Anh49tDp/unWAbCsO8s6jOWlHA",
-	"V8Bl7f7cgQCYZogZWFUPGblPfjKTWvMogDi7ha83y2rYXu9q8S5x6wEOCLEB/zmgDNJ1APYQkWgakDHf",
-	"DLnNpAWpKsK97/UHYiBwWsvHX0y61bn2QyFn796+6FV1RRg+oOa7U61zFZN3b1+48QIxCKXBOHSFSpT8",
-	"ScpJxsj5lDGtIKlxINSUFj5SIRZmieZTCV2PuCbdX//xz32Vm4VS8NR+uj8oDw4eJxyquB6zfZZy/b8m",
-	"PP33VwPBFRkzcIghIYFGQ9D4tXLRuoswSzKp6offvX0xEF06UjIrNSMwp8jYq9KYtEJiwxOA9AAMBNfm",
-	"2nn3jg6e/GEgqkSME4wLQdWxIPF+WWRxD6MWRiKb0aH0ncvi0ux5KucikzStTqLKdbhM95Fniaqa7IQ8",
-	"JQVLecESc1TSLHOTOBqIGRelZqrnKBqZGlvD9MmbAsC/IpJJmY9ochnB5uxBYmc0EM/+9Or0IiJw5CWG",
-	"2cw0bNV0zhJOs728LPKA3pnrsg3SYCAg4SqRQrDEfDWyBh06E75/dR52tXWTOMHWd/gCWQAYG0uJWyfD",
-	"NQ4+0x5qMd4SnMMFo8qwjCFTkF7x+qgKUvuNYyvRx3UV1tVZMpGECy1PiEC6Z4LQkWJrDMrr+zDqA3qJ",
-	"0tBjlGK5PPnL+etXtgQrIqw/6ZP446DzzIq0l5Rng87xoANG56ATDTqvpGYKrhmZNOh8ituGbuVvm6n5",
-	"h4ODgy3GfX7Jc4jY2tOtfsg2hdGaZGhrNVebaF/vTbnDUFpN/IK63KB4mhcxkcjULJr5ekAl1WAucNig",
-	"x+YZ5ZBWaORMyz2JuopIOHqZaKb30LsXkeo99buuRNqfqT32IWEZlj/ivq98ZHlhwleiYeBXiaYpR/X5",
-	"TWFYV3NjxIE7LOrkwaWVue/Chv1VxqkWqNk5AXLaPOcZcMQFBZJaeVOwELvyIulat+mv//0/iC0JNogh",
-	"V6xmXflYOyWv2kYoQ5csixXDAopmRTkzBpcuoNIbNqDzvoFtg5jJz7iE1V04Jbhra9fQ5+vXHZwCLU4p",
-	"NJ3smfOA0/sQ3tmcD4/qCa1EhrNDjbI1KWC7GtwZUefDXpmbtbZ03+SJ27fW1DZh6z75CYE4BIJdNXtA",
-	"jknl7LBeiGggwHqz3bzZBw1PRdjSZsQwztOLMGvJCEOCA48GYoOrJFyO0G3ShdQcTzHEHXCgREdk2Z8y",
-	"axSiAxFK0dpXnD1oU87s2806pEyDiTQQXQxfwVitbS1LTb57/TKCGR9+i7/BBdD3f4K+RGrv8OjpEdkf",
-	"iBdUc7F32Iuqzokpg6ZmgGMQGcv0JIbWSXQU3oUCfyAKOT8OEq8LOXeQwz6lKZFZORN27T3oIHURgYHo",
-	"yoK84OKSpWeiZ28/QePf2QOadN0djxSxet3xoAPuGDobZQzRKqzl2Sd/hvEps+7GRLeUDTDJ8ynVmMg1",
-	"ZRysWUBMLkWiSzRhJbZ4F1qdWDsCBwVHsZYkKZWWM/u+gejGeKGPpt8lW6DtF2MGhLXrq52H0Ezu33ps",
-	"D9OBsHQA7d7sidqlCtBpNMMVBA1yAcn2WCBYDRvbbVIcVkTaBlUdzUha1r024c5acaTqfXK4tYcHxLCG",
-	"dcoomzohyyw1DIbcztKIAM6Hq9Uy+yNHGZsp0qVkRFOkEFj+se9vbDiq1+S3MfaxMXsF4TM6YZFTO1KZ",
-	"lFgMSMFAHUl5CVZwFb7tBe4eTKas+3v65DuZcmsIZravdyBEcN+7zoEzEGDdvv7+P9HEbewY8AZF3TpL",
-	"7XOZOWi8e9G2JFTInAsFXzUG9m1aRGttjS1sg9+cwv9VKuifX0O+i2iXZccmRfnPch6c7gqzqhEo15wf",
-	"kW+z7I819ZDH9PUDvk/lnJj/haquP8IKcAc7JSp0QV5f+Q3CE7cATlI7WD4DA7VWZH8NtuVXhFMSRJG9",
-	"4MkLOSmYUm1x5I3opp7yboZtuoms9xMqzMm6FeLqLY3pGmH0ohREaZkHJoUiAgxFqpPpieuQCiHUsTV+",
-	"sRLWOXFTKSDbcdEnz2DOgH9HCS5AZtRMu4eYjezN2JMaZn0VKjDv44o8OfjjQMR2acYAbs3S5kAAfOnL",
-	"kgK/+dZQXxOsMnXeP1kYihcuBdbuVaMs2cjgGFbfNTl3KbM29BnEGRcswthXZDs/RoWcx8deJ3sE8VeA",
-	"Z11gpEzOyZzaYL4zNkk3qLziYgiemVodmPmXkEMbj4FyMIed7KvG3AUsDgsuzKdUK5rntcc0n7G/442/",
-	"/uOfPWOBKmb4LWGRB4Yxo6UuZ6BbsL1fSqkx6vvs/EefYrIUHcKUE22D4k0CoKYDPMd9ucsEx1o0HuBv",
-	"za4g8u3D8X9bOWW1VQ6KA12G00rm4/0rAh/NfzY1Az7Tyrc7q3V5JRPpPERtvX5tDeFvpc/v19W2d005",
-	"WtR8CBgyNpIRxANXtjYM21O4QCYkzYyYbUlKMKDZKN/uWq/5HjDy12V1P5DTrdo2HrrLhXmjRsHgSai5",
-	"Tn+jpLNC6Y4a/P6A4QOoHpSlBlPAO8JpgQmbSPj4NpJkjBYKGkB+0AMBjreTWubfMcFmu4ASXnEK5HWO",
-	"aysGZsxA+M7A4OSDAg6wQvI8WxwbO8MWQq6WcgOAHeIREDqhXChbv7VcoA8/tjfE9Qx6Nxkl99MId11x",
-	"NhaePjTAffA3XrMB7ubqbuxY09bj/iW7ywPxJWtvFZFlXs//Ddd1/DSVBAo0waMT7JKZTrhJCNy2DvP3",
-	"pb3nq64XwklsrhWyC/KA+XtX1UV2gbcA/q2T6P7HUrFik3m2CgqMLf/dZ+tYwPY3/NeJzYUfiBlduJ/0",
-	"lM0Uy66YRQrOoBO2uT9A2cV70+ZmU+YnJL4tQTPxXQ/ImF8LMibQCXXuwq4sMEu+dyvwmO8UKwAcs1WD",
-	"X6H4PnkdkPikoEJjrtMlw5aykJkNJFzIjLkoQRNhp2wmW7x2qNIGhH37mjO+/H50ZzuxFiXC7vU9689f",
-	"INM+aNx3p3E7EfNIAd+uOzJlMVmne7+GE/nvcO0utfDad1pYqV4i8nuotkYL5JGqTT3YTRmuGp4Y2wl+",
-	"UG36JB6VigumFESI2Aftyi8tLiJ2E5ixYsJSQCQmowW5ZItj83+KLGQJXQxJwfKMJhbR2LU5YCqqboNz",
-	"jshSDwSEkFuPiRWCu/3DIvzE/RwZu1L7V3d8PAj3uxPuCCzjOJdYzsX2esi27RLCCn13436WzbYJbKOV",
-	"QyG4O0PrZslUk3PhYt+Qu8wAEqFguiwES49JTHM+vGSLoWI6JoouFJlPGeQYa0Ci44jqCeIH7pNlkbDY",
-	"IbCb9xppqEipGAgunmkujolh1ZjMGBXoP5bjMQRh4IY9LiAD+4qnRgeDTG9FuqlRmGdccKV5QjSb5RnV",
-	"DOUj+JYhl1owPZfFZa8tEJ3Nzqv1vjvPbPCZFknhUWx/lwgkVExKOmF7M5myrIkFDI3D2VjqrUyiGN5k",
-	"T0JDHGbjy4LFEKuA4ggoAgaic5gYSGKPlCv37nuKjw1pQ4PdPXPoHrunuxCayLIeuWQst72q7eFpqH0+",
-	"xWIARjwBm5MzaKdtBpgWModS/PmUCQu16263aVgRgS6IhMJrRyyTYqKIlsBv7uYTEg86g05seNZYqQoq",
-	"z09FE5/D6HwCPXwyo3osi9mjRjjIN+UKs9xB7KT6wj2FULZn1Ifj/OE4N8e5NCeb48CIgNyJSCByqk71",
-	"jVy4IuQajvd9zTBVdMvOaIbp8Zg8OjjwZ7TFOqyJF2w6xlLXZT/LjkksL/3pzpNpFADoUsBfwHA3ThRB",
-	"nGrSEwHQuSBQdULmskjt4IzwG2WMIE5EP5GpUQ66WTYbutS0S7aIiLkA7x8KqYdjWYoUL/5SSk2H7EPC",
-	"WMrSaCDMxQIwy7H6CW8rq/3CC1AwJcWYT8rC3PTrP/7ZqBJcMPUZdQLztXYYWlfeYTaFzKuemg8Bh4D/",
-	"XoKXk2guQLnN7Go5goX+vkK3axRNzFYqOlkby3yRzd7BPRsq437APj50QbrvLp71IqdXENennE5kW+Ha",
-	"emzNbeBHXtDmj2uZ0kWfnFrcm8fffmsHA+dZbD7cCjCyDmTzM3c99pvQwDrwg833tGEnsxAWO9fKY14Q",
-	"LTXNHpqY3K56D40NgYegPjili2j5fERwI8dWrUxZJfVsk7ntmoKR0YLEl1w4sD/M0Y5Pap3BrmhWMtsG",
-	"XGlaaJfeRZoQ7pqxNc/D8X2OXlxNHGkmujVAcjDiv5rnWoGXcc2u8963+GSDPDolecHG/INHPUEzqVsB",
-	"FPZwWyo4s5im9H9jsfe/PnkS74yt+/joXhspBcuyRXt2oQvOHkBL21wGyyl+rQkFNbGxDVwp+sKA9LBk",
-	"3wNmwquPA8A11yxpIIJuSRGpd0qK7OmCsJNGET49f3Z2Rrpn37867Z3Y6wrhPuZcsZMabiGY9UudlEhz",
-	"IyVbnMEFca2S+k70cUUmJeJgBphn0PMi/t9GDl5aaEGPkokJ+1xMSPyvwHMpn3CtfLMkHInF4KB2FkaL",
-	"Pg1BN+2k/RVloQhcLifV4JTwrCEmgGUBuIKuliTE8AztGKfVsQ8c2iADzywiUgqbMXoyEBT60MAPwcOH",
-	"7ZB0AZN+qf1+giHu0vbnTgRZm1sE2WdOm3bxpGHXQM7dZmuiLcboKeOhRdHvsG7e0keASBx5MYa4PqGc",
-	"az9QGrTTrXsa1cGgaFBg2F0Cv74dhKde5FB/BiIGFv3Z1iy+jxGrxgEegRIM0hiQauHeOLKnSQS9+ECN",
-	"jkjsiw5tfzrQz7DwEGdlcToshhLCPlvsIQv9A8V3pAv4NIhewyfCqIO9E0KtLMFHIFKWDsTaryLujzms",
-	"Qr3eDN1sMc7BjcHeDAg/AG7dJ8/N303nP1UIa5osnxRxnwAvYLUbYBsSLSfgZ7OoT04Muh6CUJZQK7eY",
-	"s4LV4Iss/DcemA6nCHBQUvR2LRVbRjXYbTlewu22WEvgV4sQCQnpcsQUCTGRDjzeNWCEkFOgSFjDKjcs",
-	"pwWgEBkNohQYe4NeHVAW2qsBU09lxjw8dQhSZJZhE0oR2QKk6Lsyu1w5vtXdYMpafFs5xn3FUKa9mLAs",
-	"q0rFus7FEs+oKGkWt3YDuQv76ifXDAwrYBI6Y4jCVQ3LSJfWMWGw9gZtSrZpeINqqmEXRN6vK74t7UIR",
-	"5pim7as54UuruX2DnC8B7OkukJkMC28NzPQ1YyUFzLFFX7cpzXMmWGqMLHcGPKiDv2N1EM8gc9BC0Xq9",
-	"SH0L1e9j8K+dqxX65AWj6RueSQ35OdpiuANGHvQNqfewCLvaQoVjS+V53aj9/VYhfC3+LYhiCeu2kONx",
-	"Y1HrWh/XxrriOpneCoyCT7pq9c6fL5Rmsyo7K7LKXhgKV49IXo6ylSQu0JpXY+YRUYibMlqQGMIM2PA7",
-	"Jt0pn0y9R9ACvQ7ECBtp9EkjyAuwHShMkBbXoGu+4Epf+Jl+Dj9/Q3u8ammwbRK0mklLZeilC+iailJj",
-	"0E6MMhuRgiVFybEPRMFoNmRKQ/uJRApzPnIxaVUE3YvbVMHDa6iCbZMoFUMcWJxEIrN0KEujICXTiIxl",
-	"lsn5sMwjI6aFHnJxxTVsjZ/ijAndOpVSsaF5/R1OBbuqaJIxqKgBeC2Wo9nHFeQGCZa1NpvAn7e2BBwh",
-	"PrPP3W0Aw31tc/TCr8dDMPXWAx8OZKKiuZV+RYoZ2Qrx/NIHLoLzopLU7QGRc81y2zIMNAwUsRjKyKUC",
-	"i6RP4pRldDFM6UL5htiQPmBMTZf/SAvto3x29McVjxyAeEf85Awbg2EOJnDOQCC4XZ88B+RtBcMSjKWE",
-	"kliVYIvEJ8Ro8+o0x3425y/P7Y1TesUGQkjB+uQcb8bjZIROCCNw4o8fodRhKrOUFerTp/g4BNceiG78",
-	"8SMs4dCw6adPcWSesVjf8E+EzVrB0P74sRmw+tOnGM8jKLWALKnl3G98HH9u+mz9mqZ+GDC7Mc2yEU0u",
-	"Vwb/fyEz23z/hFAyo5k53FlKggVAp92ToyPXhg4TuHLJzeZS7beGdON9WOX9w/2RTBex7ffkqOuRGojY",
-	"SjRbduLSI80VcNDhLpWKtUdknNT5UsMxXgbvEIs5vPWvrwtyuA15MGx/hxmpQJWA14NE0NScCVXplgNi",
-	"Wbvf/+j+3GTfPrM4PyhxnehXZEZT64vkGjLl7bECwqBPTomq2wkQABGrpsIj5WO6Tw6etBm/gfx4gF67",
-	"L+i1VqKr1JhW/aQt77J9Yw8+m3i9J9H6GwZX80zfqNW2K7EbPR6B1Lo3NLUYRFwcYRIOBu1coS3NsoGw",
-	"IvDC1QO1wKI1C8mB2Cwlj0mSAUiz9Yu0V+3W2Ovu1Kb7qezZlq+/NpC0Bx3qbjHPrn+OrVej9oErt0Oc",
-	"v01B1mj6P5M5BOg3yGLS1YucJzTLFoQ6cSQF6w0EF1oSzL3LsdNtTf80lh/4biGbg8TmP5DBUbUkx/Cz",
-	"lYTw9yO15OCdSGPA52S0MF9tNCDNon419iNQwCcrCO/JXExkvnjAgXyQiZtloswXoYQAjl8WE9cThWF3",
-	"xfsXhm/BBecCw+D3wnAFI3HGaIrpZoJwgej+soDfFZ3lGYO0LduL22MiQOfpbox3WLSDXlBWWT9cBmIF",
-	"FoKqwHfYJ3EpCqZkdsXS2DaJZzSZDkTo1NOY7ZASwTioiC6vTmB2oXUYnhjFsIAXs3QgaNC38hX+Ac3w",
-	"oVZjTbu4z6Q72q95GdQkOw/u6qvtDQZw9aw740Ff/N3JRhQZoXQcA5MtAeY2iMQ5G02lvNxjIkV/e2so",
-	"HXNHIof9REXqQtiqT15VvUCJYknBtGquWfsJv/fcf+6+6taUprpUW8c9l8Z9jk/fbfRz6ZvblHDZVX1A",
-	"k70rpBjLL9VSt5aB2TvXRTzXsBTpUvL2+fkF+bN5B1HlCBOnbcTr3dsX0JZ5IEaMTLXOjW0EJ3RxBdG9",
-	"+Kfn3/359eu/Dk9fvHj90/DPFxdvYkKzTM4V3A8CIpMJzQYiZVcskzkkMlS9+0qFKfTgDM+pUnNZpH0S",
-	"YyKE0WZUDIkraiASqmkmJyUjcB0TvxWJfx50vhl03sfwNdtXepGzqOrWI1IyLnVZGGsKezTjupKCJcx3",
-	"04Vv+h6+6MkXck6kOEFv1mIguvGb1+cXpFGo7X80ah7eGfdAj1E+U10KC7Y7EDYP3mgwVuPhE+j/hDIt",
-	"sknDQto0Inu/msq5ao8nLvHxl2oWLg3zfqKLjYNo7SrgqcX3xsCN+uLzCB8syi8iBdcKVUJBoGppBU2z",
-	"FG/TmPY/uj+3S7/dRt6XIpT4Z1q5nnS++5NrcZmyjINgzeRki5ZQq7LoSw1RPiTn1oOadEX3aFM2rqu+",
-	"h/KzAatwI+ncmea7Sfw/UOb9RU+3JcrdVB6389tA0bfQ9ObYqN7UC6pPXnpxaysfrRieSGK9j4LNB+Ld",
-	"2xcnvm+UscTqWjIwAlPVAdOkybbHRZsY787Vv/uJku7I+L99RPwHxe8uAe63E17bKX77VGs2y6/rQTOy",
-	"tJBzgKwy1jqxPI65a1bYVAfeGt/aqRvHfZWKTBlxa2EGbjVULEcA+ddWjGBrLNLOjnGUuxZHdkU3O+Dc",
-	"tB8Ukvth7FPhWeRR3TTybjq7RRvcdddXVrYUFilXMP7VkOOOmtGujsU+ie2306GF1CAjlsgZUx42oD8Q",
-	"XvGZU6jiAg+eX1Bo6ECLS5a6NvxddK5BERueygPBBB1lXEx6J4h8g6qPa9BtNSnzXkCeBgARTbgibnz9",
-	"gfge/gSFzF+uTn+LTe0jhg0aFL6Afbm2S1RN90Fo3F/Tf0vagBcjsRT2FlQC4IB7YfJn2DW34vVvYkRg",
-	"iQ3DcjEZAp47JIZSDea/5y+uSZcaRURJEQGDlwVTCAr05PCg1x+I53UzxnPvnFbs6zkdPP2lgFIrFBPN",
-	"ofzn4ktnVdzPB069P08YapI1DkUkghvxqfOqXkt1X6eLu2P0Kwtz22F/zii3/eQ2DVNxSR+Y8P6C4laV",
-	"C1S4Gj+KlEwRPJ4HSuMcig+sGg5vuG8l3JHS/kdnebog8c2O7M1cC+fn9U937AmJ7f4hKXlEk0sjFuOc",
-	"iZSLSRwNRAq5dvOoCo7Gzj6NScEU0+aJA6KkObknTGPIG8HTCqaLxUAYJk3LjKGMxRwDZ0FlcoJdZ9A1",
-	"YaPp7hO9PjkVA4H7HPoubOH1RGrS5brKbEihu0OBHR1sgH0gwIMK4G41e6FPTv0CjJjR2iyZsZQUfDLV",
-	"4FTlaiDA/0szqMeuuQ5npQJcOXumk+6Tgz+S2NOH02LiXnObXUMlddG1qqkc3ZGQbG8TCj9Hdq0e2oN+",
-	"ZXqNFFa03r6Gcxti7Xqy6jkIfycHqCYyga4YKUBb/hw7OyQuheZZ3LMAh4bx63LDSwrwKhr+7oJFo6F6",
-	"yp0pCs0NbYRaKDdQgFFFqLdBHL8MBFfHFndUimwxRJ9GjOLOghf2ELESvR21KDyEkey3eSDeTlwqFQIv",
-	"VAJKCpiCrMJLA6E0zzLvbJHFilQzxlQoy+y6oRjLOBsI8zWLwIqrXTAjeLgUpOsafowWfj4N4hCyyTbL",
-	"Q9/cxxzyMwqoRm4ec1YwJ342yc2vJCEKx7xdJOzobj6+vklPbQtIuAMP/aEfwmd3d1xBQieWaLjmgJrP",
-	"2B0cXlJTzfYwN+U+zjA7YwsiDFmhLK3qZyAHAEdHzAEHayHSyNftCPZBk6MnZCrLAhByoOJIlmqITw3Z",
-	"h5wXTA2prhfmZHBakBFTPGWE68ho63Dg2PxY6J5P1JzrZOpTdzOprMvc2l598tYsIVyEcxDPCnN2mrMW",
-	"hkUgKdZ+lbk0/kfYoDGj+TG0e7Z1QDBVOKLMSKDsJ7XGgE2ZxeNFsLm7GxDjMAho02ahfXTTIQHbvZxx",
-	"j5t/944I+6E16DZfSY7pb9T/8NahF9RiffVE7RtJG9/r8DMLmbcswU6FJLZD7JuhxFab63KtBiJG3H1K",
-	"YkuuF0zp7821XmghY6zdSWDDaN55PRDYhxH7kDmgBusjOKnnlEJiu4P1r1Z7IGoKsA/2QzE1wOsb472t",
-	"v+FGB/+tZ5Obr4LHpR18wZkPD1x9T0E4Bv05q43YLgxn3sGSsuB6AUw6YrRgxWmpp53jn98bRsSKGGTh",
-	"ssg6x519YFD7tpVWGYnFFEQAKUS47ZNzPhGkzCNwenEA/xwXTE3hNnNNlvrENjM1w65wQvuVL95sfgvG",
-	"f0KzDOp2wnIjTPxu6dSO4wNnX9C723+r1rK9Catfhk2cV9AWzNtBJGDBSyEzdhJMKvwSItqqpmyg8I0+",
-	"0R0ceEKzSWFfhYgLXkkwMkeADhUuXc73zNMty9fSzhub/fXJm4bufxYRwozpxBGe2YUToqsGgsEIsmzW",
-	"NEULFUsShzzWB2BIzDI1+xOBlQzrOWXixDrFMz5mySLJsDmv0lSHS+pf1vDF8xU0TruAiIbhK7EiB2oM",
-	"rQ5DuJATBOSBIqwrzub91dr2pg+fuiZkDgsceaTeQCFAEy+V84VYPPE+OZsZcwmfA7xLTLeVgqhLniMA",
-	"ciNgdNN4XiBgZsYU6T47/5GwD/hyOSYvuLhk6ZmIyDk1v7+iV3xCtSwicprLLJMR+XM5Os/NIfgnKScZ",
-	"I89wjCoir0udSXnZM2QD64MbaDvcKGgEgQ2IaZ6zNBgwx+m10GjOZJ6xilCqZcEipwhRoIHrxtBI0gkh",
-	"WiTTyCcXCyjIMzZ/ZOdMqCLPzn8MiZXRtGkc6ItLXPojlPhh8CbgSJLIMktJYiwdOjL2BDSex25t33wD",
-	"0vmbbyKnFkACtdFKRlQxogsqFE1QiKggM/cYpLl5diCgE5cifIzEacwKjhgtdmipZNBDGh94pIhVe7iy",
-	"3Xyw3RrBxhDuQ0bEFEyXhQBHHBZEgiZgYV+MxJv3IqLpJRMVSIL7qmvNAEZWlRxaMF1wlqIDDWIUZm3A",
-	"GMTOcVVLhykT4PB0eU6X5jgwAs/532pFmgMRP//x+auL8+Hb5xfPX12cvX4F0YaBeGtoDFKpRov/j7Vj",
-	"221jN/7KFHnwylgp57g5ASqjKAzXSFrkJEHstECrwEtrKYm1xN0udy0LUIB8TT4sX1LMhVxSluQ89MGA",
-	"tdKSw+FwOPcBpFjqivfmitMb2dZYQBZnnp4L0VBZ8nZTa2qaxAi65c/gP5oSP4gBkXqUiu2VnC8L9aB5",
-	"8rpzC2rNXcGm6hoBHNHtNWC5iiFzWsOp/3g6GO1AO+RIeNSSG07qNK7nVclWGz5dRWtW2rVqVfeFXFfV",
-	"CiWDajaxPbGIHAt4mfmdzJCi6TSeOLhT7XQxgGm1WpmWi8AyBnFh3DIJXzdtu+QO480YFGGdUzvxMCh3",
-	"L5ozRewrWBnbtdrXCvZWgF56MS0sEE9a82XqGRyYkojT5xMslKMOhkvVzPVT8HOgXDLW5j3rGPgD2fsL",
-	"at1MLLFUOk0cj/M0vnnHhk7meJG2KC2X7OkKRCyTr9RyrTaO6PLFixdw6XcNH3CZ4T8Mh/1mju/03FgY",
-	"Drny8MRu4WZTa9jCBz6tW/hnCBvSFrb+cMtR3U7sdjgcJn84CNU+GXEnrLKArS+GsoULvkzWPn+DTmJT",
-	"dfNFYAtZyA0m1jgY+ZcYzTFCa6oKvYNJG8ziz6A0BhIydmWeDs5lnhFKxZRMJ1gVVBsnic7yM1zdO15d",
-	"v/SOMjIOL5154hg+Xtxcvu3XSrnP0tLtrlveg3DnTNV1Uz1oDkD0/zvd3nLMCApLD/q2rW4D3eUpxQkG",
-	"fRxmuR9sToY8CLZ8zUNzYS1yf2w8uPyDc+5HxhcAv62cRJyRfW73kMh7fN4JEWPubvJ/2mOBu99j5kN+",
-	"+vC9nJ5d1Hh6iMiZH0Xo8bSpnGgWOJ2y0pOPd/Tzp3dcgFss/n6ev/nBktk89R2db2asQb4vKPd3HXFc",
-	"1o0yg3ycdi20f3N53+qt77z549v3wXGYvK/tCECurVDSkk4HFqg8OEM34lLhDo/SerF5ZvnKTvVy+RPo",
-	"Dr88D+TmfCW+O+ng7Tl4yS0X1KHJA0XEe+0f8vSBZiMWRqNd9j9Lx4p5wf6xTrzmGEmAeSiFngd1IA/a",
-	"IxKU1y7jE30QCOYTt/LbY+ui5j6BKdOJDApQhvzogSCpVec06tauW1GrECbXHFACNg96IJvOE3tmQCZZ",
-	"enIc3JgRHcF/YEheS+TdDwaymA+FFyNetAeEULM3JgH/kEEIhXviWww3BFW1cn+xM5rrph8mnSsmkWQu",
-	"m6r66czRvh8cOUbkT48sL6X464ueJvjbnTnSBBMURs9lfmrSGTeritVT5qRlyc3X9nU4giy9hUTYu7z+",
-	"x+7VF1r5Mnu7TiB5AnSMsT1AU9clBK7hNlg87z4AU/RJl+kEd3sgkdavtHICgR8w4ZEO+J/KiP6S7mAm",
-	"cn5Xe/qnW8dfRt7QpRkJv/th41ljMozn5f9PHNmWErrbO4xg5sAwkuXbxEhMUSVWqoWpd/CVzpYa3vsH",
-	"t14UwIfP1ZnBl8chDIWF7NgUT/Pumu8RgH3StLZlJEuzCC7vAqfG4dOL3mZPzTSoFk6xmzZ44qjORd/H",
-	"nOV7vtv/fv3h/cRSa+BMP6ppK86+gvRZL57n3JP2iTI6yL1OqNzE/vu6VbZUTelBdV8yqlI0fvlyvV4j",
-	"A6evvcKIksnLAbhaT83MaDfGNQ0D9oemLMY9xKQkogTf6LBq3+1FrfyyyBs5seC9pt5hSrc7lE1VR8IL",
-	"ZAn++m5KU40aeQRKr5aO4bM1j+D0tLJ4QbA1gV7nAMl1UJRHCMcn6k4bMk20gxWrjsqCgplei1LpoFqW",
-	"6aQ4imq7RhdjKB5+zZlQwlOmDi7yLcpo+C7YTADulNOvX8Hb3y8uh9dvL85+e02p6jxYj2oebZQ+DstO",
-	"vkVqkclxgnu9id3iPN+w1NMKeW4ddeWJPXfiN+ecMYBivXB6eluM4Fo/6EYtwdVqqodO16qhazGszYGq",
-	"a62aoO9yoECJw8iwHFeFb7ixt89H0Vgb3jbyWc3Y6LFi+Y627AkZw9LcNYo2L3tT5fC+KnUOHzftorLU",
-	"Cwd3drYBtVwSLYz4cAZnvZre22q91OU8dO6yGzh7fASvdP23M9P75QYFfXKSk3Enn9h11dz31gm3JKMy",
-	"/YK2hkockAIi7gtHNTYpdQcp+MasdNVxubKWxiLJWRx43mUnUEjDWzZ7IZQTqx/Zm2PUkoKNh9VsRpEB",
-	"YiJsF43WYuOSE8H97zxR5xSoZznWYJDDorJVR/lWxSfdNpvhBRJAAZWFV2d/IrB+++WPbBkKVZ64PVB0",
-	"gqiXh2Q0cYoiQmDiJKSurVaq5arRE5vtZj+O/evFwEfz7Sm2nXbNnFhJbUJmJZzIbzDtCUJzevrq11/g",
-	"TWX16Wlcz4f10IkNq0qgleiRPWDOK6uLgTQLf94XS/GCxuF56ag4ZHH4xiryiWUjWoggrg6G9+TEP+90",
-	"nMrF11JUvyj7l6qNbgbMx0OhpTEcKdIWdZOn2w2vqhBfCZGdyuXQcYBLcCudh64uYgHWJRSmFOsm84KC",
-	"eOrnfifGUPz16t3VzdWRy7wgBV9OmkI4es5B/cVlj/mW+Cim2rYx8zlRQxnX5R3vXpt/weX8+ce378hE",
-	"z15Tb3L8SNw0Me/m3CzYUAMGf9HhlR1Z+QQyJxHrcVL9XmeAXyiLKELCIU13j5GXImBJ5kCiJbKaWHYI",
-	"kM33WH2rlbJqznblcy+NUe9LW7VS+y+N4Uh9gTkEa318cLymRIZL+gWnEMtFkCAi+I2/fvn6vwAAAP//",
+	"7P3Zchs5mjAM3wqCMxEma5LU4mW6pZj4X5XL7la3t1+Su6an6GGCTJBEKwlkJZCi2X4d0QdfzHc+F9EX",
+	"VlfyBZ4HQCLJTC5aLLtKB1WmyEysz75+ao3kLJOCCa1aR59aGc3pjGmWw18nGf8zW5wm5jMXraNWRvW0",
+	"FbUEnbHWUYtmfHDJFgOetKJWzn4ueM6S1pHOCxa11GjKZtS8OZb5jOrWUaso4Em9yMzbSudcTFqfP0et",
+	"50WuZG6eTZga5TzTXJrpLqaMxIJ91IMRPBETOSZ6ykiWsysuC0UyOmG9VoSr+7lg+aJcHr7TCpcyox9f",
+	"MTHR09bR4f5+3VJeiCSTXOjGTTP7wM13/eKKrZvH/HrzSU4TNsukZmK0+DNbrB7xa3rJFKEkZzpf4PFy",
+	"RcyMTGmi6JgdE8UYnPrJu1MSvO3PfcpowvJy6cGcXTNp0w08fRq1Zly4vw9q1y+uuGaNp8Th55sf0ys+",
+	"43r1dN7RCSOK/51F5KB7sL9P2gkb0yLV5HC/0wR3KYwVzm9fMkAXmRPgs2LWOjowEDjjwv7ll8WFZhOW",
+	"w7reSM3HfETNehoPQQQP3fwo3iuWN05VKJbfdIrP5mWVSaEYUJnvaXKG8Gb+GkmhmYCPNMtSu629LJfD",
+	"lM3+7W/KXMynYLp/zdm4ddT6l72Sku3hr2rvHb6Fky4DfmoWyhIP7O0hTcifzt++iYj5hOQDP3uy2Om1",
+	"DL2SYpzy0Rddr6GFbqUjO78ic66ngJujIs+Z0ERpqhlpy5xQQXiJiOSSLXDxL2U+5EnCxJde/YimKcsf",
+	"KZLLlJEZXRAhNUkkkBxY2qnQLBc0/ZIrO5czpqdcTMiY8pQlRAoii5wonrBjEtsjH/AkNscpDKYxRbgm",
+	"HJ9L5UT1yBuJY8ypIqMpFROWwI7eSP1SFiL5kjt6I4kqRgYszIq4QPhwhy/zCRVcUaTgn6PWO7pIJU0u",
+	"pHxF8wn70lAxlMmCcEVSM3lO9JTighXLr1hO6GjEMq1I+/XJfw6+f/vDXwff//XixXlEDshr/j0ZLogl",
+	"rgjcF1K+pmJh6Yn6kps5M4gHtJ8lx5af0rFmOYnPzB/dE/NHTBQbSZEowz2QccIqg0eqq1lhCkCjBS30",
+	"VOb87+yLgtZrrhQXk4iwj5kh/kTmZJ5LMSGjnAF20BRR+b2gV5SndJh+UYg6IQnLmEiA5LUBDagCeJpR",
+	"npKcpXTRsZh+bOjPMtZGBO5tQrmw+1BFlslcs+Q1Szi9gOu4HxQx5JIL8v7iZfd35uTt35TMzMqIgRTY",
+	"qsxYDstx2BOROFykWVxMCpEyZShZKe7BRClXWhGppyxXpF0OrYhZOc0NLVGsy4ViQnHNr1hqOctfaMoT",
+	"mOIlHPB9ndOcpWnXMvdhockwZ/QShNwiNTSd5bnMVUwUXSgyn/LRtAeSj50GNB84OBQ+A+GEJgk3E9L0",
+	"XW5OWXMjwoxpqljUyoKvPrXGRZoOUGpalipfGu5MBJub+5GF0IYWLKsmawXjqJVRpeYyT1ZHP4GR3e+k",
+	"TTVJGVWaHOwbIM/pyKh3HTJeXkVkYMrAD/vIlTZ4YX94pPxw11iplpcoa+z03udQwvzJDhJs+4N/Qw7/",
+	"xkbazITqKqixlasY5YxqlgyoroinCdWsq/mMtWpWzZMtRNmolVKlB4VaP7goUksIUVReGcWByeot52zM",
+	"P9YrxmOeG1HQ36jTjRUb5UxHREuSs5GcCK4Y4QBjK+Pn7Epe3mjxS/cEpwTb8YuPwvNvvrbn8NCOSOYO",
+	"LgCtg11BC8bYtC6ABpqmb8eto5/WEykLhZ+jZTDEi1m9zPOpnAsixQhUbZEY4ZIacjVkNDcikYH9XmvT",
+	"Puzwqzv54PfyiiMZq64roRooL9dspjaRYL87NwvNcwp/B3YauJqd4AbWUB2j9koKPT1nSnHkGtV9GGan",
+	"1MDTmxVoR6FFDbiouQSUykghNE8Bj3A4PH0r76jgFrxAFrVQpP471XZZ687vbfgsHMI4Z2q6ZtVGW9o0",
+	"6pl5xtHagbYyChPFzBzu9wBHwYGWgxt9ftPg75U1RoQXVjns5W1UFlI5dzvj0pnZTdbd+PeF4oIp9dzI",
+	"ER83M+Hqrf44pRpNV6dknnPNlFHvhmxK0zGR415rmaAY0WagdJHYvz1OVJnXfs1RzujHU3z6cH8VO0B2",
+	"EotBDcU6rB1upJftZU9rn+MiKZTOF1sNeskWg4xyMQATZuMOn15jg4ZysXz7/dnnNdfpdi9ooyDqATV3",
+	"I0Zsu0vRUtQyiJUHr2hasIEBBqm4Q+RN43+uAdjndJZRPqmhT0bDECxVW9NaN9RzfLGO6Jq3UqZvKH9c",
+	"R0CqINqnzXNsK1Cls8GoxPV1x7NMGtYJUoppI9FufeTn7nnzrizyEdv6TXzav2d2M+aTZsKF57VMt1iO",
+	"ulzKaAKaFyPjXM4ip87i4EQwloA1qk2JmjIj91GiGM1H007ArErwVJrm5VUv6SUgUdKR5lfUGfivB1BK",
+	"U739WcPD9q1ip9cKeE+zWZZSdAPUwNjG1RZZsiP4r5F6wyP1sLMMDFFJDKrLDyC1igv+dNzhVq5yiRBU",
+	"MLqyvw9rKJYjM4HkwGaUp62oNZ9SrWiWmVlnqlaS8KNcR44PSWMVJn+w/pb4J1jLhxi8LtekniUHeww6",
+	"gv3jYImuRq1C8J8LZn82ULNK8Krscv/OSNmO2vZ1Cd2pyAr9xajdjH4Mv3y6XwOWS1i9bORQC6XZjLin",
+	"DN3LimHKR0QKRmSO/4zJQhY5kfMqMWt0fq0ohv5A1mHOLehVXmy4J81qhfGtboeldDEYMj1nTAyUZpka",
+	"JHRRg7NvBSMZy4l5JiLmGWsIB8ZlqJazVRju9kgRxX4uGOi/gl2xnCRGlaWKi0kF273n9PGzp4HndL9O",
+	"J6sTT/1yt7qRHxm7TOiicbA5F4mcDxg6d9bebSpHlxeGkSy9C2ex49t4UoPU0oAVPdbcC5y+OVtrrnP+",
+	"5vXuZsNRZDaQYpCzLF3UIR38QMxjqu7+AoljKGXKKIIzn7G/Wzl8aUBBTk/enBDzBDGPRIT1Jj3yojCQ",
+	"t/c9y1O+leWjeihRM6wu7zFYXd3VrF51CEnb4BHS1d20VvcuuWQLRbQkiuljtOwLpkjKxprIQpNLxjLz",
+	"Nc8JqC+kLQVBzh/h44Gv75EKPGXRDrh9LfQrOa2FugZWe1PMLOf59905+leFxjdB0zvBuUDwePZkJ9X3",
+	"3IsQTo4cqatW1JpIOUnZAPQUkG+5uGQJWIVoJtNUls/MaKZgDaKgRgClhZYZT6VeK3ueO7WjuuXnshCa",
+	"JaBAWWc4Pv9IWf2KioTMmFJ0whSZT5kgOaNJRJQ0zy8ITefAxSY5Yz7mYraKR0NZiBGrWcJrN7ieUk3w",
+	"saQiknChnz2pNS+C4KsGyrrRqgO/gB9xWEMYjoh5LiIJS/kVy1kS2a0YYOHosd1tejSIXLEBjlCzuVeo",
+	"o6ZUKT42c5i3c6a0mV3mZCTFFTOqypYz2okGORsxfsWSphlh03ZfWw6tZk0Hef76vAQBf5xbDqulpukA",
+	"YKlpsT4OA0Fvy4Gd4tWw6B/NzydZdt2Vr3jZym1U4W55JcFJ1txXDdBEHjfWck1vAVj1d6V8zEaLUcqO",
+	"SJLTsSa//M//orGCkV/+3/+HZLRQLIFvvTKMz+SjqVkWadunZ9RgtJL+OZLwnI00+LEjT7RgFkN74C1w",
+	"PpoZQmXb/GpHX0uY3oMGvlEMmHERfnsQ3YEF8UEH/vXowO5nIyMWigGxNdoh+PaFFKxO6V2vPkatj92J",
+	"7Nov3bO9N/bDTzJjgmYcXDuq9/796Q8fwne6fJZJFIYgcPSoNeF6Wgx7IznbkzTj3ZFM2ISJPb+Mz+Hr",
+	"6pJnXZnhmXXBS8FyC361IoeXqlaO549/PHr9OiKHT7pTWeTAq6nWLDe//Xf7p/2DDz/td3//4f8e/rTf",
+	"ffyhc/TTfvcpfvWvdYZpYLQV+6AzjgXQ+fiwCp2P6wa6qiXlRmmGmO8jiNzUbGaU5PgPLy7I3tXBHvyk",
+	"YiOpRGS40Azu2HxAUX8ok0VfyDGhZM6GUykvnQiw6PXFqsBvbRPbm6QNCcZzdybok3enJGe6yAUDnzXI",
+	"TcDjIJSKTGmWMcGSY4gxQqwhXDlFxrJDTVM5KRgxuK5gU+Z7c2qr9usqcP5NSdE7o3MrW5VOhqWF8xnr",
+	"yjwxwhBpG4i9+vfOMTIAM1Vsz6vLE8gvMIu1R8fR47vRaYHLu6752b7tvLY1HszYTxDjOR2R2HDpOCIx",
+	"Ipz55ESL+Jd//JO0q6cLoU4Zy+FgO7WxIEYhUJrOsrpF1N8sab+/eN5pdBOsTmG3uI6qAnpcLDL2xhD/",
+	"Wku7dSuXC66eYXgfEUJ6ncwBE92C5Q7x+Z7Mdv606ux1FV5dA1bWIw4hX2acXmszdK4y2yDLYZleWJw3",
+	"dMzsJ44IJf4EfbJJIkfFzHzRjl9ZoH4egHIDtN4YlKqwYv+yu6kSv7UHf1sQBJe4AkV1ULF2OW9qIw5P",
+	"BN4wxoha42tJHdouwwe5DNF0UpGEwZRoXUpGbzd/WqeS+zNhTiBGghQ87r4IhGb7FcbhBo9QMWIpfuUV",
+	"pXIg/1U5t/8KvWMDG8Ub/lKuzIlLwZD+q3JI/1X5oiqyLMewo+Dd8Nvy2RmbDVneo0kS/lkOb7/I2Uyi",
+	"qmTZT08zVW/d8Hd7Xgw3oXTJ/V2eGlH41tBguuyRk+DezVQgNMbfxcB6mZEXPPN11/+du+QHELgnEHjJ",
+	"WZq8yHPkJEtKoUzqKfPYvLQKJ386f/uGWMmacKFRCrIh4NYYuOdUqD1nSKwlwtbqUDP7Et3CpZQv1JEw",
+	"DLauD+vL7iPChTmJvzGQ8A4CijGhMRkMF9eSJXcJFizDLRyiZ0wkqAS6Q2/5GGEfx1dn6aiT0px6BEsK",
+	"wheCw9sYGowwca2QAn97azkvPBSc23YhvniCH6IysdPi9MpJ4Co2bW2H6GKLJavRxXhjgyJP64Iorlgq",
+	"MxCypEgXEUn5JSMxRGnG6FpKubhE6+GcKsiWQaNqczz/+jlI+9WLkx/enb56ezF48eYv/5GUv3eOYEYE",
+	"9b6AASPMOJlzxQgdKiONklNNckZHUyuj4vMMRx8u+sIsEmz0uHcuJiTL5RU+viByjkoLTRJDo1EN3ujG",
+	"+ODv5hYkO39b96IcGGm6hp5mcEg3pKeWtV5X5x1xvdgqbNDGzW75bCFsJOydMIRRobScDYCZqU3Wk5Xb",
+	"8ARpyTsg5yzvjqhiEZoe5IxyQbggJ+fPT09J+/SHNycgjW/cExM5H00Nhg22se+srBAySnwE78bpKhlO",
+	"1+Z3auAAst6T+Tc5LIOEN64J8nFGUmg6uqnIAENtfRjOl+kI8MYXsmmte/ZF7+DZk61u2zq+brTH0tC9",
+	"VUjn9k9uDuM0xCkI4Qz81ZvjNYXXaW62/d0DP0FWV3zLk/Bhk9e+5jrBKqS9pZiF8FQJ1QzwOQTnEHNL",
+	"Ahti2hI4l5u2hNtBQ0lyK3E0VTq5SpcCYTBE/6jCmoLY2eX7rsB+Hc7vFv9qIPH7Ir3cMUrnxUc60unC",
+	"xRnGPEHzPInHPNUsj1fDA+jIqe5O4rY7bkWthKvyD8X0wJ+R0RIHWg7cvWN8E9OsVlVc4szVNS8PhYIY",
+	"ZlZ479Eeyl/WiVTvsd6Wz+NRbEMLXuKTwDmqDs6NPCQMNtrfGG60M3VayXxqNAo6SDpjCrSCugyQybp4",
+	"BkZwdJeNbq7E2hXqU89mVI+m60dULGU46FgWomEcdcmzrHkcSgzkYOTZ3OUmLMjcfGqXIESmMsVZee7E",
+	"7k5vc9yB20XUKo03bkVN53y9OPN1yHHiQd1ZSMP4uWOrlhxtwolGWXdzylcp64Y+xYZnvaxb3cXp+Vvy",
+	"+ODZs+4BoWk2pd3DwNeVs4kBBOAVRBRGZcUaMrLQYJuHQclIJozQnEHoEFkJBzu8qWy8bJxeoPKHUYwq",
+	"IpcsAy/jhF9VMl9rhOkwBOHgsJYChULtxjtYkkfrkxHMLupjXSvS6sZLrIiYG5e2LGJuzn7zMub6WD6D",
+	"jJNam/IqMDkQ4gIrJ+wIS95HnJq/plQZbIrtszHU0SFKyxzpXeCw/+mk+1+0+/cPnw4/17rnDbkY8PGA",
+	"iwHAUsktVzZ1xsaFYqT9ZP/3ZOXxDiwdZAlCU7PmBdTYEAih6yhEPUSUIvbmlEgnYm/15E1E7KVbXooH",
+	"dWVT1oWE1mdRBsLxZugMpePdg03N5n5g2pKB7YxnYBBZNZ2FoLIs0VSf3FKpbU5D9Pe2fUKZfaeOD7qo",
+	"v4aAOQzOdw9FRKYJU9oWjmhTTWZSafJ0f79zTNgs0wub/a7QDIx1QNTWCVfmdINYjNU4b4x53nzKtpYZ",
+	"xKGvbm0/yNHHrZjnCFcQ+Vov3mxvjHAuqjpjRK0yFq61OsLqjS0NEAj0/nCCS62v5BDIyrvpKxhDqfQj",
+	"RVAqV0YwSK1YY8VEZV2ALnmk3nRYb6nZYBNcJ8LsQOidZjfO5WwH0519S8vt3/n5OqGH19EuamnbaRlI",
+	"t06E3d3yak59qxXiCp7j89f1oTmf5bKvekGoK7iHnl/IKsqQ72+jVrLBcKFZVUFsjqOGF7a3bHLB1fSG",
+	"xqUtsWBGs8x8bETmTxty7wGx7ShEXrE854nzmODJQnkzvDwQ0OoTw7cXoH6cMhSGUE5SuwpKIA5a/W6d",
+	"0FTvzDLbnWqdKfL+7JXlAikjEEg0F6mkiUv1aFPyB0gnIeeQcoI+Loo1z56f/4Wwj3A+789edY7LwFkq",
+	"SJGZcXpbprrnNzU1r3pify5Ygd7XQgh0yYbBEz5qogyX+HAN22HznQcmOgegIRJVMLByXZ7AONxfssVV",
+	"ktZDPPuwlg4+l2kxq6mp0RDjcIL6BfxK2gwdhaUmGBGveUXEG0MjYhXwiHg1LkL9JiJOWI1IqIZFxEq8",
+	"ETFafoTlVyOn/ETECd2diKCG3OsX+/uPR5dsAR+CmG1QjRxWlKsCwSZLoeColsEmwNbo91FqVoANVrNC",
+	"+Ujm8ByEjpIRnGQEb/OJkFDF0bte2xRPzpxEoaHQ6Xa+J1sDevUmFIQZaiZcBoxZX68+9CFhNbXO3tmC",
+	"LO79XM4jxO/9BluW17iqA9FCyyNCyaWQc0Fwwcf2Wo5IIeB7a3zgwv6AMKSOPWU9stUkkd6CheKYJAWW",
+	"NmRHUH5jJEViD9qW2UNIdHTSvM2SxqlAFgc7Ey6SaPZRRyHF9ObjQktvcG9FLbfIVtTySwIfQaYXW1AI",
+	"uICorOftwnbWpMCvCAqr/mbc9CDLWX0S05mcKzKfSsVshV29sDjrbIgRYaliFVNDJ7Bce2bjKxhiVp8s",
+	"tOKJQZRF8Ii7hClLG4yh/uiUoYwGXhsWnbOMUayUKAijecpZbuDzkfI7OQJms7QbmVuwyOXcm0zM3syz",
+	"4S4btJktbBxmeRZgyJCNaKFswL21bXBFLKrL8XZMuw15j40so9O0VgWpf41Zg8gcml6+ommdqRZBxqyH",
+	"GroAT7njNadribZ1YOCW66fI5VwNFKuNaKEabkiRKRWJkVSVJGPacCkuFJA1LVfausZlyCCoY1uYx8s1",
+	"BudZC6bRCraVh1hZYh0QrUfvl7mcvT97taPSeSKcEGpByohdwKGoNnfnBbkolN6GC/NsX8xlfsnyXpna",
+	"ABkQ4GOzBDgmcy6ANsPoUIm/rNauICMGTt2wPkidqMuGWesWuAiyNgPiMpHAkI8hzwq5r41b2sYncHOp",
+	"//WKxN+23OKX//lfZCVNMgdE/BpEjjvWqhfOHFocr6UenKi6uyDLN0HaaEDm2tyhgo106tWBRj3AQNIj",
+	"ZQ5epoVmIThBHGudAtAX7Zw5mUTLJWWgQ9SU5lZRMpwDb1eCRAVAacbokXc5vwJRL5UyG9LRJYpjXFx2",
+	"UzmintgzZY3f40KxpC+8mIawbYiTYCNtwZJ9pEbIbx21YCdHe3uJHKkeJsVDDp3KDH5jCv1esndwMny+",
+	"xxKu/2XCk//Yr4BezpeL9T753SYRwJz0ejpwC1FxgXnjHiPjcAXvcnbF2bwurNqIb+oam7K6Ss3WEob1",
+	"4fNKbQQ5g4wTxWZ8JFMoG6bpsNa5z8RIJpZurGJDwjQbGSXfPXZMsEKF6h4cPj0k0NjFqEWg5C6QDkPI",
+	"py0ujpXF26+MTNM9IFyM0iJhSSUXpNDj7u9aEf7bHYLYaT4fPAP+gx+HEIkSzF27G6RXg5TXOSVeceEz",
+	"VSxhKyX/A9I2eDAbphC4yhQZsrHMGZTOLY0LDTJJzkYyT9S6ssoH+yRx7H8nAziCwBnMUAcChUDhvyZf",
+	"FZsB4IWMeZoa2SVUY2u1BRBywu36lTakTDVkFnnICqG0ekWRx4lgG+VpbsIzLN3emL6wFKiCjQYGdsaI",
+	"sI86p+WfWsrBjIpF+Y0VcwZW2RfShQSVPxV6/LvIKNsDXzU7Qp/zwIyXSth+jcXU2R5qDFEImSMpRiwX",
+	"RqcDAg+yvLpZzgQczPqUiRWAq7ePqBuIGZB5AiIFHJSvP+lMi7JIE6IYVNmdGbUt0wvrx/eFiuorUa5B",
+	"ex9iAgoSmIyUw/x6lLb9BK5Drn1TgVVkzem8MuBuKGWRxofBmdGClTZd6C0x2Ptkra9LGK8tYFF7lndY",
+	"pd+I5bdkoK35CZ2UdRohHsrOJ82TskBoy85QDhdWArX72phHEzicAslDsHngesTCJjaKsoyxBFXRlfMx",
+	"ZyX1oPKFrSa0FKeJg2HZn1rmb5Z0W2VR1qlvr+VVWUmXaOw2VbUY/XpLZtx98NndhYWdsSylI6M/pWlV",
+	"5rnXiLBffczXCdSqKkMsj0BpUEuBXmD4JsCnN8R07RjH9TWGS31VcU/pbNdE4FsVOdPZu1xe8aSqxA4L",
+	"nmqs5Cf0NJcZH7WiFlA+3opaEzbjgoNuwTLF2KX5Lpc/13OGcopTMZZ1lS0gDHMwk0mDLME3FnMM92Gw",
+	"JqXaUP3BJVtsG/pTXcbSGA1n11xe1zXTVUw3e9xXjPIYKwk2LDkX5JIt6i1o7n5WlZi8CDBYjsdGaiXw",
+	"eJcLyKc0Z0SoUHOWq/rRR1Op6izoLw3/JvMp2hmWlo6EQhN8+cio7tqso1DMWtrcgbrCpRhqjgq6X5gG",
+	"w0eWygWknk6hc84lW/TFWObWcWR33wEb3VimqZwrX7EIiqxi3HklRTTY3wrArSqCbj1lmVUCT9fqgHDP",
+	"K0UyZT4JoAhELVGf47FmHfATdHtU5iRrp88CBN4FR+znGsPJCwgacw/YRMbwGODk5wEU+7v1FwYSGPap",
+	"2k7JWSITNfqOZjNohVfkrCr7y2KYrhH8kcndSmsAf9YeS9z1rRKQkARUgCQK6Gt5CxtIzJbCdS0VqusH",
+	"s0kIhmpCb0W68LKnB9Nl/rk5OfJ6ELp030txo93DY3LiuJNvLOrCYA+qZawchPiyvIfVkscbIKcJChru",
+	"7IIp3ZQ0FJDuVcrk4+s2nBKKDCB+QjvgQcWgESYUNfJUeVm/hGve1XLx4gb8kZcBzAe4UyJEsKOG031f",
+	"b4zYzaRihzmT8zpKUxuNWl89YcvHNE23XtQFPr1SdSUH6zyEiFjrjR133UGZHdZEnabptrGWNlCNS4Ht",
+	"wLZ9L6GLrc4G23duOegaeHZdUhs6L8pZpnfbQIgJm2xpi3qwLhcV2TP3+11eU91Br7vXCw9SX/5qd7qy",
+	"3Y9+Ja7+dg5OTri4XvPX3YrPyHxSa7r6Efzj1gdWqJX23dgbgE8wNE6SthUojoLciL9JLqxnaKOZNOwp",
+	"e5NmrT4lfV2z1tesUQfavgclVt1RU541CqUVncMdJBmyVIoJHGDbfKGgqkxna+HztZ/4vJjNaF7bJuQm",
+	"fSGznIsRz2i60s3RNlB0Z/XhhlWgrt0BcmmF27d0xLNbvf3melvrK40giO/kN9j1gLZLaVmOpbAvljUa",
+	"wroLtixWufjmo7oFj5A983vyCeHs11JItr+plaC5teAXou7K0ZYEeSPNvPb67Bxr8OSN1HxsG6bXlcUD",
+	"/lUbGlW2D6RZRjS9tPkgQPralGRUT104Nc2y7SK8h7mkyYgqXd/QHGKapjJdsvLk1Kr81PU/SFOWE5pK",
+	"wY5t83maYNw8hLpD9FWDmemmqU9352HkapDbalur604ZTa675sB2u0VFIHqzPBTvxbhWud0QXrGa7dri",
+	"zVhoxu1vOTXFnVkUAnoIhOWZlxvf6AcNl3gLVLWCofdEW8M1vMvZmOXMtaBZsiPkcm44Ulaomr5h7wo1",
+	"JSIYC2Sj2YLY1+oxMqE8XQwSPmF1ZOGcQVsdNNGaJwk+WT8WMMnmJjMXLE3NYHQoC9f1RZHhAmPrG9LI",
+	"ZuoaA56/Pq8fzrdA2XFMKYhr1FI3cJ30HPRNWZm1uq+lS4iq97wDxNySM34ZzDYDzRagsPFqt7usmpNf",
+	"ezpnjCYnadpkmZvR/LIuku9NFY0w3sAABjwPDA/irtd0UFspkAMzbbrNiyVVAWxsjW15Fj54I6S+YZqh",
+	"GuU0wzC8oOGNa8U1QOO4r9tF04FgDGseL8EkNuus1VXe5pPQKbaDaOjM5zuUwsFqJG2IDf/D952yigl1",
+	"1RLQyy1zj7HW4+2z2BoqnNjY2qjeG+4ete0l5FyQNoZ9YO8x/7yr2q06PXKCifkwYCGgB6AyFJUKW60B",
+	"D9HQ6VHKqHOebIjIcKd2wxZ0v8GmfffSU+/tkg1h2TeAPZNu0GPpDoXiG3djD2mDeS0tJvXjBYXxB+ti",
+	"9cLnNK+GMIxzxtBWCNHumuVZzlW9A/ZWO4bDtqLVu6z0Al9dev22dyt9GELXbfH/m4PkHbf9qkBVHc69",
+	"C+ygS4iuDZnG/AAfQ66Wqe7yWuuCgNwcZ0wx/VyKMc9nO/K/0Fy7br9+O2Hx7pvYd3GQDfbdygbv3oq+",
+	"dd31unWxpC7ISNebI5fVNHyudirMLXJluHdImzSvYAKKliRnImGQMXxsq/NgQghXxIV9rpbquWHc5+Eu",
+	"cZ/1z24X+blNwNxyXCjFDFHbpEMRqkj86VN9ruPnz3FNjuNBbY5jXQgpdHS7aQhpU4To4d1GiD7dOkD0",
+	"6c3iK+vDH+umryW3ZWrQ0k2/fE5+/+TpvxObM0EQ11QNtNcmEZ1rOkwZmdHRlAvWNfI5fGGethIaJAYB",
+	"+xuMm1seNNKC0LO5lRQcNHKpsRdxoTS1JdJqrHtAq6whcXOKQtiedqNdb7l8yvuzUyLoDNQLjG6DC1hq",
+	"y9fEH6omvlIywfDSNRTzjI1zpqbXYxc5vjy4FR5XHax2rdby78P35gIdc8kM4lJsR5A68fGcT0SRfQnX",
+	"csVztqM8JfPJdV/dXTTZ5EKuOs/80uou5ryssFAT7XB36s4l36yOBmv7s3kcrfZqs384ePEMX9itfD+k",
+	"5NWZqvIZTbliyRGhJPW9KMJiGrYjBTSiwKYUHUiboYJAGfvVWiXrlB44Jbcev/ug2vsGE35wEOtKbWPz",
+	"rfpKHELOXTWOlCttu96wnEE8MmYS16cZblfLphwvnMXVnWlDWmQhbKnrzqYaNDvWnqnUWYAMbylGZmfu",
+	"onsbInSaU6L3famVndKiQ9CV8zXMb12xFzjTEWSb4iVt2NFy0Xbbi221PEpw0GGtFHseGyDwWkXIvzyd",
+	"uEF5Z1rJ+9lg/bx2rk+d+5pDXSdmS/m5aPKYZtyXLdmFJXkCuJwftotUgINsAIo/2/t1goHjZUhHfauO",
+	"WsGgHOUW3JMhI7wn7+QqOIaRTGW+aMUVIY1ixwE7Z1QUFJNgZea9FqOUKlV6XjecpCc6W9YecNtcqSng",
+	"/sSLLP+21abcnwa/y78QbSMy4x9ZMsB5WvV63IYqGM/P/1KWv6Bl6YEC3AX10a+NmV8BQqy/aJvF7vj1",
+	"FiliF1Yxb0z/bmAz7ldkX5plPoNlK2h30z63idM1EH8d4W+pjfL1+zomhbK2k7roETkXTaWn0nQl8pPI",
+	"uYAMJioSMqML15ibN/jWuRpkxTDlo9U5/sIVN0qxlta4tLmkPVcD69BbDSOgZakvn+LjG84eA5foYgvC",
+	"UYoV78B/tX75a+qps2x75dtByLlmWW1tlmu0gyoMGqALsqakC4hjUPvSVuE1e26QwArFBkb03q06fDhh",
+	"AGXBcFGJdu7AQoAIr9NDYnVfu/kUlvGwhhMGPapUJW2jPFc/SmqtVTsIWKK2BzYgk8wWjxSUH8OulyiC",
+	"PFLLBdx2NR00n8J1JMQlmrPZQhpSl43JykvEwHYwrbVDn08pSmJQDW1b+nBd/821kflUZIVe7gS1oQ9U",
+	"iG4bjmwJ/XxfBrPcdRhwCyKc56X3JL+5+RvLpClbsG61yYpIWM6w2Bg+hA4NV4zUFbea1/T5CeN8bpXC",
+	"O5/BttG9hciZkmltM6B3KR2xqUwT1/eGCMYh2JViASSjoUKV+zQd0tFlhIo4o6OpkQ6JzBOsiojqNc0y",
+	"RnMqRuwGVbzC/UXubkqqH2xni8u+nn0ytd6utWa/wDG2lnqe2+I6Sy5mmdTLUUF5oR0lxYSldOEDWpbr",
+	"wC4Uyt0omAYijgui2RTOVZYJqq9tHRa32hB4UxYVWsp2gRLDKDYbAWuzOc7WFQq2HlYdgkP+sOFukPDu",
+	"BiDu9qpEdwv+cG+3e0yEYX0kZUqVkezQdaY0FvrgqcfPnm4EhqZLPLPXQ6SwNaPhQiPXpMVI/obELIcc",
+	"PN7Mta57zdfK2viCAsxvQvxYvR15ya6Zm3iLISB1cPNeGB3vuVOIlg0u9usdYl/xndqpVF0a2bXa1DSm",
+	"nmEo8hXL+ZizZH1lFkivwUpR2B/TRt4SrP6uSQyjxaRN+wKHRAsW1A2OCCXO3UVyppi2ThasVMAS2wC/",
+	"0+uL98KtiGD24owuwC6Oj5CMyQwycWx9dXLy7hQKnTRVOKlu80ZJJLfQFrxO33W649KF1C19qcHxen/S",
+	"j2w4lfLyRBvZqYYkvxWM/PHi4h2x/ncyowlYSxKW8iuojGMUI1Qbl3xQOOZ1WyZt7vdupt1WlN3ysU31",
+	"IXKmMikUGyjBs6yuVlHpMYL2MI6ZuheJ4Ti97YsuDuqNtG98yxQhy7HBYdA2JysLHbmq267INghaw1SO",
+	"LllSaU/bsJQKxx6NMLZ9y+JQ/m6iKhhUt1U573CWsnvOyoFvBuJb0DuXsOKetE+7ih+4MkMnpQehCgsx",
+	"egniI0NBWa6MlAR4aakeSewAhOtjEo8pT7mYxEe2TBGgMWfK9SMzGquRk45JPJGCwXO2/hVLyJODffIH",
+	"KaBVztmL8wvyRykvFQl8GZVy2d6BYWdtRa1Jk/fHbveFzQG4Hda2yX7tzuZGNN8PEjgclvkk1eE9gAps",
+	"WJ3Cql7QoAhgHhqSEHtcPiFiuxxVv47SWbpdZ9B6SPv8IdqWCkNxz63R64V552KRsfMghLu2rgwew0Bx",
+	"MWLraK2FXUtrCDxP/MECYVHq2HWa4ikLAd/SnWoFpDvpdfdxMJICe2aOFg1lc9koZ3qQS41xeexjxnOm",
+	"LHxW9/8eOoH6lBt8FfLu6Mj3EcEjcOMRpXmaQtkMRYYMGgRBYjI28iSQlywC7iIYSSRT1z+c7apPLiF/",
+	"WYjyWl6JPN3SjYBptVUvQgjRQfjeMnLVoH2VnCyD7yoArL3t3dwOS+d3y3b3+lDaJdSvwuZz5/WCqEks",
+	"1B//1G991299iLEHQ5r2yA8+/gQ6FyS574J5M0oS6qKblNEavPR+gd9FK03QPd3ggoxTPplqo9yAddPV",
+	"V3Zku2IZefZkk3WrtprBiahp8OIjUUDpgn4yMvf6U6+u88ku+i2iRXi/W8NcsjPX8Qx/tTU1okc94Tck",
+	"zLBIfCYi8Xyq2GiADZKGVLFnT46Jmsq5gLvZwiCIk9X3HV5a6+3JmMHu71PIXCK8oddSAEULiNs20tst",
+	"pVPdkCTdKw3ZHfF3xtmm23zdJIcadR7OiGCLVSDEhseHFKtWjVd16WD4ixW3rJPfDtx2bTdBHFk0Rnpe",
+	"y14VaP5LS0qVBHkmnuNJdHkSu7zjUuTbqh5YCUtbQ9AbirmykMNiD+5GmgUMtL1JBB5fazi4QCu/Lrxl",
+	"wl4Sqtkrst+Izth2NgIgNNU9r9gKIRKEK5IUbiZgm/ZiWAKtIX0iyheQNy2iBN3IK2H4pRUjAIZAJvS4",
+	"sbr9VSCouZ7KBW9rq7Nrvj0W5KjF/XKg6lWsWjkyJhK0W8wph8hvrJisiJnAqX7HJFb+QSq8RsgVKSCP",
+	"cE4X5hlnaoqPSuizxhH4MmcaZDz2cUoLpVnim6s6SgnEzrHE0OZhF4oNStynwLRlu1evYaLQ+2Gxo/Qu",
+	"RbqwWVwVCbauucT/39Bo8JM6zdmqMFiPAYBdWbcfeN60rOz9mMASCDXkNmf2BBW0iSZ+rw0hDfW6/Auc",
+	"EwLd5Qj4aAJydU7oWIOLgRuRW2lq5jfyry3hhfwsZ5oJF5SzpZpo1Oc6gTtx/dRgTrB2+dqSQs47206x",
+	"LGDCztegAN57U06HbYq+2uLFXZ3lvKD2Q0i6GW2L7AA78JqFnXs5fCkHO2dXXBZqYPXYHYwV3kphrRY1",
+	"dgmut7/LdZqCYPM70xaidWew5kQvmNI/WFq9uuLYkM4YTYFOkulppnTc5GxxmLmtP2TrphilbSOcYsPO",
+	"AJm3VwTx8VX1zzGzLXiYP88asfjDSlvehkOFTWCdlkABmkmBBYt1wRR+mrNEuM96WuT24zjn+EFRXeT2",
+	"YwFv13YfV2xU5Fwvzs1ebHgIoznLTwo9rbcEgCGTgP+ZtP/040XH2vor4dHO8N9Os8Ev//gn0Cs4LyDF",
+	"MEMJE1Ots9bnzxCFgO1GVpPx3/FUajLmIoGUOFe7B1oBR1AbiCnre8CcJDIrUs27SrOsL1wgSdmz+tWr",
+	"1xFU81HYOM/VMYvKukMGL89fn0e2/Q4VSV+4xAdbz9EVGDOP5gyXBBwImssmvb7oi+++M2dpOAP6mnvf",
+	"fUegMFtsvpe5rf5xRL6HYyGYPw/nixn0cdCOD78WXBEX6rZ0IxBIE+9dHezRQk/3UjnhIiZtaihLrruG",
+	"SybkTz9eHJOcCTbvCxdbWr5jM2/j9Rcb483GHZiyL/D9jHcv2ULFPQLFfw2HnEBVyZHMWOKYOCx1KaIe",
+	"ZCWe9AXswDVEr8xtW6CQJ/tP7MlCWon67juw3Pls9ZhmaNLjUuzZzOl/+5uSIiZDmXAPBUYNGaasL1YS",
+	"1GMjG8cRoWRazKggMaZMxxFqdmUmOFDvyMiBfVGmsoNIU+RMRSTGPLafPsRu0j+dv31DbJcwA7FYTMJu",
+	"yIjUbj8osHYzOuGCgvwn2JwpjQ6HI7C1kRhahcakfdA92N+P+sLlaR3ud3xlqzgQgGOfHWC5BsnohEEJ",
+	"B/vAcV9UX+DKaUqlumZesms+Tdgsk+BFNbD97u35hUsXxNgHJWcMIQEjKcxNx8Fb3T+zRdwXNp+mfdA9",
+	"fPo0qO7S6ZHSzeI9zVwR6MdqRPDDJ2Qqi1wdEdoXRm5e4GH7NEwDscBmZbIgE6YxdWMCWbXmyb4o16O7",
+	"Z9ZecESM5Bp3jqsD2XtM+Bgq92kY1QjnfVF22nGrxZAFgwEgXeSFMEJAFMDy7+0xnpmjgttU5hhtbBEa",
+	"pbEfbALgsoQS+KVFy+O+wBjxwCGfgxYRn0E89IzrLvw/jsKvzgztE9DOHchc5SfFzNNmJkqeHP4+GNKc",
+	"dPfEyMYxaSs2kiIxt4XZ9TgSEKCVPYxSbg7u9J3fAAbb2ZiAHnnryvCrvvApjxUyiiZnPWUcsKh7+o4M",
+	"i2TCNOGiL+KP3dwIazBpF6h2TNqxGSI+AlGsyCJiF+fqv/FLduz5cnzUF77H0ciGEBtWA1mZVjGB6Hx4",
+	"F0bCBXTshb40sFBkqaQJ3Gi5J1eIMP7Yxd8tpEGlYEJt1vCYFFlfaEkOnz4jr/n36KdVLL+CdKT49PW7",
+	"t2cXg9cn/zn4/q8XL87jDignjCYOxQ/gNYCIviWogAEzuiBTegUudCBH8K1Fb4Bz3wah7EEd4YVCtWCD",
+	"PYhDec6vmOqRU2FwLwamm9Fc7xn5r4tCJOIH0ByaOw3r54KmfLywyJIy0lbFaEqoMqNga30UjeOgLm3c",
+	"IbNCaTKSM1ZqSDguic0wMRz+iwYk+M+uRavuaRKTNhtNJUtKjcCCJYoFUkCkl6+jEcohJ+9OW1HLKJy2",
+	"tU3voLdve1oImvHWUetxb7/3GNNxpyBXhfzR/D1BZcGf9GkC6YZKn7w7/TODKFHfu181CrDlI3uAryDD",
+	"bnjwOVpCjFTqjghWdLi/jzGCQjvhOWCkf7P+fBR7t2sRABYikOyWxV9gOnKMzb/aiE6IzKjEqA4Iw09w",
+	"SXUz+aXvfU8TF4kJrxxsfuW9oFb4Ygm+9HjzSy9lPuRJwsCI8OTw95vfuJDyNRULR8vNe0+32dGpEQ4E",
+	"TfGFx1vt54py25wUwqVsZXVQ5kKW8Uj5WMSqQAFd7ycKkvUdmH74DCVL66Ly5sKwL+AKyYwLL1P5uEhX",
+	"wKL9ZP+xDbwcFD5sMsY46jlXzPJ3q4WDicWZDyz+unD6Kq6gtw+xZWdkCcQPaGXxwdf3+d6Gx98iGlhf",
+	"+OeqZmvraS6h4MGdzJ3UYaE5dS/QcK3sFXztiLe/BeI9l2KccrQKPDnYYop3dGEY8YWUr2iOlugnB0+3",
+	"2Y8qMqP4seQ1SzjFuuuGPBxufvkvXmN4iVbTb4iuIFwFQX719ONzVGF8e59cjz2efEaqkjL00laR+4xd",
+	"ycsSuZeQ5Eld5oZ5ISFtsAjPrafH1XyZ06+foeCu1r/xRuqXshDfFKTgzWyElF0pOJK30wSjI7z1AlXM",
+	"Lsbhg4W4ln+duEBVweZES1LKdsqoh0EmQNvwOKNsoD4N2iMVfUFHkBhxXMa8zqfSA9yUotkeshGUz+BF",
+	"EceGuvWFD5chL9CcM6cLzFz4m7S+BdiI0Z0rep8brC9wo48UyWXK3AoJJQprb7imnsBi0USUMzqauhav",
+	"+Lr1xAwXBG1gSlpVHZR2g1CWbyu7A6eogXxcxdwTePEUz/+OuGowhUfUbZjrLcq3hZ6eu9IudQKuO397",
+	"jZXbw55DX5ge7UpdHtjsPRJPa5ZvHf30ISSlf5Jgr6ihBVS41CNXHNiT2EJPfTVECKNbtY20jvCxzyEl",
+	"BZtGMwX9MZdiUpJJQ3kKcSnk3GVOoomrtCk82T9YFeKhx98dkYlK/8CvjT6ASxAf+LKE4AFN7xxNX3y0",
+	"9XQcIiQlnhh+7PtgVnB0J8yUmPZdj5oocSnibMHgz7HcH0yDVIMNtMsFtgALXUiKKC2zvpjL/BLYv48s",
+	"lqSde6s0IveT/QMSWzAeMJGwJO7UCQWvcMV3g+dLRWu3wvQaDeKVnExYQmShQyXC+6sg2saJd4UoIOzm",
+	"+krFAxrePRpaw74TxegSKpQ9SK+Pig6vu5AwvDcqGwnUo+Y50+g6NvTfvRxVxOvScoZeCXFpRfaEcN2J",
+	"+kJlYKC21YAyEOkV0/ioNf1b7QSDqczTNE0NqveFPQ0ws60WFDqqnhG6n3KrW1tPCc9B+wkoRjM1QG+Q",
+	"mQvdbd4vB87nUv85EV56wMsJnL0RoQTSSI1C9WT/9ySGRwbmuzjqCyoIhrysPGG/jutIku35UGlHcEcE",
+	"qrbXxHXJ1AX4Oyw34cqWbktc2Fy+8PAON3B94eJBYfj2SeA52AJCWlNi4AzjLmv1hWsTwLwsidFgeEnn",
+	"dKE8eh/uHy756tFbOLdlHWQOZRUwzMVQtL4oVJVOom+aB95LzWfsyPpl5SW6ov2W+2JKM0M0XVAns4vp",
+	"EYgPL6eCtENDfICwWv+GjcBpYx3mAwg8iAhKAyAodQxS+rMF28urOte3oVv41RpjioWkL06kdpKlDu90",
+	"DfW+ixNbk+PYXU956Hwc3uEytDwIbF8vtXoN2hKpkhS43uvTJyvOrFOWdJEbGQbIZCWYDmNezNcVoQjj",
+	"gYyoAZHpXAFNSkiR9SCyD7QmlFiqAieKQLnVzjgEC8qUkTGd8XTRF23k3/iwWSVw8KA4liFuYJaJSlms",
+	"qrx16qkIrMLZI74eLeyL2VswCPujfjC5/EpJx5mEBuZLKt5NyIZiIumGRaKaSchLqDOp+ESwpMsFpkTP",
+	"pzJo48EVyDE+OmLBNGm7QIy+mDBNnuw/Pq4LoAB9xvVN8PETnVKs0JLQvhizOXBACIMGsQQ+mLX0yAvb",
+	"n8LQUkWUpgvsvEQgAwVcTn2B2lI9ATGn8ZfwMLZRVdDKidITdfy591XHCnwjPlXglNrmoAdAh9xqpbTZ",
+	"Ch5UYB3DIdeJ7Epa0ArNE3R1HtJWjLlYcDM0PLHoYtk1G0jrJLO5zC+VNy8OCw1waZhpUFzNgacX8gxb",
+	"BXOBWwZYM0O3a+CcDcNsXQySppdM2NpD0DLKpvwYpipzNKWovtCBml2HEhjkeke8tNqf6kvHDW1mpaHF",
+	"KApOEgWmG/PYB0PCV8dfy3Cflfhzf/3X57YhmVhjO+UT0S0yS4pq1HJitfInv8N8gCW9XEtEayvnGwLx",
+	"SDk6gr29IV1FE8i3mVFDnwKK1y/pUjuuVj2MCReYQjNjhjW/d3RLlIUpZ3QBpKYvbNC5IYAREL5tq0ce",
+	"kaHUUwjCHk3JkC2kNWw4etfGmrWglghiZAAMk4eqMHkCgdKcqagvRjlLmNCcpi7ltdApv2KrRTBtESd7",
+	"CI+g01DaF3DlnR45KQNFvA/a0VHt+xd6N3EYTILX4c04WMTB7NAcGBASCAmtGFNqSDHIJYsXtj7lXdDj",
+	"SrXXmxhuA3HQgc6Dgfa3TFff5fKKIflUU55Bwm0p29yerdYlUYSpB0vp74akuMd8ygSEBWuqVYSNjpw5",
+	"grvkS+yA43P3NTpM+YyVdUfhrGtCP7jSz/2y7jzbIVqtRJMu/IbLqHOsjgH1v8xTPxcM2rlgQd2y8MZ2",
+	"hMPtz5f3uMucCzfZ5qwLv+svawf5dlMm/IE15kyUCNacNHEiFgTjsHwtj/rUjB5xDfIxQQY6VspC9wVk",
+	"iNW86IQXm/6psAgv+Ts0Rptzkch5BEVVozIbmqRQ2alTij4QBRq73wf4e0yGOSzFTGvH7wsoZ69seGm0",
+	"NALWuh8yPWdMDKCwO1S+jzG6FiJPcXCbEsxz1SNx0D0jxkQvkF4owfZIvuN4RGhfYAV6MMPaClKW4Cyd",
+	"jJwL0n5yeFgmnHjvUl9Y9xLXhH3kStebT1H2ddj1taaauPXdT7KJP51G4+ucJDkda49KXzj89UH2+YqS",
+	"Rko5o02NJgeQ0WmgpssSzN6nICN0KYmkplyFNkqNnw/SyrAoeRuMQn4sfDLuHJMM+iNxS+NXBZcfYLqA",
+	"HmyW/fGVX13I9zcCdnj6Idj5lDdbQKQsEBKKs43svTZ39w9MN8PE/hejtPdEX3+lyUtvBauBGtCImoW/",
+	"qngAakRGIQrfahEBAWstc+lQtdjUpuMD5JePair1/NmIjQtZgGDmSl3ZtknSRsqpY7BaWTuNiiPIBh0u",
+	"zD990a6G5eRFyjB4eeoERx9WY2VBSHmyJqvOcV/EaTobAMx/1HGE4bSKCegLAetBkRJ94PKK5TlP2HFF",
+	"DDzqC1GkaUxyNoNEKtAu7e89cmJlCqg8jJ0m3F2FTVmFK4sBpfeo5woyJ9Dr2JBmlCCN9GouODYX5Yph",
+	"BCcbL3MNIfWAJRwKycRHS6yjc4zOiHw0hbo70MdbQrFmmqYrDMg+Vh9BjeVsKwTm7mRIWzv3C/vwt6Vs",
+	"QeQW3vBDJtWD7LlZ9kRiUAoB1xI394B0uObaX5TQ15oUnk/Z6NKVvbQ6uGAsUUeGyqSMKuio4Hp7R4R6",
+	"8mnIXyD3WA/qhAlDdmxhZiT2ICIZYo/uFccwUK32bMJ1DIF6VipUt221K+j76zwC7mQeKftCB4weisTQ",
+	"AhBq0MZBKSXNZ6zXFy+xOtgCh7fGuiP077qO7zqnAts6AteRynAoTXkK5gTrdQjmt9WIHTczx0XVJZ5A",
+	"fYYrgsDXJO0ZTo6VaOfegvkr0zV+5fTpHDpfOhxuo2Dzy//8rxVWOtckVyhUfCXUyijkThgKXA3CCEVW",
+	"WDO4PZP5V4PruNwHVH8wK6xg7LtCG3HCaxClfDqnC9IufwAstnB/TTx2g30liIyc2u/Q8GqjjdWchZAk",
+	"lWKCZbydu7DUzbzGhZZ+kZBgoq+EBjy3u3ogAg9EYIUIvOSCq2lFpCXt0r5gzRKGAnjkuCYJgKG+Evx/",
+	"I7Ggq+HUUN2UCW2DNbG/Rs5UMYMKyF8DBr8zR/eAvg/oWyN1y8wL3WNwB889/hqsRQS+JsoiFnxdpoLS",
+	"ootTzKDrBVXEWjZA+6j4yztfCRafwWk+oPGD1n2LVkGa51D62CveAcfeSvOGzg1d3/CtNrauDPwxMoEP",
+	"8sEyxdg9xgwQ2eYB2M2Aa48aCJeuixj25oAGviPf41LmUDzdaNK+YnynPujONwtTd4lDfpamcDREJLv+",
+	"3m8iqgyv2m86ACxseLQEVTsD1Euegp11JGdDLhjaZk/e/HBMYgNfWGAcaoBcsZymrjFqzjIoEkva8f/P",
+	"fPUfKaNJz/YC6xf7+4fPyq9tG1hoD9EXIzmb0a5ihr81jRBV3+tBfW7DdGSagB+HuoY8toESaT/eh2A1",
+	"Mly4iLMOVCKZSMF6fXEBnZgURpNDfLlMwfascz4xuqbBFKHZxBVct7XFyX/RjLP8qC8ggJ5rNjPDmBGg",
+	"BDoltvq7a8lVm5TvcejeolZteywMeFO2we2RvUdXER2HIm24+v+gwT0OsbeHuzXsgAKwAtep/DvRMMZm",
+	"6h+zFJr5oTBSFxjrGtN52rBb50vXt7DsePl0f7UZnNILqMRuZKBW1PrYXQI/56Ncd2h0KAtNsDOPPUID",
+	"AouMkXZsIDWOSqds/Ms//hlBrXtbId6hbqcpQBgHHqwcR6Vx6Ma+mps3gI3BYLINSwEpcXv5ce3c2zVH",
+	"awyetl2oaxaztofZ9isKu6ZtWAz2Xtt5MR/ummVujt7GnX/h0O1fuRxYE/ONx9wY8F3Psfc+uZadn3dk",
+	"3its5g/MdjG7a4hrEs7KnmQPYWS3EEbG7GWuANCuQgRcWlj4GrPu1ncVObXPfNNdRXATmymkPZCHFiK3",
+	"A7yZrYWTUeVyVJvpoi80fPPeIcfoHsLsODuxTTxVWNHclS8vqz+FacG+frot4em6N3GjArkwyHQBxi8y",
+	"pQojGm2pDu6UEtuEpC0LrXjC+iJhVyyV2QxCGbE3H9YbtA2LsHT6oMjTGJQW10IJ7IupHNG0LzRTmotJ",
+	"p0dOxz7Dz7nCh4xMKZT+sQ3zcpbSRUSEdNsxO7DalTcS2CKMXJGn+4+b81h8ZfavMosFV3c/OSzh3I0N",
+	"U+wFtH0sMGaec0ECsACw6jw0UnmIS9xMXRHqoEmiFMw3Iq2lqFV+v/cJP2zXSyXoyPDQS+U3498qm69A",
+	"oWDugKCWW+/GEGCoUAyFQNHbMln2SPxzTGZUQ68SGLov0KlkFPjI1la3IfxULIjhAdRIE1xHZEQV63Kh",
+	"GHikrhiU19PTnLGgs6h5GzzYhbK5EYzmRj4QCfvY6ZF3mNOes764ZAvFdNcImInrlMgT7JRCEsYylD1H",
+	"UrkWwGXoaiJZox3xFZzZPZkRMYHfJb6XiUP1BpOqg3Ing9ItZNKbg/JZ9PXboRl020lI20gKHV871n89",
+	"pqliHdx20y7d05WF2S0NpUwZFXULOD1/Sx4fPHvWPSA0zaa0e4j1EnIDlwlrPFN8pjJZRrVB/9ZR679/",
+	"Oun+F+3+/cOnw8//urVhDG/VS4c72ujse4NxLme3ZaqrrmgHG51bDFRov+lSLthH7QPaH6mNZKS9TEMa",
+	"bb4/N1l6D/c3mnrvUl02OLNZWbbo8GBNvFNros2iaFCakXVuUzmiwjzBSgcAzBXROZ/NWBKRVM5Z3jXQ",
+	"m2AGm1oITT92R1M2umTJMcmmEGshkrLZvShADiBDBr11X/QOnkHdffw+aMJcIWsEuwGLEK1i+0AcEZYq",
+	"zL6LczbBsBD7VV2hBp+I2LMuv4EbqUdOYHTMbMGC/9iojNq9QAHOpc1gQKrQdKQtx+6DjpHb8vgpVzrM",
+	"B7dGCMhpATkDWrfjPiGAZWWIR4pccpGQduy+ZMkAax1GJPwukTPKRRz1RfgtLD127U8h/tXW/ZnRBRky",
+	"QnHXXBDrsO2LSiESaJo75yM4UXMMmFGYFEgw2ADcWdi5mUANx4UtbAiHhscEJYdwIn/JroVTGym3tXwQ",
+	"KhblCoitsIh97ty3kPepLnk24OMBFwMIFxp4dxp6bPHElV3u6lMduGJ3GIaN40qdBgL10zAQyQstjfYO",
+	"QwS/VmuHWdv92DrgVNbU6gCX/UOFjt+cNeIkwTTlFLFmmT+Fmt7esEgv11SNbWZZiqVshN3lFWHY+TLm",
+	"iYpJm2oyk0qTg/39/Q7U56HQ2F2zPC6NuoZ0Q+Ig6o5tIFiZXthv7ATKpX2b5XZ6JEZtMomRdKkyu9G+",
+	"YJhnbPupxEQbJmBLFOJqXauVtqWXjh55DcOajt1zw0Vf2N86hiFc8izzIxNKZvKKYW0ntCJD58+5+TRk",
+	"I2qV0r7QBnR1kF7iit3KNNmiIef3RXrp1My7ImJmji+dLu7mPWOqSGtl3B+dHm7vL+HJQ+H3b59EIUZF",
+	"JOGKus+KaVvdAmKK5ThC7JI5QbMomRnlLrV4sJausY/mWHc1ZF2s0KVj248JyA4XE5i9qgJEROmc0ZmR",
+	"1BV5f/Gy+zvy/PwvThadMpqwnORyvhoe8AJW2WA/ejD2PBh7How936CxR7OPem+krqpscHmcWrHdlmNV",
+	"hoA8mHNu25yDNJ0llWPexEn4zNBoddNIMOcoOLXDfdMxPOVGtojjwQ0/VKnd3sbozqzR1Ohg8lrGRoiS",
+	"txHzY54yiI12hWKynF1xNj/qi9iRsRgK3cazItU8o7neM9S8C/krpTZnfgAlDytuRX0hYSk0TReRf0IF",
+	"pbJ4YkNtZjTLuJjEpI2RPXMuoJIYqm1AuctQeBcwj7Y2MOlZ45uZG9JYMSgIjKbg4YOzMuMULDleirKp",
+	"tC7EJ23aW1+UCqYgk1zOydDIgGS4sB/amUxT8ocXF32xQi32PuGHAU8+d3rkTM6xC6swjDDlytAgfml1",
+	"Q3vmRE3lXB0TamRFmwdgS/Iz2/onl/Oy20FftFc9pNC5kBJvPnR2WnM6x2FZcpi5zHaWeeRNh1BvuNSr",
+	"A8thaSLsi6oGy8vqQxn0XdJmI6WhtOwQgHZUMAtUTJjm6lC5dkcQNMWHmkWlMbEv4FUATHhKSG8mxsJs",
+	"EQFhBV7skTP2NzANmGGtM5hqc3Vk7c3tgfVY9cgJQhfEqaN9oC+MiL9seX5yeEhiIfUA0cZdscOqCqBC",
+	"BwhQGbgmNM/5FVMRKTKiJTl8+oy85t+T9unrd2/PLgavT/5z8P1fL16cH5MnB49tDJ/uHGMbCoO8s6iK",
+	"WlGAV4BlzfbcvoAyzeAzsKIeInKP/Gg2teZVKOLsDr7aLKvmer2pxZvErQU4AMSa+s8BZJC2K2APHom6",
+	"BRn1zYDbTNoiVXl4951eX/QFbmuZ/cWkXfK1l7mcvT971SnzitB9QM28U60zFZP3Z6/cegEYhNKgHLpE",
+	"JUr+IOUkZeR8yphWENTYF2pKc++pEAtzRPOphK5HXJP2L//4557KzEEpeGsv2esX+/uPRxyyuB6zPZZw",
+	"/S8TnvzHm77giowZGMQQkECiIaj8WrpozUUYJTkq84ffn73qizYdKpkWmhHYU2T0VWlUWiGx4QmU9IAa",
+	"CK7NtbPuHe4/+V1flIEYx+gXgqxjQeK9Ik/jDnotDEU2q0PqO5f5pbnzRM5FKmlScqLSdLgM95FHiTKb",
+	"7Jg8JTlLeM5GhlXSNHWbOOyLGReFZqrjIBqRGlvD9Mi7HIp/RSSVMhvS0WUEl9OFwM6oL57/4c3JRUSA",
+	"5Y0Msplt2KzpjI04TbtZkWcBvDPXZRuoQV9AwNVICsFGZtbIKnRoTPjhzXnY1dZt4hhb3+EAModibCwh",
+	"7pwM1rjymZapxfhIwIdzRpVBGQOmQL3i9V4VhPYb+1aiT+syrEteMpGECy2PiUC4Z4LQoWJrFMrr2zCq",
+	"C3qN1NDXKMV0efKn87dvbApWRFhv0iPxp37ruSVprylP+62jfguUzn4r6rfeSM0UfGdoUr/1OW5auqW/",
+	"Tarm7/b397dY9/klz8Bja7lblcnWudHqaGhjNlcTaV9vTblDV1qF/IK4XCN4moGYGMnEHJqZPYCScjEX",
+	"uGyQY7OUcggrNHSm4ZmRuopIuHo50kx30boXkXKc6lNXIunNVJd9HLEU0x/x3lcmWT6YcEhUDPwp0STh",
+	"KD6/yw3qam6UODCHRa0s+Gpl77ugYW8VccoDqjdOAJ0273kEHHJBAaRWRgoOYldcJG1rNv3lf/4Xa0uC",
+	"DmLAFbNZVyZrhuRV3Qhp6JJmsaJYQNKsKGZG4dI5ZHrDBbQ+1KBt4DP5CY+wfAq3BE9tbRr6cv26Ay7Q",
+	"YJRC1cnynIc6vQ/unc3x8Cie0JJkOD3UCFuTHK6rxpwRtT52i8yctYX7OkvcntWmtnFb98iPWIhDYLGr",
+	"egvIESmNHdYKEfUFaG+2mzf7qOGtCFvaDBn6eToRRi0ZYkhw4VFfbDCVhMcRmk3aEJrjIYY4BgdCdESW",
+	"7SmzWiLaFyEVrczi9EEbcmZHN+eQMA0qUl+00X0Fa7W6tSw0+f7t6wh2fPAMf4MvQN7/EfoSqe7B4dND",
+	"stcXr6jmonvQicrOiQmDpmZQxyAymulxDK2T6DB8Cgl+X+RyfhQEXudy7koO+5CmkUyLmbBn74sOUucR",
+	"6Iu2zMkrLi5Zcio69vFjVP6dPqBJ2z3xSBEr1x31W2COobNhyrBahdU8e+SPsD5lzt2o6BayoUzyfEo1",
+	"BnJNGQdtFiomF2KkC1RhJbZ4F1odWz0CFwWsWEsyKpSWMzteX7Rj/KKHqt8lW6DuF2MEhNXry5sH10zm",
+	"Rz2yzLQvLBxAuzfLUdtUQXUazfAEQYJcQLA9JgiWy8Z2mxSXFZGmRZWsGUHLmtcm3GkrDlS9TQ6v9mCf",
+	"GNSwRhllQydkkSYGwRDbWRIRqPPhcrXM/chhymaKtCkZ0gQhBI5/7PsbG4zq1NltjH5s1F5B+IxOWOTE",
+	"jkSOCkwGpKCgDqW8BC24dN92AnMPBlNW7T098r1MuFUEU9vXOyAieO9tZ8DpC9Bu3/7wV1RxazsGvENS",
+	"t05T+1JqDirvnrQtERUy50LBrEbBvk2NaK2usYVu8KsT+L9JAf3LS8h34e2y6FgnKP9RzgPurjCqGgvl",
+	"Gv4R+TbLnq2phzimb7/g+1TOifkvFHU9C8vBHOyEqNAEeX3hN3BP3EJxkgpj+QII1JiR/S3olt9QnZLA",
+	"i+wJT5bLSc6UavIjb6xu6iHvZrVNN4H13ogKw1m3qrh6S2u6hhs9LwRRWmaBSqGIAEWR6tH02HVIBRfq",
+	"2Cq/mAnrjLiJFBDtuOiR57BnqH9HCR5AasRMe4cYjezV2ONKzfrSVWDG44o82f99X8T2aMZQ3Jol9Y4A",
+	"mOnrogK/+tZQ31JZZeqsfzI3EC9cCKy9q1pashHB0a2+a3DuUmRtaDOIUy5YhL6vyHZ+jHI5j4+8TPYI",
+	"/K9QnnWBnjI5J3NqnflO2STtIPOKiwFYZip5YOYvIQfWHwPpYK52ss8ac19gcljwxXxKtaJZVnlN8xn7",
+	"Oz74yz/+2TEaqGIG30Ys8oVhzGqpixlo56z7cyE1en2fn//Fh5gseYcw5ERbp3gdAajIAC/wXu4ywLHi",
+	"jYfyt+ZWsPLtA/u/rZiyyikHyYEuwmkl8vH+BYFP5p9NzYBPtfLtzipdXslEOgtRU69fm0P4a+nz+221",
+	"7V2TjhbVMwEDxoYyAnngyuaGYXsK58iEoJkhsy1JCTo0a+nbXcs1P0CN/HVR3Q/gdKu6jS/d5dy8US1h",
+	"8CBUn6e/kdJZonRHDX5fovsAsgdloUEV8IZwmmPAJgI+jkZGKaO5ggaQH3VfgOHtuBL5d0Sw2S5UCS8x",
+	"BeI6x5UTAzWmL3xnYDDyQQIHaCFZli6OjJ5hEyFXU7mhgB3WIyB0QrlQNn9rOUEffmxuiOsR9G4iSu6n",
+	"Ee665GxMPH1ogPtgb7xmA9zN2d3Ysaapx/1rdpcM8TVrbhWRpl7O/xXndfw4lQQSNMGiE9yS2U54SXtC",
+	"aj62x9zNcjZmOfTybVSOz/lEsKTLBcTnKgzrbT/ZfwwpHFZZVh3XmKQcMnJxs5DbmkIMda289CZY0rtg",
+	"RXcIMU1TNoBRcE69h1q/tRogYtojMG/4ow0PLgDK8BEnGNXKK1vD3p/ZQpGFLKAjD8lZltKRTXbxNXuZ",
+	"iuBxeA5Cm70MBHJPIS6FnAvzDOa0PDk87PVFnFCeLgYJnzClbS0aNMNipeAuzTICzxB8JsKwgxisMwOz",
+	"Fs4U2HRmyv+JORLOPFN+XY7ZF5VjMsKUfQoLE1Ht+nMfk3ho9G6WD7JCTeMyKakvXJrVOAe0SZqFonVY",
+	"ePtyUsNs9yM67UANloncfUtVO5OUBynp7qQkJWfMuV5uQg89t8Yyq+sq9L+2z3zT2b24ic2ZvfZAHir0",
+	"31UusD3gLcr0V0F075Phz5uMqasl/HMG9VbsKNXK/fY3/OvYZq71xYwu3E96ymaKpVfM1vVPqdL4fFAT",
+	"H59N6ltDmp8Q+LYscY1jPdSx/lbqWAOcUOfca8scBb/OrRSzfq9YDqWsG+XXFYjvkbcBiE9yKjRGJl8y",
+	"bAAPeVQAwrlMmfPp1wF2wmaywceGUlQA2Lcvv+Hg9yOu2Y016Gr2rr81uezBPvYtS36OxDxSgLfrWGZV",
+	"2Fsn272pPLlNua4C3fWVKZpb2eVo0FtfxGqrto3bKlcIFltInV+VeBruYLOQunT4DyWVvoCdSUUO9G2B",
+	"PEjyaRBiG7Stytd7ZrAuTdPmnK+tbVOvaW4rIPi1y7koc1OGuaQJJP1XQYe8o0qRuMgGWkLxmrbGOrtm",
+	"UzwhC1n0hZrKOUugkl0MvuqYQHdbqgmtqp74HZT9CHxBfQFVF1IJvVtsysqM5uYvONBCKMZqfWlmXydp",
+	"WqFSZ7V1k5dj/fNLPK2qgQvLeXBYhSvLgA1LBSNtnigsioOxWHzWXGzNndhN8/frl1ktmxeWqjOL+oYa",
+	"h4YXZ+7tJE2bq6L+Uc6xGCZUmkUA+er18F85OQQIrdCVOv5P8qrfbivyhwN1ofjNOr9eCEPv4Z3n8Mod",
+	"gm04TZPXz/z463f6eZxcZ3LE7EAv7O0EBZ/CP5cSQNaCwpdy3TUWow+eeYiDuq04qLVgtsG9t4tdJbzh",
+	"sFXYBuAEma0miWPX2aLbEPgw6woDkcglY5kKUsxjs9IB1XGvVqhaZsxfEzZFwE5+dcaUb4njL8n1t0LY",
+	"LcP/CrBnI0a8d6zsK8IJPL0HrPh6sMJKwkB/N2OHzCfrRJu34CX7+52LNpV5GgCvWmTtt1CvuLSaBFsP",
+	"7lSGp7YmmGjV/WhoUI/Ew0JxwZSCHCv2UbsCprazGPbjnrF8whLo6UmGC0OsjspoouWoI7Ih6KgvIAmz",
+	"0XWzAnC378AJp7gfN86u0P4QavPgcPEOF2zN4DCXWMwlMicObZsphCX67sG9NJ1tkxqKkQcU0iNnGHGw",
+	"FD4h58JJMmBKZVBUPGe6yAVLjkhMMz64ZIuBYjomii4UmU8ZVOnR0MvJGjuB/MBzsshHLHY9jM24hhoq",
+	"I0MB4eKp5uKIGFSNyYxRgWqGHI8hjQke6HIBNYyueMJyWytJkXZiBLgZF1xpPiKazbKUaob0EbIzoBqR",
+	"YHou88tOUypnOjsvz/vuchuCaRoohe8D+Zus4U/FpKAT1p3JhKV1KGBgHHhjobcKU4hhJMsJDXCYiy9y",
+	"FkO2D5QXgzK6AHSuqjyC2CPlAr97HuIhJnWec826hukeubfbkNyTph3UkdEhYpmngfb5FMtpMeIB2HBO",
+	"VRbONAtMcplBMev5lAnbrNI9bgsZRERxCNeEYYcslWKiiJaAb+7hYxL3W/1WbHB2Jq+ghHSPnIg6PIfV",
+	"+RJUMGVK9Vjms0e1DdXeFSvIcgfZR+UM95SEtD2iPrDzB3Zu2Lk0nM1hYESA7kQkIDm+JEE9Fq4QuRr2",
+	"vqcZ2iTqbRM19O/EssnD/X3Po223sAp5oaMRy6CSpTONHpFYXnruzkfTKGhBSaGCOSaM4kZlvkI9sYUw",
+	"FwTqtpG5zBO7OEP8hikjWGm9N5KJEQ7aaTobuOIOl2wREfMFjD8QUg/GRqHHL38upKYD9nHEWMKSqC/M",
+	"lzl0/cX6gfhYUd4XfgElB6UY80mRm4d++cc/a0WCC6a+oExgZlvvsnSXQubsRh6hX20Q8GuIPCSaCxBu",
+	"U3taDmBHRZ4bPt0oUdQhW6HoZG024Kt09h6e2RAp8BKs5QldkPb7i+cdn1BGHu+bbxWhE9nkcF/fnW6b",
+	"AIBXtH5yLRO66JETG6Lw+NkzuxjgZ7GZuLFE/7o2dV/Y/e8voQZ14AdbMcUGnJiDsME1lh7znGipafoQ",
+	"5HS74r28ZIIADkGF3YQuomX+iO1BHFo1ImWZFr9N7aMeeYmNkIcLEl9y4dplYZWj+JjEP8fYlpQpckXT",
+	"AtL9KWTQ5doVSCB1PaLqu9Odh+u78wSWhlhGs9GtYxmDFf/ZvNcYIYlndp1xz/DNGnp0AtlD/KPvG4Bq",
+	"Urts8dXBaykbAsU0of8HyyX/25Mn8c7dKR8f3kJ3yuuTqOBYNsddMqFzzh7a/jWZDJaLZDQm+VTIxjYN",
+	"/9AWBqCHEYS+5RwMfRS0LNI5n81Q8JRzlncNrUgiohZC049dW9sjstwFG7cZQfjk/PnpKWmf/vDmpHNs",
+	"v1dYMH/OFTuudP4Ctf5F7+DZk4hQVzrE1USllaa7trwZF4bKTbgUcc+RPq7IpMBOckHXIOgaH/8fQwcv",
+	"bXMu32cOS15xMSHxvwHOJXzCtSK0sjpbxZ7aXRgp+iRsW2c37b9Rtpi3q4ZCNRglPGqICVSDh85crhpb",
+	"2AUv1GOcVMc+cgU1VwzOLCJSCFtz5bgvqAEL/CF4+aC5qVOApDfu6nRHbX6CJeKav7RZJDyjBrMIos+c",
+	"1t3icc2tAZ07RKL1pdboIeMLm2oeMl2+huqcFj6Cnp6RJ2PYGSOkc80MpUY63RsW6eV27VXCdio0KNHZ",
+	"Xmofezs9UjqR65vRFzGg6E+26ueHGLs9uJYhIAQDNYZej/BsHFluYua3YnREYl+2E88O5TMs3Ym7spXu",
+	"bRcSbJxqu3fY5hlQvpK0ocMDRnjyiTDiYOeYUEtL8BXwlPlyFA2zYucMw6xCud4s3Vwx7sGtwT4MPTKg",
+	"PWyPvDCf6/g/VdgYcLTMKeIeAVzAepHQHYxoOQE7m+2b4sigtO4FKOxVKVg2ZzmrNACxDXSRYbpOH9BJ",
+	"IEFr11K50qjSuFaOlzrf2m4lYFezRT0QLocsjOY72N/3HWOhyj45AYjEEh0+XzOjOfTxaEOpEfS9QSIB",
+	"FFbtVFq7TmXKfIPXsM2HOYZNfT7IFm0+vi/SyxX2re6mK6PtECnHeK/oyrRfjlialsUW287EEs+oKGga",
+	"N6Z43IV+9SO4YMFMa0BtRGcM+9iUyzLUpXFN6Ky9QaP/lRWdnr8ljw+ePeseEJpmU9o9JCimGnTB3tVV",
+	"wbdeyrWNQmnSfJoTvnSaGdWGc7SOWv/900n3v2j37x8+HX7+19bX2S7lLnqbGBTeurXJt9xtJEAOQxaa",
+	"Deo/GoI2pVnGBEuMkuV4wIM4+BsWB5EHGUYLZZ+rZZ63EP0+BX/tXEGkR14xmrzjKWQtLjDv07Wuhc77",
+	"1S7wQTFRrBHaULu5qtT+diuDfCv2LfBiCWu2kONxbVnYtTaujZV5q2B6K4XIfdBVc/HFhdJsVkZnRVbY",
+	"C13h6hHJimG6EsQFUvOqzzwiCjsPDBckBjfDAISFmLSnfDL1FkHbKrEvhtiKvkdq2yQA2oHABGFxNbLm",
+	"K670hd/pl7Dz11RGKI8GK+Jxo5kkhTLw0ob+dIpSo9BOjDAbkZyN8oJjJ/Wc0XTAlIYG7iMpDH/kYtIo",
+	"CLqBm0TBg2uIgk2bKBTDToq4iZFMk4EsjIA0mkZkLNNUzgdFFhkyLfSAiyuufSIPbHHGhG5OpVZsYIa/",
+	"w62AmkM1SRlUuYEGNSxDtY8rV+OwsV07/ry1JuAA8bl9724dGG62zd4Lfx4PztRbd3y4Mu0lzC1HExHF",
+	"DG0Ff37hHRcBvygpdbND5FyzDG0xKGEgiUVXRiYVaCQ9EicspYtBQhcqdgYLCB8wqqaLf6S59l4+u/qj",
+	"Ekf2gbxjB9LUiGB6ijGYgDl9gTUJeuQF9K5VsCzBWEIoiVUBukh8TIw0r06yDAY7f31uH5zSK9YXQgrW",
+	"I+f4MLKTIRohDMGJP32CVIepTBOWq8+f46OwPW1ftONPn+AIBwZNP3+OI/OO7ZYLf2LjmZUutJ8+1bd8",
+	"/fw5Rn4EqRYQJbUc+42v489101a/09QvA3Y3pmk6pKPLlcX/X4jMNvMfE0pmNDXMnSUkOABfLRZtG32B",
+	"AVyZ5OZyqfZXQ9rxHpzy3sHeUCaLuIPmKwddj1RfxJai2bQTFx5pvgEDHd5SoVizR8ZRna/VHeNp8A6+",
+	"mINbn32dk8NdyINi+xuMSAWohI4XCASOEq+K0g0MYlm63/vkPm7Sb5/bThlIcR3pV2RGE2uL5Boi5S1b",
+	"AWLQIydEVfUEcICIVVXhkfI+3Sf7T5qU34B+PDQvuq/mRY1AV4oxjfJJU9xl88XufzHyek+k9VdclsMj",
+	"fa1U2yzEbrR4BFTr3voRxUDi4giDcNBp5xJtaZr2hSWBFy4fqKGxUD2R7IvNVPKIjFJoc2rtIs1ZuxX0",
+	"ujux6X4ye7bF62+tzdCDDHW3XYOuz8fWi1F7gJXb9Wy+TUJWq/o/lxk46DfQYtLWi4yPaJouCHXkSArW",
+	"6QsutCQYe5fl/AqGCORPo/mB7RaiOUhs/oEIDggDwD4n4H62lBA+P1JLBt6JNAp8RoYLM2utAmkO9ZvR",
+	"HwECPltCeE/q4khmi4dOag80cTNNlNkipBCA8ctk4nqkMMvZFWfzr4QYnoEJzjmGwe7luhDFKaMJhpsJ",
+	"wgX2x5Y5/K7oLEsZhG31BUh7viaCgAqwMT5hqx10grTKKnPpi5WyEFQFtsMeiQuRMyXTK5bEQFExnK0v",
+	"QqOexmiHhAjGQUR0cXUCowutwfDYCIY5DMySvqC+ZX6PvMEPZTum2rxwvLsvJDva2TwNqqOd+3c1a3OL",
+	"bjw9a854kBd/c7QRSUZIHceAZEstJ2tI4pwNp1JedplI0N7e6ErH2JHI1X6iIvFV53rkDbNVHHhOFBvl",
+	"TKv6nLUfcb4Xfrr7yltTmupCbe33XFr3Ob59t97PpTm3SeGyp/rQ4emuKsVYfCmPujENzD65zuO5BqVI",
+	"m5KzF+cX5I9mDKKKIQZOW4/X+7NXZFYo3RdDRqZaZwqr2yuWX4F3L/7xxfd/fPv2z4OTV6/e/jj448XF",
+	"u5jQNJVzBc8DgUjliKZ9kbArlsoMAhkiHwMLde0NshgBI6NKzWWe9EiMgRBGmlExBK6ovhhRTVM5KRiB",
+	"7zHwW5H4p37ru37rQwyzoTxjHohcADm6Dgtd5EabMhtz50pyNmIQKA+pO2ZOLICjmUBLvpBzIsUxWrMW",
+	"fdGO3709vyC1RG3vE9a3NU/GHZBjlI9Ul8I2wOoLGwdvJBgr8fCJMCII0rTIBg0LacOI7PNqKueq2Z+4",
+	"hMdfq1q4tMz78S7WLqKxL7eHFt9dHi/qq48jfNAov4oQXEtUCQWCqqUlNPVUvEli2vvkPm4XfrsNvS9E",
+	"SPFPtSI/F6xgCZkxpejERigagE9YyoGwpnJCJtJhQpNvcpUWfa0uyofg3KpTk67IHk3CxnXF95B+1tQq",
+	"3Ag6dyb5biL/D5B5f97TbYFyN5HH3fw27SEbYHqzbxTN/mudnq89ubWZj5YMTySx1kfB5n3x/uzVMaHW",
+	"YWc0saqUDIjAVMlg6iTZZr9oHeLdufh3P17SHRH/19+l8kHwu8umk9sRr+0Evz2qNZtl17WgGVqayzmU",
+	"rDLaOrE4jrFrltiUDG+Nbe3EreO+UkWmjLizMAu3EiqmIwD9a0pGsDkWuzWe+wIWOHuimw1wbtsPAsn9",
+	"IPaJ8CjyqKoaeTOdvaIN5rrrCytbEouEK1j/zg1jliWjXQ2LPRLbuZOBLalBhmwkZ0z5sgG9vvCCz5xC",
+	"FhdY8PyBUt/DkIyB+pM2GtcgiQ25cl8wQYcpF5POMVa+QdEHEjykdpKUGRcqT0MBEU24Im59vb74AT6C",
+	"QOa/Lrm/rU3tPYY1EhQOwL5e3SUqt/tANO7HDKRl5kAb6sVITIW9BZEAMOBekPx5ymiuAlz/LsYKLLFB",
+	"WC4mA6jnDoGhVIP67/GLa9KmRhBRUkSA4EXOFBYFenKw3+n1xYuqGuOxd05L9PWYDpb+QkCqFZKJelf+",
+	"C/G1oyre5wOm3p8lDCXJCoauNKnaHU+dVfVaovs6Wdyx0W/MzW2X/SW93HbKzTK2u6sHJLw/p7gV5QIR",
+	"roKPIiFTLB7PA6FxDskHVgyHEe5bCHegtPfJaZ7OSXwzlr0Za4F/Xp+7mzuwi8eg5CEdXRqyGGdMJFxM",
+	"4qgvEoi1m0elczR2+mlMcqaYNm/sEyUN554wjS5vLJ6WM50v+sIgaVKkzDZibQe6PTicys6szpvupuj0",
+	"yInoC7zn0HZhE68nUpM212VkQwLdHXLs6GAd7H0BFlQo7lbRF3rkxB/AkBmpzYIZS0jOJ1MNRlWu+gLs",
+	"vzSFfOyK6XBWKKgrZ3k6aT/Z/z2JPXw4KSaurf92BlBSJV2rksrhHRHJJkHFnkhkz+pXRyF3dpt/Y3KN",
+	"FJa03r6Ecxtk7Xq06v9j7/p327iR/6vMN/0jkrFS2jQt8JVwOBiukeSQJoHt5oCrCi+1S1s8r8jtctey",
+	"ABfo0/TB+iSH+UEu15bsANdc0bv+ESBe7ZLD4XDIGc7M55iUf9ADqgVXECpGSaUtv8+DHZJ3tjVVPpYC",
+	"h7jwh3ojagryKuL6HpFF01L2VNhTPJsbLSq1VG+wAlMeVLRBwnpZWONnUnfU2Wp7zj6NnNWdFC8cc8VK",
+	"9nYMbuHpGkn6Nol6m4dQKi680CsoZ2kIrr9eWljfmqqKzhbX3NNqaEylukz4xmqsMnphsTepwMrcbjQq",
+	"HuMsjALgx3Ibx7NDHVI02eP6MIL7rAKA/jqOY6MbHdTPY3rzDxIQxTR/3E3Y80/T+cMgPYMpgHQG/uc3",
+	"gD+vzz7hdkUBnZyiEcABW7PWn2Dzcq1q9YRjU36PPUxGLEWEKSpUl33+DMUAMHWAGxzxwpZZzNux+qaF",
+	"5y9g5bqGKuRQxpHr/Dl/da5vatNof67aYWJORbsFLLU3pQbTZnhapw1H4mMbKJQFvzFtsYqhu5Xz4jIX",
+	"22sKJ8hCekj7IO8VuHfiXktkAQXFSq86hPE/ZYDGStUzhpznKGMaKm1RSAml/ZRiDEjILG8vVm/C21Qx",
+	"ji8BJWyW4KN3bRI03Xcj7nnyP70jQjp6oLrNHyTG9L/U/3ASqhcM7vqGgdr/lraJWIf/YSVzogtGKoRc",
+	"SJwiKbmc5kam9Qubc919BbmI65n27Tf4bJxayHzXHjQwLrTovF5YxmFkHLJQqEF8BPNhTCkFtoey/j23",
+	"F3ZwAI6X/ZRMTeX10Xjfh2/4qIP/N48mx17J47K/+EIwH/5c1b/TJZwmfM5+Ij7uGg7b0EXXmHZLi3Sp",
+	"VaObw65dPZl9/wMuRM6I4SXcNdWT2ZNntECltXtQGYXUFOQCUlzhdgqn5tJCV2fk9DJU/POi0X5Fr+Ez",
+	"17VzATNFsvs6odPeF4+Tv6fGf6GqivJ20nQjDvzeg9TO9JGzL8Hujn0NINt31ep3KYjzvWoL2DqpBE54",
+	"aVyl58mg0p64oq3fFQ2UthgD3cmBZ1t92UhTXHEhHhJQ51g6Q6Wsq80Ev97Dvj1w3gz2N4X3O9D/pCIE",
+	"0jQPgoezMIe2BxBMKKiq9a4hSqlYKELlsSkVhuQoU5yfjKxk4udK27k4xStzoYttUTE4r29Vm7I0Nraj",
+	"x9N71TiFgVwNI2ZiZaGoMUEdpuVC5lyQh5Kwro3eTO/ntu/q+DCAkIVa4LxGhgAKSTXxzgdfiNQTn8Lr",
+	"NZpL/B3Vu+RwW2fBX5maCyDvLBi9i543XDCz0h5GR6cfQN9w4+4C3hh7pcvXNoNThb+/VdfmUrWuyeCw",
+	"dlXlMnjVLU9r3ARfOndZaThiGn0G77q2cu5qjGJD/OEJFIQbT0AQDECs6lqXCcGGh7dHRmvt6kr3gtKz",
+	"hZOcMq4CTavugoAkgxJSTbHKYnCxpYQ8tPkzGTMoD0enH1Jh1arcRQf74ooQ/kgpfnx5k6xIKFxXlVCg",
+	"paOWaE8Q8DyjtR0ckHY+OMjCsYACqPFUslReQ9so61XBSsQnkbkz0ub47cISEpcHc8HCiWaF4RotQlrp",
+	"NGFI8wdPPcixx3hB82G4NWBgiNARqphGt11jyRHHCZF0EpCyL6jxNuMMWnWlbV8kIfQaoBnIyOqDQxvd",
+	"NkaX7ECjOwrkDRmDjBzXQzqstCWHZ4hzusLtABVe8L8NkjQXNj/+cPz27PT85Pjs+O3Z63dv6bZhYU9Q",
+	"xiiUarkFlFhCxXt5zOmN7GvMYZRmns5FaKgsebutNYEmMYPO+W8If5oS/xAHImGUiu+VLl9W6lpz53Xn",
+	"VwTN7WDrukYIR3YHC1i2Yhh5reEg/Hkwnt6hdsKR8GglN5zUaXyvqwZTbXh15a1Za9+qdd0Xcl27NZ4M",
+	"3MXC9sIi51jAzSzM5AglmlbjUw9L1RarMRRuvTYtF4FlDuLAGDIJPzdtWzHCeDMDRVzn1E5cDMpfieVM",
+	"EfsK1sZ2rQ61goMXoD+9mBZWyCeteTMNCg5MScIZ8glWyhOCYaWaS32f/Awol4yt+aA6xmFB9vcFtW4W",
+	"llQqrSaOx7kf33zHh07ueDltUVou+dMVyLFMflLVRm09yeVnn30GR2HW8AGXGf6/yaSfzNlSXxoLkwlX",
+	"Hl7YWzjb1hpu4R2v1lv4ewwb0hZuw+KWpXq7sLeTyWTwDxuh2idTRsIqc7gNxVBu4ZA3k03I36CV2Lju",
+	"chXVwijmBpNqHE/DR8zmlKE1VYW+w0kb3eKPsDQlEkZ8lXkwnks/UzwVUzKdcFVYbbwkOstrOLo3PLp+",
+	"6B1lZOwfOuvEGbw/PDt61Y+Vcp8F0m3ZVVcg2nmk6rpx15oDEMP/vW7POWYED0vX+rx151HusqHECQdD",
+	"HGa5m2xOhtxLtvzMTXNhLbr+2AZy+YU545HxBsBfKy8RZ+Sfu7tI5Dte78SIGaOb/EZzLHT3c8x6KHQf",
+	"f5fVc5c1QR4SceZHCXuCbCovlgV2p6xg8vGMfnfyhgtwi8c/9PM6NDboLUjfg/1dGGtQ7wvLw15HGpdt",
+	"o5FBPU6zFuHffNZDvfXIm7/+/Mv4YZrCXdsDBPnW4UlLkA4sUHlwpm7KpcI9LqXNavvI8JUtdFV9BLvj",
+	"m/Mobj5U4lsKgnfQ4CVDLqh9nUeJSOc6POTuo8wmKoxaO+pfG7aV6oLdbT0NlmNyAsxiKfQsmgNZtB5R",
+	"oIJ1ma7ovUSwnjiXdx8aF4H7RKVMKzIaQCPUR9dESa06r9G29t2aoEJYXDPAE7C51mOZdO44KANyydKT",
+	"h8lNFdED/I8KKViJPPvRQZbqofhhoot2kBBr9qYiEB4yCbFwT7qL4YSgqVbuLnZGfZ31zQz7SkVk0Jcd",
+	"mvrDnpN539tyysiPblk+GvKvL3o64N/dnhNLcMDC5Ln0TyCdKVhVap6yJi1LBl/bhXAEo+EuJIe9o9MP",
+	"d7e+COXL6u10QMk9olOO7SCaUJeQuIZhsLjfXQQO2Sco0wPe7aBEoF9p5EQCP2DBIxvwn86I/TKcwZGc",
+	"87s6yD/tOmEzCo4uzUz4NjSb9pqKYdov//+pJ9/SQO52NiOc2dOMZPk2KROHrBIv1crUd/g17G3oeO8f",
+	"nIejAD58rM4MfjyLYSh8yE5d8dTvXfc9ErDrNK1tmZyl+Qgu3wKnxuHTw95nT2AaVAsnv5s2+NRTnYse",
+	"x5zP97y3/+303duFJWjgkb5RRSuXfTnZs+F4njEm7T1jdJwFm1D5hf3+tFW2VE0ZSPU/jKhK0ezZs81m",
+	"gwqcfg4GI55Mno3B17owF0b7GY5pErk/MWU+6ykmIxFP8I2Oow5oL2odhkW3kQsL4dY0XJjS7g5l4+rk",
+	"8AKjAf96NKVCo0WekNKbpTP4zpob8LpwFjcI9ibQ5xwguYmG8hTpOCF02phpoj2s2XRUFhRc6I0YlR5c",
+	"VQ47xVZU2zU6n0F+/UXGghKfsnRwkW8xRuNv0WcCsFRef/0CXn17eDQ5fXX4/KuvKVWdG+tZza1Nh4/j",
+	"sAe/orRI59jBld6m1+Lc36TUhUOdWyeoPOnNndybc84YQL5ZeV2c51M41de6URX4WhV64nWtGtoW49g8",
+	"qLrWqon2LgcKlNiMNMtxVfiFnwX/fBKNteVpozurC3Z6rPl8R1N2T4yhMstG0eSNXroM3rpSZ/B+266c",
+	"JSwcnNmLLaiqIlmY8uKMl/WquLJuU+nyMiJ32S08v7mBYHT92JniqtriQZ8uycm5ky3sxjVXvXfCV+RU",
+	"pjdoaqjEARkgcn3hqcYmpe6gBJ+ZtXYdlytrqS06OcsFXriyEyoE8JbdXkjlwuobvs0xqqJg44m7uKDI",
+	"AHERtqtGa/FxyYpg/Lsg1BkF6lmONRhnsHLWdZRvlZ/ottlODlEAcnAWXjz/fyLrq8+/ZM9QrPLE8EDJ",
+	"CiIsD8lo4hRFpMCkSUhd69aq5arRCzu6m/04C5/n4xDNt6PY9hA1c2EltQmVlWiiMME0J0jNwcGLLz6H",
+	"l87qg4O0ng/boQsbRzWgVqJHdpB56azOxwIW/vhdLMULGo/rpaPikPn+HSvPFpadaDGC2O0N78lIfy51",
+	"msrF21JSv2j0D1Ub3YxZj8dCSzN4oEhbgiZPuxtuVTG+EhI/lc+g4wCXeK00j6gu4gHWJeSmFO8m64Kc",
+	"dOp3/UzMIP/m+M3x2fEDm3lOBr6sNIV09JqD8MVljnmXeC+u2rYxl5ckDWVal3d2d9v8Kw7nL7/+/Asq",
+	"0edfEzY5/knadODezRgs2BAAQ9jocMtOvHxCmZeI9TSpfudlQBgoH1FEhGOa7g4nL0XA0pkDhZbEamH5",
+	"QoB8vg/Vt1orqy7ZrzwPpzHCvrSuldp/wxiO4V1gBtFbny6cYCmR45Le4BRi2QgGjIj3xrvvZ3i0E2Pp",
+	"SIxnDDtRdS3LnMMPeEzpk4WtG32hG8IZmobzNBWrJ9t0+LFcoQX7Y70XZ3TZOFUWAujoYZTHB6F88zyR",
+	"fnI1W7ew2HkmCR2RhjttkcuLXVUErS8+Z7rWIoxOChBJRgWjF59/SR7TvqV0XNQ7Wkd9EyglHJjN2SRD",
+	"q/UN3f7g3EJn6aMhm0TgWfwXlv6UiDVaBeyUKSjxDSfb1epHukQYkhWB8suFZapCvjgfF7au46QylEI0",
+	"GWCp243Wlp76GTR60shFTKCC3ueiM2vVXBG8Kc1h0/mW62KrcsJwAQPhG4zwyU8//PSvAAAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,
