@@ -352,6 +352,7 @@ func TestApprovalNeeded(t *testing.T) {
 		got := b.all(t, b.admin, notifications.Filter{Type: notifications.TypeApprovalNeeded}, 10)
 		require.Len(t, got, 1)
 		require.Equal(t, "5 leads and 2 sequences are waiting for your approval.", *got[0].Message)
+		require.Equal(t, "Approval needed: C", got[0].Title)
 		require.Equal(t, b.campID, *got[0].CampaignID)
 		require.Empty(t, b.all(t, b.member, notifications.Filter{}, 10), "members are not asked")
 
@@ -372,6 +373,19 @@ func TestApprovalNeeded(t *testing.T) {
 		require.Empty(t, b.all(t, b.owner, notifications.Filter{}, 10))
 		left := b.all(t, b.admin, notifications.Filter{}, 10)
 		require.Equal(t, []uuid.UUID{got[0].ID}, ids(left))
+	})
+
+	t.Run("AnotherOrganisationsCampaignNotifiesNoOne", func(t *testing.T) {
+		t.Parallel()
+		b, other := setup(t), setup(t)
+		var made []uuid.UUID
+		require.NoError(t, b.db.InTenant(ctx, database.Tenant{OrgID: b.org}, func(ctx context.Context, tx bun.IDB) (err error) {
+			made, err = notifications.ApprovalNeeded(ctx, tx, b.org, other.campID, 3, 0)
+			return err
+		}))
+		require.Empty(t, made)
+		require.Empty(t, b.all(t, b.owner, notifications.Filter{}, 10))
+		require.Empty(t, other.all(t, other.owner, notifications.Filter{}, 10))
 	})
 
 	t.Run("NotifyAdminsReachesOwnersAndAdminsOnly", func(t *testing.T) {

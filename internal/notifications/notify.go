@@ -179,11 +179,13 @@ func NotifyAdmins(ctx context.Context, tx bun.IDB, org uuid.UUID, n New) ([]uuid
 // approvalSQL creates, for each recipient, the campaign's unread
 // approval_needed notification, or refreshes the one that is still unread
 // (the partial unique index notifications_approval_needed_unread_key):
-// its title, message and time change, its id stays.
+// its title, message and time change, its id stays. The title names the
+// campaign; a campaign that is not the organisation's notifies no one.
 const approvalSQL = `
 INSERT INTO notifications (id, org_id, user_id, type, title, message, campaign_id, action_url, created_at)
-SELECT r.id, ?2, r.user_id, 'approval_needed', ?3, ?4, ?5, ?6, now()
+SELECT r.id, c.org_id, r.user_id, 'approval_needed', ?3 || c.name, ?4, c.id, ?6, now()
   FROM unnest(?0::uuid[], ?1::uuid[]) AS r(id, user_id)
+  JOIN campaigns c ON c.org_id = ?2 AND c.id = ?5
 ON CONFLICT (org_id, campaign_id, user_id) WHERE type = 'approval_needed' AND NOT is_read
 DO UPDATE SET title = excluded.title, message = excluded.message, action_url = excluded.action_url, created_at = excluded.created_at
 RETURNING id`
@@ -236,7 +238,7 @@ func approvalText(leads, seqs int) (string, string) {
 	if leads+seqs > 1 {
 		verb = "are"
 	}
-	return "Approval needed", fmt.Sprintf("%s %s waiting for your approval.", what, verb)
+	return "Approval needed: ", fmt.Sprintf("%s %s waiting for your approval.", what, verb)
 }
 
 func plural(n int, one, many string) string {
