@@ -1656,7 +1656,7 @@ type Notification struct {
 	// ActionURL Where the app takes the user (a path in the app).
 	ActionURL *string `json:"action_url"`
 
-	// Broadcast For the whole organisation rather than the caller alone; its read state is shared.
+	// Broadcast For the whole organisation rather than the caller alone; read state is still the caller's own.
 	Broadcast  bool                `json:"broadcast"`
 	CampaignID *openapi_types.UUID `json:"campaign_id"`
 	CreatedAt  time.Time           `json:"created_at"`

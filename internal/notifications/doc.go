@@ -8,11 +8,10 @@
 // An API key has no user: it sees the broadcast ones only, and it cannot
 // change read state or preferences (403), since both belong to a person.
 //
-// Read state lives on the row (is_read, read_at), as the spec has it. A
-// broadcast notification therefore has one read state for the whole
-// organisation: whoever marks it read marks it read for everyone. Senders
-// that want per-person state address users, not the organisation
-// (NotifyAdmins, or Notify with Users).
+// Read state is per person. A notification addressed to a user keeps it
+// on the row (is_read, read_at), as the spec has it; a broadcast one keeps
+// each user's in notification_reads, so one member reading it does not
+// read it for the others. An API key sees broadcast ones as unread.
 //
 // Order and paging. Lists show unread before read, newest first within
 // each, and page with an opaque keyset cursor on (is_read, id). A

@@ -55,7 +55,7 @@ type Notification struct {
 }
 
 type row struct {
-	bun.BaseModel `bun:"table:notifications"`
+	bun.BaseModel `bun:"table:notifications,alias:n"`
 
 	ID         uuid.UUID  `bun:"id,pk,type:uuid"`
 	OrgID      uuid.UUID  `bun:"org_id,type:uuid"`
@@ -70,9 +70,6 @@ type row struct {
 	ReadAt     *time.Time `bun:"read_at"`
 	CreatedAt  time.Time  `bun:"created_at"`
 }
-
-// returnCols are row's columns, for UPDATE … RETURNING.
-const returnCols = "id, org_id, user_id, type, title, message, campaign_id, lead_id, action_url, is_read, read_at, created_at"
 
 func (r row) view() Notification {
 	return Notification{ID: r.ID, Type: r.Type, Title: r.Title, Message: r.Message, CampaignID: r.CampaignID, LeadID: r.LeadID,
@@ -153,15 +150,34 @@ func decodeCursor(s string) (position, bool) {
 	return position{read: rest[0] == '1', id: id}, true
 }
 
-// visible restricts q to what a sees: their own and the broadcast
-// notifications, or the broadcast ones only for an API key. RLS already
-// limits it to a's organisation; the org_id condition uses the indexes.
-func visible(q *bun.SelectQuery, a access.Actor) *bun.SelectQuery {
-	q = q.Where("org_id = ?", a.OrgID)
+// visibleSQL is what a signed-in user (?0) sees in organisation ?1: their
+// own notifications and the broadcast ones, each broadcast with the user's
+// own read state from notification_reads. RLS already limits it to the
+// organisation; the org_id condition uses the indexes.
+const visibleSQL = `SELECT n.id, n.org_id, n.user_id, n.type, n.title, n.message, n.campaign_id, n.lead_id, n.action_url,
+       CASE WHEN n.user_id IS NULL THEN r.read_at IS NOT NULL ELSE n.is_read END AS is_read,
+       CASE WHEN n.user_id IS NULL THEN r.read_at ELSE n.read_at END AS read_at,
+       n.created_at
+  FROM notifications n
+  LEFT JOIN notification_reads r ON r.notification_id = n.id AND r.user_id = ?0
+ WHERE n.org_id = ?1 AND (n.user_id = ?0 OR n.user_id IS NULL)`
+
+// broadcastSQL is what an API key sees in organisation ?0: the broadcast
+// notifications, never read (a key has no one to read them).
+const broadcastSQL = `SELECT n.id, n.org_id, n.user_id, n.type, n.title, n.message, n.campaign_id, n.lead_id, n.action_url,
+       false AS is_read, NULL::timestamptz AS read_at, n.created_at
+  FROM notifications n
+ WHERE n.org_id = ?0 AND n.user_id IS NULL`
+
+// visible selects into model what a sees, as rows with a's read state.
+func visible(tx bun.IDB, a access.Actor, model any) *bun.SelectQuery {
+	var sub *bun.RawQuery
 	if a.IsAPIKey() || a.UserID == uuid.Nil {
-		return q.Where("user_id IS NULL")
+		sub = tx.NewRaw(broadcastSQL, a.OrgID)
+	} else {
+		sub = tx.NewRaw(visibleSQL, a.UserID, a.OrgID)
 	}
-	return q.Where("(user_id = ? OR user_id IS NULL)", a.UserID)
+	return tx.NewSelect().Model(model).ModelTableExpr("(?) AS n", sub)
 }
 
 func checkType(t string) error {
@@ -182,7 +198,7 @@ func (s *Service) List(ctx context.Context, a access.Actor, f Filter, p Page) ([
 	}
 	var rows []row
 	err := s.db.InTenant(ctx, a.Tenant(), func(ctx context.Context, tx bun.IDB) error {
-		q := visible(tx.NewSelect().Model(&rows), a)
+		q := visible(tx, a, &rows)
 		if f.UnreadOnly {
 			q = q.Where("NOT is_read")
 		}
@@ -223,7 +239,7 @@ func (s *Service) List(ctx context.Context, a access.Actor, f Filter, p Page) ([
 func (s *Service) Get(ctx context.Context, a access.Actor, id uuid.UUID) (Notification, error) {
 	var r row
 	err := s.db.InTenant(ctx, a.Tenant(), func(ctx context.Context, tx bun.IDB) error {
-		return visible(tx.NewSelect().Model(&r), a).Where("id = ?", id).Scan(ctx)
+		return visible(tx, a, &r).Where("id = ?", id).Scan(ctx)
 	})
 	if err != nil {
 		return Notification{}, notFound(fmt.Errorf("notifications: get %s: %w", id, database.Interpret(err)))
@@ -256,13 +272,26 @@ func (s *Service) setRead(ctx context.Context, a access.Actor, id uuid.UUID, rea
 	}
 	var r row
 	err := s.db.InTenant(ctx, a.Tenant(), func(ctx context.Context, tx bun.IDB) error {
-		q := tx.NewUpdate().Model(&r).Where("org_id = ?", a.OrgID).Where("(user_id = ? OR user_id IS NULL)", a.UserID).Where("id = ?", id)
-		if read {
-			q = q.Set("is_read = true").Set("read_at = COALESCE(read_at, ?)", s.now())
-		} else {
-			q = q.Set("is_read = false").Set("read_at = NULL")
+		if err := visible(tx, a, &r).Where("id = ?", id).Scan(ctx); err != nil {
+			return err
 		}
-		return q.Returning(returnCols).Scan(ctx)
+		var err error
+		switch {
+		case r.UserID == nil && read:
+			_, err = tx.NewRaw(`INSERT INTO notification_reads (org_id, notification_id, user_id, read_at) VALUES (?, ?, ?, ?)
+				ON CONFLICT (notification_id, user_id) DO NOTHING`, a.OrgID, id, a.UserID, s.now()).Exec(ctx)
+		case r.UserID == nil:
+			_, err = tx.NewRaw(`DELETE FROM notification_reads WHERE notification_id = ? AND user_id = ?`, id, a.UserID).Exec(ctx)
+		case read:
+			_, err = tx.NewRaw(`UPDATE notifications SET is_read = true, read_at = COALESCE(read_at, ?) WHERE org_id = ? AND id = ?`, s.now(), a.OrgID, id).Exec(ctx)
+		default:
+			_, err = tx.NewRaw(`UPDATE notifications SET is_read = false, read_at = NULL WHERE org_id = ? AND id = ?`, a.OrgID, id).Exec(ctx)
+		}
+		if err != nil {
+			return err
+		}
+		r = row{} // a fresh row: scanning NULL into a set pointer would leave it set
+		return visible(tx, a, &r).Where("id = ?", id).Scan(ctx)
 	})
 	if err != nil {
 		return Notification{}, notFound(fmt.Errorf("notifications: mark %s read=%t: %w", id, read, database.Interpret(err)))
@@ -288,22 +317,23 @@ func (s *Service) MarkAllRead(ctx context.Context, a access.Actor, bound ReadAll
 	if err := a.RequireUser("change notifications' read state"); err != nil {
 		return 0, err
 	}
+	upTo, until := nullID(bound.UpToID), nullTime(bound.Until)
 	var n int
 	err := s.db.InTenant(ctx, a.Tenant(), func(ctx context.Context, tx bun.IDB) error {
-		q := tx.NewUpdate().Model((*row)(nil)).Where("org_id = ?", a.OrgID).Where("(user_id = ? OR user_id IS NULL)", a.UserID).
-			Where("NOT is_read").Set("is_read = true").Set("read_at = ?", s.now())
-		if bound.UpToID != uuid.Nil {
-			q = q.Where("id <= ?", bound.UpToID)
-		}
-		if !bound.Until.IsZero() {
-			q = q.Where("created_at <= ?", bound.Until)
-		}
-		res, err := q.Exec(ctx)
+		own, err := tx.NewRaw(markOwnSQL, s.now(), a.OrgID, a.UserID, upTo, until).Exec(ctx)
 		if err != nil {
 			return err
 		}
-		c, err := res.RowsAffected()
-		n = int(c)
+		bc, err := tx.NewRaw(markBroadcastSQL, a.OrgID, a.UserID, s.now(), upTo, until).Exec(ctx)
+		if err != nil {
+			return err
+		}
+		c1, err := own.RowsAffected()
+		if err != nil {
+			return err
+		}
+		c2, err := bc.RowsAffected()
+		n = int(c1 + c2)
 		return err
 	})
 	if err != nil {
@@ -312,12 +342,27 @@ func (s *Service) MarkAllRead(ctx context.Context, a access.Actor, bound ReadAll
 	return n, nil
 }
 
+// markOwnSQL marks the user's own unread notifications read, within the
+// optional bounds (?3 an id, ?4 a time; NULL bounds nothing).
+const markOwnSQL = `UPDATE notifications SET is_read = true, read_at = ?0
+ WHERE org_id = ?1 AND user_id = ?2 AND NOT is_read
+   AND (?3::uuid IS NULL OR id <= ?3::uuid) AND (?4::timestamptz IS NULL OR created_at <= ?4::timestamptz)`
+
+// markBroadcastSQL records the user's read of every broadcast they have
+// not read yet, within the same bounds.
+const markBroadcastSQL = `INSERT INTO notification_reads (org_id, notification_id, user_id, read_at)
+SELECT n.org_id, n.id, ?1, ?2 FROM notifications n
+ WHERE n.org_id = ?0 AND n.user_id IS NULL
+   AND (?3::uuid IS NULL OR n.id <= ?3::uuid) AND (?4::timestamptz IS NULL OR n.created_at <= ?4::timestamptz)
+   AND NOT EXISTS (SELECT 1 FROM notification_reads r WHERE r.notification_id = n.id AND r.user_id = ?1)
+ON CONFLICT (notification_id, user_id) DO NOTHING`
+
 // UnreadCount is how many of a's notifications are unread (broadcast ones
 // only for an API key).
 func (s *Service) UnreadCount(ctx context.Context, a access.Actor) (int, error) {
 	var n int
 	err := s.db.InTenant(ctx, a.Tenant(), func(ctx context.Context, tx bun.IDB) (err error) {
-		c, err := visible(tx.NewSelect().Model((*row)(nil)), a).Where("NOT is_read").Count(ctx)
+		c, err := visible(tx, a, (*row)(nil)).Where("NOT is_read").Count(ctx)
 		n = int(c)
 		return err
 	})

@@ -236,6 +236,39 @@ func TestReadState(t *testing.T) {
 		require.Equal(t, un, got)
 	})
 
+	t.Run("ABroadcastIsReadPerPerson", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		id := b.notify(t, notifications.New{Type: notifications.TypeSystem, Title: "all", Broadcast: true})[0]
+		r, err := b.svc.MarkRead(ctx, b.owner, id)
+		require.NoError(t, err)
+		require.True(t, r.IsRead)
+		require.NotNil(t, r.ReadAt)
+		again, err := b.svc.MarkRead(ctx, b.owner, id)
+		require.NoError(t, err)
+		require.Equal(t, r.ReadAt, again.ReadAt, "the first read_at stays")
+		for _, a := range []access.Actor{b.admin, b.member, b.key} {
+			got, err := b.svc.Get(ctx, a, id)
+			require.NoError(t, err)
+			require.False(t, got.IsRead, "unread for %v", a.Role)
+			n, err := b.svc.UnreadCount(ctx, a)
+			require.NoError(t, err)
+			require.Equal(t, 1, n)
+		}
+		n, err := b.svc.UnreadCount(ctx, b.owner)
+		require.NoError(t, err)
+		require.Zero(t, n)
+		require.Equal(t, []uuid.UUID{id}, ids(b.all(t, b.admin, notifications.Filter{UnreadOnly: true}, 10)))
+		require.Empty(t, b.all(t, b.owner, notifications.Filter{UnreadOnly: true}, 10))
+		un, err := b.svc.MarkUnread(ctx, b.owner, id)
+		require.NoError(t, err)
+		require.False(t, un.IsRead)
+		require.Nil(t, un.ReadAt)
+		n, err = b.svc.UnreadCount(ctx, b.owner)
+		require.NoError(t, err)
+		require.Equal(t, 1, n)
+	})
+
 	t.Run("MarkAllReadStopsAtWhatTheUserSaw", func(t *testing.T) {
 		t.Parallel()
 		b := setup(t)
@@ -258,7 +291,7 @@ func TestReadState(t *testing.T) {
 		require.Equal(t, late, ids(unread), "the one the user never saw stays unread")
 		m, err := b.svc.UnreadCount(ctx, b.member)
 		require.NoError(t, err)
-		require.Equal(t, 1, m, "the member's own stays unread; the broadcast one was read for everyone")
+		require.Equal(t, 2, m, "the member's own and the broadcast one stay unread for the member")
 		require.Len(t, others, 1)
 
 		// A time bound before everything marks nothing.

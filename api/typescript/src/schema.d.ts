@@ -2725,7 +2725,7 @@ export interface components {
             lead_id: string | null;
             /** @description Where the app takes the user (a path in the app). */
             action_url: string | null;
-            /** @description For the whole organisation rather than the caller alone; its read state is shared. */
+            /** @description For the whole organisation rather than the caller alone; read state is still the caller's own. */
             broadcast: boolean;
             is_read: boolean;
             /** Format: date-time */
