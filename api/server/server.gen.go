@@ -153,6 +153,12 @@ type ServerInterface interface {
 	// GetMe Who is calling
 	// (GET /v1/me)
 	GetMe(ctx echo.Context) error
+	// GetNotificationPreferences The caller's notification preferences
+	// (GET /v1/me/notification-preferences)
+	GetNotificationPreferences(ctx echo.Context) error
+	// UpdateNotificationPreferences Change some of the caller's notification preferences
+	// (PATCH /v1/me/notification-preferences)
+	UpdateNotificationPreferences(ctx echo.Context) error
 	// ListMembers The organisation's members, newest first
 	// (GET /v1/members)
 	ListMembers(ctx echo.Context, params ListMembersParams) error
@@ -162,6 +168,24 @@ type ServerInterface interface {
 	// UpdateMember Change a member's role
 	// (PATCH /v1/members/{user_id})
 	UpdateMember(ctx echo.Context, userID UserID) error
+	// ListNotifications The caller's notifications, unread first, then newest first
+	// (GET /v1/notifications)
+	ListNotifications(ctx echo.Context, params ListNotificationsParams) error
+	// MarkAllNotificationsRead Mark the caller's unread notifications read
+	// (POST /v1/notifications/read-all)
+	MarkAllNotificationsRead(ctx echo.Context, params MarkAllNotificationsReadParams) error
+	// GetNotificationUnreadCount How many of the caller's notifications are unread
+	// (GET /v1/notifications/unread-count)
+	GetNotificationUnreadCount(ctx echo.Context) error
+	// GetNotification One of the caller's notifications
+	// (GET /v1/notifications/{notification_id})
+	GetNotification(ctx echo.Context, notificationID NotificationID) error
+	// MarkNotificationRead Mark a notification read
+	// (POST /v1/notifications/{notification_id}/read)
+	MarkNotificationRead(ctx echo.Context, notificationID NotificationID) error
+	// MarkNotificationUnread Mark a notification unread again
+	// (POST /v1/notifications/{notification_id}/unread)
+	MarkNotificationUnread(ctx echo.Context, notificationID NotificationID) error
 	// GetOrganization The caller's organisation
 	// (GET /v1/org)
 	GetOrganization(ctx echo.Context) error
@@ -1123,6 +1147,24 @@ func (w *ServerInterfaceWrapper) GetMe(ctx echo.Context) error {
 	return err
 }
 
+// GetNotificationPreferences converts echo context to params.
+func (w *ServerInterfaceWrapper) GetNotificationPreferences(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetNotificationPreferences(ctx)
+	return err
+}
+
+// UpdateNotificationPreferences converts echo context to params.
+func (w *ServerInterfaceWrapper) UpdateNotificationPreferences(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UpdateNotificationPreferences(ctx)
+	return err
+}
+
 // ListMembers converts echo context to params.
 func (w *ServerInterfaceWrapper) ListMembers(ctx echo.Context) error {
 	var err error
@@ -1177,6 +1219,127 @@ func (w *ServerInterfaceWrapper) UpdateMember(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.UpdateMember(ctx, userID)
+	return err
+}
+
+// ListNotifications converts echo context to params.
+func (w *ServerInterfaceWrapper) ListNotifications(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListNotificationsParams
+	// ------------- Optional query parameter "unread" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "unread", ctx.QueryParams(), &params.Unread, runtime.BindQueryParameterOptions{Type: "boolean", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter unread: %s", err))
+	}
+
+	// ------------- Optional query parameter "type" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "type", ctx.QueryParams(), &params.Type, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter type: %s", err))
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListNotifications(ctx, params)
+	return err
+}
+
+// MarkAllNotificationsRead converts echo context to params.
+func (w *ServerInterfaceWrapper) MarkAllNotificationsRead(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params MarkAllNotificationsReadParams
+	// ------------- Optional query parameter "up_to_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "up_to_id", ctx.QueryParams(), &params.UpToID, runtime.BindQueryParameterOptions{Type: "string", Format: "uuid"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter up_to_id: %s", err))
+	}
+
+	// ------------- Optional query parameter "until" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "until", ctx.QueryParams(), &params.Until, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter until: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.MarkAllNotificationsRead(ctx, params)
+	return err
+}
+
+// GetNotificationUnreadCount converts echo context to params.
+func (w *ServerInterfaceWrapper) GetNotificationUnreadCount(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetNotificationUnreadCount(ctx)
+	return err
+}
+
+// GetNotification converts echo context to params.
+func (w *ServerInterfaceWrapper) GetNotification(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "notification_id" -------------
+	var notificationID NotificationID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "notification_id", ctx.Param("notification_id"), &notificationID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter notification_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetNotification(ctx, notificationID)
+	return err
+}
+
+// MarkNotificationRead converts echo context to params.
+func (w *ServerInterfaceWrapper) MarkNotificationRead(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "notification_id" -------------
+	var notificationID NotificationID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "notification_id", ctx.Param("notification_id"), &notificationID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter notification_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.MarkNotificationRead(ctx, notificationID)
+	return err
+}
+
+// MarkNotificationUnread converts echo context to params.
+func (w *ServerInterfaceWrapper) MarkNotificationUnread(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "notification_id" -------------
+	var notificationID NotificationID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "notification_id", ctx.Param("notification_id"), &notificationID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter notification_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.MarkNotificationUnread(ctx, notificationID)
 	return err
 }
 
@@ -1998,6 +2161,14 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/v1/webhook-endpoints/:endpoint_id/attempts", wrapper.ListWebhookAttempts, options.OperationMiddlewares["listWebhookAttempts"]...)
 	router.POST(options.BaseURL+"/v1/webhook-endpoints/:endpoint_id/messages/:event_id/replay", wrapper.ReplayWebhookMessage, options.OperationMiddlewares["replayWebhookMessage"]...)
 	router.POST(options.BaseURL+"/v1/webhook-endpoints/:endpoint_id/replay", wrapper.ReplayWebhookEndpoint, options.OperationMiddlewares["replayWebhookEndpoint"]...)
+	router.GET(options.BaseURL+"/v1/notifications", wrapper.ListNotifications, options.OperationMiddlewares["listNotifications"]...)
+	router.GET(options.BaseURL+"/v1/notifications/unread-count", wrapper.GetNotificationUnreadCount, options.OperationMiddlewares["getNotificationUnreadCount"]...)
+	router.POST(options.BaseURL+"/v1/notifications/read-all", wrapper.MarkAllNotificationsRead, options.OperationMiddlewares["markAllNotificationsRead"]...)
+	router.GET(options.BaseURL+"/v1/notifications/:notification_id", wrapper.GetNotification, options.OperationMiddlewares["getNotification"]...)
+	router.POST(options.BaseURL+"/v1/notifications/:notification_id/read", wrapper.MarkNotificationRead, options.OperationMiddlewares["markNotificationRead"]...)
+	router.POST(options.BaseURL+"/v1/notifications/:notification_id/unread", wrapper.MarkNotificationUnread, options.OperationMiddlewares["markNotificationUnread"]...)
+	router.GET(options.BaseURL+"/v1/me/notification-preferences", wrapper.GetNotificationPreferences, options.OperationMiddlewares["getNotificationPreferences"]...)
+	router.PATCH(options.BaseURL+"/v1/me/notification-preferences", wrapper.UpdateNotificationPreferences, options.OperationMiddlewares["updateNotificationPreferences"]...)
 
 }
 
@@ -7948,6 +8119,279 @@ func (response GetMe503ApplicationProblemPlusJSONResponse) VisitGetMeResponse(w 
 	return err
 }
 
+type GetNotificationPreferencesRequestObject struct {
+}
+
+type GetNotificationPreferencesResponseObject interface {
+	VisitGetNotificationPreferencesResponse(w http.ResponseWriter) error
+}
+
+type GetNotificationPreferences200JSONResponse NotificationPreferences
+
+func (response GetNotificationPreferences200JSONResponse) VisitGetNotificationPreferencesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetNotificationPreferences401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetNotificationPreferences401ApplicationProblemPlusJSONResponse) VisitGetNotificationPreferencesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetNotificationPreferences403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetNotificationPreferences403ApplicationProblemPlusJSONResponse) VisitGetNotificationPreferencesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetNotificationPreferences429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response GetNotificationPreferences429ApplicationProblemPlusJSONResponse) VisitGetNotificationPreferencesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetNotificationPreferences500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response GetNotificationPreferences500ApplicationProblemPlusJSONResponse) VisitGetNotificationPreferencesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetNotificationPreferences503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetNotificationPreferences503ApplicationProblemPlusJSONResponse) VisitGetNotificationPreferencesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateNotificationPreferencesRequestObject struct {
+	Body *UpdateNotificationPreferencesJSONRequestBody
+}
+
+type UpdateNotificationPreferencesResponseObject interface {
+	VisitUpdateNotificationPreferencesResponse(w http.ResponseWriter) error
+}
+
+type UpdateNotificationPreferences200JSONResponse NotificationPreferences
+
+func (response UpdateNotificationPreferences200JSONResponse) VisitUpdateNotificationPreferencesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateNotificationPreferences400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateNotificationPreferences400ApplicationProblemPlusJSONResponse) VisitUpdateNotificationPreferencesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateNotificationPreferences401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateNotificationPreferences401ApplicationProblemPlusJSONResponse) VisitUpdateNotificationPreferencesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateNotificationPreferences403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateNotificationPreferences403ApplicationProblemPlusJSONResponse) VisitUpdateNotificationPreferencesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateNotificationPreferences413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateNotificationPreferences413ApplicationProblemPlusJSONResponse) VisitUpdateNotificationPreferencesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateNotificationPreferences415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateNotificationPreferences415ApplicationProblemPlusJSONResponse) VisitUpdateNotificationPreferencesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateNotificationPreferences422ApplicationProblemPlusJSONResponse struct {
+	ValidationFailedApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateNotificationPreferences422ApplicationProblemPlusJSONResponse) VisitUpdateNotificationPreferencesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateNotificationPreferences429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateNotificationPreferences429ApplicationProblemPlusJSONResponse) VisitUpdateNotificationPreferencesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateNotificationPreferences500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateNotificationPreferences500ApplicationProblemPlusJSONResponse) VisitUpdateNotificationPreferencesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateNotificationPreferences503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateNotificationPreferences503ApplicationProblemPlusJSONResponse) VisitUpdateNotificationPreferencesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListMembersRequestObject struct {
 	Params ListMembersParams
 }
@@ -8407,6 +8851,747 @@ type UpdateMember503ApplicationProblemPlusJSONResponse struct {
 }
 
 func (response UpdateMember503ApplicationProblemPlusJSONResponse) VisitUpdateMemberResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListNotificationsRequestObject struct {
+	Params ListNotificationsParams
+}
+
+type ListNotificationsResponseObject interface {
+	VisitListNotificationsResponse(w http.ResponseWriter) error
+}
+
+type ListNotifications200JSONResponse NotificationList
+
+func (response ListNotifications200JSONResponse) VisitListNotificationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListNotifications400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListNotifications400ApplicationProblemPlusJSONResponse) VisitListNotificationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListNotifications401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListNotifications401ApplicationProblemPlusJSONResponse) VisitListNotificationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListNotifications422ApplicationProblemPlusJSONResponse struct {
+	ValidationFailedApplicationProblemPlusJSONResponse
+}
+
+func (response ListNotifications422ApplicationProblemPlusJSONResponse) VisitListNotificationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListNotifications429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ListNotifications429ApplicationProblemPlusJSONResponse) VisitListNotificationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListNotifications500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response ListNotifications500ApplicationProblemPlusJSONResponse) VisitListNotificationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListNotifications503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListNotifications503ApplicationProblemPlusJSONResponse) VisitListNotificationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MarkAllNotificationsReadRequestObject struct {
+	Params MarkAllNotificationsReadParams
+}
+
+type MarkAllNotificationsReadResponseObject interface {
+	VisitMarkAllNotificationsReadResponse(w http.ResponseWriter) error
+}
+
+type MarkAllNotificationsRead200JSONResponse NotificationReadAllResult
+
+func (response MarkAllNotificationsRead200JSONResponse) VisitMarkAllNotificationsReadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MarkAllNotificationsRead400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response MarkAllNotificationsRead400ApplicationProblemPlusJSONResponse) VisitMarkAllNotificationsReadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MarkAllNotificationsRead401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response MarkAllNotificationsRead401ApplicationProblemPlusJSONResponse) VisitMarkAllNotificationsReadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MarkAllNotificationsRead403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response MarkAllNotificationsRead403ApplicationProblemPlusJSONResponse) VisitMarkAllNotificationsReadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MarkAllNotificationsRead422ApplicationProblemPlusJSONResponse struct {
+	ValidationFailedApplicationProblemPlusJSONResponse
+}
+
+func (response MarkAllNotificationsRead422ApplicationProblemPlusJSONResponse) VisitMarkAllNotificationsReadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MarkAllNotificationsRead429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response MarkAllNotificationsRead429ApplicationProblemPlusJSONResponse) VisitMarkAllNotificationsReadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MarkAllNotificationsRead500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response MarkAllNotificationsRead500ApplicationProblemPlusJSONResponse) VisitMarkAllNotificationsReadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MarkAllNotificationsRead503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response MarkAllNotificationsRead503ApplicationProblemPlusJSONResponse) VisitMarkAllNotificationsReadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetNotificationUnreadCountRequestObject struct {
+}
+
+type GetNotificationUnreadCountResponseObject interface {
+	VisitGetNotificationUnreadCountResponse(w http.ResponseWriter) error
+}
+
+type GetNotificationUnreadCount200JSONResponse UnreadCount
+
+func (response GetNotificationUnreadCount200JSONResponse) VisitGetNotificationUnreadCountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetNotificationUnreadCount401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetNotificationUnreadCount401ApplicationProblemPlusJSONResponse) VisitGetNotificationUnreadCountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetNotificationUnreadCount429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response GetNotificationUnreadCount429ApplicationProblemPlusJSONResponse) VisitGetNotificationUnreadCountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetNotificationUnreadCount500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response GetNotificationUnreadCount500ApplicationProblemPlusJSONResponse) VisitGetNotificationUnreadCountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetNotificationUnreadCount503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetNotificationUnreadCount503ApplicationProblemPlusJSONResponse) VisitGetNotificationUnreadCountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetNotificationRequestObject struct {
+	NotificationID NotificationID `json:"notification_id"`
+}
+
+type GetNotificationResponseObject interface {
+	VisitGetNotificationResponse(w http.ResponseWriter) error
+}
+
+type GetNotification200JSONResponse Notification
+
+func (response GetNotification200JSONResponse) VisitGetNotificationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetNotification400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetNotification400ApplicationProblemPlusJSONResponse) VisitGetNotificationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetNotification401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetNotification401ApplicationProblemPlusJSONResponse) VisitGetNotificationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetNotification404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetNotification404ApplicationProblemPlusJSONResponse) VisitGetNotificationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetNotification429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response GetNotification429ApplicationProblemPlusJSONResponse) VisitGetNotificationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetNotification500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response GetNotification500ApplicationProblemPlusJSONResponse) VisitGetNotificationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetNotification503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetNotification503ApplicationProblemPlusJSONResponse) VisitGetNotificationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MarkNotificationReadRequestObject struct {
+	NotificationID NotificationID `json:"notification_id"`
+}
+
+type MarkNotificationReadResponseObject interface {
+	VisitMarkNotificationReadResponse(w http.ResponseWriter) error
+}
+
+type MarkNotificationRead200JSONResponse Notification
+
+func (response MarkNotificationRead200JSONResponse) VisitMarkNotificationReadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MarkNotificationRead400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response MarkNotificationRead400ApplicationProblemPlusJSONResponse) VisitMarkNotificationReadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MarkNotificationRead401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response MarkNotificationRead401ApplicationProblemPlusJSONResponse) VisitMarkNotificationReadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MarkNotificationRead403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response MarkNotificationRead403ApplicationProblemPlusJSONResponse) VisitMarkNotificationReadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MarkNotificationRead404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response MarkNotificationRead404ApplicationProblemPlusJSONResponse) VisitMarkNotificationReadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MarkNotificationRead429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response MarkNotificationRead429ApplicationProblemPlusJSONResponse) VisitMarkNotificationReadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MarkNotificationRead500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response MarkNotificationRead500ApplicationProblemPlusJSONResponse) VisitMarkNotificationReadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MarkNotificationRead503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response MarkNotificationRead503ApplicationProblemPlusJSONResponse) VisitMarkNotificationReadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MarkNotificationUnreadRequestObject struct {
+	NotificationID NotificationID `json:"notification_id"`
+}
+
+type MarkNotificationUnreadResponseObject interface {
+	VisitMarkNotificationUnreadResponse(w http.ResponseWriter) error
+}
+
+type MarkNotificationUnread200JSONResponse Notification
+
+func (response MarkNotificationUnread200JSONResponse) VisitMarkNotificationUnreadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MarkNotificationUnread400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response MarkNotificationUnread400ApplicationProblemPlusJSONResponse) VisitMarkNotificationUnreadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MarkNotificationUnread401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response MarkNotificationUnread401ApplicationProblemPlusJSONResponse) VisitMarkNotificationUnreadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MarkNotificationUnread403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response MarkNotificationUnread403ApplicationProblemPlusJSONResponse) VisitMarkNotificationUnreadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MarkNotificationUnread404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response MarkNotificationUnread404ApplicationProblemPlusJSONResponse) VisitMarkNotificationUnreadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MarkNotificationUnread429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response MarkNotificationUnread429ApplicationProblemPlusJSONResponse) VisitMarkNotificationUnreadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MarkNotificationUnread500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response MarkNotificationUnread500ApplicationProblemPlusJSONResponse) VisitMarkNotificationUnreadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MarkNotificationUnread503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response MarkNotificationUnread503ApplicationProblemPlusJSONResponse) VisitMarkNotificationUnreadResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
@@ -12872,6 +14057,12 @@ type StrictServerInterface interface {
 	// GetMe Who is calling
 	// (GET /v1/me)
 	GetMe(ctx context.Context, request GetMeRequestObject) (GetMeResponseObject, error)
+	// GetNotificationPreferences The caller's notification preferences
+	// (GET /v1/me/notification-preferences)
+	GetNotificationPreferences(ctx context.Context, request GetNotificationPreferencesRequestObject) (GetNotificationPreferencesResponseObject, error)
+	// UpdateNotificationPreferences Change some of the caller's notification preferences
+	// (PATCH /v1/me/notification-preferences)
+	UpdateNotificationPreferences(ctx context.Context, request UpdateNotificationPreferencesRequestObject) (UpdateNotificationPreferencesResponseObject, error)
 	// ListMembers The organisation's members, newest first
 	// (GET /v1/members)
 	ListMembers(ctx context.Context, request ListMembersRequestObject) (ListMembersResponseObject, error)
@@ -12881,6 +14072,24 @@ type StrictServerInterface interface {
 	// UpdateMember Change a member's role
 	// (PATCH /v1/members/{user_id})
 	UpdateMember(ctx context.Context, request UpdateMemberRequestObject) (UpdateMemberResponseObject, error)
+	// ListNotifications The caller's notifications, unread first, then newest first
+	// (GET /v1/notifications)
+	ListNotifications(ctx context.Context, request ListNotificationsRequestObject) (ListNotificationsResponseObject, error)
+	// MarkAllNotificationsRead Mark the caller's unread notifications read
+	// (POST /v1/notifications/read-all)
+	MarkAllNotificationsRead(ctx context.Context, request MarkAllNotificationsReadRequestObject) (MarkAllNotificationsReadResponseObject, error)
+	// GetNotificationUnreadCount How many of the caller's notifications are unread
+	// (GET /v1/notifications/unread-count)
+	GetNotificationUnreadCount(ctx context.Context, request GetNotificationUnreadCountRequestObject) (GetNotificationUnreadCountResponseObject, error)
+	// GetNotification One of the caller's notifications
+	// (GET /v1/notifications/{notification_id})
+	GetNotification(ctx context.Context, request GetNotificationRequestObject) (GetNotificationResponseObject, error)
+	// MarkNotificationRead Mark a notification read
+	// (POST /v1/notifications/{notification_id}/read)
+	MarkNotificationRead(ctx context.Context, request MarkNotificationReadRequestObject) (MarkNotificationReadResponseObject, error)
+	// MarkNotificationUnread Mark a notification unread again
+	// (POST /v1/notifications/{notification_id}/unread)
+	MarkNotificationUnread(ctx context.Context, request MarkNotificationUnreadRequestObject) (MarkNotificationUnreadResponseObject, error)
 	// GetOrganization The caller's organisation
 	// (GET /v1/org)
 	GetOrganization(ctx context.Context, request GetOrganizationRequestObject) (GetOrganizationResponseObject, error)
@@ -14401,6 +15610,75 @@ func (sh *strictHandler) GetMe(ctx echo.Context) error {
 	return nil
 }
 
+// GetNotificationPreferences operation middleware
+func (sh *strictHandler) GetNotificationPreferences(ctx echo.Context) error {
+	var request GetNotificationPreferencesRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetNotificationPreferences(ctx.Request().Context(), request.(GetNotificationPreferencesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetNotificationPreferences")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetNotificationPreferencesResponseObject); ok {
+		return validResponse.VisitGetNotificationPreferencesResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// UpdateNotificationPreferences operation middleware
+func (sh *strictHandler) UpdateNotificationPreferences(ctx echo.Context) error {
+	var request UpdateNotificationPreferencesRequestObject
+
+	var body UpdateNotificationPreferencesJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.UpdateNotificationPreferences(ctx.Request().Context(), request.(UpdateNotificationPreferencesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UpdateNotificationPreferences")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(UpdateNotificationPreferencesResponseObject); ok {
+		return validResponse.VisitUpdateNotificationPreferencesResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // ListMembers operation middleware
 func (sh *strictHandler) ListMembers(ctx echo.Context, params ListMembersParams) error {
 	var request ListMembersRequestObject
@@ -14493,6 +15771,154 @@ func (sh *strictHandler) UpdateMember(ctx echo.Context, userID UserID) error {
 		return err
 	} else if validResponse, ok := response.(UpdateMemberResponseObject); ok {
 		return validResponse.VisitUpdateMemberResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListNotifications operation middleware
+func (sh *strictHandler) ListNotifications(ctx echo.Context, params ListNotificationsParams) error {
+	var request ListNotificationsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListNotifications(ctx.Request().Context(), request.(ListNotificationsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListNotifications")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListNotificationsResponseObject); ok {
+		return validResponse.VisitListNotificationsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// MarkAllNotificationsRead operation middleware
+func (sh *strictHandler) MarkAllNotificationsRead(ctx echo.Context, params MarkAllNotificationsReadParams) error {
+	var request MarkAllNotificationsReadRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.MarkAllNotificationsRead(ctx.Request().Context(), request.(MarkAllNotificationsReadRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "MarkAllNotificationsRead")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(MarkAllNotificationsReadResponseObject); ok {
+		return validResponse.VisitMarkAllNotificationsReadResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetNotificationUnreadCount operation middleware
+func (sh *strictHandler) GetNotificationUnreadCount(ctx echo.Context) error {
+	var request GetNotificationUnreadCountRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetNotificationUnreadCount(ctx.Request().Context(), request.(GetNotificationUnreadCountRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetNotificationUnreadCount")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetNotificationUnreadCountResponseObject); ok {
+		return validResponse.VisitGetNotificationUnreadCountResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetNotification operation middleware
+func (sh *strictHandler) GetNotification(ctx echo.Context, notificationID NotificationID) error {
+	var request GetNotificationRequestObject
+
+	request.NotificationID = notificationID
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetNotification(ctx.Request().Context(), request.(GetNotificationRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetNotification")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetNotificationResponseObject); ok {
+		return validResponse.VisitGetNotificationResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// MarkNotificationRead operation middleware
+func (sh *strictHandler) MarkNotificationRead(ctx echo.Context, notificationID NotificationID) error {
+	var request MarkNotificationReadRequestObject
+
+	request.NotificationID = notificationID
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.MarkNotificationRead(ctx.Request().Context(), request.(MarkNotificationReadRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "MarkNotificationRead")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(MarkNotificationReadResponseObject); ok {
+		return validResponse.VisitMarkNotificationReadResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// MarkNotificationUnread operation middleware
+func (sh *strictHandler) MarkNotificationUnread(ctx echo.Context, notificationID NotificationID) error {
+	var request MarkNotificationUnreadRequestObject
+
+	request.NotificationID = notificationID
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.MarkNotificationUnread(ctx.Request().Context(), request.(MarkNotificationUnreadRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "MarkNotificationUnread")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(MarkNotificationUnreadResponseObject); ok {
+		return validResponse.VisitMarkNotificationUnreadResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -15495,447 +16921,473 @@ func (sh *strictHandler) TestWebhookEndpoint(ctx echo.Context, endpointID Endpoi
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7P3pchs5ljeM3wqCz0SYrElRi+2abikm/o/K5epWt7e/JVfNTNEPE8wESbSSQFYCKZrtxxH94Y15v89F",
-	"9IXVlbyBcwAkkszkosWyq/Shu+RkLljOOTjr73zsJHKWS8GEVp3jj52cFnTGNCvgX6c5/ytbnKXmby46",
-	"x52c6mkn6gg6Y53jDs358JIthjztRJ2C/VLygqWdY12ULOqoZMpm1Dw5lsWM6s5xpyzhTr3IzdNKF1xM",
-	"Op8+RZ1nZaFkYe5NmUoKnmsuzecupozEgn3QwwTuiIkcEz1lJC/YFZelIjmdsH4nwtH9UrJiUQ0Pn+mE",
-	"Q5nRDy+YmOhp5/jo4KBpKM9FmksudOukmb3h5rN+fsXWfcf8evOPnKVslkvNRLL4K1usLvFLeskUoaRg",
-	"uljg8nJFzBeZ0kTRMTshijFY9dM3ZyR42q/7lNGUFdXQg2/umY+27cDTp1FnxoX792Hj+MUV16x1lTj8",
-	"fPNlesFnXK+uzhs6YUTxv7OIHO4dHhyQbsrGtMw0OTrotdFdBu8Kv28fMkQXmRXgs3LWOT40FDjjwv7L",
-	"D4sLzSasgHG9U6xonXypWHHTqX8yD6tcCsWA5b+j6VvcfPOvRArNBPxJ8zzjCTULs58XcpSx2b/+TZlV",
-	"+hh87l8KNu4cd/7XfiVW9vFXtf8Gn8KPLlNhZgbKUk953RFNyV/OX7+KiPkLeRn/9jKq1+8Y4SHFOOPJ",
-	"Zx2vEUxupIn9viJzrqfAKElZFExoojTVjHRlQaggvOIKcskWOPgfZDHiacrE5x59QrOMFY8UKWTGyIwu",
-	"iJCapBL4H4Z2JjQrBM0+58jO5YzpKRcTMqY8YymRgsiyIIqn7ITEdsmHPI3NcgrNx5wpwjXheF8mJ6pP",
-	"Xkl8x5wqkkypmLAUZvRK6h9kKdLPOaNXkqgyMWRhRsQF0odbfFlMqOCKojj9FHXe0EUmaXoh5QtaTNjn",
-	"poqRTBeEK5KZjxdETykOWLHiihWEJgnLtSLdl6f/Mfzu9ff/OfzuPy+en0fkkLzk35HRglhJh8R9IeVL",
-	"KhZWnqjPOZm3hvFAELP0xB5udKxZQeK35h97p+YfMVEskSJVRpTjKQajDG6pj2ZFQoOMFrTUU1nwv7PP",
-	"SlovuVJcTCLCPuRG+BNZkHkhxYQkBQPuoBmy8jtBryjP6Cj7rBR1SlKWM5GCyOsCG1AF9DSjPCMFy+ii",
-	"Zzn9xMifZa6NCOzbhHJh56HKPJeFZulLlnJ6AdtxPyxixCUX5N3FD3t/MCtv/03JzIyMGEqBqcqcFTAc",
-	"xz0RicNBmsHFpBQZU0aSVboXfCjjSisi9ZQVinSrVytiRk4LI0sU2+NCMaG45lcssyfLjzTjKXziB1jg",
-	"+1qnOcuyPXu4j0pNRgWjl6BxlpmR6awoZKFiouhCkfmUJ9M+aD72M2CGwMKhJhgoJzRNufkgzd4UZpU1",
-	"NyrMmGaKRZ08uPSxMy6zbIha07KK94M5nYlgc7M/shTayIJlO2Gtlhp1cqrUXBbp6ttP4c3ud9KlmmSM",
-	"Kk0ODwyRFzQxtlaPjJdHERmaMvTDPnClDV/YHx4p/7prjFTLS9Q1dnruU6hh/mxfEkz7vX9Cjv7GEm2+",
-	"hLYj2JS1rUgKRjVLh1TX1NOUaran+Yx1GkbN0y1U2aiTUaWHpVr/clFmVhCiqrzyFkcmq7tcsDH/0Gyl",
-	"jnlhVEG/o85QVSwpmI6IlqRgiZwIrhjhQGMr7y/Ylby80eCX9glWCabjBx+F69++bc/gph2ZzC1cQFqH",
-	"u5IWvGPTuIAaaJa9HneOf14vpCwVfoqWyRA3ZnUzz6dyLogUCdi9IjXKJTXiasRoYVQiQ/v9zqZ52Nev",
-	"zuS9n8sLjmKsPq6UapC8XLOZ2iSC/ezcV2hRUPh34DSBrdmJbmAM9Xc0bkmpp+dMKY6nRn0e5rBTaujl",
-	"zQq1o9Kihlw0bAJqZaQUmmfAR/g6XH2r76hgF7xCFnVQpf471XZY69bvdXgvLMK4YGq6ZtTGWtr01rfm",
-	"Hidrh9rqKEwYK//nzndAR8GCVi839vyml79T1jMQblhtsZenURtIbd3tF5fWzE6yace/KxUXTKlnRo/4",
-	"sPkQru/qT1Oq0Y90RuYF10wZ827EpjQbEznud5YFilFthkqXqf2354n64XXQsJQz+uEM7z46WOUO0J3E",
-	"YtggsY4aX5foZefV08b7uEhLpYvFVi+9ZIthTrkYgj+xdYZPrzFBI7lYsf387P2a62y7B7QxEPWQmr0R",
-	"CdtuU7QUjQfEyo1XNCvZ0BCDVNwx8qb3f2og2Gd0llM+aZBPxsIQLFNby1r3qmf4YJPQNU9lTN9Q/7iO",
-	"glRjtI+bv7GtQpXNhknF6+uWZ1k0rFOkFNNGo916yc/d/eZZWRYJ2/pJvNs/Z2Yz5pN2wYXrtSy3WIG2",
-	"XMZoCpYXI+NCziJnzuLLiWAsBW9UlxI1ZUbvo0QxWiTTXnBYVeSpNC2qrV6yS0CjpInmV9R5269HUEpT",
-	"vf1aw832qXKnx0p4TrNZnlH0yTfQ2MbRlnm6I/mv0XrDJfW0s0wMUSUM6sMPKLXOC3513OLWtnJJENQ4",
-	"uja/92sklhMzgebAZpRnnagzn1KtaJ6br85Uoybh33IdPT4UjXWa/N4GP+KfYSzvYwiBXFN6VifYY7AR",
-	"7D8Ol+Rq1CkF/6Vk9mdDNasCr35cHtyZKNvR2r6uoDsTeak/m7Sb0Q/hxacHDWS5xNXLTg61UJrNiLvL",
-	"yL28HGU8IVIwIgv8z5gsZFkQOa8Ls9ag3Iph6BdkHefcgl3l1YZ7sqxWDr7V6bCMLoYjpueMiaHSLFfD",
-	"lC4aePa1YCRnBTH3RMTcYx3hcHAZqeV8FeZ0e6SIYr+UDOxfwa5YQVJjylLFxaTG7T6M+fjbp0EY86DJ",
-	"JmtST/1wt9qRnxi7TOmi9WVzLlI5HzIM7qzd20wmlxfmIFl6FtZix6dxpYaZlQErdqzZF1h9s7bWXeeC",
-	"v+tjv+ZEkflQimHB8mzRxHTwAzG3qab9CzSOkZQZo0jOfMb+bvXwpRcKcnb66pSYO4i5JSKsP+mT56Wh",
-	"vP3vWJHxrTwf9UWJ2ml1eY7B6Jq2ZnWrQ0raho9Qru5mtbpnySVbKKIlUUyfoGdfMEUyNtZElppcMpab",
-	"y7wgYL6QrhQET/4Ibw9ifY9UECmLduDta7FfddJaqms5am/KmdV3/m33E/2LYuObsOmd8FygeHz7ZCfT",
-	"99yrEE6PTNRVJ+pMpJxkbAh2Cui3XFyyFLxCNJdZJqt7ZjRXMAZRUqOA0lLLnGdSr9U9z53ZUZ/yM1kK",
-	"zVIwoGwwHO9/pKx9RUVKZkwpOmGKzKdMkILRNCJKmvsXhGZzOMUmBWM+52K2ykcjWYqENQzhpXu5nlJN",
-	"8La0ppJwob990uheBMVXDZUNo9Vf/Bx+xNcawXBMzH0RSVnGr1jB0shOxRALx4jtbp9Hh8gVG+IbGib3",
-	"Am3UjCrFx+Yb5umCKW2+LguSSHHFjKmy5Rfth4YFSxi/YmnbF2HSdl5bvlrN2hby/OV5RQJ+Obd8rZaa",
-	"ZkOgpbbB+jwMJL0tX+wMr5ZB/2R+Ps3z6458JcpWTaNOd8sjCVayYb8aiCbyvLH21PQegNV4V8bHLFkk",
-	"GTsmaUHHmvz63/+DzgpGfv1//x+S01KxFK56YxjvKZKpGRbp2rtn1HC0kv4+kvKCJRri2JEXWvAVI3vg",
-	"KQg+mi+Exrb51b59rWB6Bxb4RjVgxkV49TC6Aw/igw3827GB3c9GRywVA2FrrEOI7QspWJPRu958jDof",
-	"9iZyz1509/Zf2T9+ljkTNOcQ2lH9d+/Ovn8fPrPHZ7lEZQgSR487E66n5aifyNm+pDnfS2TKJkzs+2F8",
-	"Ch9Xlzzfkzmu2R5EKVhhya9R5fBa1cry/PnPxy9fRuToyd5UlgWc1VRrVpjf/k/354PD9z8f7P3x/f89",
-	"+vlg7/H73vHPB3tP8dK/NDmm4aCt+QedcyygzsdHdep83PSiq0ZRboxmSMA+hsxNzWbGSI7/9PyC7F8d",
-	"7sNPKjaaSkRGC81gj80fqOqPZLoYCDkmlMzZaCrlpVMBFv2BWFX4rW9ie5e0EcG47s4FffrmjBRMl4Vg",
-	"ELMGvQnOOEilIlOa50yw9ARyjJBrCFfOkLHHoaaZnJSMGF5XMClz3azaqv+6Tpx/U1L039K51a2qIMPS",
-	"wPmM7ckiNcoQ6RqKvfq33gkeAOZTsV2vPZ5Csr8ZrF06jhHfjUELHN513c/2aRe1bYhgxv4DMa7TMYnN",
-	"KR1HJEaGM3851SL+9R//JN366kKqU84KWNheYy6IMQiUprO8aRDNO0u67y6e9VrDBKufsFNcJ1WBPS4W",
-	"OXtlhH+jp92GlasB19cw3I8IKb1J54AP3YLnDvn5ntx2frWa/HW1s7qBrGxEHFK+zHv6nc3UuXrYBiUH",
-	"y/LC8ryRY2Y+cUQo8SvoKz9SmZQzc6Ebv7BE/Swg5RZqvTEp1WnF/svOpi781i78bVEQbOIKFTVRxdrh",
-	"vGrMODwVuMOYI2qdr5V06LpyGzxliKaTmiYMrkQbUjJ2u/mnDSq5f6bMKcQokILb3YVAabaXMA83uIWK",
-	"hGV4yRtK1Yv8perb/hJGx4Y2izf8pRqZU5eCV/pL1Sv9pepBVeZ5gWlHwbPh1ereGZuNWNGnaRr+s3q9",
-	"vVCwmURTyR4/fc1Us3fD7+15OdrE0tXp74rGiMKnRobTZZ+cBvtuPgVKY/xNDEcvM/qCP3zd9n/jNvmB",
-	"BO6JBH7gLEufFwWeJEtGoUybJfPYPLRKJ385f/2KWM2acKFRC7Ip4NYZuO9MqH3nSGwUwtbr0PD1JbmF",
-	"Q6keaBJhmGzdnNaX30eGC3Maf2si4R0kFGN1YTocLa6lS+6SLFilWzhGz5lI0Qh0i97xOcI+j6/J09Gk",
-	"pTnzCIYUpC8Ei7cxNRhp4lopBX731p68cFOwbtul+OIKvo+qKkvL0ysrgaPYNLUdsostl6xmF+OODcsi",
-	"a0qiuGKZzEHJkiJbRCTjl4zEkKUZY2gp4+ISvYdzqqBaBp2q7fn8679Bui+en37/5uzF64vh81c//nta",
-	"/d47hi8iqQ8EvDDCipM5V4zQkTLaKDnTpGA0mVodFe9n+PbRYiDMIMFHj3PnYkLyQl7h7Qsi52i00DQ1",
-	"MhrN4I1hjPd+b25Bs/O7dS/GgdGmG+RpDot0Q3lqj9br2rwJ14ut0gZt3uyW95bCZsLeyYGQlErL2RAO",
-	"M7XJe7KyG14gLUUH5JwVewlVLELXg5xRLggX5PT82dkZ6Z59/+oUtPGNc2Ki4MnUcNhwG//OygihosRn",
-	"8G78XK3C6drnnRo6gmyOZP5Njqok4Y1jgnqcRApNk5uqDPCqrRfDxTKdAN74QD5tDM8+7x9++2Sr3baB",
-	"rxvNsXJ0b5XSuf2dm9M4jXAKUjiDePXmfE3hbZqbTX/3xE/Q1RXfciV82uS1t7lJsQplb6VmIT3VUjUD",
-	"fg7JOeTcSsCGnLZEztWkreB21FCJ3FoeTV1OrsqlQBkM2T+qHU1B7uzyftdov4nnd8t/NZT4XZld7pil",
-	"8/wDTXS2cHmGMU/RPU/iMc80K+LV9ACaONPdadx2xp2ok3JV/UMxPfRrZKzEoZZDt++Y38Q0azQVl07m",
-	"+piXX4WKGFZW+OjRPupfNojUHLHe9pzHpdhGFvyAd8LJUQ9wbjxDwmSjg43pRjtLp5XKp1anoKOkt0yB",
-	"VdBUATJZl8/ACL7dVaObLbF+hebSsxnVyXT9GxXLGL50LEvR8h51yfO8/T2UGMrBzLO5q01YkLn5q1uR",
-	"EJnKDL/KC6d29/qb8w7cLKJO5bxxI2pb5+vlma9jjlNP6s5DGubPnViz5HgTT7TquptLvipdN4wpttzr",
-	"dd36LM7OX5PHh99+u3dIaJZP6d5REOsq2MQQApwVRJTGZEUMGVlq8M3DS0kiU0ZowSB1iKykgx3dVDde",
-	"dk4v0PjDLEYVkUuWQ5Rxwq9qla8NynSYgnB41CiBQqV24x4s6aPNxQhmFs25rjVtdeMm1lTMjUNbVjE3",
-	"V795HXN9Lp9hxkmjT3mVmBwJcYHICTvSko8RZ+ZfU6oMN8X23hhwdIjSskB5FwTsfz7d+y+69/f3H48+",
-	"NYbnjbgY8vGQiyHQUnVarkzqLRuXipHuk4M/kpXbezB00CUIzcyYF4CxIZBC10mIZoqoVOzNJZFOxd7q",
-	"zpuo2Eu7vJQP6mBT1qWENldRBsrxZuoMtePdk03N5L5n2oqB7Zxn4BBZdZ2FpLKs0dTv3NKobS9D9Pu2",
-	"fUGZfabpHHRZfy0Jc5ic726KiMxSprQFjuhSTWZSafL04KB3Qtgs1wtb/a7QDYw4IGrrgiuzukEuxmqe",
-	"N+Y8b15li2UGeeirUzsIavRxKuY+whVkvjarN9s7I1yIqskZ0WiMhWOtv2F1x5ZeECj0fnGCTW1Gcgh0",
-	"5d3sFcyhVPqRIqiVK6MYZFatsWqisiFAVzzS7Dps9tRs8AmuU2F2EPTOshsXcraD684+peX2z/xyndTD",
-	"61gXjbLtrEqkW6fC7u55Nau+1QhxBM/w/uvG0FzMcjlWvSDUAe5h5BeqinI897cxK9lwtNCsbiC251HD",
-	"A9t7NrnganpD59KWXDCjeW7+bGXmjxtq74Gx7VuIvGJFwVMXMcGVBXgz3DxQ0JoLw7dXoH6aMlSGUE9S",
-	"uypKoA5a+26d0tQczDLTnWqdK/Lu7Qt7CmSMQCLRXGSSpq7Uo0vJn6CchJxDyQnGuChinj07/5GwD7A+",
-	"796+6J1UibNUkDI37+lvWepe3NTVvBqJ/aVkJUZfSyEwJBsmT/isiSpd4v01fIftex646ByBhkxU48Da",
-	"dnkB43h/yRdXK1oP+ez9Wjn4TGblrAFToyXH4RTtC/iVdBkGCitLMCLe8oqId4ZGxBrgEfFmXIT2TUSc",
-	"shqR0AyLiNV4I2Ks/AjhVyNn/ETEKd29iKCF3B+UBwePk0u2gD+CnG0wjRxXVKMCxSbPAHBUy2AS4Gv0",
-	"86gsK+AGa1mhfiQLuA9SR0kCKxnB03wiJKA4+tBrl+LKmZUoNQCdbhd7soDMqzuhIM1QM+EqYMz4+s2p",
-	"DylrwDp7YwFZ3POFnEfI3wctvixvcdVfREstjwkll0LOBcEBn9htOSalgOvW+cCF/QFpSJ14yXps0SRR",
-	"3oKH4oSkJUIbsmOA30ikSO1CW5g9pEQnJ83TLG39FOji4GfCQRLNPugolJjefVxq6R3unajjBtmJOn5I",
-	"ECPI9WILCQEbEFXg2i5tZ00J/IqisBpvxkkP84I1FzG9lXNF5lOpmEXY1QvLs86HGBGWKVZzNfQCz7U/",
-	"bDyCIVb1yVIrnhpGWQS3uE2YsqzFGeqXThnJaOi1ZdAFyxlFpERBGC0yzgpDn4+Un8kxHDZLs5GFJYtC",
-	"zr3LxMzN3BvOssWa2cLHYYZnCYaMWEJLZRPurW+DK2JZXY63O7S7UPfYemT02saqoPSvtWoQD4e2h69o",
-	"1uSqRZIx46FGLsBdbnnN6lqhbQMYOOXmTxRyroaKNWa0UA07pMiUitRoqkqSMW3ZFJcKyNqGKy2ucZUy",
-	"CObYFu7xaozBejaSabTCbdUi1obYRETr2fuHQs7evX2xo9F5KpwSaknKqF1wQlFt9s4rclGovY0W5t6B",
-	"mMvikhX9qrQBKiAgxmYFcEzmXIBshrcDLH6F1q6gIgZW3Rx9UDrRVA2zNixwEVRtBsJlIuFAPoE6Kzx9",
-	"bd7SNjGBm2v9L1c0/q49LX797//Bo6RN54CMX8PIcc969cIvhx7Ha5kHp6ppL8jyTpAuOpC5NnuoYCK9",
-	"ZnOg1Q4wlPRImYWXWalZSE6Qx9pkAAxEt2BOJ9FyyRjoETWlhTWUzMmBuytBowKiNO/okzcFvwJVL5My",
-	"H9HkEtUxLi73MplQL+yZss7vcalYOhBeTUPaNsJJsERbsmQfqFHyO8cdmMnx/n4qE9XHoniooVO54W8s",
-	"od9P9w9PR8/2Wcr1/5rw9N8PaqRX8GWw3id/2KQCmJVeLwduISsucG/cY2YcjuBNwa44mzelVRv1TV1j",
-	"UtZWaZhayhAfvqhhI8gZVJwoNuOJzAA2TNNRY3CfiUSmVm6sckPKNEuMke9uOyGIUKH2Do+eHhHosmLM",
-	"IjByFyiHIeXTgosjsnj3hdFp9g4JF0lWpiyt1YKUerz3h06E/90bgdpp/j78Fs4f/HMEmSjBtxtng/Jq",
-	"mPGmoMQLLnylihVsleZ/SLqGD2ajDBJXmSIjNpYFA+jcyrnQopMULJFFqtbBKh8ekNQd/zs5wJEE3sIX",
-	"mkigFKj8N9SrYjMA3JAxzzKju4RmbKO1AEpOOF0/0paSqZbKIk9ZIZXWtyjyPBFMo1rNTXyG0O2t5QtL",
-	"iSrYaGBovxgR9kEXtPqnlnI4o2JRXbFqztAa+0K6lKDqp1KP/xAZY3voUbMjjDkPzfsyCdNv8Jg630OD",
-	"IwopM5EiYYUwNh0IeNDl1c1qJmBh1pdMrBBcs39E3UDNgMoTUClgoTz+pHMtyjJLiWKAsjszZluuFzaO",
-	"74GKmpEo17C9TzEBAwlcRspxfjNL234C1xHXvqnAKrMWdF574W4sZZnGp8GZtwUjbdvQWzpg7/NofVnR",
-	"eCOAReNa3iFKv1HLb8lB2/ATBimbLEJclJ1XmqcVQGjHfqF6XYgEaue1sY4mCDgFmodg8yD0iMAmNouy",
-	"yrEEU9HB+Zi1knpYu2DRhJbyNPFlCPvTePibId0WLMo68+2lvKqQdInGblN1j9FvFzLj7pPP7i4t7C3L",
-	"M5oY+ynL6jrPvWaE/eZzvk4Bq6pKsTwGo0EtJXqB45vAOb0hp2vHPK4vMV3qi8p7yma7FgLfqsqZzd4U",
-	"8oqndSN2VPJMI5Kf0NNC5jzpRB2QfLwTdSZsxgUH24LlirFLc62QvzSfDNUnzsRYNiFbQBrmcCbTFl2C",
-	"bwRzDOdhuCaj2kj94SVbbJv6Ux/G0jta1q4dXtd1tlVMt0fcV5zymCsJPiw5F+SSLZo9aG5/Vo2Yogw4",
-	"WI7HRmslcPseF1BPadaIUKHmrFDNb0+mUjV50H8w5zeZT9HPsDR0FBSa4MPHxnTXZhylYtbT5hbUAZdi",
-	"qjka6H5gGhwfeSYXUHo6hc45l2wxEGNZ2MCRnX0PfHRjmWVyrjxiEYCsYt55rUQ0mN8Kwa0agm48Fcwq",
-	"gbsbbUDY5xWQTFlMAioCVUs013isGQf8BN0elVnJxs/nAQPvwiP27wbHyXNIGnM32ELGcBlg5ecBFfu9",
-	"9RsGGhj2qdrOyFkSEw32jmYzaIVXFqyu+8tylK1R/PGQu5XWAH6tPZe47VsVIKEIqBFJFMjXahc2iJgt",
-	"letGKdTUD2aTEgxoQq9FtvC6pyfT5fNzc3Hk9Sh0ab+X8kb3jk7IqTudfGNRlwZ7WIexchTiYXmP6pDH",
-	"GyinjQpa9uyCKd1WNBSI7lXJ5PPrNqwSqgygfkI74GHNoREWFLWeqfKyeQjX3Ktl8OIW/pGXAc0HvFMx",
-	"RDCjltV91+yM2M2lYl/zVs6bJE1jNmozesKWt2mabT2oC7x7BXWlAO88pIhY741977qFMjNsyDrNsm1z",
-	"LW2iGpcC24Ft+1xKF1utDbbv3PKla+jZdUlt6bwoZ7nebQIhJ2zypS2ayboaVGTX3M93eUxNC71uXy88",
-	"SX3+rd1py3Zf+pW8+ttZODnh4nrNX3cDn5HFpNF19RPEx20MrFQr7buxNwCfYGqcJF2rUBwHtRF/k1zY",
-	"yNBGN2nYU/YmzVp9Sfq6Zq0vWasNtH0PSkTdUVOetyqlNZvDLSQZsUyKCSxg11xQgCrT21r5fOk/fF7O",
-	"ZrRobBNyk76QecFFwnOarXRztA0U3Vq9vyEK1LU7QC6NcPuWjrh2q7vfjre1HmkESXynuMGuC7RdScty",
-	"LoV9sMJoCHEXLCxWNfj2pbqFiJBd83uKCeHXr2WQbL9TK0lza8kvZN2Vpa0E8kaZee3x2W+s4ZPXxSR0",
-	"F+2waM6w3KFIHOt0u5A19afvelV9L3V1hOj/lQXxTQfQ2PH53S21vzbrJGr2E7tbLfCynAvSxYAIduXw",
-	"9zs8S9Xrk1MsWYMXlgK640DjZCpsHSPuj5HuScaocytsiFW4Vbthc5bfYTube+k283rpdF22mrGbwA26",
-	"D9xhQPrGfUpD2WAey8pJ8/sCyNjhuih2eJ/mdef+uGDYz11CHphmRV5w1eyavNVemjCtaHUva10yV4fe",
-	"PO3dQIFC6rqlMPUtkOQdN8SoUVUTz70JLIQlRtdGTGPmnM+uUstSd3msTeEx9423TDH9TIoxL2Y7nn+h",
-	"IbNuvn46IazlTSwf1/58reVTm+Dd25dbI5I2jYulTeE33ayoLyuHeF/jpzDr1gFU7lBQYB7B1EwtSQE9",
-	"xMlYFie2bh1TJbkiLiGiocX7zTIijnbJiGi+d7uciG1CycsZExRrJyx8tSJUkfjjx+YqgE+f4obs/8PG",
-	"7P+m5IrHRwc3T65oy504utvciadbp048vVnmQXNiwNMte8kHSbNLO/3DM/LHJ0//jdhsQoK8phqovTG9",
-	"9lwbG4/MaDLlgu0Z/RwumLuthgYps3D8DcftYMCtsiD0+W2lBQcQ5w1WKhdKUwse0pDJArLKmmybk/fC",
-	"xm2O9lobTCwXFr97e0YEnYF5gXFf2IClhjVt54PrXKLrmNg28WKNxHzLxgVT0+sdFwU+PLyVM67+ssax",
-	"WpvYB7bnAl1W6QwiNhYru0l9POcTUeafw+la8yntqE8Z2/2aj+6ummxyrtbdSn5oTRtzXtUeNsQB7s7c",
-	"ueSbzdFgbH81t8O0qdrsOQ0efIsP7AZsC8nqq5z+ykwq44qlx4SSzKM0h2WmFqsZIJoRrrkHCaVUEAB4",
-	"Xa3iXWf0wCq58fjZBzioG5J8g4VYB0KJbSmaa1SFnLs61YwrbfHgWcEgUwdrbJoT8Ler8q7eF37FVWR3",
-	"oWCgFBYEsrepOnvHquxaBSLUPkmRmJm5je5viF21Fwsd+CLknQqGQtKV8zWH37oyaFjTBOowcJM2zGgZ",
-	"ztR2KVktHA4WOqwituuxgQKvBc/5+eXEDYAPaS0jdoP389pZsCt5gFjklgANA8iNy7OKac59Qe8uR5IX",
-	"gMuZ07toBfiSDUTxV7u/TjFwZxnKUQ9i3agYVG+5hXBIeBDeU0xklRzDGF9VSeErLFzcmnLgTt8aG7qB",
-	"u272rglzQpdAihtX0gudLavy3DRXqu3cP3Ejq39bHAb3T8Pf1b+QbSMy4x9YOsTvdJrtuA31oc/Of6wK",
-	"Q2lVlFdCuKA5L6Q1JzpgiPUbbeu73Hm9RfL0hTXMWwujWo4Z9yseX5rlPrdzK2p3nw26AC9T/HWUv6UG",
-	"g9fveJSWyvpOmoov5Fy0gTJk2UpOBJFzAbm90NKdLlzLSq6bU5e5GublKOPJ6jd+5Iobo1hL61zaDPbK",
-	"1VAtlG4y2d/QCgTDJ7/6VmwncErsYXOeJEMsGIhfrR/+GqRRlm9vfDsKOdcsb6xavkajhNKwAYYgG4qd",
-	"QR0DVCiLT2fm3KKBlYoNjeq9G25q+MGAyoLXRRXbuQULCSLcTk+J9XntFlNY5sOGkzDo3qBqCY3Vuvq3",
-	"ZNZbtYOCJRq7QwIzyXzxSAEwB/aDQhXkkVqGNtnVddC+CtfRENsbkLd4SEPpsrGMZ0kY2N5ejX7o8ylF",
-	"TQxwQraVD9eN31ybmX1L87BHwoYOCSG7bViyJfbziMVmuOs44BZUOH+W3pP+5r7fCiCiLJTLKvy4wF7U",
-	"Y1kQvAkDGg6my8E+zBsQ8EOMzFuV8Eud5jee2qUomJJZI0z+m4wmbCqz1CHCE8E4VH5QhAYwFirgv2bZ",
-	"iCaXERrijCZTox0SaNZtzko0r2meM1pQkbAb4FuE84vc3lRSP5jOFpt9Pf9kZqNda91+QWBsrfQ8t2Xn",
-	"SyFmmTbrUUHh/Y6aYsoyuvAJLcsIaQuFejcqpoGK45Jo4MgI6iYaEmYaUb4d6mMI+7Ah8aYqt1/KAwXw",
-	"PVSbjYK12R1nK+6DqYf1+LDI7zfsDQre3QjE7V5d6G5xPtzb7p4QYY4+kjEFjijhLZTAWeiTpx5/+3Qj",
-	"MbRt4lu7PUQKi6YIGxo5+HKj+RsRs5xy8HjzqXXdbb5WPuNnVGB+F+rH6u7IS3bNrP1bTAFpopt3qinr",
-	"+ZY7E5tfhles4GPO0vWFxJAIj8AG2M6pYAnjV4wgWKkmMbwtJl06EPhKdCsBzF1EKHExKFIwxbSNfLjW",
-	"wbZfa68/EO+EGxHBZHtjmAup7S0kZ9JoQbKwcKDk9M0Z1OW2FeTWp3kjaJdb6GK5rvvx0oY0DX2pH9/6",
-	"IM9P2Cr8VBuFpkFOvhaM/Pni4o1r6E1mNAUXRsoyfgWF3Njlv6G7A77zugj/m9uTms9uq19uedumcsaC",
-	"qVwKxYZK8DxvKq2vwjiAZu5OOPcgMcdAf3uMoGGz5/SVR/gWsno3ePG7ZmVlqSMHEukwIUH7GWUyuWRp",
-	"rZtay1Bqx2iSMJY2I5Y0kqvbm6hOBvVp1dY7/EoF9r6y4JuJ+BaMwSWuuCeT0I7ie67Mq9PKrV+nhRhd",
-	"9/GxkaCsUEZ1Ab60Uo+k9gWE6xMSjynPuJjEx7aqHtiYM+XaZxgz0igvJySeSMHgPgvXwFLy5PCA/EkK",
-	"QHZ/+/z8gvxZyktFggBDDd3RRxXsVztRZ9IWkrHTfW4T82/naNvkVHZrcyOZ718SRAGWz0mqw30Au9Qc",
-	"dQpBKABPH2ge8LOJXS5fpbAdaL4fRxXB3K6RVTOlfXofbSuFAYtqa/Z6bp65WOTsPMirbiyDxmUYKi4S",
-	"tk7WWtq1sobA/cQvLAgWpU5cYwSesZDwrdypF+zfSWuWD8NECmzxlCxaUN5YUjA9LKTGZDn2IecFU5Y+",
-	"6/N/B42rfB0MPkoKBLpysNe4BO59RGmeZVDlqciIAZ494Lhj3ykiBTsJ+kcAGHUqmbr+4mwHlrTE/BVu",
-	"0rVCBUW2pW8fW4zUXfshRQc5dcvM1cD2dXGyTL6rBLB2t3eLBSyt3y07w5vzW5dYv06bz1woClIZEVc2",
-	"/nnQ+WbQeR8jZHCW9cn3PikEgHbTwjdtupkkqfXw3WAhNvCld9b/IVrp2enlBhdknPHJVBvjBlyODg7Q",
-	"ie2au+LbJ5tcTo245KeiAY/cp4eA0QXw57Lw9lO/Cah7F6MT2SLc361pLt351PEH/monRWSPZsFvRJg5",
-	"IvGeiMTzqWLJEPH8R1Sxb5+cEDWVcwF7s4WXDj/W3CZvaay3p2MGs79PJXNJ8IahRAESLRBu22hvt1Tj",
-	"dEORdK8yZHfG35ln23bzZZseasx5WCOCHcFAEJszPpRYjWa8aqrRwl+sumUj7/bFXdclCtSRRWv65bX8",
-	"VYHlvzQk15k6nuNK7PE0dsXAlcq3FXxFRUtbU9ArigWsUFhiF+5GlgW8aHuXCNy+1nFwga53XXrPhN0k",
-	"NLNXdL+Ezth2PgIQNPU5r/gKIT2DK5KW7ktwbNqNwf70VXXIZ9A3LaO0tOYPvBgBMQQ6oeeN1emvEkHD",
-	"9tQ2eFtfnR3z7R1Ba5rsfsYTqL4Vq16OHLsIx8dkTjmkYyPAnyLmA870OyGx8jdS4S1CrkgJxX1zujD3",
-	"OFdTfFxRn3WOwMWCadDx2IcpLZVmqe8F5iQlCDt3JIY+DztQxNN2fwWuLdtscc0hClDFix21dymyhS2t",
-	"qmmwTVjI/38joyF46Sxn1yUYtCcgdmVjcRAO07I29xMCQyDUiNuC2RVU0NWQ+Lm25Bk02/LP8ZuQfS4T",
-	"OEdT0KsLQscaQgzcqNxKU/N9o//aBn54nhVMM+EyZbY0E4353KRwp679B3wTvF0eCknIeW/bTywrmDDz",
-	"NSyA+95WaGF7eK4ikrutsycvmP2QJ27etkXKvn3xmoGdez18qTC6YFdclmpo7dgdnBXeS2G9Fg1+Ca63",
-	"38t1loJg8zuzFqJ1a7BmRS+Y0t9bWb064tiIzhhdgU6T6WumdNwWbHGcuW08ZGsM58q3EX5iw8yAmbc3",
-	"BPH2VfPPHWZbnGF+PRvU4vcrXeRaFhUmgeApgQE0kwLx9XTJFP41Z6lwf+tpWdg/xwXHPxTVZWH/LOHp",
-	"xmaZiiVlwfXi3MzF5mwwWrDitEScmFVPADgyCQSFSfcvP130rK+/lrPsHP/dLB/++o9/gryC9QJRDF+o",
-	"aGKqdd759AlSAxAde7VC/g3PpCZjLlKoU3OAOtC5LgLAHqZs7AELhciszDTfU5rlA+GyO6oWiy9evIwA",
-	"Ykdhn5fRgtjMfw8GZPjy/OV5ZNHiqUgHwlUj2HbU2FECj6yC4ZDgBIJeaGl/IAbim2/MWpqTAWPN/W++",
-	"IedMpCQ212VhITmOyXewLASL2mF9saw9DrrH4GXBFXH5Z0s7Atkt8f7V4T4t9XQ/kxMuYtKlRrIUes+c",
-	"kin5y08XJ6Rggs0HwiV8Vs/Ycth4/cbGuLNxDz45EPh8zvcu2ULFfQJYdeaEnEC/30TmLHWHOAx1Kc0d",
-	"dCWeDgTMwPXvrDfZRsRu8uTgiV1ZqPVQ33wDnjtfQh7THF16XIp9W878r39TUsRkJFPuqcCYIaOMDcRK",
-	"1XhsdOM4IpRMyxkVJMY65jhCy64qzwbpHRk9cCCq+nJQacqCqYjEWFz28/vYffQv569fEdvUwlAsIjzY",
-	"CRmV2s0HFda9nE64oKD/CTZnSmPA4Rh8bSSGzlYx6R7uHR4cRAPhiqeODnoebioOFODYp+zbU4PkdMIA",
-	"V8HecDIQ9Qe4cpZSZa6Zh+yYz1I2yyVEUQ1tv3l9fuFq+DD3QckZQ0rATAqz03Hw1N5f2SIeCFvk0j3c",
-	"O3r6NIBc6fVJFWbxkWausNmwUcGPnpCpLAt1TOhAGL15gYvtayMNxcIxK9MFmTCN9RQTKHU1dw5ENR69",
-	"99b6C46J0Vzj3kn9RXYfUz4eM4hYmLca5XwgKmB4N1pMWTAcANqFbX4eBbT8R7uMb81SwW4qs4w24Qed",
-	"0ti+LAVyWWIJvGjZ8mQgMHE7CMgXYEXEbyFJecb1Hvx/HIWX3hrZJ6D7KIi52k+KmbvNlyh5cvTH4JVm",
-	"pfdOjW4cky42iTa7hSXv+CYQQCtzSDJuFu7sjZ9ArZ9wn7x2qLFqIHwdYk2MostZTxkHLto7e0NGZTph",
-	"mnAxEPGHvcIoa/DRPZDaMenG5hXxMahiZR4ROzgHysYv2Yk/l+PjgfCQ/InN6zVHDZRKWsMEUubhWXgT",
-	"DqBnN/QHQwvYdx92tJoTmVFzPJD4wx7+bimNaHrJoLd2BpVgZT4QWpKjp9+Sl/w7jNMqVlxBjVB89vLN",
-	"67cXw5en/zH87j8vnp/HPTBObAdkc+8hPAYUMbACFThgRhdkSq8ghA7iCK66dr7gyndjrVomRrih0G/R",
-	"cA/yUFHwK6b65EwY3ovh0M1pofeN/reHSiTyB8gcWjgL65eSZny8qBq8d1WZTAlV5i2uFS40xg1b5fbI",
-	"rFSaJHLGKgsJ30ti85oYFv95CxP8x55lq72zNCZdlkwlSyuLwJIlqgVSQKaXB7cI9ZDTN2edqGMMTovE",
-	"3j/sH1gIZkFz3jnuPO4f9B9jjewU9KrwfDT/nqCx4Ff6LIUaQKVP35z9lUHqZtX2t1WBrW7ZB34FHXbD",
-	"jc/QE2K0UrdEMKKjgwOslBTaKc/BQfo3G89HtXc7RFvwEIFmt6z+wqEjx9iroovshMyMRozqgTL8BIfU",
-	"9CU/9P3vaOrSI+GRw82PvBPUKl8sxYceb37oB1mMeJoycCI8Ofrj5icupHxJxcLJcvPc021mdGaUA0Ez",
-	"fODxVvO5otz20oJ0KQsECsZceGQ8Uj4Xsa5QQJPWiYIKekem7z9FnVyqpqy8uTDHF5wK6YwLr1P5vEiH",
-	"KtF9cvDYJl4OS582GWNy85wrZs93a4WDi8W5Dyz/uhz3Oq9gtA+5ZWdmCdQPQF5+70F3vrM567fIBjYW",
-	"/qlu2VqQyyUWPLyTb6dNXGhW3Ss0XCu7BV864x1swXjPpBhnHL0CTw63+MQbujAH8YWUL2iBnugnh0+3",
-	"mY8qc2P4sfQlSzm9MCYtiIejzQ//6C2GH9Br+hXJFaSrIMmvWX58imoH3/5H1xKGp59QqmQMo7R15n7L",
-	"ruRlxdxLTPKkqZzCPJCSLniE5zbS44BY5vTLP1BwVuufeCX1D7IUXxWl4M5spJRdJTiKt7MUsyO89wJN",
-	"zD3MwwcPceP5deoSVQWbEy1JpdspYx4GlQBdc8YZYwPtabAeqRgImkDF9EmV8zqfSk9wU4pue6hGUL6s",
-	"FlUcm+o2ED5dhjxHd86cLrBy4W/SxhZgIsZ2rtl97mUDgRN9pEghM+ZGSChRCIjhelDBEYsuooLRZOo6",
-	"kuHjNhIzWhD0gSlpTXUw2g1D2XNb2Rk4Qw304zrnnsKDZ7j+d3SqBp/wjLrN4XqL+m2pp+cOb6VJwXXr",
-	"b7extnsIkf+Z5dGu0uXhmL1H4Wnd8p3jn9+HovQvEvwVDbKACld65BB7vYgt9dRDFEIa3apvpHOMt30K",
-	"JSn4NNol6E+FFJNKTBrJU4pLIeeunBFdXJVP4cnB4aoSDy1p7khM1NrdfGnyAUKCeMPnFQQPbHrnbPr8",
-	"gwW5cYyQVnxizmPftqnGoztxpsRa7GbWRI1LEecLhniOPf3BNUg1+ED3uDgBwy8MISmitMwHYi6LSzj+",
-	"fWaxJN3Ce6WRuZ8cHJLYkvGQiZSlca9JKXiBI74bPl9Ckt2K0xssiBdyMmEpkaUOjQgfr4JsG6felaKE",
-	"tJvrGxUPbHj3bGgd+04Vo0usULXMuj4rOr7eg4Lh/aRC929mzXOmMXRs5L97OKqp15XnDKMS4tKq7Cnh",
-	"uhcNhMrBQW0henJQ6RXTeKt1/VvrBJOpzN00ywyrD4RdDXCzraL8HNfXCMNPhbWtbaSEF2D9BBKjXRpg",
-	"NMh8C8NtPi4HwefK/jkVXnvAzQmCvRGhBMpIjUH15OCPJIZbhuZaHA0EFQRTXlbusJfjJpFkGzHUegTc",
-	"kYBqbABxXTEFvZndacJdo+fUpc0VC0/vsAPXVy4eDIavXwSegy8glDUVB84w77LRXri2ACwqnIoWx0s2",
-	"pwvl2fvo4GgpVo/RQtdZWxYAq4BpLkaiDYRrp+7kJMameRC91HzGjm1cVl5iKNpPeSCmNDdC0yV1MjuY",
-	"PoH88OpTUHZohA8IVhvfsBk4XQRHPoTEg4igNgCKUs8wpV9b8L28aAp9G7mFl9Y4UywlfXYhtZMudXSn",
-	"Y2iOXZxaTI4Ttz3VovNxuIfL1PKgsH250uolWEukLlJge68vn6w6s85Y0mVhdBgQk7VkOsx5MZdrShHm",
-	"AxlVAzLTuQKZlJIy70NmH1hNqLHUFU5UgQprnXFIFpQZI2M649liILp4fuPNZpRwggeIVUa4gVsmqnSx",
-	"uvHWa5YiMArnj/hyrLDP5m/BJOwP+sHl8hsVHW+lhnBkneNuIjYUE+leCBLVLkJ+APBHxSeCpXtcYEn0",
-	"fCqD3hpcgR7jsyMWTJOuS8QYiAnT5MnB45OmBAqwZ1wzA58/0avUCi0JHYgxm8MJCGnQoJbAH2YsffLc",
-	"No0wslQRpekC2yERqECBkNNAoLXULEDMavwYLsY2pgp6OVF7ou587n/RuQJfSUwVTkpta9ADosPTagXa",
-	"bIUParSO6ZDrVHYlLWmF7gm6+h3SVYy5XHDzarhjsYewazaR1mlmc1lcKu9eHJUa6NIcpgG4miNPr+SZ",
-	"YxXcBW4Y4M0Mw65BcDZMs3U5SJpeMmGxh6CPky35MYeqLNCVogZCB2Z2E0tgkusdnaX1plGfO29o81Ea",
-	"eoyiYCVRYbrxGfvgSPjiztcq3Wcl/9xv//VP21BMrPGd8onYK3MrihrMcmKt8id/wHqAJbtcS2Rrq+cb",
-	"AfFIOTmCDbehXEUTqLeZUSOfAok3qORSN66jHsaECyyhmTFzNL9zcktUwJQzugBRMxA26dwIwAgE37bo",
-	"kcdkJPUUkrCTKRmxhbSODSfvuggkC2aJIEYHwDR5QIUpUkiU5kxFA5EULGVCc5q5ktdSZ/yKrYJgWhAn",
-	"uwiPoP1PNhCw5b0+Oa0SRXwM2slR7ZsK+jBxmEyC2+HdOAjiYGZoFgwECaSE1pwpDaIY9JLFc4tPeRfy",
-	"uAbBehPHbaAOOtJ5cND+nuXqm0JeMRSfaspzKLitdJvb89W6Ioqw9GCp/N2IFHebL5mAtGBNtYqw+5Bz",
-	"R3BXfIltaXztvsaAKZ+xCncU1roh9YMr/cwP686rHaJVJJps4SdcZZ0jOgbgf5m7fikZ9FhBQN0KeGM7",
-	"weHm5+E97rLmwn1sc9WFn/Xn9YN8vSUTfsFaayYqBmsvmjgVC4J5WB7Lo7k0o09c13oskIE2krLUAwEV",
-	"Yg0POuXFln8qBOElf4duZXMuUjmPAFQ1qqqhSQbITr1K9YEs0Nj9PsTfYzIqYCjms/b9AwEY88qml0ZL",
-	"b0AA+hHTc8bEENDWAY4+xuxayDzFl9uSYF6oPomDlhYxFnqB9kIJ9izybcAjQgcCYeHBDWsRpKzAWVoZ",
-	"ORek++ToqCo48dGlgbDhJa4J+8CVbnafou7ruOtLLTVx47ufYhO/Oq3O1zlJCzrWnpU+c/rrg+7zBRWN",
-	"VHpGlxpLDiij1yJNlzWY/Y9BRehSEUkDXIU2Ro3/HpSVISh5F5xC/l14Z9w7ITk0LeJWxq8qLt/D5wJ5",
-	"sFn3x0d+cynfXwnZ4eqHZOdL3iyASAUQEqqzrcd7Y+3un5hup4mDzyZp70m+/kaLl14L1kA1YBG1K391",
-	"9QDMiJxCFr61IgIB1lk+pUPTYlObjvdQX540IPX81aiNC1mCYuagrmwvI2kz5dQJeK2sn0bFEVSDjhbm",
-	"PwPRraflFGXGMHl56hRHn1ZjdUEoebIuq97JQMRZNhsCzX/QcYTptIoJ6AsB40GVEmPg8ooVBU/ZSU0N",
-	"PB4IUWZZTAo2g0IqsC7t731yanUKQB7GThNur8JOqcLBYgD0HvWngiwINCA2ohk1SKO9mg2OzUY5MIxg",
-	"ZePlU0NIPWQpByCZ+Hjp6OidYDCiSKaAuwPNtSWANdMsWzmA7G3NGdQIZ1sTMHenQ1rs3M8cw99WsgWZ",
-	"W7jDD5VUD7rnZt0ThUGlBFxL3dwH0eE6Xn9WQd/oUng2Zcmlg720NrhgLFXHRspkjCroqOAabkeEevFp",
-	"xF+g99gI6oQJI3YsMDMKe1CRjLDH8Io7MNCs9seE6xgCeFYqNLct2hU043URAbcyj5R9oAdOD0Vi6MsH",
-	"GLRxAKWk+Yz1B+IHRAdb4Outs+4Y47uuDbsuqMBei3DqSGVOKE15Bu4EG3UIvm/RiN1pZpaLqktcgeYK",
-	"VySBL0nbMyc5ItHOvQfzN2Zr/Mbl0zm0o3Q83EXF5tf//h+rrPSuKa5QqfhCpJUxyJ0yFIQahFGKrLJm",
-	"eHsmiy+G13G4D6z+4FZY4dg3pTbqhLcgKv10ThekW/0AXGzp/pp87F72hTAyntR+huasNtZYw1oISTIp",
-	"Jgjj7cKFlW3mLS709IuUBB/6QmTAMzurByHwIARWhMAPXHA1ram0pFv5F6xbwkgAzxzXFAHwqi+E/19J",
-	"BHQ1JzWgmzKhbbIm9tcomCpngID8JXDwG7N0D+z7wL4NWrfMvdI9hnDw3POv4Vpk4GuyLHLBl+UqqDy6",
-	"+IkZdL2giljPBlgftXh57wvh4rewmg9s/GB136JXkBYFQB97wzs4sbeyvKFzw55v+NaYW1cl/hidwCf5",
-	"IEwxdo8xL4hs8wDsZsC1Zw2kS9dFDHtzQAPfxPe4lAWApxtL2iPG95qT7nyzMHWXPOS/0paOhoxkx9//",
-	"XWSV4Vb7SQeEhQ2PlqhqZ4L6gWfgZ03kbMQFQ9/s6avvT0hs6AsBxgED5IoVNHONUQuWA0gs6cb/P3Pp",
-	"3zNG077tBTYoDw6Ovq0u2zaw0B5iIBI5m9E9xcz51vaGqP5cH/C5zaEjsxTiONQ15LENlEj38QEkq5HR",
-	"wmWc9QCJZCIF6w/EBXRiUphNDvnlMgPfsy74xNiahlOEZhMHuG6xxcl/0Zyz4nggIIGeazYzrzFvAAh0",
-	"Siz6u2vJ1ViU73no3rJWbXssTHhTtsHtsd1Hh4iOryJd2Pp/p8E+jrC3h9s17IACtALbqfwz0SjGZuof",
-	"8gya+aEy0pQY6xrTedmwW+dL17ew6nj59GC1GZzSC0BiNzpQJ+p82FsiPxejXLdodCRLTbAzj11CQwKL",
-	"nJFubCg1jqqgbPzrP/4ZAda9RYh3rNtrSxDGFw9XlqPWOHRjX83NE8DGYPCxDUMBLXF7/XHtt7drjtaa",
-	"PG27UDcMZm0Ps+1HFHZN2zAY7L2282De3/WRuTl7G2f+mVO3f+N6YEPONy5za8J384m9/9G17Py04+G9",
-	"csz8idkuZndNcW3KWdWT7CGN7BbSyJjdzBUC2lWJgE0Lga+x6m59V5Eze89X3VUEJ7FZQtoFeWghcjvE",
-	"m1ssnJwqV6PaLhc90PDNe4ecYHgIq+Psh23hqUJEcwdfXqE/hWXBHj/dQni67k3cmEAuDTJbgPOLTKnC",
-	"jEYL1cGdUWKbkHRlqRVP2UCk7IplMp9BKiP25kO8QduwCKHTh2WRxWC0uBZK4F/MZEKzgdBMaS4mvT45",
-	"G/sKPxcKHzEypQD9YxvmFSyji4gI6aZjZmCtK+8ksCCMXJGnB4/b61g8MvsXWcWCo7ufGpbw260NU+wG",
-	"dH0uMFaec0ECsgCy6j00UnnIS9wsXZHqoEmiFMw3Im2UqPXzfv8j/rFdL5WgI8NDL5XfTXyrar4CQMHc",
-	"EUHjab3bgQCvCtVQSBS9LZdln8S/xGRGNfQqgVcPBAaVjAEfWWx1m8JPxYKYM4AabYLriCRUsT0uFIOI",
-	"1BUDeD09LRgLOouapyGCXSpbG8FoYfQDkbIPvT55gzXtBRuIS7ZQTO8ZBTN1nRJ5ip1SSMpYjrpnIpVr",
-	"AVylrqaStfoRX8Ca3ZMbEQv4XeF7VTjU7DCpByh3cijdQiW9WShfRd88HZpDt52UdI2m0PPYsf7ymGaK",
-	"9XDabbN0d9cGZqc0kjJjVDQN4Oz8NXl8+O23e4eEZvmU7h0hXkJh6DJlrWuK99Q+llNt2L9z3Pk/P5/u",
-	"/Rfd+/v7j0ef/mVrxxjuqtcOd/TR2eeG40LObstVVx/RDj46NxhAaL/pUC7YB+0T2h+pjWKkuyxDWn2+",
-	"v7R5eo8ONrp679JcNjyz2Vi27PDgTbxTb6KtomgxmvHo3AY5onZ4gpcOCJgrogs+m7E0Ipmcs2LPUG+K",
-	"FWxqITT9sJdMWXLJ0hOSTyHXQqRVs3tRgh5ARgx66z7vH34LuPt4PWjCXBNrBLsBi5CtYntDHBGWKay+",
-	"iws2wbQQe6kJqMEXIvZtyG/o3tQnp/B2rGxBwH9sVEbtXACAc2kymJAqNE20PbEHYGMUFh4/40qH9eDW",
-	"CQE1LaBnQOt2nCcksKy84pEil1ykpBu7iywdItZhRMJrqZxRLuJoIMKrMPTYtT+F/FeL+zOjCzJihOKs",
-	"uSA2YDsQNSASaJo75wmsqFkGrChMSxQYbAjhLOzcTADDcWGBDWHRcJkAcgg/5DfZtXDqouS2ng9CxaIa",
-	"AbEIi9jnzl2Fuk91yfMhHw+5GEK60NCH0zBiiyuu7HBX7+rBFrvFMMc4jtRZIICfholIXmlp9XcYIfil",
-	"ejvM2O7H1wGrsgarA0L2DwgdvztvxGmKZcoZcs3y+RRaevujMrtcgxrbfmQplrEEu8srwrDzZcxTFZMu",
-	"1WQmlSaHBwcHPcDnodDYXbMirpy6RnRD4SDajl0QWLle2Cv2A8qVfZvh9vokRmsyjVF0qaq60T5gDs/Y",
-	"9lOJiTaHgIUoxNG6VitdKy+dPPIWhnUdu/tGi4Gwv/XMgXDJ89y/mVAyk1cMsZ3QiwydP+fmrxFLqDVK",
-	"B0Ib0tVBeYkDu5VZukVDzu/K7NKZmXclxMw3Pne5uPvuW6bKrFHH/cnZ4Xb/Up4+AL9//SIKOSoiKVfU",
-	"/a2YtugWkFMsxxFylywIukXJzBh3meWDtXKNfTDLuqsj62JFLp3YfkwgdriYwNfrJkBElC4YnRlNXZF3",
-	"Fz/s/YE8O//R6aJTRlNWkELOV9MDnsMoW/xHD86eB2fPg7PnK3T2aPZB7yfqqn4MLr+nUW23cKzKCJAH",
-	"d85tu3NQprO0tsybThI+MzJa3TQTzAUKzuzrvuocnmoiW+Tx4IQfUGq39zG6NWt1NTqavJazEbLkbcb8",
-	"mGcMcqMdUExesCvO5scDETsxFgPQbTwrM81zWuh9I833oH6lsubMD2DkIeJWNBAShkKzbBH5O1QAlcVT",
-	"m2ozo3nOxSQmXczsmXMBSGJotoHkrlLhXcI8+trApWedb+bbUMaKSUHgNIUIH6yVeU/J0pOlLJta60K8",
-	"05a9DURlYAoyKeScjIwOSEYL+0c3l1lG/vT8YiBWpMX+R/xjyNNPvT55K+fYhVWYgzDjysggfmltQ7vm",
-	"RE3lXJ0QanRFWwdgIfmZbf1TyHnV7WAguqsRUuhcSIl3Hzo/rVmdkxCWHL5cVTvLIvKuQ8AbruzqwHNY",
-	"uQgHom7B8gp9KIe+S9pMpHKUVh0C0I8KboGaC9NsHRrXbgmCpviAWVQ5EwcCHgXChLuE9G5iBGaLCCgr",
-	"8GCfvGV/A9eAea0NBlNtto6s3bl98B6rPjlF6oI8dfQPDIRR8Zc9z0+OjkgspB4i27gtdlxVI1ToAAEm",
-	"A9eEFgW/YioiZU60JEdPvyUv+Xeke/byzeu3F8OXp/8x/O4/L56fn5Anh49tDp/unWAbCsO8s6jOWlHA",
-	"V8Bl7f7cgQCYZogZWFUPGblPfjKTWvMogDi7ha83y2rYXu9q8S5x6wEOCLEB/zmgDNJ1APYQkWgakDHf",
-	"DLnNpAWpKsK97/UHYiBwWsvHX0y61bn2QyFn796+6FV1RRg+oOa7U61zFZN3b1+48QIxCKXBOHSFSpT8",
-	"ScpJxsj5lDGtIKlxINSUFj5SIRZmieZTCV2PuCbdX//xz32Vm4VS8NR+uj8oDw4eJxyquB6zfZZy/b8m",
-	"PP33VwPBFRkzcIghIYFGQ9D4tXLRuoswSzKp6offvX0xEF06UjIrNSMwp8jYq9KYtEJiwxOA9AAMBNfm",
-	"2nn3jg6e/GEgqkSME4wLQdWxIPF+WWRxD6MWRiKb0aH0ncvi0ux5KucikzStTqLKdbhM95Fniaqa7IQ8",
-	"JQVLecESc1TSLHOTOBqIGRelZqrnKBqZGlvD9MmbAsC/IpJJmY9ochnB5uxBYmc0EM/+9Or0IiJw5CWG",
-	"2cw0bNV0zhJOs728LPKA3pnrsg3SYCAg4SqRQrDEfDWyBh06E75/dR52tXWTOMHWd/gCWQAYG0uJWyfD",
-	"NQ4+0x5qMd4SnMMFo8qwjCFTkF7x+qgKUvuNYyvRx3UV1tVZMpGECy1PiEC6Z4LQkWJrDMrr+zDqA3qJ",
-	"0tBjlGK5PPnL+etXtgQrIqw/6ZP446DzzIq0l5Rng87xoANG56ATDTqvpGYKrhmZNOh8ituGbuVvm6n5",
-	"h4ODgy3GfX7Jc4jY2tOtfsg2hdGaZGhrNVebaF/vTbnDUFpN/IK63KB4mhcxkcjULJr5ekAl1WAucNig",
-	"x+YZ5ZBWaORMyz2JuopIOHqZaKb30LsXkeo99buuRNqfqT32IWEZlj/ivq98ZHlhwleiYeBXiaYpR/X5",
-	"TWFYV3NjxIE7LOrkwaWVue/Chv1VxqkWqNk5AXLaPOcZcMQFBZJaeVOwELvyIulat+mv//0/iC0JNogh",
-	"V6xmXflYOyWv2kYoQ5csixXDAopmRTkzBpcuoNIbNqDzvoFtg5jJz7iE1V04Jbhra9fQ5+vXHZwCLU4p",
-	"NJ3smfOA0/sQ3tmcD4/qCa1EhrNDjbI1KWC7GtwZUefDXpmbtbZ03+SJ27fW1DZh6z75CYE4BIJdNXtA",
-	"jknl7LBeiGggwHqz3bzZBw1PRdjSZsQwztOLMGvJCEOCA48GYoOrJFyO0G3ShdQcTzHEHXCgREdk2Z8y",
-	"axSiAxFK0dpXnD1oU87s2806pEyDiTQQXQxfwVitbS1LTb57/TKCGR9+i7/BBdD3f4K+RGrv8OjpEdkf",
-	"iBdUc7F32Iuqzokpg6ZmgGMQGcv0JIbWSXQU3oUCfyAKOT8OEq8LOXeQwz6lKZFZORN27T3oIHURgYHo",
-	"yoK84OKSpWeiZ28/QePf2QOadN0djxSxet3xoAPuGDobZQzRKqzl2Sd/hvEps+7GRLeUDTDJ8ynVmMg1",
-	"ZRysWUBMLkWiSzRhJbZ4F1qdWDsCBwVHsZYkKZWWM/u+gejGeKGPpt8lW6DtF2MGhLXrq52H0Ezu33ps",
-	"D9OBsHQA7d7sidqlCtBpNMMVBA1yAcn2WCBYDRvbbVIcVkTaBlUdzUha1r024c5acaTqfXK4tYcHxLCG",
-	"dcoomzohyyw1DIbcztKIAM6Hq9Uy+yNHGZsp0qVkRFOkEFj+se9vbDiq1+S3MfaxMXsF4TM6YZFTO1KZ",
-	"lFgMSMFAHUl5CVZwFb7tBe4eTKas+3v65DuZcmsIZravdyBEcN+7zoEzEGDdvv7+P9HEbewY8AZF3TpL",
-	"7XOZOWi8e9G2JFTInAsFXzUG9m1aRGttjS1sg9+cwv9VKuifX0O+i2iXZccmRfnPch6c7gqzqhEo15wf",
-	"kW+z7I819ZDH9PUDvk/lnJj/haquP8IKcAc7JSp0QV5f+Q3CE7cATlI7WD4DA7VWZH8NtuVXhFMSRJG9",
-	"4MkLOSmYUm1x5I3opp7yboZtuoms9xMqzMm6FeLqLY3pGmH0ohREaZkHJoUiAgxFqpPpieuQCiHUsTV+",
-	"sRLWOXFTKSDbcdEnz2DOgH9HCS5AZtRMu4eYjezN2JMaZn0VKjDv44o8OfjjQMR2acYAbs3S5kAAfOnL",
-	"kgK/+dZQXxOsMnXeP1kYihcuBdbuVaMs2cjgGFbfNTl3KbM29BnEGRcswthXZDs/RoWcx8deJ3sE8VeA",
-	"Z11gpEzOyZzaYL4zNkk3qLziYgiemVodmPmXkEMbj4FyMIed7KvG3AUsDgsuzKdUK5rntcc0n7G/442/",
-	"/uOfPWOBKmb4LWGRB4Yxo6UuZ6BbsL1fSqkx6vvs/EefYrIUHcKUE22D4k0CoKYDPMd9ucsEx1o0HuBv",
-	"za4g8u3D8X9bOWW1VQ6KA12G00rm4/0rAh/NfzY1Az7Tyrc7q3V5JRPpPERtvX5tDeFvpc/v19W2d005",
-	"WtR8CBgyNpIRxANXtjYM21O4QCYkzYyYbUlKMKDZKN/uWq/5HjDy12V1P5DTrdo2HrrLhXmjRsHgSai5",
-	"Tn+jpLNC6Y4a/P6A4QOoHpSlBlPAO8JpgQmbSPj4NpJkjBYKGkB+0AMBjreTWubfMcFmu4ASXnEK5HWO",
-	"aysGZsxA+M7A4OSDAg6wQvI8WxwbO8MWQq6WcgOAHeIREDqhXChbv7VcoA8/tjfE9Qx6Nxkl99MId11x",
-	"NhaePjTAffA3XrMB7ubqbuxY09bj/iW7ywPxJWtvFZFlXs//Ddd1/DSVBAo0waMT7JKZTrhJCNy2DvP3",
-	"pb3nq64XwklsrhWyC/KA+XtX1UV2gbcA/q2T6P7HUrFik3m2CgqMLf/dZ+tYwPY3/NeJzYUfiBlduJ/0",
-	"lM0Uy66YRQrOoBO2uT9A2cV70+ZmU+YnJL4tQTPxXQ/ImF8LMibQCXXuwq4sMEu+dyvwmO8UKwAcs1WD",
-	"X6H4PnkdkPikoEJjrtMlw5aykJkNJFzIjLkoQRNhp2wmW7x2qNIGhH37mjO+/H50ZzuxFiXC7vU9689f",
-	"INM+aNx3p3E7EfNIAd+uOzJlMVmne7+GE/nvcO0utfDad1pYqV4i8nuotkYL5JGqTT3YTRmuGp4Y2wl+",
-	"UG36JB6VigumFESI2Aftyi8tLiJ2E5ixYsJSQCQmowW5ZItj83+KLGQJXQxJwfKMJhbR2LU5YCqqboNz",
-	"jshSDwSEkFuPiRWCu/3DIvzE/RwZu1L7V3d8PAj3uxPuCCzjOJdYzsX2esi27RLCCn13436WzbYJbKOV",
-	"QyG4O0PrZslUk3PhYt+Qu8wAEqFguiwES49JTHM+vGSLoWI6JoouFJlPGeQYa0Ci44jqCeIH7pNlkbDY",
-	"IbCb9xppqEipGAgunmkujolh1ZjMGBXoP5bjMQRh4IY9LiAD+4qnRgeDTG9FuqlRmGdccKV5QjSb5RnV",
-	"DOUj+JYhl1owPZfFZa8tEJ3Nzqv1vjvPbPCZFknhUWx/lwgkVExKOmF7M5myrIkFDI3D2VjqrUyiGN5k",
-	"T0JDHGbjy4LFEKuA4ggoAgaic5gYSGKPlCv37nuKjw1pQ4PdPXPoHrunuxCayLIeuWQst72q7eFpqH0+",
-	"xWIARjwBm5MzaKdtBpgWModS/PmUCQu16263aVgRgS6IhMJrRyyTYqKIlsBv7uYTEg86g05seNZYqQoq",
-	"z09FE5/D6HwCPXwyo3osi9mjRjjIN+UKs9xB7KT6wj2FULZn1Ifj/OE4N8e5NCeb48CIgNyJSCByqk71",
-	"jVy4IuQajvd9zTBVdMvOaIbp8Zg8OjjwZ7TFOqyJF2w6xlLXZT/LjkksL/3pzpNpFADoUsBfwHA3ThRB",
-	"nGrSEwHQuSBQdULmskjt4IzwG2WMIE5EP5GpUQ66WTYbutS0S7aIiLkA7x8KqYdjWYoUL/5SSk2H7EPC",
-	"WMrSaCDMxQIwy7H6CW8rq/3CC1AwJcWYT8rC3PTrP/7ZqBJcMPUZdQLztXYYWlfeYTaFzKuemg8Bh4D/",
-	"XoKXk2guQLnN7Go5goX+vkK3axRNzFYqOlkby3yRzd7BPRsq437APj50QbrvLp71IqdXENennE5kW+Ha",
-	"emzNbeBHXtDmj2uZ0kWfnFrcm8fffmsHA+dZbD7cCjCyDmTzM3c99pvQwDrwg833tGEnsxAWO9fKY14Q",
-	"LTXNHpqY3K56D40NgYegPjili2j5fERwI8dWrUxZJfVsk7ntmoKR0YLEl1w4sD/M0Y5Pap3BrmhWMtsG",
-	"XGlaaJfeRZoQ7pqxNc/D8X2OXlxNHGkmujVAcjDiv5rnWoGXcc2u8963+GSDPDolecHG/INHPUEzqVsB",
-	"FPZwWyo4s5im9H9jsfe/PnkS74yt+/joXhspBcuyRXt2oQvOHkBL21wGyyl+rQkFNbGxDVwp+sKA9LBk",
-	"3wNmwquPA8A11yxpIIJuSRGpd0qK7OmCsJNGET49f3Z2Rrpn37867Z3Y6wrhPuZcsZMabiGY9UudlEhz",
-	"IyVbnMEFca2S+k70cUUmJeJgBphn0PMi/t9GDl5aaEGPkokJ+1xMSPyvwHMpn3CtfLMkHInF4KB2FkaL",
-	"Pg1BN+2k/RVloQhcLifV4JTwrCEmgGUBuIKuliTE8AztGKfVsQ8c2iADzywiUgqbMXoyEBT60MAPwcOH",
-	"7ZB0AZN+qf1+giHu0vbnTgRZm1sE2WdOm3bxpGHXQM7dZmuiLcboKeOhRdHvsG7e0keASBx5MYa4PqGc",
-	"az9QGrTTrXsa1cGgaFBg2F0Cv74dhKde5FB/BiIGFv3Z1iy+jxGrxgEegRIM0hiQauHeOLKnSQS9+ECN",
-	"jkjsiw5tfzrQz7DwEGdlcToshhLCPlvsIQv9A8V3pAv4NIhewyfCqIO9E0KtLMFHIFKWDsTaryLujzms",
-	"Qr3eDN1sMc7BjcHeDAg/AG7dJ8/N303nP1UIa5osnxRxnwAvYLUbYBsSLSfgZ7OoT04Muh6CUJZQK7eY",
-	"s4LV4Iss/DcemA6nCHBQUvR2LRVbRjXYbTlewu22WEvgV4sQCQnpcsQUCTGRDjzeNWCEkFOgSFjDKjcs",
-	"pwWgEBkNohQYe4NeHVAW2qsBU09lxjw8dQhSZJZhE0oR2QKk6Lsyu1w5vtXdYMpafFs5xn3FUKa9mLAs",
-	"q0rFus7FEs+oKGkWt3YDuQv76ifXDAwrYBI6Y4jCVQ3LSJfWMWGw9gZtSrZpeINqqmEXRN6vK74t7UIR",
-	"5pim7as54UuruX2DnC8B7OkukJkMC28NzPQ1YyUFzLFFX7cpzXMmWGqMLHcGPKiDv2N1EM8gc9BC0Xq9",
-	"SH0L1e9j8K+dqxX65AWj6RueSQ35OdpiuANGHvQNqfewCLvaQoVjS+V53aj9/VYhfC3+LYhiCeu2kONx",
-	"Y1HrWh/XxrriOpneCoyCT7pq9c6fL5Rmsyo7K7LKXhgKV49IXo6ylSQu0JpXY+YRUYibMlqQGMIM2PA7",
-	"Jt0pn0y9R9ACvQ7ECBtp9EkjyAuwHShMkBbXoGu+4Epf+Jl+Dj9/Q3u8ammwbRK0mklLZeilC+iailJj",
-	"0E6MMhuRgiVFybEPRMFoNmRKQ/uJRApzPnIxaVUE3YvbVMHDa6iCbZMoFUMcWJxEIrN0KEujICXTiIxl",
-	"lsn5sMwjI6aFHnJxxTVsjZ/ijAndOpVSsaF5/R1OBbuqaJIxqKgBeC2Wo9nHFeQGCZa1NpvAn7e2BBwh",
-	"PrPP3W0Aw31tc/TCr8dDMPXWAx8OZKKiuZV+RYoZ2Qrx/NIHLoLzopLU7QGRc81y2zIMNAwUsRjKyKUC",
-	"i6RP4pRldDFM6UL5htiQPmBMTZf/SAvto3x29McVjxyAeEf85Awbg2EOJnDOQCC4XZ88B+RtBcMSjKWE",
-	"kliVYIvEJ8Ro8+o0x3425y/P7Y1TesUGQkjB+uQcb8bjZIROCCNw4o8fodRhKrOUFerTp/g4BNceiG78",
-	"8SMs4dCw6adPcWSesVjf8E+EzVrB0P74sRmw+tOnGM8jKLWALKnl3G98HH9u+mz9mqZ+GDC7Mc2yEU0u",
-	"Vwb/fyEz23z/hFAyo5k53FlKggVAp92ToyPXhg4TuHLJzeZS7beGdON9WOX9w/2RTBex7ffkqOuRGojY",
-	"SjRbduLSI80VcNDhLpWKtUdknNT5UsMxXgbvEIs5vPWvrwtyuA15MGx/hxmpQJWA14NE0NScCVXplgNi",
-	"Wbvf/+j+3GTfPrM4PyhxnehXZEZT64vkGjLl7bECwqBPTomq2wkQABGrpsIj5WO6Tw6etBm/gfx4gF67",
-	"L+i1VqKr1JhW/aQt77J9Yw8+m3i9J9H6GwZX80zfqNW2K7EbPR6B1Lo3NLUYRFwcYRIOBu1coS3NsoGw",
-	"IvDC1QO1wKI1C8mB2Cwlj0mSAUiz9Yu0V+3W2Ovu1Kb7qezZlq+/NpC0Bx3qbjHPrn+OrVej9oErt0Oc",
-	"v01B1mj6P5M5BOg3yGLS1YucJzTLFoQ6cSQF6w0EF1oSzL3LsdNtTf80lh/4biGbg8TmP5DBUbUkx/Cz",
-	"lYTw9yO15OCdSGPA52S0MF9tNCDNon419iNQwCcrCO/JXExkvnjAgXyQiZtloswXoYQAjl8WE9cThWF3",
-	"xfsXhm/BBecCw+D3wnAFI3HGaIrpZoJwgej+soDfFZ3lGYO0LduL22MiQOfpbox3WLSDXlBWWT9cBmIF",
-	"FoKqwHfYJ3EpCqZkdsXS2DaJZzSZDkTo1NOY7ZASwTioiC6vTmB2oXUYnhjFsIAXs3QgaNC38hX+Ac3w",
-	"oVZjTbu4z6Q72q95GdQkOw/u6qvtDQZw9aw740Ff/N3JRhQZoXQcA5MtAeY2iMQ5G02lvNxjIkV/e2so",
-	"HXNHIof9REXqQtiqT15VvUCJYknBtGquWfsJv/fcf+6+6taUprpUW8c9l8Z9jk/fbfRz6ZvblHDZVX1A",
-	"k70rpBjLL9VSt5aB2TvXRTzXsBTpUvL2+fkF+bN5B1HlCBOnbcTr3dsX0JZ5IEaMTLXOjW0EJ3RxBdG9",
-	"+Kfn3/359eu/Dk9fvHj90/DPFxdvYkKzTM4V3A8CIpMJzQYiZVcskzkkMlS9+0qFKfTgDM+pUnNZpH0S",
-	"YyKE0WZUDIkraiASqmkmJyUjcB0TvxWJfx50vhl03sfwNdtXepGzqOrWI1IyLnVZGGsKezTjupKCJcx3",
-	"04Vv+h6+6MkXck6kOEFv1mIguvGb1+cXpFGo7X80ah7eGfdAj1E+U10KC7Y7EDYP3mgwVuPhE+j/hDIt",
-	"sknDQto0Inu/msq5ao8nLvHxl2oWLg3zfqKLjYNo7SrgqcX3xsCN+uLzCB8syi8iBdcKVUJBoGppBU2z",
-	"FG/TmPY/uj+3S7/dRt6XIpT4Z1q5nnS++5NrcZmyjINgzeRki5ZQq7LoSw1RPiTn1oOadEX3aFM2rqu+",
-	"h/KzAatwI+ncmea7Sfw/UOb9RU+3JcrdVB6389tA0bfQ9ObYqN7UC6pPXnpxaysfrRieSGK9j4LNB+Ld",
-	"2xcnvm+UscTqWjIwAlPVAdOkybbHRZsY787Vv/uJku7I+L99RPwHxe8uAe63E17bKX77VGs2y6/rQTOy",
-	"tJBzgKwy1jqxPI65a1bYVAfeGt/aqRvHfZWKTBlxa2EGbjVULEcA+ddWjGBrLNLOjnGUuxZHdkU3O+Dc",
-	"tB8Ukvth7FPhWeRR3TTybjq7RRvcdddXVrYUFilXMP7VkOOOmtGujsU+ie2306GF1CAjlsgZUx42oD8Q",
-	"XvGZU6jiAg+eX1Bo6ECLS5a6NvxddK5BERueygPBBB1lXEx6J4h8g6qPa9BtNSnzXkCeBgARTbgibnz9",
-	"gfge/gSFzF+uTn+LTe0jhg0aFL6Afbm2S1RN90Fo3F/Tf0vagBcjsRT2FlQC4IB7YfJn2DW34vVvYkRg",
-	"iQ3DcjEZAp47JIZSDea/5y+uSZcaRURJEQGDlwVTCAr05PCg1x+I53UzxnPvnFbs6zkdPP2lgFIrFBPN",
-	"ofzn4ktnVdzPB069P08YapI1DkUkghvxqfOqXkt1X6eLu2P0Kwtz22F/zii3/eQ2DVNxSR+Y8P6C4laV",
-	"C1S4Gj+KlEwRPJ4HSuMcig+sGg5vuG8l3JHS/kdnebog8c2O7M1cC+fn9U937AmJ7f4hKXlEk0sjFuOc",
-	"iZSLSRwNRAq5dvOoCo7Gzj6NScEU0+aJA6KkObknTGPIG8HTCqaLxUAYJk3LjKGMxRwDZ0FlcoJdZ9A1",
-	"YaPp7hO9PjkVA4H7HPoubOH1RGrS5brKbEihu0OBHR1sgH0gwIMK4G41e6FPTv0CjJjR2iyZsZQUfDLV",
-	"4FTlaiDA/0szqMeuuQ5npQJcOXumk+6Tgz+S2NOH02LiXnObXUMlddG1qqkc3ZGQbG8TCj9Hdq0e2oN+",
-	"ZXqNFFa03r6Gcxti7Xqy6jkIfycHqCYyga4YKUBb/hw7OyQuheZZ3LMAh4bx63LDSwrwKhr+7oJFo6F6",
-	"yp0pCs0NbYRaKDdQgFFFqLdBHL8MBFfHFndUimwxRJ9GjOLOghf2ELESvR21KDyEkey3eSDeTlwqFQIv",
-	"VAJKCpiCrMJLA6E0zzLvbJHFilQzxlQoy+y6oRjLOBsI8zWLwIqrXTAjeLgUpOsafowWfj4N4hCyyTbL",
-	"Q9/cxxzyMwqoRm4ec1YwJ342yc2vJCEKx7xdJOzobj6+vklPbQtIuAMP/aEfwmd3d1xBQieWaLjmgJrP",
-	"2B0cXlJTzfYwN+U+zjA7YwsiDFmhLK3qZyAHAEdHzAEHayHSyNftCPZBk6MnZCrLAhByoOJIlmqITw3Z",
-	"h5wXTA2prhfmZHBakBFTPGWE68ho63Dg2PxY6J5P1JzrZOpTdzOprMvc2l598tYsIVyEcxDPCnN2mrMW",
-	"hkUgKdZ+lbk0/kfYoDGj+TG0e7Z1QDBVOKLMSKDsJ7XGgE2ZxeNFsLm7GxDjMAho02ahfXTTIQHbvZxx",
-	"j5t/944I+6E16DZfSY7pb9T/8NahF9RiffVE7RtJG9/r8DMLmbcswU6FJLZD7JuhxFab63KtBiJG3H1K",
-	"YkuuF0zp7821XmghY6zdSWDDaN55PRDYhxH7kDmgBusjOKnnlEJiu4P1r1Z7IGoKsA/2QzE1wOsb472t",
-	"v+FGB/+tZ5Obr4LHpR18wZkPD1x9T0E4Bv05q43YLgxn3sGSsuB6AUw6YrRgxWmpp53jn98bRsSKGGTh",
-	"ssg6x519YFD7tpVWGYnFFEQAKUS47ZNzPhGkzCNwenEA/xwXTE3hNnNNlvrENjM1w65wQvuVL95sfgvG",
-	"f0KzDOp2wnIjTPxu6dSO4wNnX9C723+r1rK9Catfhk2cV9AWzNtBJGDBSyEzdhJMKvwSItqqpmyg8I0+",
-	"0R0ceEKzSWFfhYgLXkkwMkeADhUuXc73zNMty9fSzhub/fXJm4bufxYRwozpxBGe2YUToqsGgsEIsmzW",
-	"NEULFUsShzzWB2BIzDI1+xOBlQzrOWXixDrFMz5mySLJsDmv0lSHS+pf1vDF8xU0TruAiIbhK7EiB2oM",
-	"rQ5DuJATBOSBIqwrzub91dr2pg+fuiZkDgsceaTeQCFAEy+V84VYPPE+OZsZcwmfA7xLTLeVgqhLniMA",
-	"ciNgdNN4XiBgZsYU6T47/5GwD/hyOSYvuLhk6ZmIyDk1v7+iV3xCtSwicprLLJMR+XM5Os/NIfgnKScZ",
-	"I89wjCoir0udSXnZM2QD64MbaDvcKGgEgQ2IaZ6zNBgwx+m10GjOZJ6xilCqZcEipwhRoIHrxtBI0gkh",
-	"WiTTyCcXCyjIMzZ/ZOdMqCLPzn8MiZXRtGkc6ItLXPojlPhh8CbgSJLIMktJYiwdOjL2BDSex25t33wD",
-	"0vmbbyKnFkACtdFKRlQxogsqFE1QiKggM/cYpLl5diCgE5cifIzEacwKjhgtdmipZNBDGh94pIhVe7iy",
-	"3Xyw3RrBxhDuQ0bEFEyXhQBHHBZEgiZgYV+MxJv3IqLpJRMVSIL7qmvNAEZWlRxaMF1wlqIDDWIUZm3A",
-	"GMTOcVVLhykT4PB0eU6X5jgwAs/532pFmgMRP//x+auL8+Hb5xfPX12cvX4F0YaBeGtoDFKpRov/j7Vj",
-	"221jN/7KFHnwylgp57g5ASqjKAzXSFrkJEHstECrwEtrKYm1xN0udy0LUIB8TT4sX1LMhVxSluQ89MGA",
-	"tdKSw+FwOPcBpFjqivfmitMb2dZYQBZnnp4L0VBZ8nZTa2qaxAi65c/gP5oSP4gBkXqUiu2VnC8L9aB5",
-	"8rpzC2rNXcGm6hoBHNHtNWC5iiFzWsOp/3g6GO1AO+RIeNSSG07qNK7nVclWGz5dRWtW2rVqVfeFXFfV",
-	"CiWDajaxPbGIHAt4mfmdzJCi6TSeOLhT7XQxgGm1WpmWi8AyBnFh3DIJXzdtu+QO480YFGGdUzvxMCh3",
-	"L5ozRewrWBnbtdrXCvZWgF56MS0sEE9a82XqGRyYkojT5xMslKMOhkvVzPVT8HOgXDLW5j3rGPgD2fsL",
-	"at1MLLFUOk0cj/M0vnnHhk7meJG2KC2X7OkKRCyTr9RyrTaO6PLFixdw6XcNH3CZ4T8Mh/1mju/03FgY",
-	"Drny8MRu4WZTa9jCBz6tW/hnCBvSFrb+cMtR3U7sdjgcJn84CNU+GXEnrLKArS+GsoULvkzWPn+DTmJT",
-	"dfNFYAtZyA0m1jgY+ZcYzTFCa6oKvYNJG8ziz6A0BhIydmWeDs5lnhFKxZRMJ1gVVBsnic7yM1zdO15d",
-	"v/SOMjIOL5154hg+Xtxcvu3XSrnP0tLtrlveg3DnTNV1Uz1oDkD0/zvd3nLMCApLD/q2rW4D3eUpxQkG",
-	"fRxmuR9sToY8CLZ8zUNzYS1yf2w8uPyDc+5HxhcAv62cRJyRfW73kMh7fN4JEWPubvJ/2mOBu99j5kN+",
-	"+vC9nJ5d1Hh6iMiZH0Xo8bSpnGgWOJ2y0pOPd/Tzp3dcgFss/n6ev/nBktk89R2db2asQb4vKPd3HXFc",
-	"1o0yg3ycdi20f3N53+qt77z549v3wXGYvK/tCECurVDSkk4HFqg8OEM34lLhDo/SerF5ZvnKTvVy+RPo",
-	"Dr88D+TmfCW+O+ng7Tl4yS0X1KHJA0XEe+0f8vSBZiMWRqNd9j9Lx4p5wf6xTrzmGEmAeSiFngd1IA/a",
-	"IxKU1y7jE30QCOYTt/LbY+ui5j6BKdOJDApQhvzogSCpVec06tauW1GrECbXHFACNg96IJvOE3tmQCZZ",
-	"enIc3JgRHcF/YEheS+TdDwaymA+FFyNetAeEULM3JgH/kEEIhXviWww3BFW1cn+xM5rrph8mnSsmkWQu",
-	"m6r66czRvh8cOUbkT48sL6X464ueJvjbnTnSBBMURs9lfmrSGTeritVT5qRlyc3X9nU4giy9hUTYu7z+",
-	"x+7VF1r5Mnu7TiB5AnSMsT1AU9clBK7hNlg87z4AU/RJl+kEd3sgkdavtHICgR8w4ZEO+J/KiP6S7mAm",
-	"cn5Xe/qnW8dfRt7QpRkJv/th41ljMozn5f9PHNmWErrbO4xg5sAwkuXbxEhMUSVWqoWpd/CVzpYa3vsH",
-	"t14UwIfP1ZnBl8chDIWF7NgUT/Pumu8RgH3StLZlJEuzCC7vAqfG4dOL3mZPzTSoFk6xmzZ44qjORd/H",
-	"nOV7vtv/fv3h/cRSa+BMP6ppK86+gvRZL57n3JP2iTI6yL1OqNzE/vu6VbZUTelBdV8yqlI0fvlyvV4j",
-	"A6evvcKIksnLAbhaT83MaDfGNQ0D9oemLMY9xKQkogTf6LBq3+1FrfyyyBs5seC9pt5hSrc7lE1VR8IL",
-	"ZAn++m5KU40aeQRKr5aO4bM1j+D0tLJ4QbA1gV7nAMl1UJRHCMcn6k4bMk20gxWrjsqCgplei1LpoFqW",
-	"6aQ4imq7RhdjKB5+zZlQwlOmDi7yLcpo+C7YTADulNOvX8Hb3y8uh9dvL85+e02p6jxYj2oebZQ+DstO",
-	"vkVqkclxgnu9id3iPN+w1NMKeW4ddeWJPXfiN+ecMYBivXB6eluM4Fo/6EYtwdVqqodO16qhazGszYGq",
-	"a62aoO9yoECJw8iwHFeFb7ixt89H0Vgb3jbyWc3Y6LFi+Y627AkZw9LcNYo2L3tT5fC+KnUOHzftorLU",
-	"Cwd3drYBtVwSLYz4cAZnvZre22q91OU8dO6yGzh7fASvdP23M9P75QYFfXKSk3Enn9h11dz31gm3JKMy",
-	"/YK2hkockAIi7gtHNTYpdQcp+MasdNVxubKWxiLJWRx43mUnUEjDWzZ7IZQTqx/Zm2PUkoKNh9VsRpEB",
-	"YiJsF43WYuOSE8H97zxR5xSoZznWYJDDorJVR/lWxSfdNpvhBRJAAZWFV2d/IrB+++WPbBkKVZ64PVB0",
-	"gqiXh2Q0cYoiQmDiJKSurVaq5arRE5vtZj+O/evFwEfz7Sm2nXbNnFhJbUJmJZzIbzDtCUJzevrq11/g",
-	"TWX16Wlcz4f10IkNq0qgleiRPWDOK6uLgTQLf94XS/GCxuF56ag4ZHH4xiryiWUjWoggrg6G9+TEP+90",
-	"nMrF11JUvyj7l6qNbgbMx0OhpTEcKdIWdZOn2w2vqhBfCZGdyuXQcYBLcCudh64uYgHWJRSmFOsm84KC",
-	"eOrnfifGUPz16t3VzdWRy7wgBV9OmkI4es5B/cVlj/mW+Cim2rYx8zlRQxnX5R3vXpt/weX8+ce378hE",
-	"z15Tb3L8SNw0Me/m3CzYUAMGf9HhlR1Z+QQyJxHrcVL9XmeAXyiLKELCIU13j5GXImBJ5kCiJbKaWHYI",
-	"kM33WH2rlbJqznblcy+NUe9LW7VS+y+N4Uh9gTkEa318cLymRIZL+gWnEMtFkCAi+I2/fvn6vwAAAP//",
+	"7P3Zchs5mjAM3wqCMxEma5LU4mW6pZj4X5XL7la3t1+Su6an6GGCTJBEKwlkJZCi2X4d0QdfzHc+F9EX",
+	"VlfyBZ4HQCLJTC5aLLtKB1WmyEysz75+ao3kLJOCCa1aR59aGc3pjGmWw18nGf8zW5wm5jMXraNWRvW0",
+	"FbUEnbHWUYtmfHDJFgOetKJWzn4ueM6S1pHOCxa11GjKZtS8OZb5jOrWUaso4Em9yMzbSudcTFqfP0et",
+	"50WuZG6eTZga5TzTXJrpLqaMxIJ91IMRPBETOSZ6ykiWsysuC0UyOmG9VoSr+7lg+aJcHr7TCpcyox9f",
+	"MTHR09bR4f5+3VJeiCSTXOjGTTP7wM13/eKKrZvH/HrzSU4TNsukZmK0+DNbrB7xa3rJFKEkZzpf4PFy",
+	"RcyMTGmi6JgdE8UYnPrJu1MSvO3PfcpowvJy6cGcXTNp0w08fRq1Zly4vw9q1y+uuGaNp8Th55sf0ys+",
+	"43r1dN7RCSOK/51F5KB7sL9P2gkb0yLV5HC/0wR3KYwVzm9fMkAXmRPgs2LWOjowEDjjwv7ll8WFZhOW",
+	"w7reSM3HfETNehoPQQQP3fwo3iuWN05VKJbfdIrP5mWVSaEYUJnvaXKG8Gb+GkmhmYCPNMtSu629LJfD",
+	"lM3+7W/KXMynYLp/zdm4ddT6l72Sku3hr2rvHb6Fky4DfmoWyhIP7O0hTcifzt++iYj5hOQDP3uy2Om1",
+	"DL2SYpzy0Rddr6GFbqUjO78ic66ngJujIs+Z0ERpqhlpy5xQQXiJiOSSLXDxL2U+5EnCxJde/YimKcsf",
+	"KZLLlJEZXRAhNUkkkBxY2qnQLBc0/ZIrO5czpqdcTMiY8pQlRAoii5wonrBjEtsjH/AkNscpDKYxRbgm",
+	"HJ9L5UT1yBuJY8ypIqMpFROWwI7eSP1SFiL5kjt6I4kqRgYszIq4QPhwhy/zCRVcUaTgn6PWO7pIJU0u",
+	"pHxF8wn70lAxlMmCcEVSM3lO9JTighXLr1hO6GjEMq1I+/XJfw6+f/vDXwff//XixXlEDshr/j0ZLogl",
+	"rgjcF1K+pmJh6Yn6kps5M4gHtJ8lx5af0rFmOYnPzB/dE/NHTBQbSZEowz2QccIqg0eqq1lhCkCjBS30",
+	"VOb87+yLgtZrrhQXk4iwj5kh/kTmZJ5LMSGjnAF20BRR+b2gV5SndJh+UYg6IQnLmEiA5LUBDagCeJpR",
+	"npKcpXTRsZh+bOjPMtZGBO5tQrmw+1BFlslcs+Q1Szi9gOu4HxQx5JIL8v7iZfd35uTt35TMzMqIgRTY",
+	"qsxYDstx2BOROFykWVxMCpEyZShZKe7BRClXWhGppyxXpF0OrYhZOc0NLVGsy4ViQnHNr1hqOctfaMoT",
+	"mOIlHPB9ndOcpWnXMvdhockwZ/QShNwiNTSd5bnMVUwUXSgyn/LRtAeSj50GNB84OBQ+A+GEJgk3E9L0",
+	"XW5OWXMjwoxpqljUyoKvPrXGRZoOUGpalipfGu5MBJub+5GF0IYWLKsmawXjqJVRpeYyT1ZHP4GR3e+k",
+	"TTVJGVWaHOwbIM/pyKh3HTJeXkVkYMrAD/vIlTZ4YX94pPxw11iplpcoa+z03udQwvzJDhJs+4N/Qw7/",
+	"xkbazITqKqixlasY5YxqlgyoroinCdWsq/mMtWpWzZMtRNmolVKlB4VaP7goUksIUVReGcWByeot52zM",
+	"P9YrxmOeG1HQ36jTjRUb5UxHREuSs5GcCK4Y4QBjK+Pn7Epe3mjxS/cEpwTb8YuPwvNvvrbn8NCOSOYO",
+	"LgCtg11BC8bYtC6ABpqmb8eto5/WEykLhZ+jZTDEi1m9zPOpnAsixQhUbZEY4ZIacjVkNDcikYH9XmvT",
+	"Puzwqzv54PfyiiMZq64roRooL9dspjaRYL87NwvNcwp/B3YauJqd4AbWUB2j9koKPT1nSnHkGtV9GGan",
+	"1MDTmxVoR6FFDbiouQSUykghNE8Bj3A4PH0r76jgFrxAFrVQpP471XZZ687vbfgsHMI4Z2q6ZtVGW9o0",
+	"6pl5xtHagbYyChPFzBzu9wBHwYGWgxt9ftPg75U1RoQXVjns5W1UFlI5dzvj0pnZTdbd+PeF4oIp9dzI",
+	"ER83M+Hqrf44pRpNV6dknnPNlFHvhmxK0zGR415rmaAY0WagdJHYvz1OVJnXfs1RzujHU3z6cH8VO0B2",
+	"EotBDcU6rB1upJftZU9rn+MiKZTOF1sNeskWg4xyMQATZuMOn15jg4ZysXz7/dnnNdfpdi9ooyDqATV3",
+	"I0Zsu0vRUtQyiJUHr2hasIEBBqm4Q+RN43+uAdjndJZRPqmhT0bDECxVW9NaN9RzfLGO6Jq3UqZvKH9c",
+	"R0CqINqnzXNsK1Cls8GoxPV1x7NMGtYJUoppI9FufeTn7nnzrizyEdv6TXzav2d2M+aTZsKF57VMt1iO",
+	"ulzKaAKaFyPjXM4ip87i4EQwloA1qk2JmjIj91GiGM1H007ArErwVJrm5VUv6SUgUdKR5lfUGfivB1BK",
+	"U739WcPD9q1ip9cKeE+zWZZSdAPUwNjG1RZZsiP4r5F6wyP1sLMMDFFJDKrLDyC1igv+dNzhVq5yiRBU",
+	"MLqyvw9rKJYjM4HkwGaUp62oNZ9SrWiWmVlnqlaS8KNcR44PSWMVJn+w/pb4J1jLhxi8LtekniUHeww6",
+	"gv3jYImuRq1C8J8LZn82ULNK8Krscv/OSNmO2vZ1Cd2pyAr9xajdjH4Mv3y6XwOWS1i9bORQC6XZjLin",
+	"DN3LimHKR0QKRmSO/4zJQhY5kfMqMWt0fq0ohv5A1mHOLehVXmy4J81qhfGtboeldDEYMj1nTAyUZpka",
+	"JHRRg7NvBSMZy4l5JiLmGWsIB8ZlqJazVRju9kgRxX4uGOi/gl2xnCRGlaWKi0kF273n9PGzp4HndL9O",
+	"J6sTT/1yt7qRHxm7TOiicbA5F4mcDxg6d9bebSpHlxeGkSy9C2ex49t4UoPU0oAVPdbcC5y+OVtrrnP+",
+	"5vXuZsNRZDaQYpCzLF3UIR38QMxjqu7+AoljKGXKKIIzn7G/Wzl8aUBBTk/enBDzBDGPRIT1Jj3yojCQ",
+	"t/c9y1O+leWjeihRM6wu7zFYXd3VrF51CEnb4BHS1d20VvcuuWQLRbQkiuljtOwLpkjKxprIQpNLxjLz",
+	"Nc8JqC+kLQVBzh/h44Gv75EKPGXRDrh9LfQrOa2FugZWe1PMLOf59905+leFxjdB0zvBuUDwePZkJ9X3",
+	"3IsQTo4cqatW1JpIOUnZAPQUkG+5uGQJWIVoJtNUls/MaKZgDaKgRgClhZYZT6VeK3ueO7WjuuXnshCa",
+	"JaBAWWc4Pv9IWf2KioTMmFJ0whSZT5kgOaNJRJQ0zy8ITefAxSY5Yz7mYraKR0NZiBGrWcJrN7ieUk3w",
+	"saQiknChnz2pNS+C4KsGyrrRqgO/gB9xWEMYjoh5LiIJS/kVy1kS2a0YYOHosd1tejSIXLEBjlCzuVeo",
+	"o6ZUKT42c5i3c6a0mV3mZCTFFTOqypYz2okGORsxfsWSphlh03ZfWw6tZk0Hef76vAQBf5xbDqulpukA",
+	"YKlpsT4OA0Fvy4Gd4tWw6B/NzydZdt2Vr3jZym1U4W55JcFJ1txXDdBEHjfWck1vAVj1d6V8zEaLUcqO",
+	"SJLTsSa//M//orGCkV/+3/+HZLRQLIFvvTKMz+SjqVkWadunZ9RgtJL+OZLwnI00+LEjT7RgFkN74C1w",
+	"PpoZQmXb/GpHX0uY3oMGvlEMmHERfnsQ3YEF8UEH/vXowO5nIyMWigGxNdoh+PaFFKxO6V2vPkatj92J",
+	"7Nov3bO9N/bDTzJjgmYcXDuq9/796Q8fwne6fJZJFIYgcPSoNeF6Wgx7IznbkzTj3ZFM2ISJPb+Mz+Hr",
+	"6pJnXZnhmXXBS8FyC361IoeXqlaO549/PHr9OiKHT7pTWeTAq6nWLDe//Xf7p/2DDz/td3//4f8e/rTf",
+	"ffyhc/TTfvcpfvWvdYZpYLQV+6AzjgXQ+fiwCp2P6wa6qiXlRmmGmO8jiNzUbGaU5PgPLy7I3tXBHvyk",
+	"YiOpRGS40Azu2HxAUX8ok0VfyDGhZM6GUykvnQiw6PXFqsBvbRPbm6QNCcZzdybok3enJGe6yAUDnzXI",
+	"TcDjIJSKTGmWMcGSY4gxQqwhXDlFxrJDTVM5KRgxuK5gU+Z7c2qr9usqcP5NSdE7o3MrW5VOhqWF8xnr",
+	"yjwxwhBpG4i9+vfOMTIAM1Vsz6vLE8gvMIu1R8fR47vRaYHLu6752b7tvLY1HszYTxDjOR2R2HDpOCIx",
+	"Ipz55ESL+Jd//JO0q6cLoU4Zy+FgO7WxIEYhUJrOsrpF1N8sab+/eN5pdBOsTmG3uI6qAnpcLDL2xhD/",
+	"Wku7dSuXC66eYXgfEUJ6ncwBE92C5Q7x+Z7Mdv606ux1FV5dA1bWIw4hX2acXmszdK4y2yDLYZleWJw3",
+	"dMzsJ44IJf4EfbJJIkfFzHzRjl9ZoH4egHIDtN4YlKqwYv+yu6kSv7UHf1sQBJe4AkV1ULF2OW9qIw5P",
+	"BN4wxoha42tJHdouwwe5DNF0UpGEwZRoXUpGbzd/WqeS+zNhTiBGghQ87r4IhGb7FcbhBo9QMWIpfuUV",
+	"pXIg/1U5t/8KvWMDG8Ub/lKuzIlLwZD+q3JI/1X5oiqyLMewo+Dd8Nvy2RmbDVneo0kS/lkOb7/I2Uyi",
+	"qmTZT08zVW/d8Hd7Xgw3oXTJ/V2eGlH41tBguuyRk+DezVQgNMbfxcB6mZEXPPN11/+du+QHELgnEHjJ",
+	"WZq8yHPkJEtKoUzqKfPYvLQKJ386f/uGWMmacKFRCrIh4NYYuOdUqD1nSKwlwtbqUDP7Et3CpZQv1JEw",
+	"DLauD+vL7iPChTmJvzGQ8A4CijGhMRkMF9eSJXcJFizDLRyiZ0wkqAS6Q2/5GGEfx1dn6aiT0px6BEsK",
+	"wheCw9sYGowwca2QAn97azkvPBSc23YhvniCH6IysdPi9MpJ4Co2bW2H6GKLJavRxXhjgyJP64Iorlgq",
+	"MxCypEgXEUn5JSMxRGnG6FpKubhE6+GcKsiWQaNqczz/+jlI+9WLkx/enb56ezF48eYv/5GUv3eOYEYE",
+	"9b6AASPMOJlzxQgdKiONklNNckZHUyuj4vMMRx8u+sIsEmz0uHcuJiTL5RU+viByjkoLTRJDo1EN3ujG",
+	"+ODv5hYkO39b96IcGGm6hp5mcEg3pKeWtV5X5x1xvdgqbNDGzW75bCFsJOydMIRRobScDYCZqU3Wk5Xb",
+	"8ARpyTsg5yzvjqhiEZoe5IxyQbggJ+fPT09J+/SHNycgjW/cExM5H00Nhg22se+srBAySnwE78bpKhlO",
+	"1+Z3auAAst6T+Tc5LIOEN64J8nFGUmg6uqnIAENtfRjOl+kI8MYXsmmte/ZF7+DZk61u2zq+brTH0tC9",
+	"VUjn9k9uDuM0xCkI4Qz81ZvjNYXXaW62/d0DP0FWV3zLk/Bhk9e+5jrBKqS9pZiF8FQJ1QzwOQTnEHNL",
+	"Ahti2hI4l5u2hNtBQ0lyK3E0VTq5SpcCYTBE/6jCmoLY2eX7rsB+Hc7vFv9qIPH7Ir3cMUrnxUc60unC",
+	"xRnGPEHzPInHPNUsj1fDA+jIqe5O4rY7bkWthKvyD8X0wJ+R0RIHWg7cvWN8E9OsVlVc4szVNS8PhYIY",
+	"ZlZ479Eeyl/WiVTvsd6Wz+NRbEMLXuKTwDmqDs6NPCQMNtrfGG60M3VayXxqNAo6SDpjCrSCugyQybp4",
+	"BkZwdJeNbq7E2hXqU89mVI+m60dULGU46FgWomEcdcmzrHkcSgzkYOTZ3OUmLMjcfGqXIESmMsVZee7E",
+	"7k5vc9yB20XUKo03bkVN53y9OPN1yHHiQd1ZSMP4uWOrlhxtwolGWXdzylcp64Y+xYZnvaxb3cXp+Vvy",
+	"+ODZs+4BoWk2pd3DwNeVs4kBBOAVRBRGZcUaMrLQYJuHQclIJozQnEHoEFkJBzu8qWy8bJxeoPKHUYwq",
+	"IpcsAy/jhF9VMl9rhOkwBOHgsJYChULtxjtYkkfrkxHMLupjXSvS6sZLrIiYG5e2LGJuzn7zMub6WD6D",
+	"jJNam/IqMDkQ4gIrJ+wIS95HnJq/plQZbIrtszHU0SFKyxzpXeCw/+mk+1+0+/cPnw4/17rnDbkY8PGA",
+	"iwHAUsktVzZ1xsaFYqT9ZP/3ZOXxDiwdZAlCU7PmBdTYEAih6yhEPUSUIvbmlEgnYm/15E1E7KVbXooH",
+	"dWVT1oWE1mdRBsLxZugMpePdg03N5n5g2pKB7YxnYBBZNZ2FoLIs0VSf3FKpbU5D9Pe2fUKZfaeOD7qo",
+	"v4aAOQzOdw9FRKYJU9oWjmhTTWZSafJ0f79zTNgs0wub/a7QDIx1QNTWCVfmdINYjNU4b4x53nzKtpYZ",
+	"xKGvbm0/yNHHrZjnCFcQ+Vov3mxvjHAuqjpjRK0yFq61OsLqjS0NEAj0/nCCS62v5BDIyrvpKxhDqfQj",
+	"RVAqV0YwSK1YY8VEZV2ALnmk3nRYb6nZYBNcJ8LsQOidZjfO5WwH0519S8vt3/n5OqGH19EuamnbaRlI",
+	"t06E3d3yak59qxXiCp7j89f1oTmf5bKvekGoK7iHnl/IKsqQ72+jVrLBcKFZVUFsjqOGF7a3bHLB1fSG",
+	"xqUtsWBGs8x8bETmTxty7wGx7ShEXrE854nzmODJQnkzvDwQ0OoTw7cXoH6cMhSGUE5SuwpKIA5a/W6d",
+	"0FTvzDLbnWqdKfL+7JXlAikjEEg0F6mkiUv1aFPyB0gnIeeQcoI+Loo1z56f/4Wwj3A+789edY7LwFkq",
+	"SJGZcXpbprrnNzU1r3pify5Ygd7XQgh0yYbBEz5qogyX+HAN22HznQcmOgegIRJVMLByXZ7AONxfssVV",
+	"ktZDPPuwlg4+l2kxq6mp0RDjcIL6BfxK2gwdhaUmGBGveUXEG0MjYhXwiHg1LkL9JiJOWI1IqIZFxEq8",
+	"ETFafoTlVyOn/ETECd2diKCG3OsX+/uPR5dsAR+CmG1QjRxWlKsCwSZLoeColsEmwNbo91FqVoANVrNC",
+	"+Ujm8ByEjpIRnGQEb/OJkFDF0bte2xRPzpxEoaHQ6Xa+J1sDevUmFIQZaiZcBoxZX68+9CFhNbXO3tmC",
+	"LO79XM4jxO/9BluW17iqA9FCyyNCyaWQc0Fwwcf2Wo5IIeB7a3zgwv6AMKSOPWU9stUkkd6CheKYJAWW",
+	"NmRHUH5jJEViD9qW2UNIdHTSvM2SxqlAFgc7Ey6SaPZRRyHF9ObjQktvcG9FLbfIVtTySwIfQaYXW1AI",
+	"uICorOftwnbWpMCvCAqr/mbc9CDLWX0S05mcKzKfSsVshV29sDjrbIgRYaliFVNDJ7Bce2bjKxhiVp8s",
+	"tOKJQZRF8Ii7hClLG4yh/uiUoYwGXhsWnbOMUayUKAijecpZbuDzkfI7OQJms7QbmVuwyOXcm0zM3syz",
+	"4S4btJktbBxmeRZgyJCNaKFswL21bXBFLKrL8XZMuw15j40so9O0VgWpf41Zg8gcml6+ommdqRZBxqyH",
+	"GroAT7njNadribZ1YOCW66fI5VwNFKuNaKEabkiRKRWJkVSVJGPacCkuFJA1LVfausZlyCCoY1uYx8s1",
+	"BudZC6bRCraVh1hZYh0QrUfvl7mcvT97taPSeSKcEGpByohdwKGoNnfnBbkolN6GC/NsX8xlfsnyXpna",
+	"ABkQ4GOzBDgmcy6ANsPoUIm/rNauICMGTt2wPkidqMuGWesWuAiyNgPiMpHAkI8hzwq5r41b2sYncHOp",
+	"//WKxN+23OKX//lfZCVNMgdE/BpEjjvWqhfOHFocr6UenKi6uyDLN0HaaEDm2tyhgo106tWBRj3AQNIj",
+	"ZQ5epoVmIThBHGudAtAX7Zw5mUTLJWWgQ9SU5lZRMpwDb1eCRAVAacbokXc5vwJRL5UyG9LRJYpjXFx2",
+	"UzmintgzZY3f40KxpC+8mIawbYiTYCNtwZJ9pEbIbx21YCdHe3uJHKkeJsVDDp3KDH5jCv1esndwMny+",
+	"xxKu/2XCk//Yr4BezpeL9T753SYRwJz0ejpwC1FxgXnjHiPjcAXvcnbF2bwurNqIb+oam7K6Ss3WEob1",
+	"4fNKbQQ5g4wTxWZ8JFMoG6bpsNa5z8RIJpZurGJDwjQbGSXfPXZMsEKF6h4cPj0k0NjFqEWg5C6QDkPI",
+	"py0ujpXF26+MTNM9IFyM0iJhSSUXpNDj7u9aEf7bHYLYaT4fPAP+gx+HEIkSzF27G6RXg5TXOSVeceEz",
+	"VSxhKyX/A9I2eDAbphC4yhQZsrHMGZTOLY0LDTJJzkYyT9S6ssoH+yRx7H8nAziCwBnMUAcChUDhvyZf",
+	"FZsB4IWMeZoa2SVUY2u1BRBywu36lTakTDVkFnnICqG0ekWRx4lgG+VpbsIzLN3emL6wFKiCjQYGdsaI",
+	"sI86p+WfWsrBjIpF+Y0VcwZW2RfShQSVPxV6/LvIKNsDXzU7Qp/zwIyXSth+jcXU2R5qDFEImSMpRiwX",
+	"RqcDAg+yvLpZzgQczPqUiRWAq7ePqBuIGZB5AiIFHJSvP+lMi7JIE6IYVNmdGbUt0wvrx/eFiuorUa5B",
+	"ex9iAgoSmIyUw/x6lLb9BK5Drn1TgVVkzem8MuBuKGWRxofBmdGClTZd6C0x2Ptkra9LGK8tYFF7lndY",
+	"pd+I5bdkoK35CZ2UdRohHsrOJ82TskBoy85QDhdWArX72phHEzicAslDsHngesTCJjaKsoyxBFXRlfMx",
+	"ZyX1oPKFrSa0FKeJg2HZn1rmb5Z0W2VR1qlvr+VVWUmXaOw2VbUY/XpLZtx98NndhYWdsSylI6M/pWlV",
+	"5rnXiLBffczXCdSqKkMsj0BpUEuBXmD4JsCnN8R07RjH9TWGS31VcU/pbNdE4FsVOdPZu1xe8aSqxA4L",
+	"nmqs5Cf0NJcZH7WiFlA+3opaEzbjgoNuwTLF2KX5Lpc/13OGcopTMZZ1lS0gDHMwk0mDLME3FnMM92Gw",
+	"JqXaUP3BJVtsG/pTXcbSGA1n11xe1zXTVUw3e9xXjPIYKwk2LDkX5JIt6i1o7n5WlZi8CDBYjsdGaiXw",
+	"eJcLyKc0Z0SoUHOWq/rRR1Op6izoLw3/JvMp2hmWlo6EQhN8+cio7tqso1DMWtrcgbrCpRhqjgq6X5gG",
+	"w0eWygWknk6hc84lW/TFWObWcWR33wEb3VimqZwrX7EIiqxi3HklRTTY3wrArSqCbj1lmVUCT9fqgHDP",
+	"K0UyZT4JoAhELVGf47FmHfATdHtU5iRrp88CBN4FR+znGsPJCwgacw/YRMbwGODk5wEU+7v1FwYSGPap",
+	"2k7JWSITNfqOZjNohVfkrCr7y2KYrhH8kcndSmsAf9YeS9z1rRKQkARUgCQK6Gt5CxtIzJbCdS0VqusH",
+	"s0kIhmpCb0W68LKnB9Nl/rk5OfJ6ELp030txo93DY3LiuJNvLOrCYA+qZawchPiyvIfVkscbIKcJChru",
+	"7IIp3ZQ0FJDuVcrk4+s2nBKKDCB+QjvgQcWgESYUNfJUeVm/hGve1XLx4gb8kZcBzAe4UyJEsKOG031f",
+	"b4zYzaRihzmT8zpKUxuNWl89YcvHNE23XtQFPr1SdSUH6zyEiFjrjR133UGZHdZEnabptrGWNlCNS4Ht",
+	"wLZ9L6GLrc4G23duOegaeHZdUhs6L8pZpnfbQIgJm2xpi3qwLhcV2TP3+11eU91Br7vXCw9SX/5qd7qy",
+	"3Y9+Ja7+dg5OTri4XvPX3YrPyHxSa7r6Efzj1gdWqJX23dgbgE8wNE6SthUojoLciL9JLqxnaKOZNOwp",
+	"e5NmrT4lfV2z1tesUQfavgclVt1RU541CqUVncMdJBmyVIoJHGDbfKGgqkxna+HztZ/4vJjNaF7bJuQm",
+	"fSGznIsRz2i60s3RNlB0Z/XhhlWgrt0BcmmF27d0xLNbvf3melvrK40giO/kN9j1gLZLaVmOpbAvljUa",
+	"wroLtixWufjmo7oFj5A983vyCeHs11JItr+plaC5teAXou7K0ZYEeSPNvPb67Bxr8OSN1HxsG6bXlcUD",
+	"/lUbGlW2D6RZRjS9tPkgQPralGRUT104Nc2y7SK8h7mkyYgqXd/QHGKapjJdsvLk1Kr81PU/SFOWE5pK",
+	"wY4xHAXsuBDmrnmaBk89Uq5x187JZndS/2n7LMLcVt5aXXfKaHLdNQd23C2qA9Gb5aR4j8a1Su+GsIuV",
+	"bdcWcsaiM25/y2kq7syiEOhDgCzPvNz4Rp9ouMRboLAVbL0nOhuu4V3Oxixnrh3Nkk0hl3PDnbJC1fQQ",
+	"e1eoKRHBWCAnzRbEvlaPkQnl6WKQ8AmrIxHnDFrsoLnWPEnwyfqxgGE2N5y5YGlqBqNDWbgOMIoMFxhn",
+	"35BSNlPXGPD89Xn9cL4dyo5jSkFc05a6gesk6aCHysqs1X0tXUJUvecdIOaWHPPLYLYZaLYAhY1Xu91l",
+	"1Zz82tM5YzQ5SdMmK92M5pd1UX1vqmiEsQcGMOB5YIAQg72mm9pKsRyYadNtXiypDWBva2zRs/CBHCH1",
+	"DVMO1SinGYbkBc1vXFuuARrKfQ0vmg4EY1j/eAkmsXFnrd7yNp+EDrIdxERnSt+hLA5WJmlDnPgfvu+U",
+	"FU2oq5yAHm+Ze4y13m+f0dZQ7cTG2Ub1nnH3qG01IeeCtDEEBPuQ+eddBW/V6ZETTNKHAQsB/QCVoahU",
+	"2MoNeIiGTo9SRp0jZUN0hju1G7aj+w028LuX/npvl+wJy34C7J90g35LdygU37gze0gbzGtpMakfLyiS",
+	"P1gXtxc+p3k1nGGcM4Z2Q4h81yzPcq7qnbG32j0cthWt3mWlL/jq0uu3vVsZxBC6bov/3xwk77gFWAWq",
+	"6nDuXWATXUJ0bcg05gr4eHK1THWX11oXEOTmOGOK6edSjHk+25H/habbdfv12wkLed/E1ouDbLD1VjZ4",
+	"9xb1rWuw162LJXUBR7reNLmspuFztVNhnpEryb1DCqV5BZNRtCQ5EwmD7OFjW6kHk0O4Ii4EdLVszw1j",
+	"QA93iQGtf3a7KNBtgueWY0QpZovahh2KUEXiT5/q8x4/f45r8h0PavMd68JJobvbTcNJm6JFD+82WvTp",
+	"1sGiT28Wa1kfClk3fS25LdOElm765XPy+ydP/53Y/AmCuKZqoL02oehc02HKyIyOplywrpHP4QvztJXQ",
+	"IEkI2N9g3Nz+oJEWhF7OraTgoKlLjb2IC6WpLZdWY90DWmUNiZvTFcJWtRvtesulVN6fnRJBZ6BeYKQb",
+	"XMBSi74m/lA18ZWSCYaarqGYZ2ycMzW9HrvI8eXBrfC46mC1a7VeAB/KNxfopEtmEKNiu4PUiY/nfCKK",
+	"7Eu4mStetB3lKZlPrvvq7qLJJndy1ZHml1Z3MedltYWayIe7U3cu+WZ1NFjbn83jaLVXm33FwYtn+MJu",
+	"pfwhPa/OVJXPaMoVS44IJanvSxEW1rDdKaApBTao6EAKDRUEStqv1i1Zp/TAKbn1+N0Hld83mPCDg1hX",
+	"dhsbcdVX5RBy7ipzpFxp2wGH5QxikzGruD7lcLu6NuV44SyuBk0bUiQLYctedzbVo9mxDk2l5gJke0sx",
+	"MjtzF93bEK3TnB6978uu7JQiHYKunK9hfusKv8CZjiDzFC9pw46WC7jbvmyrpVKCgw7rptjz2ACB1ypI",
+	"/uXpxA1KPdNKDtAG6+e1837qXNkcajwxW9bPRZbHNOO+hMkuLMkTwOVcsV2kAhxkA1D82d6vEwwcL0M6",
+	"6tt21AoG5Si34J4MGeE9eSdXwTGMaipzRyuuCGkUOw7YOaOioJgQKzPvtRilVKnS87rhJD3R2bIOgdvm",
+	"Sn0B9ydeZPm3rTzl/jT4Xf6FaBuRGf/IkgHO06rX4zZUxHh+/peyFAYtyxAU4C6oj4RtzAILEGL9RduM",
+	"dsevt0gXu7CKeWMqeAObcb8i+9Is89ksW0G7m/a5TaKugfjrCH9LLZWv3+MxKZS1ndRFj8i5aCpD5cJi",
+	"whAbOReQzURFQmZ04Zp08wbfOleDrBimfLQ6x1+44kYp1tIalzaXt+dqYB16q2EEtCz75dN9fPNZDP7p",
+	"YjvCUYrV78B/tX75a2qrs2x75dtByLlmWW2dlmu0hioMGqALsqa8C4hjUAfTVuQ1e26QwArFBkb03q1S",
+	"fDhhAGXBcFGJdu7AQoAIr9NDYnVfu/kUlvGwhhMG/apUJYWjPFc/SmqtVTsIWKK2HzYgk8wWjxSUIsMO",
+	"mCiCPFLLxdx2NR00n8J1JMQlmrPZQhpSl42Jy0vEwHYzrbVDn08pSmJQGW1b+nBd/821kflUZIVe7gq1",
+	"oSdUiG4bjmwJ/XyPBrPcdRhwCyKc56X3JL+5+RtLpilbvG614YpIWM6w8Bg+hA4NV5jUFbqa1/T8CeN8",
+	"bpXCO5/BtpG+hciZkmltY6B3KR2xqUwT1wOHCMYh8JViMSSjoULF+zQd0tFlhIo4o6OpkQ6JzBOskIjq",
+	"Nc0yRnMqRuwGFb3C/UXubkqqH2xni8u+nn0ytd6utWa/wDG2lnqe20I7Sy5mmdTLUUGpoR0lxYSldOED",
+	"WpZrwi4Uyt0omAYijgui2RTOVZYMqq9zHRa62hB4UxYYWsp8gXLDKDYbAWuzOc7WGAq2HlYggkP+sOFu",
+	"kPDuBiDu9qpEdwv+cG+3e0yEYX0kZUqVUe3QgaY0FvrgqcfPnm4EhqZLPLPXQ6Sw9aPhQiPXsMVI/obE",
+	"LIccPN7Mta57zdfK4PiCAsxvQvxYvR15ya6Zp3iLISB1cPNeGB3vuVOIlg0u9usdYl/xndqpVF1K2bVa",
+	"1jSmoWEo8hXL+ZizZH2VFki1wapR2CvTRt4SrASvSQyjxaRN+wKHRAsW1BCOCCXO3UVyppi2ThasWsAS",
+	"2wy/0+uL98KtiGAm44wuwC6Oj5CMyQyycmytdXLy7hSKnjRVO6lu80ZJJLfQIrxO33W649KF1C19qdnx",
+	"en/Sj2w4lfLyRBvZqYYkvxWM/PHi4h2x/ncyowlYSxKW8iuokmMUI1Qbl3xQOOZ12ydt7v1upt1WlN3y",
+	"sU21InKmMikUGyjBs6yublHpMYJWMY6ZuheJ4Ti97QswDuqNtG98+xQhy7HBYdA2JysLHbkK3K7gNgha",
+	"w1SOLllSaVXbsJQKxx6NMLZ9y0JR/m6iKhhUt1U573CWspPOyoFvBuJb0DuXsOKetE+7ih+4MkMnpQeh",
+	"CgsxegniI0NBWa6MlAR4aakeSewAhOtjEo8pT7mYxEe2ZBGgMWfK9SYzGquRk45JPJGCwXO2FhZLyJOD",
+	"ffIHKaBtztmL8wvyRykvFQl8GZXS2d6BYWdtRa1Jk/fHbveFzQG4Hda2yX7tzuZGNN8PEjgclvkk1eE9",
+	"gApsWJ3CCl/QrAhgHpqTEHtcPiFiu3xVv47SWbpdl9B6SPv8IdqWCkOhz63R64V552KRsfMghLu2xgwe",
+	"w0BxMWLraK2FXUtrCDxP/MECYVHq2HWd4ikLAd/SnWo1pDvpe/dxMJIC+2eOFg0ldNkoZ3qQS41xeexj",
+	"xnOmLHxW9/8euoL6lBt8FfLu6Mj3FMEjcOPZjGPFJ0KRIYNmQZB+jE09CeQoi4C7CEYSydT1D2e7SpRL",
+	"yF8WpbyWVyJPt3QjYFpt1YsQQnQQvreMXDVoXyUny+C7CgBrb3s3t8PS+d2y3b0+lHYJ9auw+dx5vSBq",
+	"Eov2xz/1W9/1Wx9i7MeQpj3yg48/gS4GSe47Yt6MkoS66CZltAYvvV/gd9FKQ3RPN7gg45RPptooN2Dd",
+	"dLWWHdmuWEaePdlk3aqtbHAiapq9+EgUULqgt4zMvf7Uq+uCsot+i2gR3u/WMJfszHU8w19tU43oUU/4",
+	"DQkzLBKfiUg8nyo2GmCzpCFV7NmTY6Kmci7gbrYwCOJk9T2Il9Z6ezJmsPv7FDKXCG/otRRA0QLito30",
+	"dkvpVDckSfdKQ3ZH/J1xtuk2XzfJoUadhzMi2G4VCLHh8SHFqlXjVV06GP5ixS3r5LcDt10LThBHFo2R",
+	"nteyVwWa/9KSUiVBnonneBJdnsQu77gU+baqDVbC0tYQ9IZirizksNiDu5FmAQNtbxKBx9caDi7Qyq8L",
+	"b5mwl4Rq9orsN6Iztp2NAAhNdc8rtkKIBOGKJIWbCdimvRiWQJtIn4jyBeRNiyhBZ/JKGH5pxQiAIZAJ",
+	"PW6sbn8VCGqup3LB29rq7JpvjwU5anG/HKh6FatWjoyJBO0Wc8oh8hurJytiJnCq3zGJlX+QCq8RckUK",
+	"yCOc04V5xpma4qMS+qxxBL7MmQYZj32c0kJplvhGq45SArFzLDG0ediFYrMS9ykwbdlO1muYKPSBWOwo",
+	"vUuRLmwWV0WCrWs08f83NBr8pE5ztioM1mMAYFfW7QeeNy0rez8msARCDbnNmT1BBS2jid9rQ0hDvS7/",
+	"AueEQHc5Aj6agFydEzrW4GLgRuRWmpr5jfxry3khP8uZZsIF5WypJhr1uU7gTlxvNZgTrF2+zqSQ8862",
+	"UywLmLDzNSiA996U02EbpK+2e3FXZzkvqP0Qkm5G2yI7wA68ZmHnXg5fysHO2RWXhRpYPXYHY4W3Ulir",
+	"RY1dguvt73KdpiDY/M60hWjdGaw50Qum9A+WVq+uODakM0ZToJNkepopHTc5WxxmbusP2bpBRmnbCKfY",
+	"sDNA5u0VQXx8Vf1zzGwLHubPs0Ys/rDSorfhUGETWKclUIBmUmDxYl0whZ/mLBHus54Wuf04zjl+UFQX",
+	"uf1YwNu1ncgVGxU514tzsxcbHsJozvKTQk/rLQFgyCTgfybtP/140bG2/kp4tDP8t9Ns8Ms//gn0Cs4L",
+	"SDHMUMLEVOus9fkzRCFg65HVZPx3PJWajLlIICXO1e6BtsAR1AZiyvoeMCeJzIpU867SLOsLF0hS9q9+",
+	"9ep1BNV8FDbRc3XMorLukMHL89fnkW3FQ0XSFy7xwdZ2dAXGzKM5wyUBB4JGs0mvL/riu+/MWRrOgL7m",
+	"3nffESjMFpvvZW6rfxyR7+FYCObPw/liBn0ctObDrwVXxIW6Ld0IBNLEe1cHe7TQ071UTriISZsaypLr",
+	"ruGSCfnTjxfHJGeCzfvCxZaW79jM23j9xcZ4s3EHpuwLfD/j3Uu2UHGPQCFgwyEnUGVyJDOWOCYOS12K",
+	"qAdZiSd9ATtwzdErc9t2KOTJ/hN7spBWor77Dix3Pls9phma9LgUezZz+t/+pqSIyVAm3EOBUUOGKeuL",
+	"lQT12MjGcUQomRYzKkiMKdNxhJpdmQkO1DsycmBflKnsINIUOVMRiTGP7acPsZv0T+dv3xDbMcxALBaT",
+	"sBsyIrXbDwqs3YxOuKAg/wk2Z0qjw+EIbG0khrahMWkfdA/296O+cHlah/sdX9kqDgTg2GcHWK5BMjph",
+	"UMLBPnDcF9UXuHKaUqmumZfsmk8TNsskeFENbL97e37h0gUx9kHJGUNIwEgKc9Nx8Fb3z2wR94XNp2kf",
+	"dA+fPg2qu3R6pHSzeE8zVwR6sxoR/PAJmcoiV0eE9oWRmxd42D4N00AssFmZLMiEaUzdmEBWrXmyL8r1",
+	"6O6ZtRccESO5xp3j6kD2HhM+hsp9GkY1wnlflF133GoxZMHXWc0LYYSAKIDl39tjPDNHBbepzDHa2CI0",
+	"SmNv2ATAZQkl8EuLlsd9gTHigUM+By0iPoN46BnXXfh/HIVfnRnaJ6C1O5C5yk+KmafNTJQ8Ofx9MKQ5",
+	"6e6JkY1j0lZsJEVibguz63EkIEArexil3Bzc6Tu/AQy2szEBPfLWleRXfeFTHitkFE3Oeso4YFH39B0Z",
+	"FsmEacJFX8Qfu7kR1mDSLlDtmLRjM0R8BKJYkUXELs7Vf+OX7Njz5fioL3y/o5ENITasBrIyrWIC0fnw",
+	"LoyEC+jYC31pYKHIUkkTuNFyT64QYfyxi79bSIOqwYTarOExKbK+0JIcPn1GXvPv0U+rWH4F6Ujx6et3",
+	"b88uBq9P/nPw/V8vXpzHHVBOGE0cih/AawARfUtQAQNmdEGm9Apc6ECO4FuL3gDnviVC2Y86wguF6sEG",
+	"exCH8pxfMdUjp8LgXgxMN6O53jPyXxeFSMQPoDk0dxrWzwVN+XhhkSVlpK2K0ZRQZUbBNvsoGsdBXdq4",
+	"Q2aF0mQkZ6zUkHBcEpthYjj8Fw1I8J9di1bd0yQmbTaaSpaUGoEFSxQLpIBIL19HI5RDTt6dtqKWUTht",
+	"m5veQW/f9rcQNOOto9bj3n7vMabjTkGuCvmj+XuCyoI/6dME0g2VPnl3+mcGUaK+j79qFGDLR/YAX0GG",
+	"3fDgc7SEGKnUHRGs6HB/H2MEhXbCc8BI/2b9+Sj2btcuACxEINkti7/AdOQYG4G1EZ0QmVGJUR0Qhp/g",
+	"kupm8kvf+54mLhITXjnY/Mp7Qa3wxRJ86fHml17KfMiThIER4cnh7ze/cSHlayoWjpab955us6NTIxwI",
+	"muILj7fazxXltlEphEvZKuugzIUs45HysYhVgQI64E8UJOs7MP3wGUqW1kXlzYVhX8AVkhkXXqbycZGu",
+	"gEX7yf5jG3g5KHzYZIxx1HOumOXvVgsHE4szH1j8deH0VVxBbx9iy87IEogf0Nbig6/v870Nj79FNLC+",
+	"8M9VzdbW01xCwYM7mTupw0Jz6l6g4VrZK/jaEW9/C8R7LsU45WgVeHKwxRTv6MIw4gspX9EcLdFPDp5u",
+	"sx9VZEbxY8lrlnCKddcNeTjc/PJfvMbwEq2m3xBdQbgKgvzq6cfnqML49j65fns8+YxUJWXopa0i9xm7",
+	"kpclci8hyZO6zA3zQkLaYBGeW0+Pq/kyp18/Q8FdrX/jjdQvZSG+KUjBm9kIKbtScCRvpwlGR3jrBaqY",
+	"XYzDBwtxLf86cYGqgs2JlqSU7ZRRD4NMgLbhcUbZQH0atEcq+oKOIDHiuIx5nU+lB7gpRbM9ZCMon8GL",
+	"Io4NdesLHy5DXqA5Z04XmLnwN2l9C7ARoztX9D43WF/gRh8pksuUuRUSShTW3nANPoHFookoZ3Q0de1e",
+	"8XXriRkuCNrAlLSqOijtBqEs31Z2B05RA/m4irkn8OIpnv8dcdVgCo+o2zDXW5RvCz09d6Vd6gRcd/72",
+	"Giu3h/2HvjA92pW6PLDZeySe1izfOvrpQ0hK/yTBXlFDC6hwqUeuOLAnsYWe+mqIEEa3ahtpHeFjn0NK",
+	"CjaNZgr6Yy7FpCSThvIU4lLIucucRBNXaVN4sn+wKsRDv787IhOVXoJfG30AlyA+8GUJwQOa3jmavvho",
+	"6+k4REhKPDH82PfErODoTpgpMe27HjVR4lLE2YLBn2O5P5gGqQYbaJeLY1D8QheSIkrLrC/mMr8E9u8j",
+	"iyVp594qjcj9ZP+AxBaMB0wkLIk7dULBK1zx3eD5UtHarTC9RoN4JScTlhBZ6FCJ8P4qiLZx4l0hCgi7",
+	"ub5S8YCGd4+G1rDvRDG6hAplP9Lro6LD6y4kDO+NykYC9ah5zjS6jg39dy9HFfG6tJyhV0JcWpE9IVx3",
+	"or5QGRiobTWgDER6xTQ+ak3/VjvBYCrzNE1Tg+p9YU8DzGyrBYWOqmeE7qfc6tbWU8Jz0H4CitFMDdAb",
+	"ZOZCd5v3y4HzudR/ToSXHvByAmdvRCiBNFKjUD3Z/z2J4ZGB+S6O+oIKgiEvK0/Yr+M6kmR7PlTaEdwR",
+	"gartNXFdMnUB/g7LTbiypdsSFzaXLzy8ww1cX7h4UBi+fRJ4DraAkNaUGDjDuMtafeHaBDAvS2I0GF7S",
+	"OV0oj96H+4dLvnr0Fs5tWQeZQ1kFDHMxFK0vClWlk+ib5oH3UvMZO7J+WXmJrmi/5b6Y0swQTRfUyexi",
+	"egTiw8upIO3QEB8grNa/YSNw2liH+QACDyKC0gAISh2DlP5swfbyqs71begWfrXGmGIh6YsTqZ1kqcM7",
+	"XUO97+LE1uQ4dtdTHjofh3e4DC0PAtvXS61eg7ZEqiQFrvf69MmKM+uUJV3kRoYBMlkJpsOYF/N1RSjC",
+	"eCAjakBkOldAkxJSZD2I7AOtCSWWqsCJIlButTMOwYIyZWRMZzxd9EUb+Tc+bFYJHDwojmWIG5hlolIW",
+	"qypvnXoqAqtw9oivRwv7YvYWDML+qB9MLr9S0nEmoaH5kop3E7KhmEi6YZGoZhLyEupMKj4RLOlygSnR",
+	"86kM2nhwBXKMj45YME3aLhCjLyZMkyf7j4/rAihAn3F9E3z8RKcUK7QktC/GbA4cEMKgQSyBD2YtPfLC",
+	"9qcwtFQRpekCOy8RyEABl1NfoLZUT0DMafwlPIxtVBW0cqL0RB1/7n3VsQLfiE8VOKW2OegB0CG3Wilt",
+	"toIHFVjHcMh1IruSFrRC8wRdnYe0FWMuFtwMDU8sulh2zQbSOslsLvNL5c2Lw0IDXBpmGhRXc+DphTzD",
+	"VsFc4JYB1szQ7Ro4Z8MwWxeDpOklE7b2ELSMsik/hqnKHE0pqi90oGbXoQQGud4RL632p/rScUObWWlo",
+	"MYqCk0SB6cY89sGQ8NXx1zLcZyX+3F//9bltSCbW2E75RHSLzJKiGrWcWK38ye8wH2BJL9cS0drK+YZA",
+	"PFKOjmBvb0hX0QTybWbU0KeA4vVLutSOq1UPY8IFptDMmGHN7x3dEmVhyhldAKnpCxt0bghgBIRv2+qR",
+	"R2Qo9RSCsEdTMmQLaQ0bjt61sWYtqCWCGBkAw+ShKkyeQKA0Zyrqi1HOEiY0p6lLeS10yq/YahFMW8TJ",
+	"HsIj6DSU9gVceadHTspAEe+DdnRU+/6F3k0cBpPgdXgzDhZxMDs0BwaEBEJCK8aUGlIMcsniha1PeRf0",
+	"uFLt9SaG20AcdKDzYKD9LdPVd7m8Ykg+1ZRnkHBbyja3Z6t1SRRh6sFS+rshKe4xnzIBYcGaahVhoyNn",
+	"juAu+RI74PjcfY0OUz5jZd1ROOua0A+u9HO/rDvPdohWK9GkC7/hMuocq2NA/S/z1M8Fg3YuWFC3LLyx",
+	"HeFw+/PlPe4y58JNtjnrwu/6y9pBvt2UCX9gjTkTJYI1J02ciAXBOCxfy6M+NaNHXIN8TJCBjpWy0H0B",
+	"GWI1LzrhxaZ/KizCS/4OjdHmXCRyHkFR1ajMhiYpVHbqlKIPRIHG7vcB/h6TYQ5LMdPa8fsCytkrG14a",
+	"LY2Ate6HTM8ZEwMo7A6V72OMroXIUxzcpgTzXPVIHHTPiDHRC6QXSrA9ku84HhHaF1iBHsywtoKUJThL",
+	"JyPngrSfHB6WCSfeu9QX1r3ENWEfudL15lOUfR12fa2pJm5995Ns4k+n0fg6J0lOx9qj0hcOf32Qfb6i",
+	"pJFSzmhTo8kBZHQaqOmyBLP3KcgIXUoiqSlXoY1S4+eDtDIsSt4Go5AfC5+MO8ckg/5I3NL4VcHlB5gu",
+	"oAebZX985VcX8v2NgB2efgh2PuXNFhApC4SE4mwje6/N3f0D080wsf/FKO090ddfafLSW8FqoAY0ombh",
+	"ryoegBqRUYjCt1pEQMBay1w6VC02ten4APnlo5pKPX82YuNCFiCYuVJXtm2StJFy6hisVtZOo+IIskGH",
+	"C/NPX7SrYTl5kTIMXp46wdGH1VhZEFKerMmqc9wXcZrOBgDzH3UcYTitYgL6QsB6UKREH7i8YnnOE3Zc",
+	"EQOP+kIUaRqTnM0gkQq0S/t7j5xYmQIqD2OnCXdXYVNW4cpiQOk96rmCzAn0OjakGSVII72aC47NRbli",
+	"GMHJxstcQ0g9YAmHQjLx0RLr6ByjMyIfTaHuDvTxllCsmabpCgOyj9VHUGM52wqBuTsZ0tbO/cI+/G0p",
+	"WxC5hTf8kEn1IHtulj2RGJRCwLXEzT0gHa659hcl9LUmhedTNrp0ZS+tDi4YS9SRoTIpowo6Krje3hGh",
+	"nnwa8hfIPdaDOmHCkB1bmBmJPYhIhtije8UxDFSrPZtwHUOgnpUK1W1b7Qr6/jqPgDuZR8q+0AGjhyIx",
+	"tACEGrRxUEpJ8xnr9cVLrA62wOGtse4I/buu47vOqcC2jsB1pDIcSlOegjnBeh2C+W01YsfNzHFRdYkn",
+	"UJ/hiiDwNUl7hpNjJdq5t2D+ynSNXzl9OofOlw6H2yjY/PI//2uFlc41yRUKFV8JtTIKuROGAleDMEKR",
+	"FdYMbs9k/tXgOi73AdUfzAorGPuu0Eac8BpEKZ/O6YK0yx8Aiy3cXxOP3WBfCSIjp/Y7NLzaaGM1ZyEk",
+	"SaWYYBlv5y4sdTOvcaGlXyQkmOgroQHP7a4eiMADEVghAi+54GpaEWlJu7QvWLOEoQAeOa5JAmCorwT/",
+	"30gs6Go4NVQ3ZULbYE3sr5EzVcygAvLXgMHvzNE9oO8D+tZI3TLzQvcY3MFzj78GaxGBr4myiAVfl6mg",
+	"tOjiFDPoekEVsZYN0D4q/vLOV4LFZ3CaD2j8oHXfolWQ5jmUPvaKd8Cxt9K8oXND1zd8q42tKwN/jEzg",
+	"g3ywTDF2jzEDRLZ5AHYz4NqjBsKl6yKGvTmgge/I97iUORRPN5q0rxjfqQ+6883C1F3ikJ+lKRwNEcmu",
+	"v/ebiCrDq/abDgALGx4tQdXOAPWSp2BnHcnZkAuGttmTNz8ck9jAFxYYhxogVyynqWuMmrMMisSSdvz/",
+	"M1/9R8po0rO9wPrF/v7hs/Jr2wYW2kP0xUjOZrSrmOFvTSNE1fd6UJ/bMB2ZJuDHoa4hj22gRNqP9yFY",
+	"jQwXLuKsA5VIJlKwXl9cQCcmhdHkEF8uU7A965xPjK5pMEVoNnEF121tcfJfNOMsP+oLCKDnms3MMGYE",
+	"KIFOia3+7lpy1Sblexy6t6hV2x4LA96UbXB7ZO/RVUTHoUgbrv4/aHCPQ+zt4W4NO6AArMB1Kv9ONIyx",
+	"mfrHLIVmfiiM1AXGusZ0njbs1vnS9S0sO14+3V9tBqf0AiqxGxmoFbU+dpfAz/ko1x0aHcpCE+zMY4/Q",
+	"gMAiY6QdG0iNo9IpG//yj39GUOveVoh3qNtpChDGgQcrx1FpHLqxr+bmDWBjMJhsw1JAStxeflw793bN",
+	"0RqDp20X6prFrO1htv2Kwq5pGxaDvdd2XsyHu2aZm6O3cedfOHT7Vy4H1sR84zE3BnzXc+y9T65l5+cd",
+	"mfcKm/kDs13M7hrimoSzsifZQxjZLYSRMXuZKwC0qxABlxYWvsasu/VdRU7tM990VxHcxGYKaQ/koYXI",
+	"7QBvZmvhZFS5HNVmuugLDd+8d8gxuocwO85ObBNPFVY0d+XLy+pPYVqwr59uS3i67k3cqEAuDDJdgPGL",
+	"TKnCiEZbqoM7pcQ2IWnLQiuesL5I2BVLZTaDUEbszYf1Bm3DIiydPijyNAalxbVQAvtiKkc07QvNlOZi",
+	"0umR07HP8HOu8CEjUwqlf2zDvJyldBERId12zA6sduWNBLYII1fk6f7j5jwWX5n9q8xiwdXdTw5LOHdj",
+	"wxR7AW0fC4yZ51yQACwArDoPjVQe4hI3U1eEOmiSKAXzjUhrKWqV3+99wg/b9VIJOjI89FL5zfi3yuYr",
+	"UCiYOyCo5da7MQQYKhRDIVD0tkyWPRL/HJMZ1dCrBIbuC3QqGQU+srXVbQg/FQtieAA10gTXERlRxbpc",
+	"KAYeqSsG5fX0NGcs6Cxq3gYPdqFsbgSjuZEPRMI+dnrkHea056wvLtlCMd01AmbiOiXyBDulkISxDGXP",
+	"kVSuBXAZuppI1mhHfAVndk9mREzgd4nvZeJQvcGk6qDcyaB0C5n05qB8Fn39dmgG3XYS0jaSQsfXjvVf",
+	"j2mqWAe33bRL93RlYXZLQylTRkXdAk7P35LHB8+edQ8ITbMp7R5ivYTcwGXCGs8Un6lMllFt0L911Prv",
+	"n066/0W7f//w6fDzv25tGMNb9dLhjjY6+95gnMvZbZnqqivawUbnFgMV2m+6lAv2UfuA9kdqIxlpL9OQ",
+	"Rpvvz02W3sP9jabeu1SXDc5sVpYtOjxYE+/UmmizKBqUZmSd21SOqDBPsNIBAHNFdM5nM5ZEJJVzlncN",
+	"9CaYwaYWQtOP3dGUjS5ZckyyKcRaiKRsdi8KkAPIkEFv3Re9g2dQdx+/D5owV8gawW7AIkSr2D4QR4Sl",
+	"CrPv4pxNMCzEflVXqMEnIvasy2/gRuqRExgdM1uw4D82KqN2L1CAc2kzGJAqNB1py7H7oGPktjx+ypUO",
+	"88GtEQJyWkDOgNbtuE8IYFkZ4pEil1wkpB27L1kywFqHEQm/S+SMchFHfRF+C0uPXftTiH+1dX9mdEGG",
+	"jFDcNRfEOmz7olKIBJrmzvkITtQcA2YUJgUSDDYAdxZ2biZQw3FhCxvCoeExQckhnMhfsmvh1EbKbS0f",
+	"hIpFuQJiKyxinzv3LeR9qkueDfh4wMUAwoUG3p2GHls8cWWXu/pUB67YHYZh47hSp4FA/TQMRPJCS6O9",
+	"wxDBr9XaYdZ2P7YOOJU1tTrAZf9QoeM3Z404STBNOUWsWeZPoaa3NyzSyzVVY5tZlmIpG2F3eUUYdr6M",
+	"eaJi0qaazKTS5GB/f78D9XkoNHbXLI9Lo64h3ZA4iLpjGwhWphf2GzuBcmnfZrmdHolRm0xiJF2qzG60",
+	"LxjmGdt+KjHRhgnYEoW4WtdqpW3ppaNHXsOwpmP33HDRF/a3jmEIlzzL/MiEkpm8YljbCa3I0Plzbj4N",
+	"2YhapbQvtAFdHaSXuGK3Mk22aMj5fZFeOjXzroiYmeNLp4u7ec+YKtJaGfdHp4fb+0t48lD4/dsnUYhR",
+	"EUm4ou6zYtpWt4CYYjmOELtkTtAsSmZGuUstHqyla+yjOdZdDVkXK3Tp2PZjArLDxQRmr6oAEVE6Z3Rm",
+	"JHVF3l+87P6OPD//i5NFp4wmLCe5nK+GB7yAVTbYjx6MPQ/Gngdjzzdo7NHso94bqasqG1wep1Zst+VY",
+	"lSEgD+ac2zbnIE1nSeWYN3ESPjM0Wt00Esw5Ck7tcN90DE+5kS3ieHDDD1Vqt7cxujNrNDU6mLyWsRGi",
+	"5G3E/JinDGKjXaGYLGdXnM2P+iJ2ZCyGQrfxrEg1z2iu9ww170L+SqnNmR9AycOKW1FfSFgKTdNF5J9Q",
+	"QaksnthQmxnNMi4mMWljZM+cC6gkhmobUO4yFN4FzKOtDUx61vhm5oY0VgwKAqMpePjgrMw4BUuOl6Js",
+	"Kq0L8Umb9tYXpYIpyCSXczI0MiAZLuyHdibTlPzhxUVfrFCLvU/4YcCTz50eOZNz7MIqDCNMuTI0iF9a",
+	"3dCeOVFTOVfHhBpZ0eYB2JL8zLb+yeW87HbQF+1VDyl0LqTEmw+dndacznFYlhxmLrOdZR550yHUGy71",
+	"6sByWJoI+6KqwfKy+lAGfZe02UhpKC07BKAdFcwCFROmuTpUrt0RBE3xoWZRaUzsC3gVABOeEtKbibEw",
+	"W0RAWIEXe+SM/Q1MA2ZY6wym2lwdWXtze2A9Vj1ygtAFcepoH+gLI+IvW56fHB6SWEg9QLRxV+ywqgKo",
+	"0AECVAauCc1zfsVURIqMaEkOnz4jr/n3pH36+t3bs4vB65P/HHz/14sX58fkycFjG8OnO8fYhsIg7yyq",
+	"olYU4BVgWbM9ty+gTDP4DKyoh4jcIz+aTa15FYo4u4OvNsuquV5vavEmcWsBDgCxpv5zABmk7QrYg0ei",
+	"bkFGfTPgNpO2SFUe3n2n1xd9gdtaZn8xaZd87WUuZ+/PXnXKvCJ0H1Az71TrTMXk/dkrt14ABqE0KIcu",
+	"UYmSP0g5SRk5nzKmFQQ19oWa0tx7KsTCHNF8KqHrEdek/cs//rmnMnNQCt7aS/b6xf7+4xGHLK7HbI8l",
+	"XP/LhCf/8aYvuCJjBgYxBCSQaAgqv5YuWnMRRkmOyvzh92ev+qJNh0qmhWYE9hQZfVUalVZIbHgCJT2g",
+	"BoJrc+2se4f7T37XF2UgxjH6hSDrWJB4r8jTuINeC0ORzeqQ+s5lfmnuPJFzkUqalJyoNB0uw33kUaLM",
+	"JjsmT0nOEp6zkWGVNE3dJg77YsZFoZnqOIhGpMbWMD3yLofiXxFJpcyGdHQZweV0IbAz6ovnf3hzchER",
+	"YHkjg2xmGzZrOmMjTtNuVuRZAO/MddkGatAXEHA1kkKwkZk1sgodGhN+eHMedrV1mzjG1nc4gMyhGBtL",
+	"iDsngzWufKZlajE+EvDhnFFlUMaAKVCveL1XBaH9xr6V6NO6DOuSl0wk4ULLYyIQ7pkgdKjYGoXy+jaM",
+	"6oJeIzX0NUoxXZ786fztG5uCFRHWm/RI/Knfem5J2mvK037rqN8CpbPfivqtN1IzBd8ZmtRvfY6blm7p",
+	"b5Oq+bv9/f0t1n1+yTPw2FruVmWydW60OhramM3VRNrXW1Pu0JVWIb8gLtcInmYgJkYyMYdmZg+gpFzM",
+	"BS4b5NgspRzCCg2daXhmpK4iEq5ejjTTXbTuRaQcp/rUlUh6M9VlH0csxfRHvPeVSZYPJhwSFQN/SjRJ",
+	"OIrP73KDupobJQ7MYVErC75a2fsuaNhbRZzygOqNE0CnzXseAYdcUACplZGCg9gVF0nbmk1/+Z//xdqS",
+	"oIMYcMVs1pXJmiF5VTdCGrqkWawoFpA0K4qZUbh0DpnecAGtDzVoG/hMfsIjLJ/CLcFTW5uGvly/7oAL",
+	"NBilUHWyPOehTu+De2dzPDyKJ7QkGU4PNcLWJIfrqjFnRK2P3SIzZ23hvs4St2e1qW3c1j3yIxbiEFjs",
+	"qt4CckRKY4e1QkR9Adqb7ebNPmp4K8KWNkOGfp5OhFFLhhgSXHjUFxtMJeFxhGaTNoTmeIghjsGBEB2R",
+	"ZXvKrJaI9kVIRSuzOH3QhpzZ0c05JEyDitQXbXRfwVqtbi0LTb5/+zqCHR88w9/gC5D3f4S+RKp7cPj0",
+	"kOz1xSuquegedKKyc2LCoKkZ1DGIjGZ6HEPrJDoMn0KC3xe5nB8Fgde5nLuSwz6kaSTTYibs2fuig9R5",
+	"BPqiLXPyiotLlpyKjn38GJV/pw9o0nZPPFLEynVH/RaYY+hsmDKsVmE1zx75I6xPmXM3KrqFbCiTPJ9S",
+	"jYFcU8ZBm4WKyYUY6QJVWIkt3oVWx1aPwEUBK9aSjAql5cyO1xftGL/ooep3yRao+8UYAWH1+vLmwTWT",
+	"+VGPLDPtCwsH0O7NctQ2VVCdRjM8QZAgFxBsjwmC5bKx3SbFZUWkaVEla0bQsua1CXfaigNVb5PDqz3Y",
+	"JwY1rFFG2dAJWaSJQTDEdpZEBOp8uFwtcz9ymLKZIm1KhjRBCIHjH/v+xgajOnV2G6MfG7VXED6jExY5",
+	"sSORowKTASkoqEMpL0ELLt23ncDcg8GUVXtPj3wvE24VwdT29Q6ICN572xlw+gK027c//BVV3NqOAe+Q",
+	"1K3T1L6UmoPKuydtS0SFzLlQMKtRsG9TI1qra2yhG/zqBP5vUkD/8hLyXXi7LDrWCcp/lPOAuyuMqsZC",
+	"uYZ/RL7Nsmdr6iGO6dsv+D6Vc2L+C0Vdz8JyMAc7ISo0QV5f+A3cE7dQnKTCWL4AAjVmZH8LuuU3VKck",
+	"8CJ7wpPlcpIzpZr8yBurm3rIu1lt001gvTeiwnDWrSqu3tKaruFGzwtBlJZZoFIoIkBRpHo0PXYdUsGF",
+	"OrbKL2bCOiNuIgVEOy565DnsGerfUYIHkBox094hRiN7Nfa4UrO+dBWY8bgiT/Z/3xexPZoxFLdmSb0j",
+	"AGb6uqjAr7411LdUVpk665/MDcQLFwJr76qWlmxEcHSr7xqcuxRZG9oM4pQLFqHvK7KdH6NczuMjL5M9",
+	"Av8rlGddoKdMzsmcWme+UzZJO8i84mIAlplKHpj5S8iB9cdAOpirneyzxtwXmBwWfDGfUq1ollVe03zG",
+	"/o4P/vKPf3aMBqqYwbcRi3xhGLNa6mIG2jnr/lxIjV7f5+d/8SEmS94hDDnR1ileRwAqMsALvJe7DHCs",
+	"eOOh/K25Fax8+8D+byumrHLKQXKgi3BaiXy8f0Hgk/lnUzPgU618u7NKl1cykc5C1NTr1+YQ/lr6/H5b",
+	"bXvXpKNF9UzAgLGhjEAeuLK5YdiewjkyIWhmyGxLUoIOzVr6dtdyzQ9QI39dVPcDON2qbuNLdzk3b1RL",
+	"GDwI1efpb6R0lijdUYPfl+g+gOxBWWhQBbwhnOYYsImAj6ORUcporqAB5EfdF2B4O65E/h0RbLYLVcJL",
+	"TIG4znHlxECN6QvfGRiMfJDAAVpIlqWLI6Nn2ETI1VRuKGCH9QgInVAulM3fWk7Qhx+bG+J6BL2biJL7",
+	"aYS7LjkbE08fGuA+2Buv2QB3c3Y3dqxp6nH/mt0lQ3zNmltFpKmX83/FeR0/TiWBBE2w6AS3ZLYTXtKe",
+	"kJqP7TF3s5yNWQ69fBuV43M+ESzpcgHxuQrDettP9h9DCodVllXHNSYph4xc3CzktqYQQ10rL70JlvQu",
+	"WNEdQkzTlA1gFJxT76HWb60GiJj2CMwb/mjDgwuAMnzECUa18srWsPdntlBkIQvoyENylqV0ZJNdfM1e",
+	"piJ4HJ6D0GYvA4HcU4hLIefCPIM5LU8OD3t9ESeUp4tBwidMaVuLBs2wWCm4S7OMwDMEn4kw7CAG68zA",
+	"rIUzBTadmfJ/Yo6EM8+UX5dj9kXlmIwwZZ/CwkRUu/7cxyQeGr2b5YOsUNO4TErqC5dmNc4BbZJmoWgd",
+	"Ft6+nNQw2/2ITjtQg2Uid99S1c4k5UFKujspSckZc66Xm9BDz62xzOq6Cv2v7TPfdHYvbmJzZq89kIcK",
+	"/XeVC2wPeIsy/VUQ3ftk+PMmY+pqCf+cQb0VO0q1cr/9Df86tplrfTGjC/eTnrKZYukVs3X9U6o0Ph/U",
+	"xMdnk/rWkOYnBL4tS1zjWA91rL+VOtYAJ9Q599oyR8GvcyvFrN8rlkMp60b5dQXie+RtAOKTnAqNkcmX",
+	"DBvAQx4VgHAuU+Z8+nWAnbCZbPCxoRQVAPbty284+P2Ia3ZjDbqavetvTS57sI99y5KfIzGPFODtOpZZ",
+	"FfbWyXZvKk9uU66rQHd9ZYrmVnY5GvTWF7Haqm3jtsoVgsUWUudXJZ6GO9gspC4d/kNJpS9gZ1KRA31b",
+	"IA+SfBqE2AZtq/L1nhmsS9O0Oedra9vUa5rbCgh+7XIuytyUYS5pAkn/VdAh76hSJC6ygZZQvKatsc6u",
+	"2RRPyEIWfaGmcs4SqGQXg686JtDdlmpCq6onfgdlPwJfUF9A1YVUQu8Wm7Iyo7n5Cw60EIqxWl+a2ddJ",
+	"mlao1Flt3eTlWP/8Ek+rauDCch4cVuHKMmDDUsFImycKi+JgLBafNRdbcyd20/z9+mVWy+aFperMor6h",
+	"xqHhxZl7O0nT5qqof5RzLIYJlWYRQL56PfxXTg4BQit0pY7/k7zqt9uK/OFAXSh+s86vF8LQe3jnObxy",
+	"h2AbTtPk9TM//vqdfh4n15kcMTvQC3s7QcGn8M+lBJC1oPClXHeNxeiDZx7ioG4rDmotmG1w7+1iVwlv",
+	"OGwVtgE4QWarSeLYdbboNgQ+zLrCQCRyyVimghTz2Kx0QHXcqxWqlhnz14RNEbCTX50x5Vvi+Ety/a0Q",
+	"dsvwvwLs2YgR7x0r+4pwAk/vASu+HqywkjDQ383YIfPJOtHmLXjJ/n7nok1lngbAqxZZ+y3UKy6tJsHW",
+	"gzuV4amtCSZadT8aGtQj8bBQXDClIMeKfdSugKntLIb9uGcsn7AEenqS4cIQq6Mymmg56ohsCDrqC0jC",
+	"bHTdrADc7Ttwwinux42zK7Q/hNo8OFy8wwVbMzjMJRZzicyJQ9tmCmGJvntwL01n26SGYuQBhfTIGUYc",
+	"LIVPyLlwkgyYUhkUFc+ZLnLBkiMS04wPLtlioJiOiaILReZTBlV6NPRyssZOID/wnCzyEYtdD2MzrqGG",
+	"yshQQLh4qrk4IgZVYzJjVKCaIcdjSGOCB7pcQA2jK56w3NZKUqSdGAFuxgVXmo+IZrMspZohfYTsDKhG",
+	"JJiey/yy05TKmc7Oy/O+u9yGYJoGSuH7QP4ma/hTMSnohHVnMmFpHQoYGAfeWOitwhRiGMlyQgMc5uKL",
+	"nMWQ7QPlxaCMLgCdqyqPIPZIucDvnod4iEmd51yzrmG6R+7tNiT3pGkHdWR0iFjmaaB9PsVyWox4ADac",
+	"U5WFM80Ck1xmUMx6PmXCNqt0j9tCBhFRHMI1YdghS6WYKKIl4Jt7+JjE/Va/FRucnckrKCHdIyeiDs9h",
+	"db4EFUyZUj2W+exRbUO1d8UKstxB9lE5wz0lIW2PqA/s/IGdG3YuDWdzGBgRoDsRCUiOL0lQj4UrRK6G",
+	"ve9phjaJettEDf07sWzycH/f82jbLaxCXuhoxDKoZOlMo0cklpeeu/PRNApaUFKoYI4Jo7hRma9QT2wh",
+	"zAWBum1kLvPELs4Qv2HKCFZa741kYoSDdprOBq64wyVbRMR8AeMPhNSDsVHo8cufC6npgH0cMZawJOoL",
+	"82UOXX+xfiA+VpT3hV9AyUEpxnxS5OahX/7xz1qR4IKpLygTmNnWuyzdpZA5u5FH6FcbBPwaIg+J5gKE",
+	"29SelgPYUZHnhk83ShR1yFYoOlmbDfgqnb2HZzZECrwEa3lCF6T9/uJ5xyeUkcf75ltF6EQ2OdzXd6fb",
+	"JgDgFa2fXMuELnrkxIYoPH72zC4G+FlsJm4s0b+uTd0Xdv/7S6hBHfjBVkyxASfmIGxwjaXHPCdaapo+",
+	"BDndrngvL5kggENQYTehi2iZP2J7EIdWjUhZpsVvU/uoR15iI+ThgsSXXLh2WVjlKD4m8c8xtiVlilzR",
+	"tIB0fwoZdLl2BRJIXY+o+u505+H67jyBpSGW0Wx061jGYMV/Nu81RkjimV1n3DN8s4YenUD2EP/o+wag",
+	"mtQuW3x18FrKhkAxTej/wXLJ//bkSbxzd8rHh7fQnfL6JCo4ls1xl0zonLOHtn9NJoPlIhmNST4VsrFN",
+	"wz+0hQHoYQShbzkHQx8FLYt0zmczFDzlnOVdQyuSiKiF0PRj19b2iCx3wcZtRhA+OX9+ekrapz+8Oekc",
+	"2+8VFsyfc8WOK52/QK1/0Tt49iQi1JUOcTVRaaXpri1vxoWhchMuRdxzpI8rMimwk1zQNQi6xsf/x9DB",
+	"S9ucy/eZw5JXXExI/G+AcwmfcK0IrazOVrGndhdGij4J29bZTftvlC3m7aqhUA1GCY8aYgLV4KEzl6vG",
+	"FnbBC/UYJ9Wxj1xBzRWDM4uIFMLWXDnuC2rAAn8IXj5obuoUIOmNuzrdUZufYIm45i9tFgnPqMEsgugz",
+	"p3W3eFxza0DnDpFofak1esj4wqaah0yXr6E6p4WPoKdn5MkYdsYI6VwzQ6mRTveGRXq5XXuVsJ0KDUp0",
+	"tpfax95Oj5RO5Ppm9EUMKPqTrfr5IcZuD65lCAjBQI2h1yM8G0eWm5j5rRgdkdiX7cSzQ/kMS3firmyl",
+	"e9uFBBun2u4dtnkGlK8kbejwgBGefCKMONg5JtTSEnwFPGW+HEXDrNg5wzCrUK43SzdXjHtwa7APQ48M",
+	"aA/bIy/M5zr+TxU2Bhwtc4q4RwAXsF4kdAcjWk7Azmb7pjgyKK17AQp7VQqWzVnOKg1AbANdZJiu0wd0",
+	"EkjQ2rVUrjSqNK6V46XOt7ZbCdjVbFEPhMshC6P5Dvb3fcdYqLJPTgAisUSHz9fMaA59PNpQagR9b5BI",
+	"AIVVO5XWrlOZMt/gNWzzYY5hU58PskWbj++L9HKFfau76cpoO0TKMd4rujLtlyOWpmWxxbYzscQzKgqa",
+	"xo0pHnehX/0ILlgw0xpQG9EZwz425bIMdWlcEzprb9Dof2VFp+dvyeODZ8+6B4Sm2ZR2DwmKqQZdsHd1",
+	"VfCtl3Jto1CaNJ/mhC+dZka14Ryto9Z//3TS/S/a/fuHT4ef/7X1dbZLuYveJgaFt25t8i13GwmQw5CF",
+	"ZoP6j4agTWmWMcESo2Q5HvAgDv6GxUHkQYbRQtnnapnnLUS/T8FfO1cQ6ZFXjCbveApZiwvM+3Sta6Hz",
+	"frULfFBMFGuENtRuriq1v93KIN+KfQu8WMKaLeR4XFsWdq2Na2Nl3iqY3kohch901Vx8caE0m5XRWZEV",
+	"9kJXuHpEsmKYrgRxgdS86jOPiMLOA8MFicHNMABhISbtKZ9MvUXQtkrsiyG2ou+R2jYJgHYgMEFYXI2s",
+	"+YorfeF3+iXs/DWVEcqjwYp43GgmSaEMvLShP52i1Ci0EyPMRiRno7zg2Ek9ZzQdMKWhgftICsMfuZg0",
+	"CoJu4CZR8OAaomDTJgrFsJMibmIk02QgCyMgjaYRGcs0lfNBkUWGTAs94OKKa5/IA1ucMaGbU6kVG5jh",
+	"73AroOZQTVIGVW6gQQ3LUO3jytU4bGzXjj9vrQk4QHxu37tbB4abbbP3wp/HgzP11h0frkx7CXPL0URE",
+	"MUNbwZ9feMdFwC9KSt3sEDnXLENbDEoYSGLRlZFJBRpJj8QJS+likNCFip3BAsIHjKrp4h9prr2Xz67+",
+	"qMSRfSDv2IE0NSKYnmIMJmBOX2BNgh55Ab1rFSxLMJYQSmJVgC4SHxMjzauTLIPBzl+f2wen9Ir1hZCC",
+	"9cg5PozsZIhGCENw4k+fINVhKtOE5erz5/gobE/bF+340yc4woFB08+f48i8Y7vlwp/YeGalC+2nT/Ut",
+	"Xz9/jpEfQaoFREktx37j6/hz3bTV7zT1y4DdjWmaDunocmXx/xcis838x4SSGU0Nc2cJCQ7AV4tF20Zf",
+	"YABXJrm5XKr91ZB2vAenvHewN5TJIu6g+cpB1yPVF7GlaDbtxIVHmm/AQIe3VCjW7JFxVOdrdcd4GryD",
+	"L+bg1mdf5+RwF/Kg2P4GI1IBKqHjBQKBo8SronQDg1iW7vc+uY+b9NvntlMGUlxH+hWZ0cTaIrmGSHnL",
+	"VoAY9MgJUVU9ARwgYlVVeKS8T/fJ/pMm5TegHw/Ni+6reVEj0JViTKN80hR32Xyx+1+MvN4Taf0Vl+Xw",
+	"SF8r1TYLsRstHgHVurd+RDGQuDjCIBx02rlEW5qmfWFJ4IXLB2poLFRPJPtiM5U8IqMU2pxau0hz1m4F",
+	"ve5ObLqfzJ5t8fpbazP0IEPdbdeg6/Ox9WLUHmDldj2bb5OQ1ar+z2UGDvoNtJi09SLjI5qmC0IdOZKC",
+	"dfqCCy0Jxt5lOb+CIQL502h+YLuFaA4Sm38gggPCALDPCbifLSWEz4/UkoF3Io0Cn5Hhwsxaq0CaQ/1m",
+	"9EeAgM+WEN6TujiS2eKhk9oDTdxME2W2CCkEYPwymbgeKcxydsXZ/CshhmdggnOOYbB7uS5EccpoguFm",
+	"gnCB/bFlDr8rOstSBmFbfQHSnq+JIKACbIxP2GoHnSCtsspc+mKlLARVge2wR+JC5EzJ9IolMVBUDGfr",
+	"i9CopzHaISGCcRARXVydwOhCazA8NoJhDgOzpC+ob5nfI2/wQ9mOqTYvHO/uC8mOdjZPg+po5/5dzdrc",
+	"ohtPz5ozHuTF3xxtRJIRUscxINlSy8kakjhnw6mUl10mErS3N7rSMXYkcrWfqEh81bkeecNsFQeeE8VG",
+	"OdOqPmftR5zvhZ/uvvLWlKa6UFv7PZfWfY5v3633c2nObVK47Kk+dHi6q0oxFl/Ko25MA7NPrvN4rkEp",
+	"0qbk7MX5BfmjGYOoYoiB09bj9f7sFZkVSvfFkJGp1pnC6vaK5Vfg3Yt/fPH9H9++/fPg5NWrtz8O/nhx",
+	"8S4mNE3lXMHzQCBSOaJpXyTsiqUyg0CGyMfAQl17gyxGwMioUnOZJz0SYyCEkWZUDIErqi9GVNNUTgpG",
+	"4HsM/FYk/qnf+q7f+hDDbCjPmAciF0COrsNCF7nRpszG3LmSnI0YBMpD6o6ZEwvgaCbQki/knEhxjNas",
+	"RV+043dvzy9ILVHb+4T1bc2TcQfkGOUj1aWwDbD6wsbBGwnGSjx8IowIgjQtskHDQtowIvu8msq5avYn",
+	"LuHx16oWLi3zfryLtYto7MvtocV3l8eL+urjCB80yq8iBNcSVUKBoGppCU09FW+SmPY+uY/bhd9uQ+8L",
+	"EVL8U63IzwUrWEJmTCk6sRGKBuATlnIgrKmckIl0mNDkm1ylRV+ri/IhOLfq1KQrskeTsHFd8T2knzW1",
+	"CjeCzp1JvpvI/wNk3p/3dFug3E3kcTe/TXvIBpje7BtFs/9ap+drT25t5qMlwxNJrPVRsHlfvD97dUyo",
+	"ddgZTawqJQMiMFUymDpJttkvWod4dy7+3Y+XdEfE//V3qXwQ/O6y6eR2xGs7wW+Pas1m2XUtaIaW5nIO",
+	"JauMtk4sjmPsmiU2JcNbY1s7ceu4r1SRKSPuLMzCrYSK6QhA/5qSEWyOxW6N576ABc6e6GYDnNv2g0By",
+	"P4h9IjyKPKqqRt5MZ69og7nu+sLKlsQi4QrWv3PDmGXJaFfDYo/Edu5kYEtqkCEbyRlTvmxAry+84DOn",
+	"kMUFFjx/oNT3MCRjoP6kjcY1SGJDrtwXTNBhysWkc4yVb1D0gQQPqZ0kZcaFytNQQEQTrohbX68vfoCP",
+	"IJD5r0vub2tTe49hjQSFA7CvV3eJyu0+EI37MQNpmTnQhnoxElNhb0EkAAy4FyR/njKaqwDXv4uxAkts",
+	"EJaLyQDquUNgKNWg/nv84pq0qRFElBQRIHiRM4VFgZ4c7Hd6ffGiqsZ47J3TEn09poOlvxCQaoVkot6V",
+	"/0J87aiK9/mAqfdnCUNJsoKhK02qdsdTZ1W9lui+ThZ3bPQbc3PbZX9JL7edcrOM7e7qAQnvzyluRblA",
+	"hKvgo0jIFIvH80BonEPygRXDYYT7FsIdKO19cpqncxLfjGVvxlrgn9fn7uYO7OIxKHlIR5eGLMYZEwkX",
+	"kzjqiwRi7eZR6RyNnX4ak5wpps0b+0RJw7knTKPLG4un5Uzni74wSJoUKbONWNuBbg8Op7Izq/Omuyk6",
+	"PXIi+gLvObRd2MTridSkzXUZ2ZBAd4ccOzpYB3tfgAUVirtV9IUeOfEHMGRGarNgxhKS88lUg1GVq74A",
+	"+y9NIR+7YjqcFQrqylmeTtpP9n9PYg8fToqJa+u/nQGUVEnXqqRyeEdEsklQsScS2bP61VHInd3m35hc",
+	"I4Ulrbcv4dwGWbserXoBxN/Rgf+PvevtbeNm8l9lLn0RyVgpbZoWOAmHg+EaSQ5pEthuDriq8FK7tMXz",
+	"itwudy0LcIF+mn6wfpLD/CGXK0tOgGueos/TFwHi1S45HA6HnOHM/FQLriBUjJJKW/6YBzsk72xrqnws",
+	"BQ5x4Q/1RtQU5FXE9T0ii6al7Kmwp3g2N1pUaqneYAWmPKhog4T1srDGz6TuqLPV9pJ9GjmrOyleOOaK",
+	"leztGNzC0zWS9G0S9TYPoVRceKFXUM7SEFx/vbSwvjVVFZ0trnmg1dCYSnWZ8I3VWGX0wmJvUoGVud1o",
+	"VDzGWRgFwI/lNo5njzqkaLKP68MI7rMKAPrrOI6NbnRQPx/Tm3+RgCim+dNuwp5/ns4fB+kZTAGkM/Av",
+	"vwH8fX32GbcrCujkFI0ADtiatf4Mm5drVasnHJvyZ+xhMmIpIkxRobrs82coBoCpA9zgiBe2zGLejtV3",
+	"LTx/ASvXNVQhhzKOXOcv+atLfVebRvtL1Q4TcyraLWCpvSk1mDbD0zptOBIf20ChLPiNaYtVDN2tnBeX",
+	"udheUzhDFtJD2gd5r8C9E/daIgsoKFZ61SGM/ykDNFaqnjHkPEcZ01Bpi0JKKO2nFGNAQmZ5e7F6E96m",
+	"inF8CShhswQfvW+ToOnejbjnyf/8jgjp6JHqNn+RGNN/Uv/DWaheMLjrGwZq/7+0TcQ6/AcrmTNdMFIh",
+	"5ELiFEnJ5TQ3Mq1f2Jzr7ivIRVwvtG+/w2fj1ELmu/aggXGhRef1wjIOI+OQhUIN4iOYD2NKKbA9lPXv",
+	"ub2wgwNwvOynZGoqr4/G+yF8w486+P/waHLslTwuh4svBPPh71X9J13CacLn7Cfi067hsA1ddI1pt7RI",
+	"l1o1ujnu2tWT2Y8/4ULkjBhewl1TPZk9eUYLVFp7AJVRSE1BLiDFFW6ncG6uLXR1Rk4vQ8U/rxrtV/Qa",
+	"PnNdOxcwUyS7rxM67X3xOPkHavwXqqoobydNN+LA7wNI7UwfOfsS7O7Y1wCyfV+tfpeCOD+otoCtk0rg",
+	"hJfGVXqeDCrtiSva+n3RQGmLMdCdHHi21deNNMUVF+IhAXWOpTNUyrraTPDrA+w7AOfNYH9TeL8H/U8q",
+	"QiBN8yB4OAtzaHsAwYSCqlrvG6KUioUiVB6bUmFIjjLF+cnISiZ+rrSdi1O8Mle62BYVg/P6VrUpS2Nj",
+	"e3o8f1CNUxjI1TBiJlYWihoT1GFaLmTOBXkoCevW6M30YW77vo6PAwhZqAXOa2QIoJBUE+988IVIPfEp",
+	"vF6jucTfUb1LDrd1FvyNqbkA8t6C0fvoecMFMyvtYXRy/gH0HTfuruCNsTe6fG0zOFf4+1t1a65V65oM",
+	"jmtXVS6DV93yvMZN8KVz15WGE6bRZ/CuayvnbsYoNsQfnkBBuPEEBMEAxKqudZkQbHh4B2S01q6udC8o",
+	"PVs4ySnjKtC06q4ISDIoIdUUqywGF1tKyEObP5Mxg/Jwcv4hFVatyn10sC+uCOGPlOLHlzfJioTCdVUJ",
+	"BVo6aon2BAHPM1rb0RFp56OjLBwLKIAaTyVL5TW0jbJeFaxEfBKZOyNtjt8uLCFxeTBXLJxoVhiu0SKk",
+	"lU4ThjR/8NSDHHuMFzQfhlsDBoYIHaGKaXTbNZYccZwQSScBKfuCGm8zzqBVN9r2RRJCrwGagYysPji0",
+	"0W1jdMkONLqjQN6QMcjIcT2kw0pbcniGOKcb3A5Q4QX/2yBJc2Hz0w+nby/OL89OL07fXrx+95ZuGxb2",
+	"DGWMQqmWW0CJJVS8l6ec3si+xhxGaebpXISGypK321oTaBIz6JL/hvCnKfEPcSASRqn4XunyZaVuNXde",
+	"d35F0NwOtq5rhHBkd7CAZSuGkdcajsKfR+PpDrUTjoRHK7nhpE7je101mGrDqytvzVr7Vq3rvpDr2q3x",
+	"ZOCuFrYXFjnHAm5mYSZHKNG0Gp96WKq2WI2hcOu1abkILHMQB8aQSfi5aduKEcabGSjiOqd24mJQ/kYs",
+	"Z4rYV7A2tmt1qBUcvAD96cW0sEI+ac2baVBwYEoSzpBPsFKeEAwr1Vzrh+RnQLlkbM0H1TEOC7K/L6h1",
+	"s7CkUmk1cTzOw/jmHR86uePltEVpueRPVyDHMvlJVRu19SSXX3zxBZyEWcMHXGb43yaTfjJnS31tLEwm",
+	"XHl4Ye/hYltruId3vFrv4b9j2JC2cB8WtyzV+4W9n0wmg3/YCNU+mTISVpnDfSiGcg/HvJlsQv4GrcTG",
+	"dderqBZGMTeYVON4Gj5iNqcMrakq9A4nbXSLf4SlKZEw4qvMo/Fc+pniqZiS6YSrwmrjJdFZXsPRveHR",
+	"9UPvKCPj8NBZJ87g/fHFyat+rJT7LJBuy666AdHOI1XXjbvVHIAY/u91e8kxI3hYutWXrbuMcpcNJU44",
+	"GOIwy/1kczLkQbLlZ26aC2vR9cc2kMsvzBmPjDcA/lp5iTgj/9zuIpHveL0TI2aMbvIHzbHQ3c8x66HQ",
+	"ffxdVs8ua4I8JOLMjxL2BNlUXiwL7E5ZweTjGf3h7A0X4BaPf+jndWhs0FuQvkf7uzLWoN4Xloe9jjQu",
+	"20Yjg3qcZi3Cv/msh3rrkTd///W38eM0hbu2RwjyrcOTliAdWKDy4EzdlEuFe1xKm9X2I8NXttBV9Qns",
+	"jm/Oo7j5UIlvKQjeQYOXDLmgDnUeJSKd6/CQu48ym6gwau2kf23YVqoL9rf1NFiOyQkwi6XQs2gOZNF6",
+	"RIEK1mW6og8SwXriUt59bFwE7hOVMq3IaACNUB/dEiW16rxG29p3a4IKYXHNAE/A5laPZdK546AMyCVL",
+	"Tx4nN1VEj/A/KqRgJfLsRwdZqofih4ku2kNCrNmbikB4yCTEwj3pLoYTgqZaub/YGfV10Tcz7CsVkUFf",
+	"dmjqD3tO5v1gyykjP7ll+WjIv77o6YB/uz0nluCAhclz6Z9AOlOwqtQ8ZU1algy+tg/hCEbDXUgOeyfn",
+	"H3a3vgjly+rtfEDJA6JTju0hmlCXkLiGYbC4330EDtknKNMD3u2hRKBfaeREAj9gwSMb8H+dEftlOIMj",
+	"Oed3dZB/2nXCZhQcXZqZ8H1oNu01FcO0X/7/U0++pYHc7W1GOHOgGcnybVImDlklXqqVqXf4Next6Hjv",
+	"H1yGowA+/FidGfx4FsNQ+JCduuKp3133PRKw7zStbZmcpfkILt8Cp8bh0+PeZ09gGlQLJ99NG3zqqc5F",
+	"j2PO53ve2//r/N3bhSVo4JG+U0Url3052bPheJ4xJu0DY3ScBZtQ+YX98bxVtlRNGUj1P42oStHs2bPN",
+	"ZoMKnH4OBiOeTJ6Nwde6MFdG+xmOaRK5PzFlPuspJiMRT/CNjqMOaC9qHYZFt5ELC+HWNFyY0u4OZePq",
+	"5PACowH/ejSlQqNFnpDSm6Uz+MGaO/C6cBY3CPYm0OccILmJhvIU6TgjdNqYaaI9rNl0VBYUXOmNGJUe",
+	"XFUOO8VWVNs1Op9BfvtVxoISn7J0cJFvMUbjb9FnArBUXn/7Al59f3wyOX91/PybbylVnRvrWc2tTYeP",
+	"47AHv6K0SOfYwY3eptfi3N+k1IVDnVsnqDzpzZ3cm3POGEC+WXldXOZTONe3ulEV+FoVeuJ1rRraFuPY",
+	"PKi61qqJ9i4HCpTYjDTLcVX4hZ8F/3wSjbXlaaM7qyt2eqz5fEdT9kCMoTLLRtHkjV66DN66Umfwftuu",
+	"nCUsHJzZqy2oqiJZmPLijJf1qrixblPp8joid9ktPL+7g2B0/dyZ4qba4kGfLsnJuZMt7MY1N713wlfk",
+	"VKY3aGqoxAEZIHJ94anGJqXuoARfmLV2HZcra6ktOjnLBV64shMqBPCW3V5I5cLqO77NMaqiYOOJu7qi",
+	"yABxEbarRmvxccmKYPy7INQZBepZjjUYZ7By1nWUb5Wf6bbZTo5RAHJwFl48/3ci65svv2bPUKzyxPBA",
+	"yQoiLA/JaOIURaTApElIXevWquWq0Qs72s1+nIXP83GI5ttTbHuImrmwktqEyko0UZhgmhOk5ujoxVdf",
+	"wktn9dFRWs+H7dCFjaMaUCvRI3vIvHZW52MBC//4XSzFCxqP66Wj4pD54R0rzxaWnWgxgtgdDO/JSH8u",
+	"dZrKxdtSUr9o9D+qNroZsx6PhZZm8EiRtgRNnnY33KpifCUkfiqfQccBLvFaaR5RXcQDrEvITSneTdYF",
+	"OenUH/qZmEH+3emb04vTRzbznAx8WWkK6eg1B+GLyxzzLvFeXLVtY66vSRrKtC7vbHfb/E8czn/8/utv",
+	"qESff0vY5PgnadOBezdjsGBDAAxho8MtO/HyCWVeItbTpPq9lwFhoHxEERGOabp7nLwUAUtnDhRaEquF",
+	"5QsB8vk+Vt9qray6Zr/yPJzGCPvSulZq/w1jOIZ3gRlEb326cIKlRI5LeoNTiGUjGDAi3hvvv5/h0U6M",
+	"pSMxnjHsRNW1LHMOP+AxpU8Wtm70lW4IZ2gaztNUrJ5s0+HHcoUW7I/1QZzRZeNUWQigo4dRHh+E8s3z",
+	"RPrJ1WzdwmLnmSR0RBp22iKXF7uqCFpffM50rUUYnRQgkowKRi++/Ho8hbP4BnIYjaCQIjrsYWGNLaqu",
+	"xCN4QiPRs0OLQikiZHV4Q1dCOOHyaId3sgp4TSws/SlhbLQ02FNTUDYc0udq9TPdLAza6dHzy4XlsYQk",
+	"cj5DbF3HmWYommhHwFK3G60tPfUzaPSkkduZQAW9z5Vo1qq5IcxTmtim8y0Xy1blhDEEBhI5GOGTX376",
+	"5f8CAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

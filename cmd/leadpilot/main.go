@@ -47,6 +47,7 @@ import (
 	"github.com/leadpilot/leadpilot/internal/llm/llmfactory"
 	"github.com/leadpilot/leadpilot/internal/llmsettings"
 	"github.com/leadpilot/leadpilot/internal/mailer"
+	"github.com/leadpilot/leadpilot/internal/notifications"
 	"github.com/leadpilot/leadpilot/internal/orgs"
 	"github.com/leadpilot/leadpilot/internal/ratelimit"
 	"github.com/leadpilot/leadpilot/internal/secrets"
@@ -400,6 +401,7 @@ func newHTTPServer(cfg *config.Config, logger *slog.Logger, db *database.DB, rdb
 		LeadImports:       leadimports.NewService(db, enqueuer).WithMaxFileBytes(cfg.ImportMaxBytes),
 		Events:            events.NewService(db),
 		Webhooks:          webhooks.NewService(db, cfg.Keyring, webhooks.Options{AllowHTTP: cfg.WebhookAllowHTTP, Retention: cfg.EventsRetention}),
+		Notifications:     notifications.NewService(db),
 	})
 	if err != nil {
 		return nil, err

@@ -31,6 +31,7 @@ import (
 	"github.com/leadpilot/leadpilot/internal/leadimports"
 	"github.com/leadpilot/leadpilot/internal/leads"
 	"github.com/leadpilot/leadpilot/internal/llmsettings"
+	"github.com/leadpilot/leadpilot/internal/notifications"
 	"github.com/leadpilot/leadpilot/internal/orgs"
 	"github.com/leadpilot/leadpilot/internal/ratelimit"
 	"github.com/leadpilot/leadpilot/internal/suppressions"
@@ -112,6 +113,8 @@ type Deps struct {
 	Events *events.Service
 	// Webhooks manages webhook endpoints, their delivery log and replays.
 	Webhooks *webhooks.Service
+	// Notifications is the signed-in user's notifications and preferences.
+	Notifications *notifications.Service
 }
 
 // Server implements server.StrictServerInterface.
@@ -128,6 +131,8 @@ type Server struct {
 	leadImports  *leadimports.Service
 	events       *events.Service
 	webhooks     *webhooks.Service
+	// notifications serves /v1/notifications and /v1/me/notification-preferences.
+	notifications *notifications.Service
 }
 
 var _ server.StrictServerInterface = (*Server)(nil)
@@ -196,7 +201,7 @@ func New(d Deps) (*echo.Echo, error) {
 	}
 
 	s := &Server{auth: d.Auth, orgs: d.Orgs, llm: d.LLM, campaigns: d.Campaigns, tpl: d.Templates, limiter: d.Limiter, limits: d.Limits, suppressions: d.Suppressions, leads: d.Leads, leadImports: d.LeadImports,
-		events: d.Events, webhooks: d.Webhooks}
+		events: d.Events, webhooks: d.Webhooks, notifications: d.Notifications}
 	public, err := publicOperations(spec, d.Limits)
 	if err != nil {
 		return nil, err

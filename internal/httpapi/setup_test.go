@@ -30,6 +30,7 @@ import (
 	"github.com/leadpilot/leadpilot/internal/llm/llmfactory"
 	"github.com/leadpilot/leadpilot/internal/llmsettings"
 	"github.com/leadpilot/leadpilot/internal/mailer"
+	"github.com/leadpilot/leadpilot/internal/notifications"
 	"github.com/leadpilot/leadpilot/internal/orgs"
 	"github.com/leadpilot/leadpilot/internal/ratelimit"
 	"github.com/leadpilot/leadpilot/internal/secrets"
@@ -83,23 +84,24 @@ func setup(t testing.TB, opts ...option) *bundle {
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	mail := mailer.NewCatcher(1000, nil)
 	d := httpapi.Deps{
-		Auth:         auth.NewService(db, tokens, 24*time.Hour, auth.Mail{Mailer: mail, PublicURL: "http://app.test"}),
-		Orgs:         orgs.NewService(db, 7*24*time.Hour, "http://app.test", mail, false), // invite tokens only by mail, as in production
-		LLM:          llmsettings.NewService(db, testKeyring(t), llmfactory.Platform{}, logger),
-		Campaigns:    campaigns.NewService(db),
-		Templates:    templates.NewService(db),
-		Idempotency:  idempotency.NewStore(db, testKeyring(t)),
-		Limiter:      ratelimit.New(rdb, "t:"+uuid.NewString()+":"),
-		Limits:       generous,
-		Logger:       logger,
-		Registry:     prometheus.NewRegistry(),
-		Ready:        func(ctx context.Context) error { return database.SchemaCurrent(ctx, db.Bun) },
-		MaxBodyBytes: 64 << 10,
-		Suppressions: suppressions.NewService(db),
-		Leads:        leads.NewService(db),
-		LeadImports:  leadimports.NewService(db, nil),
-		Events:       events.NewService(db),
-		Webhooks:     webhooks.NewService(db, testKeyring(t), webhooks.Options{}),
+		Auth:          auth.NewService(db, tokens, 24*time.Hour, auth.Mail{Mailer: mail, PublicURL: "http://app.test"}),
+		Orgs:          orgs.NewService(db, 7*24*time.Hour, "http://app.test", mail, false), // invite tokens only by mail, as in production
+		LLM:           llmsettings.NewService(db, testKeyring(t), llmfactory.Platform{}, logger),
+		Campaigns:     campaigns.NewService(db),
+		Templates:     templates.NewService(db),
+		Idempotency:   idempotency.NewStore(db, testKeyring(t)),
+		Limiter:       ratelimit.New(rdb, "t:"+uuid.NewString()+":"),
+		Limits:        generous,
+		Logger:        logger,
+		Registry:      prometheus.NewRegistry(),
+		Ready:         func(ctx context.Context) error { return database.SchemaCurrent(ctx, db.Bun) },
+		MaxBodyBytes:  64 << 10,
+		Suppressions:  suppressions.NewService(db),
+		Leads:         leads.NewService(db),
+		LeadImports:   leadimports.NewService(db, nil),
+		Events:        events.NewService(db),
+		Webhooks:      webhooks.NewService(db, testKeyring(t), webhooks.Options{}),
+		Notifications: notifications.NewService(db),
 	}
 	for _, o := range opts {
 		o(&d)

@@ -10,9 +10,12 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
+	"github.com/uptrace/bun"
 
 	"github.com/leadpilot/leadpilot/api"
 	"github.com/leadpilot/leadpilot/api/server"
+	"github.com/leadpilot/leadpilot/internal/database"
+	"github.com/leadpilot/leadpilot/internal/notifications"
 )
 
 // tenant is one organisation with one of everything that has an id.
@@ -31,6 +34,8 @@ type tenant struct {
 	// endpointID is a webhook endpoint; eventID the test event sent to it.
 	endpointID uuid.UUID
 	eventID    uuid.UUID
+	// notificationID is a notification addressed to the owner.
+	notificationID uuid.UUID
 }
 
 func (b *bundle) tenant(t *testing.T, name string) tenant {
@@ -65,7 +70,13 @@ func (b *bundle) tenant(t *testing.T, name string) tenant {
 	ev, err := b.client.TestWebhookEndpointWithResponse(ctx, ep.JSON201.ID, bearer(o.AccessToken))
 	require.NoError(t, err)
 	require.Equal(t, http.StatusCreated, ev.StatusCode(), string(ev.Body))
-	return tenant{endpointID: ep.JSON201.ID, eventID: ev.JSON201.ID, owner: o, member: m, inviteID: inv.JSON201.ID, keyID: k.JSON201.ID, keySec: k.JSON201.Secret, campID: c.JSON201.ID, templateID: tpl.JSON201.ID, suppressionID: sup.JSON201.ID,
+	var nids []uuid.UUID
+	require.NoError(t, b.db.InTenant(ctx, database.Tenant{OrgID: o.Organization.ID}, func(ctx context.Context, tx bun.IDB) (err error) {
+		nids, err = notifications.Notify(ctx, tx, o.Organization.ID, notifications.New{Type: notifications.TypeSystem, Title: name + " notice", Users: []uuid.UUID{o.User.ID}})
+		return err
+	}))
+	require.Len(t, nids, 1)
+	return tenant{notificationID: nids[0], endpointID: ep.JSON201.ID, eventID: ev.JSON201.ID, owner: o, member: m, inviteID: inv.JSON201.ID, keyID: k.JSON201.ID, keySec: k.JSON201.Secret, campID: c.JSON201.ID, templateID: tpl.JSON201.ID, suppressionID: sup.JSON201.ID,
 		leadID: lead.JSON201.ID, importID: imp.JSON202.ID}
 }
 
@@ -80,6 +91,18 @@ type crossTenantCase struct {
 // A new endpoint with an id goes here; TestEveryOperationIsCoveredForTenancy
 // fails until it does.
 var crossTenantCases = []crossTenantCase{
+	{"getNotification", func(ctx context.Context, c *api.ClientWithResponses, a tenant, cred string) (*http.Response, []byte, error) {
+		r, err := c.GetNotificationWithResponse(ctx, a.notificationID, bearer(cred))
+		return resp(r, err)
+	}},
+	{"markNotificationRead", func(ctx context.Context, c *api.ClientWithResponses, a tenant, cred string) (*http.Response, []byte, error) {
+		r, err := c.MarkNotificationReadWithResponse(ctx, a.notificationID, bearer(cred))
+		return resp(r, err)
+	}},
+	{"markNotificationUnread", func(ctx context.Context, c *api.ClientWithResponses, a tenant, cred string) (*http.Response, []byte, error) {
+		r, err := c.MarkNotificationUnreadWithResponse(ctx, a.notificationID, bearer(cred))
+		return resp(r, err)
+	}},
 	{"updateMember", func(ctx context.Context, c *api.ClientWithResponses, a tenant, cred string) (*http.Response, []byte, error) {
 		r, err := c.UpdateMemberWithResponse(ctx, a.member.User.ID, api.MemberUpdate{Role: api.RoleAdmin}, bearer(cred))
 		return resp(r, err)
@@ -249,7 +272,8 @@ var scopedByCaller = []string{"getMe", "getOrganization", "updateOrganization", 
 	"listLeads", "createLead", "bulkLeads", "exportLeads",
 	"previewLeadImport", // previewLeadImport reads only the request body
 	"createLeadImport", "listLeadImports",
-	"listEvents", "listEventTypes", "listWebhookEndpoints", "createWebhookEndpoint"}
+	"listEvents", "listEventTypes", "listWebhookEndpoints", "createWebhookEndpoint",
+	"listNotifications", "getNotificationUnreadCount", "markAllNotificationsRead", "getNotificationPreferences", "updateNotificationPreferences"}
 
 // public operations act before there is a tenant.
 var publicOps = []string{"signup", "login", "refreshSession", "logout", "acceptInvite", "verifyEmail", "requestPasswordReset", "confirmPasswordReset"}
@@ -260,6 +284,12 @@ func resp[T interface{ StatusCode() int }](r T, err error) (*http.Response, []by
 	}
 	v := any(r)
 	switch x := v.(type) {
+	case *api.GetNotificationResponse:
+		return x.HTTPResponse, x.Body, nil
+	case *api.MarkNotificationReadResponse:
+		return x.HTTPResponse, x.Body, nil
+	case *api.MarkNotificationUnreadResponse:
+		return x.HTTPResponse, x.Body, nil
 	case *api.UpdateMemberResponse:
 		return x.HTTPResponse, x.Body, nil
 	case *api.RemoveMemberResponse:
@@ -521,6 +551,21 @@ func TestCrossTenant(t *testing.T) {
 		require.NoError(t, err)
 		require.Len(t, aMsgs.JSON200.Data, 1, "only A's own test event is queued for A's endpoint")
 		require.Equal(t, a.eventID, aMsgs.JSON200.Data[0].EventID)
+		ns, err := b.client.ListNotificationsWithResponse(ctx, nil, tok)
+		require.NoError(t, err)
+		require.Len(t, ns.JSON200.Data, 1, "B sees its own notification only")
+		require.Equal(t, other.notificationID, ns.JSON200.Data[0].ID)
+		all, err := b.client.MarkAllNotificationsReadWithResponse(ctx, nil, tok)
+		require.NoError(t, err)
+		require.Equal(t, 1, all.JSON200.Marked, "B's read-all marks B's own only")
+		_, err = b.client.UpdateNotificationPreferencesWithResponse(ctx, api.NotificationPreferencesUpdate{DailyDigest: ptr(false)}, tok)
+		require.NoError(t, err)
+		aCount, err := b.client.GetNotificationUnreadCountWithResponse(ctx, bearer(a.owner.AccessToken))
+		require.NoError(t, err)
+		require.Equal(t, 1, aCount.JSON200.Count, "A's notification is still unread")
+		aPrefs, err := b.client.GetNotificationPreferencesWithResponse(ctx, bearer(a.owner.AccessToken))
+		require.NoError(t, err)
+		require.True(t, aPrefs.JSON200.DailyDigest, "B's preferences are not A's")
 		// A token for A cannot be bent to act on B by login's org_id.
 		l, err := b.client.LoginWithResponse(ctx, api.LoginRequest{Email: api.Email(a.owner.User.Email), Password: password, OrgID: &other.owner.Organization.ID})
 		require.NoError(t, err)

@@ -1,0 +1,1 @@
+DROP INDEX IF EXISTS notifications_approval_needed_unread_key;
