@@ -131,6 +131,8 @@ const (
 	EventTypeNameMemberAdded           EventTypeName = "member.added"
 	EventTypeNameMemberRemoved         EventTypeName = "member.removed"
 	EventTypeNameMemberUpdated         EventTypeName = "member.updated"
+	EventTypeNameSequenceGenerated     EventTypeName = "sequence.generated"
+	EventTypeNameSequenceUpdated       EventTypeName = "sequence.updated"
 	EventTypeNameSuppressionCreated    EventTypeName = "suppression.created"
 	EventTypeNameSuppressionDeleted    EventTypeName = "suppression.deleted"
 	EventTypeNameTemplateCreated       EventTypeName = "template.created"
@@ -170,6 +172,10 @@ func (e EventTypeName) Valid() bool {
 		return true
 	case EventTypeNameMemberUpdated:
 		return true
+	case EventTypeNameSequenceGenerated:
+		return true
+	case EventTypeNameSequenceUpdated:
+		return true
 	case EventTypeNameSuppressionCreated:
 		return true
 	case EventTypeNameSuppressionDeleted:
@@ -204,6 +210,8 @@ const (
 	EventTypeSubscriptionMemberAdded           EventTypeSubscription = "member.added"
 	EventTypeSubscriptionMemberRemoved         EventTypeSubscription = "member.removed"
 	EventTypeSubscriptionMemberUpdated         EventTypeSubscription = "member.updated"
+	EventTypeSubscriptionSequenceGenerated     EventTypeSubscription = "sequence.generated"
+	EventTypeSubscriptionSequenceUpdated       EventTypeSubscription = "sequence.updated"
 	EventTypeSubscriptionSuppressionCreated    EventTypeSubscription = "suppression.created"
 	EventTypeSubscriptionSuppressionDeleted    EventTypeSubscription = "suppression.deleted"
 	EventTypeSubscriptionTemplateCreated       EventTypeSubscription = "template.created"
@@ -244,6 +252,10 @@ func (e EventTypeSubscription) Valid() bool {
 	case EventTypeSubscriptionMemberRemoved:
 		return true
 	case EventTypeSubscriptionMemberUpdated:
+		return true
+	case EventTypeSubscriptionSequenceGenerated:
+		return true
+	case EventTypeSubscriptionSequenceUpdated:
 		return true
 	case EventTypeSubscriptionSuppressionCreated:
 		return true
@@ -583,6 +595,27 @@ func (e Role) Valid() bool {
 	case RoleMember:
 		return true
 	case RoleOwner:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SequenceStepChannel.
+const (
+	SequenceStepChannelEmail    SequenceStepChannel = "email"
+	SequenceStepChannelSms      SequenceStepChannel = "sms"
+	SequenceStepChannelWhatsapp SequenceStepChannel = "whatsapp"
+)
+
+// Valid indicates whether the value is a known member of the SequenceStepChannel enum.
+func (e SequenceStepChannel) Valid() bool {
+	switch e {
+	case SequenceStepChannelEmail:
+		return true
+	case SequenceStepChannelSms:
+		return true
+	case SequenceStepChannelWhatsapp:
 		return true
 	default:
 		return false
@@ -1715,6 +1748,56 @@ type RefreshRequest struct {
 // Role defines model for Role.
 type Role string
 
+// Sequence defines model for Sequence.
+type Sequence struct {
+	ApprovedAt *time.Time          `json:"approved_at"`
+	ApprovedBy *openapi_types.UUID `json:"approved_by"`
+	CampaignID openapi_types.UUID  `json:"campaign_id"`
+	CreatedAt  time.Time           `json:"created_at"`
+
+	// CurrentStep 0 until the first step is sent.
+	CurrentStep         int                 `json:"current_step"`
+	GeneratedAt         time.Time           `json:"generated_at"`
+	ID                  openapi_types.UUID  `json:"id"`
+	IsApproved          bool                `json:"is_approved"`
+	IsComplete          bool                `json:"is_complete"`
+	LeadID              openapi_types.UUID  `json:"lead_id"`
+	LlmCompletionTokens *int                `json:"llm_completion_tokens"`
+	LlmModel            *string             `json:"llm_model"`
+	LlmPromptTokens     *int                `json:"llm_prompt_tokens"`
+	LlmProvider         *string             `json:"llm_provider"`
+	Steps               []SequenceStep      `json:"steps"`
+	TemplateID          *openapi_types.UUID `json:"template_id"`
+	UpdatedAt           time.Time           `json:"updated_at"`
+}
+
+// SequenceList defines model for SequenceList.
+type SequenceList struct {
+	Data       []Sequence `json:"data"`
+	NextCursor *string    `json:"next_cursor"`
+}
+
+// SequenceStep defines model for SequenceStep.
+type SequenceStep struct {
+	Body    string              `json:"body"`
+	Channel SequenceStepChannel `json:"channel"`
+
+	// DelayDays Days after the sequence starts.
+	DelayDays int `json:"delay_days"`
+	Step      int `json:"step"`
+
+	// Subject Email steps only.
+	Subject *string `json:"subject,omitempty"`
+}
+
+// SequenceStepChannel defines model for SequenceStep.Channel.
+type SequenceStepChannel string
+
+// SequenceUpdate defines model for SequenceUpdate.
+type SequenceUpdate struct {
+	Steps []SequenceStep `json:"steps"`
+}
+
 // SignupRequest defines model for SignupRequest.
 type SignupRequest struct {
 	Email    Email  `json:"email"`
@@ -2200,6 +2283,18 @@ type CreateCampaignParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// ListCampaignSequencesParams defines parameters for ListCampaignSequences.
+type ListCampaignSequencesParams struct {
+	// Limit Page size, 1-100 (default 20).
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `next_cursor` of the previous page.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Approved Only approved (true) or only unapproved (false) sequences.
+	Approved *bool `form:"approved,omitempty" json:"approved,omitempty"`
+}
+
 // ListEventsParams defines parameters for ListEvents.
 type ListEventsParams struct {
 	// Limit Page size, 1-100 (default 20).
@@ -2538,6 +2633,9 @@ type PreviewLeadImportMultipartRequestBody PreviewLeadImportMultipartBody
 
 // UpdateLeadJSONRequestBody defines body for UpdateLead for application/json ContentType.
 type UpdateLeadJSONRequestBody = LeadUpdate
+
+// UpdateLeadSequenceJSONRequestBody defines body for UpdateLeadSequence for application/json ContentType.
+type UpdateLeadSequenceJSONRequestBody = SequenceUpdate
 
 // UpdateMemberJSONRequestBody defines body for UpdateMember for application/json ContentType.
 type UpdateMemberJSONRequestBody = MemberUpdate
@@ -3009,6 +3107,11 @@ type ClientInterface interface {
 	// Corresponds with POST /v1/campaigns/{campaign_id}/resume (the `ResumeCampaign` operationId).
 	ResumeCampaign(ctx context.Context, campaignID openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ListCampaignSequences The campaign's sequences, newest first
+	//
+	// Corresponds with GET /v1/campaigns/{campaign_id}/sequences (the `ListCampaignSequences` operationId).
+	ListCampaignSequences(ctx context.Context, campaignID openapi_types.UUID, params *ListCampaignSequencesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ListEventTypes The event catalogue
 	//
 	// Any member or API key. Every event type, what writes it and the schema of its `data`, in catalogue order (not paginated).
@@ -3344,6 +3447,39 @@ type ClientInterface interface {
 	//
 	// Corresponds with PATCH /v1/leads/{lead_id} (the `UpdateLead` operationId).
 	UpdateLead(ctx context.Context, leadID openapi_types.UUID, body UpdateLeadJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetLeadSequence The lead's sequence
+	//
+	// 404 when the lead has none (yet).
+	//
+	// Corresponds with GET /v1/leads/{lead_id}/sequence (the `GetLeadSequence` operationId).
+	GetLeadSequence(ctx context.Context, leadID openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateLeadSequenceWithBody Edit the lead's steps
+	//
+	// Replaces the steps. They are checked as the language model's output
+	// is (channels of the campaign, subject length, SMS segments, WhatsApp
+	// length, only lead placeholders left); 422 lists every violation.
+	// Steps that have already been sent (`current_step`) cannot change
+	// (409). Editing an approved sequence withdraws its approval.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PATCH /v1/leads/{lead_id}/sequence (the `UpdateLeadSequence` operationId).
+	UpdateLeadSequenceWithBody(ctx context.Context, leadID openapi_types.UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateLeadSequence Edit the lead's steps
+	//
+	// Replaces the steps. They are checked as the language model's output
+	// is (channels of the campaign, subject length, SMS segments, WhatsApp
+	// length, only lead placeholders left); 422 lists every violation.
+	// Steps that have already been sent (`current_step`) cannot change
+	// (409). Editing an approved sequence withdraws its approval.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PATCH /v1/leads/{lead_id}/sequence (the `UpdateLeadSequence` operationId).
+	UpdateLeadSequence(ctx context.Context, leadID openapi_types.UUID, body UpdateLeadSequenceJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetMe Who is calling
 	//
@@ -4521,6 +4657,21 @@ func (c *Client) ResumeCampaign(ctx context.Context, campaignID openapi_types.UU
 	return c.Client.Do(req)
 }
 
+// ListCampaignSequences The campaign's sequences, newest first
+//
+// Corresponds with GET /v1/campaigns/{campaign_id}/sequences (the `ListCampaignSequences` operationId).
+func (c *Client) ListCampaignSequences(ctx context.Context, campaignID openapi_types.UUID, params *ListCampaignSequencesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListCampaignSequencesRequest(c.Server, campaignID, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // ListEventTypes The event catalogue
 //
 // Any member or API key. Every event type, what writes it and the schema of its `data`, in catalogue order (not paginated).
@@ -5087,6 +5238,69 @@ func (c *Client) UpdateLeadWithBody(ctx context.Context, leadID openapi_types.UU
 // Corresponds with PATCH /v1/leads/{lead_id} (the `UpdateLead` operationId).
 func (c *Client) UpdateLead(ctx context.Context, leadID openapi_types.UUID, body UpdateLeadJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewUpdateLeadRequest(c.Server, leadID, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetLeadSequence The lead's sequence
+//
+// 404 when the lead has none (yet).
+//
+// Corresponds with GET /v1/leads/{lead_id}/sequence (the `GetLeadSequence` operationId).
+func (c *Client) GetLeadSequence(ctx context.Context, leadID openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetLeadSequenceRequest(c.Server, leadID)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateLeadSequenceWithBody Edit the lead's steps
+//
+// Replaces the steps. They are checked as the language model's output
+// is (channels of the campaign, subject length, SMS segments, WhatsApp
+// length, only lead placeholders left); 422 lists every violation.
+// Steps that have already been sent (`current_step`) cannot change
+// (409). Editing an approved sequence withdraws its approval.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PATCH /v1/leads/{lead_id}/sequence (the `UpdateLeadSequence` operationId).
+func (c *Client) UpdateLeadSequenceWithBody(ctx context.Context, leadID openapi_types.UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateLeadSequenceRequestWithBody(c.Server, leadID, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateLeadSequence Edit the lead's steps
+//
+// Replaces the steps. They are checked as the language model's output
+// is (channels of the campaign, subject length, SMS segments, WhatsApp
+// length, only lead placeholders left); 422 lists every violation.
+// Steps that have already been sent (`current_step`) cannot change
+// (409). Editing an approved sequence withdraws its approval.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PATCH /v1/leads/{lead_id}/sequence (the `UpdateLeadSequence` operationId).
+func (c *Client) UpdateLeadSequence(ctx context.Context, leadID openapi_types.UUID, body UpdateLeadSequenceJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateLeadSequenceRequest(c.Server, leadID, body)
 	if err != nil {
 		return nil, err
 	}
@@ -6952,6 +7166,91 @@ func NewResumeCampaignRequest(server string, campaignID openapi_types.UUID) (*ht
 	return req, nil
 }
 
+// NewListCampaignSequencesRequest constructs an http.Request for the ListCampaignSequences method
+func NewListCampaignSequencesRequest(server string, campaignID openapi_types.UUID, params *ListCampaignSequencesParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "campaign_id", campaignID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/campaigns/%s/sequences", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Approved != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "approved", *params.Approved, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewListEventTypesRequest constructs an http.Request for the ListEventTypes method
 func NewListEventTypesRequest(server string) (*http.Request, error) {
 	var err error
@@ -8091,6 +8390,87 @@ func NewUpdateLeadRequestWithBody(server string, leadID openapi_types.UUID, cont
 	}
 
 	operationPath := fmt.Sprintf("/v1/leads/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPatch, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewGetLeadSequenceRequest constructs an http.Request for the GetLeadSequence method
+func NewGetLeadSequenceRequest(server string, leadID openapi_types.UUID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "lead_id", leadID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/leads/%s/sequence", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewUpdateLeadSequenceRequest calls the generic UpdateLeadSequence builder with application/json body
+func NewUpdateLeadSequenceRequest(server string, leadID openapi_types.UUID, body UpdateLeadSequenceJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewUpdateLeadSequenceRequestWithBody(server, leadID, "application/json", bodyReader)
+}
+
+// NewUpdateLeadSequenceRequestWithBody constructs an http.Request for the UpdateLeadSequence method, with any body, and a specified content type
+func NewUpdateLeadSequenceRequestWithBody(server string, leadID openapi_types.UUID, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "lead_id", leadID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/leads/%s/sequence", pathParam0)
 	if operationPath[0] == '/' {
 		operationPath = "." + operationPath
 	}
@@ -10261,6 +10641,13 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /v1/campaigns/{campaign_id}/resume (the `ResumeCampaign` operationId).
 	ResumeCampaignWithResponse(ctx context.Context, campaignID openapi_types.UUID, reqEditors ...RequestEditorFn) (*ResumeCampaignResponse, error)
 
+	// ListCampaignSequencesWithResponse The campaign's sequences, newest first
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/campaigns/{campaign_id}/sequences (the `ListCampaignSequences` operationId).
+	ListCampaignSequencesWithResponse(ctx context.Context, campaignID openapi_types.UUID, params *ListCampaignSequencesParams, reqEditors ...RequestEditorFn) (*ListCampaignSequencesResponse, error)
+
 	// ListEventTypesWithResponse The event catalogue
 	//
 	// Any member or API key. Every event type, what writes it and the schema of its `data`, in catalogue order (not paginated).
@@ -10622,6 +11009,41 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with PATCH /v1/leads/{lead_id} (the `UpdateLead` operationId).
 	UpdateLeadWithResponse(ctx context.Context, leadID openapi_types.UUID, body UpdateLeadJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateLeadResponse, error)
+
+	// GetLeadSequenceWithResponse The lead's sequence
+	//
+	// 404 when the lead has none (yet).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/leads/{lead_id}/sequence (the `GetLeadSequence` operationId).
+	GetLeadSequenceWithResponse(ctx context.Context, leadID openapi_types.UUID, reqEditors ...RequestEditorFn) (*GetLeadSequenceResponse, error)
+
+	// UpdateLeadSequenceWithBodyWithResponse Edit the lead's steps
+	//
+	// Replaces the steps. They are checked as the language model's output
+	// is (channels of the campaign, subject length, SMS segments, WhatsApp
+	// length, only lead placeholders left); 422 lists every violation.
+	// Steps that have already been sent (`current_step`) cannot change
+	// (409). Editing an approved sequence withdraws its approval.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /v1/leads/{lead_id}/sequence (the `UpdateLeadSequence` operationId).
+	UpdateLeadSequenceWithBodyWithResponse(ctx context.Context, leadID openapi_types.UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateLeadSequenceResponse, error)
+
+	// UpdateLeadSequenceWithResponse Edit the lead's steps
+	//
+	// Replaces the steps. They are checked as the language model's output
+	// is (channels of the campaign, subject length, SMS segments, WhatsApp
+	// length, only lead placeholders left); 422 lists every violation.
+	// Steps that have already been sent (`current_step`) cannot change
+	// (409). Editing an approved sequence withdraws its approval.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /v1/leads/{lead_id}/sequence (the `UpdateLeadSequence` operationId).
+	UpdateLeadSequenceWithResponse(ctx context.Context, leadID openapi_types.UUID, body UpdateLeadSequenceJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateLeadSequenceResponse, error)
 
 	// GetMeWithResponse Who is calling
 	//
@@ -13350,6 +13772,96 @@ func (r ResumeCampaignResponse) ContentType() string {
 	return ""
 }
 
+// ListCampaignSequencesResponse429Headers the declared response headers of an HTTP 429 response for ListCampaignSequences
+type ListCampaignSequencesResponse429Headers struct {
+	RetryAfter *int
+}
+
+type ListCampaignSequencesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SequenceList
+	// ApplicationProblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationProblemJSON400 *BadRequest
+	// ApplicationProblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationProblemJSON401 *Unauthorized
+	// ApplicationProblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationProblemJSON404 *NotFound
+	// ApplicationProblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationProblemJSON429 *TooManyRequests
+	// ApplicationProblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationProblemJSON500 *Internal
+	// ApplicationProblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationProblemJSON503 *Unavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ListCampaignSequencesResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListCampaignSequencesResponse) GetJSON200() *SequenceList {
+	return r.JSON200
+}
+
+// GetApplicationProblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListCampaignSequencesResponse) GetApplicationProblemJSON400() *BadRequest {
+	return r.ApplicationProblemJSON400
+}
+
+// GetApplicationProblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListCampaignSequencesResponse) GetApplicationProblemJSON401() *Unauthorized {
+	return r.ApplicationProblemJSON401
+}
+
+// GetApplicationProblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListCampaignSequencesResponse) GetApplicationProblemJSON404() *NotFound {
+	return r.ApplicationProblemJSON404
+}
+
+// GetApplicationProblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ListCampaignSequencesResponse) GetApplicationProblemJSON429() *TooManyRequests {
+	return r.ApplicationProblemJSON429
+}
+
+// GetApplicationProblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListCampaignSequencesResponse) GetApplicationProblemJSON500() *Internal {
+	return r.ApplicationProblemJSON500
+}
+
+// GetApplicationProblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListCampaignSequencesResponse) GetApplicationProblemJSON503() *Unavailable {
+	return r.ApplicationProblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ListCampaignSequencesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListCampaignSequencesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListCampaignSequencesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListCampaignSequencesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // ListEventTypesResponse429Headers the declared response headers of an HTTP 429 response for ListEventTypes
 type ListEventTypesResponse429Headers struct {
 	RetryAfter *int
@@ -15159,6 +15671,214 @@ func (r UpdateLeadResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r UpdateLeadResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetLeadSequenceResponse429Headers the declared response headers of an HTTP 429 response for GetLeadSequence
+type GetLeadSequenceResponse429Headers struct {
+	RetryAfter *int
+}
+
+type GetLeadSequenceResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Sequence
+	// ApplicationProblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationProblemJSON400 *BadRequest
+	// ApplicationProblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationProblemJSON401 *Unauthorized
+	// ApplicationProblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationProblemJSON404 *NotFound
+	// ApplicationProblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationProblemJSON429 *TooManyRequests
+	// ApplicationProblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationProblemJSON500 *Internal
+	// ApplicationProblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationProblemJSON503 *Unavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetLeadSequenceResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetLeadSequenceResponse) GetJSON200() *Sequence {
+	return r.JSON200
+}
+
+// GetApplicationProblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetLeadSequenceResponse) GetApplicationProblemJSON400() *BadRequest {
+	return r.ApplicationProblemJSON400
+}
+
+// GetApplicationProblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetLeadSequenceResponse) GetApplicationProblemJSON401() *Unauthorized {
+	return r.ApplicationProblemJSON401
+}
+
+// GetApplicationProblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetLeadSequenceResponse) GetApplicationProblemJSON404() *NotFound {
+	return r.ApplicationProblemJSON404
+}
+
+// GetApplicationProblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r GetLeadSequenceResponse) GetApplicationProblemJSON429() *TooManyRequests {
+	return r.ApplicationProblemJSON429
+}
+
+// GetApplicationProblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetLeadSequenceResponse) GetApplicationProblemJSON500() *Internal {
+	return r.ApplicationProblemJSON500
+}
+
+// GetApplicationProblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetLeadSequenceResponse) GetApplicationProblemJSON503() *Unavailable {
+	return r.ApplicationProblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetLeadSequenceResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetLeadSequenceResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetLeadSequenceResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetLeadSequenceResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// UpdateLeadSequenceResponse429Headers the declared response headers of an HTTP 429 response for UpdateLeadSequence
+type UpdateLeadSequenceResponse429Headers struct {
+	RetryAfter *int
+}
+
+type UpdateLeadSequenceResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Sequence
+	// ApplicationProblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationProblemJSON400 *BadRequest
+	// ApplicationProblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationProblemJSON401 *Unauthorized
+	// ApplicationProblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationProblemJSON404 *NotFound
+	// ApplicationProblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationProblemJSON409 *Conflict
+	// ApplicationProblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationProblemJSON413 *PayloadTooLarge
+	// ApplicationProblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationProblemJSON415 *UnsupportedMediaType
+	// ApplicationProblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationProblemJSON422 *ValidationFailed
+	// ApplicationProblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationProblemJSON429 *TooManyRequests
+	// ApplicationProblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationProblemJSON500 *Internal
+	// ApplicationProblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationProblemJSON503 *Unavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *UpdateLeadSequenceResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r UpdateLeadSequenceResponse) GetJSON200() *Sequence {
+	return r.JSON200
+}
+
+// GetApplicationProblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r UpdateLeadSequenceResponse) GetApplicationProblemJSON400() *BadRequest {
+	return r.ApplicationProblemJSON400
+}
+
+// GetApplicationProblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r UpdateLeadSequenceResponse) GetApplicationProblemJSON401() *Unauthorized {
+	return r.ApplicationProblemJSON401
+}
+
+// GetApplicationProblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r UpdateLeadSequenceResponse) GetApplicationProblemJSON404() *NotFound {
+	return r.ApplicationProblemJSON404
+}
+
+// GetApplicationProblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r UpdateLeadSequenceResponse) GetApplicationProblemJSON409() *Conflict {
+	return r.ApplicationProblemJSON409
+}
+
+// GetApplicationProblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r UpdateLeadSequenceResponse) GetApplicationProblemJSON413() *PayloadTooLarge {
+	return r.ApplicationProblemJSON413
+}
+
+// GetApplicationProblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r UpdateLeadSequenceResponse) GetApplicationProblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationProblemJSON415
+}
+
+// GetApplicationProblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r UpdateLeadSequenceResponse) GetApplicationProblemJSON422() *ValidationFailed {
+	return r.ApplicationProblemJSON422
+}
+
+// GetApplicationProblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r UpdateLeadSequenceResponse) GetApplicationProblemJSON429() *TooManyRequests {
+	return r.ApplicationProblemJSON429
+}
+
+// GetApplicationProblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r UpdateLeadSequenceResponse) GetApplicationProblemJSON500() *Internal {
+	return r.ApplicationProblemJSON500
+}
+
+// GetApplicationProblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r UpdateLeadSequenceResponse) GetApplicationProblemJSON503() *Unavailable {
+	return r.ApplicationProblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r UpdateLeadSequenceResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UpdateLeadSequenceResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UpdateLeadSequenceResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UpdateLeadSequenceResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -19120,6 +19840,19 @@ func (c *ClientWithResponses) ResumeCampaignWithResponse(ctx context.Context, ca
 	return ParseResumeCampaignResponse(rsp)
 }
 
+// ListCampaignSequencesWithResponse The campaign's sequences, newest first
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/campaigns/{campaign_id}/sequences (the `ListCampaignSequences` operationId).
+func (c *ClientWithResponses) ListCampaignSequencesWithResponse(ctx context.Context, campaignID openapi_types.UUID, params *ListCampaignSequencesParams, reqEditors ...RequestEditorFn) (*ListCampaignSequencesResponse, error) {
+	rsp, err := c.ListCampaignSequences(ctx, campaignID, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListCampaignSequencesResponse(rsp)
+}
+
 // ListEventTypesWithResponse The event catalogue
 //
 // Any member or API key. Every event type, what writes it and the schema of its `data`, in catalogue order (not paginated).
@@ -19624,6 +20357,59 @@ func (c *ClientWithResponses) UpdateLeadWithResponse(ctx context.Context, leadID
 		return nil, err
 	}
 	return ParseUpdateLeadResponse(rsp)
+}
+
+// GetLeadSequenceWithResponse The lead's sequence
+//
+// 404 when the lead has none (yet).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/leads/{lead_id}/sequence (the `GetLeadSequence` operationId).
+func (c *ClientWithResponses) GetLeadSequenceWithResponse(ctx context.Context, leadID openapi_types.UUID, reqEditors ...RequestEditorFn) (*GetLeadSequenceResponse, error) {
+	rsp, err := c.GetLeadSequence(ctx, leadID, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetLeadSequenceResponse(rsp)
+}
+
+// UpdateLeadSequenceWithBodyWithResponse Edit the lead's steps
+//
+// Replaces the steps. They are checked as the language model's output
+// is (channels of the campaign, subject length, SMS segments, WhatsApp
+// length, only lead placeholders left); 422 lists every violation.
+// Steps that have already been sent (`current_step`) cannot change
+// (409). Editing an approved sequence withdraws its approval.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /v1/leads/{lead_id}/sequence (the `UpdateLeadSequence` operationId).
+func (c *ClientWithResponses) UpdateLeadSequenceWithBodyWithResponse(ctx context.Context, leadID openapi_types.UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateLeadSequenceResponse, error) {
+	rsp, err := c.UpdateLeadSequenceWithBody(ctx, leadID, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateLeadSequenceResponse(rsp)
+}
+
+// UpdateLeadSequenceWithResponse Edit the lead's steps
+//
+// Replaces the steps. They are checked as the language model's output
+// is (channels of the campaign, subject length, SMS segments, WhatsApp
+// length, only lead placeholders left); 422 lists every violation.
+// Steps that have already been sent (`current_step`) cannot change
+// (409). Editing an approved sequence withdraws its approval.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /v1/leads/{lead_id}/sequence (the `UpdateLeadSequence` operationId).
+func (c *ClientWithResponses) UpdateLeadSequenceWithResponse(ctx context.Context, leadID openapi_types.UUID, body UpdateLeadSequenceJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateLeadSequenceResponse, error) {
+	rsp, err := c.UpdateLeadSequence(ctx, leadID, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateLeadSequenceResponse(rsp)
 }
 
 // GetMeWithResponse Who is calling
@@ -22442,6 +23228,87 @@ func ParseResumeCampaignResponse(rsp *http.Response) (*ResumeCampaignResponse, e
 	return response, nil
 }
 
+// ParseListCampaignSequencesResponse parses an HTTP response from a ListCampaignSequencesWithResponse call
+func ParseListCampaignSequencesResponse(rsp *http.Response) (*ListCampaignSequencesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListCampaignSequencesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SequenceList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers ListCampaignSequencesResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseListEventTypesResponse parses an HTTP response from a ListEventTypesWithResponse call
 func ParseListEventTypesResponse(rsp *http.Response) (*ListEventTypesResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -24079,6 +24946,196 @@ func ParseUpdateLeadResponse(rsp *http.Response) (*UpdateLeadResponse, error) {
 	switch {
 	case rsp.StatusCode == 429:
 		var headers UpdateLeadResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetLeadSequenceResponse parses an HTTP response from a GetLeadSequenceWithResponse call
+func ParseGetLeadSequenceResponse(rsp *http.Response) (*GetLeadSequenceResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetLeadSequenceResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Sequence
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers GetLeadSequenceResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseUpdateLeadSequenceResponse parses an HTTP response from a UpdateLeadSequenceWithResponse call
+func ParseUpdateLeadSequenceResponse(rsp *http.Response) (*UpdateLeadSequenceResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UpdateLeadSequenceResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Sequence
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ValidationFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers UpdateLeadSequenceResponse429Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {

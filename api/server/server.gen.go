@@ -93,6 +93,9 @@ type ServerInterface interface {
 	// ResumeCampaign Carry on sending (paused → active)
 	// (POST /v1/campaigns/{campaign_id}/resume)
 	ResumeCampaign(ctx echo.Context, campaignID openapi_types.UUID) error
+	// ListCampaignSequences The campaign's sequences, newest first
+	// (GET /v1/campaigns/{campaign_id}/sequences)
+	ListCampaignSequences(ctx echo.Context, campaignID openapi_types.UUID, params ListCampaignSequencesParams) error
 	// ListEventTypes The event catalogue
 	// (GET /v1/event-types)
 	ListEventTypes(ctx echo.Context) error
@@ -150,6 +153,12 @@ type ServerInterface interface {
 	// UpdateLead Change one lead
 	// (PATCH /v1/leads/{lead_id})
 	UpdateLead(ctx echo.Context, leadID openapi_types.UUID) error
+	// GetLeadSequence The lead's sequence
+	// (GET /v1/leads/{lead_id}/sequence)
+	GetLeadSequence(ctx echo.Context, leadID openapi_types.UUID) error
+	// UpdateLeadSequence Edit the lead's steps
+	// (PATCH /v1/leads/{lead_id}/sequence)
+	UpdateLeadSequence(ctx echo.Context, leadID openapi_types.UUID) error
 	// GetMe Who is calling
 	// (GET /v1/me)
 	GetMe(ctx echo.Context) error
@@ -596,6 +605,45 @@ func (w *ServerInterfaceWrapper) ResumeCampaign(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.ResumeCampaign(ctx, campaignID)
+	return err
+}
+
+// ListCampaignSequences converts echo context to params.
+func (w *ServerInterfaceWrapper) ListCampaignSequences(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "campaign_id" -------------
+	var campaignID openapi_types.UUID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "campaign_id", ctx.Param("campaign_id"), &campaignID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter campaign_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListCampaignSequencesParams
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// ------------- Optional query parameter "approved" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "approved", ctx.QueryParams(), &params.Approved, runtime.BindQueryParameterOptions{Type: "boolean", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter approved: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListCampaignSequences(ctx, campaignID, params)
 	return err
 }
 
@@ -1111,6 +1159,38 @@ func (w *ServerInterfaceWrapper) UpdateLead(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.UpdateLead(ctx, leadID)
+	return err
+}
+
+// GetLeadSequence converts echo context to params.
+func (w *ServerInterfaceWrapper) GetLeadSequence(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "lead_id" -------------
+	var leadID openapi_types.UUID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "lead_id", ctx.Param("lead_id"), &leadID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter lead_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetLeadSequence(ctx, leadID)
+	return err
+}
+
+// UpdateLeadSequence converts echo context to params.
+func (w *ServerInterfaceWrapper) UpdateLeadSequence(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "lead_id" -------------
+	var leadID openapi_types.UUID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "lead_id", ctx.Param("lead_id"), &leadID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter lead_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UpdateLeadSequence(ctx, leadID)
 	return err
 }
 
@@ -1958,6 +2038,9 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/v1/campaigns/:campaign_id/resume", wrapper.ResumeCampaign, options.OperationMiddlewares["resumeCampaign"]...)
 	router.POST(options.BaseURL+"/v1/campaigns/:campaign_id/complete", wrapper.CompleteCampaign, options.OperationMiddlewares["completeCampaign"]...)
 	router.POST(options.BaseURL+"/v1/campaigns/:campaign_id/archive", wrapper.ArchiveCampaign, options.OperationMiddlewares["archiveCampaign"]...)
+	router.GET(options.BaseURL+"/v1/campaigns/:campaign_id/sequences", wrapper.ListCampaignSequences, options.OperationMiddlewares["listCampaignSequences"]...)
+	router.GET(options.BaseURL+"/v1/leads/:lead_id/sequence", wrapper.GetLeadSequence, options.OperationMiddlewares["getLeadSequence"]...)
+	router.PATCH(options.BaseURL+"/v1/leads/:lead_id/sequence", wrapper.UpdateLeadSequence, options.OperationMiddlewares["updateLeadSequence"]...)
 	router.GET(options.BaseURL+"/v1/templates", wrapper.ListTemplates, options.OperationMiddlewares["listTemplates"]...)
 	router.POST(options.BaseURL+"/v1/templates", wrapper.CreateTemplate, options.OperationMiddlewares["createTemplate"]...)
 	router.DELETE(options.BaseURL+"/v1/templates/:template_id", wrapper.DeleteTemplate, options.OperationMiddlewares["deleteTemplate"]...)
@@ -5250,6 +5333,128 @@ func (response ResumeCampaign503ApplicationProblemPlusJSONResponse) VisitResumeC
 	return err
 }
 
+type ListCampaignSequencesRequestObject struct {
+	CampaignID openapi_types.UUID `json:"campaign_id"`
+	Params     ListCampaignSequencesParams
+}
+
+type ListCampaignSequencesResponseObject interface {
+	VisitListCampaignSequencesResponse(w http.ResponseWriter) error
+}
+
+type ListCampaignSequences200JSONResponse SequenceList
+
+func (response ListCampaignSequences200JSONResponse) VisitListCampaignSequencesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListCampaignSequences400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListCampaignSequences400ApplicationProblemPlusJSONResponse) VisitListCampaignSequencesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListCampaignSequences401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListCampaignSequences401ApplicationProblemPlusJSONResponse) VisitListCampaignSequencesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListCampaignSequences404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListCampaignSequences404ApplicationProblemPlusJSONResponse) VisitListCampaignSequencesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListCampaignSequences429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ListCampaignSequences429ApplicationProblemPlusJSONResponse) VisitListCampaignSequencesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListCampaignSequences500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response ListCampaignSequences500ApplicationProblemPlusJSONResponse) VisitListCampaignSequencesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListCampaignSequences503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListCampaignSequences503ApplicationProblemPlusJSONResponse) VisitListCampaignSequencesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListEventTypesRequestObject struct {
 }
 
@@ -7849,6 +8054,313 @@ type UpdateLead503ApplicationProblemPlusJSONResponse struct {
 }
 
 func (response UpdateLead503ApplicationProblemPlusJSONResponse) VisitUpdateLeadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetLeadSequenceRequestObject struct {
+	LeadID openapi_types.UUID `json:"lead_id"`
+}
+
+type GetLeadSequenceResponseObject interface {
+	VisitGetLeadSequenceResponse(w http.ResponseWriter) error
+}
+
+type GetLeadSequence200JSONResponse Sequence
+
+func (response GetLeadSequence200JSONResponse) VisitGetLeadSequenceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetLeadSequence400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetLeadSequence400ApplicationProblemPlusJSONResponse) VisitGetLeadSequenceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetLeadSequence401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetLeadSequence401ApplicationProblemPlusJSONResponse) VisitGetLeadSequenceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetLeadSequence404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetLeadSequence404ApplicationProblemPlusJSONResponse) VisitGetLeadSequenceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetLeadSequence429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response GetLeadSequence429ApplicationProblemPlusJSONResponse) VisitGetLeadSequenceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetLeadSequence500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response GetLeadSequence500ApplicationProblemPlusJSONResponse) VisitGetLeadSequenceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetLeadSequence503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetLeadSequence503ApplicationProblemPlusJSONResponse) VisitGetLeadSequenceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateLeadSequenceRequestObject struct {
+	LeadID openapi_types.UUID `json:"lead_id"`
+	Body   *UpdateLeadSequenceJSONRequestBody
+}
+
+type UpdateLeadSequenceResponseObject interface {
+	VisitUpdateLeadSequenceResponse(w http.ResponseWriter) error
+}
+
+type UpdateLeadSequence200JSONResponse Sequence
+
+func (response UpdateLeadSequence200JSONResponse) VisitUpdateLeadSequenceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateLeadSequence400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateLeadSequence400ApplicationProblemPlusJSONResponse) VisitUpdateLeadSequenceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateLeadSequence401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateLeadSequence401ApplicationProblemPlusJSONResponse) VisitUpdateLeadSequenceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateLeadSequence404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateLeadSequence404ApplicationProblemPlusJSONResponse) VisitUpdateLeadSequenceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateLeadSequence409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateLeadSequence409ApplicationProblemPlusJSONResponse) VisitUpdateLeadSequenceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateLeadSequence413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateLeadSequence413ApplicationProblemPlusJSONResponse) VisitUpdateLeadSequenceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateLeadSequence415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateLeadSequence415ApplicationProblemPlusJSONResponse) VisitUpdateLeadSequenceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateLeadSequence422ApplicationProblemPlusJSONResponse struct {
+	ValidationFailedApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateLeadSequence422ApplicationProblemPlusJSONResponse) VisitUpdateLeadSequenceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateLeadSequence429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateLeadSequence429ApplicationProblemPlusJSONResponse) VisitUpdateLeadSequenceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateLeadSequence500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateLeadSequence500ApplicationProblemPlusJSONResponse) VisitUpdateLeadSequenceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateLeadSequence503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateLeadSequence503ApplicationProblemPlusJSONResponse) VisitUpdateLeadSequenceResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
@@ -12812,6 +13324,9 @@ type StrictServerInterface interface {
 	// ResumeCampaign Carry on sending (paused → active)
 	// (POST /v1/campaigns/{campaign_id}/resume)
 	ResumeCampaign(ctx context.Context, request ResumeCampaignRequestObject) (ResumeCampaignResponseObject, error)
+	// ListCampaignSequences The campaign's sequences, newest first
+	// (GET /v1/campaigns/{campaign_id}/sequences)
+	ListCampaignSequences(ctx context.Context, request ListCampaignSequencesRequestObject) (ListCampaignSequencesResponseObject, error)
 	// ListEventTypes The event catalogue
 	// (GET /v1/event-types)
 	ListEventTypes(ctx context.Context, request ListEventTypesRequestObject) (ListEventTypesResponseObject, error)
@@ -12869,6 +13384,12 @@ type StrictServerInterface interface {
 	// UpdateLead Change one lead
 	// (PATCH /v1/leads/{lead_id})
 	UpdateLead(ctx context.Context, request UpdateLeadRequestObject) (UpdateLeadResponseObject, error)
+	// GetLeadSequence The lead's sequence
+	// (GET /v1/leads/{lead_id}/sequence)
+	GetLeadSequence(ctx context.Context, request GetLeadSequenceRequestObject) (GetLeadSequenceResponseObject, error)
+	// UpdateLeadSequence Edit the lead's steps
+	// (PATCH /v1/leads/{lead_id}/sequence)
+	UpdateLeadSequence(ctx context.Context, request UpdateLeadSequenceRequestObject) (UpdateLeadSequenceResponseObject, error)
 	// GetMe Who is calling
 	// (GET /v1/me)
 	GetMe(ctx context.Context, request GetMeRequestObject) (GetMeResponseObject, error)
@@ -13770,6 +14291,32 @@ func (sh *strictHandler) ResumeCampaign(ctx echo.Context, campaignID openapi_typ
 	return nil
 }
 
+// ListCampaignSequences operation middleware
+func (sh *strictHandler) ListCampaignSequences(ctx echo.Context, campaignID openapi_types.UUID, params ListCampaignSequencesParams) error {
+	var request ListCampaignSequencesRequestObject
+
+	request.CampaignID = campaignID
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListCampaignSequences(ctx.Request().Context(), request.(ListCampaignSequencesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListCampaignSequences")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListCampaignSequencesResponseObject); ok {
+		return validResponse.VisitListCampaignSequencesResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // ListEventTypes operation middleware
 func (sh *strictHandler) ListEventTypes(ctx echo.Context) error {
 	var request ListEventTypesRequestObject
@@ -14372,6 +14919,79 @@ func (sh *strictHandler) UpdateLead(ctx echo.Context, leadID openapi_types.UUID)
 		return err
 	} else if validResponse, ok := response.(UpdateLeadResponseObject); ok {
 		return validResponse.VisitUpdateLeadResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetLeadSequence operation middleware
+func (sh *strictHandler) GetLeadSequence(ctx echo.Context, leadID openapi_types.UUID) error {
+	var request GetLeadSequenceRequestObject
+
+	request.LeadID = leadID
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetLeadSequence(ctx.Request().Context(), request.(GetLeadSequenceRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetLeadSequence")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetLeadSequenceResponseObject); ok {
+		return validResponse.VisitGetLeadSequenceResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// UpdateLeadSequence operation middleware
+func (sh *strictHandler) UpdateLeadSequence(ctx echo.Context, leadID openapi_types.UUID) error {
+	var request UpdateLeadSequenceRequestObject
+
+	request.LeadID = leadID
+
+	var body UpdateLeadSequenceJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.UpdateLeadSequence(ctx.Request().Context(), request.(UpdateLeadSequenceRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UpdateLeadSequence")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(UpdateLeadSequenceResponseObject); ok {
+		return validResponse.VisitUpdateLeadSequenceResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -15495,447 +16115,458 @@ func (sh *strictHandler) TestWebhookEndpoint(ctx echo.Context, endpointID Endpoi
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7P3pchs5ljeM3wqCz0SYrElRi+2abikm/o/K5epWt7e/JVfNTNEPE8wESbSSQFYCKZrtxxH94Y15v89F",
-	"9IXVlbyBcwAkkszkosWyq/Shu+RkLljOOTjr73zsJHKWS8GEVp3jj52cFnTGNCvgX6c5/ytbnKXmby46",
-	"x52c6mkn6gg6Y53jDs358JIthjztRJ2C/VLygqWdY12ULOqoZMpm1Dw5lsWM6s5xpyzhTr3IzdNKF1xM",
-	"Op8+RZ1nZaFkYe5NmUoKnmsuzecupozEgn3QwwTuiIkcEz1lJC/YFZelIjmdsH4nwtH9UrJiUQ0Pn+mE",
-	"Q5nRDy+YmOhp5/jo4KBpKM9FmksudOukmb3h5rN+fsXWfcf8evOPnKVslkvNRLL4K1usLvFLeskUoaRg",
-	"uljg8nJFzBeZ0kTRMTshijFY9dM3ZyR42q/7lNGUFdXQg2/umY+27cDTp1FnxoX792Hj+MUV16x1lTj8",
-	"fPNlesFnXK+uzhs6YUTxv7OIHO4dHhyQbsrGtMw0OTrotdFdBu8Kv28fMkQXmRXgs3LWOT40FDjjwv7L",
-	"D4sLzSasgHG9U6xonXypWHHTqX8yD6tcCsWA5b+j6VvcfPOvRArNBPxJ8zzjCTULs58XcpSx2b/+TZlV",
-	"+hh87l8KNu4cd/7XfiVW9vFXtf8Gn8KPLlNhZgbKUk953RFNyV/OX7+KiPkLeRn/9jKq1+8Y4SHFOOPJ",
-	"Zx2vEUxupIn9viJzrqfAKElZFExoojTVjHRlQaggvOIKcskWOPgfZDHiacrE5x59QrOMFY8UKWTGyIwu",
-	"iJCapBL4H4Z2JjQrBM0+58jO5YzpKRcTMqY8YymRgsiyIIqn7ITEdsmHPI3NcgrNx5wpwjXheF8mJ6pP",
-	"Xkl8x5wqkkypmLAUZvRK6h9kKdLPOaNXkqgyMWRhRsQF0odbfFlMqOCKojj9FHXe0EUmaXoh5QtaTNjn",
-	"poqRTBeEK5KZjxdETykOWLHiihWEJgnLtSLdl6f/Mfzu9ff/OfzuPy+en0fkkLzk35HRglhJh8R9IeVL",
-	"KhZWnqjPOZm3hvFAELP0xB5udKxZQeK35h97p+YfMVEskSJVRpTjKQajDG6pj2ZFQoOMFrTUU1nwv7PP",
-	"SlovuVJcTCLCPuRG+BNZkHkhxYQkBQPuoBmy8jtBryjP6Cj7rBR1SlKWM5GCyOsCG1AF9DSjPCMFy+ii",
-	"Zzn9xMifZa6NCOzbhHJh56HKPJeFZulLlnJ6AdtxPyxixCUX5N3FD3t/MCtv/03JzIyMGEqBqcqcFTAc",
-	"xz0RicNBmsHFpBQZU0aSVboXfCjjSisi9ZQVinSrVytiRk4LI0sU2+NCMaG45lcssyfLjzTjKXziB1jg",
-	"+1qnOcuyPXu4j0pNRgWjl6BxlpmR6awoZKFiouhCkfmUJ9M+aD72M2CGwMKhJhgoJzRNufkgzd4UZpU1",
-	"NyrMmGaKRZ08uPSxMy6zbIha07KK94M5nYlgc7M/shTayIJlO2Gtlhp1cqrUXBbp6ttP4c3ud9KlmmSM",
-	"Kk0ODwyRFzQxtlaPjJdHERmaMvTDPnClDV/YHx4p/7prjFTLS9Q1dnruU6hh/mxfEkz7vX9Cjv7GEm2+",
-	"hLYj2JS1rUgKRjVLh1TX1NOUaran+Yx1GkbN0y1U2aiTUaWHpVr/clFmVhCiqrzyFkcmq7tcsDH/0Gyl",
-	"jnlhVEG/o85QVSwpmI6IlqRgiZwIrhjhQGMr7y/Ylby80eCX9glWCabjBx+F69++bc/gph2ZzC1cQFqH",
-	"u5IWvGPTuIAaaJa9HneOf14vpCwVfoqWyRA3ZnUzz6dyLogUCdi9IjXKJTXiasRoYVQiQ/v9zqZ52Nev",
-	"zuS9n8sLjmKsPq6UapC8XLOZ2iSC/ezcV2hRUPh34DSBrdmJbmAM9Xc0bkmpp+dMKY6nRn0e5rBTaujl",
-	"zQq1o9Kihlw0bAJqZaQUmmfAR/g6XH2r76hgF7xCFnVQpf471XZY69bvdXgvLMK4YGq6ZtTGWtr01rfm",
-	"Hidrh9rqKEwYK//nzndAR8GCVi839vyml79T1jMQblhtsZenURtIbd3tF5fWzE6yace/KxUXTKlnRo/4",
-	"sPkQru/qT1Oq0Y90RuYF10wZ827EpjQbEznud5YFilFthkqXqf2354n64XXQsJQz+uEM7z46WOUO0J3E",
-	"YtggsY4aX5foZefV08b7uEhLpYvFVi+9ZIthTrkYgj+xdYZPrzFBI7lYsf387P2a62y7B7QxEPWQmr0R",
-	"CdtuU7QUjQfEyo1XNCvZ0BCDVNwx8qb3f2og2Gd0llM+aZBPxsIQLFNby1r3qmf4YJPQNU9lTN9Q/7iO",
-	"glRjtI+bv7GtQpXNhknF6+uWZ1k0rFOkFNNGo916yc/d/eZZWRYJ2/pJvNs/Z2Yz5pN2wYXrtSy3WIG2",
-	"XMZoCpYXI+NCziJnzuLLiWAsBW9UlxI1ZUbvo0QxWiTTXnBYVeSpNC2qrV6yS0CjpInmV9R5269HUEpT",
-	"vf1aw832qXKnx0p4TrNZnlH0yTfQ2MbRlnm6I/mv0XrDJfW0s0wMUSUM6sMPKLXOC3513OLWtnJJENQ4",
-	"uja/92sklhMzgebAZpRnnagzn1KtaJ6br85Uoybh33IdPT4UjXWa/N4GP+KfYSzvYwiBXFN6VifYY7AR",
-	"7D8Ol+Rq1CkF/6Vk9mdDNasCr35cHtyZKNvR2r6uoDsTeak/m7Sb0Q/hxacHDWS5xNXLTg61UJrNiLvL",
-	"yL28HGU8IVIwIgv8z5gsZFkQOa8Ls9ag3Iph6BdkHefcgl3l1YZ7sqxWDr7V6bCMLoYjpueMiaHSLFfD",
-	"lC4aePa1YCRnBTH3RMTcYx3hcHAZqeV8FeZ0e6SIYr+UDOxfwa5YQVJjylLFxaTG7T6M+fjbp0EY86DJ",
-	"JmtST/1wt9qRnxi7TOmi9WVzLlI5HzIM7qzd20wmlxfmIFl6FtZix6dxpYaZlQErdqzZF1h9s7bWXeeC",
-	"v+tjv+ZEkflQimHB8mzRxHTwAzG3qab9CzSOkZQZo0jOfMb+bvXwpRcKcnb66pSYO4i5JSKsP+mT56Wh",
-	"vP3vWJHxrTwf9UWJ2ml1eY7B6Jq2ZnWrQ0raho9Qru5mtbpnySVbKKIlUUyfoGdfMEUyNtZElppcMpab",
-	"y7wgYL6QrhQET/4Ibw9ifY9UECmLduDta7FfddJaqms5am/KmdV3/m33E/2LYuObsOmd8FygeHz7ZCfT",
-	"99yrEE6PTNRVJ+pMpJxkbAh2Cui3XFyyFLxCNJdZJqt7ZjRXMAZRUqOA0lLLnGdSr9U9z53ZUZ/yM1kK",
-	"zVIwoGwwHO9/pKx9RUVKZkwpOmGKzKdMkILRNCJKmvsXhGZzOMUmBWM+52K2ykcjWYqENQzhpXu5nlJN",
-	"8La0ppJwob990uheBMVXDZUNo9Vf/Bx+xNcawXBMzH0RSVnGr1jB0shOxRALx4jtbp9Hh8gVG+IbGib3",
-	"Am3UjCrFx+Yb5umCKW2+LguSSHHFjKmy5Rfth4YFSxi/YmnbF2HSdl5bvlrN2hby/OV5RQJ+Obd8rZaa",
-	"ZkOgpbbB+jwMJL0tX+wMr5ZB/2R+Ps3z6458JcpWTaNOd8sjCVayYb8aiCbyvLH21PQegNV4V8bHLFkk",
-	"GTsmaUHHmvz63/+DzgpGfv1//x+S01KxFK56YxjvKZKpGRbp2rtn1HC0kv4+kvKCJRri2JEXWvAVI3vg",
-	"KQg+mi+Exrb51b59rWB6Bxb4RjVgxkV49TC6Aw/igw3827GB3c9GRywVA2FrrEOI7QspWJPRu958jDof",
-	"9iZyz1509/Zf2T9+ljkTNOcQ2lH9d+/Ovn8fPrPHZ7lEZQgSR487E66n5aifyNm+pDnfS2TKJkzs+2F8",
-	"Ch9Xlzzfkzmu2R5EKVhhya9R5fBa1cry/PnPxy9fRuToyd5UlgWc1VRrVpjf/k/354PD9z8f7P3x/f89",
-	"+vlg7/H73vHPB3tP8dK/NDmm4aCt+QedcyygzsdHdep83PSiq0ZRboxmSMA+hsxNzWbGSI7/9PyC7F8d",
-	"7sNPKjaaSkRGC81gj80fqOqPZLoYCDkmlMzZaCrlpVMBFv2BWFX4rW9ie5e0EcG47s4FffrmjBRMl4Vg",
-	"ELMGvQnOOEilIlOa50yw9ARyjJBrCFfOkLHHoaaZnJSMGF5XMClz3azaqv+6Tpx/U1L039K51a2qIMPS",
-	"wPmM7ckiNcoQ6RqKvfq33gkeAOZTsV2vPZ5Csr8ZrF06jhHfjUELHN513c/2aRe1bYhgxv4DMa7TMYnN",
-	"KR1HJEaGM3851SL+9R//JN366kKqU84KWNheYy6IMQiUprO8aRDNO0u67y6e9VrDBKufsFNcJ1WBPS4W",
-	"OXtlhH+jp92GlasB19cw3I8IKb1J54AP3YLnDvn5ntx2frWa/HW1s7qBrGxEHFK+zHv6nc3UuXrYBiUH",
-	"y/LC8ryRY2Y+cUQo8SvoKz9SmZQzc6Ebv7BE/Swg5RZqvTEp1WnF/svOpi781i78bVEQbOIKFTVRxdrh",
-	"vGrMODwVuMOYI2qdr5V06LpyGzxliKaTmiYMrkQbUjJ2u/mnDSq5f6bMKcQokILb3YVAabaXMA83uIWK",
-	"hGV4yRtK1Yv8perb/hJGx4Y2izf8pRqZU5eCV/pL1Sv9pepBVeZ5gWlHwbPh1ereGZuNWNGnaRr+s3q9",
-	"vVCwmURTyR4/fc1Us3fD7+15OdrE0tXp74rGiMKnRobTZZ+cBvtuPgVKY/xNDEcvM/qCP3zd9n/jNvmB",
-	"BO6JBH7gLEufFwWeJEtGoUybJfPYPLRKJ385f/2KWM2acKFRC7Ip4NYZuO9MqH3nSGwUwtbr0PD1JbmF",
-	"Q6keaBJhmGzdnNaX30eGC3Maf2si4R0kFGN1YTocLa6lS+6SLFilWzhGz5lI0Qh0i97xOcI+j6/J09Gk",
-	"pTnzCIYUpC8Ei7cxNRhp4lopBX731p68cFOwbtul+OIKvo+qKkvL0ysrgaPYNLUdsostl6xmF+OODcsi",
-	"a0qiuGKZzEHJkiJbRCTjl4zEkKUZY2gp4+ISvYdzqqBaBp2q7fn8679Bui+en37/5uzF64vh81c//nta",
-	"/d47hi8iqQ8EvDDCipM5V4zQkTLaKDnTpGA0mVodFe9n+PbRYiDMIMFHj3PnYkLyQl7h7Qsi52i00DQ1",
-	"MhrN4I1hjPd+b25Bs/O7dS/GgdGmG+RpDot0Q3lqj9br2rwJ14ut0gZt3uyW95bCZsLeyYGQlErL2RAO",
-	"M7XJe7KyG14gLUUH5JwVewlVLELXg5xRLggX5PT82dkZ6Z59/+oUtPGNc2Ki4MnUcNhwG//OygihosRn",
-	"8G78XK3C6drnnRo6gmyOZP5Njqok4Y1jgnqcRApNk5uqDPCqrRfDxTKdAN74QD5tDM8+7x9++2Sr3baB",
-	"rxvNsXJ0b5XSuf2dm9M4jXAKUjiDePXmfE3hbZqbTX/3xE/Q1RXfciV82uS1t7lJsQplb6VmIT3VUjUD",
-	"fg7JOeTcSsCGnLZEztWkreB21FCJ3FoeTV1OrsqlQBkM2T+qHU1B7uzyftdov4nnd8t/NZT4XZld7pil",
-	"8/wDTXS2cHmGMU/RPU/iMc80K+LV9ACaONPdadx2xp2ok3JV/UMxPfRrZKzEoZZDt++Y38Q0azQVl07m",
-	"+piXX4WKGFZW+OjRPupfNojUHLHe9pzHpdhGFvyAd8LJUQ9wbjxDwmSjg43pRjtLp5XKp1anoKOkt0yB",
-	"VdBUATJZl8/ACL7dVaObLbF+hebSsxnVyXT9GxXLGL50LEvR8h51yfO8/T2UGMrBzLO5q01YkLn5q1uR",
-	"EJnKDL/KC6d29/qb8w7cLKJO5bxxI2pb5+vlma9jjlNP6s5DGubPnViz5HgTT7TquptLvipdN4wpttzr",
-	"dd36LM7OX5PHh99+u3dIaJZP6d5REOsq2MQQApwVRJTGZEUMGVlq8M3DS0kiU0ZowSB1iKykgx3dVDde",
-	"dk4v0PjDLEYVkUuWQ5Rxwq9qla8NynSYgnB41CiBQqV24x4s6aPNxQhmFs25rjVtdeMm1lTMjUNbVjE3",
-	"V795HXN9Lp9hxkmjT3mVmBwJcYHICTvSko8RZ+ZfU6oMN8X23hhwdIjSskB5FwTsfz7d+y+69/f3H48+",
-	"NYbnjbgY8vGQiyHQUnVarkzqLRuXipHuk4M/kpXbezB00CUIzcyYF4CxIZBC10mIZoqoVOzNJZFOxd7q",
-	"zpuo2Eu7vJQP6mBT1qWENldRBsrxZuoMtePdk03N5L5n2oqB7Zxn4BBZdZ2FpLKs0dTv3NKobS9D9Pu2",
-	"fUGZfabpHHRZfy0Jc5ic726KiMxSprQFjuhSTWZSafL04KB3Qtgs1wtb/a7QDYw4IGrrgiuzukEuxmqe",
-	"N+Y8b15li2UGeeirUzsIavRxKuY+whVkvjarN9s7I1yIqskZ0WiMhWOtv2F1x5ZeECj0fnGCTW1Gcgh0",
-	"5d3sFcyhVPqRIqiVK6MYZFatsWqisiFAVzzS7Dps9tRs8AmuU2F2EPTOshsXcraD684+peX2z/xyndTD",
-	"61gXjbLtrEqkW6fC7u55Nau+1QhxBM/w/uvG0FzMcjlWvSDUAe5h5BeqinI897cxK9lwtNCsbiC251HD",
-	"A9t7NrnganpD59KWXDCjeW7+bGXmjxtq74Gx7VuIvGJFwVMXMcGVBXgz3DxQ0JoLw7dXoH6aMlSGUE9S",
-	"uypKoA5a+26d0tQczDLTnWqdK/Lu7Qt7CmSMQCLRXGSSpq7Uo0vJn6CchJxDyQnGuChinj07/5GwD7A+",
-	"796+6J1UibNUkDI37+lvWepe3NTVvBqJ/aVkJUZfSyEwJBsmT/isiSpd4v01fIftex646ByBhkxU48Da",
-	"dnkB43h/yRdXK1oP+ez9Wjn4TGblrAFToyXH4RTtC/iVdBkGCitLMCLe8oqId4ZGxBrgEfFmXIT2TUSc",
-	"shqR0AyLiNV4I2Ks/AjhVyNn/ETEKd29iKCF3B+UBwePk0u2gD+CnG0wjRxXVKMCxSbPAHBUy2AS4Gv0",
-	"86gsK+AGa1mhfiQLuA9SR0kCKxnB03wiJKA4+tBrl+LKmZUoNQCdbhd7soDMqzuhIM1QM+EqYMz4+s2p",
-	"DylrwDp7YwFZ3POFnEfI3wctvixvcdVfREstjwkll0LOBcEBn9htOSalgOvW+cCF/QFpSJ14yXps0SRR",
-	"3oKH4oSkJUIbsmOA30ikSO1CW5g9pEQnJ83TLG39FOji4GfCQRLNPugolJjefVxq6R3unajjBtmJOn5I",
-	"ECPI9WILCQEbEFXg2i5tZ00J/IqisBpvxkkP84I1FzG9lXNF5lOpmEXY1QvLs86HGBGWKVZzNfQCz7U/",
-	"bDyCIVb1yVIrnhpGWQS3uE2YsqzFGeqXThnJaOi1ZdAFyxlFpERBGC0yzgpDn4+Un8kxHDZLs5GFJYtC",
-	"zr3LxMzN3BvOssWa2cLHYYZnCYaMWEJLZRPurW+DK2JZXY63O7S7UPfYemT02saqoPSvtWoQD4e2h69o",
-	"1uSqRZIx46FGLsBdbnnN6lqhbQMYOOXmTxRyroaKNWa0UA07pMiUitRoqkqSMW3ZFJcKyNqGKy2ucZUy",
-	"CObYFu7xaozBejaSabTCbdUi1obYRETr2fuHQs7evX2xo9F5KpwSaknKqF1wQlFt9s4rclGovY0W5t6B",
-	"mMvikhX9qrQBKiAgxmYFcEzmXIBshrcDLH6F1q6gIgZW3Rx9UDrRVA2zNixwEVRtBsJlIuFAPoE6Kzx9",
-	"bd7SNjGBm2v9L1c0/q49LX797//Bo6RN54CMX8PIcc969cIvhx7Ha5kHp6ppL8jyTpAuOpC5NnuoYCK9",
-	"ZnOg1Q4wlPRImYWXWalZSE6Qx9pkAAxEt2BOJ9FyyRjoETWlhTWUzMmBuytBowKiNO/okzcFvwJVL5My",
-	"H9HkEtUxLi73MplQL+yZss7vcalYOhBeTUPaNsJJsERbsmQfqFHyO8cdmMnx/n4qE9XHoniooVO54W8s",
-	"od9P9w9PR8/2Wcr1/5rw9N8PaqRX8GWw3id/2KQCmJVeLwduISsucG/cY2YcjuBNwa44mzelVRv1TV1j",
-	"UtZWaZhayhAfvqhhI8gZVJwoNuOJzAA2TNNRY3CfiUSmVm6sckPKNEuMke9uOyGIUKH2Do+eHhHosmLM",
-	"IjByFyiHIeXTgosjsnj3hdFp9g4JF0lWpiyt1YKUerz3h06E/90bgdpp/j78Fs4f/HMEmSjBtxtng/Jq",
-	"mPGmoMQLLnylihVsleZ/SLqGD2ajDBJXmSIjNpYFA+jcyrnQopMULJFFqtbBKh8ekNQd/zs5wJEE3sIX",
-	"mkigFKj8N9SrYjMA3JAxzzKju4RmbKO1AEpOOF0/0paSqZbKIk9ZIZXWtyjyPBFMo1rNTXyG0O2t5QtL",
-	"iSrYaGBovxgR9kEXtPqnlnI4o2JRXbFqztAa+0K6lKDqp1KP/xAZY3voUbMjjDkPzfsyCdNv8Jg630OD",
-	"IwopM5EiYYUwNh0IeNDl1c1qJmBh1pdMrBBcs39E3UDNgMoTUClgoTz+pHMtyjJLiWKAsjszZluuFzaO",
-	"74GKmpEo17C9TzEBAwlcRspxfjNL234C1xHXvqnAKrMWdF574W4sZZnGp8GZtwUjbdvQWzpg7/NofVnR",
-	"eCOAReNa3iFKv1HLb8lB2/ATBimbLEJclJ1XmqcVQGjHfqF6XYgEaue1sY4mCDgFmodg8yD0iMAmNouy",
-	"yrEEU9HB+Zi1knpYu2DRhJbyNPFlCPvTePibId0WLMo68+2lvKqQdInGblN1j9FvFzLj7pPP7i4t7C3L",
-	"M5oY+ynL6jrPvWaE/eZzvk4Bq6pKsTwGo0EtJXqB45vAOb0hp2vHPK4vMV3qi8p7yma7FgLfqsqZzd4U",
-	"8oqndSN2VPJMI5Kf0NNC5jzpRB2QfLwTdSZsxgUH24LlirFLc62QvzSfDNUnzsRYNiFbQBrmcCbTFl2C",
-	"bwRzDOdhuCaj2kj94SVbbJv6Ux/G0jta1q4dXtd1tlVMt0fcV5zymCsJPiw5F+SSLZo9aG5/Vo2Yogw4",
-	"WI7HRmslcPseF1BPadaIUKHmrFDNb0+mUjV50H8w5zeZT9HPsDR0FBSa4MPHxnTXZhylYtbT5hbUAZdi",
-	"qjka6H5gGhwfeSYXUHo6hc45l2wxEGNZ2MCRnX0PfHRjmWVyrjxiEYCsYt55rUQ0mN8Kwa0agm48Fcwq",
-	"gbsbbUDY5xWQTFlMAioCVUs013isGQf8BN0elVnJxs/nAQPvwiP27wbHyXNIGnM32ELGcBlg5ecBFfu9",
-	"9RsGGhj2qdrOyFkSEw32jmYzaIVXFqyu+8tylK1R/PGQu5XWAH6tPZe47VsVIKEIqBFJFMjXahc2iJgt",
-	"letGKdTUD2aTEgxoQq9FtvC6pyfT5fNzc3Hk9Sh0ab+X8kb3jk7IqTudfGNRlwZ7WIexchTiYXmP6pDH",
-	"GyinjQpa9uyCKd1WNBSI7lXJ5PPrNqwSqgygfkI74GHNoREWFLWeqfKyeQjX3Ktl8OIW/pGXAc0HvFMx",
-	"RDCjltV91+yM2M2lYl/zVs6bJE1jNmozesKWt2mabT2oC7x7BXWlAO88pIhY741977qFMjNsyDrNsm1z",
-	"LW2iGpcC24Ft+1xKF1utDbbv3PKla+jZdUlt6bwoZ7nebQIhJ2zypS2ayboaVGTX3M93eUxNC71uXy88",
-	"SX3+rd1py3Zf+pW8+ttZODnh4nrNX3cDn5HFpNF19RPEx20MrFQr7buxNwCfYGqcJF2rUBwHtRF/k1zY",
-	"yNBGN2nYU/YmzVp9Sfq6Zq0vWasNtH0PSkTdUVOetyqlNZvDLSQZsUyKCSxg11xQgCrT21r5fOk/fF7O",
-	"ZrRobBNyk76QecFFwnOarXRztA0U3Vq9vyEK1LU7QC6NcPuWjrh2q7vfjre1HmkESXynuMGuC7RdScty",
-	"LoV9sMJoCHEXLCxWNfj2pbqFiJBd83uKCeHXr2WQbL9TK0lza8kvZN2Vpa0E8kaZee3x2W+s4ZPXxSR0",
-	"F+2waM6w3KFIHOt0u5A19afvelV9L3V1hOj/lQXxTQfQ2PH53S21vzbrJGr2E7tbLfCynAvSxYAIduXw",
-	"9zs8S9Xrk1MsWYMXlgK640DjZCpsHSPuj5HuScaocytsiFW4Vbthc5bfYTube+k283rpdF22mrGbwA26",
-	"D9xhQPrGfUpD2WAey8pJ8/sCyNjhuih2eJ/mdef+uGDYz11CHphmRV5w1eyavNVemjCtaHUva10yV4fe",
-	"PO3dQIFC6rqlMPUtkOQdN8SoUVUTz70JLIQlRtdGTGPmnM+uUstSd3msTeEx9423TDH9TIoxL2Y7nn+h",
-	"IbNuvn46IazlTSwf1/58reVTm+Dd25dbI5I2jYulTeE33ayoLyuHeF/jpzDr1gFU7lBQYB7B1EwtSQE9",
-	"xMlYFie2bh1TJbkiLiGiocX7zTIijnbJiGi+d7uciG1CycsZExRrJyx8tSJUkfjjx+YqgE+f4obs/8PG",
-	"7P+m5IrHRwc3T65oy504utvciadbp048vVnmQXNiwNMte8kHSbNLO/3DM/LHJ0//jdhsQoK8phqovTG9",
-	"9lwbG4/MaDLlgu0Z/RwumLuthgYps3D8DcftYMCtsiD0+W2lBQcQ5w1WKhdKUwse0pDJArLKmmybk/fC",
-	"xm2O9lobTCwXFr97e0YEnYF5gXFf2IClhjVt54PrXKLrmNg28WKNxHzLxgVT0+sdFwU+PLyVM67+ssax",
-	"WpvYB7bnAl1W6QwiNhYru0l9POcTUeafw+la8yntqE8Z2/2aj+6ummxyrtbdSn5oTRtzXtUeNsQB7s7c",
-	"ueSbzdFgbH81t8O0qdrsOQ0efIsP7AZsC8nqq5z+ykwq44qlx4SSzKM0h2WmFqsZIJoRrrkHCaVUEAB4",
-	"Xa3iXWf0wCq58fjZBzioG5J8g4VYB0KJbSmaa1SFnLs61YwrbfHgWcEgUwdrbJoT8Ler8q7eF37FVWR3",
-	"oWCgFBYEsrepOnvHquxaBSLUPkmRmJm5je5viF21Fwsd+CLknQqGQtKV8zWH37oyaFjTBOowcJM2zGgZ",
-	"ztR2KVktHA4WOqwituuxgQKvBc/5+eXEDYAPaS0jdoP389pZsCt5gFjklgANA8iNy7OKac59Qe8uR5IX",
-	"gMuZ07toBfiSDUTxV7u/TjFwZxnKUQ9i3agYVG+5hXBIeBDeU0xklRzDGF9VSeErLFzcmnLgTt8aG7qB",
-	"u272rglzQpdAihtX0gudLavy3DRXqu3cP3Ejq39bHAb3T8Pf1b+QbSMy4x9YOsTvdJrtuA31oc/Of6wK",
-	"Q2lVlFdCuKA5L6Q1JzpgiPUbbeu73Hm9RfL0hTXMWwujWo4Z9yseX5rlPrdzK2p3nw26AC9T/HWUv6UG",
-	"g9fveJSWyvpOmoov5Fy0gTJk2UpOBJFzAbm90NKdLlzLSq6bU5e5GublKOPJ6jd+5Iobo1hL61zaDPbK",
-	"1VAtlG4y2d/QCgTDJ7/6VmwncErsYXOeJEMsGIhfrR/+GqRRlm9vfDsKOdcsb6xavkajhNKwAYYgG4qd",
-	"QR0DVCiLT2fm3KKBlYoNjeq9G25q+MGAyoLXRRXbuQULCSLcTk+J9XntFlNY5sOGkzDo3qBqCY3Vuvq3",
-	"ZNZbtYOCJRq7QwIzyXzxSAEwB/aDQhXkkVqGNtnVddC+CtfRENsbkLd4SEPpsrGMZ0kY2N5ejX7o8ylF",
-	"TQxwQraVD9eN31ybmX1L87BHwoYOCSG7bViyJfbziMVmuOs44BZUOH+W3pP+5r7fCiCiLJTLKvy4wF7U",
-	"Y1kQvAkDGg6my8E+zBsQ8EOMzFuV8Eud5jee2qUomJJZI0z+m4wmbCqz1CHCE8E4VH5QhAYwFirgv2bZ",
-	"iCaXERrijCZTox0SaNZtzko0r2meM1pQkbAb4FuE84vc3lRSP5jOFpt9Pf9kZqNda91+QWBsrfQ8t2Xn",
-	"SyFmmTbrUUHh/Y6aYsoyuvAJLcsIaQuFejcqpoGK45Jo4MgI6iYaEmYaUb4d6mMI+7Ah8aYqt1/KAwXw",
-	"PVSbjYK12R1nK+6DqYf1+LDI7zfsDQre3QjE7V5d6G5xPtzb7p4QYY4+kjEFjijhLZTAWeiTpx5/+3Qj",
-	"MbRt4lu7PUQKi6YIGxo5+HKj+RsRs5xy8HjzqXXdbb5WPuNnVGB+F+rH6u7IS3bNrP1bTAFpopt3qinr",
-	"+ZY7E5tfhles4GPO0vWFxJAIj8AG2M6pYAnjV4wgWKkmMbwtJl06EPhKdCsBzF1EKHExKFIwxbSNfLjW",
-	"wbZfa68/EO+EGxHBZHtjmAup7S0kZ9JoQbKwcKDk9M0Z1OW2FeTWp3kjaJdb6GK5rvvx0oY0DX2pH9/6",
-	"IM9P2Cr8VBuFpkFOvhaM/Pni4o1r6E1mNAUXRsoyfgWF3Njlv6G7A77zugj/m9uTms9uq19uedumcsaC",
-	"qVwKxYZK8DxvKq2vwjiAZu5OOPcgMcdAf3uMoGGz5/SVR/gWsno3ePG7ZmVlqSMHEukwIUH7GWUyuWRp",
-	"rZtay1Bqx2iSMJY2I5Y0kqvbm6hOBvVp1dY7/EoF9r6y4JuJ+BaMwSWuuCeT0I7ie67Mq9PKrV+nhRhd",
-	"9/GxkaCsUEZ1Ab60Uo+k9gWE6xMSjynPuJjEx7aqHtiYM+XaZxgz0igvJySeSMHgPgvXwFLy5PCA/EkK",
-	"QHZ/+/z8gvxZyktFggBDDd3RRxXsVztRZ9IWkrHTfW4T82/naNvkVHZrcyOZ718SRAGWz0mqw30Au9Qc",
-	"dQpBKABPH2ge8LOJXS5fpbAdaL4fRxXB3K6RVTOlfXofbSuFAYtqa/Z6bp65WOTsPMirbiyDxmUYKi4S",
-	"tk7WWtq1sobA/cQvLAgWpU5cYwSesZDwrdypF+zfSWuWD8NECmzxlCxaUN5YUjA9LKTGZDn2IecFU5Y+",
-	"6/N/B42rfB0MPkoKBLpysNe4BO59RGmeZVDlqciIAZ494Lhj3ykiBTsJ+kcAGHUqmbr+4mwHlrTE/BVu",
-	"0rVCBUW2pW8fW4zUXfshRQc5dcvM1cD2dXGyTL6rBLB2t3eLBSyt3y07w5vzW5dYv06bz1woClIZEVc2",
-	"/nnQ+WbQeR8jZHCW9cn3PikEgHbTwjdtupkkqfXw3WAhNvCld9b/IVrp2enlBhdknPHJVBvjBlyODg7Q",
-	"ie2au+LbJ5tcTo245KeiAY/cp4eA0QXw57Lw9lO/Cah7F6MT2SLc361pLt351PEH/monRWSPZsFvRJg5",
-	"IvGeiMTzqWLJEPH8R1Sxb5+cEDWVcwF7s4WXDj/W3CZvaay3p2MGs79PJXNJ8IahRAESLRBu22hvt1Tj",
-	"dEORdK8yZHfG35ln23bzZZseasx5WCOCHcFAEJszPpRYjWa8aqrRwl+sumUj7/bFXdclCtSRRWv65bX8",
-	"VYHlvzQk15k6nuNK7PE0dsXAlcq3FXxFRUtbU9ArigWsUFhiF+5GlgW8aHuXCNy+1nFwga53XXrPhN0k",
-	"NLNXdL+Ezth2PgIQNPU5r/gKIT2DK5KW7ktwbNqNwf70VXXIZ9A3LaO0tOYPvBgBMQQ6oeeN1emvEkHD",
-	"9tQ2eFtfnR3z7R1Ba5rsfsYTqL4Vq16OHLsIx8dkTjmkYyPAnyLmA870OyGx8jdS4S1CrkgJxX1zujD3",
-	"OFdTfFxRn3WOwMWCadDx2IcpLZVmqe8F5iQlCDt3JIY+DztQxNN2fwWuLdtscc0hClDFix21dymyhS2t",
-	"qmmwTVjI/38joyF46Sxn1yUYtCcgdmVjcRAO07I29xMCQyDUiNuC2RVU0NWQ+Lm25Bk02/LP8ZuQfS4T",
-	"OEdT0KsLQscaQgzcqNxKU/N9o//aBn54nhVMM+EyZbY0E4353KRwp679B3wTvF0eCknIeW/bTywrmDDz",
-	"NSyA+95WaGF7eK4ikrutsycvmP2QJ27etkXKvn3xmoGdez18qTC6YFdclmpo7dgdnBXeS2G9Fg1+Ca63",
-	"38t1loJg8zuzFqJ1a7BmRS+Y0t9bWb064tiIzhhdgU6T6WumdNwWbHGcuW08ZGsM58q3EX5iw8yAmbc3",
-	"BPH2VfPPHWZbnGF+PRvU4vcrXeRaFhUmgeApgQE0kwLx9XTJFP41Z6lwf+tpWdg/xwXHPxTVZWH/LOHp",
-	"xmaZiiVlwfXi3MzF5mwwWrDitEScmFVPADgyCQSFSfcvP130rK+/lrPsHP/dLB/++o9/gryC9QJRDF+o",
-	"aGKqdd759AlSAxAde7VC/g3PpCZjLlKoU3OAOtC5LgLAHqZs7AELhciszDTfU5rlA+GyO6oWiy9evIwA",
-	"Ykdhn5fRgtjMfw8GZPjy/OV5ZNHiqUgHwlUj2HbU2FECj6yC4ZDgBIJeaGl/IAbim2/MWpqTAWPN/W++",
-	"IedMpCQ212VhITmOyXewLASL2mF9saw9DrrH4GXBFXH5Z0s7Atkt8f7V4T4t9XQ/kxMuYtKlRrIUes+c",
-	"kin5y08XJ6Rggs0HwiV8Vs/Ycth4/cbGuLNxDz45EPh8zvcu2ULFfQJYdeaEnEC/30TmLHWHOAx1Kc0d",
-	"dCWeDgTMwPXvrDfZRsRu8uTgiV1ZqPVQ33wDnjtfQh7THF16XIp9W878r39TUsRkJFPuqcCYIaOMDcRK",
-	"1XhsdOM4IpRMyxkVJMY65jhCy64qzwbpHRk9cCCq+nJQacqCqYjEWFz28/vYffQv569fEdvUwlAsIjzY",
-	"CRmV2s0HFda9nE64oKD/CTZnSmPA4Rh8bSSGzlYx6R7uHR4cRAPhiqeODnoebioOFODYp+zbU4PkdMIA",
-	"V8HecDIQ9Qe4cpZSZa6Zh+yYz1I2yyVEUQ1tv3l9fuFq+DD3QckZQ0rATAqz03Hw1N5f2SIeCFvk0j3c",
-	"O3r6NIBc6fVJFWbxkWausNmwUcGPnpCpLAt1TOhAGL15gYvtayMNxcIxK9MFmTCN9RQTKHU1dw5ENR69",
-	"99b6C46J0Vzj3kn9RXYfUz4eM4hYmLca5XwgKmB4N1pMWTAcANqFbX4eBbT8R7uMb81SwW4qs4w24Qed",
-	"0ti+LAVyWWIJvGjZ8mQgMHE7CMgXYEXEbyFJecb1Hvx/HIWX3hrZJ6D7KIi52k+KmbvNlyh5cvTH4JVm",
-	"pfdOjW4cky42iTa7hSXv+CYQQCtzSDJuFu7sjZ9ArZ9wn7x2qLFqIHwdYk2MostZTxkHLto7e0NGZTph",
-	"mnAxEPGHvcIoa/DRPZDaMenG5hXxMahiZR4ROzgHysYv2Yk/l+PjgfCQ/InN6zVHDZRKWsMEUubhWXgT",
-	"DqBnN/QHQwvYdx92tJoTmVFzPJD4wx7+bimNaHrJoLd2BpVgZT4QWpKjp9+Sl/w7jNMqVlxBjVB89vLN",
-	"67cXw5en/zH87j8vnp/HPTBObAdkc+8hPAYUMbACFThgRhdkSq8ghA7iCK66dr7gyndjrVomRrih0G/R",
-	"cA/yUFHwK6b65EwY3ovh0M1pofeN/reHSiTyB8gcWjgL65eSZny8qBq8d1WZTAlV5i2uFS40xg1b5fbI",
-	"rFSaJHLGKgsJ30ti85oYFv95CxP8x55lq72zNCZdlkwlSyuLwJIlqgVSQKaXB7cI9ZDTN2edqGMMTovE",
-	"3j/sH1gIZkFz3jnuPO4f9B9jjewU9KrwfDT/nqCx4Ff6LIUaQKVP35z9lUHqZtX2t1WBrW7ZB34FHXbD",
-	"jc/QE2K0UrdEMKKjgwOslBTaKc/BQfo3G89HtXc7RFvwEIFmt6z+wqEjx9iroovshMyMRozqgTL8BIfU",
-	"9CU/9P3vaOrSI+GRw82PvBPUKl8sxYceb37oB1mMeJoycCI8Ofrj5icupHxJxcLJcvPc021mdGaUA0Ez",
-	"fODxVvO5otz20oJ0KQsECsZceGQ8Uj4Xsa5QQJPWiYIKekem7z9FnVyqpqy8uTDHF5wK6YwLr1P5vEiH",
-	"KtF9cvDYJl4OS582GWNy85wrZs93a4WDi8W5Dyz/uhz3Oq9gtA+5ZWdmCdQPQF5+70F3vrM567fIBjYW",
-	"/qlu2VqQyyUWPLyTb6dNXGhW3Ss0XCu7BV864x1swXjPpBhnHL0CTw63+MQbujAH8YWUL2iBnugnh0+3",
-	"mY8qc2P4sfQlSzm9MCYtiIejzQ//6C2GH9Br+hXJFaSrIMmvWX58imoH3/5H1xKGp59QqmQMo7R15n7L",
-	"ruRlxdxLTPKkqZzCPJCSLniE5zbS44BY5vTLP1BwVuufeCX1D7IUXxWl4M5spJRdJTiKt7MUsyO89wJN",
-	"zD3MwwcPceP5deoSVQWbEy1JpdspYx4GlQBdc8YZYwPtabAeqRgImkDF9EmV8zqfSk9wU4pue6hGUL6s",
-	"FlUcm+o2ED5dhjxHd86cLrBy4W/SxhZgIsZ2rtl97mUDgRN9pEghM+ZGSChRCIjhelDBEYsuooLRZOo6",
-	"kuHjNhIzWhD0gSlpTXUw2g1D2XNb2Rk4Qw304zrnnsKDZ7j+d3SqBp/wjLrN4XqL+m2pp+cOb6VJwXXr",
-	"b7extnsIkf+Z5dGu0uXhmL1H4Wnd8p3jn9+HovQvEvwVDbKACld65BB7vYgt9dRDFEIa3apvpHOMt30K",
-	"JSn4NNol6E+FFJNKTBrJU4pLIeeunBFdXJVP4cnB4aoSDy1p7khM1NrdfGnyAUKCeMPnFQQPbHrnbPr8",
-	"gwW5cYyQVnxizmPftqnGoztxpsRa7GbWRI1LEecLhniOPf3BNUg1+ED3uDgBwy8MISmitMwHYi6LSzj+",
-	"fWaxJN3Ce6WRuZ8cHJLYkvGQiZSlca9JKXiBI74bPl9Ckt2K0xssiBdyMmEpkaUOjQgfr4JsG6felaKE",
-	"tJvrGxUPbHj3bGgd+04Vo0usULXMuj4rOr7eg4Lh/aRC929mzXOmMXRs5L97OKqp15XnDKMS4tKq7Cnh",
-	"uhcNhMrBQW0henJQ6RXTeKt1/VvrBJOpzN00ywyrD4RdDXCzraL8HNfXCMNPhbWtbaSEF2D9BBKjXRpg",
-	"NMh8C8NtPi4HwefK/jkVXnvAzQmCvRGhBMpIjUH15OCPJIZbhuZaHA0EFQRTXlbusJfjJpFkGzHUegTc",
-	"kYBqbABxXTEFvZndacJdo+fUpc0VC0/vsAPXVy4eDIavXwSegy8glDUVB84w77LRXri2ACwqnIoWx0s2",
-	"pwvl2fvo4GgpVo/RQtdZWxYAq4BpLkaiDYRrp+7kJMameRC91HzGjm1cVl5iKNpPeSCmNDdC0yV1MjuY",
-	"PoH88OpTUHZohA8IVhvfsBk4XQRHPoTEg4igNgCKUs8wpV9b8L28aAp9G7mFl9Y4UywlfXYhtZMudXSn",
-	"Y2iOXZxaTI4Ttz3VovNxuIfL1PKgsH250uolWEukLlJge68vn6w6s85Y0mVhdBgQk7VkOsx5MZdrShHm",
-	"AxlVAzLTuQKZlJIy70NmH1hNqLHUFU5UgQprnXFIFpQZI2M649liILp4fuPNZpRwggeIVUa4gVsmqnSx",
-	"uvHWa5YiMArnj/hyrLDP5m/BJOwP+sHl8hsVHW+lhnBkneNuIjYUE+leCBLVLkJ+APBHxSeCpXtcYEn0",
-	"fCqD3hpcgR7jsyMWTJOuS8QYiAnT5MnB45OmBAqwZ1wzA58/0avUCi0JHYgxm8MJCGnQoJbAH2YsffLc",
-	"No0wslQRpekC2yERqECBkNNAoLXULEDMavwYLsY2pgp6OVF7ou587n/RuQJfSUwVTkpta9ADosPTagXa",
-	"bIUParSO6ZDrVHYlLWmF7gm6+h3SVYy5XHDzarhjsYewazaR1mlmc1lcKu9eHJUa6NIcpgG4miNPr+SZ",
-	"YxXcBW4Y4M0Mw65BcDZMs3U5SJpeMmGxh6CPky35MYeqLNCVogZCB2Z2E0tgkusdnaX1plGfO29o81Ea",
-	"eoyiYCVRYbrxGfvgSPjiztcq3Wcl/9xv//VP21BMrPGd8onYK3MrihrMcmKt8id/wHqAJbtcS2Rrq+cb",
-	"AfFIOTmCDbehXEUTqLeZUSOfAok3qORSN66jHsaECyyhmTFzNL9zcktUwJQzugBRMxA26dwIwAgE37bo",
-	"kcdkJPUUkrCTKRmxhbSODSfvuggkC2aJIEYHwDR5QIUpUkiU5kxFA5EULGVCc5q5ktdSZ/yKrYJgWhAn",
-	"uwiPoP1PNhCw5b0+Oa0SRXwM2slR7ZsK+jBxmEyC2+HdOAjiYGZoFgwECaSE1pwpDaIY9JLFc4tPeRfy",
-	"uAbBehPHbaAOOtJ5cND+nuXqm0JeMRSfaspzKLitdJvb89W6Ioqw9GCp/N2IFHebL5mAtGBNtYqw+5Bz",
-	"R3BXfIltaXztvsaAKZ+xCncU1roh9YMr/cwP686rHaJVJJps4SdcZZ0jOgbgf5m7fikZ9FhBQN0KeGM7",
-	"weHm5+E97rLmwn1sc9WFn/Xn9YN8vSUTfsFaayYqBmsvmjgVC4J5WB7Lo7k0o09c13oskIE2krLUAwEV",
-	"Yg0POuXFln8qBOElf4duZXMuUjmPAFQ1qqqhSQbITr1K9YEs0Nj9PsTfYzIqYCjms/b9AwEY88qml0ZL",
-	"b0AA+hHTc8bEENDWAY4+xuxayDzFl9uSYF6oPomDlhYxFnqB9kIJ9izybcAjQgcCYeHBDWsRpKzAWVoZ",
-	"ORek++ToqCo48dGlgbDhJa4J+8CVbnafou7ruOtLLTVx47ufYhO/Oq3O1zlJCzrWnpU+c/rrg+7zBRWN",
-	"VHpGlxpLDiij1yJNlzWY/Y9BRehSEUkDXIU2Ro3/HpSVISh5F5xC/l14Z9w7ITk0LeJWxq8qLt/D5wJ5",
-	"sFn3x0d+cynfXwnZ4eqHZOdL3iyASAUQEqqzrcd7Y+3un5hup4mDzyZp70m+/kaLl14L1kA1YBG1K391",
-	"9QDMiJxCFr61IgIB1lk+pUPTYlObjvdQX540IPX81aiNC1mCYuagrmwvI2kz5dQJeK2sn0bFEVSDjhbm",
-	"PwPRraflFGXGMHl56hRHn1ZjdUEoebIuq97JQMRZNhsCzX/QcYTptIoJ6AsB40GVEmPg8ooVBU/ZSU0N",
-	"PB4IUWZZTAo2g0IqsC7t731yanUKQB7GThNur8JOqcLBYgD0HvWngiwINCA2ohk1SKO9mg2OzUY5MIxg",
-	"ZePlU0NIPWQpByCZ+Hjp6OidYDCiSKaAuwPNtSWANdMsWzmA7G3NGdQIZ1sTMHenQ1rs3M8cw99WsgWZ",
-	"W7jDD5VUD7rnZt0ThUGlBFxL3dwH0eE6Xn9WQd/oUng2Zcmlg720NrhgLFXHRspkjCroqOAabkeEevFp",
-	"xF+g99gI6oQJI3YsMDMKe1CRjLDH8Io7MNCs9seE6xgCeFYqNLct2hU043URAbcyj5R9oAdOD0Vi6MsH",
-	"GLRxAKWk+Yz1B+IHRAdb4Outs+4Y47uuDbsuqMBei3DqSGVOKE15Bu4EG3UIvm/RiN1pZpaLqktcgeYK",
-	"VySBL0nbMyc5ItHOvQfzN2Zr/Mbl0zm0o3Q83EXF5tf//h+rrPSuKa5QqfhCpJUxyJ0yFIQahFGKrLJm",
-	"eHsmiy+G13G4D6z+4FZY4dg3pTbqhLcgKv10ThekW/0AXGzp/pp87F72hTAyntR+huasNtZYw1oISTIp",
-	"Jgjj7cKFlW3mLS709IuUBB/6QmTAMzurByHwIARWhMAPXHA1ram0pFv5F6xbwkgAzxzXFAHwqi+E/19J",
-	"BHQ1JzWgmzKhbbIm9tcomCpngID8JXDwG7N0D+z7wL4NWrfMvdI9hnDw3POv4Vpk4GuyLHLBl+UqqDy6",
-	"+IkZdL2giljPBlgftXh57wvh4rewmg9s/GB136JXkBYFQB97wzs4sbeyvKFzw55v+NaYW1cl/hidwCf5",
-	"IEwxdo8xL4hs8wDsZsC1Zw2kS9dFDHtzQAPfxPe4lAWApxtL2iPG95qT7nyzMHWXPOS/0paOhoxkx9//",
-	"XWSV4Vb7SQeEhQ2PlqhqZ4L6gWfgZ03kbMQFQ9/s6avvT0hs6AsBxgED5IoVNHONUQuWA0gs6cb/P3Pp",
-	"3zNG077tBTYoDw6Ovq0u2zaw0B5iIBI5m9E9xcz51vaGqP5cH/C5zaEjsxTiONQ15LENlEj38QEkq5HR",
-	"wmWc9QCJZCIF6w/EBXRiUphNDvnlMgPfsy74xNiahlOEZhMHuG6xxcl/0Zyz4nggIIGeazYzrzFvAAh0",
-	"Siz6u2vJ1ViU73no3rJWbXssTHhTtsHtsd1Hh4iOryJd2Pp/p8E+jrC3h9s17IACtALbqfwz0SjGZuof",
-	"8gya+aEy0pQY6xrTedmwW+dL17ew6nj59GC1GZzSC0BiNzpQJ+p82FsiPxejXLdodCRLTbAzj11CQwKL",
-	"nJFubCg1jqqgbPzrP/4ZAda9RYh3rNtrSxDGFw9XlqPWOHRjX83NE8DGYPCxDUMBLXF7/XHtt7drjtaa",
-	"PG27UDcMZm0Ps+1HFHZN2zAY7L2282De3/WRuTl7G2f+mVO3f+N6YEPONy5za8J384m9/9G17Py04+G9",
-	"csz8idkuZndNcW3KWdWT7CGN7BbSyJjdzBUC2lWJgE0Lga+x6m59V5Eze89X3VUEJ7FZQtoFeWghcjvE",
-	"m1ssnJwqV6PaLhc90PDNe4ecYHgIq+Psh23hqUJEcwdfXqE/hWXBHj/dQni67k3cmEAuDTJbgPOLTKnC",
-	"jEYL1cGdUWKbkHRlqRVP2UCk7IplMp9BKiP25kO8QduwCKHTh2WRxWC0uBZK4F/MZEKzgdBMaS4mvT45",
-	"G/sKPxcKHzEypQD9YxvmFSyji4gI6aZjZmCtK+8ksCCMXJGnB4/b61g8MvsXWcWCo7ufGpbw260NU+wG",
-	"dH0uMFaec0ECsgCy6j00UnnIS9wsXZHqoEmiFMw3Im2UqPXzfv8j/rFdL5WgI8NDL5XfTXyrar4CQMHc",
-	"EUHjab3bgQCvCtVQSBS9LZdln8S/xGRGNfQqgVcPBAaVjAEfWWx1m8JPxYKYM4AabYLriCRUsT0uFIOI",
-	"1BUDeD09LRgLOouapyGCXSpbG8FoYfQDkbIPvT55gzXtBRuIS7ZQTO8ZBTN1nRJ5ip1SSMpYjrpnIpVr",
-	"AVylrqaStfoRX8Ca3ZMbEQv4XeF7VTjU7DCpByh3cijdQiW9WShfRd88HZpDt52UdI2m0PPYsf7ymGaK",
-	"9XDabbN0d9cGZqc0kjJjVDQN4Oz8NXl8+O23e4eEZvmU7h0hXkJh6DJlrWuK99Q+llNt2L9z3Pk/P5/u",
-	"/Rfd+/v7j0ef/mVrxxjuqtcOd/TR2eeG40LObstVVx/RDj46NxhAaL/pUC7YB+0T2h+pjWKkuyxDWn2+",
-	"v7R5eo8ONrp679JcNjyz2Vi27PDgTbxTb6KtomgxmvHo3AY5onZ4gpcOCJgrogs+m7E0Ipmcs2LPUG+K",
-	"FWxqITT9sJdMWXLJ0hOSTyHXQqRVs3tRgh5ARgx66z7vH34LuPt4PWjCXBNrBLsBi5CtYntDHBGWKay+",
-	"iws2wbQQe6kJqMEXIvZtyG/o3tQnp/B2rGxBwH9sVEbtXACAc2kymJAqNE20PbEHYGMUFh4/40qH9eDW",
-	"CQE1LaBnQOt2nCcksKy84pEil1ykpBu7iywdItZhRMJrqZxRLuJoIMKrMPTYtT+F/FeL+zOjCzJihOKs",
-	"uSA2YDsQNSASaJo75wmsqFkGrChMSxQYbAjhLOzcTADDcWGBDWHRcJkAcgg/5DfZtXDqouS2ng9CxaIa",
-	"AbEIi9jnzl2Fuk91yfMhHw+5GEK60NCH0zBiiyuu7HBX7+rBFrvFMMc4jtRZIICfholIXmlp9XcYIfil",
-	"ejvM2O7H1wGrsgarA0L2DwgdvztvxGmKZcoZcs3y+RRaevujMrtcgxrbfmQplrEEu8srwrDzZcxTFZMu",
-	"1WQmlSaHBwcHPcDnodDYXbMirpy6RnRD4SDajl0QWLle2Cv2A8qVfZvh9vokRmsyjVF0qaq60T5gDs/Y",
-	"9lOJiTaHgIUoxNG6VitdKy+dPPIWhnUdu/tGi4Gwv/XMgXDJ89y/mVAyk1cMsZ3QiwydP+fmrxFLqDVK",
-	"B0Ib0tVBeYkDu5VZukVDzu/K7NKZmXclxMw3Pne5uPvuW6bKrFHH/cnZ4Xb/Up4+AL9//SIKOSoiKVfU",
-	"/a2YtugWkFMsxxFylywIukXJzBh3meWDtXKNfTDLuqsj62JFLp3YfkwgdriYwNfrJkBElC4YnRlNXZF3",
-	"Fz/s/YE8O//R6aJTRlNWkELOV9MDnsMoW/xHD86eB2fPg7PnK3T2aPZB7yfqqn4MLr+nUW23cKzKCJAH",
-	"d85tu3NQprO0tsybThI+MzJa3TQTzAUKzuzrvuocnmoiW+Tx4IQfUGq39zG6NWt1NTqavJazEbLkbcb8",
-	"mGcMcqMdUExesCvO5scDETsxFgPQbTwrM81zWuh9I833oH6lsubMD2DkIeJWNBAShkKzbBH5O1QAlcVT",
-	"m2ozo3nOxSQmXczsmXMBSGJotoHkrlLhXcI8+trApWedb+bbUMaKSUHgNIUIH6yVeU/J0pOlLJta60K8",
-	"05a9DURlYAoyKeScjIwOSEYL+0c3l1lG/vT8YiBWpMX+R/xjyNNPvT55K+fYhVWYgzDjysggfmltQ7vm",
-	"RE3lXJ0QanRFWwdgIfmZbf1TyHnV7WAguqsRUuhcSIl3Hzo/rVmdkxCWHL5cVTvLIvKuQ8AbruzqwHNY",
-	"uQgHom7B8gp9KIe+S9pMpHKUVh0C0I8KboGaC9NsHRrXbgmCpviAWVQ5EwcCHgXChLuE9G5iBGaLCCgr",
-	"8GCfvGV/A9eAea0NBlNtto6s3bl98B6rPjlF6oI8dfQPDIRR8Zc9z0+OjkgspB4i27gtdlxVI1ToAAEm",
-	"A9eEFgW/YioiZU60JEdPvyUv+Xeke/byzeu3F8OXp/8x/O4/L56fn5Anh49tDp/unWAbCsO8s6jOWlHA",
-	"V8Bl7f7cgQCYZogZWFUPGblPfjKTWvMogDi7ha83y2rYXu9q8S5x6wEOCLEB/zmgDNJ1APYQkWgakDHf",
-	"DLnNpAWpKsK97/UHYiBwWsvHX0y61bn2QyFn796+6FV1RRg+oOa7U61zFZN3b1+48QIxCKXBOHSFSpT8",
-	"ScpJxsj5lDGtIKlxINSUFj5SIRZmieZTCV2PuCbdX//xz32Vm4VS8NR+uj8oDw4eJxyquB6zfZZy/b8m",
-	"PP33VwPBFRkzcIghIYFGQ9D4tXLRuoswSzKp6offvX0xEF06UjIrNSMwp8jYq9KYtEJiwxOA9AAMBNfm",
-	"2nn3jg6e/GEgqkSME4wLQdWxIPF+WWRxD6MWRiKb0aH0ncvi0ux5KucikzStTqLKdbhM95Fniaqa7IQ8",
-	"JQVLecESc1TSLHOTOBqIGRelZqrnKBqZGlvD9MmbAsC/IpJJmY9ochnB5uxBYmc0EM/+9Or0IiJw5CWG",
-	"2cw0bNV0zhJOs728LPKA3pnrsg3SYCAg4SqRQrDEfDWyBh06E75/dR52tXWTOMHWd/gCWQAYG0uJWyfD",
-	"NQ4+0x5qMd4SnMMFo8qwjCFTkF7x+qgKUvuNYyvRx3UV1tVZMpGECy1PiEC6Z4LQkWJrDMrr+zDqA3qJ",
-	"0tBjlGK5PPnL+etXtgQrIqw/6ZP446DzzIq0l5Rng87xoANG56ATDTqvpGYKrhmZNOh8ituGbuVvm6n5",
-	"h4ODgy3GfX7Jc4jY2tOtfsg2hdGaZGhrNVebaF/vTbnDUFpN/IK63KB4mhcxkcjULJr5ekAl1WAucNig",
-	"x+YZ5ZBWaORMyz2JuopIOHqZaKb30LsXkeo99buuRNqfqT32IWEZlj/ivq98ZHlhwleiYeBXiaYpR/X5",
-	"TWFYV3NjxIE7LOrkwaWVue/Chv1VxqkWqNk5AXLaPOcZcMQFBZJaeVOwELvyIulat+mv//0/iC0JNogh",
-	"V6xmXflYOyWv2kYoQ5csixXDAopmRTkzBpcuoNIbNqDzvoFtg5jJz7iE1V04Jbhra9fQ5+vXHZwCLU4p",
-	"NJ3smfOA0/sQ3tmcD4/qCa1EhrNDjbI1KWC7GtwZUefDXpmbtbZ03+SJ27fW1DZh6z75CYE4BIJdNXtA",
-	"jknl7LBeiGggwHqz3bzZBw1PRdjSZsQwztOLMGvJCEOCA48GYoOrJFyO0G3ShdQcTzHEHXCgREdk2Z8y",
-	"axSiAxFK0dpXnD1oU87s2806pEyDiTQQXQxfwVitbS1LTb57/TKCGR9+i7/BBdD3f4K+RGrv8OjpEdkf",
-	"iBdUc7F32Iuqzokpg6ZmgGMQGcv0JIbWSXQU3oUCfyAKOT8OEq8LOXeQwz6lKZFZORN27T3oIHURgYHo",
-	"yoK84OKSpWeiZ28/QePf2QOadN0djxSxet3xoAPuGDobZQzRKqzl2Sd/hvEps+7GRLeUDTDJ8ynVmMg1",
-	"ZRysWUBMLkWiSzRhJbZ4F1qdWDsCBwVHsZYkKZWWM/u+gejGeKGPpt8lW6DtF2MGhLXrq52H0Ezu33ps",
-	"D9OBsHQA7d7sidqlCtBpNMMVBA1yAcn2WCBYDRvbbVIcVkTaBlUdzUha1r024c5acaTqfXK4tYcHxLCG",
-	"dcoomzohyyw1DIbcztKIAM6Hq9Uy+yNHGZsp0qVkRFOkEFj+se9vbDiq1+S3MfaxMXsF4TM6YZFTO1KZ",
-	"lFgMSMFAHUl5CVZwFb7tBe4eTKas+3v65DuZcmsIZravdyBEcN+7zoEzEGDdvv7+P9HEbewY8AZF3TpL",
-	"7XOZOWi8e9G2JFTInAsFXzUG9m1aRGttjS1sg9+cwv9VKuifX0O+i2iXZccmRfnPch6c7gqzqhEo15wf",
-	"kW+z7I819ZDH9PUDvk/lnJj/haquP8IKcAc7JSp0QV5f+Q3CE7cATlI7WD4DA7VWZH8NtuVXhFMSRJG9",
-	"4MkLOSmYUm1x5I3opp7yboZtuoms9xMqzMm6FeLqLY3pGmH0ohREaZkHJoUiAgxFqpPpieuQCiHUsTV+",
-	"sRLWOXFTKSDbcdEnz2DOgH9HCS5AZtRMu4eYjezN2JMaZn0VKjDv44o8OfjjQMR2acYAbs3S5kAAfOnL",
-	"kgK/+dZQXxOsMnXeP1kYihcuBdbuVaMs2cjgGFbfNTl3KbM29BnEGRcswthXZDs/RoWcx8deJ3sE8VeA",
-	"Z11gpEzOyZzaYL4zNkk3qLziYgiemVodmPmXkEMbj4FyMIed7KvG3AUsDgsuzKdUK5rntcc0n7G/442/",
-	"/uOfPWOBKmb4LWGRB4Yxo6UuZ6BbsL1fSqkx6vvs/EefYrIUHcKUE22D4k0CoKYDPMd9ucsEx1o0HuBv",
-	"za4g8u3D8X9bOWW1VQ6KA12G00rm4/0rAh/NfzY1Az7Tyrc7q3V5JRPpPERtvX5tDeFvpc/v19W2d005",
-	"WtR8CBgyNpIRxANXtjYM21O4QCYkzYyYbUlKMKDZKN/uWq/5HjDy12V1P5DTrdo2HrrLhXmjRsHgSai5",
-	"Tn+jpLNC6Y4a/P6A4QOoHpSlBlPAO8JpgQmbSPj4NpJkjBYKGkB+0AMBjreTWubfMcFmu4ASXnEK5HWO",
-	"aysGZsxA+M7A4OSDAg6wQvI8WxwbO8MWQq6WcgOAHeIREDqhXChbv7VcoA8/tjfE9Qx6Nxkl99MId11x",
-	"NhaePjTAffA3XrMB7ubqbuxY09bj/iW7ywPxJWtvFZFlXs//Ddd1/DSVBAo0waMT7JKZTrhJCNy2DvP3",
-	"pb3nq64XwklsrhWyC/KA+XtX1UV2gbcA/q2T6P7HUrFik3m2CgqMLf/dZ+tYwPY3/NeJzYUfiBlduJ/0",
-	"lM0Uy66YRQrOoBO2uT9A2cV70+ZmU+YnJL4tQTPxXQ/ImF8LMibQCXXuwq4sMEu+dyvwmO8UKwAcs1WD",
-	"X6H4PnkdkPikoEJjrtMlw5aykJkNJFzIjLkoQRNhp2wmW7x2qNIGhH37mjO+/H50ZzuxFiXC7vU9689f",
-	"INM+aNx3p3E7EfNIAd+uOzJlMVmne7+GE/nvcO0utfDad1pYqV4i8nuotkYL5JGqTT3YTRmuGp4Y2wl+",
-	"UG36JB6VigumFESI2Aftyi8tLiJ2E5ixYsJSQCQmowW5ZItj83+KLGQJXQxJwfKMJhbR2LU5YCqqboNz",
-	"jshSDwSEkFuPiRWCu/3DIvzE/RwZu1L7V3d8PAj3uxPuCCzjOJdYzsX2esi27RLCCn13436WzbYJbKOV",
-	"QyG4O0PrZslUk3PhYt+Qu8wAEqFguiwES49JTHM+vGSLoWI6JoouFJlPGeQYa0Ci44jqCeIH7pNlkbDY",
-	"IbCb9xppqEipGAgunmkujolh1ZjMGBXoP5bjMQRh4IY9LiAD+4qnRgeDTG9FuqlRmGdccKV5QjSb5RnV",
-	"DOUj+JYhl1owPZfFZa8tEJ3Nzqv1vjvPbPCZFknhUWx/lwgkVExKOmF7M5myrIkFDI3D2VjqrUyiGN5k",
-	"T0JDHGbjy4LFEKuA4ggoAgaic5gYSGKPlCv37nuKjw1pQ4PdPXPoHrunuxCayLIeuWQst72q7eFpqH0+",
-	"xWIARjwBm5MzaKdtBpgWModS/PmUCQu16263aVgRgS6IhMJrRyyTYqKIlsBv7uYTEg86g05seNZYqQoq",
-	"z09FE5/D6HwCPXwyo3osi9mjRjjIN+UKs9xB7KT6wj2FULZn1Ifj/OE4N8e5NCeb48CIgNyJSCByqk71",
-	"jVy4IuQajvd9zTBVdMvOaIbp8Zg8OjjwZ7TFOqyJF2w6xlLXZT/LjkksL/3pzpNpFADoUsBfwHA3ThRB",
-	"nGrSEwHQuSBQdULmskjt4IzwG2WMIE5EP5GpUQ66WTYbutS0S7aIiLkA7x8KqYdjWYoUL/5SSk2H7EPC",
-	"WMrSaCDMxQIwy7H6CW8rq/3CC1AwJcWYT8rC3PTrP/7ZqBJcMPUZdQLztXYYWlfeYTaFzKuemg8Bh4D/",
-	"XoKXk2guQLnN7Go5goX+vkK3axRNzFYqOlkby3yRzd7BPRsq437APj50QbrvLp71IqdXENennE5kW+Ha",
-	"emzNbeBHXtDmj2uZ0kWfnFrcm8fffmsHA+dZbD7cCjCyDmTzM3c99pvQwDrwg833tGEnsxAWO9fKY14Q",
-	"LTXNHpqY3K56D40NgYegPjili2j5fERwI8dWrUxZJfVsk7ntmoKR0YLEl1w4sD/M0Y5Pap3BrmhWMtsG",
-	"XGlaaJfeRZoQ7pqxNc/D8X2OXlxNHGkmujVAcjDiv5rnWoGXcc2u8963+GSDPDolecHG/INHPUEzqVsB",
-	"FPZwWyo4s5im9H9jsfe/PnkS74yt+/joXhspBcuyRXt2oQvOHkBL21wGyyl+rQkFNbGxDVwp+sKA9LBk",
-	"3wNmwquPA8A11yxpIIJuSRGpd0qK7OmCsJNGET49f3Z2Rrpn37867Z3Y6wrhPuZcsZMabiGY9UudlEhz",
-	"IyVbnMEFca2S+k70cUUmJeJgBphn0PMi/t9GDl5aaEGPkokJ+1xMSPyvwHMpn3CtfLMkHInF4KB2FkaL",
-	"Pg1BN+2k/RVloQhcLifV4JTwrCEmgGUBuIKuliTE8AztGKfVsQ8c2iADzywiUgqbMXoyEBT60MAPwcOH",
-	"7ZB0AZN+qf1+giHu0vbnTgRZm1sE2WdOm3bxpGHXQM7dZmuiLcboKeOhRdHvsG7e0keASBx5MYa4PqGc",
-	"az9QGrTTrXsa1cGgaFBg2F0Cv74dhKde5FB/BiIGFv3Z1iy+jxGrxgEegRIM0hiQauHeOLKnSQS9+ECN",
-	"jkjsiw5tfzrQz7DwEGdlcToshhLCPlvsIQv9A8V3pAv4NIhewyfCqIO9E0KtLMFHIFKWDsTaryLujzms",
-	"Qr3eDN1sMc7BjcHeDAg/AG7dJ8/N303nP1UIa5osnxRxnwAvYLUbYBsSLSfgZ7OoT04Muh6CUJZQK7eY",
-	"s4LV4Iss/DcemA6nCHBQUvR2LRVbRjXYbTlewu22WEvgV4sQCQnpcsQUCTGRDjzeNWCEkFOgSFjDKjcs",
-	"pwWgEBkNohQYe4NeHVAW2qsBU09lxjw8dQhSZJZhE0oR2QKk6Lsyu1w5vtXdYMpafFs5xn3FUKa9mLAs",
-	"q0rFus7FEs+oKGkWt3YDuQv76ifXDAwrYBI6Y4jCVQ3LSJfWMWGw9gZtSrZpeINqqmEXRN6vK74t7UIR",
-	"5pim7as54UuruX2DnC8B7OkukJkMC28NzPQ1YyUFzLFFX7cpzXMmWGqMLHcGPKiDv2N1EM8gc9BC0Xq9",
-	"SH0L1e9j8K+dqxX65AWj6RueSQ35OdpiuANGHvQNqfewCLvaQoVjS+V53aj9/VYhfC3+LYhiCeu2kONx",
-	"Y1HrWh/XxrriOpneCoyCT7pq9c6fL5Rmsyo7K7LKXhgKV49IXo6ylSQu0JpXY+YRUYibMlqQGMIM2PA7",
-	"Jt0pn0y9R9ACvQ7ECBtp9EkjyAuwHShMkBbXoGu+4Epf+Jl+Dj9/Q3u8ammwbRK0mklLZeilC+iailJj",
-	"0E6MMhuRgiVFybEPRMFoNmRKQ/uJRApzPnIxaVUE3YvbVMHDa6iCbZMoFUMcWJxEIrN0KEujICXTiIxl",
-	"lsn5sMwjI6aFHnJxxTVsjZ/ijAndOpVSsaF5/R1OBbuqaJIxqKgBeC2Wo9nHFeQGCZa1NpvAn7e2BBwh",
-	"PrPP3W0Aw31tc/TCr8dDMPXWAx8OZKKiuZV+RYoZ2Qrx/NIHLoLzopLU7QGRc81y2zIMNAwUsRjKyKUC",
-	"i6RP4pRldDFM6UL5htiQPmBMTZf/SAvto3x29McVjxyAeEf85Awbg2EOJnDOQCC4XZ88B+RtBcMSjKWE",
-	"kliVYIvEJ8Ro8+o0x3425y/P7Y1TesUGQkjB+uQcb8bjZIROCCNw4o8fodRhKrOUFerTp/g4BNceiG78",
-	"8SMs4dCw6adPcWSesVjf8E+EzVrB0P74sRmw+tOnGM8jKLWALKnl3G98HH9u+mz9mqZ+GDC7Mc2yEU0u",
-	"Vwb/fyEz23z/hFAyo5k53FlKggVAp92ToyPXhg4TuHLJzeZS7beGdON9WOX9w/2RTBex7ffkqOuRGojY",
-	"SjRbduLSI80VcNDhLpWKtUdknNT5UsMxXgbvEIs5vPWvrwtyuA15MGx/hxmpQJWA14NE0NScCVXplgNi",
-	"Wbvf/+j+3GTfPrM4PyhxnehXZEZT64vkGjLl7bECwqBPTomq2wkQABGrpsIj5WO6Tw6etBm/gfx4gF67",
-	"L+i1VqKr1JhW/aQt77J9Yw8+m3i9J9H6GwZX80zfqNW2K7EbPR6B1Lo3NLUYRFwcYRIOBu1coS3NsoGw",
-	"IvDC1QO1wKI1C8mB2Cwlj0mSAUiz9Yu0V+3W2Ovu1Kb7qezZlq+/NpC0Bx3qbjHPrn+OrVej9oErt0Oc",
-	"v01B1mj6P5M5BOg3yGLS1YucJzTLFoQ6cSQF6w0EF1oSzL3LsdNtTf80lh/4biGbg8TmP5DBUbUkx/Cz",
-	"lYTw9yO15OCdSGPA52S0MF9tNCDNon419iNQwCcrCO/JXExkvnjAgXyQiZtloswXoYQAjl8WE9cThWF3",
-	"xfsXhm/BBecCw+D3wnAFI3HGaIrpZoJwgej+soDfFZ3lGYO0LduL22MiQOfpbox3WLSDXlBWWT9cBmIF",
-	"FoKqwHfYJ3EpCqZkdsXS2DaJZzSZDkTo1NOY7ZASwTioiC6vTmB2oXUYnhjFsIAXs3QgaNC38hX+Ac3w",
-	"oVZjTbu4z6Q72q95GdQkOw/u6qvtDQZw9aw740Ff/N3JRhQZoXQcA5MtAeY2iMQ5G02lvNxjIkV/e2so",
-	"HXNHIof9REXqQtiqT15VvUCJYknBtGquWfsJv/fcf+6+6taUprpUW8c9l8Z9jk/fbfRz6ZvblHDZVX1A",
-	"k70rpBjLL9VSt5aB2TvXRTzXsBTpUvL2+fkF+bN5B1HlCBOnbcTr3dsX0JZ5IEaMTLXOjW0EJ3RxBdG9",
-	"+Kfn3/359eu/Dk9fvHj90/DPFxdvYkKzTM4V3A8CIpMJzQYiZVcskzkkMlS9+0qFKfTgDM+pUnNZpH0S",
-	"YyKE0WZUDIkraiASqmkmJyUjcB0TvxWJfx50vhl03sfwNdtXepGzqOrWI1IyLnVZGGsKezTjupKCJcx3",
-	"04Vv+h6+6MkXck6kOEFv1mIguvGb1+cXpFGo7X80ah7eGfdAj1E+U10KC7Y7EDYP3mgwVuPhE+j/hDIt",
-	"sknDQto0Inu/msq5ao8nLvHxl2oWLg3zfqKLjYNo7SrgqcX3xsCN+uLzCB8syi8iBdcKVUJBoGppBU2z",
-	"FG/TmPY/uj+3S7/dRt6XIpT4Z1q5nnS++5NrcZmyjINgzeRki5ZQq7LoSw1RPiTn1oOadEX3aFM2rqu+",
-	"h/KzAatwI+ncmea7Sfw/UOb9RU+3JcrdVB6389tA0bfQ9ObYqN7UC6pPXnpxaysfrRieSGK9j4LNB+Ld",
-	"2xcnvm+UscTqWjIwAlPVAdOkybbHRZsY787Vv/uJku7I+L99RPwHxe8uAe63E17bKX77VGs2y6/rQTOy",
-	"tJBzgKwy1jqxPI65a1bYVAfeGt/aqRvHfZWKTBlxa2EGbjVULEcA+ddWjGBrLNLOjnGUuxZHdkU3O+Dc",
-	"tB8Ukvth7FPhWeRR3TTybjq7RRvcdddXVrYUFilXMP7VkOOOmtGujsU+ie2306GF1CAjlsgZUx42oD8Q",
-	"XvGZU6jiAg+eX1Bo6ECLS5a6NvxddK5BERueygPBBB1lXEx6J4h8g6qPa9BtNSnzXkCeBgARTbgibnz9",
-	"gfge/gSFzF+uTn+LTe0jhg0aFL6Afbm2S1RN90Fo3F/Tf0vagBcjsRT2FlQC4IB7YfJn2DW34vVvYkRg",
-	"iQ3DcjEZAp47JIZSDea/5y+uSZcaRURJEQGDlwVTCAr05PCg1x+I53UzxnPvnFbs6zkdPP2lgFIrFBPN",
-	"ofzn4ktnVdzPB069P08YapI1DkUkghvxqfOqXkt1X6eLu2P0Kwtz22F/zii3/eQ2DVNxSR+Y8P6C4laV",
-	"C1S4Gj+KlEwRPJ4HSuMcig+sGg5vuG8l3JHS/kdnebog8c2O7M1cC+fn9U937AmJ7f4hKXlEk0sjFuOc",
-	"iZSLSRwNRAq5dvOoCo7Gzj6NScEU0+aJA6KkObknTGPIG8HTCqaLxUAYJk3LjKGMxRwDZ0FlcoJdZ9A1",
-	"YaPp7hO9PjkVA4H7HPoubOH1RGrS5brKbEihu0OBHR1sgH0gwIMK4G41e6FPTv0CjJjR2iyZsZQUfDLV",
-	"4FTlaiDA/0szqMeuuQ5npQJcOXumk+6Tgz+S2NOH02LiXnObXUMlddG1qqkc3ZGQbG8TCj9Hdq0e2oN+",
-	"ZXqNFFa03r6Gcxti7Xqy6jkIfycHqCYyga4YKUBb/hw7OyQuheZZ3LMAh4bx63LDSwrwKhr+7oJFo6F6",
-	"yp0pCs0NbYRaKDdQgFFFqLdBHL8MBFfHFndUimwxRJ9GjOLOghf2ELESvR21KDyEkey3eSDeTlwqFQIv",
-	"VAJKCpiCrMJLA6E0zzLvbJHFilQzxlQoy+y6oRjLOBsI8zWLwIqrXTAjeLgUpOsafowWfj4N4hCyyTbL",
-	"Q9/cxxzyMwqoRm4ec1YwJ342yc2vJCEKx7xdJOzobj6+vklPbQtIuAMP/aEfwmd3d1xBQieWaLjmgJrP",
-	"2B0cXlJTzfYwN+U+zjA7YwsiDFmhLK3qZyAHAEdHzAEHayHSyNftCPZBk6MnZCrLAhByoOJIlmqITw3Z",
-	"h5wXTA2prhfmZHBakBFTPGWE68ho63Dg2PxY6J5P1JzrZOpTdzOprMvc2l598tYsIVyEcxDPCnN2mrMW",
-	"hkUgKdZ+lbk0/kfYoDGj+TG0e7Z1QDBVOKLMSKDsJ7XGgE2ZxeNFsLm7GxDjMAho02ahfXTTIQHbvZxx",
-	"j5t/944I+6E16DZfSY7pb9T/8NahF9RiffVE7RtJG9/r8DMLmbcswU6FJLZD7JuhxFab63KtBiJG3H1K",
-	"YkuuF0zp7821XmghY6zdSWDDaN55PRDYhxH7kDmgBusjOKnnlEJiu4P1r1Z7IGoKsA/2QzE1wOsb472t",
-	"v+FGB/+tZ5Obr4LHpR18wZkPD1x9T0E4Bv05q43YLgxn3sGSsuB6AUw6YrRgxWmpp53jn98bRsSKGGTh",
-	"ssg6x519YFD7tpVWGYnFFEQAKUS47ZNzPhGkzCNwenEA/xwXTE3hNnNNlvrENjM1w65wQvuVL95sfgvG",
-	"f0KzDOp2wnIjTPxu6dSO4wNnX9C723+r1rK9Catfhk2cV9AWzNtBJGDBSyEzdhJMKvwSItqqpmyg8I0+",
-	"0R0ceEKzSWFfhYgLXkkwMkeADhUuXc73zNMty9fSzhub/fXJm4bufxYRwozpxBGe2YUToqsGgsEIsmzW",
-	"NEULFUsShzzWB2BIzDI1+xOBlQzrOWXixDrFMz5mySLJsDmv0lSHS+pf1vDF8xU0TruAiIbhK7EiB2oM",
-	"rQ5DuJATBOSBIqwrzub91dr2pg+fuiZkDgsceaTeQCFAEy+V84VYPPE+OZsZcwmfA7xLTLeVgqhLniMA",
-	"ciNgdNN4XiBgZsYU6T47/5GwD/hyOSYvuLhk6ZmIyDk1v7+iV3xCtSwicprLLJMR+XM5Os/NIfgnKScZ",
-	"I89wjCoir0udSXnZM2QD64MbaDvcKGgEgQ2IaZ6zNBgwx+m10GjOZJ6xilCqZcEipwhRoIHrxtBI0gkh",
-	"WiTTyCcXCyjIMzZ/ZOdMqCLPzn8MiZXRtGkc6ItLXPojlPhh8CbgSJLIMktJYiwdOjL2BDSex25t33wD",
-	"0vmbbyKnFkACtdFKRlQxogsqFE1QiKggM/cYpLl5diCgE5cifIzEacwKjhgtdmipZNBDGh94pIhVe7iy",
-	"3Xyw3RrBxhDuQ0bEFEyXhQBHHBZEgiZgYV+MxJv3IqLpJRMVSIL7qmvNAEZWlRxaMF1wlqIDDWIUZm3A",
-	"GMTOcVVLhykT4PB0eU6X5jgwAs/532pFmgMRP//x+auL8+Hb5xfPX12cvX4F0YaBeGtoDFKpRov/j7Vj",
-	"221jN/7KFHnwylgp57g5ASqjKAzXSFrkJEHstECrwEtrKYm1xN0udy0LUIB8TT4sX1LMhVxSluQ89MGA",
-	"tdKSw+FwOPcBpFjqivfmitMb2dZYQBZnnp4L0VBZ8nZTa2qaxAi65c/gP5oSP4gBkXqUiu2VnC8L9aB5",
-	"8rpzC2rNXcGm6hoBHNHtNWC5iiFzWsOp/3g6GO1AO+RIeNSSG07qNK7nVclWGz5dRWtW2rVqVfeFXFfV",
-	"CiWDajaxPbGIHAt4mfmdzJCi6TSeOLhT7XQxgGm1WpmWi8AyBnFh3DIJXzdtu+QO480YFGGdUzvxMCh3",
-	"L5ozRewrWBnbtdrXCvZWgF56MS0sEE9a82XqGRyYkojT5xMslKMOhkvVzPVT8HOgXDLW5j3rGPgD2fsL",
-	"at1MLLFUOk0cj/M0vnnHhk7meJG2KC2X7OkKRCyTr9RyrTaO6PLFixdw6XcNH3CZ4T8Mh/1mju/03FgY",
-	"Drny8MRu4WZTa9jCBz6tW/hnCBvSFrb+cMtR3U7sdjgcJn84CNU+GXEnrLKArS+GsoULvkzWPn+DTmJT",
-	"dfNFYAtZyA0m1jgY+ZcYzTFCa6oKvYNJG8ziz6A0BhIydmWeDs5lnhFKxZRMJ1gVVBsnic7yM1zdO15d",
-	"v/SOMjIOL5154hg+Xtxcvu3XSrnP0tLtrlveg3DnTNV1Uz1oDkD0/zvd3nLMCApLD/q2rW4D3eUpxQkG",
-	"fRxmuR9sToY8CLZ8zUNzYS1yf2w8uPyDc+5HxhcAv62cRJyRfW73kMh7fN4JEWPubvJ/2mOBu99j5kN+",
-	"+vC9nJ5d1Hh6iMiZH0Xo8bSpnGgWOJ2y0pOPd/Tzp3dcgFss/n6ev/nBktk89R2db2asQb4vKPd3HXFc",
-	"1o0yg3ycdi20f3N53+qt77z549v3wXGYvK/tCECurVDSkk4HFqg8OEM34lLhDo/SerF5ZvnKTvVy+RPo",
-	"Dr88D+TmfCW+O+ng7Tl4yS0X1KHJA0XEe+0f8vSBZiMWRqNd9j9Lx4p5wf6xTrzmGEmAeSiFngd1IA/a",
-	"IxKU1y7jE30QCOYTt/LbY+ui5j6BKdOJDApQhvzogSCpVec06tauW1GrECbXHFACNg96IJvOE3tmQCZZ",
-	"enIc3JgRHcF/YEheS+TdDwaymA+FFyNetAeEULM3JgH/kEEIhXviWww3BFW1cn+xM5rrph8mnSsmkWQu",
-	"m6r66czRvh8cOUbkT48sL6X464ueJvjbnTnSBBMURs9lfmrSGTeritVT5qRlyc3X9nU4giy9hUTYu7z+",
-	"x+7VF1r5Mnu7TiB5AnSMsT1AU9clBK7hNlg87z4AU/RJl+kEd3sgkdavtHICgR8w4ZEO+J/KiP6S7mAm",
-	"cn5Xe/qnW8dfRt7QpRkJv/th41ljMozn5f9PHNmWErrbO4xg5sAwkuXbxEhMUSVWqoWpd/CVzpYa3vsH",
-	"t14UwIfP1ZnBl8chDIWF7NgUT/Pumu8RgH3StLZlJEuzCC7vAqfG4dOL3mZPzTSoFk6xmzZ44qjORd/H",
-	"nOV7vtv/fv3h/cRSa+BMP6ppK86+gvRZL57n3JP2iTI6yL1OqNzE/vu6VbZUTelBdV8yqlI0fvlyvV4j",
-	"A6evvcKIksnLAbhaT83MaDfGNQ0D9oemLMY9xKQkogTf6LBq3+1FrfyyyBs5seC9pt5hSrc7lE1VR8IL",
-	"ZAn++m5KU40aeQRKr5aO4bM1j+D0tLJ4QbA1gV7nAMl1UJRHCMcn6k4bMk20gxWrjsqCgplei1LpoFqW",
-	"6aQ4imq7RhdjKB5+zZlQwlOmDi7yLcpo+C7YTADulNOvX8Hb3y8uh9dvL85+e02p6jxYj2oebZQ+DstO",
-	"vkVqkclxgnu9id3iPN+w1NMKeW4ddeWJPXfiN+ecMYBivXB6eluM4Fo/6EYtwdVqqodO16qhazGszYGq",
-	"a62aoO9yoECJw8iwHFeFb7ixt89H0Vgb3jbyWc3Y6LFi+Y627AkZw9LcNYo2L3tT5fC+KnUOHzftorLU",
-	"Cwd3drYBtVwSLYz4cAZnvZre22q91OU8dO6yGzh7fASvdP23M9P75QYFfXKSk3Enn9h11dz31gm3JKMy",
-	"/YK2hkockAIi7gtHNTYpdQcp+MasdNVxubKWxiLJWRx43mUnUEjDWzZ7IZQTqx/Zm2PUkoKNh9VsRpEB",
-	"YiJsF43WYuOSE8H97zxR5xSoZznWYJDDorJVR/lWxSfdNpvhBRJAAZWFV2d/IrB+++WPbBkKVZ64PVB0",
-	"gqiXh2Q0cYoiQmDiJKSurVaq5arRE5vtZj+O/evFwEfz7Sm2nXbNnFhJbUJmJZzIbzDtCUJzevrq11/g",
-	"TWX16Wlcz4f10IkNq0qgleiRPWDOK6uLgTQLf94XS/GCxuF56ag4ZHH4xiryiWUjWoggrg6G9+TEP+90",
-	"nMrF11JUvyj7l6qNbgbMx0OhpTEcKdIWdZOn2w2vqhBfCZGdyuXQcYBLcCudh64uYgHWJRSmFOsm84KC",
-	"eOrnfifGUPz16t3VzdWRy7wgBV9OmkI4es5B/cVlj/mW+Cim2rYx8zlRQxnX5R3vXpt/weX8+ce378hE",
-	"z15Tb3L8SNw0Me/m3CzYUAMGf9HhlR1Z+QQyJxHrcVL9XmeAXyiLKELCIU13j5GXImBJ5kCiJbKaWHYI",
-	"kM33WH2rlbJqznblcy+NUe9LW7VS+y+N4Uh9gTkEa318cLymRIZL+gWnEMtFkCAi+I2/fvn6vwAAAP//",
+	"7P3pchs5ljeM3wqCz0SY7ElRi+2abikm/o/KZXer29vfkrtmpuiHCWaCJFpJICuBFM3244j+8Ma83+ci",
+	"+sLqSt7AOQASSWZy0WLZVfpQZYrMBdvZz/mdT51EznIpmNCqc/ypk9OCzphmBfx1mvO/sMVZaj5z0Tnu",
+	"5FRPO1FH0BnrHHdozoeXbDHkaSfqFOznkhcs7RzromRRRyVTNqPmzrEsZlR3jjtlCVfqRW7uVrrgYtL5",
+	"/DnqPCsLJQtzbcpUUvBcc2ledzFlJBbsox4mcEVM5JjoKSN5wa64LBXJ6YT1OxGO7ueSFYtqeHhPJxzK",
+	"jH58ycRETzvHRwcHTUN5LtJccqFbJ83sBTef9fMrtu495tebv+QsZbNcaiaSxV/YYnWJX9FLpgglBdPF",
+	"ApeXK2LeyJQmio7ZCVGMwaqfvj0jwd1+3aeMpqyohh68c8+8tG0Hnj6NOjMu3N+HjeMXV1yz1lXi8PPN",
+	"l+kln3G9ujpv6YQRxf/OInK4d3hwQLopG9My0+TooNd27jJ4Vvh+e5M5dJFZAT4rZ53jQ3MCZ1zYv/yw",
+	"uNBswgoY13vFitbJl4oVN536Z3OzyqVQDEj+e5q+w803fyVSaCbgI83zjCfULMx+XshRxmb/+jdlVulT",
+	"8Lp/Kdi4c9z5X/sVW9nHX9X+W7wLX7p8CjMzUJb6k9cd0ZT8+fzN64iYT0jL+NnzqF6/Y5iHFOOMJ190",
+	"vIYxuZEm9v2KzLmeAqEkZVEwoYnSVDPSlQWhgvCKKsglW+DgX8hixNOUiS89+oRmGSseKVLIjJEZXRAh",
+	"NUkl0D8M7UxoVgiafcmRncsZ01MuJmRMecZSIgWRZUEUT9kJie2SD3kam+UUmo85U4RrwvG6TE5Un7yW",
+	"+Iw5VSSZUjFhKczotdQvZCnSLzmj15KoMjHHwoyICzwfbvFlMaGCK4rs9HPUeUsXmaTphZQvaTFhX/pU",
+	"jGS6IFyRzLy8IHpKccCKFVesIDRJWK4V6b46/Y/h929++M/h9/958fw8IofkFf+ejBbEcjo83BdSvqJi",
+	"YfmJ+pKTeWcIDxgxS0+scKNjzQoSvzN/7J2aP2KiWCJFqgwrRykGowwuqY9mhUMDjxa01FNZ8L+zL3q0",
+	"XnGluJhEhH3MDfMnsiDzQooJSQoG1EEzJOX3gl5RntFR9kVP1ClJWc5ECiyvC2RAFZynGeUZKVhGFz1L",
+	"6SeG/yxTbURg3yaUCzsPVea5LDRLX7GU0wvYjvshEcMuuSDvL17s/d6svP2bkpkZGTEnBaYqc1bAcBz1",
+	"RCQOB2kGF5NSZEwZTlbpXvCijCutiNRTVijSrR6tiBk5LQwvUWyPC8WE4ppfscxKlr/SjKfwihewwPe1",
+	"TnOWZXtWuI9KTUYFo5egcZaZ4emsKGShYqLoQpH5lCfTPmg+9jVghsDCoSYYKCc0Tbl5Ic3eFmaVNTcq",
+	"zJhmikWdPPjqU2dcZtkQtaZlFe+Fkc5EsLnZH1kKbXjBsp2wVkuNOjlVai6LdPXpp/Bk9zvpUk0yRpUm",
+	"hwfmkBc0MbZWj4yXRxGZM2XOD/vIlTZ0YX94pPzjrjFSLS9R19jpvs+hhvmTfUgw7Q/+Djn6G0u0eRPa",
+	"jmBT1rYiKRjVLB1SXVNPU6rZnuYz1mkYNU+3UGWjTkaVHpZq/cNFmVlGiKryylPcMVnd5YKN+cdmK3XM",
+	"C6MK+h11hqpiScF0RLQkBUvkRHDFCIcztvL8gl3JyxsNfmmfYJVgOn7wUbj+7dv2DC7akcjcwgVH63DX",
+	"owXP2DQuOA00y96MO8c/rWdS9hR+jpaPIW7M6maeT+VcECkSsHtFapRLatjViNHCqETm7Pc7m+ZhH786",
+	"kw9+Li85srH6uFKqgfNyzWZqEwv2s3NvoUVB4e/AaQJbs9O5gTHUn9G4JaWenjOlOEqN+jyMsFNq6PnN",
+	"ymlHpUUNuWjYBNTKSCk0z4CO8HG4+lbfUcEueIUs6qBK/Xeq7bDWrd+b8FpYhHHB1HTNqI21tOmp78w1",
+	"jtcOtdVRmDBW/k+d7+EcBQtaPdzY85se/l5Zz0C4YbXFXp5GbSC1dbdvXFozO8mmHf++VFwwpZ4ZPeLj",
+	"ZiFc39Ufp1SjH+mMzAuumTLm3YhNaTYmctzvLDMUo9oMlS5T+7enibrwOmhYyhn9eIZXHx2sUgfoTmIx",
+	"bOBYR42PS/Sy8+pp43VcpKXSxWKrh16yxTCnXAzBn9g6w6fXmKDhXKzYfn72es11tt0N2hiIekjN3oiE",
+	"bbcpWopGAbFy4RXNSjY0h0Eq7gh50/M/NxzYZ3SWUz5p4E/GwhAsU1vzWveoZ3hjE9M1d2VM31D/uI6C",
+	"VCO0T5vfsa1Clc2GSUXr65ZnmTWsU6QU00aj3XrJz9315l5ZFgnb+k682t9nZjPmk3bGheu1zLdYgbZc",
+	"xmgKlhcj40LOImfO4sOJYCwFb1SXEjVlRu+jRDFaJNNeIKyq46k0LaqtXrJLQKOkieZX1Hnbr3eglKZ6",
+	"+7WGi+1d5U63lXCfZrM8o+iTbzhjG0db5umOx3+N1hsuqT87y4chqphBffjBSa3Tgl8dt7i1rVxiBDWK",
+	"rs3vwxqO5dhMoDmwGeVZJ+rMp1QrmufmrTPVqEn4p1xHjw9ZY/1M/mCDH/FPMJYPMYRArsk9Kwn2GGwE",
+	"+8fhEl+NOqXgP5fM/mxOzSrDq4vLgztjZTta29dldGciL/UX43Yz+jH88ulBw7FcouplJ4daKM1mxF1l",
+	"+F5ejjKeECkYkQX+MyYLWRZEzuvMrDUot2IY+gVZRzm3YFd5teGeLKsVwbc6HZbRxXDE9JwxMVSa5WqY",
+	"0kUDzb4RjOSsIOaaiJhrrCMcBJfhWs5XYaTbI0UU+7lkYP8KdsUKkhpTliouJjVq92HMx989DcKYB002",
+	"WZN66oe71Y78yNhlShetD5tzkcr5kGFwZ+3eZjK5vDCCZOleWIsd78aVGmaWB6zYsWZfYPXN2lp3nQv+",
+	"ro/9Goki86EUw4Ll2aKJ6OAHYi5TTfsXaBwjKTNG8TjzGfu71cOXHijI2enrU2KuIOaSiLD+pE+el+bk",
+	"7X/Pioxv5fmoL0rUflaX5xiMrmlrVrc6PEnb0BHy1d2sVncvuWQLRbQkiukT9OwLpkjGxprIUpNLxnLz",
+	"NS8ImC+kKwVByR/h5UGs75EKImXRDrR9LfKrJK09dS2i9qaUWb3n33aX6F8VGd+ETO+E5gLF47snO5m+",
+	"516FcHpkoq46UWci5SRjQ7BTQL/l4pKl4BWiucwyWV0zo7mCMYiSGgWUllrmPJN6re557syO+pSfyVJo",
+	"loIBZYPheP0jZe0rKlIyY0rRCVNkPmWCFIymEVHSXL8gNJuDFJsUjPmci9kqHY1kKRLWMIRX7uF6SjXB",
+	"y9KaSsKF/u5Jo3sRFF81VDaMVn/wc/gRH2sYwzEx10UkZRm/YgVLIzsVc1g4Rmx3ez06RK7YEJ/QMLmX",
+	"aKNmVCk+Nu8wdxdMafN2WZBEiitmTJUt32hfNCxYwvgVS9veCJO289ry0WrWtpDnr86rI+CXc8vHaqlp",
+	"NoSz1DZYn4eBR2/LBzvDq2XQP5qfT/P8uiNfibJV06ifu+WRBCvZsF8NhybytLFWanoPwGq8K+NjliyS",
+	"jB2TtKBjTX757/9BZwUjv/y//w/JaalYCt96YxivKZKpGRbp2qtn1FC0kv46kvKCJRri2JFnWvAWw3vg",
+	"Lgg+mjeExrb51T59LWN6Dxb4RjVgxkX47WF0Bx7EBxv412MDu5+NjlgqBszWWIcQ2xdSsCajd735GHU+",
+	"7k3knv3SXdt/bT/8JHMmaM4htKP679+f/fAhvGePz3KJyhAkjh53JlxPy1E/kbN9SXO+l8iUTZjY98P4",
+	"HN6uLnm+J3Ncsz2IUrDCHr9GlcNrVSvL86c/Hb96FZGjJ3tTWRYgq6nWrDC//Z/uTweHH3462PvDh/97",
+	"9NPB3uMPveOfDvae4lf/0uSYBkFb8w8651hwOh8f1U/n46YHXTWycmM0QwL2MWRuajYzRnL8x+cXZP/q",
+	"cB9+UrHRVCIyWmgGe2w+oKo/kuliIOSYUDJno6mUl04FWPQHYlXht76J7V3ShgXjujsX9OnbM1IwXRaC",
+	"Qcwa9CaQcZBKRaY0z5lg6QnkGCHVEK6cIWPFoaaZnJSMGFpXMCnzvVm1Vf91/XD+TUnRf0fnVreqggxL",
+	"A+cztieL1ChDpGtO7NW/9U5QAJhXxXa99ngKyf5msHbpOEZ8NwYtcHjXdT/bu13UtiGCGfsXxLhOxyQ2",
+	"UjqOSIwEZz451SL+5R//JN366kKqU84KWNheYy6IMQiUprO8aRDNO0u67y+e9VrDBKuvsFNcx1WBPC4W",
+	"OXttmH+jp92GlasB19cw3I8IT3qTzgEvugXPHdLzPbnt/Go1+etqsrrhWNmIOKR8mef0O5tP56qwDUoO",
+	"lvmFpXnDx8x84ohQ4lfQV36kMiln5otu/NIe6mfBUW45rTc+SvWzYv+ys6kzv7ULf1snCDZx5RQ1nYq1",
+	"w3ndmHF4KnCHMUfUOl8r7tB15TYoZYimk5omDK5EG1Iydrv50waV3J8pcwoxMqTgcvdFoDTbrzAPN7iE",
+	"ioRl+JU3lKoH+a+qd/uvMDo2tFm84S/VyJy6FDzSf1U90n9V3ajKPC8w7Si4N/y2unbGZiNW9Gmahn9W",
+	"j7dfFGwm0VTyztMJE6xwz3ZfVjdaMdXXTDV7QfwZOC9Hm0i/0hJccRlReNfIcATZJ6fB+TCvAuUy/l0M",
+	"IpoZvcILaXdMfucOw8NR+cqPygvOsvR5UaBkWjIyZdrM6cfmptXz9OfzN6+J1dQJFxq1KptSbp2L+84k",
+	"23eOyUambr0YDW9f4oM4lOqGJpaIydvNaYL5fWTMMGdBtCYm3kGCMlYrpsPR4lq66S7Jh1X6hmMIORMp",
+	"GpVu0Ts+59jnBTZ5Tpq0PmduwZCCdIhg8TamGuOZuFaKgt+9tZIcLgrWbbuUYVzBD1FVtWlpf2UlcBSb",
+	"prZDtrKlktVsZdyxYVlkTUkZVyyTOShtUmSLiGT8kpEYsj5jDFVlXFyiN3JOFVTfoJO2vT5g/TtI9+Xz",
+	"0x/enr18czF8/vqv/55Wv/eO4Y141AcCHhhhBcucK0boSBntlpxpUjCaTK3Oi9czfPpoMRBmkODzx7lz",
+	"MSF5Ia/w8gWRczSCaJoaXo5m9cawyAe/N7egKfrduhdjw2jnDfw0h0W6IT+1Ivi6NnTC9WKrNESbh7vl",
+	"taWwmbV3IhCSUmk5G4IwU5u8MSu74RnSUrRBzlmxl1DFInRlyBnlgnBBTs+fnZ2R7tkPr09Bu984JyYK",
+	"nkwNhQ238RetjBAqVHxG8MbX1Sqmri3v1NAdyObI6N/kqEo63jgmqO9JpNA0uanKAI/aejFcbNQx4I03",
+	"5NPGcO/z/uF3T7babRtIu9EcK8f5Vimi21+5OS3UMKcgJTSIf2/O/xTe9rnZ9HdPJAVdXfEtV8KnYV57",
+	"m5sUq5D3VmoWnqda6mdAz+FxDim3YrAhpS0d52rSlnG701Cx3FpeTp1PrvKlQBkMyT+qiaYgF3d5v2tn",
+	"v4nmd8unNSfx+zK73DHr5/lHmuhs4fIWY56iu5/EY55pVsSr6QY0cSa+07jtjDtRJ+Wq+kMxPfRrZKzJ",
+	"oZZDt++YL8U0azQVlyRzfczLj0JFDCs1fDRqH/UvG5RqjoBvK+dxKbbhBS/wSpAc9YDpRhkSJi8dbExf",
+	"2pk7rVRStToZ3Ul6xxRYBU0VJZN1+RGM4NNddbvZEut/aC5lm1GdTNc/UbGM4UPHshQtz1GXPM/bn0OJ",
+	"OTmYyTZ3tQ4LMjefutURIlOZ4Vt54dTuXn9zHoObRdSpnDxuRG3rfL289XXEceqPuvO4hvl4J9YsOd5E",
+	"E6267uYSskrXDWOULdd6Xbc+i7PzN+Tx4Xff7R0SmuVTuncUxM4KNjEHAWQFEaUxWRGTRpYafP3wUJLI",
+	"lBFaMEhFIivpZUc31Y2Xnd0LNP4wK1JF5JLlELWc8KtaJW2DMh2mNBweNXKgUKnduAdL+mhzcYOZRXPu",
+	"bE1b3biJNRVz49CWVczN1XRex1yfG2iIcdLoe149TO4IcYFIDDueJR9zzsxfU6oMNcX22hhweYjSskB+",
+	"FyQA/HS691907+8fPh19bgz3G3Yx5OMhF0M4S5W0XJnUOzYuFSPdJwd/ICuX92DooEsQmpkxLwCzQ+AJ",
+	"Xcchmk9EpWJvLrF0KvZWV95ExV7a5aX8UgfDsi7FtLkqM1CON5/OUDvePXnVTO4Hpi0b2M55Bg6RVddZ",
+	"eFSWNZr6lVsate1ljX7fti9Qs/c0yUGXRdiSgIfJ/u6iiMgsZUpbIIou1WQmlSZPDw56J4TNcr2w1fQK",
+	"3cCIK6K2LuAyqxvkdqzmjWPcY/MqW2w0yGtfndpBUPOPUzHXEa4gk7ZZvdneGeFCWU3OiEZjLBxr/Qmr",
+	"O7b0gECh94sTbGozMkSgK+9mr2BOptKPFEGtXBnFILNqjVUTlQ0VumKUZtdhs6dmg09wnQqzA6N3lt24",
+	"kLMdXHf2Li23v+fn66QyXse6aORtZ1Vi3joVdnfPq1n1rUaII3iG1183huZilssx7QWhDsAPI8RQpZSj",
+	"3N/GrGTD0UKzuoHYnpcNN2zv2eSCq+kNnUtbUsGM5rn52ErMnzbU8gNh26cQecWKgqcuYoIrC3BpuHmg",
+	"oDUXmm+vQP04ZagMoZ6kdlWUQB209t06pak5mGWmO9U6V+T9u5dWCmSMQGLSXGSSpq50pEvJH6E8hZxD",
+	"CQvGuChiqD07/ythH2F93r972TupEnGpIGVuntPfsnS+uKmreTUS+3PJSoy+lkJgSDZMsvDZFVVaxYdr",
+	"+A7b9zxw0bkDGhJRjQJr2+UZjKP9JV9crQg+pLMPa/ngM5mVswaMjpYch1O0L+BX0mUYKKwswYh4yysi",
+	"3hkaEWuAR8SbcRHaNxFxympEQjMsIlbjjYix8iOEc42c8RMRp3T3IoIWcn9QHhw8Ti7ZAj4EOeBgGjmq",
+	"qEYFik2eAYCplsEkwNfo51FZVkAN1rJC/UgWcB2kopIEVjKCu/lESECF9KHXLsWVMytRagBO3S72ZAGe",
+	"V3dCQdqiZsJV1Jjx9ZtTH1LWgJ321gK8uPsLOY+Qvg9afFne4qo/iJZaHhNKLoWcC4IDPrHbckxKAd9b",
+	"5wMX9gc8Q+rEc9Zji06J/BY8FCckLREqkR0DnEciRWoX2sL24Ul0fNLczdLWV4EuDn4mHCTR7KOOQo7p",
+	"3cellt7h3ok6bpCdqOOHBDGCXC+24BCwAVEF1u3SdtaU1K8oCqvxZpz0MC9Yc1HUOzlXZD6VilnEXr2w",
+	"NOt8iBFhmWI1V0Mv8Fx7YeMREbFKUJZa8dQQyiK4xG3ClGUtzlC/dMpwRnNeWwZdsJxRRF4UhNEi46ww",
+	"5/OR8jM5BmGzNBtZ2GNRyLl3mZi5mWvDWbZYM1v4OMzw7IEhI5bQUtkEfuvb4IpYUpfj7YR2F+ooW0VG",
+	"r22sCkoJW6sQUTi03XxFsyZXLR4ZMx5q+AJc5ZbXrK5l2jaAgVNufkUh52qoWGNGC9WwQ4pMqUiNpqok",
+	"GdOWTXEpg6xtuNLiJFephWCObeEer8YYrGfjMY1WqK1axNoQmw7RevJ+UcjZ+3cvdzQ6T4VTQu2RMmoX",
+	"SCiqzd55RS4KtbfRwlw7EHNZXLKiX5VKQEUFxNgsA47JnAvgzfB0gNmv0N8VVNjAqhvRB6UYTdU1a8MC",
+	"F0EVaMBcJhIE8gnUbaH0tXlL28QEbq71v1rR+LtWWvzy3/+DoqRN54DMYEPIcc969cI3hx7Ha5kHp6pp",
+	"L8jyTpAuOpC5NnuoYCK9ZnOg1Q4wJ+mRMgsvs1Kz8DhBHmuTATAQ3YI5nUTLJWOgR9SUFtZQMpIDd1eC",
+	"RgWH0jyjT94W/ApUvUzKfESTS1THuLjcy2RCPbNnyjq/x6Vi6UB4NQ3PtmFOgiXaHkv2kRolv3PcgZkc",
+	"7++nMlF9LLKHmjyVG/rGkvz9dP/wdPRsn6Vc/68JT//9oHb0Cr4M/vvk95tUALPS6/nALWTFBe6Ne8yM",
+	"wxG8LdgVZ/OmtGqjvqlrTMraKg1TSxnizRc1rAU5gwoWxWY8kRnAkGk6agzuM5HI1PKNVWpImWaJMfLd",
+	"ZScEES/U3uHR0yMCXVuMWQRG7gL5MKR8WrByRCrvvjQ6zd4h4SLJypSltdqSUo/3ft+J8N+9Eaid5vPh",
+	"dyB/8OMIMlGCdzfOBvnVMONNQYmXXPjKF8vYKs3/kHQNHcxGGSSuMkVGbCwLBlC8lXOhRScpWCKLVK2D",
+	"aT48IKkT/zs5wPEIvIM3NB2BUqDy31D/is0FcEPGPMuM7hKasY3WAig54XT9SFtKsFoqlfzJCk9pfYsi",
+	"TxPBNKrV3ERnCAXfWr6wlKiCjQuG9o0RYR91Qas/tZTDGRWL6hur5gytsS+kSwmqfir1+PeRMbaHHoU7",
+	"wpjz0DwvkzD9Bo+p8z00OKLwZCZSJKwQxqYDBg+6vLpZzQQszPqSiZUD1+wfUTdQM6DyBFQKWCiPZ+lc",
+	"i7LMUqIYoPbOjNmW64WN43vgo2ZkyzVk71NMwEACl5FylN9M0rY/wXXYtW9SsEqsBZ3XHrgbSVmi8Wlw",
+	"5mnBSNs29JYE7H2K1lfVGW8ExGhcyztE/Tdq+S05aBt+wiBlk0WIi7LzSvO0Ahzt2DdUjwuRRe28NtbR",
+	"BAGnQPMQbB6EHhEoxWZRVjmWYCo6eCCzVlIPa19YdKKlPE18GMIINQp/M6TbgllZZ769klcVMi/R2L2q",
+	"7jH69UJw3H3y2d2lhb1jeUYTYz9lWV3nudeMsF99ztcpYF9VKZbHYDSopUQvcHwTkNMbcrp2zOP6GtOl",
+	"vqq8p2y2ayHwraqc2extIa94WjdiRyXPNCIDCj0tZM6TTtQBzsc7UWfCZlxwsC1Yrhi7NN8V8udmyVC9",
+	"4kyMZRNSBqRhDmcybdEl+EZwyHAehmoyqg3XH16yxbapP/VhLD2jZe3a4Xpdp1zFdHvEfcUpj7mS4MOS",
+	"c0Eu2aLZg+b2Z9WIKcqAguV4bLRWApfvcQH1lGaNCBVqzgrV/PRkKlWTB/2Fkd9kPkU/w9LQkVFogjcf",
+	"G9Ndm3GUillPm1tQB4SKqeZooPuBaXB85JlcQOnpFDrxXLLFQIxlYQNHdvY98NGNZZbJufIISADainnn",
+	"tRLRYH4rB27VEHTjqWBbCVzdaAPCPq+AbspiEpwiULVEc43HmnHAT9A9UpmVbHx9HhDwLjRiPzc4Tp5D",
+	"0pi7wBYyhssAKz8PTrHfW79hoIFh36vtjJwlNtFg72g2g9Z6ZcHqur8sR9kaxR+F3K20GvBr7anEbd8q",
+	"AwlZQO2QRAF/rXZhA4vZUrlu5EJN/WU2KcGATvRGZAuve/pjuiw/NxdHXu+ELu33Ut7o3tEJOXXSyTcq",
+	"dWmwh3VYLHdCPMzvUR1CecPJaTsFLXt2wZRuKxoKWPcqZ/L5dRtWCVUGUD+hvfCw5tAIC4paZaq8bB7C",
+	"NfdqGQy5hX7kZXDmA9qpCCKYUcvqvm92RuzmUrGPeSfnTZymMRu1GT1hy8s0zbYe1AVevYK6UoB3HlJE",
+	"rPfGPnfdQpkZNmSdZtm2uZY2UY1Lge3Ftr0vpYut1gbbgW750DXn2XVdbenkKGe53m0CISVs8qUtmo91",
+	"NajIrrmf7/KYmhZ63b5e+CP15bd2py3bfelX8upvZ+HkhIvrNZPdDXxGFpNG19WPEB+3MbBSrbQDx14D",
+	"fIKpcZJ0rUJxHNRG/E1yYSNDG92kYY/amzR/9SXp65q/vmKtNtD2PS0RdUdNed6qlNZsDreQZMQyKSaw",
+	"gF3zhQJUmd7Wyucr/+LzcjajRWPbkZv0mcwLLhKe02ylO6RtyOjW6sMNUaCu3VFyaYTbt4jEtVvd/Xa8",
+	"rfVII3jEd4ob7LpA25W0LOdS2BsrjIYQd8HCYlWDb1+qW4gI2TW/p5gQvv1aBsn2O7WSNLf2+IWku7K0",
+	"FUPeyDOvPT77jjV08qaYhO6iHRbNGZY7FIljnW4Xsqb++H2vqu+lro4Q/b+yIL6JARo7Pr+7pfbXZp1E",
+	"zX5id6kFcpZzQboYEMEuH/56h3upen1yiiVr8MBSQLcdaMRMha1jxP0x3D3JGHVuhQ2xCrdqN2z28hts",
+	"j3Mv3WveLEnXZasZuxPcoJvBHQakb9z3NOQN5rasnDQ/L4CWHa6LYofXaV537o8Lhv3hJeSBaVbkBVfN",
+	"rslb7c0J04pW97LWdXN16M3T3g0UKDxdtxSmvoUjeccNNmqnqonm3gYWwhKha8OmMXPOZ1epZa67PNam",
+	"8Jh7xzummH4mxZgXsx3lX2jIrJuvn04Ia3kTy8e1U19r+dQmePf25daIpE3jYmlT+E03K+rLyiFe1/gq",
+	"zLp1AJU7FBSYWzA1U0tSQE9yMpbFia1bx1RJrohLiGhoGX+zjIijXTIimq/dLidim1DycsYExdoJC3Ot",
+	"CFUk/vSpuQrg8+e4Ifv/sDH7vym54vHRwc2TK9pyJ47uNnfi6dapE09vlnnQnBjwdMve9EHS7NJOv3hG",
+	"/vDk6b8Rm01IkNZUw2lvTK8918bGIzOaTLlge0Y/hy/M1VZDg5RZEH/DcTsYcCsvCH1+W2nBAcR5g5XK",
+	"hdLUgoc0ZLIAr7Im2+bkvbARnDt7rQ0rlguL3787I4LOwLzAuC9swFIDnDb54Dqh6Domtk28WMMx37Fx",
+	"wdT0euKiwJuHtyLj6g9rHKu1iX1gey7QZZXOIGJjsbKb1MfzACTmDmCL/UOuCa++M8TJtVCGbxv9xncf",
+	"uBPA+k3pcRtAdbDJxLYLiv3pGoIQLVsXrIK51UeDNuP5ZrPhSiBiu5eEYaAtMotZvj2TdORxbs5GS8JD",
+	"0H9u5/N9O9ZbHWTCbW99dG7mS0sWblPTJrSdgPVIsiHZr4VsWqKV3UxGtzm34K71bPCeHLa1c7abrBnJ",
+	"dNGc31/l/jvB4PziAWaxqoXxQ0Ujo4uW/vU/LHWst4O3hSO1nupbtMJ2fHcXn1+V6d/Q7Rc4NAaYtuiN",
+	"jocymG5YCgCLu27DruVjvxkP2rp1eMNMmwOv53wiyvxLRF5rgaUdnSqymFz31t39E5sirPXYkh9a4+pW",
+	"AAQNyQB35/O85Jt90sHY/mIuh2lTtTl8Gtz4Dm/YDd0eKtZW6fe1mVTGFUuPCSWZb9UQYk3Yhg3QpwF7",
+	"NvSgqoQKAijvq1Ae62QnrJIbj599AIa+odInWIh1SNTYw6oZqELIuQOryLjStikMKxik62KhbbOiuR3U",
+	"S/W88C0OlqULVYOlsEjQvU0QLTtCs9RgCKAAWhpRIfxG9zcksLRXDB94JJKdqobDoyvnayzgdVgosKYJ",
+	"FGPiJm2Y0TKmuW1ptooeEix0CCVi12PDCbwWRveX5xM3QD+mtbKYDSHQa5fCrBQDYKV7AmcYkO5csnVM",
+	"c+5RPXYRSZ4BLpdP7eIawIdsOBR/sfu7rAQiH/WdLBq9A9VTbkPJDgThfenZK8cxTPSpyil9maVLXqMc",
+	"qHNGRUmxRlTmQ0ypjTpJRpXiY0O29U4FjSvpmc6Wpflumisl9+5P3MjqbwvG5P409F39hWQbkRn/yNIh",
+	"vqfT7MzdABLx7PyvFToErSrzS8gZaE4ObS2MCghi/UbbIm8nr7eooLqwVnBrdXSLmHG/ovgCk8IWeGx1",
+	"2t1rn1ljouHEX0f5W+pafP22h2mpbAClycUk56INmSnLVhIjiZwLKPChIiUzunB9sLlurl/iapiXo4wn",
+	"q+/4K1d8lEHHfraST9j6NLVQuslv/5ZWSFi+Asb3bT0BKbGHHfqSDAHhIIll/fDXwI3vYti5E9LmXLpO",
+	"t6TSkAHmITUgnoA6BtCQFqTWzLlFAysVGxrVezfw9PCFwSkLHhdVZFf5pKoDEW6nP4n1ee3mJVqmw+u5",
+	"Q/xTMhuy2kHBEo0tp4GYZL54pACdC5tCogrySC3jm+0aP2hfhetoiEs8Z3OYNOQuG2t5l5iBbfDZGIw+",
+	"n1LUxAAsbFv+cN0kjmsT85nIS72Tq6ZObhuWbIn8fNuCNveOG9otqHBelt6T/ube34oipiye22oPEpGy",
+	"giEWF16EWQ0Oq9NhP80b2uCEQNm3yuE3hA8aGvEVTMmssVfO24wmbCqz1LWFIYJxKP+kiA9kLFQAgc+y",
+	"EU0uIzTEGU2mRjskskgRNBDNa5rnjBZUJOwGIFdLAQjcm4rrB9PZYrOv55/MbMrLWrdfkB2zlns69/zu",
+	"HvgdNcWN3nfQu1ExDVQc3+q8s63TvRn6OcR++to98auM93rxkzrT3UI+3NvunhBhRB/JmAJHlPAWSuAs",
+	"3CkC07aJ7+z2ECkspDJsaOR6mBjN37CY5bzDx5ul1nW3+VoBly+owPwm1I/V3ZGX7Jqle7eYB9p0bt6r",
+	"ptKna7VWaS2Xgl+GV6zgY87S9WgiUA2H0XHs6ViwhPErRhCxXJMYnhaTLh0IfCS6lQDrNiKUuBgUKZhi",
+	"2kY+sLqepbZpe68/EO+FGxHBijtjmAup7SUkZ9JoQbKwmODk9O0ZgHO0oXLUp3mjvKBbaGXdZIQ6g25p",
+	"Q5qGvtSUd32Q50c2mkp5eaqNQtPAJ98IRv50cfGW2Mw4MqMpuDBSlvErQHMx1grackuBIXzmddv8bO5R",
+	"bl67rX65bVLQBkyDgqlcCsWGSvA8b8LXqcI40NLESTh3IzFioL89UOCw2XP62rf5ELJ6Nnjxu2ZlZakj",
+	"hxTtgKFB+xllMrlkaa2l6uZcJFUmCWNpc15W43F1exPVj0F9WrX1Dt9SdXxZWfDNh/gWjMElqrgnk9CO",
+	"4geuzKPTyq1fPwsxuu7jY8NBWaGM6gJ0abkeSe0DCNcnJB5TnnExiY8ttA6QMWfK9dAyZqRRXk5IPJGC",
+	"wXUWs4ml5MnhAfmjFNDe5d3z8wvyJykvFQkCDDWIZx9VsG/tRJ1JW0jGTve5rc67HdG2yans1uZGPN8/",
+	"JIgCLMtJqsN9ALvUiDqFSFTQVAfOPDTRIHa5fKnidp1z/DiqCOZ23SybT9rnD9G2XBgAKbcmr+fmnotF",
+	"zs6D4qpGLBRchqHiImHreK09u5bXELie+IUFxqLUieuOxDMWHnzLd+qoPXfSn+3jMJECkwaTRQvUK0sK",
+	"poeF1Jgxzz7mvGDKns/6/N9D/q4vhsVbSYFol673BS6Bex5RmmcZQD0oMmLQ1AaauWAmI5GCnQRNpKAj",
+	"RSqZuv7ibIeYuET8FXjitUIFRbalbx/7jNVd++GJDhLrl4mrgezr7GT5+K4egLW7vVssYGn9btkZ3lzk",
+	"skT69bP5zIWioJ4BweXjnwad3w06H2LsG5BlffKDTwoBtP208J0bb8ZJao38N1iIDXTpnfW/j1Yad3u+",
+	"wQUZZ3wy1ca4AZejwwR2bLvmrvjuySaXU2NzklPR0JTEp4eA0QU9UGTh7ad+U7eOXYxOJItwf7c+c+nO",
+	"UscL/NV2ykgezYzfsDAjIvGaiMTzqWLJEJv6jKhi3z05IWoq5wL2ZgsvHb6suVfu0lhvT8cMZn+fSuYS",
+	"4w1DiQI4WsDcttHebqnQ+YYs6V55yO6EvzPNtu3mqzY91JjzsEYE24ICIzYyPuRYjWa8airUxl+sumUj",
+	"7/bBXdcqEtSRRWv65bX8VYHlvzSkTEnQZ+I5rsQeT2OHCFKpfFthWFVnaesT9JoiigVUl9qFu5FlAQ/a",
+	"3iUCl691HFyg612X3jNhNwnN7BXdL6Eztp2PABhNfc4rvkJIz+CKpKV7E4hNuzEshXaGvkT0C+ibllCC",
+	"Dtq13PjKixEchkAn9LSxOv3VQ9CwPbUN3tZXZ8d8eyJoTaf9LyiB6lux6uXImUjRbzGnHNKxEeVXEfMC",
+	"Z/qdkFj5C6nwFiFXpIQK/zldmGucqyk+rk6fdY7AlwXToOOxj1NaKs1S3xDUcUpgdk4khj4PO1BsquE+",
+	"Ba4t23F5jRCFfgWLHbV3KbKFra+uabBNDRH+/4ZHQ/DSWc7WhEGkJDjsysbiIBymZW3uJwSGQKhhtwWz",
+	"K6igtTHxc23JM2i25Z/jOyH7XCYgR1PQqwtfj8WNyq00Ne83+q/t4ovyrGCaCZcps6WZaMznJoU7dT3A",
+	"4J3g7fJ4iELOe9u+YlnBhJmvIQHc97ZCC9vIe7Utids6K3nB7Ic8cfO0LVL27YPXDOzc6+FL6CgFu+Ky",
+	"VENrx+7grPBeCuu1aPBLcL39Xq6zFASb35m1EK1bgzUresGU/sHy6tURx4Z1xugKdJpMXzOl47Zgi6PM",
+	"beMhWzdyqHwb4Ss2zAyIeXtDEC9fNf+cMNtChvn1bFCLP6y0km1ZVJgEIqgFBtBMCgTZ1SVT+GnOUuE+",
+	"62lZ2I/jguMHRXVZ2I8l3N3YMVuxpCy4XpybudicDUYLVpyWCBa36gkARyaBoDDp/vnHi5719ddylp3j",
+	"v5vlw1/+8U/gV7BewIrhDdWZmGqddz5/htQAbJGxCpPzlmdSkzEXKdSpOVQ9aF8bAWofUzb2gIVCZFZm",
+	"mu8pzfKBcNkdVZ/lly9fRYCzp7DZ22hBbOa/RwQ0dHn+6jyyLWOoSAfCVSNgVweCbaVQZBUMhwQSCBqi",
+	"pv2BGIjf/c6spZEMGGvu/+535JyJlMTme1lYXK5j8j0sC0FkG1hfxLaJgxZy+LXgirj8s6UdgeyWeP/q",
+	"cJ+WerqfyQkXMelSw1kKvWekZEr+/OPFCSmYYPOBcAmf1T0WEyNev7Ex7mzcg1cOBN6f871LtlBxnwBg",
+	"rZGQE8BzSGTOUifEYahLae6gK/F0IGAGrol37d22bQd5cvDErizUeqjf/Q48dx5HJqY5uvS4FPsW0+Rf",
+	"/6akiMlIptyfAmOGjDI2ECvQMbHRjeOIUDItZ1SQGMFM4ggtuwqjBbh3ZPTAgahAZkClKQumIhJjcdlP",
+	"H2L30j+fv3lNbGcrc2IR5slOyKjUbj6osO7ldMIFBf1PsDlTGgMOx+BrIzG0t4xJ93Dv8OAgGghXPHV0",
+	"0POYk3GgAMc+Zd9KDZLTCQNwJXvByUDUb+DKWUqVuWZusmM+S9kslxBFNWf77ZvzC1fDh7kPSs4YngTM",
+	"pDA7HQd37f2FLeKBsEUu3cO9o6dPA9y1Xp9UYRYfaeaKQA9Ro4IfPSFTWRbqmNCBMHrzAhfb10aaEwti",
+	"VqYLMmEa6ykmUOpqrhyIajx67531FxwTo7nGvZP6g+w+pnw8ZhCxME81yvlAVN1h3GgxZcFQAGgXRSmM",
+	"EhAFZ/kPdhnfmaWC3VRmGW3CDzqlsYdpCsdliSTwS0uWJwOBidtBQL4AKyJ+B0nKM6734P9xFH71zvA+",
+	"AS3Igc3VflLMXG3eRMmToz8EjzQrvXdqdOOYdBVLpEjNbmHJOz4JGNDKHJKMm4U7e+sngBlwNiegT944",
+	"6Hg1EL4OscZG0eWsp4wDFe2dvSWjMp0wTbgYiPjjXmGUNXjpHnDtmHRj84j4GFSxMo+IHZxDZuWX7MTL",
+	"5fh4IHxfnsTm9RpRA6WS1jCBlHm4F56EA+jZDX1hzkKZZ5KmsKPVnMiMGvFA4o97+Ls9aUTTS0aoLeUd",
+	"kzIfCC3J0dPvyCv+PcZpFSuuoEYoPnv19s27i+Gr0/8Yfv+fF8/P4x4YJ4ymjsQP4TY4EQPLUIECZnRB",
+	"pvQKQujAjuBb19MfXPlurFXf5Ag3FJouG+pBGioKfsVUn5wJQ3sxCN2cFnrf6H97qEQifQDPoYWzsH4u",
+	"acbHC0ssGSNdVSZTQpV5iuuHD93xw375PTIrlSaJnLHKQsLnktg8JobFf95CBP+xZ8lq7yyNSZclU8nS",
+	"yiKwxxLVAikg08sjXIV6yOnbs07UMQanBTLqH/YPbB8GQXPeOe487h/0H2ON7BT0qlA+mr8naCz4lT5L",
+	"oQZQ6dO3Z39hkLpZ9f5vVWCrS/aBXkGH3XDhM/SEGK3ULRGM6OjgACslhXbKcyBI/2bj+aj2bgdrDx4i",
+	"0OyW1V8QOnKMDau6SE5IzGjEqB4ow09wSE1v8kPf/56mLj0SbjncfMt7Qa3yxVK86fHmm17IYsTTlIET",
+	"4cnRHzbfcSHlKyoWjpeb+55uM6MzoxwImuENj7eazxXltqEmpEtZNHAw5kKR8Uj5XMS6QgGd2icKKujd",
+	"Mf3wOerkUjVl5c2FEV8gFdIZF16n8nmRDlWi++TgsU28HJY+bTLG5OY5V8zKd2uFg4vFuQ8s/boc9zqt",
+	"YLQPqWVnYgnUD2i/8MEj731vc9ZvkQxsLPxz3bK1SNdLJHh4J+9Om6jQrLpXaLhWdgu+dsI72ILwnkkx",
+	"zjh6BZ4cbvGKt3RhBPGFlC9pgZ7oJ4dPt5mPKnNj+LH0FUs5vTAmLbCHo803/9VbDC/Qa/oN8RU8V0GS",
+	"XzP/+BzVBN/+J9cXjqefkas4LL06cb9jV/KyIu4lInnSVE5hbkhJFzzCcxvpcUAsc/r1CxSc1fo7Xkv9",
+	"QpbimzopuDMbT8quHBzZ21mK2RHee4Em5h7m4YOHuFF+nbpEVcHmREtS6XbKmIdBJUDXyDhjbKA9DdYj",
+	"FQNBE6iYPqlyXudT6Q/clKLbHqoRlC+rRRXHproNhE+XIc/RnTOnC6xc+Ju0sQWYiLGda3afe9hA4EQf",
+	"KVLIjLkREkoUAmK4RpQgYtFFVDCaTF1bUrzdRmJGC4I+MCWtqQ5GuyEoK7eVnYEz1EA/rlPuKdx4hut/",
+	"R1I1eIUn1G2E6y3qt6Wenju8lSYF162/3cba7mGfnC/Mj3blLg9i9h6Zp3XLd45/+hCy0j9L8Fc08AIq",
+	"XOmRg+33LLbUU49TDGl0q76RzjFe9jnkpODTaOegPxZSTCo2aThPKS6FnLtyRnRxVT6FJweHq0o89KW7",
+	"IzZR63n3tfEHCAniBV+WETyQ6Z2T6fOPFuTGEUJa0YmRxx7nt0ajO1GmxFrsZtJEjUsR5wuGeI6V/uAa",
+	"pBp8oHtcnIDhF4aQFFFa5gMxl8UliH+fWSxJt/BeaSTuJweHJLbHeMhEytK416QUvMQR3w2dL8HJb0Xp",
+	"DRbESzmZsJTIUodGhI9XQbaNU+9KUULazfWNigcyvHsytI59p4rRJVKo+mZenxQdXe9BwfB+UrX4aSbN",
+	"c6YxdGz4v7s5qqnXlecMoxLi0qrsKeG6Fw2EysFBbSF6clDpFdN4qXX9W+sEk6nM1TTLDKkPhF0NcLOt",
+	"ovwc19cIw0+Fta1tpIQXYP0EHKOdG2A0yLwLw20+LgfB58r+ORVee8DNCYK9EaEEykiNQfXk4A8khkuG",
+	"5rs4GggqCKa8rFxhv46bWJLtxlRrFHRHDKqxC9R12dQFxDusNOHK4qmlLm2uWPjzDjtwfeXiwWD49lng",
+	"OfgCQl5TUeAM8y4b7YVrM8Ciwqlocbxkc0C4t+R9dHC0FKvHaOHcwjrIAmAVMM3FcLSBKFWdT2JsmgfR",
+	"S81n7NjGZeUlhqL9lAdiSnPDNCuQfRxMn0B+ePUqKDs0zAcYq41v2AycLoIjH0LiQURQGwBFqWeI0q8t",
+	"+F5eNoW+Dd/Cr9Y4U+xJ+uJMaidd6uhOx9Acuzi1mBwnbnuqRefjcA+XT8uDwvb1cqtXYC2ROkuB7b0+",
+	"f7LqzDpjSZeF0WGATdaS6TDnxXxdU4owH8ioGpCZzhXwpJSUeR8y+8BqQo2lrnCiClRY64xDsqDMGBnT",
+	"Gc8WA9FF+Y0Xm1GCBA8QqwxzA7dMVOlideOt18xFYBTOH/H1WGFfzN+CSdgf9YPL5VfKOt5JDeHIOsXd",
+	"hG0oJtK9ECSqnYW8APBHxSeCpXtcYEn0fCqD3hpcgR7jsyMWTJOuS8QYiAnT5MnB45OmBAqwZ1wzA58/",
+	"0avUCi0JHYgxm4MEhDRoUEvggxlLnzy3TSMML1VEabrAnohVA7bFQKC11MxAzGr8NVyMbUwV9HKi9kSd",
+	"fO5/1bkC30hMFSSltjXowaFDabUCbbZCB7WzjumQ61R2Je3RCt0TdPU9pKsYc7ng5tFwxWIPYddsIq3T",
+	"zOayuFTevTgqNZxLI0wDcDXfH9ApeUasgrvADQO8mWHYNQjOhmm2LgdJ00smLPYQNHO0JT9GqMoCXSlq",
+	"IHRgZjeRBCa53pEsrTeN+tJ5Q5tFaegxioKVRIXpxjL2wZHw1cnXKt1nJf/cb//1pW3IJtb4TvlE7JW5",
+	"ZUUNZjmxVvmT32M9wJJdriWStdXzDYN4pBwfOSG2VpZwTaDeZkYNfwo43qDiS924jnoYEy6whGbGjGh+",
+	"7/iWqIApZ3QBrGYgbNK5YYARML5t0SOPyUjqKSRhJ1MyYgtpHRuO33URSBbMEkGMDoBp8oAKU6SQKM2Z",
+	"igYiKVjKhOY0cyWvpc74FVsFwbQgTnYRHkH7n2wgYMt7fXJaJYr4GLTjo9p3FvZh4jCZBLfDu3EQxMHM",
+	"0CwYMBJICa05UxpYMegli+cWn/Iu+HENgvUmjttAHXRH58FB+1vmq28LecWQfaopz6HgttJtbs9X64oo",
+	"wtKDpfJ3w1LcZb5kAtKCNdUqwu5Dzh3BXfEltqXxtfsaA6Z8xircUVjrhtQPrvQzP6w7r3aIVpFosoWf",
+	"cJV1jugYgP9lrvq5ZNBjBQF1K+CN7RiHm5+H97jLmgv3ss1VF37WX9YP8u2WTPgFa62ZqAisvWjiVCwI",
+	"5mF5LI/m0ow+OUfhqbBABtpIylIPBFSINdzolBdb/qkQhJf8HbqVzblI5TwCUNWoqoYmGSA79SrVB7JA",
+	"Y/f7EH+PyaiAoZjX2ucPBGDMK5teGi09AQHoR0zPGRPQm1oBHH2M2bWQeYoPtyXBvFB9EgctLWIs9ALt",
+	"hRLsWUTc7xGhA4Gw8OCGtQhSluEsrYycC9J9cnRUFZz46NJA2PAS14R95Eo3u09R93XU9bWWmrjx3U+x",
+	"iV+dVufrnKQFHWtPSl84/fVB9/mKikYqPaNLjSUHJ6PXwk2XNZj9T0FF6FIRSQNchTZGjX8flJUhKHkX",
+	"nEL+WXhl3DshOTQt4pbHryouP8DrAn6wWffHW351Kd/fyLHD1Q+PnS95swAiFUBIqM62ivfG2t0/Mt1+",
+	"Jg6+GKe9J/76Ky1eeiNYw6kBi6hd+aurB2BG5BSy8K0VETCwzrKUDk2LTW06PkB9edKA1PMXozYuZAmK",
+	"mYO6sr2MpM2UUyfgtbJ+GhVHUA06Wph/BqJbT8spyoxh8vLUKY4+rcbqglDyZF1WvZOBiLNsNoQz/1HH",
+	"EabTKiagLwSMB1VKjIHLK1YUPGUnNTXweCBEmWUxKdgMCqnAurS/98mp1SkAeRg7Tbi9CjulCgeLAdB7",
+	"1EsFWRBoQGxYM2qQRns1GxybjXJgGMHKxstSQ0g9ZCkHIJn4eEl09E4wGFEkU8DdgebaEsCaaZatCCB7",
+	"WXMGNcLZ1hjM3emQFjv3C8fwt+VsQeYW7vBDJdWD7rlZ90RmUCkB11I394F1uI7XX5TRN7oUnk1Zculg",
+	"L60NLhhL1bHhMhmjCjoquIbbEaGefRr2F+g9NoI6YcKwHQvMjMweVCTD7DG84gQGmtVeTLiOIYBnpUJz",
+	"26JdQTNeFxFwK/NI2Rt64PRQJIa+fIBBGwdQSprPWH8gXiA62AIfb511xxjfdW3YdUEF9loEqSOVkVCa",
+	"8gzcCTbqELzfohE7aWaWi6pLXIHmClc8Al+TtmckOSLRzr0H81dma/zK+dM5tKN0NNxFxeaX//4fq6z0",
+	"rsmuUKn4SriVMcidMhSEGoRRiqyyZmh7JouvhtZxuA+k/uBWWKHYt6U26oS3ICr9dE4XpFv9AFRsz/01",
+	"6dg97CshZJTUfoZGVhtrrGEthCSZFBOE8Xbhwso28xYXevpFSoIXfSU84Jmd1QMTeGACK0zgBRdcTWsq",
+	"LelW/gXrljAcwBPHNVkAPOorof/XEgFdjaQGdFMmtE3WxP4aBVPlDBCQvwYKfmuW7oF8H8i3QeuWuVe6",
+	"xxAOnnv6NVSLBHxNkkUq+LpcBZVHF18xg64XVBHr2QDroxYv730lVPwOVvOBjB+s7lv0CtKiAOhjb3gH",
+	"EvtGlrd3ra0F+/UJYv7qe0qEo7ltnN81DKeHOTXZgpSi+gVa7vQqp2Fbkpy7o5Ymt9K0+y5T4dxybk6F",
+	"CybzEC+9ndy5kMW71W3Nm6vI5AuHTi35QuOVPd+vsTE1tsrbM2Thc/QQZRybP5kHRLb3BzYj4dpLNhyV",
+	"awKIrXWg/3biW9TKAnofCAmtFbDhQ685Z9b3+lN3KQL9W9pICHfajr//m0gKxa32kw5OMfYrq4SC/XvH",
+	"A/WCZxAmSeRsxAXD0Mrp6x9OSGzOF/YHAAifK1bQzPU1LlgOGM+kG///zFf/njGa9m0rv0F5cHD0XfW1",
+	"7eIM3V0GIpGzGd1TzNBd2xOi+n19gNc3OqPMUgjDUtdPy/Y/I93HB5BrSkYLlzDaAyChiRSsPxAX0EhN",
+	"YTEIlIfIDEJHuuCTCYMO9NAqzPVLsK0ByH/RnLPieCCg/oVrNjOPMU+ADgaU2OYNrqNeI6aGp6F7k7W2",
+	"ux3mqyrbn/rY7qNraICPIl3Y+n+nwT6OsDWP2zVsYARnBbZT+XuiUQw8hH3MM+jFiUyySWS7vpKeN+zW",
+	"uNa1Ha0a1j49WO3lqPQCGikY3tyJOh/3lo6fSzFYt2h0JEtNsLGWXUJzBBY5I93YnNQ4qnIq4l/+8c8I",
+	"WlXYBg+OdHttqgs+eLiyHLW+vxvb4m6eAPb1g5dtGAqvq1Gb5Nrad2/X27C19sE2kW8YzNoWhNuPKGx6",
+	"uGEw2Dpx58F8uGuRuVnjxJl/4cqLX7kZ11Cygcvcqnc2S+z9T67j7ucdhfeKmPkjs00I7/rEtSlnVUvB",
+	"B6vmFrJAmd3MlQO0qxIBmxbi1mPR7Ho/wZm95ptuCoST2Mwh7YI8dAC6ncObWyirnCpXYt7OFz1O+M1b",
+	"/5ygBwmLW+2Lbd24woYErvtABd4WVvX79gcWgdc1X+PGBHJZzNkCfNdkShUmJFukHe6MEttDqCtLrXjK",
+	"BiJlVyyT+QwykbG1JsKF2n5j2PlgWBZZDEaL64AG4YFMJjQbCM2U5mLS65OzsS/QdZksI0amFJC7bL/L",
+	"gmV0EREh3XTMDKx15Z0EFkOVK/L04HF7GZpvrPBVFqHh6O6nBC18d2u/I7sBXZ/Kj8ARXJDgWMCx6j30",
+	"QXpIK97MXfHUQY9TKZjvI9zIUevyfv8TftiuFVLQUOWhFdJvJjxd9U4CnG/uDkGjtN5NIMCjQjUU8rxv",
+	"y2XZJ/HPMZlRDa2G4NEDgTFhY8BHtjWCrcChYkGMDKBGm+A6IglVbI8LxSCgfMUAHVNPC8aCxsDmbkhA",
+	"KZUtbWK0MPqBSNnHXp+8RUiKgg3EJVsopveMgpm6Rqc8xUZHJGUsR90zkcp18K4yz1PJWv2IL2HN7smN",
+	"iPgbDreiqvtrdpjUAyc7OZRuAQjDLJQHwdg6AgnFUsvhR5j2zUKPKwM4O39DHh9+993eIaFZPqV7Rwh3",
+	"UphzmbLWNcVrai/LqTbk3znu/J+fTvf+i+79/cOno8//srVjDHfVa4c7+ujsfcNxIWe35aqrj2gHH50b",
+	"DDRYuOlQLthH7etRHqmNbKS7zENafb4/t3l6jw42unrv0lw2NLPZWLbk8OBNvFNvoi2CajGaUXRuA/xS",
+	"E57gpYMDzBXRBZ/NWBqRTM5ZsWdOb4oFqGohNP24l0xZcsnSE5JPIVVKpOTHKdXqNM+JKEEPICMGrbGf",
+	"9w+/g7YZ+H3QQ73G1gg28xYhWcX2gjgiLFNYPBsXbIJZXfarJpwVX0fctyG/oXtSn5zC07EwDft1YJ9B",
+	"aucC+LlLk8F8cqFpoq3EHoCNUdjuFhlXOoRzsE4IKEkDPYMVBfCFFFUOtfKIR4pccpGSbuy+ZOkQoUoj",
+	"En6XyhnlIo4GIvwWhh677sWQvm5hu2Z0QUaMUJw1F8QGbAeihiMEPa/nPIEVNcuABcFpiQyDDSGchY3X",
+	"CUCwLiwuKSwaLhMghuGL/Ca7Dmxd5NzW80GoWFQjIBYgFdtUum+hbFtd8nzIx0MuhpDtN/ThNIzY4oor",
+	"O9zVq3qwxW4xjBjHkToLBOAPMY/QKy2t/g7DBL9Wb4cZ2/34OmBV1kDtQMj+AWDnN+eNOE0RZSBDqlmW",
+	"T6Gltz8qs8s1oM/tIkuxjCWQ6MEVYdi4NuapikmXajKTSpPDg4ODHsBrURKPwUaMK6euYd1Q94u2YxcY",
+	"Vq4X9hv7AuVQG8xwe30SozWZxsi6VFWcbG8wwjO27ZBioo0QsAijOFrXKalr+aXjR97CsK5jd91oMXDJ",
+	"jz0jEC55nvsnE0pm8oohNBt6kaFx79x8GrGEWqN0ILQ5ujqoDnNY1TJLt+in+32ZXToz866YmHnHl0Z7",
+	"cO99x1SZNeq4Pzo73O5fytOHvg3fPotCiopIyhV1nxXTFpwGSgLkOELqkgVBtyiZGeMus3Swlq+xj2ZZ",
+	"d3VkXazwpRPbTg3YDhcTeHvdBIiI0gWjM6OpK/L+4sXe78mz8786XXTKaMoKUsj5anrAcxhli//owdnz",
+	"4Ox5cPZ8g84ezT7q/URd1cXg8nMa1XaLpqwMA3lw59y2Owd5Oktry7xJkvCZ4dHqpplgLlBwZh/3Tefw",
+	"VBPZIo8HJ/wAMr29j9GtWaur0Z3JazkbIUveZsyPecYgN9rhPOUFu+JsfjwQsWNjMeBUx7My0zynhd43",
+	"3HwP6lcqa878AEYeAuZFAyFhKDTLFpG/QgVIdzy1qTYzmudcTGLSxcyeORcABIhmG3DuKhXeJcyjrw1c",
+	"etb5Zt4NVeiYFAROU4jwwVqZ55QsPVnKsql1HsUrbdXqQFQGpiCTQs7JyOiAZLSwH7q5zDLyx+cXA7HC",
+	"LfY/4YchTz/3+uSdnGMTZWEEYcaV4UH80tqGds2Jmsq5OiHU6Iq2DsB21GC2c1ch51WzkoHorkZIofEo",
+	"Jd596Py0ZnVOwq4C8OYKrEAWkXcdAlx4ZVcHnsPKRTgQdQuWV+BhObRN02YilaO0avCBflRwC9RcmGbr",
+	"0Lh2S4AKNAS8AXKsciYOBNwKBxOuEtK7iRFXMSKgrMCNffKO/Q1cA+axNhhMtdk6snbn9sF7rPrkFE8X",
+	"5Kmjf2AgjIq/7Hl+cnREYiH1EMnGbbGjqtpBhQYuYDJwTWhR8CumIlLmREty9PQ78op/T7pnr96+eXcx",
+	"fHX6H8Pv//Pi+fkJeXL42Obw6d4JdpExxDuL6qQVBXQFVNbuzx0IQFmHmIFV9ZCQ++RHM6k1twIGu1v4",
+	"eq+7hu31rhbvErce4OAgNsC3ByeDdF3/CYhINA3ImG/muM2kxZgrwr3v9QdiIHBay+IvJt1Krr0o5Oz9",
+	"u5e9qq4IwwfUvHeqda5i8v7dSzdeOAxCaTAOXaESJX+UcpIxcj5lTCtIahwINaWFj1SIhVmi+VRC0zKu",
+	"SfeXf/xzX+VmoRTctZ/uD8qDg8cJhyqux2yfpVz/rwlP//31QHBFxgwcYniQQKMhaPxavmjdRZglmVTl",
+	"/+/fvRyILh0pmZWaEZhTZOxVaUxaIbFfESDyAISJ61LvvHtHB09+PxBVIsYJxoUANECQeL8ssriHUQvD",
+	"kc3okPvOZXFp9jyVc5FJmlaSqHIdLp/7yJNEVU12Qp6SgqW8YIkRlTTL3CSOBmLGRamZ6rkTjUSNnZ36",
+	"5G0B2H0RyaTMRzS5jGBz9iCxMxqIZ398fXoRERB5iSE2Mw0LepCzhNNsLy+LPDjvzDXJB24wEJBwlUgh",
+	"WGLeGlmDDp0JP7w+D5tSu0mcYOdKfIAsAEuRpcStk6Eah35rhVqMlwRyuGBUGZIxxxS4V7w+qoKn/cax",
+	"lejTOoCESpZMJOFCyxMi8NwzQehIsTUG5fV9GPUBvUJu6CGGEe2C/Pn8zWtbghUR1p/0Sfxp0HlmWdor",
+	"yrNB53jQAaNz0IkGnddSMwXfGZ406HyO24Zu+W+bqfn7g4ODLcZ9fslziNha6VYXsk1htCYe2lrN1cba",
+	"t6javxsvdI39grrcoHiaBzGRyNQsmnl7cEqqwVzgsEGPzTPKIa3Q8JmWaxJ1FZFw9DLRTO+hdy8i1XPq",
+	"V12JtD9Te+xjwjIsf8R9X3nJ8sKEj0TDwK8STVOO6vPbwpCu5saIA3dY1MmDr1bmvgsZ9lcJp1qgZucE",
+	"8GlznyfAERcUjtTKk4KF2JUWSde6TX/57/9BaFiwQcxxxWrWlZe1n+RV2wh56JJlsWJYQNGsKGfG4NIF",
+	"VHrDBnQ+NJBtEDP5CZewugqnBFdt7Rr6cu32AynQ4pRC08nKnAeY7YfwzuZ8eFRPaMUynB1qlK1JAdvV",
+	"4M6IOh/3ytystT33TZ64fWtNbRO27pMfEYhDIFZdswfkmFTODuuFiAYCrDfbjJ991HBXhB2pRgzjPL0I",
+	"s5YMMyQ48GggNrhKwuUI3SZdSM3xJ4Y4AQdKdESW/SmzRiY6ECEXrb3F2YM25cw+3axDyjSYSAPRxfAV",
+	"jNXa1rLU5Ps3ryKY8eF3+Bt8Afr+j9BWTO0dHj09IvsD8ZJqLvYOe1HV+DRl0JMQcAwiY5mexND5jI7C",
+	"q5DhD0Qh58dB4nUh5w4x3Kc0JTIrZ8KuvccMpS4iMBBdWZCXXFyy9Ez07OUnaPw7e0CTrrvikSJWrzse",
+	"dMAdQ2ejjCFahbU8++RPMD5l1t2Y6PZkA8r5fEo1JnJNGQdrFgDPS5HoEk1YM9IkMfRzYu0IHBSIYi1J",
+	"UiotZ/Z5A9GN8Ys+mn6XbIG2X4wZENaur3YeQjO5f+qxFaYDYc8BdGu0ErVLFaDTaIYrCBrkApLtsUCw",
+	"GjZ2y6U4rIi0DaoSzXi0rHttwp214o6q98nh1h4eEEMa1imjbOqELLPUEBhSO0sjAjgfrlbL7I8cZWym",
+	"SJeSEU3xhMDyj317ckNRvSa/jbGPjdkrCJ/RCYuc2pHKpMRiQAoG6kjKS7CCq/BtL3D3YDJl3d/TJ9/L",
+	"lFtDMLNt+QMmgvvedQ6cgQDr9s0P/4kmbmPDj7fI6tZZal/KzEHj3bO2JaZC5lwoeKsxsG/TIlpra2xh",
+	"G/zqFP5vUkH/8hryXUS7LDk2Kcp/kvNAuivMqkacayM/It8l3Ys19ZDH9O33a5jKOTH/haquF2EFuIOd",
+	"EhW6IK+v/AbhiVsAJ6kJli9AQK0V2d+CbfkN4ZQEUWTPePJCTgqmVFsceSPqoj95t4K52B51S6gwknUr",
+	"wORbGtM1wuhFKYjSMg9MCkUEGIpUJ9MT1+AYQqhja/xiJaxz4qZSQLbjok+ewZwB/44SXIDMqJl2DzEb",
+	"2ZuxJ7WWE1WowDyPK/Lk4A8DEdulGQM2PUubAwHwpq+LC/zqO7t9S6jo1Hn/ZGFOvHApsHavGnnJRgLH",
+	"sPquyblLmbWhzyDOuGARxr4i27g1KuQ8PvY62SOIvwI86wIjZXJO5tQG852xSbpB5RUXQ/DM1OrAzF9C",
+	"Dm08BsrBHPS5rxpzX2BxWPDFfEq1onleu03zGfs7XvjLP/7ZMxaoYobeEhZ5YBgzWupyBroF2/u5lBqj",
+	"vs/O/+pTTJaiQ5hyom1QvIkB1HSA57gvd5ngWIvGA/yt2RVEvn0Q/7eVU1Zb5aA40GU4rWQ+3r8i8Mn8",
+	"s6mX95mu0KRrTZrJRDoPUVurbltD+Gtp0/1tdd1eU44WNQsBc4wNZwT2wJWtDcPuMi6QCUkzI2Y7ChMM",
+	"aDbyt7vWa36AFhfrsrofjtOt2jYeusuFeaNGxuCPUHOd/kZOZ5nSHfXnfoHhA6gelKUGU8A7wmmBCZt4",
+	"8PFpJMkYLRT0b/2oBwIcbye1zL9jgr2yASW8ohTI6xzXVgzMmIHwjb3ByQcFHGCF5Hm2ODZ2hi2EXC3l",
+	"BgA7xCMgdEK5ULZ+a7lAH35s72ftCfRuMkrup4/1uuJsLDx96F/94G+8Zv/qbau7vVLlG9G0Gl1PDp5g",
+	"Pl5NuEKaXnfBdK9VtLouK50v0MmljaDc7B6E7G1ZELbkTlWbe91eLXcrQt+xPKOJlXRKsxxBZUF8Ei+c",
+	"rCCkYlIapWAmU5Y9gsqGvNSQRd21vdG9ry7QK0qMeGUQpozI+atzothkhsjiDrBmINzv0lVQEhjaFDpk",
+	"oJTvnUDI2AhFZaPCV1xm1PY5PTfjx2j1lF4xb85XKm43BpB8oYdmrnGv3jd5ILpPDv7Q65PnKXelI76Y",
+	"1qtHRnVKCzrHfHH8nWbrxXONyG9fTLvH34+o3pa7PIjsB5G9Ozc1tBhWMQOTauGnVnjPWCsM/B+ZfnWn",
+	"ovYVa+/zlGXeSfcrLsr8cSoJoCtAOCbYKTOdcJMQdXUdYP8re803XeyLk9hc6GsX5AGw/65Kg+0Cb4Ha",
+	"Xz+i+59KxYpNvtVVRP+CAfyKfUodyN/+hn+d2EK2gZjRhftJT9lMseyKWZj/jCqN1wcQ+Xht2tzo1fyE",
+	"h29LxGt81gOs9bcCaw3nhLpYX1cWWOLWuxVs6/eKFYBs3Wo7rJz4PnkTHPFJQYXGROVLRuicYtwQj3Ah",
+	"M+ZC/E0HO2Uz2RJyQyU3ONi3r0/jw+9Hm7YTa1Ei7F7fsyb9FRLtg+59d+4yx2IeKaDbdSJTFpN1uvcb",
+	"kMh/h+/uUguvvaeFlOr1nb8FqBS0QB6p2tSD3ZThqqHE2I7xg2rTJ/GoVFwwpSC9g33UDjvBghpjK6AZ",
+	"KyYshXYCZLQgl2xxbP6nyEKW0EGcFOiUsj4p26OIqai6DOQckaUeCMj/ahUTKwfu9oVF+Ir7ERm7nvZv",
+	"Tnw8MPe7Y+6ICucol1jKxd64SLbtHMIyfXfhfpbNtslKQyuHQmbWDK2bJVNNzoVLXIPCIwZ4RgXTZSFY",
+	"ekximvPhJVsMFdMxUXShyHzKoEBIA4wsR0huYD9wnSyLhMWufYp5ruGGipSKAePimebimBhSjcmMUYE+",
+	"bzkeQwYFXLDHBZRPXfHU6GBQpqVINzUK84wLrjRPiGazPKOaIX+EwDAUQgmm57K47LVlkWWz82q97y6s",
+	"Grym1V1rIeh/k/BhNsaxBzGOJhIwZxxkY6m3MolieJKVhOZwmI0vCxZDogFUNgKCBxw6B2iFR+yRclgt",
+	"fX/iY3O0oTv+nhG6x+7uLuQVZFmPXDKWK6wTtMLTnPb5FCv5GPEH2EhOVdXsmwGmhcwBR2c+ZcLi5LvL",
+	"bQ51RKCFMaHw2BHLpJgooiXQm7v4hMSDzqATG5o1VqoC2JhT0UTnMDpf/QavzKgey2L2qBHL+W25Qix3",
+	"kPhQveGe8h+2J9QHcf4gzo04l0ayOQqMMEobkYDl+GzoZipcYXIN4n1fM6zz2LKtqSF6FJNHBwdeRlug",
+	"4hp7wY6hzFY4G+F8TGJ56aU7T6ZRgH5PATwJc9VwoojAWOOe2L2ECwIlo2Qui9QOzjC/UcYIgjz1E5ka",
+	"5aCbZbOhyyu/ZIuImC/g+UMh9XAsS5Hilz+XUtMh+5gwlrI0GgjzZQENR7B0GS8rq/3CL6DaWYoxn5SF",
+	"ueiXf/yzUSW4YOoL6gTmbe0Y8q4202wKmVcNsR8CDgH9vQIvJ9FcgHKb2dVyB9bmHbRrFE3EVio6WRvL",
+	"fJnN3sM1G8raX2ATProg3fcXz3qR0yvI4wPzrSJ0ItuqztcDY2+DHfaSNr9cy5Qu+uTUgtY9/u47OxiQ",
+	"Z7F5cSs62DqE7M4XbjHmNqGBdOAHW6xhw05mISzwveXHvCBaapo9dCC7XfUeuhIDDQG4R0oX0bJ8RGRC",
+	"R1atRFll5G5TduU6epLRgsSXXDikXiywik9qbT2vaFYym7WkNC20y80mTfC0zcDY5+H4vkQjzSaKNBPd",
+	"urtBMOK/mPtauybgml3nue/wzgZ+dErygo35Rw9ZhmZSt0IX7uG2VFikMU3p/0akln998iTeGRj/8dG9",
+	"dkEMlmVzIgITuuDsAXG8zWWwnJ/fmlBQYxvbYI2jLwyOHuLteLRrePRxgJbqOh0ORNDqMCL1NoeRlS6I",
+	"GW0U4dPzZ2dnpHv2w+vT3on9XiFW15wrdlIDHQazfqkNImnugmgrK7kgrs9h37E+rsikRBDrALAUGlbF",
+	"/9vwwUuLC+whrrHajosJif8VaC7lE8i1rI3OAmhROwujRZ+GiNl20v4blzHqCjGoBqeEJw0xASAqSGd1",
+	"maMhAHdoxzitjn3kCjJFDc0sIlIKW+5xMhAUmsjBD8HNh+14sgGRfq3N+oIh7tKz704YWZtbBMlnTpt2",
+	"8aRh14DP3WZfwS3G6E/GQ3/B3yDojT0fQTuByLMxBOUL+Vy7QGnQTrduSFhHcqQBOkB3qXPF7cAz9iIH",
+	"2TcQMZDoTxZw4EOMQHMOrRCUYODGADMP18aRlSYRNNIFNToisUcMsM1lQT9D1ACclQXZsgCI2LPBAgda",
+	"3D6onCddAJdD6Dk+EUYd7J0QankJ3gKRsnQg1r4VQfuMsAr1ejN0s8U4BzcGezHA80Fnij55bj43yX+q",
+	"EJM8WZYUcZ8ALWCpOgATEy0n4GezkI2ODboGwFBTWKuVnLOC1bAHbe8OFJgOZBBAzFL0di0hJUS1nhly",
+	"vNR0wwIlgl8tQhhDPJcjpkgIaHjgm1UAwBc5hRMJa1jlhuW0AAhBo0GUAmNv0GgLMB16ta4SU5kx31si",
+	"RBg0y7AJYpBsgTD4fZldrohvdTeA8BacXo5xXzGUab9MWJZVdd5d52KJZ1SUNItbW3ndhX31o+vkieWr",
+	"CZ0xhNCshmW4S+uYMFh7gx5j23SrQzXVkAu2zakrvi29vrFHAU3bV3PCl1Zz++52XwNS413AKhoS3hpV",
+	"8VsGOgyIY4umrFOa50yw1BhZTgY8qIO/YXUQZZARtIA4U0eY2UL1+xT8tXO1Qp+8ZDR9yzOpIT9H2wYs",
+	"AHALTb/qDajClvQAT9ACG1M3an+7VQjfin8LoljCui3keNyISLHWx7Wxorl+TG8FA8knXbV6588XSrNZ",
+	"lZ0VWWUvDIWrRyQvR9lKEhdozasx84goBD0bLUgMYYYhKAsx6U75ZOo9ghalfSBG2AWrTxoR2oDsQGGC",
+	"tLgGXfMlV/rCz/RL+PkbettWS4M9D6FPXFoqc166AI2tKDUG7cQosxEpWFKUHJs4FYxmQ6Y09I5KpDDy",
+	"kYtJqyLoHtymCh5eQxVsm0SpGIK44yQSmaVDWRoFKZlGZCyzTM6HZR4ZNi30kIsrrmFr/BRnTOjWqZSK",
+	"Dc3j73Aq2BJNk4xBRY3Agn40+7gitkK/tVMU/ry1JeAO4jN7390GMNzbNkcv/Ho8BFNvPfDhCvmrM7fS",
+	"bFAxw1shnl/6wEUgLypO3R4QQRwHAF8EDQNZLIYycqnAIumTOGUZXQxTulCxc1hA+oAxNV3+Iy20j/LZ",
+	"0R9XNHIA7B2bH2TY1RNzMIFyBgKRafvkObTNgMpzIhhLCSWxhbWITzyEBTwM0C3gwim9YgMhpGB9co4X",
+	"ozgZoRPCMJz406cQ5OLz5/g47IwxEN340ydYwqEh08+f48jcYxt1wJ+IebnSAOPTp+ZuE58/xyiPoNQC",
+	"sqSWc7/xdvy56bX17zT1w4DZjWmWjWhyuTL4/wuZ2eb9J4SSGc2McGc1lA902j05OnI9ZDGBK5fcbC7V",
+	"fmtIN96HVd4/3B/JdBHbZo3udD1SAxE7SBIsO3HpkQBSwrUFEoD879aIjOM6X2s4xvPgHWIxh7f+9nVB",
+	"DrchD4btbzAjFU4lgO3hIWjqrIiqdIuAWNbu9z+5j5vs22cWfgg5rscIITOaWl8k15Apb8WKhT46Japu",
+	"J0AARKyaCo+Uj+k+OXjSZvwG/OMBN/W+cFNbD12lxrTqJ215l+0be/DF2Os9sdZfMTKqJ/pGrbZdid3o",
+	"8Qi41r1BocbA4uIIk3AwaOcKbWmWDUSF/kbWYZo2M8mB2Mwlj0mSQYcF6xdpr9qtkdfdqU33U9mzLV1/",
+	"a3BpDzrU3QKWXl+OrVej9oEqt2sXc5uMrNH0fyZzCNBv4MWkqxc5T2iWLQh17EgK1hsILrQkmHuXY5v6",
+	"mv5pLD/w3UI2B4nNP5DBAWkA4OnF8LPlhPD5kVpy8E6kMeBzMlqYtzYakGZRvxn7EU7AZ8sI78lcTGS+",
+	"eECEfOCJm3mizBchhwCKX2YT12OFYWvk+2eG78AF5wLD4PfCcAUjccZoiulmgnCBrXlkAb8rOsszBmlb",
+	"A+EwqQubUSYY6cZ4hUU76AVllXXhMhArsBAWChidg30Sl6JgSmZXLI2Bo2I620CETj0LyJsSwTioiC6v",
+	"TmB2oXUYnhjFsIAHs3QgaNB0+jV+MDPAWo01vV6/kO5o3+Z5UBPvPLirt7Z3B8LVs+6MB33xN8cbkWWE",
+	"3HEMRLaEdt/AEudsNJXyco+JFP3traF0zB2JHPYTFakLYas+eV018iaKJQXTqrlm7Ud833P/uvuqW1Oa",
+	"6lJtHfdcGvc53n230c+ld25TwmVX9QFN9q6QYiy9VEvdWgZmr1wX8VxDUqRLybvn5xfkT+YZRJUjTJy2",
+	"Ea/3716SWan0QIwYmWqdG9sIJHRxBdG9+Mfn3//pzZu/DE9fvnzz4/BPFxdvY0KzTM4VXA8MIpMJzQYi",
+	"ZVcskzkkMlSNd0uFKfTgDM+pUnNZpH0SYyKE0WZUjJj8A5FQTTM5KRmB7zHxW5H4p0Hnd4POhxjehvqM",
+	"uSCqWu2JlIxLXRbGmjITc+tKCpYw3wof3ukb8KMnX8g5keIEvVmLgejGb9+cX5BGprb/yah5eGXcAz1G",
+	"+Ux1KSzY7kDYPHijwViNh0+geSPytMgmDQtp04js9Woq56o9nrhEx1+rWbg0zPuJLjYOorUlkD8tvrEV",
+	"btRXn0f4YFF+FSm4lqkSCgxVS8tomrl4m8a0/8l93C79dht+X4qQ459p5RrK+taNrj91yjIOjDWTky36",
+	"Oa7yoq81RPmQnFsPatIV3aNN2biu+h7yzwaswo1H5840303s/+Fk3l/0dNtDuZvK43Z+Gyj6ljO9OTaq",
+	"NzVy7JNXnt3aykfLhieSWO+jYPOBeP/u5Ylv+mgssbqWDITAVCVgmjTZ9rhoE+Hdufp3P1HSHQn/14+I",
+	"/6D43SXA/XbMazvFb59qzWb5dT1ohpcWcg6QVcZaJ5bGMXfNMptK4K3xrZ26cdxXqciUEbcWZuBWQ8Vy",
+	"BOB/bcUItsYi7ewYR7lrdmRXdLMDzk37QSG5H8I+FZ5EHtVNI++ms1u0wV13fWVlS2aRcgXjXw057qgZ",
+	"7epY7JPYvjsdWkgNMmKJnDHlYQP6A+EVnznFpphjWVQLCg0daHHJUjIG7k+66FyDIjaUygPBBB1lXEx6",
+	"J4h8g6oPFHhI7TQp81xAngYAEU24Im58/YH4AT6CQua/rqS/xab2EcMGDQofwL5e2yWqpvvANO7HDaRl",
+	"7o424MVILIW9BZUAKOBeiPwZtryvaP13MSKwxIZguZgMAc8dEkOpBvPf0xfXpEuNIqKkiIDAy4IpBAV6",
+	"cnjQ6w/E87oZ46l3Tivy9ZQOnv5SQKkVsonmUP5z8bWTKu7nA6XenycMNckahSISwY3o1HlVr6W6r9PF",
+	"nRj9xsLcdthfMsptX7lNw1Rc0gcivL+guFXlAhWuRo8iJVMEj+eB0jiH4gOrhsMT7lsJd0dp/5OzPF2Q",
+	"+GYiezPVgvy8vnTHnpAweExKHtHk0rDFOGci5WISRwORQq7dPKqCo7GzT2NSMMW0ueOAKGkk94RpDHkj",
+	"eFrBdLEYCEOkaZkx5LGYY+AsqExOsOsMuiZsNN29otcnp2IgcJ9D34UtvJ5ITbpcV5kNKXR3KLCjgw2w",
+	"DwR4UAHcrWYv9MmpX4ARM1qbPWYsJQWfTDU4VbkaCPD/0gzqsWuuw1mpAFfOynTSfXLwBxL78+G0mLjX",
+	"3GbXnJI661rVVI7uiEm2twmFnyO7Vg/tQb8xvUYKy1pvX8O5DbZ2PV71HJi/4wNUE5lAV4wUoC1/ip0d",
+	"EpdC8yzuWYBDQ/h1vuE5BXgVDX13waLRUD3lZIpCc0MbphbyDWRgVBHqbRBHLwPB1bHFHZUiWwzRpxEj",
+	"u7PghT1ErERvRy0KD2Ek+24esLcTl0qFwAsVg5ICpiCr8NJAKM2zzDtbZLHC1YwxFfIyu27IxjLOBsK8",
+	"zSKw4moXzDAeLgXpuoYfo4WfTwM7hGyyzfzQN/cxQn5GAdXIzWPOCubYzya++Y0kROGYt4uEHd3Ny9c3",
+	"6altAQl34KE/9EP47O7EFSR0YomGaw6o+YzdgfCSmmq2h7kp9yHD7IwtiDBkhbK0qp+BHAAcHTECDtZC",
+	"pJGv2xHsoyZHT8hUlgUg5EDFkSzVEO8aso85L5gaUl0vzMlAWpARUzxlhOvIaOsgcGx+LHTPJ2rOdTL1",
+	"qbuZVNZlbm2vPnlnlhC+BDmIssLITiNrYVgEkmLtW5lL43+EDRozmh9Du2dbBwRTBRFlRgJlP6k1BmzK",
+	"LIoXwebuakCMwyCgTZuF9tFNQgK2eznjHjf/7h0R9kVr0G2+kRzTX6n/4Z1DL6jF+uqJ2jfiNr7X4Rdm",
+	"Mu9Ygp0KSWyH2DdDia021+VaDUSMuPuUxPa4XjClfzDf9UILGWPtjgMbQvPO64HAPozYh8wBNVgfwUk9",
+	"pxQS2x2sf7XaA1FTgH2wH4qpAV7fGO9t/Q03OvhvPZvcvBU8Lu3gC858eKDqewrCMejPWW3EdmE48wyW",
+	"lAXXCyDSEaMFK05LPe0c//TBECJWxCAJl0XWOe7sA4Hap620ykgspiACSCHCbZ+c84kgZR6B04sD+Oe4",
+	"YGoKl5nvZKlPbDNTM+wKJ7Rf+eLN5rdg/Cc0y6BuJyw3wsTvlk7tOD5w9gW9u/27ai3bm7D6ZdjEeQVt",
+	"wTwdWAIWvBQyYyfBpMI3IaKtasoGCp/oE93BgSc0mxT2UYi44JUEw3ME6FDh0uV8z9zdsnwt7byx2V+f",
+	"vG3o/mcRIcyYTtzBM7twQnTVQDAYQZbNmqZooWJJ4pDH+gAMiVmmZn8isJJhPadMnFineMbHLFkkGTbn",
+	"VZrqcEn9wxreeL6CxmkXENEwfCVW5ECNodVhCBdygoA8UIR1xdm8v1rb3vTiU9eEzGGBI43UGygEaOKl",
+	"cr4QiyfeJ2czYy7hfYB3iem2UpD/j7Xr3W0jN+KvMkU+WBJWyl2aC1AZRWG4RpIi5wSRkwKtDl5KS0ms",
+	"VuR2uWtZgA+4p7kHuycp5g+5XFl2rsB9CBCvdsnhcDjkDGfm57em4gLIJwtGn6LnAxfMLLWHweXsK+h7",
+	"btyt4IOxW128txnMFP5+re7MWjWuzuCicmXpMnjXLmYVboJvnVuXGi6ZRp/Bx7YpndsOUWyIPzyBgnDj",
+	"CQiCAYhVVekiIdjw8E7QSgAvOOIzL/fqAvBCGdsZrLXFXTJWPH1eoDlqmKF5WVDOfJzecyIwA12gtRAa",
+	"Dnv4Qi236xo3h5TRoU7eE6ur0q4qu858N6GcnpVx/WrSFyuCwAzqU9XLTRbDoi2lEu6UxcMIzRYoD5ez",
+	"r+ky06o4yUE6jyxD4CYlJ/K1U6JLYOnasoAl2mhqgZYQQeYzztxoRPvKaJQFZlDoN56nFspraGplvVqy",
+	"+vNJTPGU9iH8dm4JQ8yDWfGyQoPIcHUZIa1wmtCv+YMzD3JgM15wiBgoDhjSInSEyrHWTVtbciFyKied",
+	"YaRgDerq/TCDRm217co7hF4DqASZh11Ya62b2uiCXX90u4K8ITOWMe86MIqNtuSqDRFaW9zIUFUHz2Ev",
+	"vXRu86uvV9c3s9vPVzdX1zfvP17TPcncfsbVQUFgiwPgWiM8v7dXnJjJXtIcBmnO7LkIDRVUbw6VJrgn",
+	"ZtAt/w3hT1PgH+L6JHRV8RrTtdFG3WnuvGr9hkDFHRxcWwvhyO5gu8shAgZeaxiFP0fDyRG1Y47hR/u+",
+	"5nRU4zst25tqw3ohb8xO+0btqq4E7c7t8EzjVnPbCYucwAG34TCTA5Ro0iNnHhaqWW6GsHS7nWm4fC1z",
+	"EAfGYE/4uWmakrHR6yko4jonpeJiUH4rNj9pDQU7Y9tGhyrHwX/RnbtMAxvkk9Z8DAiqGUxBwhkyITbK",
+	"E/Ziqeq1fkx+BpQFx36IoDqGYUF2Nx2VrueWNgNaTRxJ9Dgy+8j7TxcJck6khGK6CVAgB0r5SZV7dfAk",
+	"ly9evIDLMGv4gAsk/2k87iZzutBrY2E85prJc/sAN4dKwwN85NX6AP+MAU/awkNY3LJUH+b2YTwe9/5h",
+	"I1S1ZcIYXkUOD6GMywNc8Da4D5kntBJr1643US0MYlYzqcbhJHzEbE4ZWlE96yNO2ujQ/wZLUyJhwJew",
+	"o+G59DPB8zylAQpXhdXGS4q2vIaj+8Cj64beUi7J00NnnTiFTxc3l++6sVLWtoDRLdpyC6KdB6qqanen",
+	"OXQy/N/r5pajXfCYd6dvG3cb5S7rS5xwMESQFqfJ5jTOJ8mWn7lpLglGFzeHQC6/cM5IarwB8NfKS6wc",
+	"eRaPF4l8x+udGDFlXJY/aI6F7m6OWQ+F7uPvsnqOWRPkIRFnfpSwJ8im8mITYXfKCpogz+iXzx+4dLjc",
+	"VYR+3ofGer0F6Xu2v5WxBvW+sDzsdaRx2aobGNTjNGsRuM5nHUhdhxn62y+/Dp+nKdwSPkOQbxyeEQWj",
+	"wQIVNmfqJlzk3ONS2m8O3xi+sktdlr+D3fHN8yhuPtQQXAj2eNDgBYNFqKc6jxKRznV4yN1HmU1UGLV2",
+	"2b3WbyvVBafbOgs2b3ICzGIR9yyedLNo96JABbs4XdFPEsF64lbefW5cBEsUlTKtyGi6DVAf3REllWq9",
+	"zqDWvt0RyAmLawZ4AjZ3eiiTzh0HZUDOZHryPLmpInqG/1EhBfuWZz+69lI9FD9MdNEJEmK14VQEwkMm",
+	"IZYcSncxnBA0MovTZdqor5uumX5fqYj0+rJ9J0W/52Ten2w5ZeTvblk+6vOvK9fa499xz4kN22Nh8lz6",
+	"J3jRFGYrNaxZkxYFw8adwmaCQX8XksPe5ezr8dYXQYhZvc16lDwiOuXYCaIJLwqJqxnAqzNNjwnss0/w",
+	"sXu8O0GJgNbSyIkEfsCCRzbgf5wR+6U/gwM557dVkH/adcJmFFx0mpnwY2g27TUVw7Rf/v+ZJ69YT+5O",
+	"NiOceaIZyU+uUyb2WSX+tY2pjvjV7y0Y8ZPoS+A5k8fdbnHmO0QX7PT/9D0MVPgC2Vy3NpRXjWctnsyu",
+	"3z55KVdPE0cAHRTFoAuCah2cOhe+DB8Pz+k9OkNZkONgkYzRNJuiVns+B/DvqjxJZP/apXtwG45T+PBb",
+	"VYbw42kMQmJDJb2IoZ6PL2+QgFMWibZFYo+wGSPfAidG4tOL7saGoFSoElJ+nDR65qnKSYdizzYS8+Uf",
+	"s4/Xc0vA0AN9r5aNXPXm5BMIJk7GiMSPDPphFuxq5ef237NG2ULVRSDV/zSgGlXTly/3+z1ugvRzMLrx",
+	"dPdyCL7SS7My2k9xTOPI/bEp8mlHMRnaaAXVOo46YP2oXRgW3UXPLYQ783BdTickKGpXJQdAGPT412Fp",
+	"LfVw0iOlM+2n8MWae/B66SxusuyRoc85PHYfnQ0TpOMzYRPHPCPtYcfmNwotrPReDHMPriz6nWIrqmlr",
+	"nU8hv/s+Y0GJT1k6uMS7GPTxt+h3Algor9+8hnc/XlyOZ+8uXv3whgoVcGMdq7m1Sf9xHHbvV5QW6Rw7",
+	"2OpDGhTB/Y0LvXS4b1UJJlN6bytRE5wxCJDvN14vb/MJzPSdrlUJvlJLPfa6Uqyl4thoMWtVR58Bh4kU",
+	"2Iw0y1F1+IWfhtuZJBbvwNNGN5Yrdhzt+IxMU/ZIjKE0i1rR5A3eugyuXaEz+HRoNs4SEhLO7OoAqixJ",
+	"Fia8OGOohlpurduXulhH3DZ7gFf39xAM1/+2ZrktD2gsUYgEOciyud27ett5eHxJVwr0Bk0NFbggI04u",
+	"rzxVWKXELZTgG7PTruVidQ21RdaHXN+GC1uhQuCO2XWIVM6tvue7PKNKciGP3WpFcSHiZm02tdbiJ5QV",
+	"weiHQagzCtO0HGkyzGDjrGsp2y7/rJv6ML5AAcjBWXj96i9E1g/f/Zm9a7HGF4NDJSuIkFwkn40TVJEC",
+	"k6agtY3bqYZrhs/t4Dj3dRo+z4chlvNEqfU+ZurcSmIbKivRRGGCaU6QmtHo9fffwVtn9WiUVnNiW35u",
+	"46h61Ers0Aky187qfChQ8d++iadoUeNxvbRUGjR/esfKs7llR2SMH3dPBndlpD8XOk3k420pqV41+Jeq",
+	"jK6HrMdjma0pPFOiL+80B+1uuFXF6FpIfH0+g9bLbi+XiucR00e86LqA3BTiIWZdkJNO/dLNxBTyv199",
+	"uLq5emYzz8lJIitNIR2d5iB0eZlj3iU+ibu7qc16TdJQpFWZp8fb5t9wOH/97ZdfUYm+ekPI9PgnadOe",
+	"izxjqGhD8Btho8MtO/GUCmVe8hXSkgonL1TCQPmIIiIck7RPOMop/pnOHCi0JFZzy5cq5Dd/rrrZTlk8",
+	"QqKKPQ8nWkI+ta6Ryo/9CJ7+TXAG8cYjXTjB2iTnL73BCeSyEfQYEaMGfv7p5/8FAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -50,6 +50,7 @@ import (
 	"github.com/leadpilot/leadpilot/internal/orgs"
 	"github.com/leadpilot/leadpilot/internal/ratelimit"
 	"github.com/leadpilot/leadpilot/internal/secrets"
+	"github.com/leadpilot/leadpilot/internal/sequences"
 	"github.com/leadpilot/leadpilot/internal/suppressions"
 	"github.com/leadpilot/leadpilot/internal/templates"
 	"github.com/leadpilot/leadpilot/internal/webhookdelivery"
@@ -358,6 +359,7 @@ func newHTTPServer(cfg *config.Config, logger *slog.Logger, db *database.DB, rdb
 		Orgs:        orgs.NewService(db, cfg.InviteTTL, cfg.PublicURL, mail, !cfg.Production()),
 		LLM:         llmsettings.NewService(db, cfg.Keyring, llmPlatform(cfg), logger),
 		Campaigns:   campaigns.NewService(db),
+		Sequences:   sequences.NewService(db),
 		Templates:   templates.NewService(db),
 		Idempotency: idempotency.NewStore(db, cfg.Keyring),
 		Limiter:     ratelimit.New(rdb, "leadpilot:rl:", ratelimit.Options{Logger: logger, Registerer: reg}),

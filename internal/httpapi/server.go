@@ -33,6 +33,7 @@ import (
 	"github.com/leadpilot/leadpilot/internal/llmsettings"
 	"github.com/leadpilot/leadpilot/internal/orgs"
 	"github.com/leadpilot/leadpilot/internal/ratelimit"
+	"github.com/leadpilot/leadpilot/internal/sequences"
 	"github.com/leadpilot/leadpilot/internal/suppressions"
 	"github.com/leadpilot/leadpilot/internal/templates"
 	"github.com/leadpilot/leadpilot/internal/webhooks"
@@ -112,6 +113,8 @@ type Deps struct {
 	Events *events.Service
 	// Webhooks manages webhook endpoints, their delivery log and replays.
 	Webhooks *webhooks.Service
+	// Sequences are the leads' generated steps.
+	Sequences *sequences.Service
 }
 
 // Server implements server.StrictServerInterface.
@@ -128,6 +131,7 @@ type Server struct {
 	leadImports  *leadimports.Service
 	events       *events.Service
 	webhooks     *webhooks.Service
+	sequences    *sequences.Service
 }
 
 var _ server.StrictServerInterface = (*Server)(nil)
@@ -196,7 +200,7 @@ func New(d Deps) (*echo.Echo, error) {
 	}
 
 	s := &Server{auth: d.Auth, orgs: d.Orgs, llm: d.LLM, campaigns: d.Campaigns, tpl: d.Templates, limiter: d.Limiter, limits: d.Limits, suppressions: d.Suppressions, leads: d.Leads, leadImports: d.LeadImports,
-		events: d.Events, webhooks: d.Webhooks}
+		events: d.Events, webhooks: d.Webhooks, sequences: d.Sequences}
 	public, err := publicOperations(spec, d.Limits)
 	if err != nil {
 		return nil, err

@@ -33,6 +33,7 @@ import (
 	"github.com/leadpilot/leadpilot/internal/orgs"
 	"github.com/leadpilot/leadpilot/internal/ratelimit"
 	"github.com/leadpilot/leadpilot/internal/secrets"
+	"github.com/leadpilot/leadpilot/internal/sequences"
 	"github.com/leadpilot/leadpilot/internal/suppressions"
 	"github.com/leadpilot/leadpilot/internal/templates"
 	"github.com/leadpilot/leadpilot/internal/testkit"
@@ -100,6 +101,7 @@ func setup(t testing.TB, opts ...option) *bundle {
 		LeadImports:  leadimports.NewService(db, nil),
 		Events:       events.NewService(db),
 		Webhooks:     webhooks.NewService(db, testKeyring(t), webhooks.Options{}),
+		Sequences:    sequences.NewService(db),
 	}
 	for _, o := range opts {
 		o(&d)

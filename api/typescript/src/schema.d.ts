@@ -639,6 +639,55 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/campaigns/{campaign_id}/sequences": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                campaign_id: string;
+            };
+            cookie?: never;
+        };
+        /** The campaign's sequences, newest first */
+        get: operations["listCampaignSequences"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/leads/{lead_id}/sequence": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                lead_id: string;
+            };
+            cookie?: never;
+        };
+        /**
+         * The lead's sequence
+         * @description 404 when the lead has none (yet).
+         */
+        get: operations["getLeadSequence"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Edit the lead's steps
+         * @description Replaces the steps. They are checked as the language model's output
+         *     is (channels of the campaign, subject length, SMS segments, WhatsApp
+         *     length, only lead placeholders left); 422 lists every violation.
+         *     Steps that have already been sent (`current_step`) cannot change
+         *     (409). Editing an approved sequence withdraws its approval.
+         */
+        patch: operations["updateLeadSequence"];
+        trace?: never;
+    };
     "/v1/templates": {
         parameters: {
             query?: never;
@@ -2245,6 +2294,52 @@ export interface components {
             /** Format: date-time */
             created_at: string;
         };
+        SequenceStep: {
+            step: number;
+            /** @description Days after the sequence starts. */
+            delay_days: number;
+            /** @enum {string} */
+            channel: "email" | "whatsapp" | "sms";
+            /** @description Email steps only. */
+            subject?: string;
+            body: string;
+        };
+        Sequence: {
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            campaign_id: string;
+            /** Format: uuid */
+            lead_id: string;
+            /** Format: uuid */
+            template_id: string | null;
+            steps: components["schemas"]["SequenceStep"][];
+            llm_provider: string | null;
+            llm_model: string | null;
+            llm_prompt_tokens: number | null;
+            llm_completion_tokens: number | null;
+            is_approved: boolean;
+            /** Format: date-time */
+            approved_at: string | null;
+            /** Format: uuid */
+            approved_by: string | null;
+            /** @description 0 until the first step is sent. */
+            current_step: number;
+            is_complete: boolean;
+            /** Format: date-time */
+            generated_at: string;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            updated_at: string;
+        };
+        SequenceList: {
+            data: components["schemas"]["Sequence"][];
+            next_cursor: string | null;
+        };
+        SequenceUpdate: {
+            steps: components["schemas"]["SequenceStep"][];
+        };
         LeadList: {
             data: components["schemas"]["Lead"][];
             next_cursor: string | null;
@@ -2362,12 +2457,12 @@ export interface components {
          * @description An event type of the catalogue (see the events tag).
          * @enum {string}
          */
-        EventTypeName: "lead.created" | "lead.updated" | "lead.deleted" | "import.created" | "import.completed" | "import.failed" | "import.cancelled" | "campaign.created" | "campaign.updated" | "campaign.status_changed" | "campaign.deleted" | "template.created" | "template.updated" | "template.deleted" | "suppression.created" | "suppression.deleted" | "member.added" | "member.updated" | "member.removed" | "webhook.test";
+        EventTypeName: "lead.created" | "lead.updated" | "lead.deleted" | "import.created" | "import.completed" | "import.failed" | "import.cancelled" | "campaign.created" | "campaign.updated" | "campaign.status_changed" | "campaign.deleted" | "template.created" | "template.updated" | "template.deleted" | "suppression.created" | "suppression.deleted" | "member.added" | "member.updated" | "member.removed" | "sequence.generated" | "sequence.updated" | "webhook.test";
         /**
          * @description What a webhook endpoint subscribes to. A catalogue type, or `*` for every type.
          * @enum {string}
          */
-        EventTypeSubscription: "*" | "lead.created" | "lead.updated" | "lead.deleted" | "import.created" | "import.completed" | "import.failed" | "import.cancelled" | "campaign.created" | "campaign.updated" | "campaign.status_changed" | "campaign.deleted" | "template.created" | "template.updated" | "template.deleted" | "suppression.created" | "suppression.deleted" | "member.added" | "member.updated" | "member.removed" | "webhook.test";
+        EventTypeSubscription: "*" | "lead.created" | "lead.updated" | "lead.deleted" | "import.created" | "import.completed" | "import.failed" | "import.cancelled" | "campaign.created" | "campaign.updated" | "campaign.status_changed" | "campaign.deleted" | "template.created" | "template.updated" | "template.deleted" | "suppression.created" | "suppression.deleted" | "member.added" | "member.updated" | "member.removed" | "sequence.generated" | "sequence.updated" | "webhook.test";
         /**
          * @description One event: an item of `GET /v1/events` and, byte for byte, the body
          *     of a webhook delivery.
@@ -3742,6 +3837,105 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    listCampaignSequences: {
+        parameters: {
+            query?: {
+                /** @description Page size, 1-100 (default 20). */
+                limit?: components["parameters"]["Limit"];
+                /** @description The `next_cursor` of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description Only approved (true) or only unapproved (false) sequences. */
+                approved?: boolean;
+            };
+            header?: never;
+            path: {
+                campaign_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of sequences. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SequenceList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getLeadSequence: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                lead_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The sequence. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Sequence"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    updateLeadSequence: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                lead_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SequenceUpdate"];
+            };
+        };
+        responses: {
+            /** @description The sequence after the change. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Sequence"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["Internal"];
             503: components["responses"]["Unavailable"];
