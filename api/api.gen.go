@@ -121,6 +121,7 @@ const (
 	EventTypeNameCampaignDeleted       EventTypeName = "campaign.deleted"
 	EventTypeNameCampaignStatusChanged EventTypeName = "campaign.status_changed"
 	EventTypeNameCampaignUpdated       EventTypeName = "campaign.updated"
+	EventTypeNameGenerationCompleted   EventTypeName = "generation.completed"
 	EventTypeNameImportCancelled       EventTypeName = "import.cancelled"
 	EventTypeNameImportCompleted       EventTypeName = "import.completed"
 	EventTypeNameImportCreated         EventTypeName = "import.created"
@@ -151,6 +152,8 @@ func (e EventTypeName) Valid() bool {
 	case EventTypeNameCampaignStatusChanged:
 		return true
 	case EventTypeNameCampaignUpdated:
+		return true
+	case EventTypeNameGenerationCompleted:
 		return true
 	case EventTypeNameImportCancelled:
 		return true
@@ -200,6 +203,7 @@ const (
 	EventTypeSubscriptionCampaignDeleted       EventTypeSubscription = "campaign.deleted"
 	EventTypeSubscriptionCampaignStatusChanged EventTypeSubscription = "campaign.status_changed"
 	EventTypeSubscriptionCampaignUpdated       EventTypeSubscription = "campaign.updated"
+	EventTypeSubscriptionGenerationCompleted   EventTypeSubscription = "generation.completed"
 	EventTypeSubscriptionImportCancelled       EventTypeSubscription = "import.cancelled"
 	EventTypeSubscriptionImportCompleted       EventTypeSubscription = "import.completed"
 	EventTypeSubscriptionImportCreated         EventTypeSubscription = "import.created"
@@ -232,6 +236,8 @@ func (e EventTypeSubscription) Valid() bool {
 	case EventTypeSubscriptionCampaignStatusChanged:
 		return true
 	case EventTypeSubscriptionCampaignUpdated:
+		return true
+	case EventTypeSubscriptionGenerationCompleted:
 		return true
 	case EventTypeSubscriptionImportCancelled:
 		return true
@@ -595,6 +601,33 @@ func (e Role) Valid() bool {
 	case RoleMember:
 		return true
 	case RoleOwner:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SequenceGenerationStatus.
+const (
+	SequenceGenerationStatusCancelled SequenceGenerationStatus = "cancelled"
+	SequenceGenerationStatusCompleted SequenceGenerationStatus = "completed"
+	SequenceGenerationStatusFailed    SequenceGenerationStatus = "failed"
+	SequenceGenerationStatusQueued    SequenceGenerationStatus = "queued"
+	SequenceGenerationStatusRunning   SequenceGenerationStatus = "running"
+)
+
+// Valid indicates whether the value is a known member of the SequenceGenerationStatus enum.
+func (e SequenceGenerationStatus) Valid() bool {
+	switch e {
+	case SequenceGenerationStatusCancelled:
+		return true
+	case SequenceGenerationStatusCompleted:
+		return true
+	case SequenceGenerationStatusFailed:
+		return true
+	case SequenceGenerationStatusQueued:
+		return true
+	case SequenceGenerationStatusRunning:
 		return true
 	default:
 		return false
@@ -1771,10 +1804,83 @@ type Sequence struct {
 	UpdatedAt           time.Time           `json:"updated_at"`
 }
 
+// SequenceGeneration defines model for SequenceGeneration.
+type SequenceGeneration struct {
+	CampaignID       openapi_types.UUID  `json:"campaign_id"`
+	CompletionTokens int64               `json:"completion_tokens"`
+	CreatedAt        time.Time           `json:"created_at"`
+	CreatedBy        *openapi_types.UUID `json:"created_by"`
+	Description      *string             `json:"description"`
+
+	// Done Leads with a generated sequence.
+	Done int `json:"done"`
+
+	// Error Why the whole run failed (a bad key
+	Error *string `json:"error"`
+
+	// EstimatedCostUsd At the model's list price; null when the price is not known.
+	EstimatedCostUsd *float64 `json:"estimated_cost_usd"`
+
+	// Failed Leads that failed.
+	Failed int `json:"failed"`
+
+	// Failures The first 100 failed leads and why.
+	Failures     []SequenceGenerationFailure `json:"failures"`
+	FinishedAt   *time.Time                  `json:"finished_at"`
+	ID           openapi_types.UUID          `json:"id"`
+	LlmModel     *string                     `json:"llm_model"`
+	LlmProvider  *string                     `json:"llm_provider"`
+	PromptTokens int64                       `json:"prompt_tokens"`
+	StartedAt    *time.Time                  `json:"started_at"`
+	Status       SequenceGenerationStatus    `json:"status"`
+
+	// Total Leads the run covers.
+	Total     int       `json:"total"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// SequenceGenerationStatus defines model for SequenceGeneration.Status.
+type SequenceGenerationStatus string
+
+// SequenceGenerationFailure defines model for SequenceGenerationFailure.
+type SequenceGenerationFailure struct {
+	LeadID openapi_types.UUID `json:"lead_id"`
+	Reason string             `json:"reason"`
+}
+
+// SequenceGenerationStart defines model for SequenceGenerationStart.
+type SequenceGenerationStart struct {
+	// Description What to write when the campaign has no template.
+	Description *string `json:"description,omitempty"`
+}
+
 // SequenceList defines model for SequenceList.
 type SequenceList struct {
 	Data       []Sequence `json:"data"`
 	NextCursor *string    `json:"next_cursor"`
+}
+
+// SequencePreview defines model for SequencePreview.
+type SequencePreview struct {
+	// LeadID Null for the sample lead.
+	LeadID              *openapi_types.UUID `json:"lead_id"`
+	LlmCompletionTokens int                 `json:"llm_completion_tokens"`
+	LlmModel            string              `json:"llm_model"`
+	LlmPromptTokens     int                 `json:"llm_prompt_tokens"`
+	LlmProvider         string              `json:"llm_provider"`
+	Steps               []SequenceStep      `json:"steps"`
+}
+
+// SequencePreviewList defines model for SequencePreviewList.
+type SequencePreviewList struct {
+	Data []SequencePreview `json:"data"`
+}
+
+// SequencePreviewRequest defines model for SequencePreviewRequest.
+type SequencePreviewRequest struct {
+	// Description What to write when the campaign has no template.
+	Description *string               `json:"description,omitempty"`
+	LeadIds     *[]openapi_types.UUID `json:"lead_ids,omitempty"`
 }
 
 // SequenceStep defines model for SequenceStep.
@@ -2613,6 +2719,12 @@ type CreateCampaignJSONRequestBody = CampaignCreate
 // UpdateCampaignJSONRequestBody defines body for UpdateCampaign for application/json ContentType.
 type UpdateCampaignJSONRequestBody = CampaignUpdate
 
+// StartCampaignGenerationJSONRequestBody defines body for StartCampaignGeneration for application/json ContentType.
+type StartCampaignGenerationJSONRequestBody = SequenceGenerationStart
+
+// PreviewCampaignSequencesJSONRequestBody defines body for PreviewCampaignSequences for application/json ContentType.
+type PreviewCampaignSequencesJSONRequestBody = SequencePreviewRequest
+
 // CreateInviteJSONRequestBody defines body for CreateInvite for application/json ContentType.
 type CreateInviteJSONRequestBody = InviteCreate
 
@@ -3089,6 +3201,54 @@ type ClientInterface interface {
 	// Corresponds with POST /v1/campaigns/{campaign_id}/complete (the `CompleteCampaign` operationId).
 	CompleteCampaign(ctx context.Context, campaignID openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// GetCampaignGeneration Progress of the campaign's latest generation run
+	//
+	// Counts, the leads that failed and why (the first 100), tokens used
+	// and the estimated cost at the model's list price (null when the
+	// price is not known). 404 when the campaign never generated.
+	//
+	// Corresponds with GET /v1/campaigns/{campaign_id}/generation (the `GetCampaignGeneration` operationId).
+	GetCampaignGeneration(ctx context.Context, campaignID openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// StartCampaignGenerationWithBody Generate a sequence for every approved lead that has none
+	//
+	// Queues a run that the workers carry out in the background, a few
+	// leads at a time per organisation. A provider's rate limit slows the
+	// run, it does not fail it; output that fails validation fails that
+	// lead, with the reason. A campaign without a template needs a
+	// `description` of what to write (422 otherwise). One unfinished run
+	// per campaign (409 `generation_running`). The template's
+	// `usage_count` goes up with the campaign's first run only.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/campaigns/{campaign_id}/generation (the `StartCampaignGeneration` operationId).
+	StartCampaignGenerationWithBody(ctx context.Context, campaignID openapi_types.UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// StartCampaignGeneration Generate a sequence for every approved lead that has none
+	//
+	// Queues a run that the workers carry out in the background, a few
+	// leads at a time per organisation. A provider's rate limit slows the
+	// run, it does not fail it; output that fails validation fails that
+	// lead, with the reason. A campaign without a template needs a
+	// `description` of what to write (422 otherwise). One unfinished run
+	// per campaign (409 `generation_running`). The template's
+	// `usage_count` goes up with the campaign's first run only.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/campaigns/{campaign_id}/generation (the `StartCampaignGeneration` operationId).
+	StartCampaignGeneration(ctx context.Context, campaignID openapi_types.UUID, body StartCampaignGenerationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CancelCampaignGeneration Cancel the campaign's unfinished generation run
+	//
+	// No new lead starts; calls already in flight finish and are saved.
+	// Leads not reached stay without a sequence for a later run. 409
+	// `no_generation_running` when nothing is queued or running.
+	//
+	// Corresponds with POST /v1/campaigns/{campaign_id}/generation/cancel (the `CancelCampaignGeneration` operationId).
+	CancelCampaignGeneration(ctx context.Context, campaignID openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// PauseCampaign Stop sending for now (active → paused)
 	//
 	// Nothing more is sent until it is resumed.
@@ -3111,6 +3271,30 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /v1/campaigns/{campaign_id}/sequences (the `ListCampaignSequences` operationId).
 	ListCampaignSequences(ctx context.Context, campaignID openapi_types.UUID, params *ListCampaignSequencesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PreviewCampaignSequencesWithBody Generate for a few leads without saving
+	//
+	// Writes the sequences a run would, for the leads named (1 to 5, of
+	// the organisation) or, with none, for the campaign's first approved
+	// lead or a sample lead. Nothing is saved; the calls count in the
+	// organisation's LLM usage like any other.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/campaigns/{campaign_id}/sequences/preview (the `PreviewCampaignSequences` operationId).
+	PreviewCampaignSequencesWithBody(ctx context.Context, campaignID openapi_types.UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PreviewCampaignSequences Generate for a few leads without saving
+	//
+	// Writes the sequences a run would, for the leads named (1 to 5, of
+	// the organisation) or, with none, for the campaign's first approved
+	// lead or a sample lead. Nothing is saved; the calls count in the
+	// organisation's LLM usage like any other.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/campaigns/{campaign_id}/sequences/preview (the `PreviewCampaignSequences` operationId).
+	PreviewCampaignSequences(ctx context.Context, campaignID openapi_types.UUID, body PreviewCampaignSequencesJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListEventTypes The event catalogue
 	//
@@ -4619,6 +4803,94 @@ func (c *Client) CompleteCampaign(ctx context.Context, campaignID openapi_types.
 	return c.Client.Do(req)
 }
 
+// GetCampaignGeneration Progress of the campaign's latest generation run
+//
+// Counts, the leads that failed and why (the first 100), tokens used
+// and the estimated cost at the model's list price (null when the
+// price is not known). 404 when the campaign never generated.
+//
+// Corresponds with GET /v1/campaigns/{campaign_id}/generation (the `GetCampaignGeneration` operationId).
+func (c *Client) GetCampaignGeneration(ctx context.Context, campaignID openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetCampaignGenerationRequest(c.Server, campaignID)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// StartCampaignGenerationWithBody Generate a sequence for every approved lead that has none
+//
+// Queues a run that the workers carry out in the background, a few
+// leads at a time per organisation. A provider's rate limit slows the
+// run, it does not fail it; output that fails validation fails that
+// lead, with the reason. A campaign without a template needs a
+// `description` of what to write (422 otherwise). One unfinished run
+// per campaign (409 `generation_running`). The template's
+// `usage_count` goes up with the campaign's first run only.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/campaigns/{campaign_id}/generation (the `StartCampaignGeneration` operationId).
+func (c *Client) StartCampaignGenerationWithBody(ctx context.Context, campaignID openapi_types.UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewStartCampaignGenerationRequestWithBody(c.Server, campaignID, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// StartCampaignGeneration Generate a sequence for every approved lead that has none
+//
+// Queues a run that the workers carry out in the background, a few
+// leads at a time per organisation. A provider's rate limit slows the
+// run, it does not fail it; output that fails validation fails that
+// lead, with the reason. A campaign without a template needs a
+// `description` of what to write (422 otherwise). One unfinished run
+// per campaign (409 `generation_running`). The template's
+// `usage_count` goes up with the campaign's first run only.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/campaigns/{campaign_id}/generation (the `StartCampaignGeneration` operationId).
+func (c *Client) StartCampaignGeneration(ctx context.Context, campaignID openapi_types.UUID, body StartCampaignGenerationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewStartCampaignGenerationRequest(c.Server, campaignID, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CancelCampaignGeneration Cancel the campaign's unfinished generation run
+//
+// No new lead starts; calls already in flight finish and are saved.
+// Leads not reached stay without a sequence for a later run. 409
+// `no_generation_running` when nothing is queued or running.
+//
+// Corresponds with POST /v1/campaigns/{campaign_id}/generation/cancel (the `CancelCampaignGeneration` operationId).
+func (c *Client) CancelCampaignGeneration(ctx context.Context, campaignID openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCancelCampaignGenerationRequest(c.Server, campaignID)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // PauseCampaign Stop sending for now (active → paused)
 //
 // Nothing more is sent until it is resumed.
@@ -4662,6 +4934,50 @@ func (c *Client) ResumeCampaign(ctx context.Context, campaignID openapi_types.UU
 // Corresponds with GET /v1/campaigns/{campaign_id}/sequences (the `ListCampaignSequences` operationId).
 func (c *Client) ListCampaignSequences(ctx context.Context, campaignID openapi_types.UUID, params *ListCampaignSequencesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewListCampaignSequencesRequest(c.Server, campaignID, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PreviewCampaignSequencesWithBody Generate for a few leads without saving
+//
+// Writes the sequences a run would, for the leads named (1 to 5, of
+// the organisation) or, with none, for the campaign's first approved
+// lead or a sample lead. Nothing is saved; the calls count in the
+// organisation's LLM usage like any other.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/campaigns/{campaign_id}/sequences/preview (the `PreviewCampaignSequences` operationId).
+func (c *Client) PreviewCampaignSequencesWithBody(ctx context.Context, campaignID openapi_types.UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPreviewCampaignSequencesRequestWithBody(c.Server, campaignID, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PreviewCampaignSequences Generate for a few leads without saving
+//
+// Writes the sequences a run would, for the leads named (1 to 5, of
+// the organisation) or, with none, for the campaign's first approved
+// lead or a sample lead. Nothing is saved; the calls count in the
+// organisation's LLM usage like any other.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/campaigns/{campaign_id}/sequences/preview (the `PreviewCampaignSequences` operationId).
+func (c *Client) PreviewCampaignSequences(ctx context.Context, campaignID openapi_types.UUID, body PreviewCampaignSequencesJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPreviewCampaignSequencesRequest(c.Server, campaignID, body)
 	if err != nil {
 		return nil, err
 	}
@@ -7098,6 +7414,121 @@ func NewCompleteCampaignRequest(server string, campaignID openapi_types.UUID) (*
 	return req, nil
 }
 
+// NewGetCampaignGenerationRequest constructs an http.Request for the GetCampaignGeneration method
+func NewGetCampaignGenerationRequest(server string, campaignID openapi_types.UUID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "campaign_id", campaignID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/campaigns/%s/generation", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewStartCampaignGenerationRequest calls the generic StartCampaignGeneration builder with application/json body
+func NewStartCampaignGenerationRequest(server string, campaignID openapi_types.UUID, body StartCampaignGenerationJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewStartCampaignGenerationRequestWithBody(server, campaignID, "application/json", bodyReader)
+}
+
+// NewStartCampaignGenerationRequestWithBody constructs an http.Request for the StartCampaignGeneration method, with any body, and a specified content type
+func NewStartCampaignGenerationRequestWithBody(server string, campaignID openapi_types.UUID, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "campaign_id", campaignID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/campaigns/%s/generation", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewCancelCampaignGenerationRequest constructs an http.Request for the CancelCampaignGeneration method
+func NewCancelCampaignGenerationRequest(server string, campaignID openapi_types.UUID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "campaign_id", campaignID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/campaigns/%s/generation/cancel", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewPauseCampaignRequest constructs an http.Request for the PauseCampaign method
 func NewPauseCampaignRequest(server string, campaignID openapi_types.UUID) (*http.Request, error) {
 	var err error
@@ -7247,6 +7678,53 @@ func NewListCampaignSequencesRequest(server string, campaignID openapi_types.UUI
 	if err != nil {
 		return nil, err
 	}
+
+	return req, nil
+}
+
+// NewPreviewCampaignSequencesRequest calls the generic PreviewCampaignSequences builder with application/json body
+func NewPreviewCampaignSequencesRequest(server string, campaignID openapi_types.UUID, body PreviewCampaignSequencesJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewPreviewCampaignSequencesRequestWithBody(server, campaignID, "application/json", bodyReader)
+}
+
+// NewPreviewCampaignSequencesRequestWithBody constructs an http.Request for the PreviewCampaignSequences method, with any body, and a specified content type
+func NewPreviewCampaignSequencesRequestWithBody(server string, campaignID openapi_types.UUID, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "campaign_id", campaignID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/campaigns/%s/sequences/preview", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
 
 	return req, nil
 }
@@ -10619,6 +11097,58 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /v1/campaigns/{campaign_id}/complete (the `CompleteCampaign` operationId).
 	CompleteCampaignWithResponse(ctx context.Context, campaignID openapi_types.UUID, reqEditors ...RequestEditorFn) (*CompleteCampaignResponse, error)
 
+	// GetCampaignGenerationWithResponse Progress of the campaign's latest generation run
+	//
+	// Counts, the leads that failed and why (the first 100), tokens used
+	// and the estimated cost at the model's list price (null when the
+	// price is not known). 404 when the campaign never generated.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/campaigns/{campaign_id}/generation (the `GetCampaignGeneration` operationId).
+	GetCampaignGenerationWithResponse(ctx context.Context, campaignID openapi_types.UUID, reqEditors ...RequestEditorFn) (*GetCampaignGenerationResponse, error)
+
+	// StartCampaignGenerationWithBodyWithResponse Generate a sequence for every approved lead that has none
+	//
+	// Queues a run that the workers carry out in the background, a few
+	// leads at a time per organisation. A provider's rate limit slows the
+	// run, it does not fail it; output that fails validation fails that
+	// lead, with the reason. A campaign without a template needs a
+	// `description` of what to write (422 otherwise). One unfinished run
+	// per campaign (409 `generation_running`). The template's
+	// `usage_count` goes up with the campaign's first run only.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/campaigns/{campaign_id}/generation (the `StartCampaignGeneration` operationId).
+	StartCampaignGenerationWithBodyWithResponse(ctx context.Context, campaignID openapi_types.UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*StartCampaignGenerationResponse, error)
+
+	// StartCampaignGenerationWithResponse Generate a sequence for every approved lead that has none
+	//
+	// Queues a run that the workers carry out in the background, a few
+	// leads at a time per organisation. A provider's rate limit slows the
+	// run, it does not fail it; output that fails validation fails that
+	// lead, with the reason. A campaign without a template needs a
+	// `description` of what to write (422 otherwise). One unfinished run
+	// per campaign (409 `generation_running`). The template's
+	// `usage_count` goes up with the campaign's first run only.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/campaigns/{campaign_id}/generation (the `StartCampaignGeneration` operationId).
+	StartCampaignGenerationWithResponse(ctx context.Context, campaignID openapi_types.UUID, body StartCampaignGenerationJSONRequestBody, reqEditors ...RequestEditorFn) (*StartCampaignGenerationResponse, error)
+
+	// CancelCampaignGenerationWithResponse Cancel the campaign's unfinished generation run
+	//
+	// No new lead starts; calls already in flight finish and are saved.
+	// Leads not reached stay without a sequence for a later run. 409
+	// `no_generation_running` when nothing is queued or running.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/campaigns/{campaign_id}/generation/cancel (the `CancelCampaignGeneration` operationId).
+	CancelCampaignGenerationWithResponse(ctx context.Context, campaignID openapi_types.UUID, reqEditors ...RequestEditorFn) (*CancelCampaignGenerationResponse, error)
+
 	// PauseCampaignWithResponse Stop sending for now (active → paused)
 	//
 	// Nothing more is sent until it is resumed.
@@ -10647,6 +11177,30 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /v1/campaigns/{campaign_id}/sequences (the `ListCampaignSequences` operationId).
 	ListCampaignSequencesWithResponse(ctx context.Context, campaignID openapi_types.UUID, params *ListCampaignSequencesParams, reqEditors ...RequestEditorFn) (*ListCampaignSequencesResponse, error)
+
+	// PreviewCampaignSequencesWithBodyWithResponse Generate for a few leads without saving
+	//
+	// Writes the sequences a run would, for the leads named (1 to 5, of
+	// the organisation) or, with none, for the campaign's first approved
+	// lead or a sample lead. Nothing is saved; the calls count in the
+	// organisation's LLM usage like any other.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/campaigns/{campaign_id}/sequences/preview (the `PreviewCampaignSequences` operationId).
+	PreviewCampaignSequencesWithBodyWithResponse(ctx context.Context, campaignID openapi_types.UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PreviewCampaignSequencesResponse, error)
+
+	// PreviewCampaignSequencesWithResponse Generate for a few leads without saving
+	//
+	// Writes the sequences a run would, for the leads named (1 to 5, of
+	// the organisation) or, with none, for the campaign's first approved
+	// lead or a sample lead. Nothing is saved; the calls count in the
+	// organisation's LLM usage like any other.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/campaigns/{campaign_id}/sequences/preview (the `PreviewCampaignSequences` operationId).
+	PreviewCampaignSequencesWithResponse(ctx context.Context, campaignID openapi_types.UUID, body PreviewCampaignSequencesJSONRequestBody, reqEditors ...RequestEditorFn) (*PreviewCampaignSequencesResponse, error)
 
 	// ListEventTypesWithResponse The event catalogue
 	//
@@ -13571,6 +14125,311 @@ func (r CompleteCampaignResponse) ContentType() string {
 	return ""
 }
 
+// GetCampaignGenerationResponse429Headers the declared response headers of an HTTP 429 response for GetCampaignGeneration
+type GetCampaignGenerationResponse429Headers struct {
+	RetryAfter *int
+}
+
+type GetCampaignGenerationResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SequenceGeneration
+	// ApplicationProblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationProblemJSON400 *BadRequest
+	// ApplicationProblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationProblemJSON401 *Unauthorized
+	// ApplicationProblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationProblemJSON404 *NotFound
+	// ApplicationProblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationProblemJSON429 *TooManyRequests
+	// ApplicationProblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationProblemJSON500 *Internal
+	// ApplicationProblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationProblemJSON503 *Unavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetCampaignGenerationResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetCampaignGenerationResponse) GetJSON200() *SequenceGeneration {
+	return r.JSON200
+}
+
+// GetApplicationProblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetCampaignGenerationResponse) GetApplicationProblemJSON400() *BadRequest {
+	return r.ApplicationProblemJSON400
+}
+
+// GetApplicationProblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetCampaignGenerationResponse) GetApplicationProblemJSON401() *Unauthorized {
+	return r.ApplicationProblemJSON401
+}
+
+// GetApplicationProblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetCampaignGenerationResponse) GetApplicationProblemJSON404() *NotFound {
+	return r.ApplicationProblemJSON404
+}
+
+// GetApplicationProblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r GetCampaignGenerationResponse) GetApplicationProblemJSON429() *TooManyRequests {
+	return r.ApplicationProblemJSON429
+}
+
+// GetApplicationProblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetCampaignGenerationResponse) GetApplicationProblemJSON500() *Internal {
+	return r.ApplicationProblemJSON500
+}
+
+// GetApplicationProblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetCampaignGenerationResponse) GetApplicationProblemJSON503() *Unavailable {
+	return r.ApplicationProblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetCampaignGenerationResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetCampaignGenerationResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetCampaignGenerationResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetCampaignGenerationResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// StartCampaignGenerationResponse429Headers the declared response headers of an HTTP 429 response for StartCampaignGeneration
+type StartCampaignGenerationResponse429Headers struct {
+	RetryAfter *int
+}
+
+type StartCampaignGenerationResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON202 the response for an HTTP 202 `application/json` response
+	JSON202 *SequenceGeneration
+	// ApplicationProblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationProblemJSON400 *BadRequest
+	// ApplicationProblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationProblemJSON401 *Unauthorized
+	// ApplicationProblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationProblemJSON404 *NotFound
+	// ApplicationProblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationProblemJSON409 *Conflict
+	// ApplicationProblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationProblemJSON413 *PayloadTooLarge
+	// ApplicationProblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationProblemJSON415 *UnsupportedMediaType
+	// ApplicationProblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationProblemJSON422 *ValidationFailed
+	// ApplicationProblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationProblemJSON429 *TooManyRequests
+	// ApplicationProblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationProblemJSON500 *Internal
+	// ApplicationProblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationProblemJSON503 *Unavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *StartCampaignGenerationResponse429Headers
+}
+
+// GetJSON202 returns the response for an HTTP 202 `application/json` response
+func (r StartCampaignGenerationResponse) GetJSON202() *SequenceGeneration {
+	return r.JSON202
+}
+
+// GetApplicationProblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r StartCampaignGenerationResponse) GetApplicationProblemJSON400() *BadRequest {
+	return r.ApplicationProblemJSON400
+}
+
+// GetApplicationProblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r StartCampaignGenerationResponse) GetApplicationProblemJSON401() *Unauthorized {
+	return r.ApplicationProblemJSON401
+}
+
+// GetApplicationProblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r StartCampaignGenerationResponse) GetApplicationProblemJSON404() *NotFound {
+	return r.ApplicationProblemJSON404
+}
+
+// GetApplicationProblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r StartCampaignGenerationResponse) GetApplicationProblemJSON409() *Conflict {
+	return r.ApplicationProblemJSON409
+}
+
+// GetApplicationProblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r StartCampaignGenerationResponse) GetApplicationProblemJSON413() *PayloadTooLarge {
+	return r.ApplicationProblemJSON413
+}
+
+// GetApplicationProblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r StartCampaignGenerationResponse) GetApplicationProblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationProblemJSON415
+}
+
+// GetApplicationProblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r StartCampaignGenerationResponse) GetApplicationProblemJSON422() *ValidationFailed {
+	return r.ApplicationProblemJSON422
+}
+
+// GetApplicationProblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r StartCampaignGenerationResponse) GetApplicationProblemJSON429() *TooManyRequests {
+	return r.ApplicationProblemJSON429
+}
+
+// GetApplicationProblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r StartCampaignGenerationResponse) GetApplicationProblemJSON500() *Internal {
+	return r.ApplicationProblemJSON500
+}
+
+// GetApplicationProblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r StartCampaignGenerationResponse) GetApplicationProblemJSON503() *Unavailable {
+	return r.ApplicationProblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r StartCampaignGenerationResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r StartCampaignGenerationResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r StartCampaignGenerationResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r StartCampaignGenerationResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CancelCampaignGenerationResponse429Headers the declared response headers of an HTTP 429 response for CancelCampaignGeneration
+type CancelCampaignGenerationResponse429Headers struct {
+	RetryAfter *int
+}
+
+type CancelCampaignGenerationResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SequenceGeneration
+	// ApplicationProblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationProblemJSON400 *BadRequest
+	// ApplicationProblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationProblemJSON401 *Unauthorized
+	// ApplicationProblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationProblemJSON404 *NotFound
+	// ApplicationProblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationProblemJSON409 *Conflict
+	// ApplicationProblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationProblemJSON429 *TooManyRequests
+	// ApplicationProblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationProblemJSON500 *Internal
+	// ApplicationProblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationProblemJSON503 *Unavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *CancelCampaignGenerationResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r CancelCampaignGenerationResponse) GetJSON200() *SequenceGeneration {
+	return r.JSON200
+}
+
+// GetApplicationProblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CancelCampaignGenerationResponse) GetApplicationProblemJSON400() *BadRequest {
+	return r.ApplicationProblemJSON400
+}
+
+// GetApplicationProblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CancelCampaignGenerationResponse) GetApplicationProblemJSON401() *Unauthorized {
+	return r.ApplicationProblemJSON401
+}
+
+// GetApplicationProblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r CancelCampaignGenerationResponse) GetApplicationProblemJSON404() *NotFound {
+	return r.ApplicationProblemJSON404
+}
+
+// GetApplicationProblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r CancelCampaignGenerationResponse) GetApplicationProblemJSON409() *Conflict {
+	return r.ApplicationProblemJSON409
+}
+
+// GetApplicationProblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r CancelCampaignGenerationResponse) GetApplicationProblemJSON429() *TooManyRequests {
+	return r.ApplicationProblemJSON429
+}
+
+// GetApplicationProblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r CancelCampaignGenerationResponse) GetApplicationProblemJSON500() *Internal {
+	return r.ApplicationProblemJSON500
+}
+
+// GetApplicationProblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r CancelCampaignGenerationResponse) GetApplicationProblemJSON503() *Unavailable {
+	return r.ApplicationProblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r CancelCampaignGenerationResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CancelCampaignGenerationResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CancelCampaignGenerationResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CancelCampaignGenerationResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // PauseCampaignResponse429Headers the declared response headers of an HTTP 429 response for PauseCampaign
 type PauseCampaignResponse429Headers struct {
 	RetryAfter *int
@@ -13856,6 +14715,124 @@ func (r ListCampaignSequencesResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r ListCampaignSequencesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// PreviewCampaignSequencesResponse429Headers the declared response headers of an HTTP 429 response for PreviewCampaignSequences
+type PreviewCampaignSequencesResponse429Headers struct {
+	RetryAfter *int
+}
+
+type PreviewCampaignSequencesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SequencePreviewList
+	// ApplicationProblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationProblemJSON400 *BadRequest
+	// ApplicationProblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationProblemJSON401 *Unauthorized
+	// ApplicationProblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationProblemJSON404 *NotFound
+	// ApplicationProblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationProblemJSON409 *Conflict
+	// ApplicationProblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationProblemJSON413 *PayloadTooLarge
+	// ApplicationProblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationProblemJSON415 *UnsupportedMediaType
+	// ApplicationProblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationProblemJSON422 *ValidationFailed
+	// ApplicationProblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationProblemJSON429 *TooManyRequests
+	// ApplicationProblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationProblemJSON500 *Internal
+	// ApplicationProblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationProblemJSON503 *Unavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *PreviewCampaignSequencesResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r PreviewCampaignSequencesResponse) GetJSON200() *SequencePreviewList {
+	return r.JSON200
+}
+
+// GetApplicationProblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r PreviewCampaignSequencesResponse) GetApplicationProblemJSON400() *BadRequest {
+	return r.ApplicationProblemJSON400
+}
+
+// GetApplicationProblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r PreviewCampaignSequencesResponse) GetApplicationProblemJSON401() *Unauthorized {
+	return r.ApplicationProblemJSON401
+}
+
+// GetApplicationProblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r PreviewCampaignSequencesResponse) GetApplicationProblemJSON404() *NotFound {
+	return r.ApplicationProblemJSON404
+}
+
+// GetApplicationProblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r PreviewCampaignSequencesResponse) GetApplicationProblemJSON409() *Conflict {
+	return r.ApplicationProblemJSON409
+}
+
+// GetApplicationProblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r PreviewCampaignSequencesResponse) GetApplicationProblemJSON413() *PayloadTooLarge {
+	return r.ApplicationProblemJSON413
+}
+
+// GetApplicationProblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r PreviewCampaignSequencesResponse) GetApplicationProblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationProblemJSON415
+}
+
+// GetApplicationProblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r PreviewCampaignSequencesResponse) GetApplicationProblemJSON422() *ValidationFailed {
+	return r.ApplicationProblemJSON422
+}
+
+// GetApplicationProblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r PreviewCampaignSequencesResponse) GetApplicationProblemJSON429() *TooManyRequests {
+	return r.ApplicationProblemJSON429
+}
+
+// GetApplicationProblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r PreviewCampaignSequencesResponse) GetApplicationProblemJSON500() *Internal {
+	return r.ApplicationProblemJSON500
+}
+
+// GetApplicationProblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r PreviewCampaignSequencesResponse) GetApplicationProblemJSON503() *Unavailable {
+	return r.ApplicationProblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r PreviewCampaignSequencesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PreviewCampaignSequencesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PreviewCampaignSequencesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PreviewCampaignSequencesResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -19806,6 +20783,82 @@ func (c *ClientWithResponses) CompleteCampaignWithResponse(ctx context.Context, 
 	return ParseCompleteCampaignResponse(rsp)
 }
 
+// GetCampaignGenerationWithResponse Progress of the campaign's latest generation run
+//
+// Counts, the leads that failed and why (the first 100), tokens used
+// and the estimated cost at the model's list price (null when the
+// price is not known). 404 when the campaign never generated.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/campaigns/{campaign_id}/generation (the `GetCampaignGeneration` operationId).
+func (c *ClientWithResponses) GetCampaignGenerationWithResponse(ctx context.Context, campaignID openapi_types.UUID, reqEditors ...RequestEditorFn) (*GetCampaignGenerationResponse, error) {
+	rsp, err := c.GetCampaignGeneration(ctx, campaignID, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetCampaignGenerationResponse(rsp)
+}
+
+// StartCampaignGenerationWithBodyWithResponse Generate a sequence for every approved lead that has none
+//
+// Queues a run that the workers carry out in the background, a few
+// leads at a time per organisation. A provider's rate limit slows the
+// run, it does not fail it; output that fails validation fails that
+// lead, with the reason. A campaign without a template needs a
+// `description` of what to write (422 otherwise). One unfinished run
+// per campaign (409 `generation_running`). The template's
+// `usage_count` goes up with the campaign's first run only.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/campaigns/{campaign_id}/generation (the `StartCampaignGeneration` operationId).
+func (c *ClientWithResponses) StartCampaignGenerationWithBodyWithResponse(ctx context.Context, campaignID openapi_types.UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*StartCampaignGenerationResponse, error) {
+	rsp, err := c.StartCampaignGenerationWithBody(ctx, campaignID, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseStartCampaignGenerationResponse(rsp)
+}
+
+// StartCampaignGenerationWithResponse Generate a sequence for every approved lead that has none
+//
+// Queues a run that the workers carry out in the background, a few
+// leads at a time per organisation. A provider's rate limit slows the
+// run, it does not fail it; output that fails validation fails that
+// lead, with the reason. A campaign without a template needs a
+// `description` of what to write (422 otherwise). One unfinished run
+// per campaign (409 `generation_running`). The template's
+// `usage_count` goes up with the campaign's first run only.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/campaigns/{campaign_id}/generation (the `StartCampaignGeneration` operationId).
+func (c *ClientWithResponses) StartCampaignGenerationWithResponse(ctx context.Context, campaignID openapi_types.UUID, body StartCampaignGenerationJSONRequestBody, reqEditors ...RequestEditorFn) (*StartCampaignGenerationResponse, error) {
+	rsp, err := c.StartCampaignGeneration(ctx, campaignID, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseStartCampaignGenerationResponse(rsp)
+}
+
+// CancelCampaignGenerationWithResponse Cancel the campaign's unfinished generation run
+//
+// No new lead starts; calls already in flight finish and are saved.
+// Leads not reached stay without a sequence for a later run. 409
+// `no_generation_running` when nothing is queued or running.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/campaigns/{campaign_id}/generation/cancel (the `CancelCampaignGeneration` operationId).
+func (c *ClientWithResponses) CancelCampaignGenerationWithResponse(ctx context.Context, campaignID openapi_types.UUID, reqEditors ...RequestEditorFn) (*CancelCampaignGenerationResponse, error) {
+	rsp, err := c.CancelCampaignGeneration(ctx, campaignID, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCancelCampaignGenerationResponse(rsp)
+}
+
 // PauseCampaignWithResponse Stop sending for now (active → paused)
 //
 // Nothing more is sent until it is resumed.
@@ -19851,6 +20904,42 @@ func (c *ClientWithResponses) ListCampaignSequencesWithResponse(ctx context.Cont
 		return nil, err
 	}
 	return ParseListCampaignSequencesResponse(rsp)
+}
+
+// PreviewCampaignSequencesWithBodyWithResponse Generate for a few leads without saving
+//
+// Writes the sequences a run would, for the leads named (1 to 5, of
+// the organisation) or, with none, for the campaign's first approved
+// lead or a sample lead. Nothing is saved; the calls count in the
+// organisation's LLM usage like any other.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/campaigns/{campaign_id}/sequences/preview (the `PreviewCampaignSequences` operationId).
+func (c *ClientWithResponses) PreviewCampaignSequencesWithBodyWithResponse(ctx context.Context, campaignID openapi_types.UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PreviewCampaignSequencesResponse, error) {
+	rsp, err := c.PreviewCampaignSequencesWithBody(ctx, campaignID, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePreviewCampaignSequencesResponse(rsp)
+}
+
+// PreviewCampaignSequencesWithResponse Generate for a few leads without saving
+//
+// Writes the sequences a run would, for the leads named (1 to 5, of
+// the organisation) or, with none, for the campaign's first approved
+// lead or a sample lead. Nothing is saved; the calls count in the
+// organisation's LLM usage like any other.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/campaigns/{campaign_id}/sequences/preview (the `PreviewCampaignSequences` operationId).
+func (c *ClientWithResponses) PreviewCampaignSequencesWithResponse(ctx context.Context, campaignID openapi_types.UUID, body PreviewCampaignSequencesJSONRequestBody, reqEditors ...RequestEditorFn) (*PreviewCampaignSequencesResponse, error) {
+	rsp, err := c.PreviewCampaignSequences(ctx, campaignID, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePreviewCampaignSequencesResponse(rsp)
 }
 
 // ListEventTypesWithResponse The event catalogue
@@ -23045,6 +24134,284 @@ func ParseCompleteCampaignResponse(rsp *http.Response) (*CompleteCampaignRespons
 	return response, nil
 }
 
+// ParseGetCampaignGenerationResponse parses an HTTP response from a GetCampaignGenerationWithResponse call
+func ParseGetCampaignGenerationResponse(rsp *http.Response) (*GetCampaignGenerationResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetCampaignGenerationResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SequenceGeneration
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers GetCampaignGenerationResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseStartCampaignGenerationResponse parses an HTTP response from a StartCampaignGenerationWithResponse call
+func ParseStartCampaignGenerationResponse(rsp *http.Response) (*StartCampaignGenerationResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &StartCampaignGenerationResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 202:
+		var dest SequenceGeneration
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON202 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ValidationFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers StartCampaignGenerationResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseCancelCampaignGenerationResponse parses an HTTP response from a CancelCampaignGenerationWithResponse call
+func ParseCancelCampaignGenerationResponse(rsp *http.Response) (*CancelCampaignGenerationResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CancelCampaignGenerationResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SequenceGeneration
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers CancelCampaignGenerationResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
 // ParsePauseCampaignResponse parses an HTTP response from a PauseCampaignWithResponse call
 func ParsePauseCampaignResponse(rsp *http.Response) (*PauseCampaignResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -23296,6 +24663,115 @@ func ParseListCampaignSequencesResponse(rsp *http.Response) (*ListCampaignSequen
 	switch {
 	case rsp.StatusCode == 429:
 		var headers ListCampaignSequencesResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParsePreviewCampaignSequencesResponse parses an HTTP response from a PreviewCampaignSequencesWithResponse call
+func ParsePreviewCampaignSequencesResponse(rsp *http.Response) (*PreviewCampaignSequencesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PreviewCampaignSequencesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SequencePreviewList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ValidationFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers PreviewCampaignSequencesResponse429Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {

@@ -87,6 +87,15 @@ type ServerInterface interface {
 	// CompleteCampaign Finish the campaign (active or paused → completed)
 	// (POST /v1/campaigns/{campaign_id}/complete)
 	CompleteCampaign(ctx echo.Context, campaignID openapi_types.UUID) error
+	// GetCampaignGeneration Progress of the campaign's latest generation run
+	// (GET /v1/campaigns/{campaign_id}/generation)
+	GetCampaignGeneration(ctx echo.Context, campaignID openapi_types.UUID) error
+	// StartCampaignGeneration Generate a sequence for every approved lead that has none
+	// (POST /v1/campaigns/{campaign_id}/generation)
+	StartCampaignGeneration(ctx echo.Context, campaignID openapi_types.UUID) error
+	// CancelCampaignGeneration Cancel the campaign's unfinished generation run
+	// (POST /v1/campaigns/{campaign_id}/generation/cancel)
+	CancelCampaignGeneration(ctx echo.Context, campaignID openapi_types.UUID) error
 	// PauseCampaign Stop sending for now (active → paused)
 	// (POST /v1/campaigns/{campaign_id}/pause)
 	PauseCampaign(ctx echo.Context, campaignID openapi_types.UUID) error
@@ -96,6 +105,9 @@ type ServerInterface interface {
 	// ListCampaignSequences The campaign's sequences, newest first
 	// (GET /v1/campaigns/{campaign_id}/sequences)
 	ListCampaignSequences(ctx echo.Context, campaignID openapi_types.UUID, params ListCampaignSequencesParams) error
+	// PreviewCampaignSequences Generate for a few leads without saving
+	// (POST /v1/campaigns/{campaign_id}/sequences/preview)
+	PreviewCampaignSequences(ctx echo.Context, campaignID openapi_types.UUID) error
 	// ListEventTypes The event catalogue
 	// (GET /v1/event-types)
 	ListEventTypes(ctx echo.Context) error
@@ -576,6 +588,54 @@ func (w *ServerInterfaceWrapper) CompleteCampaign(ctx echo.Context) error {
 	return err
 }
 
+// GetCampaignGeneration converts echo context to params.
+func (w *ServerInterfaceWrapper) GetCampaignGeneration(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "campaign_id" -------------
+	var campaignID openapi_types.UUID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "campaign_id", ctx.Param("campaign_id"), &campaignID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter campaign_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetCampaignGeneration(ctx, campaignID)
+	return err
+}
+
+// StartCampaignGeneration converts echo context to params.
+func (w *ServerInterfaceWrapper) StartCampaignGeneration(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "campaign_id" -------------
+	var campaignID openapi_types.UUID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "campaign_id", ctx.Param("campaign_id"), &campaignID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter campaign_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.StartCampaignGeneration(ctx, campaignID)
+	return err
+}
+
+// CancelCampaignGeneration converts echo context to params.
+func (w *ServerInterfaceWrapper) CancelCampaignGeneration(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "campaign_id" -------------
+	var campaignID openapi_types.UUID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "campaign_id", ctx.Param("campaign_id"), &campaignID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter campaign_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CancelCampaignGeneration(ctx, campaignID)
+	return err
+}
+
 // PauseCampaign converts echo context to params.
 func (w *ServerInterfaceWrapper) PauseCampaign(ctx echo.Context) error {
 	var err error
@@ -644,6 +704,22 @@ func (w *ServerInterfaceWrapper) ListCampaignSequences(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.ListCampaignSequences(ctx, campaignID, params)
+	return err
+}
+
+// PreviewCampaignSequences converts echo context to params.
+func (w *ServerInterfaceWrapper) PreviewCampaignSequences(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "campaign_id" -------------
+	var campaignID openapi_types.UUID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "campaign_id", ctx.Param("campaign_id"), &campaignID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter campaign_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.PreviewCampaignSequences(ctx, campaignID)
 	return err
 }
 
@@ -2039,6 +2115,10 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/v1/campaigns/:campaign_id/complete", wrapper.CompleteCampaign, options.OperationMiddlewares["completeCampaign"]...)
 	router.POST(options.BaseURL+"/v1/campaigns/:campaign_id/archive", wrapper.ArchiveCampaign, options.OperationMiddlewares["archiveCampaign"]...)
 	router.GET(options.BaseURL+"/v1/campaigns/:campaign_id/sequences", wrapper.ListCampaignSequences, options.OperationMiddlewares["listCampaignSequences"]...)
+	router.GET(options.BaseURL+"/v1/campaigns/:campaign_id/generation", wrapper.GetCampaignGeneration, options.OperationMiddlewares["getCampaignGeneration"]...)
+	router.POST(options.BaseURL+"/v1/campaigns/:campaign_id/generation", wrapper.StartCampaignGeneration, options.OperationMiddlewares["startCampaignGeneration"]...)
+	router.POST(options.BaseURL+"/v1/campaigns/:campaign_id/generation/cancel", wrapper.CancelCampaignGeneration, options.OperationMiddlewares["cancelCampaignGeneration"]...)
+	router.POST(options.BaseURL+"/v1/campaigns/:campaign_id/sequences/preview", wrapper.PreviewCampaignSequences, options.OperationMiddlewares["previewCampaignSequences"]...)
 	router.GET(options.BaseURL+"/v1/leads/:lead_id/sequence", wrapper.GetLeadSequence, options.OperationMiddlewares["getLeadSequence"]...)
 	router.PATCH(options.BaseURL+"/v1/leads/:lead_id/sequence", wrapper.UpdateLeadSequence, options.OperationMiddlewares["updateLeadSequence"]...)
 	router.GET(options.BaseURL+"/v1/templates", wrapper.ListTemplates, options.OperationMiddlewares["listTemplates"]...)
@@ -5043,6 +5123,450 @@ func (response CompleteCampaign503ApplicationProblemPlusJSONResponse) VisitCompl
 	return err
 }
 
+type GetCampaignGenerationRequestObject struct {
+	CampaignID openapi_types.UUID `json:"campaign_id"`
+}
+
+type GetCampaignGenerationResponseObject interface {
+	VisitGetCampaignGenerationResponse(w http.ResponseWriter) error
+}
+
+type GetCampaignGeneration200JSONResponse SequenceGeneration
+
+func (response GetCampaignGeneration200JSONResponse) VisitGetCampaignGenerationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCampaignGeneration400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetCampaignGeneration400ApplicationProblemPlusJSONResponse) VisitGetCampaignGenerationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCampaignGeneration401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetCampaignGeneration401ApplicationProblemPlusJSONResponse) VisitGetCampaignGenerationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCampaignGeneration404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetCampaignGeneration404ApplicationProblemPlusJSONResponse) VisitGetCampaignGenerationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCampaignGeneration429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response GetCampaignGeneration429ApplicationProblemPlusJSONResponse) VisitGetCampaignGenerationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCampaignGeneration500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response GetCampaignGeneration500ApplicationProblemPlusJSONResponse) VisitGetCampaignGenerationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCampaignGeneration503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetCampaignGeneration503ApplicationProblemPlusJSONResponse) VisitGetCampaignGenerationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StartCampaignGenerationRequestObject struct {
+	CampaignID openapi_types.UUID `json:"campaign_id"`
+	Body       *StartCampaignGenerationJSONRequestBody
+}
+
+type StartCampaignGenerationResponseObject interface {
+	VisitStartCampaignGenerationResponse(w http.ResponseWriter) error
+}
+
+type StartCampaignGeneration202JSONResponse SequenceGeneration
+
+func (response StartCampaignGeneration202JSONResponse) VisitStartCampaignGenerationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(202)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StartCampaignGeneration400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response StartCampaignGeneration400ApplicationProblemPlusJSONResponse) VisitStartCampaignGenerationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StartCampaignGeneration401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response StartCampaignGeneration401ApplicationProblemPlusJSONResponse) VisitStartCampaignGenerationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StartCampaignGeneration404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response StartCampaignGeneration404ApplicationProblemPlusJSONResponse) VisitStartCampaignGenerationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StartCampaignGeneration409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response StartCampaignGeneration409ApplicationProblemPlusJSONResponse) VisitStartCampaignGenerationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StartCampaignGeneration413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response StartCampaignGeneration413ApplicationProblemPlusJSONResponse) VisitStartCampaignGenerationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StartCampaignGeneration415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response StartCampaignGeneration415ApplicationProblemPlusJSONResponse) VisitStartCampaignGenerationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StartCampaignGeneration422ApplicationProblemPlusJSONResponse struct {
+	ValidationFailedApplicationProblemPlusJSONResponse
+}
+
+func (response StartCampaignGeneration422ApplicationProblemPlusJSONResponse) VisitStartCampaignGenerationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StartCampaignGeneration429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response StartCampaignGeneration429ApplicationProblemPlusJSONResponse) VisitStartCampaignGenerationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StartCampaignGeneration500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response StartCampaignGeneration500ApplicationProblemPlusJSONResponse) VisitStartCampaignGenerationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StartCampaignGeneration503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response StartCampaignGeneration503ApplicationProblemPlusJSONResponse) VisitStartCampaignGenerationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelCampaignGenerationRequestObject struct {
+	CampaignID openapi_types.UUID `json:"campaign_id"`
+}
+
+type CancelCampaignGenerationResponseObject interface {
+	VisitCancelCampaignGenerationResponse(w http.ResponseWriter) error
+}
+
+type CancelCampaignGeneration200JSONResponse SequenceGeneration
+
+func (response CancelCampaignGeneration200JSONResponse) VisitCancelCampaignGenerationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelCampaignGeneration400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CancelCampaignGeneration400ApplicationProblemPlusJSONResponse) VisitCancelCampaignGenerationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelCampaignGeneration401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CancelCampaignGeneration401ApplicationProblemPlusJSONResponse) VisitCancelCampaignGenerationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelCampaignGeneration404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response CancelCampaignGeneration404ApplicationProblemPlusJSONResponse) VisitCancelCampaignGenerationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelCampaignGeneration409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response CancelCampaignGeneration409ApplicationProblemPlusJSONResponse) VisitCancelCampaignGenerationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelCampaignGeneration429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response CancelCampaignGeneration429ApplicationProblemPlusJSONResponse) VisitCancelCampaignGenerationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelCampaignGeneration500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response CancelCampaignGeneration500ApplicationProblemPlusJSONResponse) VisitCancelCampaignGenerationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelCampaignGeneration503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response CancelCampaignGeneration503ApplicationProblemPlusJSONResponse) VisitCancelCampaignGenerationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type PauseCampaignRequestObject struct {
 	CampaignID openapi_types.UUID `json:"campaign_id"`
 }
@@ -5444,6 +5968,192 @@ type ListCampaignSequences503ApplicationProblemPlusJSONResponse struct {
 }
 
 func (response ListCampaignSequences503ApplicationProblemPlusJSONResponse) VisitListCampaignSequencesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PreviewCampaignSequencesRequestObject struct {
+	CampaignID openapi_types.UUID `json:"campaign_id"`
+	Body       *PreviewCampaignSequencesJSONRequestBody
+}
+
+type PreviewCampaignSequencesResponseObject interface {
+	VisitPreviewCampaignSequencesResponse(w http.ResponseWriter) error
+}
+
+type PreviewCampaignSequences200JSONResponse SequencePreviewList
+
+func (response PreviewCampaignSequences200JSONResponse) VisitPreviewCampaignSequencesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PreviewCampaignSequences400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response PreviewCampaignSequences400ApplicationProblemPlusJSONResponse) VisitPreviewCampaignSequencesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PreviewCampaignSequences401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response PreviewCampaignSequences401ApplicationProblemPlusJSONResponse) VisitPreviewCampaignSequencesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PreviewCampaignSequences404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response PreviewCampaignSequences404ApplicationProblemPlusJSONResponse) VisitPreviewCampaignSequencesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PreviewCampaignSequences409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response PreviewCampaignSequences409ApplicationProblemPlusJSONResponse) VisitPreviewCampaignSequencesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PreviewCampaignSequences413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response PreviewCampaignSequences413ApplicationProblemPlusJSONResponse) VisitPreviewCampaignSequencesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PreviewCampaignSequences415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response PreviewCampaignSequences415ApplicationProblemPlusJSONResponse) VisitPreviewCampaignSequencesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PreviewCampaignSequences422ApplicationProblemPlusJSONResponse struct {
+	ValidationFailedApplicationProblemPlusJSONResponse
+}
+
+func (response PreviewCampaignSequences422ApplicationProblemPlusJSONResponse) VisitPreviewCampaignSequencesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PreviewCampaignSequences429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response PreviewCampaignSequences429ApplicationProblemPlusJSONResponse) VisitPreviewCampaignSequencesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PreviewCampaignSequences500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response PreviewCampaignSequences500ApplicationProblemPlusJSONResponse) VisitPreviewCampaignSequencesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PreviewCampaignSequences503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response PreviewCampaignSequences503ApplicationProblemPlusJSONResponse) VisitPreviewCampaignSequencesResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
@@ -13318,6 +14028,15 @@ type StrictServerInterface interface {
 	// CompleteCampaign Finish the campaign (active or paused → completed)
 	// (POST /v1/campaigns/{campaign_id}/complete)
 	CompleteCampaign(ctx context.Context, request CompleteCampaignRequestObject) (CompleteCampaignResponseObject, error)
+	// GetCampaignGeneration Progress of the campaign's latest generation run
+	// (GET /v1/campaigns/{campaign_id}/generation)
+	GetCampaignGeneration(ctx context.Context, request GetCampaignGenerationRequestObject) (GetCampaignGenerationResponseObject, error)
+	// StartCampaignGeneration Generate a sequence for every approved lead that has none
+	// (POST /v1/campaigns/{campaign_id}/generation)
+	StartCampaignGeneration(ctx context.Context, request StartCampaignGenerationRequestObject) (StartCampaignGenerationResponseObject, error)
+	// CancelCampaignGeneration Cancel the campaign's unfinished generation run
+	// (POST /v1/campaigns/{campaign_id}/generation/cancel)
+	CancelCampaignGeneration(ctx context.Context, request CancelCampaignGenerationRequestObject) (CancelCampaignGenerationResponseObject, error)
 	// PauseCampaign Stop sending for now (active → paused)
 	// (POST /v1/campaigns/{campaign_id}/pause)
 	PauseCampaign(ctx context.Context, request PauseCampaignRequestObject) (PauseCampaignResponseObject, error)
@@ -13327,6 +14046,9 @@ type StrictServerInterface interface {
 	// ListCampaignSequences The campaign's sequences, newest first
 	// (GET /v1/campaigns/{campaign_id}/sequences)
 	ListCampaignSequences(ctx context.Context, request ListCampaignSequencesRequestObject) (ListCampaignSequencesResponseObject, error)
+	// PreviewCampaignSequences Generate for a few leads without saving
+	// (POST /v1/campaigns/{campaign_id}/sequences/preview)
+	PreviewCampaignSequences(ctx context.Context, request PreviewCampaignSequencesRequestObject) (PreviewCampaignSequencesResponseObject, error)
 	// ListEventTypes The event catalogue
 	// (GET /v1/event-types)
 	ListEventTypes(ctx context.Context, request ListEventTypesRequestObject) (ListEventTypesResponseObject, error)
@@ -14241,6 +14963,107 @@ func (sh *strictHandler) CompleteCampaign(ctx echo.Context, campaignID openapi_t
 	return nil
 }
 
+// GetCampaignGeneration operation middleware
+func (sh *strictHandler) GetCampaignGeneration(ctx echo.Context, campaignID openapi_types.UUID) error {
+	var request GetCampaignGenerationRequestObject
+
+	request.CampaignID = campaignID
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetCampaignGeneration(ctx.Request().Context(), request.(GetCampaignGenerationRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetCampaignGeneration")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetCampaignGenerationResponseObject); ok {
+		return validResponse.VisitGetCampaignGenerationResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// StartCampaignGeneration operation middleware
+func (sh *strictHandler) StartCampaignGeneration(ctx echo.Context, campaignID openapi_types.UUID) error {
+	var request StartCampaignGenerationRequestObject
+
+	request.CampaignID = campaignID
+
+	var body StartCampaignGenerationJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		if !errors.Is(err, io.EOF) {
+			return err
+		}
+	} else {
+		request.Body = &body
+	}
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.StartCampaignGeneration(ctx.Request().Context(), request.(StartCampaignGenerationRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "StartCampaignGeneration")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(StartCampaignGenerationResponseObject); ok {
+		return validResponse.VisitStartCampaignGenerationResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CancelCampaignGeneration operation middleware
+func (sh *strictHandler) CancelCampaignGeneration(ctx echo.Context, campaignID openapi_types.UUID) error {
+	var request CancelCampaignGenerationRequestObject
+
+	request.CampaignID = campaignID
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CancelCampaignGeneration(ctx.Request().Context(), request.(CancelCampaignGenerationRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CancelCampaignGeneration")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CancelCampaignGenerationResponseObject); ok {
+		return validResponse.VisitCancelCampaignGenerationResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // PauseCampaign operation middleware
 func (sh *strictHandler) PauseCampaign(ctx echo.Context, campaignID openapi_types.UUID) error {
 	var request PauseCampaignRequestObject
@@ -14311,6 +15134,57 @@ func (sh *strictHandler) ListCampaignSequences(ctx echo.Context, campaignID open
 		return err
 	} else if validResponse, ok := response.(ListCampaignSequencesResponseObject); ok {
 		return validResponse.VisitListCampaignSequencesResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// PreviewCampaignSequences operation middleware
+func (sh *strictHandler) PreviewCampaignSequences(ctx echo.Context, campaignID openapi_types.UUID) error {
+	var request PreviewCampaignSequencesRequestObject
+
+	request.CampaignID = campaignID
+
+	var body PreviewCampaignSequencesJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		if !errors.Is(err, io.EOF) {
+			return err
+		}
+	} else {
+		request.Body = &body
+	}
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.PreviewCampaignSequences(ctx.Request().Context(), request.(PreviewCampaignSequencesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "PreviewCampaignSequences")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(PreviewCampaignSequencesResponseObject); ok {
+		return validResponse.VisitPreviewCampaignSequencesResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -16116,457 +16990,478 @@ func (sh *strictHandler) TestWebhookEndpoint(ctx echo.Context, endpointID Endpoi
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
 	"7P3pchs5ljeM3wqCz0SY7ElRi+2abikm/o/KZXer29vfkrtmpuiHCWaCJFpJICuBFM3244j+8Ma83+ci",
-	"+sLqSt7AOQASSWZy0WLZVfpQZYrMBdvZz/mdT51EznIpmNCqc/ypk9OCzphmBfx1mvO/sMVZaj5z0Tnu",
-	"5FRPO1FH0BnrHHdozoeXbDHkaSfqFOznkhcs7RzromRRRyVTNqPmzrEsZlR3jjtlCVfqRW7uVrrgYtL5",
-	"/DnqPCsLJQtzbcpUUvBcc2ledzFlJBbsox4mcEVM5JjoKSN5wa64LBXJ6YT1OxGO7ueSFYtqeHhPJxzK",
-	"jH58ycRETzvHRwcHTUN5LtJccqFbJ83sBTef9fMrtu495tebv+QsZbNcaiaSxV/YYnWJX9FLpgglBdPF",
-	"ApeXK2LeyJQmio7ZCVGMwaqfvj0jwd1+3aeMpqyohh68c8+8tG0Hnj6NOjMu3N+HjeMXV1yz1lXi8PPN",
-	"l+kln3G9ujpv6YQRxf/OInK4d3hwQLopG9My0+TooNd27jJ4Vvh+e5M5dJFZAT4rZ53jQ3MCZ1zYv/yw",
-	"uNBswgoY13vFitbJl4oVN536Z3OzyqVQDEj+e5q+w803fyVSaCbgI83zjCfULMx+XshRxmb/+jdlVulT",
-	"8Lp/Kdi4c9z5X/sVW9nHX9X+W7wLX7p8CjMzUJb6k9cd0ZT8+fzN64iYT0jL+NnzqF6/Y5iHFOOMJ190",
-	"vIYxuZEm9v2KzLmeAqEkZVEwoYnSVDPSlQWhgvCKKsglW+DgX8hixNOUiS89+oRmGSseKVLIjJEZXRAh",
-	"NUkl0D8M7UxoVgiafcmRncsZ01MuJmRMecZSIgWRZUEUT9kJie2SD3kam+UUmo85U4RrwvG6TE5Un7yW",
-	"+Iw5VSSZUjFhKczotdQvZCnSLzmj15KoMjHHwoyICzwfbvFlMaGCK4rs9HPUeUsXmaTphZQvaTFhX/pU",
-	"jGS6IFyRzLy8IHpKccCKFVesIDRJWK4V6b46/Y/h929++M/h9/958fw8IofkFf+ejBbEcjo83BdSvqJi",
-	"YfmJ+pKTeWcIDxgxS0+scKNjzQoSvzN/7J2aP2KiWCJFqgwrRykGowwuqY9mhUMDjxa01FNZ8L+zL3q0",
-	"XnGluJhEhH3MDfMnsiDzQooJSQoG1EEzJOX3gl5RntFR9kVP1ClJWc5ECiyvC2RAFZynGeUZKVhGFz1L",
-	"6SeG/yxTbURg3yaUCzsPVea5LDRLX7GU0wvYjvshEcMuuSDvL17s/d6svP2bkpkZGTEnBaYqc1bAcBz1",
-	"RCQOB2kGF5NSZEwZTlbpXvCijCutiNRTVijSrR6tiBk5LQwvUWyPC8WE4ppfscxKlr/SjKfwihewwPe1",
-	"TnOWZXtWuI9KTUYFo5egcZaZ4emsKGShYqLoQpH5lCfTPmg+9jVghsDCoSYYKCc0Tbl5Ic3eFmaVNTcq",
-	"zJhmikWdPPjqU2dcZtkQtaZlFe+Fkc5EsLnZH1kKbXjBsp2wVkuNOjlVai6LdPXpp/Bk9zvpUk0yRpUm",
-	"hwfmkBc0MbZWj4yXRxGZM2XOD/vIlTZ0YX94pPzjrjFSLS9R19jpvs+hhvmTfUgw7Q/+Djn6G0u0eRPa",
-	"jmBT1rYiKRjVLB1SXVNPU6rZnuYz1mkYNU+3UGWjTkaVHpZq/cNFmVlGiKryylPcMVnd5YKN+cdmK3XM",
-	"C6MK+h11hqpiScF0RLQkBUvkRHDFCIcztvL8gl3JyxsNfmmfYJVgOn7wUbj+7dv2DC7akcjcwgVH63DX",
-	"owXP2DQuOA00y96MO8c/rWdS9hR+jpaPIW7M6maeT+VcECkSsHtFapRLatjViNHCqETm7Pc7m+ZhH786",
-	"kw9+Li85srH6uFKqgfNyzWZqEwv2s3NvoUVB4e/AaQJbs9O5gTHUn9G4JaWenjOlOEqN+jyMsFNq6PnN",
-	"ymlHpUUNuWjYBNTKSCk0z4CO8HG4+lbfUcEueIUs6qBK/Xeq7bDWrd+b8FpYhHHB1HTNqI21tOmp78w1",
-	"jtcOtdVRmDBW/k+d7+EcBQtaPdzY85se/l5Zz0C4YbXFXp5GbSC1dbdvXFozO8mmHf++VFwwpZ4ZPeLj",
-	"ZiFc39Ufp1SjH+mMzAuumTLm3YhNaTYmctzvLDMUo9oMlS5T+7enibrwOmhYyhn9eIZXHx2sUgfoTmIx",
-	"bOBYR42PS/Sy8+pp43VcpKXSxWKrh16yxTCnXAzBn9g6w6fXmKDhXKzYfn72es11tt0N2hiIekjN3oiE",
-	"bbcpWopGAbFy4RXNSjY0h0Eq7gh50/M/NxzYZ3SWUz5p4E/GwhAsU1vzWveoZ3hjE9M1d2VM31D/uI6C",
-	"VCO0T5vfsa1Clc2GSUXr65ZnmTWsU6QU00aj3XrJz9315l5ZFgnb+k682t9nZjPmk3bGheu1zLdYgbZc",
-	"xmgKlhcj40LOImfO4sOJYCwFb1SXEjVlRu+jRDFaJNNeIKyq46k0LaqtXrJLQKOkieZX1Hnbr3eglKZ6",
-	"+7WGi+1d5U63lXCfZrM8o+iTbzhjG0db5umOx3+N1hsuqT87y4chqphBffjBSa3Tgl8dt7i1rVxiBDWK",
-	"rs3vwxqO5dhMoDmwGeVZJ+rMp1QrmufmrTPVqEn4p1xHjw9ZY/1M/mCDH/FPMJYPMYRArsk9Kwn2GGwE",
-	"+8fhEl+NOqXgP5fM/mxOzSrDq4vLgztjZTta29dldGciL/UX43Yz+jH88ulBw7FcouplJ4daKM1mxF1l",
-	"+F5ejjKeECkYkQX+MyYLWRZEzuvMrDUot2IY+gVZRzm3YFd5teGeLKsVwbc6HZbRxXDE9JwxMVSa5WqY",
-	"0kUDzb4RjOSsIOaaiJhrrCMcBJfhWs5XYaTbI0UU+7lkYP8KdsUKkhpTliouJjVq92HMx989DcKYB002",
-	"WZN66oe71Y78yNhlShetD5tzkcr5kGFwZ+3eZjK5vDCCZOleWIsd78aVGmaWB6zYsWZfYPXN2lp3nQv+",
-	"ro/9Goki86EUw4Ll2aKJ6OAHYi5TTfsXaBwjKTNG8TjzGfu71cOXHijI2enrU2KuIOaSiLD+pE+el+bk",
-	"7X/Pioxv5fmoL0rUflaX5xiMrmlrVrc6PEnb0BHy1d2sVncvuWQLRbQkiukT9OwLpkjGxprIUpNLxnLz",
-	"NS8ImC+kKwVByR/h5UGs75EKImXRDrR9LfKrJK09dS2i9qaUWb3n33aX6F8VGd+ETO+E5gLF47snO5m+",
-	"516FcHpkoq46UWci5SRjQ7BTQL/l4pKl4BWiucwyWV0zo7mCMYiSGgWUllrmPJN6re557syO+pSfyVJo",
-	"loIBZYPheP0jZe0rKlIyY0rRCVNkPmWCFIymEVHSXL8gNJuDFJsUjPmci9kqHY1kKRLWMIRX7uF6SjXB",
-	"y9KaSsKF/u5Jo3sRFF81VDaMVn/wc/gRH2sYwzEx10UkZRm/YgVLIzsVc1g4Rmx3ez06RK7YEJ/QMLmX",
-	"aKNmVCk+Nu8wdxdMafN2WZBEiitmTJUt32hfNCxYwvgVS9veCJO289ry0WrWtpDnr86rI+CXc8vHaqlp",
-	"NoSz1DZYn4eBR2/LBzvDq2XQP5qfT/P8uiNfibJV06ifu+WRBCvZsF8NhybytLFWanoPwGq8K+NjliyS",
-	"jB2TtKBjTX757/9BZwUjv/y//w/JaalYCt96YxivKZKpGRbp2qtn1FC0kv46kvKCJRri2JFnWvAWw3vg",
-	"Lgg+mjeExrb51T59LWN6Dxb4RjVgxkX47WF0Bx7EBxv412MDu5+NjlgqBszWWIcQ2xdSsCajd735GHU+",
-	"7k3knv3SXdt/bT/8JHMmaM4htKP679+f/fAhvGePz3KJyhAkjh53JlxPy1E/kbN9SXO+l8iUTZjY98P4",
-	"HN6uLnm+J3Ncsz2IUrDCHr9GlcNrVSvL86c/Hb96FZGjJ3tTWRYgq6nWrDC//Z/uTweHH3462PvDh/97",
-	"9NPB3uMPveOfDvae4lf/0uSYBkFb8w8651hwOh8f1U/n46YHXTWycmM0QwL2MWRuajYzRnL8x+cXZP/q",
-	"cB9+UrHRVCIyWmgGe2w+oKo/kuliIOSYUDJno6mUl04FWPQHYlXht76J7V3ShgXjujsX9OnbM1IwXRaC",
-	"Qcwa9CaQcZBKRaY0z5lg6QnkGCHVEK6cIWPFoaaZnJSMGFpXMCnzvVm1Vf91/XD+TUnRf0fnVreqggxL",
-	"A+cztieL1ChDpGtO7NW/9U5QAJhXxXa99ngKyf5msHbpOEZ8NwYtcHjXdT/bu13UtiGCGfsXxLhOxyQ2",
-	"UjqOSIwEZz451SL+5R//JN366kKqU84KWNheYy6IMQiUprO8aRDNO0u67y+e9VrDBKuvsFNcx1WBPC4W",
-	"OXttmH+jp92GlasB19cw3I8IT3qTzgEvugXPHdLzPbnt/Go1+etqsrrhWNmIOKR8mef0O5tP56qwDUoO",
-	"lvmFpXnDx8x84ohQ4lfQV36kMiln5otu/NIe6mfBUW45rTc+SvWzYv+ys6kzv7ULf1snCDZx5RQ1nYq1",
-	"w3ndmHF4KnCHMUfUOl8r7tB15TYoZYimk5omDK5EG1Iydrv50waV3J8pcwoxMqTgcvdFoDTbrzAPN7iE",
-	"ioRl+JU3lKoH+a+qd/uvMDo2tFm84S/VyJy6FDzSf1U90n9V3ajKPC8w7Si4N/y2unbGZiNW9Gmahn9W",
-	"j7dfFGwm0VTyztMJE6xwz3ZfVjdaMdXXTDV7QfwZOC9Hm0i/0hJccRlReNfIcATZJ6fB+TCvAuUy/l0M",
-	"IpoZvcILaXdMfucOw8NR+cqPygvOsvR5UaBkWjIyZdrM6cfmptXz9OfzN6+J1dQJFxq1KptSbp2L+84k",
-	"23eOyUambr0YDW9f4oM4lOqGJpaIydvNaYL5fWTMMGdBtCYm3kGCMlYrpsPR4lq66S7Jh1X6hmMIORMp",
-	"GpVu0Ts+59jnBTZ5Tpq0PmduwZCCdIhg8TamGuOZuFaKgt+9tZIcLgrWbbuUYVzBD1FVtWlpf2UlcBSb",
-	"prZDtrKlktVsZdyxYVlkTUkZVyyTOShtUmSLiGT8kpEYsj5jDFVlXFyiN3JOFVTfoJO2vT5g/TtI9+Xz",
-	"0x/enr18czF8/vqv/55Wv/eO4Y141AcCHhhhBcucK0boSBntlpxpUjCaTK3Oi9czfPpoMRBmkODzx7lz",
-	"MSF5Ia/w8gWRczSCaJoaXo5m9cawyAe/N7egKfrduhdjw2jnDfw0h0W6IT+1Ivi6NnTC9WKrNESbh7vl",
-	"taWwmbV3IhCSUmk5G4IwU5u8MSu74RnSUrRBzlmxl1DFInRlyBnlgnBBTs+fnZ2R7tkPr09Bu984JyYK",
-	"nkwNhQ238RetjBAqVHxG8MbX1Sqmri3v1NAdyObI6N/kqEo63jgmqO9JpNA0uanKAI/aejFcbNQx4I03",
-	"5NPGcO/z/uF3T7babRtIu9EcK8f5Vimi21+5OS3UMKcgJTSIf2/O/xTe9rnZ9HdPJAVdXfEtV8KnYV57",
-	"m5sUq5D3VmoWnqda6mdAz+FxDim3YrAhpS0d52rSlnG701Cx3FpeTp1PrvKlQBkMyT+qiaYgF3d5v2tn",
-	"v4nmd8unNSfx+zK73DHr5/lHmuhs4fIWY56iu5/EY55pVsSr6QY0cSa+07jtjDtRJ+Wq+kMxPfRrZKzJ",
-	"oZZDt++YL8U0azQVlyRzfczLj0JFDCs1fDRqH/UvG5RqjoBvK+dxKbbhBS/wSpAc9YDpRhkSJi8dbExf",
-	"2pk7rVRStToZ3Ul6xxRYBU0VJZN1+RGM4NNddbvZEut/aC5lm1GdTNc/UbGM4UPHshQtz1GXPM/bn0OJ",
-	"OTmYyTZ3tQ4LMjefutURIlOZ4Vt54dTuXn9zHoObRdSpnDxuRG3rfL289XXEceqPuvO4hvl4J9YsOd5E",
-	"E6267uYSskrXDWOULdd6Xbc+i7PzN+Tx4Xff7R0SmuVTuncUxM4KNjEHAWQFEaUxWRGTRpYafP3wUJLI",
-	"lBFaMEhFIivpZUc31Y2Xnd0LNP4wK1JF5JLlELWc8KtaJW2DMh2mNBweNXKgUKnduAdL+mhzcYOZRXPu",
-	"bE1b3biJNRVz49CWVczN1XRex1yfG2iIcdLoe149TO4IcYFIDDueJR9zzsxfU6oMNcX22hhweYjSskB+",
-	"FyQA/HS691907+8fPh19bgz3G3Yx5OMhF0M4S5W0XJnUOzYuFSPdJwd/ICuX92DooEsQmpkxLwCzQ+AJ",
-	"Xcchmk9EpWJvLrF0KvZWV95ExV7a5aX8UgfDsi7FtLkqM1CON5/OUDvePXnVTO4Hpi0b2M55Bg6RVddZ",
-	"eFSWNZr6lVsate1ljX7fti9Qs/c0yUGXRdiSgIfJ/u6iiMgsZUpbIIou1WQmlSZPDw56J4TNcr2w1fQK",
-	"3cCIK6K2LuAyqxvkdqzmjWPcY/MqW2w0yGtfndpBUPOPUzHXEa4gk7ZZvdneGeFCWU3OiEZjLBxr/Qmr",
-	"O7b0gECh94sTbGozMkSgK+9mr2BOptKPFEGtXBnFILNqjVUTlQ0VumKUZtdhs6dmg09wnQqzA6N3lt24",
-	"kLMdXHf2Li23v+fn66QyXse6aORtZ1Vi3joVdnfPq1n1rUaII3iG1183huZilssx7QWhDsAPI8RQpZSj",
-	"3N/GrGTD0UKzuoHYnpcNN2zv2eSCq+kNnUtbUsGM5rn52ErMnzbU8gNh26cQecWKgqcuYoIrC3BpuHmg",
-	"oDUXmm+vQP04ZagMoZ6kdlWUQB209t06pak5mGWmO9U6V+T9u5dWCmSMQGLSXGSSpq50pEvJH6E8hZxD",
-	"CQvGuChiqD07/ythH2F93r972TupEnGpIGVuntPfsnS+uKmreTUS+3PJSoy+lkJgSDZMsvDZFVVaxYdr",
-	"+A7b9zxw0bkDGhJRjQJr2+UZjKP9JV9crQg+pLMPa/ngM5mVswaMjpYch1O0L+BX0mUYKKwswYh4yysi",
-	"3hkaEWuAR8SbcRHaNxFxympEQjMsIlbjjYix8iOEc42c8RMRp3T3IoIWcn9QHhw8Ti7ZAj4EOeBgGjmq",
-	"qEYFik2eAYCplsEkwNfo51FZVkAN1rJC/UgWcB2kopIEVjKCu/lESECF9KHXLsWVMytRagBO3S72ZAGe",
-	"V3dCQdqiZsJV1Jjx9ZtTH1LWgJ321gK8uPsLOY+Qvg9afFne4qo/iJZaHhNKLoWcC4IDPrHbckxKAd9b",
-	"5wMX9gc8Q+rEc9Zji06J/BY8FCckLREqkR0DnEciRWoX2sL24Ul0fNLczdLWV4EuDn4mHCTR7KOOQo7p",
-	"3cellt7h3ok6bpCdqOOHBDGCXC+24BCwAVEF1u3SdtaU1K8oCqvxZpz0MC9Yc1HUOzlXZD6VilnEXr2w",
-	"NOt8iBFhmWI1V0Mv8Fx7YeMREbFKUJZa8dQQyiK4xG3ClGUtzlC/dMpwRnNeWwZdsJxRRF4UhNEi46ww",
-	"5/OR8jM5BmGzNBtZ2GNRyLl3mZi5mWvDWbZYM1v4OMzw7IEhI5bQUtkEfuvb4IpYUpfj7YR2F+ooW0VG",
-	"r22sCkoJW6sQUTi03XxFsyZXLR4ZMx5q+AJc5ZbXrK5l2jaAgVNufkUh52qoWGNGC9WwQ4pMqUiNpqok",
-	"GdOWTXEpg6xtuNLiJFephWCObeEer8YYrGfjMY1WqK1axNoQmw7RevJ+UcjZ+3cvdzQ6T4VTQu2RMmoX",
-	"SCiqzd55RS4KtbfRwlw7EHNZXLKiX5VKQEUFxNgsA47JnAvgzfB0gNmv0N8VVNjAqhvRB6UYTdU1a8MC",
-	"F0EVaMBcJhIE8gnUbaH0tXlL28QEbq71v1rR+LtWWvzy3/+DoqRN54DMYEPIcc969cI3hx7Ha5kHp6pp",
-	"L8jyTpAuOpC5NnuoYCK9ZnOg1Q4wJ+mRMgsvs1Kz8DhBHmuTATAQ3YI5nUTLJWOgR9SUFtZQMpIDd1eC",
-	"RgWH0jyjT94W/ApUvUzKfESTS1THuLjcy2RCPbNnyjq/x6Vi6UB4NQ3PtmFOgiXaHkv2kRolv3PcgZkc",
-	"7++nMlF9LLKHmjyVG/rGkvz9dP/wdPRsn6Vc/68JT//9oHb0Cr4M/vvk95tUALPS6/nALWTFBe6Ne8yM",
-	"wxG8LdgVZ/OmtGqjvqlrTMraKg1TSxnizRc1rAU5gwoWxWY8kRnAkGk6agzuM5HI1PKNVWpImWaJMfLd",
-	"ZScEES/U3uHR0yMCXVuMWQRG7gL5MKR8WrByRCrvvjQ6zd4h4SLJypSltdqSUo/3ft+J8N+9Eaid5vPh",
-	"dyB/8OMIMlGCdzfOBvnVMONNQYmXXPjKF8vYKs3/kHQNHcxGGSSuMkVGbCwLBlC8lXOhRScpWCKLVK2D",
-	"aT48IKkT/zs5wPEIvIM3NB2BUqDy31D/is0FcEPGPMuM7hKasY3WAig54XT9SFtKsFoqlfzJCk9pfYsi",
-	"TxPBNKrV3ERnCAXfWr6wlKiCjQuG9o0RYR91Qas/tZTDGRWL6hur5gytsS+kSwmqfir1+PeRMbaHHoU7",
-	"wpjz0DwvkzD9Bo+p8z00OKLwZCZSJKwQxqYDBg+6vLpZzQQszPqSiZUD1+wfUTdQM6DyBFQKWCiPZ+lc",
-	"i7LMUqIYoPbOjNmW64WN43vgo2ZkyzVk71NMwEACl5FylN9M0rY/wXXYtW9SsEqsBZ3XHrgbSVmi8Wlw",
-	"5mnBSNs29JYE7H2K1lfVGW8ExGhcyztE/Tdq+S05aBt+wiBlk0WIi7LzSvO0Ahzt2DdUjwuRRe28NtbR",
-	"BAGnQPMQbB6EHhEoxWZRVjmWYCo6eCCzVlIPa19YdKKlPE18GMIINQp/M6TbgllZZ769klcVMi/R2L2q",
-	"7jH69UJw3H3y2d2lhb1jeUYTYz9lWV3nudeMsF99ztcpYF9VKZbHYDSopUQvcHwTkNMbcrp2zOP6GtOl",
-	"vqq8p2y2ayHwraqc2extIa94WjdiRyXPNCIDCj0tZM6TTtQBzsc7UWfCZlxwsC1Yrhi7NN8V8udmyVC9",
-	"4kyMZRNSBqRhDmcybdEl+EZwyHAehmoyqg3XH16yxbapP/VhLD2jZe3a4Xpdp1zFdHvEfcUpj7mS4MOS",
-	"c0Eu2aLZg+b2Z9WIKcqAguV4bLRWApfvcQH1lGaNCBVqzgrV/PRkKlWTB/2Fkd9kPkU/w9LQkVFogjcf",
-	"G9Ndm3GUillPm1tQB4SKqeZooPuBaXB85JlcQOnpFDrxXLLFQIxlYQNHdvY98NGNZZbJufIISADainnn",
-	"tRLRYH4rB27VEHTjqWBbCVzdaAPCPq+AbspiEpwiULVEc43HmnHAT9A9UpmVbHx9HhDwLjRiPzc4Tp5D",
-	"0pi7wBYyhssAKz8PTrHfW79hoIFh36vtjJwlNtFg72g2g9Z6ZcHqur8sR9kaxR+F3K20GvBr7anEbd8q",
-	"AwlZQO2QRAF/rXZhA4vZUrlu5EJN/WU2KcGATvRGZAuve/pjuiw/NxdHXu+ELu33Ut7o3tEJOXXSyTcq",
-	"dWmwh3VYLHdCPMzvUR1CecPJaTsFLXt2wZRuKxoKWPcqZ/L5dRtWCVUGUD+hvfCw5tAIC4paZaq8bB7C",
-	"NfdqGQy5hX7kZXDmA9qpCCKYUcvqvm92RuzmUrGPeSfnTZymMRu1GT1hy8s0zbYe1AVevYK6UoB3HlJE",
-	"rPfGPnfdQpkZNmSdZtm2uZY2UY1Lge3Ftr0vpYut1gbbgW750DXn2XVdbenkKGe53m0CISVs8qUtmo91",
-	"NajIrrmf7/KYmhZ63b5e+CP15bd2py3bfelX8upvZ+HkhIvrNZPdDXxGFpNG19WPEB+3MbBSrbQDx14D",
-	"fIKpcZJ0rUJxHNRG/E1yYSNDG92kYY/amzR/9SXp65q/vmKtNtD2PS0RdUdNed6qlNZsDreQZMQyKSaw",
-	"gF3zhQJUmd7Wyucr/+LzcjajRWPbkZv0mcwLLhKe02ylO6RtyOjW6sMNUaCu3VFyaYTbt4jEtVvd/Xa8",
-	"rfVII3jEd4ob7LpA25W0LOdS2BsrjIYQd8HCYlWDb1+qW4gI2TW/p5gQvv1aBsn2O7WSNLf2+IWku7K0",
-	"FUPeyDOvPT77jjV08qaYhO6iHRbNGZY7FIljnW4Xsqb++H2vqu+lro4Q/b+yIL6JARo7Pr+7pfbXZp1E",
-	"zX5id6kFcpZzQboYEMEuH/56h3upen1yiiVr8MBSQLcdaMRMha1jxP0x3D3JGHVuhQ2xCrdqN2z28hts",
-	"j3Mv3WveLEnXZasZuxPcoJvBHQakb9z3NOQN5rasnDQ/L4CWHa6LYofXaV537o8Lhv3hJeSBaVbkBVfN",
-	"rslb7c0J04pW97LWdXN16M3T3g0UKDxdtxSmvoUjeccNNmqnqonm3gYWwhKha8OmMXPOZ1epZa67PNam",
-	"8Jh7xzummH4mxZgXsx3lX2jIrJuvn04Ia3kTy8e1U19r+dQmePf25daIpE3jYmlT+E03K+rLyiFe1/gq",
-	"zLp1AJU7FBSYWzA1U0tSQE9yMpbFia1bx1RJrohLiGhoGX+zjIijXTIimq/dLidim1DycsYExdoJC3Ot",
-	"CFUk/vSpuQrg8+e4Ifv/sDH7vym54vHRwc2TK9pyJ47uNnfi6dapE09vlnnQnBjwdMve9EHS7NJOv3hG",
-	"/vDk6b8Rm01IkNZUw2lvTK8918bGIzOaTLlge0Y/hy/M1VZDg5RZEH/DcTsYcCsvCH1+W2nBAcR5g5XK",
-	"hdLUgoc0ZLIAr7Im2+bkvbARnDt7rQ0rlguL3787I4LOwLzAuC9swFIDnDb54Dqh6Domtk28WMMx37Fx",
-	"wdT0euKiwJuHtyLj6g9rHKu1iX1gey7QZZXOIGJjsbKb1MfzACTmDmCL/UOuCa++M8TJtVCGbxv9xncf",
-	"uBPA+k3pcRtAdbDJxLYLiv3pGoIQLVsXrIK51UeDNuP5ZrPhSiBiu5eEYaAtMotZvj2TdORxbs5GS8JD",
-	"0H9u5/N9O9ZbHWTCbW99dG7mS0sWblPTJrSdgPVIsiHZr4VsWqKV3UxGtzm34K71bPCeHLa1c7abrBnJ",
-	"dNGc31/l/jvB4PziAWaxqoXxQ0Ujo4uW/vU/LHWst4O3hSO1nupbtMJ2fHcXn1+V6d/Q7Rc4NAaYtuiN",
-	"jocymG5YCgCLu27DruVjvxkP2rp1eMNMmwOv53wiyvxLRF5rgaUdnSqymFz31t39E5sirPXYkh9a4+pW",
-	"AAQNyQB35/O85Jt90sHY/mIuh2lTtTl8Gtz4Dm/YDd0eKtZW6fe1mVTGFUuPCSWZb9UQYk3Yhg3QpwF7",
-	"NvSgqoQKAijvq1Ae62QnrJIbj599AIa+odInWIh1SNTYw6oZqELIuQOryLjStikMKxik62KhbbOiuR3U",
-	"S/W88C0OlqULVYOlsEjQvU0QLTtCs9RgCKAAWhpRIfxG9zcksLRXDB94JJKdqobDoyvnayzgdVgosKYJ",
-	"FGPiJm2Y0TKmuW1ptooeEix0CCVi12PDCbwWRveX5xM3QD+mtbKYDSHQa5fCrBQDYKV7AmcYkO5csnVM",
-	"c+5RPXYRSZ4BLpdP7eIawIdsOBR/sfu7rAQiH/WdLBq9A9VTbkPJDgThfenZK8cxTPSpyil9maVLXqMc",
-	"qHNGRUmxRlTmQ0ypjTpJRpXiY0O29U4FjSvpmc6Wpflumisl9+5P3MjqbwvG5P409F39hWQbkRn/yNIh",
-	"vqfT7MzdABLx7PyvFToErSrzS8gZaE4ObS2MCghi/UbbIm8nr7eooLqwVnBrdXSLmHG/ovgCk8IWeGx1",
-	"2t1rn1ljouHEX0f5W+pafP22h2mpbAClycUk56INmSnLVhIjiZwLKPChIiUzunB9sLlurl/iapiXo4wn",
-	"q+/4K1d8lEHHfraST9j6NLVQuslv/5ZWSFi+Asb3bT0BKbGHHfqSDAHhIIll/fDXwI3vYti5E9LmXLpO",
-	"t6TSkAHmITUgnoA6BtCQFqTWzLlFAysVGxrVezfw9PCFwSkLHhdVZFf5pKoDEW6nP4n1ee3mJVqmw+u5",
-	"Q/xTMhuy2kHBEo0tp4GYZL54pACdC5tCogrySC3jm+0aP2hfhetoiEs8Z3OYNOQuG2t5l5iBbfDZGIw+",
-	"n1LUxAAsbFv+cN0kjmsT85nIS72Tq6ZObhuWbIn8fNuCNveOG9otqHBelt6T/ube34oipiye22oPEpGy",
-	"giEWF16EWQ0Oq9NhP80b2uCEQNm3yuE3hA8aGvEVTMmssVfO24wmbCqz1LWFIYJxKP+kiA9kLFQAgc+y",
-	"EU0uIzTEGU2mRjskskgRNBDNa5rnjBZUJOwGIFdLAQjcm4rrB9PZYrOv55/MbMrLWrdfkB2zlns69/zu",
-	"HvgdNcWN3nfQu1ExDVQc3+q8s63TvRn6OcR++to98auM93rxkzrT3UI+3NvunhBhRB/JmAJHlPAWSuAs",
-	"3CkC07aJ7+z2ECkspDJsaOR6mBjN37CY5bzDx5ul1nW3+VoBly+owPwm1I/V3ZGX7Jqle7eYB9p0bt6r",
-	"ptKna7VWaS2Xgl+GV6zgY87S9WgiUA2H0XHs6ViwhPErRhCxXJMYnhaTLh0IfCS6lQDrNiKUuBgUKZhi",
-	"2kY+sLqepbZpe68/EO+FGxHBijtjmAup7SUkZ9JoQbKwmODk9O0ZgHO0oXLUp3mjvKBbaGXdZIQ6g25p",
-	"Q5qGvtSUd32Q50c2mkp5eaqNQtPAJ98IRv50cfGW2Mw4MqMpuDBSlvErQHMx1grackuBIXzmddv8bO5R",
-	"bl67rX65bVLQBkyDgqlcCsWGSvA8b8LXqcI40NLESTh3IzFioL89UOCw2XP62rf5ELJ6Nnjxu2ZlZakj",
-	"hxTtgKFB+xllMrlkaa2l6uZcJFUmCWNpc15W43F1exPVj0F9WrX1Dt9SdXxZWfDNh/gWjMElqrgnk9CO",
-	"4geuzKPTyq1fPwsxuu7jY8NBWaGM6gJ0abkeSe0DCNcnJB5TnnExiY8ttA6QMWfK9dAyZqRRXk5IPJGC",
-	"wXUWs4ml5MnhAfmjFNDe5d3z8wvyJykvFQkCDDWIZx9VsG/tRJ1JW0jGTve5rc67HdG2yans1uZGPN8/",
-	"JIgCLMtJqsN9ALvUiDqFSFTQVAfOPDTRIHa5fKnidp1z/DiqCOZ23SybT9rnD9G2XBgAKbcmr+fmnotF",
-	"zs6D4qpGLBRchqHiImHreK09u5bXELie+IUFxqLUieuOxDMWHnzLd+qoPXfSn+3jMJECkwaTRQvUK0sK",
-	"poeF1Jgxzz7mvGDKns/6/N9D/q4vhsVbSYFol673BS6Bex5RmmcZQD0oMmLQ1AaauWAmI5GCnQRNpKAj",
-	"RSqZuv7ibIeYuET8FXjitUIFRbalbx/7jNVd++GJDhLrl4mrgezr7GT5+K4egLW7vVssYGn9btkZ3lzk",
-	"skT69bP5zIWioJ4BweXjnwad3w06H2LsG5BlffKDTwoBtP208J0bb8ZJao38N1iIDXTpnfW/j1Yad3u+",
-	"wQUZZ3wy1ca4AZejwwR2bLvmrvjuySaXU2NzklPR0JTEp4eA0QU9UGTh7ad+U7eOXYxOJItwf7c+c+nO",
-	"UscL/NV2ykgezYzfsDAjIvGaiMTzqWLJEJv6jKhi3z05IWoq5wL2ZgsvHb6suVfu0lhvT8cMZn+fSuYS",
-	"4w1DiQI4WsDcttHebqnQ+YYs6V55yO6EvzPNtu3mqzY91JjzsEYE24ICIzYyPuRYjWa8airUxl+sumUj",
-	"7/bBXdcqEtSRRWv65bX8VYHlvzSkTEnQZ+I5rsQeT2OHCFKpfFthWFVnaesT9JoiigVUl9qFu5FlAQ/a",
-	"3iUCl691HFyg612X3jNhNwnN7BXdL6Eztp2PABhNfc4rvkJIz+CKpKV7E4hNuzEshXaGvkT0C+ibllCC",
-	"Dtq13PjKixEchkAn9LSxOv3VQ9CwPbUN3tZXZ8d8eyJoTaf9LyiB6lux6uXImUjRbzGnHNKxEeVXEfMC",
-	"Z/qdkFj5C6nwFiFXpIQK/zldmGucqyk+rk6fdY7AlwXToOOxj1NaKs1S3xDUcUpgdk4khj4PO1BsquE+",
-	"Ba4t23F5jRCFfgWLHbV3KbKFra+uabBNDRH+/4ZHQ/DSWc7WhEGkJDjsysbiIBymZW3uJwSGQKhhtwWz",
-	"K6igtTHxc23JM2i25Z/jOyH7XCYgR1PQqwtfj8WNyq00Ne83+q/t4ovyrGCaCZcps6WZaMznJoU7dT3A",
-	"4J3g7fJ4iELOe9u+YlnBhJmvIQHc97ZCC9vIe7Utids6K3nB7Ic8cfO0LVL27YPXDOzc6+FL6CgFu+Ky",
-	"VENrx+7grPBeCuu1aPBLcL39Xq6zFASb35m1EK1bgzUresGU/sHy6tURx4Z1xugKdJpMXzOl47Zgi6PM",
-	"beMhWzdyqHwb4Ss2zAyIeXtDEC9fNf+cMNtChvn1bFCLP6y0km1ZVJgEIqgFBtBMCgTZ1SVT+GnOUuE+",
-	"62lZ2I/jguMHRXVZ2I8l3N3YMVuxpCy4XpybudicDUYLVpyWCBa36gkARyaBoDDp/vnHi5719ddylp3j",
-	"v5vlw1/+8U/gV7BewIrhDdWZmGqddz5/htQAbJGxCpPzlmdSkzEXKdSpOVQ9aF8bAWofUzb2gIVCZFZm",
-	"mu8pzfKBcNkdVZ/lly9fRYCzp7DZ22hBbOa/RwQ0dHn+6jyyLWOoSAfCVSNgVweCbaVQZBUMhwQSCBqi",
-	"pv2BGIjf/c6spZEMGGvu/+535JyJlMTme1lYXK5j8j0sC0FkG1hfxLaJgxZy+LXgirj8s6UdgeyWeP/q",
-	"cJ+WerqfyQkXMelSw1kKvWekZEr+/OPFCSmYYPOBcAmf1T0WEyNev7Ex7mzcg1cOBN6f871LtlBxnwBg",
-	"rZGQE8BzSGTOUifEYahLae6gK/F0IGAGrol37d22bQd5cvDErizUeqjf/Q48dx5HJqY5uvS4FPsW0+Rf",
-	"/6akiMlIptyfAmOGjDI2ECvQMbHRjeOIUDItZ1SQGMFM4ggtuwqjBbh3ZPTAgahAZkClKQumIhJjcdlP",
-	"H2L30j+fv3lNbGcrc2IR5slOyKjUbj6osO7ldMIFBf1PsDlTGgMOx+BrIzG0t4xJ93Dv8OAgGghXPHV0",
-	"0POYk3GgAMc+Zd9KDZLTCQNwJXvByUDUb+DKWUqVuWZusmM+S9kslxBFNWf77ZvzC1fDh7kPSs4YngTM",
-	"pDA7HQd37f2FLeKBsEUu3cO9o6dPA9y1Xp9UYRYfaeaKQA9Ro4IfPSFTWRbqmNCBMHrzAhfb10aaEwti",
-	"VqYLMmEa6ykmUOpqrhyIajx67531FxwTo7nGvZP6g+w+pnw8ZhCxME81yvlAVN1h3GgxZcFQAGgXRSmM",
-	"EhAFZ/kPdhnfmaWC3VRmGW3CDzqlsYdpCsdliSTwS0uWJwOBidtBQL4AKyJ+B0nKM6734P9xFH71zvA+",
-	"AS3Igc3VflLMXG3eRMmToz8EjzQrvXdqdOOYdBVLpEjNbmHJOz4JGNDKHJKMm4U7e+sngBlwNiegT944",
-	"6Hg1EL4OscZG0eWsp4wDFe2dvSWjMp0wTbgYiPjjXmGUNXjpHnDtmHRj84j4GFSxMo+IHZxDZuWX7MTL",
-	"5fh4IHxfnsTm9RpRA6WS1jCBlHm4F56EA+jZDX1hzkKZZ5KmsKPVnMiMGvFA4o97+Ls9aUTTS0aoLeUd",
-	"kzIfCC3J0dPvyCv+PcZpFSuuoEYoPnv19s27i+Gr0/8Yfv+fF8/P4x4YJ4ymjsQP4TY4EQPLUIECZnRB",
-	"pvQKQujAjuBb19MfXPlurFXf5Ag3FJouG+pBGioKfsVUn5wJQ3sxCN2cFnrf6H97qEQifQDPoYWzsH4u",
-	"acbHC0ssGSNdVSZTQpV5iuuHD93xw375PTIrlSaJnLHKQsLnktg8JobFf95CBP+xZ8lq7yyNSZclU8nS",
-	"yiKwxxLVAikg08sjXIV6yOnbs07UMQanBTLqH/YPbB8GQXPeOe487h/0H2ON7BT0qlA+mr8naCz4lT5L",
-	"oQZQ6dO3Z39hkLpZ9f5vVWCrS/aBXkGH3XDhM/SEGK3ULRGM6OjgACslhXbKcyBI/2bj+aj2bgdrDx4i",
-	"0OyW1V8QOnKMDau6SE5IzGjEqB4ow09wSE1v8kPf/56mLj0SbjncfMt7Qa3yxVK86fHmm17IYsTTlIET",
-	"4cnRHzbfcSHlKyoWjpeb+55uM6MzoxwImuENj7eazxXltqEmpEtZNHAw5kKR8Uj5XMS6QgGd2icKKujd",
-	"Mf3wOerkUjVl5c2FEV8gFdIZF16n8nmRDlWi++TgsU28HJY+bTLG5OY5V8zKd2uFg4vFuQ8s/boc9zqt",
-	"YLQPqWVnYgnUD2i/8MEj731vc9ZvkQxsLPxz3bK1SNdLJHh4J+9Om6jQrLpXaLhWdgu+dsI72ILwnkkx",
-	"zjh6BZ4cbvGKt3RhBPGFlC9pgZ7oJ4dPt5mPKnNj+LH0FUs5vTAmLbCHo803/9VbDC/Qa/oN8RU8V0GS",
-	"XzP/+BzVBN/+J9cXjqefkas4LL06cb9jV/KyIu4lInnSVE5hbkhJFzzCcxvpcUAsc/r1CxSc1fo7Xkv9",
-	"QpbimzopuDMbT8quHBzZ21mK2RHee4Em5h7m4YOHuFF+nbpEVcHmREtS6XbKmIdBJUDXyDhjbKA9DdYj",
-	"FQNBE6iYPqlyXudT6Q/clKLbHqoRlC+rRRXHproNhE+XIc/RnTOnC6xc+Ju0sQWYiLGda3afe9hA4EQf",
-	"KVLIjLkREkoUAmK4RpQgYtFFVDCaTF1bUrzdRmJGC4I+MCWtqQ5GuyEoK7eVnYEz1EA/rlPuKdx4hut/",
-	"R1I1eIUn1G2E6y3qt6Wenju8lSYF162/3cba7mGfnC/Mj3blLg9i9h6Zp3XLd45/+hCy0j9L8Fc08AIq",
-	"XOmRg+33LLbUU49TDGl0q76RzjFe9jnkpODTaOegPxZSTCo2aThPKS6FnLtyRnRxVT6FJweHq0o89KW7",
-	"IzZR63n3tfEHCAniBV+WETyQ6Z2T6fOPFuTGEUJa0YmRxx7nt0ajO1GmxFrsZtJEjUsR5wuGeI6V/uAa",
-	"pBp8oHtcnIDhF4aQFFFa5gMxl8UliH+fWSxJt/BeaSTuJweHJLbHeMhEytK416QUvMQR3w2dL8HJb0Xp",
-	"DRbESzmZsJTIUodGhI9XQbaNU+9KUULazfWNigcyvHsytI59p4rRJVKo+mZenxQdXe9BwfB+UrX4aSbN",
-	"c6YxdGz4v7s5qqnXlecMoxLi0qrsKeG6Fw2EysFBbSF6clDpFdN4qXX9W+sEk6nM1TTLDKkPhF0NcLOt",
-	"ovwc19cIw0+Fta1tpIQXYP0EHKOdG2A0yLwLw20+LgfB58r+ORVee8DNCYK9EaEEykiNQfXk4A8khkuG",
-	"5rs4GggqCKa8rFxhv46bWJLtxlRrFHRHDKqxC9R12dQFxDusNOHK4qmlLm2uWPjzDjtwfeXiwWD49lng",
-	"OfgCQl5TUeAM8y4b7YVrM8Ciwqlocbxkc0C4t+R9dHC0FKvHaOHcwjrIAmAVMM3FcLSBKFWdT2JsmgfR",
-	"S81n7NjGZeUlhqL9lAdiSnPDNCuQfRxMn0B+ePUqKDs0zAcYq41v2AycLoIjH0LiQURQGwBFqWeI0q8t",
-	"+F5eNoW+Dd/Cr9Y4U+xJ+uJMaidd6uhOx9Acuzi1mBwnbnuqRefjcA+XT8uDwvb1cqtXYC2ROkuB7b0+",
-	"f7LqzDpjSZeF0WGATdaS6TDnxXxdU4owH8ioGpCZzhXwpJSUeR8y+8BqQo2lrnCiClRY64xDsqDMGBnT",
-	"Gc8WA9FF+Y0Xm1GCBA8QqwxzA7dMVOlideOt18xFYBTOH/H1WGFfzN+CSdgf9YPL5VfKOt5JDeHIOsXd",
-	"hG0oJtK9ECSqnYW8APBHxSeCpXtcYEn0fCqD3hpcgR7jsyMWTJOuS8QYiAnT5MnB45OmBAqwZ1wzA58/",
-	"0avUCi0JHYgxm4MEhDRoUEvggxlLnzy3TSMML1VEabrAnohVA7bFQKC11MxAzGr8NVyMbUwV9HKi9kSd",
-	"fO5/1bkC30hMFSSltjXowaFDabUCbbZCB7WzjumQ61R2Je3RCt0TdPU9pKsYc7ng5tFwxWIPYddsIq3T",
-	"zOayuFTevTgqNZxLI0wDcDXfH9ApeUasgrvADQO8mWHYNQjOhmm2LgdJ00smLPYQNHO0JT9GqMoCXSlq",
-	"IHRgZjeRBCa53pEsrTeN+tJ5Q5tFaegxioKVRIXpxjL2wZHw1cnXKt1nJf/cb//1pW3IJtb4TvlE7JW5",
-	"ZUUNZjmxVvmT32M9wJJdriWStdXzDYN4pBwfOSG2VpZwTaDeZkYNfwo43qDiS924jnoYEy6whGbGjGh+",
-	"7/iWqIApZ3QBrGYgbNK5YYARML5t0SOPyUjqKSRhJ1MyYgtpHRuO33URSBbMEkGMDoBp8oAKU6SQKM2Z",
-	"igYiKVjKhOY0cyWvpc74FVsFwbQgTnYRHkH7n2wgYMt7fXJaJYr4GLTjo9p3FvZh4jCZBLfDu3EQxMHM",
-	"0CwYMBJICa05UxpYMegli+cWn/Iu+HENgvUmjttAHXRH58FB+1vmq28LecWQfaopz6HgttJtbs9X64oo",
-	"wtKDpfJ3w1LcZb5kAtKCNdUqwu5Dzh3BXfEltqXxtfsaA6Z8xircUVjrhtQPrvQzP6w7r3aIVpFosoWf",
-	"cJV1jugYgP9lrvq5ZNBjBQF1K+CN7RiHm5+H97jLmgv3ss1VF37WX9YP8u2WTPgFa62ZqAisvWjiVCwI",
-	"5mF5LI/m0ow+OUfhqbBABtpIylIPBFSINdzolBdb/qkQhJf8HbqVzblI5TwCUNWoqoYmGSA79SrVB7JA",
-	"Y/f7EH+PyaiAoZjX2ucPBGDMK5teGi09AQHoR0zPGRPQm1oBHH2M2bWQeYoPtyXBvFB9EgctLWIs9ALt",
-	"hRLsWUTc7xGhA4Gw8OCGtQhSluEsrYycC9J9cnRUFZz46NJA2PAS14R95Eo3u09R93XU9bWWmrjx3U+x",
-	"iV+dVufrnKQFHWtPSl84/fVB9/mKikYqPaNLjSUHJ6PXwk2XNZj9T0FF6FIRSQNchTZGjX8flJUhKHkX",
-	"nEL+WXhl3DshOTQt4pbHryouP8DrAn6wWffHW351Kd/fyLHD1Q+PnS95swAiFUBIqM62ivfG2t0/Mt1+",
-	"Jg6+GKe9J/76Ky1eeiNYw6kBi6hd+aurB2BG5BSy8K0VETCwzrKUDk2LTW06PkB9edKA1PMXozYuZAmK",
-	"mYO6sr2MpM2UUyfgtbJ+GhVHUA06Wph/BqJbT8spyoxh8vLUKY4+rcbqglDyZF1WvZOBiLNsNoQz/1HH",
-	"EabTKiagLwSMB1VKjIHLK1YUPGUnNTXweCBEmWUxKdgMCqnAurS/98mp1SkAeRg7Tbi9CjulCgeLAdB7",
-	"1EsFWRBoQGxYM2qQRns1GxybjXJgGMHKxstSQ0g9ZCkHIJn4eEl09E4wGFEkU8DdgebaEsCaaZatCCB7",
-	"WXMGNcLZ1hjM3emQFjv3C8fwt+VsQeYW7vBDJdWD7rlZ90RmUCkB11I394F1uI7XX5TRN7oUnk1Zculg",
-	"L60NLhhL1bHhMhmjCjoquIbbEaGefRr2F+g9NoI6YcKwHQvMjMweVCTD7DG84gQGmtVeTLiOIYBnpUJz",
-	"26JdQTNeFxFwK/NI2Rt64PRQJIa+fIBBGwdQSprPWH8gXiA62AIfb511xxjfdW3YdUEF9loEqSOVkVCa",
-	"8gzcCTbqELzfohE7aWaWi6pLXIHmClc8Al+TtmckOSLRzr0H81dma/zK+dM5tKN0NNxFxeaX//4fq6z0",
-	"rsmuUKn4SriVMcidMhSEGoRRiqyyZmh7JouvhtZxuA+k/uBWWKHYt6U26oS3ICr9dE4XpFv9AFRsz/01",
-	"6dg97CshZJTUfoZGVhtrrGEthCSZFBOE8Xbhwso28xYXevpFSoIXfSU84Jmd1QMTeGACK0zgBRdcTWsq",
-	"LelW/gXrljAcwBPHNVkAPOorof/XEgFdjaQGdFMmtE3WxP4aBVPlDBCQvwYKfmuW7oF8H8i3QeuWuVe6",
-	"xxAOnnv6NVSLBHxNkkUq+LpcBZVHF18xg64XVBHr2QDroxYv730lVPwOVvOBjB+s7lv0CtKiAOhjb3gH",
-	"EvtGlrd3ra0F+/UJYv7qe0qEo7ltnN81DKeHOTXZgpSi+gVa7vQqp2Fbkpy7o5Ymt9K0+y5T4dxybk6F",
-	"CybzEC+9ndy5kMW71W3Nm6vI5AuHTi35QuOVPd+vsTE1tsrbM2Thc/QQZRybP5kHRLb3BzYj4dpLNhyV",
-	"awKIrXWg/3biW9TKAnofCAmtFbDhQ685Z9b3+lN3KQL9W9pICHfajr//m0gKxa32kw5OMfYrq4SC/XvH",
-	"A/WCZxAmSeRsxAXD0Mrp6x9OSGzOF/YHAAifK1bQzPU1LlgOGM+kG///zFf/njGa9m0rv0F5cHD0XfW1",
-	"7eIM3V0GIpGzGd1TzNBd2xOi+n19gNc3OqPMUgjDUtdPy/Y/I93HB5BrSkYLlzDaAyChiRSsPxAX0EhN",
-	"YTEIlIfIDEJHuuCTCYMO9NAqzPVLsK0ByH/RnLPieCCg/oVrNjOPMU+ADgaU2OYNrqNeI6aGp6F7k7W2",
-	"ux3mqyrbn/rY7qNraICPIl3Y+n+nwT6OsDWP2zVsYARnBbZT+XuiUQw8hH3MM+jFiUyySWS7vpKeN+zW",
-	"uNa1Ha0a1j49WO3lqPQCGikY3tyJOh/3lo6fSzFYt2h0JEtNsLGWXUJzBBY5I93YnNQ4qnIq4l/+8c8I",
-	"WlXYBg+OdHttqgs+eLiyHLW+vxvb4m6eAPb1g5dtGAqvq1Gb5Nrad2/X27C19sE2kW8YzNoWhNuPKGx6",
-	"uGEw2Dpx58F8uGuRuVnjxJl/4cqLX7kZ11Cygcvcqnc2S+z9T67j7ucdhfeKmPkjs00I7/rEtSlnVUvB",
-	"B6vmFrJAmd3MlQO0qxIBmxbi1mPR7Ho/wZm95ptuCoST2Mwh7YI8dAC6ncObWyirnCpXYt7OFz1O+M1b",
-	"/5ygBwmLW+2Lbd24woYErvtABd4WVvX79gcWgdc1X+PGBHJZzNkCfNdkShUmJFukHe6MEttDqCtLrXjK",
-	"BiJlVyyT+QwykbG1JsKF2n5j2PlgWBZZDEaL64AG4YFMJjQbCM2U5mLS65OzsS/QdZksI0amFJC7bL/L",
-	"gmV0EREh3XTMDKx15Z0EFkOVK/L04HF7GZpvrPBVFqHh6O6nBC18d2u/I7sBXZ/Kj8ARXJDgWMCx6j30",
-	"QXpIK97MXfHUQY9TKZjvI9zIUevyfv8TftiuFVLQUOWhFdJvJjxd9U4CnG/uDkGjtN5NIMCjQjUU8rxv",
-	"y2XZJ/HPMZlRDa2G4NEDgTFhY8BHtjWCrcChYkGMDKBGm+A6IglVbI8LxSCgfMUAHVNPC8aCxsDmbkhA",
-	"KZUtbWK0MPqBSNnHXp+8RUiKgg3EJVsopveMgpm6Rqc8xUZHJGUsR90zkcp18K4yz1PJWv2IL2HN7smN",
-	"iPgbDreiqvtrdpjUAyc7OZRuAQjDLJQHwdg6AgnFUsvhR5j2zUKPKwM4O39DHh9+993eIaFZPqV7Rwh3",
-	"UphzmbLWNcVrai/LqTbk3znu/J+fTvf+i+79/cOno8//srVjDHfVa4c7+ujsfcNxIWe35aqrj2gHH50b",
-	"DDRYuOlQLthH7etRHqmNbKS7zENafb4/t3l6jw42unrv0lw2NLPZWLbk8OBNvFNvoi2CajGaUXRuA/xS",
-	"E57gpYMDzBXRBZ/NWBqRTM5ZsWdOb4oFqGohNP24l0xZcsnSE5JPIVVKpOTHKdXqNM+JKEEPICMGrbGf",
-	"9w+/g7YZ+H3QQ73G1gg28xYhWcX2gjgiLFNYPBsXbIJZXfarJpwVX0fctyG/oXtSn5zC07EwDft1YJ9B",
-	"aucC+LlLk8F8cqFpoq3EHoCNUdjuFhlXOoRzsE4IKEkDPYMVBfCFFFUOtfKIR4pccpGSbuy+ZOkQoUoj",
-	"En6XyhnlIo4GIvwWhh677sWQvm5hu2Z0QUaMUJw1F8QGbAeihiMEPa/nPIEVNcuABcFpiQyDDSGchY3X",
-	"CUCwLiwuKSwaLhMghuGL/Ca7Dmxd5NzW80GoWFQjIBYgFdtUum+hbFtd8nzIx0MuhpDtN/ThNIzY4oor",
-	"O9zVq3qwxW4xjBjHkToLBOAPMY/QKy2t/g7DBL9Wb4cZ2/34OmBV1kDtQMj+AWDnN+eNOE0RZSBDqlmW",
-	"T6Gltz8qs8s1oM/tIkuxjCWQ6MEVYdi4NuapikmXajKTSpPDg4ODHsBrURKPwUaMK6euYd1Q94u2YxcY",
-	"Vq4X9hv7AuVQG8xwe30SozWZxsi6VFWcbG8wwjO27ZBioo0QsAijOFrXKalr+aXjR97CsK5jd91oMXDJ",
-	"jz0jEC55nvsnE0pm8oohNBt6kaFx79x8GrGEWqN0ILQ5ujqoDnNY1TJLt+in+32ZXToz866YmHnHl0Z7",
-	"cO99x1SZNeq4Pzo73O5fytOHvg3fPotCiopIyhV1nxXTFpwGSgLkOELqkgVBtyiZGeMus3Swlq+xj2ZZ",
-	"d3VkXazwpRPbTg3YDhcTeHvdBIiI0gWjM6OpK/L+4sXe78mz8786XXTKaMoKUsj5anrAcxhli//owdnz",
-	"4Ox5cPZ8g84ezT7q/URd1cXg8nMa1XaLpqwMA3lw59y2Owd5Oktry7xJkvCZ4dHqpplgLlBwZh/3Tefw",
-	"VBPZIo8HJ/wAMr29j9GtWaur0Z3JazkbIUveZsyPecYgN9rhPOUFu+JsfjwQsWNjMeBUx7My0zynhd43",
-	"3HwP6lcqa878AEYeAuZFAyFhKDTLFpG/QgVIdzy1qTYzmudcTGLSxcyeORcABIhmG3DuKhXeJcyjrw1c",
-	"etb5Zt4NVeiYFAROU4jwwVqZ55QsPVnKsql1HsUrbdXqQFQGpiCTQs7JyOiAZLSwH7q5zDLyx+cXA7HC",
-	"LfY/4YchTz/3+uSdnGMTZWEEYcaV4UH80tqGds2Jmsq5OiHU6Iq2DsB21GC2c1ch51WzkoHorkZIofEo",
-	"Jd596Py0ZnVOwq4C8OYKrEAWkXcdAlx4ZVcHnsPKRTgQdQuWV+BhObRN02YilaO0avCBflRwC9RcmGbr",
-	"0Lh2S4AKNAS8AXKsciYOBNwKBxOuEtK7iRFXMSKgrMCNffKO/Q1cA+axNhhMtdk6snbn9sF7rPrkFE8X",
-	"5Kmjf2AgjIq/7Hl+cnREYiH1EMnGbbGjqtpBhQYuYDJwTWhR8CumIlLmREty9PQ78op/T7pnr96+eXcx",
-	"fHX6H8Pv//Pi+fkJeXL42Obw6d4JdpExxDuL6qQVBXQFVNbuzx0IQFmHmIFV9ZCQ++RHM6k1twIGu1v4",
-	"eq+7hu31rhbvErce4OAgNsC3ByeDdF3/CYhINA3ImG/muM2kxZgrwr3v9QdiIHBay+IvJt1Krr0o5Oz9",
-	"u5e9qq4IwwfUvHeqda5i8v7dSzdeOAxCaTAOXaESJX+UcpIxcj5lTCtIahwINaWFj1SIhVmi+VRC0zKu",
-	"SfeXf/xzX+VmoRTctZ/uD8qDg8cJhyqux2yfpVz/rwlP//31QHBFxgwcYniQQKMhaPxavmjdRZglmVTl",
-	"/+/fvRyILh0pmZWaEZhTZOxVaUxaIbFfESDyAISJ61LvvHtHB09+PxBVIsYJxoUANECQeL8ssriHUQvD",
-	"kc3okPvOZXFp9jyVc5FJmlaSqHIdLp/7yJNEVU12Qp6SgqW8YIkRlTTL3CSOBmLGRamZ6rkTjUSNnZ36",
-	"5G0B2H0RyaTMRzS5jGBz9iCxMxqIZ398fXoRERB5iSE2Mw0LepCzhNNsLy+LPDjvzDXJB24wEJBwlUgh",
-	"WGLeGlmDDp0JP7w+D5tSu0mcYOdKfIAsAEuRpcStk6Eah35rhVqMlwRyuGBUGZIxxxS4V7w+qoKn/cax",
-	"lejTOoCESpZMJOFCyxMi8NwzQehIsTUG5fV9GPUBvUJu6CGGEe2C/Pn8zWtbghUR1p/0Sfxp0HlmWdor",
-	"yrNB53jQAaNz0IkGnddSMwXfGZ406HyO24Zu+W+bqfn7g4ODLcZ9fslziNha6VYXsk1htCYe2lrN1cba",
-	"t6javxsvdI39grrcoHiaBzGRyNQsmnl7cEqqwVzgsEGPzTPKIa3Q8JmWaxJ1FZFw9DLRTO+hdy8i1XPq",
-	"V12JtD9Te+xjwjIsf8R9X3nJ8sKEj0TDwK8STVOO6vPbwpCu5saIA3dY1MmDr1bmvgsZ9lcJp1qgZucE",
-	"8GlznyfAERcUjtTKk4KF2JUWSde6TX/57/9BaFiwQcxxxWrWlZe1n+RV2wh56JJlsWJYQNGsKGfG4NIF",
-	"VHrDBnQ+NJBtEDP5CZewugqnBFdt7Rr6cu32AynQ4pRC08nKnAeY7YfwzuZ8eFRPaMUynB1qlK1JAdvV",
-	"4M6IOh/3ytystT33TZ64fWtNbRO27pMfEYhDIFZdswfkmFTODuuFiAYCrDfbjJ991HBXhB2pRgzjPL0I",
-	"s5YMMyQ48GggNrhKwuUI3SZdSM3xJ4Y4AQdKdESW/SmzRiY6ECEXrb3F2YM25cw+3axDyjSYSAPRxfAV",
-	"jNXa1rLU5Ps3ryKY8eF3+Bt8Afr+j9BWTO0dHj09IvsD8ZJqLvYOe1HV+DRl0JMQcAwiY5mexND5jI7C",
-	"q5DhD0Qh58dB4nUh5w4x3Kc0JTIrZ8KuvccMpS4iMBBdWZCXXFyy9Ez07OUnaPw7e0CTrrvikSJWrzse",
-	"dMAdQ2ejjCFahbU8++RPMD5l1t2Y6PZkA8r5fEo1JnJNGQdrFgDPS5HoEk1YM9IkMfRzYu0IHBSIYi1J",
-	"UiotZ/Z5A9GN8Ys+mn6XbIG2X4wZENaur3YeQjO5f+qxFaYDYc8BdGu0ErVLFaDTaIYrCBrkApLtsUCw",
-	"GjZ2y6U4rIi0DaoSzXi0rHttwp214o6q98nh1h4eEEMa1imjbOqELLPUEBhSO0sjAjgfrlbL7I8cZWym",
-	"SJeSEU3xhMDyj317ckNRvSa/jbGPjdkrCJ/RCYuc2pHKpMRiQAoG6kjKS7CCq/BtL3D3YDJl3d/TJ9/L",
-	"lFtDMLNt+QMmgvvedQ6cgQDr9s0P/4kmbmPDj7fI6tZZal/KzEHj3bO2JaZC5lwoeKsxsG/TIlpra2xh",
-	"G/zqFP5vUkH/8hryXUS7LDk2Kcp/kvNAuivMqkacayM/It8l3Ys19ZDH9O33a5jKOTH/haquF2EFuIOd",
-	"EhW6IK+v/AbhiVsAJ6kJli9AQK0V2d+CbfkN4ZQEUWTPePJCTgqmVFsceSPqoj95t4K52B51S6gwknUr",
-	"wORbGtM1wuhFKYjSMg9MCkUEGIpUJ9MT1+AYQqhja/xiJaxz4qZSQLbjok+ewZwB/44SXIDMqJl2DzEb",
-	"2ZuxJ7WWE1WowDyPK/Lk4A8DEdulGQM2PUubAwHwpq+LC/zqO7t9S6jo1Hn/ZGFOvHApsHavGnnJRgLH",
-	"sPquyblLmbWhzyDOuGARxr4i27g1KuQ8PvY62SOIvwI86wIjZXJO5tQG852xSbpB5RUXQ/DM1OrAzF9C",
-	"Dm08BsrBHPS5rxpzX2BxWPDFfEq1onleu03zGfs7XvjLP/7ZMxaoYobeEhZ5YBgzWupyBroF2/u5lBqj",
-	"vs/O/+pTTJaiQ5hyom1QvIkB1HSA57gvd5ngWIvGA/yt2RVEvn0Q/7eVU1Zb5aA40GU4rWQ+3r8i8Mn8",
-	"s6mX95mu0KRrTZrJRDoPUVurbltD+Gtp0/1tdd1eU44WNQsBc4wNZwT2wJWtDcPuMi6QCUkzI2Y7ChMM",
-	"aDbyt7vWa36AFhfrsrofjtOt2jYeusuFeaNGxuCPUHOd/kZOZ5nSHfXnfoHhA6gelKUGU8A7wmmBCZt4",
-	"8PFpJMkYLRT0b/2oBwIcbye1zL9jgr2yASW8ohTI6xzXVgzMmIHwjb3ByQcFHGCF5Hm2ODZ2hi2EXC3l",
-	"BgA7xCMgdEK5ULZ+a7lAH35s72ftCfRuMkrup4/1uuJsLDx96F/94G+8Zv/qbau7vVLlG9G0Gl1PDp5g",
-	"Pl5NuEKaXnfBdK9VtLouK50v0MmljaDc7B6E7G1ZELbkTlWbe91eLXcrQt+xPKOJlXRKsxxBZUF8Ei+c",
-	"rCCkYlIapWAmU5Y9gsqGvNSQRd21vdG9ry7QK0qMeGUQpozI+atzothkhsjiDrBmINzv0lVQEhjaFDpk",
-	"oJTvnUDI2AhFZaPCV1xm1PY5PTfjx2j1lF4xb85XKm43BpB8oYdmrnGv3jd5ILpPDv7Q65PnKXelI76Y",
-	"1qtHRnVKCzrHfHH8nWbrxXONyG9fTLvH34+o3pa7PIjsB5G9Ozc1tBhWMQOTauGnVnjPWCsM/B+ZfnWn",
-	"ovYVa+/zlGXeSfcrLsr8cSoJoCtAOCbYKTOdcJMQdXUdYP8re803XeyLk9hc6GsX5AGw/65Kg+0Cb4Ha",
-	"Xz+i+59KxYpNvtVVRP+CAfyKfUodyN/+hn+d2EK2gZjRhftJT9lMseyKWZj/jCqN1wcQ+Xht2tzo1fyE",
-	"h29LxGt81gOs9bcCaw3nhLpYX1cWWOLWuxVs6/eKFYBs3Wo7rJz4PnkTHPFJQYXGROVLRuicYtwQj3Ah",
-	"M+ZC/E0HO2Uz2RJyQyU3ONi3r0/jw+9Hm7YTa1Ei7F7fsyb9FRLtg+59d+4yx2IeKaDbdSJTFpN1uvcb",
-	"kMh/h+/uUguvvaeFlOr1nb8FqBS0QB6p2tSD3ZThqqHE2I7xg2rTJ/GoVFwwpSC9g33UDjvBghpjK6AZ",
-	"KyYshXYCZLQgl2xxbP6nyEKW0EGcFOiUsj4p26OIqai6DOQckaUeCMj/ahUTKwfu9oVF+Ir7ERm7nvZv",
-	"Tnw8MPe7Y+6ICucol1jKxd64SLbtHMIyfXfhfpbNtslKQyuHQmbWDK2bJVNNzoVLXIPCIwZ4RgXTZSFY",
-	"ekximvPhJVsMFdMxUXShyHzKoEBIA4wsR0huYD9wnSyLhMWufYp5ruGGipSKAePimebimBhSjcmMUYE+",
-	"bzkeQwYFXLDHBZRPXfHU6GBQpqVINzUK84wLrjRPiGazPKOaIX+EwDAUQgmm57K47LVlkWWz82q97y6s",
-	"Grym1V1rIeh/k/BhNsaxBzGOJhIwZxxkY6m3MolieJKVhOZwmI0vCxZDogFUNgKCBxw6B2iFR+yRclgt",
-	"fX/iY3O0oTv+nhG6x+7uLuQVZFmPXDKWK6wTtMLTnPb5FCv5GPEH2EhOVdXsmwGmhcwBR2c+ZcLi5LvL",
-	"bQ51RKCFMaHw2BHLpJgooiXQm7v4hMSDzqATG5o1VqoC2JhT0UTnMDpf/QavzKgey2L2qBHL+W25Qix3",
-	"kPhQveGe8h+2J9QHcf4gzo04l0ayOQqMMEobkYDl+GzoZipcYXIN4n1fM6zz2LKtqSF6FJNHBwdeRlug",
-	"4hp7wY6hzFY4G+F8TGJ56aU7T6ZRgH5PATwJc9VwoojAWOOe2L2ECwIlo2Qui9QOzjC/UcYIgjz1E5ka",
-	"5aCbZbOhyyu/ZIuImC/g+UMh9XAsS5Hilz+XUtMh+5gwlrI0GgjzZQENR7B0GS8rq/3CL6DaWYoxn5SF",
-	"ueiXf/yzUSW4YOoL6gTmbe0Y8q4202wKmVcNsR8CDgH9vQIvJ9FcgHKb2dVyB9bmHbRrFE3EVio6WRvL",
-	"fJnN3sM1G8raX2ATProg3fcXz3qR0yvI4wPzrSJ0ItuqztcDY2+DHfaSNr9cy5Qu+uTUgtY9/u47OxiQ",
-	"Z7F5cSs62DqE7M4XbjHmNqGBdOAHW6xhw05mISzwveXHvCBaapo9dCC7XfUeuhIDDQG4R0oX0bJ8RGRC",
-	"R1atRFll5G5TduU6epLRgsSXXDikXiywik9qbT2vaFYym7WkNC20y80mTfC0zcDY5+H4vkQjzSaKNBPd",
-	"urtBMOK/mPtauybgml3nue/wzgZ+dErygo35Rw9ZhmZSt0IX7uG2VFikMU3p/0akln998iTeGRj/8dG9",
-	"dkEMlmVzIgITuuDsAXG8zWWwnJ/fmlBQYxvbYI2jLwyOHuLteLRrePRxgJbqOh0ORNDqMCL1NoeRlS6I",
-	"GW0U4dPzZ2dnpHv2w+vT3on9XiFW15wrdlIDHQazfqkNImnugmgrK7kgrs9h37E+rsikRBDrALAUGlbF",
-	"/9vwwUuLC+whrrHajosJif8VaC7lE8i1rI3OAmhROwujRZ+GiNl20v4blzHqCjGoBqeEJw0xASAqSGd1",
-	"maMhAHdoxzitjn3kCjJFDc0sIlIKW+5xMhAUmsjBD8HNh+14sgGRfq3N+oIh7tKz704YWZtbBMlnTpt2",
-	"8aRh14DP3WZfwS3G6E/GQ3/B3yDojT0fQTuByLMxBOUL+Vy7QGnQTrduSFhHcqQBOkB3qXPF7cAz9iIH",
-	"2TcQMZDoTxZw4EOMQHMOrRCUYODGADMP18aRlSYRNNIFNToisUcMsM1lQT9D1ACclQXZsgCI2LPBAgda",
-	"3D6onCddAJdD6Dk+EUYd7J0QankJ3gKRsnQg1r4VQfuMsAr1ejN0s8U4BzcGezHA80Fnij55bj43yX+q",
-	"EJM8WZYUcZ8ALWCpOgATEy0n4GezkI2ODboGwFBTWKuVnLOC1bAHbe8OFJgOZBBAzFL0di0hJUS1nhly",
-	"vNR0wwIlgl8tQhhDPJcjpkgIaHjgm1UAwBc5hRMJa1jlhuW0AAhBo0GUAmNv0GgLMB16ta4SU5kx31si",
-	"RBg0y7AJYpBsgTD4fZldrohvdTeA8BacXo5xXzGUab9MWJZVdd5d52KJZ1SUNItbW3ndhX31o+vkieWr",
-	"CZ0xhNCshmW4S+uYMFh7gx5j23SrQzXVkAu2zakrvi29vrFHAU3bV3PCl1Zz++52XwNS413AKhoS3hpV",
-	"8VsGOgyIY4umrFOa50yw1BhZTgY8qIO/YXUQZZARtIA4U0eY2UL1+xT8tXO1Qp+8ZDR9yzOpIT9H2wYs",
-	"AHALTb/qDajClvQAT9ACG1M3an+7VQjfin8LoljCui3keNyISLHWx7Wxorl+TG8FA8knXbV6588XSrNZ",
-	"lZ0VWWUvDIWrRyQvR9lKEhdozasx84goBD0bLUgMYYYhKAsx6U75ZOo9ghalfSBG2AWrTxoR2oDsQGGC",
-	"tLgGXfMlV/rCz/RL+PkbettWS4M9D6FPXFoqc166AI2tKDUG7cQosxEpWFKUHJs4FYxmQ6Y09I5KpDDy",
-	"kYtJqyLoHtymCh5eQxVsm0SpGIK44yQSmaVDWRoFKZlGZCyzTM6HZR4ZNi30kIsrrmFr/BRnTOjWqZSK",
-	"Dc3j73Aq2BJNk4xBRY3Agn40+7gitkK/tVMU/ry1JeAO4jN7390GMNzbNkcv/Ho8BFNvPfDhCvmrM7fS",
-	"bFAxw1shnl/6wEUgLypO3R4QQRwHAF8EDQNZLIYycqnAIumTOGUZXQxTulCxc1hA+oAxNV3+Iy20j/LZ",
-	"0R9XNHIA7B2bH2TY1RNzMIFyBgKRafvkObTNgMpzIhhLCSWxhbWITzyEBTwM0C3gwim9YgMhpGB9co4X",
-	"ozgZoRPCMJz406cQ5OLz5/g47IwxEN340ydYwqEh08+f48jcYxt1wJ+IebnSAOPTp+ZuE58/xyiPoNQC",
-	"sqSWc7/xdvy56bX17zT1w4DZjWmWjWhyuTL4/wuZ2eb9J4SSGc2McGc1lA902j05OnI9ZDGBK5fcbC7V",
-	"fmtIN96HVd4/3B/JdBHbZo3udD1SAxE7SBIsO3HpkQBSwrUFEoD879aIjOM6X2s4xvPgHWIxh7f+9nVB",
-	"DrchD4btbzAjFU4lgO3hIWjqrIiqdIuAWNbu9z+5j5vs22cWfgg5rscIITOaWl8k15Apb8WKhT46Japu",
-	"J0AARKyaCo+Uj+k+OXjSZvwG/OMBN/W+cFNbD12lxrTqJ215l+0be/DF2Os9sdZfMTKqJ/pGrbZdid3o",
-	"8Qi41r1BocbA4uIIk3AwaOcKbWmWDUSF/kbWYZo2M8mB2Mwlj0mSQYcF6xdpr9qtkdfdqU33U9mzLV1/",
-	"a3BpDzrU3QKWXl+OrVej9oEqt2sXc5uMrNH0fyZzCNBv4MWkqxc5T2iWLQh17EgK1hsILrQkmHuXY5v6",
-	"mv5pLD/w3UI2B4nNP5DBAWkA4OnF8LPlhPD5kVpy8E6kMeBzMlqYtzYakGZRvxn7EU7AZ8sI78lcTGS+",
-	"eECEfOCJm3mizBchhwCKX2YT12OFYWvk+2eG78AF5wLD4PfCcAUjccZoiulmgnCBrXlkAb8rOsszBmlb",
-	"A+EwqQubUSYY6cZ4hUU76AVllXXhMhArsBAWChidg30Sl6JgSmZXLI2Bo2I620CETj0LyJsSwTioiC6v",
-	"TmB2oXUYnhjFsIAHs3QgaNB0+jV+MDPAWo01vV6/kO5o3+Z5UBPvPLirt7Z3B8LVs+6MB33xN8cbkWWE",
-	"3HEMRLaEdt/AEudsNJXyco+JFP3traF0zB2JHPYTFakLYas+eV018iaKJQXTqrlm7Ud833P/uvuqW1Oa",
-	"6lJtHfdcGvc53n230c+ld25TwmVX9QFN9q6QYiy9VEvdWgZmr1wX8VxDUqRLybvn5xfkT+YZRJUjTJy2",
-	"Ea/3716SWan0QIwYmWqdG9sIJHRxBdG9+Mfn3//pzZu/DE9fvnzz4/BPFxdvY0KzTM4VXA8MIpMJzQYi",
-	"ZVcskzkkMlSNd0uFKfTgDM+pUnNZpH0SYyKE0WZUjJj8A5FQTTM5KRmB7zHxW5H4p0Hnd4POhxjehvqM",
-	"uSCqWu2JlIxLXRbGmjITc+tKCpYw3wof3ukb8KMnX8g5keIEvVmLgejGb9+cX5BGprb/yah5eGXcAz1G",
-	"+Ux1KSzY7kDYPHijwViNh0+geSPytMgmDQtp04js9Woq56o9nrhEx1+rWbg0zPuJLjYOorUlkD8tvrEV",
-	"btRXn0f4YFF+FSm4lqkSCgxVS8tomrl4m8a0/8l93C79dht+X4qQ459p5RrK+taNrj91yjIOjDWTky36",
-	"Oa7yoq81RPmQnFsPatIV3aNN2biu+h7yzwaswo1H5840303s/+Fk3l/0dNtDuZvK43Z+Gyj6ljO9OTaq",
-	"NzVy7JNXnt3aykfLhieSWO+jYPOBeP/u5Ylv+mgssbqWDITAVCVgmjTZ9rhoE+Hdufp3P1HSHQn/14+I",
-	"/6D43SXA/XbMazvFb59qzWb5dT1ohpcWcg6QVcZaJ5bGMXfNMptK4K3xrZ26cdxXqciUEbcWZuBWQ8Vy",
-	"BOB/bcUItsYi7ewYR7lrdmRXdLMDzk37QSG5H8I+FZ5EHtVNI++ms1u0wV13fWVlS2aRcgXjXw057qgZ",
-	"7epY7JPYvjsdWkgNMmKJnDHlYQP6A+EVnznFpphjWVQLCg0daHHJUjIG7k+66FyDIjaUygPBBB1lXEx6",
-	"J4h8g6oPFHhI7TQp81xAngYAEU24Im58/YH4AT6CQua/rqS/xab2EcMGDQofwL5e2yWqpvvANO7HDaRl",
-	"7o424MVILIW9BZUAKOBeiPwZtryvaP13MSKwxIZguZgMAc8dEkOpBvPf0xfXpEuNIqKkiIDAy4IpBAV6",
-	"cnjQ6w/E87oZ46l3Tivy9ZQOnv5SQKkVsonmUP5z8bWTKu7nA6XenycMNckahSISwY3o1HlVr6W6r9PF",
-	"nRj9xsLcdthfMsptX7lNw1Rc0gcivL+guFXlAhWuRo8iJVMEj+eB0jiH4gOrhsMT7lsJd0dp/5OzPF2Q",
-	"+GYiezPVgvy8vnTHnpAweExKHtHk0rDFOGci5WISRwORQq7dPKqCo7GzT2NSMMW0ueOAKGkk94RpDHkj",
-	"eFrBdLEYCEOkaZkx5LGYY+AsqExOsOsMuiZsNN29otcnp2IgcJ9D34UtvJ5ITbpcV5kNKXR3KLCjgw2w",
-	"DwR4UAHcrWYv9MmpX4ARM1qbPWYsJQWfTDU4VbkaCPD/0gzqsWuuw1mpAFfOynTSfXLwBxL78+G0mLjX",
-	"3GbXnJI661rVVI7uiEm2twmFnyO7Vg/tQb8xvUYKy1pvX8O5DbZ2PV71HJi/4wNUE5lAV4wUoC1/ip0d",
-	"EpdC8yzuWYBDQ/h1vuE5BXgVDX13waLRUD3lZIpCc0MbphbyDWRgVBHqbRBHLwPB1bHFHZUiWwzRpxEj",
-	"u7PghT1ErERvRy0KD2Ek+24esLcTl0qFwAsVg5ICpiCr8NJAKM2zzDtbZLHC1YwxFfIyu27IxjLOBsK8",
-	"zSKw4moXzDAeLgXpuoYfo4WfTwM7hGyyzfzQN/cxQn5GAdXIzWPOCubYzya++Y0kROGYt4uEHd3Ny9c3",
-	"6altAQl34KE/9EP47O7EFSR0YomGaw6o+YzdgfCSmmq2h7kp9yHD7IwtiDBkhbK0qp+BHAAcHTECDtZC",
-	"pJGv2xHsoyZHT8hUlgUg5EDFkSzVEO8aso85L5gaUl0vzMlAWpARUzxlhOvIaOsgcGx+LHTPJ2rOdTL1",
-	"qbuZVNZlbm2vPnlnlhC+BDmIssLITiNrYVgEkmLtW5lL43+EDRozmh9Du2dbBwRTBRFlRgJlP6k1BmzK",
-	"LIoXwebuakCMwyCgTZuF9tFNQgK2eznjHjf/7h0R9kVr0G2+kRzTX6n/4Z1DL6jF+uqJ2jfiNr7X4Rdm",
-	"Mu9Ygp0KSWyH2DdDia021+VaDUSMuPuUxPa4XjClfzDf9UILGWPtjgMbQvPO64HAPozYh8wBNVgfwUk9",
-	"pxQS2x2sf7XaA1FTgH2wH4qpAV7fGO9t/Q03OvhvPZvcvBU8Lu3gC858eKDqewrCMejPWW3EdmE48wyW",
-	"lAXXCyDSEaMFK05LPe0c//TBECJWxCAJl0XWOe7sA4Hap620ykgspiACSCHCbZ+c84kgZR6B04sD+Oe4",
-	"YGoKl5nvZKlPbDNTM+wKJ7Rf+eLN5rdg/Cc0y6BuJyw3wsTvlk7tOD5w9gW9u/27ai3bm7D6ZdjEeQVt",
-	"wTwdWAIWvBQyYyfBpMI3IaKtasoGCp/oE93BgSc0mxT2UYi44JUEw3ME6FDh0uV8z9zdsnwt7byx2V+f",
-	"vG3o/mcRIcyYTtzBM7twQnTVQDAYQZbNmqZooWJJ4pDH+gAMiVmmZn8isJJhPadMnFineMbHLFkkGTbn",
-	"VZrqcEn9wxreeL6CxmkXENEwfCVW5ECNodVhCBdygoA8UIR1xdm8v1rb3vTiU9eEzGGBI43UGygEaOKl",
-	"cr4QiyfeJ2czYy7hfYB3iem2UpD/j7Xr3W0jN+KvMkU+WBJWyl2aC1AZRWG4RpIi5wSRkwKtDl5KS0ms",
-	"VuR2uWtZgA+4p7kHuycp5g+5XFl2rsB9CBCvdsnhcDjkDGfm57em4gLIJwtGn6LnAxfMLLWHweXsK+h7",
-	"btyt4IOxW128txnMFP5+re7MWjWuzuCicmXpMnjXLmYVboJvnVuXGi6ZRp/Bx7YpndsOUWyIPzyBgnDj",
-	"CQiCAYhVVekiIdjw8E7QSgAvOOIzL/fqAvBCGdsZrLXFXTJWPH1eoDlqmKF5WVDOfJzecyIwA12gtRAa",
-	"Dnv4Qi236xo3h5TRoU7eE6ur0q4qu858N6GcnpVx/WrSFyuCwAzqU9XLTRbDoi2lEu6UxcMIzRYoD5ez",
-	"r+ky06o4yUE6jyxD4CYlJ/K1U6JLYOnasoAl2mhqgZYQQeYzztxoRPvKaJQFZlDoN56nFspraGplvVqy",
-	"+vNJTPGU9iH8dm4JQ8yDWfGyQoPIcHUZIa1wmtCv+YMzD3JgM15wiBgoDhjSInSEyrHWTVtbciFyKied",
-	"YaRgDerq/TCDRm217co7hF4DqASZh11Ya62b2uiCXX90u4K8ITOWMe86MIqNtuSqDRFaW9zIUFUHz2Ev",
-	"vXRu86uvV9c3s9vPVzdX1zfvP17TPcncfsbVQUFgiwPgWiM8v7dXnJjJXtIcBmnO7LkIDRVUbw6VJrgn",
-	"ZtAt/w3hT1PgH+L6JHRV8RrTtdFG3WnuvGr9hkDFHRxcWwvhyO5gu8shAgZeaxiFP0fDyRG1Y47hR/u+",
-	"5nRU4zst25tqw3ohb8xO+0btqq4E7c7t8EzjVnPbCYucwAG34TCTA5Ro0iNnHhaqWW6GsHS7nWm4fC1z",
-	"EAfGYE/4uWmakrHR6yko4jonpeJiUH4rNj9pDQU7Y9tGhyrHwX/RnbtMAxvkk9Z8DAiqGUxBwhkyITbK",
-	"E/Ziqeq1fkx+BpQFx36IoDqGYUF2Nx2VrueWNgNaTRxJ9Dgy+8j7TxcJck6khGK6CVAgB0r5SZV7dfAk",
-	"ly9evIDLMGv4gAsk/2k87iZzutBrY2E85prJc/sAN4dKwwN85NX6AP+MAU/awkNY3LJUH+b2YTwe9/5h",
-	"I1S1ZcIYXkUOD6GMywNc8Da4D5kntBJr1643US0MYlYzqcbhJHzEbE4ZWlE96yNO2ujQ/wZLUyJhwJew",
-	"o+G59DPB8zylAQpXhdXGS4q2vIaj+8Cj64beUi7J00NnnTiFTxc3l++6sVLWtoDRLdpyC6KdB6qqanen",
-	"OXQy/N/r5pajXfCYd6dvG3cb5S7rS5xwMESQFqfJ5jTOJ8mWn7lpLglGFzeHQC6/cM5IarwB8NfKS6wc",
-	"eRaPF4l8x+udGDFlXJY/aI6F7m6OWQ+F7uPvsnqOWRPkIRFnfpSwJ8im8mITYXfKCpogz+iXzx+4dLjc",
-	"VYR+3ofGer0F6Xu2v5WxBvW+sDzsdaRx2aobGNTjNGsRuM5nHUhdhxn62y+/Dp+nKdwSPkOQbxyeEQWj",
-	"wQIVNmfqJlzk3ONS2m8O3xi+sktdlr+D3fHN8yhuPtQQXAj2eNDgBYNFqKc6jxKRznV4yN1HmU1UGLV2",
-	"2b3WbyvVBafbOgs2b3ICzGIR9yyedLNo96JABbs4XdFPEsF64lbefW5cBEsUlTKtyGi6DVAf3REllWq9",
-	"zqDWvt0RyAmLawZ4AjZ3eiiTzh0HZUDOZHryPLmpInqG/1EhBfuWZz+69lI9FD9MdNEJEmK14VQEwkMm",
-	"IZYcSncxnBA0MovTZdqor5uumX5fqYj0+rJ9J0W/52Ten2w5ZeTvblk+6vOvK9fa499xz4kN22Nh8lz6",
-	"J3jRFGYrNaxZkxYFw8adwmaCQX8XksPe5ezr8dYXQYhZvc16lDwiOuXYCaIJLwqJqxnAqzNNjwnss0/w",
-	"sXu8O0GJgNbSyIkEfsCCRzbgf5wR+6U/gwM557dVkH/adcJmFFx0mpnwY2g27TUVw7Rf/v+ZJ69YT+5O",
-	"NiOceaIZyU+uUyb2WSX+tY2pjvjV7y0Y8ZPoS+A5k8fdbnHmO0QX7PT/9D0MVPgC2Vy3NpRXjWctnsyu",
-	"3z55KVdPE0cAHRTFoAuCah2cOhe+DB8Pz+k9OkNZkONgkYzRNJuiVns+B/DvqjxJZP/apXtwG45T+PBb",
-	"VYbw42kMQmJDJb2IoZ6PL2+QgFMWibZFYo+wGSPfAidG4tOL7saGoFSoElJ+nDR65qnKSYdizzYS8+Uf",
-	"s4/Xc0vA0AN9r5aNXPXm5BMIJk7GiMSPDPphFuxq5ef237NG2ULVRSDV/zSgGlXTly/3+z1ugvRzMLrx",
-	"dPdyCL7SS7My2k9xTOPI/bEp8mlHMRnaaAXVOo46YP2oXRgW3UXPLYQ783BdTickKGpXJQdAGPT412Fp",
-	"LfVw0iOlM+2n8MWae/B66SxusuyRoc85PHYfnQ0TpOMzYRPHPCPtYcfmNwotrPReDHMPriz6nWIrqmlr",
-	"nU8hv/s+Y0GJT1k6uMS7GPTxt+h3Algor9+8hnc/XlyOZ+8uXv3whgoVcGMdq7m1Sf9xHHbvV5QW6Rw7",
-	"2OpDGhTB/Y0LvXS4b1UJJlN6bytRE5wxCJDvN14vb/MJzPSdrlUJvlJLPfa6Uqyl4thoMWtVR58Bh4kU",
-	"2Iw0y1F1+IWfhtuZJBbvwNNGN5Yrdhzt+IxMU/ZIjKE0i1rR5A3eugyuXaEz+HRoNs4SEhLO7OoAqixJ",
-	"Fia8OGOohlpurduXulhH3DZ7gFf39xAM1/+2ZrktD2gsUYgEOciyud27ett5eHxJVwr0Bk0NFbggI04u",
-	"rzxVWKXELZTgG7PTruVidQ21RdaHXN+GC1uhQuCO2XWIVM6tvue7PKNKciGP3WpFcSHiZm02tdbiJ5QV",
-	"weiHQagzCtO0HGkyzGDjrGsp2y7/rJv6ML5AAcjBWXj96i9E1g/f/Zm9a7HGF4NDJSuIkFwkn40TVJEC",
-	"k6agtY3bqYZrhs/t4Dj3dRo+z4chlvNEqfU+ZurcSmIbKivRRGGCaU6QmtHo9fffwVtn9WiUVnNiW35u",
-	"46h61Ers0Aky187qfChQ8d++iadoUeNxvbRUGjR/esfKs7llR2SMH3dPBndlpD8XOk3k420pqV41+Jeq",
-	"jK6HrMdjma0pPFOiL+80B+1uuFXF6FpIfH0+g9bLbi+XiucR00e86LqA3BTiIWZdkJNO/dLNxBTyv199",
-	"uLq5emYzz8lJIitNIR2d5iB0eZlj3iU+ibu7qc16TdJQpFWZp8fb5t9wOH/97ZdfUYm+ekPI9PgnadOe",
-	"izxjqGhD8Btho8MtO/GUCmVe8hXSkgonL1TCQPmIIiIck7RPOMop/pnOHCi0JFZzy5cq5Dd/rrrZTlk8",
-	"QqKKPQ8nWkI+ta6Ryo/9CJ7+TXAG8cYjXTjB2iTnL73BCeSyEfQYEaMGfv7p5/8FAAD//w==",
+	"+sLqSt7AOQASSWZy0WLZVfpQZYrMBcs5B2f9nU+dRM5yKZjQqnP8qZPTgs6YZgX8dZrzv7DFWWo+c9E5",
+	"7uRUTztRR9AZ6xx3aM6Hl2wx5Gkn6hTs55IXLO0c66JkUUclUzaj5s6xLGZUd447ZQlX6kVu7la64GLS",
+	"+fw56jwrCyULc23KVFLwXHNpXncxZSQW7KMeJnBFTOSY6CkjecGuuCwVyemE9TsRju7nkhWLanh4Tycc",
+	"yox+fMnERE87x0cHB01DeS7SXHKhWyfN7AU3n/XzK7buPebXm7/kLGWzXGomksVf2GJ1iV/RS6YIJQXT",
+	"xQKXlyti3siUJoqO2QlRjMGqn749I8Hdft2njKasqIYevHPPvLRtB54+jTozLtzfh43jF1dcs9ZV4vDz",
+	"zZfpJZ9xvbo6b+mEEcX/ziJyuHd4cEC6KRvTMtPk6KDXRncZPCt8v73JEF1kVoDPylnn+NBQ4IwL+5cf",
+	"FheaTVgB43qvWNE6+VKx4qZT/2xuVrkUigHLf0/Td7j55q9ECs0EfKR5nvGEmoXZzws5ytjsX/+mzCp9",
+	"Cl73LwUbd447/2u/Eiv7+Kvaf4t34UuXqTAzA2Wpp7zuiKbkz+dvXkfEfEJexs9eRvX6HSM8pBhnPPmi",
+	"4zWCyY00se9XZM71FBglKYuCCU2UppqRriwIFYRXXEEu2QIH/0IWI56mTHzp0Sc0y1jxSJFCZozM6III",
+	"qUkqgf9haGdCs0LQ7EuO7FzOmJ5yMSFjyjOWEimILAuieMpOSGyXfMjT2Cyn0HzMmSJcE47XZXKi+uS1",
+	"xGfMqSLJlIoJS2FGr6V+IUuRfskZvZZElYkhCzMiLpA+3OLLYkIFVxTF6eeo85YuMknTCylf0mLCvjRV",
+	"jGS6IFyRzLy8IHpKccCKFVesIDRJWK4V6b46/Y/h929++M/h9/958fw8IofkFf+ejBbESjok7gspX1Gx",
+	"sPJEfcnJvDOMB4KYpSf2cKNjzQoSvzN/7J2aP2KiWCJFqowox1MMRhlcUh/NioQGGS1oqaey4H9nX5S0",
+	"XnGluJhEhH3MjfAnsiDzQooJSQoG3EEzZOX3gl5RntFR9kUp6pSkLGciBZHXBTagCuhpRnlGCpbRRc9y",
+	"+omRP8tcGxHYtwnlws5DlXkuC83SVyzl9AK2435YxIhLLsj7ixd7vzcrb/+mZGZGRgylwFRlzgoYjuOe",
+	"iMThIM3gYlKKjCkjySrdC16UcaUVkXrKCkW61aMVMSOnhZEliu1xoZhQXPMrltmT5a804ym84gUs8H2t",
+	"05xl2Z493EelJqOC0UvQOMvMyHRWFLJQMVF0och8ypNpHzQf+xowQ2DhUBMMlBOapty8kGZvC7PKmhsV",
+	"ZkwzxaJOHnz1qTMus2yIWtOyivfCnM5EsLnZH1kKbWTBsp2wVkuNOjlVai6LdPXpp/Bk9zvpUk0yRpUm",
+	"hweGyAuaGFurR8bLo4gMTRn6YR+50oYv7A+PlH/cNUaq5SXqGjvd9znUMH+yDwmm/cHfIUd/Y4k2b0Lb",
+	"EWzK2lYkBaOapUOqa+ppSjXb03zGOg2j5ukWqmzUyajSw1Ktf7goMysIUVVeeYojk9VdLtiYf2y2Use8",
+	"MKqg31FnqCqWFExHREtSsEROBFeMcKCxlecX7Epe3mjwS/sEqwTT8YOPwvVv37ZncNGOTOYWLiCtw11J",
+	"C56xaVxADTTL3ow7xz+tF1KWCj9Hy2SIG7O6medTORdEigTsXpEa5ZIacTVitDAqkaH9fmfTPOzjV2fy",
+	"wc/lJUcxVh9XSjVIXq7ZTG0SwX527i20KCj8HThNYGt2ohsYQ/0ZjVtS6uk5U4rjqVGfhznslBp6ebNC",
+	"7ai0qCEXDZuAWhkpheYZ8BE+Dlff6jsq2AWvkEUdVKn/TrUd1rr1exNeC4swLpiarhm1sZY2PfWducbJ",
+	"2qG2OgoTxsr/qfM90FGwoNXDjT2/6eHvlfUMhBtWW+zladQGUlt3+8alNbOTbNrx70vFBVPqmdEjPm4+",
+	"hOu7+uOUavQjnZF5wTVTxrwbsSnNxkSO+51lgWJUm6HSZWr/9jxRP7wOGpZyRj+e4dVHB6vcAbqTWAwb",
+	"JNZR4+MSvey8etp4HRdpqXSx2Oqhl2wxzCkXQ/Ants7w6TUmaCQXK7afn71ec51td4M2BqIeUrM3ImHb",
+	"bYqWovGAWLnwimYlGxpikIo7Rt70/M8NBPuMznLKJw3yyVgYgmVqa1nrHvUMb2wSuuaujOkb6h/XUZBq",
+	"jPZp8zu2Vaiy2TCpeH3d8iyLhnWKlGLaaLRbL/m5u97cK8siYVvfiVf7+8xsxnzSLrhwvZblFivQlssY",
+	"TcHyYmRcyFnkzFl8OBGMpeCN6lKipszofZQoRotk2gsOq4o8laZFtdVLdglolDTR/Io6b/v1CEppqrdf",
+	"a7jY3lXudFsJ92k2yzOKPvkGGts42jJPdyT/NVpvuKSedpaJIaqEQX34AaXWecGvjlvc2lYuCYIaR9fm",
+	"92GNxHJiJtAc2IzyrBN15lOqFc1z89aZatQk/FOuo8eHorFOkz/Y4Ef8E4zlQwwhkGtKz+oEeww2gv3j",
+	"cEmuRp1S8J9LZn82VLMq8OrH5cGdibIdre3rCrozkZf6i0m7Gf0Yfvn0oIEsl7h62cmhFkqzGXFXGbmX",
+	"l6OMJ0QKRmSB/4zJQpYFkfO6MGsNyq0Yhn5B1nHOLdhVXm24J8tq5eBbnQ7L6GI4YnrOmBgqzXI1TOmi",
+	"gWffCEZyVhBzTUTMNdYRDgeXkVrOV2FOt0eKKPZzycD+FeyKFSQ1pixVXExq3O7DmI+/exqEMQ+abLIm",
+	"9dQPd6sd+ZGxy5QuWh825yKV8yHD4M7avc1kcnlhDpKle2EtdrwbV2qYWRmwYseafYHVN2tr3XUu+Ls+",
+	"9mtOFJkPpRgWLM8WTUwHPxBzmWrav0DjGEmZMYrkzGfs71YPX3qgIGenr0+JuYKYSyLC+pM+eV4aytv/",
+	"nhUZ38rzUV+UqJ1Wl+cYjK5pa1a3OqSkbfgI5epuVqu7l1yyhSJaEsX0CXr2BVMkY2NNZKnJJWO5+ZoX",
+	"BMwX0pWC4Mkf4eVBrO+RCiJl0Q68fS32q05aS3UtR+1NObN6z7/tfqJ/VWx8Eza9E54LFI/vnuxk+p57",
+	"FcLpkYm66kSdiZSTjA3BTgH9lotLloJXiOYyy2R1zYzmCsYgSmoUUFpqmfNM6rW657kzO+pTfiZLoVkK",
+	"BpQNhuP1j5S1r6hIyYwpRSdMkfmUCVIwmkZESXP9gtBsDqfYpGDM51zMVvloJEuRsIYhvHIP11OqCV6W",
+	"1lQSLvR3Txrdi6D4qqGyYbT6g5/Dj/hYIxiOibkuIinL+BUrWBrZqRhi4Rix3e316BC5YkN8QsPkXqKN",
+	"mlGl+Ni8w9xdMKXN22VBEimumDFVtnyjfdGwYAnjVyxteyNM2s5ry0erWdtCnr86r0jAL+eWj9VS02wI",
+	"tNQ2WJ+HgaS35YOd4dUy6B/Nz6d5ft2Rr0TZqmnU6W55JMFKNuxXA9FEnjfWnpreA7Aa78r4mCWLJGPH",
+	"JC3oWJNf/vt/0FnByC//7/9DcloqlsK33hjGa4pkaoZFuvbqGTUcraS/jqS8YImGOHbkhRa8xcgeuAuC",
+	"j+YNobFtfrVPXyuY3oMFvlENmHERfnsY3YEH8cEG/vXYwO5noyOWioGwNdYhxPaFFKzJ6F1vPkadj3sT",
+	"uWe/dNf2X9sPP8mcCZpzCO2o/vv3Zz98CO/Z47NcojIEiaPHnQnX03LUT+RsX9Kc7yUyZRMm9v0wPoe3",
+	"q0ue78kc12wPohSssOTXqHJ4rWplef70p+NXryJy9GRvKssCzmqqNSvMb/+n+9PB4YefDvb+8OH/Hv10",
+	"sPf4Q+/4p4O9p/jVvzQ5puGgrfkHnXMsoM7HR3XqfNz0oKtGUW6MZkjAPobMTc1mxkiO//j8guxfHe7D",
+	"Tyo2mkpERgvNYI/NB1T1RzJdDIQcE0rmbDSV8tKpAIv+QKwq/NY3sb1L2ohgXHfngj59e0YKpstCMIhZ",
+	"g94EZxykUpEpzXMmWHoCOUbINYQrZ8jY41DTTE5KRgyvK5iU+d6s2qr/uk6cf1NS9N/RudWtqiDD0sD5",
+	"jO3JIjXKEOkair36t94JHgDmVbFdrz2eQrK/GaxdOo4R341BCxzedd3P9m4XtW2IYMb+BTGu0zGJzSkd",
+	"RyRGhjOfnGoR//KPf5JufXUh1SlnBSxsrzEXxBgEStNZ3jSI5p0l3fcXz3qtYYLVV9gprpOqwB4Xi5y9",
+	"NsK/0dNuw8rVgOtrGO5HhJTepHPAi27Bc4f8fE9uO79aTf662lndQFY2Ig4pX+Y5/c5m6lw9bIOSg2V5",
+	"YXneyDEznzgilPgV9JUfqUzKmfmiG7+0RP0sIOUWar0xKdVpxf5lZ1MXfmsX/rYoCDZxhYqaqGLtcF43",
+	"ZhyeCtxhzBG1ztdKOnRduQ2eMkTTSU0TBleiDSkZu938aYNK7s+UOYUYBVJwufsiUJrtV5iHG1xCRcIy",
+	"/MobStWD/FfVu/1XGB0b2ize8JdqZE5dCh7pv6oe6b+qblRlnheYdhTcG35bXTtjsxEr+jRNwz+rx9sv",
+	"CjaTaCp55+mECVa4Z7svqxvtzzCGYCnt6dXXTDU7RzxpnJejTRKhUh5czRlReNfICArZJ6cB2ZhXgc4Z",
+	"/y6Gk5sZdcOf3Y56fudo5IGCvk0KesFZlj4vCjzHlkxSmTafC2Nz0yqZ/fn8zWti9XrChUYdzCagW1fk",
+	"vjPg9p0bs/EIsD6PhrcvSU0cSnVDkwDFVO/mpML8PvJrmLM3WtMY7yCdGWsb0+FocS1NdpdUxSrZw8mJ",
+	"nIkUTVC36B2foeyzCJv8LE06ojPOYEhB8kSweBsTk5EmrpXQ4Hdv7bkPFwXrtl2CMa7gh6iq8bQiYWUl",
+	"cBSbprZDbrPlktXcZtyxYVlkTSkcVyyTOah4UmSLiGT8kpEYckRjDGxlXFyi73JOFdTqoEu3vZpg/TtI",
+	"9+Xz0x/enr18czF8/vqv/55Wv/eO4Y1I6gMBD4yw3mXOFSN0pIwuTM40KRhNplZDxusZPn20GAgzSIgQ",
+	"4Ny5mJC8kFd4+YLIOZpMNE2NiEcjfGMQ5YPfm1vQK/1u3YtpYnT5BnmawyLdUJ7ak/m6FnfC9WKrpEWb",
+	"tbvltaWwebh3ciAkpdJyNoTDTG3y3azshhdIS7EJOWfFXkIVi9DxIWeUC8IFOT1/dnZGumc/vD4FW2Dj",
+	"nJgoeDI1HDbcxru0MkKoZ/H5wxtfV6uvuvZ5p4aOIJvjqH+ToypFeeOYoBookULT5KYqAzxq68VwkVQn",
+	"gDfekE8bg8PP+4ffPdlqt23Y7UZzrNzsWyWUbn/l5iRSI5yCBNIgWr45W1R4k+hm09897RR0dcW3XAmf",
+	"tHntbW5SrELZW6lZSE+1RNGAn0NyDjm3ErAhpy2RczVpK7gdNVQit5bFU5eTq3IpUAZD9o9qR1OQubu8",
+	"3zXab+L53bJvDSV+X2aXO+YIPf9IE50tXJZjzFMMDpB4zDPNing1OYEmzvJ3GredcSfqpFxVfyimh36N",
+	"jJE51HLo9h2zq5hmjabi0slcH/Pyo1ARw7oOH7vaR/3LhrCa4+XbnvO4FNvIghd4JZwc9fDqxjMkTHU6",
+	"2JjstLN0Wqm7anVJOkp6xxRYBU31J5N12RSM4NNdLbzZEuuWaC58m1GdTNc/UbGM4UPHshQtz1GXPM/b",
+	"n0OJoRzMe5u7yogFmZtP3YqEyFRm+FZeOLW719+c9eBmEXUq348bUds6Xy/LfR1znHpSd/7ZMHvvxJol",
+	"x5t4olXX3VxwVum6YUSz5Vqv69ZncXb+hjw+/O67vUNCs3xK946CSFvBJoYQ4KwgojQmKyLYyFJDZAAe",
+	"ShKZMkILBolLZCUZ7eimuvGya3yBxh/mUKqIXLIcYpwTflWru21QpsMEiMOjRgkUKrUb92BJH20uhTCz",
+	"aM60rWmrGzexpmJuHNqyirm59s7rmOszCQ0zThpd0qvE5EiIC8Rt2JGWfIQ6M39NqTLcFNtrY0DxIUrL",
+	"AuVdkC7w0+nef9G9v3/4dPS5MTnAiIshHw+5GAItVaflyqTesXGpGOk+OfgDWbm8B0MHXYLQzIx5AQgf",
+	"Ail0nYRopohKxd5ckOlU7K2uvImKvbTLS9moDrRlXUJqcw1noBxvps5QO9491dVM7gemrRjYznkGDpFV",
+	"11lIKssaTf3KLY3a9iJIv2/bl7PZe5rOQZdz2JKuh6UB7qKIyCxlSlvYii7VZCaVJk8PDnonhM1yvbC1",
+	"9wrdwIhCorYu9zKrG2SCrGaZYzhk8ypbJDXIgl+d2kGAEIBTMdcRriDvtlm92d4Z4cIyTc6IRmMsHGv9",
+	"Cas7tvSAQKH3ixNsajOORKAr72avYAan0o8UQa1cGcUgs2qNVROVjSC60pVm12Gzp2aDT3CdCrODoHeW",
+	"3biQsx1cd/YuLbe/5+frJD5ex7polG1nVRrfOhV2d8+rWfWtRogjeIbXXzeG5mKWy6HuBaEO7g8Dx1DT",
+	"lOO5v41ZyYajhWZ1A7E9ixtu2N6zyQVX0xs6l7bkghnNc/OxlZk/baj8B8a2TyHyihUFT13EBFcWwNVw",
+	"80BBay5L316B+nHKUBlCPUntqiiBOmjtu3VKU3Mwy0x3qnWuyPt3L+0pkDECaUxzkUmaukKTLiV/hGIW",
+	"cg4FLxjjooi49uz8r4R9hPV5/+5l76RK26WClLl5Tn/LQvvipq7m1UjszyUrMfpaCoEh2TBhwCddVNkW",
+	"H67hO2zf88BF5wg0ZKIaB9a2ywsYx/tLvrhayXzIZx/WysFnMitnDYgeLTkOp2hfwK+kyzBQWFmCEfGW",
+	"V0S8MzQi1gCPiDfjIrRvIuKU1YiEZlhErMYbEWPlRwj+GjnjJyJO6e5FBC3k/qA8OHicXLIFfAgyxsE0",
+	"clxRjQoUmzwDuFMtg0mAr9HPo7KsgBusZYX6kSzgOkhcJQmsZAR384mQgCHpQ69diitnVqLUALO6XezJ",
+	"wkGv7oSCJEfNhKu/MePrN6c+pKwBae2thYNx9xdyHiF/H7T4srzFVX8QLbU8JpRcCjkXBAd8YrflmJQC",
+	"vrfOBy7sD0hD6sRL1mOLZYnyFjwUJyQtEViRHQP4RyJFahfagvwhJTo5ae5maeurQBcHPxMOkmj2UUeh",
+	"xPTu41JL73DvRB03yE7U8UOCGEGuF1tICNiAqIL2dmk7awrwVxSF1XgzTnqYF6y5hOqdnCsyn0rFLL6v",
+	"XliedT7EiLBMsZqroRd4rv1h4/ETsaZQllrx1DDKIrjEbcKUZS3OUL90ykhGQ68tgy5YzijiNArCaJFx",
+	"Vhj6fKT8TI7hsFmajSwsWRRy7l0mZm7m2nCWLdbMFj4OMzxLMGTEEloqm+5vfRtcEcvqcrzdod2FqsvW",
+	"I6PXNlYFhYetNYt4OLTdfEWzJlctkowZDzVyAa5yy2tW1wptG8DAKTe/opBzNVSsMaOFatghRaZUpEZT",
+	"VZKMacumuExC1jZcaVGVq4xDMMe2cI9XYwzWs5FMoxVuqxaxNsQmIlrP3i8KOXv/7uWORuepcEqoJSmj",
+	"dsEJRbXZO6/IRaH2NlqYawdiLotLVvSrwgqov4AYmxXAMZlzAbIZng6g/BVWvIJ6HFh1c/RB4UZTLc7a",
+	"sMBFUDMaCJeJhAP5BKq88PS1eUvbxARurvW/WtH4u/a0+OW//wePkjadAxKGDSPHPevVC98cehyvZR6c",
+	"qqa9IMs7QbroQOba7KGCifSazYFWO8BQ0iNlFl5mpWYhOUEea5MBMBDdgjmdRMslY6BH1JQW1lAyJwfu",
+	"rgSNCojSPKNP3hb8ClS9TMp8RJNLVMe4uNzLZEK9sGfKOr/HpWLpQHg1DWnbCCfBEm3Jkn2kRsnvHHdg",
+	"Jsf7+6lMVB9L8qGCT+WGv7GAfz/dPzwdPdtnKdf/a8LTfz+okV7Bl6GCn/x+kwpgVnq9HLiFrLjAvXGP",
+	"mXE4grcFu+Js3pRWbdQ3dY1JWVulYWopQ3T6oobMIGdQ76LYjCcyA9AyTUeNwX0mEplaubHKDSnTLDFG",
+	"vrvshCA+hto7PHp6RKDHizGLwMhdoByGlE8LbY645t2XRqfZOyRcJFmZsrRWiVLq8d7vOxH+uzcCtdN8",
+	"PvwOzh/8OIJMlODdjbNBeTXMeFNQ4iUXvk7GCrZK8z8kXcMHs1EGiatMkREby4IBcG/lXGjRSQqWyCJV",
+	"60CdDw9I6o7/nRzgSALv4A1NJFAKVP4bqmWxFQFuyJhnmdFdQjO20VoAJSecrh9pS8FWS12Tp6yQSutb",
+	"FHmeCKZRreYmPkPg+NbyhaVEFWxzMLRvjAj7qAta/amlHM6oWFTfWDVnaI19IV1KUPVTqce/j4yxPfSY",
+	"3RHGnIfmeZmE6Td4TJ3vocERhZSZSJGwQhibDgQ86PLqZjUTsDDrSyZWCK7ZP6JuoGZA5QmoFLBQHv3S",
+	"uRZlmaVEMcD4nRmzLdcLG8f3MEnNOJhr2N6nmICBBC4j5Ti/maVtN4PriGvf0mCVWQs6rz1wN5ayTOPT",
+	"4MzTgpG2begtHbD3ebS+qmi8ET6jcS3vsEeAUctvyUHb8BMGKZssQlyUnVeapxU8ace+oXpciENq57Wx",
+	"jiYIOAWah2DzIPSIsCo2i7LKsQRT0YEJmbWSelj7wmIZLeVp4sMQdKjx8DdDui1QlnXm2yt5VeH4Eo29",
+	"ruoeo18vYMfdJ5/dXVrYO5ZnNDH2U5bVdZ57zQj71ed8nQJSVpVieQxGg1pK9ALHN4FzekNO1455XF9j",
+	"utRXlfeUzXYtBL5VlTObvS3kFU/rRuyo5JlGHEGhp4XMedKJOiD5ONQ9z7jgYFuwXDF2ab4r5M/NJ0P1",
+	"ijMxlk24GpCGOZzJtEWX4BuhJMN5GK7JqDZSf3jJFtum/tSHsfSMlrVrB/d1fXUV0+0R9xWnPOZKgg9L",
+	"zgW5ZItmD5rbn1UjpigDDpbjsdFaCVy+xwXUU5o1IlSoOStU89OTqVRNHvQX5vwm8yn6GZaGjoJCE7z5",
+	"2Jju2oyjVMx62tyCOthUTDVHA90PTIPjI8/kAkpPp9C355ItBmIsCxs4srPvgY9uLLNMzpXHSwKIV8w7",
+	"r5WIBvNbIbhVQ9CNpwJ5JXB1ow0I+7wC0SmLSUBFoGqJ5hqPNeOAn6DXpDIr2fj6PGDgXXjEfm5wnDyH",
+	"pDF3gS1kDJcBVn4eULHfW79hoIFhl6ztjJwlMdFg72g2g0Z8ZcHqur8sR9kaxR8PuVtpTODX2nOJ275V",
+	"ARKKgBqRRIF8rXZhg4jZUrlulEJN3Wg2KcGAZfRGZAuve3oyXT4/NxdHXo9Cl/Z7KW907+iEnLrTybc1",
+	"dWmwh3UQLUchHhT4qA64vIFy2qigZc8umNJtRUOB6F6VTD6/bsMqocoA6ic0Ix7WHBphQVHrmSovm4dw",
+	"zb1ahk5u4R95GdB8wDsVQwQzalnd983OiN1cKvYx7+S8SdI0ZqM2oydseZmm2daDusCrV1BXCvDOQ4qI",
+	"9d7Y565bKDPDhqzTLNs219ImqnEpsBnZtveldLHV2mDz0C0fuoaeXY/Wlr6Pcpbr3SYQcsImX9qimayr",
+	"QUV2zf18l8fUtNDr9vXCk9SX39qdtmz3pV/Jq7+dhZMTLq7XenY38BlZTBpdVz9CfNzGwEq10jwcOxPw",
+	"CabGSdK1CsVxUBvxN8mFjQxtdJOGHW1v0irWl6SvaxX7irXaQNt3wETUHTXleatSWrM53EKSEcukmMAC",
+	"ds0XClBlelsrn6/8i8/L2YwWjU1KbtKVMi+4SHhOs5VekrZ9o1urDzdEgbp2/8mlEW7fUBLXbnX32/G2",
+	"1iONIInvFDfYdYG2K2lZzqWwN1YYDSHugoXFqgbfvlS3EBGya35PMSF8+7UMku13aiVpbi35hay7srSV",
+	"QN4oM689PvuONXzyppiE7qIdFs0ZljsUiWOdbheypv74fa+q76WujhD9v7IgvuUBGjs+v7ul9tdmnUTN",
+	"fmJ3qYV9lnNBuhgQwZ4g/noHh6l6fXKKJWvwwFJAbx5o20yFrWPE/THSPckYdW6FDbEKt2o3bA3zG2ym",
+	"cy+9bt4sna7LVjP2MrhB74M7DEjfuEtqKBvMbVk5aX5egDg7XBfFDq/TvO7cHxcMu8lLyAPTrMgLrppd",
+	"k7fayROmFa3uZa1H5+rQm6e9GyhQSF23FKa+BZK843YcNapq4rm3gYWwxOjaiGnMnPPZVWpZ6i6PtSk8",
+	"5t7xjimmn0kx5sVsx/MvNGTWzddPJ4S1vInl45qvr7V8ahO8e/tya0TSpnGxtCn8ppsV9WXlEK9rfBVm",
+	"3TqAyh0KCswtmJqpJSmggzkZy+LE1q1jqiRXxCVENDSYv1lGxNEuGRHN126XE7FNKHk5Y4Ji7YRFv1aE",
+	"KhJ/+tRcBfD5c9yQ/X/YmP3flFzx+Ojg5skVbbkTR3ebO/F069SJpzfLPGhODHi6ZSf7IGl2aadfPCN/",
+	"ePL034jNJiTIa6qB2hvTa8+1sfHIjCZTLtie0c/hC3O11dAgZRaOv+G4HQy4VRaEPr+ttOAA4rzBSuVC",
+	"aWrBQxoyWUBWWZNtc/Je2DbO0V5re4vlwuL3786IoDMwLzDuCxuw1C6n7XxwfVN0HRPbJl6skZjv2Lhg",
+	"anq946LAm4e3csbVH9Y4VmsT+8D2XKDLKp1BxMZiZTepj+cBSMwdwBb7h1wTXn1niJNroQzfNvqNb0pw",
+	"J4D1m9LjNoDqYO+JbRcUu9k1BCFati5YBXOrjwZtxvPNZsOVQMR2LwnDQFtkFrN8eyHp2OPc0EZLwkPQ",
+	"rW5n+r4d660OMuG2tz46N/OlJQu3qWkT2ihgPZJsyPZrIZuWeGU3k9Ftzh99k4+d0XsaddDrBNyuJXjs",
+	"PdeUjUvdrjZf3+gwwqpwLL4kfjOa+psvhxfhkCA/l1LTXr9zbN4fNcAOQe3lVGaMFKVwEERdSkY0JZds",
+	"sRXOutJ8BkuVSKWHpWq2h7VLx3qkoNKb5AWHDvse7QMVCJ4wV4AHEBTNiSgbU5UsJsy6Tr0rilyIkER5",
+	"VhZsQ1XcgVuxqmvzfLrYOmy2yiIv8LWNORVfEIXpWofD9lL+OtkE9wIsFHZvsgT1oS09ZR3osOGtRF7V",
+	"M0aDyd3FQeO16XBQbqxW3gTQSZ7gt8kPWHtMNciDVfSj0WId+tFNTxrHRisHzi7KVcGoakyHWS5s8ye6",
+	"vWO7MZ67uMJOkaxNDdO0xC6KQfNTB9ZgQ0y+GVjdGfnkYEsr3M3kFsKw3ry5p0Cse39r1XtALvW1fu1q",
+	"pCyGQ54xDxK5s6rQqsVv0Nq309I3a+V3qoW3MsutKrxb7O4t0qujl2t3x1x60PXcGF9aGHjb5dr9CJ6u",
+	"bUawTticW+t/h+UZyXTRXFlbVd06NcBlpATdQlQtgTbU6zO68BHtZYikhSJ0rG1Sv9PSbcl2P8yffvzd",
+	"03oGdZPGw/Jdo+1Vje1S8hcgbgHLQWrXZt+cNQeD6YZFuLC46yj7WtktN5M7Yd+LTYS2PNMWCcInosy/",
+	"RM5jLaVrx3CmLCbXvXX3yOCm3MZ6VpcfWuPqVtBfDZ6Bu8s2uOSbs0GCsf3FXF5TB7e88R3esFtfKcCK",
+	"aNA3zKQyrlh6TCjJfJO0EOXNtkqDDmnYLa0H9dxUEOivtAqit86YgFVy4/GzD9oQbaixDxZiXQ8YbCrb",
+	"DBEn5NzBxIHDANsxsoKBcwAhbprtqe1AFqvnhW9xgIhdwOsohe3B0tsEjrgjKGINAAygh6Q5KoTf6P6G",
+	"1PF1XgmHAbgTXk9IunK+Jva0DoUQ1jQBGBTcpA0zWu4mZHsMr+L2BQsdgvjZ9dhAgdfqjvPl5cQN+o7Q",
+	"WkH6huTDaxehr5ThIsZUAjQMGNOuzDGmOfd4erscSV4ALgMX7BKUw4dsIIq/2P1dVgJRjvoeco1xueop",
+	"t2FWBAfhfVnCK+QYpthXQCYe4MS5hSgH7pxRUVJEZ5H5EIvZok6SUaX42LBtvUdY40p6obMlKJab5grY",
+	"lfsTN7L628Kguj8Nf1d/IdtGZMY/snSI7+k0p1FsgGd7dv7XCpeNVphYJWTrNpdltUISBAyxwQuF8Eru",
+	"vN4Cu+DC2n6tuEQtx4z7FY8vMClsafVW1O5e+8waEw0Ufx3lb8kavn7D8bRUNnWpKbgr56INEzXLVkqS",
+	"iJwLKK2nIiUzurCF9TYBuzE4nJejjCer7/grV3yUMWPTs5VKntanqYXSTRkzb2mFQetrzxOqaSYnJTuB",
+	"U2IPe2MnGUIxQ/r4+uGvafSzi2HnKKQtrHudPqWlYQOsAGjAGgR1DEDZbXsIM+cWDaxUbGhU793aFtWd",
+	"8J7KgsdFFdtVzrGKIMLt9JRYn9duXvNlPryeO8Q/JbPxyx0ULEcuDcwk88UjBbi42I4dVZBHahlZeNfM",
+	"nfZVuI6GuCRzNicohtJlI4rOkjCwrfUb00DPpxQ1MYgUbysfrps+fW1mPhN5qXdy1dTZbcOSLbGfbxjW",
+	"5t5xQ7sFFc6fpfekv7n3t0YylEVSXu3+J1JWMETBtYEMyCd2KPkOdXXe0IAybFFzqxJ+Q+JOQwvsgimZ",
+	"NXapfJvRhE1llrqGjEQwDsArFJE5jYUK7ZeybESTywgNcUaTqdEOiSxShOtG85rmOaMFtckX18TCXEr9",
+	"wb2ppH4wnS02+3r+ycwmm691+wV56Wulp3PP7+6B31FT3Oh9B70bFdNAxQnzZbZzujc3XQlRV792T/yq",
+	"4L1e/KQudLc4H+5td0+IMEcfyZgCR5TwFkrgLNwpAtO2ie/s9hApbDMT2NDIdQ80mr8RMcsVP483n1rX",
+	"3eZrBVy+oALzm1A/VndHXrJrgmbcYgVWE928V02gA9dqatgKVAC/DK9Ywcecpetx/ACHAvNSsZt6wRLG",
+	"rxjBXkGaxPC0mHTpQOAj0a0EXSYiQomLQZGCKaZt5ANxrVhKuLjimvX6A/FeuBERxLowhrmQ2l5CciaN",
+	"FiQL242HnL49A1i8Njy8+jRvlKG2HtrhOrALNcSFpQ1pGno9gLchyPMjG02lvDzVRqFpkJNvBCN/urh4",
+	"S2xNCpnRFFwYKcv4FeAoGmsFbbmlwBA+87oNNjdnrZrXbqtfbps2uQFNrGAql0KxoRI8z5uQLaswDjQT",
+	"dCecu5GYY6C/farjsNlz+tqn3ApZPRu8+F2zsrLUkevR4lqygPYzymRyyXxvqXW98GrHaJIwljZXRDSS",
+	"q9ubqE4G9WnV1jt8S5VtuLLgm4n4FozBJa64J5PQjuIHrsyj08qtX6eFGF338bGRoKxQRnUBvrRSj6T2",
+	"AYTrExKPKc+4mMTHFtQS2Jgz5RKhjRlplJcTEk+kYHCdRUtlKXlyeED+KAU0Vnz3/PyC/EnKS0WCAEOt",
+	"uYqPKti3dqLOpC0kY6f73OJi3M7Rtsmp7NbmRjLfPySIAjQkcwX7AHapOeoUYsBCO0ugeWhfR+xyeZCQ",
+	"7XpW+nFUEczt+sg3U9rnD9G2Uhig4Ldmr+fmnotFzs4DWIPGjHlchqHiImHrZK2lXStrCFxP/MKCYFHK",
+	"VyrwjIWEb+VOvUzhTjojfxwmUmC5TrJoabLAkoLpYSE11qqyjzkvmLL0WZ//e6ic86mBeCspEGfedZ3D",
+	"JXDPI0rzLAOQNUVGDNpJQloh1hARKWoFHdALLpVMXX9xtsMqX2L+Crb8WqGCItvSt48dfuuu/ZCiwyT8",
+	"JeZqYPu6OFkm31UCWLvbu8UCltbvlp3hzeXlS6xfp81nLhQFlcTY1in+adD53aDzIcaOXVnWJz/4pBDo",
+	"c5UWvmf6zSRJaCBushAb+NI763+/7Kj/oZIbXJBxxidTbYwbcDm6bhxObNfcFd892eRyamwLeCoa2gH6",
+	"9BAwuqD7oCy8/dRv6pO3i9GJbBHu79Y0l+586vgD/3O04vMG9mgW/EaEmSMSr4lIPJ8qlgyxneaIKvbd",
+	"kxOipnIuYG+28NLhy1Zn+mF1rrenYwazv08lc0nwhqFEARItEG7baG+3BDF0Q5F0rzJkd8bfmWfbdvNV",
+	"mx5qzHlYI4J1cyCIzRkfSqxGM141lYTiL1bdspF3++Cua9IO6siiNf3yWv6qwPJfGlKmJOgz8RxXYo+n",
+	"scPiq1S+rdBjK1ramoJeU8SPA1wXu3A3sizgQdu7RODytY6DC3S969J7JuwmoZm9ovsldMa28xGAoKnP",
+	"ecVXCOkZXJG0dG+CY9NuDEuhkbiv6f0C+qZlFKduLufGV16MgBgCndDzxur0V4mgYXtqG7ytr86O+faO",
+	"ICct7vcEqm/FqpcjZyJFv8WcckjHxv4aipgXONPvhMTKX0iFtwi5IiVga83pwlzjXE3xcUV91jkCXxZM",
+	"g47HPk5pqTRLfSt+JylB2LkjMfR52IFiOzv3KXBtrSlDtksBncIWO2rvUmSLYVgzbzXYplZk/38joyF4",
+	"6Sxna8JgBTwQu7KxOAiHaVmb+wmBIRBqxG3B7AoqMp9STfxcW/IMmm355/hOyD6XCZyjKejVha/H4kbl",
+	"Vpqa9xv9l6PZi+dZwTQTLlNmSzPRmM9NCnfquu/CO8Hb5ZHIhZz3tn3FsoIJM1/DArjvbYUWttJ9tSGg",
+	"2zp78oLZD3ni5mlbpOzbB68Z2LnXw5dwCQt2xWWphtaO3cFZ4b0U1mvR4Jfgevu9XGcpCDa/M2shWrcG",
+	"a1b0gin9g5XVqyOOjeiM0RXoNJm+ZkrHbcEWx5nbxkO2bqFW+TbCV2yYGTDz9oYgXr5q/rnDbIszzK9n",
+	"g1r8IVoBPWteVJgEYhcHBtBMCmxvoUum8NOcpcJ91tOysB/HBccPiuqysB9LuPtDEz0plpQF14tzMxeb",
+	"s8FowYrTEmGaVz0B4MgkEBQm3T//eNGzvv5azrJz/HezfPjLP/4J8grWC0QxvKGiianWeefzZ0gNwOZ0",
+	"qxgYb3kmNRlzkUKdmsOzBsyUCCuUlY09YKEQmZWZ5ntKs3wgXHaHg8ER5OXLVxEgXCtsszxaEJv577G4",
+	"DV+evzqPbLNGKtKBcNUITHkRwu2RVTAcEpxAc1lcsrQ/EAPxu9+ZtTQnA8aa+7/7HTlnIiWx+V4WFhH3",
+	"mHwPy0IQUxLWF1El46B5M34tuCIu/2xpRyC7Jd6/OtynpZ7uZ3LCRUy61EiWQu+ZUzIlf/7x4oQUTLD5",
+	"QLiEz+oei0YXr9/YGHc27sErBwLvz/neJVuouE+gVYQ5ISeApJbInKXuEIehLqW5g67E04GAGVABuS/1",
+	"d9uGeeTJwRO7slDroX73O/DceQTHmObo0uNS7Fs0wX/9m5IiJiOZck8FxgwZZWwgVkAbY6MbxxGhZFrO",
+	"qCAxwgjGEVp2FToiSO/I6IEDUcE7EgeEEpEYi8t++hC7l/75/M1rYnvKGopFgFU7IaNSu/mgwrqX0wkX",
+	"FPQ/weZMaQw4HIOvjcTQWD4m3cO9w4ODaCBc8dTRQc+jvceBAhz7lH17apCcThjAmtoLTgaifgNXzlKq",
+	"zDVzkx3zWcpmuYQoqqHtt2/OL1wNH+Y+KDljSAmYSWF2Og7u2vsLW8QDYYtcuod7R0+fBojHvT6pwiw+",
+	"0swVge79RgU/ekKmsizUMaEDYfTmBS62r400FAvHrEwXZMI01lNMoNTVXDkQ1Xj03jvrLzgmRnONeyf1",
+	"B9l9TPl4zCBiYZ5qlPOBqPoyutFiyoLhANAuLERQFNDyH+wyvjNLBbupzDLahB90SsPXLAVyWWIJ/NKy",
+	"5clAYOJ2EJAvwIqI30GS8ozrPfh/HIVfvTOyzwwsRjFX+0kxc7V5EyVPjv4QPNKs9N6p0Y1j0lUskSI1",
+	"u4Ul7/gkEEArc0gybhbu7K2fAGbA2ZyAPnnjmjapgfB1iDUxii5nPWUcuGjv7C0ZlemEacLFQMQf9wqj",
+	"rMFL90Bqx6Qbm0fEx6CKlXlE7OBcTwR+yU78uRwfD4TviJnYvF5z1ECppDVMIGUe7oUn4QB6dkNfGFoo",
+	"80zSFHa0mhOZUXM8kPjjHv5uKY1oeskItaW8Y1LmA6ElOXr6HXnFv8c4rWLFFdQIxWev3r55dzF8dfof",
+	"w+//8+L5edwD44TR1LH4IdwGFDGwAhU4YEYXZEqvIIQO4gi+tewNdO6bZhEukqxMWdqLcEONjATuQR4q",
+	"Cn7FVJ+cCcN7MRy6OS30vtH/9lCJRP4AmUMLZ2H9XNKMjxeWWTJGuqpMpoQq8xSa544YSRxAUsU9MiuV",
+	"JomcscpCwueS2DwmhsV/3sIE/7Fn2WrvLI1JlyVTydIA2QTJEtUCKSDTy2PLhnrI6duzTtQxBqeFEO0f",
+	"9g9sBzRBc9457jzuH/QfY43sFPSq8Hw0f0/QWPArfZZCDaDSp2/P/sIgdTOnBZ0xDf1BWxTY6pJ94FfQ",
+	"YTdc+Aw9IUYrdUsEIzo6OMBKSaGd8hwcpH+z8XxUe7drKAUeItDsltVfOHTkGFvFdpGdkJnRiFE9UIaf",
+	"4JCa3uSHvv89TV16JNxyuPmW94Ja5YuleNPjzTe9kMWIpykDJ8KToz9svuNCyldULJwsN/c93WZGZ0Y5",
+	"EDTDGx5vNZ8rym0re0iXsn14wJgLj4xHyuci1hUKQ+h0oqCC3pHph89RJ5eqKStvLszxBadCOuPC61Q+",
+	"L9KhSnSfHDy2iZfD0qdNxpjcPOeK2fPdWuHgYnHuA8u/Lse9zisY7UNu2ZlZAvUDGp998JjX39uc9Vtk",
+	"AxsL/1y3bG2PmSUWPLyTd6dNXGhW3Ss0XCu7BV874x1swXjPpBhnHL0CTw63eMVbujAH8YWUL2mBnugn",
+	"h0+3mY8qc2P4sfQVSzm9MCYtiIejzTf/1VsML9Br+g3JFaSrIMmvWX58jmoH3/4n15GZp59RqjgU6zpz",
+	"v2NX8rJi7iUmedJUTmFuSEkXPMJzG+lxQCxz+vUfKDir9Xe8lvqFLMU3RSm4MxspZVcJjuLtLMXsCO+9",
+	"QBNzD/PwwUPceH6dukRVweZES1LpdsqYh0ElQNecccbYQHsarEcqBoImUDF9UuW8zqfSE9yUotseqhGU",
+	"L6tFFcemug2ET5chz9GdM6cLrFz4m7SxBZiIsZ1rdp972EDgRB8pUsiMuRESShQCYrgW8HDEoouoYDSZ",
+	"ogPL3W4jMaMFQR+YktZUB6PdMJQ9t5WdgTPUQD+uc+4p3HiG639Hp2rwCs+o2xyut6jflnp67vBWmhRc",
+	"t/52G2u7hx0qv7A82lW6PByz9yg8rVu+c/zTh1CU/lmCv6JBFlDhSo9cwywvYks99R1CII1u1TfSOcbL",
+	"PoeSFHwa7RL0x0KKSSUmjeQpBaCtO2cOuLgqn8KTg8NVJR46Qt+RmKh1m/7a5AOEBPGCLysIHtj0ztn0",
+	"+UcLcuMYIa34BACfHRBxjUd34kyJtdjNrIkalyLOFwzxHHv6g2uQavCB7nFxAoZfGEJSRGmZD8RcFpdw",
+	"/PvMYkm6hfdKI3M/OTgksSXjIRMpS+Nek1LwEkd8N3y+1MhpK05vsCBeysmEpUSWOjQifLwKsm2celeK",
+	"EtJurm9UPLDh3bOhdew7VYwusULVsf76rOj4eg8KhveTqrlmM2ueM42hYyP/3c1RTb2uPGcYlRCXVmVP",
+	"Cde9aCBUDg5qC9GTg0qvmMZLrevfWieYTGWupllmWH0g7GqAm20V5ee4vkYYfiqsbW0jJbwA6yeQGO3S",
+	"AKNB5l0YbvNxOQg+V/bPqfDaA25OEOyNCCVQRmoMqicHfyAxXDI038XRQFBBMOVl5Qr7ddwkkmwf1FqL",
+	"zjsSUI39V68rpi4g3mFPE64snlrq0uaKhad32IHrKxcPBsO3LwLPwRcQypqKA2eYd9loL1xbABYVTkWL",
+	"4yWbA8K9Ze+jg6OlWD1GC+cW1kEWAKuAaS5Gog1EqepyEmPTPIheaj5jxzYuKy8xFO2nPBBTmhuhWYHs",
+	"42D6BPLDq1dB2aERPiBYbXzDZuB0ERz5EBIPIoLaAChKPcOUfm3B9/KyKfRt5BZ+tcaZYinpiwupnXSp",
+	"ozsdQ3Ps4tRicpy47akWnY/DPVymlgeF7euVVq/AWiJ1kQLbe335ZNWZdcaSLgujw4CYrCXTYc6L+bqm",
+	"FGE+kFE1IDOdK5BJKSnzPmT2gdWEGktd4UQVqLDWGYdkQZkxMqYzni0GoovnN15sRgkneIBYZYQbuGWi",
+	"SherG2+9ZikCo3D+iK/HCvti/hZMwv6oH1wuv1LR8U5qCEfWOe4mYkMxke6FIFHtIuQFgD8qPhEs3eMC",
+	"S6LnUxn01rDdKH12xIJp0nWJGAMxYZo8OXh80pRAAfaMa2bg8yd6lVqhJaEDMWZzOAEhDRrUEvhgxtIn",
+	"z23TCCNLFVGaLrAbedX6eDEQaC01CxCzGn8NF2MbUwW9nKg9UXc+97/qXIFvJKYKJ6W2NegB0eFptQJt",
+	"tsIHNVrHdMh1KruSlrRC9wRdfQ/pKsZcLrh5NFyx2EPYNZtI6zSzuSwulXcvjkoNdGkO0wBczXfmdkqe",
+	"OVbBXeCGAd7MMOwaBGfDNFuXg6TpJRMWewjaqNuSH3OoygJdKWogdGBmN7EEJrne0Vlabxr1pfOGNh+l",
+	"occoClYSFaYbn7EPjoSv7nyt0n1W8s/99l//tA3FxBrfKZ+IvTK3oqjBLCfWKn/ye6wHWLLLtUS2tnq+",
+	"ERCPlJMjJ8TWyhKuCdTbzKiRT4HEG1RyqRvXUQ9jwgWW0MyYOZrfO7klKmDKGV2AqBkIm3RuBGAEgm9b",
+	"9MhjMpJ6CknYyZSM2EJax4aTd10EkgWzRBCjA2CaPKDCFCkkSnOmooFICpYyoTnNXMlrqTN+xVZBMC2I",
+	"k12ER9D+JxsI2PJen5xWiSI+Bu3kKHwdStJ6Mgluh3fjIIiDmaFZMBAkkBJac6Y0iGLQSxbPLT7lXcjj",
+	"GgTrTRy3gTroSOfBQftblqtvC3nFUHyqKc+h4LbSbW7PV+uKKMLSg6XydyNSfG9XVzIBacGaahVh9yHn",
+	"juCu+BLb0vjafezRr/mMVbijsNYNqR9c6Wd+WHde7RCtItFkCz/hKusc0TEA/8tc9XPJoMcKAupWwBvb",
+	"CQ43Pw/vcZc1F+5lm6su/Ky/rB/k2y2Z8AvWWjNRMVh70cSpWBDMw/JYHs2lGX1yjoenwgIZaCMpSz0Q",
+	"UCHWcKNTXmz5p0IQXvJ36FY25yKV8whAVaOqGppkgOzUq1QfyAKN3e9D/D0mowKGYl5rnz8QgDGvbHpp",
+	"tPQEBKAfMT1nTAwBbR3g6GPMroXMU3y4LQnmheqTOGhpEWOhF2gvlGDPIt9pOiJ0IBAWHtywFkHKCpyl",
+	"lZFzQbpPjo6qghMfXRoIG17imrCPXOlm9ynqvo67vtZSEze++yk28avT6nydk7SgY+1Z6Qunvz7oPl9R",
+	"0UilZ3SpseSAMnot0nRZg9n/FFSELhWRNMBVaGPU+PdBWRmCknfBKeSfhVfGvROSQ9MibmX8quLyA7wu",
+	"kAebdX+85VeX8v2NkB2ufkh2vuTNAohUACGhOtt6vDfW7v6R6XaaOPhikvae5OuvtHjpjWANVAMWUbvy",
+	"V1cPwIzIKWThWysiEGCd5VM6NC02ten4APXlSQNSz1+M2riQJShmDurK9jKSNlNOnYDXyvppVBxBNeho",
+	"Yf4ZiG49LacoM4bJy1OnOPq0GqsLQsmTdVn1TgYizrLZEGj+o44jTKdVTEBfCBgPqpQYA5dXrCh4yk5q",
+	"auDxQIgyy2JSsBkUUoF1aX/vk1OrUwDyMHaacHsVdkoVDhYDoPeoPxVkQaABsRHNqEEa7dVscGw2yoFh",
+	"BCsbL58aQuohSzkAycTHS0dH7wSDEUUyBdwdaK4tAayZZtnKAWQva86gRjjbmoC5Ox3SYud+4Rj+tpIt",
+	"yNzCHX6opHrQPTfrnigMKiXgWurmPogO1/H6iwr6RpfCsylLLh3spbXBBWOpOjZSJmNUQUcF13A7ItSL",
+	"TyP+Ar3HRlAnTBixY4GZUdiDimSEPYZX3IGBZrU/JlzHEMCzUqG5bdGuoBmviwi4lXmk7A09cHooEkNf",
+	"PsCgjQMoJc1nrD8QLxAdbIGPt866Y4zvujbsuqACey3CqSOVOaE05Rm4E2zUIXi/RSN2p5lZLqoucQWa",
+	"K1yRBL4mbc+c5IhEO/cezF+ZrfErl0/n0I7S8XAXFZtf/vt/rLLSu6a4QqXiK5FWxiB3ylAQahBGKbLK",
+	"muHtmSy+Gl7H4T6w+oNbYYVj35baqBPegqj00zldkG71A3Cxpftr8rF72FfCyHhS+xmas9pYYw1rISTJ",
+	"pJggjLcLF1a2mbe40NMvUhK86CuRAc/srB6EwIMQWBECL7jgalpTaUm38i9Yt4SRAJ45rikCrGZuM5Eb",
+	"Y/jPZCm0iiq1HVN7XG86kZL5dIF1pahVHx4c9CJXxWlGilVJAGqvNJ+BIZBIpV1kfyZTlj1SJONKk7zg",
+	"CSPdqmEHBPbwW5vwDCWdvT55cvAkwFn0wgFw/7zJ0cR8gVf1j9UC3CEHnluTKHhbCy8aI0ppUpQPvtbb",
+	"OU8LOYG0FxvIDUS2XeqKBcyqB2zk7dh7cMA2HpDQ30IRasaJTAiuTllcGjs4oUWxAKQBW7Y4osnlpDAb",
+	"Ziz0MZsPhM2uMSoGhPKXsX/NeesAah8pUnj4YKIyObdB9qKE/FyoZAR+NKIAurDKUuelruSDIkv41Sg7",
+	"cBxRZeVj70E47EO3OAD0Vq4FcEEAImzNeSrH6KnQEiHblwLzvT55IxgpxRiEKkvN6g0ElE162QpHf0UI",
+	"QwupHFsYSTeER2og4lLRCRtC4lJMJmYNyryaSs0FUSAnI9ZkU763Mc9aJNEdJICvCCF4v5FEd1l/ub3s",
+	"A8IKGm0591GlAbre0IZ+gB4Y5objG3oPPtsHn+3GE8HSIQsIB9ySGM2hue31DyQGkmxKFXQNazkattaw",
+	"9hMqEpZ9JdbWa4mFVGaa4B1VJwBJXnltq0agKDqxEqNgRNEr0KtewmliTgCHJQJFYJXorq0vhQO3ANXG",
+	"2FoDEQs5bBC6jst9owcrEmThoO4bDSpY3K9VrQPRhvufPaRs3Fe0BtZ/+ZgONIOtVMEN/A7G2VfD48hD",
+	"M1mA8QQ1HFj+hh0LC6bKGfDy1+ATeWuW7sEh8sC5DXEMmfswxhgSbOfeI/LLf/+PdYlc0wmCXPB1BV+r",
+	"HBl8xQz6CFJFbKwY4jlLhs7XwcXvYDUf2PghjnmbJzf4NkQVygx8oDeKZVYn+7r2Kb7kxl99T6VF3jzp",
+	"GoHTwyqFbEFKUf0CTUx7VRpGW9mRu6NWeLTc2fROi4vccm4uLgom8+AVvZ1qpFDEu9VtrUS6N1/otuy7",
+	"D63n2PwrOcV/xOaRiBTq06HAGTiXZYbt/YKQihlXSrqHREvyNCJyjMdw6Js1zG59pgIqsNwTVlyOjrHR",
+	"z0oQSIbO8gzf1ievK9sabPkT+xxj/WPNN7dxl6W6p5cvXxHwf0Jjs0rTaNTmcUOaROddejfta4PC6s9f",
+	"QILZt7YJsjfC9kZkc/C5wzY8OCsfnJVbOyvRgza2HjvlnWyKXmEv9jWuCugDvGdkV3uldlVGauSFLxnF",
+	"pnfYi9w8ILKtaFG8ce3NAmQIc1RDqjs06YuMGEmoppmclEaYQStOIaHTJ/Yf7TWXcEPr5AsY8B0yr39L",
+	"G9viMWnH3/9N1CjjVvtJB4SF7fOXqGpngnrBM8jaTeRsxAXD8+z09Q8nJDb0he0qAVH6ihU0A6JTUNwB",
+	"LcdIN/7/ma/+HSQoloWkg/Lg4Oi76usSKg1SaDY8EImczeieYkYraHtCVL+vD90ejcEtsxSqAqhr727b",
+	"8ZPu4wMofSajhatf7oFzfCIF6w/EBfT1V4hNAmglMoNMZl3wycQsyphA53rXvtN2qiT/RXPOiuOBADgW",
+	"rtnMPAbiuTJdEEpsL1GSsoxfsaIR4tXz0L0ZKsyuH0TdFcN9PLb76Ppr4qNIF7b+32mwjyPsFO12Dftp",
+	"A63Adip/TzSKQYawj3kmU+ZUuCZ7B5S3ULszi6u2FhKvzVM+R50Z/XiGNz498BohLQq6gI79egF9PY3m",
+	"2Ik6H/eWyM9VvKxbNDoykh37vNslNCSwyBnpxoZS46gq8Yl/+cc/I+ic6vJgLOv22uw+fPBwZTlm9ONL",
+	"qMHCmc24cH8eNrR53zwBGDW+bMNQeN0G3aR1r3034g4l0A4rBSS4wtf2QB9IpaloHRDABTUPxsiGPc1n",
+	"7GYj8h1mNw8GPPW7D+bDXR+Zm811nPkXBgL5lauCDQgiuMytRnvzib3/Cf51de47HN5NeXRAEHeupLUp",
+	"ZzCTB5fQbRUlM7uZKwS0qxIBmxa2UUQMt/VO1jN7zTfdoxonsVlC2gV5aEh9O8SbW2T1nCqHeNguF33b",
+	"upt3oj5B9ztirdkXWxhDhbmDrhlm1UsgBJn03ThtQyhjX3Oj9xsTyBXVZwsI/JEptUk4Ng+aO6PEtrTu",
+	"ylIrnrKBSNkVy2Q+g8L4OSBPYvca2/4eG3EOyyKLwWhxDfnBzZDJhGYDoZnSXEx6fXI29nhxrrBqxMiU",
+	"ApA8Yi2RgmV0EREh3XTMDKx15Z0EtqUPV+TpweN2VCTf5/OrxETC0d0PIlL47tb223YDuh5ZAnFMuSAB",
+	"WQBZ9R7acj84ITdLV6Q6ouSMScHIaIE9CBslav283/+EH7brzB30933ozP2bye2pWnlD2znuiKDxtN7t",
+	"QIBHhWoo+M5vy2XZJ/HPMZlRDZ2v4dEDgQk1xoCPbKdOCwhDxYKYM4AabYLriCRUsT0uFINsnCsGzVr0",
+	"tGAArFDQBF4qC8zeK5VF2mG0MPqBSNnHXp+8RYTUgg3EJVsopveMgmmUBlQtUuy7TVLGctQ9E6m0xXao",
+	"SrZSyVr9iJDle19uRAx2OBjVCoaq2WFSD+vu5FC6BVxWs1Aek3Xr9A3A7lnO3YBp3yxvY2UAZ+dvyOPD",
+	"777bOyQ0y6d07whjvYWhy5S1rileU3tZTrVh/85x5//8dLr3X3Tv7x8+HX3+l60dY7irXjvc0Udn7xuO",
+	"Czm7LVddfUQ7+OjcYKDf502HcsE+ap8U8EhtFCPdZRnS6vP9uc3Te3Sw0dV7l+ay4ZnNxrJlhwdv4p16",
+	"Ey0mT4vRjEfnNjjEtcMTvHRAwFwRXfDZjKURyeScFXuGelPEQ1MLoenHvWTKkkuWnpB8CnmmIiU/TqlW",
+	"p3lORAl6ABmxRM4Yed4//A66uOL3A1GVnYRijRiN0FnKlq1ie0EcEZYpxHKLCzbBlFj7VRPsr4e169uQ",
+	"39A9qU9Oq6I0he1jzazNAHEuEL9fmgzCGwhNE21P7AHYGIVttgoF0QG6qHVCAEIS6BmsKEAupKhyqJVH",
+	"PFLkkouUdGP3JUuH2DknIuF3qZxRLuJoIMJvYeiuChLSkR2K/IwuyIgRirPmgtiA7UDUYK2vjEyfQ+22",
+	"gNRhLLVMSxQYbAjhrB4iQUFHoIVtkwOLhssEAPb4Ir/Jdn1JFyW39XwQKhbVCGwuE0AIVmlSgCKoLnk+",
+	"5OMhF0NIYBr6cBpGbHHFlR3u6lU92GK3GOYYx5EGtVNUYBK2V1pa/R1GCH6t3g4ztvvxdcCqrEF+vocc",
+	"qgdvxFdwcp2mCHqZIdcsn0+hpbc/KrPLNT3I2o8sxTKWQKIHV4RxYOSYpyomXarJTCLMxUEP0N4picdg",
+	"I8aVU9eIbkjIRNuxCwIr1wv7jX2BciCiZri9PonRmkxjFF0qyBDFG8zhGdvu3DHR5hCwDW9wtK5xd9fK",
+	"SyePvIVhXcfuutFi4DLHe+ZAuOR57p9MKJnJK4adAtCLrKdsQebm04gl1BqlA6EN6eoArMi1TpMZ4IVA",
+	"S9H2jsTfl9mlMzPvSoiZd3xp8FH33ndMlVmjjvujs8Pt/qU8fWgj+u2LKOSoiKRcUfdZMW2xkqGeSo4j",
+	"5C5ZEHSLkpkx7jLLB2vlGvtolnVXR9bFilw6sVXvIHa4mBAE5ghNgIgoXTBIT6eKvL94sfd78uz8r04X",
+	"nTKasoIUcr6aHvAcRtniP3pw9jw4ex6cPd+gs0ezj3o/UVf1Y3D5Oc3gVgg/pIwAeXDn3LY7B2W6hS5x",
+	"y7zpJOEzI6PVTTPBXKDgzD7um87hqSayRR4PTvih59n2Pka3Zq2uRkeT13I2Qpa8zZgf84xBbrQrlbM1",
+	"WMcDETsxFkPbtHhWZprntND7RprvQf1KZc2ZH8DIw/4N0UBIGArNskXkr1BB4wWe2lSbGc1zQLXpYmbP",
+	"nAvoS4FmG0juKhXew9SBrw1cetb5Zt4N9XqYFAROU4jwwVpZiJyTpSybo4MASh2vtCX/A1EZmIJMCjkn",
+	"I6MDktHCfujmMsvIH59fDMSKtNj/hB+GPP3c65N3cg4xSCLMQZhxZWQQv2QOuhHr3tRUztUJoUZXtHUA",
+	"tsErs43kCzmveucORHc1QtqDkgri3YfOT2tW5yRscglvrvDdXOUk5NULFoJZBp7DykU4EHULlleoSDl0",
+	"8ddmIpWjtOo3i35UcAvUXJhm69C4dkuACjQEvAEBv3ImDgTcCoRp6z29mxjbfEQElBW4sU/esb+Ba8A8",
+	"1gaDqTZbR9bu3D54j1WfnCJ1QZ46+gcGwqj4y57nJ0dHJBZSD5Ft3BY7rqoRKvQTBpOBa0KLgl8xFZEy",
+	"J1qSo6ffkVf8e9I9e/X2zbuL4avT/xh+/58Xz89PyJPDxzaHT/dOsKmxYd5ZVGetKOAr4LJ2f+5AQNM/",
+	"iBlYVQ8ZuU9+NJNacyu0BHQLjw73wOO7vL3e1eJd4tYDHBBiQzfBgDJI17VDhYhE04CM+WbIbSZty4Mi",
+	"3PtefyAGAqe1fPzFpFuday8KOXv/7mWvqivC8AE1751qnauYvH/30o0XiEEoDcahK1Si5I9STjJGzqeM",
+	"aQVJjQOhprTwkQqxMEs0n0rAUOOadH/5xz/3VW4WSsFd++n+oDw4eJxwqOJ6zPZZyvX/mvD0318PBFdk",
+	"zMAhhoQEGg1B49fKResuwizJpMJOef/u5UB06UjJrNSMwJwiY69KY9IKie2zASAaEHWxlXREnHfv6ODJ",
+	"7weiSsQ4wbgQIK4IEu+XRRb3MGphJLIC/MsKjnMgUjkXmUS4XMsV3nW4TPeRZ4mqmuyEPCUFS3nBEnNU",
+	"0ixzkzgaiBkXpWaq5ygamRobjffJ2wJaSUQkkzIf0eQygs3Zg8TOaCCe/fH16UVE4MhLDLOZaVjEmJwl",
+	"nGZ7eVnkAb1jjomTBgMBCVeJFIIl5q2RNejQmfDD63Pz5ssyhwe7SYDccw+QhQMQdutkuMY1Y7KHWoyX",
+	"xMtAocgeIL3i9VEVpPYbx1aiT+vQZaqzZCIJF1qeQIE+ZqXRkWJrDMrr+zDqA3qF0tB3vEKoIPLn8zev",
+	"bQlWRFh/0ifxp0HnmRVpryjPBp3jQQeMzkEnGnReS80UfGdk0qDzOW4bupW/babm7w8ODrYY9/klzyFi",
+	"a0+3+iHbFEZrkqGt1Vxton0LyJO78ULXxC+oyw2Kp3kQE4lMzaKZtwdUUg3mAocNemyeUQ5phUbOtFyT",
+	"qKuIhKOXiWZ6D717EameU7/qSqT9mdpjHxOWYfkj7vvKS5YXJnwkGgZ+lWiaclSf3xaGdTU3Rhy4w6JO",
+	"Hny1Mvdd2LC/yjjVAjU7J0BOm/s8A464oEBSK08KFmJXXiRd6zb95b//BzsVgQ1iyBWrWVde1k7Jq7YR",
+	"ytAly2LFsICiWVHOjMGlC6j0hg3ofGhg2yBm8hMuYXUVTgmu2to1tCkEc3QHTNfmlLLoonjmPIByPIR3",
+	"NufDo3pCK5GxCrne5M6IOh/3ytystaX7Jk9cDchog/OjTyzOkAXLbfaAHJPK2WG9ENFAgPWGCpv5Fe6K",
+	"sEH6iGGcpxdh1pIRhgQHHg3EBldJuByh26QLqTmeYog74ECJjsiyP2XWKEQHIpSitbc4e9CmnNmnm3VI",
+	"mQYTaSC6GL6CsVrbWpaafP/mVQQzPvwOf4MvQN//Ebrcq73Do6dHZH8gXlLNxd5hL0LHiW1UymcccQwi",
+	"Y5mexNCIn47Cq1DgD0Qh58dB4nUh566BnU9pSmRWzoRde9/ChrqIwEB0ZUFecnHJ0jPRs5efoPHv7AFN",
+	"uu6KR4pYve540AF3DJ2NMoZoFdby7JM/wfiUWXdjolvKhqZ78ynVmMg1ZRysWei/V4pEl2jCmpEmieGf",
+	"E2tH4KDgKNaSJKXScmafNxDdGL/oo+l3yRZo+8WYAWHt+mrnITST+6ce28N0ICwdjAs5c4HILlWATqMZ",
+	"riBokAtItscCwWrYPaLlQFAcVkTaBlUdzUha1r024c5acaTqfXKuDQoxrGGdMsqmTsgySw2DIbezNCKA",
+	"8+Fqtcz+yFHGZop0KRnRFCkElt81UEAe6zX5bYx9bMxeQfiMTljk1I5UJiUWA1IwUEdSXoIVXIVve4G7",
+	"B5Mp6/6ePvleptwagkjx1suHQgT3vescOAMB1u2bH/4TTdzeGoiwdZbalzJz0Hj3om1JqJA5Fwreagzs",
+	"27SI1toaW9gGvzqF/5tU0L+8hnwX0S7Ljk2K8p/kPDjdFWZVY9s1c35g/i7XqjrW1EMe07ffPnQq58T8",
+	"F6q6/ggrfBMfaDoUuCCvr/wG4YlbACepHSxfgIFaK7K/BdvyG8IpCaLIXvDkttFXWxx5Iyasp7xbAaxt",
+	"j7rt0gXmlsZ0jTB6UQqitMwDk0IRAYYi1cn0BCOsNoQ6tsYvVsI6J24qBWQ7LvoEO28A/h2t2qAMhN1D",
+	"zEb2ZuxJrQNqFSowz+PK9o6xS+N6d8TtPWG+Lingc9+YnfZDS4n7aylBV3sLhcKlUZZsZHAMq++anLuU",
+	"WRv6DOKMCxZh7CuaMaWMaVfIeXzsdTLonikAnnWBkTI5J3Nqg/nO2CTdoPKKiyF4Zmp1YOYvIYc2HgPl",
+	"YK5vhK8ac19gcVjwxXxKtaJ5XrtN8xn7O174yz/+2YugLZTht4RFHhjGjJa6nIFuwfZ+LqXGqO+z87/6",
+	"FJOl6BCmnGgbFG9p9Fnx5XPcl7tMcKxF4wH+1uwKIt8+HP+3lVNWW+WgONBlOK1kPt6/IvDJ/LOKgrKU",
+	"tK0rKH40rpDXwY1mPUSreu4P8DRbQ7gZOQUvTx+o8TaoERdzXTla1HwIQFdRPmMgHriytWHYmssFMiFp",
+	"ZsSYwL5dGNBslG93rdf8AP2B1mV1P5DTrdo2HrrLhXmjRsHgSai5Tn+jpLNC6cbGhVH8V2n8BYYPoHoQ",
+	"oOo1XXhHOC0wYRMJH59GkozRQkHP3496IMDxdlLL/DsmoswyixJecQrkdY5rKwZmzEBgD60yQycfFHCA",
+	"FZLn2eLY2Bm2EHK1lBsA7BCPgNAJ5ULZ+q3lAn34sUn7eA944p5B7yajBF9yH07DdfLgV2/lPPgb76LN",
+	"F5DK1tXdXqnybYBaja4nB08wH692uEKaXnfBdK/1aHUNXr5EG9k2hnKzezhkb8uCsCV3qtrc6za6utsj",
+	"9B3LM5q4RlKa5QgqC8cn8YeTPQipmJRGKZjJlGWPlO3GD1nUXSOEBcu8ry7QK0qMeGUQpozI+atzothk",
+	"hsjiDrBmINzv0lVQEhjaFDpk4CnfO4GQsTkUlY0KX3GZYYrmQJyb8buW2lfMm/OVituNASRf6KGZa9xz",
+	"aLN4hAxE98nBH3p98jzlrnTEF9N69cioTmlB55gvjr/TbP3xXGPyu2tNdT9H9bbS5eHIfjiyd5emhhfD",
+	"KmYQUuvbUc1YKwz8H5l+dadH7SvW3ucpy7yT7ldclPnjVBJAV4BwTLBTZjrhJiHq6jrA/lf2mm+62Bcn",
+	"sbnQ1y7IA2D/XZUG2wXeArW/TqL7n0rFik2+1VVE/4IB/Ip9Sh3I3/6Gf53YQraBmNGF+0lP2Uyx7IpZ",
+	"mP+MKo3XBxD5eG3a3CXb/ITEtyXiNT7rAdb6W4G1BjqhLtbXlQWWuPVuBdv6vWIFIFu32g4rFN8nbwIS",
+	"nxRUaExUvmSEzinGDZGEC5kxF+JvIuyUzWRLyA2V3ICwb1+fxoffjzZtJ9aiRNi9vmdN+itk2gfd++7c",
+	"ZU7EPFLAt+uOTFlM1uneb+BE/jt8d5daeO09LaxUr+/8LUCloAXySNWmHuymDFcNT4ztBD+oNn0Sj0rF",
+	"BVMK0jvYR+2wEyyoMbYCmrFiwlJoJ0BGC3LJFsfmf4osZEkUg4Ju8PxYn5TtUcRUVF0G5xyRpR4IyP9q",
+	"PSZWCO72D4vwFfdzZOxK7d/c8fEg3O9OuCMqnONcYjkXe+Mi27ZLCCv03YX7WTbbJisNrRwKmVkztG6W",
+	"TDU5Fy5xDQqPGOAZFUyXhWDpMYlpzoeXbDFUTMdE0YUi8ymDAiENMLIcIblB/MB1siwSFrv2Kea5Rhoq",
+	"UioGgotnmotjYlg1JjNGBfq85XgMGRRwwR4XUD51xVOjg0GZliLd1CjMMy640jwhms3yjGqG8hECw1AI",
+	"JZiey+Ky15ZFls3Oq/W+u7Bq8JpWd62FoP9NwofZGMcexDiaWMDQOJyNpd7KJIrhSfYkNMRhNr4sWAyJ",
+	"BlDZCAgeQHQO0ApJ7JFyWC19T/GxIW3ojr9nDt1jd3cX8gqyrEcuGcsV1gnaw9NQ+3yKlXyMeAI2J6eq",
+	"avbNANNC5oCjM58yYXHy3eU2hzoi0MKYUHjsiGVSTBTREvjNXXxC4kFn0IkNzxorVQFszKlo4nMYna9+",
+	"g1dmVI9lMXvUiOX8tlxhljtIfKjecE/5D9sz6sNx/nCcm+NcmpPNcWCEUdqIBCLHZ0M3c+GKkGs43vc1",
+	"wzqPLduaGqbHY/Lo4MCf0RaouCZesGMosxXO5nA+JrG89Kc7T6ZRgH5PATwJc9VwoojAWJOe2L2ECwIl",
+	"o2Qui9QOzgi/UcYIgjz1E5ka5aCbZbOhyyu/ZIuImC/g+UMh9XAsS5Hilz+XUtMh+5gwlrI0GgjzZQEN",
+	"R7B0GS8rq/3CL6DaWYoxn5SFueiXf/yzUSW4YOoL6gTmbe0Y8q4202wKmVcNsR8CDgH/vQIvJ9FcgHKb",
+	"2dVyBGvzDto1iiZmKxWdrI1lvsxm7+GaDWXtL7AJH12Q7vuLZ73I6RXk8YH5VhE6kW1V5+uBsbfBDntJ",
+	"m1+uZUoXfXJqQesef/edHQycZ7F5cSs62DqE7M4XbjHmNqGBdeAHW6xhw05mISzwvZXHvCBaapo9dCC7",
+	"XfUeuhIDDwG4R0oX0fL5iMiEjq1ambLKyN2m7Mp19CSjBYkvuXBIvVhgFZ/U2npe0axkNmtJaVpol5tN",
+	"muBpm4Gxz8PxfYlGmk0caSa6dXeDYMR/Mfe1dk3ANbvOc9/hnQ3y6JTkBRvzjx6yDM2kboUu3MNtqbBI",
+	"Y5rS/41ILf/65Em8MzD+46N77YIYLMvmRAQmdMHZA+J4m8tgOT+/NaGgJja2wRpHXxiQHuLteLRrePRx",
+	"gJbqOh0ORNDqMCL1NoeRPV0QM9oowqfnz87OSPfsh9envRP7vUKsrjlX7KQGOgxm/VIbRNLcBdFWVnJB",
+	"XJ/DvhN9XJFJiSDWAWApNKyK/7eRg5cWF9hDXGO1HRcTEv8r8FzKJ5BrWRudBdCidhZGiz4NEbPtpP03",
+	"LmPUFWJQDU4JzxpiAkBUkM7qMkdDAO7QjnFaHfvIFWSKGp5ZRKQUttzjZCAoNJGDH4KbD9vxZAMm/Vqb",
+	"9QVD3KVn350Isja3CLLPnDbt4knDroGcu82+gluM0VPGQ3/B3yDojaWPoJ1A5MUYgvKFcq79QGnQTrdu",
+	"SFhHcqQBOkB3qXPF7cAz9iIH2TcQMbDoTxZw4EOMQHMOrRCUYJDGADMP18aRPU0iaKQLanREYo8YYJvL",
+	"gn6GqAE4KwuyZQEQsWeDBQ60uH1QOU+6AC6H0HN8Iow62Dsh1MoSvAUiZelArH0rgvaZwyrU683QzRbj",
+	"HNwY7MUAzwedKfrkufncdP5ThZjkyfJJEfcJ8AKWqgMwMdFyAn42C9noxKBrAAw1hbVayTkrWA170Pbu",
+	"wAPTgQwCiFmK3q4lpISo1jNDjpeabligRPCrRQhjiHQ5YoqEgIYHvlkFAHyRU6BIWMMqNyynBUAIGg2i",
+	"FBh7g0ZbgOnQq3WVmMqM+d4SIcKgWYZNEINkC4TB78vscuX4VncDCG/B6eUY9xVDmfbLhGVZVefddS6W",
+	"eEZFSbO4tZXXXdhXP7pOnli+mtAZQwjNalhGurSOCYO1N+gxtk23OlRTDbtg25y64tvS6xt7FNC0fTUn",
+	"fGk1t+9u9zUgNd4FrKJh4a1RFb9loMOAObZoyjqlec4ES42R5c6AB3XwN6wO4hlkDlpAnKkjzGyh+n0K",
+	"/tq5WqFPXjKavuWZ1JCfo20DFgC4haZf9QZUYUt6gCdogY2pG7W/3SqEb8W/BVEsYd0WcjxuRKRY6+Pa",
+	"WNFcJ9NbwUDySVet3vnzhdJsVmVnRVbZC0Ph6hHJy1G2ksQFWvNqzDwiCkHPRgsSQ5hhCMpCTLpTPpl6",
+	"j6BFaR+IEXbB6pNGhDZgO1CYIC2uQdd8yZW+8DP9En7+ht621dJgz0PoE5eWytBLF6CxFaXGoJ0YZTYi",
+	"BUuKkmMTp4LRbMiUht5RiRTmfORi0qoIuge3qYKH11AF2yZRKoYg7jiJRGbpUJZGQUqmERnLLJPzYZlH",
+	"RkwLPeTiimvYGj/FGRO6dSqlYkPz+DucCrZE0yRjUFEjsKAfzT6uiK3Qb+0UhT9vbQk4Qnxm77vbAIZ7",
+	"2+bohV+Ph2DqrQc+XCF/RXMrzQYVM7IV4vmlD1wE50UlqdsDIojjAOCLoGGgiMVQRi4VWCR9Eqcso4th",
+	"Shcqdg4LSB8wpqbLf6SF9lE+O/rjikcOQLxj84MMu3piDiZwzkAgMm2fPIe2GVB5TgRjKaEktrAW8YmH",
+	"sICHAboFXDilV2wghBSsT87xYjxORuiEMAIn/vQpBLn4/Dk+DjtjDEQ3/vQJlnBo2PTz5zgy99hGHfAn",
+	"Yl6uNMD49Km528TnzzGeR1BqAVlSy7nfeDv+3PTa+nea+mHA7MY0y0Y0uVwZ/P+FzGzz/hNCyYxm5nBn",
+	"NZQPdNo9OTpyPWQxgSuX3Gwu1X5rSDfeh1XeP9wfyXQR22aNjroeqYGIHSQJlp249EgAKeHaAglA/ndr",
+	"RMZJna81HONl8A6xmMNbf/u6IIfbkAfD9jeYkQpUCWB7SARNnRVRlW45IJa1+/1P7uMm+/aZhR9Ciesx",
+	"QsiMptYXyTVkyttjxUIfnRJVtxMgACJWTYVHysd0nxw8aTN+A/nxgJt6X7iprURXqTGt+klb3mX7xh58",
+	"MfF6T6L1V4yM6pm+UattV2I3ejwCqXVvUKgxiLg4wiQcDNq5QluaZQNRob+RdZimzUJyIDZLyWOSZNBh",
+	"wfpF2qt2a+x1d2rT/VT2bMvX3xpc2oMOdbeApdc/x9arUfvAldu1i7lNQdZo+j+TOQToN8hi0tWLnCc0",
+	"yxaEOnEkBesNBBdaEsy9y7FNfU3/NJYf+G4hm4PE5h/I4IA0APD0YvjZSkL4/EgtOXgn0hjwORktzFsb",
+	"DUizqN+M/QgU8NkKwnsyFxOZLx4QIR9k4maZKPNFKCGA45fFxPVEYdga+f6F4TtwwbnAMPi9MFzBSJwx",
+	"mmK6mSBcYGseWcDvis7yjEHa1kA4TOrCZpQJRroxXmHRDnpBWWX9cBmIFVgICwWMzsE+iUtRMCWzK5bG",
+	"IFExnW0gQqeeBeRNiWAcVESXVycwu9A6DE+MYljAg1k6EDRoOv0aP5gZYK3Gml6vX0h3tG/zMqhJdh7c",
+	"1VvbuwPh6ll3xoO++JuTjSgyQuk4BiZbQrtvEIlzNppKebnHRIr+9tZQOuaORA77iYrUhbBVn7yuGnkT",
+	"xZKCadVcs/Yjvu+5f9191a0pTXWpto57Lo37HO++2+jn0ju3KeGyq/qAJntXSDGWX6qlbi0Ds1eui3iu",
+	"YSnSpeTd8/ML8ifzDKLKESZO24jX+3cvyaxUeiBGjEy1zo1tBCd0cQXRvfjH59//6c2bvwxPX7588+Pw",
+	"TxcXb2NCs0zOFVwPAiKTCc0GImVXLJM5JDJUjXdLhSn04AzPqVJzWaR9EmMihNFmVIyY/AORUE0zOSkZ",
+	"ge8x8VuR+KdB53eDzocY3ob6jLkgqlrtiZSMS10WxpoyE3PrSgqWMN8KH97pG/CjJ1/IOZHiBL1Zi4Ho",
+	"xm/fnF+QRqG2/8moeXhl3AM9RvlMdSks2O5A2Dx4o8FYjYdPoHkjyrTIJg0LadOI7PVqKueqPZ64xMdf",
+	"q1m4NMz7iS42DqK1JZCnFt/YCjfqq88jfLAov4oUXCtUCQWBqqUVNM1SvE1j2v/kPm6XfruNvC9FKPHP",
+	"tHINZX3rRtefOmUZB8GayckW/RxXZdHXGqJ8SM6tBzXpiu7RpmxcV30P5WcDVuFG0rkzzXeT+H+gzPuL",
+	"nm5LlLupPG7nt4Gib6HpzbFRvamRY5+88uLWVj5aMTyRxHofBZsPxPt3L09800djidW1ZGAEpqoDpkmT",
+	"bY+LNjHenat/9xMl3ZHxf/2I+A+K310C3G8nvLZT/Pap1myWX9eDZmRpIecAWWWsdWJ5HHPXrLCpDrw1",
+	"vrVTN477KhWZMuLWwgzcaqhYjgDyr60YwdZYpJ0d4yh3LY7sim52wLlpPygk98PYp8KzyKO6aeTddHaL",
+	"Nrjrrq+sbCksUq5g/Kshxx01o10di30S23enQwupQUYskTOmPGxAfyC84jOn2BRzLItqQaGhAy0uWUrG",
+	"IP1JF51rUMSGp/JAMEFHGReT3gki36DqAwUeUjtNyjwXkKcBQEQTrogbX38gfoCPoJD5r6vT32JT+4hh",
+	"gwaFD2Bfr+0SVdN9EBr34wbSMnekDXgxEkthb0ElAA64FyZ/hi3vK17/XYwILLFhWC4mQ8Bzh8RQqsH8",
+	"9/zFNelSo4goKSJg8LJgCkGBnhwe9PoD8bxuxnjundOKfT2ng6e/FFBqhWKiOZT/XHztrIr7+cCp9+cJ",
+	"Q02yxqGIRHAjPnVe1Wup7ut0cXeMfmNhbjvsLxnltq/cpmEqLukDE95fUNyqcoEKV+NHkZIpgsfzQGmc",
+	"Q/GBVcPhCfethDtS2v/kLE8XJL7Zkb2Za+H8vP7pjj0hYfCYlDyiyaURi3HORMrF5P9j73p727iZ/FeZ",
+	"a19YMlZKmksLVMLhYLhGkkOaBLabA64qvJSWlnhekbrlrmUBLtBP0w/WT3KYP+Ry5ZWT53mSp+iDvAgQ",
+	"r3bJ4ZCc4Qxn5pdnM1tQrN02ay9H82Cf5lBpr2v84il4h5p7qWu+8ubiaZWuq93M4iYtmlKzjOUYg2BB",
+	"lW7JqDPsmpDb9NDFcAwndmZ5nlPfhSReL10NA1O3kQ0FoTtUjOggF+wzSx5UKu7WsRfGcBIZMNd4apNl",
+	"pguozHJVk1PV+Jkl/68qKR+74zpcN57qyolOh8Hzp99DHtdHOMXkw36YXVwlXdH18KTy7DMJycMwofRz",
+	"Jrz6Ag/6FzvXOCui9dOfcD6FWPv7ZNUZCf8gB1QNbkGoGAWVtvw5D3ZI3tjalPlQChzixu/KjSgpyKuI",
+	"+3tAFk1N2VNBp3g2N2oUaqncYAGmPKhog4T9MrPGT6TuqLPl7op9GjmLOyleOOSKlezt6NzC0zWS9G0S",
+	"8TYNoVRceKEVUM7SEFx7vTSzvjZlGZ0trnog1dCYSmWZ8I3FWGn0zGJvUoGVuV1pFDzGWRgEwI/5Lo6n",
+	"RxxSNNmH5WEE90Elv1ZU1SiMY6srHcTPh+TmXyQgimn+uJuwZ5+n88dBejpTAOkMfMGH/nJ99vnUFQV0",
+	"copGAAeszVp/BuXlalXrEcem/Bk6TEYsRYQpKlQXbf4MxQAwdYAKjnhhiyzm7Vh9V8Oz57ByTUUVcijj",
+	"yDX+ir+60ncbU2l/pepuYk5J2gLm2ptCg6kzPK2TwpH4WELPB7819WIVQ3dL58VlLrbXGM6RhfSQ9CDr",
+	"CtSdqGuJLKCgWOlVhzD+IwZoLNVmQnDPkgdEQyUVhZRQ2k8hxoCEzLJ6sXob3qaKcXwJKGGzBB/dpyRo",
+	"uvcj7nnyP78jQjp6pLrNXyTG9F/U/3Aeqhd07vq6gdr/kLSJWIf/ZCFzrheMVAi5kDhGUnI5zQ1M7Wc2",
+	"57r7CnJZrpfa1z/gs2FqIfNde5DAuNGi83pmGYeRcchCoQbxEUy7MaUU2B7K+rfcntnOAThe9lMyNZXX",
+	"R+P9EL7hBx38nzyaHHslj8vh4gvBfPiyq/+kSzhN+JztRHzcNRy2oRdNZeodbdK5VpWuTpp69dXk519w",
+	"I3JGDG/hpiq/mnz1hDaotPYAKmMhNQW5gBRXuB3DhVlaaDYZOb0MFf+8rrRf0Wv4zDX1VMBMkey2Tui4",
+	"9cXj5B+o8b9QZUl5O2m6EQd+H0BqZ/rI2Zdgd8e+OpDtfbX6XQri/KDaArZOIoETXipX6mkyqLQnrmjr",
+	"+6KB0hZjoDs58Gytl5U0xRUX4iEBZY6lM1TKuo0Z4dcH2HcAzpvB/sbwrgf9TypCIE3TsPBwFqZQtwCC",
+	"CQVlue4bopSKhUWoPDamwpAcZYrzk5GVTPxcaTsVp3hprvVitygZnNfXqk5ZGhvr6fHiQTVOYSBXw4iZ",
+	"WFkoakxQh2m5kCkX5KEkrFujt+OHue19HZ8EELJQC5z3SBdAIakm3vjgC5F64mN4tUZzib+jepccbuss",
+	"+Buz4QLIvQWj++h5zQUzS+1hcHrxHvQdN+6u4bWxN7p4ZTO4UPj7G3Vrlqp2VQYnG1eWLoOXzfxig0rw",
+	"hXPLUsMp0+gzeNvUpXM3Q1w2xB+eQEG48QQEwQDEarPRRUKw4eH10EoALzjiIy/36gLwQhnbGSy1RS0Z",
+	"K54+vqA5apiheXmhHPk4vVMiMANdoLUQGg46fK4WN8sKlUPK6FAn78Du2mi3KdvOfDuhnJ6Vcf1qkhfX",
+	"BIEZxKeqFqsshkVbSiVcK4uHEZotUB5OL96n20yropeDdB5ZhMBNSk7ka6dElsDCNWUBC7TR1BwtIYLM",
+	"Z5y542PSK8fHWWAGhX7jeWquvIa6UtarBYs/n8QUT0gP4bczSxhiHsw1bys0iAxXlxHSCqcJ/Zo/OPIg",
+	"BzbjBYeIgeKAIS1CRygcK103lSUXIqdy0hlGCtagrN4OM6jVjbZteYfQawCVIPOwDWutdF0ZXbDrj25X",
+	"kDdkxjLmXQtGsdKWXLUhQusGFRmK6uA57KSXzmx+9v7szeXF1fnZ5dmby1dv39A9ycye4+6gILD5DnCv",
+	"EZ7fizNOzGQvaQ6DNGd2KouGCqrXu40muCdm0BX/DeFPU+Af4vokdFXxGtO10Urdau580/gVgYo72Lmm",
+	"EsKR3cF2l0MEDLzWcBz+PB6O96gdcQw/2vcVp6Ma30rZzlQblgt5bdba12q9aUvQrt0azzTuembbxSIn",
+	"cEA1HGZygCua5MiRh7mqF6shLNx6bWouX8scxIEx2BN+buq6ZGz0agKKuM5JqbgZlL8Rm5+khoK1sU2t",
+	"Q5Xj4L9oz12mhhXySWs+BgTRDKagxRkyIVbKE/Ziqaqlfkh+BpQFx36IIDqGYUO2Nx0bXc0sKQPaTRxJ",
+	"9DAye8/7TxcJck6khGK6CVAgB0r5SZVbtfO0Lr/++ms4DbOGD7hA8r+NRu1kTuZ6aSyMRlwzeWbv4XK3",
+	"0XAPb3m33sN/x4AnbeE+bG7Zqvczez8ajTr/sBGq2jJmDK8ih/tQxuUeTlgNbkPmCe3EyjXLVRQLg5jV",
+	"TKJxOA4fMZtThm6onvUeJ2106H+ApSmRMOBL2OPhVPoZ43me0gCFq8Jq4yVFW17D0b3m0bVDbyiX5PDQ",
+	"WSZO4N3J5enLdqyUtS1gdPOmvAGRzgO12VTuVnPoZPi/1/UVR7vgMe9WX9XuKq67rLvihIMhgrToJ5vT",
+	"OA+SLT9z01wSjC5udoFcfmHKSGqsAPhr5SVWjjyL+5tEvuP9ToyYMC7LJ5pjobudY5ZDofv4u+yefdaE",
+	"9ZAsZ36UsCesTeXFJsLulBU0QZ7Rn85fc+lwuasI/bwKjXV6C6vv0f6ujTUo94XlQdeRxGWrbmBQjtOs",
+	"ReA6n7UgdS1m6B+//T58nKZwS/gIQb52eEYUjAYLVNicqRtzkXOPW2m72n1g+MoudFl+BLvjm9O43Hyo",
+	"ITgX7PEgwQsGi1CHOo8rIp3r8JC7j2s2EWHU2mn7WretVBb0t3UUbN7kBJjFIu5ZPOlm0e7FBRXs4nRH",
+	"HySC5cSVvPvYuAiWKApl2pHRdBugPLolSjaq8TqDSvtmTSAnvFwzwBOwudVDmXTuOAgDcibTk8fJTQXR",
+	"I/yPAinYtzz70bWXyqH4YSKLekiI1YbTJRAeMgmx5FCqxXBC0Mgs+su0UV+XbTPdvtIl0unLdp0U3Z6T",
+	"eT/YcsrIj25ZPuryry3X2uHffs+JDdthYfJc+id40RRmKzWsWZIWBcPG9WEzwaCrheSwd3rxfl/1RRBi",
+	"Fm8XHUoeEJ1yrIdowotC4ioG8GpN030Cu+wTfOwO73ooEdBaGjmRwA944ZEN+L/OiP3SncGBnPObTVj/",
+	"pHWCMgouOs1M+DE0m/aaLsO0X/7/kSevWGfd9TYjnDnQjOQnVykTu6wS/9rKbPb41e0tGPHj6EvgOZPH",
+	"rbY48i2iC3b6N/oeBip8gWyuGhvKq8azFk9m22+XvJSr/cQRQAdFMeiCoFoHfefCJ+Hj4ZTeozOUBTkO",
+	"FskYTb0qKrXlcwD/rspeItuB7R04QmNX7RsPdNYeV7Qt8EibSn3S9Su3hUFsPWsVNu1aOlIMk5BNPrck",
+	"WRgUceRutPWdIbxICaPBdO+Q2gdX4WyIDz9UMgk/nsSIKra60lslomH/JgoJ6DOvtC0S44ptMvkWOMsT",
+	"n56010+EC0NlnfL9DNgjTyVbWkh+Nvh4kv/r4u2bmSWU64G+U4ta7q1zcnAEey1jeOUH3olhFpwEys/s",
+	"zxe1soWqikCq/2VABbcmT55st1ucW/o5eBBw5TwZgt/ohbk22k9wTKPI/ZEp8klLMXkN0KSrdBx1AC5S",
+	"6zAsulifWQgBAOHun457UFRuk5xmYdDhXwsMttDDcYeU1k8xgZ+suQOvF87iiYHdS/Q5x/puo+dkjHSc",
+	"E9ByTJrSHtbsS8AdCNd6K14GD64sup1iK6puKp1PIL/9JuOFEp/y6uB69eKdiL9FJxrAXHn93XN4+ePJ",
+	"6eji5cmzb7+jqgvcWMtqbm3cfRyH3fkVV4t0jh3c6F0a4cH9jQq9cKiENwnAVHoJLSEgnP4IkG9XXi+u",
+	"8jFc6FtdqRL8Ri30yOuNYpEbx0aSSasqOkA45qXAZqRZDhHEL/wkXDUlgYU7nja6fr1mL9iaD/w0ZQ+W",
+	"MZRmXimavMELl8EbV+gM3u3qlbME64Qze70DVZa0Fsa8OWPciVrcWLctdbGMIHR2B8/u7iBY4f/XmMVN",
+	"uUPLj+I9yNuXzezWVTetu8qXdD9Cb9DUULUOskjlJs5TuViSf7iCL81au4Yr79XUFplSchcdbp+FCsFu",
+	"Zj8oUjmz+o4vJo0qyR8+ctfXFOQiPuN6VWktTk/ZEQzlGBZ1RjGnlsNmhhmsnHUNpQ7m57qudqMTXAA5",
+	"OAvPn31PZH379N/ZVRgLljHSVbKDCJZGkvM42xYpMGk+XVO7taq5APrMDvYTeSfh83wYAlN76sZ3AWBn",
+	"VrL0UFiJJAoTTHOC1BwfP//mKbxwVh8fp6Wp2DExs3FUHWolEKqHzKWzOh8K7v2Hwwoo9NV43C8N1TnN",
+	"D2usPJtZ9qrGYHh3MFKNtC/MdZqVyGopKcU1+B+1MboashyPNcMm8Ei9wbyVHKTdUFXFUGFIHJc+g8bL",
+	"0UVuSKcRoEiuBHQBuSnE3c2yICeZ+lM7ExPIfzh7fXZ59ogyz8njIztNIR2t5CCofJlj1hLvxHdfV2a5",
+	"pNVQpCWmJ/tq8z9xOP/xx2+/oxB99h3B7OOfJE07/v6Mca8NYYkERYcqO3H7CmVeki/S+hC9t0NhoHxE",
+	"kSUcM857vP4UzE1nDly0tKxmlm+I6BLgsVJta2XxPIwidhqO5wTjal0tZSy74Ujda+0M4vVNunGC6Uye",
+	"bHqDs+FFEXQYEUMgfv3l1/8PAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -354,10 +354,11 @@ func newHTTPServer(cfg *config.Config, logger *slog.Logger, db *database.DB, rdb
 	if err != nil {
 		return nil, err
 	}
+	llmSettings := llmsettings.NewService(db, cfg.Keyring, llmPlatform(cfg), logger)
 	e, err := httpapi.New(httpapi.Deps{
 		Auth:        auth.NewService(db, tokens, cfg.RefreshTokenTTL, auth.Mail{Mailer: mail, PublicURL: cfg.PublicURL, Logger: logger}),
 		Orgs:        orgs.NewService(db, cfg.InviteTTL, cfg.PublicURL, mail, !cfg.Production()),
-		LLM:         llmsettings.NewService(db, cfg.Keyring, llmPlatform(cfg), logger),
+		LLM:         llmSettings,
 		Campaigns:   campaigns.NewService(db),
 		Sequences:   sequences.NewService(db),
 		Templates:   templates.NewService(db),
@@ -402,6 +403,8 @@ func newHTTPServer(cfg *config.Config, logger *slog.Logger, db *database.DB, rdb
 		LeadImports:       leadimports.NewService(db, enqueuer).WithMaxFileBytes(cfg.ImportMaxBytes),
 		Events:            events.NewService(db),
 		Webhooks:          webhooks.NewService(db, cfg.Keyring, webhooks.Options{AllowHTTP: cfg.WebhookAllowHTTP, Retention: cfg.EventsRetention}),
+		Generation: sequences.NewGenerator(db, sequences.ProvidersFrom(llmSettings), enqueuer,
+			sequences.GeneratorOptions{Concurrency: cfg.GenerationConcurrency, Logger: logger}),
 	})
 	if err != nil {
 		return nil, err
@@ -458,6 +461,9 @@ func runWorker(ctx context.Context, cfg *config.Config, logger *slog.Logger, db 
 		LeadImportSweep: jobs.NewLeadImportSweepHandler(db, enqueuer, jobs.LeadImportSweepConfig{Logger: logger}),
 		WebhookDeliver:  jobs.NewWebhookDeliverHandler(webhooks),
 		EventsPrune:     jobs.NewEventsPruneHandler(db, jobs.EventsPruneConfig{Retention: cfg.EventsRetention, Logger: logger}),
+		SequenceGeneration: jobs.NewSequenceGenerationHandler(sequences.NewGenerator(db,
+			sequences.ProvidersFrom(llmsettings.NewService(db, cfg.Keyring, llmPlatform(cfg), logger)), nil,
+			sequences.GeneratorOptions{Concurrency: cfg.GenerationConcurrency, Logger: logger})),
 	}, logger)
 	sched, err := jobs.NewScheduler(redisOpt, logger, time.UTC)
 	if err != nil {

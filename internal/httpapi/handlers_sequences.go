@@ -3,6 +3,8 @@ package httpapi
 import (
 	"context"
 
+	"github.com/google/uuid"
+
 	"github.com/leadpilot/leadpilot/api"
 	"github.com/leadpilot/leadpilot/api/server"
 	"github.com/leadpilot/leadpilot/internal/llm"
@@ -55,4 +57,70 @@ func (s *Server) ListCampaignSequences(ctx context.Context, req server.ListCampa
 		return nil, err
 	}
 	return server.ListCampaignSequences200JSONResponse(api.SequenceList{Data: mapAll(rows, sequences.Sequence.Resource), NextCursor: next}), nil
+}
+
+// StartCampaignGeneration implements POST /v1/campaigns/{campaign_id}/generation.
+func (s *Server) StartCampaignGeneration(ctx context.Context, req server.StartCampaignGenerationRequestObject) (server.StartCampaignGenerationResponseObject, error) {
+	p, err := principal(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var desc *string
+	if req.Body != nil {
+		desc = req.Body.Description
+	}
+	g, err := s.generation.Start(ctx, p.Actor(), req.CampaignID, desc)
+	if err != nil {
+		return nil, err
+	}
+	return server.StartCampaignGeneration202JSONResponse(g.Resource()), nil
+}
+
+// GetCampaignGeneration implements GET /v1/campaigns/{campaign_id}/generation.
+func (s *Server) GetCampaignGeneration(ctx context.Context, req server.GetCampaignGenerationRequestObject) (server.GetCampaignGenerationResponseObject, error) {
+	p, err := principal(ctx)
+	if err != nil {
+		return nil, err
+	}
+	g, err := s.generation.Latest(ctx, p.Actor(), req.CampaignID)
+	if err != nil {
+		return nil, err
+	}
+	return server.GetCampaignGeneration200JSONResponse(g.Resource()), nil
+}
+
+// CancelCampaignGeneration implements POST /v1/campaigns/{campaign_id}/generation/cancel.
+func (s *Server) CancelCampaignGeneration(ctx context.Context, req server.CancelCampaignGenerationRequestObject) (server.CancelCampaignGenerationResponseObject, error) {
+	p, err := principal(ctx)
+	if err != nil {
+		return nil, err
+	}
+	g, err := s.generation.Cancel(ctx, p.Actor(), req.CampaignID)
+	if err != nil {
+		return nil, err
+	}
+	return server.CancelCampaignGeneration200JSONResponse(g.Resource()), nil
+}
+
+// PreviewCampaignSequences implements POST /v1/campaigns/{campaign_id}/sequences/preview.
+func (s *Server) PreviewCampaignSequences(ctx context.Context, req server.PreviewCampaignSequencesRequestObject) (server.PreviewCampaignSequencesResponseObject, error) {
+	p, err := principal(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var (
+		ids  []uuid.UUID
+		desc *string
+	)
+	if req.Body != nil {
+		desc = req.Body.Description
+		if req.Body.LeadIds != nil {
+			ids = *req.Body.LeadIds
+		}
+	}
+	out, err := s.generation.Preview(ctx, p.Actor(), req.CampaignID, ids, desc)
+	if err != nil {
+		return nil, err
+	}
+	return server.PreviewCampaignSequences200JSONResponse(api.SequencePreviewList{Data: mapAll(out, sequences.Preview.Resource)}), nil
 }

@@ -115,6 +115,8 @@ type Deps struct {
 	Webhooks *webhooks.Service
 	// Sequences are the leads' generated steps.
 	Sequences *sequences.Service
+	// Generation generates sequences in the background and previews them.
+	Generation *sequences.Generator
 }
 
 // Server implements server.StrictServerInterface.
@@ -132,6 +134,7 @@ type Server struct {
 	events       *events.Service
 	webhooks     *webhooks.Service
 	sequences    *sequences.Service
+	generation   *sequences.Generator
 }
 
 var _ server.StrictServerInterface = (*Server)(nil)
@@ -200,7 +203,7 @@ func New(d Deps) (*echo.Echo, error) {
 	}
 
 	s := &Server{auth: d.Auth, orgs: d.Orgs, llm: d.LLM, campaigns: d.Campaigns, tpl: d.Templates, limiter: d.Limiter, limits: d.Limits, suppressions: d.Suppressions, leads: d.Leads, leadImports: d.LeadImports,
-		events: d.Events, webhooks: d.Webhooks, sequences: d.Sequences}
+		events: d.Events, webhooks: d.Webhooks, sequences: d.Sequences, generation: d.Generation}
 	public, err := publicOperations(spec, d.Limits)
 	if err != nil {
 		return nil, err

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/hibiken/asynq"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 
@@ -25,6 +26,7 @@ import (
 	"github.com/leadpilot/leadpilot/internal/events"
 	"github.com/leadpilot/leadpilot/internal/httpapi"
 	"github.com/leadpilot/leadpilot/internal/idempotency"
+	"github.com/leadpilot/leadpilot/internal/jobs"
 	"github.com/leadpilot/leadpilot/internal/leadimports"
 	"github.com/leadpilot/leadpilot/internal/leads"
 	"github.com/leadpilot/leadpilot/internal/llm/llmfactory"
@@ -105,6 +107,13 @@ func setup(t testing.TB, opts ...option) *bundle {
 	}
 	for _, o := range opts {
 		o(&d)
+	}
+	if d.Generation == nil {
+		opt, err := asynq.ParseRedisURI(testkit.RedisURL(t, redisDB))
+		require.NoError(t, err)
+		enq := jobs.NewEnqueuer(opt)
+		t.Cleanup(func() { _ = enq.Close() })
+		d.Generation = sequences.NewGenerator(db, sequences.ProvidersFrom(d.LLM), enq, sequences.GeneratorOptions{Logger: logger})
 	}
 	e, err := httpapi.New(d)
 	require.NoError(t, err)

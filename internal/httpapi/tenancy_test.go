@@ -171,6 +171,22 @@ var crossTenantCases = []crossTenantCase{
 		r, err := c.ListCampaignSequencesWithResponse(ctx, a.campID, nil, bearer(cred))
 		return resp(r, err)
 	}},
+	{"getCampaignGeneration", func(ctx context.Context, c *api.ClientWithResponses, a tenant, cred string) (*http.Response, []byte, error) {
+		r, err := c.GetCampaignGenerationWithResponse(ctx, a.campID, bearer(cred))
+		return resp(r, err)
+	}},
+	{"startCampaignGeneration", func(ctx context.Context, c *api.ClientWithResponses, a tenant, cred string) (*http.Response, []byte, error) {
+		r, err := c.StartCampaignGenerationWithResponse(ctx, a.campID, api.SequenceGenerationStart{Description: ptr("hijack")}, bearer(cred))
+		return resp(r, err)
+	}},
+	{"cancelCampaignGeneration", func(ctx context.Context, c *api.ClientWithResponses, a tenant, cred string) (*http.Response, []byte, error) {
+		r, err := c.CancelCampaignGenerationWithResponse(ctx, a.campID, bearer(cred))
+		return resp(r, err)
+	}},
+	{"previewCampaignSequences", func(ctx context.Context, c *api.ClientWithResponses, a tenant, cred string) (*http.Response, []byte, error) {
+		r, err := c.PreviewCampaignSequencesWithResponse(ctx, a.campID, api.SequencePreviewRequest{LeadIds: &[]uuid.UUID{a.leadID}, Description: ptr("hijack")}, bearer(cred))
+		return resp(r, err)
+	}},
 	{"getLead", func(ctx context.Context, c *api.ClientWithResponses, a tenant, cred string) (*http.Response, []byte, error) {
 		r, err := c.GetLeadWithResponse(ctx, a.leadID, bearer(cred))
 		return resp(r, err)
@@ -351,6 +367,14 @@ func resp[T interface{ StatusCode() int }](r T, err error) (*http.Response, []by
 		return x.HTTPResponse, x.Body, nil
 	case *api.ReplayWebhookEndpointResponse:
 		return x.HTTPResponse, x.Body, nil
+	case *api.GetCampaignGenerationResponse:
+		return x.HTTPResponse, x.Body, nil
+	case *api.StartCampaignGenerationResponse:
+		return x.HTTPResponse, x.Body, nil
+	case *api.CancelCampaignGenerationResponse:
+		return x.HTTPResponse, x.Body, nil
+	case *api.PreviewCampaignSequencesResponse:
+		return x.HTTPResponse, x.Body, nil
 	case *api.GetLeadSequenceResponse:
 		return x.HTTPResponse, x.Body, nil
 	case *api.UpdateLeadSequenceResponse:
@@ -418,6 +442,9 @@ func TestCrossTenant(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, http.StatusOK, seq.StatusCode(), string(seq.Body))
 		require.Equal(t, "Tenant sequence", seq.JSON200.Steps[0].Body, "B did not edit A's sequence")
+		gen, err := b.client.GetCampaignGenerationWithResponse(ctx, a.campID, bearer(a.owner.AccessToken))
+		require.NoError(t, err)
+		require.Equal(t, http.StatusNotFound, gen.StatusCode(), "B started no generation on A's campaign")
 	})
 
 	t.Run("ChangingOnesOwnOrganisationLeavesTheOtherAlone", func(t *testing.T) {

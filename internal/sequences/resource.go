@@ -39,3 +39,31 @@ func StepFromAPI(st api.SequenceStep) llm.Step {
 	}
 	return out
 }
+
+// Resource is g as the API returns it (openapi.yaml's SequenceGeneration):
+// GET /v1/campaigns/{id}/generation and generation.completed's data.
+func (g Generation) Resource() api.SequenceGeneration {
+	fs := make([]api.SequenceGenerationFailure, len(g.Failures))
+	for i, f := range g.Failures {
+		fs[i] = api.SequenceGenerationFailure{LeadID: f.LeadID, Reason: f.Reason}
+	}
+	return api.SequenceGeneration{
+		ID: g.ID, CampaignID: g.CampaignID, Status: api.SequenceGenerationStatus(g.Status), Description: g.Description,
+		Total: g.Total, Done: g.Done, Failed: g.Failed, Failures: fs, PromptTokens: g.PromptTokens,
+		CompletionTokens: g.CompletionTokens, LlmProvider: g.LLMProvider, LlmModel: g.LLMModel,
+		EstimatedCostUsd: g.EstimatedCostUSD, Error: g.Error, CreatedBy: g.CreatedBy, StartedAt: g.StartedAt,
+		FinishedAt: g.FinishedAt, CreatedAt: g.CreatedAt, UpdatedAt: g.UpdatedAt,
+	}
+}
+
+// Resource is p as the API returns it.
+func (p Preview) Resource() api.SequencePreview {
+	steps := make([]api.SequenceStep, len(p.Steps))
+	for i, st := range p.Steps {
+		steps[i] = StepResource(st)
+	}
+	return api.SequencePreview{
+		LeadID: p.LeadID, Steps: steps, LlmProvider: p.Meta.Provider, LlmModel: p.Meta.Model,
+		LlmPromptTokens: p.Meta.Usage.PromptTokens, LlmCompletionTokens: p.Meta.Usage.CompletionTokens,
+	}
+}

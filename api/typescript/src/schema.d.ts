@@ -658,6 +658,89 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/campaigns/{campaign_id}/generation": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                campaign_id: string;
+            };
+            cookie?: never;
+        };
+        /**
+         * Progress of the campaign's latest generation run
+         * @description Counts, the leads that failed and why (the first 100), tokens used
+         *     and the estimated cost at the model's list price (null when the
+         *     price is not known). 404 when the campaign never generated.
+         */
+        get: operations["getCampaignGeneration"];
+        put?: never;
+        /**
+         * Generate a sequence for every approved lead that has none
+         * @description Queues a run that the workers carry out in the background, a few
+         *     leads at a time per organisation. A provider's rate limit slows the
+         *     run, it does not fail it; output that fails validation fails that
+         *     lead, with the reason. A campaign without a template needs a
+         *     `description` of what to write (422 otherwise). One unfinished run
+         *     per campaign (409 `generation_running`). The template's
+         *     `usage_count` goes up with the campaign's first run only.
+         */
+        post: operations["startCampaignGeneration"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/campaigns/{campaign_id}/generation/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                campaign_id: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Cancel the campaign's unfinished generation run
+         * @description No new lead starts; calls already in flight finish and are saved.
+         *     Leads not reached stay without a sequence for a later run. 409
+         *     `no_generation_running` when nothing is queued or running.
+         */
+        post: operations["cancelCampaignGeneration"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/campaigns/{campaign_id}/sequences/preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                campaign_id: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Generate for a few leads without saving
+         * @description Writes the sequences a run would, for the leads named (1 to 5, of
+         *     the organisation) or, with none, for the campaign's first approved
+         *     lead or a sample lead. Nothing is saved; the calls count in the
+         *     organisation's LLM usage like any other.
+         */
+        post: operations["previewCampaignSequences"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/leads/{lead_id}/sequence": {
         parameters: {
             query?: never;
@@ -2333,6 +2416,75 @@ export interface components {
             /** Format: date-time */
             updated_at: string;
         };
+        SequenceGeneration: {
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            campaign_id: string;
+            /** @enum {string} */
+            status: "queued" | "running" | "completed" | "cancelled" | "failed";
+            description: string | null;
+            /** @description Leads the run covers. */
+            total: number;
+            /** @description Leads with a generated sequence. */
+            done: number;
+            /** @description Leads that failed. */
+            failed: number;
+            /** @description The first 100 failed leads and why. */
+            failures: components["schemas"]["SequenceGenerationFailure"][];
+            /** Format: int64 */
+            prompt_tokens: number;
+            /** Format: int64 */
+            completion_tokens: number;
+            llm_provider: string | null;
+            llm_model: string | null;
+            /**
+             * Format: double
+             * @description At the model's list price; null when the price is not known.
+             */
+            estimated_cost_usd: number | null;
+            /** @description Why the whole run failed (a bad key */
+            error: string | null;
+            /** Format: uuid */
+            created_by: string | null;
+            /** Format: date-time */
+            started_at: string | null;
+            /** Format: date-time */
+            finished_at: string | null;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            updated_at: string;
+        };
+        SequenceGenerationStart: {
+            /** @description What to write when the campaign has no template. */
+            description?: string;
+        };
+        SequencePreviewRequest: {
+            lead_ids?: string[];
+            /** @description What to write when the campaign has no template. */
+            description?: string;
+        };
+        SequenceGenerationFailure: {
+            /** Format: uuid */
+            lead_id: string;
+            reason: string;
+        };
+        SequencePreview: {
+            /**
+             * Format: uuid
+             * @description Null for the sample lead.
+             */
+            lead_id: string | null;
+            steps: components["schemas"]["SequenceStep"][];
+            llm_provider: string;
+            llm_model: string;
+            llm_prompt_tokens: number;
+            llm_completion_tokens: number;
+        };
+        SequencePreviewList: {
+            data: components["schemas"]["SequencePreview"][];
+        };
         SequenceList: {
             data: components["schemas"]["Sequence"][];
             next_cursor: string | null;
@@ -2457,12 +2609,12 @@ export interface components {
          * @description An event type of the catalogue (see the events tag).
          * @enum {string}
          */
-        EventTypeName: "lead.created" | "lead.updated" | "lead.deleted" | "import.created" | "import.completed" | "import.failed" | "import.cancelled" | "campaign.created" | "campaign.updated" | "campaign.status_changed" | "campaign.deleted" | "template.created" | "template.updated" | "template.deleted" | "suppression.created" | "suppression.deleted" | "member.added" | "member.updated" | "member.removed" | "sequence.generated" | "sequence.updated" | "webhook.test";
+        EventTypeName: "lead.created" | "lead.updated" | "lead.deleted" | "import.created" | "import.completed" | "import.failed" | "import.cancelled" | "campaign.created" | "campaign.updated" | "campaign.status_changed" | "campaign.deleted" | "template.created" | "template.updated" | "template.deleted" | "suppression.created" | "suppression.deleted" | "member.added" | "member.updated" | "member.removed" | "sequence.generated" | "sequence.updated" | "generation.completed" | "webhook.test";
         /**
          * @description What a webhook endpoint subscribes to. A catalogue type, or `*` for every type.
          * @enum {string}
          */
-        EventTypeSubscription: "*" | "lead.created" | "lead.updated" | "lead.deleted" | "import.created" | "import.completed" | "import.failed" | "import.cancelled" | "campaign.created" | "campaign.updated" | "campaign.status_changed" | "campaign.deleted" | "template.created" | "template.updated" | "template.deleted" | "suppression.created" | "suppression.deleted" | "member.added" | "member.updated" | "member.removed" | "sequence.generated" | "sequence.updated" | "webhook.test";
+        EventTypeSubscription: "*" | "lead.created" | "lead.updated" | "lead.deleted" | "import.created" | "import.completed" | "import.failed" | "import.cancelled" | "campaign.created" | "campaign.updated" | "campaign.status_changed" | "campaign.deleted" | "template.created" | "template.updated" | "template.deleted" | "suppression.created" | "suppression.deleted" | "member.added" | "member.updated" | "member.removed" | "sequence.generated" | "sequence.updated" | "generation.completed" | "webhook.test";
         /**
          * @description One event: an item of `GET /v1/events` and, byte for byte, the body
          *     of a webhook delivery.
@@ -3872,6 +4024,135 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getCampaignGeneration: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                campaign_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The latest run. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SequenceGeneration"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    startCampaignGeneration: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                campaign_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["SequenceGenerationStart"];
+            };
+        };
+        responses: {
+            /** @description The run, queued (or already completed when no lead needed a sequence). */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SequenceGeneration"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    cancelCampaignGeneration: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                campaign_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The run, cancelled. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SequenceGeneration"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    previewCampaignSequences: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                campaign_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["SequencePreviewRequest"];
+            };
+        };
+        responses: {
+            /** @description One preview per lead. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SequencePreviewList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["Internal"];
             503: components["responses"]["Unavailable"];
