@@ -132,7 +132,9 @@ const (
 	EventTypeNameMemberAdded           EventTypeName = "member.added"
 	EventTypeNameMemberRemoved         EventTypeName = "member.removed"
 	EventTypeNameMemberUpdated         EventTypeName = "member.updated"
+	EventTypeNameSequenceApproved      EventTypeName = "sequence.approved"
 	EventTypeNameSequenceGenerated     EventTypeName = "sequence.generated"
+	EventTypeNameSequenceRejected      EventTypeName = "sequence.rejected"
 	EventTypeNameSequenceUpdated       EventTypeName = "sequence.updated"
 	EventTypeNameSuppressionCreated    EventTypeName = "suppression.created"
 	EventTypeNameSuppressionDeleted    EventTypeName = "suppression.deleted"
@@ -175,7 +177,11 @@ func (e EventTypeName) Valid() bool {
 		return true
 	case EventTypeNameMemberUpdated:
 		return true
+	case EventTypeNameSequenceApproved:
+		return true
 	case EventTypeNameSequenceGenerated:
+		return true
+	case EventTypeNameSequenceRejected:
 		return true
 	case EventTypeNameSequenceUpdated:
 		return true
@@ -214,7 +220,9 @@ const (
 	EventTypeSubscriptionMemberAdded           EventTypeSubscription = "member.added"
 	EventTypeSubscriptionMemberRemoved         EventTypeSubscription = "member.removed"
 	EventTypeSubscriptionMemberUpdated         EventTypeSubscription = "member.updated"
+	EventTypeSubscriptionSequenceApproved      EventTypeSubscription = "sequence.approved"
 	EventTypeSubscriptionSequenceGenerated     EventTypeSubscription = "sequence.generated"
+	EventTypeSubscriptionSequenceRejected      EventTypeSubscription = "sequence.rejected"
 	EventTypeSubscriptionSequenceUpdated       EventTypeSubscription = "sequence.updated"
 	EventTypeSubscriptionSuppressionCreated    EventTypeSubscription = "suppression.created"
 	EventTypeSubscriptionSuppressionDeleted    EventTypeSubscription = "suppression.deleted"
@@ -259,7 +267,11 @@ func (e EventTypeSubscription) Valid() bool {
 		return true
 	case EventTypeSubscriptionMemberUpdated:
 		return true
+	case EventTypeSubscriptionSequenceApproved:
+		return true
 	case EventTypeSubscriptionSequenceGenerated:
+		return true
+	case EventTypeSubscriptionSequenceRejected:
 		return true
 	case EventTypeSubscriptionSequenceUpdated:
 		return true
@@ -1804,6 +1816,15 @@ type Sequence struct {
 	UpdatedAt           time.Time           `json:"updated_at"`
 }
 
+// SequenceBulkResult defines model for SequenceBulkResult.
+type SequenceBulkResult struct {
+	// Changed Sequences approved or rejected.
+	Changed int `json:"changed"`
+
+	// Skipped Sequences selected but left as they were (already approved; already sending).
+	Skipped int `json:"skipped"`
+}
+
 // SequenceGeneration defines model for SequenceGeneration.
 type SequenceGeneration struct {
 	CampaignID       openapi_types.UUID  `json:"campaign_id"`
@@ -1881,6 +1902,13 @@ type SequencePreviewRequest struct {
 	// Description What to write when the campaign has no template.
 	Description *string               `json:"description,omitempty"`
 	LeadIds     *[]openapi_types.UUID `json:"lead_ids,omitempty"`
+}
+
+// SequenceSelection Either `sequence_ids` or `all`.
+type SequenceSelection struct {
+	// All Every sequence of the campaign awaiting approval.
+	All         *bool                 `json:"all,omitempty"`
+	SequenceIds *[]openapi_types.UUID `json:"sequence_ids,omitempty"`
 }
 
 // SequenceStep defines model for SequenceStep.
@@ -2722,8 +2750,14 @@ type UpdateCampaignJSONRequestBody = CampaignUpdate
 // StartCampaignGenerationJSONRequestBody defines body for StartCampaignGeneration for application/json ContentType.
 type StartCampaignGenerationJSONRequestBody = SequenceGenerationStart
 
+// ApproveCampaignSequencesJSONRequestBody defines body for ApproveCampaignSequences for application/json ContentType.
+type ApproveCampaignSequencesJSONRequestBody = SequenceSelection
+
 // PreviewCampaignSequencesJSONRequestBody defines body for PreviewCampaignSequences for application/json ContentType.
 type PreviewCampaignSequencesJSONRequestBody = SequencePreviewRequest
+
+// RejectCampaignSequencesJSONRequestBody defines body for RejectCampaignSequences for application/json ContentType.
+type RejectCampaignSequencesJSONRequestBody = SequenceSelection
 
 // CreateInviteJSONRequestBody defines body for CreateInvite for application/json ContentType.
 type CreateInviteJSONRequestBody = InviteCreate
@@ -3272,6 +3306,30 @@ type ClientInterface interface {
 	// Corresponds with GET /v1/campaigns/{campaign_id}/sequences (the `ListCampaignSequences` operationId).
 	ListCampaignSequences(ctx context.Context, campaignID openapi_types.UUID, params *ListCampaignSequencesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ApproveCampaignSequencesWithBody Approve sequences of the campaign (some, or all awaiting approval)
+	//
+	// Send `sequence_ids` (1 to 1000, of this campaign) or `all: true`.
+	// Sequences already approved are left as they are (not counted).
+	// Who approved and when are stored (`approved_by` is null for an API
+	// key). One `sequence.approved` event per sequence approved.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/campaigns/{campaign_id}/sequences/approve (the `ApproveCampaignSequences` operationId).
+	ApproveCampaignSequencesWithBody(ctx context.Context, campaignID openapi_types.UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ApproveCampaignSequences Approve sequences of the campaign (some, or all awaiting approval)
+	//
+	// Send `sequence_ids` (1 to 1000, of this campaign) or `all: true`.
+	// Sequences already approved are left as they are (not counted).
+	// Who approved and when are stored (`approved_by` is null for an API
+	// key). One `sequence.approved` event per sequence approved.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/campaigns/{campaign_id}/sequences/approve (the `ApproveCampaignSequences` operationId).
+	ApproveCampaignSequences(ctx context.Context, campaignID openapi_types.UUID, body ApproveCampaignSequencesJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// PreviewCampaignSequencesWithBody Generate for a few leads without saving
 	//
 	// Writes the sequences a run would, for the leads named (1 to 5, of
@@ -3295,6 +3353,34 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /v1/campaigns/{campaign_id}/sequences/preview (the `PreviewCampaignSequences` operationId).
 	PreviewCampaignSequences(ctx context.Context, campaignID openapi_types.UUID, body PreviewCampaignSequencesJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RejectCampaignSequencesWithBody Reject sequences of the campaign (some, or all awaiting approval)
+	//
+	// Send `sequence_ids` (1 to 1000, of this campaign) or `all: true`
+	// (every sequence not approved). A rejected sequence is **deleted**,
+	// so that the next generation run (POST …/generation) writes the
+	// lead a new one; its `sequence.rejected` event carries it as it
+	// was. A sequence that has started sending (`current_step` > 0) is
+	// not rejected and counts in `skipped`.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/campaigns/{campaign_id}/sequences/reject (the `RejectCampaignSequences` operationId).
+	RejectCampaignSequencesWithBody(ctx context.Context, campaignID openapi_types.UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RejectCampaignSequences Reject sequences of the campaign (some, or all awaiting approval)
+	//
+	// Send `sequence_ids` (1 to 1000, of this campaign) or `all: true`
+	// (every sequence not approved). A rejected sequence is **deleted**,
+	// so that the next generation run (POST …/generation) writes the
+	// lead a new one; its `sequence.rejected` event carries it as it
+	// was. A sequence that has started sending (`current_step` > 0) is
+	// not rejected and counts in `skipped`.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/campaigns/{campaign_id}/sequences/reject (the `RejectCampaignSequences` operationId).
+	RejectCampaignSequences(ctx context.Context, campaignID openapi_types.UUID, body RejectCampaignSequencesJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListEventTypes The event catalogue
 	//
@@ -4944,6 +5030,50 @@ func (c *Client) ListCampaignSequences(ctx context.Context, campaignID openapi_t
 	return c.Client.Do(req)
 }
 
+// ApproveCampaignSequencesWithBody Approve sequences of the campaign (some, or all awaiting approval)
+//
+// Send `sequence_ids` (1 to 1000, of this campaign) or `all: true`.
+// Sequences already approved are left as they are (not counted).
+// Who approved and when are stored (`approved_by` is null for an API
+// key). One `sequence.approved` event per sequence approved.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/campaigns/{campaign_id}/sequences/approve (the `ApproveCampaignSequences` operationId).
+func (c *Client) ApproveCampaignSequencesWithBody(ctx context.Context, campaignID openapi_types.UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewApproveCampaignSequencesRequestWithBody(c.Server, campaignID, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ApproveCampaignSequences Approve sequences of the campaign (some, or all awaiting approval)
+//
+// Send `sequence_ids` (1 to 1000, of this campaign) or `all: true`.
+// Sequences already approved are left as they are (not counted).
+// Who approved and when are stored (`approved_by` is null for an API
+// key). One `sequence.approved` event per sequence approved.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/campaigns/{campaign_id}/sequences/approve (the `ApproveCampaignSequences` operationId).
+func (c *Client) ApproveCampaignSequences(ctx context.Context, campaignID openapi_types.UUID, body ApproveCampaignSequencesJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewApproveCampaignSequencesRequest(c.Server, campaignID, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // PreviewCampaignSequencesWithBody Generate for a few leads without saving
 //
 // Writes the sequences a run would, for the leads named (1 to 5, of
@@ -4978,6 +5108,54 @@ func (c *Client) PreviewCampaignSequencesWithBody(ctx context.Context, campaignI
 // Corresponds with POST /v1/campaigns/{campaign_id}/sequences/preview (the `PreviewCampaignSequences` operationId).
 func (c *Client) PreviewCampaignSequences(ctx context.Context, campaignID openapi_types.UUID, body PreviewCampaignSequencesJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewPreviewCampaignSequencesRequest(c.Server, campaignID, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RejectCampaignSequencesWithBody Reject sequences of the campaign (some, or all awaiting approval)
+//
+// Send `sequence_ids` (1 to 1000, of this campaign) or `all: true`
+// (every sequence not approved). A rejected sequence is **deleted**,
+// so that the next generation run (POST …/generation) writes the
+// lead a new one; its `sequence.rejected` event carries it as it
+// was. A sequence that has started sending (`current_step` > 0) is
+// not rejected and counts in `skipped`.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/campaigns/{campaign_id}/sequences/reject (the `RejectCampaignSequences` operationId).
+func (c *Client) RejectCampaignSequencesWithBody(ctx context.Context, campaignID openapi_types.UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRejectCampaignSequencesRequestWithBody(c.Server, campaignID, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RejectCampaignSequences Reject sequences of the campaign (some, or all awaiting approval)
+//
+// Send `sequence_ids` (1 to 1000, of this campaign) or `all: true`
+// (every sequence not approved). A rejected sequence is **deleted**,
+// so that the next generation run (POST …/generation) writes the
+// lead a new one; its `sequence.rejected` event carries it as it
+// was. A sequence that has started sending (`current_step` > 0) is
+// not rejected and counts in `skipped`.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/campaigns/{campaign_id}/sequences/reject (the `RejectCampaignSequences` operationId).
+func (c *Client) RejectCampaignSequences(ctx context.Context, campaignID openapi_types.UUID, body RejectCampaignSequencesJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRejectCampaignSequencesRequest(c.Server, campaignID, body)
 	if err != nil {
 		return nil, err
 	}
@@ -7682,6 +7860,53 @@ func NewListCampaignSequencesRequest(server string, campaignID openapi_types.UUI
 	return req, nil
 }
 
+// NewApproveCampaignSequencesRequest calls the generic ApproveCampaignSequences builder with application/json body
+func NewApproveCampaignSequencesRequest(server string, campaignID openapi_types.UUID, body ApproveCampaignSequencesJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewApproveCampaignSequencesRequestWithBody(server, campaignID, "application/json", bodyReader)
+}
+
+// NewApproveCampaignSequencesRequestWithBody constructs an http.Request for the ApproveCampaignSequences method, with any body, and a specified content type
+func NewApproveCampaignSequencesRequestWithBody(server string, campaignID openapi_types.UUID, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "campaign_id", campaignID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/campaigns/%s/sequences/approve", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewPreviewCampaignSequencesRequest calls the generic PreviewCampaignSequences builder with application/json body
 func NewPreviewCampaignSequencesRequest(server string, campaignID openapi_types.UUID, body PreviewCampaignSequencesJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
@@ -7710,6 +7935,53 @@ func NewPreviewCampaignSequencesRequestWithBody(server string, campaignID openap
 	}
 
 	operationPath := fmt.Sprintf("/v1/campaigns/%s/sequences/preview", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewRejectCampaignSequencesRequest calls the generic RejectCampaignSequences builder with application/json body
+func NewRejectCampaignSequencesRequest(server string, campaignID openapi_types.UUID, body RejectCampaignSequencesJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewRejectCampaignSequencesRequestWithBody(server, campaignID, "application/json", bodyReader)
+}
+
+// NewRejectCampaignSequencesRequestWithBody constructs an http.Request for the RejectCampaignSequences method, with any body, and a specified content type
+func NewRejectCampaignSequencesRequestWithBody(server string, campaignID openapi_types.UUID, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "campaign_id", campaignID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/campaigns/%s/sequences/reject", pathParam0)
 	if operationPath[0] == '/' {
 		operationPath = "." + operationPath
 	}
@@ -11178,6 +11450,30 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /v1/campaigns/{campaign_id}/sequences (the `ListCampaignSequences` operationId).
 	ListCampaignSequencesWithResponse(ctx context.Context, campaignID openapi_types.UUID, params *ListCampaignSequencesParams, reqEditors ...RequestEditorFn) (*ListCampaignSequencesResponse, error)
 
+	// ApproveCampaignSequencesWithBodyWithResponse Approve sequences of the campaign (some, or all awaiting approval)
+	//
+	// Send `sequence_ids` (1 to 1000, of this campaign) or `all: true`.
+	// Sequences already approved are left as they are (not counted).
+	// Who approved and when are stored (`approved_by` is null for an API
+	// key). One `sequence.approved` event per sequence approved.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/campaigns/{campaign_id}/sequences/approve (the `ApproveCampaignSequences` operationId).
+	ApproveCampaignSequencesWithBodyWithResponse(ctx context.Context, campaignID openapi_types.UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ApproveCampaignSequencesResponse, error)
+
+	// ApproveCampaignSequencesWithResponse Approve sequences of the campaign (some, or all awaiting approval)
+	//
+	// Send `sequence_ids` (1 to 1000, of this campaign) or `all: true`.
+	// Sequences already approved are left as they are (not counted).
+	// Who approved and when are stored (`approved_by` is null for an API
+	// key). One `sequence.approved` event per sequence approved.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/campaigns/{campaign_id}/sequences/approve (the `ApproveCampaignSequences` operationId).
+	ApproveCampaignSequencesWithResponse(ctx context.Context, campaignID openapi_types.UUID, body ApproveCampaignSequencesJSONRequestBody, reqEditors ...RequestEditorFn) (*ApproveCampaignSequencesResponse, error)
+
 	// PreviewCampaignSequencesWithBodyWithResponse Generate for a few leads without saving
 	//
 	// Writes the sequences a run would, for the leads named (1 to 5, of
@@ -11201,6 +11497,34 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /v1/campaigns/{campaign_id}/sequences/preview (the `PreviewCampaignSequences` operationId).
 	PreviewCampaignSequencesWithResponse(ctx context.Context, campaignID openapi_types.UUID, body PreviewCampaignSequencesJSONRequestBody, reqEditors ...RequestEditorFn) (*PreviewCampaignSequencesResponse, error)
+
+	// RejectCampaignSequencesWithBodyWithResponse Reject sequences of the campaign (some, or all awaiting approval)
+	//
+	// Send `sequence_ids` (1 to 1000, of this campaign) or `all: true`
+	// (every sequence not approved). A rejected sequence is **deleted**,
+	// so that the next generation run (POST …/generation) writes the
+	// lead a new one; its `sequence.rejected` event carries it as it
+	// was. A sequence that has started sending (`current_step` > 0) is
+	// not rejected and counts in `skipped`.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/campaigns/{campaign_id}/sequences/reject (the `RejectCampaignSequences` operationId).
+	RejectCampaignSequencesWithBodyWithResponse(ctx context.Context, campaignID openapi_types.UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RejectCampaignSequencesResponse, error)
+
+	// RejectCampaignSequencesWithResponse Reject sequences of the campaign (some, or all awaiting approval)
+	//
+	// Send `sequence_ids` (1 to 1000, of this campaign) or `all: true`
+	// (every sequence not approved). A rejected sequence is **deleted**,
+	// so that the next generation run (POST …/generation) writes the
+	// lead a new one; its `sequence.rejected` event carries it as it
+	// was. A sequence that has started sending (`current_step` > 0) is
+	// not rejected and counts in `skipped`.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/campaigns/{campaign_id}/sequences/reject (the `RejectCampaignSequences` operationId).
+	RejectCampaignSequencesWithResponse(ctx context.Context, campaignID openapi_types.UUID, body RejectCampaignSequencesJSONRequestBody, reqEditors ...RequestEditorFn) (*RejectCampaignSequencesResponse, error)
 
 	// ListEventTypesWithResponse The event catalogue
 	//
@@ -14721,6 +15045,117 @@ func (r ListCampaignSequencesResponse) ContentType() string {
 	return ""
 }
 
+// ApproveCampaignSequencesResponse429Headers the declared response headers of an HTTP 429 response for ApproveCampaignSequences
+type ApproveCampaignSequencesResponse429Headers struct {
+	RetryAfter *int
+}
+
+type ApproveCampaignSequencesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SequenceBulkResult
+	// ApplicationProblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationProblemJSON400 *BadRequest
+	// ApplicationProblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationProblemJSON401 *Unauthorized
+	// ApplicationProblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationProblemJSON404 *NotFound
+	// ApplicationProblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationProblemJSON413 *PayloadTooLarge
+	// ApplicationProblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationProblemJSON415 *UnsupportedMediaType
+	// ApplicationProblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationProblemJSON422 *ValidationFailed
+	// ApplicationProblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationProblemJSON429 *TooManyRequests
+	// ApplicationProblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationProblemJSON500 *Internal
+	// ApplicationProblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationProblemJSON503 *Unavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ApproveCampaignSequencesResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ApproveCampaignSequencesResponse) GetJSON200() *SequenceBulkResult {
+	return r.JSON200
+}
+
+// GetApplicationProblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ApproveCampaignSequencesResponse) GetApplicationProblemJSON400() *BadRequest {
+	return r.ApplicationProblemJSON400
+}
+
+// GetApplicationProblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ApproveCampaignSequencesResponse) GetApplicationProblemJSON401() *Unauthorized {
+	return r.ApplicationProblemJSON401
+}
+
+// GetApplicationProblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ApproveCampaignSequencesResponse) GetApplicationProblemJSON404() *NotFound {
+	return r.ApplicationProblemJSON404
+}
+
+// GetApplicationProblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r ApproveCampaignSequencesResponse) GetApplicationProblemJSON413() *PayloadTooLarge {
+	return r.ApplicationProblemJSON413
+}
+
+// GetApplicationProblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r ApproveCampaignSequencesResponse) GetApplicationProblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationProblemJSON415
+}
+
+// GetApplicationProblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r ApproveCampaignSequencesResponse) GetApplicationProblemJSON422() *ValidationFailed {
+	return r.ApplicationProblemJSON422
+}
+
+// GetApplicationProblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ApproveCampaignSequencesResponse) GetApplicationProblemJSON429() *TooManyRequests {
+	return r.ApplicationProblemJSON429
+}
+
+// GetApplicationProblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ApproveCampaignSequencesResponse) GetApplicationProblemJSON500() *Internal {
+	return r.ApplicationProblemJSON500
+}
+
+// GetApplicationProblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ApproveCampaignSequencesResponse) GetApplicationProblemJSON503() *Unavailable {
+	return r.ApplicationProblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ApproveCampaignSequencesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ApproveCampaignSequencesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ApproveCampaignSequencesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ApproveCampaignSequencesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // PreviewCampaignSequencesResponse429Headers the declared response headers of an HTTP 429 response for PreviewCampaignSequences
 type PreviewCampaignSequencesResponse429Headers struct {
 	RetryAfter *int
@@ -14833,6 +15268,117 @@ func (r PreviewCampaignSequencesResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r PreviewCampaignSequencesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// RejectCampaignSequencesResponse429Headers the declared response headers of an HTTP 429 response for RejectCampaignSequences
+type RejectCampaignSequencesResponse429Headers struct {
+	RetryAfter *int
+}
+
+type RejectCampaignSequencesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SequenceBulkResult
+	// ApplicationProblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationProblemJSON400 *BadRequest
+	// ApplicationProblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationProblemJSON401 *Unauthorized
+	// ApplicationProblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationProblemJSON404 *NotFound
+	// ApplicationProblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationProblemJSON413 *PayloadTooLarge
+	// ApplicationProblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationProblemJSON415 *UnsupportedMediaType
+	// ApplicationProblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationProblemJSON422 *ValidationFailed
+	// ApplicationProblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationProblemJSON429 *TooManyRequests
+	// ApplicationProblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationProblemJSON500 *Internal
+	// ApplicationProblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationProblemJSON503 *Unavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *RejectCampaignSequencesResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r RejectCampaignSequencesResponse) GetJSON200() *SequenceBulkResult {
+	return r.JSON200
+}
+
+// GetApplicationProblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r RejectCampaignSequencesResponse) GetApplicationProblemJSON400() *BadRequest {
+	return r.ApplicationProblemJSON400
+}
+
+// GetApplicationProblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r RejectCampaignSequencesResponse) GetApplicationProblemJSON401() *Unauthorized {
+	return r.ApplicationProblemJSON401
+}
+
+// GetApplicationProblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r RejectCampaignSequencesResponse) GetApplicationProblemJSON404() *NotFound {
+	return r.ApplicationProblemJSON404
+}
+
+// GetApplicationProblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r RejectCampaignSequencesResponse) GetApplicationProblemJSON413() *PayloadTooLarge {
+	return r.ApplicationProblemJSON413
+}
+
+// GetApplicationProblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r RejectCampaignSequencesResponse) GetApplicationProblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationProblemJSON415
+}
+
+// GetApplicationProblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r RejectCampaignSequencesResponse) GetApplicationProblemJSON422() *ValidationFailed {
+	return r.ApplicationProblemJSON422
+}
+
+// GetApplicationProblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r RejectCampaignSequencesResponse) GetApplicationProblemJSON429() *TooManyRequests {
+	return r.ApplicationProblemJSON429
+}
+
+// GetApplicationProblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r RejectCampaignSequencesResponse) GetApplicationProblemJSON500() *Internal {
+	return r.ApplicationProblemJSON500
+}
+
+// GetApplicationProblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r RejectCampaignSequencesResponse) GetApplicationProblemJSON503() *Unavailable {
+	return r.ApplicationProblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r RejectCampaignSequencesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RejectCampaignSequencesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RejectCampaignSequencesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RejectCampaignSequencesResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -20906,6 +21452,42 @@ func (c *ClientWithResponses) ListCampaignSequencesWithResponse(ctx context.Cont
 	return ParseListCampaignSequencesResponse(rsp)
 }
 
+// ApproveCampaignSequencesWithBodyWithResponse Approve sequences of the campaign (some, or all awaiting approval)
+//
+// Send `sequence_ids` (1 to 1000, of this campaign) or `all: true`.
+// Sequences already approved are left as they are (not counted).
+// Who approved and when are stored (`approved_by` is null for an API
+// key). One `sequence.approved` event per sequence approved.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/campaigns/{campaign_id}/sequences/approve (the `ApproveCampaignSequences` operationId).
+func (c *ClientWithResponses) ApproveCampaignSequencesWithBodyWithResponse(ctx context.Context, campaignID openapi_types.UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ApproveCampaignSequencesResponse, error) {
+	rsp, err := c.ApproveCampaignSequencesWithBody(ctx, campaignID, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseApproveCampaignSequencesResponse(rsp)
+}
+
+// ApproveCampaignSequencesWithResponse Approve sequences of the campaign (some, or all awaiting approval)
+//
+// Send `sequence_ids` (1 to 1000, of this campaign) or `all: true`.
+// Sequences already approved are left as they are (not counted).
+// Who approved and when are stored (`approved_by` is null for an API
+// key). One `sequence.approved` event per sequence approved.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/campaigns/{campaign_id}/sequences/approve (the `ApproveCampaignSequences` operationId).
+func (c *ClientWithResponses) ApproveCampaignSequencesWithResponse(ctx context.Context, campaignID openapi_types.UUID, body ApproveCampaignSequencesJSONRequestBody, reqEditors ...RequestEditorFn) (*ApproveCampaignSequencesResponse, error) {
+	rsp, err := c.ApproveCampaignSequences(ctx, campaignID, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseApproveCampaignSequencesResponse(rsp)
+}
+
 // PreviewCampaignSequencesWithBodyWithResponse Generate for a few leads without saving
 //
 // Writes the sequences a run would, for the leads named (1 to 5, of
@@ -20940,6 +21522,46 @@ func (c *ClientWithResponses) PreviewCampaignSequencesWithResponse(ctx context.C
 		return nil, err
 	}
 	return ParsePreviewCampaignSequencesResponse(rsp)
+}
+
+// RejectCampaignSequencesWithBodyWithResponse Reject sequences of the campaign (some, or all awaiting approval)
+//
+// Send `sequence_ids` (1 to 1000, of this campaign) or `all: true`
+// (every sequence not approved). A rejected sequence is **deleted**,
+// so that the next generation run (POST …/generation) writes the
+// lead a new one; its `sequence.rejected` event carries it as it
+// was. A sequence that has started sending (`current_step` > 0) is
+// not rejected and counts in `skipped`.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/campaigns/{campaign_id}/sequences/reject (the `RejectCampaignSequences` operationId).
+func (c *ClientWithResponses) RejectCampaignSequencesWithBodyWithResponse(ctx context.Context, campaignID openapi_types.UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RejectCampaignSequencesResponse, error) {
+	rsp, err := c.RejectCampaignSequencesWithBody(ctx, campaignID, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRejectCampaignSequencesResponse(rsp)
+}
+
+// RejectCampaignSequencesWithResponse Reject sequences of the campaign (some, or all awaiting approval)
+//
+// Send `sequence_ids` (1 to 1000, of this campaign) or `all: true`
+// (every sequence not approved). A rejected sequence is **deleted**,
+// so that the next generation run (POST …/generation) writes the
+// lead a new one; its `sequence.rejected` event carries it as it
+// was. A sequence that has started sending (`current_step` > 0) is
+// not rejected and counts in `skipped`.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/campaigns/{campaign_id}/sequences/reject (the `RejectCampaignSequences` operationId).
+func (c *ClientWithResponses) RejectCampaignSequencesWithResponse(ctx context.Context, campaignID openapi_types.UUID, body RejectCampaignSequencesJSONRequestBody, reqEditors ...RequestEditorFn) (*RejectCampaignSequencesResponse, error) {
+	rsp, err := c.RejectCampaignSequences(ctx, campaignID, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRejectCampaignSequencesResponse(rsp)
 }
 
 // ListEventTypesWithResponse The event catalogue
@@ -24676,6 +25298,108 @@ func ParseListCampaignSequencesResponse(rsp *http.Response) (*ListCampaignSequen
 	return response, nil
 }
 
+// ParseApproveCampaignSequencesResponse parses an HTTP response from a ApproveCampaignSequencesWithResponse call
+func ParseApproveCampaignSequencesResponse(rsp *http.Response) (*ApproveCampaignSequencesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ApproveCampaignSequencesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SequenceBulkResult
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ValidationFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers ApproveCampaignSequencesResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
 // ParsePreviewCampaignSequencesResponse parses an HTTP response from a PreviewCampaignSequencesWithResponse call
 func ParsePreviewCampaignSequencesResponse(rsp *http.Response) (*PreviewCampaignSequencesResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -24772,6 +25496,108 @@ func ParsePreviewCampaignSequencesResponse(rsp *http.Response) (*PreviewCampaign
 	switch {
 	case rsp.StatusCode == 429:
 		var headers PreviewCampaignSequencesResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseRejectCampaignSequencesResponse parses an HTTP response from a RejectCampaignSequencesWithResponse call
+func ParseRejectCampaignSequencesResponse(rsp *http.Response) (*RejectCampaignSequencesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RejectCampaignSequencesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SequenceBulkResult
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ValidationFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers RejectCampaignSequencesResponse429Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {

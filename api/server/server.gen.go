@@ -105,9 +105,15 @@ type ServerInterface interface {
 	// ListCampaignSequences The campaign's sequences, newest first
 	// (GET /v1/campaigns/{campaign_id}/sequences)
 	ListCampaignSequences(ctx echo.Context, campaignID openapi_types.UUID, params ListCampaignSequencesParams) error
+	// ApproveCampaignSequences Approve sequences of the campaign (some, or all awaiting approval)
+	// (POST /v1/campaigns/{campaign_id}/sequences/approve)
+	ApproveCampaignSequences(ctx echo.Context, campaignID openapi_types.UUID) error
 	// PreviewCampaignSequences Generate for a few leads without saving
 	// (POST /v1/campaigns/{campaign_id}/sequences/preview)
 	PreviewCampaignSequences(ctx echo.Context, campaignID openapi_types.UUID) error
+	// RejectCampaignSequences Reject sequences of the campaign (some, or all awaiting approval)
+	// (POST /v1/campaigns/{campaign_id}/sequences/reject)
+	RejectCampaignSequences(ctx echo.Context, campaignID openapi_types.UUID) error
 	// ListEventTypes The event catalogue
 	// (GET /v1/event-types)
 	ListEventTypes(ctx echo.Context) error
@@ -707,6 +713,22 @@ func (w *ServerInterfaceWrapper) ListCampaignSequences(ctx echo.Context) error {
 	return err
 }
 
+// ApproveCampaignSequences converts echo context to params.
+func (w *ServerInterfaceWrapper) ApproveCampaignSequences(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "campaign_id" -------------
+	var campaignID openapi_types.UUID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "campaign_id", ctx.Param("campaign_id"), &campaignID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter campaign_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ApproveCampaignSequences(ctx, campaignID)
+	return err
+}
+
 // PreviewCampaignSequences converts echo context to params.
 func (w *ServerInterfaceWrapper) PreviewCampaignSequences(ctx echo.Context) error {
 	var err error
@@ -720,6 +742,22 @@ func (w *ServerInterfaceWrapper) PreviewCampaignSequences(ctx echo.Context) erro
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.PreviewCampaignSequences(ctx, campaignID)
+	return err
+}
+
+// RejectCampaignSequences converts echo context to params.
+func (w *ServerInterfaceWrapper) RejectCampaignSequences(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "campaign_id" -------------
+	var campaignID openapi_types.UUID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "campaign_id", ctx.Param("campaign_id"), &campaignID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter campaign_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RejectCampaignSequences(ctx, campaignID)
 	return err
 }
 
@@ -2119,6 +2157,8 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/v1/campaigns/:campaign_id/generation", wrapper.StartCampaignGeneration, options.OperationMiddlewares["startCampaignGeneration"]...)
 	router.POST(options.BaseURL+"/v1/campaigns/:campaign_id/generation/cancel", wrapper.CancelCampaignGeneration, options.OperationMiddlewares["cancelCampaignGeneration"]...)
 	router.POST(options.BaseURL+"/v1/campaigns/:campaign_id/sequences/preview", wrapper.PreviewCampaignSequences, options.OperationMiddlewares["previewCampaignSequences"]...)
+	router.POST(options.BaseURL+"/v1/campaigns/:campaign_id/sequences/approve", wrapper.ApproveCampaignSequences, options.OperationMiddlewares["approveCampaignSequences"]...)
+	router.POST(options.BaseURL+"/v1/campaigns/:campaign_id/sequences/reject", wrapper.RejectCampaignSequences, options.OperationMiddlewares["rejectCampaignSequences"]...)
 	router.GET(options.BaseURL+"/v1/leads/:lead_id/sequence", wrapper.GetLeadSequence, options.OperationMiddlewares["getLeadSequence"]...)
 	router.PATCH(options.BaseURL+"/v1/leads/:lead_id/sequence", wrapper.UpdateLeadSequence, options.OperationMiddlewares["updateLeadSequence"]...)
 	router.GET(options.BaseURL+"/v1/templates", wrapper.ListTemplates, options.OperationMiddlewares["listTemplates"]...)
@@ -5979,6 +6019,176 @@ func (response ListCampaignSequences503ApplicationProblemPlusJSONResponse) Visit
 	return err
 }
 
+type ApproveCampaignSequencesRequestObject struct {
+	CampaignID openapi_types.UUID `json:"campaign_id"`
+	Body       *ApproveCampaignSequencesJSONRequestBody
+}
+
+type ApproveCampaignSequencesResponseObject interface {
+	VisitApproveCampaignSequencesResponse(w http.ResponseWriter) error
+}
+
+type ApproveCampaignSequences200JSONResponse SequenceBulkResult
+
+func (response ApproveCampaignSequences200JSONResponse) VisitApproveCampaignSequencesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ApproveCampaignSequences400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ApproveCampaignSequences400ApplicationProblemPlusJSONResponse) VisitApproveCampaignSequencesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ApproveCampaignSequences401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ApproveCampaignSequences401ApplicationProblemPlusJSONResponse) VisitApproveCampaignSequencesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ApproveCampaignSequences404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ApproveCampaignSequences404ApplicationProblemPlusJSONResponse) VisitApproveCampaignSequencesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ApproveCampaignSequences413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response ApproveCampaignSequences413ApplicationProblemPlusJSONResponse) VisitApproveCampaignSequencesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ApproveCampaignSequences415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response ApproveCampaignSequences415ApplicationProblemPlusJSONResponse) VisitApproveCampaignSequencesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ApproveCampaignSequences422ApplicationProblemPlusJSONResponse struct {
+	ValidationFailedApplicationProblemPlusJSONResponse
+}
+
+func (response ApproveCampaignSequences422ApplicationProblemPlusJSONResponse) VisitApproveCampaignSequencesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ApproveCampaignSequences429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ApproveCampaignSequences429ApplicationProblemPlusJSONResponse) VisitApproveCampaignSequencesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ApproveCampaignSequences500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response ApproveCampaignSequences500ApplicationProblemPlusJSONResponse) VisitApproveCampaignSequencesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ApproveCampaignSequences503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ApproveCampaignSequences503ApplicationProblemPlusJSONResponse) VisitApproveCampaignSequencesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type PreviewCampaignSequencesRequestObject struct {
 	CampaignID openapi_types.UUID `json:"campaign_id"`
 	Body       *PreviewCampaignSequencesJSONRequestBody
@@ -6154,6 +6364,176 @@ type PreviewCampaignSequences503ApplicationProblemPlusJSONResponse struct {
 }
 
 func (response PreviewCampaignSequences503ApplicationProblemPlusJSONResponse) VisitPreviewCampaignSequencesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RejectCampaignSequencesRequestObject struct {
+	CampaignID openapi_types.UUID `json:"campaign_id"`
+	Body       *RejectCampaignSequencesJSONRequestBody
+}
+
+type RejectCampaignSequencesResponseObject interface {
+	VisitRejectCampaignSequencesResponse(w http.ResponseWriter) error
+}
+
+type RejectCampaignSequences200JSONResponse SequenceBulkResult
+
+func (response RejectCampaignSequences200JSONResponse) VisitRejectCampaignSequencesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RejectCampaignSequences400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response RejectCampaignSequences400ApplicationProblemPlusJSONResponse) VisitRejectCampaignSequencesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RejectCampaignSequences401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response RejectCampaignSequences401ApplicationProblemPlusJSONResponse) VisitRejectCampaignSequencesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RejectCampaignSequences404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response RejectCampaignSequences404ApplicationProblemPlusJSONResponse) VisitRejectCampaignSequencesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RejectCampaignSequences413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response RejectCampaignSequences413ApplicationProblemPlusJSONResponse) VisitRejectCampaignSequencesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RejectCampaignSequences415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response RejectCampaignSequences415ApplicationProblemPlusJSONResponse) VisitRejectCampaignSequencesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RejectCampaignSequences422ApplicationProblemPlusJSONResponse struct {
+	ValidationFailedApplicationProblemPlusJSONResponse
+}
+
+func (response RejectCampaignSequences422ApplicationProblemPlusJSONResponse) VisitRejectCampaignSequencesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RejectCampaignSequences429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response RejectCampaignSequences429ApplicationProblemPlusJSONResponse) VisitRejectCampaignSequencesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RejectCampaignSequences500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response RejectCampaignSequences500ApplicationProblemPlusJSONResponse) VisitRejectCampaignSequencesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RejectCampaignSequences503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response RejectCampaignSequences503ApplicationProblemPlusJSONResponse) VisitRejectCampaignSequencesResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
@@ -14046,9 +14426,15 @@ type StrictServerInterface interface {
 	// ListCampaignSequences The campaign's sequences, newest first
 	// (GET /v1/campaigns/{campaign_id}/sequences)
 	ListCampaignSequences(ctx context.Context, request ListCampaignSequencesRequestObject) (ListCampaignSequencesResponseObject, error)
+	// ApproveCampaignSequences Approve sequences of the campaign (some, or all awaiting approval)
+	// (POST /v1/campaigns/{campaign_id}/sequences/approve)
+	ApproveCampaignSequences(ctx context.Context, request ApproveCampaignSequencesRequestObject) (ApproveCampaignSequencesResponseObject, error)
 	// PreviewCampaignSequences Generate for a few leads without saving
 	// (POST /v1/campaigns/{campaign_id}/sequences/preview)
 	PreviewCampaignSequences(ctx context.Context, request PreviewCampaignSequencesRequestObject) (PreviewCampaignSequencesResponseObject, error)
+	// RejectCampaignSequences Reject sequences of the campaign (some, or all awaiting approval)
+	// (POST /v1/campaigns/{campaign_id}/sequences/reject)
+	RejectCampaignSequences(ctx context.Context, request RejectCampaignSequencesRequestObject) (RejectCampaignSequencesResponseObject, error)
 	// ListEventTypes The event catalogue
 	// (GET /v1/event-types)
 	ListEventTypes(ctx context.Context, request ListEventTypesRequestObject) (ListEventTypesResponseObject, error)
@@ -15140,6 +15526,54 @@ func (sh *strictHandler) ListCampaignSequences(ctx echo.Context, campaignID open
 	return nil
 }
 
+// ApproveCampaignSequences operation middleware
+func (sh *strictHandler) ApproveCampaignSequences(ctx echo.Context, campaignID openapi_types.UUID) error {
+	var request ApproveCampaignSequencesRequestObject
+
+	request.CampaignID = campaignID
+
+	var body ApproveCampaignSequencesJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ApproveCampaignSequences(ctx.Request().Context(), request.(ApproveCampaignSequencesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ApproveCampaignSequences")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ApproveCampaignSequencesResponseObject); ok {
+		return validResponse.VisitApproveCampaignSequencesResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // PreviewCampaignSequences operation middleware
 func (sh *strictHandler) PreviewCampaignSequences(ctx echo.Context, campaignID openapi_types.UUID) error {
 	var request PreviewCampaignSequencesRequestObject
@@ -15185,6 +15619,54 @@ func (sh *strictHandler) PreviewCampaignSequences(ctx echo.Context, campaignID o
 		return err
 	} else if validResponse, ok := response.(PreviewCampaignSequencesResponseObject); ok {
 		return validResponse.VisitPreviewCampaignSequencesResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// RejectCampaignSequences operation middleware
+func (sh *strictHandler) RejectCampaignSequences(ctx echo.Context, campaignID openapi_types.UUID) error {
+	var request RejectCampaignSequencesRequestObject
+
+	request.CampaignID = campaignID
+
+	var body RejectCampaignSequencesJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RejectCampaignSequences(ctx.Request().Context(), request.(RejectCampaignSequencesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RejectCampaignSequences")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RejectCampaignSequencesResponseObject); ok {
+		return validResponse.VisitRejectCampaignSequencesResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -16989,479 +17471,489 @@ func (sh *strictHandler) TestWebhookEndpoint(ctx echo.Context, endpointID Endpoi
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7P3pchs5ljeM3wqCz0SY7ElRi+2abikm/o/KZXer29vfkrtmpuiHCWaCJFpJICuBFM3244j+8Ma83+ci",
-	"+sLqSt7AOQASSWZy0WLZVfpQZYrMBcs5B2f9nU+dRM5yKZjQqnP8qZPTgs6YZgX8dZrzv7DFWWo+c9E5",
-	"7uRUTztRR9AZ6xx3aM6Hl2wx5Gkn6hTs55IXLO0c66JkUUclUzaj5s6xLGZUd447ZQlX6kVu7la64GLS",
-	"+fw56jwrCyULc23KVFLwXHNpXncxZSQW7KMeJnBFTOSY6CkjecGuuCwVyemE9TsRju7nkhWLanh4Tycc",
-	"yox+fMnERE87x0cHB01DeS7SXHKhWyfN7AU3n/XzK7buPebXm7/kLGWzXGomksVf2GJ1iV/RS6YIJQXT",
-	"xQKXlyti3siUJoqO2QlRjMGqn749I8Hdft2njKasqIYevHPPvLRtB54+jTozLtzfh43jF1dcs9ZV4vDz",
-	"zZfpJZ9xvbo6b+mEEcX/ziJyuHd4cEC6KRvTMtPk6KDXRncZPCt8v73JEF1kVoDPylnn+NBQ4IwL+5cf",
-	"FheaTVgB43qvWNE6+VKx4qZT/2xuVrkUigHLf0/Td7j55q9ECs0EfKR5nvGEmoXZzws5ytjsX/+mzCp9",
-	"Cl73LwUbd447/2u/Eiv7+Kvaf4t34UuXqTAzA2Wpp7zuiKbkz+dvXkfEfEJexs9eRvX6HSM8pBhnPPmi",
-	"4zWCyY00se9XZM71FBglKYuCCU2UppqRriwIFYRXXEEu2QIH/0IWI56mTHzp0Sc0y1jxSJFCZozM6III",
-	"qUkqgf9haGdCs0LQ7EuO7FzOmJ5yMSFjyjOWEimILAuieMpOSGyXfMjT2Cyn0HzMmSJcE47XZXKi+uS1",
-	"xGfMqSLJlIoJS2FGr6V+IUuRfskZvZZElYkhCzMiLpA+3OLLYkIFVxTF6eeo85YuMknTCylf0mLCvjRV",
-	"jGS6IFyRzLy8IHpKccCKFVesIDRJWK4V6b46/Y/h929++M/h9/958fw8IofkFf+ejBbESjok7gspX1Gx",
-	"sPJEfcnJvDOMB4KYpSf2cKNjzQoSvzN/7J2aP2KiWCJFqowox1MMRhlcUh/NioQGGS1oqaey4H9nX5S0",
-	"XnGluJhEhH3MjfAnsiDzQooJSQoG3EEzZOX3gl5RntFR9kUp6pSkLGciBZHXBTagCuhpRnlGCpbRRc9y",
-	"+omRP8tcGxHYtwnlws5DlXkuC83SVyzl9AK2435YxIhLLsj7ixd7vzcrb/+mZGZGRgylwFRlzgoYjuOe",
-	"iMThIM3gYlKKjCkjySrdC16UcaUVkXrKCkW61aMVMSOnhZEliu1xoZhQXPMrltmT5a804ym84gUs8H2t",
-	"05xl2Z493EelJqOC0UvQOMvMyHRWFLJQMVF0och8ypNpHzQf+xowQ2DhUBMMlBOapty8kGZvC7PKmhsV",
-	"ZkwzxaJOHnz1qTMus2yIWtOyivfCnM5EsLnZH1kKbWTBsp2wVkuNOjlVai6LdPXpp/Bk9zvpUk0yRpUm",
-	"hweGyAuaGFurR8bLo4gMTRn6YR+50oYv7A+PlH/cNUaq5SXqGjvd9znUMH+yDwmm/cHfIUd/Y4k2b0Lb",
-	"EWzK2lYkBaOapUOqa+ppSjXb03zGOg2j5ukWqmzUyajSw1Ktf7goMysIUVVeeYojk9VdLtiYf2y2Use8",
-	"MKqg31FnqCqWFExHREtSsEROBFeMcKCxlecX7Epe3mjwS/sEqwTT8YOPwvVv37ZncNGOTOYWLiCtw11J",
-	"C56xaVxADTTL3ow7xz+tF1KWCj9Hy2SIG7O6medTORdEigTsXpEa5ZIacTVitDAqkaH9fmfTPOzjV2fy",
-	"wc/lJUcxVh9XSjVIXq7ZTG0SwX527i20KCj8HThNYGt2ohsYQ/0ZjVtS6uk5U4rjqVGfhznslBp6ebNC",
-	"7ai0qCEXDZuAWhkpheYZ8BE+Dlff6jsq2AWvkEUdVKn/TrUd1rr1exNeC4swLpiarhm1sZY2PfWducbJ",
-	"2qG2OgoTxsr/qfM90FGwoNXDjT2/6eHvlfUMhBtWW+zladQGUlt3+8alNbOTbNrx70vFBVPqmdEjPm4+",
-	"hOu7+uOUavQjnZF5wTVTxrwbsSnNxkSO+51lgWJUm6HSZWr/9jxRP7wOGpZyRj+e4dVHB6vcAbqTWAwb",
-	"JNZR4+MSvey8etp4HRdpqXSx2Oqhl2wxzCkXQ/Ants7w6TUmaCQXK7afn71ec51td4M2BqIeUrM3ImHb",
-	"bYqWovGAWLnwimYlGxpikIo7Rt70/M8NBPuMznLKJw3yyVgYgmVqa1nrHvUMb2wSuuaujOkb6h/XUZBq",
-	"jPZp8zu2Vaiy2TCpeH3d8iyLhnWKlGLaaLRbL/m5u97cK8siYVvfiVf7+8xsxnzSLrhwvZblFivQlssY",
-	"TcHyYmRcyFnkzFl8OBGMpeCN6lKipszofZQoRotk2gsOq4o8laZFtdVLdglolDTR/Io6b/v1CEppqrdf",
-	"a7jY3lXudFsJ92k2yzOKPvkGGts42jJPdyT/NVpvuKSedpaJIaqEQX34AaXWecGvjlvc2lYuCYIaR9fm",
-	"92GNxHJiJtAc2IzyrBN15lOqFc1z89aZatQk/FOuo8eHorFOkz/Y4Ef8E4zlQwwhkGtKz+oEeww2gv3j",
-	"cEmuRp1S8J9LZn82VLMq8OrH5cGdibIdre3rCrozkZf6i0m7Gf0Yfvn0oIEsl7h62cmhFkqzGXFXGbmX",
-	"l6OMJ0QKRmSB/4zJQpYFkfO6MGsNyq0Yhn5B1nHOLdhVXm24J8tq5eBbnQ7L6GI4YnrOmBgqzXI1TOmi",
-	"gWffCEZyVhBzTUTMNdYRDgeXkVrOV2FOt0eKKPZzycD+FeyKFSQ1pixVXExq3O7DmI+/exqEMQ+abLIm",
-	"9dQPd6sd+ZGxy5QuWh825yKV8yHD4M7avc1kcnlhDpKle2EtdrwbV2qYWRmwYseafYHVN2tr3XUu+Ls+",
-	"9mtOFJkPpRgWLM8WTUwHPxBzmWrav0DjGEmZMYrkzGfs71YPX3qgIGenr0+JuYKYSyLC+pM+eV4aytv/",
-	"nhUZ38rzUV+UqJ1Wl+cYjK5pa1a3OqSkbfgI5epuVqu7l1yyhSJaEsX0CXr2BVMkY2NNZKnJJWO5+ZoX",
-	"BMwX0pWC4Mkf4eVBrO+RCiJl0Q68fS32q05aS3UtR+1NObN6z7/tfqJ/VWx8Eza9E54LFI/vnuxk+p57",
-	"FcLpkYm66kSdiZSTjA3BTgH9lotLloJXiOYyy2R1zYzmCsYgSmoUUFpqmfNM6rW657kzO+pTfiZLoVkK",
-	"BpQNhuP1j5S1r6hIyYwpRSdMkfmUCVIwmkZESXP9gtBsDqfYpGDM51zMVvloJEuRsIYhvHIP11OqCV6W",
-	"1lQSLvR3Txrdi6D4qqGyYbT6g5/Dj/hYIxiOibkuIinL+BUrWBrZqRhi4Rix3e316BC5YkN8QsPkXqKN",
-	"mlGl+Ni8w9xdMKXN22VBEimumDFVtnyjfdGwYAnjVyxteyNM2s5ry0erWdtCnr86r0jAL+eWj9VS02wI",
-	"tNQ2WJ+HgaS35YOd4dUy6B/Nz6d5ft2Rr0TZqmnU6W55JMFKNuxXA9FEnjfWnpreA7Aa78r4mCWLJGPH",
-	"JC3oWJNf/vt/0FnByC//7/9DcloqlsK33hjGa4pkaoZFuvbqGTUcraS/jqS8YImGOHbkhRa8xcgeuAuC",
-	"j+YNobFtfrVPXyuY3oMFvlENmHERfnsY3YEH8cEG/vXYwO5noyOWioGwNdYhxPaFFKzJ6F1vPkadj3sT",
-	"uWe/dNf2X9sPP8mcCZpzCO2o/vv3Zz98CO/Z47NcojIEiaPHnQnX03LUT+RsX9Kc7yUyZRMm9v0wPoe3",
-	"q0ue78kc12wPohSssOTXqHJ4rWplef70p+NXryJy9GRvKssCzmqqNSvMb/+n+9PB4YefDvb+8OH/Hv10",
-	"sPf4Q+/4p4O9p/jVvzQ5puGgrfkHnXMsoM7HR3XqfNz0oKtGUW6MZkjAPobMTc1mxkiO//j8guxfHe7D",
-	"Tyo2mkpERgvNYI/NB1T1RzJdDIQcE0rmbDSV8tKpAIv+QKwq/NY3sb1L2ohgXHfngj59e0YKpstCMIhZ",
-	"g94EZxykUpEpzXMmWHoCOUbINYQrZ8jY41DTTE5KRgyvK5iU+d6s2qr/uk6cf1NS9N/RudWtqiDD0sD5",
-	"jO3JIjXKEOkair36t94JHgDmVbFdrz2eQrK/GaxdOo4R341BCxzedd3P9m4XtW2IYMb+BTGu0zGJzSkd",
-	"RyRGhjOfnGoR//KPf5JufXUh1SlnBSxsrzEXxBgEStNZ3jSI5p0l3fcXz3qtYYLVV9gprpOqwB4Xi5y9",
-	"NsK/0dNuw8rVgOtrGO5HhJTepHPAi27Bc4f8fE9uO79aTf662lndQFY2Ig4pX+Y5/c5m6lw9bIOSg2V5",
-	"YXneyDEznzgilPgV9JUfqUzKmfmiG7+0RP0sIOUWar0xKdVpxf5lZ1MXfmsX/rYoCDZxhYqaqGLtcF43",
-	"ZhyeCtxhzBG1ztdKOnRduQ2eMkTTSU0TBleiDSkZu938aYNK7s+UOYUYBVJwufsiUJrtV5iHG1xCRcIy",
-	"/MobStWD/FfVu/1XGB0b2ize8JdqZE5dCh7pv6oe6b+qblRlnheYdhTcG35bXTtjsxEr+jRNwz+rx9sv",
-	"CjaTaCp55+mECVa4Z7svqxvtzzCGYCnt6dXXTDU7RzxpnJejTRKhUh5czRlReNfICArZJ6cB2ZhXgc4Z",
-	"/y6Gk5sZdcOf3Y56fudo5IGCvk0KesFZlj4vCjzHlkxSmTafC2Nz0yqZ/fn8zWti9XrChUYdzCagW1fk",
-	"vjPg9p0bs/EIsD6PhrcvSU0cSnVDkwDFVO/mpML8PvJrmLM3WtMY7yCdGWsb0+FocS1NdpdUxSrZw8mJ",
-	"nIkUTVC36B2foeyzCJv8LE06ojPOYEhB8kSweBsTk5EmrpXQ4Hdv7bkPFwXrtl2CMa7gh6iq8bQiYWUl",
-	"cBSbprZDbrPlktXcZtyxYVlkTSkcVyyTOah4UmSLiGT8kpEYckRjDGxlXFyi73JOFdTqoEu3vZpg/TtI",
-	"9+Xz0x/enr18czF8/vqv/55Wv/eO4Y1I6gMBD4yw3mXOFSN0pIwuTM40KRhNplZDxusZPn20GAgzSIgQ",
-	"4Ny5mJC8kFd4+YLIOZpMNE2NiEcjfGMQ5YPfm1vQK/1u3YtpYnT5BnmawyLdUJ7ak/m6FnfC9WKrpEWb",
-	"tbvltaWwebh3ciAkpdJyNoTDTG3y3azshhdIS7EJOWfFXkIVi9DxIWeUC8IFOT1/dnZGumc/vD4FW2Dj",
-	"nJgoeDI1HDbcxru0MkKoZ/H5wxtfV6uvuvZ5p4aOIJvjqH+ToypFeeOYoBookULT5KYqAzxq68VwkVQn",
-	"gDfekE8bg8PP+4ffPdlqt23Y7UZzrNzsWyWUbn/l5iRSI5yCBNIgWr45W1R4k+hm09897RR0dcW3XAmf",
-	"tHntbW5SrELZW6lZSE+1RNGAn0NyDjm3ErAhpy2RczVpK7gdNVQit5bFU5eTq3IpUAZD9o9qR1OQubu8",
-	"3zXab+L53bJvDSV+X2aXO+YIPf9IE50tXJZjzFMMDpB4zDPNing1OYEmzvJ3GredcSfqpFxVfyimh36N",
-	"jJE51HLo9h2zq5hmjabi0slcH/Pyo1ARw7oOH7vaR/3LhrCa4+XbnvO4FNvIghd4JZwc9fDqxjMkTHU6",
-	"2JjstLN0Wqm7anVJOkp6xxRYBU31J5N12RSM4NNdLbzZEuuWaC58m1GdTNc/UbGM4UPHshQtz1GXPM/b",
-	"n0OJoRzMe5u7yogFmZtP3YqEyFRm+FZeOLW719+c9eBmEXUq348bUds6Xy/LfR1znHpSd/7ZMHvvxJol",
-	"x5t4olXX3VxwVum6YUSz5Vqv69ZncXb+hjw+/O67vUNCs3xK946CSFvBJoYQ4KwgojQmKyLYyFJDZAAe",
-	"ShKZMkILBolLZCUZ7eimuvGya3yBxh/mUKqIXLIcYpwTflWru21QpsMEiMOjRgkUKrUb92BJH20uhTCz",
-	"aM60rWmrGzexpmJuHNqyirm59s7rmOszCQ0zThpd0qvE5EiIC8Rt2JGWfIQ6M39NqTLcFNtrY0DxIUrL",
-	"AuVdkC7w0+nef9G9v3/4dPS5MTnAiIshHw+5GAItVaflyqTesXGpGOk+OfgDWbm8B0MHXYLQzIx5AQgf",
-	"Ail0nYRopohKxd5ckOlU7K2uvImKvbTLS9moDrRlXUJqcw1noBxvps5QO9491dVM7gemrRjYznkGDpFV",
-	"11lIKssaTf3KLY3a9iJIv2/bl7PZe5rOQZdz2JKuh6UB7qKIyCxlSlvYii7VZCaVJk8PDnonhM1yvbC1",
-	"9wrdwIhCorYu9zKrG2SCrGaZYzhk8ypbJDXIgl+d2kGAEIBTMdcRriDvtlm92d4Z4cIyTc6IRmMsHGv9",
-	"Cas7tvSAQKH3ixNsajOORKAr72avYAan0o8UQa1cGcUgs2qNVROVjSC60pVm12Gzp2aDT3CdCrODoHeW",
-	"3biQsx1cd/YuLbe/5+frJD5ex7polG1nVRrfOhV2d8+rWfWtRogjeIbXXzeG5mKWy6HuBaEO7g8Dx1DT",
-	"lOO5v41ZyYajhWZ1A7E9ixtu2N6zyQVX0xs6l7bkghnNc/OxlZk/baj8B8a2TyHyihUFT13EBFcWwNVw",
-	"80BBay5L316B+nHKUBlCPUntqiiBOmjtu3VKU3Mwy0x3qnWuyPt3L+0pkDECaUxzkUmaukKTLiV/hGIW",
-	"cg4FLxjjooi49uz8r4R9hPV5/+5l76RK26WClLl5Tn/LQvvipq7m1UjszyUrMfpaCoEh2TBhwCddVNkW",
-	"H67hO2zf88BF5wg0ZKIaB9a2ywsYx/tLvrhayXzIZx/WysFnMitnDYgeLTkOp2hfwK+kyzBQWFmCEfGW",
-	"V0S8MzQi1gCPiDfjIrRvIuKU1YiEZlhErMYbEWPlRwj+GjnjJyJO6e5FBC3k/qA8OHicXLIFfAgyxsE0",
-	"clxRjQoUmzwDuFMtg0mAr9HPo7KsgBusZYX6kSzgOkhcJQmsZAR384mQgCHpQ69diitnVqLUALO6XezJ",
-	"wkGv7oSCJEfNhKu/MePrN6c+pKwBae2thYNx9xdyHiF/H7T4srzFVX8QLbU8JpRcCjkXBAd8YrflmJQC",
-	"vrfOBy7sD0hD6sRL1mOLZYnyFjwUJyQtEViRHQP4RyJFahfagvwhJTo5ae5maeurQBcHPxMOkmj2UUeh",
-	"xPTu41JL73DvRB03yE7U8UOCGEGuF1tICNiAqIL2dmk7awrwVxSF1XgzTnqYF6y5hOqdnCsyn0rFLL6v",
-	"XliedT7EiLBMsZqroRd4rv1h4/ETsaZQllrx1DDKIrjEbcKUZS3OUL90ykhGQ68tgy5YzijiNArCaJFx",
-	"Vhj6fKT8TI7hsFmajSwsWRRy7l0mZm7m2nCWLdbMFj4OMzxLMGTEEloqm+5vfRtcEcvqcrzdod2FqsvW",
-	"I6PXNlYFhYetNYt4OLTdfEWzJlctkowZDzVyAa5yy2tW1wptG8DAKTe/opBzNVSsMaOFatghRaZUpEZT",
-	"VZKMacumuExC1jZcaVGVq4xDMMe2cI9XYwzWs5FMoxVuqxaxNsQmIlrP3i8KOXv/7uWORuepcEqoJSmj",
-	"dsEJRbXZO6/IRaH2NlqYawdiLotLVvSrwgqov4AYmxXAMZlzAbIZng6g/BVWvIJ6HFh1c/RB4UZTLc7a",
-	"sMBFUDMaCJeJhAP5BKq88PS1eUvbxARurvW/WtH4u/a0+OW//wePkjadAxKGDSPHPevVC98cehyvZR6c",
-	"qqa9IMs7QbroQOba7KGCifSazYFWO8BQ0iNlFl5mpWYhOUEea5MBMBDdgjmdRMslY6BH1JQW1lAyJwfu",
-	"rgSNCojSPKNP3hb8ClS9TMp8RJNLVMe4uNzLZEK9sGfKOr/HpWLpQHg1DWnbCCfBEm3Jkn2kRsnvHHdg",
-	"Jsf7+6lMVB9L8qGCT+WGv7GAfz/dPzwdPdtnKdf/a8LTfz+okV7Bl6GCn/x+kwpgVnq9HLiFrLjAvXGP",
-	"mXE4grcFu+Js3pRWbdQ3dY1JWVulYWopQ3T6oobMIGdQ76LYjCcyA9AyTUeNwX0mEplaubHKDSnTLDFG",
-	"vrvshCA+hto7PHp6RKDHizGLwMhdoByGlE8LbY645t2XRqfZOyRcJFmZsrRWiVLq8d7vOxH+uzcCtdN8",
-	"PvwOzh/8OIJMlODdjbNBeTXMeFNQ4iUXvk7GCrZK8z8kXcMHs1EGiatMkREby4IBcG/lXGjRSQqWyCJV",
-	"60CdDw9I6o7/nRzgSALv4A1NJFAKVP4bqmWxFQFuyJhnmdFdQjO20VoAJSecrh9pS8FWS12Tp6yQSutb",
-	"FHmeCKZRreYmPkPg+NbyhaVEFWxzMLRvjAj7qAta/amlHM6oWFTfWDVnaI19IV1KUPVTqce/j4yxPfSY",
-	"3RHGnIfmeZmE6Td4TJ3vocERhZSZSJGwQhibDgQ86PLqZjUTsDDrSyZWCK7ZP6JuoGZA5QmoFLBQHv3S",
-	"uRZlmaVEMcD4nRmzLdcLG8f3MEnNOJhr2N6nmICBBC4j5Ti/maVtN4PriGvf0mCVWQs6rz1wN5ayTOPT",
-	"4MzTgpG2begtHbD3ebS+qmi8ET6jcS3vsEeAUctvyUHb8BMGKZssQlyUnVeapxU8ace+oXpciENq57Wx",
-	"jiYIOAWah2DzIPSIsCo2i7LKsQRT0YEJmbWSelj7wmIZLeVp4sMQdKjx8DdDui1QlnXm2yt5VeH4Eo29",
-	"ruoeo18vYMfdJ5/dXVrYO5ZnNDH2U5bVdZ57zQj71ed8nQJSVpVieQxGg1pK9ALHN4FzekNO1455XF9j",
-	"utRXlfeUzXYtBL5VlTObvS3kFU/rRuyo5JlGHEGhp4XMedKJOiD5ONQ9z7jgYFuwXDF2ab4r5M/NJ0P1",
-	"ijMxlk24GpCGOZzJtEWX4BuhJMN5GK7JqDZSf3jJFtum/tSHsfSMlrVrB/d1fXUV0+0R9xWnPOZKgg9L",
-	"zgW5ZItmD5rbn1UjpigDDpbjsdFaCVy+xwXUU5o1IlSoOStU89OTqVRNHvQX5vwm8yn6GZaGjoJCE7z5",
-	"2Jju2oyjVMx62tyCOthUTDVHA90PTIPjI8/kAkpPp9C355ItBmIsCxs4srPvgY9uLLNMzpXHSwKIV8w7",
-	"r5WIBvNbIbhVQ9CNpwJ5JXB1ow0I+7wC0SmLSUBFoGqJ5hqPNeOAn6DXpDIr2fj6PGDgXXjEfm5wnDyH",
-	"pDF3gS1kDJcBVn4eULHfW79hoIFhl6ztjJwlMdFg72g2g0Z8ZcHqur8sR9kaxR8PuVtpTODX2nOJ275V",
-	"ARKKgBqRRIF8rXZhg4jZUrlulEJN3Wg2KcGAZfRGZAuve3oyXT4/NxdHXo9Cl/Z7KW907+iEnLrTybc1",
-	"dWmwh3UQLUchHhT4qA64vIFy2qigZc8umNJtRUOB6F6VTD6/bsMqocoA6ic0Ix7WHBphQVHrmSovm4dw",
-	"zb1ahk5u4R95GdB8wDsVQwQzalnd983OiN1cKvYx7+S8SdI0ZqM2oydseZmm2daDusCrV1BXCvDOQ4qI",
-	"9d7Y565bKDPDhqzTLNs219ImqnEpsBnZtveldLHV2mDz0C0fuoaeXY/Wlr6Pcpbr3SYQcsImX9qimayr",
-	"QUV2zf18l8fUtNDr9vXCk9SX39qdtmz3pV/Jq7+dhZMTLq7XenY38BlZTBpdVz9CfNzGwEq10jwcOxPw",
-	"CabGSdK1CsVxUBvxN8mFjQxtdJOGHW1v0irWl6SvaxX7irXaQNt3wETUHTXleatSWrM53EKSEcukmMAC",
-	"ds0XClBlelsrn6/8i8/L2YwWjU1KbtKVMi+4SHhOs5VekrZ9o1urDzdEgbp2/8mlEW7fUBLXbnX32/G2",
-	"1iONIInvFDfYdYG2K2lZzqWwN1YYDSHugoXFqgbfvlS3EBGya35PMSF8+7UMku13aiVpbi35hay7srSV",
-	"QN4oM689PvuONXzyppiE7qIdFs0ZljsUiWOdbheypv74fa+q76WujhD9v7IgvuUBGjs+v7ul9tdmnUTN",
-	"fmJ3qYV9lnNBuhgQwZ4g/noHh6l6fXKKJWvwwFJAbx5o20yFrWPE/THSPckYdW6FDbEKt2o3bA3zG2ym",
-	"cy+9bt4sna7LVjP2MrhB74M7DEjfuEtqKBvMbVk5aX5egDg7XBfFDq/TvO7cHxcMu8lLyAPTrMgLrppd",
-	"k7fayROmFa3uZa1H5+rQm6e9GyhQSF23FKa+BZK843YcNapq4rm3gYWwxOjaiGnMnPPZVWpZ6i6PtSk8",
-	"5t7xjimmn0kx5sVsx/MvNGTWzddPJ4S1vInl45qvr7V8ahO8e/tya0TSpnGxtCn8ppsV9WXlEK9rfBVm",
-	"3TqAyh0KCswtmJqpJSmggzkZy+LE1q1jqiRXxCVENDSYv1lGxNEuGRHN126XE7FNKHk5Y4Ji7YRFv1aE",
-	"KhJ/+tRcBfD5c9yQ/X/YmP3flFzx+Ojg5skVbbkTR3ebO/F069SJpzfLPGhODHi6ZSf7IGl2aadfPCN/",
-	"ePL034jNJiTIa6qB2hvTa8+1sfHIjCZTLtie0c/hC3O11dAgZRaOv+G4HQy4VRaEPr+ttOAA4rzBSuVC",
-	"aWrBQxoyWUBWWZNtc/Je2DbO0V5re4vlwuL3786IoDMwLzDuCxuw1C6n7XxwfVN0HRPbJl6skZjv2Lhg",
-	"anq946LAm4e3csbVH9Y4VmsT+8D2XKDLKp1BxMZiZTepj+cBSMwdwBb7h1wTXn1niJNroQzfNvqNb0pw",
-	"J4D1m9LjNoDqYO+JbRcUu9k1BCFati5YBXOrjwZtxvPNZsOVQMR2LwnDQFtkFrN8eyHp2OPc0EZLwkPQ",
-	"rW5n+r4d660OMuG2tz46N/OlJQu3qWkT2ihgPZJsyPZrIZuWeGU3k9Ftzh99k4+d0XsaddDrBNyuJXjs",
-	"PdeUjUvdrjZf3+gwwqpwLL4kfjOa+psvhxfhkCA/l1LTXr9zbN4fNcAOQe3lVGaMFKVwEERdSkY0JZds",
-	"sRXOutJ8BkuVSKWHpWq2h7VLx3qkoNKb5AWHDvse7QMVCJ4wV4AHEBTNiSgbU5UsJsy6Tr0rilyIkER5",
-	"VhZsQ1XcgVuxqmvzfLrYOmy2yiIv8LWNORVfEIXpWofD9lL+OtkE9wIsFHZvsgT1oS09ZR3osOGtRF7V",
-	"M0aDyd3FQeO16XBQbqxW3gTQSZ7gt8kPWHtMNciDVfSj0WId+tFNTxrHRisHzi7KVcGoakyHWS5s8ye6",
-	"vWO7MZ67uMJOkaxNDdO0xC6KQfNTB9ZgQ0y+GVjdGfnkYEsr3M3kFsKw3ry5p0Cse39r1XtALvW1fu1q",
-	"pCyGQ54xDxK5s6rQqsVv0Nq309I3a+V3qoW3MsutKrxb7O4t0qujl2t3x1x60PXcGF9aGHjb5dr9CJ6u",
-	"bUawTticW+t/h+UZyXTRXFlbVd06NcBlpATdQlQtgTbU6zO68BHtZYikhSJ0rG1Sv9PSbcl2P8yffvzd",
-	"03oGdZPGw/Jdo+1Vje1S8hcgbgHLQWrXZt+cNQeD6YZFuLC46yj7WtktN5M7Yd+LTYS2PNMWCcInosy/",
-	"RM5jLaVrx3CmLCbXvXX3yOCm3MZ6VpcfWuPqVtBfDZ6Bu8s2uOSbs0GCsf3FXF5TB7e88R3esFtfKcCK",
-	"aNA3zKQyrlh6TCjJfJO0EOXNtkqDDmnYLa0H9dxUEOivtAqit86YgFVy4/GzD9oQbaixDxZiXQ8YbCrb",
-	"DBEn5NzBxIHDANsxsoKBcwAhbprtqe1AFqvnhW9xgIhdwOsohe3B0tsEjrgjKGINAAygh6Q5KoTf6P6G",
-	"1PF1XgmHAbgTXk9IunK+Jva0DoUQ1jQBGBTcpA0zWu4mZHsMr+L2BQsdgvjZ9dhAgdfqjvPl5cQN+o7Q",
-	"WkH6huTDaxehr5ThIsZUAjQMGNOuzDGmOfd4erscSV4ALgMX7BKUw4dsIIq/2P1dVgJRjvoeco1xueop",
-	"t2FWBAfhfVnCK+QYpthXQCYe4MS5hSgH7pxRUVJEZ5H5EIvZok6SUaX42LBtvUdY40p6obMlKJab5grY",
-	"lfsTN7L628Kguj8Nf1d/IdtGZMY/snSI7+k0p1FsgGd7dv7XCpeNVphYJWTrNpdltUISBAyxwQuF8Eru",
-	"vN4Cu+DC2n6tuEQtx4z7FY8vMClsafVW1O5e+8waEw0Ufx3lb8kavn7D8bRUNnWpKbgr56INEzXLVkqS",
-	"iJwLKK2nIiUzurCF9TYBuzE4nJejjCer7/grV3yUMWPTs5VKntanqYXSTRkzb2mFQetrzxOqaSYnJTuB",
-	"U2IPe2MnGUIxQ/r4+uGvafSzi2HnKKQtrHudPqWlYQOsAGjAGgR1DEDZbXsIM+cWDaxUbGhU793aFtWd",
-	"8J7KgsdFFdtVzrGKIMLt9JRYn9duXvNlPryeO8Q/JbPxyx0ULEcuDcwk88UjBbi42I4dVZBHahlZeNfM",
-	"nfZVuI6GuCRzNicohtJlI4rOkjCwrfUb00DPpxQ1MYgUbysfrps+fW1mPhN5qXdy1dTZbcOSLbGfbxjW",
-	"5t5xQ7sFFc6fpfekv7n3t0YylEVSXu3+J1JWMETBtYEMyCd2KPkOdXXe0IAybFFzqxJ+Q+JOQwvsgimZ",
-	"NXapfJvRhE1llrqGjEQwDsArFJE5jYUK7ZeybESTywgNcUaTqdEOiSxShOtG85rmOaMFtckX18TCXEr9",
-	"wb2ppH4wnS02+3r+ycwmm691+wV56Wulp3PP7+6B31FT3Oh9B70bFdNAxQnzZbZzujc3XQlRV792T/yq",
-	"4L1e/KQudLc4H+5td0+IMEcfyZgCR5TwFkrgLNwpAtO2ie/s9hApbDMT2NDIdQ80mr8RMcsVP483n1rX",
-	"3eZrBVy+oALzm1A/VndHXrJrgmbcYgVWE928V02gA9dqatgKVAC/DK9Ywcecpetx/ACHAvNSsZt6wRLG",
-	"rxjBXkGaxPC0mHTpQOAj0a0EXSYiQomLQZGCKaZt5ANxrVhKuLjimvX6A/FeuBERxLowhrmQ2l5CciaN",
-	"FiQL242HnL49A1i8Njy8+jRvlKG2HtrhOrALNcSFpQ1pGno9gLchyPMjG02lvDzVRqFpkJNvBCN/urh4",
-	"S2xNCpnRFFwYKcv4FeAoGmsFbbmlwBA+87oNNjdnrZrXbqtfbps2uQFNrGAql0KxoRI8z5uQLaswDjQT",
-	"dCecu5GYY6C/farjsNlz+tqn3ApZPRu8+F2zsrLUkevR4lqygPYzymRyyXxvqXW98GrHaJIwljZXRDSS",
-	"q9ubqE4G9WnV1jt8S5VtuLLgm4n4FozBJa64J5PQjuIHrsyj08qtX6eFGF338bGRoKxQRnUBvrRSj6T2",
-	"AYTrExKPKc+4mMTHFtQS2Jgz5RKhjRlplJcTEk+kYHCdRUtlKXlyeED+KAU0Vnz3/PyC/EnKS0WCAEOt",
-	"uYqPKti3dqLOpC0kY6f73OJi3M7Rtsmp7NbmRjLfPySIAjQkcwX7AHapOeoUYsBCO0ugeWhfR+xyeZCQ",
-	"7XpW+nFUEczt+sg3U9rnD9G2Uhig4Ldmr+fmnotFzs4DWIPGjHlchqHiImHrZK2lXStrCFxP/MKCYFHK",
-	"VyrwjIWEb+VOvUzhTjojfxwmUmC5TrJoabLAkoLpYSE11qqyjzkvmLL0WZ//e6ic86mBeCspEGfedZ3D",
-	"JXDPI0rzLAOQNUVGDNpJQloh1hARKWoFHdALLpVMXX9xtsMqX2L+Crb8WqGCItvSt48dfuuu/ZCiwyT8",
-	"JeZqYPu6OFkm31UCWLvbu8UCltbvlp3hzeXlS6xfp81nLhQFlcTY1in+adD53aDzIcaOXVnWJz/4pBDo",
-	"c5UWvmf6zSRJaCBushAb+NI763+/7Kj/oZIbXJBxxidTbYwbcDm6bhxObNfcFd892eRyamwLeCoa2gH6",
-	"9BAwuqD7oCy8/dRv6pO3i9GJbBHu79Y0l+586vgD/3O04vMG9mgW/EaEmSMSr4lIPJ8qlgyxneaIKvbd",
-	"kxOipnIuYG+28NLhy1Zn+mF1rrenYwazv08lc0nwhqFEARItEG7baG+3BDF0Q5F0rzJkd8bfmWfbdvNV",
-	"mx5qzHlYI4J1cyCIzRkfSqxGM141lYTiL1bdspF3++Cua9IO6siiNf3yWv6qwPJfGlKmJOgz8RxXYo+n",
-	"scPiq1S+rdBjK1ramoJeU8SPA1wXu3A3sizgQdu7RODytY6DC3S969J7JuwmoZm9ovsldMa28xGAoKnP",
-	"ecVXCOkZXJG0dG+CY9NuDEuhkbiv6f0C+qZlFKduLufGV16MgBgCndDzxur0V4mgYXtqG7ytr86O+faO",
-	"ICct7vcEqm/FqpcjZyJFv8WcckjHxv4aipgXONPvhMTKX0iFtwi5IiVga83pwlzjXE3xcUV91jkCXxZM",
-	"g47HPk5pqTRLfSt+JylB2LkjMfR52IFiOzv3KXBtrSlDtksBncIWO2rvUmSLYVgzbzXYplZk/38joyF4",
-	"6Sxna8JgBTwQu7KxOAiHaVmb+wmBIRBqxG3B7AoqMp9STfxcW/IMmm355/hOyD6XCZyjKejVha/H4kbl",
-	"Vpqa9xv9l6PZi+dZwTQTLlNmSzPRmM9NCnfquu/CO8Hb5ZHIhZz3tn3FsoIJM1/DArjvbYUWttJ9tSGg",
-	"2zp78oLZD3ni5mlbpOzbB68Z2LnXw5dwCQt2xWWphtaO3cFZ4b0U1mvR4Jfgevu9XGcpCDa/M2shWrcG",
-	"a1b0gin9g5XVqyOOjeiM0RXoNJm+ZkrHbcEWx5nbxkO2bqFW+TbCV2yYGTDz9oYgXr5q/rnDbIszzK9n",
-	"g1r8IVoBPWteVJgEYhcHBtBMCmxvoUum8NOcpcJ91tOysB/HBccPiuqysB9LuPtDEz0plpQF14tzMxeb",
-	"s8FowYrTEmGaVz0B4MgkEBQm3T//eNGzvv5azrJz/HezfPjLP/4J8grWC0QxvKGiianWeefzZ0gNwOZ0",
-	"qxgYb3kmNRlzkUKdmsOzBsyUCCuUlY09YKEQmZWZ5ntKs3wgXHaHg8ER5OXLVxEgXCtsszxaEJv577G4",
-	"DV+evzqPbLNGKtKBcNUITHkRwu2RVTAcEpxAc1lcsrQ/EAPxu9+ZtTQnA8aa+7/7HTlnIiWx+V4WFhH3",
-	"mHwPy0IQUxLWF1El46B5M34tuCIu/2xpRyC7Jd6/OtynpZ7uZ3LCRUy61EiWQu+ZUzIlf/7x4oQUTLD5",
-	"QLiEz+oei0YXr9/YGHc27sErBwLvz/neJVuouE+gVYQ5ISeApJbInKXuEIehLqW5g67E04GAGVABuS/1",
-	"d9uGeeTJwRO7slDroX73O/DceQTHmObo0uNS7Fs0wX/9m5IiJiOZck8FxgwZZWwgVkAbY6MbxxGhZFrO",
-	"qCAxwgjGEVp2FToiSO/I6IEDUcE7EgeEEpEYi8t++hC7l/75/M1rYnvKGopFgFU7IaNSu/mgwrqX0wkX",
-	"FPQ/weZMaQw4HIOvjcTQWD4m3cO9w4ODaCBc8dTRQc+jvceBAhz7lH17apCcThjAmtoLTgaifgNXzlKq",
-	"zDVzkx3zWcpmuYQoqqHtt2/OL1wNH+Y+KDljSAmYSWF2Og7u2vsLW8QDYYtcuod7R0+fBojHvT6pwiw+",
-	"0swVge79RgU/ekKmsizUMaEDYfTmBS62r400FAvHrEwXZMI01lNMoNTVXDkQ1Xj03jvrLzgmRnONeyf1",
-	"B9l9TPl4zCBiYZ5qlPOBqPoyutFiyoLhANAuLERQFNDyH+wyvjNLBbupzDLahB90SsPXLAVyWWIJ/NKy",
-	"5clAYOJ2EJAvwIqI30GS8ozrPfh/HIVfvTOyzwwsRjFX+0kxc7V5EyVPjv4QPNKs9N6p0Y1j0lUskSI1",
-	"u4Ul7/gkEEArc0gybhbu7K2fAGbA2ZyAPnnjmjapgfB1iDUxii5nPWUcuGjv7C0ZlemEacLFQMQf9wqj",
-	"rMFL90Bqx6Qbm0fEx6CKlXlE7OBcTwR+yU78uRwfD4TviJnYvF5z1ECppDVMIGUe7oUn4QB6dkNfGFoo",
-	"80zSFHa0mhOZUXM8kPjjHv5uKY1oeskItaW8Y1LmA6ElOXr6HXnFv8c4rWLFFdQIxWev3r55dzF8dfof",
-	"w+//8+L5edwD44TR1LH4IdwGFDGwAhU4YEYXZEqvIIQO4gi+tewNdO6bZhEukqxMWdqLcEONjATuQR4q",
-	"Cn7FVJ+cCcN7MRy6OS30vtH/9lCJRP4AmUMLZ2H9XNKMjxeWWTJGuqpMpoQq8xSa544YSRxAUsU9MiuV",
-	"JomcscpCwueS2DwmhsV/3sIE/7Fn2WrvLI1JlyVTydIA2QTJEtUCKSDTy2PLhnrI6duzTtQxBqeFEO0f",
-	"9g9sBzRBc9457jzuH/QfY43sFPSq8Hw0f0/QWPArfZZCDaDSp2/P/sIgdTOnBZ0xDf1BWxTY6pJ94FfQ",
-	"YTdc+Aw9IUYrdUsEIzo6OMBKSaGd8hwcpH+z8XxUe7drKAUeItDsltVfOHTkGFvFdpGdkJnRiFE9UIaf",
-	"4JCa3uSHvv89TV16JNxyuPmW94Ja5YuleNPjzTe9kMWIpykDJ8KToz9svuNCyldULJwsN/c93WZGZ0Y5",
-	"EDTDGx5vNZ8rym0re0iXsn14wJgLj4xHyuci1hUKQ+h0oqCC3pHph89RJ5eqKStvLszxBadCOuPC61Q+",
-	"L9KhSnSfHDy2iZfD0qdNxpjcPOeK2fPdWuHgYnHuA8u/Lse9zisY7UNu2ZlZAvUDGp998JjX39uc9Vtk",
-	"AxsL/1y3bG2PmSUWPLyTd6dNXGhW3Ss0XCu7BV874x1swXjPpBhnHL0CTw63eMVbujAH8YWUL2mBnugn",
-	"h0+3mY8qc2P4sfQVSzm9MCYtiIejzTf/1VsML9Br+g3JFaSrIMmvWX58jmoH3/4n15GZp59RqjgU6zpz",
-	"v2NX8rJi7iUmedJUTmFuSEkXPMJzG+lxQCxz+vUfKDir9Xe8lvqFLMU3RSm4MxspZVcJjuLtLMXsCO+9",
-	"QBNzD/PwwUPceH6dukRVweZES1LpdsqYh0ElQNecccbYQHsarEcqBoImUDF9UuW8zqfSE9yUotseqhGU",
-	"L6tFFcemug2ET5chz9GdM6cLrFz4m7SxBZiIsZ1rdp972EDgRB8pUsiMuRESShQCYrgW8HDEoouoYDSZ",
-	"ogPL3W4jMaMFQR+YktZUB6PdMJQ9t5WdgTPUQD+uc+4p3HiG639Hp2rwCs+o2xyut6jflnp67vBWmhRc",
-	"t/52G2u7hx0qv7A82lW6PByz9yg8rVu+c/zTh1CU/lmCv6JBFlDhSo9cwywvYks99R1CII1u1TfSOcbL",
-	"PoeSFHwa7RL0x0KKSSUmjeQpBaCtO2cOuLgqn8KTg8NVJR46Qt+RmKh1m/7a5AOEBPGCLysIHtj0ztn0",
-	"+UcLcuMYIa34BACfHRBxjUd34kyJtdjNrIkalyLOFwzxHHv6g2uQavCB7nFxAoZfGEJSRGmZD8RcFpdw",
-	"/PvMYkm6hfdKI3M/OTgksSXjIRMpS+Nek1LwEkd8N3y+1MhpK05vsCBeysmEpUSWOjQifLwKsm2celeK",
-	"EtJurm9UPLDh3bOhdew7VYwusULVsf76rOj4eg8KhveTqrlmM2ueM42hYyP/3c1RTb2uPGcYlRCXVmVP",
-	"Cde9aCBUDg5qC9GTg0qvmMZLrevfWieYTGWupllmWH0g7GqAm20V5ee4vkYYfiqsbW0jJbwA6yeQGO3S",
-	"AKNB5l0YbvNxOQg+V/bPqfDaA25OEOyNCCVQRmoMqicHfyAxXDI038XRQFBBMOVl5Qr7ddwkkmwf1FqL",
-	"zjsSUI39V68rpi4g3mFPE64snlrq0uaKhad32IHrKxcPBsO3LwLPwRcQypqKA2eYd9loL1xbABYVTkWL",
-	"4yWbA8K9Ze+jg6OlWD1GC+cW1kEWAKuAaS5Gog1EqepyEmPTPIheaj5jxzYuKy8xFO2nPBBTmhuhWYHs",
-	"42D6BPLDq1dB2aERPiBYbXzDZuB0ERz5EBIPIoLaAChKPcOUfm3B9/KyKfRt5BZ+tcaZYinpiwupnXSp",
-	"ozsdQ3Ps4tRicpy47akWnY/DPVymlgeF7euVVq/AWiJ1kQLbe335ZNWZdcaSLgujw4CYrCXTYc6L+bqm",
-	"FGE+kFE1IDOdK5BJKSnzPmT2gdWEGktd4UQVqLDWGYdkQZkxMqYzni0GoovnN15sRgkneIBYZYQbuGWi",
-	"SherG2+9ZikCo3D+iK/HCvti/hZMwv6oH1wuv1LR8U5qCEfWOe4mYkMxke6FIFHtIuQFgD8qPhEs3eMC",
-	"S6LnUxn01rDdKH12xIJp0nWJGAMxYZo8OXh80pRAAfaMa2bg8yd6lVqhJaEDMWZzOAEhDRrUEvhgxtIn",
-	"z23TCCNLFVGaLrAbedX6eDEQaC01CxCzGn8NF2MbUwW9nKg9UXc+97/qXIFvJKYKJ6W2NegB0eFptQJt",
-	"tsIHNVrHdMh1KruSlrRC9wRdfQ/pKsZcLrh5NFyx2EPYNZtI6zSzuSwulXcvjkoNdGkO0wBczXfmdkqe",
-	"OVbBXeCGAd7MMOwaBGfDNFuXg6TpJRMWewjaqNuSH3OoygJdKWogdGBmN7EEJrne0Vlabxr1pfOGNh+l",
-	"occoClYSFaYbn7EPjoSv7nyt0n1W8s/99l//tA3FxBrfKZ+IvTK3oqjBLCfWKn/ye6wHWLLLtUS2tnq+",
-	"ERCPlJMjJ8TWyhKuCdTbzKiRT4HEG1RyqRvXUQ9jwgWW0MyYOZrfO7klKmDKGV2AqBkIm3RuBGAEgm9b",
-	"9MhjMpJ6CknYyZSM2EJax4aTd10EkgWzRBCjA2CaPKDCFCkkSnOmooFICpYyoTnNXMlrqTN+xVZBMC2I",
-	"k12ER9D+JxsI2PJen5xWiSI+Bu3kKHwdStJ6Mgluh3fjIIiDmaFZMBAkkBJac6Y0iGLQSxbPLT7lXcjj",
-	"GgTrTRy3gTroSOfBQftblqtvC3nFUHyqKc+h4LbSbW7PV+uKKMLSg6XydyNSfG9XVzIBacGaahVh9yHn",
-	"juCu+BLb0vjafezRr/mMVbijsNYNqR9c6Wd+WHde7RCtItFkCz/hKusc0TEA/8tc9XPJoMcKAupWwBvb",
-	"CQ43Pw/vcZc1F+5lm6su/Ky/rB/k2y2Z8AvWWjNRMVh70cSpWBDMw/JYHs2lGX1yjoenwgIZaCMpSz0Q",
-	"UCHWcKNTXmz5p0IQXvJ36FY25yKV8whAVaOqGppkgOzUq1QfyAKN3e9D/D0mowKGYl5rnz8QgDGvbHpp",
-	"tPQEBKAfMT1nTAwBbR3g6GPMroXMU3y4LQnmheqTOGhpEWOhF2gvlGDPIt9pOiJ0IBAWHtywFkHKCpyl",
-	"lZFzQbpPjo6qghMfXRoIG17imrCPXOlm9ynqvo67vtZSEze++yk28avT6nydk7SgY+1Z6Qunvz7oPl9R",
-	"0UilZ3SpseSAMnot0nRZg9n/FFSELhWRNMBVaGPU+PdBWRmCknfBKeSfhVfGvROSQ9MibmX8quLyA7wu",
-	"kAebdX+85VeX8v2NkB2ufkh2vuTNAohUACGhOtt6vDfW7v6R6XaaOPhikvae5OuvtHjpjWANVAMWUbvy",
-	"V1cPwIzIKWThWysiEGCd5VM6NC02ten4APXlSQNSz1+M2riQJShmDurK9jKSNlNOnYDXyvppVBxBNeho",
-	"Yf4ZiG49LacoM4bJy1OnOPq0GqsLQsmTdVn1TgYizrLZEGj+o44jTKdVTEBfCBgPqpQYA5dXrCh4yk5q",
-	"auDxQIgyy2JSsBkUUoF1aX/vk1OrUwDyMHaacHsVdkoVDhYDoPeoPxVkQaABsRHNqEEa7dVscGw2yoFh",
-	"BCsbL58aQuohSzkAycTHS0dH7wSDEUUyBdwdaK4tAayZZtnKAWQva86gRjjbmoC5Ox3SYud+4Rj+tpIt",
-	"yNzCHX6opHrQPTfrnigMKiXgWurmPogO1/H6iwr6RpfCsylLLh3spbXBBWOpOjZSJmNUQUcF13A7ItSL",
-	"TyP+Ar3HRlAnTBixY4GZUdiDimSEPYZX3IGBZrU/JlzHEMCzUqG5bdGuoBmviwi4lXmk7A09cHooEkNf",
-	"PsCgjQMoJc1nrD8QLxAdbIGPt866Y4zvujbsuqACey3CqSOVOaE05Rm4E2zUIXi/RSN2p5lZLqoucQWa",
-	"K1yRBL4mbc+c5IhEO/cezF+ZrfErl0/n0I7S8XAXFZtf/vt/rLLSu6a4QqXiK5FWxiB3ylAQahBGKbLK",
-	"muHtmSy+Gl7H4T6w+oNbYYVj35baqBPegqj00zldkG71A3Cxpftr8rF72FfCyHhS+xmas9pYYw1rISTJ",
-	"pJggjLcLF1a2mbe40NMvUhK86CuRAc/srB6EwIMQWBECL7jgalpTaUm38i9Yt4SRAJ45rikCrGZuM5Eb",
-	"Y/jPZCm0iiq1HVN7XG86kZL5dIF1pahVHx4c9CJXxWlGilVJAGqvNJ+BIZBIpV1kfyZTlj1SJONKk7zg",
-	"CSPdqmEHBPbwW5vwDCWdvT55cvAkwFn0wgFw/7zJ0cR8gVf1j9UC3CEHnluTKHhbCy8aI0ppUpQPvtbb",
-	"OU8LOYG0FxvIDUS2XeqKBcyqB2zk7dh7cMA2HpDQ30IRasaJTAiuTllcGjs4oUWxAKQBW7Y4osnlpDAb",
-	"Ziz0MZsPhM2uMSoGhPKXsX/NeesAah8pUnj4YKIyObdB9qKE/FyoZAR+NKIAurDKUuelruSDIkv41Sg7",
-	"cBxRZeVj70E47EO3OAD0Vq4FcEEAImzNeSrH6KnQEiHblwLzvT55IxgpxRiEKkvN6g0ElE162QpHf0UI",
-	"QwupHFsYSTeER2og4lLRCRtC4lJMJmYNyryaSs0FUSAnI9ZkU763Mc9aJNEdJICvCCF4v5FEd1l/ub3s",
-	"A8IKGm0591GlAbre0IZ+gB4Y5objG3oPPtsHn+3GE8HSIQsIB9ySGM2hue31DyQGkmxKFXQNazkattaw",
-	"9hMqEpZ9JdbWa4mFVGaa4B1VJwBJXnltq0agKDqxEqNgRNEr0KtewmliTgCHJQJFYJXorq0vhQO3ANXG",
-	"2FoDEQs5bBC6jst9owcrEmThoO4bDSpY3K9VrQPRhvufPaRs3Fe0BtZ/+ZgONIOtVMEN/A7G2VfD48hD",
-	"M1mA8QQ1HFj+hh0LC6bKGfDy1+ATeWuW7sEh8sC5DXEMmfswxhgSbOfeI/LLf/+PdYlc0wmCXPB1BV+r",
-	"HBl8xQz6CFJFbKwY4jlLhs7XwcXvYDUf2PghjnmbJzf4NkQVygx8oDeKZVYn+7r2Kb7kxl99T6VF3jzp",
-	"GoHTwyqFbEFKUf0CTUx7VRpGW9mRu6NWeLTc2fROi4vccm4uLgom8+AVvZ1qpFDEu9VtrUS6N1/otuy7",
-	"D63n2PwrOcV/xOaRiBTq06HAGTiXZYbt/YKQihlXSrqHREvyNCJyjMdw6Js1zG59pgIqsNwTVlyOjrHR",
-	"z0oQSIbO8gzf1ievK9sabPkT+xxj/WPNN7dxl6W6p5cvXxHwf0Jjs0rTaNTmcUOaROddejfta4PC6s9f",
-	"QILZt7YJsjfC9kZkc/C5wzY8OCsfnJVbOyvRgza2HjvlnWyKXmEv9jWuCugDvGdkV3uldlVGauSFLxnF",
-	"pnfYi9w8ILKtaFG8ce3NAmQIc1RDqjs06YuMGEmoppmclEaYQStOIaHTJ/Yf7TWXcEPr5AsY8B0yr39L",
-	"G9viMWnH3/9N1CjjVvtJB4SF7fOXqGpngnrBM8jaTeRsxAXD8+z09Q8nJDb0he0qAVH6ihU0A6JTUNwB",
-	"LcdIN/7/ma/+HSQoloWkg/Lg4Oi76usSKg1SaDY8EImczeieYkYraHtCVL+vD90ejcEtsxSqAqhr727b",
-	"8ZPu4wMofSajhatf7oFzfCIF6w/EBfT1V4hNAmglMoNMZl3wycQsyphA53rXvtN2qiT/RXPOiuOBADgW",
-	"rtnMPAbiuTJdEEpsL1GSsoxfsaIR4tXz0L0ZKsyuH0TdFcN9PLb76Ppr4qNIF7b+32mwjyPsFO12Dftp",
-	"A63Adip/TzSKQYawj3kmU+ZUuCZ7B5S3ULszi6u2FhKvzVM+R50Z/XiGNz498BohLQq6gI79egF9PY3m",
-	"2Ik6H/eWyM9VvKxbNDoykh37vNslNCSwyBnpxoZS46gq8Yl/+cc/I+ic6vJgLOv22uw+fPBwZTlm9ONL",
-	"qMHCmc24cH8eNrR53zwBGDW+bMNQeN0G3aR1r3034g4l0A4rBSS4wtf2QB9IpaloHRDABTUPxsiGPc1n",
-	"7GYj8h1mNw8GPPW7D+bDXR+Zm811nPkXBgL5lauCDQgiuMytRnvzib3/Cf51de47HN5NeXRAEHeupLUp",
-	"ZzCTB5fQbRUlM7uZKwS0qxIBmxa2UUQMt/VO1jN7zTfdoxonsVlC2gV5aEh9O8SbW2T1nCqHeNguF33b",
-	"upt3oj5B9ztirdkXWxhDhbmDrhlm1UsgBJn03ThtQyhjX3Oj9xsTyBXVZwsI/JEptUk4Ng+aO6PEtrTu",
-	"ylIrnrKBSNkVy2Q+g8L4OSBPYvca2/4eG3EOyyKLwWhxDfnBzZDJhGYDoZnSXEx6fXI29nhxrrBqxMiU",
-	"ApA8Yi2RgmV0EREh3XTMDKx15Z0EtqUPV+TpweN2VCTf5/OrxETC0d0PIlL47tb223YDuh5ZAnFMuSAB",
-	"WQBZ9R7acj84ITdLV6Q6ouSMScHIaIE9CBslav283/+EH7brzB30933ozP2bye2pWnlD2znuiKDxtN7t",
-	"QIBHhWoo+M5vy2XZJ/HPMZlRDZ2v4dEDgQk1xoCPbKdOCwhDxYKYM4AabYLriCRUsT0uFINsnCsGzVr0",
-	"tGAArFDQBF4qC8zeK5VF2mG0MPqBSNnHXp+8RYTUgg3EJVsopveMgmmUBlQtUuy7TVLGctQ9E6m0xXao",
-	"SrZSyVr9iJDle19uRAx2OBjVCoaq2WFSD+vu5FC6BVxWs1Aek3Xr9A3A7lnO3YBp3yxvY2UAZ+dvyOPD",
-	"777bOyQ0y6d07whjvYWhy5S1rileU3tZTrVh/85x5//8dLr3X3Tv7x8+HX3+l60dY7irXjvc0Udn7xuO",
-	"Czm7LVddfUQ7+OjcYKDf502HcsE+ap8U8EhtFCPdZRnS6vP9uc3Te3Sw0dV7l+ay4ZnNxrJlhwdv4p16",
-	"Ey0mT4vRjEfnNjjEtcMTvHRAwFwRXfDZjKURyeScFXuGelPEQ1MLoenHvWTKkkuWnpB8CnmmIiU/TqlW",
-	"p3lORAl6ABmxRM4Yed4//A66uOL3A1GVnYRijRiN0FnKlq1ie0EcEZYpxHKLCzbBlFj7VRPsr4e169uQ",
-	"39A9qU9Oq6I0he1jzazNAHEuEL9fmgzCGwhNE21P7AHYGIVttgoF0QG6qHVCAEIS6BmsKEAupKhyqJVH",
-	"PFLkkouUdGP3JUuH2DknIuF3qZxRLuJoIMJvYeiuChLSkR2K/IwuyIgRirPmgtiA7UDUYK2vjEyfQ+22",
-	"gNRhLLVMSxQYbAjhrB4iQUFHoIVtkwOLhssEAPb4Ir/Jdn1JFyW39XwQKhbVCGwuE0AIVmlSgCKoLnk+",
-	"5OMhF0NIYBr6cBpGbHHFlR3u6lU92GK3GOYYx5EGtVNUYBK2V1pa/R1GCH6t3g4ztvvxdcCqrEF+vocc",
-	"qgdvxFdwcp2mCHqZIdcsn0+hpbc/KrPLNT3I2o8sxTKWQKIHV4RxYOSYpyomXarJTCLMxUEP0N4picdg",
-	"I8aVU9eIbkjIRNuxCwIr1wv7jX2BciCiZri9PonRmkxjFF0qyBDFG8zhGdvu3DHR5hCwDW9wtK5xd9fK",
-	"SyePvIVhXcfuutFi4DLHe+ZAuOR57p9MKJnJK4adAtCLrKdsQebm04gl1BqlA6EN6eoArMi1TpMZ4IVA",
-	"S9H2jsTfl9mlMzPvSoiZd3xp8FH33ndMlVmjjvujs8Pt/qU8fWgj+u2LKOSoiKRcUfdZMW2xkqGeSo4j",
-	"5C5ZEHSLkpkx7jLLB2vlGvtolnVXR9bFilw6sVXvIHa4mBAE5ghNgIgoXTBIT6eKvL94sfd78uz8r04X",
-	"nTKasoIUcr6aHvAcRtniP3pw9jw4ex6cPd+gs0ezj3o/UVf1Y3D5Oc3gVgg/pIwAeXDn3LY7B2W6hS5x",
-	"y7zpJOEzI6PVTTPBXKDgzD7um87hqSayRR4PTvih59n2Pka3Zq2uRkeT13I2Qpa8zZgf84xBbrQrlbM1",
-	"WMcDETsxFkPbtHhWZprntND7RprvQf1KZc2ZH8DIw/4N0UBIGArNskXkr1BB4wWe2lSbGc1zQLXpYmbP",
-	"nAvoS4FmG0juKhXew9SBrw1cetb5Zt4N9XqYFAROU4jwwVpZiJyTpSybo4MASh2vtCX/A1EZmIJMCjkn",
-	"I6MDktHCfujmMsvIH59fDMSKtNj/hB+GPP3c65N3cg4xSCLMQZhxZWQQv2QOuhHr3tRUztUJoUZXtHUA",
-	"tsErs43kCzmveucORHc1QtqDkgri3YfOT2tW5yRscglvrvDdXOUk5NULFoJZBp7DykU4EHULlleoSDl0",
-	"8ddmIpWjtOo3i35UcAvUXJhm69C4dkuACjQEvAEBv3ImDgTcCoRp6z29mxjbfEQElBW4sU/esb+Ba8A8",
-	"1gaDqTZbR9bu3D54j1WfnCJ1QZ46+gcGwqj4y57nJ0dHJBZSD5Ft3BY7rqoRKvQTBpOBa0KLgl8xFZEy",
-	"J1qSo6ffkVf8e9I9e/X2zbuL4avT/xh+/58Xz89PyJPDxzaHT/dOsKmxYd5ZVGetKOAr4LJ2f+5AQNM/",
-	"iBlYVQ8ZuU9+NJNacyu0BHQLjw73wOO7vL3e1eJd4tYDHBBiQzfBgDJI17VDhYhE04CM+WbIbSZty4Mi",
-	"3PtefyAGAqe1fPzFpFuday8KOXv/7mWvqivC8AE1751qnauYvH/30o0XiEEoDcahK1Si5I9STjJGzqeM",
-	"aQVJjQOhprTwkQqxMEs0n0rAUOOadH/5xz/3VW4WSsFd++n+oDw4eJxwqOJ6zPZZyvX/mvD0318PBFdk",
-	"zMAhhoQEGg1B49fKResuwizJpMJOef/u5UB06UjJrNSMwJwiY69KY9IKie2zASAaEHWxlXREnHfv6ODJ",
-	"7weiSsQ4wbgQIK4IEu+XRRb3MGphJLIC/MsKjnMgUjkXmUS4XMsV3nW4TPeRZ4mqmuyEPCUFS3nBEnNU",
-	"0ixzkzgaiBkXpWaq5ygamRobjffJ2wJaSUQkkzIf0eQygs3Zg8TOaCCe/fH16UVE4MhLDLOZaVjEmJwl",
-	"nGZ7eVnkAb1jjomTBgMBCVeJFIIl5q2RNejQmfDD63Pz5ssyhwe7SYDccw+QhQMQdutkuMY1Y7KHWoyX",
-	"xMtAocgeIL3i9VEVpPYbx1aiT+vQZaqzZCIJF1qeQIE+ZqXRkWJrDMrr+zDqA3qF0tB3vEKoIPLn8zev",
-	"bQlWRFh/0ifxp0HnmRVpryjPBp3jQQeMzkEnGnReS80UfGdk0qDzOW4bupW/babm7w8ODrYY9/klzyFi",
-	"a0+3+iHbFEZrkqGt1Vxton0LyJO78ULXxC+oyw2Kp3kQE4lMzaKZtwdUUg3mAocNemyeUQ5phUbOtFyT",
-	"qKuIhKOXiWZ6D717EameU7/qSqT9mdpjHxOWYfkj7vvKS5YXJnwkGgZ+lWiaclSf3xaGdTU3Rhy4w6JO",
-	"Hny1Mvdd2LC/yjjVAjU7J0BOm/s8A464oEBSK08KFmJXXiRd6zb95b//BzsVgQ1iyBWrWVde1k7Jq7YR",
-	"ytAly2LFsICiWVHOjMGlC6j0hg3ofGhg2yBm8hMuYXUVTgmu2to1tCkEc3QHTNfmlLLoonjmPIByPIR3",
-	"NufDo3pCK5GxCrne5M6IOh/3ytystaX7Jk9cDchog/OjTyzOkAXLbfaAHJPK2WG9ENFAgPWGCpv5Fe6K",
-	"sEH6iGGcpxdh1pIRhgQHHg3EBldJuByh26QLqTmeYog74ECJjsiyP2XWKEQHIpSitbc4e9CmnNmnm3VI",
-	"mQYTaSC6GL6CsVrbWpaafP/mVQQzPvwOf4MvQN//Ebrcq73Do6dHZH8gXlLNxd5hL0LHiW1UymcccQwi",
-	"Y5mexNCIn47Cq1DgD0Qh58dB4nUh566BnU9pSmRWzoRde9/ChrqIwEB0ZUFecnHJ0jPRs5efoPHv7AFN",
-	"uu6KR4pYve540AF3DJ2NMoZoFdby7JM/wfiUWXdjolvKhqZ78ynVmMg1ZRysWei/V4pEl2jCmpEmieGf",
-	"E2tH4KDgKNaSJKXScmafNxDdGL/oo+l3yRZo+8WYAWHt+mrnITST+6ce28N0ICwdjAs5c4HILlWATqMZ",
-	"riBokAtItscCwWrYPaLlQFAcVkTaBlUdzUha1r024c5acaTqfXKuDQoxrGGdMsqmTsgySw2DIbezNCKA",
-	"8+Fqtcz+yFHGZop0KRnRFCkElt81UEAe6zX5bYx9bMxeQfiMTljk1I5UJiUWA1IwUEdSXoIVXIVve4G7",
-	"B5Mp6/6ePvleptwagkjx1suHQgT3vescOAMB1u2bH/4TTdzeGoiwdZbalzJz0Hj3om1JqJA5Fwreagzs",
-	"27SI1toaW9gGvzqF/5tU0L+8hnwX0S7Ljk2K8p/kPDjdFWZVY9s1c35g/i7XqjrW1EMe07ffPnQq58T8",
-	"F6q6/ggrfBMfaDoUuCCvr/wG4YlbACepHSxfgIFaK7K/BdvyG8IpCaLIXvDkttFXWxx5Iyasp7xbAaxt",
-	"j7rt0gXmlsZ0jTB6UQqitMwDk0IRAYYi1cn0BCOsNoQ6tsYvVsI6J24qBWQ7LvoEO28A/h2t2qAMhN1D",
-	"zEb2ZuxJrQNqFSowz+PK9o6xS+N6d8TtPWG+Lingc9+YnfZDS4n7aylBV3sLhcKlUZZsZHAMq++anLuU",
-	"WRv6DOKMCxZh7CuaMaWMaVfIeXzsdTLonikAnnWBkTI5J3Nqg/nO2CTdoPKKiyF4Zmp1YOYvIYc2HgPl",
-	"YK5vhK8ac19gcVjwxXxKtaJ5XrtN8xn7O174yz/+2YugLZTht4RFHhjGjJa6nIFuwfZ+LqXGqO+z87/6",
-	"FJOl6BCmnGgbFG9p9Fnx5XPcl7tMcKxF4wH+1uwKIt8+HP+3lVNWW+WgONBlOK1kPt6/IvDJ/LOKgrKU",
-	"tK0rKH40rpDXwY1mPUSreu4P8DRbQ7gZOQUvTx+o8TaoERdzXTla1HwIQFdRPmMgHriytWHYmssFMiFp",
-	"ZsSYwL5dGNBslG93rdf8AP2B1mV1P5DTrdo2HrrLhXmjRsHgSai5Tn+jpLNC6cbGhVH8V2n8BYYPoHoQ",
-	"oOo1XXhHOC0wYRMJH59GkozRQkHP3496IMDxdlLL/DsmoswyixJecQrkdY5rKwZmzEBgD60yQycfFHCA",
-	"FZLn2eLY2Bm2EHK1lBsA7BCPgNAJ5ULZ+q3lAn34sUn7eA944p5B7yajBF9yH07DdfLgV2/lPPgb76LN",
-	"F5DK1tXdXqnybYBaja4nB08wH692uEKaXnfBdK/1aHUNXr5EG9k2hnKzezhkb8uCsCV3qtrc6za6utsj",
-	"9B3LM5q4RlKa5QgqC8cn8YeTPQipmJRGKZjJlGWPlO3GD1nUXSOEBcu8ry7QK0qMeGUQpozI+atzothk",
-	"hsjiDrBmINzv0lVQEhjaFDpk4CnfO4GQsTkUlY0KX3GZYYrmQJyb8buW2lfMm/OVituNASRf6KGZa9xz",
-	"aLN4hAxE98nBH3p98jzlrnTEF9N69cioTmlB55gvjr/TbP3xXGPyu2tNdT9H9bbS5eHIfjiyd5emhhfD",
-	"KmYQUuvbUc1YKwz8H5l+dadH7SvW3ucpy7yT7ldclPnjVBJAV4BwTLBTZjrhJiHq6jrA/lf2mm+62Bcn",
-	"sbnQ1y7IA2D/XZUG2wXeArW/TqL7n0rFik2+1VVE/4IB/Ip9Sh3I3/6Gf53YQraBmNGF+0lP2Uyx7IpZ",
-	"mP+MKo3XBxD5eG3a3CXb/ITEtyXiNT7rAdb6W4G1BjqhLtbXlQWWuPVuBdv6vWIFIFu32g4rFN8nbwIS",
-	"nxRUaExUvmSEzinGDZGEC5kxF+JvIuyUzWRLyA2V3ICwb1+fxoffjzZtJ9aiRNi9vmdN+itk2gfd++7c",
-	"ZU7EPFLAt+uOTFlM1uneb+BE/jt8d5daeO09LaxUr+/8LUCloAXySNWmHuymDFcNT4ztBD+oNn0Sj0rF",
-	"BVMK0jvYR+2wEyyoMbYCmrFiwlJoJ0BGC3LJFsfmf4osZEkUg4Ju8PxYn5TtUcRUVF0G5xyRpR4IyP9q",
-	"PSZWCO72D4vwFfdzZOxK7d/c8fEg3O9OuCMqnONcYjkXe+Mi27ZLCCv03YX7WTbbJisNrRwKmVkztG6W",
-	"TDU5Fy5xDQqPGOAZFUyXhWDpMYlpzoeXbDFUTMdE0YUi8ymDAiENMLIcIblB/MB1siwSFrv2Kea5Rhoq",
-	"UioGgotnmotjYlg1JjNGBfq85XgMGRRwwR4XUD51xVOjg0GZliLd1CjMMy640jwhms3yjGqG8hECw1AI",
-	"JZiey+Ky15ZFls3Oq/W+u7Bq8JpWd62FoP9NwofZGMcexDiaWMDQOJyNpd7KJIrhSfYkNMRhNr4sWAyJ",
-	"BlDZCAgeQHQO0ApJ7JFyWC19T/GxIW3ojr9nDt1jd3cX8gqyrEcuGcsV1gnaw9NQ+3yKlXyMeAI2J6eq",
-	"avbNANNC5oCjM58yYXHy3eU2hzoi0MKYUHjsiGVSTBTREvjNXXxC4kFn0IkNzxorVQFszKlo4nMYna9+",
-	"g1dmVI9lMXvUiOX8tlxhljtIfKjecE/5D9sz6sNx/nCcm+NcmpPNcWCEUdqIBCLHZ0M3c+GKkGs43vc1",
-	"wzqPLduaGqbHY/Lo4MCf0RaouCZesGMosxXO5nA+JrG89Kc7T6ZRgH5PATwJc9VwoojAWJOe2L2ECwIl",
-	"o2Qui9QOzgi/UcYIgjz1E5ka5aCbZbOhyyu/ZIuImC/g+UMh9XAsS5Hilz+XUtMh+5gwlrI0GgjzZQEN",
-	"R7B0GS8rq/3CL6DaWYoxn5SFueiXf/yzUSW4YOoL6gTmbe0Y8q4202wKmVcNsR8CDgH/vQIvJ9FcgHKb",
-	"2dVyBGvzDto1iiZmKxWdrI1lvsxm7+GaDWXtL7AJH12Q7vuLZ73I6RXk8YH5VhE6kW1V5+uBsbfBDntJ",
-	"m1+uZUoXfXJqQesef/edHQycZ7F5cSs62DqE7M4XbjHmNqGBdeAHW6xhw05mISzwvZXHvCBaapo9dCC7",
-	"XfUeuhIDDwG4R0oX0fL5iMiEjq1ambLKyN2m7Mp19CSjBYkvuXBIvVhgFZ/U2npe0axkNmtJaVpol5tN",
-	"muBpm4Gxz8PxfYlGmk0caSa6dXeDYMR/Mfe1dk3ANbvOc9/hnQ3y6JTkBRvzjx6yDM2kboUu3MNtqbBI",
-	"Y5rS/41ILf/65Em8MzD+46N77YIYLMvmRAQmdMHZA+J4m8tgOT+/NaGgJja2wRpHXxiQHuLteLRrePRx",
-	"gJbqOh0ORNDqMCL1NoeRPV0QM9oowqfnz87OSPfsh9envRP7vUKsrjlX7KQGOgxm/VIbRNLcBdFWVnJB",
-	"XJ/DvhN9XJFJiSDWAWApNKyK/7eRg5cWF9hDXGO1HRcTEv8r8FzKJ5BrWRudBdCidhZGiz4NEbPtpP03",
-	"LmPUFWJQDU4JzxpiAkBUkM7qMkdDAO7QjnFaHfvIFWSKGp5ZRKQUttzjZCAoNJGDH4KbD9vxZAMm/Vqb",
-	"9QVD3KVn350Isja3CLLPnDbt4knDroGcu82+gluM0VPGQ3/B3yDojaWPoJ1A5MUYgvKFcq79QGnQTrdu",
-	"SFhHcqQBOkB3qXPF7cAz9iIH2TcQMbDoTxZw4EOMQHMOrRCUYJDGADMP18aRPU0iaKQLanREYo8YYJvL",
-	"gn6GqAE4KwuyZQEQsWeDBQ60uH1QOU+6AC6H0HN8Iow62Dsh1MoSvAUiZelArH0rgvaZwyrU683QzRbj",
-	"HNwY7MUAzwedKfrkufncdP5ThZjkyfJJEfcJ8AKWqgMwMdFyAn42C9noxKBrAAw1hbVayTkrWA170Pbu",
-	"wAPTgQwCiFmK3q4lpISo1jNDjpeabligRPCrRQhjiHQ5YoqEgIYHvlkFAHyRU6BIWMMqNyynBUAIGg2i",
-	"FBh7g0ZbgOnQq3WVmMqM+d4SIcKgWYZNEINkC4TB78vscuX4VncDCG/B6eUY9xVDmfbLhGVZVefddS6W",
-	"eEZFSbO4tZXXXdhXP7pOnli+mtAZQwjNalhGurSOCYO1N+gxtk23OlRTDbtg25y64tvS6xt7FNC0fTUn",
-	"fGk1t+9u9zUgNd4FrKJh4a1RFb9loMOAObZoyjqlec4ES42R5c6AB3XwN6wO4hlkDlpAnKkjzGyh+n0K",
-	"/tq5WqFPXjKavuWZ1JCfo20DFgC4haZf9QZUYUt6gCdogY2pG7W/3SqEb8W/BVEsYd0WcjxuRKRY6+Pa",
-	"WNFcJ9NbwUDySVet3vnzhdJsVmVnRVbZC0Ph6hHJy1G2ksQFWvNqzDwiCkHPRgsSQ5hhCMpCTLpTPpl6",
-	"j6BFaR+IEXbB6pNGhDZgO1CYIC2uQdd8yZW+8DP9En7+ht621dJgz0PoE5eWytBLF6CxFaXGoJ0YZTYi",
-	"BUuKkmMTp4LRbMiUht5RiRTmfORi0qoIuge3qYKH11AF2yZRKoYg7jiJRGbpUJZGQUqmERnLLJPzYZlH",
-	"RkwLPeTiimvYGj/FGRO6dSqlYkPz+DucCrZE0yRjUFEjsKAfzT6uiK3Qb+0UhT9vbQk4Qnxm77vbAIZ7",
-	"2+bohV+Ph2DqrQc+XCF/RXMrzQYVM7IV4vmlD1wE50UlqdsDIojjAOCLoGGgiMVQRi4VWCR9Eqcso4th",
-	"Shcqdg4LSB8wpqbLf6SF9lE+O/rjikcOQLxj84MMu3piDiZwzkAgMm2fPIe2GVB5TgRjKaEktrAW8YmH",
-	"sICHAboFXDilV2wghBSsT87xYjxORuiEMAIn/vQpBLn4/Dk+DjtjDEQ3/vQJlnBo2PTz5zgy99hGHfAn",
-	"Yl6uNMD49Km528TnzzGeR1BqAVlSy7nfeDv+3PTa+nea+mHA7MY0y0Y0uVwZ/P+FzGzz/hNCyYxm5nBn",
-	"NZQPdNo9OTpyPWQxgSuX3Gwu1X5rSDfeh1XeP9wfyXQR22aNjroeqYGIHSQJlp249EgAKeHaAglA/ndr",
-	"RMZJna81HONl8A6xmMNbf/u6IIfbkAfD9jeYkQpUCWB7SARNnRVRlW45IJa1+/1P7uMm+/aZhR9Ciesx",
-	"QsiMptYXyTVkyttjxUIfnRJVtxMgACJWTYVHysd0nxw8aTN+A/nxgJt6X7iprURXqTGt+klb3mX7xh58",
-	"MfF6T6L1V4yM6pm+UattV2I3ejwCqXVvUKgxiLg4wiQcDNq5QluaZQNRob+RdZimzUJyIDZLyWOSZNBh",
-	"wfpF2qt2a+x1d2rT/VT2bMvX3xpc2oMOdbeApdc/x9arUfvAldu1i7lNQdZo+j+TOQToN8hi0tWLnCc0",
-	"yxaEOnEkBesNBBdaEsy9y7FNfU3/NJYf+G4hm4PE5h/I4IA0APD0YvjZSkL4/EgtOXgn0hjwORktzFsb",
-	"DUizqN+M/QgU8NkKwnsyFxOZLx4QIR9k4maZKPNFKCGA45fFxPVEYdga+f6F4TtwwbnAMPi9MFzBSJwx",
-	"mmK6mSBcYGseWcDvis7yjEHa1kA4TOrCZpQJRroxXmHRDnpBWWX9cBmIFVgICwWMzsE+iUtRMCWzK5bG",
-	"IFExnW0gQqeeBeRNiWAcVESXVycwu9A6DE+MYljAg1k6EDRoOv0aP5gZYK3Gml6vX0h3tG/zMqhJdh7c",
-	"1VvbuwPh6ll3xoO++JuTjSgyQuk4BiZbQrtvEIlzNppKebnHRIr+9tZQOuaORA77iYrUhbBVn7yuGnkT",
-	"xZKCadVcs/Yjvu+5f9191a0pTXWpto57Lo37HO++2+jn0ju3KeGyq/qAJntXSDGWX6qlbi0Ds1eui3iu",
-	"YSnSpeTd8/ML8ifzDKLKESZO24jX+3cvyaxUeiBGjEy1zo1tBCd0cQXRvfjH59//6c2bvwxPX7588+Pw",
-	"TxcXb2NCs0zOFVwPAiKTCc0GImVXLJM5JDJUjXdLhSn04AzPqVJzWaR9EmMihNFmVIyY/AORUE0zOSkZ",
-	"ge8x8VuR+KdB53eDzocY3ob6jLkgqlrtiZSMS10WxpoyE3PrSgqWMN8KH97pG/CjJ1/IOZHiBL1Zi4Ho",
-	"xm/fnF+QRqG2/8moeXhl3AM9RvlMdSks2O5A2Dx4o8FYjYdPoHkjyrTIJg0LadOI7PVqKueqPZ64xMdf",
-	"q1m4NMz7iS42DqK1JZCnFt/YCjfqq88jfLAov4oUXCtUCQWBqqUVNM1SvE1j2v/kPm6XfruNvC9FKPHP",
-	"tHINZX3rRtefOmUZB8GayckW/RxXZdHXGqJ8SM6tBzXpiu7RpmxcV30P5WcDVuFG0rkzzXeT+H+gzPuL",
-	"nm5LlLupPG7nt4Gib6HpzbFRvamRY5+88uLWVj5aMTyRxHofBZsPxPt3L09800djidW1ZGAEpqoDpkmT",
-	"bY+LNjHenat/9xMl3ZHxf/2I+A+K310C3G8nvLZT/Pap1myWX9eDZmRpIecAWWWsdWJ5HHPXrLCpDrw1",
-	"vrVTN477KhWZMuLWwgzcaqhYjgDyr60YwdZYpJ0d4yh3LY7sim52wLlpPygk98PYp8KzyKO6aeTddHaL",
-	"Nrjrrq+sbCksUq5g/Kshxx01o10di30S23enQwupQUYskTOmPGxAfyC84jOn2BRzLItqQaGhAy0uWUrG",
-	"IP1JF51rUMSGp/JAMEFHGReT3gki36DqAwUeUjtNyjwXkKcBQEQTrogbX38gfoCPoJD5r6vT32JT+4hh",
-	"gwaFD2Bfr+0SVdN9EBr34wbSMnekDXgxEkthb0ElAA64FyZ/hi3vK17/XYwILLFhWC4mQ8Bzh8RQqsH8",
-	"9/zFNelSo4goKSJg8LJgCkGBnhwe9PoD8bxuxnjundOKfT2ng6e/FFBqhWKiOZT/XHztrIr7+cCp9+cJ",
-	"Q02yxqGIRHAjPnVe1Wup7ut0cXeMfmNhbjvsLxnltq/cpmEqLukDE95fUNyqcoEKV+NHkZIpgsfzQGmc",
-	"Q/GBVcPhCfethDtS2v/kLE8XJL7Zkb2Za+H8vP7pjj0hYfCYlDyiyaURi3HORMrF5P9j73p727iZ/FeZ",
-	"a19YMlZKmksLVMLhYLhGkkOaBLabA64qvJSWlnhekbrlrmUBLtBP0w/WT3KYP+Ry5ZWT53mSp+iDvAgQ",
-	"r3bJ4ZCc4Qxn5pdnM1tQrN02ay9H82Cf5lBpr2v84il4h5p7qWu+8ubiaZWuq93M4iYtmlKzjOUYg2BB",
-	"lW7JqDPsmpDb9NDFcAwndmZ5nlPfhSReL10NA1O3kQ0FoTtUjOggF+wzSx5UKu7WsRfGcBIZMNd4apNl",
-	"pguozHJVk1PV+Jkl/68qKR+74zpcN57qyolOh8Hzp99DHtdHOMXkw36YXVwlXdH18KTy7DMJycMwofRz",
-	"Jrz6Ag/6FzvXOCui9dOfcD6FWPv7ZNUZCf8gB1QNbkGoGAWVtvw5D3ZI3tjalPlQChzixu/KjSgpyKuI",
-	"+3tAFk1N2VNBp3g2N2oUaqncYAGmPKhog4T9MrPGT6TuqLPl7op9GjmLOyleOOSKlezt6NzC0zWS9G0S",
-	"8TYNoVRceKEVUM7SEFx7vTSzvjZlGZ0trnog1dCYSmWZ8I3FWGn0zGJvUoGVuV1pFDzGWRgEwI/5Lo6n",
-	"RxxSNNmH5WEE90Elv1ZU1SiMY6srHcTPh+TmXyQgimn+uJuwZ5+n88dBejpTAOkMfMGH/nJ99vnUFQV0",
-	"copGAAeszVp/BuXlalXrEcem/Bk6TEYsRYQpKlQXbf4MxQAwdYAKjnhhiyzm7Vh9V8Oz57ByTUUVcijj",
-	"yDX+ir+60ncbU2l/pepuYk5J2gLm2ptCg6kzPK2TwpH4WELPB7819WIVQ3dL58VlLrbXGM6RhfSQ9CDr",
-	"CtSdqGuJLKCgWOlVhzD+IwZoLNVmQnDPkgdEQyUVhZRQ2k8hxoCEzLJ6sXob3qaKcXwJKGGzBB/dpyRo",
-	"uvcj7nnyP78jQjp6pLrNXyTG9F/U/3Aeqhd07vq6gdr/kLSJWIf/ZCFzrheMVAi5kDhGUnI5zQ1M7Wc2",
-	"57r7CnJZrpfa1z/gs2FqIfNde5DAuNGi83pmGYeRcchCoQbxEUy7MaUU2B7K+rfcntnOAThe9lMyNZXX",
-	"R+P9EL7hBx38nzyaHHslj8vh4gvBfPiyq/+kSzhN+JztRHzcNRy2oRdNZeodbdK5VpWuTpp69dXk519w",
-	"I3JGDG/hpiq/mnz1hDaotPYAKmMhNQW5gBRXuB3DhVlaaDYZOb0MFf+8rrRf0Wv4zDX1VMBMkey2Tui4",
-	"9cXj5B+o8b9QZUl5O2m6EQd+H0BqZ/rI2Zdgd8e+OpDtfbX6XQri/KDaArZOIoETXipX6mkyqLQnrmjr",
-	"+6KB0hZjoDs58Gytl5U0xRUX4iEBZY6lM1TKuo0Z4dcH2HcAzpvB/sbwrgf9TypCIE3TsPBwFqZQtwCC",
-	"CQVlue4bopSKhUWoPDamwpAcZYrzk5GVTPxcaTsVp3hprvVitygZnNfXqk5ZGhvr6fHiQTVOYSBXw4iZ",
-	"WFkoakxQh2m5kCkX5KEkrFujt+OHue19HZ8EELJQC5z3SBdAIakm3vjgC5F64mN4tUZzib+jepccbuss",
-	"+Buz4QLIvQWj++h5zQUzS+1hcHrxHvQdN+6u4bWxN7p4ZTO4UPj7G3Vrlqp2VQYnG1eWLoOXzfxig0rw",
-	"hXPLUsMp0+gzeNvUpXM3Q1w2xB+eQEG48QQEwQDEarPRRUKw4eH10EoALzjiIy/36gLwQhnbGSy1RS0Z",
-	"K54+vqA5apiheXmhHPk4vVMiMANdoLUQGg46fK4WN8sKlUPK6FAn78Du2mi3KdvOfDuhnJ6Vcf1qkhfX",
-	"BIEZxKeqFqsshkVbSiVcK4uHEZotUB5OL96n20yropeDdB5ZhMBNSk7ka6dElsDCNWUBC7TR1BwtIYLM",
-	"Z5y542PSK8fHWWAGhX7jeWquvIa6UtarBYs/n8QUT0gP4bczSxhiHsw1bys0iAxXlxHSCqcJ/Zo/OPIg",
-	"BzbjBYeIgeKAIS1CRygcK103lSUXIqdy0hlGCtagrN4OM6jVjbZteYfQawCVIPOwDWutdF0ZXbDrj25X",
-	"kDdkxjLmXQtGsdKWXLUhQusGFRmK6uA57KSXzmx+9v7szeXF1fnZ5dmby1dv39A9ycye4+6gILD5DnCv",
-	"EZ7fizNOzGQvaQ6DNGd2KouGCqrXu40muCdm0BX/DeFPU+Af4vokdFXxGtO10Urdau580/gVgYo72Lmm",
-	"EsKR3cF2l0MEDLzWcBz+PB6O96gdcQw/2vcVp6Ma30rZzlQblgt5bdba12q9aUvQrt0azzTuembbxSIn",
-	"cEA1HGZygCua5MiRh7mqF6shLNx6bWouX8scxIEx2BN+buq6ZGz0agKKuM5JqbgZlL8Rm5+khoK1sU2t",
-	"Q5Xj4L9oz12mhhXySWs+BgTRDKagxRkyIVbKE/Ziqaqlfkh+BpQFx36IIDqGYUO2Nx0bXc0sKQPaTRxJ",
-	"9DAye8/7TxcJck6khGK6CVAgB0r5SZVbtfO0Lr/++ms4DbOGD7hA8r+NRu1kTuZ6aSyMRlwzeWbv4XK3",
-	"0XAPb3m33sN/x4AnbeE+bG7Zqvczez8ajTr/sBGq2jJmDK8ih/tQxuUeTlgNbkPmCe3EyjXLVRQLg5jV",
-	"TKJxOA4fMZtThm6onvUeJ2106H+ApSmRMOBL2OPhVPoZ43me0gCFq8Jq4yVFW17D0b3m0bVDbyiX5PDQ",
-	"WSZO4N3J5enLdqyUtS1gdPOmvAGRzgO12VTuVnPoZPi/1/UVR7vgMe9WX9XuKq67rLvihIMhgrToJ5vT",
-	"OA+SLT9z01wSjC5udoFcfmHKSGqsAPhr5SVWjjyL+5tEvuP9ToyYMC7LJ5pjobudY5ZDofv4u+yefdaE",
-	"9ZAsZ36UsCesTeXFJsLulBU0QZ7Rn85fc+lwuasI/bwKjXV6C6vv0f6ujTUo94XlQdeRxGWrbmBQjtOs",
-	"ReA6n7UgdS1m6B+//T58nKZwS/gIQb52eEYUjAYLVNicqRtzkXOPW2m72n1g+MoudFl+BLvjm9O43Hyo",
-	"ITgX7PEgwQsGi1CHOo8rIp3r8JC7j2s2EWHU2mn7WretVBb0t3UUbN7kBJjFIu5ZPOlm0e7FBRXs4nRH",
-	"HySC5cSVvPvYuAiWKApl2pHRdBugPLolSjaq8TqDSvtmTSAnvFwzwBOwudVDmXTuOAgDcibTk8fJTQXR",
-	"I/yPAinYtzz70bWXyqH4YSKLekiI1YbTJRAeMgmx5FCqxXBC0Mgs+su0UV+XbTPdvtIl0unLdp0U3Z6T",
-	"eT/YcsrIj25ZPuryry3X2uHffs+JDdthYfJc+id40RRmKzWsWZIWBcPG9WEzwaCrheSwd3rxfl/1RRBi",
-	"Fm8XHUoeEJ1yrIdowotC4ioG8GpN030Cu+wTfOwO73ooEdBaGjmRwA944ZEN+L/OiP3SncGBnPObTVj/",
-	"pHWCMgouOs1M+DE0m/aaLsO0X/7/kSevWGfd9TYjnDnQjOQnVykTu6wS/9rKbPb41e0tGPHj6EvgOZPH",
-	"rbY48i2iC3b6N/oeBip8gWyuGhvKq8azFk9m22+XvJSr/cQRQAdFMeiCoFoHfefCJ+Hj4ZTeozOUBTkO",
-	"FskYTb0qKrXlcwD/rspeItuB7R04QmNX7RsPdNYeV7Qt8EibSn3S9Su3hUFsPWsVNu1aOlIMk5BNPrck",
-	"WRgUceRutPWdIbxICaPBdO+Q2gdX4WyIDz9UMgk/nsSIKra60lslomH/JgoJ6DOvtC0S44ptMvkWOMsT",
-	"n56010+EC0NlnfL9DNgjTyVbWkh+Nvh4kv/r4u2bmSWU64G+U4ta7q1zcnAEey1jeOUH3olhFpwEys/s",
-	"zxe1soWqikCq/2VABbcmT55st1ucW/o5eBBw5TwZgt/ohbk22k9wTKPI/ZEp8klLMXkN0KSrdBx1AC5S",
-	"6zAsulifWQgBAOHun457UFRuk5xmYdDhXwsMttDDcYeU1k8xgZ+suQOvF87iiYHdS/Q5x/puo+dkjHSc",
-	"E9ByTJrSHtbsS8AdCNd6K14GD64sup1iK6puKp1PIL/9JuOFEp/y6uB69eKdiL9FJxrAXHn93XN4+ePJ",
-	"6eji5cmzb7+jqgvcWMtqbm3cfRyH3fkVV4t0jh3c6F0a4cH9jQq9cKiENwnAVHoJLSEgnP4IkG9XXi+u",
-	"8jFc6FtdqRL8Ri30yOuNYpEbx0aSSasqOkA45qXAZqRZDhHEL/wkXDUlgYU7nja6fr1mL9iaD/w0ZQ+W",
-	"MZRmXimavMELl8EbV+gM3u3qlbME64Qze70DVZa0Fsa8OWPciVrcWLctdbGMIHR2B8/u7iBY4f/XmMVN",
-	"uUPLj+I9yNuXzezWVTetu8qXdD9Cb9DUULUOskjlJs5TuViSf7iCL81au4Yr79XUFplSchcdbp+FCsFu",
-	"Zj8oUjmz+o4vJo0qyR8+ctfXFOQiPuN6VWktTk/ZEQzlGBZ1RjGnlsNmhhmsnHUNpQ7m57qudqMTXAA5",
-	"OAvPn31PZH379N/ZVRgLljHSVbKDCJZGkvM42xYpMGk+XVO7taq5APrMDvYTeSfh83wYAlN76sZ3AWBn",
-	"VrL0UFiJJAoTTHOC1BwfP//mKbxwVh8fp6Wp2DExs3FUHWolEKqHzKWzOh8K7v2Hwwoo9NV43C8N1TnN",
-	"D2usPJtZ9qrGYHh3MFKNtC/MdZqVyGopKcU1+B+1MboashyPNcMm8Ei9wbyVHKTdUFXFUGFIHJc+g8bL",
-	"0UVuSKcRoEiuBHQBuSnE3c2yICeZ+lM7ExPIfzh7fXZ59ogyz8njIztNIR2t5CCofJlj1hLvxHdfV2a5",
-	"pNVQpCWmJ/tq8z9xOP/xx2+/oxB99h3B7OOfJE07/v6Mca8NYYkERYcqO3H7CmVeki/S+hC9t0NhoHxE",
-	"kSUcM857vP4UzE1nDly0tKxmlm+I6BLgsVJta2XxPIwidhqO5wTjal0tZSy74Ujda+0M4vVNunGC6Uye",
-	"bHqDs+FFEXQYEUMgfv3l1/8PAAD//w==",
+	"7P3pkhu5lTeM3wqCz0SI7MliLZJ67KqY+D8ltWSXre2vKrlnpqmHCWaCJFxJIDuBLIrWowh/eGPe73MR",
+	"vrC+kjdwDoBEkplcalGp2/XB7lIyFyznHJz1dz53EjnLpWBCq87x505OCzpjmhXwr9Oc/5ktzlLzNxed",
+	"405O9bQTdQSdsc5xh+Z8eMkWQ552ok7Bfi55wdLOsS5KFnVUMmUzap4cy2JGdee4U5Zwp17k5mmlCy4m",
+	"nS9fos7zslCyMPemTCUFzzWX5nMXU0ZiwT7pYQJ3xESOiZ4ykhfsistSkZxOWL8T4eh+LlmxqIaHz3TC",
+	"oczop1dMTPS0c3x0cNA0lBcizSUXunXSzN5w81m/uGLrvmN+vflHzlI2y6VmIln8mS1Wl/g1vWSKUFIw",
+	"XSxwebki5otMaaLomJ0QxRis+um7MxI87dd9ymjKimrowTf3zEfbduDp06gz48L9+7Bx/OKKa9a6Shx+",
+	"vvkyveIzrldX5x2dMKL431hEDvcODw5IN2VjWmaaHB302ugug3eF37cPGaKLzArwWTnrHB8aCpxxYf/l",
+	"h8WFZhNWwLg+KFa0Tr5UrLjp1L+Yh1UuhWLA8s9o+h433/wrkUIzAX/SPM94Qs3C7OeFHGVs9q9/VWaV",
+	"Pgef+5eCjTvHnf+1X4mVffxV7b/Dp/Cjy1SYmYGy1FNed0RT8qfzt28iYv5CXsa/vYzq9TtGeEgxznjy",
+	"VcdrBJMbaWK/r8ic6ykwSlIWBROaKE01I11ZECoIr7iCXLIFDv6lLEY8TZn42qNPaJax4pEihcwYmdEF",
+	"EVKTVAL/w9DOhGaFoNnXHNm5nDE95WJCxpRnLCVSEFkWRPGUnZDYLvmQp7FZTqH5mDNFuCYc78vkRPXJ",
+	"G4nvmFNFkikVE5bCjN5I/VKWIv2aM3ojiSoTQxZmRFwgfbjFl8WECq4oitMvUecdXWSSphdSvqLFhH1t",
+	"qhjJdEG4Ipn5eEH0lOKAFSuuWEFokrBcK9J9ffofw2dvf/jP4bP/vHhxHpFD8po/I6MFsZIOiftCytdU",
+	"LKw8UV9zMu8N44EgZumJPdzoWLOCxO/NP/ZOzT9iolgiRaqMKMdTDEYZ3FIfzYqEBhktaKmnsuB/Y1+V",
+	"tF5zpbiYRIR9yo3wJ7Ig80KKCUkKBtxBM2TlD4JeUZ7RUfZVKeqUpCxnIgWR1wU2oAroaUZ5RgqW0UXP",
+	"cvqJkT/LXBsR2LcJ5cLOQ5V5LgvN0tcs5fQCtuN+WMSISy7Ih4uXe78zK2//TcnMjIwYSoGpypwVMBzH",
+	"PRGJw0GawcWkFBlTRpJVuhd8KONKKyL1lBWKdKtXK2JGTgsjSxTb40IxobjmVyyzJ8tfaMZT+MRLWOD7",
+	"Wqc5y7I9e7iPSk1GBaOXoHGWmZHprChkoWKi6EKR+ZQn0z5oPvYzYIbAwqEmGCgnNE25+SDN3hVmlTU3",
+	"KsyYZopFnTy49LkzLrNsiFrTsor30pzORLC52R9ZCm1kwbKdsFZLjTo5VWoui3T17afwZvc76VJNMkaV",
+	"JocHhsgLmhhbq0fGy6OIDE0Z+mGfuNKGL+wPj5R/3TVGquUl6ho7Pfcl1DB/si8Jpv3RPyFHf2WJNl9C",
+	"2xFsytpWJAWjmqVDqmvqaUo129N8xjoNo+bpFqps1Mmo0sNSrX+5KDMrCFFVXnmLI5PVXS7YmH9qtlLH",
+	"vDCqoN9RZ6gqlhRMR0RLUrBETgRXjHCgsZX3F+xKXt5o8Ev7BKsE0/GDj8L1b9+253DTjkzmFi4grcNd",
+	"SQvesWlcQA00y96OO8c/rRdSlgq/RMtkiBuzupnnUzkXRIoE7F6RGuWSGnE1YrQwKpGh/X5n0zzs61dn",
+	"8tHP5RVHMVYfV0o1SF6u2UxtEsF+du4rtCgo/DtwmsDW7EQ3MIb6Oxq3pNTTc6YUx1OjPg9z2Ck19PJm",
+	"hdpRaVFDLho2AbUyUgrNM+AjfB2uvtV3VLALXiGLOqhS/41qO6x16/c2vBcWYVwwNV0zamMtbXrre3OP",
+	"k7VDbXUUJoyV/1PnGdBRsKDVy409v+nlH5T1DIQbVlvs5WnUBlJbd/vFpTWzk2za8Wel4oIp9dzoEZ82",
+	"H8L1Xf1xSjX6kc7IvOCaKWPejdiUZmMix/3OskAxqs1Q6TK1//Y8UT+8DhqWckY/neHdRwer3AG6k1gM",
+	"GyTWUePrEr3svHraeB8Xaal0sdjqpZdsMcwpF0PwJ7bO8Ok1JmgkFyu2n5+9X3OdbfeANgaiHlKzNyJh",
+	"222KlqLxgFi58YpmJRsaYpCKO0be9P4vDQT7nM5yyicN8slYGIJlamtZ6171HB9sErrmqYzpG+of11GQ",
+	"aoz2efM3tlWostkwqXh93fIsi4Z1ipRi2mi0Wy/5ubvfPCvLImFbP4l3++fMbMZ80i64cL2W5RYr0JbL",
+	"GE3B8mJkXMhZ5MxZfDkRjKXgjepSoqbM6H2UKEaLZNoLDquKPJWmRbXVS3YJaJQ00fyKOm/79QhKaaq3",
+	"X2u42T5V7vRYCc9pNsszij75BhrbONoyT3ck/zVab7iknnaWiSGqhEF9+AGl1nnBr45b3NpWLgmCGkfX",
+	"5vdxjcRyYibQHNiM8qwTdeZTqhXNc/PVmWrUJPxbrqPHh6KxTpM/2OBH/BOM5WMMIZBrSs/qBHsMNoL9",
+	"x+GSXI06peA/l8z+bKhmVeDVj8uDOxNlO1rb1xV0ZyIv9VeTdjP6Kbz49KCBLJe4etnJoRZKsxlxdxm5",
+	"l5ejjCdECkZkgf8Zk4UsCyLndWHWGpRbMQz9gqzjnFuwq7zacE+W1crBtzodltHFcMT0nDExVJrlapjS",
+	"RQPPvhWM5Kwg5p6ImHusIxwOLiO1nK/CnG6PFFHs55KB/SvYFStIakxZqriY1LjdhzEff/80CGMeNNlk",
+	"TeqpH+5WO/IjY5cpXbS+bM5FKudDhsGdtXubyeTywhwkS8/CWuz4NK7UMLMyYMWONfsCq2/W1rrrXPB3",
+	"fezXnCgyH0oxLFieLZqYDn4g5jbVtH+BxjGSMmMUyZnP2N+sHr70QkHOTt+cEnMHMbdEhPUnffKiNJS3",
+	"/4wVGd/K81FflKidVpfnGIyuaWtWtzqkpG34COXqblare5ZcsoUiWhLF9Al69gVTJGNjTWSpySVjubnM",
+	"CwLmC+lKQfDkj/D2INb3SAWRsmgH3r4W+1UnraW6lqP2ppxZfeffdj/Rvyk2vgmb3gnPBYrH9092Mn3P",
+	"vQrh9MhEXXWizkTKScaGYKeAfsvFJUvBK0RzmWWyumdGcwVjECU1Cigttcx5JvVa3fPcmR31KT+XpdAs",
+	"BQPKBsPx/kfK2ldUpGTGlKITpsh8ygQpGE0joqS5f0FoNodTbFIw5nMuZqt8NJKlSFjDEF67l+sp1QRv",
+	"S2sqCRf6+yeN7kVQfNVQ2TBa/cUv4Ed8rREMx8TcF5GUZfyKFSyN7FQMsXCM2O72eXSIXLEhvqFhcq/Q",
+	"Rs2oUnxsvmGeLpjS5uuyIIkUV8yYKlt+0X5oWLCE8SuWtn0RJm3nteWr1axtIc9fn1ck4Jdzy9dqqWk2",
+	"BFpqG6zPw0DS2/LFzvBqGfSP5ufTPL/uyFeibNU06nS3PJJgJRv2q4FoIs8ba09N7wFYjXdlfMySRZKx",
+	"Y5IWdKzJL//9P+isYOSX//f/ITktFUvhqjeG8Z4imZphka69e0YNRyvp7yMpL1iiIY4deaEFXzGyB56C",
+	"4KP5Qmhsm1/t29cKpg9ggW9UA2ZchFcPozvwID7YwL8dG9j9bHTEUjEQtsY6hNi+kII1Gb3rzceo82lv",
+	"IvfsRXdv/4394yeZM0FzDqEd1f/w4eyHj+Eze3yWS1SGIHH0uDPhelqO+omc7Uua871EpmzCxL4fxpfw",
+	"cXXJ8z2Z45rtQZSCFZb8GlUOr1WtLM8f/3j8+nVEjp7sTWVZwFlNtWaF+e3/dH86OPz408He7z/+36Of",
+	"DvYef+wd/3Sw9xQv/UuTYxoO2pp/0DnHAup8fFSnzsdNL7pqFOXGaIYE7GPI3NRsZozk+A8vLsj+1eE+",
+	"/KRio6lEZLTQDPbY/IGq/kimi4GQY0LJnI2mUl46FWDRH4hVhd/6JrZ3SRsRjOvuXNCn785IwXRZCAYx",
+	"a9Cb4IyDVCoypXnOBEtPIMcIuYZw5QwZexxqmslJyYjhdQWTMtfNqq36r+vE+VclRf89nVvdqgoyLA2c",
+	"z9ieLFKjDJGuodirf+ud4AFgPhXb9drjKST7m8HapeMY8d0YtMDhXdf9bJ92UduGCGbsPxDjOh2T2JzS",
+	"cURiZDjzl1Mt4l/+/g/Sra8upDrlrICF7TXmghiDQGk6y5sG0byzpPvh4nmvNUyw+gk7xXVSFdjjYpGz",
+	"N0b4N3rabVi5GnB9DcP9iJDSm3QO+NAteO6Qn+/JbedXq8lfVzurG8jKRsQh5cu8p9/ZTJ2rh21QcrAs",
+	"LyzPGzlm5hNHhBK/gr7yI5VJOTMXuvErS9TPA1JuodYbk1KdVuy/7Gzqwm/twt8WBcEmrlBRE1WsHc6b",
+	"xozDU4E7jDmi1vlaSYeuK7fBU4ZoOqlpwuBKtCElY7ebf9qgkvtnypxCjAIpuN1dCJRmewnzcINbqEhY",
+	"hpe8oVS9yF+qvu0vYXRsaLN4w1+qkTl1KXilv1S90l+qHlRlnheYdhQ8G16t7p2x2YgVfZqm4T+r19sL",
+	"BZtJNJW883TCBCvcu93F6kF/ieZ5sfxswQwlwDX7GhhrsOT2lOtrppqdKJ6EzsvRJslRKRmuNo0ofGpk",
+	"BIrsk9OAvMynQDeNv4vhhGdGLfFnvKOy7xwtPVDab5vSXnKWpS+KAs/FJRNXps3nzNg8tEqOfzp/+4ZY",
+	"O4FwoVGnswnt1rW57wzCfecWbTxSrA+l4etLUhiHUj3QJJAxdbw5STG/j3wd5uyX1rTIO0iPxlrJdDha",
+	"XEsz3iX1sUoecfIkZyJFk9YtesdnPPusxCa/TZPO6Yw9GFKQjBEs3sZEZ6SJayVI+N1bq0fATcG6bZew",
+	"jCv4MapqRq3oWFkJHMWmqe2QK225ZDVXGndsWBZZU0rIFctkDiqjFNkiIhm/ZCSGnNMYA2UZF5foC51T",
+	"BbU/6CJur05Y/w3SffXi9Id3Z6/eXgxfvPnLv6fV771j+CKS+kDACyOsn5lzxQgdKaNbkzNNCkaTqdW4",
+	"8X6Gbx8tBsIMEiIOOHcuJgSkr8IQhJyjCUbT1BwFaNRvDMp89HtzC3qq3617MXWMbdAgT+0RdTN5ak/w",
+	"61rwCdeLrZIgbRbwlveWwub13smBkJRKy9kQDjO1yRe0shteIC3FOuScFXsJVSxCR4qcUS4IF+T0/PnZ",
+	"Geme/fDmFGyLjXNiouDJ1HDYcBtv1coIoT7G5yNv/FytXuva550aep2pMS77VzmqUp43jgmqixIpNE1u",
+	"qjLAq7ZeDBeZdQJ44wP5tDHY/KJ/+P2TrXbbhvFuNMfKbb9Vgur2d25OSjXCKUhIDaLvm7NPhTedbjb9",
+	"3dNYQVdXfMuV8Emg197mJsUqlL2VmoX0VEs8Dfg5JOeQcysBG3LaEjlXk7aC21FDJXJrWUF1ObkqlwJl",
+	"MGT/qHY0BZnAy/tdo/0mnt8tm9dQ4rMyu9wx5+jFJ5robOGyJmOeYrCBxGOeaVbEq8kONHEeAqdx2xl3",
+	"ok7KVfUPxfTQr5ExRodaDt2+Y7YW06zRVFw6metjXn4VKmJYJ+JjYfuof9mQWHP8fdtzHpdiG1nwEu+E",
+	"k6Mert14hoSpUwcbk6d2lk4rdVytLk5HSe+ZAqugqZ5lsi47gxF8u6utN1ti3RfNhXQzqpPp+jcqljF8",
+	"6ViWouU96pLneft7KDGUg3l0c1dpsSBz81e3IiEylRl+lRdO7e71N2dRuFlEncpH5EbUts7Xy5pfxxyn",
+	"ntSdvzfMBjyxZsnxJp5o1XU3F7BVum4YIW251+u69Vmcnb8ljw+//37vkNAsn9K9oyByV7CJIQQ4K4go",
+	"jcmKiDiy1BBpgJeSRKaM0IJBIhRZSW47uqluvOxqX6DxhzmZKiKXLIeY6YRf1ep4G5TpMKHi8KhRAoVK",
+	"7cY9WNJHm0srzCyaM3dr2urGTaypmBuHtqxibq7l8zrm+sxEw4yTRtf1KjE5EuICcSB2pCUf8c7Mv6ZU",
+	"GW6K7b0xoAIRpWWB8i5IP/jpdO+/6N7fPn4++tKYbGDExZCPh1wMgZaq03JlUu/ZuFSMdJ8c/J6s3N6D",
+	"oYMuQWhmxrwAxBCBFLpOQjRTRKViby7wdCr2VnfeRMVe2uWl7FYHArMuwbW5JjRQjjdTZ6gd7546ayb3",
+	"A9NWDGznPAOHyKrrLCSVZY2mfueWRm17UaXft+3L4+wzTeegy2FsSf/DUgN3U0RkljKlLQxGl2oyk0qT",
+	"pwcHvRPCZrle2Fp+hW5gRDVRW5ePmdUNMktWs9YxHrJ5lS0yG2TVr07tIEAcwKmY+whXkMfbrN5s74xw",
+	"YZkmZ0SjMRaOtf6G1R1bekGg0PvFCTa1GZci0JV3s1cwI1TpR4qgVq6MYpBZtcaqicpGGl0pTLPrsNlT",
+	"s8EnuE6F2UHQO8tuXMjZDq47+5SW2z/z83USKa9jXTTKtrMqLXCdCru759Ws+lYjxBE8x/uvG0NzMcvl",
+	"kPiCUAcfiAFmqJHK8dzfxqxkw9FCs7qB2J4VDg9s79nkgqvpDZ1LW3LBjOa5+bOVmT9vQBIAxrZvIfKK",
+	"FQVPXcQEVxbA2nDzQEFrLnPfXoH6ccpQGUI9Se2qKIE6aO27dUpTczDLTHeqda7Ih/ev7CmQMQJpUXOR",
+	"SZq6wpUuJX+A4hhyDgU0GOOiiOD2/PwvhH2C9fnw/lXvpEoDpoKUuXlPf8vC/eKmrubVSOzPJSsx+loK",
+	"gSHZMGHAJ2dUWRkfr+E7bN/zwEXnCDRkohoH1rbLCxjH+0u+uFoJfshnH9fKwecyK2cNCCEtOQ6naF/A",
+	"r6TLMFBYWYIR8ZZXRLwzNCLWAI+IN+MitG8i4pTViIRmWESsxhsRY+VHCCYbOeMnIk7p7kUELeT+oDw4",
+	"eJxcsgX8EWSgg2nkuKIaFSg2eQbwqVoGkwBfo59HZVkBN1jLCvUjWcB9kAhLEljJCJ7mEyEBk9KHXrsU",
+	"V86sRKkBtnW72JOFl17dCQVJk5oJV89jxtdvTn1IWQNy2zsLL+OeL+Q8Qv4+aPFleYur/iJaanlMKLkU",
+	"ci4IDvjEbssxKQVct84HLuwPSEPqxEvWY4uNifIWPBQnJC0RqJEdA5hIIkVqF9qCBiIlOjlpnmZp66dA",
+	"Fwc/Ew6SaPZJR6HE9O7jUkvvcO9EHTfITtTxQ4IYQa4XW0gI2ICoggp3aTtrCvpXFIXVeDNOepgXrLkk",
+	"672cKzKfSsUsXrBeWJ51PsSIsEyxmquhF3iu/WHj8RixRlGWWvHUMMoiuMVtwpRlLc5Qv3TKSEZDry2D",
+	"LljOKOI+CsJokXFWGPp8pPxMjuGwWZqNLCxZFHLuXSZmbubecJYt1swWPg4zPEswZMQSWipbPmB9G1wR",
+	"y+pyvN2h3YUqztYjo9c2VgWFjK01kHg4tD18RbMmVy2SjBkPNXIB7nLLa1bXCm0bwMApN3+ikHM1VKwx",
+	"o4Vq2CFFplSkRlNVkoxpy6a4jEPWNlxpUZqrzEQwx7Zwj1djDNazkUyjFW6rFrE2xCYiWs/eLws5+/D+",
+	"1Y5G56lwSqglKaN2wQlFtdk7r8hFofY2Wph7B2Iui0tW9KtCDajngBibFcAxmXMBshneDiD/Ffa8gvoe",
+	"WHVz9EEhSFNtz9qwwEVQgxoIl4mEA/kEqsbw9LV5S9vEBG6u9b9e0fi79rT45b//B4+SNp0DEosNI8c9",
+	"69ULvxx6HK9lHpyqpr0gyztBuuhA5trsoYKJ9JrNgVY7wFDSI2UWXmalZiE5QR5rkwEwEN2COZ1EyyVj",
+	"oEfUlBbWUDInB+6uBI0KiNK8o0/eFfwKVL1MynxEk0tUx7i43MtkQr2wZ8o6v8elYulAeDUNadsIJ8ES",
+	"bcmSfaJGye8cd2Amx/v7qUxUH0v8oSJQ5Ya/ERBgP90/PB0932cp1/9rwtN/P6iRXsGXoYef/G6TCmBW",
+	"er0cuIWsuMC9cY+ZcTiCdwW74mzelFZt1Dd1jUlZW6VhailDtPuihvQgZ1A/o9iMJzIDEDRNR43BfSYS",
+	"mVq5scoNKdOQaE7cbScE8TbU3uHR0yMCPWOMWQRG7gLlMKR8Wqh0xEnvvjI6zd4h4SLJypSltcqWUo/3",
+	"fteJ8L97I1A7zd+H38P5g3+OIBMl+HbjbFBeDTPeFJR4xYWvu7GCrdL8D0nX8MFslEHiKlNkxMayYAAE",
+	"XDkXWnSSgiWySNU6kOjDA5K6438nBziSwHv4QhMJlAKV/4bqW2xtgBsy5llmdJfQjG20FkDJCafrR9pS",
+	"ANZSJ+UpK6TS+hZFnieCaVSruYnPEIi+tXxhKVEF2yYM7Rcjwj7pglb/1FIOZ1QsqitWzRlaY19IlxJU",
+	"/VTq8e8iY2wPPQZ4hDHnoXlfJmH6DR5T53tocEQhZSZSJKwQxqYDAQ+6vLpZzQQszPqSiRWCa/aPqBuo",
+	"GVB5AioFLJRH03SuRVlmKVEMMINnxmzL9cLG8T3sUjOu5hq29ykmYCCBy0g5zm9madsd4Tri2rdIWGXW",
+	"gs5rL9yNpSzT+DQ487ZgpG0beksH7H0era8rGm+E42hcyzvsOWDU8lty0Db8hEHKJosQF2XnleZpBXfa",
+	"sV+oXhfimtp5bayjCQJOgeYh2DwIPSJMi82irHIswVR04ERmraQe1i5YbKSlPE18GYIYNR7+Zki3BfKy",
+	"znx7La8qXGCisXdW3WP02wUAufvks7tLC3vP8owmxn7KsrrOc68ZYb/5nK9TQN6qUiyPwWhQS4le4Pgm",
+	"cE5vyOnaMY/rW0yX+qbynrLZroXAt6pyZrN3hbziad2IHZU804hLKPS0kDlPOlEHJB+HuucZFxxsC5Yr",
+	"xi7NtUL+3HwyVJ84E2PZhNMBaZjDmUxbdAm+EZoynIfhmoxqI/WHl2yxbepPfRhL72hZu3awYNenVzHd",
+	"HnFfccpjriT4sORckEu2aPaguf1ZNWKKMuBgOR4brZXA7XtcQD2lWSNChZqzQjW/PZlK1eRBf2nObzKf",
+	"op9haegoKDTBh4+N6a7NOErFrKfNLaiDYcVUczTQ/cA0OD7yTC6g9HQKfYAu2WIgxrKwgSM7+x746MYy",
+	"y+RcefwlgIzFvPNaiWgwvxWCWzUE3Xgq0FgCdzfagLDPK5CfspgEVASqlmiu8VgzDvgJelcqs5KNn88D",
+	"Bt6FR+zfDY6TF5A05m6whYzhMsDKzwMq9nvrNww0MOy6tZ2RsyQmGuwdzWbQ2K8sWF33l+UoW6P44yF3",
+	"K40O/Fp7LnHbtypAQhFQI5IokK/VLmwQMVsq141SqKm7zSYlGLCR3ops4XVPT6bL5+fm4sjrUejSfi/l",
+	"je4dnZBTdzr5NqkuDfawDsrlKMSDDB/VAZw3UE4bFbTs2QVTuq1oKBDdq5LJ59dtWCVUGUD9hObGw5pD",
+	"Iywoaj1T5WXzEK65V8tQzC38Iy8Dmg94p2KIYEYtq/uh2Rmxm0vFvua9nDdJmsZs1Gb0hC1v0zTbelAX",
+	"ePcK6koB3nlIEbHeG/vedQtlZtiQdZpl2+Za2kQ1LgU2N9v2uZQutlobbEa65UvX0LPr+drSR1LOcr3b",
+	"BEJO2ORLWzSTdTWoyK65n+/ymJoWet2+XniS+vpbu9OW7b70K3n1t7NwcsLF9VrZ7gY+I4tJo+vqR4iP",
+	"2xhYqVaakWOnAz7B1DhJulahOA5qI/4qubCRoY1u0rBD7k1az/qS9HWtZ1+zVhto+46aiLqjpjxvVUpr",
+	"NodbSDJimRQTWMCuuaAAVaa3tfL52n/4vJzNaNHY9OQmXS7zgouE5zRb6U1p20G6tfp4QxSoa/ezXBrh",
+	"9g0qce1Wd78db2s90giS+E5xg10XaLuSluVcCvtghdEQ4i5YWKxq8O1LdQsRIbvm9xQTwq9fyyDZfqdW",
+	"kubWkl/IuitLWwnkjTLz2uOz31jDJ2+LSegu2mHRnGG5Q5E41ul2IWvqD896VX0vdXWE6P+VBfEtFNDY",
+	"8fndLbW/NuskavYTu1stjLScC9LFgAj2GPH3O9hM1euTUyxZgxeWAnr9QBtoKmwdI+6Pke5JxqhzK2yI",
+	"VbhVu2GrmX/C5jz30jvn7dLpumw1Y2+EG/RSuMOA9I27roaywTyWlZPm9wXItMN1UezwPs3rzv1xwbA7",
+	"vYQ8MM2KvOCq2TV5q51BYVrR6l7Wen6uDr152ruBAoXUdUth6lsgyTtu71GjqiaeexdYCEuMro2Yxsw5",
+	"n12llqXu8libwmPuG++ZYvq5FGNezHY8/0JDZt18/XRCWMubWD6umftay6c2wbu3L7dGJG0aF0ubwm+6",
+	"WVFfVg7xvsZPYdatA6jcoaDAPIKpmVqSAjqik7EsTmzdOqZKckVcQkRDw/qbZUQc7ZIR0XzvdjkR24SS",
+	"lzMmKNZOWJRsRagi8efPzVUAX77EDdn/h43Z/03JFY+PDm6eXNGWO3F0t7kTT7dOnXh6s8yD5sSAp1t2",
+	"xg+SZpd2+uVz8vsnT/+N2GxCgrymGqi9Mb32XBsbj8xoMuWC7Rn9HC6Yu62GBimzcPwNx+1gwK2yIPT5",
+	"baUFBxDnDVYqF0pTCx7SkMkCssqabJuT98I2dI72WttlLBcWf3h/RgSdgXmBcV/YgKX2O23ng+vDouuY",
+	"2DbxYo3EfM/GBVPT6x0XBT48vJUzrv6yxrFam9gHtucCXVbpDCI2Fiu7SX08D0Bi7gC22L/kmvDqO0Oc",
+	"XAtl+LbRb3zzgjsBrN+UHrcBVAd7VGy7oNgdryEI0bJ1wSqYR300aDOebzYbrgQitvtIGAbaIrOY5dsL",
+	"Scce54Y2WhIegu53O9P37VhvdZAJt7310bmZLy1ZuE1Nm9BGAeuRZEO2XwvZtMQru5mMbnOuhQDqHlbE",
+	"DZbIgrjWITuCdlYvQ1QnlpJRiU1Obf2Gw+50xfDuoye+PN6CgG0D37kdaKcb1B98D5SdwY0aVfTrxCOv",
+	"JZftM9c8Opaai22+v9GfhkXzWJtKPK02tZNfjr7CGUp+LqWmvX7n2Hw/akBlgtLUqcwYKUrhEJq6lIxo",
+	"Si7ZYisYeqX5DJYqkUoPS9XsLtAuW+2RgkJ4khc8YScBGArqVzxhrj4REDqa83Q2ZnJZyJx1jZFX9NwQ",
+	"QIryrCzYhqLBA7diVZPs+XSxdVRxlUVe4mcbU06+IkjVtc7O7Q/B6yRb3AvuUtgEyxLUx7bsnXWYzIa3",
+	"EnlVT6gNJncX57A3NsJBubFaeRMgS3mC3yZ9Yu0p3iAPVsGhRot14FDXO4hX2WjlwNlF9ywYVY3ZQst1",
+	"f17hsU9sN8ZzF3bZKdC3qe+clti0Mug167AsbATO91Sr+2qfHGzppHAzuYUotbf+7ilO7b7fCgoQkEt9",
+	"rd+4EjILcZFnzGNo7qwqtBo5G4ya7YyYzUbLnRoprcxyq/bAFrt7i/Tq6OXazUiXXnQ9L8/XFgbetLt2",
+	"u4ana3s1rBM2566pwa5NOzhUIMQ+xg9dO2RBYpplTR07sqwtscy9omoOa5eSzilHUDAwqmjWgnEZDOHO",
+	"+l2sXUPrYNqBxEYyXTQXb1eF3U6VcklPQUMaVcvRDm2jjC580sQyCtdCETrWtm7ErzqiAvTDFP3H3z+t",
+	"J+k3aY0s3zWhoyrjXiIDAHUDsQXZg5vdv9bjEEw3rPOGxV0nHa6VQHUz2R2S2iZCW55pixTmE1HmXyOt",
+	"tpY1uGPEXBaT6z66e/B5U/psPXHQD61xdSt0uQbvyt0ltFzyzQlHwdj+bG6vqdRbPvgeH9itdRnAkTTo",
+	"bGZSGVcsPSaUZL4PXwgkaLvxQRM+bMjXA8gAKgi08FrFaVxnkMEqufH42QedrjbAOAQLsc7JiP2Nm1EI",
+	"hZw7JEJwumDHT1YwcLAgilKzTbodjmf1vvArzqnYBRdkKazHsLcJf3NH3M0axhygW0lzVAi/0f0N1Qnr",
+	"PDsOZnInSKiQdOV8TXhzHdAlrGkCSDu4SRtmtNywyra7XoWGDBY6xIm067GBAq/VgOnry4kbtLahNcyD",
+	"Dfmt18Y5WKn0RhizBGgYYMxdJW1Mc+4hG3c5krwAXMbG2CXuiy/ZQBR/tvu7rASiHPVtChtDv9VbbsM0",
+	"Cw7C+/ImrJBjWMVRYeV4DB3nWqMcuHNGRUkRAEjmQ6yXjDpJRpXiY8O29TZ0jSvphc6WuGtumit4au6f",
+	"uJHVvy3Srvun4e/qX8i2EZnxTywd4nc6zZk6GxAAn5//pYL+oxXsWgkJ4c2Vf62oFwFDbPDkIYKXO6+3",
+	"gMe4sPZzK/RVyzHjfsXjC0wKW72/FbW7zz63xkQDxV9H+VvyKFy/p31aKpsd15Q/IOeiDXY3y1aq3oic",
+	"C0BvoCIlM7qw2A02x78x/yAvRxlPVr/xF674KGNES5s+uLmdF1dDtVC6KSnrHa1gjj28QUI1zeSkZCdw",
+	"Suxh+/UkQ7RvqFBYP/w1vaR2MewchbRlDlynFW5p2ACLTBrgLEEdA9x/24HEzLlFAysVGxrVe7fOWPVA",
+	"hqey4HVRxXaVg7EiiHA7PSXW57Vb5GGZD6/nDvFvyWwMeAcFy5FLAzPJfPFIAfQydvxHFeSRWgav3jU5",
+	"rH0VrqMhLsmczTmwoXTZCNS0JAxAr2pxFZ5PKWpiEG3fVj5cN0P/2sx8JvJS7+SqqbPbhiVbYj/fk67N",
+	"veOGdgsqnD9L70l/c99vjQYpC9a92mBSpKxgCLRsg0GQsu4aMThg33lDj9PQQ3yrEn5DblhDl/WCKZk1",
+	"NkJ9l9GETWWWup6fRDD0rFMEfzUWKnT4yrIRTS4jNMQZTaZGOySySBERHs1rmueMFtQmsFwTbnUpuwz3",
+	"ppL6wXS22Ozr+SczW8+w1u0XlD6slZ7OPb+7B35HTXGj9x30blRMAxUnzDnazune3NcnBPb91j3xq4L3",
+	"evGTutDd4ny4t909IcIcfSRjChxRwlsogbNwpwhM2ya+t9tDpLD9cmBDI9eg0mj+RsQsF5U93nxqXXeb",
+	"rxVw+YoKzD+F+rG6O/KSXROX5RaL/Jro5oNqwrW4Vt/MViwM+GV4xQo+5ixdDxUJUCc2mxiSfguWMH7F",
+	"CLaj0iSGt8WkSwcCX4luJWhkEhFKXAyKFEwxbSMfCJ3GUsLFFdes1x+ID8KNiCCcijHMhdT2FpIzabQg",
+	"WdiGT+T03RkgL7ZBLtaneaMsv/XoIddB9qiBeixtSNPQ6wG8DUGeH9loKuXlqTYKTYOcfCsY+ePFxTti",
+	"y57IjKbgwkhZxq8AqtNYK2jLLQWG8J3X7eG6OfPXfHZb/XLb1NMNgHUFU7kUig2V4HneBJ5ahXGgX6U7",
+	"4dyDxBwD/e3TRYfNntM3Pm1ZyOrd4MXvmpWVpY5cGyDX9Qe0n1Emk0vm25eta7dYO0aThLG0ueimkVzd",
+	"3kR1MqhPq7be4VeqjM2VBd9MxLdgDC5xxT2ZhHYUP3BlXp1Wbv06LcTouo+PjQRlhTKqC/CllXoktS8g",
+	"XJ+QeEx5xsUkPra4qcDGnCmXTG7MSKO8nJB4IgWD+ywgL0vJk8MD8gcpoHfn+xfnF+SPUl4qEgQYav17",
+	"fFTBfrUTdSZtIRk73RcWeuV2jrZNTmW3NjeS+f4lQRSgISEu2AewS81RpxBmGDqmAs1Dh0Ril8vj0GzX",
+	"FtWPo4pg0ix7O+4c/7QVvS9R2peP0bZSGLoNbM1eL8wzF4ucnQfIGY1VB7gMQ8VFwtbJWku7VtYQuJ/4",
+	"hQXBopSv9uAZCwnfyp16qcedNN/+NEykwIqwZNHSx4MlBdPDQmosh2afcl4wZemzPv8PUJzp0yvxUVJg",
+	"KwPX2BCXwL2PKM2zDHD8FBkx6FgK+YRYpkakqBXFQLvBVDJ1/cXZDg5/ifkrZPxrhQqKbEvfPjaRrrv2",
+	"Q4oOCxmWmKuB7eviZJl8Vwlg7W7vFgtYWr9bdoY3IxgssX6dNp+7UBQUq2PnsPinQee7QedjjE3hsqxP",
+	"fvBJIdBKLS18W/6bSZJa1uoGC7GBL72z/nfLjvofKrnBBRlnfDLVxrgBl6Nr+OLEds1d8f2TTS6nxs6T",
+	"p6Kh46RPDwGjCxpcysLbT/2mVoy7GJ3IFuH+bk1z6c6njj/wv0QrPm9gj2bBb0SYOSLxnojE86liyRA7",
+	"to6oYt8/OSFqKucC9mYLLx1+bHWmH1fnens6ZjD7+1QylwRvGEoUINEC4baN9nZLKFY3FEn3KkN2Z/yd",
+	"ebZtN1+36aHGnIc1Ilh7CILYnPGhxGo041VTWS3+YtUtG3m3L+7KwmoeRh1ZtKZfXstfFVj+S0PKlAR9",
+	"Jp7jSuzxNHZwj5XKtxVAcUVLW1PQG4oQhQAdZBfuRpYFvGh7lwjcvtZxcIGud116z4TdJDSzV3S/hM7Y",
+	"dj4CEDT1Oa/4CiE9gyuSlu5LcGzajUEUgqou+ivom5ZRnLq5nBtfeTECYgh0Qs8bq9NfJYKG7alt8La+",
+	"Ojvm2zuCnLS43xOovhWrXo4cISLiY+IqnrCFiyLmA870OyGx8jdS4S1CrkgJ8G1zujD3OFdTfFxRn3WO",
+	"wMWCadDx2KcpLZVmKSiwhl+cpARh547E0OdhB4odE91fgWtrTSm3XQpoRrfYUXuXIlsMQ9wBq8E2dbv7",
+	"/xsZDcFLZzlbEwZRBIDYlY3FQThMy9rcTwgMgVAjbgtmV1CR+ZRq4ufakmfQbMu/wG9C9rlM4BxNQa8u",
+	"fD0WNyq30tR83+i/HM1ePM8KpplwmTJbmonGfG5SuFPX4Bm+Cd4uD3Yv5Ly37SeWFUyY+RoWwH1vK7Sw",
+	"aAGrPSfd1tmTF8x+yBM3b9siZd++eM3Azr0evgR9WbArLks1tHbsDs4K76WwXosGvwQmKW63l+ssBcHm",
+	"d2YtROvWYM2KXjClf7CyenXEsRGdMboCnSbT10zpuC3Y4jhz23jI1l36Kt9G+IkNMwNm3t4QxNtXzT93",
+	"mG1xhvn1bFCLP0YruHrNiwqTQHjswACaSYEdVHTJFP41Z6lwf+tpWdg/xwXHPxTVZWH/LOHpj030pFhS",
+	"Flwvzs1cbM4GowUrTktEAl/1BIAjk0BQmHT/9ONFz/r6aznLzvHfzfLhL3//B8grWC8QxfCFiiamWued",
+	"L18gNQD7H67iiLzjmdRkzEUKdWoOMh1wZyKs8lY29oCFQmRWZprvKc3ygVAeIAqhhAR59ep1BJhPCjt5",
+	"jxbEZv57uHfDl+evzyPbD5SKdCBcNQJTXoRwe2QVDIcEJ9BcFpcs7Q/EQHz3nVlLczJgrLn/3XfknImU",
+	"xOa6LCzo8jF5BstCELYU1heBS+OgPzheFlwRl3+2tCOQ3RLvXx3u01JP9zM54SImXWokS6H3zCmZkj/9",
+	"eHFCCibYfCBcwmf1jAU8jNdvbIw7G/fgkwOBz+d875ItVNwnUDRuTsgJgPUlMmepO8RhqEtp7qAr8XQg",
+	"YAZUQO5L/du2JyN5cvDErizUeqjvvgPPnQcJjWmOLj0uxb4FrPzXvyopYjKSKfdUYMyQUcYGYgUXNDa6",
+	"cRwRSqbljAoSI1JlHKFlVwFwgvSOjB44EBWCKHFgMhGJsbjsp4+x++ifzt++IbZtsaFYxPC1EzIqtZsP",
+	"Kqx7OZ1wQUH/E2zOlMaAwzH42kic8RnXMeke7h0eHEQD4Yqnjg56vqFAHCjAsU/Zt6cGyemEAXKuveFk",
+	"IOoPcOUspcpcMw/ZMZ+lbJZLiKIa2n739vzC1fBh7oOSM4aUgJkUZqfj4Km9P7NFPBC2yKV7uHf09GkA",
+	"qt3rkyrM4iPNXJFL8y6jgh89IVNZFuqY0IEwevMCF9vXRhqKhWNWpgsyYRrrKSZQ6mruHIhqPHrvvfUX",
+	"HBOjuca9k/qL7D6mfDxmELEwbzXK+UBUrT/daDFlwXAAaBcWZikKaPn3dhnfm6WC3VRmGW3CDzql4TJL",
+	"gVyWWAIvWrY8GQhM3A4C8gVYEfF7SFKecb0H/x9H4aX3RvaZgcUo5mo/KWbuNl+i5MnR74NXmpXeOzW6",
+	"cUy6iiVSpGa3sOQd3wQCaGUOScbNwp298xPADDibE9Anb11fMDUQvg6xJkbR5aynjAMX7Z29I6MynTBN",
+	"uBiI+NNeYZQ1+OgeSO2YdGPzivgYVLEyj4gdnGu7wS/ZiT+X4+OB8E1XE5vXa44aKJW0hgmkzMOz8CYc",
+	"QM9u6EtDC2WeSZrCjlZzIjNqjgcSf9rD3y2lEU0vGaG2lHdMynwgtCRHT78nr/kzjNMqVlxBjVB89vrd",
+	"2/cXw9en/zF89p8XL87jHhgnjKaOxQ/hMaCIgRWowAEzuiBTegUhdBBHcNWyN9C578tGuEiyMmVpL8IN",
+	"NTISuAd5qCj4FVN9ciYM78Vw6Oa00PtG/9tDJRL5A2QOLZyF9XNJMz5eWGbJGOmqMpkSqsxbaJ47YiRx",
+	"AOsV98isVJokcsYqCwnfS2LzmhgW/0ULE/zHnmWrvbM0Jl2WTCVLA3QYJEtUC6SATC8PXxzqIafvzjpR",
+	"xxicFqW2f9g/sE32BM1557jzuH/Qf4w1slPQq8Lz0fx7gsaCX+mzFGoAlT59d/ZnBqmbOS3ojGloQdui",
+	"wFa37AO/gg674cbn6AkxWqlbIhjR0cEBVkoK7ZTn4CD9q43no9q7Xc8y8BCBZres/sKhI8fYjbiL7ITM",
+	"jEaM6oEy/ASH1PQlP/T9ZzR16ZHwyOHmRz4IapUvluJDjzc/9FIWI56mDJwIT45+v/mJCylfU7Fwstw8",
+	"93SbGZ0Z5UDQDB94vNV8rihHzxjo9a7VExhz4ZHxSPlcxLpCYQidThRU0Dsy/fgl6uRSNWXlzYU5vuBU",
+	"SGdceJ3K50U6VInuk4PHNvFyWPq0yRiTm+dcMXu+WyscXCzOfWD51+W413kFo33ILTszS6B+QG+9jx5W",
+	"/ZnNWb9FNrCx8C91y9a2MVpiwcM7+XbaxIVm1b1Cw7WyW/CtM97BFoz3XIpxxtEr8ORwi0+8owtzEF9I",
+	"+YoW6Il+cvh0m/moMjeGH0tfs5TTC2PSgng42vzwX7zF8BK9pr8iuYJ0FST5NcuPL1Ht4Nv/7Jp+8/QL",
+	"ShUHlF5n7vfsSl5WzL3EJE+ayinMAynpgkd4biM9DohlTr/9AwVntf6JN1K/lKX4VVEK7sxGStlVgqN4",
+	"O0sxO8J7L9DE3MM8fPAQN55fpy5RVbA50ZJUup0y5mFQCdA1Z5wxNtCeBuuRioGgCVRMn1Q5r/Op9AQ3",
+	"pei2h2oE5ctqUcWxqW4D4dNliAXqm9MFVi78VdrYAkzE2M41u8+9bCBwoo8UKWTG3AgJJQoBMWyICo9Y",
+	"dBEVjCZTdGC5x20kZrQg6ANT0prqYLQbhrLntrIzcIYa6Md1zj2FB89w/e/oVA0+4Rl1m8P1FvXbUk/P",
+	"Hd5Kk4Lr1t9uY233sAnqV5ZHu0qXh2P2HoWndct3jn/6GIrSP0nwVzTIAipc6ZHryeZFbKmnvgkNpNGt",
+	"+kY6x3jbl1CSgk+jXYL+WEgxqcSkkTylAMR658wBF1flU3hycLiqxEPT8TsSE7WG5t+afICQIN7wdQXB",
+	"A5veOZu++GRBbhwjpBWfAGi2A3Ou8ehOnCmxFruZNVHjUsT5giGeY09/cA1SDT7QPS5OwPALQ0iKKC3z",
+	"gZjL4hKOf59ZLEm38F5pZO4nB4cktmQ8ZCJladxrUgpe4Yjvhs+XeoVtxekNFsQrOZmwlMhSh0aEj1dB",
+	"to1T70pRQtrN9Y2KBza8eza0jn2nitElVhixTIqJIfvrs6Lj6z0oGN5Pqv6tzax5zjSGjo38dw9HNfW6",
+	"8pxhVEJcWpU9JVz3ooFQOTioLURPDiq9Yhpvta5/a51gMpW5m2aZYfWBsKsBbrZVlJ/j+hph+KmwtrWN",
+	"lPACrJ9AYrRLA4wGmW9huM3H5SD4XNk/p8JrD7g5QbA3IpRAGakxqJ4c/J7EcMvQXIujgaCCYMrLyh32",
+	"ctwkkmyr3VoX2DsSUI0tfq8rpi4g3mFPE64snlrq0uYAqR3pHXbg+srFg8Hw6xeB5+ALCGVNxYEzzLts",
+	"tBeuLQCLCqeixfGSzQHh3rL30cHRUqweo4VzC+sgC4BVwDQXI9EGolR1OYmxaR5ELzWfsWMbl5WXGIr2",
+	"Ux6IKc2N0KxA9nEwfQL54dWnoOzQCB8QrDa+YTNwugiOfAiJBxFBbQAUpZ5hSr+24Ht51RT6NnILL61x",
+	"plhK+upCaidd6uhOx9Acuzi1mBwnbnuqRefjcA+XqeVBYft2pdVrsJZIXaTA9l5fPll1Zp2xpMvC6DAg",
+	"JmvJdJjzYi7XlCLMBzKqBmSmcwUyKSVl3ofMPrCaUGOpK5yoAhXWOuOQLCgzRsZ0xrPFQHTx/MabzSjh",
+	"BA8Qq4xwA7dMVOlideOt1yxFYBTOH/HtWGFfzd+CSdif9IPL5TcqOt5LDeHIOsfdRGwoJtK9ECSqXYS8",
+	"BPBHxSeCpXtcYEn0fCqD3hq2o6fPjlgwTbouEWMgJkyTJwePT5oSKMCecc0MfP5Er1IrtCR0IMZsDicg",
+	"pEGDWgJ/mLH0yQvbNMLIUkWUpgtseF91114MBFpLzQLErMZfwsXYxlRBLydqT9Sdz/1vOlfgVxJThZNS",
+	"2xr0gOjwtFqBNlvhgxqtYzrkOpVdSUtaoXuCrn6HdBVjLhfcvBruWOwh7JpNpHWa2VwWl8q7F0elBro0",
+	"h2kAruabvzslzxyr4C5wwwBvZhh2DYKzYZqty0HS9JIJiz0EnfptyY85VKEFtWJaDYQOzOwmlsAk1zs6",
+	"S+tNo7523tDmozT0GEXBSqLCdOMz9sGR8M2dr1W6z0r+ud/+65+2oZhY4zvlE7FX5lYUNZjlxFrlT36H",
+	"9QBLdrmWyNZWzzcC4pFycuTEdYAnXBOot5lRI58CiTeo5FI3rqMexoQLLKGZMXM0f3ByS1TAlDO6AFEz",
+	"EDbp3AjACATftuiRx2Qk9RSSsJMpGbGFtI4NJ++6CCQLZokgRgfANHlAhSlSSJTmTEUDkRQsZUJzmrmS",
+	"11Jn/IqtgmBaECe7CI+g/U82ELDlvT45rRJFfAzayVG4HErSejIJbod34yCIg5mhWTAQJJASWnOmNIhi",
+	"0EsWLyw+5V3I4xoE600ct4E66EjnwUH7zyxX3xXyiqH4VFOeQ8Ftpdvcnq/WFVGEpQdL5e9GpPimrq5k",
+	"AtKCNdUqwu5Dzh3BXfEltqXxtfsaA6Z8xircUVjrhtQPrvRzP6w7r3aIVpFosoWfcJV1jugYgP9l7vq5",
+	"ZNBjBQF1K+CN7QSHm5+H97jLmgv3sc1VF37WX9cP8ustmfAL1lozUTFYe9HEqVgQzMPyWB7NpRl9co6H",
+	"p8ICGWgjKUs9EFAh1vCgU15s+adCEF7yN+hWNucilfMIQFWjqhqaZIDs1KtUH8gCrZpF4+8xGRUwFPNZ",
+	"+/6BAIx5ZdNLo6U3IAD9iOk5Y2IIaOsARx9jdi1knuLLbUkwL1SfxEFLixgLvUB7oQR7Fvlu3RGhA4Gw",
+	"8OCGtQhSVuAsrYycC9J9cnRUFZz46NJA2PAS14R94ko3u09R93Xc9a2Wmrjx3U+xiV+dVufrnKQFHWvP",
+	"Sl85/fVB9/mGikYqPaNLjSUHlNFrkabLGsz+56AidKmIpAGuQhujxn8PysoQlLwLTiH/Lrwz7p2QHJoW",
+	"cSvjVxWXH+BzgTzYrPvjI7+5lO9fCdnh6odk50veLIBIBRASqrOtx3tj7e4fmG6niYOvJmnvSb7+RouX",
+	"3grWQDVgEbUrf3X1AMyInEIWvrUiAgHWWT6lQ9NiU5uOj1BfnjQg9fzZqI0LWYJi5qCubC8jaTPl1Al4",
+	"rayfRsURVIOOFuY/A9Gtp+UUZcYweXnqFEefVmN1QSh5si6r3slAxFk2GwLNf9JxhOm0ignoCwHjQZUS",
+	"Y+DyihUFT9lJTQ08HghRZllMCjaDQiqwLu3vfXJqdQpAHsZOE26vwk6pwsFiAPQe9aeCLAg0IDaiGTVI",
+	"o72aDY7NRjkwjGBl4+VTQ0g9ZCkHIJn4eOno6J1gMKJIpoC7A821JYA10yxbOYDsbc0Z1AhnWxMwd6dD",
+	"WuzcrxzD31ayBZlbuMMPlVQPuudm3ROFQaUEXEvd3AfR4Tpef1VB3+hSeD5lyaWDvbQ2uGAsVcdGymSM",
+	"Kuio4BpuR4R68WnEX6D32AjqhAkjdiwwMwp7UJGMsMfwijsw0Kz2x4TrGAJ4Vio0ty3aFTTjdREBtzKP",
+	"lH2gB04PRWLoywcYtHEApaT5jPUH4iWigy3w9dZZd4zxXdeGXRdUYK9FOHWkMieUpjwDd4KNOgTft2jE",
+	"7jQzy0XVJa5Ac4UrksC3pO2ZkxyRaOfeg/kbszV+4/LpHNpROh7uomLzy3//j1VWetcUV6hUfCPSyhjk",
+	"ThkKQg3CKEVWWTO8PZPFN8PrONwHVn9wK6xw7LtSG3XCWxCVfjqnC9KtfgAutnR/TT52L/tGGBlPaj9D",
+	"c1Yba6xhLYQkmRQThPF24cLKNvMWF3r6RUqCD30jMuC5ndWDEHgQAitC4CUXXE1rKi3pVv4F65YwEsAz",
+	"xzVFgNXMbSZyYwz/uSyFVlGltmNqj+tNJ1Iyny6wrhS16sODg17kqjjNSLEqCUDtleYzMAQSqbSL7M9k",
+	"yrJHimRcaZIXPGGkWzXsgMAeXrUJz1DS2euTJwdPApxFLxwA98+bHE3MF3hV/1AtwB1y4Lk1iYKvtfCi",
+	"MaKUJkX54Gu9nfO0kBNIe7GB3EBk26WuWMCsesBG3o69Bwds4wEJ/S0UoWacyITg6pTFpbGDE1oUC0Aa",
+	"sGWLI5pcTgqzYcZCH7P5QNjsGqNiQCh/GfvXnLcOoPaRIoWHDyYqk3MbZC9KyM+FSkbgRyMKoAurLHVe",
+	"6ko+KLKEX42yA8cRVVY+9h6Ewz50iwNAb+VaABcEIMLWnKdyjJ4KLRGyfSkw3+uTt4KRUoxBqLLUrN5A",
+	"QNmkl61w9FeEMLSQyrGFkXRDeKQGIi4VnbAhJC7FZGLWoMyrqdRcEAVyMmJNNuV7G/OsRRLdQQL4ihCC",
+	"7xtJdJf1l9vLPiCsoNGWcx9VGqDrDW3oB+iBYW44fqH34LN98NluPBEsHbKAcMAtidEcmtte/0BiIMmm",
+	"VEHXsJajYWsNaz+hImHZN2JtvZFYSGWmCd5RdQKQ5JXXtmoEiqITKzEKRhS9Ar3qFZwm5gRwWCJQBFaJ",
+	"7tr6UjhwC1BtjK01ELGQwwah67jcN3qwIkEWDuq+0aCCxf1W1ToQbbj/2UPKxn1Fa2D9l4/pQDPYShXc",
+	"wO9gnH0zPI48NJMFGE9Qw4Hlb9ixsGCqnAEvfws+kXdm6R4cIg+c2xDHkLkPY4whwXbuPSK//Pf/WJfI",
+	"NZ0gyAXfVvC1ypHBT8ygjyBVxMaKIZ6zZOh8G1z8HlbzgY0f4pi3eXKDb0NUoczAB3qjWGZ1sq9rn+JL",
+	"bvzd91Ra5M2TrhE4PaxSyBakFNUv0MS0V6VhtJUduSdqhUfLnU3vtLjILefm4qJgMg9e0dupRgpFvFvd",
+	"1kqke/OFbsu++5aav5lYpkiDoieeqph0D4mW5PDg4CBCbzSvasCAk2OaZbZrV39QyRpvkHsWh9ZnbAwN",
+	"swDZ31zoQsID1lMaXeDHqQyeENZ5BvY7Zut2Y/fzcLSoOvKNsUPj6buzgbhkC+s/9XPpu4dsf1HwIXtD",
+	"3/3YmPaAvzXJ0rt0d56zjCWVbf71Uk/dAJ6V2aXtftwg4/4o52RmVDaLufmNC7gHl+QdiGPLGUHm5FK0",
+	"inSVnDEo8KRZRqjrFY/sRrPe9XwVlfSExp1s/o1Izx+x9S7iLHspCKGUuSwzbI4aBKTNuFIrX58a4YpG",
+	"TBjZMgLWRpwE1K+6N6wEbJwIwygVQRguOssz/FqfvKk8k+AJPbHvyTKF8tcG4AZiqWr01avXBKJH0Bay",
+	"stMafSG4IV9bWNrPBrAUX0NC2q+2qYFvhe0sy+Zw2sA2PIR6HuTq1qEejD+MbbxD+RCFoldGFN1QeBYM",
+	"OrL/NjRPjxjqdTqoLrJCsdcnpwTny9LqFq7Id99hxWz63XfRQChZJSgARmbdtU66796eX5Bf/v6PID7W",
+	"cy3XbSk/dUCpUjBsKVEpoW4ITgmtoEWwiexAzKkyY/VD9KE8WwpQuRJi2zoLMAVi7JXOyEEPQFgxumXn",
+	"a7RokPAKi9wueZ63IMG/h2cedN0HXfdBJi917jOMcWeqLoiDPSMt21GJKsgU8xUPj4INnlGemBdEmFdk",
+	"hRLX3gWORG8GDkIJGlJHRiIkVNNMTkqjekLbeSM9fK/9XjNc0QvzwQsY8B0yqP9Km5KFLiE7/v4/BR6P",
+	"OzrspAPCgl+WqWpngnrJM6hQS+RsxAVD6+P0zQ8nJDb0ha3ZoXvKFStoBkSnoJAZ2uuSbvz/M5f+HfRd",
+	"LIFOzel09H11uYSq2jQ2x/hAJHI2o3uKGT2k7Q1R/bk+dDY3R5rMUqiApcIm5RmqMwd29/EBwPyQ0cJh",
+	"9fTAkTSRgvUH4sLoE1whDh8g88kMqvZ0wScTsyhjwoVmE9eq3nZlJ/9Fc86K44EA6EGu2cy8BnIXZbog",
+	"lNi++SRlGb9iRWM7A89D9+aUZ3b9QJAphvt4bPfR9ZLHV5EubP2/02AfR7B5xO2aeWCGtALbqfwz0SgG",
+	"GcI+5ZlMmVMam3z7oC6G+qRZXLW1kHhj3vIl6szopzN88OmB10FpUdCF+VXpBfSwN7pqJ+p82lsiP6d2",
+	"rFs0OjJ6uByZQ0F55dR8iXRjQ6lxVJWzx7/8/R8RKHgu59uybq8txoEvHq4sx4x+egV4AzizGRfun4er",
+	"uvYWE4BR48c2DIXX4y2b9Py130aMzQT01xRQjwtfxw49z5WmonVAAI3ZPBgjG/Y0n7GbjWjExrJgWw0G",
+	"slJ2H8zHuz4yN4emcOZfGfTuN64kNqDl4TK3BqiaT+z9z/Bfh+m0w+HdVDMCBHHnSlqbcgYzeQh/3hYA",
+	"D7ObuUJAuyoRsGlhy3DEK16fUHBm77lzjeUuBSROYrOEtAvyrffK/7UQb267COVUOXTvdrnoWzS3Aoi+",
+	"BZxgTO5OZ1woB3++3DTkBFNNEFfYfthCdiusk3GN36u+WSGguu88b5ufGvuaG73fmEAOQCpbQJIbmVKb",
+	"cG5r/rgzSnCBSFeWWvGUDUTKrlgm8xmAQM0BZR07NQLUEomx6fywLLIYjBYukqxMLRZJJhOaDYRmSnMx",
+	"6fXJ2dhjIzsQgREjUwpNkxBXlBQso4uICOmmY2ZgrSvvJLDtK7kiTw8etyOA+p723yT+J47uftA/w2+n",
+	"bYei3YCuR1FDzH4uSEAWQFa9b138PISMvgXpilRHlJwxKRgZLbDfdqNErZ/3+5/xj1UA0eXIwJW8rPh+",
+	"M87ne9spN2ggzavuNHOqvn3Sfshjd85vs5XQ8SRnrrNF22m924EArwrVUIh03pbLsk/in2MyozqZMgtw",
+	"OhCYPG4M+Mh2pbfghxDikUJTo01wHZGEKrbHhWKQeX7FoDGhnhYMQMQKmsBHZYGVKqWyqJKMFkY/ECn7",
+	"1OuTd9gNoGCQl6aY3jMKplEaULVII6IkoSRlLEfdM5FKWxyzCp4glazVjwgVbfflRsTQtGsZUEGuNjtM",
+	"6oHknRxKt9CDwCyU7z+wdapyGEn2ecow7ZvlKK8M4Oz8LXl8+P33e4eEZvmU7h1h3LYwdJmy1jXFe2of",
+	"y6k27N857vyfn073/ovu/e3j56Mv/7K1Ywx31WuHO/ro7HPDcSFnt+Wqq49oBx+dGwz0tr/pUC7YJ+1T",
+	"uB6pjWKkuyxDWn2+P7d5eo8ONrp679JcNjyz2Vi27PDgTbxTb6LFn2wxmvHo3KbnRu3wBC8dEDBXRBd8",
+	"NmNpRDI5Z8Weod4UsX/VQmj6aS+ZsuSSpSckn0JNlUjJj1Oq1WmeE1GCHkBGLJEzRl70D79/EhFqrw9E",
+	"VWIdijViNEJnKVu2iu0NcURYphC3OC7YBMu/7KWmFhcewrlvQ35D96Y+Oa0AGNRAUIGzNgPEuUC21dJk",
+	"EMpLaJpoe2IPwMYosLEfgv8ESPrWCQFooKBnsKIAuZCiyqFWXvFIkUsuUtKN3UWWDrFLZETCa6mcUS7i",
+	"aCDCqzB0h/gBpXeuY9KMLsiIEYqz5oLYgO1A1Fq4XBmZPgecIgFlcggrkpYoMNgQwlk9RD2F7pcL2xIS",
+	"Fg2XCZo14Yf8Jtv1JV2U3NbzQahYVCOwmacAl10lUwBitrrk+ZCPh1wMId106MNpGLHFFVd2uKt39WCL",
+	"3WKYYxxHGuAEUIEFh15pafV3GCH4rXo7zNjux9cBq7Kmy8k9ZLw+eCO+hcKAFAHeM+Sa5fMptPT2R2V2",
+	"uabfbvuRpVzSoBG/jAMjx5g3SjWZSYR0O+hBZyNK4jHYiHHl1DWiG9Ln0XbsgsDK9cJesR9QDjDfDLfX",
+	"JzFak2nsUiqrfH58wByesc0UjIk2h4Bt7oijtT+RrpWXK2VS1nXs7hstBq5KshdV2Zv4ZkLJTF7Zsir0",
+	"IkNl1dz8NWIJtUbpQGhDujoA5nRtgmUG2HjQPh+FZZMYfFZml87MvCshZr7xtTNA3Xfbsz9/dHa43b+U",
+	"pw8t838rtUsRSbmi7m/FtO0LAtgBchwhd8mCoFsU04Azywdr5Rr7ZJZ1V0fWxYpcOrEITyB2uJgQBKEL",
+	"TYCIKF0wKCaiiny4eLn3O/L8/C9OF50ymrKCFHK+mh7wAkbZ4j96cPY8OHsenD2/QmePZp/0fqKu6sfg",
+	"8nuagVwRalMZAfLgzrltdw7KdAvT55Z500nCZ0ZGq5tmgrlAwZl93a86h6eayBZ5PDjhh/6+2/sY3Zq1",
+	"uhodTV7L2QhZ8jZjfswzBrnRrrDZVsweD0TsxFgMZTXxrMw0z2mh940034P6lcqaMz+AkYe9yqKBkDAU",
+	"mmWLyN+hgiZjPLWpNjOa54Dg2MXMnjkX0IMNzTaQ3FUqvK/8AV8buPSs8818G6qrMSkInKYQ4YO1snCQ",
+	"J0tZNkcHQdsgvNPCWw1EZWAKMinknIyMDkhGC/tHN5dZRv7w4mIgVqTF/mf8Y8jTL70+eS/nEIMkwhyE",
+	"GVdGBvFL5mDKsUpZTeVcnRBqdEVbBwA1TIIwWmQclchHytmJA9FdjZD2oKSCePeh89Oa1TkJG7rDl6vy",
+	"KVfnDnn1goXA7YHnsHIRDkTdguUV4EheMMWENhOpHKXuuxFBPyq4BWouTLN1aFy7JUAFGgLe0O2pciYO",
+	"BDwKhGmr872bGFvaRQSUFXiwT967WszCbsRAUG22jqzduX3wHkNFKFAX5Kmjf2AgjIq/7Hl+cnREYiH1",
+	"ENnGbbHjqhqhDgQ43ikWiRUFv2IqImVOtCRHT78nr/kz0j17/e7t+4vh69P/GD77z4sX5yfkyeFjm8On",
+	"eycDwQWhhnlnUZ21ooCvgMva/bkDAQ2uIWZgVT1k5D750UxqzaPQ/totPDrcA4/v8vZ6V4t3iVsPcECI",
+	"DZ2zA8ogXdf6HyISTQMy5psht5m07b2KcO97/YEYCJzW8vEXk251rr0s5OzD+1e9qq4IwwfUfHeqda5i",
+	"8uH9KzdeIAahNBiHrlCJkj9IOckYOZ8yphUkNQ6EmtLCRyrEwizRfCqhyJhr0v3l7//YV7lZKAVP7af7",
+	"UFuc8BRrjPdZyvX/mvD0398MBFdkzMAhhoQEGg1B49fKResuwizJpMIJ/PD+1UB06UjJrNSMwJwiY69K",
+	"Y9IKSUrFCmyGAt0jlJrLIo2I8+4dHTz53UBUiRgnGBcCdEFB4v2yyOIeRi2MRFaA9V5Bzw9EKucik9ga",
+	"wnKFdx0u033kWaKqJjshT0nBUl6wxByVNMvcJI4GYsZFqZnqOYpGpgYADt0n7wpomxaRTMp8RJPLCDZn",
+	"DxI7o4F4/oc3pxcRgSMvMcxmpmHREXOWcJrt5WWRB/SOOSZOGgwEJFwlUgiWmK9G1qBDZ8IPb87Nly/L",
+	"HF7sJgFyz71AFq5ZhlsnwzWu8ag91GK8JV4GxUf2AOkVr4+qILXfOLayaruFxbnVWTKRhAstTwBOxWJL",
+	"jRRbY1Be34dRH9BrlIa+uyvCYpI/nb99Y0uwIsL6kz6JPw86z61Ie015NugcDzpgdA460aDzRmqm4JqR",
+	"SYPOl7ht6Fb+tpmavzs4ONhi3OeXPIeIrT3d6odsUxitSYa2VnO1ifYt4P3uxgtdE7+gLjconuZFTCQy",
+	"NYtmvh5QSTWYCxw26LF5RjmkFRo503JPoq4iEo5eJprpPfTuRaR6T/2uK5H2Z2qPfUpYhuWPuO8rH1le",
+	"mPCVaBj4VaJpylF9flcY1tXcGHHgDos6eXBpZe67sGF/lXGqBWp2ToCcNs95BhxxQYGkVt4ULMSuvEi6",
+	"1m36y3//D3blBBvEkCtWs658rJ2SV20jlKFLlsWKYQFFs6KcGYNLF1DpDRvQ+djAtkHM5CdcwuounBLc",
+	"tbVraFMI5ugOmK7NKWWR9PHMeYBQegjvbM6HR/WEViJjtb1Qkzsj6nzaK3Oz1pbumzxxNdi5Dc6PPrGo",
+	"cLYxRLMH5JhUzg7rhYgGAqw3VNjMr/CU0QkVFPdAnKeHiCNggBEceDQQG1wl4XKEbpMupOZ4iiHugAMl",
+	"OiLL/pRZoxAdiFCK1r7i7EGbcmbfbtYhZRpMpIHoYvgKxmpta1lq8uzt6whmfPg9/gYXQN//kRtFXu0d",
+	"Hj09IvsD8YpqLvYOexE6TmxTfj7jiGMQGcv0JDYv13QU3oUCfyAKOT8OEq8LOXfNmn1KUyKzcibs2vt2",
+	"jdRFBAaiKwvyiotLlp6Jnr39BI1/Zw9o0nV3PFLE6nXHgw64Y+hslDFEq7CWZ5/8EcanzLobE91SNjSY",
+	"nk+pxkSuKeNgzUKv6VIkukQT1ow0SQz/nFg7AgcFR7GWJCmVljP7voHoxnihj6bfJVug7RdjBoS166ud",
+	"h9BM7t96bA/TgbB0MC7kzAUiu1QBOo1muIKgQS4g2R4LBKth94iWA0FxWBFpG1R1NCNpWffahDtrxZGq",
+	"98m5ln/EsIZ1ylhQWoBqNAyG3M7SiADOh6vVMvsjRxmbKdKlZERTpBBYftcsDHms1+S3MfaxMXsF4TM6",
+	"YZFTO1KZlFgMSMFAHUl5CVZwFb7tBe4eTKas+3v65JlMuTUEkeKtlw+FCO571zlwBgKs27c//CeauL01",
+	"gI7rLLWvZeag8e5F25JQIXMuFHzVGNi3aRGttTW2sA1+cwr/r1JB//oa8l1Euyw7tqHU6SAMgc5daDFs",
+	"zg/M3+VaVceaeshj+vW3yp/KOTH/C1Vdf4QVvmElNNgMXJDXV36D8MQtgJPUDpavwECtFdm/BtvyV4RT",
+	"EkSRveDJbVPbtjjyRhRaT3m30pyhPeq2S8fDWxrTNcLoRSmI0jIPTAqFqLUQHj6pAGl9zHpkK2GdEzeV",
+	"ArIdF32CXeYA/45WLf8Gwu4hZiN7M/ak1u2/ChWY93Fl+yTapXF96uL2/offlhTwuW/MTvuhfdr9tU+j",
+	"q300Q+HSKEs2MjiG1XdNzl3KrA19BnHGBYsw9hXNmFLGtCvkPD72Ohl0ihcAz7rASJmckzm1wXxnbJJu",
+	"UHnFxRA8M7U6MPMvIYc2HgPlYK5Hmq8acxewOCy4MJ9SrWie1x7TfMb+hjf+8vd/9CJogWr4LWGRB4Yx",
+	"o6UuZ6BbsL2fS6kx6vv8/C8+xWQpOoQpJ9oGxVua2ld8+QL35S4THGvReIC/NbuCyLcPx/9t5ZTVVjko",
+	"DnQZTiuZj/evCHw2/1lFQVlK2tYq6BpkjCvkdXCjWQ/Rqp77A7zN1hBuRk7B29MHarwNasTFXFeOFjUf",
+	"AtBBn88YiAeubG0YtqF1gUxImhkxJrBHLQY0G+XbXes1P0AvzHVZ3Q/kdKu2jYfucmHeqFEweBJqrtPf",
+	"KOmsULqxcWEU/1Uaf4nhA6gehMYimi7C7mwnxBdF4ttIkjFaKELBkTgQ4Hg7qWX+HUM/NosSXnEK5HWO",
+	"aysGZsxAYL/YMkMnHxRwWOT8bHFs7AxbCLlayg0AdohHQOiEcqFs/dZygT782KR9fAA8cc+gd5NRgh+5",
+	"D6fhOnnwm7dyHvyNd9HSFkhl6+pur1T5vkOtRteTgyeYj1c7XCFNr7tgutd6tLomLp2v0CimjaF8h5+H",
+	"Q/aWLAhbcqeqzb1uU9e7PULfszyjiWv7p1mOoLLY3NQfTvYgpGJSGqVgJlOWPYLKhrzUkEXdNUJYsGyl",
+	"s0xEVIkRrwzClBE5f31OFJvMEFncAdYMhPtdugpKAkObQocMPOV7JxAyNoeislHhKy4zTNEciHMzftdz",
+	"6op5c75ScZfaTvUc2iweIQPRfXLw+16fvEi5Kx3xxbRePTKqU1rQOeaLuw4564/nGpPfXSeq+zmqt5Uu",
+	"D0f2w5G9uzQ1vBhWMYOQWt+OasZaYeD/wPTrOz1qX7P2Pk9Z5p10v+GizB+nkgC6AoRjgp0y0wk3CVFX",
+	"1wH2v7b3/KqLfXESmwt97YI8APbfVWmwXeAtUPvrJLr/uVSs2ORbXUX0LxjAr9i31IH87W/4rxNbyDYQ",
+	"M7pwP+kpmymWXTEL859RpfH+ACIf702be2Gan5D4tkS8xnc9wFr/WmCtgU6oi/V1ZYElbr1bwbb+oFgB",
+	"yNattsMKxffJ24DEJwUVGhOVLxmhc4pxQyThQmbMhfibCDtlM9kSckMlNyDs29en8eX3o03bibUoEXav",
+	"71mT/gaZ9kH3vjt3mRMxjxTw7bojUxaTdbr3WziR/wbX7lILr32nhZXq9Z3/DFApaIE8UrWpB7spw1XD",
+	"E2M7wQ+qTZ/Eo1JxwZSC9A72STvsBAtqjK2AZqyYsBTaCZDRglyyxbH5P0UWsoT+4KRAp5T1SdkeRUxF",
+	"1W1wzhFZ6oGA/K/WY2KF4G7/sAg/cT9Hxq7U/qs7Ph6E+90Jd0SFc5xLLOdib1xk23YJYYW+u3E/y2bb",
+	"ZKWhlUMhM2uG1s2SqSbnwiWuQeERAzyjgumyECw9JjHN+fCSLYaK6ZgoulBkPmVQIKQBRpYjJDeIH7hP",
+	"lkXCYtc+xbzXSENFSsVAcPFMc3FMDKvGZMaoQJ+3HI8hgwJu2OMCyqeueGp0MCjTUqSbGoV5xgVXmidE",
+	"s1meUc1QPkJgGAqhBNNzWVz22rLIstl5td53F1YNPtPqrrUQ9P+U8GE2xrEHMY4mFjA0DmdjqbcyiWJ4",
+	"kz0JDXGYjS8LFkOiAVQ2AoIHEJ0DtEISe6QcVkvfU3xsSBu64++ZQ/fYPd2FvIIs65FLxnKFdYL28DTU",
+	"Pp9iJR8jnoDNyamqmn0zwLSQOeDozKdMWJx8d7vNoY4ItDAmFF47YpkUE0W0BH5zN5+QeNAZdGLDs8ZK",
+	"VQAbcyqa+BxG56vf4JMZ1WNZzB41Yjm/K1eY5Q4SH6ov3FP+w/aM+nCcPxzn5jiX5mRzHBhhlDYigcjx",
+	"2dDNXLgi5BqO933NsM5jy7amhunxmDw6OPBntAUqrokX7BjKbIWzOZyPSSwv/enOk2kUoN9TAE/CXDWc",
+	"KCIw1qQndi/hgkDJKJnLIrWDM8JvlDGCIE/9RKZGOehm2Wzo8sov2SIi5gK8fyikHo5lKVK8+HMpNR2y",
+	"TwljKUujgTAXC2g4gqXLeFtZ7RdegGpnKcZ8Uhbmpl/+/o9GleCCqa+oE5ivtWPIu9pMsylkXjXEfgg4",
+	"BPz3GrycRHMBym1mV8sRrM07aNcompitVHSyNpb5Kpt9gHs2lLW/xCZ8dEG6Hy6e9yKnV5DHB+aqInQi",
+	"26rO1wNjb4Md9oo2f1zLlC765NSC1j3+/ns7GDjPYvPhVnSwdQjZna/cYsxtQgPrwA+2WMOGncxCWOB7",
+	"K495QbTUNHvoQHa76j10JQYeAnCPlC6i5fMRkQkdW7UyZZWRu03ZlevoSUYLEl9y4ZB6scAqPqm19byi",
+	"Wcls1pLStNAuN5s0wdM2A2Ofh+P7Go00mzjSTHTr7gbBiP9snmvtmoBrdp33vscnG+TRKckLNuafPGQZ",
+	"mkndCl24h9tSYZHGNKX/G5Fa/vXJk3hnYPzHR/faBTFYls2JCEzogrMHxPE2l8Fyfn5rQkFNbGyDNY6+",
+	"MCA9xNvxaNfw6uMALdV1OhyIoNVhROptDiN7uiBmtFGET8+fn52R7tkPb057J/a6QqyuOVfspAY6DGb9",
+	"UhtE0twF0VZWckFcn8O+E31ckUmJINYBYCk0rIr/t5GDlxYX2ENcY7UdFxMS/yvwXMonkGtZG50F0KJ2",
+	"FkaLPg0Rs+2k/RWXMeoKMagGp4RnDTEBICpIZ3WZoyEAd2jHOK2OfeIKMkUNzywiUgpb7nEyEBSayMEP",
+	"wcOH7XiyAZN+q836giHu0rPvTgRZm1sE2WdOm3bxpGHXQM7dZl/BLcboKeOhv+A/IeiNpY+gnUDkxRiC",
+	"8oVyrv1AadBOt25IWEdypAE6QHepc8XtwDP2IgfZNxAxsOhPFnDgY4xAcw6tEJRgkMYAMw/3xpE9TSJo",
+	"pAtqdERijxhgm8uCfoaoATgrC7JlARCxZ4MFDrS4fVA5T7oALofQc3wijDrYOyHUyhJ8BCJl6UCs/SqC",
+	"9pnDKtTrzdDNFuMc3BjszQDPB50p+uSF+bvp/KcKMcmT5ZMi7hPgBSxVB2BiouUE/GwWstGJQdcAGGoK",
+	"a7WSc1awGvag7d2BB6YDGQQQsxS9XUtICVGtZ4YcLzXdsECJ4FeLEMYQ6XLEFAkBDQ98swoA+CKnQJGw",
+	"hlVuWE4LgBA0GkQpMPYGjbYA06FX6yoxlRnzvSVChEGzDJsgBskWCIPPyuxy5fhWdwMIb8Hp5Rj3FUOZ",
+	"9mLCsqyq8+46F0s8o6KkWdzayusu7KsfXSdPLF9N6IwhhGY1LCNdWseEwdob9BjbplsdqqmGXbBtTl3x",
+	"ben1jT0KaNq+mhO+tJrbd7f7FpAa7wJW0bDw1qiKv2agw4A5tmjKOqV5zgRLjZHlzoAHdfCfWB3EM8gc",
+	"tIA4U0eY2UL1+xz8a+dqhT55xWj6jmdSQ36Otg1YAOAWmn7VG1CFLekBnqAFNqZu1P7zViH8WvxbEMUS",
+	"1m0hx+NGRIq1Pq6NFc11Mr0VDCSfdNXqnT9fKM1mVXZWZJW9MBSuHpG8HGUrSVygNa/GzCOiEPRstCAx",
+	"hBmGoCzEpDvlk6n3CFqU9oEYYResPmlEaAO2A4UJ0uIadM1XXOkLP9Ov4edv6G1bLQ32PIQ+cWmpDL10",
+	"ARpbUWoM2olRZiNSsKQoOTZxKhjNhkxp6B2VSGHORy4mrYqge3GbKnh4DVWwbRKlYgjijpNIZJYOZWkU",
+	"pGQakbHMMjkflnlkxLTQQy6uuIat8VOcMaFbp1IqNjSvv8OpYEs0TTIGFTUCC/rR7OOK2Ar91k5R+PPW",
+	"loAjxOf2ubsNYLivbY5e+PV4CKbeeuDDFfJXNLfSbFAxI1shnl/6wEVwXlSSuj0ggjgOAL4IGgaKWAxl",
+	"5FKBRdInccoyuhimdKFi57CA9AFjarr8R1poH+Wzoz+ueOQAxDs2P8iwqyfmYALnDAQi0/bJC2ibAZXn",
+	"RDCWEkpiC2sRn3gIC3gZoFvAjVN6xQZCSMH65BxvxuNkhE4II3Diz59DkIsvX+LjsDPGQHTjz59hCYeG",
+	"Tb98iSPzjG3UAf9EzMuVBhifPzd3m/jyJcbzCEotIEtqOfcbH8efmz5bv6apHwbMbkyzbESTy5XB/1/I",
+	"zDbfPyGUzGhmDndWQ/lAp92ToyPXQxYTuHLJzeZS7beGdON9WOX9w/2RTBexbdboqOuRGojYQZJg2YlL",
+	"jwSQEq4tkADkf7dGZJzU+VbDMV4G7xCLObz1r68LcrgNeTBs/wkzUoEqAWwPiaCpsyKq0i0HxLJ2v//Z",
+	"/bnJvn1u4YdQ4nqMEDKjqfVFcg2Z8vZYsdBHp0TV7QQIgIhVU+GR8jHdJwdP2ozfQH484KbeF25qK9FV",
+	"akyrftKWd9m+sQdfTbzek2j9DSOjeqZv1GrbldiNHo9Aat0bFGoMIi6OMAkHg3au0JZm2UBU6G9kHaZp",
+	"s5AciM1S8pgkGXRYsH6R9qrdGnvdndp0P5U92/L1rw0u7UGHulvA0uufY+vVqH3gyu3axdymIGs0/Z/L",
+	"HAL0G2Qx6epFzhOaZQtCnTiSgvUGggstCebe5dimvqZ/GssPfLeQzUFi8x/I4IA0APD0YvjZSkL4+5Fa",
+	"cvBOpDHgczJamK82GpBmUX819iNQwBcrCO/JXExkvnhAhHyQiZtloswXoYQAjl8WE9cThWFr5PsXhu/B",
+	"BecCw+D3wnAFI3HGaIrpZoJwga15ZAG/KzrLMwZpWwPhMKkLm1EmGOnGeIdFO+gFZZX1w2UgVmAhLBQw",
+	"Ogf7JC5FwZTMrlgag0TFdLaBCJ16FpA3JYJxUBFdXp3A7ELrMDwximEBL2bpQNCg6fQb/MPMAGs11vR6",
+	"/Uq6o/2al0FNsvPgrr7a3h0IV8+6Mx70xX862YgiI5SOY2CyJbT7BpE4Z6OplJd7TKTob28NpWPuSOSw",
+	"n6hIXQhb9cmbqpE3USwpmFbNNWs/4vde+M/dV92a0lSXauu459K4z/Hpu41+Ln1zmxIuu6oPaLJ3hRRj",
+	"+aVa6tYyMHvnuojnGpYiXUrevzi/IH807yCqHGHitI14fXj/isxKpQdixMhU69zYRnBCF1cQ3Yt/fPHs",
+	"j2/f/nl4+urV2x+Hf7y4eBcTmmVyruB+EBCZTGg2ECm7YpnMIZGharxbKkyhB2d4TpWayyLtkxgTIYw2",
+	"o2LE5B+IhGqayUnJCFzHxG9F4p8Gne8GnY8xfA31GXNDVLXaEykZl7osjDVlJubWlRQsYb4VPnzTN+BH",
+	"T76QcyLFCXqzFgPRjd+9Pb8gjUJt/7NR8/DOuAd6jPKZ6lJYsN2BsHnwRoOxGg+fQPNGlGmRTRoW0qYR",
+	"2fvVVM5VezxxiY+/VbNwaZj3E11sHERrSyBPLb6xFW7UN59H+GBRfhMpuFaoEgoCVUsraJqleJvGtP/Z",
+	"/bld+u028r4UocQ/08o1lPWtG11/6pRlHARrJidb9HNclUXfaojyITm3HtSkK7pHm7JxXfU9lJ8NWIUb",
+	"SefONN9N4v//Y+9pdxu5kXwVXvLDktHSTOZmA6yEw8FwjEkOk0lgOzng0oGbUtMSzy1S12RbI9wssE+z",
+	"D7ZPsqgPstlyS/ZMxutN4B8DjFvdZLHIKtZ3PZ/Mp/OePvRQfpzIE3b+IaXo95zp+32j/r5GjmPxfWS3",
+	"nPnIbHhhBVsfjdrk5qfzt9PY9BE0sa6UjISgXHvB9Emy+/2ifYT36OLf03hJP5Lw//gV8Z8Fv8cscP8w",
+	"5vUwwe+F9F6t1p9qQQNeWtsNlqwCbV0wjVPsGjOb9sI7YFs7CXA8VarIUomACwCcJVRKR0D+ty8ZgXMs",
+	"yi8+0o/y2OyIMXq/AS4s+1kgeRrCPjGRRI66qlE00/EW3WOu+3Rh5YHMotQO4b/rcvxIyehjDYtjUfDc",
+	"5RWX1BAzNbcr5WLZgHFuouCzkdQU89rWLUKxoYOsb1QprpH7iwEZ1zCJjW7l3CgjZ5U2i+GUKt+Q6IMJ",
+	"HtYHSQrGxcrTWEDEC+1EgG+cm2/wvyiQxcft7c+1qaPHsEeCogHUv67ukrXLfWYaT2MG8nYdjjbWi7GU",
+	"CvsZRAKkgCch8lNqed/S+nFBFVgKIFhtFldYzx0DQ6VH9T/Sl/ZiIEEQcdZkSOBNrRwVBXr91cvhODdn",
+	"XTUmUu9GtuQbKR0t/Y3BVCtiE/2u/DPzr06qtJ/PlPp0ljCSJDsUSpUIfhOdBqvqJ4nuh2TxcI3+ztzc",
+	"DPY/08vNUz6kYSqh9JkIn84pzqJcIsJ16NGUYknF43UiNG4w+YDFcBzhqYXwcJRe/H/QPIOT+Ldd2fdT",
+	"Ld6fn367U09IBJ6CkmdyfgNssVgrU2qzKLLclBhrt8la52gR9NNC1MopD1+8FM7Czb1QnlzeVDytVr7e",
+	"5gaItGwqRTyWYgyCBlXZBXWdIdMEe9PDFMOxODG5oX1ObReceL2wXgy0byMbSuzuUFNHB3aw5wYtqFjc",
+	"raMvjMVJRMBMgdTGx0yVotaLpUejqna5QfuvrDAfu2M6XDUO68rxnS4Gr1/+WRTxfAQpphj2t9mFU9Jl",
+	"XXcllVePxCT3twnFnzPG1XN70N+ZXGMNs9bPL+F8Drb2abzqDJl/4APSCzvHrhgllrb8pQh6SNEYr6ti",
+	"yAUOgfC7fCNyCrQqAn0PUKPxmD0V7hRH6oYHppbyDWJg0gkZdZBAL7nRbsJ1R62ptldk0yiI3XHxwiFV",
+	"rCRrR8cLj24knlsn7G0aQqmo8ELLoKzBJdjWvZQb53VVRWOLre9wNVCmUl7GeCM2VmmVG5iNK7AStmsF",
+	"jEdbIwah4cdsG9fTww4xmux+fhib+8Alv5JY1SisY6NqFdjPfXzzdxIQRTA/zBP26nEmP9ykp7MFIt2B",
+	"5/7Qz+6zx7uuMKCTUjRCc0CvV+oRLi/rpVcjik15ijuMV8xFhDEqVJVt/gzGABB0Ai44xIUps5i3Y9R7",
+	"L169Fkvb1FghBzOObOOu6Ksr9X6ta+WupO8m5lR4W4iZcrpUQvsMpHW8cDg+FrvnC7fRfr6MobuVdWwy",
+	"Z91rLM4BhfgQ70G6K+DuhLsWwRIYFMuzqhDGf0QNGiu5nmC7Z84DwqXiFQWQYNpPycoAh8zS9WLUJryN",
+	"FePICchhs9g+uu+SwO3ejbinzX98QwRPdKC6ze8kxvQPan84D9ULOr6+bqD2b+I2sdfhP5nJnKs5dSoU",
+	"BYM4BlAKluYG2rvcFFR3X4qCj+ulcv4beDZMNWTytQcODIQWjde5oT6M1IcsFGpgG8G0G1OKge2hrH+L",
+	"7dx0BODo7MdkaiyvD8r7vv6G9xr4P3s0OcyKFpf9xReC+vBM1U/khFPYn7PdiIe54WAMNW9q7bdIpDMl",
+	"a1WfNH75xeSXX4EQKSOGSLipqy8mX7xAAuXR7rTKmHNNQSogRRVux+JCL4xo1hkavTQW/7yulVvia/DM",
+	"Nn7KzUwB7LZO6Li1xcPm76nxP5dVhXk7aboRBX7v6dRO8KGxL+ndHefqtGzvq9Vv0ybOd6otwOjIEijh",
+	"pbaVmiaLSmeiirauLxooHTEGuqMBz3i1qHkoqrgQhQTgOQZlqBR1az2Cr/egb087b2r2NxY/9nT/44oQ",
+	"ANM0HDzYhanwbQPBBIKqWvUtkUvFinmoPDbGwpAUZQr7k6GWjPhcKjNlo3ilr9V8O6+oOa/z0qcojYP1",
+	"zHhxpxonI5CqYcRMrCwUNcZWh2m5kCkV5MEkrFutNuO7ue19E5+EJmShFjjRSLeBQlJNvHHBFsL1xMfi",
+	"uxWoS/Qd1rukcFtrhLvRayqA3Fswug+et1Qws1JODE4vfhbqPQ1ur8VbbW5U+Z3JxIWE39/JW72Q3taZ",
+	"OFnbqrKZ+LaZXazhEnxj7aJS4pRgdJn4ofGVtTdDODaIH9pA7nDjsBEENSCW67UqE4A1La8HVmzwAis+",
+	"cuxX5wYvmLGdiYUycEvGiqeHDzRFDVNrXjooRy5u7xQBzIQqQVsIA4c7fCbnN4saLocU0aFO3h7qWiu7",
+	"rtrJXLuhlJ6VUf1q5BfX2AIzsE9Zz5dZDIs2mEq4kgaEEdwtIZ04vfg5JTMly14MojwyD4GbmJxIbqeE",
+	"l4i5bapSzEFHkzPQhLBlPvWZOz7Ge+X4OAvIwNBvkKdm0inha2mcnBP7c0lM8QTvIfg2N9hDzAl9TWQF",
+	"CpGm6jIMWmkVdr+mD46cYIFNO+5DRI3iBLW0CBMBc6yVb2qDJkRK5UQZhgvWAK/eDDPh5Y0ybXmHMGto",
+	"KoHqYRvWWitfa1WS6Q+9K4AbVGOp513bjGKpDJpqQ4TWDVxkwKqD5bCTXpqb4uzns3eXF1fnZ5dn7y6/",
+	"++Ed+klycw7UgUFgs60AWsN+fm/OKDGTrKSFGKQ5s1M+NFhQ3W/XCts9EYKu6G8R/tQl/MGmT+yuylZj",
+	"dBst5a2iydeNW2JTcSu2tqkZcEB30N1ZiBADp5Q4Dn8eD8c70I4ohh/0+5rSUbVruWxnqzXxhcLrlXJe",
+	"rtZtCdqVXYFMY69z0x4WlsAFXMNhJwdwopGPHDkxk36+HIq5Xa20p/K1hEFYGDV7gs+19xX1Rq8nQiLW",
+	"KSkViEG6G9b5kWtIsdKm8SpUOQ72i1bu0l4sAU9KkRgQWLPQJR7OkAmxlA57L1ayXqi74GcCs+DIDhFY",
+	"xzAQZOvpWKs6N3gZIDVRJNHdyOwd6z86ElhOxIRi9ARIwQIl/ySrjdw6PJdffvmlOA27Bg+oQPK/jUbt",
+	"Zk5maqGNGI2oZnJuPojL7VqJD+IHotYP4r9jwJMy4kMgbibVD7n5MBqNOv9gEKzaMqYeXmUhPoQyLh/E",
+	"CV2Dm5B5gpRY22axjGxhELOakTUOx+EjQnOK0DXWs97BpIkG/XtQmgIpBuSEPR5OeZ4xyPOYBshYZVRr",
+	"xyna/Bqs7i2trl16g7kk+5dOPHEifjy5PP22XStmbXMzullT3QjmzgO5Xtf2VlHoZPi/U/6Kol1AzLtV",
+	"V95exXOXdU8cYzBEkJb9YFMa516w+WcamkqCoeNmG8ClF6bUSY0uAPpaOo6VQ8viLpHwd0TviIgJ9WX5",
+	"THvMcLd7THwoTB9/Z+rZRU04D8lxpkcJesLZlI51IphOGu4mSDv60/lbKh3Ovoowz3dhsM5s4fQdnO9a",
+	"Gw18n1Ee7jrkuKTVDTTwcdy12LjOZW2TurZn6N//+rfhYZiCl/AAQM5bkBG5R4MRWNicoBtTkXMHpLRZ",
+	"bu9ZvjRzVVUPQHd8cxqPmws1BGfcezxw8JKaRch9k8cTke51eEjTxzObsDAc7bR9rTtWygv6xzoKOm8i",
+	"AWaxiHsWJd0s6r1woIJenFL0XiCIT1zxu4fWhW2JIlNGioyq2wD40S1CspaNU5molWtW2OSEjmsmQALW",
+	"t2rIm04TB2aAxmR8chjclBEdwH9kSEG/pd2Ppr2UD8UPE17UA0KsNpwegfCQQIglh9JbDDYElMyyv0wb",
+	"znXZDtOdKz0inblM10jRnTnZ970jp4h88Mj8URd/bbnWDv52Z0502A4Kk+c8P7YXTdtspYo1cdKypLZx",
+	"fb2ZxKB7C7Gwd3rx8+7VF5sQE3u76EByB+gUYz1AY78oAK6mBl6taroLYBd93B+7g7seSLhpLa4cQaAH",
+	"dPBQB/xfq1l/6e7ggOX8Zh3OP9464TIKJjpFSPg+DJvOmh7DdF76/5FDq1jn3PUOw5jZMwznJ9cpEruo",
+	"YvvaUq938NWdLSjx42hLoD3jx+1tceTaji4w6UfaHgYyfAForhsTyqtGWYs2s523C16K1X7gsEEHRjGo",
+	"Elu1Dvrkwhfh4+EU30MZyggWB8tkjdovy1puSA6g32V1GMgwSg+UHdzF2VopPVpJulC6F/zuHVE0vME3",
+	"RBjyCuRIU+48lB4kBrFZ2mhSPLySWoHmcv9Kwns0J0uAjhWt6MLe2XnWPVq5FpkLFpu8Hx8047B72CNM",
+	"O6xhZ3ktHDuSYfj+qn3jjnCxswhlStA90usZhbKl3YhBHD1rJStkryj7DZPYWhIwk3QZDA2zN8p0l/Am",
+	"BQwX03X2tQ+ughAPD++rbQUfT2LoG6nHqfsPYdh1GQIAfXqwMmWiBZPyzN8KSseFpyetnxAb+GD9rWI3",
+	"VfnIYW2dGNLAmjlR439d/PAuN9iOfKDey7nnAIMCLVFBsc6oD/YdM9IwC9Yc6XLzy4WXppR1GUB1vw6w",
+	"MtrkxYvNZgN7iz8HUw+cnBdD4dZqrq+1chNY0yhif6TLYtJCjOYd0L1rFVcdOkzJVVgWRkDkRoRIjRCk",
+	"gXK5KGu7TtQOMejgr+3gNlfDcQeU1qA0ET8Z/V44NbcGRDuyA+LnFJS9iSauMcBxjh2xY3abcmJFRh9g",
+	"leJabdgc5IStyu6kMIr0Ta2KiShuv8rooMSndDqosQCbkeJv0dopxEw69fVr8e33J6eji29PXv3payyP",
+	"QYO1qKbRxt3HcdmdX+G08OQwwY3apqE4NN+oVHML0tI66QSWRgtwrA7lqQpRbJZOza+KsbhQt6qWlXBr",
+	"OVcjp9aS7sa4NmT6StbRUkXBSSUMw8NSLCd84SbBJ5hEgG5p29BPfk3myhVpZrhld46xqPSslrh5gzc2",
+	"E+9sqTLx49YvrcH+W7Cz11shqwrPwpiIMwYIyfmNsZtKlYvYLdBsxav370Uwl/xfo+c31RZUdAzMQbNs",
+	"lpuNrW9au6Kr0JGFb+DWYFkVNB2wy9RhXV/kf3CCL/VK2YZKJHocC3VeDhoIYQIMBTfZJoM1QJkb9Z48",
+	"yFpW6LgY2etrjEZi475f1kqxdZopgnpuhkOdYXCwofimYSaW1tgGczyLc+Xr7egEDkAhrBGvX/0ZwfrT",
+	"y38nm26sLEctyRIKwv5BnEVJadEAgU4THxtvV9JTpfrcDHYzrifh82IYIoh7Cvx3O/XmhtMpgVkxJwob",
+	"jHsC0Bwfv/7qpXhjjTo+TmuIkQUpN3FVHWg5Yq0HzIU1qhiOBfqv7o//wBhl7YBeGixIW+y/sYosN2T+",
+	"jlkLdm9IId6+YqbS9FG6lpKaaYP/kWut6iHx8VjcbSIOFIYsWs6BtxtcVTGmWyQWZpeJxrGMya7saewk",
+	"xb4bVYpCl+yXIF5QIE/9qd2JiSi+OXt7dnl24DIv0DTHlCYBjpZzALRhj+mW+JGdLL7WiwWehjKtBT7Z",
+	"vTb/E5bzH3//69+Aib76utIr7eFP5KYdx0xGDco1Nn0JFx1c2Yl9niFznCWTFvLodeOFhZKIwkc4lgbo",
+	"cc9g1D3KHHBo8Vjlhlx56K05VFNvJQ0oLsBip0GPwn67xnquN9qNG+vGH2Qi+tlSwgk2DnQ54BtUtoAv",
+	"gg4iYqzKX379yz8CAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -124,3 +124,43 @@ func (s *Server) PreviewCampaignSequences(ctx context.Context, req server.Previe
 	}
 	return server.PreviewCampaignSequences200JSONResponse(api.SequencePreviewList{Data: mapAll(out, sequences.Preview.Resource)}), nil
 }
+
+func selectionFromAPI(b *api.SequenceSelection) sequences.Selection {
+	var sel sequences.Selection
+	if b == nil {
+		return sel
+	}
+	if b.SequenceIds != nil {
+		sel.IDs = *b.SequenceIds
+	}
+	if b.All != nil {
+		sel.All = *b.All
+	}
+	return sel
+}
+
+// ApproveCampaignSequences implements POST /v1/campaigns/{campaign_id}/sequences/approve.
+func (s *Server) ApproveCampaignSequences(ctx context.Context, req server.ApproveCampaignSequencesRequestObject) (server.ApproveCampaignSequencesResponseObject, error) {
+	p, err := principal(ctx)
+	if err != nil {
+		return nil, err
+	}
+	r, err := s.sequences.Approve(ctx, p.Actor(), req.CampaignID, selectionFromAPI(req.Body))
+	if err != nil {
+		return nil, err
+	}
+	return server.ApproveCampaignSequences200JSONResponse(api.SequenceBulkResult{Changed: r.Changed, Skipped: r.Skipped}), nil
+}
+
+// RejectCampaignSequences implements POST /v1/campaigns/{campaign_id}/sequences/reject.
+func (s *Server) RejectCampaignSequences(ctx context.Context, req server.RejectCampaignSequencesRequestObject) (server.RejectCampaignSequencesResponseObject, error) {
+	p, err := principal(ctx)
+	if err != nil {
+		return nil, err
+	}
+	r, err := s.sequences.Reject(ctx, p.Actor(), req.CampaignID, selectionFromAPI(req.Body))
+	if err != nil {
+		return nil, err
+	}
+	return server.RejectCampaignSequences200JSONResponse(api.SequenceBulkResult{Changed: r.Changed, Skipped: r.Skipped}), nil
+}

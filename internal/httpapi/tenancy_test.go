@@ -187,6 +187,14 @@ var crossTenantCases = []crossTenantCase{
 		r, err := c.PreviewCampaignSequencesWithResponse(ctx, a.campID, api.SequencePreviewRequest{LeadIds: &[]uuid.UUID{a.leadID}, Description: ptr("hijack")}, bearer(cred))
 		return resp(r, err)
 	}},
+	{"approveCampaignSequences", func(ctx context.Context, c *api.ClientWithResponses, a tenant, cred string) (*http.Response, []byte, error) {
+		r, err := c.ApproveCampaignSequencesWithResponse(ctx, a.campID, api.SequenceSelection{All: ptr(true)}, bearer(cred))
+		return resp(r, err)
+	}},
+	{"rejectCampaignSequences", func(ctx context.Context, c *api.ClientWithResponses, a tenant, cred string) (*http.Response, []byte, error) {
+		r, err := c.RejectCampaignSequencesWithResponse(ctx, a.campID, api.SequenceSelection{All: ptr(true)}, bearer(cred))
+		return resp(r, err)
+	}},
 	{"getLead", func(ctx context.Context, c *api.ClientWithResponses, a tenant, cred string) (*http.Response, []byte, error) {
 		r, err := c.GetLeadWithResponse(ctx, a.leadID, bearer(cred))
 		return resp(r, err)
@@ -375,6 +383,10 @@ func resp[T interface{ StatusCode() int }](r T, err error) (*http.Response, []by
 		return x.HTTPResponse, x.Body, nil
 	case *api.PreviewCampaignSequencesResponse:
 		return x.HTTPResponse, x.Body, nil
+	case *api.ApproveCampaignSequencesResponse:
+		return x.HTTPResponse, x.Body, nil
+	case *api.RejectCampaignSequencesResponse:
+		return x.HTTPResponse, x.Body, nil
 	case *api.GetLeadSequenceResponse:
 		return x.HTTPResponse, x.Body, nil
 	case *api.UpdateLeadSequenceResponse:
@@ -442,6 +454,7 @@ func TestCrossTenant(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, http.StatusOK, seq.StatusCode(), string(seq.Body))
 		require.Equal(t, "Tenant sequence", seq.JSON200.Steps[0].Body, "B did not edit A's sequence")
+		require.False(t, seq.JSON200.IsApproved, "B did not approve A's sequence")
 		gen, err := b.client.GetCampaignGenerationWithResponse(ctx, a.campID, bearer(a.owner.AccessToken))
 		require.NoError(t, err)
 		require.Equal(t, http.StatusNotFound, gen.StatusCode(), "B started no generation on A's campaign")

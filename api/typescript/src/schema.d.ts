@@ -741,6 +741,58 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/campaigns/{campaign_id}/sequences/approve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                campaign_id: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Approve sequences of the campaign (some, or all awaiting approval)
+         * @description Send `sequence_ids` (1 to 1000, of this campaign) or `all: true`.
+         *     Sequences already approved are left as they are (not counted).
+         *     Who approved and when are stored (`approved_by` is null for an API
+         *     key). One `sequence.approved` event per sequence approved.
+         */
+        post: operations["approveCampaignSequences"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/campaigns/{campaign_id}/sequences/reject": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                campaign_id: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Reject sequences of the campaign (some, or all awaiting approval)
+         * @description Send `sequence_ids` (1 to 1000, of this campaign) or `all: true`
+         *     (every sequence not approved). A rejected sequence is **deleted**,
+         *     so that the next generation run (POST …/generation) writes the
+         *     lead a new one; its `sequence.rejected` event carries it as it
+         *     was. A sequence that has started sending (`current_step` > 0) is
+         *     not rejected and counts in `skipped`.
+         */
+        post: operations["rejectCampaignSequences"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/leads/{lead_id}/sequence": {
         parameters: {
             query?: never;
@@ -2485,6 +2537,18 @@ export interface components {
         SequencePreviewList: {
             data: components["schemas"]["SequencePreview"][];
         };
+        /** @description Either `sequence_ids` or `all`. */
+        SequenceSelection: {
+            sequence_ids?: string[];
+            /** @description Every sequence of the campaign awaiting approval. */
+            all?: boolean;
+        };
+        SequenceBulkResult: {
+            /** @description Sequences approved or rejected. */
+            changed: number;
+            /** @description Sequences selected but left as they were (already approved; already sending). */
+            skipped: number;
+        };
         SequenceList: {
             data: components["schemas"]["Sequence"][];
             next_cursor: string | null;
@@ -2609,12 +2673,12 @@ export interface components {
          * @description An event type of the catalogue (see the events tag).
          * @enum {string}
          */
-        EventTypeName: "lead.created" | "lead.updated" | "lead.deleted" | "import.created" | "import.completed" | "import.failed" | "import.cancelled" | "campaign.created" | "campaign.updated" | "campaign.status_changed" | "campaign.deleted" | "template.created" | "template.updated" | "template.deleted" | "suppression.created" | "suppression.deleted" | "member.added" | "member.updated" | "member.removed" | "sequence.generated" | "sequence.updated" | "generation.completed" | "webhook.test";
+        EventTypeName: "lead.created" | "lead.updated" | "lead.deleted" | "import.created" | "import.completed" | "import.failed" | "import.cancelled" | "campaign.created" | "campaign.updated" | "campaign.status_changed" | "campaign.deleted" | "template.created" | "template.updated" | "template.deleted" | "suppression.created" | "suppression.deleted" | "member.added" | "member.updated" | "member.removed" | "sequence.generated" | "sequence.updated" | "sequence.approved" | "sequence.rejected" | "generation.completed" | "webhook.test";
         /**
          * @description What a webhook endpoint subscribes to. A catalogue type, or `*` for every type.
          * @enum {string}
          */
-        EventTypeSubscription: "*" | "lead.created" | "lead.updated" | "lead.deleted" | "import.created" | "import.completed" | "import.failed" | "import.cancelled" | "campaign.created" | "campaign.updated" | "campaign.status_changed" | "campaign.deleted" | "template.created" | "template.updated" | "template.deleted" | "suppression.created" | "suppression.deleted" | "member.added" | "member.updated" | "member.removed" | "sequence.generated" | "sequence.updated" | "generation.completed" | "webhook.test";
+        EventTypeSubscription: "*" | "lead.created" | "lead.updated" | "lead.deleted" | "import.created" | "import.completed" | "import.failed" | "import.cancelled" | "campaign.created" | "campaign.updated" | "campaign.status_changed" | "campaign.deleted" | "template.created" | "template.updated" | "template.deleted" | "suppression.created" | "suppression.deleted" | "member.added" | "member.updated" | "member.removed" | "sequence.generated" | "sequence.updated" | "sequence.approved" | "sequence.rejected" | "generation.completed" | "webhook.test";
         /**
          * @description One event: an item of `GET /v1/events` and, byte for byte, the body
          *     of a webhook delivery.
@@ -4150,6 +4214,76 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    approveCampaignSequences: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                campaign_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SequenceSelection"];
+            };
+        };
+        responses: {
+            /** @description How many changed. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SequenceBulkResult"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    rejectCampaignSequences: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                campaign_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SequenceSelection"];
+            };
+        };
+        responses: {
+            /** @description How many changed. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SequenceBulkResult"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["ValidationFailed"];
