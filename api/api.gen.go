@@ -1836,7 +1836,7 @@ type SequenceGeneration struct {
 	// Done Leads with a generated sequence.
 	Done int `json:"done"`
 
-	// Error Why the whole run failed (a bad key
+	// Error Why the whole run failed (a bad key, a quota).
 	Error *string `json:"error"`
 
 	// EstimatedCostUsd At the model's list price; null when the price is not known.

@@ -2495,7 +2495,7 @@ export interface components {
              * @description At the model's list price; null when the price is not known.
              */
             estimated_cost_usd: number | null;
-            /** @description Why the whole run failed (a bad key */
+            /** @description Why the whole run failed (a bad key, a quota). */
             error: string | null;
             /** Format: uuid */
             created_by: string | null;
