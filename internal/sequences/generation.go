@@ -577,11 +577,12 @@ func (g *Generator) call(ctx context.Context, org uuid.UUID, p llm.Provider, req
 // Run works through a run's pending leads, Concurrency at a time for the
 // organisation, until none is left, the run is cancelled or ctx ends. It
 // is what the worker's task calls, and it is idempotent: a final run does
-// nothing; an interrupted one resumes with the leads still pending. Each
-// lead's sequence and the item's "done" commit together, and the insert
-// does nothing on a lead that has a sequence, so no lead gets two. A lead
-// whose call was in flight when the worker died is asked again: that call
-// is paid twice, its result saved once.
+// nothing; an interrupted one resumes with the leads still pending. Leads
+// go in batches of 4×Concurrency; a batch's sequences and its items'
+// "done" commit together, and the insert does nothing on a lead that has a
+// sequence, so no lead gets two. A stopped context still saves the answers
+// it got; a worker killed outright loses its current batch's answers, and
+// those leads are asked again: paid twice (at most one batch), saved once.
 func (g *Generator) Run(ctx context.Context, org, id uuid.UUID) error {
 	tenant := database.Tenant{OrgID: org}
 	var row generationRow
@@ -650,98 +651,148 @@ func (g *Generator) Run(ctx context.Context, org, id uuid.UUID) error {
 	}
 }
 
-// batch generates for leads, at most Concurrency at once, and stops at the
-// first error that stops the run.
+// outcome is one lead's answer: a result, or the reason it failed.
+type outcome struct {
+	leadID uuid.UUID
+	res    llm.SequenceResult
+	reason string
+}
+
+// batch generates for leads, at most Concurrency calls at once for the
+// organisation, then saves what it got in one transaction, even when the
+// run stops midway (the answers are paid for). It returns the first error
+// that stops the run.
 func (g *Generator) batch(ctx context.Context, org, id uuid.UUID, pl plan, p llm.Provider, leads []leadRow) error {
-	ctx, cancel := context.WithCancelCause(ctx)
+	cctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	var wg sync.WaitGroup
+	var (
+		wg  sync.WaitGroup
+		mu  sync.Mutex
+		got []outcome
+	)
 	work := make(chan leadRow)
 	for range min(g.opts.Concurrency, len(leads)) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for l := range work {
-				if err := g.one(ctx, org, id, pl, p, l); err != nil {
+				req := pl.base
+				req.Lead = l.lead()
+				res, reason, err := g.call(cctx, org, p, req)
+				if err != nil {
 					cancel(err)
+					continue
 				}
+				mu.Lock()
+				got = append(got, outcome{leadID: l.ID, res: res, reason: reason})
+				mu.Unlock()
 			}
 		}()
 	}
 	for _, l := range leads {
-		if ctx.Err() != nil {
+		if cctx.Err() != nil {
 			break
 		}
 		work <- l
 	}
 	close(work)
 	wg.Wait()
-	return context.Cause(ctx)
-}
-
-// one generates and saves one lead's sequence, or records why it failed.
-func (g *Generator) one(ctx context.Context, org, id uuid.UUID, pl plan, p llm.Provider, l leadRow) error {
-	req := pl.base
-	req.Lead = l.lead()
-	res, reason, err := g.call(ctx, org, p, req)
-	if err != nil {
+	// Saving must not be cut short by the stop: the tokens are spent and
+	// the answers are good.
+	if err := g.save(context.WithoutCancel(ctx), org, id, pl, got); err != nil {
 		return err
 	}
-	// Saving must not be cut short by a cancel arriving now: the tokens
-	// are spent and the result is good.
-	ctx = context.WithoutCancel(ctx)
-	return g.db.InTenant(ctx, database.Tenant{OrgID: org}, func(ctx context.Context, tx bun.IDB) error {
-		item := tx.NewUpdate().Table("sequence_generation_items").Set("finished_at = now()").
-			Where("org_id = ? AND generation_id = ? AND lead_id = ? AND status = 'pending'", org, id, l.ID)
-		gen := tx.NewUpdate().Table("sequence_generations").
-			Set("prompt_tokens = prompt_tokens + ?", res.Usage.PromptTokens).
-			Set("completion_tokens = completion_tokens + ?", res.Usage.CompletionTokens).
-			Where("org_id = ? AND id = ?", org, id)
-		if res.Provider != "" {
-			gen = gen.Set("llm_provider = ?", res.Provider).Set("llm_model = ?", res.Model)
-		}
-		if reason != "" {
-			item = item.Set("status = 'failed'").Set("reason = ?", reason)
-			gen = gen.Set("failed = failed + 1")
-		} else {
-			item = item.Set("status = 'done'")
-			gen = gen.Set("done = done + 1")
-		}
-		r, err := item.Exec(ctx)
-		if err != nil {
-			return fmt.Errorf("sequences: item %s of run %s: %w", l.ID, id, database.Interpret(err))
-		}
-		if n, _ := r.RowsAffected(); n == 0 {
-			return nil // another worker got there first
-		}
-		if _, err := gen.Exec(ctx); err != nil {
-			return fmt.Errorf("sequences: progress of run %s: %w", id, database.Interpret(err))
-		}
-		if reason != "" {
-			return nil
-		}
-		return insertGenerated(ctx, tx, org, id, pl, l.ID, res)
-	})
+	return context.Cause(cctx)
 }
 
-func insertGenerated(ctx context.Context, tx bun.IDB, org, genID uuid.UUID, pl plan, leadID uuid.UUID, res llm.SequenceResult) error {
-	row := sequenceRow{
-		ID: uuid.Must(uuid.NewV7()), OrgID: org, LeadID: leadID, TemplateID: pl.templateID, Steps: res.Steps,
-		LLMProvider: &res.Provider, LLMModel: &res.Model,
-		LLMPromptTokens: &res.Usage.PromptTokens, LLMCompletionTokens: &res.Usage.CompletionTokens,
+// save records a batch's outcomes in one transaction: each pending item
+// becomes done or failed, each done lead gets its sequence (unless it has
+// one: ON CONFLICT DO NOTHING) with its sequence.generated event, and the
+// run's counters and tokens move by what this call claimed. An item
+// another worker already closed is left alone, with its tokens: the
+// counters count each lead once.
+func (g *Generator) save(ctx context.Context, org, id uuid.UUID, pl plan, got []outcome) error {
+	if len(got) == 0 {
+		return nil
 	}
-	err := tx.NewSelect().Table("sequence_generations").Column("campaign_id").Where("org_id = ? AND id = ?", org, genID).Scan(ctx, &row.CampaignID)
-	if err != nil {
-		return fmt.Errorf("sequences: campaign of run %s: %w", genID, database.Interpret(err))
+	ids := make([]uuid.UUID, len(got))
+	statuses := make([]string, len(got))
+	reasons := make([]*string, len(got))
+	for i, o := range got {
+		ids[i], statuses[i] = o.leadID, "done"
+		if o.reason != "" {
+			statuses[i], reasons[i] = "failed", &got[i].reason
+		}
 	}
-	r, err := tx.NewInsert().Model(&row).On("CONFLICT (org_id, lead_id) DO NOTHING").Returning("*").Exec(ctx)
-	if err != nil {
-		return fmt.Errorf("sequences: save for lead %s: %w", leadID, database.Interpret(err))
-	}
-	if n, _ := r.RowsAffected(); n == 0 {
-		return nil // the lead has a sequence already
-	}
-	return record(ctx, tx, org, events.SequenceGenerated, row.view())
+	return g.db.InTenant(ctx, database.Tenant{OrgID: org}, func(ctx context.Context, tx bun.IDB) error {
+		var campaignID uuid.UUID
+		if err := tx.NewSelect().Table("sequence_generations").Column("campaign_id").
+			Where("org_id = ? AND id = ?", org, id).Scan(ctx, &campaignID); err != nil {
+			return fmt.Errorf("sequences: campaign of run %s: %w", id, database.Interpret(err))
+		}
+		var claimed []uuid.UUID
+		if err := tx.NewRaw(`
+			UPDATE sequence_generation_items i SET status = v.status, reason = v.reason, finished_at = now()
+			FROM unnest(?::uuid[], ?::text[], ?::text[]) AS v(lead_id, status, reason)
+			WHERE i.org_id = ? AND i.generation_id = ? AND i.lead_id = v.lead_id AND i.status = 'pending'
+			RETURNING i.lead_id`,
+			pgdialect.Array(ids), pgdialect.Array(statuses), pgdialect.Array(reasons), org, id).Scan(ctx, &claimed); err != nil {
+			return fmt.Errorf("sequences: items of run %s: %w", id, database.Interpret(err))
+		}
+		mine := unique(claimed)
+		var done, failed int
+		var prompt, completion int64
+		var provider, model string
+		var rows []sequenceRow
+		for _, o := range got {
+			if !mine[o.leadID] {
+				continue
+			}
+			prompt += int64(o.res.Usage.PromptTokens)
+			completion += int64(o.res.Usage.CompletionTokens)
+			if o.res.Provider != "" {
+				provider, model = o.res.Provider, o.res.Model
+			}
+			if o.reason != "" {
+				failed++
+				continue
+			}
+			done++
+			rows = append(rows, sequenceRow{
+				ID: uuid.Must(uuid.NewV7()), OrgID: org, CampaignID: campaignID, LeadID: o.leadID, TemplateID: pl.templateID,
+				Steps: o.res.Steps, LLMProvider: &o.res.Provider, LLMModel: &o.res.Model,
+				LLMPromptTokens: &o.res.Usage.PromptTokens, LLMCompletionTokens: &o.res.Usage.CompletionTokens,
+			})
+		}
+		if len(mine) == 0 {
+			return nil
+		}
+		q := tx.NewUpdate().Table("sequence_generations").
+			Set("done = done + ?", done).Set("failed = failed + ?", failed).
+			Set("prompt_tokens = prompt_tokens + ?", prompt).Set("completion_tokens = completion_tokens + ?", completion).
+			Where("org_id = ? AND id = ?", org, id)
+		if provider != "" {
+			q = q.Set("llm_provider = ?", provider).Set("llm_model = ?", model)
+		}
+		if _, err := q.Exec(ctx); err != nil {
+			return fmt.Errorf("sequences: progress of run %s: %w", id, database.Interpret(err))
+		}
+		if len(rows) == 0 {
+			return nil
+		}
+		var inserted []sequenceRow
+		if err := tx.NewInsert().Model(&rows).On("CONFLICT (org_id, lead_id) DO NOTHING").Returning("*").Scan(ctx, &inserted); err != nil {
+			return fmt.Errorf("sequences: save %d sequences of run %s: %w", len(rows), id, database.Interpret(err))
+		}
+		evs := make([]events.New, len(inserted))
+		for i, r := range inserted {
+			evs[i] = events.New{Type: events.SequenceGenerated, ObjectID: r.ID, Data: r.view().Resource()}
+		}
+		if _, err := events.RecordBatch(ctx, tx, org, evs); err != nil {
+			return fmt.Errorf("sequences: record %s: %w", events.SequenceGenerated, err)
+		}
+		return nil
+	})
 }
 
 // Preview is one lead's generated steps, not saved.
