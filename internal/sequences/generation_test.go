@@ -464,3 +464,33 @@ func TestEstimateCost(t *testing.T) {
 		})
 	}
 }
+
+func TestTheRequestCarriesTheMergedContextAndTheBrief(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	fake := llmtest.NewOpenAI(t, "sk-platform")
+	gen, _, _ := generator(t, b, llmfactory.Platform{
+		Keys: map[string]string{llmfactory.OpenAI: "sk-platform"}, BaseURLs: map[string]string{llmfactory.OpenAI: llmtest.OpenAIBaseURL(fake)},
+	}, 1)
+	c := b.campaign(t, b.member, "email")
+	// The organisation says "faster invoices" and signs as Ada; the
+	// campaign overrides the value proposition and leaves the rest.
+	_, err := b.owner.Pool.Exec(ctx, `UPDATE campaigns SET llm_context = '{"value_proposition":"cheaper payroll","tone":""}' WHERE id = $1`, c.ID)
+	require.NoError(t, err)
+	ids := b.leads(t, b.member, c.ID, 1, true)
+	fake.Enqueue(llmtest.OpenAIChat("m", validSequence(), 10, 5))
+
+	got, err := gen.Preview(ctx, b.member, c.ID, ids, ptr("Invite them to our payroll webinar"))
+	require.NoError(t, err)
+	require.Len(t, got, 1)
+	reqs := fake.Requests()
+	require.Len(t, reqs, 1)
+	body := string(reqs[0].Body)
+	require.Contains(t, body, "cheaper payroll", "the campaign wins where it says something")
+	require.NotContains(t, body, "faster invoices")
+	require.Contains(t, body, "Ada", "the organisation's fields the campaign leaves empty stay")
+	require.Contains(t, body, "Acme")
+	require.Contains(t, body, "Invite them to our payroll webinar", "the description reaches the model")
+	require.Contains(t, body, "Globex", "the lead's fields")
+}
