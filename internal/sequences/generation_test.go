@@ -494,3 +494,52 @@ func TestTheRequestCarriesTheMergedContextAndTheBrief(t *testing.T) {
 	require.Contains(t, body, "Invite them to our payroll webinar", "the description reaches the model")
 	require.Contains(t, body, "Globex", "the lead's fields")
 }
+
+// cancelling calls Cancel on the campaign during its n-th call.
+type cancelling struct {
+	llm.Provider
+	calls atomic.Int64
+	n     int64
+	do    func()
+}
+
+func (c *cancelling) GenerateSequence(ctx context.Context, req llm.SequenceRequest) (llm.SequenceResult, error) {
+	if c.calls.Add(1) == c.n {
+		c.do()
+	}
+	return c.Provider.GenerateSequence(ctx, req)
+}
+
+func TestCancelWhileRunning(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	gen, _, providers := generator(t, b, llmfactory.Platform{}, 1)
+	campaignID, _ := b.templateCampaign(t, b.member)
+	b.leads(t, b.member, campaignID, 20, true)
+	run, err := gen.Start(ctx, b.member, campaignID, nil)
+	require.NoError(t, err)
+
+	p := &cancelling{n: 2, do: func() {
+		_, err := gen.Cancel(ctx, b.member, campaignID)
+		require.NoError(t, err)
+	}}
+	worker := sequences.NewGenerator(b.db, func(ctx context.Context, org uuid.UUID) (llm.Provider, error) {
+		base, err := providers(ctx, org)
+		p.Provider = base
+		return p, err
+	}, nil, sequences.GeneratorOptions{Concurrency: 1, Logger: quiet})
+	require.NoError(t, worker.Run(ctx, b.member.OrgID, run.ID))
+
+	end, err := gen.Latest(ctx, b.member, campaignID)
+	require.NoError(t, err)
+	require.Equal(t, sequences.GenerationCancelled, end.Status)
+	// Concurrency 1 works in batches of 4: the batch under way finishes
+	// and is saved, no further one starts.
+	require.Equal(t, 4, end.Done)
+	require.Equal(t, int64(4), p.calls.Load())
+	require.Equal(t, 4, b.count(t, `SELECT count(*) FROM sequences WHERE campaign_id = $1`, campaignID))
+	var status string
+	require.NoError(t, b.owner.Pool.QueryRow(ctx, `SELECT data->>'status' FROM events WHERE org_id = $1 AND type = 'generation.completed'`, b.member.OrgID).Scan(&status))
+	require.Equal(t, "cancelled", status)
+}
