@@ -3251,7 +3251,8 @@ type ClientInterface interface {
 	// run, it does not fail it; output that fails validation fails that
 	// lead, with the reason. A campaign without a template needs a
 	// `description` of what to write (422 otherwise). One unfinished run
-	// per campaign (409 `generation_running`). The template's
+	// per campaign (409 `generation_running`); none for an archived
+	// campaign (409 `campaign_archived`). The template's
 	// `usage_count` goes up with the campaign's first run only.
 	//
 	// Takes any type of body and a specified content type.
@@ -3266,7 +3267,8 @@ type ClientInterface interface {
 	// run, it does not fail it; output that fails validation fails that
 	// lead, with the reason. A campaign without a template needs a
 	// `description` of what to write (422 otherwise). One unfinished run
-	// per campaign (409 `generation_running`). The template's
+	// per campaign (409 `generation_running`); none for an archived
+	// campaign (409 `campaign_archived`). The template's
 	// `usage_count` goes up with the campaign's first run only.
 	//
 	// Takes a body of the `application/json` content type.
@@ -4915,7 +4917,8 @@ func (c *Client) GetCampaignGeneration(ctx context.Context, campaignID openapi_t
 // run, it does not fail it; output that fails validation fails that
 // lead, with the reason. A campaign without a template needs a
 // `description` of what to write (422 otherwise). One unfinished run
-// per campaign (409 `generation_running`). The template's
+// per campaign (409 `generation_running`); none for an archived
+// campaign (409 `campaign_archived`). The template's
 // `usage_count` goes up with the campaign's first run only.
 //
 // Takes any type of body and a specified content type.
@@ -4940,7 +4943,8 @@ func (c *Client) StartCampaignGenerationWithBody(ctx context.Context, campaignID
 // run, it does not fail it; output that fails validation fails that
 // lead, with the reason. A campaign without a template needs a
 // `description` of what to write (422 otherwise). One unfinished run
-// per campaign (409 `generation_running`). The template's
+// per campaign (409 `generation_running`); none for an archived
+// campaign (409 `campaign_archived`). The template's
 // `usage_count` goes up with the campaign's first run only.
 //
 // Takes a body of the `application/json` content type.
@@ -11387,7 +11391,8 @@ type ClientWithResponsesInterface interface {
 	// run, it does not fail it; output that fails validation fails that
 	// lead, with the reason. A campaign without a template needs a
 	// `description` of what to write (422 otherwise). One unfinished run
-	// per campaign (409 `generation_running`). The template's
+	// per campaign (409 `generation_running`); none for an archived
+	// campaign (409 `campaign_archived`). The template's
 	// `usage_count` goes up with the campaign's first run only.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
@@ -11402,7 +11407,8 @@ type ClientWithResponsesInterface interface {
 	// run, it does not fail it; output that fails validation fails that
 	// lead, with the reason. A campaign without a template needs a
 	// `description` of what to write (422 otherwise). One unfinished run
-	// per campaign (409 `generation_running`). The template's
+	// per campaign (409 `generation_running`); none for an archived
+	// campaign (409 `campaign_archived`). The template's
 	// `usage_count` goes up with the campaign's first run only.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
@@ -21353,7 +21359,8 @@ func (c *ClientWithResponses) GetCampaignGenerationWithResponse(ctx context.Cont
 // run, it does not fail it; output that fails validation fails that
 // lead, with the reason. A campaign without a template needs a
 // `description` of what to write (422 otherwise). One unfinished run
-// per campaign (409 `generation_running`). The template's
+// per campaign (409 `generation_running`); none for an archived
+// campaign (409 `campaign_archived`). The template's
 // `usage_count` goes up with the campaign's first run only.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
@@ -21374,7 +21381,8 @@ func (c *ClientWithResponses) StartCampaignGenerationWithBodyWithResponse(ctx co
 // run, it does not fail it; output that fails validation fails that
 // lead, with the reason. A campaign without a template needs a
 // `description` of what to write (422 otherwise). One unfinished run
-// per campaign (409 `generation_running`). The template's
+// per campaign (409 `generation_running`); none for an archived
+// campaign (409 `campaign_archived`). The template's
 // `usage_count` goes up with the campaign's first run only.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).

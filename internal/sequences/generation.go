@@ -207,14 +207,18 @@ func (g *Generator) Start(ctx context.Context, a access.Actor, campaignID uuid.U
 	err := g.db.InTenant(ctx, a.Tenant(), func(ctx context.Context, tx bun.IDB) error {
 		var c struct {
 			TemplateID *uuid.UUID `bun:"template_id,type:uuid"`
+			Status     string     `bun:"status"`
 		}
 		// The campaign's lock serialises two starts of the same campaign.
-		if err := tx.NewSelect().Table("campaigns").Column("template_id").
+		if err := tx.NewSelect().Table("campaigns").Column("template_id", "status").
 			Where("org_id = ? AND id = ?", a.OrgID, campaignID).For("UPDATE").Scan(ctx, &c); err != nil {
 			if err = database.Interpret(err); errors.Is(err, database.ErrNotFound) {
 				return fault.NotFound("campaign")
 			}
 			return fmt.Errorf("sequences: start on campaign %s: %w", campaignID, err)
+		}
+		if c.Status == "archived" {
+			return fault.Conflict("campaign_archived", "an archived campaign cannot change any more")
 		}
 		if c.TemplateID == nil && description == nil {
 			return fault.Invalid(fault.FieldError{Field: "description", Code: "required", Message: "the campaign has no template: describe what to write"})
@@ -588,7 +592,9 @@ func (g *Generator) Run(ctx context.Context, org, id uuid.UUID) error {
 	var row generationRow
 	var pl plan
 	err := g.db.InTenant(ctx, tenant, func(ctx context.Context, tx bun.IDB) error {
-		if err := tx.NewSelect().Model(&row).Where("org_id = ? AND id = ?", org, id).Scan(ctx); err != nil {
+		// Locked: a Cancel committing meanwhile must not be overwritten
+		// with "running".
+		if err := tx.NewSelect().Model(&row).Where("org_id = ? AND id = ?", org, id).For("UPDATE").Scan(ctx); err != nil {
 			return fmt.Errorf("sequences: run %s: %w", id, database.Interpret(err))
 		}
 		if row.Status.Final() {

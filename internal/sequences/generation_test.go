@@ -334,6 +334,14 @@ func TestStartAndCancel(t *testing.T) {
 		_, err = gen.Start(ctx, b.member, campaignID, nil)
 		require.True(t, fault.IsKind(err, fault.KindConflict), "%v", err)
 	})
+	t.Run("AnArchivedCampaignGeneratesNothing", func(t *testing.T) {
+		campaignID, _ := b.templateCampaign(t, b.member)
+		b.leads(t, b.member, campaignID, 1, true)
+		_, err := b.owner.Pool.Exec(ctx, `UPDATE campaigns SET status = 'archived' WHERE id = $1`, campaignID)
+		require.NoError(t, err)
+		_, err = gen.Start(ctx, b.member, campaignID, nil)
+		require.True(t, fault.IsKind(err, fault.KindConflict), "%v", err)
+	})
 	t.Run("NothingToDoCompletesAtOnce", func(t *testing.T) {
 		campaignID, _ := b.templateCampaign(t, b.member)
 		b.leads(t, b.member, campaignID, 2, false)

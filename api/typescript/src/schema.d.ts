@@ -682,7 +682,8 @@ export interface paths {
          *     run, it does not fail it; output that fails validation fails that
          *     lead, with the reason. A campaign without a template needs a
          *     `description` of what to write (422 otherwise). One unfinished run
-         *     per campaign (409 `generation_running`). The template's
+         *     per campaign (409 `generation_running`); none for an archived
+         *     campaign (409 `campaign_archived`). The template's
          *     `usage_count` goes up with the campaign's first run only.
          */
         post: operations["startCampaignGeneration"];
