@@ -121,6 +121,7 @@ const (
 	EventTypeNameCampaignDeleted       EventTypeName = "campaign.deleted"
 	EventTypeNameCampaignStatusChanged EventTypeName = "campaign.status_changed"
 	EventTypeNameCampaignUpdated       EventTypeName = "campaign.updated"
+	EventTypeNameGenerationCompleted   EventTypeName = "generation.completed"
 	EventTypeNameImportCancelled       EventTypeName = "import.cancelled"
 	EventTypeNameImportCompleted       EventTypeName = "import.completed"
 	EventTypeNameImportCreated         EventTypeName = "import.created"
@@ -131,6 +132,10 @@ const (
 	EventTypeNameMemberAdded           EventTypeName = "member.added"
 	EventTypeNameMemberRemoved         EventTypeName = "member.removed"
 	EventTypeNameMemberUpdated         EventTypeName = "member.updated"
+	EventTypeNameSequenceApproved      EventTypeName = "sequence.approved"
+	EventTypeNameSequenceGenerated     EventTypeName = "sequence.generated"
+	EventTypeNameSequenceRejected      EventTypeName = "sequence.rejected"
+	EventTypeNameSequenceUpdated       EventTypeName = "sequence.updated"
 	EventTypeNameSuppressionCreated    EventTypeName = "suppression.created"
 	EventTypeNameSuppressionDeleted    EventTypeName = "suppression.deleted"
 	EventTypeNameTemplateCreated       EventTypeName = "template.created"
@@ -149,6 +154,8 @@ func (e EventTypeName) Valid() bool {
 	case EventTypeNameCampaignStatusChanged:
 		return true
 	case EventTypeNameCampaignUpdated:
+		return true
+	case EventTypeNameGenerationCompleted:
 		return true
 	case EventTypeNameImportCancelled:
 		return true
@@ -169,6 +176,14 @@ func (e EventTypeName) Valid() bool {
 	case EventTypeNameMemberRemoved:
 		return true
 	case EventTypeNameMemberUpdated:
+		return true
+	case EventTypeNameSequenceApproved:
+		return true
+	case EventTypeNameSequenceGenerated:
+		return true
+	case EventTypeNameSequenceRejected:
+		return true
+	case EventTypeNameSequenceUpdated:
 		return true
 	case EventTypeNameSuppressionCreated:
 		return true
@@ -194,6 +209,7 @@ const (
 	EventTypeSubscriptionCampaignDeleted       EventTypeSubscription = "campaign.deleted"
 	EventTypeSubscriptionCampaignStatusChanged EventTypeSubscription = "campaign.status_changed"
 	EventTypeSubscriptionCampaignUpdated       EventTypeSubscription = "campaign.updated"
+	EventTypeSubscriptionGenerationCompleted   EventTypeSubscription = "generation.completed"
 	EventTypeSubscriptionImportCancelled       EventTypeSubscription = "import.cancelled"
 	EventTypeSubscriptionImportCompleted       EventTypeSubscription = "import.completed"
 	EventTypeSubscriptionImportCreated         EventTypeSubscription = "import.created"
@@ -204,6 +220,10 @@ const (
 	EventTypeSubscriptionMemberAdded           EventTypeSubscription = "member.added"
 	EventTypeSubscriptionMemberRemoved         EventTypeSubscription = "member.removed"
 	EventTypeSubscriptionMemberUpdated         EventTypeSubscription = "member.updated"
+	EventTypeSubscriptionSequenceApproved      EventTypeSubscription = "sequence.approved"
+	EventTypeSubscriptionSequenceGenerated     EventTypeSubscription = "sequence.generated"
+	EventTypeSubscriptionSequenceRejected      EventTypeSubscription = "sequence.rejected"
+	EventTypeSubscriptionSequenceUpdated       EventTypeSubscription = "sequence.updated"
 	EventTypeSubscriptionSuppressionCreated    EventTypeSubscription = "suppression.created"
 	EventTypeSubscriptionSuppressionDeleted    EventTypeSubscription = "suppression.deleted"
 	EventTypeSubscriptionTemplateCreated       EventTypeSubscription = "template.created"
@@ -225,6 +245,8 @@ func (e EventTypeSubscription) Valid() bool {
 		return true
 	case EventTypeSubscriptionCampaignUpdated:
 		return true
+	case EventTypeSubscriptionGenerationCompleted:
+		return true
 	case EventTypeSubscriptionImportCancelled:
 		return true
 	case EventTypeSubscriptionImportCompleted:
@@ -244,6 +266,14 @@ func (e EventTypeSubscription) Valid() bool {
 	case EventTypeSubscriptionMemberRemoved:
 		return true
 	case EventTypeSubscriptionMemberUpdated:
+		return true
+	case EventTypeSubscriptionSequenceApproved:
+		return true
+	case EventTypeSubscriptionSequenceGenerated:
+		return true
+	case EventTypeSubscriptionSequenceRejected:
+		return true
+	case EventTypeSubscriptionSequenceUpdated:
 		return true
 	case EventTypeSubscriptionSuppressionCreated:
 		return true
@@ -622,6 +652,54 @@ func (e Role) Valid() bool {
 	case RoleMember:
 		return true
 	case RoleOwner:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SequenceGenerationStatus.
+const (
+	SequenceGenerationStatusCancelled SequenceGenerationStatus = "cancelled"
+	SequenceGenerationStatusCompleted SequenceGenerationStatus = "completed"
+	SequenceGenerationStatusFailed    SequenceGenerationStatus = "failed"
+	SequenceGenerationStatusQueued    SequenceGenerationStatus = "queued"
+	SequenceGenerationStatusRunning   SequenceGenerationStatus = "running"
+)
+
+// Valid indicates whether the value is a known member of the SequenceGenerationStatus enum.
+func (e SequenceGenerationStatus) Valid() bool {
+	switch e {
+	case SequenceGenerationStatusCancelled:
+		return true
+	case SequenceGenerationStatusCompleted:
+		return true
+	case SequenceGenerationStatusFailed:
+		return true
+	case SequenceGenerationStatusQueued:
+		return true
+	case SequenceGenerationStatusRunning:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SequenceStepChannel.
+const (
+	SequenceStepChannelEmail    SequenceStepChannel = "email"
+	SequenceStepChannelSms      SequenceStepChannel = "sms"
+	SequenceStepChannelWhatsapp SequenceStepChannel = "whatsapp"
+)
+
+// Valid indicates whether the value is a known member of the SequenceStepChannel enum.
+func (e SequenceStepChannel) Valid() bool {
+	switch e {
+	case SequenceStepChannelEmail:
+		return true
+	case SequenceStepChannelSms:
+		return true
+	case SequenceStepChannelWhatsapp:
 		return true
 	default:
 		return false
@@ -1814,6 +1892,145 @@ type RefreshRequest struct {
 // Role defines model for Role.
 type Role string
 
+// Sequence defines model for Sequence.
+type Sequence struct {
+	ApprovedAt *time.Time          `json:"approved_at"`
+	ApprovedBy *openapi_types.UUID `json:"approved_by"`
+	CampaignID openapi_types.UUID  `json:"campaign_id"`
+	CreatedAt  time.Time           `json:"created_at"`
+
+	// CurrentStep 0 until the first step is sent.
+	CurrentStep         int                 `json:"current_step"`
+	GeneratedAt         time.Time           `json:"generated_at"`
+	ID                  openapi_types.UUID  `json:"id"`
+	IsApproved          bool                `json:"is_approved"`
+	IsComplete          bool                `json:"is_complete"`
+	LeadID              openapi_types.UUID  `json:"lead_id"`
+	LlmCompletionTokens *int                `json:"llm_completion_tokens"`
+	LlmModel            *string             `json:"llm_model"`
+	LlmPromptTokens     *int                `json:"llm_prompt_tokens"`
+	LlmProvider         *string             `json:"llm_provider"`
+	Steps               []SequenceStep      `json:"steps"`
+	TemplateID          *openapi_types.UUID `json:"template_id"`
+	UpdatedAt           time.Time           `json:"updated_at"`
+}
+
+// SequenceBulkResult defines model for SequenceBulkResult.
+type SequenceBulkResult struct {
+	// Changed Sequences approved or rejected.
+	Changed int `json:"changed"`
+
+	// Skipped Sequences selected but left as they were (already approved; already sending).
+	Skipped int `json:"skipped"`
+}
+
+// SequenceGeneration defines model for SequenceGeneration.
+type SequenceGeneration struct {
+	CampaignID       openapi_types.UUID  `json:"campaign_id"`
+	CompletionTokens int64               `json:"completion_tokens"`
+	CreatedAt        time.Time           `json:"created_at"`
+	CreatedBy        *openapi_types.UUID `json:"created_by"`
+	Description      *string             `json:"description"`
+
+	// Done Leads with a generated sequence.
+	Done int `json:"done"`
+
+	// Error Why the whole run failed (a bad key, a quota).
+	Error *string `json:"error"`
+
+	// EstimatedCostUsd At the model's list price; null when the price is not known.
+	EstimatedCostUsd *float64 `json:"estimated_cost_usd"`
+
+	// Failed Leads that failed.
+	Failed int `json:"failed"`
+
+	// Failures The first 100 failed leads and why.
+	Failures     []SequenceGenerationFailure `json:"failures"`
+	FinishedAt   *time.Time                  `json:"finished_at"`
+	ID           openapi_types.UUID          `json:"id"`
+	LlmModel     *string                     `json:"llm_model"`
+	LlmProvider  *string                     `json:"llm_provider"`
+	PromptTokens int64                       `json:"prompt_tokens"`
+	StartedAt    *time.Time                  `json:"started_at"`
+	Status       SequenceGenerationStatus    `json:"status"`
+
+	// Total Leads the run covers.
+	Total     int       `json:"total"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// SequenceGenerationStatus defines model for SequenceGeneration.Status.
+type SequenceGenerationStatus string
+
+// SequenceGenerationFailure defines model for SequenceGenerationFailure.
+type SequenceGenerationFailure struct {
+	LeadID openapi_types.UUID `json:"lead_id"`
+	Reason string             `json:"reason"`
+}
+
+// SequenceGenerationStart defines model for SequenceGenerationStart.
+type SequenceGenerationStart struct {
+	// Description What to write when the campaign has no template.
+	Description *string `json:"description,omitempty"`
+}
+
+// SequenceList defines model for SequenceList.
+type SequenceList struct {
+	Data       []Sequence `json:"data"`
+	NextCursor *string    `json:"next_cursor"`
+}
+
+// SequencePreview defines model for SequencePreview.
+type SequencePreview struct {
+	// LeadID Null for the sample lead.
+	LeadID              *openapi_types.UUID `json:"lead_id"`
+	LlmCompletionTokens int                 `json:"llm_completion_tokens"`
+	LlmModel            string              `json:"llm_model"`
+	LlmPromptTokens     int                 `json:"llm_prompt_tokens"`
+	LlmProvider         string              `json:"llm_provider"`
+	Steps               []SequenceStep      `json:"steps"`
+}
+
+// SequencePreviewList defines model for SequencePreviewList.
+type SequencePreviewList struct {
+	Data []SequencePreview `json:"data"`
+}
+
+// SequencePreviewRequest defines model for SequencePreviewRequest.
+type SequencePreviewRequest struct {
+	// Description What to write when the campaign has no template.
+	Description *string               `json:"description,omitempty"`
+	LeadIds     *[]openapi_types.UUID `json:"lead_ids,omitempty"`
+}
+
+// SequenceSelection Either `sequence_ids` or `all`.
+type SequenceSelection struct {
+	// All Every sequence of the campaign awaiting approval.
+	All         *bool                 `json:"all,omitempty"`
+	SequenceIds *[]openapi_types.UUID `json:"sequence_ids,omitempty"`
+}
+
+// SequenceStep defines model for SequenceStep.
+type SequenceStep struct {
+	Body    string              `json:"body"`
+	Channel SequenceStepChannel `json:"channel"`
+
+	// DelayDays Days after the sequence starts.
+	DelayDays int `json:"delay_days"`
+	Step      int `json:"step"`
+
+	// Subject Email steps only.
+	Subject *string `json:"subject,omitempty"`
+}
+
+// SequenceStepChannel defines model for SequenceStep.Channel.
+type SequenceStepChannel string
+
+// SequenceUpdate defines model for SequenceUpdate.
+type SequenceUpdate struct {
+	Steps []SequenceStep `json:"steps"`
+}
+
 // SignupRequest defines model for SignupRequest.
 type SignupRequest struct {
 	Email    Email  `json:"email"`
@@ -2307,6 +2524,18 @@ type CreateCampaignParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// ListCampaignSequencesParams defines parameters for ListCampaignSequences.
+type ListCampaignSequencesParams struct {
+	// Limit Page size, 1-100 (default 20).
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `next_cursor` of the previous page.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Approved Only approved (true) or only unapproved (false) sequences.
+	Approved *bool `form:"approved,omitempty" json:"approved,omitempty"`
+}
+
 // ListEventsParams defines parameters for ListEvents.
 type ListEventsParams struct {
 	// Limit Page size, 1-100 (default 20).
@@ -2647,6 +2876,18 @@ type CreateCampaignJSONRequestBody = CampaignCreate
 // UpdateCampaignJSONRequestBody defines body for UpdateCampaign for application/json ContentType.
 type UpdateCampaignJSONRequestBody = CampaignUpdate
 
+// StartCampaignGenerationJSONRequestBody defines body for StartCampaignGeneration for application/json ContentType.
+type StartCampaignGenerationJSONRequestBody = SequenceGenerationStart
+
+// ApproveCampaignSequencesJSONRequestBody defines body for ApproveCampaignSequences for application/json ContentType.
+type ApproveCampaignSequencesJSONRequestBody = SequenceSelection
+
+// PreviewCampaignSequencesJSONRequestBody defines body for PreviewCampaignSequences for application/json ContentType.
+type PreviewCampaignSequencesJSONRequestBody = SequencePreviewRequest
+
+// RejectCampaignSequencesJSONRequestBody defines body for RejectCampaignSequences for application/json ContentType.
+type RejectCampaignSequencesJSONRequestBody = SequenceSelection
+
 // CreateInviteJSONRequestBody defines body for CreateInvite for application/json ContentType.
 type CreateInviteJSONRequestBody = InviteCreate
 
@@ -2667,6 +2908,9 @@ type PreviewLeadImportMultipartRequestBody PreviewLeadImportMultipartBody
 
 // UpdateLeadJSONRequestBody defines body for UpdateLead for application/json ContentType.
 type UpdateLeadJSONRequestBody = LeadUpdate
+
+// UpdateLeadSequenceJSONRequestBody defines body for UpdateLeadSequence for application/json ContentType.
+type UpdateLeadSequenceJSONRequestBody = SequenceUpdate
 
 // UpdateNotificationPreferencesJSONRequestBody defines body for UpdateNotificationPreferences for application/json ContentType.
 type UpdateNotificationPreferencesJSONRequestBody = NotificationPreferencesUpdate
@@ -3123,6 +3367,56 @@ type ClientInterface interface {
 	// Corresponds with POST /v1/campaigns/{campaign_id}/complete (the `CompleteCampaign` operationId).
 	CompleteCampaign(ctx context.Context, campaignID openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// GetCampaignGeneration Progress of the campaign's latest generation run
+	//
+	// Counts, the leads that failed and why (the first 100), tokens used
+	// and the estimated cost at the model's list price (null when the
+	// price is not known). 404 when the campaign never generated.
+	//
+	// Corresponds with GET /v1/campaigns/{campaign_id}/generation (the `GetCampaignGeneration` operationId).
+	GetCampaignGeneration(ctx context.Context, campaignID openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// StartCampaignGenerationWithBody Generate a sequence for every approved lead that has none
+	//
+	// Queues a run that the workers carry out in the background, a few
+	// leads at a time per organisation. A provider's rate limit slows the
+	// run, it does not fail it; output that fails validation fails that
+	// lead, with the reason. A campaign without a template needs a
+	// `description` of what to write (422 otherwise). One unfinished run
+	// per campaign (409 `generation_running`); none for an archived
+	// campaign (409 `campaign_archived`). The template's
+	// `usage_count` goes up with the campaign's first run only.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/campaigns/{campaign_id}/generation (the `StartCampaignGeneration` operationId).
+	StartCampaignGenerationWithBody(ctx context.Context, campaignID openapi_types.UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// StartCampaignGeneration Generate a sequence for every approved lead that has none
+	//
+	// Queues a run that the workers carry out in the background, a few
+	// leads at a time per organisation. A provider's rate limit slows the
+	// run, it does not fail it; output that fails validation fails that
+	// lead, with the reason. A campaign without a template needs a
+	// `description` of what to write (422 otherwise). One unfinished run
+	// per campaign (409 `generation_running`); none for an archived
+	// campaign (409 `campaign_archived`). The template's
+	// `usage_count` goes up with the campaign's first run only.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/campaigns/{campaign_id}/generation (the `StartCampaignGeneration` operationId).
+	StartCampaignGeneration(ctx context.Context, campaignID openapi_types.UUID, body StartCampaignGenerationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CancelCampaignGeneration Cancel the campaign's unfinished generation run
+	//
+	// No new lead starts; calls already in flight finish and are saved.
+	// Leads not reached stay without a sequence for a later run. 409
+	// `no_generation_running` when nothing is queued or running.
+	//
+	// Corresponds with POST /v1/campaigns/{campaign_id}/generation/cancel (the `CancelCampaignGeneration` operationId).
+	CancelCampaignGeneration(ctx context.Context, campaignID openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// PauseCampaign Stop sending for now (active → paused)
 	//
 	// Nothing more is sent until it is resumed.
@@ -3140,6 +3434,87 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /v1/campaigns/{campaign_id}/resume (the `ResumeCampaign` operationId).
 	ResumeCampaign(ctx context.Context, campaignID openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListCampaignSequences The campaign's sequences, newest first
+	//
+	// Corresponds with GET /v1/campaigns/{campaign_id}/sequences (the `ListCampaignSequences` operationId).
+	ListCampaignSequences(ctx context.Context, campaignID openapi_types.UUID, params *ListCampaignSequencesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ApproveCampaignSequencesWithBody Approve sequences of the campaign (some, or all awaiting approval)
+	//
+	// Send `sequence_ids` (1 to 1000, of this campaign) or `all: true`.
+	// Sequences already approved are left as they are (not counted).
+	// Who approved and when are stored (`approved_by` is null for an API
+	// key). One `sequence.approved` event per sequence approved.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/campaigns/{campaign_id}/sequences/approve (the `ApproveCampaignSequences` operationId).
+	ApproveCampaignSequencesWithBody(ctx context.Context, campaignID openapi_types.UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ApproveCampaignSequences Approve sequences of the campaign (some, or all awaiting approval)
+	//
+	// Send `sequence_ids` (1 to 1000, of this campaign) or `all: true`.
+	// Sequences already approved are left as they are (not counted).
+	// Who approved and when are stored (`approved_by` is null for an API
+	// key). One `sequence.approved` event per sequence approved.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/campaigns/{campaign_id}/sequences/approve (the `ApproveCampaignSequences` operationId).
+	ApproveCampaignSequences(ctx context.Context, campaignID openapi_types.UUID, body ApproveCampaignSequencesJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PreviewCampaignSequencesWithBody Generate for a few leads without saving
+	//
+	// Writes the sequences a run would, for the leads named (1 to 5, of
+	// the organisation) or, with none, for the campaign's first approved
+	// lead or a sample lead. Nothing is saved; the calls count in the
+	// organisation's LLM usage like any other.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/campaigns/{campaign_id}/sequences/preview (the `PreviewCampaignSequences` operationId).
+	PreviewCampaignSequencesWithBody(ctx context.Context, campaignID openapi_types.UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PreviewCampaignSequences Generate for a few leads without saving
+	//
+	// Writes the sequences a run would, for the leads named (1 to 5, of
+	// the organisation) or, with none, for the campaign's first approved
+	// lead or a sample lead. Nothing is saved; the calls count in the
+	// organisation's LLM usage like any other.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/campaigns/{campaign_id}/sequences/preview (the `PreviewCampaignSequences` operationId).
+	PreviewCampaignSequences(ctx context.Context, campaignID openapi_types.UUID, body PreviewCampaignSequencesJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RejectCampaignSequencesWithBody Reject sequences of the campaign (some, or all awaiting approval)
+	//
+	// Send `sequence_ids` (1 to 1000, of this campaign) or `all: true`
+	// (every sequence not approved). A rejected sequence is **deleted**,
+	// so that the next generation run (POST …/generation) writes the
+	// lead a new one; its `sequence.rejected` event carries it as it
+	// was. A sequence that has started sending (`current_step` > 0) is
+	// not rejected and counts in `skipped`.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/campaigns/{campaign_id}/sequences/reject (the `RejectCampaignSequences` operationId).
+	RejectCampaignSequencesWithBody(ctx context.Context, campaignID openapi_types.UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RejectCampaignSequences Reject sequences of the campaign (some, or all awaiting approval)
+	//
+	// Send `sequence_ids` (1 to 1000, of this campaign) or `all: true`
+	// (every sequence not approved). A rejected sequence is **deleted**,
+	// so that the next generation run (POST …/generation) writes the
+	// lead a new one; its `sequence.rejected` event carries it as it
+	// was. A sequence that has started sending (`current_step` > 0) is
+	// not rejected and counts in `skipped`.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/campaigns/{campaign_id}/sequences/reject (the `RejectCampaignSequences` operationId).
+	RejectCampaignSequences(ctx context.Context, campaignID openapi_types.UUID, body RejectCampaignSequencesJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListEventTypes The event catalogue
 	//
@@ -3476,6 +3851,39 @@ type ClientInterface interface {
 	//
 	// Corresponds with PATCH /v1/leads/{lead_id} (the `UpdateLead` operationId).
 	UpdateLead(ctx context.Context, leadID openapi_types.UUID, body UpdateLeadJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetLeadSequence The lead's sequence
+	//
+	// 404 when the lead has none (yet).
+	//
+	// Corresponds with GET /v1/leads/{lead_id}/sequence (the `GetLeadSequence` operationId).
+	GetLeadSequence(ctx context.Context, leadID openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateLeadSequenceWithBody Edit the lead's steps
+	//
+	// Replaces the steps. They are checked as the language model's output
+	// is (channels of the campaign, subject length, SMS segments, WhatsApp
+	// length, only lead placeholders left); 422 lists every violation.
+	// Steps that have already been sent (`current_step`) cannot change
+	// (409). Editing an approved sequence withdraws its approval.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PATCH /v1/leads/{lead_id}/sequence (the `UpdateLeadSequence` operationId).
+	UpdateLeadSequenceWithBody(ctx context.Context, leadID openapi_types.UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateLeadSequence Edit the lead's steps
+	//
+	// Replaces the steps. They are checked as the language model's output
+	// is (channels of the campaign, subject length, SMS segments, WhatsApp
+	// length, only lead placeholders left); 422 lists every violation.
+	// Steps that have already been sent (`current_step`) cannot change
+	// (409). Editing an approved sequence withdraws its approval.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PATCH /v1/leads/{lead_id}/sequence (the `UpdateLeadSequence` operationId).
+	UpdateLeadSequence(ctx context.Context, leadID openapi_types.UUID, body UpdateLeadSequenceJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetMe Who is calling
 	//
@@ -4689,6 +5097,96 @@ func (c *Client) CompleteCampaign(ctx context.Context, campaignID openapi_types.
 	return c.Client.Do(req)
 }
 
+// GetCampaignGeneration Progress of the campaign's latest generation run
+//
+// Counts, the leads that failed and why (the first 100), tokens used
+// and the estimated cost at the model's list price (null when the
+// price is not known). 404 when the campaign never generated.
+//
+// Corresponds with GET /v1/campaigns/{campaign_id}/generation (the `GetCampaignGeneration` operationId).
+func (c *Client) GetCampaignGeneration(ctx context.Context, campaignID openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetCampaignGenerationRequest(c.Server, campaignID)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// StartCampaignGenerationWithBody Generate a sequence for every approved lead that has none
+//
+// Queues a run that the workers carry out in the background, a few
+// leads at a time per organisation. A provider's rate limit slows the
+// run, it does not fail it; output that fails validation fails that
+// lead, with the reason. A campaign without a template needs a
+// `description` of what to write (422 otherwise). One unfinished run
+// per campaign (409 `generation_running`); none for an archived
+// campaign (409 `campaign_archived`). The template's
+// `usage_count` goes up with the campaign's first run only.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/campaigns/{campaign_id}/generation (the `StartCampaignGeneration` operationId).
+func (c *Client) StartCampaignGenerationWithBody(ctx context.Context, campaignID openapi_types.UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewStartCampaignGenerationRequestWithBody(c.Server, campaignID, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// StartCampaignGeneration Generate a sequence for every approved lead that has none
+//
+// Queues a run that the workers carry out in the background, a few
+// leads at a time per organisation. A provider's rate limit slows the
+// run, it does not fail it; output that fails validation fails that
+// lead, with the reason. A campaign without a template needs a
+// `description` of what to write (422 otherwise). One unfinished run
+// per campaign (409 `generation_running`); none for an archived
+// campaign (409 `campaign_archived`). The template's
+// `usage_count` goes up with the campaign's first run only.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/campaigns/{campaign_id}/generation (the `StartCampaignGeneration` operationId).
+func (c *Client) StartCampaignGeneration(ctx context.Context, campaignID openapi_types.UUID, body StartCampaignGenerationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewStartCampaignGenerationRequest(c.Server, campaignID, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CancelCampaignGeneration Cancel the campaign's unfinished generation run
+//
+// No new lead starts; calls already in flight finish and are saved.
+// Leads not reached stay without a sequence for a later run. 409
+// `no_generation_running` when nothing is queued or running.
+//
+// Corresponds with POST /v1/campaigns/{campaign_id}/generation/cancel (the `CancelCampaignGeneration` operationId).
+func (c *Client) CancelCampaignGeneration(ctx context.Context, campaignID openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCancelCampaignGenerationRequest(c.Server, campaignID)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // PauseCampaign Stop sending for now (active → paused)
 //
 // Nothing more is sent until it is resumed.
@@ -4717,6 +5215,157 @@ func (c *Client) PauseCampaign(ctx context.Context, campaignID openapi_types.UUI
 // Corresponds with POST /v1/campaigns/{campaign_id}/resume (the `ResumeCampaign` operationId).
 func (c *Client) ResumeCampaign(ctx context.Context, campaignID openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewResumeCampaignRequest(c.Server, campaignID)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListCampaignSequences The campaign's sequences, newest first
+//
+// Corresponds with GET /v1/campaigns/{campaign_id}/sequences (the `ListCampaignSequences` operationId).
+func (c *Client) ListCampaignSequences(ctx context.Context, campaignID openapi_types.UUID, params *ListCampaignSequencesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListCampaignSequencesRequest(c.Server, campaignID, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ApproveCampaignSequencesWithBody Approve sequences of the campaign (some, or all awaiting approval)
+//
+// Send `sequence_ids` (1 to 1000, of this campaign) or `all: true`.
+// Sequences already approved are left as they are (not counted).
+// Who approved and when are stored (`approved_by` is null for an API
+// key). One `sequence.approved` event per sequence approved.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/campaigns/{campaign_id}/sequences/approve (the `ApproveCampaignSequences` operationId).
+func (c *Client) ApproveCampaignSequencesWithBody(ctx context.Context, campaignID openapi_types.UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewApproveCampaignSequencesRequestWithBody(c.Server, campaignID, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ApproveCampaignSequences Approve sequences of the campaign (some, or all awaiting approval)
+//
+// Send `sequence_ids` (1 to 1000, of this campaign) or `all: true`.
+// Sequences already approved are left as they are (not counted).
+// Who approved and when are stored (`approved_by` is null for an API
+// key). One `sequence.approved` event per sequence approved.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/campaigns/{campaign_id}/sequences/approve (the `ApproveCampaignSequences` operationId).
+func (c *Client) ApproveCampaignSequences(ctx context.Context, campaignID openapi_types.UUID, body ApproveCampaignSequencesJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewApproveCampaignSequencesRequest(c.Server, campaignID, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PreviewCampaignSequencesWithBody Generate for a few leads without saving
+//
+// Writes the sequences a run would, for the leads named (1 to 5, of
+// the organisation) or, with none, for the campaign's first approved
+// lead or a sample lead. Nothing is saved; the calls count in the
+// organisation's LLM usage like any other.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/campaigns/{campaign_id}/sequences/preview (the `PreviewCampaignSequences` operationId).
+func (c *Client) PreviewCampaignSequencesWithBody(ctx context.Context, campaignID openapi_types.UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPreviewCampaignSequencesRequestWithBody(c.Server, campaignID, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PreviewCampaignSequences Generate for a few leads without saving
+//
+// Writes the sequences a run would, for the leads named (1 to 5, of
+// the organisation) or, with none, for the campaign's first approved
+// lead or a sample lead. Nothing is saved; the calls count in the
+// organisation's LLM usage like any other.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/campaigns/{campaign_id}/sequences/preview (the `PreviewCampaignSequences` operationId).
+func (c *Client) PreviewCampaignSequences(ctx context.Context, campaignID openapi_types.UUID, body PreviewCampaignSequencesJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPreviewCampaignSequencesRequest(c.Server, campaignID, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RejectCampaignSequencesWithBody Reject sequences of the campaign (some, or all awaiting approval)
+//
+// Send `sequence_ids` (1 to 1000, of this campaign) or `all: true`
+// (every sequence not approved). A rejected sequence is **deleted**,
+// so that the next generation run (POST …/generation) writes the
+// lead a new one; its `sequence.rejected` event carries it as it
+// was. A sequence that has started sending (`current_step` > 0) is
+// not rejected and counts in `skipped`.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/campaigns/{campaign_id}/sequences/reject (the `RejectCampaignSequences` operationId).
+func (c *Client) RejectCampaignSequencesWithBody(ctx context.Context, campaignID openapi_types.UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRejectCampaignSequencesRequestWithBody(c.Server, campaignID, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RejectCampaignSequences Reject sequences of the campaign (some, or all awaiting approval)
+//
+// Send `sequence_ids` (1 to 1000, of this campaign) or `all: true`
+// (every sequence not approved). A rejected sequence is **deleted**,
+// so that the next generation run (POST …/generation) writes the
+// lead a new one; its `sequence.rejected` event carries it as it
+// was. A sequence that has started sending (`current_step` > 0) is
+// not rejected and counts in `skipped`.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/campaigns/{campaign_id}/sequences/reject (the `RejectCampaignSequences` operationId).
+func (c *Client) RejectCampaignSequences(ctx context.Context, campaignID openapi_types.UUID, body RejectCampaignSequencesJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRejectCampaignSequencesRequest(c.Server, campaignID, body)
 	if err != nil {
 		return nil, err
 	}
@@ -5293,6 +5942,69 @@ func (c *Client) UpdateLeadWithBody(ctx context.Context, leadID openapi_types.UU
 // Corresponds with PATCH /v1/leads/{lead_id} (the `UpdateLead` operationId).
 func (c *Client) UpdateLead(ctx context.Context, leadID openapi_types.UUID, body UpdateLeadJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewUpdateLeadRequest(c.Server, leadID, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetLeadSequence The lead's sequence
+//
+// 404 when the lead has none (yet).
+//
+// Corresponds with GET /v1/leads/{lead_id}/sequence (the `GetLeadSequence` operationId).
+func (c *Client) GetLeadSequence(ctx context.Context, leadID openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetLeadSequenceRequest(c.Server, leadID)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateLeadSequenceWithBody Edit the lead's steps
+//
+// Replaces the steps. They are checked as the language model's output
+// is (channels of the campaign, subject length, SMS segments, WhatsApp
+// length, only lead placeholders left); 422 lists every violation.
+// Steps that have already been sent (`current_step`) cannot change
+// (409). Editing an approved sequence withdraws its approval.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PATCH /v1/leads/{lead_id}/sequence (the `UpdateLeadSequence` operationId).
+func (c *Client) UpdateLeadSequenceWithBody(ctx context.Context, leadID openapi_types.UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateLeadSequenceRequestWithBody(c.Server, leadID, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateLeadSequence Edit the lead's steps
+//
+// Replaces the steps. They are checked as the language model's output
+// is (channels of the campaign, subject length, SMS segments, WhatsApp
+// length, only lead placeholders left); 422 lists every violation.
+// Steps that have already been sent (`current_step`) cannot change
+// (409). Editing an approved sequence withdraws its approval.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PATCH /v1/leads/{lead_id}/sequence (the `UpdateLeadSequence` operationId).
+func (c *Client) UpdateLeadSequence(ctx context.Context, leadID openapi_types.UUID, body UpdateLeadSequenceJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateLeadSequenceRequest(c.Server, leadID, body)
 	if err != nil {
 		return nil, err
 	}
@@ -7254,6 +7966,121 @@ func NewCompleteCampaignRequest(server string, campaignID openapi_types.UUID) (*
 	return req, nil
 }
 
+// NewGetCampaignGenerationRequest constructs an http.Request for the GetCampaignGeneration method
+func NewGetCampaignGenerationRequest(server string, campaignID openapi_types.UUID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "campaign_id", campaignID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/campaigns/%s/generation", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewStartCampaignGenerationRequest calls the generic StartCampaignGeneration builder with application/json body
+func NewStartCampaignGenerationRequest(server string, campaignID openapi_types.UUID, body StartCampaignGenerationJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewStartCampaignGenerationRequestWithBody(server, campaignID, "application/json", bodyReader)
+}
+
+// NewStartCampaignGenerationRequestWithBody constructs an http.Request for the StartCampaignGeneration method, with any body, and a specified content type
+func NewStartCampaignGenerationRequestWithBody(server string, campaignID openapi_types.UUID, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "campaign_id", campaignID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/campaigns/%s/generation", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewCancelCampaignGenerationRequest constructs an http.Request for the CancelCampaignGeneration method
+func NewCancelCampaignGenerationRequest(server string, campaignID openapi_types.UUID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "campaign_id", campaignID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/campaigns/%s/generation/cancel", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewPauseCampaignRequest constructs an http.Request for the PauseCampaign method
 func NewPauseCampaignRequest(server string, campaignID openapi_types.UUID) (*http.Request, error) {
 	var err error
@@ -7318,6 +8145,232 @@ func NewResumeCampaignRequest(server string, campaignID openapi_types.UUID) (*ht
 	if err != nil {
 		return nil, err
 	}
+
+	return req, nil
+}
+
+// NewListCampaignSequencesRequest constructs an http.Request for the ListCampaignSequences method
+func NewListCampaignSequencesRequest(server string, campaignID openapi_types.UUID, params *ListCampaignSequencesParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "campaign_id", campaignID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/campaigns/%s/sequences", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Approved != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "approved", *params.Approved, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewApproveCampaignSequencesRequest calls the generic ApproveCampaignSequences builder with application/json body
+func NewApproveCampaignSequencesRequest(server string, campaignID openapi_types.UUID, body ApproveCampaignSequencesJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewApproveCampaignSequencesRequestWithBody(server, campaignID, "application/json", bodyReader)
+}
+
+// NewApproveCampaignSequencesRequestWithBody constructs an http.Request for the ApproveCampaignSequences method, with any body, and a specified content type
+func NewApproveCampaignSequencesRequestWithBody(server string, campaignID openapi_types.UUID, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "campaign_id", campaignID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/campaigns/%s/sequences/approve", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewPreviewCampaignSequencesRequest calls the generic PreviewCampaignSequences builder with application/json body
+func NewPreviewCampaignSequencesRequest(server string, campaignID openapi_types.UUID, body PreviewCampaignSequencesJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewPreviewCampaignSequencesRequestWithBody(server, campaignID, "application/json", bodyReader)
+}
+
+// NewPreviewCampaignSequencesRequestWithBody constructs an http.Request for the PreviewCampaignSequences method, with any body, and a specified content type
+func NewPreviewCampaignSequencesRequestWithBody(server string, campaignID openapi_types.UUID, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "campaign_id", campaignID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/campaigns/%s/sequences/preview", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewRejectCampaignSequencesRequest calls the generic RejectCampaignSequences builder with application/json body
+func NewRejectCampaignSequencesRequest(server string, campaignID openapi_types.UUID, body RejectCampaignSequencesJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewRejectCampaignSequencesRequestWithBody(server, campaignID, "application/json", bodyReader)
+}
+
+// NewRejectCampaignSequencesRequestWithBody constructs an http.Request for the RejectCampaignSequences method, with any body, and a specified content type
+func NewRejectCampaignSequencesRequestWithBody(server string, campaignID openapi_types.UUID, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "campaign_id", campaignID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/campaigns/%s/sequences/reject", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
 
 	return req, nil
 }
@@ -8461,6 +9514,87 @@ func NewUpdateLeadRequestWithBody(server string, leadID openapi_types.UUID, cont
 	}
 
 	operationPath := fmt.Sprintf("/v1/leads/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPatch, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewGetLeadSequenceRequest constructs an http.Request for the GetLeadSequence method
+func NewGetLeadSequenceRequest(server string, leadID openapi_types.UUID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "lead_id", leadID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/leads/%s/sequence", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewUpdateLeadSequenceRequest calls the generic UpdateLeadSequence builder with application/json body
+func NewUpdateLeadSequenceRequest(server string, leadID openapi_types.UUID, body UpdateLeadSequenceJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewUpdateLeadSequenceRequestWithBody(server, leadID, "application/json", bodyReader)
+}
+
+// NewUpdateLeadSequenceRequestWithBody constructs an http.Request for the UpdateLeadSequence method, with any body, and a specified content type
+func NewUpdateLeadSequenceRequestWithBody(server string, leadID openapi_types.UUID, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "lead_id", leadID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/leads/%s/sequence", pathParam0)
 	if operationPath[0] == '/' {
 		operationPath = "." + operationPath
 	}
@@ -10961,6 +12095,60 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /v1/campaigns/{campaign_id}/complete (the `CompleteCampaign` operationId).
 	CompleteCampaignWithResponse(ctx context.Context, campaignID openapi_types.UUID, reqEditors ...RequestEditorFn) (*CompleteCampaignResponse, error)
 
+	// GetCampaignGenerationWithResponse Progress of the campaign's latest generation run
+	//
+	// Counts, the leads that failed and why (the first 100), tokens used
+	// and the estimated cost at the model's list price (null when the
+	// price is not known). 404 when the campaign never generated.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/campaigns/{campaign_id}/generation (the `GetCampaignGeneration` operationId).
+	GetCampaignGenerationWithResponse(ctx context.Context, campaignID openapi_types.UUID, reqEditors ...RequestEditorFn) (*GetCampaignGenerationResponse, error)
+
+	// StartCampaignGenerationWithBodyWithResponse Generate a sequence for every approved lead that has none
+	//
+	// Queues a run that the workers carry out in the background, a few
+	// leads at a time per organisation. A provider's rate limit slows the
+	// run, it does not fail it; output that fails validation fails that
+	// lead, with the reason. A campaign without a template needs a
+	// `description` of what to write (422 otherwise). One unfinished run
+	// per campaign (409 `generation_running`); none for an archived
+	// campaign (409 `campaign_archived`). The template's
+	// `usage_count` goes up with the campaign's first run only.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/campaigns/{campaign_id}/generation (the `StartCampaignGeneration` operationId).
+	StartCampaignGenerationWithBodyWithResponse(ctx context.Context, campaignID openapi_types.UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*StartCampaignGenerationResponse, error)
+
+	// StartCampaignGenerationWithResponse Generate a sequence for every approved lead that has none
+	//
+	// Queues a run that the workers carry out in the background, a few
+	// leads at a time per organisation. A provider's rate limit slows the
+	// run, it does not fail it; output that fails validation fails that
+	// lead, with the reason. A campaign without a template needs a
+	// `description` of what to write (422 otherwise). One unfinished run
+	// per campaign (409 `generation_running`); none for an archived
+	// campaign (409 `campaign_archived`). The template's
+	// `usage_count` goes up with the campaign's first run only.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/campaigns/{campaign_id}/generation (the `StartCampaignGeneration` operationId).
+	StartCampaignGenerationWithResponse(ctx context.Context, campaignID openapi_types.UUID, body StartCampaignGenerationJSONRequestBody, reqEditors ...RequestEditorFn) (*StartCampaignGenerationResponse, error)
+
+	// CancelCampaignGenerationWithResponse Cancel the campaign's unfinished generation run
+	//
+	// No new lead starts; calls already in flight finish and are saved.
+	// Leads not reached stay without a sequence for a later run. 409
+	// `no_generation_running` when nothing is queued or running.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/campaigns/{campaign_id}/generation/cancel (the `CancelCampaignGeneration` operationId).
+	CancelCampaignGenerationWithResponse(ctx context.Context, campaignID openapi_types.UUID, reqEditors ...RequestEditorFn) (*CancelCampaignGenerationResponse, error)
+
 	// PauseCampaignWithResponse Stop sending for now (active → paused)
 	//
 	// Nothing more is sent until it is resumed.
@@ -10982,6 +12170,89 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /v1/campaigns/{campaign_id}/resume (the `ResumeCampaign` operationId).
 	ResumeCampaignWithResponse(ctx context.Context, campaignID openapi_types.UUID, reqEditors ...RequestEditorFn) (*ResumeCampaignResponse, error)
+
+	// ListCampaignSequencesWithResponse The campaign's sequences, newest first
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/campaigns/{campaign_id}/sequences (the `ListCampaignSequences` operationId).
+	ListCampaignSequencesWithResponse(ctx context.Context, campaignID openapi_types.UUID, params *ListCampaignSequencesParams, reqEditors ...RequestEditorFn) (*ListCampaignSequencesResponse, error)
+
+	// ApproveCampaignSequencesWithBodyWithResponse Approve sequences of the campaign (some, or all awaiting approval)
+	//
+	// Send `sequence_ids` (1 to 1000, of this campaign) or `all: true`.
+	// Sequences already approved are left as they are (not counted).
+	// Who approved and when are stored (`approved_by` is null for an API
+	// key). One `sequence.approved` event per sequence approved.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/campaigns/{campaign_id}/sequences/approve (the `ApproveCampaignSequences` operationId).
+	ApproveCampaignSequencesWithBodyWithResponse(ctx context.Context, campaignID openapi_types.UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ApproveCampaignSequencesResponse, error)
+
+	// ApproveCampaignSequencesWithResponse Approve sequences of the campaign (some, or all awaiting approval)
+	//
+	// Send `sequence_ids` (1 to 1000, of this campaign) or `all: true`.
+	// Sequences already approved are left as they are (not counted).
+	// Who approved and when are stored (`approved_by` is null for an API
+	// key). One `sequence.approved` event per sequence approved.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/campaigns/{campaign_id}/sequences/approve (the `ApproveCampaignSequences` operationId).
+	ApproveCampaignSequencesWithResponse(ctx context.Context, campaignID openapi_types.UUID, body ApproveCampaignSequencesJSONRequestBody, reqEditors ...RequestEditorFn) (*ApproveCampaignSequencesResponse, error)
+
+	// PreviewCampaignSequencesWithBodyWithResponse Generate for a few leads without saving
+	//
+	// Writes the sequences a run would, for the leads named (1 to 5, of
+	// the organisation) or, with none, for the campaign's first approved
+	// lead or a sample lead. Nothing is saved; the calls count in the
+	// organisation's LLM usage like any other.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/campaigns/{campaign_id}/sequences/preview (the `PreviewCampaignSequences` operationId).
+	PreviewCampaignSequencesWithBodyWithResponse(ctx context.Context, campaignID openapi_types.UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PreviewCampaignSequencesResponse, error)
+
+	// PreviewCampaignSequencesWithResponse Generate for a few leads without saving
+	//
+	// Writes the sequences a run would, for the leads named (1 to 5, of
+	// the organisation) or, with none, for the campaign's first approved
+	// lead or a sample lead. Nothing is saved; the calls count in the
+	// organisation's LLM usage like any other.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/campaigns/{campaign_id}/sequences/preview (the `PreviewCampaignSequences` operationId).
+	PreviewCampaignSequencesWithResponse(ctx context.Context, campaignID openapi_types.UUID, body PreviewCampaignSequencesJSONRequestBody, reqEditors ...RequestEditorFn) (*PreviewCampaignSequencesResponse, error)
+
+	// RejectCampaignSequencesWithBodyWithResponse Reject sequences of the campaign (some, or all awaiting approval)
+	//
+	// Send `sequence_ids` (1 to 1000, of this campaign) or `all: true`
+	// (every sequence not approved). A rejected sequence is **deleted**,
+	// so that the next generation run (POST …/generation) writes the
+	// lead a new one; its `sequence.rejected` event carries it as it
+	// was. A sequence that has started sending (`current_step` > 0) is
+	// not rejected and counts in `skipped`.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/campaigns/{campaign_id}/sequences/reject (the `RejectCampaignSequences` operationId).
+	RejectCampaignSequencesWithBodyWithResponse(ctx context.Context, campaignID openapi_types.UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RejectCampaignSequencesResponse, error)
+
+	// RejectCampaignSequencesWithResponse Reject sequences of the campaign (some, or all awaiting approval)
+	//
+	// Send `sequence_ids` (1 to 1000, of this campaign) or `all: true`
+	// (every sequence not approved). A rejected sequence is **deleted**,
+	// so that the next generation run (POST …/generation) writes the
+	// lead a new one; its `sequence.rejected` event carries it as it
+	// was. A sequence that has started sending (`current_step` > 0) is
+	// not rejected and counts in `skipped`.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/campaigns/{campaign_id}/sequences/reject (the `RejectCampaignSequences` operationId).
+	RejectCampaignSequencesWithResponse(ctx context.Context, campaignID openapi_types.UUID, body RejectCampaignSequencesJSONRequestBody, reqEditors ...RequestEditorFn) (*RejectCampaignSequencesResponse, error)
 
 	// ListEventTypesWithResponse The event catalogue
 	//
@@ -11344,6 +12615,41 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with PATCH /v1/leads/{lead_id} (the `UpdateLead` operationId).
 	UpdateLeadWithResponse(ctx context.Context, leadID openapi_types.UUID, body UpdateLeadJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateLeadResponse, error)
+
+	// GetLeadSequenceWithResponse The lead's sequence
+	//
+	// 404 when the lead has none (yet).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/leads/{lead_id}/sequence (the `GetLeadSequence` operationId).
+	GetLeadSequenceWithResponse(ctx context.Context, leadID openapi_types.UUID, reqEditors ...RequestEditorFn) (*GetLeadSequenceResponse, error)
+
+	// UpdateLeadSequenceWithBodyWithResponse Edit the lead's steps
+	//
+	// Replaces the steps. They are checked as the language model's output
+	// is (channels of the campaign, subject length, SMS segments, WhatsApp
+	// length, only lead placeholders left); 422 lists every violation.
+	// Steps that have already been sent (`current_step`) cannot change
+	// (409). Editing an approved sequence withdraws its approval.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /v1/leads/{lead_id}/sequence (the `UpdateLeadSequence` operationId).
+	UpdateLeadSequenceWithBodyWithResponse(ctx context.Context, leadID openapi_types.UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateLeadSequenceResponse, error)
+
+	// UpdateLeadSequenceWithResponse Edit the lead's steps
+	//
+	// Replaces the steps. They are checked as the language model's output
+	// is (channels of the campaign, subject length, SMS segments, WhatsApp
+	// length, only lead placeholders left); 422 lists every violation.
+	// Steps that have already been sent (`current_step`) cannot change
+	// (409). Editing an approved sequence withdraws its approval.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /v1/leads/{lead_id}/sequence (the `UpdateLeadSequence` operationId).
+	UpdateLeadSequenceWithResponse(ctx context.Context, leadID openapi_types.UUID, body UpdateLeadSequenceJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateLeadSequenceResponse, error)
 
 	// GetMeWithResponse Who is calling
 	//
@@ -13959,6 +15265,311 @@ func (r CompleteCampaignResponse) ContentType() string {
 	return ""
 }
 
+// GetCampaignGenerationResponse429Headers the declared response headers of an HTTP 429 response for GetCampaignGeneration
+type GetCampaignGenerationResponse429Headers struct {
+	RetryAfter *int
+}
+
+type GetCampaignGenerationResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SequenceGeneration
+	// ApplicationProblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationProblemJSON400 *BadRequest
+	// ApplicationProblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationProblemJSON401 *Unauthorized
+	// ApplicationProblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationProblemJSON404 *NotFound
+	// ApplicationProblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationProblemJSON429 *TooManyRequests
+	// ApplicationProblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationProblemJSON500 *Internal
+	// ApplicationProblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationProblemJSON503 *Unavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetCampaignGenerationResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetCampaignGenerationResponse) GetJSON200() *SequenceGeneration {
+	return r.JSON200
+}
+
+// GetApplicationProblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetCampaignGenerationResponse) GetApplicationProblemJSON400() *BadRequest {
+	return r.ApplicationProblemJSON400
+}
+
+// GetApplicationProblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetCampaignGenerationResponse) GetApplicationProblemJSON401() *Unauthorized {
+	return r.ApplicationProblemJSON401
+}
+
+// GetApplicationProblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetCampaignGenerationResponse) GetApplicationProblemJSON404() *NotFound {
+	return r.ApplicationProblemJSON404
+}
+
+// GetApplicationProblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r GetCampaignGenerationResponse) GetApplicationProblemJSON429() *TooManyRequests {
+	return r.ApplicationProblemJSON429
+}
+
+// GetApplicationProblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetCampaignGenerationResponse) GetApplicationProblemJSON500() *Internal {
+	return r.ApplicationProblemJSON500
+}
+
+// GetApplicationProblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetCampaignGenerationResponse) GetApplicationProblemJSON503() *Unavailable {
+	return r.ApplicationProblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetCampaignGenerationResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetCampaignGenerationResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetCampaignGenerationResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetCampaignGenerationResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// StartCampaignGenerationResponse429Headers the declared response headers of an HTTP 429 response for StartCampaignGeneration
+type StartCampaignGenerationResponse429Headers struct {
+	RetryAfter *int
+}
+
+type StartCampaignGenerationResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON202 the response for an HTTP 202 `application/json` response
+	JSON202 *SequenceGeneration
+	// ApplicationProblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationProblemJSON400 *BadRequest
+	// ApplicationProblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationProblemJSON401 *Unauthorized
+	// ApplicationProblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationProblemJSON404 *NotFound
+	// ApplicationProblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationProblemJSON409 *Conflict
+	// ApplicationProblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationProblemJSON413 *PayloadTooLarge
+	// ApplicationProblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationProblemJSON415 *UnsupportedMediaType
+	// ApplicationProblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationProblemJSON422 *ValidationFailed
+	// ApplicationProblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationProblemJSON429 *TooManyRequests
+	// ApplicationProblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationProblemJSON500 *Internal
+	// ApplicationProblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationProblemJSON503 *Unavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *StartCampaignGenerationResponse429Headers
+}
+
+// GetJSON202 returns the response for an HTTP 202 `application/json` response
+func (r StartCampaignGenerationResponse) GetJSON202() *SequenceGeneration {
+	return r.JSON202
+}
+
+// GetApplicationProblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r StartCampaignGenerationResponse) GetApplicationProblemJSON400() *BadRequest {
+	return r.ApplicationProblemJSON400
+}
+
+// GetApplicationProblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r StartCampaignGenerationResponse) GetApplicationProblemJSON401() *Unauthorized {
+	return r.ApplicationProblemJSON401
+}
+
+// GetApplicationProblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r StartCampaignGenerationResponse) GetApplicationProblemJSON404() *NotFound {
+	return r.ApplicationProblemJSON404
+}
+
+// GetApplicationProblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r StartCampaignGenerationResponse) GetApplicationProblemJSON409() *Conflict {
+	return r.ApplicationProblemJSON409
+}
+
+// GetApplicationProblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r StartCampaignGenerationResponse) GetApplicationProblemJSON413() *PayloadTooLarge {
+	return r.ApplicationProblemJSON413
+}
+
+// GetApplicationProblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r StartCampaignGenerationResponse) GetApplicationProblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationProblemJSON415
+}
+
+// GetApplicationProblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r StartCampaignGenerationResponse) GetApplicationProblemJSON422() *ValidationFailed {
+	return r.ApplicationProblemJSON422
+}
+
+// GetApplicationProblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r StartCampaignGenerationResponse) GetApplicationProblemJSON429() *TooManyRequests {
+	return r.ApplicationProblemJSON429
+}
+
+// GetApplicationProblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r StartCampaignGenerationResponse) GetApplicationProblemJSON500() *Internal {
+	return r.ApplicationProblemJSON500
+}
+
+// GetApplicationProblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r StartCampaignGenerationResponse) GetApplicationProblemJSON503() *Unavailable {
+	return r.ApplicationProblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r StartCampaignGenerationResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r StartCampaignGenerationResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r StartCampaignGenerationResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r StartCampaignGenerationResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CancelCampaignGenerationResponse429Headers the declared response headers of an HTTP 429 response for CancelCampaignGeneration
+type CancelCampaignGenerationResponse429Headers struct {
+	RetryAfter *int
+}
+
+type CancelCampaignGenerationResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SequenceGeneration
+	// ApplicationProblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationProblemJSON400 *BadRequest
+	// ApplicationProblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationProblemJSON401 *Unauthorized
+	// ApplicationProblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationProblemJSON404 *NotFound
+	// ApplicationProblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationProblemJSON409 *Conflict
+	// ApplicationProblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationProblemJSON429 *TooManyRequests
+	// ApplicationProblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationProblemJSON500 *Internal
+	// ApplicationProblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationProblemJSON503 *Unavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *CancelCampaignGenerationResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r CancelCampaignGenerationResponse) GetJSON200() *SequenceGeneration {
+	return r.JSON200
+}
+
+// GetApplicationProblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CancelCampaignGenerationResponse) GetApplicationProblemJSON400() *BadRequest {
+	return r.ApplicationProblemJSON400
+}
+
+// GetApplicationProblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CancelCampaignGenerationResponse) GetApplicationProblemJSON401() *Unauthorized {
+	return r.ApplicationProblemJSON401
+}
+
+// GetApplicationProblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r CancelCampaignGenerationResponse) GetApplicationProblemJSON404() *NotFound {
+	return r.ApplicationProblemJSON404
+}
+
+// GetApplicationProblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r CancelCampaignGenerationResponse) GetApplicationProblemJSON409() *Conflict {
+	return r.ApplicationProblemJSON409
+}
+
+// GetApplicationProblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r CancelCampaignGenerationResponse) GetApplicationProblemJSON429() *TooManyRequests {
+	return r.ApplicationProblemJSON429
+}
+
+// GetApplicationProblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r CancelCampaignGenerationResponse) GetApplicationProblemJSON500() *Internal {
+	return r.ApplicationProblemJSON500
+}
+
+// GetApplicationProblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r CancelCampaignGenerationResponse) GetApplicationProblemJSON503() *Unavailable {
+	return r.ApplicationProblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r CancelCampaignGenerationResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CancelCampaignGenerationResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CancelCampaignGenerationResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CancelCampaignGenerationResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // PauseCampaignResponse429Headers the declared response headers of an HTTP 429 response for PauseCampaign
 type PauseCampaignResponse429Headers struct {
 	RetryAfter *int
@@ -14154,6 +15765,436 @@ func (r ResumeCampaignResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r ResumeCampaignResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ListCampaignSequencesResponse429Headers the declared response headers of an HTTP 429 response for ListCampaignSequences
+type ListCampaignSequencesResponse429Headers struct {
+	RetryAfter *int
+}
+
+type ListCampaignSequencesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SequenceList
+	// ApplicationProblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationProblemJSON400 *BadRequest
+	// ApplicationProblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationProblemJSON401 *Unauthorized
+	// ApplicationProblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationProblemJSON404 *NotFound
+	// ApplicationProblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationProblemJSON429 *TooManyRequests
+	// ApplicationProblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationProblemJSON500 *Internal
+	// ApplicationProblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationProblemJSON503 *Unavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ListCampaignSequencesResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListCampaignSequencesResponse) GetJSON200() *SequenceList {
+	return r.JSON200
+}
+
+// GetApplicationProblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListCampaignSequencesResponse) GetApplicationProblemJSON400() *BadRequest {
+	return r.ApplicationProblemJSON400
+}
+
+// GetApplicationProblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListCampaignSequencesResponse) GetApplicationProblemJSON401() *Unauthorized {
+	return r.ApplicationProblemJSON401
+}
+
+// GetApplicationProblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListCampaignSequencesResponse) GetApplicationProblemJSON404() *NotFound {
+	return r.ApplicationProblemJSON404
+}
+
+// GetApplicationProblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ListCampaignSequencesResponse) GetApplicationProblemJSON429() *TooManyRequests {
+	return r.ApplicationProblemJSON429
+}
+
+// GetApplicationProblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListCampaignSequencesResponse) GetApplicationProblemJSON500() *Internal {
+	return r.ApplicationProblemJSON500
+}
+
+// GetApplicationProblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListCampaignSequencesResponse) GetApplicationProblemJSON503() *Unavailable {
+	return r.ApplicationProblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ListCampaignSequencesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListCampaignSequencesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListCampaignSequencesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListCampaignSequencesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ApproveCampaignSequencesResponse429Headers the declared response headers of an HTTP 429 response for ApproveCampaignSequences
+type ApproveCampaignSequencesResponse429Headers struct {
+	RetryAfter *int
+}
+
+type ApproveCampaignSequencesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SequenceBulkResult
+	// ApplicationProblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationProblemJSON400 *BadRequest
+	// ApplicationProblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationProblemJSON401 *Unauthorized
+	// ApplicationProblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationProblemJSON404 *NotFound
+	// ApplicationProblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationProblemJSON413 *PayloadTooLarge
+	// ApplicationProblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationProblemJSON415 *UnsupportedMediaType
+	// ApplicationProblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationProblemJSON422 *ValidationFailed
+	// ApplicationProblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationProblemJSON429 *TooManyRequests
+	// ApplicationProblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationProblemJSON500 *Internal
+	// ApplicationProblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationProblemJSON503 *Unavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ApproveCampaignSequencesResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ApproveCampaignSequencesResponse) GetJSON200() *SequenceBulkResult {
+	return r.JSON200
+}
+
+// GetApplicationProblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ApproveCampaignSequencesResponse) GetApplicationProblemJSON400() *BadRequest {
+	return r.ApplicationProblemJSON400
+}
+
+// GetApplicationProblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ApproveCampaignSequencesResponse) GetApplicationProblemJSON401() *Unauthorized {
+	return r.ApplicationProblemJSON401
+}
+
+// GetApplicationProblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ApproveCampaignSequencesResponse) GetApplicationProblemJSON404() *NotFound {
+	return r.ApplicationProblemJSON404
+}
+
+// GetApplicationProblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r ApproveCampaignSequencesResponse) GetApplicationProblemJSON413() *PayloadTooLarge {
+	return r.ApplicationProblemJSON413
+}
+
+// GetApplicationProblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r ApproveCampaignSequencesResponse) GetApplicationProblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationProblemJSON415
+}
+
+// GetApplicationProblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r ApproveCampaignSequencesResponse) GetApplicationProblemJSON422() *ValidationFailed {
+	return r.ApplicationProblemJSON422
+}
+
+// GetApplicationProblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ApproveCampaignSequencesResponse) GetApplicationProblemJSON429() *TooManyRequests {
+	return r.ApplicationProblemJSON429
+}
+
+// GetApplicationProblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ApproveCampaignSequencesResponse) GetApplicationProblemJSON500() *Internal {
+	return r.ApplicationProblemJSON500
+}
+
+// GetApplicationProblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ApproveCampaignSequencesResponse) GetApplicationProblemJSON503() *Unavailable {
+	return r.ApplicationProblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ApproveCampaignSequencesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ApproveCampaignSequencesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ApproveCampaignSequencesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ApproveCampaignSequencesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// PreviewCampaignSequencesResponse429Headers the declared response headers of an HTTP 429 response for PreviewCampaignSequences
+type PreviewCampaignSequencesResponse429Headers struct {
+	RetryAfter *int
+}
+
+type PreviewCampaignSequencesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SequencePreviewList
+	// ApplicationProblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationProblemJSON400 *BadRequest
+	// ApplicationProblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationProblemJSON401 *Unauthorized
+	// ApplicationProblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationProblemJSON404 *NotFound
+	// ApplicationProblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationProblemJSON409 *Conflict
+	// ApplicationProblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationProblemJSON413 *PayloadTooLarge
+	// ApplicationProblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationProblemJSON415 *UnsupportedMediaType
+	// ApplicationProblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationProblemJSON422 *ValidationFailed
+	// ApplicationProblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationProblemJSON429 *TooManyRequests
+	// ApplicationProblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationProblemJSON500 *Internal
+	// ApplicationProblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationProblemJSON503 *Unavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *PreviewCampaignSequencesResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r PreviewCampaignSequencesResponse) GetJSON200() *SequencePreviewList {
+	return r.JSON200
+}
+
+// GetApplicationProblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r PreviewCampaignSequencesResponse) GetApplicationProblemJSON400() *BadRequest {
+	return r.ApplicationProblemJSON400
+}
+
+// GetApplicationProblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r PreviewCampaignSequencesResponse) GetApplicationProblemJSON401() *Unauthorized {
+	return r.ApplicationProblemJSON401
+}
+
+// GetApplicationProblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r PreviewCampaignSequencesResponse) GetApplicationProblemJSON404() *NotFound {
+	return r.ApplicationProblemJSON404
+}
+
+// GetApplicationProblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r PreviewCampaignSequencesResponse) GetApplicationProblemJSON409() *Conflict {
+	return r.ApplicationProblemJSON409
+}
+
+// GetApplicationProblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r PreviewCampaignSequencesResponse) GetApplicationProblemJSON413() *PayloadTooLarge {
+	return r.ApplicationProblemJSON413
+}
+
+// GetApplicationProblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r PreviewCampaignSequencesResponse) GetApplicationProblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationProblemJSON415
+}
+
+// GetApplicationProblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r PreviewCampaignSequencesResponse) GetApplicationProblemJSON422() *ValidationFailed {
+	return r.ApplicationProblemJSON422
+}
+
+// GetApplicationProblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r PreviewCampaignSequencesResponse) GetApplicationProblemJSON429() *TooManyRequests {
+	return r.ApplicationProblemJSON429
+}
+
+// GetApplicationProblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r PreviewCampaignSequencesResponse) GetApplicationProblemJSON500() *Internal {
+	return r.ApplicationProblemJSON500
+}
+
+// GetApplicationProblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r PreviewCampaignSequencesResponse) GetApplicationProblemJSON503() *Unavailable {
+	return r.ApplicationProblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r PreviewCampaignSequencesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PreviewCampaignSequencesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PreviewCampaignSequencesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PreviewCampaignSequencesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// RejectCampaignSequencesResponse429Headers the declared response headers of an HTTP 429 response for RejectCampaignSequences
+type RejectCampaignSequencesResponse429Headers struct {
+	RetryAfter *int
+}
+
+type RejectCampaignSequencesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SequenceBulkResult
+	// ApplicationProblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationProblemJSON400 *BadRequest
+	// ApplicationProblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationProblemJSON401 *Unauthorized
+	// ApplicationProblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationProblemJSON404 *NotFound
+	// ApplicationProblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationProblemJSON413 *PayloadTooLarge
+	// ApplicationProblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationProblemJSON415 *UnsupportedMediaType
+	// ApplicationProblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationProblemJSON422 *ValidationFailed
+	// ApplicationProblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationProblemJSON429 *TooManyRequests
+	// ApplicationProblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationProblemJSON500 *Internal
+	// ApplicationProblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationProblemJSON503 *Unavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *RejectCampaignSequencesResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r RejectCampaignSequencesResponse) GetJSON200() *SequenceBulkResult {
+	return r.JSON200
+}
+
+// GetApplicationProblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r RejectCampaignSequencesResponse) GetApplicationProblemJSON400() *BadRequest {
+	return r.ApplicationProblemJSON400
+}
+
+// GetApplicationProblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r RejectCampaignSequencesResponse) GetApplicationProblemJSON401() *Unauthorized {
+	return r.ApplicationProblemJSON401
+}
+
+// GetApplicationProblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r RejectCampaignSequencesResponse) GetApplicationProblemJSON404() *NotFound {
+	return r.ApplicationProblemJSON404
+}
+
+// GetApplicationProblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r RejectCampaignSequencesResponse) GetApplicationProblemJSON413() *PayloadTooLarge {
+	return r.ApplicationProblemJSON413
+}
+
+// GetApplicationProblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r RejectCampaignSequencesResponse) GetApplicationProblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationProblemJSON415
+}
+
+// GetApplicationProblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r RejectCampaignSequencesResponse) GetApplicationProblemJSON422() *ValidationFailed {
+	return r.ApplicationProblemJSON422
+}
+
+// GetApplicationProblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r RejectCampaignSequencesResponse) GetApplicationProblemJSON429() *TooManyRequests {
+	return r.ApplicationProblemJSON429
+}
+
+// GetApplicationProblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r RejectCampaignSequencesResponse) GetApplicationProblemJSON500() *Internal {
+	return r.ApplicationProblemJSON500
+}
+
+// GetApplicationProblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r RejectCampaignSequencesResponse) GetApplicationProblemJSON503() *Unavailable {
+	return r.ApplicationProblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r RejectCampaignSequencesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RejectCampaignSequencesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RejectCampaignSequencesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RejectCampaignSequencesResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -15969,6 +18010,214 @@ func (r UpdateLeadResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r UpdateLeadResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetLeadSequenceResponse429Headers the declared response headers of an HTTP 429 response for GetLeadSequence
+type GetLeadSequenceResponse429Headers struct {
+	RetryAfter *int
+}
+
+type GetLeadSequenceResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Sequence
+	// ApplicationProblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationProblemJSON400 *BadRequest
+	// ApplicationProblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationProblemJSON401 *Unauthorized
+	// ApplicationProblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationProblemJSON404 *NotFound
+	// ApplicationProblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationProblemJSON429 *TooManyRequests
+	// ApplicationProblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationProblemJSON500 *Internal
+	// ApplicationProblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationProblemJSON503 *Unavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetLeadSequenceResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetLeadSequenceResponse) GetJSON200() *Sequence {
+	return r.JSON200
+}
+
+// GetApplicationProblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetLeadSequenceResponse) GetApplicationProblemJSON400() *BadRequest {
+	return r.ApplicationProblemJSON400
+}
+
+// GetApplicationProblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetLeadSequenceResponse) GetApplicationProblemJSON401() *Unauthorized {
+	return r.ApplicationProblemJSON401
+}
+
+// GetApplicationProblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetLeadSequenceResponse) GetApplicationProblemJSON404() *NotFound {
+	return r.ApplicationProblemJSON404
+}
+
+// GetApplicationProblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r GetLeadSequenceResponse) GetApplicationProblemJSON429() *TooManyRequests {
+	return r.ApplicationProblemJSON429
+}
+
+// GetApplicationProblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetLeadSequenceResponse) GetApplicationProblemJSON500() *Internal {
+	return r.ApplicationProblemJSON500
+}
+
+// GetApplicationProblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetLeadSequenceResponse) GetApplicationProblemJSON503() *Unavailable {
+	return r.ApplicationProblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetLeadSequenceResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetLeadSequenceResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetLeadSequenceResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetLeadSequenceResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// UpdateLeadSequenceResponse429Headers the declared response headers of an HTTP 429 response for UpdateLeadSequence
+type UpdateLeadSequenceResponse429Headers struct {
+	RetryAfter *int
+}
+
+type UpdateLeadSequenceResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Sequence
+	// ApplicationProblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationProblemJSON400 *BadRequest
+	// ApplicationProblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationProblemJSON401 *Unauthorized
+	// ApplicationProblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationProblemJSON404 *NotFound
+	// ApplicationProblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationProblemJSON409 *Conflict
+	// ApplicationProblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationProblemJSON413 *PayloadTooLarge
+	// ApplicationProblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationProblemJSON415 *UnsupportedMediaType
+	// ApplicationProblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationProblemJSON422 *ValidationFailed
+	// ApplicationProblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationProblemJSON429 *TooManyRequests
+	// ApplicationProblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationProblemJSON500 *Internal
+	// ApplicationProblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationProblemJSON503 *Unavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *UpdateLeadSequenceResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r UpdateLeadSequenceResponse) GetJSON200() *Sequence {
+	return r.JSON200
+}
+
+// GetApplicationProblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r UpdateLeadSequenceResponse) GetApplicationProblemJSON400() *BadRequest {
+	return r.ApplicationProblemJSON400
+}
+
+// GetApplicationProblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r UpdateLeadSequenceResponse) GetApplicationProblemJSON401() *Unauthorized {
+	return r.ApplicationProblemJSON401
+}
+
+// GetApplicationProblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r UpdateLeadSequenceResponse) GetApplicationProblemJSON404() *NotFound {
+	return r.ApplicationProblemJSON404
+}
+
+// GetApplicationProblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r UpdateLeadSequenceResponse) GetApplicationProblemJSON409() *Conflict {
+	return r.ApplicationProblemJSON409
+}
+
+// GetApplicationProblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r UpdateLeadSequenceResponse) GetApplicationProblemJSON413() *PayloadTooLarge {
+	return r.ApplicationProblemJSON413
+}
+
+// GetApplicationProblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r UpdateLeadSequenceResponse) GetApplicationProblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationProblemJSON415
+}
+
+// GetApplicationProblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r UpdateLeadSequenceResponse) GetApplicationProblemJSON422() *ValidationFailed {
+	return r.ApplicationProblemJSON422
+}
+
+// GetApplicationProblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r UpdateLeadSequenceResponse) GetApplicationProblemJSON429() *TooManyRequests {
+	return r.ApplicationProblemJSON429
+}
+
+// GetApplicationProblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r UpdateLeadSequenceResponse) GetApplicationProblemJSON500() *Internal {
+	return r.ApplicationProblemJSON500
+}
+
+// GetApplicationProblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r UpdateLeadSequenceResponse) GetApplicationProblemJSON503() *Unavailable {
+	return r.ApplicationProblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r UpdateLeadSequenceResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UpdateLeadSequenceResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UpdateLeadSequenceResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UpdateLeadSequenceResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -20637,6 +22886,84 @@ func (c *ClientWithResponses) CompleteCampaignWithResponse(ctx context.Context, 
 	return ParseCompleteCampaignResponse(rsp)
 }
 
+// GetCampaignGenerationWithResponse Progress of the campaign's latest generation run
+//
+// Counts, the leads that failed and why (the first 100), tokens used
+// and the estimated cost at the model's list price (null when the
+// price is not known). 404 when the campaign never generated.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/campaigns/{campaign_id}/generation (the `GetCampaignGeneration` operationId).
+func (c *ClientWithResponses) GetCampaignGenerationWithResponse(ctx context.Context, campaignID openapi_types.UUID, reqEditors ...RequestEditorFn) (*GetCampaignGenerationResponse, error) {
+	rsp, err := c.GetCampaignGeneration(ctx, campaignID, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetCampaignGenerationResponse(rsp)
+}
+
+// StartCampaignGenerationWithBodyWithResponse Generate a sequence for every approved lead that has none
+//
+// Queues a run that the workers carry out in the background, a few
+// leads at a time per organisation. A provider's rate limit slows the
+// run, it does not fail it; output that fails validation fails that
+// lead, with the reason. A campaign without a template needs a
+// `description` of what to write (422 otherwise). One unfinished run
+// per campaign (409 `generation_running`); none for an archived
+// campaign (409 `campaign_archived`). The template's
+// `usage_count` goes up with the campaign's first run only.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/campaigns/{campaign_id}/generation (the `StartCampaignGeneration` operationId).
+func (c *ClientWithResponses) StartCampaignGenerationWithBodyWithResponse(ctx context.Context, campaignID openapi_types.UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*StartCampaignGenerationResponse, error) {
+	rsp, err := c.StartCampaignGenerationWithBody(ctx, campaignID, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseStartCampaignGenerationResponse(rsp)
+}
+
+// StartCampaignGenerationWithResponse Generate a sequence for every approved lead that has none
+//
+// Queues a run that the workers carry out in the background, a few
+// leads at a time per organisation. A provider's rate limit slows the
+// run, it does not fail it; output that fails validation fails that
+// lead, with the reason. A campaign without a template needs a
+// `description` of what to write (422 otherwise). One unfinished run
+// per campaign (409 `generation_running`); none for an archived
+// campaign (409 `campaign_archived`). The template's
+// `usage_count` goes up with the campaign's first run only.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/campaigns/{campaign_id}/generation (the `StartCampaignGeneration` operationId).
+func (c *ClientWithResponses) StartCampaignGenerationWithResponse(ctx context.Context, campaignID openapi_types.UUID, body StartCampaignGenerationJSONRequestBody, reqEditors ...RequestEditorFn) (*StartCampaignGenerationResponse, error) {
+	rsp, err := c.StartCampaignGeneration(ctx, campaignID, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseStartCampaignGenerationResponse(rsp)
+}
+
+// CancelCampaignGenerationWithResponse Cancel the campaign's unfinished generation run
+//
+// No new lead starts; calls already in flight finish and are saved.
+// Leads not reached stay without a sequence for a later run. 409
+// `no_generation_running` when nothing is queued or running.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/campaigns/{campaign_id}/generation/cancel (the `CancelCampaignGeneration` operationId).
+func (c *ClientWithResponses) CancelCampaignGenerationWithResponse(ctx context.Context, campaignID openapi_types.UUID, reqEditors ...RequestEditorFn) (*CancelCampaignGenerationResponse, error) {
+	rsp, err := c.CancelCampaignGeneration(ctx, campaignID, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCancelCampaignGenerationResponse(rsp)
+}
+
 // PauseCampaignWithResponse Stop sending for now (active → paused)
 //
 // Nothing more is sent until it is resumed.
@@ -20669,6 +22996,131 @@ func (c *ClientWithResponses) ResumeCampaignWithResponse(ctx context.Context, ca
 		return nil, err
 	}
 	return ParseResumeCampaignResponse(rsp)
+}
+
+// ListCampaignSequencesWithResponse The campaign's sequences, newest first
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/campaigns/{campaign_id}/sequences (the `ListCampaignSequences` operationId).
+func (c *ClientWithResponses) ListCampaignSequencesWithResponse(ctx context.Context, campaignID openapi_types.UUID, params *ListCampaignSequencesParams, reqEditors ...RequestEditorFn) (*ListCampaignSequencesResponse, error) {
+	rsp, err := c.ListCampaignSequences(ctx, campaignID, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListCampaignSequencesResponse(rsp)
+}
+
+// ApproveCampaignSequencesWithBodyWithResponse Approve sequences of the campaign (some, or all awaiting approval)
+//
+// Send `sequence_ids` (1 to 1000, of this campaign) or `all: true`.
+// Sequences already approved are left as they are (not counted).
+// Who approved and when are stored (`approved_by` is null for an API
+// key). One `sequence.approved` event per sequence approved.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/campaigns/{campaign_id}/sequences/approve (the `ApproveCampaignSequences` operationId).
+func (c *ClientWithResponses) ApproveCampaignSequencesWithBodyWithResponse(ctx context.Context, campaignID openapi_types.UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ApproveCampaignSequencesResponse, error) {
+	rsp, err := c.ApproveCampaignSequencesWithBody(ctx, campaignID, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseApproveCampaignSequencesResponse(rsp)
+}
+
+// ApproveCampaignSequencesWithResponse Approve sequences of the campaign (some, or all awaiting approval)
+//
+// Send `sequence_ids` (1 to 1000, of this campaign) or `all: true`.
+// Sequences already approved are left as they are (not counted).
+// Who approved and when are stored (`approved_by` is null for an API
+// key). One `sequence.approved` event per sequence approved.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/campaigns/{campaign_id}/sequences/approve (the `ApproveCampaignSequences` operationId).
+func (c *ClientWithResponses) ApproveCampaignSequencesWithResponse(ctx context.Context, campaignID openapi_types.UUID, body ApproveCampaignSequencesJSONRequestBody, reqEditors ...RequestEditorFn) (*ApproveCampaignSequencesResponse, error) {
+	rsp, err := c.ApproveCampaignSequences(ctx, campaignID, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseApproveCampaignSequencesResponse(rsp)
+}
+
+// PreviewCampaignSequencesWithBodyWithResponse Generate for a few leads without saving
+//
+// Writes the sequences a run would, for the leads named (1 to 5, of
+// the organisation) or, with none, for the campaign's first approved
+// lead or a sample lead. Nothing is saved; the calls count in the
+// organisation's LLM usage like any other.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/campaigns/{campaign_id}/sequences/preview (the `PreviewCampaignSequences` operationId).
+func (c *ClientWithResponses) PreviewCampaignSequencesWithBodyWithResponse(ctx context.Context, campaignID openapi_types.UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PreviewCampaignSequencesResponse, error) {
+	rsp, err := c.PreviewCampaignSequencesWithBody(ctx, campaignID, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePreviewCampaignSequencesResponse(rsp)
+}
+
+// PreviewCampaignSequencesWithResponse Generate for a few leads without saving
+//
+// Writes the sequences a run would, for the leads named (1 to 5, of
+// the organisation) or, with none, for the campaign's first approved
+// lead or a sample lead. Nothing is saved; the calls count in the
+// organisation's LLM usage like any other.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/campaigns/{campaign_id}/sequences/preview (the `PreviewCampaignSequences` operationId).
+func (c *ClientWithResponses) PreviewCampaignSequencesWithResponse(ctx context.Context, campaignID openapi_types.UUID, body PreviewCampaignSequencesJSONRequestBody, reqEditors ...RequestEditorFn) (*PreviewCampaignSequencesResponse, error) {
+	rsp, err := c.PreviewCampaignSequences(ctx, campaignID, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePreviewCampaignSequencesResponse(rsp)
+}
+
+// RejectCampaignSequencesWithBodyWithResponse Reject sequences of the campaign (some, or all awaiting approval)
+//
+// Send `sequence_ids` (1 to 1000, of this campaign) or `all: true`
+// (every sequence not approved). A rejected sequence is **deleted**,
+// so that the next generation run (POST …/generation) writes the
+// lead a new one; its `sequence.rejected` event carries it as it
+// was. A sequence that has started sending (`current_step` > 0) is
+// not rejected and counts in `skipped`.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/campaigns/{campaign_id}/sequences/reject (the `RejectCampaignSequences` operationId).
+func (c *ClientWithResponses) RejectCampaignSequencesWithBodyWithResponse(ctx context.Context, campaignID openapi_types.UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RejectCampaignSequencesResponse, error) {
+	rsp, err := c.RejectCampaignSequencesWithBody(ctx, campaignID, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRejectCampaignSequencesResponse(rsp)
+}
+
+// RejectCampaignSequencesWithResponse Reject sequences of the campaign (some, or all awaiting approval)
+//
+// Send `sequence_ids` (1 to 1000, of this campaign) or `all: true`
+// (every sequence not approved). A rejected sequence is **deleted**,
+// so that the next generation run (POST …/generation) writes the
+// lead a new one; its `sequence.rejected` event carries it as it
+// was. A sequence that has started sending (`current_step` > 0) is
+// not rejected and counts in `skipped`.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/campaigns/{campaign_id}/sequences/reject (the `RejectCampaignSequences` operationId).
+func (c *ClientWithResponses) RejectCampaignSequencesWithResponse(ctx context.Context, campaignID openapi_types.UUID, body RejectCampaignSequencesJSONRequestBody, reqEditors ...RequestEditorFn) (*RejectCampaignSequencesResponse, error) {
+	rsp, err := c.RejectCampaignSequences(ctx, campaignID, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRejectCampaignSequencesResponse(rsp)
 }
 
 // ListEventTypesWithResponse The event catalogue
@@ -21175,6 +23627,59 @@ func (c *ClientWithResponses) UpdateLeadWithResponse(ctx context.Context, leadID
 		return nil, err
 	}
 	return ParseUpdateLeadResponse(rsp)
+}
+
+// GetLeadSequenceWithResponse The lead's sequence
+//
+// 404 when the lead has none (yet).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/leads/{lead_id}/sequence (the `GetLeadSequence` operationId).
+func (c *ClientWithResponses) GetLeadSequenceWithResponse(ctx context.Context, leadID openapi_types.UUID, reqEditors ...RequestEditorFn) (*GetLeadSequenceResponse, error) {
+	rsp, err := c.GetLeadSequence(ctx, leadID, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetLeadSequenceResponse(rsp)
+}
+
+// UpdateLeadSequenceWithBodyWithResponse Edit the lead's steps
+//
+// Replaces the steps. They are checked as the language model's output
+// is (channels of the campaign, subject length, SMS segments, WhatsApp
+// length, only lead placeholders left); 422 lists every violation.
+// Steps that have already been sent (`current_step`) cannot change
+// (409). Editing an approved sequence withdraws its approval.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /v1/leads/{lead_id}/sequence (the `UpdateLeadSequence` operationId).
+func (c *ClientWithResponses) UpdateLeadSequenceWithBodyWithResponse(ctx context.Context, leadID openapi_types.UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateLeadSequenceResponse, error) {
+	rsp, err := c.UpdateLeadSequenceWithBody(ctx, leadID, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateLeadSequenceResponse(rsp)
+}
+
+// UpdateLeadSequenceWithResponse Edit the lead's steps
+//
+// Replaces the steps. They are checked as the language model's output
+// is (channels of the campaign, subject length, SMS segments, WhatsApp
+// length, only lead placeholders left); 422 lists every violation.
+// Steps that have already been sent (`current_step`) cannot change
+// (409). Editing an approved sequence withdraws its approval.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /v1/leads/{lead_id}/sequence (the `UpdateLeadSequence` operationId).
+func (c *ClientWithResponses) UpdateLeadSequenceWithResponse(ctx context.Context, leadID openapi_types.UUID, body UpdateLeadSequenceJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateLeadSequenceResponse, error) {
+	rsp, err := c.UpdateLeadSequence(ctx, leadID, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateLeadSequenceResponse(rsp)
 }
 
 // GetMeWithResponse Who is calling
@@ -23952,6 +26457,284 @@ func ParseCompleteCampaignResponse(rsp *http.Response) (*CompleteCampaignRespons
 	return response, nil
 }
 
+// ParseGetCampaignGenerationResponse parses an HTTP response from a GetCampaignGenerationWithResponse call
+func ParseGetCampaignGenerationResponse(rsp *http.Response) (*GetCampaignGenerationResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetCampaignGenerationResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SequenceGeneration
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers GetCampaignGenerationResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseStartCampaignGenerationResponse parses an HTTP response from a StartCampaignGenerationWithResponse call
+func ParseStartCampaignGenerationResponse(rsp *http.Response) (*StartCampaignGenerationResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &StartCampaignGenerationResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 202:
+		var dest SequenceGeneration
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON202 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ValidationFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers StartCampaignGenerationResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseCancelCampaignGenerationResponse parses an HTTP response from a CancelCampaignGenerationWithResponse call
+func ParseCancelCampaignGenerationResponse(rsp *http.Response) (*CancelCampaignGenerationResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CancelCampaignGenerationResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SequenceGeneration
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers CancelCampaignGenerationResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
 // ParsePauseCampaignResponse parses an HTTP response from a PauseCampaignWithResponse call
 func ParsePauseCampaignResponse(rsp *http.Response) (*PauseCampaignResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -24122,6 +26905,400 @@ func ParseResumeCampaignResponse(rsp *http.Response) (*ResumeCampaignResponse, e
 	switch {
 	case rsp.StatusCode == 429:
 		var headers ResumeCampaignResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListCampaignSequencesResponse parses an HTTP response from a ListCampaignSequencesWithResponse call
+func ParseListCampaignSequencesResponse(rsp *http.Response) (*ListCampaignSequencesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListCampaignSequencesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SequenceList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers ListCampaignSequencesResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseApproveCampaignSequencesResponse parses an HTTP response from a ApproveCampaignSequencesWithResponse call
+func ParseApproveCampaignSequencesResponse(rsp *http.Response) (*ApproveCampaignSequencesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ApproveCampaignSequencesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SequenceBulkResult
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ValidationFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers ApproveCampaignSequencesResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParsePreviewCampaignSequencesResponse parses an HTTP response from a PreviewCampaignSequencesWithResponse call
+func ParsePreviewCampaignSequencesResponse(rsp *http.Response) (*PreviewCampaignSequencesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PreviewCampaignSequencesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SequencePreviewList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ValidationFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers PreviewCampaignSequencesResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseRejectCampaignSequencesResponse parses an HTTP response from a RejectCampaignSequencesWithResponse call
+func ParseRejectCampaignSequencesResponse(rsp *http.Response) (*RejectCampaignSequencesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RejectCampaignSequencesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SequenceBulkResult
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ValidationFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers RejectCampaignSequencesResponse429Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
@@ -25772,6 +28949,196 @@ func ParseUpdateLeadResponse(rsp *http.Response) (*UpdateLeadResponse, error) {
 	switch {
 	case rsp.StatusCode == 429:
 		var headers UpdateLeadResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetLeadSequenceResponse parses an HTTP response from a GetLeadSequenceWithResponse call
+func ParseGetLeadSequenceResponse(rsp *http.Response) (*GetLeadSequenceResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetLeadSequenceResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Sequence
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers GetLeadSequenceResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseUpdateLeadSequenceResponse parses an HTTP response from a UpdateLeadSequenceWithResponse call
+func ParseUpdateLeadSequenceResponse(rsp *http.Response) (*UpdateLeadSequenceResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UpdateLeadSequenceResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Sequence
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ValidationFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers UpdateLeadSequenceResponse429Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {

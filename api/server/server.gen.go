@@ -87,12 +87,33 @@ type ServerInterface interface {
 	// CompleteCampaign Finish the campaign (active or paused → completed)
 	// (POST /v1/campaigns/{campaign_id}/complete)
 	CompleteCampaign(ctx echo.Context, campaignID openapi_types.UUID) error
+	// GetCampaignGeneration Progress of the campaign's latest generation run
+	// (GET /v1/campaigns/{campaign_id}/generation)
+	GetCampaignGeneration(ctx echo.Context, campaignID openapi_types.UUID) error
+	// StartCampaignGeneration Generate a sequence for every approved lead that has none
+	// (POST /v1/campaigns/{campaign_id}/generation)
+	StartCampaignGeneration(ctx echo.Context, campaignID openapi_types.UUID) error
+	// CancelCampaignGeneration Cancel the campaign's unfinished generation run
+	// (POST /v1/campaigns/{campaign_id}/generation/cancel)
+	CancelCampaignGeneration(ctx echo.Context, campaignID openapi_types.UUID) error
 	// PauseCampaign Stop sending for now (active → paused)
 	// (POST /v1/campaigns/{campaign_id}/pause)
 	PauseCampaign(ctx echo.Context, campaignID openapi_types.UUID) error
 	// ResumeCampaign Carry on sending (paused → active)
 	// (POST /v1/campaigns/{campaign_id}/resume)
 	ResumeCampaign(ctx echo.Context, campaignID openapi_types.UUID) error
+	// ListCampaignSequences The campaign's sequences, newest first
+	// (GET /v1/campaigns/{campaign_id}/sequences)
+	ListCampaignSequences(ctx echo.Context, campaignID openapi_types.UUID, params ListCampaignSequencesParams) error
+	// ApproveCampaignSequences Approve sequences of the campaign (some, or all awaiting approval)
+	// (POST /v1/campaigns/{campaign_id}/sequences/approve)
+	ApproveCampaignSequences(ctx echo.Context, campaignID openapi_types.UUID) error
+	// PreviewCampaignSequences Generate for a few leads without saving
+	// (POST /v1/campaigns/{campaign_id}/sequences/preview)
+	PreviewCampaignSequences(ctx echo.Context, campaignID openapi_types.UUID) error
+	// RejectCampaignSequences Reject sequences of the campaign (some, or all awaiting approval)
+	// (POST /v1/campaigns/{campaign_id}/sequences/reject)
+	RejectCampaignSequences(ctx echo.Context, campaignID openapi_types.UUID) error
 	// ListEventTypes The event catalogue
 	// (GET /v1/event-types)
 	ListEventTypes(ctx echo.Context) error
@@ -150,6 +171,12 @@ type ServerInterface interface {
 	// UpdateLead Change one lead
 	// (PATCH /v1/leads/{lead_id})
 	UpdateLead(ctx echo.Context, leadID openapi_types.UUID) error
+	// GetLeadSequence The lead's sequence
+	// (GET /v1/leads/{lead_id}/sequence)
+	GetLeadSequence(ctx echo.Context, leadID openapi_types.UUID) error
+	// UpdateLeadSequence Edit the lead's steps
+	// (PATCH /v1/leads/{lead_id}/sequence)
+	UpdateLeadSequence(ctx echo.Context, leadID openapi_types.UUID) error
 	// GetMe Who is calling
 	// (GET /v1/me)
 	GetMe(ctx echo.Context) error
@@ -591,6 +618,54 @@ func (w *ServerInterfaceWrapper) CompleteCampaign(ctx echo.Context) error {
 	return err
 }
 
+// GetCampaignGeneration converts echo context to params.
+func (w *ServerInterfaceWrapper) GetCampaignGeneration(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "campaign_id" -------------
+	var campaignID openapi_types.UUID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "campaign_id", ctx.Param("campaign_id"), &campaignID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter campaign_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetCampaignGeneration(ctx, campaignID)
+	return err
+}
+
+// StartCampaignGeneration converts echo context to params.
+func (w *ServerInterfaceWrapper) StartCampaignGeneration(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "campaign_id" -------------
+	var campaignID openapi_types.UUID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "campaign_id", ctx.Param("campaign_id"), &campaignID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter campaign_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.StartCampaignGeneration(ctx, campaignID)
+	return err
+}
+
+// CancelCampaignGeneration converts echo context to params.
+func (w *ServerInterfaceWrapper) CancelCampaignGeneration(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "campaign_id" -------------
+	var campaignID openapi_types.UUID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "campaign_id", ctx.Param("campaign_id"), &campaignID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter campaign_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CancelCampaignGeneration(ctx, campaignID)
+	return err
+}
+
 // PauseCampaign converts echo context to params.
 func (w *ServerInterfaceWrapper) PauseCampaign(ctx echo.Context) error {
 	var err error
@@ -620,6 +695,93 @@ func (w *ServerInterfaceWrapper) ResumeCampaign(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.ResumeCampaign(ctx, campaignID)
+	return err
+}
+
+// ListCampaignSequences converts echo context to params.
+func (w *ServerInterfaceWrapper) ListCampaignSequences(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "campaign_id" -------------
+	var campaignID openapi_types.UUID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "campaign_id", ctx.Param("campaign_id"), &campaignID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter campaign_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListCampaignSequencesParams
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// ------------- Optional query parameter "approved" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "approved", ctx.QueryParams(), &params.Approved, runtime.BindQueryParameterOptions{Type: "boolean", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter approved: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListCampaignSequences(ctx, campaignID, params)
+	return err
+}
+
+// ApproveCampaignSequences converts echo context to params.
+func (w *ServerInterfaceWrapper) ApproveCampaignSequences(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "campaign_id" -------------
+	var campaignID openapi_types.UUID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "campaign_id", ctx.Param("campaign_id"), &campaignID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter campaign_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ApproveCampaignSequences(ctx, campaignID)
+	return err
+}
+
+// PreviewCampaignSequences converts echo context to params.
+func (w *ServerInterfaceWrapper) PreviewCampaignSequences(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "campaign_id" -------------
+	var campaignID openapi_types.UUID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "campaign_id", ctx.Param("campaign_id"), &campaignID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter campaign_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.PreviewCampaignSequences(ctx, campaignID)
+	return err
+}
+
+// RejectCampaignSequences converts echo context to params.
+func (w *ServerInterfaceWrapper) RejectCampaignSequences(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "campaign_id" -------------
+	var campaignID openapi_types.UUID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "campaign_id", ctx.Param("campaign_id"), &campaignID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter campaign_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RejectCampaignSequences(ctx, campaignID)
 	return err
 }
 
@@ -1135,6 +1297,38 @@ func (w *ServerInterfaceWrapper) UpdateLead(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.UpdateLead(ctx, leadID)
+	return err
+}
+
+// GetLeadSequence converts echo context to params.
+func (w *ServerInterfaceWrapper) GetLeadSequence(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "lead_id" -------------
+	var leadID openapi_types.UUID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "lead_id", ctx.Param("lead_id"), &leadID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter lead_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetLeadSequence(ctx, leadID)
+	return err
+}
+
+// UpdateLeadSequence converts echo context to params.
+func (w *ServerInterfaceWrapper) UpdateLeadSequence(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "lead_id" -------------
+	var leadID openapi_types.UUID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "lead_id", ctx.Param("lead_id"), &leadID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter lead_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UpdateLeadSequence(ctx, leadID)
 	return err
 }
 
@@ -2121,6 +2315,15 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/v1/campaigns/:campaign_id/resume", wrapper.ResumeCampaign, options.OperationMiddlewares["resumeCampaign"]...)
 	router.POST(options.BaseURL+"/v1/campaigns/:campaign_id/complete", wrapper.CompleteCampaign, options.OperationMiddlewares["completeCampaign"]...)
 	router.POST(options.BaseURL+"/v1/campaigns/:campaign_id/archive", wrapper.ArchiveCampaign, options.OperationMiddlewares["archiveCampaign"]...)
+	router.GET(options.BaseURL+"/v1/campaigns/:campaign_id/sequences", wrapper.ListCampaignSequences, options.OperationMiddlewares["listCampaignSequences"]...)
+	router.GET(options.BaseURL+"/v1/campaigns/:campaign_id/generation", wrapper.GetCampaignGeneration, options.OperationMiddlewares["getCampaignGeneration"]...)
+	router.POST(options.BaseURL+"/v1/campaigns/:campaign_id/generation", wrapper.StartCampaignGeneration, options.OperationMiddlewares["startCampaignGeneration"]...)
+	router.POST(options.BaseURL+"/v1/campaigns/:campaign_id/generation/cancel", wrapper.CancelCampaignGeneration, options.OperationMiddlewares["cancelCampaignGeneration"]...)
+	router.POST(options.BaseURL+"/v1/campaigns/:campaign_id/sequences/preview", wrapper.PreviewCampaignSequences, options.OperationMiddlewares["previewCampaignSequences"]...)
+	router.POST(options.BaseURL+"/v1/campaigns/:campaign_id/sequences/approve", wrapper.ApproveCampaignSequences, options.OperationMiddlewares["approveCampaignSequences"]...)
+	router.POST(options.BaseURL+"/v1/campaigns/:campaign_id/sequences/reject", wrapper.RejectCampaignSequences, options.OperationMiddlewares["rejectCampaignSequences"]...)
+	router.GET(options.BaseURL+"/v1/leads/:lead_id/sequence", wrapper.GetLeadSequence, options.OperationMiddlewares["getLeadSequence"]...)
+	router.PATCH(options.BaseURL+"/v1/leads/:lead_id/sequence", wrapper.UpdateLeadSequence, options.OperationMiddlewares["updateLeadSequence"]...)
 	router.GET(options.BaseURL+"/v1/templates", wrapper.ListTemplates, options.OperationMiddlewares["listTemplates"]...)
 	router.POST(options.BaseURL+"/v1/templates", wrapper.CreateTemplate, options.OperationMiddlewares["createTemplate"]...)
 	router.DELETE(options.BaseURL+"/v1/templates/:template_id", wrapper.DeleteTemplate, options.OperationMiddlewares["deleteTemplate"]...)
@@ -5131,6 +5334,450 @@ func (response CompleteCampaign503ApplicationProblemPlusJSONResponse) VisitCompl
 	return err
 }
 
+type GetCampaignGenerationRequestObject struct {
+	CampaignID openapi_types.UUID `json:"campaign_id"`
+}
+
+type GetCampaignGenerationResponseObject interface {
+	VisitGetCampaignGenerationResponse(w http.ResponseWriter) error
+}
+
+type GetCampaignGeneration200JSONResponse SequenceGeneration
+
+func (response GetCampaignGeneration200JSONResponse) VisitGetCampaignGenerationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCampaignGeneration400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetCampaignGeneration400ApplicationProblemPlusJSONResponse) VisitGetCampaignGenerationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCampaignGeneration401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetCampaignGeneration401ApplicationProblemPlusJSONResponse) VisitGetCampaignGenerationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCampaignGeneration404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetCampaignGeneration404ApplicationProblemPlusJSONResponse) VisitGetCampaignGenerationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCampaignGeneration429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response GetCampaignGeneration429ApplicationProblemPlusJSONResponse) VisitGetCampaignGenerationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCampaignGeneration500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response GetCampaignGeneration500ApplicationProblemPlusJSONResponse) VisitGetCampaignGenerationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCampaignGeneration503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetCampaignGeneration503ApplicationProblemPlusJSONResponse) VisitGetCampaignGenerationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StartCampaignGenerationRequestObject struct {
+	CampaignID openapi_types.UUID `json:"campaign_id"`
+	Body       *StartCampaignGenerationJSONRequestBody
+}
+
+type StartCampaignGenerationResponseObject interface {
+	VisitStartCampaignGenerationResponse(w http.ResponseWriter) error
+}
+
+type StartCampaignGeneration202JSONResponse SequenceGeneration
+
+func (response StartCampaignGeneration202JSONResponse) VisitStartCampaignGenerationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(202)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StartCampaignGeneration400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response StartCampaignGeneration400ApplicationProblemPlusJSONResponse) VisitStartCampaignGenerationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StartCampaignGeneration401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response StartCampaignGeneration401ApplicationProblemPlusJSONResponse) VisitStartCampaignGenerationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StartCampaignGeneration404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response StartCampaignGeneration404ApplicationProblemPlusJSONResponse) VisitStartCampaignGenerationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StartCampaignGeneration409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response StartCampaignGeneration409ApplicationProblemPlusJSONResponse) VisitStartCampaignGenerationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StartCampaignGeneration413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response StartCampaignGeneration413ApplicationProblemPlusJSONResponse) VisitStartCampaignGenerationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StartCampaignGeneration415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response StartCampaignGeneration415ApplicationProblemPlusJSONResponse) VisitStartCampaignGenerationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StartCampaignGeneration422ApplicationProblemPlusJSONResponse struct {
+	ValidationFailedApplicationProblemPlusJSONResponse
+}
+
+func (response StartCampaignGeneration422ApplicationProblemPlusJSONResponse) VisitStartCampaignGenerationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StartCampaignGeneration429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response StartCampaignGeneration429ApplicationProblemPlusJSONResponse) VisitStartCampaignGenerationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StartCampaignGeneration500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response StartCampaignGeneration500ApplicationProblemPlusJSONResponse) VisitStartCampaignGenerationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StartCampaignGeneration503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response StartCampaignGeneration503ApplicationProblemPlusJSONResponse) VisitStartCampaignGenerationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelCampaignGenerationRequestObject struct {
+	CampaignID openapi_types.UUID `json:"campaign_id"`
+}
+
+type CancelCampaignGenerationResponseObject interface {
+	VisitCancelCampaignGenerationResponse(w http.ResponseWriter) error
+}
+
+type CancelCampaignGeneration200JSONResponse SequenceGeneration
+
+func (response CancelCampaignGeneration200JSONResponse) VisitCancelCampaignGenerationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelCampaignGeneration400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CancelCampaignGeneration400ApplicationProblemPlusJSONResponse) VisitCancelCampaignGenerationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelCampaignGeneration401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CancelCampaignGeneration401ApplicationProblemPlusJSONResponse) VisitCancelCampaignGenerationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelCampaignGeneration404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response CancelCampaignGeneration404ApplicationProblemPlusJSONResponse) VisitCancelCampaignGenerationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelCampaignGeneration409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response CancelCampaignGeneration409ApplicationProblemPlusJSONResponse) VisitCancelCampaignGenerationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelCampaignGeneration429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response CancelCampaignGeneration429ApplicationProblemPlusJSONResponse) VisitCancelCampaignGenerationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelCampaignGeneration500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response CancelCampaignGeneration500ApplicationProblemPlusJSONResponse) VisitCancelCampaignGenerationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelCampaignGeneration503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response CancelCampaignGeneration503ApplicationProblemPlusJSONResponse) VisitCancelCampaignGenerationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type PauseCampaignRequestObject struct {
 	CampaignID openapi_types.UUID `json:"campaign_id"`
 }
@@ -5410,6 +6057,654 @@ type ResumeCampaign503ApplicationProblemPlusJSONResponse struct {
 }
 
 func (response ResumeCampaign503ApplicationProblemPlusJSONResponse) VisitResumeCampaignResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListCampaignSequencesRequestObject struct {
+	CampaignID openapi_types.UUID `json:"campaign_id"`
+	Params     ListCampaignSequencesParams
+}
+
+type ListCampaignSequencesResponseObject interface {
+	VisitListCampaignSequencesResponse(w http.ResponseWriter) error
+}
+
+type ListCampaignSequences200JSONResponse SequenceList
+
+func (response ListCampaignSequences200JSONResponse) VisitListCampaignSequencesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListCampaignSequences400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListCampaignSequences400ApplicationProblemPlusJSONResponse) VisitListCampaignSequencesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListCampaignSequences401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListCampaignSequences401ApplicationProblemPlusJSONResponse) VisitListCampaignSequencesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListCampaignSequences404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListCampaignSequences404ApplicationProblemPlusJSONResponse) VisitListCampaignSequencesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListCampaignSequences429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ListCampaignSequences429ApplicationProblemPlusJSONResponse) VisitListCampaignSequencesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListCampaignSequences500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response ListCampaignSequences500ApplicationProblemPlusJSONResponse) VisitListCampaignSequencesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListCampaignSequences503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListCampaignSequences503ApplicationProblemPlusJSONResponse) VisitListCampaignSequencesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ApproveCampaignSequencesRequestObject struct {
+	CampaignID openapi_types.UUID `json:"campaign_id"`
+	Body       *ApproveCampaignSequencesJSONRequestBody
+}
+
+type ApproveCampaignSequencesResponseObject interface {
+	VisitApproveCampaignSequencesResponse(w http.ResponseWriter) error
+}
+
+type ApproveCampaignSequences200JSONResponse SequenceBulkResult
+
+func (response ApproveCampaignSequences200JSONResponse) VisitApproveCampaignSequencesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ApproveCampaignSequences400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ApproveCampaignSequences400ApplicationProblemPlusJSONResponse) VisitApproveCampaignSequencesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ApproveCampaignSequences401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ApproveCampaignSequences401ApplicationProblemPlusJSONResponse) VisitApproveCampaignSequencesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ApproveCampaignSequences404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ApproveCampaignSequences404ApplicationProblemPlusJSONResponse) VisitApproveCampaignSequencesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ApproveCampaignSequences413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response ApproveCampaignSequences413ApplicationProblemPlusJSONResponse) VisitApproveCampaignSequencesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ApproveCampaignSequences415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response ApproveCampaignSequences415ApplicationProblemPlusJSONResponse) VisitApproveCampaignSequencesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ApproveCampaignSequences422ApplicationProblemPlusJSONResponse struct {
+	ValidationFailedApplicationProblemPlusJSONResponse
+}
+
+func (response ApproveCampaignSequences422ApplicationProblemPlusJSONResponse) VisitApproveCampaignSequencesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ApproveCampaignSequences429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ApproveCampaignSequences429ApplicationProblemPlusJSONResponse) VisitApproveCampaignSequencesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ApproveCampaignSequences500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response ApproveCampaignSequences500ApplicationProblemPlusJSONResponse) VisitApproveCampaignSequencesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ApproveCampaignSequences503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ApproveCampaignSequences503ApplicationProblemPlusJSONResponse) VisitApproveCampaignSequencesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PreviewCampaignSequencesRequestObject struct {
+	CampaignID openapi_types.UUID `json:"campaign_id"`
+	Body       *PreviewCampaignSequencesJSONRequestBody
+}
+
+type PreviewCampaignSequencesResponseObject interface {
+	VisitPreviewCampaignSequencesResponse(w http.ResponseWriter) error
+}
+
+type PreviewCampaignSequences200JSONResponse SequencePreviewList
+
+func (response PreviewCampaignSequences200JSONResponse) VisitPreviewCampaignSequencesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PreviewCampaignSequences400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response PreviewCampaignSequences400ApplicationProblemPlusJSONResponse) VisitPreviewCampaignSequencesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PreviewCampaignSequences401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response PreviewCampaignSequences401ApplicationProblemPlusJSONResponse) VisitPreviewCampaignSequencesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PreviewCampaignSequences404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response PreviewCampaignSequences404ApplicationProblemPlusJSONResponse) VisitPreviewCampaignSequencesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PreviewCampaignSequences409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response PreviewCampaignSequences409ApplicationProblemPlusJSONResponse) VisitPreviewCampaignSequencesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PreviewCampaignSequences413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response PreviewCampaignSequences413ApplicationProblemPlusJSONResponse) VisitPreviewCampaignSequencesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PreviewCampaignSequences415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response PreviewCampaignSequences415ApplicationProblemPlusJSONResponse) VisitPreviewCampaignSequencesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PreviewCampaignSequences422ApplicationProblemPlusJSONResponse struct {
+	ValidationFailedApplicationProblemPlusJSONResponse
+}
+
+func (response PreviewCampaignSequences422ApplicationProblemPlusJSONResponse) VisitPreviewCampaignSequencesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PreviewCampaignSequences429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response PreviewCampaignSequences429ApplicationProblemPlusJSONResponse) VisitPreviewCampaignSequencesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PreviewCampaignSequences500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response PreviewCampaignSequences500ApplicationProblemPlusJSONResponse) VisitPreviewCampaignSequencesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PreviewCampaignSequences503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response PreviewCampaignSequences503ApplicationProblemPlusJSONResponse) VisitPreviewCampaignSequencesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RejectCampaignSequencesRequestObject struct {
+	CampaignID openapi_types.UUID `json:"campaign_id"`
+	Body       *RejectCampaignSequencesJSONRequestBody
+}
+
+type RejectCampaignSequencesResponseObject interface {
+	VisitRejectCampaignSequencesResponse(w http.ResponseWriter) error
+}
+
+type RejectCampaignSequences200JSONResponse SequenceBulkResult
+
+func (response RejectCampaignSequences200JSONResponse) VisitRejectCampaignSequencesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RejectCampaignSequences400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response RejectCampaignSequences400ApplicationProblemPlusJSONResponse) VisitRejectCampaignSequencesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RejectCampaignSequences401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response RejectCampaignSequences401ApplicationProblemPlusJSONResponse) VisitRejectCampaignSequencesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RejectCampaignSequences404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response RejectCampaignSequences404ApplicationProblemPlusJSONResponse) VisitRejectCampaignSequencesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RejectCampaignSequences413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response RejectCampaignSequences413ApplicationProblemPlusJSONResponse) VisitRejectCampaignSequencesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RejectCampaignSequences415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response RejectCampaignSequences415ApplicationProblemPlusJSONResponse) VisitRejectCampaignSequencesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RejectCampaignSequences422ApplicationProblemPlusJSONResponse struct {
+	ValidationFailedApplicationProblemPlusJSONResponse
+}
+
+func (response RejectCampaignSequences422ApplicationProblemPlusJSONResponse) VisitRejectCampaignSequencesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RejectCampaignSequences429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response RejectCampaignSequences429ApplicationProblemPlusJSONResponse) VisitRejectCampaignSequencesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RejectCampaignSequences500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response RejectCampaignSequences500ApplicationProblemPlusJSONResponse) VisitRejectCampaignSequencesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RejectCampaignSequences503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response RejectCampaignSequences503ApplicationProblemPlusJSONResponse) VisitRejectCampaignSequencesResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
@@ -8020,6 +9315,313 @@ type UpdateLead503ApplicationProblemPlusJSONResponse struct {
 }
 
 func (response UpdateLead503ApplicationProblemPlusJSONResponse) VisitUpdateLeadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetLeadSequenceRequestObject struct {
+	LeadID openapi_types.UUID `json:"lead_id"`
+}
+
+type GetLeadSequenceResponseObject interface {
+	VisitGetLeadSequenceResponse(w http.ResponseWriter) error
+}
+
+type GetLeadSequence200JSONResponse Sequence
+
+func (response GetLeadSequence200JSONResponse) VisitGetLeadSequenceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetLeadSequence400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetLeadSequence400ApplicationProblemPlusJSONResponse) VisitGetLeadSequenceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetLeadSequence401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetLeadSequence401ApplicationProblemPlusJSONResponse) VisitGetLeadSequenceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetLeadSequence404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetLeadSequence404ApplicationProblemPlusJSONResponse) VisitGetLeadSequenceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetLeadSequence429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response GetLeadSequence429ApplicationProblemPlusJSONResponse) VisitGetLeadSequenceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetLeadSequence500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response GetLeadSequence500ApplicationProblemPlusJSONResponse) VisitGetLeadSequenceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetLeadSequence503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetLeadSequence503ApplicationProblemPlusJSONResponse) VisitGetLeadSequenceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateLeadSequenceRequestObject struct {
+	LeadID openapi_types.UUID `json:"lead_id"`
+	Body   *UpdateLeadSequenceJSONRequestBody
+}
+
+type UpdateLeadSequenceResponseObject interface {
+	VisitUpdateLeadSequenceResponse(w http.ResponseWriter) error
+}
+
+type UpdateLeadSequence200JSONResponse Sequence
+
+func (response UpdateLeadSequence200JSONResponse) VisitUpdateLeadSequenceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateLeadSequence400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateLeadSequence400ApplicationProblemPlusJSONResponse) VisitUpdateLeadSequenceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateLeadSequence401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateLeadSequence401ApplicationProblemPlusJSONResponse) VisitUpdateLeadSequenceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateLeadSequence404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateLeadSequence404ApplicationProblemPlusJSONResponse) VisitUpdateLeadSequenceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateLeadSequence409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateLeadSequence409ApplicationProblemPlusJSONResponse) VisitUpdateLeadSequenceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateLeadSequence413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateLeadSequence413ApplicationProblemPlusJSONResponse) VisitUpdateLeadSequenceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateLeadSequence415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateLeadSequence415ApplicationProblemPlusJSONResponse) VisitUpdateLeadSequenceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateLeadSequence422ApplicationProblemPlusJSONResponse struct {
+	ValidationFailedApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateLeadSequence422ApplicationProblemPlusJSONResponse) VisitUpdateLeadSequenceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateLeadSequence429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateLeadSequence429ApplicationProblemPlusJSONResponse) VisitUpdateLeadSequenceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateLeadSequence500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateLeadSequence500ApplicationProblemPlusJSONResponse) VisitUpdateLeadSequenceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateLeadSequence503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateLeadSequence503ApplicationProblemPlusJSONResponse) VisitUpdateLeadSequenceResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
@@ -13991,12 +15593,33 @@ type StrictServerInterface interface {
 	// CompleteCampaign Finish the campaign (active or paused → completed)
 	// (POST /v1/campaigns/{campaign_id}/complete)
 	CompleteCampaign(ctx context.Context, request CompleteCampaignRequestObject) (CompleteCampaignResponseObject, error)
+	// GetCampaignGeneration Progress of the campaign's latest generation run
+	// (GET /v1/campaigns/{campaign_id}/generation)
+	GetCampaignGeneration(ctx context.Context, request GetCampaignGenerationRequestObject) (GetCampaignGenerationResponseObject, error)
+	// StartCampaignGeneration Generate a sequence for every approved lead that has none
+	// (POST /v1/campaigns/{campaign_id}/generation)
+	StartCampaignGeneration(ctx context.Context, request StartCampaignGenerationRequestObject) (StartCampaignGenerationResponseObject, error)
+	// CancelCampaignGeneration Cancel the campaign's unfinished generation run
+	// (POST /v1/campaigns/{campaign_id}/generation/cancel)
+	CancelCampaignGeneration(ctx context.Context, request CancelCampaignGenerationRequestObject) (CancelCampaignGenerationResponseObject, error)
 	// PauseCampaign Stop sending for now (active → paused)
 	// (POST /v1/campaigns/{campaign_id}/pause)
 	PauseCampaign(ctx context.Context, request PauseCampaignRequestObject) (PauseCampaignResponseObject, error)
 	// ResumeCampaign Carry on sending (paused → active)
 	// (POST /v1/campaigns/{campaign_id}/resume)
 	ResumeCampaign(ctx context.Context, request ResumeCampaignRequestObject) (ResumeCampaignResponseObject, error)
+	// ListCampaignSequences The campaign's sequences, newest first
+	// (GET /v1/campaigns/{campaign_id}/sequences)
+	ListCampaignSequences(ctx context.Context, request ListCampaignSequencesRequestObject) (ListCampaignSequencesResponseObject, error)
+	// ApproveCampaignSequences Approve sequences of the campaign (some, or all awaiting approval)
+	// (POST /v1/campaigns/{campaign_id}/sequences/approve)
+	ApproveCampaignSequences(ctx context.Context, request ApproveCampaignSequencesRequestObject) (ApproveCampaignSequencesResponseObject, error)
+	// PreviewCampaignSequences Generate for a few leads without saving
+	// (POST /v1/campaigns/{campaign_id}/sequences/preview)
+	PreviewCampaignSequences(ctx context.Context, request PreviewCampaignSequencesRequestObject) (PreviewCampaignSequencesResponseObject, error)
+	// RejectCampaignSequences Reject sequences of the campaign (some, or all awaiting approval)
+	// (POST /v1/campaigns/{campaign_id}/sequences/reject)
+	RejectCampaignSequences(ctx context.Context, request RejectCampaignSequencesRequestObject) (RejectCampaignSequencesResponseObject, error)
 	// ListEventTypes The event catalogue
 	// (GET /v1/event-types)
 	ListEventTypes(ctx context.Context, request ListEventTypesRequestObject) (ListEventTypesResponseObject, error)
@@ -14054,6 +15677,12 @@ type StrictServerInterface interface {
 	// UpdateLead Change one lead
 	// (PATCH /v1/leads/{lead_id})
 	UpdateLead(ctx context.Context, request UpdateLeadRequestObject) (UpdateLeadResponseObject, error)
+	// GetLeadSequence The lead's sequence
+	// (GET /v1/leads/{lead_id}/sequence)
+	GetLeadSequence(ctx context.Context, request GetLeadSequenceRequestObject) (GetLeadSequenceResponseObject, error)
+	// UpdateLeadSequence Edit the lead's steps
+	// (PATCH /v1/leads/{lead_id}/sequence)
+	UpdateLeadSequence(ctx context.Context, request UpdateLeadSequenceRequestObject) (UpdateLeadSequenceResponseObject, error)
 	// GetMe Who is calling
 	// (GET /v1/me)
 	GetMe(ctx context.Context, request GetMeRequestObject) (GetMeResponseObject, error)
@@ -14929,6 +16558,107 @@ func (sh *strictHandler) CompleteCampaign(ctx echo.Context, campaignID openapi_t
 	return nil
 }
 
+// GetCampaignGeneration operation middleware
+func (sh *strictHandler) GetCampaignGeneration(ctx echo.Context, campaignID openapi_types.UUID) error {
+	var request GetCampaignGenerationRequestObject
+
+	request.CampaignID = campaignID
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetCampaignGeneration(ctx.Request().Context(), request.(GetCampaignGenerationRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetCampaignGeneration")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetCampaignGenerationResponseObject); ok {
+		return validResponse.VisitGetCampaignGenerationResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// StartCampaignGeneration operation middleware
+func (sh *strictHandler) StartCampaignGeneration(ctx echo.Context, campaignID openapi_types.UUID) error {
+	var request StartCampaignGenerationRequestObject
+
+	request.CampaignID = campaignID
+
+	var body StartCampaignGenerationJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		if !errors.Is(err, io.EOF) {
+			return err
+		}
+	} else {
+		request.Body = &body
+	}
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.StartCampaignGeneration(ctx.Request().Context(), request.(StartCampaignGenerationRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "StartCampaignGeneration")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(StartCampaignGenerationResponseObject); ok {
+		return validResponse.VisitStartCampaignGenerationResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CancelCampaignGeneration operation middleware
+func (sh *strictHandler) CancelCampaignGeneration(ctx echo.Context, campaignID openapi_types.UUID) error {
+	var request CancelCampaignGenerationRequestObject
+
+	request.CampaignID = campaignID
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CancelCampaignGeneration(ctx.Request().Context(), request.(CancelCampaignGenerationRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CancelCampaignGeneration")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CancelCampaignGenerationResponseObject); ok {
+		return validResponse.VisitCancelCampaignGenerationResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // PauseCampaign operation middleware
 func (sh *strictHandler) PauseCampaign(ctx echo.Context, campaignID openapi_types.UUID) error {
 	var request PauseCampaignRequestObject
@@ -14973,6 +16703,179 @@ func (sh *strictHandler) ResumeCampaign(ctx echo.Context, campaignID openapi_typ
 		return err
 	} else if validResponse, ok := response.(ResumeCampaignResponseObject); ok {
 		return validResponse.VisitResumeCampaignResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListCampaignSequences operation middleware
+func (sh *strictHandler) ListCampaignSequences(ctx echo.Context, campaignID openapi_types.UUID, params ListCampaignSequencesParams) error {
+	var request ListCampaignSequencesRequestObject
+
+	request.CampaignID = campaignID
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListCampaignSequences(ctx.Request().Context(), request.(ListCampaignSequencesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListCampaignSequences")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListCampaignSequencesResponseObject); ok {
+		return validResponse.VisitListCampaignSequencesResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ApproveCampaignSequences operation middleware
+func (sh *strictHandler) ApproveCampaignSequences(ctx echo.Context, campaignID openapi_types.UUID) error {
+	var request ApproveCampaignSequencesRequestObject
+
+	request.CampaignID = campaignID
+
+	var body ApproveCampaignSequencesJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ApproveCampaignSequences(ctx.Request().Context(), request.(ApproveCampaignSequencesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ApproveCampaignSequences")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ApproveCampaignSequencesResponseObject); ok {
+		return validResponse.VisitApproveCampaignSequencesResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// PreviewCampaignSequences operation middleware
+func (sh *strictHandler) PreviewCampaignSequences(ctx echo.Context, campaignID openapi_types.UUID) error {
+	var request PreviewCampaignSequencesRequestObject
+
+	request.CampaignID = campaignID
+
+	var body PreviewCampaignSequencesJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		if !errors.Is(err, io.EOF) {
+			return err
+		}
+	} else {
+		request.Body = &body
+	}
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.PreviewCampaignSequences(ctx.Request().Context(), request.(PreviewCampaignSequencesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "PreviewCampaignSequences")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(PreviewCampaignSequencesResponseObject); ok {
+		return validResponse.VisitPreviewCampaignSequencesResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// RejectCampaignSequences operation middleware
+func (sh *strictHandler) RejectCampaignSequences(ctx echo.Context, campaignID openapi_types.UUID) error {
+	var request RejectCampaignSequencesRequestObject
+
+	request.CampaignID = campaignID
+
+	var body RejectCampaignSequencesJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RejectCampaignSequences(ctx.Request().Context(), request.(RejectCampaignSequencesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RejectCampaignSequences")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RejectCampaignSequencesResponseObject); ok {
+		return validResponse.VisitRejectCampaignSequencesResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -15581,6 +17484,79 @@ func (sh *strictHandler) UpdateLead(ctx echo.Context, leadID openapi_types.UUID)
 		return err
 	} else if validResponse, ok := response.(UpdateLeadResponseObject); ok {
 		return validResponse.VisitUpdateLeadResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetLeadSequence operation middleware
+func (sh *strictHandler) GetLeadSequence(ctx echo.Context, leadID openapi_types.UUID) error {
+	var request GetLeadSequenceRequestObject
+
+	request.LeadID = leadID
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetLeadSequence(ctx.Request().Context(), request.(GetLeadSequenceRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetLeadSequence")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetLeadSequenceResponseObject); ok {
+		return validResponse.VisitGetLeadSequenceResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// UpdateLeadSequence operation middleware
+func (sh *strictHandler) UpdateLeadSequence(ctx echo.Context, leadID openapi_types.UUID) error {
+	var request UpdateLeadSequenceRequestObject
+
+	request.LeadID = leadID
+
+	var body UpdateLeadSequenceJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.UpdateLeadSequence(ctx.Request().Context(), request.(UpdateLeadSequenceRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UpdateLeadSequence")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(UpdateLeadSequenceResponseObject); ok {
+		return validResponse.VisitUpdateLeadSequenceResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -16921,473 +18897,514 @@ func (sh *strictHandler) TestWebhookEndpoint(ctx echo.Context, endpointID Endpoi
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7P3Zchs5mjAM3wqCMxEma5LU4mW6pZj4X5XL7la3t1+Su6an6GGCTJBEKwlkJZCi2X4d0QdfzHc+F9EX",
-	"VlfyBZ4HQCLJTC5aLLtKB1WmyEysz75+ao3kLJOCCa1aR59aGc3pjGmWw18nGf8zW5wm5jMXraNWRvW0",
-	"FbUEnbHWUYtmfHDJFgOetKJWzn4ueM6S1pHOCxa11GjKZtS8OZb5jOrWUaso4Em9yMzbSudcTFqfP0et",
-	"50WuZG6eTZga5TzTXJrpLqaMxIJ91IMRPBETOSZ6ykiWsysuC0UyOmG9VoSr+7lg+aJcHr7TCpcyox9f",
-	"MTHR09bR4f5+3VJeiCSTXOjGTTP7wM13/eKKrZvH/HrzSU4TNsukZmK0+DNbrB7xa3rJFKEkZzpf4PFy",
-	"RcyMTGmi6JgdE8UYnPrJu1MSvO3PfcpowvJy6cGcXTNp0w08fRq1Zly4vw9q1y+uuGaNp8Th55sf0ys+",
-	"43r1dN7RCSOK/51F5KB7sL9P2gkb0yLV5HC/0wR3KYwVzm9fMkAXmRPgs2LWOjowEDjjwv7ll8WFZhOW",
-	"w7reSM3HfETNehoPQQQP3fwo3iuWN05VKJbfdIrP5mWVSaEYUJnvaXKG8Gb+GkmhmYCPNMtSu629LJfD",
-	"lM3+7W/KXMynYLp/zdm4ddT6l72Sku3hr2rvHb6Fky4DfmoWyhIP7O0hTcifzt++iYj5hOQDP3uy2Om1",
-	"DL2SYpzy0Rddr6GFbqUjO78ic66ngJujIs+Z0ERpqhlpy5xQQXiJiOSSLXDxL2U+5EnCxJde/YimKcsf",
-	"KZLLlJEZXRAhNUkkkBxY2qnQLBc0/ZIrO5czpqdcTMiY8pQlRAoii5wonrBjEtsjH/AkNscpDKYxRbgm",
-	"HJ9L5UT1yBuJY8ypIqMpFROWwI7eSP1SFiL5kjt6I4kqRgYszIq4QPhwhy/zCRVcUaTgn6PWO7pIJU0u",
-	"pHxF8wn70lAxlMmCcEVSM3lO9JTighXLr1hO6GjEMq1I+/XJfw6+f/vDXwff//XixXlEDshr/j0ZLogl",
-	"rgjcF1K+pmJh6Yn6kps5M4gHtJ8lx5af0rFmOYnPzB/dE/NHTBQbSZEowz2QccIqg0eqq1lhCkCjBS30",
-	"VOb87+yLgtZrrhQXk4iwj5kh/kTmZJ5LMSGjnAF20BRR+b2gV5SndJh+UYg6IQnLmEiA5LUBDagCeJpR",
-	"npKcpXTRsZh+bOjPMtZGBO5tQrmw+1BFlslcs+Q1Szi9gOu4HxQx5JIL8v7iZfd35uTt35TMzMqIgRTY",
-	"qsxYDstx2BOROFykWVxMCpEyZShZKe7BRClXWhGppyxXpF0OrYhZOc0NLVGsy4ViQnHNr1hqOctfaMoT",
-	"mOIlHPB9ndOcpWnXMvdhockwZ/QShNwiNTSd5bnMVUwUXSgyn/LRtAeSj50GNB84OBQ+A+GEJgk3E9L0",
-	"XW5OWXMjwoxpqljUyoKvPrXGRZoOUGpalipfGu5MBJub+5GF0IYWLKsmawXjqJVRpeYyT1ZHP4GR3e+k",
-	"TTVJGVWaHOwbIM/pyKh3HTJeXkVkYMrAD/vIlTZ4YX94pPxw11iplpcoa+z03udQwvzJDhJs+4N/Qw7/",
-	"xkbazITqKqixlasY5YxqlgyoroinCdWsq/mMtWpWzZMtRNmolVKlB4VaP7goUksIUVReGcWByeot52zM",
-	"P9YrxmOeG1HQ36jTjRUb5UxHREuSs5GcCK4Y4QBjK+Pn7Epe3mjxS/cEpwTb8YuPwvNvvrbn8NCOSOYO",
-	"LgCtg11BC8bYtC6ABpqmb8eto5/WEykLhZ+jZTDEi1m9zPOpnAsixQhUbZEY4ZIacjVkNDcikYH9XmvT",
-	"Puzwqzv54PfyiiMZq64roRooL9dspjaRYL87NwvNcwp/B3YauJqd4AbWUB2j9koKPT1nSnHkGtV9GGan",
-	"1MDTmxVoR6FFDbiouQSUykghNE8Bj3A4PH0r76jgFrxAFrVQpP471XZZ687vbfgsHMI4Z2q6ZtVGW9o0",
-	"6pl5xtHagbYyChPFzBzu9wBHwYGWgxt9ftPg75U1RoQXVjns5W1UFlI5dzvj0pnZTdbd+PeF4oIp9dzI",
-	"ER83M+Hqrf44pRpNV6dknnPNlFHvhmxK0zGR415rmaAY0WagdJHYvz1OVJnXfs1RzujHU3z6cH8VO0B2",
-	"EotBDcU6rB1upJftZU9rn+MiKZTOF1sNeskWg4xyMQATZuMOn15jg4ZysXz7/dnnNdfpdi9ooyDqATV3",
-	"I0Zsu0vRUtQyiJUHr2hasIEBBqm4Q+RN43+uAdjndJZRPqmhT0bDECxVW9NaN9RzfLGO6Jq3UqZvKH9c",
-	"R0CqINqnzXNsK1Cls8GoxPV1x7NMGtYJUoppI9FufeTn7nnzrizyEdv6TXzav2d2M+aTZsKF57VMt1iO",
-	"ulzKaAKaFyPjXM4ip87i4EQwloA1qk2JmjIj91GiGM1H007ArErwVJrm5VUv6SUgUdKR5lfUGfivB1BK",
-	"U739WcPD9q1ip9cKeE+zWZZSdAPUwNjG1RZZsiP4r5F6wyP1sLMMDFFJDKrLDyC1igv+dNzhVq5yiRBU",
-	"MLqyvw9rKJYjM4HkwGaUp62oNZ9SrWiWmVlnqlaS8KNcR44PSWMVJn+w/pb4J1jLhxi8LtekniUHeww6",
-	"gv3jYImuRq1C8J8LZn82ULNK8Krscv/OSNmO2vZ1Cd2pyAr9xajdjH4Mv3y6XwOWS1i9bORQC6XZjLin",
-	"DN3LimHKR0QKRmSO/4zJQhY5kfMqMWt0fq0ohv5A1mHOLehVXmy4J81qhfGtboeldDEYMj1nTAyUZpka",
-	"JHRRg7NvBSMZy4l5JiLmGWsIB8ZlqJazVRju9kgRxX4uGOi/gl2xnCRGlaWKi0kF273n9PGzp4HndL9O",
-	"J6sTT/1yt7qRHxm7TOiicbA5F4mcDxg6d9bebSpHlxeGkSy9C2ex49t4UoPU0oAVPdbcC5y+OVtrrnP+",
-	"5vXuZsNRZDaQYpCzLF3UIR38QMxjqu7+AoljKGXKKIIzn7G/Wzl8aUBBTk/enBDzBDGPRIT1Jj3yojCQ",
-	"t/c9y1O+leWjeihRM6wu7zFYXd3VrF51CEnb4BHS1d20VvcuuWQLRbQkiuljtOwLpkjKxprIQpNLxjLz",
-	"Nc8JqC+kLQVBzh/h44Gv75EKPGXRDrh9LfQrOa2FugZWe1PMLOf59905+leFxjdB0zvBuUDwePZkJ9X3",
-	"3IsQTo4cqatW1JpIOUnZAPQUkG+5uGQJWIVoJtNUls/MaKZgDaKgRgClhZYZT6VeK3ueO7WjuuXnshCa",
-	"JaBAWWc4Pv9IWf2KioTMmFJ0whSZT5kgOaNJRJQ0zy8ITefAxSY5Yz7mYraKR0NZiBGrWcJrN7ieUk3w",
-	"saQiknChnz2pNS+C4KsGyrrRqgO/gB9xWEMYjoh5LiIJS/kVy1kS2a0YYOHosd1tejSIXLEBjlCzuVeo",
-	"o6ZUKT42c5i3c6a0mV3mZCTFFTOqypYz2okGORsxfsWSphlh03ZfWw6tZk0Hef76vAQBf5xbDqulpukA",
-	"YKlpsT4OA0Fvy4Gd4tWw6B/NzydZdt2Vr3jZym1U4W55JcFJ1txXDdBEHjfWck1vAVj1d6V8zEaLUcqO",
-	"SJLTsSa//M//orGCkV/+3/+HZLRQLIFvvTKMz+SjqVkWadunZ9RgtJL+OZLwnI00+LEjT7RgFkN74C1w",
-	"PpoZQmXb/GpHX0uY3oMGvlEMmHERfnsQ3YEF8UEH/vXowO5nIyMWigGxNdoh+PaFFKxO6V2vPkatj92J",
-	"7Nov3bO9N/bDTzJjgmYcXDuq9/796Q8fwne6fJZJFIYgcPSoNeF6Wgx7IznbkzTj3ZFM2ISJPb+Mz+Hr",
-	"6pJnXZnhmXXBS8FyC361IoeXqlaO549/PHr9OiKHT7pTWeTAq6nWLDe//Xf7p/2DDz/td3//4f8e/rTf",
-	"ffyhc/TTfvcpfvWvdYZpYLQV+6AzjgXQ+fiwCp2P6wa6qiXlRmmGmO8jiNzUbGaU5PgPLy7I3tXBHvyk",
-	"YiOpRGS40Azu2HxAUX8ok0VfyDGhZM6GUykvnQiw6PXFqsBvbRPbm6QNCcZzdybok3enJGe6yAUDnzXI",
-	"TcDjIJSKTGmWMcGSY4gxQqwhXDlFxrJDTVM5KRgxuK5gU+Z7c2qr9usqcP5NSdE7o3MrW5VOhqWF8xnr",
-	"yjwxwhBpG4i9+vfOMTIAM1Vsz6vLE8gvMIu1R8fR47vRaYHLu6752b7tvLY1HszYTxDjOR2R2HDpOCIx",
-	"Ipz55ESL+Jd//JO0q6cLoU4Zy+FgO7WxIEYhUJrOsrpF1N8sab+/eN5pdBOsTmG3uI6qAnpcLDL2xhD/",
-	"Wku7dSuXC66eYXgfEUJ6ncwBE92C5Q7x+Z7Mdv606ux1FV5dA1bWIw4hX2acXmszdK4y2yDLYZleWJw3",
-	"dMzsJ44IJf4EfbJJIkfFzHzRjl9ZoH4egHIDtN4YlKqwYv+yu6kSv7UHf1sQBJe4AkV1ULF2OW9qIw5P",
-	"BN4wxoha42tJHdouwwe5DNF0UpGEwZRoXUpGbzd/WqeS+zNhTiBGghQ87r4IhGb7FcbhBo9QMWIpfuUV",
-	"pXIg/1U5t/8KvWMDG8Ub/lKuzIlLwZD+q3JI/1X5oiqyLMewo+Dd8Nvy2RmbDVneo0kS/lkOb7/I2Uyi",
-	"qmTZT08zVW/d8Hd7Xgw3oXTJ/V2eGlH41tBguuyRk+DezVQgNMbfxcB6mZEXPPN11/+du+QHELgnEHjJ",
-	"WZq8yHPkJEtKoUzqKfPYvLQKJ386f/uGWMmacKFRCrIh4NYYuOdUqD1nSKwlwtbqUDP7Et3CpZQv1JEw",
-	"DLauD+vL7iPChTmJvzGQ8A4CijGhMRkMF9eSJXcJFizDLRyiZ0wkqAS6Q2/5GGEfx1dn6aiT0px6BEsK",
-	"wheCw9sYGowwca2QAn97azkvPBSc23YhvniCH6IysdPi9MpJ4Co2bW2H6GKLJavRxXhjgyJP64Iorlgq",
-	"MxCypEgXEUn5JSMxRGnG6FpKubhE6+GcKsiWQaNqczz/+jlI+9WLkx/enb56ezF48eYv/5GUv3eOYEYE",
-	"9b6AASPMOJlzxQgdKiONklNNckZHUyuj4vMMRx8u+sIsEmz0uHcuJiTL5RU+viByjkoLTRJDo1EN3ujG",
-	"+ODv5hYkO39b96IcGGm6hp5mcEg3pKeWtV5X5x1xvdgqbNDGzW75bCFsJOydMIRRobScDYCZqU3Wk5Xb",
-	"8ARpyTsg5yzvjqhiEZoe5IxyQbggJ+fPT09J+/SHNycgjW/cExM5H00Nhg22se+srBAySnwE78bpKhlO",
-	"1+Z3auAAst6T+Tc5LIOEN64J8nFGUmg6uqnIAENtfRjOl+kI8MYXsmmte/ZF7+DZk61u2zq+brTH0tC9",
-	"VUjn9k9uDuM0xCkI4Qz81ZvjNYXXaW62/d0DP0FWV3zLk/Bhk9e+5jrBKqS9pZiF8FQJ1QzwOQTnEHNL",
-	"Ahti2hI4l5u2hNtBQ0lyK3E0VTq5SpcCYTBE/6jCmoLY2eX7rsB+Hc7vFv9qIPH7Ir3cMUrnxUc60unC",
-	"xRnGPEHzPInHPNUsj1fDA+jIqe5O4rY7bkWthKvyD8X0wJ+R0RIHWg7cvWN8E9OsVlVc4szVNS8PhYIY",
-	"ZlZ479Eeyl/WiVTvsd6Wz+NRbEMLXuKTwDmqDs6NPCQMNtrfGG60M3VayXxqNAo6SDpjCrSCugyQybp4",
-	"BkZwdJeNbq7E2hXqU89mVI+m60dULGU46FgWomEcdcmzrHkcSgzkYOTZ3OUmLMjcfGqXIESmMsVZee7E",
-	"7k5vc9yB20XUKo03bkVN53y9OPN1yHHiQd1ZSMP4uWOrlhxtwolGWXdzylcp64Y+xYZnvaxb3cXp+Vvy",
-	"+ODZs+4BoWk2pd3DwNeVs4kBBOAVRBRGZcUaMrLQYJuHQclIJozQnEHoEFkJBzu8qWy8bJxeoPKHUYwq",
-	"IpcsAy/jhF9VMl9rhOkwBOHgsJYChULtxjtYkkfrkxHMLupjXSvS6sZLrIiYG5e2LGJuzn7zMub6WD6D",
-	"jJNam/IqMDkQ4gIrJ+wIS95HnJq/plQZbIrtszHU0SFKyxzpXeCw/+mk+1+0+/cPnw4/17rnDbkY8PGA",
-	"iwHAUsktVzZ1xsaFYqT9ZP/3ZOXxDiwdZAlCU7PmBdTYEAih6yhEPUSUIvbmlEgnYm/15E1E7KVbXooH",
-	"dWVT1oWE1mdRBsLxZugMpePdg03N5n5g2pKB7YxnYBBZNZ2FoLIs0VSf3FKpbU5D9Pe2fUKZfaeOD7qo",
-	"v4aAOQzOdw9FRKYJU9oWjmhTTWZSafJ0f79zTNgs0wub/a7QDIx1QNTWCVfmdINYjNU4b4x53nzKtpYZ",
-	"xKGvbm0/yNHHrZjnCFcQ+Vov3mxvjHAuqjpjRK0yFq61OsLqjS0NEAj0/nCCS62v5BDIyrvpKxhDqfQj",
-	"RVAqV0YwSK1YY8VEZV2ALnmk3nRYb6nZYBNcJ8LsQOidZjfO5WwH0519S8vt3/n5OqGH19EuamnbaRlI",
-	"t06E3d3yak59qxXiCp7j89f1oTmf5bKvekGoK7iHnl/IKsqQ72+jVrLBcKFZVUFsjqOGF7a3bHLB1fSG",
-	"xqUtsWBGs8x8bETmTxty7wGx7ShEXrE854nzmODJQnkzvDwQ0OoTw7cXoH6cMhSGUE5SuwpKIA5a/W6d",
-	"0FTvzDLbnWqdKfL+7JXlAikjEEg0F6mkiUv1aFPyB0gnIeeQcoI+Loo1z56f/4Wwj3A+789edY7LwFkq",
-	"SJGZcXpbprrnNzU1r3pify5Ygd7XQgh0yYbBEz5qogyX+HAN22HznQcmOgegIRJVMLByXZ7AONxfssVV",
-	"ktZDPPuwlg4+l2kxq6mp0RDjcIL6BfxK2gwdhaUmGBGveUXEG0MjYhXwiHg1LkL9JiJOWI1IqIZFxEq8",
-	"ETFafoTlVyOn/ETECd2diKCG3OsX+/uPR5dsAR+CmG1QjRxWlKsCwSZLoeColsEmwNbo91FqVoANVrNC",
-	"+Ujm8ByEjpIRnGQEb/OJkFDF0bte2xRPzpxEoaHQ6Xa+J1sDevUmFIQZaiZcBoxZX68+9CFhNbXO3tmC",
-	"LO79XM4jxO/9BluW17iqA9FCyyNCyaWQc0Fwwcf2Wo5IIeB7a3zgwv6AMKSOPWU9stUkkd6CheKYJAWW",
-	"NmRHUH5jJEViD9qW2UNIdHTSvM2SxqlAFgc7Ey6SaPZRRyHF9ObjQktvcG9FLbfIVtTySwIfQaYXW1AI",
-	"uICorOftwnbWpMCvCAqr/mbc9CDLWX0S05mcKzKfSsVshV29sDjrbIgRYaliFVNDJ7Bce2bjKxhiVp8s",
-	"tOKJQZRF8Ii7hClLG4yh/uiUoYwGXhsWnbOMUayUKAijecpZbuDzkfI7OQJms7QbmVuwyOXcm0zM3syz",
-	"4S4btJktbBxmeRZgyJCNaKFswL21bXBFLKrL8XZMuw15j40so9O0VgWpf41Zg8gcml6+ommdqRZBxqyH",
-	"GroAT7njNadribZ1YOCW66fI5VwNFKuNaKEabkiRKRWJkVSVJGPacCkuFJA1LVfausZlyCCoY1uYx8s1",
-	"BudZC6bRCraVh1hZYh0QrUfvl7mcvT97taPSeSKcEGpByohdwKGoNnfnBbkolN6GC/NsX8xlfsnyXpna",
-	"ABkQ4GOzBDgmcy6ANsPoUIm/rNauICMGTt2wPkidqMuGWesWuAiyNgPiMpHAkI8hzwq5r41b2sYncHOp",
-	"//WKxN+23OKX//lfZCVNMgdE/BpEjjvWqhfOHFocr6UenKi6uyDLN0HaaEDm2tyhgo106tWBRj3AQNIj",
-	"ZQ5epoVmIThBHGudAtAX7Zw5mUTLJWWgQ9SU5lZRMpwDb1eCRAVAacbokXc5vwJRL5UyG9LRJYpjXFx2",
-	"UzmintgzZY3f40KxpC+8mIawbYiTYCNtwZJ9pEbIbx21YCdHe3uJHKkeJsVDDp3KDH5jCv1esndwMny+",
-	"xxKu/2XCk//Yr4BezpeL9T753SYRwJz0ejpwC1FxgXnjHiPjcAXvcnbF2bwurNqIb+oam7K6Ss3WEob1",
-	"4fNKbQQ5g4wTxWZ8JFMoG6bpsNa5z8RIJpZurGJDwjQbGSXfPXZMsEKF6h4cPj0k0NjFqEWg5C6QDkPI",
-	"py0ujpXF26+MTNM9IFyM0iJhSSUXpNDj7u9aEf7bHYLYaT4fPAP+gx+HEIkSzF27G6RXg5TXOSVeceEz",
-	"VSxhKyX/A9I2eDAbphC4yhQZsrHMGZTOLY0LDTJJzkYyT9S6ssoH+yRx7H8nAziCwBnMUAcChUDhvyZf",
-	"FZsB4IWMeZoa2SVUY2u1BRBywu36lTakTDVkFnnICqG0ekWRx4lgG+VpbsIzLN3emL6wFKiCjQYGdsaI",
-	"sI86p+WfWsrBjIpF+Y0VcwZW2RfShQSVPxV6/LvIKNsDXzU7Qp/zwIyXSth+jcXU2R5qDFEImSMpRiwX",
-	"RqcDAg+yvLpZzgQczPqUiRWAq7ePqBuIGZB5AiIFHJSvP+lMi7JIE6IYVNmdGbUt0wvrx/eFiuorUa5B",
-	"ex9iAgoSmIyUw/x6lLb9BK5Drn1TgVVkzem8MuBuKGWRxofBmdGClTZd6C0x2Ptkra9LGK8tYFF7lndY",
-	"pd+I5bdkoK35CZ2UdRohHsrOJ82TskBoy85QDhdWArX72phHEzicAslDsHngesTCJjaKsoyxBFXRlfMx",
-	"ZyX1oPKFrSa0FKeJg2HZn1rmb5Z0W2VR1qlvr+VVWUmXaOw2VbUY/XpLZtx98NndhYWdsSylI6M/pWlV",
-	"5rnXiLBffczXCdSqKkMsj0BpUEuBXmD4JsCnN8R07RjH9TWGS31VcU/pbNdE4FsVOdPZu1xe8aSqxA4L",
-	"nmqs5Cf0NJcZH7WiFlA+3opaEzbjgoNuwTLF2KX5Lpc/13OGcopTMZZ1lS0gDHMwk0mDLME3FnMM92Gw",
-	"JqXaUP3BJVtsG/pTXcbSGA1n11xe1zXTVUw3e9xXjPIYKwk2LDkX5JIt6i1o7n5WlZi8CDBYjsdGaiXw",
-	"eJcLyKc0Z0SoUHOWq/rRR1Op6izoLw3/JvMp2hmWlo6EQhN8+cio7tqso1DMWtrcgbrCpRhqjgq6X5gG",
-	"w0eWygWknk6hc84lW/TFWObWcWR33wEb3VimqZwrX7EIiqxi3HklRTTY3wrArSqCbj1lmVUCT9fqgHDP",
-	"K0UyZT4JoAhELVGf47FmHfATdHtU5iRrp88CBN4FR+znGsPJCwgacw/YRMbwGODk5wEU+7v1FwYSGPap",
-	"2k7JWSITNfqOZjNohVfkrCr7y2KYrhH8kcndSmsAf9YeS9z1rRKQkARUgCQK6Gt5CxtIzJbCdS0VqusH",
-	"s0kIhmpCb0W68LKnB9Nl/rk5OfJ6ELp030txo93DY3LiuJNvLOrCYA+qZawchPiyvIfVkscbIKcJChru",
-	"7IIp3ZQ0FJDuVcrk4+s2nBKKDCB+QjvgQcWgESYUNfJUeVm/hGve1XLx4gb8kZcBzAe4UyJEsKOG031f",
-	"b4zYzaRihzmT8zpKUxuNWl89YcvHNE23XtQFPr1SdSUH6zyEiFjrjR133UGZHdZEnabptrGWNlCNS4Ht",
-	"wLZ9L6GLrc4G23duOegaeHZdUhs6L8pZpnfbQIgJm2xpi3qwLhcV2TP3+11eU91Br7vXCw9SX/5qd7qy",
-	"3Y9+Ja7+dg5OTri4XvPX3YrPyHxSa7r6Efzj1gdWqJX23dgbgE8wNE6SthUojoLciL9JLqxnaKOZNOwp",
-	"e5NmrT4lfV2z1tesUQfavgclVt1RU541CqUVncMdJBmyVIoJHGDbfKGgqkxna+HztZ/4vJjNaF7bJuQm",
-	"fSGznIsRz2i60s3RNlB0Z/XhhlWgrt0BcmmF27d0xLNbvf3melvrK40giO/kN9j1gLZLaVmOpbAvljUa",
-	"wroLtixWufjmo7oFj5A983vyCeHs11JItr+plaC5teAXou7K0ZYEeSPNvPb67Bxr8OSN1HxsG6bXlcUD",
-	"/lUbGlW2D6RZRjS9tPkgQPralGRUT104Nc2y7SK8h7mkyYgqXd/QHGKapjJdsvLk1Kr81PU/SFOWE5pK",
-	"wY4xHAXsuBDmrnmaBk89Uq5x187JZndS/2n7LMLcVt5aXXfKaHLdNQd23C2qA9Gb5aR4j8a1Su+GsIuV",
-	"bdcWcsaiM25/y2kq7syiEOhDgCzPvNz4Rp9ouMRboLAVbL0nOhuu4V3Oxixnrh3Nkk0hl3PDnbJC1fQQ",
-	"e1eoKRHBWCAnzRbEvlaPkQnl6WKQ8AmrIxHnDFrsoLnWPEnwyfqxgGE2N5y5YGlqBqNDWbgOMIoMFxhn",
-	"35BSNlPXGPD89Xn9cL4dyo5jSkFc05a6gesk6aCHysqs1X0tXUJUvecdIOaWHPPLYLYZaLYAhY1Xu91l",
-	"1Zz82tM5YzQ5SdMmK92M5pd1UX1vqmiEsQcGMOB5YIAQg72mm9pKsRyYadNtXiypDWBva2zRs/CBHCH1",
-	"DVMO1SinGYbkBc1vXFuuARrKfQ0vmg4EY1j/eAkmsXFnrd7yNp+EDrIdxERnSt+hLA5WJmlDnPgfvu+U",
-	"FU2oq5yAHm+Ze4y13m+f0dZQ7cTG2Ub1nnH3qG01IeeCtDEEBPuQ+eddBW/V6ZETTNKHAQsB/QCVoahU",
-	"2MoNeIiGTo9SRp0jZUN0hju1G7aj+w028LuX/npvl+wJy34C7J90g35LdygU37gze0gbzGtpMakfLyiS",
-	"P1gXtxc+p3k1nGGcM4Z2Q4h81yzPcq7qnbG32j0cthWt3mWlL/jq0uu3vVsZxBC6bov/3xwk77gFWAWq",
-	"6nDuXWATXUJ0bcg05gr4eHK1THWX11oXEOTmOGOK6edSjHk+25H/habbdfv12wkLed/E1ouDbLD1VjZ4",
-	"9xb1rWuw162LJXUBR7reNLmspuFztVNhnpEryb1DCqV5BZNRtCQ5EwmD7OFjW6kHk0O4Ii4EdLVszw1j",
-	"QA93iQGtf3a7KNBtgueWY0QpZovahh2KUEXiT5/q8x4/f45r8h0PavMd68JJobvbTcNJm6JFD+82WvTp",
-	"1sGiT28Wa1kfClk3fS25LdOElm765XPy+ydP/53Y/AmCuKZqoL02oehc02HKyIyOplywrpHP4QvztJXQ",
-	"IEkI2N9g3Nz+oJEWhF7OraTgoKlLjb2IC6WpLZdWY90DWmUNiZvTFcJWtRvtesulVN6fnRJBZ6BeYKQb",
-	"XMBSi74m/lA18ZWSCYaarqGYZ2ycMzW9HrvI8eXBrfC46mC1a7VeAB/KNxfopEtmEKNiu4PUiY/nfCKK",
-	"7Eu4mStetB3lKZlPrvvq7qLJJndy1ZHml1Z3MedltYWayIe7U3cu+WZ1NFjbn83jaLVXm33FwYtn+MJu",
-	"pfwhPa/OVJXPaMoVS44IJanvSxEW1rDdKaApBTao6EAKDRUEStqv1i1Zp/TAKbn1+N0Hld83mPCDg1hX",
-	"dhsbcdVX5RBy7ipzpFxp2wGH5QxikzGruD7lcLu6NuV44SyuBk0bUiQLYctedzbVo9mxDk2l5gJke0sx",
-	"MjtzF93bEK3TnB6978uu7JQiHYKunK9hfusKv8CZjiDzFC9pw46WC7jbvmyrpVKCgw7rptjz2ACB1ypI",
-	"/uXpxA1KPdNKDtAG6+e1837qXNkcajwxW9bPRZbHNOO+hMkuLMkTwOVcsV2kAhxkA1D82d6vEwwcL0M6",
-	"6tt21AoG5Si34J4MGeE9eSdXwTGMaipzRyuuCGkUOw7YOaOioJgQKzPvtRilVKnS87rhJD3R2bIOgdvm",
-	"Sn0B9ydeZPm3rTzl/jT4Xf6FaBuRGf/IkgHO06rX4zZUxHh+/peyFAYtyxAU4C6oj4RtzAILEGL9RduM",
-	"dsevt0gXu7CKeWMqeAObcb8i+9Is89ksW0G7m/a5TaKugfjrCH9LLZWv3+MxKZS1ndRFj8i5aCpD5cJi",
-	"whAbOReQzURFQmZ04Zp08wbfOleDrBimfLQ6x1+44kYp1tIalzaXt+dqYB16q2EEtCz75dN9fPNZDP7p",
-	"YjvCUYrV78B/tX75a2qrs2x75dtByLlmWW2dlmu0hioMGqALsqa8C4hjUAfTVuQ1e26QwArFBkb03q1S",
-	"fDhhAGXBcFGJdu7AQoAIr9NDYnVfu/kUlvGwhhMG/apUJYWjPFc/SmqtVTsIWKK2HzYgk8wWjxSUIsMO",
-	"mCiCPFLLxdx2NR00n8J1JMQlmrPZQhpSl42Jy0vEwHYzrbVDn08pSmJQGW1b+nBd/821kflUZIVe7gq1",
-	"oSdUiG4bjmwJ/XyPBrPcdRhwCyKc56X3JL+5+RtLpilbvG614YpIWM6w8Bg+hA4NV5jUFbqa1/T8CeN8",
-	"bpXCO5/BtpG+hciZkmltY6B3KR2xqUwT1wOHCMYh8JViMSSjoULF+zQd0tFlhIo4o6OpkQ6JzBOskIjq",
-	"Nc0yRnMqRuwGFb3C/UXubkqqH2xni8u+nn0ytd6utWa/wDG2lnqe20I7Sy5mmdTLUUGpoR0lxYSldOED",
-	"WpZrwi4Uyt0omAYijgui2RTOVZYMqq9zHRa62hB4UxYYWsp8gXLDKDYbAWuzOc7WGAq2HlYggkP+sOFu",
-	"kPDuBiDu9qpEdwv+cG+3e0yEYX0kZUqVUe3QgaY0FvrgqcfPnm4EhqZLPLPXQ6Sw9aPhQiPXsMVI/obE",
-	"LIccPN7Mta57zdfK4PiCAsxvQvxYvR15ya6Zp3iLISB1cPNeGB3vuVOIlg0u9usdYl/xndqpVF1K2bVa",
-	"1jSmoWEo8hXL+ZizZH2VFki1wapR2CvTRt4SrASvSQyjxaRN+wKHRAsW1BCOCCXO3UVyppi2ThasWsAS",
-	"2wy/0+uL98KtiGAm44wuwC6Oj5CMyQyycmytdXLy7hSKnjRVO6lu80ZJJLfQIrxO33W649KF1C19qdnx",
-	"en/Sj2w4lfLyRBvZqYYkvxWM/PHi4h2x/ncyowlYSxKW8iuokmMUI1Qbl3xQOOZ12ydt7v1upt1WlN3y",
-	"sU21InKmMikUGyjBs6yublHpMYJWMY6ZuheJ4Ti97QswDuqNtG98+xQhy7HBYdA2JysLHbkK3K7gNgha",
-	"w1SOLllSaVXbsJQKxx6NMLZ9y0JR/m6iKhhUt1U573CWspPOyoFvBuJb0DuXsOKetE+7ih+4MkMnpQeh",
-	"CgsxegniI0NBWa6MlAR4aakeSewAhOtjEo8pT7mYxEe2ZBGgMWfK9SYzGquRk45JPJGCwXO2FhZLyJOD",
-	"ffIHKaBtztmL8wvyRykvFQl8GZXS2d6BYWdtRa1Jk/fHbveFzQG4Hda2yX7tzuZGNN8PEjgclvkk1eE9",
-	"gApsWJ3CCl/QrAhgHpqTEHtcPiFiu3xVv47SWbpdl9B6SPv8IdqWCkOhz63R64V552KRsfMghLu2xgwe",
-	"w0BxMWLraK2FXUtrCDxP/MECYVHq2HWd4ikLAd/SnWo1pDvpe/dxMJIC+2eOFg0ldNkoZ3qQS41xeexj",
-	"xnOmLHxW9/8euoL6lBt8FfLu6Mj3FMEjcOPZjGPFJ0KRIYNmQZB+jE09CeQoi4C7CEYSydT1D2e7SpRL",
-	"yF8WpbyWVyJPt3QjYFpt1YsQQnQQvreMXDVoXyUny+C7CgBrb3s3t8PS+d2y3b0+lHYJ9auw+dx5vSBq",
-	"Eov2xz/1W9/1Wx9i7MeQpj3yg48/gS4GSe47Yt6MkoS66CZltAYvvV/gd9FKQ3RPN7gg45RPptooN2Dd",
-	"dLWWHdmuWEaePdlk3aqtbHAiapq9+EgUULqgt4zMvf7Uq+uCsot+i2gR3u/WMJfszHU8w19tU43oUU/4",
-	"DQkzLBKfiUg8nyo2GmCzpCFV7NmTY6Kmci7gbrYwCOJk9T2Il9Z6ezJmsPv7FDKXCG/otRRA0QLito30",
-	"dkvpVDckSfdKQ3ZH/J1xtuk2XzfJoUadhzMi2G4VCLHh8SHFqlXjVV06GP5ixS3r5LcDt10LThBHFo2R",
-	"nteyVwWa/9KSUiVBnonneBJdnsQu77gU+baqDVbC0tYQ9IZirizksNiDu5FmAQNtbxKBx9caDi7Qyq8L",
-	"b5mwl4Rq9orsN6Iztp2NAAhNdc8rtkKIBOGKJIWbCdimvRiWQJtIn4jyBeRNiyhBZ/JKGH5pxQiAIZAJ",
-	"PW6sbn8VCGqup3LB29rq7JpvjwU5anG/HKh6FatWjoyJBO0Wc8oh8hurJytiJnCq3zGJlX+QCq8RckUK",
-	"yCOc04V5xpma4qMS+qxxBL7MmQYZj32c0kJplvhGq45SArFzLDG0ediFYrMS9ykwbdlO1muYKPSBWOwo",
-	"vUuRLmwWV0WCrWs08f83NBr8pE5ztioM1mMAYFfW7QeeNy0rez8msARCDbnNmT1BBS2jid9rQ0hDvS7/",
-	"AueEQHc5Aj6agFydEzrW4GLgRuRWmpr5jfxry3khP8uZZsIF5WypJhr1uU7gTlxvNZgTrF2+zqSQ8862",
-	"UywLmLDzNSiA996U02EbpK+2e3FXZzkvqP0Qkm5G2yI7wA68ZmHnXg5fysHO2RWXhRpYPXYHY4W3Ulir",
-	"RY1dguvt73KdpiDY/M60hWjdGaw50Qum9A+WVq+uODakM0ZToJNkepopHTc5WxxmbusP2bpBRmnbCKfY",
-	"sDNA5u0VQXx8Vf1zzGwLHubPs0Ys/rDSorfhUGETWKclUIBmUmDxYl0whZ/mLBHus54Wuf04zjl+UFQX",
-	"uf1YwNu1ncgVGxU514tzsxcbHsJozvKTQk/rLQFgyCTgfybtP/140bG2/kp4tDP8t9Ns8Ms//gn0Cs4L",
-	"SDHMUMLEVOus9fkzRCFg65HVZPx3PJWajLlIICXO1e6BtsAR1AZiyvoeMCeJzIpU867SLOsLF0hS9q9+",
-	"9ep1BNV8FDbRc3XMorLukMHL89fnkW3FQ0XSFy7xwdZ2dAXGzKM5wyUBB4JGs0mvL/riu+/MWRrOgL7m",
-	"3nffESjMFpvvZW6rfxyR7+FYCObPw/liBn0ctObDrwVXxIW6Ld0IBNLEe1cHe7TQ071UTriISZsaypLr",
-	"ruGSCfnTjxfHJGeCzfvCxZaW79jM23j9xcZ4s3EHpuwLfD/j3Uu2UHGPQCFgwyEnUGVyJDOWOCYOS12K",
-	"qAdZiSd9ATtwzdErc9t2KOTJ/hN7spBWor77Dix3Pls9phma9LgUezZz+t/+pqSIyVAm3EOBUUOGKeuL",
-	"lQT12MjGcUQomRYzKkiMKdNxhJpdmQkO1DsycmBflKnsINIUOVMRiTGP7acPsZv0T+dv3xDbMcxALBaT",
-	"sBsyIrXbDwqs3YxOuKAg/wk2Z0qjw+EIbG0khrahMWkfdA/296O+cHlah/sdX9kqDgTg2GcHWK5BMjph",
-	"UMLBPnDcF9UXuHKaUqmumZfsmk8TNsskeFENbL97e37h0gUx9kHJGUNIwEgKc9Nx8Fb3z2wR94XNp2kf",
-	"dA+fPg2qu3R6pHSzeE8zVwR6sxoR/PAJmcoiV0eE9oWRmxd42D4N00AssFmZLMiEaUzdmEBWrXmyL8r1",
-	"6O6ZtRccESO5xp3j6kD2HhM+hsp9GkY1wnlflF133GoxZMHXWc0LYYSAKIDl39tjPDNHBbepzDHa2CI0",
-	"SmNv2ATAZQkl8EuLlsd9gTHigUM+By0iPoN46BnXXfh/HIVfnRnaJ6C1O5C5yk+KmafNTJQ8Ofx9MKQ5",
-	"6e6JkY1j0lZsJEVibguz63EkIEArexil3Bzc6Tu/AQy2szEBPfLWleRXfeFTHitkFE3Oeso4YFH39B0Z",
-	"FsmEacJFX8Qfu7kR1mDSLlDtmLRjM0R8BKJYkUXELs7Vf+OX7Njz5fioL3y/o5ENITasBrIyrWIC0fnw",
-	"LoyEC+jYC31pYKHIUkkTuNFyT64QYfyxi79bSIOqwYTarOExKbK+0JIcPn1GXvPv0U+rWH4F6Ujx6et3",
-	"b88uBq9P/nPw/V8vXpzHHVBOGE0cih/AawARfUtQAQNmdEGm9Apc6ECO4FuL3gDnviVC2Y86wguF6sEG",
-	"exCH8pxfMdUjp8LgXgxMN6O53jPyXxeFSMQPoDk0dxrWzwVN+XhhkSVlpK2K0ZRQZUbBNvsoGsdBXdq4",
-	"Q2aF0mQkZ6zUkHBcEpthYjj8Fw1I8J9di1bd0yQmbTaaSpaUGoEFSxQLpIBIL19HI5RDTt6dtqKWUTht",
-	"m5veQW/f9rcQNOOto9bj3n7vMabjTkGuCvmj+XuCyoI/6dME0g2VPnl3+mcGUaK+j79qFGDLR/YAX0GG",
-	"3fDgc7SEGKnUHRGs6HB/H2MEhXbCc8BI/2b9+Sj2btcuACxEINkti7/AdOQYG4G1EZ0QmVGJUR0Qhp/g",
-	"kupm8kvf+54mLhITXjnY/Mp7Qa3wxRJ86fHml17KfMiThIER4cnh7ze/cSHlayoWjpab955us6NTIxwI",
-	"muILj7fazxXltlEphEvZKuugzIUs45HysYhVgQI64E8UJOs7MP3wGUqW1kXlzYVhX8AVkhkXXqbycZGu",
-	"gEX7yf5jG3g5KHzYZIxx1HOumOXvVgsHE4szH1j8deH0VVxBbx9iy87IEogf0Nbig6/v870Nj79FNLC+",
-	"8M9VzdbW01xCwYM7mTupw0Jz6l6g4VrZK/jaEW9/C8R7LsU45WgVeHKwxRTv6MIw4gspX9EcLdFPDp5u",
-	"sx9VZEbxY8lrlnCKddcNeTjc/PJfvMbwEq2m3xBdQbgKgvzq6cfnqML49j65fns8+YxUJWXopa0i9xm7",
-	"kpclci8hyZO6zA3zQkLaYBGeW0+Pq/kyp18/Q8FdrX/jjdQvZSG+KUjBm9kIKbtScCRvpwlGR3jrBaqY",
-	"XYzDBwtxLf86cYGqgs2JlqSU7ZRRD4NMgLbhcUbZQH0atEcq+oKOIDHiuIx5nU+lB7gpRbM9ZCMon8GL",
-	"Io4NdesLHy5DXqA5Z04XmLnwN2l9C7ARoztX9D43WF/gRh8pksuUuRUSShTW3nANPoHFookoZ3Q0de1e",
-	"8XXriRkuCNrAlLSqOijtBqEs31Z2B05RA/m4irkn8OIpnv8dcdVgCo+o2zDXW5RvCz09d6Vd6gRcd/72",
-	"Giu3h/2HvjA92pW6PLDZeySe1izfOvrpQ0hK/yTBXlFDC6hwqUeuOLAnsYWe+mqIEEa3ahtpHeFjn0NK",
-	"CjaNZgr6Yy7FpCSThvIU4lLIucucRBNXaVN4sn+wKsRDv787IhOVXoJfG30AlyA+8GUJwQOa3jmavvho",
-	"6+k4REhKPDH82PfErODoTpgpMe27HjVR4lLE2YLBn2O5P5gGqQYbaJeLY1D8QheSIkrLrC/mMr8E9u8j",
-	"iyVp594qjcj9ZP+AxBaMB0wkLIk7dULBK1zx3eD5UtHarTC9RoN4JScTlhBZ6FCJ8P4qiLZx4l0hCgi7",
-	"ub5S8YCGd4+G1rDvRDG6hAplP9Lro6LD6y4kDO+NykYC9ah5zjS6jg39dy9HFfG6tJyhV0JcWpE9IVx3",
-	"or5QGRiobTWgDER6xTQ+ak3/VjvBYCrzNE1Tg+p9YU8DzGyrBYWOqmeE7qfc6tbWU8Jz0H4CitFMDdAb",
-	"ZOZCd5v3y4HzudR/ToSXHvByAmdvRCiBNFKjUD3Z/z2J4ZGB+S6O+oIKgiEvK0/Yr+M6kmR7PlTaEdwR",
-	"gartNXFdMnUB/g7LTbiypdsSFzaXLzy8ww1cX7h4UBi+fRJ4DraAkNaUGDjDuMtafeHaBDAvS2I0GF7S",
-	"OV0oj96H+4dLvnr0Fs5tWQeZQ1kFDHMxFK0vClWlk+ib5oH3UvMZO7J+WXmJrmi/5b6Y0swQTRfUyexi",
-	"egTiw8upIO3QEB8grNa/YSNw2liH+QACDyKC0gAISh2DlP5swfbyqs71begWfrXGmGIh6YsTqZ1kqcM7",
-	"XUO97+LE1uQ4dtdTHjofh3e4DC0PAtvXS61eg7ZEqiQFrvf69MmKM+uUJV3kRoYBMlkJpsOYF/N1RSjC",
-	"eCAjakBkOldAkxJSZD2I7AOtCSWWqsCJIlButTMOwYIyZWRMZzxd9EUb+Tc+bFYJHDwojmWIG5hlolIW",
-	"qypvnXoqAqtw9oivRwv7YvYWDML+qB9MLr9S0nEmoaH5kop3E7KhmEi6YZGoZhLyEupMKj4RLOlygSnR",
-	"86kM2nhwBXKMj45YME3aLhCjLyZMkyf7j4/rAihAn3F9E3z8RKcUK7QktC/GbA4cEMKgQSyBD2YtPfLC",
-	"9qcwtFQRpekCOy8RyEABl1NfoLZUT0DMafwlPIxtVBW0cqL0RB1/7n3VsQLfiE8VOKW2OegB0CG3Wilt",
-	"toIHFVjHcMh1IruSFrRC8wRdnYe0FWMuFtwMDU8sulh2zQbSOslsLvNL5c2Lw0IDXBpmGhRXc+DphTzD",
-	"VsFc4JYB1szQ7Ro4Z8MwWxeDpOklE7b2ELSMsik/hqnKHE0pqi90oGbXoQQGud4RL632p/rScUObWWlo",
-	"MYqCk0SB6cY89sGQ8NXx1zLcZyX+3F//9bltSCbW2E75RHSLzJKiGrWcWK38ye8wH2BJL9cS0drK+YZA",
-	"PFKOjmBvb0hX0QTybWbU0KeA4vVLutSOq1UPY8IFptDMmGHN7x3dEmVhyhldAKnpCxt0bghgBIRv2+qR",
-	"R2Qo9RSCsEdTMmQLaQ0bjt61sWYtqCWCGBkAw+ShKkyeQKA0Zyrqi1HOEiY0p6lLeS10yq/YahFMW8TJ",
-	"HsIj6DSU9gVceadHTspAEe+DdnRU+/6F3k0cBpPgdXgzDhZxMDs0BwaEBEJCK8aUGlIMcsniha1PeRf0",
-	"uFLt9SaG20AcdKDzYKD9LdPVd7m8Ykg+1ZRnkHBbyja3Z6t1SRRh6sFS+rshKe4xnzIBYcGaahVhoyNn",
-	"juAu+RI74PjcfY0OUz5jZd1ROOua0A+u9HO/rDvPdohWK9GkC7/hMuocq2NA/S/z1M8Fg3YuWFC3LLyx",
-	"HeFw+/PlPe4y58JNtjnrwu/6y9pBvt2UCX9gjTkTJYI1J02ciAXBOCxfy6M+NaNHXIN8TJCBjpWy0H0B",
-	"GWI1LzrhxaZ/KizCS/4OjdHmXCRyHkFR1ajMhiYpVHbqlKIPRIHG7vcB/h6TYQ5LMdPa8fsCytkrG14a",
-	"LY2Ate6HTM8ZEwMo7A6V72OMroXIUxzcpgTzXPVIHHTPiDHRC6QXSrA9ku84HhHaF1iBHsywtoKUJThL",
-	"JyPngrSfHB6WCSfeu9QX1r3ENWEfudL15lOUfR12fa2pJm5995Ns4k+n0fg6J0lOx9qj0hcOf32Qfb6i",
-	"pJFSzmhTo8kBZHQaqOmyBLP3KcgIXUoiqSlXoY1S4+eDtDIsSt4Go5AfC5+MO8ckg/5I3NL4VcHlB5gu",
-	"oAebZX985VcX8v2NgB2efgh2PuXNFhApC4SE4mwje6/N3f0D080wsf/FKO090ddfafLSW8FqoAY0ombh",
-	"ryoegBqRUYjCt1pEQMBay1w6VC02ten4APnlo5pKPX82YuNCFiCYuVJXtm2StJFy6hisVtZOo+IIskGH",
-	"C/NPX7SrYTl5kTIMXp46wdGH1VhZEFKerMmqc9wXcZrOBgDzH3UcYTitYgL6QsB6UKREH7i8YnnOE3Zc",
-	"EQOP+kIUaRqTnM0gkQq0S/t7j5xYmQIqD2OnCXdXYVNW4cpiQOk96rmCzAn0OjakGSVII72aC47NRbli",
-	"GMHJxstcQ0g9YAmHQjLx0RLr6ByjMyIfTaHuDvTxllCsmabpCgOyj9VHUGM52wqBuTsZ0tbO/cI+/G0p",
-	"WxC5hTf8kEn1IHtulj2RGJRCwLXEzT0gHa659hcl9LUmhedTNrp0ZS+tDi4YS9SRoTIpowo6Krje3hGh",
-	"nnwa8hfIPdaDOmHCkB1bmBmJPYhIhtije8UxDFSrPZtwHUOgnpUK1W1b7Qr6/jqPgDuZR8q+0AGjhyIx",
-	"tACEGrRxUEpJ8xnr9cVLrA62wOGtse4I/buu47vOqcC2jsB1pDIcSlOegjnBeh2C+W01YsfNzHFRdYkn",
-	"UJ/hiiDwNUl7hpNjJdq5t2D+ynSNXzl9OofOlw6H2yjY/PI//2uFlc41yRUKFV8JtTIKuROGAleDMEKR",
-	"FdYMbs9k/tXgOi73AdUfzAorGPuu0Eac8BpEKZ/O6YK0yx8Aiy3cXxOP3WBfCSIjp/Y7NLzaaGM1ZyEk",
-	"SaWYYBlv5y4sdTOvcaGlXyQkmOgroQHP7a4eiMADEVghAi+54GpaEWlJu7QvWLOEoQAeOa5JAmCorwT/",
-	"30gs6Go4NVQ3ZULbYE3sr5EzVcygAvLXgMHvzNE9oO8D+tZI3TLzQvcY3MFzj78GaxGBr4myiAVfl6mg",
-	"tOjiFDPoekEVsZYN0D4q/vLOV4LFZ3CaD2j8oHXfolWQ5jmUPvaKd8Cxt9K8oXND1zd8q42tKwN/jEzg",
-	"g3ywTDF2jzEDRLZ5AHYz4NqjBsKl6yKGvTmgge/I97iUORRPN5q0rxjfqQ+6883C1F3ikJ+lKRwNEcmu",
-	"v/ebiCrDq/abDgALGx4tQdXOAPWSp2BnHcnZkAuGttmTNz8ck9jAFxYYhxogVyynqWuMmrMMisSSdvz/",
-	"M1/9R8po0rO9wPrF/v7hs/Jr2wYW2kP0xUjOZrSrmOFvTSNE1fd6UJ/bMB2ZJuDHoa4hj22gRNqP9yFY",
-	"jQwXLuKsA5VIJlKwXl9cQCcmhdHkEF8uU7A965xPjK5pMEVoNnEF121tcfJfNOMsP+oLCKDnms3MMGYE",
-	"KIFOia3+7lpy1Sblexy6t6hV2x4LA96UbXB7ZO/RVUTHoUgbrv4/aHCPQ+zt4W4NO6AArMB1Kv9ONIyx",
-	"mfrHLIVmfiiM1AXGusZ0njbs1vnS9S0sO14+3V9tBqf0AiqxGxmoFbU+dpfAz/ko1x0aHcpCE+zMY4/Q",
-	"gMAiY6QdG0iNo9IpG//yj39GUOveVoh3qNtpChDGgQcrx1FpHLqxr+bmDWBjMJhsw1JAStxeflw793bN",
-	"0RqDp20X6prFrO1htv2Kwq5pGxaDvdd2XsyHu2aZm6O3cedfOHT7Vy4H1sR84zE3BnzXc+y9T65l5+cd",
-	"mfcKm/kDs13M7hrimoSzsifZQxjZLYSRMXuZKwC0qxABlxYWvsasu/VdRU7tM990VxHcxGYKaQ/koYXI",
-	"7QBvZmvhZFS5HNVmuugLDd+8d8gxuocwO85ObBNPFVY0d+XLy+pPYVqwr59uS3i67k3cqEAuDDJdgPGL",
-	"TKnCiEZbqoM7pcQ2IWnLQiuesL5I2BVLZTaDUEbszYf1Bm3DIiydPijyNAalxbVQAvtiKkc07QvNlOZi",
-	"0umR07HP8HOu8CEjUwqlf2zDvJyldBERId12zA6sduWNBLYII1fk6f7j5jwWX5n9q8xiwdXdTw5LOHdj",
-	"wxR7AW0fC4yZ51yQACwArDoPjVQe4hI3U1eEOmiSKAXzjUhrKWqV3+99wg/b9VIJOjI89FL5zfi3yuYr",
-	"UCiYOyCo5da7MQQYKhRDIVD0tkyWPRL/HJMZ1dCrBIbuC3QqGQU+srXVbQg/FQtieAA10gTXERlRxbpc",
-	"KAYeqSsG5fX0NGcs6Cxq3gYPdqFsbgSjuZEPRMI+dnrkHea056wvLtlCMd01AmbiOiXyBDulkISxDGXP",
-	"kVSuBXAZuppI1mhHfAVndk9mREzgd4nvZeJQvcGk6qDcyaB0C5n05qB8Fn39dmgG3XYS0jaSQsfXjvVf",
-	"j2mqWAe33bRL93RlYXZLQylTRkXdAk7P35LHB8+edQ8ITbMp7R5ivYTcwGXCGs8Un6lMllFt0L911Prv",
-	"n066/0W7f//w6fDzv25tGMNb9dLhjjY6+95gnMvZbZnqqivawUbnFgMV2m+6lAv2UfuA9kdqIxlpL9OQ",
-	"Rpvvz02W3sP9jabeu1SXDc5sVpYtOjxYE+/UmmizKBqUZmSd21SOqDBPsNIBAHNFdM5nM5ZEJJVzlncN",
-	"9CaYwaYWQtOP3dGUjS5ZckyyKcRaiKRsdi8KkAPIkEFv3Re9g2dQdx+/D5owV8gawW7AIkSr2D4QR4Sl",
-	"CrPv4pxNMCzEflVXqMEnIvasy2/gRuqRExgdM1uw4D82KqN2L1CAc2kzGJAqNB1py7H7oGPktjx+ypUO",
-	"88GtEQJyWkDOgNbtuE8IYFkZ4pEil1wkpB27L1kywFqHEQm/S+SMchFHfRF+C0uPXftTiH+1dX9mdEGG",
-	"jFDcNRfEOmz7olKIBJrmzvkITtQcA2YUJgUSDDYAdxZ2biZQw3FhCxvCoeExQckhnMhfsmvh1EbKbS0f",
-	"hIpFuQJiKyxinzv3LeR9qkueDfh4wMUAwoUG3p2GHls8cWWXu/pUB67YHYZh47hSp4FA/TQMRPJCS6O9",
-	"wxDBr9XaYdZ2P7YOOJU1tTrAZf9QoeM3Z404STBNOUWsWeZPoaa3NyzSyzVVY5tZlmIpG2F3eUUYdr6M",
-	"eaJi0qaazKTS5GB/f78D9XkoNHbXLI9Lo64h3ZA4iLpjGwhWphf2GzuBcmnfZrmdHolRm0xiJF2qzG60",
-	"LxjmGdt+KjHRhgnYEoW4WtdqpW3ppaNHXsOwpmP33HDRF/a3jmEIlzzL/MiEkpm8YljbCa3I0Plzbj4N",
-	"2YhapbQvtAFdHaSXuGK3Mk22aMj5fZFeOjXzroiYmeNLp4u7ec+YKtJaGfdHp4fb+0t48lD4/dsnUYhR",
-	"EUm4ou6zYtpWt4CYYjmOELtkTtAsSmZGuUstHqyla+yjOdZdDVkXK3Tp2PZjArLDxQRmr6oAEVE6Z3Rm",
-	"JHVF3l+87P6OPD//i5NFp4wmLCe5nK+GB7yAVTbYjx6MPQ/Gngdjzzdo7NHso94bqasqG1wep1Zst+VY",
-	"lSEgD+ac2zbnIE1nSeWYN3ESPjM0Wt00Esw5Ck7tcN90DE+5kS3ieHDDD1Vqt7cxujNrNDU6mLyWsRGi",
-	"5G3E/JinDGKjXaGYLGdXnM2P+iJ2ZCyGQrfxrEg1z2iu9ww170L+SqnNmR9AycOKW1FfSFgKTdNF5J9Q",
-	"QaksnthQmxnNMi4mMWljZM+cC6gkhmobUO4yFN4FzKOtDUx61vhm5oY0VgwKAqMpePjgrMw4BUuOl6Js",
-	"Kq0L8Umb9tYXpYIpyCSXczI0MiAZLuyHdibTlPzhxUVfrFCLvU/4YcCTz50eOZNz7MIqDCNMuTI0iF9a",
-	"3dCeOVFTOVfHhBpZ0eYB2JL8zLb+yeW87HbQF+1VDyl0LqTEmw+dndacznFYlhxmLrOdZR550yHUGy71",
-	"6sByWJoI+6KqwfKy+lAGfZe02UhpKC07BKAdFcwCFROmuTpUrt0RBE3xoWZRaUzsC3gVABOeEtKbibEw",
-	"W0RAWIEXe+SM/Q1MA2ZY6wym2lwdWXtze2A9Vj1ygtAFcepoH+gLI+IvW56fHB6SWEg9QLRxV+ywqgKo",
-	"0AECVAauCc1zfsVURIqMaEkOnz4jr/n3pH36+t3bs4vB65P/HHz/14sX58fkycFjG8OnO8fYhsIg7yyq",
-	"olYU4BVgWbM9ty+gTDP4DKyoh4jcIz+aTa15FYo4u4OvNsuquV5vavEmcWsBDgCxpv5zABmk7QrYg0ei",
-	"bkFGfTPgNpO2SFUe3n2n1xd9gdtaZn8xaZd87WUuZ+/PXnXKvCJ0H1Az71TrTMXk/dkrt14ABqE0KIcu",
-	"UYmSP0g5SRk5nzKmFQQ19oWa0tx7KsTCHNF8KqHrEdek/cs//rmnMnNQCt7aS/b6xf7+4xGHLK7HbI8l",
-	"XP/LhCf/8aYvuCJjBgYxBCSQaAgqv5YuWnMRRkmOyvzh92ev+qJNh0qmhWYE9hQZfVUalVZIbHgCJT2g",
-	"BoJrc+2se4f7T37XF2UgxjH6hSDrWJB4r8jTuINeC0ORzeqQ+s5lfmnuPJFzkUqalJyoNB0uw33kUaLM",
-	"JjsmT0nOEp6zkWGVNE3dJg77YsZFoZnqOIhGpMbWMD3yLofiXxFJpcyGdHQZweV0IbAz6ovnf3hzchER",
-	"YHkjg2xmGzZrOmMjTtNuVuRZAO/MddkGatAXEHA1kkKwkZk1sgodGhN+eHMedrV1mzjG1nc4gMyhGBtL",
-	"iDsngzWufKZlajE+EvDhnFFlUMaAKVCveL1XBaH9xr6V6NO6DOuSl0wk4ULLYyIQ7pkgdKjYGoXy+jaM",
-	"6oJeIzX0NUoxXZ786fztG5uCFRHWm/RI/Knfem5J2mvK037rqN8CpbPfivqtN1IzBd8ZmtRvfY6blm7p",
-	"b5Oq+bv9/f0t1n1+yTPw2FruVmWydW60OhramM3VRNrXW1Pu0JVWIb8gLtcInmYgJkYyMYdmZg+gpFzM",
-	"BS4b5NgspRzCCg2daXhmpK4iEq5ejjTTXbTuRaQcp/rUlUh6M9VlH0csxfRHvPeVSZYPJhwSFQN/SjRJ",
-	"OIrP73KDupobJQ7MYVErC75a2fsuaNhbRZzygOqNE0CnzXseAYdcUACplZGCg9gVF0nbmk1/+Z//xdqS",
-	"oIMYcMVs1pXJmiF5VTdCGrqkWawoFpA0K4qZUbh0DpnecAGtDzVoG/hMfsIjLJ/CLcFTW5uGvly/7oAL",
-	"NBilUHWyPOehTu+De2dzPDyKJ7QkGU4PNcLWJIfrqjFnRK2P3SIzZ23hvs4St2e1qW3c1j3yIxbiEFjs",
-	"qt4CckRKY4e1QkR9Adqb7ebNPmp4K8KWNkOGfp5OhFFLhhgSXHjUFxtMJeFxhGaTNoTmeIghjsGBEB2R",
-	"ZXvKrJaI9kVIRSuzOH3QhpzZ0c05JEyDitQXbXRfwVqtbi0LTb5/+zqCHR88w9/gC5D3f4S+RKp7cPj0",
-	"kOz1xSuquegedKKyc2LCoKkZ1DGIjGZ6HEPrJDoMn0KC3xe5nB8Fgde5nLuSwz6kaSTTYibs2fuig9R5",
-	"BPqiLXPyiotLlpyKjn38GJV/pw9o0nZPPFLEynVH/RaYY+hsmDKsVmE1zx75I6xPmXM3KrqFbCiTPJ9S",
-	"jYFcU8ZBm4WKyYUY6QJVWIkt3oVWx1aPwEUBK9aSjAql5cyO1xftGL/ooep3yRao+8UYAWH1+vLmwTWT",
-	"+VGPLDPtCwsH0O7NctQ2VVCdRjM8QZAgFxBsjwmC5bKx3SbFZUWkaVEla0bQsua1CXfaigNVb5PDqz3Y",
-	"JwY1rFFG2dAJWaSJQTDEdpZEBOp8uFwtcz9ymLKZIm1KhjRBCIHjH/v+xgajOnV2G6MfG7VXED6jExY5",
-	"sSORowKTASkoqEMpL0ELLt23ncDcg8GUVXtPj3wvE24VwdT29Q6ICN572xlw+gK027c//BVV3NqOAe+Q",
-	"1K3T1L6UmoPKuydtS0SFzLlQMKtRsG9TI1qra2yhG/zqBP5vUkD/8hLyXXi7LDrWCcp/lPOAuyuMqsZC",
-	"uYZ/RL7Nsmdr6iGO6dsv+D6Vc2L+C0Vdz8JyMAc7ISo0QV5f+A3cE7dQnKTCWL4AAjVmZH8LuuU3VKck",
-	"8CJ7wpPlcpIzpZr8yBurm3rIu1lt001gvTeiwnDWrSqu3tKaruFGzwtBlJZZoFIoIkBRpHo0PXYdUsGF",
-	"OrbKL2bCOiNuIgVEOy565DnsGerfUYIHkBox094hRiN7Nfa4UrO+dBWY8bgiT/Z/3xexPZoxFLdmSb0j",
-	"AGb6uqjAr7411LdUVpk665/MDcQLFwJr76qWlmxEcHSr7xqcuxRZG9oM4pQLFqHvK7KdH6NczuMjL5M9",
-	"Av8rlGddoKdMzsmcWme+UzZJO8i84mIAlplKHpj5S8iB9cdAOpirneyzxtwXmBwWfDGfUq1ollVe03zG",
-	"/o4P/vKPf3aMBqqYwbcRi3xhGLNa6mIG2jnr/lxIjV7f5+d/8SEmS94hDDnR1ileRwAqMsALvJe7DHCs",
-	"eOOh/K25Fax8+8D+byumrHLKQXKgi3BaiXy8f0Hgk/lnUzPgU618u7NKl1cykc5C1NTr1+YQ/lr6/H5b",
-	"bXvXpKNF9UzAgLGhjEAeuLK5YdiewjkyIWhmyGxLUoIOzVr6dtdyzQ9QI39dVPcDON2qbuNLdzk3b1RL",
-	"GDwI1efpb6R0lijdUYPfl+g+gOxBWWhQBbwhnOYYsImAj6ORUcporqAB5EfdF2B4O65E/h0RbLYLVcJL",
-	"TIG4znHlxECN6QvfGRiMfJDAAVpIlqWLI6Nn2ETI1VRuKGCH9QgInVAulM3fWk7Qhx+bG+J6BL2biJL7",
-	"aYS7LjkbE08fGuA+2Buv2QB3c3Y3dqxp6nH/mt0lQ3zNmltFpKmX83/FeR0/TiWBBE2w6AS3ZLYTXtKe",
-	"kJqP7TF3s5yNWQ69fBuV43M+ESzpcgHxuQrDettP9h9DCodVllXHNSYph4xc3CzktqYQQ10rL70JlvQu",
-	"WNEdQkzTlA1gFJxT76HWb60GiJj2CMwb/mjDgwuAMnzECUa18srWsPdntlBkIQvoyENylqV0ZJNdfM1e",
-	"piJ4HJ6D0GYvA4HcU4hLIefCPIM5LU8OD3t9ESeUp4tBwidMaVuLBs2wWCm4S7OMwDMEn4kw7CAG68zA",
-	"rIUzBTadmfJ/Yo6EM8+UX5dj9kXlmIwwZZ/CwkRUu/7cxyQeGr2b5YOsUNO4TErqC5dmNc4BbZJmoWgd",
-	"Ft6+nNQw2/2ITjtQg2Uid99S1c4k5UFKujspSckZc66Xm9BDz62xzOq6Cv2v7TPfdHYvbmJzZq89kIcK",
-	"/XeVC2wPeIsy/VUQ3ftk+PMmY+pqCf+cQb0VO0q1cr/9Df86tplrfTGjC/eTnrKZYukVs3X9U6o0Ph/U",
-	"xMdnk/rWkOYnBL4tS1zjWA91rL+VOtYAJ9Q599oyR8GvcyvFrN8rlkMp60b5dQXie+RtAOKTnAqNkcmX",
-	"DBvAQx4VgHAuU+Z8+nWAnbCZbPCxoRQVAPbty284+P2Ia3ZjDbqavetvTS57sI99y5KfIzGPFODtOpZZ",
-	"FfbWyXZvKk9uU66rQHd9ZYrmVnY5GvTWF7Haqm3jtsoVgsUWUudXJZ6GO9gspC4d/kNJpS9gZ1KRA31b",
-	"IA+SfBqE2AZtq/L1nhmsS9O0Oedra9vUa5rbCgh+7XIuytyUYS5pAkn/VdAh76hSJC6ygZZQvKatsc6u",
-	"2RRPyEIWfaGmcs4SqGQXg686JtDdlmpCq6onfgdlPwJfUF9A1YVUQu8Wm7Iyo7n5Cw60EIqxWl+a2ddJ",
-	"mlao1Flt3eTlWP/8Ek+rauDCch4cVuHKMmDDUsFImycKi+JgLBafNRdbcyd20/z9+mVWy+aFperMor6h",
-	"xqHhxZl7O0nT5qqof5RzLIYJlWYRQL56PfxXTg4BQit0pY7/k7zqt9uK/OFAXSh+s86vF8LQe3jnObxy",
-	"h2AbTtPk9TM//vqdfh4n15kcMTvQC3s7QcGn8M+lBJC1oPClXHeNxeiDZx7ioG4rDmotmG1w7+1iVwlv",
-	"OGwVtgE4QWarSeLYdbboNgQ+zLrCQCRyyVimghTz2Kx0QHXcqxWqlhnz14RNEbCTX50x5Vvi+Ety/a0Q",
-	"dsvwvwLs2YgR7x0r+4pwAk/vASu+HqywkjDQ383YIfPJOtHmLXjJ/n7nok1lngbAqxZZ+y3UKy6tJsHW",
-	"gzuV4amtCSZadT8aGtQj8bBQXDClIMeKfdSugKntLIb9uGcsn7AEenqS4cIQq6Mymmg56ohsCDrqC0jC",
-	"bHTdrADc7Ttwwinux42zK7Q/hNo8OFy8wwVbMzjMJRZzicyJQ9tmCmGJvntwL01n26SGYuQBhfTIGUYc",
-	"LIVPyLlwkgyYUhkUFc+ZLnLBkiMS04wPLtlioJiOiaILReZTBlV6NPRyssZOID/wnCzyEYtdD2MzrqGG",
-	"yshQQLh4qrk4IgZVYzJjVKCaIcdjSGOCB7pcQA2jK56w3NZKUqSdGAFuxgVXmo+IZrMspZohfYTsDKhG",
-	"JJiey/yy05TKmc7Oy/O+u9yGYJoGSuH7QP4ma/hTMSnohHVnMmFpHQoYGAfeWOitwhRiGMlyQgMc5uKL",
-	"nMWQ7QPlxaCMLgCdqyqPIPZIucDvnod4iEmd51yzrmG6R+7tNiT3pGkHdWR0iFjmaaB9PsVyWox4ADac",
-	"U5WFM80Ck1xmUMx6PmXCNqt0j9tCBhFRHMI1YdghS6WYKKIl4Jt7+JjE/Va/FRucnckrKCHdIyeiDs9h",
-	"db4EFUyZUj2W+exRbUO1d8UKstxB9lE5wz0lIW2PqA/s/IGdG3YuDWdzGBgRoDsRCUiOL0lQj4UrRK6G",
-	"ve9phjaJettEDf07sWzycH/f82jbLaxCXuhoxDKoZOlMo0cklpeeu/PRNApaUFKoYI4Jo7hRma9QT2wh",
-	"zAWBum1kLvPELs4Qv2HKCFZa741kYoSDdprOBq64wyVbRMR8AeMPhNSDsVHo8cufC6npgH0cMZawJOoL",
-	"82UOXX+xfiA+VpT3hV9AyUEpxnxS5OahX/7xz1qR4IKpLygTmNnWuyzdpZA5u5FH6FcbBPwaIg+J5gKE",
-	"29SelgPYUZHnhk83ShR1yFYoOlmbDfgqnb2HZzZECrwEa3lCF6T9/uJ5xyeUkcf75ltF6EQ2OdzXd6fb",
-	"JgDgFa2fXMuELnrkxIYoPH72zC4G+FlsJm4s0b+uTd0Xdv/7S6hBHfjBVkyxASfmIGxwjaXHPCdaapo+",
-	"BDndrngvL5kggENQYTehi2iZP2J7EIdWjUhZpsVvU/uoR15iI+ThgsSXXLh2WVjlKD4m8c8xtiVlilzR",
-	"tIB0fwoZdLl2BRJIXY+o+u505+H67jyBpSGW0Wx061jGYMV/Nu81RkjimV1n3DN8s4YenUD2EP/o+wag",
-	"mtQuW3x18FrKhkAxTej/wXLJ//bkSbxzd8rHh7fQnfL6JCo4ls1xl0zonLOHtn9NJoPlIhmNST4VsrFN",
-	"wz+0hQHoYQShbzkHQx8FLYt0zmczFDzlnOVdQyuSiKiF0PRj19b2iCx3wcZtRhA+OX9+ekrapz+8Oekc",
-	"2+8VFsyfc8WOK52/QK1/0Tt49iQi1JUOcTVRaaXpri1vxoWhchMuRdxzpI8rMimwk1zQNQi6xsf/x9DB",
-	"S9ucy/eZw5JXXExI/G+AcwmfcK0IrazOVrGndhdGij4J29bZTftvlC3m7aqhUA1GCY8aYgLV4KEzl6vG",
-	"FnbBC/UYJ9Wxj1xBzRWDM4uIFMLWXDnuC2rAAn8IXj5obuoUIOmNuzrdUZufYIm45i9tFgnPqMEsgugz",
-	"p3W3eFxza0DnDpFofak1esj4wqaah0yXr6E6p4WPoKdn5MkYdsYI6VwzQ6mRTveGRXq5XXuVsJ0KDUp0",
-	"tpfax95Oj5RO5Ppm9EUMKPqTrfr5IcZuD65lCAjBQI2h1yM8G0eWm5j5rRgdkdiX7cSzQ/kMS3firmyl",
-	"e9uFBBun2u4dtnkGlK8kbejwgBGefCKMONg5JtTSEnwFPGW+HEXDrNg5wzCrUK43SzdXjHtwa7APQ48M",
-	"aA/bIy/M5zr+TxU2Bhwtc4q4RwAXsF4kdAcjWk7Azmb7pjgyKK17AQp7VQqWzVnOKg1AbANdZJiu0wd0",
-	"EkjQ2rVUrjSqNK6V46XOt7ZbCdjVbFEPhMshC6P5Dvb3fcdYqLJPTgAisUSHz9fMaA59PNpQagR9b5BI",
-	"AIVVO5XWrlOZMt/gNWzzYY5hU58PskWbj++L9HKFfau76cpoO0TKMd4rujLtlyOWpmWxxbYzscQzKgqa",
-	"xo0pHnehX/0ILlgw0xpQG9EZwz425bIMdWlcEzprb9Dof2VFp+dvyeODZ8+6B4Sm2ZR2DwmKqQZdsHd1",
-	"VfCtl3Jto1CaNJ/mhC+dZka14Ryto9Z//3TS/S/a/fuHT4ef/7X1dbZLuYveJgaFt25t8i13GwmQw5CF",
-	"ZoP6j4agTWmWMcESo2Q5HvAgDv6GxUHkQYbRQtnnapnnLUS/T8FfO1cQ6ZFXjCbveApZiwvM+3Sta6Hz",
-	"frULfFBMFGuENtRuriq1v93KIN+KfQu8WMKaLeR4XFsWdq2Na2Nl3iqY3kohch901Vx8caE0m5XRWZEV",
-	"9kJXuHpEsmKYrgRxgdS86jOPiMLOA8MFicHNMABhISbtKZ9MvUXQtkrsiyG2ou+R2jYJgHYgMEFYXI2s",
-	"+YorfeF3+iXs/DWVEcqjwYp43GgmSaEMvLShP52i1Ci0EyPMRiRno7zg2Ek9ZzQdMKWhgftICsMfuZg0",
-	"CoJu4CZR8OAaomDTJgrFsJMibmIk02QgCyMgjaYRGcs0lfNBkUWGTAs94OKKa5/IA1ucMaGbU6kVG5jh",
-	"73AroOZQTVIGVW6gQQ3LUO3jytU4bGzXjj9vrQk4QHxu37tbB4abbbP3wp/HgzP11h0frkx7CXPL0URE",
-	"MUNbwZ9feMdFwC9KSt3sEDnXLENbDEoYSGLRlZFJBRpJj8QJS+likNCFip3BAsIHjKrp4h9prr2Xz67+",
-	"qMSRfSDv2IE0NSKYnmIMJmBOX2BNgh55Ab1rFSxLMJYQSmJVgC4SHxMjzauTLIPBzl+f2wen9Ir1hZCC",
-	"9cg5PozsZIhGCENw4k+fINVhKtOE5erz5/gobE/bF+340yc4woFB08+f48i8Y7vlwp/YeGalC+2nT/Ut",
-	"Xz9/jpEfQaoFREktx37j6/hz3bTV7zT1y4DdjWmaDunocmXx/xcis838x4SSGU0Nc2cJCQ7AV4tF20Zf",
-	"YABXJrm5XKr91ZB2vAenvHewN5TJIu6g+cpB1yPVF7GlaDbtxIVHmm/AQIe3VCjW7JFxVOdrdcd4GryD",
-	"L+bg1mdf5+RwF/Kg2P4GI1IBKqHjBQKBo8SronQDg1iW7vc+uY+b9NvntlMGUlxH+hWZ0cTaIrmGSHnL",
-	"VoAY9MgJUVU9ARwgYlVVeKS8T/fJ/pMm5TegHw/Ni+6reVEj0JViTKN80hR32Xyx+1+MvN4Taf0Vl+Xw",
-	"SF8r1TYLsRstHgHVurd+RDGQuDjCIBx02rlEW5qmfWFJ4IXLB2poLFRPJPtiM5U8IqMU2pxau0hz1m4F",
-	"ve5ObLqfzJ5t8fpbazP0IEPdbdeg6/Ox9WLUHmDldj2bb5OQ1ar+z2UGDvoNtJi09SLjI5qmC0IdOZKC",
-	"dfqCCy0Jxt5lOb+CIQL502h+YLuFaA4Sm38gggPCALDPCbifLSWEz4/UkoF3Io0Cn5Hhwsxaq0CaQ/1m",
-	"9EeAgM+WEN6TujiS2eKhk9oDTdxME2W2CCkEYPwymbgeKcxydsXZ/CshhmdggnOOYbB7uS5EccpoguFm",
-	"gnCB/bFlDr8rOstSBmFbfQHSnq+JIKACbIxP2GoHnSCtsspc+mKlLARVge2wR+JC5EzJ9IolMVBUDGfr",
-	"i9CopzHaISGCcRARXVydwOhCazA8NoJhDgOzpC+ob5nfI2/wQ9mOqTYvHO/uC8mOdjZPg+po5/5dzdrc",
-	"ohtPz5ozHuTF3xxtRJIRUscxINlSy8kakjhnw6mUl10mErS3N7rSMXYkcrWfqEh81bkeecNsFQeeE8VG",
-	"OdOqPmftR5zvhZ/uvvLWlKa6UFv7PZfWfY5v3633c2nObVK47Kk+dHi6q0oxFl/Ko25MA7NPrvN4rkEp",
-	"0qbk7MX5BfmjGYOoYoiB09bj9f7sFZkVSvfFkJGp1pnC6vaK5Vfg3Yt/fPH9H9++/fPg5NWrtz8O/nhx",
-	"8S4mNE3lXMHzQCBSOaJpXyTsiqUyg0CGyMfAQl17gyxGwMioUnOZJz0SYyCEkWZUDIErqi9GVNNUTgpG",
-	"4HsM/FYk/qnf+q7f+hDDbCjPmAciF0COrsNCF7nRpszG3LmSnI0YBMpD6o6ZEwvgaCbQki/knEhxjNas",
-	"RV+043dvzy9ILVHb+4T1bc2TcQfkGOUj1aWwDbD6wsbBGwnGSjx8IowIgjQtskHDQtowIvu8msq5avYn",
-	"LuHx16oWLi3zfryLtYto7MvtocV3l8eL+urjCB80yq8iBNcSVUKBoGppCU09FW+SmPY+uY/bhd9uQ+8L",
-	"EVL8U63IzwUrWEJmTCk6sRGKBuATlnIgrKmckIl0mNDkm1ylRV+ri/IhOLfq1KQrskeTsHFd8T2knzW1",
-	"CjeCzp1JvpvI/wNk3p/3dFug3E3kcTe/TXvIBpje7BtFs/9ap+drT25t5qMlwxNJrPVRsHlfvD97dUyo",
-	"ddgZTawqJQMiMFUymDpJttkvWod4dy7+3Y+XdEfE//V3qXwQ/O6y6eR2xGs7wW+Pas1m2XUtaIaW5nIO",
-	"JauMtk4sjmPsmiU2JcNbY1s7ceu4r1SRKSPuLMzCrYSK6QhA/5qSEWyOxW6N576ABc6e6GYDnNv2g0By",
-	"P4h9IjyKPKqqRt5MZ69og7nu+sLKlsQi4QrWv3PDmGXJaFfDYo/Edu5kYEtqkCEbyRlTvmxAry+84DOn",
-	"kMUFFjx/oNT3MCRjoP6kjcY1SGJDrtwXTNBhysWkc4yVb1D0gQQPqZ0kZcaFytNQQEQTrohbX68vfoCP",
-	"IJD5r0vub2tTe49hjQSFA7CvV3eJyu0+EI37MQNpmTnQhnoxElNhb0EkAAy4FyR/njKaqwDXv4uxAkts",
-	"EJaLyQDquUNgKNWg/nv84pq0qRFElBQRIHiRM4VFgZ4c7Hd6ffGiqsZ47J3TEn09poOlvxCQaoVkot6V",
-	"/0J87aiK9/mAqfdnCUNJsoKhK02qdsdTZ1W9lui+ThZ3bPQbc3PbZX9JL7edcrOM7e7qAQnvzyluRblA",
-	"hKvgo0jIFIvH80BonEPygRXDYYT7FsIdKO19cpqncxLfjGVvxlrgn9fn7uYO7OIxKHlIR5eGLMYZEwkX",
-	"kzjqiwRi7eZR6RyNnX4ak5wpps0b+0RJw7knTKPLG4un5Uzni74wSJoUKbONWNuBbg8Op7Izq/Omuyk6",
-	"PXIi+gLvObRd2MTridSkzXUZ2ZBAd4ccOzpYB3tfgAUVirtV9IUeOfEHMGRGarNgxhKS88lUg1GVq74A",
-	"+y9NIR+7YjqcFQrqylmeTtpP9n9PYg8fToqJa+u/nQGUVEnXqqRyeEdEsklQsScS2bP61VHInd3m35hc",
-	"I4Ulrbcv4dwGWbserXoBxN/Rgf+PvevtbeNm8l9lLn0RyVgpbZoWOAmHg+EaSQ5pEthuDriq8FK7tMXz",
-	"itwudy0LcIF+mn6wfpLD/CGXK0tOgGueos/TFwHi1S45HA6HnOHM/FQLriBUjJJKW/6YBzsk72xrqnws",
-	"BQ5x4Q/1RtQU5FXE9T0ii6al7Kmwp3g2N1pUaqneYAWmPKhog4T1srDGz6TuqLPV9pJ9GjmrOyleOOaK",
-	"leztGNzC0zWS9G0S9TYPoVRceKFXUM7SEFx/vbSwvjVVFZ0trnmg1dCYSnWZ8I3VWGX0wmJvUoGVud1o",
-	"VDzGWRgFwI/lNo5njzqkaLKP68MI7rMKAPrrOI6NbnRQPx/Tm3+RgCim+dNuwp5/ns4fB+kZTAGkM/Av",
-	"vwH8fX32GbcrCujkFI0ADtiatf4Mm5drVasnHJvyZ+xhMmIpIkxRobrs82coBoCpA9zgiBe2zGLejtV3",
-	"LTx/ASvXNVQhhzKOXOcv+atLfVebRvtL1Q4TcyraLWCpvSk1mDbD0zptOBIf20ChLPiNaYtVDN2tnBeX",
-	"udheUzhDFtJD2gd5r8C9E/daIgsoKFZ61SGM/ykDNFaqnjHkPEcZ01Bpi0JKKO2nFGNAQmZ5e7F6E96m",
-	"inF8CShhswQfvW+ToOnejbjnyf/8jgjp6JHqNn+RGNN/Uv/DWaheMLjrGwZq/7+0TcQ6/AcrmTNdMFIh",
-	"5ELiFEnJ5TQ3Mq1f2Jzr7ivIRVwvtG+/w2fj1ELmu/aggXGhRef1wjIOI+OQhUIN4iOYD2NKKbA9lPXv",
-	"ub2wgwNwvOynZGoqr4/G+yF8w486+P/waHLslTwuh4svBPPh71X9J13CacLn7Cfi067hsA1ddI1pt7RI",
-	"l1o1ujnu2tWT2Y8/4ULkjBhewl1TPZk9eUYLVFp7AJVRSE1BLiDFFW6ncG6uLXR1Rk4vQ8U/rxrtV/Qa",
-	"PnNdOxcwUyS7rxM67X3xOPkHavwXqqoobydNN+LA7wNI7UwfOfsS7O7Y1wCyfV+tfpeCOD+otoCtk0rg",
-	"hJfGVXqeDCrtiSva+n3RQGmLMdCdHHi21deNNMUVF+IhAXWOpTNUyrraTPDrA+w7AOfNYH9TeL8H/U8q",
-	"QiBN8yB4OAtzaHsAwYSCqlrvG6KUioUiVB6bUmFIjjLF+cnISiZ+rrSdi1O8Mle62BYVg/P6VrUpS2Nj",
-	"e3o8f1CNUxjI1TBiJlYWihoT1GFaLmTOBXkoCevW6M30YW77vo6PAwhZqAXOa2QIoJBUE+988IVIPfEp",
-	"vF6jucTfUb1LDrd1FvyNqbkA8t6C0fvoecMFMyvtYXRy/gH0HTfuruCNsTe6fG0zOFf4+1t1a65V65oM",
-	"jmtXVS6DV93yvMZN8KVz15WGE6bRZ/CuayvnbsYoNsQfnkBBuPEEBMEAxKqudZkQbHh4B2S01q6udC8o",
-	"PVs4ySnjKtC06q4ISDIoIdUUqywGF1tKyEObP5Mxg/Jwcv4hFVatyn10sC+uCOGPlOLHlzfJioTCdVUJ",
-	"BVo6aon2BAHPM1rb0RFp56OjLBwLKIAaTyVL5TW0jbJeFaxEfBKZOyNtjt8uLCFxeTBXLJxoVhiu0SKk",
-	"lU4ThjR/8NSDHHuMFzQfhlsDBoYIHaGKaXTbNZYccZwQSScBKfuCGm8zzqBVN9r2RRJCrwGagYysPji0",
-	"0W1jdMkONLqjQN6QMcjIcT2kw0pbcniGOKcb3A5Q4QX/2yBJc2Hz0w+nby/OL89OL07fXrx+95ZuGxb2",
-	"DGWMQqmWW0CJJVS8l6ec3si+xhxGaebpXISGypK321oTaBIz6JL/hvCnKfEPcSASRqn4XunyZaVuNXde",
-	"d35F0NwOtq5rhHBkd7CAZSuGkdcajsKfR+PpDrUTjoRHK7nhpE7je101mGrDqytvzVr7Vq3rvpDr2q3x",
-	"ZOCuFrYXFjnHAm5mYSZHKNG0Gp96WKq2WI2hcOu1abkILHMQB8aQSfi5aduKEcabGSjiOqd24mJQ/kYs",
-	"Z4rYV7A2tmt1qBUcvAD96cW0sEI+ac2baVBwYEoSzpBPsFKeEAwr1Vzrh+RnQLlkbM0H1TEOC7K/L6h1",
-	"s7CkUmk1cTzOw/jmHR86uePltEVpueRPVyDHMvlJVRu19SSXX3zxBZyEWcMHXGb43yaTfjJnS31tLEwm",
-	"XHl4Ye/hYltruId3vFrv4b9j2JC2cB8WtyzV+4W9n0wmg3/YCNU+mTISVpnDfSiGcg/HvJlsQv4GrcTG",
-	"dderqBZGMTeYVON4Gj5iNqcMrakq9A4nbXSLf4SlKZEw4qvMo/Fc+pniqZiS6YSrwmrjJdFZXsPRveHR",
-	"9UPvKCPj8NBZJ87g/fHFyat+rJT7LJBuy666AdHOI1XXjbvVHIAY/u91e8kxI3hYutWXrbuMcpcNJU44",
-	"GOIwy/1kczLkQbLlZ26aC2vR9cc2kMsvzBmPjDcA/lp5iTgj/9zuIpHveL0TI2aMbvIHzbHQ3c8x66HQ",
-	"ffxdVs8ua4I8JOLMjxL2BNlUXiwL7E5ZweTjGf3h7A0X4BaPf+jndWhs0FuQvkf7uzLWoN4Xloe9jjQu",
-	"20Yjg3qcZi3Cv/msh3rrkTd///W38eM0hbu2RwjyrcOTliAdWKDy4EzdlEuFe1xKm9X2I8NXttBV9Qns",
-	"jm/Oo7j5UIlvKQjeQYOXDLmgDnUeJSKd6/CQu48ym6gwau2kf23YVqoL9rf1NFiOyQkwi6XQs2gOZNF6",
-	"RIEK1mW6og8SwXriUt59bFwE7hOVMq3IaACNUB/dEiW16rxG29p3a4IKYXHNAE/A5laPZdK546AMyCVL",
-	"Tx4nN1VEj/A/KqRgJfLsRwdZqofih4ku2kNCrNmbikB4yCTEwj3pLoYTgqZaub/YGfV10Tcz7CsVkUFf",
-	"dmjqD3tO5v1gyykjP7ll+WjIv77o6YB/uz0nluCAhclz6Z9AOlOwqtQ8ZU1algy+tg/hCEbDXUgOeyfn",
-	"H3a3vgjly+rtfEDJA6JTju0hmlCXkLiGYbC4330EDtknKNMD3u2hRKBfaeREAj9gwSMb8H+dEftlOIMj",
-	"Oed3dZB/2nXCZhQcXZqZ8H1oNu01FcO0X/7/U0++pYHc7W1GOHOgGcnybVImDlklXqqVqXf4Next6Hjv",
-	"H1yGowA+/FidGfx4FsNQ+JCduuKp3133PRKw7zStbZmcpfkILt8Cp8bh0+PeZ09gGlQLJ99NG3zqqc5F",
-	"j2PO53ve2//r/N3bhSVo4JG+U0Url3052bPheJ4xJu0DY3ScBZtQ+YX98bxVtlRNGUj1P42oStHs2bPN",
-	"ZoMKnH4OBiOeTJ6Nwde6MFdG+xmOaRK5PzFlPuspJiMRT/CNjqMOaC9qHYZFt5ELC+HWNFyY0u4OZePq",
-	"5PACowH/ejSlQqNFnpDSm6Uz+MGaO/C6cBY3CPYm0OccILmJhvIU6TgjdNqYaaI9rNl0VBYUXOmNGJUe",
-	"XFUOO8VWVNs1Op9BfvtVxoISn7J0cJFvMUbjb9FnArBUXn/7Al59f3wyOX91/PybbylVnRvrWc2tTYeP",
-	"47AHv6K0SOfYwY3eptfi3N+k1IVDnVsnqDzpzZ3cm3POGEC+WXldXOZTONe3ulEV+FoVeuJ1rRraFuPY",
-	"PKi61qqJ9i4HCpTYjDTLcVX4hZ8F/3wSjbXlaaM7qyt2eqz5fEdT9kCMoTLLRtHkjV66DN66Umfwftuu",
-	"nCUsHJzZqy2oqiJZmPLijJf1qrixblPp8joid9ktPL+7g2B0/dyZ4qba4kGfLsnJuZMt7MY1N713wlfk",
-	"VKY3aGqoxAEZIHJ94anGJqXuoARfmLV2HZcra6ktOjnLBV64shMqBPCW3V5I5cLqO77NMaqiYOOJu7qi",
-	"yABxEbarRmvxccmKYPy7INQZBepZjjUYZ7By1nWUb5Wf6bbZTo5RAHJwFl48/3ci65svv2bPUKzyxPBA",
-	"yQoiLA/JaOIURaTApElIXevWquWq0Qs72s1+nIXP83GI5ttTbHuImrmwktqEyko0UZhgmhOk5ujoxVdf",
-	"wktn9dFRWs+H7dCFjaMaUCvRI3vIvHZW52MBC//4XSzFCxqP66Wj4pD54R0rzxaWnWgxgtgdDO/JSH8u",
-	"dZrKxdtSUr9o9D+qNroZsx6PhZZm8EiRtgRNnnY33KpifCUkfiqfQccBLvFaaR5RXcQDrEvITSneTdYF",
-	"OenUH/qZmEH+3emb04vTRzbznAx8WWkK6eg1B+GLyxzzLvFeXLVtY66vSRrKtC7vbHfb/E8czn/8/utv",
-	"qESff0vY5PgnadOBezdjsGBDAAxho8MtO/HyCWVeItbTpPq9lwFhoHxEERGOabp7nLwUAUtnDhRaEquF",
-	"5QsB8vk+Vt9qray6Zr/yPJzGCPvSulZq/w1jOIZ3gRlEb326cIKlRI5LeoNTiGUjGDAi3hvvv5/h0U6M",
-	"pSMxnjHsRNW1LHMOP+AxpU8Wtm70lW4IZ2gaztNUrJ5s0+HHcoUW7I/1QZzRZeNUWQigo4dRHh+E8s3z",
-	"RPrJ1WzdwmLnmSR0RBp22iKXF7uqCFpffM50rUUYnRQgkowKRi++/Ho8hbP4BnIYjaCQIjrsYWGNLaqu",
-	"xCN4QiPRs0OLQikiZHV4Q1dCOOHyaId3sgp4TSws/SlhbLQ02FNTUDYc0udq9TPdLAza6dHzy4XlsYQk",
-	"cj5DbF3HmWYommhHwFK3G60tPfUzaPSkkduZQAW9z5Vo1qq5IcxTmtim8y0Xy1blhDEEBhI5GOGTX376",
-	"5f8CAAD//w==",
+	"7L3pkhu5lT/6Kgj+J0JkT5K1SOq/XRUT91+tluyytV1VyT0zTQ0TZIIkXJlAdgJZFN1XEf5wY+73eQg/",
+	"WD/JDZwDIJFkJpdaJHW7PtitSuaC5ZyDs/7Oz52JzHIpmNCqc/JzJ6cFzZhmBfx1lvM/s+V5Yv7NReek",
+	"k1M970QdQTPWOenQnI+u2HLEk07UKdhPJS9Y0jnRRcmijprMWUbNk1NZZFR3TjplCXfqZW6eVrrgYtb5",
+	"9CnqPCsLJQtzb8LUpOC55tJ87nLOSCzYRz2awB0xkVOi54zkBbvmslQkpzM26EQ4up9KViyr4eEznXAo",
+	"Gf34komZnndOjg8Pm4byXCS55EK3TprZG24/6+fXbNN3zK+3/8h5wrJcaiYmyz+z5foSv6JXTBFKCqaL",
+	"JS4vV8R8kSlNFJ2yU6IYg1U/e3tOgqf9us8ZTVhRDT34Zt98tG0Hnj6NOhkX7u+jxvGLa65Z6ypx+Pn2",
+	"y/SSZ1yvr85bOmNE8b+xiBz1jw4PSTdhU1qmmhwf9troLoV3hd+3Dxmii8wK8KzMOidHhgIzLuxfflhc",
+	"aDZjBYzrtdR8yifUjKd1EURw0+2X4r1iReunSsWK237ik3lY5VIoBlLmO5q8Q3ozf02k0EzAP2mep3Za",
+	"B3khxynL/vWvymzMz8Hn/qVg085J538dVJLsAH9VB2/xKfzoKuGnZqAs8cTeHdOE/OnizeuImH+h+MB/",
+	"e7HYG3SMvJJimvLJZx2vkYVupBP7fUUWXM+BNydlUTChidJUM9KVBaGC8IoRyRVb4uBfyGLMk4SJzz36",
+	"CU1TVjxSpJApIxldEiE1SSSIHBjaudCsEDT9nCO7kBnTcy5mZEp5yhIiBZFlQRRP2CmJ7ZKPeBKb5RSG",
+	"05giXBOO96VypgbktcR3LKgikzkVM5bAjF5L/UKWIvmcM3otiSonhizMiLhA+nCLL4sZFVxRlOCfos5b",
+	"ukwlTS6lfEmLGfvcVDGWyZJwRVLz8YLoOcUBK1Zcs4LQyYTlWpHuq7N/H3335vv/GH33H5fPLyJyRF7x",
+	"78h4SaxwReK+lPIVFUsrT9TnnMw7w3gg+1lyas9TOtWsIPE780f/zPwRE8UmUiTKnB54cMIog1vqo1k7",
+	"FEBGC1rquSz439hnJa1XXCkuZhFhH3Mj/IksyKKQYkYmBQPuoCmy8ntBrylP6Tj9rBR1RhKWM5GAyOsC",
+	"G1AF9JRRnpKCpXTZs5x+auTPKtdGBPZtRrmw81BlnstCs+QVSzi9hO34MixixCUX5P3li/7vzMrbvynJ",
+	"zMiIoRSYqsxZAcNx3BOROBykGVxMSpEyZSRZpe7Bh1KutCJSz1mhSLd6tSJm5LQwskSxPheKCcU1v2ap",
+	"PVn+QlOewCdewAJ/qXVasDTt28N9XGoyLhi9AiW3TI1MZ0UhCxUTRZeKLOZ8Mh+A5mM/A5YPLBwqn4Fy",
+	"QpOEmw/S9G1hVllzo8JMaapY1MmDSz93pmWajlBrWtUqX5jTmQi2MPsjS6GNLFg1TTYqxlEnp0otZJGs",
+	"v/0M3ux+J12qScqo0uTo0BB5QSfGvOuR6eooIkNThn7YR6604Qv7wyPlX3eDkWp5hbrGXs99CjXMH+1L",
+	"gml/8E/I8V/ZRJsvobkKZmxtKyYFo5olI6pr6mlCNetrnrFOw6h5soMqG3VSqvSoVJtfLsrUCkJUldfe",
+	"4shkfZcLNuUfmw3jKS+MKuh31NnGik0KpiOiJSnYRM4EV4xwoLG19xfsWl7davAr+wSrBNPxg4/C9W/f",
+	"tmdw055M5hYuIK2jfUkL3rFtXEANNE3fTDsnP24WUpYKP0WrZIgbs76ZF3O5EESKCZjaIjHKJTXiasxo",
+	"YVQiQ/uDzrZ52Nevz+SDn8tLjmKsPq6EapC8XLNMbRPBfnbuK7QoKPwd+Glga/aiGxhD/R2NW1Lq+QVT",
+	"iuOpUZ+HOeyUGnl5s0btqLSoERcNm4BaGSmF5inwEb4OV9/qOyrYBa+QRR1Uqf9GtR3WpvV7E94LizAt",
+	"mJpvGLWxlra99Z25x8nakbY6ChNlZhb3O6CjYEGrlxt7ftvL3yvrjAg3rLbYq9OoDaS27vaLK2tmJ9m0",
+	"49+Vigum1DOjR3zcfgjXd/WHOdXoujoni4Jrpox5N2Zzmk6JnA46qwLFqDYjpcvE/u15on54HTYsZUY/",
+	"nuPdx4fr3AG6k1iOGiTWcePrJnrVX/a08T4uklLpYrnTS6/YcpRTLkbgwmyd4dMbTNBILlbsPj97v+Y6",
+	"3e0BbQxEPaJmb8SE7bYpWorGA2LtxmualmxkiEEq7hh52/s/NRDsM5rllM8a5JOxMARL1c6y1r3qGT7Y",
+	"JHTNUynTt9Q/bqIg1Rjt5+3f2FWhSrPRpOL1TcuzKho2KVKKaaPR7rzkF+5+86wsiwnb+Um82z9nZjPl",
+	"s3bBheu1KrdYgbZcymgClhcj00JmkTNn8eVEMJaAN6pLiZozo/dRohgtJvNecFhV5Kk0LaqtXrFLQKOk",
+	"E82vqXPw34yglKZ697WGm+1T5V6PlfCcZlmeUgwDNNDY1tGWebIn+W/QesMl9bSzSgxRJQzqww8otc4L",
+	"fnXc4ta2ckUQ1Di6Nr8PGySWEzOB5sAyytNO1FnMqVY0z81XM9WoSfi33ESPD0VjnSa/t/GW+EcYy4cY",
+	"oi43lJ7VCfYYbAT7x9GKXI06peA/lcz+bKhmXeDVj8vDexNle1rbNxV05yIv9WeTdhn9GF58ethAlitc",
+	"verkUEulWUbcXUbu5eU45RMiBSOywP9MyVKWBZGLujBrDX6tGYZ+QTZxzh3YVV5t+EKW1drBtz4dltLl",
+	"aMz0gjExUprlapTQZQPPvhGM5Kwg5p6ImHusIxwOLiO1nK/CnG6PFFHsp5KB/SvYNStIYkxZqriY1bjd",
+	"R04ff/s0iJweNtlkTeqpH+5OO/IDY1cJXba+bMFFIhcjhsGdjXubysnVpTlIVp6FtdjzaVypUWplwJod",
+	"a/YFVt+srXXXuXjz5nCzOVFkPpJiVLA8XTYxHfxAzG2qaf8CjWMsZcookjPP2N+sHr7yQkHOz16fEXMH",
+	"MbdEhA1mA/K8NJR38B0rUr6T56O+KFE7ra7OMRhd09asb3VISbvwEcrV/axW9yy5YktFtCSK6VP07Aum",
+	"SMqmmshSkyvGcnOZFwTMF9KVguDJH+HtQazvkQoiZdEevH0j9qtOWkt1LUftbTmz+s7/3v9E/6rY+DZs",
+	"ei88Fyge3z7Zy/S98CqE0yMn6roTdWZSzlI2AjsF9FsurlgCXiGayzSV1T0ZzRWMQZTUKKC01DLnqdQb",
+	"dc8LZ3bUp/xMlkKzBAwoGwzH+x8pa19RkZCMKUVnTJHFnAlSMJpERElz/5LQdAGn2KxgzOdcZOt8NJal",
+	"mLCGIbxyL9dzqgneltRUEi70t08a3Yug+KqRsmG0+oufw4/4WiMYToi5LyIJS/k1K1gS2akYYuEYsd3v",
+	"8+gQuWYjfEPD5F6ijZpSpfjUfMM8XTClzddlQSZSXDNjquz4RfuhUcEmjF+zpO2LMGk7rx1frbK2hbx4",
+	"dVGRgF/OHV+rpabpCGipbbA+DwNJb8cXO8OrZdA/mJ/P8vymI1+LslXTqNPd6kiClWzYrwaiiTxvbDw1",
+	"vQdgPd6V8imbLCcpOyFJQaea/PLf/4POCkZ++f/+X5LTUrEErnpjGO8pJnMzLNK1d2fUcLSS/j6S8IJN",
+	"NMSxIy+04CtG9sBTEHw0XwiNbfOrfftGwfQeLPCtakDGRXj1KLoHD+KDDfzbsYHdz0ZHLBUDYWusQ4jt",
+	"CylYk9G72XyMOh/7M9m3F929g9f2Hz/KnAmacwjtqMH79+fffwif6fMsl6gMQeLoSWfG9bwcDyYyO5A0",
+	"5/2JTNiMiQM/jE/h4+qK532Z45r1IUrBCkt+jSqH16rWluePfzx59Soix0/6c1kWcFZTrVlhfvuv7o+H",
+	"Rx9+POz//sP/c/zjYf/xh97Jj4f9p3jpX5oc03DQ1vyDzjkWUOfj4zp1Pm560XWjKDdGM+R8n0DmpmaZ",
+	"MZLjPzy/JAfXRwfwk4qNphKR8VIz2GPzD1T1xzJZDoWcEkoWbDyX8sqpAMvBUKwr/NY3sbtL2ohgXHfn",
+	"gj57e04KpstCMIhZg94EZxykUpE5zXMmWHIKOUbINYQrZ8jY41DTVM5KRgyvK5iUuW5Wbd1/XSfOvyop",
+	"Bu/owupWVZBhZeA8Y31ZJEYZIl1Dsdf/u3eKB4D5VGzXq88TqC8wg7VLxzHiuzVogcO7qfvZPu2itg0R",
+	"zNh/IMZ1OiGxOaXjiMTIcOZfTrWIf/n7P0i3vrqQ6pSzAha215gLYgwCpWmWNw2ieWdJ9/3ls15rmGD9",
+	"E3aKm6QqsMflMmevjfBv9LTbsHI14PoahvsRIaU36RzwoTvw3CE/fyG3nV+tJn9d7axuICsbEYeUL/Oe",
+	"QWc7da4ftkGVw6q8sDxv5JiZTxwRSvwK+mKTRE7KzFzoxi8tUT8LSLmFWm9NSnVasX/Z2dSF38aFvysK",
+	"gk1co6Imqtg4nNeNGYdnAncYc0St87WSDl1X4YOnDNF0VtOEwZVoQ0rGbjd/2qCS+zNhTiFGgRTc7i4E",
+	"SrO9hHm4wS1UTFiKl7yhVL3IX6q+7S9hdGxks3jDX6qROXUpeKW/VL3SX6oeVGWeF5h2FDwbXq3uzVg2",
+	"ZsWAJkn4Z/V6e6FgmURTyTtPZ0ywwr3bXawe9JdonherzxbMUAJcs6+BsQZLbk+5gWaq2YniSeiiHG+T",
+	"HJWS4crhiMKnxkagyAE5C8jLfAp00/ibGE54ZtQSf8Y7KvvG0dIDpf22Ke0FZ2nyvCjwXFwxcWXSfM5M",
+	"zUPr5PinizevibUTCBcadTqb0G5dmwfOIDxwbtHGI8X6UBq+viKFcSjVA00CGVPHm5MU8y+Rr8Oc/dKa",
+	"FnkP6dFYnpmMxssbacb7pD5WySNOnuRMJGjSukXv+Ixnn5XY5Ldp0jmdsQdDCpIxgsXbmuiMNHGjBAm/",
+	"exv1CLgpWLfdEpZxBT9EVZmqFR1rK4Gj2Da1PXKlLZes50rjjo3KIm1KCblmqcxBZZQiXUYk5VeMxJBz",
+	"GmOgLOXiCn2hC6qg9gddxO3VCZu/Qbovn599//b85ZvL0fPXf/m3pPq9dwJfRFIfCnhhhPUzC64YoWNl",
+	"dGtyrknB6GRuNW68n+Hbx8uhMIOEiAPOnYsZAemrMAQhF2iC0SQxRwEa9VuDMh/83tyBnup364uYOsY2",
+	"aJCn9oi6nTy1J/hNLfgJ18udkiBtFvCO95bC5vXey4EwKZWW2QgOM7XNF7S2G14grcQ65IIV/QlVLEJH",
+	"iswoF4QLcnbx7PycdM+/f30GtsXWOTFR8MnccNhoF2/V2gihPsbnI2/9XK1e68bnnRp5nakxLvtXOa5S",
+	"nreOCaqLJlJoOrmtygCv2nkxXGTWCeCtD+TzxmDz88HRt0922m0bxrvVHCu3/U4JqrvfuT0p1QinICE1",
+	"iL5vzz4V3nS63fT3T2MFXV3xHVfCJ4HeeJubFKtQ9lZqFtJTLfE04OeQnEPOrQRsyGkr5FxN2gpuRw2V",
+	"yK1lBdXl5LpcCpTBkP2j2tEUZAKv7neN9pt4fr9sXkOJ35Xp1Z45R88/0olOly5rMuYJBhtIPOWpZkW8",
+	"nuxAJ85D4DRuO+NO1Em4qv5QTI/8GhljdKTlyO07ZmsxzRpNxZWTuT7m1VehIoZ1Ij4WdoD6lw2JNcff",
+	"dz3ncSl2kQUv8E44Oerh2q1nSJg6dbg1eWpv6bRWx9Xq4nSU9I4psAqa6llmm7IzGMG3u9p6syXWfdFc",
+	"SJdRPZlvfqNiKcOXTmUpWt6jrniet7+HEkM5mEe3cJUWS7Iw/+pWJETmMsWv8sKp3b3B9iwKN4uoU/mI",
+	"3Ija1vlmWfObmOPMk7rz94bZgKfWLDnZxhOtuu72ArZK1w0jpC33el23Povzizfk8dG33/aPCE3zOe0f",
+	"B5G7gs0MIcBZQURpTFZExJGlhkgDvJRMZMIILRgkQpG15Lbj2+rGq672JRp/mJOpInLFcoiZzvh1rY63",
+	"QZkOEyqOjhslUKjUbt2DFX20ubTCzKI5c7emrW7dxJqKuXVoqyrm9lo+r2Nuzkw0zDhrdF2vE5MjIS4Q",
+	"B2JPWvIR79T8NafKcFNs740BFYgoLQuUd0H6wY9n/f+k/b99+Pn4U2OygREXIz4dcTECWqpOy7VJvWPT",
+	"UjHSfXL4e7J2ew+GDroEoakZ8xIQQwRS6CYJ0UwRlYq9vcDTqdg73XkbFXtll1eyWx0IzKYE1+aa0EA5",
+	"3k6doXa8f+qsmdz3TFsxsJvzDBwi666zkFRWNZr6nTsate1FlX7fdi+Ps880nYMuh7El/Q9LDdxNEZFp",
+	"wpS2MBhdqkkmlSZPDw97p4RluV7aWn6FbmBENVE7l4+Z1Q0yS9az1jEesn2VLTIbZNWvT+0wQBzAqZj7",
+	"CFeQx9us3uzujHBhmSZnRKMxFo61/ob1HVt5QaDQ+8UJNrUZlyLQlfezVzAjVOlHiqBWroxikFq1xqqJ",
+	"ykYaXSlMs+uw2VOzxSe4SYXZQ9A7y25ayGwP1519Ssvdn/npJomUN7EuGmXbeZUWuEmF3d/zalZ9pxHi",
+	"CJ7h/TeNobmY5WpIfEmogw/EADPUSOV47u9iVrLReKlZ3UBszwqHB3b3bHLB1fyWzqUduSCjeW7+2crM",
+	"P29BEgDGtm8h8poVBU9cxARXFsDacPNAQWsuc99dgfphzlAZQj1J7asogTpo7btNSlNzMMtMd651rsj7",
+	"dy/tKZAyAmlRC5FKmrjClS4lf4DiGHIBBTQY46KI4Pbs4i+EfYT1ef/uZe+0SgOmgpS5ec9gx8L94rau",
+	"5vVI7E8lKzH6WgqBIdkwYcAnZ1RZGR9u4Dts3/PARecINGSiGgfWtssLGMf7K764Wgl+yGcfNsrBZzIt",
+	"swaEkJYchzO0L+BX0mUYKKwswYh4yysi3hkaEWuAR8SbcRHaNxFxympEQjMsIlbjjYix8iMEk42c8RMR",
+	"p3T3IoIW8mBYHh4+nlyxJfwjyEAH08hxRTUqUGzyFOBTtQwmAb5GP4/KsgJusJYV6keygPsgEZZMYCUj",
+	"eJrPhARMSh967VJcObMSpQbY1t1iTxbRen0nFCRNaiZcPY8Z36A59SFhDchtby28jHu+kIsI+fuwxZfl",
+	"La76i2ip5Qmh5ErIhSA44FO7LSekFHDdOh+4sD8gDalTL1lPLDYmylvwUJySpESgRnYCYCITKRK70BY0",
+	"ECnRyUnzNEtaPwW6OPiZcJBEs486CiWmdx+XWnqHeyfquEF2oo4fEsQIcr3cQULABkQVOrlL29lQ0L+m",
+	"KKzHm3HSo7xgzSVZ7+RCkcVcKmbxgvXS8qzzIUaEpYrVXA29wHPtDxuPx4g1irLUiieGUZbBLW4T5ixt",
+	"cYb6pVNGMhp6bRl0wXJGEfdREEaLlLPC0Ocj5WdyAofNymxkYcmikAvvMjFzM/eGs2yxZnbwcZjhWYIh",
+	"YzahpbLlA9a3wRWxrC6nux3aXajibD0yem1jVVDI2FoDiYdD28PXNG1y1SLJmPFQIxfgLre8ZnWt0LYB",
+	"DJxy8ycKuVAjxRozWqiGHVJkTkViNFUlyZS2bIrLOGRtw5UWpbnKTARzbAf3eDXGYD0byTRa47ZqEWtD",
+	"bCKizez9opDZ+3cv9zQ6z4RTQi1JGbULTiiqzd55RS4Ktbfx0tw7FAtZXLFiUBVqQD0HxNisAI7JgguQ",
+	"zfB26CtQYc8rqO+BVTdHHxSCNNX2bAwLXAY1qIFwmUk4kE+hagxPX5u3tEtM4PZa/6s1jb9rT4tf/vt/",
+	"8Chp0zkgsdgwctyzXr3wy6HH8UbmwZlq2guyuhOkiw5krs0eKphIr9kcaLUDDCU9UmbhZVpqFpIT5LE2",
+	"GQBD0S2Y00m0XDEGekTNaWENJXNy4O5K0KiAKM07BuRtwa9B1UulzMd0coXqGBdX/VROqBf2TFnn97RU",
+	"LBkKr6YhbRvhJNhEW7JkH6lR8jsnHZjJycFBIidqgCX+UBGocsPfCAhwkBwcnY2fHbCE6/8148m/HdZI",
+	"r+Cr0MNPfrdNBTArvVkO3EFWXODe+IKZcTiCtwW75mzRlFZt1Dd1g0lZW6VhaglDtPuihvQgM6ifUSzj",
+	"E5kCCJqm48bgPhMTmVi5sc4NCdOQaE7cbacE8TZU/+j46TGBNjXGLAIjd4lyGFI+LVQ64qR3Xxqdpn9E",
+	"uJikZcKSWmVLqaf933Ui/G9/DGqn+ffRt3D+4D/HkIkSfLtxNiivRilvCkq85MLX3VjBVmn+R6Rr+CAb",
+	"p5C4yhQZs6ksGAABV86FFp2kYBNZJGoTSPTRIUnc8b+XAxxJ4B18oYkESoHKf0P1LbY2wA2Z8jQ1ukto",
+	"xjZaC6DkhNP1I20pAGupk/KUFVJpfYsizxPBNKrV3MZnCETfWr6wkqiCbRNG9osRYR91Qas/tZSjjIpl",
+	"dcWqOSNr7AvpUoKqn0o9/V1kjO2RxwCPMOY8Mu9LJUy/wWPqfA8NjiikzIkUE1YIY9OBgAddXt2uZgIW",
+	"ZnPJxBrBNftH1C3UDKg8AZUCFsqjaTrXoizThCgGmMGZMdtyvbRxfA+71IyruYHtfYoJGEjgMlKO85tZ",
+	"2nZHuIm49i0S1pm1oIvaC/djKcs0Pg3OvC0YaduG3tEB+yWP1lcVjTfCcTSu5T32HDBq+R05aBt+wiBl",
+	"k0WIi7L3SvOkgjvt2C9UrwtxTe28ttbRBAGnQPMQbBGEHhGmxWZRVjmWYCo6cCKzVlKPahcsNtJKnia+",
+	"DEGMGg9/M6S7AnnZZL69ktcVLjDR2Dur7jH67QKA3H/y2f2lhb1jeUonxn5K07rO80Uzwn7zOV9ngLxV",
+	"pViegNGgVhK9wPFN4JzektO1Zx7X15gu9VXlPaXZvoXAd6pyptnbQl7zpG7EjkueasQlFHpeyJxPOlEH",
+	"JB+HuueMCw62BcsVY1fmWiF/aj4Zqk+ci6lswumANMxRJpMWXYJvhaYM52G4JqXaSP3RFVvumvpTH8bK",
+	"O1rWrh0s2LUGVky3R9zXnPKYKwk+LLkQ5Iotmz1obn/WjZiiDDhYTqdGayVwe58LqKc0a0SoUAtWqOa3",
+	"T+ZSNXnQX5jzmyzm6GdYGToKCk3w4RNjumszjlIx62lzC+pgWDHVHA10PzANjo88lUsoPZ1DH6ArthyK",
+	"qSxs4MjOvgc+uqlMU7lQHn8JIGMx77xWIhrMb43g1g1BN54KNJbA3Y02IOzzGuSnLGYBFYGqJZprPDaM",
+	"A36C3pXKrGTj5/OAgffhEfvvBsfJc0gaczfYQsZwGWDlFwEV+731GwYaGHbd2s3IWRETDfaOZhk09isL",
+	"Vtf9ZTlONyj+eMjdSaMDv9aeS9z2rQuQUATUiCQK5Gu1C1tEzI7KdaMUaupus00JBmykNyJdet3Tk+nq",
+	"+bm9OPJmFLqy3yt5o/3jU3LmTiffJtWlwR7VQbkchXiQ4eM6gPMWymmjgpY9u2RKtxUNBaJ7XTL5/Lot",
+	"q4QqA6if0Nx4VHNohAVFrWeqvGoewg33ahWKuYV/5FVA8wHvVAwRzKhldd83OyP2c6nY17yTiyZJ05iN",
+	"2oyesONtmqY7D+oS715DXSnAOw8pItZ7Y9+7aaHMDBuyTtN011xLm6jGpcDmZrs+l9DlTmuDzUh3fOkG",
+	"enY9X1v6SMos1/tNIOSEbb60ZTNZV4OK7Jr7+a6OqWmhN+3rpSepz7+1e23Z/ku/lld/NwsnZ1zcrJXt",
+	"fuAzspg1uq5+gPi4jYGVaq0ZOXY64DNMjZOkaxWKk6A24q+SCxsZ2uomDTvk3qb1rC9J39R69hVrtYF2",
+	"76iJqDtqzvNWpbRmc7iFJGOWSjGDBeyaCwpQZXo7K5+v/IcvyiyjRWPTk9t0ucwLLiY8p+lab0rbDtKt",
+	"1YdbokDduJ/lygh3b1CJa7e+++14W5uRRpDE94ob7LtAu5W0rOZS2AcrjIYQd8HCYlWDb1+qO4gI2TX/",
+	"QjEh/PqNDJLdd2otaW4j+YWsu7a0lUDeKjNvPD77jQ188lpqPrXt35tg8eD8akyNqpoh0jwnml7ZehAQ",
+	"fV1KcqrnLp2a5vluGd7jQtJkQpVubs8OOU1zma54eQpqTX7qujmkKSsITaVgp5iOAn5cSHPXPE2Dux4p",
+	"14Zs72Kze8F/2r2KsLDIW+vjThlNbjrmwI+7AzoQvV1Nio9o3AhIOKRdxOndCEuNoDNufqtlKm7NopDo",
+	"Q4Ks1rya+NaYaDjEO5CwNW79QnI2HMPbgk1ZwVxznRWfQiEX5nTKS9XQEe1tqeZEBO8CPSlbEvtYM0cm",
+	"lKfLUcJnrElEXDBoGITuWnMnwTub3wUHZnv7nEuWpuZldCxL189GkfES8+xbSsoydYMXXry6aH6db+6y",
+	"5zulIK4FTdOLmzTpoCPM2lfr81rZhKi+z3tQzB0F5lfJbDvR7EAKW7d2t81qWPmNq/OO0eQsTdu8dBkt",
+	"rpqy+l7X2QhzDwxhwP1wAEIO9obecGtgOfClbbt5uWI2gL+tteHQ0idyhNI3LDlUk4LmmJIXtPJxTcZG",
+	"6Cj3GF40HQnGEGZ5hSaxDWmj3fKmmIUBsj3UROdK3wMWB5FJupAn/ofvehWiCXXICRjxloXnWBv99hVt",
+	"LWgnNs82ao6Mu1tt4wy5EKSLKSDYVc3f74DCVW9AzrBIH15YCuhuqIxEpcIiN+AiGjk9SRl1gZQt2Rlu",
+	"1W7ZXO+fsB3hF+kW+GbFn7AaJ8BuULfoHnWPSvGt+8yHssE8lpaz5vcFWPyjTXl74X2a19MZpgVj6DeE",
+	"zHfNirzgqjkYe6e90GFa0fpe1rqcrw+9edr7wSCG1HVX5//tSfKeG5rVqKqJ594GPtEVRtdGTGOtgM8n",
+	"V6tSd3WsTQlB7hvvmGL6mRRTXmR7nn+h63bTfP10QiDv2/h68SVbfL21Cd6/R31nDPamcbGkKeFIN7sm",
+	"V800vK/xU1hn5CC59yihNI9gMYqWpGAiYVA9fGqRerA4hCviUkDXYXtumQN6vE8OaPO9u2WB7pI8t5oj",
+	"SrFa1PYFUYQqEv/8c3Pd46dPcUO941FjvWNTOin0qrttOmlbtujx/WaLPt05WfTp7XItm1Mhmz7fKG6r",
+	"MqGVnX7xjPz+ydP/TWz9BEFeUw3U3lhQdKHpOGUko5M5F6xv9HO4YO62GhoUCcHxN5q2tz9olQVhlHMn",
+	"LTho6tLgL+JCaWrh0hq8eyCrrCNxe7lC2Hh3q19vFUrl/btzImgG5gVmusEGrDQcbDsf6i6+SjPBVNMN",
+	"EvMdmxZMzW92XBT48OhOzrj6yxrHaqMAPpVvITBIl2SQo2K7gzSpjxcBLN49NGrwL7lhQ5m9Qd1u1Ffh",
+	"rvH+fLume/Lvby4I2AIjuDEI0NIPuCHtomXrglUwj/r8l+0dDNJstJZ6sdtHwsSXHWqpWL67kHTscWFo",
+	"oyXFM+j3uzd934311havCEfnZr6yZOE2NW1CGwVsxs4P2X4jSOUKr+xnMrrNuRHmuXtYETdYIgvimqXt",
+	"CVNevQxxLFlCxiW2dbcVqw6t3MH/uI+eekAgC3u6C2D5bjDlblB/8F3f9oZzbFTRb5KBdSO5bJ+54dGx",
+	"0k51+/2N/jSECUI0DuJplfjueu35Zs2wk1WcuiiFg6DsUjKmCbliy4hQ8lMpNd2x5Y7SPINFmkilR6Vq",
+	"dhRol5n/SAHoD8kLPmGnAfAbalZ8whwWA6CRNeckb81at/CArU0BqCZrGm4Ilkl5WhZsC0DCoVs8xMPB",
+	"BP/lzhlU68zxAj/bmF77GQE5b3Rq7n783SSx9ItgTIYNPy1BfWjLVN7Uf8Kw2URe14uHgsndxwnszYxw",
+	"UG6sVtIEKJqe4HdJFd14fjfIg3UgzPFyExDmzY7gdTZaO2r20ToLRlVjZvQqxoFXdewTu43xwgVc9grx",
+	"beuxqyU26A766jvcLht78/1j617aJ4c7uifcTO4gX8TbfV8oV8R9vxUAKSCXlZC2K5e3cF55yjxe+N5K",
+	"Qqt5s8Wc2c182W6u3Kt50sosd2oJ7LC7d0ivjl5u3Hh95UU38+98bmHgjbobt6Z6urEv1SZhc+EaOO3b",
+	"oIxD6mXso/vQoUwWJKZp2tSdLE3bkujdK6pG+HYp6YJyBEC1aR8tyVfBEO6tt9fGNbSupT1IbCyTZTNQ",
+	"TQVi41Qpl+AdNN9TtXq00CpK6dKnS6wiji4VoVNta2T9qiMC0iAsR3z87dPNWUMVMs0+qRwVZM0KGQCA",
+	"LYgtqJTY7vi1voZguiGmDSzuJulwo2Tx28nukNS2EdrqTFukMJ+JMv8cJUS1Cok9Y+WymN300f3DzttK",
+	"hepFEn5ojatbIek2+FXuL5Xlim9PNQrG9mdze02l3vHBd/jAfm1aAXqtKQ2xyGjKFUtOCCWp7zkcgibb",
+	"zsPQcBibD/cAHokKAu1K1zGpNxlksEpuPH72QVfPLenZwUJsci/SJGlFXBZy4VCXwemC3c1ZwcDBgoiR",
+	"zTbpbpjl1fvCrzh3Yhecj6WwvsLeNqzxPTHGa3i6gOQpzVEh/EYPtlRibvLsOEjtveAvQ9KViw2BzU2g",
+	"3rCmE0AVxE3aMqPV5pwJ5pyuw2AHCx1iYtv12EKBN2o2+fnlxC3a+NEavtOWzNYbYzo1lSlxwO9ntmWL",
+	"Qw2Jac49PPU+R5IXgKs4YPtEfPElW4jiz3Z/V5VAlKO+JXNj0Ld6y12YZsFB+KW8CWvkGFasVriAtTRz",
+	"Y8lSDtyZUVFSBDuUuc9In6RUqaqqZstKeqGzI8asm+Yadqz7Ezey+tt2FXB/Gv6u/kK2jUjGP7JkhN/p",
+	"NOfobEE7fnbxlwrmmFYQsyWkgjejHLQifAUMscWTh2il7rzeAQrs0trPrTCfLceM+xWPLzApLFLRTtTu",
+	"PvvMGhMNFH8T5W/Fo3Dj5ACRlMrmxTVlDsiFaGsx4Eoew/JJuRCAVEVFQjK6tDhVNru/MfMgL8cpn6x/",
+	"4y9c8XHKiJY2cXB761KuRrZYY71EjFYtHTyU04RqmspZaQs7+8ZQjMgkxc4mUJuwefgb+mbuY9g5CmnL",
+	"GbhJ2//SsAGWlzRAd4M6Bj2ObLc1M+cWDaxUbGRU7/26gNYDGZ7KgtdFFdtVDsaKIMLt9JRYn9d+kYdV",
+	"PryZO8S/JbXR3z0ULEcuDcwk8+UjBW0mTlHMgArySK026tg3Lax9FW6iIa7InO3Zr6F02QpKuSIMQK9q",
+	"cRVezClqYhBn31U+3DQ3/8bMfC7yUu/lqqmz25YlW2E/33+3zb3jhnYHKpw/S7+Q/ua+3xoNUrYxyXoz",
+	"bZGwgmFTCRsMgmR113TKNTFYNPRzDz3Edyrht2SFrUt3UTAl08am729TOmFzmSauvzkRDD3rFIHujYUK",
+	"3UzTdEwnVxEa4oxO5kY7JLJIsPsNmtc0zxktqE1duSG0/EpeGe5NJfWD6eyw2TfzT6a2kmGj2y8oetgo",
+	"PZ17fn8P/J6a4lbvO+jdqJgGKk6YbbSb0725h2HYxOBr98SvC96bxU/qQneH8+GL7e4pEeboIylTqkIs",
+	"gWzjylm4VwSmbRPf2e0hUtjegLChkWvGbTR/I2JWy8kebz+1brrNNwq4fEYF5p9C/VjfHXnFbohBd4fl",
+	"fU10814YG++ZM4hWHS728h64BvhM46dUE1zYjdqRt0KMIczENSv4lLNkMwI3wCjZlGXILLaoCgS7fGoS",
+	"w9ti0qVDga9EDxb0h4sIJS7cRQqmmLZBFkSkZQnh4ppr1hsMxXvhRkQQpS6jS/CL4y0kZzIHxCXbR5Oc",
+	"vT0HQOs2JOv6NG+VULgZlO0mgGk1rLSVDWkaej1WuCWe9AMbz6W8OtNGd2oQyW8EI3+8vHxLbG0VyWgC",
+	"3pKEpfwaENCNYYRm40oMCt9509b425OMzWd3VWV3zXLdggNcMJVLodhICZ7nTZj0VcQI2oC7w9Q9SMyJ",
+	"M9g9M3XU7KR97TOkhazeDQGDrllZWerIdVd0zRRB0RqncnLFfFfYTenctRN7MkHckh2bAPi9iepkUJ9W",
+	"bb3Dr1TJoWsLvp2I78DuXOGKL2R92lF8z5V5dVJFEOq0EGOUID4xEpQVymhJwJdW6pHEvoBwfUriKeUp",
+	"F7P4xMLRAxtzplzeurFYjZ50SuKZFAzus30OWEKeHB2SP0gBLdHfPb+4JH+U8kqRIJZRa4voAxj2q52o",
+	"M2uL/tjpPrf4LndztG3zX7u1uZXM9y8JAg4NuXfBPoAJbI46hd0boBE90Dw0niZ2uTzYzW5lF34cVbCU",
+	"pumbaefkx53ofYXSPn2IdpXC0MRpZ/Z6bp65XObsIoDnaCxwwGUYKS4mbJOstbRrZQ2B+4lfWBAsSvnC",
+	"Ep6ykPCt3KlXldxDCUVGP44mUmDZ2WTZ0h6NTQqmR4XUWHPNPua8YMrSZ33+76EC1Gdy4qOAqUYnvl80",
+	"LoF7n0WTVHwmFBkzaAQPqYtYC0cAf1IEp4tgJJFM3XxxdusytML8VcOhG0UlinTHMAJCJtajCCFFhzUT",
+	"K8zVwPZ1cbJKvusEsHG39ws7rKzfHfvdm2ESVli/TpvPXNQLKuKxIWv847DzzbDzIcZeu2k6IN/7/BPo",
+	"UJsUMs+RFW8nSWoJsluM0Qa+9HGB363GBL6v5AYXZJry2Vwb4wa8m66PnhPbNc/It0+2ebcaUWvPREMj",
+	"b5+JAkYX9A2XhbefBk0drvexb5Etwv3dmeaSvU8df+B/itbc68AezYLfiDBzROI9EYkXc8UmI2yEP6aK",
+	"ffvklKi5XAjYmx0cgvix9Zl+WJ/r3emYwey/pJK5InjDqKUAiRYIt120tzuCyrqlSPqiMmR/xt+bZ9t2",
+	"81WbHmrMeVgjgmWOIIjNGR9KrEYzXjVV8OIvVt2yQX774q4srOZh1JFla6bnjfxVgeW/MqRUSdBn4gWu",
+	"RJ8nscOUrFS+nfo+VLS0MwW9poiDCPhEduFuZVnAi3Z3icDtGx0Hl+jl16X3TNhNQjN7Tfeb0Izt5iMA",
+	"QVOf85qvEDJBuCJJ6b4Ex6bdGIQ6qEqwP4O+aRnFqZurafiVFyMghkAn9LyxPv11ImjYntoG7+qrs2O+",
+	"uyPISYsvewLVt2Ldy5EjDkV8QlxxFXbGU8R8wJl+pyRW/kYqvEXIFSkBI25Bl+Ye52qKTyrqs84RuFgw",
+	"DToe+zinpdIsAQXW8IuTlCDs3JEY+jzsQLERtftX4NraUDVulwJ6/C731N6lSJejEOLAarBNTYT/byOj",
+	"IU7qLGdrwiBgARC7smE/iLxpWZv7KYEhEGrEbcHsCiqymFNN/FxbUhqabfnn+E1IdJcTOEcT0KsLX/rF",
+	"jcqtNDXfN/qvbdWA51nBNBMuKWdHM9GYz00Kd2IDm/hN8Hb5HkJCLnq7fmJVwYSZb2AB3Pe2mg4LTLDe",
+	"ytttnT15weyHlHTzth2qA+yLNwzswuvhK/iaBbvmslQja8fu4azwXgrrtWjwS2A+5G57uclSEGxxb9ZC",
+	"tGkNNqzoJVP6eyur10ccG9EZoyvQaTIDzZSO24ItjjN3jYfs3Py48m2En9gyM2Dm3Q1BvH3d/HOH2Q5n",
+	"mF/PBrX4Q7QG3te8qDAJxOAODKBMCmxMp0um8F8Llgj3bz0vC/vPacHxH4rqsrD/LOHpD030pNikLLhe",
+	"Xpi52PQQRgtWnJV63uwJAEcmgfgz6f7ph8ue9fXX0qOd47+b5qNf/v4PkFewXiCK4QsVTcy1zjufPkEW",
+	"AraVXocsectTqcmUiwRK4hwuO0DcRFhQrmzsAWuSSFammveVZvlQKI9ChXhFgrx8+SoCYCnIds98j4qo",
+	"wpQ3fHnx6iKybdapSIbCFT7Yvj2ueYS5tWA4JDiBFrK4YslgKIbim2/MWpqTAWPNg2++IdB0IzbXZWGR",
+	"nU/Id7AsBLFRYX0RHTU2Isu2DcLLgiviUt1WdgQSaeKD66MDWur5QSpnXMSkS41kKXTfnJIJ+dMPl6ek",
+	"YIIthsLlllbPWFTFePPGxrizcQ8+ORT4fM77V2yp4gGB+nRzQs4AEXAic5a4QxyGupJRD7oST4YCZkAF",
+	"pNnUv21bXZMnh0/sykJZifrmG/DceSTSmObo0uNSHFhUzH/9q5IiJmOZcE8FxgwZp2wo1sBHY6MbxxGh",
+	"ZF5mVJAY4TDjCC27CuUTpHdk9MChqGBKicOtiUiMdWw/fojdR/908eY1ATHGCkOxCBRsJ2RUajcfVFj7",
+	"OZ1xQUH/E2zBlMaAwwn42kic8ozrmHSP+keHh9FQuDqt48Oe71oQBwpw7KsD7KlBcjpjAM9rbzgdivoD",
+	"XDlLqTLXzEN2zOcJy3IJUVRD22/fXFy6ckHMfVAyY0gJmElhdjoOnur/mS3jobD1NN2j/vHTpwFyd29A",
+	"qjCLjzRzRa7Mu4wKfvyEzGVZqBNCh8LozUtcbF+GaSgWjlmZLMmMaSzdmEFVrblzKKrx6P476y84IUZz",
+	"jXun9RfZfUz4FLqyaHirUc6Houqo7kaLKQu+h5ZFdIoCWv69XcZ3ZqlgN5VZRptbhE5puMwSIJcVlsCL",
+	"li1PhwJzxIOAfAFWRPwO8qEzrvvw/3EUXnpnZJ8ZWIxirvaTYuZu8yVKnhz/PnilWen+mdGNY9JVbCJF",
+	"YnYLq+vxTSCA1uYwSblZuPO3fgKYbGdzAgbkjWu3qobClzzWxCi6nPWcceCi/vlbMi6TGdOEi6GIP/YL",
+	"o6zBR/sgtWPSjc0r4hNQxco8InZwrrcHv2Kn/lyOT4bC97Kf2BRic9RAVaY1TCA7H56FN+EAenZDXxha",
+	"KPNU0gR2tJqTazITf+zj75bSoCMcobZqeErKfCi0JMdPvyWv+HcYp1WsuIZypPj81ds37y5Hr87+ffTd",
+	"f1w+v4h7YJwwmjgWP4LHgCKGVqACB2R0Seb0GkLoII7gqmVvoHPf7pZwMUnLhCW9CDcUOsNxAG80/18U",
+	"/JqpATkXhvdiOHRzWugDo//1UYlE/gCZQwtnYf1U0pRPl5ZZUka6qpzMCVXmLTTPHTGSOEAQi3skK5Um",
+	"E5mxykLC95LYvCaGxX/ewgT/3rds1T9PYtJlk7lkSQBEg2SJaoEUkOnlMZJDPeTs7Xkn6hiD00LhDo4G",
+	"h7Z3saA575x0Hg8OB4+xHHcOelV4Ppq/Z2gs+JU+T6DcUOmzt+d/ZpAlmtOCZkxDZ/8WBba65QD4FXTY",
+	"LTc+Q0+I0UrdEsGIjg8PMUdQaKc8BwfpX208H9Xe3VrBgocINLtV9RcOHTmFnDjSRXZCZkYjRvVAGX6C",
+	"Q2r6kh/6wXc0cZmY8MjR9kfeC2qVL5bgQ4+3P/RCFmOeJAycCE+Of7/9iUspX1GxdLLcPPd0lxmdG+VA",
+	"0BQfeLzTfK4pR88Y6PWugyYYc+GR8Uj5XMS6QmEInc4UFOs7Mv3wCdpRNWXlLYQ5vuBUSDIuvE7l8yId",
+	"gEX3yeFjm3g5Kn3aZIx51AuumD3frRUOLhbnPrD869Lp67yC0T7klr2ZJVA/oGXxB4/d/p1Nj79DNrCx",
+	"8E91y9b2SlphwaN7+XbSxIVm1b1Cw7WyW/C1M97hDoz3TIppytEr8ORoh0+8pUtzEF9K+ZIW6Il+cvR0",
+	"l/moMjeGH0tesYRT7KlpxMPx9of/4i2GF+g1/RXJFaSrIMmvWX58imoH38HPtj32iCefUKo4NPY6c79j",
+	"1/KqYu4VJnnSVLlhHkhIFzzCCxvpcZgvC/r1Hyg4q81PvJb6hSzFr4pScGe2Usq+EhzF23mC2RHee4Em",
+	"Zh/z8MFD3Hh+nblEVcEWREtS6XbKmIdBJUDXnHHG2EB7GqxHKoaCTqAw4rTKeV3MpSe4OUW3PVQjKF/B",
+	"iyqOTXUbCp8uQywm4IIusXLhr9LGFmAixnau2X3uZUOBE32kSCFT5kZIKFGIvWFDVHjEoouoYHQyRweW",
+	"e9xGYsZLgj4wJa2pDka7YSh7bis7A2eogX5c59wzePAc1/+eTtXgE55Rdzlc71C/LfX8wkG7NCm4bv3t",
+	"NtZ2D3vLf2Z5tK90eThmv6DwtG75zsmPH0JR+icJ/ooGWUCFKz1yjd+8iC313He6gTS6dd9I5wRv+xRK",
+	"UvBptEvQHwopZpWYNJKnFACO75w54OKqfApPDo/WlfiX8JH7ERPw7q9VPkBIEG/4vILggU3vnU2ff7R4",
+	"Oo4RkopPAJ/b4UbXeHQvzpRY9t3MmqhxKeJ8wRDPsac/uAapBh9on4tTMPzCEJIiSst8KBayuILj32cW",
+	"S9ItvFcamfvJ4RGJLRmPmEhYEvealIKXOOL74fOVhmQ7cXqDBfFSzmYsIbLUoRHh41WQbePUu1KUkHZz",
+	"c6PigQ3vnw2tY9+pYnSFFcYslWJmyP7mrOj4ug8FwweTqklsM2teMI2hYyP/3cNRTb2uPGcYlRBXVmVP",
+	"CNe9aChUDg5qiwaUg0qvmMZbrevfWieYTGXupmlqWH0o7GqAm20dUOikvkYYfiqsbW0jJbwA6yeQGO3S",
+	"AKNB5lsYbvNxOQg+V/bPmfDaA25OEOyNCCVQRmoMqieHvycx3DIy1+JoKKggmPKydoe9HDeJJNvPt9Zq",
+	"9p4EVGMf4ZuKqUuId9jThCsL3Za4tDkAhUd6hx24uXLxYDD8+kXgBfgCQllTcWCGeZeN9sKNBWBRQWK0",
+	"OF7SBYDpW/Y+PjxeidVjtHBhYR1kAbAKmOZiJNpQlKouJzE2zYPopeYZO7FxWXmFoWg/5aGY09wIzQrP",
+	"HwczIJAfXn0Kyg6N8AHBauMbNgOnizjMR5B4EBHUBkBR6hmm9GsLvpeXTaFvI7fw0gZniqWkzy6k9tKl",
+	"ju91DM2xizOLyXHqtqdadD4N93CVWh4Utq9XWr0Ca4nURQps783lk1VnNhlLuiyMDgNispZMhzkv5nJN",
+	"KcJ8IKNqQGY6VyCTElLmA8jsA6sJNZa6wokqUGGtMw7JgjJlZEozni6HoovnN95sRgkneACOZYQbuGWi",
+	"SherG2+9ZikCo3D+iK/HCvts/hZMwv6oH1wuv1HR8U5qCEfWOe42YkMxkfRDkKh2EfICcCYVnwmW9LnA",
+	"kujFXAZtPGzzUJ8dsWSadF0ixlDMmCZPDh+fNiVQgD3j+ib4/IlepVZoSehQTNkCTkBIgwa1BP5hxjIg",
+	"z21/CiNLFVGaLrGrftXCezkUaC01CxCzGn8JF2MXUwW9nKg9UXc+D77qXIFfSUwVTkpta9ADosPTag3a",
+	"bI0ParSO6ZCbVHYlLWmF7gm6/h3SVYy5XHDzarhj2UfYNZtI6zSzhSyulHcvjksNdGkO0wBczXeYd0qe",
+	"OVbBXeCGAd7MMOwaBGfDNFuXg6TpFRMWe0guBCtsyY85VKHPtWJaDYUOzOwmlsAk13s6S+v9qT533tD2",
+	"ozT0GEXBSqLCdOsz9sGR8NWdr1W6z1r+ud/+m5+2oZjY4DvlM9EvcyuKGsxyYq3yJ7/DeoAVu1xLZGur",
+	"5xsB8Ug5OXLq2swTrgnU22TUyKdA4g0rudSN66iHMeECS2gyZo7m905uiQqYMqNLEDVDYZPOjQCMQPDt",
+	"ih55QsZSzyEJezInY7aU1rHh5F0XMWvBLBHE6ACYJg+oMEUCidKcqWgoJgVLmNCcpq7ktdQpv2brIJgW",
+	"xMkuwiPoNJQOBWx5b0DOqkQRH4N2chQuh5K0nkyC2+HdOAjiYGZoFgwECaSE1pwpDaIY9JLlc4tPeR/y",
+	"uIb2ehvHbaAOOtJ5cND+M8vVt4W8Zig+1ZznUHBb6TZ356t1RRRh6cFK+bsRKb5/rCuZgLRgTbWKsNGR",
+	"c0dwV3yJHXB87b7GgCnPWIU7CmvdkPrBlX7mh3Xv1Q7ROhJNuvQTrrLOER0D8L/MXT+VDNq5IKBuBbyx",
+	"m+Bw8/PwHvdZc+E+tr3qws/68/pBfr0lE37BWmsmKgZrL5o4E0uCeVgey6O5NGNALvDwVFggAx0rZamH",
+	"AirEGh50yost/1QIwkv+Bo3RFlwkchEBqGpUVUOTFJCdepXqA1mgVV9q/D0m4wKGYj5r3z8UAGevbHpp",
+	"tPIGxLofM71gTIwA2B2Q72PMroXMU3y5LQnmhRqQOOieEWOhF2gvlGB7JN8YPCJ0KBCBHtywFkHKCpyV",
+	"lZELQbpPjo+rghMfXRoKG17imrCPXOlm9ynqvo67vtZSEze+L1Ns4len1fm6IElBp9qz0mdOf33Qfb6i",
+	"opFKz+hSY8kBZfRapOmqBnPwc1ARulJE0gBXoY1R478HZWUISt4Fp5B/F94Z905JDv2RuJXx64rL9/C5",
+	"QB5s1/3xkd9cyvevhOxw9UOy8yVvFkCkAggJ1dnW472xdvcPTLfTxOFnk7RfSL7+RouX3gjWQDVgEbUr",
+	"f3X1AMyInEIWvrUiAgHWWT2lQ9NiW5uOD1BfPmlA6vmzURuXsgTFzEFd2bZJ0mbKqVPwWlk/jYojqAYd",
+	"L81/hqJbT8spypRh8vLcKY4+rcbqglDyZF1WvdOhiNM0GwHNf9RxhOm0ignoCwHjQZUSY+DymhUFT9hp",
+	"TQ08GQpRpmlMCpZBIRVYl/b3ATmzOgUgD2OnCbdXYVNW4WAxAHqP+lNBFgR6HRvRjBqk0V7NBsdmoxwY",
+	"RrCy8eqpIaQesYQDkEx8snJ09E4xGFFM5oC7A328JYA10zRdO4Dsbc0Z1AhnWxMw96dDWuzczxzD31Wy",
+	"BZlbuMMPlVQPuud23ROFQaUE3EjdPADR4Zprf1ZB3+hSeDZnkysHe2ltcMFYok6MlEkZVdBRwfX2jgj1",
+	"4tOIv0DvsRHUGRNG7FhgZhT2oCIZYY/hFXdgoFntjwnXMQTwrFRoblu0K+j76yICbmUeKftAD5weisTQ",
+	"AhAwaOMASknzjA2G4gWigy3x9dZZd4LxXdfxXRdUYFtHOHWkMieUpjwFd4KNOgTft2jE7jQzy0XVFa5A",
+	"c4UrksDXpO2ZkxyRaBfeg/kbszV+4/LpAjpfOh7uomLzy3//j1VWejcUV6hUfCXSyhjkThkKQg3CKEVW",
+	"WTO8ncniq+F1HO4Dqz+4FdY49m2pjTrhLYhKP13QJelWPwAXW7q/IR+7l30ljIwntZ+hOauNNdawFkKS",
+	"VIoZwni7cGFlm3mLCz39IiHBh74SGfDMzupBCDwIgTUh8IILruY1lZZ0K/+CdUsYCeCZ44YiwGrmNhO5",
+	"MYYPXX9VVKntmNrjetOJhCzmS6wrRa366PCwF7kqTjNSrEoCUHuleQaGwEQq7SL7mUxY+kiRlCtN8oJP",
+	"GOlWDTsgsIdXbcIzlHT2BuTJ4ZMAZ9ELB8D98yZHE/MFXtU/VAtwjxx4YU2i4GstvGiMKKVJUT74Wu/m",
+	"PC3kDNJebCA3ENl2qSsWMKsesJG3Y7+AA7bxgIT+FopQM05kQnB1yuLK2METWhRLQBqwZYtjOrmaFWbD",
+	"jIU+ZYuhsNk1RsWAUP4q9q85bx1A7SNFCg8fTFQqFzbIXpSQnwuVjMCPRhRAF1ZZ6rzUlXxQZAW/GmUH",
+	"jiOqrHzsPQiHfegWB4DeyrUALghAhK05T+UUPRVaImT7SmC+NyBvBCOlmIJQZYlZvaGAskkvW+Horwhh",
+	"ZCGV494p9gua2qbdVt8aipVHm/ytiI5lB/9IDUVcKjpjI0h5isnMrF6ZV4tQc14UKAMQpbIpU9wYdi0y",
+	"7B5Sx9fEF3zfyLD7rNzcXWoCSQYtupzjqdIdXVdpQ3lASQyzyvELvQdv74O3d+tZYumQBYQDkgHjQDQH",
+	"XL4ESQxk4JwqkB8th8rOutnBhIoJS78SO+21xBIsM03wq6pTADOv/L1VC1EUuljDUTCi6DVoZC/hHDJn",
+	"h0MhgfKxSujX1pfCUV2AUmSstKGIhRw1iGvH5b5FhBUJsnAg+Y2mGCzu16oQgmjD/U8fkj2+VJwH1n/1",
+	"mA50ip2UyC38DmbdV8PjyEOZLMDsguoPLJzDXocFU2UGvPw1eFPemqV7cKU8cG5DBETmPgAyhdTchfel",
+	"/PLf/2OdKTd0nyAXfF1h2yq7Bj+RQQdCqoiNMkMkaMVE+jq4+B2s5gMbP0RA7/LkBq+IqIKggff0VlHQ",
+	"6mTf1HjFF+v4u79QUZI3T7pG4PSwviFdklJUv0D7016VwNFWsOSeqJUsrfZEvdeyJLec28uSgsk8+FPv",
+	"po4pFPFudVtrmL6YF3VX9j2w1PzVREFFEpRL8UTFpHtEtCRHh4eHEfqxeVU9Bpwc0zS1/b4Gw0rWeIPc",
+	"szg0TWNTaLUFPQHMhS6kSmAlptEFfpjL4AlhnWdgv2Oebzd2P4/Gy6qXn/WSnr09H4ortrSeVz+XgXvI",
+	"diYF77M39N2PjQkT+FuTLL1Pd+cFS9mkss0/X9KqG8B3ZXpl+yY3yLg/ygXJjMpm0Tq/cgH34JK8B3Fs",
+	"OSPIuVyJc5GukhmD0lCapoS6LvPIbjTt3cxXUUlPaPnJFl+J9PwBm/YiQrOXghBKWcgyxbaqQSjbjCux",
+	"8vWpEa5oxIQxMSNgbaxKQOWre8NawMaJMIxvEQTwolme4tcG5HXlmQRP6Kl9T5oqlL82dDcUK/WmL1++",
+	"IhA9goaSlZ3W6AvBDfncwtJ+NgC0+BwS0n61TQ18I2xPWraA0wa24SHU8yBXdw71YPxhauMdyocoFL02",
+	"ouiWwrNg0Mv9t6F5eqxRr9NBXZIVir0BOSM4X5ZUt3BFvvkGa22Tb76JhkLJKrUB0DXrrnXSffvm4pL8",
+	"8vd/BPGxnmvWbkEAqINYlYJhM4pKCXVDcEpoBUqC7WeHYkGVGasfog/l2SKCypUQ26ZbgEYQY5d1Rg57",
+	"AN+K0S07X6NFg4RXWB53xfO8BUP+HTzzoOs+6LoPMnml559hjHtTdUEc9I20bMczqsBWzFc8sAq2hkZ5",
+	"Yl4QYUaSFUpcexc4Er0ZOAglaGUdGYkwoZqmclYa1RMa1hvp4bv095qBjp6bD17CgO+RQf1X2pQsdAnZ",
+	"8Q/+KZB83NFhJx0QFvyySlV7E9QLnkJt20RmYy4YWh9nr78/JbGhL2zqDn1XrllBUyA6BSXQ0JiXdOP/",
+	"y1z6N9B3sXg6MafT8bfV5RLqcZPYHONDMZFZRvuKGT2k7Q1R/bkB9EQ3R5pME6idpcKm8xmqMwd29/Eh",
+	"AASR8dKh/PTAkTSTgg2G4tLoE1whgh9g+skU6v10wWczsyhTwoVmM9fk3vZzJ/9Jc86Kk6EA0EKuWWZe",
+	"A1mPMlkSSmzHfZKwlF+zorERguehL+aUZ3b9QJAphvt4YvfRdaHHV5EubP2/0WAfx7B5xO2aeSBDWoHt",
+	"VP6ZaByDDGEf81QmzCmNTb59UBdDfdIsrtpZSLw2b/kUdTL68RwffHrodVBaFHRpflV6Cd3vja7aiTof",
+	"+yvk59SOTYtGx0YPl2NzKCivnJovkW5sKDWOqsTM+Je//yMCBc9li1vW7bXFOPDFo7XlyOjHl4BUgDPL",
+	"uHB/Hq3r2jtMAEaNH9syFF6Pt2zT8zd+G9E5J6C/JoCXXPgKeOiWrjQVrQMCUM3mwRjZ0Nc8Y7cb0ZhN",
+	"ZcF2Ggxkpew/mA/3fWRuD03hzD8zXN5vXElswNnDZW4NUDWf2Ac/w38dGtQeh3dTtQkQxL0raW3KGczk",
+	"Ifx5V9A9zG7mGgHtq0TApoXNxhHpeHNCwbm95941lvsUkDiJ7RLSLsjX3mX/10K8ue0/lFPlcMHb5aJv",
+	"7twKPfoGEIYxuTvJuFAOOH213cgpppogIrH9sAX7Vlgn41rGVx23Qih237Petk019jU3er8xgRz0VLqE",
+	"JDcypzbh3FYLcmeU4AKRriy14gkbioRds1TmGcBHLQCfHXs8AkgTibFd/ags0hiMFi4maZlYFJNUTmg6",
+	"FJopzcWsNyDnU4+q7OAHxozMKbRbQkRSUrCULiMipJuOmYG1rryTwDa+5Io8PXzcjh3qu+F/lcihOLov",
+	"gxsafjtpOxTtBnQ9/hqi/XNBArIAsup97eLnIWT0NUhXpDqiZMakYGS8xE7djRK1ft4f/Iz/WIceXY0M",
+	"XMuriu+3I4S+sz12g9bTvOprs6Dq6yfthzx25/w2Wwm9UnLmemK0ndb7HQjwqlANhUjnXbksByT+KSYZ",
+	"1ZM5s9CoQ4HJ48aAj2w/ewubCCEeKTQ12gTXEZlQxfpcKAaZ59cMWhrqecEAfqygE/ioLLBSpVQWj5LR",
+	"wugHImEfewPyFvsIFAzy0hTTfaNgGqUBVYskIkoSShLGctQ9J1Jpi4BWARskkrX6EaGi7Uu5ETE07ZoN",
+	"VGCtzQ6TeiB5L4fSHXQvMAvlOxfsnKocRpJ9njJM+3Y5ymsDOL94Qx4ffftt/4jQNJ/T/jHGbQtDlwlr",
+	"XVO8p/axnGrD/p2Tzn/9eNb/T9r/24efjz/9y86OMdxVrx3u6aOzz42mhczuylVXH9EePjo3GOiKf9uh",
+	"XLKP2qdwPVJbxUh3VYa0+nx/avP0Hh9udfXep7lseGa7sWzZ4cGbeK/eRItc2WI049G5S7eO2uEJXjog",
+	"YK6ILniWsSQiqVywom+oN0HUYLUUmn7sT+ZscsWSU5LPoaZKJOSHOdXqLM+JKEEPIGM2kRkjzwdH3z6J",
+	"CLXXh6IqsQ7FGjEaobOULVvF9oY4IixViHgcF2yG5V/2UlNzDA/+PLAhv5F704CcVQAMaiiowFmbAeJc",
+	"INtqZTIIAiY0nWh7Yg/BxiiwJSDCBgUY/NYJATiioGewogC5kKDKodZe8UiRKy4S0o3dRZaMsL9kRMJr",
+	"icwoF3E0FOFVGLpD/IDSO9drKaNLMmaE4qy5IDZgWwGIACldG5m+AIQjAWVyiCqSlCgw2AjCWT3ES4W+",
+	"mUvbTBIWDZcJ2jzhh/wm2/UlXZTc1vNBqFgGECa2q6VCTFeX3HVq5njF8xGfjrgYQbrpyIfTMGKLK67s",
+	"cNfv6sEWu8UwxziONMAJoAILDr3S0urvMELwa/V2mLF9GV8HrMqG/ihfIOP1wRvxNRQGJAgNnyLXrJ5P",
+	"oaV3MC7Tqw2detuPLOWSBo34ZRwYOca8UapJJhEM7rAHPZEoiadgI8aVU9eIbkifR9uxCwIr10t7xX5A",
+	"Oah9M9zegMRoTSaxS6ms8vnxAXN4xjZTMCbaHAK2LSSO1v5EulZerpVJWdexu2+8HLoqyV5UZW/imwkl",
+	"mby2ZVXoRYbKqoX515hNqDVKh0Ib0tUBpKdrMCxTQNWDxvsoLJvE4HdleuXMzPsSYuYbnzsD1H23Pfvz",
+	"B2eH2/1LePLQbP+3UrsUkYQr6v6tmLYdRQA7QE4j5C5ZEHSLYhpwavlgo1xjH82y7uvIulyTS6cW4QnE",
+	"DhczgvB1oQkQEaULBsVEVJH3ly/6vyPPLv7idNE5owkrSCEX6+kBz2GULf6jB2fPg7PnwdnzK3T2aPZR",
+	"H0zUdf0YXH1PMwQsgnQqI0Ae3Dl37c5BmW5h+twybztJeGZktLptJpgLFJzb1/2qc3iqieyQx4MTfugM",
+	"vLuP0a1Zq6vR0eSNnI2QJW8z5qc8ZZAb7QqbbcXsyVDETozFUFYTZ2WqeU4LfWCkeR/qVyprzvwARh52",
+	"OYuGQsJQaJouI3+HCuByeWJTbTKa54Dg2MXMngUX0L0NzTaQ3FUqvK/8AV8buPSs8818G6qrMSkInKYQ",
+	"4YO1snCQpytZNseHQcMhvNPCWw1FZWAKMivkgoyNDkjGS/uPbi7TlPzh+eVQrEmLg5/xHyOefOoNyDu5",
+	"gBgkEeYgTLkyMohfMQdwjlXKai4X6pRQoyvaOgCoYRKE0SLlqEQ+Us5OHIrueoS0ByUVxLsPnZ/WrM5p",
+	"2AoevlyVT7k6d8irFyyEfA88h5WLcCjqFiyvAEfygikmtJlI5Sh1340I+lHBLVBzYZqtQ+PaLQEq0BDw",
+	"hj5RlTNxKOBRIExbne/dxNgMLyKgrMCDA/LO1WIWdiOGgmqzdWTjzh2A9xgqQoG6IE8d/QNDYVT8Vc/z",
+	"k+NjEgupR8g2bosdV9UIdSjA8U6xSKwo+DVTESlzoiU5fvotecW/I93zV2/fvLscvTr799F3/3H5/OKU",
+	"PDl6bHP4dO90KLgg1DBvFtVZKwr4Cris3Z87FNAaG2IGVtVDRh6QH8ykNjwKjbPdwqPDPfD4rm6vd7V4",
+	"l7j1AAeE2NBzO6AM0rVQNRiRaBqQMd8MuWXSNgYrwr3vDYZiKHBaq8dfTLrVufaikNn7dy97VV0Rhg+o",
+	"+e5c61zF5P27l268QAxCaTAOXaESJX+QcpYycjFnTCtIahwKNaeFj1SIpVmixVxCkTHXpPvL3/9xoHKz",
+	"UAqeOkgOoLZ4whOsMT5gCdf/a8aTf3s9FFyRKQOHGBISaDQEjV8rF627CLMkJxVO4Pt3L4eiS8dKpqVm",
+	"BOYUGXtVGpNWSFIqVmAbFeg7odRCFklEnHfv+PDJ74aiSsQ4xbgQoAsKEh+URRr3MGphJLIClPgKtH4o",
+	"ErkQqcSmEpYrvOtwle4jzxJVNdkpeUoKlvCCTcxRSdPUTeJ4KDIuSs1Uz1E0MjUAcOgBeVtAw7WIpFLm",
+	"Yzq5imBz+pDYGQ3Fsz+8PruMCBx5E8NsZhoWHTFnE07Tfl4WeUDvmGPipMFQQMLVRArBJuarkTXo0Jnw",
+	"/esL8+WrMocXu0mA3HMvkIVrs+HWyXCNa1lqD7UYb4lX4fSRPUB6xZujKkjtt46trNtuYXFudZbMJOFC",
+	"Swutj9hSY8U2GJQ392HUB/QKpaHvC4uwmORPF29e2xKsiLDBbEDin4edZ1akvaI8HXZOhh0wOoedaNh5",
+	"LTVTcM3IpGHnU9w2dCt/20zN3x0eHu4w7osrnkPE1p5u9UO2KYzWJENbq7naRPsO8H7344WuiV9QlxsU",
+	"T/MiJiYyMYtmvh5QSTWYSxw26LF5SjmkFRo503LPRF1HJBy9nGim++jdi0j1nvpd1yIZZKrPPk5YiuWP",
+	"uO9rH1ldmPCVaBj4VaJJwlF9flsY1tXcGHHgDos6eXBpbe77sOFgnXGqBWp2ToCcNs95BhxzQYGk1t4U",
+	"LMS+vEi61m36y3//D/bzBBvEkCtWs659rJ2S120jlKErlsWaYQFFs6LMjMGlC6j0hg3ofGhg2yBm8iMu",
+	"YXUXTgnu2tk1tC0Ec3wPTNfmlLJI+njmPEAoPYR3tufDo3pCK5Gx3pioyZ0RdT72y9ystaX7Jk9cDXZu",
+	"i/NjQCwqnG0M0ewBOSGVs8N6IaKhAOsNFTbzKzxldEIFxT0Q5+kh4ggYYAQHHg3FFldJuByh26QLqTme",
+	"Yog74ECJjsiqPyVrFKJDEUrR2lecPWhTzuzbzTokTIOJNBRdDF/BWK1tLUtNvnvzKoIZH32Lv8EF0Pd/",
+	"4EaRV/2j46fH5GAoXlLNRf+oF6HjxLbz5xlHHIPIWKansXm5puPwLhT4Q1HIxUmQeF3IhWvz7FOaJjIt",
+	"M2HX3jd6pC4iMBRdWZCXXFyx5Fz07O2naPw7e0CTrrvjkSJWrzsZdsAdQ7NxyhCtwlqeA/JHGJ8y625M",
+	"dEvZ0Jp6MacaE7nmjIM1C12qSzHRJZqwZqSTieGfU2tH4KDgKNaSTEqlZWbfNxTdGC8M0PS7Yku0/WLM",
+	"gLB2fbXzEJrJ/VtP7GE6FJYOpoXMXCCySxWg02iGKwga5BKS7bFAsBp2j2g5FBSHFZG2QVVHM5KWda/N",
+	"uLNWHKl6n5xrFkgMa1injAWlBahGw2DI7SyJCOB8uFotsz9ynLJMkS4lY5oghcDyuzZjyGO9Jr+NsY+N",
+	"2SsIz+iMRU7tSOSkxGJACgbqWMorsIKr8G0vcPdgMmXd3zMg38mEW0MQKd56+VCI4L53nQNnKMC6ffP9",
+	"f6CJ29sA6LjJUvtcZg4a7160rQgVsuBCwVeNgX2XFtFGW2MH2+A3p/D/KhX0z68h30e0y7JjG0qdDsIQ",
+	"6NyF5sTm/MD8Xa5VdayphzymX3+T/blcEPO/UNX1R1jhW11Ca87ABXlz5TcIT9wBOEntYPkMDNRakf1r",
+	"sC1/RTglQRTZC57ctsNtiyNvRaH1lHcnzRnao277dDy8ozHdIIxelIIoLfPApFCIWgvh4dMKkNbHrMe2",
+	"EtY5cRMpINtxOSDYZQ7w72jV8m8o7B5iNrI3Y0+tsYP9TatQgXkfV7ZPol0a16cubu9/+HVJAZ/7xuy0",
+	"H9qnfbn2aXS9j2YoXBplyVYGx7D6vsm5K5m1oc8gTrlgEca+oowpZUy7Qi7iE6+TQY95AfCsS4yUyQVZ",
+	"UBvMd8Ym6QaVV1yMwDNTqwMzfwk5svEYKAdzPdJ81Zi7gMVhwYXFnGpF87z2mOYZ+xve+Mvf/9GLoAWq",
+	"4bcJizwwjBktdTkD3YL1fyqlxqjvs4u/+BSTlegQppxoGxRvaYdf8eVz3Jf7THCsReMB/tbsCiLfPhz/",
+	"d5VTVlvloDjQZTitZT5+eUXgZ/OfdRSUlaRtrYKuQca4Ql4HN5r1EK3rud/D22wN4XbkFLw9eaDGu6BG",
+	"XMxN5WhR8yEAHfR5xkA8cGVrw7ANrQtkQtLMmDGBPWoxoNko3+5br/keemFuyup+IKc7tW08dJcL80aN",
+	"gsGTUHOd/lZJZ4XSrY0Lo/iv0/gLDB9A9SA0FtF0GXZnOyW+KBLfRiYpo4UiFByJQwGOt9Na5t8J9GOz",
+	"KOEVp0Be57S2YmDGDAX2iy1TdPJBAYdFzk+XJ8bOsIWQ66XcAGCHeASEzigXytZvrRbow49N2sd7wBP3",
+	"DHo/GSX4kS/hNNwkD37zVs6Dv/E+WtoCqexc3e2VKt93qNXoenL4BPPxaocrpOl1l0z3Wo9W18Sl8xka",
+	"xbQxlO/w83DI3pEFYUvuVLW5N23qer9H6DuWp3Ti2v5pliOoLDY39YeTPQipmJVGKchkwtJHUNmQlxqy",
+	"qLtGCAuWrnWWiYgqMeKVQpgyIhevLohiswyRxR1gzVC436WroCQwtDl0yMBTvncKIWNzKCobFb7mMsUU",
+	"zaG4MON3PaeumTfnKxV3pe1Uz6HN4hEyFN0nh7/vDcjzhLvSEV9M69UjozolBV1gvrjrkLP5eK4x+f11",
+	"ovoyR/Wu0uXhyH44sveXpoYXwypmEFKb21FlrBUG/g9Mv7rXo/YVa+/zlKbeSfcbLsr8YS4JoCtAOCbY",
+	"KTOdcJMOhNR8ape5nxdsygrcyTYl64LPBEv6XEBxjcKjovvk8DHUX1pPt+q5rmLVKyNX9ALAFCkUQDVq",
+	"ZK+DIb0NRnSPFNP2yRYyCtZp8ADU39Jk33DaI4hN+KUNFy4gyvAWp5I1ako7096f2VKRpSyh1yUpUMGy",
+	"uHkOcJ+pCG6H+6AuyTswwGlRiishF8LcgwWpT46PB0MRJ5Sny1HCZ0xpCySHMVSE+e/TPCdwD8F7IswZ",
+	"jCG0MjJj4UxBQCZT/k8scHSxlepy9U7oyFktk9Hx7F2IKkhRgxIsPSXxuJALxYpRXqp5XFUUD4WrkZ4W",
+	"wDZJu8q0iQvvXntq+dqXUab2kAarQu5L61d7i5QHfen+XBxKZqyyxW4uD/1pjRjpm9rrvLL3/KqhOXAS",
+	"22E57II8tNe5LyAPu8A79Nipk+jBz+Z83hYJXe+/UzAAS7Nvqbfdsb/hX6e27HwoMrp0P+k5yxRLr5lt",
+	"ypNSpfH+oKEN3ps0d642PyHx7difAt/10ITi19KEAuiEusycrixQ8evdSSeK94oV0IeiVX9do/gBeROQ",
+	"+KygQmNZ0RUjdEExywdJuJApcwl5TYSdsEy2JMigFhUQ9t3rb/jyL6Ou2Ym12Gp2r39tetmDp+zXrPk5",
+	"EfNIAd9uOjLryt4m3e517c5dsDZLzLWrfaK9D22B0bjNCJQ79Vze1bhCsthB6/yq1NNwBtuV1JXFf8BD",
+	"/Ax+JhU50rfotlCh26LEtlhbtcsH5mV9mqbtBds7+6Ze0cLCF/mxy4WoCkvHhaQJIPbUSYe8pUqRuMxH",
+	"WgLyXFcjSL6ZFE/IUpZDoeZywRKAoY0h0Swm0JqeakLrpideA8yuIJFjKAAyKZXQeM3Wm2a0MH/BgpZC",
+	"MdaYCGPmdZamNSn1rrHpwWqhXnGFq1V3cCEWF4dROEwl7DYuGOnyRCGiHSZS86wdKdWt2G3Bd5qHWce8",
+	"DXFmzaB+RV2/w40z+3aWpu2Q5n+UC0SyBph4JJCv3g7/jYtDoNCaXGk6/0lRT7rZSfzhi/qAXLcprhfS",
+	"0Ht45hk8co9kG36mLepnfvztB/08T25yOWJpv1f29qKCn8M/V6o3N5LC5wrdtXaSCe55yK+6qyTmjWS2",
+	"Jby3j18l3OGwz+cW4gSdraECc9+vRXeh8GHJNGYRkyvGchXgw8RmpCOq40GjUrV6MH9N3BTBcfKbc6b8",
+	"mk78Fb3+TgS7PfC/Au7ZyhHv3VH2FfEErt4DV3w9XGE1YZC/27lDFrNNqs0biJL97d5Vm9p3WgivjpD6",
+	"z9BsoPKaBFMP9lSGq7YhmWg9/Ghk0IDE41JxwZSCAmn2UTv0cdsWNAYNOmPFjCXQkJuMl0ZYnVTZRKtZ",
+	"R2RL0tFQAIJCa+hmjeDuPoATfuLLhHH2pfaHVJuHgIsPuGBfJce5xHIukQVxbNsuIazQdzcepGm2C64D",
+	"Zh5QwDbIMONgJX1CLoTTZMCVyqAjSMF0WQiWnJCY5nx0xZYjxXRMFF0qspgzgNjT0IjROjtB/MB9siwm",
+	"LB4K9I2a9xppqIwOBYKLp5qLE2JYNSYZowLNDDmdQg0y3NDnAgAIr3nCCgt0qEg3MQpcxgVXmk+IZlme",
+	"Us1QPkJpJUAJCqYXsrjqteEwpNlFtd73V5gYfKa14ME2cf6nbMBjq4T6UCXUxAKGxuFsLPVOaQoxvMme",
+	"hIY4zMaXBYuhVBewQQEDH4jOtYRBEnukXOL3wFM85KQuCq5Z3xy6J+7pLlTmpmkPbWQMiNjD01D7Yo5Y",
+	"mIx4AjYnp6pQr80Ak0Lm0IliMWfCdpp2t1sUoogoDuma8NoxS6WYKaIl8Ju7+ZTEw86wExuezeQ19H8Y",
+	"kDPRxOcwOo8fCZ9MqZ7KInvU2A31bbnGLPdQOlx94QtVEO/OqA/H+cNxbo5zaU42x4ER1jlGJBA5Hk+o",
+	"mQvXhFzD8X6gGfokmn0TDfLvzB6Tx4eH/oy2rT5r4oVOJiwHGGrnGj0hsbzypzufzKOgfzSF9iOI9oAT",
+	"lcWa9MT+/1wQAF0lC1kkdnBG+I1TRrBNymAiE6McdNM0Gzlkpiu2jIi5AO8fCalHU2PQ48WfSqnpiH2c",
+	"MJawJBoKc7GAlv0I/ou3ldV+4QXAC5ZiymdlYW765e//aFQJLpn6jDqB+drmkKXbFLJgt4oI/WaTgF9B",
+	"5iHRXIBym9rVcgRrK3fbNYomZisVnW2sBnyZZu/hni2ZAi/AW57QJem+v3zW8wVl5PGhuaoIncm2gPvm",
+	"1rK7JAC8pM0f1zKhywE5sykKj7/91g4GzrPYfLi1v86mHrOfOfzvN6GBdeAHC3dmE07MQtjkGiuPeUG0",
+	"1DR9SHK6W/VeXjFBgIcAHj+hy2j1fMTeXo6tWpmywrTZBbhwQF5Ar1kyXpL4igvX6xIhCuNTEv8UY09x",
+	"psg1TUtm6/6VpoV26EakqcFjc2vZi3B8917A0pLLaCa6cy5jMOI/m+daMyRxzW7y3nf4ZIM8OoPqIf7R",
+	"N/1BM6lb9efs4bZU3fximtD/g70O/vXJk3jv1tKPj++gtfQtQA6qZdmed8mELjh76Nnb5jJYRbhqLfKp",
+	"iY1duvWiLwxIDzMIfb9YePVJ0G9QFzzLUPGUC1b0jaxIIqKWQtOPfYt9EtnTBbuuGkX47OLZ+Tnpnn//",
+	"+qx3aq8r7Haz4Iqd1tp2gln/fHD07ZOIUIf75QDNaa1jvsUm5cJIuRmXIh440ccVmZXYBjZo+Ue6VJD4",
+	"/xg5eGU7a/omsYhXycWMxP8KPJfwGaCV1EZnW9BQOwujRZ+FPWftpP0Vh7nioMyoBqeEZw0xg1YuAAjj",
+	"sFfCFrahHeO0OvaRK8BaMTyzjEgpLGDa6VBQQxb4Q/DwUXtHxoBJb92S8Z569AVDxDF/drSWYI1a3CLI",
+	"PgvatIunDbsGcu4YhdbnGqOnjM/sqnmodPkaoLUtfQQNuSMvxrCtVSjn2g+UBu30YFymV7v1Rgt7odEA",
+	"X7u70vv9bhqc9SLX9GooYmDRHy1k94cYWzW5fl+gBIM0hkbNcG8c2dPEfN+q0RGJPeY2rh3qZ4i7jbOy",
+	"bWpsCzHsem5bb9nOV4A9TbrQngkzPPlMGHWwd0qolSX4CETKPBxFy1ex7ZU5rEK93gzdbDHOwY3B3gwN",
+	"rqC3+4A8N/9uOv+pwq6+k9WTIh4Q4AUEe4bWnkTLGfjZbNMzJwalDS8AKmcNbXTBClbr3mW73+OB6dp0",
+	"QRugBL1dK1jjUa3rvJyutK23rcbAr2ZBPZAuxyzM5js6PPTt3qFFDjkDikSIDl+vmdMCmnB1AWoEY29Q",
+	"SACo6L1aX/a5TJnvzh726DLLsK1JF9mhR9d3ZXq1dnyr+2mpbNs7yynuK4Yy7cUJS9MKKbnrXCxxRkVJ",
+	"07i1xOM+7KsfIAQLblpDahOaMWxCVw3LSJfWMWGwts2UOj7cakqtjej84g15fPTtt/0jQtN8TvvHBNVU",
+	"wy7gW15RfJu1XNvlmybtqznjK6uZU21Ojs5J579+POv/J+3/7cPPx5/+pfN19jq7j8ZkhoV37kv2a24V",
+	"FjCHEQvtDvUfEOQxz5lgiTGy3BnwoA7+E6uDeAaZgxZ6NtR7NOyg+v0c/LU3gsiAvGQ0ectTqFpcYt2n",
+	"6ztvRLnXVCs91XoEEOC7pfFC3aj950UG+bX4tyCKJazbQk6njZjuG31cWzGB62R6J11EfNJVO/jiUmmW",
+	"VdlZkVX2wlC4ekTycpyuJXGB1rweM4+IwrZB4yWJIcwwAmUhJt05n829R9D2OR6K8RJby5PGHkfAdqAw",
+	"QVpcg675kit96Wf6Ofz8DcgI1dIgIh43lklSKkMvXWguqyg1Bu3MKLMRKdikKAGQGCpe0hFTmmpmzEFh",
+	"zkcuZq2KoHtxmyp4dANVsG0SpWLYBhknMZFpMpKlUZAm84hMZZrKxajMIyOmhR5xcc21L+SBKWZM6PZS",
+	"asVG5vX3OBUwc6gmKQOUG4GQ2Gj2ceUwDtsGaH/e2RJwhPjMPne/AQz3te3RC78eD8HUOw98OCjsiuZW",
+	"s4mIYka2Qjy/9IGL4LyoJHV7QASR0KF9GWgYKGIxlJFLBRbJgMQJS+lylNClip3DAtIHjKnp8h9poX2U",
+	"z47+pOKRQxDv2D48NSqYnmMOJnDOUCAmwYA8h8bzgN1MBGMJ+f/Zu97dto0t/ypn0w+WDFpOc3MLXAmL",
+	"hTc1mu6mSWC7LbBlYY7EscQ1NcNyhlaEJMB9mvtg90ku5pwzw6FMyU5uXCetPxSNKXLmzL8z5/9PQMaF",
+	"4bNJKAKPjWF9eHxxIa5kqpRWcgSn9DJdJ1MyQjiGk719G5eJf/8+G8fY8qkaZG/f4hSeu2P6/n2WuG8Y",
+	"6h7/JNS4axDyb9/247W/f5/RfYSpFhgltRn7TZ/Tz33ddp9ZEcjA0V2IspyK2eU14t9hZLbrfwIClqJ0",
+	"l7vs1MkP1WLJtpEqCuCqdOEWV9iwNDDIDnGWD78+nOp8nQ3JfOV3155JVeaL+lPaiQ+PxDL/heVS3Bj/",
+	"vdUj47nO5+qOCTz4A3wxX3/y3nc5OfyCPCi2f8KIVNyVCFdFm8Bz4uui9JYLYlO6P3zr/3mTfvuMATyI",
+	"44Yq+7AUOdsiC4uR8nytMHjIEZiunoAOEHVdVdgzwaf79PHTbcpvxD8ekAfvC3lw66ZrxZit8sm2uMvt",
+	"C/v4d2Ov98Ra/8BlOcKh75VqtwuxN1o8Iq51b2CCGbK4LKEgHHLa+URbUZapavGTYBcqYD+TTNXNXHIM",
+	"sxIxytkusj1rt3O87k5sup/Mntue6y8NcOhBhrpbyL+Pv8d2i1GHeCp7CpbcMSPrVf2f6Qod9DfwYhjY",
+	"dVXMRFmuQXh2pJUcpqpQVgPF3lV1cYVNRPKn0/zQdovRHJC5/2EEB4YBEM4Jup+ZE+K/98yGgXeunQJf",
+	"wXTteu1VIN2kfjH6I+6A98wI70ldnOlq/YCp9sATb+aJulrHHAJP/Cab+DhWWNXyqpCrz4QZnqAJzjuG",
+	"0e7lUYiyUoqcws0UFKoslMQgK/e7EcuqlBi2lSqP6lpzRJmSMMjoDa52MIzSKruXS6qulYVgME0yDo4g",
+	"a1QtjS6vZJ4hR6VwtlTFRj2GtMxByQJFRB9Xpyi6kA2GEycY1tiwzFOF+LN2Uaj5CF7SP1o4pt68cFq7",
+	"30l25N4CD+rjnY/vqtdtLNTPHpszHuTFPx1vJJYRc8cLPGQbeNE9LHElpwutLw+kysnevtWVTrEjia/9",
+	"JFQeqs6N4KXkKg5FDUbOamlNf87az9TfcejuvvLWjBW2Mbf2e27QfUpf3633c6PP26Rw8aw+IDzdVaUY",
+	"Pi/tVG9NA+M3d3k8dxwpGAg4OT49g+euDTDNlAKn2eP148kLWDbGpmoqYWFtZai6vZH1FXr3sp+P//v5",
+	"q1f/e3704sWrn8+fn529zkCUpV4ZfB8ZRKlnokxVLq9kqSsMZEhCDCzWtXeHxQkYlTBmpet8BBkFQjhp",
+	"xmSEap2qmbCi1PNGAj6nwG8D2S/po/300a8Z9kbyjHsh8QHk5DpsbFM7bcoNzM8r1HImMVAeU3dcn1QA",
+	"x0pFlnylV6DVhKxZ61QNstevTs+gl6kdvqX6tu7NbIhyjAmR6loxAFaqOA7eSTAs8RRz5UQQ4mkJBw0r",
+	"zWFE/L5Z6JXZ7k/cOMefq1q4Qeb9eBd7ici3ST5ht3DytOGF+uzjCB80ys8iBJeZKghkqFYzo+nn4tsk",
+	"psO3/p+3C7+9Db9vVMzxv7cGfmtkI3NYSmPEnCMU3YbPZVkgYy31HOban4RtvsnrvOhzdVE+BOd2nZri",
+	"muyxTdj4WPE95p89tQpv3Dp3JvnexP4fdub9eU9vuyk/TOTxK38beMgte/pm3yiZ/Xc6PX8I7JYzH5kN",
+	"zzWw9VHJVap+PHkxAcEOO6eJdaVkPAjStBdMnyS73S/ad/DuXPy7Hy/pBx78Pz5K5YPgd5egk7djXrcT",
+	"/A6FtXJZfawFzfHSWq+wZJXT1oHPOMWuMbNpL7wdtrUjT8d9pYosJPi5cISzhErpCMj/tiUjcI7FhwHP",
+	"/Q4WOJ7Rmw1wftgPAsn9HOwjFY7IXlc1CmY6XqIbzHUfL6zcklnkhUH6PxgwZlMy+lDD4ggy7js/55Ia",
+	"MJUzvZQmlA0YpSoIPiuBWVxowQsTKgKGIVwg94cBGdcwiY1u5VRJJaZloebDCVW+IdEHEzy09ZKUaxcr",
+	"T2MBEQuFAU/fKFXf4j9RIAuP29ufa1MHj2GPBEUNyM9Xd0na4T4wjfsxA1ld+a2N9WI0pcJ+ApEAT8C9",
+	"HPJnpRS1ic76fkYVWDJ3YAs1P8d67hgYKiyq/+F8FRYGwgkiRqsED3hTS0NFgZ5+/Xg4StVxV40Jp3cl",
+	"2uMbTjpa+huFqVbEJvpd+cfqcz+qtJ4PJ/X+LGEkSXZO6DWQqg8/p96q+lGi+y5Z3F+jX5ibm8n+Pb3c",
+	"3OXNMrZfq4dDeH9OcRblIhGucx5VDgsqHl9EQuMKkw9YDMcW7lsI91vp8K3XPL2T+N+7sm8+tXh/fvzt",
+	"7taAiaeg5KmYXTq2mFVS5YWaZ0mqcoy1WyWtczTz+mkGtTTSui8eg9Hu5p5LSy5vKp5WS1uvU+UOad6U",
+	"koFYB5Fujw6nFpnVe9N9F8MRHKlU0TrHtgtOvJ5rC4PCtpENOaI71ITowA72VKEFFYu7dfSFERyFCZhK",
+	"J7XxNpM51MV8YdGoWphUof1XlJiP3TEdLhuDdeX4TofB08d/gyzsDy/FZL31305wl3RZ13VJ5ckdMclt",
+	"ggrPSMJz9YfjkB/sNv/C5BqtmLV+egnnU7C1j+NVx8j8PR8QFvQMUTFyLG35S+b1kKxRtiizIRc4dAe/",
+	"yzcCp0CrojvfA9RoLGZP+TvFkLphHVOL+QYxMGFABB3En5dUFWbMdUe1KtfnZNPIiN1x8cIhVawka0fH",
+	"C49uJO67iNjbxIdSUeGFlkFphUPQrXspVcYWZRmMLbq+xtWcMhXzMp43YmNlIVPleuMKrDTbtXSMp9AK",
+	"Bh7wY7oO4+lhhxhNdjM/DOA+Cw+gvwzjWMlaevZzE9/8QgKiiObbecKe3E3nu0F6OksA8Qr86S+AB/fZ",
+	"HV5XGNBJKRoeHNAWS3kHl5e2wsoDik25jzuMR8xFhDEqVOZt/gzGABB14C44nAuVJyFvR8k3Fp48hYVu",
+	"aqyQgxlHujHn9NW5fFMVtTTnwnYTc0q8LWAqTZFLKGzipHW8cDg+toaZUGBWhZ0tQuhuqQ2bzFn3GsGJ",
+	"m0J8iPcg3RXu7nR3LZIFGBTLvUofxr9HAI2lqMYEOU9RxjhUvKIcJZj2k7MywCGzdL0oufJvY8U4cgJy",
+	"2CzCR/ddErjcmxH3tPh3b4jgjnZUt/lCYkz/oPaHE1+9oOPr6wZq/1vcJmAd/s5M5kTOCKkQMiZx5EjJ",
+	"WJobFNakKqO6+wIy3q5n0thv3bNhrCGTr91zYHfQgvE6VYTDSDhkvlAD2wgm3ZhSDGz3Zf3b2U5VRwAO",
+	"zn5Mpsby+k5534ZveKOB/5NHk7te0eKyvfiCVx8eTvU9OeEk4nO2C3E7N5xrQ86aurBrPKRTKWpZHzV2",
+	"8Wj8y6/uIFJGDB3hpi4fjR8d4gHl1q5BZcy4piAVkKIKtyM4LeYKmipBo1eBxT8vamkW+Jp7phs7YTBT",
+	"R3ZbJ3TU2uLd4m+p8T8TZYl5O3G6EQV+b0FqJ/rQ2Bdhd4e+OpDtfbX6dQzifK3agmsdWQIlvNS6lJNo",
+	"UHFPVNHW9EUDxS2GQHc04Ckr5zU3RRUXgpDgeI5CGSqeuqo4cF9vmb4tcN4E9jeC1z3of1wRwtE08RvP",
+	"rcIEbAsgGFFQlsu+IXKpWJj5ymMjLAxJUaZufRLUknE+F1JN2CheFhdytp6VBM5rrLDxlIbGeno8vVaN",
+	"kyeQqmGETKzEFzVGqMO4XMiECvJgEtZVIVej67ntfR0feRAyXwuczkgXQCGqJt4YbwvheuIj+H7p1CX6",
+	"DutdUritVmAui4oKIPcWjO6j5wUVzCylgcGz059AvqHG9QW8KNSlzL9XCZwK9/tLcVXMhdV1AkeVLkud",
+	"wPNmelq5S/A7reelhGdEo0ngVWNLrS+Hbtvg/NACMsKNQSAIAiAWVSXziOCChtdDKwK8uBHvGfarM8AL",
+	"ZmwnMJfK3ZKh4unuDU1RwwTNSxtlz4TlnSCBCcjcaQu+YX+HT8Xscl67yyGeaF8nb8vpqqSuyrYz0y4o",
+	"pWclVL8a+cUFQmB69inq2SIJYdEKUwmXQjlhBFcLhIFnpz/Fx0yKvHcGUR6Z+cBNTE4kt1PES2CmmzKH",
+	"mdPRxNRpQgiZTzhz+/t4r+zvJ34yMPTbyVNTYSTYWigjZsT+TBRTPMZ7yH2bKsQQM1Bc0LFyClFB1WWY",
+	"tFxLRL+mD/YMsMBWGMYhIqA4IEgL35FjjrW0Ta3QhEipnCjDcMEax6tXwwSsuJSqLe/ge/WgEqgetmGt",
+	"tbR1IXMy/aF3xc0NqrGEedeCUSykQlOtj9C6dBeZY9XecthJL01VdvzT8cuz0/OT47Pjl2ffv3qJfpJU",
+	"nbjTgUFg0zW4s4Z4ft8dU2ImWUkzGMQ5sxPeNFhQ3a4riXBPNEHn9Df4P4vc/cGmT0RXZasxuo0W4kpS",
+	"51VjFggqrmGtm5oJd9PtdXcWImBgpIR9/+f+cLRB7QHF8Dv9vqZ01MK0XLaz1AXxhcwWS2msWFZtCdql",
+	"XjqZRl+kqt0sLIGDu4b9Sg7cjkY+smdgKuxsMYSZXi4LS+VraQbdwAjsyX1eWFsSNno9BoGzTkmp7jAI",
+	"c8k6P3INActCNVb6KsfeftHKXYWFhZsnKUkM8KwZihw3p8+EWAiD2IulqOfyOvkJYBYc2SE86xj6A9l6",
+	"OipZpwovAzxNFEl0PTJ7w/qPjgSWEzGhGD0BAlig5J9EuRJrg/vyq6++gmd+1dwDKpD8HwcH7WKOp3Je",
+	"KDg4oJrJqXoHZ+tKwjt4Raf1HfwcAp6kgnf+cPNRfZeqdwcHB53/XCNYtWVEGF55Bu98GZd3cETX4Mpn",
+	"nuBJrHUzXwS2MAhZzcgahyP/EU1zPKEV1rPemEkVDPo3TGlMJAzICbs/nHA/IyfPYxogzypPdWE4RZtf",
+	"c6N7QaNrh95gLsn2oRNPHMPro7Nnz9uxYtY2g9FNm/ISmDsPRFXV+kpS6KT/t5H2nKJdnJh3Jc+tPg/7",
+	"LunuOJ5BH0Ga95NNaZxbyeafqWkqCYaOm7Unl16YEJIaXQD0tTAcK4eWxc1Dwt/ReceJGBMuyydaY6a7",
+	"XWPiQ7778Dufns2p8fsh2s70KJoevzeFYZ3IdScUownSiv548oJKh7OvwvfzvW+s05vffTv7uyhU4fg+",
+	"T7m/65DjklY3KBwfx1ULwHUmaUHqWszQf/79H8PdNHkv4Q6CjNVORmSMBgVY2JyoG1GRc+OO0mqxvmH4",
+	"Qs1kWd5iusObk7DdjK8hOGXscc/BcwKLENs6DzsiXmv/kLoPezZiYdjas/a1blsxL+hva8/rvJEEmIQi",
+	"7kmQdJOg97oN5fXi+ERvJYL4xDm/u2tcCEsUmDKeyKC6DRw/ukJKKtEYmUAtTbNEkBPargk4Cbi4kkNe",
+	"dOrYMwM0JuOT3eTGjGjH/AeG5PVbWv1g2ov5UPgw4kU9JIRqw/EW8A+JhFByKL7F3II4JTPvL9OGfZ21",
+	"zXT7irdIpy/VNVJ0e47WfWvL8UTeumX+qDt/bbnWzvxt9hzpsJ0pjJ5z/wgvGsNsxYo1cdI8J9i4Pmwm",
+	"GHRvIRb2np3+tHn1BRBiYm+nHUquER3PWA/RiBfliKsJwKtVTTcJ7E4f42N35q6HEgatxZEjCfSANh7q",
+	"gP+vC9Zfuis4YDm/qfz+x1vHX0beRCdpEn7wzca9xtsw7pf+vWfQKtbZd73N8MxsaYbzk+t4ErtTxfa1",
+	"RVFtzFe3N6/Ej4ItgdaMH7e3xZ5pEV1cpx9oexgI/4Wb5rpRvrxqkLVoMdt+u+TFs9pPHAJ0YBSDzBGq",
+	"ddAnFx76j4cTfA9lKAUsDubRGAu7yGuxIjmAfhflbiJ9Kz1UduYu9NZK6cFK0qXSHPK710RR/wbfEL7J",
+	"cydHqnzjobBOYoDVQgeT4u6R1NJpLjePxL9HfbIEaFjRCi7sjZVn3aOVa5G5YLHJm+eDehx2N3ugaYM1",
+	"bAyvpWNDMvTfn7dvXBMuNgYhVe50j/h6RqFsoVcwCK0nrWSF7BVlv2EUW0sCZpQug6Fh+lKq7hC+iwnD",
+	"wXSdfe2Dcy/Eu4c31bZyH49D6Bupx7H7D2nYdBk6Avr0YKnySAsm5Zm/BUrHdU+PWj8hAvhg/a1sM1V5",
+	"z2BtnRDSwJo5ncb/OX31MlUIRz6Qb8TMcoBBhpYor1gnhIN9zYw0TLw1R5hU/XJqhcpFnXtSza8DrIw2",
+	"PjxcrVZubfFnb+pxO+dwCKaSs+KikGbsxnQQZv+gyLNxSzGad5zuXcswao8wJZZ+WBgBkSrwkRo+SAPl",
+	"cshrXUVqBww689ciuM3kcNQhpTUojeFHVbwBI2daOdGO7ID4OQVlr4KJa+ToOEFE7JDdJg0syejjWCVc",
+	"yBWbgwzoMu926loRtqllNobs6uuENkp4SruDgAXYjBR+C9ZOgKkw8pun8PyHo2cHp8+Pnvz1GyyPQY21",
+	"U02tjbqPw7A7v7rdwp27Di7lOg7Fof4OcjnTTlqqIiSwOFqAY3UoTxUgWy2MnJ1nIziVV7IWJZhKzOSB",
+	"kZWguzGMDZm+FHWwVFFwUu6a4WYpltN9YcbeJxhFgK5p2dBPfkHmyiVpZrhk17YxlMW0Frh4g+90Ai91",
+	"LhN4vbYLrRB/y63sxRpEWeJeGNHhDAFCYnap9KqU+TygBao1PHnzBry55LemmF2Wa6eiY2AOmmWTVK10",
+	"fdnaFU2Jjix8A5cGy6qg6YBdpgbr+iL/czv4rFhK3VCJRIttoc7LQQM+TICpYJBtMlg7KlMl35AHuRAl",
+	"Oi4O9MUFRiOxcd8uainZOs0ngjA3/aZOMDhYUXzTMIGFVrrBHM/sRNp6fXDkNkAGWsHTJ39Dsv76+C9k",
+	"0w2V5QiSLDpBiB/EWZSUFu0oKOLEx8bqpbBUqT5Vg82M67H/PBv6COKeAv9dpN5UcTqlY1bMifwC45o4",
+	"avb3n379GL7TSu7vxzXEyIKUqjCqDrUcsdZD5lwrmQ1HgP6rm+M/MEa5MO68NFiQNtt+Y2VJqsj8HbIW",
+	"9NaQQrx9YSrj9FG6lqKaaYP/E1Uh6yHx8VDcbQw7CkNmLefA281dVSGmGyILs0mgMSxjsit7EpCk2Hcj",
+	"c8iKnP0SxAsy5Kk/tisxhuzb4xfHZ8c7LvMMTXN80oSjo+Ucjlq/xnRLvGYni62L+Rx3Qx7XAh9vXpv/",
+	"5Ybzn//8+z8cE33yTVksC+v+RG7accwkBFBeIOiLv+jclR3Z55kyw1kycSGPXjeeHyiJKLyFQ2mAHvcM",
+	"Rt2jzOE2LW6rVJErD701u2rqLYVyiotjsROvRyHertKW641248a68QcJBD9bfHC8jQNdDvgGlS3gi6Az",
+	"ESFWpd+zSqM9KBQqs07GUAeiqviYU8gTjSl+kqqqlheyRjl65DVhBMhASb37MbvtveVguRXbeFprkc8Y",
+	"RNbAIAsPfMn4SbT70UmkdKpc5wknkQUaNtpCYzUZmZXS3khHrnTEBcagtGhUMHj6+C/DEZyEN9wMO3XJ",
+	"p6V3e0hVoWZlkzvlOaIR6dmgRbhd5HoewQt05roF50cbc8engM5EqvBPDp3Fo0E21hlm4Dr6dCV+Q59g",
+	"px1OaHHtp4rG4gtXkAyx1g1lt7qtudRXEqbSrqRU+NSMoZYHNftVPRX4PlW/Wor6EnGWcWHrxlgq0C/y",
+	"A8It6ezIzggfvf/1/b8CAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -51,6 +51,7 @@ import (
 	"github.com/leadpilot/leadpilot/internal/orgs"
 	"github.com/leadpilot/leadpilot/internal/ratelimit"
 	"github.com/leadpilot/leadpilot/internal/secrets"
+	"github.com/leadpilot/leadpilot/internal/sequences"
 	"github.com/leadpilot/leadpilot/internal/suppressions"
 	"github.com/leadpilot/leadpilot/internal/templates"
 	"github.com/leadpilot/leadpilot/internal/webhookdelivery"
@@ -354,11 +355,13 @@ func newHTTPServer(cfg *config.Config, logger *slog.Logger, db *database.DB, rdb
 	if err != nil {
 		return nil, err
 	}
+	llmSettings := llmsettings.NewService(db, cfg.Keyring, llmPlatform(cfg), logger)
 	e, err := httpapi.New(httpapi.Deps{
 		Auth:        auth.NewService(db, tokens, cfg.RefreshTokenTTL, auth.Mail{Mailer: mail, PublicURL: cfg.PublicURL, Logger: logger}),
 		Orgs:        orgs.NewService(db, cfg.InviteTTL, cfg.PublicURL, mail, !cfg.Production()),
-		LLM:         llmsettings.NewService(db, cfg.Keyring, llmPlatform(cfg), logger),
+		LLM:         llmSettings,
 		Campaigns:   campaigns.NewService(db),
+		Sequences:   sequences.NewService(db),
 		Templates:   templates.NewService(db),
 		Idempotency: idempotency.NewStore(db, cfg.Keyring),
 		Limiter:     ratelimit.New(rdb, "leadpilot:rl:", ratelimit.Options{Logger: logger, Registerer: reg}),
@@ -402,6 +405,8 @@ func newHTTPServer(cfg *config.Config, logger *slog.Logger, db *database.DB, rdb
 		Events:            events.NewService(db),
 		Webhooks:          webhooks.NewService(db, cfg.Keyring, webhooks.Options{AllowHTTP: cfg.WebhookAllowHTTP, Retention: cfg.EventsRetention}),
 		Notifications:     notifications.NewService(db),
+		Generation: sequences.NewGenerator(db, sequences.ProvidersFrom(llmSettings), enqueuer,
+			sequences.GeneratorOptions{Concurrency: cfg.GenerationConcurrency, Logger: logger}),
 	})
 	if err != nil {
 		return nil, err
@@ -458,6 +463,9 @@ func runWorker(ctx context.Context, cfg *config.Config, logger *slog.Logger, db 
 		LeadImportSweep: jobs.NewLeadImportSweepHandler(db, enqueuer, jobs.LeadImportSweepConfig{Logger: logger}),
 		WebhookDeliver:  jobs.NewWebhookDeliverHandler(webhooks),
 		EventsPrune:     jobs.NewEventsPruneHandler(db, jobs.EventsPruneConfig{Retention: cfg.EventsRetention, Logger: logger}),
+		SequenceGeneration: jobs.NewSequenceGenerationHandler(sequences.NewGenerator(db,
+			sequences.ProvidersFrom(llmsettings.NewService(db, cfg.Keyring, llmPlatform(cfg), logger)), nil,
+			sequences.GeneratorOptions{Concurrency: cfg.GenerationConcurrency, Logger: logger})),
 	}, logger)
 	sched, err := jobs.NewScheduler(redisOpt, logger, time.UTC)
 	if err != nil {

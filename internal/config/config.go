@@ -119,6 +119,10 @@ type Config struct {
 	// task may wait on a slow receiver for its whole time budget, and
 	// must not hold the slots other jobs need.
 	WebhookConcurrency int `env:"WEBHOOK_CONCURRENCY" envDefault:"32"`
+	// GenerationConcurrency is how many sequence-generation calls to the
+	// language model one organisation may have in flight in one worker
+	// process (default 4): provider rate limits are per key.
+	GenerationConcurrency int `env:"GENERATION_CONCURRENCY" envDefault:"4"`
 	// WebhookAllowHTTP accepts http:// webhook endpoint URLs and delivers
 	// to them (default false: https only). For local development against
 	// a receiver on this machine; refused in production.
@@ -337,6 +341,7 @@ func (c *Config) validate() error {
 		"RATE_LIMIT_KEY_PER_SECOND": c.RateLimitKeyPerSecond, "AUTH_RATE_LIMIT_IP_PER_MINUTE": c.AuthRateLimitIPPerMinute,
 		"AUTH_RATE_LIMIT_EMAIL_PER_MINUTE": c.AuthRateLimitEmailPerMinute, "WORKER_CONCURRENCY": c.WorkerConcurrency,
 		"AUTH_RATE_LIMIT_EMAIL_FAILURES_PER_HOUR": c.AuthRateLimitEmailFailuresPerHour, "WEBHOOK_CONCURRENCY": c.WebhookConcurrency,
+		"GENERATION_CONCURRENCY": c.GenerationConcurrency,
 	} {
 		if v < 1 {
 			bad("%s must be at least 1", name)

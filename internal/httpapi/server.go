@@ -34,6 +34,7 @@ import (
 	"github.com/leadpilot/leadpilot/internal/notifications"
 	"github.com/leadpilot/leadpilot/internal/orgs"
 	"github.com/leadpilot/leadpilot/internal/ratelimit"
+	"github.com/leadpilot/leadpilot/internal/sequences"
 	"github.com/leadpilot/leadpilot/internal/suppressions"
 	"github.com/leadpilot/leadpilot/internal/templates"
 	"github.com/leadpilot/leadpilot/internal/webhooks"
@@ -115,6 +116,10 @@ type Deps struct {
 	Webhooks *webhooks.Service
 	// Notifications is the signed-in user's notifications and preferences.
 	Notifications *notifications.Service
+	// Sequences are the leads' generated steps.
+	Sequences *sequences.Service
+	// Generation generates sequences in the background and previews them.
+	Generation *sequences.Generator
 }
 
 // Server implements server.StrictServerInterface.
@@ -133,6 +138,8 @@ type Server struct {
 	webhooks     *webhooks.Service
 	// notifications serves /v1/notifications and /v1/me/notification-preferences.
 	notifications *notifications.Service
+	sequences     *sequences.Service
+	generation    *sequences.Generator
 }
 
 var _ server.StrictServerInterface = (*Server)(nil)
@@ -201,7 +208,7 @@ func New(d Deps) (*echo.Echo, error) {
 	}
 
 	s := &Server{auth: d.Auth, orgs: d.Orgs, llm: d.LLM, campaigns: d.Campaigns, tpl: d.Templates, limiter: d.Limiter, limits: d.Limits, suppressions: d.Suppressions, leads: d.Leads, leadImports: d.LeadImports,
-		events: d.Events, webhooks: d.Webhooks, notifications: d.Notifications}
+		events: d.Events, webhooks: d.Webhooks, notifications: d.Notifications, sequences: d.Sequences, generation: d.Generation}
 	public, err := publicOperations(spec, d.Limits)
 	if err != nil {
 		return nil, err

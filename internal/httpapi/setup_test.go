@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/hibiken/asynq"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 
@@ -25,6 +26,7 @@ import (
 	"github.com/leadpilot/leadpilot/internal/events"
 	"github.com/leadpilot/leadpilot/internal/httpapi"
 	"github.com/leadpilot/leadpilot/internal/idempotency"
+	"github.com/leadpilot/leadpilot/internal/jobs"
 	"github.com/leadpilot/leadpilot/internal/leadimports"
 	"github.com/leadpilot/leadpilot/internal/leads"
 	"github.com/leadpilot/leadpilot/internal/llm/llmfactory"
@@ -34,6 +36,7 @@ import (
 	"github.com/leadpilot/leadpilot/internal/orgs"
 	"github.com/leadpilot/leadpilot/internal/ratelimit"
 	"github.com/leadpilot/leadpilot/internal/secrets"
+	"github.com/leadpilot/leadpilot/internal/sequences"
 	"github.com/leadpilot/leadpilot/internal/suppressions"
 	"github.com/leadpilot/leadpilot/internal/templates"
 	"github.com/leadpilot/leadpilot/internal/testkit"
@@ -102,9 +105,17 @@ func setup(t testing.TB, opts ...option) *bundle {
 		Events:        events.NewService(db),
 		Webhooks:      webhooks.NewService(db, testKeyring(t), webhooks.Options{}),
 		Notifications: notifications.NewService(db),
+		Sequences:     sequences.NewService(db),
 	}
 	for _, o := range opts {
 		o(&d)
+	}
+	if d.Generation == nil {
+		opt, err := asynq.ParseRedisURI(testkit.RedisURL(t, redisDB))
+		require.NoError(t, err)
+		enq := jobs.NewEnqueuer(opt)
+		t.Cleanup(func() { _ = enq.Close() })
+		d.Generation = sequences.NewGenerator(db, sequences.ProvidersFrom(d.LLM), enq, sequences.GeneratorOptions{Logger: logger})
 	}
 	e, err := httpapi.New(d)
 	require.NoError(t, err)

@@ -76,6 +76,12 @@ func (b *bundle) tenant(t *testing.T, name string) tenant {
 		return err
 	}))
 	require.Len(t, nids, 1)
+	// A sequence for the lead, as generation writes it, so the sequence
+	// endpoints have something to find in the right organisation.
+	_, err = b.owner.Pool.Exec(ctx, `INSERT INTO sequences (id, org_id, campaign_id, lead_id, steps)
+		VALUES ($1, $2, $3, $4, '[{"step":1,"delay_days":0,"channel":"email","subject":"Hi","body":"Tenant sequence"}]')`,
+		uuid.Must(uuid.NewV7()), o.Organization.ID, c.JSON201.ID, lead.JSON201.ID)
+	require.NoError(t, err)
 	return tenant{notificationID: nids[0], endpointID: ep.JSON201.ID, eventID: ev.JSON201.ID, owner: o, member: m, inviteID: inv.JSON201.ID, keyID: k.JSON201.ID, keySec: k.JSON201.Secret, campID: c.JSON201.ID, templateID: tpl.JSON201.ID, suppressionID: sup.JSON201.ID,
 		leadID: lead.JSON201.ID, importID: imp.JSON202.ID}
 }
@@ -173,6 +179,43 @@ var crossTenantCases = []crossTenantCase{
 	}},
 	{"deleteSuppression", func(ctx context.Context, c *api.ClientWithResponses, a tenant, cred string) (*http.Response, []byte, error) {
 		r, err := c.DeleteSuppressionWithResponse(ctx, a.suppressionID, bearer(cred))
+		return resp(r, err)
+	}},
+	{"getLeadSequence", func(ctx context.Context, c *api.ClientWithResponses, a tenant, cred string) (*http.Response, []byte, error) {
+		r, err := c.GetLeadSequenceWithResponse(ctx, a.leadID, bearer(cred))
+		return resp(r, err)
+	}},
+	{"updateLeadSequence", func(ctx context.Context, c *api.ClientWithResponses, a tenant, cred string) (*http.Response, []byte, error) {
+		r, err := c.UpdateLeadSequenceWithResponse(ctx, a.leadID, api.SequenceUpdate{Steps: []api.SequenceStep{
+			{Step: 1, Channel: api.SequenceStepChannelEmail, Subject: ptr("Hijacked"), Body: "Hijacked"}}}, bearer(cred))
+		return resp(r, err)
+	}},
+	{"listCampaignSequences", func(ctx context.Context, c *api.ClientWithResponses, a tenant, cred string) (*http.Response, []byte, error) {
+		r, err := c.ListCampaignSequencesWithResponse(ctx, a.campID, nil, bearer(cred))
+		return resp(r, err)
+	}},
+	{"getCampaignGeneration", func(ctx context.Context, c *api.ClientWithResponses, a tenant, cred string) (*http.Response, []byte, error) {
+		r, err := c.GetCampaignGenerationWithResponse(ctx, a.campID, bearer(cred))
+		return resp(r, err)
+	}},
+	{"startCampaignGeneration", func(ctx context.Context, c *api.ClientWithResponses, a tenant, cred string) (*http.Response, []byte, error) {
+		r, err := c.StartCampaignGenerationWithResponse(ctx, a.campID, api.SequenceGenerationStart{Description: ptr("hijack")}, bearer(cred))
+		return resp(r, err)
+	}},
+	{"cancelCampaignGeneration", func(ctx context.Context, c *api.ClientWithResponses, a tenant, cred string) (*http.Response, []byte, error) {
+		r, err := c.CancelCampaignGenerationWithResponse(ctx, a.campID, bearer(cred))
+		return resp(r, err)
+	}},
+	{"previewCampaignSequences", func(ctx context.Context, c *api.ClientWithResponses, a tenant, cred string) (*http.Response, []byte, error) {
+		r, err := c.PreviewCampaignSequencesWithResponse(ctx, a.campID, api.SequencePreviewRequest{LeadIds: &[]uuid.UUID{a.leadID}, Description: ptr("hijack")}, bearer(cred))
+		return resp(r, err)
+	}},
+	{"approveCampaignSequences", func(ctx context.Context, c *api.ClientWithResponses, a tenant, cred string) (*http.Response, []byte, error) {
+		r, err := c.ApproveCampaignSequencesWithResponse(ctx, a.campID, api.SequenceSelection{All: ptr(true)}, bearer(cred))
+		return resp(r, err)
+	}},
+	{"rejectCampaignSequences", func(ctx context.Context, c *api.ClientWithResponses, a tenant, cred string) (*http.Response, []byte, error) {
+		r, err := c.RejectCampaignSequencesWithResponse(ctx, a.campID, api.SequenceSelection{All: ptr(true)}, bearer(cred))
 		return resp(r, err)
 	}},
 	{"getLead", func(ctx context.Context, c *api.ClientWithResponses, a tenant, cred string) (*http.Response, []byte, error) {
@@ -362,6 +405,24 @@ func resp[T interface{ StatusCode() int }](r T, err error) (*http.Response, []by
 		return x.HTTPResponse, x.Body, nil
 	case *api.ReplayWebhookEndpointResponse:
 		return x.HTTPResponse, x.Body, nil
+	case *api.GetCampaignGenerationResponse:
+		return x.HTTPResponse, x.Body, nil
+	case *api.StartCampaignGenerationResponse:
+		return x.HTTPResponse, x.Body, nil
+	case *api.CancelCampaignGenerationResponse:
+		return x.HTTPResponse, x.Body, nil
+	case *api.PreviewCampaignSequencesResponse:
+		return x.HTTPResponse, x.Body, nil
+	case *api.ApproveCampaignSequencesResponse:
+		return x.HTTPResponse, x.Body, nil
+	case *api.RejectCampaignSequencesResponse:
+		return x.HTTPResponse, x.Body, nil
+	case *api.GetLeadSequenceResponse:
+		return x.HTTPResponse, x.Body, nil
+	case *api.UpdateLeadSequenceResponse:
+		return x.HTTPResponse, x.Body, nil
+	case *api.ListCampaignSequencesResponse:
+		return x.HTTPResponse, x.Body, nil
 	}
 	panic("add the response type to resp")
 }
@@ -419,6 +480,14 @@ func TestCrossTenant(t *testing.T) {
 		tpl, err := b.client.GetTemplateWithResponse(ctx, a.templateID, bearer(a.owner.AccessToken))
 		require.NoError(t, err)
 		require.Equal(t, "Tenant A template", tpl.JSON200.Name, "B neither renamed nor deleted A's template")
+		seq, err := b.client.GetLeadSequenceWithResponse(ctx, a.leadID, bearer(a.owner.AccessToken))
+		require.NoError(t, err)
+		require.Equal(t, http.StatusOK, seq.StatusCode(), string(seq.Body))
+		require.Equal(t, "Tenant sequence", seq.JSON200.Steps[0].Body, "B did not edit A's sequence")
+		require.False(t, seq.JSON200.IsApproved, "B did not approve A's sequence")
+		gen, err := b.client.GetCampaignGenerationWithResponse(ctx, a.campID, bearer(a.owner.AccessToken))
+		require.NoError(t, err)
+		require.Equal(t, http.StatusNotFound, gen.StatusCode(), "B started no generation on A's campaign")
 	})
 
 	t.Run("ChangingOnesOwnOrganisationLeavesTheOtherAlone", func(t *testing.T) {

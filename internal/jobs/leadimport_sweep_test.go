@@ -14,6 +14,9 @@ import (
 	"github.com/leadpilot/leadpilot/internal/access"
 	"github.com/leadpilot/leadpilot/internal/jobs"
 	"github.com/leadpilot/leadpilot/internal/leadimports"
+	"github.com/leadpilot/leadpilot/internal/llm/llmfactory"
+	"github.com/leadpilot/leadpilot/internal/llmsettings"
+	"github.com/leadpilot/leadpilot/internal/sequences"
 	"github.com/leadpilot/leadpilot/internal/webhookdelivery"
 )
 
@@ -27,6 +30,8 @@ func handlers(t *testing.T, b bundle, purge *jobs.PurgeHandler) *jobs.Handlers {
 		LeadImportSweep: jobs.NewLeadImportSweepHandler(b.db, enq, jobs.LeadImportSweepConfig{Logger: b.logger}),
 		WebhookDeliver:  jobs.NewWebhookDeliverHandler(webhookdelivery.New(b.db, testKeyring(t), webhookdelivery.Config{Logger: b.logger})),
 		EventsPrune:     jobs.NewEventsPruneHandler(b.db, jobs.EventsPruneConfig{Logger: b.logger}),
+		SequenceGeneration: jobs.NewSequenceGenerationHandler(sequences.NewGenerator(b.db,
+			sequences.ProvidersFrom(llmsettings.NewService(b.db, testKeyring(t), llmfactory.Platform{}, b.logger)), enq, sequences.GeneratorOptions{Logger: b.logger})),
 	}
 }
 

@@ -19,6 +19,8 @@ type Handlers struct {
 	LeadImportSweep *LeadImportSweepHandler // TypeLeadImportSweep
 	WebhookDeliver  *WebhookDeliverHandler  // TypeWebhookDeliver
 	EventsPrune     *EventsPruneHandler     // TypeEventsPrune
+	// SequenceGeneration runs sequence generations (TypeSequenceGeneration).
+	SequenceGeneration *SequenceGenerationHandler
 }
 
 // NewMux routes each task type to its handler, wrapped in Logging (outside)
@@ -43,6 +45,9 @@ func NewMux(h *Handlers, logger *slog.Logger) *asynq.ServeMux {
 	if h.EventsPrune == nil {
 		panic("jobs: NewMux: Handlers.EventsPrune is nil")
 	}
+	if h.SequenceGeneration == nil {
+		panic("jobs: NewMux: Handlers.SequenceGeneration is nil")
+	}
 	logger = orDefault(logger)
 	mux := asynq.NewServeMux()
 	mux.Use(Logging(logger), Recovery(logger))
@@ -54,6 +59,7 @@ func NewMux(h *Handlers, logger *slog.Logger) *asynq.ServeMux {
 	mux.Handle(TypeLeadImportSweep, h.LeadImportSweep)
 	mux.Handle(TypeWebhookDeliver, h.WebhookDeliver)
 	mux.Handle(TypeEventsPrune, h.EventsPrune)
+	mux.Handle(TypeSequenceGeneration, h.SequenceGeneration)
 	return mux
 }
 

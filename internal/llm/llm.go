@@ -139,6 +139,10 @@ type SequenceRequest struct {
 	Channels []Channel // allowed channels, at least one
 	Length   int       // number of steps, 1..10
 	Template *Template // optional: personalise this instead of writing anew
+	// Brief is what the sender wants, in their own words, when there is no
+	// Template ("a friendly intro to our bookkeeping service"). Network
+	// providers quote it to the model as data; the built-in one ignores it.
+	Brief string
 	// Templates the built-in provider may choose from when Template is nil
 	// (network providers ignore it).
 	Candidates []Template

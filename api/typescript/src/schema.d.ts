@@ -639,6 +639,191 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/campaigns/{campaign_id}/sequences": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                campaign_id: string;
+            };
+            cookie?: never;
+        };
+        /** The campaign's sequences, newest first */
+        get: operations["listCampaignSequences"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/campaigns/{campaign_id}/generation": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                campaign_id: string;
+            };
+            cookie?: never;
+        };
+        /**
+         * Progress of the campaign's latest generation run
+         * @description Counts, the leads that failed and why (the first 100), tokens used
+         *     and the estimated cost at the model's list price (null when the
+         *     price is not known). 404 when the campaign never generated.
+         */
+        get: operations["getCampaignGeneration"];
+        put?: never;
+        /**
+         * Generate a sequence for every approved lead that has none
+         * @description Queues a run that the workers carry out in the background, a few
+         *     leads at a time per organisation. A provider's rate limit slows the
+         *     run, it does not fail it; output that fails validation fails that
+         *     lead, with the reason. A campaign without a template needs a
+         *     `description` of what to write (422 otherwise). One unfinished run
+         *     per campaign (409 `generation_running`); none for an archived
+         *     campaign (409 `campaign_archived`). The template's
+         *     `usage_count` goes up with the campaign's first run only.
+         */
+        post: operations["startCampaignGeneration"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/campaigns/{campaign_id}/generation/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                campaign_id: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Cancel the campaign's unfinished generation run
+         * @description No new lead starts; calls already in flight finish and are saved.
+         *     Leads not reached stay without a sequence for a later run. 409
+         *     `no_generation_running` when nothing is queued or running.
+         */
+        post: operations["cancelCampaignGeneration"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/campaigns/{campaign_id}/sequences/preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                campaign_id: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Generate for a few leads without saving
+         * @description Writes the sequences a run would, for the leads named (1 to 5, of
+         *     the organisation) or, with none, for the campaign's first approved
+         *     lead or a sample lead. Nothing is saved; the calls count in the
+         *     organisation's LLM usage like any other.
+         */
+        post: operations["previewCampaignSequences"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/campaigns/{campaign_id}/sequences/approve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                campaign_id: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Approve sequences of the campaign (some, or all awaiting approval)
+         * @description Send `sequence_ids` (1 to 1000, of this campaign) or `all: true`.
+         *     Sequences already approved are left as they are (not counted).
+         *     Who approved and when are stored (`approved_by` is null for an API
+         *     key). One `sequence.approved` event per sequence approved.
+         */
+        post: operations["approveCampaignSequences"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/campaigns/{campaign_id}/sequences/reject": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                campaign_id: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Reject sequences of the campaign (some, or all awaiting approval)
+         * @description Send `sequence_ids` (1 to 1000, of this campaign) or `all: true`
+         *     (every sequence not approved). A rejected sequence is **deleted**,
+         *     so that the next generation run (POST …/generation) writes the
+         *     lead a new one; its `sequence.rejected` event carries it as it
+         *     was. A sequence that has started sending (`current_step` > 0) is
+         *     not rejected and counts in `skipped`.
+         */
+        post: operations["rejectCampaignSequences"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/leads/{lead_id}/sequence": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                lead_id: string;
+            };
+            cookie?: never;
+        };
+        /**
+         * The lead's sequence
+         * @description 404 when the lead has none (yet).
+         */
+        get: operations["getLeadSequence"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Edit the lead's steps
+         * @description Replaces the steps. They are checked as the language model's output
+         *     is (channels of the campaign, subject length, SMS segments, WhatsApp
+         *     length, only lead placeholders left); 422 lists every violation.
+         *     Steps that have already been sent (`current_step`) cannot change
+         *     (409). Editing an approved sequence withdraws its approval.
+         */
+        patch: operations["updateLeadSequence"];
+        trace?: never;
+    };
     "/v1/templates": {
         parameters: {
             query?: never;
@@ -2394,6 +2579,133 @@ export interface components {
             /** Format: date-time */
             created_at: string;
         };
+        SequenceStep: {
+            step: number;
+            /** @description Days after the sequence starts. */
+            delay_days: number;
+            /** @enum {string} */
+            channel: "email" | "whatsapp" | "sms";
+            /** @description Email steps only. */
+            subject?: string;
+            body: string;
+        };
+        Sequence: {
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            campaign_id: string;
+            /** Format: uuid */
+            lead_id: string;
+            /** Format: uuid */
+            template_id: string | null;
+            steps: components["schemas"]["SequenceStep"][];
+            llm_provider: string | null;
+            llm_model: string | null;
+            llm_prompt_tokens: number | null;
+            llm_completion_tokens: number | null;
+            is_approved: boolean;
+            /** Format: date-time */
+            approved_at: string | null;
+            /** Format: uuid */
+            approved_by: string | null;
+            /** @description 0 until the first step is sent. */
+            current_step: number;
+            is_complete: boolean;
+            /** Format: date-time */
+            generated_at: string;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            updated_at: string;
+        };
+        SequenceGeneration: {
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            campaign_id: string;
+            /** @enum {string} */
+            status: "queued" | "running" | "completed" | "cancelled" | "failed";
+            description: string | null;
+            /** @description Leads the run covers. */
+            total: number;
+            /** @description Leads with a generated sequence. */
+            done: number;
+            /** @description Leads that failed. */
+            failed: number;
+            /** @description The first 100 failed leads and why. */
+            failures: components["schemas"]["SequenceGenerationFailure"][];
+            /** Format: int64 */
+            prompt_tokens: number;
+            /** Format: int64 */
+            completion_tokens: number;
+            llm_provider: string | null;
+            llm_model: string | null;
+            /**
+             * Format: double
+             * @description At the model's list price; null when the price is not known.
+             */
+            estimated_cost_usd: number | null;
+            /** @description Why the whole run failed (a bad key, a quota). */
+            error: string | null;
+            /** Format: uuid */
+            created_by: string | null;
+            /** Format: date-time */
+            started_at: string | null;
+            /** Format: date-time */
+            finished_at: string | null;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            updated_at: string;
+        };
+        SequenceGenerationStart: {
+            /** @description What to write when the campaign has no template. */
+            description?: string;
+        };
+        SequencePreviewRequest: {
+            lead_ids?: string[];
+            /** @description What to write when the campaign has no template. */
+            description?: string;
+        };
+        SequenceGenerationFailure: {
+            /** Format: uuid */
+            lead_id: string;
+            reason: string;
+        };
+        SequencePreview: {
+            /**
+             * Format: uuid
+             * @description Null for the sample lead.
+             */
+            lead_id: string | null;
+            steps: components["schemas"]["SequenceStep"][];
+            llm_provider: string;
+            llm_model: string;
+            llm_prompt_tokens: number;
+            llm_completion_tokens: number;
+        };
+        SequencePreviewList: {
+            data: components["schemas"]["SequencePreview"][];
+        };
+        /** @description Either `sequence_ids` or `all`. */
+        SequenceSelection: {
+            sequence_ids?: string[];
+            /** @description Every sequence of the campaign awaiting approval. */
+            all?: boolean;
+        };
+        SequenceBulkResult: {
+            /** @description Sequences approved or rejected. */
+            changed: number;
+            /** @description Sequences selected but left as they were (already approved; already sending). */
+            skipped: number;
+        };
+        SequenceList: {
+            data: components["schemas"]["Sequence"][];
+            next_cursor: string | null;
+        };
+        SequenceUpdate: {
+            steps: components["schemas"]["SequenceStep"][];
+        };
         LeadList: {
             data: components["schemas"]["Lead"][];
             next_cursor: string | null;
@@ -2511,12 +2823,12 @@ export interface components {
          * @description An event type of the catalogue (see the events tag).
          * @enum {string}
          */
-        EventTypeName: "lead.created" | "lead.updated" | "lead.deleted" | "import.created" | "import.completed" | "import.failed" | "import.cancelled" | "campaign.created" | "campaign.updated" | "campaign.status_changed" | "campaign.deleted" | "template.created" | "template.updated" | "template.deleted" | "suppression.created" | "suppression.deleted" | "member.added" | "member.updated" | "member.removed" | "webhook.test";
+        EventTypeName: "lead.created" | "lead.updated" | "lead.deleted" | "import.created" | "import.completed" | "import.failed" | "import.cancelled" | "campaign.created" | "campaign.updated" | "campaign.status_changed" | "campaign.deleted" | "template.created" | "template.updated" | "template.deleted" | "suppression.created" | "suppression.deleted" | "member.added" | "member.updated" | "member.removed" | "sequence.generated" | "sequence.updated" | "sequence.approved" | "sequence.rejected" | "generation.completed" | "webhook.test";
         /**
          * @description What a webhook endpoint subscribes to. A catalogue type, or `*` for every type.
          * @enum {string}
          */
-        EventTypeSubscription: "*" | "lead.created" | "lead.updated" | "lead.deleted" | "import.created" | "import.completed" | "import.failed" | "import.cancelled" | "campaign.created" | "campaign.updated" | "campaign.status_changed" | "campaign.deleted" | "template.created" | "template.updated" | "template.deleted" | "suppression.created" | "suppression.deleted" | "member.added" | "member.updated" | "member.removed" | "webhook.test";
+        EventTypeSubscription: "*" | "lead.created" | "lead.updated" | "lead.deleted" | "import.created" | "import.completed" | "import.failed" | "import.cancelled" | "campaign.created" | "campaign.updated" | "campaign.status_changed" | "campaign.deleted" | "template.created" | "template.updated" | "template.deleted" | "suppression.created" | "suppression.deleted" | "member.added" | "member.updated" | "member.removed" | "sequence.generated" | "sequence.updated" | "sequence.approved" | "sequence.rejected" | "generation.completed" | "webhook.test";
         /**
          * @description One event: an item of `GET /v1/events` and, byte for byte, the body
          *     of a webhook delivery.
@@ -3944,6 +4256,304 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    listCampaignSequences: {
+        parameters: {
+            query?: {
+                /** @description Page size, 1-100 (default 20). */
+                limit?: components["parameters"]["Limit"];
+                /** @description The `next_cursor` of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description Only approved (true) or only unapproved (false) sequences. */
+                approved?: boolean;
+            };
+            header?: never;
+            path: {
+                campaign_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of sequences. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SequenceList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getCampaignGeneration: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                campaign_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The latest run. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SequenceGeneration"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    startCampaignGeneration: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                campaign_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["SequenceGenerationStart"];
+            };
+        };
+        responses: {
+            /** @description The run, queued (or already completed when no lead needed a sequence). */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SequenceGeneration"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    cancelCampaignGeneration: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                campaign_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The run, cancelled. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SequenceGeneration"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    previewCampaignSequences: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                campaign_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["SequencePreviewRequest"];
+            };
+        };
+        responses: {
+            /** @description One preview per lead. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SequencePreviewList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    approveCampaignSequences: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                campaign_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SequenceSelection"];
+            };
+        };
+        responses: {
+            /** @description How many changed. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SequenceBulkResult"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    rejectCampaignSequences: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                campaign_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SequenceSelection"];
+            };
+        };
+        responses: {
+            /** @description How many changed. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SequenceBulkResult"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getLeadSequence: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                lead_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The sequence. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Sequence"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    updateLeadSequence: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                lead_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SequenceUpdate"];
+            };
+        };
+        responses: {
+            /** @description The sequence after the change. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Sequence"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["Internal"];
             503: components["responses"]["Unavailable"];

@@ -1,0 +1,156 @@
+package sequences
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect/pgdialect"
+
+	"github.com/leadpilot/leadpilot/internal/access"
+	"github.com/leadpilot/leadpilot/internal/database"
+	"github.com/leadpilot/leadpilot/internal/events"
+	"github.com/leadpilot/leadpilot/internal/fault"
+)
+
+// MaxSelection caps the sequence ids of one approve or reject.
+const MaxSelection = 1000
+
+// Selection names sequences of a campaign: IDs, or All of those awaiting
+// approval.
+type Selection struct {
+	IDs []uuid.UUID
+	All bool
+}
+
+// BulkResult is what an approve or reject changed and what it left.
+type BulkResult struct {
+	Changed int
+	Skipped int
+}
+
+func (sel Selection) check() error {
+	switch {
+	case sel.All && len(sel.IDs) > 0:
+		return fault.Invalid(fault.FieldError{Field: "all", Code: "conflict", Message: "send sequence_ids or all, not both"})
+	case !sel.All && len(sel.IDs) == 0:
+		return fault.Invalid(fault.FieldError{Field: "sequence_ids", Code: "required", Message: "send sequence_ids or all: true"})
+	case len(sel.IDs) > MaxSelection:
+		return fault.Invalid(fault.FieldError{Field: "sequence_ids", Code: "too_many", Message: fmt.Sprintf("at most %d", MaxSelection)})
+	}
+	return nil
+}
+
+// selected locks and returns the campaign's sequences sel names, in id
+// order (a fixed lock order: two bulk calls cannot deadlock).
+func selected(ctx context.Context, tx bun.IDB, org, campaignID uuid.UUID, sel Selection) ([]sequenceRow, error) {
+	var rows []sequenceRow
+	q := tx.NewSelect().Model(&rows).Where("org_id = ? AND campaign_id = ?", org, campaignID).Order("id").For("UPDATE")
+	if sel.All {
+		q = q.Where("NOT is_approved")
+	} else {
+		q = q.Where("id = ANY(?)", pgdialect.Array(sel.IDs))
+	}
+	if err := q.Scan(ctx); err != nil {
+		return nil, fmt.Errorf("sequences: select in campaign %s: %w", campaignID, database.Interpret(err))
+	}
+	return rows, nil
+}
+
+// Approve approves the selected sequences of the campaign: approved_by is
+// the user (nil for an API key), approved_at now. Those already approved
+// are skipped. Ids that are not the campaign's are not found (404), so a
+// typo is not taken for success.
+//
+// It does not run the content lint (package sequencelint, built beside
+// this one): the integrator makes an error-level finding block approval.
+func (s *Service) Approve(ctx context.Context, a access.Actor, campaignID uuid.UUID, sel Selection) (BulkResult, error) {
+	if err := sel.check(); err != nil {
+		return BulkResult{}, err
+	}
+	var out BulkResult
+	err := s.db.InTenant(ctx, a.Tenant(), func(ctx context.Context, tx bun.IDB) error {
+		if err := campaignExists(ctx, tx, a.OrgID, campaignID); err != nil {
+			return err
+		}
+		rows, err := selected(ctx, tx, a.OrgID, campaignID, sel)
+		if err != nil {
+			return err
+		}
+		if !sel.All && len(rows) != len(unique(sel.IDs)) {
+			return fault.NotFound("sequence")
+		}
+		now := time.Now().UTC()
+		var by *uuid.UUID
+		if a.UserID != uuid.Nil {
+			by = &a.UserID
+		}
+		for _, r := range rows {
+			if r.IsApproved {
+				out.Skipped++
+				continue
+			}
+			r.IsApproved, r.ApprovedAt, r.ApprovedBy = true, &now, by
+			if _, err := tx.NewUpdate().Model(&r).Column("is_approved", "approved_at", "approved_by").
+				WherePK().Returning("*").Exec(ctx); err != nil {
+				return fmt.Errorf("sequences: approve %s: %w", r.ID, database.Interpret(err))
+			}
+			if err := record(ctx, tx, a.OrgID, events.SequenceApproved, r.view()); err != nil {
+				return err
+			}
+			out.Changed++
+		}
+		return nil
+	})
+	return out, err
+}
+
+// Reject deletes the selected sequences of the campaign so that the next
+// generation run writes their leads new ones (Start takes every approved
+// lead without a sequence); sequence.rejected carries each as it was. A
+// sequence that has started sending is skipped: its sent steps are
+// history. Rejecting is deleting, not marking, because a "rejected" row
+// would block regeneration through the one-sequence-per-lead key.
+func (s *Service) Reject(ctx context.Context, a access.Actor, campaignID uuid.UUID, sel Selection) (BulkResult, error) {
+	if err := sel.check(); err != nil {
+		return BulkResult{}, err
+	}
+	var out BulkResult
+	err := s.db.InTenant(ctx, a.Tenant(), func(ctx context.Context, tx bun.IDB) error {
+		if err := campaignExists(ctx, tx, a.OrgID, campaignID); err != nil {
+			return err
+		}
+		rows, err := selected(ctx, tx, a.OrgID, campaignID, sel)
+		if err != nil {
+			return err
+		}
+		if !sel.All && len(rows) != len(unique(sel.IDs)) {
+			return fault.NotFound("sequence")
+		}
+		for _, r := range rows {
+			if r.CurrentStep > 0 {
+				out.Skipped++
+				continue
+			}
+			if _, err := tx.NewDelete().Model(&r).WherePK().Exec(ctx); err != nil {
+				return fmt.Errorf("sequences: reject %s: %w", r.ID, database.Interpret(err))
+			}
+			if err := record(ctx, tx, a.OrgID, events.SequenceRejected, r.view()); err != nil {
+				return err
+			}
+			out.Changed++
+		}
+		return nil
+	})
+	return out, err
+}
+
+func unique(ids []uuid.UUID) map[uuid.UUID]bool {
+	m := make(map[uuid.UUID]bool, len(ids))
+	for _, id := range ids {
+		m[id] = true
+	}
+	return m
+}
