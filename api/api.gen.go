@@ -508,6 +508,27 @@ func (e LeadStatus) Valid() bool {
 	}
 }
 
+// Defines values for LintFindingSeverity.
+const (
+	LintFindingSeverityError   LintFindingSeverity = "error"
+	LintFindingSeverityInfo    LintFindingSeverity = "info"
+	LintFindingSeverityWarning LintFindingSeverity = "warning"
+)
+
+// Valid indicates whether the value is a known member of the LintFindingSeverity enum.
+func (e LintFindingSeverity) Valid() bool {
+	switch e {
+	case LintFindingSeverityError:
+		return true
+	case LintFindingSeverityInfo:
+		return true
+	case LintFindingSeverityWarning:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for LlmProvider.
 const (
 	LlmProviderAnthropic LlmProvider = "anthropic"
@@ -1584,6 +1605,26 @@ type LeadUpdate struct {
 	Whatsapp *string     `json:"whatsapp,omitempty"`
 }
 
+// LintFinding One finding of the content lint on a step: unresolved placeholders,
+// empty bodies, subject length, SMS segments, WhatsApp length, spam
+// phrases, links, capitals, a missing sender name, postal address or
+// opt-out wording. An `error` blocks approval.
+type LintFinding struct {
+	// Code Stable snake_case, e.g. `unresolved_placeholder`, `subject_too_long`, `sms_segments`.
+	Code string `json:"code"`
+
+	// Field A JSON pointer to what it concerns, e.g. `/steps/0/subject`.
+	Field    string              `json:"field"`
+	Message  string              `json:"message"`
+	Severity LintFindingSeverity `json:"severity"`
+
+	// Step The step's number.
+	Step int `json:"step"`
+}
+
+// LintFindingSeverity defines model for LintFinding.Severity.
+type LintFindingSeverity string
+
 // LlmError defines model for LlmError.
 type LlmError struct {
 	Code    string `json:"code"`
@@ -1917,6 +1958,9 @@ type Sequence struct {
 
 // SequenceBulkResult defines model for SequenceBulkResult.
 type SequenceBulkResult struct {
+	// Blocked Sequences an approval left unapproved because the content lint found errors in them, with every finding. Always empty for a reject.
+	Blocked []SequenceLintBlocked `json:"blocked"`
+
 	// Changed Sequences approved or rejected.
 	Changed int `json:"changed"`
 
@@ -1972,6 +2016,12 @@ type SequenceGenerationFailure struct {
 type SequenceGenerationStart struct {
 	// Description What to write when the campaign has no template.
 	Description *string `json:"description,omitempty"`
+}
+
+// SequenceLintBlocked defines model for SequenceLintBlocked.
+type SequenceLintBlocked struct {
+	Findings   []LintFinding      `json:"findings"`
+	SequenceID openapi_types.UUID `json:"sequence_id"`
 }
 
 // SequenceList defines model for SequenceList.

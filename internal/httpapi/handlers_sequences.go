@@ -149,7 +149,7 @@ func (s *Server) ApproveCampaignSequences(ctx context.Context, req server.Approv
 	if err != nil {
 		return nil, err
 	}
-	return server.ApproveCampaignSequences200JSONResponse(api.SequenceBulkResult{Changed: r.Changed, Skipped: r.Skipped}), nil
+	return server.ApproveCampaignSequences200JSONResponse(sequenceBulkResult(r)), nil
 }
 
 // RejectCampaignSequences implements POST /v1/campaigns/{campaign_id}/sequences/reject.
@@ -162,5 +162,19 @@ func (s *Server) RejectCampaignSequences(ctx context.Context, req server.RejectC
 	if err != nil {
 		return nil, err
 	}
-	return server.RejectCampaignSequences200JSONResponse(api.SequenceBulkResult{Changed: r.Changed, Skipped: r.Skipped}), nil
+	return server.RejectCampaignSequences200JSONResponse(sequenceBulkResult(r)), nil
+}
+
+// sequenceBulkResult is an approve's or reject's outcome, with the lint's
+// findings on what an approval held back.
+func sequenceBulkResult(r sequences.BulkResult) api.SequenceBulkResult {
+	out := api.SequenceBulkResult{Changed: r.Changed, Skipped: r.Skipped, Blocked: make([]api.SequenceLintBlocked, len(r.Blocked))}
+	for i, b := range r.Blocked {
+		fs := make([]api.LintFinding, len(b.Findings))
+		for j, f := range b.Findings {
+			fs[j] = api.LintFinding{Step: f.Step, Field: f.Field, Code: f.Code, Severity: api.LintFindingSeverity(f.Severity), Message: f.Message}
+		}
+		out.Blocked[i] = api.SequenceLintBlocked{SequenceID: b.SequenceID, Findings: fs}
+	}
+	return out
 }

@@ -26,9 +26,12 @@ type Selection struct {
 }
 
 // BulkResult is what an approve or reject changed and what it left.
+// Blocked are the sequences an approval left because the content lint
+// found errors in them.
 type BulkResult struct {
 	Changed int
 	Skipped int
+	Blocked []Blocked
 }
 
 func (sel Selection) check() error {
@@ -62,10 +65,10 @@ func selected(ctx context.Context, tx bun.IDB, org, campaignID uuid.UUID, sel Se
 // Approve approves the selected sequences of the campaign: approved_by is
 // the user (nil for an API key), approved_at now. Those already approved
 // are skipped. Ids that are not the campaign's are not found (404), so a
-// typo is not taken for success.
-//
-// It does not run the content lint (package sequencelint, built beside
-// this one): the integrator makes an error-level finding block approval.
+// typo is not taken for success. Each sequence first passes the content
+// lint (package sequencelint) for its lead: one with an error-level
+// finding stays unapproved and is listed in Blocked with its findings, so
+// a bulk approval approves what is fit and says what is not.
 func (s *Service) Approve(ctx context.Context, a access.Actor, campaignID uuid.UUID, sel Selection) (BulkResult, error) {
 	if err := sel.check(); err != nil {
 		return BulkResult{}, err
@@ -87,9 +90,17 @@ func (s *Service) Approve(ctx context.Context, a access.Actor, campaignID uuid.U
 		if a.UserID != uuid.Nil {
 			by = &a.UserID
 		}
+		lint, err := newLinter(ctx, tx, a.OrgID, campaignID, rows)
+		if err != nil {
+			return err
+		}
 		for _, r := range rows {
 			if r.IsApproved {
 				out.Skipped++
+				continue
+			}
+			if rep := lint.lint(r); rep.Blocking() {
+				out.Blocked = append(out.Blocked, Blocked{SequenceID: r.ID, Findings: rep.Findings})
 				continue
 			}
 			r.IsApproved, r.ApprovedAt, r.ApprovedBy = true, &now, by

@@ -100,3 +100,37 @@ func TestARejectedSequenceIsRegenerated(t *testing.T) {
 	require.NoError(t, err)
 	require.NotEqual(t, first.ID, second.ID)
 }
+
+func TestApprovalRunsTheContentLint(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	c := b.campaign(t, b.member)
+	ls := b.leads(t, b.member, c.ID, 2, true)
+	fit := b.insertSequence(t, b.member, c.ID, ls[0], false, twoEmailSteps())
+	bad := twoEmailSteps()
+	bad[1].Body = "About {{favourite_colour}}: " + bad[1].Body
+	unfit := b.insertSequence(t, b.member, c.ID, ls[1], false, bad)
+
+	r, err := b.svc.Approve(ctx, b.member, c.ID, sequences.Selection{All: true})
+	require.NoError(t, err)
+	require.Equal(t, 1, r.Changed, "the fit one is approved")
+	require.Len(t, r.Blocked, 1, "the other is held back, saying why")
+	require.Equal(t, unfit, r.Blocked[0].SequenceID)
+	var codes []string
+	for _, f := range r.Blocked[0].Findings {
+		if f.Severity == "error" {
+			codes = append(codes, f.Code)
+			require.Equal(t, 2, f.Step)
+		}
+	}
+	require.Equal(t, []string{"unresolved_placeholder"}, codes)
+
+	got, err := b.svc.GetByLead(ctx, b.member, ls[1])
+	require.NoError(t, err)
+	require.False(t, got.IsApproved)
+	require.Equal(t, 1, eventCount(t, b, b.member.OrgID, "sequence.approved"), "no event for the held-back one")
+	var approved bool
+	require.NoError(t, b.owner.Pool.QueryRow(ctx, `SELECT is_approved FROM sequences WHERE id = $1`, fit).Scan(&approved))
+	require.True(t, approved)
+}

@@ -2698,6 +2698,30 @@ export interface components {
             changed: number;
             /** @description Sequences selected but left as they were (already approved; already sending). */
             skipped: number;
+            /** @description Sequences an approval left unapproved because the content lint found errors in them, with every finding. Always empty for a reject. */
+            blocked: components["schemas"]["SequenceLintBlocked"][];
+        };
+        SequenceLintBlocked: {
+            /** Format: uuid */
+            sequence_id: string;
+            findings: components["schemas"]["LintFinding"][];
+        };
+        /**
+         * @description One finding of the content lint on a step: unresolved placeholders,
+         *     empty bodies, subject length, SMS segments, WhatsApp length, spam
+         *     phrases, links, capitals, a missing sender name, postal address or
+         *     opt-out wording. An `error` blocks approval.
+         */
+        LintFinding: {
+            /** @description The step's number. */
+            step: number;
+            /** @description A JSON pointer to what it concerns, e.g. `/steps/0/subject`. */
+            field: string;
+            /** @description Stable snake_case, e.g. `unresolved_placeholder`, `subject_too_long`, `sms_segments`. */
+            code: string;
+            /** @enum {string} */
+            severity: "error" | "warning" | "info";
+            message: string;
         };
         SequenceList: {
             data: components["schemas"]["Sequence"][];

@@ -1,0 +1,138 @@
+package sequences
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/google/uuid"
+	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect/pgdialect"
+
+	"github.com/leadpilot/leadpilot/internal/database"
+	"github.com/leadpilot/leadpilot/internal/orgs"
+	"github.com/leadpilot/leadpilot/internal/sequencelint"
+	"github.com/leadpilot/leadpilot/internal/templates"
+)
+
+// Blocked is a sequence an approval left unapproved because the content
+// lint found errors in it; Findings are all of the lint's findings, errors
+// first in step order.
+type Blocked struct {
+	SequenceID uuid.UUID
+	Findings   []sequencelint.Finding
+}
+
+// linter lints a campaign's sequences for its leads: the sender's voice
+// is the organisation's business context with the campaign's llm_context
+// over it (as generation merges them), and each lead's own values fill
+// its placeholders.
+type linter struct {
+	business orgs.BusinessContext
+	leads    map[uuid.UUID]templates.Lead
+}
+
+// newLinter reads, in tx, what linting rows of campaignID needs.
+func newLinter(ctx context.Context, tx bun.IDB, org, campaignID uuid.UUID, rows []sequenceRow) (*linter, error) {
+	o, err := orgs.GetOrganization(ctx, tx, org)
+	if err != nil {
+		return nil, fmt.Errorf("sequences: lint: %w", err)
+	}
+	var raw []byte
+	if err := tx.NewRaw(`SELECT llm_context FROM campaigns WHERE org_id = ? AND id = ?`, org, campaignID).Scan(ctx, &raw); err != nil {
+		return nil, fmt.Errorf("sequences: lint: campaign context: %w", database.Interpret(err))
+	}
+	var camp orgs.BusinessContext
+	if err := json.Unmarshal(raw, &camp); err != nil {
+		return nil, fmt.Errorf("sequences: lint: campaign context: %w", err)
+	}
+	l := &linter{business: mergeBusiness(o.BusinessContext, camp), leads: map[uuid.UUID]templates.Lead{}}
+	if len(rows) == 0 {
+		return l, nil
+	}
+	ids := make([]uuid.UUID, len(rows))
+	for i, r := range rows {
+		ids[i] = r.LeadID
+	}
+	var leads []struct {
+		ID           uuid.UUID      `bun:"id"`
+		FirstName    *string        `bun:"first_name"`
+		LastName     *string        `bun:"last_name"`
+		Email        *string        `bun:"email"`
+		Phone        *string        `bun:"phone"`
+		Company      *string        `bun:"company"`
+		JobTitle     *string        `bun:"job_title"`
+		Website      *string        `bun:"website"`
+		LinkedInURL  *string        `bun:"linkedin_url"`
+		City         *string        `bun:"city"`
+		State        *string        `bun:"state"`
+		Country      *string        `bun:"country"`
+		CustomFields map[string]any `bun:"custom_fields,type:jsonb"`
+	}
+	err = tx.NewRaw(`SELECT id, first_name, last_name, email, phone, company, job_title, website, linkedin_url, city, state, country, custom_fields
+		FROM leads WHERE org_id = ? AND id = ANY(?)`, org, pgdialect.Array(ids)).Scan(ctx, &leads)
+	if err != nil {
+		return nil, fmt.Errorf("sequences: lint: leads: %w", database.Interpret(err))
+	}
+	s := func(p *string) string {
+		if p == nil {
+			return ""
+		}
+		return *p
+	}
+	for _, r := range leads {
+		custom := make(map[string]string, len(r.CustomFields))
+		for k, v := range r.CustomFields {
+			custom[k] = fmt.Sprint(v)
+		}
+		l.leads[r.ID] = templates.Lead{
+			FirstName: s(r.FirstName), LastName: s(r.LastName), Email: s(r.Email), Phone: s(r.Phone), Company: s(r.Company),
+			JobTitle: s(r.JobTitle), Website: s(r.Website), LinkedInURL: s(r.LinkedInURL), City: s(r.City), State: s(r.State),
+			Country: s(r.Country), CustomFields: custom,
+		}
+	}
+	return l, nil
+}
+
+// lint runs the content lint over r's steps for its lead.
+//
+// The organisation has no postal address field yet, so the lint is given
+// none and reports its absence (a warning, whatever the recipient's
+// country: the address rule's error needs a country and an address the
+// user could have set).
+func (l *linter) lint(r sequenceRow) sequencelint.Report {
+	steps := make([]sequencelint.Step, len(r.Steps))
+	for i, st := range r.Steps {
+		steps[i] = sequencelint.Step{Step: st.Step, DelayDays: st.DelayDays, Channel: string(st.Channel), Subject: st.Subject, Body: st.Body}
+	}
+	c := sequencelint.Context{Business: l.business}
+	if lead, ok := l.leads[r.LeadID]; ok {
+		c.Lead = &lead
+	}
+	return sequencelint.Lint(steps, c)
+}
+
+// mergeBusiness is the campaign's context over the organisation's: a
+// field the campaign sets (not blank) wins, as in mergeContext.
+func mergeBusiness(org, campaign orgs.BusinessContext) orgs.BusinessContext {
+	s := func(c, o *string) *string {
+		if c != nil && strings.TrimSpace(*c) != "" {
+			return c
+		}
+		return o
+	}
+	l := func(c, o []string) []string {
+		if len(c) > 0 {
+			return c
+		}
+		return o
+	}
+	return orgs.BusinessContext{
+		CompanyName: s(campaign.CompanyName, org.CompanyName), Industry: s(campaign.Industry, org.Industry),
+		TargetAudience: s(campaign.TargetAudience, org.TargetAudience), ValueProposition: s(campaign.ValueProposition, org.ValueProposition),
+		Tone: s(campaign.Tone, org.Tone), KeyPainPoints: l(campaign.KeyPainPoints, org.KeyPainPoints),
+		CaseStudies: l(campaign.CaseStudies, org.CaseStudies), CTA: s(campaign.CTA, org.CTA),
+		SenderName: s(campaign.SenderName, org.SenderName), SenderTitle: s(campaign.SenderTitle, org.SenderTitle),
+	}
+}
