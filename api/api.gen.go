@@ -117,6 +117,7 @@ func (e CampaignStatus) Valid() bool {
 
 // Defines values for EventTypeName.
 const (
+	EventTypeNameApprovalNeeded        EventTypeName = "approval.needed"
 	EventTypeNameCampaignCreated       EventTypeName = "campaign.created"
 	EventTypeNameCampaignDeleted       EventTypeName = "campaign.deleted"
 	EventTypeNameCampaignStatusChanged EventTypeName = "campaign.status_changed"
@@ -147,6 +148,8 @@ const (
 // Valid indicates whether the value is a known member of the EventTypeName enum.
 func (e EventTypeName) Valid() bool {
 	switch e {
+	case EventTypeNameApprovalNeeded:
+		return true
 	case EventTypeNameCampaignCreated:
 		return true
 	case EventTypeNameCampaignDeleted:
@@ -204,6 +207,7 @@ func (e EventTypeName) Valid() bool {
 
 // Defines values for EventTypeSubscription.
 const (
+	EventTypeSubscriptionApprovalNeeded        EventTypeSubscription = "approval.needed"
 	EventTypeSubscriptionAsterisk              EventTypeSubscription = "*"
 	EventTypeSubscriptionCampaignCreated       EventTypeSubscription = "campaign.created"
 	EventTypeSubscriptionCampaignDeleted       EventTypeSubscription = "campaign.deleted"
@@ -235,6 +239,8 @@ const (
 // Valid indicates whether the value is a known member of the EventTypeSubscription enum.
 func (e EventTypeSubscription) Valid() bool {
 	switch e {
+	case EventTypeSubscriptionApprovalNeeded:
+		return true
 	case EventTypeSubscriptionAsterisk:
 		return true
 	case EventTypeSubscriptionCampaignCreated:
@@ -959,6 +965,17 @@ type APIKeyCreated struct {
 type APIKeyList struct {
 	Data       []APIKey `json:"data"`
 	NextCursor *string  `json:"next_cursor"`
+}
+
+// ApprovalNeeded What of a campaign awaits a person's approval (the data of approval.needed).
+type ApprovalNeeded struct {
+	CampaignID openapi_types.UUID `json:"campaign_id"`
+
+	// LeadsWaiting Leads of the campaign not approved.
+	LeadsWaiting int `json:"leads_waiting"`
+
+	// SequencesWaiting Sequences of the campaign not approved.
+	SequencesWaiting int `json:"sequences_waiting"`
 }
 
 // AuthSession defines model for AuthSession.

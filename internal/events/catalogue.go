@@ -39,6 +39,7 @@ const (
 	SequenceRejected  Type = "sequence.rejected"
 
 	GenerationCompleted Type = "generation.completed"
+	ApprovalNeeded      Type = "approval.needed"
 
 	WebhookTest Type = "webhook.test"
 )
@@ -82,6 +83,7 @@ var catalogue = []Spec{
 	{SequenceApproved, "sequence", "Sequence", "A sequence was approved (POST /v1/campaigns/{id}/sequences/approve), one event per sequence; data.approved_by and data.approved_at say who and when."},
 	{SequenceRejected, "sequence", "Sequence", "A sequence was rejected and deleted so that the next generation run writes the lead a new one (POST /v1/campaigns/{id}/sequences/reject); data is the sequence as it was."},
 	{GenerationCompleted, "sequence_generation", "SequenceGeneration", "A campaign's generation run ended: data.status says how (completed, cancelled or failed), with its counts, failures and tokens."},
+	{ApprovalNeeded, "campaign", "ApprovalNeeded", "A generation run ended leaving leads or sequences of the campaign awaiting approval; data counts them. The campaign's owners and admins get an approval_needed notification too."},
 	{WebhookTest, "webhook_endpoint", "WebhookTestData", "POST /v1/webhook-endpoints/{id}/test: sent to that endpoint only."},
 }
 

@@ -9,10 +9,12 @@ import (
 	"github.com/uptrace/bun"
 	"github.com/uptrace/bun/dialect/pgdialect"
 
+	"github.com/leadpilot/leadpilot/api"
 	"github.com/leadpilot/leadpilot/internal/access"
 	"github.com/leadpilot/leadpilot/internal/database"
 	"github.com/leadpilot/leadpilot/internal/events"
 	"github.com/leadpilot/leadpilot/internal/fault"
+	"github.com/leadpilot/leadpilot/internal/notifications"
 )
 
 // MaxSelection caps the sequence ids of one approve or reject.
@@ -113,7 +115,11 @@ func (s *Service) Approve(ctx context.Context, a access.Actor, campaignID uuid.U
 			}
 			out.Changed++
 		}
-		return nil
+		if out.Changed == 0 {
+			return nil
+		}
+		_, err = refreshApproval(ctx, tx, a.OrgID, campaignID)
+		return err
 	})
 	return out, err
 }
@@ -153,9 +159,43 @@ func (s *Service) Reject(ctx context.Context, a access.Actor, campaignID uuid.UU
 			}
 			out.Changed++
 		}
-		return nil
+		if out.Changed == 0 {
+			return nil
+		}
+		_, err = refreshApproval(ctx, tx, a.OrgID, campaignID)
+		return err
 	})
 	return out, err
+}
+
+// Waiting counts what of a campaign awaits a person's approval.
+type Waiting struct {
+	CampaignID uuid.UUID
+	Leads      int
+	Sequences  int
+}
+
+// Resource is w as the API returns it (openapi.yaml's ApprovalNeeded).
+func (w Waiting) Resource() api.ApprovalNeeded {
+	return api.ApprovalNeeded{CampaignID: w.CampaignID, LeadsWaiting: w.Leads, SequencesWaiting: w.Sequences}
+}
+
+// refreshApproval counts, in tx, the campaign's leads and sequences
+// awaiting approval and brings the owners' and admins' approval_needed
+// notification in line: refreshed while something waits, withdrawn when
+// nothing does.
+func refreshApproval(ctx context.Context, tx bun.IDB, org, campaignID uuid.UUID) (Waiting, error) {
+	w := Waiting{CampaignID: campaignID}
+	err := tx.NewRaw(`SELECT
+		(SELECT count(*) FROM leads WHERE org_id = ?0 AND campaign_id = ?1 AND NOT is_approved),
+		(SELECT count(*) FROM sequences WHERE org_id = ?0 AND campaign_id = ?1 AND NOT is_approved)`, org, campaignID).Scan(ctx, &w.Leads, &w.Sequences)
+	if err != nil {
+		return w, fmt.Errorf("sequences: count awaiting approval: %w", database.Interpret(err))
+	}
+	if _, err := notifications.ApprovalNeeded(ctx, tx, org, campaignID, w.Leads, w.Sequences); err != nil {
+		return w, fmt.Errorf("sequences: %w", err)
+	}
+	return w, nil
 }
 
 func unique(ids []uuid.UUID) map[uuid.UUID]bool {

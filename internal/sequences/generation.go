@@ -288,9 +288,20 @@ func (g *Generator) Start(ctx context.Context, a access.Actor, campaignID uuid.U
 	return row.view(nil), nil
 }
 
+// recordGeneration writes generation.completed for a run that reached
+// its final status, in tx; when the campaign then has leads or sequences
+// awaiting approval it also writes approval.needed and tells the owners
+// and admins (an approval_needed notification, refreshed, not repeated).
 func recordGeneration(ctx context.Context, tx bun.IDB, org uuid.UUID, gen Generation) error {
 	if _, err := events.Record(ctx, tx, org, events.New{Type: events.GenerationCompleted, ObjectID: gen.ID, Data: gen.Resource()}); err != nil {
 		return fmt.Errorf("sequences: record %s: %w", events.GenerationCompleted, err)
+	}
+	w, err := refreshApproval(ctx, tx, org, gen.CampaignID)
+	if err != nil || w.Leads+w.Sequences == 0 {
+		return err
+	}
+	if _, err := events.Record(ctx, tx, org, events.New{Type: events.ApprovalNeeded, ObjectID: gen.CampaignID, Data: w.Resource()}); err != nil {
+		return fmt.Errorf("sequences: record %s: %w", events.ApprovalNeeded, err)
 	}
 	return nil
 }

@@ -171,6 +171,11 @@ func TestGenerationSurvivesAnInterruptedWorker(t *testing.T) {
 	require.Equal(t, n, b.count(t, `SELECT count(*) FROM sequences WHERE campaign_id = $1 AND llm_provider = 'builtin' AND llm_model IS NOT NULL AND template_id IS NOT NULL`, campaignID))
 	require.Equal(t, n, eventCount(t, b, b.member.OrgID, "sequence.generated"))
 	require.Equal(t, 1, eventCount(t, b, b.member.OrgID, "generation.completed"))
+	var leadsWaiting, sequencesWaiting int
+	require.NoError(t, b.owner.Pool.QueryRow(ctx, `SELECT (data->>'leads_waiting')::int, (data->>'sequences_waiting')::int
+		FROM events WHERE org_id = $1 AND type = 'approval.needed' AND object_id = $2`, b.member.OrgID, campaignID).Scan(&leadsWaiting, &sequencesWaiting))
+	require.Equal(t, 3, leadsWaiting, "the leads not approved")
+	require.Equal(t, n, sequencesWaiting, "every new sequence awaits approval")
 	require.Equal(t, int(first.calls.Load()+second.calls.Load()),
 		b.count(t, `SELECT coalesce(sum(calls), 0) FROM llm_usage_daily WHERE org_id = $1 AND operation = 'generate_sequence'`, b.member.OrgID),
 		"every call is metered, the repeated ones too")
@@ -550,4 +555,34 @@ func TestCancelWhileRunning(t *testing.T) {
 	var status string
 	require.NoError(t, b.owner.Pool.QueryRow(ctx, `SELECT data->>'status' FROM events WHERE org_id = $1 AND type = 'generation.completed'`, b.member.OrgID).Scan(&status))
 	require.Equal(t, "cancelled", status)
+}
+
+func TestApprovalNeededTellsOwnersAndAdminsUntilNothingWaits(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	admin := newID()
+	_, err := b.owner.Pool.Exec(ctx, `
+		WITH u AS (INSERT INTO users (id, email, password_hash) VALUES ($1, $2, 'x') RETURNING id)
+		INSERT INTO memberships (id, org_id, user_id, role) SELECT $3, $4, u.id, 'admin' FROM u`,
+		admin, "seq-admin-"+admin.String()+"@example.com", newID(), b.member.OrgID)
+	require.NoError(t, err)
+	campaignID, _ := b.templateCampaign(t, b.member)
+	b.leads(t, b.member, campaignID, 3, true)
+	gen, _, _ := generator(t, b, llmfactory.Platform{}, 2)
+	run, err := gen.Start(ctx, b.member, campaignID, nil)
+	require.NoError(t, err)
+	require.NoError(t, gen.Run(ctx, b.member.OrgID, run.ID))
+
+	unread := func() int {
+		return b.count(t, `SELECT count(*) FROM notifications WHERE org_id = $1 AND user_id = $2 AND campaign_id = $3
+			AND type = 'approval_needed' AND NOT is_read`, b.member.OrgID, admin, campaignID)
+	}
+	require.Equal(t, 1, unread(), "the admin is asked to approve")
+	require.Zero(t, b.count(t, `SELECT count(*) FROM notifications WHERE org_id = $1 AND user_id = $2`, b.member.OrgID, b.member.UserID),
+		"a member is not")
+	r, err := b.svc.Approve(ctx, b.member, campaignID, sequences.Selection{All: true})
+	require.NoError(t, err)
+	require.Equal(t, 3, r.Changed)
+	require.Zero(t, unread(), "nothing waits: the notification is withdrawn")
 }

@@ -2701,6 +2701,15 @@ export interface components {
             /** @description Sequences an approval left unapproved because the content lint found errors in them, with every finding. Always empty for a reject. */
             blocked: components["schemas"]["SequenceLintBlocked"][];
         };
+        /** @description What of a campaign awaits a person's approval (the data of approval.needed). */
+        ApprovalNeeded: {
+            /** Format: uuid */
+            campaign_id: string;
+            /** @description Leads of the campaign not approved. */
+            leads_waiting: number;
+            /** @description Sequences of the campaign not approved. */
+            sequences_waiting: number;
+        };
         SequenceLintBlocked: {
             /** Format: uuid */
             sequence_id: string;
@@ -2847,12 +2856,12 @@ export interface components {
          * @description An event type of the catalogue (see the events tag).
          * @enum {string}
          */
-        EventTypeName: "lead.created" | "lead.updated" | "lead.deleted" | "import.created" | "import.completed" | "import.failed" | "import.cancelled" | "campaign.created" | "campaign.updated" | "campaign.status_changed" | "campaign.deleted" | "template.created" | "template.updated" | "template.deleted" | "suppression.created" | "suppression.deleted" | "member.added" | "member.updated" | "member.removed" | "sequence.generated" | "sequence.updated" | "sequence.approved" | "sequence.rejected" | "generation.completed" | "webhook.test";
+        EventTypeName: "lead.created" | "lead.updated" | "lead.deleted" | "import.created" | "import.completed" | "import.failed" | "import.cancelled" | "campaign.created" | "campaign.updated" | "campaign.status_changed" | "campaign.deleted" | "template.created" | "template.updated" | "template.deleted" | "suppression.created" | "suppression.deleted" | "member.added" | "member.updated" | "member.removed" | "sequence.generated" | "sequence.updated" | "sequence.approved" | "sequence.rejected" | "generation.completed" | "approval.needed" | "webhook.test";
         /**
          * @description What a webhook endpoint subscribes to. A catalogue type, or `*` for every type.
          * @enum {string}
          */
-        EventTypeSubscription: "*" | "lead.created" | "lead.updated" | "lead.deleted" | "import.created" | "import.completed" | "import.failed" | "import.cancelled" | "campaign.created" | "campaign.updated" | "campaign.status_changed" | "campaign.deleted" | "template.created" | "template.updated" | "template.deleted" | "suppression.created" | "suppression.deleted" | "member.added" | "member.updated" | "member.removed" | "sequence.generated" | "sequence.updated" | "sequence.approved" | "sequence.rejected" | "generation.completed" | "webhook.test";
+        EventTypeSubscription: "*" | "lead.created" | "lead.updated" | "lead.deleted" | "import.created" | "import.completed" | "import.failed" | "import.cancelled" | "campaign.created" | "campaign.updated" | "campaign.status_changed" | "campaign.deleted" | "template.created" | "template.updated" | "template.deleted" | "suppression.created" | "suppression.deleted" | "member.added" | "member.updated" | "member.removed" | "sequence.generated" | "sequence.updated" | "sequence.approved" | "sequence.rejected" | "generation.completed" | "approval.needed" | "webhook.test";
         /**
          * @description One event: an item of `GET /v1/events` and, byte for byte, the body
          *     of a webhook delivery.
