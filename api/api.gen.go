@@ -19,6 +19,27 @@ import (
 	openapi_types "github.com/oapi-codegen/runtime/types"
 )
 
+// Defines values for ApprovalMode.
+const (
+	ApprovalModeApproveAll    ApprovalMode = "approve_all"
+	ApprovalModeApproveList   ApprovalMode = "approve_list"
+	ApprovalModeFullAutopilot ApprovalMode = "full_autopilot"
+)
+
+// Valid indicates whether the value is a known member of the ApprovalMode enum.
+func (e ApprovalMode) Valid() bool {
+	switch e {
+	case ApprovalModeApproveAll:
+		return true
+	case ApprovalModeApproveList:
+		return true
+	case ApprovalModeFullAutopilot:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for AuthSessionTokenType.
 const (
 	AuthSessionTokenTypeBearer AuthSessionTokenType = "Bearer"
@@ -967,6 +988,16 @@ type APIKeyList struct {
 	NextCursor *string  `json:"next_cursor"`
 }
 
+// ApprovalMode What needs a person (the spec's autopilot levels). `approve_all`
+// (the default): a person approves the lead list and every
+// sequence. `approve_list`: a person approves the lead list;
+// generated sequences that pass the content lint are approved as
+// they are written. `full_autopilot`: nothing waits for a person;
+// generated sequences are still approved only when the content lint
+// finds no error (those it blocks wait, and approval.needed says
+// so).
+type ApprovalMode string
+
 // ApprovalNeeded What of a campaign awaits a person's approval (the data of approval.needed).
 type ApprovalNeeded struct {
 	CampaignID openapi_types.UUID `json:"campaign_id"`
@@ -1067,6 +1098,16 @@ type CampaignList struct {
 
 // CampaignSettings defines model for CampaignSettings.
 type CampaignSettings struct {
+	// ApprovalMode What needs a person (the spec's autopilot levels). `approve_all`
+	// (the default): a person approves the lead list and every
+	// sequence. `approve_list`: a person approves the lead list;
+	// generated sequences that pass the content lint are approved as
+	// they are written. `full_autopilot`: nothing waits for a person;
+	// generated sequences are still approved only when the content lint
+	// finds no error (those it blocks wait, and approval.needed says
+	// so).
+	ApprovalMode ApprovalMode `json:"approval_mode"`
+
 	// DelayBetweenStepsDays One per step, days after the start of the lead's sequence; never decreasing.
 	DelayBetweenStepsDays []int     `json:"delay_between_steps_days"`
 	SendDays              []Weekday `json:"send_days"`
@@ -1089,8 +1130,17 @@ type CampaignSettings struct {
 
 // CampaignSettingsInput Settings keys to set; the ones left out keep their value (on create, the organisation's default).
 type CampaignSettingsInput struct {
-	DelayBetweenStepsDays *[]int     `json:"delay_between_steps_days,omitempty"`
-	SendDays              *[]Weekday `json:"send_days,omitempty"`
+	// ApprovalMode What needs a person (the spec's autopilot levels). `approve_all`
+	// (the default): a person approves the lead list and every
+	// sequence. `approve_list`: a person approves the lead list;
+	// generated sequences that pass the content lint are approved as
+	// they are written. `full_autopilot`: nothing waits for a person;
+	// generated sequences are still approved only when the content lint
+	// finds no error (those it blocks wait, and approval.needed says
+	// so).
+	ApprovalMode          *ApprovalMode `json:"approval_mode,omitempty"`
+	DelayBetweenStepsDays *[]int        `json:"delay_between_steps_days,omitempty"`
+	SendDays              *[]Weekday    `json:"send_days,omitempty"`
 
 	// SendWindowEnd HH:MM, 24-hour.
 	SendWindowEnd *ClockTime `json:"send_window_end,omitempty"`

@@ -26,6 +26,7 @@ func (c Campaign) Resource() api.Campaign {
 		Settings: api.CampaignSettings{
 			SequenceLength: st.SequenceLength, DelayBetweenStepsDays: delays, StopOnReply: st.StopOnReply,
 			Timezone: st.Timezone, SendWindowStart: st.SendWindowStart, SendWindowEnd: st.SendWindowEnd, SendDays: days,
+			ApprovalMode: api.ApprovalMode(st.Approval()),
 		},
 		LlmContext: c.LLMContext.Resource(),
 		Status:     api.CampaignStatus(c.Status),

@@ -25,6 +25,25 @@ type Settings struct {
 	SendWindowStart       string   `json:"send_window_start"`
 	SendWindowEnd         string   `json:"send_window_end"`
 	SendDays              []string `json:"send_days"`
+	// ApprovalMode is what needs a person: ApproveAll, ApproveList or
+	// FullAutopilot; empty (campaigns made before it existed) is
+	// ApproveAll. Read it through Approval.
+	ApprovalMode string `json:"approval_mode,omitempty"`
+}
+
+// Approval modes (the spec's autopilot levels).
+const (
+	ApproveAll    = "approve_all"
+	ApproveList   = "approve_list"
+	FullAutopilot = "full_autopilot"
+)
+
+// Approval is st's approval mode, ApproveAll when unset.
+func (st Settings) Approval() string {
+	if st.ApprovalMode == "" {
+		return ApproveAll
+	}
+	return st.ApprovalMode
 }
 
 // SettingsPatch holds the settings keys sent; nil keeps the current value.
@@ -36,6 +55,7 @@ type SettingsPatch struct {
 	SendWindowStart       *string
 	SendWindowEnd         *string
 	SendDays              *[]string
+	ApprovalMode          *string
 }
 
 // DefaultSettings are a new campaign's settings: the organisation's
@@ -49,7 +69,7 @@ func DefaultSettings(org orgs.Settings) Settings {
 	return Settings{
 		SequenceLength: n, DelayBetweenStepsDays: DefaultDelays(n), StopOnReply: true,
 		Timezone: org.Timezone, SendWindowStart: org.SendWindowStart, SendWindowEnd: org.SendWindowEnd,
-		SendDays: append([]string(nil), org.SendDays...),
+		SendDays: append([]string(nil), org.SendDays...), ApprovalMode: ApproveAll,
 	}
 }
 
@@ -104,6 +124,9 @@ func (p SettingsPatch) Apply(cur Settings) Settings {
 	if p.SendDays != nil {
 		out.SendDays = append([]string(nil), (*p.SendDays)...)
 	}
+	if p.ApprovalMode != nil {
+		out.ApprovalMode = *p.ApprovalMode
+	}
 	return out
 }
 
@@ -129,6 +152,11 @@ func ValidateSettings(st Settings, base string, f *fault.Fields) {
 		case i > 0 && d < st.DelayBetweenStepsDays[i-1]:
 			f.Add(ptr, "decreasing", "must not be less than the delay before it")
 		}
+	}
+	switch st.Approval() {
+	case ApproveAll, ApproveList, FullAutopilot:
+	default:
+		f.Add(base+"/approval_mode", "invalid_approval_mode", "must be approve_all, approve_list or full_autopilot")
 	}
 	orgs.ValidateSchedule(orgs.Schedule{
 		Timezone: st.Timezone, SendWindowStart: st.SendWindowStart, SendWindowEnd: st.SendWindowEnd, SendDays: st.SendDays,

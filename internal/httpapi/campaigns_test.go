@@ -86,7 +86,7 @@ func TestCampaigns(t *testing.T) {
 		require.Equal(t, api.CampaignStatusDraft, c.Status)
 		require.Equal(t, []api.CampaignChannel{api.CampaignChannelEmail}, c.Channels)
 		require.Equal(t, api.CampaignSettings{
-			SequenceLength: 4, DelayBetweenStepsDays: []int{0, 3, 5, 7}, StopOnReply: true, Timezone: "Europe/Berlin",
+			ApprovalMode: api.ApprovalModeApproveAll, SequenceLength: 4, DelayBetweenStepsDays: []int{0, 3, 5, 7}, StopOnReply: true, Timezone: "Europe/Berlin",
 			SendWindowStart: "09:00", SendWindowEnd: "17:00", SendDays: []api.Weekday{api.WeekdayMonday, api.WeekdayWednesday},
 		}, c.Settings)
 		require.Equal(t, "warm", *c.LlmContext.Tone)

@@ -155,6 +155,10 @@ func campaignSettingsFromAPI(in *api.CampaignSettingsInput) campaigns.SettingsPa
 		SequenceLength: in.SequenceLength, DelayBetweenStepsDays: in.DelayBetweenStepsDays, StopOnReply: in.StopOnReply,
 		Timezone: in.Timezone, SendWindowStart: in.SendWindowStart, SendWindowEnd: in.SendWindowEnd,
 	}
+	if in.ApprovalMode != nil {
+		m := string(*in.ApprovalMode)
+		p.ApprovalMode = &m
+	}
 	if in.SendDays != nil {
 		days := make([]string, len(*in.SendDays))
 		for i, d := range *in.SendDays {

@@ -1,10 +1,12 @@
 package sequences
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -14,6 +16,7 @@ import (
 	"github.com/uptrace/bun/dialect/pgdialect"
 
 	"github.com/leadpilot/leadpilot/internal/access"
+	"github.com/leadpilot/leadpilot/internal/campaigns"
 	"github.com/leadpilot/leadpilot/internal/database"
 	"github.com/leadpilot/leadpilot/internal/events"
 	"github.com/leadpilot/leadpilot/internal/fault"
@@ -808,8 +811,54 @@ func (g *Generator) save(ctx context.Context, org, id uuid.UUID, pl plan, got []
 		if _, err := events.RecordBatch(ctx, tx, org, evs); err != nil {
 			return fmt.Errorf("sequences: record %s: %w", events.SequenceGenerated, err)
 		}
-		return nil
+		return autoApprove(ctx, tx, org, campaignID, inserted)
 	})
+}
+
+// autoApprove approves, in tx, the newly generated rows of a campaign
+// whose approval mode leaves content to the machine (approve_list,
+// full_autopilot): each that passes the content lint is approved now, by
+// no one (approved_by NULL), with its sequence.approved; one the lint
+// blocks waits for a person, as under approve_all.
+func autoApprove(ctx context.Context, tx bun.IDB, org, campaignID uuid.UUID, rows []sequenceRow) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	var mode string
+	if err := tx.NewRaw(`SELECT coalesce(settings->>'approval_mode', '') FROM campaigns WHERE org_id = ? AND id = ?`, org, campaignID).
+		Scan(ctx, &mode); err != nil {
+		return fmt.Errorf("sequences: approval mode of campaign %s: %w", campaignID, database.Interpret(err))
+	}
+	if mode != campaigns.ApproveList && mode != campaigns.FullAutopilot {
+		return nil
+	}
+	lint, err := newLinter(ctx, tx, org, campaignID, rows)
+	if err != nil {
+		return err
+	}
+	var fit []uuid.UUID
+	for _, r := range rows {
+		if !lint.lint(r).Blocking() {
+			fit = append(fit, r.ID)
+		}
+	}
+	if len(fit) == 0 {
+		return nil
+	}
+	var approved []sequenceRow
+	if err := tx.NewRaw(`UPDATE sequences SET is_approved = true, approved_at = now(), approved_by = NULL, updated_at = now()
+		WHERE org_id = ? AND id = ANY(?) AND NOT is_approved RETURNING *`, org, pgdialect.Array(fit)).Scan(ctx, &approved); err != nil {
+		return fmt.Errorf("sequences: approve by policy: %w", database.Interpret(err))
+	}
+	slices.SortFunc(approved, func(a, b sequenceRow) int { return bytes.Compare(a.ID[:], b.ID[:]) })
+	evs := make([]events.New, len(approved))
+	for i, r := range approved {
+		evs[i] = events.New{Type: events.SequenceApproved, ObjectID: r.ID, Data: r.view().Resource()}
+	}
+	if _, err := events.RecordBatch(ctx, tx, org, evs); err != nil {
+		return fmt.Errorf("sequences: record %s: %w", events.SequenceApproved, err)
+	}
+	return nil
 }
 
 // Preview is one lead's generated steps, not saved.

@@ -586,3 +586,55 @@ func TestApprovalNeededTellsOwnersAndAdminsUntilNothingWaits(t *testing.T) {
 	require.Equal(t, 3, r.Changed)
 	require.Zero(t, unread(), "nothing waits: the notification is withdrawn")
 }
+
+func TestTheCampaignsApprovalModeDecidesWhatWaits(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	for mode, wantApproved := range map[string]bool{"": false, "approve_all": false, "approve_list": true, "full_autopilot": true} {
+		t.Run("Mode"+mode, func(t *testing.T) {
+			t.Parallel()
+			b := setup(t)
+			campaignID, _ := b.templateCampaign(t, b.member)
+			if mode != "" {
+				_, err := b.owner.Pool.Exec(ctx, `UPDATE campaigns SET settings = jsonb_set(settings, '{approval_mode}', to_jsonb($1::text)) WHERE id = $2`, mode, campaignID)
+				require.NoError(t, err)
+			}
+			b.leads(t, b.member, campaignID, 4, true)
+			gen, _, _ := generator(t, b, llmfactory.Platform{}, 2)
+			run, err := gen.Start(ctx, b.member, campaignID, nil)
+			require.NoError(t, err)
+			require.NoError(t, gen.Run(ctx, b.member.OrgID, run.ID))
+			approved := b.count(t, `SELECT count(*) FROM sequences WHERE campaign_id = $1 AND is_approved AND approved_at IS NOT NULL AND approved_by IS NULL`, campaignID)
+			if wantApproved {
+				require.Equal(t, 4, approved, "content the lint passes is approved as it is written")
+				require.Equal(t, 4, eventCount(t, b, b.member.OrgID, "sequence.approved"))
+			} else {
+				require.Zero(t, approved, "a person approves every sequence")
+				require.Zero(t, eventCount(t, b, b.member.OrgID, "sequence.approved"))
+			}
+		})
+	}
+}
+
+func TestAutopilotLeavesWhatTheLintBlocksForAPerson(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	b := setup(t)
+	campaignID, _ := b.templateCampaign(t, b.member)
+	_, err := b.owner.Pool.Exec(ctx, `UPDATE campaigns SET settings = jsonb_set(settings, '{approval_mode}', '"full_autopilot"') WHERE id = $1`, campaignID)
+	require.NoError(t, err)
+	// Without a sender name every email fails the lint (an error: the
+	// law wants to know who writes).
+	_, err = b.owner.Pool.Exec(ctx, `UPDATE organizations SET business_context = business_context - 'sender_name' WHERE id = $1`, b.member.OrgID)
+	require.NoError(t, err)
+	b.leads(t, b.member, campaignID, 2, true)
+	gen, _, _ := generator(t, b, llmfactory.Platform{}, 2)
+	run, err := gen.Start(ctx, b.member, campaignID, nil)
+	require.NoError(t, err)
+	require.NoError(t, gen.Run(ctx, b.member.OrgID, run.ID))
+	total := b.count(t, `SELECT count(*) FROM sequences WHERE campaign_id = $1`, campaignID)
+	approved := b.count(t, `SELECT count(*) FROM sequences WHERE campaign_id = $1 AND is_approved`, campaignID)
+	require.Equal(t, 2, total)
+	require.Zero(t, approved, "what the lint blocks waits for a person, even on full autopilot")
+	require.Equal(t, 1, eventCount(t, b, b.member.OrgID, "approval.needed"))
+}

@@ -2119,6 +2119,7 @@ export interface components {
         /** @enum {string} */
         CampaignSource: "csv" | "google_sheets" | "linkedin" | "apollo" | "google_maps" | "manual" | "autopilot";
         CampaignSettings: {
+            approval_mode: components["schemas"]["ApprovalMode"];
             /** @description Steps per lead. */
             sequence_length: number;
             /** @description One per step, days after the start of the lead's sequence; never decreasing. */
@@ -2131,8 +2132,21 @@ export interface components {
             send_window_end: components["schemas"]["ClockTime"];
             send_days: components["schemas"]["Weekday"][];
         };
+        /**
+         * @description What needs a person (the spec's autopilot levels). `approve_all`
+         *     (the default): a person approves the lead list and every
+         *     sequence. `approve_list`: a person approves the lead list;
+         *     generated sequences that pass the content lint are approved as
+         *     they are written. `full_autopilot`: nothing waits for a person;
+         *     generated sequences are still approved only when the content lint
+         *     finds no error (those it blocks wait, and approval.needed says
+         *     so).
+         * @enum {string}
+         */
+        ApprovalMode: "approve_all" | "approve_list" | "full_autopilot";
         /** @description Settings keys to set; the ones left out keep their value (on create, the organisation's default). */
         CampaignSettingsInput: {
+            approval_mode?: components["schemas"]["ApprovalMode"];
             sequence_length?: number;
             delay_between_steps_days?: number[];
             stop_on_reply?: boolean;
