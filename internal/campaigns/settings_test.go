@@ -90,7 +90,7 @@ func TestDefaultSettings(t *testing.T) {
 		org := orgs.Settings{Timezone: "Europe/Berlin", DefaultSequenceLength: 4, SendWindowStart: "08:30", SendWindowEnd: "16:00", SendDays: []string{"tuesday"}}
 		got := campaigns.DefaultSettings(org)
 		require.Equal(t, campaigns.Settings{
-			SequenceLength: 4, DelayBetweenStepsDays: []int{0, 3, 5, 7}, StopOnReply: true,
+			SequenceLength: 4, DelayBetweenStepsDays: []int{0, 3, 5, 7}, StopOnReply: true, ApprovalMode: campaigns.ApproveAll,
 			Timezone: "Europe/Berlin", SendWindowStart: "08:30", SendWindowEnd: "16:00", SendDays: []string{"tuesday"},
 		}, got)
 	})
