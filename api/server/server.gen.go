@@ -177,6 +177,9 @@ type ServerInterface interface {
 	// UpdateLeadSequence Edit the lead's steps
 	// (PATCH /v1/leads/{lead_id}/sequence)
 	UpdateLeadSequence(ctx echo.Context, leadID openapi_types.UUID) error
+	// RegenerateLeadSequence Regenerate the lead's sequence, or one step, with an instruction
+	// (POST /v1/leads/{lead_id}/sequence/regenerate)
+	RegenerateLeadSequence(ctx echo.Context, leadID openapi_types.UUID) error
 	// GetMe Who is calling
 	// (GET /v1/me)
 	GetMe(ctx echo.Context) error
@@ -1332,6 +1335,22 @@ func (w *ServerInterfaceWrapper) UpdateLeadSequence(ctx echo.Context) error {
 	return err
 }
 
+// RegenerateLeadSequence converts echo context to params.
+func (w *ServerInterfaceWrapper) RegenerateLeadSequence(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "lead_id" -------------
+	var leadID openapi_types.UUID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "lead_id", ctx.Param("lead_id"), &leadID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter lead_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RegenerateLeadSequence(ctx, leadID)
+	return err
+}
+
 // GetMe converts echo context to params.
 func (w *ServerInterfaceWrapper) GetMe(ctx echo.Context) error {
 	var err error
@@ -2324,6 +2343,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/v1/campaigns/:campaign_id/sequences/reject", wrapper.RejectCampaignSequences, options.OperationMiddlewares["rejectCampaignSequences"]...)
 	router.GET(options.BaseURL+"/v1/leads/:lead_id/sequence", wrapper.GetLeadSequence, options.OperationMiddlewares["getLeadSequence"]...)
 	router.PATCH(options.BaseURL+"/v1/leads/:lead_id/sequence", wrapper.UpdateLeadSequence, options.OperationMiddlewares["updateLeadSequence"]...)
+	router.POST(options.BaseURL+"/v1/leads/:lead_id/sequence/regenerate", wrapper.RegenerateLeadSequence, options.OperationMiddlewares["regenerateLeadSequence"]...)
 	router.GET(options.BaseURL+"/v1/templates", wrapper.ListTemplates, options.OperationMiddlewares["listTemplates"]...)
 	router.POST(options.BaseURL+"/v1/templates", wrapper.CreateTemplate, options.OperationMiddlewares["createTemplate"]...)
 	router.DELETE(options.BaseURL+"/v1/templates/:template_id", wrapper.DeleteTemplate, options.OperationMiddlewares["deleteTemplate"]...)
@@ -9633,6 +9653,192 @@ func (response UpdateLeadSequence503ApplicationProblemPlusJSONResponse) VisitUpd
 	return err
 }
 
+type RegenerateLeadSequenceRequestObject struct {
+	LeadID openapi_types.UUID `json:"lead_id"`
+	Body   *RegenerateLeadSequenceJSONRequestBody
+}
+
+type RegenerateLeadSequenceResponseObject interface {
+	VisitRegenerateLeadSequenceResponse(w http.ResponseWriter) error
+}
+
+type RegenerateLeadSequence200JSONResponse Sequence
+
+func (response RegenerateLeadSequence200JSONResponse) VisitRegenerateLeadSequenceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RegenerateLeadSequence400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response RegenerateLeadSequence400ApplicationProblemPlusJSONResponse) VisitRegenerateLeadSequenceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RegenerateLeadSequence401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response RegenerateLeadSequence401ApplicationProblemPlusJSONResponse) VisitRegenerateLeadSequenceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RegenerateLeadSequence404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response RegenerateLeadSequence404ApplicationProblemPlusJSONResponse) VisitRegenerateLeadSequenceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RegenerateLeadSequence409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response RegenerateLeadSequence409ApplicationProblemPlusJSONResponse) VisitRegenerateLeadSequenceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RegenerateLeadSequence413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response RegenerateLeadSequence413ApplicationProblemPlusJSONResponse) VisitRegenerateLeadSequenceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RegenerateLeadSequence415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response RegenerateLeadSequence415ApplicationProblemPlusJSONResponse) VisitRegenerateLeadSequenceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RegenerateLeadSequence422ApplicationProblemPlusJSONResponse struct {
+	ValidationFailedApplicationProblemPlusJSONResponse
+}
+
+func (response RegenerateLeadSequence422ApplicationProblemPlusJSONResponse) VisitRegenerateLeadSequenceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RegenerateLeadSequence429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response RegenerateLeadSequence429ApplicationProblemPlusJSONResponse) VisitRegenerateLeadSequenceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RegenerateLeadSequence500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response RegenerateLeadSequence500ApplicationProblemPlusJSONResponse) VisitRegenerateLeadSequenceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RegenerateLeadSequence503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response RegenerateLeadSequence503ApplicationProblemPlusJSONResponse) VisitRegenerateLeadSequenceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetMeRequestObject struct {
 }
 
@@ -15683,6 +15889,9 @@ type StrictServerInterface interface {
 	// UpdateLeadSequence Edit the lead's steps
 	// (PATCH /v1/leads/{lead_id}/sequence)
 	UpdateLeadSequence(ctx context.Context, request UpdateLeadSequenceRequestObject) (UpdateLeadSequenceResponseObject, error)
+	// RegenerateLeadSequence Regenerate the lead's sequence, or one step, with an instruction
+	// (POST /v1/leads/{lead_id}/sequence/regenerate)
+	RegenerateLeadSequence(ctx context.Context, request RegenerateLeadSequenceRequestObject) (RegenerateLeadSequenceResponseObject, error)
 	// GetMe Who is calling
 	// (GET /v1/me)
 	GetMe(ctx context.Context, request GetMeRequestObject) (GetMeResponseObject, error)
@@ -17563,6 +17772,57 @@ func (sh *strictHandler) UpdateLeadSequence(ctx echo.Context, leadID openapi_typ
 	return nil
 }
 
+// RegenerateLeadSequence operation middleware
+func (sh *strictHandler) RegenerateLeadSequence(ctx echo.Context, leadID openapi_types.UUID) error {
+	var request RegenerateLeadSequenceRequestObject
+
+	request.LeadID = leadID
+
+	var body RegenerateLeadSequenceJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		if !errors.Is(err, io.EOF) {
+			return err
+		}
+	} else {
+		request.Body = &body
+	}
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RegenerateLeadSequence(ctx.Request().Context(), request.(RegenerateLeadSequenceRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RegenerateLeadSequence")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RegenerateLeadSequenceResponseObject); ok {
+		return validResponse.VisitRegenerateLeadSequenceResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // GetMe operation middleware
 func (sh *strictHandler) GetMe(ctx echo.Context) error {
 	var request GetMeRequestObject
@@ -18897,514 +19157,523 @@ func (sh *strictHandler) TestWebhookEndpoint(ctx echo.Context, endpointID Endpoi
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L3pkhu5lT/6Kgj+J0JkT5K1SOq/XRUT91+tluyytV1VyT0zTQ0TZIIkXJlAdgJZFN1XEf5wY+73eQg/",
-	"WD/JDZwDIJFkJpdaJHW7PtitSuaC5ZyDs/7Oz52JzHIpmNCqc/JzJ6cFzZhmBfx1lvM/s+V5Yv7NReek",
-	"k1M970QdQTPWOenQnI+u2HLEk07UKdhPJS9Y0jnRRcmijprMWUbNk1NZZFR3TjplCXfqZW6eVrrgYtb5",
-	"9CnqPCsLJQtzb8LUpOC55tJ87nLOSCzYRz2awB0xkVOi54zkBbvmslQkpzM26EQ4up9KViyr4eEznXAo",
-	"Gf34komZnndOjg8Pm4byXCS55EK3TprZG24/6+fXbNN3zK+3/8h5wrJcaiYmyz+z5foSv6JXTBFKCqaL",
-	"JS4vV8R8kSlNFJ2yU6IYg1U/e3tOgqf9us8ZTVhRDT34Zt98tG0Hnj6NOhkX7u+jxvGLa65Z6ypx+Pn2",
-	"y/SSZ1yvr85bOmNE8b+xiBz1jw4PSTdhU1qmmhwf9troLoV3hd+3Dxmii8wK8KzMOidHhgIzLuxfflhc",
-	"aDZjBYzrtdR8yifUjKd1EURw0+2X4r1iReunSsWK237ik3lY5VIoBlLmO5q8Q3ozf02k0EzAP2mep3Za",
-	"B3khxynL/vWvymzMz8Hn/qVg085J538dVJLsAH9VB2/xKfzoKuGnZqAs8cTeHdOE/OnizeuImH+h+MB/",
-	"e7HYG3SMvJJimvLJZx2vkYVupBP7fUUWXM+BNydlUTChidJUM9KVBaGC8IoRyRVb4uBfyGLMk4SJzz36",
-	"CU1TVjxSpJApIxldEiE1SSSIHBjaudCsEDT9nCO7kBnTcy5mZEp5yhIiBZFlQRRP2CmJ7ZKPeBKb5RSG",
-	"05giXBOO96VypgbktcR3LKgikzkVM5bAjF5L/UKWIvmcM3otiSonhizMiLhA+nCLL4sZFVxRlOCfos5b",
-	"ukwlTS6lfEmLGfvcVDGWyZJwRVLz8YLoOcUBK1Zcs4LQyYTlWpHuq7N/H3335vv/GH33H5fPLyJyRF7x",
-	"78h4SaxwReK+lPIVFUsrT9TnnMw7w3gg+1lyas9TOtWsIPE780f/zPwRE8UmUiTKnB54cMIog1vqo1k7",
-	"FEBGC1rquSz439hnJa1XXCkuZhFhH3Mj/IksyKKQYkYmBQPuoCmy8ntBrylP6Tj9rBR1RhKWM5GAyOsC",
-	"G1AF9JRRnpKCpXTZs5x+auTPKtdGBPZtRrmw81BlnstCs+QVSzi9hO34MixixCUX5P3li/7vzMrbvynJ",
-	"zMiIoRSYqsxZAcNx3BOROBykGVxMSpEyZSRZpe7Bh1KutCJSz1mhSLd6tSJm5LQwskSxPheKCcU1v2ap",
-	"PVn+QlOewCdewAJ/qXVasDTt28N9XGoyLhi9AiW3TI1MZ0UhCxUTRZeKLOZ8Mh+A5mM/A5YPLBwqn4Fy",
-	"QpOEmw/S9G1hVllzo8JMaapY1MmDSz93pmWajlBrWtUqX5jTmQi2MPsjS6GNLFg1TTYqxlEnp0otZJGs",
-	"v/0M3ux+J12qScqo0uTo0BB5QSfGvOuR6eooIkNThn7YR6604Qv7wyPlX3eDkWp5hbrGXs99CjXMH+1L",
-	"gml/8E/I8V/ZRJsvobkKZmxtKyYFo5olI6pr6mlCNetrnrFOw6h5soMqG3VSqvSoVJtfLsrUCkJUldfe",
-	"4shkfZcLNuUfmw3jKS+MKuh31NnGik0KpiOiJSnYRM4EV4xwoLG19xfsWl7davAr+wSrBNPxg4/C9W/f",
-	"tmdw055M5hYuIK2jfUkL3rFtXEANNE3fTDsnP24WUpYKP0WrZIgbs76ZF3O5EESKCZjaIjHKJTXiasxo",
-	"YVQiQ/uDzrZ52Nevz+SDn8tLjmKsPq6EapC8XLNMbRPBfnbuK7QoKPwd+Glga/aiGxhD/R2NW1Lq+QVT",
-	"iuOpUZ+HOeyUGnl5s0btqLSoERcNm4BaGSmF5inwEb4OV9/qOyrYBa+QRR1Uqf9GtR3WpvV7E94LizAt",
-	"mJpvGLWxlra99Z25x8nakbY6ChNlZhb3O6CjYEGrlxt7ftvL3yvrjAg3rLbYq9OoDaS27vaLK2tmJ9m0",
-	"49+Vigum1DOjR3zcfgjXd/WHOdXoujoni4Jrpox5N2Zzmk6JnA46qwLFqDYjpcvE/u15on54HTYsZUY/",
-	"nuPdx4fr3AG6k1iOGiTWcePrJnrVX/a08T4uklLpYrnTS6/YcpRTLkbgwmyd4dMbTNBILlbsPj97v+Y6",
-	"3e0BbQxEPaJmb8SE7bYpWorGA2LtxmualmxkiEEq7hh52/s/NRDsM5rllM8a5JOxMARL1c6y1r3qGT7Y",
-	"JHTNUynTt9Q/bqIg1Rjt5+3f2FWhSrPRpOL1TcuzKho2KVKKaaPR7rzkF+5+86wsiwnb+Um82z9nZjPl",
-	"s3bBheu1KrdYgbZcymgClhcj00JmkTNn8eVEMJaAN6pLiZozo/dRohgtJvNecFhV5Kk0LaqtXrFLQKOk",
-	"E82vqXPw34yglKZ697WGm+1T5V6PlfCcZlmeUgwDNNDY1tGWebIn+W/QesMl9bSzSgxRJQzqww8otc4L",
-	"fnXc4ta2ckUQ1Di6Nr8PGySWEzOB5sAyytNO1FnMqVY0z81XM9WoSfi33ESPD0VjnSa/t/GW+EcYy4cY",
-	"oi43lJ7VCfYYbAT7x9GKXI06peA/lcz+bKhmXeDVj8vDexNle1rbNxV05yIv9WeTdhn9GF58ethAlitc",
-	"verkUEulWUbcXUbu5eU45RMiBSOywP9MyVKWBZGLujBrDX6tGYZ+QTZxzh3YVV5t+EKW1drBtz4dltLl",
-	"aMz0gjExUprlapTQZQPPvhGM5Kwg5p6ImHusIxwOLiO1nK/CnG6PFFHsp5KB/SvYNStIYkxZqriY1bjd",
-	"R04ff/s0iJweNtlkTeqpH+5OO/IDY1cJXba+bMFFIhcjhsGdjXubysnVpTlIVp6FtdjzaVypUWplwJod",
-	"a/YFVt+srXXXuXjz5nCzOVFkPpJiVLA8XTYxHfxAzG2qaf8CjWMsZcookjPP2N+sHr7yQkHOz16fEXMH",
-	"MbdEhA1mA/K8NJR38B0rUr6T56O+KFE7ra7OMRhd09asb3VISbvwEcrV/axW9yy5YktFtCSK6VP07Aum",
-	"SMqmmshSkyvGcnOZFwTMF9KVguDJH+HtQazvkQoiZdEevH0j9qtOWkt1LUftbTmz+s7/3v9E/6rY+DZs",
-	"ei88Fyge3z7Zy/S98CqE0yMn6roTdWZSzlI2AjsF9FsurlgCXiGayzSV1T0ZzRWMQZTUKKC01DLnqdQb",
-	"dc8LZ3bUp/xMlkKzBAwoGwzH+x8pa19RkZCMKUVnTJHFnAlSMJpERElz/5LQdAGn2KxgzOdcZOt8NJal",
-	"mLCGIbxyL9dzqgneltRUEi70t08a3Yug+KqRsmG0+oufw4/4WiMYToi5LyIJS/k1K1gS2akYYuEYsd3v",
-	"8+gQuWYjfEPD5F6ijZpSpfjUfMM8XTClzddlQSZSXDNjquz4RfuhUcEmjF+zpO2LMGk7rx1frbK2hbx4",
-	"dVGRgF/OHV+rpabpCGipbbA+DwNJb8cXO8OrZdA/mJ/P8vymI1+LslXTqNPd6kiClWzYrwaiiTxvbDw1",
-	"vQdgPd6V8imbLCcpOyFJQaea/PLf/4POCkZ++f/+X5LTUrEErnpjGO8pJnMzLNK1d2fUcLSS/j6S8IJN",
-	"NMSxIy+04CtG9sBTEHw0XwiNbfOrfftGwfQeLPCtakDGRXj1KLoHD+KDDfzbsYHdz0ZHLBUDYWusQ4jt",
-	"CylYk9G72XyMOh/7M9m3F929g9f2Hz/KnAmacwjtqMH79+fffwif6fMsl6gMQeLoSWfG9bwcDyYyO5A0",
-	"5/2JTNiMiQM/jE/h4+qK532Z45r1IUrBCkt+jSqH16rWluePfzx59Soix0/6c1kWcFZTrVlhfvuv7o+H",
-	"Rx9+POz//sP/c/zjYf/xh97Jj4f9p3jpX5oc03DQ1vyDzjkWUOfj4zp1Pm560XWjKDdGM+R8n0DmpmaZ",
-	"MZLjPzy/JAfXRwfwk4qNphKR8VIz2GPzD1T1xzJZDoWcEkoWbDyX8sqpAMvBUKwr/NY3sbtL2ohgXHfn",
-	"gj57e04KpstCMIhZg94EZxykUpE5zXMmWHIKOUbINYQrZ8jY41DTVM5KRgyvK5iUuW5Wbd1/XSfOvyop",
-	"Bu/owupWVZBhZeA8Y31ZJEYZIl1Dsdf/u3eKB4D5VGzXq88TqC8wg7VLxzHiuzVogcO7qfvZPu2itg0R",
-	"zNh/IMZ1OiGxOaXjiMTIcOZfTrWIf/n7P0i3vrqQ6pSzAha215gLYgwCpWmWNw2ieWdJ9/3ls15rmGD9",
-	"E3aKm6QqsMflMmevjfBv9LTbsHI14PoahvsRIaU36RzwoTvw3CE/fyG3nV+tJn9d7axuICsbEYeUL/Oe",
-	"QWc7da4ftkGVw6q8sDxv5JiZTxwRSvwK+mKTRE7KzFzoxi8tUT8LSLmFWm9NSnVasX/Z2dSF38aFvysK",
-	"gk1co6Imqtg4nNeNGYdnAncYc0St87WSDl1X4YOnDNF0VtOEwZVoQ0rGbjd/2qCS+zNhTiFGgRTc7i4E",
-	"SrO9hHm4wS1UTFiKl7yhVL3IX6q+7S9hdGxks3jDX6qROXUpeKW/VL3SX6oeVGWeF5h2FDwbXq3uzVg2",
-	"ZsWAJkn4Z/V6e6FgmURTyTtPZ0ywwr3bXawe9JdonherzxbMUAJcs6+BsQZLbk+5gWaq2YniSeiiHG+T",
-	"HJWS4crhiMKnxkagyAE5C8jLfAp00/ibGE54ZtQSf8Y7KvvG0dIDpf22Ke0FZ2nyvCjwXFwxcWXSfM5M",
-	"zUPr5PinizevibUTCBcadTqb0G5dmwfOIDxwbtHGI8X6UBq+viKFcSjVA00CGVPHm5MU8y+Rr8Oc/dKa",
-	"FnkP6dFYnpmMxssbacb7pD5WySNOnuRMJGjSukXv+Ixnn5XY5Ldp0jmdsQdDCpIxgsXbmuiMNHGjBAm/",
-	"exv1CLgpWLfdEpZxBT9EVZmqFR1rK4Gj2Da1PXKlLZes50rjjo3KIm1KCblmqcxBZZQiXUYk5VeMxJBz",
-	"GmOgLOXiCn2hC6qg9gddxO3VCZu/Qbovn599//b85ZvL0fPXf/m3pPq9dwJfRFIfCnhhhPUzC64YoWNl",
-	"dGtyrknB6GRuNW68n+Hbx8uhMIOEiAPOnYsZAemrMAQhF2iC0SQxRwEa9VuDMh/83tyBnup364uYOsY2",
-	"aJCn9oi6nTy1J/hNLfgJ18udkiBtFvCO95bC5vXey4EwKZWW2QgOM7XNF7S2G14grcQ65IIV/QlVLEJH",
-	"iswoF4QLcnbx7PycdM+/f30GtsXWOTFR8MnccNhoF2/V2gihPsbnI2/9XK1e68bnnRp5nakxLvtXOa5S",
-	"nreOCaqLJlJoOrmtygCv2nkxXGTWCeCtD+TzxmDz88HRt0922m0bxrvVHCu3/U4JqrvfuT0p1QinICE1",
-	"iL5vzz4V3nS63fT3T2MFXV3xHVfCJ4HeeJubFKtQ9lZqFtJTLfE04OeQnEPOrQRsyGkr5FxN2gpuRw2V",
-	"yK1lBdXl5LpcCpTBkP2j2tEUZAKv7neN9pt4fr9sXkOJ35Xp1Z45R88/0olOly5rMuYJBhtIPOWpZkW8",
-	"nuxAJ85D4DRuO+NO1Em4qv5QTI/8GhljdKTlyO07ZmsxzRpNxZWTuT7m1VehIoZ1Ij4WdoD6lw2JNcff",
-	"dz3ncSl2kQUv8E44Oerh2q1nSJg6dbg1eWpv6bRWx9Xq4nSU9I4psAqa6llmm7IzGMG3u9p6syXWfdFc",
-	"SJdRPZlvfqNiKcOXTmUpWt6jrniet7+HEkM5mEe3cJUWS7Iw/+pWJETmMsWv8sKp3b3B9iwKN4uoU/mI",
-	"3Ija1vlmWfObmOPMk7rz94bZgKfWLDnZxhOtuu72ArZK1w0jpC33el23Povzizfk8dG33/aPCE3zOe0f",
-	"B5G7gs0MIcBZQURpTFZExJGlhkgDvJRMZMIILRgkQpG15Lbj2+rGq672JRp/mJOpInLFcoiZzvh1rY63",
-	"QZkOEyqOjhslUKjUbt2DFX20ubTCzKI5c7emrW7dxJqKuXVoqyrm9lo+r2Nuzkw0zDhrdF2vE5MjIS4Q",
-	"B2JPWvIR79T8NafKcFNs740BFYgoLQuUd0H6wY9n/f+k/b99+Pn4U2OygREXIz4dcTECWqpOy7VJvWPT",
-	"UjHSfXL4e7J2ew+GDroEoakZ8xIQQwRS6CYJ0UwRlYq9vcDTqdg73XkbFXtll1eyWx0IzKYE1+aa0EA5",
-	"3k6doXa8f+qsmdz3TFsxsJvzDBwi666zkFRWNZr6nTsate1FlX7fdi+Ps880nYMuh7El/Q9LDdxNEZFp",
-	"wpS2MBhdqkkmlSZPDw97p4RluV7aWn6FbmBENVE7l4+Z1Q0yS9az1jEesn2VLTIbZNWvT+0wQBzAqZj7",
-	"CFeQx9us3uzujHBhmSZnRKMxFo61/ob1HVt5QaDQ+8UJNrUZlyLQlfezVzAjVOlHiqBWroxikFq1xqqJ",
-	"ykYaXSlMs+uw2VOzxSe4SYXZQ9A7y25ayGwP1519Ssvdn/npJomUN7EuGmXbeZUWuEmF3d/zalZ9pxHi",
-	"CJ7h/TeNobmY5WpIfEmogw/EADPUSOV47u9iVrLReKlZ3UBszwqHB3b3bHLB1fyWzqUduSCjeW7+2crM",
-	"P29BEgDGtm8h8poVBU9cxARXFsDacPNAQWsuc99dgfphzlAZQj1J7asogTpo7btNSlNzMMtMd651rsj7",
-	"dy/tKZAyAmlRC5FKmrjClS4lf4DiGHIBBTQY46KI4Pbs4i+EfYT1ef/uZe+0SgOmgpS5ec9gx8L94rau",
-	"5vVI7E8lKzH6WgqBIdkwYcAnZ1RZGR9u4Dts3/PARecINGSiGgfWtssLGMf7K764Wgl+yGcfNsrBZzIt",
-	"swaEkJYchzO0L+BX0mUYKKwswYh4yysi3hkaEWuAR8SbcRHaNxFxympEQjMsIlbjjYix8iMEk42c8RMR",
-	"p3T3IoIW8mBYHh4+nlyxJfwjyEAH08hxRTUqUGzyFOBTtQwmAb5GP4/KsgJusJYV6keygPsgEZZMYCUj",
-	"eJrPhARMSh967VJcObMSpQbY1t1iTxbRen0nFCRNaiZcPY8Z36A59SFhDchtby28jHu+kIsI+fuwxZfl",
-	"La76i2ip5Qmh5ErIhSA44FO7LSekFHDdOh+4sD8gDalTL1lPLDYmylvwUJySpESgRnYCYCITKRK70BY0",
-	"ECnRyUnzNEtaPwW6OPiZcJBEs486CiWmdx+XWnqHeyfquEF2oo4fEsQIcr3cQULABkQVOrlL29lQ0L+m",
-	"KKzHm3HSo7xgzSVZ7+RCkcVcKmbxgvXS8qzzIUaEpYrVXA29wHPtDxuPx4g1irLUiieGUZbBLW4T5ixt",
-	"cYb6pVNGMhp6bRl0wXJGEfdREEaLlLPC0Ocj5WdyAofNymxkYcmikAvvMjFzM/eGs2yxZnbwcZjhWYIh",
-	"YzahpbLlA9a3wRWxrC6nux3aXajibD0yem1jVVDI2FoDiYdD28PXNG1y1SLJmPFQIxfgLre8ZnWt0LYB",
-	"DJxy8ycKuVAjxRozWqiGHVJkTkViNFUlyZS2bIrLOGRtw5UWpbnKTARzbAf3eDXGYD0byTRa47ZqEWtD",
-	"bCKizez9opDZ+3cv9zQ6z4RTQi1JGbULTiiqzd55RS4Ktbfx0tw7FAtZXLFiUBVqQD0HxNisAI7JgguQ",
-	"zfB26CtQYc8rqO+BVTdHHxSCNNX2bAwLXAY1qIFwmUk4kE+hagxPX5u3tEtM4PZa/6s1jb9rT4tf/vt/",
-	"8Chp0zkgsdgwctyzXr3wy6HH8UbmwZlq2guyuhOkiw5krs0eKphIr9kcaLUDDCU9UmbhZVpqFpIT5LE2",
-	"GQBD0S2Y00m0XDEGekTNaWENJXNy4O5K0KiAKM07BuRtwa9B1UulzMd0coXqGBdX/VROqBf2TFnn97RU",
-	"LBkKr6YhbRvhJNhEW7JkH6lR8jsnHZjJycFBIidqgCX+UBGocsPfCAhwkBwcnY2fHbCE6/8148m/HdZI",
-	"r+Cr0MNPfrdNBTArvVkO3EFWXODe+IKZcTiCtwW75mzRlFZt1Dd1g0lZW6VhaglDtPuihvQgM6ifUSzj",
-	"E5kCCJqm48bgPhMTmVi5sc4NCdOQaE7cbacE8TZU/+j46TGBNjXGLAIjd4lyGFI+LVQ64qR3Xxqdpn9E",
-	"uJikZcKSWmVLqaf933Ui/G9/DGqn+ffRt3D+4D/HkIkSfLtxNiivRilvCkq85MLX3VjBVmn+R6Rr+CAb",
-	"p5C4yhQZs6ksGAABV86FFp2kYBNZJGoTSPTRIUnc8b+XAxxJ4B18oYkESoHKf0P1LbY2wA2Z8jQ1ukto",
-	"xjZaC6DkhNP1I20pAGupk/KUFVJpfYsizxPBNKrV3MZnCETfWr6wkqiCbRNG9osRYR91Qas/tZSjjIpl",
-	"dcWqOSNr7AvpUoKqn0o9/V1kjO2RxwCPMOY8Mu9LJUy/wWPqfA8NjiikzIkUE1YIY9OBgAddXt2uZgIW",
-	"ZnPJxBrBNftH1C3UDKg8AZUCFsqjaTrXoizThCgGmMGZMdtyvbRxfA+71IyruYHtfYoJGEjgMlKO85tZ",
-	"2nZHuIm49i0S1pm1oIvaC/djKcs0Pg3OvC0YaduG3tEB+yWP1lcVjTfCcTSu5T32HDBq+R05aBt+wiBl",
-	"k0WIi7L3SvOkgjvt2C9UrwtxTe28ttbRBAGnQPMQbBGEHhGmxWZRVjmWYCo6cCKzVlKPahcsNtJKnia+",
-	"DEGMGg9/M6S7AnnZZL69ktcVLjDR2Dur7jH67QKA3H/y2f2lhb1jeUonxn5K07rO80Uzwn7zOV9ngLxV",
-	"pViegNGgVhK9wPFN4JzektO1Zx7X15gu9VXlPaXZvoXAd6pyptnbQl7zpG7EjkueasQlFHpeyJxPOlEH",
-	"JB+HuueMCw62BcsVY1fmWiF/aj4Zqk+ci6lswumANMxRJpMWXYJvhaYM52G4JqXaSP3RFVvumvpTH8bK",
-	"O1rWrh0s2LUGVky3R9zXnPKYKwk+LLkQ5Iotmz1obn/WjZiiDDhYTqdGayVwe58LqKc0a0SoUAtWqOa3",
-	"T+ZSNXnQX5jzmyzm6GdYGToKCk3w4RNjumszjlIx62lzC+pgWDHVHA10PzANjo88lUsoPZ1DH6ArthyK",
-	"qSxs4MjOvgc+uqlMU7lQHn8JIGMx77xWIhrMb43g1g1BN54KNJbA3Y02IOzzGuSnLGYBFYGqJZprPDaM",
-	"A36C3pXKrGTj5/OAgffhEfvvBsfJc0gaczfYQsZwGWDlFwEV+731GwYaGHbd2s3IWRETDfaOZhk09isL",
-	"Vtf9ZTlONyj+eMjdSaMDv9aeS9z2rQuQUATUiCQK5Gu1C1tEzI7KdaMUaupus00JBmykNyJdet3Tk+nq",
-	"+bm9OPJmFLqy3yt5o/3jU3LmTiffJtWlwR7VQbkchXiQ4eM6gPMWymmjgpY9u2RKtxUNBaJ7XTL5/Lot",
-	"q4QqA6if0Nx4VHNohAVFrWeqvGoewg33ahWKuYV/5FVA8wHvVAwRzKhldd83OyP2c6nY17yTiyZJ05iN",
-	"2oyesONtmqY7D+oS715DXSnAOw8pItZ7Y9+7aaHMDBuyTtN011xLm6jGpcDmZrs+l9DlTmuDzUh3fOkG",
-	"enY9X1v6SMos1/tNIOSEbb60ZTNZV4OK7Jr7+a6OqWmhN+3rpSepz7+1e23Z/ku/lld/NwsnZ1zcrJXt",
-	"fuAzspg1uq5+gPi4jYGVaq0ZOXY64DNMjZOkaxWKk6A24q+SCxsZ2uomDTvk3qb1rC9J39R69hVrtYF2",
-	"76iJqDtqzvNWpbRmc7iFJGOWSjGDBeyaCwpQZXo7K5+v/IcvyiyjRWPTk9t0ucwLLiY8p+lab0rbDtKt",
-	"1YdbokDduJ/lygh3b1CJa7e+++14W5uRRpDE94ob7LtAu5W0rOZS2AcrjIYQd8HCYlWDb1+qO4gI2TX/",
-	"QjEh/PqNDJLdd2otaW4j+YWsu7a0lUDeKjNvPD77jQ188lpqPrXt35tg8eD8akyNqpoh0jwnml7ZehAQ",
-	"fV1KcqrnLp2a5vluGd7jQtJkQpVubs8OOU1zma54eQpqTX7qujmkKSsITaVgp5iOAn5cSHPXPE2Dux4p",
-	"14Zs72Kze8F/2r2KsLDIW+vjThlNbjrmwI+7AzoQvV1Nio9o3AhIOKRdxOndCEuNoDNufqtlKm7NopDo",
-	"Q4Ks1rya+NaYaDjEO5CwNW79QnI2HMPbgk1ZwVxznRWfQiEX5nTKS9XQEe1tqeZEBO8CPSlbEvtYM0cm",
-	"lKfLUcJnrElEXDBoGITuWnMnwTub3wUHZnv7nEuWpuZldCxL189GkfES8+xbSsoydYMXXry6aH6db+6y",
-	"5zulIK4FTdOLmzTpoCPM2lfr81rZhKi+z3tQzB0F5lfJbDvR7EAKW7d2t81qWPmNq/OO0eQsTdu8dBkt",
-	"rpqy+l7X2QhzDwxhwP1wAEIO9obecGtgOfClbbt5uWI2gL+tteHQ0idyhNI3LDlUk4LmmJIXtPJxTcZG",
-	"6Cj3GF40HQnGEGZ5hSaxDWmj3fKmmIUBsj3UROdK3wMWB5FJupAn/ofvehWiCXXICRjxloXnWBv99hVt",
-	"LWgnNs82ao6Mu1tt4wy5EKSLKSDYVc3f74DCVW9AzrBIH15YCuhuqIxEpcIiN+AiGjk9SRl1gZQt2Rlu",
-	"1W7ZXO+fsB3hF+kW+GbFn7AaJ8BuULfoHnWPSvGt+8yHssE8lpaz5vcFWPyjTXl74X2a19MZpgVj6DeE",
-	"zHfNirzgqjkYe6e90GFa0fpe1rqcrw+9edr7wSCG1HVX5//tSfKeG5rVqKqJ594GPtEVRtdGTGOtgM8n",
-	"V6tSd3WsTQlB7hvvmGL6mRRTXmR7nn+h63bTfP10QiDv2/h68SVbfL21Cd6/R31nDPamcbGkKeFIN7sm",
-	"V800vK/xU1hn5CC59yihNI9gMYqWpGAiYVA9fGqRerA4hCviUkDXYXtumQN6vE8OaPO9u2WB7pI8t5oj",
-	"SrFa1PYFUYQqEv/8c3Pd46dPcUO941FjvWNTOin0qrttOmlbtujx/WaLPt05WfTp7XItm1Mhmz7fKG6r",
-	"MqGVnX7xjPz+ydP/TWz9BEFeUw3U3lhQdKHpOGUko5M5F6xv9HO4YO62GhoUCcHxN5q2tz9olQVhlHMn",
-	"LTho6tLgL+JCaWrh0hq8eyCrrCNxe7lC2Hh3q19vFUrl/btzImgG5gVmusEGrDQcbDsf6i6+SjPBVNMN",
-	"EvMdmxZMzW92XBT48OhOzrj6yxrHaqMAPpVvITBIl2SQo2K7gzSpjxcBLN49NGrwL7lhQ5m9Qd1u1Ffh",
-	"rvH+fLume/Lvby4I2AIjuDEI0NIPuCHtomXrglUwj/r8l+0dDNJstJZ6sdtHwsSXHWqpWL67kHTscWFo",
-	"oyXFM+j3uzd934311havCEfnZr6yZOE2NW1CGwVsxs4P2X4jSOUKr+xnMrrNuRHmuXtYETdYIgvimqXt",
-	"CVNevQxxLFlCxiW2dbcVqw6t3MH/uI+eekAgC3u6C2D5bjDlblB/8F3f9oZzbFTRb5KBdSO5bJ+54dGx",
-	"0k51+/2N/jSECUI0DuJplfjueu35Zs2wk1WcuiiFg6DsUjKmCbliy4hQ8lMpNd2x5Y7SPINFmkilR6Vq",
-	"dhRol5n/SAHoD8kLPmGnAfAbalZ8whwWA6CRNeckb81at/CArU0BqCZrGm4Ilkl5WhZsC0DCoVs8xMPB",
-	"BP/lzhlU68zxAj/bmF77GQE5b3Rq7n783SSx9ItgTIYNPy1BfWjLVN7Uf8Kw2URe14uHgsndxwnszYxw",
-	"UG6sVtIEKJqe4HdJFd14fjfIg3UgzPFyExDmzY7gdTZaO2r20ToLRlVjZvQqxoFXdewTu43xwgVc9grx",
-	"beuxqyU26A766jvcLht78/1j617aJ4c7uifcTO4gX8TbfV8oV8R9vxUAKSCXlZC2K5e3cF55yjxe+N5K",
-	"Qqt5s8Wc2c182W6u3Kt50sosd2oJ7LC7d0ivjl5u3Hh95UU38+98bmHgjbobt6Z6urEv1SZhc+EaOO3b",
-	"oIxD6mXso/vQoUwWJKZp2tSdLE3bkujdK6pG+HYp6YJyBEC1aR8tyVfBEO6tt9fGNbSupT1IbCyTZTNQ",
-	"TQVi41Qpl+AdNN9TtXq00CpK6dKnS6wiji4VoVNta2T9qiMC0iAsR3z87dPNWUMVMs0+qRwVZM0KGQCA",
-	"LYgtqJTY7vi1voZguiGmDSzuJulwo2Tx28nukNS2EdrqTFukMJ+JMv8cJUS1Cok9Y+WymN300f3DzttK",
-	"hepFEn5ojatbIek2+FXuL5Xlim9PNQrG9mdze02l3vHBd/jAfm1aAXqtKQ2xyGjKFUtOCCWp7zkcgibb",
-	"zsPQcBibD/cAHokKAu1K1zGpNxlksEpuPH72QVfPLenZwUJsci/SJGlFXBZy4VCXwemC3c1ZwcDBgoiR",
-	"zTbpbpjl1fvCrzh3Yhecj6WwvsLeNqzxPTHGa3i6gOQpzVEh/EYPtlRibvLsOEjtveAvQ9KViw2BzU2g",
-	"3rCmE0AVxE3aMqPV5pwJ5pyuw2AHCx1iYtv12EKBN2o2+fnlxC3a+NEavtOWzNYbYzo1lSlxwO9ntmWL",
-	"Qw2Jac49PPU+R5IXgKs4YPtEfPElW4jiz3Z/V5VAlKO+JXNj0Ld6y12YZsFB+KW8CWvkGFasVriAtTRz",
-	"Y8lSDtyZUVFSBDuUuc9In6RUqaqqZstKeqGzI8asm+Yadqz7Ezey+tt2FXB/Gv6u/kK2jUjGP7JkhN/p",
-	"NOfobEE7fnbxlwrmmFYQsyWkgjejHLQifAUMscWTh2il7rzeAQrs0trPrTCfLceM+xWPLzApLFLRTtTu",
-	"PvvMGhMNFH8T5W/Fo3Dj5ACRlMrmxTVlDsiFaGsx4Eoew/JJuRCAVEVFQjK6tDhVNru/MfMgL8cpn6x/",
-	"4y9c8XHKiJY2cXB761KuRrZYY71EjFYtHTyU04RqmspZaQs7+8ZQjMgkxc4mUJuwefgb+mbuY9g5CmnL",
-	"GbhJ2//SsAGWlzRAd4M6Bj2ObLc1M+cWDaxUbGRU7/26gNYDGZ7KgtdFFdtVDsaKIMLt9JRYn9d+kYdV",
-	"PryZO8S/JbXR3z0ULEcuDcwk8+UjBW0mTlHMgArySK026tg3Lax9FW6iIa7InO3Zr6F02QpKuSIMQK9q",
-	"cRVezClqYhBn31U+3DQ3/8bMfC7yUu/lqqmz25YlW2E/33+3zb3jhnYHKpw/S7+Q/ua+3xoNUrYxyXoz",
-	"bZGwgmFTCRsMgmR113TKNTFYNPRzDz3Edyrht2SFrUt3UTAl08am729TOmFzmSauvzkRDD3rFIHujYUK",
-	"3UzTdEwnVxEa4oxO5kY7JLJIsPsNmtc0zxktqE1duSG0/EpeGe5NJfWD6eyw2TfzT6a2kmGj2y8oetgo",
-	"PZ17fn8P/J6a4lbvO+jdqJgGKk6YbbSb0725h2HYxOBr98SvC96bxU/qQneH8+GL7e4pEeboIylTqkIs",
-	"gWzjylm4VwSmbRPf2e0hUtjegLChkWvGbTR/I2JWy8kebz+1brrNNwq4fEYF5p9C/VjfHXnFbohBd4fl",
-	"fU10814YG++ZM4hWHS728h64BvhM46dUE1zYjdqRt0KMIczENSv4lLNkMwI3wCjZlGXILLaoCgS7fGoS",
-	"w9ti0qVDga9EDxb0h4sIJS7cRQqmmLZBFkSkZQnh4ppr1hsMxXvhRkQQpS6jS/CL4y0kZzIHxCXbR5Oc",
-	"vT0HQOs2JOv6NG+VULgZlO0mgGk1rLSVDWkaej1WuCWe9AMbz6W8OtNGd2oQyW8EI3+8vHxLbG0VyWgC",
-	"3pKEpfwaENCNYYRm40oMCt9509b425OMzWd3VWV3zXLdggNcMJVLodhICZ7nTZj0VcQI2oC7w9Q9SMyJ",
-	"M9g9M3XU7KR97TOkhazeDQGDrllZWerIdVd0zRRB0RqncnLFfFfYTenctRN7MkHckh2bAPi9iepkUJ9W",
-	"bb3Dr1TJoWsLvp2I78DuXOGKL2R92lF8z5V5dVJFEOq0EGOUID4xEpQVymhJwJdW6pHEvoBwfUriKeUp",
-	"F7P4xMLRAxtzplzeurFYjZ50SuKZFAzus30OWEKeHB2SP0gBLdHfPb+4JH+U8kqRIJZRa4voAxj2q52o",
-	"M2uL/tjpPrf4LndztG3zX7u1uZXM9y8JAg4NuXfBPoAJbI46hd0boBE90Dw0niZ2uTzYzW5lF34cVbCU",
-	"pumbaefkx53ofYXSPn2IdpXC0MRpZ/Z6bp65XObsIoDnaCxwwGUYKS4mbJOstbRrZQ2B+4lfWBAsSvnC",
-	"Ep6ykPCt3KlXldxDCUVGP44mUmDZ2WTZ0h6NTQqmR4XUWHPNPua8YMrSZ33+76EC1Gdy4qOAqUYnvl80",
-	"LoF7n0WTVHwmFBkzaAQPqYtYC0cAf1IEp4tgJJFM3XxxdusytML8VcOhG0UlinTHMAJCJtajCCFFhzUT",
-	"K8zVwPZ1cbJKvusEsHG39ws7rKzfHfvdm2ESVli/TpvPXNQLKuKxIWv847DzzbDzIcZeu2k6IN/7/BPo",
-	"UJsUMs+RFW8nSWoJsluM0Qa+9HGB363GBL6v5AYXZJry2Vwb4wa8m66PnhPbNc/It0+2ebcaUWvPREMj",
-	"b5+JAkYX9A2XhbefBk0drvexb5Etwv3dmeaSvU8df+B/itbc68AezYLfiDBzROI9EYkXc8UmI2yEP6aK",
-	"ffvklKi5XAjYmx0cgvix9Zl+WJ/r3emYwey/pJK5InjDqKUAiRYIt120tzuCyrqlSPqiMmR/xt+bZ9t2",
-	"81WbHmrMeVgjgmWOIIjNGR9KrEYzXjVV8OIvVt2yQX774q4srOZh1JFla6bnjfxVgeW/MqRUSdBn4gWu",
-	"RJ8nscOUrFS+nfo+VLS0MwW9poiDCPhEduFuZVnAi3Z3icDtGx0Hl+jl16X3TNhNQjN7Tfeb0Izt5iMA",
-	"QVOf85qvEDJBuCJJ6b4Ex6bdGIQ6qEqwP4O+aRnFqZurafiVFyMghkAn9LyxPv11ImjYntoG7+qrs2O+",
-	"uyPISYsvewLVt2Ldy5EjDkV8QlxxFXbGU8R8wJl+pyRW/kYqvEXIFSkBI25Bl+Ye52qKTyrqs84RuFgw",
-	"DToe+zinpdIsAQXW8IuTlCDs3JEY+jzsQLERtftX4NraUDVulwJ6/C731N6lSJejEOLAarBNTYT/byOj",
-	"IU7qLGdrwiBgARC7smE/iLxpWZv7KYEhEGrEbcHsCiqymFNN/FxbUhqabfnn+E1IdJcTOEcT0KsLX/rF",
-	"jcqtNDXfN/qvbdWA51nBNBMuKWdHM9GYz00Kd2IDm/hN8Hb5HkJCLnq7fmJVwYSZb2AB3Pe2mg4LTLDe",
-	"ytttnT15weyHlHTzth2qA+yLNwzswuvhK/iaBbvmslQja8fu4azwXgrrtWjwS2A+5G57uclSEGxxb9ZC",
-	"tGkNNqzoJVP6eyur10ccG9EZoyvQaTIDzZSO24ItjjN3jYfs3Py48m2En9gyM2Dm3Q1BvH3d/HOH2Q5n",
-	"mF/PBrX4Q7QG3te8qDAJxOAODKBMCmxMp0um8F8Llgj3bz0vC/vPacHxH4rqsrD/LOHpD030pNikLLhe",
-	"Xpi52PQQRgtWnJV63uwJAEcmgfgz6f7ph8ue9fXX0qOd47+b5qNf/v4PkFewXiCK4QsVTcy1zjufPkEW",
-	"AraVXocsectTqcmUiwRK4hwuO0DcRFhQrmzsAWuSSFammveVZvlQKI9ChXhFgrx8+SoCYCnIds98j4qo",
-	"wpQ3fHnx6iKybdapSIbCFT7Yvj2ueYS5tWA4JDiBFrK4YslgKIbim2/MWpqTAWPNg2++IdB0IzbXZWGR",
-	"nU/Id7AsBLFRYX0RHTU2Isu2DcLLgiviUt1WdgQSaeKD66MDWur5QSpnXMSkS41kKXTfnJIJ+dMPl6ek",
-	"YIIthsLlllbPWFTFePPGxrizcQ8+ORT4fM77V2yp4gGB+nRzQs4AEXAic5a4QxyGupJRD7oST4YCZkAF",
-	"pNnUv21bXZMnh0/sykJZifrmG/DceSTSmObo0uNSHFhUzH/9q5IiJmOZcE8FxgwZp2wo1sBHY6MbxxGh",
-	"ZF5mVJAY4TDjCC27CuUTpHdk9MChqGBKicOtiUiMdWw/fojdR/908eY1ATHGCkOxCBRsJ2RUajcfVFj7",
-	"OZ1xQUH/E2zBlMaAwwn42kic8ozrmHSP+keHh9FQuDqt48Oe71oQBwpw7KsD7KlBcjpjAM9rbzgdivoD",
-	"XDlLqTLXzEN2zOcJy3IJUVRD22/fXFy6ckHMfVAyY0gJmElhdjoOnur/mS3jobD1NN2j/vHTpwFyd29A",
-	"qjCLjzRzRa7Mu4wKfvyEzGVZqBNCh8LozUtcbF+GaSgWjlmZLMmMaSzdmEFVrblzKKrx6P476y84IUZz",
-	"jXun9RfZfUz4FLqyaHirUc6Houqo7kaLKQu+h5ZFdIoCWv69XcZ3ZqlgN5VZRptbhE5puMwSIJcVlsCL",
-	"li1PhwJzxIOAfAFWRPwO8qEzrvvw/3EUXnpnZJ8ZWIxirvaTYuZu8yVKnhz/PnilWen+mdGNY9JVbCJF",
-	"YnYLq+vxTSCA1uYwSblZuPO3fgKYbGdzAgbkjWu3qobClzzWxCi6nPWcceCi/vlbMi6TGdOEi6GIP/YL",
-	"o6zBR/sgtWPSjc0r4hNQxco8InZwrrcHv2Kn/lyOT4bC97Kf2BRic9RAVaY1TCA7H56FN+EAenZDXxha",
-	"KPNU0gR2tJqTazITf+zj75bSoCMcobZqeErKfCi0JMdPvyWv+HcYp1WsuIZypPj81ds37y5Hr87+ffTd",
-	"f1w+v4h7YJwwmjgWP4LHgCKGVqACB2R0Seb0GkLoII7gqmVvoHPf7pZwMUnLhCW9CDcUOsNxAG80/18U",
-	"/JqpATkXhvdiOHRzWugDo//1UYlE/gCZQwtnYf1U0pRPl5ZZUka6qpzMCVXmLTTPHTGSOEAQi3skK5Um",
-	"E5mxykLC95LYvCaGxX/ewgT/3rds1T9PYtJlk7lkSQBEg2SJaoEUkOnlMZJDPeTs7Xkn6hiD00LhDo4G",
-	"h7Z3saA575x0Hg8OB4+xHHcOelV4Ppq/Z2gs+JU+T6DcUOmzt+d/ZpAlmtOCZkxDZ/8WBba65QD4FXTY",
-	"LTc+Q0+I0UrdEsGIjg8PMUdQaKc8BwfpX208H9Xe3VrBgocINLtV9RcOHTmFnDjSRXZCZkYjRvVAGX6C",
-	"Q2r6kh/6wXc0cZmY8MjR9kfeC2qVL5bgQ4+3P/RCFmOeJAycCE+Of7/9iUspX1GxdLLcPPd0lxmdG+VA",
-	"0BQfeLzTfK4pR88Y6PWugyYYc+GR8Uj5XMS6QmEInc4UFOs7Mv3wCdpRNWXlLYQ5vuBUSDIuvE7l8yId",
-	"gEX3yeFjm3g5Kn3aZIx51AuumD3frRUOLhbnPrD869Lp67yC0T7klr2ZJVA/oGXxB4/d/p1Nj79DNrCx",
-	"8E91y9b2SlphwaN7+XbSxIVm1b1Cw7WyW/C1M97hDoz3TIppytEr8ORoh0+8pUtzEF9K+ZIW6Il+cvR0",
-	"l/moMjeGH0tesYRT7KlpxMPx9of/4i2GF+g1/RXJFaSrIMmvWX58imoH38HPtj32iCefUKo4NPY6c79j",
-	"1/KqYu4VJnnSVLlhHkhIFzzCCxvpcZgvC/r1Hyg4q81PvJb6hSzFr4pScGe2Usq+EhzF23mC2RHee4Em",
-	"Zh/z8MFD3Hh+nblEVcEWREtS6XbKmIdBJUDXnHHG2EB7GqxHKoaCTqAw4rTKeV3MpSe4OUW3PVQjKF/B",
-	"iyqOTXUbCp8uQywm4IIusXLhr9LGFmAixnau2X3uZUOBE32kSCFT5kZIKFGIvWFDVHjEoouoYHQyRweW",
-	"e9xGYsZLgj4wJa2pDka7YSh7bis7A2eogX5c59wzePAc1/+eTtXgE55Rdzlc71C/LfX8wkG7NCm4bv3t",
-	"NtZ2D3vLf2Z5tK90eThmv6DwtG75zsmPH0JR+icJ/ooGWUCFKz1yjd+8iC313He6gTS6dd9I5wRv+xRK",
-	"UvBptEvQHwopZpWYNJKnFACO75w54OKqfApPDo/WlfiX8JH7ERPw7q9VPkBIEG/4vILggU3vnU2ff7R4",
-	"Oo4RkopPAJ/b4UbXeHQvzpRY9t3MmqhxKeJ8wRDPsac/uAapBh9on4tTMPzCEJIiSst8KBayuILj32cW",
-	"S9ItvFcamfvJ4RGJLRmPmEhYEvealIKXOOL74fOVhmQ7cXqDBfFSzmYsIbLUoRHh41WQbePUu1KUkHZz",
-	"c6PigQ3vnw2tY9+pYnSFFcYslWJmyP7mrOj4ug8FwweTqklsM2teMI2hYyP/3cNRTb2uPGcYlRBXVmVP",
-	"CNe9aChUDg5qiwaUg0qvmMZbrevfWieYTGXupmlqWH0o7GqAm20dUOikvkYYfiqsbW0jJbwA6yeQGO3S",
-	"AKNB5lsYbvNxOQg+V/bPmfDaA25OEOyNCCVQRmoMqieHvycx3DIy1+JoKKggmPKydoe9HDeJJNvPt9Zq",
-	"9p4EVGMf4ZuKqUuId9jThCsL3Za4tDkAhUd6hx24uXLxYDD8+kXgBfgCQllTcWCGeZeN9sKNBWBRQWK0",
-	"OF7SBYDpW/Y+PjxeidVjtHBhYR1kAbAKmOZiJNpQlKouJzE2zYPopeYZO7FxWXmFoWg/5aGY09wIzQrP",
-	"HwczIJAfXn0Kyg6N8AHBauMbNgOnizjMR5B4EBHUBkBR6hmm9GsLvpeXTaFvI7fw0gZniqWkzy6k9tKl",
-	"ju91DM2xizOLyXHqtqdadD4N93CVWh4Utq9XWr0Ca4nURQps783lk1VnNhlLuiyMDgNispZMhzkv5nJN",
-	"KcJ8IKNqQGY6VyCTElLmA8jsA6sJNZa6wokqUGGtMw7JgjJlZEozni6HoovnN95sRgkneACOZYQbuGWi",
-	"SherG2+9ZikCo3D+iK/HCvts/hZMwv6oH1wuv1HR8U5qCEfWOe42YkMxkfRDkKh2EfICcCYVnwmW9LnA",
-	"kujFXAZtPGzzUJ8dsWSadF0ixlDMmCZPDh+fNiVQgD3j+ib4/IlepVZoSehQTNkCTkBIgwa1BP5hxjIg",
-	"z21/CiNLFVGaLrGrftXCezkUaC01CxCzGn8JF2MXUwW9nKg9UXc+D77qXIFfSUwVTkpta9ADosPTag3a",
-	"bI0ParSO6ZCbVHYlLWmF7gm6/h3SVYy5XHDzarhj2UfYNZtI6zSzhSyulHcvjksNdGkO0wBczXeYd0qe",
-	"OVbBXeCGAd7MMOwaBGfDNFuXg6TpFRMWe0guBCtsyY85VKHPtWJaDYUOzOwmlsAk13s6S+v9qT533tD2",
-	"ozT0GEXBSqLCdOsz9sGR8NWdr1W6z1r+ud/+m5+2oZjY4DvlM9EvcyuKGsxyYq3yJ7/DeoAVu1xLZGur",
-	"5xsB8Ug5OXLq2swTrgnU22TUyKdA4g0rudSN66iHMeECS2gyZo7m905uiQqYMqNLEDVDYZPOjQCMQPDt",
-	"ih55QsZSzyEJezInY7aU1rHh5F0XMWvBLBHE6ACYJg+oMEUCidKcqWgoJgVLmNCcpq7ktdQpv2brIJgW",
-	"xMkuwiPoNJQOBWx5b0DOqkQRH4N2chQuh5K0nkyC2+HdOAjiYGZoFgwECaSE1pwpDaIY9JLlc4tPeR/y",
-	"uIb2ehvHbaAOOtJ5cND+M8vVt4W8Zig+1ZznUHBb6TZ356t1RRRh6cFK+bsRKb5/rCuZgLRgTbWKsNGR",
-	"c0dwV3yJHXB87b7GgCnPWIU7CmvdkPrBlX7mh3Xv1Q7ROhJNuvQTrrLOER0D8L/MXT+VDNq5IKBuBbyx",
-	"m+Bw8/PwHvdZc+E+tr3qws/68/pBfr0lE37BWmsmKgZrL5o4E0uCeVgey6O5NGNALvDwVFggAx0rZamH",
-	"AirEGh50yost/1QIwkv+Bo3RFlwkchEBqGpUVUOTFJCdepXqA1mgVV9q/D0m4wKGYj5r3z8UAGevbHpp",
-	"tPIGxLofM71gTIwA2B2Q72PMroXMU3y5LQnmhRqQOOieEWOhF2gvlGB7JN8YPCJ0KBCBHtywFkHKCpyV",
-	"lZELQbpPjo+rghMfXRoKG17imrCPXOlm9ynqvo67vtZSEze+L1Ns4len1fm6IElBp9qz0mdOf33Qfb6i",
-	"opFKz+hSY8kBZfRapOmqBnPwc1ARulJE0gBXoY1R478HZWUISt4Fp5B/F94Z905JDv2RuJXx64rL9/C5",
-	"QB5s1/3xkd9cyvevhOxw9UOy8yVvFkCkAggJ1dnW472xdvcPTLfTxOFnk7RfSL7+RouX3gjWQDVgEbUr",
-	"f3X1AMyInEIWvrUiAgHWWT2lQ9NiW5uOD1BfPmlA6vmzURuXsgTFzEFd2bZJ0mbKqVPwWlk/jYojqAYd",
-	"L81/hqJbT8spypRh8vLcKY4+rcbqglDyZF1WvdOhiNM0GwHNf9RxhOm0ignoCwHjQZUSY+DymhUFT9hp",
-	"TQ08GQpRpmlMCpZBIRVYl/b3ATmzOgUgD2OnCbdXYVNW4WAxAHqP+lNBFgR6HRvRjBqk0V7NBsdmoxwY",
-	"RrCy8eqpIaQesYQDkEx8snJ09E4xGFFM5oC7A328JYA10zRdO4Dsbc0Z1AhnWxMw96dDWuzczxzD31Wy",
-	"BZlbuMMPlVQPuud23ROFQaUE3EjdPADR4Zprf1ZB3+hSeDZnkysHe2ltcMFYok6MlEkZVdBRwfX2jgj1",
-	"4tOIv0DvsRHUGRNG7FhgZhT2oCIZYY/hFXdgoFntjwnXMQTwrFRoblu0K+j76yICbmUeKftAD5weisTQ",
-	"AhAwaOMASknzjA2G4gWigy3x9dZZd4LxXdfxXRdUYFtHOHWkMieUpjwFd4KNOgTft2jE7jQzy0XVFa5A",
-	"c4UrksDXpO2ZkxyRaBfeg/kbszV+4/LpAjpfOh7uomLzy3//j1VWejcUV6hUfCXSyhjkThkKQg3CKEVW",
-	"WTO8ncniq+F1HO4Dqz+4FdY49m2pjTrhLYhKP13QJelWPwAXW7q/IR+7l30ljIwntZ+hOauNNdawFkKS",
-	"VIoZwni7cGFlm3mLCz39IiHBh74SGfDMzupBCDwIgTUh8IILruY1lZZ0K/+CdUsYCeCZ44YiwGrmNhO5",
-	"MYYPXX9VVKntmNrjetOJhCzmS6wrRa366PCwF7kqTjNSrEoCUHuleQaGwEQq7SL7mUxY+kiRlCtN8oJP",
-	"GOlWDTsgsIdXbcIzlHT2BuTJ4ZMAZ9ELB8D98yZHE/MFXtU/VAtwjxx4YU2i4GstvGiMKKVJUT74Wu/m",
-	"PC3kDNJebCA3ENl2qSsWMKsesJG3Y7+AA7bxgIT+FopQM05kQnB1yuLK2METWhRLQBqwZYtjOrmaFWbD",
-	"jIU+ZYuhsNk1RsWAUP4q9q85bx1A7SNFCg8fTFQqFzbIXpSQnwuVjMCPRhRAF1ZZ6rzUlXxQZAW/GmUH",
-	"jiOqrHzsPQiHfegWB4DeyrUALghAhK05T+UUPRVaImT7SmC+NyBvBCOlmIJQZYlZvaGAskkvW+Horwhh",
-	"ZCGV494p9gua2qbdVt8aipVHm/ytiI5lB/9IDUVcKjpjI0h5isnMrF6ZV4tQc14UKAMQpbIpU9wYdi0y",
-	"7B5Sx9fEF3zfyLD7rNzcXWoCSQYtupzjqdIdXVdpQ3lASQyzyvELvQdv74O3d+tZYumQBYQDkgHjQDQH",
-	"XL4ESQxk4JwqkB8th8rOutnBhIoJS78SO+21xBIsM03wq6pTADOv/L1VC1EUuljDUTCi6DVoZC/hHDJn",
-	"h0MhgfKxSujX1pfCUV2AUmSstKGIhRw1iGvH5b5FhBUJsnAg+Y2mGCzu16oQgmjD/U8fkj2+VJwH1n/1",
-	"mA50ip2UyC38DmbdV8PjyEOZLMDsguoPLJzDXocFU2UGvPw1eFPemqV7cKU8cG5DBETmPgAyhdTchfel",
-	"/PLf/2OdKTd0nyAXfF1h2yq7Bj+RQQdCqoiNMkMkaMVE+jq4+B2s5gMbP0RA7/LkBq+IqIKggff0VlHQ",
-	"6mTf1HjFF+v4u79QUZI3T7pG4PSwviFdklJUv0D7016VwNFWsOSeqJUsrfZEvdeyJLec28uSgsk8+FPv",
-	"po4pFPFudVtrmL6YF3VX9j2w1PzVREFFEpRL8UTFpHtEtCRHh4eHEfqxeVU9Bpwc0zS1/b4Gw0rWeIPc",
-	"szg0TWNTaLUFPQHMhS6kSmAlptEFfpjL4AlhnWdgv2Oebzd2P4/Gy6qXn/WSnr09H4ortrSeVz+XgXvI",
-	"diYF77M39N2PjQkT+FuTLL1Pd+cFS9mkss0/X9KqG8B3ZXpl+yY3yLg/ygXJjMpm0Tq/cgH34JK8B3Fs",
-	"OSPIuVyJc5GukhmD0lCapoS6LvPIbjTt3cxXUUlPaPnJFl+J9PwBm/YiQrOXghBKWcgyxbaqQSjbjCux",
-	"8vWpEa5oxIQxMSNgbaxKQOWre8NawMaJMIxvEQTwolme4tcG5HXlmQRP6Kl9T5oqlL82dDcUK/WmL1++",
-	"IhA9goaSlZ3W6AvBDfncwtJ+NgC0+BwS0n61TQ18I2xPWraA0wa24SHU8yBXdw71YPxhauMdyocoFL02",
-	"ouiWwrNg0Mv9t6F5eqxRr9NBXZIVir0BOSM4X5ZUt3BFvvkGa22Tb76JhkLJKrUB0DXrrnXSffvm4pL8",
-	"8vd/BPGxnmvWbkEAqINYlYJhM4pKCXVDcEpoBUqC7WeHYkGVGasfog/l2SKCypUQ26ZbgEYQY5d1Rg57",
-	"AN+K0S07X6NFg4RXWB53xfO8BUP+HTzzoOs+6LoPMnml559hjHtTdUEc9I20bMczqsBWzFc8sAq2hkZ5",
-	"Yl4QYUaSFUpcexc4Er0ZOAglaGUdGYkwoZqmclYa1RMa1hvp4bv095qBjp6bD17CgO+RQf1X2pQsdAnZ",
-	"8Q/+KZB83NFhJx0QFvyySlV7E9QLnkJt20RmYy4YWh9nr78/JbGhL2zqDn1XrllBUyA6BSXQ0JiXdOP/",
-	"y1z6N9B3sXg6MafT8bfV5RLqcZPYHONDMZFZRvuKGT2k7Q1R/bkB9EQ3R5pME6idpcKm8xmqMwd29/Eh",
-	"AASR8dKh/PTAkTSTgg2G4tLoE1whgh9g+skU6v10wWczsyhTwoVmM9fk3vZzJ/9Jc86Kk6EA0EKuWWZe",
-	"A1mPMlkSSmzHfZKwlF+zorERguehL+aUZ3b9QJAphvt4YvfRdaHHV5EubP2/0WAfx7B5xO2aeSBDWoHt",
-	"VP6ZaByDDGEf81QmzCmNTb59UBdDfdIsrtpZSLw2b/kUdTL68RwffHrodVBaFHRpflV6Cd3vja7aiTof",
-	"+yvk59SOTYtGx0YPl2NzKCivnJovkW5sKDWOqsTM+Je//yMCBc9li1vW7bXFOPDFo7XlyOjHl4BUgDPL",
-	"uHB/Hq3r2jtMAEaNH9syFF6Pt2zT8zd+G9E5J6C/JoCXXPgKeOiWrjQVrQMCUM3mwRjZ0Nc8Y7cb0ZhN",
-	"ZcF2Ggxkpew/mA/3fWRuD03hzD8zXN5vXElswNnDZW4NUDWf2Ac/w38dGtQeh3dTtQkQxL0raW3KGczk",
-	"Ifx5V9A9zG7mGgHtq0TApoXNxhHpeHNCwbm95941lvsUkDiJ7RLSLsjX3mX/10K8ue0/lFPlcMHb5aJv",
-	"7twKPfoGEIYxuTvJuFAOOH213cgpppogIrH9sAX7Vlgn41rGVx23Qih237Petk019jU3er8xgRz0VLqE",
-	"JDcypzbh3FYLcmeU4AKRriy14gkbioRds1TmGcBHLQCfHXs8AkgTibFd/ags0hiMFi4maZlYFJNUTmg6",
-	"FJopzcWsNyDnU4+q7OAHxozMKbRbQkRSUrCULiMipJuOmYG1rryTwDa+5Io8PXzcjh3qu+F/lcihOLov",
-	"gxsafjtpOxTtBnQ9/hqi/XNBArIAsup97eLnIWT0NUhXpDqiZMakYGS8xE7djRK1ft4f/Iz/WIceXY0M",
-	"XMuriu+3I4S+sz12g9bTvOprs6Dq6yfthzx25/w2Wwm9UnLmemK0ndb7HQjwqlANhUjnXbksByT+KSYZ",
-	"1ZM5s9CoQ4HJ48aAj2w/ewubCCEeKTQ12gTXEZlQxfpcKAaZ59cMWhrqecEAfqygE/ioLLBSpVQWj5LR",
-	"wugHImEfewPyFvsIFAzy0hTTfaNgGqUBVYskIkoSShLGctQ9J1Jpi4BWARskkrX6EaGi7Uu5ETE07ZoN",
-	"VGCtzQ6TeiB5L4fSHXQvMAvlOxfsnKocRpJ9njJM+3Y5ymsDOL94Qx4ffftt/4jQNJ/T/jHGbQtDlwlr",
-	"XVO8p/axnGrD/p2Tzn/9eNb/T9r/24efjz/9y86OMdxVrx3u6aOzz42mhczuylVXH9EePjo3GOiKf9uh",
-	"XLKP2qdwPVJbxUh3VYa0+nx/avP0Hh9udfXep7lseGa7sWzZ4cGbeK/eRItc2WI049G5S7eO2uEJXjog",
-	"YK6ILniWsSQiqVywom+oN0HUYLUUmn7sT+ZscsWSU5LPoaZKJOSHOdXqLM+JKEEPIGM2kRkjzwdH3z6J",
-	"CLXXh6IqsQ7FGjEaobOULVvF9oY4IixViHgcF2yG5V/2UlNzDA/+PLAhv5F704CcVQAMaiiowFmbAeJc",
-	"INtqZTIIAiY0nWh7Yg/BxiiwJSDCBgUY/NYJATiioGewogC5kKDKodZe8UiRKy4S0o3dRZaMsL9kRMJr",
-	"icwoF3E0FOFVGLpD/IDSO9drKaNLMmaE4qy5IDZgWwGIACldG5m+AIQjAWVyiCqSlCgw2AjCWT3ES4W+",
-	"mUvbTBIWDZcJ2jzhh/wm2/UlXZTc1vNBqFgGECa2q6VCTFeX3HVq5njF8xGfjrgYQbrpyIfTMGKLK67s",
-	"cNfv6sEWu8UwxziONMAJoAILDr3S0urvMELwa/V2mLF9GV8HrMqG/ihfIOP1wRvxNRQGJAgNnyLXrJ5P",
-	"oaV3MC7Tqw2detuPLOWSBo34ZRwYOca8UapJJhEM7rAHPZEoiadgI8aVU9eIbkifR9uxCwIr10t7xX5A",
-	"Oah9M9zegMRoTSaxS6ms8vnxAXN4xjZTMCbaHAK2LSSO1v5EulZerpVJWdexu2+8HLoqyV5UZW/imwkl",
-	"mby2ZVXoRYbKqoX515hNqDVKh0Ib0tUBpKdrMCxTQNWDxvsoLJvE4HdleuXMzPsSYuYbnzsD1H23Pfvz",
-	"B2eH2/1LePLQbP+3UrsUkYQr6v6tmLYdRQA7QE4j5C5ZEHSLYhpwavlgo1xjH82y7uvIulyTS6cW4QnE",
-	"DhczgvB1oQkQEaULBsVEVJH3ly/6vyPPLv7idNE5owkrSCEX6+kBz2GULf6jB2fPg7PnwdnzK3T2aPZR",
-	"H0zUdf0YXH1PMwQsgnQqI0Ae3Dl37c5BmW5h+twybztJeGZktLptJpgLFJzb1/2qc3iqieyQx4MTfugM",
-	"vLuP0a1Zq6vR0eSNnI2QJW8z5qc8ZZAb7QqbbcXsyVDETozFUFYTZ2WqeU4LfWCkeR/qVyprzvwARh52",
-	"OYuGQsJQaJouI3+HCuByeWJTbTKa54Dg2MXMngUX0L0NzTaQ3FUqvK/8AV8buPSs8818G6qrMSkInKYQ",
-	"4YO1snCQpytZNseHQcMhvNPCWw1FZWAKMivkgoyNDkjGS/uPbi7TlPzh+eVQrEmLg5/xHyOefOoNyDu5",
-	"gBgkEeYgTLkyMohfMQdwjlXKai4X6pRQoyvaOgCoYRKE0SLlqEQ+Us5OHIrueoS0ByUVxLsPnZ/WrM5p",
-	"2AoevlyVT7k6d8irFyyEfA88h5WLcCjqFiyvAEfygikmtJlI5Sh1340I+lHBLVBzYZqtQ+PaLQEq0BDw",
-	"hj5RlTNxKOBRIExbne/dxNgMLyKgrMCDA/LO1WIWdiOGgmqzdWTjzh2A9xgqQoG6IE8d/QNDYVT8Vc/z",
-	"k+NjEgupR8g2bosdV9UIdSjA8U6xSKwo+DVTESlzoiU5fvotecW/I93zV2/fvLscvTr799F3/3H5/OKU",
-	"PDl6bHP4dO90KLgg1DBvFtVZKwr4Cris3Z87FNAaG2IGVtVDRh6QH8ykNjwKjbPdwqPDPfD4rm6vd7V4",
-	"l7j1AAeE2NBzO6AM0rVQNRiRaBqQMd8MuWXSNgYrwr3vDYZiKHBaq8dfTLrVufaikNn7dy97VV0Rhg+o",
-	"+e5c61zF5P27l268QAxCaTAOXaESJX+QcpYycjFnTCtIahwKNaeFj1SIpVmixVxCkTHXpPvL3/9xoHKz",
-	"UAqeOkgOoLZ4whOsMT5gCdf/a8aTf3s9FFyRKQOHGBISaDQEjV8rF627CLMkJxVO4Pt3L4eiS8dKpqVm",
-	"BOYUGXtVGpNWSFIqVmAbFeg7odRCFklEnHfv+PDJ74aiSsQ4xbgQoAsKEh+URRr3MGphJLIClPgKtH4o",
-	"ErkQqcSmEpYrvOtwle4jzxJVNdkpeUoKlvCCTcxRSdPUTeJ4KDIuSs1Uz1E0MjUAcOgBeVtAw7WIpFLm",
-	"Yzq5imBz+pDYGQ3Fsz+8PruMCBx5E8NsZhoWHTFnE07Tfl4WeUDvmGPipMFQQMLVRArBJuarkTXo0Jnw",
-	"/esL8+WrMocXu0mA3HMvkIVrs+HWyXCNa1lqD7UYb4lX4fSRPUB6xZujKkjtt46trNtuYXFudZbMJOFC",
-	"Swutj9hSY8U2GJQ392HUB/QKpaHvC4uwmORPF29e2xKsiLDBbEDin4edZ1akvaI8HXZOhh0wOoedaNh5",
-	"LTVTcM3IpGHnU9w2dCt/20zN3x0eHu4w7osrnkPE1p5u9UO2KYzWJENbq7naRPsO8H7344WuiV9QlxsU",
-	"T/MiJiYyMYtmvh5QSTWYSxw26LF5SjmkFRo503LPRF1HJBy9nGim++jdi0j1nvpd1yIZZKrPPk5YiuWP",
-	"uO9rH1ldmPCVaBj4VaJJwlF9flsY1tXcGHHgDos6eXBpbe77sOFgnXGqBWp2ToCcNs95BhxzQYGk1t4U",
-	"LMS+vEi61m36y3//D/bzBBvEkCtWs659rJ2S120jlKErlsWaYQFFs6LMjMGlC6j0hg3ofGhg2yBm8iMu",
-	"YXUXTgnu2tk1tC0Ec3wPTNfmlLJI+njmPEAoPYR3tufDo3pCK5Gx3pioyZ0RdT72y9ystaX7Jk9cDXZu",
-	"i/NjQCwqnG0M0ewBOSGVs8N6IaKhAOsNFTbzKzxldEIFxT0Q5+kh4ggYYAQHHg3FFldJuByh26QLqTme",
-	"Yog74ECJjsiqPyVrFKJDEUrR2lecPWhTzuzbzTokTIOJNBRdDF/BWK1tLUtNvnvzKoIZH32Lv8EF0Pd/",
-	"4EaRV/2j46fH5GAoXlLNRf+oF6HjxLbz5xlHHIPIWKansXm5puPwLhT4Q1HIxUmQeF3IhWvz7FOaJjIt",
-	"M2HX3jd6pC4iMBRdWZCXXFyx5Fz07O2naPw7e0CTrrvjkSJWrzsZdsAdQ7NxyhCtwlqeA/JHGJ8y625M",
-	"dEvZ0Jp6MacaE7nmjIM1C12qSzHRJZqwZqSTieGfU2tH4KDgKNaSTEqlZWbfNxTdGC8M0PS7Yku0/WLM",
-	"gLB2fbXzEJrJ/VtP7GE6FJYOpoXMXCCySxWg02iGKwga5BKS7bFAsBp2j2g5FBSHFZG2QVVHM5KWda/N",
-	"uLNWHKl6n5xrFkgMa1injAWlBahGw2DI7SyJCOB8uFotsz9ynLJMkS4lY5oghcDyuzZjyGO9Jr+NsY+N",
-	"2SsIz+iMRU7tSOSkxGJACgbqWMorsIKr8G0vcPdgMmXd3zMg38mEW0MQKd56+VCI4L53nQNnKMC6ffP9",
-	"f6CJ29sA6LjJUvtcZg4a7160rQgVsuBCwVeNgX2XFtFGW2MH2+A3p/D/KhX0z68h30e0y7JjG0qdDsIQ",
-	"6NyF5sTm/MD8Xa5VdayphzymX3+T/blcEPO/UNX1R1jhW11Ca87ABXlz5TcIT9wBOEntYPkMDNRakf1r",
-	"sC1/RTglQRTZC57ctsNtiyNvRaH1lHcnzRnao277dDy8ozHdIIxelIIoLfPApFCIWgvh4dMKkNbHrMe2",
-	"EtY5cRMpINtxOSDYZQ7w72jV8m8o7B5iNrI3Y0+tsYP9TatQgXkfV7ZPol0a16cubu9/+HVJAZ/7xuy0",
-	"H9qnfbn2aXS9j2YoXBplyVYGx7D6vsm5K5m1oc8gTrlgEca+oowpZUy7Qi7iE6+TQY95AfCsS4yUyQVZ",
-	"UBvMd8Ym6QaVV1yMwDNTqwMzfwk5svEYKAdzPdJ81Zi7gMVhwYXFnGpF87z2mOYZ+xve+Mvf/9GLoAWq",
-	"4bcJizwwjBktdTkD3YL1fyqlxqjvs4u/+BSTlegQppxoGxRvaYdf8eVz3Jf7THCsReMB/tbsCiLfPhz/",
-	"d5VTVlvloDjQZTitZT5+eUXgZ/OfdRSUlaRtrYKuQca4Ql4HN5r1EK3rud/D22wN4XbkFLw9eaDGu6BG",
-	"XMxN5WhR8yEAHfR5xkA8cGVrw7ANrQtkQtLMmDGBPWoxoNko3+5br/keemFuyup+IKc7tW08dJcL80aN",
-	"gsGTUHOd/lZJZ4XSrY0Lo/iv0/gLDB9A9SA0FtF0GXZnOyW+KBLfRiYpo4UiFByJQwGOt9Na5t8J9GOz",
-	"KOEVp0Be57S2YmDGDAX2iy1TdPJBAYdFzk+XJ8bOsIWQ66XcAGCHeASEzigXytZvrRbow49N2sd7wBP3",
-	"DHo/GSX4kS/hNNwkD37zVs6Dv/E+WtoCqexc3e2VKt93qNXoenL4BPPxaocrpOl1l0z3Wo9W18Sl8xka",
-	"xbQxlO/w83DI3pEFYUvuVLW5N23qer9H6DuWp3Ti2v5pliOoLDY39YeTPQipmJVGKchkwtJHUNmQlxqy",
-	"qLtGCAuWrnWWiYgqMeKVQpgyIhevLohiswyRxR1gzVC436WroCQwtDl0yMBTvncKIWNzKCobFb7mMsUU",
-	"zaG4MON3PaeumTfnKxV3pe1Uz6HN4hEyFN0nh7/vDcjzhLvSEV9M69UjozolBV1gvrjrkLP5eK4x+f11",
-	"ovoyR/Wu0uXhyH44sveXpoYXwypmEFKb21FlrBUG/g9Mv7rXo/YVa+/zlKbeSfcbLsr8YS4JoCtAOCbY",
-	"KTOdcJMOhNR8ape5nxdsygrcyTYl64LPBEv6XEBxjcKjovvk8DHUX1pPt+q5rmLVKyNX9ALAFCkUQDVq",
-	"ZK+DIb0NRnSPFNP2yRYyCtZp8ADU39Jk33DaI4hN+KUNFy4gyvAWp5I1ako7096f2VKRpSyh1yUpUMGy",
-	"uHkOcJ+pCG6H+6AuyTswwGlRiishF8LcgwWpT46PB0MRJ5Sny1HCZ0xpCySHMVSE+e/TPCdwD8F7IswZ",
-	"jCG0MjJj4UxBQCZT/k8scHSxlepy9U7oyFktk9Hx7F2IKkhRgxIsPSXxuJALxYpRXqp5XFUUD4WrkZ4W",
-	"wDZJu8q0iQvvXntq+dqXUab2kAarQu5L61d7i5QHfen+XBxKZqyyxW4uD/1pjRjpm9rrvLL3/KqhOXAS",
-	"22E57II8tNe5LyAPu8A79Nipk+jBz+Z83hYJXe+/UzAAS7Nvqbfdsb/hX6e27HwoMrp0P+k5yxRLr5lt",
-	"ypNSpfH+oKEN3ps0d642PyHx7difAt/10ITi19KEAuiEusycrixQ8evdSSeK94oV0IeiVX9do/gBeROQ",
-	"+KygQmNZ0RUjdEExywdJuJApcwl5TYSdsEy2JMigFhUQ9t3rb/jyL6Ou2Ym12Gp2r39tetmDp+zXrPk5",
-	"EfNIAd9uOjLryt4m3e517c5dsDZLzLWrfaK9D22B0bjNCJQ79Vze1bhCsthB6/yq1NNwBtuV1JXFf8BD",
-	"/Ax+JhU50rfotlCh26LEtlhbtcsH5mV9mqbtBds7+6Ze0cLCF/mxy4WoCkvHhaQJIPbUSYe8pUqRuMxH",
-	"WgLyXFcjSL6ZFE/IUpZDoeZywRKAoY0h0Swm0JqeakLrpideA8yuIJFjKAAyKZXQeM3Wm2a0MH/BgpZC",
-	"MdaYCGPmdZamNSn1rrHpwWqhXnGFq1V3cCEWF4dROEwl7DYuGOnyRCGiHSZS86wdKdWt2G3Bd5qHWce8",
-	"DXFmzaB+RV2/w40z+3aWpu2Q5n+UC0SyBph4JJCv3g7/jYtDoNCaXGk6/0lRT7rZSfzhi/qAXLcprhfS",
-	"0Ht45hk8co9kG36mLepnfvztB/08T25yOWJpv1f29qKCn8M/V6o3N5LC5wrdtXaSCe55yK+6qyTmjWS2",
-	"Jby3j18l3OGwz+cW4gSdraECc9+vRXeh8GHJNGYRkyvGchXgw8RmpCOq40GjUrV6MH9N3BTBcfKbc6b8",
-	"mk78Fb3+TgS7PfC/Au7ZyhHv3VH2FfEErt4DV3w9XGE1YZC/27lDFrNNqs0biJL97d5Vm9p3WgivjpD6",
-	"z9BsoPKaBFMP9lSGq7YhmWg9/Ghk0IDE41JxwZSCAmn2UTv0cdsWNAYNOmPFjCXQkJuMl0ZYnVTZRKtZ",
-	"R2RL0tFQAIJCa+hmjeDuPoATfuLLhHH2pfaHVJuHgIsPuGBfJce5xHIukQVxbNsuIazQdzcepGm2C64D",
-	"Zh5QwDbIMONgJX1CLoTTZMCVyqAjSMF0WQiWnJCY5nx0xZYjxXRMFF0qspgzgNjT0IjROjtB/MB9siwm",
-	"LB4K9I2a9xppqIwOBYKLp5qLE2JYNSYZowLNDDmdQg0y3NDnAgAIr3nCCgt0qEg3MQpcxgVXmk+IZlme",
-	"Us1QPkJpJUAJCqYXsrjqteEwpNlFtd73V5gYfKa14ME2cf6nbMBjq4T6UCXUxAKGxuFsLPVOaQoxvMme",
-	"hIY4zMaXBYuhVBewQQEDH4jOtYRBEnukXOL3wFM85KQuCq5Z3xy6J+7pLlTmpmkPbWQMiNjD01D7Yo5Y",
-	"mIx4AjYnp6pQr80Ak0Lm0IliMWfCdpp2t1sUoogoDuma8NoxS6WYKaIl8Ju7+ZTEw86wExuezeQ19H8Y",
-	"kDPRxOcwOo8fCZ9MqZ7KInvU2A31bbnGLPdQOlx94QtVEO/OqA/H+cNxbo5zaU42x4ER1jlGJBA5Hk+o",
-	"mQvXhFzD8X6gGfokmn0TDfLvzB6Tx4eH/oy2rT5r4oVOJiwHGGrnGj0hsbzypzufzKOgfzSF9iOI9oAT",
-	"lcWa9MT+/1wQAF0lC1kkdnBG+I1TRrBNymAiE6McdNM0Gzlkpiu2jIi5AO8fCalHU2PQ48WfSqnpiH2c",
-	"MJawJBoKc7GAlv0I/ou3ldV+4QXAC5ZiymdlYW765e//aFQJLpn6jDqB+drmkKXbFLJgt4oI/WaTgF9B",
-	"5iHRXIBym9rVcgRrK3fbNYomZisVnW2sBnyZZu/hni2ZAi/AW57QJem+v3zW8wVl5PGhuaoIncm2gPvm",
-	"1rK7JAC8pM0f1zKhywE5sykKj7/91g4GzrPYfLi1v86mHrOfOfzvN6GBdeAHC3dmE07MQtjkGiuPeUG0",
-	"1DR9SHK6W/VeXjFBgIcAHj+hy2j1fMTeXo6tWpmywrTZBbhwQF5Ar1kyXpL4igvX6xIhCuNTEv8UY09x",
-	"psg1TUtm6/6VpoV26EakqcFjc2vZi3B8917A0pLLaCa6cy5jMOI/m+daMyRxzW7y3nf4ZIM8OoPqIf7R",
-	"N/1BM6lb9efs4bZU3fximtD/g70O/vXJk3jv1tKPj++gtfQtQA6qZdmed8mELjh76Nnb5jJYRbhqLfKp",
-	"iY1duvWiLwxIDzMIfb9YePVJ0G9QFzzLUPGUC1b0jaxIIqKWQtOPfYt9EtnTBbuuGkX47OLZ+Tnpnn//",
-	"+qx3aq8r7Haz4Iqd1tp2gln/fHD07ZOIUIf75QDNaa1jvsUm5cJIuRmXIh440ccVmZXYBjZo+Ue6VJD4",
-	"/xg5eGU7a/omsYhXycWMxP8KPJfwGaCV1EZnW9BQOwujRZ+FPWftpP0Vh7nioMyoBqeEZw0xg1YuAAjj",
-	"sFfCFrahHeO0OvaRK8BaMTyzjEgpLGDa6VBQQxb4Q/DwUXtHxoBJb92S8Z569AVDxDF/drSWYI1a3CLI",
-	"PgvatIunDbsGcu4YhdbnGqOnjM/sqnmodPkaoLUtfQQNuSMvxrCtVSjn2g+UBu30YFymV7v1Rgt7odEA",
-	"X7u70vv9bhqc9SLX9GooYmDRHy1k94cYWzW5fl+gBIM0hkbNcG8c2dPEfN+q0RGJPeY2rh3qZ4i7jbOy",
-	"bWpsCzHsem5bb9nOV4A9TbrQngkzPPlMGHWwd0qolSX4CETKPBxFy1ex7ZU5rEK93gzdbDHOwY3B3gwN",
-	"rqC3+4A8N/9uOv+pwq6+k9WTIh4Q4AUEe4bWnkTLGfjZbNMzJwalDS8AKmcNbXTBClbr3mW73+OB6dp0",
-	"QRugBL1dK1jjUa3rvJyutK23rcbAr2ZBPZAuxyzM5js6PPTt3qFFDjkDikSIDl+vmdMCmnB1AWoEY29Q",
-	"SACo6L1aX/a5TJnvzh726DLLsK1JF9mhR9d3ZXq1dnyr+2mpbNs7yynuK4Yy7cUJS9MKKbnrXCxxRkVJ",
-	"07i1xOM+7KsfIAQLblpDahOaMWxCVw3LSJfWMWGwts2UOj7cakqtjej84g15fPTtt/0jQtN8TvvHBNVU",
-	"wy7gW15RfJu1XNvlmybtqznjK6uZU21Ojs5J579+POv/J+3/7cPPx5/+pfN19jq7j8ZkhoV37kv2a24V",
-	"FjCHEQvtDvUfEOQxz5lgiTGy3BnwoA7+E6uDeAaZgxZ6NtR7NOyg+v0c/LU3gsiAvGQ0ectTqFpcYt2n",
-	"6ztvRLnXVCs91XoEEOC7pfFC3aj950UG+bX4tyCKJazbQk6njZjuG31cWzGB62R6J11EfNJVO/jiUmmW",
-	"VdlZkVX2wlC4ekTycpyuJXGB1rweM4+IwrZB4yWJIcwwAmUhJt05n829R9D2OR6K8RJby5PGHkfAdqAw",
-	"QVpcg675kit96Wf6Ofz8DcgI1dIgIh43lklSKkMvXWguqyg1Bu3MKLMRKdikKAGQGCpe0hFTmmpmzEFh",
-	"zkcuZq2KoHtxmyp4dANVsG0SpWLYBhknMZFpMpKlUZAm84hMZZrKxajMIyOmhR5xcc21L+SBKWZM6PZS",
-	"asVG5vX3OBUwc6gmKQOUG4GQ2Gj2ceUwDtsGaH/e2RJwhPjMPne/AQz3te3RC78eD8HUOw98OCjsiuZW",
-	"s4mIYka2Qjy/9IGL4LyoJHV7QASR0KF9GWgYKGIxlJFLBRbJgMQJS+lylNClip3DAtIHjKnp8h9poX2U",
-	"z47+pOKRQxDv2D48NSqYnmMOJnDOUCAmwYA8h8bzgN1MBGMJ+f/Zu97dto0t/ypn0w+WDFpOc3MLXAmL",
-	"hTc1mu6mSWC7LbBlYY7EscQ1NcNyhlaEJMB9mvtg90ku5pwzw6FMyU5uXCetPxSNKXLmzL8z5/9PQMaF",
-	"4bNJKAKPjWF9eHxxIa5kqpRWcgSn9DJdJ1MyQjiGk719G5eJf/8+G8fY8qkaZG/f4hSeu2P6/n2WuG8Y",
-	"6h7/JNS4axDyb9/247W/f5/RfYSpFhgltRn7TZ/Tz33ddp9ZEcjA0V2IspyK2eU14t9hZLbrfwIClqJ0",
-	"l7vs1MkP1WLJtpEqCuCqdOEWV9iwNDDIDnGWD78+nOp8nQ3JfOV3155JVeaL+lPaiQ+PxDL/heVS3Bj/",
-	"vdUj47nO5+qOCTz4A3wxX3/y3nc5OfyCPCi2f8KIVNyVCFdFm8Bz4uui9JYLYlO6P3zr/3mTfvuMATyI",
-	"44Yq+7AUOdsiC4uR8nytMHjIEZiunoAOEHVdVdgzwaf79PHTbcpvxD8ekAfvC3lw66ZrxZit8sm2uMvt",
-	"C/v4d2Ov98Ra/8BlOcKh75VqtwuxN1o8Iq51b2CCGbK4LKEgHHLa+URbUZapavGTYBcqYD+TTNXNXHIM",
-	"sxIxytkusj1rt3O87k5sup/Mntue6y8NcOhBhrpbyL+Pv8d2i1GHeCp7CpbcMSPrVf2f6Qod9DfwYhjY",
-	"dVXMRFmuQXh2pJUcpqpQVgPF3lV1cYVNRPKn0/zQdovRHJC5/2EEB4YBEM4Jup+ZE+K/98yGgXeunQJf",
-	"wXTteu1VIN2kfjH6I+6A98wI70ldnOlq/YCp9sATb+aJulrHHAJP/Cab+DhWWNXyqpCrz4QZnqAJzjuG",
-	"0e7lUYiyUoqcws0UFKoslMQgK/e7EcuqlBi2lSqP6lpzRJmSMMjoDa52MIzSKruXS6qulYVgME0yDo4g",
-	"a1QtjS6vZJ4hR6VwtlTFRj2GtMxByQJFRB9Xpyi6kA2GEycY1tiwzFOF+LN2Uaj5CF7SP1o4pt68cFq7",
-	"30l25N4CD+rjnY/vqtdtLNTPHpszHuTFPx1vJJYRc8cLPGQbeNE9LHElpwutLw+kysnevtWVTrEjia/9",
-	"JFQeqs6N4KXkKg5FDUbOamlNf87az9TfcejuvvLWjBW2Mbf2e27QfUpf3633c6PP26Rw8aw+IDzdVaUY",
-	"Pi/tVG9NA+M3d3k8dxwpGAg4OT49g+euDTDNlAKn2eP148kLWDbGpmoqYWFtZai6vZH1FXr3sp+P//v5",
-	"q1f/e3704sWrn8+fn529zkCUpV4ZfB8ZRKlnokxVLq9kqSsMZEhCDCzWtXeHxQkYlTBmpet8BBkFQjhp",
-	"xmSEap2qmbCi1PNGAj6nwG8D2S/po/300a8Z9kbyjHsh8QHk5DpsbFM7bcoNzM8r1HImMVAeU3dcn1QA",
-	"x0pFlnylV6DVhKxZ61QNstevTs+gl6kdvqX6tu7NbIhyjAmR6loxAFaqOA7eSTAs8RRz5UQQ4mkJBw0r",
-	"zWFE/L5Z6JXZ7k/cOMefq1q4Qeb9eBd7ici3ST5ht3DytOGF+uzjCB80ys8iBJeZKghkqFYzo+nn4tsk",
-	"psO3/p+3C7+9Db9vVMzxv7cGfmtkI3NYSmPEnCMU3YbPZVkgYy31HOban4RtvsnrvOhzdVE+BOd2nZri",
-	"muyxTdj4WPE95p89tQpv3Dp3JvnexP4fdub9eU9vuyk/TOTxK38beMgte/pm3yiZ/Xc6PX8I7JYzH5kN",
-	"zzWw9VHJVap+PHkxAcEOO6eJdaVkPAjStBdMnyS73S/ad/DuXPy7Hy/pBx78Pz5K5YPgd5egk7djXrcT",
-	"/A6FtXJZfawFzfHSWq+wZJXT1oHPOMWuMbNpL7wdtrUjT8d9pYosJPi5cISzhErpCMj/tiUjcI7FhwHP",
-	"/Q4WOJ7Rmw1wftgPAsn9HOwjFY7IXlc1CmY6XqIbzHUfL6zcklnkhUH6PxgwZlMy+lDD4ggy7js/55Ia",
-	"MJUzvZQmlA0YpSoIPiuBWVxowQsTKgKGIVwg94cBGdcwiY1u5VRJJaZloebDCVW+IdEHEzy09ZKUaxcr",
-	"T2MBEQuFAU/fKFXf4j9RIAuP29ufa1MHj2GPBEUNyM9Xd0na4T4wjfsxA1ld+a2N9WI0pcJ+ApEAT8C9",
-	"HPJnpRS1ic76fkYVWDJ3YAs1P8d67hgYKiyq/+F8FRYGwgkiRqsED3hTS0NFgZ5+/Xg4StVxV40Jp3cl",
-	"2uMbTjpa+huFqVbEJvpd+cfqcz+qtJ4PJ/X+LGEkSXZO6DWQqg8/p96q+lGi+y5Z3F+jX5ibm8n+Pb3c",
-	"3OXNMrZfq4dDeH9OcRblIhGucx5VDgsqHl9EQuMKkw9YDMcW7lsI91vp8K3XPL2T+N+7sm8+tXh/fvzt",
-	"7taAiaeg5KmYXTq2mFVS5YWaZ0mqcoy1WyWtczTz+mkGtTTSui8eg9Hu5p5LSy5vKp5WS1uvU+UOad6U",
-	"koFYB5Fujw6nFpnVe9N9F8MRHKlU0TrHtgtOvJ5rC4PCtpENOaI71ITowA72VKEFFYu7dfSFERyFCZhK",
-	"J7XxNpM51MV8YdGoWphUof1XlJiP3TEdLhuDdeX4TofB08d/gyzsDy/FZL31305wl3RZ13VJ5ckdMclt",
-	"ggrPSMJz9YfjkB/sNv/C5BqtmLV+egnnU7C1j+NVx8j8PR8QFvQMUTFyLG35S+b1kKxRtiizIRc4dAe/",
-	"yzcCp0CrojvfA9RoLGZP+TvFkLphHVOL+QYxMGFABB3En5dUFWbMdUe1KtfnZNPIiN1x8cIhVawka0fH",
-	"C49uJO67iNjbxIdSUeGFlkFphUPQrXspVcYWZRmMLbq+xtWcMhXzMp43YmNlIVPleuMKrDTbtXSMp9AK",
-	"Bh7wY7oO4+lhhxhNdjM/DOA+Cw+gvwzjWMlaevZzE9/8QgKiiObbecKe3E3nu0F6OksA8Qr86S+AB/fZ",
-	"HV5XGNBJKRoeHNAWS3kHl5e2wsoDik25jzuMR8xFhDEqVOZt/gzGABB14C44nAuVJyFvR8k3Fp48hYVu",
-	"aqyQgxlHujHn9NW5fFMVtTTnwnYTc0q8LWAqTZFLKGzipHW8cDg+toaZUGBWhZ0tQuhuqQ2bzFn3GsGJ",
-	"m0J8iPcg3RXu7nR3LZIFGBTLvUofxr9HAI2lqMYEOU9RxjhUvKIcJZj2k7MywCGzdL0oufJvY8U4cgJy",
-	"2CzCR/ddErjcmxH3tPh3b4jgjnZUt/lCYkz/oPaHE1+9oOPr6wZq/1vcJmAd/s5M5kTOCKkQMiZx5EjJ",
-	"WJobFNakKqO6+wIy3q5n0thv3bNhrCGTr91zYHfQgvE6VYTDSDhkvlAD2wgm3ZhSDGz3Zf3b2U5VRwAO",
-	"zn5Mpsby+k5534ZveKOB/5NHk7te0eKyvfiCVx8eTvU9OeEk4nO2C3E7N5xrQ86aurBrPKRTKWpZHzV2",
-	"8Wj8y6/uIFJGDB3hpi4fjR8d4gHl1q5BZcy4piAVkKIKtyM4LeYKmipBo1eBxT8vamkW+Jp7phs7YTBT",
-	"R3ZbJ3TU2uLd4m+p8T8TZYl5O3G6EQV+b0FqJ/rQ2Bdhd4e+OpDtfbX6dQzifK3agmsdWQIlvNS6lJNo",
-	"UHFPVNHW9EUDxS2GQHc04Ckr5zU3RRUXgpDgeI5CGSqeuqo4cF9vmb4tcN4E9jeC1z3of1wRwtE08RvP",
-	"rcIEbAsgGFFQlsu+IXKpWJj5ymMjLAxJUaZufRLUknE+F1JN2CheFhdytp6VBM5rrLDxlIbGeno8vVaN",
-	"kyeQqmGETKzEFzVGqMO4XMiECvJgEtZVIVej67ntfR0feRAyXwuczkgXQCGqJt4YbwvheuIj+H7p1CX6",
-	"DutdUritVmAui4oKIPcWjO6j5wUVzCylgcGz059AvqHG9QW8KNSlzL9XCZwK9/tLcVXMhdV1AkeVLkud",
-	"wPNmelq5S/A7reelhGdEo0ngVWNLrS+Hbtvg/NACMsKNQSAIAiAWVSXziOCChtdDKwK8uBHvGfarM8AL",
-	"ZmwnMJfK3ZKh4unuDU1RwwTNSxtlz4TlnSCBCcjcaQu+YX+HT8Xscl67yyGeaF8nb8vpqqSuyrYz0y4o",
-	"pWclVL8a+cUFQmB69inq2SIJYdEKUwmXQjlhBFcLhIFnpz/Fx0yKvHcGUR6Z+cBNTE4kt1PES2CmmzKH",
-	"mdPRxNRpQgiZTzhz+/t4r+zvJ34yMPTbyVNTYSTYWigjZsT+TBRTPMZ7yH2bKsQQM1Bc0LFyClFB1WWY",
-	"tFxLRL+mD/YMsMBWGMYhIqA4IEgL35FjjrW0Ta3QhEipnCjDcMEax6tXwwSsuJSqLe/ge/WgEqgetmGt",
-	"tbR1IXMy/aF3xc0NqrGEedeCUSykQlOtj9C6dBeZY9XecthJL01VdvzT8cuz0/OT47Pjl2ffv3qJfpJU",
-	"nbjTgUFg0zW4s4Z4ft8dU2ImWUkzGMQ5sxPeNFhQ3a4riXBPNEHn9Df4P4vc/cGmT0RXZasxuo0W4kpS",
-	"51VjFggqrmGtm5oJd9PtdXcWImBgpIR9/+f+cLRB7QHF8Dv9vqZ01MK0XLaz1AXxhcwWS2msWFZtCdql",
-	"XjqZRl+kqt0sLIGDu4b9Sg7cjkY+smdgKuxsMYSZXi4LS+VraQbdwAjsyX1eWFsSNno9BoGzTkmp7jAI",
-	"c8k6P3INActCNVb6KsfeftHKXYWFhZsnKUkM8KwZihw3p8+EWAiD2IulqOfyOvkJYBYc2SE86xj6A9l6",
-	"OipZpwovAzxNFEl0PTJ7w/qPjgSWEzGhGD0BAlig5J9EuRJrg/vyq6++gmd+1dwDKpD8HwcH7WKOp3Je",
-	"KDg4oJrJqXoHZ+tKwjt4Raf1HfwcAp6kgnf+cPNRfZeqdwcHB53/XCNYtWVEGF55Bu98GZd3cETX4Mpn",
-	"nuBJrHUzXwS2MAhZzcgahyP/EU1zPKEV1rPemEkVDPo3TGlMJAzICbs/nHA/IyfPYxogzypPdWE4RZtf",
-	"c6N7QaNrh95gLsn2oRNPHMPro7Nnz9uxYtY2g9FNm/ISmDsPRFXV+kpS6KT/t5H2nKJdnJh3Jc+tPg/7",
-	"LunuOJ5BH0Ga95NNaZxbyeafqWkqCYaOm7Unl16YEJIaXQD0tTAcK4eWxc1Dwt/ReceJGBMuyydaY6a7",
-	"XWPiQ7778Dufns2p8fsh2s70KJoevzeFYZ3IdScUownSiv548oJKh7OvwvfzvW+s05vffTv7uyhU4fg+",
-	"T7m/65DjklY3KBwfx1ULwHUmaUHqWszQf/79H8PdNHkv4Q6CjNVORmSMBgVY2JyoG1GRc+OO0mqxvmH4",
-	"Qs1kWd5iusObk7DdjK8hOGXscc/BcwKLENs6DzsiXmv/kLoPezZiYdjas/a1blsxL+hva8/rvJEEmIQi",
-	"7kmQdJOg97oN5fXi+ERvJYL4xDm/u2tcCEsUmDKeyKC6DRw/ukJKKtEYmUAtTbNEkBPargk4Cbi4kkNe",
-	"dOrYMwM0JuOT3eTGjGjH/AeG5PVbWv1g2ov5UPgw4kU9JIRqw/EW8A+JhFByKL7F3II4JTPvL9OGfZ21",
-	"zXT7irdIpy/VNVJ0e47WfWvL8UTeumX+qDt/bbnWzvxt9hzpsJ0pjJ5z/wgvGsNsxYo1cdI8J9i4Pmwm",
-	"GHRvIRb2np3+tHn1BRBiYm+nHUquER3PWA/RiBfliKsJwKtVTTcJ7E4f42N35q6HEgatxZEjCfSANh7q",
-	"gP+vC9Zfuis4YDm/qfz+x1vHX0beRCdpEn7wzca9xtsw7pf+vWfQKtbZd73N8MxsaYbzk+t4ErtTxfa1",
-	"RVFtzFe3N6/Ej4ItgdaMH7e3xZ5pEV1cpx9oexgI/4Wb5rpRvrxqkLVoMdt+u+TFs9pPHAJ0YBSDzBGq",
-	"ddAnFx76j4cTfA9lKAUsDubRGAu7yGuxIjmAfhflbiJ9Kz1UduYu9NZK6cFK0qXSHPK710RR/wbfEL7J",
-	"cydHqnzjobBOYoDVQgeT4u6R1NJpLjePxL9HfbIEaFjRCi7sjZVn3aOVa5G5YLHJm+eDehx2N3ugaYM1",
-	"bAyvpWNDMvTfn7dvXBMuNgYhVe50j/h6RqFsoVcwCK0nrWSF7BVlv2EUW0sCZpQug6Fh+lKq7hC+iwnD",
-	"wXSdfe2Dcy/Eu4c31bZyH49D6Bupx7H7D2nYdBk6Avr0YKnySAsm5Zm/BUrHdU+PWj8hAvhg/a1sM1V5",
-	"z2BtnRDSwJo5ncb/OX31MlUIRz6Qb8TMcoBBhpYor1gnhIN9zYw0TLw1R5hU/XJqhcpFnXtSza8DrIw2",
-	"PjxcrVZubfFnb+pxO+dwCKaSs+KikGbsxnQQZv+gyLNxSzGad5zuXcswao8wJZZ+WBgBkSrwkRo+SAPl",
-	"cshrXUVqBww689ciuM3kcNQhpTUojeFHVbwBI2daOdGO7ID4OQVlr4KJa+ToOEFE7JDdJg0syejjWCVc",
-	"yBWbgwzoMu926loRtqllNobs6uuENkp4SruDgAXYjBR+C9ZOgKkw8pun8PyHo2cHp8+Pnvz1GyyPQY21",
-	"U02tjbqPw7A7v7rdwp27Di7lOg7Fof4OcjnTTlqqIiSwOFqAY3UoTxUgWy2MnJ1nIziVV7IWJZhKzOSB",
-	"kZWguzGMDZm+FHWwVFFwUu6a4WYpltN9YcbeJxhFgK5p2dBPfkHmyiVpZrhk17YxlMW0Frh4g+90Ai91",
-	"LhN4vbYLrRB/y63sxRpEWeJeGNHhDAFCYnap9KqU+TygBao1PHnzBry55LemmF2Wa6eiY2AOmmWTVK10",
-	"fdnaFU2Jjix8A5cGy6qg6YBdpgbr+iL/czv4rFhK3VCJRIttoc7LQQM+TICpYJBtMlg7KlMl35AHuRAl",
-	"Oi4O9MUFRiOxcd8uainZOs0ngjA3/aZOMDhYUXzTMIGFVrrBHM/sRNp6fXDkNkAGWsHTJ39Dsv76+C9k",
-	"0w2V5QiSLDpBiB/EWZSUFu0oKOLEx8bqpbBUqT5Vg82M67H/PBv6COKeAv9dpN5UcTqlY1bMifwC45o4",
-	"avb3n379GL7TSu7vxzXEyIKUqjCqDrUcsdZD5lwrmQ1HgP6rm+M/MEa5MO68NFiQNtt+Y2VJqsj8HbIW",
-	"9NaQQrx9YSrj9FG6lqKaaYP/E1Uh6yHx8VDcbQw7CkNmLefA281dVSGmGyILs0mgMSxjsit7EpCk2Hcj",
-	"c8iKnP0SxAsy5Kk/tisxhuzb4xfHZ8c7LvMMTXN80oSjo+Ucjlq/xnRLvGYni62L+Rx3Qx7XAh9vXpv/",
-	"5Ybzn//8+z8cE33yTVksC+v+RG7accwkBFBeIOiLv+jclR3Z55kyw1kycSGPXjeeHyiJKLyFQ2mAHvcM",
-	"Rt2jzOE2LW6rVJErD701u2rqLYVyiotjsROvRyHertKW641248a68QcJBD9bfHC8jQNdDvgGlS3gi6Az",
-	"ESFWpd+zSqM9KBQqs07GUAeiqviYU8gTjSl+kqqqlheyRjl65DVhBMhASb37MbvtveVguRXbeFprkc8Y",
-	"RNbAIAsPfMn4SbT70UmkdKpc5wknkQUaNtpCYzUZmZXS3khHrnTEBcagtGhUMHj6+C/DEZyEN9wMO3XJ",
-	"p6V3e0hVoWZlkzvlOaIR6dmgRbhd5HoewQt05roF50cbc8engM5EqvBPDp3Fo0E21hlm4Dr6dCV+Q59g",
-	"px1OaHHtp4rG4gtXkAyx1g1lt7qtudRXEqbSrqRU+NSMoZYHNftVPRX4PlW/Wor6EnGWcWHrxlgq0C/y",
-	"A8It6ezIzggfvf/1/b8CAAD//w==",
+	"7L3pkhu5lT/6Kgj+J0JkT5K1SOqxq2Li/qvVki1b21WV3DPT1J8JMkESrkwgG0AWRfdVhD/cmPt9HsIP",
+	"1k9yA+cAmUgyk0ttUrfrg92qZC5YDs5+fufnzkRmuRRMGN05+bmTU0UzZpiCv85y/me2fJnYf3PROenk",
+	"1Mw7UUfQjHVOOjTno0u2HPGkE3UU+6ngiiWdE6MKFnX0ZM4yap+cSpVR0znpFAXcaZa5fVobxcWs8/lz",
+	"1HlWKC2VvTdheqJ4bri0n7uYMxIL9smMJnBHTOSUmDkjuWJXXBaa5HTGBp0IR/dTwdSyGh4+0wmHktFP",
+	"r5iYmXnn5PjwsGkoz0WSSy5M66SZu+Hms35+xTZ9x/5684+8TFiWS8PEZPlntlxf4tf0kmlCiWJGLXF5",
+	"uSb2i0wboumUnRLNGKz62buXJHi6XPc5owlT1dCDb/btR9t24OnTqJNx4f8+ahy/uOKGta4Sh59vvkyv",
+	"eMbN+uq8ozNGNP8bi8hR/+jwkHQTNqVFasjxYa+N7lJ4V/h995AlusiuAM+KrHNyZCkw48L9VQ6LC8Nm",
+	"TMG43kjDp3xC7XhaF0EEN918KT5oplo/VWimbvqJz/ZhnUuhGXCZ72jyHunN/jWRwjAB/6R5nrppHeRK",
+	"jlOW/etftd2Yn4PP/Yti085J538dVJzsAH/VB+/wKfzoKuGndqAsKYm9O6YJ+dP52zcRsf9C9oH/Ltli",
+	"b9Cx/EqKacon9zpeywv9SCfu+5osuJnD2ZwUSjFhiDbUMNKVilBBeHUQySVb4uBfSDXmScLEfY9+QtOU",
+	"qUeaKJkyktElEdKQRALLgaG9FIYpQdP7HNm5zJiZczEjU8pTlhApiCwU0TxhpyR2Sz7iSWyXU9iTxjTh",
+	"hnC8L5UzPSBvJL5jQTWZzKmYsQRm9EaaF7IQyX3O6I0kuphYsrAj4gLpwy++VDMquKbIwT9HnXd0mUqa",
+	"XEj5iqoZu2+qGMtkSbgmqf24ImZOccCaqSumCJ1MWG406b4++4/Rd2+//8/Rd/958fw8IkfkNf+OjJfE",
+	"MVck7gspX1OxdPxE3+dk3tuDB7yfJadOntKpYYrE7+0f/TP7R0w0m0iRaCs9UHDCKINb6qNZEwrAowUt",
+	"zFwq/jd2r6T1mmvNxSwi7FNumT+RiiyUFDMyUQxOB03xKH8Q9IrylI7Te6WoM5KwnIkEWF4XjgHVQE8Z",
+	"5SlRLKXLnjvpp5b/rJ7aiMC+zSgXbh66yHOpDEtes4TTC9iOL3NELLvkgny4eNH/nV159zclmR0ZsZQC",
+	"U5U5UzAcf3oiEoeDtIOLSSFSpi0nq9Q9+FDKtdFEmjlTmnSrV2tiR06V5SWa9bnQTGhu+BVLnWT5C015",
+	"Ap94AQv8pdZpwdK074T7uDBkrBi9BCW3SC1PZ0pJpWOi6VKTxZxP5gPQfNxnwPKBhUPlM1BOaJJw+0Ga",
+	"vlN2lQ23KsyUpppFnTy49HNnWqTpCLWmVa3yhZXORLCF3R9ZCGN5wappslExjjo51XohVbL+9jN4s/+d",
+	"dKkhKaPakKNDS+SKTqx51yPT1VFElqYs/bBPXBt7LtwPj3T5umuM1MhL1DX2eu5zqGH+6F4STPtj+YQc",
+	"/5VNjP0Smqtgxta2YqIYNSwZUVNTTxNqWN/wjHUaRs2THVTZqJNSbUaF3vxyUaSOEaKqvPYWTybru6zY",
+	"lH9qNoynXFlVsNxRbxtrNlHMRMRIothEzgTXjHCgsbX3K3YlL280+JV9glWC6ZSDj8L1b9+2Z3DTnofM",
+	"L1xAWkf7kha8Y9u4gBpomr6ddk5+3MykHBV+jlbJEDdmfTPP53IhiBQTMLVFYpVLatnVmFFlVSJL+4PO",
+	"tnm416/P5GM5l1cc2Vh9XAk1wHm5YZnexoLL2fmvUKUo/B34aWBr9qIbGEP9HY1bUpj5OdOao9Soz8MK",
+	"O61HJb9Zo3ZUWvSIi4ZNQK2MFMLwFM4Rvg5X3+k7OtiFUiGLOqhS/40aN6xN6/c2vBcWYaqYnm8YtbWW",
+	"tr31vb3H89qRcToKE0VmF/c7oKNgQauXW3t+28s/aOeMCDesttir06gNpLbu7osra+Ym2bTj3xWaC6b1",
+	"M6tHfNouhOu7+sOcGnRdvSQLxQ3T1rwbszlNp0ROB51VhmJVm5E2ReL+Ls9EXXgdNixlRj+9xLuPD9dP",
+	"B+hOYjlq4FjHja+bmFV/2dPG+7hICm3UcqeXXrLlKKdcjMCF2TrDp9eYoOVcTO0+P3e/4Sbd7QFjDUQz",
+	"onZvxITttilGikYBsXbjFU0LNrLEIDX3B3nb+z83EOwzmuWUzxr4k7UwBEv1zrzWv+oZPtjEdO1TKTM3",
+	"1D+uoyDVDtrP27+xq0KVZqNJddY3Lc8qa9ikSGlmrEa785Kf+/vts7JQE7bzk3h3+ZydzZTP2hkXrtcq",
+	"32IKbbmU0QQsL0amSmaRN2fx5UQwloA3qkuJnjOr91GiGVWTeS8QVhV5akNVtdUrdglolHRi+BX1Dv7r",
+	"EZQ21Oy+1nCze6rY67ECnjMsy1OKYYAGGts62iJP9iT/DVpvuKQl7awSQ1Qxg/rwA0qtn4Vydfzi1rZy",
+	"hRHUTnRtfh83cCzPZgLNgWWUp52os5hTo2me269mulGTKN9yHT0+ZI11mvzexVviH2EsH2OIulyTe1YS",
+	"7DHYCO6PoxW+GnUKwX8qmPvZUs06w6uLy8M7Y2V7WtvXZXQvRV6Ye+N2Gf0UXnx62ECWK6d61cmhl9qw",
+	"jPi7LN/Li3HKJ0QKRqTC/0zJUhaKyEWdmbUGv9YMw3JBNp2cW7CrSrXhC1lWa4JvfTospcvRmJkFY2Kk",
+	"Dcv1KKHLhjP7VjCSM0XsPRGx9zhHOAguy7W8r8JKt0eaaPZTwcD+FeyKKZJYU5ZqLma1015GTh9/+zSI",
+	"nB422WRN6mk53J125AfGLhO6bH3ZgotELkYMgzsb9zaVk8sLK0hWnoW12PNpXKlR6njAmh1r9wVW366t",
+	"c9f5ePPmcLOVKDIfSTFSLE+XTYcOfiD2Nt20f4HGMZYyZRTJmWfsb04PX3mhIC/P3pwRewext0SEDWYD",
+	"8rywlHfwHVMp38nzUV+UqJ1WV+cYjK5pa9a3OqSkXc4R8tX9rFb/LLlkS02MJJqZU/TsC6ZJyqaGyMKQ",
+	"S8Zye5krAuYL6UpBUPJHeHsQ63ukg0hZtMfZvtbxqySto7oWUXvTk1l959/2l+hf1TG+yTG9kzMXKB7f",
+	"PtnL9D0vVQivR070VSfqzKScpWwEdgrot1xcsgS8QjSXaSqrezKaaxiDKKhVQGlhZM5TaTbqnufe7KhP",
+	"+ZkshGEJGFAuGI73P9LOvqIiIRnTms6YJos5E0QxmkRES3v/ktB0AVJsphgrcy6y9XM0loWYsIYhvPYv",
+	"N3NqCN6W1FQSLsy3Txrdi6D46pF2YbT6i5/Dj/hayxhOiL0vIglL+RVTLIncVCyxcIzY7vd5dIhcsRG+",
+	"oWFyr9BGTanWfGq/YZ9WTBv7danIRIorZk2VHb/oPjRSbML4FUvavgiTdvPa8dU6a1vI89fnFQmUy7nj",
+	"a400NB0BLbUNtszDQNLb8cXe8GoZ9A/257M8v+7I16Js1TTqdLc6kmAlG/argWii8mxslJqlB2A93pXy",
+	"KZssJyk7IYmiU0N++e//QWcFI7/8f/8vyWmhWQJXS2MY71GTuR0W6bq7M2pPtJblfSThik0MxLGjkmnB",
+	"Vyzvgacg+Gi/EBrb9lf39o2M6QNY4FvVgIyL8OpRdAcexAcb+LdjA/ufrY5YaAbM1lqHENsXUrAmo3ez",
+	"+Rh1PvVnsu8u+nsHb9w/fpQ5EzTnENrRgw8fXn7/MXymz7NcojIEiaMnnRk382I8mMjsQNKc9ycyYTMm",
+	"DsphfA4f15c878sc16wPUQqmHPk1qhylVrW2PH/848nr1xE5ftKfy0KBrKbGMGV/+z/dHw+PPv542P/9",
+	"x//n+MfD/uOPvZMfD/tP8dK/NDmmQdDW/IPeORZQ5+PjOnU+bnrRVSMrt0Yz5HyfQOamYZk1kuM/PL8g",
+	"B1dHB/CTjq2mEpHx0jDYY/sPVPXHMlkOhZwSShZsPJfy0qsAy8FQrCv8zjexu0vasmBcd++CPnv3kihm",
+	"CiUYxKxBbwIZB6lUZE7znAmWnEKOEZ4awrU3ZJw4NDSVs4IRe9Y1TMpet6u27r+uE+dftRSD93ThdKsq",
+	"yLAycJ6xvlSJVYZI11Ls1b/1TlEA2E/Fbr36PIH6AjtYt3QcI75bgxY4vOu6n93TPmrbEMGMyw/EuE4n",
+	"JLZSOo5IjAfO/surFvEvf/8H6dZXF1KdcqZgYXuNuSDWINCGZnnTIJp3lnQ/XDzrtYYJ1j/hpriJq8Lx",
+	"uFjm7I1l/o2edhdWrgZcX8NwPyKk9CadAz50C547PM9fyG1XrlaTv64mqxvIykXEIeXLvmfQ2U6d68I2",
+	"qHJY5RfuzFs+ZucTR4SScgXLYpNETorMXujGrxxRPwtIuYVab0xKdVpxf7nZ1JnfxoW/LQqCTVyjoiaq",
+	"2DicN40Zh2cCdxhzRJ3zteIOXV/hg1KGGDqracLgSnQhJWu32z9dUMn/mTCvECNDCm73FwKl2V3CPNzg",
+	"FiomLMVLpaFUvai8VH27vITRsZHL4g1/qUbm1aXgleWl6pXlpepBXeS5wrSj4NnwanVvxrIxUwOaJOGf",
+	"1evdBcUyiaZS6TydMcGUf7e/WD1YXqJ5rlafVcxSAlxzr4GxBkvupNzAMN3sRClJ6LwYb+MclZLhy+GI",
+	"xqfGlqHIATkLyMt+CnTT+JsYJDyzakkp4z2VfeNp6YHSftuU9oKzNHmuFMrFFRNXJs1yZmofWifHP52/",
+	"fUOcnUC4MKjTuYR259o88AbhgXeLNooU50Np+PoKF8ahVA80MWRMHW9OUsy/RL4O8/ZLa1rkHaRHY3lm",
+	"Mhovr6UZ75P6WCWPeH6SM5GgSesXvVNmPJdZiU1+myad0xt7MKQgGSNYvK2JzkgT10qQKHdvox4BNwXr",
+	"tlvCMq7gx6gqU3WsY20lcBTbprZHrrQ7Jeu50rhjo0KlTSkhVyyVOaiMUqTLiKT8kpEYck5jDJSlXFyi",
+	"L3RBNdT+oIu4vTph8zdI99Xzs+/fvXz19mL0/M1f/j2pfu+dwBeR1IcCXhhh/cyCa0boWFvdmrw0RDE6",
+	"mTuNG+9n+PbxcijsICHigHPnYkaA+2oMQcgFmmA0SawoQKN+a1DmY7k3t6Cnlrv1RUwdaxs08FMnom7G",
+	"T50Ev64FP+FmuVMSpMsC3vHeQri83jsRCJNCG5mNQJjpbb6gtd0oGdJKrEMumOpPqGYROlJkRrkgXJCz",
+	"82cvX5Luy+/fnIFtsXVOTCg+mdsTNtrFW7U2QqiPKfORt36uVq91bXmnR6XO1BiX/ascVynPW8cE1UUT",
+	"KQyd3FRlgFftvBg+MusZ8NYH8nljsPn54OjbJzvttgvj3WiOldt+pwTV3e/cnpRqmVOQkBpE37dnn4rS",
+	"dLrZ9PdPYwVdXfMdV6JMAr32NjcpViHvrdQspKda4mlwnkNyDk9uxWDDk7ZCztWkHeP21FCx3FpWUJ1P",
+	"rvOlQBkMj39UE01BJvDqftdov+nM75fNaynxuyK93DPn6PknOjHp0mdNxjzBYAOJpzw1TMXryQ504j0E",
+	"XuN2M+5EnYTr6g/NzKhcI2uMjowc+X3HbC1mWKOpuCKZ62NefRUqYlgnUsbCDlD/ciGx5vj7rnIel2IX",
+	"XvAC7wTJUQ/XbpUhYerU4dbkqb2501odV6uL01PSe6bBKmiqZ5ltys5gBN/ua+vtljj3RXMhXUbNZL75",
+	"jZqlDF86lYVoeY++5Hne/h5KLOVgHt3CV1osycL+q1uREJnLFL/KlVe7e4PtWRR+FlGn8hH5EbWt8/Wy",
+	"5jcdjrOS1L2/N8wGPHVmycm2M9Gq624vYKt03TBC2nJvqevWZ/Hy/C15fPTtt/0jQtN8TvvHQeROsZkl",
+	"BJAVRBTWZEVEHFkYiDTAS8lEJoxQxSARiqwltx3fVDdedbUv0fjDnEwdkUuWQ8x0xq9qdbwNynSYUHF0",
+	"3MiBQqV26x6s6KPNpRV2Fs2ZuzVtdesm1lTMrUNbVTG31/KVOubmzER7GGeNrut1YvIkxAXiQOxJS2XE",
+	"O7V/zam2pyl298aACkS0kQr5XZB+8ONZ/79o/28ffz7+3JhsYNnFiE9HXIyAlippuTap92xaaEa6Tw5/",
+	"T9Zu78HQQZcgNLVjXgJiiEAK3cQhmimiUrG3F3h6FXunO2+iYq/s8kp2qweB2ZTg2lwTGijH26kz1I73",
+	"T521k/ueGccGdnOegUNk3XUWksqqRlO/c0ejtr2osty33cvj3DNNctDnMLak/2Gpgb8pIjJNmDYOBqNL",
+	"DcmkNuTp4WHvlLAsN0tXy6/RDYyoJnrn8jG7ukFmyXrWOsZDtq+yQ2aDrPr1qR0GiAM4FXsf4RryeJvV",
+	"m92dET4s0+SMaDTGwrHW37C+YysvCBT6cnGCTW3GpQh05f3sFcwI1eaRJqiVa6sYpE6tcWqidpFGXwrT",
+	"7Dps9tRs8QluUmH2YPTespsqme3hunNPGbn7Mz9dJ5HyOtZFI297WaUFblJh9/e82lXfaYQ4gmd4/3Vj",
+	"aD5muRoSXxLq4QMxwAw1UjnK/V3MSjYaLw2rG4jtWeHwwO6eTS64nt/QubTjKchontt/th7mn7cgCcDB",
+	"dm8h8oopxRMfMcGVBbA23DxQ0JrL3HdXoH6YM1SGUE/S+ypKoA46+26T0tQczLLTnRuTa/Lh/SsnBVJG",
+	"IC1qIVJJE1+40qXkD1AcQ86hgAZjXBQR3J6d/4WwT7A+H96/6p1WacBUkCK37xnsWLivbupqXo/E/lSw",
+	"AqOvhRAYkg0TBsrkjCor4+M1fIftex646DyBhoeodgJr21UyGH/2V3xxtRL88Jx93MgHn8m0yBoQQlpy",
+	"HM7QvoBfSZdhoLCyBCNSWl4RKZ2hEXEGeERKMy5C+yYiXlmNSGiGRcRpvBGxVn6EYLKRN34i4pXuXkTQ",
+	"Qh4Mi8PDx5NLtoR/BBnoYBr5U1GNChSbPAX4VCODSYCvsZxHZVnBaXCWFepHUsF9kAhLJrCSETzNZ0IC",
+	"JmUZeu1SXDm7EoUB2NbdYk8O0Xp9JzQkTRomfD2PHd+gOfUhYQ3Ibe8cvIx/XslFhOf7sMWXVVpc9RfR",
+	"wsgTQsmlkAtBcMCnbltOSCHgunM+cOF+QBrSpyVnPXHYmMhvwUNxSpICgRrZCYCJTKRI3EI70ECkRM8n",
+	"7dMsaf0U6OLgZ8JBEsM+mSjkmKX7uDCydLh3oo4fZCfqlEOCGEFuljtwCNiAqEIn92k7Gwr61xSF9Xgz",
+	"TnqUK9ZckvVeLjRZzKVmDi/YLN2Z9T7EiLBUs5qroRd4rkthU+IxYo2iLIzmiT0oy+AWvwlzlrY4Q8ul",
+	"05YzWnptGbRiOaOI+ygIoyrlTFn6fKTLmZyAsFmZjVSOLJRclC4TOzd7bzjLFmtmBx+HHZ4jGDJmE1po",
+	"Vz7gfBtcE3fU5XQ3od2FKs5WkdFrG6uGQsbWGkgUDm0PX9G0yVWLJGPHQy1fgLv88trVdUzbBTBwys2f",
+	"UHKhR5o1ZrRQAzukyZyKxGqqWpIpbdkUn3HI2oYrHUpzlZkI5tgO7vFqjMF6NpJptHbaqkWsDbGJiDYf",
+	"7xdKZh/ev9rT6DwTXgl1JGXVLpBQ1Ni9KxW5KNTexkt771AspLpkalAVakA9B8TYHAOOyYIL4M3wdugr",
+	"UGHPa6jvgVW3og8KQZpqezaGBS6CGtSAucwkCORTqBpD6evylnaJCdxc63+9pvF3nbT45b//B0VJm84B",
+	"icX2IMc959ULvxx6HK9lHpzppr0gqztBuuhA5sbuoYaJ9JrNgVY7wFLSI20XXqaFYSE5QR5rkwEwFF3F",
+	"vE5i5Iox0CN6TpUzlKzkwN2VoFEBUdp3DMg7xa9A1UulzMd0conqGBeX/VROaMnsmXbO72mhWTIUpZqG",
+	"tG2Zk2AT48iSfaJWye+cdGAmJwcHiZzoAZb4Q0Wgzu35RkCAg+Tg6Gz87IAl3PyvGU/+/bBGeoqvQg8/",
+	"+d02FcCu9GY+cAtZcYF74wtmxuEI3il2xdmiKa3aqm/6GpNytkrD1BKGaPeqhvQgM6if0SzjE5kCCJqh",
+	"48bgPhMTmTi+sX4aEmYg0Zz4204J4m3o/tHx02MCbWqsWQRG7hL5MKR8Oqh0xEnvvrI6Tf+IcDFJi4Ql",
+	"tcqWwkz7v+tE+N/+GNRO+++jb0H+4D/HkIkSfLtxNsivRilvCkq84qKsu3GMrdL8j0jXnoNsnELiKtNk",
+	"zKZSMQACrpwLLTqJYhOpEr0JJProkCRe/O/lAEcSeA9faCKBQqDy31B9i60NcEOmPE2t7hKasY3WAig5",
+	"4XTLkbYUgLXUSZWUFVJpfYui8kwE06hWc9s5QyD61vKFlUQVbJswcl+MCPtkFK3+NFKOMiqW1RWn5oyc",
+	"sS+kTwmqfirM9HeRNbZHJQZ4hDHnkX1fKmH6DR5T73tocEQhZU6kmDAlrE0HDB50eX2zmglYmM0lE2sE",
+	"1+wf0TdQM6DyBFQKWKgSTdO7FmWRJkQzwAzOrNmWm6WL45ewS824mhuOfZliAgYSuIy0P/nNR9p1R7gO",
+	"uy5bJKwfVkUXtRfud6TcoSnT4OzbgpG2begtCdgvKVpfVzTeCMfRuJZ32HPAquW35KBt+AmDlE0WIS7K",
+	"3ivNkwrutOO+UL0uxDV189paRxMEnALNQ7BFEHpEmBaXRVnlWIKp6MGJ7FpJM6pdcNhIK3ma+DIEMWoU",
+	"/nZItwXyssl8ey2vKlxgYrB3Vt1j9NsFALn75LO7Swt7z/KUTqz9lKZ1neeLZoT95nO+zgB5q0qxPAGj",
+	"Qa8keoHjm4Cc3pLTtWce19eYLvVV5T2l2b6FwLeqcqbZOyWveFI3YscFTw3iEgozVzLnk07UAc7Hoe45",
+	"44KDbcFyzdilvabkT82SofrESzGVTTgdkIY5ymTSokvwrdCU4TzsqUmpsVx/dMmWu6b+1Iex8o6WtWsH",
+	"C/atgTUz7RH3Nac85kqCD0suBLlky2YPmt+fdSNGFcEJltOp1VoJ3N7nAuop7RoRKvSCKd389slc6iYP",
+	"+gsrv8lijn6GlaEjozAEHz6xprux4yg0c542v6AehhVTzdFALwdmwPGRp3IJpadz6AN0yZZDMZXKBY7c",
+	"7Hvgo5vKNJULXeIvAWQs5p3XSkSD+a0R3Loh6MdTgcYSuLvRBoR9XoP8lGoWUBGoWqK5xmPDOOAn6F2p",
+	"7Uo2fj4PDvA+Z8T9u8Fx8hySxvwNrpAxXAZY+UVAxeXelhsGGhh23drNyFlhEw32jmEZNPYrFKvr/rIY",
+	"pxsUfxRyt9LooFzr8pT47VtnICELqBFJFPDXahe2sJgdletGLtTU3WabEgzYSG9Fuix1z5JMV+Xn9uLI",
+	"61Hoyn6v5I32j0/JmZdOZZtUnwZ7VAfl8hRSggwf1wGct1BOGxW07NkF06ataChg3eucqcyv27JKqDKA",
+	"+gnNjUc1h0ZYUNQqU+Vl8xCuuVerUMwt50deBjQfnJ3qQAQzalndD83OiP1cKu417+WiidM0ZqM2oyfs",
+	"eJuh6c6DusC711BXFHjnIUXEeW/cezctlJ1hQ9Zpmu6aa+kS1bgU2Nxs1+cSutxpbbAZ6Y4v3UDPvudr",
+	"Sx9JmeVmvwmEJ2GbL23ZTNbVoCK35uV8V8fUtNCb9vWiJKn739q9tmz/pV/Lq7+dhZMzLq7XynY/8Bmp",
+	"Zo2uqx8gPu5iYIVea0aOnQ74DFPjJOk6heIkqI34q+TCRYa2uknDDrk3aT1blqRvaj37mrXaQLt31ETU",
+	"HT3neatSWrM5/EKSMUulmMECdu0FDagyvZ2Vz9flh8+LLKOqsenJTbpc5oqLCc9putab0rWD9Gv18YYo",
+	"UNfuZ7kywt0bVOLare9+O97WZqQRJPG94gb7LtBuJS2ruRTuwQqjIcRdcLBY1eDbl+oWIkJuzb9QTAi/",
+	"fi2DZPedWkua20h+4dFdW9qKIW/lmdcen/vGhnPyRho+de3fm2DxQH41pkZVzRBpnhNDL109CLC+LiU5",
+	"NXOfTk3zfLcM77GSNJlQbZrbs0NO01ymK14eRZ3JT303hzRlitBUCnaK6Sjgx4U0d8PTNLjrkfZtyPYu",
+	"NrsT/KfdqwiVQ95aH3fKaHLdMQd+3B3QgejNalLKiMa1gIRD2kWc3o2w1Ag64+e3Wqbi1ywKiT4kyGrN",
+	"q4lvjYmGQ7wFDls7rV+Iz4ZjeKfYlCnmm+us+BSUXFjplBe6oSPau0LPiQjeBXpStiTuseYTmVCeLkcJ",
+	"n7EmFnHOoGEQumvtnQTvbH4XCMz29jkXLE3ty+hYFr6fjSbjJebZt5SUZfoaLzx/fd78urK5y57vlIL4",
+	"FjRNL27SpIOOMGtfrc9rZROi+j7vQTG3FJhfJbPtRLMDKWzd2t02q2HlN67Oe0aTszRt89JlVF02ZfW9",
+	"qR8jzD2whAH3gwCEHOwNveHWwHLgS9t282LFbAB/W2vDoWWZyBFy37DkUE8UzTElL2jl45uMjdBRXmJ4",
+	"0XQkGEOY5RWaxDakjXbLWzULA2R7qInelb4HLA4ik3QhT/wP3/UqRBPqkRMw4i1VeWJd9LusaGtBO3F5",
+	"tlFzZNzf6hpnyIUgXUwBwa5q5f0eKFz3BuQMi/ThhYWA7obaclQqHHIDLqLl05OUUR9I2ZKd4Vfths31",
+	"/gnbEX6RboFvV/wJq3EC7AZ1g+5Rd6gU37jPfMgb7GNpMWt+X4DFP9qUtxfeZ3g9nWGqGEO/IWS+G6Zy",
+	"xXVzMPZWe6HDtKL1vax1OV8fevO094NBDKnrtuT/zUnyjhua1aiq6cy9C3yiKwfdWDaNtQJlPrle5bqr",
+	"Y21KCPLfeM80M8+kmHKV7Sn/QtftpvmW0wmBvG/i68WXbPH11iZ49x71nTHYm8bFkqaEI9Psmlw10/C+",
+	"xk9hnZGH5N6jhNI+gsUoRhLFRMKgevjUIfVgcQjXxKeArsP23DAH9HifHNDme3fLAt0leW41R5Ritajr",
+	"C6IJ1ST++efmusfPn+OGesejxnrHpnRS6FV303TStmzR47vNFn26c7Lo05vlWjanQjZ9vpHdVmVCKzv9",
+	"4hn5/ZOn/0Zc/QTBs6YbqL2xoOjc0HHKSEYncy5Y3+rncMHe7TQ0KBIC8Teatrc/aOUFYZRzJy04aOrS",
+	"4C/iQhvq4NIavHvAq5wjcXu5Qth4d6tfbxVK5cP7l0TQDMwLzHSDDVhpONgmH+ouvkozwVTTDRzzPZsq",
+	"pufXExcKHx7dioyrv6xxrC4KUKbyLQQG6ZIMclRcd5Am9fE8gMW7g0YN5Uuu2VBmb1C3a/VVuG28v7Jd",
+	"0x359zcXBGyBEdwYBGjpB9yQdtGydcEq2EfL/JftHQzSbLSWerHbR8LElx1qqVi+O5P0x+Pc0kZLimfQ",
+	"73dv+r4d660tXhGOzs98ZcnCbWrahDYK2IydHx77jSCVK2dlP5PRb861MM/9w5r4wRKpiG+WtidMefUy",
+	"xLFkCRkX2NbdVax6tHIP/+M/eloCAjnY010Ay3eDKfeD+kPZ9W1vOMdGFf06GVjX4svumWuKjpV2qtvv",
+	"b/SnIUwQonGQklZJ2V2vPd+sGXayilOrQngIyi4lY5qQS7aMCCU/FdLQHVvuaMMzWKSJ1GZU6GZHgfGZ",
+	"+Y80gP6QXPEJOw2A31Cz4hPmsRgAjaw5J3lr1rqDB2xtCkANWdNwQ7BMytNCsS0ACYd+8RAPBxP8lztn",
+	"UK0fjhf42cb02nsE5LyW1Nxd/F0nsfSLYEyGDT8dQX1sy1Te1H/CHrOJvKoXDwWTuwsJXJoZ4aD8WB2n",
+	"CVA0S4LfJVV0o/xu4AfrQJjj5SYgzOuJ4PVjtCZq9tE6FaO6MTN6FeOgVHXcE7uN8dwHXPYK8W3rsWsk",
+	"NugO+up73C4Xeyv7x9a9tE8Od3RP+JncQr5Iafd9oVwR//1WAKSAXFZC2r5c3sF55Skr8cL3VhJazZst",
+	"5sxu5st2c+VOzZPWw3KrlsAOu3uL9Orp5dqN11dedD3/zn0zg9Kou3Zrqqcb+1JtYjbvmVd791wkLrRR",
+	"xaR5kf4oF5AtAJaMgwbNl5FPC9UQaHikyUKqRJPusKPnUhmmhp2IDDuZVIzA7NNhp7eygk93Aspv8vVU",
+	"U8Uur5AvA+6e7lF/TDVLetitFjAI7U90Wdp3VPmt3C1zYdOan/umWfs2heOQ7hqXGRXQFU4qEtM0beoI",
+	"l6ZthQv+Fb4ApCRfuqAcQWddqk1LwlswhDvrp7ZxDd0W70GxY5ksm8GBKuAgr776pPqg4aGu1QCGlmhK",
+	"l2WKyirK61ITOjWuLrlcdUSdqhHU42+fbs7Uqsh6n/SZCiZohQwANBhEBZyG7c52598JphviCMHibuLI",
+	"10rQv5m8DEltG6GtzrRF8vGZKPL7KNuqVaXsmZ8g1ey6j+4f6t9WnlUvTCmH1ri6FXpxgy/r7tKHLvn2",
+	"9K5gbH+2t9fMmB0ffI8P7NcaF+DumlI/rXjkmiUnhJK07PMcAlW7bs/Q5BkbPvcAkooKAi1i13HANxnB",
+	"sEp+POXsg06qW1Lig4XY5NKlSdKKci3kwiNdg6MLO8ozxcCphSidzX6A3XDiq/eFX/Eu3C44fAvh/LO9",
+	"bfjue+K61zCMAT1VWlEhyo0ebKl+3eRN8zDme0GOhqQrFxuCyZuA1GFNJ4DkiJu0ZUarDVETzPNdhx4P",
+	"FjrEIXfrsYUCr9Xg8/75xA1aJ9IaptaWbOJr42g1lYZx6JnAXJscj9QS05zHvW0ZbJsY4Cr22j5RdnzJ",
+	"FqL4s9vfVSUQ+WjZBrsx0F695TbM4UAQfikPzho5hlXCFRZjLbVfWpuXw+nMqCgoAkzKvKwCmKRU66qS",
+	"actKlkxnR1xfP801vF7/J25k9bfr5OD/tOe7+guPbUQy/oklI/xOpzkvagvC9LPzv1TQ0rSC9S0g/b4Z",
+	"WaIVVS04EFu8p4gQ6+X1DvBrF85n0Qqt2iJm/K8ovsCkcOhQO1G7/+wzZ0w0UPx1lL8VL861EzJEUmiX",
+	"i9iUrSEXoq2tgy8zDUtW5UIAOhgVCcno0rtIeEutGtejvBinfLL+jb9wzccpI0a6ZM3t7WK5HrkCmfWy",
+	"PFq10SjhsybU0FTOCldM27eGYkQmKXaTCTw8bcPf0Kt0H8POU0hbnsb+UZ6oU9hjgCU9zf4rOYW+Uq7D",
+	"nZ1ziwZWaDayqvd+nVfrwaOSyoLXRdWxq5y6FUGE21lSYn1e+0V7Vs/h9dwh5VtSF3HfQ8Hy5NJwmGS+",
+	"fKShtQf66FAFeaRXm6Psm4rXvgrX0RBXeM72jOOQu2wFAl1hBqBXtbgKz+cUNTHIbdiVP1y3HuLah/ml",
+	"yAuzl6umfty2LNnK8St7Hre5d/zQbkGFK2XpF9Lf/PdbI3DaNYNZ95KLhCmGjTxcAA4KBHyjL984YtHQ",
+	"Qz/0EN8qh9+SibfO3YViWqaNjfbfpXTC5jJNfE95Ihh61ik2F7AWKnSQTdMxnVxGaIgzOplDBEOqBDsO",
+	"oXlN85xRRV260DXh/Fdy+XBvKq4fTGeHzb6efzJ11SMb3X5BoclG7und8/t74PfUFLd630HvRsU0UHHC",
+	"DK/dnO7NfSPDxhFfuyd+nfFeL35SZ7o7yIcvtrunRFjRR1KmdYUSAyG/ylm4VwSmbRPfu+0hUrh+jLCh",
+	"kW+AbjV/iCqu6CiPt0ut627ztQIu96jA/FOoH+u7Iy/ZNXH/brGksoluPghr4z3zBtGqw8Vd3gNLAp9p",
+	"/JRugmi7Vgv4Vlg3hPa4YopPOUs2o54DdJVLE4dov0OyINhZ1ZAY3haTLh0KfCV6sKAnX0Qo8eEuophm",
+	"xgVZEAWYJYSLK25YbzAUH4QfEUFkwIwuwS+Ot5CcyRxQrlzvUnL27iWAiLehh9eneaMkzs1AeNcBqavh",
+	"061sSNPQ67HCLfGkH9h4LuXlmbG6UwNLfisY+ePFxTvi6tlIRhPwliQs5VeAOm8NIzQbV2JQ+M59adH7",
+	"KrcndtvP7qrK7ppZvAV7WTGdS6HZSAue5019AKqIEbRe98LUP0isxBnsng08anbSvimz0oWs3g0Bg65d",
+	"WVmYyHe09A0sQdEap3JyycpOvJtS6GsSezJBrJgdGy+UexPVyaA+rdp6h1+pEnLXFnw7Ed+C3blyKr6Q",
+	"9elG8T3X9tVJFUGo00KMUYL4xHJQprTVkuBcOq5HEvcCws0piaeUp1zM4hPXAgCOMWfa1wpYi9XqSack",
+	"nknB4D7XW4Il5MnRIfmDFNCG/v3z8wvyRykvNQliGbVWlGUAw321E3VmbdEfN93nDlPndkTbNv+1X5sb",
+	"8fzyJUHAoSHfMdgHMIFd3h6EyKk2BGgemn0Tt1wlwNBupS7lOKpgKU3Tt9POyY870fsKpX3+GO3KhaFx",
+	"1s7H67l95mKZs/MAEqWxqASXYaS5mLBNvNbRruM1BO4n5cICY9G6LObhKQsJ3/GdeiXPHZStZPTTaCIF",
+	"lvpNli0t6dhEMTNS0mCdO/uUc8W0o8/6/D9A1W2ZPYuPAo4dnZQ9unEJ/PscgqfmM6HJmEHzfUhdxPpD",
+	"ApifIpAugpFEMn39xdmts9PK4a+aPF0rKqHSHcMICFNZjyKEFB3WqawcroZjX2cnq+S7TgAbd3u/sMPK",
+	"+t2y370ZmmLl6Ndp85mPegEKATbBjX8cdr4Zdj7G2N84TQfk+zL/BLoCJ0rmOR7Fm3GSWoLsFmO04VyW",
+	"cYHfrcYEvq/4BhdkmvLZ3FjjBrybvnehZ9s1z8i3T7Z5txqRgs9EQ/P0MhMFjC7o1S5VaT8NmrqK72Pf",
+	"4rEI93dnmkv2ljqlwP8crbnX4Xg0M37LwqyIxHsiEi/mmk1GMQSFx1Szb5+cEj2XCwF7s4NDED+2PtOP",
+	"63O9PR0zmP2XVDJXGG8YtRTA0QLmtov2dkvwZDdkSV+Uh+x/8Pc+s227+bpND7XmPKwRwdJSYMRWxocc",
+	"q9GM101V0/iLU7dckN+9uCuV0zysOrJszfS8lr8qsPxXhpRqCfpMvMCV6PMk9jielcq3U6+NipZ2pqA3",
+	"FLEnARPKLdyNLAt40e4uEbh9o+PgAr38pig9E26T0Mxe0/0mNGO7+QiA0dTnvOYrhEwQrklS+C+B2HQb",
+	"g/ASVdn7Peib7qB4dXM1Db/yYgTEEOiE5dlYn/46ETRsT22Dd/XVuTHfngjy3OLLSqD6Vqx7OXLE/ohP",
+	"iC+uwm6EmtgPeNPvlMS6vJGK0iLkmhSAy7egS3uPdzXFJxX1OecIXFTMgI7HPs1poQ1LQIG158VzSmB2",
+	"XiSGPg83UGz+7f8VuLY2VOq7pYC+yss9tXcp0uUohJVwGmxT4+b/2/JorN9zlrMzYRAkAohdu7AfRN6M",
+	"rM39lMAQCLXsVjG3gpos5tSQcq4tKQ3Ntvxz/CYkussJyNEE9GpVln5xq3JrQ+33rf7r6iBRnilmmPBJ",
+	"OTuaidZ8blK4ExfYxG+Ct6vs2yTkorfrJ1YVTJj5hiOA+95W0+HAINbbp/utc5J37IoyUfDuUB3gXrxh",
+	"YOelHr6CaarYFZeFHjk7dg9nRemlcF6LBr8E5kPutpebLAXBFndmLUSb1mDDil4wbb53vHp9xLFlnTG6",
+	"Ar0mMzBMm7gt2OJP5q7xkJ0bTle+jfATW2YGh3l3QxBvXzf/vDDbQYaV69mgFn+M1gATmxcVJoG454EB",
+	"lEmBzQBNwTT+a8ES4f9t5oVy/5wqjv/Q1BTK/bOApz820ZNmk0Jxszy3c3HpIYwqps4KM2/2BIAjk0D8",
+	"mXT/9MNFz/n6a+nR3vHfTfPRL3//B/ArWC9gxfCFiibmxuSdz58hCwFbea/DxLzjqTRkykUCJXEeCx9g",
+	"hSIs4tcu9oA1SSQrUsP72rB8KHSJ/IUYUYK8evU6gvp1yHbPyr4gUYXjb8/l+evzyLW2pyIZCl/44Hol",
+	"+YYd9lbFcEgggRZSXbJkMBRD8c03di2tZMBY8+Cbbwg0OontdakcmvYJ+Q6WhSAeLawvItLGlmW5Vk14",
+	"WXBNfKrbyo5AIk18cHV0QAszP0jljIuYdCmByvy+lZIJ+dMPF6dEMcEWQ+FzS6tnHJJlvHljY9zZuAef",
+	"HAp8Puf9S7bU8YBAfbqVkDNAYZzInCVeiMNQVzLqQVfiyVDADKiANJv6t117cfLk8IlbWSgr0d98A567",
+	"Ev01pjm69LgUBw6J9F//qqWIyVgmvKQCa4aMUzYUa4CvsdWN44hQMi8yKkiMEKRxhJZdhawK3DuyeuBQ",
+	"VNCwxGMFRSTGOrYfP8b+o386f/uGABtjylIsgjO7CVmV2s8HFdZ+TmdcUND/BFswbTDgcAK+NhKnPOMm",
+	"Jt2j/tHhYTQUvk7r+LBXdoqIAwU4LqsDnNQgOZ0xgER2N5wORf0Brr2lVJlr9iE35pcJy3IJUVRL2+/e",
+	"nl/4ckHMfdAyY0gJmElhdzoOnur/mS3joXD1NN2j/vHTpwFaem9AqjBLGWnmmlzad1kV/PgJmctC6RNC",
+	"h8LqzUtc7LIM01IsiFmZLMmMGSzdmEFVrb1zKKrxmP575y84IVZzjR2aRPkit48Jn0InHANvtcr5UFRd",
+	"7P1oMWWh7FvmULSigJZ/75bxvV0q2E1tl9HlFqFTGi6zBMhl5UjgRXcsT4cCc8SDgLwCKyJ+D/nQGTd9",
+	"+P84Ci+9t7zPDixGNlf7STN7t/0SJU+Ofx+80q50/8zqxjHpajaRIrG7hdX1+CZgQGtzmKTcLtzLd+UE",
+	"MNnO5QQMyFvf4lYPRVnyWGOj6HI2c8bhFPVfviPjIpkxQ7gYivhTX1llDT7aB64dk25sXxGfgCpW5BFx",
+	"g/P9VPglOy3lcnwyFB51B2qAxnRyaUUNVGU6wwSy8+FZeBMOoOc29IWlhSJPJU1gR6s5+cY+8ac+/u4o",
+	"DbrwEeqqhqekyIfCSHL89Fvymn+HcVrN1BWUI8UvX797+/5i9PrsP0bf/efF8/O4B8YJo4k/4kfwGFDE",
+	"0DFUOAEZXZI5vYIQOrAjuOqON9B52WKYcDFJi4QlvQg3FLrxcQDMtP+vFL9iekBeCnv2YhC6OVXmwOp/",
+	"fVQi8XwAz6HKW1g/FTTl06U7LCkjXV1M5oRq+xaa554YSRygtsU9khXakInMWGUh4XtJbF8Tw+I/bzkE",
+	"/9F3x6r/MolJl03mkiUB+A+SJaoFUkCmV4lLHeohZ+9edqKONTgd/PDgaHDo+kULmvPOSefx4HDwGMtx",
+	"56BXhfLR/j1DY6Fc6ZcJlBtqc/bu5Z8ZZInmVNGMWR7YqsBWtxzAeQUddsuNz9ATYrVSv0QwouPDQ8wR",
+	"FMYrz4Eg/auL56Pau1v7XfAQgWa3qv6C0JFTyIkjXTxOeJjRiNE9UIaf4JCavlQO/eA7mvhMTHjkaPsj",
+	"HwR1yhdL8KHH2x96IdWYJwkDJ8KT499vf+JCytdULD0vt8893WVGL61yIGiKDzzeaT5XlKNnDPR637UU",
+	"jLlQZDzSZS5iXaGwhE5nGor1PZl+/AwtwJqy8hbCii+QCknGRalTlXmRHsCi++TwsUu8HBVl2mSMedQL",
+	"rpmT784KBxeLdx+48+vT6etnBaN9eFr2PiyB+gFtoj+WePnfufT4WzwGLhb+uW7Zuv5UK0fw6E6+nTSd",
+	"QrvqpULDjXZb8LUfvMMdDt4zKaYpR6/Ak6MdPvGOLq0gvpDyFVXoiX5y9HSX+egit4YfS16zhFPsY2rZ",
+	"w/H2h/9SWgwv0Gv6K+IrSFdBkl8z//gc1QTfwc+uJfmIJ5+Rq3gE/Prhfs+u5GV1uFcOyZOmyg37QEK6",
+	"4BFeuEiPx3xZ0K9foOCsNj/xRpoXshC/KkrBndlKKftycGRvLxPMjii9F2hi9jEPHzzEjfLrzCeqCgYQ",
+	"h5Vup615GFQCdK2Ms8YG2tNgPVIxFHQChRGnVc7rYi5LgptTdNtDNYIuK3hRxXGpbkNRpssQhwm4oEus",
+	"XPirdLEFmIi1nWt2n3/ZUOBEH2miZMr8CAklGrE3XIgKRSy6iBSjkzk6sPzjLhIzXhL0gWnpTHUw2u2B",
+	"cnJbuxl4Qw304/rJPYMHX+L635FUDT5RHtRdhOst6reFmZ97aJcmBdevv9vG2u5hP/975kf7cpcHMfsF",
+	"madzy3dOfvwYstI/SfBXNPACKnzpkW+2V7LYwszL7kKQRrfuG+mc4G2fQ04KPo12DvqDkmJWsUnLeQoB",
+	"DQm8MwdcXJVP4cnh0boS/wo+cjdsAt79tfIHCAniDffLCB6O6Z0f0+efHJ6OPwhJdU4AE91jddfO6F4n",
+	"U2LZd/PRRI1LE+8LhniOk/7gGqQGfKB9Lk7B8AtDSJpoI/OhWEh1CeK/zCyWpKtKrzQe7ieHRyR2ZDxi",
+	"ImFJ3GtSCl7hiO/mnK80gdvppDdYEK/kbMYSIgsTGhFlvAqybbx6V4gC0m6ub1Q8HMO7P4bOse9VMbpy",
+	"FMYslWJmyf76R9Gf6z4UDB9Mqsa8zUfznBkMHVv+7x+Oaup15TnDqIS4dCp7QrjpRUOhc3BQOzSgHFR6",
+	"zQze6lz/zjrBZCp7N01Te9SHwq0GuNnWAYVO6muE4SflbGsXKeEKrJ+AY7RzA4wG2W9huK2My0HwubJ/",
+	"zkSpPeDmBMHeiFACZaTWoHpy+HsSwy0jey2OhoIKgikva3e4y3ETS3I9lGvtfe+IQTX2br4um7qAeIeT",
+	"Jlw76LbEp80BKDzSO+zA9ZWLB4Ph188Cz8EXEPKa6gRmmHfZaC9cmwGqChKjxfGSLgBM3x3v48PjlVg9",
+	"RgsXDtZBKoBVwDQXy9GGotB1PomxaR5ELw3P2ImLy8pLDEWXUx6KOc0t06zw/HEwAwL54dWnoOzQMh9g",
+	"rC6+4TJwuojDfASJBxFBbQAUpZ49lOXagu/lVVPo2/ItvLTBmeIo6d6Z1F661PGdjqE5dnHmMDlO/fZU",
+	"i86n4R6uUsuDwvb1cqvXYC2ROkuB7b0+f3LqzCZjyRTK6jDAJmvJdJjzYi/XlCLXXUYwzEznGnhSQop8",
+	"AJl9YDWhxlJXOFEFUs4645AsKFNGpjTj6XIouii/8WY7SpDgATiWZW7glokqXaxuvPWauQiMwvsjvh4r",
+	"7N78LZiE/ck8uFx+o6zjvTQQjqyfuJuwDc1E0g9BotpZyAvAmdR8JljS5wJLohdzGbTxcA1by+yIJTOk",
+	"6xMxhmLGDHly+Pi0KYEC7BnfN6HMn+hVaoWRhA7FlC1AAkIaNKgl8A87lgF57vpTWF7qOmKhAlO2TV8O",
+	"BVpLzQzErsZfwsXYxVRBLydqT9TL58FXnSvwK4mpgqQ0rgY9IDqUVmvQZmvnoEbrmA65SWXX0pFW6J6g",
+	"698hXc2YzwW3r4Y7ln2EXXOJtF4zW0h1qUv34rgwQJdWmAbgamVXf6/kWbEK7gI/DPBmhmHXIDgbptn6",
+	"HCRDL5lw2ENyIZhyJT9WqEJvcc2MHgoTmNlNRwKTXO9Iltb7U9133tB2URp6jKJgJVFhurGMfXAkfHXy",
+	"tUr3Wcs/L7f/+tI2ZBMbfKd8JvpF7lhRg1lOnFX+5HdYD7BilxuJx9rp+ZZBPNKej5z61v6EGwL1Nhm1",
+	"/CngeMOKL3XjOuphTLjAEpqMWdH8wfMtUQFTZnQJrGYoXNK5ZYARML5d0SNPyFiaOSRhT+ZkzJbSOTY8",
+	"v+siZi2YJYJYHQDT5AEVRiWQKM2ZjoZioljChOE09SWvhUn5FVsHwXQgTm4RHkGnoXQoYMt7A3JWJYqU",
+	"MWjPR+FyyEnrySS4HaUbB0Ec7AztggEjgZTQmjOlgRWDXrJ87vAp74If19Beb+K4DdRBTzoPDtp/Zr76",
+	"TskrhuxTz3kOBbeVbnN7vlpfRBGWHqyUv1uWUvaP9SUTkBZsqNERNjry7gjuiy+xA05Zu28wYMozVuGO",
+	"wlo3pH5wbZ6Vw7rzaodoHYkmXZYTrrLOER0D8L/sXT8VDNq5IKBuBbyxG+Pw8yvhPe6y5sJ/bHvVRTnr",
+	"+/WD/HpLJsoFa62ZqA5Ye9HEmVgSzMMqsTyaSzMG5ByFp8YCGehYKQszFFAh1vCgV15c+adGEF7yN2iM",
+	"tuAikYsIQFWjqhqapIDs1KtUH8gCrfpS4+8xGSsYiv2se/9QAJy9duml0cobEOt+zMyCMTECYHdAvo8x",
+	"uxYyT/HlriSYKz0gcdA9I8ZCL9BeKMH2SGUz9ojQoUAEenDDOgQpx3BWVkYuBOk+OT6uCk7K6NJQuPAS",
+	"N4R94to0u09R9/Wn62stNfHj+zLFJuXqtDpfFyRRdGrKo3TP6a8Pus9XVDRS6Rldai05oIxeCzdd1WAO",
+	"fg4qQleKSBrgKow1asrvQVkZgpJ3wSlUvgvvjHunJIf+SNzx+HXF5Xv4XMAPtuv++MhvLuX7V0J2uPoh",
+	"2ZUlbw5ApAIICdXZVvHeWLv7B2baaeLw3jjtF+Kvv9HipbeCNVANWETtyl9dPQAzIqeQhe+siICBdVal",
+	"dGhabGvT8RHqyycNSD1/tmrjUhagmHmoK9c2SbpMOX0KXivnp9FxBNWg46X9z1B062k5qkgZJi/PveJY",
+	"ptU4XRBKnpzLqnc6FHGaZiOg+U8mjjCdVjMBfSFgPKhSYgxcXjGleMJOa2rgyVCIIk1jolgGhVRgXbrf",
+	"B+TM6RSAPIydJvxehU1ZhYfFAOg9WkoFqQj0OrasGTVIq73aDY7tRnkwjGBl41WpIaQZsYQDkEx8siI6",
+	"eqcYjFCTOeDuQB9vCWDNNE3XBJC7rTmDGuFsawzm7nRIh517zzH8XTlbkLmFO/xQSfWge27XPZEZVErA",
+	"tdTNA2Advrn2vTL6RpfCszmbXHrYS2eDC8YSfWK5TMqoho4Kvrd3RGjJPi37C/QeF0GdMWHZjgNmRmYP",
+	"KpJl9hhe8QIDzepSTPiOIYBnpUNz26FdQd9fHxHwK/NIuwd64PTQJIYWgIBBGwdQSoZnbDAULxAdbImv",
+	"d866E4zv+o7vRlGBbR1B6khtJZShPAV3gos6BN93aMRemtnlovoSV6C5whVJ4GvS9qwkRyTaRenB/I3Z",
+	"Gr9x/nQOnS/9Ge6iYvPLf/+PU1Z612RXqFR8JdzKGuReGQpCDcIqRU5Zs2c7k+qrOes43Iej/uBWWDux",
+	"7wpj1YnSgqj00wVdkm71A5xiR/fXPMf+ZV/JQUZJXc7QymprjTWshZAklWKGMN4+XFjZZqXFhZ5+kZDg",
+	"Q18JD3jmZvXABB6YwBoTeMEF1/OaSku6lX/BuSUsBygPxzVZgNPMXSZyYwwfuv7qqFLbMbXH96YTCVnM",
+	"l1hXilr10eFhL/JVnHakWJUEoPba8AwMgYnUxkf2M5mw9JEmKdeG5IpPGOlWDTsgsIdXXcIzlHT2BuTJ",
+	"4ZMAZ7FkDoD7V5ocTYcv8Kr+oVqAOzyB584kCr7WchatEaUNUcWDr/V25KmSM0h7cYHcgGW7pa6OgF31",
+	"4BiVduwXcMA2Ckjob6EJtePEQwiuTqkurR08oUotAWnAlS2O6eRypuyGWQt9yhZD4bJrrIoBofxV7F8r",
+	"bz1A7SNNVAkfTHQqFy7IrgrIz4VKRjiPlhVAF1ZZmLwwFX/QZAW/GnkHjiOqrHzsPQjCPnSLA0Bv5VoA",
+	"FwQgwtacp3KKngojEbJ9JTDfG5C3gpFCTIGpssSu3lBA2WTJW0H0V4QwcpDKce8U+wVNXdNup28Nxcqj",
+	"Tf5WRMdyg3+khyIuNJ2xEaQ8xWRmV6/Iq0WoOS8U8gBEqWzKFLeGXQsPu4PU8TX2Bd+3POwuKzd355pA",
+	"kkGLLu94qnRH31XaUh5QEsOscvxC78Hb++Dt3SpLHB2ygHCAM2AciOaAy5cgiQEPnFMN/KNFqOysmx1M",
+	"qJiw9Cux095ILMGy0wS/qj4FMPPK31u1EEWmizUcihFNr0AjewVyyMoOj0IC5WMV06+tLwVRrUApslba",
+	"UMRCjhrYtT/lZYsIxxKk8iD5jaYYLO7XqhACa8P9Tx+SPb5UnAfWf1VMBzrFTkrklvMOZt1Xc8bxDGVS",
+	"gdkF1R9YOIe9DhXTRQZn+WvwpryzS/fgSnk4uQ0REJmXAZAppOYuSl/KL//9P86Zck33CZ6CrytsW2XX",
+	"4Ccy6EBINXFRZogErZhIX8cpfg+r+XCMHyKgtym5wSsiqiBo4D29URS0kuybGq+UxTrl3V+oKKk0T7qW",
+	"4fSwviFdkkJUv0D7016VwNFWsOSfqJUsrfZEvdOyJL+c28uSgsk8+FNvp44pZPF+dVtrmL6YF3XX43vg",
+	"qPmriYKKJCiX4omOSfeIGEmODg8PI/Rj86p6DE5yTNPU9fsaDCteUxrk5RGHpmlsCq22oCeAvdCFVAms",
+	"xLS6wA9zGTwhnPMM7HfM8+3G/ufReFn18nNe0rN3L4fiki2d57Wcy8A/5DqTgve5NPT9j40JE/hbEy+9",
+	"S3fnOUvZpLLN7y9p1Q/guyK9dH2TG3jcH+WCZFZlc2idXzmDe3BJ3gE7dicjyLlciXORrpYZg9JQmqaE",
+	"+i7zeNxo2ruer6LintDyky2+Eu75AzbtRYTmkgtCKGUhixTbqgahbDuuxPHXp5a5ohETxsQsg3WxKgGV",
+	"r/4NawEbz8IwvkUQwItmeYpfG5A3lWcSPKGn7j1pqpH/utDdUKzUm7569ZpA9AgaSlZ2WqMvBDfkvpml",
+	"+2wAaHEfHNJ9tU0NfCtcT1q2AGkD2/AQ6nngqzuHejD+MHXxDl2GKDS9sqzohsxTMejl/tvQPEus0VKn",
+	"g7okxxR7A3JGcL4sqW7hmnzzDdbaJt98Ew2FllVqA6Br1l3rpPvu7fkF+eXv/wjiYz3frN2BAFAPsSoF",
+	"w2YUlRLqh+CV0AqUBNvPDsWCajvWcohlKM8VEVSuhNg13QI0ghi7rDNy2AP4VoxuuflaLRo4vMbyuEue",
+	"5y0Y8u/hmQdd90HXfeDJKz3/7MG4M1UX2EHfcst2PKMKbMV+pQRWwdbQyE/sCyLMSHJMiZvSBY5EbwcO",
+	"TAlaWUeWI0yooamcFVb1hIb1lnuUXfp7zUBHz+0HL2DAd3hAy6+0KVnoEnLjH/xTIPl40eEmHRAW/LJK",
+	"VXsT1AueQm3bRGZjLhhaH2dvvj8lsaUvbOoOfVeumKIpEJ2GEmhozEu68f9lL/076LtYPJ1Y6XT8bXW5",
+	"gHrcJLZifCgmMstoXzOrh7S9Iao/N4Ce6FakyTSB2lkqXDqfpTorsLuPDwEgiIyXHuWnB46kmRRsMBQX",
+	"Vp/gGhH8ANNPplDvZxSfzeyiTAkXhs18k3vXz538F805UydDAaCF3LDMvgayHmWyJJS4jvskYSm/Yqqx",
+	"EUJ5hr6YU5659QNGphnu44nbR9+FHl9FurD1/06DfRzD5hG/a/aBDGkFtlOXz0TjGHgI+5SnMmFeaWzy",
+	"7YO6GOqTdnH1zkzijX3L56iT0U8v8cGnh6UOSpWiS/urNkvofm911U7U+dRfIT+vdmxaNDq2ergcW6Gg",
+	"S+XUfol0Y0upcVQlZsa//P0fESh4PlvcHd1eW4wDXzxaW46MfnoFSAU4s4wL/+fRuq69wwRg1PixLUPh",
+	"9XjLNj1/47cRnXMC+msCeMmqrICHbunaUNE6IADVbB6M5Q19wzN2sxGN2VQqttNgICtl/8F8vGuRuT00",
+	"hTO/Z7i837iS2ICzh8vcGqBqltgHP8N/PRrUHsK7qdoECOLOlbQ25Qxm8hD+vC3oHuY2c42A9lUiYNPC",
+	"ZuOIdLw5oeClu+fONZa7ZJA4ie0c0i3I195l/9dCvLnrP5RT7XHB2/li2dy5FXr0LSAMY3J3knGhPXD6",
+	"aruRU0w1QURi92EH9q2xTsa3jK86boVQ7GXPetc21drX3Or91gTy0FPpEpLcyJy6hHNXLci9UYILRLqy",
+	"MJonbCgSdsVSmWcAH7UAfHbs8QggTSTGdvWjQqUxGC1cTNIicSgmqZzQdCgM04aLWW9AXk5LVGUPPzBm",
+	"ZE6h3RIikhLFUrqMiJB+OnYGzroqnQSu8SXX5Onh43bs0LIb/leJHIqj+zK4oeG3kzah6DagW+KvIdo/",
+	"FyQgCyCr3tfOfh5CRl8Dd0WqI1pmTApGxkvs1N3IUevy/uBn/Mc69OhqZOBKXlbnfjtC6HvXYzdoPc2r",
+	"vjYLqr9+0n7IY/fOb7uV0CslZ74nRpu03k8gwKtCNRQinbflshyQ+KeYZNRM5sxBow4FJo9bAz5y/ewd",
+	"bCKEeKQw1GoT3ERkQjXrc6EZZJ5fMWhpaOaKAfyYohP4qFRYqVJoh0fJqLL6gUjYp96AvMM+AopBXppm",
+	"pm8VTKs0oGqRRERLQknCWI6650Rq4xDQKmCDRLJWPyJUtH0pNyKGpn2zgQqstdlhUg8k7+VQuoXuBXah",
+	"ys4FO6cqh5HkMk8Zpn2zHOW1Abw8f0seH337bf+I0DSf0/4xxm2VpcuEta4p3lP7WE6NPf6dk87/+fGs",
+	"/1+0/7ePPx9//pedHWO4q6V2uKePzj03miqZ3Zarrj6iPXx0fjDQFf+mQ7lgn0yZwvVIb2Uj3VUe0urz",
+	"/anN03t8uNXVe5fmsj0z241ldxwevIl36k10yJUtRjOKzl26ddSEJ3jpgIC5JkbxLGNJRFK5YKpvqTdB",
+	"1GC9FIZ+6k/mbHLJklOSz6GmSiTkhzk1+izPiShADyBjNpEZI88HR98+iQh114eiKrEO2RqxGqG3lN2x",
+	"it0NcURYqhHxOFZshuVf7lJTc4wS/HngQn4j/6YBOasAGPRQUIGztgPEuUC21cpkEARMGDoxTmIPwcZQ",
+	"2BIQYYMCDH7nhAAcUdAzmFLAFxJUOfTaKx5pcslFQrqxv8iSEfaXjEh4LZEZ5SKOhiK8CkP3iB9Qeud7",
+	"LWV0ScaMUJw1F8QFbCsAESClK8vTF4BwJKBMDlFFkgIZBhtBOKuHeKnQN3PpmknCouEyQZsn/FC5yW59",
+	"SRc5t/N8ECqWAYSJ62qpEdPVJ3ed2jle8nzEpyMuRpBuOirDaRixxRXXbrjrd/Vgi/1iWDGOIw1wAqjA",
+	"gsNSaWn1d1gm+LV6O+zYvoyvA1ZlQ3+UL5Dx+uCN+BoKAxKEhk/x1KzKp9DSOxgX6eWGTr3tIkv7pEHL",
+	"fhmHgxxj3ig1JJMIBnfYg55IlMRTsBHjyqlrWTekz6Pt2AWGlZulu+I+oD3Uvh1ub0BitCaT2KdUVvn8",
+	"+IAVnrHLFIyJsULAtYXE0bqfSNfxy7UyKec69veNl0NfJdmLquxNfDOhJJNXrqwKvchQWbWw/xqzCXVG",
+	"6VAYS7omgPT0DYZlCqh60HgfmWUTG/yuSC+9mXlXTMx+474zQP1327M/f/B2uNu/hCcPzfZ/K7VLEUm4",
+	"pv7fmhnXUQSwA+Q0wtMlFUG3KKYBp+4cbORr7JNd1n0dWRdrfOnUITwB2+FiRhC+LjQBIqKNYlBMRDX5",
+	"cPGi/zvy7PwvXhedM5owRZRcrKcHPIdRtviPHpw9D86eB2fPr9DZY9gnczDRV3UxuPqeZghYBOnUloE8",
+	"uHNu252DPN3B9Pll3iZJeGZ5tL5pJpgPFLx0r/tV5/BUE9khjwcn/NAZeHcfo1+zVlejp8lrORshS95l",
+	"zE95yiA32hc2u4rZk6GIPRuLoawmzorU8Jwqc2C5eR/qVyprzv4ARh52OYuGQsJQaJouo/IOHcDl8sSl",
+	"2mQ0zwHBsYuZPQsuoHsbmm3AuatU+LLyB3xt4NJzzjf7baiuxqQgcJpChA/WysFBnq5k2RwfBg2H8E4H",
+	"bzUUlYEpyEzJBRlbHZCMl+4f3VymKfnD84uhWOMWBz/jP0Y8+dwbkPdyATFIIqwgTLm2PIhfMg9wjlXK",
+	"ei4X+pRQqyu6OgCoYRKEUZVyVCIfaW8nDkV3PULag5IKUroPvZ/Wrs5p2AoevlyVT/k6d8irFyyEfA88",
+	"h5WLcCjqFiyvAEdyxTQTxk6kcpT670YE/ajgFqi5MO3WoXHtlwAVaAh4Q5+oypk4FPAoEKarzi/dxNgM",
+	"LyKgrMCDA/Le12IqtxFDQY3dOrJx5w7AewwVoUBdkKeO/oGhsCr+quf5yfExiYU0Izw2fov9qaoR6lCA",
+	"451ikZhS/IrpiBQ5MZIcP/2WvObfke7L1+/evr8YvT77j9F3/3nx/PyUPDl67HL4TO90KLgg1B7eLKof",
+	"rSg4V3DK2v25QwGtsSFm4FQ9PMgD8oOd1IZHoXG2X3h0uAce39XtLV0tpUvceYADQmzouR1QBuk6qBqM",
+	"SDQNyJpvltwy6RqDqXDve4OhGAqc1qr4i0m3kmsvlMw+vH/Vq+qKMHxA7XfnxuQ6Jh/ev/LjBWIQ2oBx",
+	"6AuVKPmDlLOUkfM5Y0ZDUuNQ6DlVZaRCLO0SLeYSioy5Id1f/v6PA53bhdLw1EFyALXFE55gjfEBS7j5",
+	"XzOe/PuboeCaTBk4xJCQQKMhaPw6vujcRZglOalwAj+8fzUUXTrWMi0MIzCnyNqr0pq0QpJCM4VtVKDv",
+	"hNYLqZKIeO/e8eGT3w1FlYhxinEhQBcUJD4oVBr3MGphObIGlPgKtH4oErkQqcSmEu5UlK7DVbqPyiNR",
+	"VZOdkqdEsYQrNrGikqapn8TxUGRcFIbpnqdoPNQAwGEG5J2ChmsRSaXMx3RyGcHm9CGxMxqKZ394c3YR",
+	"ERB5E3vY7DQcOmLOJpym/bxQeUDvmGPiucFQQMLVRArBJvarkTPo0Jnw/Ztz++XLIocX+0kA3/MvkMq3",
+	"2fDrZE+Nb1nqhFqMt8SrcPp4PIB7xZujKkjtN46trNtuYXFuJUtmknBhpIPWR2ypsWYbDMrr+zDqA3qN",
+	"3LDsC4uwmORP52/fuBKsiLDBbEDin4edZ46lvaY8HXZOhh0wOoedaNh5Iw3TcM3ypGHnc9w2dMd/20zN",
+	"3x0eHu4w7vNLnkPE1km3upBtCqM18dDWaq421r4DvN/deKFr7BfU5QbF076IiYlM7KLZrwdUUg3mAocN",
+	"emyeUg5phZbPtNwz0VcRCUcvJ4aZPnr3IlK9p37XlUgGme6zTxOWYvkj7vvaR1YXJnwlGgblKtEk4ag+",
+	"v1P26BpujThwh0WdPLi0Nvd9juFg/eBUC9TsnAA+bZ8rD+CYCwoktfamYCH2PYuk69ymv/z3/2A/T7BB",
+	"LLliNevax9oped02Qh66YlmsGRZQNCuKzBpcRkGlN2xA52PDsQ1iJj/iElZ34ZTgrp1dQ9tCMMd3cOja",
+	"nFIOSR9lzgOE0kN4Z3s+PKontGIZ642JmtwZUedTv8jtWju6b/LE1WDntjg/BsShwrnGEM0ekBNSOTuc",
+	"FyIaCrDeUGGzv8JTVifUUNwDcZ4eIo6AAUZw4NFQbHGVhMsRuk26kJpTUgzxAg6U6Iis+lOyRiY6FCEX",
+	"rX3F24Mu5cy93a5DwgyYSEPRxfAVjNXZ1rIw5Lu3ryOY8dG3+BtcAH3/B24Ved0/On56TA6G4hU1XPSP",
+	"ehE6Tlw7f55xxDGIrGV6GtuXGzoO70KGPxRKLk6CxGslF77Nc5nSNJFpkQm39mWjR+ojAkPRlYq84uKS",
+	"JS9Fz91+isa/twcM6fo7Hmni9LqTYQfcMTQbpwzRKpzlOSB/hPFpu+7WRHeUDa2pF3NqMJFrzjhYs9Cl",
+	"uhATU6AJa0c6mdjzc+rsCBwUiGIjyaTQRmbufUPRjfHCAE2/S7ZE2y/GDAhn11c7D6GZvHzriROmQ+Ho",
+	"YKpk5gORXaoBncYwXEHQIJeQbI8FgtWwe8TIoaA4rIi0DaoSzUhazr02495a8aRa+uR8s0Bij4ZzyjhQ",
+	"WoBqtAcMTztLIgI4H75Wy+6PHKcs06RLyZgmSCGw/L7NGJ6xXpPfxtrH1uwVhGd0xiKvdiRyUmAxIAUD",
+	"dSzlJVjBVfi2F7h7MJmy7u8ZkO9kwp0hiBTvvHzIRHDfu96BMxRg3b79/j/RxO1tAHTcZKndl5mDxnvJ",
+	"2laYCllwoeGr1sC+TYtoo62xg23wm1P4f5UK+v1ryHcR7XLHsQ2lzgRhCHTuQnNiKz8wf5cbXYk1/ZDH",
+	"9Otvsj+XC2L/F6q6pQhTZatLaM0ZuCCvr/wG4YlbACepCZZ7OECtFdm/BtvyV4RTEkSRS8aTu3a4bXHk",
+	"rSi0JeXdSnOG9qjbPh0Pb2lM1wijq0IQbWQemBQaUWshPHxaAdKWMeuxq4T1TtxECsh2XA4IdpkD/Dta",
+	"tfwbCreHmI1cmrGnztjB/qZVqMC+j2vXJ9Etje9TF7f3P/y6uECZ+8bctB/ap3259ml0vY9myFwaecnW",
+	"A45h9X2Tc1cya0OfQZxywSKMfUUZ09qadkou4pNSJ4Me8wLgWZcYKZMLsqAumO+NTdINKq+4GIFnplYH",
+	"Zv8ScuTiMVAO5nuklVVj/gIWhwUXFnNqNM3z2mOGZ+xveOMvf/9HL4IWqPa8TVhUAsPY0VKfM9BVrP9T",
+	"IQ1GfZ+d/6VMMVmJDmHKiXFB8ZZ2+NW5fI77cpcJjrVoPMDf2l1B5NsH8X9bOWW1VQ6KA32G01rm45dX",
+	"BH62/1lHQVlJ2jY66BpkjSs86+BGcx6idT33e3ibqyHcjpyCtycP1Hgb1IiLuakcLWoWAtBBn2cM2APX",
+	"rjYM29D6QCYkzYwZE9ijFgOajfztrvWa76EX5qas7gdyulXbpoTu8mHeqJExlCTUXKe/ldM5pnRj48Iq",
+	"/us0/gLDB1A9CI1FDF2G3dlOSVkUiW8jk5RRpQkFR+JQgOPttJb5dwL92BxKeHVSIK9zWlsxMGOGAvvF",
+	"Fik6+aCAwyHnp8sTa2e4Qsj1Um4AsEM8AkJnlAvt6rdWC/Thxybt4wPgiZcH9G4ySvAjX8JpuIkf/Oat",
+	"nAd/4120tAVS2bm6u1Sqyr5DrUbXk8MnmI9XE66QptddMtNrFa2+iUvnHhrFtB2ossPPg5C9JQvCldzp",
+	"anOv29T1bkXoe5andOLb/hmWI6gsNjcthZMThFTMCqsUZDJh6SOobMgLA1nUXcuEBUvXOstERBcY8Uoh",
+	"TBmR89fnRLNZhsjiHrBmKPzv0ldQEhjaHDpkoJTvnULI2ApF7aLCV1ymmKI5FOd2/L7n1BUrzflKxV1p",
+	"O9XzaLMoQoai++Tw970BeZ5wXzpSFtOW6pFVnRJFF5gv7jvkbBbPtUN+d52ovoyo3pW7PIjsB5G9Pze1",
+	"ZzGsYgYmtbkdVZvwPlDMNb7bsWP1bfHe5tiIdpUkqxWMNTaLyn9EhFy4TqqLOTVDEbT2Qxwpv0SY3TYu",
+	"NBfW3IAT/smQjKmZL5up1a490tFqS1bPyyPHs9GLyrI8pYb1SJ4Wvv4NmSnuCSaRiTLRjsTWolEF4I7E",
+	"pDvs6LmlXzXsRGTYyaRiQwGrl7orrvMRorkItiDTArsFQsLjsNMrK6os83aSwsBy2CuWOJyssUOBLEVk",
+	"NJh7AwlEuvIJu2fQGouGImGptR9F4hcgWrMocQAQjTZRJTPBSbxkdhzebaxQsCa+iEgXKeRQBTLVGqeW",
+	"uK34fHJ83IvwZVVp4EaRBfFxT84J4IgNBayMHtkHPeZZ2M+XpFKzFblFLlwfXbBH4Tz44S1PXfWdvOIJ",
+	"U480xMkKBXVckKMGaS0un/SRJom0IvT4uCyHXSFtj24XkSfHv4ebONR1ZdyqAk8PH4MKPRS4KIlcCHsV",
+	"X4fKBkp3F667KtkaQsD1mntC+kW6R0FcffS+uvk+CN8H4XsX0Nmejmsi2NEU5L9iDJ7lUVBvXLL9zXI6",
+	"Y63tWv7AzOs7NYlfs/Z+jGlaBtN+w+AJP8wlCCQKaRPBTtnphJt0IKThU7fM/VyxKVO4k23OkHM+Eyzp",
+	"c9BNlEZB3X1y+Bg4uYtI657v/lm9MvLFqQAglUKhcqPn5E0wpHfBiO6QYto+2UJGwToNHhrqNDpJ8KQ9",
+	"AvWpXNpw4QKiDG/xrpNGj8bOtPdnttRkKQvoSe31NYdv6xvjMB3B7XAf1A+XgQYILhTiUsiFsPcgcMST",
+	"4+PBUMQJ5elylPAZ08YBvmKuE7bj6dM8J3APwXsizO2PIQViZMfCmYbEiUyXfyIQgc+BqC5X74TO2dUy",
+	"ETkl7i5E/6XGq7anJB4rudBMjfJCz+MK+QN0ckz7UHBsknbXxqZTePvKVcvXvozTYw9usMrkvrQqtjdL",
+	"eVCt7i4UoWXGKp/p9flhKa2xl8mmNniv3T2/aggtnMR2+Cy3IA9t8O4KcMst8A698OokevCzlc/bMpbW",
+	"++QpBqCm7i319njuN/zr1MHDDEVGl/4nM2eZZukVc83zUqoN3l/zq9h7k2Zvgv0JiW/HPlL4rodmUb8W",
+	"ixfohPoM2q5UqPj1bqVj1AfNFPSLatVf1yh+QN4GJD5TVBgs/71khC4oZuMiCSuZMp8430TYCctkSyIr",
+	"alEBYd++/oYv/zLqmptYi63m9vrXppc9ONV+zZqfZzGPNJzbTSKzruxt0u3e1O7cBRO7wJz42ifa+8Ur",
+	"zJrZjBTd9CjcF13DuEKy2EHr/KrU03AG25XUlcV/wC2+Bz+TjjzpOxR6QNJoUWJbrK3a5QP7sj5N03Zg",
+	"lZ19U6+pcsHhcuxyISoAiLGSNAFkvTrpkHdUaxIX+chIQIiFsLCbFE/IUhZDoedywRKAi48hITwmWqJ3",
+	"iNZNT7wG2JpBwuVQALRhKqFBqsOFyKiyf8GCFkIz1piwaud1lqY1LvW+sTnRakG9usTVqju4EDOTwyg8",
+	"9iGAeUDeHU80Is9i1Jtn7YjmfsVuCpLXPMw6Nn2IB28H1c5tDfTA3RMH/r7Ymt23szRtbz3yR7nAjhPQ",
+	"zgUJ5Ku3w3/j7BAotMZXmuQ/UfXk2J3YH76oDwizm+J6IQ19gGeewSN3SLbhZ9qifvbH337QrzyTm1yO",
+	"CMFTKnt7UcHP4Z8rKAsbSeG+QnetHd+Cex7yoG+r2GgjmW0J7+3jVwl3OOzHvYU4QWdryAXc92vRbSh8",
+	"CG2CCX/kkrFcBzhusR3piJp40KhUrQrmr+k0RSBOfnPOlF+TxF/R62+FsTuB/xWcnq0n4oMXZV/RmcDV",
+	"ezgVX8+pcJow8N/tp0Oq2SbV5i1Eyf5256pN7TsthFdHMv9naApUeU2CqQd7KsNV25BMtB5+tDxoQGKf",
+	"Xz9y+fW+S4hLcI5Bg8ac+6G4ZEsyXlpmdVJlE61mHZEtSUdDAUhHraGbNYK7/QBO+IkvE8bZl9ofUm0e",
+	"Ai5lwAX7H65VxkhV1iW0cwjH9P2NB2ma7YK/hJkHFKowMsw4WEmfkAvhNRlwpTLo3KWYKZRgyQmJac5H",
+	"l2w50szERNOlJos5AyhcAw2TnbMT2A/cJws1YfFQoG/UvtdyQ211KGBcPDVcnBB7VGOSMSpcFdJ0Clgh",
+	"cEOfCwAKhroPV+yhSTexClzGBdeGT8qKIOSPAIEAkL+CmYVUl702vKQ0O6/W++4ABILPtNZG4O+Df8pG",
+	"ea7MrI9lZg1HwNI4yMbC7JSmEMObnCS0xGE3vlAsBkgNwPCGXjVAdL51W1la5BK/ByXFQ07qQnHD+lbo",
+	"nvinu4CgkaY9tJExIOKEp6X2xRwxq6vCJcjX1VV3CjvARMkcOkZhxVHtdocWGBHNIV0TXjtmqRQzTYyE",
+	"8+ZvPiXxsDPsxPbMZvIKqqsG5Ew0nXMYXYnzDJ9MqZlKlT1q7Fr+rlg7LHcA8VF94Qshfex+UB/E+YM4",
+	"t+JcWsnmT2CEhbIRCVhOWfnYfArXmFyDeD8wDH0Szb6JBv535sTk8eFhKaNdS+4ae6GTCcuhXYR3jZ6Q",
+	"WF6W0p1P5lGF0WglrJhgXaqbqFRr3BMgIQkXBMDRyUKqxA3OMr9xygi2MxtMZGKVg26aZiOPoHjJlhGx",
+	"F+D9IyHNaGoNerz4UyENHbFPE8YSlkRDYS8qatjIgfTjbUW1X3gBcP2lmPJZoexNv/z9H40qwQXT96gT",
+	"2K9tDln6TSELdqOI0G82Cfg1ZB4SwwUot6lbLU+wZVF4m0bRdNgKTWcbqwFfpdkHuGdLpsAL8JYndEm6",
+	"Hy6e9cqCMvL40F7VhM5kW8B9cwv4XRIAXtHmjxuZ0OWAnLkUhcfffusGA/Isth9u7YO3qRf8PYf/y01o",
+	"ODrwg4MldQkndiFcco3jx1wRIw1NH5Kcble9l5dMEDhD0MYmoctoVT5iD05/rFoPZYU9twvA8IC8gJ7w",
+	"ZLwk8SUXvic1QgnHpyT+KSaZg+2+omnBHD6PNlQZj0JImhoxN7eAPw/Hd+cFLC25jHaiO+cyBiP+s32u",
+	"NUMS1+w6732PTzbwozOoHuKfyuZ8aCZ1qz7aPdyWqutuTBP6v7En0b8+edLKlX5q60Lz+Pgw6mRc+L+P",
+	"7pdFBcuyPe+SCaM4e+it3+YyWEWibC3yqbGNXbrqoy8MSA8zCMu+7vDqk6AvsFE8y1DxlAum+pZXJBHR",
+	"S2Hop77DU4mcdMHu6FYRPjt/9vIl6b78/s1Z79Rd19iVbsE1O6211waz/vng6NsnEaEen9M3HqGYHKSW",
+	"xCrPDkOcC8vlZlyKeOBZH9dkVmC79qA1L+lSQeL/bfngpeuAXTZzR1xpLmYk/lc4cwmfATpLbXSuVRx1",
+	"s7Ba9FnYG95NurzisdE85Cg14JQoj4aYORChoKl42Go+tGO8Vsc+cQ2YaPbMLCNSCAdsejoUFMB64Ifg",
+	"4aP2zsnBIb1x6+Q76qUbDBHHfO+oasEatbhF8PgsaNMunjbsGvC5Y2Ra9zXGkjLu2VXzUOnyNbTAcPQB",
+	"QIoVz3P8CtpPhnyuXaA0aKcH4yK93K2HadizlAZ9MLpV29JbbETai3xzyqGI4Yj+6FprfIyxpaLvywlK",
+	"MHBjQDWDe+PISRP7fadGRyQue2Pg2qF+hv0xcFaunZxr9YnobK5FputQCT0iSBdR0CA+zWfCqoO9U0Id",
+	"L8FHIFJWwlG0fBXbU1phFer1duh2i3EOfgzuZmhEqeTikR6Q5/bfTfKfauy+P1mVFPGAwFnApgzQgpsY",
+	"OQM/m2tO6tmgdOEFQM+uYbgtmGK1Lpsg2r3A9O00AdcsQW/XSk8QoF/f4gRaQwjCqEo5Nrl0LUHBr+ZA",
+	"PZAuxyzM5js6PPR3YSs7cgYUiRAdZb1mThU0y+wC1AjG3qCQALqXhA01yWIuU8QmBQySoJemXYZtzTTJ",
+	"Dr00vyvSyzXxrW8sv6OfG9ucWMIH/BK7rxjKdBcnDLDqHLB717tY4oyKgqZxa4nHXdhXP0AIFty0ltQm",
+	"NGPYLLYaluUurWPCYG2bKXV8uNWUWhvRy/O35PHRt9/2jwj9/9n7/t22kST/V6lv9gtYMig5yWYXWBmH",
+	"gy9rTOYumwS2ZwbY4ZzYEttSn6luLrtpRZcE2KfZB9snOXRVdZOUKdvJxnEy4z8GE1Nkd/Wv6vr9Kcql",
+	"GD0FElP9cUHb8pbg2y/lcg1Dke+ezYXams1SOH9zPJo8+u+fj0Z/FaP//eXd0w///9HXiUl6FwCi/gjf",
+	"Gj/0W4b0bB0OzxZ2G9R/omLMZSm1zL2SFe6AB3HwNywO0h3kL1rEVupiKd1C9HvX+uujK4iM4aUU+RtV",
+	"YNbihvI+GY8MWXmUVBs5lS0CBMSxAyCpq9T+diuDfCv2LfRiaTZbmPPzXuyVa21cN9aP7m7Tz4L2FYOu",
+	"dhdf3FgnV010VsLCXtsVbvegrGfFlSAulJqv+swTsATvN9tAhm6GKQoLGQyWarGMFsEhZVGnerZBHWIM",
+	"vViEeOxQYMKwuB5Z86Wy7iyO9EvY+XsqIzRTQxXxlNdM8tr6/TJAEHgrhFdoF16YTaCS86pG4ADMeCmm",
+	"0jrhpFcHtb8flV7sFARDw7tEwSefIAruGkRtJcyFlTyIuSnyqam9gDRfJnBuisKsp3WZeDat3VTpS+Vi",
+	"Ig8OcSW1251KbeXUN3+HQ6FKsw4KiVVuuAItqX0q1i/fRSD/fGtNIGzE5/zd3TowQm83ey/ifDw4Uz+7",
+	"4yNUzW723HY0EVjpeSv68+vouGjdFw2n3u0QIcQShBlFCYNYLLkySmNRIxlDhpXpp7nY2CwYLDB8wKua",
+	"If5RVC56+Zj6SXNGHiN7x+hiKLwI5pYUg4knJ9VUk2AMxyuhilDUXsocBGRcVD87jGAt2BjiuOCLS3Ep",
+	"U62NlmM4pZdtKMGvJDGc7N27NpzLhw/ZJEC+yyK3qR5k797hFE79Mf3wIUv8N37thN7gn4TuOq+tM6vO",
+	"Z/RonNaPH/9+fiE3+A/fxJBr9EtNUVLbsd/0Of3c1233mRORDBzduSiKmZhfXCH+PUZm+/4PQcBKFP5y",
+	"lx08m1gtlmwbqaYArtIov7jCxaWBQXaAs3zw5GBm8k02JPNV2F17NtVZAGygtJMQHolwPMoxZAbGf+/0",
+	"yASu87W6YyIP/ghfzJPP3vt1To6wIA+K7W8wIhV3JcJK0iYInPiqKL3jgtiW7g/ehX/epN8+Z9wW4rix",
+	"yj6sRM62SOUwUp6vFQb5OgLb1RPQAaKvqgp7Nvp0nz1+tkv5bfGPB4Tg+0II3rnpGjFmp3yyK+5y98I+",
+	"/mLs9Z5Y66+4LEc89L1S7W4h9kaLR4tr3RvoL4EgZQkF4ZDTLiTaiqIgsCiu/3sdem8/k0z1zVxyAvPC",
+	"H0jFdpHdWbud43V3YtP9ZPbc9lx/a9hEDzLU3ULzfvo9dr0YdYCn8nbQf5+TkfWq/s9NiQ76G3gxDNym",
+	"VHNRFBsQgR0ZLYepVtoZoNi7slKX2ERL/vSaH9puMZoDMv8/jODAMADCOUH3M3NC/Pee3TLwLoxX4EuY",
+	"bXyvvQqkn9RvRn/EHdCLyfbl1MW5KTcP8GsPPPFmnmjKTZtD4InfZhOfxgoZtPErYYYnaIILjmG0ewUU",
+	"oqyQIqdwMw1KF0oT7pz/3YpVWUgM20p1QF+vOKJMSxhk9AZXOxi20iq7l0uqr5SFYNBrMg6OIat1Ja0p",
+	"LmWeIUelcLZUt416DD2dg5YKRcQQV6cpupANhodeMKywYZmnGnHi3VLpxRhe0T8aOKbevHBauy8kO3Jv",
+	"kQfdLZ7lVq+7WGiYPTZnPMiLv0FoSo3J1A13PMdDVnRr2/WwxLWcLY25GEmdk719pyudYkeSUPtJ6DxW",
+	"nRvDK8lVHFQFVs4r6Wx/ztpP1N9x7O6+8tasE662t/Z7btF9Sl/frfdzq8/bpHDxrD4gPN1VpRg+L81U",
+	"70wD4zev83hec6RgIODk+PQMXvg2wNYzCpxmj9cPJy9hVVuX6pmEpXMlg55bWV2idy/76fg/Xrx+/V/T",
+	"o5cvX/80fXF29iYDURRmbfF9ZBCFmYsi1bm8lIUpMZAhiTGwWNfeHxYvYJTC2rWp8jFkFAjhpRmbYeCK",
+	"TfVcOFGYRS0Bn1Pgt4Xs5/TRfvrolwx7I3nGv5CEAHJyHdaurrw25QcW5hUqOZcYKI+pO75PKoDjpCZL",
+	"vjZrMPqQrFmbVA+yN69Pz6CXqR28o/q2/s1siHKMjZHqRjMAVqo5Dt5LMCzxqIX2IgjxtISDhrXhMCJ+",
+	"3y7N2u72J26d469VLdwi8368i71E5Lskn7hbOHna8kJ99XGEDxrlVxGCy0wVBDJUZ5jR9HPxXRLTwbvw",
+	"z9uF396G39e6zfG/dxb+Vsta5rCS1ooFRyj6DZ/LQiFjLcwCFiachF2+yau86Gt1UT4E53admuKK7LFL",
+	"2PhU8b3NP3tqFd64de5M8r2J/T/szPvznt52U36cyBNW/jbwkDv29M2+UTL7X+v0/Etkt5z5yGx4YYCt",
+	"j1quU/3DyctDEOyw85pYV0rGgyBtc8H0SbK7/aJ9B+/Oxb/78ZJ+5MH/9aNUPgh+dwk6eTvmdTvB70A4",
+	"J1flp1rQPC+tzBpLVnltHfiMU+waM5vmwrvGtnYU6LivVJGlhDAXnnCWUCkdAfnfrmQEzrH4OOC5L2CB",
+	"4xm92QAXhv0gkNzPwT7S8YjsdVWjaKbjJbrBXPfpwsotmUWuLNL/0YAx25LRxxoWx5Bx3/mUS2rATM7N",
+	"StpYNmCc6ij4rAVmcaEFL06oiBiGcI7cHwZkXMMkNrqVUy21mBVKL4aHVPmGRB9M8DAuSFK+Xaw8jQVE",
+	"HCgLgb5xqv+M/0SBLD5ubn+uTR09hj0SFDUgv17dJWmG+8A07scM5EwZtjbWizGUCvsZRAI8AfdyyJ8X",
+	"UlS2ddb3M6rAkvkDq/RiivXcMTBUOFT/4/lSDgbCCyLW6AQPeF1JS0WBnj15PByn+rirxsTTuxbN8Y0n",
+	"HS39tcZUK2IT/a78Y/21H1Vaz4eTen+WMJIkOyf0CkjVx5/TYFX9JNH9Olk8XKPfmJubyf6SXm7u8mYZ",
+	"O6zVwyG8P6c4i3ItEa5zHnUOSyoer1pC4xqTD1gMxxbuWwgPW+ngXdA8g5P4X7uybz61eH9++u3u14CJ",
+	"p6DkmZhfeLaYlVLnSi+yJNU5xtqtk8Y5mgX9NINKWun8F4/BGn9zL6QjlzcVT6ukqzap9oc0rwvJQKyD",
+	"lm6PDqcGmTV400MXwzEc6VTTOrdtF5x4vTAOBso1kQ05ojtUhOjADvZUowUVi7t19IUxHMUJmEkvtfE2",
+	"kzlUarF0aFRVNtVo/xUF5mN3TIer2mJdOb7TYfDs8Z8gi/sjSDFZb/23E9wlXdZ1VVJ5ekdMcpegwjOS",
+	"8Fz96jjkR7vNvzG5xmhmrZ9fwvkcbO3TeNUxMv/AB4QDM0dUjBxLW/6cBT0kq7VTRTbkAof+4Hf5RuQU",
+	"aFX053uAGo3D7Klwp1hSN5xnam2+QQxMWBBRBwnnJdXKTrjuqNHFZko2jYzYHRcvHFLFSrJ2dLzw6Ebi",
+	"vlWLvR2GUCoqvNAwKKNxCKZxL6XaOlUU0dhiqitczStTbV7G80ZsrFAy1b43rsBKs11Jz3iU0TAIgB+z",
+	"TRxPDzvEaLKb+WEE91kGAP1VHMdaVjKwn5v45jcSEEU0384T9vRuOr8epKezBNBegd/8BfDgPrvD6woD",
+	"OilFI4ADOrWSd3B5GSecHFFsyn3cYTxiLiKMUaEyb/JnMAaAqAN/weFc6DyJeTtavnXw9BksTV1hhRzM",
+	"ODK1ndJXU/m2VJW0U+G6iTkF3hYwk1blEpRLvLSOFw7Hx1YwFxrsWrn5MobuFsayyZx1rzGc+CnEh3gP",
+	"0l3h705/1yJZgEGx3KsMYfx7BNBYiHJCkPMUZYxDxSvKU4JpPzkrAxwyS9eLluvwNlaMIycgh80ifHTf",
+	"JYHLvR1xT4t/94YI7uia6jbfSIzpr9T+cBKqF3R8fd1A7X+J20Sswy/MZE7knJAKIWMSx56UjKW5gXI2",
+	"1RnV3ReQ8XY9k9b92T8btjVk8rUHDuwPWjRep5pwGAmHLBRqYBvBYTemFAPbQ1n/ZrZT3RGAo7Mfk6mx",
+	"vL5X3nfhG95o4P/s0eS+V7S47C6+ENSHh1N9T044ificzULczg3n25DzulJug4d0JkUlq6PaLR9Nfv7F",
+	"H0TKiKEjXFfFo8mjAzyg3NoVqIw51xSkAlJU4XYMp2qhoS4TNHopLP55Xkm7xNf8M1O7QwYz9WQ3dULH",
+	"jS3eL/6OGv9zURSYt9NON6LA7x1I7UQfGvta2N2xrw5ke1+tftMGcb5SbcG3jiyBEl4qU8jD1qDaPVFF",
+	"W9sXDdRuMQa6owFPO7mouCmquBCFBM9zNMpQ7akr1ch/vWP6dsB5E9jfGN70oP9xRQhP02HYeH4VDsE1",
+	"AIItCopi1TdELhUL81B5bIyFISnK1K9PgloyzudS6kM2ihfqXM4384LAea0Trj2lsbGeHk+vVOPkCaRq",
+	"GDETKwlFjRHqsF0u5JAK8mAS1qWS6/HV3Pa+jo8CCFmoBU5npAug0KomXttgC+F64mP4fuXVJfoO611S",
+	"uK3RYC9USQWQewtG99HzkgpmFtLC4PnpjyDfUuPmHF4qfSHz73UCp8L//kpcqoVwpkrgqDRFYRJ4Uc9O",
+	"S38JfmfMopDwnGi0CbyuXWHMxdBvG5wfWkBGuLEIBEEAxKIsZd4iWNHwemhFgBc/4j3LfnUGeMGM7QQW",
+	"UvtbMlY8vX5DU9QwQfPSRtmzcXkPkcAEZO61hdBwuMNnYn6xqPzl0J7oUCdvx+kqpSmLpjPbLCilZyVU",
+	"vxr5xTlCYAb2Kar5Molh0RpTCVdCe2EEVwuEheenP7aPmRR57wyiPDIPgZuYnEhupxYvgbmpixzmXkcT",
+	"M68JIWQ+4czt7+O9sr+fhMnA0G8vT82EleAqoa2YE/uzrZjiCd5D/ttUI4aYBXVOx8orRIqqyzBpuZGI",
+	"fk0f7FlggU1ZxiEioDggSIvQkWeOlXR1pdGESKmcKMNwwRrPq9fDBJy4kLop7xB6DaASqB42Ya2VdJWS",
+	"OZn+0Lvi5wbVWMK8a8AollKjqTZEaF34i8yz6mA57KSXpjo7/vH41dnp9OT47PjV2fevX6GfJNUn/nRg",
+	"ENhsA/6sIZ7fd8eUmElW0gwG7ZzZQ940WFDdbUqJcE80QVP6G8KfKvd/sOkT0VXZaoxuo6W4lNR5Wdsl",
+	"goob2Ji6YsL9dAfdnYUIGFgpYT/8uT8cb1E7ohh+r99XlI6qbMNlO0utiC9kTq2kdWJVNiVoV2blZRpz",
+	"nupms7AEDv4aDis58Dsa+ciehZlw8+UQ5ma1Uo7K19IM+oER2JP/XDlXEDZ6NQGBs05Jqf4wCHvBOj9y",
+	"DQErpWsnQ5XjYL9o5C7lYOnnSUoSAwJrBpXj5gyZEEthEXuxENVCXiU/AcyCIztEYB3DcCAbT0cpq1Tj",
+	"ZYCniSKJrkZmb1n/0ZHAciImFKMnQAALlPyTKNZiY3Ff/u53v4PnYdX8AyqQ/P9Go2YxJzO5UBpGI6qZ",
+	"nOr3cLYpJbyH13Ra38NPMeBJangfDjcf1fepfj8ajTr/+UawasuYMLzyDN6HMi7v4YiuwXXIPMGTWJl6",
+	"sYxsYRCzmpE1DsfhI5rm9oSWWM96ayZ1NOjfMKVtImFATtj94SH3M/byPKYB8qzyVCvLKdr8mh/dSxpd",
+	"M/Qac0l2D5144gTeHJ09f9GMFbO2GYxuVhcXwNx5IMqyMpeSQifDv610U4p28WLepZw6M437LunuOJ7B",
+	"EEGa95NNaZw7yeafqWkqCYaOm00gl144JCQ1ugDoa2E5Vg4ti9uHhL+j844TMSFcls+0xkx3s8bEh0L3",
+	"8Xc+PdtTE/ZDazvTo9b0hL0pLOtEvjuhGU2QVvSHk5dUOpx9FaGf70Njnd7C7ru2v3Ollef7POXhrkOO",
+	"S1rdQHk+jqsWgets0oDUNZih//z7P4bX0xS8hNcQZJ3xMiJjNGjAwuZE3ZiKnFt/lNbLzQ3DF3oui+IW",
+	"0x3fPIzbzYYagjPGHg8cPCewCLGr87gj2msdHlL3cc+2WBi29rx5rdtWmxf0t7UXdN6WBJjEIu5JlHST",
+	"qPf6DRX04vaJ3kkE8Ykpv3vduBCWKDJlPJFRdRt4fnSJlJSitjKBStp6hSAntF0T8BKwupRDXnTqODAD",
+	"NCbjk+vJbTOia+Y/MqSg39LqR9Nemw/FD1u8qIeEWG24vQXCQyIhlhxq32J+QbySmfeXacO+zppmun21",
+	"t0inL901UnR7bq37zpbbE3nrlvmj7vw15Vo787fdc0uH7Uxh6zn3j/CibZittmJNnDTPCTauD5sJBt1b",
+	"iIW956c/bl99EYSY2Ntph5IrRLdnrIdoxIvyxFUE4NWoptsEdqeP8bE7c9dDCYPW4siRBHpAGw91wP8x",
+	"ivWX7goOWM6vy7D/8dYJl1Ew0UmahL+EZtu9trdhu1/6955Fq1hn3/U2wzOzoxnOT67ak9idKravLVW5",
+	"NV/d3oISP462BFozftzcFnu2QXTxnX6k7WEgwhd+mqtah/KqUdaixWz67ZLXntV+4hCgA6MYZI5QrYM+",
+	"ufAgfDw8xPdQhtLA4mDeGqNyy7wSa5ID6HdRXE9kaKWHys7cxd4aKT1aSbpU2gN+94ooGt7gGyI0OfVy",
+	"pM63HgrnJQZYL000KV4/kkp6zeXmkYT3qE+WAC0rWtGFvbXyrHs0ci0yFyw2efN8UI/D7maPNG2xhq3h",
+	"NXRsSYbh+2nzxhXhYmsQUude92hfzyiULc0aBrH1pJGskL2i7DdsxdaSgNlKl8HQMHMhdXcI37UJw8F0",
+	"nX3Ng2kQ4v3Dm2pb+Y8nMfSN1OO2+w9p2HYZegL69GCp85YWTMozfwuUjuufHjV+QgTwwfpb2Xaq8p7F",
+	"2joxpIE1czqN/3n6+lWqEY58IN+KueMAgwwtUUGxTggH+4oZaZgEa46wqf751AmdiyoPpNpfBlgZbXJw",
+	"sF6v/driz8HU43fOwRBsKefqXEk78WMaxdkfqTybNBSjecfr3pWMow4IU2IVhoUREKmGEKkRgjRQLoe8",
+	"MmVL7YBBZ/4aBLe5HI47pDQGpQn8oNVbsHJutBftyA6In1NQ9jqauMaejhNExI7ZbdLCiow+nlXCuVyz",
+	"OciCKfJup74V4epKZhPILp8ktFHiU9odBCzAZqT4W7R2AsyElX98Bi/+cvR8dPri6Okf/ojlMaixZqqp",
+	"tXH3cRx251e/W7hz38GF3LRDcai/US7nxktLZQsJrB0twLE6lKcKkK2XVs6n2RhO5aWsRAG2FHM5srIU",
+	"dDfGsSHTl6KKlioKTsp9M9wsxXL6L+wk+ARbEaAbWjb0k5+TuXJFmhku2ZVtDIWaVQIXb/CdSeCVyWUC",
+	"bzZuaTTib/mVPd+AKArcC2M6nDFASMwvtFkXMl9EtEC9gadv30Iwl/ytVvOLYuNVdAzMQbNskuq1qS4a",
+	"u6It0JGFb+DSYFkVNB2wy9RiXV/kf34Hn6mVNDWVSHTYFuq8HDQQwgSYCgbZJoO1pzLV8i15kJUo0HEx",
+	"MufnGI3Exn23rKRk6zSfCMLcDJs6weBgTfFNwwSWRpsaczyzE+mqzejIb4AMjIZnT/+EZP3h8e/Jphsr",
+	"yxEkWesEIX4QZ1FSWrSnQLUTH2tnVsJRpfpUD7Yzrifh82wYIoh7Cvx3kXpTzemUnlkxJwoLjGviqdnf",
+	"f/bkMXxntNzfb9cQIwtSquOoOtRyxFoPmQujZTYcA/qvbo7/wBhlZf15qbEgbbb7xsqSVJP5O2YtmJ0h",
+	"hXj7wky200fpWmrVTBv8VZRKVkPi47G42wSuKQyZNZwDbzd/VcWYbmhZmG0CtWUZk13ZhxFJin03ModM",
+	"5eyXIF6QIU/9oVmJCWR/Pn55fHZ8zWWeoWmOT5rwdDScw1Mb1phuiTfsZHGVWixwN+TtWuCT7Wvz3/1w",
+	"/u2ff/+HZ6JP/1iolXL+T+SmHcdMQgDlCkFfwkXnr+yWfZ4ps5wl0y7k0evGCwMlEYW3cCwN0OOewah7",
+	"lDn8psVtlWpy5aG35rqaeiuhveLiWexh0KMQb1cbx/VGu3Fj3fiDBKKfrX1wgo0DXQ74BpUt4IugMxEx",
+	"VqXfs0qjHSmNyqyXMfRIlCUfcwp5ojG1n6S6rOS5rFCOHgdNGAEyUFLvfsxu+2A5WO3ENp5VRuRzBpG1",
+	"MMjig1Ay/rC1+9FJpE2qfecJJ5FFGrbaQmM1GZm1NsFIR650xAXGoLTWqGDw7PHvh2M4iW/4GfbqUkhL",
+	"7/aQaqXnRZ175blFI9KzRYvwu8j3PIaX6Mz1C86PtuaOTwGdiVTjnxw6i0eDbKxzzMD19JlS/A19gp12",
+	"OKHFt59qGksoXEEyxMbUlN3qt+bKXEqYSbeWUuNTO4FKjir2qwYq8H2qfrUS1QXiLOPCVrV1VKBf5CPC",
+	"LensyM4IH3345cP/BQAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,
