@@ -77,7 +77,7 @@ func TestRegenerateThroughTheAPI(t *testing.T) {
 		require.Equal(t, before[1].DelayDays, got.Steps[1].DelayDays)
 		require.Equal(t, "builtin", *got.LlmProvider)
 	})
-	t.Run("TheWholeSequenceWithoutABody", func(t *testing.T) {
+	t.Run("TheWholeSequence", func(t *testing.T) {
 		r, err := b.client.RegenerateLeadSequenceWithResponse(ctx, leadID, api.SequenceRegenerate{Instruction: ptr("shorter")}, auth)
 		require.NoError(t, err)
 		require.Equal(t, http.StatusOK, r.StatusCode(), string(r.Body))
