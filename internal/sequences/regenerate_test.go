@@ -174,6 +174,27 @@ func TestRegenerateWithANetworkProvider(t *testing.T) {
 		require.True(t, got.IsApproved, "a failed regeneration leaves the approval")
 		require.Equal(t, events, eventCount(t, b, b.member.OrgID, "sequence.updated"))
 	})
+	t.Run("AStepKeepsItsChannelAndTheResultIsValidatedAsAnEdit", func(t *testing.T) {
+		c := b.campaign(t, b.member, "email", "sms")
+		lead := b.leads(t, b.member, c.ID, 1, true)[0]
+		sms := []llm.Step{
+			{Step: 1, DelayDays: 0, Channel: llm.ChannelSMS, Body: "Hi {{first_name}}, quick one about invoices."},
+			{Step: 2, DelayDays: 2, Channel: llm.ChannelEmail, Subject: "Following up", Body: "Any thoughts?"},
+		}
+		b.insertSequence(t, b.member, c.ID, lead, false, sms)
+		// A valid answer whose step 1 is a long email: as the SMS step 1
+		// it would need more segments than allowed.
+		long, _ := json.Marshal(map[string]any{"steps": []map[string]any{
+			{"step": 1, "delay_days": 0, "channel": "email", "subject": "Invoices", "body": strings.Repeat("Invoices take too long to chase by hand. ", 20)},
+			{"step": 2, "delay_days": 2, "channel": "sms", "body": "Hi {{first_name}}, any thoughts?"},
+		}})
+		fake.Enqueue(llmtest.OpenAIChat("gpt-4o-mini", string(long), 10, 5))
+		_, err := gen.Regenerate(ctx, b.member, lead, sequences.Regeneration{Step: 1})
+		requireField(t, err, "steps.0.body")
+		got, err := b.svc.GetByLead(ctx, b.member, lead)
+		require.NoError(t, err)
+		require.Equal(t, sms, got.Steps, "nothing saved")
+	})
 	t.Run("TheRequestCarriesTheInstructionAndTheCurrentSteps", func(t *testing.T) {
 		fake.Enqueue(llmtest.OpenAIChat("gpt-4o-mini", validSequence(), 100, 50))
 		n := len(fake.Requests())
