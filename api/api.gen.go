@@ -2120,6 +2120,15 @@ type SequencePreviewRequest struct {
 	LeadIds     *[]openapi_types.UUID `json:"lead_ids,omitempty"`
 }
 
+// SequenceRegenerate defines model for SequenceRegenerate.
+type SequenceRegenerate struct {
+	// Instruction How to change the copy, in the sender's words ("shorter", "more formal").
+	Instruction *string `json:"instruction,omitempty"`
+
+	// Step Regenerate only this step (1-based); the others stay as they are.
+	Step *int `json:"step,omitempty"`
+}
+
 // SequenceSelection Either `sequence_ids` or `all`.
 type SequenceSelection struct {
 	// All Every sequence of the campaign awaiting approval.
@@ -3028,6 +3037,9 @@ type UpdateLeadJSONRequestBody = LeadUpdate
 
 // UpdateLeadSequenceJSONRequestBody defines body for UpdateLeadSequence for application/json ContentType.
 type UpdateLeadSequenceJSONRequestBody = SequenceUpdate
+
+// RegenerateLeadSequenceJSONRequestBody defines body for RegenerateLeadSequence for application/json ContentType.
+type RegenerateLeadSequenceJSONRequestBody = SequenceRegenerate
 
 // UpdateNotificationPreferencesJSONRequestBody defines body for UpdateNotificationPreferences for application/json ContentType.
 type UpdateNotificationPreferencesJSONRequestBody = NotificationPreferencesUpdate
@@ -4001,6 +4013,48 @@ type ClientInterface interface {
 	//
 	// Corresponds with PATCH /v1/leads/{lead_id}/sequence (the `UpdateLeadSequence` operationId).
 	UpdateLeadSequence(ctx context.Context, leadID openapi_types.UUID, body UpdateLeadSequenceJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RegenerateLeadSequenceWithBody Regenerate the lead's sequence, or one step, with an instruction
+	//
+	// Asks the organisation's language model again, now, with what
+	// generation uses (the lead, the business context merged with the
+	// campaign's, the campaign's channels, length and template) plus the
+	// current steps and an optional `instruction` ("shorter", "more
+	// formal", "mention their new funding round"). With `step`, only that
+	// step's subject and body change; the others, and the step's number,
+	// delay and channel, stay as they are. Without it, the steps not yet
+	// sent are replaced. The result is checked as an edit is (422), steps
+	// already sent (`current_step`) cannot be regenerated (409
+	// `steps_sent`), and the sequence loses its approval. The call is
+	// metered as any; the provider's failures answer as a preview's do
+	// (422 for the organisation's settings, 429 for its limits, 503 when
+	// it is down, 502 for output that failed validation twice).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/leads/{lead_id}/sequence/regenerate (the `RegenerateLeadSequence` operationId).
+	RegenerateLeadSequenceWithBody(ctx context.Context, leadID openapi_types.UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RegenerateLeadSequence Regenerate the lead's sequence, or one step, with an instruction
+	//
+	// Asks the organisation's language model again, now, with what
+	// generation uses (the lead, the business context merged with the
+	// campaign's, the campaign's channels, length and template) plus the
+	// current steps and an optional `instruction` ("shorter", "more
+	// formal", "mention their new funding round"). With `step`, only that
+	// step's subject and body change; the others, and the step's number,
+	// delay and channel, stay as they are. Without it, the steps not yet
+	// sent are replaced. The result is checked as an edit is (422), steps
+	// already sent (`current_step`) cannot be regenerated (409
+	// `steps_sent`), and the sequence loses its approval. The call is
+	// metered as any; the provider's failures answer as a preview's do
+	// (422 for the organisation's settings, 429 for its limits, 503 when
+	// it is down, 502 for output that failed validation twice).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/leads/{lead_id}/sequence/regenerate (the `RegenerateLeadSequence` operationId).
+	RegenerateLeadSequence(ctx context.Context, leadID openapi_types.UUID, body RegenerateLeadSequenceJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetMe Who is calling
 	//
@@ -6122,6 +6176,68 @@ func (c *Client) UpdateLeadSequenceWithBody(ctx context.Context, leadID openapi_
 // Corresponds with PATCH /v1/leads/{lead_id}/sequence (the `UpdateLeadSequence` operationId).
 func (c *Client) UpdateLeadSequence(ctx context.Context, leadID openapi_types.UUID, body UpdateLeadSequenceJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewUpdateLeadSequenceRequest(c.Server, leadID, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RegenerateLeadSequenceWithBody Regenerate the lead's sequence, or one step, with an instruction
+//
+// Asks the organisation's language model again, now, with what
+// generation uses (the lead, the business context merged with the
+// campaign's, the campaign's channels, length and template) plus the
+// current steps and an optional `instruction` ("shorter", "more
+// formal", "mention their new funding round"). With `step`, only that
+// step's subject and body change; the others, and the step's number,
+// delay and channel, stay as they are. Without it, the steps not yet
+// sent are replaced. The result is checked as an edit is (422), steps
+// already sent (`current_step`) cannot be regenerated (409
+// `steps_sent`), and the sequence loses its approval. The call is
+// metered as any; the provider's failures answer as a preview's do
+// (422 for the organisation's settings, 429 for its limits, 503 when
+// it is down, 502 for output that failed validation twice).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/leads/{lead_id}/sequence/regenerate (the `RegenerateLeadSequence` operationId).
+func (c *Client) RegenerateLeadSequenceWithBody(ctx context.Context, leadID openapi_types.UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRegenerateLeadSequenceRequestWithBody(c.Server, leadID, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RegenerateLeadSequence Regenerate the lead's sequence, or one step, with an instruction
+//
+// Asks the organisation's language model again, now, with what
+// generation uses (the lead, the business context merged with the
+// campaign's, the campaign's channels, length and template) plus the
+// current steps and an optional `instruction` ("shorter", "more
+// formal", "mention their new funding round"). With `step`, only that
+// step's subject and body change; the others, and the step's number,
+// delay and channel, stay as they are. Without it, the steps not yet
+// sent are replaced. The result is checked as an edit is (422), steps
+// already sent (`current_step`) cannot be regenerated (409
+// `steps_sent`), and the sequence loses its approval. The call is
+// metered as any; the provider's failures answer as a preview's do
+// (422 for the organisation's settings, 429 for its limits, 503 when
+// it is down, 502 for output that failed validation twice).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/leads/{lead_id}/sequence/regenerate (the `RegenerateLeadSequence` operationId).
+func (c *Client) RegenerateLeadSequence(ctx context.Context, leadID openapi_types.UUID, body RegenerateLeadSequenceJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRegenerateLeadSequenceRequest(c.Server, leadID, body)
 	if err != nil {
 		return nil, err
 	}
@@ -9731,6 +9847,53 @@ func NewUpdateLeadSequenceRequestWithBody(server string, leadID openapi_types.UU
 	return req, nil
 }
 
+// NewRegenerateLeadSequenceRequest calls the generic RegenerateLeadSequence builder with application/json body
+func NewRegenerateLeadSequenceRequest(server string, leadID openapi_types.UUID, body RegenerateLeadSequenceJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewRegenerateLeadSequenceRequestWithBody(server, leadID, "application/json", bodyReader)
+}
+
+// NewRegenerateLeadSequenceRequestWithBody constructs an http.Request for the RegenerateLeadSequence method, with any body, and a specified content type
+func NewRegenerateLeadSequenceRequestWithBody(server string, leadID openapi_types.UUID, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "lead_id", leadID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/leads/%s/sequence/regenerate", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewGetMeRequest constructs an http.Request for the GetMe method
 func NewGetMeRequest(server string) (*http.Request, error) {
 	var err error
@@ -12767,6 +12930,48 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with PATCH /v1/leads/{lead_id}/sequence (the `UpdateLeadSequence` operationId).
 	UpdateLeadSequenceWithResponse(ctx context.Context, leadID openapi_types.UUID, body UpdateLeadSequenceJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateLeadSequenceResponse, error)
+
+	// RegenerateLeadSequenceWithBodyWithResponse Regenerate the lead's sequence, or one step, with an instruction
+	//
+	// Asks the organisation's language model again, now, with what
+	// generation uses (the lead, the business context merged with the
+	// campaign's, the campaign's channels, length and template) plus the
+	// current steps and an optional `instruction` ("shorter", "more
+	// formal", "mention their new funding round"). With `step`, only that
+	// step's subject and body change; the others, and the step's number,
+	// delay and channel, stay as they are. Without it, the steps not yet
+	// sent are replaced. The result is checked as an edit is (422), steps
+	// already sent (`current_step`) cannot be regenerated (409
+	// `steps_sent`), and the sequence loses its approval. The call is
+	// metered as any; the provider's failures answer as a preview's do
+	// (422 for the organisation's settings, 429 for its limits, 503 when
+	// it is down, 502 for output that failed validation twice).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/leads/{lead_id}/sequence/regenerate (the `RegenerateLeadSequence` operationId).
+	RegenerateLeadSequenceWithBodyWithResponse(ctx context.Context, leadID openapi_types.UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RegenerateLeadSequenceResponse, error)
+
+	// RegenerateLeadSequenceWithResponse Regenerate the lead's sequence, or one step, with an instruction
+	//
+	// Asks the organisation's language model again, now, with what
+	// generation uses (the lead, the business context merged with the
+	// campaign's, the campaign's channels, length and template) plus the
+	// current steps and an optional `instruction` ("shorter", "more
+	// formal", "mention their new funding round"). With `step`, only that
+	// step's subject and body change; the others, and the step's number,
+	// delay and channel, stay as they are. Without it, the steps not yet
+	// sent are replaced. The result is checked as an edit is (422), steps
+	// already sent (`current_step`) cannot be regenerated (409
+	// `steps_sent`), and the sequence loses its approval. The call is
+	// metered as any; the provider's failures answer as a preview's do
+	// (422 for the organisation's settings, 429 for its limits, 503 when
+	// it is down, 502 for output that failed validation twice).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/leads/{lead_id}/sequence/regenerate (the `RegenerateLeadSequence` operationId).
+	RegenerateLeadSequenceWithResponse(ctx context.Context, leadID openapi_types.UUID, body RegenerateLeadSequenceJSONRequestBody, reqEditors ...RequestEditorFn) (*RegenerateLeadSequenceResponse, error)
 
 	// GetMeWithResponse Who is calling
 	//
@@ -18341,6 +18546,124 @@ func (r UpdateLeadSequenceResponse) ContentType() string {
 	return ""
 }
 
+// RegenerateLeadSequenceResponse429Headers the declared response headers of an HTTP 429 response for RegenerateLeadSequence
+type RegenerateLeadSequenceResponse429Headers struct {
+	RetryAfter *int
+}
+
+type RegenerateLeadSequenceResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Sequence
+	// ApplicationProblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationProblemJSON400 *BadRequest
+	// ApplicationProblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationProblemJSON401 *Unauthorized
+	// ApplicationProblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationProblemJSON404 *NotFound
+	// ApplicationProblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationProblemJSON409 *Conflict
+	// ApplicationProblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationProblemJSON413 *PayloadTooLarge
+	// ApplicationProblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationProblemJSON415 *UnsupportedMediaType
+	// ApplicationProblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationProblemJSON422 *ValidationFailed
+	// ApplicationProblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationProblemJSON429 *TooManyRequests
+	// ApplicationProblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationProblemJSON500 *Internal
+	// ApplicationProblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationProblemJSON503 *Unavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *RegenerateLeadSequenceResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r RegenerateLeadSequenceResponse) GetJSON200() *Sequence {
+	return r.JSON200
+}
+
+// GetApplicationProblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r RegenerateLeadSequenceResponse) GetApplicationProblemJSON400() *BadRequest {
+	return r.ApplicationProblemJSON400
+}
+
+// GetApplicationProblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r RegenerateLeadSequenceResponse) GetApplicationProblemJSON401() *Unauthorized {
+	return r.ApplicationProblemJSON401
+}
+
+// GetApplicationProblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r RegenerateLeadSequenceResponse) GetApplicationProblemJSON404() *NotFound {
+	return r.ApplicationProblemJSON404
+}
+
+// GetApplicationProblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r RegenerateLeadSequenceResponse) GetApplicationProblemJSON409() *Conflict {
+	return r.ApplicationProblemJSON409
+}
+
+// GetApplicationProblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r RegenerateLeadSequenceResponse) GetApplicationProblemJSON413() *PayloadTooLarge {
+	return r.ApplicationProblemJSON413
+}
+
+// GetApplicationProblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r RegenerateLeadSequenceResponse) GetApplicationProblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationProblemJSON415
+}
+
+// GetApplicationProblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r RegenerateLeadSequenceResponse) GetApplicationProblemJSON422() *ValidationFailed {
+	return r.ApplicationProblemJSON422
+}
+
+// GetApplicationProblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r RegenerateLeadSequenceResponse) GetApplicationProblemJSON429() *TooManyRequests {
+	return r.ApplicationProblemJSON429
+}
+
+// GetApplicationProblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r RegenerateLeadSequenceResponse) GetApplicationProblemJSON500() *Internal {
+	return r.ApplicationProblemJSON500
+}
+
+// GetApplicationProblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r RegenerateLeadSequenceResponse) GetApplicationProblemJSON503() *Unavailable {
+	return r.ApplicationProblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r RegenerateLeadSequenceResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RegenerateLeadSequenceResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RegenerateLeadSequenceResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RegenerateLeadSequenceResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // GetMeResponse429Headers the declared response headers of an HTTP 429 response for GetMe
 type GetMeResponse429Headers struct {
 	RetryAfter *int
@@ -23797,6 +24120,60 @@ func (c *ClientWithResponses) UpdateLeadSequenceWithResponse(ctx context.Context
 		return nil, err
 	}
 	return ParseUpdateLeadSequenceResponse(rsp)
+}
+
+// RegenerateLeadSequenceWithBodyWithResponse Regenerate the lead's sequence, or one step, with an instruction
+//
+// Asks the organisation's language model again, now, with what
+// generation uses (the lead, the business context merged with the
+// campaign's, the campaign's channels, length and template) plus the
+// current steps and an optional `instruction` ("shorter", "more
+// formal", "mention their new funding round"). With `step`, only that
+// step's subject and body change; the others, and the step's number,
+// delay and channel, stay as they are. Without it, the steps not yet
+// sent are replaced. The result is checked as an edit is (422), steps
+// already sent (`current_step`) cannot be regenerated (409
+// `steps_sent`), and the sequence loses its approval. The call is
+// metered as any; the provider's failures answer as a preview's do
+// (422 for the organisation's settings, 429 for its limits, 503 when
+// it is down, 502 for output that failed validation twice).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/leads/{lead_id}/sequence/regenerate (the `RegenerateLeadSequence` operationId).
+func (c *ClientWithResponses) RegenerateLeadSequenceWithBodyWithResponse(ctx context.Context, leadID openapi_types.UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RegenerateLeadSequenceResponse, error) {
+	rsp, err := c.RegenerateLeadSequenceWithBody(ctx, leadID, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRegenerateLeadSequenceResponse(rsp)
+}
+
+// RegenerateLeadSequenceWithResponse Regenerate the lead's sequence, or one step, with an instruction
+//
+// Asks the organisation's language model again, now, with what
+// generation uses (the lead, the business context merged with the
+// campaign's, the campaign's channels, length and template) plus the
+// current steps and an optional `instruction` ("shorter", "more
+// formal", "mention their new funding round"). With `step`, only that
+// step's subject and body change; the others, and the step's number,
+// delay and channel, stay as they are. Without it, the steps not yet
+// sent are replaced. The result is checked as an edit is (422), steps
+// already sent (`current_step`) cannot be regenerated (409
+// `steps_sent`), and the sequence loses its approval. The call is
+// metered as any; the provider's failures answer as a preview's do
+// (422 for the organisation's settings, 429 for its limits, 503 when
+// it is down, 502 for output that failed validation twice).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/leads/{lead_id}/sequence/regenerate (the `RegenerateLeadSequence` operationId).
+func (c *ClientWithResponses) RegenerateLeadSequenceWithResponse(ctx context.Context, leadID openapi_types.UUID, body RegenerateLeadSequenceJSONRequestBody, reqEditors ...RequestEditorFn) (*RegenerateLeadSequenceResponse, error) {
+	rsp, err := c.RegenerateLeadSequence(ctx, leadID, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRegenerateLeadSequenceResponse(rsp)
 }
 
 // GetMeWithResponse Who is calling
@@ -29256,6 +29633,115 @@ func ParseUpdateLeadSequenceResponse(rsp *http.Response) (*UpdateLeadSequenceRes
 	switch {
 	case rsp.StatusCode == 429:
 		var headers UpdateLeadSequenceResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseRegenerateLeadSequenceResponse parses an HTTP response from a RegenerateLeadSequenceWithResponse call
+func ParseRegenerateLeadSequenceResponse(rsp *http.Response) (*RegenerateLeadSequenceResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RegenerateLeadSequenceResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Sequence
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ValidationFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers RegenerateLeadSequenceResponse429Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {

@@ -177,6 +177,9 @@ type ServerInterface interface {
 	// UpdateLeadSequence Edit the lead's steps
 	// (PATCH /v1/leads/{lead_id}/sequence)
 	UpdateLeadSequence(ctx echo.Context, leadID openapi_types.UUID) error
+	// RegenerateLeadSequence Regenerate the lead's sequence, or one step, with an instruction
+	// (POST /v1/leads/{lead_id}/sequence/regenerate)
+	RegenerateLeadSequence(ctx echo.Context, leadID openapi_types.UUID) error
 	// GetMe Who is calling
 	// (GET /v1/me)
 	GetMe(ctx echo.Context) error
@@ -1332,6 +1335,22 @@ func (w *ServerInterfaceWrapper) UpdateLeadSequence(ctx echo.Context) error {
 	return err
 }
 
+// RegenerateLeadSequence converts echo context to params.
+func (w *ServerInterfaceWrapper) RegenerateLeadSequence(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "lead_id" -------------
+	var leadID openapi_types.UUID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "lead_id", ctx.Param("lead_id"), &leadID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter lead_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RegenerateLeadSequence(ctx, leadID)
+	return err
+}
+
 // GetMe converts echo context to params.
 func (w *ServerInterfaceWrapper) GetMe(ctx echo.Context) error {
 	var err error
@@ -2324,6 +2343,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/v1/campaigns/:campaign_id/sequences/reject", wrapper.RejectCampaignSequences, options.OperationMiddlewares["rejectCampaignSequences"]...)
 	router.GET(options.BaseURL+"/v1/leads/:lead_id/sequence", wrapper.GetLeadSequence, options.OperationMiddlewares["getLeadSequence"]...)
 	router.PATCH(options.BaseURL+"/v1/leads/:lead_id/sequence", wrapper.UpdateLeadSequence, options.OperationMiddlewares["updateLeadSequence"]...)
+	router.POST(options.BaseURL+"/v1/leads/:lead_id/sequence/regenerate", wrapper.RegenerateLeadSequence, options.OperationMiddlewares["regenerateLeadSequence"]...)
 	router.GET(options.BaseURL+"/v1/templates", wrapper.ListTemplates, options.OperationMiddlewares["listTemplates"]...)
 	router.POST(options.BaseURL+"/v1/templates", wrapper.CreateTemplate, options.OperationMiddlewares["createTemplate"]...)
 	router.DELETE(options.BaseURL+"/v1/templates/:template_id", wrapper.DeleteTemplate, options.OperationMiddlewares["deleteTemplate"]...)
@@ -9633,6 +9653,192 @@ func (response UpdateLeadSequence503ApplicationProblemPlusJSONResponse) VisitUpd
 	return err
 }
 
+type RegenerateLeadSequenceRequestObject struct {
+	LeadID openapi_types.UUID `json:"lead_id"`
+	Body   *RegenerateLeadSequenceJSONRequestBody
+}
+
+type RegenerateLeadSequenceResponseObject interface {
+	VisitRegenerateLeadSequenceResponse(w http.ResponseWriter) error
+}
+
+type RegenerateLeadSequence200JSONResponse Sequence
+
+func (response RegenerateLeadSequence200JSONResponse) VisitRegenerateLeadSequenceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RegenerateLeadSequence400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response RegenerateLeadSequence400ApplicationProblemPlusJSONResponse) VisitRegenerateLeadSequenceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RegenerateLeadSequence401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response RegenerateLeadSequence401ApplicationProblemPlusJSONResponse) VisitRegenerateLeadSequenceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RegenerateLeadSequence404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response RegenerateLeadSequence404ApplicationProblemPlusJSONResponse) VisitRegenerateLeadSequenceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RegenerateLeadSequence409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response RegenerateLeadSequence409ApplicationProblemPlusJSONResponse) VisitRegenerateLeadSequenceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RegenerateLeadSequence413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response RegenerateLeadSequence413ApplicationProblemPlusJSONResponse) VisitRegenerateLeadSequenceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RegenerateLeadSequence415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response RegenerateLeadSequence415ApplicationProblemPlusJSONResponse) VisitRegenerateLeadSequenceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RegenerateLeadSequence422ApplicationProblemPlusJSONResponse struct {
+	ValidationFailedApplicationProblemPlusJSONResponse
+}
+
+func (response RegenerateLeadSequence422ApplicationProblemPlusJSONResponse) VisitRegenerateLeadSequenceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RegenerateLeadSequence429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response RegenerateLeadSequence429ApplicationProblemPlusJSONResponse) VisitRegenerateLeadSequenceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RegenerateLeadSequence500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response RegenerateLeadSequence500ApplicationProblemPlusJSONResponse) VisitRegenerateLeadSequenceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RegenerateLeadSequence503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response RegenerateLeadSequence503ApplicationProblemPlusJSONResponse) VisitRegenerateLeadSequenceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetMeRequestObject struct {
 }
 
@@ -15683,6 +15889,9 @@ type StrictServerInterface interface {
 	// UpdateLeadSequence Edit the lead's steps
 	// (PATCH /v1/leads/{lead_id}/sequence)
 	UpdateLeadSequence(ctx context.Context, request UpdateLeadSequenceRequestObject) (UpdateLeadSequenceResponseObject, error)
+	// RegenerateLeadSequence Regenerate the lead's sequence, or one step, with an instruction
+	// (POST /v1/leads/{lead_id}/sequence/regenerate)
+	RegenerateLeadSequence(ctx context.Context, request RegenerateLeadSequenceRequestObject) (RegenerateLeadSequenceResponseObject, error)
 	// GetMe Who is calling
 	// (GET /v1/me)
 	GetMe(ctx context.Context, request GetMeRequestObject) (GetMeResponseObject, error)
@@ -17563,6 +17772,57 @@ func (sh *strictHandler) UpdateLeadSequence(ctx echo.Context, leadID openapi_typ
 	return nil
 }
 
+// RegenerateLeadSequence operation middleware
+func (sh *strictHandler) RegenerateLeadSequence(ctx echo.Context, leadID openapi_types.UUID) error {
+	var request RegenerateLeadSequenceRequestObject
+
+	request.LeadID = leadID
+
+	var body RegenerateLeadSequenceJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		if !errors.Is(err, io.EOF) {
+			return err
+		}
+	} else {
+		request.Body = &body
+	}
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RegenerateLeadSequence(ctx.Request().Context(), request.(RegenerateLeadSequenceRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RegenerateLeadSequence")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RegenerateLeadSequenceResponseObject); ok {
+		return validResponse.VisitRegenerateLeadSequenceResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // GetMe operation middleware
 func (sh *strictHandler) GetMe(ctx echo.Context) error {
 	var request GetMeRequestObject
@@ -18897,524 +19157,533 @@ func (sh *strictHandler) TestWebhookEndpoint(ctx echo.Context, endpointID Endpoi
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L3bkts4ljb6Kgj9E2Gphqk82K7pzoyJ/We57G53+7SddtfMlPyLkAhJ6CQBFgGmrK7tiL7YMft+HqIf",
-	"rJ5kB9YCQJAidciD7arOi+5yUiSOCwvr+K2fe1OZ5VIwoVXv9OdeTguaMc0K+Os8539mq+eJ+TcXvdNe",
-	"TvWiF/UEzVjvtEdzPr5kqzFPelGvYD+VvGBJ71QXJYt6arpgGTVfzmSRUd077ZUlvKlXufla6YKLee/T",
-	"p6j3pCyULMy7CVPTgueaS9PduwUjsWAf9XgKb8REzoheMJIX7IrLUpGcztmwF+HofipZsaqGh9/0wqFk",
-	"9OMLJuZ60Ts9OTpqG8pTkeSSC905aWZfuPmsn16xTf2YX2/eyfOEZbnUTExXf2ar9SV+SS+ZIpQUTBcr",
-	"XF6uiOmRKU0UnbEzohiDVT9/85wEX/t1XzCasKIaetDngem0awceP456GRfu7+PW8YsrrlnnKnH4+ebL",
-	"9IJnXK+vzhs6Z0Txv7GIHB8cHx2RfsJmtEw1OTkadNFdCm2F/duPDNFFZgV4Vma902NDgRkX9i8/LC40",
-	"m7MCxvVKaj7jU2rG07kIInjp5kvxXrGis6tSseKmXXwyH6tcCsWAy3xHk7dIb+avqRSaCfgnzfPUTusw",
-	"L+QkZdm//lWZjfk56O5fCjbrnfb+12HFyQ7xV3X4Br/CTpuEn5qBssQTe39CE/Kni9evImL+hewD/+3Z",
-	"4mDYM/xKilnKp591vIYXupFObf+KLLlewNmclkXBhCZKU81IXxaECsKrg0gu2QoH/0wWE54kTHzu0U9p",
-	"mrLigSKFTBnJ6IoIqUkigeXA0J4LzQpB0885sguZMb3gYk5mlKcsIVIQWRZE8YSdkdgu+ZgnsVlOYU4a",
-	"U4RrwvG9VM7VkLyS2MaSKjJdUDFnCczoldTPZCmSzzmjV5KocmrIwoyIC6QPt/iymFPBFUUO/inqvaGr",
-	"VNLknZQvaDFnn5sqJjJZEa5IajoviF5QHLBixRUrCJ1OWa4V6b88/4/xd6+//8/xd//57ulFRI7JS/4d",
-	"mayIZa5I3O+kfEnFyvIT9Tkn89YcPOD9LDmz9ymdaVaQ+K354+Dc/BETxaZSJMrcHnhxwiiDV+qjWbsU",
-	"gEcLWuqFLPjf2GclrZdcKS7mEWEfc8P8iSzIspBiTqYFg9NBUzzK7wW9ojylk/SzUtQ5SVjORAIsrw/H",
-	"gCqgp4zylBQspauBPelnhv80T21EYN/mlAs7D1XmuSw0S16yhNN3sB1f5ogYdskFef/u2cHvzMrbvynJ",
-	"zMiIoRSYqsxZAcNxpycicThIM7iYlCJlynCyStyDjlKutCJSL1ihSL9qWhEzcloYXqLYAReKCcU1v2Kp",
-	"vVn+QlOeQBfPYIG/1DotWZoe2Mt9UmoyKRi9BCG3TA1PZ0UhCxUTRVeKLBd8uhiC5GO7Ac0HFg6Fz0A4",
-	"oUnCTYc0fVOYVdbciDAzmioW9fLg0c+9WZmmY5SamlLlM3M7E8GWZn9kKbThBU3VZKNgHPVyqtRSFsl6",
-	"6+fQsvud9KkmKaNKk+MjQ+QFnRr1bkBmzVFEhqYM/bCPXGlzLuwPD5Rv7hoj1fISZY29vvsUSpg/2kaC",
-	"aX/wX8jJX9lUm55QXQU1trYV04JRzZIx1TXxNKGaHWiesV7LqHmygygb9VKq9LhUmxsXZWoZIYrKa604",
-	"Mlnf5YLN+Md2xXjGCyMK+h11urFi04LpiGhJCjaVc8EVIxxobK39gl3JyxsNvrFPsEowHT/4KFz/7m17",
-	"Ai/tecjcwgWkdbwvaUEb28YF1EDT9PWsd/rjZiZlqfBT1CRD3Jj1zbxYyKUgUkxB1RaJES6pYVcTRgsj",
-	"EhnaH/a2zcM2vz6TD34uLziysfq4EqqB83LNMrWNBfvZuV5oUVD4O7DTwNbsRTcwhnob7VuSF/KKpi9l",
-	"0sJXf1hQTQRjiVm8nBVKCtKHI5Gz6QNFaKllzlNpGOIVS9VgCPdiIa/YmKZpPBLwthMoT6tW7FsoSaSM",
-	"JnBLEioSwq5YsRoJZS4JMWVBk+aVeGsjZyMxZ8Jc2CwhrhXzDtXAdVF6x1uUpFxoYq5g21ZCqBoJvWAr",
-	"eLosuNZMDEkMt4+fb3waiDrmwkfej+PqGIBpT2meplVfUqQrslwwsTamkZhxkRgJhcDlapZdAtshk1RO",
-	"LxX0G8GCUbuHQ7NTpku6UiOh5GA4MhyeiTIzFBFsTC/qhWvai3r16QWkUrG281IvLphSHAWMOskbuUip",
-	"sb+a1r5G+VaNuWg5ryjAk1JonsJSYHN4UK1orIID62X3qIfa19+otsPadNReh+/CeZkVTC02jNoo1tta",
-	"fWvecdfyWFtx1q36d8ByWhe0VKiabGr8vbJ2q/Bs1xa7OY3aQGrrbntsrJmdZBtz+K5UXDClnhjC/Lhd",
-	"XmthHmDlfA7niCkiBZmwBU1nRM6GvebdY6TgsdJlYv/27LMu5xy1LGVGPz7Ht0+O1hkpiNliNW653E5a",
-	"m5vqpmn1cet7XCSl0sVqp0Yv2WqcUy7GYO3unOHja0zQXHKs2H1+9n3NdbrbB5oWc6bH1OyNmLLdNkVL",
-	"0SpLrL14RdOSjQ0xSMXdQd7W/qcWgn1Cs5zyeQt/MsqoYKna+Vp2TT3BD9vuZ/NVyvQNRdXryNK1g/bz",
-	"9j52lb3TbDytzvqm5Wmyhk0yt2LaKD87L/mFe998K8tiynb+Et/235nZzPi8m3HhejX5FiuYFylASWdk",
-	"VsgscpYPbNwKRlyTPiVqwYyKQIlitJguBsFlVZGn0rSotrqhwoLyQaeaX1HnC7oeQSlN9e5rDS/br8q9",
-	"PivhO82yPKXoMWqhsa2jLfNkT/LfoCCFS+ppp0kMUcUM6sMPKLV+FvzquMWtbWWDEdROdG1+HzZwLMdm",
-	"AsmBZZQbSW25oFrRPDe9ZqpVkvCtXEflC1ljnSa/t665+EcYy4cYHHTX5J7VDfYQ1En7x3GDr0a9UvCf",
-	"SmZ/NlSzzvDq1+XRnbGyPQ0z12V0z0Ve6s/G7TL6MXz4+KiFLBunumkPUyulWUbcW4bv5eUk5VMiBSOy",
-	"wP/MyEqWBZHLOjPr9JOu2RD8gmw6Obeggnux4Qsp4WsX37p6ZVW8cWb19M0WhUCnh8OT0tV4wvSSMTFW",
-	"muVqnNBVy4F/LZjRYYl5JyLmHetwgVvPsDxnEzNX4wPltdszIozaThJmmJ/iYl5jFd5D//Dbx4GH/qhN",
-	"oWuTbf1wd9rOHxi7TOiqs7ElF4lcjhk6ETcShlG135lbqPEtrMWeX+NKjVPLQNaUYLMvsPpmba1Z2MU1",
-	"bA5rMNeRzMdSjAuWp6u2Ews/EPOaatu/QFyZSJkyimeBZ+xvVohvNCjI8/NX58S8QcwrEWHD+ZA8LQ3Z",
-	"Hn7HipTvZGGrL8oGWm3OMRhd29asb3VISVHjQO1yKJFJ76cCu2/JJVspoiVRTJ+hR0kwRVI200SWmlwy",
-	"lpvHvCCgC5G+FATFiAhfD3zMD1TgoY0+F6O41lmu7nxLwh2X/k2PedXPv+0vW3xVPOEmZ/5ODnAgAn37",
-	"aC8l/MILM06inaqrXtSbSzlP2Rg0JpC0ubhkCdinaC7TVFbvZDRXMAZRUjBabjRQ1nWatSk/kaXQLAFV",
-	"zkZw4PsPlNX0qEhIxpSic6bQLFswmkRESYIW4XQJV+K8YMwHCmXrh3AiSzFlLUN46RoHYzS+ltSEIy70",
-	"t49aDZ0ggquxsr7fesNP4Uds1nCVU2Lei0jCUn7FCpZEdiqGWDiGGezXPZpmrtgYW2iZ3AvUllOqFJ+Z",
-	"PszXBVPa9C4LMpXiihmlaccebUfjgk0Zv2JJV48waTuvHZtWWddCXry8qEjAL+eOzWqpaToGWuoarA8e",
-	"QtLbsWGnAnYM+gfz83meX3fka67hahp1umuOJFjJlv1qIZrIn42NV663Raw7aVM+Y9PVNGWnJCnoTJNf",
-	"/vt/0GzCyC//3/9LcloqlsBTr5bjO8V0YYZF+vbtjJoTraR/jyS8YFMNwReV2wR6MbwHvgKPuekhVPvN",
-	"r7b1jYzpPdgCtsoQGRfh0+PoDmyZ99r4b0cbdz8bAbNUDJit0VPBKSmkYG3q92ZFNup9PJjLA/vQvTt8",
-	"Zf/xo8yZoDkHJ5Mavn///PsP4TcHPMslCkMQ7Xzam3O9KCfDqcwOJc35wVQmbM7EoR/Gp/BzdcnzA5nj",
-	"mh2Av4QVlvxaRQ4vVa0tzx//ePryZUROHh0sZFnAXU21ZoX57f/0fzw6/vDj0cHvP/w/Jz8eHTz8MDj9",
-	"8ejgMT76lzYTOVy0NUulM9MF1PnwpE6dD9saumpl5UYDh0SFUwg31iwzGnf8h6fvyOHV8SH8pGIjqURk",
-	"stIM9tj8A/WEiUxWIyFnhJIlmyykvHQiwAqdwe1Wkt2N44YF47o7Y/j5m+ekYLosBINAi8qdDfF/ZEHz",
-	"nAmWnEFgHJ4awpXTgux1qGkq5yUj5qyjN908N6u2bkmvE+dflRTDt3RpZavK3dEYOM/YgSwSIwyRvqHY",
-	"q38bnOEFYLqK7Xod8ASSYsxg7dJx9D1vdZ/g8K5rCLdfO/9xiy819h3EuE6nJDa3dByRGA+c+ZcTLeJf",
-	"/v4PDNaoVhfi83JWwMIOWgOYjEKgNM3ytkG07yzpv3/3ZNDpsFjvwk5xE1eF4/FulbNXhvm32vytg7sa",
-	"cH0Nw/2IkNLbZA7o6BZsiHiev5AB0a9WyyTqd3ULWVnfPMQpmnaGve3UuX7ZBqk5TX5hz7zhY2Y+cUQo",
-	"8SvoM6QSOS0z86Afv7BE/SQg5Q5qvTEp1WnF/mVnU2d+Gxf+tigINnGNitqoYuNwXrWGyZ4L3GEMbLaW",
-	"3Io79F1aGt4yRNN5TRIGu6R1bhm93fxp3Vvuz4Q5gRgZUvC6exAIzfYRBo8Hr1AxZSk+8opS1ZB/VPXt",
-	"H6GfbmxDz8NfqpE5cSlo0j+qmvSPqg9VmecFBkAF34ZPq3czlk1YMaRJEv5ZNW8fFCyTqCp5S6wPHQsf",
-	"Vh/6Ry6ILHxWMEMJ8Mw2A2MN9ZR6rJjR6PDeG2qm2s0qnqguysk2XlKJHS6rkyj8amJYjByS84DgTFcg",
-	"rcbfxHDnQ+ifv/Ud3X3jqOue9v7ZaO8ZZ2nytCjw7myowdbCvfbRzHy0TqB/unj9ilhdgnChUe6zmRrW",
-	"/HnolMZDZzptvXasnaWl9wanxqFUH7QxbcyJaA+pzL9EdBFzOk5nEOcdxP1j3nEynqyuJT3vE6hZhbo4",
-	"DpMzkaDa6xa950P5fQxlm22nTS51CiEMKQgdCRZvawQ/0sS1wjn87m2UNeClYN12i8THFfwQVfnXlpms",
-	"rQSOYtvU9kgCsKdkPQkAd2xcFmlbAMsVS2UOYqUU6SoiKb9kJIYI2Rg9cSkXl2gvXVIFSW1oRu5Ou9nc",
-	"B+m/eHr+/ZvnL16/Gz999Zd/T6rfB6fQI5L6SECDESaGLblihE6Ukb/Jc00KRqcLK5Xj+wxbn6xGwgwS",
-	"vBI4dy7mpAqEXxG5RDWNJom5HFDx3+q4+eD35hZkWb9bX0QdMvpDVwzFTfmpvdOvq+VPuV7tFLJpY5Z3",
-	"fLcUNgr5Ti6Eaam0zMZwmalt9qK13fAMqeEPkUtWHEypYhEaW2RGuSBckPOLJ8+fk/7z71+dg/6xdU5M",
-	"FHy6MCdsvItFa22EkPjlo6e3dldLRLz2fafGXopq9d3+VU6qAO2tY4K0uakUmk5vKjJAUzsvhvPeOga8",
-	"9YN80eqQfjo8/vbRTrttXX03mmNl2t8pnHb3N7eH0BrmFITPBh767bGywitTN5v+/kG3IKsrvuNK+JDV",
-	"a29zm2AV8t5KzEJ6qoXJBuc5JOfw5FYMNjxpDXKuJm0Zt6OGiuXWwpDqfHKdLwXCYHj8o9rVFMQtN/e7",
-	"RvttZ36/2GNDid+V6eWeQU1PP9KpTlcuxjPmCTokSDzjqWZF3BKVNHU2g0YyWi/qJVxVfyimx36NjHo6",
-	"1nLs9h3Dw5hmrapi42auj7nZFApimNXi/WWHKH9Zt1m7j37Xex6XYhde8AzfhJuj7tLdeoeE4VVHWwOs",
-	"9uZOa1lnnWZQR0lvmQKtoC37Zr4pgoMRbN2BRpgtsQaN9rS/jOrpYnOLiqUMG53JUnS0oy55nne3Q4mh",
-	"HAzUW7q8kBVZmn/1KxIiC5lir7xwYvdguD3Sws0i6lVWIzeirnW+Xoz/psNx7knd2YTDcMMzq5acbjsT",
-	"nbLu9nS7StYNvagd73pZtz6L5xevycPjb789OCY0zRf04CTw7hVsbggB7goiSqOyItSTLDV4I6BRMpUJ",
-	"gzzdgtGErAXAndxUNm6a41eo/GHQp4rIJcvBrzrnV7UE9RZhOgy6OD5p5UChULt1DxryaHsiiJlFe6hw",
-	"TVrduok1EXPr0Joi5vbMQy9jbo5eNIdx3mrMXicmR0JcIMDJnrTkveKQpr6gkNkd23djgLsiSssC+V0Q",
-	"ovDj+cF/0YO/ffj55FNrQIJhF2M+G3MxBlqqbsu1Sb1ls1Ix0n909Huy9voAhg6yBKGpGfMKoHAEUugm",
-	"DtFOEZWIvT0d1YnYO715ExG7scuNCFiHbrQpCLY9gzUQjrdTZygd7x9eayb3PdOWDexmPAODyLrpLCSV",
-	"pkRTf3NHpbY7BdTv2+7JfPabtnvQxTl2hAhiboN7KSIyTZjSFt+lTzXJpNLk8dHR4IywLNcrizyg0AyM",
-	"cD1q52Q3s7pB9Ml6ZDt6SLavsoUchMj79akdBfgIOBXzHuEKYn3bxZvdjRHOUdNmjGhVxsKx1ltY37FG",
-	"A4FA7xcn2NR2wJVAVt5PX8GoUaUfKIJSuTKCQWrFGismKut7dLk37abDdkvNFpvgJhFmD0bvNLtZIbM9",
-	"THf2Ky13/+an6wRbXke7aOVtz6vQwU0i7P6WV7PqO40QR/AE37+uD835LJtO8hWhDhcTXc6QlJXjvb+L",
-	"WsnGk5VmdQWxO3IcPtjdsskFV4sbGpd2PAUZzXPzz87D/PMW3AM42LYVIq9YUfDEeUxwZQGFEDcPBLT2",
-	"pPzdBagfFgyFIZST1L6CEkIAoX63SWhqd2aZ6S60zhV5//aFvQVSRiB0ailSSROX3NKn5A+QQEMuIMkG",
-	"fVwUoQmfXPyFsI+wPu/fvhicVaHCVJAyN+0Md4QZKG5qal73xP5UshK9r6UQ6JINQwh8uEYVp/HhGrbD",
-	"7j0PTHSOQMNDVDuBte3yDMad/YYtrgYYEJ6zDxv54BOZllkLnklHjMM56hfwK+kzdBRWmmBEvOYVEW8M",
-	"jYhVwCPi1bgI9ZuIOGE1IqEaFhEr8UbEaPkRoiRHTvmJiBO6BxFBDXk4Ko+OHk4v2Qr+EUSpg2rkTkU1",
-	"KhBs8hRwgbUMJgG2Rj+PSrOC02A1K5SPZAHvQbAsmcJKImIWnwsJYKve9dqnuHJmJUoNeMS7+Z4sVPv6",
-	"TigHHuZyfsz4hu2hDwlrgSR8Y8Fw3PeFXEZ4vo86bFle46o3REstTwkll0IuBcEBn9ltOSWlgOfW+MCF",
-	"/QFpSJ15znpqQV+R34KF4owkJSKQslOAPplKkdiFtohoSImOT5qvWdLZFcjiYGfCQRLNPuoo5JjefFxq",
-	"6Q3uvajnBtmLen5I4CPI9WoHDgEbEFWw+y5sZwP8wJqgsO5vxkmP84K1p229lUtFlgjrBlC/emXPrLMh",
-	"RoSlitVMDYPAcu0vGw80inmMstSKJ+agrIJX3CYsWNphDPVLpwxnNPTaMeiC5YwioKkgjBYpZ4WhzwfK",
-	"z+QULpvGbGRhyaKQS28yMXMz74az7NBmdrBxmOFZgiETNqWlYh5cj0614Sr2qMvZbpd2HzI9O6+MQddY",
-	"FSQ7duZJ4uXQ9fEVTdtMtUgyZjzU8AV4yy2vWV3LtK0DA6fc3kUhl2qsWGtEC9WwQ4osqEiMpKokmdGO",
-	"TXExiKxruNLCj1exiqCO7WAer8YYrGcrmUZrp61axNoQ24ho8/F+Vsjs/dsXeyqd58IJoZakjNgFNxTV",
-	"Zu+8IBeF0ttkZd4diaUsLlkxrJI5IOcDfGyWAcdkyQXwZmgdCmZURRUU5ADBqpurD5JF2vJ/NroF3gV5",
-	"qgFzmUu4kM8gswxvXxu3tItP4OZS/8s1ib9vb4tf/vt/8Crpkjkg1Ngc5HhgrXphz6HF8Vrqwblq2wvS",
-	"3AnSRwMy12YPFUxk0K4OdOoBhpIeKLPwMi01C8kJ4ljbFICR6BfMySRaNpSBAVELWlhFydwcuLsSJCog",
-	"StPGkLwp+BWIeqmU+YROL1Ec4+LyIJVT6pm9BTwtwOacjIQX05C2DXMSbKotWbKP1Aj5vdMezOT08DCR",
-	"UzVEGADIGlS5Od8IGnCYHB6fT54csoTr/zXnyb8f1Uiv4E1M7Ue/2yYCmJXezAduISouMG98wcg4HMGb",
-	"gl1xtmwLqzbim7rGpKyu0jK1hGEZh6KGBiEzyLFRLONTmQJkm6aTVuc+E1OZWL6xfhoSpiH0nLjXzghi",
-	"cqiD45PHJwTqLxm1CJTcFfJhCPm0NQCwAED/hZFpDo4JF9O0TFhSy34p9ezgd70I/3swAbHT/Pv4W7h/",
-	"8J8TiEQJ+m6dDfKrccrbnBIvuPC5OZaxVZL/Membc5BNUghcZYpM2EwWgAscGBc6ZJKCTWWRqE3o58dH",
-	"JHHX/14GcCSBt9BDGwmUAoX/lgxdrNmBGzLjaWpkl1CNbdUWQMgJp+tH2pEk1pFL5SkrpNL6FkX+TATT",
-	"qFZz2znDCgud6QuNQBWsBzK2PUaEfdQFrf7UUo4zKlbVEyvmjK2yL6QLCap+KvXsd5FRtsce3D5Cn/PY",
-	"tJdKmH6LxdTZHloMUUiZUymmrBBGpwMGD7K8ulnOBCzM5pSJNYJrt4+oG4gZkHkCIgUslMf+dKZFWaYJ",
-	"UQwQjjOjtuV6Zf34HtepHQV0w7H3ISagIIHJSLmT336kbdmP67BrX/tj/bAWdFlrcL8jZQ+ND4MzrQUj",
-	"7drQW7pgv+TV+rKi8VbIjta1vMNiGkYsvyUDbctP6KRs0whxUfZeaZ5U4Kw920PVXIjCaue1NY8mcDgF",
-	"kodgy8D1iFAuNoqyirEEVdEBGJm1knpce2DxkxpxmtgYAh21Xv5mSLcFBLNJfXspryoUY6KxKFzdYvTb",
-	"BQm5++CzuwsLe8vylELBiDStyzxfNCLsNx/zdQ7oXFWI5SkoDaoR6AWGbwL39JaYrj3juL7GcKmvKu6J",
-	"C/2Mi3Yt8LUwCgxG7zhcg7DCixSEQrjMKSlFwZRMr1hC4JwtZGrUj2gkUIabyIQzFRF77RDEZozIxcsL",
-	"otg8M0sXEQ+55n5WOc1GIl8UVJmvDf2qiExpzjVNVUQosaI9weILBD1vuVS6MpoQWYyEzPWBLI2IWZj5",
-	"DMm5sBXWYlf7xWdSt9n0WvWKC20YKFGCXrIxJl2BoSiulmMcLEcckdgugFcR4BnAveEixK1ifqdjspZ+",
-	"rSU4Fo3aalUI5QZ0CLijh0eHtv94T23CXOxXrLDs34OpW5/skhbWrczFTLZe0O3RVwBkoln+QG1wUTTh",
-	"bVGAcd4kq9j44W3RcdJs38T3W1Wx0uxNIa94UjfaTEqeasTqFHpRyJxPe1EPbnoOmf8ZFxx0aZYrxi7N",
-	"s0L+1C4JVV08N5vRgl0DYceAZZtuSLbbyNyCeZhbIqXaSDnjS7baNdStPoxGGx1rtwnKG2u8K6a7I0zW",
-	"nFAYGww2W7kU5JKt2i3Gbn/W6bcogxtLzmZGSyPw+gEXkD9s1ohQoZasUO2tTxdStXmMnhl5lSwXaFdr",
-	"DB0vRk3w41Nz5rUZR6mYtSy7BXW4xphagQYpPzAsJJancgWp1gso6HbJViMxk4V1lNrZD8AmPZNpKpfK",
-	"Y5IBBjPmWdRSooP5rRHcOg9w46lQmAm83cqlYJ/XYHBlMQ+oCFQL0Z7TtGEc8BMUIVZmJVu7z4MDvM8Z",
-	"sf9uMRQ+hSBJ94JN3A2XAVZ+GVCx31u/YaBxYPnE3ZT6Bpto0e81y6BCa1mwuq4ry0m6QdFFTn4rZUj8",
-	"WvtT4rZvnYGELKBGJFHAX6td2MJidlQmW7lQW+2pbUof4IW9FunK61qeTJvy4vZk4OtRaGO/G3HSBydn",
-	"5NzdTr7etQv7Pq4D1TkK8cDbJ3VQ8y2U00UFHXv2jindlSQXsO51zuTjSbesEooMoG5BlfpxzYAXJtB1",
-	"3qnysn0I19yrJjx5x/mRlwHNB2enOhDBjDpW93278W0/E6Jt5q1ctnGa1ujrdrSQHV8z6sGug3qHb6+h",
-	"DBXgjYKQKGuttO1uWigzw5Yo6zTdNbbYBmZyKbD04K7fJXS109pgVekdG91Az654d0dBYJnler8JhCdh",
-	"m+141U7W1aAiu+Z+vs0xtS30pn1950nq82/tXlu2/9Kv5ZHczsLJORfXq0m+H9iSLOatptofIB7E2i1K",
-	"BcJlKEJj6RA+x1BQSfpWoDgNcoH+KrmwntCtboGw1PlNaoh7CIZNNcRfsk4daPfSyIgypRY87xRKazqH",
-	"W0gyYakUc1jAvnmgAEVpsLPw+dJ3fFFmGS1aqwrdpAZtXnAx5TlN1yrH2mKtbq0+3BD17NrVZhsj3L18",
-	"LK7d+u5348ttRtZBEt/LT7bvAu2WwtWMHbIfVpgkIc6IhYGrBt+9VLfgAbVr/oV8oNj7tRSS3XdqLUh0",
-	"I/mFR3dtaSuGvJVnXnt8to8N5+SV1HzGp559tGGntKcEVaVKaZ4TTS9t/hOwvj4lOdULlz5A83y3jIZJ",
-	"IWkypaqtSKkNM18uZNqw8hTUqvzUVThJU1YQmkrBzjD8CvwWkNYBVdCrtx4oVyRw7+TKO8E72z1rtrBI",
-	"c+vjThlNrjvmwI67AxoWvVkOlvfgXQtcO6RdxK7eCNWOIEtufs20LLdmUUj0IUFWa15NfGsMQDjEW+Cw",
-	"tdP6hfhsOIY3BZuxgrmCUw2bQiGX5nbKS9VScvBNqRZEBG2BnJStiP2s/UQmlKerccLnrI1FXDAoooXm",
-	"WvMmwTfb24ILs7uk1DuWpqYxOpGlq/GkyGSFeSUdKZSZukaDFy8v2pvzBY/2bFMK7yNsa7hNkg6qJK31",
-	"Wp9XYxOi+j7vQTG3FIjSJLPtRLMDKWzd2t02q2XlN67OW0aT8zTtstJltLhsi2J9VT9GGGtjCAPehwsQ",
-	"cg421EtcA4eCnrbt5ruG2gD2ts4iXCsfuBRy3zDFVk0LmmMIagDd7QrvjdFQHlbQ9GjeDZrEIsGtesvr",
-	"Yh46yPYQE50pfQ8YKETi6YN3+Q/fDSoEH+qQQjDCQxaVVx/Nuz6DswPdx8aVR+2RIO5VW0xGLgXpY8gT",
-	"Vhr07zuofDUYknMEpYAGSwHlQpXhqFRYpBJcRMOnpymjzpGyJRrJrdoNC07+E5bo/CIVNF837AlNPwFW",
-	"SLtBRbU7FIq7IYB2LMcW8gbzWVrO29sLqlGMN8Wphu9pXg9nmBWMod0QMj00K/KCq3Zn7I1dhDVwIzOt",
-	"aH0vg3VqG3r7tPeD/Qyp67bu/5uT5B0X+atRVduZexPYRBsHXRs2jbkxPn9CNbluc6xtAXCuj7dMMf1E",
-	"ihkvsj3vv9B0u2m+fjohcP1NbL3YyBZbb22Cd29R37nmQNu4WNIWcKTbTZNNNQ3fa+0K8+ocBP0eKcPm",
-	"E0y+0pIUGCQ4k8WZRabCZCiuiAt5XoepumHM88k+Mc/t7+4W9bxLsGgzJppidrStjKMIVST++ef2PN9P",
-	"n+KW/N7j1vzetvBpqN940/Dprujok7uNjn68c3D045vFFreH/rZ138puq7S4xk4/e0J+/+jxvxGbL0Tw",
-	"rKnhfoGuGZ0uuGAHRj6HB+ZtK6FBUhxcf+NZd7mPTl4Qejl3koKDIkYt9iIulKYWHrDFuge8yhoSt6fn",
-	"hMWot9r1mhG6798+J4JmoF5gpBtsQKMIZ9f9UDfxVZIJhppu4Jhv2axganG966LAj8e3csfVG2sdq/UC",
-	"+FC+pUAnXZJBjIqthtMmPl4EMJB3UJjEN3LNAkp7gxheq47IbeNb+oJld2Tf35wAswU2c6MToKNGdkvY",
-	"RcfWBatgPvXxL9srdqTZeC30YrdOwsCXHXIHWb47k3TH48LQRkeIZ1ADe2/6vh3trctfEY7OzbyxZOE2",
-	"tW1CFwVsrhURHvuNoKyNs7Kfyug2ZxPGP6SmtFlG3ceKUOEzVzBHuhRu/GtYTT51B8D7CV651peZRYhS",
-	"4gRjYfNk0iVdKWsnszhTUJRw52gPN9QXXOjv7HxaaLGznEEwVTcvWRBXGXHPCgRVYwhRaxap1LhwVIWF",
-	"CByyl+v0zGN9WUTjXWoRrFcgiPyebqKJP/hij3tjtrbqJdcJO7vWZWS/ueZ92airvP39ViMiYoEh5A7x",
-	"B5T4oprdQXbt2LKVc74ohcOZ7VMyoQm5ZKuIUPJTKTXdsa6W0jyDRZpKpcelareOaJeO8EABshfJCz5l",
-	"ZwG6I4qTfMoc4ApADrYHYm8N1bcYoJ2VP6gma2J9iIhLeVoWbAsKypFbPAS9wqyG1d6MpDocz7Db1pji",
-	"z4i6ey1RYfc7/zrRtF8ESDas82sJ6kNXePamIjPmmE3lVT1jKpjcXYgdXrcKB+XGajlNAJXrCX6X+NiN",
-	"QksLP1hHu52sNqHdXk/uWD9Ga1fNPqJ2wahqDQdvApl4+c5+sdsYL5yXaS+/5rbS2lpipf6Ko3pwPutw",
-	"9GWj66bpR0c72mTapJ8WYB2QKPYAnAnytjdUR7hW5GX4cVQN7cPGyd04Ashr8l8o+sf13wnhFpyFRpCC",
-	"A/ywgIR5ynzFg70loE6FdYuCuptCul0BvVOFs5MT3Kput8Pu3iK9OnrZNllofIehXc9i97k5nVfTr11c",
-	"7/HGynqbOOmFK0G3b4lFDsG0ccDfVAzopTRN2+orpmlXWoRrwsNiuKWkS8oRwtmBSbSH0wVDuLPqhBvX",
-	"0BoL9yCxiUxW7VBbFQyXB4awIftB+VBVyzAMVb6UrnwATBMzeaUInWmb9exXHTHchmGC6cNvH2+OA6sg",
-	"KPYJzqlAtxpkABDcwLYg92W7Kd9aj4LphqhcsLibuMO1wv9vxrtDUttGaM2ZdnBhPhdl/jmSwmo5L3tG",
-	"P8hift1P9w8k2Jb8VU978UNrXd0KC7zFaHR3wUmXfHvwWDC2P5vXa/rCjh++xQ/2KzQN4JFtgaVFRlOu",
-	"WHJKKEl91fQQ9t3WToeS6Vg+fQAAb1QQKLi8DlmzSduEVXLj8bMP6hJvCbgPFmKTwZgmSSdmvJBLhxsP",
-	"FiWw6oCxU0htMW/bFe7dqi5U7YW9OKtp3xqnrUl0sK1awp5VEmqI4IBFLM1VIfxGD7fk1m4yW7miAHsB",
-	"+IakK5cbXNWbyhLAmk4BFxU3acuMmuWFE4wiXgfyDxY6RPW367GFAq9VLvfz84kbFCKlNYS6LbHK10al",
-	"a0s841CBhNmiUw4HJqY59wD7+1xJngE2kQz38eFjI1uI4s92f5tCIPJRX1S+1Y1ftXIbqllwEX4pa8Ia",
-	"OYY5yBWyaS1xwGiylMPpzKgoKcK1ytznGExTqlSVJ7VlJT3T2REl201zDf3a/YkbWf1t66K4P835rv7C",
-	"YxuRjH9kyRj76bVHXW3Ba39y8ZcKqJ1WINklBPe341ZsALLzB2KLmRLxlt19vQO42zurP3cCFXdcM+5X",
-	"vL5ApbDYUztRu+v2iVUm2lyr1xD+GhaFa4d7iKRUNtKxLRZELkVXkRSXxBomxMqlAOwxKhKS0ZVFHrP5",
-	"Gq2xJHk5Sfl0vY+/cMUnKSNaWo/39uLLXI1t+s160h+titJ4cK4p1TSV89Km6h4YRTEi0xRrM0G2yebh",
-	"b6j8u49i5yikKwpkf3dK1CvNMcCEoZbiAyCOQZU2Wy/SzLlDAisVYmfuV8e47qXxVBY0F1XHrjIwVgQR",
-	"bqenxPq89nOrNM/h9cwhvpXUurb3ELAcubQcJpmvHihARz1DNgMiyAPVLDW0b6Bf9ypcR0Js8Jzt8cwh",
-	"d9kKq9tgBiBXdZgKLxYUJbEgImY7f7hutsW1D/NzkZd6L1NN/bhtWbLG8fMVxLvMO25otyDC+bv0C8lv",
-	"rv9Ob5CypZXWlDZIMWBYFsc6gyD9wIViuTIshi0C7HWHhfhWOfyWOL917u7xi1uuugDfGc+HYGhZp1iq",
-	"w2ioUI85TSd0ehmhIs7odGGkQyKLBOt3oXpN85zRgtq4nGsWx2hECuLeVFw/mM4Om309+2Rqc1M2mv2C",
-	"NJaN3NOZ5/e3wO8pKW61voPcjYJpIOKEoVS7Gd3bq7CGZVi+dkv8OuO9nv+kznR3uB++2O6eEWGuPpIy",
-	"pSoMGogfr4yFe3lgujbxrd0eIoWtbgobGlnJxDyGOoHNBMGH22+t627ztRwun1GA+acQP9Z3R16ya6IK",
-	"3mLCZhvdvBdGx3viFKKmwcU+3gOpAr9p7Uq1AcBdR8nvBo1D4JArVvAZZ8lmTHUAxrKR2RBAbXEyCNYp",
-	"1iSG1mLSpyOBTaIFCwo6RIQS5+4iBVNMWycLYgyzhHBxxTUbDEfivXAjIog7mNEV2MXxFZIzmQOGlq0E",
-	"TM7fPAeI8i5s8vo0bxQtuRlm7zqBWDX0u8aGtA297ivc4k/6gU0WUl6eayM76fbiH3989+4NsdlyJKMJ",
-	"WEsSlvIrwLQ3ihGqjQ0fFLa5Ly06W+X2CGrT7a6i7K4hvFuQnQumcikUGyvB87ytykDlMZqsNFPuMnUf",
-	"EnPjDHcPux23G2lf+fBvIau2wWHQNysrSx25+rCuHCwIWjbrwDk4N8Wq127s6RSRaHYs6+D3JqqTQX1a",
-	"tfUOe6kiX9cWfDsR34Le2TgVX0j7tKP4nivTdFJ5EOq0EKOXID41HJQVykhJcC4t1yOJbYBwfUbiGeUp",
-	"F/P41BYYgGPMmXJB+UZjNXLSGYnnUjB4z1auYAl5dHxE/iAFI31K3j69eEf+KOWlIoEvo1bY1TswbK+9",
-	"qDfv8v7Y6T61iD23c7Vts1+7tbkRz/eNBA6Hlti7YB9ABTZXncJ6HClVGvOwoHQ+scvl4Yt2yynx46ic",
-	"pTRNX896pz/uRO8NSvv0IdqVC0MZup2P11PzzbtVzi4CwJXW7A1chrHiYso28VpLu5bXEHif+IUFxqKU",
-	"z5rhKQsJ3/KdesrMHeSHZPTjeCoFJhJOVx0FHtm0YHpcSI1Z9OxjzgumLH3W5/8ecnp9JCd+Cih5dOor",
-	"3uMSuPYsPqjic6HIhCme2LRAzG4kgCgqgttFMJJIpq6/OLvVSWsc/qpk2rW8EkW6oxsBQTDrXoSQosOE",
-	"kMbhajn2dXbSJN91Ati42/u5HRrrd8t293bgi8bRr9PmE+f1AowDLCkd/zjqfTPqfYgxgzRNh+R7H38C",
-	"NbaTQuY5HsWbcZJagOwWZbTlXHq/wO+aPoHvK77BBZmlfL7QRrkB66arBOrYds0y8u2jbdatVhzic3DM",
-	"yLTUjEABf/L+7QsfiQJKlxH1zfo6/WnYVqN/H/0Wj0W4vzvTXLL3reMv/E/RmnkdjkdHwTg+F1jyz7wT",
-	"kXi5UGw6jsEpPKGKffvojKiFXArYmx0MgtjZ+kw/rM/19mTMYPZfUshsMN7QaymAowXMbRfp7ZbAz27I",
-	"kr4oD9n/4O99Zrt282WXHGrUeVgjgjmcwIjNHR9yrFY1XrWlJ+MvVtyyTn7bcF8WVvIw4siqM9LzWvaq",
-	"QPNvDClVEuSZeIkrccCT2KGEViLfTpU8KlramYJeUUS2BMQpu3A30iygod1NIvD6RsMBlto0LzjLhN0k",
-	"VLPXZL8pzdhuNgJgNPU5r9kKIRKEK5KUrie4Nu3GIKJDlV/+GeRNe1CcuNkMw6+sGAExBDKhPxvr018n",
-	"gpbtqW3wrrY6O+bbu4Ict/iyN1B9K9atHDnCbcSnxCVXYa1DRUwHTvU7I7HyL1LhNUKuSAmof0u6Mu84",
-	"U1N8WlGfNY7Aw4JpkPHYxwUtlWYJCLDmvDhOCczOXYmhzcMOFEvpu38Fpq0NKfF2KaBK+WpP6V2KdDUO",
-	"8RusBNtWBv3/Njwa/KROc7YqDKIxALEr6/YDz5uWtbmfERgCoYbdFsyuoMK6w36uHSEN7br8U+wTAt3l",
-	"FO7RBOTqwqd+cSNyK01N/0b+tcU38D4rmGbCBeXsqCYa9blN4E6sYxP7BGuXrwol5HKwaxdNARNmvuEI",
-	"4L535XRY1IW18b50W2dvXlD7ISTdtLZDdoBteMPALrwc3kBMLdgVl6UaWz12D2OFt1JYq0WLXQLjIXfb",
-	"y02agmDLO9MWok1rsGFF3zGlv7e8en3EsWGdMZoCnSQz1EzpuMvZ4k7mrv6QnctZV7aNsIstM4PDvLsi",
-	"iK+vq3/uMtvhDvPr2SIWf4jW4BjbFxUmgajqgQKUSYGlBnXJFP5ryRLh/q0XZWH/OSs4/kNRXRb2nyV8",
-	"/aGNnhSblgXXqwszFxsewmjBivNSL9otAWDIJOB/Jv0//fBuYG39tfBoZ/jvp/n4l7//A/gVrBewYuih",
-	"oomF1nnv06dPtmp7Kx7LG55KDWBgkBLnkPYBvyfChHJlfQ+Yk0SyMtX8QGmWj4TyYFsIxiTIixcvI8DP",
-	"gmj3zFcdCWr/m3N58fIigphpuJZGwiU+2EpMrhyIebVgOCS4gZayuGTJcCRG4ptvzFqamwF9zcNvviFQ",
-	"RiU2z2VhsbpPyXewLATRbmF9Ee82NizLFoLCx4Ir4kLdGjsCgTTx4dXxIS314jCVcy5i0qeGsxT6wNyS",
-	"CfnTD+/OSMEEW46Eiy2tvrE4mfHmjY1xZ+MBdDkS+H3ODy7ZSsVDAvnp5oacA8bjVOYscZc4DLURUQ+y",
-	"Ek9GAmZABYTZ1Pu2xcvJo6NHdmUhrUR98w1Y7jy2bExzNOlxKQ4tzum//lVJEZOJTLinAqOGTFI2Emtw",
-	"srGRjeOIULIoMypIjACncYSaXYXbCtw7MnLgSFTAs8SB8kQkxjy2Hz/ErtM/Xbx+RYCNscJQLEI/2wkZ",
-	"kdrNBwXWg5zOuaAg/wm2ZEqjw+EUbG0kTnnGdUz6xwfHR0fRSLg8rZOjga9DEQcCcOyzA+ytQXI6ZwC4",
-	"bF84G4n6B1w5TalS18xHdszPE5blEryohrbfvL5459IFMfZByYwhJWAkhdnpOPjq4M9sFY+EzafpHx+c",
-	"PH4cYLEPhqRys3hPM1fk0rRlRPCTR2Qhy0KdEjoSRm5e4WL7NExDsXDNymRF5kxj6sYcsmrNmyNRjUcf",
-	"vLX2glNiJNd4cFZvyO5jwmdQZ0dDq0Y4H4mqRr4bLYYs+KpoFq4qCmj593YZ35qlgt1UZhltbBEapeEx",
-	"S4BcGkcCH9pjeTYSGCMeOOQL0CLitxAPnXF9AP8fR+Gjt4b3mYHFyOZqPylm3jY9UfLo5PdBk2alD86N",
-	"bByTvmJTKRKzW5hdjy0BA1qbwzTlZuGev/ETwGA7GxMwJK9dAV01Ej7lscZG0eSsF4zDKTp4/oZMymTO",
-	"NOFiJOKPB4UR1qDTA+DaMenHpon4FESxMo+IHZyr1sIv2Zm/l+PTkXAIMJADNKHTS3PVQFamVUwgOh++",
-	"hZZwAAO7oc8MLZR5KmkCO1rNyZUNij8e4O+W0qDGH6E2a3hGynwktCQnj78lL/l36KdVrLiCdKT4+cs3",
-	"r9++G788/4/xd//57ulFPADlhNHEHfFj+AwoYmQZKpyAjK7Igl6BCx3YETy1xxvo3BcwJlxM0zJhySDC",
-	"DYVafxwwKs3/FwW/YmpIngtz9mK4dHNa6EMj/x2gEInnA3gOLZyG9VNJUz5b2cOSMtJX5XRBqDKt0Dx3",
-	"xEjiAB4tHpCsVJpMZcYqDQnbJbFpJobFf9pxCP7jwB6rg+dJTPpsupAsCYBokCxRLJACIr086nUoh5y/",
-	"ed6LekbhtODGw+Phka1GLWjOe6e9h8Oj4UNMx12AXBXej+bvOSoLfqWfJ5BuqPT5m+d/ZhAlmtOCZszw",
-	"wE4BtnrlEM4ryLBbXnyClhAjlbolghGdHB1hjCDgs1rsan+R/tX681Hs3a24L1iIQLJrir9w6cgZxMSR",
-	"Ph4nPMyoxKgBCMOPcEhtPfmhH35HExeJCZ8cb//kvaBW+EIM2EdHD7d/9EwWE54kDIwIj05+v/2Ld1K+",
-	"pGLleLn57vEuM3puhANBU/zg4U7zuaIcLWMg17uaqKDMhVfGA+VjEesChSF0OleQrO/I9MMnKDDWFpW3",
-	"FOb6glshybjwMpWPi3QAFv1HRw9t4OW49GGTMcZRL7li9n63Wji3MMBgPrDn14XT188KevvwtOx9WALx",
-	"A4pQf/Bo/N/Z8PhbPAbWF/6prtna6leNI3h8J30nbafQrLoXaLhWdgu+9oN3tMPBeyLFLOVoFXh0vEMX",
-	"b+jKXMTvpHxBC7REPzp+vMt8VJkbxY8lL1nCKVZJNezhZPvHf/EawzO0mv6K+ArSVRDk184/PkW1i+/w",
-	"Z1vwfMyTT8hVHL5+/XC/ZVfysjrcjUPyqC1zw3yQkD5YhJfW0+MwX5b0679QcFabv3gl9TNZil8VpeDO",
-	"bKWUfTk4srfnCUZHeOsFqpgHGIcPFuLW++vcBaoKtiRakkq2U0Y9DDIB+uaOM8oG6tOgPVIxEnQKiRFn",
-	"VczrciE9wS0omu0hG0H5DF4UcWyo20j4cBliMQGXdIWZC3+V1rcAEzG6c03vc42NBE70gSKFTJkbIaFE",
-	"IfaGdVHhFYsmooLR6QINWO5z64mZrAjawJS0qjoo7eZA2Xtb2Rk4RQ3k4/rJPYcPn+P639GtGnThD+ou",
-	"l+styrelXlw4aJc2Adetv93G2u6ZzWXJZ+ZH+3KX+2v2CzJPa5bvnf74IWSlf5Jgr2jhBVS41CNXys+z",
-	"2FIvfO0iCKNbt430TvG1TyEnBZtGNwf9oZBiXrFJw3lKAcj/zpgDJq7KpvDo6HhdiH8BndwNm4C2v1b+",
-	"AC5BfOHzMoL7Y3rnx/TpR4un4w5CUp0TwOd2uNG1M7rXyZSY9t1+NFHiUsTZgsGfY29/MA1SDTbQAy7O",
-	"QPELXUiKKC3zkVjK4hKufx9ZLEm/8FZpPNyPjo5JbMl4zETCknjQJhS8wBHfzTlvlJjb6aS3aBAv5HzO",
-	"EiJLHSoR3l8F0TZOvCtFCWE311cq7o/h3R9Da9h3ohhtHIUJS6WYG7K//lF05/oAEoYPp1XZ3/ajecE0",
-	"uo4N/3cfRzXxurKcoVdCXFqRPSFcD6KRUDkYqC0aUA4ivWIaX7Wmf6udYDCVeZumqTnqI2FXA8xs64BC",
-	"p/U1QvdTYXVr6ynhBWg/Acfo5gboDTJ9obvN++XA+VzpP+fCSw+4OYGzNyKUQBqpUageHf2exPDK2DyL",
-	"o5GggmDIy9ob9nHcxpJsheZa8eA7YlCtlaGvy6begb/D3iZcWei2xIXNASg80jvswPWFi3uF4dfPAi/A",
-	"FhDymuoEZhh32aovXJsBFhUkRofhBcv4ueN9cnTS8NWjt3BpYR1kAbAKGOZiONpIlKrOJ9E3zQPvpeYZ",
-	"O7V+WXmJrmg/5ZFY0NwwzQrPHwczJBAfXnUFaYeG+QBjtf4NG4HTRxzmYwg8iAhKAyAoDcyh9GsLtpcX",
-	"ba5vw7fw0QZjiqWkz86k9pKlTu50DO2+i3OLyXHmtqdadD4L97BJLfcC29fLrV6CtkTqLAW29/r8yYoz",
-	"m5QlXRZGhgE2WQumw5gX87gmFGE8kBE1IDKdK+BJCSnzIUT2gdaEEktd4EQRqLDaGYdgQZkyMqMZT1cj",
-	"0cf7G182o4QbPADHMswNzDJRJYvVlbdBOxeBUTh7xNejhX02ewsGYX/U9yaX3yjreCs1uCPrJ+4mbEMx",
-	"kRyEIFHdLOQZ4EwqPhcsOeACU6KXCxmU8bCVUX10xIpp0neBGCMxZ5o8Onp41hZAAfqMq5vg4ycGlVih",
-	"JaEjMWNLuAEhDBrEEviHGcuQPLX1KQwvVURpuiIowPii7KuRQG2pnYGY1fhLuBi7qCpo5UTpibr7efhV",
-	"xwr8SnyqcFNqm4MeEB3eVmvQZmvnoEbrGA65SWRX0pJWaJ6g6/2QvmLMxYKbpuGN1QHCrtlAWieZLWVx",
-	"qbx5cVJqoEtzmQbgao48vZBnrlUwF7hhgDUzdLsGztkwzNbFIGl6yYTFHpJLwQqb8mMuVSjnrZhWI6ED",
-	"NbvtSGCQ6x3dpfX6VJ87bmj7VRpajKJgJVFguvEde29I+Oru1yrcZy3+3G//9W/bkE1ssJ3yuTgoc8uK",
-	"WtRyYrXyR7/DfICGXq4lHmsr5xsG8UA5PnLmqukTrgnk22TU8KeA440qvtSP66iHMeECU2gyZq7m945v",
-	"iQqYMqMrYDUjYYPODQOMgPHtih55SiZSLyAIe7ogE7aS1rDh+F0fMWtBLRHEyAAYJg+oMEUCgdKcqWgk",
-	"pgVLmNCcpi7ltdQpv2LrIJgWxMkuwgOoNJSOBGz5YEjOq0AR74N2fBQeh5y0HkyC2+HNOAjiYGZoFgwY",
-	"CYSE1owpLawY5JLVU4tPeRf8uIb2ehPDbSAOOtK5N9D+M/PVN4W8Ysg+1YLnkHBbyTa3Z6t1SRRh6kEj",
-	"/d2wFF8/1qVMQFiwplpFWOjImSO4S77ECjg+d1+jw5RnrMIdhbVuCf3gSj/xw7rzbIdoHYkmXfkJV1Hn",
-	"iI4B+F/mrZ9KBuVcEFC3At7YjXG4+Xl4j7vMuXCdbc+68LP+vHaQX2/KhF+wzpyJ6oB1J02cixXBOCyP",
-	"5dGemjEkF3h5KkyQgYqVstQjARliLR864cWmfyoE4SV/g8JoSy4SuYwAVDWqsqFJCshOg0r0gSjQqi41",
-	"/h6TSQFDMd3a9kcC4OyVDS+NGi0g1v2E6SVjYgzA7oB8H2N0LUSeYuM2JZgXakjioHpGjIleIL1QguWR",
-	"fGHwiNCRQAR6MMNaBCnLcBorI5eC9B+dnFQJJ967NBLWvcQ1YR+50u3mU5R93en6WlNN3Pi+TLKJX51O",
-	"4+uSJAWdaX+UPnP4673s8xUljVRyRp8aTQ4oY9DBTZsSzOHPQUZoI4mkBa5CG6XG9wdpZQhK3gejkG8L",
-	"34wHZySH+kjc8vh1weV76C7gB9tlf/zkNxfy/SshO1z9kOx8ypsFEKkAQkJxtvN6b83d/QPT3TRx9Nk4",
-	"7Rfir7/R5KXXgrVQDWhE3cJfXTwANSKnEIVvtYiAgfWat3SoWmwr0/EB8sunLUg9fzZi40qWIJg5qCtb",
-	"NknaSDl1BlYra6dRcQTZoJOV+c9I9OthOUWZMgxeXjjB0YfVWFkQUp6syWpwNhJxmmZjoPmPOo4wnFYx",
-	"AXUhYDwoUqIPXF6xouAJO6uJgacjIco0jUnBMkikAu3S/j4k51amAORhrDTh9iosyiocLAZA71F/K8iC",
-	"QK1jw5pRgjTSq9ng2GyUA8MIVjZu3hpC6jFLOADJxKeNq2Nwhs6IYroA3B2o4y0BrJmm6doFZF9rj6BG",
-	"ONsag7k7GdJi535mH/6unC2I3MIdvs+kupc9t8ueyAwqIeBa4uYhsA5XXPuzMvpWk8KTBZteOthLq4ML",
-	"xhJ1arhMyqiCigqutndEqGefhv0Fco/1oM6ZMGzHAjMjswcRyTB7dK+4CwPVan9NuIohgGelQnXbol1B",
-	"3V/nEXAr80DZDwZg9FAkhhKAgEEbB1BKmmdsOBLPEB1shc1bY90p+nddxXddUIFlHeHWkcrcUJryFMwJ",
-	"1usQ9G/RiN1tZpaLqktcgfYMVySBr0naMzc5ItEuvQXzN6Zr/Mb50wVUvnRnuI+CzS///T9WWBlck12h",
-	"UPGVcCujkDthKHA1CCMUWWHNnO1MFl/NWcfh3h/1e7PC2ol9U2ojTngNopJPl3RF+tUPcIot3V/zHLvG",
-	"vpKDjDe1n6G5q4021rIWQpJUijnCeDt3YaWbeY0LLf0iIUFHXwkPeGJndc8E7pnAGhN4xgVXi5pIS/qV",
-	"fcGaJQwH8IfjmizASuY2ErnVhw9Vf1VUie0Y2uNq04mELBcrzCtFqfr46GgQuSxOM1LMSgJQe6V5BorA",
-	"VCrtPPuZTFj6QJGUK03ygk8Z6VcFO8Cxh09twDOkdA6G5NHRowBn0TMHwP3zKkfb4Qusqn+oFuAOT+CF",
-	"VYmC3jrOolGilCZFeW9rvZ37tJBzCHuxjtyAZdulro6AWfXgGHk99gsYYFsvSKhvoQg148RDCKZOWVwa",
-	"PXhKi2IFSAM2bXFCp5fzwmyY0dBnbDkSNrrGiBjgym9i/5r71gHUPlCk8PDBRKVyaZ3sRQnxuZDJCOfR",
-	"sAKowipLnZe64g+KNPCrkXfgOKJKy8fag3DZh2ZxAOitTAtgggBE2JrxVM7QUqElQrY3HPODIXktGCnF",
-	"DJgqS8zqjQSkTXreCld/RQhjC6kcD86wXtDMFu228tZIND5ts7ciOpYd/AM1EnGp6JyNIeQpJnOzemVe",
-	"LULNeFEgD0CUyrZIcaPYdfCwOwgdX2Nf0L/hYXeZubk71wSSDEp0OcNTJTu6qtKG8oCSGEaVYw+De2vv",
-	"vbV3611i6ZAFhAOcAf1ANAdcvgRJDHjggirgHx2Xys6y2eGUiilLvxI97ZXEFCwzTbCrqjMAM6/svVUJ",
-	"UWS6mMNRMKLoFUhkL+AeMneHQyGB9LGK6dfWl8JVXYBQZLS0kYiFHLewa3fKfYkIyxJk4UDyW1UxWNyv",
-	"VSAE1ob7n94He3wpPw+sf/OaDmSKnYTILecd1Lqv5ozjGcpkAWoXZH9g4hzWOiyYKjM4y1+DNeWNWbp7",
-	"U8r9yW3xgMjcO0BmEJq79LaUX/77f6wx5ZrmEzwFX5fbtoquwS4yqEBIFbFeZvAENVSkr+MUv4XVvD/G",
-	"9x7Q27y5wSoiKidoYD29kRe0utk3FV7xyTr+7S+UlOTVk75hOAPMb0hXpBTVL1D+dFAFcHQlLLkvailL",
-	"zZqod5qW5JZze1pSMJl7e+rt5DGFLN6tbmcO0xezou56fA8tNX81XlCRBOlSPFEx6R8TLcnx0dFRhHZs",
-	"XmWPwUmOaZrael/DUcVrvELujzgUTWMzKLUFNQHMgz6ESmAmppEFfljI4AthjWegv2Ocbz92P48nq6qW",
-	"n7WSnr95PhKXbGUtr34uQ/eRrUwK1mev6LsfWwMm8Lc2XnqX5s4LlrJppZt/vqBVN4DvyvTS1k1u4XF/",
-	"lEuSGZHNonV+5Qzu3iR5B+zYnowg5rLh5yJ9JTMGqaE0TQl1VebxuNF0cD1bRcU9oeQnW34l3PMHLNqL",
-	"CM2eC4IrZSnLFMuqBq5sM67E8tfHhrmiEhP6xAyDtb4qAZmvroU1h41jYejfIgjgRbM8xd6G5FVlmQRL",
-	"6JltJ00V8l/ruhuJRr7pixcvCXiPoKBkpae12kJwQz43s7TdBoAWn4ND2l67xMDXwtakZUu4bWAb7l09",
-	"93x1Z1cP+h9m1t+hvItC0SvDim7IPAsGtdx/G5Knxxr1Mh3kJVmmOBiSc4LzZUn1Clfkm28w1zb55pto",
-	"JJSsQhsAXbNuWif9N68v3pFf/v6PwD82cMXaLQgAdRCrUjAsRlEJoW4ITgitQEmw/OxILKkyY/VD9K48",
-	"m0RQmRJiW3QL0AhirLLOyNEA4FvRu2Xna6Ro4PAK0+MueZ53YMi/hW/uZd17WfeeJzdq/pmDcWeiLrCD",
-	"A8Mtu/GMKrAV04sHVsHS0MhPTAMRRiRZpsS1N4Ej0ZuBA1OCUtaR4QhTqmkq56URPaFgveEevkr/oB3o",
-	"6Knp8B0M+A4PqO+lS8hCk5Ad//CfAsnHXR120gFhwS9NqtqboJ7xFHLbpjKbcMFQ+zh/9f0ZiQ19YVF3",
-	"qLtyxQqaAtEpSIGGwrykH/9f5tG/g7yLydOJuZ1Ovq0el5CPm8TmGh+JqcwyeqCYkUO6Wojq3w2hJrq5",
-	"0mSaQO4sFTacz1CdubD7D48AIIhMVg7lZwCGpLkUbDgS74w8wRUi+AGmn0wh308XfD43izIjXGg2d0Xu",
-	"bT138l8056w4HQkALeSaZaYZiHqUyYpQsmSThZSXJGEpv2JFayEEf4a+mFGe2fUDRqYY7uOp3UdXhR6b",
-	"In3Y+n+nwT5OYPOI2zXzQYa0Atup/DfRJAYewj7mqUyYExrbbPsgLobypFlctTOTeGVa+RT1MvrxOX74",
-	"+MjLoLQo6Mr8qvQKqt8bWbUX9T4eNMjPiR2bFo1OjBwuJ+ZSUF44NT2RfmwoNY6qwMz4l7//IwIBz0WL",
-	"26M76PJxYMPjteXI6McXgFSAM8u4cH8er8vaO0wARo2dbRkKr/tbtsn5G/tGdM4pyK8J4CUXPgMeqqUr",
-	"TUXngABUs30whjccaJ6xm41owmayYDsNBqJS9h/Mh7u+Mre7pnDmnxku7zcuJLbg7OEydzqo2m/sw5/h",
-	"vw4Nao/Luy3bBAjizoW0LuEMZnLv/rwt6B5mN3ONgPYVImDTwmLjiHS8OaDguX3nziWWu2SQOIntHNIu",
-	"yNdeZf/XQry5rT+UU+Vwwbv5oi/u3Ak9+hoQhjG4O8m4UA44vVlu5AxDTRCR2HZswb4V5sm4kvFVxa0Q",
-	"it3XrLdlU41+zY3cb1QgBz2VriDIjSyoDTi32YLcKSW4QKQvS614wkYiYVcslXkG8FFLwGfHGo8A0kRi",
-	"LFc/Los0BqWFi2laJhbFJJVTmo6EZkpzMR8MyfOZR1V28AMTRhYUyi0hIikpWEpXERHSTcfMwGpX3khg",
-	"C19yRR4fPezGDvXV8L9K5FAc3ZfBDQ37TrouRbsBfY+/hmj/XJCALICsBl87+7l3GX0N3BWpjiiZMSkY",
-	"maywUncrR63f94c/4z/WoUebnoEreVmd++0IoW9tjd2g9DSv6tosqfr6Sfs+jt0Zv81WQq2UnLmaGF23",
-	"9X4XAjQViqHg6bwtk+WQxD/FJKN6umAWGnUkMHjcKPCRrWdvYRPBxSOFpkaa4DoiU6rYAReKQeT5FYOS",
-	"hnpRMIAfK+gUOpUFZqqUyuJRMloY+UAk7ONgSN5gHYGCQVyaYvrACJhGaEDRIomIkoSShLEcZc+pVNoi",
-	"oFXABolknXZEyGj7UmZEdE27YgMVWGu7waTuSN7LoHQL1QvMQvnKBTuHKoeeZB+nDNO+WYzy2gCeX7wm",
-	"D4+//fbgmNA0X9CDE/TbFoYuE9a5pvhOrbOcanP8e6e9//Pj+cF/0YO/ffj55NO/7GwYw1310uGeNjr7",
-	"3XhWyOy2THX1Ee1ho3ODgar4Nx3KO/ZR+xCuB2orG+k3eUinzfenLkvvydFWU+9dqsvmzGxXlu1xuLcm",
-	"3qk10SJXdijNeHXuUq2jdnmClQ4ImCuiC55lLIlIKpesODDUmyBqsFoJTT8eTBdsesmSM5IvIKdKJOSH",
-	"BdXqPM+JKEEOIBM2lRkjT4fH3z6KCLXPR6JKsQ7ZGjESodOU7bGK7QtxRFiqEPE4Ltgc07/so7biGB78",
-	"eWhdfmPX0pCcVwAMaiSowFmbAeJcINqqMRkEAROaTrW9sUegYxRYEhBhgwIMfmuEABxRkDNYUQBfSFDk",
-	"UGtNPFDkkouE9GP3kCVjrC8ZkfBZIjPKRRyNRPgUhu4QPyD1ztVayuiKTBihOGsuiHXYVgAiQEpXhqcv",
-	"AeFIQJocoookJTIMNgZ31gDxUqFu5soWk4RFw2WCMk/Ykd9ku76kj5zbWj4IFasAwsRWtVSI6eqCu87M",
-	"HC95PuazMRdjCDcde3caemxxxZUd7vpbA9hitxjmGseRBjgBVGDCoRdaOu0dhgl+rdYOM7YvY+uAVdlQ",
-	"H+ULRLzeWyO+hsSABKHhUzw1zfsp1PQOJ2V6uaFSb/eVpVzQoGG/jMNBjjFulGqSSQSDOxpATSRK4hno",
-	"iHFl1DWsG8LnUXfsA8PK9co+sR0oB7VvhjsYkhi1ySR2IZVVPD9+YC7P2EYKxkSbS8CWhcTR2p9I3/LL",
-	"tTQpazp2701WI5clOYiq6E1smVCSySubVoVWZMisWpp/TdiUWqV0JLQhXR1AeroCwzIFVD0ovI/Mso0N",
-	"fleml07NvCsmZvr43BGgrt/u6M8fnB5u9y/hyX2x/d9K7lJEEq6o+7di2lYUAewAOYvwdMmCoFkUw4BT",
-	"ew428jX20Szrvoasd2t86cwiPAHb4WJOEL4uVAEionTBIJmIKvL+3bOD35EnF39xsuiC0YQVpJDL9fCA",
-	"pzDKDvvRvbHn3thzb+z5FRp7NPuoD6fqqn4NNttph4BFkE5lGMi9Oee2zTnI0y1Mn1vmbTcJzwyPVjeN",
-	"BHOOgue2uV91DE81kR3ieHDC95WBd7cxujXrNDU6mryWsRGi5G3E/IynDGKjXWKzzZg9HYnYsbEY0mri",
-	"rEw1z2mhDw03P4D8lUqbMz+AkodVzqKRkDAUmqaryL+hArhcnthQm4zmOSA49jGyZ8kFVG9DtQ04dxUK",
-	"7zN/wNYGJj1rfDN9Q3Y1BgWB0RQ8fLBWFg7yrBFlc3IUFBzCNy281UhUCqYg80IuycTIgGSysv/o5zJN",
-	"yR+evhuJNW5x+DP+Y8yTT4MheSuX4IMkwlyEKVeGB/FL5gDOMUtZLeRSnRFqZEWbBwA5TIIwWqQchcgH",
-	"yumJI9Ff95AOIKWCePOhs9Oa1TkLS8FDz1X6lMtzh7h6wULI98ByWJkIR6KuwfIKcCQvmGJCm4lUhlLX",
-	"b0TQjgpmgZoJ02wdKtduCVCABoc31ImqjIkjAZ8CYdrsfG8mxmJ4EQFhBT4ckrcuF7OwGzESVJutIxt3",
-	"7hCsx5ARCtQFcepoHxgJI+I3Lc+PTk5ILKQe47FxW+xOVY1QRwIM7xSTxIqCXzEVkTInWpKTx9+Sl/w7",
-	"0n/+8s3rt+/GL8//Y/zdf757enFGHh0/tDF8enA2ElwQag5vFtWPVhScKzhl3fbckYDS2OAzsKIeHuQh",
-	"+cFMasOnUDjbLTwa3AOLb3N7vanFm8StBTggxJaa2wFlkL6FqkGPRNuAjPpmyC2TtjBYEe79YDgSI4HT",
-	"al5/MelX99qzQmbv374YVHlF6D6gpt+F1rmKyfu3L9x4gRiE0qAcukQlSv4g5Txl5GLBmFYQ1DgSakEL",
-	"76kQK7NEy4WEJGOuSf+Xv//jUOVmoRR8dZgcQm7xlCeYY3zIEq7/15wn//5qJLgiMwYGMSQkkGgIKr+W",
-	"L1pzEUZJTiucwPdvX4xEn06UTEvNCMwpMvqqNCqtkKRUrMAyKlB3QqmlLJKIOOveydGj341EFYhxhn4h",
-	"QBcUJD4sizQeoNfCcGQFKPEVaP1IJHIpUolFJeyp8KbDJt1H/khU2WRn5DEpWMILNjVXJU1TN4mTkci4",
-	"KDVTA0fReKgBgEMPyZsCCq5FJJUyn9DpZQSbcwCBndFIPPnDq/N3EYErb2oOm5mGRUfM2ZTT9CAvizyg",
-	"d4wxcdxgJCDgaiqFYFPTa2QVOjQmfP/qwvR8WebQsJsE8D3XgCxcmQ23TubUuJKl9lKL8ZW4CaePxwO4",
-	"V7zZq4LUfmPfyrruFibnVnfJXBIutLTQ+ogtNVFsg0J5fRtGfUAvkRv6urAIi0n+dPH6lU3Biggbzock",
-	"/nnUe2JZ2kvK01HvdNQDpXPUi0a9V1IzBc8MTxr1PsVdQ7f8t0vV/N3R0dEO47645Dl4bO3tVr9k29xo",
-	"bTy0M5uri7XvAO93N1boGvsFcblF8DQNMTGViVk003tAJdVg3uGwQY7NU8ohrNDwmY53puoqIuHo5VQz",
-	"fYDWvYhU7dTfuhLJMFMH7OOUpZj+iPu+1klzYcImUTHwq0SThKP4/KYwR1dzo8SBOSzq5cGjtbnvcwyH",
-	"6wenWqB24wTwafOdP4ATLiiQ1FpLwULsexZJ35pNf/nv/8F6nqCDGHLFbNa1zropeV03Qh7a0CzWFAtI",
-	"mhVlZhQuXUCmN2xA70PLsQ18Jj/iElZv4ZTgrZ1NQ9tcMCd3cOi6jFIWSR/vnHsIpXv3zvZ4eBRPaMUy",
-	"1gsTtZkzot7HgzI3a23pvs0SV4Od22L8GBKLCmcLQ7RbQE5JZeywVohoJEB7Q4HN/ApfGZlQQXIP+HkG",
-	"iDgCChjBgUcjscVUEi5HaDbpQ2iOpxjiLjgQoiPStKdkrUx0JEIuWuvF6YM25My2btYhYRpUpJHoo/sK",
-	"xmp1a1lq8t3rlxHM+Phb/A0egLz/AzeCvDo4Pnl8Qg5H4gXVXBwcDyI0nNhy/jzjiGMQGc30LDaNazoJ",
-	"30KGPxKFXJ4GgdeFXLoyzz6kaSrTMhN27X2hR+o8AiPRlwV5wcUlS56LgX39DJV/pw9o0ndvPFDEynWn",
-	"ox6YY2g2SRmiVVjNc0j+CONTZt2Nim4pG0pTLxdUYyDXgnHQZqFKdSmmukQV1ox0OjXn58zqETgouIq1",
-	"JNNSaZnZ9kaiH+ODIap+l2yFul+MERBWr692HlwzuW/11F6mI2HpYFbIzDki+1QBOo1muIIgQa4g2B4T",
-	"BKthD4iWI0FxWBHpGlR1NSNpWfPanDttxZGqt8m5YoHEHA1rlLGgtADVaA4YnnaWRARwPlyultkfOUlZ",
-	"pkifkglNkEJg+V2ZMTxjgza7jdGPjdorCM/onEVO7EjktMRkQAoK6kTKS9CCK/ftIDD3YDBl3d4zJN/J",
-	"hFtFECneWvmQieC+950BZyRAu339/X+iijvYAOi4SVP7XGoOKu+etTWYCllyoaBXo2Dfpka0UdfYQTf4",
-	"zQn8v0oB/fNLyHfh7bLHsQulTgduCDTuQnFic39g/C7XqrrW1H0c06+/yP5CLon5Xyjq+ius8KUuoTRn",
-	"YIK8vvAbuCduAZykdrF8hgPUmZH9a9Atf0U4JYEX2TOe3JbD7fIjb0Wh9ZR3K8UZur1u+1Q8vKUxXcON",
-	"XpSCKC3zQKVQiFoL7uGzCpDW+6wnNhPWGXETKSDacTUkWGUO8O9oVfJvJOweYjSyV2PPrLKD9U0rV4Fp",
-	"jytbJ9EujatTF3fXP/y6uICPfWN22vfl075c+TS6XkczZC6tvGTrAUe3+r7BuY3I2tBmEKdcsAh9X1HG",
-	"lDKqXSGX8amXyaDGvAB41hV6yuSSLKl15jtlk/SDzCsuxmCZqeWBmb+EHFt/DKSDuRppPmvMPcDksODB",
-	"ckG1onle+0zzjP0NX/zl7/8YRFAC1Zy3KYs8MIwZLXUxA/2CHfxUSo1e3ycXf/EhJg3vEIacaOsU7yiH",
-	"X53Lp7gvdxngWPPGA/yt2RVEvr2//m8rpqy2ykFyoItwWot8/PKCwM/mP+soKI2gba2CqkFGucKzDmY0",
-	"ayFal3O/h9ZsDuF25BR8PbmnxtugRlzMTeloUfslABX0ecaAPXBlc8OwDK1zZELQzIQxgTVq0aHZyt/u",
-	"Wq75HmphborqvienW9VtPHSXc/NGrYzBk1B7nv5WTmeZ0o2VCyP4r9P4M3QfQPYgFBbRdBVWZzsjPikS",
-	"WyPTlNFCEQqGxJEAw9tZLfLvFOqxWZTw6qRAXOestmKgxowE1ostUzTyQQKHRc5PV6dGz7CJkOup3ABg",
-	"h3gEhM4pF8rmbzUT9OHHNunjPeCJ+wN6NxEl2MmXMBpu4ge/eS3n3t54FyVtgVR2zu72QpWvO9SpdD06",
-	"eoTxeLXLFcL0+iumB51Xqyvi0vsMhWK6DpSv8HN/yd6SBmFT7lS1udct6nq3V+hblqd06sr+aZYjqCwW",
-	"N/WXk70IqZiXRijIZMLSB5DZkJcaoqj7hgkLlq5VlomIKtHjlYKbMiIXLy+IYvMMkcUdYM1IuN+ly6Ak",
-	"MLQFVMjAW35wBi5jcykq6xW+4jLFEM2RuDDjdzWnrphX5ysRt1F2auDQZvEKGYn+o6PfD4bkacJd6ohP",
-	"pvXikRGdkoIuMV7cVcjZfD3XDvndVaL6Mlf1rtzl/sq+v7L356bmLIZZzMCkNpejylgnDPwfmH55p1ft",
-	"S9Zd5ylNvZHuN5yU+cNCEkBXAHdMsFNmOuEmHQqp+cwu80FesBkrcCe7hKwLPhcsOeACkmsUXhX9R0cP",
-	"If/SWrrVwFUVq5qMXNILAFOkkADVKpG9Cob0JhjRHVJMV5cdZBSs0/AeqL+jyL45aQ/AN+GXNly4gCjD",
-	"V5xI1iop7Ux7f2YrRVayhFqXpEABy+LmOcB9piJ4Hd6DvCRvwACjRSkuhVwK8w4mpD46ORmORJxQnq7G",
-	"CZ8zpS2QHPpQEeb/gOY5gXcIvhNhzGAMrpWxGQtnChwymfJ/YoKj861Uj6s2oSJntUxGxrNvIaogRQlK",
-	"sPSMxJNCLhUrxnmpFnGVUTwSLkd6VsCxSbpFpk2n8Palp47evowwtQc3aDK5Ly1f7c1S7uWluzNxKJmx",
-	"She7Pj/0tzVipG8qr/PSvvOrhubASWyH5bALcl9e566APOwC71Bjp06ihz+b+3mbJ3S9/k7BACzNtlIv",
-	"u2N/w7/ObNr5SGR05X7SC5Ypll4xW5QnpUrj+0FBG3w3aa9cbX5C4tuxPgW2dV+E4tdShALohLrInL4s",
-	"UPAb3EoliveKFVCHolN+XaP4IXkdkPi8oEJjWtElI3RJMcoHSbiQKXMBeW2EnbBMdgTIoBQVEPbty2/Y",
-	"+JcR1+zEOnQ1u9e/Nrns3lL2a5b8HIt5oODcbroy68LeJtnuVe3NXbA2S4y1q3XRXYe2QG/cZgTKnWou",
-	"76pcIVnsIHV+VeJpOIPtQmpj8e/xED+DnUlFjvQtui1k6HYIsR3aVu3xoWnsgKZpd8L2zrapl7Sw8EV+",
-	"7HIpqsTSSSFpAog9ddIhb6hSJC7zsZaAPNfXCJJvJsUTspLlSKiFXLIEYGhjCDSLCZSmp5rQuuqJzwCz",
-	"KwjkGAmATEolFF6z+aYZLcxfsKClUIy1BsKYeZ2naY1LvW0tetBM1CsucbXqBi7E4uIwCoephNXGBSN9",
-	"nihEtMNAap51I6W6Fbsp+E77MOuYtyHOrBnUr6jqd7hxZt/O07Qb0vyPcolI1gATjwTy1evhv3F2CBRa",
-	"4ytt9z8p6kE3O7E/bOgAkOs2+fVCGnoP3zyBT+6QbMNuurx+5sffvtPPn8lNJkdM7ffC3l5U8HP4ZyN7",
-	"cyMpfC7XXWclmeCd+/iq2wpi3khmW9x7+9hVwh0O63xuIU6Q2VoyMPftLboNgQ9TpjGKmFwylqsAHyY2",
-	"Ix1THQ9bharmxfw1naYIrpPfnDHl13TjN+T6W2Hs9sL/Ck7P1hPx3l1lX9GZwNW7PxVfz6mwkjDw3+2n",
-	"QxbzTaLNa/CS/e3ORZtaPx2EV0dI/WcoNlBZTYKpB3sqw1XbEEy07n40PGhI4kmpuGBKQYI0+6gd+rgt",
-	"CxqDBJ2xYs4SKMhNJivDrE6raKJm1BHZEnQ0EoCg0Om6WSO423fghF18GTfOvtR+H2pz73DxDhesq+RO",
-	"LrEnl8iCuGPbzSEs03cvHqZptguuA0YeUMA2yDDioBE+IZfCSTJgSmVQEaRguiwES05JTHM+vmSrsWI6",
-	"JoquFFkuGEDsaSjEaI2dwH7gPVkWUxaPBNpGTbuGGyojQwHj4qnm4pSYoxqTjFGBaoaczSAHGV444AIA",
-	"CK94wgoLdKhIPzECXMYFV5pPiWZZnlLNkD9CaiVACQqml7K4HHThMKTZRbXed5eYGHTTmfBgizj/Uxbg",
-	"sVlCB5Al1HYEDI3D3VjqncIUYmjJ3oSGOMzGlwWLIVUXsEEBAx+IzpWEQRJ7oFzg99BTPMSkLguu2YG5",
-	"dE/d133IzE3TAerI6BCxl6eh9uUCsTAZ8QRsbk5VoV6bASaFzKESxXLBhK007V63KEQRURzCNaHZCUul",
-	"mCuiJZw39/IZiUe9US82ZzaTV1D/YUjORds5h9F5/EjoMqV6JovsQWs11Dfl2mG5g9ThqocvlEG8+0G9",
-	"v87vr3NznUtzs7kTGGGeY0QCluPxhNpP4RqTa7neDzVDm0S7baKF/53ba/Lk6Mjf0bbUZ4290OmU5QBD",
-	"7UyjpySWl/5259NFFNSPplB+BNEecKKyWOOeWP+fCwKgq2Qpi8QOzjC/ScoIlkkZTmVihIN+mmZjh8x0",
-	"yVYRMQ+g/bGQejwzCj0+/KmUmo7ZxyljCUuikTAPCyjZj+C/+FpZ7Rc+ALxgKWZ8XhbmpV/+/o9WkeAd",
-	"U59RJjC9bXZZuk0hS3Yjj9BvNgj4JUQeEs0FCLepXS1HsDZzt1uiaDtspaLzjdmAL9LsPbyzJVLgGVjL",
-	"E7oi/ffvngx8Qhl5eGSeKkLnssvhvrm07C4BAC9oe+daJnQ1JOc2ROHht9/awcB9FpuOO+vrbKox+5nd",
-	"/34TWo4O/GDhzmzAiVkIG1xj+TEviJaapvdBTrcr3stLJgicIYDHT+gqat6PWNvLHavOQ1lh2uwCXDgk",
-	"z6DWLJmsSHzJhat1iRCF8RmJf4qxpjhT5IqmJbN5/0rTQjt0I9JW4LG9tOxFOL47T2DpiGU0E905ljEY",
-	"8Z/Nd50Rkrhm12n3LX7Zwo/OIXuIf/RFf1BN6lf1OQe4LVU1v5gm9H9jrYN/ffQo3ru09MOTWygtfQOQ",
-	"g2pZtsddMqELzu5r9naZDJoIV51JPjW2sUu1XrSFAelhBKGvFwtNnwb1BnXBswwFT7lkxYHhFUlE1Epo",
-	"+vHAYp9E9nbBqqtGED6/ePL8Oek///7V+eDMPldY7WbJFTurle0Etf7p8PjbRxGhDvfLAZrTWsV8i03K",
-	"heFycy5FPHSsjysyL7EMbFDyj/SpIPH/Nnzw0lbW9EViEa+SizmJ/xXOXMLngFZSG50tQUPtLIwUfR7W",
-	"nLWT9k8c5oqDMqMajBL+aIg5lHIBQBiHvRKWsA31GCfVsY9cAdaKOTOriJTCAqadjQQ1ZIE/BB8fd1dk",
-	"DA7pjUsy3lGNvmCIOObPjtYSrFGHWQSPz5K27eJZy64BnztBpvW5xugp4zObau4zXb4GaG1LH0FB7siz",
-	"MSxrFfK57gulRTo9nJTp5W610cJaaDTA1+43ar/fToGzQeSKXo1EDEf0RwvZ/SHGUk2u3hcIwcCNoVAz",
-	"vBtH9jYx/VsxOiKxx9zGtUP5DHG3cVa2TI0tIYZVz23pLVv5CrCnSR/KM2GEJ58LIw4Ozgi1vAQ/AU+Z",
-	"h6Po6BXLXpnLKpTrzdDNFuMc3Bjsy1DgCmq7D8lT8++2+58qrOo7bd4U8ZDAWUCwZyjtSbScg53NFj1z",
-	"bFBa9wKgctbQRpesYLXqXbb6PV6YrkwXlAFK0NrVwBqPalXn5axRtt6WGgO7mgX1QLqcsDCa7/joyJd7",
-	"hxI55BwoEiE6fL5mTgsowtUHqBH0vUEiAaCiD2p12RcyZb46e1ijyyzDtiJdZIcaXd+V6eXa9a3upqSy",
-	"Le8sZ7iv6Mq0D6csTSuk5L4zscQZFSVN484Uj7vQr34AFyyYaQ2pTf9/9r5/t20kyf9V6pv9ApYMSk6y",
-	"2QFWxuHgyxqTucsmge2ZAXY4J7bEtsQz1c1hN63okgD7NPtg+ySHrqpukhJpOdl4nMz4j8HEFNld/au6",
-	"fn/EShIIXU2W4y69NJGztk+Vevp4ryq1Q9F356/hj0+++Wb0BEReLMXoKZCY6o4L2pa3BN9uKZdRvkXa",
-	"P5uLbGs2C2HdzfFo8ui/fzoZ/U2M/vfnd08//P9HXybW2V0Ak7kjfGtcsq8ZKqxxOBxb6Deo/0hFHotC",
-	"Kpk6JcvfAQ/i4O9YHKQ7yF20iNnQxmi4hej3rvHXR1cQGcNLKdI3WY5ZixvK+/S4846VB0m1llPZIkAF",
-	"vnuAF9pK7e+3MsjXYt9CL5Zis4W+vOys6X6jjWtvTeD2Nv0sKCIh6Kq/+OLGWLmqo7MiFvaarnBzAEU1",
-	"y3eCuFBq3vWZR2AINmi2gQTdDFMUFhIYLLPFMlgEGec4VrMNQctDJ8YRHjsUmDAsrkPWfJkZexFG+mvY",
-	"+TsqI9RTQxXxMqeZpJVx+2WA4LJGCKfQLpwwG0Ep52WFBYkx4yWfSmOFlU4dVO5+zNSiVxD0DfeJgk8+",
-	"QRTsG0RlJMEg0yDmOk+nunIC0nwZwaXOc72eVkXk2LSy00xdZzYk8uAQV1LZ/lRqI6eu+TscCqo5wkIu",
-	"scqNopLYpPZlxtc47COQf761JuA34nP+7m4dGL63/d6LMB8PztTP7vjwpbDrPbcdTQRGOt6K/vwqOC4a",
-	"90XNqfsdIlQJHeHLUMIgFkuujEIb1EjGkKQyF5tpKjYm8QYLDB9wqqaPfxSlDV4+pn5Sn5HHyN4JPjx3",
-	"IphdUgwmnpxYUU2CMZwi8DzWbgYlZQoCEi4MnxyHIvDYGNaHxxeX4lrGSmklx3BOL9N1MiMjhGM4ybt3",
-	"zTLxHz4kkya2fKwGybt3OIVTd0w/fEgi9w1D3eOfhBq3AyH/7l03XvuHDwndR5hqgVFS27Hf9Dn93NVt",
-	"+5kVgQwc3aXI85mYX+0Q/x4js13/xyBgJXJ3uctWnfxQLZZsG7GiAK5CZ25xhQ1LA4PkCGf56MnRTKeb",
-	"ZEjmK7+7DkysEl/Un9JOfHgklvnPLJfixvjvXo+M5zpfqjsm8OCP8MU8+ey93+Tk8AvyoNj+DiNScVci",
-	"XBVtAs+Jd0XpngtiW7o/euf/uU+/fc4AHsRxQ5V9WImUbZGZxUh5vlYYPOQETFtPQAeI2lUVDkzw6T57",
-	"/KxP+W3wjwfkwftCHuzddLUY0yuf9MVd9i/s41+Nvd4Ta/0Nl+UIh75Tqu0XYvdaPBpc697ABBNkcUlE",
-	"QTjktPOJtiLPY1XjJ8FNqIDdTDJW+7nkBOY5YpSzXaQ/a7d1vO5ObLqfzJ7bnuuvDXDoQYa6W8i/T7/H",
-	"bhajjvBUdhQsuWNG1qn6P9cFOuj38GIY2E2RzUWeb0B4dqSVHMYqU1YDxd4VZXaNTTTkT6f5oe0Wozkg",
-	"cf/DCA4MAyCcE3Q/MyfEfx+YLQPvQjsFvoDZxvXaqUC6Sf1q9EfcAR+YEd6TujjXxeYBU+2BJ+7nibrY",
-	"NDkEnvhtNvFprLAo5XUm118IMzxDE5x3DKPdy6MQJbkUKYWbKchUnimJQVbudyNWRS4xbCtWHtW15Igy",
-	"JWGQ0Btc7WDYSKtsXy6x2ikLwWCaZBwcQ1KpUhqdX8s0QY5K4Wyxahr1GNIyBSUzFBF9XJ2i6EI2GB47",
-	"wbDEhmUaK8SftctMLcbwiv5RwzF15oXT2v1KsiP3FnhQF+98fFe99rFQP3tszniQF393vJFYRpM7XuIh",
-	"28KL7mCJazlban01kiole3uvK51iRyJf+0moNFSdG8MryVUcshKMnJfSmu6ctR+pv9PQ3X3lrRkrbGVu",
-	"7ffcovucvr5b7+dWn7dJ4eJZfUB4uqtKMXxe6qnuTQPjN2/yeN5wpGAg4Oz0/AJeuDbAVDMKnGaP1/dn",
-	"L2FVGRurmYSltYWh6vZGltfo3Ut+PP2PF69f/9f05OXL1z9OX1xcvElA5LleG3wfGUSu5yKPVSqvZa4L",
-	"DGSIQgws1rV3h8UJGIUwZq3LdAwJBUI4acYkhGodq7mwIteLSgI+p8BvA8lP8aPD+NHPCfZG8ox7IfIB",
-	"5OQ6rGxVOm3KDczPK5RyLjFQHlN3XJ9UAMdKRZZ8pdeg1TFZszaxGiRvXp9fQCdTO3pH9W3dm8kQ5RgT",
-	"ItW1YgCsWHEcvJNgWOLJFsqJIMTTIg4aVprDiPh9s9Rr0+9P3DrHX6pauEXm/XgXO4lI+ySfsFs4edrw",
-	"Qn3xcYQPGuUXEYLLTBUEMlSrmdF0c/E+ienonf/n7cJvb8PvK9Xk+N9ZA79UspIprKQxYsERim7DpzLP",
-	"kLHmegEL7U9Cn29ylxd9qS7Kh+DctlNT7MgefcLGp4rvTf7ZUatw79a5M8l3H/t/2Jn35z297ab8OJHH",
-	"r/xt4CF79vR+3yiZ/W90ev41sFvOfGQ2vNDA1kcl17H6/uzlMQh22DlNrC0l40GQpr5guiTZfr9o18G7",
-	"c/HvfrykH3nwf/solQ+C312CTt6Oed1O8DsS1spV8akWNMdLS73GklVOWwc+4xS7xsymvvBusK2deDru",
-	"K1VkKcHPhSOcJVRKR0D+15eMwDkWHwc89ytY4HhG9xvg/LAfBJL7OdgnKhyRg7ZqFMx0vER7zHWfLqzc",
-	"klmkmUH6PxowZlsy+ljD4hgS7judckkNmMm5XkkTygaMYxUEn7XALC604IUJFQHDEC6R+8OAjGuYxEa3",
-	"cqykErM8U4vhMVW+IdEHEzy09ZKUaxcrT2MBEQuZAU/fOFZ/wX+iQBYe17c/16YOHsMOCYoakF+u7hLV",
-	"w31gGvdjBrK68Fsb68VoSoX9DCIBnoB7OeTPcylK0zjrhwlVYEncgc3UYor13DEwVFhU/8P5yiwMhBNE",
-	"jFYRHvCqlIaKAj178ng4jtVpW40Jp3ct6uMbTjpa+iuFqVbEJrpd+afqSz+qtJ4PJ/X+LGEkSbZO6A5I",
-	"1cefU29V/STR/SZZ3F+jX5mbm8n+Nb3c3OV+Gduv1cMhvD+nOItyDRGudR5VCksqHp81hMY1Jh+wGI4t",
-	"3LcQ7rfS0TuveXon8b92Ze8/tXh/fvrt7taAiaeg5JmYXzm2mBRSpZlaJFGsUoy1W0e1czTx+mkCpTTS",
-	"ui8eg9Hu5l5ISy5vKp5WSltuYuUOaVrlkoFYBw3dHh1ONTKr96b7LoZjOFGxonVu2i448XqhLQwyW0c2",
-	"pIjuUBKiAzvYY4UWVCzu1tIXxnASJmAmndTG20ymUGaLpUWjamZihfZfkWM+dst0uKoM1pXjOx0Gzx7/",
-	"GZKwP7wUk3TWfzvDXdJmXbuSytM7YpJ9ggrPSMRz9ZvjkB/tNv/K5BqtmLV+fgnnc7C1T+NVp8j8PR8Q",
-	"FvQcUTFSLG35U+L1kKRSNsuTIRc4dAe/zTcCp0CrojvfA9RoLGZP+TvFkLphHVNr8g1iYMKACDqIPy+x",
-	"ysyE645qlW+mZNNIiN1x8cIhVawka0fLC49uJO47a7C3Yx9KRYUXagalFQ5B1+6lWBmb5Xkwtuhyh6s5",
-	"ZarJy3jeiI3lmYyV640rsNJsl9IxnkwrGHjAj9kmjKeDHWI02X5+GMB9lh5AfxXGsZal9OxnH9/8SgKi",
-	"iObbecKe3k3nN4P0tJYAmivwu78AHtxnd3hdYUAnpWh4cECbreQdXF7aCitHFJtyH3cYj5iLCGNUqEzr",
-	"/BmMASDqwF1wOBcqjULejpJvLTx9BktdlVghBzOOdGWm9NVUvi2yUpqpsO3EnBxvC5hJk6USMhs5aR0v",
-	"HI6PLWEuFJh1ZufLELqba8Mmc9a9xnDmphAf4j1Id4W7O91di2QBBsVyr9KH8R8QQGMuiglBzlOUMQ4V",
-	"ryhHCab9pKwMcMgsXS9Krv3bWDGOnIAcNovw0V2XBC73dsQ9Lf7dGyK4oxuq23wlMaa/UfvDma9e0PL1",
-	"tQO1/yVuE7AOf2UmcybnhFQICZM4dqQkLM0NMmtilVDdfQEJb9cLaexf3LNhU0MmX7vnwO6gBeN1rAiH",
-	"kXDIfKEGthEct2NKMbDdl/WvZztWLQE4OPsxmRrL6zvlvQ/fcK+B/7NHk7te0eLSX3zBqw8Pp/qenHAS",
-	"8TnrhbidG861IedVmdkNHtKZFKUsTyq7fDT56Wd3ECkjho5wVeaPJo+O8IByaztQGXOuKUgFpKjC7RjO",
-	"s4WCqojQ6JVh8c/LUpolvuae6coeM5ipI7uuEzqubfFu8Xtq/M9FnmPeTjPdiAK/e5DaiT409jWwu0Nf",
-	"Lcj2rlr9ugnivFNtwbWOLIESXkqdy+PGoJo9UUVb0xUN1GwxBLqjAU9ZuSi5Kaq4EIQEx3MUylDNqSuy",
-	"kfu6Z/p64LwJ7G8MbzrQ/7gihKPp2G88twrHYGsAwQYFeb7qGiKXioW5rzw2xsKQFGXq1idCLRnncynV",
-	"MRvF8+xSzjfznMB5jRW2OaWhsY4ez3eqcfIEUjWMkIkV+aLGCHXYLBdyTAV5MAnrOpPr8W5ue1fHJx6E",
-	"zNcCpzPSBlBoVBOvjLeFcD3xMXy3cuoSfYf1LincViswV1lBBZA7C0Z30fOSCmbm0sDg+fkPIN9S4/oS",
-	"XmbqSqbfqQjOhfv9lbjOFsLqMoKTQue5juBFNTsv3CX4rdaLXMJzotFE8LqyudZXQ7dtcH5oARnhxiAQ",
-	"BAEQi6KQaYPgjIbXQSsCvLgRHxj2qzPAC2ZsR7CQyt2SoeLpzRuaooYJmpc2yoEJy3uMBEYgU6ct+Ib9",
-	"HT4T86tF6S6H5kT7Onk9p6uQusjrzky9oJSeFVH9auQXlwiB6dmnKOfLKIRFK0wlXAnlhBFcLRAGnp//",
-	"0DxmUqSdM4jyyNwHbmJyIrmdGrwE5rrKU5g7HU3MnCaEkPmEM3d4iPfK4WHkJwNDv508NRNGgi2FMmJO",
-	"7M80YooneA+5b2OFGGIGsks6Vk4hyqi6DJOWaono1/TBgQEW2DLDOEQEFAcEaeE7csyxlLYqFZoQKZUT",
-	"ZRguWON49XoYgRVXUtXlHXyvHlQC1cM6rLWUtsxkSqY/9K64uUE1ljDvajCKpVRoqvURWlfuInOs2lsO",
-	"W+mlsUpOfzh9dXE+PTu9OH118d3rV+gnidWZOx0YBDbbgDtriOf37SklZpKVNIFBM2f2mDcNFlS3m0Ii",
-	"3BNN0JT+Bv9nlro/2PSJ6KpsNUa30VJcS+q8qMwSQcU1bHRVMuFuur3uzkIEDIyUcOj/PByOt6gdUQy/",
-	"0+9LSkfNTM1lW0udEV9IbLaSxopVUZegXemVk2n0ZazqzcISOLhr2K/kwO1o5CMHBmbCzpdDmOvVKrNU",
-	"vpZm0A2MwJ7c55m1OWGjlxMQOOuUlOoOgzBXrPMj1xCwylRlpa9y7O0XtdyVWVi6eZKSxADPmiFLcXP6",
-	"TIilMIi9mItyIXfJjwCz4MgO4VnH0B/I2tNRyDJWeBngaaJIot3I7C3rPzoSWE7EhGL0BAhggZJ/Evla",
-	"bAzuyz/84Q/w3K+ae0AFkv/faFQv5mQmF5mC0YhqJsfqPVxsCgnv4TWd1vfwYwh4kgre+8PNR/V9rN6P",
-	"RqPWf64RrNoyJgyvNIH3vozLeziha3DtM0/wJJa6WiwDWxiErGZkjcOx/4imuTmhBdaz3ppJFQz6e6a0",
-	"SSQMyAl7ODzmfsZOnsc0QJ5VnurMcIo2v+ZG95JGVw+9wlyS/qETT5zAm5OL5y/qsWLWNoPRzar8Cpg7",
-	"D0RRlPpaUuik/7eRdkrRLk7Mu5ZTq6dh30XtHccz6CNI026yKY2zl2z+mZqmkmDouNl4cumFY0JSowuA",
-	"vhaGY+XQsrh9SPg7Ou84ERPCZflMa8x012tMfMh3H37n07M9NX4/NLYzPWpMj9+bwrBO5LoTitEEaUW/",
-	"P3tJpcPZV+H7+c431urN774b+7vMVOb4Pk+5v+uQ45JWN8gcH8dVC8B1JqpB6mrM0H/+/R/Dm2nyXsIb",
-	"CDJWOxmRMRoUYGFzom5MRc6NO0rr5WbP8IWayzy/xXSHN4/DdjO+huCMscc9B08JLEL0dR52RHOt/UPq",
-	"PuzZBgvD1p7Xr7XbavKC7rYOvM7bkACjUMQ9CpJuFPRet6G8Xtw80b1EEJ+Y8rs3jQthiQJTxhMZVLeB",
-	"40fXSEkhKiMjKKWpVghyQts1AicBZ9dyyItOHXtmgMZkfHIzuU1GdMP8B4bk9Vta/WDaa/Kh8GGDF3WQ",
-	"EKoNN7eAf0gkhJJDzVvMLYhTMtPuMm3Y10XdTLuv5hZp9aXaRop2z4117225OZG3bpk/as9fXa61NX/b",
-	"PTd02NYUNp5z/wgv2oTZairWxEnTlGDjurCZYNC+hVjYe37+w/bVF0CIib2dtyjZIbo5Yx1EI16UI64k",
-	"AK9aNd0msD19jI/dmrsOShi0FkeOJNAD2nioA/6Pzlh/aa/ggOX8qvD7H28dfxl5E52kSfirb7bZa3Mb",
-	"Nvulfx8YtIq19l1nMzwzPc1wfnLZnMT2VLF9bZkVW/PV7s0r8eNgS6A148f1bXFgakQX1+lH2h4Gwn/h",
-	"prmslC+vGmQtWsy63zZ5zVntJg4BOjCKQaYI1TrokguP/MfDY3wPZSgFLA6mjTFmdpmWYk1yAP0u8puJ",
-	"9K10UNmau9BbLaUHK0mbSnPE7+6Iov4NviF8k1MnR6p066GwTmKA9VIHk+LNIyml01z2j8S/R32yBGhY",
-	"0Qou7K2VZ92jlmuRuWCxyf3zQT0O25s90LTFGraGV9OxJRn676f1GzvCxdYgpEqd7tG8nlEoW+o1DELr",
-	"US1ZIXtF2W/YiK0lAbORLoOhYfpKqvYQvm0ShoMJW1JJmXbe8l0Uuxm/dpueRbyyAXfB8l59x/u4Mt+V",
-	"F5BJKEa7K1y07Yl6GyoSFtLWJ0zkUyIXlLbZJbvnKKrtPSQn/NIrPyQcadutWT+YenXFPdxXxct9PAlB",
-	"fmQIaDo6sf9t56gjoEvjlypt6PtkJuBvgRKP3dOT2iOKUEVYaSzZTso+MFhFKARvsA2C+M5/nr9+FSsE",
-	"Xh/It2JuOZQiQZubNyFEhPi9YzAbRt5uJUysfjq3QqWiTD2p5ucB1oCbHB2t12u3i/Fnb9RyZ+RoCKaQ",
-	"8+wyk2bixjQKsz/K0mRSU4yGrDGcQCnDqD2Wllj5YWGsR6zAx6T4cBTUQCAtddFQsGDQmr8aq24uh+MW",
-	"KbXpbALfq+wtGDnXygmxZPHEzyn8fB2MeWNHxxlif4c8PmlgReYtt2XhUq7Z8GVA52m7U9eKsFUpkwkk",
-	"108i2ijhKe0OglBgg1n4Ldh1AWbCyG+ewYu/njwfnb84efqnb7AQCDVWTzW1Nm4/DsNu/ep2C3fuOriS",
-	"m2bQEfU3SuVcu2NYNDDPmnERHJVEGbkAyXpp5HyajOFcXstS5GAKMZcjIwtBUkAYG15vUpTBJkdhWKlr",
-	"hpulqFX3hZl472cj1nVDy4YRAZdkmF2RDopLtrONIc9mpcDFG3yrI3ilUxnBm41daoVIY25lLzcg8hz3",
-	"wpgOZwiFEvMrpde5TBcBF1Ft4Onbt+ANQ79U2fwq38CAQ5DQAB3Faq3Lq9qCanJ02eEbuDRYQAaNJOwc",
-	"NljBGDm928EX2UrqiopBWmwLtXtmnz4ggqlgOHEyzTsqYyXfkq88Ezm6aEb68hLjrtiNYZellGyH5xNB",
-	"6KJ+U0cYBq0okmsYwVIrXWE2a3ImbbkZnbgNkIBW8Ozpn5GsPz3+I1mvQw09Al9rnCBESuJ8UUoAdxRk",
-	"zRTPyuqVsFSTP1aD7dzyif88GfpY6Q4og/ZFEytOHHXMijmRX2BcE0fN4eGzJ4/hW63k4WGzWhrZymIV",
-	"RtWilmPzOshcaCWT4RjQU7c/0gWjsTPjzkuFpXeT/hsriWJFhv6Qn6F7gydRzoCZbCbK0rXUqA43+Jso",
-	"MlkOiY+HMnYTuKEEZlJzDrzd3FUVotehYUs3EVSGpWl22h8HzCz2UskUkixlDwzxggR56vf1Skwg+cvp",
-	"y9OL0xsu8wSNkHzShKOj5hyOWr/GdEu8YXeSLbPFAndD2qx6Ptm+Nv/dDeff/vn3fzgm+vSbPFtl1v2J",
-	"3LTlgooIij1DeBt/0bkru+GJYMoM5wM1S5Z0Oiz9QElE4S0ciiB0OKIwvwBlDrdpcVvFipyW6Je6qXrg",
-	"SiinojkWe+w1RkQWVtpyZdV2hFw70iKC4FFsHhxvzUHnCr5BBRr4ImhNRIjK6fYh02hHmUK13ckYaiSK",
-	"oiU90piaT2JVlPJSlijWjr3Oj1AgqJO0P+YABW8jWfWiOM9KLdI5w+UaGCThgS+Of9zY/egOUzpWrvOI",
-	"0+UCDVttoVmezOlKaW+OpKABREDG8LvGqGDw7PEfh2M4C2+4GXaKoU/Ab/cQq0zN8yqVaYtGpGeLFuF2",
-	"ket5DC/Rbe0WnB9tzR2fAjoTscI/OUgYjwZZk+eYa+zo04X4Bb2fbfGfUndc+7GisfgSHSRDbHRFebxu",
-	"a670tYSZtGspFT41EyjlqGQPsqcC36c6XytRXiGiNC5sWRlLUAQiHRFCS2tHtkb46MPPH/4vAAD//w==",
+	"7P3Zkhu5mTiKvwqCMxEie7JYi6Qeuyom/v9qtWTL1nZUkntmmvoxQSZIwpUEsgFkUXQfRfjixJz7eQg/",
+	"WD/JCXwfgESSmVxqkdTturBblczE+u3rz52xnBdSMGF05/TnTkEVnTPDFPx1XvA/s+XzzP6bi85pp6Bm",
+	"1kk6gs5Z57RDCz68ZMshzzpJR7GfSq5Y1jk1qmRJR49nbE7tlxOp5tR0TjtlCW+aZWG/1kZxMe18+pR0",
+	"npRKS2XfzZgeK14YLu1072aMpIJ9NMMxvJESOSFmxkih2BWXpSYFnbJ+J8HV/VQytayWh9904qXM6ccX",
+	"TEzNrHN6cnTUtJSnIiskF6Z108y9cPNdP71im+axv958kucZmxfSMDFe/pkt14/4Jb1kmlCimFFLPF6u",
+	"iZ2RaUM0nbAzohmDUz9/85xEX4dznzGaMVUtPZrzwE7adgOPHyedORf+7+PG9YsrbljrKXH4+ebH9ILP",
+	"uVk/nTd0yojmf2MJOT44Pjoi3YxNaJkbcnLUa4O7HMaK53cfWaBL7AnweTnvnB5bCJxz4f4Ky+LCsClT",
+	"sK5X0vAJH1O7ntZDENFLNz+K95qp1qlKzdRNp/hkP9aFFJoBlfmOZm8R3uxfYykME/BPWhS529ZhoeQo",
+	"Z/N/+6u2F/NzNN2/KjbpnHb+5bCiZIf4qz58g1/hpKuAn9uFsiwAe3dEM/Kni9evEmL/heQD/x3IYq/f",
+	"sfRKiknOx591vZYW+pWO3fyaLLiZAW6OS6WYMEQbahjpSkWoILxCRHLJlrj4Z1KNeJYx8blXP6Z5ztQD",
+	"TZTMGZnTJRHSkEwCyYGlPReGKUHzz7myCzlnZsbFlEwoz1lGpCCyVETzjJ2R1B35kGepPU5hMY1pwg3h",
+	"+F4up7pPXkkcY0E1Gc+omLIMdvRKmmeyFNnn3NErSXQ5tmBhV8QFwoc/fKmmVHBNkYJ/Sjpv6DKXNHsn",
+	"5QuqpuxzQ8VIZkvCNcnt5IqYGcUFa6aumCJ0PGaF0aT78vw/h9+9/v6/ht/917unFwk5Ji/5d2S0JI64",
+	"InC/k/IlFUtHT/Tn3Mxbi3hA+1l25vgpnRimSPrW/nFwbv9IiWZjKTJtuQcyTlhl9Ep9NWtMAWi0oKWZ",
+	"ScX/xj4raL3kWnMxTQj7WFjiT6QiCyXFlIwVA+ygOaLye0GvKM/pKP+sEHVOMlYwkQHJ6wIaUA3wNKc8",
+	"J4rldNlzmH5m6c8q1iYE7m1KuXD70GVRSGVY9pJlnL6D6/gyKGLJJRfk/btnB7+zJ+/+pmRuV0YspMBW",
+	"ZcEULMdjT0LSeJF2cSkpRc60pWSVuAcT5VwbTaSZMaVJtxpaE7tyqiwt0eyAC82E5oZfsdxxlr/QnGcw",
+	"xTM44C91TguW5weOuY9KQ0aK0UsQcsvc0nSmlFQ6JZouNVnM+HjWB8nHTQOaDxwcCp+RcEKzjNsJaf5G",
+	"2VM23IowE5prlnSK6NHPnUmZ50OUmlalymeWOxPBFvZ+ZCmMpQWrqslGwTjpFFTrhVTZ+ujnMLL/nXSp",
+	"ITmj2pDjIwvkio6tetcjk9VVJBamLPywj1wbixfuhwc6DHeNlRp5ibLGXt99iiXMH90g0bY/hC/k6K9s",
+	"bOxMqK6CGlu7irFi1LBsSE1NPM2oYQeGz1mnYdU820GUTTo51WZY6s2DizJ3hBBF5bVRPJis37JiE/6x",
+	"WTGecGVFwXCjXjfWbKyYSYiRRLGxnAquGeEAY2vjK3YlL2+0+JV7glOC7YTFJ/H5t1/bE3hpTyTzBxeB",
+	"1vG+oAVjbFsXQAPN89eTzumPm4mUg8JPySoY4sWsX+bFTC4EkWIMqrbIrHBJLbkaMaqsSGRhv9/Ztg83",
+	"/PpOPoS9vOBIxurryqgByssNm+ttJDjszs9ClaLwd2SngavZC25gDfUxmq+kUPKK5i9l1kBXf5hRQwRj",
+	"mT28giktBekCShRs/EATWhpZ8FxagnjFct3rA19U8ooNaZ6nAwFve4HytBrFvYWSRM5oBlySUJERdsXU",
+	"ciC0ZRJizKIh7Svp1kHOBmLKhGXYLCN+FPsONUB1UXpHLkpyLgyxLNiNlRGqB8LM2BKeLhQ3hok+SYH7",
+	"hP2mp5GoYxk+0n5cV8sC7Hja8Dyv5pIiX5LFjIm1NQ3EhIvMSigEmKs9dglkh4xyOb7UMG8CB0bdHfbt",
+	"Tdkp6VIPhJa9/sBSeCbKuYWI6GI6SSc+007SqW8vApWKtJ2XZnbBtOYoYNRB3spFWg8Da1r7GuVbPeSi",
+	"AV9RgCelMDyHo8DhEFGdaKwjhA2ye9JB7etv1LhlbUK11/G7gC8TxfRsw6qtYr1t1Lf2Hc+Wh8aJs/7U",
+	"vwOS03igpUbVZNPg77WzW8W4XTvs1W3UFlI7dzfjypm5TTYRh+9KzQXT+okFzI/b5bUG4gFWzueAR0wT",
+	"KciIzWg+IXLS76zyHisFD7UpM/d3IJ91Oeeo4Sjn9ONzfPvkaJ2QgpgtlsMG5nbSONzYrJpWHze+x0VW",
+	"aqOWOw16yZbDgnIxBGt36w4fX2ODlskxtfv+3PuGm3y3DwxVU2aG1N6NGLPdLsVI0ShLrL14RfOSDS0w",
+	"SM09Im8b/1MDwD6h84LyaQN9ssqoYLnemS37oZ7gh0382X6VM3NDUfU6snQN0X7ePseusnc+H44rXN90",
+	"PKukYZPMrZmxys/OR37h37ffylKN2c5f4tvhO7ubCZ+2Ey48r1W6xRQLIgUo6YxMlJwn3vKBgzvBiBvS",
+	"pUTPmFURKNGMqvGsFzGrCjy1oaq66hUVFpQPOjb8inpf0PUAShtqdj9reNl9Ve71WQnfGTYvcooeowYY",
+	"27rassj2BP8NClJ8pAF2VoEhqYhBffkRpNZxIZyOP9zaVa4QghpG1/b3YQPF8mQmkhzYnHIrqS1m1Gha",
+	"FHbWuW6UJMIo11H5YtJYh8nvnWsu/RHW8iEFB901qWfFwR6COun+OF6hq0mnFPynkrmfLdSsE7w6uzy6",
+	"M1K2p2HmuoTuuShK89mo3Zx+jB8+PmoAyxWsXrWH6aU2bE78W5buFeUo52MiBSNS4X8mZClLReSiTsxa",
+	"/aRrNoRwIJsw5xZU8CA2fCElfI3xratXTsUbzp2evtmiEOn0gDw5XQ5HzCwYE0NtWKGHGV02IPxrwawO",
+	"S+w7CbHvOIcLcD1L8rxNzLLGBzpot2dEWLWdZMwSP83FtEYqgof+4bePIw/9UZNC1yTbhuXudJ0/MHaZ",
+	"0WXrYAsuMrkYMnQibgQMq2q/s1xo5Vs4iz2/xpMa5o6ArCnB9l7g9O3ZOrOwj2vYHNZg2ZEshlIMFSvy",
+	"ZRPGwg/Evqab7i8SV0ZS5owiLvA5+5sT4lcGFOT5+atzYt8g9pWEsP60T56WFmwPv2Mq5ztZ2OqHsgFW",
+	"V/cYra7patavOoakZAWhdkFKJNL7qcD+W3LJlpoYSTQzZ+hREkyTnE0MkaUhl4wV9jFXBHQh0pWCoBiR",
+	"4OuRj/mBjjy0yeciFNfC5YrnOxBuYfo3RfNqnn/fX7b4qmjCTXD+ThA4EoG+fbSXEn4RhBkv0Y71VSfp",
+	"TKWc5mwIGhNI2lxcsgzsU7SQeS6rd+a00LAGUVIwWm40UNZ1mrUtP5GlMCwDVc5FcOD7D7TT9KjIyJxp",
+	"TadMo1lWMZolREuCFuF8ASxxqhgLgULzdSQcyVKMWcMSXvrBwRiNr2U14YgL8+2jRkMniOB6qJ3vtz7w",
+	"U/gRh7VU5ZTY9xKSsZxfMcWyxG3FAgvHMIP9pkfTzBUb4ggNm3uB2nJOteYTO4f9WjFt7OxSkbEUV8wq",
+	"TTvO6CYaKjZm/IplbTPCpt2+dhxaz9sO8uLlRQUC4Th3HNZIQ/MhwFLbYkPwEILejgN7FbBl0T/Yn8+L",
+	"4rorX3MNV9uow93qSqKTbLivBqBJAm5sZLnBFrHupM35hI2X45ydkkzRiSG//M//otmEkV/+3/+HFLTU",
+	"LIOnQS3Hd9R4ZpdFuu7tObUYrWV4j2RcsbGB4IvKbQKzWNoDX4HH3M4Qq/32Vzf6RsL0HmwBW2WIORfx",
+	"0+PkDmyZ99r4b0cb9z9bAbPUDIit1VPBKSmkYE3q92ZFNul8PJjKA/fQv9t/5f7xoyyYoAUHJ5Puv3//",
+	"/PsP8TcHfF5IFIYg2vm0M+VmVo76Yzk/lLTgB2OZsSkTh2EZn+LP9SUvDmSBZ3YA/hKmHPg1ihxBqlo7",
+	"nj/+8fTly4ScPDqYyVIBr6bGMGV/+z/dH4+OP/x4dPD7D//3yY9HBw8/9E5/PDp4jI/+tclEDoy2Zqn0",
+	"ZroIOh+e1KHzYdNAV42k3GrgkKhwCuHGhs2txp3+4ek7cnh1fAg/6dRKKgkZLQ2DO7b/QD1hJLPlQMgJ",
+	"oWTBRjMpL70IsERncLOVZHfjuCXBeO7eGH7+5jlRzJRKMAi0qNzZEP9HZrQomGDZGQTGIdYQrr0W5Nih",
+	"obmcloxYXEdvun1uT23dkl4Hzr9qKfpv6cLJVpW7Y2XhfM4OpMqsMES6FmKv/r13hgzATpW68zrgGSTF",
+	"2MW6o+Poe97qPsHlXdcQ7r72/uMGX2oaJkjxnE5Jarl0mpAUEc7+y4sW6S9//wcGa1SnC/F5BVNwsL3G",
+	"ACarEGhD50XTIppvlnTfv3vSa3VYrE/htriJqgJ6vFsW7JUl/o02f+fgrhZcP8P4PhKE9CaZAya6BRsi",
+	"4vMXMiCG02rYRJ1XN4CV881DnKIdp9/ZDp3rzDZKzVmlFw7nLR2z+0kTQkk4wZAhlclxObcPuukLB9RP",
+	"IlBugdYbg1IdVtxfbjd14rfx4G8LguAS16CoCSo2LudVY5jsucAbxsBmZ8mtqEPXp6UhlyGGTmuSMNgl",
+	"nXPL6u32T+fe8n9mzAvESJCi1/2DSGh2jzB4PHqFijHL8VFQlKqBwqNq7vAI/XRDF3oe/1KtzItL0ZDh",
+	"UTVkeFR9qMuiUBgAFX0bP63enbP5iKk+zbL4z2p490CxuURVKVhiQ+hY/LD6MDzyQWTxM8UsJMAzNwys",
+	"NdZT6rFiVqNDvtc3TDebVQJQXZSjbbSkEjt8VifR+NXIkhjZJ+cRwNmpQFpNv0mB50PoX+D6Hu6+8dB1",
+	"D3v/bLD3jLM8e6oU8s4VNdhZuNc+mtiP1gH0TxevXxGnSxAuDMp9LlPDmT8PvdJ46E2njWzH2VkaZl+h",
+	"1LiU6oMmoo05Ec0hlcWXiC5iXsdpDeK8g7h/zDvOhqPltaTnfQI1q1AXT2EKJjJUe/2hd0Iof4ihbLLt",
+	"NMmlXiGEJUWhI9HhbY3gR5i4VjhHuL2Nsga8FJ3bbpH4eIIfkir/2hGTtZPAVWzb2h5JAA5L1pMA8MaG",
+	"pcqbAliuWC4LECulyJcJyfklIylEyKboicu5uER76YJqSGpDM3J72s3mOUj3xdPz7988f/H63fDpq7/8",
+	"R1b93juFGRHUBwIGTDAxbME1I3SkrfxNnhuiGB3PnFSO7zMcfbQcCLtI8Erg3rmYkioQfknkAtU0mmWW",
+	"OaDiv9Vx8yHczS3IsuG2vog6ZPWHthiKm9JTx9Ovq+WPuVnuFLLpYpZ3fLcULgr5ThjCuNRGzofAzPQ2",
+	"e9HabQSCtOIPkQumDsZUswSNLXJOuSBckPOLJ8+fk+7z71+dg/6xdU9MKD6eWQwb7mLRWlshJH6F6Omt",
+	"09USEa/N7/QwSFGNvtu/ylEVoL11TZA2N5bC0PFNRQYYaufD8N5bT4C3flDMGh3ST/vH3z7a6badq+9G",
+	"e6xM+zuF0+7+5vYQWkucovDZyEO/PVZWBGXqZtvfP+gWZHXNdzyJELJ67WtuEqxi2luJWQhPtTDZCJ9j",
+	"cI4xtyKwMaatgHO1aUe4PTRUJLcWhlSnk+t0KRIGY/RPaqwpilteve8a7Dfh/H6xxxYSvyvzyz2Dmp5+",
+	"pGOTL32MZ8ozdEiQdMJzw1TaEJU09jaDlWS0TtLJuK7+0MwMwxlZ9XRo5NDfO4aHMcMaVcUVzlxf8+pQ",
+	"KIhhVkvwlx2i/OXcZs0++l35PB7FLrTgGb4JnKPu0t3KQ+LwqqOtAVZ7U6e1rLNWM6iHpLdMg1bQlH0z",
+	"3RTBwQiO7otG2CtxBo3mtL85NePZ5hE1yxkOOpGlaBlHX/KiaB+HEgs5GKi38HkhS7Kw/+pWIERmMsdZ",
+	"ufJid6+/PdLC7yLpVFYjv6K2c75ejP8m5DgPoO5twnG44ZlTS0634USrrLs93a6SdWMvasu7Qdat7+L5",
+	"xWvy8Pjbbw+OCc2LGT04ibx7ik0tIACvIKK0KiuWepKlAW8EDErGMmOQp6sYzchaANzJTWXjVXP8EpU/",
+	"DPrUCblkBfhVp/yqlqDeIEzHQRfHJ40UKBZqt97BijzanAhid9EcKlyTVrdeYk3E3Lq0VRFze+ZhkDE3",
+	"Ry9aZJw2GrPXgcmDEBdY4GRPWApecUhTn1HI7E7duymUuyLaSIX0LgpR+PH84L/pwd8+/HzyqTEgwZKL",
+	"IZ8MuRgCLFXccm1Tb9mk1Ix0Hx39nqy93oOlgyxBaG7XvIRSOAIhdBOFaIaISsTeno7qReyd3ryJiL1y",
+	"yysRsL660aYg2OYM1kg43g6dsXS8f3it3dz3zDgysJvxDAwi66azGFRWJZr6mzsqte0poOHedk/mc980",
+	"8UEf59gSIoi5Df6lhMg8Y9q4+i5dashcakMeHx31zgibF2bpKg9oNANjuR69c7KbPd0o+mQ9sh09JNtP",
+	"2ZUchMj79a0dRfURcCv2PcI1xPo2ize7GyO8o6bJGNGojMVrrY+wfmMrA0QCfTic6FKbC65EsvJ++gpG",
+	"jWrzQBOUyrUVDHIn1jgxUTvfo8+9aTYdNltqttgEN4kwexB6r9lNlJzvYbpzXxm5+zc/XSfY8jraRSNt",
+	"e16FDm4SYfe3vNpT32mFuIIn+P51fWjeZ7nqJF8S6utiossZkrIK5Pu7qJVsOFoaVlcQ2yPH4YPdLZtc",
+	"cD27oXFpRyyY06Kw/2xF5p+31D0AxHajEHnFlOKZ95jgyUIVQrw8ENCak/J3F6B+mDEUhlBO0vsKSlgC",
+	"CPW7TUJTszPLbndmTKHJ+7cvHBfIGYHQqYXIJc18ckuXkj9AAg25gCQb9HFRLE345OIvhH2E83n/9kXv",
+	"rAoVpoKUhR2nv2OZAXVTU/O6J/ankpXofS2FQJdsHEIQwjWqOI0P17Adtt95ZKLzABojUQ0Da9cVCIzH",
+	"/RVbXK1gQIxnHzbSwScyL+cN9UxaYhzOUb+AX0mXoaOw0gQTEjSvhARjaEKcAp6QoMYlqN8kxAurCYnV",
+	"sIQ4iTchVstPsEpy4pWfhHihu5cQ1JD7g/Lo6OH4ki3hH1GUOqhGHiuqVYFgU+RQF9jIaBNgawz7qDQr",
+	"wAanWaF8JBW8B8GyZAwniRWz+FRIKLYaXK9diidnT6I0UI94N9+TK9W+fhPaFw/zOT92ff3m0IeMNZQk",
+	"fOOK4fjvlVwkiN9HLbasoHHVB6KlkaeEkkshF4Lggs/ctZySUsBzZ3zgwv2AMKTPAmU9dUVfkd6CheKM",
+	"ZCVWIGWnUPpkLEXmDtpVRENI9HTSfs2y1qlAFgc7Ey6SGPbRJDHFDObj0shgcO8kHb/ITtIJSwIfQWGW",
+	"O1AIuICkKrvvw3Y2lB9YExTW/c246WGhWHPa1lu50GSBZd2g1K9ZOpz1NsSEsFyzmqmhF1muA7MJhUYx",
+	"j1GWRvPMIsoyesVfwozlLcbQcHTaUkYLry2LVqxgFAuaCsKoyjlTFj4f6LCTU2A2K7uRyoGFkotgMrF7",
+	"s+/Gu2zRZnawcdjlOYAhIzampWahuB4dG0tVHKrLyW5MuwuZnq0so9e2Vg3Jjq15ksgc2j6+onmTqRZB",
+	"xq6HWroAb/njtafriLZzYOCWm6dQcqGHmjVGtFADN6TJjIrMSqpakgltuRQfg8jalitd+fEqVhHUsR3M",
+	"49Uao/NsBNNkDduqQ6wtsQmINqP3MyXn79++2FPpPBdeCHUgZcUu4FDU2LsLglwSS2+jpX13IBZSXTLV",
+	"r5I5IOcDfGyOAKdkwQXQZhgdGmZUTRU05ADBqVvWB8kiTfk/G90C76I81Yi4TCUw5DPILEPu6+KWdvEJ",
+	"3Fzqf7km8Xcdt/jlf/4XWUmbzAGhxhaR056z6sUzxxbHa6kH57rpLsjqTZAuGpC5sXeoYSO9ZnWgVQ+w",
+	"kPRA24OXeWlYDE4Qx9qkAAxEVzEvkxi5ogz0iJ5R5RQlyznwdiVIVACUdow+eaP4FYh6uZTFiI4vURzj",
+	"4vIgl2MaiL0reKrA5pwNRBDTELYtcRJsbBxYso/UCvmd0w7s5PTwMJNj3ccyAJA1qAuL31g04DA7PD4f",
+	"PTlkGTf/MuXZfxzVQE/x1Zraj363TQSwJ72ZDtxCVFxk3viCkXG4gjeKXXG2aAqrtuKbvsamnK7SsLWM",
+	"YRsHVasGIeeQY6PZnI9lDiXbDB01OveZGMvM0Y11bMiYgdBz4l87I1iTQx8cnzw+IdB/yapFoOQukQ5D",
+	"yKfrAYANALovrExzcEy4GOdlxrJa9ktpJge/6yT434MRiJ3238ffAv/Bf44gEiWau3E3SK+GOW9ySrzg",
+	"IuTmOMJWSf7HpGvxYD7KIXCVaTJiE6mgLnBkXGiRSRQbS5XpTdXPj49I5tn/XgZwBIG3MEMTCJQChf+G",
+	"DF3s2YEXMuF5bmWXWI1t1BZAyIm3G1bakiTWkksVICuG0voVJQEnom1Up7kNz7DDQmv6wkqgCvYDGboZ",
+	"E8I+GkWrP42UwzkVy+qJE3OGTtkX0ocEVT+VZvK7xCrbw1DcPkGf89COl0vYfoPF1NseGgxRCJljKcZM",
+	"CavTAYEHWV7fLGcCDmZzysQawDXbR/QNxAzIPAGRAg4q1P70pkVZ5hnRDCocz63aVpil8+OHuk7NVUA3",
+	"oH0IMQEFCUxG2mN+M0q7th/XIdeh98c6siq6qA24H0o5pAlhcHa0aKVtF3pLDPZLstaXFYw3luxoPMs7",
+	"bKZhxfJbMtA2/IROyiaNEA9l75PmWVWcteNmqIaLq7C6fW3No4kcTpHkIdgicj1iKRcXRVnFWIKq6AsY",
+	"2bOSZlh74OonrcRp4mBY6KiR+dsl3VYhmE3q20t5VVUxJgabwtUtRr/dIiF3H3x2d2Fhb1mRU2gYked1",
+	"meeLRoT95mO+zqE6VxVieQpKg14J9ALDNwE+vSWma884rq8xXOqrinviwjzjolkLfC2sAoPRO76uQdzh",
+	"RQpCIVzmlJRCMS3zK5YRwLOZzK36kQwEynAjmXGmE+LYDsHajAm5eHlBNJvO7dElJJRc8z/rgs4Hopgp",
+	"qu3XFn51Qsa04IbmOiGUONGeYPMFgp63QmpTGU2IVAMhC3MgSytiKrufPjkXrsNa6nu/hEzqJpteo15x",
+	"YSwBJVrQSzbEpCswFKXVcQyj40gTkroDCCoCPINyb3gIaaOY3+qYrKVfGwmORau2OhVC+wUdQt3Rw6ND",
+	"N3+6pzZhGfsVU478h2Lqzie7oMq5lbmYyEYG3Rx9BYVMDCse6A0uitXytijAeG+SU2zC8rboOPl838T3",
+	"W1Wx8vkbJa94VjfajEqeG6zVKcxMyYKPO0kHOD2HzP85Fxx0aVZoxi7tMyV/apaEqime28toqF0DYcdQ",
+	"yzbfkGy3kbhF+7BcIqfGSjnDS7bcNdStvoyVMVrOblMpb+zxrplpjzBZc0JhbDDYbOVCkEu2bLYY+/tZ",
+	"h19VRhxLTiZWSyPw+gEXkD9sz4hQoRdM6ebRxzOpmzxGz6y8ShYztKutLB0ZoyH48anFeWPXUWrmLMv+",
+	"QH1dY0ytQINUWBg2EityuYRU6xk0dLtky4GYSOUcpW73PbBJT2Sey4UONcmgBjPmWdRSoqP9rQHcOg3w",
+	"66mqMBN4u5FKwT2vlcGVahpBEagWojmnacM64CdoQqztSTZOX0QIvA+OuH83GAqfQpCkf8El7sbHACe/",
+	"iKA43G24MNA4sH3ibkr9Cplo0O8Nm0OH1lKxuq4ry1G+QdFFSn4rbUjCWQcs8de3TkBiElADkiSir9Ut",
+	"bCExOyqTjVSoqffUNqUP6oW9Fvky6FoBTFflxe3JwNeD0JX7XomTPjg5I+eeO4V+1z7s+7heqM5DSCi8",
+	"fVIvar4FctqgoOXO3jFt2pLkItK9TplCPOmWU0KRAdQt6FI/rBnw4gS6Vp4qL5uXcM27Wi1P3oI/8jKC",
+	"+Qh3KoSIdtRyuu+bjW/7mRDdMG/loonSNEZfN1cL2fE1qx7suqh3+PZalSEF3igIiXLWSjfupoOyO2yI",
+	"ss7zXWOLXWAmlwJbD+76XUaXO50NdpXecdAN8Oybd7c0BJbzwuy3gRgTttmOl81gXS0qcWce9ru6pqaD",
+	"3nSv7wJIff6r3evK9j/6tTyS2zk4OeXiej3J9yu2JNW00VT7A8SDOLtFqUG4jEVobB3CpxgKKknXCRSn",
+	"US7QXyUXzhO61S0Qtzq/SQ/xUIJhUw/xl6xVB9q9NTJWmdIzXrQKpTWdwx8kGbFciikcYNc+0FBFqbez",
+	"8PkyTHxRzudUNXYVukkP2kJxMeYFzdc6x7pmrf6sPtyw6tm1u82urHD39rF4duu3315fbnNlHQTxvfxk",
+	"+x7Qbilcq7FD7sOqJklcZ8SVgasW335Ut+ABdWf+hXygOPu1FJLdb2otSHQj+MWou3a0FUHeSjOvvT43",
+	"xwY8eSUNn/BxIB9NtVOaU4KqVqW0KIihly7/CUhfl5KCmplPH6BFsVtGw0hJmo2pbmpS6sLMFzOZr1h5",
+	"FHUqP/UdTvKcKUJzKdgZhl+B3wLSOqALevXWA+2bBO6dXHkn9c52z5pVrtLc+rpzRrPrrjmy4+5QDYve",
+	"LAcrePCuVVw7hl2sXb2xVDsWWfL7W03L8meWxEAfA2R15tXGt8YAxEu8BQpbw9YvRGfjNbxRbMIU8w2n",
+	"VmwKSi4sdypK3dBy8E2pZ0REY4GcNF8S91kzRmaU58thxqesiURcMGiiheZa+ybBN5vHAobZ3lLqHctz",
+	"OxgdydL3eNJktMS8kpYUyrm+xoAXLy+ahwsNj/YcU4rgI2wauEmSjrokrc1a39fKJST1e94DYm4pEGUV",
+	"zLYDzQ6gsPVqd7ushpPfeDpvGc3O87zNSjen6rIpivVVHY0w1sYCBrwPDBByDjb0S1wrDgUzbbvNdytq",
+	"A9jbWptwLUPgUkx94xRbPVa0wBDUqHS3b7w3REN53EEzVPNegUlsEtyot7xW09hBtoeY6E3pe5SBwko8",
+	"XfAu/+G7XlXBh/pKIRjhIVXl1UfzbsjgbKnu4+LKk+ZIEP+qayYjF4J0MeQJOw2G932pfN3rk3MsSgED",
+	"lgLahWpLUalwlUrwEC2dHueMekfKlmgkf2o3bDj5T9ii84t00Hy9Yk9Y9RNgh7QbdFS7Q6G4vQTQju3Y",
+	"YtpgP8vLafN4UTeK4aY41fg9w+vhDBPFGNoNIdPDMFUorpudsTd2EdaKG9ltJet3GZ1T09Kbt71f2c8Y",
+	"um6L/98cJO+4yV8Nqppw7k1kE11BdGPJNObGhPwJvUp1V9faFADn53jLNDNPpJhwNd+T/8Wm2037DduJ",
+	"C9ffxNaLg2yx9dY2ePcW9Z17DjSti2VNAUem2TS5qqbhe41TYV6dL0G/R8qw/QSTr4wkCoMEJ1KducpU",
+	"mAzFNfEhz+tlqm4Y83yyT8xz87u7RT3vEiy6GhNNMTvadcbRhGqS/vxzc57vp09pQ37vcWN+b1P4NPRv",
+	"vGn4dFt09MndRkc/3jk4+vHNYoubQ3+bpm8kt1Va3MpNP3tCfv/o8b8Tly9EENd0f79A1zkdz7hgB1Y+",
+	"hwf2bSehQVIcsL/hpL3dRystiL2cO0nBUROjBnsRF9pQVx6wwboHtMoZEren58TNqLfa9VYjdN+/fU4E",
+	"nYN6gZFucAErTTjb+EPdxFdJJhhquoFivmUTxfTseuxC4cfDW+Fx9cEa1+q8ACGUbyHQSZfNIUbFdcNp",
+	"Eh8vojKQd9CYJAxyzQZKexcxvFYfkduubxkalt2RfX9zAsyWspkbnQAtPbIbwi5ari46BftpiH/Z3rEj",
+	"nw/XQi92myQOfNkhd5AVuxNJjx4XFjZaQjyjHth7w/ftaG9t/op4dX7nK0cWX1PTJbRBwOZeETHabyzK",
+	"uoIr+6mM/nI21fiH1JQmy6j/WBMqQuYK5kiXwq9/rVZTSN2B4v0EWa7zZc4TrFLiBWPh8mTyBV1qZydz",
+	"daagKeHO0R5+qS+4MN+5/TTAYms7g2irfl9SEd8Zcc8OBNVgWKLWHlJp8OCojhsR+MpeftKzUOvLVTTe",
+	"pRfBegeCJNzpJpj4Q2j2uHfN1ka95DphZ9diRu6ba/LLlb7K299vNCJiLTAsuUMCgpLQVLM9yK65tmzl",
+	"nFel8HVmu5SMaEYu2TIhlPxUSkN37KulDZ/DIY2lNsNSN1tHjE9HeKChshcpFB+zs6i6I4qTfMx8wRUo",
+	"OdgciL01VN/VAG3t/EENWRPr44q4lOelYluqoBz5w8OiV5jVsNybkFTI8QynbYwp/oxVd68lKuzO868T",
+	"TftFCsnGfX4dQH1oC8/e1GTGotlYXtUzpqLN3YXYEXSreFF+rY7SRKVyA8DvEh+7UWhpoAfr1W5Hy03V",
+	"bq8nd6yj0Rqr2UfUVozqxnDw1UImQb5zX+y2xgvvZdrLr7mttbaR2Km/oqihOJ9zOIa20XXT9KOjHW0y",
+	"TdJPQ2EdkCj2KDgT5W1v6I5wrcjL+OOkWtqHjZu7cQRQ0OS/UPSPn7+1hFuECytBCr7ghytIWOQsdDzY",
+	"WwJqVVi3KKi7KaTbFdA7VThbKcGt6nY73O4twquHl22bhcF3WNr1LHafm9IFNf3azfUeb+yst4mSvmVe",
+	"pt/zkLjQRpXj5kP6o1xA/AcobE5hLpaJD/TF+hIPNBSQ0KQ76OiZVIapQSchg85cKkZg9/mg01s5wcc7",
+	"tfpost5VW8U+1RABBQa87vHBiGqW9bDfNlRRtT/RZVBjqfJXuVssyqYzv/Bt//Zta8khgDmNeIpOoWIs",
+	"zfOmnpZ53paK4ocIpUg8+NIF5Vg22xfwaA5hjJZwZx0hN56hu+I9IHYks2VzebOq9FkoxuHSJKKWrbqW",
+	"1Rmr2TldhqCj1TrVS03oxLhM83DqWDevBlAPv328OfauAut9AqKqQmcrYABlz4FVADZsd584i1203bgS",
+	"GhzuJop8rZSLm/HLGNS2AdrqTls4H5+KsvgciXi1PKM9I06kml730/2DN7Yl3NVTjcLSGk+3qr/eYKi7",
+	"u4CwS749YC9a25/t6zUdbccP3+IH+zX3hoKdTcG8lj1yzbJTQkkeOtXHpfZdv3poU48t63tQVI8KAk2u",
+	"18sEbdLw4ZT8esLuo17QW5IcooPYZKSnWdZap1/Iha/VD1Y8sKSBgVlI4+oMNxs5dut0UY0Xz+It1V3n",
+	"EHBm6N62DhV7dqaoVWGH+s/SsgoRLrq/JZ95k6nQN2LYq2hyDLpysSE8YFMrCDjTMdSixUvasqPVls4Z",
+	"Rm6vN0+IDjrupODOYwsEXqtF8eenEzdo/kprVQG3xIdfuxJgU7Ifh64vzDX68rV3UlrwtLctJnETAVyt",
+	"HrlP3AQOsgUo/uzud1UIRDoaGvk3hk5Uo9yGOhwxwi9lwVkDxzjvu6omW0vWkFbn5YCdcypKiiVyZRHy",
+	"OsY51brKTdtykoHo7FiZ3G9zreK4/xMvsvrb9aLxf1r8rv5CtE3InH9k2RDn6TRHum2pkf/k4i9VcXxa",
+	"FSYvIaGiuVbIhuKBASG2mIaxxrXn1zsU1HvnbBatxaFb2Iz/FdkXqBSu3tdO0O6nfeKUiSZ39jWEvxUr",
+	"zrVDbERWahdd2hR/IxeirTGNTxyOk5DlQkC9NyoyMqdLbyLhLdmHXA+LcpTz8focf+Gaj3JGjHRRBtsb",
+	"XnM9dClP64mWtGoEFAqijamhuZyWLj36wCqKCRnn2A8rsvC0LX9Dt+V9FDsPIW2RN/u7sJJOadEAk7Sa",
+	"7VdyAp3xXI9Ou+cWCazUWK90v97Rdc9YgLJouKRCu8qoWwFEfJ0BEuv72s+VtYqH1zOHhFFyF06wh4Dl",
+	"waUBmWSxfKChIi3a6FAEeaBX2zvtG1zZfgrXkRBXaM72GPKYumwtZbxCDECuajEVXswoSmJRFNJ2+nDd",
+	"DJdrI/NzUZRmL1NNHd22HNkK+oWu7W3mHb+0WxDhAi/9QvKbn7/VA6ddO6t1K7nImGLYisg54CDlw4e/",
+	"+dY3lixCqfEWC/GtUvgtsZXr1D3UjG5gdVFNbcQPwdCyTrE9itVQoQd2no/o+DJBRZzR8Qw8GFJl2DMN",
+	"1WtaFIwq6mKhrtmQZCU6E++movrRdna47OvZJ3OXD7TR7BelDm2knt48v78Ffk9Jcav1HeRuFEwjEScO",
+	"X9vN6N7c+TZuffO1W+LXCe/1/Cd1orsDf/hit3tGhGV9JGdaV3V/wOVXGQv38sC0XeJbdz1ECtdRFi40",
+	"cZKJfYxexRUZ5eF2rnXda76Ww+UzCjD/FOLH+u3IS3bNSo63mCTbBDfvhdXxnniFaNXg4h7vUR0Ev2mc",
+	"SjcV3buOkt9eqA+LtVwxxSecZZvr2EMxMhcND95+V5uEYG9oQ1IYLSVdOhA4JFqwoIlGQijx7i6imGbG",
+	"OVmwrjPLCBdX3LBefyDeC78igrUe53QJdnF8hRRMFlC3zHVfJudvnkNZ+LZ68PVt3ihCdXNpw+sEv9Uq",
+	"Dq5cSNPS677CLf6kH9hoJuXlubGyk2luuPLHd+/eEJehSOY0A2tJxnJ+BX0ErGKEauOKDwrH3BcWva1y",
+	"e9S6nXZXUXbXsOkt1bQV04UUmg214EXR1Nmh8hiNloZpz0z9h8RynP7uoc7DZiPtqxByL2Q1NjgMuvZk",
+	"ZWkS35PXt+AFQctlengH56b8gBrHHo+x+s+OrTTC3SR1MKhvq3be8SxVtPHagW8H4lvQO1ew4gtpn24V",
+	"33Nth84qD0IdFlL0EqSnloIypa2UBHjpqB7J3ACEmzOSTijPuZimp66pA6AxZ9onQliN1cpJZySdSsHg",
+	"PdcthGXk0fER+YMUjHQpefv04h35o5SXmkS+jFoz3eDAcLN2ks60zfvjtvvUVUm6Hda2zX7tz+ZGND8M",
+	"EjkcGuIdo3sAFdjF7YGLnGqDuW+WYFDijiuUjNotjyeso3KW0jx/Pemc/rgTvK9A2qcPya5UGFr/7Yxe",
+	"T+0375YFu4iK3DRmzOAxDDUXY7aJ1jrYdbSGwPskHCwQFq1DphLPWQz4ju7U05TuICdnTj8Ox1Jg8uZ4",
+	"2dJUk40VM0MlDVYuYB8Lrph28Fnf/3vIow7Rs/gpVCakY4Z1NPwR+PFcTVbNp0KTEdM8c5GlmFFKoIqr",
+	"iLiLYCSTTF//cHbrTbeC/FWbumt5JVS+oxsBC4/WvQgxRMdJOCvI1YD2dXKyCr7rALDxtvdzO6yc3y3b",
+	"3ZuLjaygfh02n3ivF9SVwDbe6Y+DzjeDzocUs3bzvE++D/En0Nc8U7IoEBVvRklqAbJblNEGvAx+gd+t",
+	"+gS+r+gGF2SS8+nMWOUGrJu++6on2zXLyLePtlm3Gms/n4NjRualYWRmTKHJ+7cvQiQKKF1W1Lfn6/Wn",
+	"NRfOo9/tp98iWsT3uzPMZXtzncDwPyVr5nVAj5YmfXwqsM2ifSch6WKm2XiYglN4RDX79tEZ0TO5EHA3",
+	"OxgEcbL1nX5Y3+vtyZjR7r+kkLlCeGOvpQCKFhG3XaS3Wyo4d0OS9EVpyP6IvzfOtt3myzY51KrzcEYE",
+	"82aBEFseH1OsRjVeN6WE4y9O3HJOfjdwVyoneVhxZNka6Xkte1Wk+a8sKdcS5Jl0gSdxwLPUV2atRL6d",
+	"uqdUsLQzBL2iWE0Uqny5g7uRZgED7W4Sgdc3Gg6wval9wVsm3CWhmr0m+43pnO1mIwBCU9/zmq0QIkG4",
+	"JlnpZwK26S4Gq2hUOf2fQd50iOLFzdUw/MqKEQFDJBMG3Fjf/joQNFxP7YJ3tdW5Nd8eC/LU4styoPpV",
+	"rFs5Cixxkp4Sn1yF/SU1sRN41e+MpDq8SEXQCLkmJVRaXNClfcebmtLTCvqccQQeKmZAxmMfZ7TUhmUg",
+	"wFp88ZQSiJ1nibHNwy20gyWJ3b8i09aGMgTuKKAz/HJP6V2KfDmMa2Y4Cbap9fz/ZWk05u85zdmpMFgB",
+	"A4BdO7cfeN6MrO39jMASCLXkVjF3ghp7PYe9toQ0NOvyT3FOCHSXY+CjGcjVKqR+cStya0Pt/Fb+dXmQ",
+	"yM8UM0z4oJwd1USrPjcJ3JlzbOKcYO0KnbiEXPR2nWJVwISdb0ABvPe2nA5X6WJtvS/91TnOO3JJmch4",
+	"d8gOcANvWNhFkMNXqtQqdsVlqYdOj93DWBGsFM5q0WCXwHjI3e5yk6Yg2OLOtIVk0xlsONF3TJvvHa1e",
+	"X3FqSWeKpkAvyfQN0yZtc7Z4zNzVH7JzC/HKthFPsWVngMy7K4L4+rr655nZDjwsnGeDWPwhWSuB2Xyo",
+	"sAmsZB8pQHMpsL2jKZnGfy1YJvy/zaxU7p8TxfEfmppSuX+W8PWHJnjSbFwqbpYXdi8uPIRRxdR5aWbN",
+	"lgAwZBLwP5Pun35413O2/lp4tDf8d/Ni+Mvf/wH0Cs4LSDHMUMHEzJii8+nTJ9cpv7EGzhueSwMF2CAl",
+	"znc3gJpJCSbxa+d7wJwkMi9zww+0YcVA6FDgDAtgCfLixcsE8tch2n0eOr0kVWcGi5cXLy8SiJkGtjQQ",
+	"PvHBdb/yLVjsq4rhkoADLaS6ZFl/IAbim2/sWVrOgL7m/jffEGhdk9rnUrn66KfkOzgWghWG4XyxxnBq",
+	"SZZrvoWPBdfEh7qt3AgE0qSHV8eHtDSzw1xOuUhJlxLIzD+wXDIjf/rh3RlRTLDFQPjY0uobV5s03Xyx",
+	"Kd5s2oMpBwK/L/jBJVvqtE8gP91yyCnU1RzLgmWeicNSVyLqQVbi2UDADqiAMJv63K5hPHl09MidLKSV",
+	"6G++ActdqOeb0gJNelyKQ1db9t/+qqVIyUhmPECBVUNGORuItRK+qZWN04RQMivnVJAUi8qmCWp2Va1c",
+	"oN6JlQMHoir2S3whpISkmMf244fUT/qni9evCJAxpizEYrlttyErUvv9oMB6UNApFxTkP8EWTBt0OJyC",
+	"rY2kOZ9zk5Lu8cHx0VEyED5P6+SoF3p/pJEAnIbsAMc1SEGnDIpcuxfOBqL+AddeU6rUNfuRW/PzjM0L",
+	"CV5UC9tvXl+88+mCGPug5ZwhJGAkhb3pNPrq4M9smQ6Ey6fpHh+cPH4c1b/v9UnlZgmeZq7JpR3LiuAn",
+	"j8hMlkqfEjoQVm5e4mGHNEwLscBmZbYkU2YwdWMKWbX2zYGo1mMO3jp7wSmxkmvqqkmEgdw9ZnwCvY0M",
+	"jGqF84FAx46JVoshC6ETnSsRlkSw/Ht3jG/tUcFtanuMLrYIjdLwmGUALisogQ8dWp4NBMaIRw55BVpE",
+	"+hbioefcHMD/p0n86K2lfXZhKZK52k+a2bftTJQ8Ovl9NKQ96YNzKxunpKvZWIrM3hZm1+NIQIDW9jDO",
+	"uT2452/CBjDYzsUE9Mlr37RYD0RIeayRUTQ5mxnjgEUHz9+QUZlNmSFcDET68UBZYQ0mPQCqnZJuaodI",
+	"T0EUK4uEuMX5Djn8kp0FvpyeDoSvugM5QCM6vrSsBrIynWIC0fnwLYyEC+i5C31mYaEsckkzuNFqT75V",
+	"U/rxAH93kAZ9FQl1WcMTUhYDYSQ5efwtecm/Qz+tZuoK0pHS5y/fvH77bvjy/D+H3/3Xu6cXaQ+UE0Yz",
+	"j+LH8BlAxMARVMCAOV2SGb0CFzqQI3jq0BvgPDSNJlyM8zJjWS/BC4X+ihzqgtr/V4pfMd0nz4XFvRSY",
+	"bkGVObTy3wEKkYgfQHOo8hrWTyXN+WTpkCVnpKvL8YxQbUehReGBkaRRSbq0R+alNmQs56zSkHBcktph",
+	"Ujj8py1I8J8HDq0Onmcp6bLxTLIsKv6DYIligRQQ6RUqjcdyyPmb552kYxVOV1C6f9w/ch3ABS1457Tz",
+	"sH/Uf4jpuDOQq2L+aP+eorIQTvp5BumG2py/ef5nBlGiBVV0ziwNbBVgq1cOAV9Bht3y4hO0hFip1B8R",
+	"rOjk6AhjBKEmrqsXHhjpX50/H8Xe3Roqg4UIJLtV8ReYjpxATBzpIjohMqMSo3sgDD/CJTXNFJZ++B3N",
+	"fCQmfHK8/ZP3gjrhC+vuPjp6uP2jZ1KNeJYxMCI8Ovn99i/eSfmSiqWn5fa7x7vs6LkVDgTN8YOHO+3n",
+	"inK0jIFc7/vQgjIXs4wHOsQi1gUKC+h0qiFZ34Pph0/Q1K0pKm8hLPsCrpDNuQgyVYiL9AUsuo+OHrrA",
+	"y2EZwiZTjKNecM0cf3daOHell8F84PDXh9PXcQW9fYgteyNLJH5A4+8PoQPCdy48/hbRwPnCP9U1W9dx",
+	"bAUFj+9k7qwJC+2pB4GGG+2u4GtHvKMdEO+JFJOco1Xg0fEOU7yhS8uI30n5giq0RD86frzLfnRZWMWP",
+	"ZS9Zxil2prXk4WT7x38JGsMztJr+iugKwlUU5NdMPz4lNcZ3+LNrMj/k2SekKr6nQR2537IreVkh9wqS",
+	"PGrK3LAfZKQLFuGF8/T4mi8L+vUzFNzV5i9eSfNMluJXBSl4M1shZV8KjuTteYbREcF6gSrmAcbhg4W4",
+	"kX+d+0BVwaDEYSXbaaseRpkAXcvjrLKB+jRoj1QMBB1DYsRZFfO6mMkAcDOKZnvIRtAhgxdFHBfqNhAh",
+	"XIa4moALusTMhb9K51uAjVjduab3+cEGAjf6QBMlc+ZXSCjRWHvDuaiQxaKJSDE6nqEBy3/uPDGjJUEb",
+	"mJZOVQel3SKU49va7cAraiAf1zH3HD58jud/R1w1miIg6i7M9Rbl29LMLnxplyYB15+/u8ba7dnLZdln",
+	"pkf7Upd7NvsFiaczy3dOf/wQk9I/SbBXNNACKnzqkW+fGEhsaWahXxSE0a3bRjqn+NqnmJKCTaOdgv6g",
+	"pJhWZNJSnlJAtwVvzAETV2VTeHR0vC7Ev4BJ7oZMwNhfK30AlyC+8HkJwT2a3jmaPv3o6ul4RMgqPIGa",
+	"6L5Wdw1H98JMiWnfzaiJEpcm3hYM/hzH/cE0SA3YQA+4OAPFL3YhaaKNLAZiIdUlsP8QWSxJVwWrNCL3",
+	"o6NjkjowHjKRsSztNQkFL3DFd4PnK239dsL0Bg3ihZxOWUZkaWIlIvirINrGi3elKCHs5vpKxT0a3j0a",
+	"OsO+F8XoCiqMWC7F1IL99VHR4/UBJAwfjqtWy82oecEMuo4t/fcfJzXxurKcoVdCXDqRPSPc9JKB0AUY",
+	"qF01oAJEes0MvupM/047wWAq+zbNc4vqA+FOA8xs6wWFTutnhO4n5XRr5ynhCrSfiGK0UwP0Btm50N0W",
+	"/HLgfK70n3MRpAe8nMjZmxBKII3UKlSPjn5PUnhlaJ+lyUBQQTDkZe0N9zhtIkmuK3atYfMdEajGbtzX",
+	"JVPvwN/huAnXrnRb5sPmoCg8wjvcwPWFi3uF4ddPAi/AFhDTmgoD5xh32agvXJsAqqokRovhBVsnevQ+",
+	"OTpZ8dWjt3DhyjpIBWUVMMzFUrSBKHWdTqJvmkfeS8Pn7NT5ZeUluqLDlgdiRgtLNKt6/riYPoH48Goq",
+	"SDu0xAcIq/NvuAicLtZhPobAg4SgNACCUs8iZThbsL28aHJ9W7qFjzYYUxwkfXYitZcsdXKna2j2XZy7",
+	"mhxn/nqqQ+eT+A5XoeVeYPt6qdVL0JZInaTA9V6fPjlxZpOyZEplZRggk7VgOox5sY9rQpHrLiMYRqZz",
+	"DTQpI2XRh8g+0JpQYqkLnCgCKaedcQgWlDkjEzrn+XIgusi/8WW7SuDgUXEsS9zALJNUslhdees1UxFY",
+	"hbdHfD1a2Gezt2AQ9kdzb3L5jZKOt9KAO7KOcTchG5qJ7CAuEtVOQp5BnUnNp4JlB1xgSvRiJqM2Hq4b",
+	"bYiOWDJDuj4QYyCmzJBHRw/PmgIoQJ/xfRNC/ESvEiuMJHQgJmwBHBDCoEEsgX/YtfTJU9efwtJS1xEL",
+	"BZjQCH85EKgtNRMQexp/iQ9jF1UFrZwoPVHPn/tfdazAr8SnCpzSuBz0COiQW62VNlvDgxqsYzjkJpFd",
+	"SwdasXmCrs9DupoxHwtuh4Y3lgdYds0F0nrJbCHVpQ7mxVFpAC4tM42Kq3nwDEKeZatgLvDLAGtm7HaN",
+	"nLNxmK2PQTL0kglXe0guBFMu5ccyVWihrpnRA2EiNbsJJTDI9Y54ab0/1eeOG9rOSmOLURKdJApMN+ax",
+	"94aEr46/VuE+a/Hn4fqvz21jMrHBdsqn4qAsHClqUMuJ08of/Q7zAVb0ciMRrZ2cbwnEA+3pyBlxubKE",
+	"GwL5NnNq6VNE8QYVXeqm9aqHKeECU2jmzLLm955uiaow5ZwugdQMhAs6twQwAcK3a/XIUzKSZgZB2OMZ",
+	"GbGldIYNT++6WLMW1BJBrAyAYfJQFUZlECjNmU4GYqxYxoThNPcpr6XJ+RVbL4Lpiji5Q3gAnYbygYAr",
+	"7/XJeRUoEnzQno7C45iS1oNJ8DqCGQeLONgd2gMDQgIhoTVjSgMpBrlk+dTVp7wLelyr9noTw20kDnrQ",
+	"uTfQ/jPT1TdKXjEkn3rGC0i4rWSb27PV+iSKOPVgJf3dkpTQP9anTEBYsKFGJ9joyJsjuE++xA44IXff",
+	"oMOUz1lVdxTOuiH0g2vzJCzrzrMdkvVKNPkybLiKOsfqGFD/y771U8mgnQsW1K0Kb+xGOPz+QnmPu8y5",
+	"8JNtz7oIu/68dpBfb8pEOLDWnIkKwdqTJs7FkmAcVqjl0Zya0ScXyDw1JshAx0pZmoGADLGGD73w4tI/",
+	"NRbhJX+DxmgLLjK5SKCoalJlQ5McKjv1KtEHokCrvtT4e0pGCpZip3XjDwSUs9cuvDRZGQFr3Y+YWTAm",
+	"hlDYHSrfpxhdC5GnOLhLCeZK90kadc9IMdELpBdKsD1SaMaeEDoQWIEezLCugpQjOCsnIxeCdB+dnFQJ",
+	"J8G7NBDOvcQNYR+5Ns3mU5R9PXZ9rakmfn1fJtkknE6r8XVBMkUnJqDSZw5/vZd9vqKkkUrO6FKryQFk",
+	"9Fqo6aoEc/hzlBG6kkTSUK7CWKUmzAdpZViUvAtGoTAWvpn2zkgB/ZG4o/Hrgsv3MF1ED7bL/vjJby7k",
+	"+1cCdnj6MdiFlDdXQKQqEBKLs63svTF39w/MtMPE0WejtF+Ivv5Gk5deC9YANaARtQt/dfEA1IiCQhS+",
+	"0yIiAtZZ5dKxarGtTccHyC8fN1Tq+bMVG5eyBMHMl7pybZOki5TTZ2C1cnYanSaQDTpa2v8MRLcelqPK",
+	"nGHw8swLjiGsxsmCkPLkTFa9s4FI83w+BJj/aNIEw2k1E9AXAtaDIiX6wOUVU4pn7KwmBp4OhCjzPCWK",
+	"zSGRCrRL93ufnDuZAioPY6cJf1dxU1bhy2JA6T0auIJUBHodW9KMEqSVXu0Fp/aifDGM6GTTVa4hpBmy",
+	"jEMhmfR0hXX0ztAZocYzqLsDfbwlFGumeb7GgNxrzRHUWM62RmDuToZ0tXM/sw9/V8oWRW7hDd9nUt3L",
+	"nttlTyQGlRBwLXHzEEiHb679WQl9o0nhyYyNL33ZS6eDC8YyfWqpTM6oho4Kvrd3Qmggn5b8RXKP86BO",
+	"mbBkxxVmRmIPIpIl9uhe8QwD1erAJnzHEKhnpWN121W7gr6/3iPgT+aBdh/0wOihSQotAKEGbRqVUjJ8",
+	"zvoD8Qyrgy1xeGesO0X/ru/4bhQV2NYRuI7UlkMZynMwJzivQzS/q0bsuZk9Lqov8QSaM1wRBL4mac9y",
+	"cqxEuwgWzN+YrvEbp08X0PnS43AXBZtf/ud/nbDSuya5QqHiK6FWViH3wlDkahBWKHLCmsXtuVRfDa7j",
+	"cu9R/d6ssIaxb0pjxYmgQVTy6YIuSbf6AbDYwf018dgP9pUgMnLqsEPLq6021nAWQpJciimW8fbuwko3",
+	"CxoXWvpFRqKJvhIa8MTt6p4I3BOBNSLwjAuuZzWRlnQr+4IzS1gKEJDjmiTASeYuErnRhw9df3VSie0Y",
+	"2uN704mMLGZLzCtFqfr46KiX+CxOu1LMSoKi9trwOSgCY6mN9+zPZcbyB5rkXBtSKD5mpFs17ADHHj51",
+	"Ac+Q0tnrk0dHj6I6i4E4QN2/oHI0IV9kVf1DdQB3iIEXTiWKZmvBRatEaUNUeW9rvR1+quQUwl6cIzci",
+	"2e6oKxSwpx6hUdBjv4ABtpFBQn8LTahdJyIhmDqlurR68JgqtYRKAy5tcUTHl1NlL8xq6BO2GAgXXWNF",
+	"DHDlr9b+tfzWF6h9oIkK5YOJzuXCOdlVCfG5kMkI+GhJAXRhlaUpSlPRB01W6lcj7cB1JJWWj70HgdnH",
+	"ZnEo0FuZFsAEARVha8ZTOUFLhZFYsn3FMd/rk9eCkVJMgKiyzJ7eQEDaZKCtwPorQBi6kspp7wz7BU1c",
+	"024nbw3EyqdN9lasjuUW/0APRFpqOmVDCHlKydSeXllUh1AzXiikAVilsilS3Cp2LTTsDkLH18gXzG9p",
+	"2F1mbu5ONQEkoxZd3vBUyY6+q7SFPIAkhlHlOEPv3tp7b+3dykscHLIIcIAyoB+IFlCXL0MQAxo4oxro",
+	"RwtT2Vk2OxxTMWb5V6KnvZKYgmW3CXZVfQbFzCt7b9VCFIku5nAoRjS9AonsBfAhyzt8FRJIH6uIfu18",
+	"KbBqBUKR1dIGIhVy2ECuPZaHFhGOJEjli+Q3qmJwuF+rQAikDe8/vw/2+FJ+Hjj/VTYdyRQ7CZFb8B3U",
+	"uq8GxxGH5lKB2gXZH5g4h70OFdPlHHD5a7CmvLFHd29KucfcBg+ILIIDZAKhuYtgS/nlf/7XGVOuaT5B",
+	"LPi63LZVdA1OMYcOhFQT52UGT9CKivR1YPFbOM17NL73gN4m5wariKicoJH19EZe0Iqzb2q8EpJ1wttf",
+	"KCkpqCddS3B6mN+QL0kpql+g/WmvCuBoS1jyX9RSllZ7ot5pWpI/zu1pSdFm7u2pt5PHFJN4f7qtOUxf",
+	"zIq6K/oeOmj+arygIovSpXimU9I9JkaS46OjowTt2LzKHgNMTmmeu35f/UFFa4JCHlAcmqaxCbTagp4A",
+	"9kEXQiUwE9PKAj/MZPSFcMYz0N8xzreb+p+Ho2XVy89ZSc/fPB+IS7Z0ltewl77/yHUmBetzUPT9j40B",
+	"E/hbEy29S3PnBcvZuNLNP1/Qql/Ad2V+6fomN9C4P8oFmVuRzVXr/MoJ3L1J8g7IscOMKOZyxc9FulrO",
+	"GaSG0jwn1HeZR3Sjee96toqKekLLT7b4SqjnD9i0Fys0ByoIrpSFLHNsqxq5su26MkdfH1viikpM7BOz",
+	"BNb5qgRkvvoR1hw2noShf4tgAS86L3KcrU9eVZZJsISeuXHyXCP9da67gVjJN33x4iUB7xE0lKz0tEZb",
+	"CF7I5yaWbtqooMXnoJBu1jYx8LVwPWnZArgNXMO9q+eeru7s6kH/w8T5O3RwUWh6ZUnRDYmnYtDL/bch",
+	"eYZao0Gmg7wkRxR7fXJOcL8sq17hmnzzDebaZt98kwyEllVoA1TXrJvWSffN64t35Je//yPyj/V8s3ZX",
+	"BID6EqtSMGxGUQmhfgleCK2KkmD72YFYUG3XGpYYXHkuiaAyJaSu6RZUI0ixyzojRz0o34reLbdfK0UD",
+	"hdeYHnfJi6Klhvxb+OZe1r2Xde9p8krPP4sYdybqAjk4sNSyvZ5RVWzFzhIKq2BraKQndoAEI5IcUeIm",
+	"mMAR6O3CgShBK+vEUoQxNTSX09KKntCw3lKP0KW/11zo6Kmd8B0s+A4RNMzSJmShScitv/9PUcnHsw63",
+	"6Qiw4JdVqNoboJ7xHHLbxnI+4oKh9nH+6vszklr4wqbu0HfliimaA9BpSIGGxrykm/7/7KP/AHkXk6cz",
+	"y51Ovq0el5CPm6WWjQ/EWM7n9EAzK4e0jZDUv+tDT3TL0mSeQe4sFS6cz0KdZdjdh0dQIIiMlr7KTw8M",
+	"SVMpWH8g3ll5gmus4Ac1/WQO+X5G8enUHsqEcGHY1De5d/3cyX/TgjN1OhBQtJAbNrfDQNSjzJaEEtdx",
+	"n2Qs51dMNTZCCDj0xYzyzJ0fEDLN8B5P3T36LvQ4FOnC1f8Hje5xBJdH/K3ZD+YIK3CdOnyTjFKgIexj",
+	"kcuMeaGxybYP4mIsT9rD1TsTiVd2lE9JZ04/PscPHx8FGZQqRZf2V22W0P3eyqqdpPPxYAX8vNix6dDo",
+	"yMrhcmSZgg7CqZ2JdFMLqWlSBWamv/z9HwkIeD5a3KFur83HgQMP145jTj++gEoFuLM5F/7P43VZe4cN",
+	"wKpxsi1L4XV/yzY5f+PcWJ1zDPJrBvWSVciAh27p2lDRuiAoqtm8GEsbDgyfs5utaMQmUrGdFgNRKfsv",
+	"5sNds8ztrinc+Wcul/cbFxIb6uzhMbc6qJo59uHP8F9fDWoP5t2UbQIAcedCWptwBju5d3/eVuke5i5z",
+	"DYD2FSLg0uJm41jpeHNAwXP3zp1LLHdJIHET2ymkO5Cvvcv+rwV4C9d/qKDa1wVvp4uhuXNr6dHXUGEY",
+	"g7uzORfaF05fbTdyhqEmWJHYTeyKfWvMk/Et46uOW3Ep9tCz3rVNtfo1t3K/VYF86al8CUFuZEZdwLnL",
+	"FuReKcEDIl1ZGs0zNhAZu2K5LOZQPmoB9dmxxyMUaSIptqsflipPQWnhYpyXmatikssxzQfCMG24mPb6",
+	"5PkkVFX25QdGjMwotFvCiqREsZwuEyKk347dgdOugpHANb7kmjw+etheOzR0w/8qK4fi6r5M3dB47qyN",
+	"KboL6Ib6a1jtnwsSgQWAVe9rJz/3LqOvgboi1BEt50wKRkZL7NTdSFHr/P7wZ/zHeunRVc/Albys8H57",
+	"hdC3rsdu1HqaV31tFlR//aB9H8fujd/2KqFXSsF8T4w2br0fQ4ChYjEUPJ23ZbLsk/SnlMypGc+YK406",
+	"EBg8bhX4xPWzd2UTwcUjhaFWmuAmIWOq2QEXmkHk+RWDloZmphiUH1N0DJNKhZkqpXb1KBlVVj4QGfvY",
+	"65M32EdAMYhL08wcWAHTCg0oWmQJ0ZJQkjFWoOw5ltq4CmhVYYNMslY7ImS0fSkzIrqmfbOBqlhrs8Gk",
+	"7kjey6B0C90L7EGFzgU7hyrHnuQQpwzbvlmM8toCnl+8Jg+Pv/324JjQvJjRgxP02yoLlxlrPVN8pzZZ",
+	"QY1F/85p5//8eH7w3/Tgbx9+Pvn0rzsbxvBWg3S4p43OfTecKDm/LVNdfUV72Oj8YqAr/k2X8o59NCGE",
+	"64HeSka6qzSk1eb7U5ul9+Roq6n3LtVlizPblWWHDvfWxDu1JrrKlS1KM7LOXbp11JgnWOkAgLkmRvH5",
+	"nGUJyeWCqQMLvRlWDdZLYejHg/GMjS9ZdkaKGeRUiYz8MKNGnxcFESXIAWTExnLOyNP+8bePEkLd84Go",
+	"UqxjskasROg1ZYdWqXshTQjLNVY8ThWbYvqXe9TUHCMUf+47l9/Qj9Qn51UBBj0QVOCu7QJxLxBttbIZ",
+	"LAImDB0bx7EHoGMobAmIZYOiGvzOCAF1REHOYEoBXchQ5NBrQzzQ5JKLjHRT/5BlQ+wvmZD4WSbnlIs0",
+	"GYj4KSzdV/yA1Dvfa2lOl2TECMVdc0Gcw7YqIAKgdGVp+gIqHAlIk8OqIlmJBIMNwZ3Vw3qp0Ddz6ZpJ",
+	"wqHhMUGbJ5woXLI7X9JFyu0sH4SKZVTCxHW11FjT1Qd3ndk9XvJiyCdDLoYQbjoM7jT02OKJa7fc9bd6",
+	"cMX+MCwbx5VGdQKowITDILS02jssEfxarR12bV/G1gGnsqE/yheIeL23RnwNiQEZlobPEWtW+VOs6R2O",
+	"yvxyQ6fedpalfdCgJb+MAyKnGDdKDZlLLAZ31IOeSJSkE9AR08qoa0k3hM+j7tgFglWYpXviJtC+1L5d",
+	"bq9PUtQms9SHVFbx/PiBZZ6pixRMibFMwLWFxNW6n0jX0cu1NClnOvbvjZYDnyXZS6roTRyZUDKXVy6t",
+	"Cq3IkFm1sP8asTF1SulAGAu6Jirp6RsMyxyq6kHjfSSWTWTwuzK/9GrmXRExO8fnjgD187ZHf/7g9XB3",
+	"fxnP7pvt/1ZylxKScU39vzUzrqMI1A6QkwSxSyqCZlEMA84dHmyka+yjPdZ9DVnv1ujSmavwBGSHiynB",
+	"8nWxCpAQbRSDZCKqyft3zw5+R55c/MXLojNGM6aIkov18ICnsMoW+9G9sefe2HNv7PkVGnsM+2gOx/qq",
+	"zgZXx2kuAYtFOrUlIPfmnNs25yBNd2X6/DFv4yR8bmm0vmkkmHcUPHfD/apjeKqN7BDHgxu+7wy8u43R",
+	"n1mrqdHD5LWMjRAl7yLmJzxnEBvtE5tdxuzpQKSejKWQVpPOy9zwgipzaKn5AeSvVNqc/QGUPOxylgyE",
+	"hKXQPF8m4Q0dlcvlmQu1mdOigAqOXYzsWXAB3dtQbQPKXYXCh8wfsLWBSc8Z3+zckF2NQUFgNAUPH5yV",
+	"Kwd5thJlc3IUNRzCN115q4GoFExBpkouyMjKgGS0dP/oFjLPyR+evhuINWpx+DP+Y8izT70+eSsX4IMk",
+	"wjLCnGtLg/gl8wXOMUtZz+RCnxFqZUWXBwA5TIIwqnKOQuQD7fXEgeiue0h7kFJBgvnQ22nt6ZzFreBh",
+	"5ip9yue5Q1y9YHHJ98hyWJkIB6KuwfKq4EihmGbC2I1UhlI/b0LQjgpmgZoJ014dKtf+CFCABoc39Imq",
+	"jIkDAZ8CYLrs/GAmxmZ4CQFhBT7sk7c+F1O5ixgIauzVkY03dwjWY8gIBeiCOHW0DwyEFfFXLc+PTk5I",
+	"KqQZItr4K/ZYVQPUgQDDO8UkMaX4FdMJKQtiJDl5/C15yb8j3ecv37x++2748vw/h9/917unF2fk0fFD",
+	"F8NnemcDwQWhFnnnSR21kgivAMva7bkDAa2xwWfgRD1E5D75wW5qw6fQONsfPBrcI4vv6vUGU0swiTsL",
+	"cASIDT23I8ggXVeqBj0STQuy6psFt7l0jcFUfPe9/kAMBG5rlf2lpFvxtWdKzt+/fdGr8orQfUDtvDNj",
+	"Cp2S929f+PUCMAhtQDn0iUqU/EHKac7IxYwxoyGocSD0jKrgqRBLe0SLmYQkY25I95e//+NQF/agNHx1",
+	"mB1CbvGYZ5hjfMgybv5lyrP/eDUQXJMJA4MYAhJINASVX0cXnbkIoyTHVZ3A929fDESXjrTMS8MI7Cmx",
+	"+qq0Kq2QpNRMYRsV6Duh9UKqLCHeundy9Oh3A1EFYpyhXwiqCwqSHpYqT3votbAUWUOV+Kpo/UBkciFy",
+	"iU0lHFYE0+Eq3CcBJapssjPymCiWccXGllXSPPebOBmIORelYbrnIRqRGgpwmD55o6DhWkJyKYsRHV8m",
+	"cDkHENiZDMSTP7w6f5cQYHlji2x2G646YsHGnOYHRamKCN4xxsRTg4GAgKuxFIKN7ayJU+jQmPD9qws7",
+	"82VZwMB+E0D3/ABS+TYb/pws1viWpY6ppfhKulpOH9EDqFe62auC0H5j38q67hYn51a8ZCoJF0a60vpY",
+	"W2qk2QaF8vo2jPqCXiI1DH1hsSwm+dPF61cuBSshrD/tk/TnQeeJI2kvKc8HndNBB5TOQScZdF5JwzQ8",
+	"szRp0PmUti3d0d82VfN3R0dHO6z74pIX4LF13K3OZJvcaE00tDWbq42071De726s0DXyC+Jyg+BpB2Ji",
+	"LDN7aHb2CEqqxbzDZYMcW+SUQ1ihpTMt74z1VULi1cuxYeYArXsJqcapv3Ulsv5cH7CPY5Zj+iPe+9ok",
+	"qwcTD4mKQTglmmUcxec3yqKu4VaJA3NY0imiR2t73wcN++uIUx1Qs3EC6LT9LiDgiAsKILU2UnQQ++Ii",
+	"6Tqz6S//87/YzxN0EAuumM26Nlk7JK/rRkhDVzSLNcUCkmZFObcKl1GQ6Q0X0PnQgLaRz+RHPMLqLdwS",
+	"vLWzaWibC+bkDpCuzSjlKukjz7kvoXTv3tkeD4/iCa1IxnpjoiZzRtL5eFAW9qwd3DdZ4mpl57YYP/rE",
+	"VYVzjSGaLSCnpDJ2OCtEMhCgvaHAZn+Fr6xMqCG5B/w8Paw4AgoYwYUnA7HFVBIfR2w26UJoToAY4hkc",
+	"CNEJWbWnzBuJ6EDEVLQ2i9cHXciZG92eQ8YMqEgD0UX3FazV6dayNOS71y8T2PHxt/gbPAB5/wduBXl9",
+	"cHzy+IQcDsQLarg4OO4laDhx7fz5nGMdg8RqpmepHdzQUfwWEvyBUHJxGgVeK7nwbZ5DSNNY5uVcuLMP",
+	"jR6p9wgMRFcq8oKLS5Y9Fz33+hkq/14fMKTr33igiZPrTgcdMMfQ+ShnWK3CaZ598kdYn7bnblV0B9nQ",
+	"mnoxowYDuWaMgzYLXapLMTYlqrB2peOxxZ8zp0fgooAVG0nGpTZy7sYbiG6KD/qo+l2yJep+KUZAOL2+",
+	"unlwzRRh1FPHTAfCwcFEybl3RHaphuo0huEJggS5hGB7TBCslt0jRg4ExWUlpG1RFWtG0HLmtSn32ooH",
+	"1WCT880CiUUNZ5RxRWmhVKNFMMR2liUE6nz4XC17P3KUs7kmXUpGNEMIgeP3bcYQx3pNdhurH1u1VxA+",
+	"p1OWeLEjk+MSkwEpKKgjKS9BC67ct73I3IPBlHV7T598JzPuFEGEeGflQyKC9971BpyBAO329ff/hSpu",
+	"b0NBx02a2udSc1B5D6RthaiQBRcaZrUK9m1qRBt1jR10g9+cwP+rFNA/v4R8F94uh45tVepM5IZA4y40",
+	"J7b8A+N3udEVW9P3cUy//ib7M7kg9n+xqBtYmAqtLqE1Z2SCvL7wG7knbqE4SY2xfAYEas3I/jXolr+i",
+	"OiWRFzkQnsK1w23zI2+tQhsg71aaM7R73fbpeHhLa7qGG12Vgmgji0il0Fi1FtzDZ1VB2uCzHrlMWG/E",
+	"zaSAaMdln2CXOah/R6uWfwPh7hCjkYMae+aUHexvWrkK7Hhcuz6J7mh8n7q0vf/h10UFQuwbc9u+b5/2",
+	"5dqn0fU+mjFxaaQlWxEc3er7BueuRNbGNoM054Il6PtK5kxrq9opuUhPg0wGPeYFlGddoqdMLsiCOme+",
+	"VzZJN8q84mIIlplaHpj9S8ih88dAOpjvkRayxvwDTA6LHixm1GhaFLXPDJ+zv+GLv/z9H70EWqBafBuz",
+	"JBSGsaulPmagq9jBT6U06PV9cvGXEGKy4h3CkBPjnOIt7fArvHyK93KXAY41bzyUv7W3gpVv79n/bcWU",
+	"1U45Sg70EU5rkY9fXhD42f5nvQrKStC20VHXIKtcIa6DGc1ZiNbl3O9hNJdDuL1yCr6e3UPjbUAjHuam",
+	"dLSkmQlAB30+Z0AeuHa5YdiG1jsyIWhmxJjAHrXo0Gykb3ct13wPvTA3RXXfg9Ot6jahdJd38yaNhCGA",
+	"UHOe/lZK54jSjZULK/ivw/gzdB9A9iA0FjF0GXdnOyMhKRJHI+OcUaUJBUPiQIDh7awW+XcK/dhclfAK",
+	"UyCuc1I7MVBjBgL7xZY5GvkggcNVzs+Xp1bPcImQ66ncUMAO6xEQOqVcaJe/tZqgDz82SR/voZ54QNC7",
+	"iSjBSb6E0XATPfjNazn39sa7aGkLoLJzdncQqkLfoVal69HRI4zHqzFXCNPrLpnptbJW38Sl8xkaxbQh",
+	"VOjwc89kb0mDcCl3urrc6zZ1vVsW+pYVOR37tn+GFVhUFpubBubkGCEV09IKBXOZsfwBZDYUpYEo6q4l",
+	"woLla51lEqJL9Hjl4KZMyMXLC6LZdI6VxX3BmoHwv0ufQUlgaTPokIFcvncGLmPLFLXzCl9xmWOI5kBc",
+	"2PX7nlNXLKjzlYi70naq56vNIgsZiO6jo9/3+uRpxn3qSEimDeKRFZ0yRRcYL+475GxmzzUkv7tOVF+G",
+	"Ve9KXe5Z9j3L3p+aWlyMs5iBSG1uR9XGvA8Vc43vduxYfVu0t9k3ol0myWoGY43MovCfECEXrpPqYkbN",
+	"QESt/bCOlD8ijG4blZoLq24Ahn80ZM7U1KfN1HLXHuhktSWrp+WJo9loRWXzIqeG9UiRlz7/DYkp3gkG",
+	"kYkQaEdSq9GoEuqOpKQ76OiZhV816CRk0JlLxQYCTi93T1znI6zmItiCTErsFggBj4NOL2RUWeLtOIWB",
+	"47BPLHA4XmOXAlGKSGgw9gYCiHRlE3bfoDaWDETGcqs/iswfQLKmUeICwBttkopngpF4yew6vNlYIWPN",
+	"fBKRLnOIoYp4qlVOLXBb9vno5KSX4GBVauBGlgX+cQ/OGdQRGwg4GT20H/qaZ3E/X5JLzVb4Fnnn+uiC",
+	"Pgr44Je3PHPZd/KKZ0w90OAnKxXkcUGMGoS1uHjSB5pk0rLQk5OQDrsC2r66XUIenfweXuKQ1zXnVhR4",
+	"fPQQROiBwEPJ5ELYpzgcChvI3Z277iqQNSwB12vuCekP6TMy4mrSz9XN95753jPfuyid7eG4xoIdTEH8",
+	"K/rgWZFE+caB7G/m03PW2q7lD8y8vFOV+CVr78eY58GZ9hsunvDDTAJDohA2Ed2U3U58SYdCGj5xx3xQ",
+	"KDZhCm+yzRhywaeCZQccZBOlkVF3Hx09BEruPNK657t/VkMmPjkVCkjlkKjcaDl5FS3pTbSiO4SYtilb",
+	"wCg6p/59Q51GIwli2gMQn8LRxgcXAWX8ijedNFo0doa9P7OlJktZQk9qL6+5+ra+MQ7TCbwO70H+cHA0",
+	"gHOhFJdCLoR9BwtHPDo56Q9EmlGeL4cZnzJtXMFXjHXCdjwHtCgIvEPwnQRj+1MIgRjatXCmIXBirsOf",
+	"WIjAx0BUj6sxoXN2dUxEToh7C6v/UuNF2zOSjpRcaKaGRalnaVX5A2RyDPtQgDZZu2ljExbevnDVMtuX",
+	"MXrsQQ1WidyXFsX2Jin3otXduSK0nLPKZnp9ehi4NfYy2dQG76V751ddQgs3sb18ljuQ+zZ4d1Vwyx3w",
+	"Dr3w6iB6+LPlz9siltb75CkGRU3dKPX2eO43/OvMlYcZiDld+p/MjM01y6+Ya56XU23w/Zpdxb6bNVsT",
+	"7E8IfDv2kcKx7ptF/Vo0XoAT6iNou1Kh4Ne7lY5R7zVT0C+qVX5dg/g+eR2B+FRRYTD995IRuqAYjYsg",
+	"rGTOfOB8E2BnbC5bAllRiooA+/blNxz8y4hrbmMtupq761+bXHZvVPs1S36exDzQgLebWGZd2Nsk272q",
+	"vblLTewSY+JrU7T3i1cYNbO5UnTTp/Becg3lCsFiB6nzqxJP4x1sF1JXDv++bvFnsDPpxIO+q0IPlTRa",
+	"hNgWbav2+NAOdkDzvL2wys62qZdUOedwWLtciKoAxEhJmkFlvTrokDdUa5KWxdBIqBALbmG3KZ6RpSwH",
+	"Qs/kgmVQLj6FgPCUaInWIVpXPfEZ1NaMAi4HAkob5hIapLq6EHOq7F9woKXQjDUGrNp9ned5jUq9bWxO",
+	"tJpQry7xtOoGLqyZyWEVvvYhFPOAuDueaaw8i15vPm+vaO5P7KZF8pqXWa9NH9eDt4tqp7YGeuDuWQf+",
+	"c5E1e2/ned7eeuSPcoEdJ6CdCwLIV6+H/8bJIUBoja408X+i6sGxO5E/HOgAKsxu8uvFMPQevnkCn9wh",
+	"2MbTtHn97I+/fadfwMlNJkcswROEvb2g4Of4z5UqCxtB4XO57lo7vkXv3MdB31ay0UYw2+Le28euEt9w",
+	"3I97C3CCzNYQC7jvbMltCHxY2gQD/sglY4WO6rildqVDatJ+o1C1ypi/JmxKgJ385owpvyaOvyLX3wph",
+	"dwz/K8CerRjx3rOyrwgn8PTuseLrwQonCQP93Y4dUk03iTavwUv2tzsXbWrztABevZL5P0NToMpqEm09",
+	"ulMZn9qGYKJ196OlQX2S+vj6oYuv911CXIBzChI0xtwPxCVbktHSEqvTKppoNeqIbAk6GgiodNTqulkD",
+	"uNt34MRTfBk3zr7Qfh9qc+9wCQ4X7H+4lhkjVchLaKcQjuj7Fw/zfL5L/SWMPKCQhTHHiIOV8Am5EF6S",
+	"AVMqg85diplSCZadkpQWfHjJlkPNTEo0XWqymDEohWugYbIzdgL5gfdkqcYsHQi0jdpxLTXUVoYCwsVz",
+	"w8UpsaiakjmjwmUhTSZQKwReOOACCgVD3odL9tCkm1kBbs4F14aPQ0YQ0kcogQAlfwUzC6kue231kvL5",
+	"RXXed1dAIJqmNTcCf+//UzbKc2lmB5hm1oACFsaBN5ZmpzCFFEZynNACh734UrEUSmpADW/oVQNA51u3",
+	"hdQiF/jdDxAPMakLxQ07sEz31H/dhQoaed5DHRkdIo55WmhfzLBmdZW4BPG6uupOYReYKVlAxyjMOKq9",
+	"7qoFJkRzCNeEYUcsl2KqiZGAb/7lM5IOOoNOanF2Lq8gu6pPzkUTnsPqQp1nmDKnZiLV/EFj1/I35Rqy",
+	"3EGJj2qGL1TpY3dEvWfn9+zcsnNpOZvHwAQTZRMSkZyQ+diMhWtEroG9HxqGNolm20QD/Tt3bPLk6Cjw",
+	"aNeSu0Ze6HjMCmgX4U2jpySVl4G78/EsqWo0Wg4rxpiX6jYq1Rr1hJKQhAsCxdHJQqrMLc4Sv1HOCLYz",
+	"649lZoWDbp7Ph76C4iVbJsQ+gPGHQprhxCr0+PCnUho6ZB/HjGUsSwbCPlTUsKEr0o+vldV94QOo6y/F",
+	"hE9LZV/65e//aBQJ3jH9GWUCO9tml6W/FLJgN/II/WaDgF9C5CExXIBwm7vT8gAbksLbJIomZCs1nW7M",
+	"BnyRz9/DO1siBZ6BtTyjS9J9/+5JLySUkYdH9qkmdCrbHO6bW8DvEgDwgjZPbmRGl31y7kIUHn77rVsM",
+	"8LPUTtzaB29TL/jP7P4Pl9CAOvCDK0vqAk7sQbjgGkePuSJGGprfBzndrngvL5kggEPQxiajy2SVP2IP",
+	"To9WrUhZ1Z7bpcBwnzyDnvBktCTpJRe+JzWWEk7PSPpTSuaubPcVzUvm6vNoQ5XxVQhJUyPm5hbwF/H6",
+	"7jyBpSWW0W5051jGaMV/tt+1RkjimV1n3Lf4ZQM9OofsIf4xNOdDNalb9dHu4bVUXXdTmtH/P/Yk+rdH",
+	"j1qp0k9tXWgenhwlnTkX/u/jz0uiomPZHnfJhFGc3ffWbzMZrFaibE3yqZGNXbrqoy0MQA8jCENfdxj6",
+	"NOoLbBSfz1HwlAumDiytyBKil8LQjweunkriuAt2R7eC8PnFk+fPSff596/Oe2fuucaudP8fe1+/HLeN",
+	"5fsq53pulbp9qZbseFI1Ut3a1XhUSXY9dkpSkqoJs010E+rGig1wCFLtXttV8zTzYPMkWzjnAARbpCQ7",
+	"lmUn+iMVmU0CB18H5/u3VlYeduC1Ua0/njz5+lkCwtfn9MAjgoKDqg044ZlriCvtuNxCGZ1NPOtTFhYN",
+	"wbVH0LwwEhqyf3d88IIRsAOYO9WVVnoB2f/DM5erBVZn6VDHUHGCR+Gk6KMYG54HHZ742mi+5Kio0SgR",
+	"joZecBGhCFQ8hpqP9Rgv1cnXymJNNHdmNgk0mgubHqZaYLEe/CH6+MkwcnJ0SH81dPIdYelGJBLNn7yq",
+	"WjRHA2YROj5r0beKhz2rhnzuKTGtT0Vj2Bmf2FTzkOnyOUBg8P7AQootz2N+hfCTMZ8bvlB6pNO9WVNc",
+	"3A7DNMYsFREOxqiFLf2IQKTjxINTpjrDI/ozQ2v8khGkosflRCEYuTFWNcN3s4RvE9c/i9EJZAEbg+aO",
+	"5DPCx6BRMZwcQ31SdTaGyGSESsSIgBFVQUP/tFpoJw6OD0EwL6FP0FMWylEM9ErwlO6yiuV6R7pbYhqD",
+	"p4FfRiDKyqx37ASO3d9997+whL4/374psgngWSBQBoTghtos0M7G4KSeDRp2L2D17E4Nt7WsZAdlE692",
+	"f2F6OE2sa5aTtWsLEwT3r4c4QWgIDVJUhSKQS4YERbsaF/WgfTmTcTTfk/19/xZB2cER7kgq0RHyNUtR",
+	"IVjmCEuNkO8NEwkQvSQG1IT10hRUmxRrkERYmm4abgLThFtgaf65KS6uXN/2V9/fyZtemBO38bF+iVtX",
+	"cmXyw7nEWnVc2H3kTSzZSuhGFNlgisdd6Fc/oQsWzbRuq83FShJYbEuW4y6DNJGzdkiVerp/oyp1haLv",
+	"Tl/BV0++/nr3CYiiXIrdp0BiqjsuaFveEnz7pVyuYSjy4dlcqK3ZLEXtbo5HB4/+6+ej3b+J3f/55c3T",
+	"d//30eeJSXoXAKLuCN8aP/RLhvSMDodjC8MG9Z+oGHNZSi1zp2T5O+BBHPwdi4N0B7mLFrGVulhKtxD9",
+	"3kT/eu8KIhN4IUX+vSowa3FDeZ+MR4asPEiqrZzKFgEC4hgASOoqtb/fyiBfin0LvViazRbm/LwXe+Va",
+	"G9eN9aO72/SjoH2FoKvh4osbW8tVG52VsLAXu8LtDpTNrLgSxIVS81WfeQKW4P1mG8jQzTBFYSGD0VIt",
+	"lsEiOKYs6lTPNqhDTKAXixCPHQpMGBbXI2u+ULY+CyP9FHb+nsoI7dRQRTzlNJO8sW6/jBAE3grhFNqF",
+	"E2YTqOS8ahA4ADNeiqm0tailUwe1ux+VXgwKgr7hIVHwyQeIgkODaKyEubCSBzE3RT41jROQ5ssEzk1R",
+	"mPW0KRPHpnU9VfpS1SGRB4e4kroeTqW2cuqav8OhUKXZGgqJVW64Ai2pfSrULx8ikH++tSbgN+Jz/u5u",
+	"HRi+t5u9F2E+HpypH93x4atmt3tuO5oIrHS8Ff35TXBcRPdFy6mHHSKEWIIwoyhhEIslV0ZpLGokE8iw",
+	"Mv00FxubeYMFhg84VdPHP4qqDl4+pv6gPSP7yN4xuhgKJ4LVS4rBxJOTaqpJMIHjlVCFL2ovZQ4CMi6q",
+	"nx0GsBZsDHFc8MWluJSp1kbLCZzSy9aX4FeSGE725k0M5/LuXXbgId9lkdtUj7I3b3AKp+6YvnuXJe4b",
+	"t3ZCb/CfhO46b2xtVp3P6NEkbfb3v5pfyA3+4ZoYc41+qSlKajv2mz6nn/u67T6rRSADR3cuimIm5hdX",
+	"iH+Lkdmu/0MQsBKFu9xlB88mVIsl20aqKYCrNMotrqjD0sAo28NZ3nuyNzP5JhuT+crvrh2b6swDNlDa",
+	"iQ+PRDgeVTNkBsZ/D3pkPNf5XN0xgQe/hy/myUfv/Tonh1+QB8X2dxiRirsSYSVpE3hOfFWUHrggtqX7",
+	"vTf+z5v02+eM20IcN1TZh5XI2RapaoyU52uFQb6OwHb1BHSA6Kuqwo4NPt1n+8+GlN+IfzwgBN8XQvDg",
+	"pmvFmEH5ZCjucnhh9z8Ze70n1vobLssRDn2vVDssxN5o8Yi41r2B/hIIUpZQEA457XyirSgKAovi+r/X",
+	"off2M8lU38wlD2BeuAOp2C4ynLXbOV53JzbdT2bPbc/1l4ZN9CBD3S0074ffY9eLUXt4Km8H/fcxGVmv",
+	"6v/clOigv4EXw6jelGouimIDwrMjo+U41UrXBij2rqzUJTYRyZ9O80PbLUZzQOb+hxEcGAZAOCfofmZO",
+	"iH/v2C0D78I4Bb6E2cb12qtAukn9YvRH3AG9mGyfTl2cm3LzAL/2wBNv5omm3MQcAk/8Npv4MFbIoI2f",
+	"CTM8QROcdwyj3cujEGWFFDmFm2lQulCacOfc71asykJi2FaqPfp6xRFlWsIooze42sE4SqvsXi6pvlIW",
+	"gkGvyTg4gazRlbSmuJR5hhyVwtlSHRv1GHo6By0Viog+rk5TdCEbDA+dYFhhwzJPNeLE10ulFxN4SX+0",
+	"cEy9eeG0dp9IduTeAg+6WzzLrV6HWKifPTZnPMiLv0NoSo3J1C13PMdDVnRr2/WwxLWcLY252JU6J3v7",
+	"oCudYkcSX/tJ6DxUnZvAS8lVHFQFVs4rWdv+nLWfqL/j0N195a3ZWtSNvbXfc4vuU/r6br2fW33eJoWL",
+	"Z/UB4emuKsXweWmnejANjN+8zuN5zZGCkYCT49Mz+Na1AbaZUeA0e7x+OHkBq8bWqZ5JWNZ1yaDnVlaX",
+	"6N3Lfjr+87evXv3n9OjFi1c/Tb89O/s+A1EUZm3xfWQQhZmLItW5vJSFKTGQIQkxsFjX3h0WJ2CUwtq1",
+	"qfIJZBQI4aQZm2Hgik31XNSiMItGAj6nwG8L2c/po8fpo18y7I3kGfdC4gPIyXXY1E3ltCk3MD+vUMm5",
+	"xEB5TN1xfVIBnFpqsuRrswajD8matUn1KPv+1ekZ9DK1vTdU39a9mY1RjrEhUt1oBsBKNcfBOwmGJR61",
+	"0E4EIZ6WcNCwNhxGxO/bpVnbYX/i1jn+XNXCLTLvx7vYS0Q+JPmE3cLJ05YX6rOPI3zQKD+LEFxmqiCQ",
+	"odaGGU0/Fx+SmPbe+D9vF357G37f6Jjjf1db+HsjG5nDSlorFhyh6DZ8LguFjLUwC1gYfxKGfJNXedHn",
+	"6qJ8CM7tOjXFFdljSNj4UPE95p89tQpv3Dp3JvnexP4fdub9eU9vuynfT+TxK38beMiBPX2zb5TM/tc6",
+	"Pf8a2C1nPjIbXhhg66OW61T/cPLiEAQ77Jwm1pWS8SBI214wfZLssF+07+Ddufh3P17S9zz4v32UygfB",
+	"7y5BJ2/HvG4n+O2Jupar8kMtaI6XVmaNJauctg58xil2jZlNe+FdY1s78nTcV6rIUoKfC0c4S6iUjoD8",
+	"bygZgXMs3g947hNY4HhGbzbA+WE/CCT3c7CPdDgiO13VKJjpeIluMNd9uLByS2aRK4v0vzdgzLZk9L6G",
+	"xQlk3Hc+5ZIaMJNzs5I2lA2YpDoIPmuBWVxowQsTKgKGIZwj94cRGdcwiY1u5VRLLWaF0ovxIVW+IdEH",
+	"EzxM7SUp1y5WnsYCIjUoC56+Sar/gn+iQBYet7c/16YOHsMeCYoakJ+v7pK0w31gGvdjBqpN6bc21osx",
+	"lAr7EUQCPAH3csifF1JUNjrrjzOqwJK5A6v0Yor13DEwVNSo/ofzpWoYCSeIWKMTPOBNJS0VBXr2ZH88",
+	"SfVxV40Jp3ct2uMbTjpa+huNqVbEJvpd+cf6cz+qtJ4PJ/X+LGEkSXZO6BWQqvc/p96q+kGi+3WyuL9G",
+	"vzA3N5P9Kb3c3OXNMrZfq4dDeH9OcRblIhGucx51DksqHq8ioXGNyQcshmML9y2E+62098Zrnt5J/Ouu",
+	"7JtPLd6fH367uzVg4ikoeSbmF44tZqXUudKLLEl1jrF266R1jmZeP82gklbW7ot9sMbd3AtZk8ubiqdV",
+	"sq42qXaHNG8KyUCso0i3R4dTi8zqvem+i/EEjnSqaZ1j2wUnXi9MDSNVt5ENOaI7VITowA72VKMFFYu7",
+	"dfSFCRyFCZhJJ7XxNpM5VGqxrNGoqmyq0f4rCszH7pgOV43FunJ8p8Po2f6fIAv7w0sxWW/9txPcJV3W",
+	"dVVSeXpHTHJIUOEZSXiufnMc8r3d5l+YXGM0s9aPL+F8DLb2YbzqGJm/5wOiBjNHVIwcS1v+nHk9JGt0",
+	"rYpszAUO3cHv8o3AKdCq6M73CDWaGrOn/J1iSd2oHVOL+QYxMGFBBB3En5dUK3vAdUeNLjZTsmlkxO64",
+	"eOGYKlaStaPjhUc3EvetIvZ26EOpqPBCy6CMxiGY1r2UalurogjGFlNd4WpOmYp5Gc8bsbFCyVS73rgC",
+	"K812JR3jUUbDyAN+zDZhPD3sEKPJbuaHAdxn6QH0V2Eca1lJz35u4ptfSEAU0Xw7T9jTu+n8epCezhJA",
+	"vAK/+wvgwX12h9cVBnRSioYHB6zVSt7B5WVqUctdik25jzuMR8xFhDEqVOZt/gzGABB14C44nAudJyFv",
+	"R8vXNTx9BkvTVFghBzOOTGOn9NVUvi5VJe1U1N3EnAJvC5hJq3IJqk6ctI4XDsfHVjAXGuxa1fNlCN0t",
+	"jGWTOeteEzhxU4gP8R6ku8Ldne6uRbIAg2K5V+nD+HcIoLEQ5QFBzlOUMQ4VryhHCab95KwMcMgsXS9a",
+	"rv3bWDGOnIAcNovw0X2XBC73dsQ9Lf7dGyK4o2uq23whMaa/UfvDia9e0PH1dQO1fxW3CViHn5jJnMg5",
+	"IRVCxiROHCkZS3MjVdtUZ1R3X0DG2/VM2vov7tk41pDJ1+45sDtowXidasJhJBwyX6iBbQSH3ZhSDGz3",
+	"Zf3b2U51RwAOzn5Mpsby+k55H8I3vNHA/9GjyV2vaHEZLr7g1YeHU31PTjiJ+JztQtzODefakPOmUvUG",
+	"D+lMikpWR029fHTw8y/uIFJGDB3hpioeHTzawwPKrV2ByphzTUEqIEUVbidwqhYamjJBo5fC4p/nlbRL",
+	"fM09M019yGCmjuy2TuiktcW7xR+o8T8XRYF5O3G6EQV+DyC1E31o7Iuwu0NfHcj2vlr9JgZxvlJtwbWO",
+	"LIESXipTyMNoUHFPVNHW9kUDxS2GQHc04OlaLipuiiouBCHB8RyNMlQ8daXadV8PTN8AnDeB/U3g+x70",
+	"P64I4Wg69BvPrcIh1C2AYERBUaz6hsilYmHuK49NsDAkRZm69UlQS8b5XEp9yEbxQp3L+WZeEDivrUUd",
+	"T2lorKfH0yvVOHkCqRpGyMRKfFFjhDqMy4UcUkEeTMK6VHI9uZrb3tfxkQch87XA6Yx0ARSiauKN9bYQ",
+	"ric+ge9WTl2i77DeJYXbGg32QpVUALm3YHQfPS+oYGYhLYyen/4I8jU1bs7hhdIXMv9OJ3Aq3O8vxaVa",
+	"iNpUCRyVpihMAt82s9PSXYLfGLMoJDwnGm0Cr5q6MOZi7LYNzg8tICPcWASCIABiUZYyjwhWNLweWhHg",
+	"xY14x7JfnQFeMGM7gYXU7pYMFU+v39AUNUzQvLRRdmxY3kMkMAGZO23BN+zv8JmYXywqdznEE+3r5A2c",
+	"rlKasmg7s+2CUnpWQvWrkV+cIwSmZ5+imi+TEBatMZVwJbQTRnC1QFh4fvpjfMykyHtnEOWRuQ/cxORE",
+	"cjtFvATmpilymDsdTcycJoSQ+YQz9/gx3iuPHyd+MjD028lTM2El1JXQVsyJ/dkopvgA7yH3baoRQ8yC",
+	"Oqdj5RQiRdVlmLTcSES/pg92LLDApizjEBFQHBCkhe/IMcdK1k2l0YRIqZwow3DBGser1+MEanEhdVve",
+	"wffqQSVQPWzDWitZV0rmZPpD74qbG1RjCfOuBaNYSo2mWh+hdeEuMseqveWwk16a6uz4x+OXZ6fTk+Oz",
+	"45dn3716iX6SVJ+404FBYLMNuLOGeH7fHFNiJllJMxjFObOHvGmwoHq9KSXCPdEETenf4P+pcvcPNn0i",
+	"uipbjdFttBSXkjovG7tEUHEDG9NUTLibbq+7sxABIyslPPb/fDyebFG7SzH8Tr+vKB1V2ZbLdpZaEV/I",
+	"arWStharsi1BuzIrJ9OY81S3m4UlcHDXsF/JkdvRyEd2LMxEPV+OYW5WK1VT+VqaQTcwAntyn6u6Lggb",
+	"vToAgbNOSanuMAh7wTo/cg0BK6WbWvoqx95+0cpdqoalmycpSQzwrBlUjpvTZ0IshUXsxUJUC3mV/AQw",
+	"C47sEJ51jP2BbD0dpaxSjZcBniaKJLoamb1l/UdHAsuJmFCMngABLFDyT6JYi43FffmHP/wBnvtVcw+o",
+	"QPL/2d1tF/NgJhdKw+4u1UxO9Vs425QS3sIrOq1v4acQ8CQ1vPWHm4/q21S/3d3d7fznGsGqLRPC8Moz",
+	"eOvLuLyFI7oG1z7zBE9iZZrFMrCFUchqRtY4nviPaJrjCS2xnvXWTOpg0L9hSmMiYURO2MfjQ+5n4uR5",
+	"TAPkWeWpVpZTtPk1N7oXNLp26A3mkgwPnXjiAXx/dPb823asmLXNYHSzprgA5s4jUZaVuZQUOun/trKe",
+	"UrSLE/Mu5bQ207Dvku6O4xn0EaR5P9mUxjlINv9MTVNJMHTcbDy59MIhIanRBUBfC8uxcmhZ3D4k/B2d",
+	"d5yIA8Jl+UhrzHS3a0x8yHcffufTsz01fj9E25keRdPj96awrBO57oRmNEFa0R9OXlDpcPZV+H6+8411",
+	"evO779r+zpVWju/zlPu7DjkuaXUj5fg4rloArrNJC1LXYob+6x//HF9Pk/cSXkOQrY2TERmjQQMWNifq",
+	"JlTk3LqjtF5ubhi+0HNZFLeY7vDmYdhu1tcQnDH2uOfgOYFFiKHOw46I19o/pO7Dno1YGLb2vH2t21bM",
+	"C/rb2vE6byQBJqGIexIk3STovW5Deb04PtGDRBCfmPK7140LYYkCU8YTGVS3keNHl0hJKRorE6ikbVYI",
+	"ckLbNQEnAatLOeZFp449M0BjMj65ntyYEV0z/4Ehef2WVj+Y9mI+FD6MeFEPCaHacLwF/EMiIZQcim8x",
+	"tyBOycz7y7RhX2dtM92+4i3S6Ut3jRTdnqN1H2w5nshbt8wfdeevLdfamb/tniMdtjOF0XPuH+FFY5it",
+	"WLEmTprnBBvXh80Eo+4txMLe89Mft6++AEJM7O20Q8kVouMZ6yEa8aIccRUBeLWq6TaB3eljfOzO3PVQ",
+	"wqC1OHIkgR7QxkMd8L+NYv2lu4IjlvOb0u9/vHX8ZeRNdJIm4a++2bjXeBvG/dLfOxatYp1919sMz8xA",
+	"M5yfXMWT2J0qtq8tVbk1X93evBI/CbYEWjN+3N4WO7ZFdHGdvqftYST8F26aq0b78qpB1qLFbPvtkhfP",
+	"aj9xCNCBUQwyR6jWUZ9cuOc/Hh/ieyhDaWBxMI/GqOplXok1yQH0uyiuJ9K30kNlZ+5Cb62UHqwkXSrt",
+	"Hr97RRT1b/AN4ZucOjlS51sPRe0kBlgvTTApXj+SSjrN5eaR+PeoT5YALStawYW9tfKse7RyLTIXLDZ5",
+	"83xQj+PuZg80bbGGreG1dGxJhv77afvGFeFiaxBS5073iK9nFMqWZg2j0HrSSlbIXlH2G0extSRgRuky",
+	"GBpmLqTuDuGbmDAcTNiSWsq895bvo9jN+KXb9CziVRHcBct77R3v48p8V15AJqEY7a5w1rUnmm2oSFjI",
+	"uj1hopgSuaBNrc7ZPUdRbW8hO+KXXvoh4Ui7bs32wdSrK+7hTVW83McHIciPDAGxoxP733aOOgL6NH6p",
+	"80jfJzMBfwuUeOyeHrUeUYQqwkpj2XZS9o7FKkIheINtEMR3/uP01ctUI/D6SL4W85pDKTK0uXkTQkKI",
+	"31cMZuPE262ETfXPp7XQuahyT6r9ZYQ14A729tbrtdvF+LM3arkzsjcGW8q5OlfSHrgx7YbZ31V5dtBS",
+	"jIasCRxBJcOoPZaWWPlhYaxHqsHHpPhwFNRAIK9MGSlYMOrMX4tVN5fjSYeU1nR2AD9o9RqsnBvthFiy",
+	"eOLnFH6+Dsa8iaPjBLG/Qx6ftLAi85bbsnAu12z4smCKvNupa0XUTSWzA8gunyS0UcJT2h0EocAGs/Bb",
+	"sOsCzISVXz+Db/969Hz39Nujp3/8GguBUGPtVFNrk+7jMOzOr263cOeugwu5iYOOqL/dXM6NO4ZlhHkW",
+	"x0VwVBJl5AJk66WV82k2gVN5KStRgC3FXO5aWQqSAsLY8HqTogo2OQrDyl0z3CxFrbov7IH3fkaxrhta",
+	"NowIOCfD7Ip0UFyyK9sYCjWrBC7e6BuTwEuTywS+39RLoxFpzK3s+QZEUeBemNDhDKFQYn6hzbqQ+SLg",
+	"IuoNPH39Grxh6O+Nml8UGxhxCBIaoJNUr0110VpQbYEuO3wDlwYLyKCRhJ3DFisYI6d3O/hMraRpqBhk",
+	"jW2hds/s0wdEMBUMJ06meUdlquVr8pUrUaCLZtecn2PcFbsx6mUlJdvh+UQQuqjf1AmGQWuK5BonsDTa",
+	"NJjNmp3IutrsHrkNkIHR8Ozpn5CsP+5/RdbrUEOPwNeiE4RISZwvSgngjgIVp3g2tVmJmmryp3q0nVt+",
+	"4D/Pxj5WugfKoHvRpJoTRx2zYk7kFxjXxFHz+PGzJ/vwjdHy8eO4WhrZylIdRtWhlmPzeshcGC2z8QTQ",
+	"U3dzpAtGYyvrzkuDpXez4RsrS1JNhv6Qn2EGgydRzoCZjBNl6VqKqsON/iZKJasx8fFQxu4ArimBmbWc",
+	"A283d1WF6HWIbOk2gcayNM1O+8OAmcVeKplDpnL2wBAvyJCn/tCuxAFkfzl+cXx2fM1lnqERkk+acHS0",
+	"nMNR69eYbonv2Z1UV2qxwN2Qx1XPD7avzX9zw/n///rHPx0Tffp1oVaqdv9EbtpxQSUExa4Q3sZfdO7K",
+	"jjwRTJnlfKC4ZEmvw9IPlEQU3sKhCEKPIwrzC1DmcJsWt1WqyWmJfqnrqgeuhHYqmmOxh15jRGRhbWqu",
+	"rNqNkOtGWiQQPIrxwfHWHHSu4BtUoIEvgs5EhKicfh8yjXZXaVTbnYyhd0VZdqRHGlP8JNVlJc9lhWLt",
+	"xOv8CAWCOkn3Yw5Q8DaS1SCK86wyIp8zXK6FURYe+OL4h9HuR3eYNql2nSecLhdo2GoLzfJkTtfaeHMk",
+	"BQ0gAjKG30WjgtGz/a/GEzgJb7gZdoqhT8Dv9pBqpedFk8u8QyPSs0WLcLvI9TyBF+i2dgvOj7bmjk8B",
+	"nYlU4z85SBiPBlmT55hr7Ogzpfg7ej+74j+l7rj2U01j8SU6SIbYmIbyeN3WXJlLCTNZr6XU+NQeQCV3",
+	"K/YgeyrwfarztRLVBSJK48JWja0JikDku4TQ0tmRnRE+evfLu/8NAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

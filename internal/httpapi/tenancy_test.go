@@ -190,6 +190,10 @@ var crossTenantCases = []crossTenantCase{
 			{Step: 1, Channel: api.SequenceStepChannelEmail, Subject: ptr("Hijacked"), Body: "Hijacked"}}}, bearer(cred))
 		return resp(r, err)
 	}},
+	{"regenerateLeadSequence", func(ctx context.Context, c *api.ClientWithResponses, a tenant, cred string) (*http.Response, []byte, error) {
+		r, err := c.RegenerateLeadSequenceWithResponse(ctx, a.leadID, api.SequenceRegenerate{Instruction: ptr("hijack"), Step: ptr(1)}, bearer(cred))
+		return resp(r, err)
+	}},
 	{"listCampaignSequences", func(ctx context.Context, c *api.ClientWithResponses, a tenant, cred string) (*http.Response, []byte, error) {
 		r, err := c.ListCampaignSequencesWithResponse(ctx, a.campID, nil, bearer(cred))
 		return resp(r, err)
@@ -422,6 +426,8 @@ func resp[T interface{ StatusCode() int }](r T, err error) (*http.Response, []by
 	case *api.UpdateLeadSequenceResponse:
 		return x.HTTPResponse, x.Body, nil
 	case *api.ListCampaignSequencesResponse:
+		return x.HTTPResponse, x.Body, nil
+	case *api.RegenerateLeadSequenceResponse:
 		return x.HTTPResponse, x.Body, nil
 	}
 	panic("add the response type to resp")

@@ -146,6 +146,14 @@ type SequenceRequest struct {
 	// Templates the built-in provider may choose from when Template is nil
 	// (network providers ignore it).
 	Candidates []Template
+	// Instruction is how the sender wants the current steps rewritten
+	// ("shorter", "more formal"), when regenerating; empty otherwise.
+	// Network providers quote it as data; the built-in one honours a few
+	// words (see builtin.GenerateSequence).
+	Instruction string
+	// Current is the sequence being regenerated, as context for the
+	// rewrite; nil when generating anew.
+	Current []Step
 }
 
 // Step is one generated step.

@@ -72,6 +72,21 @@ func TestSequencePrompt(t *testing.T) {
 	})
 }
 
+func TestSequencePromptForARegeneration(t *testing.T) {
+	t.Parallel()
+	req := llm.SequenceRequest{
+		Lead:        llm.Lead{FirstName: "Ana"},
+		Length:      1,
+		Instruction: "mention their new funding round",
+		Current:     []llm.Step{{Step: 1, Channel: llm.ChannelEmail, Subject: "Hello Acme", Body: "Hi Ana, the old copy."}},
+	}
+	user := llm.SequenceMessages(req)[1].Content
+	require.Contains(t, user, "current sequence")
+	require.Contains(t, user, "Hi Ana, the old copy.")
+	require.Contains(t, user, `"mention their new funding round"`, "the instruction is quoted as data")
+	require.NotContains(t, llm.SequenceMessages(llm.SequenceRequest{Length: 1})[1].Content, "current sequence")
+}
+
 func TestClassifyPrompt(t *testing.T) {
 	t.Parallel()
 

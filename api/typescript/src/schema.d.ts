@@ -824,6 +824,40 @@ export interface paths {
         patch: operations["updateLeadSequence"];
         trace?: never;
     };
+    "/v1/leads/{lead_id}/sequence/regenerate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                lead_id: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Regenerate the lead's sequence, or one step, with an instruction
+         * @description Asks the organisation's language model again, now, with what
+         *     generation uses (the lead, the business context merged with the
+         *     campaign's, the campaign's channels, length and template) plus the
+         *     current steps and an optional `instruction` ("shorter", "more
+         *     formal", "mention their new funding round"). With `step`, only that
+         *     step's subject and body change; the others, and the step's number,
+         *     delay and channel, stay as they are. Without it, the steps not yet
+         *     sent are replaced. The result is checked as an edit is (422), steps
+         *     already sent (`current_step`) cannot be regenerated (409
+         *     `steps_sent`), and the sequence loses its approval. The call is
+         *     metered as any; the provider's failures answer as a preview's do
+         *     (422 for the organisation's settings, 429 for its limits, 503 when
+         *     it is down, 502 for output that failed validation twice).
+         */
+        post: operations["regenerateLeadSequence"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/templates": {
         parameters: {
             query?: never;
@@ -2753,6 +2787,12 @@ export interface components {
         SequenceUpdate: {
             steps: components["schemas"]["SequenceStep"][];
         };
+        SequenceRegenerate: {
+            /** @description How to change the copy, in the sender's words ("shorter", "more formal"). */
+            instruction?: string;
+            /** @description Regenerate only this step (1-based); the others stay as they are. */
+            step?: number;
+        };
         LeadList: {
             data: components["schemas"]["Lead"][];
             next_cursor: string | null;
@@ -4582,6 +4622,42 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["SequenceUpdate"];
+            };
+        };
+        responses: {
+            /** @description The sequence after the change. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Sequence"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    regenerateLeadSequence: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                lead_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["SequenceRegenerate"];
             };
         };
         responses: {

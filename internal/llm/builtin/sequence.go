@@ -73,6 +73,11 @@ func DefaultTemplates() []llm.Template {
 // 1..10, no known channel) is an *llm.Error of kind llm.ErrBadRequest.
 //
 // An empty req.Channels means email only, the campaign default.
+//
+// Of req.Instruction it understands a tone ("more formal", "more casual":
+// greetings and sign-offs change) and brevity ("shorter", "brief",
+// "concise": email bodies keep their opening, first paragraph and
+// signature); any other instruction is ignored, as is req.Current.
 func (p *Provider) GenerateSequence(ctx context.Context, req llm.SequenceRequest) (llm.SequenceResult, error) {
 	if err := ctx.Err(); err != nil {
 		return llm.SequenceResult{}, err
@@ -95,7 +100,12 @@ func (p *Provider) GenerateSequence(ctx context.Context, req llm.SequenceRequest
 		n = min(len(src), MaxSequenceLength)
 	}
 
-	steps := writeSteps(planSteps(src, n, allowed), req)
+	if t := toneOf(req.Instruction); t != "" {
+		// "more formal", "friendlier": the instruction sets the tone the
+		// greetings and sign-offs are written in.
+		req.Business.Tone = t
+	}
+	steps := shorten(writeSteps(planSteps(src, n, allowed), req), req.Instruction)
 	if err := llm.ValidateSequence(req, steps); err != nil {
 		// A bug in this package, not the caller's fault; reported like a
 		// network provider's output that failed validation.
