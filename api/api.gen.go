@@ -1165,11 +1165,23 @@ type CampaignStats struct {
 	// EmailsSent Emails that left: sent, delivered, read, replied or bounced.
 	EmailsSent int64 `json:"emails_sent"`
 
+	// LeadsAwaitingApproval Leads not approved.
+	LeadsAwaitingApproval int64 `json:"leads_awaiting_approval"`
+
 	// PositiveReplies Leads classified interested, or converted.
 	PositiveReplies int64 `json:"positive_replies"`
 
 	// RepliesReceived Leads that replied.
 	RepliesReceived int64 `json:"replies_received"`
+
+	// Sequences The leads' generated sequences.
+	Sequences int64 `json:"sequences"`
+
+	// SequencesApproved Sequences approved (by a person
+	SequencesApproved int64 `json:"sequences_approved"`
+
+	// SequencesAwaitingApproval Sequences not approved yet.
+	SequencesAwaitingApproval int64 `json:"sequences_awaiting_approval"`
 
 	// SmsSent SMS messages that left.
 	SmsSent int64 `json:"sms_sent"`

@@ -46,6 +46,11 @@ type Stats struct {
 	RepliesReceived int64 // leads that replied
 	PositiveReplies int64 // leads classified interested, or converted
 	Bounces         int64 // messages that bounced
+	// Approval state: leads not approved, the leads' sequences, and those
+	// of them approved.
+	LeadsAwaitingApproval int64
+	Sequences             int64
+	SequencesApproved     int64
 }
 
 // Campaign is a campaign as the API shows it.

@@ -33,7 +33,9 @@ func (c Campaign) Resource() api.Campaign {
 		Stats: api.CampaignStats{
 			TotalLeads: c.Stats.TotalLeads, EmailsSent: c.Stats.EmailsSent, WhatsappSent: c.Stats.WhatsAppSent,
 			SmsSent: c.Stats.SMSSent, RepliesReceived: c.Stats.RepliesReceived, PositiveReplies: c.Stats.PositiveReplies,
-			Bounces: c.Stats.Bounces,
+			Bounces:               c.Stats.Bounces,
+			LeadsAwaitingApproval: c.Stats.LeadsAwaitingApproval, Sequences: c.Stats.Sequences, SequencesApproved: c.Stats.SequencesApproved,
+			SequencesAwaitingApproval: c.Stats.Sequences - c.Stats.SequencesApproved,
 		},
 		StartedAt: c.StartedAt, CompletedAt: c.CompletedAt, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
 	}

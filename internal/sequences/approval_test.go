@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/leadpilot/leadpilot/internal/access"
+	"github.com/leadpilot/leadpilot/internal/campaigns"
 	"github.com/leadpilot/leadpilot/internal/fault"
 	"github.com/leadpilot/leadpilot/internal/llm/llmfactory"
 	"github.com/leadpilot/leadpilot/internal/sequences"
@@ -133,4 +134,10 @@ func TestApprovalRunsTheContentLint(t *testing.T) {
 	var approved bool
 	require.NoError(t, b.owner.Pool.QueryRow(ctx, `SELECT is_approved FROM sequences WHERE id = $1`, fit).Scan(&approved))
 	require.True(t, approved)
+
+	// The campaign counts its approval state.
+	camp, err := campaigns.NewService(b.db).Get(ctx, b.member, c.ID)
+	require.NoError(t, err)
+	require.Equal(t, campaigns.Stats{TotalLeads: 2, Sequences: 2, SequencesApproved: 1}, camp.Stats)
+	require.EqualValues(t, 1, camp.Resource().Stats.SequencesAwaitingApproval)
 }

@@ -2199,6 +2199,26 @@ export interface components {
             total_leads: number;
             /**
              * Format: int64
+             * @description Leads not approved.
+             */
+            leads_awaiting_approval: number;
+            /**
+             * Format: int64
+             * @description The leads' generated sequences.
+             */
+            sequences: number;
+            /**
+             * Format: int64
+             * @description Sequences approved (by a person
+             */
+            sequences_approved: number;
+            /**
+             * Format: int64
+             * @description Sequences not approved yet.
+             */
+            sequences_awaiting_approval: number;
+            /**
+             * Format: int64
              * @description Emails that left: sent, delivered, read, replied or bounced.
              */
             emails_sent: number;
