@@ -1,0 +1,137 @@
+package httpapi_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/leadpilot/leadpilot/api"
+	"github.com/leadpilot/leadpilot/internal/httpapi"
+	"github.com/leadpilot/leadpilot/internal/jobs"
+	"github.com/leadpilot/leadpilot/internal/leadimports"
+	"github.com/leadpilot/leadpilot/internal/llm/llmfactory"
+	"github.com/leadpilot/leadpilot/internal/llmsettings"
+	"github.com/leadpilot/leadpilot/internal/sequences"
+	"github.com/leadpilot/leadpilot/internal/testkit"
+)
+
+// TestFromTemplateToReadyToSend is the sequences issue's whole flow from
+// the API alone, through the generated client: a campaign with a
+// template, leads imported from a CSV, a preview, a generation run, the
+// content lint holding approval back until the organisation names its
+// sender, approval, and the campaign counted as fully approved and
+// activated. The worker's parts (the import, the generation run) are the
+// real task handlers, called as asynq would.
+func TestFromTemplateToReadyToSend(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	imports := leadimports.NewService(testkit.DB(t), nil)
+	b := setup(t, func(d *httpapi.Deps) { d.LeadImports = imports })
+	o := b.signup(t, "Flow Co")
+	auth := bearer(o.AccessToken)
+	org := o.Organization.ID
+
+	tpl, err := b.client.CreateTemplateWithResponse(ctx, nil, api.TemplateCreate{Name: "Intro", Steps: []api.TemplateStepInput{
+		{Channel: api.TemplateChannelEmail, Subject: ptr("Quick idea for {{company}}"), Body: "Hi {{first_name|there}}, invoices in a minute. Reply STOP to opt out."},
+		{Channel: api.TemplateChannelEmail, DelayDays: 3, Subject: ptr("Following up"), Body: "Any thoughts? Reply STOP to opt out."},
+	}}, auth)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusCreated, tpl.StatusCode(), string(tpl.Body))
+	camp, err := b.client.CreateCampaignWithResponse(ctx, nil, api.CampaignCreate{Name: "Spring", Source: api.CampaignSourceCsv,
+		TemplateID: &tpl.JSON201.ID, Settings: &api.CampaignSettingsInput{SequenceLength: ptr(2)}}, auth)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusCreated, camp.StatusCode(), string(camp.Body))
+	campID := camp.JSON201.ID
+
+	// Leads from a CSV, by the import worker.
+	imp, err := b.client.CreateLeadImportWithBodyWithResponse(ctx, &api.CreateLeadImportParams{CampaignID: &campID}, "text/csv",
+		strings.NewReader("email,first_name,company\nana@example.com,Ana,Globex\nben@example.com,Ben,Initech\ncy@example.com,Cy,Umbrella\n"), auth)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusAccepted, imp.StatusCode(), string(imp.Body))
+	require.NoError(t, imports.Run(ctx, org, imp.JSON202.ID))
+
+	// A preview before paying for three.
+	p, err := b.client.PreviewCampaignSequencesWithResponse(ctx, campID, api.SequencePreviewRequest{}, auth)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, p.StatusCode(), string(p.Body))
+	require.Len(t, p.JSON200.Data, 1)
+	require.Len(t, p.JSON200.Data[0].Steps, 2)
+
+	// Generation, by the worker.
+	started, err := b.client.StartCampaignGenerationWithResponse(ctx, campID, api.SequenceGenerationStart{}, auth)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusAccepted, started.StatusCode(), string(started.Body))
+	require.Equal(t, 3, started.JSON202.Total)
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	gen := sequences.NewGenerator(testkit.DB(t), sequences.ProvidersFrom(llmsettings.NewService(testkit.DB(t), testKeyring(t), llmfactory.Platform{}, logger)),
+		nil, sequences.GeneratorOptions{Logger: logger})
+	task, err := jobs.NewSequenceGenerationTask(org, started.JSON202.ID)
+	require.NoError(t, err)
+	require.NoError(t, jobs.NewSequenceGenerationHandler(gen).ProcessTask(ctx, task))
+	progress, err := b.client.GetCampaignGenerationWithResponse(ctx, campID, auth)
+	require.NoError(t, err)
+	require.Equal(t, api.SequenceGenerationStatusCompleted, progress.JSON200.Status)
+	require.Equal(t, 3, progress.JSON200.Done)
+
+	stats := func() api.CampaignStats {
+		t.Helper()
+		c, err := b.client.GetCampaignWithResponse(ctx, campID, auth)
+		require.NoError(t, err)
+		return c.JSON200.Stats
+	}
+	require.EqualValues(t, 3, stats().SequencesAwaitingApproval)
+
+	// The lint holds approval back: the organisation has not said who writes.
+	held, err := b.client.ApproveCampaignSequencesWithResponse(ctx, campID, api.SequenceSelection{All: ptr(true)}, auth)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, held.StatusCode(), string(held.Body))
+	require.Zero(t, held.JSON200.Changed)
+	require.Len(t, held.JSON200.Blocked, 3)
+	var codes []string
+	for _, f := range held.JSON200.Blocked[0].Findings {
+		if f.Severity == api.LintFindingSeverityError {
+			codes = append(codes, f.Code)
+		}
+	}
+	require.Contains(t, codes, "missing_sender_name")
+
+	up, err := b.client.UpdateOrganizationWithResponse(ctx, api.OrganizationUpdate{BusinessContext: &api.BusinessContext{
+		CompanyName: ptr("Flow Co"), SenderName: ptr("Olive Owner"),
+	}}, auth)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, up.StatusCode(), string(up.Body))
+	ok, err := b.client.ApproveCampaignSequencesWithResponse(ctx, campID, api.SequenceSelection{All: ptr(true)}, auth)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, ok.StatusCode(), string(ok.Body))
+	require.Equal(t, 3, ok.JSON200.Changed, "%+v", ok.JSON200.Blocked)
+	require.Empty(t, ok.JSON200.Blocked)
+
+	st := stats()
+	require.EqualValues(t, 3, st.TotalLeads)
+	require.EqualValues(t, 0, st.LeadsAwaitingApproval)
+	require.EqualValues(t, 3, st.SequencesApproved)
+	require.EqualValues(t, 0, st.SequencesAwaitingApproval)
+
+	// Ready to send.
+	act, err := b.client.ActivateCampaignWithResponse(ctx, campID, auth)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, act.StatusCode(), string(act.Body))
+	require.Equal(t, api.CampaignStatusActive, act.JSON200.Status)
+
+	// And the log tells an integrator each step.
+	evs, err := b.client.ListEventsWithResponse(ctx, &api.ListEventsParams{Limit: ptr(100)}, auth)
+	require.NoError(t, err)
+	seen := map[string]int{}
+	for _, e := range evs.JSON200.Data {
+		seen[string(e.Type)]++
+	}
+	for typ, n := range map[string]int{"import.completed": 1, "sequence.generated": 3, "generation.completed": 1,
+		"approval.needed": 1, "sequence.approved": 3, "campaign.status_changed": 1} {
+		require.Equal(t, n, seen[typ], typ)
+	}
+}
