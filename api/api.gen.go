@@ -1177,7 +1177,7 @@ type CampaignStats struct {
 	// Sequences The leads' generated sequences.
 	Sequences int64 `json:"sequences"`
 
-	// SequencesApproved Sequences approved (by a person
+	// SequencesApproved Sequences approved, by a person or by the campaign's approval_mode.
 	SequencesApproved int64 `json:"sequences_approved"`
 
 	// SequencesAwaitingApproval Sequences not approved yet.

@@ -2209,7 +2209,7 @@ export interface components {
             sequences: number;
             /**
              * Format: int64
-             * @description Sequences approved (by a person
+             * @description Sequences approved, by a person or by the campaign's approval_mode.
              */
             sequences_approved: number;
             /**
