@@ -2020,12 +2020,15 @@ type Sequence struct {
 	CreatedAt  time.Time           `json:"created_at"`
 
 	// CurrentStep 0 until the first step is sent.
-	CurrentStep         int                 `json:"current_step"`
-	GeneratedAt         time.Time           `json:"generated_at"`
-	ID                  openapi_types.UUID  `json:"id"`
-	IsApproved          bool                `json:"is_approved"`
-	IsComplete          bool                `json:"is_complete"`
-	LeadID              openapi_types.UUID  `json:"lead_id"`
+	CurrentStep int                `json:"current_step"`
+	GeneratedAt time.Time          `json:"generated_at"`
+	ID          openapi_types.UUID `json:"id"`
+	IsApproved  bool               `json:"is_approved"`
+	IsComplete  bool               `json:"is_complete"`
+	LeadID      openapi_types.UUID `json:"lead_id"`
+
+	// Lint The content lint's findings for the sequence's lead, on reads (GET of a lead's sequence and a campaign's list); absent from events. `blocking` is true when an error would hold back its approval.
+	Lint                *SequenceLint       `json:"lint,omitempty"`
 	LlmCompletionTokens *int                `json:"llm_completion_tokens"`
 	LlmModel            *string             `json:"llm_model"`
 	LlmPromptTokens     *int                `json:"llm_prompt_tokens"`
@@ -2095,6 +2098,12 @@ type SequenceGenerationFailure struct {
 type SequenceGenerationStart struct {
 	// Description What to write when the campaign has no template.
 	Description *string `json:"description,omitempty"`
+}
+
+// SequenceLint The content lint's findings for the sequence's lead, on reads (GET of a lead's sequence and a campaign's list); absent from events. `blocking` is true when an error would hold back its approval.
+type SequenceLint struct {
+	Blocking bool          `json:"blocking"`
+	Findings []LintFinding `json:"findings"`
 }
 
 // SequenceLintBlocked defines model for SequenceLintBlocked.

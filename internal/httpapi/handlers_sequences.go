@@ -170,11 +170,7 @@ func (s *Server) RejectCampaignSequences(ctx context.Context, req server.RejectC
 func sequenceBulkResult(r sequences.BulkResult) api.SequenceBulkResult {
 	out := api.SequenceBulkResult{Changed: r.Changed, Skipped: r.Skipped, Blocked: make([]api.SequenceLintBlocked, len(r.Blocked))}
 	for i, b := range r.Blocked {
-		fs := make([]api.LintFinding, len(b.Findings))
-		for j, f := range b.Findings {
-			fs[j] = api.LintFinding{Step: f.Step, Field: f.Field, Code: f.Code, Severity: api.LintFindingSeverity(f.Severity), Message: f.Message}
-		}
-		out.Blocked[i] = api.SequenceLintBlocked{SequenceID: b.SequenceID, Findings: fs}
+		out.Blocked[i] = api.SequenceLintBlocked{SequenceID: b.SequenceID, Findings: sequences.LintFindings(b.Findings)}
 	}
 	return out
 }

@@ -99,12 +99,23 @@ func TestFromTemplateToReadyToSend(t *testing.T) {
 		}
 	}
 	require.Contains(t, codes, "missing_sender_name")
+	list, err := b.client.ListCampaignSequencesWithResponse(ctx, campID, &api.ListCampaignSequencesParams{Approved: ptr(false)}, auth)
+	require.NoError(t, err)
+	require.Len(t, list.JSON200.Data, 3)
+	for _, sq := range list.JSON200.Data {
+		require.NotNil(t, sq.Lint, "the list shows each sequence's lint")
+		require.True(t, sq.Lint.Blocking)
+	}
 
 	up, err := b.client.UpdateOrganizationWithResponse(ctx, api.OrganizationUpdate{BusinessContext: &api.BusinessContext{
 		CompanyName: ptr("Flow Co"), SenderName: ptr("Olive Owner"),
 	}}, auth)
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, up.StatusCode(), string(up.Body))
+	one, err := b.client.GetLeadSequenceWithResponse(ctx, list.JSON200.Data[0].LeadID, auth)
+	require.NoError(t, err)
+	require.NotNil(t, one.JSON200.Lint)
+	require.False(t, one.JSON200.Lint.Blocking, "%+v", one.JSON200.Lint.Findings)
 	ok, err := b.client.ApproveCampaignSequencesWithResponse(ctx, campID, api.SequenceSelection{All: ptr(true)}, auth)
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, ok.StatusCode(), string(ok.Body))

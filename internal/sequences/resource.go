@@ -3,6 +3,7 @@ package sequences
 import (
 	"github.com/leadpilot/leadpilot/api"
 	"github.com/leadpilot/leadpilot/internal/llm"
+	"github.com/leadpilot/leadpilot/internal/sequencelint"
 )
 
 // Resource is s as the API returns it (openapi.yaml's Sequence): the
@@ -12,13 +13,26 @@ func (s Sequence) Resource() api.Sequence {
 	for i, st := range s.Steps {
 		steps[i] = StepResource(st)
 	}
-	return api.Sequence{
+	out := api.Sequence{
 		ID: s.ID, CampaignID: s.CampaignID, LeadID: s.LeadID, TemplateID: s.TemplateID, Steps: steps,
 		LlmProvider: s.LLMProvider, LlmModel: s.LLMModel, LlmPromptTokens: s.LLMPromptTokens,
 		LlmCompletionTokens: s.LLMCompletionTokens, IsApproved: s.IsApproved, ApprovedAt: s.ApprovedAt,
 		ApprovedBy: s.ApprovedBy, CurrentStep: s.CurrentStep, IsComplete: s.IsComplete,
 		GeneratedAt: s.GeneratedAt, CreatedAt: s.CreatedAt, UpdatedAt: s.UpdatedAt,
 	}
+	if s.Lint != nil {
+		out.Lint = &api.SequenceLint{Blocking: s.Lint.Blocking(), Findings: LintFindings(s.Lint.Findings)}
+	}
+	return out
+}
+
+// LintFindings are the lint's findings as the API returns them.
+func LintFindings(fs []sequencelint.Finding) []api.LintFinding {
+	out := make([]api.LintFinding, len(fs))
+	for i, f := range fs {
+		out[i] = api.LintFinding{Step: f.Step, Field: f.Field, Code: f.Code, Severity: api.LintFindingSeverity(f.Severity), Message: f.Message}
+	}
+	return out
 }
 
 // StepResource is one step as the API returns it; the subject is left out

@@ -27,6 +27,7 @@ import (
 	"github.com/leadpilot/leadpilot/internal/fault"
 	"github.com/leadpilot/leadpilot/internal/llm"
 	"github.com/leadpilot/leadpilot/internal/pagination"
+	"github.com/leadpilot/leadpilot/internal/sequencelint"
 )
 
 // Sequence is a lead's sequence as the API shows it.
@@ -48,6 +49,9 @@ type Sequence struct {
 	GeneratedAt         time.Time
 	CreatedAt           time.Time
 	UpdatedAt           time.Time
+	// Lint is the content lint's report for the lead, set on reads (GetByLead,
+	// List) and nil elsewhere (events carry no lint).
+	Lint *sequencelint.Report
 }
 
 type sequenceRow struct {
@@ -124,8 +128,17 @@ func (s *Service) GetByLead(ctx context.Context, a access.Actor, leadID uuid.UUI
 	var out Sequence
 	err := s.db.InTenant(ctx, a.Tenant(), func(ctx context.Context, tx bun.IDB) error {
 		row, err := getByLead(ctx, tx, a.OrgID, leadID, false)
+		if err != nil {
+			return err
+		}
 		out = row.view()
-		return err
+		l, err := newLinter(ctx, tx, a.OrgID, row.CampaignID, []sequenceRow{row})
+		if err != nil {
+			return err
+		}
+		rep := l.lint(row)
+		out.Lint = &rep
+		return nil
 	})
 	return out, err
 }
@@ -161,9 +174,15 @@ func (s *Service) List(ctx context.Context, a access.Actor, campaignID uuid.UUID
 			return fmt.Errorf("sequences: list of campaign %s: %w", campaignID, err)
 		}
 		next = n
+		l, err := newLinter(ctx, tx, a.OrgID, campaignID, rows)
+		if err != nil {
+			return err
+		}
 		out = make([]Sequence, len(rows))
 		for i, r := range rows {
 			out[i] = r.view()
+			rep := l.lint(r)
+			out[i].Lint = &rep
 		}
 		return nil
 	})

@@ -2658,6 +2658,7 @@ export interface components {
             body: string;
         };
         Sequence: {
+            lint?: components["schemas"]["SequenceLint"];
             /** Format: uuid */
             id: string;
             /** Format: uuid */
@@ -2777,6 +2778,11 @@ export interface components {
             leads_waiting: number;
             /** @description Sequences of the campaign not approved. */
             sequences_waiting: number;
+        };
+        /** @description The content lint's findings for the sequence's lead, on reads (GET of a lead's sequence and a campaign's list); absent from events. `blocking` is true when an error would hold back its approval. */
+        SequenceLint: {
+            blocking: boolean;
+            findings: components["schemas"]["LintFinding"][];
         };
         SequenceLintBlocked: {
             /** Format: uuid */
