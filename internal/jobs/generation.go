@@ -2,9 +2,6 @@ package jobs
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
-	"fmt"
 	"time"
 
 	"github.com/google/uuid"
@@ -14,57 +11,43 @@ import (
 // TypeSequenceGeneration runs one sequence generation (internal/sequences).
 const TypeSequenceGeneration = "sequence_generation:run"
 
+// sequenceGenerationRun is TypeSequenceGeneration's kind: payload
+// {org_id, generation_id}, on the generate queue. Retries are many because
+// a run resumes where it stopped: a retry costs only the calls that were in
+// flight.
+var sequenceGenerationRun = rowRun{typ: TypeSequenceGeneration, idKey: "generation_id", queue: QueueGenerate, maxRetry: 25, timeout: 6 * time.Hour}
+
 // SequenceGenerationPayload is the payload of a TypeSequenceGeneration
-// task: ids only, the organisation because the run is behind row-level
-// security.
+// task: ids only.
 type SequenceGenerationPayload struct {
 	OrgID        uuid.UUID `json:"org_id"`
 	GenerationID uuid.UUID `json:"generation_id"`
 }
 
 // NewSequenceGenerationTask returns the task that runs generation id of
-// orgID, on the generate queue. Retries are many because a run resumes
-// where it stopped: a retry costs only the calls that were in flight.
+// orgID, on the generate queue.
 func NewSequenceGenerationTask(orgID, id uuid.UUID) (*asynq.Task, error) {
-	b, err := json.Marshal(SequenceGenerationPayload{OrgID: orgID, GenerationID: id})
-	if err != nil {
-		return nil, fmt.Errorf("jobs: %s payload: %w", TypeSequenceGeneration, err)
-	}
-	return asynq.NewTask(TypeSequenceGeneration, b,
-		asynq.Queue(QueueGenerate),
-		asynq.MaxRetry(25),
-		asynq.Timeout(6*time.Hour),
-	), nil
+	return sequenceGenerationRun.task(orgID, id)
 }
 
 // EnqueueGeneration enqueues the run of a generation once; it satisfies
 // sequences.Enqueuer.
 func (e *Enqueuer) EnqueueGeneration(ctx context.Context, orgID, id uuid.UUID) error {
-	task, err := NewSequenceGenerationTask(orgID, id)
-	if err != nil {
-		return err
-	}
-	_, err = e.Enqueue(ctx, task, asynq.TaskID(TypeSequenceGeneration+":"+id.String()))
-	if errors.Is(err, asynq.ErrTaskIDConflict) {
-		return nil
-	}
-	return err
+	return sequenceGenerationRun.enqueue(ctx, e, orgID, id)
 }
 
 // SequenceGenerationRunner runs a generation; *sequences.Generator is one.
-type SequenceGenerationRunner interface {
-	Run(ctx context.Context, orgID, generationID uuid.UUID) error
-}
+type SequenceGenerationRunner = RowRunner
 
 // SequenceGenerationHandler processes TypeSequenceGeneration tasks. It is
 // idempotent because Run is: a finished run does nothing, an interrupted
 // one resumes with its pending leads.
 type SequenceGenerationHandler struct {
-	runner SequenceGenerationRunner
+	runner RowRunner
 }
 
 // NewSequenceGenerationHandler returns a handler that runs generations with runner.
-func NewSequenceGenerationHandler(runner SequenceGenerationRunner) *SequenceGenerationHandler {
+func NewSequenceGenerationHandler(runner RowRunner) *SequenceGenerationHandler {
 	if runner == nil {
 		panic("jobs: NewSequenceGenerationHandler: runner is nil")
 	}
@@ -73,15 +56,5 @@ func NewSequenceGenerationHandler(runner SequenceGenerationRunner) *SequenceGene
 
 // ProcessTask runs the generation the payload names.
 func (h *SequenceGenerationHandler) ProcessTask(ctx context.Context, t *asynq.Task) error {
-	var p SequenceGenerationPayload
-	if err := decodePayload(t, &p); err != nil {
-		return err
-	}
-	if p.OrgID == uuid.Nil || p.GenerationID == uuid.Nil {
-		return fmt.Errorf("jobs: %s: org_id and generation_id are required: %w", t.Type(), asynq.SkipRetry)
-	}
-	if err := h.runner.Run(ctx, p.OrgID, p.GenerationID); err != nil {
-		return fmt.Errorf("jobs: %s %s: %w", t.Type(), p.GenerationID, err)
-	}
-	return nil
+	return sequenceGenerationRun.process(ctx, h.runner, t)
 }
