@@ -14,6 +14,16 @@
 // resource schema its catalogue entry names, from openapi.yaml), taken at
 // the moment of the change: domain services pass their object's Resource()
 // value, the same one the handlers return.
+//
+// That is why domain packages import package api (the generated types and
+// client; no Echo, no handlers, nothing of asynq): the snapshot must be
+// taken inside the change's transaction, which only the domain service
+// holds, and it must be the contract's own shape. The alternatives were
+// worse: a converter registry filled by httpapi at start-up leaves every
+// domain test (and any binary that forgets to link it) writing some other
+// shape, and JSON tags on domain types would be a second copy of the
+// contract to drift. Handlers call the same Resource() methods, so there
+// is one mapping per resource.
 package events
 
 import (
