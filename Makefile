@@ -31,7 +31,7 @@ REDOCLY := REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true $(LINT_DIR)
 TS_DIR := api/typescript
 TS_STAMP := $(TS_DIR)/node_modules/.installed
 
-.PHONY: bench-api bench-leads bench-webhooks bench-import-events bench-go help services stop generate lint-spec verify fmt-check vet lint test test-ts bench build run \
+.PHONY: bench-generation bench-api bench-leads bench-webhooks bench-import-events bench-go help services stop generate lint-spec verify fmt-check vet lint test test-ts bench build run \
 	migrate seed docs-assets docker clean clean-data
 
 help: ## Show this help
@@ -103,10 +103,13 @@ bench-webhooks: services ## Webhook deliveries/s to a local receiver against pla
 bench-import-events: services ## A 1M-row lead import by the binary before events, by this one, and with a lead.created subscriber; medians and ratios
 	.ci/bench-import-events
 
+bench-generation: services ## Sequence generation: 10,000 leads with the built-in provider against the bare calls, and a 500 ms fake at concurrency 1/8/32 against the ideal; medians and ratios
+	.ci/bench-generation
+
 bench-go: services ## Run the Go benchmarks (BENCHFLAGS overrides; default -count 5, compare with benchstat)
 	$(WITH_SERVICES) $(GO) test $(BENCHFLAGS) $(PKG)
 
-bench: bench-go bench-api bench-leads bench-webhooks bench-import-events ## Run all benchmarks: the Go ones, bench-api, bench-leads, bench-webhooks and bench-import-events
+bench: bench-go bench-api bench-leads bench-webhooks bench-import-events bench-generation ## Run all benchmarks: the Go ones, bench-api, bench-leads, bench-webhooks, bench-import-events and bench-generation
 
 build: ## Build bin/leadpilot (static, trimmed)
 	@echo "building $(BIN) (the first build downloads Go modules and compiles everything: about 2 minutes; later builds take seconds)"

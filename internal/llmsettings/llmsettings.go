@@ -73,11 +73,12 @@ type Service struct {
 	platform llmfactory.Platform
 	logger   *slog.Logger
 	now      func() time.Time
+	meter    *meter
 }
 
 // NewService builds the service.
 func NewService(db *database.DB, keyring *secrets.Keyring, platform llmfactory.Platform, logger *slog.Logger) *Service {
-	return &Service{db: db, keyring: keyring, platform: platform, logger: logger, now: time.Now}
+	return &Service{db: db, keyring: keyring, platform: platform, logger: logger, now: time.Now, meter: newMeter(db, logger)}
 }
 
 type llmSettingsJSON struct {
@@ -400,7 +401,8 @@ func (s *Service) Usage(ctx context.Context, a access.Actor, from, to time.Time)
 	return rows, nil
 }
 
-// record adds one call to the organisation's usage of the day.
+// record adds one call to the organisation's usage of the day (UTC) and
+// returns once that is written; concurrent calls share a write (meter).
 func (s *Service) record(ctx context.Context, orgID uuid.UUID, op string, meta llm.Meta, provider, model string, failed bool) {
 	if meta.Provider != "" {
 		provider = meta.Provider
@@ -408,28 +410,8 @@ func (s *Service) record(ctx context.Context, orgID uuid.UUID, op string, meta l
 	if meta.Model != "" {
 		model = meta.Model
 	}
-	errs := 0
-	if failed {
-		errs = 1
-	}
-	// Usage is bookkeeping: it must not fail the call it describes, and a
-	// cancelled request still spent the tokens.
-	ctx = context.WithoutCancel(ctx)
-	err := s.db.InTenant(ctx, database.Tenant{OrgID: orgID}, func(ctx context.Context, tx bun.IDB) error {
-		_, err := tx.ExecContext(ctx, `
-			INSERT INTO llm_usage_daily AS u (org_id, day, provider, model, operation, calls, errors, prompt_tokens, completion_tokens)
-			VALUES (?, (now() AT TIME ZONE 'UTC')::date, ?, ?, ?, 1, ?, ?, ?)
-			ON CONFLICT (org_id, day, provider, model, operation) DO UPDATE SET
-			  calls = u.calls + 1, errors = u.errors + EXCLUDED.errors,
-			  prompt_tokens = u.prompt_tokens + EXCLUDED.prompt_tokens,
-			  completion_tokens = u.completion_tokens + EXCLUDED.completion_tokens,
-			  updated_at = now()`,
-			orgID, provider, model, op, errs, meta.Usage.PromptTokens, meta.Usage.CompletionTokens)
-		return database.Interpret(err)
-	})
-	if err != nil {
-		s.logger.ErrorContext(ctx, "llm usage not recorded", "org_id", orgID, "operation", op, "err", err)
-	}
+	s.meter.add(usageKey{org: orgID, day: s.now().UTC().Format(time.DateOnly), provider: provider, model: model, operation: op},
+		failed, meta.Usage.PromptTokens, meta.Usage.CompletionTokens)
 }
 
 // metered wraps a provider: it applies the org's temperature and records

@@ -2,12 +2,15 @@ package llmsettings_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/leadpilot/leadpilot/internal/access"
@@ -72,6 +75,40 @@ func TestFor(t *testing.T) {
 		u := usage(t, b)
 		require.EqualValues(t, 2, u["classify_reply"].Calls)
 		require.Equal(t, "builtin", u["classify_reply"].Provider)
+	})
+
+	t.Run("ConcurrentCallsOfTwoOrgsAreAllCountedOnReturn", func(t *testing.T) {
+		t.Parallel()
+		// Group commit: the calls share writes, and each call returns only
+		// once its usage is written, so the counts are exact right after.
+		a := setup(t, llmfactory.Platform{})
+		other := setup(t, llmfactory.Platform{})
+		b := bundle{svc: llmsettings.NewService(testkit.DB(t), nil, llmfactory.Platform{}, slog.New(slog.NewTextHandler(io.Discard, nil))), admin: a.admin}
+		bo := bundle{svc: b.svc, admin: other.admin}
+		const n = 200
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				org := b.admin.OrgID
+				if i%4 == 0 {
+					org = bo.admin.OrgID
+				}
+				p, _, err := b.svc.For(ctx, org)
+				if !assert.NoError(t, err) {
+					return
+				}
+				_, err = p.ClassifyReply(ctx, llm.Reply{Body: fmt.Sprintf("Sounds good %d, let's talk.", i)}, nil)
+				assert.NoError(t, err)
+			}()
+		}
+		wg.Wait()
+		ua, uo := usage(t, b), usage(t, bo)
+		require.EqualValues(t, n-n/4, ua["classify_reply"].Calls)
+		require.EqualValues(t, n/4, uo["classify_reply"].Calls)
+		require.Positive(t, ua["classify_reply"].PromptTokens)
+		require.Zero(t, ua["classify_reply"].Errors)
 	})
 
 	t.Run("StreamsAreMeteredWhenTheyEndWithTheOrgsTemperature", func(t *testing.T) {

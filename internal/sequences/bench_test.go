@@ -16,12 +16,13 @@ import (
 )
 
 // BenchmarkGenerationBuiltin is the pipeline's own overhead: a run of
-// 2,000 leads with the built-in provider (no model latency), end to end
-// (start, the worker's batches, one transaction per lead with its event),
-// in sequences/s, beside the baseline of the same 2,000 built-in calls
-// made directly, from the same run. The issue asks for 2,000 sequences/s.
+// 10,000 leads with the built-in provider (no model latency), end to end
+// (start, the worker's batches, each batch's saving transaction with its
+// events, usage metering), in sequences/s, beside the baseline of the same
+// 10,000 built-in calls made directly, from the same run. The issue asks
+// for 2,000 sequences/s.
 func BenchmarkGenerationBuiltin(b *testing.B) {
-	const n = 2000
+	const n = 10000
 	bb := setup(b)
 	ctx := context.Background()
 	gen, _, providers := generator(b, bb, llmfactory.Platform{}, 8)
@@ -82,12 +83,13 @@ func (s slow) GenerateSequence(ctx context.Context, req llm.SequenceRequest) (ll
 }
 
 // BenchmarkGenerationConcurrency shows throughput scaling with the
-// configured concurrency when each call takes 50 ms: it prints sequences/s
-// for 1, 8 and 32 beside the ideal (concurrency / latency) from the same
-// run.
+// configured concurrency when each call takes 500 ms: it prints
+// sequences/s for 1, 8 and 32 beside the ideal (concurrency / latency).
+// Each run has 8 calls per slot (about 4 s of model time).
 func BenchmarkGenerationConcurrency(b *testing.B) {
-	const n, latency = 64, 50 * time.Millisecond
+	const latency = 500 * time.Millisecond
 	for _, c := range []int{1, 8, 32} {
+		n := 8 * c
 		b.Run(fmt.Sprintf("Concurrency%d", c), func(b *testing.B) {
 			bb := setup(b)
 			ctx := context.Background()

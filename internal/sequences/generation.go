@@ -595,12 +595,15 @@ func (g *Generator) call(ctx context.Context, org uuid.UUID, p llm.Provider, req
 // Run works through a run's pending leads, Concurrency at a time for the
 // organisation, until none is left, the run is cancelled or ctx ends. It
 // is what the worker's task calls, and it is idempotent: a final run does
-// nothing; an interrupted one resumes with the leads still pending. Leads
-// go in batches of 4×Concurrency; a batch's sequences and its items'
-// "done" commit together, and the insert does nothing on a lead that has a
-// sequence, so no lead gets two. A stopped context still saves the answers
-// it got; a worker killed outright loses its current batch's answers, and
-// those leads are asked again: paid twice (at most one batch), saved once.
+// nothing; an interrupted one resumes with the leads still pending.
+//
+// Leads go in batches (batchSizer: about a second of model time each), in
+// lead order. A batch's sequences and its items' "done" commit together,
+// and the insert does nothing on a lead that has a sequence, so no lead
+// gets two. One batch is saved while the next is generated. A stopped
+// context still saves the answers it got; a worker killed outright loses
+// the answers not yet committed (at most two batches), and those leads
+// are asked again: paid twice, saved once.
 func (g *Generator) Run(ctx context.Context, org, id uuid.UUID) error {
 	tenant := database.Tenant{OrgID: org}
 	var row generationRow
@@ -635,39 +638,115 @@ func (g *Generator) Run(ctx context.Context, org, id uuid.UUID) error {
 	if err != nil {
 		return g.finish(ctx, org, id, GenerationFailed, "the language model could not be set up: "+err.Error())
 	}
-	batch := g.opts.Concurrency * 4
+
+	// saving is the batch being saved, if any; wait returns its error.
+	var saving chan error
+	wait := func() error {
+		if saving == nil {
+			return nil
+		}
+		err := <-saving
+		saving = nil
+		return err
+	}
+	defer func() { _ = wait() }()
+	sizer := newBatchSizer(g.opts.Concurrency)
+	after := uuid.Nil // leads up to here are generated (or being saved)
 	for {
-		var status GenerationStatus
-		var leads []leadRow
-		err := g.db.InTenant(ctx, tenant, func(ctx context.Context, tx bun.IDB) error {
-			if err := tx.NewSelect().Table("sequence_generations").Column("status").
-				Where("org_id = ? AND id = ?", org, id).Scan(ctx, &status); err != nil {
-				return database.Interpret(err)
-			}
-			return tx.NewRaw(`SELECT `+leadColumns+` FROM sequence_generation_items i
-				JOIN leads l ON l.org_id = i.org_id AND l.id = i.lead_id
-				WHERE i.org_id = ? AND i.generation_id = ? AND i.status = 'pending'
-				ORDER BY i.lead_id LIMIT ?`, org, id, batch).Scan(ctx, &leads)
-		})
+		status, leads, err := g.next(ctx, org, id, after, sizer.size)
 		if errors.Is(err, database.ErrNotFound) {
 			return nil
 		}
 		if err != nil {
-			return fmt.Errorf("sequences: run %s: next batch: %w", id, database.Interpret(err))
+			return err
 		}
 		if status.Final() {
 			return nil
 		}
 		if len(leads) == 0 {
+			if err := wait(); err != nil {
+				return err
+			}
+			if after != uuid.Nil {
+				after = uuid.Nil // once more from the start: what is still pending?
+				continue
+			}
 			return g.finish(ctx, org, id, GenerationCompleted, "")
 		}
-		if err := g.batch(ctx, org, id, pl, provider, leads); err != nil {
-			var fatal errFatal
-			if errors.As(err, &fatal) {
-				return g.finish(ctx, org, id, GenerationFailed, fatal.Error())
-			}
+		started := time.Now()
+		got, stop := g.generate(ctx, org, pl, provider, leads)
+		sizer.observe(len(leads), time.Since(started))
+		if err := wait(); err != nil {
 			return err
 		}
+		// Saving must not be cut short by the stop: the tokens are spent
+		// and the answers are good.
+		saving = make(chan error, 1)
+		go func(ch chan<- error) { ch <- g.save(context.WithoutCancel(ctx), org, id, pl, got) }(saving)
+		after = leads[len(leads)-1].ID
+		if stop != nil {
+			if err := wait(); err != nil {
+				return err
+			}
+			var fatal errFatal
+			if errors.As(stop, &fatal) {
+				return g.finish(ctx, org, id, GenerationFailed, fatal.Error())
+			}
+			return stop
+		}
+	}
+}
+
+// next returns the run's status and up to limit of its pending leads
+// after the lead id after, in lead order.
+func (g *Generator) next(ctx context.Context, org, id, after uuid.UUID, limit int) (GenerationStatus, []leadRow, error) {
+	var status GenerationStatus
+	var leads []leadRow
+	err := g.db.InTenant(ctx, database.Tenant{OrgID: org}, func(ctx context.Context, tx bun.IDB) error {
+		if err := tx.NewSelect().Table("sequence_generations").Column("status").
+			Where("org_id = ? AND id = ?", org, id).Scan(ctx, &status); err != nil {
+			return database.Interpret(err)
+		}
+		return tx.NewRaw(`SELECT `+leadColumns+` FROM sequence_generation_items i
+			JOIN leads l ON l.org_id = i.org_id AND l.id = i.lead_id
+			WHERE i.org_id = ? AND i.generation_id = ? AND i.status = 'pending' AND i.lead_id > ?
+			ORDER BY i.lead_id LIMIT ?`, org, id, after, limit).Scan(ctx, &leads)
+	})
+	if err != nil && !errors.Is(err, database.ErrNotFound) {
+		err = fmt.Errorf("sequences: run %s: next batch: %w", id, database.Interpret(err))
+	}
+	return status, leads, err
+}
+
+// batchSizer picks how many leads the next batch takes. A batch costs a
+// few fixed round trips (fetch, one saving transaction) besides its calls,
+// and a killed worker pays its calls twice; so a batch aims at about
+// batchTarget of wall time: 4×Concurrency to start (enough to keep every
+// slot busy), doubled while batches finish in under half the target (a
+// fast model, the built-in provider: the fixed cost would dominate),
+// halved when one takes over twice the target (rate limits, a slow
+// model), within [4×Concurrency, maxBatch].
+type batchSizer struct {
+	size, min int
+}
+
+const (
+	batchTarget = time.Second
+	maxBatch    = 1000 // events.RecordBatch writes a thousand per statement
+)
+
+func newBatchSizer(concurrency int) *batchSizer {
+	n := min(4*concurrency, maxBatch)
+	return &batchSizer{size: n, min: n}
+}
+
+func (b *batchSizer) observe(leads int, took time.Duration) {
+	switch {
+	case leads < b.size: // the last, short batch says nothing
+	case took < batchTarget/2:
+		b.size = min(2*b.size, maxBatch)
+	case took > 2*batchTarget:
+		b.size = max(b.size/2, b.min)
 	}
 }
 
@@ -678,11 +757,11 @@ type outcome struct {
 	reason string
 }
 
-// batch generates for leads, at most Concurrency calls at once for the
-// organisation, then saves what it got in one transaction, even when the
-// run stops midway (the answers are paid for). It returns the first error
-// that stops the run.
-func (g *Generator) batch(ctx context.Context, org, id uuid.UUID, pl plan, p llm.Provider, leads []leadRow) error {
+// generate asks for leads' sequences, at most Concurrency calls at once
+// for the organisation. It returns the answers it got, even when the run
+// stops midway (they are paid for), and the first error that stops the
+// run.
+func (g *Generator) generate(ctx context.Context, org uuid.UUID, pl plan, p llm.Provider, leads []leadRow) ([]outcome, error) {
 	cctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	var (
@@ -717,12 +796,7 @@ func (g *Generator) batch(ctx context.Context, org, id uuid.UUID, pl plan, p llm
 	}
 	close(work)
 	wg.Wait()
-	// Saving must not be cut short by the stop: the tokens are spent and
-	// the answers are good.
-	if err := g.save(context.WithoutCancel(ctx), org, id, pl, got); err != nil {
-		return err
-	}
-	return context.Cause(cctx)
+	return got, context.Cause(cctx)
 }
 
 // save records a batch's outcomes in one transaction: each pending item
