@@ -1027,16 +1027,19 @@ type AuthSessionTokenType string
 
 // BusinessContext What the AI writes on behalf of.
 type BusinessContext struct {
-	CaseStudies      *[]string `json:"case_studies,omitempty"`
-	CompanyName      *string   `json:"company_name,omitempty"`
-	Cta              *string   `json:"cta,omitempty"`
-	Industry         *string   `json:"industry,omitempty"`
-	KeyPainPoints    *[]string `json:"key_pain_points,omitempty"`
-	SenderName       *string   `json:"sender_name,omitempty"`
-	SenderTitle      *string   `json:"sender_title,omitempty"`
-	TargetAudience   *string   `json:"target_audience,omitempty"`
-	Tone             *string   `json:"tone,omitempty"`
-	ValueProposition *string   `json:"value_proposition,omitempty"`
+	CaseStudies   *[]string `json:"case_studies,omitempty"`
+	CompanyName   *string   `json:"company_name,omitempty"`
+	Cta           *string   `json:"cta,omitempty"`
+	Industry      *string   `json:"industry,omitempty"`
+	KeyPainPoints *[]string `json:"key_pain_points,omitempty"`
+
+	// PostalAddress The sender's postal address. The law wants one in every commercial email (CAN-SPAM, CASL); the content lint checks it and sent emails carry it in their footer. Also the {{postal_address}} placeholder.
+	PostalAddress    *string `json:"postal_address,omitempty"`
+	SenderName       *string `json:"sender_name,omitempty"`
+	SenderTitle      *string `json:"sender_title,omitempty"`
+	TargetAudience   *string `json:"target_audience,omitempty"`
+	Tone             *string `json:"tone,omitempty"`
+	ValueProposition *string `json:"value_proposition,omitempty"`
 }
 
 // Campaign defines model for Campaign.
@@ -1330,7 +1333,10 @@ type InviteList struct {
 
 // Lead defines model for Lead.
 type Lead struct {
-	ApprovedAt   *time.Time             `json:"approved_at"`
+	ApprovedAt *time.Time `json:"approved_at"`
+
+	// ApprovedBy The user who approved the lead; null when an API key or the approval policy did, or the lead arrived approved.
+	ApprovedBy   *openapi_types.UUID    `json:"approved_by"`
 	CampaignID   *openapi_types.UUID    `json:"campaign_id"`
 	City         *string                `json:"city"`
 	Company      *string                `json:"company"`
@@ -1408,7 +1414,7 @@ type LeadCreate struct {
 	Email        *string                 `json:"email,omitempty"`
 	FirstName    *string                 `json:"first_name,omitempty"`
 
-	// IsApproved Default true.
+	// IsApproved Absent: the campaign's approval mode decides. A lead in a campaign under approve_all or approve_list (the default) waits for a person; under full_autopilot, or in no campaign, it starts approved. true records the caller as the approver.
 	IsApproved  *bool   `json:"is_approved,omitempty"`
 	JobTitle    *string `json:"job_title,omitempty"`
 	LastName    *string `json:"last_name,omitempty"`
@@ -1433,6 +1439,9 @@ type LeadCreate struct {
 // LeadDetail defines model for LeadDetail.
 type LeadDetail struct {
 	ApprovedAt *time.Time `json:"approved_at"`
+
+	// ApprovedBy The user who approved the lead; null when an API key or the approval policy did, or the lead arrived approved.
+	ApprovedBy *openapi_types.UUID `json:"approved_by"`
 	Campaign   *struct {
 		ID     openapi_types.UUID `json:"id"`
 		Name   string             `json:"name"`
@@ -3534,8 +3543,12 @@ type ClientInterface interface {
 	// lead, with the reason. A campaign without a template needs a
 	// `description` of what to write (422 otherwise). One unfinished run
 	// per campaign (409 `generation_running`); none for an archived
-	// campaign (409 `campaign_archived`). The template's
-	// `usage_count` goes up with the campaign's first run only.
+	// campaign (409 `campaign_archived`); none while every lead still
+	// without a sequence awaits approval (409 `leads_awaiting_approval`,
+	// saying how many: under `approve_all` and `approve_list` leads that
+	// arrive in the campaign wait for a person, approved with
+	// `POST /v1/leads/bulk`). The template's `usage_count` goes up with
+	// the campaign's first run only.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -3550,8 +3563,12 @@ type ClientInterface interface {
 	// lead, with the reason. A campaign without a template needs a
 	// `description` of what to write (422 otherwise). One unfinished run
 	// per campaign (409 `generation_running`); none for an archived
-	// campaign (409 `campaign_archived`). The template's
-	// `usage_count` goes up with the campaign's first run only.
+	// campaign (409 `campaign_archived`); none while every lead still
+	// without a sequence awaits approval (409 `leads_awaiting_approval`,
+	// saying how many: under `approve_all` and `approve_list` leads that
+	// arrive in the campaign wait for a person, approved with
+	// `POST /v1/leads/bulk`). The template's `usage_count` goes up with
+	// the campaign's first run only.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -5316,8 +5333,12 @@ func (c *Client) GetCampaignGeneration(ctx context.Context, campaignID openapi_t
 // lead, with the reason. A campaign without a template needs a
 // `description` of what to write (422 otherwise). One unfinished run
 // per campaign (409 `generation_running`); none for an archived
-// campaign (409 `campaign_archived`). The template's
-// `usage_count` goes up with the campaign's first run only.
+// campaign (409 `campaign_archived`); none while every lead still
+// without a sequence awaits approval (409 `leads_awaiting_approval`,
+// saying how many: under `approve_all` and `approve_list` leads that
+// arrive in the campaign wait for a person, approved with
+// `POST /v1/leads/bulk`). The template's `usage_count` goes up with
+// the campaign's first run only.
 //
 // Takes any type of body and a specified content type.
 //
@@ -5342,8 +5363,12 @@ func (c *Client) StartCampaignGenerationWithBody(ctx context.Context, campaignID
 // lead, with the reason. A campaign without a template needs a
 // `description` of what to write (422 otherwise). One unfinished run
 // per campaign (409 `generation_running`); none for an archived
-// campaign (409 `campaign_archived`). The template's
-// `usage_count` goes up with the campaign's first run only.
+// campaign (409 `campaign_archived`); none while every lead still
+// without a sequence awaits approval (409 `leads_awaiting_approval`,
+// saying how many: under `approve_all` and `approve_list` leads that
+// arrive in the campaign wait for a person, approved with
+// `POST /v1/leads/bulk`). The template's `usage_count` goes up with
+// the campaign's first run only.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -12415,8 +12440,12 @@ type ClientWithResponsesInterface interface {
 	// lead, with the reason. A campaign without a template needs a
 	// `description` of what to write (422 otherwise). One unfinished run
 	// per campaign (409 `generation_running`); none for an archived
-	// campaign (409 `campaign_archived`). The template's
-	// `usage_count` goes up with the campaign's first run only.
+	// campaign (409 `campaign_archived`); none while every lead still
+	// without a sequence awaits approval (409 `leads_awaiting_approval`,
+	// saying how many: under `approve_all` and `approve_list` leads that
+	// arrive in the campaign wait for a person, approved with
+	// `POST /v1/leads/bulk`). The template's `usage_count` goes up with
+	// the campaign's first run only.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -12431,8 +12460,12 @@ type ClientWithResponsesInterface interface {
 	// lead, with the reason. A campaign without a template needs a
 	// `description` of what to write (422 otherwise). One unfinished run
 	// per campaign (409 `generation_running`); none for an archived
-	// campaign (409 `campaign_archived`). The template's
-	// `usage_count` goes up with the campaign's first run only.
+	// campaign (409 `campaign_archived`); none while every lead still
+	// without a sequence awaits approval (409 `leads_awaiting_approval`,
+	// saying how many: under `approve_all` and `approve_list` leads that
+	// arrive in the campaign wait for a person, approved with
+	// `POST /v1/leads/bulk`). The template's `usage_count` goes up with
+	// the campaign's first run only.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -23372,8 +23405,12 @@ func (c *ClientWithResponses) GetCampaignGenerationWithResponse(ctx context.Cont
 // lead, with the reason. A campaign without a template needs a
 // `description` of what to write (422 otherwise). One unfinished run
 // per campaign (409 `generation_running`); none for an archived
-// campaign (409 `campaign_archived`). The template's
-// `usage_count` goes up with the campaign's first run only.
+// campaign (409 `campaign_archived`); none while every lead still
+// without a sequence awaits approval (409 `leads_awaiting_approval`,
+// saying how many: under `approve_all` and `approve_list` leads that
+// arrive in the campaign wait for a person, approved with
+// `POST /v1/leads/bulk`). The template's `usage_count` goes up with
+// the campaign's first run only.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -23394,8 +23431,12 @@ func (c *ClientWithResponses) StartCampaignGenerationWithBodyWithResponse(ctx co
 // lead, with the reason. A campaign without a template needs a
 // `description` of what to write (422 otherwise). One unfinished run
 // per campaign (409 `generation_running`); none for an archived
-// campaign (409 `campaign_archived`). The template's
-// `usage_count` goes up with the campaign's first run only.
+// campaign (409 `campaign_archived`); none while every lead still
+// without a sequence awaits approval (409 `leads_awaiting_approval`,
+// saying how many: under `approve_all` and `approve_list` leads that
+// arrive in the campaign wait for a person, approved with
+// `POST /v1/leads/bulk`). The template's `usage_count` goes up with
+// the campaign's first run only.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //

@@ -458,11 +458,11 @@ func runWorker(ctx context.Context, cfg *config.Config, logger *slog.Logger, db 
 		Logger:         logger,
 	})
 	mux := jobs.NewMux(&jobs.Handlers{
-		Purge:           jobs.NewPurgeHandler(db, jobs.PurgeConfig{Logger: logger}),
-		LeadImport:      jobs.NewLeadImportHandler(leadimports.NewService(db, nil).WithMaxFileBytes(cfg.ImportMaxBytes)),
-		LeadImportSweep: jobs.NewLeadImportSweepHandler(db, enqueuer, jobs.LeadImportSweepConfig{Logger: logger}),
-		WebhookDeliver:  jobs.NewWebhookDeliverHandler(webhooks),
-		EventsPrune:     jobs.NewEventsPruneHandler(db, jobs.EventsPruneConfig{Retention: cfg.EventsRetention, Logger: logger}),
+		Purge:          jobs.NewPurgeHandler(db, jobs.PurgeConfig{Logger: logger}),
+		LeadImport:     jobs.NewLeadImportHandler(leadimports.NewService(db, nil).WithMaxFileBytes(cfg.ImportMaxBytes)),
+		RowRunSweep:    jobs.NewRowRunSweepHandler(db, enqueuer, jobs.RowRunSweepConfig{Logger: logger}),
+		WebhookDeliver: jobs.NewWebhookDeliverHandler(webhooks),
+		EventsPrune:    jobs.NewEventsPruneHandler(db, jobs.EventsPruneConfig{Retention: cfg.EventsRetention, Logger: logger}),
 		SequenceGeneration: jobs.NewSequenceGenerationHandler(sequences.NewGenerator(db,
 			sequences.ProvidersFrom(llmsettings.NewService(db, cfg.Keyring, llmPlatform(cfg), logger)), nil,
 			sequences.GeneratorOptions{Concurrency: cfg.GenerationConcurrency, Logger: logger})),

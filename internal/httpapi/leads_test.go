@@ -143,7 +143,7 @@ func TestLeadListFiltersSearchPagingBulkAndExport(t *testing.T) {
 		if i%3 == 0 {
 			c, country = c2, "FR"
 		}
-		r, err := b.client.CreateLeadWithResponse(ctx, nil, api.LeadCreate{CampaignID: &c, Country: ptr(country),
+		r, err := b.client.CreateLeadWithResponse(ctx, nil, api.LeadCreate{CampaignID: &c, Country: ptr(country), IsApproved: ptr(true),
 			Email: ptr(fmt.Sprintf("person%d@example.com", i)), Company: ptr(fmt.Sprintf("Firm %d", i))}, tok)
 		require.NoError(t, err)
 		require.Equal(t, http.StatusCreated, r.StatusCode(), string(r.Body))

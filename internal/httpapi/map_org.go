@@ -34,7 +34,7 @@ func businessContextFromAPI(bc api.BusinessContext) orgs.BusinessContext {
 	out := orgs.BusinessContext{
 		CompanyName: bc.CompanyName, Industry: bc.Industry, TargetAudience: bc.TargetAudience,
 		ValueProposition: bc.ValueProposition, Tone: bc.Tone, CTA: bc.Cta, SenderName: bc.SenderName,
-		SenderTitle: bc.SenderTitle,
+		SenderTitle: bc.SenderTitle, PostalAddress: bc.PostalAddress,
 	}
 	if bc.KeyPainPoints != nil {
 		out.KeyPainPoints = *bc.KeyPainPoints

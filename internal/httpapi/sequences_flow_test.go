@@ -55,6 +55,29 @@ func TestFromTemplateToReadyToSend(t *testing.T) {
 	require.Equal(t, http.StatusAccepted, imp.StatusCode(), string(imp.Body))
 	require.NoError(t, imports.Run(ctx, org, imp.JSON202.ID))
 
+	stats := func() api.CampaignStats {
+		t.Helper()
+		c, err := b.client.GetCampaignWithResponse(ctx, campID, auth)
+		require.NoError(t, err)
+		return c.JSON200.Stats
+	}
+	// The campaign is approve_all (the default): the list waits for a
+	// person, and generation says so rather than write for no one.
+	require.EqualValues(t, 3, stats().LeadsAwaitingApproval)
+	early, err := b.client.StartCampaignGenerationWithResponse(ctx, campID, api.SequenceGenerationStart{}, auth)
+	require.NoError(t, err)
+	problem(t, early.HTTPResponse, early.Body, http.StatusConflict)
+	require.Contains(t, string(early.Body), "leads_awaiting_approval")
+	waiting, err := b.client.ListLeadsWithResponse(ctx, &api.ListLeadsParams{CampaignID: &campID, Approved: ptr(false)}, auth)
+	require.NoError(t, err)
+	require.Len(t, waiting.JSON200.Data, 3)
+	approved, err := b.client.BulkLeadsWithResponse(ctx, api.LeadBulk{Action: api.LeadBulkActionApprove,
+		Filter: &api.LeadFilter{CampaignID: &campID, Approved: ptr(false)}}, auth)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, approved.StatusCode(), string(approved.Body))
+	require.Equal(t, 3, approved.JSON200.Changed)
+	require.EqualValues(t, 0, stats().LeadsAwaitingApproval)
+
 	// A preview before paying for three.
 	p, err := b.client.PreviewCampaignSequencesWithResponse(ctx, campID, api.SequencePreviewRequest{}, auth)
 	require.NoError(t, err)
@@ -78,12 +101,6 @@ func TestFromTemplateToReadyToSend(t *testing.T) {
 	require.Equal(t, api.SequenceGenerationStatusCompleted, progress.JSON200.Status)
 	require.Equal(t, 3, progress.JSON200.Done)
 
-	stats := func() api.CampaignStats {
-		t.Helper()
-		c, err := b.client.GetCampaignWithResponse(ctx, campID, auth)
-		require.NoError(t, err)
-		return c.JSON200.Stats
-	}
 	require.EqualValues(t, 3, stats().SequencesAwaitingApproval)
 
 	// The lint holds approval back: the organisation has not said who writes.
@@ -108,7 +125,7 @@ func TestFromTemplateToReadyToSend(t *testing.T) {
 	}
 
 	up, err := b.client.UpdateOrganizationWithResponse(ctx, api.OrganizationUpdate{BusinessContext: &api.BusinessContext{
-		CompanyName: ptr("Flow Co"), SenderName: ptr("Olive Owner"),
+		CompanyName: ptr("Flow Co"), SenderName: ptr("Olive Owner"), PostalAddress: ptr("1 Market Street, Springfield"),
 	}}, auth)
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, up.StatusCode(), string(up.Body))

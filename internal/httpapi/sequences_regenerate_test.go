@@ -40,7 +40,7 @@ func TestRegenerateThroughTheAPI(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, http.StatusCreated, camp.StatusCode(), string(camp.Body))
 	campID := camp.JSON201.ID
-	l, err := b.client.CreateLeadWithResponse(ctx, nil, api.LeadCreate{CampaignID: &campID, Email: ptr("ana@example.com"), FirstName: ptr("Ana"), Company: ptr("Globex")}, auth)
+	l, err := b.client.CreateLeadWithResponse(ctx, nil, api.LeadCreate{CampaignID: &campID, Email: ptr("ana@example.com"), FirstName: ptr("Ana"), Company: ptr("Globex"), IsApproved: ptr(true)}, auth)
 	require.NoError(t, err)
 	require.Equal(t, http.StatusCreated, l.StatusCode(), string(l.Body))
 	leadID := l.JSON201.ID

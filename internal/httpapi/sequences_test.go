@@ -41,7 +41,7 @@ func TestSequencesThroughTheAPI(t *testing.T) {
 	campID := camp.JSON201.ID
 	var leadIDs []api.Lead
 	for _, email := range []string{"ana@example.com", "ben@example.com", "cy@example.com"} {
-		l, err := b.client.CreateLeadWithResponse(ctx, nil, api.LeadCreate{CampaignID: &campID, Email: ptr(email), FirstName: ptr("Ana"), Company: ptr("Globex")}, auth)
+		l, err := b.client.CreateLeadWithResponse(ctx, nil, api.LeadCreate{CampaignID: &campID, Email: ptr(email), FirstName: ptr("Ana"), Company: ptr("Globex"), IsApproved: ptr(true)}, auth)
 		require.NoError(t, err)
 		require.Equal(t, http.StatusCreated, l.StatusCode(), string(l.Body))
 		leadIDs = append(leadIDs, *l.JSON201)

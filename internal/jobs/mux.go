@@ -14,11 +14,11 @@ import (
 // Each is built by its own constructor with only what it uses; every field
 // is required.
 type Handlers struct {
-	Purge           *PurgeHandler           // TypePurge
-	LeadImport      *LeadImportHandler      // TypeLeadImport
-	LeadImportSweep *LeadImportSweepHandler // TypeLeadImportSweep
-	WebhookDeliver  *WebhookDeliverHandler  // TypeWebhookDeliver
-	EventsPrune     *EventsPruneHandler     // TypeEventsPrune
+	Purge          *PurgeHandler          // TypePurge
+	LeadImport     *LeadImportHandler     // TypeLeadImport
+	RowRunSweep    *RowRunSweepHandler    // TypeRowRunSweep
+	WebhookDeliver *WebhookDeliverHandler // TypeWebhookDeliver
+	EventsPrune    *EventsPruneHandler    // TypeEventsPrune
 	// SequenceGeneration runs sequence generations (TypeSequenceGeneration).
 	SequenceGeneration *SequenceGenerationHandler
 }
@@ -36,8 +36,8 @@ func NewMux(h *Handlers, logger *slog.Logger) *asynq.ServeMux {
 	if h.LeadImport == nil {
 		panic("jobs: NewMux: Handlers.LeadImport is nil")
 	}
-	if h.LeadImportSweep == nil {
-		panic("jobs: NewMux: Handlers.LeadImportSweep is nil")
+	if h.RowRunSweep == nil {
+		panic("jobs: NewMux: Handlers.RowRunSweep is nil")
 	}
 	if h.WebhookDeliver == nil {
 		panic("jobs: NewMux: Handlers.WebhookDeliver is nil")
@@ -56,7 +56,7 @@ func NewMux(h *Handlers, logger *slog.Logger) *asynq.ServeMux {
 	// maintenance:purge_all) or one would reach the other's handler.
 	mux.Handle(TypePurge, h.Purge)
 	mux.Handle(TypeLeadImport, h.LeadImport)
-	mux.Handle(TypeLeadImportSweep, h.LeadImportSweep)
+	mux.Handle(TypeRowRunSweep, h.RowRunSweep)
 	mux.Handle(TypeWebhookDeliver, h.WebhookDeliver)
 	mux.Handle(TypeEventsPrune, h.EventsPrune)
 	mux.Handle(TypeSequenceGeneration, h.SequenceGeneration)

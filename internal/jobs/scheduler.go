@@ -44,8 +44,8 @@ func NewScheduler(redisOpt asynq.RedisConnOpt, logger *slog.Logger, location *ti
 	if _, err := s.Register(PurgeSchedule, NewPurgeTask()); err != nil {
 		return nil, fmt.Errorf("jobs: schedule %s: %w", TypePurge, err)
 	}
-	if _, err := s.Register(LeadImportSweepSchedule, NewLeadImportSweepTask()); err != nil {
-		return nil, fmt.Errorf("jobs: schedule %s: %w", TypeLeadImportSweep, err)
+	if _, err := s.Register(RowRunSweepSchedule, NewRowRunSweepTask()); err != nil {
+		return nil, fmt.Errorf("jobs: schedule %s: %w", TypeRowRunSweep, err)
 	}
 	if _, err := s.Register(EventsPruneSchedule, NewEventsPruneTask()); err != nil {
 		return nil, fmt.Errorf("jobs: schedule %s: %w", TypeEventsPrune, err)

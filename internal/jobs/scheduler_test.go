@@ -60,12 +60,12 @@ func TestScheduler(t *testing.T) {
 		require.NoError(t, err)
 		var sweep *asynq.SchedulerEntry
 		for _, e := range entries {
-			if e.Task.Type() == jobs.TypeLeadImportSweep {
+			if e.Task.Type() == jobs.TypeRowRunSweep {
 				sweep = e
 			}
 		}
 		require.NotNil(t, sweep, "the lead import sweep is registered too")
-		require.Equal(t, jobs.LeadImportSweepSchedule, sweep.Spec)
+		require.Equal(t, jobs.RowRunSweepSchedule, sweep.Spec)
 		for _, o := range sweep.Opts {
 			require.NotEqual(t, asynq.TaskIDOpt, o.Type())
 		}

@@ -416,7 +416,7 @@ func (s *Service) enqueueAfterCommit(ctx context.Context, orgID, id uuid.UUID) {
 	}
 	database.AfterCommit(ctx, func(ctx context.Context) {
 		// A lost enqueue leaves the import queued until the import sweep
-		// (jobs.TypeLeadImportSweep) enqueues it again, a minute on; the
+		// (jobs.TypeRowRunSweep) enqueues it again, a minute on; the
 		// error is not the caller's, so it is logged.
 		if err := s.enqueuer.EnqueueLeadImport(database.Detach(ctx), orgID, id); err != nil {
 			slog.ErrorContext(ctx, "leadimports: enqueue failed; the import stays queued until the sweep enqueues it", "import_id", id, "org_id", orgID, "err", err)

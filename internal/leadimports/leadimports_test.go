@@ -478,3 +478,25 @@ func TestSkipIfInOtherCampaign(t *testing.T) {
 		require.Equal(t, leadimports.Counts{RowsSeen: 4, Inserted: 4}, got.Counts)
 	})
 }
+
+func TestImportedLeadsAwaitApprovalAsTheCampaignsModeSays(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	b := setup(t)
+	owner := testkit.OwnerDB(t)
+	for mode, approved := range map[string]bool{campaigns.ApproveList: false, campaigns.FullAutopilot: true} {
+		c, err := b.camps.Create(ctx, b.actor, campaigns.Create{Name: "Mode " + mode, Source: "csv", Settings: campaigns.SettingsPatch{ApprovalMode: &mode}})
+		require.NoError(t, err)
+		imp, err := b.svc.Create(ctx, b.actor, &c.ID, nil, "people.csv", strings.NewReader("email,first_name\na@example.com,Ann\nb@example.com,Bob\n"))
+		require.NoError(t, err)
+		require.NoError(t, b.svc.Run(ctx, b.actor.OrgID, imp.ID))
+		var n, ok int
+		require.NoError(t, owner.Pool.QueryRow(ctx, `SELECT count(*), count(*) FILTER (WHERE is_approved) FROM leads WHERE campaign_id = $1`, c.ID).Scan(&n, &ok))
+		require.Equal(t, 2, n, mode)
+		if approved {
+			require.Equal(t, 2, ok, "%s: nothing waits for a person", mode)
+		} else {
+			require.Zero(t, ok, "%s: the list waits for a person", mode)
+		}
+	}
+}

@@ -573,16 +573,22 @@ func (s *Service) flush(ctx context.Context, t database.Tenant, row importRow, b
 			if err != nil {
 				return err
 			}
+			// Imported leads start approved or awaiting approval as the
+			// campaign's approval mode says (leads.ApprovedOnArrival).
+			approved, err := leads.ApprovedOnArrival(ctx, tx, t.OrgID, row.CampaignID)
+			if err != nil {
+				return err
+			}
 			insert := `INSERT INTO leads (id, org_id, campaign_id, email, phone, whatsapp, timezone, first_name,
-					last_name, company, job_title, linkedin_url, website, city, state, country, custom_fields, source)
+					last_name, company, job_title, linkedin_url, website, city, state, country, custom_fields, source, is_approved)
 				SELECT s.id, app_current_org_id(), ?::uuid, s.email, s.phone, s.whatsapp, s.timezone, s.first_name,
-					s.last_name, s.company, s.job_title, s.linkedin_url, s.website, s.city, s.state, s.country, s.custom_fields::jsonb, 'csv_import'
+					s.last_name, s.company, s.job_title, s.linkedin_url, s.website, s.city, s.state, s.country, s.custom_fields::jsonb, 'csv_import', ?
 				FROM lead_import_staged s
 				ON CONFLICT DO NOTHING`
 			var n int64
 			if perLead {
 				var ids []uuid.UUID
-				if err := tx.NewRaw(insert+` RETURNING id`, row.CampaignID).Scan(ctx, &ids); err != nil {
+				if err := tx.NewRaw(insert+` RETURNING id`, row.CampaignID, approved).Scan(ctx, &ids); err != nil {
 					return fmt.Errorf("insert leads: %w", database.Interpret(err))
 				}
 				if err := leads.RecordCreated(ctx, tx, t.OrgID, ids); err != nil {
@@ -590,7 +596,7 @@ func (s *Service) flush(ctx context.Context, t database.Tenant, row importRow, b
 				}
 				n = int64(len(ids))
 			} else {
-				r, err := tx.ExecContext(ctx, insert, row.CampaignID)
+				r, err := tx.ExecContext(ctx, insert, row.CampaignID, approved)
 				if err != nil {
 					return fmt.Errorf("insert leads: %w", database.Interpret(err))
 				}

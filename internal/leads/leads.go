@@ -83,6 +83,7 @@ type Lead struct {
 	Status          string
 	IsApproved      bool
 	ApprovedAt      *time.Time
+	ApprovedBy      *uuid.UUID // the user who approved; nil for an API key, the policy, or a lead approved on arrival
 	Source          *string
 	UnsubscribedAt  *time.Time
 	RepliedAt       *time.Time
@@ -153,7 +154,7 @@ func (r leadRow) view() Lead {
 		ID: r.ID, CampaignID: r.CampaignID, Email: r.Email, Phone: r.Phone, WhatsApp: r.WhatsApp,
 		FirstName: r.FirstName, LastName: r.LastName, FullName: r.FullName, Company: r.Company, JobTitle: r.JobTitle,
 		LinkedInURL: r.LinkedInURL, Website: r.Website, City: r.City, State: r.State, Country: r.Country, Timezone: r.Timezone,
-		CustomFields: cf, EnrichmentData: ed, Status: r.Status, IsApproved: r.IsApproved, ApprovedAt: r.ApprovedAt,
+		CustomFields: cf, EnrichmentData: ed, Status: r.Status, IsApproved: r.IsApproved, ApprovedAt: r.ApprovedAt, ApprovedBy: r.ApprovedBy,
 		Source: r.Source, UnsubscribedAt: r.UnsubscribedAt, RepliedAt: r.RepliedAt, LastContactedAt: r.LastContactedAt,
 		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
 	}
@@ -196,7 +197,9 @@ type Fields struct {
 type Create struct {
 	Fields
 	CampaignID *uuid.UUID
-	// Status defaults to new; IsApproved to true.
+	// Status defaults to new; IsApproved to ApprovedOnArrival (the
+	// campaign's approval mode). An explicit true records the actor as
+	// the approver.
 	Status     string
 	IsApproved *bool
 	// SkipIfInOtherCampaign refuses (409 in_other_campaign) an address or
@@ -259,6 +262,13 @@ func (s *Service) create(ctx context.Context, tx bun.IDB, a access.Actor, c Crea
 	}
 	if err := checkCampaign(ctx, tx, a.OrgID, r.CampaignID); err != nil {
 		return err
+	}
+	if c.IsApproved == nil {
+		ok, err := ApprovedOnArrival(ctx, tx, a.OrgID, r.CampaignID)
+		if err != nil {
+			return err
+		}
+		r.IsApproved = ok
 	}
 	if err := checkSuppressed(ctx, tx, *r); err != nil {
 		return err
@@ -405,6 +415,27 @@ func apply(r *leadRow, in Fields, f *fault.Fields) {
 	if in.CustomFields != nil {
 		r.CustomFields = in.CustomFields
 	}
+}
+
+// ApprovedOnArrival says whether a lead that arrives in campaign (created
+// or imported into it) without an explicit is_approved starts approved.
+// The campaign's approval mode decides (the spec's autopilot levels):
+// under approve_all and approve_list a person approves the lead list, so
+// the lead waits; under full_autopilot nothing waits for a person. A lead
+// outside any campaign is approved: there is no list to approve yet.
+// A campaign that is not the organisation's is the caller's error to
+// report; here it reads as no campaign. The mode's default (settings
+// without approval_mode) is approve_all, as campaigns.Settings.Approval.
+func ApprovedOnArrival(ctx context.Context, tx bun.IDB, org uuid.UUID, campaign *uuid.UUID) (bool, error) {
+	if campaign == nil {
+		return true, nil
+	}
+	var mode []string
+	if err := tx.NewRaw(`SELECT coalesce(settings->>'approval_mode', 'approve_all') FROM campaigns WHERE org_id = ? AND id = ?`,
+		org, *campaign).Scan(ctx, &mode); err != nil {
+		return false, fmt.Errorf("leads: approval mode of campaign %s: %w", *campaign, database.Interpret(err))
+	}
+	return len(mode) == 0 || mode[0] == "full_autopilot", nil
 }
 
 // checkCampaign refuses a campaign that is not the organisation's.

@@ -233,7 +233,7 @@ func TestBulk(t *testing.T) {
 		c1, c2 := b.campaign(t, "one"), b.campaign(t, "two")
 		var ids []uuid.UUID
 		for i := 0; i < 4; i++ {
-			l, err := b.svc.Create(ctx, b.actor, leads.Create{CampaignID: &c1, Fields: leads.Fields{Email: ptr(fmt.Sprintf("b%d@example.com", i))}})
+			l, err := b.svc.Create(ctx, b.actor, leads.Create{CampaignID: &c1, IsApproved: ptr(true), Fields: leads.Fields{Email: ptr(fmt.Sprintf("b%d@example.com", i))}})
 			require.NoError(t, err)
 			ids = append(ids, l.ID)
 		}
@@ -491,5 +491,43 @@ func TestSearchIsScopedPagedAndFiltered(t *testing.T) {
 		res, err := a.svc.Bulk(ctx, a.actor, leads.Bulk{Action: leads.ActionSetStatus, Status: "contacted", Filter: &leads.Filter{Q: term, CampaignID: &camp}})
 		require.NoError(t, err)
 		require.EqualValues(t, 5, res.Matched)
+	})
+}
+
+func TestApprovalOnArrivalFollowsTheCampaignsApprovalMode(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	b := setup(t)
+	for _, tc := range []struct {
+		mode     string // "" = the default, approve_all
+		approved bool
+	}{
+		{"", false},
+		{campaigns.ApproveAll, false},
+		{campaigns.ApproveList, false},
+		{campaigns.FullAutopilot, true},
+	} {
+		t.Run("Mode"+tc.mode, func(t *testing.T) {
+			create := campaigns.Create{Name: "mode " + tc.mode, Source: "manual"}
+			if tc.mode != "" {
+				create.Settings.ApprovalMode = ptr(tc.mode)
+			}
+			c, err := b.camps.Create(ctx, b.actor, create)
+			require.NoError(t, err)
+			l, err := b.svc.Create(ctx, b.actor, leads.Create{CampaignID: &c.ID, Fields: leads.Fields{Email: ptr("arrive-" + tc.mode + "@example.com")}})
+			require.NoError(t, err)
+			require.Equal(t, tc.approved, l.IsApproved)
+			require.Nil(t, l.ApprovedBy, "no person approved it")
+
+			explicit, err := b.svc.Create(ctx, b.actor, leads.Create{CampaignID: &c.ID, IsApproved: ptr(true), Fields: leads.Fields{Email: ptr("explicit-" + tc.mode + "@example.com")}})
+			require.NoError(t, err)
+			require.True(t, explicit.IsApproved, "an explicit is_approved wins")
+			require.NotNil(t, explicit.ApprovedBy)
+		})
+	}
+	t.Run("NoCampaignNoListToApprove", func(t *testing.T) {
+		l, err := b.svc.Create(ctx, b.actor, leads.Create{Fields: leads.Fields{Email: ptr("loose@example.com")}})
+		require.NoError(t, err)
+		require.True(t, l.IsApproved)
 	})
 }

@@ -12,7 +12,7 @@ func (l Lead) Resource() api.Lead {
 		FirstName: l.FirstName, LastName: l.LastName, FullName: l.FullName, Company: l.Company, JobTitle: l.JobTitle,
 		LinkedinURL: l.LinkedInURL, Website: l.Website, City: l.City, State: l.State, Country: l.Country, Timezone: l.Timezone,
 		CustomFields: l.CustomFields, EnrichmentData: l.EnrichmentData, Status: api.LeadStatus(l.Status),
-		IsApproved: l.IsApproved, ApprovedAt: l.ApprovedAt, Source: l.Source, UnsubscribedAt: l.UnsubscribedAt,
+		IsApproved: l.IsApproved, ApprovedAt: l.ApprovedAt, ApprovedBy: l.ApprovedBy, Source: l.Source, UnsubscribedAt: l.UnsubscribedAt,
 		RepliedAt: l.RepliedAt, LastContactedAt: l.LastContactedAt, CreatedAt: l.CreatedAt, UpdatedAt: l.UpdatedAt,
 	}
 }

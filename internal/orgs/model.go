@@ -21,6 +21,10 @@ type BusinessContext struct {
 	CTA              *string  `json:"cta,omitempty"`
 	SenderName       *string  `json:"sender_name,omitempty"`
 	SenderTitle      *string  `json:"sender_title,omitempty"`
+	// PostalAddress is the sender's postal address, which the law wants
+	// in every commercial email (CAN-SPAM, CASL): the content lint checks
+	// it, the sending engine puts it in the footer.
+	PostalAddress *string `json:"postal_address,omitempty"`
 }
 
 // Settings are the organisation's sending defaults.

@@ -151,6 +151,7 @@ func mergeBusinessContext(cur, p BusinessContext) BusinessContext {
 	set(&cur.CTA, p.CTA)
 	set(&cur.SenderName, p.SenderName)
 	set(&cur.SenderTitle, p.SenderTitle)
+	set(&cur.PostalAddress, p.PostalAddress)
 	if p.KeyPainPoints != nil {
 		cur.KeyPainPoints = p.KeyPainPoints
 	}

@@ -16,7 +16,7 @@ func (bc BusinessContext) Resource() api.BusinessContext {
 	return api.BusinessContext{
 		CompanyName: bc.CompanyName, Industry: bc.Industry, TargetAudience: bc.TargetAudience,
 		ValueProposition: bc.ValueProposition, Tone: bc.Tone, Cta: bc.CTA, SenderName: bc.SenderName,
-		SenderTitle: bc.SenderTitle, KeyPainPoints: nonNilSlice(bc.KeyPainPoints), CaseStudies: nonNilSlice(bc.CaseStudies),
+		SenderTitle: bc.SenderTitle, PostalAddress: bc.PostalAddress, KeyPainPoints: nonNilSlice(bc.KeyPainPoints), CaseStudies: nonNilSlice(bc.CaseStudies),
 	}
 }
 

@@ -301,7 +301,7 @@ func fullBusiness() orgs.BusinessContext {
 	x := func() *string { s := "x"; return &s }
 	return orgs.BusinessContext{
 		CompanyName: x(), Industry: x(), TargetAudience: x(), ValueProposition: x(), Tone: x(),
-		KeyPainPoints: []string{"x"}, CaseStudies: []string{"x"}, CTA: x(), SenderName: x(), SenderTitle: x(),
+		KeyPainPoints: []string{"x"}, CaseStudies: []string{"x"}, CTA: x(), SenderName: x(), SenderTitle: x(), PostalAddress: x(),
 	}
 }
 

@@ -194,7 +194,8 @@ func (g *Generator) slot(org uuid.UUID) chan struct{} {
 // Start creates a run for every approved lead of the campaign that has no
 // sequence yet and queues it. A campaign without a template needs a
 // description of what to write. One unfinished run per campaign (409
-// generation_running). The template's usage_count goes up with the
+// generation_running); none while every lead left is awaiting approval
+// (409 leads_awaiting_approval). The template's usage_count goes up with the
 // campaign's first run only. A run with nothing to do completes at once.
 func (g *Generator) Start(ctx context.Context, a access.Actor, campaignID uuid.UUID, description *string) (Generation, error) {
 	if description != nil {
@@ -252,6 +253,19 @@ func (g *Generator) Start(ctx context.Context, a access.Actor, campaignID uuid.U
 			return fmt.Errorf("sequences: items of run %s: %w", row.ID, database.Interpret(err))
 		}
 		n, _ := res.RowsAffected()
+		if n == 0 {
+			// Nothing to write for only because the list is not approved
+			// yet: say so rather than complete an empty run.
+			var waiting int
+			if err := tx.NewRaw(`SELECT count(*) FROM leads WHERE org_id = ? AND campaign_id = ? AND NOT is_approved`,
+				a.OrgID, campaignID).Scan(ctx, &waiting); err != nil {
+				return fmt.Errorf("sequences: leads awaiting approval in %s: %w", campaignID, database.Interpret(err))
+			}
+			if waiting > 0 {
+				return fault.Conflict("leads_awaiting_approval", fmt.Sprintf(
+					"no approved lead of this campaign lacks a sequence, and %d await approval: approve them first (POST /v1/leads/bulk with action approve)", waiting))
+			}
+		}
 		row.Total = int(n)
 		q := tx.NewUpdate().Model(&row).Column("total").WherePK()
 		if n == 0 {

@@ -2,6 +2,7 @@ package sequences_test
 
 import (
 	"context"
+	"errors"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -113,7 +114,7 @@ func TestGenerationSurvivesAnInterruptedWorker(t *testing.T) {
 	b := setup(t)
 	ctx := context.Background()
 	campaignID, _ := b.templateCampaign(t, b.member)
-	const n = 200
+	const n = 1000
 	b.leads(t, b.member, campaignID, n, true)
 	b.leads(t, b.member, campaignID, 3, false) // not approved: not generated
 
@@ -124,7 +125,8 @@ func TestGenerationSurvivesAnInterruptedWorker(t *testing.T) {
 	require.Equal(t, n, run.Total)
 	require.Equal(t, []uuid.UUID{run.ID}, enq.ids)
 
-	// First worker: killed after 60 calls.
+	// First worker: stopped after 60 calls (a shutdown: what it got is
+	// saved).
 	killed, kill := context.WithCancel(ctx)
 	defer kill()
 	first := &counting{cancelAfter: 60, cancel: kill}
@@ -312,6 +314,68 @@ func TestGenerationWithANetworkProvider(t *testing.T) {
 	})
 }
 
+// frozen answers until its limit, then hangs every call until released:
+// a worker that stopped dead (killed, its machine gone) mid-batch, whose
+// answers were never saved.
+type frozen struct {
+	llm.Provider
+	calls   atomic.Int64
+	limit   int64
+	release chan struct{}
+}
+
+func (f *frozen) GenerateSequence(ctx context.Context, req llm.SequenceRequest) (llm.SequenceResult, error) {
+	if f.calls.Add(1) > f.limit {
+		<-f.release
+		return llm.SequenceResult{}, errors.New("the worker is gone")
+	}
+	return f.Provider.GenerateSequence(ctx, req)
+}
+
+func TestAWorkerKilledMidBatchLeavesNoLeadWithTwoSequences(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	campaignID, _ := b.templateCampaign(t, b.member)
+	const n = 1000
+	b.leads(t, b.member, campaignID, n, true)
+	gen, _, providers := generator(t, b, llmfactory.Platform{}, 4)
+	run, err := gen.Start(ctx, b.member, campaignID, nil)
+	require.NoError(t, err)
+
+	// The first worker answers 150 calls, then stops dead mid-batch.
+	dead := &frozen{limit: 150, release: make(chan struct{})}
+	g1 := sequences.NewGenerator(b.db, func(ctx context.Context, org uuid.UUID) (llm.Provider, error) {
+		p, err := providers(ctx, org)
+		dead.Provider = p
+		return dead, err
+	}, nil, sequences.GeneratorOptions{Concurrency: 4, Logger: quiet})
+	firstDone := make(chan error, 1)
+	go func() { firstDone <- g1.Run(ctx, b.member.OrgID, run.ID) }()
+	require.Eventually(t, func() bool { return dead.calls.Load() > dead.limit+3 }, 10*time.Second, 5*time.Millisecond)
+	saved := b.count(t, `SELECT count(*) FROM sequences WHERE campaign_id = $1`, campaignID)
+	require.Less(t, saved, n)
+
+	// Its task is delivered again (the lease ran out): a second worker runs
+	// the same run while the first still holds its unsaved batch.
+	require.NoError(t, sequences.NewGenerator(b.db, func(ctx context.Context, org uuid.UUID) (llm.Provider, error) {
+		return providers(ctx, org)
+	}, nil, sequences.GeneratorOptions{Concurrency: 4, Logger: quiet}).Run(ctx, b.member.OrgID, run.ID))
+
+	// The first comes back to life (or its transaction finally lands):
+	// what it saves now must not give any lead a second sequence.
+	close(dead.release)
+	<-firstDone
+
+	end, err := gen.Latest(ctx, b.member, campaignID)
+	require.NoError(t, err)
+	require.Equal(t, sequences.GenerationCompleted, end.Status)
+	require.Equal(t, n, end.Done+end.Failed)
+	require.Equal(t, n, b.count(t, `SELECT count(*) FROM sequences WHERE campaign_id = $1`, campaignID))
+	require.Equal(t, n, b.count(t, `SELECT count(DISTINCT lead_id) FROM sequences WHERE campaign_id = $1`, campaignID))
+	require.Equal(t, n, eventCount(t, b, b.member.OrgID, "sequence.generated"), "one event per saved sequence, none for a lost answer")
+}
+
 func TestStartAndCancel(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
@@ -347,9 +411,20 @@ func TestStartAndCancel(t *testing.T) {
 		_, err = gen.Start(ctx, b.member, campaignID, nil)
 		require.True(t, fault.IsKind(err, fault.KindConflict), "%v", err)
 	})
-	t.Run("NothingToDoCompletesAtOnce", func(t *testing.T) {
+	t.Run("LeadsAwaitingApprovalAreSaidNotSkippedSilently", func(t *testing.T) {
 		campaignID, _ := b.templateCampaign(t, b.member)
 		b.leads(t, b.member, campaignID, 2, false)
+		before := eventCount(t, b, b.member.OrgID, "generation.completed")
+		_, err := gen.Start(ctx, b.member, campaignID, nil)
+		var fe *fault.Error
+		require.ErrorAs(t, err, &fe)
+		require.Equal(t, "leads_awaiting_approval", fe.Code)
+		require.Contains(t, fe.Detail, "2 await approval")
+		require.Equal(t, before, eventCount(t, b, b.member.OrgID, "generation.completed"), "no run, no event")
+		require.Zero(t, b.count(t, `SELECT count(*) FROM sequence_generations WHERE campaign_id = $1`, campaignID))
+	})
+	t.Run("NothingToDoCompletesAtOnce", func(t *testing.T) {
+		campaignID, _ := b.templateCampaign(t, b.member)
 		before := eventCount(t, b, b.member.OrgID, "generation.completed")
 		run, err := gen.Start(ctx, b.member, campaignID, nil)
 		require.NoError(t, err)

@@ -95,20 +95,21 @@ func newLinter(ctx context.Context, tx bun.IDB, org, campaignID uuid.UUID, rows 
 	return l, nil
 }
 
-// lint runs the content lint over r's steps for its lead.
-//
-// The organisation has no postal address field yet, so the lint is given
-// none and reports its absence (a warning, whatever the recipient's
-// country: the address rule's error needs a country and an address the
-// user could have set).
+// lint runs the content lint over r's steps for its lead: the postal
+// address is the business context's, the recipient's country the lead's
+// (the address rule's severity depends on it).
 func (l *linter) lint(r sequenceRow) sequencelint.Report {
 	steps := make([]sequencelint.Step, len(r.Steps))
 	for i, st := range r.Steps {
 		steps[i] = sequencelint.Step{Step: st.Step, DelayDays: st.DelayDays, Channel: string(st.Channel), Subject: st.Subject, Body: st.Body}
 	}
 	c := sequencelint.Context{Business: l.business}
+	if l.business.PostalAddress != nil {
+		c.PostalAddress = *l.business.PostalAddress
+	}
 	if lead, ok := l.leads[r.LeadID]; ok {
 		c.Lead = &lead
+		c.Country = lead.Country
 	}
 	return sequencelint.Lint(steps, c)
 }
@@ -134,5 +135,6 @@ func mergeBusiness(org, campaign orgs.BusinessContext) orgs.BusinessContext {
 		Tone: s(campaign.Tone, org.Tone), KeyPainPoints: l(campaign.KeyPainPoints, org.KeyPainPoints),
 		CaseStudies: l(campaign.CaseStudies, org.CaseStudies), CTA: s(campaign.CTA, org.CTA),
 		SenderName: s(campaign.SenderName, org.SenderName), SenderTitle: s(campaign.SenderTitle, org.SenderTitle),
+		PostalAddress: s(campaign.PostalAddress, org.PostalAddress),
 	}
 }

@@ -38,8 +38,8 @@ func SampleLead() Lead {
 // organisation with business context b: the lead's fields by column name
 // (first_name, company, job_title, ...), full_name, custom.<key> for each
 // custom field, and the sender's side (company_name, sender_name,
-// sender_title, sender_company, cta, value_proposition, target_audience,
-// industry, tone, pain_point and case_study — the first of each list).
+// sender_title, sender_company, postal_address, cta, value_proposition,
+// target_audience, industry, tone, pain_point and case_study — the first of each list).
 // Blank values are left out, so a placeholder with no value falls back or
 // is reported unresolved.
 func Values(l Lead, b orgs.BusinessContext) map[string]string {
@@ -83,6 +83,7 @@ func Values(l Lead, b orgs.BusinessContext) map[string]string {
 	set("sender_company", str(b.CompanyName))
 	set("sender_name", str(b.SenderName))
 	set("sender_title", str(b.SenderTitle))
+	set("postal_address", str(b.PostalAddress))
 	set("cta", str(b.CTA))
 	set("value_proposition", str(b.ValueProposition))
 	set("target_audience", str(b.TargetAudience))

@@ -683,8 +683,12 @@ export interface paths {
          *     lead, with the reason. A campaign without a template needs a
          *     `description` of what to write (422 otherwise). One unfinished run
          *     per campaign (409 `generation_running`); none for an archived
-         *     campaign (409 `campaign_archived`). The template's
-         *     `usage_count` goes up with the campaign's first run only.
+         *     campaign (409 `campaign_archived`); none while every lead still
+         *     without a sequence awaits approval (409 `leads_awaiting_approval`,
+         *     saying how many: under `approve_all` and `approve_list` leads that
+         *     arrive in the campaign wait for a person, approved with
+         *     `POST /v1/leads/bulk`). The template's `usage_count` goes up with
+         *     the campaign's first run only.
          */
         post: operations["startCampaignGeneration"];
         delete?: never;
@@ -1949,6 +1953,8 @@ export interface components {
             cta?: string;
             sender_name?: string;
             sender_title?: string;
+            /** @description The sender's postal address. The law wants one in every commercial email (CAN-SPAM, CASL); the content lint checks it and sent emails carry it in their footer. Also the {{postal_address}} placeholder. */
+            postal_address?: string;
         };
         OrgSettings: {
             /** @description An IANA time zone, e.g. Europe/Berlin. */
@@ -2538,7 +2544,7 @@ export interface components {
             };
             source?: string;
             status?: components["schemas"]["LeadStatus"];
-            /** @description Default true. */
+            /** @description Absent: the campaign's approval mode decides. A lead in a campaign under approve_all or approve_list (the default) waits for a person; under full_autopilot, or in no campaign, it starts approved. true records the caller as the approver. */
             is_approved?: boolean;
             /** @description Refuse (409 in_other_campaign) a contact already in another campaign of the organisation. */
             skip_if_in_other_campaign?: boolean;
@@ -2606,6 +2612,11 @@ export interface components {
             is_approved: boolean;
             /** Format: date-time */
             approved_at: string | null;
+            /**
+             * Format: uuid
+             * @description The user who approved the lead; null when an API key or the approval policy did, or the lead arrived approved.
+             */
+            approved_by: string | null;
             source: string | null;
             /** Format: date-time */
             unsubscribed_at: string | null;

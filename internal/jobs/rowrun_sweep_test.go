@@ -12,8 +12,10 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/leadpilot/leadpilot/internal/access"
+	"github.com/leadpilot/leadpilot/internal/campaigns"
 	"github.com/leadpilot/leadpilot/internal/jobs"
 	"github.com/leadpilot/leadpilot/internal/leadimports"
+	"github.com/leadpilot/leadpilot/internal/leads"
 	"github.com/leadpilot/leadpilot/internal/llm/llmfactory"
 	"github.com/leadpilot/leadpilot/internal/llmsettings"
 	"github.com/leadpilot/leadpilot/internal/sequences"
@@ -25,28 +27,36 @@ func handlers(t *testing.T, b bundle, purge *jobs.PurgeHandler) *jobs.Handlers {
 	enq := jobs.NewEnqueuer(b.redis)
 	t.Cleanup(func() { _ = enq.Close() })
 	return &jobs.Handlers{
-		Purge:           purge,
-		LeadImport:      jobs.NewLeadImportHandler(leadimports.NewService(b.db, nil)),
-		LeadImportSweep: jobs.NewLeadImportSweepHandler(b.db, enq, jobs.LeadImportSweepConfig{Logger: b.logger}),
-		WebhookDeliver:  jobs.NewWebhookDeliverHandler(webhookdelivery.New(b.db, testKeyring(t), webhookdelivery.Config{Logger: b.logger})),
-		EventsPrune:     jobs.NewEventsPruneHandler(b.db, jobs.EventsPruneConfig{Logger: b.logger}),
+		Purge:          purge,
+		LeadImport:     jobs.NewLeadImportHandler(leadimports.NewService(b.db, nil)),
+		RowRunSweep:    jobs.NewRowRunSweepHandler(b.db, enq, jobs.RowRunSweepConfig{Logger: b.logger}),
+		WebhookDeliver: jobs.NewWebhookDeliverHandler(webhookdelivery.New(b.db, testKeyring(t), webhookdelivery.Config{Logger: b.logger})),
+		EventsPrune:    jobs.NewEventsPruneHandler(b.db, jobs.EventsPruneConfig{Logger: b.logger}),
 		SequenceGeneration: jobs.NewSequenceGenerationHandler(sequences.NewGenerator(b.db,
 			sequences.ProvidersFrom(llmsettings.NewService(b.db, testKeyring(t), llmfactory.Platform{}, b.logger)), enq, sequences.GeneratorOptions{Logger: b.logger})),
 	}
 }
 
-// lostEnqueuer is Redis refusing: the import's enqueue is lost.
+// lostEnqueuer is Redis refusing: the enqueue is lost.
 type lostEnqueuer struct{}
+
+func (lostEnqueuer) EnqueueGeneration(context.Context, uuid.UUID, uuid.UUID) error {
+	return errors.New("redis: connection refused")
+}
 
 func (lostEnqueuer) EnqueueLeadImport(context.Context, uuid.UUID, uuid.UUID) error {
 	return errors.New("redis: connection refused")
 }
 
-// recordingEnqueuer remembers the imports it was asked to enqueue.
+// recordingEnqueuer remembers the rows it was asked to enqueue.
 type recordingEnqueuer struct {
 	mu  sync.Mutex
 	ids map[uuid.UUID]bool
 	err error
+}
+
+func (r *recordingEnqueuer) EnqueueGeneration(ctx context.Context, org, id uuid.UUID) error {
+	return r.EnqueueLeadImport(ctx, org, id)
 }
 
 func (r *recordingEnqueuer) EnqueueLeadImport(_ context.Context, _, id uuid.UUID) error {
@@ -72,8 +82,42 @@ func lostImport(t *testing.T, b bundle, age time.Duration) (access.Actor, uuid.U
 	return a, imp.ID
 }
 
-func TestLeadImportSweep(t *testing.T) {
+func TestRowRunSweep(t *testing.T) {
 	t.Parallel()
+
+	t.Run("AGenerationRunningWhenRedisLostItsTaskIsRunAgainAndCompletes", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		f := fixture{t: t, owner: b.owner}
+		a := access.Actor{OrgID: f.org(), Role: access.RoleMember}
+		camp, err := campaigns.NewService(b.db).Create(t.Context(), a, campaigns.Create{Name: "Swept", Source: "manual"})
+		require.NoError(t, err)
+		for _, e := range []string{"ada@example.com", "bob@example.com", "cy@example.com"} {
+			_, err := leads.NewService(b.db).Create(t.Context(), a, leads.Create{CampaignID: &camp.ID, IsApproved: ptr(true), Fields: leads.Fields{Email: ptr(e), FirstName: ptr("Sam")}})
+			require.NoError(t, err)
+		}
+		gen := sequences.NewGenerator(b.db, sequences.ProvidersFrom(llmsettings.NewService(b.db, testKeyring(t), llmfactory.Platform{}, b.logger)),
+			&recordingEnqueuer{}, sequences.GeneratorOptions{Logger: b.logger})
+		run, err := gen.Start(t.Context(), a, camp.ID, ptr("A short note offering a demo of our invoicing tool."))
+		require.NoError(t, err)
+		// Its worker died and Redis lost the task: the row says running.
+		f.exec(`UPDATE sequence_generations SET status = 'running', created_at = now() - interval '2 minutes' WHERE id = $1`, run.ID)
+
+		srv := jobs.NewServer(b.redis, jobs.Config{Concurrency: 2, ShutdownTimeout: 5 * time.Second, Logger: b.logger})
+		require.NoError(t, srv.Start(jobs.NewMux(handlers(t, b, jobs.NewPurgeHandler(b.db, jobs.PurgeConfig{Logger: b.logger})), b.logger)))
+		t.Cleanup(srv.Shutdown)
+		enq := jobs.NewEnqueuer(b.redis)
+		t.Cleanup(func() { _ = enq.Close() })
+		_, err = enq.Enqueue(t.Context(), jobs.NewRowRunSweepTask())
+		require.NoError(t, err)
+		require.Eventually(t, func() bool {
+			got, err := gen.Latest(context.Background(), a, camp.ID)
+			return err == nil && got.Status == sequences.GenerationCompleted && got.Done == 3
+		}, 30*time.Second, 50*time.Millisecond, "the sweep did not get the run finished")
+		var n int
+		require.NoError(t, b.owner.Pool.QueryRow(t.Context(), `SELECT count(*) FROM sequences WHERE campaign_id = $1`, camp.ID).Scan(&n))
+		require.Equal(t, 3, n)
+	})
 
 	t.Run("AnImportWhoseEnqueueWasLostIsEnqueuedAgainAndCompletes", func(t *testing.T) {
 		t.Parallel()
@@ -89,7 +133,7 @@ func TestLeadImportSweep(t *testing.T) {
 		t.Cleanup(srv.Shutdown)
 		enq := jobs.NewEnqueuer(b.redis)
 		t.Cleanup(func() { _ = enq.Close() })
-		info, err := enq.Enqueue(t.Context(), jobs.NewLeadImportSweepTask())
+		info, err := enq.Enqueue(t.Context(), jobs.NewRowRunSweepTask())
 		require.NoError(t, err)
 		require.Equal(t, jobs.QueueMaintenance, info.Queue)
 
@@ -109,8 +153,8 @@ func TestLeadImportSweep(t *testing.T) {
 		require.NoError(t, leadimports.NewService(b.db, nil).Run(t.Context(), a.OrgID, done))
 
 		rec := &recordingEnqueuer{}
-		h := jobs.NewLeadImportSweepHandler(b.db, rec, jobs.LeadImportSweepConfig{Logger: b.logger})
-		require.NoError(t, h.ProcessTask(t.Context(), jobs.NewLeadImportSweepTask()))
+		h := jobs.NewRowRunSweepHandler(b.db, rec, jobs.RowRunSweepConfig{Logger: b.logger})
+		require.NoError(t, h.ProcessTask(t.Context(), jobs.NewRowRunSweepTask()))
 		// Other tests' imports may be swept too: the sweep is cross-org.
 		require.True(t, rec.ids[stale], "an import queued for two minutes")
 		require.False(t, rec.ids[fresh], "an import just created has its own enqueue on the way")
@@ -122,7 +166,9 @@ func TestLeadImportSweep(t *testing.T) {
 		b := setup(t)
 		lostImport(t, b, 2*time.Minute)
 		rec := &recordingEnqueuer{err: errors.New("redis: connection refused")}
-		h := jobs.NewLeadImportSweepHandler(b.db, rec, jobs.LeadImportSweepConfig{Logger: b.logger})
-		require.ErrorContains(t, h.ProcessTask(t.Context(), jobs.NewLeadImportSweepTask()), "connection refused")
+		h := jobs.NewRowRunSweepHandler(b.db, rec, jobs.RowRunSweepConfig{Logger: b.logger})
+		require.ErrorContains(t, h.ProcessTask(t.Context(), jobs.NewRowRunSweepTask()), "connection refused")
 	})
 }
+
+func ptr[T any](v T) *T { return &v }
