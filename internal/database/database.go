@@ -233,7 +233,11 @@ func (db *DB) EnsureLoginRole(ctx context.Context, appURL, appRole string) (stri
 			// DDL takes no bind parameters; quote the literal ourselves.
 			stmt += " PASSWORD '" + strings.ReplaceAll(cfg.Password, "'", "''") + "'"
 		}
-		if _, err := db.Pool.Exec(ctx, stmt); err != nil && !strings.Contains(err.Error(), "already exists") {
+		// Two processes creating the role at once: the loser sees
+		// duplicate_object, or a unique violation on pg_authid when both
+		// passed the catalogue check before either committed.
+		var pgErr *pgconn.PgError
+		if _, err := db.Pool.Exec(ctx, stmt); err != nil && !(errors.As(err, &pgErr) && (pgErr.Code == "42710" || pgErr.Code == "23505")) {
 			return "", fmt.Errorf("database: create role %s: %w", user, err)
 		}
 	}
