@@ -8,6 +8,7 @@ require (
 	code.dny.dev/ssrf v0.3.0
 	github.com/anthropics/anthropic-sdk-go v1.84.0
 	github.com/caarlos0/env/v11 v11.4.2
+	github.com/emersion/go-msgauth v0.7.0
 	github.com/emersion/go-sasl v0.0.0-20241020182733-b788ff22d5a6
 	github.com/emersion/go-smtp v0.25.1
 	github.com/getkin/kin-openapi v0.153.0
@@ -33,8 +34,6 @@ require (
 	golang.org/x/text v0.44.0
 	google.golang.org/genai v1.77.0
 )
-
-require github.com/emersion/go-msgauth v0.7.0 // indirect
 
 require (
 	cloud.google.com/go v0.116.0 // indirect
