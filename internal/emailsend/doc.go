@@ -18,7 +18,7 @@
 //     accepted the message: it must never be sent again.
 //
 // Account-level failures (cannot connect, STARTTLS missing, bad credentials)
-// are Transient for every email in the batch and their Err wraps ErrConnect
+// are Transient for every email not yet sent and their Err wraps ErrConnect
 // or ErrAuth, so the engine can pause the account rather than bounce leads.
 //
 // # Decisions
@@ -42,8 +42,8 @@
 //
 // DKIM: go-mail v0.8.1 has a DKIM signer, but it folds the h= tag in the
 // middle of a header name once the list is longer than about 70 characters
-// (see /work/shared/LIBRARIES.md), and the list we sign (From, To, Subject,
-// Date, Message-ID, In-Reply-To, References, List-Unsubscribe,
+// (a trap noted in the workspace's LIBRARIES.md), and the list we sign (From,
+// To, Subject, Date, Message-ID, In-Reply-To, References, List-Unsubscribe,
 // List-Unsubscribe-Post, MIME-Version, Content-Type) is longer than that:
 // with it, go-mail emits "h=…:L<CRLF> ist-Unsubscribe-Post" and go-msgauth
 // rejects the signature (checked while writing this package).

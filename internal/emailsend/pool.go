@@ -136,7 +136,7 @@ func NewPool(opts PoolOptions) *Pool {
 
 // Close closes every idle connection (with QUIT) and stops the janitor.
 // Batches still running finish; their connections are closed when they
-// end. Close always returns nil.
+// end, as are those of any Send after Close. Close always returns nil.
 func (p *Pool) Close() error {
 	p.mu.Lock()
 	if p.closed {
@@ -242,6 +242,14 @@ func (c *conn) watch(ctx context.Context) (stop func()) {
 // when it breaks after the final ".", the email is Uncertain and is not
 // resent, and the following emails go over a new connection. When ctx ends,
 // the emails not yet attempted are Transient with ctx's error.
+//
+// An email Build refuses is Permanent (Err wraps ErrInvalidEmail) and the
+// others still go. When no session can be set up, the email at hand and all
+// after it are Transient with an Err wrapping ErrConnect or ErrAuth.
+//
+// The whole message being handed to the connection is what counts as "the
+// final . written": a failure while flushing it, or while waiting for the
+// reply, is Uncertain even if the bytes may not all have left this host.
 func (p *Pool) Send(ctx context.Context, acc Account, emails []Email, dk *DKIM) []Result {
 	res := make([]Result, len(emails))
 	msgs := make([][]byte, len(emails))
