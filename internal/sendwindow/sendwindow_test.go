@@ -303,11 +303,11 @@ var fuzzZones = []string{
 }
 
 func FuzzNext(f *testing.F) {
-	f.Add(uint8(1), uint16(540), uint16(480), uint8(0b0111110), int64(1772946000), uint64(1))   // NY spring forward
-	f.Add(uint8(2), uint16(150), uint16(90), uint8(0b1000001), int64(1774746000), uint64(2))    // Berlin skipped start
-	f.Add(uint8(3), uint16(120), uint16(60), uint8(0b0000001), int64(1775311200), uint64(3))    // Lord Howe
-	f.Add(uint8(4), uint16(0), uint16(1439), uint8(0b0100000), int64(1325152800), uint64(4))    // Apia skipped 30 Dec 2011
-	f.Add(uint8(1), uint16(75), uint16(30), uint8(0b0000001), int64(1793509200), uint64(5))     // NY repeated hour
+	f.Add(uint8(1), uint16(540), uint16(480), uint8(0b0111110), int64(1772946000), uint64(1)) // NY spring forward
+	f.Add(uint8(2), uint16(150), uint16(90), uint8(0b1000001), int64(1774746000), uint64(2))  // Berlin skipped start
+	f.Add(uint8(3), uint16(120), uint16(60), uint8(0b0000001), int64(1775311200), uint64(3))  // Lord Howe
+	f.Add(uint8(4), uint16(0), uint16(1439), uint8(0b0100000), int64(1325152800), uint64(4))  // Apia skipped 30 Dec 2011
+	f.Add(uint8(1), uint16(75), uint16(30), uint8(0b0000001), int64(1793509200), uint64(5))   // NY repeated hour
 	f.Fuzz(func(t *testing.T, zone uint8, start, length uint16, days uint8, unix int64, key uint64) {
 		s := int(start) % 1439
 		e := s + 1 + int(length)%(1439-s)
