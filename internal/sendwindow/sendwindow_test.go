@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"testing"
 	"time"
+	_ "time/tzdata" // zones resolve even where the OS has no zoneinfo
 
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
@@ -185,7 +186,7 @@ func TestNextSpread(t *testing.T) {
 		}
 	})
 
-	t.Run("KeyZeroIsTheStartAndKeysDiffer", func(t *testing.T) {
+	t.Run("DifferentKeysDifferentTimes", func(t *testing.T) {
 		t.Parallel()
 		from := at(t, "2026-03-06T05:00:00Z")
 		a, b := ny.NextSpread(from, 1), ny.NextSpread(from, 2)
