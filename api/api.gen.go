@@ -139,8 +139,10 @@ func (e CampaignStatus) Valid() bool {
 // Defines values for EventTypeName.
 const (
 	EventTypeNameApprovalNeeded        EventTypeName = "approval.needed"
+	EventTypeNameCampaignCompleted     EventTypeName = "campaign.completed"
 	EventTypeNameCampaignCreated       EventTypeName = "campaign.created"
 	EventTypeNameCampaignDeleted       EventTypeName = "campaign.deleted"
+	EventTypeNameCampaignPaused        EventTypeName = "campaign.paused"
 	EventTypeNameCampaignStatusChanged EventTypeName = "campaign.status_changed"
 	EventTypeNameCampaignUpdated       EventTypeName = "campaign.updated"
 	EventTypeNameGenerationCompleted   EventTypeName = "generation.completed"
@@ -150,10 +152,15 @@ const (
 	EventTypeNameImportFailed          EventTypeName = "import.failed"
 	EventTypeNameLeadCreated           EventTypeName = "lead.created"
 	EventTypeNameLeadDeleted           EventTypeName = "lead.deleted"
+	EventTypeNameLeadUnsubscribed      EventTypeName = "lead.unsubscribed"
 	EventTypeNameLeadUpdated           EventTypeName = "lead.updated"
 	EventTypeNameMemberAdded           EventTypeName = "member.added"
 	EventTypeNameMemberRemoved         EventTypeName = "member.removed"
 	EventTypeNameMemberUpdated         EventTypeName = "member.updated"
+	EventTypeNameMessageBounced        EventTypeName = "message.bounced"
+	EventTypeNameMessageFailed         EventTypeName = "message.failed"
+	EventTypeNameMessageScheduled      EventTypeName = "message.scheduled"
+	EventTypeNameMessageSent           EventTypeName = "message.sent"
 	EventTypeNameSequenceApproved      EventTypeName = "sequence.approved"
 	EventTypeNameSequenceGenerated     EventTypeName = "sequence.generated"
 	EventTypeNameSequenceRejected      EventTypeName = "sequence.rejected"
@@ -171,9 +178,13 @@ func (e EventTypeName) Valid() bool {
 	switch e {
 	case EventTypeNameApprovalNeeded:
 		return true
+	case EventTypeNameCampaignCompleted:
+		return true
 	case EventTypeNameCampaignCreated:
 		return true
 	case EventTypeNameCampaignDeleted:
+		return true
+	case EventTypeNameCampaignPaused:
 		return true
 	case EventTypeNameCampaignStatusChanged:
 		return true
@@ -193,6 +204,8 @@ func (e EventTypeName) Valid() bool {
 		return true
 	case EventTypeNameLeadDeleted:
 		return true
+	case EventTypeNameLeadUnsubscribed:
+		return true
 	case EventTypeNameLeadUpdated:
 		return true
 	case EventTypeNameMemberAdded:
@@ -200,6 +213,14 @@ func (e EventTypeName) Valid() bool {
 	case EventTypeNameMemberRemoved:
 		return true
 	case EventTypeNameMemberUpdated:
+		return true
+	case EventTypeNameMessageBounced:
+		return true
+	case EventTypeNameMessageFailed:
+		return true
+	case EventTypeNameMessageScheduled:
+		return true
+	case EventTypeNameMessageSent:
 		return true
 	case EventTypeNameSequenceApproved:
 		return true
@@ -230,8 +251,10 @@ func (e EventTypeName) Valid() bool {
 const (
 	EventTypeSubscriptionApprovalNeeded        EventTypeSubscription = "approval.needed"
 	EventTypeSubscriptionAsterisk              EventTypeSubscription = "*"
+	EventTypeSubscriptionCampaignCompleted     EventTypeSubscription = "campaign.completed"
 	EventTypeSubscriptionCampaignCreated       EventTypeSubscription = "campaign.created"
 	EventTypeSubscriptionCampaignDeleted       EventTypeSubscription = "campaign.deleted"
+	EventTypeSubscriptionCampaignPaused        EventTypeSubscription = "campaign.paused"
 	EventTypeSubscriptionCampaignStatusChanged EventTypeSubscription = "campaign.status_changed"
 	EventTypeSubscriptionCampaignUpdated       EventTypeSubscription = "campaign.updated"
 	EventTypeSubscriptionGenerationCompleted   EventTypeSubscription = "generation.completed"
@@ -241,10 +264,15 @@ const (
 	EventTypeSubscriptionImportFailed          EventTypeSubscription = "import.failed"
 	EventTypeSubscriptionLeadCreated           EventTypeSubscription = "lead.created"
 	EventTypeSubscriptionLeadDeleted           EventTypeSubscription = "lead.deleted"
+	EventTypeSubscriptionLeadUnsubscribed      EventTypeSubscription = "lead.unsubscribed"
 	EventTypeSubscriptionLeadUpdated           EventTypeSubscription = "lead.updated"
 	EventTypeSubscriptionMemberAdded           EventTypeSubscription = "member.added"
 	EventTypeSubscriptionMemberRemoved         EventTypeSubscription = "member.removed"
 	EventTypeSubscriptionMemberUpdated         EventTypeSubscription = "member.updated"
+	EventTypeSubscriptionMessageBounced        EventTypeSubscription = "message.bounced"
+	EventTypeSubscriptionMessageFailed         EventTypeSubscription = "message.failed"
+	EventTypeSubscriptionMessageScheduled      EventTypeSubscription = "message.scheduled"
+	EventTypeSubscriptionMessageSent           EventTypeSubscription = "message.sent"
 	EventTypeSubscriptionSequenceApproved      EventTypeSubscription = "sequence.approved"
 	EventTypeSubscriptionSequenceGenerated     EventTypeSubscription = "sequence.generated"
 	EventTypeSubscriptionSequenceRejected      EventTypeSubscription = "sequence.rejected"
@@ -264,9 +292,13 @@ func (e EventTypeSubscription) Valid() bool {
 		return true
 	case EventTypeSubscriptionAsterisk:
 		return true
+	case EventTypeSubscriptionCampaignCompleted:
+		return true
 	case EventTypeSubscriptionCampaignCreated:
 		return true
 	case EventTypeSubscriptionCampaignDeleted:
+		return true
+	case EventTypeSubscriptionCampaignPaused:
 		return true
 	case EventTypeSubscriptionCampaignStatusChanged:
 		return true
@@ -286,6 +318,8 @@ func (e EventTypeSubscription) Valid() bool {
 		return true
 	case EventTypeSubscriptionLeadDeleted:
 		return true
+	case EventTypeSubscriptionLeadUnsubscribed:
+		return true
 	case EventTypeSubscriptionLeadUpdated:
 		return true
 	case EventTypeSubscriptionMemberAdded:
@@ -293,6 +327,14 @@ func (e EventTypeSubscription) Valid() bool {
 	case EventTypeSubscriptionMemberRemoved:
 		return true
 	case EventTypeSubscriptionMemberUpdated:
+		return true
+	case EventTypeSubscriptionMessageBounced:
+		return true
+	case EventTypeSubscriptionMessageFailed:
+		return true
+	case EventTypeSubscriptionMessageScheduled:
+		return true
+	case EventTypeSubscriptionMessageSent:
 		return true
 	case EventTypeSubscriptionSequenceApproved:
 		return true
@@ -619,6 +661,114 @@ func (e MePrincipalType) Valid() bool {
 	case MePrincipalTypeAPIKey:
 		return true
 	case MePrincipalTypeUser:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for MessageBlockedReason.
+const (
+	MessageBlockedReasonAccountCap       MessageBlockedReason = "account_cap"
+	MessageBlockedReasonAccountInactive  MessageBlockedReason = "account_inactive"
+	MessageBlockedReasonCampaignPaused   MessageBlockedReason = "campaign_paused"
+	MessageBlockedReasonLeadBounced      MessageBlockedReason = "lead_bounced"
+	MessageBlockedReasonLeadReplied      MessageBlockedReason = "lead_replied"
+	MessageBlockedReasonLeadUnsubscribed MessageBlockedReason = "lead_unsubscribed"
+	MessageBlockedReasonNoAccount        MessageBlockedReason = "no_account"
+	MessageBlockedReasonOutsideWindow    MessageBlockedReason = "outside_window"
+	MessageBlockedReasonSendFailed       MessageBlockedReason = "send_failed"
+	MessageBlockedReasonSuppressed       MessageBlockedReason = "suppressed"
+)
+
+// Valid indicates whether the value is a known member of the MessageBlockedReason enum.
+func (e MessageBlockedReason) Valid() bool {
+	switch e {
+	case MessageBlockedReasonAccountCap:
+		return true
+	case MessageBlockedReasonAccountInactive:
+		return true
+	case MessageBlockedReasonCampaignPaused:
+		return true
+	case MessageBlockedReasonLeadBounced:
+		return true
+	case MessageBlockedReasonLeadReplied:
+		return true
+	case MessageBlockedReasonLeadUnsubscribed:
+		return true
+	case MessageBlockedReasonNoAccount:
+		return true
+	case MessageBlockedReasonOutsideWindow:
+		return true
+	case MessageBlockedReasonSendFailed:
+		return true
+	case MessageBlockedReasonSuppressed:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for MessageChannel.
+const (
+	MessageChannelEmail    MessageChannel = "email"
+	MessageChannelSms      MessageChannel = "sms"
+	MessageChannelWhatsapp MessageChannel = "whatsapp"
+)
+
+// Valid indicates whether the value is a known member of the MessageChannel enum.
+func (e MessageChannel) Valid() bool {
+	switch e {
+	case MessageChannelEmail:
+		return true
+	case MessageChannelSms:
+		return true
+	case MessageChannelWhatsapp:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for MessageStatus.
+const (
+	MessageStatusBounced   MessageStatus = "bounced"
+	MessageStatusCancelled MessageStatus = "cancelled"
+	MessageStatusDelivered MessageStatus = "delivered"
+	MessageStatusDraft     MessageStatus = "draft"
+	MessageStatusFailed    MessageStatus = "failed"
+	MessageStatusQueued    MessageStatus = "queued"
+	MessageStatusRead      MessageStatus = "read"
+	MessageStatusReplied   MessageStatus = "replied"
+	MessageStatusScheduled MessageStatus = "scheduled"
+	MessageStatusSending   MessageStatus = "sending"
+	MessageStatusSent      MessageStatus = "sent"
+)
+
+// Valid indicates whether the value is a known member of the MessageStatus enum.
+func (e MessageStatus) Valid() bool {
+	switch e {
+	case MessageStatusBounced:
+		return true
+	case MessageStatusCancelled:
+		return true
+	case MessageStatusDelivered:
+		return true
+	case MessageStatusDraft:
+		return true
+	case MessageStatusFailed:
+		return true
+	case MessageStatusQueued:
+		return true
+	case MessageStatusRead:
+		return true
+	case MessageStatusReplied:
+		return true
+	case MessageStatusScheduled:
+		return true
+	case MessageStatusSending:
+		return true
+	case MessageStatusSent:
 		return true
 	default:
 		return false
@@ -1857,6 +2007,60 @@ type MembershipSummary struct {
 	OrgID openapi_types.UUID `json:"org_id"`
 	Role  Role               `json:"role"`
 }
+
+// Message One message of a lead's sequence, as the sending engine moves it (scheduled → queued → sending → sent, or failed, bounced, cancelled).
+type Message struct {
+	Attempts int `json:"attempts"`
+
+	// BlockedReason Why a message that is due has not gone (yet), or why it was cancelled: the answer to "why was it not sent?".
+	BlockedReason *MessageBlockedReason `json:"blocked_reason"`
+
+	// BodyText The step rendered for the lead, before the footer (sender, postal address, unsubscribe link) added at send time.
+	BodyText   string              `json:"body_text"`
+	BouncedAt  *time.Time          `json:"bounced_at"`
+	CampaignID *openapi_types.UUID `json:"campaign_id"`
+	Channel    MessageChannel      `json:"channel"`
+	CreatedAt  time.Time           `json:"created_at"`
+
+	// DeliveryUncertain A worker stopped between handing the message to the provider and recording it: it may have been delivered, and is never sent again.
+	DeliveryUncertain bool `json:"delivery_uncertain"`
+
+	// EmailAccountID The mailbox it leaves from; a lead's follow-ups leave from the mailbox of its first step.
+	EmailAccountID *openapi_types.UUID `json:"email_account_id"`
+	ID             openapi_types.UUID  `json:"id"`
+
+	// InReplyTo A follow-up's parent Message-ID.
+	InReplyTo *string            `json:"in_reply_to"`
+	LastError *string            `json:"last_error"`
+	LeadID    openapi_types.UUID `json:"lead_id"`
+
+	// MessageID Our RFC 5322 Message-ID, without angle brackets.
+	MessageID         *string             `json:"message_id"`
+	ProviderMessageID *string             `json:"provider_message_id"`
+	References        []string            `json:"references"`
+	ScheduledFor      *time.Time          `json:"scheduled_for"`
+	SentAt            *time.Time          `json:"sent_at"`
+	SequenceID        *openapi_types.UUID `json:"sequence_id"`
+	Status            MessageStatus       `json:"status"`
+	Step              int                 `json:"step"`
+	Subject           *string             `json:"subject"`
+	UpdatedAt         time.Time           `json:"updated_at"`
+}
+
+// MessageBlockedReason Why a message that is due has not gone (yet), or why it was cancelled: the answer to "why was it not sent?".
+type MessageBlockedReason string
+
+// MessageChannel defines model for Message.Channel.
+type MessageChannel string
+
+// MessageList defines model for MessageList.
+type MessageList struct {
+	Data       []Message `json:"data"`
+	NextCursor *string   `json:"next_cursor"`
+}
+
+// MessageStatus defines model for MessageStatus.
+type MessageStatus string
 
 // Notification defines model for Notification.
 type Notification struct {

@@ -2817,6 +2817,60 @@ export interface components {
             severity: "error" | "warning" | "info";
             message: string;
         };
+        /** @description One message of a lead's sequence, as the sending engine moves it (scheduled → queued → sending → sent, or failed, bounced, cancelled). */
+        Message: {
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            campaign_id: string | null;
+            /** Format: uuid */
+            sequence_id: string | null;
+            /** Format: uuid */
+            lead_id: string;
+            /** @enum {string} */
+            channel: "email" | "whatsapp" | "sms";
+            /**
+             * Format: uuid
+             * @description The mailbox it leaves from; a lead's follow-ups leave from the mailbox of its first step.
+             */
+            email_account_id: string | null;
+            step: number;
+            subject: string | null;
+            /** @description The step rendered for the lead, before the footer (sender, postal address, unsubscribe link) added at send time. */
+            body_text: string;
+            /** @description Our RFC 5322 Message-ID, without angle brackets. */
+            message_id: string | null;
+            /** @description A follow-up's parent Message-ID. */
+            in_reply_to: string | null;
+            references: string[];
+            /** Format: date-time */
+            scheduled_for: string | null;
+            status: components["schemas"]["MessageStatus"];
+            /**
+             * @description Why a message that is due has not gone (yet), or why it was cancelled: the answer to "why was it not sent?".
+             * @enum {string|null}
+             */
+            blocked_reason: "outside_window" | "account_cap" | "account_inactive" | "no_account" | "campaign_paused" | "lead_replied" | "lead_unsubscribed" | "lead_bounced" | "suppressed" | "send_failed" | null;
+            /** @description A worker stopped between handing the message to the provider and recording it: it may have been delivered, and is never sent again. */
+            delivery_uncertain: boolean;
+            attempts: number;
+            last_error: string | null;
+            /** Format: date-time */
+            sent_at: string | null;
+            /** Format: date-time */
+            bounced_at: string | null;
+            provider_message_id: string | null;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            updated_at: string;
+        };
+        /** @enum {string} */
+        MessageStatus: "draft" | "scheduled" | "queued" | "sending" | "sent" | "delivered" | "read" | "replied" | "bounced" | "failed" | "cancelled";
+        MessageList: {
+            data: components["schemas"]["Message"][];
+            next_cursor: string | null;
+        };
         SequenceList: {
             data: components["schemas"]["Sequence"][];
             next_cursor: string | null;
@@ -2947,12 +3001,12 @@ export interface components {
          * @description An event type of the catalogue (see the events tag).
          * @enum {string}
          */
-        EventTypeName: "lead.created" | "lead.updated" | "lead.deleted" | "import.created" | "import.completed" | "import.failed" | "import.cancelled" | "campaign.created" | "campaign.updated" | "campaign.status_changed" | "campaign.deleted" | "template.created" | "template.updated" | "template.deleted" | "suppression.created" | "suppression.deleted" | "member.added" | "member.updated" | "member.removed" | "sequence.generated" | "sequence.updated" | "sequence.approved" | "sequence.rejected" | "generation.completed" | "approval.needed" | "webhook.test";
+        EventTypeName: "lead.created" | "lead.updated" | "lead.deleted" | "import.created" | "import.completed" | "import.failed" | "import.cancelled" | "campaign.created" | "campaign.updated" | "campaign.status_changed" | "campaign.deleted" | "template.created" | "template.updated" | "template.deleted" | "suppression.created" | "suppression.deleted" | "member.added" | "member.updated" | "member.removed" | "sequence.generated" | "sequence.updated" | "sequence.approved" | "sequence.rejected" | "generation.completed" | "approval.needed" | "message.scheduled" | "message.sent" | "message.failed" | "message.bounced" | "lead.unsubscribed" | "campaign.paused" | "campaign.completed" | "webhook.test";
         /**
          * @description What a webhook endpoint subscribes to. A catalogue type, or `*` for every type.
          * @enum {string}
          */
-        EventTypeSubscription: "*" | "lead.created" | "lead.updated" | "lead.deleted" | "import.created" | "import.completed" | "import.failed" | "import.cancelled" | "campaign.created" | "campaign.updated" | "campaign.status_changed" | "campaign.deleted" | "template.created" | "template.updated" | "template.deleted" | "suppression.created" | "suppression.deleted" | "member.added" | "member.updated" | "member.removed" | "sequence.generated" | "sequence.updated" | "sequence.approved" | "sequence.rejected" | "generation.completed" | "approval.needed" | "webhook.test";
+        EventTypeSubscription: "*" | "lead.created" | "lead.updated" | "lead.deleted" | "import.created" | "import.completed" | "import.failed" | "import.cancelled" | "campaign.created" | "campaign.updated" | "campaign.status_changed" | "campaign.deleted" | "template.created" | "template.updated" | "template.deleted" | "suppression.created" | "suppression.deleted" | "member.added" | "member.updated" | "member.removed" | "sequence.generated" | "sequence.updated" | "sequence.approved" | "sequence.rejected" | "generation.completed" | "approval.needed" | "message.scheduled" | "message.sent" | "message.failed" | "message.bounced" | "lead.unsubscribed" | "campaign.paused" | "campaign.completed" | "webhook.test";
         /**
          * @description One event: an item of `GET /v1/events` and, byte for byte, the body
          *     of a webhook delivery.
