@@ -14,7 +14,7 @@ DROP FUNCTION IF EXISTS maint_stale_queued_messages(interval, integer);
 
 --bun:split
 
-DROP FUNCTION IF EXISTS maint_claim_due_messages(integer);
+DROP FUNCTION IF EXISTS maint_claim_due_messages(integer, timestamptz);
 
 --bun:split
 

@@ -44,17 +44,18 @@ ALTER TABLE messages ADD COLUMN blocked_reason text CHECK (blocked_reason IN (
 --bun:split
 
 -- The dispatcher's claim: due messages of active campaigns, oldest first,
--- at most p_limit, moved from scheduled to queued in one statement; SKIP
+-- due at p_now (the engine's clock, so tests can move it), at most
+-- p_limit, moved from scheduled to queued in one statement; SKIP
 -- LOCKED so several dispatchers never claim the same one. It runs across
 -- tenants as the RLS-bound app role, hence SECURITY DEFINER (like
 -- maint_purge_expired); it returns ids only. A message of a paused
 -- campaign stays scheduled (resuming reschedules it).
-CREATE FUNCTION maint_claim_due_messages(p_limit integer)
+CREATE FUNCTION maint_claim_due_messages(p_limit integer, p_now timestamptz)
 RETURNS TABLE (org_id uuid, email_account_id uuid, id uuid)
 LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = public, pg_temp AS $$
   WITH due AS (
     SELECT m.id FROM messages m
-    WHERE m.status = 'scheduled' AND m.scheduled_for <= now()
+    WHERE m.status = 'scheduled' AND m.scheduled_for <= p_now
       AND EXISTS (SELECT 1 FROM campaigns c WHERE c.org_id = m.org_id AND c.id = m.campaign_id AND c.status = 'active')
     ORDER BY m.scheduled_for
     LIMIT greatest(p_limit, 0)
@@ -67,8 +68,8 @@ $$;
 
 --bun:split
 
-REVOKE ALL ON FUNCTION maint_claim_due_messages(integer) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION maint_claim_due_messages(integer) TO leadpilot_app;
+REVOKE ALL ON FUNCTION maint_claim_due_messages(integer, timestamptz) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION maint_claim_due_messages(integer, timestamptz) TO leadpilot_app;
 
 --bun:split
 

@@ -507,12 +507,15 @@ func systemTransition(ctx context.Context, tx bun.IDB, org, id uuid.UUID, from, 
 	if reason != "" {
 		q = q.Set("settings = jsonb_set(settings, '{pause_reason}', to_jsonb(?::text))", reason)
 	}
-	res, err := q.Returning("*").Exec(ctx)
+	res, err := q.Exec(ctx)
 	if err != nil {
 		return false, fmt.Errorf("campaigns: %s %s: %w", to, id, database.Interpret(err))
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
 		return false, nil
+	}
+	if row, err = getRow(ctx, tx, org, id, false); err != nil {
+		return false, err
 	}
 	c, err := withStats(ctx, tx, org, row)
 	if err != nil {

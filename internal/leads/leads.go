@@ -668,7 +668,7 @@ func (s *Service) Delete(ctx context.Context, a access.Actor, id uuid.UUID) erro
 func MarkUnsubscribed(ctx context.Context, tx bun.IDB, org, lead uuid.UUID) (bool, *string, error) {
 	var rows []leadRow
 	if err := tx.NewRaw(`UPDATE leads SET unsubscribed_at = now(), status = 'unsubscribed', updated_at = now()
-		WHERE org_id = ? AND id = ? AND unsubscribed_at IS NULL RETURNING *`, org, lead).Scan(ctx, &rows); err != nil &&
+		WHERE org_id = ? AND id = ? AND unsubscribed_at IS NULL RETURNING `+strings.Join(leadColumns, ", "), org, lead).Scan(ctx, &rows); err != nil &&
 		!errors.Is(database.Interpret(err), database.ErrNotFound) {
 		return false, nil, fmt.Errorf("leads: unsubscribe %s: %w", lead, database.Interpret(err))
 	}
@@ -685,7 +685,7 @@ func MarkReplied(ctx context.Context, tx bun.IDB, org, lead uuid.UUID) (bool, er
 	var rows []leadRow
 	if err := tx.NewRaw(`UPDATE leads SET replied_at = coalesce(replied_at, now()),
 		status = CASE WHEN status IN ('new', 'sequenced', 'contacted') THEN 'replied' ELSE status END, updated_at = now()
-		WHERE org_id = ? AND id = ? AND replied_at IS NULL RETURNING *`, org, lead).Scan(ctx, &rows); err != nil &&
+		WHERE org_id = ? AND id = ? AND replied_at IS NULL RETURNING `+strings.Join(leadColumns, ", "), org, lead).Scan(ctx, &rows); err != nil &&
 		!errors.Is(database.Interpret(err), database.ErrNotFound) {
 		return false, fmt.Errorf("leads: replied %s: %w", lead, database.Interpret(err))
 	}

@@ -24,7 +24,7 @@ type due struct {
 // queued; the requeue step of a later Tick enqueues them again. It
 // returns how many it claimed.
 func (e *Engine) Dispatch(ctx context.Context) (int, error) {
-	found, err := e.scan(ctx, `SELECT org_id, coalesce(email_account_id, '00000000-0000-0000-0000-000000000000'), id FROM maint_claim_due_messages($1)`, e.opts.ClaimLimit)
+	found, err := e.scan(ctx, `SELECT org_id, coalesce(email_account_id, '00000000-0000-0000-0000-000000000000'), id FROM maint_claim_due_messages($1, $2)`, e.opts.ClaimLimit, e.opts.Now())
 	if err != nil {
 		return 0, fmt.Errorf("sending: claim due: %w", err)
 	}
@@ -125,8 +125,8 @@ func (e *Engine) Reap(ctx context.Context) (int, error) {
 			var reaped []messageRow
 			if err := tx.NewRaw(`UPDATE messages SET status = 'failed', delivery_uncertain = true, updated_at = now(),
 				last_error = 'the worker stopped while sending: the message may have been delivered, so it is not sent again'
-				WHERE org_id = ? AND id IN (?) AND status = 'sending' AND claimed_at < ? RETURNING *`,
-				org, bun.In(ids), e.opts.Now().Add(-e.opts.ReapAfter)).Scan(ctx, &reaped); err != nil && !errors.Is(database.Interpret(err), database.ErrNotFound) {
+				WHERE org_id = ? AND id IN (?) AND status = 'sending' AND claimed_at < now() - make_interval(secs => ?) RETURNING *`,
+				org, bun.In(ids), e.opts.ReapAfter.Seconds()).Scan(ctx, &reaped); err != nil && !errors.Is(database.Interpret(err), database.ErrNotFound) {
 				return fmt.Errorf("sending: reap: %w", database.Interpret(err))
 			}
 			n += len(reaped)

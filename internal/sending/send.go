@@ -192,8 +192,9 @@ func (e *Engine) claim(ctx context.Context, org, accountID uuid.UUID, ids []uuid
 			claim[i] = c.ID
 		}
 		var got []uuid.UUID
-		if err := tx.NewRaw(`UPDATE messages SET status = 'sending', claimed_at = ?, attempts = attempts + 1, blocked_reason = NULL, updated_at = now()
-			WHERE org_id = ? AND id IN (?) AND status = 'queued' RETURNING id`, now, org, bun.In(claim)).Scan(ctx, &got); err != nil {
+		// claimed_at is the database's clock, as the reaper's is.
+		if err := tx.NewRaw(`UPDATE messages SET status = 'sending', claimed_at = now(), attempts = attempts + 1, blocked_reason = NULL, updated_at = now()
+			WHERE org_id = ? AND id IN (?) AND status = 'queued' RETURNING id`, org, bun.In(claim)).Scan(ctx, &got); err != nil {
 			return fmt.Errorf("sending: claim: %w", database.Interpret(err))
 		}
 		mine := map[uuid.UUID]bool{}
