@@ -670,6 +670,7 @@ func (e MePrincipalType) Valid() bool {
 // Defines values for MessageBlockedReason.
 const (
 	MessageBlockedReasonAccountCap       MessageBlockedReason = "account_cap"
+	MessageBlockedReasonAccountGap       MessageBlockedReason = "account_gap"
 	MessageBlockedReasonAccountInactive  MessageBlockedReason = "account_inactive"
 	MessageBlockedReasonCampaignPaused   MessageBlockedReason = "campaign_paused"
 	MessageBlockedReasonLeadBounced      MessageBlockedReason = "lead_bounced"
@@ -685,6 +686,8 @@ const (
 func (e MessageBlockedReason) Valid() bool {
 	switch e {
 	case MessageBlockedReasonAccountCap:
+		return true
+	case MessageBlockedReasonAccountGap:
 		return true
 	case MessageBlockedReasonAccountInactive:
 		return true

@@ -22,4 +22,8 @@ ALTER TABLE messages DROP COLUMN IF EXISTS blocked_reason;
 
 --bun:split
 
+ALTER TABLE email_accounts DROP COLUMN IF EXISTS next_send_at;
+
+--bun:split
+
 DROP TABLE IF EXISTS campaign_email_accounts;

@@ -90,8 +90,14 @@ type Options struct {
 	// unsubscribes (optional).
 	UnsubscribeBase    string
 	UnsubscribeMailbox string
-	// IgnoreCaps lifts the daily caps of mailboxes (benchmarks and load
-	// tests only; the configuration SENDING_IGNORE_CAPS).
+	// MinGap and GapJitter space the sends of one real mailbox: after a
+	// send, the next waits MinGap plus a random part of GapJitter (default
+	// 20 s and 40 s; negative: none; sandbox mailboxes have no gap).
+	MinGap    time.Duration
+	GapJitter time.Duration
+	// IgnoreCaps lifts the daily caps and the gaps of mailboxes
+	// (benchmarks and load tests only; the configuration
+	// SENDING_IGNORE_CAPS).
 	IgnoreCaps bool
 	Logger     *slog.Logger
 }
@@ -128,6 +134,12 @@ func New(db *database.DB, channels map[string]Channel, enq Enqueuer, signer *uns
 	}
 	if opts.Backoff <= 0 {
 		opts.Backoff = 5 * time.Minute
+	}
+	if opts.MinGap == 0 {
+		opts.MinGap = 20 * time.Second
+	}
+	if opts.GapJitter == 0 {
+		opts.GapJitter = 40 * time.Second
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()

@@ -115,7 +115,7 @@ func setup(t *testing.T, srvOpts smtptest.Options, limit int) *bundle {
 	require.NoError(t, err)
 	b.eng = New(b.db, map[string]Channel{"email": EmailChannel{Pool: emailsend.NewPool(emailsend.PoolOptions{}), Transports: transports{b.srv}}},
 		b.q, b.signer, Options{Now: b.clock.Now, UnsubscribeBase: "https://app.test/u", UnsubscribeMailbox: "unsubscribe@app.test",
-			RequeueAfter: time.Millisecond, ReapAfter: 50 * time.Millisecond, Backoff: time.Hour})
+			RequeueAfter: time.Millisecond, ReapAfter: 50 * time.Millisecond, Backoff: time.Hour, MinGap: -1})
 	b.camps = campaigns.NewService(b.db)
 	b.camps.OnTransition(b.eng.OnTransition)
 	all := []string{"monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"}
@@ -457,4 +457,26 @@ func TestTwoDispatchersNeverClaimTheSameMessageAndALostTaskIsRequeued(t *testing
 	}
 	require.Equal(t, 200, b.srv.Count())
 	require.Equal(t, 200, b.count(`SELECT count(*) FROM messages WHERE campaign_id = $1 AND step = 1 AND status = 'sent'`, b.campaign))
+}
+
+func TestARealMailboxSendsOneAtATimeAGapApart(t *testing.T) {
+	b := setup(t, smtptest.Options{}, 100)
+	b.eng.opts.MinGap, b.eng.opts.GapJitter = 20*time.Second, 40*time.Second
+	for i := range 3 {
+		b.lead(fmt.Sprintf("g%d@gap.test", i))
+	}
+	b.activate()
+	b.clock.Add(24 * time.Hour)
+	b.work()
+	require.Len(t, b.srv.Messages(), 1, "one send, then the gap")
+	require.Equal(t, 2, b.count(`SELECT count(*) FROM messages WHERE campaign_id = $1 AND blocked_reason = 'account_gap' AND status = 'scheduled'`, b.campaign))
+	var next time.Time
+	require.NoError(t, b.owner.Pool.QueryRow(context.Background(), `SELECT next_send_at FROM email_accounts WHERE id = $1`, b.account).Scan(&next))
+	gap := next.Sub(b.clock.Now())
+	require.True(t, gap >= 20*time.Second && gap <= 60*time.Second, "gap %s", gap)
+	for range 2 {
+		b.clock.Add(2 * time.Minute)
+		b.work()
+	}
+	require.Len(t, b.srv.Messages(), 3, "each after its gap")
 }

@@ -48,6 +48,7 @@ type messageRow struct {
 const (
 	BlockedOutsideWindow    = "outside_window"
 	BlockedAccountCap       = "account_cap"
+	BlockedAccountGap       = "account_gap"
 	BlockedAccountInactive  = "account_inactive"
 	BlockedNoAccount        = "no_account"
 	BlockedCampaignPaused   = "campaign_paused"
