@@ -95,6 +95,10 @@ type Options struct {
 	// 20 s and 40 s; negative: none; sandbox mailboxes have no gap).
 	MinGap    time.Duration
 	GapJitter time.Duration
+	// BounceThreshold is the deliverability guard's limit on the rolling
+	// hard-bounce rate of a campaign and of a mailbox (default 0.05;
+	// negative: no guard; SENDING_BOUNCE_THRESHOLD).
+	BounceThreshold float64
 	// IgnoreCaps lifts the daily caps and the gaps of mailboxes
 	// (benchmarks and load tests only; the configuration
 	// SENDING_IGNORE_CAPS).

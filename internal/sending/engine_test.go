@@ -480,3 +480,28 @@ func TestARealMailboxSendsOneAtATimeAGapApart(t *testing.T) {
 	}
 	require.Len(t, b.srv.Messages(), 3, "each after its gap")
 }
+
+func TestTooManyBouncesPauseTheCampaignAndTheMailbox(t *testing.T) {
+	b := setup(t, smtptest.Options{Rcpt: func(to string) error {
+		if strings.HasPrefix(to, "gone") {
+			return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "no such user"}
+		}
+		return nil
+	}}, 1000)
+	for i := range 18 {
+		b.lead(fmt.Sprintf("ok%02d@guard.test", i))
+	}
+	for i := range 2 {
+		b.lead(fmt.Sprintf("gone%02d@guard.test", i))
+	}
+	b.activate()
+	b.clock.Add(24 * time.Hour)
+	b.work()
+	require.Equal(t, "paused", b.campaignStatus(), "2 of 20 bounced: 10%% > 5%%")
+	var reason string
+	require.NoError(t, b.owner.Pool.QueryRow(context.Background(), `SELECT settings->>'pause_reason' FROM campaigns WHERE id = $1`, b.campaign).Scan(&reason))
+	require.Contains(t, reason, "10% of the last 20 sends bounced")
+	require.Equal(t, 1, b.count(`SELECT count(*) FROM events WHERE org_id = $1 AND type = 'campaign.paused'`, b.actor.OrgID))
+	require.Equal(t, 0, b.count(`SELECT count(*) FROM email_accounts WHERE id = $1 AND is_active`, b.account), "the mailbox too")
+	require.Equal(t, 2, b.count(`SELECT count(*) FROM notifications WHERE org_id = $1 AND type = 'bounce'`, b.actor.OrgID))
+}

@@ -483,6 +483,9 @@ func (e *Engine) record(ctx context.Context, org, accountID uuid.UUID, batch []c
 		if err := e.afterBounced(ctx, tx, org, bounced); err != nil {
 			return err
 		}
+		if err := e.guard(ctx, tx, org, accountID, bounced); err != nil {
+			return err
+		}
 		evs := func(cs []claimed) []messageRow {
 			out := make([]messageRow, len(cs))
 			for i, c := range cs {
