@@ -669,17 +669,20 @@ func (e MePrincipalType) Valid() bool {
 
 // Defines values for MessageBlockedReason.
 const (
-	MessageBlockedReasonAccountCap       MessageBlockedReason = "account_cap"
-	MessageBlockedReasonAccountGap       MessageBlockedReason = "account_gap"
-	MessageBlockedReasonAccountInactive  MessageBlockedReason = "account_inactive"
-	MessageBlockedReasonCampaignPaused   MessageBlockedReason = "campaign_paused"
-	MessageBlockedReasonLeadBounced      MessageBlockedReason = "lead_bounced"
-	MessageBlockedReasonLeadReplied      MessageBlockedReason = "lead_replied"
-	MessageBlockedReasonLeadUnsubscribed MessageBlockedReason = "lead_unsubscribed"
-	MessageBlockedReasonNoAccount        MessageBlockedReason = "no_account"
-	MessageBlockedReasonOutsideWindow    MessageBlockedReason = "outside_window"
-	MessageBlockedReasonSendFailed       MessageBlockedReason = "send_failed"
-	MessageBlockedReasonSuppressed       MessageBlockedReason = "suppressed"
+	MessageBlockedReasonAccountCap         MessageBlockedReason = "account_cap"
+	MessageBlockedReasonAccountGap         MessageBlockedReason = "account_gap"
+	MessageBlockedReasonAccountInactive    MessageBlockedReason = "account_inactive"
+	MessageBlockedReasonCampaignDailyCap   MessageBlockedReason = "campaign_daily_cap"
+	MessageBlockedReasonCampaignPaused     MessageBlockedReason = "campaign_paused"
+	MessageBlockedReasonLeadBounced        MessageBlockedReason = "lead_bounced"
+	MessageBlockedReasonLeadReplied        MessageBlockedReason = "lead_replied"
+	MessageBlockedReasonLeadUnsubscribed   MessageBlockedReason = "lead_unsubscribed"
+	MessageBlockedReasonNoAccount          MessageBlockedReason = "no_account"
+	MessageBlockedReasonOutsideWindow      MessageBlockedReason = "outside_window"
+	MessageBlockedReasonRecipientDomainCap MessageBlockedReason = "recipient_domain_cap"
+	MessageBlockedReasonSendFailed         MessageBlockedReason = "send_failed"
+	MessageBlockedReasonSendingDomainCap   MessageBlockedReason = "sending_domain_cap"
+	MessageBlockedReasonSuppressed         MessageBlockedReason = "suppressed"
 )
 
 // Valid indicates whether the value is a known member of the MessageBlockedReason enum.
@@ -690,6 +693,8 @@ func (e MessageBlockedReason) Valid() bool {
 	case MessageBlockedReasonAccountGap:
 		return true
 	case MessageBlockedReasonAccountInactive:
+		return true
+	case MessageBlockedReasonCampaignDailyCap:
 		return true
 	case MessageBlockedReasonCampaignPaused:
 		return true
@@ -703,7 +708,11 @@ func (e MessageBlockedReason) Valid() bool {
 		return true
 	case MessageBlockedReasonOutsideWindow:
 		return true
+	case MessageBlockedReasonRecipientDomainCap:
+		return true
 	case MessageBlockedReasonSendFailed:
+		return true
+	case MessageBlockedReasonSendingDomainCap:
 		return true
 	case MessageBlockedReasonSuppressed:
 		return true

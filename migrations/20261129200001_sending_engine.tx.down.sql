@@ -2,6 +2,10 @@ DROP FUNCTION IF EXISTS maint_touch_queued_messages(uuid[]);
 
 --bun:split
 
+DROP INDEX IF EXISTS messages_org_claimed_idx;
+
+--bun:split
+
 DROP INDEX IF EXISTS messages_org_campaign_open_idx;
 
 --bun:split

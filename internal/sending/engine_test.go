@@ -115,7 +115,7 @@ func setup(t *testing.T, srvOpts smtptest.Options, limit int) *bundle {
 	require.NoError(t, err)
 	b.eng = New(b.db, map[string]Channel{"email": EmailChannel{Pool: emailsend.NewPool(emailsend.PoolOptions{}), Transports: transports{b.srv}}},
 		b.q, b.signer, Options{Now: b.clock.Now, UnsubscribeBase: "https://app.test/u", UnsubscribeMailbox: "unsubscribe@app.test",
-			RequeueAfter: time.Millisecond, ReapAfter: 50 * time.Millisecond, Backoff: time.Hour, MinGap: -1})
+			RequeueAfter: time.Millisecond, ReapAfter: 50 * time.Millisecond, Backoff: time.Hour, MinGap: -1, RecipientDomainDaily: -1})
 	b.camps = campaigns.NewService(b.db)
 	b.camps.OnTransition(b.eng.OnTransition)
 	all := []string{"monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"}
@@ -504,4 +504,37 @@ func TestTooManyBouncesPauseTheCampaignAndTheMailbox(t *testing.T) {
 	require.Equal(t, 1, b.count(`SELECT count(*) FROM events WHERE org_id = $1 AND type = 'campaign.paused'`, b.actor.OrgID))
 	require.Equal(t, 0, b.count(`SELECT count(*) FROM email_accounts WHERE id = $1 AND is_active`, b.account), "the mailbox too")
 	require.Equal(t, 2, b.count(`SELECT count(*) FROM notifications WHERE org_id = $1 AND type = 'bounce'`, b.actor.OrgID))
+}
+
+func TestCapsBeyondTheMailbox(t *testing.T) {
+	b := setup(t, smtptest.Options{}, 1000)
+	b.eng.opts.RecipientDomainDaily, b.eng.opts.CampaignNewLeadsDaily = 2, 3
+	for i := range 3 {
+		b.lead(fmt.Sprintf("p%d@acme.test", i))
+	}
+	for i := range 2 {
+		b.lead(fmt.Sprintf("p%d@other.test", i))
+	}
+	b.activate()
+	b.clock.Add(24 * time.Hour)
+	b.work()
+	require.Len(t, b.srv.Messages(), 3, "three new leads a day for the campaign")
+	require.LessOrEqual(t, len(received(b.srv, "p2@acme.test"))+len(received(b.srv, "p1@acme.test"))+len(received(b.srv, "p0@acme.test")), 2,
+		"two a day to one recipient domain")
+	reasons := map[string]int{}
+	rows, err := b.owner.Pool.Query(context.Background(), `SELECT blocked_reason FROM messages WHERE campaign_id = $1 AND status = 'scheduled' AND step = 1`, b.campaign)
+	require.NoError(t, err)
+	for rows.Next() {
+		var r string
+		require.NoError(t, rows.Scan(&r))
+		reasons[r]++
+	}
+	require.NoError(t, rows.Err())
+	require.Equal(t, 2, reasons[BlockedCampaignDailyCap]+reasons[BlockedRecipientDomainCap])
+	require.Positive(t, reasons[BlockedCampaignDailyCap])
+	for range 3 {
+		b.clock.Add(24 * time.Hour)
+		b.work()
+	}
+	require.Equal(t, 5, b.count(`SELECT count(*) FROM messages WHERE campaign_id = $1 AND step = 1 AND status = 'sent'`, b.campaign), "later days take the rest")
 }

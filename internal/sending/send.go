@@ -153,6 +153,10 @@ func (e *Engine) claim(ctx context.Context, org, accountID uuid.UUID, ids []uuid
 		if gapped && box.NextSendAt != nil && box.NextSendAt.After(now) {
 			nextAt = *box.NextSendAt
 		}
+		lim, err := e.limits(ctx, tx, org, box, msgs, byLead, now)
+		if err != nil {
+			return err
+		}
 		var back backs
 		for _, m := range msgs {
 			p, err := planOf(m.CampaignID)
@@ -183,13 +187,16 @@ func (e *Engine) claim(ctx context.Context, org, accountID uuid.UUID, ids []uuid
 				nextAt = nextAt.Add(e.gap())
 				back.add(m.ID, StatusScheduled, BlockedAccountGap, nextAt)
 			case remaining <= 0:
-				next := now.Add(24 * time.Hour)
-				if p != nil {
-					next = p.window(lead.Timezone).Schedule(now, 1, key)
-				}
-				back.add(m.ID, StatusScheduled, BlockedAccountCap, next)
+				back.add(m.ID, StatusScheduled, BlockedAccountCap, tomorrow(p, lead, now, key))
+			case lim.recipientFull(lead):
+				back.add(m.ID, StatusScheduled, BlockedRecipientDomainCap, tomorrow(p, lead, now, key))
+			case lim.sendingFull():
+				back.add(m.ID, StatusScheduled, BlockedSendingDomainCap, now.Add(time.Hour))
+			case m.Step == 1 && m.CampaignID != nil && lim.campaignFull(*m.CampaignID):
+				back.add(m.ID, StatusScheduled, BlockedCampaignDailyCap, tomorrow(p, lead, now, key))
 			default:
 				remaining--
+				lim.take(lead, m)
 				out = append(out, claimed{messageRow: m, lead: lead, plan: p, from: box.from()})
 			}
 		}
@@ -263,6 +270,15 @@ func (e *Engine) budget(ctx context.Context, tx bun.IDB, org uuid.UUID, box *mai
 		sent = box.EmailsSentToday
 	}
 	return DailyCap(box, local) - sent, today, nil
+}
+
+// tomorrow is the lead's next day's moment in the window (a day on
+// without a campaign).
+func tomorrow(p *plan, lead leadRow, now time.Time, key uint64) time.Time {
+	if p == nil {
+		return now.Add(24 * time.Hour)
+	}
+	return p.window(lead.Timezone).Schedule(now, 1, key)
 }
 
 // gap is the wait after a send from a real mailbox: MinGap plus a random

@@ -2850,7 +2850,7 @@ export interface components {
              * @description Why a message that is due has not gone (yet), or why it was cancelled: the answer to "why was it not sent?".
              * @enum {string|null}
              */
-            blocked_reason: "outside_window" | "account_cap" | "account_gap" | "account_inactive" | "no_account" | "campaign_paused" | "lead_replied" | "lead_unsubscribed" | "lead_bounced" | "suppressed" | "send_failed" | null;
+            blocked_reason: "outside_window" | "account_cap" | "account_gap" | "recipient_domain_cap" | "sending_domain_cap" | "campaign_daily_cap" | "account_inactive" | "no_account" | "campaign_paused" | "lead_replied" | "lead_unsubscribed" | "lead_bounced" | "suppressed" | "send_failed" | null;
             /** @description A worker stopped between handing the message to the provider and recording it: it may have been delivered, and is never sent again. */
             delivery_uncertain: boolean;
             attempts: number;
