@@ -114,6 +114,36 @@ type ServerInterface interface {
 	// RejectCampaignSequences Reject sequences of the campaign (some, or all awaiting approval)
 	// (POST /v1/campaigns/{campaign_id}/sequences/reject)
 	RejectCampaignSequences(ctx echo.Context, campaignID openapi_types.UUID) error
+	// ListEmailAccounts The organisation's email accounts, newest first
+	// (GET /v1/email-accounts)
+	ListEmailAccounts(ctx echo.Context, params ListEmailAccountsParams) error
+	// CreateEmailAccount Add a custom (SMTP + IMAP) or sandbox account
+	// (POST /v1/email-accounts)
+	CreateEmailAccount(ctx echo.Context, params CreateEmailAccountParams) error
+	// AuthorizeEmailAccountOAuth Start connecting a Gmail or Outlook mailbox
+	// (GET /v1/email-accounts/oauth/{provider}/authorize)
+	AuthorizeEmailAccountOAuth(ctx echo.Context, provider OAuthProvider) error
+	// EmailAccountOAuthCallback The provider's redirect after the user consented
+	// (GET /v1/email-accounts/oauth/{provider}/callback)
+	EmailAccountOAuthCallback(ctx echo.Context, provider OAuthProvider, params EmailAccountOAuthCallbackParams) error
+	// DeleteEmailAccount Delete an email account
+	// (DELETE /v1/email-accounts/{email_account_id})
+	DeleteEmailAccount(ctx echo.Context, emailAccountID EmailAccountID) error
+	// GetEmailAccount One email account
+	// (GET /v1/email-accounts/{email_account_id})
+	GetEmailAccount(ctx echo.Context, emailAccountID EmailAccountID) error
+	// UpdateEmailAccount Change an email account
+	// (PATCH /v1/email-accounts/{email_account_id})
+	UpdateEmailAccount(ctx echo.Context, emailAccountID EmailAccountID) error
+	// ListSandboxMessages What a sandbox account sent and received, newest first
+	// (GET /v1/email-accounts/{email_account_id}/sandbox/messages)
+	ListSandboxMessages(ctx echo.Context, emailAccountID EmailAccountID, params ListSandboxMessagesParams) error
+	// InjectSandboxReply Put a reply into a sandbox mailbox
+	// (POST /v1/email-accounts/{email_account_id}/sandbox/replies)
+	InjectSandboxReply(ctx echo.Context, emailAccountID EmailAccountID, params InjectSandboxReplyParams) error
+	// TestEmailAccount Connect to the account's servers and report each step
+	// (POST /v1/email-accounts/{email_account_id}/test)
+	TestEmailAccount(ctx echo.Context, emailAccountID EmailAccountID) error
 	// ListEventTypes The event catalogue
 	// (GET /v1/event-types)
 	ListEventTypes(ctx echo.Context) error
@@ -785,6 +815,275 @@ func (w *ServerInterfaceWrapper) RejectCampaignSequences(ctx echo.Context) error
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.RejectCampaignSequences(ctx, campaignID)
+	return err
+}
+
+// ListEmailAccounts converts echo context to params.
+func (w *ServerInterfaceWrapper) ListEmailAccounts(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListEmailAccountsParams
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// ------------- Optional query parameter "provider" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "provider", ctx.QueryParams(), &params.Provider, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter provider: %s", err))
+	}
+
+	// ------------- Optional query parameter "status" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "status", ctx.QueryParams(), &params.Status, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter status: %s", err))
+	}
+
+	// ------------- Optional query parameter "is_active" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "is_active", ctx.QueryParams(), &params.IsActive, runtime.BindQueryParameterOptions{Type: "boolean", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter is_active: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListEmailAccounts(ctx, params)
+	return err
+}
+
+// CreateEmailAccount converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateEmailAccount(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreateEmailAccountParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateEmailAccount(ctx, params)
+	return err
+}
+
+// AuthorizeEmailAccountOAuth converts echo context to params.
+func (w *ServerInterfaceWrapper) AuthorizeEmailAccountOAuth(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "provider" -------------
+	var provider OAuthProvider
+
+	err = runtime.BindStyledParameterWithOptions("simple", "provider", ctx.Param("provider"), &provider, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter provider: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.AuthorizeEmailAccountOAuth(ctx, provider)
+	return err
+}
+
+// EmailAccountOAuthCallback converts echo context to params.
+func (w *ServerInterfaceWrapper) EmailAccountOAuthCallback(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "provider" -------------
+	var provider OAuthProvider
+
+	err = runtime.BindStyledParameterWithOptions("simple", "provider", ctx.Param("provider"), &provider, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter provider: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params EmailAccountOAuthCallbackParams
+	// ------------- Optional query parameter "code" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "code", ctx.QueryParams(), &params.Code, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter code: %s", err))
+	}
+
+	// ------------- Required query parameter "state" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, true, "state", ctx.QueryParams(), &params.State, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter state: %s", err))
+	}
+
+	// ------------- Optional query parameter "error" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "error", ctx.QueryParams(), &params.Error, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter error: %s", err))
+	}
+
+	// ------------- Optional query parameter "error_description" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "error_description", ctx.QueryParams(), &params.ErrorDescription, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter error_description: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.EmailAccountOAuthCallback(ctx, provider, params)
+	return err
+}
+
+// DeleteEmailAccount converts echo context to params.
+func (w *ServerInterfaceWrapper) DeleteEmailAccount(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "email_account_id" -------------
+	var emailAccountID EmailAccountID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "email_account_id", ctx.Param("email_account_id"), &emailAccountID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter email_account_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DeleteEmailAccount(ctx, emailAccountID)
+	return err
+}
+
+// GetEmailAccount converts echo context to params.
+func (w *ServerInterfaceWrapper) GetEmailAccount(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "email_account_id" -------------
+	var emailAccountID EmailAccountID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "email_account_id", ctx.Param("email_account_id"), &emailAccountID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter email_account_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetEmailAccount(ctx, emailAccountID)
+	return err
+}
+
+// UpdateEmailAccount converts echo context to params.
+func (w *ServerInterfaceWrapper) UpdateEmailAccount(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "email_account_id" -------------
+	var emailAccountID EmailAccountID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "email_account_id", ctx.Param("email_account_id"), &emailAccountID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter email_account_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UpdateEmailAccount(ctx, emailAccountID)
+	return err
+}
+
+// ListSandboxMessages converts echo context to params.
+func (w *ServerInterfaceWrapper) ListSandboxMessages(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "email_account_id" -------------
+	var emailAccountID EmailAccountID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "email_account_id", ctx.Param("email_account_id"), &emailAccountID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter email_account_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListSandboxMessagesParams
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListSandboxMessages(ctx, emailAccountID, params)
+	return err
+}
+
+// InjectSandboxReply converts echo context to params.
+func (w *ServerInterfaceWrapper) InjectSandboxReply(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "email_account_id" -------------
+	var emailAccountID EmailAccountID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "email_account_id", ctx.Param("email_account_id"), &emailAccountID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter email_account_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params InjectSandboxReplyParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.InjectSandboxReply(ctx, emailAccountID, params)
+	return err
+}
+
+// TestEmailAccount converts echo context to params.
+func (w *ServerInterfaceWrapper) TestEmailAccount(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "email_account_id" -------------
+	var emailAccountID EmailAccountID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "email_account_id", ctx.Param("email_account_id"), &emailAccountID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter email_account_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.TestEmailAccount(ctx, emailAccountID)
 	return err
 }
 
@@ -2371,6 +2670,16 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/v1/events", wrapper.ListEvents, options.OperationMiddlewares["listEvents"]...)
 	router.GET(options.BaseURL+"/v1/events/:event_id", wrapper.GetEvent, options.OperationMiddlewares["getEvent"]...)
 	router.GET(options.BaseURL+"/v1/event-types", wrapper.ListEventTypes, options.OperationMiddlewares["listEventTypes"]...)
+	router.GET(options.BaseURL+"/v1/email-accounts", wrapper.ListEmailAccounts, options.OperationMiddlewares["listEmailAccounts"]...)
+	router.POST(options.BaseURL+"/v1/email-accounts", wrapper.CreateEmailAccount, options.OperationMiddlewares["createEmailAccount"]...)
+	router.GET(options.BaseURL+"/v1/email-accounts/oauth/:provider/authorize", wrapper.AuthorizeEmailAccountOAuth, options.OperationMiddlewares["authorizeEmailAccountOAuth"]...)
+	router.GET(options.BaseURL+"/v1/email-accounts/oauth/:provider/callback", wrapper.EmailAccountOAuthCallback, options.OperationMiddlewares["emailAccountOAuthCallback"]...)
+	router.DELETE(options.BaseURL+"/v1/email-accounts/:email_account_id", wrapper.DeleteEmailAccount, options.OperationMiddlewares["deleteEmailAccount"]...)
+	router.GET(options.BaseURL+"/v1/email-accounts/:email_account_id", wrapper.GetEmailAccount, options.OperationMiddlewares["getEmailAccount"]...)
+	router.PATCH(options.BaseURL+"/v1/email-accounts/:email_account_id", wrapper.UpdateEmailAccount, options.OperationMiddlewares["updateEmailAccount"]...)
+	router.POST(options.BaseURL+"/v1/email-accounts/:email_account_id/test", wrapper.TestEmailAccount, options.OperationMiddlewares["testEmailAccount"]...)
+	router.GET(options.BaseURL+"/v1/email-accounts/:email_account_id/sandbox/messages", wrapper.ListSandboxMessages, options.OperationMiddlewares["listSandboxMessages"]...)
+	router.POST(options.BaseURL+"/v1/email-accounts/:email_account_id/sandbox/replies", wrapper.InjectSandboxReply, options.OperationMiddlewares["injectSandboxReply"]...)
 	router.GET(options.BaseURL+"/v1/webhook-endpoints", wrapper.ListWebhookEndpoints, options.OperationMiddlewares["listWebhookEndpoints"]...)
 	router.POST(options.BaseURL+"/v1/webhook-endpoints", wrapper.CreateWebhookEndpoint, options.OperationMiddlewares["createWebhookEndpoint"]...)
 	router.DELETE(options.BaseURL+"/v1/webhook-endpoints/:endpoint_id", wrapper.DeleteWebhookEndpoint, options.OperationMiddlewares["deleteWebhookEndpoint"]...)
@@ -6725,6 +7034,1536 @@ type RejectCampaignSequences503ApplicationProblemPlusJSONResponse struct {
 }
 
 func (response RejectCampaignSequences503ApplicationProblemPlusJSONResponse) VisitRejectCampaignSequencesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEmailAccountsRequestObject struct {
+	Params ListEmailAccountsParams
+}
+
+type ListEmailAccountsResponseObject interface {
+	VisitListEmailAccountsResponse(w http.ResponseWriter) error
+}
+
+type ListEmailAccounts200JSONResponse EmailAccountList
+
+func (response ListEmailAccounts200JSONResponse) VisitListEmailAccountsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEmailAccounts400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListEmailAccounts400ApplicationProblemPlusJSONResponse) VisitListEmailAccountsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEmailAccounts401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListEmailAccounts401ApplicationProblemPlusJSONResponse) VisitListEmailAccountsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEmailAccounts403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListEmailAccounts403ApplicationProblemPlusJSONResponse) VisitListEmailAccountsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEmailAccounts429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ListEmailAccounts429ApplicationProblemPlusJSONResponse) VisitListEmailAccountsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEmailAccounts500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response ListEmailAccounts500ApplicationProblemPlusJSONResponse) VisitListEmailAccountsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEmailAccounts503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListEmailAccounts503ApplicationProblemPlusJSONResponse) VisitListEmailAccountsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateEmailAccountRequestObject struct {
+	Params CreateEmailAccountParams
+	Body   *CreateEmailAccountJSONRequestBody
+}
+
+type CreateEmailAccountResponseObject interface {
+	VisitCreateEmailAccountResponse(w http.ResponseWriter) error
+}
+
+type CreateEmailAccount201JSONResponse EmailAccount
+
+func (response CreateEmailAccount201JSONResponse) VisitCreateEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateEmailAccount400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CreateEmailAccount400ApplicationProblemPlusJSONResponse) VisitCreateEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateEmailAccount401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateEmailAccount401ApplicationProblemPlusJSONResponse) VisitCreateEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateEmailAccount403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response CreateEmailAccount403ApplicationProblemPlusJSONResponse) VisitCreateEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateEmailAccount409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response CreateEmailAccount409ApplicationProblemPlusJSONResponse) VisitCreateEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateEmailAccount413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateEmailAccount413ApplicationProblemPlusJSONResponse) VisitCreateEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateEmailAccount415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateEmailAccount415ApplicationProblemPlusJSONResponse) VisitCreateEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateEmailAccount422ApplicationProblemPlusJSONResponse struct {
+	ValidationFailedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateEmailAccount422ApplicationProblemPlusJSONResponse) VisitCreateEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateEmailAccount429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response CreateEmailAccount429ApplicationProblemPlusJSONResponse) VisitCreateEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateEmailAccount500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response CreateEmailAccount500ApplicationProblemPlusJSONResponse) VisitCreateEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateEmailAccount503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response CreateEmailAccount503ApplicationProblemPlusJSONResponse) VisitCreateEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AuthorizeEmailAccountOAuthRequestObject struct {
+	Provider OAuthProvider `json:"provider"`
+}
+
+type AuthorizeEmailAccountOAuthResponseObject interface {
+	VisitAuthorizeEmailAccountOAuthResponse(w http.ResponseWriter) error
+}
+
+type AuthorizeEmailAccountOAuth200JSONResponse EmailAccountOAuthStart
+
+func (response AuthorizeEmailAccountOAuth200JSONResponse) VisitAuthorizeEmailAccountOAuthResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AuthorizeEmailAccountOAuth400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response AuthorizeEmailAccountOAuth400ApplicationProblemPlusJSONResponse) VisitAuthorizeEmailAccountOAuthResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AuthorizeEmailAccountOAuth401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response AuthorizeEmailAccountOAuth401ApplicationProblemPlusJSONResponse) VisitAuthorizeEmailAccountOAuthResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AuthorizeEmailAccountOAuth403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response AuthorizeEmailAccountOAuth403ApplicationProblemPlusJSONResponse) VisitAuthorizeEmailAccountOAuthResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AuthorizeEmailAccountOAuth409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response AuthorizeEmailAccountOAuth409ApplicationProblemPlusJSONResponse) VisitAuthorizeEmailAccountOAuthResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AuthorizeEmailAccountOAuth429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response AuthorizeEmailAccountOAuth429ApplicationProblemPlusJSONResponse) VisitAuthorizeEmailAccountOAuthResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AuthorizeEmailAccountOAuth500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response AuthorizeEmailAccountOAuth500ApplicationProblemPlusJSONResponse) VisitAuthorizeEmailAccountOAuthResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AuthorizeEmailAccountOAuth503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response AuthorizeEmailAccountOAuth503ApplicationProblemPlusJSONResponse) VisitAuthorizeEmailAccountOAuthResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EmailAccountOAuthCallbackRequestObject struct {
+	Provider OAuthProvider `json:"provider"`
+	Params   EmailAccountOAuthCallbackParams
+}
+
+type EmailAccountOAuthCallbackResponseObject interface {
+	VisitEmailAccountOAuthCallbackResponse(w http.ResponseWriter) error
+}
+
+type EmailAccountOAuthCallback200JSONResponse EmailAccount
+
+func (response EmailAccountOAuthCallback200JSONResponse) VisitEmailAccountOAuthCallbackResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EmailAccountOAuthCallback400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response EmailAccountOAuthCallback400ApplicationProblemPlusJSONResponse) VisitEmailAccountOAuthCallbackResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EmailAccountOAuthCallback409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response EmailAccountOAuthCallback409ApplicationProblemPlusJSONResponse) VisitEmailAccountOAuthCallbackResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EmailAccountOAuthCallback422ApplicationProblemPlusJSONResponse struct {
+	ValidationFailedApplicationProblemPlusJSONResponse
+}
+
+func (response EmailAccountOAuthCallback422ApplicationProblemPlusJSONResponse) VisitEmailAccountOAuthCallbackResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EmailAccountOAuthCallback429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response EmailAccountOAuthCallback429ApplicationProblemPlusJSONResponse) VisitEmailAccountOAuthCallbackResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EmailAccountOAuthCallback500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response EmailAccountOAuthCallback500ApplicationProblemPlusJSONResponse) VisitEmailAccountOAuthCallbackResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EmailAccountOAuthCallback503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response EmailAccountOAuthCallback503ApplicationProblemPlusJSONResponse) VisitEmailAccountOAuthCallbackResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteEmailAccountRequestObject struct {
+	EmailAccountID EmailAccountID `json:"email_account_id"`
+}
+
+type DeleteEmailAccountResponseObject interface {
+	VisitDeleteEmailAccountResponse(w http.ResponseWriter) error
+}
+
+type DeleteEmailAccount204Response struct {
+}
+
+func (response DeleteEmailAccount204Response) VisitDeleteEmailAccountResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type DeleteEmailAccount400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteEmailAccount400ApplicationProblemPlusJSONResponse) VisitDeleteEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteEmailAccount401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteEmailAccount401ApplicationProblemPlusJSONResponse) VisitDeleteEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteEmailAccount403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteEmailAccount403ApplicationProblemPlusJSONResponse) VisitDeleteEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteEmailAccount404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteEmailAccount404ApplicationProblemPlusJSONResponse) VisitDeleteEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteEmailAccount409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteEmailAccount409ApplicationProblemPlusJSONResponse) VisitDeleteEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteEmailAccount429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteEmailAccount429ApplicationProblemPlusJSONResponse) VisitDeleteEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteEmailAccount500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteEmailAccount500ApplicationProblemPlusJSONResponse) VisitDeleteEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteEmailAccount503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteEmailAccount503ApplicationProblemPlusJSONResponse) VisitDeleteEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEmailAccountRequestObject struct {
+	EmailAccountID EmailAccountID `json:"email_account_id"`
+}
+
+type GetEmailAccountResponseObject interface {
+	VisitGetEmailAccountResponse(w http.ResponseWriter) error
+}
+
+type GetEmailAccount200JSONResponse EmailAccount
+
+func (response GetEmailAccount200JSONResponse) VisitGetEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEmailAccount400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetEmailAccount400ApplicationProblemPlusJSONResponse) VisitGetEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEmailAccount401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetEmailAccount401ApplicationProblemPlusJSONResponse) VisitGetEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEmailAccount403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetEmailAccount403ApplicationProblemPlusJSONResponse) VisitGetEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEmailAccount404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetEmailAccount404ApplicationProblemPlusJSONResponse) VisitGetEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEmailAccount429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response GetEmailAccount429ApplicationProblemPlusJSONResponse) VisitGetEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEmailAccount500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response GetEmailAccount500ApplicationProblemPlusJSONResponse) VisitGetEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEmailAccount503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetEmailAccount503ApplicationProblemPlusJSONResponse) VisitGetEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateEmailAccountRequestObject struct {
+	EmailAccountID EmailAccountID `json:"email_account_id"`
+	Body           *UpdateEmailAccountJSONRequestBody
+}
+
+type UpdateEmailAccountResponseObject interface {
+	VisitUpdateEmailAccountResponse(w http.ResponseWriter) error
+}
+
+type UpdateEmailAccount200JSONResponse EmailAccount
+
+func (response UpdateEmailAccount200JSONResponse) VisitUpdateEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateEmailAccount400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateEmailAccount400ApplicationProblemPlusJSONResponse) VisitUpdateEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateEmailAccount401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateEmailAccount401ApplicationProblemPlusJSONResponse) VisitUpdateEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateEmailAccount403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateEmailAccount403ApplicationProblemPlusJSONResponse) VisitUpdateEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateEmailAccount404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateEmailAccount404ApplicationProblemPlusJSONResponse) VisitUpdateEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateEmailAccount413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateEmailAccount413ApplicationProblemPlusJSONResponse) VisitUpdateEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateEmailAccount415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateEmailAccount415ApplicationProblemPlusJSONResponse) VisitUpdateEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateEmailAccount422ApplicationProblemPlusJSONResponse struct {
+	ValidationFailedApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateEmailAccount422ApplicationProblemPlusJSONResponse) VisitUpdateEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateEmailAccount429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateEmailAccount429ApplicationProblemPlusJSONResponse) VisitUpdateEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateEmailAccount500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateEmailAccount500ApplicationProblemPlusJSONResponse) VisitUpdateEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateEmailAccount503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateEmailAccount503ApplicationProblemPlusJSONResponse) VisitUpdateEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSandboxMessagesRequestObject struct {
+	EmailAccountID EmailAccountID `json:"email_account_id"`
+	Params         ListSandboxMessagesParams
+}
+
+type ListSandboxMessagesResponseObject interface {
+	VisitListSandboxMessagesResponse(w http.ResponseWriter) error
+}
+
+type ListSandboxMessages200JSONResponse SandboxMessageList
+
+func (response ListSandboxMessages200JSONResponse) VisitListSandboxMessagesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSandboxMessages400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListSandboxMessages400ApplicationProblemPlusJSONResponse) VisitListSandboxMessagesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSandboxMessages401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListSandboxMessages401ApplicationProblemPlusJSONResponse) VisitListSandboxMessagesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSandboxMessages403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListSandboxMessages403ApplicationProblemPlusJSONResponse) VisitListSandboxMessagesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSandboxMessages404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListSandboxMessages404ApplicationProblemPlusJSONResponse) VisitListSandboxMessagesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSandboxMessages409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response ListSandboxMessages409ApplicationProblemPlusJSONResponse) VisitListSandboxMessagesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSandboxMessages429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ListSandboxMessages429ApplicationProblemPlusJSONResponse) VisitListSandboxMessagesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSandboxMessages500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response ListSandboxMessages500ApplicationProblemPlusJSONResponse) VisitListSandboxMessagesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSandboxMessages503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListSandboxMessages503ApplicationProblemPlusJSONResponse) VisitListSandboxMessagesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type InjectSandboxReplyRequestObject struct {
+	EmailAccountID EmailAccountID `json:"email_account_id"`
+	Params         InjectSandboxReplyParams
+	Body           *InjectSandboxReplyJSONRequestBody
+}
+
+type InjectSandboxReplyResponseObject interface {
+	VisitInjectSandboxReplyResponse(w http.ResponseWriter) error
+}
+
+type InjectSandboxReply201JSONResponse SandboxMessage
+
+func (response InjectSandboxReply201JSONResponse) VisitInjectSandboxReplyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type InjectSandboxReply400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response InjectSandboxReply400ApplicationProblemPlusJSONResponse) VisitInjectSandboxReplyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type InjectSandboxReply401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response InjectSandboxReply401ApplicationProblemPlusJSONResponse) VisitInjectSandboxReplyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type InjectSandboxReply403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response InjectSandboxReply403ApplicationProblemPlusJSONResponse) VisitInjectSandboxReplyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type InjectSandboxReply404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response InjectSandboxReply404ApplicationProblemPlusJSONResponse) VisitInjectSandboxReplyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type InjectSandboxReply409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response InjectSandboxReply409ApplicationProblemPlusJSONResponse) VisitInjectSandboxReplyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type InjectSandboxReply413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response InjectSandboxReply413ApplicationProblemPlusJSONResponse) VisitInjectSandboxReplyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type InjectSandboxReply415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response InjectSandboxReply415ApplicationProblemPlusJSONResponse) VisitInjectSandboxReplyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type InjectSandboxReply422ApplicationProblemPlusJSONResponse struct {
+	ValidationFailedApplicationProblemPlusJSONResponse
+}
+
+func (response InjectSandboxReply422ApplicationProblemPlusJSONResponse) VisitInjectSandboxReplyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type InjectSandboxReply429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response InjectSandboxReply429ApplicationProblemPlusJSONResponse) VisitInjectSandboxReplyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type InjectSandboxReply500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response InjectSandboxReply500ApplicationProblemPlusJSONResponse) VisitInjectSandboxReplyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type InjectSandboxReply503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response InjectSandboxReply503ApplicationProblemPlusJSONResponse) VisitInjectSandboxReplyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestEmailAccountRequestObject struct {
+	EmailAccountID EmailAccountID `json:"email_account_id"`
+}
+
+type TestEmailAccountResponseObject interface {
+	VisitTestEmailAccountResponse(w http.ResponseWriter) error
+}
+
+type TestEmailAccount200JSONResponse EmailAccountTestResult
+
+func (response TestEmailAccount200JSONResponse) VisitTestEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestEmailAccount400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response TestEmailAccount400ApplicationProblemPlusJSONResponse) VisitTestEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestEmailAccount401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response TestEmailAccount401ApplicationProblemPlusJSONResponse) VisitTestEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestEmailAccount403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response TestEmailAccount403ApplicationProblemPlusJSONResponse) VisitTestEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestEmailAccount404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response TestEmailAccount404ApplicationProblemPlusJSONResponse) VisitTestEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestEmailAccount429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response TestEmailAccount429ApplicationProblemPlusJSONResponse) VisitTestEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestEmailAccount500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response TestEmailAccount500ApplicationProblemPlusJSONResponse) VisitTestEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestEmailAccount503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response TestEmailAccount503ApplicationProblemPlusJSONResponse) VisitTestEmailAccountResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
@@ -15826,6 +17665,36 @@ type StrictServerInterface interface {
 	// RejectCampaignSequences Reject sequences of the campaign (some, or all awaiting approval)
 	// (POST /v1/campaigns/{campaign_id}/sequences/reject)
 	RejectCampaignSequences(ctx context.Context, request RejectCampaignSequencesRequestObject) (RejectCampaignSequencesResponseObject, error)
+	// ListEmailAccounts The organisation's email accounts, newest first
+	// (GET /v1/email-accounts)
+	ListEmailAccounts(ctx context.Context, request ListEmailAccountsRequestObject) (ListEmailAccountsResponseObject, error)
+	// CreateEmailAccount Add a custom (SMTP + IMAP) or sandbox account
+	// (POST /v1/email-accounts)
+	CreateEmailAccount(ctx context.Context, request CreateEmailAccountRequestObject) (CreateEmailAccountResponseObject, error)
+	// AuthorizeEmailAccountOAuth Start connecting a Gmail or Outlook mailbox
+	// (GET /v1/email-accounts/oauth/{provider}/authorize)
+	AuthorizeEmailAccountOAuth(ctx context.Context, request AuthorizeEmailAccountOAuthRequestObject) (AuthorizeEmailAccountOAuthResponseObject, error)
+	// EmailAccountOAuthCallback The provider's redirect after the user consented
+	// (GET /v1/email-accounts/oauth/{provider}/callback)
+	EmailAccountOAuthCallback(ctx context.Context, request EmailAccountOAuthCallbackRequestObject) (EmailAccountOAuthCallbackResponseObject, error)
+	// DeleteEmailAccount Delete an email account
+	// (DELETE /v1/email-accounts/{email_account_id})
+	DeleteEmailAccount(ctx context.Context, request DeleteEmailAccountRequestObject) (DeleteEmailAccountResponseObject, error)
+	// GetEmailAccount One email account
+	// (GET /v1/email-accounts/{email_account_id})
+	GetEmailAccount(ctx context.Context, request GetEmailAccountRequestObject) (GetEmailAccountResponseObject, error)
+	// UpdateEmailAccount Change an email account
+	// (PATCH /v1/email-accounts/{email_account_id})
+	UpdateEmailAccount(ctx context.Context, request UpdateEmailAccountRequestObject) (UpdateEmailAccountResponseObject, error)
+	// ListSandboxMessages What a sandbox account sent and received, newest first
+	// (GET /v1/email-accounts/{email_account_id}/sandbox/messages)
+	ListSandboxMessages(ctx context.Context, request ListSandboxMessagesRequestObject) (ListSandboxMessagesResponseObject, error)
+	// InjectSandboxReply Put a reply into a sandbox mailbox
+	// (POST /v1/email-accounts/{email_account_id}/sandbox/replies)
+	InjectSandboxReply(ctx context.Context, request InjectSandboxReplyRequestObject) (InjectSandboxReplyResponseObject, error)
+	// TestEmailAccount Connect to the account's servers and report each step
+	// (POST /v1/email-accounts/{email_account_id}/test)
+	TestEmailAccount(ctx context.Context, request TestEmailAccountRequestObject) (TestEmailAccountResponseObject, error)
 	// ListEventTypes The event catalogue
 	// (GET /v1/event-types)
 	ListEventTypes(ctx context.Context, request ListEventTypesRequestObject) (ListEventTypesResponseObject, error)
@@ -17085,6 +18954,328 @@ func (sh *strictHandler) RejectCampaignSequences(ctx echo.Context, campaignID op
 		return err
 	} else if validResponse, ok := response.(RejectCampaignSequencesResponseObject); ok {
 		return validResponse.VisitRejectCampaignSequencesResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListEmailAccounts operation middleware
+func (sh *strictHandler) ListEmailAccounts(ctx echo.Context, params ListEmailAccountsParams) error {
+	var request ListEmailAccountsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListEmailAccounts(ctx.Request().Context(), request.(ListEmailAccountsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListEmailAccounts")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListEmailAccountsResponseObject); ok {
+		return validResponse.VisitListEmailAccountsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreateEmailAccount operation middleware
+func (sh *strictHandler) CreateEmailAccount(ctx echo.Context, params CreateEmailAccountParams) error {
+	var request CreateEmailAccountRequestObject
+
+	request.Params = params
+
+	var body CreateEmailAccountJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateEmailAccount(ctx.Request().Context(), request.(CreateEmailAccountRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateEmailAccount")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateEmailAccountResponseObject); ok {
+		return validResponse.VisitCreateEmailAccountResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// AuthorizeEmailAccountOAuth operation middleware
+func (sh *strictHandler) AuthorizeEmailAccountOAuth(ctx echo.Context, provider OAuthProvider) error {
+	var request AuthorizeEmailAccountOAuthRequestObject
+
+	request.Provider = provider
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.AuthorizeEmailAccountOAuth(ctx.Request().Context(), request.(AuthorizeEmailAccountOAuthRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "AuthorizeEmailAccountOAuth")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(AuthorizeEmailAccountOAuthResponseObject); ok {
+		return validResponse.VisitAuthorizeEmailAccountOAuthResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// EmailAccountOAuthCallback operation middleware
+func (sh *strictHandler) EmailAccountOAuthCallback(ctx echo.Context, provider OAuthProvider, params EmailAccountOAuthCallbackParams) error {
+	var request EmailAccountOAuthCallbackRequestObject
+
+	request.Provider = provider
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.EmailAccountOAuthCallback(ctx.Request().Context(), request.(EmailAccountOAuthCallbackRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "EmailAccountOAuthCallback")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(EmailAccountOAuthCallbackResponseObject); ok {
+		return validResponse.VisitEmailAccountOAuthCallbackResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// DeleteEmailAccount operation middleware
+func (sh *strictHandler) DeleteEmailAccount(ctx echo.Context, emailAccountID EmailAccountID) error {
+	var request DeleteEmailAccountRequestObject
+
+	request.EmailAccountID = emailAccountID
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DeleteEmailAccount(ctx.Request().Context(), request.(DeleteEmailAccountRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeleteEmailAccount")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(DeleteEmailAccountResponseObject); ok {
+		return validResponse.VisitDeleteEmailAccountResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetEmailAccount operation middleware
+func (sh *strictHandler) GetEmailAccount(ctx echo.Context, emailAccountID EmailAccountID) error {
+	var request GetEmailAccountRequestObject
+
+	request.EmailAccountID = emailAccountID
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetEmailAccount(ctx.Request().Context(), request.(GetEmailAccountRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetEmailAccount")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetEmailAccountResponseObject); ok {
+		return validResponse.VisitGetEmailAccountResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// UpdateEmailAccount operation middleware
+func (sh *strictHandler) UpdateEmailAccount(ctx echo.Context, emailAccountID EmailAccountID) error {
+	var request UpdateEmailAccountRequestObject
+
+	request.EmailAccountID = emailAccountID
+
+	var body UpdateEmailAccountJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.UpdateEmailAccount(ctx.Request().Context(), request.(UpdateEmailAccountRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UpdateEmailAccount")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(UpdateEmailAccountResponseObject); ok {
+		return validResponse.VisitUpdateEmailAccountResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListSandboxMessages operation middleware
+func (sh *strictHandler) ListSandboxMessages(ctx echo.Context, emailAccountID EmailAccountID, params ListSandboxMessagesParams) error {
+	var request ListSandboxMessagesRequestObject
+
+	request.EmailAccountID = emailAccountID
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListSandboxMessages(ctx.Request().Context(), request.(ListSandboxMessagesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListSandboxMessages")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListSandboxMessagesResponseObject); ok {
+		return validResponse.VisitListSandboxMessagesResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// InjectSandboxReply operation middleware
+func (sh *strictHandler) InjectSandboxReply(ctx echo.Context, emailAccountID EmailAccountID, params InjectSandboxReplyParams) error {
+	var request InjectSandboxReplyRequestObject
+
+	request.EmailAccountID = emailAccountID
+	request.Params = params
+
+	var body InjectSandboxReplyJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.InjectSandboxReply(ctx.Request().Context(), request.(InjectSandboxReplyRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "InjectSandboxReply")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(InjectSandboxReplyResponseObject); ok {
+		return validResponse.VisitInjectSandboxReplyResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// TestEmailAccount operation middleware
+func (sh *strictHandler) TestEmailAccount(ctx echo.Context, emailAccountID EmailAccountID) error {
+	var request TestEmailAccountRequestObject
+
+	request.EmailAccountID = emailAccountID
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.TestEmailAccount(ctx.Request().Context(), request.(TestEmailAccountRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "TestEmailAccount")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(TestEmailAccountResponseObject); ok {
+		return validResponse.VisitTestEmailAccountResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -19157,537 +21348,600 @@ func (sh *strictHandler) TestWebhookEndpoint(ctx echo.Context, endpointID Endpoi
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L3rkhu3uSj6KijuXSXSu4dzkeSdzNSqU2NZcpTodjRSvNYytdkgGySRaQJtAD0U46Oq/Di1zv/1EHkw",
-	"P8kpfB+ARpPdvMxFkp35kVjT7Mb1u19/6YzlvJCCCaM7p790CqronBmm4K/zgv+FLZ9n9t9cdE47BTWz",
-	"TtIRdM46px1a8OElWw551kk6iv1ccsWyzqlRJUs6ejxjc2q/nEg1p6Zz2ilLeNMsC/u1NoqLaefTp6Tz",
-	"pFRaKvtuxvRY8cJwaad7N2MkFeyjGY7hjZTICTEzRgrFrrgsNSnolPU7Ca7u55KpZbU8/KYTL2VOP75g",
-	"YmpmndOTo6OmpTwVWSG5MK2bZu6Fm+/66RXbNI/99eaTPM/YvJCGifHyL2y5fsQv6SXThBLFjFri8XJN",
-	"7IxMG6LphJ0RzRic+vmb5yT6Opz7jNGMqWrp0ZwHdtK2G3j8OOnMufB/HzeuX1xxw1pPicPPNz+mF3zO",
-	"zfrpvKFTRjT/O0vI8cHx0RHpZmxCy9yQk6NeG9zlMFY8v/vIAl1iT4DPy3nn9NhC4JwL91dYFheGTZmC",
-	"db2Shk/4mNr1tB6CiF66+VG810y1TlVqpm46xSf7sS6k0AyozHc0e4vwZv8aS2GYgH/Sosjdtg4LJUc5",
-	"m/+vv2l7Mb9E0/1PxSad087/OKwo2SH+qg/f4Fc46Srg53ahLAvA3h3RjPz54vWrhNh/IfnAfwey2Ot3",
-	"LL2SYpLz8Wddr6WFfqVjN78mC25mgJvjUikmDNGGGka6UhEqCK8QkVyyJS7+mVQjnmVMfO7Vj2meM/VA",
-	"EyVzRuZ0SYQ0JJNAcmBpz4VhStD8c67sQs6ZmXExJRPKc5YRKYgsFdE8Y2ckdUc+5Flqj1NYTGOacEM4",
-	"vpfLqe6TVxLHWFBNxjMqpiyDHb2S5pksRfY5d/RKEl2OLVjYFXGB8OEPX6opFVxTpOCfks4buswlzd5J",
-	"+YKqKfvcUDGS2ZJwTXI7uSJmRnHBmqkrpggdj1lhNOm+PP/34Xevv/+P4Xf/8e7pRUKOyUv+HRktiSOu",
-	"CNzvpHxJxdLRE/05N/PWIh7QfpadOX5KJ4Ypkr61fxyc2z9SotlYikxb7oGME1YZvVJfzRpTABotaGlm",
-	"UvG/s88KWi+51lxME8I+Fpb4E6nIQkkxJWPFADtojqj8XtArynM6yj8rRJ2TjBVMZEDyuoAGVAM8zSnP",
-	"iWI5XfYcpp9Z+rOKtQmBe5tSLtw+dFkUUhmWvWQZp+/gOr4MilhyyQV5/+7ZwR/sybu/KZnblRELKbBV",
-	"WTAFy/HYk5A0XqRdXEpKkTNtKVkl7sFEOddGE2lmTGnSrYbWxK6cKktLNDvgQjOhueFXLHec5a805xlM",
-	"8QwO+Eud04Ll+YFj7qPSkJFi9BKE3DK3NJ0pJZVOiaZLTRYzPp71QfJx04DmAweHwmcknNAs43ZCmr9R",
-	"9pQNtyLMhOaaJZ0ievRLZ1Lm+RClplWp8pnlzkSwhb0fWQpjacGqarJRME46BdV6IVW2Pvo5jOx/J11q",
-	"SM6oNuT4yAK5omOr3vXIZHUViYUpCz/sI9fG4oX74YEOw11jpUZeoqyx13efYgnzJzdItO0P4Qs5+hsb",
-	"GzsTqqugxtauYqwYNSwbUlMTTzNq2IHhc9ZpWDXPdhBlk05OtRmWevPgoswdIURReW0UDybrt6zYhH9s",
-	"VownXFlRMNyo1401GytmEmIkUWwsp4JrRjjA2Nr4il3JyxstfuWe4JRgO2HxSXz+7df2BF7aE8n8wUWg",
-	"dbwvaMEY29YF0EDz/PWkc/rTZiLloPBTsgqGeDHrl3kxkwtBpBiDqi0yK1xSS65GjCorElnY73e27cMN",
-	"v76TD2EvLziSsfq6MmqA8nLD5nobCQ6787NQpSj8Hdlp4Gr2ghtYQ32M5isplLyi+UuZNdDVH2fUEMFY",
-	"Zg+vYEpLQbqAEgUbP9CElkYWPJeWIF6xXPf6wBeVvGJDmufpQMDbXqA8rUZxb6EkkTOaAZckVGSEXTG1",
-	"HAhtmYQYs2hI+0q6dZCzgZgyYRk2y4gfxb5DDVBdlN6Ri5KcC0MsC3ZjZYTqgTAztoSnC8WNYaJPUuA+",
-	"Yb/paSTqWIaPtB/X1bIAO542PM+ruaTIl2QxY2JtTQMx4SKzEgoB5mqPXQLZIaNcji81zJvAgVF3h317",
-	"U3ZKutQDoWWvP7AUnolybiEiuphO0onPtJN06tuLQKUibeelmV0wrTkKGHWQt3KR1sPAmta+RvlWD7lo",
-	"wFcU4EkpDM/hKHA4RFQnGusIYYPsnnRQ+/o7NW5Zm1Dtdfwu4MtEMT3bsGqrWG8b9a19x7PloXHirD/1",
-	"74DkNB5oqVE12TT4e+3sVjFu1w57dRu1hdTO3c24cmZuk03E4btSc8G0fmIB8+N2ea2BeICV8zngEdNE",
-	"CjJiM5pPiJz0O6u8x0rBQ23KzP0dyGddzjlqOMo5/fgc3z45WiekIGaL5bCBuZ00Djc2q6bVx43vcZGV",
-	"2qjlToNesuWwoFwMwdrdusPH19igZXJM7b4/977hJt/tA0PVlJkhtXcjxmy3SzFSNMoSay9e0bxkQwsM",
-	"UnOPyNvG/9QAsE/ovKB82kCfrDIqWK53Zst+qCf4YRN/tl/lzNxQVL2OLF1DtF+2z7Gr7J3Ph+MK1zcd",
-	"zypp2CRza2as8rPzkV/49+23slRjtvOX+Hb4zu5mwqfthAvPa5VuMcWCSAFKOiMTJeeJt3zg4E4w4oZ0",
-	"KdEzZlUESjSjajzrRcyqAk9tqKquekWFBeWDjg2/ot4XdD2A0oaa3c8aXnZflXt9VsJ3hs2LnKLHqAHG",
-	"tq62LLI9wX+DghQfaYCdVWBIKmJQX34EqXVcCKfjD7d2lSuEoIbRtf192ECxPJmJJAc2p9xKaosZNZoW",
-	"hZ11rhsliTDKdVS+mDTWYfJ755pLf4K1fEjBQXdN6llxsIegTro/jlfoatIpBf+5ZO5nCzXrBK/OLo/u",
-	"jJTtaZi5LqF7LorSfDZqN6cf44ePjxrAcgWrV+1heqkNmxP/lqV7RTnK+ZhIwYhU+J8JWcpSEbmoE7NW",
-	"P+maDSEcyCbMuQUVPIgNX0gJX2N86+qVU/GGc6enb7YoRDo9IE9Ol8MRMwvGxFAbVuhhRpcNCP9aMKvD",
-	"EvtOQuw7zuECXM+SPG8Ts6zxgQ7a7RkRVm0nGbPET3MxrZGK4KF/+O3jyEN/1KTQNcm2Ybk7XeePjF1m",
-	"dNk62IKLTC6GDJ2IGwHDqtrvLBda+RbOYs+v8aSGuSMga0qwvRc4fXu2zizs4xo2hzVYdiSLoRRDxYp8",
-	"2YSx8AOxr+mm+4vElZGUOaOIC3zO/u6E+JUBBXl+/uqc2DeIfSUhrD/tk6elBdvD75jK+U4WtvqhbIDV",
-	"1T1Gq2u6mvWrjiEpWUGoXZASifR+KrD/llyypSZGEs3MGXqUBNMkZxNDZGnIJWOFfcwVAV2IdKUgKEYk",
-	"+HrkY36gIw9t8rkIxbVwueL5DoRbmP5N0bya53/vL1t8VTThJjh/JwgciUDfPtpLCb8IwoyXaMf6qpN0",
-	"plJOczYEjQkkbS4uWQb2KVrIPJfVO3NaaFiDKCkYLTcaKOs6zdqWn8hSGJaBKuciOPD9B9ppelRkZM60",
-	"plOm0SyrGM0SoiVBi3C+AJY4VYyFQKH5OhKOZCnGrGEJL/3gYIzG17KacMSF+fZRo6ETRHA91M73Wx/4",
-	"KfyIw1qqckrsewnJWM6vmGJZ4rZigYVjmMF+08MJDemCckvRhp7OrC/lBRylkCaYuXecAY0/V2yIa9Rt",
-	"Q49zqjWf2F3YrxXTxu5PKjKW4opZtWzHGd1EQ8XGjF+xrG1GOFZ3cjsOHcz+za5GOM0HpMFNsO/4Q3/K",
-	"TWb14Hpw7yRktKzcJxYGlquYUGMg+y9mO3xUq4phhCyZ2XW2eRsWXLy8qPA34MKOwxppaD6Ei2mDgxD5",
-	"hae148Bef29Z9I/25/OiuO7K1/z61TbqRGN1JdFJNqBCAz4mgbC1k4MY8huhdDO0bBTEgoWqAZ/4hI2X",
-	"45ydkkzRiSG//td/ozGNkV//v/+XFLTULIOnwViD76jxzO6XdN3bc2rpvJbhPZJxxcYGQnIqZxrMYjkS",
-	"fAVxFHaG2Bhkf3Wjb2RX78FCtFWynHMRPz1O7sDCfW+j+f3YaPzPVu0oNQMGKco8B1e1kII1GWU2mzeS",
-	"zseDqTxwD/27/VfuHz/JgglacHA96v7798+//xB/c8DnhUQRGWLgTztTbmblqD+W80NJC34wlhmbMnEY",
-	"lvEp/lxf8uJAFnhmB+BFY8qBX6MgGmTtteP5059OX75MyMmjg5ksFUhw1Bim7G//p/vT0fGHn44O/vjh",
-	"/zn56ejg4Yfe6U9HB4/x0f9scpyA+FWzX3vjbQSdD0/q0PmwaaCrRh7xWjAC6SunEIRu2JzICUl/ePqO",
-	"HF4dH8JPOrXyq+XwhsEd23+g9jiS2XIg5IRQsmCjmZSXXjBcYohAs+1sd5eJJcF47t5Fcv7mOVHMlEow",
-	"CL+pghwgKpTMaFEwwbIzCJdErCFce93Y8VlDczktGbG4jjEW9rk9tXX/Sh04/6al6L+lCydxV06wlYXz",
-	"OTuQKrMiMulaiL36370zZAB2qtSd1wHPIFXKLtYdHV+R1dqcari867pH3Nc+qqDBw56GCVI8p1OSWu6c",
-	"JiRFhLP/8jJL+us//okhPNXpQtRmwRQcbK8xrM2qidrQedG0iOabJd337570Wt1Y61O4LW6iqoAe75YF",
-	"e2WJf6MnyIU9VAuun2F8HwlCepPMARPdgmUZ8fkLmZXDaTVsos6rG8DKRWxA9Kodp9/ZDp3rzDZK2Fql",
-	"Fw7nLR2z+0kTQkk4wZA3l8lxObcPuukLB9RPIlBugdYbg1IdVtxfbjd14rfx4G8LguAS16CoCSo2LudV",
-	"Y/D0ucAbxnB3Z9+vqEPXJysilyGGTmuSMFirncvTKQZ95/T0f2bMC8RIkKLX/YNIaHaPMKUgeoWKMcvx",
-	"UdDAqoHCo2ru8Ai9t0OXkBD/Uq3Mi0vRkOFRNWR4VH2oy6JQGBYXfRs/rd6ds/mIqT7NsvjPanj3QLH5",
-	"iq7UD5aC+GH1YXjUoGf1FbOQAM/cMLDWWE+pRxBaVRH5Xt8w3WxsC0B1UY620ZJK7PC5vkTjVyNLYmSf",
-	"nEcAZ6cCaTX9JgWeDwGhget7uPvGQ9c97P2rwd4zzvLsqVLIO1fUYOf3WPtoYj9aB9A/X7x+RZwuQbgw",
-	"KPe5/B1nFD/0SuOhN6g3sh1nwGmYfYVS41KqD5qINmbKNAfaFl8i5ox5Hac1tPcOskEwGz0bjpbXkp73",
-	"Cd+tAqA8hSmYyFDt9YfeCQkeIbK2ybbTJJd6hRCWFAUURYe3Na8DYeJaQT7h9jbKGvBSdG675WfgCX5I",
-	"qqx8R0zWTgJXsW1re6SGOCxZTw3BGxuWKm8Ka7piuSxArJQiXyYk55eMpBA3naJ/NufiEg2xC6oh1RFN",
-	"/+3JWJvnIN0XT8+/f/P8xet3w6ev/vpvWfV77xRmRFAfCBgwwXTBBdeM0JG28jd5bohidDxzUjm+z3D0",
-	"0XIg7CLBV4V752JKqvSIJZELVNNollnmgIr/Vnfeh3A3tyDLhtv6IuqQ1R/aImtuSk8dT7+ulj/mZrlT",
-	"IK+LZN/x3VK42PQ7YQjjUhs5HwIz09vsRWu3EQjSiqNFLpg6GFPNEjS2yDnlgnBBzi+ePH9Ous+/f3UO",
-	"+sfWPTGh+HhmMWy4i0VrbYWQDhhi6rdOV0tPvTa/q/vz1j36f5OjKmx/65ogmXIshaHjm4oMMNTOh+F9",
-	"+p4Ab/2gmDWGKTztH3/7aKfbdu7ZG+2xMu3vFGS9+5vbA6stcYqCqqO4je0R1CIoUzfb/v6h2CCra77j",
-	"SYRA5mtfc5NgFdPeSsxCeKoFT0f4HINzjLkVgY0xbQWcq007wu2hoSK5teC0Op1cp0uRMMhrjtKYNUXR",
-	"7Kv3XYP9JpzfLyLdQuJ3ZX65Z6jb0490bPKlj/xNeYYOCZJOeG6YShti1cbeZrCSothJOhnX1R+amWE4",
-	"I6ueDo0c+nvHoEFmWKOquMKZ62teHQoFMcx1Cv6yQ5S/nNus2fm/K5/Ho9iFFjzDN4Fz1F26W3lIHHR3",
-	"tDXsbm/qtJaL2GoG9ZD0lmnQCppysqabom4YwdF9KRF7Jc6g0ZwMOqdmPNs8omY5w0EnshQt4+hLXhTt",
-	"41BiIQfDNxc+W2hJFvZf3QqEyEzmOCtXXuzu9beHcPhdJJ3KauRX1HbO18v82IQc5wHUvU04DkI9c2rJ",
-	"6TacaJV1tydhVrJu7EVteTfIuvVdPL94TR4ef/vtwTGheTGjByeRd0+xqQUE4BVElFZlxQJgsjTgjYBB",
-	"yVhmDLK3FaMZWQuLPLmpbLxqjl+i8oehwDohl6wAv+qUX9XKFjQI03HQxfFJIwWKhdqtd8A3xZf59CC7",
-	"i+YA8pq0uvUSayLm1qWtipjb81GDjLk5ptUi47TRmL0OTB6EuMCyN3vCUvCKQ/GCGYV8/9S9m0IRNKKN",
-	"VEjvohCFn84P/pMe/P3DLyefGgMSLLkY8smQiyHAUsUt1zb1lk1KzUj30dEfydrrPVg6yBKE5nbNSyiQ",
-	"JBBCN1GIZoioROztScpexN7pzZuI2Cu3vBIX7WtebQqNbs5rjoTj7dAZS8f7B13bzX3PjCMDuxnPwCCy",
-	"bjqLQWVVoqm/uaNS254YHO5t9xRP900TH/QBlO0htw90iLJMiMwzpo2r+tOlhsylNuTx0VHvjLB5YZau",
-	"HoVGMzAWcdI7p0Da042iT9bzHdBDsv2UXSFKyMdY39pRVDUDt2LfI1xDBHizeLO7McI7apqMEY3KWLzW",
-	"+gjrN7YyQCTQh8OJLrW5DE8kK++nr2DUqDYPNEGpXFvBIHdijRMTtfM9+oysZtNhs6Vmi01wkwizB6H3",
-	"mt1Eyfkepjv3lZG7f/PzdYItr6NdNNK251Xo4CYRdn/Lqz31nVaIK3iC71/Xh+Z9lqtO8iWhvloqupwh",
-	"Va9Avr+LWsmGo6VhdQWxPSQdPtjdsskF17MbGpd2xII5LQr7z1Zk/mVLNQxAbDcKkVdMKZ55jwmeLNSm",
-	"xMsDAa25VMPuAtSPM4bCEMpJel9BCQtDoX63SWhqdmbZ7c6MKTR5//aF4wI5IxA6tRC5pJlPeepS8gOk",
-	"VZELSL1CHxfFgpVPLv5K2Ec4n/dvX/TOqlBhKkhZ2HH6OxafUDc1Na97Yn8uWYne11IIdMnGIQQhXKOK",
-	"0/hwDdth+51HJjoPoDES1TCwdl2BwHjcX7HF1cpIxHj2YSMdfCLzct5Q5aYlxuEc9Qv4lXQZOgorTTAh",
-	"QfNKSDCGJsQp4AkJalyC+k1CvLCakFgNS4iTeBNitfwEa2cnXvlJiBe6ewlBDbk/KI+OHo4v2RL+EUWp",
-	"g2rksaJaFQg2RQ7Voo2MNgG2xrCPSrMCbHCaFcpHUsF7ECxLxnCSWEeNT4WEErzB9dqleHL2JEoDVap3",
-	"8z25Av7rN6F9STmfTGTX128OfchYQ6HKN65Ekv9eyUWC+H3UYssKGld9IFoaeUoouRRyIQgu+Mxdyykp",
-	"BTx3xgcu3A8IQ/osUNZTVwoY6S1YKM5IVmJdWnYKBXHGUmTuoF2dPIRETyft1yxrnQpkcbAz4SKJYR9N",
-	"ElPMYD4ujQwG907S8YvsJJ2wJPARFGa5A4WAC0iqZgw+bGdDUYo1QWHd34ybHhaKNeeDvZULTRZY7A8K",
-	"QJulw1lvQ0wIyzWrmRp6keU6MJtQfhazW2VpNM8soiyjV/wlzFjeYgwNR6ctZbTw2rJoxQpGscytIIyq",
-	"nDNl4fOBDjs5BWazshupHFgouQgmE7s3+268yxZtZgcbh12eAxgyYmNaahZKLtKxsVTFobqc7Ma0u5D/",
-	"28oyem1r1ZCg2prbisyh7eMrmjeZahFk7HqopQvwlj9ee7qOaDsHBm65eQolF3qoWWNECzVwQ5rMqMis",
-	"pKolmdCWS/ExiKxtudIVpa9iFUEd28E8Xq0xOs9GME3WsK06xNoSm4BoM3o/U3L+/u2LPZXOc+GFUAdS",
-	"VuwCDkWNvbsgyCWx9IZJugOxkOqSqX6VzAE5H+BjcwQ4JQsugDbD6NBGpWq1oSEHCE7dsj5IFmnK/9no",
-	"FngXJcBGxGUqgSGfQWYZcl8Xt7SLT+DmUv/LNYm/67jFr//138hK2mQOCDW2iJz2nFUvnjm2OF5LPTjX",
-	"TXdBVm+CdNGAzI29Qw0b6TWrA616gIWkB9oevMxLw2JwgjjWJgVgILqKeZnEyBVloEf0jCqnKFnOgbcr",
-	"QaICoLRj9Mkbxa9A1MulLEZ0fIniGBeXB7kc00DsXRlcBTbnbCCCmIawbYmTYGPjwJJ9pFbI75x2YCen",
-	"h4eZHOs+FoeArEFdWPzGUhKH2eHx+ejJIcu4+R9Tnv3bUQ30FF+ttP7oD9tEAHvSm+nALUTFReaNLxgZ",
-	"hyt4o9gVZ4umsGorvulrbMrpKg1byxg291C1GiFyDjk2ms35WOZQyM/QUaNzn4mxzBzdWMeGjBkIPSf+",
-	"tTOClVr0wfHJ4xMCXbmsWgRK7hLpMIR8us4Q2Bai+8LKNAfHhItxXmYsq2W/lGZy8IdOgv89GIHYaf99",
-	"/C3wH/znCCJRorkbd4P0apjzJqfECy5Cbo4jbJXkf0y6Fg/moxwCV5kmIzaRCqpFR8aFFplEsbFUmd5U",
-	"E//4iGSe/e9lAEcQeAszNIFAKVD4b8jQxU4ueCETnudWdonV2EZtAYSceLthpS1JYi25VAGyYiitX1ES",
-	"cCLaRnWa2/AM+260pi+sBKpgl5ihmzEh7KNRtPrTSDmcU7GsnjgxZ+iUfSF9SFD1U2kmf0issj0MLQ8S",
-	"9DkP7Xi5hO03WEy97aHBEIWQOZZizJSwOh0QeJDl9c1yJuBgNqdMrAFcs31E30DMgMwTECngoEJFWG9a",
-	"lGWeEc2g7vXcqm2FWTo/fqj21VwbdgPahxATUJDAZKQ95jejtGsGcx1yHTrCrCOroovagPuhlEOaEAZn",
-	"R4tW2naht8RgvyRrfVnBeGPJjsazvMMWK1YsvyUDbcNP6KRs0gjxUPY+aZ5VJXs7boZquLg2r9vX1jya",
-	"yOEUSR6CLSLXI5ZycVGUVYwlqIq+6JQ9K2mGtQeuqtZKnCYOhsWpGpm/XdJtFYLZpL69lFdVbWtisFVg",
-	"3WL0+y0ScvfBZ3cXFvaWFTmFWl55Xpd5vmhE2O8+5uscyn5VIZanoDTolUAvMHwT4NNbYrr2jOP6GsOl",
-	"vqq4Jy7MMy6atcDXwiowGL3j6xrEfX+kIBTCZU5JKRTTMr9iGQE8m8ncqh/JQKAMN5IZZzohju0QrNiZ",
-	"kIuXF0Sz6dweXUJCLTf/sy7ofCCKmaLafm3hVydkTAtuaK4TQokT7Qm25CDoeSukNpXRhEg1ELIwB7K0",
-	"Iqay++mTc+H67qW+I1DIpG6y6TXqFRfGElCiBb1kQ0y6AkNRWh3HMDqONCGpO4CgIsAzqCOHh5A2ivmt",
-	"jsla+rWR4Fi0aqtTIbRf0CFUoz08OnTzp3tqE5axXzHlyH8ose98sguqnFuZi4lsZNDN0VdQyMSw4oHe",
-	"4KJYLXqMAoz3JjnFJixvi46Tz/dNfL9VFSufv1Hyimd1o82o5LnBCq7CzJQs+LiTdIDTc8j8n3PBQZdm",
-	"hWbs0j5T8udmSaia4rm9jIbaNRB2DAUq8w3JdhuJW7QPyyVyaqyUM7xky11D3erLWBmj5ew2FXjHzv+a",
-	"mfYIkzUnFMYGg81WLgS5ZMtmi7G/n3X4VWXEseRkYrU0Aq8fcAH5w/aMCBV6wZRuHn08k7rJY/TMyqtk",
-	"MUO72srSkTEagh+fWpw3dh2lZs6y7A/UV7vG1Ao0SIWFYXu5IpdLSLWeQZu/S7YciIlUzlHqdt8Dm/RE",
-	"5rlc6FCTDCpzY55FLSU62t8awK3TAL+eqjY3gbcbqRTc81pxZKmmERSBaiGac5o2rAN+gtbU2p5k4/RF",
-	"hMD74Ij7d4Oh8CkESfoXXOJufAxw8osIisPdhgsDjQObau6m1K+QiQb93rA59O0tFavrurIc5RsUXaTk",
-	"t9KcJpx1wBJ/fesEJCYBNSBJIvpa3cIWErOjMtlIhZo6km1T+qBe2GuRL4OuFcB0VV7cngx8PQhdue+V",
-	"OOmDkzNy7rlT6ILuw76P64XqPISEcuwn9VL3WyCnDQpa7uwd06YtSS4i3euUKcSTbjklFBlA3TJMjJfD",
-	"mgEvTqBr5anysnkJ17yr1aL1LfgjLyOYj3CnQohoRy2n+77Z+LafCdEN81YumihNY/R1c7WQHV+z6sGu",
-	"i3qHb69VGVLgjYKQKGetdONuOii7w4Yo6zzfNbbYBWZyKbAh5a7fZXS509lgr/EdB90Az76le0ubaDkv",
-	"zH4biDFhm+142QzW1aISd+Zhv6trajroTff6LoDU57/ava5s/6NfyyO5nYOTUy6u16l+v2JLUk0bTbU/",
-	"QjyIs1uUGoTLWITGhjJ8iqGgknSdQHEa5QL9TXLhPKFb3QJxA/ybdJYPJRg2dZZ/yVp1oN0bZmOVKT3j",
-	"RatQWtM5/EGSEculmMIBdu0DDVWUejsLny/DxBflfE5VY6+pm3QmLhQXY17QfK2fsGvh68/qww2rnl27",
-	"B/HKCndvKoxnt3777fXlNlfWQRDfy0+27wHtlsK1GjvkPqxqksR1RlwZuGrx7Ud1Cx5Qd+ZfyAeKs19L",
-	"Idn9ptaCRDeCX4y6a0dbEeStNPPa63NzbMCTV9LwCR8H8tFUO6U5JahqYEuLghh66fKfgPR1KSmomfn0",
-	"AVoUu2U0jJSk2Zjqpta1Lsx8MZP5ipVHUafyU986Jc+ZIjSXgp1h+BX4LSCtA3rjV2890L515N7JlXdS",
-	"72z3rFnlKs2trztnNLvumiM77g7VsOjNcrCCB+9axbVj2MXa1RtLtWORJb+/1bQsf2ZJDPQxQFZnXm18",
-	"awxAvMRboLA1bP1CdDZewxvFJkyFDlQrNgUlF5Y7FaVuaET5ptQzIqKxQE6aL4n7rBkjM8rz5TDjU9ZE",
-	"Ii4YtFZDc619k+CbzWMBw2xvA/aO5bkdjI5k6ftyaTJaYl5JSwrlXF9jwIuXF83DhU5Ke44pRfARNg3c",
-	"JElH7ZfWZq3va+USkvo97wExtxSIsgpm24FmB1DYerW7XVbDyW88nbeMZud53malm1N12RTF+qqORhhr",
-	"YwED3gcGCDkHG7porhWHgpm23ea7FbUB7G2t3b2WIXAppr5xiq0eK1pgCGpUutu3YxyioTzuqxqqea/A",
-	"JLaObtRbXqtp7CDbQ0z0pvQ9ykBhJZ4ueJd/+K5XVfChvlIIRnhIVXn10bwbMjhbqvu4uPKkORLEv+qa",
-	"yciFIF0MecL+k+F9Xypf9/rkHItSwIClgCay2lJUKlylEjxES6fHOaPekbIlGsmf2g3bkP4LNm79In1V",
-	"X6/YE1b9BNgh7QYd1e5QKG4vAbRjO7aYNtjP8nLaPF7UjWK4KU41fs/wejjDRDGGdkPI9DBMFYrrZmfs",
-	"jV2EteJGdlvJ+l1G59S09OZt71f2M4au2+L/NwfJO27yV4OqJpx7E9lEVxDdWDKNuTEhf0KvUt3VtTYF",
-	"wPk53jLNzBMpJlzN9+R/sel2037DduLC9Tex9eIgW2y9tQ3evUV9554DTetiWVPAkWk2Ta6qafhe41SY",
-	"V+dL0O+RMmw/weQrI4nCIMGJVGeuMhUmQ3FNfMjzepmqG8Y8n+wT89z87m5Rz7sEi67GRFPMjnadcTSh",
-	"mqS//NKc5/vpU9qQ33vcmN/bFD4N/RtvGj7dFh19crfR0Y93Do5+fLPY4ubQ36bpG8ltlRa3ctPPnpA/",
-	"Pnr8v4nLFyKIa7q/X6DrnI5nXLADK5/DA/u2k9AgKQ7Y33DS3u6jlRbEXs6dpOCoiVGDvYgLbagrD9hg",
-	"3QNa5QyJ29Nz4i7XW+16qxG6798+J4LOQb3ASDe4gJUmnG38oW7iqyQTDDXdQDHfsolienY9dqHw4+Gt",
-	"8Lj6YI1rdV6AEMq3EOiky+YQo+K64TSJjxdRGcg7aEwSBrlmA6W9ixheq4/Ibde3DA3L7si+vzkBZkvZ",
-	"zI1OgCaavlVu9jD0gmOvUeyr3RCq0XLd0cnZT0PMzPYuH/l8uBausdskcbDMDvmGrNidsPrjuLDw1BIW",
-	"GvXN3hsnbkfja/NxxKvzO185sviami6hDQI295eIScXGQq4r+LWfmukvZ1NfAEhnabKm+o81oSJku2Be",
-	"dSn8+tfqO4V0Hyj4T5BNO//nPMHKJl6YFi63Jl/QpXa2NVebChoZ7hwhEuPkd24/DbDY2gIh2qrfl1TE",
-	"d1Pcs2tBNRiWtbWHVBo8OKrj5gW+Gpif9CzUB3NVkHfpX7DetSAJd7oJJn4IDSL3rvPaqMtcJ1TtWgzM",
-	"fXNNHrvSi3n7+42GR6wfhmV6SEBQEhpxtgfmNdejrRz6qhS+Nm2XkhHNyCVbJoSSn0tp6I69uLThczik",
-	"sdRmWOpmi4rxKQwPNFQDI4XiY3YWVYREEZSPmS/SAmUKm4O3t4b3u7qhrd1CqCFrqkBcRZfyvFRsS+WU",
-	"I394WCgLMyGWexOSCjme4bSNccifsVLvtUSF3Xn+dSJwv0jx2bg3sAOoD20h3Zsa01g0G8urepZVtLm7",
-	"EDuCPhYvyq/VUZqovG4A+F1iajcKLQ30YL1C7mi5qULu9eSOdTRaYzX7iOeKUd0YQr5a/CTId+6L3dZ4",
-	"4T1Te/lCt7XjNhK7+1cUNRT0c07K0Gq6bs5+dLSjHaemkTSXEIwEMyjBD9KFBmEL2zThCJYRgDNVCpd4",
-	"3/3h6Tuo0un9tP5VIK007MWxkJ7vVIQFc7CJfZ+kIJBAyUSuoYONK1ooUEB0pXxmMs8I1LPjJkqwXrM6",
-	"+dGaFT6/u93TTaKs9m11dcLU0TwfttzJd5WEvVog6TZXWlVTuVYEbfzxzpu7cSRXsMh8oSguP39rKb6I",
-	"Pq0Em/jCLa6wZJGz0Llib6m01YiwxWiwm5Fgu1HgTo0ArdT5VvXtHW73FuHVw8u2zcLgOyztepbXz819",
-	"gunk2k0SH2/skLiJu71lXs/a85C40EaV4+ZD+pNcQBwPKNHOiFEsEx+wjXVCHmgoBKJJd9DRM6kMU4NO",
-	"QgaduVSMwO7zQae3coKPd2rZ0mSFrbaK/cYhkg0Msd3jgxHVLOth33Sohmt/ostgWqDKX+VuMUWbzvzC",
-	"t2/ctz0ph0D0NOIpOoXKvzTPm3qT5nlbSlGQN3xJGQ++dEE5lj+P5ISGeMVoCXfW2XPjGbor3gNiRzJb",
-	"Npepq0rYhaIqLt0lar2ra9m5sekjp8sQPLZab3ypCZ0YVhcIXf3DGkA9/Pbx5hjKCqz3CWyrCtatgAGU",
-	"rwdWAdiw3Q3mrKjRduOKdnC4myjytVJnbsYvY1DbBmirO23hfHwqyuJzJFTW8sX2jBySanrdT/cPwtmW",
-	"OFlPGQtLazzdqo5+g/H07gL7Lvn2wMtobX+xr9f05h0/fIsf7NekHQqvNgVlW/bINctOrRYpF0wdjKlm",
-	"ccuETM4pF6T7/PtX5+T84snz5z0ojkgFgWbl6+WeNlld4JT8esLuo57eW5JVooPY5DihWdbab0HIhe+5",
-	"AJZVsG6C0V9I4+pFNxuedutYUo0Xz+K9B13npHGugd62TiN7dhipVdOHOt7SsgoRLrq/JS99k/nWN9TY",
-	"q/h1DLpysSHMY1NLDzjTMRgi8JK27Gi1NXeGEfjrTTCig447Yrjz2AKB12o1/fnpxA2a+NJadcctcf7X",
-	"rujYlLTJoXsPcw3bfA2llBY87W2LLd1EAFergO4T/4KDbAGKv7j7XRUCkY52fKxZYwhMNcptqMMRI/xS",
-	"Fpw1cIzz96uqwLWkG2l1Xg7YOaeipFjqWBYhP2ecU62rHMMtJxmIzo4V5v021yrH+z/xIqu/XU8h/6fF",
-	"7+ovRNuEzPlHlg1xnpboli29Dp5c/LVqckCrAvMlJMY013zZUAQyIMQWcz3WKvf8eofCiO+czaK1yHcL",
-	"m/G/IvsClcLVbdsJ2v20T5wy0RRicA3hb8WKc+1QKZGV2kUJN8VRyYVoazDkE8DjZHK5EFC3j4qMzOnS",
-	"m0h4SxYp18OiHOV8vD7HX7nmo5wRI13kx/bG5VwPXeraesIsrRo6hcJ2Y2poLqelS3M/sIpiQsY59jWL",
-	"LDxty9/QNXsfxc5DSFs01P5uxaRTWjTAZLtm+5WcQIdD12vV7rlFAis11p3drwd43VsZoCwaLqnQrjLq",
-	"VgARX2eAxPq+9nMvruLh9cwhYZTchXjsIWB5cGlytRXLBxoqC6ONDkWQB3q1Tde+QbLtp3AdCXGF5mzP",
-	"BYipy9aS1CvEAOSqFlPhxYyiJBZFhm2nD9fNVLo2Mj8XRWn2MtXU0W3Lka2gX+i+32be8Uu7BREu8NIv",
-	"JL/5+Vs9cNq1JVu3kouMKYYtpZwDDlJ3fEiib2FkySKUjG+xEN8qhd8S77pO3UPt7wZWF9VGR/wQDC3r",
-	"FNvcWA0Vepnn+YiOLxNUxBkdz8CDIVWGve9QvaZFwaiiLj7tmo1lViJm8W4qqh9tZ4fLvp59Mnd5XRvN",
-	"flEK2Ebq6c3z+1vg95QUt1rfQe5GwTQSceKQwt2M7s0djOMWRl+7JX6d8F7Pf1Inujvwhy92u2dEWNZH",
-	"cqZ1Vb8JXH6VsXAvD0zbJb5110OkcJ2B4UITH7djJX/wKq7IKA+3c63rXvO1HC6fUYD5lxA/1m9HXrJr",
-	"VuS8xWTnJrh5L6yO98QrRKsGF/d4jyov+E3jVLqpeOJ1lPz2gotYdOeKKT7hLNvcjwCKyrkMBfD2uxoz",
-	"BHt8G5LCaCnp0oHAIdGCBc1QEkKJd3cRxTQzzsmC9blZRri44ob1+gPxXvgVEazZOadLsIvjK6RgsoD6",
-	"c66LNjl/8xzK+7fV9a9v80ZRw5tLVF4n+K1WOXLlQpqWXvcVbvEn/chGMykvz42VnUxz45w/vXv3hrhM",
-	"UzKnGVhLMpbzK+gHgZGUDYETOOa+sOhtldszCey0u4qyu4ayb6mKrpgupNBsqAUvCmY2eYxGS8O0Z6b+",
-	"Q2I5Tn/38PNhs5H2VUiDELIaGxwGXXuysjSJ763sWymDoOWyb7yDc1PORo1jj8dYxWnHlijhbpI6GNS3",
-	"VTvveJYqAnztwLcD8S3onStY8YW0T7eK77m2Q2eVB6EOCyl6CdJTS0GZ0lZKArx0VI9kbgDCzRlJJ5Tn",
-	"XEzTU9ecA9CYM+2TU6zGauWkM5JOpWDwnuv6wjLy6PiI/CAFI11K3j69eEf+JOWlJpEvo9YUOTgw3Kyd",
-	"pDNt8/647T511a5uh7Vts1/7s7kRzQ+DRA6HhnjH6B5ABXZxe+Aip9q4cHMIaHfHFUp/7ZZbFdZROUtp",
-	"nr+edE5/2gneVyDt04dkVyoMLRx3Rq+n9pt3y4JdRMWKGrOY8BiGmosx20RrHew6WkPgfRIOFgiL1iF7",
-	"jOcsBnxHd+qpY3eQJzWnH4djKTChdrxsaY7KxoqZoZIGK1CwjwVXTDv4rO//PeTDh+hZ/BQqTNIxw3oo",
-	"/gj8eK62ruZTocmIaZ65yFLM8iVQjVdE3EUwkkmmr384u/UYXEH+qt3gtbwSKt/RjYAFZOtehBii48So",
-	"FeRqQPs6OVkF33UA2Hjb+7kdVs7vlu3uzUVjVlC/DptPvNcL6oNgO/b0p0Hnm0HnQ4qZ1HneJ9+H+BPo",
-	"T58pWRSIijejJLUA2S3KaANeBr/AH1Z9At9XdIMLMsn5dGascgPWTd9F15PtmmXk20fbrFuNNbzPwTEj",
-	"89IwMjOm0OT92xchEgWULivq2/P1+tOaC+fRH/bTbxEt4vvdGeayvblOYPifkjXzOqBHS7NFPhXYLtO+",
-	"k5B0MdNsPEzBKTyimn376IzomVwIuJsdDII42fpOP6zv9fZkzGj3X1LIXCG8sddSAEWLiNsu0tstFQ68",
-	"IUn6ojRkf8TfG2fbbvNlmxxq1Xk4I4K5zECILY+PKVajGq+b0vTxFyduOSe/G7grlZM8rDiybI30vJa9",
-	"KtL8V5aUawnyTLrAkzjgWeor7FYi305dcCpY2hmCXlGsCgvV2tzB3UizgIF2N4nA6xsNB9im1r7gLRPu",
-	"klDNXpP9xnTOdrMRAKGp73nNVgiRIFyTrPQzAdt0F4OVTao6C59B3nSI4sXN1TD8yooRAUMkEwbcWN/+",
-	"OhA0XE/tgne11bk13x4L8tTiy3Kg+lWsWzkKLDuTnhKfXIV9QjWxE3jV74ykOrxIRdAIuSYlVMxc0KV9",
-	"x5ua0tMK+pxxBB4qZkDGYx9ntNSGZSDAWnzxlBKInWeJsc3DLbSDpaXdvyLT1obSEO4ooMP/ck/pXYp8",
-	"OYzrmDgJFm+qfpj/t6XRmL/nNGenwmBVEkyNd24/8LwZWdv7GYElEGrJrWLuBDX27A57bQlpaNbln+Kc",
-	"EOgux8BHM5CrVUj94lbk1oba+a386/IgkZ8pZpjwQTk7qolWfW4SuDPn2MQ5wdoVOqoJuejtOsWqgAk7",
-	"34ACeO9tOR2u+sjael/6q3Ocd+SSMpHx7pAd4AbesLCLIIevVBtW7IrLUg+dHruHsSJYKZzVosEugfGQ",
-	"u93lJk1BsMWdaQvJpjPYcKLvmDbfO1q9vuLUks4UTYFekukbpk3a5mzxmLmrP2TnVvCVbSOeYsvOAJl3",
-	"VwTx9XX1zzOzHXhYOM8GsfhDslbKtPlQYRPYkSBSgOZSYJtOUzKN/1qwTPh/m1mp3D8niuM/NDWlcv8s",
-	"4esPTfCk2bhU3Cwv7F5ceAijiqnz0syaLQFgyCTgfybdP//4ruds/bXwaG/47+bF8Nd//BPoFZwXkGKY",
-	"oYKJmTFF59MniELAJvvrdYne8FwaKM0CKXG+SwXUsUowiV873wPmJJF5mRt+oA0rBkKHonNYlEyQFy9e",
-	"JpC/DtHu89CxJ6k6bFi8vHh5kbhaL1RkA+ETH1wXM99Kx76qGC4JONBCqkuW9QdiIL75xp6l5Qzoa+5/",
-	"8w2BFkSpfS6Vq3N/Sr6DYyFYKRrOF2tFp5ZkuSZq+FhwTXyo28qNQCBNenh1fEhLMzvM5ZSLlHQpgcz8",
-	"A8slM/LnH9+dEcUEWwyEjy2tvnE1ZtPNF5vizaY9mHIg8PuCH1yypU77BPLTLYecQn3UsSxY5pk4LHUl",
-	"oh5kJZ4NBOyACgizqc/tGv+TR0eP3MlCWon+5huw3IW6zCkt0KTHpTh0NYL/19+0FCkZyYwHKLBqyChn",
-	"A7FWijm1snGaEEpm5ZwKkmJx4DRBza6qeQzUO7Fy4EBURZuJL06VkBTz2H76kPpJ/3zx+hUBMsaUhVgs",
-	"m+42ZEVqvx8UWA8KOuWCgvwn2IJpgw6HU7C1kTTnc25S0j0+OD46SgbC52mdHPVCD5c0EoDTkB3guAYp",
-	"6JRBsXL3wtlA1D/g2mtKlbpmP3Jrfp6xeSHBi2ph+83ri3c+XRBjH7ScM4QEjKSwN51GXx38hS3TgXD5",
-	"NN3jg5PHj6M+Br0+qdwswdPMNbm0Y1kR/OQRmclS6VNCB8LKzUs87JCGaSEW2KzMlmTKDKZuTCGr1r45",
-	"ENV6zMFbZy84hVpMqasmEQZy95jxCfSoMjCqFc4HAh07JlothiyEjoKubFsSwfIf3TG+tUcFt6ntMbrY",
-	"IjRKw2OWAbisoAQ+dGh5NhAYIx455BVoEelbiIeec3MA/58m8aO3lvYJqEAFZK72k2b2bSxo9ejkj9GQ",
-	"9qQPzq1snJKuZmMpMntbmF2PIwEBWtvDOOf24J6/CRvAYDsXE9Anr33zaT0QIeWxRkbR5GxmjAMWHTx/",
-	"Q0ZlNmWGcDEQ6ccDZYU1mPQAqHZKuqkdIj0FUawsEuIW5zsd8Ut2FvhyejoQvuoO5ACN6PjSshrIynSK",
-	"CUTnw7cwEi6g5y70mYWFssglzeBGqz35llvpxwP83UEa9Mck1GUNT0hZDISR5OTxt+Ql/w79tJqpK0hH",
-	"Sp+/fPP67bvhy/N/H373H++eXqQ9UE4YzTyKH8NnABEDR1ABA+Z0SWb0ClzoQI7gqUNvgPPQ/JtwMc7L",
-	"jGW9BC8U+mRyqNVq/18pfsV0nzwXFvdSYLoFVebQyn8HKEQifgDNocprWD+XNOeTpUOWnJGuLsczQrUd",
-	"hRaFB0aSRmUC0x6Zl9qQsZyzSkPCcUlqh0nh8J+2IMG/Hzi0OniepaTLxjPJsqj4D4IligVSQKRXqBgf",
-	"yyHnb553ko5VOF1h8P5x/8h1che04J3TzsP+Uf8hpuPOQK6K+aP9e4rKQjjp5xmkG2pz/ub5XxhEiRZU",
-	"0TmzNLBVgK1eOQR8BRl2y4tP0BJipVJ/RLCik6MjjBGEcniu7ntgpH9z/nwUe3drjA0WIpDsVsVfYDpy",
-	"AjFxpIvohMiMSozugTD8CJfUNFNY+uF3NPORmPDJ8fZP3gvqhC+shfzo6OH2j55JNeJZxsCI8Ojkj9u/",
-	"eCflSyqWnpbb7x7vsqPnVjgQNMcPHu60nyvK0TIGcr3vJwzKXMwyHugQi1gXKCyg06mGZH0Pph8+QXO+",
-	"pqi8hbDsC7hCNuciyFQhLtIXsOg+OnroAi+HZQibTDGOesE1c/zdaeHclcMG84HDXx9OX8cV9PYhtuyN",
-	"LJH4AQ3cP4ROFt+58PhbRAPnC/9U12xd57gVFDy+k7mzJiy0px4EGm60u4KvHfGOdkC8J1JMco5WgUfH",
-	"O0zxhi4tI34n5Quq0BL96PjxLvvRZWEVP5a9ZBmn2GHYkoeT7R//NWgMz9Bq+huiKwhXUZBfM/34lNQY",
-	"3+EvtODDS7Yc8uwTUhXfm6KO3G/ZlbyskHsFSR41ZW7YDzLSBYvwwnl6fM2XBf36GQruavMXr6R5Jkvx",
-	"m4IUvJmtkLIvBUfy9jzD6IhgvUAV8wDj8MFC3Mi/zn2gqmBQ4rCS7bRVD6NMgK7lcVbZQH0atEcqBoKO",
-	"ITHirIp5XcxkALgZRbM9ZCPokMGLIo4LdRuIEC5DXE3ABV1i5sLfpPMtwEas7lzT+/xgA4EbfaCJkjnz",
-	"KySUaKy94VxUyGLRRKQYHc/QgOU/d56Y0ZKgDUxLp6qD0m4RyvFt7XbgFTWQj+uYew4fPsfzvyOuGk0R",
-	"EHUX5nqL8m1pZhe+tEuTgOvP311j7fbs5bLsM9OjfanLPZv9gsTTmeU7pz99iEnpnyXYKxpoARU+9ci3",
-	"wQwktjSz0PcLwujWbSOdU3ztU0xJwabRTkF/VFJMKzJpKU8poAOGN+aAiauyKTw6Ol4X4l/AJHdDJmDs",
-	"r5U+gEsQX/i8hOAeTe8cTZ9+dPV0PCJkFZ5ATXRfq7uGo3thpsS072bURIlLE28LBn+O4/5gGqQGbKAH",
-	"XJxhM4HIhaSJNrIYiIVUl8D+Q2SxJF0VrNKI3I+OjknqwHjIRMaytNckFLzAFd8Nnq+0Z9wJ0xs0iBdy",
-	"OmUZkaWJlYjgr4JoGy/elaKEsJvrKxX3aHj3aOgM+14UoyuoMGK5FFML9tdHRY/XB5AwfDiuWmY3o+YF",
-	"M+g6tvTff5zUxOvKcoZeCXHpRPaMcNNLBkIXYKB21YAKEOk1M/iqM/077QSDqezbNM8tqg+EOw0ws60X",
-	"FDqtnxG6n5TTrZ2nhCvQfiKK0U4N0Btk50J3W/DLgfO50n/ORZAe8HIiZ29CKIE0UqtQPTr6I0nhlaF9",
-	"liYDQQXBkJe1N9zjtIkkue7mtcbbd0SgGruqX5dMvQN/h+MmXLvSbZkPm4Oi8AjvcAPXFy7uFYbfPgm8",
-	"AFtATGsqDJxj3GWjvnBtAqiqkhgthhdsZ+nR++ToZMVXj97ChSvrIBWUVcAwF0vRBqLUdTqJvmkeeS8N",
-	"n7NT55eVl+iKDlseiBktLNGs6vnjYvrkR9d1yRPPTDI7OhJW599wEThdrMN8DIEHCUFpAASlnkXKcLZg",
-	"e3nR5Pq2dAsfbTCmOEj67ERqL1nq5E7X0Oy7OHc1Oc789VSHzifxHa5Cy73A9vVSq5egLZE6SYHrvT59",
-	"cuLMJmXJlMrKMEAma8F0GPNiH9eEItddRjCMTOcaaFJGyqIPkX2gNaHEUhc4UQRSTjvjECwoc0YmdM7z",
-	"5UB0kX/jy3aVwMGj4liWuIFZJqlksbry1mumIrAKb4/4erSwz2ZvwSDsj+be5PI7JR1vpQF3ZB3jbkI2",
-	"NBPZQVwkqp2EPIM6k5pPBcsOuMCU6MVMRm08XIfgEB2xZIZ0fSDGQEyZIY+OHp41BVCAPuP7JoT4iV4l",
-	"VhhJ6EBM2AI4IIRBg1gC/7Br6ZOnrj+FpaWuIxYKMJCBAi6ngUBtqZmA2NP4a3wYu6gqaOVE6Yl6/tz/",
-	"qmMFfiM+VeCUxuWgR0CH3GqttNkaHtRgHcMhN4nsWjrQis0TdH0e0tWM+VhwOzS8sTzAsmsukNZLZgup",
-	"LnUwL45KA3BpmWlUXM2DZxDyLFsFc4FfBlgzY7dr5JyNw2x9DJKhl0y42kNyIZhyKT+WqUJbe82MHggT",
-	"qdlNKIFBrnfES+v9qT533NB2VhpbjJLoJFFgujGPvTckfHX8tQr3WYs/D9d/fW4bk4kNtlM+FQdl4UhR",
-	"g1pOnFb+6A+YD7CilxuJaO3kfEsgHmhPR86Iy5Ul3BDIt5lTS58iijeo6FI3rVc9TAkXmEIzZ5Y1v/d0",
-	"S1SFKed0CaRmIFzQuSWACRC+XatHnpKRNDMIwh7PyIgtpTNseHrXxZq1oJYIYmUADJOHqjAqg0BpznQy",
-	"EGPFMiYMp7lPeS1Nzq/YehFMV8TJHcID6DSUDwRcea9PzqtAkeCD9nQUHseUtB5MgtcRzDhYxMHu0B4Y",
-	"EBIICa0ZUxpIMcgly6euPuVd0ONatdebGG4jcdCDzr2B9l+Zrr5R8ooh+dQzXkDCbSXb3J6t1idRxKkH",
-	"K+nvlqSE/rE+ZQLCgg01OsFGR94cwX3yJXbACbn7Bh2mfM6quqNw1g2hH1ybJ2FZd57tkKxXosmXYcNV",
-	"1DlWx4D6X/atn0sG7VywoG5VeGM3wuH3F8p73GXOhZ9se9ZF2PXntYP8dlMmwoG15kxUCNaeNHEulgTj",
-	"sEItj+bUjD65QOapMUEGOlbK0gwEZIg1fOiFF5f+qbEIL/k7NEZbcJHJRQJFVZMqG5rkUNmpV4k+EAVa",
-	"9aXG31MyUrAUO60bfyCgnL124aXJyghY637EzIIxMYTC7lD5PsXoWog8xcFdSjBXuk/SqHtGioleIL1Q",
-	"gu2RQjP2hNCBwAr0YIZ1FaQcwVk5GbkQpPvo5KRKOAnepYFw7iVuCPvItWk2n6Ls67Hra0018ev7Mskm",
-	"4XRaja8Lkik6MQGVPnP4673s8xUljVRyRpdaTQ4go9dCTVclmMNfoozQlSSShnIVxio1YT5IK8Oi5F0w",
-	"CoWx8M20d0YK6I/EHY1fF1y+h+kierBd9sdPfnch378RsMPTj8EupLy5AiJVgZBYnG1l7425uz8w0w4T",
-	"R5+N0n4h+vo7TV56LVgD1IBG1C781cUDUCMKClH4TouICFhnlUvHqsW2Nh0fIL983FCp5y9WbFzKEgQz",
-	"X+rKtU2SLlJOn4HVytlpdJpANuhoaf8zEN16WI4qc4bByzMvOIawGicLQsqTM1n1zgYizfP5EGD+o0kT",
-	"DKfVTEBfCFgPipToA5dXTCmesbOaGHg6EKLM85QoNodEKtAu3e99cu5kCqg8jJ0m/F3FTVmFL4sBpfdo",
-	"4ApSEeh1bEkzSpBWerUXnNqL8sUwopNNV7mGkGbIMg6FZNLTFdbRO0NnhBrPoO4O9PGWUKyZ5vkaA3Kv",
-	"NUdQYznbGoG5OxnS1c79zD78XSlbFLmFN3yfSXUve26XPZEYVELAtcTNQyAdvrn2ZyX0jSaFJzM2vvRl",
-	"L50OLhjL9KmlMjmjGjoq+N7eCaGBfFryF8k9zoM6ZcKSHVeYGYk9iEiW2KN7xTMMVKsDm/AdQ6CelY7V",
-	"bVftCvr+eo+AP5kH2n3QA6OHJim0AIQatGlUSsnwOesPxDOsDrbE4Z2x7hT9u77ju1FUYFtH4DpSWw5l",
-	"KM/BnOC8DtH8rhqx52b2uKi+xBNoznBFEPiapD3LybES7SJYMH9nusbvnD5dQOdLj8NdFGx+/a//dsJK",
-	"75rkCoWKr4RaWYXcC0ORq0FYocgJaxa351J9NbiOy71H9XuzwhrGvimNFSeCBlHJpwu6JN3qB8BiB/fX",
-	"xGM/2FeCyMipww4tr7baWMNZCElyKaZYxtu7CyvdLGhcaOkXGYkm+kpowBO3q3sicE8E1ojAMy64ntVE",
-	"WtKt7AvOLGEpQECOa5IAJ5m7SORGHz50/dVJJbZjaI/vTScyspgtMa8Uperjo6Ne4rM47UoxKwmK2mvD",
-	"56AIjKU23rM/lxnLH2iSc21IofiYkW7VsAMce/jUBTxDSmevTx4dPYrqLAbiAHX/gsrRhHyRVfWH6gDu",
-	"EAMvnEoUzdaCi1aJ0oao8t7Wejv8VMkphL04R25Est1RVyhgTz1Co6DHfgEDbCODhP4WmlC7TkRCMHVK",
-	"dWn14DFVagmVBlza4oiOL6fKXpjV0CdsMRAuusaKGODKX639a/mtL1D7QBMVygcTncuFc7KrEuJzIZMR",
-	"8NGSAujCKktTlKaiD5qs1K9G2oHrSCotH3sPArOPzeJQoLcyLYAJAirC1oyncoKWCiOxZPuKY77XJ68F",
-	"I6WYAFFlmT29gYC0yUBbgfVXgDB0JZXT3hn2C5q4pt1O3hqIlU+b7K1YHcst/oEeiLTUdMqGEPKUkqk9",
-	"vbKoDqFmvFBIA7BKZVOkuFXsWmjYHYSOr5EvmN/SsLvM3NydagJIRi26vOGpkh19V2kLeQBJDKPKcYbe",
-	"vbX33tq7lZc4OGQR4ABlQD8QLaAuX4YgBjRwRjXQjxamsrNsdjimYszyr0RPeyUxBctuE+yq+gyKmVf2",
-	"3qqFKBJdzOFQjGh6BRLZC+BDlnf4KiSQPlYR/dr5UmDVCoQiq6UNRCrksIFceywPLSIcSZDKF8lvVMXg",
-	"cL9WgRBIG95/fh/s8aX8PHD+q2w6kil2EiK34DuodV8NjiMOzaUCtQuyPzBxDnsdKqbLOeDy12BNeWOP",
-	"7t6Uco+5DR4QWQQHyARCcxfBlvLrf/23M6Zc03yCWPB1uW2r6BqcYg4dCKkmzssMnqAVFenrwOK3cJr3",
-	"aHzvAb1Nzg1WEVE5QSPr6Y28oBVn39R4JSTrhLe/UFJSUE+6luD0ML8hX5JSVL9A+9NeFcDRlrDkv6il",
-	"LK32RL3TtCR/nNvTkqLN3NtTbyePKSbx/nRbc5i+mBV1V/Q9dND81XhBRRalS/FMp6R7TIwkx0dHRwna",
-	"sXmVPQaYnNI8d/2++oOK1gSFPKA4NE1jE2i1BT0B7IMuhEpgJqaVBX6cyegL4YxnoL9jnG839T8PR8uq",
-	"l5+zkp6/eT4Ql2zpLK9hL33/ketMCtbnoOj7HxsDJvC3Jlp6l+bOC5azcaWbf76gVb+A78r80vVNbqBx",
-	"f5ILMrcim6vW+ZUTuHuT5B2QY4cZUczlip+LdLWcM0gNpXlOqO8yj+hG8971bBUV9YSWn2zxlVDPH7Fp",
-	"L1ZoDlQQXCkLWebYVjVyZdt1ZY6+PrbEFZWY2CdmCazzVQnIfPUjrDlsPAlD/xbBAl50XuQ4W5+8qiyT",
-	"YAk9c+PkuUb661x3A7GSb/rixUsC3iNoKFnpaY22ELyQz00s3bRRQYvPQSHdrG1i4GvhetKyBXAbuIZ7",
-	"V889Xd3Z1YP+h4nzd+jgotD0ypKiGxJPxaCX++9D8gy1RoNMB3lJjij2+uSc4H5ZVr3CNfnmG8y1zb75",
-	"JhkILavQBqiuWTetk+6b1xfvyK//+GfkH+v5Zu2uCAD1JValYNiMohJC/RK8EFoVJcH2swOxoNquNSwx",
-	"uPJcEkFlSkhd0y2oRpBil3VGjnpQvhW9W26/VooGCq8xPe6SF0VLDfm38M29rHsv697T5JWefxYx7kzU",
-	"BXJwYKllez2jqtiKnSUUVsHW0EhP7AAJRiQ5osRNMIEj0NuFA1GCVtaJpQhjamgup6UVPaFhvaUeoUt/",
-	"r7nQ0VM74TtY8B0iaJilTchCk5Bbf/9fopKPZx1u0xFgwS+rULU3QD3jOeS2jeV8xAVD7eP81fdnJLXw",
-	"hU3doe/KFVM0B6DTkAINjXlJN/2/7KN/A3kXk6czy51Ovq0el5CPm6WWjQ/EWM7n9EAzK4e0jZDUv+tD",
-	"T3TL0mSeQe4sFS6cz0KdZdjdh0dQIIiMlr7KTw8MSVMpWH8g3ll5gmus4Ac1/WQO+X5G8enUHsqEcGHY",
-	"1De5d/3cyX/SgjN1OhBQtJAbNrfDQNSjzJaEEtdxn2Qs51dMNTZCCDj0xYzyzJ0fEDLN8B5P3T36LvQ4",
-	"FOnC1f8bje5xBJdH/K3ZD+YIK3CdOnyTjFKgIexjkcuMeaGxybYP4mIsT9rD1TsTiVd2lE9JZ04/PscP",
-	"Hx8FGZQqRZf2V22W0P3eyqqdpPPxYAX8vNix6dDoyMrhcmSZgg7CqZ2JdFMLqWlSBWamv/7jnwkIeD5a",
-	"3KFur83HgQMP145jTj++gEoFuLM5F/7P43VZe4cNwKpxsi1L4XV/yzY5f+PcWJ1zDPJrBvWSVciAh27p",
-	"2lDRuiAoqtm8GEsbDgyfs5utaMQmUrGdFgNRKfsv5sNds8ztrinc+Wcul/c7FxIb6uzhMbc6qJo59uEv",
-	"8F9fDWoP5t2UbQIAcedCWptwBju5d3/eVuke5i5zDYD2FSLg0uJm41jpeHNAwXP3zp1LLHdJIHET2ymk",
-	"O5Cvvcv+bwV4C9d/qKDa1wVvp4uhuXNr6dHXUGEYg7uzORfaF05fbTdyhqEmWJHYTeyKfWvMk/Et46uO",
-	"W3Ep9tCz3rVNtfo1t3K/VYF86al8CUFuZEZdwLnLFuReKcEDIl1ZGs0zNhAZu2K5LOZQPmoB9dmxxyMU",
-	"aSIptqsflipPQWnhYpyXmatikssxzQfCMG24mPb65PkkVFX25QdGjMwotFvCiqREsZwuEyKk347dgdOu",
-	"gpHANb7kmjw+etheOzR0w/8qK4fi6r5M3dB47qyNKboL6Ib6a1jtnwsSgQWAVe9rJz/3LqOvgboi1BEt",
-	"50wKRkZL7NTdSFHr/P7wF/zHeunRVc/Albys8H57hdC3rsdu1HqaV31tFlR//aB9H8fujd/2KqFXSsF8",
-	"T4w2br0fQ4ChYjEUPJ23ZbLsk/TnlMypGc+YK406EBg8bhX4xPWzd2UTwcUjhaFWmuAmIWOq2QEXmkHk",
-	"+RWDloZmphiUH1N0DJNKhZkqpXb1KBlVVj4QGfvY65M32EdAMYhL08wcWAHTCg0oWmQJ0ZJQkjFWoOw5",
-	"ltq4CmhVYYNMslY7ImS0fSkzIrqmfbOBqlhrs8Gk7kjey6B0C90L7EGFzgU7hyrHnuQQpwzbvlmM8toC",
-	"nl+8Jg+Pv/324JjQvJjRgxP02yoLlxlrPVN8pzZZQY1F/85p5//8dH7wn/Tg7x9+Ofn0P3c2jOGtBulw",
-	"Txud+244UXJ+W6a6+or2sNH5xUBX/Jsu5R37aEII1wO9lYx0V2lIq8335zZL78nRVlPvXarLFme2K8sO",
-	"He6tiXdqTXSVK1uUZmSdu3TrqDFPsNIBAHNNjOLzOcsSkssFUwcWejOsGqyXwtCPB+MZG1+y7IwUM8ip",
-	"Ehn5cUaNPi8KIkqQA8iIjeWckaf9428fJYS65wNRpVjHZI1YidBryg6tUvdCmhCWa6x4nCo2xfQv96ip",
-	"OUYo/tx3Lr+hH6lPzqsCDHogqMBd2wXiXiDaamUzWARMGDo2jmMPQMdQ2BIQywZFNfidEQLqiIKcwZQC",
-	"upChyKHXhnigySUXGemm/iHLhthfMiHxs0zOKRdpMhDxU1i6r/gBqXe+19KcLsmIEYq75oI4h21VQARA",
-	"6crS9AVUOBKQJodVRbISCQYbgjurh/VSoW/m0jWThEPDY4I2TzhRuGR3vqSLlNtZPggVy6iEietqqbGm",
-	"qw/uOrN7vOTFkE+GXAwh3HQY3GnoscUT126562/14Ir9YVg2jiuN6gRQgQmHQWhptXdYIvi1Wjvs2r6M",
-	"rQNOZUN/lC8Q8XpvjfgaEgMyLA2fI9as8qdY0zsclfnlhk697SxL+6BBS34ZB0ROMW6UGjKXWAzuqAc9",
-	"kShJJ6AjppVR15JuCJ9H3bELBKswS/fETaB9qX273F6fpKhNZqkPqazi+fEDyzxTFymYEmOZgGsLiat1",
-	"P5Guo5draVLOdOzfGy0HPkuyl1TRmzgyoWQur1xaFVqRIbNqYf81YmPqlNKBMBZ0TVTS0zcYljlU1YPG",
-	"+0gsm8jgd2V+6dXMuyJido7PHQHq522P/vzR6+Hu/jKe3Tfb/73kLiUk45r6f2tmXEcRqB0gJwlil1QE",
-	"zaIYBpw7PNhI19hHe6z7GrLerdGlM1fhCcgOF1OC5etiFSAh2igGyURUk/fvnh38gTy5+KuXRWeMZkwR",
-	"JRfr4QFPYZUt9qN7Y8+9sefe2PMbNPYY9tEcjvVVnQ2ujtNcAhaLdGpLQO7NObdtzkGa7sr0+WPexkn4",
-	"3NJofdNIMO8oeO6G+03H8FQb2SGOBzd83xl4dxujP7NWU6OHyWsZGyFK3kXMT3jOIDbaJza7jNnTgUg9",
-	"GUshrSadl7nhBVXm0FLzA8hfqbQ5+wMoedjlLBkICUuheb5Mwhs6KpfLMxdqM6dFARUcuxjZs+ACureh",
-	"2gaUuwqFD5k/YGsDk54zvtm5Ibsag4LAaAoePjgrVw7ybCXK5uQoajiEb7ryVgNRKZiCTJVckJGVAclo",
-	"6f7RLWSekx+evhuINWpx+Av+Y8izT70+eSsX4IMkwjLCnGtLg/gl8wXOMUtZz+RCnxFqZUWXBwA5TIIw",
-	"qnKOQuQD7fXEgeiue0h7kFJBgvnQ22nt6ZzFreBh5ip9yue5Q1y9YHHJ98hyWJkIB6KuwfKq4EihmGbC",
-	"2I1UhlI/b0LQjgpmgZoJ014dKtf+CFCABoc39ImqjIkDAZ8CYLrs/GAmxmZ4CQFhBT7sk7c+F1O5ixgI",
-	"auzVkY03dwjWY8gIBeiCOHW0DwyEFfFXLc+PTk5IKqQZItr4K/ZYVQPUgQDDO8UkMaX4FdMJKQtiJDl5",
-	"/C15yb8j3ecv37x++2748vzfh9/9x7unF2fk0fFDF8NnemcDwQWhFnnnSR21kgivAMva7bkDAa2xwWfg",
-	"RD1E5D750W5qw6fQONsfPBrcI4vv6vUGU0swiTsLcASIDT23I8ggXVeqBj0STQuy6psFt7l0jcFUfPe9",
-	"/kAMBG5rlf2lpFvxtWdKzt+/fdGr8orQfUDtvDNjCp2S929f+PUCMAhtQDn0iUqU/CDlNGfkYsaY0RDU",
-	"OBB6RlXwVIilPaLFTEKSMTek++s//nmoC3tQGr46zA4ht3jMM8wxPmQZN/9jyrN/ezUQXJMJA4MYAhJI",
-	"NASVX0cXnbkIoyTHVZ3A929fDESXjrTMS8MI7Cmx+qq0Kq2QpNRMYRsV6Duh9UKqLCHeundy9OgPA1EF",
-	"YpyhXwiqCwqSHpYqT3votbAUWUOV+Kpo/UBkciFyiU0lHFYE0+Eq3CcBJapssjPymCiWccXGllXSPPeb",
-	"OBmIORelYbrnIRqRGgpwmD55o6DhWkJyKYsRHV8mcDkHENiZDMSTH16dv0sIsLyxRTa7DVcdsWBjTvOD",
-	"olRFBO8YY+KpwUBAwNVYCsHGdtbEKXRoTPj+1YWd+bIsYGC/CaB7fgCpfJsNf04Wa3zLUsfUUnwlXS2n",
-	"j+gB1Cvd7FVBaL+xb2Vdd4uTcyteMpWECyNdaX2sLTXSbINCeX0bRn1BL5Eahr6wWBaT/Pni9SuXgpUQ",
-	"1p/2SfrLoPPEkbSXlOeDzumgA0rnoJMMOq+kYRqeWZo06HxK25bu6G+bqvmHo6OjHdZ9cckL8Ng67lZn",
-	"sk1utCYa2prN1UbadyjvdzdW6Br5BXG5QfC0AzExlpk9NDt7BCXVYt7hskGOLXLKIazQ0pmWd8b6KiHx",
-	"6uXYMHOA1r2EVOPU37oSWX+uD9jHMcsx/RHvfW2S1YOJh0TFIJwSzTKO4vMbZVHXcKvEgTks6RTRo7W9",
-	"74OG/XXEqQ6o2TgBdNp+FxBwxAUFkFobKTqIfXGRdJ3Z9Nf/+m/s5wk6iAVXzGZdm6wdktd1I6ShK5rF",
-	"mmIBSbOinFuFyyjI9IYL6HxoQNvIZ/ITHmH1Fm4J3trZNLTNBXNyB0jXZpRylfSR59yXULp372yPh0fx",
-	"hFYkY70xUZM5I+l8PCgLe9YO7psscbWyc1uMH33iqsK5xhDNFpBTUhk7nBUiGQjQ3lBgs7/CV1Ym1JDc",
-	"A36eHlYcAQWM4MKTgdhiKomPIzabdCE0J0AM8QwOhOiErNpT5o1EdCBiKlqbxeuDLuTMjW7PIWMGVKSB",
-	"6KL7CtbqdGtZGvLd65cJ7Pj4W/wNHoC8/yO3grw+OD55fEIOB+IFNVwcHPcSNJy4dv58zrGOQWI107PU",
-	"Dm7oKH4LCf5AKLk4jQKvlVz4Ns8hpGks83Iu3NmHRo/UewQGoisVecHFJcuei557/QyVf68PGNL1bzzQ",
-	"xMl1p4MOmGPofJQzrFbhNM8++ROsT9tztyq6g2xoTb2YUYOBXDPGQZuFLtWlGJsSVVi70vHY4s+Z0yNw",
-	"UcCKjSTjUhs5d+MNRDfFB31U/S7ZEnW/FCMgnF5f3Ty4Zoow6qljpgPh4GCi5Nw7IrtUQ3Uaw/AEQYJc",
-	"QrA9JghWy+4RIweC4rIS0raoijUjaDnz2pR7bcWDarDJ+WaBxKKGM8q4orRQqtEiGGI7yxICdT58rpa9",
-	"HznK2VyTLiUjmiGEwPH7NmOIY70mu43Vj63aKwif0ylLvNiRyXGJyYAUFNSRlJegBVfu215k7sFgyrq9",
-	"p0++kxl3iiBCvLPyIRHBe+96A85AgHb7+vv/QBW3t6Gg4yZN7XOpOai8B9K2QlTIggsNs1oF+zY1oo26",
-	"xg66we9O4P9NCuifX0K+C2+XQ8e2KnUmckOgcReaE1v+gfG73OiKren7OKbffpP9mVwQ+79Y1A0sTIVW",
-	"l9CaMzJBXl/4jdwTt1CcpMZYPgMCtWZk/xZ0y99QnZLIixwIT+Ha4bb5kbdWoQ2QdyvNGdq9bvt0PLyl",
-	"NV3Dja5KQbSRRaRSaKxaC+7hs6ogbfBZj1wmrDfiZlJAtOOyT7DLHNS/o1XLv4Fwd4jRyEGNPXPKDvY3",
-	"rVwFdjyuXZ9EdzS+T13a3v/w66ICIfaNuW3ft0/7cu3T6HofzZi4NNKSrQiObvV9g3NXImtjm0Gac8ES",
-	"9H0lc6a1Ve2UXKSnQSaDHvMCyrMu0VMmF2RBnTPfK5ukG2VecTEEy0wtD8z+JeTQ+WMgHcz3SAtZY/4B",
-	"JodFDxYzajQtitpnhs/Z3/HFX//xz14CLVAtvo1ZEgrD2NVSHzPQVezg51Ia9Po+ufhrCDFZ8Q5hyIlx",
-	"TvGWdvgVXj7Fe7nLAMeaNx7K39pbwcq39+z/tmLKaqccJQf6CKe1yMcvLwj8Yv+zXgVlJWjb6KhrkFWu",
-	"ENfBjOYsROty7vcwmssh3F45BV/P7qHxNqARD3NTOlrSzASggz6fMyAPXLvcMGxD6x2ZEDQzYkxgj1p0",
-	"aDbSt7uWa76HXpiborrvwelWdZtQusu7eZNGwhBAqDlPfyulc0TpxsqFFfzXYfwZug8gexAaixi6jLuz",
-	"nZGQFImjkXHOqNKEgiFxIMDwdlaL/DuFfmyuSniFKRDXOamdGKgxA4H9YsscjXyQwOEq5+fLU6tnuETI",
-	"9VRuKGCH9QgInVIutMvfWk3Qhx+bpI/3UE88IOjdRJTgJF/CaLiJHvzutZx7e+NdtLQFUNk5uzsIVaHv",
-	"UKvS9ejoEcbj1ZgrhOl1l8z0Wlmrb+LS+QyNYtoQKnT4uWeyt6RBuJQ7XV3udZu63i0LfcuKnI592z/D",
-	"Ciwqi81NA3NyjJCKaWmFgrnMWP4AMhuK0kAUddcSYcHytc4yCdElerxycFMm5OLlBdFsOsfK4r5gzUD4",
-	"36XPoCSwtBl0yEAu3zsDl7Flitp5ha+4zDFEcyAu7Pp9z6krFtT5SsRdaTvV89VmkYUMRPfR0R97ffI0",
-	"4z51JCTTBvHIik6ZoguMF/cdcjaz5xqS310nqi/DqnelLvcs+55l709NLS7GWcxApDa3o2pj3oeKucZ3",
-	"O3asvi3a2+wb0S6TZDWDsUZmUfhPiJAL10l1MaNmIKLWflhHyh8RRreNSs2FVTcAwz8aMmdq6tNmarlr",
-	"D3Sy2pLV0/LE0Wy0orJ5kVPDeqTIS5//hsQU7wSDyEQItCOp1WhUCXVHUtIddPTMwq8adBIy6MylYgMB",
-	"p5e7J67zEVZzEWxBJiV2C4SAx0GnFzKqLPF2nMLAcdgnFjgcr7FLgShFJDQYewMBRLqyCbtvUBtLBiJj",
-	"udUfReYPIFnTKHEB4I02ScUzwUi8ZHYd3myskLFmPolIlznEUEU81SqnFrgt+3x0ctJLcLAqNXAjywL/",
-	"uAfnDOqIDQScjB7aD33Ns7ifL8mlZit8i7xzfXRBHwV88MtbnrnsO3nFM6YeaPCTlQryuCBGDcJaXDzp",
-	"A00yaVnoyUlIh10BbV/dLiGPTv4IL3HI65pzKwo8PnoIIvRA4KFkciHsUxwOhQ3k7s5ddxXIGpaA6zX3",
-	"hPSH9BkZcTXp5+rme89875nvXZTO9nBcY8EOpiD+FX3wrEiifONA9jfz6TlrbdfyAzMv71Qlfsna+zHm",
-	"eXCm/Y6LJ/w4k8CQKIRNRDdltxNf0qGQhk/cMR8Uik2YwptsM4Zc8Klg2QEH2URpZNTdR0cPgZI7j7Tu",
-	"+e6f1ZCJT06FAlI5JCo3Wk5eRUt6E63oDiGmbcoWMIrOqX/fUKfRSIKY9gDEp3C08cFFQBm/4k0njRaN",
-	"nWHvL2ypyVKW0JPay2uuvq1vjMN0Aq/De5A/HBwN4FwoxaWQC2HfwcIRj05O+gORZpTny2HGp0wbV/AV",
-	"Y52wHc8BLQoC7xB8J8HY/hRCIIZ2LZxpCJyY6/AnFiLwMRDV42pM6JxdHRORE+Lewuq/1HjR9oykIyUX",
-	"mqlhUepZWlX+AJkcwz4UoE3WbtrYhIW3L1y1zPZljB57UINVIvelRbG9Scq9aHV3rggt56yymV6fHgZu",
-	"jb1MNrXBe+ne+U2X0MJNbC+f5Q7kvg3eXRXccge8Qy+8Ooge/mL587aIpfU+eYpBUVM3Sr09nvsN/zpz",
-	"5WEGYk6X/iczY3PN8ivmmuflVBt8v2ZXse9mzdYE+xMC3459pHCs+2ZRvxWNF+CE+gjarlQo+PVupWPU",
-	"e80U9ItqlV/XIL5PXkcgPlVUGEz/vWSELihG4yIIK5kzHzjfBNgZm8uWQFaUoiLAvn35DQf/MuKa21iL",
-	"rubu+rcml90b1X7Lkp8nMQ804O0mllkX9jbJdq9qb+5SE7vEmPjaFO394hVGzWyuFN30KbyXXEO5QrDY",
-	"Qer8qsTTeAfbhdSVw7+vW/wZ7Ew68aDvqtBDJY0WIbZF26o9PrSDHdA8by+ssrNt6iVVzjkc1i4XoioA",
-	"MVKSZlBZrw465A3VmqRlMTQSKsSCW9htimdkKcuB0DO5YBmUi08hIDwlWqJ1iNZVT3wGtTWjgMuBgNKG",
-	"uYQGqa4uxJwq+xccaCk0Y40Bq3Zf53leo1JvG5sTrSbUq0s8rbqBC2tmcliFr30IxTwg7o5nGivPoteb",
-	"z9srmvsTu2mRvOZl1mvTx/Xg7aLaqa2BHrh71oH/XGTN3tt5nre3HvmTXGDHCWjnggDy1evhv3NyCBBa",
-	"oytN/J+oenDsTuQPBzqACrOb/HoxDL2Hb57AJ3cItvE0bV4/++Pv3+kXcHKTyRFL8ARhby8o+CX+c6XK",
-	"wkZQ+Fyuu9aOb9E793HQt5VstBHMtrj39rGrxDcc9+PeApwgszXEAu47W3IbAh+WNsGAP3LJWKGjOm6p",
-	"XemQmrTfKFStMuavCZsSYCe/O2PKb4njr8j1t0LYHcP/CrBnK0a896zsK8IJPL17rPh6sMJJwkB/t2OH",
-	"VNNNos1r8JL9/c5Fm9o8LYBXr2T+r9AUqLKaRFuP7lTGp7YhmGjd/WhpUJ+kPr5+6OLrfZcQF+CcggSN",
-	"MfcDccmWZLS0xOq0iiZajToiW4KOBgIqHbW6btYA7vYdOPEUX8aNsy+034fa3DtcgsMF+x+uZcZIFfIS",
-	"2imEI/r+xcM8n+9SfwkjDyhkYcwx4mAlfEIuhJdkwJTKoHOXYqZUgmWnJKUFH16y5VAzkxJNl5osZgxK",
-	"4RpomOyMnUB+4D1ZqjFLBwJto3ZcSw21laGAcPHccHFKLKqmZM6ocFlIkwnUCoEXDriAQsGQ9+GSPTTp",
-	"ZlaAm3PBteHjkBGE9BFKIEDJX8HMQqrLXlu9pHx+UZ333RUQiKZpzY3A3/v/ko3yXJrZAaaZNaCAhXHg",
-	"jaXZKUwhhZEcJ7TAYS++VCyFkhpQwxt61QDQ+dZtIbXIBX73A8RDTOpCccMOLNM99V93oYJGnvdQR0aH",
-	"iGOeFtoXM6xZXSUuQbyurrpT2AVmShbQMQozjmqvu2qBCdEcwjVh2BHLpZhqYiTgm3/5jKSDzqCTWpyd",
-	"yyvIruqTc9GE57C6UOcZpsypmUg1f9DYtfxNuYYsd1Dio5rhC1X62B1R79n5PTu37FxazuYxMMFE2YRE",
-	"JCdkPjZj4RqRa2Dvh4ahTaLZNtFA/84dmzw5Ogo82rXkrpEXOh6zAtpFeNPoKUnlZeDufDxLqhqNlsOK",
-	"Mealuo1KtUY9oSQk4YJAcXSykCpzi7PEb5Qzgu3M+mOZWeGgm+fzoa+geMmWCbEPYPyhkGY4sQo9Pvy5",
-	"lIYO2ccxYxnLkoGwDxU1bOiK9ONrZXVf+ADq+ksx4dNS2Zd+/cc/G0WCd0x/RpnAzrbZZekvhSzYjTxC",
-	"v9sg4JcQeUgMFyDc5u60PMCGpPA2iaIJ2UpNpxuzAV/k8/fwzpZIgWdgLc/oknTfv3vSCwll5OGRfaoJ",
-	"nco2h/vmFvC7BAC8oM2TG5nRZZ+cuxCFh99+6xYD/Cy1E7f2wdvUC/4zu//DJTSgDvzgypK6gBN7EC64",
-	"xtFjroiRhub3QU63K97LSyYI4BC0scnoMlnlj9iD06NVK1JWted2KTDcJ8+gJzwZLUl6ycX/z973L7dt",
-	"Y/u/yvlmvzOWspTspNnOrDV37npTT5u72SRju+3Mlr0mJMISrilAJUgruklm9mn2wfZJ7uCcAxCUSdtJ",
-	"4zhp/UenMUUCB78Ozu+Px6SmUsLZBLJfMlhy2e4LUdSS6/PYSpSVr0IIXUDM3RDwxzF9t57A0hPL6AZ6",
-	"41jGiOK/ue96IyRpzj6k3SP6soMfHWD2kHodwPlITRo0ONpDWpYGdTcTufgLYRL98cmTXq70Sx8KzVeP",
-	"95IHS6X9348+LYuKpuX6uEupq1LJe2z9PpPBdiXK3iSfFtu4Cao+2cJw61EEYcB1x6b3I1zgqlTLJQme",
-	"Zi3LkeMVeQJ2oyvxesT1VBK+XQgd3QnCB8dPnz2DwbNvXhwMJ/zcEirdWlk5acFro1p/OH709ZMEhK/P",
-	"6YFHBAUHlRtwwjPXEFfacbm5Mjobe9anLMxrgmuPoHlhIDRkf3F88JwRsAOYO9WVVnoO2R/xzOVqjtVZ",
-	"WtQxVJzgUTgp+iDGhudBhye+NpovOSoqNEqEo6HnXEQoAhWPoeZjPcZLdfK1slgTzZ2ZTQK15sKmk1QL",
-	"LNaDP0QfP+pHTo4O6a+GTr4lLN2IRKL5k1dVi+aoxyxCx2ctulZx0rFqyOceE9P6VDSGnfGJTTX3mS6f",
-	"AwQG7w8spNjwPOZXCD8Z87n+C6VDOt2d1sX5zTBMY8xSEeFgDBrY0o8IRDpMPDhlqjM8oj8xtMbPGUEq",
-	"elxOFIKRG2NVM3w3S/g2cf2zGJ1AFrAxaO5IPiN8DBoVw8kx1CdVZ2OITEaoRIwIGFAVNPRPq7l24uBw",
-	"AoJ5CX2CnrJQjqKnV4KndJdVLNc70t0S0xg8DfwyAlGWZr1jx3Do/t11/wtL6Puz7ZsiGwOeBQJlQAhu",
-	"qMwc7WwMTurZoGH3AlbPbtVwW8tStlA28Wr3F6aH08S6ZjlZu7YwQXD/eogThIbQIEVZKAK5ZEhQtKtx",
-	"UQ/al1MZR/M92tvzbxGUHRzgjqQSHSFfcyVKBMscYKkR8r1hIgGil8SAmrBemIJqk2INkghL003DdWCa",
-	"cAMszb/Wxfml69v+6vs7edMJc+I2PtYvcetKrkx+OJNYq44Luw+8iSVbCl2LIutN8bgN/epHdMGimdZt",
-	"tZlYSgKLbchy3KWXJnLW9qlSj/euVaUuUfTs+CV89ejrr0ePQBSrhRg9BhJT3XFB2/KW4Nst5XINQ5H3",
-	"z+Zcbc3mSlTu5niw/+C/fzoY/UOM/vfnN4/f/f8Hnycm6W0AiLojfGP80C8Z0jM6HI4t9BvUf6RizKuV",
-	"1DJ3Spa/A+7Fwd+xOEh3kLtoEVupjaV0A9HvTfTXe1cQGcNzKfJXqsCsxQ3lfTIeGbLyIKk2cipbBAiI",
-	"owcgqa3U/n4rg3wp9i30Ymk2W5izs07slSttXNfWj25v04+C9hWCrvqLL25sJZdNdFbCwl7sCrc7sKqn",
-	"xaUgLpSaL/vME7AE7zfdQIZuhlMUFjIYLNR8ESyCQ8qiTvV0gzrEGDqxCPHYocCEYXEdsuZzZauTMNJP",
-	"YefvqIzQTA1VxFNOM8lr6/bLAEHgrRBOoZ07YTaBUs7KGoEDMOOlOJW2EpV06qB296PS815B0DfcJwo+",
-	"+gBRsG8QtZUwE1byIGamyE9N7QSk2SKBM1MUZn1arxLHpnV1qvSFqkIiDw5xKXXVn0pt5alr/haHQpVm",
-	"KygkVrnhCrSk9qlQv7yPQP75xpqA34hP+bvbdWD43q73XoT5uHemfnTHh6+a3ey57WgisNLxVvTn18Fx",
-	"Ed0XDafud4gQYgnCjKKEQSyWXBkrY1EjGUOGlelPc7GxmTdYYPiAUzV9/KMoq+DlY+r3mzOyh+wdo4uh",
-	"cCJYtaAYTDw5qaaaBGM4XApV+KL2UuYgIOOi+tkkgLVgY4jjgi8uxIVMtTZajuGYXra+BL+SxHCyN29i",
-	"OJd377J9D/kui9ymepC9eYNTeOqO6bt3WeK+cWsn9Ab/JHTXWW0rs2x9Ro/Gab2399XsXG7wH66JIdfo",
-	"l5qipLZjv+lz+rmr2/azSgQycHRnoiimYnZ+ifi3GJnt+p+AgKUo3OUuW3g2oVos2TZSTQFcK6Pc4ooq",
-	"LA0Msl2c5d1Hu1OTb7Ihma/87tqxqc48YAOlnfjwSITjURVDZmD8d69HxnOdz9UdE3jwe/hiHn303q9y",
-	"cvgFuVdsf4cRqbgrEVaSNoHnxJdF6Z4LYlu6333j/3mdfvuUcVuI44Yq+7AUOdsiVYWR8nytMMjXAdi2",
-	"noAOEH1ZVdixwaf7ZO9Jn/Ib8Y97hOC7Qgju3XSNGNMrn/TFXfYv7N4nY693xFp/w2U5wqHvlGr7hdhr",
-	"LR4R17oz0F8CQcoSCsIhp51PtBVFQWBRXP/3KvTebiaZ6uu55D7MCncgFdtF+rN2W8fr9sSmu8nsuem5",
-	"/tKwie5lqNuF5v3we+xqMWoXT+XNoP8+JiPrVP2fmhU66K/hxTCoNis1E0WxAeHZkdFymGqlKwMUe7cq",
-	"1QU2EcmfTvND2y1Gc0Dm/ocRHBgGQDgn6H5mToj/3rFbBt65cQr8CqYb12unAukm9YvRH3EHdGKyfTp1",
-	"cWZWm3v4tXueeD1PNKtNzCHwxG+ziQ9jhQza+JkwwyM0wXnHMNq9PApRVkiRU7iZBqULpQl3zv1uxXJV",
-	"SAzbSrVHXy85okxLGGT0Blc7GEZple3LJdWXykIw6DUZB8eQ1bqU1hQXMs+Qo1I4W6pjox5DT+egpUIR",
-	"0cfVaYouZIPhxAmGJTYs81QjTny1UHo+hhf0jwaOqTMvnNbuE8mO3FvgQbeLZ7nVax8L9bPH5ox7efF3",
-	"CE2pMZm64Y5neMiKdm27Dpa4ltOFMecjqXOyt/e60il2JPG1n4TOQ9W5MbyQXMVBlWDlrJSV7c5Z+5H6",
-	"Owzd3VXemq1EVdsb+z236D6mr2/X+7nV501SuHhW7xGebqtSDJ+XZqp708D4zas8nlccKRgIODo8PoHv",
-	"XBtg6ykFTrPH6/uj57CsbZXqqYRFVa0Y9NzK8gK9e9mPh3/97uXLv50ePH/+8sfT705OXmUgisKsLb6P",
-	"DKIwM1GkOpcXsjArDGRIQgws1rV3h8UJGCth7dqU+RgyCoRw0ozNMHDFpnomKlGYeS0Bn1Pgt4Xsp/TB",
-	"w/TBzxn2RvKMeyHxAeTkOqyrunTalBuYn1co5UxioDym7rg+qQBOJTVZ8rVZg9ETsmZtUj3IXr08PoFO",
-	"prb7hurbujezIcoxNkSqG80AWKnmOHgnwbDEo+baiSDE0xIOGtaGw4j4fbswa9vvT9w6x5+rWrhF5t14",
-	"FzuJyPskn7BbOHna8kJ99nGE9xrlZxGCy0wVBDLUyjCj6ebifRLT7hv/z5uF396E39c65vjPKgu/1LKW",
-	"OSyltWLOEYpuw+eyUMhYCzOHufEnoc83eZkXfa4uyvvg3LZTU1ySPfqEjQ8V32P+2VGr8Nqtc2uS73Xs",
-	"/35n3p339Kab8v1EHr/yN4GH7NnT1/tGyex/pdPz74HdcuYjs+G5AbY+arlO9fdHzycg2GHnNLG2lIwH",
-	"QdrmgumSZPv9ol0H79bFv7vxkr7nwf/to1TeC363CTp5M+Z1M8FvV1SVXK4+1ILmeGlp1liyymnrwGec",
-	"YteY2TQX3hW2tQNPx12liiwk+LlwhLOESukIyP/6khE4x+L9gOc+gQWOZ/R6A5wf9r1AcjcH+0CHI7LT",
-	"Vo2CmY6X6Bpz3YcLKzdkFrmySP97A8ZsS0bva1gcQ8Z956dcUgOmcmaW0oayAeNUB8FnLTCLCy14YUJF",
-	"wDCEM+T+MCDjGiax0a2caqnFtFB6PpxQ5RsSfTDBw1ReknLtYuVpLCBSgbLg6Run+hv8Jwpk4XFz+3Nt",
-	"6uAx7JCgqAH5+eouSTPce6ZxN2agyqz81sZ6MYZSYT+CSIAn4E4O+dNCitJGZ/1hRhVYMndglZ6fYj13",
-	"DAwVFar/4XypCgbCCSLW6AQPeF1KS0WBnjzaG45TfdhWY8LpXYvm+IaTjpb+WmOqFbGJblf+of7cjyqt",
-	"5/1JvTtLGEmSrRN6CaTq/c+pt6p+kOh+lSzur9EvzM3NZH9KLzd3eb2M7dfq/hDenVOcRblIhGudR53D",
-	"gorHq0hoXGPyAYvh2MJdC+F+K+2+8ZqndxL/uiv7+lOL9+eH3+5uDZh4Ckqeitm5Y4vZSupc6XmWpDrH",
-	"WLt10jhHM6+fZlBKKyv3xR5Y427uuazI5U3F00pZlZtUu0Oa14VkINZBpNujw6lBZvXedN/FcAwHOtW0",
-	"zrHtghOv56aCgaqayIYc0R1KQnRgB3uq0YKKxd1a+sIYDsIETKWT2nibyRxKNV9UaFRVNtVo/xUF5mO3",
-	"TIfL2mJdOb7TYfBk78+Qhf3hpZiss/7bEe6SNuu6LKk8viUm2Seo8IwkPFe/OQ753m7zL0yuMZpZ68eX",
-	"cD4GW/swXnWIzN/zAVGBmSEqRo6lLX/KvB6S1bpSRTbkAofu4Lf5RuAUaFV053uAGk2F2VP+TrGkblSO",
-	"qcV8gxiYsCCCDuLPS6qV3ee6o0YXm1OyaWTE7rh44ZAqVpK1o+WFRzcS960i9jbxoVRUeKFhUEbjEEzj",
-	"Xkq1rVRRBGOLKS9xNadMxbyM543YWKFkql1vXIGVZruUjvEoo2HgAT+mmzCeDnaI0WTX88MA7rPwAPrL",
-	"MI61LKVnP9fxzS8kIIpovpkn7PHtdH41SE9rCSBegd/9BXDvPrvF6woDOilFw4MDVmopb+HyMpWo5Ihi",
-	"U+7iDuMRcxFhjAqVeZM/gzEARB24Cw7nQudJyNvR8nUFj5/AwtQlVsjBjCNT21P66lS+XqlS2lNRtRNz",
-	"CrwtYCqtyiWoKnHSOl44HB9bwkxosGtVzRYhdLcwlk3mrHuN4chNIT7Ee5DuCnd3ursWyQIMiuVepQ/j",
-	"3yGAxkKs9glynqKMcah4RTlKMO0nZ2WAQ2bpetFy7d/GinHkBOSwWYSP7rokcLm3I+5p8W/fEMEdXVHd",
-	"5guJMf2N2h+OfPWClq+vHaj9q7hNwDr8xEzmSM4IqRAyJnHsSMlYmhuoyqY6o7r7AjLerifSVt+4Z8NY",
-	"QyZfu+fA7qAF43WqCYeRcMh8oQa2EUzaMaUY2O7L+jezneqWAByc/ZhMjeX1nfLeh294rYH/o0eTu17R",
-	"4tJffMGrD/en+o6ccBLxOZuFuJkbzrUhZ3Wpqg0e0qkUpSwP6mrxYP+nn91BpIwYOsJ1WTzYf7CLB5Rb",
-	"uwSVMeOaglRAiircjuFYzTXUqwSNXgqLf56V0i7wNffM1NWEwUwd2U2d0HFji3eL31PjfyaKAvN24nQj",
-	"CvzuQWon+tDYF2F3h75akO1dtfpNDOJ8qdqCax1ZAiW8lKaQk2hQcU9U0dZ2RQPFLYZAdzTg6UrOS26K",
-	"Ki4EIcHxHI0yVDx1KzVyX/dMXw+cN4H9jeFVB/ofV4RwNE38xnOrMIGqARCMKCiKZdcQuVQszHzlsTEW",
-	"hqQoU7c+CWrJOJ8LqSdsFC/UmZxtZgWB89pKVPGUhsY6ejy+VI2TJ5CqYYRMrMQXNUaow7hcyIQK8mAS",
-	"1oWS6/Hl3Paujg88CJmvBU5npA2gEFUTr623hXA98TE8Wzp1ib7DepcUbms02HO1ogLInQWju+h5TgUz",
-	"C2lh8PT4B5CvqXFzBs+VPpf5M53AsXC/vxAXai4qUyZwsDJFYRL4rp4er9wl+K0x80LCU6LRJvCyrgpj",
-	"zodu2+D80AIywo1FIAgCIBarlcwjghUNr4NWBHhxI96x7FdngBfM2E5gLrW7JUPF06s3NEUNEzQvbZQd",
-	"G5Z3ggQmIHOnLfiG/R0+FbPzeekuh3iifZ28ntO1kmZVNJ3ZZkEpPSuh+tXIL84QAtOzT1HOFkkIi9aY",
-	"SrgU2gkjuFogLDw9/iE+ZlLknTOI8sjMB25iciK5nSJeAjNTFznMnI4mpk4TQsh8wpl7+BDvlYcPEz8Z",
-	"GPrt5KmpsBKqUmgrZsT+bBRTvI/3kPs21YghZkGd0bFyCpGi6jJMWm4kol/TBzsWWGBTlnGICCgOCNLC",
-	"d+SYYymrutRoQqRUTpRhuGCN49XrYQKVOJe6Ke/ge/WgEqgeNmGtpaxKJXMy/aF3xc0NqrGEedeAUSyk",
-	"RlOtj9A6dxeZY9XecthKL011dvjD4YuT49Ojw5PDFyfPXr5AP0mqj9zpwCCw6QbcWUM8v28PKTGTrKQZ",
-	"DOKc2QlvGiyoXm1WEuGeaIJO6W/wf6rc/cGmT0RXZasxuo0W4kJS56vaLhBU3MDG1CUT7qbb6+4sRMDA",
-	"SgkP/Z8Ph+MtakcUw+/0+5LSUZVtuGxrqRXxhaxSS2krsVw1JWiXZulkGnOW6mazsAQO7hr2KzlwOxr5",
-	"yI6FqahmiyHMzHKpKipfSzPoBkZgT+5zVVUFYaOX+yBw1ikp1R0GYc9Z50euIWCpdF1JX+XY2y8auUtV",
-	"sHDzJCWJAZ41g8pxc/pMiIWwiL1YiHIuL5OfAGbBkR3Cs46hP5CNp2Mly1TjZYCniSKJLkdmb1n/0ZHA",
-	"ciImFKMnQAALlPyTKNZiY3Ff/uEPf4CnftXcAyqQ/P9Go2Yx96dyrjSMRlQzOdVv4WSzkvAWXtJpfQs/",
-	"hoAnqeGtP9x8VN+m+u1oNGr95xrBqi1jwvDKM3jry7i8hQO6Btc+8wRPYmnq+SKwhUHIakbWOBz7j2ia",
-	"4wldYT3rrZnUwaB/zZTGRMKAnLAPhxPuZ+zkeUwD5FnlqVaWU7T5NTe65zS6Zug15pL0D5144j68Ojh5",
-	"+l0zVszaZjC6aV2cA3PngVitSnMhKXTS/9vK6pSiXZyYdyFPK3Ma9l3S3nE8gz6CNO8mm9I4e8nmn6lp",
-	"KgmGjpuNJ5demBCSGl0A9LWwHCuHlsXtQ8Lf0XnHidgnXJaPtMZMd7PGxId89+F3Pj3bU+P3Q7Sd6VE0",
-	"PX5vCss6ketOaEYTpBX9/ug5lQ5nX4Xv55lvrNWb331X9nemtHJ8n6fc33XIcUmrGyjHx3HVAnCdTRqQ",
-	"ugYz9N///Nfwapq8l/AKgmxlnIzIGA0asLA5UTemIufWHaX1YnPN8IWeyaK4wXSHNydhu1lfQ3DK2OOe",
-	"g+cEFiH6Og87Il5r/5C6D3s2YmHY2tPmtXZbMS/obmvH67yRBJiEIu5JkHSToPe6DeX14vhE9xJBfOKU",
-	"371qXAhLFJgynsigug0cP7pASlaitjKBUtp6iSAntF0TcBKwupBDXnTq2DMDNCbjk6vJjRnRFfMfGJLX",
-	"b2n1g2kv5kPhw4gXdZAQqg3HW8A/JBJCyaH4FnML4pTMvLtMG/Z10jTT7iveIq2+dNtI0e45WvfeluOJ",
-	"vHHL/FF7/ppyra352+450mFbUxg95/4RXjSG2YoVa+KkeU6wcV3YTDBo30Is7D09/mH76gsgxMTejluU",
-	"XCI6nrEOohEvyhFXEoBXo5puE9iePsbHbs1dByUMWosjRxLoAW081AH/xyjWX9orOGA5v175/Y+3jr+M",
-	"vIlO0iT83Tcb9xpvw7hf+veORatYa991NsMz09MM5yeX8SS2p4rtawu12pqvdm9eiR8HWwKtGT9ubosd",
-	"2yC6uE7f0/YwEP4LN81lrX151SBr0WI2/bbJi2e1mzgE6MAoBpkjVOugSy7c9R8PJ/geylAaWBzMozGq",
-	"apGXYk1yAP0uiquJ9K10UNmau9BbI6UHK0mbSrvL714SRf0bfEP4Jk+dHKnzrYeichIDrBcmmBSvHkkp",
-	"neZy/Uj8e9QnS4CWFa3gwt5aedY9GrkWmQsWm7x+PqjHYXuzB5q2WMPW8Bo6tiRD//1p88Yl4WJrEFLn",
-	"TveIr2cUyhZmDYPQetJIVsheUfYbRrG1JGBG6TIYGmbOpW4P4duYMBxM2JJayrzzlu+i2M34hdv0LOKV",
-	"EdwFy3vNHe/jynxXXkAmoRjtrnDStieabahImMuqOWGiOCVyQZtKnbF7jqLa3kJ2wC+98EPCkbbdms2D",
-	"U6+uuIfXVfFyH++HID8yBMSOTux/2znqCOjS+KXOI32fzAT8LVDisXt60HhEEaoIK41l20nZOxarCIXg",
-	"DbZBEN/5r+OXL1KNwOsD+VrMKg6lyNDm5k0ICSF+XzKYDRNvtxI21T8dV0Lnosw9qfbnAdaA29/dXa/X",
-	"bhfjz96o5c7I7hDsSs7UmZJ2341pFGZ/pPJsv6EYDVljOIBShlF7LC2x9MPCWI9Ug49J8eEoqIFAXppV",
-	"pGDBoDV/DVbdTA7HLVIa09k+fK/Va7ByZrQTYsniiZ9T+Pk6GPPGjo4jxP4OeXzSwpLMW27Lwplcs+HL",
-	"ginydqeuFVHVpcz2Ibt4lNBGCU9pdxCEAhvMwm/BrgswFVZ+/QS++/vB09HxdweP//Q1FgKhxpqpptbG",
-	"7cdh2K1f3W7hzl0H53ITBx1Rf6Nczow7hqsI8yyOi+CoJMrIBcjWCytnp9kYjuWFLEUBdiVmcmTlSpAU",
-	"EMaG15sUZbDJURhW7prhZilq1X1h9733M4p13dCyYUTAGRlml6SD4pJd2sZQqGkpcPEG35oEXphcJvBq",
-	"Uy2MRqQxt7JnGxBFgXthTIczhEKJ2bk260Lm84CLqDfw+PVr8IahX2o1Oy82MOAQJDRAJ6lem/K8saDa",
-	"Al12+AYuDRaQQSMJO4ctVjBGTu928IlaSlNTMcgK20LtntmnD4hgKhhOnEzzjspUy9fkK1eiQBfNyJyd",
-	"YdwVuzGqRSkl2+H5RBC6qN/UCYZBa4rkGiawMNrUmM2aHcmq3IwO3AbIwGh48vjPSNaf9r4i63WooUfg",
-	"a9EJQqQkzhelBHBHgYpTPOvKLEVFNflTPdjOLd/3n2dDHyvdAWXQvmhSzYmjjlkxJ/ILjGviqHn48Mmj",
-	"PfjWaPnwYVwtjWxlqQ6jalHLsXkdZM6NltlwDOipuz7SBaOxlXXnpcbSu1n/jZUlqSZDf8jPML3Bkyhn",
-	"wFTGibJ0LUXV4Qb/ECslyyHx8VDGbh+uKIGZNZwDbzd3VYXodYhs6TaB2rI0zU77ScDMYi+VzCFTOXtg",
-	"iBdkyFO/b1ZiH7JvDp8fnhxecZlnaITkkyYcHQ3ncNT6NaZb4hW7k6pSzee4G/K46vn+9rX5n244//Hv",
-	"f/7LMdHHXxdqqSr3J3LTlgsqISh2hfA2/qJzV3bkiWDKLOcDxSVLOh2WfqAkovAWDkUQOhxRmF+AMofb",
-	"tLitUk1OS/RLXVU9cCm0U9Eci514jRGRhbWpuLJqO0KuHWmRQPAoxgfHW3PQuYJvUIEGvghaExGicrp9",
-	"yDTakdKotjsZQ4/EatWSHmlM8ZNUr0p5JksUa8de50coENRJ2h9zgIK3kSx7UZynpRH5jOFyLQyy8MAX",
-	"x59Eux/dYdqk2nWecLpcoGGrLTTLkzlda+PNkRQ0gAjIGH4XjQoGT/a+Go7hKLzhZtgphj4Bv91DqpWe",
-	"FXUu8xaNSM8WLcLtItfzGJ6j29otOD/amjs+BXQmUo1/cpAwHg2yJs8w19jRZ1biF/R+tsV/St1x7aea",
-	"xuJLdJAMsTE15fG6rbk0FxKmslpLqfGp3YdSjkr2IHsq8H2q87UU5TkiSuPClrWtCIpA5CNCaGntyNYI",
-	"H7z7+d3/BQAA//8=",
+	"7L3rcts4tj/6Kij9/1WRetPyJUlPt127TjnppMczcZJjO5PZu5W/CJGQhDYFsAnQiqZPqubDqX2+74eY",
+	"B+snOYW1ABKkSN1sJ+ne/pJYEonrwsK6/tavnUjOUimY0Kpz/GsnpRmdMc0y+HSa8r+yxVls/uaic9xJ",
+	"qZ52go6gM9Y57tCUD6/ZYsjjTtDJ2C85z1jcOdZZzoKOiqZsRs2bY5nNqO4cd/IcntSL1LytdMbFpPPp",
+	"U9B5nmdKZubZmKko46nm0nR3NWUkFOyjHkbwREjkmOgpI2nGbrjMFUnphPU7AY7ul5xli3J4+E7HH8qM",
+	"fnzFxERPO8dHBwdNQ3kxozw5jSKZC906cWYeGlJ86vbTfyHiVPJV/dkH7qCrG7aqH/Pr7Ts5i9kslZqJ",
+	"aPFXtlje1nN6zRShJGM6W+CWckVMj0xpouiYnRDFGOz06dsz4r1d7PWU0Zhl5dC9PvdMp227/vRp0Jlx",
+	"4T4fNo5f3HDNWleJw8+3X6ZXfMb18uq8pRNGFP8HC8jh3uHBAenGbEzzRJOjg14brSfQlt+/fckQemBW",
+	"gM/yWef40FD9jAv7qRgWF5pNWAbjei01H/OImvG0LoLwHrr9Urw5zfX0bSZvuNnU5h5T9/Oqrv53xsad",
+	"487/2i/Z2j7+qvbhaFd7Mn2/UyxrnWauWHbb6X0yL6tUCsWAqz6j8QXSuvkUSaGZgD9pmiZ2SffTTI4S",
+	"Nvu3n5Uhil83nOJbfAs7rR+6xAyUxcVB645oTP5y+eZ1QMxfyC7x7+Ia6PU7hj9LMU549FnHa3i/G2lk",
+	"+1dkzvUU+EKUZxkTmihNNSNdmREqCC+ZALlmCxz8S5mNeBwz8blHH9EkYdkjRTKZMDKjCyKkJrEEdgdD",
+	"OxOaZYImn3Nkl3LG9JSLCRlTnrCYSEFknhHFY3ZCQrvkQx6HZjmFOeVMEa4Jx+cSOVF98lpiG3OqSDSl",
+	"YsJimNFrqV/KXMSfc0avJVF5ZMjCjIgLpA+3+DKbUMEVxdvjU9B5SxeJpPGVlK9oNmGfmypGMl4Qrkhi",
+	"Os+InlIcsGLZDcsIjSKWakW656d/Hz5788N/DJ/9x9WLy4AcknP+jIwWxDJ2JO4rKc+pWFh+oj7nZC7M",
+	"wYN7h8Un9i6nY80yEl6YD3un5kNIFIukiJW5ufDShlF6j1RHs3QhAY8WNNdTmfF/sM9KWudcKS4mAWEf",
+	"U8P8iczIPJNiQqKMwemgCR7ld4LeUJ7QUfJZKeqUxCxlIgaW14VjQBXQk7nsSMYSuujZk35i+E/91AYE",
+	"9m1CubDzUHmaykyz+JzFnF7BdnyZI2LYJRfk3dXLve/MytvPlMzMyIihFJiqTFkGw3GnJyChP0gzuJDk",
+	"ImHKcLJS1ISOEq60IlJPWaZIt2xaETNymhleotgeF4oJxTW/YYm9Wf5GEx5DFy9hgb/UOs1ZkuzZy32U",
+	"azLKGL0GATtPDE9nWSYzFRJFF4rMpzya9kHysd2ApgcLh4KvJ5zQOOamQ5q8zcwqa25EmDFNFAuMQFZ8",
+	"9WtnnCfJEKWmukT70tzORLA5sSqT4QV1VWylUB50UqrUXGbxcuun0LL7nXSpJgmjSpPDA0PkGY2MOtsj",
+	"4/ooAkNThn7YR660ORf2h0eqaG6HkWp5jbLGVu998iXMn2wj3rQ/FG/I0c8s0qYnVM9Bba9sRZQxqlk8",
+	"pLoinsZUsz3NZ6zTMGoebyDKBp2EKj3M1erGRZ5YRoii8lIrjkyWdzljY/6x2RAw5pkRBYsddbYAxaKM",
+	"6YBoSTIWyYngihEONLbUfsZu5PWtBl/bJ1glmE4x+MBf//Ztew4PbXnI3MJ5pHW4LWlBG+vGBdRAk+TN",
+	"uHP802omZanwU1AnQ9yY5c28nMq5IFJEoOaL2AiX1LCrEaOZEYkM7fc76+Zhm1+eyYdiLq84srHquGKq",
+	"gfNyzWZqHQsuZud6oVlG4bNnl4Kt2YpuYAzVNpq3xGi9NDmXcQNffT+lmgjGYrN4KcuUFKQLRyJl0SNF",
+	"aK5lyhNpGOINS1SvD/diJm/YkCZJOBDwtBMoj8tW7FMoSSSMxnBLEipiwm5YthgIZS4JETGvSfNIuLaR",
+	"k4GYMGEubBYT14p5hmrguii94y1KEi40MVewbSsmVA2EnrIFfDvPuNZM9EkIt08x3/DYE3XMhY+8H8fV",
+	"MgDTntI8Scq+pEgWZD5lYmlMAzHmIjYSCoHL1Sy7BLZDRomMrhX0G8CCUbuHfbNTpku6UAOhZK8/MBye",
+	"iXxmKMLbmE7Q8de0E3Sq0/NIpWRtp7meXjKlOAoYVZI3cpFSw+JqWnob5Vs15KLhvKIAT3KheQJLgc3h",
+	"QbWisfIObCG7Bx3Uvv5BtR3WqqP2xn8Wzss4Y2q6YtRGsV7X6oV5xl3LQ23FWbfqz4DlNC5orlA1WdX4",
+	"O2WNSP7Zrix2fRqVgVTW3fZYWzM7ySbm8CxXXDClnhvC/LheXmtgHmBhPYNzxBSRgozYlCZjIsf9Tv3u",
+	"MVLwUOk8tp8L9lmVcw4alnJGP57h00cHy4wUxGyxGDZcbkeNzUW6btZ92vgcF3GudLbYqNFrthimlIsh",
+	"WNpbZ/h0hwmaS45lm8/PPq+5TjZ7QdNswvSQmr0REdtsU7QUjbLE0oM3NMnZ0BCDVNwd5HXtf2og2Od0",
+	"llI+aeBPRhkVLFEbX8uuqef4YtP9bN5KmL6lqLqLLF05aL+u72NT2TuZDaPyrK9anjprWCVzK6aN8rPx",
+	"kl+65827Ms8itvGb+HTxnpnNmE/aGReuV51vsYwVIgUo6YyMMzkLnOUDG7eCEdekS4maMqMiUKIYzaJp",
+	"z7usSvJUmmblVtdUWFA+aKT5DXV+qN0ISmmqN19reNi+lW/1Wg7vaTZLE4reqgYaWzvaPI23JP8VCpK/",
+	"pAXt1IkhKJlBdfgepVbPQrE6bnErW1ljBJUTXZnfhxUcy7EZT3IAH3An6MynVCuapqbXmWqUJIpWdlH5",
+	"fNZYpckfrFsw/AnG8iEE5+CO3LO8wR6DOmk/HNb4atDJBf8lZ/ZnQzXLDK96XR7cGyvb0jCzK6M7E2mu",
+	"Pxu3m9GP/pdPDxrIsnaq6/YwtVCazYh7yvC9NB8lPCJSMCIz/G9MFjLPiJxXmVmrj3bJhlAsyKqTcwcq",
+	"eCE2fCElfOniW1avrIo3nFk9fbVFwdPp4fAkdDEcMT1nTAyVZqkaxnTRcODfCGZ0WGKeCYh5xjpc4NYz",
+	"LM/ZxMzV+EgV2u0JEUZtJzEzzE9xMamwiiI64PG3T73ogIMmha5Jti2Gu9F2vmfsOqaL1sbmXMRyPmTo",
+	"RFxJGEbVvjK3UO1dWIst38aVGiaWgSwpwWZfYPXN2lqzsIupWB1SYa4jmQ6lGGYsTRZNJxZ+IOYx1bR/",
+	"nrgykjJhFM8Cn7F/WCG+1qAgZ6evT4l5gphHAsL6kz55kRuy3X/GsoRvZGGrLsoKWq3P0Rtd09Ysb7VP",
+	"SUHtQG1yKJFJb6cCu3fJNVsooiVRTJ+gR0kwRRI21kTmmlwzlpqveUZAFyJdKQiKEQE+7vmYHynPQxt8",
+	"Lkax01ku73xLwi2X/m2PednPn7aXLb4qnnCbM38vB9gTgb59spUSflkIM06ijdRNJ+hMpJwkbAgaE0ja",
+	"XFyzGOxTNJVJIstnZjRVMAaRUzBarjRQVnWapSk/l7nQLAZVzkZw4POPlNX0qIjJjClFJ0yhWTZjNA6I",
+	"kgQtwskcrsRJxlgRKDRbPoQjmYuINQzh3DUOxmh8LK4IR1zob580GjpBBFdDZX2/1YYh8sw2a7jKMTHP",
+	"BSRmCb9hGYsDOxVDLBzDDLbrHlZoSOeUG442dHxmeSivYCmF1IWZe8Me0Phzw4Y4RtXWdJRQpfjYzMK8",
+	"nTGlzfxkRiIpbphRyzbs0XY0zFjE+A2L23qEZbUrt2HThdm/2dUIq/mINLgJtm1/6Fa5yaxeuB7sMwEZ",
+	"LUr3iaGBRf0kVC6Q7Qeznj7KUfk0QhZMb9rbrO0UXJ5flue3OAsbNqulpskQNqaNDorIL1ytDRt2+nvL",
+	"oN+bn0/TdNeRL/n1y2lUmUZ9JN5KNhyFhvMYFIytnR34lN9IpaupZaUgVlioGs4TH7NoESXsmMQZHWvy",
+	"23/9NxrTGPnt//t/SUpzxWL4tjDW4DNZNDXzJV379IwaPq9k8RyJecYiDSE5pTMNejE3ErwFcRSmB98Y",
+	"ZH61ra+8rt6BhWitZDnjwv/2MLgHC/eDjeaPY6NxPxu1I1cMLkiRJwm4qoUUrMkos9q8EXQ+7k3knv3S",
+	"Pdt/bf/4SaZM0JSD61H13707++GD/84en6USRWSIgT/uTLie5qN+JGf7kqZ8L5IxmzCxXwzjk/+6uubp",
+	"nkxxzfbAi8YyS36Ngmghay8tz5//fHx+HpCjJ3tTmWcgwVGtWWZ++z/dnw4OP/x0sPf9h//n6KeDvccf",
+	"esc/Hew9xa/+d5PjBMSviv3aGW896nx8VKXOx20N2eSgBieWFIJFkBCxmbkemntevFVa7XdxOtmA+GFM",
+	"ebIYRjRtiRcxHHTEQAAlWsZ0cYwWBz7jGBEHUZJxnmH0RDbby9Nm3z72BDpW4lJZGp7iKjV6q2MIa10O",
+	"NrkqjjOmVKPHakN/GZ/RdDiVaH9c74QzT7sDsDwN+FknaiPNHTb26tWl09y5GtqbqFEPhKA6iCPZaKTw",
+	"uAa5+lauzRn9OGzaw+X726XePFJkSrOYWDW4JeSD5no6tIehSfB9P2V6yjICqTgYROLCb2Rm7no0Vqqp",
+	"nItes+kL+8BIChdCcZulcGGWQ8V0+4BpGWXK1RajTb3EprVkU+Ymgf1CD+GQNgnq7gAHTvKtmaEK40G/",
+	"RVDXWxwPeLr9eMDPux6P7Z2MGCuzMUsxbCxPNxqW5e7v8Y1Gb2aVQdU4XODnqZVL7C9gfbV8TuXzoTrT",
+	"8SZdo9jlQ9d6RBrYdgsnaLpSKiRZrKvP4IKGa7DC4Zb413YeWX+TdvKnrud4zq/69OCEmAtTKm2TjnFj",
+	"ffa32sBav/vWBvIs3X1bCiiVK6+S9vp4rehduQCL7NHvv3/suTq+ffr08dN1ls9bXZV+nH8lMunoyeoZ",
+	"BB2IYnsjkkWh8/iMt7By5krLmaFkKuKR/Nio/FV445brWOGUxTo+/e5P267j7Xiqxx9XENFhK7ccMmF4",
+	"alyZRYW/FjdcjUl6DLBKz+vO8x34iisS+hfyF/tjABnn0rkeas4gl9I2zLNkZVTuNhcjJMQ2tFYPUq10",
+	"7l6rdLlubldM6QumgDAaAo6dkrTNdsnrZgkZnF07EYEZ5KVm6TIx1BZEXndcP0Ex/E2WAFpfplqmrdLZ",
+	"oINNaZoyAdc0FyRNKBfEMD3V7xwbklyRMlNtDViEvXADAp/YNJH2T3B56UTZj2bLAwLcuXgFPiVywoX9",
+	"W7GERfq3f/6ribaat6c5NgTW067CumW8Ixtb09V+xxf0nV2wn/FKXaN93umNe2cX5+/1qmw4HCtJ/32h",
+	"mtSNSWinblDIs5xB9hRqf48UiWhKplSRjNFoyuLSntOsjjaqkz/QhSKKQ7NTRjI6S4mNoiTdAyIFJM5i",
+	"Dl5MF71mnXLFQpRBmVKsSvCL6cJFMZlBbKTcVm7GrXP43KArI8RlKv0F7TxsyYC3NLkwZSLmYhIe2zgs",
+	"VH7scpt1dWZvl5V9QsJClwutgY4aNYQpzJKCR0ChCo8J1w7LoRuWmpbN953Kee+EhDFXMEvTWp4JFhM5",
+	"HvsuEzvGUoGDFXE6m3u9UVpuAFbxBO6JtbXKXCdSXre3sMnLwWbye+WIL++HuxjDY2InS4p7WLOPGqJ6",
+	"BLm8Or24unp1SbqOXCBIKI8ixmKzqNiEeaKIWkAiHi00I93L86u3l+TJt08DcnZ++vaSfP/9Y/OakIJB",
+	"ihq82k1kRBPcWgSBUJB5VnFouRGbUwf/mjaap37T6Md8IxgBeKdjAErRbGZOWfjjiyuyf3O4Dz+pkFAB",
+	"XmjNwA9h/sAIp5GMFwMhx4SSORtNpbx2wQsLTGNrltk3D+s3DAAPlgvjP317RjJmiZVrLxEPzkghRJ3g",
+	"CQLmTrhy8VvWF6xpIic5I4bBYx6g+d6s2nIOQNWB8rOSon9B5zYqpDQ81wbOZ2xPZjEDY+C7d2c/3Pyp",
+	"d4JOStNVaNdrj8cAX2YGa5eO1+IJ2gzZOLxdQ/jt2y7zrUEcDYsOQlynYxImjMZhQEJ0Cpm/nF89/O2f",
+	"/8I003J1gdOkhrMtUtZrTL02DFtpOmv0SzTvLOm+u3rea021WO7CTnHl5W8I/WqRstfmxm+079nUvHLA",
+	"1TX09yNASm+8G0xHd6HRwnn+UqqsW60mBafiT24gK5tVCAgLpp1+Zz11LguFHqBZnV/YM2/4mJlPGBBK",
+	"ihUscOViGeUz80U3fGWJ+rlHyi3UemtSqtKK/WRnU2V+Kxf+rigINnGdDryamIupNoUrwg4jJIuV3kru",
+	"0HVgfnjLEE0nlcsNIqqtEdgGr/StGdh9jJkL2kCG5D3uvvACO+xXKBR5j1ARsQS/KqKEyoaKr8q+i6/Q",
+	"kj204pn/Szky59L3miy+KpssvipfVHmaZpi67b3rf1s+O2OzEcv6NI79j2Xz9ouMzWrxPP0ims3/snyx",
+	"+KohFqifsZ+dRGibgbH6sTTVLPfS9mcRX8p5Vb8vB1D9vpyxvT/7RkBql3gMcV7mo3U8qRRfHKYmUfjW",
+	"yLAq2SenHuGarsAnHn4TguwA4AeF9ODo9xtHpQ80/EDDu9HwS86S+IULAaibAuLmu3FsXlom9L9cvnlN",
+	"bPwN4UKjHGoxr2wg+b7TOPddEHrjNWiDHtebk3Eo5QtNlwiiSzWDU6RfIk+bubigOzG8bxqVAqsQD0eL",
+	"naT5bSAvyiikZSXfLXqnAEUqjP9NSn6rH9wBVHhJuBVv8xosJKSJnRy5xe6ttfX567YZphGu4Ieg9HxZ",
+	"prRsPJq1Gbj9qW0Bp2RPyTKcEu6Y8xXVXdY3LJEpiLlSJIuAJPyakRDc/+GJtQiKawxenlMF8IAYLt8O",
+	"YLa6D9J99eL0h7dnr95cDV+8/tu/x+XvPTRZIakPBDQYIMTenCtG6EgZfYCcaWuzVN7zDFsfLQbCDBLy",
+	"O3DuXExICSm0IHKOaqP1L6IhYm0KzIdib+5Ati5264uoZ0afactGvS0/tbLBrlaHiOvFRrE5Fv1lw2dz",
+	"YfFc7uVCQNviEC4ztc5+tbQbBUOqJSfIOcv2IqpYgMYfOaNcEC7I6eXzszPSPfvh9SnoQ+tDI0XGo+kM",
+	"Y3LWW9iWRgjGyc0jMSuQjjvfd9UcmGW3wM9yVELdbBb8GEmhaXRbkQGa2ngxXB6cY8DrYwqnjal9L/qH",
+	"3z7ZaLdtStOt5liGw28ETLL5k+ujmw1z8oBIvFzH9agjolDKbjf9XSIL52yk+IYrUYB/7LzNTYKVz3tL",
+	"MQvpqQI44p1nn5z9k1syWP+k1ci5nLRl3GU8iGO5lYTuKp9c5kueMMgryUX+1eQhwNT3u0L7TWd+u5hB",
+	"Q4nP8uR6y/TwFx9ppJOFQ8sIeYwOEhKOeaJZFjbkd0fO9lCD9bMutOKDYrqMjjRq7lDLodt3TLSvOh1b",
+	"b+bqmOtNoSCG+GBFjsk+yl821aQ5YW7Tex6XYhNe8BKfhJujGsuz9g7xE9UP1qaqb82dlvD7Ws2yjpLa",
+	"wp6cbaU1U5URbN05es2WWDNBs0d9RnU0Xd0ihuyYRscyFy3tqGuepu3tUGIoByEP5g5ha0Hm5q9uSUJk",
+	"KhPslWdO7G4MBagtqZtF0CmtT25Ebeu8G1rSqsNxWpC6s1H7QQUnVi05XncmWmXd9cCFpazrB5q0PFvI",
+	"utVZnF2+IY8Pv/1275DQJJ3SvSPP25ixiSEEuCuIyI3KikUzZK7BOwKNkkjGDFIuMkZjsgQlcHRb2bju",
+	"Hlig8ofwGSog1ywFP++E31SgfhuEaT9R8fCokQP5Qu36CK5VOdku9NvMojl4piKtrt3Eioi5dmh1EXM9",
+	"hmMhY67GgTCHcdJoFF8mJkdCXCBU/Ja0VHjpAfB3SgEjN7TPhlA4xGbO1NL6fjrd+0+6948Pvx59akzi",
+	"M+xiyMdDLoZAS+VtuTSpCzbOFSPdJwffk6XHezB0kCUITcyYF1BUQCCFruIQzRRRitjrgT2diL3Rk7cR",
+	"sWu7XMMScXUiVsGJNGOBesLxeur0pePtgUrM5H4oomg3M56BQWTZdOaTSl2iqT65oVLbDqZZ7NvmsIj2",
+	"naZ70IEOtMNUPFIFMkFAZBIzpW0MUtflrjw9OOidEDZL9cJiOCs0A2PhA7UxbKBZXS8aZhkjCD0t61fZ",
+	"JRYpGzpdndqBhzSNUzHPQcpdNYrAD5Dd2BjhB1auiWRGZcwfa7WF5R2rNeAJ9MXieJvaDF3vycrb6SuI",
+	"tKD0I0VQKldGMEisWGPFRGV9mA7FrNl02GypWWMTXCXCbMHonWY3zuRsC9OdfUvLzd/5ZReAgl20i0be",
+	"dlam268SYbe3vJpV32iEOILn+PyuPjTns6w72xeEuqhUdF0DvF2K9/4maiUbjhaaVRXEdhgXeGFzyyYX",
+	"XE1vaVza8BTMaJqaP1sP869rEKThYNtWiLxhWcZj5zHBlYV6Trh5IKA1wxtvLkC5hGcrJ6ltBSXM5kb9",
+	"bpXQ1OzMMtOdap0q8u7ilb0FEkYglGsuEkljBxPWpeRHgCIjlwBXhj4uikWenl/+jbCPsD7vLl71Tkp4",
+	"DSpInpp2+hsCNme3NTUve2J/yVmO3tdcCBd3XYYiFGEfZbzHhx1sh+177pnoHIH6h6hyAivbVTCYMji8",
+	"YourQC/75+zDSj74XCb5rAEZviXG4RT1C/iVdBk6CktNMCCF5hWQwhgaEKuAB6RQ4wLUbwLihNWA+GpY",
+	"QKzEGxCj5QdYbzJwyk9AnNDdCwhqyP1BfnDwOLpmC/jDQ3YB1cidinJUINikCVRY1NKbBNgai3mUmhWc",
+	"BqtZoXwkM0wPgOciWEmsPcInAkAKStdrl+LKmZXINVR23Mz3ZAvuLu+EcmVYXKaGGV+/OfQhZg3Fnd7a",
+	"sgLu/UzOAzzfBy22rELjqjZEcy2PCSXXQs4FwQGf2G05JrmA763xgQv7A9KQOik467Etn4f8FiwUJyTO",
+	"sZYbOwYQ+UiK2C60rS2DlOj4pHmbxa1dgSwOdiYcpE068DhmYT7OtfSTHtwgO0GnGBL4CFK92IBDwAYE",
+	"ZfFkF7azAsh5SVBY9jfjpIdpxpox1C7kXJE5FsiBool6Yc+ssyEGhCWKVUwNPc9yXVw2Rck2RISUuVY8",
+	"Ngdl4T3iNmHKkhZjaLF0ynBGQ68tg85YyiiWhhOE0SzhLDP0+UgVMzmGy6Y2G5lZssjkvDCZmLmZZ/1Z",
+	"tmgzG9g4zPAswZARi2iuWFGmiEbacBV71OV4s0u7C5iZrVdGr22sCkAdW/Eg8XJoe/mGJk2mWiQZMx5q",
+	"+AI85ZbXrK5l2taBgVNu7iKTczVUrDGihWrYIUWmVMRGUlWSjGnLprhYRtY2XGkLuZYxj6CObWAeL8fo",
+	"rWcjmQZLp61cxMoQm4ho9fF+mcnZu4tXWyqdp8IJoZakjNgFNxTVZu8KQS7wpTcEthyIucyuWdYvk0sg",
+	"BwV8bJYBh2TOBfBmaB3KnpflqRXkJMGqm6sPklea8pFWugWuPNBIj7lMJFzIJ4DGhrevjVvaxCdwe6n/",
+	"fEni79rb4rf/+m+8StpkDghZNgc57Fmrnt+zb3HcST04VU17Qeo7QbpoQOba7KGCibQgJLXqAYaSHimz",
+	"8DLJNfPJCeJYmxSAgehmzMkkWtaUgR5RU5pZRcncHLi7EiQqIErTRp+8zfgNiHqJlOmIRtcojnFxvYcJ",
+	"e5Yb2dJxGdic44EoxDSkbZdgaMmSfaRGyO8cd2Amx/v7sYxUHwGVAWlPpeZ8I/zyfrx/eDp6vs9irv/X",
+	"hMf/flAhvYzXq5M++W6dCGBWejUfuIOoOM+88QUj43AEbzN2w9m8KazaiG9qh0lZXaVhajHDgthVxBk5",
+	"g5wfxWY8kgkkF2s6anTuMxHJ2PKN5dMQMw0h7MQ9dkIQ3VztHR49PTJ3PjhhUMldIB+GkE9bTRlLKXdf",
+	"GZlm75BwESV5zOJKNk6ux3vfdQL8f28EYqf5+/BbuH/wzxFEonh9N84G+dUw4U1OiVdcFLlClrGVkv8h",
+	"6ZpzMBslELjKFBmxscygwqJnXGiRSTIWySxWq9LMDw9I7K7/rQzgSAIX0EMTCeQChf8GVEusfo4bMuZJ",
+	"YmQXX41t1BZAyPGnW4y0JWmtJberoCyfSqtbFBRnwptGuZrrzhnWqm5NX6gFqmBl9aHtMSDso85o+VFL",
+	"OZxRsSi/sWLO0Cr7QrqQoPKnXI+/C4yyPSzKBAfocx6a9hIJ02+wmDrbQ4MhCikzkiJimTA6HTB4kOXV",
+	"7XImIgR1W5UysURwzfYRdQsxAzJPQKSAhSqqqDnTosyTmCgGEGgzo7alemH9+EWFjOZ6aiuOfRFiAgoS",
+	"mIyUO/nNR9oWUN+FXRdV1JcPa0bnlQa3O1L20BRhcKY1b6RtG3pHF+yXvFrPSxpvhLluXMt7LEsOqIR3",
+	"Y6Bt+AmdlE0aIS7K1ivN47LMnUWd6pTN+fXs7LzW5tF4DidP8hBs7rkeEf7cRlGWMZagKrpCDYAsoYeV",
+	"L2wlilqcJjaGBR0aL38zpLsCT1+lvp3Lm7IeJIFsN66qFqM/LrD2/Qef3V9Y2AVLEwr1L5KkKvN80Yiw",
+	"P3zM1ymUyihDLI9BaVC1QC8wfBO4p9fEdG0Zx/U1hkt9VXFPXOiXXDRrgW+EUWAwesfhLPi18qUgFMJl",
+	"jkkuMqZkcsNiAudsKhOjfgQDgTLcSMacqYDYa4dglauAXJ5fEsUmM7N0ASnqn7ifVUpnA5FOM6rM24Z+",
+	"VUAimnJNExUQSqxoT7CMNUHPWyqVLo0mRGYDIVO9J3MNyIdcTPrkVDhMK1dFv8jIbrLpNeoVl9owUKIE",
+	"vWZDTLoCQ1FYLsfQW44wIKFdgEJFgO+g9gouQtgo5rc6Jivp11qCY9GorVaFUG5A+wA2uX+wb/sPt9Qm",
+	"zMV+wzLL/ouytNYnO6eZdStzMZbNILeN0VcArKJZ+kitcFHUCwWiAOO8SVaxKYa3RsdJZtsmvt+pipXM",
+	"moDHRjlPNFY9E3qayZRHnaADNz0HBIEZFxx0aZYqxq7Nd5n8pVkSKrs4M5vRgKUDYceAXpisSLZbydy8",
+	"eZhbIqHaSDnDa7bYNNStOoxaGy1rt6ooKjcvrobUX3JCWVR9rhWk916zRbPF2O1PMzxicWPJ8dhoaQQe",
+	"3+OiBPGmQs1Zpppbj6ZSNXmMXhp5lcynaFerDR0vRk3wZYDlAxi5XDFrWXYL6ipEYmoFGqSKgWkw9KWJ",
+	"XECqtWmVmnUYiLHMrKPUzr4HNumxTBI5VwVGGlSzxDyLSkq0DwFZJ7iVNR/caOHpRi4F+7xUUFBmE4+K",
+	"VoHWrRgH/EQimiTKrGRj95sWWKifEft3g6HwBQRJugds4q6/DLDyc4+Ki70tNgw0DgTh3Eypr7GJBv1e",
+	"s1nKMqrzjFV1XZmPkhWKLnLyOyno7qF721Pitm+ZgfgsoEIkgcdfy11Yw2I2VCYbudByyav1St8yum1B",
+	"pnV5cX0y8G4UWtvvWpz03tEJOXW3k8VIUEXJgsMqcJ6jkAJY96havWAN5bRRQcuercIG91j3Mmcq4knX",
+	"rBKKDKBuaSaixbBiwPMT6Frv1Daw8R33ql7oteX8AIipd4jcWSkPhDejltV912x8286EaJu5kPMmTtMY",
+	"fd2MFrLhY0Y92HRQV/j0EspQBt4oCImy1krb7qqFMjNsiLJOkk1ji21gJpcC66ls+p4FWl67NkDzmza6",
+	"gp5TC2rV+GuayVmqt5uAfxLW2Y4XzWRdDiqwa17Mtz6mpoVeta9XBUl9/q3dasu2X/qlPJK7WTg54eIC",
+	"ccDuFWxJZpNGU+17iAexdotcgXDpi9BYhJ1PMBRUkq4VKI69XKCfJRfWE7rWLdACbb8+z6MR5Mlrr2l1",
+	"z1mrDrS+0jv/K8NS6YAypaY8bRVKKzqHW0gyYokUE1jArvnCw5De6Do4Lzq+zGczmi2aLgXs+h8Fk1nV",
+	"4Bv/WTgEXEQ8pUmB9VoEHCjgGG6tPtwS9QyaW/PsO9Uo01RGWJuuHUTzzoOMtLT77fhyq5F1kMS38pNt",
+	"u0CbpXDVY4fsiyUmiY8zYmHgysG3L9UdeEDtmn8hHyj2vpNCsvlOLQWJriQ//+guLW3JkNfyzJ3HZ/tY",
+	"cU5eS83HPCrYRxN2SnNK0PsiXoCmKdH02uY/AevrUpJSPXXpAzRNN8toGGWSxhFVDeaplzbMfD6VSc3K",
+	"k1Gr8lNXbjxJWEZoIgU7wfAr8FtgiUieJN5Tj8Co1WJyum3a3/1517kaZhZprqF4KaPxrmP27LgboGHR",
+	"2+VgFR68ncC+fdpFLO2V0PEIsuTmV0/LcmsW+ETvE2S55uXE18YA+EO8Aw5bOa1fiM/6Y3ibsTHLsHb9",
+	"sk0hk3NzO6W5mjZkGOVqSoTXFshJswWxr7XVyeHJYhjzCWtiEZdMxGSGTAmeJPhkc1sIDOxK9S8bOlmS",
+	"mMboSOaa2MfIaIF5JS0plDO1Q4OX55fNzTmn5bZtSlH4CJsabpKkiy4aeq3Oq7YJQXWft6CYOwpEqZPZ",
+	"eqLZgBTWbu1mm7VJ5Sl/dS4YjU+TpM1KN6PZdVMU6+vqMcJYG0MY8DxcgOsKoy6BQ0FP63bzqqY2gL1t",
+	"mLGIcQSXSyGP8IYN0RLnApd87uun2KoooymGoHoQ4LmWKU+kHqKh3EMFHxao4DWaVAul2axRb3mTTXwH",
+	"2TZlaq0pfQsYKETi6YJ3+cdnvRLBhzqkEIzwkFnp1UfzbpHB2YLuY+PKg+ZIEPeoLW4j54J0MeRJgZek",
+	"eN5B7qten5wiKAU0mAvF9AnEC0CeHYQn4CIaPh0ljDpHyppoJLdqLuRtmNiHvYJyhwdrq8kxEQ9jutg8",
+	"2PQ9Y9cxXoslVt2fVgHVBZ1c8F9yZn925fNMzxhWP2Rirc/3eSKj6ysj/9TeVa7i6MZvt4MHnQpSxw8C",
+	"ElsFHrRhqMubmj2h7idQXDClIM6bfVw7n2f2+ef28fsVitshgLwDv8ZAUvAG81qST5rb86paDFfFqfrP",
+	"aV4NZxhnzNYmh0wPzbI046rZGXtrF2EF3MhMK1jeS2+dmobePO3tYD996rqr+//2JNkWGbgOd2YXqmo6",
+	"c289m2jtoGvDpjE3psifUHWuWx9rUwCc6+OCKaafSzHm2WzL+8833a6abzEdH7j+NrZebGSNrbcywfu3",
+	"qG9cc6BpXCxeVZ14jZrWXr/X5tU5CPotUobNK5h8pSXJMEhwLLMTi0yFyVBcERfyvAxTdcuY56NtYp6b",
+	"n90s6nmTYNF6TDTF7GhbYUcRqkj466/Neb6fPoUN+b2Hjfm9TeHTUOL2tuHTbdHRR/cbHf104+Dop7eL",
+	"LW4O/W3qvpHdlmlxtZ1++Zx8/+Tpn4jNFyJ41lR/u0DXGY2mXLA9I5/DF+ZpK6FBUhxcf8Nxe7mPVl7g",
+	"ezk3koK9IkYN9iIulKYWHrDBuge8yhoS16fneNL6ertePUL33cUZEXQG6gVGusEG1IqCtt0PVRNfKZlg",
+	"qOkKjnnBxhlT092uiwxfHt7JHVdtrHGs1gtQhPLNBTrp4hnEqNhqOE3i4yXW5W1PEdtBJo95xpag1WWu",
+	"jYaPCUz414e2Kk+uJtemXhAX/rJ7lSe0Qlg8wk0t4XZ469PVysyzZaq3culyKKX5ZR+rHI9kvPCjT81P",
+	"JKUI40HJLE80h492YC1VMuUtsif5UsE0W1G12OugEvBTpsd5i1VdaTv5tZbyKonega28RvNfyFpuR3Fh",
+	"lmMn9HRH9cukA0sM9ZdYpqAAuyu6VFUP6kXzH7ecrS2ys6onaXlodtH3zn6wNumYaBkgvIfMSpOWmCSM",
+	"jDIaXTNdH/b333+3+pQ1woQfkwt2XJi4XB6NDW+xROqNaaM+3emtRpgebMvh3cExrTWSiofVew/Vo4pG",
+	"dqxytzXS7E7Fnu4ahLioTnlPTtjVWYprsI1XemqbBO+1xg1HQ684FqhOktmwMZ6uZbu9lTOvFoGN60sx",
+	"JbPhUkzdZp34EY0bJIWzdHPp1y3HpaGnlth9o9Lt6iy/G7NcmyPaH52beW3J/G1q2oQ2ClhdBMhnFSvR",
+	"tmvnaztboNucVcVbIOewyeXlXlaEiiIlEcEvcuHGvwTCV+RkQlUWgrqUDVKZ2fvJWTyETYBM5nShrAPE",
+	"AghC1dqNw/j8M/nMzqeBFlvr1HhTdfOSGXGlc7csLVM2htjjZpFyjQtHlV9hxkE2uk5PChBHC1W/SZGZ",
+	"5dIyQbGnq2jix6Ia8NZg3I0Gp13iiXe6wOw7O96xtQL+659v9A4hyCNiqZHigJKi6nJ79HQzaHgZdZXl",
+	"wgGIdykZ0Zhcs0VAKPkll5puWDBRaT6DRYqk0sNcNZu9tcsze6QAspGkGY/YiQfbi3YCHjGHpAVYss0Z",
+	"NmtzsCy4c2tJJ6rJkr3GhzqnPMkztgbe6sAtHqIZYrraYmtGUh6Ol9htY7LIZ4RT30lU2PzO3yVN4osg",
+	"hPuF4C1BfWjLu1lVPcwcs0jeVFNhvcndh9hRGM38QbmxWk7jYaAXBL9J4sNKoaWBHyzDmI8Wq2DMd5M7",
+	"lo/R0lWzjXieMaoa83zqCFWFfGff2GyMly58YKuAlcp1UufsVAMWQsa1l51doK7aSBInhNY05ScHGxrb",
+	"KxpJM86rJ5hBnRSQLhQIW1hLD1swFwFEvEhh0VG6P764QuOYDaZxjwJrpcVc7BXSc+XkENWM3Rju2ich",
+	"CCSAa8sVlBmzyLICBUSLtzaVSUwAdJRrDwVjyTXgWmtW+NzsNs8J9KBH1pnviq69fj6s2ZNnpYRdR7G7",
+	"y5GWkFc7pTn4L288udubEJ1F5ksZD23/rXipHn+qRQQ6dC2L/psmrCgvtLVU2mpEWGM02MxIsN4ocK9G",
+	"gFbufKf69ga7e4f06uhl3WSh8Q2Gtpt77HPfPoXpZOdKtk9XlrFddbtdMKdnbblIXCid5VHzIv1ZziHY",
+	"EpRoa8RIF4HLqkEwp0cK0JoU6Q46aiozzbJBJyCDzkxmjMDsk0GnV1vBpxvV1WqywpZThXRGDDcGQ2z3",
+	"cG9EFYt7JwjEoqcsMz/RRWFaoJnbys0CP1et+aWrsbttDWkO2UKhd6eoEODZaZI0FZBOkra8z0LecLhf",
+	"jnzpnHKsUeHJCQ1B5d4Q7q388so1tFu8BcWOZLxoxhItcUYL5Cubk+jVR1cVCAXf9JHQRRHhWy8KsVCE",
+	"jjWrCoQWpLZCUI+/fbo60L0k622ij9u8ThAMBtSPyb3rYxWsFdWbrg87Cou7iiPvlN94u/vSJ7V1hFaf",
+	"acvNxyciTz9H1nslqXfL8E6ZTXZ9dftIyXXZ7dW83mJojatbFju5m0iPDRXga74+Ot4b21/N4xW9ecMX",
+	"L/CFCm7lWhkW0LGbMmfM9cgVi4+NFinnLNuLqGJ+XZtYzigXpHv2w+tTcnr5/OysBwi2VJAX/cNvnyxj",
+	"8q2yusAqufEUsy/msj5OolyIVY4TGsetRXGEnLvCOGBZBesmGP2F1BbUv9nwtFlZqbI9vxfnPehaJ411",
+	"DfTWlYPasgxUpeQJFFuQ5qoQxUb314CHrDLfuqpHW1Uo8ElXzlfE4q2quwRrGoEhAjdpzYxqpIfk0FSp",
+	"yFtov2yRXY81FLhTRMvn5xO3qLROKxC8a5Kxdobdbcqs51Bijdmqmg7oLqQpD3vrEgBWMcA6VPM2ISzY",
+	"yBqi+Kvd37oQiHy04wKCG+MUy1buQh32LsIvZcFZIkcfZKWEbq9kRsoZBARCWB0VOUU8epkWSZRRQpUq",
+	"E8HXrGTBdDYsA+KmuVTew33EjSw/28Jv7qM53+UnPLYBmfGPLB5iPy3RLWsK0jy//FtZiYaWVUByyF5s",
+	"BuZagdRbHIg15nosKOHu6w3Qa6+szaK1EkPLNeN+xesLVAoLrrkRtbtun1tloinEYJcw36oVZ/fg2zhX",
+	"NpWjKY5KzkVbFTiH0uEjfsi5AHBVKmIyowtnIuEtqf5cDdN8lPBouY+/ccVHCSNa2sgPv5/W1mx+8TKq",
+	"AS2r7hXooxHVNJGT3GKR7BlFMSBRgsUnPQtP2/Db8xq3UuwchbRFQ23vVgw6OUT9wiFstl/JMZShtQWx",
+	"zZxbJLBcITj4+iPp5zJWvZUFlXnNBeWxK426JUH421lQYnVe27kX6+dwN3NI0UpiQzy2ELAcuTS52tLF",
+	"IwXw72ijQxHkkarXUtw2k6F9FXaREGs8Z33Cls9d1tYNqDEDkKtaTIWXU4qSmBcZtp4/7JpOuvNhPhNp",
+	"rrcy1VSP25olqx0/l0Xcat5xQ7sDEa64S7+Q/Ob6b/XAKVs7ctlKLmKWMaz7Zx1wkF/pQhJdnTnDFqGu",
+	"R4uF+E45/Jp412XuXhRoaLjqvAIWeD4EQ8s6xVpkRkMllIxpkoxodB2gIs5oNAUPhsxiLFCK6jVNU0Yz",
+	"auPTdsxfqUXM4t6UXN+bzgabvZt9MrHJtyvNfl6e7kru6czz21vgt5QU11rfQe5GwdQTcfyQws2M7s1l",
+	"5v06c1+7JX6Z8e7mP6lnk6y9H77Y7p4QYa4+kjClSpA9cPmVxsKtPDBtm3hht4dIYcu3w4YGLm7HSP7g",
+	"VaynOK2/tXbd5p0cLp9RgPkfIX4s7468ZjvCJt8hIkUT3bwTRsd77hSiusHFfr0FFBe+09iVakK43UXJ",
+	"b0fFxWTQG5bxMWfx6qIxgPxpMxTA22+BwAicZKpJCK2FpEsHAptECxZUrAoIJc7dRTKmmLZOFiyiwGLC",
+	"xQ3XrNcfiHfCjYggsPKMLsAujo+QlMkUQEIJrgY5fXsGNVjaiq9Up3mrqOHVOMK7BL9V4H1rG9I09Kqv",
+	"cI0/6T0bTaW8PtVGdtLN1c3+fHX1llg4ADKjMVhLYpbwGyjag5GUDYET2Oa2tOhsleszCUy3m4qym4ay",
+	"ryldkTGVSqHYUAmepkyv8hiNFpopd5m6FyHNu795+Pmw2Uj7ukiDELJsGxwGXbOyMteBK4Dv6t2DoGWz",
+	"b5yDc1XORuXGjiKE2tuwblWxN0GVDKrTqqy330sZAb604OuJ+A70ztqp+ELapx3FD1yZpuPSg1ClhRC9",
+	"BOGx4aCQC245p+V6JLYNEK5PSDimPOFiEh7bCkpwjDlTLjnFaKxGTjoh4UQKBs/Z0lwsJk8OD8iPUjDS",
+	"peTixeUV+bOU14p4voxK5frCgWF77QSdSZv3x073hYUkvCOYijX2a7c2t+L5RSOew6Eh3tHbB1CBbdwe",
+	"uMip0jbcHALa7XIV+Iyb5VYV4yidpTRJ3ow7xz9tRO81Svv0IdiUC0Od3Y2P1wvzztUiZZceolxjFhMu",
+	"w1BxEbFVvNbSruU1BJ4nxcICY1GqyB7jCfMJ3/KdaurYPeRJzejHYSQFJtRGi5YK1izKmB5mUiNMEPuY",
+	"8owpS5/V+b+DfPgiehZfBXgDGjEErXJL4NqzAOiKT4QiI6Z4bCNLMcuXAGS68G4XwUgsmdp9cTYrBFs7",
+	"/GVN2J28ElmyoRsBUb6rXgSfov3EqNrhajj2VXZSJ99lAli529u5HWrrd8d292Zkr9rRr9Lmc+f1AhAn",
+	"BSFT4U+DzjeDzocQM6mTpE9+KOJPCM0YiTOZpngUb8dJKgGya5TRhnNZ+AW+C5aARgq+wQUZJ3wy1Ua5",
+	"AeumK3Xu2HbFMvLtk3XWrcZCC6fgmJFJrhmZap0q8u7iVRGJAkqXEfXN+jr9acmF8+S77fRbPBb+/m5M",
+	"c/HWt05x4X8KlszrcDxaKuLyicCaxuaZgITzqWLRMASn8Igq9u2TE6Kmci5gbzYwCGJnyzP9sDzXu5Mx",
+	"vdl/SSGzxnh9r6UAjuYxt02ktztCd70lS/qiPGT7g7/1mW3bzfM2OdSo87BGBHOZgRGbO97nWI1qvGpK",
+	"08dfrLhlnfy24a7MrORhxJFFa6TnTvYqT/OvDSlREuSZcI4rscfj0MGglyLfRqXKSlramIJeU4TuBkhN",
+	"u3C30iygoc1NIvD4SsMB1hI3DzjLhN0kVLOXZL+IzthmNgJgNNU5L9kKIRKEKxLnrie4Nu3GILJJibPw",
+	"GeRNe1CcuFkPwy+tGB4xeDJhcTaWp79MBA3bU9ngTW11d4eRV+MWX/YGqm7FspUjRdiZ8Ji45Cos5qyI",
+	"6cCpfickVMWDVBQaIVckB1jjOV2YZ5ypKTwuqc8aR+DLjGmQ8djHKc2VZjEIsOa8OE4JzM5dib7Nww60",
+	"g/j/9i/PtLUCGsIuxQWwzC2ldymSxdDHMbESLO5UdTH/b8OjMX/Pas5WhUFUEkyNt24/8LxpWZn7CYEh",
+	"EGrYbcbsCioyn1JNirm2hDQ06/IvsE8IdJcR3KMxyNVZkfrFjcitNDX9G/nX5kHifZYxzYQLytlQTTTq",
+	"c5PAHVvHJvYJ1q6i7KWQ896mXdQFTJj5iiOA+96W02HRR5bGe+62zt68I5uUiRfvBtkBtuEVA7ss5PAa",
+	"JHzGbrjM1dDqsVsYKworhbVaNNglMB5ys71cpSkINr83bSFYtQYrVvSKKf2D5dXLIw4N6wzRFOgkmb5m",
+	"SodtzhZ3Mjf1h7SHRtdLARW2Db+LNTODw7y5IoiPL6t/7jLb4A4r1rNBLP4QLOFNNy8qTALLxngK0EwK",
+	"rKWsc6bwrzmLhftbT/PM/jnOOP6hqM4z+2cOb39ooifFojzjenFp5mLDQxjNWHaa62mzJQAMmQT8z6T7",
+	"l/dXPWvrr4RHO8N/N0mHv/3zX8CvYL2AFUMPJU1MtU47nz5BFMJYNuMSveWJ1ADNAilxrpQQ4FgFmMSv",
+	"rO8Bc5IQrnhPaZYOhCpA5xCUTJBXr84DyF+HaPdZUVYtKMsgmXN5eX4ZWKwXKuKBcIkPttSkq3dmHs0Y",
+	"DgluoLnMrlncH4iB+OYbs5bmZkBfc/+bbwjUiQvN9zKzxUiOyTNYFoJw/rC+COgfGpZlK13i14Ir4kLd",
+	"ajsCgTTh/s3hPs31dD+REy5C0qUEMvP3zC0Zk7+8vzohGRNsPhAutrR8xwKBh6s3NsSdDXvQ5UDg+ynf",
+	"u2YLFfYJ5KebG3IC+KiRTAHvtpxFLaIeZCUeDwTMgAoIs6n2jS4gRZ4cPLErC2kl6ptvwHJXgOeHNEWT",
+	"Hpdi3wK5/9vPSoqQjGTMCyowasgoYQOxhJcfGtk4DAgl03xGBQkRwT0MULMrgemBewdGDhyIElmfOHCq",
+	"gISYx/bTh9B1+pfLN68JsDGWGYrF2hZ2QkakdvNBgXUvpRMuKMh/gs2Z0uhwOAZbGwkTPuM6JN3DvcOD",
+	"g2AgXJ7W0UGvQCEOPQE4LLID7K1BUjphUFHCPnAyENUXuHKaUqmumZfsmM9iNksleFENbb99c3nl0gUx",
+	"9kHJGUNKwEgKs9Oh99beX9kiHAibT9M93Dt6+tQrNtPrk9LNUniauSLXpi0jgh89IVOZZ+qY0IEwcvMC",
+	"F7tIwzQUC9esjBdkwjSmbkwgq9Y8ORDlePTehbUXHAMWU2jRJIqG7D7GfAyFBDW0aoTzgUDHjvZGiyEL",
+	"RdlXC9sWeLT8vV3GC7NUsJvKLKONLUKjNHzNYiCX2pHAL+2xPBkIjBH3HPIZaBHhBcRDz7jeg3/DwP/q",
+	"wvA+AQhUwOYqPylmnkZAqydH33tNmpXeOzWycUi6ikVSxGa3MLseWwIGtDSHKOFm4c7eFhPAYDuHH07e",
+	"pBZ1TA1EkfJYYaNoctZTxuEU7Z29JaM8njBNuBiI8ONeZoQ16HQPuHZIuqFpIjwGUSxPA2IH58rR8Wt2",
+	"UtzL4fFAONQdyAEa0ejaXDWQlWkVE4jOh3ehJRxAz27oS0MLeZpIGsOOlnNydRHDj3v4u6U0KGJMqM0a",
+	"HpM8HQgtydHTb8k5f4Z+WsWyG0hHCs/O3765uBqen/59+Ow/rl5chj1QThiN3RE/hNeAIgaWocIJmNEF",
+	"mdIbcKEDO4Jv7fEGOpdurISLKMljFvcC3FAoZswBq9X8m2X8hqk+ORPm7IVFjYB9I//toRCJ5wN4Ds2c",
+	"hvVLThM+XtjDkjDSVXk0JVSZVmiaOmIkoQcTGPbILFeaRHLGSg0J2yWhaSaExX/Rcgj+vmeP1d5ZHJIu",
+	"i6aSxR74D5IligVSQKRXUdbDl0NO3551go5ROC0weP+wfwCQDSkTNOWd487j/kH/MabjTkGu8u9H83mC",
+	"ykKx0mcxpBsqffr27K8MokRTmtEZMzywVYAtH9mH8woy7JoHn6MlxEilbolgREcHBxgjCHB4Fve9uEh/",
+	"tv58FHvXCcWnKf8rW4CFCCS7uvgLl44cQ0wc6eJxwsOMSozqgTD8BIfU1FMx9P1nNHaRmPDK4fpX3glq",
+	"hS/EQn5y8Hj9Sy9lNuJxzMCI8OTo+/VvXEl5TsXC8XLz3tNNZnRmhANBE3zh8UbzuaEcLWMg17ui76DM",
+	"+VfGI1XEIlYFCkPodKIgWd+R6YdPUEG1KSpvLsz1BbdCPOOikKmKuEgHYNF9cvDYBl4O8yJsMsQ46jlX",
+	"zN7vVgvnFg4bzAf2/Lpw+upZQW8fnpatD4snfpjX8SzALj2z4fF3eAysL/xTVbO15T1rR/DwXvqOm06h",
+	"WfVCoOFa2S342g/ewQYH77kU44SjVeDJ4QZdvKULcxFfSfmKZmiJfnL4dJP5qDw1ih+Lz1nMKZaBN+zh",
+	"aP3Lfys0hpdoNf0d8RWkKy/Ir5l/fAoqF9/+rzTlw2u2GPL4E3IVV5uiergv2I28Lg937ZA8acrcMC/E",
+	"pAsW4bn19DjMlzn9+i8UnNXqN15L/RKKWv2OKAV3Zi2lbMvBkb2dxRgdUVgvUMXcwzh8sBA33l+nLlBV",
+	"MIA4LGU7ZdRDLxOga+44o2ygPg3aIxUDYetTnZQxr/OpLAhuStFsD9kIqsjgRRHHhroNRBEuQywm4Jwu",
+	"MHPhZ2l9CzARoztX9D7X2EDgRB8pksmEuRESShRib1gXFV6xaCLKGI2maMByr1tPzGhB0AampFXVQWk3",
+	"B8re28rOwClqIB9XT+4pvHiG639Pt6rXRXFQN7lc71C+zfX00kG7NAm4bv3tNlZ2z2wuiz8zP9qWuzxc",
+	"s1+QeVqzfOf4pw8+K/2LBHtFAy+gwqUeuVrFBYvN9bQozghhdMu2kc4xPvbJ56Rg02jnoO8zKSYlmzSc",
+	"JxdQAcMZc8DEVdoUnhwcLgvxr6CT+2ET0PbXyh/AJYgPfF5G8HBM7/2Yvvho8XTcQYjLcwKY6A6ru3JG",
+	"tzqZEtO+m48mSlyKOFsw+HPs7Q+mQarBBrrHxQkWE/BcSIooLdOBmMvsGq7/IrJYkm5WWKXxcD85OCSh",
+	"JeMhEzGLw16TUPAKR3w/57xWQ3ejk96gQbySkwmLicy1r0QU/iqItnHiXS5yCLvZXal4OIb3fwxdEU4r",
+	"itHaURixRIqJIfvdj6I713uQMLwfSTHm2az9aF4yja5jw//dy0FFvC4tZ+iVENdWZI8J171gIFQKBmqL",
+	"BpSCSK+Yxket6d9qJxhMZZ6mSWKO+kDY1QAz2zKg0HF1jdD9lFnd2npKeAbaj8cx2rkBeoNMX+huK/xy",
+	"4Hwu9Z9TUUgPuDmeszcglEAaqVGonhx8T0J4ZGi+C4OBoIJgyMvSE/brsIklPcetcgjI4Oe6JwZV6cP2",
+	"uzObugJ/h71NuLLQbbELmwNQeKR32IHdhYsHheH3zwIvwRbg85ryBM4w7rJRX9iZAWYlJEaL4QXLWbrj",
+	"fXRwVPPVo7dwbmEdZAawChjmYjjaQOSqyifRN80976XmM3Zs/bLyGl3RxZQHYkpTwzRLPH8cTJ+8t1WX",
+	"HPOMJTOtI2O1/g0bgdNFHOZDCDwICEoDICj1zKEs1hZsL6+aXN+Gb+FXK4wplpI+O5PaSpY6utcxNPsu",
+	"Ti0mx4nbnnLR+djfwzq1PAhsXy+3OgdtiVRZCmzv7vzJijOrlCWdZ0aGATZZCabDmBfzdUUostVlBMPI",
+	"dK6AJ8UkT/sQ2QdaE0osVYETRaDMamccggVlwsiYzniyGIgu3t/4sBkl3OAeOJZhbmCWCUpZrKq89Zq5",
+	"CIzC2SO+Hi3ss9lbMAj7o34wufxBWceF1OCOrJ6427ANxUS854NEtbOQl4AzqfhEsHiPC0yJnk+lV8bD",
+	"VgguoiMWTJOuC8QYiAnT5MnB45OmAArQZ1zdhCJ+oleKFVoSOhBjNocbEMKgQSyBP8xY+uSFrU9heKmt",
+	"iIUCDGSggMtpIFBbamYgZjX+5i/GJqoKWjlReqLufu5/1bECvxOfKtyU2uage0SHt9UStNnSOajQOoZD",
+	"rhLZlbSk5Zsn6HI/pKsYc7Hgpml4YrGHsGs2kNZJZnOZXavCvDjKNdCluUw9cDVHnoWQZ65VMBe4YYA1",
+	"03e7es5ZP8zWxSBpes2ExR6Sc8Eym/JjLlUoa6+YVgOhPTW76UhgkOs93aXV+lSfO25o/VXqW4wCbyVR",
+	"YLr1HftgSPjq7tcy3Gcp/rzY/t1vW59NrLCd8onYy1PLihrUcmK18iffYT5ATS/XEo+1lfMNg3ikHB85",
+	"ITZXlnBNIN9mRg1/8jjeoORL3bCKehgSLjCFZsbM1fzO8S1RAlPO6AJYzUDYoHPDAANgfJuiRx6TkdRT",
+	"CMKOpmTEFtIaNhy/6yJmLaglghgZAMPkARUmiyFQmjMVDESUsZgJzWniUl5znfAbtgyCaUGc7CI8gkpD",
+	"yUDAlvf65LQMFCl80I6Pwtc+J60Gk+B2FGYcBHEwMzQLBowEQkIrxpQGVgxyyeKFxae8D35cQXu9jeHW",
+	"Ewcd6TwYaP8n89W3mbxhyD7VlKeQcFvKNndnq3VJFH7qQS393bCUon6sS5mAsGBNtQqw0JEzR3CXfIkV",
+	"cIrcfY0OUz5jJe4orHVD6AdX+nkxrHvPdgiWkWiSRTHhMuoc0TEA/8s89UvOoJwLAuqWwBubMQ43vwLe",
+	"4z5zLlxn67Muill/XjvI7zdloliw1pyJ8oC1J02cigXBOKwCy6M5NaNPLvHyVJggAxUrZa4HAjLEGl50",
+	"wotN/1QIwkv+AYXR5lzEch4AqGpQZkOTBJCdeqXoA1GgZV1q/D0kowyGYrq17Q8EwNkrG14a1FpArPsR",
+	"03PGxBCA3QH5PsToWog8xcZtSjDPVJ+EXvWMEBO9QHqhBMsjFcXYA0IHAhHowQxrEaQsw6mtjJwL0n1y",
+	"dFQmnBTepYGw7iWuCfvIlW42n6Ls607X15pq4sb3ZZJNitVpNb7OSZzRsS6O0mcOf32Qfb6ipJFSzuhS",
+	"o8kBZfRauGldgtn/1csIrSWRNMBVaKPUFP1BWhmCknfBKFS0hU+GvROSQn0kbnn8suDyA3Tn8YP1sj++",
+	"8ocL+f6dkB2uvk92RcqbBRApAUJ8cbb1em/M3f2R6XaaOPhsnPYL8dc/aPLSG8EaqAY0onbhryoegBqR",
+	"UojCt1qEx8A69VvaVy3Wlen4APnlUQNSz1+N2LiQOQhmDurKlk2SNlJOnYDVytppVBhANuhoYf4biG41",
+	"LCfLE4bBy1MnOBZhNVYWhJQna7LqnQxEmCSzIdD8Rx0GGE6rmIC6EDAeFCnRBy5vWJbxmJ1UxMDjgRB5",
+	"koQkYzNIpALt0v7eJ6dWpgDkYaw04fbKL8oqHCwGQO/R4laQGYFax4Y1owRppFezwaHZKAeG4a1sWL81",
+	"hNRDFnMAkgmPa1dH7wSdEVk0BdwdqOMtAayZJsnSBWQfa46gRjjbCoO5PxnSYud+Zh/+ppzNi9zCHX7I",
+	"pHqQPdfLnsgMSiFgJ3FzH1iHK679WRl9o0nh+ZRF1w720urggrFYHRsukzCqoKKCq+0dEFqwT8P+PLnH",
+	"elAnTBi2Y4GZkdmDiGSYPbpX3IWBanVxTbiKIYBnpXx126JdQd1f5xFwK/NI2Rd6YPRQJIQSgIBBG3pQ",
+	"SprPWH8gXiI62AKbt8a6Y/TvuorvOqMCyzrCrSOVuaE05QmYE6zXwevfohG728wsF1XXuALNGa5IAl+T",
+	"tGduckSinRcWzD+YrvEH50+XUPnSneEuCja//dd/W2GltyO7QqHiK+FWRiF3wpDnahBGKLLCmjnbM5l9",
+	"NWcdh/tw1B/MCksn9m2ujThRaBClfDqnC9Itf4BTbOl+x3PsGvtKDjLe1MUMzV1ttLGGtRCSJFJMEMbb",
+	"uQtL3azQuNDSL2LidfSV8IDndlYPTOCBCSwxgZdccDWtiLSkW9oXrFnCcIDicOzIAqxkbiORG334UPVX",
+	"BaXYjqE9rjadiMl8usC8UpSqDw8OeoHL4jQjxawkALVXms9AEYik0s6zP5MxSx4pknClSZrxiJFuWbAD",
+	"HHv4rQ14hpTOXp88OXji4SwWzAFw/wqVo+nweVbVH8sFuMcTeGlVIq+3lrNolCilSZY/2Frv5j7N5ATC",
+	"Xqwj12PZdqnLI2BW3TtGhR77BQywjRck1LdQhJpx4iEEU6fMro0eHNEsWwDSgE1bHNHoepKZDTMa+pjN",
+	"B8JG1xgRA1z5dexfc986gNpHimQFfDBRiZxbJ3uWQ3wuZDLCeTSsAKqwylynuS75gyI1/GrkHTiOoNTy",
+	"sfYgXPa+WRwAekvTApggABG2YjyVY7RUaImQ7TXHfK9P3ghGcjEGpspis3oDAWmTBW+Fq78khKGFVA57",
+	"J1gvaGyLdlt5ayBqrzbZWxEdyw7+kRqIMFd0woYQ8hSSiVm9PC0XoWK8yJAHIEplU6S4UexaeNg9hI4v",
+	"sS/o3/Cw+8zc3JxrAkl6Jbqc4amUHV1VaUN5QEkMo8qxh96DtffB2rv2LrF0yDzCAc6AfiCaAi5fjCQG",
+	"PHBKFfCPlktlY9lsP6IiYslXoqe9lpiCZaYJdlV1AmDmpb23LCGKTBdzODJGFL0BiewV3EPm7nAoJJA+",
+	"VjL9yvpSuKozEIqMljYQoZDDBnbtTnlRIsKyBJk5kPxGVQwW92sVCIG14f4nD8EeX8rPA+tfv6Y9mWIj",
+	"IXLNeQe17qs543iGZjIDtQuyPzBxDmsdZkzlMzjLX4M15a1ZugdTysPJbfCAyLRwgIwhNHde2FJ++6//",
+	"tsaUHc0neAq+LrdtGV2DXcygAiFVxHqZwRNUU5G+jlN8Aav5cIwfPKB3eXODVUSUTlDPenorL2h5s68q",
+	"vFIk6xRPf6GkpEI96RqG08P8hmRBclH+AuVPe2UAR1vCknujkrJUr4l6r2lJbjnXpyV5k3mwp95NHpPP",
+	"4t3qtuYwfTEr6qbHd99S81fjBRWxly7FYxWS7iHRkhweHBwEaMfmZfYYnOSQJomt99UflLymUMiLIw5F",
+	"09gYSm1BTQDzRRdCJTAT08gC76fSe0NY4xno7xjn2w3dz8PRoqzlZ62kp2/PBuKaLazltZhL371kK5OC",
+	"9blQ9N2PjQET+FsTL71Pc+clS1hU6uafL2jVDeBZnlzbuskNPO7Pck5mRmSzaJ1fOYN7MEneAzu2J8OL",
+	"uaz5uUhXyRmD1FCaJIS6KvN43GjS281WUXJPKPnJ5l8J93yPRXsRobngguBKmcs8wbKqnivbjCu2/PWp",
+	"Ya6oxPg+McNgra9KQOara2HJYeNYGPq3CAJ40VmaYG998rq0TIIl9MS2kyQK+a913Q1ELd/01atzAt4j",
+	"KChZ6mmNthDckM/NLG23HqDF5+CQttc2MfCNsDVp2RxuG9iGB1fPA1/d2NWD/oex9XeowkWh6I1hRbdk",
+	"nhmDWu5/DMmzwBotZDrIS7JMsdcnpwTny+LyEa7IN99grm38zTfBQChZhjYAumbVtE66b99cXpHf/vkv",
+	"zz/Wc8XaLQgAdRCrUjAsRlEKoW4ITggtQUmw/OxAzKkyYy2GWLjybBJBaUoIbdEtQCMIsco6Iwc9gG9F",
+	"75adr5GigcMrTI+75mnagiF/Ae88yLoPsu4DT67V/DMH495EXQBf27OgZysgjYDFIeIKHGuHo9Ynr72K",
+	"wx4UWjNKEUCLnbrePodRsMmS54K9NgYfgmG/dW99amt3S0gjaPW5FAJ5UIFs1NI6VxZZ4csZIP3tW2+E",
+	"dFT1UH/6vsCUbFUsu86t1sjaIV9XizpwhairBz2McqXlLLQhiaGa6XQ4lUqHwUCEfEbdJxLmykza5n2T",
+	"0GEWhqRrWDg2fPXqEmKgVYmEZNTR7/60DxKHTvCx779/vK8T1TshoaIiHsmPbgBgyK/A6Ip4ICAjAtwf",
+	"QtoS/0WaZZ+EE8DPxWHJXCdSXofFAhKaMcBzhGBti9b45jTXU1BXRzS6Jt3wxxdXZJl17kvA3/zV8ZZP",
+	"+wVdQhr6lYctifFDJExRpApPSAjyXUOrvxrRWTOlw4GIkFUoVwyjXr8GY8AzQOFvNikiaox/ir9WDCZ/",
+	"jF8Gh6mySi0eU7tND3W+HyS5DayWsVHQkImS7uX51Vvyb+Ts/PQtqJSWuTmSWsW9G0W3FfynVaq7LCDP",
+	"ETYTIxaR93efHDwGO0CJmOvgM80wja5n+RGyyqJ2MxeEklEm5wpBbS1uOGDXFkH2g5KoybuLV4ibVwD8",
+	"PlKuAfNVxvrkzKazaxZiYBZNWDwQlkUjmw/IiItYLRcJpl7TQaH6gtb89q/PXzj82Awz8xG7X1lojMMD",
+	"MuMi10z1MSwElhnASqBC3STPWBwORJGRY68cDIJ1NYp4iQHg1qDR4+PWxOc9cP90PpNQB50VYe51lvce",
+	"0Jy1LHfLbtMfjgH+rjLd7TnEYjk/gkgoM/IGpRt3YteIg1vJAEAlpTr0YUOG5GSo9qQ7miSl4FXjBFLU",
+	"eAjJWMwzFumgDKEeiBGjGbOFYY8LnqHoQpH5lEfTZdYAkOLOygVcYZzIOQKyl+DSpItMJyC5Le9RuFW4",
+	"KkaFCTCGNcZg5WMfi6KCuj58BFpnIgZQj8Bnr8AgS4DrjNGYdH+UcpLgsnAxlgE551EmlRxr8mNG0ynZ",
+	"n7FeUc6orNzAlUWSisFKwHVRbNKCR8VlPqG/OAPh14LA4hC28hc5FSRkWSazsKyp5KaGtggyAmeQq4UC",
+	"se6AN2rvA2qeHyVshlZCWCXlotibmOMSm3ruyKk5wKKmPZsdqSjOM/rxFYBvdY6fHHz/7bLJeIWSz1ba",
+	"opdannHhvjjcuB9Y3rYRHx0cbNfQ0D9p7Y0eNFrOP8vV0xqVWEgZt5a2H8IEVwGoXzVzVw8jDDhlZFoV",
+	"GuLg2m6UFhz1ORtNpbzu3NOF8ytWkrCf10GarrR1eFVuiuagTC5m2wxEgdM+NyIRJApYNHcs2ZAmRsbM",
+	"WMQAogUiakk3Zg70Cn0uXE9JWNj1jgmEIoaEC6UZjXsnHqg68F+I4eS6CGjCJszNJwWA+NW0CMDbTrWR",
+	"UUtk+Yl08ItNbBYRPmsmgq8VlnV7QfAhQ6AK5CqqNsTVUuJurgEjcKx0DPzI9Gp6O3gw6twBKf+OcGK3",
+	"oMntLhJ//8/izgrY15XXw0sE5nPFBDCP0wsuhXDUium5MEKU9XvSNFkYZbqwqxdmaCmghmk1XeUEhWQs",
+	"D7SwbsAZlgEIo8KLNEQnVAhACGBSL8zMfXKVZ8I0MKfZbC9PjU6VMWuNBkgCOkuJljFdtAOnLh3V+zX+",
+	"fhkA1S34xJfGUL1/xvFgDb5HENUtLuBNpd59KwXuF+jrO7j1QQIWUg8Lr5uDA7FkD/WVMG+usGk2+vwv",
+	"sYHzEgr+nr3+95qCU5nMeh+424IHwfh3ci7fg52rrkihhkcBAB5Vuq2c7beTUbY+91b9bIiw3EE82j5Q",
+	"4FJLcKAIwsXIEAy5ePmcPH18dOSOw0CAshyaf0NbuMgtdQBZu9ab9AiNlAuMYyc0y/gNOwH9dSBCLobw",
+	"61DLkHQpsady7+yHSilHs3c9ozbraQbhrLmI4camulDk0ZtuxvuRpDy6htDIPLWR51CoEUfSwBkHYgPW",
+	"2CBPnYmfWeTY44Vp/Gv1xvtj/DLe+CrfbRPJbKaW29P/8Tz3QXK7N7BaZEvcKFjlbbGBr21jZq6Z0l+K",
+	"g18wmiQLZ3pXxwSiFbr2czAQL/786k1ALq9OL66uXl2CW2lmjjbX5OrVZUBO3139uQeNnp2fem+SV29+",
+	"PHsNfqG/vzEPHQXk8sWrF8+vyNnrZ2/+3gvMGU5T9GWmmdQykgmhGqxImHCEGJwDoTRL0d3lfEpQy9d8",
+	"/QihWhJILUoTygUxOrdCLl8YRweiUXFmkZyxUqlmcQgx/9bfBaFjCVV6iF9g7lQ5tDxrssTagADMhNLS",
+	"La35E8LWuCI0mdOFKv0dffI2Q1ux6TKRMoUANOuDYxCt5kpwDUQuEqzhXoQg0MShF85IN3xxfnr2anj6",
+	"6tWb98PnZz9cXDYXR7li6osY40y/7YHwyNtZqk5IKK8hBMRcOOi3tOkXmqVE5VEEKHcPxrsvpNWWZK39",
+	"k2ZpUlkR2lwb5WndhF3eMKH39CJdocyWNUFJGbbUJ6jjYtqLaSBA4EybO8N1YZlDsjTCG+TOxFTTMDAM",
+	"JKKaJnKSMyIzIzhC5nhKJ1xQyB1vjnQ3HV7BgO/zCLle2jRRRC6w4+//jyg46zKc7KR96jK/1Klqa4J6",
+	"yRMowRLJ2YgLhs6009c/nJDQ0FdINL1maiCUYUw0AaJTUKkL44q74f9lvvp3SMu0kRmD/ODg6Nvy6xys",
+	"nnHYg6sykrMZ3VPM3PNtLQTV9/oDAbShiEyssiMs6qyhOi4F6T4+gDq2ZLRwIdg9uFMmUjCIWOYQfQKF",
+	"5sF0LRMoS6MzPpmYRRkb+YdNkPKV4b5To7z9J005y44HAk4412wGDHvKyEjGC0KJ9QOTmCXccIWmi6g4",
+	"Q18MO4bZ9QNDu2K4j8d2H60t3zZFurD1/069fRyFGNdpdw3vYaAV2E5VvBOMQuAh7GOayJi5eJKmUA6I",
+	"zfCjN8ziqo2ZxGvTyqegM6Mfz/DFp2XAB80yujC/Kr1IzBdjmc06QefjXo38nLK3atHoCJzSo58hXt3l",
+	"UJqeSDc0lBoGJX5w+Ns//wVaP3eg5vbo9tqgeLDh4dJyeMEsZmZr427WTQBGjZ2tGQqvwgKtS0dd2Te4",
+	"+mUEaZYQOCazwslgjqRQmorWASkuItY8GMMb9jSfsduNaMTGMmMbDQbAE7cfzIf7vjLXG25x5p+5qvsf",
+	"XHNuymCCZW43pjbe2Pu/wv8uwmeLy7sx9sC0de9CWptwBjN5QOm6s8gBu5lLBLS1Fd686JvfubgxGsNK",
+	"3Lsz+8zv2sWFk1jPIe2CPGR33g3xpgzD0VOqtFvbVr6InG19Kqef0QOyJy0D2q0h6QQTKW0GEHY8EPjR",
+	"eUXMdxDPPrP1b0jCxXVZxQGfwLDywMbZc6MCuQrJyQK9OlNqcdFtURvulBJcINKVuVY8ZgMRsxuWyHQG",
+	"VY7nkHgSQvvWAkejiKV6mGdJCEoLF1GSx7bYZiIjmgyEZkpzMen1ydm4CK93VfJGjEypMG9YY0XGEroI",
+	"iJBuOpDjZJNBnZEATY1m+E8PHrenWOIZ+lrdOTi6L+PI8fuO2y5FuwHdokw45kpwQTyyALLqPeRePvhs",
+	"1nNXpDqi5IxJwchogVE3jRy1et/v/4p/LIeT1wFsbuR1ee7XR0zjCzHpgn0FLNlcF9iVc6p6D/7L3w1G",
+	"i9lKQgWRKbApSwSNt/V2FwI05YuhAMh1VybLPgl/CcmM6mjKFGJ9DQRinBsFPrCxaba6PyARSaGpkSa4",
+	"DkhEFdvjQjEASL9hELWqpxmDUMiMRtCpzLCgQq6YdU/RzMgHImYfe33yFpISAHnhmi0U03tGwIxdvh+P",
+	"A6IkoSRmLEXZM5JK20LdpestlqzVjgiFV76UGRER1EDQ8WDE2gwmVbyzrQxKd4BIYxbKh6HZDFHbBzwr",
+	"4LRh2reD0l4awNnlG/L48Ntv9w4JTdIp3TtCeLHM0GXMWtcUn6l0llJtjn/nuPN/fjrd+0+6948Pvx59",
+	"+t8bG8ZwVwvpcEsbnX1vOM7k7K5MddURbWGjc4PR8g6GcsU+6gJp9JFay0a6dR7SavP9ZWUu5GpT732q",
+	"y+bMrFeW7XF4sCbeqzURVrlVacars11lbrk8wUoHBAxhB3w2Y3FAEjln2Z6h3hgjONRCaPpxL5qy6JrF",
+	"JySdQukPEZP3U6rVaZoSkYMcYCNMyIv+4bdPAkLt92UyH62wNUz/tpqyPVahfSAMCEuUUZgGIszYBKuU",
+	"2K+WMrofASSkxUKyLr+ha6lPTss6gWogXGS6GSDOBdK6a5PBWtVC00jbG3sAOkbGlOJSYHVbSGGHOBVn",
+	"hHhydGRrqUAQDc4T6qksNfFIkWsuYtIN3ZcsHsLIwoD438VyRrkAMCrvWxi6K0wJFWJcYv2MLsiIEYqz",
+	"5oJYh21Z5xJICdDt5lCIV0A1Fyx+GefIMNgQ3Fk28V5J0yyGBOGi4TJBSCh2VGyyi/zvIue2lg9CxcKr",
+	"tGlTTBT0XGCQnpg5XvN0yMdDLoYQajos3GnoscUVV3a4y0/1YIvdYphrHEfqlbNzQayF0NJq7zBM8Gu1",
+	"dpixfRlbB6xKi4nDFRP8zEregzXiK0GCMuc5wVNTv598TW9/lCcAmLL1laUcti3gkHA4yCHCG1NNZhJr",
+	"lh/0BgL4ejgGHTEsjbqGdQPKO+qOXWBYqV7Yb2wHaiAwAM8Mt9cnIWqTceiQf0vYeXzBXJ6hRUUJiTaX",
+	"APJLiqN1gCldyy+XqnlY07F7brQYuGI+vaAEGcaWCSUzeWOrf6AVGXI0IWt/xCJqldKB0IZ0dQmrWmCf",
+	"yAQxpXhWwJ80sMFneXLt1Mz7YmKmj8+dCOn6bY/NfO/0cLt/Mf/MPO2BRd1fiY2AxFxR97diuNO2xJ0c",
+	"B3i6ZEbQLIpo1Yk9Byv5GvtolnVbQ9bVEl86sfG/wHa4mBCssu6rAAFROmNQ84Iq8u7q5d535Pnl35ws",
+	"OmU0ZhnJ5Hw5POAFjLLFfvRg7Hkw9jwYe36Hxh7NPur9SN1Ur8F6O41iOy48VYaBPJhz7tqcgzzdVpN3",
+	"y7zuJuEzAJW+bSSYcxSc2eZ+1zE85UQ2iOPBCX9mav5d2xjdmrWaGh1N7mRshCh5GzE/5gmD2OgSPxYK",
+	"Ox0PROjYWAiIi+EsTzRPaab3DTffg/yVUpszP4CSh6DswUBIGApNkkVQPKHKqOwhj22ozYxCQl5IuhjZ",
+	"M+eCyBuWodoGnLsMhS8KVICtDUx61vhm+gbwXgwKAqMpePhgrUw7uSsOVkbZHB0ceWFG8KStwjwQpYIp",
+	"yCSTczIyMiAZLewf3VQmCfnxxdVALHGL/V/xjyGPP/X65ELOMZ9OmIsw4crwIH5tdUNXTEtN5VydEGpk",
+	"RZsHgHA8hNEs4ShEPlJOTxyI7rKHtAcpFaQwHzo7rVmdE+JZ5KDnssqHK8dmwd4CT6/2LIelidBD7wQN",
+	"lpd1MdOMKSa0mUhpKHX9BgTtqGAWqJgwzdahcu2WAAVocHibi8czJg4EvAqEaYvIFWZiqglNkoCAsAIv",
+	"9smFKxmU2Y0YCKqJQ9pv3bl9sB5D4SKgLohTR/vAQBgRv255fnJ0hLn7eGzcFrtTVSHUgQDDO8UkMUAe",
+	"UAHJU6IlOXr6LTnnz0j37Pztm4ur4fnp34fP/uPqxeUJeXL42Mbw6d7JQAActjmQQfVoBd65glPWbs8d",
+	"iFmuNAGfgRX18CD3yXtAEGx/NSAUcLph4dHg7ll869tbmFoKk7i1AHuEaE93BUW3pAzStRVV0SPRNCCj",
+	"vhlym0kxsXF33t73+gMxEDit+vUXkm55r73M5OzdxatemVeE7gNq+p1qnaqQvLt45cYLxICwikGRqESJ",
+	"xdS9nDKmFQQ1DoSa0qzwVIiFWaL5VEICL9ek+9s//7WvUgCSgLf2430ogRXxGEth7bOY6/814fG/v4a8",
+	"3jEDgxgSEkg0BJVfyxetuQijJKOynP27i1cD0aUjJZNcMwJzCoy+Ko1KKyTCcZpZw15aXLGAOOve0cGT",
+	"7waiDMQ4Qb8QoIoJEu7nWRJijrZCwA6ukfvOZXZt9jyWc5FIGpc3UWk6rNN9UByJMpvshDwtUETNyJPE",
+	"TeJoICyqes9RNB5qqBOpi8znoEh7DmBz9iCwMxiI5z++Pr0KCFx5kTlsZhq2iH/KIk6TvTTPUo/e6/nS",
+	"EHBVImcHVqFDY8IPry9Nz9d5ahNWcRLA91wDMrOZ6MStkzk1N7YOp73UQnzEu4czRhElfyBsRvlqrwpS",
+	"+619K8u6m19DqrxLJhIwDU6g6qctgTxSbIVCubsNozqgc+SGIFlkPGYKT+hfLt+8tilYAWH9SZ+Evw46",
+	"zy1LO6c8GXSOB5g4POgEg85rqZmC7wxPGnQ+hW1Dt/y3TdX87qAFZLlWROGap+Cxtbdb9ZJtcqM18dDW",
+	"bK421r5BEaj7sUJX2C+Iyw2Cp2mIiUjGZtFM7x6VlIO5wmGDHAsoDUZiN3ym5ZlI3QTEH72MNNN7aN0L",
+	"SNlO9akbEfdnao99jFiC6Y+470ud1BfGbxIVg2KVaBxzFJ/fZuboasBbAnNY0Em9r5bmvs0x7C8fnHKB",
+	"mo0TwKfNe8UBHHFBgaSWWvIWYtuzSLrWbPrbf/03GXOWQOVfkEQwm3Wps3ZKXtaNkIfWNIslxQKSZkU+",
+	"MwqXziDTGzag86Hh2Ho+k59wCcuncErw1MamoXUumKN7OHRtRilUneyd81Dp98G9sz4eHsUTWrIMp4ca",
+	"YWuSwXY1mDOCzse9PDVrbem+yRJXqY6+xvjRJ7Z4uav80GgBOSalscNaIYKBAO0NBTbzK7xlZEIFyT3g",
+	"5+nZYhSGGRIceDAQa0wl/nL4ZpMuhOYUFEPcBQdCdEDq9pRZIxMdCJ+LVnpx+qANObOtm3WImQYVaSC6",
+	"6L6CsVrdWuaaPHtzHsCMD7/F3+ALkPffcyPIq73Do6dHZH8gXlHNxd5hL0DDiek+ZoDTDzgGgdFMTwDx",
+	"SNOR/xQy/IHI5PzYC7zO5NxwY2cIwRQrmeQzYdceNBTIQ3MegYHoyoy84uKaxWeiZx8/QeXf6QOadN0T",
+	"jxSxct3xoAPmGDobJQzRKqzm2Sd/hvEps+5GRbeUDUDN8ynVZZlSo80qFpA0F5HOUYU1I40ic35OrB6B",
+	"g4KrWEtXtgvbG4iuBW3uo+p3/f+z9/bNbRtZvvBXOY/3uSXSC1Gy4knVSHXrrtbxJr7jt7Lkye4GuUST",
+	"aJF9BXYjaEA0x0nVfJr5YPNJbvU5pxsABZCyI1m2wz9SsUAA3eju8/7ykyuy/RLKgGC7vt55AokJbz1m",
+	"YRprPgfYDpEl6kBY7E5TSlpB1CBXmGxPBYL1tIdQmlgLmlYEfZOqRTM3wCL32kx5a8Uf1eCTo619dAiO",
+	"NNgpw+2tqRPjxJs4Mo2ok4+v1XL7g8AuFgaEAoMnBJffWUM1VQ+7/DbOPnZmrwa1EDMZebUjNdOKigEF",
+	"GqgTYy7RCq7Dt8OGu4fBFVr+nhH8u0kVG4J04tnLR0yE9n3gHTixRuv21Xf/RSZuZ78sD8W/wVL7VGYO",
+	"Ge+Bta0xFVgqbXFUZ2DfpkW00da4gW3w1Sn8X6SC/uk15LuIdjE59oGpl40wBDl3dYrMz3ExLEsOXQYd",
+	"z9vlMX3xiu7Z3CzB/ddUdYMIK9Ad7JWopgvy45XfRnjiFpqTtATLJyCg3orsL8G2/IL6lDSiyIHx5IWZ",
+	"FdLavjhyB8hdLhAb1CPE+5O3EZ5um2f2523H+mAqtJOs15vT3t2cPiKMXlQam8k2TAoLGg1FUU7nJxRh",
+	"5RDqBRu/VAnrnbip0ZjtuBrBE/zmjBrT0gJgF1rewzUAwxM2dhAUC+pQgXufsvD48M8ImY5Lc6G0snOZ",
+	"dgcCcKTPiwvcN+LJruzco7+aHIT3/pnCnXjtU2B5rzp5yVYCp7D6hybnrmXWNn0GSaa0jCj2FXF79qgw",
+	"y+Q46GR7GH/F9qyE/4oZBoKD+d7YhEGj8krpMXpmWnVg7i9txhyPwXIwTjOoq8b8BSoOa1xYzkVpRZ63",
+	"HivVQv6Nbvzn3/8xdBYoIiDqqQxwqzhb4XMGBoXc/6UyJUV9n5z9NaSYrEWHKOWk5KB4FwNo6QBPaV/u",
+	"MsGxFY3H9rduV6jz7U7831ZOWWuVG8WBPsPpWubj/SsC793/toFqPistWLe2ekrOqi7UyR7MSa4h/Fyx",
+	"Jr/S08hAkBvK0XpwH90xdpwR2YOyXBuGDT9DIBOTZiZSasLPoYBmJ3+7a73mO1kKlW3K6t4dp1u1bULr",
+	"Lh/mjToZQzhC3XX6WzkdM6XfbVx0g0Buw3k8gVAUSW+DaSYFops7ERxrdLydtDL/jkFXWcZdwmtKwbzO",
+	"i9aKMZY8xruLKiMnHxZwoBWS59nq2NkZHmH+Wik3NrCjfgQgZkJpy/Vb6wX6+GM/5GMg0LvJKLkfiMdN",
+	"xdlUePqVWzk7f+PdwTretLo7KFUHnjn2Gl2PDx9TPl5LuGKa3mAly2GvaD3zb75LWEQ/Rh94C/++E7K3",
+	"ZUFwyZ2tN9cfNH/p8xChb2SeiSlLOsTwQbGG4hOCcGJBKPSsckrBwqQy28PKhrwqMYt64Jiwllnw1TX0",
+	"iooiXhmGKSM4e3EGVs4W1FncN6yJtf/d+ApKwKnNESGDpPzwBEPGTihajgpfKZNRimasz9z8KVo9F1cy",
+	"mPO1ijtIsEm+LsfuW5Oh7zZLIiTWg8eHfx6O4GmqfOlIKKYN6pFTndJCLClfnH4X2Wbx3CLyOwAA5Nff",
+	"j6i+KXfZieydyP5wbuposVnFjEyqh59uEd4HhZxJ7ShU3iw6clu8tzs2YrmSZL2CscVmSfmPQJslhUIx",
+	"WyrW/CHORqA+Un6JKLttUlmlnbmBFP6uhIUsZr5splW7tmejFsPes+B5ecQ8m7yocpFnopRDyLPK178R",
+	"M6U9Yay/kGgHibNoigr7jiQwiB/YuTu/RfwggvjBwhQSoVkXIuMrjHxE3Vy0XMJFhdD4gAmP8YNhqKhy",
+	"zJslBeHEMqyglzVuKpilSIyGcm8wgcjWPmF+hqyxKNapzJz9qFO/ANE1i5ImgNHoMqplJjqJV9LNw7uN",
+	"CxKsqS8iIrhD25Spzjh1h9uJz8dHRwiuKHNblwZuFFkYH/fHOcU+YrHGlbFj96DveVY2OXBmrFyTW0A5",
+	"7lmG9ijSg5/e6oSr7wgkd896BEXrc9QIC5iyOvYspMaJ0KOjUA67drR9d7sIHh/9GW9SWNe1UE4V+NPh",
+	"N6hCx5oWJTVL7a7S60jZIOnO4bqrwNaoBVxnCtibsEifUBDXgzqhuBO+O+H7ZQrf+hy3RDCfKcx/pRi8",
+	"zKNGvXFg+5vl9EL2wrV8L8sXd2oSv5D9eIxZFoJpX3HzhB/nBgWSwLSJxk65z2lu0oE2pbrgZd7PC3kh",
+	"C9rJPmfImZppme4r1E0KS4J68PjwG+TkHsh46NE/61dGvjgVG0hlWKjc6Tl52ZjS68aM7vDE9A3Zc4wa",
+	"6zTaAep0OkmI0vZQfQpL21y4xqFs3uJdJ50ejRufvb/IlYWVqZyalXp9jfvbemAcaSO8He/D+uEQaMDg",
+	"QqUvtVlqdw81jnh8dDSKdZIKla3GqZpJW3LDV8p1IjiefZHngPcA3RNRbn9COONuLkpaTJxY2PAnNSLw",
+	"ORD15fqdsW4tE5gL4Luo+68ovWp7AsmkMEsri3Fe2XlSd/5AnZzSPgokm7TftbGJCm9fueoZ7X6cHh/A",
+	"DdaZ3H2rYh/MUnaq1d2FIqxZyNpn+vH8MEhrwjLZBIP3gu/5olto0Udsb5/FC7KDwburhlu8wDfAwmsf",
+	"0YP3Tj5vy1i6jpNXSGxqym9pw+Pxb/TXCbeHifVCrPxP5VwurMyuJIPnZcKWdH/Lr+LuTbu9Ce4nOnw3",
+	"xJGid+3Aor4UixfPifAZtANTkOI3vBXEqLdWFogX1au/XjvxI3jVOOKzQuiSyn8vJYiloGxcOsKFyaRP",
+	"nO862KlcmJ5EVtKiGgf79vU3evn9qGv8YT22Gu/1l6aX7ZxqX7Lm51nMnkW63SQy28reJt3uZevOm/TE",
+	"rignvjVEP158QVkzmztFdz2K90UfYVzRsbiB1vlZqafNL9iupK4t/q5v8SfwM9nIH33uQo+dNHqU2B5r",
+	"q3X5wL1sX2RZf2OVG/umXoiCg8Nh7map6wYQk8KIFDvrtY8OvBbWQlLl49Jgh1gMC/NHqRRWpoq1nZul",
+	"TLFdfIIJ4QlYQ94h0TY96Rr21mwkXMYaWxtmBgFSuS/EQhTuL1zQSlspOxNW3XedZlmLS73pBCdaL6gv",
+	"Lmm12g4u6pmpcBa+9yE288C8O5Va6jxLUW+16O9o7lfs9zbJ655muzd9sx+8m1Q/ty0RA/cD+8B/Krbm",
+	"9u00y/qhR34wS0KcQDgXOiCfvR3+lbNDPKEtvtIl/6FoJ8feiP3Ri/axw+ymuF7zDL3FZ57gI3d4bJvD",
+	"9EX93I9ff9Av0OQmlyO14AnK3gedgvfNP9e6LGw8Cp8qdNeL+Na4Z5cHfVvFRhuP2Zbw3of4VZo73MTj",
+	"3nI4UWfryAX80NGi21D4qLUJJfzBpZS5bfRxS9xMx6JMRp1K1bpg/pyoKUJx8tU5U74kib+m198KY2eB",
+	"/xlQz1aKeOtF2WdEE7R6O6r4fKiCNWHkv9upwxSzTarNK4yS/e3OVZvWOD0Hr93J/I8AClR7TRqf3thT",
+	"01y1DclE18OPjgeNIPH59WPOr/coIZzgnKAGTTn3sb6UK5isHLM6rrOJ1rOOYEvSUayx01Fv6Obagbv9",
+	"AE5ziPsJ43zoad+l2uwCLiHgQviH1ypjTBHqEvo5BDN9f+NBli1u0n+JMg8EVmEsKONgLX3CLLXXZNCV",
+	"KhG5q5BlVWiZHkMicjW+lKuxlWUCVqwsLOcSW+GWCJjMzk5kP3ifqYqpTGJNvlH3XscNrdOhkHGprFT6",
+	"GBypJrCQQnMV0sUF9grBG/aVxkbBWPfBxR4WBqlT4BZKK1uqaagIIv6ILRCw5a+W5dIUl8O+fknZ4qxe",
+	"77trINAYprc2gn4f/SGB8rjMbJ/KzDpIwJ1xlI1VeaM0hQTfxJLQHQ638VUhE2ypgT28EasGD52Hbgul",
+	"RZz4PQonHnNSl4Uq5b4Tusf+6QF20MiyIdnIFBBh4elO+3JOPavrwiXM17U1OoWbYFqYHBGjqOKodTt3",
+	"C4zAKkzXxNdOZGb0zEJpkN78zSeQxA/iB4mj2YW5wuqqEZzqLjrH2YU+zzhkJsoLUyz2OlHLX1fXiOUO",
+	"WnzUI9xTp4+bE+pOnO/EuRPnxkk2T4ERFcpG0GA5ofKxmwqvMbkO8X5QSvJJdPsmOvjfKYvJo8PDIKMZ",
+	"krvFXsR0KnOEi/Cu0WNIzGWQ7mo6j+oejU7C6inVpfKHmuIa98SWkKA0YHN0WJoi5ck55jfJJBCc2Whq",
+	"UqccDLJsMfYdFC/lKgJ3Ad8/1qYcXziDni7+UplSjOW7qZSpTKNYu4uFKOWYm/TTbVW9X3QB+/obfaFm",
+	"VeFu+uff/9GpEpxL+wl1Ajfa5pCl3xRYyt8VEfpqk4BfYOYhlEqjcpvxavkDG4rC+zSKLmKrrJhtrAZ8",
+	"ni3e4j1bMgX+A73lqVjB4O35k2EoKINvDt1VC2Jm+gLumyHgb5IA8Fx0D16aVKxGcMopCt98+y1PBuVZ",
+	"4gbuxcHbhAX/icP/YRM6SAd/4LaknHDiFoKTa5gfqwJKU4psl+R0u+q9uZQakIYQxiYVq2hdPhIGpyer",
+	"XqKse8/dpMHwCP4DMeFhsoLkUmmPSU2thJMTSH5JYMFtu69EVknuz2NLUZS+CyF0ATF3Q8CfNed35wUs",
+	"PbmM7kNvnMvYmPFf3HO9GZK0Zh/z3jf0ZAc/OsXqIfUugPORmTSocbSHtC016m4iUvFvhEn0r48f93Kl",
+	"X/pQaL45OoweLJT2fz/6tCyqsSzb8y6lLgsld9j6fS6D9U6UvUU+LbZxE1R98oXh0aMMwoDrjq8+buAC",
+	"l4VaLEjxNEtZ7DtekUZgV7oU7/a5n0rE0oXQ0Z0ifHr25NkzGDz77uXp8ISvW0KlWyorT1rw2mjWPx09",
+	"+vZxBML35/TAI4KSg4oVOOWZe4gr7bjcTBmdjDzrUxZmFcG1N6B5YSA0JP/m+OAlI2AHMHfqK630DJJ/",
+	"RZpL1Qy7s7Rmx1Bxgr/CadGnTWx4/uhwxfdG8y1HRYlOiUAaesZNhBqg4k2o+aYd47U6+U5Z7InmaGYV",
+	"QaW5selJrAU268EfGg8/6kdObhDp74ZOviMs3cYUac6fvKtaY4163CJEPkvRtYsnHbuGfO6ImNanmmM4",
+	"GZ/YVbOrdPkcIDD4fGAjxZrnMb9C+Mkmn+sXKB3a6cGkyi5vhmHaxCwVDRyMQQ1beotApMPIg1PGOkES",
+	"/YmhNX5OCFLR43KiEozcGLua4b1JxNLEjc9qdARJwMagtSP9jPAx6KsYTo6hPqk7G0NkMkIlYkTAgLqg",
+	"YXxazbRTB4cnIJiX0CMYKQvtKHpGJXhKJ6yaer2butti+gY/B74ZgSgLs9yzI3jq/t0l/4Ul9P3puqRI",
+	"RoC0QKAMCMENpZmhn43BST0bNBxewO7ZrR5uS1nIFsominYvMD2cJvY1S8nbtYYJgufXQ5wgNIQGKYpM",
+	"EcglQ4KiX42betC5nMhmNt+jw0N/F0HZwSmeSGrREeo1c1EgWOYAW41Q7A0LCRC9pAmoCcu5yag3KfYg",
+	"aWBpumXYBqYJN8DS/Pcqu7wmvu3vlt/R+06YE3fwsX+J21cKZfLFqcReddzYfeBdLMlC6EpkSW+Jx13Y",
+	"Vz9iCBbdtO6oTcVCElhsPS3HXXrnRMHaPlPq6HCrKXVtRs/OXsE3j779dv8RiCyfi/0jIDXVkQv6ltcU",
+	"324tl3sYirR/NWdqbTVzUTrJ8eD4wf/56XT/v8X+335+f/Tb///g88QkvQsAUUfCN8YP/ZIhPRvE4dhC",
+	"v0P9R2rGnOdSy9QZWV4G7NTBP7A6SDLICVrEVmpjKd1A9Xvf+OuDO4iM4LkU6WuVYdXiiuo+GY8MWXnQ",
+	"VGs9lT0CBMTRA5DUNmr/uJ1BvhT/FkaxNLstzMVFJ/bKRh/X1v7R7WN6K2hfIemqv/niypZyUWdnRazs",
+	"NUPhdg/yapJdS+JCrfl6zDwCS/B+kxUkGGYYo7KQwGCuZvPgERxSFXWsJyu0IUbQiUWIZIcKE6bFdeia",
+	"z5Utz8OXfgo/f0dnhHppqCOecpZJWll3XgYIAm+FcAbtzCmzERRyWlQIHIAVL9lY2lKU0pmD2slHpWe9",
+	"iqB/cZ8q+OgjVMG+j6ishKmwkj9iarJ0bCqnIE3nEVyYLDPLcZVHjk3rcqz0lSpDIQ9+4kLqsr+U2sqx",
+	"e/0dfgp1mi0hk9jlhjvQktmnQv/yvgnyzze2BPxBfMLP3W0Aw4+2PXoR1mMXTL31wIfvml2fufVsIrDS",
+	"8VaM51chcNGQFzWn7g+IEGIJwoyihkEslkIZubFokYwgwc7041SsbOIdFpg+4ExNn/8oijJE+Xj2xzWN",
+	"HCJ7x+xiyJwKVs4pBxMpJ9bUk2AETxdCZb6pvZQpCEi4qX5yEsBa8GWI44I3zsWVjLU2Wo7gjG62vgW/",
+	"ksRwkvfvm3Auv/2WHHvId5mlNtaD5P17XMKxI9Pffksi94zbO6FX+Cehu04rW5pF6zG6NIqrw8Nvppdy",
+	"hf9wrxhyj36pKUtqPfebHqefu4ZtXytFmAZ+3YXIsomYXl6b/K+Yme3GPwEBC5E54S5beDahWyz5NmJN",
+	"CVy5UW5zRRm2BgbJAa7ywaODiUlXyZDcV/507dlYJx6wgcpOfHokwvGokiEzMP+7NyLjuc7nGo4JPPgD",
+	"YjGPbn30TUEOvyE7w/YPmJGKpxJhJekQeE58XZXuERDr2v3Be//PbfbtE8ZtIY4buuzDQqTsi1QlZsqz",
+	"WGGQr1OwbTsBAyD6uqmwZ0NM9/Hh4z7jt8E/dgjB94UQ3HvoajWmVz/py7vs39jDT8Ze74m1fsVtOQLR",
+	"d2q1/UrsVo9Hg2vdG+gvgSAlESXhUNDOF9qKLCOwKO7/uwm9t5tJxno7lzyGaeYIUrFfpL9qt0Ved6c2",
+	"3U9lz03p+kvDJtrpUHcLzfvxcmyzGnWAVHkz6L/bZGSdpv8Tk2OAfgsvhkG5ytVUZNkKhGdHRsthrJUu",
+	"DVDuXV6oK3xFQ/90lh/6bjGbAxL3P8zgwDQAwjnB8DNzQvz3nl1z8M6MM+BzmKzcqJ0GpFvUL8Z+xBPQ",
+	"icn26czFqclXO/i1HU/czhNNvmpyCKT4dTbxcayQQRs/E2b4Bl1wPjCMfi+PQpRkUqSUbqZB6Uxpwp1z",
+	"v1uxyDOJaVux9ujrBWeUaQmDhO7gbgfDRlllW7jE+lpbCAa9JufgCJJKF9Ka7EqmCXJUSmeLddOpx9DT",
+	"KWipUEX0eXWasgvZYXjiFMMCXyzTWCNOfDlXejaCl/SPGo6psy6c9u4T6Y48WuBBd4tnuTZqHwv1q8fu",
+	"jJ2++AeEptRYTF1zxwsksqzd266DJS7lZG7M5b7UKfnbe0PplDsS+d5PQqeh69wIXkru4qAKsHJayNJ2",
+	"16z9SOM9DcPdV92aLUVZ2RvHPdfmfUZP3230c23Mm5Rw8aruEJ7uqlMM00u91L1lYHznpojnBpKCgYA3",
+	"T8/O4Qf3DrDVhBKnOeL19s1zWFS2jPVEwrwscwY9t7K4wuhe8uPTf//h1au/jE+fP3/14/iH8/PXCYgs",
+	"M0uL9yODyMxUZLFO5ZXMTI6JDFHIgcW+9o5YnIKRC2uXpkhHkFAihNNmbIKJKzbWU1GKzMwqCXidEr8t",
+	"JD/FDx7GD35OcDTSZ9wNkU8gp9BhVVaFs6bch/l1hUJOJSbKY+mOG5Ma4JRSkydfmyUYfULerFWsB8nr",
+	"V2fn0MnUDt5Tf1t3ZzJEPcaGTHWjGQAr1pwH7zQY1njUTDsVhHhaxEnD2nAaEd9v52Zp++OJa3T8uZqF",
+	"a9O8n+hi5yTSPs0nnBYunra8UZ99HuHOovwsUnCZqYJAhloaZjTdXLxPYzp47/95s/Tbm/D7Sjc5/rPS",
+	"wi+VrGQKC2mtmHGGojvwqcwUMtbMzGBmPCX0xSav86LPNUS5S85tBzXFNd2jT9n4WPW9yT87ehVuPTp3",
+	"pvluY/+7k3l/0dObHsoPU3n8zt8EHrLnTG+PjZLbf2PQ80Vgt1z5yGx4ZoC9j1ouY/32zfMTEBywc5ZY",
+	"W0tGQpC2FjBdmmx/XLSL8O5c/bufKOkHEv7Xj1K5U/zuEnTyZszrZorfgShLucg/1oPmeGlhltiyylnr",
+	"wDROuWvMbGqBt8G3durncV+lInMJfi3cxFlDpXIE5H99xQhcY/FhwHOfwAPHK7rdAec/e6eQ3A9hn+pA",
+	"Intt0yi46XiLtrjrPl5ZuSGzSJXF+X8wYMy6ZvShjsURJDx2OuaWGjCRU7OQNrQNGMU6KD5LgVVc6MEL",
+	"CyoChiFcIPeHATnXsIiNpHKspRaTTOnZ8IQ635DqgwUepvSalHsvdp7GBiIlKAt+fqNYf4f/RIUsXK6l",
+	"P/emDhHDDg2KXiA/X9slqj93xzTuxw1UmtwfbewXY6gU9hZUAqSAeyHyJ5kUhW3Q+sOEOrAkjmCVno2x",
+	"nzsmhooSzf9AX6qEgXCKiDU6QgKvCmmpKdDjR4fDUayfts2YQL1LUZNvoHT09FcaS62ITXSH8p/qz51U",
+	"aT93lHp/njDSJFsUeg2k6sPp1HtVP0p136SLezH6hYW5edqfMsrNQ27Xsf1e7Yjw/oLirMo1VLgWPeoU",
+	"5tQ8XjWUxiUWH7Aajm+4byXcH6WD997y9EHi3yeyt1Mtys+Pl+5uD3jylJQ8EdNLxxaTXOpU6VkSxTrF",
+	"XLtlVAdHE2+fJlBIK0v3xCFY4yT3TJYU8qbmaYUsi1WsHZGmVSYZiHXQsO0x4FQjs/pouh9iOIJTHWva",
+	"56bvgguvZ6aEgSrrzIYU0R0KQnTgAHus0YOKzd1a9sIITsMCTKTT2viYyRQKNZuX6FRVNtbo/xUZ1mO3",
+	"XIeLymJfOZbpMHh8+GdIwvnwWkzS2f/tDZ6SNuu6rqkc3RGT7FNUeEUiXquvjkN+cNj8C9NrjGbWevsa",
+	"zm2wtY/jVU+R+Xs+IEowU0TFSLG15U+Jt0OSSpcqS4bc4NARfptvBE6BXkVH3wO0aEqsnvIyxZK5UTqm",
+	"1uQbxMCEBRFsEE8vsVb2mPuOGp2txuTTSIjdcfPCIXWsJG9HKwqPYSQeWzXY24lPpaLGCzWDMho/wdTh",
+	"pVjbUmVZcLaY4hpXc8ZUk5fxuhEby5SMtRuNO7DSahfSMR5lNAw84MdkFb6ngx1iNtl2fhjAfeYeQH8R",
+	"vmMpC+nZzza++YUkRNGcbxYJO7qbwTeD9LS2AJo78IcXALvw2R2KK0zopBINDw5YqoW8A+FlSlHKfcpN",
+	"uQ8Zxl/MTYQxK1Smdf0M5gDQ7MAJOFwLnUahbkfLdyUcPYa5qQrskIMVR6ayY3pqLN/lqpB2LMp2YU6G",
+	"0gIm0qpUgiojp62jwOH82AKmQoNdqnI6D6m7mbHsMmfbawRv3BLiRZSDJCuc7HSyFqcFmBTLo0qfxr9H",
+	"AI2ZyI8Jcp6yjPFTUUS5mWDZT8rGAKfMknjRcunvxo5xFATktFmEj+4SErjd6xn3tPl374jggTZ0t/lC",
+	"cky/Uv/DG9+9oBXraydq/y5uE7AOPzGTeSOnhFQICU9x5KaSsDY3UKWNdUJ99wUkfFzPpS2/c9eGTQuZ",
+	"Yu2eAztCC87rWBMOI+GQ+UYN7CM4aeeUYmK7b+tfr3asWwpwCPZjMTW213fGex++4VYH/61nk7tR0ePS",
+	"33zBmw87qr6nIJxEfM56I24WhnPvkNOqUOUKiXQiRSGL06qcPzj+6WdHiFQRQyRcFdmD4wcHSKD8tmtQ",
+	"GVPuKUgNpKjD7QjO1ExDlUfo9FLY/POikHaOt7lrpipPGMzUTbvuEzqqffFu83t6/E9FlmHdTrPciBK/",
+	"e5DaaX7o7Gtgd4exWpDtXb36TRPE+Vq3Bfd2ZAlU8FKYTJ40Pqo5EnW0tV3ZQM03hkR3dODpUs4KfhV1",
+	"XAhKguM5GnWo5tLlat893bN8PXDeBPY3gtcd6H/cEcLN6cQfPLcLJ1DWAIKNGWTZousTuVUsTH3nsRE2",
+	"hqQsU7c/EVrJuJ5zqU/YKZ6pCzldTTMC57WlKJtLGl7WMeLZtW6cvIDUDSNUYkW+qTFCHTbbhZxQQx4s",
+	"wrpScjm6XtveNfCpByHzvcCJRtoACo1u4pX1vhDuJz6CZwtnLtFz2O+S0m2NBnupcmqA3Nkwums+z6lh",
+	"ZiYtDJ6c/RXkO3q5uYDnSl/K9JmO4Ey431+KKzUTpSkiOM1NlpkIfqgmZ7kTgt8bM8skPKE52gheVWVm",
+	"zOXQHRtcH9pARrixCARBAMQiz2XamLCiz+uYKwK8uC/esxxXZ4AXrNiOYCa1k5Kh4+nmA01ZwwTNSwdl",
+	"z4btPcEJRiBTZy34F3sZPhHTy1nhhENzoX2fvB7qyqXJs3owW28olWdF1L8a+cUFQmB69imK6TwKadEa",
+	"SwkXQjtlBHcLhIUnZ39tkpkUaecKoj4y9YmbWJxIYacGL4GpqbIUps5GExNnCSFkPuHMPXyIcuXhw8gv",
+	"BqZ+O31qIqyEshDaiimxP9vIKT5GOeSejTViiFlQF0RWziBS1F2Gp5YaiejX9MCeBVbYlGUcIgKKA4K0",
+	"8AM55ljIsio0uhCplBN1GG5Y43j1chhBKS6lrts7+FE9qASah3VaayHLQsmUXH8YXXFrg2YsYd7VYBRz",
+	"qdFV6zO0Lp0gc6zaew5b5aWxTp7+9enL87Pxm6fnT1+eP3v1EuMksX7jqAOTwCYrcLSGeH7fP6XCTPKS",
+	"JjBo1sye8KHBhurlKpcI90QLNKa/wf+pUvcHuz4RXZW9xhg2mosrSYPnlZ0jqLiBlakKnrhbbm+7sxIB",
+	"AyslPPR/PhyO1ma7Tzn8zr4vqBxV2ZrLtrZaEV9ISrWQthSLvG5BuzALp9OYi1jXh4U1cHBi2O/kwJ1o",
+	"5CN7FiainM6HMDWLhSqpfS2toPswAntyj6uyzAgbvTgGgatORamOGIS9ZJsfuYaAhdJVKX2XY++/qPUu",
+	"VcLcrZOUpAZ41gwqxcPpKyHmwiL2YiaKmbw+/QiwCo78EJ51DD1B1pGOXBaxRmGA1ESZRNczs9e8/xhI",
+	"YD0RC4oxEiCAFUr+SWRLsbJ4Lv/lX/4FnvhdcxeoQfL/t79fb+bxRM6Uhv196pkc61/hfJVL+BVeEbX+",
+	"Cj+GhCep4VdP3Eyqv8b61/39/dZ/7iXYtWVEGF5pAr/6Ni6/wimJwaWvPEFKLEw1mwe2MAhVzcgahyP/",
+	"EC1zc0Fz7Ge9tpI6OPS3LGlzkjCgIOzD4QmPM3L6PJYB8qryUivLJdp8m/u65/R19adXWEvS/+nEE4/h",
+	"9en5kx/qb8WqbQajm1TZJTB3Hog8L8yVpNRJ/28ryzFluzg170qOSzMO5y5qnzheQZ9BmnZPm8o4e6fN",
+	"P9OrqSUYBm5Wfrp0wwkhqZEAoKeF5Vw59CyuEwk/R/SOC3FMuCy3tMc873qPiQ/54cPvTD3rS+PPQ+M4",
+	"06XG8vizKSzbRG44oRlNkHb07Zvn1DqcYxV+nGf+Za3R/OnbON6F0srxfV5yL+uQ45JVN1COj+OuBeA6",
+	"G9UgdTVm6D///o/h5jn5KOGGCdnSOB2RMRo0YGNzmt2ImpxbR0rL+WrL5ws9lVl2g+UOd56E42Z9D8EJ",
+	"Y497Dp4SWIToGzyciOZe+4s0fDizDRaGb3tS39Z+V5MXdL9rz9u8DQ0wCk3co6DpRsHudQfK28VNiu6d",
+	"BPGJMd+76bsQligwZaTIYLoNHD+6wpnkorIygkLaaoEgJ3RcI3AasLqSQ950GtgzA3Qm45XN020yog3r",
+	"HxiSt29p94Nrr8mHwoMNXtQxhdBtuHkE/EWaQmg51JRibkOckZl2t2nDsc7r17THah6R1li67aRoj9zY",
+	"9943Nxfyxm/mh9rrV7drba3f+sgNG7a1hI3rPD7CizZhtpqGNXHSNCXYuC5sJhi0pRAre0/O/rou+gII",
+	"MbG3s9ZMrk26uWIdk0a8KDe5ggC8atN0fYLt5WN87NbadcyEQWvxy3EKdIEOHtqA/9cotl/aOzhgPb/K",
+	"/flHqeOFkXfRSVqEF/61zVGbx7A5Lv17z6JXrHXuOl/DK9PzGq5PLpqL2F4q9q/NVb62Xu3RvBE/Cr4E",
+	"2jO+XEuLPVsjurhBP9D3MBD+CbfMRaV9e9Wga9Fm1uO2p9dc1e7JIUAHZjHIFKFaB1164YF/eHiC96EO",
+	"pYHVwbTxjaqcp4VYkh5Av4ts8yT9Wzpm2Vq7MFqtpQcvSXuW9oDvvaaK+jtYQvhXjp0eqdO1i6J0GgMs",
+	"5ya4FDd/SSGd5bL9S/x9NCZrgJYNrRDCXtt5tj1qvRaZCzab3L4eNOKwfdjDnNZYw9rn1fNY0wz98+P6",
+	"jmvKxdpHSJ0626MpnlEpm5slDMLbo1qzQvaKut+wkVtLCmajXAZTw8yl1O1P+L45MfyYcCS1lGmnlO+a",
+	"sVvxK3foWcUrGnAXrO/VMt7nlfmhvIJMSjH6XeG87U8061CRMJNlTWEiG9N0QZtSXXB4jrLafoXklG96",
+	"6T8Jv7Qd1qwvjL254i5u6+LlHj4OSX7kCGgGOnH89eCom0CXxS912rD3yU3AzwIVHrurp3VEFKGKsNNY",
+	"sl6UvWexi1BI3mAfBPGd/3326mWsEXh9IN+JacmpFAn63LwLISLE72sOs2Hk/VbCxvqns1LoVBSpn6r9",
+	"eYA94I4PDpbLpTvF+LN3ajkaORiCzeVUXShpj9037YfV31dpclzPGB1ZIziFQoav9lhaYuE/C3M9Yg0+",
+	"J8Wno6AFAmlh8oaBBYPW+tVYdVM5HLWmUrvOjuGtVu/AyqnRTokljyc+Tunny+DMG7l5vEHs71DHJy0s",
+	"yL3ljixcyCU7viyYLG0P6t4iyqqQyTEkV48iOijhKp0OglBgh1n4Lfh1ASbCym8fww8vTp/sn/1wevSn",
+	"b7ERCL2sXmp626h9OXx261d3WnhwN8ClXDWTjmi8/VROjSPDvIF51syL4KwkqsgFSJZzK6fjZARn8koW",
+	"IgObi6nctzIXpAWEb0PxJkURfHKUhpW61/BrKWvVPWGPffSzkeu6om3DjIALcswuyAbFLbt2jCFTk0Lg",
+	"5g2+NxG8NKmM4PWqnBuNSGNuZy9WILIMz8KIiDOkQonppTbLTKazgIuoV3D07h14x9AvlZpeZisYcAoS",
+	"OqCjWC9NcVl7UG2GITu8A7cGG8igk4SDwxY7GCOndyf4XC2kqagZZInvQuue2adPiOBZMJw4uebdLGMt",
+	"31GsXIkMQzT75uIC8644jFHOCynZD88UQeii/lBHmAatKZNrGMHcaFNhNWvyRpbFav/UHYAEjIbHR3/G",
+	"af3p8BvyXoceegS+1qAgRErielEqAHczUM0Sz6o0C1FST/5YD9Zry4/948nQ50p3QBm0BU2suXDUMSvm",
+	"RH6DcU/cbB4+fPzoEL43Wj582OyWRr6yWIevas2Wc/M6pjkzWibDEWCkbnumC2ZjK+vopcLWu0m/xEqi",
+	"WJOjP9RnmN7kSdQzYCKbhbIklhrd4Qb/LXIliyHx8dDG7hg2tMBMas6B0s2JqpC9Dg1fuo2gsqxNc9D+",
+	"JGBmcZRKppColCMwxAsS5Klv6504huS7p8+fnj/dIMwTdEIypQk3j5pzuNn6PSYp8ZrDSWWhZjM8DWmz",
+	"6/nxutj8X+5z/uc///4Px0SPvs3UQpXuT+SmrRBURFDsCuFtvKBzIrsRieCZWa4HarYs6QxY+g8lFYWP",
+	"cGiC0BGIwvoC1DncocVjFWsKWmJcalP3wIXQzkRzLPbEW4yILKxNyZ1V2xly7UyLCEJEsUk43puDwRW8",
+	"gxo0sCBoLUTIyumOIS+EyibmnbSNMLJ12tdFYRYjSAi2MnFChFgsJdpQFlCsz16cv2ZmCs9enL72AT1i",
+	"8o1etZiSwM1qTyCZuXF95buhyH5jEEfGU6M1mT74slenVTmHo9EhDEKyFvNaJJWcc0kwWYQK74i1Oe3j",
+	"P1+dvj3/4egEEit0OjHvGmNNRY4aA0VeFdepUCpECb7eHpTGUJMjf+VokfJ9IS9MWk1Lzx1QeFDJB4om",
+	"xFj2i4xx+ZTECScsY/t8kHparHJv5WFyRqw9RR8zfRP2CdlAHGSgSKNvnAZWluunkTjc+nH0394+koUP",
+	"ESNre/gQS53t6OFDSFKhstXYnYsxUmvizzDId1PJfh6/A3sW5qJIY70Q79SiWsAgWYh342vvOPY5Hj+a",
+	"4hK1HTiKDg8PQTh5FsX6hZoWxpqLEr759k/w6BB/LORU5YqIFe/zYKvrcfAXp8+ej5+8PTt/9WL84vQ/",
+	"x9+dPnv+X+Pnz148O08i4HMAjw7xtcMR/IhpVaJY7Fc5GB1xXoDICbcW9eNHPDncp1lhlli5c3T4P/jy",
+	"IOjQf0I1dwgYBo81YikI9PKjVe4W4MRRV1FIXfLaTEVOCQkmFas9O3IsXJdj/DOJtbcK6VdulswpE2uy",
+	"G9P9/xawcDxPdOdw329+D0Mg9revNBKvMzr0vsjzljlJTK55xdGfvJAF2rkj7wREbCB0UrQf5owl7zRd",
+	"9MK6Twoj0injZ1sYJOGCR8s4aYhDjI9rE2s3eMT1s2EOa+9CEqL4mnYHmQPlSAQIiY75uI2vgsHjw2+G",
+	"I3gT7nB7lcsidORojxBrpadZlcq0NUecz9pchBMrbuQRPMc8FicB+NLa2rFYJCEZa/yTqwZQVlJ4aYrN",
+	"B9z8TC5+wXSItj+Aavnc+2NN3+J79pBRsTIVFfY7Ol+YKwkTWS6l1HjVHkMh9z2/8LPA+6nx30IUlwgx",
+	"jxtbVLYkbBKR7hNkU+tctr7wwW8///b/AgAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

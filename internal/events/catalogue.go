@@ -41,6 +41,10 @@ const (
 	GenerationCompleted Type = "generation.completed"
 	ApprovalNeeded      Type = "approval.needed"
 
+	EmailAccountCreated Type = "email_account.created"
+	EmailAccountUpdated Type = "email_account.updated"
+	EmailAccountDeleted Type = "email_account.deleted"
+
 	WebhookTest Type = "webhook.test"
 )
 
@@ -84,6 +88,9 @@ var catalogue = []Spec{
 	{SequenceRejected, "sequence", "Sequence", "A sequence was rejected and deleted so that the next generation run writes the lead a new one (POST /v1/campaigns/{id}/sequences/reject); data is the sequence as it was."},
 	{GenerationCompleted, "sequence_generation", "SequenceGeneration", "A campaign's generation run ended: data.status says how (completed, cancelled or failed), with its counts, failures and tokens."},
 	{ApprovalNeeded, "campaign", "ApprovalNeeded", "A generation run ended leaving leads or sequences of the campaign awaiting approval; data counts them. The campaign's owners and admins get an approval_needed notification too."},
+	{EmailAccountCreated, "email_account", "EmailAccount", "An email account was added: a custom or sandbox account through the API, or a Gmail or Outlook mailbox connected by OAuth. Never its credentials."},
+	{EmailAccountUpdated, "email_account", "EmailAccount", "An email account's settings, limits, credentials (a new password, or tokens of a repeated OAuth connection) or connection status (after a test) changed. Never its credentials."},
+	{EmailAccountDeleted, "email_account", "EmailAccount", "An email account was deleted; data is the account as it was."},
 	{WebhookTest, "webhook_endpoint", "WebhookTestData", "POST /v1/webhook-endpoints/{id}/test: sent to that endpoint only."},
 }
 
