@@ -70,8 +70,12 @@ func (s *Service) Test(ctx context.Context, a access.Actor, id uuid.UUID) (TestR
 		if err != nil {
 			return TestResult{}, err
 		}
+		// The two protocols are tested at once: each may take up to
+		// TestTimeout, and the answer must come within one request.
+		imapSteps := make(chan []Step, 1)
+		go func() { imapSteps <- s.testIMAP(ctx, r, cred) }()
 		steps = append(steps, s.testSMTP(ctx, r, cred)...)
-		steps = append(steps, s.testIMAP(ctx, r, cred)...)
+		steps = append(steps, <-imapSteps...)
 	}
 	res := TestResult{OK: true, Steps: steps}
 	var lastErr *string

@@ -25,8 +25,8 @@ package emailaccounts
 
 import (
 	"context"
-	"errors"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -95,35 +95,35 @@ func refreshTokenAAD(id uuid.UUID) []byte {
 type accountRow struct {
 	bun.BaseModel `bun:"table:email_accounts"`
 
-	ID                  uuid.UUID  `bun:"id,pk,type:uuid"`
-	OrgID               uuid.UUID  `bun:"org_id,type:uuid"`
-	UserID              *uuid.UUID `bun:"user_id,type:uuid"`
-	EmailAddress        string     `bun:"email_address"`
-	DisplayName         *string    `bun:"display_name"`
-	Provider            string     `bun:"provider"`
-	AccessTokenCipher   *string    `bun:"oauth_access_token_encrypted"`
-	RefreshTokenCipher  *string    `bun:"oauth_refresh_token_encrypted"`
-	TokenExpiresAt      *time.Time `bun:"oauth_token_expires_at"`
-	IMAPHost            *string    `bun:"imap_host"`
-	IMAPPort            int        `bun:"imap_port"`
-	IMAPTLSMode         string     `bun:"imap_tls_mode"`
-	SMTPHost            *string    `bun:"smtp_host"`
-	SMTPPort            int        `bun:"smtp_port"`
-	SMTPTLSMode         string     `bun:"smtp_tls_mode"`
-	Username            *string    `bun:"username"`
-	PasswordCipher      *string    `bun:"credentials_encrypted"`
-	DailySendLimit      int        `bun:"daily_send_limit"`
-	EmailsSentToday     int        `bun:"emails_sent_today"`
-	SentTodayDate       *time.Time `bun:"sent_today_date,type:date"`
-	WarmupEnabled       bool       `bun:"warmup_enabled"`
-	WarmupStartedAt     *time.Time `bun:"warmup_started_at"`
-	Sandbox             bool       `bun:"sandbox"`
-	IsActive            bool       `bun:"is_active"`
-	ConnectionStatus    string     `bun:"connection_status"`
-	LastError           *string    `bun:"last_error"`
-	LastTestedAt        *time.Time `bun:"last_tested_at"`
-	CreatedAt           time.Time  `bun:"created_at,nullzero,notnull,default:current_timestamp"`
-	UpdatedAt           time.Time  `bun:"updated_at,nullzero,notnull,default:current_timestamp"`
+	ID                 uuid.UUID  `bun:"id,pk,type:uuid"`
+	OrgID              uuid.UUID  `bun:"org_id,type:uuid"`
+	UserID             *uuid.UUID `bun:"user_id,type:uuid"`
+	EmailAddress       string     `bun:"email_address"`
+	DisplayName        *string    `bun:"display_name"`
+	Provider           string     `bun:"provider"`
+	AccessTokenCipher  *string    `bun:"oauth_access_token_encrypted"`
+	RefreshTokenCipher *string    `bun:"oauth_refresh_token_encrypted"`
+	TokenExpiresAt     *time.Time `bun:"oauth_token_expires_at"`
+	IMAPHost           *string    `bun:"imap_host"`
+	IMAPPort           int        `bun:"imap_port"`
+	IMAPTLSMode        string     `bun:"imap_tls_mode"`
+	SMTPHost           *string    `bun:"smtp_host"`
+	SMTPPort           int        `bun:"smtp_port"`
+	SMTPTLSMode        string     `bun:"smtp_tls_mode"`
+	Username           *string    `bun:"username"`
+	PasswordCipher     *string    `bun:"credentials_encrypted"`
+	DailySendLimit     int        `bun:"daily_send_limit"`
+	EmailsSentToday    int        `bun:"emails_sent_today"`
+	SentTodayDate      *time.Time `bun:"sent_today_date,type:date"`
+	WarmupEnabled      bool       `bun:"warmup_enabled"`
+	WarmupStartedAt    *time.Time `bun:"warmup_started_at"`
+	Sandbox            bool       `bun:"sandbox"`
+	IsActive           bool       `bun:"is_active"`
+	ConnectionStatus   string     `bun:"connection_status"`
+	LastError          *string    `bun:"last_error"`
+	LastTestedAt       *time.Time `bun:"last_tested_at"`
+	CreatedAt          time.Time  `bun:"created_at,nullzero,notnull,default:current_timestamp"`
+	UpdatedAt          time.Time  `bun:"updated_at,nullzero,notnull,default:current_timestamp"`
 }
 
 func (r accountRow) key() uuid.UUID { return r.ID }

@@ -43,7 +43,9 @@ type OAuthProvider struct {
 }
 
 // Configured reports whether the provider has a client.
-func (p OAuthProvider) Configured() bool { return p.ClientID != "" && p.AuthURL != "" && p.TokenURL != "" }
+func (p OAuthProvider) Configured() bool {
+	return p.ClientID != "" && p.AuthURL != "" && p.TokenURL != ""
+}
 
 // The providers' endpoints and the scopes mail needs: Gmail's
 // https://mail.google.com/ covers SMTP and IMAP with XOAUTH2; Outlook needs
