@@ -194,6 +194,11 @@ func (s *Service) testSMTP(ctx context.Context, r accountRow, cred credentials) 
 			return fail("smtp_starttls", "STARTTLS failed: "+tlsWords(err))
 		}
 		steps = append(steps, Step{Name: "smtp_ehlo", OK: true, Detail: "the server greeted us and answered EHLO"})
+		// The TLS handshake happens on the first write after STARTTLS: the
+		// EHLO that RFC 3207 requires again.
+		if err := c.Hello("localhost"); err != nil {
+			return fail("smtp_starttls", "STARTTLS failed: "+tlsWords(err))
+		}
 		cs, _ := c.TLSConnectionState()
 		steps = append(steps, Step{Name: "smtp_starttls", OK: true, Detail: "STARTTLS succeeded (" + tls.VersionName(cs.Version) + ")"})
 	default:

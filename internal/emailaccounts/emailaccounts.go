@@ -204,6 +204,9 @@ type Options struct {
 	// RootCAs, when set, are the roots trusted for SMTP and IMAP TLS
 	// (tests trust their own certificate); default the system's.
 	RootCAs *x509.CertPool
+	// Clock is the time (default time.Now); tests move it to expire
+	// states and tokens and to change days.
+	Clock func() time.Time
 }
 
 // Service manages email accounts.
@@ -229,7 +232,10 @@ func NewService(db *database.DB, keyring *secrets.Keyring, o Options) *Service {
 	if o.HTTPClient == nil {
 		o.HTTPClient = &http.Client{Timeout: 15 * time.Second}
 	}
-	s := &Service{db: db, keyring: keyring, o: o, now: time.Now}
+	if o.Clock == nil {
+		o.Clock = time.Now
+	}
+	s := &Service{db: db, keyring: keyring, o: o, now: o.Clock}
 	s.dial = egress.NewDialer(egress.DialerOptions{Allow: o.AllowCIDRs, Resolver: o.Resolver, Timeout: o.ConnectTimeout})
 	return s
 }

@@ -67,10 +67,10 @@ func (s *Service) checkLimit(f *fault.Fields, field, provider string, n int) int
 // daily cap starts at WarmupStart and grows each day by WarmupGrowth
 // (20%), and by at least WarmupMinStep, until it reaches the limit:
 //
-//	day:  0  1  2  3  4  5  6  7  8  9 10 11  12  13  14 … 20  …  28
-//	cap: 10 15 20 25 30 36 44 53 64 77 93 112 135 162 195 … 582 … 2,506
+//	day:  0  1  2  3  4  5  6  7  8  9 10  11  12  13  14 …  20 …    27    28
+//	cap: 10 15 20 25 30 36 43 51 61 73 87 104 124 148 177 … 523 … 1,868 2,241
 //
-// so 50 a day is reached on day 8, 500 on day 20 and 2,000 on day 27.
+// so 50 a day is reached on day 7, 500 on day 20 and 2,000 on day 28.
 const (
 	WarmupStart   = 10
 	WarmupGrowth  = 1.2

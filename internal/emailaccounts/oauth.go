@@ -287,7 +287,12 @@ func (s *Service) sealTokens(r *accountRow, tok *oauth2.Token) error {
 		}
 		r.RefreshTokenCipher = &rt
 	}
-	if !tok.Expiry.IsZero() {
+	switch {
+	case tok.ExpiresIn > 0:
+		// Counted from our clock, which the refresh margin is judged by.
+		e := s.now().Add(time.Duration(tok.ExpiresIn) * time.Second)
+		r.TokenExpiresAt = &e
+	case !tok.Expiry.IsZero():
 		e := tok.Expiry
 		r.TokenExpiresAt = &e
 	}
