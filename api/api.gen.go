@@ -1412,19 +1412,25 @@ type EmailAccountCreate struct {
 	DisplayName    *string `json:"display_name,omitempty"`
 	EmailAddress   string  `json:"email_address"`
 	ImapHost       *string `json:"imap_host,omitempty"`
-	ImapPort       *int    `json:"imap_port,omitempty"`
+
+	// ImapPort Default 993 (a custom account only).
+	ImapPort *int `json:"imap_port,omitempty"`
 
 	// ImapTLSMode `starttls`: connect in plain text, then STARTTLS (required to succeed); `tls`: TLS from the first byte (SMTPS 465, IMAPS 993); `none`: no TLS (local test servers only).
 	ImapTLSMode *EmailTLSMode              `json:"imap_tls_mode,omitempty"`
 	Password    *string                    `json:"password,omitempty"`
 	Provider    EmailAccountCreateProvider `json:"provider"`
 	SMTPHost    *string                    `json:"smtp_host,omitempty"`
-	SMTPPort    *int                       `json:"smtp_port,omitempty"`
+
+	// SMTPPort Default 587 (a custom account only).
+	SMTPPort *int `json:"smtp_port,omitempty"`
 
 	// SMTPTLSMode `starttls`: connect in plain text, then STARTTLS (required to succeed); `tls`: TLS from the first byte (SMTPS 465, IMAPS 993); `none`: no TLS (local test servers only).
-	SMTPTLSMode   *EmailTLSMode `json:"smtp_tls_mode,omitempty"`
-	Username      *string       `json:"username,omitempty"`
-	WarmupEnabled *bool         `json:"warmup_enabled,omitempty"`
+	SMTPTLSMode *EmailTLSMode `json:"smtp_tls_mode,omitempty"`
+	Username    *string       `json:"username,omitempty"`
+
+	// WarmupEnabled Default true.
+	WarmupEnabled *bool `json:"warmup_enabled,omitempty"`
 }
 
 // EmailAccountCreateProvider defines model for EmailAccountCreate.Provider.
@@ -1452,7 +1458,7 @@ type EmailAccountTestResult struct {
 
 // EmailAccountTestStep defines model for EmailAccountTestStep.
 type EmailAccountTestStep struct {
-	// Detail What happened
+	// Detail What happened, in plain words.
 	Detail string `json:"detail"`
 
 	// Name smtp_connect, smtp_ehlo, smtp_starttls, smtp_auth, imap_connect, imap_login, imap_select…

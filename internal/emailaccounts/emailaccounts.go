@@ -266,9 +266,24 @@ type Server struct {
 	Password    *string
 }
 
-func (v Server) any() bool {
-	return v.SMTPHost != nil || v.SMTPPort != nil || v.SMTPTLSMode != nil || v.IMAPHost != nil || v.IMAPPort != nil ||
-		v.IMAPTLSMode != nil || v.Username != nil || v.Password != nil
+func (v Server) any() bool { return len(v.fields()) > 0 }
+
+// fields names the settings v carries, as JSON pointers.
+func (v Server) fields() []string {
+	var out []string
+	for _, f := range []struct {
+		set  bool
+		name string
+	}{
+		{v.SMTPHost != nil, "/smtp_host"}, {v.SMTPPort != nil, "/smtp_port"}, {v.SMTPTLSMode != nil, "/smtp_tls_mode"},
+		{v.IMAPHost != nil, "/imap_host"}, {v.IMAPPort != nil, "/imap_port"}, {v.IMAPTLSMode != nil, "/imap_tls_mode"},
+		{v.Username != nil, "/username"}, {v.Password != nil, "/password"},
+	} {
+		if f.set {
+			out = append(out, f.name)
+		}
+	}
+	return out
 }
 
 // Create adds a custom or sandbox account and records email_account.created.
@@ -310,8 +325,8 @@ func (s *Service) Create(ctx context.Context, a access.Actor, n New) (Account, e
 		r.Sandbox = true
 		// A sandbox has nothing to connect to: it is connected from the start.
 		r.ConnectionStatus = StatusConnected
-		if n.Server.any() {
-			f.Add("", "not_applicable", "a sandbox account has no servers or credentials: send only email_address and display_name")
+		for _, field := range n.Server.fields() {
+			f.Add(field, "not_applicable", "a sandbox account has no servers or credentials: send only email_address, display_name and limits")
 		}
 	case ProviderGmail, ProviderOutlook:
 		f.Add("/provider", "oauth_only", "gmail and outlook accounts are connected with OAuth: GET /v1/email-accounts/oauth/"+n.Provider+"/authorize")
@@ -479,7 +494,9 @@ func (s *Service) Update(ctx context.Context, a access.Actor, id uuid.UUID, p Pa
 		}
 		if p.Server.any() {
 			if r.Provider != ProviderCustom {
-				f.Add("", "not_applicable", "server settings and passwords belong to custom accounts; a "+r.Provider+" account has none")
+				for _, field := range p.Server.fields() {
+					f.Add(field, "not_applicable", "server settings and passwords belong to custom accounts; a "+r.Provider+" account has none")
+				}
 			} else {
 				applyServer(&f, &r, p.Server)
 				r.ConnectionStatus, r.LastError = StatusPending, nil

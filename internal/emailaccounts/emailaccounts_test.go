@@ -229,7 +229,7 @@ func TestCreate(t *testing.T) {
 		requireInvalid(t, err, "/password", "required")
 		_, err = b.svc.Create(ctx, b.admin, emailaccounts.New{Provider: emailaccounts.ProviderSandbox, EmailAddress: "y@example.com",
 			Server: emailaccounts.Server{SMTPHost: ptr("smtp.example.com")}})
-		requireInvalid(t, err, "", "not_applicable")
+		requireInvalid(t, err, "/smtp_host", "not_applicable")
 		_, err = b.svc.Create(ctx, b.admin, emailaccounts.New{Provider: emailaccounts.ProviderGmail, EmailAddress: "z@gmail.com"})
 		requireInvalid(t, err, "/provider", "oauth_only")
 		_, err = b.svc.Create(ctx, b.admin, emailaccounts.New{Provider: emailaccounts.ProviderSandbox, EmailAddress: "not an address"})
@@ -307,7 +307,7 @@ func TestListGetUpdateDelete(t *testing.T) {
 
 	t.Run("PatchRefusesBadInputAndChangesNothing", func(t *testing.T) {
 		_, err := b.svc.Update(ctx, b.admin, s1.ID, emailaccounts.Patch{Server: emailaccounts.Server{Password: ptr("x")}})
-		requireInvalid(t, err, "", "not_applicable")
+		requireInvalid(t, err, "/password", "not_applicable")
 		_, err = b.svc.Update(ctx, b.admin, c.ID, emailaccounts.Patch{DailySendLimit: ptr(999999), DisplayName: ptr("Never")})
 		requireInvalid(t, err, "/daily_send_limit", "above_provider_maximum")
 		got, err := b.svc.Get(ctx, b.admin, c.ID)

@@ -3212,15 +3212,15 @@ export interface components {
             display_name?: string;
             /** @description Default 50; at most the provider maximum. */
             daily_send_limit?: number;
-            /** @default true */
-            warmup_enabled: boolean;
+            /** @description Default true. */
+            warmup_enabled?: boolean;
             smtp_host?: string;
-            /** @default 587 */
-            smtp_port: number;
+            /** @description Default 587 (a custom account only). */
+            smtp_port?: number;
             smtp_tls_mode?: components["schemas"]["EmailTLSMode"];
             imap_host?: string;
-            /** @default 993 */
-            imap_port: number;
+            /** @description Default 993 (a custom account only). */
+            imap_port?: number;
             imap_tls_mode?: components["schemas"]["EmailTLSMode"];
             username?: string;
             password?: string;
@@ -3302,7 +3302,7 @@ export interface components {
             /** @description smtp_connect, smtp_ehlo, smtp_starttls, smtp_auth, imap_connect, imap_login, imap_select… */
             name: string;
             ok: boolean;
-            /** @description What happened */
+            /** @description What happened, in plain words. */
             detail: string;
         };
         EmailAccountTestResult: {
