@@ -141,7 +141,7 @@ type Account struct {
 	IMAPPort       int
 	IMAPTLSMode    string
 	Username       *string
-	PasswordSet    bool
+	CredentialsSet bool // a custom account's password is stored (never shown)
 	OAuthConnected bool
 	TokenExpiresAt *time.Time
 	DailySendLimit int
@@ -166,7 +166,7 @@ func (a Account) Resource() api.EmailAccount {
 		ID: a.ID, EmailAddress: a.EmailAddress, DisplayName: a.DisplayName, Provider: api.EmailProvider(a.Provider),
 		SMTPHost: a.SMTPHost, SMTPPort: a.SMTPPort, SMTPTLSMode: api.EmailTLSMode(a.SMTPTLSMode),
 		ImapHost: a.IMAPHost, ImapPort: a.IMAPPort, ImapTLSMode: api.EmailTLSMode(a.IMAPTLSMode),
-		Username: a.Username, PasswordSet: a.PasswordSet, OauthConnected: a.OAuthConnected, OauthTokenExpiresAt: a.TokenExpiresAt,
+		Username: a.Username, PasswordSet: a.CredentialsSet, OauthConnected: a.OAuthConnected, OauthTokenExpiresAt: a.TokenExpiresAt,
 		DailySendLimit: a.DailySendLimit, MaxDailySendLimit: a.MaxDailySendLimit, CurrentDailyCap: a.CurrentDailyCap,
 		SentToday: a.SentToday, IsActive: a.IsActive, ConnectionStatus: api.EmailConnectionStatus(a.ConnectionStatus),
 		LastError: a.LastError, LastTestedAt: a.LastTestedAt, CreatedAt: a.CreatedAt, UpdatedAt: a.UpdatedAt,
@@ -563,7 +563,7 @@ func (s *Service) view(r accountRow, loc *time.Location) Account {
 		ID: r.ID, EmailAddress: r.EmailAddress, DisplayName: r.DisplayName, Provider: r.Provider,
 		SMTPHost: r.SMTPHost, SMTPPort: r.SMTPPort, SMTPTLSMode: r.SMTPTLSMode,
 		IMAPHost: r.IMAPHost, IMAPPort: r.IMAPPort, IMAPTLSMode: r.IMAPTLSMode, Username: r.Username,
-		PasswordSet: r.PasswordCipher != nil, OAuthConnected: r.RefreshTokenCipher != nil || r.AccessTokenCipher != nil,
+		CredentialsSet: r.PasswordCipher != nil, OAuthConnected: r.RefreshTokenCipher != nil || r.AccessTokenCipher != nil,
 		TokenExpiresAt: r.TokenExpiresAt, DailySendLimit: r.DailySendLimit, MaxDailySendLimit: s.MaxDailyLimit(r.Provider),
 		IsActive: r.IsActive, ConnectionStatus: r.ConnectionStatus, LastError: r.LastError, LastTestedAt: r.LastTestedAt,
 		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,

@@ -196,7 +196,7 @@ func TestCreate(t *testing.T) {
 	t.Run("CustomAccountKeepsItsPasswordSealed", func(t *testing.T) {
 		acc := b.custom(t, 2525, 1143, emailaccounts.TLSStartTLS, emailaccounts.TLSImplicit, "s3cret-pass")
 		require.Equal(t, "sales-2525-1143@example.com", acc.EmailAddress)
-		require.True(t, acc.PasswordSet)
+		require.True(t, acc.CredentialsSet)
 		require.False(t, acc.OAuthConnected)
 		require.Equal(t, emailaccounts.StatusPending, acc.ConnectionStatus)
 		require.Equal(t, 50, acc.DailySendLimit)
@@ -484,7 +484,7 @@ func TestConnectionTest(t *testing.T) {
 		require.Equal(t, emailaccounts.KindSMTP, tr.Kind)
 		require.Equal(t, "127.0.0.1", tr.Host)
 		require.Equal(t, "alice", tr.Username)
-		require.Equal(t, "right-password", tr.Password)
+		require.Equal(t, "right-password", tr.Password())
 		require.Nil(t, tr.OAuthToken)
 		require.Equal(t, 10, tr.DailyCap)
 		require.Equal(t, "Sales", tr.DisplayName)
@@ -639,7 +639,7 @@ func TestOAuth(t *testing.T) {
 		require.Equal(t, "owner@gmail.com", acc.EmailAddress)
 		require.Equal(t, emailaccounts.ProviderGmail, acc.Provider)
 		require.True(t, acc.OAuthConnected)
-		require.False(t, acc.PasswordSet)
+		require.False(t, acc.CredentialsSet)
 		require.NotNil(t, acc.TokenExpiresAt)
 		require.Equal(t, emailaccounts.GmailMaxDailyLimit, acc.MaxDailySendLimit)
 		var at, rt string

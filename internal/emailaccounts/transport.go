@@ -41,13 +41,15 @@ type Transport struct {
 	DisplayName string
 
 	// SMTP (Kind smtp): the server, its TLS mode (TLSStartTLS, TLSImplicit
-	// or TLSNone) and the login: Password for custom accounts, OAuthToken
+	// or TLSNone) and the login: Password() for custom accounts, OAuthToken
 	// (XOAUTH2, NewXOAuth2Client) for gmail and outlook.
 	Host     string
 	Port     int
 	TLSMode  string
 	Username string
-	Password string
+	// password is unexported so that a Transport that is logged or
+	// marshalled carries no secret; Password returns it.
+	password string
 	// OAuthToken returns a valid access token, refreshing (and storing) it
 	// first when it is about to expire; nil for custom accounts.
 	OAuthToken func(ctx context.Context) (string, error)
@@ -70,6 +72,9 @@ type Transport struct {
 	MinGap    time.Duration
 	MaxJitter time.Duration
 }
+
+// Password is a custom account's SMTP password ("" for OAuth accounts).
+func (t Transport) Password() string { return t.password }
 
 // Transport returns how to send from account accountID of org. It reads
 // the account in a tenant transaction of its own; credentials are
@@ -102,7 +107,7 @@ func (s *Service) Transport(ctx context.Context, org, accountID uuid.UUID) (Tran
 		return Transport{}, err
 	}
 	t.Host, t.Port, t.TLSMode = deref(r.SMTPHost), r.SMTPPort, r.SMTPTLSMode
-	t.Username, t.Password, t.OAuthToken = cred.username, cred.password, cred.token
+	t.Username, t.password, t.OAuthToken = cred.username, cred.password, cred.token
 	t.Dial, t.TLSConfig = s.dial, s.tlsConfig(t.Host)
 	return t, nil
 }
