@@ -47,6 +47,12 @@ func (c *clock) Now() time.Time {
 	return c.t
 }
 
+func (c *clock) Set(t time.Time) {
+	c.mu.Lock()
+	c.t = t
+	c.mu.Unlock()
+}
+
 func (c *clock) Add(d time.Duration) {
 	c.mu.Lock()
 	c.t = c.t.Add(d)
@@ -718,6 +724,38 @@ func TestOAuth(t *testing.T) {
 			_, err = b.svc.AccessToken(ctx, b.org, acc.ID)
 			require.NoError(t, err)
 		})
+	})
+
+	t.Run("ConnectionTestLogsInWithXOAUTH2", func(t *testing.T) {
+		code, state := b.consent(t, emailaccounts.ProviderGmail, "xo@gmail.com")
+		acc, err := b.svc.CompleteOAuth(ctx, emailaccounts.ProviderGmail, emailaccounts.Callback{Code: code, State: state})
+		require.NoError(t, err)
+		require.Equal(t, "smtp.gmail.com", *acc.SMTPHost)
+		tok, err := b.svc.AccessToken(ctx, b.org, acc.ID)
+		require.NoError(t, err)
+		smtpSrv := startSMTP(t, testCertificate.cert, "xo@gmail.com", "", tok)
+		imapAddr := startIMAPWith(t, testCertificate.cert, "xo@gmail.com", "unused-password", tok, true)
+		// Gmail's servers are out of reach: point the account at ours.
+		b.exec(t, `UPDATE email_accounts SET smtp_host = '127.0.0.1', smtp_port = $2, imap_host = '127.0.0.1', imap_port = $3 WHERE id = $1`,
+			acc.ID, smtpSrv.addr.Port, imapAddr.Port)
+		res, err := b.svc.Test(ctx, b.admin, acc.ID)
+		require.NoError(t, err)
+		require.True(t, res.OK, "%+v", res.Steps)
+		require.Contains(t, res.Steps[3].Detail, "XOAUTH2")
+		require.Equal(t, "imap_login", res.Steps[6].Name)
+		require.Contains(t, res.Steps[6].Detail, "XOAUTH2")
+		require.Equal(t, []string{"XOAUTH2:xo@gmail.com"}, smtpSrv.Logins())
+
+		// A token the servers do not accept is reported at the login steps.
+		b.exec(t, `UPDATE email_accounts SET oauth_token_expires_at = now() - interval '1 hour' WHERE id = $1`, acc.ID)
+		b.clock.Set(time.Now()) // the refresh gives a new token, which the servers do not know
+		res, err = b.svc.Test(ctx, b.admin, acc.ID)
+		require.NoError(t, err)
+		require.False(t, res.OK)
+		require.Equal(t, "smtp_auth", res.Steps[3].Name)
+		require.Contains(t, res.Steps[3].Detail, "refused the login of xo@gmail.com (XOAUTH2)")
+		require.Contains(t, res.Steps[len(res.Steps)-1].Detail, "refused the login of xo@gmail.com (XOAUTH2)")
+		require.Equal(t, emailaccounts.StatusError, res.Account.ConnectionStatus)
 	})
 
 	t.Run("OutlookReadsTheAddressFromTheIDToken", func(t *testing.T) {

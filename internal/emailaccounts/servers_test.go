@@ -154,6 +154,12 @@ func (x *xoauth2Server) Next(resp []byte) ([]byte, bool, error) {
 // with one user and an INBOX holding one message; implicit is whether it
 // speaks TLS from the first byte (else it offers STARTTLS).
 func startIMAP(t *testing.T, cert tls.Certificate, user, password string, implicit bool) *net.TCPAddr {
+	return startIMAPWith(t, cert, user, password, "", implicit)
+}
+
+// startIMAPWith is startIMAP whose sessions also take AUTHENTICATE XOAUTH2
+// with token, when token is set.
+func startIMAPWith(t *testing.T, cert tls.Certificate, user, password, token string, implicit bool) *net.TCPAddr {
 	t.Helper()
 	mem := imapmemserver.New()
 	u := imapmemserver.NewUser(user, password)
@@ -165,6 +171,9 @@ func startIMAP(t *testing.T, cert tls.Certificate, user, password string, implic
 	tlsCfg := &tls.Config{Certificates: []tls.Certificate{cert}}
 	srv := imapserver.New(&imapserver.Options{
 		NewSession: func(*imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) {
+			if token != "" {
+				return &xoauth2Session{Session: mem.NewSession(), user: user, password: password, token: token}, nil, nil
+			}
 			return mem.NewSession(), nil, nil
 		},
 		Caps:         imap.CapSet{imap.CapIMAP4rev1: {}},
@@ -196,3 +205,35 @@ type literalReader struct {
 func (l literalReader) Size() int64 { return l.n }
 
 func literal(s string) imap.LiteralReader { return literalReader{strings.NewReader(s), int64(len(s))} }
+
+// xoauth2Session adds AUTHENTICATE XOAUTH2 to an imapmemserver session: a
+// valid bearer token logs the user in.
+type xoauth2Session struct {
+	imapserver.Session
+	user, password, token string
+}
+
+func (s *xoauth2Session) AuthenticateMechanisms() []string { return []string{"XOAUTH2"} }
+
+func (s *xoauth2Session) Authenticate(mech string) (sasl.Server, error) {
+	if mech != "XOAUTH2" {
+		return nil, &imap.Error{Type: imap.StatusResponseTypeNo, Text: "SASL mechanism not supported"}
+	}
+	return &imapXOAuth2{s: s}, nil
+}
+
+type imapXOAuth2 struct {
+	s      *xoauth2Session
+	failed bool
+}
+
+func (x *imapXOAuth2) Next(resp []byte) ([]byte, bool, error) {
+	if x.failed {
+		return nil, true, &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeAuthenticationFailed, Text: "Invalid credentials (Failure)"}
+	}
+	if string(resp) != "user="+x.s.user+"\x01auth=Bearer "+x.s.token+"\x01\x01" {
+		x.failed = true
+		return []byte(`{"status":"400","schemes":"Bearer","scope":"https://mail.google.com/"}`), false, nil
+	}
+	return nil, true, x.s.Session.Login(x.s.user, x.s.password)
+}
