@@ -4137,7 +4137,9 @@ type ClientInterface interface {
 	// Owners, admins and API keys. Fields left out stay as they are.
 	// Server settings and the password apply to `custom` accounts only
 	// (422 otherwise); changing any of them sets `connection_status` back
-	// to `pending`. Turning warm-up on restarts the ramp today.
+	// to `pending`. `is_active: false` makes it `disabled` (nothing is sent
+	// from it); `true` again makes it `pending` until the next test.
+	// Turning warm-up on restarts the ramp today.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -4149,7 +4151,9 @@ type ClientInterface interface {
 	// Owners, admins and API keys. Fields left out stay as they are.
 	// Server settings and the password apply to `custom` accounts only
 	// (422 otherwise); changing any of them sets `connection_status` back
-	// to `pending`. Turning warm-up on restarts the ramp today.
+	// to `pending`. `is_active: false` makes it `disabled` (nothing is sent
+	// from it); `true` again makes it `pending` until the next test.
+	// Turning warm-up on restarts the ramp today.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -6260,7 +6264,9 @@ func (c *Client) GetEmailAccount(ctx context.Context, emailAccountID EmailAccoun
 // Owners, admins and API keys. Fields left out stay as they are.
 // Server settings and the password apply to `custom` accounts only
 // (422 otherwise); changing any of them sets `connection_status` back
-// to `pending`. Turning warm-up on restarts the ramp today.
+// to `pending`. `is_active: false` makes it `disabled` (nothing is sent
+// from it); `true` again makes it `pending` until the next test.
+// Turning warm-up on restarts the ramp today.
 //
 // Takes any type of body and a specified content type.
 //
@@ -6282,7 +6288,9 @@ func (c *Client) UpdateEmailAccountWithBody(ctx context.Context, emailAccountID 
 // Owners, admins and API keys. Fields left out stay as they are.
 // Server settings and the password apply to `custom` accounts only
 // (422 otherwise); changing any of them sets `connection_status` back
-// to `pending`. Turning warm-up on restarts the ramp today.
+// to `pending`. `is_active: false` makes it `disabled` (nothing is sent
+// from it); `true` again makes it `pending` until the next test.
+// Turning warm-up on restarts the ramp today.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -14036,7 +14044,9 @@ type ClientWithResponsesInterface interface {
 	// Owners, admins and API keys. Fields left out stay as they are.
 	// Server settings and the password apply to `custom` accounts only
 	// (422 otherwise); changing any of them sets `connection_status` back
-	// to `pending`. Turning warm-up on restarts the ramp today.
+	// to `pending`. `is_active: false` makes it `disabled` (nothing is sent
+	// from it); `true` again makes it `pending` until the next test.
+	// Turning warm-up on restarts the ramp today.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -14048,7 +14058,9 @@ type ClientWithResponsesInterface interface {
 	// Owners, admins and API keys. Fields left out stay as they are.
 	// Server settings and the password apply to `custom` accounts only
 	// (422 otherwise); changing any of them sets `connection_status` back
-	// to `pending`. Turning warm-up on restarts the ramp today.
+	// to `pending`. `is_active: false` makes it `disabled` (nothing is sent
+	// from it); `true` again makes it `pending` until the next test.
+	// Turning warm-up on restarts the ramp today.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -26305,7 +26317,9 @@ func (c *ClientWithResponses) GetEmailAccountWithResponse(ctx context.Context, e
 // Owners, admins and API keys. Fields left out stay as they are.
 // Server settings and the password apply to `custom` accounts only
 // (422 otherwise); changing any of them sets `connection_status` back
-// to `pending`. Turning warm-up on restarts the ramp today.
+// to `pending`. `is_active: false` makes it `disabled` (nothing is sent
+// from it); `true` again makes it `pending` until the next test.
+// Turning warm-up on restarts the ramp today.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -26323,7 +26337,9 @@ func (c *ClientWithResponses) UpdateEmailAccountWithBodyWithResponse(ctx context
 // Owners, admins and API keys. Fields left out stay as they are.
 // Server settings and the password apply to `custom` accounts only
 // (422 otherwise); changing any of them sets `connection_status` back
-// to `pending`. Turning warm-up on restarts the ramp today.
+// to `pending`. `is_active: false` makes it `disabled` (nothing is sent
+// from it); `true` again makes it `pending` until the next test.
+// Turning warm-up on restarts the ramp today.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //

@@ -97,6 +97,9 @@ func (s *Service) Test(ctx context.Context, a access.Actor, id uuid.UUID) (TestR
 			return err
 		}
 		now := s.now()
+		if !r.IsActive {
+			status = StatusDisabled // a test does not turn an account back on
+		}
 		r.ConnectionStatus, r.LastError, r.LastTestedAt = status, lastErr, &now
 		_, err = tx.NewUpdate().Model(&r).Column("connection_status", "last_error", "last_tested_at").
 			Where("org_id = ? AND id = ?", a.OrgID, id).Returning("updated_at").Exec(ctx)

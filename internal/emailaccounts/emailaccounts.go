@@ -489,8 +489,17 @@ func (s *Service) Update(ctx context.Context, a access.Actor, id uuid.UUID, p Pa
 				r.WarmupStartedAt = &now // the ramp starts again today
 			}
 		}
-		if p.IsActive != nil {
+		if p.IsActive != nil && *p.IsActive != r.IsActive {
+			// A deactivated account is disabled; reactivated, it is
+			// pending until tested again.
 			r.IsActive = *p.IsActive
+			r.ConnectionStatus = StatusDisabled
+			if r.IsActive {
+				r.ConnectionStatus = StatusPending
+				if r.Provider == ProviderSandbox {
+					r.ConnectionStatus = StatusConnected
+				}
+			}
 		}
 		if p.Server.any() {
 			if r.Provider != ProviderCustom {

@@ -308,7 +308,16 @@ func TestListGetUpdateDelete(t *testing.T) {
 		acc, err = b.svc.Update(ctx, b.admin, c.ID, emailaccounts.Patch{IsActive: ptr(false)})
 		require.NoError(t, err)
 		require.False(t, acc.IsActive)
+		require.Equal(t, emailaccounts.StatusDisabled, acc.ConnectionStatus)
 		require.Zero(t, acc.CurrentDailyCap, "an inactive account sends nothing")
+		rows, _, err := b.svc.List(ctx, b.admin, emailaccounts.Filter{IsActive: ptr(false)}, pagination.Page{Limit: 10})
+		require.NoError(t, err)
+		require.Len(t, rows, 1)
+		acc, err = b.svc.Update(ctx, b.admin, c.ID, emailaccounts.Patch{IsActive: ptr(true)})
+		require.NoError(t, err)
+		require.Equal(t, emailaccounts.StatusPending, acc.ConnectionStatus, "to be tested again")
+		acc, err = b.svc.Update(ctx, b.admin, c.ID, emailaccounts.Patch{IsActive: ptr(false)})
+		require.NoError(t, err)
 	})
 
 	t.Run("PatchRefusesBadInputAndChangesNothing", func(t *testing.T) {

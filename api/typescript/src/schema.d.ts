@@ -1527,7 +1527,9 @@ export interface paths {
          * @description Owners, admins and API keys. Fields left out stay as they are.
          *     Server settings and the password apply to `custom` accounts only
          *     (422 otherwise); changing any of them sets `connection_status` back
-         *     to `pending`. Turning warm-up on restarts the ramp today.
+         *     to `pending`. `is_active: false` makes it `disabled` (nothing is sent
+         *     from it); `true` again makes it `pending` until the next test.
+         *     Turning warm-up on restarts the ramp today.
          */
         patch: operations["updateEmailAccount"];
         trace?: never;
