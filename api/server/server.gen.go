@@ -114,6 +114,36 @@ type ServerInterface interface {
 	// RejectCampaignSequences Reject sequences of the campaign (some, or all awaiting approval)
 	// (POST /v1/campaigns/{campaign_id}/sequences/reject)
 	RejectCampaignSequences(ctx echo.Context, campaignID openapi_types.UUID) error
+	// ListEmailAccounts The organisation's email accounts, newest first
+	// (GET /v1/email-accounts)
+	ListEmailAccounts(ctx echo.Context, params ListEmailAccountsParams) error
+	// CreateEmailAccount Add a custom (SMTP + IMAP) or sandbox account
+	// (POST /v1/email-accounts)
+	CreateEmailAccount(ctx echo.Context, params CreateEmailAccountParams) error
+	// AuthorizeEmailAccountOAuth Start connecting a Gmail or Outlook mailbox
+	// (GET /v1/email-accounts/oauth/{provider}/authorize)
+	AuthorizeEmailAccountOAuth(ctx echo.Context, provider OAuthProvider) error
+	// EmailAccountOAuthCallback The provider's redirect after the user consented
+	// (GET /v1/email-accounts/oauth/{provider}/callback)
+	EmailAccountOAuthCallback(ctx echo.Context, provider OAuthProvider, params EmailAccountOAuthCallbackParams) error
+	// DeleteEmailAccount Delete an email account
+	// (DELETE /v1/email-accounts/{email_account_id})
+	DeleteEmailAccount(ctx echo.Context, emailAccountID EmailAccountID) error
+	// GetEmailAccount One email account
+	// (GET /v1/email-accounts/{email_account_id})
+	GetEmailAccount(ctx echo.Context, emailAccountID EmailAccountID) error
+	// UpdateEmailAccount Change an email account
+	// (PATCH /v1/email-accounts/{email_account_id})
+	UpdateEmailAccount(ctx echo.Context, emailAccountID EmailAccountID) error
+	// ListSandboxMessages What a sandbox account sent and received, newest first
+	// (GET /v1/email-accounts/{email_account_id}/sandbox/messages)
+	ListSandboxMessages(ctx echo.Context, emailAccountID EmailAccountID, params ListSandboxMessagesParams) error
+	// InjectSandboxReply Put a reply into a sandbox mailbox
+	// (POST /v1/email-accounts/{email_account_id}/sandbox/replies)
+	InjectSandboxReply(ctx echo.Context, emailAccountID EmailAccountID, params InjectSandboxReplyParams) error
+	// TestEmailAccount Connect to the account's servers and report each step
+	// (POST /v1/email-accounts/{email_account_id}/test)
+	TestEmailAccount(ctx echo.Context, emailAccountID EmailAccountID) error
 	// ListEventTypes The event catalogue
 	// (GET /v1/event-types)
 	ListEventTypes(ctx echo.Context) error
@@ -785,6 +815,275 @@ func (w *ServerInterfaceWrapper) RejectCampaignSequences(ctx echo.Context) error
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.RejectCampaignSequences(ctx, campaignID)
+	return err
+}
+
+// ListEmailAccounts converts echo context to params.
+func (w *ServerInterfaceWrapper) ListEmailAccounts(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListEmailAccountsParams
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// ------------- Optional query parameter "provider" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "provider", ctx.QueryParams(), &params.Provider, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter provider: %s", err))
+	}
+
+	// ------------- Optional query parameter "status" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "status", ctx.QueryParams(), &params.Status, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter status: %s", err))
+	}
+
+	// ------------- Optional query parameter "is_active" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "is_active", ctx.QueryParams(), &params.IsActive, runtime.BindQueryParameterOptions{Type: "boolean", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter is_active: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListEmailAccounts(ctx, params)
+	return err
+}
+
+// CreateEmailAccount converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateEmailAccount(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreateEmailAccountParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateEmailAccount(ctx, params)
+	return err
+}
+
+// AuthorizeEmailAccountOAuth converts echo context to params.
+func (w *ServerInterfaceWrapper) AuthorizeEmailAccountOAuth(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "provider" -------------
+	var provider OAuthProvider
+
+	err = runtime.BindStyledParameterWithOptions("simple", "provider", ctx.Param("provider"), &provider, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter provider: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.AuthorizeEmailAccountOAuth(ctx, provider)
+	return err
+}
+
+// EmailAccountOAuthCallback converts echo context to params.
+func (w *ServerInterfaceWrapper) EmailAccountOAuthCallback(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "provider" -------------
+	var provider OAuthProvider
+
+	err = runtime.BindStyledParameterWithOptions("simple", "provider", ctx.Param("provider"), &provider, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter provider: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params EmailAccountOAuthCallbackParams
+	// ------------- Optional query parameter "code" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "code", ctx.QueryParams(), &params.Code, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter code: %s", err))
+	}
+
+	// ------------- Required query parameter "state" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, true, "state", ctx.QueryParams(), &params.State, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter state: %s", err))
+	}
+
+	// ------------- Optional query parameter "error" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "error", ctx.QueryParams(), &params.Error, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter error: %s", err))
+	}
+
+	// ------------- Optional query parameter "error_description" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "error_description", ctx.QueryParams(), &params.ErrorDescription, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter error_description: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.EmailAccountOAuthCallback(ctx, provider, params)
+	return err
+}
+
+// DeleteEmailAccount converts echo context to params.
+func (w *ServerInterfaceWrapper) DeleteEmailAccount(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "email_account_id" -------------
+	var emailAccountID EmailAccountID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "email_account_id", ctx.Param("email_account_id"), &emailAccountID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter email_account_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DeleteEmailAccount(ctx, emailAccountID)
+	return err
+}
+
+// GetEmailAccount converts echo context to params.
+func (w *ServerInterfaceWrapper) GetEmailAccount(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "email_account_id" -------------
+	var emailAccountID EmailAccountID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "email_account_id", ctx.Param("email_account_id"), &emailAccountID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter email_account_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetEmailAccount(ctx, emailAccountID)
+	return err
+}
+
+// UpdateEmailAccount converts echo context to params.
+func (w *ServerInterfaceWrapper) UpdateEmailAccount(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "email_account_id" -------------
+	var emailAccountID EmailAccountID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "email_account_id", ctx.Param("email_account_id"), &emailAccountID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter email_account_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UpdateEmailAccount(ctx, emailAccountID)
+	return err
+}
+
+// ListSandboxMessages converts echo context to params.
+func (w *ServerInterfaceWrapper) ListSandboxMessages(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "email_account_id" -------------
+	var emailAccountID EmailAccountID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "email_account_id", ctx.Param("email_account_id"), &emailAccountID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter email_account_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListSandboxMessagesParams
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListSandboxMessages(ctx, emailAccountID, params)
+	return err
+}
+
+// InjectSandboxReply converts echo context to params.
+func (w *ServerInterfaceWrapper) InjectSandboxReply(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "email_account_id" -------------
+	var emailAccountID EmailAccountID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "email_account_id", ctx.Param("email_account_id"), &emailAccountID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter email_account_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params InjectSandboxReplyParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.InjectSandboxReply(ctx, emailAccountID, params)
+	return err
+}
+
+// TestEmailAccount converts echo context to params.
+func (w *ServerInterfaceWrapper) TestEmailAccount(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "email_account_id" -------------
+	var emailAccountID EmailAccountID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "email_account_id", ctx.Param("email_account_id"), &emailAccountID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter email_account_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.TestEmailAccount(ctx, emailAccountID)
 	return err
 }
 
@@ -2371,6 +2670,16 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/v1/events", wrapper.ListEvents, options.OperationMiddlewares["listEvents"]...)
 	router.GET(options.BaseURL+"/v1/events/:event_id", wrapper.GetEvent, options.OperationMiddlewares["getEvent"]...)
 	router.GET(options.BaseURL+"/v1/event-types", wrapper.ListEventTypes, options.OperationMiddlewares["listEventTypes"]...)
+	router.GET(options.BaseURL+"/v1/email-accounts", wrapper.ListEmailAccounts, options.OperationMiddlewares["listEmailAccounts"]...)
+	router.POST(options.BaseURL+"/v1/email-accounts", wrapper.CreateEmailAccount, options.OperationMiddlewares["createEmailAccount"]...)
+	router.GET(options.BaseURL+"/v1/email-accounts/oauth/:provider/authorize", wrapper.AuthorizeEmailAccountOAuth, options.OperationMiddlewares["authorizeEmailAccountOAuth"]...)
+	router.GET(options.BaseURL+"/v1/email-accounts/oauth/:provider/callback", wrapper.EmailAccountOAuthCallback, options.OperationMiddlewares["emailAccountOAuthCallback"]...)
+	router.DELETE(options.BaseURL+"/v1/email-accounts/:email_account_id", wrapper.DeleteEmailAccount, options.OperationMiddlewares["deleteEmailAccount"]...)
+	router.GET(options.BaseURL+"/v1/email-accounts/:email_account_id", wrapper.GetEmailAccount, options.OperationMiddlewares["getEmailAccount"]...)
+	router.PATCH(options.BaseURL+"/v1/email-accounts/:email_account_id", wrapper.UpdateEmailAccount, options.OperationMiddlewares["updateEmailAccount"]...)
+	router.POST(options.BaseURL+"/v1/email-accounts/:email_account_id/test", wrapper.TestEmailAccount, options.OperationMiddlewares["testEmailAccount"]...)
+	router.GET(options.BaseURL+"/v1/email-accounts/:email_account_id/sandbox/messages", wrapper.ListSandboxMessages, options.OperationMiddlewares["listSandboxMessages"]...)
+	router.POST(options.BaseURL+"/v1/email-accounts/:email_account_id/sandbox/replies", wrapper.InjectSandboxReply, options.OperationMiddlewares["injectSandboxReply"]...)
 	router.GET(options.BaseURL+"/v1/webhook-endpoints", wrapper.ListWebhookEndpoints, options.OperationMiddlewares["listWebhookEndpoints"]...)
 	router.POST(options.BaseURL+"/v1/webhook-endpoints", wrapper.CreateWebhookEndpoint, options.OperationMiddlewares["createWebhookEndpoint"]...)
 	router.DELETE(options.BaseURL+"/v1/webhook-endpoints/:endpoint_id", wrapper.DeleteWebhookEndpoint, options.OperationMiddlewares["deleteWebhookEndpoint"]...)
@@ -6725,6 +7034,1536 @@ type RejectCampaignSequences503ApplicationProblemPlusJSONResponse struct {
 }
 
 func (response RejectCampaignSequences503ApplicationProblemPlusJSONResponse) VisitRejectCampaignSequencesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEmailAccountsRequestObject struct {
+	Params ListEmailAccountsParams
+}
+
+type ListEmailAccountsResponseObject interface {
+	VisitListEmailAccountsResponse(w http.ResponseWriter) error
+}
+
+type ListEmailAccounts200JSONResponse EmailAccountList
+
+func (response ListEmailAccounts200JSONResponse) VisitListEmailAccountsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEmailAccounts400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListEmailAccounts400ApplicationProblemPlusJSONResponse) VisitListEmailAccountsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEmailAccounts401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListEmailAccounts401ApplicationProblemPlusJSONResponse) VisitListEmailAccountsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEmailAccounts403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListEmailAccounts403ApplicationProblemPlusJSONResponse) VisitListEmailAccountsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEmailAccounts429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ListEmailAccounts429ApplicationProblemPlusJSONResponse) VisitListEmailAccountsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEmailAccounts500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response ListEmailAccounts500ApplicationProblemPlusJSONResponse) VisitListEmailAccountsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEmailAccounts503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListEmailAccounts503ApplicationProblemPlusJSONResponse) VisitListEmailAccountsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateEmailAccountRequestObject struct {
+	Params CreateEmailAccountParams
+	Body   *CreateEmailAccountJSONRequestBody
+}
+
+type CreateEmailAccountResponseObject interface {
+	VisitCreateEmailAccountResponse(w http.ResponseWriter) error
+}
+
+type CreateEmailAccount201JSONResponse EmailAccount
+
+func (response CreateEmailAccount201JSONResponse) VisitCreateEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateEmailAccount400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CreateEmailAccount400ApplicationProblemPlusJSONResponse) VisitCreateEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateEmailAccount401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateEmailAccount401ApplicationProblemPlusJSONResponse) VisitCreateEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateEmailAccount403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response CreateEmailAccount403ApplicationProblemPlusJSONResponse) VisitCreateEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateEmailAccount409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response CreateEmailAccount409ApplicationProblemPlusJSONResponse) VisitCreateEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateEmailAccount413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateEmailAccount413ApplicationProblemPlusJSONResponse) VisitCreateEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateEmailAccount415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateEmailAccount415ApplicationProblemPlusJSONResponse) VisitCreateEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateEmailAccount422ApplicationProblemPlusJSONResponse struct {
+	ValidationFailedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateEmailAccount422ApplicationProblemPlusJSONResponse) VisitCreateEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateEmailAccount429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response CreateEmailAccount429ApplicationProblemPlusJSONResponse) VisitCreateEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateEmailAccount500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response CreateEmailAccount500ApplicationProblemPlusJSONResponse) VisitCreateEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateEmailAccount503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response CreateEmailAccount503ApplicationProblemPlusJSONResponse) VisitCreateEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AuthorizeEmailAccountOAuthRequestObject struct {
+	Provider OAuthProvider `json:"provider"`
+}
+
+type AuthorizeEmailAccountOAuthResponseObject interface {
+	VisitAuthorizeEmailAccountOAuthResponse(w http.ResponseWriter) error
+}
+
+type AuthorizeEmailAccountOAuth200JSONResponse EmailAccountOAuthStart
+
+func (response AuthorizeEmailAccountOAuth200JSONResponse) VisitAuthorizeEmailAccountOAuthResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AuthorizeEmailAccountOAuth400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response AuthorizeEmailAccountOAuth400ApplicationProblemPlusJSONResponse) VisitAuthorizeEmailAccountOAuthResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AuthorizeEmailAccountOAuth401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response AuthorizeEmailAccountOAuth401ApplicationProblemPlusJSONResponse) VisitAuthorizeEmailAccountOAuthResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AuthorizeEmailAccountOAuth403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response AuthorizeEmailAccountOAuth403ApplicationProblemPlusJSONResponse) VisitAuthorizeEmailAccountOAuthResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AuthorizeEmailAccountOAuth409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response AuthorizeEmailAccountOAuth409ApplicationProblemPlusJSONResponse) VisitAuthorizeEmailAccountOAuthResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AuthorizeEmailAccountOAuth429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response AuthorizeEmailAccountOAuth429ApplicationProblemPlusJSONResponse) VisitAuthorizeEmailAccountOAuthResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AuthorizeEmailAccountOAuth500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response AuthorizeEmailAccountOAuth500ApplicationProblemPlusJSONResponse) VisitAuthorizeEmailAccountOAuthResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AuthorizeEmailAccountOAuth503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response AuthorizeEmailAccountOAuth503ApplicationProblemPlusJSONResponse) VisitAuthorizeEmailAccountOAuthResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EmailAccountOAuthCallbackRequestObject struct {
+	Provider OAuthProvider `json:"provider"`
+	Params   EmailAccountOAuthCallbackParams
+}
+
+type EmailAccountOAuthCallbackResponseObject interface {
+	VisitEmailAccountOAuthCallbackResponse(w http.ResponseWriter) error
+}
+
+type EmailAccountOAuthCallback200JSONResponse EmailAccount
+
+func (response EmailAccountOAuthCallback200JSONResponse) VisitEmailAccountOAuthCallbackResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EmailAccountOAuthCallback400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response EmailAccountOAuthCallback400ApplicationProblemPlusJSONResponse) VisitEmailAccountOAuthCallbackResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EmailAccountOAuthCallback409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response EmailAccountOAuthCallback409ApplicationProblemPlusJSONResponse) VisitEmailAccountOAuthCallbackResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EmailAccountOAuthCallback422ApplicationProblemPlusJSONResponse struct {
+	ValidationFailedApplicationProblemPlusJSONResponse
+}
+
+func (response EmailAccountOAuthCallback422ApplicationProblemPlusJSONResponse) VisitEmailAccountOAuthCallbackResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EmailAccountOAuthCallback429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response EmailAccountOAuthCallback429ApplicationProblemPlusJSONResponse) VisitEmailAccountOAuthCallbackResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EmailAccountOAuthCallback500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response EmailAccountOAuthCallback500ApplicationProblemPlusJSONResponse) VisitEmailAccountOAuthCallbackResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EmailAccountOAuthCallback503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response EmailAccountOAuthCallback503ApplicationProblemPlusJSONResponse) VisitEmailAccountOAuthCallbackResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteEmailAccountRequestObject struct {
+	EmailAccountID EmailAccountID `json:"email_account_id"`
+}
+
+type DeleteEmailAccountResponseObject interface {
+	VisitDeleteEmailAccountResponse(w http.ResponseWriter) error
+}
+
+type DeleteEmailAccount204Response struct {
+}
+
+func (response DeleteEmailAccount204Response) VisitDeleteEmailAccountResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type DeleteEmailAccount400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteEmailAccount400ApplicationProblemPlusJSONResponse) VisitDeleteEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteEmailAccount401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteEmailAccount401ApplicationProblemPlusJSONResponse) VisitDeleteEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteEmailAccount403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteEmailAccount403ApplicationProblemPlusJSONResponse) VisitDeleteEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteEmailAccount404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteEmailAccount404ApplicationProblemPlusJSONResponse) VisitDeleteEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteEmailAccount409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteEmailAccount409ApplicationProblemPlusJSONResponse) VisitDeleteEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteEmailAccount429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteEmailAccount429ApplicationProblemPlusJSONResponse) VisitDeleteEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteEmailAccount500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteEmailAccount500ApplicationProblemPlusJSONResponse) VisitDeleteEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteEmailAccount503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteEmailAccount503ApplicationProblemPlusJSONResponse) VisitDeleteEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEmailAccountRequestObject struct {
+	EmailAccountID EmailAccountID `json:"email_account_id"`
+}
+
+type GetEmailAccountResponseObject interface {
+	VisitGetEmailAccountResponse(w http.ResponseWriter) error
+}
+
+type GetEmailAccount200JSONResponse EmailAccount
+
+func (response GetEmailAccount200JSONResponse) VisitGetEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEmailAccount400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetEmailAccount400ApplicationProblemPlusJSONResponse) VisitGetEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEmailAccount401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetEmailAccount401ApplicationProblemPlusJSONResponse) VisitGetEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEmailAccount403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetEmailAccount403ApplicationProblemPlusJSONResponse) VisitGetEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEmailAccount404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetEmailAccount404ApplicationProblemPlusJSONResponse) VisitGetEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEmailAccount429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response GetEmailAccount429ApplicationProblemPlusJSONResponse) VisitGetEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEmailAccount500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response GetEmailAccount500ApplicationProblemPlusJSONResponse) VisitGetEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEmailAccount503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetEmailAccount503ApplicationProblemPlusJSONResponse) VisitGetEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateEmailAccountRequestObject struct {
+	EmailAccountID EmailAccountID `json:"email_account_id"`
+	Body           *UpdateEmailAccountJSONRequestBody
+}
+
+type UpdateEmailAccountResponseObject interface {
+	VisitUpdateEmailAccountResponse(w http.ResponseWriter) error
+}
+
+type UpdateEmailAccount200JSONResponse EmailAccount
+
+func (response UpdateEmailAccount200JSONResponse) VisitUpdateEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateEmailAccount400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateEmailAccount400ApplicationProblemPlusJSONResponse) VisitUpdateEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateEmailAccount401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateEmailAccount401ApplicationProblemPlusJSONResponse) VisitUpdateEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateEmailAccount403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateEmailAccount403ApplicationProblemPlusJSONResponse) VisitUpdateEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateEmailAccount404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateEmailAccount404ApplicationProblemPlusJSONResponse) VisitUpdateEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateEmailAccount413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateEmailAccount413ApplicationProblemPlusJSONResponse) VisitUpdateEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateEmailAccount415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateEmailAccount415ApplicationProblemPlusJSONResponse) VisitUpdateEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateEmailAccount422ApplicationProblemPlusJSONResponse struct {
+	ValidationFailedApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateEmailAccount422ApplicationProblemPlusJSONResponse) VisitUpdateEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateEmailAccount429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateEmailAccount429ApplicationProblemPlusJSONResponse) VisitUpdateEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateEmailAccount500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateEmailAccount500ApplicationProblemPlusJSONResponse) VisitUpdateEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateEmailAccount503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateEmailAccount503ApplicationProblemPlusJSONResponse) VisitUpdateEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSandboxMessagesRequestObject struct {
+	EmailAccountID EmailAccountID `json:"email_account_id"`
+	Params         ListSandboxMessagesParams
+}
+
+type ListSandboxMessagesResponseObject interface {
+	VisitListSandboxMessagesResponse(w http.ResponseWriter) error
+}
+
+type ListSandboxMessages200JSONResponse SandboxMessageList
+
+func (response ListSandboxMessages200JSONResponse) VisitListSandboxMessagesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSandboxMessages400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListSandboxMessages400ApplicationProblemPlusJSONResponse) VisitListSandboxMessagesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSandboxMessages401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListSandboxMessages401ApplicationProblemPlusJSONResponse) VisitListSandboxMessagesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSandboxMessages403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListSandboxMessages403ApplicationProblemPlusJSONResponse) VisitListSandboxMessagesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSandboxMessages404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListSandboxMessages404ApplicationProblemPlusJSONResponse) VisitListSandboxMessagesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSandboxMessages409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response ListSandboxMessages409ApplicationProblemPlusJSONResponse) VisitListSandboxMessagesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSandboxMessages429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ListSandboxMessages429ApplicationProblemPlusJSONResponse) VisitListSandboxMessagesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSandboxMessages500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response ListSandboxMessages500ApplicationProblemPlusJSONResponse) VisitListSandboxMessagesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSandboxMessages503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListSandboxMessages503ApplicationProblemPlusJSONResponse) VisitListSandboxMessagesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type InjectSandboxReplyRequestObject struct {
+	EmailAccountID EmailAccountID `json:"email_account_id"`
+	Params         InjectSandboxReplyParams
+	Body           *InjectSandboxReplyJSONRequestBody
+}
+
+type InjectSandboxReplyResponseObject interface {
+	VisitInjectSandboxReplyResponse(w http.ResponseWriter) error
+}
+
+type InjectSandboxReply201JSONResponse SandboxMessage
+
+func (response InjectSandboxReply201JSONResponse) VisitInjectSandboxReplyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type InjectSandboxReply400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response InjectSandboxReply400ApplicationProblemPlusJSONResponse) VisitInjectSandboxReplyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type InjectSandboxReply401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response InjectSandboxReply401ApplicationProblemPlusJSONResponse) VisitInjectSandboxReplyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type InjectSandboxReply403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response InjectSandboxReply403ApplicationProblemPlusJSONResponse) VisitInjectSandboxReplyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type InjectSandboxReply404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response InjectSandboxReply404ApplicationProblemPlusJSONResponse) VisitInjectSandboxReplyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type InjectSandboxReply409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response InjectSandboxReply409ApplicationProblemPlusJSONResponse) VisitInjectSandboxReplyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type InjectSandboxReply413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response InjectSandboxReply413ApplicationProblemPlusJSONResponse) VisitInjectSandboxReplyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type InjectSandboxReply415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response InjectSandboxReply415ApplicationProblemPlusJSONResponse) VisitInjectSandboxReplyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type InjectSandboxReply422ApplicationProblemPlusJSONResponse struct {
+	ValidationFailedApplicationProblemPlusJSONResponse
+}
+
+func (response InjectSandboxReply422ApplicationProblemPlusJSONResponse) VisitInjectSandboxReplyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type InjectSandboxReply429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response InjectSandboxReply429ApplicationProblemPlusJSONResponse) VisitInjectSandboxReplyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type InjectSandboxReply500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response InjectSandboxReply500ApplicationProblemPlusJSONResponse) VisitInjectSandboxReplyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type InjectSandboxReply503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response InjectSandboxReply503ApplicationProblemPlusJSONResponse) VisitInjectSandboxReplyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestEmailAccountRequestObject struct {
+	EmailAccountID EmailAccountID `json:"email_account_id"`
+}
+
+type TestEmailAccountResponseObject interface {
+	VisitTestEmailAccountResponse(w http.ResponseWriter) error
+}
+
+type TestEmailAccount200JSONResponse EmailAccountTestResult
+
+func (response TestEmailAccount200JSONResponse) VisitTestEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestEmailAccount400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response TestEmailAccount400ApplicationProblemPlusJSONResponse) VisitTestEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestEmailAccount401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response TestEmailAccount401ApplicationProblemPlusJSONResponse) VisitTestEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestEmailAccount403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response TestEmailAccount403ApplicationProblemPlusJSONResponse) VisitTestEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestEmailAccount404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response TestEmailAccount404ApplicationProblemPlusJSONResponse) VisitTestEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestEmailAccount429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response TestEmailAccount429ApplicationProblemPlusJSONResponse) VisitTestEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestEmailAccount500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response TestEmailAccount500ApplicationProblemPlusJSONResponse) VisitTestEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestEmailAccount503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response TestEmailAccount503ApplicationProblemPlusJSONResponse) VisitTestEmailAccountResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
@@ -15826,6 +17665,36 @@ type StrictServerInterface interface {
 	// RejectCampaignSequences Reject sequences of the campaign (some, or all awaiting approval)
 	// (POST /v1/campaigns/{campaign_id}/sequences/reject)
 	RejectCampaignSequences(ctx context.Context, request RejectCampaignSequencesRequestObject) (RejectCampaignSequencesResponseObject, error)
+	// ListEmailAccounts The organisation's email accounts, newest first
+	// (GET /v1/email-accounts)
+	ListEmailAccounts(ctx context.Context, request ListEmailAccountsRequestObject) (ListEmailAccountsResponseObject, error)
+	// CreateEmailAccount Add a custom (SMTP + IMAP) or sandbox account
+	// (POST /v1/email-accounts)
+	CreateEmailAccount(ctx context.Context, request CreateEmailAccountRequestObject) (CreateEmailAccountResponseObject, error)
+	// AuthorizeEmailAccountOAuth Start connecting a Gmail or Outlook mailbox
+	// (GET /v1/email-accounts/oauth/{provider}/authorize)
+	AuthorizeEmailAccountOAuth(ctx context.Context, request AuthorizeEmailAccountOAuthRequestObject) (AuthorizeEmailAccountOAuthResponseObject, error)
+	// EmailAccountOAuthCallback The provider's redirect after the user consented
+	// (GET /v1/email-accounts/oauth/{provider}/callback)
+	EmailAccountOAuthCallback(ctx context.Context, request EmailAccountOAuthCallbackRequestObject) (EmailAccountOAuthCallbackResponseObject, error)
+	// DeleteEmailAccount Delete an email account
+	// (DELETE /v1/email-accounts/{email_account_id})
+	DeleteEmailAccount(ctx context.Context, request DeleteEmailAccountRequestObject) (DeleteEmailAccountResponseObject, error)
+	// GetEmailAccount One email account
+	// (GET /v1/email-accounts/{email_account_id})
+	GetEmailAccount(ctx context.Context, request GetEmailAccountRequestObject) (GetEmailAccountResponseObject, error)
+	// UpdateEmailAccount Change an email account
+	// (PATCH /v1/email-accounts/{email_account_id})
+	UpdateEmailAccount(ctx context.Context, request UpdateEmailAccountRequestObject) (UpdateEmailAccountResponseObject, error)
+	// ListSandboxMessages What a sandbox account sent and received, newest first
+	// (GET /v1/email-accounts/{email_account_id}/sandbox/messages)
+	ListSandboxMessages(ctx context.Context, request ListSandboxMessagesRequestObject) (ListSandboxMessagesResponseObject, error)
+	// InjectSandboxReply Put a reply into a sandbox mailbox
+	// (POST /v1/email-accounts/{email_account_id}/sandbox/replies)
+	InjectSandboxReply(ctx context.Context, request InjectSandboxReplyRequestObject) (InjectSandboxReplyResponseObject, error)
+	// TestEmailAccount Connect to the account's servers and report each step
+	// (POST /v1/email-accounts/{email_account_id}/test)
+	TestEmailAccount(ctx context.Context, request TestEmailAccountRequestObject) (TestEmailAccountResponseObject, error)
 	// ListEventTypes The event catalogue
 	// (GET /v1/event-types)
 	ListEventTypes(ctx context.Context, request ListEventTypesRequestObject) (ListEventTypesResponseObject, error)
@@ -17085,6 +18954,328 @@ func (sh *strictHandler) RejectCampaignSequences(ctx echo.Context, campaignID op
 		return err
 	} else if validResponse, ok := response.(RejectCampaignSequencesResponseObject); ok {
 		return validResponse.VisitRejectCampaignSequencesResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListEmailAccounts operation middleware
+func (sh *strictHandler) ListEmailAccounts(ctx echo.Context, params ListEmailAccountsParams) error {
+	var request ListEmailAccountsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListEmailAccounts(ctx.Request().Context(), request.(ListEmailAccountsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListEmailAccounts")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListEmailAccountsResponseObject); ok {
+		return validResponse.VisitListEmailAccountsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreateEmailAccount operation middleware
+func (sh *strictHandler) CreateEmailAccount(ctx echo.Context, params CreateEmailAccountParams) error {
+	var request CreateEmailAccountRequestObject
+
+	request.Params = params
+
+	var body CreateEmailAccountJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateEmailAccount(ctx.Request().Context(), request.(CreateEmailAccountRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateEmailAccount")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateEmailAccountResponseObject); ok {
+		return validResponse.VisitCreateEmailAccountResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// AuthorizeEmailAccountOAuth operation middleware
+func (sh *strictHandler) AuthorizeEmailAccountOAuth(ctx echo.Context, provider OAuthProvider) error {
+	var request AuthorizeEmailAccountOAuthRequestObject
+
+	request.Provider = provider
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.AuthorizeEmailAccountOAuth(ctx.Request().Context(), request.(AuthorizeEmailAccountOAuthRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "AuthorizeEmailAccountOAuth")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(AuthorizeEmailAccountOAuthResponseObject); ok {
+		return validResponse.VisitAuthorizeEmailAccountOAuthResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// EmailAccountOAuthCallback operation middleware
+func (sh *strictHandler) EmailAccountOAuthCallback(ctx echo.Context, provider OAuthProvider, params EmailAccountOAuthCallbackParams) error {
+	var request EmailAccountOAuthCallbackRequestObject
+
+	request.Provider = provider
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.EmailAccountOAuthCallback(ctx.Request().Context(), request.(EmailAccountOAuthCallbackRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "EmailAccountOAuthCallback")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(EmailAccountOAuthCallbackResponseObject); ok {
+		return validResponse.VisitEmailAccountOAuthCallbackResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// DeleteEmailAccount operation middleware
+func (sh *strictHandler) DeleteEmailAccount(ctx echo.Context, emailAccountID EmailAccountID) error {
+	var request DeleteEmailAccountRequestObject
+
+	request.EmailAccountID = emailAccountID
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DeleteEmailAccount(ctx.Request().Context(), request.(DeleteEmailAccountRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeleteEmailAccount")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(DeleteEmailAccountResponseObject); ok {
+		return validResponse.VisitDeleteEmailAccountResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetEmailAccount operation middleware
+func (sh *strictHandler) GetEmailAccount(ctx echo.Context, emailAccountID EmailAccountID) error {
+	var request GetEmailAccountRequestObject
+
+	request.EmailAccountID = emailAccountID
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetEmailAccount(ctx.Request().Context(), request.(GetEmailAccountRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetEmailAccount")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetEmailAccountResponseObject); ok {
+		return validResponse.VisitGetEmailAccountResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// UpdateEmailAccount operation middleware
+func (sh *strictHandler) UpdateEmailAccount(ctx echo.Context, emailAccountID EmailAccountID) error {
+	var request UpdateEmailAccountRequestObject
+
+	request.EmailAccountID = emailAccountID
+
+	var body UpdateEmailAccountJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.UpdateEmailAccount(ctx.Request().Context(), request.(UpdateEmailAccountRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UpdateEmailAccount")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(UpdateEmailAccountResponseObject); ok {
+		return validResponse.VisitUpdateEmailAccountResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListSandboxMessages operation middleware
+func (sh *strictHandler) ListSandboxMessages(ctx echo.Context, emailAccountID EmailAccountID, params ListSandboxMessagesParams) error {
+	var request ListSandboxMessagesRequestObject
+
+	request.EmailAccountID = emailAccountID
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListSandboxMessages(ctx.Request().Context(), request.(ListSandboxMessagesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListSandboxMessages")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListSandboxMessagesResponseObject); ok {
+		return validResponse.VisitListSandboxMessagesResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// InjectSandboxReply operation middleware
+func (sh *strictHandler) InjectSandboxReply(ctx echo.Context, emailAccountID EmailAccountID, params InjectSandboxReplyParams) error {
+	var request InjectSandboxReplyRequestObject
+
+	request.EmailAccountID = emailAccountID
+	request.Params = params
+
+	var body InjectSandboxReplyJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.InjectSandboxReply(ctx.Request().Context(), request.(InjectSandboxReplyRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "InjectSandboxReply")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(InjectSandboxReplyResponseObject); ok {
+		return validResponse.VisitInjectSandboxReplyResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// TestEmailAccount operation middleware
+func (sh *strictHandler) TestEmailAccount(ctx echo.Context, emailAccountID EmailAccountID) error {
+	var request TestEmailAccountRequestObject
+
+	request.EmailAccountID = emailAccountID
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.TestEmailAccount(ctx.Request().Context(), request.(TestEmailAccountRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "TestEmailAccount")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(TestEmailAccountResponseObject); ok {
+		return validResponse.VisitTestEmailAccountResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -19157,543 +21348,616 @@ func (sh *strictHandler) TestWebhookEndpoint(ctx echo.Context, endpointID Endpoi
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L3rkts2uij6KijtXWUpm62+xM6e6a5VpzqOk/GMb8dtT9ZakbcIiZCEaRJgALBlTY6r5sepdf6vh5gH",
-	"y5OcwvcBJEiRuvTNTqb/JG6KxPW7X3/pTWWWS8GE0b3TX3o5VTRjhin46zznf2Gr54n9Nxe9015OzaIX",
-	"9QTNWO+0R3M+vmSrMU96UU+xnwuuWNI7NapgUU9PFyyj9suZVBk1vdNeUcCbZpXbr7VRXMx7nz5FvaeF",
-	"0lLZdxOmp4rnhks73bsFI7FgH814Cm/ERM6IWTCSK3bFZaFJTuds2ItwdT8XTK2q5eE3vXApGf34gom5",
-	"WfROT46O2pbyTCS55MJ0bpq5F26+62dXbNM89tebT/I8YVkuDRPT1V/Yav2IX9JLpgklihm1wuPlmtgZ",
-	"mTZE0xk7I5oxOPXzN89J8HV57gtGE6aqpQdzHthJu27gyZOol3Hh/z5uXb+44oZ1nhKHn29+TC94xs36",
-	"6byhc0Y0/zuLyPHB8dER6SdsRovUkJOjQRfcpTBWOL/7yAJdZE+AZ0XWOz22EJhx4f4ql8WFYXOmYF2v",
-	"pOEzPqV2PZ2HIIKXbn4U7zVTnVMVmqmbTvHJfqxzKTQDKvMtTd4ivNm/plIYJuCfNM9Tt63DXMlJyrL/",
-	"9TdtL+aXYLr/qdisd9r7H4cVJTvEX/XhG/wKJ20CfmoXypIS2PsTmpA/X7x+FRH7LyQf+O+SLA6GPUuv",
-	"pJilfHqv67W00K906ubXZMnNAnBzWijFhCHaUMNIXypCBeEVIpJLtsLFfy/VhCcJE/e9+ilNU6YeaaJk",
-	"ykhGV0RIQxIJJAeW9lwYpgRN73NlFzJjZsHFnMwoT1lCpCCyUETzhJ2R2B35mCexPU5hMY1pwg3h+F4q",
-	"53pIXkkcY0k1mS6omLMEdvRKmu9lIZL73NErSXQxtWBhV8QFwoc/fKnmVHBNkYJ/inpv6CqVNHkn5Quq",
-	"5uy+oWIikxXhmqR2ckXMguKCNVNXTBE6nbLcaNJ/ef7v429ff/cf42//492zi4gck5f8WzJZEUdcEbjf",
-	"SfmSipWjJ/o+N/PWIh7QfpacOX5KZ4YpEr+1fxyc2z9iotlUikRb7oGME1YZvFJfzRpTABotaGEWUvG/",
-	"s3sFrZdcay7mEWEfc0v8iVRkqaSYk6ligB00RVR+L+gV5SmdpPcKUeckYTkTCZC8PqAB1QBPGeUpUSyl",
-	"q4HD9DNLf5pYGxG4tznlwu1DF3kulWHJS5Zw+g6u4/OgiCWXXJD3774/+IM9efc3JZldGbGQAluVOVOw",
-	"HI89EYnDRdrFxaQQKdOWklXiHkyUcm00kWbBlCb9amhN7MqpsrREswMuNBOaG37FUsdZ/kpTnsAU38MB",
-	"f65zWrI0PXDMfVIYMlGMXoKQW6SWpjOlpNIx0XSlyXLBp4shSD5uGtB84OBQ+AyEE5ok3E5I0zfKnrLh",
-	"VoSZ0VSzqJcHj37pzYo0HaPU1JQqv7fcmQi2tPcjC2EsLWiqJhsF46iXU62XUiXro5/DyP530qeGpIxq",
-	"Q46PLJArOrXq3YDMmquILExZ+GEfuTYWL9wPj3Q53DVWauQlyhp7ffcplDB/coME2/5QfiEnf2NTY2dC",
-	"dRXU2NpVTBWjhiVjamriaUINOzA8Y72WVfNkB1E26qVUm3GhNw8uitQRQhSV10bxYLJ+y4rN+Md2xXjG",
-	"lRUFyxv1urFmU8VMRIwkik3lXHDNCAcYWxtfsSt5eaPFN+4JTgm2Uy4+Cs+/+9qewkt7Ipk/uAC0jvcF",
-	"LRhj27oAGmiavp71Tn/aTKQcFH6KmmCIF7N+mRcLuRREiimo2iKxwiW15GrCqLIikYX9YW/bPtzw6zv5",
-	"UO7lBUcyVl9XQg1QXm5YpreR4HJ3fhaqFIW/AzsNXM1ecANrqI/RfiW5klc0fSmTFrr644IaIhhL7OHl",
-	"TGkpSB9QImfTR5rQwsicp9ISxCuW6sEQ+KKSV2xM0zQeCXjbC5Sn1SjuLZQkUkYT4JKEioSwK6ZWI6Et",
-	"kxBTFgxpX4m3DnI2EnMmLMNmCfGj2HeoAaqL0jtyUZJyYYhlwW6shFA9EmbBVvB0qbgxTAxJDNyn3G98",
-	"Gog6luEj7cd1dSzAjqcNT9NqLinSFVkumFhb00jMuEishEKAudpjl0B2yCSV00sN80ZwYNTd4dDelJ2S",
-	"rvRIaDkYjiyFZ6LILEQEF9OLeuGZ9qJefXsBqFSk7bwwiwumNUcBow7yVi7SelyyprWvUb7VYy5a8BUF",
-	"eFIIw1M4ChwOEdWJxjpA2FJ2j3qoff2dGresTaj2OnwX8GWmmF5sWLVVrLeN+ta+49ny2Dhx1p/6t0By",
-	"Wg+00KiabBr8vXZ2qxC3a4fd3EZtIbVzdzM2zsxtso04fFtoLpjWTy1gftwur7UQD7ByPgc8YppIQSZs",
-	"QdMZkbNhr8l7rBQ81qZI3N8l+azLOUctR5nRj8/x7ZOjdUIKYrZYjVuY20nrcFPTNK0+aX2Pi6TQRq12",
-	"GvSSrcY55WIM1u7OHT65xgZzqQ1NxzRJFNO6XbqxjBDsFfgycS8Pif0xpUuypMKqKYJZFQiIsNVPMqam",
-	"nKaEgbrXf3r+6uDizfnLiDw9v3gxOFsnptMFs+SJIzHX9jl8q8mUKrVyhh6zYFyRmZSGqSE5T7WEkX75",
-	"pb6VT59IntIpW8g0YaohK7efFO5z97t27xtu0t0+MFTNmRlTC6diynYDUCNFq1y19uIVTQs2toghNfdE",
-	"bdv4n1qQ9ynNcsrnLbTaKuaCpXpnEcUP9RQ/bJNV7FcpMzcU26+jV9Qg/Zftc+yqh6TZeFrRvU3H0yST",
-	"m/QPzYxVBHc+8gv/vv1WFmrKdv4S3y6/s7uZ8Xk3EcfzatJwplgpXoHBgpGZklnkrUA4uBMSuSF9SvSC",
-	"WXWJEs2omi4GAeOuwFMbqqqrbqjzoIjRqeFX1PvFrgdQ2lCz+1nDy+6rYq/PCvjOsCxPKXrPWmBs62qL",
-	"PNkT/Dcoi+GRlrDTBIaoIgb15QeQWseF8nT84dauskEIahhd29+HDRTLk5lAigIO0ot6ywU1mua5nTXT",
-	"rVJVOcp11N+QNNZh8jvnpox/grV8iMFZeU3qWXHzr0G1dn8cN+hq1CsE/7lg7mcLNesEr84Qj+6MlO1p",
-	"pLouoXsu8sLcG7XL6Mfw4ZOjFrBsYHXTNqhX2rCM+Lcs3cuLScqnIEpJhf+bkZUsFJHLOjHr9Bmv2VPK",
-	"A9mEObdgjijFhs9kkFhjfOuqplN3x5mzWWy2rgT2DUCelK7GE2aWjImxNizX44SuWhD+tWBWnyf2nYjY",
-	"d5zzCbieJXnePmhZ4yNdavpnRFjpmSTMEj/NxbxGKspoha+/eRJEKxy1KbfNC7Cyarncna7zR8YuE7rq",
-	"HGzJRSKXY4YO1Y2Akcrp5TvLhRrfwlns+TWe1Dh1BGTNIGDvBU7fnq0T+32Mx+YQD8uOZD6WYqxYnq7a",
-	"MBZ+IPY13XZ/gbgykTJlFHGBZ+zvTohvDCjI8/NX58S+QewrEWHD+ZA8KyzYHn7LVMp3sjbWD2UDrDb3",
-	"GKyu7WrWrzqEpKiBULsgJRLp/cwB/ltyyVaaGEk0M6g+SsE0SdnMEFkYcslY7tRD0IVIXwqCYkSErwf+",
-	"9kc68FZH90UoroXLFc93INzB9G+K5tU8/3t/2eKLogk3wfk7QeBABPrm8V5K+EUpzHiJdqqvelFvLuU8",
-	"ZWPQmEDS5uKSJWCro7lMU1m9k9FcwxpEQcGAu9FYW9dp1rb8VBbCsARUORfNgu8/0k7ToyIhGdOazplG",
-	"E7ViNIkIGmpWhKZLYIlzxVgZNJWtI+FEFmLKWpbw0g8Ohnl8LakJR1yYbx63Gn3RoDTWzg9eH/gZWptg",
-	"WEtVTsEIFZGEpfyKKZZEbisWWDiGXOw3PZzQmC4ptxRt7OnM+lJewFEKaUqT/44zoPHnio1xjbpr6GlK",
-	"teYzuwv7tWLa2P1JRaZSXDGrlu04o5torNiU8SuWdM0Ix+pObsehSxdIu2ESTvMRaXGZ7Dv+2J9ym4uh",
-	"dMO4dyIyWVWuJAsDqyYm1BjI/ovZDh/VqkIYIStmdp0t68KCi5cXFf6WuLDjsEYamo7hYrrgoIyCw9Pa",
-	"cWCvv3cs+kf783meX3flazEO1TbqRKO5kuAkW1ChBR+jkrB1k4MQ8luhdDO0bBTESgtVCz7xGZuupik7",
-	"JYmiM0N+/a//RmMaI7/+f/8vyWmhWQJPS2MNvqOmC7tf0ndvZ9TSeS3L90jCFZsaCE+qHIswi+VI8BXE",
-	"lNgZQmOQ/dWNvpFdvQcL0VbJMuMifHoc3YGF+8FG8/ux0fifrdpRaAYMUhRpCm57IQVrM8psNm9EvY8H",
-	"c3ngHvp3h6/cP36SORM05+CG1cP3759/9yH85oBnuUQRGfIBTntzbhbFZDiV2aGkOT+YyoTNmTgsl/Ep",
-	"/Fxf8vxA5nhmB+BRZMqBX6sgWsraa8fzpz+dvnwZkZPHBwtZgI8tp8YwZX/7P/2fjo4//HR08McP/8/J",
-	"T0cHX38YnP50dPAEH/3PNscJiF81+7U33gbQ+fVJHTq/bhvoqpVHvBaMQCrPKQTkG5YROSPxD8/ekcOr",
-	"40P4ScdWfrUc3jC4Y/sP1B4nMlmNhJwRSpZsspDy0guGKwyXaLed7e4ysSQYz927SM7fPCeKmUIJBqFI",
-	"VcAHRMiSBc1zJlhyBqGjiDWEa68bOz5raCrnBSMW1zHexD63p7buX6kD59+0FMO3dOkk7soJ1lg4z9iB",
-	"VIkVkUnfQuzV/x6cIQOwU8XuvA54AmljdrHu6HhDVutyquHyrusecV/7CIuWaIO4nCDGczolseXOcURi",
-	"RDj7Ly+zxL/+458YzlSdLkSw5kzBwQ5aQ/ysmqgNzfK2RbTfLOm/f/d00OnGWp/CbXETVQX0eLfK2StL",
-	"/Fs9QS4EpFpw/QzD+4gQ0ttkDpjoFizLiM+fyaxcnlbLJuq8ugWsXPQKRPLacYa97dC5zmyD5LW12AzE",
-	"eUvH7H7iiFBSnmCZQ5jIaZHZB/34hQPqpwEod0DrjUGpDivuL7ebOvHbePC3BUFwiWtQ1AYVG5fzqjWQ",
-	"/FzgDWPov7PvV9Sh7xM3kcsQQ+c1SRis1c7l6RSDoXN6+j8T5gViJEjB6/5BIDS7R5heEbxCxZSl+KjU",
-	"wKqBykfV3OUj9N6OXXJG+Eu1Mi8uBUOWj6ohy0fVh7rIc4UhgsG34dPq3YxlE6aGNEnCP6vh3QPFsoau",
-	"NCwtBeHD6sPyUYueNVTMQgI8c8PAWkM9pR5NCSsBvjm0YJgUaf0Zqoz+z/Ki/ANnWCqBQehiYgFuUj/7",
-	"SmMqbzNYkmO8Q8N0u7WvhOoLHH0TMavkHp94Tco1aWLkkJwHEG+nAnE5/ioGoQMDw7zY4QH/K7/BB+B/",
-	"AP57Bv7vOUuTZ0qh9NAwBDjPz9pHM/vROob8+eL1K+K0KcKFQcnXZXM5t8ChV5sPvUuhlfG6Q2iZvcGr",
-	"cCnVB21sC/Om2sOu888Rdce8ltcZ6H0HuUFYmyAZT1bX0h/2CeauQsA8icuZSFDx94feK9N9yjjrNutW",
-	"m2TuVWJYUhBSFRze1iwfhIlrhTmVt7dR2oKXgnPbLVsHT/BDVNVocNRs7SRwFdu2tkeikMOS9UQhvLFx",
-	"odK2wK4rlsocBGsp0lVEUn7JSAxR9DF6qFMuLtEUvaQaEl/R+dGdmrd5DtJ/8ez8uzfPX7x+N3726q//",
-	"llS/D05hRgT1kYABI0weXXLNCJ1Yqjskzw1RjE4XTi/B9xmOPlmNhF0keOtw71zMSZUssyJyiYqqjwIH",
-	"08dWh+aH8m5uQZovb+uzKIRWg+qKLbohPS0Hmaza1b1CM0WWC1l5fHwYyhmaJcFCRAVYji7tbaGxx3Nn",
-	"ksuUT1ck4UmZYgrpT1QpMOC3eht3JZOeC1/XTDPlZrVTJLZLy9jx3UK4RIs74WfTQhuZjYEX620GvzVg",
-	"Kulpw1Mml0wdTKlmEVrLZEa5IFyQ84unz5+T/vPvXp2DArl1T0woPl1YAjHexSS5tkLIbS2TIrZOV8u1",
-	"vja7rjtk10My/iYnVd7F1jVBZvBUCkOnN5V4YKidD8MHZXj+sfWDfNEaZ/JsePzN451u2/nXb7THyjez",
-	"U5T87m9uj4y3tDWIig8Cb7aHwAc6wo22v38sPagamu94EmUk+rWvuU0uDGlvJSUiPNWi3wN8DsE5xNyK",
-	"wIaY1gDnatOOcHtoqEhuLbqwTifX6VIgy/KapzvkrHUWGSQnNG+/hgltFGC/BAMLl98W6eWekYvPPtKp",
-	"SVc+kDvmCfqXSDzjqWEqbgk9nHoLTCP7thf1Eq6rPzQz4/LErLI/NnLsoQBjQJlhrXpvg0/X19wcCqVK",
-	"TF0r3Z+HKEw6L2h7LMeuXB+PYhfK8D2+CXyk7qHfylHCGMqjrVGUe9OqtTTbTqu2h6S3TIOK05ZiN98U",
-	"RMUIju6r5Ngrceah9jznjJrpYvOImqUMB53JQnSMoy95nnePQ4mFHIzGXfrkrxVZ2n/1KxAiC5nirFx5",
-	"HWIw3B6R43cR9SobnF9R1zlfL5FnE3Kcl6DuTfxhTPGZ07FOt+FEp+S7Pb+4knxDp3jHu6XkW9/F84vX",
-	"5Ovjb745OCY0zRf04CRw1io2t4AAnIOIwurfWNtOFgacSzAomcqEQWECZdWHtSjXk5tKyk3vygo1WYzs",
-	"1hG5ZDm4yef8qlaRo0W0DmNojk9aKVAo4m69A74pXPDcQUBHQCDJ7LklbMoTpofkHLUvqBxVQlYhEqZI",
-	"UHTBonhYdYHUamO01ZFwY9RrMwD15iIETqtdYEpKFd44JPYGoGCNcvQBK9b5qAT3ompPd6iJ5lthtCZP",
-	"bz35pjy9PXu6FKg3R2BbWjNv9Xys44rHEC6wYNWeqFLGcMDNLyhU6ojduzGULyTaSIXkPAio+en84D/p",
-	"wd8//HLyqTV8xlLDMZ+NuRgDqlTCwNqm3rJZoRnpPz76I1l7fQBLB1GJ0NSueQUAKhABNxHAdoio9Int",
-	"KfVen9jpzZvoE41bbkTx+2p1mwL527PwA01gO3SGqsD+KQJ2c98x46jcboZOMF6tmzlDUGkKbPU3d9Tg",
-	"u9PYy3vbPSHZfdPG5n24b3eA+CNdxgRHRKYJ08bV6+pTQzKpDXlydDQ4IyzLzcpVktFossfya3rnhF17",
-	"ukGs1Hp2DrrTtp+yKyEL2UPrWzsK6t3gVux7hGvIV2iX3na3vHgXWpvlpVXzDNdaH2H9xhoDBPpKeTjB",
-	"pbYX0ApUgf3UMYxx1uaRJqh0aCv3pE5qc1Kwdo5qnz/YbuZtN0ttMYBuktD2IPRecZ0pme1hp3RfGbn7",
-	"Nz9fJzT4OspTK217XgW6bpLQ9zcz21PfaYW4gqf4/nX9nd6/3IyoWBHq6xxjfAIklubI93fRmtl4sjKs",
-	"rv92J1DAB7ubcbngenFDS9qOWJDRPLf/7ETmX7bUbgHEdqMQK5kqK12jdwtPFqrK4uWBgNZeWGR3AerH",
-	"BUNhCOUkva+ghCXdUH3dJDS1Ox7tdhfG5Jq8f/vCcYGUEQj0W4pU0sQn6PUp+QGSAMkFJAqiP5Jiqdmn",
-	"F38l7COcz/u3LwZnVWA7FaTI7TjDHUulqJva1de95j8XrEBPeSEEus/D4I4yZKQK6vlwDUNp950H9kgP",
-	"oCES1TCwdl0lgfG43zA11oqehHj2YSMdfCrTImupydQRj+I0S/iV9Bk6dStFNyKl5hWR0vIbEWdfiEip",
-	"xkWo30TEC6sRCdWwiDiJNyJTblYRVr2PvPITES90DyKCBoDhqDg6+np6yVbwjyCnAlQjjxXVqkCwyVMo",
-	"/2VksAkwpZb7qDQrwAanWaF8JBW8B6HdZAoniRUQ+VxIKJ5dusn7FE/OnkRhoL78bo4213pj/Sa0Lwbp",
-	"U9/s+obtYSoJaykx+8YV9PLfK7mMEL+POkx1pcZVH4gWRp4SSi6FXAqCCz5z13JKCgHPnW2FC/cDwpA+",
-	"KynrqSvijfQWDDBnJCmwojQ7hfJNUykSd9DOMoGQ6Omk/ZolnVOBLA5mNFwkMeyjiUKKWVrHCyNL70Iv",
-	"6vlF9qJeuSRwiORmtQOFgAuIqjYqPsRqQwmVNUFhPTYANz3OFWvPXnwrl5ossUwnlG43K4ez3kQaEZZq",
-	"VjM1DALDfGDQCbz6msjCaJ5YRFkFr/hLWLC0w9ZbHp22lNHCa8eiFcsZxQLVgjCqUs6Uhc9HutzJKTCb",
-	"xm6kcmCh5LI0mUAFQaNru+zQZnawcdjlOYAhEzalhWZlzUE6NZaqOFSXs92Ydh+y1TtZxqBrrRrSqTsz",
-	"sZE5dH18RdM2SzSCjF0PtXQB3vLHa0/XEW3nn8Ett0+h5FKPNWuNPqIGbkiTBRWJlVS1JDPacSk+YJV1",
-	"LVe6dhJVYCuoYztY/6s1BufZCqbRGrZVh1hbYhsQbUbv75XM3r99safSeS68EOpAyopdwKGosXdXCnJR",
-	"KL1hSvlILKW6ZGpYpR5BhhK4EB0BjsmSC6DNMDo0QKqa5GjIWINTt6wPUpvastU2ej3eBbbsgLjMJTDk",
-	"M8iDdJFHE2+BuAep/+WaxN933OLX//pvZCVdMgfEpVtEjgfOqhfOHFocr6UenOu2uyDNmyB9NCBzY+9Q",
-	"w0YG7epApx5gIemRtgcv08KwEJwg5rhNARiJvmJeJjGyoQwMiF5Q5RQlyznwdiVIVACUdowheaP4FYh6",
-	"qZT5hE4vURzj4vIgldOqTqwrYK3A5pyMRCmmIWxb4iTY1DiwZB+pFfJ7pz3YyenhYSKneoilTCDHVecW",
-	"v7HwyWFyeHw+eXrIEm7+x5wn/3ZUAz3Fmz0SHv9hmwhgT3ozHbiFCMbAvPEZoxhxBW8Uu+Js2RYCb8U3",
-	"fY1NOV2lZWsJw7Y8qlbRRmaQEaZZxqcyhbKThk5aYxeYmMrE0Y11bEiYgTwF4l87I1hXSB8cnzw5IdBP",
-	"z6pFoOSukA5DeK7r6YINXfovrExzcEy4mKZFwpJarlZhZgd/6EX4/4MJiJ3238ffAP/Bf04g7CaYu3U3",
-	"SK/GKW9zSrzgoswkc4StkvyPSd/iQTZJIciYaTJhM6mgzntgXOiQSZxzb1M3i+Mjknj2v5cBHEHgLczQ",
-	"BgKFQOG/JZ8cezDhhcx4mlrZJVRjW7UFEHLC7ZYr7Uhp7Mj8KyErhNL6FUUlTgTbqE5zG55hx5zOVJNG",
-	"HA72dxq7GSPCPhpFqz+NlOOMilX1xIk5Y6fsC+kjnqqfCjP7Q2SV7XHZrCRCl/rYjpdK2H6LxdTbHloM",
-	"UQiZUymmTAmr0wGBB1le3yy/BQ5mc3rLGsC120f0DcQMyBICkQIOqqxf7E2LskgTohlUrM+s2pablQtT",
-	"KGvTtVcy3oD2ZQQNKEjoofeY347Sro3Tdch12ctpHVkVXdYG3A+lHNKUMX92tGClXRd6Swz2c7LWlxWM",
-	"txaYaT3LO2yOZMXyWzLQtvyETso2jRAPZe+T5klVYLrnZqiGCytJu31tzXkKHE6B5CHYMnA9YuEhFyRa",
-	"hZCCquhLpNmzkmZce1BlKzYTFX0ptVbmb5d0W2WLNqlvL+VVVYmdGGzyWbcY/X5L2tx9bN3dRb29ZdDC",
-	"QoOTuibzfNaAt999zNc5FKmrIkhPQWnQjUAvMHwT4NNbYrr2jOP6EsOlvqi4Jy7M91y0a4GvhVVgMHrH",
-	"V+EIm8xIQSiEy5ySQiimZXrFkrBVjI5GAmW4iUw40xFxbIdgfdmIXLy8IJrNM3t0ESkrD/qfdU6zkcgX",
-	"imr7tYVfHZEpzbmhqY4IJU60d411CHre6s11iFQjIXNzIAsrYiq7nyE5F65jZux7eZVp9202vVa94sJY",
-	"Akq0oJdsjBlmYCiKq+MYB8cRRyR2B1CqCPAMqh7iIcStYn6nY7KWKm8kOBat2upUCO0XdAi1kw+PDt38",
-	"8Z7ahGXsV0w58l82hHA+2SVVzq3MxUy2Muj26Csou2NY/khvcFE0S3SjAOO9SU6xKZe3RcdJs32LFNyq",
-	"ipVmb5S84kndaDMpeGqw3rAwCyVzPu1FPeD0HMpEZFxw0KVZrhm7tM+U/LldEqqmeG4vo6XSEsQ6QznV",
-	"dENm4UbiFuzDcomUGivljC/ZatdQt/oyGmN0nN2mdgTcfjjWzHRHmKw5oTA2GGy2cinIJVu1W4z9/azD",
-	"ryoCjiVnM6ulEXj9gAvI9eYQgC70kindPvp0IXWbx+h7K6+S5QLtao2lI2M0BD8+tThv7DoKzZxl2R+o",
-	"D27HSHc0SJULw+D3PJUrSItfQIPOS7YaiZlUzlHqdj8Am/RMpqlc6rKCHtSRxzSSWvp6sL81gFunAX49",
-	"VSV5CO5PW6kU3PNaKW+p5gEUgWoh2lO2NqwDfoIQfW1PsnX6PEDgfXDE/bvFUPgMgiT9Cy5LOTwGOPll",
-	"AMXl3ZYXBhoHtsPdTalvkIkW/d6wDDpuF4rVdV1ZTNINii5S8ltppVSedYkl/vrWCUhIAmpAEgX0tbqF",
-	"LSRmR2WylQq19RLcpvRBdbvXIl2VulYJpk15cXvm8/UgtHHfjTjpg5Mzcu65k+/ATnzY93G9rKKHkLJ5",
-	"wEm9McMWyOmCgo47e8e06coBDEj3OmUq40m3nBKKDKBuGSamq3HNgBfmB3byVHnZvoRr3lWzxUIH/sjL",
-	"AOYD3KkQIthRx+m+bze+7WdCdMO8lcs2StMafd1e2WXH16x6sOui3uHbaxWhFHijICTKWSvduJsOyu6w",
-	"Jco6TXeNLXaBmVwKbCW763cJXe10NgDzuw66AZ5zV7mso8G7zHKz3wZCTNhmO161g3W1qMidebnf5pra",
-	"DnrTvb4rQer+r3avK9v/6NfySG7n4OSci7dYs+1OC2NJNW811f4I8SDOblFoEC5DERrbH/E5hoJK0ncC",
-	"xWmQC/Q3yYXzhG51C+RU66Vzm+2V59FakCsYr+10X7JOHWj3VvdYEUwveN4plNZ0Dn+QZMJSKeZwgH37",
-	"QEPFq8HOwufLcuKLIsuoau2MdpOe4rniYspzmq51AnfNt/1Zfbhhhbprdw9vrHD3duB4duu3310LcHMZ",
-	"IQTxvfxk+x7Qbilczdgh92FVgCUsquJK9lWL7z6qW/CAujP/TD5QnP1aCsnuN7UWJLoR/ELUXTvaiiBv",
-	"pZnXXp+bYwOevJKGz/i0JB9tpWHaU4Kqdss0z4mhly7/CUhfn5KcmoVPH6B5vltGw0RJmkypbmu07MLM",
-	"lwuZNqw8ijqVn4pa8YBUCnaG4Vfgt4C0DsPTNHjrkfaNTvdOrryT4m67Z80qVxVwfd0po8l11xzYcXco",
-	"/UVvloNVevCuVQo+hF2stL6xsQBWlPL7a6Zl+TOLQqAPAbI682rjW2MAwiXeAoWtYetnorPhGt4oNmOq",
-	"7JfWsCkoubTcKS90S9vUN4VeEBGMBXJStiLus3aMTChPV+OEz1kbibhg0AgQzbX2TYJvto8FDLO7ad07",
-	"lqZ2MDqRhe8ip8lkhXklHSmUmb7GgBcvL9qHK/t+7TmmFKWPsG3gNkk6aBa2Nmt9X41LiOr3vAfE3FIg",
-	"ShPMtgPNDqCw9Wp3u6yWk994Om8ZTc7TtMtKl1F12RbF+qqORhhrYwED3gcGCDkHG3q+rtW+gpm23ea7",
-	"htoA9rbOXnSrMnAppL5hiq2eKppjCGpQ591XExqjoTzsAlyWfm/AJDY6b9VbXqt56CDbQ0z0pvQ9qlxh",
-	"JZ4+eJd/+HZQVfChvlIIRnhIVXn10bxbZnB2VPdxceVReySIf9W1PpJLQfoY8oTdUsv3fV8FPRgSLCSF",
-	"AxYCWh5rS1GpcJVK8BAtnZ6mjHpHypZoJH9qN2ya+y/YZvizdAF+3bAnNP0E2M/vBv3/7lAo7i4BtGPz",
-	"wJA22M/SYt4+XtC6ZLwpTjV8z/B6OMNMMYZ2Q8j0MEzliut2Z+yNXYS14kZ2W9H6XQbn1Lb09m3vV9U0",
-	"hK7b4v83B8k7bklZg6o2nHsT2EQbiG4smcbcmDJ/QjepbnOtbQFwfo63TDPzVIoZV9me/C803W7ab7md",
-	"sMnATWy9OMgWW29tg3dvUd+5P0TbuljSFnBk2k2TTTUN32udCvPqfLuAPVKG7SeYfGUkURgkOJPqzFWm",
-	"wmQorokPeV4vU3XDmOeTfWKe29/dLep5l2DRZkw0xexo10ZJE6pJ/Msv7Xm+nz7FLfm9x635vW3h09Bt",
-	"9Kbh013R0Sd3Gx39ZOfg6Cc3iy1uD/1tm76V3FZpcY2b/v4p+ePjJ/+buHwhgrimh/sFumZ0uuCCHVj5",
-	"HB7Yt52EBklxwP7Gs+7WLJ20IPRy7iQFBw2nWuxFXGhDXXnAFuse0CpnSNyenhP2ZN9q12tG6L5/+5wI",
-	"moF6gZFucAGNlrFd/KFu4qskEww13UAx37KZYnpxPXah8OPxrfC4+mCta3VegDKUbynQSZdkEKPiOhe1",
-	"iY8XQRnIu28ic9tdXG6pacpt17csu9vdkX1/cwLMlrKZG50AbTR9q9zsYegFx8642AW+JVSj47qDk7Of",
-	"ljEz21uapNl4LVxjt0nCYJkd8g1Zvjth9cdxYeGpIyw06PK+N07cjsbX5eMIV+d33jiy8JraLqELAvZp",
-	"prGhkGsDv/ZTM/3lbGp7AOksbdZU/7EmVFRV1CGvuhBlF6xmfacy3Qf6GRBk087/mUVY2cQL08Ll1qRL",
-	"utLOtuZqU0HXy50jREKc/NbtpwUWOzs8BFv1+5KK+NabezZlqAbDsrb2kAqDB0d12JvBVwPzk56V9cFc",
-	"FeRd2jOsN2WIyjvdBBM/lN1E967z2qrLXCdU7VoMzH1zTR7b6By+/f1WwyPWD8MyPaREUFJ2be0OzGuv",
-	"R1s59FUhfG3aPiUTmpBLtooIJT8X0tAdG49pwzM4pKnUZlzodouK8SkMjzRUAyO54lMWtrNDEZRPmS/S",
-	"AmUK24O3t4b3u7qhnc1QqCFrqkBYRZfytFBsS+WUI394WCgLMyFWexOSCjm+x2lb45DvsVLvtUSF3Xn+",
-	"dSJwP0vx2bCRtAOoD10h3Zv67lg0m8qrepZVsLm7EDtKfSxclF+rozRBed0S4HeJqd0otLTQg/UKuZPV",
-	"pgq515M71tFojdXsI54rRnVrCHmz+Ekp37kvdlvjhfdM7eUL3da73UhwYQaJf2VBP+ekLPuS183Zj492",
-	"tOPUNJL2EoKBYAYl+EG6wM412IUKR7CMAJypUrjE+/4Pz95BlU7vp/WvAmmlYaMdy0IGvhETFsxhV5a6",
-	"DkkMAgmUTOQam9z4dqkAhq6Uz0KmCYF6dtwECdZrVic/WrvC53e3e7pJkNW+ra5OOXUwz4ctd/JtJWE3",
-	"CyTd5kqrairXiqANP955czeO5CotMp8pisvP31mKL6BPjWATX7jFFZbMU1Z2rthbKu00ImwxGuxmJNhu",
-	"FLhTI0Andb5VfXuH271FePXwsm2zMPgOS7ue5fW+uU9pOrl2D8gnGxtAbuJub5nXs/Y8JC60UcW0/ZD+",
-	"JJcQxwNKtDNi5KvIB2xjnZBHGgqBaNIf9fRCKsPUqBeRUS+TihHYfTrqDRon+GSnli1tVthqq9gbHiLZ",
-	"wBDbPz6YUM2SAfa4h2q49ie6Kk0LVPmr3C2maNOZX/julPt2X+UQiB4HPEXHUPmXpmlb69U07UopKuUN",
-	"X1LGgy9dUo7lzwM5oSVeMVjCnTUu3XiG7or3gNiJTFbtZeqqEnZlURWX7hL0Gda17NzQ9JHSVRk81qw3",
-	"vtKEzgyrC4Su/mENoL7+5snmGMoKrPcJbKsK1jXAAMrXA6sAbNjuBnNW1GC7YUU7ONxNFPlaqTM345ch",
-	"qG0DtOZOOzgfn4siv4+Eylq+2J6RQ1LNr/vp/kE42xIn6ylj5dJaT7eqo99iPL27wL5Lvj3wMljbX+zr",
-	"Nb15xw/f4gf7daSHwqttQdmWPXLNklOrRcolUwdTqlnYMiGRGeWC9J9/9+qcnF88ff58AMURqSDQmX29",
-	"3NMmqwuckl9PufugZfmWZJXgIDY5TmiSdPZbEHLpey6AZRWsm2D0F9K4etHthqfdOpZU44WzeO9B3zlp",
-	"nGtgsK3TyJ4dRmrV9KGOt7SsQpQXPdySl77JfOsbauxV/DoEXbncEOaxqaUHnOkUDBF4SVt21Ow8nmAE",
-	"/noTjOCgw44Y7jy2QOC1OmnfP524QRNfWqvuuCXO/9oVHduSNjl072GuYZuvoRTTnMeDbbGlmwhgswro",
-	"PvEvOMgWoPiLu9+mEIh0tOdjzVpDYKpRbkMdDhjh57LgrIFjmL9fVQWuJd1Iq/NywM6MioJiqWOZl/k5",
-	"05RqXeUYbjnJkujsWGHeb3Otcrz/Ey+y+tv1FPJ/Wvyu/kK0jUjGP7JkjPN0RLds6XXw9OKvVZMDWhWY",
-	"LyAxpr3my4YikCVCbDHXY61yz693KIz4ztksOot8d7AZ/yuyL1ApXN22naDdT/vUKRNtIQbXEP4aVpxr",
-	"h0qJpNAuSrgtjkouRVeDIZ8AHiaTy6WAun1UJCSjK28i4R1ZpFyP82KS8un6HH/lmk9SRox0kR/bG5dz",
-	"PXapa+sJs7Rq6FQWtptSQ1M5L1ya+4FVFCMyTbGvWWDh6Vr+hq7Z+yh2HkK6oqH2dytGvcKiASbbtduv",
-	"5Aw6HLpeq3bPHRJYobHu7H49wOveyhLKguGiCu0qo24FEOF1lpBY39d+7sUmHl7PHFKOkroQjz0ELA8u",
-	"ba62fPVIQ2VhtNGhCPJIN9t07Rsk230K15EQGzRney5ASF22lqRuEAOQqzpMhRcLipJYEBm2nT5cN1Pp",
-	"2sj8XOSF2ctUU0e3LUfWQL+y+36Xeccv7RZEuJKXfib5zc/f6YHTri3ZupVcJEwxbCnlHHCQuuNDEn0L",
-	"I0sWoWR8h4X4Vin8lnjXdepe1v5uYXVBbXTED8HQsk6xzY3VUKGXeZpO6PQyQkWc0ekCPBhSJdj7DtVr",
-	"mueMKuri067ZWKYRMYt3U1H9YDs7XPb17JOpy+vaaPYLUsA2Uk9vnt/fAr+npLjV+g5yNwqmgYgThhTu",
-	"ZnRv72ActjD60i3x64T3ev6TOtHdgT98tts9I8KyPpIyrav6TeDyq4yFe3lgui7xrbseIoXrDAwXGvm4",
-	"HSv5g1exIaN8vZ1rXfear+VwuUcB5l9C/Fi/HXnJrlmR8xaTndvg5r2wOt5TrxA1DS7u8R5VXvCb1ql0",
-	"W/HE6yj53QUXsejOFVN8xlmyuR8BFJVzGQrg7Xc1Zgj2+DYkhtFi0qcjgUOiBQuaoUSEEu/uIoppZpyT",
-	"Betzs4RwccUNGwxH4r3wKyJYszOjK7CL4yskZzKH+nOuizY5f/Mcyvt31fWvb/NGUcObS1ReJ/itVjmy",
-	"cSFtS6/7Crf4k35kk4WUl+fGyk6mvXHOn969e0NcpinJaALWkoSl/Ar6QWAkZUvgBI65Lyx6W+X2TAI7",
-	"7a6i7K6h7Fuqoiumcyk0G2vB85yZTR6jycow7Zmp/5BYjjPcPfx83G6kfVWmQQhZjQ0Og749WVmYyPdW",
-	"9q2UQdBy2TfewbkpZ6PGsadTrOK0Y0uU8m6iOhjUt1U773CWKgJ87cC3A/Et6J0NrPhM2qdbxXdc26GT",
-	"yoNQh4UYvQTxqaWgTGkrJQFeOqpHEjcA4eaMxDPKUy7m8alrzgFozJn2ySlWY7Vy0hmJ51IweM91fWEJ",
-	"eXx8RH6QgpE+JW+fXbwjf5LyUpPAl1Frilw6MNysvag37/L+uO0+c9Wuboe1bbNf+7O5Ec0vBwkcDi3x",
-	"jsE9gArs4vbARU61ceHmENDujqss/bVbblW5jspZStP09ax3+tNO8N6AtE8fol2pMLRw3Bm9ntlv3q1y",
-	"dhEUK2rNYsJjGGsupmwTrXWw62gNgfdJebBAWLQus8d4ykLAd3Snnjp2B3lSGf04nkqBCbXTVUdzVDZV",
-	"zIyVNFiBgn3MuWLawWd9/+8hH76MnsVPocIknTKsh+KPwI/nautqPheaTJjmiYssxSxfAtV4RcBdBCOJ",
-	"ZPr6h7Nbj8EG8lftBq/llVDpjm4ELCBb9yKEEB0mRjWQqwXt6+SkCb7rALDxtvdzOzTO75bt7u1FYxqo",
-	"X4fNp97rBfVBsB17/NOo99Wo9yHGTOo0HZLvyvgT6E+fKJnniIo3oyS1ANktymgLXpZ+gT80fQLfVXSD",
-	"CzJL+XxhrHID1k3fRdeT7Zpl5JvH26xbrTW8z8ExI9PCMLIwJtfk/dsXZSQKKF1W1Lfn6/WnNRfO4z/s",
-	"p98iWoT3uzPMJXtznZLhf4rWzOuAHh3NFvlcYLtM+05E4uVCs+k4BqfwhGr2zeMzohdyKeBudjAI4mTr",
-	"O/2wvtfbkzGD3X9OIbNBeEOvpQCKFhC3XaS3WyoceEOS9FlpyP6IvzfOdt3myy451KrzcEYEc5mBEFse",
-	"H1KsVjVet6Xp4y9O3HJOfjdwXyoneVhxZNUZ6Xkte1Wg+TeWlGoJ8ky8xJM44EnsK+xWIt9OXXAqWNoZ",
-	"gl5RrAoL1drcwd1Is4CBdjeJwOsbDQfYpta+4C0T7pJQzV6T/aY0Y7vZCIDQ1Pe8ZiuESBCuSVL4mYBt",
-	"uovByiZVnYV7kDcdonhxsxmGX1kxAmAIZMISN9a3vw4ELddTu+BdbXVuzbfHgjy1+LwcqH4V61aOHMvO",
-	"xKfEJ1dhn1BN7ARe9TsjsS5fpKLUCLkmBVTMXNKVfcebmuLTCvqccQQeKmZAxmMfF7TQhiUgwFp88ZQS",
-	"iJ1niaHNwy20h6Wl3b8C09aG0hDuKKDD/2pP6V2KdDUO65g4CRZvqn6Y/7el0Zi/5zRnp8JgVRJMjXdu",
-	"P/C8GVnb+xmBJRBqya1i7gQ19uwu99oR0tCuyz/DOSHQXU6BjyYgV6sy9YtbkVsbaue38q/Lg0R+pphh",
-	"wgfl7KgmWvW5TeBOnGMT5wRrV9lRTcjlYNcpmgIm7HwDCuC9d+V0uOoja+t96a/Ocd6JS8pExrtDdoAb",
-	"eMPCLko5vFFtWLErLgs9dnrsHsaK0krhrBYtdgmMh9ztLjdpCoIt70xbiDadwYYTfce0+c7R6vUVx5Z0",
-	"xmgK9JLM0DBt4i5ni8fMXf0hO7eCr2wb4RRbdgbIvLsiiK+vq3+eme3Aw8rzbBGLP0RrpUzbDxU2gR0J",
-	"AgUokwLbdJqCafzXkiXC/9ssCuX+OVMc/6GpKZT7ZwFff2iDJ82mheJmdWH34sJDGFVMnRdm0W4JAEMm",
-	"Af8z6f/5x3cDZ+uvhUd7w38/zce//uOfQK/gvIAUwwwVTCyMyXufPkEUAjbZX69L9Ian0kBpFkiJ810q",
-	"oI5VhEn82vkeMCeJZEVq+IE2LB8JXRadw6Jkgrx48TKC/HWIds/Kjj1R1WHD4uXFy4vI1XqhIhkJn/jg",
-	"upj5Vjr2VcVwScCBllJdsmQ4EiPx1Vf2LC1nQF/z8KuvCLQgiu1zqVyd+1PyLRwLwUrRcL5YKzq2JMs1",
-	"UcPHgmviQ90aNwKBNPHh1fEhLcziMJVzLmLSpwQy8w8sl0zIn398d0YUE2w5Ej62tPrG1ZiNN19sjDcb",
-	"D2DKkcDvc35wyVY6HhLIT7cccg71UacyZ4ln4rDURkQ9yEo8GQnYARUQZlOf2zX+J4+PHruThbQS/dVX",
-	"YLkr6zLHNEeTHpfi0NUI/l9/01LEZCITXkKBVUMmKRuJtVLMsZWN44hQsigyKkiMxYHjCDW7quYxUO/I",
-	"yoEjURVtJr44VURizGP76UPsJ/3zxetXBMgYUxZisWy625AVqf1+UGA9yOmcCwryn2BLpg06HE7B1kbi",
-	"lGfcxKR/fHB8dBSNhM/TOjkalD1c4kAAjsvsAMc1SE7nDIqVuxfORqL+AddeU6rUNfuRW/PzhGW5BC+q",
-	"he03ry/e+XRBjH3QMmMICRhJYW86Dr46+AtbxSPh8mn6xwcnT54EfQwGQ1K5WUpPM9fk0o5lRfCTx2Qh",
-	"C6VPCR0JKzev8LDLNEwLscBmZbIic2YwdWMOWbX2zZGo1mMO3jp7wSnUYopdNYlyIHePCZ9BjyoDo1rh",
-	"fCTQsWOC1WLIQtlR0JVtiwJY/qM7xrf2qOA2tT1GF1uERml4zBIAlwZK4EOHlmcjgTHigUNegRYRv4V4",
-	"6IybA/hvHIWP3lraJ6ACFZC52k+a2bexoNXjkz8GQ9qTPji3snFM+ppNpUjsbWF2PY4EBGhtD9OU24N7",
-	"/qbcAAbbuZiAIXntm0/rkShTHmtkFE3OZsE4YNHB8zdkUiRzZggXIxF/PFBWWINJD4Bqx6Qf2yHiUxDF",
-	"ijwibnG+0xG/ZGclX45PR8JX3YEcoAmdXlpWA1mZTjGB6Hz4FkbCBQzchX5vYaHIU0kTuNFqT77lVvzx",
-	"AH93kAb9MQl1WcMzUuQjYSQ5efINecm/RT+tZuoK0pHi5y/fvH77bvzy/N/H3/7Hu2cX8QCUE0YTj+LH",
-	"8BlAxMgRVMCAjK7Igl6BCx3IETx16A1wXjb/JlxM0yJhySDCC4U+mRxqtdr/KsWvmB6S58LiXgxMN6fK",
-	"HFr57wCFSMQPoDlUeQ3r54KmfLZyyJIy0tfFdEGotqPQPPfASOKgTGA8IFmhDZnKjFUaEo5LYjtMDIf/",
-	"rAMJ/v3AodXB8yQmfTZdSJYExX8QLFEskAIivcqK8aEccv7meS/qWYXTFQYfHg+PXCd3QXPeO+19PTwa",
-	"fo3puAuQq0L+aP+eo7JQnvTzBNINtTl/8/wvDKJEc6poxiwN7BRgq1cOAV9Bht3y4lO0hFip1B8RrOjk",
-	"6AhjBKEcnqv7XjLSvzl/Poq9uzXGBgsRSHZN8ReYjpxBTBzpIzohMqMSowcgDD/GJbXNVC798Fua+EhM",
-	"+OR4+yfvBXXCF9ZCfnz09faPvpdqwpOEgRHh8ckft3/xTsqXVKw8LbffPdllR8+tcCBoih98vdN+rihH",
-	"yxjI9b6fMChzIct4pMtYxLpAYQGdzjUk63sw/fAJmvO1ReUthWVfwBWSjItSpirjIn0Bi/7jo69d4OW4",
-	"KMMmY4yjXnLNHH93Wjh35bDBfODw14fT13EFvX2ILXsjSyB+QAP3D2Uni29dePwtooHzhX+qa7auc1wD",
-	"BY/vZO6kDQvtqZcCDTfaXcGXjnhHOyDeUylmKUerwOPjHaZ4Q1eWEb+T8gVVaIl+fPxkl/3oIreKH0te",
-	"soRT7DBsycPJ9o//WmoM36PV9DdEVxCugiC/dvrxKaoxvsNfaM7Hl2w15sknpCq+N0Udud+yK3lZIXcD",
-	"SR63ZW7YDxLSB4vw0nl6fM2XJf3yGQruavMXr6T5XhbiNwUpeDNbIWVfCo7k7XmC0RGl9QJVzAOMwwcL",
-	"cSv/OveBqoJBicNKttNWPQwyAfqWx1llA/Vp0B6pGAk6hcSIsyrmdbmQJcAtKJrtIRtBlxm8KOK4ULeR",
-	"KMNliKsJuKQrzFz4m3S+BdiI1Z1rep8fbCRwo480UTJlfoWEEo21N5yLClksmogUo9MFGrD8584TM1kR",
-	"tIFp6VR1UNotQjm+rd0OvKIG8nEdc8/hw+d4/nfEVYMpSkTdhbneonxbmMWFL+3SJuD683fXWLs9e7ks",
-	"uWd6tC91eWCzn5F4OrN87/SnDyEp/bMEe0ULLaDCpx75NpgliS3Mouz7BWF067aR3im+9imkpGDT6Kag",
-	"Pyop5hWZtJSnENABwxtzwMRV2RQeHx2vC/EvYJK7IRMw9pdKH8AliC/cLyF4QNM7R9NnH109HY8ISYUn",
-	"UBPd1+qu4ehemCkx7bsdNVHi0sTbgsGf47g/mAapARvoARdn2EwgcCFpoo3MR2Ip1SWw/zKyWJK+Kq3S",
-	"iNyPj45J7MB4zETCknjQJhS8wBXfDZ432jPuhOktGsQLOZ+zhMjChEpE6a+CaBsv3hWigLCb6ysVD2h4",
-	"92joDPteFKMNVJiwVIq5Bfvro6LH6wNIGD6cVi2z21Hzghl0HVv67z+OauJ1ZTlDr4S4dCJ7QrgZRCOh",
-	"czBQu2pAOYj0mhl81Zn+nXaCwVT2bZqmFtVHwp0GmNnWCwqd1s8I3U/K6dbOU8IVaD8BxeimBugNsnOh",
-	"u630y4HzudJ/zkUpPeDlBM7eiFACaaRWoXp89EcSwytj+yyORoIKgiEva2+4x3EbSXLdzWuNt++IQLV2",
-	"Vb8umXoH/g7HTbh2pdsSHzYHReER3uEGri9cPCgMv30SeAG2gJDWVBiYYdxlq75wbQKoqpIYHYYXbGfp",
-	"0fvk6KThq0dv4dKVdZAKyipgmIulaCNR6DqdRN80D7yXhmfs1Pll5SW6osstj8SC5pZoVvX8cTFD8qPr",
-	"uuSJZyKZHR0Jq/NvuAicPtZhPobAg4igNACC0sAiZXm2YHt50eb6tnQLH20wpjhIuncitZcsdXKna2j3",
-	"XZy7mhxn/nqqQ+ez8A6b0PIgsH251OolaEukTlLgeq9Pn5w4s0lZMoWyMgyQyVowHca82Mc1och1lxEM",
-	"I9O5BpqUkCIfQmQfaE0osdQFThSBlNPOOAQLypSRGc14uhqJPvJvfNmuEjh4UBzLEjcwy0SVLFZX3gbt",
-	"VARW4e0RX44Wdm/2FgzC/mgeTC6/U9LxVhpwR9Yx7iZkQzORHIRForpJyPdQZ1LzuWDJAReYEr1cyKCN",
-	"h+sQXEZHrJghfR+IMRJzZsjjo6/P2gIoQJ/xfRPK+IlBJVYYSehIzNgSOCCEQYNYAv+waxmSZ64/haWl",
-	"riMWCjCQgQIup5FAbamdgNjT+Gt4GLuoKmjlROmJev48/KJjBX4jPlXglMbloAdAh9xqrbTZGh7UYB3D",
-	"ITeJ7Fo60ArNE3R9HtLXjPlYcDs0vLE6wLJrLpDWS2ZLqS51aV6cFAbg0jLToLiaB89SyLNsFcwFfhlg",
-	"zQzdroFzNgyz9TFIhl4y4WoPyaVgyqX8WKYKbe01M3okTKBmt6EEBrneES+t96e677ih7aw0tBhFwUmi",
-	"wHRjHvtgSPji+GsV7rMWf15e//W5bUgmNthO+VwcFLkjRS1qOXFa+eM/YD5AQy83EtHayfmWQDzSno6c",
-	"EZcrS7ghkG+TUUufAoo3quhSP65XPYwJF5hCkzHLmt97uiWqwpQZXQGpGQkXdG4JYASEb9fqkadkIs0C",
-	"grCnCzJhK+kMG57e9bFmLaglglgZAMPkoSqMSiBQmjMdjcRUsYQJw2nqU14Lk/Irtl4E0xVxcofwCDoN",
-	"pSMBVz4YkvMqUKT0QXs6Co9DSloPJsHrKM04WMTB7tAeGBASCAmtGVNaSDHIJatnrj7lXdDjWrXXmxhu",
-	"A3HQg86DgfZfma6+UfKKIfnUC55Dwm0l29yerdYnUYSpB430d0tSyv6xPmUCwoINNTrCRkfeHMF98iV2",
-	"wClz9w06THnGqrqjcNYtoR9cm6flsu482yFar0STrsoNV1HnWB0D6n/Zt34uGLRzwYK6VeGN3QiH319Z",
-	"3uMucy78ZNuzLspd368d5LebMlEeWGfORIVg3UkT52JFMA6rrOXRnpoxJBfIPDUmyEDHSlmYkYAMsZYP",
-	"vfDi0j81FuElf4fGaEsuErmMoKhqVGVDkxQqOw0q0QeiQKu+1Ph7TCYKlmKndeOPBJSz1y68NGqMgLXu",
-	"J8wsGRNjKOwOle9jjK6FyFMc3KUEc6WHJA66Z8SY6AXSCyXYHqlsxh4ROhJYgR7MsK6ClCM4jZORS0H6",
-	"j09OqoST0rs0Es69xA1hH7k27eZTlH09dn2pqSZ+fZ8n2aQ8nU7j65Ikis5MiUr3HP76IPt8QUkjlZzR",
-	"p1aTA8gYdFDTpgRz+EuQEdpIImkpV2GsUlPOB2llWJS8D0ahcix8Mx6ckRz6I3FH49cFl+9guoAebJf9",
-	"8ZPfXcj3bwTs8PRDsCtT3lwBkapASCjOdrL31tzdH5jphomje6O0n4m+/k6Tl14L1gI1oBF1C3918QDU",
-	"iJxCFL7TIgIC1mty6VC12Nam4wPkl09bKvX8xYqNK1mAYOZLXbm2SdJFyukzsFo5O42OI8gGnazs/0ai",
-	"Xw/LUUXKMHh54QXHMqzGyYKQ8uRMVoOzkYjTNBsDzH80cYThtJoJ6AsB60GREn3g8oopxRN2VhMDT0dC",
-	"FGkaE8UySKQC7dL9PiTnTqaAysPYacLfVdiUVfiyGFB6j5ZcQSoCvY4taUYJ0kqv9oJje1G+GEZwsnGT",
-	"awhpxizhUEgmPm2wjsEZOiPUdAF1d6CPt4RizTRN1xiQe609ghrL2dYIzN3JkK527j378HelbEHkFt7w",
-	"QybVg+y5XfZEYlAJAdcSNw+BdPjm2vdK6FtNCk8XbHrpy146HVwwluhTS2VSRjV0VPC9vSNCS/JpyV8g",
-	"9zgP6pwJS3ZcYWYk9iAiWWKP7hXPMFCtLtmE7xgC9ax0qG67alfQ99d7BPzJPNLugwEYPTSJoQUg1KCN",
-	"g1JKhmdsOBLfY3WwFQ7vjHWn6N/1Hd+NogLbOgLXkdpyKEN5CuYE53UI5nfViD03s8dF9SWeQHuGK4LA",
-	"lyTtWU6OlWiXpQXzd6Zr/M7p0wV0vvQ43EfB5tf/+m8nrAyuSa5QqPhCqJVVyL0wFLgahBWKnLBmcTuT",
-	"6ovBdVzuA6o/mBXWMPZNYaw4UWoQlXy6pCvSr34ALHZwf0089oN9IYiMnLrcoeXVVhtrOQshSSrFHMt4",
-	"e3dhpZuVGhda+kVCgom+EBrw1O3qgQg8EIE1IvA9F1wvaiIt6Vf2BWeWsBSgRI5rkgAnmbtI5FYfPnT9",
-	"1VEltmNoj+9NJxKyXKwwrxSl6uOjo0HkszjtSjErCYraa8MzUASmUhvv2c9kwtJHmqRcG5IrPmWkXzXs",
-	"AMcePnUBz5DSORiSx0ePgzqLJXGAun+lytGGfIFV9YfqAO4QAy+cShTM1oGLVonShqjiwdZ6O/xUyTmE",
-	"vThHbkCy3VFXKGBPPUCjUo/9DAbYVgYJ/S00oXadiIRg6pTq0urBU6rUCioNuLTFCZ1ezpW9MKuhz9hy",
-	"JFx0jRUxwJXfrP1r+a0vUPtIE1WWDyY6lUvnZFcFxOdCJiPgoyUF0IVVFiYvTEUfNGnUr0bageuIKi0f",
-	"ew8Csw/N4lCgtzItgAkCKsLWjKdyhpYKI7Fke8MxPxiS14KRQsyAqLLEnt5IQNpkSVuB9VeAMHYllePB",
-	"GfYLmrmm3U7eGonGpy32VvclVm9GS7HdNdZsDgoQl+YSK+FB3Yzc3gD1ply4sjF13WHG/tc4GglNV1at",
-	"W8glyahYnbpeMDG+w8Y0TV25W//EUtg4oOIjgcV2PchUx085lsH2hcgity6Gyb4jEb95ffGOWN4Cwx1O",
-	"ivQydmU3/ZU90iQuNJ2zMcR5xWRuQabI3RBrJhuFlA9rc7bFx1t1toNy30HA/BrRhvkt5b7LfNXdeQUg",
-	"YtCYzJvbKonZ99IGyBPQviaAuMGDjfvBxr2Vgzo4ZCGpspQBaVpJFQDEgPIvqAba18FKd5ZID6dUTFn6",
-	"hWinryQmniENp8roMyjhXlm5q8apyGowc0UxoukVyKEvgO5ajulrr0DSXAsrQMprSagCUdDqpiMRCzlu",
-	"YVIey8vGGI4kSOVbA7QqoHC4X6oYDKQN7z99CHH5XN4tOP+m2BxIUjuJzlvwHZTZLwbHEYcyqUDZhJwX",
-	"TBfEDo+K6SIDXP4SbEhv7NE9GJAeMLfF7yPz0u0zg4DkZWlB+vW//tuZkK5pNEIs+LKc1VVMEU6RQd9F",
-	"qonzrYP/q6EYfhlY/BZO8wGNH/y+t8m5wRYkKtdvYDO+ke+34uyb2s2UKUrl258pFatUT/qW4AwwqyNd",
-	"kUJUv0DT10EVttKVpuW/qCVqNTvB3mkylj/O7clYwWYerMi3k70Vknh/up2ZW5/Ndrwr+h46aP5ifL8i",
-	"CZLEeKJj0j8mRpLjo6OjCK33vMqZA0yOaZq6LmfDUUVrSoW8RHFoFcdm0GAMOiHYB30IEMH8UysL/LiQ",
-	"wRfCGc9Af8fo5r43oybjyarqYOhsw+dvno/EJVs5e3O5l6H/yPVjBZt7ZfN1P7aGieBvbbT0Ls2dFyxl",
-	"00o3v79QXb+Ab4v00nWLbqFxf3LWbl+j9AsncA8myTsgxw4zgkjThneP9LXMGCTE0jQl3ntS+lYG17NV",
-	"VNQTGp2y5RdCPX/EVsVYl7qkguBKWcoixWaygQPfritx9PWJJa6oxISeQEtgnYdOQL6vH2HNYeNJGHr1",
-	"CJYto1me4mxD8qqyTIIl9MyNk6Ya6a/zPo1EI8v2xYuXBNxH0Eaz0tNabSF4IfdNLN20QRmP+6CQbtYu",
-	"MfC1cJ142RK4DVzDg6vnga7u7OpB/8PM+Tt06aLQ9MqSohsST8Wgg/3vQ/IsK6yWMh1kYzmiOBiSc4L7",
-	"ZUn1Ctfkq68wwzj56qtoJLSsAjqgpmjdtE764G3/9R//DPxjA9+i3pU+oL6wrBQMW3BUQqhfghdCq1Is",
-	"2HR3JJZU27WWSyxdeS51ojIlxK7VGNRgiLG3PCNHAyhai94tt18rRQOF15gUeMnzvKNy/lv45kHWfZB1",
-	"H2hyo9OhRYw7E3WBHBxYatldxakqMWNnKcvJYENspCd2gAjjsBxR4qY0gSPQ24UDUYIG3pGlCFNqaCrn",
-	"hRU9oU2/pR45nXNBQSlvLe/0zE74DhZ8hwhaztIlZKFJyK1/+C9Rv8izDrfpALDglyZU7Q1Q3/MUMvqm",
-	"MptwwVD7OH/13RmJLXxhK3voNnPFFE0B6DQkfkM7YtKP/y/76N9A3sWU8cRyp5NvqscFZCEnsWXjIzGV",
-	"WUYPNLNySNcIUf27IXSCtyxNpglkDFPhghgt1FmG3f/6CMoikcnK1zYagCFpLgUbjsQ7K09wjXULoZKh",
-	"TCHL0Sg+n9tDmREuDJv71v6uiz35T5pzpk5HAko1csMyOwzEespkRShZsslCykuSsJRfMdXa/qHEoc9m",
-	"lGfu/ICQaYb3eOru0ffex6FIH67+32hwjxO4POJvzX6QIazAderym2gSAw1hH/NUJswLjW22fRAXQ3nS",
-	"Hq7emUi8sqN8inoZ/fgcP3xyVMqgVCm6sr9qs4Ke/1ZW7UW9jwcN8PNix6ZDoxMrh8uJZQq6FE7tTKQP",
-	"saJxVIWjxr/+458RCHg+vNOh7qDLx4EDj9eOI6MfX0B9BtxZxoX/83hd1t5hA7BqnGzLUnjd37JNzt84",
-	"N9YknYL8mkCVaFXm/UOPeG2o6FwQlBJtX4ylDQeGZ+xmK5qwmVRsp8VAVMr+i/lw1yxzu2sKd37PRQJ/",
-	"50JiS3VBPOZOB1U7xz78Bf7va2DtwbzbcmwAIO5cSOsSzmAnD+7P2ypYxNxlrgHQvkIEXFrYYh3rO28O",
-	"KHju3rlzieUuCSRuYjuFdAdyz7C7dx+M3wrw5q7rUk61r4beTRfLltadBVdfQ11lDO5OMi60LxffbLJy",
-	"hqEmWIfZTexKnGvMk/GN8qs+Y2EB+rJTv2sWa/VrbuV+qwL5glvpCoLcyIK6gHOXI8m9UoIHRPqyMJon",
-	"bCQSdsVSmWdQNGsJVemxs6XPFYLa6+NCpTEoLVxM0yJxtVtSOaXpSBimDRfzwZA8n5W1pH3RhQkjCwpN",
-	"prAOK1EspauICOm3Y3fgtKvSSODafXJNnhx93V0xFXHoS62Xiqv7PNVSw7mTLqboLqBfVp3DHgdckAAs",
-	"AKwGXzr5eXAZfQnUFaGOaJkxKRiZrLA/eStFrfP7w1/wH+sFV5uegSt5WeH99rqob11n4aDhNq+6+Syp",
-	"/vJB+yGO3Ru/7VVCh5ic+U4gXdx6P4YAQ4ViKHg6b8tkOSTxzzHJqJkumCsIOxIYPG4V+Mh18XfFIsHF",
-	"I4WhVprgJiJTqtkBF5pB5PkVg0aOZqEYFF1TdAqTSoWZKoV2VTgZVVY+EAn7OBiSN9g9QTGIS9PMHFgB",
-	"0woNKFokEdGSUJIwlqPsOZXauLpvVTmHRLJOOyJktH0uMyK6pn2LhapEbbvBpO5I3sugdAs9G+xBlf0a",
-	"dg5VDj3JZZwybPtmMcprC3h+8Zp8ffzNNwfHhKb5gh6coN9WWbhMWOeZ4ju1yXJqLPr3Tnv/56fzg/+k",
-	"B3//8MvJp/+5s2EMb7WUDve00bnvxjMls9sy1dVXtIeNzi/GyFtYyjv20ZQhXI/0VjLSb9KQTpvvz12W",
-	"3pOjrabeu1SXLc5sV5YdOjxYE+/UmujqdXYozcg6d+lRUmOeYKUDAOaaGMWzjCURSeWSqQMLvQnWStYr",
-	"YejHg+mCTS9ZckbyBeRUiYT8uKBGn+c5EQXIAWTCpjJj5Nnw+JvHEaHueVhtIyRrxEqEXlN2aBW7F+KI",
-	"sFRjnedYsTmmf7lHbS1BypLXQ+fyG/uRhuS8KsCgR4IK3LVdIO4Foq0am8HSZ8LQqXEcewQ6hsJGiFgs",
-	"Keg84IwQUD0V5AymFNCFBEUOvTbEI00uuUhIP/YPWTLGrpoRCZ8lMqNcxNFIhE9h6b7iB6Te+Q5TGV2R",
-	"CSMUd80FcQ7bqmwKgNKVpelLqOskIE0OC54kBRIMNgZ31gCrxEK30JVroQmHhscEza1wovKS3fmSPlJu",
-	"Z/kgVKyCwi2ul6fGSrY+uOvM7vGS52M+G3MxhnDTcelOQ48tnrh2y11/awBX7A/DsnFcaVAngApMOCyF",
-	"lk57hyWCX6q1w67t89g64FQ2dIX5DBGvD9aILyExIMGC+CliTZM/hZoeFCza0J+4m2VpHzRoyS/jgMgx",
-	"xo1SQzKJJfCOBtAJipJ4BjpiXBl1LemG8HnUHftAsHKzck/cBNo3GLDLHQxJjNpkEvuQyiqeHz+wzDN2",
-	"kYIxMZYJuGaYuFr3E+k7ermWJuVMx/69yWrksyQHURW9iSMTSjJ55dKq0IoMmVVL+68Jm1KnlI6EsaBr",
-	"gkKmvq2yTKEKFePKE8s2MvhtkV56NfOuiJid474jQP283dGfP3o93N1fwu+Zpj2QqLvLXYpIwjX1/9bM",
-	"uD4qUDtAziLELqkImkUxDDh1eLCRrrGP9lj3NWS9W6NLZ67CE5AdLuYEi/aFKkBEtFEMkomoJu/ffX/w",
-	"B/L04q9eFl0wmjBFlFyuhwc8g1V22I8ejD0Pxp4HY89v0Nhj2EdzONVXdTbYHKe98C2WJtWWgDyYc27b",
-	"nIM03ZXp88e8jZPwzNJofdNIMO8oeO6G+03H8FQb2SGOBzf80A95dxujP7NOU6OHyWsZGyFK3kXMz3jK",
-	"IDbaJza7jNnTkYg9GYshrSbOitTwnCpzaKn5AeSvVNqc/QGUPOztFo2EhKXQNF1F5Rs6KBLMExdqk9E8",
-	"hwqOfYzsWXIBPetQbQPKXYXCl5k/YGsDk54zvtm5Ibsag4LAaAoePjgrVw7yrBFlc3IUtFnCN115q5Go",
-	"FExB5kouycTKgGSycv/o5zJNyQ/P3o3EGrU4/AX/MebJp8GQvJVL8EESYRlhyrWlQfyS+bLumKWsF3Kp",
-	"zwi1sqLLA4AcJkEYVSlHIfKR9nriSPTXPaQDSKkgpfnQ22nt6ZyFDfBh5ip9yue5Q1y9YGGh+8ByWJkI",
-	"R6KuwfKq4EiumGbC2I1UhlI/b0TQjgpmgZoJ014dKtf+CFCABoc3dMeqjIkjAZ8CYLrs/NJMjC0AIwLC",
-	"Cnw4JG99LqZyFzES1NirIxtv7hCsx5ARCtAFcepoHxgJK+I3Lc+PT05ILKQZI9r4K/ZYVQPUkQDDO8Uk",
-	"MShArSNS5MRIcvLkG/KSf0v6z1++ef323fjl+b+Pv/2Pd88uzsjj469dDJ8ZnI0EF4Ra5M2iOmpFAV4B",
-	"lnXbc0cCGoKDz8CJeojIQ/Kj3dSGT6FduD94NLgHFt/m9ZamltIk7izAASC2dBoPIIP0Xaka9Ei0Lciq",
-	"bxbcMunaoanw7gfDkRgJ3FaT/cWkX/G175XM3r99MajyitB9QO28C2NyHZP3b1/49QIwCG1AOfSJSpT8",
-	"IOU8ZeRiwZjRENQ4EnpBVempECssjy4hyZgb0v/1H/881Lk9KA1fHSaHkFs85QnmGB+yhJv/MefJv70a",
-	"Ca7JjIFBDAEJJBqCyq+ji85chFGS06pO4Pu3L0aiTydapoVhBPYUWX1VWpVWSFJoprB5DHTb0HopVRIR",
-	"b907OXr8h5GoAjHO0C8E1QUFiQ8LlcYD9FpYiqyhNn5Vqn8kErkUqcQi7A4rStNhE+6jEiWqbLIz8oQo",
-	"lnDFppZV0jT1mzgZiYyLwjA98BCNSA0FOMyQvFHQZi4iqZT5hE4vI7icAwjsjEbi6Q+vzt9FBFje1CKb",
-	"3YarjpizKafpQV6oPIB3jDHx1GAkIOBqKoVgUztr5BQ6NCZ89+rCznxZ5DCw3wTQPT+AVL65iD8nizW+",
-	"UatjajG+EjebCCB6APWKN3tVENpv7FtZ193C5NyKl8wl4cLIsi0AE4RONNugUF7fhlFf0EukhmU3XCyL",
-	"Sf588fqVS8GKCBvOhyT+ZdR76kjaS8rTUe901AOlc9SLRr1X0jANzyxNGvU+xV1Ld/S3S9X8w9HR0Q7r",
-	"vrjkOXhsHXerM9k2N1obDe3M5uoi7TuU97sbK3SN/IK43CJ42oGYmMrEHpqdPYCSajHvcNkgx+Yp5RBW",
-	"aOlMxztTfQUNHsrVy6lh5gCtexGpxqm/dSWSYaYP2McpSzH9Ee99bZLmwYRDomJQnhJNEo7i8xtlUddw",
-	"q8SBOSzq5cGjtb3vg4bDdcSpDqjdOAF02n5XIuCECwogtTZScBD74iLpO7Ppr//139jFFHQQC66Yzbo2",
-	"WTckr+tGSEMbmsWaYgFJs6LIrMJlFGR6wwX0PrSgbeAz+QmPsHoLtwRv7Wwa2uaCObkDpOsySrlK+shz",
-	"HkooPbh3tsfDo3hCK5Kx3o6pzZwR9T4eFLk9awf3bZa4Wtm5LcaPIXFV4VxjiHYLyCmpjB3OChGNBGhv",
-	"KLDZX+ErKxNqSO4BP88AK46AAkZw4dFIbDGVhMcRmk36EJpTQgzxDA6E6Ig07SlZKxEdiZCK1mbx+qAL",
-	"OXOj23NImAEVaST66L6CtTrdWhaGfPv6ZQQ7Pv4Gf4MHIO//yK0grw+OT56ckMOReEENFwfHgwgNJ3b6",
-	"hEH3LKhjEFnN9Cy2gxs6Cd9Cgj8SSi5Pg8BrJZe+uXUZ0jSVaZEJd/Zle0vqPQIj0ZeKvODikiXPxcC9",
-	"fobKv9cHDOn7Nx5p4uS601EPzDE0m6QMq1U4zXNI/gTr0/bcrYruIBsaci8X1GAg14Jx0GahN3chpqZA",
-	"FdaudDq1+HPm9AhcFLBiI8m00EZmbryR6Mf4YIiq3yVboe4XYwSE0+urmwfXTF6OeuqY6Ug4OJgpmXlH",
-	"ZJ9qqE5jGJ4gSJArCLbHBMFq2QNi5EhQXFZEuhZVsWYELWdem3OvrXhQLW1yvkUisajhjDKuKC2UarQI",
-	"htjOkohAnQ+fq2XvR05SlmnSp2RCE4QQOH7fXA1xbNBmt7H6sVV7BeEZnbPIix2JnBaYDEhBQZ1IeQla",
-	"cOW+HQTmHgymrNt7huRbmXCnCCLEOysfEhG897434IwEaLevv/sPVHEHGwo6btLU7kvNQeW9JG0NokKW",
-	"XGiY1SrYt6kRbdQ1dtANfncC/29SQL9/CfkuvF0OHbuq1JnADYHGXWjJbPkHxu9yoyu2ph/imH7zgu7F",
-	"Qi6h9WQo6pYsTJUNPqEhaWCCvL7wG7gnbqE4SY2x3AMCdWZk/xZ0y99QnZLAi1wSntw1Ae7yI2+tQltC",
-	"3q00Z+j2uu3T8fCW1nQNN7oqBNFG5oFKobFqLbiHz6qCtKXPeuIyYb0RN5ECoh1XQ4Jd5qD+Ha1a/o2E",
-	"u0OMRi7V2DOn7GB/08pVYMfj2vVJdEfj+9TF3f0PvywqUMa+Mbfth/Zpn699Gl3voxkSl1ZashXB0a2+",
-	"b3BuI7I2tBnEKRcsQt9XlDGtrWqn5DI+LWUy6KwvoDzrCj1lckmW1DnzvbJJ+kHmFRdjsMzU8sDsX0KO",
-	"nT8G0sF8j7Qya8w/wOSw4MFyQY2meV77zPCM/R1f/PUf/xxE0ALV4tuURWVhGLta6mMG+ood/FxIg17f",
-	"pxd/LUNMGt4hDDkxzineRgBqMsAzvJe7DHCseeOh/K29Fax8+8D+byumrHbKQXKgj3Bai3z8/ILAL/Z/",
-	"61VQGkHbRgddg6xyhbgOZjRnIVqXc7+D0VwO4fbKKfh68gCNtwGNeJib0tGidiYAHfR5xoA8cO1yw7AN",
-	"rXdkQtDMhDGBPWrRodlK3+5arvkOemFuiup+AKdb1W3K0l3ezRu1EoYShNrz9LdSOkeUbqxcWMF/Hca/",
-	"R/cBZA9CYxFDV2F3tjNSJkXiaGSaMqo0oWBIHAkwvJ3VIv9OoR+bqxJeYQrEdc5qJwZqzEhgv9giRSMf",
-	"JHC4yvnp6tTqGS4Rcj2VGwrYYT0CQueUC+3yt5oJ+vBjm/TxHuqJlwh6NxElOMnnMBpuoge/ey3nwd54",
-	"Fy1tAVR2zu4uhaqy71Cn0vX46DHG49WYK4Tp9VfMDDpZq2/i0ruHRjFdCFV2+HlgsrekQbiUO11d7nWb",
-	"ut4tC33L8pROfds/w3IsKovNTUvm5BghFfPCCgWZTFj6CDIb8sJAFHXfEmHB0rXOMhHRBXq8UnBTRuTi",
-	"5QXRbJ5hZXFfsGYk/O/SZ1ASWNoCOmQglx+cgcvYMkXtvMJXXKYYojkSF3b9vufUFSvV+UrEbbSdGvhq",
-	"s8hCRqL/+OiPgyF5lnCfOlIm05bikRWdEkWXGC/uO+RsZs81JL+7TlSfh1XvSl0eWPYDy96fmlpcDLOY",
-	"gUhtbkfVxbwPFXON73bsWH1btLfdN6JdJkkzg7FGZlH4j4iQS9dJdbmgZiSC1n5YR8ofEUa3TQrNhVU3",
-	"AMM/GpIxNfdpM7XctUc6arZk9bQ8cjQbragsy1Nq2IDkaeHz35CY4p1gEJkoA+1IbDUaVUDdkZj0Rz29",
-	"sPCrRr2IjHqZVGwk4PRS98R1PsJqLoItyazAboEQ8DjqDcqMKku8HacwcBz2iQUOx2vsUiBKEQkNxt5A",
-	"AJGubMLuG9TGopFIWGr1R5H4A4jWNEpcAHijTVTxTDASr5hdhzcbK2SsiU8i0kUKMVQBT7XKqQVuyz4f",
-	"n5wMIhysSg3cyLLAP+7BOYE6YiMBJ6PH9kNf8yzs50tSqVmDb5F3ro8u6KOAD355qzOXfSeveMLUIw1+",
-	"skJBHhfEqEFYi4snfaRJIi0LPTkp02EboO2r20Xk8ckf4SUOeV0Zt6LAk6OvQYQeCTyURC6FfYrDobCB",
-	"3N25665KsoYl4AbtPSH9Id0jI64mva9uvg/M94H53kXpbA/HNRbsYAriX9EHz/IoyDcuyf5mPp2xznYt",
-	"PzDz8k5V4pesux9jmpbOtN9x8YQfFxIYEoWwieCm7HbCSzoU0vCZO+aDXLEZU3iTXcaQCz4XLDngIJso",
-	"jYy6//joa6DkziOtB777ZzVk5JNToYBUConKrZaTV8GS3gQrukOI6ZqyA4yCcxo+NNRpNZIgpj0C8ak8",
-	"2vDgAqAMX/Gmk1aLxs6w9xe20mQlC+hJ7eU1V9/WN8ZhOoLX4T3IHy4dDeBcKMSlkEth38HCEY9PToYj",
-	"ESeUp6txwudMG1fwFWOdsB3PAc1zAu8QfCfC2P4YQiDGdi2caQicyHT5JxYi8DEQ1eNqTOicXR0TkTPi",
-	"3sLqv9R40faMxBMll5qpcV7oRVxV/gCZHMM+FKBN0m3a2ISFty9cdcz2eYwee1CDJpH73KLY3iTlQbS6",
-	"O1eElhmrbKbXp4clt8ZeJpva4L107/ymS2jhJraXz3IH8tAG764KbrkD3qEXXh1ED3+x/HlbxNJ6nzzF",
-	"oKipG6XeHs/9hn+dufIwI5HRlf/JLFimWXrFXPO8lGqD79fsKvbdpN2aYH9C4NuxjxSO9dAs6rei8QKc",
-	"UB9B25cKBb/BrXSMeq+Zgn5RnfLrGsQPyesAxOeKCoPpv5eM0CXFaFwEYSVT5gPn2wA7YZnsCGRFKSoA",
-	"7NuX33DwzyOuuY116Grurn9rctmDUe23LPl5EvNIA95uYpl1YW+TbPeq9uYuNbELjImvTdHdL15h1Mzm",
-	"StFtn8J70TWUKwSLHaTOL0o8DXewXUhtHP5D3eJ7sDPpyIO+q0IPlTQ6hNgObav2+NAOdkDTtLuwys62",
-	"qZdUOedwuXa5FFUBiImSNIHKenXQIW+o1iQu8rGRUCEW3MJuUzwhK1mMhF7IJUugXHwMAeEx0RKtQ7Su",
-	"euIzqK0ZBFyOBJQ2TCU0SHV1ITKq7F9woIXQjLUGrNp9nadpjUq9bW1O1EyoV5d4WnUDF9bM5LAKX/sQ",
-	"inlA3B1PNFaeRa83z7ormvsTu2mRvPZl1mvTh/Xg7aK6qa2BHrh71oG/L7Jm7+08Tbtbj/xJLrHjBLRz",
-	"QQD54vXw3zk5BAit0ZU2/k9UPTh2J/KHAx1AhdlNfr0Qht7DN0/hkzsE23CaLq+f/fH37/QrcXKTyRFL",
-	"8JTC3l5Q8Ev4Z6PKwkZQuC/XXWfHt+Cdhzjo20o22ghmW9x7+9hVwhsO+3FvAU6Q2VpiAfedLboNgQ9L",
-	"m2DAH7lkLNdBHbfYrnRMTTxsFaqajPlLwqYI2MnvzpjyW+L4Dbn+Vgi7Y/hfAPZsxYj3npV9QTiBp/eA",
-	"FV8OVjhJGOjvduyQar5JtHkNXrK/37loU5unA/Dqlcz/FZoCVVaTYOvBncrw1DYEE627Hy0NGpLYx9eP",
-	"XXy97xLiApxjkKAx5n4kLtmKTFaWWJ1W0UTNqCOyJehoJKDSUafrZg3gbt+BE07xedw4+0L7Q6jNg8Ol",
-	"dLhg/8O1zBipyryEbgrhiL5/8TBNs13qL2HkAYUsjAwjDhrhE3IpvCQDplQGnbsUM4USLDklMc35+JKt",
-	"xpqZmGi60mS5YFAK10DDZGfsBPID78lCTVk8EmgbteNaaqitDAWEi6eGi1NiUTUmGaPCZSHNZlArBF44",
-	"4AIKBUPeh0v20KSfWAEu44Jrw6dlRhDSRyiBACV/BTNLqS4HXfWS0uyiOu+7KyAQTNOZG4G/D/8lG+W5",
-	"NLMDTDNrQQEL48AbC7NTmEIMIzlOaIHDXnyhWAwlNaCGN/SqAaDzrdvK1CIX+D0sIR5iUpeKG3Zgme6p",
-	"/7oPFTTSdIA6MjpEHPO00L5cYM3qKnEJ4nV11Z3CLjBRMoeOUZhxVHvdVQuMiOYQrgnDTlgqxVwTIwHf",
-	"/MtnJB71Rr3Y4mwmryC7akjORRuew+rKOs8wZUrNTKrsUWvX8jfFGrLcQYmPaobPVOljd0R9YOcP7Nyy",
-	"8/+fve9fbttI8n+V/nq/VSK9ECU7XletWFe3Wkeb+NaxU5KSVG2QI4bEiJwTOMNgBqJ5dqr2afbB9kmu",
-	"prtnAFCAJDuWZSf6IxULBGZ6fnRPT//6GH+yBQ5MKFE2gYbIiZmP3Vx4Sch1HO97TpJNots20SH/DvmY",
-	"fLy/H89ohuRuiRcxm8kVwkUE0+gBZOY8nu5qtkjqGo3+hNUzykvlgZrykvTEkpCgNGBxdFibMmfivPCb",
-	"FhIIzmw0M7lXDgZFsZyECorncpOAf4DtT7RxkzN/oaeHP1fGiYl8PZMyl3mSav+wFE5OuEg/vVbV60UP",
-	"sK6/0WdqXpX+pX//81+dKsGptB9RJ/C9Xe2yDIsCa/mrPEK/2SDgbzDyEJzSqNwWPFthw8ak8D6NoovZ",
-	"KivmV2YDviiW3+E710QK/A2t5bnYwOC702fDmFAGX+z7pxbE3PQ53K+GgL9JAMAL0d25M7nYjOCQQxS+",
-	"ePqUicHzLPMd9+LgXYUF/5Hd/3EROlgHf+CypBxw4ieCg2tYHqsSnHGiuA9y+rDqvTmXGpCHEMYmF5tk",
-	"+3wkDM7AVr1MWdeeu0mB4RH8DTHhYbqB7FzpgElNpYSzMWQ/Z7Dkst0Xoqgk1+exTpQuVCGELiDmbgj4",
-	"kyZ9t57A0hPL6Ad641jGBsV/99/1RkjSnL1Pu8f0ZYc8OsTsIfU6gvPRNWlQ42gPaVlq1N1M5OIvhEn0",
-	"xydPeqXSz30oNF883k8eLJUOfz/6uCKqMS3Xx11K7Uol77H1+0wG25Uoe5N8WmLjJqj6ZAvDrUcRhBHX",
-	"HZs+aOACu1Itl6R4mrUsd72syBOwG+3E612up5Lw6ULo6F4RPjx59vw5DJ5/+fJwOObnllDp1srKcQte",
-	"G6/1R6NHT58kIEJ9zgA8Iig4qNyAV565hrjSXsrNldHZKIg+ZWFeEVx7A5oXBkJD9hcvB88ZATuCuVNd",
-	"aaXnkP0ReS5Xc6zO0qKOoeIEj8Jr0YdNbHgedHwSaqOFkqPCoVEisoaecxGhBqh4E2q+eY8JWp18rSzW",
-	"RPM8s0mg0lzYdJxqgcV68IfGx4/6kZMbTPqroZNvCUu3QSLR/NGrqjXmqMcsQuyzFl2rOO5YNZRzj0lo",
-	"fSwa4874yKaa+0yXTwECg/cHFlKsZR7LK4SfbMq5/gOlQzvdm1bF+c0wTJuYpaKBgzGoYUs/IBDpMAng",
-	"lKnOkEV/ZGiNnzKCVAy4nKgEozTGqmb4bpbwaeL7ZzU6gSxiY9DckX5G+Bg0KoaTY6hPqs7GEJmMUIkY",
-	"ETCgKmjon1Zz7dXB4RgEyxL6BD1lsRxFT68ET+kPq6Ze70n3S0xjCDTwywhEWZr1jh3Bkf931/kvLKHv",
-	"z7ZPimwEyAsEyoAQ3ODMHO1sDE4axKBh9wJWz27VcFvLUrZQNvFoDwdmgNPEumY5Wbu2MEFw/waIE4SG",
-	"0CBFWSgCuWRIULSrcVEP2pdT2Yzme7S/H94iKDs4xB1JJTpivuZKlAiWOcBSI+R7w0QCRC9pAmrCemEK",
-	"qk2KNUgaWJp+Gq4D04QbYGn+tSrOLx3f9lef38mbTpgTv/GxfolfV3Jl8sOZxFp1XNh9EEws2VLoShRZ",
-	"b4rHbdyvfkAXLJpp/VabiaUksNiaLC9demkiZ23fVerx/rVXqUsUPT95BV88evp09xGIYrUQu4+B1FTP",
-	"Lmhb3lJ8u7VcrmEo8v7ZnKut2VwJ50+OBwcP/vvHw91/iN3//enN41/+/4NPE5P0NgBEPQvfGD/0c4b0",
-	"bDCHFwv9BvUfqBjzaiW1zP0lK5wB9+rg71gdpDPIH7SIrdTGUrqB6vem8dc7VxAZwQsp8m9VgVmLG8r7",
-	"ZDwyFOVRU631VLYIEBBHD0BS+1L7+60M8rnYt9CLpdlsYc7OOrFXrrRxXVs/ur1NPwjaVwy66i++uLFO",
-	"LuvorISVvaYr3O7AqpoWl4K4UGu+7DNPwBK833QDGboZJqgsZDBYqPkiWgSHlEWd6ukG7xAj6MQiRLZD",
-	"hQnD4jp0zRfKutM40o9h5++ojFBPDVXEU/5mklfW75cBgsBbIfyFdu6V2QRKOSsrBA7AjJdiIq0TTvrr",
-	"oPbno9LzXkUwNNynCj56D1WwbxCVlTATVvIgZqbIJ6byCtJskcCZKQqznlSrxItp7SZKXygXE3lwiEup",
-	"XX8qtZUT3/wtDoUqzTooJFa54Qq0dO1TsX55H4H8841vAmEjPuPvbteBEXq73nsR5+PemfrBHR+hana9",
-	"57ajicBKL1vRn19Fx0XjvKgldb9DhBBLEGYUNQwSseTKWBmLN5IRZFiZfpKLjc2CwQLDB/xVM8Q/itJF",
-	"Lx9Tf1DzyD6Kd4wuhsKrYG5BMZjIOammmgQjOFoKVYSi9lLmICDjovrZOIK1YGOI44IvLsSFTLU2Wo7g",
-	"hF62oQS/kiRwsjdvmnAuv/ySHQTId1nkNtWD7M0bnMKJZ9NffskS/41fO6E3+Cehu84q68yy9Rk9GqXV",
-	"/v4Xs3O5wX/4JoZco19qipLajv2mz+nnrm7bz5yIZODozkRRTMXs/BLxbzEy2/c/BgFLUfjDXbbwbGK1",
-	"WLJtpJoCuFZG+cUVLi4NDLI9nOW9R3tTk2+yIZmvwu7asanOAmADpZ2E8EiE41GOITMw/rvXIxOkzqfq",
-	"joky+B18MY8+eO9XOTnCgtxfbH+HEam4KxFWkjZBkMSXVemeA2Jbu997E/553f32GeO2kMSNVfZhKXK2",
-	"RSqHkfJ8rDDI1yHY9j0BHSD68lVhx0af7pP9J32X34b8uEcIviuE4N5NV6sxvfpJX9xl/8LufzTxekei",
-	"9TdcliMyfadW26/EXmvxaEitOwP9JRCkLKEgHHLahURbURQEFsX1f69C7+0Wkqm+XkoewKzwDKnYLtKf",
-	"tdtir9tTm+4ms+emfP25YRPd61C3C837/ufY1WrUHnLlzaD/PqQg67z6PzMrdNBfI4th4DYrNRNFsQER",
-	"xJHRcphqpZ0Bir1bleoCm2jon/7mh7ZbjOaAzP8PIzgwDIBwTtD9zJIQ/71jtwy8c+Mv8CuYbnyvnRdI",
-	"P6mfzf0Rd0AnJtvHuy7OzGpzD792LxOvl4lmtWlKCOT4bTHxfqKQQRs/EWF4jCa44BhGu1dAIcoKKXIK",
-	"N9OgdKE04c75361YrgqJYVupDujrJUeUaQmDjN7gagfDRlpl+3BJ9aWyEAx6TcbBEWSVLqU1xYXMM5So",
-	"FM6W6qZRj6Gnc9BSoYoY4uo0RReywXDsFcMSG5Z5qhEn3i2Uno/gJf2jhmPqzAuntftIuiP3FmXQ7eJZ",
-	"bvXaJ0LD7LE5415f/B1CU2pMpq6l4xkyWdGubdchEtdyujDmfFfqnOztva50ih1JQu0nofNYdW4ELyVX",
-	"cVAlWDkrpbPdOWs/UH9Hsbu7yluzTrjK3tjvuUX3CX19u97PrT5vksLFs3qP8HRblWKYX+qp7k0D4zev",
-	"8nhewVIwEHB8dHIKX/s2wFZTCpxmj9d3xy9gWVmX6qmEhXMrBj23srxA7172w9Ffv3716u+TwxcvXv0w",
-	"+fr09NsMRFGYtcX3UUAUZiaKVOfyQhZmhYEMSYyBxbr2nlm8grES1q5NmY8go0AIr83YDANXbKpnwonC",
-	"zCsJ+JwCvy1kP6YPHqYPfsqwN9Jn/AtJCCAn12HlqtLfpvzAwrxCKWcSA+Uxdcf3SQVwnNRkyddmDUaP",
-	"yZq1SfUg+/bVySl0CrW9N1Tf1r+ZDVGPsTFS3WgGwEo1x8F7DYY1HjXXXgUhmZZw0LA2HEbE79uFWdt+",
-	"f+IWH3+q18ItMu/Gu9hJRN6n+cTdwsnTlhfqk48jvL9RfhIhuCxUQaBAdYYFTbcU79OY9t6Ef94s/PYm",
-	"8r7STYn/3Fn4uZKVzGEprRVzjlD0Gz6XhULBWpg5zE3ghD7f5GVZ9Km6KO+Dc9tOTXFJ9+hTNt5XfW/K",
-	"z45ahddunVvTfK8T//c78+68pzfdlO+m8oSVvwk8ZM+evt43Smb/K52e30Rxy5mPLIbnBtj6qOU61d8d",
-	"vxiDYIedv4m1tWRkBGnrA6ZLk+33i3Yx3q2rf3fjJX1Hxv/to1TeK363CTp5M+F1M8VvTzgnl6v3taB5",
-	"WVqaNZas8rd1YB6n2DUWNvWBd4Vt7TDQcVepIgsJYS484ayhUjoCyr++ZATOsXg34LmPYIHjGb3eABeG",
-	"fa+Q3A1jH+rIIjvtq1E00/ESXWOue39l5YbCIlcW6X9nwJhtzehdDYsjyLjvfMIlNWAqZ2YpbSwbMEp1",
-	"VHzWArO40IIXJ1REDEM4Q+kPAzKuYRIbncqpllpMC6XnwzFVviHVBxM8jAualG8XK09jAREHykKgb5Tq",
-	"L/GfqJDFx/Xpz7Wpo8ewQ4OiBuSne3dJ6uHeC427MQM5swpbG+vFGEqF/QAqAXLAnTD5s0KK0jZ4/WFG",
-	"FVgyz7BKzydYzx0DQ4XD63/kL+VgILwiYo1OkMGrUloqCvTk0f5wlOqj9jUmcu9a1OwbOR0t/ZXGVCsS",
-	"E92u/CP9qbMqrec9p96dJYw0yRaHXgKpenc+DVbV91Ldr9LFwzH6mbm5meyP6eXmLq/XscNa3TPh3TnF",
-	"WZVrqHAtftQ5LKh4vGoojWtMPmA1HFu4ayU8bKW9N+HmGZzEv+7Ivp5r8fx8/9PdrwETT0HJUzE792Ix",
-	"W0mdKz3PklTnGGu3TmrnaBbupxmU0krnv9gHa/zJPZeOXN5UPK2Urtyk2jNpXhWSgVgHjbs9OpxqZNbg",
-	"TQ9dDEdwqFNN69y0XXDi9dw4GChXRzbkiO5QEqIDO9hTjRZULO7Wui+M4DBOwFR6rY23mcyhVPOFQ6Oq",
-	"sqlG+68oMB+7ZTpcVhbryvGZDoMn+3+GLO6PoMVknfXfjnGXtEXXZU3l8S0JyT5FhWck4bn6zUnId3ab",
-	"f2Z6jdEsWj+8hvMhxNr7yaojFP5BDggHZoaoGDmWtvwxC/eQrNJOFdmQCxx6xm/LjSgp0Kro+XuANxqH",
-	"2VPhTLF03XBeqDXlBgkwYUHEO0jgl1Qre8B1R40uNhOyaWQk7rh44ZAqVpK1o+WFRzcS960a4m0cQqmo",
-	"8EItoIzGIZjavZRq61RRRGOLKS9JNX+ZasoynjcSY4WSqfa9cQVWmu1SesGjjIZBAPyYbuJ4OsQhRpNd",
-	"Lw8juM8iAOgv4zjWspRB/FwnNz+TgCii+WaesMe30/nVID2tJYDmCvzuD4B799ktHlcY0EkpGgEc0Kml",
-	"vIXDyzjh5C7FptzFGcYj5iLCGBUq8zp/BmMAiDrwBxzOhc6TmLej5WsHj5/AwlQlVsjBjCNT2Ql9NZGv",
-	"V6qUdiJcOzGnwNMCptKqXIJyidfW8cDh+NgSZkKDXSs3W8TQ3cJYNpnz3WsEx34K8SGeg3RW+LPTn7VI",
-	"FmBQLPcqQxj/DgE0FmJ1QJDzFGWMQ8UjylOCaT85XwY4ZJaOFy3X4W2sGEdOQA6bRfjorkMCl3s74p4W",
-	"//YNEdzRFdVtPpMY09+o/eE4VC9o+fragdq/StpErMOPLGSO5YyQCiFjEkeelIy1uYFyNtUZ1d0XkPF2",
-	"PZXWfemfDZs3ZPK1BwnsGS0ar1NNOIyEQxYKNbCNYNyOKcXA9lDWv57tVLcU4Ojsx2RqLK/vL+99+IbX",
-	"Gvg/eDS57xUtLv3FF8L14Z6r78gJJxGfs16Im7nhfBtyVpXKbZBJp1KUsjys3OLBwY8/eUakjBhi4aos",
-	"Hhw82EMG5dYuQWXMuKYgFZCiCrcjOFFzDdUqQaOXwuKfZ6W0C3zNPzOVGzOYqSe7rhM6qm3xfvF7avzP",
-	"RFFg3k4z3YgCv3uQ2ok+NPY1sLtjXy3I9q5a/aYJ4nyp2oJvHUUCJbyUppDjxqCaPVFFW9sVDdRsMQa6",
-	"owFPOzkvuSmquBCVBC9zNOpQzalbqV3/dc/09cB5E9jfCL7tQP/jihCepnHYeH4VxuBqAMEGBUWx7Boi",
-	"l4qFWag8NsLCkBRl6tcnwVsyzudC6jEbxQt1JmebWUHgvNYJ15zS2FhHjyeXqnHyBFI1jJiJlYSixgh1",
-	"2CwXMqaCPJiEdaHkenQ5t72r48MAQhZqgROPtAEUGtXEKxtsIVxPfATPl/66RN9hvUsKtzUa7LlaUQHk",
-	"zoLRXfS8oIKZhbQweHbyPcjX1Lg5gxdKn8v8uU7gRPjfX4oLNRfOlAkcrkxRmAS+rqYnK38IfmXMvJDw",
-	"jGi0CbyqXGHM+dBvG5wfWkBGuLEIBEEAxGK1knmDYEXD66AVAV78iHcs+9UZ4AUzthOYS+1PyVjx9OoN",
-	"TVHDBM1LG2XHxuUdI4EJyNzfFkLD4Qyfitn5vPSHQ3OiQ528Hu5aSbMq6s5svaCUnpVQ/WqUF2cIgRnE",
-	"pyhniySGRWtMJVwK7ZURXC0QFp6dfN9kMynyzhlEfWQWAjcxOZHcTg1ZAjNTFTnM/B1NTP1NCCHzCWfu",
-	"4UM8Vx4+TMJkYOi316emwkpwpdBWzEj82UZM8QGeQ/7bVCOGmAV1RmzlL0SKqsswabmRiH5NH+xYYIVN",
-	"WcYhIqA4IEiL0JEXjqV0VanRhEipnKjDcMEaL6vXwwScOJe6Lu8Qeg2gEng9rMNaS+lKJXMy/aF3xc8N",
-	"XmMJ864Go1hIjabaEKF17g8yL6qD5bCVXprq7Oj7o5enJ5Pjo9Ojl6fPX71EP0mqjz13YBDYdAOe1xDP",
-	"76sjSswkK2kGg2bO7Jg3DRZUd5uVRLgnmqAJ/Q3hT5X7P9j0ieiqbDVGt9FCXEjqfFXZBYKKG9iYqmTC",
-	"/XSHuzsrETCwUsLD8OfD4WiL2l2K4ff3+5LSUZWtpWxrqRXJhcyppbROLFd1CdqlWXqdxpylut4srIGD",
-	"P4bDSg78jkY5smNhKtxsMYSZWS6Vo/K1NIN+YAT25D9XzhWEjV4egMBZp6RUzwzCnvOdH6WGgKXSlZOh",
-	"ynGwX9R6l3Kw8PMkJakBQTSDynFzhkyIhbCIvViIci4vk58AZsGRHSKIjmFgyNrTsZJlqvEwQG6iSKLL",
-	"kdlb1n90JLCeiAnF6AkQwAol/ySKtdhY3Jd/+MMf4FlYNf+ACiT/v93dejEPpnKuNOzuUs3kVL+F081K",
-	"wlt4Rdz6Fn6IAU9Sw9vA3Myqb1P9dnd3t/WfbwSrtowIwyvP4G0o4/IWDukYXIfME+TE0lTzRRQLg5jV",
-	"jKJxOAof0TQ3J3SF9ay3ZlJHg/41U9okEgbkhH04HHM/I6/PYxogzypPtbKcos2v+dG9oNHVQ68wl6R/",
-	"6CQTD+Dbw9NnX9djxaxtBqObVsU5sHQeiNWqNBeSQifDv610E4p28WrehZw4M4n7LmnvOJ7BEEGad5NN",
-	"aZy9ZPPP1DSVBEPHzSaQSy+MCUmNDgD6WliOlUPL4jaT8HfE7zgRB4TL8oHWmOmu15jkUOg+/s7csz01",
-	"YT80tjM9akxP2JvC8p3Idyc0ownSin53/IJKh7OvIvTzPDTW6i3sviv7O1NaebnPUx7OOpS4dKsbKC/H",
-	"cdUicJ1NapC6GjP03//81/BqmoKX8AqCrDNeR2SMBg1Y2JyoG1GRc+tZab3YXDN8oWeyKG4w3fHNcdxu",
-	"NtQQnDL2eJDgOYFFiL7O445ornV4SN3HPdsQYdjas/q1dltNWdDd1k648zY0wCQWcU+ippvEe6/fUOFe",
-	"3OToXiJITkz43avGhbBEUSgjR8ar28DLowukZCUqKxMopa2WCHJC2zUBrwGrCznkRaeOgzBAYzI+uZrc",
-	"piC6Yv6jQAr3W1r9aNpryqH4YUMWdZAQqw03t0B4SCTEkkPNU8wviL9k5t1l2rCv07qZdl/NLdLqS7eN",
-	"FO2eG+ve23JzIm/cMn/Unr+6XGtr/rZ7btxhW1PYeM79I7xoE2arebEmSZrnBBvXhc0Eg/YpxMres5Pv",
-	"t4++CEJM4u2kRcklopsz1kE04kV54koC8KqvptsEtqeP8bFbc9dBCYPW4siRBHpAGw/vgP9jFN9f2is4",
-	"YD2/WoX9j6dOOIyCiU7SJHwTmm322tyGzX7p3zsWrWKtfdfZDM9MTzOcn1w2J7E9VWxfW6jV1ny1ewuX",
-	"+FG0JdCa8eP6tNixNaKL7/QdbQ8DEb7w01xWOpRXjboWLWbdb5u85qx2E4cAHRjFIHOEah106YV74ePh",
-	"GN9DHUoDq4N5Y4zKLfJSrEkPoN9FcTWRoZUOKltzF3urtfRoJWlTaff43UuqaHiDT4jQ5MTrkTrfeiic",
-	"1xhgvTDRpHj1SErpby7XjyS8R32yBmj5ohVd2Fsrz3ePWq9F4YLFJq+fD+px2N7skaYt0bA1vJqOLc0w",
-	"fD+p37ikXGwNQurc3z2axzMqZQuzhkFsPak1KxSvqPsNG7G1pGA20mUwNMycS90ewldNwnAwcUtqKfPO",
-	"U76LYj/jF37Ts4pXNuAuWN+rz/gQVxa6CgoyKcVod4XTtj3RbENFwly6msNEMSFyQRunztg9R1FtbyE7",
-	"5JdehiHhSNtuzfrBJFxX/MPrqnj5jw9ikB8ZApqOTux/2znqCei68UudN+77ZCbgb4ESj/3Tw9ojilBF",
-	"WGks207K3rFYRSgGb7ANguTOf528eplqBF4fyNdi5jiUIkObWzAhJIT4fclgNkyC3UrYVP944oTORZkH",
-	"Uu1PA6wBd7C3t16v/S7Gn4NRy/PI3hDsSs7UmZL2wI9pN87+rsqzg5piNGSN4BBKGUcdsLTEMgwLYz1S",
-	"DSEmJYSj4A0E8tKsGhcsGLTmr8aqm8nhqEVKbTo7gO+0eg1Wzoz2SixZPPFzCj9fR2PeyNNxjNjfMY9P",
-	"WliSectvWTiTazZ8WTBF3u7UtyJcVcrsALKLRwltlPiUdgdBKLDBLP4W7boAU2Hl0yfw9TeHz3ZPvj58",
-	"/KenWAiEGqunmlobtR/HYbd+9buFO/cdnMtNM+iI+tvN5cx4Nlw1MM+acREclUQZuQDZemHlbJKN4ERe",
-	"yFIUYFdiJnetXAnSAuLY8HiToow2OQrDyn0z3CxFrfov7EHwfjZiXTe0bBgRcEaG2SXdQXHJLm1jKNS0",
-	"FLh4g69MAi9NLhP4duMWRiPSmF/Zsw2IosC9MCLmjKFQYnauzbqQ+TziIuoNPH79GoJh6OdKzc6LDQw4",
-	"BAkN0Emq16Y8ry2otkCXHb6BS4MFZNBIws5hixWMUdL7HXyqltJUVAzSYVt4u2fxGQIimAqGEyfTvKcy",
-	"1fI1+cqVKNBFs2vOzjDuit0YblFKyXZ45ghCFw2bOsEwaE2RXMMEFkabCrNZs2Ppys3uod8AGRgNTx7/",
-	"Gcn60/4XZL2ONfQIfK3BQYiUxPmilADuKVDNFM/KmaVwVJM/1YPt3PKD8Hk2DLHSHVAG7YMm1Zw46oUV",
-	"S6KwwLgmnpqHD5882oevjJYPHzarpZGtLNVxVC1qOTavg8y50TIbjgA9dddHumA0trKeXyosvZv1n1hZ",
-	"kmoy9Mf8DNMbPIl6BkxlM1GWjqVGdbjBP8RKyXJIcjyWsTuAK0pgZrXkwNPNH1Uxeh0atnSbQGVZm2an",
-	"/ThiZrGXSuaQqZw9MCQLMpSp39UrcQDZl0cvjk6PrjjMMzRCMqcJT0ctOTy1YY3plPiW3UmuVPM57oa8",
-	"WfX8YPvY/E8/nP/49z//5YXo46eFWirn/0Rp2nJBJQTFrhDeJhx0/shueCKYMsv5QM2SJZ0OyzBQUlF4",
-	"C8ciCB2OKMwvQJ3Db1rcVqkmpyX6pa6qHrgU2l/RvIgdhxsjIgtr47iyajtCrh1pkUD0KDYZJ1hz0LmC",
-	"b1CBBj4IWhMRo3K6fcg02l2l8drudQy9K1arlvZIY2o+SfWqlGeyRLV2FO78CAWCd5L2xxygEGwky14U",
-	"52lpRD5juFwLgyw+CMXxx43dj+4wbVLtO084XS7SsNUWmuXJnK61CeZIChpABGQMv2uMCgZP9r8YjuA4",
-	"vuFn2F8MQwJ+u4dUKz0rqlzmLRqRni1ahN9FvucRvEC3tV9wfrQ1d8wFxBOpxj85SBhZg6zJM8w19vSZ",
-	"lfgZvZ9t9Z9Sd3z7qaaxhBIdpENsTEV5vH5rLs2FhKl0ayk1PrUHUMrdkj3IgQp8n+p8LUV5jojSuLBl",
-	"ZR1BEYh8lxBaWjuyNcIHv/z0y/8FAAD//w==",
+	"7L3rcts4tj/6Kij9/1WRetPyJUlPt127TjnppMczcZJjO5PZu5W/CJGQhDYFsAnQiqZPqubDqX2+74eY",
+	"B+snOYW1ABKkSN1sJ+ne/pJYEonrwsK6/tavnUjOUimY0Kpz/GsnpRmdMc0y+HSa8r+yxVls/uaic9xJ",
+	"qZ52go6gM9Y57tCUD6/ZYsjjTtDJ2C85z1jcOdZZzoKOiqZsRs2bY5nNqO4cd/IcntSL1LytdMbFpPPp",
+	"U9B5nmdKZubZmKko46nm0nR3NWUkFOyjHkbwREjkmOgpI2nGbrjMFUnphPU7AY7ul5xli3J4+E7HH8qM",
+	"fnzFxERPO8dHBwdNQ3kxozw5jSKZC906cWYeGlJ86vbTfyHiVPJV/dkH7qCrG7aqH/Pr7Ts5i9kslZqJ",
+	"aPFXtlje1nN6zRShJGM6W+CWckVMj0xpouiYnRDFGOz06dsz4r1d7PWU0Zhl5dC9PvdMp227/vRp0Jlx",
+	"4T4fNo5f3HDNWleJw8+3X6ZXfMb18uq8pRNGFP8HC8jh3uHBAenGbEzzRJOjg14brSfQlt+/fckQemBW",
+	"gM/yWef40FD9jAv7qRgWF5pNWAbjei01H/OImvG0LoLwHrr9Urw5zfX0bSZvuNnU5h5T9/Oqrv53xsad",
+	"487/2i/Z2j7+qvbhaFd7Mn2/UyxrnWauWHbb6X0yL6tUCsWAqz6j8QXSuvkUSaGZgD9pmiZ2SffTTI4S",
+	"Nvu3n5Uhil83nOJbfAs7rR+6xAyUxcVB645oTP5y+eZ1QMxfyC7x7+Ia6PU7hj9LMU549FnHa3i/G2lk",
+	"+1dkzvUU+EKUZxkTmihNNSNdmREqCC+ZALlmCxz8S5mNeBwz8blHH9EkYdkjRTKZMDKjCyKkJrEEdgdD",
+	"OxOaZYImn3Nkl3LG9JSLCRlTnrCYSEFknhHFY3ZCQrvkQx6HZjmFOeVMEa4Jx+cSOVF98lpiG3OqSDSl",
+	"YsJimNFrqV/KXMSfc0avJVF5ZMjCjIgLpA+3+DKbUMEVxdvjU9B5SxeJpPGVlK9oNmGfmypGMl4Qrkhi",
+	"Os+InlIcsGLZDcsIjSKWakW656d/Hz5788N/DJ/9x9WLy4AcknP+jIwWxDJ2JO4rKc+pWFh+oj7nZC7M",
+	"wYN7h8Un9i6nY80yEl6YD3un5kNIFIukiJW5ufDShlF6j1RHs3QhAY8WNNdTmfF/sM9KWudcKS4mAWEf",
+	"U8P8iczIPJNiQqKMwemgCR7ld4LeUJ7QUfJZKeqUxCxlIgaW14VjQBXQk7nsSMYSuujZk35i+E/91AYE",
+	"9m1CubDzUHmaykyz+JzFnF7BdnyZI2LYJRfk3dXLve/MytvPlMzMyIihFJiqTFkGw3GnJyChP0gzuJDk",
+	"ImHKcLJS1ISOEq60IlJPWaZIt2xaETNymhleotgeF4oJxTW/YYm9Wf5GEx5DFy9hgb/UOs1ZkuzZy32U",
+	"azLKGL0GATtPDE9nWSYzFRJFF4rMpzya9kHysd2ApgcLh4KvJ5zQOOamQ5q8zcwqa25EmDFNFAuMQFZ8",
+	"9WtnnCfJEKWmukT70tzORLA5sSqT4QV1VWylUB50UqrUXGbxcuun0LL7nXSpJgmjSpPDA0PkGY2MOtsj",
+	"4/ooAkNThn7YR660ORf2h0eqaG6HkWp5jbLGVu998iXMn2wj3rQ/FG/I0c8s0qYnVM9Bba9sRZQxqlk8",
+	"pLoinsZUsz3NZ6zTMGoebyDKBp2EKj3M1erGRZ5YRoii8lIrjkyWdzljY/6x2RAw5pkRBYsddbYAxaKM",
+	"6YBoSTIWyYngihEONLbUfsZu5PWtBl/bJ1glmE4x+MBf//Ztew4PbXnI3MJ5pHW4LWlBG+vGBdRAk+TN",
+	"uHP802omZanwU1AnQ9yY5c28nMq5IFJEoOaL2AiX1LCrEaOZEYkM7fc76+Zhm1+eyYdiLq84srHquGKq",
+	"gfNyzWZqHQsuZud6oVlG4bNnl4Kt2YpuYAzVNpq3xGi9NDmXcQNffT+lmgjGYrN4KcuUFKQLRyJl0SNF",
+	"aK5lyhNpGOINS1SvD/diJm/YkCZJOBDwtBMoj8tW7FMoSSSMxnBLEipiwm5YthgIZS4JETGvSfNIuLaR",
+	"k4GYMGEubBYT14p5hmrguii94y1KEi40MVewbSsmVA2EnrIFfDvPuNZM9EkIt08x3/DYE3XMhY+8H8fV",
+	"MgDTntI8Scq+pEgWZD5lYmlMAzHmIjYSCoHL1Sy7BLZDRomMrhX0G8CCUbuHfbNTpku6UAOhZK8/MBye",
+	"iXxmKMLbmE7Q8de0E3Sq0/NIpWRtp7meXjKlOAoYVZI3cpFSw+JqWnob5Vs15KLhvKIAT3KheQJLgc3h",
+	"QbWisfIObCG7Bx3Uvv5BtR3WqqP2xn8Wzss4Y2q6YtRGsV7X6oV5xl3LQ23FWbfqz4DlNC5orlA1WdX4",
+	"O2WNSP7Zrix2fRqVgVTW3fZYWzM7ySbm8CxXXDClnhvC/LheXmtgHmBhPYNzxBSRgozYlCZjIsf9Tv3u",
+	"MVLwUOk8tp8L9lmVcw4alnJGP57h00cHy4wUxGyxGDZcbkeNzUW6btZ92vgcF3GudLbYqNFrthimlIsh",
+	"WNpbZ/h0hwmmUmmaDGkcZ0ypZunGXIRgr8CHiX24T8yPCZ2TORVGTRHMqEDAhI1+MmNZxGlCwCNBus9P",
+	"X+9dvj09D8jz08tXvZNlZhpNmWFPHJm5Mt/Du4pENMsW1tCjp4xnZCylZlmfnCZKQku//lqdyqdPJE1o",
+	"xKYyiVlWk5WbVwrnufle2+c118lmL2iaTZgeUkOnImKbEaiWolGuWnrwhiY5G5qDIRV3TG1d+58aDu9z",
+	"OkspnzTwaqOYC5aojUUU19RzfLFJVjFvJUzfUmzfRa+oUPqv6/vYVA9JZsOo5HurlqfOJlfpH4ppowhu",
+	"vOSX7nnzrsyziG38Jj5dvGdmM+aTdiaO61Xn4SxjhXgFBgtGxpmcBc4KhI1bIZFr0qVETZlRlyhRjGbR",
+	"tOdd3CV5Kk2zcqtr6jwoYjTS/IY6n9xuBKU01ZuvNTxs38q3ei2H9zSbpQlFz10Dja0dbZ7GW5L/CmXR",
+	"X9KCdurEEJTMoDp8j1KrZ6FYHbe4la2sMYLKia7M78MKjuXYjCdFwQ3SCTrzKdWKpqnpdaYapaqilV3U",
+	"X581VmnyB+siDX+CsXwIwVG6I/csb/PHoFrbD4c1vhp0csF/yZn92VDNMsOrXogH98bKtjRS7crozkSa",
+	"68/G7Wb0o//l04MGsqyd6rptUC2UZjPinjJ8L81HCY9AlJIZ/jcmC5lnRM6rzKzVX71kTykWZNXJuQNz",
+	"RCE2fCGDxNLFt6xqWnV3OLM2i9XWFc++AYcnoYvhiOk5Y2KoNEvVMKaLhgP/RjCjzxPzTEDMM9b5BLee",
+	"YXnOPmiuxkeq0PRPiDDSM4mZYX6Ki0mFVRSREo+/fepFShw0Kbf1DTCyajHcjbbzPWPXMV20NjbnIpbz",
+	"IUOH6krCSGR0fWVuodq7sBZbvo0rNUwsA1kyCJh9gdU3a2vFfhdfsjq8xFxHMh1KMcxYmiyaTiz8QMxj",
+	"qmn/PHFlJGXCKJ4FPmP/sEJ8rUFBzk5fnxLzBDGPBIT1J33yIjdku/+MZQnfyNpYXZQVtFqfoze6pq1Z",
+	"3mqfkoLagdrkUCKT3s4c4N4l12yhiJZEMY3qoxRMkYSNNZG5JteMpVY9BF2IdKUgKEYE+Ljnb3+kPG91",
+	"8LkYxU5nubzzLQm3XPq3PeZlP3/aXrb4qnjCbc78vRxgTwT69slWSvhlIcw4iTZSN52gM5FykrAhaEwg",
+	"aXNxzWKw1dFUJoksn5nRVMEYRE7BgLvSWFvVaZam/FzmQrMYVDkbzYLPP1JW06MiJjOmFJ0whSbqjNE4",
+	"IGioWRCazOFKnGSMFUFTs+VDOJK5iFjDEM5d42CYx8fiinDEhf72SaPRFw1KQ2X94NWGX6C1CZo1XOUY",
+	"jFABiVnCb1jG4sBOxRALx5CL7bqHFRrSOeWGow0dn1keyitYSiF1YfLfsAc0/tywIY5RtTUdJVQpPjaz",
+	"MG9nTGkzP5mRSIobZtSyDXu0HQ0zFjF+w+K2HmFZ7cpt2HThAmk2TMJqPiINLpNt2x+6VW5yMRRuGPtM",
+	"QEaL0pVkaGBRPwmVC2T7waynj3JUPo2QBdOb9jZrOwWX55fl+S3OwobNaqlpMoSNaaODIgoOV2vDhp3+",
+	"3jLo9+bn0zTddeRLMQ7lNKpMoz4SbyUbjkLDeQwKxtbODnzKb6TS1dSyUhArLFQN54mPWbSIEnZM4oyO",
+	"Nfntv/4bjWmM/Pb//b8kpbliMXxbGGvwmSyamvmSrn16Rg2fV7J4jsQ8Y5GG8KTSsQi9mBsJ3oKYEtOD",
+	"bwwyv9rWV15X78BCtFaynHHhf3sY3IOF+8FG88ex0bifjdqRKwYXpMiTBNz2QgrWZJRZbd4IOh/3JnLP",
+	"fume7b+2f/wkUyZoysENq/rv3p398MF/Z4/PUokiMuQDHHcmXE/zUT+Ss31JU74XyZhNmNgvhvHJf11d",
+	"83RPprhme+BRZJklv0ZBtJC1l5bnz38+Pj8PyNGTvanMwceWUq1ZZn77P92fDg4//HSw9/2H/+fop4O9",
+	"xx96xz8d7D3Fr/53k+MExK+K/doZbz3qfHxUpc7HbQ3ZRKkGJ5YUgkWQHLKZuR6ae168VVrtd3E62eSA",
+	"YUx5shhGNG2JnTEcdMTQC6plTBfHaHHgM47RgRAxGucZRpJks708bY5zwJ5Ax0pcWk/DU1ylRm91DGGt",
+	"y8EmmpWO4139ZXxG0+FUov1xvRPOPO0OwPI04GedqI00d9jYq1eXTnPnamhvokY9EAIMIaZmo5HC4xrk",
+	"6lu5Nmf047BpD5fvb5eG9EiRKc1iYtXglvAXmuvp0B6GJsH3/ZTpKcsIpCVhQI0LRZKZuevRWKmmci56",
+	"zaYv7AOjSlw4yW2WwoWcDhXT7QOmZcQtV1uMNvWSvNaSTZmnBfYLPYRD2iSouwMcOMm3ZoYqjAf9FkFd",
+	"b3E84On24wE/73o8tncyYtzQxizFsLE83WhYlru/xzcavZlVBlXjcIGfs1cusb+A9dXyOZXPh+pMx5t0",
+	"jWKXD13rEWlg2y2coOlKqZBksa4+gwsarsEKh1viX9t5ZP1N2smfup7jOb/q04MTYi5MqbRNwMaN9dnf",
+	"agNr/e5bG8izdPdtKaBUrrxKCvDjtaJ35QJsXpHvv39MupREudJy5jIHIGS0V/GIfPv06eOn6wykt7pR",
+	"/dSISgDT0ZPVEw06EPj3RiSLQjXy+XNhDIU5GoKnIh7Jj406YoWFbrncFYbaQoDf/enulvt2HNrjtitI",
+	"8rCV9w6ZMBw6bp+s2Yum67PGgT3uWj0s65jFHTiiK+L/F3JG+2MAAerS+TVqniaXOzjMs2Rl+PM2ty5k",
+	"Hje0Vo8GrnTuXqt0uW5uV0zpC6Ygm78hsttpYNtsl7xuFr/Bk7YTEZhBXmqWLhNDbUHkdcf1ExTD32QJ",
+	"oPVlqmXaarQNCt6UpikTLAaxME0oF8RwStWYHNScvAa8wt7jAYFPbJpI+yd40nSi7Eez2QEBbl68Ap8S",
+	"OeHC/q1YwiL92z//1TSI5o1pDjmBlbTzX7eAd2S6a5IY7vjev7N7+zNewWuU2ju9oe/sov293pkNh2Ml",
+	"6b8vNJ66jQrN3w16fpYzSFBDpfKRIhFNyZQqkjEaTVlcmomatdxGLfUHulBEcWh2ykhGZymxwZmke0Ck",
+	"gNxkTHOM6aLXrKquWIgy1lOKVTmUMV244CgziI105sqduHWapBt0ZYS4TKUbop2HLdkFlyYXpkzEXEzC",
+	"YxvehTqVXW6zrs6a7hLfT0hYqIihtftRo90whYlo8AjoaeEx4drBZXTDUoGzKdVTOe+dkDDmCmZpWssz",
+	"wWIix2PfE2PHWOqFsCJOFXSvN0rXDdg1noA+sSZcmetEyuv2FjZ5OdhM3q8c8eX9cBdjeEzsZMsrWLOP",
+	"GoKFBLm8Or24unp1SbqOXCD2KI8ixmKzqNiEeaIIhkAiHi00I93L86u3l+TJt08DcnZ++vbSqGXmNSEF",
+	"gyxAeLWbyIgmuLWIs6FK1cGtgxuxOXXwr2mjeeo3je7RN4IRQNA6BiwazWbmlIU/vrgi+zeH+/CTCgkV",
+	"4NzWDNwb5g8MnBrJeDEQckwombPRVMprFxOxwEzBZml982wBwwDwYLnsgNO3ZyRjlli59nId4YwU4tMJ",
+	"niBg7oQrFxZmXcyaJnKSM2IYPKZamu/Nqi2nFlT9Mj8rKfoXdG6DTUp7dm3gfMb2ZBYzsDG+e3f2w82f",
+	"eifo+zRdhXa99ngMCHFmsHbpeC1Moc0+jsPbNTPAvu2SCxsE0bDoIMR1OiZhwmgcBiREX5P5y7nrw9/+",
+	"+S/M5C1XFzhNajjbImW9RgHWMGyl6azR3dG8s6T77up5rzWDY7kLO8WVl78h9KtFyl6bG7/RbGizH8sB",
+	"V9fQ348AKb3xbjAd3YUuC+f5SymxbrWaVJuKm7qBrGziJoBYmHb6nfXUuSwUephxS2mJeOYNHzPzCQNC",
+	"SbGCBXRfLKN8Zr7ohq8sUT/3SLmFWm9NSlVasZ/sbKrMb+XC3xUFwSau035XE3Mx1aYoSNhhRL2x0lvJ",
+	"HboOLxFvGaLppHK5QaC2tS3bmJi+tS67jzFzsSDIkLzH3RdevIj9CoUi7xEqIpbgV0XwUdlQ8VXZd/EV",
+	"GsiHVjzzfylH5iIFvCaLr8omi6/KF1Wephlmx3vv+t+Wz87YbMSyPo1j/2PZvP0iY7NamFC/CJLzvyxf",
+	"LL5qCDHqZ+xnJxHaZmCsfohOFUgARgL3Zt+QYZwn1e8wWsp9LDbKfWFjKgtiECofGYIbVde+DBYqdtMb",
+	"UgUI1VvY6vflClS/L5fcXuB9I6G1i1zmdFziKFcxxVJ+crippJibIlr2yal3ckxX4OsPvwlBeMHcaie+",
+	"uAP0jVuoh0P0cIh+p4foJWdJ/MLFVtSNIXGzdDA2Ly2ftL9cvnlNbGAT4UKjJG6B1WyE/r7TufdddH+j",
+	"IGAXc70pHYdSvtB0jSKEWTMCSvolEuCZC7i6E6fDpuE+sArxcLTYSZ/ZBlelDO9aNnO4Re8UyFuF46PJ",
+	"zNEaYOBQULzs5oobfw3gFtLETh7yYvfWWjv9ddsMOAtX8ENQQjVbrrhsPpu1mfj9qW2B2WVPyTJmF+6Y",
+	"85PVvZM3LJEpCPpSJIuAJPyakRDiKsITaxMV1xgVPqcKMCgxD6EdJW91H6T76sXpD2/PXr25Gr54/bd/",
+	"j8vfe2i0Q1IfCGgwQBzHOVeM0JHh3n1ypq3VVnnPM2x9tBgIM0hInMG5czEhJW7Vgsg5Ks4OkAVMMWtz",
+	"iz4Ue3MH2kWxW19EQTUaXVua7y35adHIaNGsfuaKZWQ+lWXyhcsIPcEIYbBYUQGWrGuzW2h8crc8SWXC",
+	"owWJeVygPQISGc0yiKVvTPzZlE2623xXs1HE9WKjmC2LkLThs7mwmEf3cp+hcXgId7FaZ4BcIqaCn9aS",
+	"VuScZXsRVSxA652cUS4IF+T08vnZGeme/fD6FBTa9SGzIuPRdIaxWutNpEsjBOvy5hG6FdjTna/ram7U",
+	"sl/nZzkqIZA2C4qNpNA0uq3EA01tvBguP9LdH+tjTaeNKZ8v+offPtlot22q263mWKZJbARYs/mT66Pe",
+	"DW/1AGq8HNj1aDSernGr6e8ScTpnI8U3XIkCFGbnbW6SC33eW0qJSE8VIBrvPPvk7J/cksH6J61GzuWk",
+	"LeMuQ3kcy60k+lf55DJf8mRZXkk682/W6hXp4QTVd79yEpo4wHaRpYYun+XJ9ZYgAi8+0kgnC4epEvIY",
+	"/V0kHPNEsyxsQAGInCWnBoRpPaLFB8V0GUM7kzdsqOXQUQHCMVR9yK33dHXM9aZQqkQUuSITaR+FSZuQ",
+	"1JxWuemtj0uxCWd4iU/CPVINylp7o/hwBgdrAQ225lVLiJetVnZHSW3xa85S1ZrPzAi27vz2ZkuszaM5",
+	"QGJGdTRd3SJGYJlGxzIXLe2oa56m7e1QYigHgTHmDodtQebmr25JQmQqE+yVZ06HaIzsqC2pm0XQKW15",
+	"bkRt67wbptaqw3FakLpzOfgxIidWxzpedyZaJd/1UJ+l5OvHDbU8W0i+1VmcXb4hjw+//XbvkNAkndK9",
+	"I895nLGJIQS4OYjIjf6NZWZkrsHZBY2SSMYMEnMyoz4sAU4c3VZSrnt7FqjJIsiKCsg1S8FtP+E3FXDs",
+	"BtHaT2c9PGrkQL6Iuz4gb1Xm/qmlgJbcfDIz6xaziMdM9ckpal9QxKGgrFzELCMe/rE54j4AMqnAVDdB",
+	"Ots2qjDJwL258InTaBcYc1UiDfQh3Bqw4zPLH7B4jIuSsA9mzaFeFdF8LY1W5Om1K1+Xp9cDmRYC9Wow",
+	"FMNrJo0elOWz4k4IF1g7YsujUsSUwM5PKYBmh/bZECoJ2fSxWm7rT6d7/0n3/vHh16NPjZmshhsO+XjI",
+	"xRCOSikMLE3qgo1zxUj3ycH3ZOnxHgwdRCVCEzPmBRCowAO4igE2U0SpT6xHt3X6xEZP3kafqO1yDVDH",
+	"FY5ZhanTDIjraQLrqdNXBbZH6zGT+6GI9t7M0AnGq2Uzp08qdYGt+uSGGnw7omyxb5tjg9p3mq55h7zR",
+	"jtXySBXwHAGRScyUthFzXZfA9fTgoHdC2CzVCwvqrtBkj5VQ1MbYmWZ1vditZaAsdMutX2WXXadsiH91",
+	"agce9DxOxTwHeafVmBc/nHtjy4sfBrwm7h41T3+s1RaWd6zWgKevFIvjbWpzLQtPFdhOHUO4EaUfKYJK",
+	"hzJyT2KlNisFK+vwdlB+zWbeZrPUGgPoKgltC0bvFNdxJmdb2CntW1pu/s4vu6B07KI8NfK2sxJzYpWE",
+	"vr2Z2az6RiPEETzH53f1dzr/cj0yY0Goi6HGOAfAeEzx3t9Ea2bD0UKzqv7bjmUEL2xuxuWCq+ktLWkb",
+	"noIZTVPzZ+th/nUNjDocbNsKMZJpZqRr9G7hykKBN9w8ENCaMb43F6Bc1r+Vk9S2ghJCGqD6ukpoanY8",
+	"mulOtU4VeXfxyt4CCSMQeDgXiaSxw8rrUvIj4PGRS8DsQ38kxapvzy//RthHWJ93F696JyXGDBUkT007",
+	"/Q1Ry7Pb2tWXvea/5CxHT3kuhMsSKINEitCTMjjoww6G0vY99+yRjkD9Q1Q5gZXtKhhMmcpQMTVW8Mf9",
+	"c/ZhJR98LpN81lAeoSUexWqW8CvpMnTqlopuQArNKyCF5Tcg1r4QkEKNC1C/CYgTVgPiq2EBsRJvQCKu",
+	"FwEWoA2c8hMQJ3T3Apus3B/kBwePo2u2gD88eCNQjdypKEcFgk2aQCUOLb1JgCm1mEepWcFpsJoVykcy",
+	"w2QWeC6ClcRiRHwiAKmjdJN3Ka6cWYlcQ6nXzRxttgL38k4oV5fJ5RWZ8fWbw1Ri1lDt7a2treHez+Q8",
+	"wPN90GKqKzSuakM01/KYUHIt5FwQHPCJ3ZZjkgv43tpWuHDJ5WiwOSk467Gtp4n8FgwwJyTOsbgjO4ZK",
+	"CpEUsV1oa5lASnR80rzN4tauQBYHMxoO0qbIeByzsI7nWvopOm6QnaBTDAkcIqlebMAhYAOCspq6C7Fa",
+	"gWa+JCgsxwbgpIdpxpqBBC/kXJE5VsyCKqp6Yc+sM5EGhCWKVUwNPc8w7xl0PK++IjLXisfmoCy8R9wm",
+	"TFnSYustlk4ZzmjotWXQGUsZxVqRgjCaJZxlhj4fqWImx3DZ1GYjM0sWmZwXJhMo5qNVZZYt2swGNg4z",
+	"PEswZMQimitWlP+hkTZcxR51Od7s0u4CcGzrldFrG6sCZNNWUFS8HNpevqFJkyUaScaMhxq+AE+55TWr",
+	"a5m29c/glJu7yORcDRVrjD6iGnZIkSkVsZFUlSRj2rIpLvCVtQ1X2srOZYAsqGMbWP/LMXrr2UimwdJp",
+	"KxexMsQmIlp9vF9mcvbu4tWWSuepcEKoJSkjdsENRbXZu0KQC3zpDdFdB2Ius2uW9ctUKMiYAheiZcAh",
+	"mXMBvBla/yU3ymtRr15BBh2surn6INWqKXtupdfjyrNle8xlIuFCPgFIQht5NHIWiM8g9Z8vSfxde1v8",
+	"9l//jVdJm8wB8e3mIIcOLcXv2bc47qQenKqmvSD1nSBdNCBzbfZQwURaYMJa9QBDSY+UWXiZ5Jr55AQx",
+	"x00KwEB0M+ZkEi1rykCPqCnNrKJkbg7cXQkSFRClaaNP3mb8BkS9RMp0RKNrFMe4uN7D9FLLjWwtyQxs",
+	"zvFAFGIa0rZLh7VkyT5SI+R3jjswk+P9/VhGqo+o4gA3qVJzvhGDfD/ePzwdPd9nMdf/a8Ljfz+okF7G",
+	"6+WKn3y3TgQwK72aD9xBBKNn3viCUYw4grcZu+Fs3hQCb8Q3tcOkrK7SMLWYYYX8Kp6SnEGGmmIzHskE",
+	"UuE1HTXGLjARydjyjeXTEDMN+Q7EPXZCEOJf7R0ePT0ydz44YVDJXSAfhvBcW14da6t3XxmZZu+QcBEl",
+	"ecziSu5Yrsd733UC/H9vBGKn+fvwW7h/8M8RhN14fTfOBvnVMOFNTolXXBSZbZaxlZL/IemaczAbJRBk",
+	"zBQZsbHMoOSqZ1xokUmsc28VKMLhAYnd9b+VARxJ4AJ6aCKBXKDw3wDtCpO0KNpjniRGdvHV2EZtAYQc",
+	"f7rFSFtSLFsyEQvK8qm0ukVBcSa8aZSrue6cYfH61lSTWhwOV4qLydD2GBD2UWe0/KilHM6oWJTfWDFn",
+	"aJV9IV3EU/lTrsffBUbZHhZ1wwN0qQ9Ne4mE6TdYTJ3tocEQhZQZSRGxDKCFgMGDLK9ul98SIbLhqvSW",
+	"JYJrto+oW4gZkCUEIgUsVFFK0JkWZZ7ERDHAAZwZtS3VCxumUJSJaS4quOLYFxE0oCChh96d/OYjnSJ5",
+	"7cKuHWU2HNaMzisNbnek7KEpYv5Ma95I2zb0ji7YL3m1npc03oj13riWu7gXNrSxAzTn3RhoG35CJ2WT",
+	"RoiLsvVK87is9WjR0Tplc35RRzuvtTlPnsPJkzwEm3uuR6wBYINEyxBSUBVdtRLAQdHDyhdl1mM94dFV",
+	"NWm8/M2Q7qqCwCr17VzelEVRCWQmclW1GP1x0eXvP7bu/qLeLhhUk1bgpK7IPF804O0PH/N1CvViygjS",
+	"Y1AaVC3QCwzfBO7pNTFdW8ZxfY3hUl9V3BMX+iUXzVrgG2EUGIzecaggfr13KQiFcJljkouMKZncsNiv",
+	"2q6CgUAZbiRjzlRA7LVDsNRbQC7PL4lik5lZuoAURYDczyqls4FIpxlV5m1DvyogEU25pokKCCVWtLc1",
+	"7gl63qp17onMBkKmek/mGiA6uZj0yalwCGxklMjouowrbbTpNeoVl9owUKIEvWZDzDADQ1FYLsfQW44w",
+	"IKFdgEJFgO+gABEuQtgo5rc6Jiup8lqCY9GorVaFUG5A+wCKun+wb/sPt9QmzMV+wzLL/ovazNYnO6eZ",
+	"dStzMZbNEM6N0VcAA6RZ+kitcFHUq2WiAOO8SVaxKYa3RsdJZtuCFNypipXMmmDyRjlPNJb+E3qayZRH",
+	"naADNz0HuIkZFxx0aZYqxq7Nd5n8pVkSKrs4M5vRgPwEsc6AtZmsyCxcydy8eZhbIqHaSDnDa7bYNNSt",
+	"OoxaGy1rt6oyMDcvrq4rseSEsqUluFaQin3NFs0WY7c/zWCexY0lx2OjpRF4fI+LEsmeCjVnmWpuPZpK",
+	"1eQxemnkVTKfol2tNnS8GDXBlwFEEkAPc8WsZdktqAtux0h3NEgVA8Pg9zSRC0iLN61Ssw4DMZaZdZTa",
+	"2ffAJj2WSSLnqkD0g5KumEZSSV/3AUvrBLey8IkbLTzdyKVgn5eqasps4lHRKojFFeOAnyBEX5mVbOx+",
+	"0yoj9TNi/24wFL6AIEn3gM1S9pcBVn7uUXGxt8WGgcaBkLGbKfU1NtGg32s2S1lGdZ6xqq4r81GyQtFF",
+	"Tr5b+mc7Cr09JW77lhmIzwIqRBJ4/LXchTUsZkNlspELLdd9W6/0LWMxF2RalxfXZz7vRqG1/a7FSe8d",
+	"nZBTdztZPAtV1O04rMI8OgopYKCPqiU81lBOGxW07NkqDHuPdS9zpiKedM0qocgA6pZmIloMKwY8Pz+w",
+	"9U5tA8Xfca/q1Y5bzg9A7nqHyJ2V8kB4M2pZ3XfNxrftTIi2mQs5b+I0jdHXzcguGz5m1INNB3WFTy8h",
+	"QmXgjYKQKGuttO2uWigzw4Yo6yTZNLbYBmZyKbCo0KbvWVjwtWsDNL9poyvoObUIaI2/ppmcpXq7Cfgn",
+	"YZ3teNFM1uWgArvmxXzrY2pa6FX7elWQ1Off2q22bPulX8ojuZuFkxMuLhCz7V6BsWQ2aTTVvod4EGu3",
+	"yBUIl74IrQANnE8wFFSSrhUojr1coJ8lF9YTutYt0FKIYX2eRyMgl9de0+qes1YdaN3Cnab8r2yBmi1Y",
+	"36Y8bRVKKzqHW0gyYokUE1jArvnCQzzf6Do4Lzq+zGczmi2aLgXs+h8Fk1nV4Bv/WTgEXEQ8pUmBTFwE",
+	"HCjgGG6tPtwSoQ6aW/PsO9Uo01RGWJuuHUTzzoOMtLT77ViAq2GEkMS38pNtu0CbpXDVY4fsiyUAiw+q",
+	"YiH7ysG3L9UdeEDtmn8hHyj2vpNCsvlOLQWJriQ//+guLW3JkNfyzJ3HZ/tYcU5eS83HPCrYRxM0THNK",
+	"0PsiXoCmKdH02uY/AevrUpJSPXXpAzRNN8toGGWSxhFVDeaplzbMfD6VSc3Kk1Gr8lNRAQ9IpGAnGH4F",
+	"fgusk8qTxHvqERi1WkxOt037uz/vOlfDzKICNlTwZTTedcyeHXcD6C96uxyswoO3EzS9T7uI/L6y0AEi",
+	"Srn51dOy3JoFPtH7BFmueTnxtTEA/hDvgMNWTusX4rP+GN5mbMwyJiLWIPOPMjk3t1Oaq2lDhlGupkR4",
+	"bYGcNFsQ+1pbVSeeLIYxn7AmFnHJRExmyJTgSYJPNreFIM4YcdEUl8iSxDRGRzLXxD5GRgvMK2lJoZyp",
+	"HRq8PL9sbs45LbdtU4rCR7hBDcvqOjT0Wp1XbROC6j5vQTF3FIhSJ7P1RLMBKazd2s02a5M6af7qXDAa",
+	"nyZJm5VuRrPrpijW19VjhLE2hjDgebgA11UHXsK+gp7W7eZVTW0Ae9swYxHjiKSXQh7hDRuiJc4FLvnc",
+	"10+xVVFGUwxB9fDiHZrQEA3lHoT8sICQr9GkWijNZo16y5ts4jvItqnVbE3pW6BcIRJPF7zLPz7rlQg+",
+	"1CGFYISHzEqvPpp3iwzOFnQfG1ceNEeCuEdtKSY5F6SLIU8KvCTF864+g+r1CQJJYYO5UEyfQLwA5NlB",
+	"eAIuouHTUcKoc6SsiUZyq+ZC3oaJfdgrf3h4sLb2IRPxMKaLzYNN3zN2HeO1WELx/WkVDl/QyQX/JWf2",
+	"Z1fs0fSMYfVDJtb6fJ8nMrq+MvJP7V3lKuNu/HY7eNCpIHX8ICCxVeBBG4a6vKnZE+p+AsUFUwrivNnH",
+	"tfN5Zp9/bh+/X6G4HQLIO/BrDCQFbzCvJfmkuT2vBMpwVZyq/5zm1XCGccZsgX7I9NAsSzOump2xt3YR",
+	"VsCNzLSC5b301qlp6M3T3g7V1Keuu7r/b0+SbZGB63BndqGqpjP31rOJ1g66Nmwac2OK/AlV57r1sTYF",
+	"wLk+Lphi+rkUY57Ntrz/fNPtqvkW0/GLDNzG1ouNrLH1ViZ4/xb1jetDNI2LxauqaK9R09qrTdu8Olcu",
+	"YIuUYfMKJl9pSTIMEhzL7MQiU2EyFFfEhTwvw1TdMub5aJuY5+ZnN4t63iRYtB4TTTE72pZjUoQqEv76",
+	"a3Oe76dPYUN+72Fjfm9T+DQUZL5t+HRbdPTR/UZHP904OPrp7WKLm0N/m7pvZLdlWlxtp18+J98/efon",
+	"YvOFCJ411d8u0HVGoykXbM/I5/CFedpKaJAUB9ffcNxemqWVF/hezo2kYK/gVIO9iAulqYUHbLDuAa+y",
+	"hsT16TmetL7erleP0H13cUYEnYF6gZFusAG1ErZt90PVxFdKJhhquoJjXrBxxtR0t+siw5eHd3LHVRtr",
+	"HKv1AhShfHOBTrp4BjEqtnJRk/h4iVWk21PEdpDJY56xJeR4mWuj4WMCE/71oa0il6uftqkXxIW/7F6R",
+	"C60QFo9wU0u4Hd76dLUy82yZ6q1cuhxKaX7Zx5rcIxkv/OhT8xNJKcJ4UDLLE83hox1YS01XeYvsSb5U",
+	"3M7W/y32OqgE/JTpcd5iVVfaTn6tpbxKondgK6/R/BeylttRXJjl2Akc3lH9MunAEkOtLEDgfqSKAllV",
+	"9QAkCo8VPW45W1tkZ1VP0vLQ7KLvnf1gbdIx0TJAeA+ZlSYtMUkYGWU0uma6Puzvv/9u9Smrly2zYSkX",
+	"7Lgwcbk8GhveYonUG9NGfbrTW40wPdiWw7uDY1prJBUPq/f+K33ddamtO6psddcgxEUp03tywq7OUlyD",
+	"bbzSU9skeK81bjgaesWxnHqSzIaN8XQt2+2tnHm1CGxcX3cqmQ2XYuo268SPaNwgKZylm0u/bjkuDT21",
+	"xO4blW5XZ/ndmOXaHNH+6NzMa0vmb1PTJrRRwDYVj1agbdfO13a2QLc5q2rTQM5hk8vLvawIFWWpCwC/",
+	"yEVRqrAOwlfkZELRGYK6lA1Smdn7yVk8hE2ATOZ0oawDxAIIQonjjcP4/DP5zM6ngRZby/B4U3Xzkhlx",
+	"dZa3rJxTNobY42aRco0LR5VfQMdBNrpOTwoQRwtVv0kNneXKOUGxp6to4seidPTWYNyNBqdd4ol3usDs",
+	"OzvesZW92oAbxo3eIQR5RCw1UhxQUpTobo+ebgYNL6Ouslw4APEuJSMak2u2CAglv+RS0w2rQyrNZ7BI",
+	"kVR6mKtms7d2eWaPFEA2kjTjEfNrjqKdgEfMIWkBlmxzhs3aHCwL7txasYpqsmSv8aHOKU/yjK2Btzpw",
+	"i4dohpiuttiakZSH4yV225gs8hnh1HcSFTa/83dJk/giCOElMHhBUB/a8m5WFUczxyySN9VUWG9y9yF2",
+	"FEYzf1BurJbTeBjoBcFvkviwUmhp4AfLMOajxSoY893kjuVjtHTVbCOeZ4yqxjyfOkJVId/ZNzYb46UL",
+	"H9gqYKVyndQ5O9WAhZBx7WVnF6irNpLECaE1TfnJwYbG9opG0ozz6glmUCcFpAssL4alArEFcxFAxIsU",
+	"Fh2l++OLKzSO2WAa9yiwVupXQzNXSM9Vy0NUM3ZjuGufhCCQAK4tV1iJzNW0BjK0eGtTmcQEQEe59lAw",
+	"llwDrrVmhc/NbvOcQA96ZJ35ruja6+fDmj15VkrYdRS7uxxpCXm1U5qD//LGk7u9CdFZZL6U8dD234qX",
+	"6vGnWkSgQ9ey6L9pworyQltLpa1GhDVGg82MBOuNAvdqBGjlzneqb2+wu3dIr45e1k0WGt9gaLu5xz73",
+	"7VOYTnYu1Pt0ZZXeVbfbBXN61paLxIXSWR41L9Kf5RyCLUGJtkaMdBG4rBoEc3qkAK1Jke6go6Yy0ywb",
+	"dAIy6MxkxgjMPhl0erUVfLpRXa0mK2w5VUhnxHBjMMR2D/dGVLG4d4JALHrKMvMTXRSmBZq5rdws8HPV",
+	"ml+6EsLblsjmkC0UeneKCgGenSZJU33sJGnL+yzkDYf75ciXzinHGhWenNAQVO4N4d6qS69cQ7vFW1Ds",
+	"SMaLZizREme0QL6yOYleMXhVgVDwTR8JXRQRvvWiEAtF6FizqkBoQWorBPX426erA91Lst4m+rjN6wTB",
+	"YED9mNy7PlbBWlG96fqwo7C4qzjyTvmNt7svfVJbR2j1mbbcfHwi8vRzZL1Xknq3DO+U2WTXV7ePlFyX",
+	"3V7N6y2G1ri6ZbGTu4n02FABvubro+O9sf3VPF7Rmzd88QJfqOBWrpVhAR27KXPGXI9csfjYaJFyzrK9",
+	"iCrm17WJ5YxyQbpnP7w+JaeXz8/OeoBgSwV50T/89skyJt8qqwuskhtPMftiLuvjJMqFWOU4oXHcWhRH",
+	"yLkrjAOWVbBugtFfSG1B/ZsNT5uVlSrb83tx3oOuddJY10BvXTmoLctAVUqeQLEFaa4KUWx0fw14yCrz",
+	"rat6tFWFAp905XxFLN6qukuwphEYInCT1syoRnpIDk2ViryF9ssW2fVYQ4E7RbR8fj5xi0rrtALBuyYZ",
+	"a2fY3abMeg4l1pitqumA7kKa8rC3LgFgFQOsQzVvE8KCjawhir/a/a0LgchHOy4guDFOsWzlLtRh7yL8",
+	"UhacJXL0QVZK6PZKZqScQUAghNVRkVPEo5dpkUQZJVSpMhF8zUoWTGfDMiBumkvlPdxH3Mjysy385j6a",
+	"811+wmMbkBn/yOIh9tMS3bKmIM3zy7+VlWhoWQUkh+zFZmCuFUi9xYFYY67HghLuvt4AvfbK2ixaKzG0",
+	"XDPuV7y+QKWw4JobUbvr9rlVJppCDHYJ861acXYPvo1zZVM5muKo5Fy0VYFzKB0+4oecCwBXpSImM7pw",
+	"JhLekurP1TDNRwmPlvv4G1d8lDCipY388Ptpbc3mFy+jGtCy6l6BPhpRTRM5yS0WyZ5RFAMSJVh80rPw",
+	"tA2/Pa9xK8XOUUhbNNT2bsWgk0PULxzCZvuVHEMZWlsQ28y5RQLLFYKDrz+Sfi5j1VtZUJnXXFAeu9Ko",
+	"WxKEv50FJVbntZ17sX4OdzOHFK0kNsRjCwHLkUuTqy1dPFIA/442OhRBHql6LcVtMxnaV2EXCbHGc9Yn",
+	"bPncZW3dgBozALmqxVR4OaUoiXmRYev5w67ppDsf5jOR5norU031uK1Zstrxc1nEreYdN7Q7EOGKu/QL",
+	"yW+u/1YPnLK1I5et5CJmGcO6f9YBB/mVLiTR1ZkzbBHqerRYiO+Uw6+Jd13m7kWBhoarzitggedDMLSs",
+	"U6xFZjRUQsmYJsmIRtcBKuKMRlPwYMgsxgKlqF7TNGU0ozY+bcf8lVrELO5NyfW96Wyw2bvZJxObfLvS",
+	"7Ofl6a7kns48v70FfktJca31HeRuFEw9EccPKdzM6N5cZt6vM/e1W+KXGe9u/pN6Nsna++GL7e4JEebq",
+	"IwlTqgTZA5dfaSzcygPTtokXdnuIFLZ8O2xo4OJ2jOQPXsV6itP6W2vXbd7J4fIZBZj/EeLH8u7Ia7Yj",
+	"bPIdIlI00c07YXS8504hqhtc7NdbQHHhO41dqSaE212U/HZUXEwGvWEZH3MWry4aA8ifNkMBvP0WCIzA",
+	"SaaahNBaSLp0ILBJtGBBxaqAUOLcXSRjimnrZMEiCiwmXNxwzXr9gXgn3IgIAivP6ALs4vgISZlMASSU",
+	"4GqQ07dnUIOlrfhKdZq3ihpejSO8S/BbBd63tiFNQ6/6Ctf4k96z0VTK61NtZCfdXN3sz1dXb4mFAyAz",
+	"GoO1JGYJv4GiPRhJ2RA4gW1uS4vOVrk+k8B0u6kou2ko+5rSFRlTqRSKDZXgacr0Ko/RaKGZcpepexHS",
+	"vPubh58Pm420r4s0CCHLtsFh0DUrK3MduAL4rt49CFo2+8Y5OFflbFRu7ChCqL0N61YVexNUyaA6rcp6",
+	"+72UEeBLC76eiO9A76ydii+kfdpR/MCVaTouPQhVWgjRSxAeGw4KueCWc1quR2LbAOH6hIRjyhMuJuGx",
+	"raAEx5gz5ZJTjMZq5KQTEk6kYPCcLc3FYvLk8ID8KAUjXUouXlxekT9Lea2I58uoVK4vHBi2107QmbR5",
+	"f+x0X1hIwjuCqVhjv3ZrcyueXzTiORwa4h29fQAV2MbtgYucKm3DzSGg3S5Xgc+4WW5VMY7SWUqT5M24",
+	"c/zTRvReo7RPH4JNuTDU2d34eL0w71wtUnbpIco1ZjHhMgwVFxFbxWst7VpeQ+B5UiwsMBaliuwxnjCf",
+	"8C3fqaaO3UOe1Ix+HEZSYEJttGipYM2ijOlhJjXCBLGPKc+YsvRZnf87yIcvomfxVYA3oBFD0Cq3BK49",
+	"C4Cu+EQoMmKKxzayFLN8CUCmC+92EYzEkqndF2ezQrC1w1/WhN3JK5ElG7oREOW76kXwKdpPjKodroZj",
+	"X2UndfJdJoCVu72d26G2fndsd29G9qod/SptPndeLwBxUhAyFf406Hwz6HwIMZM6SfrkhyL+hNCMkTiT",
+	"aYpH8XacpBIgu0YZbTiXhV/gu2AJaKTgG1yQccInU22UG7BuulLnjm1XLCPfPlln3WostHAKjhmZ5JqR",
+	"qdapIu8uXhWRKKB0GVHfrK/Tn5ZcOE++206/xWPh7+/GNBdvfesUF/6nYMm8DsejpSIunwisaWyeCUg4",
+	"nyoWDUNwCo+oYt8+OSFqKucC9mYDgyB2tjzTD8tzvTsZ05v9lxQya4zX91oK4Ggec9tEersjdNdbsqQv",
+	"ykO2P/hbn9m23Txvk0ONOg9rRDCXGRixueN9jtWoxqumNH38xYpb1slvG+7KzEoeRhxZtEZ67mSv8jT/",
+	"2pASJUGeCee4Ens8Dh0MeinybVSqrKSljSnoNUXoboDUtAt3K80CGtrcJAKPrzQcYC1x84CzTNhNQjV7",
+	"SfaL6IxtZiMARlOd85KtECJBuCJx7nqCa9NuDCKblDgLn0HetAfFiZv1MPzSiuERgycTFmdjefrLRNCw",
+	"PZUN3tRWd3cYeTVu8WVvoOpWLFs5UoSdCY+JS67CYs6KmA6c6ndCQlU8SEWhEXJFcoA1ntOFecaZmsLj",
+	"kvqscQS+zJgGGY99nNJcaRaDAGvOi+OUwOzclejbPOxAO4j/b//yTFsroCHsUlwAy9xSepciWQx9HBMr",
+	"weJOVRfz/zY8GvP3rOZsVRhEJcHUeOv2A8+blpW5nxAYAqGG3WbMrqAi8ynVpJhrS0hDsy7/AvuEQHcZ",
+	"wT0ag1ydFalf3IjcSlPTv5F/bR4k3mcZ00y4oJwN1USjPjcJ3LF1bGKfYO0qyl4KOe9t2kVdwISZrzgC",
+	"uO9tOR0WfWRpvOdu6+zNO7JJmXjxbpAdYBteMbDLQg6vQcJn7IbLXA2tHruFsaKwUlirRYNdAuMhN9vL",
+	"VZqCYPN70xaCVWuwYkWvmNI/WF69POLQsM4QTYFOkulrpnTY5mxxJ3NTf0h7aHS9FFBh2/C7WDMzOMyb",
+	"K4L4+LL65y6zDe6wYj0bxOIPwRLedPOiwiSwbIynAM2kwFrKOmcK/5qzWLi/9TTP7J/jjOMfiuo8s3/m",
+	"8PaHJnpSLMozrheXZi42PITRjGWnuZ42WwLAkEnA/0y6f3l/1bO2/kp4tDP8d5N0+Ns//wX8CtYLWDH0",
+	"UNLEVOu08+kTRCGMZTMu0VueSA3QLJAS50oJAY5VgEn8yvoeMCcJ4Yr3lGbpQKgCdA5ByQR59eo8gPx1",
+	"iHafFWXVgrIMkjmXl+eXgcV6oSIeCJf4YEtNunpn5tGM4ZDgBprL7JrF/YEYiG++MWtpbgb0Nfe/+YZA",
+	"nbjQfC8zW4zkmDyDZSEI5w/ri4D+oWFZttIlfi24Ii7UrbYjEEgT7t8c7tNcT/cTOeEiJF1KIDN/z9yS",
+	"MfnL+6sTkjHB5gPhYkvLdywQeLh6Y0Pc2bAHXQ4Evp/yvWu2UGGfQH66uSEngI8ayRTwbstZ1CLqQVbi",
+	"8UDADKiAMJtq3+gCUuTJwRO7spBWor75Bix3BXh+SFM06XEp9i2Q+7/9rKQIyUjGvKACo4aMEjYQS3j5",
+	"oZGNw4BQMs1nVJAQEdzDADW7EpgeuHdg5MCBKJH1iQOnCkiIeWw/fQhdp3+5fPOaABtjmaFYrG1hJ2RE",
+	"ajcfFFj3UjrhgoL8J9icKY0Oh2OwtZEw4TOuQ9I93Ds8OAgGwuVpHR30ChTi0BOAwyI7wN4aJKUTBhUl",
+	"7AMnA1F9gSunKZXqmnnJjvksZrNUghfV0PbbN5dXLl0QYx+UnDGkBIykMDsdem/t/ZUtwoGw+TTdw72j",
+	"p0+9YjO9PindLIWnmStybdoyIvjREzKVeaaOCR0IIzcvcLGLNExDsXDNynhBJkxj6sYEsmrNkwNRjkfv",
+	"XVh7wTFgMYUWTaJoyO5jzMdQSFBDq0Y4Hwh07GhvtBiyUJR9tbBtgUfL39tlvDBLBbupzDLa2CI0SsPX",
+	"LAZyqR0J/NIey5OBwBhxzyGfgRYRXkA89IzrPfg3DPyvLgzvE4BABWyu8pNi5mkEtHpy9L3XpFnpvVMj",
+	"G4ekq1gkRWx2C7PrsSVgQEtziBJuFu7sbTEBDLZz+OHkTWpRx9RAFCmPFTaKJmc9ZRxO0d7ZWzLK4wnT",
+	"hIuBCD/uZUZYg073gGuHpBuaJsJjEMXyNCB2cK4cHb9mJ8W9HB4PhEPdgRygEY2uzVUDWZlWMYHofHgX",
+	"WsIB9OyGvjS0kKeJpDHsaDknVxcx/LiHv1tKgyLGhNqs4THJ04HQkhw9/Zac82fop1Usu4F0pPDs/O2b",
+	"i6vh+enfh8/+4+rFZdgD5YTR2B3xQ3gNKGJgGSqcgBldkCm9ARc6sCP41h5voHPpxkq4iJI8ZnEvwA2F",
+	"YsYcsFrNv1nGb5jqkzNhzl5Y1AjYN/LfHgqReD6A59DMaVi/5DTh44U9LAkjXZVHU0KVaYWmqSNGEnow",
+	"gWGPzHKlSSRnrNSQsF0SmmZCWPwXLYfg73v2WO2dxSHpsmgqWeyB/yBZolggBUR6FWU9fDnk9O1ZJ+gY",
+	"hdMCg/cP+wcA2ZAyQVPeOe487h/0H2M67hTkKv9+NJ8nqCwUK30WQ7qh0qdvz/7KIEo0pRmdMcMDWwXY",
+	"8pF9OK8gw6558DlaQoxU6pYIRnR0cIAxggCHZ3Hfi4v0Z+vPR7F3nVB8mvK/sgVYiECyq4u/cOnIMcTE",
+	"kS4eJzzMqMSoHgjDT3BITT0VQ99/RmMXiQmvHK5/5Z2gVvhCLOQnB4/Xv/RSZiMexwyMCE+Ovl//xpWU",
+	"51QsHC837z3dZEZnRjgQNMEXHm80nxvK0TIGcr0r+g7KnH9lPFJFLGJVoDCETicKkvUdmX74BBVUm6Ly",
+	"5sJcX3ArxDMuCpmqiIt0ABbdJwePbeDlMC/CJkOMo55zxez9brVwbuGwwXxgz68Lp6+eFfT24WnZ+rB4",
+	"4od5Hc8C7NIzGx5/h8fA+sI/VTVbW96zdgQP76XvuOkUmlUvBBquld2Cr/3gHWxw8J5LMU44WgWeHG7Q",
+	"xVu6MBfxlZSvaIaW6CeHTzeZj8pTo/ix+JzFnGIZeMMejta//LdCY3iJVtPfEV9BuvKC/Jr5x6egcvHt",
+	"/0pTPrxmiyGPPyFXcbUpqof7gt3I6/Jw1w7Jk6bMDfNCTLpgEZ5bT4/DfJnTr/9CwVmtfuO11C+hqNXv",
+	"iFJwZ9ZSyrYcHNnbWYzREYX1AlXMPYzDBwtx4/116gJVBQOIw1K2U0Y99DIBuuaOM8oG6tOgPVIxELY+",
+	"1UkZ8zqfyoLgphTN9pCNoIoMXhRxbKjbQBThMsRiAs7pAjMXfpbWtwATMbpzRe9zjQ0ETvSRIplMmBsh",
+	"oUQh9oZ1UeEViyaijNFoigYs97r1xIwWBG1gSlpVHZR2c6Dsva3sDJyiBvJx9eSewotnuP73dKt6XRQH",
+	"dZPL9Q7l21xPLx20S5OA69bfbmNl98zmsvgz86NtucvDNfsFmac1y3eOf/rgs9K/SLBXNPACKlzqkatV",
+	"XLDYXE+L4owQRrdsG+kc42OffE4KNo12Dvo+k2JSsknDeXIBFTCcMQdMXKVN4cnB4bIQ/wo6uR82AW1/",
+	"rfwBXIL4wOdlBA/H9N6P6YuPFk/HHYS4PCeAie6wuitndKuTKTHtu/loosSliLMFgz/H3v5gGqQabKB7",
+	"XJxgMQHPhaSI0jIdiLnMruH6LyKLJelmhVUaD/eTg0MSWjIeMhGzOOw1CQWvcMT3c85rNXQ3OukNGsQr",
+	"OZmwmMhc+0pE4a+CaBsn3uUih7Cb3ZWKh2N4/8fQFeG0ohitHYURS6SYGLLf/Si6c70HCcP7kRRjns3a",
+	"j+Yl0+g6NvzfvRxUxOvScoZeCXFtRfaYcN0LBkKlYKC2aEApiPSKaXzUmv6tdoLBVOZpmiTmqA+EXQ0w",
+	"sy0DCh1X1wjdT5nVra2nhGeg/Xgco50boDfI9IXutsIvB87nUv85FYX0gJvjOXsDQgmkkRqF6snB9ySE",
+	"R4bmuzAYCCoIhrwsPWG/DptY0nPcKoeADH6ue2JQlT5svzuzqSvwd9jbhCsL3Ra7sDkAhUd6hx3YXbh4",
+	"UBh+/yzwEmwBPq8pT+AM4y4b9YWdGWBWQmK0GF6wnKU73kcHRzVfPXoL5xbWQWYAq4BhLoajDUSuqnwS",
+	"fdPc815qPmPH1i8rr9EVXUx5IKY0NUyzxPPHwfTJe1t1yTHPWDLTOjJW69+wEThdxGE+hMCDgKA0AIJS",
+	"zxzKYm3B9vKqyfVt+BZ+tcKYYinpszOprWSpo3sdQ7Pv4tRicpy47SkXnY/9PaxTy4PA9vVyq3PQlkiV",
+	"pcD27s6frDizSlnSeWZkGGCTlWA6jHkxX1eEIltdRjCMTOcKeFJM8rQPkX2gNaHEUhU4UQTKrHbGIVhQ",
+	"JoyM6Ywni4Ho4v2ND5tRwg3ugWMZ5gZmmaCUxarKW6+Zi8AonD3i69HCPpu9BYOwP+oHk8sflHVcSA3u",
+	"yOqJuw3bUEzEez5IVDsLeQk4k4pPBIv3uMCU6PlUemU8bIXgIjpiwTTpukCMgZgwTZ4cPD5pCqAAfcbV",
+	"TSjiJ3qlWKEloQMxZnO4ASEMGsQS+MOMpU9e2PoUhpfailgowEAGCricBgK1pWYGYlbjb/5ibKKqoJUT",
+	"pSfq7uf+Vx0r8DvxqcJNqW0Oukd0eFstQZstnYMKrWM45CqRXUlLWr55gi73Q7qKMRcLbpqGJxZ7CLtm",
+	"A2mdZDaX2bUqzIujXANdmsvUA1dz5FkIeeZaBXOBGwZYM323q+ec9cNsXQySptdMWOwhORcssyk/5lKF",
+	"svaKaTUQ2lOzm44EBrne011arU/1ueOG1l+lvsUo8FYSBaZb37EPhoSv7n4tw32W4s+L7d/9tvXZxArb",
+	"KZ+IvTy1rKhBLSdWK3/yHeYD1PRyLfFYWznfMIhHyvGRE2JzZQnXBPJtZtTwJ4/jDUq+1A2rqIch4QJT",
+	"aGbMXM3vHN8SJTDljC6A1QyEDTo3DDAAxrcpeuQxGUk9hSDsaEpGbCGtYcPxuy5i1oJaIoiRATBMHlBh",
+	"shgCpTlTwUBEGYuZ0JwmLuU11wm/YcsgmBbEyS7CI6g0lAwEbHmvT07LQJHCB+34KHztc9JqMAluR2HG",
+	"QRAHM0OzYMBIICS0YkxpYMUglyxeWHzK++DHFbTX2xhuPXHQkc6DgfZ/Ml99m8kbhuxTTXkKCbelbHN3",
+	"tlqXROGnHtTS3w1LKerHupQJCAvWVKsACx05cwR3yZdYAafI3dfoMOUzVuKOwlo3hH5wpZ8Xw7r3bIdg",
+	"GYkmWRQTLqPOER0D8L/MU7/kDMq5IKBuCbyxGeNw8yvgPe4z58J1tj7ropj157WD/H5TJooFa82ZKA9Y",
+	"e9LEqVgQjMMqsDyaUzP65BIvT4UJMlCxUuZ6ICBDrOFFJ7zY9E+FILzkH1AYbc5FLOcBgKoGZTY0SQDZ",
+	"qVeKPhAFWtalxt9DMspgKKZb2/5AAJy9suGlQa0FxLofMT1nTAwB2B2Q70OMroXIU2zcpgTzTPVJ6FXP",
+	"CDHRC6QXSrA8UlGMPSB0IBCBHsywFkHKMpzaysi5IN0nR0dlwknhXRoI617imrCPXOlm8ynKvu50fa2p",
+	"Jm58XybZpFidVuPrnMQZHeviKH3m8NcH2ecrShop5YwuNZocUEavhZvWJZj9X72M0FoSSQNchTZKTdEf",
+	"pJUhKHkXjEJFW/hk2DshKdRH4pbHLwsuP0B3Hj9YL/vjK3+4kO/fCdnh6vtkV6S8WQCREiDEF2dbr/fG",
+	"3N0fmW6niYPPxmm/EH/9gyYvvRGsgWpAI2oX/qriAagRKYUofKtFeAysU7+lfdViXZmOD5BfHjUg9fzV",
+	"iI0LmYNg5qCubNkkaSPl1AlYraydRoUBZIOOFua/gehWw3KyPGEYvDx1gmMRVmNlQUh5siar3slAhEky",
+	"GwLNf9RhgOG0igmoCwHjQZESfeDyhmUZj9lJRQw8HgiRJ0lIMjaDRCrQLu3vfXJqZQpAHsZKE26v/KKs",
+	"wsFiAPQeLW4FmRGodWxYM0qQRno1GxyajXJgGN7KhvVbQ0g9ZDEHIJnwuHZ19E7QGZFFU8DdgTreEsCa",
+	"aZIsXUD2seYIaoSzrTCY+5MhLXbuZ/bhb8rZvMgt3OGHTKoH2XO97InMoBQCdhI394F1uOLan5XRN5oU",
+	"nk9ZdO1gL60OLhiL1bHhMgmjCioquNreAaEF+zTsz5N7rAd1woRhOxaYGZk9iEiG2aN7xV0YqFYX14Sr",
+	"GAJ4VspXty3aFdT9dR4BtzKPlH2hB0YPRUIoAQgYtKEHpaT5jPUH4iWigy2weWusO0b/rqv4rjMqsKwj",
+	"3DpSmRtKU56AOcF6Hbz+LRqxu83MclF1jSvQnOGKJPA1SXvmJkck2nlhwfyD6Rp/cP50CZUv3RnuomDz",
+	"23/9txVWejuyKxQqvhJuZRRyJwx5rgZhhCIrrJmzPZPZV3PWcbgPR/3BrLB0Yt/m2ogThQZRyqdzuiDd",
+	"8gc4xZbudzzHrrGv5CDjTV3M0NzVRhtrWAshSSLFBGG8nbuw1M0KjQst/SImXkdfCQ94bmf1wAQemMAS",
+	"E3jJBVfTikhLuqV9wZolDAcoDseOLMBK5jYSudGHD1V/VVCK7Rja42rTiZjMpwvMK0Wp+vDgoBe4LE4z",
+	"UsxKAlB7pfkMFIFIKu08+zMZs+SRIglXmqQZjxjplgU7wLGH39qAZ0jp7PXJk4MnHs5iwRwA969QOZoO",
+	"n2dV/bFcgHs8gZdWJfJ6azmLRolSmmT5g631bu7TTE4g7MU6cj2WbZe6PAJm1b1jVOixX8AA23hBQn0L",
+	"RagZJx5CMHXK7NrowRHNsgUgDdi0xRGNrieZ2TCjoY/ZfCBsdI0RMcCVX8f+NfetA6h9pEhWwAcTlci5",
+	"dbJnOcTnQiYjnEfDCqAKq8x1muuSPyhSw69G3oHjCEotH2sPwmXvm8UBoLc0LYAJAhBhK8ZTOUZLhZYI",
+	"2V5zzPf65I1gJBdjYKosNqs3EJA2WfBWuPpLQhhaSOWwd4L1gsa2aLeVtwai9mqDvdW+iejNaCk2s0bM",
+	"Zg+AuDCXGAkPcDNSswPUmXJhy4bUVocZul/DYCAUXRi1birnZEbF4tjWggnxGTakSWLhbt03hsOGHhcf",
+	"CATbdSRTLj/lCIPtgMgCOy6Gyb4DEb59c3lFzN0Cze2P8uQ6tLCbbsseKRLmik7YEOK8QjIxJJOntokl",
+	"k02GnA+xOZvi440628K57yFgfolpQ/+Gc99nvurmdwUcRK8wmTO3lRKzq6UNlCegfI1Hcb0HG/eDjXvt",
+	"DWrpkPmsynAG5GkFVwASA84/pQp4X8tVurFEuh9REbHkK9FOX0tMPEMeTjOtTgDCvbRyl4VT8arBzJWM",
+	"EUVvQA59BXzX3JgOewWS5hquAuS8hoVmIAoa3XQgQiGHDZeUO+VFYQzLEmTmSgM0KqCwuF+rGAysDfc/",
+	"eQhx+VLeLVj/utjsSVIbic5rzjsos1/NGcczNJMZKJuQ84LpgljhMWMqn8FZ/hpsSG/N0j0YkB5OboPf",
+	"R6aF22cMAcnzwoL023/9tzUh7Wg0wlPwdTmry5gi7GIGdRepIta3Dv6vmmL4dZziC1jNh2P84Pe9y5sb",
+	"bEGidP16NuNb+X7Lm31VuZkiRal4+gulYhXqSdcwnB5mdSQLkovyFyj62ivDVtrStNwblUSteiXYe03G",
+	"csu5PhnLm8yDFflusrd8Fu9WtzVz64vZjjc9vvuWmr8a36+IvSQxHquQdA+JluTw4OAgQOs9L3Pm4CSH",
+	"NElslbP+oOQ1hUJeHHEoFcfGUGAMKiGYL7oQIIL5p0YWeD+V3hvCGs9Af8fo5q4zo8bD0aKsYGhtw6dv",
+	"zwbimi2svbmYS9+9ZOuxgs29tPnaHxvDRPC3Jl56n+bOS5awqNTNP1+orhvAszy5ttWiG3jcn62122GU",
+	"fuUM7sEkeQ/s2J4ML9K05t0jXSVnDBJiaZIQ5z0pfCu93WwVJfeEQqds/pVwz/dYqhhxqQsuCK6UucwT",
+	"LCbrOfDNuGLLX58a5opKjO8JNAzWeugE5Pu6FpYcNo6FoVePIGwZnaUJ9tYnr0vLJFhCT2w7SaKQ/1rv",
+	"00DUsmxfvTon4D6CMpqlntZoC8EN+dzM0nbrwXh8Dg5pe20TA98IW4mXzeG2gW14cPU88NWNXT3ofxhb",
+	"f4cqXBSK3hhWdEvmmTGoYP/HkDwLhNVCpoNsLMsUe31ySnC+LC4f4Yp88w1mGMfffBMMhJJlQAdgilZN",
+	"66QL3vbf/vkvzz/WcyXqLfQBdcCyUjAswVEKoW4ITggtoViw6O5AzKkyYy2GWLjybOpEaUoIbakxwGAI",
+	"sbY8Iwc9AK1F75adr5GigcMrTAq85mnagpx/Ae88yLoPsu4DT65VOjQH495EXYCc27NQbyuAnIDFIc4M",
+	"HGuHHtcnr706yx4AXDM2EwCqnbrePodRsMmS50LcNoZcgmG/dW99amt3SyAnaPW5FAJ5UIHn1NI6VxZP",
+	"4ssZIP3tW2+EdFT1UHX7viCkbC0wu86t1sjaIV9XgTtw5berBz2McqXlLLSBmKGa6XQ4lUqHwUCEfEbd",
+	"JxLmykzaZruT0CE1hqRrWDg2fPXqEiK/VYn/ZNTR7/60DxKHTvCx779/vK8T1TshoaIiHsmPbgBgyK+A",
+	"B4t4ICAPBNwfQhLFshswt2FyaZ+EE0ANxmHJXCdSXofFAhKaMUCxhBB1i1H55jTXU1BXRzS6Jt3wxxcY",
+	"91hd1X0JqKO/Ot7yab+gS0i+v/IQNTF+iIQpilThCSmjKWut/mpEZ82UDgciQlahXAmQetUejHzPoPZA",
+	"s0kRsXL8U/y1Ik/5Y/wy6FOVVWrxmNpteqhu/iDJbWC1jI2ChkyUdC/Pr96SfyNn56dvQaW0zM2R1Cru",
+	"3Si6reA/rVLdZQH0jmChGLGIvL/75OAx2AFKnGAHGmqGaXQ9y4+QVRYVq7kglIwyOVcI5WvR0gGxt0gt",
+	"GJRETd5dvEK0wALW+JFyDZivMtYnZzaJX7MQA7NowuKBsCwa2XxARlzEark0MvWaDgrVF7Tmt399/sKh",
+	"5maIR4AVC5QFBDk8IDMucs1UH8NCYJkBogXq8k3yjMXhQBR5SPbKwSBYV5mJl8gHbg0aPT5uTXzeA/dP",
+	"5zMJddBZEeZeZ3nvAcNay3K37Db94Rjg7yq/355DLBH0I4iEMiNvULpxJ3aNOLiVDABUUqpDHzZkSE6G",
+	"ak81pElSCl41TiBFjYeQjMU8Y5EOyhDqgRgxmjFbDve44BmKLhSZT3k0XWYNAKTurFzAFcaJnCMMfQmp",
+	"TbrIdAKS26ImhVuFq2JUmABjWGMMVj72sSilqOvDR3h5JmKAMgl89goMsoT1zhiNSfdHKScJLgsXYxmQ",
+	"cx5lUsmxJj9mNJ2S/RnrFUWcynoVXFn8rBisBFwXJTYtZFZcZlH6izMQfgUMLIlh652RU0FClmUyC8tK",
+	"Um5qaIsgI3AGuQowEOsOKKv2PqDm+VHCZmglhFVSLoq9iTkusannjpyaAyxq2rPZkYriPKMfXwHkWOf4",
+	"ycH33y6bjFco+WylLXqp5RkX7ovDjfuB5W0b8dHBwXYNDf2T1t7oQaPl/LNcPa1RiYWUcWtp+yFMcBVs",
+	"/FUzd/WQ0YBTRqZVoSEOru1GaUGPn7PRVMrrzj1dOL9i/Qz7eR2Q60pbh1fbp2gOigNjts1AFOj0cyMS",
+	"QaKAxbDHQhVpYmTMjEUMgGkgopZ0Y+agvtDnwvWUhIVd75hAKGJIuFCa0bh34kHJA/+FGE6ui4CmMo9U",
+	"CoAurGkRgDKeaiOjlnj6E+lAJ5vYLOKa1kwEXysY7faC4EOGQBW+VlRtiKulxN1cA0bgWOkY+JHp1fR2",
+	"8GDUuQNS/h2h425Bk9tdJP7+n8WdFWC3K6+HlwhH6EooYB6nF1wK4agV03NhhCirFqVpsjDKdGFXL8zQ",
+	"UkDl1mq6ygkKyVgUaWHdgDMsfhBGhRdpiE6oEOAfwKRemJn7TXfNjGLdWBLGHApbxSGExhYhW0zogbB3",
+	"W++EhBD1YMvOli+7PrzqehDHoJky18xVngnT4Jxms708NcpcxqwZHBAg6CwlWsZ00Y5Tu8Qj7tfq/GXw",
+	"ardgUF8asvb+OdaDGfoeMWu3uPk3Fbf3rfi5X4Dd7xBPAKK3kHpYuPsc+ooleyhnhQl7hTG1MdjgEhs4",
+	"L5H37znc4F5zfyqTWe98d1vwIJH/Ts7lezCw1TU4VC0p4O2jLrmVl/92wtHW597qvQ2hnTvIZdtHKFxq",
+	"CZ4bQbgYGYIhFy+fk6ePj47ccbCSTGj+DW2dKLfUAaQLWzfWI7SOLjCAniBM0onDPuJiCL8OtQxJlxJ7",
+	"KvfOfqhUzjR71zPikZ5mEEeLAE2IvGRHhG58M96PJOXRNYhTeWpD3qEuJo6kgTMOxAassUGeOhM/s8ix",
+	"xwvT+NcaBuCP8cuEAVT5bptIZlPE3J7+j+e5D5LbvWEDI1viRrMrb4sNnHwbM3Ojsn0pDn7BaJIsnM1f",
+	"HRMIk+jaz8FAvPjzqzcBubw6vbi6enUJ/qyZOdpck6tXlwE5fXf15x40enZ+6r1JXr358ew1OKT+/sY8",
+	"dBSQyxevXjy/Imevn735ey8wZzhN0YmaZlLLSCaEajBfYaYTQp4OhNIsRT+bc2ZB6WTz9SPEiEkgpylN",
+	"jI5slH2FXL6wyg5Eo8bOIjljpTZvVHGZFY42iFlLqNJD/AKTtsqh5VmTCdhGIqA+r6VbWvMnxMtxRWgy",
+	"pwtVOlr65G2GRmrTZSJlCpFv1vnHIEzOVTwbiFwkWDK/iH2giQOLnJFu+OL89OzV8PTVqzfvh8/Pfri4",
+	"bK5Fc8XUF7ECmn7bI/CRt7NUnZBQXkPsiblw0GFq8z40S4nKowjg9R6shl9Iqy3JWvsnzdKksiK0uTbK",
+	"07oJu7xhQu/pRbpCmS1LsJIyXqpPUMfFfBvTQIA4pTZph+vCJIhkaYQ3SNqJqaZhYBhIRDVN5CRnRGZG",
+	"cISU9ZROuKCQtN4cYm86vIIB3+cRcr20aaIImWDH3/8fUd/XpVbZSfvUZX6pU9XWBPWSJ1DxJpKzERcM",
+	"vXinr384IaGhr5Boes3UQCjDmGgCRKegMBoGNHfD/8t89e+QD2pDQgb5wcHRt+XXOVg947AHV2UkZzO6",
+	"p5i559taCKrv9QcCaEMRmVhlR1iQX0N1XArSfXwAZYPJaOFiv3twp0ykYBAqzSHsBer6g81cJlAFSGd8",
+	"MjGLMjbyD5sg5SvDfadGeftPmnKWHQ8EnHCu2QwY9pSRkYwXhBLrgCYxS7jhCk0XUXGGvhhoDbPrBxZ+",
+	"xXAfj+0+WieCbYp0Yev/nXr7OAoxoNTuGt7DQCuwnap4JxiFwEPYxzSRMXOBLE0xJBAU4oeNmMVVGzOJ",
+	"16aVT0FnRj+e4YtPy0gTmmV0YX5VepGYL8Yym3WCzse9Gvk5ZW/VotEReMNHP0OgvEveND2RLmAph0EJ",
+	"1xz+9s9/gdZfwB/bo9trwwDChodLy+FF0ZiZrQ34WTcBGDV2tmYovIpHtC4PdmXfEGMgI8jvhIg1mRVO",
+	"BnMkhdJUtA5IcRGx5sEY3rCn+YzdbkQjNpYZ22gw4IbafjAf7vvKXG+4xZl/5iL6f3DNuSl1Cpa53Zja",
+	"eGPv/wr/u9CiLS7vxqAH09a9C2ltwhnM5AEe7M5CFuxmLhHQ1lZ486JvfufixmgMKwH3zuwzv2sXF05i",
+	"PYe0C/KQVno3xJsyjINPqdJubVv5InK29TmkfioRyJ60jKS3hqQTzOC0qUfY8UDgR+cVMd9BIP3Mlhsi",
+	"CRfXZeUQfALj2QMb4M+NCuQKUicL9OpMqQVktzWEuFNKcIFIV+Za8ZgNRMxuWCLTGRSVnkPGSwjtu1oa",
+	"UcRSPcyzJASlhYsoyWNb2zSREU0GQjOluZj0+uRsXMT1u6KEI0amVJg3rLEiYwldBERINx1IrrJZqM5I",
+	"gKZGM/ynB4/bczvxDH2t7hwc3Zdx5Ph9x22Xot2AblGVHZM0uCAeWQBZ9R6SPh98Nuu5K1IdUXLGpGBk",
+	"tMCom0aOWr3v93/FP5bj2OvIOTfyujz360O18YWYdMG+ApZsrgvQzDlVvQf/5e8GHMZsJaGCyBTYlCWC",
+	"xtt6uwsBmvLFUEACuyuTZZ+Ev4RkRnU0ZQpBxgYCwdWNAh/Y2DSZQTEjgECSQlMjTXAdkIgqtseFYoDM",
+	"fsMgXFZPMwahkBmNoFOZYSWHXDHrnqKZkQ9EzD72+uQtZEMA5MM1Wyim94yAGbtEQx4HRElCScxYirJn",
+	"JJW2ddFL11ssWasdESq+fCkzIkK3gaDj4Ze1GUyqQGtbGZTuAArHLJSPf7MZlLePtFbgeMO0b4fhvTSA",
+	"s8s35PHht9/uHRKapFO6d4S4Zpmhy5i1rik+U+kspdoc/85x5//8dLr3n3TvHx9+Pfr0vzc2jOGuFtLh",
+	"ljY6+95wnMnZXZnqqiPawkbnBqPlHQzlCqLNLcTpI7WWjXTrPKTV5vvLyiTM1abe+1SXzZlZryzb4/Bg",
+	"TbxXayKscqvSjFdnu8rccnmClQ4IGMIO+GzG4oAkcs6yPUO9MUZwqIXQ9ONeNGXRNYtPSDqFmiMiJu+n",
+	"VKvTNCUiBznARpiQF/3Db58EhNrv/WqUPlvDvHOrKdtjFdoHwoCwRBmFaSDCjE2wPIr9aimV/BFgUVoQ",
+	"JuvyG7qW+uS0LFCoBsJFppsB4lwgn7w2GSwNLjSNtL2xB6BjZEwpLgUWE4bceYhTcUaIJ0dHtogLBNHg",
+	"PKGQy1ITjxS55iIm3dB9yeIhjCwMiP9dLGeUC0DB8r6FobuKmFCaxmX0z+iCjBihOGsuiHXYlmVFgZQA",
+	"Vm8OdY8FlJHBgqBxjgyDDcGdZTP+lTTNYkgQLhouE4SEYkfFJrvI/y5ybmv5IFQsvMKmNsVEQc8F+OmJ",
+	"meM1T4d8PORiCKGmw8Kdhh5bXHFlh7v8VA+22C2GucZxpF4dPRfEWggtrfYOwwS/VmuHGduXsXXAqrSY",
+	"OFwVw8+s5D1YI74SCCpznhM8NfX7ydf0oKAvCKzbXlnKgeoCAAqHgxwirjLVZCaxRPxBbyCAr4dj0BHD",
+	"0qhrWDfAy6Pu2AWGleqF/cZ2oAaiLKvc65MQtck4dJDDJd49vmAuz9DCsYREm0sA+SXF0Tqklq7ll0tl",
+	"RKzp2D03WgxcFaFeUKIbY8uEkpm8sWVH0IoMyaEAFzBiEbVK6UBoQ7q6xHMtQFdkgmBWPCtwVxrY4LM8",
+	"uXZq5n0xMdPH506EdP22x2a+d3q43b+Yf2ae9sCi7q+2R0Birqj7WzHcaVtbT44DPF0yI2gWRZjsxJ6D",
+	"lXyNfTTLuq0h62qJL53Y+F9gO1xMCBa191WAgCidMSi2QRV5d/Vy7zvy/PJvThadMhqzjGRyvhwe8AJG",
+	"2WI/ejD2PBh7How9v0Njj2Yf9X6kbqrXYL2dRrEdF54qw0AezDl3bc5Bnm7L2LtlXneT8BmgWd82Esw5",
+	"Cs5sc7/rGJ5yIhvE8eCEPzM1/65tjG7NWk2NjiZ3MjZClLyNmB/zhEFsdAlcCxWljgcidGwsBKjHcJYn",
+	"mqc00/uGm+9B/kqpzZkfQMlDNPhgICQMhSbJIiieUGVU9pDHNtRmRiEhLyRdjOyZc0HkDctQbQPOXYbC",
+	"F5UxwNYGJj1rfDN9A5QNBgWB0RQ8fLBWpp3cVSUro2yODo68MCN40pZ/HohSwRRkksk5GRkZkIwW9o9u",
+	"KpOE/PjiaiCWuMX+r/jHkMefen1yIeeYTyfMRZhwZXgQv7a6oavipaZyrk4INbKizQNAHCDCaJZwFCIf",
+	"KacnDkR32UPag5QKUpgPnZ3WrM4J8Sxy0HNZXsTVgbMoc4GnV3uWw9JE6MGGggbLy4KcacYUE9pMpDSU",
+	"un4DgnZUMAtUTJhm61C5dkuAAjQ4vM3F4xkTBwJeBcK01esKMzHVhCZJQEBYgRf75MLVKsrsRgwE1cRB",
+	"/Lfu3D5Yj6FiElAXxKmjfWAgjIhftzw/OTrC3H08Nm6L3amqEOpAgOGdYpIYIA+ogOQp0ZIcPf2WnPNn",
+	"pHt2/vbNxdXw/PTvw2f/cfXi8oQ8OXxsY/h072QgAIfbHMigerQC71zBKWu35w7ELFeagM/Ainp4kPvk",
+	"PUAXtr8aEAoA4bDwaHD3LL717S1MLYVJ3FqAPUK0p7sC31tSBunaUq7okWgakFHfDLnNpJjYuDtv73v9",
+	"gRgInFb9+gtJt7zXXmZy9u7iVa/MK0L3ATX9TrVOVUjeXbxy4wViQDzHoEhUosSC+V5OGdMKghoHQk1p",
+	"VngqxMIs0XwqIYGXa9L97Z//2lcpAEnAW/vxPtTeiniMNbj2Wcz1/5rw+N9fQ17vmIFBDAkJJBqCyq/l",
+	"i9ZchFGSUVlH/93Fq4Ho0pGSSa4ZgTkFRl+VRqUVEnFAzaxhLy2gWUCcde/o4Ml3A1EGYpygXwjgzAQJ",
+	"9/MsCTFHWyFgB9fIfecyuzZ7Hsu5SCSNy5uoNB3W6T4ojkSZTXZCnhbwpWbkSeImcTQQFs695ygaDzWg",
+	"neki8zko0p4D2Jw9COwMBuL5j69PrwICV15kDpuZBjorVMoiTpO9NM9Sj97r+dIQcFVCdgdWoUNjwg+v",
+	"L03P13lqE1ZxEsD3XAMys5noxK2TOTU3tgCovdRCfMS7hzNGEZ5/IGxG+WqvClL7rX0ry7qbX7yqvEsm",
+	"EjANTqDcqK29PFJshUK5uw2jOqBz5IYgWWQ8ZgpP6F8u37y2KVgBYf1Jn4S/DjrPLUs7pzwZdI4HmDg8",
+	"6ASDzmupmYLvDE8adD6FbUO3/LdN1fzuoAXduVa94Zqn4LG1t1v1km1yozXx0NZsrjbWvkH1qfuxQlfY",
+	"L4jLDYKnaYiJSMZm0UzvHpWUg7nCYYMcCygNRmI3fKblmUjdBMQfvYw003to3QtI2U71qRsR92dqj32M",
+	"WILpj7jvS53UF8ZvEhWDYpVoHHMUn99m5uhqwFsCc1jQSb2vlua+zTHsLx+ccoGajRPAp817xQEccUGB",
+	"pJZa8hZi27NIutZs+tt//TcZc5ZAyWGQRDCbdamzdkpe1o2Qh9Y0iyXFApJmRT4zCpf+/9l7/yW3bWxP",
+	"/FXw9Xy3WvKl1O2Ok6qRamtvj+ObeMeOXW57cu8NsyIkoiVsU4BCgJY1TqrmaebB5km2cM4BCKpJqe10",
+	"u21Hf6TipkgCBHB+//iUUOkNG3Dv5xayjWImP+ES1nfhJ8Fd13YN7QvBnN4C0XU5pdB0IplzgBg+hHf2",
+	"58OjesJrluHtUKdszUvYrhZ3RnLv7aBaubWmc9/miWvAsu9xfgwZoaZ7yIlWD8iI1c4O8kIkqQLrDRU2",
+	"9ys85XRCA8U9EOfpEwqGY4YMJ56kao+rJF6O2G3Sg9SccGKYF3CgRCds25+ybGWiqYq5aGMUbw9Syhm9",
+	"3a1DLiyYSKnqYfgK5kq2ta4s+8vzZwl88YNv8De4APr+j9Ip8mbw4PTrU3acqqfcSjV40E/QceKGzwUA",
+	"BEAfg8RZpmPoeGT5NL4LGX6qSr0eRYnXpV47buwdIVhipYtqqWjtwUKBOjQfEUhVT5fsqVSXIn+i+nT7",
+	"GI1/bw9Y1vN3HBlGet0ovQfuGL6cFgK7VZDlOWTfw/yMW3dnotPJhg7R6wW3NT6qs2aNSNiqUjNboQnr",
+	"ZjqbOfoZkx2BkwJRbLXHC8P3papH3aKHaPpdig3afhlmQJBdX+88otOEt45ImKaKzgG0QySJ2uMGutNY",
+	"gSsIGuQGku2xQLCedp9ZnSqO00pY16Rq0UwNsNC9NpfeWvFHNfjkcGsfnDBHGuSUob7a2Ilx6k0ckSfY",
+	"ycfXarn9AUQZw3oIPwMnBJbfWUM1Vffb/DbOPnZmr2Jyyeci8WpHrmcVFgNyMFCnWl+CFVyHb/uRu4dQ",
+	"HRr+niH7i84lGYJ44snLh0wE973nHTipAuv2+bf/hSZua7+sF8jqdllqH8vMQeM9sLYtpsLWUhkY1RnY",
+	"N2kR7bQ1rmEbfHEK/2epoH98Dfk2ol1Ejl0o7jYKQ6BzV+XA/BwXg7Lk0GXQ8bxDHtNnr+ieL/Sauf9i",
+	"VTeIsBLcwV6Jil2QH678RuGJG2hO0hAsH4GAOiuyPwfb8jPqUxJFkQPjWZV6XgpjuuLILeh6Kw6gpB6a",
+	"3p+8nbh4+zyzP+871sczrpxkvdqc9vbm9AFh9LJS0Ew2MikMoqFAeHiMEVYKoV6Q8YuVsN6Jm2sF2Y6b",
+	"IXsE31xgY1pcAOhCS3u4hZw4JmMH0LhYHSpw75OGPTz5M2C1w9JcSCXNQuTtgQAY6dPiAneNeHIoO/ew",
+	"s3rFuPf+6dKdeOVTYGmvWnnJXgLHsPr7JuduZdbGPoOskEokGPtKqD17Uup1Ngo62RHEX6E9KwLPQoYB",
+	"p2C+NzZZL6q8kmoCnplGHZj7S+kJxWOgHIzSDOqqMX8Bi8OiC+sFt4avVo3HrFyKv+ON//rHP/vOAgXo",
+	"RTUTAecVZst9zkCvFINfKm0x6vvo/G8hxWQrOoQpJ5aC4m0MoKEDPMZ9uc0Ex0Y0Htrful3BzrcH8X9T",
+	"OWWNVY6KA32G05XMx7tXBN65/+1D83xiDTNubdUMnVVtcJcdYJdUQ/ipglx+oaeRECh3lKN1AE66Y+w4",
+	"I7AHaag2rMadg/O84E77EgrxczCg2crfbluv+VZYLotdWd2H43Sjtk1o3eXDvEkrYwhHqL1Ofy+nI6b0",
+	"u42LdvTJfQCTYxaKIvFtbFYIDrDqTgSnChxv40bm34ipqiioS3hNKZDXedFYMQKxh3h3WRXo5IMCDrBC",
+	"VqtiM3J2hoe2v1LKDQ3ssB8BIkUaqt/aLtCHH7shHwOB3k5Gyd1APO4qzsbC0y/cyjn4G28P1vG61d1B",
+	"qTr2zLHT6Hp48hDz8RrCFdL0ehth+52i9dy/+TZhEf0YXeAt9PtByN6UBUEld6beXH/Q/KVPQ4S+FKuC",
+	"z0jSAYYPiDUQnywIJxKEXM0rpxQsdS6KI6hsWFUWsqh7jgkrUQRfXaRXVBjxKiBMmbDzZ+fMiPkSO4v7",
+	"hjWp8r9rX0HJYGoLQMhAKd8fQ8jYCUVDUeE3UheYopmqczd/jFYv+BsRzPlaxe1l0CRf2Yn71qzvu82i",
+	"CElV7+HJn/tD9jiXvnQkFNMG9cipTnnJ15gvjr/zYrd4bhD5LQAA0uvvRlRfl7scRPZBZL8/N3W0GFcx",
+	"A5Pq4Kd7hPdxKeZCOQoV14uO3BTvbY+NGKok2a5gbLBZVP4TpvQaQ6GQLZUq+hBnI2AfKb9EmN02rYxU",
+	"ztwACn9r2VKUc18206hdOzJJg2EfGeZ5eUI8G72oYrkquBV9tioqX/+GzBT3hLD+QqIdy5xFU1bQdyRj",
+	"vfSeWbjzW6b3EpbeW+pSADTrkhd0hZCPsJuLEmt2UQFePoOEx/ReP1RUOeZNkgJxYglW0MsaNxXIUkRG",
+	"g7k3kEBkap8wPYPWWJKqXBTOflS5X4DkikWJE4BotE1qmQlO4o1w8/Bu4xIFa+6LiBDu0MQy1Rmn7nA7",
+	"8fnw9BTAFcXK1KWBO0UWxMf9cc6hj1iqYGXMxD3oe57ZmAMX2ogtucUwx70owB4FevDT24yp+g5Bco+M",
+	"R1A0PkcNsYAxq+PIsFw7EXp6Gspht462726XsIenf4abJNR1LaVTBb4++QpU6FThouR6rdxVfB0qGyjd",
+	"KVz3JrA1bAHXmgL2MizSRxTE9aBOKB6E70H4fp7Ctz7HDRFMZwryXzEGL1ZJVG8c2P5uOb0UnXAt3wn7",
+	"7FZN4meiG4+xKEIw7QtunvDjQoNA4pA2Ee2U+5x4k46VtvKClnmwKsWFKHEnu5wh53KuRD6QoJuUBgV1",
+	"7+HJV8DJPZBx36N/1q9MfHEqNJAqoFC51XPyQzSlF9GMbvHEdA3ZcYyidRoeAHVanSRIaUegPoWljRcu",
+	"OpTxLd510urRuPbZ+6vYGLbRlVOzcq+vUX9bD4wjTAK3w31QPxwCDRBcqNSl0mvl7sHGEQ9PT4epynIu",
+	"i80kl3NhLDV8xVwnhOMZ8NWKwT0M70kwtz9DnHE3FykMJE4sTfgTGxH4HIj6cv3OVDWWiekLRndh919u",
+	"vWo7Ztm01GsjysmqMous7vwBOjmmfZRANnm3a2MXFd68ctUx2t04Pd6DG2wzubtWxd6bpRxUq9sLRRi9",
+	"FLXP9MP5YZDWiGWyCwbvGd3zWbfQwo/Y3z6LFuQAg3dbDbdoga+Bhdc8osfvnHzel7F0FSevFNDUlN7S",
+	"hMej3/CvMbWHSdWSb/xPdiGWRhRvBIHnFdxYvL/hV3H35u3eBPcTHr5r4kjhuw5gUZ+LxQvnhPsM2p4u",
+	"UfHr3whi1GsjSsCL6tRfr5z4IXseHfF5yZXF8t9LwfiaYzYuHuFSF8Inzrcd7FwsdUciK2pR0cG+ef0N",
+	"X3436hp9WIetRnv9uellB6fa56z5eRZzZIBud4nMprK3S7f7oXHndXpiV5gT3xiiGy++xKyZ3Z2i2x6F",
+	"+5IPMK7wWFxD6/yk1NP4C/YrqVuLf+hb/BH8TCbxR5+60EMnjQ4ltsPaalw+di8b8KLobqxybd/UM15S",
+	"cDjMXa9V3QBiWmqeQ2e95tFhL7gxLKtWE6uhQyyEhemjZM42ukqVWei1yKFdfAYJ4RkzGr1DvGl64jXo",
+	"rRklXKYKWhsWGgBSqS/EkpfuL1jQShkhWhNW3XedFUWDS71sBSfaLqgvL3G1mg4u7JkpYRa+9yE084C8",
+	"O5kb7DyLUW+57O5o7lfs9zbJa59mszd93A/eTaqb21rAwH3PPvAfi625fTsrim7oke/1GhEnAM4FD8gn",
+	"b4d/4ewQTmiDr7TJf1Y2k2Ovxf7wRQPoMLsrrhefodfwzCN45BaPbTxMV9TP/fjlB/0CTe5yOWILnqDs",
+	"vdcpeBf/udVlYedR+Fihu07Et+ieQx70TRUb7Txme8J77+NXiXc4xuPeczhBZ2vJBXzf0ZKbUPiwtQkm",
+	"/LFLIVYm6uOWuZlOuM2GrUrVtmD+lKgpAXHyxTlTPieJv6XX3whjJ4H/CVDPXop47UXZJ0QTuHoHqvh0",
+	"qII0YeC/+6lDl/Ndqs1ziJL9/dZVm8Y4HQev2cn8jwAKVHtNok+P9lTHq7Yjmehq+NHxoCHLfH79hPLr",
+	"PUoIJThnoEFjzn2qLsWGTTeOWY3qbKLtrCO2J+koVdDpqDN0c+XA3XwAJx7ibsI473vaD6k2h4BLCLgg",
+	"/uGVyhhdhrqEbg5BTN/feFwUy+v0X8LMAw5VGEvMONhKn9Br5TUZcKUKQO4qha1KJfIRy/hKTi7FZmKE",
+	"zZjhG8PWCwGtcC0AJpOzE9gP3KerciayVKFv1L3XcUPjdChgXLKwUo2YI9WMLQVXVIV0cQG9QuCGgVTQ",
+	"KBjqPqjYw7Be7hS4pVTSWDkLFUHIH6EFArT8VcKudXnZ7+qXVCzP6/W+vQYC0TCdtRH4+/APCZRHZWYD",
+	"LDNrIQF3xkE2VvZaaQoZvIkkoTscbuOrUmTQUgN6eANWDRw6D90WSoso8XsYTjzkpK5LacXACd2Rf7oH",
+	"HTSKoo82MgZESHi6075eYM/qunAJ8nVNjU7hJpiXegWIUVhx1LidugUmzEhI14TXTkWh1dwwq4He/M1j",
+	"lqX30nuZo9mlfgPVVUN2ptroHGYX+jzDkAW3F7pcHrWilr+orhDLLbT4qEe4o04f1yfUgzg/iHMnzrWT",
+	"bJ4CEyyUTVjEckLlYzsVXmFyLeL92Ar0SbT7Jlr43xmJydOTkyCjCZK7wV74bCZWABfhXaMjlunLIN3l",
+	"bJHUPRqdhFUzrEulD9XlFe4JLSGZVAyao7O1LnOanGN+00IwhDMbznTulINeUSwnvoPipdgkzF2A90+U",
+	"tpMLZ9DjxV8qbflEvJ0JkYs8SZW7WHIrJtSkH2+r6v3CC9DXX6sLOa9Kd9O//vHPVpXglTAfUSdwo+0O",
+	"WfpNYWvxuyJCX2wS8DPIPGRWKlBuC1otf2BDUXiXRtFGbJXh853VgE+L5Wu4Z0+mwH+AtzznG9Z7/epR",
+	"PxSUsa9O3FXD+Fx3Bdx3Q8BfJwHgKW8f3Oqcb4bsjFIUvvrmG5oMyLPMDdyJg7cLC/4jh//DJrSQDvxA",
+	"bUkp4cQtBCXXED+WJbPa8uKQ5HSz6r2+FIoBDQGMTc43ybZ8RAxOT1adRFn3nrtOg+Eh+w/AhGfTDcsu",
+	"pfKY1NhKOBuz7JeMLalt9xteVIL68xjLS+u7ELI2IOZ2CPjzeH63XsDSkcvoPvTauYzRjP/qnuvMkMQ1",
+	"+5D3vsQnW/jRGVQPybcBnA/NpF6No93HbalRdzOe839HTKJ/e/iwkyv90oVC89XpSXJvKZX/+8HHZVHR",
+	"suzPuxTKllIcsPW7XAbbnSg7i3wabOM6qProC4OjhxmEAdcdXj2KcIFtKZdLVDz1WpQDxyvyhJmNsvzt",
+	"gPqpJCRdEB3dKcJn54+ePGG9J9/+cNYf03WDqHRracS4Aa8NZv3j4YNvHiaM+/6cHniEY3JQuWFOeaYe",
+	"4lI5LjeXWmVDz/qkYfMK4dojaF7W44pl/+744CUhYAcwd+wrLdWcZf8GNJfLOXRnacyOoOI4fYXTos9i",
+	"bHj66HDF90bzLUe5BadEIA01pyZCEah4DDUf2zFeqxNvpYGeaI5mNgmrFDU2HaeKQ7Me+CF6+EE3cnJE",
+	"pL8bOvmWsHSjKeKcP3pXtWiNOtwiSD5r3raL45ZdAz53ikzrY80xnIyP7Ko5VLp8ChAYdD6gkWLN84hf",
+	"AfxkzOe6BUqLdno8rYrL62GYxpilPMLB6NWwpTcIRNpPPDhlqjIg0Z8IWuPnDCEVPS4nKMHAjaGrGdyb",
+	"JSRN3PikRicsC9gYuHaonyE+Bn4VwckR1Cd2ZyOITEKoBIwI1sMuaBCflnPl1MH+mHHiJfgIRMpCO4qO",
+	"URGe0gmrWK93U3dbjN/g50A3AxBlqddHZsgeu3+3yX9uEH1/ti0psiEDWkBQBoDgZlbPwc9G4KSeDWoK",
+	"L0D37EYPt7UoRQNlE0S7F5geThP6muXo7drCBIHz6yFOABpCMcHLQiLIJUGCgl+NmnrguZyKOJvvwcmJ",
+	"vwuh7NgZnEhs0RHqNVe8BLDMHrQawdgbFBIAekkMqMnWC11gb1LoQRJhabpl2Aemya6BpfmXqri8Ir7N",
+	"75bfybtWmBN38KF/idtXDGXSxZmAXnXU2L3nXSzZkquKF1lnicdt2Fc/QggW3LTuqM34UiBYbD0tx106",
+	"54TB2i5T6vRkryl1ZUZPzp+zrx58883gAePFasEHpwzVVEcu4FveUnzbtVzqYcjz7tWcy63VXHHrJMe9",
+	"0b3/89PZ4L/54O8/vzv97f+/92likt4GgKgj4Wvjh37OkJ4RcTi20O1Q/xGbMa9WQoncGVleBhzUwT+w",
+	"OogyyAlawFZqYildQ/V7F/313h1Ehuyp4PkLWUDV4gbrPgmPDFh50FRrPZU8AgjE0QGQ1DRq/7idQT4X",
+	"/xZEsRS5LfTFRSv2yk4f197+0c1jeiNoXyHpqrv54sZYsayzsxJS9uJQuDliq2paXEniAq35asw8YQbh",
+	"/aYblkGYYQLKQsZ6CzlfBI9gH6uoUzXdgA0xZK1YhEB2oDBBWlyLrvlUGvsqfOnH8PO3dEaolwY74kln",
+	"meSVceelByDwhnNn0M6dMpuwUszKCoADoOKlmAhjuRXOHFROPko171QE/Yu7VMEHH6AKdn1EZQSbcSPo",
+	"I2a6yCe6cgrSbJGwC10Uej2pVolj08pOpHojbSjkgU9cCmW7S6mNmLjX3+KnYKdZywoBXW6oAy2afTL0",
+	"L++aIP18bUvAH8RH9NztBjD8aPujF2E9DsHUGw98+K7Z9ZnbziZiRjjeCvH8KgQuInlRc+rugAgilgDM",
+	"KGgYyGIxlLHSBiySIcugM/0k5xuTeYcFpA84U9PnP/LShigfzX5U08gJsHfILmaFU8HsAnMwgXJShT0J",
+	"huzxksvCN7UXImecZdRUPxsHsBZ4GeC4wI0L/kakSmklhuwcbza+Bb8UyHCyd+9iOJfffstGHvJdFLlJ",
+	"VS979w6WcOLI9LffssQ94/aOqw38ieius8pYvWw8hpeGaXVy8tXsUmzgH+4VferRLxRmSW3nfuPj+HPb",
+	"sM1rlodpwNdd8KKY8tnllcn/CpnZbvwx42zJCyfcRQPPJnSLRd9GqjCBa6Wl21xuw9awXnYMq3z84Hiq",
+	"803WR/eVP11HJlWZB2zAshOfHglwPNISZAbkf3dGZDzX+VTDMYEHv0cs5sGNj74ryOE35GDY/gEzUuFU",
+	"AqwkHgLPia+q0h0CYlu7P37n/7nPvn1EuC3IcUOXfbbkOfkipYVMeRIrBPJ1xkzTToAAiLpqKhyZENN9",
+	"ePKwy/iN+McBIfiuEII7D12txnTqJ115l90be/LR2OsdsdYvuC1HIPpWrbZbid3r8Yi41p2B/iIIUpZg",
+	"Eg4G7XyhLS8KBIui/r+70HvbmWSq9nPJEZsVjiAl+UW6q3Yb5HV7atPdVPZcl64/N2yigw51u9C8Hy7H",
+	"dqtRx0CV14P+u0lG1mr6P9IrCNDv4cWsZzcrOeNFsWHcsyOtRD9VUlnNMPduVco38IpI/3SWH/huIZuD",
+	"Ze5/kMEBaQCIcwLhZ+KE8O8js+XgnWtnwK/YdONGbTUg3aJ+NvYjnIBWTLaPZy7O9GpzgF878MT9PFGv",
+	"NjGHAIrfZhMfxgoJtPETYYYvwQXnA8Pg9/IoRFkheI7pZopJVUiFuHPud8OXq0JA2laqPPp6SRllSrBe",
+	"hndQt4N+VFbZFC6putIWgkCv0Tk4ZFmlSmF08UbkGXBUTGdLVezUI+jpnCkhQUX0eXUKswvJYTh2imEJ",
+	"LxZ5qgAn3i6kmg/ZD/iPGo6ptS4c9+4j6Y40WuBBt4tnuTVqFwv1q0fujIO++AeEplRQTF1zxwsgsqLZ",
+	"266FJa7FdKH15UCoHP3tnaF0zB1JfO8nrvLQdW7IfhDUxUGWzIhZKaxpr1n7Ecd7HIa7q7o1Y7mtzLXj",
+	"nlvzPsenbzf6uTXmdUq4aFUPCE+31SmG6KVe6s4yMLpzV8RzB0mxHmcvH5+/Yt+7dzBTTTFxmiJer18+",
+	"ZcvK2FRNBVtYuyLQcyPKNxDdy358/Jfvnz//6+Ts6dPnP06+f/XqRcZ4Uei1gfuBQRR6xotU5eKNKPQK",
+	"EhmSkAMLfe0dsTgFY8WNWesyH7IMEyGcNmMySFwxqZpxyws9rwSD65j4bVj2U3rvfnrv5wxGQ33G3ZD4",
+	"BHIMHVa2Kp015T7MrysrxUxAojyU7rgxsQGOFQo9+UqvmVZj9GZtUtXLXjw/f8VamdrxO+xv6+7M+qDH",
+	"mJCprhUBYKWK8uCdBkMaj5wrp4IgT0soaVhpSiOi+81Cr013PHGLjj9Vs3BrmncTXWydRN6l+YTTQsXT",
+	"hjbqk88jPFiUn0QKLjFVxoGhWk2Mpp2Ld2lMx+/8P6+Xfnsdfl+pmOM/sYb9UolK5GwpjOFzylB0Bz4X",
+	"hQTGWug5m2tPCV2xyau86FMNUR6Sc5tBTX5F9+hSNj5UfY/5Z0uvwr1H59Y0333s/3Ay7y56et1D+X4q",
+	"j9/568BDdpzp/bFRdPvvDHo+C+yWKh+JDc81I++jEutUvX75dMw4BeycJdbUkoEQhKkFTJsm2x0XbSO8",
+	"W1f/7iZK+p6E/+WjVB4Uv9sEnbwe87qe4nfMrRXL1Yd60BwvLfUaWlY5a50RjWPuGjGbWuDt8K2d+Xnc",
+	"VanIQjC/Fm7ipKFiOQLwv65iBKqxeD/guY/ggaMV3e+A8599UEjuhrDPVCCRo6ZpFNx0tEV73HUfrqxc",
+	"k1nk0sD83xswZlszel/H4pBlNHY+oZYabCpmeilMaBswTFVQfNYcqrjAgxcWlAcMQ3YB3J/10LkGRWwo",
+	"lVMlFJ8WUs37Y+x8g6oPFHho6zUp917oPA0NRCyThvn5DVP1LfwTFLJwuZb+1Js6RAxbNCh8gfh0bZek",
+	"/twD07gbN5DVK3+0oV+MxlLYG1AJgALuhMgfFYKXJqL1+xl2YMkcwUo1n0A/d0gM5RbM/0Bf0rIed4qI",
+	"0SoBAq9KYbAp0MMHJ/1hqh43zZhAvWtek2+gdPD0VwpKrZBNtIfyH6tPnVRxPw+UeneeMNQkGxR6BaTq",
+	"/enUe1U/SHXfpYt7MfqZhblp2h8zyk1D7tex/V4diPDuguKkykUqXIMeVc4W2DxeRkrjGooPSA2HN9y1",
+	"Eu6P0vE7b3n6IPHvE9n7qRbk54dLd7cHNHlMSp7y2aVji9lKqFyqeZakKodcu3VSB0czb59mrBRGWPfE",
+	"CTPaSe65sBjyxuZppbDlJlWOSPOqEATE2otsewg41cisPpruh+gP2ZlKFe5z7Lugwuu5tqwnbZ3ZkAO6",
+	"Q4mIDhRgTxV4UKG5W8NeGLKzsABT4bQ2OmYiZ6WcLyw4VaVJFfh/eQH12A3X4bIy0FeOZDrrPTz5M8vC",
+	"+fBaTNba/+0lnJIm67qqqZzeEpPsUlRoRRJaqy+OQ7532Pwz02u0ItZ68xrOTbC1D+NVj4H5ez7ALdMz",
+	"QMXIobXlT5m3Q7JKWVlkfWpw6Ai/yTcCpwCvoqPvHlg0FqqnvEwxaG5Yx9RivoEMjBvGgw3i6SVV0oyo",
+	"76hWxWaCPo0M2R01L+xjx0r0djSi8BBGorFlxN7GPpUKGy/UDEor+ARdh5dSZawsiuBs0eUVruaMqZiX",
+	"0bohGyukSJUbjTqw4mqXwjEeqRXrecCP6SZ8Tws7hGyy/fwwgPssPID+MnzHWpTCs599fPMzSYjCOV8v",
+	"EnZ6O4PvBulpbAGLd+APLwAO4bNbFFeQ0IklGh4c0MqluAXhpS23YoC5KXchw+iLqYkwZIWKvK6fgRwA",
+	"nB1zAg7WQuVJqNtR4q1lpw/ZQlcldMiBiiNdmQk+NRFvV7IUZsJtszCnAGnBpsLIXDBpE6etg8Ch/NiS",
+	"zbhiZi3tbBFSdwttyGVOtteQvXRLCBdBDqKscLLTyVqYFoOkWBpV+DT+IwRoLPhqhJDzmGUMnwoiys0E",
+	"yn5yMgYoZRbFixJrfzd0jMMgIKXNAnx0m5CA7d7OuMfNv31HBA20o7vNZ5Jj+oX6H1767gWNWF8zUft3",
+	"cZuAdfiRmcxLMUOkQpbRFIduKhlpcz1pTaoy7LvPWUbH9ZUw9lt3rR9byBhr9xzYEVpwXqcKcRgRh8w3",
+	"aiAfwbiZUwqJ7b6tf73aqWoowCHYD8XU0F7fGe9d+IZ7Hfw3nk3uRgWPS3fzBW8+HKj6joJwAvA56424",
+	"XhjOvUPMqlLaDRDpVPBSlGeVXdwb/fSzI0SsiEESrsri3ujeMRAove0KVMaMegpiAynscDtk53KuWLVK",
+	"wOklofnnRSnMAm5z13RlxwRm6qZd9wkd1r54t/kdPf5nvCigbicuN8LE7w6kdpwfOPsi7O4wVgOyva1X",
+	"v45BnK90W3BvB5aABS+lLsQ4+qh4JOxoa9qygeI3hkR3cOApK+YlvQo7LgQlwfEcBTpUvHQrOXBPdyxf",
+	"B5w3gv0N2YsW9D/qCOHmNPYHz+3CmNkaQDCaQVEs2z6RWsWyme88NoTGkJhl6vYnASsZ1nMh1Jic4oW8",
+	"ELPNrEBwXmO5jZc0vKxlxPMr3ThpAbEbRqjESnxTY4A6jNuFjLEhDxRhvZFiPbxa29428JkHIfO9wJFG",
+	"mgAKUTfxynhfCPUTH7InS2cu4XPQ7xLTbbVi5lKusAFya8Potvk8xYaZhTCs9+j8b0y8xZfrC/ZUqkuR",
+	"P1EJO+fu9x/4GznnVpcJO1vpotAJ+76anq+cEPxO63kh2COco0nY88oWWl/23bGB9cENJIQbA0AQCEDM",
+	"VyuRRxOW+HktcwWAF/fFR4bi6gTwAhXbCZsL5aRk6Hi6+0Bj1jBC8+JBOTJhe8cwwYSJ3FkL/sVehk/5",
+	"7HJeOuEQL7Tvk9dBXSuhV0U9mKk3FMuzEuxfDfziAiAwPfvk5WyRhLRoBaWES66cMgK7xbhhj87/FpOZ",
+	"4HnrCoI+MvOJm1CciGGniJewma6KnM2cjcanzhICyHzEmbt/H+TK/fuJXwxI/Xb61JQbwWzJleEzZH8m",
+	"yikegRxyz6YKMMQMkxdIVs4gkthdhqaWawHo1/jAkWGksElDOEQIFMcQ0sIP5JhjKWxVKnAhYikn6DDU",
+	"sMbx6nU/YZZfClW3d/CjelAJMA/rtNZS2FKKHF1/EF1xawNmLGLe1WAUC6HAVesztC6dIHOs2nsOG+Wl",
+	"qcoe/+3xD6/OJy8fv3r8w6snz3+AOEmqXjrqgCSw6YY5WgM8v+8eY2Emekkz1otrZsd0aKChut2sBMA9",
+	"4QJN8G/m/5S5+4Ncn4CuSl5jCBst+BuBg68qswBQcc02uipp4m65ve1OSgTrGSHYff/n/f5wa7YDzOF3",
+	"9n2J5ajS1Fy2sdUS+UJm5VIYy5erugXtUi+dTqMvUlUfFtLAmRPDfid77kQDHzkybMrtbNFnM71cSovt",
+	"a3EF3Ych2JN7XFpbIDZ6OWIcVh2LUh0xcHNJNj9wDc6WUlVW+C7H3n9R613SsoVbJyFQDfCsmckcDqev",
+	"hFhwA9iLBS/n4ur0EwZVcOiH8Kyj7wmyjnSsRJkqEAZATZhJdDUze8v7D4EE0hOhoBgiAZyRQkk/8WLN",
+	"NwbO5Z/+9Cf2yO+au4ANkv+/waDezNFUzKVigwH2TE7Vr+zVZiXYr+w5Uuuv7MeQ8CQU+9UTN5Hqr6n6",
+	"dTAYNP5zL4GuLUPE8Moz9qtv4/IrO0MxuPaVJ0CJpa7mi8AWeqGqGVhjf+gfwmWOF3QF/ay3VlIFh/6e",
+	"JY0nyXoYhL3fH9M4Q6fPQxkgrSottTRUok23ua97il9Xf3oFtSTdn448ccRenL169H39rVC1TWB006q4",
+	"ZMSde3y1KvUbgamT/t9G2Almuzg1742YWD0J5y5pnjhaQZ9BmrdPG8s4O6dNP+OrsSUYBG42frp4wxiR",
+	"1FAA4NPcUK4ceBa3iYSeQ3qHhRghLssN7THNu95j5EN++PA7Uc/20vjzEB1nvBQtjz+b3JBN5IbjitAE",
+	"cUdfv3yKrcMpVuHHeeJf1hjNn76d411IJR3fpyX3sg44Llp1Pen4OOxaAK4zSQ1SV2OG/usf/+zvnpOP",
+	"Eu6YkLHa6YiE0aAYNDbH2Q2xyblxpLRebPZ8PlczURTXWO5w5zgcN+N7CE4Je9xz8BzBInjX4OFExHvt",
+	"L+Lw4cxGLAze9qi+rfmumBe0v+vI27yRBpiEJu5J0HSTYPe6A+Xt4piiOyeBfGJC9+76LoAlCkwZKDKY",
+	"bj3Hj97ATFa8MiJhpTDVEkBO8LgmzGnA8o3o06bjwJ4ZgDMZruyebsyIdqx/YEjevsXdD669mA+FByNe",
+	"1DKF0G04PgL+Ik4htByKpZjbEGdk5u1t2mCsV/VrmmPFR6Qxlmo6KZojR/ve+eZ4Ia/9ZnqouX51u9bG",
+	"+m2PHNmwjSWMrtP4AC8aw2zFhjVy0jxH2Lg2bCbWa0ohUvYenf9tW/QFEGJkb+eNmVyZdLxiLZMGvCg3",
+	"uRIBvGrTdHuCzeUjfOzG2rXMhEBr4cthCngBDx7YgP9XS7JfmjvYIz2/WvnzD1LHCyPvohO4CM/8a+NR",
+	"42MYj4v/PjLgFWucu9bX0Mp0vIbqk8t4EZtLRf61hVxtrVdzNG/ED4MvAfeMLtfS4sjUiC5u0Pf0PfS4",
+	"f8Itc1kp31416Fq4mfW4zenFq9o+OQDogCwGkQNUa69NLzz2D/fHcB/oUIqROphH3yjtIi/5GvUA/J0X",
+	"uyfp39Iyy8bahdFqLT14SZqzNMd07xVV1N9BEsK/cuL0SJVvXeTWaQxsvdDBpbj7S0rhLJf9X+LvwzFJ",
+	"AzRkaIUQ9tbOk+1R67XAXKDZ5P71wBH7zcMe5rTFGrY+r57Hlmbon5/Ud1xRLrY+Qqjc2R6xeAalbKHX",
+	"rBfentSaFbBX0P36UW4tKphRuQykhulLoZqf8F08MfiYcCSVEHmrlG+bsVvxN+7Qk4pXRnAXpO/VMt7n",
+	"lfmhvIKMSjH4Xdmrpj9Rb0NFsrmwNYXxYoLTZUpbeUHhOcxq+5VlZ3TTD/6TiCNC1HDos4o9U4Srniti",
+	"Uq87k+G2EXZBfQA97rwrFW3wmPMAjhCpZHlCd4LXCx4PTjPMqADvBxYcGqEsVmA7gvRT+CAL68on1mYW",
+	"MW3/sc0VEcpuLwa4XilyEUmuML/e+bNXL9jp1yf9LXvHvcxxCnDP0wsm9NRE5jf9pRCcrv0FNspNB80k",
+	"Ni4x1BFcCI7GpN21MJGR1X5OZFEwQgh3Mxkxjp5cCfUFSIwI6w0aMa9LgMmzsNblpW9X6+21pcwHRqic",
+	"9XwofFKpmSgtl2rkDs2Sb9DbOBVC1VmapHobCnxgi7s5l2rn5k+1e3m+c/89tHm9/Re6ZHOtczoHX799",
+	"2x/VrFgaX6BLbw9GASG6RqZu29zQb1N3oWr1gsS/o4NYKzGYFXJ2yQqpLqENIPBGdSHLJbKIFZ+L/qgx",
+	"FRnPJky0JqGQbRB48BWvRLCVwBLbayrhXV7jEWoundCK0nT5VBbSbti84mUerDcfZ4XHqXw6MuHPKLhz",
+	"RAMwWTOnLZtzt8HXFGqdZjKc5kAJ4GCu7MiXQ8Oy+jX0NQEoKDBsDGmjgHTXMhewRyYcw+EN26XxS2y9",
+	"MLpWWyuOGgmjDnwdKp/qt+G2LVcn0eN38Cpd+kAcc3+7x2ZaKdRRphv2/Kyyi7hx1awUuVBW8gLlLYD3",
+	"nYVJtnxTrInu/SbQmnH3E1bIpXSyPhrT6cUAPkCNMqmMxYl/xHUuxQpNY5i5/xipVZ+8F/QnOQRYD1vb",
+	"YGS6X5sZv+eLY2PuervYavv6G5o6WtvwzTym+sLEyxR3cV/bTvfwKGT1o+c/zmyC0bezodwE2lz8jqnX",
+	"Dn6MC9CzDDuNuKtndQoUYBNCa9FsuwvLkYG2gSFbk4IOaGj87/PnP6RqqvMN64m3fGYpdzKDIJuPGSRw",
+	"u7oSIesnPlDFTap+Ordc5bzM/VTNzz1o+jo6Pl6v1461wM8+iuX4x3GfmZWYyQspzMh90yCs/kDm2aie",
+	"MUSuHPNy54m+2oNn8qX/LEjuTBXzSag+/xSYMstLvYo8qrXchPWrwWlnoj9sTKWOlY3YayXfMiNmWuXG",
+	"a2vwONabrUP0bujm8RIkYijcFwZ4GWJ5cnYh1hTpMkwXeXNQ9xZuq1JkI5a9eZDgQQlX8XQgZhJFyMJv",
+	"IZDL2JQb8c1D9v2zs0eD8+/PTr/+Bjp/4cvqpca3DZuXw2c3fnWnhQZ3A1yKTZxljOMNcjHTTu9eRSCn",
+	"cSIkpSFjCw7GsvXCiNkkG7Jzxzl4wcyKz8TAiBVHsz98G9izgpchCId517l7Db0Wy1TcE2bk050iqbnB",
+	"bYMUwAuMxC7R6QxbduUYs0JOSw6b1/tOJ+wHnYuEvdjYhVYALep29mLDeFHAWRgicYbcZz67VHpdiHwe",
+	"gJDVhp2+fct8JOiXSs4uiw3rUc4xRJyTVDmtrw6ZmgJydOAO2BroGAeKK2WDGYAsAG3SneBXcil0hd2f",
+	"LbwL3PlkL/kMSM/LeSlCLN7NMlXiLSbHSV5ATsZAX1xAojXlLdhFKQQF3okiEE7cH+oE6p4Upm73E7bQ",
+	"SlfQviJ7KWy5GZy5A5AxrdjD0z/DtL4++QrD1aFpLqKtRhQE0IjUIAI7vrgZyLinQ2W1U+QAhCdVve1m",
+	"MiP/eNb3xVEt2EVNyzJV1CnCMSviRH6DYU/cbO7ff/jghH2nlbh/P1Y8MTiWqvBVjdlSMn7LNOdaiaw/",
+	"ZJCasz+1FcqvpHH0UkGv/axbYmVJqjCyHwoydWe1BDgWnPUSdcZAsRS1g+39N19JUfaRj4e+tSO2o+d1",
+	"VnMOkG5OVIVyNRYFz03CKkPuM8rSGweQTEpLETnLZE4pF8gLMuCpr+udGLHs28dPH796vEOYZ2ApEqVx",
+	"N4+ac7jZ+j1GKfGC8kdsKedzOA15DHMy2hab/8t9zv/81z/+6Zjo6Tegprk/gZs2ck7IOyABz84LOiey",
+	"o9QDmpmhAuC4R1lrhpL/UFRR6AiHrkctmSdQUAg6hzu0cKxShVlKkIiyq13wkiun9DsWO/YuYrBKlbbU",
+	"Sr2ZEt9MrUxqb0hMOD58A9kU5F+BnDcUBI2FCGm47UljpLULE+WNgUl9UerlkGVoFmRemTSUWYtpv6kC",
+	"mxaZKXvy7OyFz+BBJh81pwcnByndY5bN3bi+1Y1GCyIaxJFxbUfAy1AfPx2esF7IziZeC6QSTHDH8rDS",
+	"Hlmb0z7+8/nZ61ffn45ZRsZNNNaMr0BjwFQrcjNR7qNlvsEOkwpySxz5S0eLWODjLP+8mlnPHUB4YI0n",
+	"iCZWCl74RYZEvGCJQIUS4OUwoWblZuXduuCUSJWn6BHRN4KdoRlLniBMLfKdUp3ls30akcNtH0f/7c0j",
+	"WfqcMGBt9+9DbxMzvH+fZTmXxWbizsUEqDXzZ5iJtzNBgR2/A0eGLXiZp2rJ38pltWS9bMnfTq68Y+ST",
+	"On/U5SVoO+w0OTk5YdzJsyRVz+Ss1EZfWPbVN1+zByfwYylmciWRWOE+b7luJ749O3vydPLo9fmr588m",
+	"z87+c/Lt2ZOn/zV5+uTZk1dZEozcByfw2v6Q/Qh51LxcDqoV0yqhREC+QqB60I8f0ORgn+alXkOp7unJ",
+	"/6DLvaBDfw1qbp9B3luqADyJQ1gffD9uAcaOuspSKEtrM+MrzEDUOd8cmaFj4cpO4M8sVd4NjL8SOgLl",
+	"SG7Jbqjv+3sAv/M80Z3Dgd/8DoaA7G8gFRCvMzrUgK9WDf8xMrn4iqM/cSFKcGwPfdQPwAAhKtF8mFKU",
+	"fZR0WQu8re+YlprnM7RJnPKZhQseHmsciUNIiFM6VW7whBpmhDlsvQtICH2eyh1kyowDInD6IEyGRV/F",
+	"eg9PvuoP2ctwh9urlShDC67mCKmSalZUuTPLoznCfLbmwp1YcSMP2VNIXAWPK17aWjsSiygkUwV/Upkg",
+	"yEp07M6g25Cbn17xXyD/sRkAwOJ99/5U4bf4Jn1oVGx0hZ18HJ0vNXhQ7VoI9AuaESvFwPMLPwu4H90h",
+	"S15eSjVHP6stK2MRjIznA3Q8NM5l4wvv/fbzb/8vAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

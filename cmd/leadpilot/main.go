@@ -38,6 +38,7 @@ import (
 	"github.com/leadpilot/leadpilot/internal/config"
 	"github.com/leadpilot/leadpilot/internal/database"
 	"github.com/leadpilot/leadpilot/internal/docs"
+	"github.com/leadpilot/leadpilot/internal/emailaccounts"
 	"github.com/leadpilot/leadpilot/internal/events"
 	"github.com/leadpilot/leadpilot/internal/httpapi"
 	"github.com/leadpilot/leadpilot/internal/idempotency"
@@ -405,6 +406,7 @@ func newHTTPServer(cfg *config.Config, logger *slog.Logger, db *database.DB, rdb
 		Events:            events.NewService(db),
 		Webhooks:          webhooks.NewService(db, cfg.Keyring, webhooks.Options{AllowHTTP: cfg.WebhookAllowHTTP, Retention: cfg.EventsRetention}),
 		Notifications:     notifications.NewService(db),
+		EmailAccounts:     emailaccounts.NewService(db, cfg.Keyring, emailAccountOptions(cfg)),
 		Generation: sequences.NewGenerator(db, sequences.ProvidersFrom(llmSettings), enqueuer,
 			sequences.GeneratorOptions{Concurrency: cfg.GenerationConcurrency, Logger: logger}),
 	})
@@ -419,6 +421,24 @@ func newHTTPServer(cfg *config.Config, logger *slog.Logger, db *database.DB, rdb
 		WriteTimeout:      60 * time.Second,
 		IdleTimeout:       120 * time.Second,
 	}, nil
+}
+
+// emailAccountOptions are the email accounts' settings from cfg: where
+// SMTP/IMAP may connect, the custom maximum, and the OAuth clients with
+// their redirect URIs under PUBLIC_URL.
+func emailAccountOptions(cfg *config.Config) emailaccounts.Options {
+	redirect := func(p string) string {
+		return strings.TrimRight(cfg.PublicURL, "/") + "/v1/email-accounts/oauth/" + p + "/callback"
+	}
+	google, microsoft := emailaccounts.GoogleEndpoints, emailaccounts.MicrosoftEndpoints
+	google.ClientID, google.ClientSecret, google.RedirectURL = cfg.GoogleOAuthClientID, cfg.GoogleOAuthClientSecret, redirect(emailaccounts.ProviderGmail)
+	google.AuthURL, google.TokenURL, google.UserInfoURL = cfg.GoogleOAuthAuthURL, cfg.GoogleOAuthTokenURL, cfg.GoogleOAuthUserInfoURL
+	microsoft.ClientID, microsoft.ClientSecret, microsoft.RedirectURL = cfg.MicrosoftOAuthClientID, cfg.MicrosoftOAuthClientSecret, redirect(emailaccounts.ProviderOutlook)
+	microsoft.AuthURL, microsoft.TokenURL, microsoft.UserInfoURL = cfg.MicrosoftOAuthAuthURL, cfg.MicrosoftOAuthTokenURL, cfg.MicrosoftOAuthUserInfoURL
+	return emailaccounts.Options{
+		AllowCIDRs: cfg.EmailAllow, ConnectTimeout: cfg.EmailConnectTimeout, TestTimeout: cfg.EmailTestTimeout,
+		CustomMaxDailyLimit: cfg.EmailCustomMaxDailyLimit, Google: google, Microsoft: microsoft,
+	}
 }
 
 // newMailer is the platform's mail: SMTP to SYSTEM_SMTP_URL, or in
