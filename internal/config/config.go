@@ -157,6 +157,30 @@ type Config struct {
 	// have their providers' published limits).
 	EmailCustomMaxDailyLimit int `env:"EMAIL_CUSTOM_MAX_DAILY_LIMIT" envDefault:"5000"`
 
+	// The sending engine (internal/sending). SendDispatchInterval is how
+	// often the worker's dispatcher claims due messages (default 1s);
+	// SendBatchSize how many one send task carries (default 200);
+	// SendReapAfter how long a message may stay "sending" before it is
+	// failed as uncertain (default 10m); SendMinGap and SendGapJitter space
+	// the sends of one real mailbox (default 20s + up to 40s; "-1s": none);
+	// SendRecipientDomainDaily caps the messages to one recipient domain
+	// per day (default 50; -1: none); SendSendingDomainHourly and
+	// SendCampaignNewLeadsDaily cap a sending domain per hour and a
+	// campaign's first steps per day (default 0: none);
+	// SendBounceThreshold is the deliverability guard's hard-bounce rate
+	// (default 0.05; negative: off). SendIgnoreCaps lifts every cap and gap
+	// (load tests and benchmarks only; refused in production).
+	SendDispatchInterval      time.Duration `env:"SENDING_DISPATCH_INTERVAL" envDefault:"1s"`
+	SendBatchSize             int           `env:"SENDING_BATCH_SIZE" envDefault:"200"`
+	SendReapAfter             time.Duration `env:"SENDING_REAP_AFTER" envDefault:"10m"`
+	SendMinGap                time.Duration `env:"SENDING_MIN_GAP" envDefault:"20s"`
+	SendGapJitter             time.Duration `env:"SENDING_GAP_JITTER" envDefault:"40s"`
+	SendRecipientDomainDaily  int           `env:"SENDING_RECIPIENT_DOMAIN_DAILY" envDefault:"50"`
+	SendSendingDomainHourly   int           `env:"SENDING_SENDING_DOMAIN_HOURLY" envDefault:"0"`
+	SendCampaignNewLeadsDaily int           `env:"SENDING_CAMPAIGN_NEW_LEADS_DAILY" envDefault:"0"`
+	SendBounceThreshold       float64       `env:"SENDING_BOUNCE_THRESHOLD" envDefault:"0.05"`
+	SendIgnoreCaps            bool          `env:"SENDING_IGNORE_CAPS"`
+
 	// OAuth clients for connecting Gmail and Outlook mailboxes. Empty
 	// client ids: connecting that provider answers "not configured". The
 	// endpoint URLs default to the providers' own; tests and proxies
@@ -379,6 +403,12 @@ func (c *Config) validate() error {
 	}
 	if c.WorkerMemoryLimit < 0 {
 		bad("WORKER_MEMORY_LIMIT must be 0 (none) or a number of bytes")
+	}
+	if c.SendIgnoreCaps && c.Production() {
+		bad("SENDING_IGNORE_CAPS must not be set in production: the caps protect real mailboxes")
+	}
+	if c.SendBatchSize < 1 || c.SendDispatchInterval <= 0 || c.SendReapAfter <= 0 {
+		bad("SENDING_BATCH_SIZE, SENDING_DISPATCH_INTERVAL and SENDING_REAP_AFTER must be positive")
 	}
 	if c.WebhookAllowHTTP && c.Production() {
 		bad("WEBHOOK_ALLOW_HTTP must not be set in production: webhook deliveries carry signed event data and need https")
