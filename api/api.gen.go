@@ -2534,10 +2534,13 @@ type SandboxMessage struct {
 	Direction      SandboxMessageDirection `json:"direction"`
 	EmailAccountID openapi_types.UUID      `json:"email_account_id"`
 	From           string                  `json:"from"`
-	ID             openapi_types.UUID      `json:"id"`
-	InReplyTo      *string                 `json:"in_reply_to"`
-	MessageID      *string                 `json:"message_id"`
-	Subject        string                  `json:"subject"`
+
+	// Headers The header fields as sent (Message-ID, In-Reply-To, References, List-Unsubscribe, List-Unsubscribe-Post, …), each with its values in order.
+	Headers   map[string][]string `json:"headers"`
+	ID        openapi_types.UUID  `json:"id"`
+	InReplyTo *string             `json:"in_reply_to"`
+	MessageID *string             `json:"message_id"`
+	Subject   string              `json:"subject"`
 
 	// Text The text/plain body (the first text part of a multipart message).
 	Text string   `json:"text"`

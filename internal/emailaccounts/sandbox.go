@@ -63,7 +63,10 @@ type SandboxMessage struct {
 	MessageID      *string
 	InReplyTo      *string
 	// Text is the first text/plain part ("" when there is none).
-	Text      string
+	Text string
+	// Headers are the message's header fields as sent (List-Unsubscribe,
+	// References, …), keys canonical, values in order.
+	Headers   map[string][]string
 	CreatedAt time.Time
 }
 
@@ -74,12 +77,12 @@ func (m SandboxMessage) Resource() api.SandboxMessage {
 		to = []string{}
 	}
 	return api.SandboxMessage{ID: m.ID, EmailAccountID: m.EmailAccountID, Direction: api.SandboxMessageDirection(m.Direction),
-		From: m.From, To: to, Subject: m.Subject, MessageID: m.MessageID, InReplyTo: m.InReplyTo, Text: m.Text, CreatedAt: m.CreatedAt}
+		From: m.From, To: to, Subject: m.Subject, MessageID: m.MessageID, InReplyTo: m.InReplyTo, Text: m.Text, Headers: m.Headers, CreatedAt: m.CreatedAt}
 }
 
 func (r sandboxRow) view() SandboxMessage {
 	return SandboxMessage{ID: r.ID, EmailAccountID: r.EmailAccountID, Direction: r.Direction, From: r.FromAddress, To: r.ToAddresses,
-		Subject: r.Subject, MessageID: r.MessageID, InReplyTo: r.InReplyTo, Text: bodyText(r.Raw), CreatedAt: r.CreatedAt}
+		Subject: r.Subject, MessageID: r.MessageID, InReplyTo: r.InReplyTo, Text: bodyText(r.Raw), Headers: headersOf(r.Raw), CreatedAt: r.CreatedAt}
 }
 
 // ErrNotSandbox is wrapped by the faults of sandbox operations on an
@@ -333,4 +336,13 @@ func buildReply(from, fromName string, acc accountRow, subject, text string, inR
 		return nil, fmt.Errorf("emailaccounts: build reply: %w", err)
 	}
 	return buf.Bytes(), nil
+}
+
+// headersOf is raw's header, or an empty map when it does not parse.
+func headersOf(raw []byte) map[string][]string {
+	msg, err := mail.ReadMessage(bytes.NewReader(raw))
+	if err != nil {
+		return map[string][]string{}
+	}
+	return msg.Header
 }

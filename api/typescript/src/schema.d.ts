@@ -3391,6 +3391,10 @@ export interface components {
             in_reply_to: string | null;
             /** @description The text/plain body (the first text part of a multipart message). */
             text: string;
+            /** @description The header fields as sent (Message-ID, In-Reply-To, References, List-Unsubscribe, List-Unsubscribe-Post, …), each with its values in order. */
+            headers: {
+                [key: string]: string[];
+            };
             /** Format: date-time */
             created_at: string;
         };
