@@ -87,6 +87,12 @@ type ServerInterface interface {
 	// CompleteCampaign Finish the campaign (active or paused → completed)
 	// (POST /v1/campaigns/{campaign_id}/complete)
 	CompleteCampaign(ctx echo.Context, campaignID openapi_types.UUID) error
+	// ListCampaignEmailAccounts The mailboxes a campaign sends from (inbox rotation)
+	// (GET /v1/campaigns/{campaign_id}/email-accounts)
+	ListCampaignEmailAccounts(ctx echo.Context, campaignID openapi_types.UUID) error
+	// SetCampaignEmailAccounts Choose the mailboxes a campaign sends from
+	// (PUT /v1/campaigns/{campaign_id}/email-accounts)
+	SetCampaignEmailAccounts(ctx echo.Context, campaignID openapi_types.UUID) error
 	// GetCampaignGeneration Progress of the campaign's latest generation run
 	// (GET /v1/campaigns/{campaign_id}/generation)
 	GetCampaignGeneration(ctx echo.Context, campaignID openapi_types.UUID) error
@@ -102,6 +108,9 @@ type ServerInterface interface {
 	// ResumeCampaign Carry on sending (paused → active)
 	// (POST /v1/campaigns/{campaign_id}/resume)
 	ResumeCampaign(ctx echo.Context, campaignID openapi_types.UUID) error
+	// GetCampaignSchedule When each step of each lead goes out
+	// (GET /v1/campaigns/{campaign_id}/schedule)
+	GetCampaignSchedule(ctx echo.Context, campaignID openapi_types.UUID, params GetCampaignScheduleParams) error
 	// ListCampaignSequences The campaign's sequences, newest first
 	// (GET /v1/campaigns/{campaign_id}/sequences)
 	ListCampaignSequences(ctx echo.Context, campaignID openapi_types.UUID, params ListCampaignSequencesParams) error
@@ -198,6 +207,12 @@ type ServerInterface interface {
 	// UpdateMember Change a member's role
 	// (PATCH /v1/members/{user_id})
 	UpdateMember(ctx echo.Context, userID UserID) error
+	// ListMessages The organisation's messages, newest first
+	// (GET /v1/messages)
+	ListMessages(ctx echo.Context, params ListMessagesParams) error
+	// GetMessage One message
+	// (GET /v1/messages/{message_id})
+	GetMessage(ctx echo.Context, messageID MessageID) error
 	// ListNotifications The caller's notifications, unread first, then newest first
 	// (GET /v1/notifications)
 	ListNotifications(ctx echo.Context, params ListNotificationsParams) error
@@ -621,6 +636,38 @@ func (w *ServerInterfaceWrapper) CompleteCampaign(ctx echo.Context) error {
 	return err
 }
 
+// ListCampaignEmailAccounts converts echo context to params.
+func (w *ServerInterfaceWrapper) ListCampaignEmailAccounts(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "campaign_id" -------------
+	var campaignID openapi_types.UUID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "campaign_id", ctx.Param("campaign_id"), &campaignID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter campaign_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListCampaignEmailAccounts(ctx, campaignID)
+	return err
+}
+
+// SetCampaignEmailAccounts converts echo context to params.
+func (w *ServerInterfaceWrapper) SetCampaignEmailAccounts(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "campaign_id" -------------
+	var campaignID openapi_types.UUID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "campaign_id", ctx.Param("campaign_id"), &campaignID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter campaign_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.SetCampaignEmailAccounts(ctx, campaignID)
+	return err
+}
+
 // GetCampaignGeneration converts echo context to params.
 func (w *ServerInterfaceWrapper) GetCampaignGeneration(ctx echo.Context) error {
 	var err error
@@ -698,6 +745,45 @@ func (w *ServerInterfaceWrapper) ResumeCampaign(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.ResumeCampaign(ctx, campaignID)
+	return err
+}
+
+// GetCampaignSchedule converts echo context to params.
+func (w *ServerInterfaceWrapper) GetCampaignSchedule(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "campaign_id" -------------
+	var campaignID openapi_types.UUID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "campaign_id", ctx.Param("campaign_id"), &campaignID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter campaign_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetCampaignScheduleParams
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// ------------- Optional query parameter "lead_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "lead_id", ctx.QueryParams(), &params.LeadID, runtime.BindQueryParameterOptions{Type: "string", Format: "uuid"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter lead_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetCampaignSchedule(ctx, campaignID, params)
 	return err
 }
 
@@ -1432,6 +1518,82 @@ func (w *ServerInterfaceWrapper) UpdateMember(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.UpdateMember(ctx, userID)
+	return err
+}
+
+// ListMessages converts echo context to params.
+func (w *ServerInterfaceWrapper) ListMessages(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListMessagesParams
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// ------------- Optional query parameter "campaign_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "campaign_id", ctx.QueryParams(), &params.CampaignID, runtime.BindQueryParameterOptions{Type: "string", Format: "uuid"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter campaign_id: %s", err))
+	}
+
+	// ------------- Optional query parameter "lead_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "lead_id", ctx.QueryParams(), &params.LeadID, runtime.BindQueryParameterOptions{Type: "string", Format: "uuid"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter lead_id: %s", err))
+	}
+
+	// ------------- Optional query parameter "status" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "status", ctx.QueryParams(), &params.Status, runtime.BindQueryParameterOptions{Type: "array", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter status: %s", err))
+	}
+
+	// ------------- Optional query parameter "step" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "step", ctx.QueryParams(), &params.Step, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter step: %s", err))
+	}
+
+	// ------------- Optional query parameter "blocked_reason" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "blocked_reason", ctx.QueryParams(), &params.BlockedReason, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter blocked_reason: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListMessages(ctx, params)
+	return err
+}
+
+// GetMessage converts echo context to params.
+func (w *ServerInterfaceWrapper) GetMessage(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "message_id" -------------
+	var messageID MessageID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "message_id", ctx.Param("message_id"), &messageID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter message_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetMessage(ctx, messageID)
 	return err
 }
 
@@ -2392,6 +2554,11 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/v1/notifications/:notification_id/unread", wrapper.MarkNotificationUnread, options.OperationMiddlewares["markNotificationUnread"]...)
 	router.GET(options.BaseURL+"/v1/me/notification-preferences", wrapper.GetNotificationPreferences, options.OperationMiddlewares["getNotificationPreferences"]...)
 	router.PATCH(options.BaseURL+"/v1/me/notification-preferences", wrapper.UpdateNotificationPreferences, options.OperationMiddlewares["updateNotificationPreferences"]...)
+	router.GET(options.BaseURL+"/v1/messages", wrapper.ListMessages, options.OperationMiddlewares["listMessages"]...)
+	router.GET(options.BaseURL+"/v1/messages/:message_id", wrapper.GetMessage, options.OperationMiddlewares["getMessage"]...)
+	router.GET(options.BaseURL+"/v1/campaigns/:campaign_id/email-accounts", wrapper.ListCampaignEmailAccounts, options.OperationMiddlewares["listCampaignEmailAccounts"]...)
+	router.PUT(options.BaseURL+"/v1/campaigns/:campaign_id/email-accounts", wrapper.SetCampaignEmailAccounts, options.OperationMiddlewares["setCampaignEmailAccounts"]...)
+	router.GET(options.BaseURL+"/v1/campaigns/:campaign_id/schedule", wrapper.GetCampaignSchedule, options.OperationMiddlewares["getCampaignSchedule"]...)
 
 }
 
@@ -5354,6 +5521,313 @@ func (response CompleteCampaign503ApplicationProblemPlusJSONResponse) VisitCompl
 	return err
 }
 
+type ListCampaignEmailAccountsRequestObject struct {
+	CampaignID openapi_types.UUID `json:"campaign_id"`
+}
+
+type ListCampaignEmailAccountsResponseObject interface {
+	VisitListCampaignEmailAccountsResponse(w http.ResponseWriter) error
+}
+
+type ListCampaignEmailAccounts200JSONResponse CampaignEmailAccountList
+
+func (response ListCampaignEmailAccounts200JSONResponse) VisitListCampaignEmailAccountsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListCampaignEmailAccounts400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListCampaignEmailAccounts400ApplicationProblemPlusJSONResponse) VisitListCampaignEmailAccountsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListCampaignEmailAccounts401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListCampaignEmailAccounts401ApplicationProblemPlusJSONResponse) VisitListCampaignEmailAccountsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListCampaignEmailAccounts404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListCampaignEmailAccounts404ApplicationProblemPlusJSONResponse) VisitListCampaignEmailAccountsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListCampaignEmailAccounts429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ListCampaignEmailAccounts429ApplicationProblemPlusJSONResponse) VisitListCampaignEmailAccountsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListCampaignEmailAccounts500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response ListCampaignEmailAccounts500ApplicationProblemPlusJSONResponse) VisitListCampaignEmailAccountsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListCampaignEmailAccounts503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListCampaignEmailAccounts503ApplicationProblemPlusJSONResponse) VisitListCampaignEmailAccountsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetCampaignEmailAccountsRequestObject struct {
+	CampaignID openapi_types.UUID `json:"campaign_id"`
+	Body       *SetCampaignEmailAccountsJSONRequestBody
+}
+
+type SetCampaignEmailAccountsResponseObject interface {
+	VisitSetCampaignEmailAccountsResponse(w http.ResponseWriter) error
+}
+
+type SetCampaignEmailAccounts200JSONResponse CampaignEmailAccountList
+
+func (response SetCampaignEmailAccounts200JSONResponse) VisitSetCampaignEmailAccountsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetCampaignEmailAccounts400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response SetCampaignEmailAccounts400ApplicationProblemPlusJSONResponse) VisitSetCampaignEmailAccountsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetCampaignEmailAccounts401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response SetCampaignEmailAccounts401ApplicationProblemPlusJSONResponse) VisitSetCampaignEmailAccountsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetCampaignEmailAccounts404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response SetCampaignEmailAccounts404ApplicationProblemPlusJSONResponse) VisitSetCampaignEmailAccountsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetCampaignEmailAccounts409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response SetCampaignEmailAccounts409ApplicationProblemPlusJSONResponse) VisitSetCampaignEmailAccountsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetCampaignEmailAccounts413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response SetCampaignEmailAccounts413ApplicationProblemPlusJSONResponse) VisitSetCampaignEmailAccountsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetCampaignEmailAccounts415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response SetCampaignEmailAccounts415ApplicationProblemPlusJSONResponse) VisitSetCampaignEmailAccountsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetCampaignEmailAccounts422ApplicationProblemPlusJSONResponse struct {
+	ValidationFailedApplicationProblemPlusJSONResponse
+}
+
+func (response SetCampaignEmailAccounts422ApplicationProblemPlusJSONResponse) VisitSetCampaignEmailAccountsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetCampaignEmailAccounts429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response SetCampaignEmailAccounts429ApplicationProblemPlusJSONResponse) VisitSetCampaignEmailAccountsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetCampaignEmailAccounts500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response SetCampaignEmailAccounts500ApplicationProblemPlusJSONResponse) VisitSetCampaignEmailAccountsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetCampaignEmailAccounts503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response SetCampaignEmailAccounts503ApplicationProblemPlusJSONResponse) VisitSetCampaignEmailAccountsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetCampaignGenerationRequestObject struct {
 	CampaignID openapi_types.UUID `json:"campaign_id"`
 }
@@ -6077,6 +6551,144 @@ type ResumeCampaign503ApplicationProblemPlusJSONResponse struct {
 }
 
 func (response ResumeCampaign503ApplicationProblemPlusJSONResponse) VisitResumeCampaignResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCampaignScheduleRequestObject struct {
+	CampaignID openapi_types.UUID `json:"campaign_id"`
+	Params     GetCampaignScheduleParams
+}
+
+type GetCampaignScheduleResponseObject interface {
+	VisitGetCampaignScheduleResponse(w http.ResponseWriter) error
+}
+
+type GetCampaignSchedule200JSONResponse CampaignScheduleList
+
+func (response GetCampaignSchedule200JSONResponse) VisitGetCampaignScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCampaignSchedule400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetCampaignSchedule400ApplicationProblemPlusJSONResponse) VisitGetCampaignScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCampaignSchedule401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetCampaignSchedule401ApplicationProblemPlusJSONResponse) VisitGetCampaignScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCampaignSchedule404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetCampaignSchedule404ApplicationProblemPlusJSONResponse) VisitGetCampaignScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCampaignSchedule422ApplicationProblemPlusJSONResponse struct {
+	ValidationFailedApplicationProblemPlusJSONResponse
+}
+
+func (response GetCampaignSchedule422ApplicationProblemPlusJSONResponse) VisitGetCampaignScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCampaignSchedule429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response GetCampaignSchedule429ApplicationProblemPlusJSONResponse) VisitGetCampaignScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCampaignSchedule500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response GetCampaignSchedule500ApplicationProblemPlusJSONResponse) VisitGetCampaignScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCampaignSchedule503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetCampaignSchedule503ApplicationProblemPlusJSONResponse) VisitGetCampaignScheduleResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
@@ -10659,6 +11271,248 @@ type UpdateMember503ApplicationProblemPlusJSONResponse struct {
 }
 
 func (response UpdateMember503ApplicationProblemPlusJSONResponse) VisitUpdateMemberResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListMessagesRequestObject struct {
+	Params ListMessagesParams
+}
+
+type ListMessagesResponseObject interface {
+	VisitListMessagesResponse(w http.ResponseWriter) error
+}
+
+type ListMessages200JSONResponse MessageList
+
+func (response ListMessages200JSONResponse) VisitListMessagesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListMessages400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListMessages400ApplicationProblemPlusJSONResponse) VisitListMessagesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListMessages401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListMessages401ApplicationProblemPlusJSONResponse) VisitListMessagesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListMessages422ApplicationProblemPlusJSONResponse struct {
+	ValidationFailedApplicationProblemPlusJSONResponse
+}
+
+func (response ListMessages422ApplicationProblemPlusJSONResponse) VisitListMessagesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListMessages429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ListMessages429ApplicationProblemPlusJSONResponse) VisitListMessagesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListMessages500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response ListMessages500ApplicationProblemPlusJSONResponse) VisitListMessagesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListMessages503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListMessages503ApplicationProblemPlusJSONResponse) VisitListMessagesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMessageRequestObject struct {
+	MessageID MessageID `json:"message_id"`
+}
+
+type GetMessageResponseObject interface {
+	VisitGetMessageResponse(w http.ResponseWriter) error
+}
+
+type GetMessage200JSONResponse Message
+
+func (response GetMessage200JSONResponse) VisitGetMessageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMessage400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetMessage400ApplicationProblemPlusJSONResponse) VisitGetMessageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMessage401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetMessage401ApplicationProblemPlusJSONResponse) VisitGetMessageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMessage404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetMessage404ApplicationProblemPlusJSONResponse) VisitGetMessageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMessage429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response GetMessage429ApplicationProblemPlusJSONResponse) VisitGetMessageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMessage500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response GetMessage500ApplicationProblemPlusJSONResponse) VisitGetMessageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMessage503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetMessage503ApplicationProblemPlusJSONResponse) VisitGetMessageResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
@@ -15799,6 +16653,12 @@ type StrictServerInterface interface {
 	// CompleteCampaign Finish the campaign (active or paused → completed)
 	// (POST /v1/campaigns/{campaign_id}/complete)
 	CompleteCampaign(ctx context.Context, request CompleteCampaignRequestObject) (CompleteCampaignResponseObject, error)
+	// ListCampaignEmailAccounts The mailboxes a campaign sends from (inbox rotation)
+	// (GET /v1/campaigns/{campaign_id}/email-accounts)
+	ListCampaignEmailAccounts(ctx context.Context, request ListCampaignEmailAccountsRequestObject) (ListCampaignEmailAccountsResponseObject, error)
+	// SetCampaignEmailAccounts Choose the mailboxes a campaign sends from
+	// (PUT /v1/campaigns/{campaign_id}/email-accounts)
+	SetCampaignEmailAccounts(ctx context.Context, request SetCampaignEmailAccountsRequestObject) (SetCampaignEmailAccountsResponseObject, error)
 	// GetCampaignGeneration Progress of the campaign's latest generation run
 	// (GET /v1/campaigns/{campaign_id}/generation)
 	GetCampaignGeneration(ctx context.Context, request GetCampaignGenerationRequestObject) (GetCampaignGenerationResponseObject, error)
@@ -15814,6 +16674,9 @@ type StrictServerInterface interface {
 	// ResumeCampaign Carry on sending (paused → active)
 	// (POST /v1/campaigns/{campaign_id}/resume)
 	ResumeCampaign(ctx context.Context, request ResumeCampaignRequestObject) (ResumeCampaignResponseObject, error)
+	// GetCampaignSchedule When each step of each lead goes out
+	// (GET /v1/campaigns/{campaign_id}/schedule)
+	GetCampaignSchedule(ctx context.Context, request GetCampaignScheduleRequestObject) (GetCampaignScheduleResponseObject, error)
 	// ListCampaignSequences The campaign's sequences, newest first
 	// (GET /v1/campaigns/{campaign_id}/sequences)
 	ListCampaignSequences(ctx context.Context, request ListCampaignSequencesRequestObject) (ListCampaignSequencesResponseObject, error)
@@ -15910,6 +16773,12 @@ type StrictServerInterface interface {
 	// UpdateMember Change a member's role
 	// (PATCH /v1/members/{user_id})
 	UpdateMember(ctx context.Context, request UpdateMemberRequestObject) (UpdateMemberResponseObject, error)
+	// ListMessages The organisation's messages, newest first
+	// (GET /v1/messages)
+	ListMessages(ctx context.Context, request ListMessagesRequestObject) (ListMessagesResponseObject, error)
+	// GetMessage One message
+	// (GET /v1/messages/{message_id})
+	GetMessage(ctx context.Context, request GetMessageRequestObject) (GetMessageResponseObject, error)
 	// ListNotifications The caller's notifications, unread first, then newest first
 	// (GET /v1/notifications)
 	ListNotifications(ctx context.Context, request ListNotificationsRequestObject) (ListNotificationsResponseObject, error)
@@ -16767,6 +17636,79 @@ func (sh *strictHandler) CompleteCampaign(ctx echo.Context, campaignID openapi_t
 	return nil
 }
 
+// ListCampaignEmailAccounts operation middleware
+func (sh *strictHandler) ListCampaignEmailAccounts(ctx echo.Context, campaignID openapi_types.UUID) error {
+	var request ListCampaignEmailAccountsRequestObject
+
+	request.CampaignID = campaignID
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListCampaignEmailAccounts(ctx.Request().Context(), request.(ListCampaignEmailAccountsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListCampaignEmailAccounts")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListCampaignEmailAccountsResponseObject); ok {
+		return validResponse.VisitListCampaignEmailAccountsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// SetCampaignEmailAccounts operation middleware
+func (sh *strictHandler) SetCampaignEmailAccounts(ctx echo.Context, campaignID openapi_types.UUID) error {
+	var request SetCampaignEmailAccountsRequestObject
+
+	request.CampaignID = campaignID
+
+	var body SetCampaignEmailAccountsJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.SetCampaignEmailAccounts(ctx.Request().Context(), request.(SetCampaignEmailAccountsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SetCampaignEmailAccounts")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(SetCampaignEmailAccountsResponseObject); ok {
+		return validResponse.VisitSetCampaignEmailAccountsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // GetCampaignGeneration operation middleware
 func (sh *strictHandler) GetCampaignGeneration(ctx echo.Context, campaignID openapi_types.UUID) error {
 	var request GetCampaignGenerationRequestObject
@@ -16912,6 +17854,32 @@ func (sh *strictHandler) ResumeCampaign(ctx echo.Context, campaignID openapi_typ
 		return err
 	} else if validResponse, ok := response.(ResumeCampaignResponseObject); ok {
 		return validResponse.VisitResumeCampaignResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetCampaignSchedule operation middleware
+func (sh *strictHandler) GetCampaignSchedule(ctx echo.Context, campaignID openapi_types.UUID, params GetCampaignScheduleParams) error {
+	var request GetCampaignScheduleRequestObject
+
+	request.CampaignID = campaignID
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetCampaignSchedule(ctx.Request().Context(), request.(GetCampaignScheduleRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetCampaignSchedule")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetCampaignScheduleResponseObject); ok {
+		return validResponse.VisitGetCampaignScheduleResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -18007,6 +18975,56 @@ func (sh *strictHandler) UpdateMember(ctx echo.Context, userID UserID) error {
 		return err
 	} else if validResponse, ok := response.(UpdateMemberResponseObject); ok {
 		return validResponse.VisitUpdateMemberResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListMessages operation middleware
+func (sh *strictHandler) ListMessages(ctx echo.Context, params ListMessagesParams) error {
+	var request ListMessagesRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListMessages(ctx.Request().Context(), request.(ListMessagesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListMessages")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListMessagesResponseObject); ok {
+		return validResponse.VisitListMessagesResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetMessage operation middleware
+func (sh *strictHandler) GetMessage(ctx echo.Context, messageID MessageID) error {
+	var request GetMessageRequestObject
+
+	request.MessageID = messageID
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetMessage(ctx.Request().Context(), request.(GetMessageRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetMessage")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetMessageResponseObject); ok {
+		return validResponse.VisitGetMessageResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -19157,543 +20175,584 @@ func (sh *strictHandler) TestWebhookEndpoint(ctx echo.Context, endpointID Endpoi
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L3rkts2uij6KijtXWUpm62+xM6e6a5VpzqOk/GMb8dtT9ZakbcIiZCEaRJgALBlTY6r5sepdf6vh5gH",
-	"y5OcwvcBJEiRuvTNTqb/JG6KxPW7X3/pTWWWS8GE0b3TX3o5VTRjhin46zznf2Gr54n9Nxe9015OzaIX",
-	"9QTNWO+0R3M+vmSrMU96UU+xnwuuWNI7NapgUU9PFyyj9suZVBk1vdNeUcCbZpXbr7VRXMx7nz5FvaeF",
-	"0lLZdxOmp4rnhks73bsFI7FgH814Cm/ERM6IWTCSK3bFZaFJTuds2ItwdT8XTK2q5eE3vXApGf34gom5",
-	"WfROT46O2pbyTCS55MJ0bpq5F26+62dXbNM89tebT/I8YVkuDRPT1V/Yav2IX9JLpgklihm1wuPlmtgZ",
-	"mTZE0xk7I5oxOPXzN89J8HV57gtGE6aqpQdzHthJu27gyZOol3Hh/z5uXb+44oZ1nhKHn29+TC94xs36",
-	"6byhc0Y0/zuLyPHB8dER6SdsRovUkJOjQRfcpTBWOL/7yAJdZE+AZ0XWOz22EJhx4f4ql8WFYXOmYF2v",
-	"pOEzPqV2PZ2HIIKXbn4U7zVTnVMVmqmbTvHJfqxzKTQDKvMtTd4ivNm/plIYJuCfNM9Tt63DXMlJyrL/",
-	"9TdtL+aXYLr/qdisd9r7H4cVJTvEX/XhG/wKJ20CfmoXypIS2PsTmpA/X7x+FRH7LyQf+O+SLA6GPUuv",
-	"pJilfHqv67W00K906ubXZMnNAnBzWijFhCHaUMNIXypCBeEVIpJLtsLFfy/VhCcJE/e9+ilNU6YeaaJk",
-	"ykhGV0RIQxIJJAeW9lwYpgRN73NlFzJjZsHFnMwoT1lCpCCyUETzhJ2R2B35mCexPU5hMY1pwg3h+F4q",
-	"53pIXkkcY0k1mS6omLMEdvRKmu9lIZL73NErSXQxtWBhV8QFwoc/fKnmVHBNkYJ/inpv6CqVNHkn5Quq",
-	"5uy+oWIikxXhmqR2ckXMguKCNVNXTBE6nbLcaNJ/ef7v429ff/cf42//492zi4gck5f8WzJZEUdcEbjf",
-	"SfmSipWjJ/o+N/PWIh7QfpacOX5KZ4YpEr+1fxyc2z9iotlUikRb7oGME1YZvFJfzRpTABotaGEWUvG/",
-	"s3sFrZdcay7mEWEfc0v8iVRkqaSYk6ligB00RVR+L+gV5SmdpPcKUeckYTkTCZC8PqAB1QBPGeUpUSyl",
-	"q4HD9DNLf5pYGxG4tznlwu1DF3kulWHJS5Zw+g6u4/OgiCWXXJD3774/+IM9efc3JZldGbGQAluVOVOw",
-	"HI89EYnDRdrFxaQQKdOWklXiHkyUcm00kWbBlCb9amhN7MqpsrREswMuNBOaG37FUsdZ/kpTnsAU38MB",
-	"f65zWrI0PXDMfVIYMlGMXoKQW6SWpjOlpNIx0XSlyXLBp4shSD5uGtB84OBQ+AyEE5ok3E5I0zfKnrLh",
-	"VoSZ0VSzqJcHj37pzYo0HaPU1JQqv7fcmQi2tPcjC2EsLWiqJhsF46iXU62XUiXro5/DyP530qeGpIxq",
-	"Q46PLJArOrXq3YDMmquILExZ+GEfuTYWL9wPj3Q53DVWauQlyhp7ffcplDB/coME2/5QfiEnf2NTY2dC",
-	"dRXU2NpVTBWjhiVjamriaUINOzA8Y72WVfNkB1E26qVUm3GhNw8uitQRQhSV10bxYLJ+y4rN+Md2xXjG",
-	"lRUFyxv1urFmU8VMRIwkik3lXHDNCAcYWxtfsSt5eaPFN+4JTgm2Uy4+Cs+/+9qewkt7Ipk/uAC0jvcF",
-	"LRhj27oAGmiavp71Tn/aTKQcFH6KmmCIF7N+mRcLuRREiimo2iKxwiW15GrCqLIikYX9YW/bPtzw6zv5",
-	"UO7lBUcyVl9XQg1QXm5YpreR4HJ3fhaqFIW/AzsNXM1ecANrqI/RfiW5klc0fSmTFrr644IaIhhL7OHl",
-	"TGkpSB9QImfTR5rQwsicp9ISxCuW6sEQ+KKSV2xM0zQeCXjbC5Sn1SjuLZQkUkYT4JKEioSwK6ZWI6Et",
-	"kxBTFgxpX4m3DnI2EnMmLMNmCfGj2HeoAaqL0jtyUZJyYYhlwW6shFA9EmbBVvB0qbgxTAxJDNyn3G98",
-	"Gog6luEj7cd1dSzAjqcNT9NqLinSFVkumFhb00jMuEishEKAudpjl0B2yCSV00sN80ZwYNTd4dDelJ2S",
-	"rvRIaDkYjiyFZ6LILEQEF9OLeuGZ9qJefXsBqFSk7bwwiwumNUcBow7yVi7SelyyprWvUb7VYy5a8BUF",
-	"eFIIw1M4ChwOEdWJxjpA2FJ2j3qoff2dGresTaj2OnwX8GWmmF5sWLVVrLeN+ta+49ny2Dhx1p/6t0By",
-	"Wg+00KiabBr8vXZ2qxC3a4fd3EZtIbVzdzM2zsxtso04fFtoLpjWTy1gftwur7UQD7ByPgc8YppIQSZs",
-	"QdMZkbNhr8l7rBQ81qZI3N8l+azLOUctR5nRj8/x7ZOjdUIKYrZYjVuY20nrcFPTNK0+aX2Pi6TQRq12",
-	"GvSSrcY55WIM1u7OHT65xgZzqQ1NxzRJFNO6XbqxjBDsFfgycS8Pif0xpUuypMKqKYJZFQiIsNVPMqam",
-	"nKaEgbrXf3r+6uDizfnLiDw9v3gxOFsnptMFs+SJIzHX9jl8q8mUKrVyhh6zYFyRmZSGqSE5T7WEkX75",
-	"pb6VT59IntIpW8g0YaohK7efFO5z97t27xtu0t0+MFTNmRlTC6diynYDUCNFq1y19uIVTQs2toghNfdE",
-	"bdv4n1qQ9ynNcsrnLbTaKuaCpXpnEcUP9RQ/bJNV7FcpMzcU26+jV9Qg/Zftc+yqh6TZeFrRvU3H0yST",
-	"m/QPzYxVBHc+8gv/vv1WFmrKdv4S3y6/s7uZ8Xk3EcfzatJwplgpXoHBgpGZklnkrUA4uBMSuSF9SvSC",
-	"WXWJEs2omi4GAeOuwFMbqqqrbqjzoIjRqeFX1PvFrgdQ2lCz+1nDy+6rYq/PCvjOsCxPKXrPWmBs62qL",
-	"PNkT/Dcoi+GRlrDTBIaoIgb15QeQWseF8nT84dauskEIahhd29+HDRTLk5lAigIO0ot6ywU1mua5nTXT",
-	"rVJVOcp11N+QNNZh8jvnpox/grV8iMFZeU3qWXHzr0G1dn8cN+hq1CsE/7lg7mcLNesEr84Qj+6MlO1p",
-	"pLouoXsu8sLcG7XL6Mfw4ZOjFrBsYHXTNqhX2rCM+Lcs3cuLScqnIEpJhf+bkZUsFJHLOjHr9Bmv2VPK",
-	"A9mEObdgjijFhs9kkFhjfOuqplN3x5mzWWy2rgT2DUCelK7GE2aWjImxNizX44SuWhD+tWBWnyf2nYjY",
-	"d5zzCbieJXnePmhZ4yNdavpnRFjpmSTMEj/NxbxGKspoha+/eRJEKxy1KbfNC7Cyarncna7zR8YuE7rq",
-	"HGzJRSKXY4YO1Y2Akcrp5TvLhRrfwlns+TWe1Dh1BGTNIGDvBU7fnq0T+32Mx+YQD8uOZD6WYqxYnq7a",
-	"MBZ+IPY13XZ/gbgykTJlFHGBZ+zvTohvDCjI8/NX58S+QewrEWHD+ZA8KyzYHn7LVMp3sjbWD2UDrDb3",
-	"GKyu7WrWrzqEpKiBULsgJRLp/cwB/ltyyVaaGEk0M6g+SsE0SdnMEFkYcslY7tRD0IVIXwqCYkSErwf+",
-	"9kc68FZH90UoroXLFc93INzB9G+K5tU8/3t/2eKLogk3wfk7QeBABPrm8V5K+EUpzHiJdqqvelFvLuU8",
-	"ZWPQmEDS5uKSJWCro7lMU1m9k9FcwxpEQcGAu9FYW9dp1rb8VBbCsARUORfNgu8/0k7ToyIhGdOazplG",
-	"E7ViNIkIGmpWhKZLYIlzxVgZNJWtI+FEFmLKWpbw0g8Ohnl8LakJR1yYbx63Gn3RoDTWzg9eH/gZWptg",
-	"WEtVTsEIFZGEpfyKKZZEbisWWDiGXOw3PZzQmC4ptxRt7OnM+lJewFEKaUqT/44zoPHnio1xjbpr6GlK",
-	"teYzuwv7tWLa2P1JRaZSXDGrlu04o5torNiU8SuWdM0Ix+pObsehSxdIu2ESTvMRaXGZ7Dv+2J9ym4uh",
-	"dMO4dyIyWVWuJAsDqyYm1BjI/ovZDh/VqkIYIStmdp0t68KCi5cXFf6WuLDjsEYamo7hYrrgoIyCw9Pa",
-	"cWCvv3cs+kf783meX3flazEO1TbqRKO5kuAkW1ChBR+jkrB1k4MQ8luhdDO0bBTESgtVCz7xGZuupik7",
-	"JYmiM0N+/a//RmMaI7/+f/8vyWmhWQJPS2MNvqOmC7tf0ndvZ9TSeS3L90jCFZsaCE+qHIswi+VI8BXE",
-	"lNgZQmOQ/dWNvpFdvQcL0VbJMuMifHoc3YGF+8FG8/ux0fifrdpRaAYMUhRpCm57IQVrM8psNm9EvY8H",
-	"c3ngHvp3h6/cP36SORM05+CG1cP3759/9yH85oBnuUQRGfIBTntzbhbFZDiV2aGkOT+YyoTNmTgsl/Ep",
-	"/Fxf8vxA5nhmB+BRZMqBX6sgWsraa8fzpz+dvnwZkZPHBwtZgI8tp8YwZX/7P/2fjo4//HR08McP/8/J",
-	"T0cHX38YnP50dPAEH/3PNscJiF81+7U33gbQ+fVJHTq/bhvoqpVHvBaMQCrPKQTkG5YROSPxD8/ekcOr",
-	"40P4ScdWfrUc3jC4Y/sP1B4nMlmNhJwRSpZsspDy0guGKwyXaLed7e4ysSQYz927SM7fPCeKmUIJBqFI",
-	"VcAHRMiSBc1zJlhyBqGjiDWEa68bOz5raCrnBSMW1zHexD63p7buX6kD59+0FMO3dOkk7soJ1lg4z9iB",
-	"VIkVkUnfQuzV/x6cIQOwU8XuvA54AmljdrHu6HhDVutyquHyrusecV/7CIuWaIO4nCDGczolseXOcURi",
-	"RDj7Ly+zxL/+458YzlSdLkSw5kzBwQ5aQ/ysmqgNzfK2RbTfLOm/f/d00OnGWp/CbXETVQX0eLfK2StL",
-	"/Fs9QS4EpFpw/QzD+4gQ0ttkDpjoFizLiM+fyaxcnlbLJuq8ugWsXPQKRPLacYa97dC5zmyD5LW12AzE",
-	"eUvH7H7iiFBSnmCZQ5jIaZHZB/34hQPqpwEod0DrjUGpDivuL7ebOvHbePC3BUFwiWtQ1AYVG5fzqjWQ",
-	"/FzgDWPov7PvV9Sh7xM3kcsQQ+c1SRis1c7l6RSDoXN6+j8T5gViJEjB6/5BIDS7R5heEbxCxZSl+KjU",
-	"wKqBykfV3OUj9N6OXXJG+Eu1Mi8uBUOWj6ohy0fVh7rIc4UhgsG34dPq3YxlE6aGNEnCP6vh3QPFsoau",
-	"NCwtBeHD6sPyUYueNVTMQgI8c8PAWkM9pR5NCSsBvjm0YJgUaf0Zqoz+z/Ki/ANnWCqBQehiYgFuUj/7",
-	"SmMqbzNYkmO8Q8N0u7WvhOoLHH0TMavkHp94Tco1aWLkkJwHEG+nAnE5/ioGoQMDw7zY4QH/K7/BB+B/",
-	"AP57Bv7vOUuTZ0qh9NAwBDjPz9pHM/vROob8+eL1K+K0KcKFQcnXZXM5t8ChV5sPvUuhlfG6Q2iZvcGr",
-	"cCnVB21sC/Om2sOu888Rdce8ltcZ6H0HuUFYmyAZT1bX0h/2CeauQsA8icuZSFDx94feK9N9yjjrNutW",
-	"m2TuVWJYUhBSFRze1iwfhIlrhTmVt7dR2oKXgnPbLVsHT/BDVNVocNRs7SRwFdu2tkeikMOS9UQhvLFx",
-	"odK2wK4rlsocBGsp0lVEUn7JSAxR9DF6qFMuLtEUvaQaEl/R+dGdmrd5DtJ/8ez8uzfPX7x+N3726q//",
-	"llS/D05hRgT1kYABI0weXXLNCJ1Yqjskzw1RjE4XTi/B9xmOPlmNhF0keOtw71zMSZUssyJyiYqqjwIH",
-	"08dWh+aH8m5uQZovb+uzKIRWg+qKLbohPS0Hmaza1b1CM0WWC1l5fHwYyhmaJcFCRAVYji7tbaGxx3Nn",
-	"ksuUT1ck4UmZYgrpT1QpMOC3eht3JZOeC1/XTDPlZrVTJLZLy9jx3UK4RIs74WfTQhuZjYEX620GvzVg",
-	"Kulpw1Mml0wdTKlmEVrLZEa5IFyQ84unz5+T/vPvXp2DArl1T0woPl1YAjHexSS5tkLIbS2TIrZOV8u1",
-	"vja7rjtk10My/iYnVd7F1jVBZvBUCkOnN5V4YKidD8MHZXj+sfWDfNEaZ/JsePzN451u2/nXb7THyjez",
-	"U5T87m9uj4y3tDWIig8Cb7aHwAc6wo22v38sPagamu94EmUk+rWvuU0uDGlvJSUiPNWi3wN8DsE5xNyK",
-	"wIaY1gDnatOOcHtoqEhuLbqwTifX6VIgy/KapzvkrHUWGSQnNG+/hgltFGC/BAMLl98W6eWekYvPPtKp",
-	"SVc+kDvmCfqXSDzjqWEqbgk9nHoLTCP7thf1Eq6rPzQz4/LErLI/NnLsoQBjQJlhrXpvg0/X19wcCqVK",
-	"TF0r3Z+HKEw6L2h7LMeuXB+PYhfK8D2+CXyk7qHfylHCGMqjrVGUe9OqtTTbTqu2h6S3TIOK05ZiN98U",
-	"RMUIju6r5Ngrceah9jznjJrpYvOImqUMB53JQnSMoy95nnePQ4mFHIzGXfrkrxVZ2n/1KxAiC5nirFx5",
-	"HWIw3B6R43cR9SobnF9R1zlfL5FnE3Kcl6DuTfxhTPGZ07FOt+FEp+S7Pb+4knxDp3jHu6XkW9/F84vX",
-	"5Ovjb745OCY0zRf04CRw1io2t4AAnIOIwurfWNtOFgacSzAomcqEQWECZdWHtSjXk5tKyk3vygo1WYzs",
-	"1hG5ZDm4yef8qlaRo0W0DmNojk9aKVAo4m69A74pXPDcQUBHQCDJ7LklbMoTpofkHLUvqBxVQlYhEqZI",
-	"UHTBonhYdYHUamO01ZFwY9RrMwD15iIETqtdYEpKFd44JPYGoGCNcvQBK9b5qAT3ompPd6iJ5lthtCZP",
-	"bz35pjy9PXu6FKg3R2BbWjNv9Xys44rHEC6wYNWeqFLGcMDNLyhU6ojduzGULyTaSIXkPAio+en84D/p",
-	"wd8//HLyqTV8xlLDMZ+NuRgDqlTCwNqm3rJZoRnpPz76I1l7fQBLB1GJ0NSueQUAKhABNxHAdoio9Int",
-	"KfVen9jpzZvoE41bbkTx+2p1mwL527PwA01gO3SGqsD+KQJ2c98x46jcboZOMF6tmzlDUGkKbPU3d9Tg",
-	"u9PYy3vbPSHZfdPG5n24b3eA+CNdxgRHRKYJ08bV6+pTQzKpDXlydDQ4IyzLzcpVktFossfya3rnhF17",
-	"ukGs1Hp2DrrTtp+yKyEL2UPrWzsK6t3gVux7hGvIV2iX3na3vHgXWpvlpVXzDNdaH2H9xhoDBPpKeTjB",
-	"pbYX0ApUgf3UMYxx1uaRJqh0aCv3pE5qc1Kwdo5qnz/YbuZtN0ttMYBuktD2IPRecZ0pme1hp3RfGbn7",
-	"Nz9fJzT4OspTK217XgW6bpLQ9zcz21PfaYW4gqf4/nX9nd6/3IyoWBHq6xxjfAIklubI93fRmtl4sjKs",
-	"rv92J1DAB7ubcbngenFDS9qOWJDRPLf/7ETmX7bUbgHEdqMQK5kqK12jdwtPFqrK4uWBgNZeWGR3AerH",
-	"BUNhCOUkva+ghCXdUH3dJDS1Ox7tdhfG5Jq8f/vCcYGUEQj0W4pU0sQn6PUp+QGSAMkFJAqiP5Jiqdmn",
-	"F38l7COcz/u3LwZnVWA7FaTI7TjDHUulqJva1de95j8XrEBPeSEEus/D4I4yZKQK6vlwDUNp950H9kgP",
-	"oCES1TCwdl0lgfG43zA11oqehHj2YSMdfCrTImupydQRj+I0S/iV9Bk6dStFNyKl5hWR0vIbEWdfiEip",
-	"xkWo30TEC6sRCdWwiDiJNyJTblYRVr2PvPITES90DyKCBoDhqDg6+np6yVbwjyCnAlQjjxXVqkCwyVMo",
-	"/2VksAkwpZb7qDQrwAanWaF8JBW8B6HdZAoniRUQ+VxIKJ5dusn7FE/OnkRhoL78bo4213pj/Sa0Lwbp",
-	"U9/s+obtYSoJaykx+8YV9PLfK7mMEL+POkx1pcZVH4gWRp4SSi6FXAqCCz5z13JKCgHPnW2FC/cDwpA+",
-	"KynrqSvijfQWDDBnJCmwojQ7hfJNUykSd9DOMoGQ6Omk/ZolnVOBLA5mNFwkMeyjiUKKWVrHCyNL70Iv",
-	"6vlF9qJeuSRwiORmtQOFgAuIqjYqPsRqQwmVNUFhPTYANz3OFWvPXnwrl5ossUwnlG43K4ez3kQaEZZq",
-	"VjM1DALDfGDQCbz6msjCaJ5YRFkFr/hLWLC0w9ZbHp22lNHCa8eiFcsZxQLVgjCqUs6Uhc9HutzJKTCb",
-	"xm6kcmCh5LI0mUAFQaNru+zQZnawcdjlOYAhEzalhWZlzUE6NZaqOFSXs92Ydh+y1TtZxqBrrRrSqTsz",
-	"sZE5dH18RdM2SzSCjF0PtXQB3vLHa0/XEW3nn8Ett0+h5FKPNWuNPqIGbkiTBRWJlVS1JDPacSk+YJV1",
-	"LVe6dhJVYCuoYztY/6s1BufZCqbRGrZVh1hbYhsQbUbv75XM3r99safSeS68EOpAyopdwKGosXdXCnJR",
-	"KL1hSvlILKW6ZGpYpR5BhhK4EB0BjsmSC6DNMDo0QKqa5GjIWINTt6wPUpvastU2ej3eBbbsgLjMJTDk",
-	"M8iDdJFHE2+BuAep/+WaxN933OLX//pvZCVdMgfEpVtEjgfOqhfOHFocr6UenOu2uyDNmyB9NCBzY+9Q",
-	"w0YG7epApx5gIemRtgcv08KwEJwg5rhNARiJvmJeJjGyoQwMiF5Q5RQlyznwdiVIVACUdowheaP4FYh6",
-	"qZT5hE4vURzj4vIgldOqTqwrYK3A5pyMRCmmIWxb4iTY1DiwZB+pFfJ7pz3YyenhYSKneoilTCDHVecW",
-	"v7HwyWFyeHw+eXrIEm7+x5wn/3ZUAz3Fmz0SHv9hmwhgT3ozHbiFCMbAvPEZoxhxBW8Uu+Js2RYCb8U3",
-	"fY1NOV2lZWsJw7Y8qlbRRmaQEaZZxqcyhbKThk5aYxeYmMrE0Y11bEiYgTwF4l87I1hXSB8cnzw5IdBP",
-	"z6pFoOSukA5DeK7r6YINXfovrExzcEy4mKZFwpJarlZhZgd/6EX4/4MJiJ3238ffAP/Bf04g7CaYu3U3",
-	"SK/GKW9zSrzgoswkc4StkvyPSd/iQTZJIciYaTJhM6mgzntgXOiQSZxzb1M3i+Mjknj2v5cBHEHgLczQ",
-	"BgKFQOG/JZ8cezDhhcx4mlrZJVRjW7UFEHLC7ZYr7Uhp7Mj8KyErhNL6FUUlTgTbqE5zG55hx5zOVJNG",
-	"HA72dxq7GSPCPhpFqz+NlOOMilX1xIk5Y6fsC+kjnqqfCjP7Q2SV7XHZrCRCl/rYjpdK2H6LxdTbHloM",
-	"UQiZUymmTAmr0wGBB1le3yy/BQ5mc3rLGsC120f0DcQMyBICkQIOqqxf7E2LskgTohlUrM+s2pablQtT",
-	"KGvTtVcy3oD2ZQQNKEjoofeY347Sro3Tdch12ctpHVkVXdYG3A+lHNKUMX92tGClXRd6Swz2c7LWlxWM",
-	"txaYaT3LO2yOZMXyWzLQtvyETso2jRAPZe+T5klVYLrnZqiGCytJu31tzXkKHE6B5CHYMnA9YuEhFyRa",
-	"hZCCquhLpNmzkmZce1BlKzYTFX0ptVbmb5d0W2WLNqlvL+VVVYmdGGzyWbcY/X5L2tx9bN3dRb29ZdDC",
-	"QoOTuibzfNaAt999zNc5FKmrIkhPQWnQjUAvMHwT4NNbYrr2jOP6EsOlvqi4Jy7M91y0a4GvhVVgMHrH",
-	"V+EIm8xIQSiEy5ySQiimZXrFkrBVjI5GAmW4iUw40xFxbIdgfdmIXLy8IJrNM3t0ESkrD/qfdU6zkcgX",
-	"imr7tYVfHZEpzbmhqY4IJU60d411CHre6s11iFQjIXNzIAsrYiq7nyE5F65jZux7eZVp9202vVa94sJY",
-	"Akq0oJdsjBlmYCiKq+MYB8cRRyR2B1CqCPAMqh7iIcStYn6nY7KWKm8kOBat2upUCO0XdAi1kw+PDt38",
-	"8Z7ahGXsV0w58l82hHA+2SVVzq3MxUy2Muj26Csou2NY/khvcFE0S3SjAOO9SU6xKZe3RcdJs32LFNyq",
-	"ipVmb5S84kndaDMpeGqw3rAwCyVzPu1FPeD0HMpEZFxw0KVZrhm7tM+U/LldEqqmeG4vo6XSEsQ6QznV",
-	"dENm4UbiFuzDcomUGivljC/ZatdQt/oyGmN0nN2mdgTcfjjWzHRHmKw5oTA2GGy2cinIJVu1W4z9/azD",
-	"ryoCjiVnM6ulEXj9gAvI9eYQgC70kindPvp0IXWbx+h7K6+S5QLtao2lI2M0BD8+tThv7DoKzZxl2R+o",
-	"D27HSHc0SJULw+D3PJUrSItfQIPOS7YaiZlUzlHqdj8Am/RMpqlc6rKCHtSRxzSSWvp6sL81gFunAX49",
-	"VSV5CO5PW6kU3PNaKW+p5gEUgWoh2lO2NqwDfoIQfW1PsnX6PEDgfXDE/bvFUPgMgiT9Cy5LOTwGOPll",
-	"AMXl3ZYXBhoHtsPdTalvkIkW/d6wDDpuF4rVdV1ZTNINii5S8ltppVSedYkl/vrWCUhIAmpAEgX0tbqF",
-	"LSRmR2WylQq19RLcpvRBdbvXIl2VulYJpk15cXvm8/UgtHHfjTjpg5Mzcu65k+/ATnzY93G9rKKHkLJ5",
-	"wEm9McMWyOmCgo47e8e06coBDEj3OmUq40m3nBKKDKBuGSamq3HNgBfmB3byVHnZvoRr3lWzxUIH/sjL",
-	"AOYD3KkQIthRx+m+bze+7WdCdMO8lcs2StMafd1e2WXH16x6sOui3uHbaxWhFHijICTKWSvduJsOyu6w",
-	"Jco6TXeNLXaBmVwKbCW763cJXe10NgDzuw66AZ5zV7mso8G7zHKz3wZCTNhmO161g3W1qMidebnf5pra",
-	"DnrTvb4rQer+r3avK9v/6NfySG7n4OSci7dYs+1OC2NJNW811f4I8SDOblFoEC5DERrbH/E5hoJK0ncC",
-	"xWmQC/Q3yYXzhG51C+RU66Vzm+2V59FakCsYr+10X7JOHWj3VvdYEUwveN4plNZ0Dn+QZMJSKeZwgH37",
-	"QEPFq8HOwufLcuKLIsuoau2MdpOe4rniYspzmq51AnfNt/1Zfbhhhbprdw9vrHD3duB4duu3310LcHMZ",
-	"IQTxvfxk+x7Qbilczdgh92FVgCUsquJK9lWL7z6qW/CAujP/TD5QnP1aCsnuN7UWJLoR/ELUXTvaiiBv",
-	"pZnXXp+bYwOevJKGz/i0JB9tpWHaU4Kqdss0z4mhly7/CUhfn5KcmoVPH6B5vltGw0RJmkypbmu07MLM",
-	"lwuZNqw8ijqVn4pa8YBUCnaG4Vfgt4C0DsPTNHjrkfaNTvdOrryT4m67Z80qVxVwfd0po8l11xzYcXco",
-	"/UVvloNVevCuVQo+hF2stL6xsQBWlPL7a6Zl+TOLQqAPAbI682rjW2MAwiXeAoWtYetnorPhGt4oNmOq",
-	"7JfWsCkoubTcKS90S9vUN4VeEBGMBXJStiLus3aMTChPV+OEz1kbibhg0AgQzbX2TYJvto8FDLO7ad07",
-	"lqZ2MDqRhe8ip8lkhXklHSmUmb7GgBcvL9qHK/t+7TmmFKWPsG3gNkk6aBa2Nmt9X41LiOr3vAfE3FIg",
-	"ShPMtgPNDqCw9Wp3u6yWk994Om8ZTc7TtMtKl1F12RbF+qqORhhrYwED3gcGCDkHG3q+rtW+gpm23ea7",
-	"htoA9rbOXnSrMnAppL5hiq2eKppjCGpQ591XExqjoTzsAlyWfm/AJDY6b9VbXqt56CDbQ0z0pvQ9qlxh",
-	"JZ4+eJd/+HZQVfChvlIIRnhIVXn10bxbZnB2VPdxceVReySIf9W1PpJLQfoY8oTdUsv3fV8FPRgSLCSF",
-	"AxYCWh5rS1GpcJVK8BAtnZ6mjHpHypZoJH9qN2ya+y/YZvizdAF+3bAnNP0E2M/vBv3/7lAo7i4BtGPz",
-	"wJA22M/SYt4+XtC6ZLwpTjV8z/B6OMNMMYZ2Q8j0MEzliut2Z+yNXYS14kZ2W9H6XQbn1Lb09m3vV9U0",
-	"hK7b4v83B8k7bklZg6o2nHsT2EQbiG4smcbcmDJ/QjepbnOtbQFwfo63TDPzVIoZV9me/C803W7ab7md",
-	"sMnATWy9OMgWW29tg3dvUd+5P0TbuljSFnBk2k2TTTUN32udCvPqfLuAPVKG7SeYfGUkURgkOJPqzFWm",
-	"wmQorokPeV4vU3XDmOeTfWKe29/dLep5l2DRZkw0xexo10ZJE6pJ/Msv7Xm+nz7FLfm9x635vW3h09Bt",
-	"9Kbh013R0Sd3Gx39ZOfg6Cc3iy1uD/1tm76V3FZpcY2b/v4p+ePjJ/+buHwhgrimh/sFumZ0uuCCHVj5",
-	"HB7Yt52EBklxwP7Gs+7WLJ20IPRy7iQFBw2nWuxFXGhDXXnAFuse0CpnSNyenhP2ZN9q12tG6L5/+5wI",
-	"moF6gZFucAGNlrFd/KFu4qskEww13UAx37KZYnpxPXah8OPxrfC4+mCta3VegDKUbynQSZdkEKPiOhe1",
-	"iY8XQRnIu28ic9tdXG6pacpt17csu9vdkX1/cwLMlrKZG50AbTR9q9zsYegFx8642AW+JVSj47qDk7Of",
-	"ljEz21uapNl4LVxjt0nCYJkd8g1Zvjth9cdxYeGpIyw06PK+N07cjsbX5eMIV+d33jiy8JraLqELAvZp",
-	"prGhkGsDv/ZTM/3lbGp7AOksbdZU/7EmVFRV1CGvuhBlF6xmfacy3Qf6GRBk087/mUVY2cQL08Ll1qRL",
-	"utLOtuZqU0HXy50jREKc/NbtpwUWOzs8BFv1+5KK+NabezZlqAbDsrb2kAqDB0d12JvBVwPzk56V9cFc",
-	"FeRd2jOsN2WIyjvdBBM/lN1E967z2qrLXCdU7VoMzH1zTR7b6By+/f1WwyPWD8MyPaREUFJ2be0OzGuv",
-	"R1s59FUhfG3aPiUTmpBLtooIJT8X0tAdG49pwzM4pKnUZlzodouK8SkMjzRUAyO54lMWtrNDEZRPmS/S",
-	"AmUK24O3t4b3u7qhnc1QqCFrqkBYRZfytFBsS+WUI394WCgLMyFWexOSCjm+x2lb45DvsVLvtUSF3Xn+",
-	"dSJwP0vx2bCRtAOoD10h3Zv67lg0m8qrepZVsLm7EDtKfSxclF+rozRBed0S4HeJqd0otLTQg/UKuZPV",
-	"pgq515M71tFojdXsI54rRnVrCHmz+Ekp37kvdlvjhfdM7eUL3da73UhwYQaJf2VBP+ekLPuS183Zj492",
-	"tOPUNJL2EoKBYAYl+EG6wM412IUKR7CMAJypUrjE+/4Pz95BlU7vp/WvAmmlYaMdy0IGvhETFsxhV5a6",
-	"DkkMAgmUTOQam9z4dqkAhq6Uz0KmCYF6dtwECdZrVic/WrvC53e3e7pJkNW+ra5OOXUwz4ctd/JtJWE3",
-	"CyTd5kqrairXiqANP955czeO5CotMp8pisvP31mKL6BPjWATX7jFFZbMU1Z2rthbKu00ImwxGuxmJNhu",
-	"FLhTI0Andb5VfXuH271FePXwsm2zMPgOS7ue5fW+uU9pOrl2D8gnGxtAbuJub5nXs/Y8JC60UcW0/ZD+",
-	"JJcQxwNKtDNi5KvIB2xjnZBHGgqBaNIf9fRCKsPUqBeRUS+TihHYfTrqDRon+GSnli1tVthqq9gbHiLZ",
-	"wBDbPz6YUM2SAfa4h2q49ie6Kk0LVPmr3C2maNOZX/julPt2X+UQiB4HPEXHUPmXpmlb69U07UopKuUN",
-	"X1LGgy9dUo7lzwM5oSVeMVjCnTUu3XiG7or3gNiJTFbtZeqqEnZlURWX7hL0Gda17NzQ9JHSVRk81qw3",
-	"vtKEzgyrC4Su/mENoL7+5snmGMoKrPcJbKsK1jXAAMrXA6sAbNjuBnNW1GC7YUU7ONxNFPlaqTM345ch",
-	"qG0DtOZOOzgfn4siv4+Eylq+2J6RQ1LNr/vp/kE42xIn6ylj5dJaT7eqo99iPL27wL5Lvj3wMljbX+zr",
-	"Nb15xw/f4gf7daSHwqttQdmWPXLNklOrRcolUwdTqlnYMiGRGeWC9J9/9+qcnF88ff58AMURqSDQmX29",
-	"3NMmqwuckl9PufugZfmWZJXgIDY5TmiSdPZbEHLpey6AZRWsm2D0F9K4etHthqfdOpZU44WzeO9B3zlp",
-	"nGtgsK3TyJ4dRmrV9KGOt7SsQpQXPdySl77JfOsbauxV/DoEXbncEOaxqaUHnOkUDBF4SVt21Ow8nmAE",
-	"/noTjOCgw44Y7jy2QOC1OmnfP524QRNfWqvuuCXO/9oVHduSNjl072GuYZuvoRTTnMeDbbGlmwhgswro",
-	"PvEvOMgWoPiLu9+mEIh0tOdjzVpDYKpRbkMdDhjh57LgrIFjmL9fVQWuJd1Iq/NywM6MioJiqWOZl/k5",
-	"05RqXeUYbjnJkujsWGHeb3Otcrz/Ey+y+tv1FPJ/Wvyu/kK0jUjGP7JkjPN0RLds6XXw9OKvVZMDWhWY",
-	"LyAxpr3my4YikCVCbDHXY61yz693KIz4ztksOot8d7AZ/yuyL1ApXN22naDdT/vUKRNtIQbXEP4aVpxr",
-	"h0qJpNAuSrgtjkouRVeDIZ8AHiaTy6WAun1UJCSjK28i4R1ZpFyP82KS8un6HH/lmk9SRox0kR/bG5dz",
-	"PXapa+sJs7Rq6FQWtptSQ1M5L1ya+4FVFCMyTbGvWWDh6Vr+hq7Z+yh2HkK6oqH2dytGvcKiASbbtduv",
-	"5Aw6HLpeq3bPHRJYobHu7H49wOveyhLKguGiCu0qo24FEOF1lpBY39d+7sUmHl7PHFKOkroQjz0ELA8u",
-	"ba62fPVIQ2VhtNGhCPJIN9t07Rsk230K15EQGzRney5ASF22lqRuEAOQqzpMhRcLipJYEBm2nT5cN1Pp",
-	"2sj8XOSF2ctUU0e3LUfWQL+y+36Xeccv7RZEuJKXfib5zc/f6YHTri3ZupVcJEwxbCnlHHCQuuNDEn0L",
-	"I0sWoWR8h4X4Vin8lnjXdepe1v5uYXVBbXTED8HQsk6xzY3VUKGXeZpO6PQyQkWc0ekCPBhSJdj7DtVr",
-	"mueMKuri067ZWKYRMYt3U1H9YDs7XPb17JOpy+vaaPYLUsA2Uk9vnt/fAr+npLjV+g5yNwqmgYgThhTu",
-	"ZnRv72ActjD60i3x64T3ev6TOtHdgT98tts9I8KyPpIyrav6TeDyq4yFe3lgui7xrbseIoXrDAwXGvm4",
-	"HSv5g1exIaN8vZ1rXfear+VwuUcB5l9C/Fi/HXnJrlmR8xaTndvg5r2wOt5TrxA1DS7u8R5VXvCb1ql0",
-	"W/HE6yj53QUXsejOFVN8xlmyuR8BFJVzGQrg7Xc1Zgj2+DYkhtFi0qcjgUOiBQuaoUSEEu/uIoppZpyT",
-	"Betzs4RwccUNGwxH4r3wKyJYszOjK7CL4yskZzKH+nOuizY5f/Mcyvt31fWvb/NGUcObS1ReJ/itVjmy",
-	"cSFtS6/7Crf4k35kk4WUl+fGyk6mvXHOn969e0NcpinJaALWkoSl/Ar6QWAkZUvgBI65Lyx6W+X2TAI7",
-	"7a6i7K6h7Fuqoiumcyk0G2vB85yZTR6jycow7Zmp/5BYjjPcPfx83G6kfVWmQQhZjQ0Og749WVmYyPdW",
-	"9q2UQdBy2TfewbkpZ6PGsadTrOK0Y0uU8m6iOhjUt1U773CWKgJ87cC3A/Et6J0NrPhM2qdbxXdc26GT",
-	"yoNQh4UYvQTxqaWgTGkrJQFeOqpHEjcA4eaMxDPKUy7m8alrzgFozJn2ySlWY7Vy0hmJ51IweM91fWEJ",
-	"eXx8RH6QgpE+JW+fXbwjf5LyUpPAl1Frilw6MNysvag37/L+uO0+c9Wuboe1bbNf+7O5Ec0vBwkcDi3x",
-	"jsE9gArs4vbARU61ceHmENDujqss/bVbblW5jspZStP09ax3+tNO8N6AtE8fol2pMLRw3Bm9ntlv3q1y",
-	"dhEUK2rNYsJjGGsupmwTrXWw62gNgfdJebBAWLQus8d4ykLAd3Snnjp2B3lSGf04nkqBCbXTVUdzVDZV",
-	"zIyVNFiBgn3MuWLawWd9/+8hH76MnsVPocIknTKsh+KPwI/nautqPheaTJjmiYssxSxfAtV4RcBdBCOJ",
-	"ZPr6h7Nbj8EG8lftBq/llVDpjm4ELCBb9yKEEB0mRjWQqwXt6+SkCb7rALDxtvdzOzTO75bt7u1FYxqo",
-	"X4fNp97rBfVBsB17/NOo99Wo9yHGTOo0HZLvyvgT6E+fKJnniIo3oyS1ANktymgLXpZ+gT80fQLfVXSD",
-	"CzJL+XxhrHID1k3fRdeT7Zpl5JvH26xbrTW8z8ExI9PCMLIwJtfk/dsXZSQKKF1W1Lfn6/WnNRfO4z/s",
-	"p98iWoT3uzPMJXtznZLhf4rWzOuAHh3NFvlcYLtM+05E4uVCs+k4BqfwhGr2zeMzohdyKeBudjAI4mTr",
-	"O/2wvtfbkzGD3X9OIbNBeEOvpQCKFhC3XaS3WyoceEOS9FlpyP6IvzfOdt3myy451KrzcEYEc5mBEFse",
-	"H1KsVjVet6Xp4y9O3HJOfjdwXyoneVhxZNUZ6Xkte1Wg+TeWlGoJ8ky8xJM44EnsK+xWIt9OXXAqWNoZ",
-	"gl5RrAoL1drcwd1Is4CBdjeJwOsbDQfYpta+4C0T7pJQzV6T/aY0Y7vZCIDQ1Pe8ZiuESBCuSVL4mYBt",
-	"uovByiZVnYV7kDcdonhxsxmGX1kxAmAIZMISN9a3vw4ELddTu+BdbXVuzbfHgjy1+LwcqH4V61aOHMvO",
-	"xKfEJ1dhn1BN7ARe9TsjsS5fpKLUCLkmBVTMXNKVfcebmuLTCvqccQQeKmZAxmMfF7TQhiUgwFp88ZQS",
-	"iJ1niaHNwy20h6Wl3b8C09aG0hDuKKDD/2pP6V2KdDUO65g4CRZvqn6Y/7el0Zi/5zRnp8JgVRJMjXdu",
-	"P/C8GVnb+xmBJRBqya1i7gQ19uwu99oR0tCuyz/DOSHQXU6BjyYgV6sy9YtbkVsbaue38q/Lg0R+pphh",
-	"wgfl7KgmWvW5TeBOnGMT5wRrV9lRTcjlYNcpmgIm7HwDCuC9d+V0uOoja+t96a/Ocd6JS8pExrtDdoAb",
-	"eMPCLko5vFFtWLErLgs9dnrsHsaK0krhrBYtdgmMh9ztLjdpCoIt70xbiDadwYYTfce0+c7R6vUVx5Z0",
-	"xmgK9JLM0DBt4i5ni8fMXf0hO7eCr2wb4RRbdgbIvLsiiK+vq3+eme3Aw8rzbBGLP0RrpUzbDxU2gR0J",
-	"AgUokwLbdJqCafzXkiXC/9ssCuX+OVMc/6GpKZT7ZwFff2iDJ82mheJmdWH34sJDGFVMnRdm0W4JAEMm",
-	"Af8z6f/5x3cDZ+uvhUd7w38/zce//uOfQK/gvIAUwwwVTCyMyXufPkEUAjbZX69L9Ian0kBpFkiJ810q",
-	"oI5VhEn82vkeMCeJZEVq+IE2LB8JXRadw6Jkgrx48TKC/HWIds/Kjj1R1WHD4uXFy4vI1XqhIhkJn/jg",
-	"upj5Vjr2VcVwScCBllJdsmQ4EiPx1Vf2LC1nQF/z8KuvCLQgiu1zqVyd+1PyLRwLwUrRcL5YKzq2JMs1",
-	"UcPHgmviQ90aNwKBNPHh1fEhLcziMJVzLmLSpwQy8w8sl0zIn398d0YUE2w5Ej62tPrG1ZiNN19sjDcb",
-	"D2DKkcDvc35wyVY6HhLIT7cccg71UacyZ4ln4rDURkQ9yEo8GQnYARUQZlOf2zX+J4+PHruThbQS/dVX",
-	"YLkr6zLHNEeTHpfi0NUI/l9/01LEZCITXkKBVUMmKRuJtVLMsZWN44hQsigyKkiMxYHjCDW7quYxUO/I",
-	"yoEjURVtJr44VURizGP76UPsJ/3zxetXBMgYUxZisWy625AVqf1+UGA9yOmcCwryn2BLpg06HE7B1kbi",
-	"lGfcxKR/fHB8dBSNhM/TOjkalD1c4kAAjsvsAMc1SE7nDIqVuxfORqL+AddeU6rUNfuRW/PzhGW5BC+q",
-	"he03ry/e+XRBjH3QMmMICRhJYW86Dr46+AtbxSPh8mn6xwcnT54EfQwGQ1K5WUpPM9fk0o5lRfCTx2Qh",
-	"C6VPCR0JKzev8LDLNEwLscBmZbIic2YwdWMOWbX2zZGo1mMO3jp7wSnUYopdNYlyIHePCZ9BjyoDo1rh",
-	"fCTQsWOC1WLIQtlR0JVtiwJY/qM7xrf2qOA2tT1GF1uERml4zBIAlwZK4EOHlmcjgTHigUNegRYRv4V4",
-	"6IybA/hvHIWP3lraJ6ACFZC52k+a2bexoNXjkz8GQ9qTPji3snFM+ppNpUjsbWF2PY4EBGhtD9OU24N7",
-	"/qbcAAbbuZiAIXntm0/rkShTHmtkFE3OZsE4YNHB8zdkUiRzZggXIxF/PFBWWINJD4Bqx6Qf2yHiUxDF",
-	"ijwibnG+0xG/ZGclX45PR8JX3YEcoAmdXlpWA1mZTjGB6Hz4FkbCBQzchX5vYaHIU0kTuNFqT77lVvzx",
-	"AH93kAb9MQl1WcMzUuQjYSQ5efINecm/RT+tZuoK0pHi5y/fvH77bvzy/N/H3/7Hu2cX8QCUE0YTj+LH",
-	"8BlAxMgRVMCAjK7Igl6BCx3IETx16A1wXjb/JlxM0yJhySDCC4U+mRxqtdr/KsWvmB6S58LiXgxMN6fK",
-	"HFr57wCFSMQPoDlUeQ3r54KmfLZyyJIy0tfFdEGotqPQPPfASOKgTGA8IFmhDZnKjFUaEo5LYjtMDIf/",
-	"rAMJ/v3AodXB8yQmfTZdSJYExX8QLFEskAIivcqK8aEccv7meS/qWYXTFQYfHg+PXCd3QXPeO+19PTwa",
-	"fo3puAuQq0L+aP+eo7JQnvTzBNINtTl/8/wvDKJEc6poxiwN7BRgq1cOAV9Bht3y4lO0hFip1B8RrOjk",
-	"6AhjBKEcnqv7XjLSvzl/Poq9uzXGBgsRSHZN8ReYjpxBTBzpIzohMqMSowcgDD/GJbXNVC798Fua+EhM",
-	"+OR4+yfvBXXCF9ZCfnz09faPvpdqwpOEgRHh8ckft3/xTsqXVKw8LbffPdllR8+tcCBoih98vdN+rihH",
-	"yxjI9b6fMChzIct4pMtYxLpAYQGdzjUk63sw/fAJmvO1ReUthWVfwBWSjItSpirjIn0Bi/7jo69d4OW4",
-	"KMMmY4yjXnLNHH93Wjh35bDBfODw14fT13EFvX2ILXsjSyB+QAP3D2Uni29dePwtooHzhX+qa7auc1wD",
-	"BY/vZO6kDQvtqZcCDTfaXcGXjnhHOyDeUylmKUerwOPjHaZ4Q1eWEb+T8gVVaIl+fPxkl/3oIreKH0te",
-	"soRT7DBsycPJ9o//WmoM36PV9DdEVxCugiC/dvrxKaoxvsNfaM7Hl2w15sknpCq+N0Udud+yK3lZIXcD",
-	"SR63ZW7YDxLSB4vw0nl6fM2XJf3yGQruavMXr6T5XhbiNwUpeDNbIWVfCo7k7XmC0RGl9QJVzAOMwwcL",
-	"cSv/OveBqoJBicNKttNWPQwyAfqWx1llA/Vp0B6pGAk6hcSIsyrmdbmQJcAtKJrtIRtBlxm8KOK4ULeR",
-	"KMNliKsJuKQrzFz4m3S+BdiI1Z1rep8fbCRwo480UTJlfoWEEo21N5yLClksmogUo9MFGrD8584TM1kR",
-	"tIFp6VR1UNotQjm+rd0OvKIG8nEdc8/hw+d4/nfEVYMpSkTdhbneonxbmMWFL+3SJuD683fXWLs9e7ks",
-	"uWd6tC91eWCzn5F4OrN87/SnDyEp/bMEe0ULLaDCpx75NpgliS3Mouz7BWF067aR3im+9imkpGDT6Kag",
-	"Pyop5hWZtJSnENABwxtzwMRV2RQeHx2vC/EvYJK7IRMw9pdKH8AliC/cLyF4QNM7R9NnH109HY8ISYUn",
-	"UBPd1+qu4ehemCkx7bsdNVHi0sTbgsGf47g/mAapARvoARdn2EwgcCFpoo3MR2Ip1SWw/zKyWJK+Kq3S",
-	"iNyPj45J7MB4zETCknjQJhS8wBXfDZ432jPuhOktGsQLOZ+zhMjChEpE6a+CaBsv3hWigLCb6ysVD2h4",
-	"92joDPteFKMNVJiwVIq5Bfvro6LH6wNIGD6cVi2z21Hzghl0HVv67z+OauJ1ZTlDr4S4dCJ7QrgZRCOh",
-	"czBQu2pAOYj0mhl81Zn+nXaCwVT2bZqmFtVHwp0GmNnWCwqd1s8I3U/K6dbOU8IVaD8BxeimBugNsnOh",
-	"u630y4HzudJ/zkUpPeDlBM7eiFACaaRWoXp89EcSwytj+yyORoIKgiEva2+4x3EbSXLdzWuNt++IQLV2",
-	"Vb8umXoH/g7HTbh2pdsSHzYHReER3uEGri9cPCgMv30SeAG2gJDWVBiYYdxlq75wbQKoqpIYHYYXbGfp",
-	"0fvk6KThq0dv4dKVdZAKyipgmIulaCNR6DqdRN80D7yXhmfs1Pll5SW6osstj8SC5pZoVvX8cTFD8qPr",
-	"uuSJZyKZHR0Jq/NvuAicPtZhPobAg4igNACC0sAiZXm2YHt50eb6tnQLH20wpjhIuncitZcsdXKna2j3",
-	"XZy7mhxn/nqqQ+ez8A6b0PIgsH251OolaEukTlLgeq9Pn5w4s0lZMoWyMgyQyVowHca82Mc1och1lxEM",
-	"I9O5BpqUkCIfQmQfaE0osdQFThSBlNPOOAQLypSRGc14uhqJPvJvfNmuEjh4UBzLEjcwy0SVLFZX3gbt",
-	"VARW4e0RX44Wdm/2FgzC/mgeTC6/U9LxVhpwR9Yx7iZkQzORHIRForpJyPdQZ1LzuWDJAReYEr1cyKCN",
-	"h+sQXEZHrJghfR+IMRJzZsjjo6/P2gIoQJ/xfRPK+IlBJVYYSehIzNgSOCCEQYNYAv+waxmSZ64/haWl",
-	"riMWCjCQgQIup5FAbamdgNjT+Gt4GLuoKmjlROmJev48/KJjBX4jPlXglMbloAdAh9xqrbTZGh7UYB3D",
-	"ITeJ7Fo60ArNE3R9HtLXjPlYcDs0vLE6wLJrLpDWS2ZLqS51aV6cFAbg0jLToLiaB89SyLNsFcwFfhlg",
-	"zQzdroFzNgyz9TFIhl4y4WoPyaVgyqX8WKYKbe01M3okTKBmt6EEBrneES+t96e677ih7aw0tBhFwUmi",
-	"wHRjHvtgSPji+GsV7rMWf15e//W5bUgmNthO+VwcFLkjRS1qOXFa+eM/YD5AQy83EtHayfmWQDzSno6c",
-	"EZcrS7ghkG+TUUufAoo3quhSP65XPYwJF5hCkzHLmt97uiWqwpQZXQGpGQkXdG4JYASEb9fqkadkIs0C",
-	"grCnCzJhK+kMG57e9bFmLaglglgZAMPkoSqMSiBQmjMdjcRUsYQJw2nqU14Lk/Irtl4E0xVxcofwCDoN",
-	"pSMBVz4YkvMqUKT0QXs6Co9DSloPJsHrKM04WMTB7tAeGBASCAmtGVNaSDHIJatnrj7lXdDjWrXXmxhu",
-	"A3HQg86DgfZfma6+UfKKIfnUC55Dwm0l29yerdYnUYSpB430d0tSyv6xPmUCwoINNTrCRkfeHMF98iV2",
-	"wClz9w06THnGqrqjcNYtoR9cm6flsu482yFar0STrsoNV1HnWB0D6n/Zt34uGLRzwYK6VeGN3QiH319Z",
-	"3uMucy78ZNuzLspd368d5LebMlEeWGfORIVg3UkT52JFMA6rrOXRnpoxJBfIPDUmyEDHSlmYkYAMsZYP",
-	"vfDi0j81FuElf4fGaEsuErmMoKhqVGVDkxQqOw0q0QeiQKu+1Ph7TCYKlmKndeOPBJSz1y68NGqMgLXu",
-	"J8wsGRNjKOwOle9jjK6FyFMc3KUEc6WHJA66Z8SY6AXSCyXYHqlsxh4ROhJYgR7MsK6ClCM4jZORS0H6",
-	"j09OqoST0rs0Es69xA1hH7k27eZTlH09dn2pqSZ+fZ8n2aQ8nU7j65Ikis5MiUr3HP76IPt8QUkjlZzR",
-	"p1aTA8gYdFDTpgRz+EuQEdpIImkpV2GsUlPOB2llWJS8D0ahcix8Mx6ckRz6I3FH49cFl+9guoAebJf9",
-	"8ZPfXcj3bwTs8PRDsCtT3lwBkapASCjOdrL31tzdH5jphomje6O0n4m+/k6Tl14L1gI1oBF1C3918QDU",
-	"iJxCFL7TIgIC1mty6VC12Nam4wPkl09bKvX8xYqNK1mAYOZLXbm2SdJFyukzsFo5O42OI8gGnazs/0ai",
-	"Xw/LUUXKMHh54QXHMqzGyYKQ8uRMVoOzkYjTNBsDzH80cYThtJoJ6AsB60GREn3g8oopxRN2VhMDT0dC",
-	"FGkaE8UySKQC7dL9PiTnTqaAysPYacLfVdiUVfiyGFB6j5ZcQSoCvY4taUYJ0kqv9oJje1G+GEZwsnGT",
-	"awhpxizhUEgmPm2wjsEZOiPUdAF1d6CPt4RizTRN1xiQe609ghrL2dYIzN3JkK527j378HelbEHkFt7w",
-	"QybVg+y5XfZEYlAJAdcSNw+BdPjm2vdK6FtNCk8XbHrpy146HVwwluhTS2VSRjV0VPC9vSNCS/JpyV8g",
-	"9zgP6pwJS3ZcYWYk9iAiWWKP7hXPMFCtLtmE7xgC9ax0qG67alfQ99d7BPzJPNLugwEYPTSJoQUg1KCN",
-	"g1JKhmdsOBLfY3WwFQ7vjHWn6N/1Hd+NogLbOgLXkdpyKEN5CuYE53UI5nfViD03s8dF9SWeQHuGK4LA",
-	"lyTtWU6OlWiXpQXzd6Zr/M7p0wV0vvQ43EfB5tf/+m8nrAyuSa5QqPhCqJVVyL0wFLgahBWKnLBmcTuT",
-	"6ovBdVzuA6o/mBXWMPZNYaw4UWoQlXy6pCvSr34ALHZwf0089oN9IYiMnLrcoeXVVhtrOQshSSrFHMt4",
-	"e3dhpZuVGhda+kVCgom+EBrw1O3qgQg8EIE1IvA9F1wvaiIt6Vf2BWeWsBSgRI5rkgAnmbtI5FYfPnT9",
-	"1VEltmNoj+9NJxKyXKwwrxSl6uOjo0HkszjtSjErCYraa8MzUASmUhvv2c9kwtJHmqRcG5IrPmWkXzXs",
-	"AMcePnUBz5DSORiSx0ePgzqLJXGAun+lytGGfIFV9YfqAO4QAy+cShTM1oGLVonShqjiwdZ6O/xUyTmE",
-	"vThHbkCy3VFXKGBPPUCjUo/9DAbYVgYJ/S00oXadiIRg6pTq0urBU6rUCioNuLTFCZ1ezpW9MKuhz9hy",
-	"JFx0jRUxwJXfrP1r+a0vUPtIE1WWDyY6lUvnZFcFxOdCJiPgoyUF0IVVFiYvTEUfNGnUr0bageuIKi0f",
-	"ew8Csw/N4lCgtzItgAkCKsLWjKdyhpYKI7Fke8MxPxiS14KRQsyAqLLEnt5IQNpkSVuB9VeAMHYllePB",
-	"GfYLmrmm3U7eGonGpy32VvclVm9GS7HdNdZsDgoQl+YSK+FB3Yzc3gD1ply4sjF13WHG/tc4GglNV1at",
-	"W8glyahYnbpeMDG+w8Y0TV25W//EUtg4oOIjgcV2PchUx085lsH2hcgity6Gyb4jEb95ffGOWN4Cwx1O",
-	"ivQydmU3/ZU90iQuNJ2zMcR5xWRuQabI3RBrJhuFlA9rc7bFx1t1toNy30HA/BrRhvkt5b7LfNXdeQUg",
-	"YtCYzJvbKonZ99IGyBPQviaAuMGDjfvBxr2Vgzo4ZCGpspQBaVpJFQDEgPIvqAba18FKd5ZID6dUTFn6",
-	"hWinryQmniENp8roMyjhXlm5q8apyGowc0UxoukVyKEvgO5ajulrr0DSXAsrQMprSagCUdDqpiMRCzlu",
-	"YVIey8vGGI4kSOVbA7QqoHC4X6oYDKQN7z99CHH5XN4tOP+m2BxIUjuJzlvwHZTZLwbHEYcyqUDZhJwX",
-	"TBfEDo+K6SIDXP4SbEhv7NE9GJAeMLfF7yPz0u0zg4DkZWlB+vW//tuZkK5pNEIs+LKc1VVMEU6RQd9F",
-	"qonzrYP/q6EYfhlY/BZO8wGNH/y+t8m5wRYkKtdvYDO+ke+34uyb2s2UKUrl258pFatUT/qW4AwwqyNd",
-	"kUJUv0DT10EVttKVpuW/qCVqNTvB3mkylj/O7clYwWYerMi3k70Vknh/up2ZW5/Ndrwr+h46aP5ifL8i",
-	"CZLEeKJj0j8mRpLjo6OjCK33vMqZA0yOaZq6LmfDUUVrSoW8RHFoFcdm0GAMOiHYB30IEMH8UysL/LiQ",
-	"wRfCGc9Af8fo5r43oybjyarqYOhsw+dvno/EJVs5e3O5l6H/yPVjBZt7ZfN1P7aGieBvbbT0Ls2dFyxl",
-	"00o3v79QXb+Ab4v00nWLbqFxf3LWbl+j9AsncA8myTsgxw4zgkjThneP9LXMGCTE0jQl3ntS+lYG17NV",
-	"VNQTGp2y5RdCPX/EVsVYl7qkguBKWcoixWaygQPfritx9PWJJa6oxISeQEtgnYdOQL6vH2HNYeNJGHr1",
-	"CJYto1me4mxD8qqyTIIl9MyNk6Ya6a/zPo1EI8v2xYuXBNxH0Eaz0tNabSF4IfdNLN20QRmP+6CQbtYu",
-	"MfC1cJ142RK4DVzDg6vnga7u7OpB/8PM+Tt06aLQ9MqSohsST8Wgg/3vQ/IsK6yWMh1kYzmiOBiSc4L7",
-	"ZUn1Ctfkq68wwzj56qtoJLSsAjqgpmjdtE764G3/9R//DPxjA9+i3pU+oL6wrBQMW3BUQqhfghdCq1Is",
-	"2HR3JJZU27WWSyxdeS51ojIlxK7VGNRgiLG3PCNHAyhai94tt18rRQOF15gUeMnzvKNy/lv45kHWfZB1",
-	"H2hyo9OhRYw7E3WBHBxYatldxakqMWNnKcvJYENspCd2gAjjsBxR4qY0gSPQ24UDUYIG3pGlCFNqaCrn",
-	"hRU9oU2/pR45nXNBQSlvLe/0zE74DhZ8hwhaztIlZKFJyK1/+C9Rv8izDrfpALDglyZU7Q1Q3/MUMvqm",
-	"MptwwVD7OH/13RmJLXxhK3voNnPFFE0B6DQkfkM7YtKP/y/76N9A3sWU8cRyp5NvqscFZCEnsWXjIzGV",
-	"WUYPNLNySNcIUf27IXSCtyxNpglkDFPhghgt1FmG3f/6CMoikcnK1zYagCFpLgUbjsQ7K09wjXULoZKh",
-	"TCHL0Sg+n9tDmREuDJv71v6uiz35T5pzpk5HAko1csMyOwzEespkRShZsslCykuSsJRfMdXa/qHEoc9m",
-	"lGfu/ICQaYb3eOru0ffex6FIH67+32hwjxO4POJvzX6QIazAderym2gSAw1hH/NUJswLjW22fRAXQ3nS",
-	"Hq7emUi8sqN8inoZ/fgcP3xyVMqgVCm6sr9qs4Ke/1ZW7UW9jwcN8PNix6ZDoxMrh8uJZQq6FE7tTKQP",
-	"saJxVIWjxr/+458RCHg+vNOh7qDLx4EDj9eOI6MfX0B9BtxZxoX/83hd1t5hA7BqnGzLUnjd37JNzt84",
-	"N9YknYL8mkCVaFXm/UOPeG2o6FwQlBJtX4ylDQeGZ+xmK5qwmVRsp8VAVMr+i/lw1yxzu2sKd37PRQJ/",
-	"50JiS3VBPOZOB1U7xz78Bf7va2DtwbzbcmwAIO5cSOsSzmAnD+7P2ypYxNxlrgHQvkIEXFrYYh3rO28O",
-	"KHju3rlzieUuCSRuYjuFdAdyz7C7dx+M3wrw5q7rUk61r4beTRfLltadBVdfQ11lDO5OMi60LxffbLJy",
-	"hqEmWIfZTexKnGvMk/GN8qs+Y2EB+rJTv2sWa/VrbuV+qwL5glvpCoLcyIK6gHOXI8m9UoIHRPqyMJon",
-	"bCQSdsVSmWdQNGsJVemxs6XPFYLa6+NCpTEoLVxM0yJxtVtSOaXpSBimDRfzwZA8n5W1pH3RhQkjCwpN",
-	"prAOK1EspauICOm3Y3fgtKvSSODafXJNnhx93V0xFXHoS62Xiqv7PNVSw7mTLqboLqBfVp3DHgdckAAs",
-	"AKwGXzr5eXAZfQnUFaGOaJkxKRiZrLA/eStFrfP7w1/wH+sFV5uegSt5WeH99rqob11n4aDhNq+6+Syp",
-	"/vJB+yGO3Ru/7VVCh5ic+U4gXdx6P4YAQ4ViKHg6b8tkOSTxzzHJqJkumCsIOxIYPG4V+Mh18XfFIsHF",
-	"I4WhVprgJiJTqtkBF5pB5PkVg0aOZqEYFF1TdAqTSoWZKoV2VTgZVVY+EAn7OBiSN9g9QTGIS9PMHFgB",
-	"0woNKFokEdGSUJIwlqPsOZXauLpvVTmHRLJOOyJktH0uMyK6pn2LhapEbbvBpO5I3sugdAs9G+xBlf0a",
-	"dg5VDj3JZZwybPtmMcprC3h+8Zp8ffzNNwfHhKb5gh6coN9WWbhMWOeZ4ju1yXJqLPr3Tnv/56fzg/+k",
-	"B3//8MvJp/+5s2EMb7WUDve00bnvxjMls9sy1dVXtIeNzi/GyFtYyjv20ZQhXI/0VjLSb9KQTpvvz12W",
-	"3pOjrabeu1SXLc5sV5YdOjxYE+/UmujqdXYozcg6d+lRUmOeYKUDAOaaGMWzjCURSeWSqQMLvQnWStYr",
-	"YejHg+mCTS9ZckbyBeRUiYT8uKBGn+c5EQXIAWTCpjJj5Nnw+JvHEaHueVhtIyRrxEqEXlN2aBW7F+KI",
-	"sFRjnedYsTmmf7lHbS1BypLXQ+fyG/uRhuS8KsCgR4IK3LVdIO4Foq0am8HSZ8LQqXEcewQ6hsJGiFgs",
-	"Keg84IwQUD0V5AymFNCFBEUOvTbEI00uuUhIP/YPWTLGrpoRCZ8lMqNcxNFIhE9h6b7iB6Te+Q5TGV2R",
-	"CSMUd80FcQ7bqmwKgNKVpelLqOskIE0OC54kBRIMNgZ31gCrxEK30JVroQmHhscEza1wovKS3fmSPlJu",
-	"Z/kgVKyCwi2ul6fGSrY+uOvM7vGS52M+G3MxhnDTcelOQ48tnrh2y11/awBX7A/DsnFcaVAngApMOCyF",
-	"lk57hyWCX6q1w67t89g64FQ2dIX5DBGvD9aILyExIMGC+CliTZM/hZoeFCza0J+4m2VpHzRoyS/jgMgx",
-	"xo1SQzKJJfCOBtAJipJ4BjpiXBl1LemG8HnUHftAsHKzck/cBNo3GLDLHQxJjNpkEvuQyiqeHz+wzDN2",
-	"kYIxMZYJuGaYuFr3E+k7ermWJuVMx/69yWrksyQHURW9iSMTSjJ55dKq0IoMmVVL+68Jm1KnlI6EsaBr",
-	"gkKmvq2yTKEKFePKE8s2MvhtkV56NfOuiJid474jQP283dGfP3o93N1fwu+Zpj2QqLvLXYpIwjX1/9bM",
-	"uD4qUDtAziLELqkImkUxDDh1eLCRrrGP9lj3NWS9W6NLZ67CE5AdLuYEi/aFKkBEtFEMkomoJu/ffX/w",
-	"B/L04q9eFl0wmjBFlFyuhwc8g1V22I8ejD0Pxp4HY89v0Nhj2EdzONVXdTbYHKe98C2WJtWWgDyYc27b",
-	"nIM03ZXp88e8jZPwzNJofdNIMO8oeO6G+03H8FQb2SGOBzf80A95dxujP7NOU6OHyWsZGyFK3kXMz3jK",
-	"IDbaJza7jNnTkYg9GYshrSbOitTwnCpzaKn5AeSvVNqc/QGUPOztFo2EhKXQNF1F5Rs6KBLMExdqk9E8",
-	"hwqOfYzsWXIBPetQbQPKXYXCl5k/YGsDk54zvtm5Ibsag4LAaAoePjgrVw7yrBFlc3IUtFnCN115q5Go",
-	"FExB5kouycTKgGSycv/o5zJNyQ/P3o3EGrU4/AX/MebJp8GQvJVL8EESYRlhyrWlQfyS+bLumKWsF3Kp",
-	"zwi1sqLLA4AcJkEYVSlHIfKR9nriSPTXPaQDSKkgpfnQ22nt6ZyFDfBh5ip9yue5Q1y9YGGh+8ByWJkI",
-	"R6KuwfKq4EiumGbC2I1UhlI/b0TQjgpmgZoJ014dKtf+CFCABoc3dMeqjIkjAZ8CYLrs/NJMjC0AIwLC",
-	"Cnw4JG99LqZyFzES1NirIxtv7hCsx5ARCtAFcepoHxgJK+I3Lc+PT05ILKQZI9r4K/ZYVQPUkQDDO8Uk",
-	"MShArSNS5MRIcvLkG/KSf0v6z1++ef323fjl+b+Pv/2Pd88uzsjj469dDJ8ZnI0EF4Ra5M2iOmpFAV4B",
-	"lnXbc0cCGoKDz8CJeojIQ/Kj3dSGT6FduD94NLgHFt/m9ZamltIk7izAASC2dBoPIIP0Xaka9Ei0Lciq",
-	"bxbcMunaoanw7gfDkRgJ3FaT/cWkX/G175XM3r99MajyitB9QO28C2NyHZP3b1/49QIwCG1AOfSJSpT8",
-	"IOU8ZeRiwZjRENQ4EnpBVempECssjy4hyZgb0v/1H/881Lk9KA1fHSaHkFs85QnmGB+yhJv/MefJv70a",
-	"Ca7JjIFBDAEJJBqCyq+ji85chFGS06pO4Pu3L0aiTydapoVhBPYUWX1VWpVWSFJoprB5DHTb0HopVRIR",
-	"b907OXr8h5GoAjHO0C8E1QUFiQ8LlcYD9FpYiqyhNn5Vqn8kErkUqcQi7A4rStNhE+6jEiWqbLIz8oQo",
-	"lnDFppZV0jT1mzgZiYyLwjA98BCNSA0FOMyQvFHQZi4iqZT5hE4vI7icAwjsjEbi6Q+vzt9FBFje1CKb",
-	"3YarjpizKafpQV6oPIB3jDHx1GAkIOBqKoVgUztr5BQ6NCZ89+rCznxZ5DCw3wTQPT+AVL65iD8nizW+",
-	"UatjajG+EjebCCB6APWKN3tVENpv7FtZ193C5NyKl8wl4cLIsi0AE4RONNugUF7fhlFf0EukhmU3XCyL",
-	"Sf588fqVS8GKCBvOhyT+ZdR76kjaS8rTUe901AOlc9SLRr1X0jANzyxNGvU+xV1Ld/S3S9X8w9HR0Q7r",
-	"vrjkOXhsHXerM9k2N1obDe3M5uoi7TuU97sbK3SN/IK43CJ42oGYmMrEHpqdPYCSajHvcNkgx+Yp5RBW",
-	"aOlMxztTfQUNHsrVy6lh5gCtexGpxqm/dSWSYaYP2McpSzH9Ee99bZLmwYRDomJQnhJNEo7i8xtlUddw",
-	"q8SBOSzq5cGjtb3vg4bDdcSpDqjdOAF02n5XIuCECwogtTZScBD74iLpO7Ppr//139jFFHQQC66Yzbo2",
-	"WTckr+tGSEMbmsWaYgFJs6LIrMJlFGR6wwX0PrSgbeAz+QmPsHoLtwRv7Wwa2uaCObkDpOsySrlK+shz",
-	"HkooPbh3tsfDo3hCK5Kx3o6pzZwR9T4eFLk9awf3bZa4Wtm5LcaPIXFV4VxjiHYLyCmpjB3OChGNBGhv",
-	"KLDZX+ErKxNqSO4BP88AK46AAkZw4dFIbDGVhMcRmk36EJpTQgzxDA6E6Ig07SlZKxEdiZCK1mbx+qAL",
-	"OXOj23NImAEVaST66L6CtTrdWhaGfPv6ZQQ7Pv4Gf4MHIO//yK0grw+OT56ckMOReEENFwfHgwgNJ3b6",
-	"hEH3LKhjEFnN9Cy2gxs6Cd9Cgj8SSi5Pg8BrJZe+uXUZ0jSVaZEJd/Zle0vqPQIj0ZeKvODikiXPxcC9",
-	"fobKv9cHDOn7Nx5p4uS601EPzDE0m6QMq1U4zXNI/gTr0/bcrYruIBsaci8X1GAg14Jx0GahN3chpqZA",
-	"FdaudDq1+HPm9AhcFLBiI8m00EZmbryR6Mf4YIiq3yVboe4XYwSE0+urmwfXTF6OeuqY6Ug4OJgpmXlH",
-	"ZJ9qqE5jGJ4gSJArCLbHBMFq2QNi5EhQXFZEuhZVsWYELWdem3OvrXhQLW1yvkUisajhjDKuKC2UarQI",
-	"htjOkohAnQ+fq2XvR05SlmnSp2RCE4QQOH7fXA1xbNBmt7H6sVV7BeEZnbPIix2JnBaYDEhBQZ1IeQla",
-	"cOW+HQTmHgymrNt7huRbmXCnCCLEOysfEhG897434IwEaLevv/sPVHEHGwo6btLU7kvNQeW9JG0NokKW",
-	"XGiY1SrYt6kRbdQ1dtANfncC/29SQL9/CfkuvF0OHbuq1JnADYHGXWjJbPkHxu9yoyu2ph/imH7zgu7F",
-	"Qi6h9WQo6pYsTJUNPqEhaWCCvL7wG7gnbqE4SY2x3AMCdWZk/xZ0y99QnZLAi1wSntw1Ae7yI2+tQltC",
-	"3q00Z+j2uu3T8fCW1nQNN7oqBNFG5oFKobFqLbiHz6qCtKXPeuIyYb0RN5ECoh1XQ4Jd5qD+Ha1a/o2E",
-	"u0OMRi7V2DOn7GB/08pVYMfj2vVJdEfj+9TF3f0PvywqUMa+Mbfth/Zpn699Gl3voxkSl1ZashXB0a2+",
-	"b3BuI7I2tBnEKRcsQt9XlDGtrWqn5DI+LWUy6KwvoDzrCj1lckmW1DnzvbJJ+kHmFRdjsMzU8sDsX0KO",
-	"nT8G0sF8j7Qya8w/wOSw4MFyQY2meV77zPCM/R1f/PUf/xxE0ALV4tuURWVhGLta6mMG+ood/FxIg17f",
-	"pxd/LUNMGt4hDDkxzineRgBqMsAzvJe7DHCseeOh/K29Fax8+8D+byumrHbKQXKgj3Bai3z8/ILAL/Z/",
-	"61VQGkHbRgddg6xyhbgOZjRnIVqXc7+D0VwO4fbKKfh68gCNtwGNeJib0tGidiYAHfR5xoA8cO1yw7AN",
-	"rXdkQtDMhDGBPWrRodlK3+5arvkOemFuiup+AKdb1W3K0l3ezRu1EoYShNrz9LdSOkeUbqxcWMF/Hca/",
-	"R/cBZA9CYxFDV2F3tjNSJkXiaGSaMqo0oWBIHAkwvJ3VIv9OoR+bqxJeYQrEdc5qJwZqzEhgv9giRSMf",
-	"JHC4yvnp6tTqGS4Rcj2VGwrYYT0CQueUC+3yt5oJ+vBjm/TxHuqJlwh6NxElOMnnMBpuoge/ey3nwd54",
-	"Fy1tAVR2zu4uhaqy71Cn0vX46DHG49WYK4Tp9VfMDDpZq2/i0ruHRjFdCFV2+HlgsrekQbiUO11d7nWb",
-	"ut4tC33L8pROfds/w3IsKovNTUvm5BghFfPCCgWZTFj6CDIb8sJAFHXfEmHB0rXOMhHRBXq8UnBTRuTi",
-	"5QXRbJ5hZXFfsGYk/O/SZ1ASWNoCOmQglx+cgcvYMkXtvMJXXKYYojkSF3b9vufUFSvV+UrEbbSdGvhq",
-	"s8hCRqL/+OiPgyF5lnCfOlIm05bikRWdEkWXGC/uO+RsZs81JL+7TlSfh1XvSl0eWPYDy96fmlpcDLOY",
-	"gUhtbkfVxbwPFXON73bsWH1btLfdN6JdJkkzg7FGZlH4j4iQS9dJdbmgZiSC1n5YR8ofEUa3TQrNhVU3",
-	"AMM/GpIxNfdpM7XctUc6arZk9bQ8cjQbragsy1Nq2IDkaeHz35CY4p1gEJkoA+1IbDUaVUDdkZj0Rz29",
-	"sPCrRr2IjHqZVGwk4PRS98R1PsJqLoItyazAboEQ8DjqDcqMKku8HacwcBz2iQUOx2vsUiBKEQkNxt5A",
-	"AJGubMLuG9TGopFIWGr1R5H4A4jWNEpcAHijTVTxTDASr5hdhzcbK2SsiU8i0kUKMVQBT7XKqQVuyz4f",
-	"n5wMIhysSg3cyLLAP+7BOYE6YiMBJ6PH9kNf8yzs50tSqVmDb5F3ro8u6KOAD355qzOXfSeveMLUIw1+",
-	"skJBHhfEqEFYi4snfaRJIi0LPTkp02EboO2r20Xk8ckf4SUOeV0Zt6LAk6OvQYQeCTyURC6FfYrDobCB",
-	"3N25665KsoYl4AbtPSH9Id0jI64mva9uvg/M94H53kXpbA/HNRbsYAriX9EHz/IoyDcuyf5mPp2xznYt",
-	"PzDz8k5V4pesux9jmpbOtN9x8YQfFxIYEoWwieCm7HbCSzoU0vCZO+aDXLEZU3iTXcaQCz4XLDngIJso",
-	"jYy6//joa6DkziOtB777ZzVk5JNToYBUConKrZaTV8GS3gQrukOI6ZqyA4yCcxo+NNRpNZIgpj0C8ak8",
-	"2vDgAqAMX/Gmk1aLxs6w9xe20mQlC+hJ7eU1V9/WN8ZhOoLX4T3IHy4dDeBcKMSlkEth38HCEY9PToYj",
-	"ESeUp6txwudMG1fwFWOdsB3PAc1zAu8QfCfC2P4YQiDGdi2caQicyHT5JxYi8DEQ1eNqTOicXR0TkTPi",
-	"3sLqv9R40faMxBMll5qpcV7oRVxV/gCZHMM+FKBN0m3a2ISFty9cdcz2eYwee1CDJpH73KLY3iTlQbS6",
-	"O1eElhmrbKbXp4clt8ZeJpva4L107/ymS2jhJraXz3IH8tAG764KbrkD3qEXXh1ED3+x/HlbxNJ6nzzF",
-	"oKipG6XeHs/9hn+dufIwI5HRlf/JLFimWXrFXPO8lGqD79fsKvbdpN2aYH9C4NuxjxSO9dAs6rei8QKc",
-	"UB9B25cKBb/BrXSMeq+Zgn5RnfLrGsQPyesAxOeKCoPpv5eM0CXFaFwEYSVT5gPn2wA7YZnsCGRFKSoA",
-	"7NuX33DwzyOuuY116Grurn9rctmDUe23LPl5EvNIA95uYpl1YW+TbPeq9uYuNbELjImvTdHdL15h1Mzm",
-	"StFtn8J70TWUKwSLHaTOL0o8DXewXUhtHP5D3eJ7sDPpyIO+q0IPlTQ6hNgObav2+NAOdkDTtLuwys62",
-	"qZdUOedwuXa5FFUBiImSNIHKenXQIW+o1iQu8rGRUCEW3MJuUzwhK1mMhF7IJUugXHwMAeEx0RKtQ7Su",
-	"euIzqK0ZBFyOBJQ2TCU0SHV1ITKq7F9woIXQjLUGrNp9nadpjUq9bW1O1EyoV5d4WnUDF9bM5LAKX/sQ",
-	"inlA3B1PNFaeRa83z7ormvsTu2mRvPZl1mvTh/Xg7aK6qa2BHrh71oG/L7Jm7+08Tbtbj/xJLrHjBLRz",
-	"QQD54vXw3zk5BAit0ZU2/k9UPTh2J/KHAx1AhdlNfr0Qht7DN0/hkzsE23CaLq+f/fH37/QrcXKTyRFL",
-	"8JTC3l5Q8Ev4Z6PKwkZQuC/XXWfHt+Cdhzjo20o22ghmW9x7+9hVwhsO+3FvAU6Q2VpiAfedLboNgQ9L",
-	"m2DAH7lkLNdBHbfYrnRMTTxsFaqajPlLwqYI2MnvzpjyW+L4Dbn+Vgi7Y/hfAPZsxYj3npV9QTiBp/eA",
-	"FV8OVjhJGOjvduyQar5JtHkNXrK/37loU5unA/Dqlcz/FZoCVVaTYOvBncrw1DYEE627Hy0NGpLYx9eP",
-	"XXy97xLiApxjkKAx5n4kLtmKTFaWWJ1W0UTNqCOyJehoJKDSUafrZg3gbt+BE07xedw4+0L7Q6jNg8Ol",
-	"dLhg/8O1zBipyryEbgrhiL5/8TBNs13qL2HkAYUsjAwjDhrhE3IpvCQDplQGnbsUM4USLDklMc35+JKt",
-	"xpqZmGi60mS5YFAK10DDZGfsBPID78lCTVk8EmgbteNaaqitDAWEi6eGi1NiUTUmGaPCZSHNZlArBF44",
-	"4AIKBUPeh0v20KSfWAEu44Jrw6dlRhDSRyiBACV/BTNLqS4HXfWS0uyiOu+7KyAQTNOZG4G/D/8lG+W5",
-	"NLMDTDNrQQEL48AbC7NTmEIMIzlOaIHDXnyhWAwlNaCGN/SqAaDzrdvK1CIX+D0sIR5iUpeKG3Zgme6p",
-	"/7oPFTTSdIA6MjpEHPO00L5cYM3qKnEJ4nV11Z3CLjBRMoeOUZhxVHvdVQuMiOYQrgnDTlgqxVwTIwHf",
-	"/MtnJB71Rr3Y4mwmryC7akjORRuew+rKOs8wZUrNTKrsUWvX8jfFGrLcQYmPaobPVOljd0R9YOcP7Nyy",
-	"8/+fve9fbttI8n+V/nq/VSK9ECU7XletWFe3Wkeb+NaxU5KSVG2QI4bEiJwTOMNgBqJ5dqr2afbB9kmu",
-	"prtnAFCAJDuWZSf6IxULBGZ6fnRPT//6GH+yBQ5MKFE2gYbIiZmP3Vx4Sch1HO97TpJNots20SH/DvmY",
-	"fLy/H89ohuRuiRcxm8kVwkUE0+gBZOY8nu5qtkjqGo3+hNUzykvlgZrykvTEkpCgNGBxdFibMmfivPCb",
-	"FhIIzmw0M7lXDgZFsZyECorncpOAf4DtT7RxkzN/oaeHP1fGiYl8PZMyl3mSav+wFE5OuEg/vVbV60UP",
-	"sK6/0WdqXpX+pX//81+dKsGptB9RJ/C9Xe2yDIsCa/mrPEK/2SDgbzDyEJzSqNwWPFthw8ak8D6NoovZ",
-	"KivmV2YDviiW3+E710QK/A2t5bnYwOC702fDmFAGX+z7pxbE3PQ53K+GgL9JAMAL0d25M7nYjOCQQxS+",
-	"ePqUicHzLPMd9+LgXYUF/5Hd/3EROlgHf+CypBxw4ieCg2tYHqsSnHGiuA9y+rDqvTmXGpCHEMYmF5tk",
-	"+3wkDM7AVr1MWdeeu0mB4RH8DTHhYbqB7FzpgElNpYSzMWQ/Z7Dkst0Xoqgk1+exTpQuVCGELiDmbgj4",
-	"kyZ9t57A0hPL6Ad641jGBsV/99/1RkjSnL1Pu8f0ZYc8OsTsIfU6gvPRNWlQ42gPaVlq1N1M5OIvhEn0",
-	"xydPeqXSz30oNF883k8eLJUOfz/6uCKqMS3Xx11K7Uol77H1+0wG25Uoe5N8WmLjJqj6ZAvDrUcRhBHX",
-	"HZs+aOACu1Itl6R4mrUsd72syBOwG+3E612up5Lw6ULo6F4RPjx59vw5DJ5/+fJwOObnllDp1srKcQte",
-	"G6/1R6NHT58kIEJ9zgA8Iig4qNyAV565hrjSXsrNldHZKIg+ZWFeEVx7A5oXBkJD9hcvB88ZATuCuVNd",
-	"aaXnkP0ReS5Xc6zO0qKOoeIEj8Jr0YdNbHgedHwSaqOFkqPCoVEisoaecxGhBqh4E2q+eY8JWp18rSzW",
-	"RPM8s0mg0lzYdJxqgcV68IfGx4/6kZMbTPqroZNvCUu3QSLR/NGrqjXmqMcsQuyzFl2rOO5YNZRzj0lo",
-	"fSwa4874yKaa+0yXTwECg/cHFlKsZR7LK4SfbMq5/gOlQzvdm1bF+c0wTJuYpaKBgzGoYUs/IBDpMAng",
-	"lKnOkEV/ZGiNnzKCVAy4nKgEozTGqmb4bpbwaeL7ZzU6gSxiY9DckX5G+Bg0KoaTY6hPqs7GEJmMUIkY",
-	"ETCgKmjon1Zz7dXB4RgEyxL6BD1lsRxFT68ET+kPq6Ze70n3S0xjCDTwywhEWZr1jh3Bkf931/kvLKHv",
-	"z7ZPimwEyAsEyoAQ3ODMHO1sDE4axKBh9wJWz27VcFvLUrZQNvFoDwdmgNPEumY5Wbu2MEFw/waIE4SG",
-	"0CBFWSgCuWRIULSrcVEP2pdT2Yzme7S/H94iKDs4xB1JJTpivuZKlAiWOcBSI+R7w0QCRC9pAmrCemEK",
-	"qk2KNUgaWJp+Gq4D04QbYGn+tSrOLx3f9lef38mbTpgTv/GxfolfV3Jl8sOZxFp1XNh9EEws2VLoShRZ",
-	"b4rHbdyvfkAXLJpp/VabiaUksNiaLC9demkiZ23fVerx/rVXqUsUPT95BV88evp09xGIYrUQu4+B1FTP",
-	"Lmhb3lJ8u7VcrmEo8v7ZnKut2VwJ50+OBwcP/vvHw91/iN3//enN41/+/4NPE5P0NgBEPQvfGD/0c4b0",
-	"bDCHFwv9BvUfqBjzaiW1zP0lK5wB9+rg71gdpDPIH7SIrdTGUrqB6vem8dc7VxAZwQsp8m9VgVmLG8r7",
-	"ZDwyFOVRU631VLYIEBBHD0BS+1L7+60M8rnYt9CLpdlsYc7OOrFXrrRxXVs/ur1NPwjaVwy66i++uLFO",
-	"LuvorISVvaYr3O7AqpoWl4K4UGu+7DNPwBK833QDGboZJqgsZDBYqPkiWgSHlEWd6ukG7xAj6MQiRLZD",
-	"hQnD4jp0zRfKutM40o9h5++ojFBPDVXEU/5mklfW75cBgsBbIfyFdu6V2QRKOSsrBA7AjJdiIq0TTvrr",
-	"oPbno9LzXkUwNNynCj56D1WwbxCVlTATVvIgZqbIJ6byCtJskcCZKQqznlSrxItp7SZKXygXE3lwiEup",
-	"XX8qtZUT3/wtDoUqzTooJFa54Qq0dO1TsX55H4H8841vAmEjPuPvbteBEXq73nsR5+PemfrBHR+hana9",
-	"57ajicBKL1vRn19Fx0XjvKgldb9DhBBLEGYUNQwSseTKWBmLN5IRZFiZfpKLjc2CwQLDB/xVM8Q/itJF",
-	"Lx9Tf1DzyD6Kd4wuhsKrYG5BMZjIOammmgQjOFoKVYSi9lLmICDjovrZOIK1YGOI44IvLsSFTLU2Wo7g",
-	"hF62oQS/kiRwsjdvmnAuv/ySHQTId1nkNtWD7M0bnMKJZ9NffskS/41fO6E3+Cehu84q68yy9Rk9GqXV",
-	"/v4Xs3O5wX/4JoZco19qipLajv2mz+nnrm7bz5yIZODozkRRTMXs/BLxbzEy2/c/BgFLUfjDXbbwbGK1",
-	"WLJtpJoCuFZG+cUVLi4NDLI9nOW9R3tTk2+yIZmvwu7asanOAmADpZ2E8EiE41GOITMw/rvXIxOkzqfq",
-	"joky+B18MY8+eO9XOTnCgtxfbH+HEam4KxFWkjZBkMSXVemeA2Jbu997E/553f32GeO2kMSNVfZhKXK2",
-	"RSqHkfJ8rDDI1yHY9j0BHSD68lVhx0af7pP9J32X34b8uEcIviuE4N5NV6sxvfpJX9xl/8LufzTxekei",
-	"9TdcliMyfadW26/EXmvxaEitOwP9JRCkLKEgHHLahURbURQEFsX1f69C7+0Wkqm+XkoewKzwDKnYLtKf",
-	"tdtir9tTm+4ms+emfP25YRPd61C3C837/ufY1WrUHnLlzaD/PqQg67z6PzMrdNBfI4th4DYrNRNFsQER",
-	"xJHRcphqpZ0Bir1bleoCm2jon/7mh7ZbjOaAzP8PIzgwDIBwTtD9zJIQ/71jtwy8c+Mv8CuYbnyvnRdI",
-	"P6mfzf0Rd0AnJtvHuy7OzGpzD792LxOvl4lmtWlKCOT4bTHxfqKQQRs/EWF4jCa44BhGu1dAIcoKKXIK",
-	"N9OgdKE04c75361YrgqJYVupDujrJUeUaQmDjN7gagfDRlpl+3BJ9aWyEAx6TcbBEWSVLqU1xYXMM5So",
-	"FM6W6qZRj6Gnc9BSoYoY4uo0RReywXDsFcMSG5Z5qhEn3i2Uno/gJf2jhmPqzAuntftIuiP3FmXQ7eJZ",
-	"bvXaJ0LD7LE5415f/B1CU2pMpq6l4xkyWdGubdchEtdyujDmfFfqnOztva50ih1JQu0nofNYdW4ELyVX",
-	"cVAlWDkrpbPdOWs/UH9Hsbu7yluzTrjK3tjvuUX3CX19u97PrT5vksLFs3qP8HRblWKYX+qp7k0D4zev",
-	"8nhewVIwEHB8dHIKX/s2wFZTCpxmj9d3xy9gWVmX6qmEhXMrBj23srxA7172w9Ffv3716u+TwxcvXv0w",
-	"+fr09NsMRFGYtcX3UUAUZiaKVOfyQhZmhYEMSYyBxbr2nlm8grES1q5NmY8go0AIr83YDANXbKpnwonC",
-	"zCsJ+JwCvy1kP6YPHqYPfsqwN9Jn/AtJCCAn12HlqtLfpvzAwrxCKWcSA+Uxdcf3SQVwnNRkyddmDUaP",
-	"yZq1SfUg+/bVySl0CrW9N1Tf1r+ZDVGPsTFS3WgGwEo1x8F7DYY1HjXXXgUhmZZw0LA2HEbE79uFWdt+",
-	"f+IWH3+q18ItMu/Gu9hJRN6n+cTdwsnTlhfqk48jvL9RfhIhuCxUQaBAdYYFTbcU79OY9t6Ef94s/PYm",
-	"8r7STYn/3Fn4uZKVzGEprRVzjlD0Gz6XhULBWpg5zE3ghD7f5GVZ9Km6KO+Dc9tOTXFJ9+hTNt5XfW/K",
-	"z45ahddunVvTfK8T//c78+68pzfdlO+m8oSVvwk8ZM+evt43Smb/K52e30Rxy5mPLIbnBtj6qOU61d8d",
-	"vxiDYIedv4m1tWRkBGnrA6ZLk+33i3Yx3q2rf3fjJX1Hxv/to1TeK363CTp5M+F1M8VvTzgnl6v3taB5",
-	"WVqaNZas8rd1YB6n2DUWNvWBd4Vt7TDQcVepIgsJYS484ayhUjoCyr++ZATOsXg34LmPYIHjGb3eABeG",
-	"fa+Q3A1jH+rIIjvtq1E00/ESXWOue39l5YbCIlcW6X9nwJhtzehdDYsjyLjvfMIlNWAqZ2YpbSwbMEp1",
-	"VHzWArO40IIXJ1REDEM4Q+kPAzKuYRIbncqpllpMC6XnwzFVviHVBxM8jAualG8XK09jAREHykKgb5Tq",
-	"L/GfqJDFx/Xpz7Wpo8ewQ4OiBuSne3dJ6uHeC427MQM5swpbG+vFGEqF/QAqAXLAnTD5s0KK0jZ4/WFG",
-	"FVgyz7BKzydYzx0DQ4XD63/kL+VgILwiYo1OkMGrUloqCvTk0f5wlOqj9jUmcu9a1OwbOR0t/ZXGVCsS",
-	"E92u/CP9qbMqrec9p96dJYw0yRaHXgKpenc+DVbV91Ldr9LFwzH6mbm5meyP6eXmLq/XscNa3TPh3TnF",
-	"WZVrqHAtftQ5LKh4vGoojWtMPmA1HFu4ayU8bKW9N+HmGZzEv+7Ivp5r8fx8/9PdrwETT0HJUzE792Ix",
-	"W0mdKz3PklTnGGu3TmrnaBbupxmU0krnv9gHa/zJPZeOXN5UPK2Urtyk2jNpXhWSgVgHjbs9OpxqZNbg",
-	"TQ9dDEdwqFNN69y0XXDi9dw4GChXRzbkiO5QEqIDO9hTjRZULO7Wui+M4DBOwFR6rY23mcyhVPOFQ6Oq",
-	"sqlG+68oMB+7ZTpcVhbryvGZDoMn+3+GLO6PoMVknfXfjnGXtEXXZU3l8S0JyT5FhWck4bn6zUnId3ab",
-	"f2Z6jdEsWj+8hvMhxNr7yaojFP5BDggHZoaoGDmWtvwxC/eQrNJOFdmQCxx6xm/LjSgp0Kro+XuANxqH",
-	"2VPhTLF03XBeqDXlBgkwYUHEO0jgl1Qre8B1R40uNhOyaWQk7rh44ZAqVpK1o+WFRzcS960a4m0cQqmo",
-	"8EItoIzGIZjavZRq61RRRGOLKS9JNX+ZasoynjcSY4WSqfa9cQVWmu1SesGjjIZBAPyYbuJ4OsQhRpNd",
-	"Lw8juM8iAOgv4zjWspRB/FwnNz+TgCii+WaesMe30/nVID2tJYDmCvzuD4B799ktHlcY0EkpGgEc0Kml",
-	"vIXDyzjh5C7FptzFGcYj5iLCGBUq8zp/BmMAiDrwBxzOhc6TmLej5WsHj5/AwlQlVsjBjCNT2Ql9NZGv",
-	"V6qUdiJcOzGnwNMCptKqXIJyidfW8cDh+NgSZkKDXSs3W8TQ3cJYNpnz3WsEx34K8SGeg3RW+LPTn7VI",
-	"FmBQLPcqQxj/DgE0FmJ1QJDzFGWMQ8UjylOCaT85XwY4ZJaOFy3X4W2sGEdOQA6bRfjorkMCl3s74p4W",
-	"//YNEdzRFdVtPpMY09+o/eE4VC9o+fragdq/StpErMOPLGSO5YyQCiFjEkeelIy1uYFyNtUZ1d0XkPF2",
-	"PZXWfemfDZs3ZPK1BwnsGS0ar1NNOIyEQxYKNbCNYNyOKcXA9lDWv57tVLcU4Ojsx2RqLK/vL+99+IbX",
-	"Gvg/eDS57xUtLv3FF8L14Z6r78gJJxGfs16Im7nhfBtyVpXKbZBJp1KUsjys3OLBwY8/eUakjBhi4aos",
-	"Hhw82EMG5dYuQWXMuKYgFZCiCrcjOFFzDdUqQaOXwuKfZ6W0C3zNPzOVGzOYqSe7rhM6qm3xfvF7avzP",
-	"RFFg3k4z3YgCv3uQ2ok+NPY1sLtjXy3I9q5a/aYJ4nyp2oJvHUUCJbyUppDjxqCaPVFFW9sVDdRsMQa6",
-	"owFPOzkvuSmquBCVBC9zNOpQzalbqV3/dc/09cB5E9jfCL7tQP/jihCepnHYeH4VxuBqAMEGBUWx7Boi",
-	"l4qFWag8NsLCkBRl6tcnwVsyzudC6jEbxQt1JmebWUHgvNYJ15zS2FhHjyeXqnHyBFI1jJiJlYSixgh1",
-	"2CwXMqaCPJiEdaHkenQ5t72r48MAQhZqgROPtAEUGtXEKxtsIVxPfATPl/66RN9hvUsKtzUa7LlaUQHk",
-	"zoLRXfS8oIKZhbQweHbyPcjX1Lg5gxdKn8v8uU7gRPjfX4oLNRfOlAkcrkxRmAS+rqYnK38IfmXMvJDw",
-	"jGi0CbyqXGHM+dBvG5wfWkBGuLEIBEEAxGK1knmDYEXD66AVAV78iHcs+9UZ4AUzthOYS+1PyVjx9OoN",
-	"TVHDBM1LG2XHxuUdI4EJyNzfFkLD4Qyfitn5vPSHQ3OiQ528Hu5aSbMq6s5svaCUnpVQ/WqUF2cIgRnE",
-	"pyhniySGRWtMJVwK7ZURXC0QFp6dfN9kMynyzhlEfWQWAjcxOZHcTg1ZAjNTFTnM/B1NTP1NCCHzCWfu",
-	"4UM8Vx4+TMJkYOi316emwkpwpdBWzEj82UZM8QGeQ/7bVCOGmAV1RmzlL0SKqsswabmRiH5NH+xYYIVN",
-	"WcYhIqA4IEiL0JEXjqV0VanRhEipnKjDcMEaL6vXwwScOJe6Lu8Qeg2gEng9rMNaS+lKJXMy/aF3xc8N",
-	"XmMJ864Go1hIjabaEKF17g8yL6qD5bCVXprq7Oj7o5enJ5Pjo9Ojl6fPX71EP0mqjz13YBDYdAOe1xDP",
-	"76sjSswkK2kGg2bO7Jg3DRZUd5uVRLgnmqAJ/Q3hT5X7P9j0ieiqbDVGt9FCXEjqfFXZBYKKG9iYqmTC",
-	"/XSHuzsrETCwUsLD8OfD4WiL2l2K4ff3+5LSUZWtpWxrqRXJhcyppbROLFd1CdqlWXqdxpylut4srIGD",
-	"P4bDSg78jkY5smNhKtxsMYSZWS6Vo/K1NIN+YAT25D9XzhWEjV4egMBZp6RUzwzCnvOdH6WGgKXSlZOh",
-	"ynGwX9R6l3Kw8PMkJakBQTSDynFzhkyIhbCIvViIci4vk58AZsGRHSKIjmFgyNrTsZJlqvEwQG6iSKLL",
-	"kdlb1n90JLCeiAnF6AkQwAol/ySKtdhY3Jd/+MMf4FlYNf+ACiT/v93dejEPpnKuNOzuUs3kVL+F081K",
-	"wlt4Rdz6Fn6IAU9Sw9vA3Myqb1P9dnd3t/WfbwSrtowIwyvP4G0o4/IWDukYXIfME+TE0lTzRRQLg5jV",
-	"jKJxOAof0TQ3J3SF9ay3ZlJHg/41U9okEgbkhH04HHM/I6/PYxogzypPtbKcos2v+dG9oNHVQ68wl6R/",
-	"6CQTD+Dbw9NnX9djxaxtBqObVsU5sHQeiNWqNBeSQifDv610E4p28WrehZw4M4n7LmnvOJ7BEEGad5NN",
-	"aZy9ZPPP1DSVBEPHzSaQSy+MCUmNDgD6WliOlUPL4jaT8HfE7zgRB4TL8oHWmOmu15jkUOg+/s7csz01",
-	"YT80tjM9akxP2JvC8p3Idyc0ownSin53/IJKh7OvIvTzPDTW6i3sviv7O1NaebnPUx7OOpS4dKsbKC/H",
-	"cdUicJ1NapC6GjP03//81/BqmoKX8AqCrDNeR2SMBg1Y2JyoG1GRc+tZab3YXDN8oWeyKG4w3fHNcdxu",
-	"NtQQnDL2eJDgOYFFiL7O445ornV4SN3HPdsQYdjas/q1dltNWdDd1k648zY0wCQWcU+ippvEe6/fUOFe",
-	"3OToXiJITkz43avGhbBEUSgjR8ar28DLowukZCUqKxMopa2WCHJC2zUBrwGrCznkRaeOgzBAYzI+uZrc",
-	"piC6Yv6jQAr3W1r9aNpryqH4YUMWdZAQqw03t0B4SCTEkkPNU8wviL9k5t1l2rCv07qZdl/NLdLqS7eN",
-	"FO2eG+ve23JzIm/cMn/Unr+6XGtr/rZ7btxhW1PYeM79I7xoE2arebEmSZrnBBvXhc0Eg/YpxMres5Pv",
-	"t4++CEJM4u2kRcklopsz1kE04kV54koC8KqvptsEtqeP8bFbc9dBCYPW4siRBHpAGw/vgP9jFN9f2is4",
-	"YD2/WoX9j6dOOIyCiU7SJHwTmm322tyGzX7p3zsWrWKtfdfZDM9MTzOcn1w2J7E9VWxfW6jV1ny1ewuX",
-	"+FG0JdCa8eP6tNixNaKL7/QdbQ8DEb7w01xWOpRXjboWLWbdb5u85qx2E4cAHRjFIHOEah106YV74ePh",
-	"GN9DHUoDq4N5Y4zKLfJSrEkPoN9FcTWRoZUOKltzF3urtfRoJWlTaff43UuqaHiDT4jQ5MTrkTrfeiic",
-	"1xhgvTDRpHj1SErpby7XjyS8R32yBmj5ohVd2Fsrz3ePWq9F4YLFJq+fD+px2N7skaYt0bA1vJqOLc0w",
-	"fD+p37ikXGwNQurc3z2axzMqZQuzhkFsPak1KxSvqPsNG7G1pGA20mUwNMycS90ewldNwnAwcUtqKfPO",
-	"U76LYj/jF37Ts4pXNuAuWN+rz/gQVxa6CgoyKcVod4XTtj3RbENFwly6msNEMSFyQRunztg9R1FtbyE7",
-	"5JdehiHhSNtuzfrBJFxX/MPrqnj5jw9ikB8ZApqOTux/2znqCei68UudN+77ZCbgb4ESj/3Tw9ojilBF",
-	"WGks207K3rFYRSgGb7ANguTOf528eplqBF4fyNdi5jiUIkObWzAhJIT4fclgNkyC3UrYVP944oTORZkH",
-	"Uu1PA6wBd7C3t16v/S7Gn4NRy/PI3hDsSs7UmZL2wI9pN87+rsqzg5piNGSN4BBKGUcdsLTEMgwLYz1S",
-	"DSEmJYSj4A0E8tKsGhcsGLTmr8aqm8nhqEVKbTo7gO+0eg1Wzoz2SixZPPFzCj9fR2PeyNNxjNjfMY9P",
-	"WliSectvWTiTazZ8WTBF3u7UtyJcVcrsALKLRwltlPiUdgdBKLDBLP4W7boAU2Hl0yfw9TeHz3ZPvj58",
-	"/KenWAiEGqunmlobtR/HYbd+9buFO/cdnMtNM+iI+tvN5cx4Nlw1MM+acREclUQZuQDZemHlbJKN4ERe",
-	"yFIUYFdiJnetXAnSAuLY8HiToow2OQrDyn0z3CxFrfov7EHwfjZiXTe0bBgRcEaG2SXdQXHJLm1jKNS0",
-	"FLh4g69MAi9NLhP4duMWRiPSmF/Zsw2IosC9MCLmjKFQYnauzbqQ+TziIuoNPH79GoJh6OdKzc6LDQw4",
-	"BAkN0Emq16Y8ry2otkCXHb6BS4MFZNBIws5hixWMUdL7HXyqltJUVAzSYVt4u2fxGQIimAqGEyfTvKcy",
-	"1fI1+cqVKNBFs2vOzjDuit0YblFKyXZ45ghCFw2bOsEwaE2RXMMEFkabCrNZs2Ppys3uod8AGRgNTx7/",
-	"Gcn60/4XZL2ONfQIfK3BQYiUxPmilADuKVDNFM/KmaVwVJM/1YPt3PKD8Hk2DLHSHVAG7YMm1Zw46oUV",
-	"S6KwwLgmnpqHD5882oevjJYPHzarpZGtLNVxVC1qOTavg8y50TIbjgA9dddHumA0trKeXyosvZv1n1hZ",
-	"kmoy9Mf8DNMbPIl6BkxlM1GWjqVGdbjBP8RKyXJIcjyWsTuAK0pgZrXkwNPNH1Uxeh0atnSbQGVZm2an",
-	"/ThiZrGXSuaQqZw9MCQLMpSp39UrcQDZl0cvjk6PrjjMMzRCMqcJT0ctOTy1YY3plPiW3UmuVPM57oa8",
-	"WfX8YPvY/E8/nP/49z//5YXo46eFWirn/0Rp2nJBJQTFrhDeJhx0/shueCKYMsv5QM2SJZ0OyzBQUlF4",
-	"C8ciCB2OKMwvQJ3Db1rcVqkmpyX6pa6qHrgU2l/RvIgdhxsjIgtr47iyajtCrh1pkUD0KDYZJ1hz0LmC",
-	"b1CBBj4IWhMRo3K6fcg02l2l8drudQy9K1arlvZIY2o+SfWqlGeyRLV2FO78CAWCd5L2xxygEGwky14U",
-	"52lpRD5juFwLgyw+CMXxx43dj+4wbVLtO084XS7SsNUWmuXJnK61CeZIChpABGQMv2uMCgZP9r8YjuA4",
-	"vuFn2F8MQwJ+u4dUKz0rqlzmLRqRni1ahN9FvucRvEC3tV9wfrQ1d8wFxBOpxj85SBhZg6zJM8w19vSZ",
-	"lfgZvZ9t9Z9Sd3z7qaaxhBIdpENsTEV5vH5rLs2FhKl0ayk1PrUHUMrdkj3IgQp8n+p8LUV5jojSuLBl",
-	"ZR1BEYh8lxBaWjuyNcIHv/z0y/8FAAD//w==",
+	"7P3rkts4kjAM3wpCz0ZY6oelqnLbvTNVsfFEtdueqRmfPpc9vbstPyJEQhKmKIBNgCVr/Dlifrwx7/+5",
+	"iLmwvpI3kAmAIEXqUAfb3Vt/ul0UiUMiM5Hn/NhL5CKXggmteicfezkt6IJpVsBfZzn/M1udp+bfXPRO",
+	"ejnV817UE3TBeic9mvPxJVuNedqLegX7ueQFS3snuihZ1FPJnC2o+XIqiwXVvZNeWcKbepWbr5UuuJj1",
+	"Pn2Kek/KQsnCvJsylRQ811ya6d7OGYkF+6DHCbwREzkles5IXrArLktFcjpjw16Eq/u5ZMWqWh5+0wuX",
+	"sqAfnjMx0/PeycOjo7alPBVpLrnQnZtm9oWb7/rpFds0j/n15pOcp2yRS81EsvozW62D+AW9ZIpQUjBd",
+	"rBC8XBEzI1OaKDplp0QxBlA/e31Ogq893OeMpqyolh7MeWAm7TqBx4+j3oIL9/dx6/rFFdesE0ocfr45",
+	"mJ7zBdfr0HlNZ4wo/jcWkeOD46Mj0k/ZlJaZJg+PBl14l8FY4fz2I4N0kYEAX5SL3smxwcAFF/Yvvywu",
+	"NJuxAtb1gilFZ937X+DvNwfAS6n5lCfUbLxzNhG8dPMp3ylWdE5VKlbcdIpP5mOVS6EYsLPvafoGEdv8",
+	"lUihmYB/0jzP7LYO80JOMrb4339VBgM+BtP9W8GmvZPe/zqsWOYh/qoOX+NXOGmTwjKzUJZ6qupPaEr+",
+	"dPHqZUTMv5BP4b89/x0Me4YxSjHNePJZ12uYrltpYudXZMn1HJhAUhYFE5ooTTUjfVkQKgivKJ5cshUu",
+	"/pksJjxNmfjcq09olrHigSKFzBhZ0BURUpNUAm+DpZ0LzQpBs8+5sgu5YHrOxYxMKc9YSqQgsiyI4ik7",
+	"JbEF+ZinsQGnMJTGFOGacHwvkzM1JC8ljrGkiiRzKmYshR29lPqZLEX6OXf0UhJVJgYtzIq4QPxwwJfF",
+	"jAquKF4Vn6Lea7rKJE3fSvmcFjP2ubFiItMV4YpkZvKC6DnFBStWXLGC0CRhuVak/+LsP8ffv/rhv8bf",
+	"/9fbpxcROSYv+PdksiKWiyNyv5XyBRUry0/U59zMG0N4cMmw9NRe3HSqWUHiN+aPgzPzR0wUS6RIlbmm",
+	"8IaGVQav1FezdvsAjxa01HNZ8L+xz4paL7hSXMwiwj7khvkTWZBlIcWMJAUD6qAZkvI7Qa8oz+gk+6wY",
+	"dUZSljORAsvrAxlQBfi0oDwjBcvoamAp/dTwnybVRgTObUa5sPtQZZ7LQrP0BUs5fQvH8WVIxLBLLsi7",
+	"t88Ofmcgb/+mZGFWRgymwFZlzgpYjqOeiMThIs3iYlKKjCnDySq5EibKuNKKSD1nhSL9amhFzMppYXiJ",
+	"YgdcKCYU1/yKZfZm+QvNeApTPAMAfyk4LVmWHdjLfVJqMikYvQRpuswMT2dFIQsVE0VXiiznPJkPQfKx",
+	"04CKBYBDKTcQTmiacjMhzV4XBsqaGxFmSjPFol4ePPrYm5ZZNkapqSm+PjO3MxFsac5HlkIbXtDUgTZK",
+	"4FEvp0otZZGuj34GI7vfSZ9qkjGqNDk+Mkhe0MTokQMyba4iMjhl8Id94EoburA/PFB+uGusVMtLlDX2",
+	"+u5TKGH+ZAcJtv3efyEnf2WJNjOhXgz6cu0okoJRzdIx1TXxNKWaHWi+YL2WVfN0B1E26mVU6XGpNg8u",
+	"yswyQhSV10ZxaLJ+ygWb8g/tGviUF0YU9CfqlHDFkoLpiGhJCpbImeCKEQ44tjZ+wa7k5Y0W3zgngBJs",
+	"xy8+CuHffWxP4KU9icwBLkCt431RC8bYti7ABpplr6a9k582MymLhZ+iJhriwawf5sVcLgWRIgGdXqRG",
+	"uKSGXU0YLYxIZHB/2Nu2Dzv8+k7e+70858jG6utKqQbOyzVbqG0s2O/OzUKLgsLfgUEIjmYvvIE11Mdo",
+	"P5K8kFc0eyHTFr7645xqIhhLDfByVigpSB9IImfJA0VoqWXOM2kY4hXL1GAI92Ihr9iYZlk8EvC2EyhP",
+	"qlHsWyhJZIymcEsSKlLCrlixGgllLgmRsGBI80q8dZDTkZgxYS5slhI3inmHauC6KL3jLUoyLjQxV7Ad",
+	"KyVUjYSesxU8XRZcayaGJIbbx+83PglEHXPhI+/HdXUswIynNM+yai4pshVZzplYW9NITLlIjYRC4HI1",
+	"YJfAdsgkk8mlgnkjABi1Zzg0J2WmpCs1EkoOhiPD4ZkoFwYjgoPpRb0Qpr2oV99egCoVazsr9fyCKcVR",
+	"wKijvJGLlBr7q2nta5Rv1ZiLFnpFAZ6UQvMMQIHDIaFa0VgFBOtl96iH2tffqLbL2kRqr8J3gV6mBVPz",
+	"Das2ivW2Ud+Yd9y1PNZWnHVQ/x5YTitAS4WqyabB3ylrIAtpuwbs5jZqC6nB3c7YgJndZBtz+L5UXDCl",
+	"nhjE/LBdXmthHmBOPQc6YopIQSZsTrMpkdNhr3n3GCl4rHSZ2r89+6zLOUctoFzQD+f49sOjdUYKYrZY",
+	"jVsut4etwyW6acN93PoeF2mpdLHaadBLthrnlIsxmNU7d/j4GhvMpdI0G9M0LZhS7dKNuQjBXoEvE/vy",
+	"kJgfM7okSyqMmiKYUYGACRv9ZMGKhNOMMFD3+k/OXh5cvD57EZEnZxfPB6frzDSZM8OeODJzZZ7Dt4ok",
+	"tChW1tCj54wXZCqlZsWQnGVKwkgfP9a38ukTyTOasLnMUlY0ZOV2SOE+dz9r+77mOtvtA02LGdNjavBU",
+	"JGw3BNVStMpVay9e0axkY0MYUnHH1LaN/6mFeJ/QRU75rIVXG8VcsEztLKK4oZ7gh22yivkqY/qGYvt1",
+	"9Ioapn/cPseueki2GCcV39sEniab3KR/KKaNIrgzyC/c++ZbWRYJ2/lLfNt/Z3Yz5bNuJo7wavJwVjAv",
+	"XoHBgpFpIReRswLh4FZI5Jr0KVFzZtQlShSjRTIfBBd3hZ5K06I66oY6D4oYTTS/os4Bdz2EUprq3WEN",
+	"L9uvyr0+K+E7zRZ5RtFN14JjW1db5ume6L9BWQxB6nGniQxRxQzqyw8wtU4LHjoOuLWjbDCCGkXX9vd+",
+	"A8dybCaQouAG6UW95ZxqRfPczLpQrVKVH+U66m/IGus4+YP1h8Y/wVrex+AVvSb3rG7zb0G1tn8cN/hq",
+	"1CsF/7lk9meDNesMr34htl0psOCxNT2NedohIJi3JvKDUZUkqs2G0EmfKvL63VtyeHV8mNitqMOPPP10",
+	"CAMf2IFV5Dwjii6Ytf4OalDaynQruDw+2gSYW+PPe1rersu9z0Ve6s/Gwhf0Q/jw8VELrTVYVdPgqVZK",
+	"swVxbxlmnpeTjCcgH8oC/zclK1kWRC7rHLrTEb5mJPIA2cQOnhosO0Mka1urxVtnrQvdcaj0U+LwFtBa",
+	"AV6vqx80TfcVPbjKM1rpFVsZfJMSdyIK+1El26+LNGoMl2WLBedMEC7wRw8opelKOWIFs8uk1BY01qoR",
+	"XNkTKTNGxdoBru2ludIGfMJlRhWwdz35W7C0tSLUmizbZkfbdZHqHdxwe146O/LnELEfKKuQOeZb49kR",
+	"KZhRm7iY1UMZmL4jfrwFN9RGCN7i0X4pM6rn2MmcpWXGnjOarm/JyNC7Ur2zG15XllSa5ftreG79F5rl",
+	"W0nDbae+WDf1TmC6vZOvQf4rwQKA4tr2wH7L0nHBqPXVOilXllrxlI2XXKRyabikpaCE5sFfjqGbFUlH",
+	"ZUbWttOPc1oqZk4CTsjwAl79WQpVTgxvmVTPJrIUCfypyjw33Bv/YCIdo2vf7He7+n4jwX2Xy3HrEoI4",
+	"wXYhF38n/T88RZHWPkCJdhChNd5IN+CzVW2CzXbas+efjqdt0b4/mim4JlyRtGSn1ncQ54U0iMTSmBgK",
+	"itBzrDRfUM1uoAIzoW9klKm04U5wPlAE3zqtbQM3ZgTIArYE8RUeOGTFdERiIfXYP8NvDPhBclvyLIOP",
+	"ZnIYeDL8672o93PJSo+sZsW4Y1CAM37FCoaxlRT/50ihwniL34Z8RMIy/LffBNBYsMBWzFWWzlviWmv+",
+	"RPNaRSWhJl1DmOrMoiaziNrErgDnN3KlQHlpSL7WgTReWC/gZn9l4DEEddSIeBOml4yJMfD+cUpXLQjz",
+	"SjCSW1SIiHnHhnOB0qhpoZ0Mb5iSwSl7rZwSwa5YQVKWGDhY+TQ0nmNo8bffPQ4CjY/a3EXNawFYnFvu",
+	"ThfOj4xdpnTVORgy7zHDEMWNV5c527eGChvfAiz2/NpewJnVXtdcbOZcAPoGttaQ7sKzN0dnGzyV+VgK",
+	"uElWbSoY/EDMa6rt/Nq0iahn+M/frFl8TWk5P3t5RswbxLwSETacDcnT0qDt4fesyPhO/vs6UDbganOP",
+	"werajmb9qENMihoEtQtRooVgPweb+5ZcspVVADQ6ZKRgimRsqoksNblkLLcOF/AukL4UBA1z0ZrK/EAF",
+	"8Z/R52IU16LlSjs53mYtuhGZV/P8+/7Wuq+KJ9yE5u+EgAP723eP9nJrXXhLmpMKEnXVi3ozKWcZG4MP",
+	"AmzXXFyyFLzfNJdZJqt3FjRXsAZRUgiJ2Bj+UPcSrG35ibmPmbWZYnw4vv9AWd8JFamTlxSKmUYqiQi6",
+	"PleEZku4EmcFYz4NocVOhaJLyxJeuMFBdrISTk1w5EJ/96g1jAJdtGPF2mxsT9F/C8MarnICbt2IeAkr",
+	"slux8hWRxZ7TA4TGdEm54Whjx2fWl/IcQGlEQhdEs+MM6E69YlYdUl1DJxlVik/NLszXBVPa7E8WJJHi",
+	"ihV65xntROOCJYxfsbRrRgCrhdyOQ/ugonapHKD5gLQEIe07/thBuS1oxwc22XciMllVwVkGB1ZNSqhd",
+	"IPsvZjt+VKsKccSoGrvOtuiigosXFxX9elrYcVgtNc3GcDBdeODzShBaOw7sFOuORf9ofj7L8+uufC1q",
+	"uNpGnWk0VxJAsoUUWugx8oytmx2EmN+KpZuxZaMgtkHLzfiUJaskYyckLehUk1/+8U9ijeq//L//D0F7",
+	"Czz17k98p0jmZr+k703whs8r6d8jKS9YoiHgv1JwYRaw+Fg7j7fo+PHNr3b0jdfVjhbpBRfh0+PoDmJG",
+	"7r2e917Pr9rr6X42qFAqBre+KLMMjFJCCra/NTDqfTiYyQP70L07fGn/8ZPMmaA5h2hNNXz37vyH9+E3",
+	"B3yRS5T7IW34pDfjel5OholcHEqa84NEpmzGxKFfxqfwc3XJ8wOZI8wOIPCQFZamWqVrr0CsgeePfzx5",
+	"8SIiDx8dzGUJoXg51ZoV5rf/2//p6Pj9T0cHv3///3/409HBt+8HJz8dHTzGR//WhvQgU9bIw5mKA+z8",
+	"9mEdO79tG+iq9eJ7JRiB0gInkLer2YLIKYmd2Rd+UrERyo3YohmcsfkHqsQTma5GQk4JJUs2mUt56aTd",
+	"FUZVt7ssdo+sAo8ewN1FUp29PicF02UhGGQsVHHhwFTInOY5Eyw9hQwzpBrClVP4rfCgaSZnJSOG1jEs",
+	"3Tw3UFsPw6oj51+VFMM3dGnViCpWrrFwvmAHskiN3E/6BmOv/n1wireamSq28DrgKZSxMIu1oONM7RAo",
+	"ENnlXdcFYL92gdgtQcmxnyBGOJ2Q2IgccURiJDjzL8f241/+/i/MeqigC4luOSsAsIPWTCCj+ypNF3mH",
+	"A6DlZEn/3dsng05T//oUdoubuCqQx9tVzl4a5t8aMGYjxasF12EYnkfU7Q+HiW7BoYf0/IU8eB5aLZuo",
+	"CyAtaGWD3MFtY8YZ9rZjZ6vvyBXTWAvhRpo3fMzsJ44IJR6CvqZJKpNyYR704+cWqZ8EqNyBrTdGpTqu",
+	"2L/sburMbyPgbwuD4BCvHdxR32qbfQtOGDOErdOi4g59V0gGbxmi6awm3oMJ3kZGWm1naGMj3Z8pc1I+",
+	"MqTgdfcg0ATsI+/Kcq8EHi2vVlYD+UfV3P4RuqbGNoc7/KVamROXgiH9o2pI/6j60DmZuQyXEz6t3l2w",
+	"xYQVQ4gXqv6shrcPCrZoKIBDb/4IH1Yf+kctyuOwYN79Z4eBtYbKVz3pqnLDDUPvpH+GerD70x+Ue1C5",
+	"IxEZ6j56D/tKDfSnGSzJXrxDzVS7CdNj9QWOvomZVXKPKwRF/JqMrjQkZwHGm6lAXI6/QRcu5o84scMh",
+	"/jdug/fIf4/8nxn5n3GWpU+LAqWHhnXDurPWPpqaj9Yp5E8Xr14Sq00RLjRKvrbog/V1HDq1+dD5SVov",
+	"XguEltkbdxUupfqg7drC8grt2Zn5l0jOYU7L68wHvYMSAlgrLR1PVtfSH/bJ+axiYxyLy30YigN6z1cF",
+	"8OmYbSa7NsncqcSwpCBeJADe1mIAiBPXyobwp7dR2oKXArjtltSPEHwfVTXjLDdrDybdurU96glYKlmv",
+	"J4AnNi6LrC3/44plMgfBWopsFZGMXzISQ7JtfGpjqcWlDVyiCiyL6NHpruCxeQ7Sf/707IfX589fvR0/",
+	"ffmX/0ir3wcnMCOi+kjAgBHWmFlyxQidGK47JOeaFIwmc6uX4PsMR5+sRsIsElyQuHcuZqTKqV8RuURF",
+	"1SWLguljq5f2vT+bW5Dm/Wl9EYWwPZDX3Zo34qd+kMmqXd0rFSvIci4rN5aLrTlFsyRYiKgAy9GlOS00",
+	"9rjbmeQy48mKpDz1lWigSgItCvBKtLpQd2WTPtr0mmaahOvVTkkTNnt7x3dLYfOx7+Q+S0ql5WIMd7Ha",
+	"ZvBbQybPTxvuP7lkxUFCFYvQWiYXlAvCBTm7eHJ+TvrnP7w8AwVye4KJKHgyNwxivItJcm2FUAJn93yW",
+	"Wkmma1/XdS/zepzJX+WkSs/euiYoIJRIoWlyU4kHhtoZGC7SxN0fWz/I563BM0+Hx9892um0bdDAzaJ7",
+	"vW9mp0Dg3d/cnkBreGuQPBtEE23PlA10hBttf/+UW1A1FN8REj7u/drH3CYXhry3khIRn2qx9gE9h+gc",
+	"Um7FYENKa6BztWnLuB02VCy3FjJZ55PrfCmQZXnNfR/erPUrMshhbp5+jRLaOMB+ecgGL78vs8s9wzGf",
+	"fqCJzlYuNTLmKfqXSDzlmWZF3BJPmTgLTKNIDybPVX8opsceYkbZH2s5dliAga1Ms1a9t3FP19fcHAql",
+	"Sqxw4d2fhyhMWi9oe4DKrrc+gmIXzvAM34R7pB52sIdD/fjoaGto6N68aq0aT6dV22HSG6ZAxWmrxDHb",
+	"FBnGCI7uimmaI7HmofZySAuqk/nmERXLGA46laXoGEdd8jzvHocSgzkYYrx0NSJWZGn+1a9QiMxlhrPy",
+	"wukQg+H2MCO3i6hX2eDcirrgfL18/03EcVblDbfkFp9aHetkG010Sr7byxBVkm/oFO9410u+9V2cX7wi",
+	"3x5/993BMaFZPqcHDwNnbcFmBhHg5iCiNPo3lsCWJeRN46AkkSmD+mWFUR/WQncf3lRSbnpXVqjJYri6",
+	"isgly8FNPuNXtcJ9LaJ1GBh0/LCVA4Ui7tYz4JtiIM8sBnREOZKFgVvKEp4yNSRnqH1BgVmPWaVIWUGC",
+	"2myGxMPibKRWQq+t3Jwdo17CDbg3FyFyGu0C82yqmM0hMScAdS0Lyx+wsLWLSrAvFu05HDXRfCuO1uTp",
+	"rZBvytPbiyx5gXpzWLnhNbNWz8c6rTgK4QLr2u5JKj6GA05+TqGgX2zfjaHKOVFaFsjOg4Can84O/pse",
+	"/O39x4efWsNnDDcc8+mYizGQSiUMrG3qDZuWipH+o6Pfk7XXB7B0EJUIzcyaV4CgAglwEwNsx4hKn9he",
+	"ecvpEzu9eRN9onHKjdQEV9R6U3ZCe7GuQBPYjp2hKrB/3oPZ3A9MWy63m6HT5kJ/7Lj02hSY+ps7avDd",
+	"1a78ue1et8h+03bNuxjm7qj3B8oHOkdEZilT2pb17VNNFlJp8vjoaHBK2CLXK1tw0maOBhm/OxkmDXSD",
+	"WKn1lCN0p22Hsi3PMHZppPWtHQVlMXErkErLFSRhtEtvu1tenAutzfLSqnmGa62PsH5ijQECfcUDJzjU",
+	"9jq7gSqwnzr21hY3eaAIKh3KyD2ZldqsFKyso9olRbabedvNUlsMoJsktD0YvVNcp4Vc7GGntF9pufs3",
+	"P18nNPg6ylMrbzuvAl03Sej7m5khSnuXFeIKnuD71/V3Ov9yM6JiRahrh4LxCZAtm+O9v4vWzMaTlWZ1",
+	"/bc7KwQ+2N2MywVX8xta0nakggXNc/PPTmL+uKXEo43ah1GIkUwLI12jdwshC80n8PBAQGuvP7i7APXj",
+	"nKEwhHKS2ldQwsrPqL5uEpraHY9mu3Otc0XevXlub4GMQfEIuRSZpCnzOQvkD5DZSC4g+xH9kRQ7Ujy5",
+	"+AthHwA+7948H5xWge1UkDI34wx3rAZR3NSuvu4191UcilIIdJ+HwR0tNRreX8NQ2n3mgT3SIWhIRDUK",
+	"rB2XZzCO9humxlptxJDO3m/kg09kVi5aSrd2xKNYzRJ+JX2GTt1K0Y2I17wi4i2/EbH2hYh4NS5C/SYi",
+	"TliNSKiGRcRKvBFJuF5F2BwrcspPRJzQPYgIGgCGo/Lo6Nvkkq3gH0FOBahGjiqqVYFgk2dQJVjLYBNg",
+	"SvX7qDQroAarWaF8JAt4D0K7SQKQxELpfCYk9NjxbvI+RcgZSJQa2lDt5mizrQDXT0K5mvEuL8isb9ge",
+	"ppKylk4Ur23dX/d9IZcR0vdRh6nOa1z1gWip5Qmh5FLIpSC44FN7LCekFPDc2la4sD8gDqlTz1lPbK8f",
+	"5LdggDklaYmNZ9gJVHlNpEgtoK1lAjHR8UnzNUs7pwJZHMxouEii2QcdhRzTW8dLLb13oRf13CJ7Uc8v",
+	"CRwiuV7twCHgAKKqraMLsdpQlHBNUFiPDcBNj/OCtadkvpFLRZZYzR86POmVpVlnIo0IyxSrmRoGgWE+",
+	"MOgEXn1FbPkoQsUqeMUdwpxlHbZeDzplOKPB145FFyxnFPvYCMJokXFWGPx8oPxOTuCyaexGFhYtCrn0",
+	"JhMoNK5VbZcd2swONg6zPIswZMISWirmS5PTBGotWVKX090u7T6k4HdeGYOutSrIEe9ML8fLoevjK5q1",
+	"WaIRZcx6qOEL8JYDr4GuZdrWP4Nbbp+ikEs1Vqw1+ohqOCFF5lSkRlJVkkxpx6EEhcLalyttWmQV2Arq",
+	"2A7W/2qNATxb0TRao7YKiI1aZutItJm8nxVy8e7N8z2VzjPhhFCLUkbsghuKanN2XpCLQukN8+RHYimL",
+	"S1YMq9QjyFACF6JlwDFZcgG8GUaHhqxVL00FGWs+GRVSm9qy1TZ6Pd4GtuyAucwkXMinkAdpI48mzgLx",
+	"GaT+F2sSf9/eFr/84594lXTJHBCXbgg5HlirXjhzaHG8lnpwptrOgjRPgvTRgMy1OUMFGxm0qwOdeoDB",
+	"pAfKAF5mpWYhOkHMcZsCMBL9gjmZRMuGMjAgak4LqyiZmwNPV4JEBUhpxhiS1wW/AlEvkzKf0OQSxTEu",
+	"Lg8ymVTtJGyfmwJszulIeDENcdswJ8ESbdGSfaBGyO+d9GAnJ4eHqUzUEOuzQI6ryg19YzWXw/Tw+Gzy",
+	"5JClXP+vGU//46iGegVvtlJ79LttIoCB9GY+cAsRjIF54wtGMeIKXhfsirNlWwi8Ed/UNTZldZWWraUM",
+	"u3cWtTI9cgEZYYoteCIzKGqn6aS9JKRIZGr5xjo1pExDngJxr50SLJakDo4fPn5IoL+3UYtAyV0hH4bw",
+	"XNv6Efs+9p8bmebgmHCRZGXK0lquVqmnB7/rRfj/gwmInebfx9/B/YP/nEDYTTB3626QX40z3uaUeM6F",
+	"zySzjK2S/I9J39DBYpJBkDFTZMKmsoB2UIFxoUMmsc69TU3vjo9I6q7/vQzgiAJvYIY2FCgFCv8t+eTY",
+	"qhUPZIqFHmtqbKu2AEJOuF2/0o6Uxq4KxQ6zQiytH1HkaSLYRgXNbXSGjTU7U00acTjYBnZsZ4wI+6AL",
+	"Wv2ppRwvqFhVT6yYM7bKvpAu4qn6qdTT30VG2R77noYRutTHZrxMwvZbLKbO9tBiiELMTKRIWCGMTufr",
+	"pXJ1s/wWAMzm9JY1hGu3j6gbiBmQJQQiBQDKtzlxpkVZZilRDBpbLYzaluuVDVPwBffaG55sIHsfQQMK",
+	"EnroHeW3k7Tt9noddu1bvq4Ta0GXtQH3IylLND7mz4wWrLTrQG/pgv2SV+uLCsdbq+a0wvIOe6jeYsnf",
+	"nWvdGnULgbI3pHnaqIoLrkU3XFgm15fF3ZLzFDicAslDsGXgesRqSjZItFYbuKr7Zqv/1h5U2YrNREVX",
+	"H6718jdLuq1aTJvUtxfyqmrYRCAzkau6xei3W9Lm7mPr7i7q7Q20bDD6U5bVZZ4vGvD2m4/5OoPKe1UE",
+	"6QkoDaoR6AWGbwL39JaYrj3juL7GcKmvKu6JC/2Mi3Yt8JUwCgxG77gqHGEvSikIhXCZE1KKgimZXbE0",
+	"7CipopFAGW4iU85UROy1Q7BobkQuXlwQxWYLBrXefDlF97PK6WIk8nlBlfna4K+KSEJzrmmmIkKJFe1t",
+	"/02Cnrd6D04ii5GQuT6QpRExC7OfITkTtrF+7Fr++rT7Npteq15xoQ0DJUrQSzbGDDMwFMUVOMYBOOKI",
+	"xBYAXkWAZ1DKEYEQt4r5nY7JWqq8luBYNGqrVSGUW9AhFIQ+PDq088d7ahPmYr9ihWX/vv2E9ckuaWHd",
+	"ylxM5cYi/i1ldzTLH6gNLor2Ov/Om2QVG7+8LTpOtti3SMGtqljZ4nUhr3haN9pMSp5pLKIs9LyQOU96",
+	"UQ9ueg5lIhZccNClWa4YuzTPCvlzuyRUTXFuDqOl0hLEOkON2GxDZuFG5hbsw9wSGdVGyhlfstWuoW71",
+	"ZTTG6IDdph4L3Hw4Vkx3R5isOaEwNhhstnIpyCVbtVuM3fms429RBjeWnE6Nlkbg9QMuINebQwC6UEtW",
+	"qPbRk7lUbR6jZ0ZeJcs52tUaS8eLURP8+MTQvDbrKBWzlmUHUBfcjpHuaJDyC8Pg9zyTK0iLn0Mf/0u2",
+	"GompLKyj1O5+ADbpqcwyuVS+gh4Ux8c0klr6erC/NYRb5wFuPVV5fAjuz1q5FJzzWn1yWcwCLALVQrSn",
+	"bG1YB/wEIfrKQLJ1+jwg4H1oxP67xVD4FIIk3Qs2SzkEA0B+GWCxP1t/YKBxcL27dbHBJlr0e80WOSuo",
+	"LgtW13VlOck2KLrIyW+l46qHtacSd3zrDCRkATUkiQL+Wp3CFhZzrVZzdgltLce3KX1Q3e6VyFZe1/Jo",
+	"2pQXt2c+Xw9DG+fdiJM+eHhKztztZOtZKOLCvo/rZRUdhviOCA/r3Sa2YE4XFnSc2VumdFcOYMC61zmT",
+	"jyfdAiUUGUDd0kwkq3HNgBfmB3beqfKyfQnXPKtm34gO+pGXAc4HtFMRRLCjDui+aze+7WdCtMO8kcs2",
+	"TtMafd1e2WXH14x6sOui3uLbaxWhCvBGQUiUtVbacTcByuywJco6y3aNLbaBmVyKMZSd2fW7lK52gg3g",
+	"/K6DbsDn3FYua/01L+Qi1/ttIKSEbbbjVTtaV4uKLMz9fptragP0pnN961Hq8x/tXke2P+jX8khuB3By",
+	"xsUbrNl2p4WxZDFrNdX+CPEg1m5RKhAuQxEaS9LzGYaCStK3AsVJkAv0V8mF9YRudQvkVKmldZvtlefR",
+	"WpArGK8Nui9Ypw60vXEU/zPDzktQEUzNed4plDbaPduqSROWSTEDAPbNAwUVrwY7C58v/MQX5WJBi9Z2",
+	"bzj13zyT2TTgq/BdIAIuEp7TzFcC9gEHCjiGg9X7G1aog+G2vPtOtco0tRU2tmsX0X7yICOtnX53LcDN",
+	"ZYQQxffyk+0LoN1SuJqxQ/bDqgBLWFTFluyrFt8NqlvwgFqYfyEfKM5+LYVk95NaCxLdiH4h6a6BtmLI",
+	"W3nmtddn59hIJ95st27Vdn1qoQNBo52iD0rwiatixs03ULePa9Kveqz+8o9/EkyugX+6L+y/sUoAZtdE",
+	"rmVXRHyWTVsLQG20MN2hXqz3Nm5LhHObc7FYacm8uWgmBSP9FdMDWNtyvgJLDlXVqvD+Q4uV4fCjnnlr",
+	"CYlO2GKWCf1/Rr0wjOvX3lp5ItPV2LV9aTdRkwI8DCz1XR8yaMpmQ8VAZpBSs4L00RfRdENEJNgAuDIG",
+	"BEoPGyUaWuMYfttqcrK7vFl92Ztmet6o+/R1wjFcR5Cx2XyhaZsB9sxFvtp8T2IbYEKQvWvQ7wkCq7IE",
+	"VtnUluYwb3INVtQFXZE5vWJkYoYJevBBipOyvXIhyZnOKO+o09DWbbuzO5KZNmPUsBejdJ5WPAmtrQdl",
+	"rvCFqv+h+9S2AKlS169VN2rn0r/YsNImPjePwq/2gSI5LQyILBc+OP9huHNJQG+V2f76Hh3/N7Uuf1UW",
+	"5M2zJ+Txtw8fBkuOqgIkYpYxMilocsmwhsHORrhxfeIdqg5OWeG7D+4aLNbSFf1L9TN3fVGvyWd2867b",
+	"Q6oc7LcROHULBuu2tNgAIBXKhiFZLU3H16K0qhuqhsp1mqxhT0vfcxfptdb2vIXVRpUsUqPLWvv06l5q",
+	"R/j9KgPaQ70Vgb2zcMjnkdhD7AxuTNd58K5b7LddwS+l5lOeeH26rVZie478jz6AluY50fTSFgQAW0Cf",
+	"kpzqucunpXm+W4rvpJA0TahqEbmeWQFrOZdZw+1ZUOsDo6JWTSuTgp1iPgIE8kCes+ZZFrz1ALy8HT7Y",
+	"m0pHdxduytW4sGWy19e94QbcuuYgsGGHW4neTPz0IW3X6o0U4i62HtrYaQtLrLr9NRlyxYIDpA8RsoJ5",
+	"tfGtQbHhEm+Bg9Wo9QuxsXANr+tyScPJVsilYsU4L9W8JeW+VHOjOPqxwHC4WBH7WTtFppRnq3HKZ6yN",
+	"RVwwaPeN8QvmTYJvbpLGO1tTv2VZZgajEyPr2dfIZIWJ1h01RRbqGgNevLhoH853991zTCl80FzbwG2m",
+	"5aAl8Nqs9X01DiGqn/MeGHNLkdlNNNuONDugwtaj3e2wWiC/ETpvGE3PsqzLbb2gxWVbWtfLOhlh8LlB",
+	"DHgfLkBIwg187VuLwcJM207zbcOOjjJnV8fplRdQQu4b1pxRSUFzzMkKGh+58ppjlBSDXkhj3wupgZNq",
+	"pTRbtEo8r4pZGDG2h93UxZbsUfYVS1P2IdzyD98PqpKWXpnHkGdZVGGuGO/gS5p0lLu0iZZRe2i0e9Ua",
+	"AuRSkD7mACgwWfj3XaMxNRgSrKyKA5ZCMX2KFigqbOk+BKLh00nGqIss2hKe76DmNZ7MvvyxCgQ5Pgqw",
+	"87i9Ib1Ixyld7Z599SNjlylei1Vt6n/fvwk2zIwmzDETW4Mgq26+jW8hxWyvr7uraZ4J0iyoCSi2qZrm",
+	"jrHfrxoOtmbgDDa4vkFD7DsUirtrYu7YTTvkDeazrJy1jxf08htvStwK39O8Ht87LRhDDRls5poVecFV",
+	"e3Ti7ZggXLVPs61o/SwDOLUtvX3b+ynzIXbd1v1/c5S84x7tNaxqo7nXQZBAg9DBBozJ4j6hWDW5bnOt",
+	"bRkhbo43TDH9RIopLxZ73n9hLMOm/frthF23bhL8gINsCX6obfDuQ0x2bpjWti6WtkXg63ZffVNNw/da",
+	"p8JCE65/1h41dMwnWI1AS+vTIlNZnNpSrVgdgCvicgDXfZQ3TAJ8uE8SYPu7u6UB7pI91UwSpFguyPYV",
+	"VYQqEn/82F745tOnuKXgzXFrwZu2fEJov3/TfMKudMGHd5su+HjnbMHHN0u2a8+Fa5u+ld1WdSIaJ/3s",
+	"Cfn9o8f/TmwCPUFaU8P9Mr8WNJlzwQ6MfA4PzNtWQoMqEXD9WU/0sN3JqTt7ePqwv52k4KADa4u9iAul",
+	"qa2X3WLdA15lDYnb89UDaX27Xa/pJXz35pwIunDOWXcArpnxlvuhbuKrJBPMvdrAMd+wacHU/HrXRYEf",
+	"j2/ljqsP1rpWGxbjwyuWAqPW0gV4Zmwrzzbx8SKoi373XRVvu63hLXURvO2C777d8x3Z9zdnhG+pI7+f",
+	"GzzjYqvc7HDouXnXfJMtxq2xyx3HHUDOfOqDyLf787PFeC1+ebdJwujxHXzMLN+dsTpwXBh86siTMtLC",
+	"df0wd+F0rnwc4erczhsgC4+p7RC6MGCf7nIbOhs06Gs/NdMdzqY+YNbd3eZFwI8VoaJqKwSFhkrh28I2",
+	"C576/Hdo8EXwmrb+zwXGjHhhWthk82xJV8ra1myxVmgDv3PIdEiT39v9tOBiZ8uzYKtuX7Igrhf9nl3K",
+	"qsGwz4MBUqkRcFSFzcpceVw36akvmGu93bv0K1vvUuZDGDbixB98e/29Gx+06jLXyd241gVmv7nmHVs7",
+	"qx24YdpqeMSCuli3kngC9VGyw+5Mlfa41MqhX5TCNWvoUzKhKblkq4hQ8nMpNd2xE6/SfAFASqTS41K1",
+	"W1S0y+l9oKA8LskLnrCwvzOKoDxhrmoh1O1uz2bcmu9qIzE6uwNSTdZUgbCtBOVZWbAtpQSPHPCwciym",
+	"Bq/2ZiQVcTzDaVsT8z5j64priQq73/nXSUn7It0Yqigej1Dvu3IcNzWiNGSWyKt62YFgc3cS6+b0sXBR",
+	"bq2W0wQBSx7hd0ky2yi0tPCD9ZYRk9WmlhHXkzvWyWjtqtlHPK8i+zfDvpLv7Be7rfHCeab28oXWrpMm",
+	"Z6ca6s4UXAeVMHyFa+ukdEJow5z96GhHO05NI2mvqR0IZtCTCqQL5YP13b31QNm4fSlsJar+H56+bU0E",
+	"AdZKw86T5goZuM6kGIvNrgx3HZIYBBKoIc4Vdn3EKt4CBURb23Ius5RAgWeug4pDa1YnN1q7wud2t3v+",
+	"dVDmaVuhST91MM/7LWfyfSVhNyuG3uZKt0YXbyaaeiTujpu7cSSXt8h8oSguN39nbeqAPzWCTVwlQ1tp",
+	"Pc+Yb+W2t1TaaUTYYjTYzUiw3Shwp0aATu58q/r2Dqd7i/jq8GXbZmHwHZZ2Pcvr5759vOnk2k3RH2/s",
+	"iL7pdnvDnJ61J5C4ULook3Yg/VEuIY4HlGhrxMhXkQvYxmS1Bwoq4ynSH/XUXBaaFaNeREa9hSwYgd1n",
+	"o96gAcHHO/UwbLPCVluF1HGMZANDbP/4YEIVSwenWPRKz1lhfqIrb1qghTvK3WKKNsH8wrVr39ON+pRD",
+	"IHoc3CkqhlYYNMvilsTOLOvKsffyhqux6NCXLinHfkCBnNASrxgs4c46+W+EoT3iPTB2ItNVe93mG6UZ",
+	"piyjKx881mzAs1KETjWrC4S2IHgNob797vHmGMoKrfcJbKsSkRpoAP2c4KoAatjuBrNW1GC7YT4RAHcT",
+	"R75WLvnN7ssQ1bYhWnOnHTcfn4ky/xwVRmoFFPaMHJLF7Lqf7h+Es62SSL2Ggl9aK3SrxlItxtO7C+y7",
+	"5NsDL4O1/dm8XtObd/zwDX5QqxG8VYaFTgRtQdnmeuSKpSdGi5RLVhwkVLGwh1gqF5QL0j//4eUZObt4",
+	"cn6OGfhUkKfD4+8erdc/3WR1ASi59fjd+71sTVYJALHJcQLp6R0NyIRcuiZkYFkF6yYY/YXUNiu+3fC0",
+	"Wwu/arxwFuc96FsnjXUNDLa13tuz5V6tvRQ0tpHmqhD+oIdbCjVtMt+6DnN7dYMJUVcuN4R5bOpxBzBN",
+	"wBCBh7RlRw3UQ3Ro6woXADpsEWfhsQUDsTD4nhz88/OJrgrnLakA+GqYAhCWO98S53/tEudtSZsc2lna",
+	"ugGuwhWJac7jwbbY0k0MsFkWf5/4FxxkC1L82Z5vUwhEPtpzsWatITDVKLehDgcX4Zey4KyhY1jQqioq",
+	"Uku6kUbn5UCdCypKir0/ZO7zc5KMKlXlGG6BpGc6O7Zccttca6Xk/sSDrP62TTbdn4a+q7+QbCOy4B9Y",
+	"OsZ5OqJbtjT/enLxl6rrF606LpWQGNNeBHFDVXRPEFvM9di8x93XO1QKf2ttFp1dbzquGfcrXl+gUthC",
+	"xjthu5v2iVUm2kIMrlXKpWbFuX79kbRUNkq4LY5KLkVXx02XAB4mk8ulgKJGVKRQ9sWaSHhHFilX47yc",
+	"ZDxZn+MvXPFJBhVm2FrdvM7RbOraesIsrTqc+krPCdU0k7PSprkfGEUxIkmGjX4DC0/X8rtTZvZS7ByG",
+	"dEVD7e9WjHol1IvAalCt9is5hZbftlKV2XOHBFYqbMSwnSTDNJm6t9JjWTBcVJFdZdStECI8To+J9X3t",
+	"515s0uH1zCF+lMyGeOwhYDl0aXO15asHClptoI0ORZAHqtm3dt8g2W4oXEdCbPCc7bkAIXfZ2qOlwQxA",
+	"ruowFV7MKUpiQWTYdv5w3UylaxPzuchLvZeppk5uW0DWID+XoNZp3nFLuwURzt+lX0h+c/N3euCU7dO7",
+	"biUPSs5ZBxyk7riQRNfT07BF6KHUYSG+VQ6/Jd51nbv7ZjgtV13QLAjpQzC0rFPs+2g0VELJlGbZhCaX",
+	"ESrijCZz8GDIIsVm0Khe0zxntKA2Pu2anRYbEbN4NhXXD7azw2Ffzz6Z2byujWa/IAVsI/d05vn9LfB7",
+	"Sopbre++eh3Y3L2RJQgp3M3o3sAhqDxg1IOqp+fXbolfZ7zX85/Ume4O98MXO91TWzkxY0pV9ZvA5VcZ",
+	"C/fywHQd4ht7PEQKrOCCBxq5uB0j+YNXsSGjfLv91rruMV/L4fIZBZj/EeLH+unIS3bNEvW3mOzchjfv",
+	"hNHxnjiFqGlwsY/3qPKC37ROpdqqiV9Hye+uQI5Fd65YwaecpZsbdEFROZuhAN5+W2MGKp4SqkkMo8Wk",
+	"T0cCh0QLFpTUjQglzt1FCqaYtk4WbFjDUsLFFddsMByJd8KtiGAR+wVdgV0cXyE5kznUnyMIDXL2+hz6",
+	"XXU1uqpv80ZRw5trtl8n+K1WSr1xIG1Lr/sKt/iTfmSTuZSXZ1gxsr3m9h/fvn1NbKYpWdAUrCW2xCG4",
+	"X66s2thaEXtfXNy5hixMu6sou2so+5Y2QQVTuRSKjZXgec70Jo/RZKWZcpep+5CYG2e4e/j5uN1I+9Kn",
+	"QQhZjQ0Og76BrCx1RAo2LRVLSSKFwFCZiNjsG+fg3JSzUbuxkwSrOO3YI9CfTVRHg/q2avAOZ6kiwNcA",
+	"vh2Jb0HvbFDFF9I+7Sp+4MoMnb7pqB0fo5cgPjEclBXKSElAl5brkdQOQLg+JfGU8oyLWXxiu9UBGXOm",
+	"XHKK0ViNnHRK4pkUDN6zReVZSh4dH5E/QCl6St48vXhL/ijlpQoLpA/C8vLegWFn7UW9WZf3x273qa12",
+	"dTtX2zb7tYPNjXi+H2TR1boA4h2DcwAV2MbtgYucKm3DzSGg3YLLl/7aLbfKr6NyltIsezXtnfy0E743",
+	"MO3TLgX4kdKhp/nO5PXUfPN2lbOLoFhRaxYTgmGsuEjYJl5rcdfyGgLvEw9YYCxK+ewxnrEQ8S3fqaeO",
+	"3UGe1IJ+GCdSYEJtsuooes2SgulxITVWoGAfcl4wZfGzvv93kA/vo2fxU6gwSROG9VAcCNx4trau4jOh",
+	"yIQpntrIUszyJVCNVwS3i2AklUxdHzi7lQVvEH9VHvxaXoki29GNgAVk616EEKPDxKgGcbWQfZ2dNNF3",
+	"HQE2nvZ+bocG/G7Z7t5eNKZB+nXcfOK8XlAfREHIVPzTqPfNqPc+xkzqLBuSH3z8CaEFI2kBzSB29np2",
+	"cpJagOwWZbSFLr1f4HdNn8APFd/ggkwzPptro9yAdRP6VHDl2XbNMvLdo23WrdYa3mfgmJFZqRmZa50r",
+	"8u7Ncx+JAkqXEfUNfJ3+tObCefS7/fRbJIvwfHfGuXTvW8df+J+iNfM6kEdHaxc+E9g/3rwTkXg5VywZ",
+	"x+AUnlDFvnt0StRcLgWczQ4GQZxsfafv1/d6ezJmsPsvKWQ2GG/otRTA0QLmtov0dkuFA2/Ikr4oD9mf",
+	"8Pem2a7T3NhCC2Dkml8ZRmzu+JBjdTe2aqbp4y9W3LJOfjtwXxZW8jDiyKoz0vNa9qpA828sKVPYKihe",
+	"IiQOeBq7CruVyLdTW8gKl3bGoJcUq8JCtTYLuBtpFvu21TGvbzQcYFMs84KzTNhDQjV7TfZLKHa22m4j",
+	"AEZT3/OarRAiQbCxmZ0Jrk3fLqPquvaZ5M1GN5pmGH5lxQiQIZAJg0Yrze2vI0HL8TT6s+xmq7u9ZisN",
+	"bvFlb6C11isNK0eOZWfiE+KSq7BxviJmAqf6nZJY+Rep8BohV6SEiplLujLvOFNTfFJhnzWOwMOCaZDx",
+	"2Ic5LZVmKQiwhl4cpwRm567E0OaRh91g3L8C09aG0hAWFG+AZe4pvUuRrcZhHRMrweJJ1YH5/zM8GvP3",
+	"rOZsVRisSoKp8WHDNNuAze39lMASCDXstmAWgoos51QTv9eOkIZ2Xf4pzgmB7jKBexT66xlFwaZ+cSNy",
+	"K03N/Eb+tXmQeJ8VTDPhgnJ2VBON+twmcKdVb0Cu4HqsWgwLuRzsOkVTwISdbyABPPeunA5bfWRtvS/c",
+	"0dmbd2KTMvHi3SE7wA68YWEXXg5vVBsu2BWXpRpbPXYPY4W3UlirRYtdAuMhdzvLTZqCYMs70xaiTTDY",
+	"ANG3TOkfLK9eX3FsWGeMpkAnyQw1UzrucrY4ytyzqd52M0ll2win2LIzIObdFUF8fV39c5fZDneYh2eL",
+	"WPw+Witl2g5U2AR2JAgUoIUU2Ldel0zhv5YsFe7fel4W9p/TguM/FNVlYf9Zwtfv2/BJsaQsuF5dmL3Y",
+	"8BBGC1aclXrebgkAQyYB/zPp/+nHtwNr66+FRzvDfz/Lx7/8/V/ArwBewIphhgon5lrnvU+fIAphKtvr",
+	"Er3mmdRQmgVS4lyXCqhjFWESv7K+B8xJIosy0/xAaZaPhPJF57AomSDPn7+IIH8dot0XvmNPVHXYMHR5",
+	"8eIisrVeqEhHwiU+2C5mrpUOdgPFJcENBJ1F0+FIjMQ33xhYmpsBfc3Db74h0IIoNs9lYevcn5DvASwE",
+	"K0UDfLFWdGxYlm2iho8FV8SFujVOBAJp4sOr40Na6vlhJmdcxKRPCWTmH5hbMiV/+vHtKSmYYMuRcLGl",
+	"1Te2xmy8+WBjPNl4AFOOBH6f84NLtlLxkEB+urkhZ1AfNZE5S90lDkttRNSDrMTTkYAdUAFhNvW50QWk",
+	"yKOjRxaykFaivvkGLHe+LnNMczTpcSkObY3g//1XJUVMJjLlHguMGjLJ2EislWKOjWwcR4SSebmggsRY",
+	"HDiOULOrah4D946MHDgSVdFm4opTRSTGPLaf3sdu0j9dvHpJgI2xwmAslk23GzIitdsPCqwHOZ1xQUH+",
+	"E2zJlEaHwwnY2kic8QXXMekfHxwfHUUj4fK0Hh4NfA+XOBCAY58dYG8NktMZg2Ll9oXTkah/wJXTlCp1",
+	"zXxk13yeskUuwYtqcPv1q4u3Ll0QYx+UXDDEBIykMCcdB18d/Jmt4pGw+TT944OHjx8HfQwGQ1K5Wbyn",
+	"mStyacYyIvjDR2Quy0KdEDoSRm5eIbB9GqbBWLhmZboiM6YxdWMGWbXmzZGo1qMP3lh7wQnUYoptNQk/",
+	"kD3HlE+hR5WGUY1wPhLo2NHBajFkwXcUtGXbogCXf2/B+MaACk5TGTDa2CI0SsNjlgK6NEgCH1qyPB0J",
+	"jBEPHPIFaBHxG4iHXnB9AP+No/DRG8P7BFSgAjZX+0kx8zYWtHr08PfBkAbSB2dGNo5JX7FEitScFmbX",
+	"40jAgNb2kGTcAO78td8ABtvZmIAheZXbqmNqJHzKY42NoslZzxkHKjo4f00mZTpjmnAxEvGHg8IIazDp",
+	"AXDtmPRjM0R8AqJYmUfELs51OuKX7NTfy/HJSPhuz4kNITZXDWRlWsUEovPhWxgJFzCwB/rM4EKZZ5Km",
+	"cKLVnlzLrfjDAf5uMQ36YxJqs4anpMxHQkvy8PF35AX/Hv20ihVXkI4Un794/erN2/GLs/8cf/9fb59e",
+	"xANQThhNHYkfw2eAESPLUIECfJ/qvmVH8NSSN+C5dGslXCRZmbJ0EOGBQp9MDrVazX+Lgl8xNSTnwtBe",
+	"DJduTgt9aOS/AxQikT6A59DCaVg/lzTj05UlloyRviqTOaHKjELz3CEjiYMygfGALEqlSSIXLOyebsYl",
+	"sRkmBuA/7SCC/zywZHVwnsakz5K5ZGlQ/AfREsUCKSDSy1eMD+WQs9fnvahnFE5bGHx4PDyCkg05EzTn",
+	"vZPet8Oj4beYjjsHuSq8H83fM1QWPKTPU0g3VPrs9fmfGUSJ5rSgC2Z4YKcAW71yCPQKMuyWF5+gJcRI",
+	"pQ5EsKKHR0cYIwjl8Gzdd3+R/tX681Hs3SYUn+X8z2wFFiKQ7JriL1w6cgoxcaSP5ITEjEqMGoAw/AiX",
+	"1DaTX/rh9zR1kZjwyfH2T94JaoUvrIX86Ojb7R89k8WEpykDI8Kjh7/f/sVbKV9QsXK83Hz3eJcdnRvh",
+	"QNAMP/h2p/1cUY6WMZDry8WCFiurzIVXxgPlYxHrAoVBdDpTkKzv0PT9J2jO1xaVtxTm+oJbIV1w4WUq",
+	"HxfpClj0Hx19awMvx6UPm4wxjnrJFbP3u9XCuS2HDeYDS78unL5OK+jtQ2rZm1gC8cN8jrQAp/S9DY+/",
+	"RTKwvvBPdc3Wdo5rkODxncydtlGhgboXaLhW9gi+dsI72oHwnkgxzThaBR4d7zDFa7oyF/FbKZ/TAi3R",
+	"j44f77IfVeZG8WPpC5Zyih2GDXt4uP3jv3iN4RlaTX9FfAXxKgjya+cfn6LaxXf4keZ8fMlWY55+Qq7i",
+	"elPUifsNu5KXFXE3iORRW+aG+SAlfbAIL62nx9V8WdKv/0LBXW3+4qXUz2QpflWYgiezFVP25eDI3s5T",
+	"jI7w1gtUMQ8wDh8sxK3315kLVBUMShxWsp0y6mGQCdA3d5xRNlCfBu2RipGgCSRGnFYxr8u59Ag3p2i2",
+	"h2wE5TN4UcSxoW4j4cNliK0JuKQrzFz4q7S+BdiI0Z1rep8bbCRwow8UKWTG3AoJJQprb1gXFV6xaCIq",
+	"GE3maMByn1tPzGRF0AampFXVQWk3BGXvbWV34BQ1kI/rlHsGH54j/O/oVg2m8IS6y+V6i/JtqecXrrRL",
+	"m4Dr4G+PsXZ65nBZ+pn50b7c5f6a/YLM05rleyc/vQ9Z6Z8k2CtaeAEVLvXItcH0LLbUc9/3C8Lo1m0j",
+	"vRN87VPIScGm0c1BfyykmFVs0nCeUkAHDGfMARNXZVN4dHS8LsQ/h0nuhk3A2F8rfwCXIL7weRnBPZne",
+	"OZk+/WDr6ThCSCs6gZrorlZ3jUb3okyJad/tpIkSlyLOFgz+HHv7g2mQarCBHnBxis0EAheSIkrLfCSW",
+	"sriE699HFkvSL7xVGon70dExiS0aj5lIWRoP2oSC57jiu6HzRnvGnSi9RYN4LmczlhJZ6lCJ8P4qiLZx",
+	"4l0pSgi7ub5ScU+Gd0+G1rDvRDHaIIUJy6SYGbS/Pik6uj6AhOHDpGqZ3U6aF0yj69jwf/dxVBOvK8sZ",
+	"eiXEpRXZU8L1IBoJlYOB2lYDykGkV0zjq9b0b7UTDKYyb9MsM6Q+EhYaYGZbLyh0UocRup8Kq1tbTwkv",
+	"QPsJOEY3N0BvkJkL3W3eLwfO50r/ORNeesDDCZy9EaEE0kiNQvXo6PckhlfG5lkcjQQVBENe1t6wj+M2",
+	"lmS7m9cab98Rg2rtqn5dNvUW/B32NuHKlm5LXdgcFIVHfIcTuL5wca8w/PpZ4AXYAkJeU1HgAuMuW/WF",
+	"azPAoiqJ0WF4wXaWjrwfHj1s+OrRW7i0ZR1kAWUVMMzFcLSRKFWdT6JvmgfeS80X7MT6ZeUluqL9lkdi",
+	"TnPDNKt6/riYIfnRdl1yzDOVzIyOjNX6N2wETh/rMB9D4EFEUBoAQWlgiNLDFmwvz9tc34Zv4aMNxhSL",
+	"SZ+dSe0lSz280zW0+y7ObE2OU3c8FdD5NDzDJrbcC2xfL7d6AdoSqbMUON7r8ycrzmxSlnRZGBkG2GQt",
+	"mA5jXszjmlBku8sIhpHpXAFPSkmZDyGyD7QmlFjqAieKQIXVzjgEC8qMkSld8Gw1En28v/Fls0q4wYPi",
+	"WIa5gVkmqmSxuvI2aOcisApnj/h6tLDPZm/BIOwP+t7k8htlHW+kBndkneJuwjYUE+lBWCSqm4U8gzqT",
+	"is8ESw+4wJTo5VwGbTxsh2AfHbFimvRdIMZIzJgmj46+PW0LoAB9xvVN8PETg0qs0JLQkZiyJdyAEAYN",
+	"Ygn8w6xlSJ7a/hSGl9qOWCjAQAYKuJxGArWldgZioPGXEBi7qCpo5UTpibr7efhVxwr8SnyqcFNqm4Me",
+	"IB3eVmulzdbooIbrGA65SWRX0qJWaJ6g6/OQvmLMxYKboeGN1QGWXbOBtE4yW8riUnnz4qTUgJfmMg2K",
+	"qzn09EKeuVbBXOCWAdbM0O0aOGfDMFsXg6TpJRO29pBcClbYlB9zqUJbe8W0GgkdqNltJIFBrnd0l9b7",
+	"U33uuKHtV2loMYoCSKLAdOM79t6Q8NXdr1W4z1r8uT/+69+2IZvYYDvlM3FQ5pYVtajlxGrlj36H+QAN",
+	"vVxLJGsr5xsG8UA5PnJKbK4s4ZpAvs2CGv4UcLxRxZf6cb3qYUy4wBSaBTNX8zvHt0RVmHJBV8BqRsIG",
+	"nRsGGAHj27V65AmZSD2HIOxkTiZsJa1hw/G7PtasBbVEECMDYJg8VIUpUgiU5kxFI5EULGVCc5q5lNdS",
+	"Z/yKrRfBtEWcLBAeQKehbCTgyAdDclYFingftOOj8DjkpPVgEjwOb8bBIg5mhwZgwEggJLRmTGlhxSCX",
+	"rJ7a+pR3wY9r1V5vYrgNxEGHOvcG2v/JfPV1Ia8Ysk815zkk3Fayze3Zal0SRZh60Eh/NyzF9491KRMQ",
+	"FqypVhE2OnLmCO6SL7EDjs/d1+gw5QtW1R0FWLeEfnCln/hl3Xm2Q7ReiSZb+Q1XUedYHQPqf5m3fi4Z",
+	"tHPBgrpV4Y3dGIfbny/vcZc5F26y7VkXftef1w7y602Z8ADrzJmoCKw7aeJMrAjGYflaHu2pGUNygZen",
+	"wgQZ6FgpSz0SkCHW8qETXmz6p8IivORv0BhtyUUqlxEUVY2qbGiSQWWnQSX6QBRo1Zcaf4/JpIClmGnt",
+	"+CMB5eyVDS+NGiNgrfsJ00vGxBgKu0Pl+xijayHyFAe3KcG8UEMSB90zYkz0AumFEmyP5JuxR4SOBFag",
+	"BzOsrSBlGU4DMnIpSP/Rw4dVwon3Lo2EdS9xTdgHrnS7+RRlX0ddX2uqiVvfl0k28dDpNL4uSVrQqfak",
+	"9JnDX+9ln68oaaSSM/rUaHKAGYMObtqUYA4/BhmhjSSSlnIV2ig1fj5IK8Oi5H0wCvmx8M14cEpy6I/E",
+	"LY9fF1x+gOkCfrBd9sdPfnMh378StEPoh2jnU95sAZGqQEgoznZe7625u39guhsnjj4bp/1C/PU3mrz0",
+	"SrAWrAGNqFv4q4sHoEbkFKLwrRYRMLBe85YOVYttbTreQ3550lKp589GbFzJEgQzV+rKtk2SNlJOnYLV",
+	"ytppVBxBNuhkZf43Ev16WE5RZgyDl+dOcPRhNVYWhJQna7IanI5EnGWLMeD8Bx1HGE6rmIC+ELAeFCnR",
+	"By6vWFHwlJ3WxMCTkRBllsWkYAtIpALt0v4+JGdWpoDKw9hpwp1V2JRVuLIYUHqP+ltBFgR6HRvWjBKk",
+	"kV7NAcfmoFwxjACycfPWEFKPWcqhkEx80rg6BqfojCiSOdTdgT7eEoo10yxbu4Dsa+0R1FjOtsZg7k6G",
+	"tLVzP7MPf1fOFkRu4QnfZ1Ldy57bZU9kBpUQcC1x8xBYh2uu/VkZfatJ4cmcJZeu7KXVwQVjqToxXCZj",
+	"VEFHBdfbOyLUs0/D/gK5x3pQZ0wYtmMLMyOzBxHJMHt0r7gLA9Vqf024jiFQz0qF6ratdgV9f51HwEHm",
+	"gbIfDMDooUgMLQChBm0clFLSfMGGI/EMq4OtcHhrrDtB/67r+K4LKrCtI9w6UpkbSlOegTnBeh2C+W01",
+	"YnebGXBRdYkQaM9wRRT4mqQ9c5NjJdqlt2D+xnSN3zh/uoDOl46G+yjY/PKPf1phZXBNdoVCxVfCrYxC",
+	"7oShwNUgjFBkhTVD2wtZfDW0jsu9J/V7s8Iaxb4utREnvAZRyadLuiL96gegYov316RjN9hXQsh4U/sd",
+	"mrvaaGMtsBCSZFLMsIy3cxdWupnXuNDSL1ISTPSV8IAndlf3TOCeCawxgWdccDWvibSkX9kXrFnCcABP",
+	"HNdkARBxdGAjfbr9+JWT0czvHYpnIMeDtG3EaWienTF6xWzz7cqBpthI9AtzcKSQEy7ANGOjjHBbgilo",
+	"H5hBrckiZcUA88inMsvk8qDM1UjA4I3cBbODifwQES0xCNmMLhjRc6N8DMmZJgupNHl8FBFlo7UyjgVU",
+	"jYyQ0xlrjcYMYwkgEOjMgekz0Go4YZfv/W2dBVlAWDii1zJFKK/IkhUQKfTV+wt+Rf58D/DQC4A3EqBo",
+	"n4uJ/OCbFA6+EuNuuTuBvwltqm2oRmylY4xctHxkzFMF1aMfH3X4z20NC0tPaNHkKcYMWrKEIAPIgShY",
+	"DuUGCU8j8yslYCKAO9nVvLaXMteDITkz/AI6a7vcZbybJ0a0cppCp530pIrnVEwToGQDAGlDk3DegOFB",
+	"JfI5S8vMxTEJuRwJKU6DECZrCPEvRkFqtWdw2BkB+dZI+G/QdBGRS8Zym55l4T8k1myA2WGVT8GsEbhl",
+	"qrAoL81tC/PKOAMWnbpBx/JiO/pIgC0mFnJcO95amc22KHa2gW3enX25NteXNTbfhHnfG6LvDdHXMURL",
+	"w5b09lvpenKiteDajLVWGfEJEF5UmXeRnbsexiIly/kK648g9zw+OhpErtqHkWgxex2aHynNF8DzEyO6",
+	"2QjQhUxZ9kCh9JYXPGGkXzV2gwAwfGqvECj9MRiSR0ePgnrcXomE+tDeNN3GyQLv+x8qANwhA7mw3DmY",
+	"rYN1ZFQzpUlR3vvkb8fuUsgZhEdbgSVgzRbUFQkYqAdk5K/ULyDLtRpSoA+aIf+iFEiE4BKXxSUrFERh",
+	"r6AildUSJjS5nIFuFhFKpmzpJAeqjTjCF2ytR4RR/VwjgweKFL7NBFGZXNpgzKKEPC6oeAH0aFgBdOuX",
+	"pc5LXfEHRRp9TpB34DqiyhuEParBKBSGT0Ajh8oFZQWbppNdTtGjpSW29mkEcA6G5JVgpBRTUL5ZaqA3",
+	"ElBew+vgIDRWiDC2rTfiwSn2lZxidxsnTY5E49MWedN+iV0+UCAEFRh6ewSNKrzkRuiSQn01EOmoc/nD",
+	"kY2p7SI4dr/G0UgoujIC4lwuyYKK1YntGRhboXBMs8y2RXBPDIeNAy4+EtiUwaFMBX7KsV2KK1gbVaKm",
+	"VQ1ev7p4S8zdAsMdTsrsMrbl2d2RPVAkLo2kPLYC5sygTJnbIdZcewVyPqzh3iaBGpG5g3PfQWLlGtOG",
+	"+Q3nvsu6JrvfFUCIQQNbp1lUllXbGRUxT0CbwwDjBvci6L0IuvUGtXjIQlZlOAPyNM8VAMWA88+pAt7X",
+	"cZXuLJEeJlQkLPtKvBgvJRYoQB5OC61OodVPZQSoGuzjVYMZzgUjil6BHPoc+K65MV2NPrBrtlwFyHkN",
+	"Cy1AFCSPjn4/EkZjb7mkHJX7BmqWJcjCtZBqdVQAcL9WMRhYG55/dh8K/aWUT4B/U2wOJKmdROct9A5O",
+	"j6+GxpGGFrIAZRNyo7GsBHYCL5gqF0DLX4Ov8bUB3b2j8Z5yW+KDZO7Dg6aQuLb0nsZf/vFP62q8pnMR",
+	"qeDrCmqsYs9xigX056aK0MqS3lQMvw4qfgPQvCfj+/jA27y5wRYkqhDBILbgRjGCztO1b0jBK8EIE7pY",
+	"gc0pCxpPeqxzysNIeP+aNbs0nVw+sRrGAbtBhP5+MkEzy3AkoEYBePLUXC6xOoEdGCVmQ5mYyUv6LlGn",
+	"VNFIxN6dN57KIo5IPMlkcsnSMRqqYhuYBPb4wamX1GEyIfVIVI7DFbapi/NC/pUlmqXxSb2jrvnogbLm",
+	"uKy0Njb71CZHQzp0RGwLele9lonUZmu7RzZqw4w1EpjOTZE1MjHjgpEldK23izMyDVbrb64HylQa4cfa",
+	"A83KoT+NYWveiE/6lKSUQ2GEHF26mNIC2TfOaYsDwtnC7Eb9mUlbrxyVKZnn6DklzJaew07c6GKoPA/O",
+	"/u/wAarnxkLqsYd3HAXtjvC0vIsAZTop2BaXwIVD8S9UZgIqSwASd9SVML/hfbrX/Xnn94oD3PaaEtbl",
+	"XnW5grT/r93j8Ru/NKCiNfNcU07xD6A8MNxiV44vHuqy7YbyuuemxrkeZ/3bX4ja/eXWN4AYYH2KbEVK",
+	"Uf0ypZligyrGo4sxuC9qnMHCbyJlxqi4Y1bgwLmdBQSbufdz3k7cWqiEOOh21qD5Yt7NXcn30GLzVxPF",
+	"LtKg3I0NhSNakuOjo6MIpVleVf8BSo5pltl+7cNRxWu8ydiTODS9Z1Nt5bUVPOhDqgtW0jLa6o9zGXwh",
+	"rHsHLMyYp913jr50PFnFIC6VWea8l2evz0fikq2sR9TvZeg+igm7YkKDhF55Je2PrQkv+FsbL71Lh9wF",
+	"y1Ag/dxxYG4B35fZpVHbs1Ye90frj3XdVr5yBnfvNLsDdmwpIwjLbGq7fSUXNhI2y4jz73vv/+B61vSK",
+	"e4JCx5ZfCff8seDahhsHacTg7F/KMkujegYxmNZSy18fG+aKZrYwVsUwWKvtCVB13QhrIQWOhWHcCWqq",
+	"ii7yDGcbkpeV7wx8dad2nCxTyH+tgj0SjXjn589fEAhwIBm/ZJUlsdVajwfyuZmlnTYoSPo5OKSdtUsM",
+	"fCWsxYEtvT3oPhjhnq/uHoyAHvKp9cgr70RX9Mqwohsyz4L9lSX6NyJ5+l4xXqarGdGG5IzgfgMLq2GF",
+	"33yDtdLSb76JRkLJKuQQuqPUnb+kD/Fgv/z9X0EExwAj8nwRR+pa5EjBMAmsEkLdEpwQWhWVNTIx1yOx",
+	"pArsiW6JPtjEZlJUxu7YNk2HapIxGZVHR98ycjQAuybGX9j9GikaMwuwvNElz/OOHoBv4Jt7Wfde1r3n",
+	"yTWejIRxZ6IusIMDwy33zmN9CmwP+YkZIMJIYcuUuPZOWkR6s3BgSinVNIZsy4RqmslZ6XIu+zazlAsK",
+	"SnlrculTM+FbWPAdEqifZXMmkl3/8H9EJWZ3ddhNB4gFvzSxam+EesYzqE2UyMUE/Wl6Ts5e/nBKYoNf",
+	"MdH0koHv7IoVNAOkU1GV6diP/4959B8g72Lxu9TcTg+/qx6XkOKWxuYaH4lELhb0QDEjh3SNENW/G44E",
+	"4IYiMsM8YSpsmL3BOnNh9789ggLPZLJyVZoHYEiaoXvsrZEnuMIODOAelBnUa9IFn80MUKaEC81miPmK",
+	"qDKZm3v6v2nOWXEyEuA64JotzDCQjSDTFaFkySZzKS9JyjJ+xQrVlaCNO/hSRnlm4Wdz3PEcT+w52iYV",
+	"dijSh6P/Dxqc4wQOj7hTMx8sEFfgOJX/JprEwEPYhzyTKXNCY5ttH8TFUJ40wFU7M4mXZpRPUW9BP5zj",
+	"h4+PvAxKi4KuzK9KrzLzwMiqvaj34aCBfk7s2AQ0OjFyuJyYS0F54dTMRPqQzRBHVcJE/Mvf/wVOap+A",
+	"YEl30OXjwIHHa+BY0A/PodIk7mzBhfvzeF3W3mEDsGqcbMtS9vTEbpwbu6skIL+m0O+q8ImjhiSF0lR0",
+	"LgiaorQvxvCGA80X7GYrmrCpLNhOi4G4yf0X8/6ur8ztrinc+Wdud/AbFxJb+iQgmDsdVO039uFH+L+r",
+	"5r3H5d0W8gEIcedCWpdwBju5d3/eVullZg9zDYH2FSLg0M7TnvdVYqeqzQEF5/adO5dY7pJB4ia2c0gL",
+	"kM+Mu3t39Py1IG9u+0fnVLm+bt18ETnbptYxr6BDFKYfpQsulGt812wXe4qhJthRyk5sm7UpzOTEZyzo",
+	"mB620tP+DUz3N/o1N3K/UYFc6fBsBWHYZE5tSpSN4uNOKUEAkb4steIpG4mUXbFM5gso/72EwL0YxnfZ",
+	"rNBFblwWWQxKCxdJVqa2Cm0mE5qNhGZKczEbDMn51JdPcOUjJ4zMKbTLxo4ypGAZXUVESLcdswOrXXkj",
+	"AfYHNct/fPRtd+8XpKGvtfMLru7L9H0J5067LkV7AH1fPx+7NXJBArQAtBp87ezn3mX0NXBXxDqi5IJJ",
+	"wchkhVWqWjlq/b4//Ij/WG8d0/QMXMnLiu63d3jBD1LSB/sKRPHwqi/xkqqvH7XvM62c8dscJfS6zZnr",
+	"adp1W+93IcBQoRgKns7bMlkOSfxzTBZUJ3NmW9uMBKY3GQU+srXcbNsLcPFIoamRJriOSEIVO+BCMciN",
+	"umLZaiT6el4wKG9V0AQmlQXmUpa2hpFitDDygUjZh8GQvMYiagWDuDTF9AEmcUgUDXgaESUJJSljOcqe",
+	"iVTaVrCvCg6lknXaESHn+kuZEdE17ZpFVs122g0mdUfyXgalW+g+aQDlO0/uHKocepJ9nDJs+2YxymsL",
+	"OL94Rb49/u67g2NCs3xODx6i37YweJmyTpjiO7XJcqoN+fdOev/3p7OD/6YHf3v/8eGnf9vZMIan6qXD",
+	"PW109ruxrdl1K6a6+or2sNG5xWh5C0t5yz7oMA1pGxvpN3lIp8335y5L78Ojrabeu1SXDc3smOxyb028",
+	"Y2ui7TzSoTTj1blLt9Xa5QlWOkBgrogu+GLB0ohkcsmKA4O9KXZ9Uiuh6YeDZM6SS5aeknwOWb8iJT/O",
+	"qVZneU5ECXIAmbBELhh5Ojz+7lFEqH0e1oMK2RopIO2tlt0X2xfiiLBMYcequGAzTFC2j9qKs/rmXUPr",
+	"8hu7kVzFZyyxNRJU4K7NAnEvEG3V2AwWcReaJtre2CPQMQqmFJfCF2N2PRStEaIq8sqKAvhCiiKHWhvi",
+	"gSKXXKSkH7uHLMWapXFEwmepXFAuYsjdrJ7C0l1NKkgOd72yF3RFJoxQm1YoiHXYVoW9AJWglvUSKg9i",
+	"uiiW5EpLZBhsDO6sARZ9VdIMi3GqCDQEE1Z/hYn8IVv4kj5ybmv5IFSsgtJiGHkKjdKqYArolaYueT7m",
+	"0zEXYwg3HXt3GnpsEeLKLnf9rQEcsQOGucZxpUElGyowJd4LLZ32DsMEv1Zrh1nbl7F1AFQ29Lf9AhGv",
+	"99aIryExIMXWfhlSTfN+CjU9KKkHAuu+V5ZyQYOG/TIOhBxj3Ci1VfOPj46OBtDTmpJ4CjpiXBl1DeuG",
+	"8HnUHfvAsHK9sk/sBMq1SjTLHQxJjNpkGruQyiqeHz8wl2dsIwVjorGatWsWIIULIiR9yy/X0qSs6di9",
+	"N1mNXJbkIKqiN3FkQiERHdOq0IpcVcyfsIRapXQktEFdHbRksdPOZQZ1EhkvHLNsY4Pfl9mlUzPviomZ",
+	"OT53BKibtzv680enh9vzS/ln5mn3LOrucpciknJF3b8V07YjLFS3kdMIqUsWBM2iGAacWTrYyNfYBwPW",
+	"fQ1Zb9f40qmtQQhsh4sZwbKyoQoQEaULBslEVJF3b58d/I48ufiLk0XnjKasIIVcrocHPIVVdtiP7o09",
+	"98aee2PPr9DYo9kHfZioq/o12BynvTQ7Fs9WhoHcm3Nu25yDPN0WknVg3naT8IXh0eqmkWDOUXBuh/tV",
+	"x/BUG9khjgc3/Jmx+VdtY3Qw6zQ1Opy8lrERouRtxPyUZ1jAyyU224zZk5GIHRuLIa0mXpSZ5jkt9KHh",
+	"5geQv1Jpc+YHUPKwS300EhKWQrNsFfk3VFDGnqc21GZB8xxqDPcxsmdpW7yh2gacuwqF95k/YGsDk541",
+	"vpm5Ibsag4LAaAoePoCVLVh82oiyeXgUNIzGNyPXAqlSMAWZFXJJJkYGJJOV/Uc/l1lG/vD07UiscYvD",
+	"j/iPMU8/DYbkjVyCD5IIcxFmXBkexC+ZazyCWcpQQ+6UUCMr2jwAyGGqapYVcvlAOT1xJPrrHtIBdrny",
+	"5kNnpzXQOSWBRQ5mrtKnXJ47xNULFrZiCSyHlYmw6jGFGiyvCo7kBVNMaLORylDq5o0I2lHBLFAzYZqj",
+	"Q+XagQAFaHB4Q5/vypg4EvApIKbNzvdmYqoJzTLo9mU/HJI3LhezsAcxElSboyMbT+4QrMeQEQrYFfQY",
+	"Gwkj4jctz7bnlR4j2bgjdlRVQ1SoHZdi4inBFgkqImVOtCQPH39HXvDvSf/8xetXb96OX5z95/j7/3r7",
+	"9OKUPDr+1sbw6cHpSHBBqCHeRVQnrSigK6CybnvuSCxKpQn4DKyoh4Q8JD+aTW34NCLU0AkCHg3ugcW3",
+	"ebze1OJN4tYCHCBiS8+3ADNI35aqQY9E24KM+mbQbSFtY/ciPPvBcCRGArfVvP5i0q/utWeFXLx783xQ",
+	"5RWh+4Caeeda5yom7948d+sFZBBKg3LoEpUo+YOUs4yRizljWkFQ40ioOS28p0KssIGHhCRjrkn/l7//",
+	"61DlBlAKvjpMDyG3OOEp5hgfspTr/zXj6X+8HAmuyJSBQQwRCSQagsqv5YvWXIRRkklVyfbdm+cj0acT",
+	"JbNSMwJ7ioy+Ko1KKyQplW2Oh31DlVrKIo2Is+49PHr0u5GoAjFO0S8E9W8FiQ/LIosH6LUwHFlB95aq",
+	"mcxIpHIpMoltQixVeNNhE+8jTxJVNtkpeUwKlvKCJeaqpFnmNvFwJBZclJqpgcNoJGoowKGH5HUBDfMj",
+	"kkmZT2hyGcHhHEBgZzQST/7w8uxtRODKSwyxmW3Y+r05SzjNDvKyyAN8xxgTxw1GAgKuEikES8yskVXo",
+	"0Jjww8sLM/NlmcPAbhPA99wAsnDtrxycXHvU4FKL8ZW42eYGyQO4V7zZq4LYfmPfyrruVq+66u6SmSRc",
+	"aOkb1zBB6ASqgN6+DaO+oBfIDUGyKHjKsHAz+dPFq5c2BSsibDgbkvjjqPfEsrQXlGej3smoB0rnqBeN",
+	"ei+lZgqeGZ406n2Ku5Zu+W+Xqvm7o6OjHdZ9cclz8Nja261+yba50dp4aGc2Vxdr36G8391YoWvsF8Tl",
+	"FsHTDMREIlMDNDN7gCXVYt7iskGOzTPKIazQ8JmOdxJ1FZFw9TLRTB+gdS8i1Tj1t65EOlyoA/YhYRmm",
+	"P+K5r03SBEw4JCoGHko0TTmKz68LQ7qaGyUOzGFRLw8ere19HzIcrhNOBaB24wTwafOdJ8AJFxRQam2k",
+	"ABD70iLpW7PpL//4J5lylkFJJZBEMJt1bbJuTF7XjZCHNjSLNcUCkmZFuTAKly4g0xsOoPe+hWwDn8lP",
+	"CMLqLdwSvLWzaWibC+bhHRBdl1HK9nrBO+e+hNK9e2d7PDyKJ7RiGesNA9vMGVHvw0GZG1hbvG+zxNXK",
+	"zm0xfgyJrQpnWxe1W0BOSGXssFaIaCRAe0OBzfwKXxmZUEFyD/h5BrbNtGGGBBcejcQWU0kIjtBs0ofQ",
+	"HI8xxF1wIERHpGlPWbQy0ZEIuWhtFqcP2pAzO7qBQ8o0qEgj0Uf3FazV6tay1OT7Vy8i2PHxd/gbPAB5",
+	"/0eoDq8Ojh8+fkgOR+I51VwcHA8iNJyY6VMG/R2hjkFkNNPT2Ayu6SR8Cxn+SBRyeRIEXhdyabixM4Rg",
+	"ipXMyoWwsAcNBfLQnEdgJPqyIM+5uGTpuRjY109R+Xf6gCZ998YDRaxcdzLqgTmGLiYZw2oVVvMckj/C",
+	"+pSBu+vojTcTxopjINeccdBmFYtIXopEl6jCmpUmCYOG5VZag0XBVawlSUql5cKONxL9GB8MUfW7ZCvU",
+	"/WKMgLB6fXXy4JrJ/agn9jIdCYsH0Frc3qh9qqA6jWYIQZAgVxBsjwmC1bIHRMuRoLisiHQtqrqaEbWs",
+	"eW3GnbbiUNXb5FwTX2JIwxplbFFaKNVoCAypnaURlgh3uVrmfOQkYwtF+pRMaIoYAuB37T+RxgZtdhuj",
+	"Hxu1VxC+oDMWObEjlUmJyYAUFNSJlJegBVfu20Fg7sFgyrq9Z0i+lym3iiBivLXyIRPBc+87A85IgHb7",
+	"6of/QhV3sKGg4yZN7XOpOai8e9bWYCpkyYWCWY2CfZsa0UZdYwfd4Dcn8P8qBfTPLyHfhbfLkmNXlTod",
+	"uCHQuAs9XFzrkRQMdP5aU/dxTL96QfdiLpfQHDkUdf0VVvgW1NAyOzBBXl/4DdwTt1CcpHaxfAYC6szI",
+	"/jXolr+iOiWBF9kznty2qe/yI2+tQusx71aaM3R73fbpyXtLa7qGG70oBfSVClQKhVVrwT18WhWk9T7r",
+	"ic2EdUbcVAqIdlwNCfZBhfp3tGpKOxL2DDEa2auxp1bZwQ7clavAjMeV7eRrQeM6qcbdHXq/Li7gY9+Y",
+	"3fZ9g88v1+CTrnd6DplLKy/ZSuDoVt83OLcRWRvaDOKMCxah7yuyDfiiQi7jEy+TPQD/K5RnXaGnTC7J",
+	"klpnvlM2ST/IvOJiDJaZWh6Y+UvIsfXHQDqY6+Lps8bcA0wOCx4s51Qrmue1zzRfsL/hi7/8/V+DCJp0",
+	"G3pLWOQLw5jVUhcz0C/Ywc+l1Oj1fXLxFx9i0vAOYciJtk7xjp50FV0+xXO5ywDHmjceyt+aU8HKt/fX",
+	"/23FlNWgHCQHugintcjHLy8IfLQdBxtVUBpB21oFXYOMcuW6eM6ksxCty7k/wGg2h3B75RR8Pb3HxtvA",
+	"RgTmpnS0qP0SMGhsOCOwB65sbhg2SvfNOufUSF9MYBd1dGi28re7lmt+gG7Nm6K679HpVnUbX7rLuXmj",
+	"VsbgUag9T38rp6vaoN5MuTCC/zqOP0P3AWQPQmMRTVdhd7ZT4pMicTSSZIwWilAwJI4EGN5Oa5F/J9CP",
+	"zVYJrygF4jqnNYiBGjMS2NG8zNDIBwkctnJ+tjoxeoZNhFxP5YYCdliPgNAZ5ULZ/K1mgj782CZ9vIN6",
+	"4p5A7yaiBCf5EkbDTfzgN6/l3Nsb76LpOqDKztndXqjyfYc6la5HR498F+vqcoUwvf6K6UHn1eqauPQ+",
+	"Q6OYLoLyHX7uL9lb0iBsyp2qDve6TV3v9gp9w6BjvW37Bx2+zbWGzU395WQvQipmpREKFjJl2QPIbMhL",
+	"DVHUfcOEBcvWOstERJXo8crATRmRixcXRLHZAiuLu4I1I+F+ly6DEpvpz6FDBt7yg1NwGZtLUVmv8BWX",
+	"GYZojsSFWb/rOXXFvDpfibiNtlMDV20Wr5CR6D86+v1gSJ6m3KWO+GRaLx4Z0Skt6BLjxV2HnM3Xc43I",
+	"764T1Ze5qnflLvdX9v2VvT83NbQYZjEDk9rcjqrr8j4smG18t2PH6tvive2+EWUzSZoZjDU2i8J/RIRc",
+	"2k6qyznVIxG09sM6Ug5EGN02KRUXRt0ACv+gyYIVM5c2U8tde6CiZktWx8sjy7PRisoWeUY1G5A8K13+",
+	"GzJTPBMMIhP/H3tfv9w2ju35KljfrbKUS8mOO5OqsWvqXt9Mbnd28lWxM111m70iJMISVhSgJkgruklX",
+	"zV/7APsQ82D9JFs45wAEJVKS0/5I0vpjpmOKJEDg4ODgfPx+PtGOJfZEk5eAO5KwTnxgJlZ+8/ggYvHB",
+	"TOciVjB6GV0h5iNEc1Fiwa5KZAuEhMf4oOsrqqzypp2igOGwV6xw0F5juwJZiqhoMPcGEohM5ROmZ/A0",
+	"FsUqFZk9P6rUDUC0dqLEDkA0uoiqPROcxEth++HcxjlurKkrIjJlBjlUwZ5qD6dWuO32+eTkpBvhy6rS",
+	"wI1bFsTHnTingCMWKxgZM7APOsyzkM+XZdqIlX2LXRKPLpxHYT247i3PqPpOX8tU5IcG4mRlDnVckKMG",
+	"aS2UT3poWKrtFnpy4sthV0TbodtF7MnJn+EmCXVdM2lNgT8dfwcmdKxwUFK9UPYqvg6NDdzdKVx37dUa",
+	"QsB1mzkh3SDd40ZcNXpfbL77zXe/+d4FdLaT49oWTDIF+a8YgxfzKKg39mp/8z49E610Ld+L4tWdHolf",
+	"iXY+xizzwbRvGDzhx4mGDYlD2kQwU/Zzwkk6UrqQVzTMvXkurkSOM9nmDLmQYyXSngTbJDe4UXeeHH8H",
+	"mpwi0qbr2D+rV0auOBUApDIoVG70nLwOuvQ26NEdSkxbky1iFIxTf0+o0+gkwZV2COaTH9pw4AKhDG9x",
+	"rpNGj8bOsvc3sTRsqUvgpHb2GuHbOmIcYSK4He6D+mEfaIDgQqmmSi+UvQeBI56cnPRjlaRcZstBKsfC",
+	"FAT4irlOSMfT4/M5g3sY3hNhbn8CKRAD2xcpDCROzIz/E4EIXA5Edbl6JzBnV8PE9BWjuxD9lxfOtD1j",
+	"yTDXCyPywbw0k6RC/gCbHNM+clg2abtrY9MqvH3jqqW1h3F63EAbrCq5hzbFbqxS9qbV3YUijJ6Jymf6",
+	"+frQ79bIZbKJBu8V3fNVQ2jhR2yHz6IB2dPg3RXgFg3wDlx4dRE9+mj3520ZS+s8ebkAUFN6S50ej37D",
+	"v84IHiZWM750PxUTMTMiuxZEnpdxU+D9Nb+KvTdt9ibYn1D4duSRwnftyaK+lhMvyAl3GbQdnaPh170V",
+	"xqj3RuTAF9Vqv65JfJ+9CUR8nHNVYPnvVDC+4JiNiyKc60y4xPkmwU7FTLcksqIVFQj27dtv+PKHMdfo",
+	"w1rOajTXX5tdtneqfc2Wn1MxhwbW7eYtE9N0b5ryjycPn8sH7mCMqAg1Bqa5XBciArgrDKcjSPUps+sm",
+	"LakmxviwkcxZ4n8aXOk8idhEZGlvyEfTWK3dO8z0aCrSAZYWJBGGNFZvcwEGJq1qamPDO2MJ9s4l5xEh",
+	"DPXZHtUR9BGAGJJ/w8t/sS3G5fHxyVO6MNSlGok06RII8oz3jLAquuHByN/cRl73yk3NA/HX+QxuOEPc",
+	"Lar5puaBpVcaytVtbroKp95as4jQYYQXglMSAgfcQeBEHZKdv/C6LKAUuPkH8xAFDgTDBM9FQyzMFh/m",
+	"mU6FCwTviPQuCzEz2zcp+CqH+h4dzPiHF/jg4wpJm+c5XwJkU7HM7AU7hAfRwYfeijC7XXU3uTGFmNNB",
+	"VOZV2KjzuEJ6yU3RCgluH18FJpCzcnZw+pgwwekv/x1SFWIMe/KWHloFA8A3YIz54r4uRRmxWNy0g7TV",
+	"lVCtkw6fijBaBwtAYzmIDvgIkDIHIz4P/pKKjwp5bXW10gO6ehBVa2rOSwNQ+iDq6Hvzf5bKlEP7mcPq",
+	"GukX2ylfImX/ECodYJSzCS7rbg/WMOy7nKxxfvY463d+wsaB3nDEpj1ozWA4+kj/uqV6dxKOg7uXv3ZT",
+	"HX7eZ6reVjnIzE9pgzjd1KihyQsZkeuOyk1+yde1O3fhcymxnrPWRNsugPduZTlpehTuiz4jMIBHmh1s",
+	"vC/KtRp+wfZtYGXw93vBPcRITeREnxiUAAWuZXdoiRTULh/Zl/V4lrWDAu4cV33Fc0ps9H3XC1WBlw1z",
+	"zVNAha6LDnvLjWFJOR8UGtgNIKWRPkqmbKnLWJmJXljTT+csgWLGhBmNkU1eD5vgNcCFD4qFYgWw3JkG",
+	"cn/CNJvx3P4FA1oqI0RjsZX9rvMsq2mpd43EmqtgUPkUR6senEW8dwm9cLjdYM1CzYhMDbIm4DlZztrZ",
+	"eNyI/V6A5+Zu1nmVQi4j26l2bVvI7OYcRvel1uy8nWdZO23eD3qBbGlARYgC8sXHkL5xdQgSWtMrTfs/",
+	"y+uFXTupP3xRD89zG3LSQhl6D888oyPgnYlt2Exbxpr98dtPWPNrclO4HOEjvbF3Iyn4GP65cmLaKAr3",
+	"lXbWylYc3LM/Gd3WyWijmG1JTbvJoSmc4daT07pwgs3WUMdy09ai2zD4EJYPi1XYVIh54DNkie3pgBdJ",
+	"v9GoWt2Yv6TVFMF28s0FAr+mHX/Frr8VxU4b/hewerauiPduK/uC1gSO3n5VfDmrgixh0L/bV4fOx5tM",
+	"mzfgf/7vOzdtau20CF6dheePQGhZeU2CTw/mVIejtiERfj11zuqgPktcbeiAakMdwx0V5yVgQWO9aKym",
+	"YsmGS6usTqtM+NWMebYlYT5WgNLZmna0JnC3n3wUNvEwKUg3lfZ9mvg+WcgnCyF391pVN+Qu4LJt1xCk",
+	"9N2NR1k22yUUiFmzHCqIZ5gtuxKY1AvlLBlwpQpgnc1FUeZKpKcs4XM5mIrlwIgiYYYvDVtMBNA42P8D",
+	"XDqtEHAsgft0mY9EEiv0jdr3Wm1orA0FiktmhVSnzC7VhM0EV1RBf3UFOHdwQ08qILnAlCIsVDask1oD",
+	"biaVNIUc+Wp21I8A3wV0FUoUC51Pu21Yn9nsohrvuwO/CppprevF3/t/SJJngkjoIURCwxKwMg57Y1ns",
+	"lGKbwJtoJ7TCYSe+zEUCcHDAPwM8iyB0jnbYl8VT0WLfSzzUUy1yWYie3XRP3dMdQH/Lsi6ekTEgQpun",
+	"lfbFBPlWqqJ7qDUzFbOa7WCa6zmwnWK1fO12QrqOmJFQagSvHYpMqzEkadn15m4+Y0l8EB8kds3O9DUg",
+	"A/TZuWpa59A7z1ECTWa8uNL57NA0Mq+Ua4vlDuDpqhYeCKVu94W6387327ndzrXd2dwKjBDkJWKByvGo",
+	"Hc2rcE3JNWzvR4VAn0Szb6JB/53TNnlyfOz3aKurdFHXRnw0EnNIlHWu0VOW6Knf3eVoElX44naHVSPE",
+	"VKEP1fma9gQ4cyYVA2IfttB5Sp2zym+YCYZUvP2RTq1x0Mmy2cChf0/FMmL2Arx/oHQxuLIHerz4S6kL",
+	"PhAfRkKkIo1iZS/mvBADIpjC28pqvvACcFJpdSXHZW5v+u0f/2w0CS6FuUebwLa2OWTpJoUtxO+KCH2z",
+	"BWyvoGqGFVKBcZvRaDmB9YBGbRZF02IrIX9qgz/lZTZ7TzlWGzMF/hO85Slfss77y2ddD4bAvju2Vw3j",
+	"Y90WcL/K9aw93r5LAsBL3tx4oVO+7LNzSlH47ulT6gzsZ4ltuJXDudA36tPPd7t+3rclFsIPBKlPCSd2",
+	"ICi5hvSxzFmhC57tk5xu17zXU6EYrCGgYEz5MlrdH5E/3i2r1kVZ4SbvUinTZ1hpwoZLlkylSsn6p1qV",
+	"M5b8krAZUc5c86wUhC1pCp4XDkGbdUbciJ5URigjC3ktsmWDV/+lNMVF2L/7KBdpWpH2Q3fOZQx6/Df7",
+	"XGuGZENq/Y7vfYdPNuijc6h8lx88sTQekzoKIOOkEWkXpyViphxNGDcs4Sn/d+TT/NcnT1q10i9tDIrf",
+	"nWCpgvv78f2qqGBYtuddClXk8t6z778el8Eqinpr9nxNbYDPYCspsn0/iB5mEDp5xFefOqh3qy9yOZuh",
+	"4akXIu9ZXZFGzCxVwT/0CAswot0l1TNr/0rFzi+evXjBOi/++vq8e0bXDTIqL6QRZwyYcQi5EI71z/uP",
+	"nz6JGHfY8o40j2NyUL5k1ngm/huprJYbS62SvlN90rBxCeUnCGPtHBZcseTfrR6cgq8sVvRxEXGiSDVm",
+	"yb/CmkvlGJAFa70jmmNOX2Gt6HNW1bq4j/ZXHK6vg8vnBTgl/NJQYwLAlBVdT/A6Hp5jnFUnPkhTYNVj",
+	"kS8jVioC5T+LFQegSfghePhxI9kXZEIGi/TGSvxFKmZzDWeiv4nlwWZu1lvRI9jne0cEDsaoxS2Cy2fB",
+	"m2bxrGHWQM+doNK6rz56ybhnV82+SvtLoG8j+QAQ8Ernkb4C6vRQz7VvKA3W6dGwzKa78e+HfPs84HDr",
+	"VJT7t0ii340csXqsEliiPxEt3M8J0oE7TnkwgkEbAyIv3JtEtJvY9n3Jd+J53XDs0D5Dbjf8KqJCJpp6",
+	"RBYmendiVwd+M9ZBBF+IT8uxsuZg94xx0iX4CETKPJRaS6tIrW43q9Cut123U4zf4PpANwOJeq4Xh6bP",
+	"ntt/N+3/3EApfTJa3SmSPoO1gIRiYw1Dr8fgZyNifacGNYUXgPmlhj+8ELmoMcTD1u42TEcFD5i8KXq7",
+	"VvjsQH4dPR/QmikmeJ5JJGgnOnvwqxEgHcrlUITZfI+Pj91dSMPMzkEiEV7OY43MeQ5E7x2AycPYGxQS",
+	"APNeSAbPFhOdUZ3/k5OTkAfeDsM2Ini2Aw/8f5TZdG37Nr97/44+NlL0WcEH7D07rxjKpIsjATjLRErU",
+	"cS6WZMZVybOktcTjLs5XP0IIFty0VtRGfAaQf7OgW1a7tFd8Q7C27Sh1crz1KLXWoxcXb9h3j58+7T1m",
+	"PJtPeO+EoZlqlwv4llcM32Yrl/C323EI8KW1ns95YXeOg9OD//3Tee+/eO+/f/548uv/PPgy+fTvgvze",
+	"LuGdue+/Zjr6YHFYtdDuUP8RiUTmc6FEag9Zbg/Ym4N/YHMQ9yC70QIvaJ0HdAfT72Pw143R7/rspeDp",
+	"W5lB1eIS6z6JSxdUubdUKzuVPAJIItdC7lk/1P5xUe2+Fv8WRLEUuS301VUjb+BGH9dW7pO6mN4KU61P",
+	"umoHDl+aQsyq7KyIjL0wFG4O2bwcZmtJXGA1r8fMI2aQmnq4ZAmEGQZgLCSsM5HjifcIdrGKOlbDJZwh",
+	"+qwRFgOWHRhMkBbXggp16b/0gWChqqHxIDlSpaWx8tIR/XGfGc7tgXZsjdmI5WKUl0B6BRUv2UCYghfC",
+	"HgeV3R+lGrcagu7Fbabg488wBds+ojSCjbgR9BEjnaUDXVoDaTSJ2JXOMr0YlPPIqmkA7LmWhS/kgU+c",
+	"CdWOYlQaMbCvv8NPQZaEgmUCEBqJPQGPfdJz77Sid+HPO58EnCA+o+fuNoDhWtsevfDjsQ+m3nrgw0F3",
+	"VTK3mk3EjLC6FeL5pQ9cBPtFpanbAyLItgcU+WBhoIolRD9t4ETSZwmwKg1SvjSJc1hA+oA9arr8R54X",
+	"PspHvT+t1sgxqHfILmaZNcGKCeZgwsqJFWIS9NnzGZeZI2QSImWcJUQIlZx5okF4GXAQwo0Tfi1ipbQS",
+	"fXaBNxtHHyUFKpzk48eQivDXX5NTJCgE/mATq07y8SMM4cAu019/TSL7jJ07rpbw52//+Gc3YqPSFHpW",
+	"ewwv9ePy+Pi70VQs4R/2Fd3IAzZCltRq7jc+jj83NVu/VnDfDfi6K55lQz6arnX+E2Rm2/bPGGczntnN",
+	"XdS4GD3TAfo2YoUJXHMt7eQS9B4otU5yBKN89PhoqNNl0kX3lZOuQxOrxJGNYdmJS48EKklZEN0b5H+3",
+	"RmSc1vlSwzFeB98gFvP41lvfFORwE7I/2P4BM1JBKoESHYXAaeJ1U7plg1i17o8+un9uO98+I9xE1Lie",
+	"IYrNeEq+SFlAprxDpUSC2nNm6ucECICo9aPCofEx3SfHT9oOv4H+2H7yxUfSPcrCbcgeDiYYwa1CV5kx",
+	"rfZJW95l+8Qe35t6fSDV+g3DcvhF32jVthuxWz0egda6I7bt/wTDD6isPY9USC96htSmJokwCQeDdq7Q",
+	"lmcZEp0SdwXUA0Hpmn0HxByBtHo+z5bNSjJW27XkKRtldkFK8ou0V+3WltfdmU0PU9mz67r+2ng19zbU",
+	"3RXp/r59bLMZdQSrcjfa6ttUZI1H/2d6DgH6LbqYdYrlXI54li0Zd+pIK9GNlVSFZph7N8/lNbwisD/t",
+	"yQ98t5DNwRL7H8jggDQA5OiD8DNpQvj3oVlx8I61PcDP2XBpW208QNpB/WrOjyABjXzC93dcHOn5ck8d",
+	"vNeJ23Wini9DDQErflVNfJ4qJMLxL0QZvgMXnAsMg9/LMWgmmeApppspJlUmFXIm298Nn80zAWlbsQJr",
+	"z2MiKECATfAOQjvoBmWV9c0lVmuwENwEvsM+S0qVC6Oza5EmoFExnS1WoVOvwGyHlCkhwUR0eXUKswvJ",
+	"YXhmDcMcXizSWHGAxZtINe6z1/iPikq0sS4c5+6ebEdqzeugu+ViX2m1TYW60SN3xt5e/APSqisopq60",
+	"4xUssqyObdegEhdiONF62hMqRX97aygdc0cih/3EVepR5/rstSAUB6B6GeWiMM01az9ie899cw9Vt9bA",
+	"qbNpKa7021Hq3Gn0c6XNXUq4aFT37KR3hRRD66Ua6tYyMLpzU8Rzw5JiHc7ePb+4ZD/YdzBP9EMRr/fv",
+	"XrJZaYpYDQWbFMXcILq9Efk1RPeSH5//xw9v3vxtcP7y5ZsfBz9cXr5NGM8yvTBwPyiITI94FqtUXItM",
+	"zyGRIfI5sIBrbxeLNTDm3JiFztM+SzARwlozJoHEFROrES94pselYHAdE78NS36KDx7FBz8n0BraM/aG",
+	"yCWQY+iwLMrcnqbsh7lxZbkYCUiUh9Id2yYC4BRCoSdf6QXT6gy9WctYdZK3by4uWaNSO/qI+Lb2zqQL",
+	"dozxmepaEXlrrCgP3lowZPHIsbImCOq0iJKGlaY0IrrfTPTCtMcTV9bxl3osXOnmw0QXGzuRtlk+Xlqo",
+	"eNrQRH3xeYT7E+UXkYJLSpVxUKiFJkXTrMXbLKajj+6fu6Xf7qLvA2q3bp+9KAz7pRSlSCsSO/uwFfhU",
+	"ZBIUa6bHbKzdSmiLTa7roi81RLlPzq0HNfma7dFmbHyu+R7qzwaswq2ic2eW7zb1v5fMh4ue7iqUNzN5",
+	"3MzvQm3eItPbY6Po9t8Y9Hzl1S1VPpIaHmtG3kclFrF6/+7lGeMUsLMnsbqVDAsBOW3bLdn2uGjTwrtz",
+	"8+9hoqQ3XPjfPsP63vC7S8L03ZTXbobfES8KMZt/rgfN6tJcLwCyyp7WGa1xzF0jZVNteBt8a+euHw9V",
+	"KjIRzI2F7ThZqFiOAPqvrRiBaixuRjx3Dx44GtHtDjj32XuD5GEW9rnyS+SwfjTybjqaoi3uus83VnZU",
+	"Fqk00P8bE8asWkY3dSz2WUJtOwLzhA3FSM+E8bAB/Vh5w2fBoYoLPHh+QLnnMGRIKs466FxDwnvYlWMl",
+	"FB9mUo27Z4h8g6YPFHjowllS9r2APA0AIgWThrn+9WP1V/gnGGT+crX7Eza1jxg2WFD4AvHlnl2i6nP3",
+	"SuNh3ECFnjvRBrwYjaWwt2ASwAp4kEX+LBM8N8Faf5QgAktiF6xU4wHguUNiKC/g+O/XlyxYh1tDxGgV",
+	"wQIvc2EQFOjJ4+NuP1bP68cYv3oXvFq+fqWDp79UUGqFaqI5lP9cfelLFedzv1IfzhOGlmRtha6RVN18",
+	"nXqG+s8x3TfZ4m4b/crC3NTt+4xyU5PbbWw3V/tF+HBBcTLlAhOuth5VyiYIHi8Do3EBxQdkhsMbHtoI",
+	"d6J09NGdPF2Q+Pdt2dtXLeyfn7+72zmgzmNS8pCPplYtJnOhUqnGSRSrFHLtFlEVHE3c+TRhuTCisE8c",
+	"M6Ptzj0WBYa8ETwtF0W+jJVdpGmZCSJi7QRnewg4VcysLprumuj22bmKFc5z6LugwuuxLlhHFlVmQwrs",
+	"DjkyOlCAPVbgQQVwt9p5oc/O/QAMhbXaSMxEynI5nhTgVJUmVuD/5RnUY9dch7PSAK4c7ems8+T4zyzx",
+	"8uGsmKQR/+0dSEldda1bKid3pCTbDBUakYjG6pvTkDcOm39ldo1WpFpv38K5DbX2ebrqOSh/pwd4wfQI",
+	"WDFSgLb8KXHnkKRUhcySLgEc2oVf1xteU4BX0a7vDpxoCqiecnuKweNGYZVaqDdQgXHDuD+DuPUSK2lO",
+	"CXdUq2w5QJ9GguqOwAu7iFiJ3o5aFB7CSNS2DNTbmUulQuCFSkFpBZ+gq/BSrEwhs8w7W3S+ptXsYSrU",
+	"ZTRuqMYyKWJlWyMEVhztXFjFI7ViHUf4MVz672lQh5BNtl0fenKfiSPQn/nvWIhcOPWzTW9+JQlR2Ofd",
+	"ImEnd9P4ZpKe2hSwcAb+8BvAPnx2h9sVJHRiiYYjByzkTNzB5qULXoge5qY8xB5GX0wgwpAVKtKqfgZy",
+	"ALB3zG5wMBYqjXzdjhIfCnbyhE10mQNCDlQc6dIM8KmB+DCXuTADXtQLczLYLdhQGJkKJovIWuuw4VB+",
+	"bM5GXDGzkMVo4lN3M23IZU5nrz57Z4cQLsI+iHuF3TvtXgvdYpAUS60Kl8Z/iASNGZ+fIuU8ZhnDp8IW",
+	"ZXsCZT8pHQYoZRa3FyUW7m5AjMMgIKXNAn100yYB072acY+Tf/eOCGpoA7rNV5Jj+o36H9459IJarK+e",
+	"qP27tI3nOrxnJfNOjJCpkCXUxb7tSkLWXEcWJlYJ4u5zlpC4XgpT/NVe64YnZIy1Ow1sF5p3XscKeRiR",
+	"h8wBNZCP4KyeUwqJ7Q7WvxrtWNUMYB/sh2JqgNe3h/c2fsOtDv5bzya3rYLHpR18wR0f9qv6gYJwAvg5",
+	"q4nYLQxn3yFGZS6LJSzSoeC5yM/LYnJw+tPPdiFiRQwu4TLPDk4PjmCB0tvWqDJGhCmIAFKIcNtnF3Ks",
+	"WDmPwOklAfzzKhdmArfZa7oszojM1Ha7wgntV754O/ktGP8jnmVQtxOWG2HidwtTO/YPnH0Bd7dvq0bZ",
+	"3oTVr0MS5zW0Bft2UAlY8JLrTJwFHxW2hIi2pikbKHyjT3QHB54qxDinVyHigjcSrM5RYEOFQzeXPft0",
+	"y/C10Hkj2V+fvW1g/yNECNunMyd4dhbOWFERCAY9yLJZ0ycSVCwbOeSxPgBDYpapnZ8ITskwnhOhzsgp",
+	"nskrMVqOMiTnNQUvwiH1L2to8WINjZMGENEwfCVW5ECNgeowhAs5Q0AeKMK6lmLRX69tb2r43JGQOSxw",
+	"XCN1AoUATbw0zhdCeOJ99mJmj0v4HOBdYrqtVsxM5RwBkBsBo5v68xIBMzNhWOfZxd+Z+IAv11fspVRT",
+	"kb5QEbvg9vfX/FqOeaHziJ3PdZbpiP1QDi/mdhP8XutxJtgz7KOJ2JuyyLSedq3YwPjgBBLDjQEiCCQg",
+	"5vO5SIMOS/y8hr4CwYv94kNDcXUieIGK7YiNhbK7pEc83SzQmDWM1LwoKIfGT+8ZdDBiIrWnBfdit4cP",
+	"+Wg6zu3mEA60w8lrWV1zoedZ1ZipJhTLsyLErwZ9cQUUmE598nw0iXxatIJSwhlX1hiB2WLcsGcXfw+X",
+	"meBp4wiCPTJyiZtQnIhhp0CXsJEus5SN7BmND+1JCCjzkWfu0SPYVx49itxgQOq3taeG3AhW5FwZPkL1",
+	"Z4Kc4lPYh+yzsQIOMcPkFS4reyCSiC5DXUu1APZrfODQMDLYpCEeIiSKY0hp4RqyyjEXRZkrcCFiKSfY",
+	"MARYY3X1ohuxgk+FquAdXKuOVAKOh1Vaay6KXIoUXX8QXbFjA8dY5LyryCgmQoGr1mVoTe1GZlW18xzW",
+	"yktjlTz/+/PXlxeDd88vn7++fPHmNcRJYvXOrg5IAhsumV1rwOf3/XMszEQvacI6Yc3sGQkNAKoXy7kA",
+	"uiccoAH+zdyfMrV/kOsT2FXJawxhowm/Ftj4vDQTIBXXbKnLnDpuh9ud3cmIYB0jBHvk/nzU7a/0toc5",
+	"/PZ8n2M5qjSVlq1NtUS9kBRyJkzBZ/MKgnamZ9am0VexqoSFLHBmt2E3kx0r0aBHDg0b8mI06bKRns1k",
+	"gfC1OIL2w5DsyT4uiyJDbvT8lHEYdSxKtYuBmymd+UFrcDaTqiyEQzl2/ovK7pIFm9hxEgLNAKeamUxB",
+	"OF0lxIQb4F7MeD4W692PGFTBoR/CqY6uW5BVpGMu8ljBZgCrCTOJ1jOzV7z/EEggOxEKiiESwBkZlPQT",
+	"zxZ8aUAu/+Vf/oU9c7NmLyBA8v/o9arJPB2KsVSs10PM5Fh9YpfLuWCf2BtcrZ/Yjz7hSSj2yS1uWqqf",
+	"YvWp1+vV/mdfAqgtfeTwShP2ycG4fGLnuA0uXOUJrMRcl+OJVwsdX9UMqrHbdw/hMIcDOgc865WRVN6h",
+	"v2VIw06yDgZhH3XPqJ2+teehDJBGlYZaGirRptvs173Er6s+vYRakvZPR514yt6eXz77ofpWqNomMrph",
+	"mU0ZaecOn89zfS0wddL924higNku1sy7FoNCD7zcRXWJoxF0GaRpc7exjLO12/QzvhohwSBws3TdxRvO",
+	"kEkNNwB8mhvKlQPP4uoioedwvcNAnCIvyy3NMfW7mmPUQ655/zutntWhcfIQiDNeCobHySY3dCayzXFF",
+	"bII4o+/fvUTocIpVuHZeuJfVWnPSt7G9K6mk1fs05G6vA42Lp7qOtHocZs0T15moIqmrOEN/+8c/u5v7",
+	"5KKEGzpkCm1tROJoUAyAzbF3fQQ5N3YpLSbLLZ/P1Uhk2Q7D7e888+JmHIbgkLjHnQZPkSyCtzXuJSKc",
+	"a3cRm/cyG6gweNuz6rb6u0Jd0PyuQ3fmDSzAyIO4R97Sjfy51wqUOxeHK7q1E6gnBnTvpu8CWiKvlGFF",
+	"+qNbx+qja+jJnJdGRCwXppwByQmKa8SsBSyvRZcmHRt2ygCcyXBlc3dDRbRh/L1CcudbnH3v2gv1kH8w",
+	"0EUNXfBow6EIuIvYBQ85FO5idkLsITNthmmDti6r19TbCkWk1paqOynqLQfz3vrmcCB3fjM9VB+/Cq61",
+	"Nn6rLQdn2NoQBtepfaAXDWm2woM1atI0Rdq4Jm4m1qnvQmTsPbv4++rW50mIUb1d1Hqy1ulwxBo6DXxR",
+	"tnM5EnhVR9PVDtaHj/ixa2PX0BMirYUvhy7gBRQ8OAP+Hy3p/FKfwQ7Z+eXcyT/sOm4zci46gYPwyr02",
+	"bDUUw7Bd/PehAa9YTe4aX0Mj0/Iaqk/Ow0GsDxX51yZyvjJe9dbcIb7vfQk4Z3S52i0OTcXoYhu9oe+h",
+	"w90TdpjzUjl4VW9r4WRW7da7F45qc+eAoAOyGEQKVK2dJrvwyD3cPYP7wIZSjMzBNPhGWUzSnC/QDsDf",
+	"eba5k+4tDb2sjZ1vrbLSvZek3ktzRPeumaLuDtoh3CsH1o5U6cpFXliLgS0m2rsUN39JLuzJZfuXuPuw",
+	"TbIADR20fAh7Zebp7FHZtaBcAGxy+3hgi926sPs+raiGlc+r+rFiGbrnB9Uda8bFykcIldqzR7g9g1E2",
+	"0QvW8W+PKssK1CvYft0gtxYNzKBcBlLD9FSo+id8H3YMPsaLpBIibdzlm3psR/zaCj2ZeHlAd0H2XrXH",
+	"u7wy15QzkNEoBr8ru6z7E/UqVSQbi6JaYTwbYHeZ0oW8ovAcZrV9Ysk53fTafRJ8aT2sWV0YuOOKvbgN",
+	"xcs+fOqT/NAREAY6of3V4KjtQNOJX6g0OO+jm4CeZVh4bK+eVxFRoCoCpLFktSj70ACKkE/eIB8E6p3/",
+	"dfHmdayAeL0jPvBRQakUCfjcnAshQsbvNYdZN3J+K25i9dNFwVXK89R11fzcAQy406OjxWJhpRh+dk4t",
+	"u0aOuszMxUheSWFO7Tf1/Oj3ZJqcVj0GR1afnbNc+K92XFp85j4Lcj1ixVxOiktHgRMIS3M9Dw5YrFMb",
+	"v4qrbiS6/VpXKtfZKXuv5AdmxEgra8SixxMex/TzhXfm9W0/3gH3t6/jE4bN0L1lRZZdiQU5vgzTWVpv",
+	"1L6FF2UuklOWXD+OUFD8VZQOpFAgh5n/zft1GRtyI54+YT+8On/Wu/jh/ORPTwEIBF9WDTW+rV+/7D+7",
+	"9quVFmrcNjAVyzDpCNvrpWKk7TKcB5xnYV4EZSVhRS5jyWJixGiQ9NmFuBY5z5iZ85HoGTHnaAX4b4Pt",
+	"TfDc++QwDSu1r6HXYtaqfcKcuuhnkOu6xGmDjIArdMzO8AwKU7YmxiyTw5zD5HW+1xF7rVMRsbfLYqIV",
+	"MI3Zmb1aMp5lIAt9XJw+FYqPpkovMpGOPS+iWrKTDx+Ycwz9UsrRNFuyDqUggQM6itVC59PKg2oyCNnB",
+	"HTA1ACADThIKDhtAMAZNbyX4Us6ELhEMsoB3weme1KdLiKBeEJ04uuZtL2MlPmCsXPIMQjQ9fXUFeVcU",
+	"xigmuRDkh6cVgeyiTqgjSINWmMnVjdhEK11CNWvyThT5snduBSBhWrEnJ3+Gbv3p+Dv0XnsMPSRfC1YQ",
+	"MCVRvSgWgNseyLDEsyz0jBeIyR+rzmpt+al7POm6XOkGKoP6RhMrKhy1yoo0kZtgmBPbm0ePnjw+Zt9r",
+	"JR49CtHS0FcWK/9Vtd5Sbl5DN8daiaTbZxCp257pAtnY0tj1UgL0btK+YyVRrNDR7+szdGvyJNgZbCjC",
+	"QlnclgJ0uM5/8bkUeRf1uIexO2UbIDCTSnPA7ma3Kp+9zgJfuolYaciapqD9mefMoiiVSFkiU4rAoC5I",
+	"QKe+r2bilCV/ff7y+eXzDZt5Ak5IWmnc9qPSHLa3bo5xl3hL4aQil+MxSEMaop6frm6b/2Y/5y+//eOf",
+	"VomePM3kTBb2T9CmtRBUhFTsEuht3EZnt+wgEkE9M1QPFEKWNAYs3YeiiUIi7EEQGgJRUF8ANocVWhCr",
+	"WGHQEuJSm9ADZ1zZI5pVsWfuxAjMwkoXhKxaz5CrZ1pEzEcUw4XjvDkQXIE7EKCBNoLaQPisnKZkE8fh",
+	"SPkqQo2lwj/NKQ49ctZe4R8rx9RYOYAKv4RY0BtXo0aOL3uEDi6y3/7v/yMXc6zsv10n6N8FiCDa8xEb",
+	"6lKNatZ+Nyw1m4gsjRUU2znHLZhrw0yPphWgRm1gfG1xc3AdxaAnFfgzrPGlenw+r5nVONnhlVjNc3El",
+	"crD3+84ZAhwpcFirP0yZG855NGultx7mmqcj4hE2rJP4C4414CxQCxAnVDpWtvGI6gh9H1beBfEKjDMo",
+	"pZ2fFrMpgBoa8hKDr2KdJ8ffdfvsnb/DTrY9MTtkgnoLsZJqlJWpSGt9hP6s9IXb5WVb7rOXEM+3K4Eu",
+	"rYwdqQdUFrGCPyl7GmQV3ewjKMK2/dNz/guEhevnIqxpsu+PFX6Lwy5B42qpSyxwtmvWSjAbimIhhIKr",
+	"5pTlopdTaN31Au5HALQZz6dAtQ0Tm5emQI4GnvaQuqYmkbUvPPj151//fwAAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,
