@@ -3905,7 +3905,9 @@ type ClientInterface interface {
 	// delays for it, sending only `delay_between_steps_days` sets the
 	// length to theirs. `template_id` must name a system template, a
 	// public one or one of the organisation's own (422 otherwise, whether
-	// or not it exists).
+	// or not it exists). `email_account_ids` sets the mailboxes it sends
+	// from in the same change (422 naming the id that is not one of the
+	// organisation's email accounts; then no campaign is created).
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -3920,7 +3922,9 @@ type ClientInterface interface {
 	// delays for it, sending only `delay_between_steps_days` sets the
 	// length to theirs. `template_id` must name a system template, a
 	// public one or one of the organisation's own (422 otherwise, whether
-	// or not it exists).
+	// or not it exists). `email_account_ids` sets the mailboxes it sends
+	// from in the same change (422 naming the id that is not one of the
+	// organisation's email accounts; then no campaign is created).
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -3948,6 +3952,9 @@ type ClientInterface interface {
 	// every way; an active or completed one only its `name` and
 	// `description` (409 `campaign_not_editable`: pause it first); an
 	// archived one not at all (409 `campaign_archived`).
+	// `email_account_ids` replaces the campaign's mailboxes in the same
+	// change, in any status but archived, with the rules of
+	// `PUT /v1/campaigns/{campaign_id}/email-accounts`.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -3963,6 +3970,9 @@ type ClientInterface interface {
 	// every way; an active or completed one only its `name` and
 	// `description` (409 `campaign_not_editable`: pause it first); an
 	// archived one not at all (409 `campaign_archived`).
+	// `email_account_ids` replaces the campaign's mailboxes in the same
+	// change, in any status but archived, with the rules of
+	// `PUT /v1/campaigns/{campaign_id}/email-accounts`.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -3972,6 +3982,7 @@ type ClientInterface interface {
 	// ActivateCampaign Start sending (draft → active)
 	//
 	// Checks what sending needs: at least one channel, a template or sequences already generated for the leads, and valid settings (422 with the failing fields otherwise, pointers naming the campaign's fields). Sets `started_at` the first time.
+	// Schedules the first step of every approved lead with an approved sequence, in the send window (see `GET /v1/campaigns/{campaign_id}/schedule` and `GET /v1/messages`); with such leads and no active mailbox it is refused (422 `no_email_account` at `/email_account_ids`).
 	// From any other status: 409 `invalid_transition`, whose detail names
 	// the campaign's status and the one asked for.
 	//
@@ -5675,7 +5686,9 @@ func (c *Client) ListCampaigns(ctx context.Context, params *ListCampaignsParams,
 // delays for it, sending only `delay_between_steps_days` sets the
 // length to theirs. `template_id` must name a system template, a
 // public one or one of the organisation's own (422 otherwise, whether
-// or not it exists).
+// or not it exists). `email_account_ids` sets the mailboxes it sends
+// from in the same change (422 naming the id that is not one of the
+// organisation's email accounts; then no campaign is created).
 //
 // Takes any type of body and a specified content type.
 //
@@ -5700,7 +5713,9 @@ func (c *Client) CreateCampaignWithBody(ctx context.Context, params *CreateCampa
 // delays for it, sending only `delay_between_steps_days` sets the
 // length to theirs. `template_id` must name a system template, a
 // public one or one of the organisation's own (422 otherwise, whether
-// or not it exists).
+// or not it exists). `email_account_ids` sets the mailboxes it sends
+// from in the same change (422 naming the id that is not one of the
+// organisation's email accounts; then no campaign is created).
 //
 // Takes a body of the `application/json` content type.
 //
@@ -5758,6 +5773,9 @@ func (c *Client) GetCampaign(ctx context.Context, campaignID openapi_types.UUID,
 // every way; an active or completed one only its `name` and
 // `description` (409 `campaign_not_editable`: pause it first); an
 // archived one not at all (409 `campaign_archived`).
+// `email_account_ids` replaces the campaign's mailboxes in the same
+// change, in any status but archived, with the rules of
+// `PUT /v1/campaigns/{campaign_id}/email-accounts`.
 //
 // Takes any type of body and a specified content type.
 //
@@ -5783,6 +5801,9 @@ func (c *Client) UpdateCampaignWithBody(ctx context.Context, campaignID openapi_
 // every way; an active or completed one only its `name` and
 // `description` (409 `campaign_not_editable`: pause it first); an
 // archived one not at all (409 `campaign_archived`).
+// `email_account_ids` replaces the campaign's mailboxes in the same
+// change, in any status but archived, with the rules of
+// `PUT /v1/campaigns/{campaign_id}/email-accounts`.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -5802,6 +5823,7 @@ func (c *Client) UpdateCampaign(ctx context.Context, campaignID openapi_types.UU
 // ActivateCampaign Start sending (draft → active)
 //
 // Checks what sending needs: at least one channel, a template or sequences already generated for the leads, and valid settings (422 with the failing fields otherwise, pointers naming the campaign's fields). Sets `started_at` the first time.
+// Schedules the first step of every approved lead with an approved sequence, in the send window (see `GET /v1/campaigns/{campaign_id}/schedule` and `GET /v1/messages`); with such leads and no active mailbox it is refused (422 `no_email_account` at `/email_account_ids`).
 // From any other status: 409 `invalid_transition`, whose detail names
 // the campaign's status and the one asked for.
 //
@@ -13336,7 +13358,9 @@ type ClientWithResponsesInterface interface {
 	// delays for it, sending only `delay_between_steps_days` sets the
 	// length to theirs. `template_id` must name a system template, a
 	// public one or one of the organisation's own (422 otherwise, whether
-	// or not it exists).
+	// or not it exists). `email_account_ids` sets the mailboxes it sends
+	// from in the same change (422 naming the id that is not one of the
+	// organisation's email accounts; then no campaign is created).
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -13351,7 +13375,9 @@ type ClientWithResponsesInterface interface {
 	// delays for it, sending only `delay_between_steps_days` sets the
 	// length to theirs. `template_id` must name a system template, a
 	// public one or one of the organisation's own (422 otherwise, whether
-	// or not it exists).
+	// or not it exists). `email_account_ids` sets the mailboxes it sends
+	// from in the same change (422 naming the id that is not one of the
+	// organisation's email accounts; then no campaign is created).
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -13383,6 +13409,9 @@ type ClientWithResponsesInterface interface {
 	// every way; an active or completed one only its `name` and
 	// `description` (409 `campaign_not_editable`: pause it first); an
 	// archived one not at all (409 `campaign_archived`).
+	// `email_account_ids` replaces the campaign's mailboxes in the same
+	// change, in any status but archived, with the rules of
+	// `PUT /v1/campaigns/{campaign_id}/email-accounts`.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -13398,6 +13427,9 @@ type ClientWithResponsesInterface interface {
 	// every way; an active or completed one only its `name` and
 	// `description` (409 `campaign_not_editable`: pause it first); an
 	// archived one not at all (409 `campaign_archived`).
+	// `email_account_ids` replaces the campaign's mailboxes in the same
+	// change, in any status but archived, with the rules of
+	// `PUT /v1/campaigns/{campaign_id}/email-accounts`.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -13407,6 +13439,7 @@ type ClientWithResponsesInterface interface {
 	// ActivateCampaignWithResponse Start sending (draft → active)
 	//
 	// Checks what sending needs: at least one channel, a template or sequences already generated for the leads, and valid settings (422 with the failing fields otherwise, pointers naming the campaign's fields). Sets `started_at` the first time.
+	// Schedules the first step of every approved lead with an approved sequence, in the send window (see `GET /v1/campaigns/{campaign_id}/schedule` and `GET /v1/messages`); with such leads and no active mailbox it is refused (422 `no_email_account` at `/email_account_ids`).
 	// From any other status: 409 `invalid_transition`, whose detail names
 	// the campaign's status and the one asked for.
 	//
@@ -24814,7 +24847,9 @@ func (c *ClientWithResponses) ListCampaignsWithResponse(ctx context.Context, par
 // delays for it, sending only `delay_between_steps_days` sets the
 // length to theirs. `template_id` must name a system template, a
 // public one or one of the organisation's own (422 otherwise, whether
-// or not it exists).
+// or not it exists). `email_account_ids` sets the mailboxes it sends
+// from in the same change (422 naming the id that is not one of the
+// organisation's email accounts; then no campaign is created).
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -24835,7 +24870,9 @@ func (c *ClientWithResponses) CreateCampaignWithBodyWithResponse(ctx context.Con
 // delays for it, sending only `delay_between_steps_days` sets the
 // length to theirs. `template_id` must name a system template, a
 // public one or one of the organisation's own (422 otherwise, whether
-// or not it exists).
+// or not it exists). `email_account_ids` sets the mailboxes it sends
+// from in the same change (422 naming the id that is not one of the
+// organisation's email accounts; then no campaign is created).
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -24885,6 +24922,9 @@ func (c *ClientWithResponses) GetCampaignWithResponse(ctx context.Context, campa
 // every way; an active or completed one only its `name` and
 // `description` (409 `campaign_not_editable`: pause it first); an
 // archived one not at all (409 `campaign_archived`).
+// `email_account_ids` replaces the campaign's mailboxes in the same
+// change, in any status but archived, with the rules of
+// `PUT /v1/campaigns/{campaign_id}/email-accounts`.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -24906,6 +24946,9 @@ func (c *ClientWithResponses) UpdateCampaignWithBodyWithResponse(ctx context.Con
 // every way; an active or completed one only its `name` and
 // `description` (409 `campaign_not_editable`: pause it first); an
 // archived one not at all (409 `campaign_archived`).
+// `email_account_ids` replaces the campaign's mailboxes in the same
+// change, in any status but archived, with the rules of
+// `PUT /v1/campaigns/{campaign_id}/email-accounts`.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -24921,6 +24964,7 @@ func (c *ClientWithResponses) UpdateCampaignWithResponse(ctx context.Context, ca
 // ActivateCampaignWithResponse Start sending (draft → active)
 //
 // Checks what sending needs: at least one channel, a template or sequences already generated for the leads, and valid settings (422 with the failing fields otherwise, pointers naming the campaign's fields). Sets `started_at` the first time.
+// Schedules the first step of every approved lead with an approved sequence, in the send window (see `GET /v1/campaigns/{campaign_id}/schedule` and `GET /v1/messages`); with such leads and no active mailbox it is refused (422 `no_email_account` at `/email_account_ids`).
 // From any other status: 409 `invalid_transition`, whose detail names
 // the campaign's status and the one asked for.
 //

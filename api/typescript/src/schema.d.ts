@@ -477,7 +477,9 @@ export interface paths {
          *     delays for it, sending only `delay_between_steps_days` sets the
          *     length to theirs. `template_id` must name a system template, a
          *     public one or one of the organisation's own (422 otherwise, whether
-         *     or not it exists).
+         *     or not it exists). `email_account_ids` sets the mailboxes it sends
+         *     from in the same change (422 naming the id that is not one of the
+         *     organisation's email accounts; then no campaign is created).
          */
         post: operations["createCampaign"];
         delete?: never;
@@ -515,6 +517,9 @@ export interface paths {
          *     every way; an active or completed one only its `name` and
          *     `description` (409 `campaign_not_editable`: pause it first); an
          *     archived one not at all (409 `campaign_archived`).
+         *     `email_account_ids` replaces the campaign's mailboxes in the same
+         *     change, in any status but archived, with the rules of
+         *     `PUT /v1/campaigns/{campaign_id}/email-accounts`.
          */
         patch: operations["updateCampaign"];
         trace?: never;
@@ -533,6 +538,7 @@ export interface paths {
         /**
          * Start sending (draft → active)
          * @description Checks what sending needs: at least one channel, a template or sequences already generated for the leads, and valid settings (422 with the failing fields otherwise, pointers naming the campaign's fields). Sets `started_at` the first time.
+         *     Schedules the first step of every approved lead with an approved sequence, in the send window (see `GET /v1/campaigns/{campaign_id}/schedule` and `GET /v1/messages`); with such leads and no active mailbox it is refused (422 `no_email_account` at `/email_account_ids`).
          *     From any other status: 409 `invalid_transition`, whose detail names
          *     the campaign's status and the one asked for.
          */
