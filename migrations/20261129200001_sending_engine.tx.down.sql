@@ -2,6 +2,10 @@ DROP FUNCTION IF EXISTS maint_touch_queued_messages(uuid[]);
 
 --bun:split
 
+DROP INDEX IF EXISTS messages_org_claimed_idx;
+
+--bun:split
+
 DROP INDEX IF EXISTS messages_org_campaign_open_idx;
 
 --bun:split
@@ -19,6 +23,10 @@ DROP FUNCTION IF EXISTS maint_claim_due_messages(integer, timestamptz);
 --bun:split
 
 ALTER TABLE messages DROP COLUMN IF EXISTS blocked_reason;
+
+--bun:split
+
+ALTER TABLE email_accounts DROP COLUMN IF EXISTS next_send_at;
 
 --bun:split
 

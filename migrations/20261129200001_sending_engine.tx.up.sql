@@ -38,8 +38,16 @@ CREATE POLICY org_isolation ON campaign_email_accounts
 -- Why a message that is due is not sent (yet): a machine-readable reason,
 -- shown on the message and the lead. NULL when nothing holds it back.
 ALTER TABLE messages ADD COLUMN blocked_reason text CHECK (blocked_reason IN (
-  'outside_window', 'account_cap', 'account_inactive', 'no_account', 'campaign_paused',
+  'outside_window', 'account_cap', 'account_gap', 'recipient_domain_cap', 'sending_domain_cap', 'campaign_daily_cap',
+  'account_inactive', 'no_account', 'campaign_paused',
   'lead_replied', 'lead_unsubscribed', 'lead_bounced', 'suppressed', 'send_failed'));
+
+--bun:split
+
+-- A mailbox's next send may not leave before next_send_at: the minimum gap
+-- with jitter between two sends, so a mailbox never sends in bursts
+-- (receivers score bursts as bulk mail). Sandbox mailboxes have none.
+ALTER TABLE email_accounts ADD COLUMN next_send_at timestamptz;
 
 --bun:split
 
@@ -116,6 +124,12 @@ GRANT EXECUTE ON FUNCTION maint_stuck_sending_messages(interval, integer) TO lea
 -- after every send batch) without reading its whole history.
 CREATE INDEX messages_org_campaign_open_idx ON messages (org_id, campaign_id)
   WHERE status IN ('scheduled', 'queued', 'sending');
+
+--bun:split
+
+-- The caps beyond the mailbox count what was claimed since a moment (the
+-- day's start, the last hour).
+CREATE INDEX messages_org_claimed_idx ON messages (org_id, claimed_at) WHERE claimed_at IS NOT NULL;
 
 --bun:split
 

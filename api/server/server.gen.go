@@ -123,6 +123,36 @@ type ServerInterface interface {
 	// RejectCampaignSequences Reject sequences of the campaign (some, or all awaiting approval)
 	// (POST /v1/campaigns/{campaign_id}/sequences/reject)
 	RejectCampaignSequences(ctx echo.Context, campaignID openapi_types.UUID) error
+	// ListEmailAccounts The organisation's email accounts, newest first
+	// (GET /v1/email-accounts)
+	ListEmailAccounts(ctx echo.Context, params ListEmailAccountsParams) error
+	// CreateEmailAccount Add a custom (SMTP + IMAP) or sandbox account
+	// (POST /v1/email-accounts)
+	CreateEmailAccount(ctx echo.Context, params CreateEmailAccountParams) error
+	// AuthorizeEmailAccountOAuth Start connecting a Gmail or Outlook mailbox
+	// (GET /v1/email-accounts/oauth/{provider}/authorize)
+	AuthorizeEmailAccountOAuth(ctx echo.Context, provider OAuthProvider) error
+	// EmailAccountOAuthCallback The provider's redirect after the user consented
+	// (GET /v1/email-accounts/oauth/{provider}/callback)
+	EmailAccountOAuthCallback(ctx echo.Context, provider OAuthProvider, params EmailAccountOAuthCallbackParams) error
+	// DeleteEmailAccount Delete an email account
+	// (DELETE /v1/email-accounts/{email_account_id})
+	DeleteEmailAccount(ctx echo.Context, emailAccountID EmailAccountID) error
+	// GetEmailAccount One email account
+	// (GET /v1/email-accounts/{email_account_id})
+	GetEmailAccount(ctx echo.Context, emailAccountID EmailAccountID) error
+	// UpdateEmailAccount Change an email account
+	// (PATCH /v1/email-accounts/{email_account_id})
+	UpdateEmailAccount(ctx echo.Context, emailAccountID EmailAccountID) error
+	// ListSandboxMessages What a sandbox account sent and received, newest first
+	// (GET /v1/email-accounts/{email_account_id}/sandbox/messages)
+	ListSandboxMessages(ctx echo.Context, emailAccountID EmailAccountID, params ListSandboxMessagesParams) error
+	// InjectSandboxReply Put a reply into a sandbox mailbox
+	// (POST /v1/email-accounts/{email_account_id}/sandbox/replies)
+	InjectSandboxReply(ctx echo.Context, emailAccountID EmailAccountID, params InjectSandboxReplyParams) error
+	// TestEmailAccount Connect to the account's servers and report each step
+	// (POST /v1/email-accounts/{email_account_id}/test)
+	TestEmailAccount(ctx echo.Context, emailAccountID EmailAccountID) error
 	// ListEventTypes The event catalogue
 	// (GET /v1/event-types)
 	ListEventTypes(ctx echo.Context) error
@@ -871,6 +901,275 @@ func (w *ServerInterfaceWrapper) RejectCampaignSequences(ctx echo.Context) error
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.RejectCampaignSequences(ctx, campaignID)
+	return err
+}
+
+// ListEmailAccounts converts echo context to params.
+func (w *ServerInterfaceWrapper) ListEmailAccounts(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListEmailAccountsParams
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// ------------- Optional query parameter "provider" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "provider", ctx.QueryParams(), &params.Provider, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter provider: %s", err))
+	}
+
+	// ------------- Optional query parameter "status" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "status", ctx.QueryParams(), &params.Status, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter status: %s", err))
+	}
+
+	// ------------- Optional query parameter "is_active" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "is_active", ctx.QueryParams(), &params.IsActive, runtime.BindQueryParameterOptions{Type: "boolean", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter is_active: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListEmailAccounts(ctx, params)
+	return err
+}
+
+// CreateEmailAccount converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateEmailAccount(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreateEmailAccountParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateEmailAccount(ctx, params)
+	return err
+}
+
+// AuthorizeEmailAccountOAuth converts echo context to params.
+func (w *ServerInterfaceWrapper) AuthorizeEmailAccountOAuth(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "provider" -------------
+	var provider OAuthProvider
+
+	err = runtime.BindStyledParameterWithOptions("simple", "provider", ctx.Param("provider"), &provider, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter provider: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.AuthorizeEmailAccountOAuth(ctx, provider)
+	return err
+}
+
+// EmailAccountOAuthCallback converts echo context to params.
+func (w *ServerInterfaceWrapper) EmailAccountOAuthCallback(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "provider" -------------
+	var provider OAuthProvider
+
+	err = runtime.BindStyledParameterWithOptions("simple", "provider", ctx.Param("provider"), &provider, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter provider: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params EmailAccountOAuthCallbackParams
+	// ------------- Optional query parameter "code" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "code", ctx.QueryParams(), &params.Code, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter code: %s", err))
+	}
+
+	// ------------- Required query parameter "state" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, true, "state", ctx.QueryParams(), &params.State, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter state: %s", err))
+	}
+
+	// ------------- Optional query parameter "error" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "error", ctx.QueryParams(), &params.Error, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter error: %s", err))
+	}
+
+	// ------------- Optional query parameter "error_description" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "error_description", ctx.QueryParams(), &params.ErrorDescription, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter error_description: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.EmailAccountOAuthCallback(ctx, provider, params)
+	return err
+}
+
+// DeleteEmailAccount converts echo context to params.
+func (w *ServerInterfaceWrapper) DeleteEmailAccount(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "email_account_id" -------------
+	var emailAccountID EmailAccountID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "email_account_id", ctx.Param("email_account_id"), &emailAccountID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter email_account_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DeleteEmailAccount(ctx, emailAccountID)
+	return err
+}
+
+// GetEmailAccount converts echo context to params.
+func (w *ServerInterfaceWrapper) GetEmailAccount(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "email_account_id" -------------
+	var emailAccountID EmailAccountID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "email_account_id", ctx.Param("email_account_id"), &emailAccountID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter email_account_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetEmailAccount(ctx, emailAccountID)
+	return err
+}
+
+// UpdateEmailAccount converts echo context to params.
+func (w *ServerInterfaceWrapper) UpdateEmailAccount(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "email_account_id" -------------
+	var emailAccountID EmailAccountID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "email_account_id", ctx.Param("email_account_id"), &emailAccountID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter email_account_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UpdateEmailAccount(ctx, emailAccountID)
+	return err
+}
+
+// ListSandboxMessages converts echo context to params.
+func (w *ServerInterfaceWrapper) ListSandboxMessages(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "email_account_id" -------------
+	var emailAccountID EmailAccountID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "email_account_id", ctx.Param("email_account_id"), &emailAccountID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter email_account_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListSandboxMessagesParams
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListSandboxMessages(ctx, emailAccountID, params)
+	return err
+}
+
+// InjectSandboxReply converts echo context to params.
+func (w *ServerInterfaceWrapper) InjectSandboxReply(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "email_account_id" -------------
+	var emailAccountID EmailAccountID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "email_account_id", ctx.Param("email_account_id"), &emailAccountID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter email_account_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params InjectSandboxReplyParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.InjectSandboxReply(ctx, emailAccountID, params)
+	return err
+}
+
+// TestEmailAccount converts echo context to params.
+func (w *ServerInterfaceWrapper) TestEmailAccount(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "email_account_id" -------------
+	var emailAccountID EmailAccountID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "email_account_id", ctx.Param("email_account_id"), &emailAccountID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter email_account_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.TestEmailAccount(ctx, emailAccountID)
 	return err
 }
 
@@ -2533,6 +2832,16 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/v1/events", wrapper.ListEvents, options.OperationMiddlewares["listEvents"]...)
 	router.GET(options.BaseURL+"/v1/events/:event_id", wrapper.GetEvent, options.OperationMiddlewares["getEvent"]...)
 	router.GET(options.BaseURL+"/v1/event-types", wrapper.ListEventTypes, options.OperationMiddlewares["listEventTypes"]...)
+	router.GET(options.BaseURL+"/v1/email-accounts", wrapper.ListEmailAccounts, options.OperationMiddlewares["listEmailAccounts"]...)
+	router.POST(options.BaseURL+"/v1/email-accounts", wrapper.CreateEmailAccount, options.OperationMiddlewares["createEmailAccount"]...)
+	router.GET(options.BaseURL+"/v1/email-accounts/oauth/:provider/authorize", wrapper.AuthorizeEmailAccountOAuth, options.OperationMiddlewares["authorizeEmailAccountOAuth"]...)
+	router.GET(options.BaseURL+"/v1/email-accounts/oauth/:provider/callback", wrapper.EmailAccountOAuthCallback, options.OperationMiddlewares["emailAccountOAuthCallback"]...)
+	router.DELETE(options.BaseURL+"/v1/email-accounts/:email_account_id", wrapper.DeleteEmailAccount, options.OperationMiddlewares["deleteEmailAccount"]...)
+	router.GET(options.BaseURL+"/v1/email-accounts/:email_account_id", wrapper.GetEmailAccount, options.OperationMiddlewares["getEmailAccount"]...)
+	router.PATCH(options.BaseURL+"/v1/email-accounts/:email_account_id", wrapper.UpdateEmailAccount, options.OperationMiddlewares["updateEmailAccount"]...)
+	router.POST(options.BaseURL+"/v1/email-accounts/:email_account_id/test", wrapper.TestEmailAccount, options.OperationMiddlewares["testEmailAccount"]...)
+	router.GET(options.BaseURL+"/v1/email-accounts/:email_account_id/sandbox/messages", wrapper.ListSandboxMessages, options.OperationMiddlewares["listSandboxMessages"]...)
+	router.POST(options.BaseURL+"/v1/email-accounts/:email_account_id/sandbox/replies", wrapper.InjectSandboxReply, options.OperationMiddlewares["injectSandboxReply"]...)
 	router.GET(options.BaseURL+"/v1/webhook-endpoints", wrapper.ListWebhookEndpoints, options.OperationMiddlewares["listWebhookEndpoints"]...)
 	router.POST(options.BaseURL+"/v1/webhook-endpoints", wrapper.CreateWebhookEndpoint, options.OperationMiddlewares["createWebhookEndpoint"]...)
 	router.DELETE(options.BaseURL+"/v1/webhook-endpoints/:endpoint_id", wrapper.DeleteWebhookEndpoint, options.OperationMiddlewares["deleteWebhookEndpoint"]...)
@@ -7337,6 +7646,1536 @@ type RejectCampaignSequences503ApplicationProblemPlusJSONResponse struct {
 }
 
 func (response RejectCampaignSequences503ApplicationProblemPlusJSONResponse) VisitRejectCampaignSequencesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEmailAccountsRequestObject struct {
+	Params ListEmailAccountsParams
+}
+
+type ListEmailAccountsResponseObject interface {
+	VisitListEmailAccountsResponse(w http.ResponseWriter) error
+}
+
+type ListEmailAccounts200JSONResponse EmailAccountList
+
+func (response ListEmailAccounts200JSONResponse) VisitListEmailAccountsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEmailAccounts400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListEmailAccounts400ApplicationProblemPlusJSONResponse) VisitListEmailAccountsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEmailAccounts401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListEmailAccounts401ApplicationProblemPlusJSONResponse) VisitListEmailAccountsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEmailAccounts403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListEmailAccounts403ApplicationProblemPlusJSONResponse) VisitListEmailAccountsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEmailAccounts429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ListEmailAccounts429ApplicationProblemPlusJSONResponse) VisitListEmailAccountsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEmailAccounts500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response ListEmailAccounts500ApplicationProblemPlusJSONResponse) VisitListEmailAccountsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEmailAccounts503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListEmailAccounts503ApplicationProblemPlusJSONResponse) VisitListEmailAccountsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateEmailAccountRequestObject struct {
+	Params CreateEmailAccountParams
+	Body   *CreateEmailAccountJSONRequestBody
+}
+
+type CreateEmailAccountResponseObject interface {
+	VisitCreateEmailAccountResponse(w http.ResponseWriter) error
+}
+
+type CreateEmailAccount201JSONResponse EmailAccount
+
+func (response CreateEmailAccount201JSONResponse) VisitCreateEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateEmailAccount400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CreateEmailAccount400ApplicationProblemPlusJSONResponse) VisitCreateEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateEmailAccount401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateEmailAccount401ApplicationProblemPlusJSONResponse) VisitCreateEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateEmailAccount403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response CreateEmailAccount403ApplicationProblemPlusJSONResponse) VisitCreateEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateEmailAccount409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response CreateEmailAccount409ApplicationProblemPlusJSONResponse) VisitCreateEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateEmailAccount413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateEmailAccount413ApplicationProblemPlusJSONResponse) VisitCreateEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateEmailAccount415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateEmailAccount415ApplicationProblemPlusJSONResponse) VisitCreateEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateEmailAccount422ApplicationProblemPlusJSONResponse struct {
+	ValidationFailedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateEmailAccount422ApplicationProblemPlusJSONResponse) VisitCreateEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateEmailAccount429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response CreateEmailAccount429ApplicationProblemPlusJSONResponse) VisitCreateEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateEmailAccount500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response CreateEmailAccount500ApplicationProblemPlusJSONResponse) VisitCreateEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateEmailAccount503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response CreateEmailAccount503ApplicationProblemPlusJSONResponse) VisitCreateEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AuthorizeEmailAccountOAuthRequestObject struct {
+	Provider OAuthProvider `json:"provider"`
+}
+
+type AuthorizeEmailAccountOAuthResponseObject interface {
+	VisitAuthorizeEmailAccountOAuthResponse(w http.ResponseWriter) error
+}
+
+type AuthorizeEmailAccountOAuth200JSONResponse EmailAccountOAuthStart
+
+func (response AuthorizeEmailAccountOAuth200JSONResponse) VisitAuthorizeEmailAccountOAuthResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AuthorizeEmailAccountOAuth400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response AuthorizeEmailAccountOAuth400ApplicationProblemPlusJSONResponse) VisitAuthorizeEmailAccountOAuthResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AuthorizeEmailAccountOAuth401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response AuthorizeEmailAccountOAuth401ApplicationProblemPlusJSONResponse) VisitAuthorizeEmailAccountOAuthResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AuthorizeEmailAccountOAuth403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response AuthorizeEmailAccountOAuth403ApplicationProblemPlusJSONResponse) VisitAuthorizeEmailAccountOAuthResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AuthorizeEmailAccountOAuth409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response AuthorizeEmailAccountOAuth409ApplicationProblemPlusJSONResponse) VisitAuthorizeEmailAccountOAuthResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AuthorizeEmailAccountOAuth429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response AuthorizeEmailAccountOAuth429ApplicationProblemPlusJSONResponse) VisitAuthorizeEmailAccountOAuthResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AuthorizeEmailAccountOAuth500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response AuthorizeEmailAccountOAuth500ApplicationProblemPlusJSONResponse) VisitAuthorizeEmailAccountOAuthResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AuthorizeEmailAccountOAuth503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response AuthorizeEmailAccountOAuth503ApplicationProblemPlusJSONResponse) VisitAuthorizeEmailAccountOAuthResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EmailAccountOAuthCallbackRequestObject struct {
+	Provider OAuthProvider `json:"provider"`
+	Params   EmailAccountOAuthCallbackParams
+}
+
+type EmailAccountOAuthCallbackResponseObject interface {
+	VisitEmailAccountOAuthCallbackResponse(w http.ResponseWriter) error
+}
+
+type EmailAccountOAuthCallback200JSONResponse EmailAccount
+
+func (response EmailAccountOAuthCallback200JSONResponse) VisitEmailAccountOAuthCallbackResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EmailAccountOAuthCallback400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response EmailAccountOAuthCallback400ApplicationProblemPlusJSONResponse) VisitEmailAccountOAuthCallbackResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EmailAccountOAuthCallback409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response EmailAccountOAuthCallback409ApplicationProblemPlusJSONResponse) VisitEmailAccountOAuthCallbackResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EmailAccountOAuthCallback422ApplicationProblemPlusJSONResponse struct {
+	ValidationFailedApplicationProblemPlusJSONResponse
+}
+
+func (response EmailAccountOAuthCallback422ApplicationProblemPlusJSONResponse) VisitEmailAccountOAuthCallbackResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EmailAccountOAuthCallback429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response EmailAccountOAuthCallback429ApplicationProblemPlusJSONResponse) VisitEmailAccountOAuthCallbackResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EmailAccountOAuthCallback500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response EmailAccountOAuthCallback500ApplicationProblemPlusJSONResponse) VisitEmailAccountOAuthCallbackResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EmailAccountOAuthCallback503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response EmailAccountOAuthCallback503ApplicationProblemPlusJSONResponse) VisitEmailAccountOAuthCallbackResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteEmailAccountRequestObject struct {
+	EmailAccountID EmailAccountID `json:"email_account_id"`
+}
+
+type DeleteEmailAccountResponseObject interface {
+	VisitDeleteEmailAccountResponse(w http.ResponseWriter) error
+}
+
+type DeleteEmailAccount204Response struct {
+}
+
+func (response DeleteEmailAccount204Response) VisitDeleteEmailAccountResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type DeleteEmailAccount400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteEmailAccount400ApplicationProblemPlusJSONResponse) VisitDeleteEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteEmailAccount401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteEmailAccount401ApplicationProblemPlusJSONResponse) VisitDeleteEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteEmailAccount403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteEmailAccount403ApplicationProblemPlusJSONResponse) VisitDeleteEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteEmailAccount404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteEmailAccount404ApplicationProblemPlusJSONResponse) VisitDeleteEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteEmailAccount409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteEmailAccount409ApplicationProblemPlusJSONResponse) VisitDeleteEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteEmailAccount429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteEmailAccount429ApplicationProblemPlusJSONResponse) VisitDeleteEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteEmailAccount500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteEmailAccount500ApplicationProblemPlusJSONResponse) VisitDeleteEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteEmailAccount503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteEmailAccount503ApplicationProblemPlusJSONResponse) VisitDeleteEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEmailAccountRequestObject struct {
+	EmailAccountID EmailAccountID `json:"email_account_id"`
+}
+
+type GetEmailAccountResponseObject interface {
+	VisitGetEmailAccountResponse(w http.ResponseWriter) error
+}
+
+type GetEmailAccount200JSONResponse EmailAccount
+
+func (response GetEmailAccount200JSONResponse) VisitGetEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEmailAccount400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetEmailAccount400ApplicationProblemPlusJSONResponse) VisitGetEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEmailAccount401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetEmailAccount401ApplicationProblemPlusJSONResponse) VisitGetEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEmailAccount403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetEmailAccount403ApplicationProblemPlusJSONResponse) VisitGetEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEmailAccount404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetEmailAccount404ApplicationProblemPlusJSONResponse) VisitGetEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEmailAccount429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response GetEmailAccount429ApplicationProblemPlusJSONResponse) VisitGetEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEmailAccount500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response GetEmailAccount500ApplicationProblemPlusJSONResponse) VisitGetEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEmailAccount503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetEmailAccount503ApplicationProblemPlusJSONResponse) VisitGetEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateEmailAccountRequestObject struct {
+	EmailAccountID EmailAccountID `json:"email_account_id"`
+	Body           *UpdateEmailAccountJSONRequestBody
+}
+
+type UpdateEmailAccountResponseObject interface {
+	VisitUpdateEmailAccountResponse(w http.ResponseWriter) error
+}
+
+type UpdateEmailAccount200JSONResponse EmailAccount
+
+func (response UpdateEmailAccount200JSONResponse) VisitUpdateEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateEmailAccount400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateEmailAccount400ApplicationProblemPlusJSONResponse) VisitUpdateEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateEmailAccount401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateEmailAccount401ApplicationProblemPlusJSONResponse) VisitUpdateEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateEmailAccount403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateEmailAccount403ApplicationProblemPlusJSONResponse) VisitUpdateEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateEmailAccount404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateEmailAccount404ApplicationProblemPlusJSONResponse) VisitUpdateEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateEmailAccount413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateEmailAccount413ApplicationProblemPlusJSONResponse) VisitUpdateEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateEmailAccount415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateEmailAccount415ApplicationProblemPlusJSONResponse) VisitUpdateEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateEmailAccount422ApplicationProblemPlusJSONResponse struct {
+	ValidationFailedApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateEmailAccount422ApplicationProblemPlusJSONResponse) VisitUpdateEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateEmailAccount429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateEmailAccount429ApplicationProblemPlusJSONResponse) VisitUpdateEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateEmailAccount500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateEmailAccount500ApplicationProblemPlusJSONResponse) VisitUpdateEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateEmailAccount503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateEmailAccount503ApplicationProblemPlusJSONResponse) VisitUpdateEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSandboxMessagesRequestObject struct {
+	EmailAccountID EmailAccountID `json:"email_account_id"`
+	Params         ListSandboxMessagesParams
+}
+
+type ListSandboxMessagesResponseObject interface {
+	VisitListSandboxMessagesResponse(w http.ResponseWriter) error
+}
+
+type ListSandboxMessages200JSONResponse SandboxMessageList
+
+func (response ListSandboxMessages200JSONResponse) VisitListSandboxMessagesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSandboxMessages400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListSandboxMessages400ApplicationProblemPlusJSONResponse) VisitListSandboxMessagesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSandboxMessages401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListSandboxMessages401ApplicationProblemPlusJSONResponse) VisitListSandboxMessagesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSandboxMessages403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListSandboxMessages403ApplicationProblemPlusJSONResponse) VisitListSandboxMessagesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSandboxMessages404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListSandboxMessages404ApplicationProblemPlusJSONResponse) VisitListSandboxMessagesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSandboxMessages409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response ListSandboxMessages409ApplicationProblemPlusJSONResponse) VisitListSandboxMessagesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSandboxMessages429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ListSandboxMessages429ApplicationProblemPlusJSONResponse) VisitListSandboxMessagesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSandboxMessages500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response ListSandboxMessages500ApplicationProblemPlusJSONResponse) VisitListSandboxMessagesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSandboxMessages503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListSandboxMessages503ApplicationProblemPlusJSONResponse) VisitListSandboxMessagesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type InjectSandboxReplyRequestObject struct {
+	EmailAccountID EmailAccountID `json:"email_account_id"`
+	Params         InjectSandboxReplyParams
+	Body           *InjectSandboxReplyJSONRequestBody
+}
+
+type InjectSandboxReplyResponseObject interface {
+	VisitInjectSandboxReplyResponse(w http.ResponseWriter) error
+}
+
+type InjectSandboxReply201JSONResponse SandboxMessage
+
+func (response InjectSandboxReply201JSONResponse) VisitInjectSandboxReplyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type InjectSandboxReply400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response InjectSandboxReply400ApplicationProblemPlusJSONResponse) VisitInjectSandboxReplyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type InjectSandboxReply401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response InjectSandboxReply401ApplicationProblemPlusJSONResponse) VisitInjectSandboxReplyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type InjectSandboxReply403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response InjectSandboxReply403ApplicationProblemPlusJSONResponse) VisitInjectSandboxReplyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type InjectSandboxReply404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response InjectSandboxReply404ApplicationProblemPlusJSONResponse) VisitInjectSandboxReplyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type InjectSandboxReply409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response InjectSandboxReply409ApplicationProblemPlusJSONResponse) VisitInjectSandboxReplyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type InjectSandboxReply413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response InjectSandboxReply413ApplicationProblemPlusJSONResponse) VisitInjectSandboxReplyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type InjectSandboxReply415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response InjectSandboxReply415ApplicationProblemPlusJSONResponse) VisitInjectSandboxReplyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type InjectSandboxReply422ApplicationProblemPlusJSONResponse struct {
+	ValidationFailedApplicationProblemPlusJSONResponse
+}
+
+func (response InjectSandboxReply422ApplicationProblemPlusJSONResponse) VisitInjectSandboxReplyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type InjectSandboxReply429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response InjectSandboxReply429ApplicationProblemPlusJSONResponse) VisitInjectSandboxReplyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type InjectSandboxReply500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response InjectSandboxReply500ApplicationProblemPlusJSONResponse) VisitInjectSandboxReplyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type InjectSandboxReply503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response InjectSandboxReply503ApplicationProblemPlusJSONResponse) VisitInjectSandboxReplyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestEmailAccountRequestObject struct {
+	EmailAccountID EmailAccountID `json:"email_account_id"`
+}
+
+type TestEmailAccountResponseObject interface {
+	VisitTestEmailAccountResponse(w http.ResponseWriter) error
+}
+
+type TestEmailAccount200JSONResponse EmailAccountTestResult
+
+func (response TestEmailAccount200JSONResponse) VisitTestEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestEmailAccount400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response TestEmailAccount400ApplicationProblemPlusJSONResponse) VisitTestEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestEmailAccount401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response TestEmailAccount401ApplicationProblemPlusJSONResponse) VisitTestEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestEmailAccount403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response TestEmailAccount403ApplicationProblemPlusJSONResponse) VisitTestEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestEmailAccount404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response TestEmailAccount404ApplicationProblemPlusJSONResponse) VisitTestEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestEmailAccount429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response TestEmailAccount429ApplicationProblemPlusJSONResponse) VisitTestEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestEmailAccount500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response TestEmailAccount500ApplicationProblemPlusJSONResponse) VisitTestEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestEmailAccount503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response TestEmailAccount503ApplicationProblemPlusJSONResponse) VisitTestEmailAccountResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
@@ -16689,6 +18528,36 @@ type StrictServerInterface interface {
 	// RejectCampaignSequences Reject sequences of the campaign (some, or all awaiting approval)
 	// (POST /v1/campaigns/{campaign_id}/sequences/reject)
 	RejectCampaignSequences(ctx context.Context, request RejectCampaignSequencesRequestObject) (RejectCampaignSequencesResponseObject, error)
+	// ListEmailAccounts The organisation's email accounts, newest first
+	// (GET /v1/email-accounts)
+	ListEmailAccounts(ctx context.Context, request ListEmailAccountsRequestObject) (ListEmailAccountsResponseObject, error)
+	// CreateEmailAccount Add a custom (SMTP + IMAP) or sandbox account
+	// (POST /v1/email-accounts)
+	CreateEmailAccount(ctx context.Context, request CreateEmailAccountRequestObject) (CreateEmailAccountResponseObject, error)
+	// AuthorizeEmailAccountOAuth Start connecting a Gmail or Outlook mailbox
+	// (GET /v1/email-accounts/oauth/{provider}/authorize)
+	AuthorizeEmailAccountOAuth(ctx context.Context, request AuthorizeEmailAccountOAuthRequestObject) (AuthorizeEmailAccountOAuthResponseObject, error)
+	// EmailAccountOAuthCallback The provider's redirect after the user consented
+	// (GET /v1/email-accounts/oauth/{provider}/callback)
+	EmailAccountOAuthCallback(ctx context.Context, request EmailAccountOAuthCallbackRequestObject) (EmailAccountOAuthCallbackResponseObject, error)
+	// DeleteEmailAccount Delete an email account
+	// (DELETE /v1/email-accounts/{email_account_id})
+	DeleteEmailAccount(ctx context.Context, request DeleteEmailAccountRequestObject) (DeleteEmailAccountResponseObject, error)
+	// GetEmailAccount One email account
+	// (GET /v1/email-accounts/{email_account_id})
+	GetEmailAccount(ctx context.Context, request GetEmailAccountRequestObject) (GetEmailAccountResponseObject, error)
+	// UpdateEmailAccount Change an email account
+	// (PATCH /v1/email-accounts/{email_account_id})
+	UpdateEmailAccount(ctx context.Context, request UpdateEmailAccountRequestObject) (UpdateEmailAccountResponseObject, error)
+	// ListSandboxMessages What a sandbox account sent and received, newest first
+	// (GET /v1/email-accounts/{email_account_id}/sandbox/messages)
+	ListSandboxMessages(ctx context.Context, request ListSandboxMessagesRequestObject) (ListSandboxMessagesResponseObject, error)
+	// InjectSandboxReply Put a reply into a sandbox mailbox
+	// (POST /v1/email-accounts/{email_account_id}/sandbox/replies)
+	InjectSandboxReply(ctx context.Context, request InjectSandboxReplyRequestObject) (InjectSandboxReplyResponseObject, error)
+	// TestEmailAccount Connect to the account's servers and report each step
+	// (POST /v1/email-accounts/{email_account_id}/test)
+	TestEmailAccount(ctx context.Context, request TestEmailAccountRequestObject) (TestEmailAccountResponseObject, error)
 	// ListEventTypes The event catalogue
 	// (GET /v1/event-types)
 	ListEventTypes(ctx context.Context, request ListEventTypesRequestObject) (ListEventTypesResponseObject, error)
@@ -18053,6 +19922,328 @@ func (sh *strictHandler) RejectCampaignSequences(ctx echo.Context, campaignID op
 		return err
 	} else if validResponse, ok := response.(RejectCampaignSequencesResponseObject); ok {
 		return validResponse.VisitRejectCampaignSequencesResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListEmailAccounts operation middleware
+func (sh *strictHandler) ListEmailAccounts(ctx echo.Context, params ListEmailAccountsParams) error {
+	var request ListEmailAccountsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListEmailAccounts(ctx.Request().Context(), request.(ListEmailAccountsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListEmailAccounts")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListEmailAccountsResponseObject); ok {
+		return validResponse.VisitListEmailAccountsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreateEmailAccount operation middleware
+func (sh *strictHandler) CreateEmailAccount(ctx echo.Context, params CreateEmailAccountParams) error {
+	var request CreateEmailAccountRequestObject
+
+	request.Params = params
+
+	var body CreateEmailAccountJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateEmailAccount(ctx.Request().Context(), request.(CreateEmailAccountRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateEmailAccount")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateEmailAccountResponseObject); ok {
+		return validResponse.VisitCreateEmailAccountResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// AuthorizeEmailAccountOAuth operation middleware
+func (sh *strictHandler) AuthorizeEmailAccountOAuth(ctx echo.Context, provider OAuthProvider) error {
+	var request AuthorizeEmailAccountOAuthRequestObject
+
+	request.Provider = provider
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.AuthorizeEmailAccountOAuth(ctx.Request().Context(), request.(AuthorizeEmailAccountOAuthRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "AuthorizeEmailAccountOAuth")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(AuthorizeEmailAccountOAuthResponseObject); ok {
+		return validResponse.VisitAuthorizeEmailAccountOAuthResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// EmailAccountOAuthCallback operation middleware
+func (sh *strictHandler) EmailAccountOAuthCallback(ctx echo.Context, provider OAuthProvider, params EmailAccountOAuthCallbackParams) error {
+	var request EmailAccountOAuthCallbackRequestObject
+
+	request.Provider = provider
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.EmailAccountOAuthCallback(ctx.Request().Context(), request.(EmailAccountOAuthCallbackRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "EmailAccountOAuthCallback")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(EmailAccountOAuthCallbackResponseObject); ok {
+		return validResponse.VisitEmailAccountOAuthCallbackResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// DeleteEmailAccount operation middleware
+func (sh *strictHandler) DeleteEmailAccount(ctx echo.Context, emailAccountID EmailAccountID) error {
+	var request DeleteEmailAccountRequestObject
+
+	request.EmailAccountID = emailAccountID
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DeleteEmailAccount(ctx.Request().Context(), request.(DeleteEmailAccountRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeleteEmailAccount")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(DeleteEmailAccountResponseObject); ok {
+		return validResponse.VisitDeleteEmailAccountResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetEmailAccount operation middleware
+func (sh *strictHandler) GetEmailAccount(ctx echo.Context, emailAccountID EmailAccountID) error {
+	var request GetEmailAccountRequestObject
+
+	request.EmailAccountID = emailAccountID
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetEmailAccount(ctx.Request().Context(), request.(GetEmailAccountRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetEmailAccount")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetEmailAccountResponseObject); ok {
+		return validResponse.VisitGetEmailAccountResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// UpdateEmailAccount operation middleware
+func (sh *strictHandler) UpdateEmailAccount(ctx echo.Context, emailAccountID EmailAccountID) error {
+	var request UpdateEmailAccountRequestObject
+
+	request.EmailAccountID = emailAccountID
+
+	var body UpdateEmailAccountJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.UpdateEmailAccount(ctx.Request().Context(), request.(UpdateEmailAccountRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UpdateEmailAccount")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(UpdateEmailAccountResponseObject); ok {
+		return validResponse.VisitUpdateEmailAccountResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListSandboxMessages operation middleware
+func (sh *strictHandler) ListSandboxMessages(ctx echo.Context, emailAccountID EmailAccountID, params ListSandboxMessagesParams) error {
+	var request ListSandboxMessagesRequestObject
+
+	request.EmailAccountID = emailAccountID
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListSandboxMessages(ctx.Request().Context(), request.(ListSandboxMessagesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListSandboxMessages")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListSandboxMessagesResponseObject); ok {
+		return validResponse.VisitListSandboxMessagesResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// InjectSandboxReply operation middleware
+func (sh *strictHandler) InjectSandboxReply(ctx echo.Context, emailAccountID EmailAccountID, params InjectSandboxReplyParams) error {
+	var request InjectSandboxReplyRequestObject
+
+	request.EmailAccountID = emailAccountID
+	request.Params = params
+
+	var body InjectSandboxReplyJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.InjectSandboxReply(ctx.Request().Context(), request.(InjectSandboxReplyRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "InjectSandboxReply")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(InjectSandboxReplyResponseObject); ok {
+		return validResponse.VisitInjectSandboxReplyResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// TestEmailAccount operation middleware
+func (sh *strictHandler) TestEmailAccount(ctx echo.Context, emailAccountID EmailAccountID) error {
+	var request TestEmailAccountRequestObject
+
+	request.EmailAccountID = emailAccountID
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.TestEmailAccount(ctx.Request().Context(), request.(TestEmailAccountRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "TestEmailAccount")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(TestEmailAccountResponseObject); ok {
+		return validResponse.VisitTestEmailAccountResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -20175,594 +22366,661 @@ func (sh *strictHandler) TestWebhookEndpoint(ctx echo.Context, endpointID Endpoi
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L37kts2tjf6KijtXWUpH6W+xM6e6a5dX3UcO9Mzvh13e7JnR/5ESIQkTFMAQ4Ata3JcNX+cmvP/PMQ8",
-	"WJ7kK6wFgCBF6tIX28nufxI3ReK6sLCuv/VzZyIXmRRMaNU5+bmT0ZwumGY5/HWW8T+x1Xli/s1F56ST",
-	"UT3vRB1BF6xz0qEZH12x1YgnnaiTs58KnrOkc6LzgkUdNZmzBTVfTmW+oLpz0ikKeFOvMvO10jkXs87H",
-	"j1HnaZErmZt3E6YmOc80l6a7yzkjsWAf9GgCb8RETomeM5Ll7JrLQpGMztigE+HofipYviqHh990wqEs",
-	"6IcXTMz0vHNyfHjYNJRnIskkF7p10sy+cPtZP7tmm/oxv96+k/OELTKpmZis/sRW60v8kl4xRSjJmc5X",
-	"uLxcEdMjU5ooOmWnRDEGq3725pwEX/t1nzOasLwcetBn33TatgNPnkSdBRfu76PG8YtrrlnrKnH4+fbL",
-	"9IIvuF5fnTd0xojif2MROeofHR6SbsKmtEg1OT7stdFdCm2F/duPDNFFZgX4olh0To4MBS64sH/5YXGh",
-	"2YzlMK6XTCk6a5//An+//QK8kppP+YSaibf2JoKXbt/lO8Xy1q4KxfLbdvHRfKwyKRQDdvYtTd4iYZu/",
-	"JlJoJuCfNMtSO62DLJfjlC3+11+VoYCfg+7+PWfTzknn3w5KlnmAv6qDN/gVdlo/YakZKEv8qeqOaUL+",
-	"ePH6VUTMv5BP4b89/+0NOoYxSjFN+eSTjtcwXTfSie1fkSXXc2ACkyLPmdBEaaoZ6cqcUEF4eeLJFVvh",
-	"4J/LfMyThIlPPfoJTVOWP1IklykjC7oiQmqSSOBtMLRzoVkuaPopR3YhF0zPuZiRKeUpS4gURBY5UTxh",
-	"pyS2Sz7iSWyWU5iTxhThmnB8L5UzNSCvJLaxpIpM5lTMWAIzeiX1c1mI5FPO6JUkqpgYsjAj4gLpwy2+",
-	"zGdUcEXxqvgYdd7QVSppcinlC5rP2KemirFMVoQrkprOc6LnFAesWH7NckInE5ZpRbovz/5r9O3r7/4y",
-	"+vYvl88uInJEXvJvyXhFLBdH4r6U8iUVK8tP1KeczFtz8OCSYcmpvbjpVLOcxG/NH/0z80dMFJtIkShz",
-	"TeENDaMMXqmOZu32AR4taKHnMud/Y5+UtF5ypbiYRYR9yAzzJzIny1yKGZnkDE4HTfEovxP0mvKUjtNP",
-	"SlFnJGEZEwmwvC4cA6qAnhaUpyRnKV317Ek/NfynfmojAvs2o1zYeagiy2SuWfKSJZxewnZ8niNi2CUX",
-	"5N3l8/7vzMrbvylZmJERQykwVZmxHIbjTk9E4nCQZnAxKUTKlOFkpVwJHaVcaUWknrNckW7ZtCJm5DQ3",
-	"vESxPheKCcU1v2apvVn+TFOeQBfPYYE/1zotWZr27eU+LjQZ54xegTRdpIanszyXuYqJoitFlnM+mQ9A",
-	"8rHdgIoFC4dSbiCc0CThpkOavsnNKmtuRJgpTRWLOlnw6OfOtEjTEUpNdfH1ubmdiWBLsz+yENrwgroO",
-	"tFECjzoZVWop82S99TNo2f1OulSTlFGlydGhIfKcTowe2SPT+igiQ1OGftgHrrQ5F/aHR8o3d4ORanmF",
-	"ssZe330MJcwfbSPBtN/7L+T4r2yiTU+oF4O+XNmKSc6oZsmI6op4mlDN+povWKdh1DzZQZSNOilVelSo",
-	"zY2LIrWMEEXltVYcmazvcs6m/EOzBj7luREF/Y46JVyxSc50RLQkOZvImeCKEQ40ttZ+zq7l1a0GX9sn",
-	"WCWYjh98FK5/+7Y9hZf2PGRu4QLSOtqXtKCNbeMCaqBp+nraOflxM5OyVPgxqpMhbsz6Zl7M5VIQKSag",
-	"04vECJfUsKsxo7kRiQztDzrb5mGbX5/Jez+XFxzZWHVcCdXAeblmC7WNBfvZuV5onlP4OzAIwdbsRTcw",
-	"hmobzVuS5fKapi9l0sBXf5hTTQRjiVm8jOVKCtKFI5GxySNFaKFlxlNpGOI1S1VvAPdiLq/ZiKZpPBTw",
-	"thMoT8pW7FsoSaSMJnBLEioSwq5ZvhoKZS4JMWFBk+aVeGsjp0MxY8Jc2CwhrhXzDtXAdVF6x1uUpFxo",
-	"Yq5g21ZCqBoKPWcreLrMudZMDEgMt4+fb3wSiDrmwkfej+NqGYBpT2mepmVfUqQrspwzsTamoZhykRgJ",
-	"hcDlapZdAtsh41ROrhT0G8GCUbuHA7NTpku6UkOhZG8wNByeiWJhKCLYmE7UCde0E3Wq0wtIpWRtZ4We",
-	"XzClOAoYVZI3cpFSI381rX2N8q0acdFwXlGAJ4XQPIWlwObwoFrRWAUH1svuUQe1r79RbYe16ai9Dt+F",
-	"8zLNmZpvGLVRrLe1+ta8467lkbbirFv1b4HlNC5ooVA12dT4O2UNZOHZrix2fRqVgVTW3fZYWzM7ySbm",
-	"8G2huGBKPTWE+WG7vNbAPMCceg7niCkiBRmzOU2nRE4HnfrdY6TgkdJFYv/27LMq5xw2LOWCfjjHt48P",
-	"1xkpiNliNWq43I4bm5voug33SeN7XCSF0vlqp0av2GqUUS5GYFZvneGTG0wwk0rTdESTJGdKNUs35iIE",
-	"ewW+TOzLA2J+TOmSLKkwaopgRgUCJmz0kwXLJ5ymhIG613169qp/8ebsZUSenl286J2uM9PJnBn2xJGZ",
-	"K/McvlVkQvN8ZQ09es54TqZSapYPyFmqJLT088/VqXz8SLKUTthcpgnLa7Jy80rhPHffa/u+5jrd7QNN",
-	"8xnTI2roVEzYbgSqpWiUq9ZevKZpwUbmYEjFHVPb1v7HhsP7lC4yymcNvNoo5oKlamcRxTX1FD9sklXM",
-	"VynTtxTbb6JXVCj95+197KqHpIvRpOR7m5anziY36R+KaaMI7rzkF+59860s8gnb+Ut8239nZjPls3Ym",
-	"jutV5+EsZ168AoMFI9NcLiJnBcLGrZDINelSoubMqEuUKEbzybwXXNwleSpN83Kra+o8KGJ0ovk1dQ64",
-	"mxGU0lTvvtbwsv2q2OuzAr7TbJGlFN10DTS2dbRFluxJ/huUxXBJPe3UiSEqmUF1+AGlVs+CXx23uJWt",
-	"rDGCyomuzO/9Bo7l2EwgRcEN0ok6yznVimaZ6XWhGqUq38pN1N+QNVZp8jvrD41/hLG8j8ErekPuWd7m",
-	"X4Nqbf84qvHVqFMI/lPB7M+GatYZXvVCbLpSYMAja3oa8aRFQDBvjeUHoypJVJvNQSddqsibd5fk4Pro",
-	"YGKnog5+5snHA2i4bxtWkfOMKLpg1vrbq6zSVqZbrsuTw00Lc2f8eU/L202597nICv3JWPiCfggfPjls",
-	"OGs1VlU3eKqV0mxB3FuGmWfFOOUTkA9ljv+bkpUsciKXVQ7d6ghfMxL5BdnEDp4ZKjtDImsaq6VbZ60L",
-	"3XGo9FPi6BbIWgFdr6sfNEn2FT24ylJa6hVbGXz9JO50KOxHpWy/LtKoEVyWDRacM0G4wB/9QilNV8od",
-	"VjC7jAttl8ZaNYIreyxlyqhY28C1udRHWlufcJhRudi77vwdWNoaCWpNlm2yo+06SPUObrg9L50d+XNI",
-	"2I+UVcgc863w7IjkzKhNXMyqoQxM3xM/3kIbauMK3uHWfi4zqufYkzlLipS9YDRZn5KRoXc99c5ueFNZ",
-	"UmmW7a/hufFfaJZtPRpuOtXBuq53Wqa72/nKyn8hVACruDY9sN+yZJQzan21TsqVhVY8YaMlF4lcGi5p",
-	"T9CEZsFfjqGbEUl3yoysbbsfZbRQzOwE7JDhBbz8sxCqGBveMi6fjWUhJvCnKrLMcG/8g4lkhK59M9/t",
-	"6vutBPddLsetQwjiBJuFXPyddL9/hiKtfYASbS9Ca7yRbsBnq5oEm+1nz+5/Mpo2Rfv+YLrgmnBFkoKd",
-	"Wt9BnOXSEBJLYmJOUISeY6X5gmp2CxWYCX0ro0ypDbcu5yNF8K3TyjRwYkaAzGFKEF/hF4esmI5ILKQe",
-	"+Wf4jVl+kNyWPE3ho5kcBJ4M/3on6vxUsMITqxkxzhgU4JRfs5xhbCXF/7mjUFK8pW9zfMSEpfhvPwk4",
-	"Y8EAGylX2XPeENda8Sea18pTEmrSFYIp9yyqM4uoSewKaH4jVwqUl5rkax1Io4X1Am72VwYeQ1BHjYg3",
-	"ZnrJmBgB7x8ldNVAMK8FI5klhYiYd2w4FyiNmubayfCGKRmastfKKRHsmuUkYROzDlY+DY3nGFr89TdP",
-	"gkDjwyZ3Uf1aABbnhrvThfMDY1cJXbU2hsx7xDBEcePVZfb20pzC2rewFnt+bS/g1Gqvay42sy+w+mZt",
-	"rSHdhWdvjs42dCqzkRRwk6yaVDD4gZjXVNP+NWkTUcfwn79Zs/ia0nJ+9uqMmDeIeSUibDAbkGeFIduD",
-	"b1me8p3899VF2UCr9TkGo2vamvWtDikpqh2oXQ4lWgj2c7C5b8kVW1kFQKNDRgqmSMqmmshCkyvGMutw",
-	"Ae8C6UpB0DAXranMj1QQ/xl9KkZxo7NcaidH26xFtzrmZT//sb+17oviCbc58/dygAP72zeP93JrXXhL",
-	"mpMKJuq6E3VmUs5SNgIfBNiuubhiCXi/aSbTVJbvLGimYAyioBASsTH8oeolWJvyU3MfM2szxfhwfP+R",
-	"sr4TKhInLykUM41UEhF0fa4ITZdwJc5yxnwaQoOdCkWXhiG8dI2D7GQlnIrgyIX+5nFjGAW6aEeKNdnY",
-	"nqH/Fpo1XOUE3LoR8RJWZKdi5Ssi8z27hxUa0SXlhqONHJ9ZH8oLWEojErogmh17QHfqNbPqkGprepJS",
-	"pfjUzMJ8nTOlzfxkTiZSXLNc79yj7WiUswnj1yxp6xGW1a7cjk37oKJmqRxW8xFpCELat/2RW+WmoB0f",
-	"2GTfich4VQZnGRpY1U9C5QLZfzDb6aMcVUgjRtXYtbdF2ym4eHlRnl9/FnZsVktN0xFsTBsd+LwSXK0d",
-	"G3aKdcugfzA/n2XZTUe+FjVcTqPKNOojCVay4Sg0nMfIM7Z2dhBSfiOVbqaWjYLYBi035VM2WU1SdkKS",
-	"nE41+eUf/yTWqP7L////EbS3wFPv/sR38snczJd0vQne8Hkl/Xsk4TmbaAj4LxVc6AUsPtbO4y06vn3z",
-	"q21943W1o0V6wUX49Ci6h5iRB6/ng9fzi/Z6up8NKRSKwa0vijQFo5SQgu1vDYw6H/oz2bcP3buDV/Yf",
-	"P8qMCZpxiNZUg3fvzr97H37T54tMotwPacMnnRnX82I8mMjFgaQZ709kwmZMHPhhfAw/V1c868sM16wP",
-	"gYcst2eqUbr2CsTa8vzhDycvX0bk+HF/LgsIxcuo1iw3v/2f7o+HR+9/POz//v3/e/zjYf/r972THw/7",
-	"T/DRvzcRPciUlePhTMUBdX59XKXOr5saum68+F4LRgBa4ATydjVbEDklsTP7wk8qNkK5EVs0gz02/0CV",
-	"eCyT1VDIKaFkycZzKa+ctLvCqOpml8XukVXg0YN1d5FUZ2/OSc50kQsGGQtlXDgwFTKnWcYES04hwwxP",
-	"DeHKKfxWeNA0lbOCEXPWMSzdPDerth6GVSXOvyopBm/p0qoRZaxcbeB8wfoyT4zcT7qGYq//o3eKt5rp",
-	"Krbr1ecJwFiYwdql40ztECgQ2eHd1AVgv3aB2A1BybHvIMZ1OiGxETniiMR44My/HNuPf/n7vzDroVxd",
-	"SHTLWA4L22vMBDK6r9J0kbU4ABp2lnTfXT7ttZr617uwU9zEVeF4XK4y9sow/8aAMRspXg64uobhfkTt",
-	"/nDo6A4cenieP5MHz69WwySqAkgDWdkgd3DbmHYGne3U2eg7cmAaayHceOYNHzPziSNCiV9Bj2mSyEmx",
-	"MA+68QtL1E8DUm6h1luTUpVW7F92NlXmt3Hh74qCYBNvHNxRnWqTfQt2GDOErdOi5A5dBySDtwzRdFYR",
-	"78EEbyMjrbYzsLGR7s+EOSkfGVLwunsQaAL2kXdluVcCj5ZXK8uG/KOyb/8IXVMjm8Md/lKOzIlLQZP+",
-	"Udmkf1R+6JzMXIbDCZ+W7y7YYszyAcQLlX+WzdsHOVvUFMCBN3+ED8sP/aMG5XGQM+/+s83AWEPlq5p0",
-	"VbrhBqF30j9DPdj96TfKPSjdkUgMVR+9X/tSDfS7GQzJXrwDzVSzCdNT9QW2vomZlXKPA4IifkxGVxqQ",
-	"s4DiTVcgLsdfoQsX80ec2OEI/ys3wQfifyD+T0z8zzlLk2d5jtJDzbph3VlrH03NR+sn5I8Xr18Rq00R",
-	"LjRKvhb0wfo6DpzafOD8JI0Xr12Eht5rdxUOpfyg6dpCeIXm7MzscyTnMKflteaD3gOEAGKlJaPx6kb6",
-	"wz45n2VsjGNxmQ9DcYve8agAPh2zyWTXJJk7lRiGFMSLBIu3FQwAaeJG2RB+9zZKW/BSsG67JfXjCr6P",
-	"Ssw4y82ag0m3Tm0PPAF7StbxBHDHRkWeNuV/XLNUZiBYS5GuIpLyK0ZiSLaNT20stbiygUtUgWURPTrt",
-	"CB6b+yDdF8/Ovntz/uL15ejZqz//Z1L+3juBHpHUhwIajBBjZskVI3RsuO6AnGuSMzqZW70E32fY+ng1",
-	"FGaQ4ILEuXMxI2VO/YrIJSqqLlkUTB9bvbTv/d7cgTTvd+uzKITNgbzu1rwVP/WNjFfN6l6hWE6Wc1m6",
-	"sVxszSmaJcFCRAVYjq7MbqGxx93OJJMpn6xIwhOPRAMoCTTPwSvR6ELdlU36aNMbmmkmXK92Spqw2ds7",
-	"vlsIm499L/fZpFBaLkZwF6ttBr81YvL8tOb+k0uW9ydUsQitZXJBuSBckLOLp+fnpHv+3aszUCC3J5iI",
-	"nE/mhkGMdjFJro0QIHB2z2epQDLd+LquepnX40z+KsdlevbWMQGA0EQKTSe3lXigqZ0Xw0WauPtj6wfZ",
-	"vDF45tng6JvHO+22DRq4XXSv983sFAi8+5vbE2gNbw2SZ4Noou2ZsoGOcKvp759yC6qG4juuhI97v/E2",
-	"N8mFIe8tpUSkp0qsfXCeQ3IOT27JYMOTViPnctKWcTtqKFluJWSyyifX+VIgy/KK+z68WatXZJDDXN/9",
-	"yklo4gD75SEbuvy2SK/2DMd89oFOdLpyqZExT9C/ROIpTzXL44Z4yomzwNRAejB5rvxDMT3yK2aU/ZGW",
-	"I0cFGNjKNGvUe2v3dHXM9aZQqkSEC+/+PEBh0npBmwNUdr31cSl24QzP8U24R6phB3s41I8OD7eGhu7N",
-	"q9bQeFqt2o6S3jIFKk4TEsdsU2QYI9i6A9M0W2LNQ81wSAuqJ/PNLSqWMmx0KgvR0o664lnW3g4lhnIw",
-	"xHjpMCJWZGn+1S1JiMxlir3y3OkQvcH2MCM3i6hT2uDciNrW+Wb5/psOx1mZN9yQW3xqdayTbWeiVfLd",
-	"DkNUSr6hU7zlXS/5VmdxfvGafH30zTf9I0LTbE77x4GzNmczQwhwcxBRGP0bIbBlAXnT2CiZyIQBfllu",
-	"1Ie10N3j20rKde/KCjVZDFdXEbliGbjJZ/y6AtzXIFqHgUFHx40cKBRxt+4B3xQDeWYpoCXKkSzMuiVs",
-	"whOmBuQMtS8AmPWUVYiE5STAZjNHPARnIxUIvSa4OdtGFcINuDcXIXEa7QLzbMqYzQExOwC4lrnlDwhs",
-	"7aIS7It5cw5HRTTfSqMVeXrrytfl6e0gS16g3hxWbnjNrNHzsX5W3AnhAnFt9zwqPoYDdn5OAdAvtu/G",
-	"gHJOlJY5svMgoObHs/5/0/7f3v98/LExfMZwwxGfjrgYwVEphYG1Sb1l00Ix0n18+Huy9noPhg6iEqGp",
-	"GfMKCFTgAdzEAJspotQntiNvOX1ipzdvo0/UdrmWmuBArTdlJzSDdQWawHbqDFWB/fMezOS+Y9pyud0M",
-	"nTYX+ueWS69Jgam+uaMG34525fdtd9wi+03TNe9imNuj3h8pH+gcEZkmTGkL69ulmiyk0uTJ4WHvlLBF",
-	"plcWcNJmjgYZvzsZJs3qBrFS6ylH6E7bvsoWnmHk0kirUzsMYDFxKpBKyxUkYTRLb7tbXpwLrcny0qh5",
-	"hmOttrC+Y7UGAn3FL06wqc04u4EqsJ86dmnBTR4pgkqHMnJPaqU2KwUr66h2SZHNZt5ms9QWA+gmCW0P",
-	"Ru8U12kuF3vYKe1XWu7+zU83CQ2+ifLUyNvOy0DXTRL6/mZmiNLeZYQ4gqf4/k39nc6/XI+oWBHqyqFg",
-	"fAJky2Z47++iNbPReKVZVf9tzwqBD3Y343LB1fyWlrQdT8GCZpn5Z+th/nkLxKON2odWiJFMcyNdo3cL",
-	"VxaKT+DmgYDWjD+4uwD1w5yhMIRyktpXUELkZ1RfNwlNzY5HM9251pki796+sLdAygA8Qi5FKmnCfM4C",
-	"+R4yG8kFZD+iP5JiRYqnF38m7AOsz7u3L3qnZWA7FaTITDuDHdEg8tva1de95h7FIS+EQPd5GNzRgNHw",
-	"/gaG0vY9D+yRjkDDQ1Q5gZXt8gzGnf2aqbGCjRies/cb+eBTmRaLBujWlngUq1nCr6TL0KlbKroR8ZpX",
-	"RLzlNyLWvhARr8ZFqN9ExAmrEQnVsIhYiTciE65XERbHipzyExEndPciggaAwbA4PPx6csVW8I8gpwJU",
-	"I3cqylGBYJOlgBKsZTAJMKX6eZSaFZwGq1mhfCRzeA9Cu8kEVhKB0vlMSKix493kXYorZ1ai0FCGajdH",
-	"my0FuL4TymHGu7wgM75Bc5hKwhoqUbyxuL/u+1wuIzzfhy2mOq9xVRuihZYnhJIrIZeC4IBP7backELA",
-	"c2tb4cL+gDSkTj1nPbG1fpDfggHmlCQFFp5hJ4DyOpEisQttLRNIiY5Pmq9Z0toVyOJgRsNBEs0+6Cjk",
-	"mN46XmjpvQudqOMG2Yk6fkjgEMn0agcOARsQlWUdXYjVBlDCNUFhPTYAJz3KctackvlWLhVZIpo/VHjS",
-	"K3tmnYk0IixVrGJq6AWG+cCgE3j1FbHwUYSKVfCK24Q5S1tsvX7plOGMhl5bBp2zjFGsYyMIo3nKWW7o",
-	"85HyMzmBy6Y2G5lbssjl0ptMAGhcq8osW7SZHWwcZniWYMiYTWihmIcmpxPAWrJHXU53u7S7kILfemX0",
-	"2saqIEe8Nb0cL4e2j69p2mSJRpIx46GGL8BbbnnN6lqmbf0zOOXmLnK5VCPFGqOPqIYdUmRORWIkVSXJ",
-	"lLZsSgAU1jxcadMiy8BWUMd2sP6XYwzWs5FMo7XTVi5iDctsnYg2H+/nuVy8e/tiT6XzTDgh1JKUEbvg",
-	"hqLa7J0X5KJQesM8+aFYyvyK5YMy9QgylMCFaBlwTJZcAG+G1qEga1lLU0HGmk9GhdSmpmy1jV6Py8CW",
-	"HTCXmYQL+RTyIG3k0dhZID6B1P9yTeLv2tvil3/8E6+SNpkD4tLNQY571qoX9hxaHG+kHpyppr0g9Z0g",
-	"XTQgc232UMFEes3qQKseYCjpkTILL9NCs5CcIOa4SQEYim7OnEyiZU0Z6BE1p7lVlMzNgbsrQaICojRt",
-	"DMibnF+DqJdKmY3p5ArFMS6u+qmclOUkbJ2bHGzOyVB4MQ1p2zAnwSbakiX7QI2Q3znpwExODg4SOVED",
-	"xGeBHFeVmfONaC4HycHR2fjpAUu4/rcZT/7zsEJ6Oa+XUnv8u20igFnpzXzgDiIYA/PGZ4xixBG8ydk1",
-	"Z8umEHgjvqkbTMrqKg1TSxhW78wrMD1yARlhii34RKYAaqfpuBkSUkxkYvnG+mlImIY8BeJeOyUIlqT6",
-	"R8dPjgnU9zZqESi5K+TDEJ5rSz9i3cfuCyPT9I8IF5O0SFhSydUq9LT/u06E/++PQew0/z76Bu4f/OcY",
-	"wm6Cvhtng/xqlPImp8QLLnwmmWVspeR/RLrmHCzGKQQZM0XGbCpzKAcVGBdaZBLr3NtU9O7okCTu+t/L",
-	"AI4k8BZ6aCKBQqDw35BPjqVacUOmCPRYUWMbtQUQcsLp+pG2pDS2IRQ7ygqptLpFkT8TwTTK1dx2zrCw",
-	"ZmuqSS0OB8vAjmyPEWEfdE7LP7WUowUVq/KJFXNGVtkX0kU8lT8Vevq7yCjbI1/TMEKX+si0l0qYfoPF",
-	"1NkeGgxRSJkTKSYsF0an83ipXN0uvwUWZnN6yxrBNdtH1C3EDMgSApECFsqXOXGmRVmkCVEMClstjNqW",
-	"6ZUNU/CAe80FTzYcex9BAwoSeujdyW8+0rba603YtS/5un5Yc7qsNLjfkbKHxsf8mdaCkbZt6B1dsJ/z",
-	"an1Z0ngjak7jWt5jDdU7hPzdGevWqFu4KHuvNE9qqLjgWnTNhTC5HhZ3S85T4HAKJA/BloHrEdGUbJBo",
-	"BRu4xH2z6L+VB2W2Yj1R0eHDNV7+Zkh3hcW0SX17Ka/Lgk0EMhO5qlqMfruQNvcfW3d/UW9voWSD0Z/S",
-	"tCrzfNaAt998zNcZIO+VEaQnoDSoWqAXGL4J3NNbYrr2jOP6EsOlvqi4Jy70cy6atcDXwigwGL3jUDjC",
-	"WpRSEArhMiekEDlTMr1mSVhRUkVDgTLcWCacqYjYa4cgaG5ELl5eEMVmCwZYbx5O0f2sMroYimyeU2W+",
-	"NvSrIjKhGdc0VRGhxIr2tv4mQc9btQYnkflQyEz3ZWFEzNzMZ0DOhC2sH7uSvz7tvsmm16hXXGjDQIkS",
-	"9IqNMMMMDEVxuRyjYDniiMR2AbyKAM8AyhEXIW4U81sdk5VUeS3BsWjUVqtCKDegAwCEPjg8sP3He2oT",
-	"5mK/Zrll/778hPXJLmlu3cpcTOVGEP8G2B3Nskdqg4uiGeffeZOsYuOHt0XHSRf7ghTcqYqVLt7k8pon",
-	"VaPNuOCpRhBloee5zPikE3XgpucAE7HggoMuzTLF2JV5lsufmiWhsotzsxkNSEsQ6wwYsemGzMKNzC2Y",
-	"h7klUqqNlDO6YqtdQ92qw6i10bJ2m2oscPPhSDHdHmGy5oTC2GCw2cqlIFds1WwxdvuzTr95EdxYcjo1",
-	"WhqB1/tcQK43hwB0oZYsV82tT+ZSNXmMnht5lSznaFerDR0vRk3w4xNz5rUZR6GYtSy7BXXB7RjpjgYp",
-	"PzAMfs9SuYK0+DnU8b9iq6GYytw6Su3se2CTnso0lUvlEfQAHB/TSCrp68H81ghunQe48ZTw+BDcnzZy",
-	"KdjnNXxymc8CKgLVQjSnbG0YB/wEIfrKrGRj91lwgPc5I/bfDYbCZxAk6V6wWcrhMsDKLwMq9nvrNww0",
-	"Dq53ty7W2ESDfq/ZImM51UXOqrquLMbpBkUXOfmdVFz1a+1Pidu+dQYSsoAKkUQBfy13YQuLuVGpOTuE",
-	"ppLj25Q+QLd7LdKV17U8mdblxe2Zzzej0Np+1+Kk+8en5MzdThbPQhEX9n1UhVV0FOIrIhxXq01soZw2",
-	"KmjZs0umdFsOYMC61zmTjyfdskooMoC6pZmYrEYVA16YH9h6p8qr5iHccK/qdSNazo+8Cmg+ODvlgQhm",
-	"1LK675qNb/uZEG0zb+WyidM0Rl83I7vs+JpRD3Yd1CW+vYYIlYM3CkKirLXStrtpocwMG6Ks03TX2GIb",
-	"mMmlGAHszK7fJXS109oAze/a6AZ6zixyWeOvWS4Xmd5vAuFJ2GY7XjWTdTmoyK65n299TE0LvWlfLz1J",
-	"ffqt3WvL9l/6tTySu1k4OePiLWK23SswlsxnjabaHyAexNotCgXCZShCIyQ9n2EoqCRdK1CcBLlAf5Vc",
-	"WE/oVrdARpVaWrfZXnkejYBcQXtNq/uStepA2wtH8T8xrLwEiGBqzrNWobRW7tmiJo1ZKsUMFrBrHihA",
-	"vOrtLHy+9B1fFIsFzRvLvWHXf/NMZlODr8N34RBwMeEZTT0SsA84UMAx3Fq9vyVCHTS35d13qlGmqYyw",
-	"Nl07iOadBxlpbffbsQA3wwghie/lJ9t3gXZL4arHDtkPSwCWEFTFQvaVg29fqjvwgNo1/0w+UOz9RgrJ",
-	"7ju1FiS6kfzCo7u2tCVD3sozbzw+28fGc+LNdutWbVenFioQ1Mop+qAEn7gqZtx8A7h9XJNuWWP1l3/8",
-	"k2ByDfzTfWH/jSgBmF0TuZJdEfFZNk0lALXRwnSLerFe27gpEc5NzsViJQXz5qKZFIx0V0z3YGzL+Qos",
-	"OVSVo8L7Dy1WhsMPO+atJSQ6YYlZJvT/HnbCMK5fe2nlsUxWI1f2pdlETXLwMLDEV31IoSibDRUDmUFK",
-	"zXLSRV9E3Q0RkWAC4MroEYAeNko0lMYx/LbR5GRneTt82dtmet6q+vRNwjFcRZCRmXyuaZMB9sxFvtp8",
-	"T2ILYEKQvSvQ7w8EorIEVtnEQnOYN7kGK+qCrsicXjMyNs0ENfggxUnZWrmQ5ExnlLfgNDRV226tjmS6",
-	"TRk17MUonaclT0Jra7/IFL5Q1j90n9oSIGXq+o1wo3aG/sWClTbxub4VfrSPFMlobpbIcuH++XeDnSEB",
-	"vVVm++t7VPzfVLr8dZGTt8+fkidfHx8HQ45KABIxSxkZ53RyxRDDYGcj3Kja8Q6og1OW++qDuwaLNVRF",
-	"/1z1zF1d1Bvymd2863aTSgf7XQRO3YHBuiktNliQkmTDkKyGouNrUVrlDVUh5eqZrFBPQ91zF+m1Vva8",
-	"gdVGpSxSOZeV8unlvdRM8PshA9pNvROBvRU45NNI7CF1Bjemqzx43yX2m67gV1LzKZ94fboJK7E5R/4H",
-	"H0BLs4xoemUBAcAW0KUko3ru8mlplu2W4jvOJU0mVDWIXM+tgLWcy7Tm9syp9YFRUUHTSqVgp5iPAIE8",
-	"kOeseZoGbz0CL2+LD/a20tH9hZtyNcotTPb6uDfcgFvHHAQ27HAr0duJnz6k7Ua1kULaxdJDGyttIcSq",
-	"m1+dIZcsOCD6kCDLNS8nvjUoNhziHXCwymn9TGwsHMObqlxSc7LlcqlYPsoKNW9IuS/U3CiOvi0wHC5W",
-	"xH7WfCITytPVKOEz1sQiLhiU+8b4BfMmwTc3SeOtpakvWZqaxujYyHr2NTJeYaJ1C6bIQt2gwYuXF83N",
-	"+eq+e7YphQ+aa2q4ybQclARe67U6r9omRNV93oNi7igyu05m24lmB1LYurW7bVbDym9cnbeMJmdp2ua2",
-	"XtD8qimt61X1GGHwuSEMeB8uQEjCDXztW8Fgoadtu3lZs6OjzNlWcXrlBZSQ+4aYM2qS0wxzsoLCRw5e",
-	"c4SSYlALaeRrIdVoUq2UZotGied1Pgsjxvawm7rYkj1gXxGasgvhlt9/2yshLb0yjyHPMi/DXDHewUOa",
-	"tMBd2kTLqDk02r1qDQFyKUgXcwAUmCz8+67QmOoNCCKrYoOFUEyfogWKCgvdh4to+PQkZdRFFm0Jz3er",
-	"5jWe1L78cxkIcnQYUOdRc0F6kYwSuto9++oHxq4SvBZLbOr/2L8INvSMJswRE1uDIMtqvrVvIcVsr6/b",
-	"0TTPBKkDagKJbULT3DH2+3XNwVYPnMEC17coiH2PQnE7JuaO1bRD3mA+S4tZc3tBLb/RpsSt8D3Nq/G9",
-	"05wx1JDBZq5ZnuVcNUcn3o0JwqF9mmlF63sZrFPT0JunvZ8yH1LXXd3/tyfJe67RXqGqpjP3JggSqB10",
-	"sAFjsrhPKFZ1rlsfa1NGiOvjLVNMP5ViyvPFnvdfGMuwab5+OmHVrdsEP2AjW4IfKhO8/xCTnQumNY2L",
-	"JU0R+LrZV19X0/C9xq4QaMLVz9oDQ8d8gmgEWlqfFpnK/NRCtSI6AFfE5QCu+yhvmQR4vE8SYPO7u6UB",
-	"7pI9VU8SpAgXZOuKKkIViX/+uRn45uPHuAHw5qgR8KYpnxDK7982n7AtXfD4ftMFn+ycLfjkdsl2zblw",
-	"Td03stsSJ6K208+fkt8/fvIfxCbQEzxrarBf5teCTuZcsL6Rz+GBedtKaIASAdef9UQPmp2curWGpw/7",
-	"20kKDiqwNtiLuFCaWrzsBuse8CprSNyerx5I69vtenUv4bu350TQhXPOug1wxYy33A9VE18pmWDu1QaO",
-	"+ZZNc6bmN7sucvx4dCd3XLWxxrHasBgfXrEUGLWWLMAzY0t5NomPFwEu+v1XVbzrsoZ3VEXwrgHffbnn",
-	"e7Lvb84I34Ijv58bPOViq9zsaOiFedd8ky5GjbHLLdsdrJz51AeRb/fnp4vRWvzybp2E0eM7+JhZtjtj",
-	"dctxYeipJU/KSAs39cPch9O59HGEo3Mzry1ZuE1Nm9BGAftUl9tQ2aB2vvZTM93mbKoDZt3dTV4E/FgR",
-	"KsqyQgA0VAhfFrYOeOrz36HAF8Fr2vo/Fxgz4oVpYZPN0yVdKWtbs2CtUAZ+55Dp8Ex+a+fTQIutJc+C",
-	"qbp5yZy4WvR7VikrG8M6D2aRCo0LR1VYrMzB47pOTz1grvV271KvbL1KmQ9h2EgT3/vy+nsXPmjUZW6S",
-	"u3GjC8x+c8M7trJXO3DDpNHwiIC6iFtJ/AH1UbKD9kyV5rjU0qGfF8IVa+hSMqYJuWKriFDyUyE13bES",
-	"r9J8AYs0kUqPCtVsUdEup/eRAnhckuV8wsL6ziiC8glzqIWA292czbg139VGYrRWB6SarKkCYVkJytMi",
-	"Z1ugBA/d4iFyLKYGr/ZmJOXheI7dNibmfcLSFTcSFXa/82+SkvZZqjGUUTyeoN635ThuKkRpjtlEXldh",
-	"B4LJ3Uusm9PHwkG5sVpOEwQseYLfJclso9DSwA/WS0aMV5tKRtxM7lg/RmtXzT7ieRnZv3ntS/nOfrHb",
-	"GC+cZ2ovX2jlOqlzdqoBdybnOkDC8AjX1knphNCaOfvx4Y52nIpG0oypHQhmUJMKpAvlg/XdvfVI2bh9",
-	"KSwSVff7Z5eNiSDAWmlYedJcIT1XmRRjsdm14a4DEoNAAhjiXGHVR0TxFiggWmzLuUwTAgDPXAeIQ2tW",
-	"J9das8LnZrd7/nUA87QNaNJ3HfTzfsuefFtK2HXE0Lsc6dbo4s2HphqJu+Pkbh3J5S0ynymKy/Xfik0d",
-	"8KdasIlDMrRI61nKfCm3vaXSViPCFqPBbkaC7UaBezUCtHLnO9W3d9jdO6RXRy/bJguN7zC0m1leP/Xt",
-	"400nNy6K/mRjRfRNt9tb5vSsPReJC6XzYtK8SH+QS4jjASXaGjGyVeQCtjFZ7ZECZDxFusOOmstcs3zY",
-	"iciws5A5IzD7dNjp1VbwyU41DJussOVUIXUcI9nAENs96o+pYknvFEGv9Jzl5ie68qYFmrut3C2maNOa",
-	"X7hy7Xu6UZ9xCESPgztFxVAKg6Zp3JDYmaZtOfZe3nAYi4586ZJyrAcUyAkN8YrBEO6tkv/GNbRbvAfF",
-	"jmWyasZtvlWaYcJSuvLBY/UCPCtF6FSzqkBoAcErBPX1N082x1CWZL1PYFuZiFQjA6jnBFcFnIbtbjBr",
-	"RQ2mG+YTweJu4sg3yiW/3X0Zkto2QqvPtOXm4zNRZJ8CYaQCoLBn5JDMZzf9dP8gnG1IIlUMBT+0xtUt",
-	"C0s1GE/vL7Dvim8PvAzG9ifzekVv3vHDt/hBBSN4qwwLlQiagrLN9cgVS06MFimXLO9PqGJhDbFELigX",
-	"pHv+3aszcnbx9PwcM/CpIM8GR988Xsc/3WR1gVVy4/Gz93PZmqwSLMQmxwmkp7cUIBNy6YqQgWUVrJtg",
-	"9BdS26z4ZsPTbiX8yvbCXpz3oGudNNY10NtWem/PknuV8lJQ2Eaaq0L4jR5sAWraZL51Feb2qgYTkq5c",
-	"bgjz2FTjDtZ0AoYI3KQtM6qRHpJDU1W4YKHDEnF2PbZQIAKD78nBPz2faEM4b0gFwFfDFIAQ7nxLnP+N",
-	"Ic6bkjY5lLO0uAEO4YrENONxb1ts6SYGWIfF3yf+BRvZQhR/svtbFwKRj3ZcrFljCEzZyl2ow8FF+Lks",
-	"OGvkGAJalaAilaQbaXReDqdzQUVBsfaHzHx+ziSlSpU5hltW0jOdHUsuuWmulVJyf+JGln/bIpvuT3O+",
-	"y7/w2EZkwT+wZIT9tES3bCn+9fTiz2XVL1pWXCogMaYZBHEDKro/EFvM9Vi8x93XOyCFX1qbRWvVm5Zr",
-	"xv2K1xeoFBbIeCdqd90+tcpEU4jBjaBcKlacm+OPJIWyUcJNcVRyKdoqbroE8DCZXC4FgBpRkQDsizWR",
-	"8JYsUq5GWTFO+WS9jz9zxccpIMywNdy81tZs6tp6wiwtK5x6pOcJ1TSVs8KmufeNohiRSYqFfgMLT9vw",
-	"21Nm9lLsHIW0RUPt71aMOgXgRSAaVKP9Sk6h5LdFqjJzbpHACoWFGLYfyTBNpuqt9FQWNBeVx6406pYE",
-	"EW6np8TqvPZzL9bP4c3MIb6V1IZ47CFgOXJpcrVlq0cKSm2gjQ5FkEeqXrd23yDZ9lW4iYRY4znbcwFC",
-	"7rK1RkuNGYBc1WIqvJhTlMSCyLDt/OGmmUo3PsznIiv0Xqaa6nHbsmS14+cS1FrNO25odyDC+bv0M8lv",
-	"rv9WD5yydXrXreQB5Jx1wEHqjgtJdDU9DVuEGkotFuI75fBb4l3XubsvhtNw1QXFgvB8CIaWdYp1H42G",
-	"SiiZ0jQd08lVhIo4o5M5eDBknmAxaFSvaZYxmlMbn3bDSou1iFncm5LrB9PZYbNvZp9MbV7XRrNfkAK2",
-	"kXs68/z+Fvg9JcWt1nePXgc2d29kCUIKdzO612gIkAeMelDW9PzSLfHrjPdm/pMq093hfvhsu3tqkRNT",
-	"plSJ3wQuv9JYuJcHpm0T39rtIVIgggtuaOTidozkD17Fmozy9fZb66bbfCOHyycUYP5HiB/ruyOv2A0h",
-	"6u8w2bmJbt4Jo+M9dQpR3eBiH++B8oLfNHalmtDEb6LktyOQI+jONcv5lLNkc4EuAJWzGQrg7bcYM4B4",
-	"SqgmMbQWky4dCmwSLVgAqRsRSpy7i+RMMW2dLFiwhiWEi2uuWW8wFO+EGxFBEPsFXYFdHF8hGZMZ4M8R",
-	"XA1y9uYc6l21FbqqTvNWUcObMdtvEvxWgVKvbUjT0Ku+wi3+pB/YeC7l1RkiRjZjbv/h8vINsZmmZEET",
-	"sJZYiENwv1xbtbEREXtfWtwZQxa63VWU3TWUfUuZoJypTArFRkrwLGN6k8dovNJMucvUfUjMjTPYPfx8",
-	"1GykfeXTIIQs2waHQdesrCx0RHI2LRRLyEQKgaEyEbHZN87BuSlno3JjTyaI4rRjjUC/N1GVDKrTqqx3",
-	"2EsZAb624NuJ+A70ztqp+Ezapx3Fd1yZppO3LdjxMXoJ4hPDQVmujJQE59JyPZLYBgjXpySeUp5yMYtP",
-	"bLU6OMacKZecYjRWIyedkngmBYP3LKg8S8jjo0PyPUDRU/L22cUl+YOUVyoESO+F8PLegWF77USdWZv3",
-	"x073mUW7upurbZv92q3NrXi+b2TRVroA4h2DfQAV2MbtgYucKm3DzSGg3S6Xh/7aLbfKj6N0ltI0fT3t",
-	"nPy4E73XKO3jLgD8eNKhpvnOx+uZ+eZylbGLAKyoMYsJl2GkuJiwTbzW0q7lNQTeJ35hgbEo5bPHeMpC",
-	"wrd8p5o6dg95Ugv6YTSRAhNqJ6sW0Gs2yZke5VIjAgX7kPGcKUuf1fm/g3x4Hz2LnwLCJJ0wxENxS+Da",
-	"s9i6is+EImOmeGIjSzHLlwAarwhuF8FIIpm6+eLsBgteO/wlPPiNvBJ5uqMbAQFkq16EkKLDxKja4Wo4",
-	"9lV2UiffdQLYuNv7uR1q63fHdvdm0Jja0a/S5lPn9QJ8EAUhU/GPw85Xw877GDOp03RAvvPxJ4TmjCQ5",
-	"FIPY2evZykkqAbJblNGGc+n9Ar+r+wS+K/kGF2Sa8tlcG+UGrJtQp4Irz7YrlpFvHm+zbjVieJ+BY0am",
-	"hWZkrnWmyLu3L3wkCihdRtQ36+v0pzUXzuPf7aff4rEI93dnmkv2vnX8hf8xWjOvw/FoKe3CZwLrx5t3",
-	"IhIv54pNRjE4hcdUsW8enxI1l0sBe7ODQRA7W5/p+/W53p2MGcz+cwqZNcYbei0FcLSAue0ivd0RcOAt",
-	"WdJn5SH7H/y9z2zbbm4soQVr5IpfGUZs7viQY7UXtqqn6eMvVtyyTn7bcFfmVvIw4siqNdLzRvaqQPOv",
-	"DSlVWCooXuJK9HkSO4TdUuTbqSxkSUs7U9AriqiwgNZmF+5WmsW+ZXXM6xsNB1gUy7zgLBN2k1DNXpP9",
-	"JhQrW223EQCjqc55zVYIkSBY2Mz2BNemL5dRVl37RPJmrRpNPQy/tGIExBDIhEGhlfr014mgYXtq9Vl2",
-	"s9XdXbGVGrf4vDfQWumVmpUjQ9iZ+IS45CosnK+I6cCpfqckVv5FKrxGyBUpADFzSVfmHWdqik9K6rPG",
-	"EXiYMw0yHvswp4XSLAEB1pwXxymB2bkrMbR5ZGE1GPevwLS1ARrCLsVbYJl7Su9SpKtRiGNiJVjcqepi",
-	"/j+GR2P+ntWcrQqDqCSYGh8WTLMF2NzcTwkMgVDDbnNmV1CR5Zxq4ufaEtLQrMs/wz4h0F1O4B6F+npG",
-	"UbCpX9yI3EpT07+Rf20eJN5nOdNMuKCcHdVEoz43CdxJWRuQK7geyxLDQi57u3ZRFzBh5huOAO57W06H",
-	"RR9ZG+9Lt3X25h3bpEy8eHfIDrANbxjYhZfDa2jDObvmslAjq8fuYazwVgprtWiwS2A85G57uUlTEGx5",
-	"b9pCtGkNNqzoJVP6O8ur10ccG9YZoynQSTIDzZSO25wt7mTuWVRvu5mktG2EXWyZGRzm3RVBfH1d/XOX",
-	"2Q53mF/PBrH4fbQGZdq8qDAJrEgQKEALKbBuvS6Ywn8tWSLcv/W8yO0/pznHfyiqi9z+s4Cv3zfRk2KT",
-	"Iud6dWHmYsNDGM1ZflboebMlAAyZBPzPpPvHHy571tZfCY92hv9umo1++fu/gF/BegErhh5KmphrnXU+",
-	"foQohKlsxiV6w1OpAZoFUuJclQrAsYowiV9Z3wPmJJFFkWreV5plQ6E86ByCkgny4sXLCPLXIdp94Sv2",
-	"RGWFDXMuL15eRBbrhYpkKFzig61i5krpYDVQHBLcQFBZNBkMxVB89ZVZS3MzoK958NVXBEoQxea5zC3O",
-	"/Qn5FpaFIFI0rC9iRceGZdkiavhYcEVcqFttRyCQJj64PjqghZ4fpHLGRUy6lEBmft/ckgn54w+XpyRn",
-	"gi2HwsWWlt9YjNl488bGuLNxD7ocCvw+4/0rtlLxgEB+urkhZ4CPOpEZS9wlDkOtRdSDrMSToYAZUAFh",
-	"NtW+0QWkyOPDx3ZlIa1EffUVWO48LnNMMzTpcSkOLEbw//qrkiImY5lwTwVGDRmnbCjWoJhjIxvHEaFk",
-	"XiyoIDGCA8cRanYl5jFw78jIgUNRgjYTB04VkRjz2H58H7tO/3jx+hUBNsZyQ7EIm24nZERqNx8UWPsZ",
-	"nXFBQf4TbMmURofDCdjaSJzyBdcx6R71jw4Po6FweVrHhz1fwyUOBODYZwfYW4NkdMYArNy+cDoU1Q+4",
-	"cppSqa6Zj+yYzxO2yCR4UQ1tv3l9cenSBTH2QckFQ0rASAqz03HwVf9PbBUPhc2n6R71j588CeoY9Aak",
-	"dLN4TzNX5Mq0ZUTw48dkLotcnRA6FEZuXuFi+zRMQ7FwzcpkRWZMY+rGDLJqzZtDUY5H999ae8EJYDHF",
-	"Fk3CN2T3MeFTqFGloVUjnA8FOnZ0MFoMWfAVBS1sWxTQ8u/tMr41SwW7qcwy2tgiNErDY5YAudSOBD60",
-	"x/J0KDBGPHDI56BFxG8hHnrBdR/+G0fho7eG9wlAoAI2V/lJMfM2Alo9Pv590KRZ6f6ZkY1j0lVsIkVi",
-	"dguz67ElYEBrc5ik3Czc+Rs/AQy2szEBA/I6s6hjaih8ymOFjaLJWc8Zh1PUP39DxkUyY5pwMRTxh35u",
-	"hDXotA9cOybd2DQRn4AoVmQRsYNzlY74FTv193J8MhS+2vPEhhCbqwayMq1iAtH58C20hAPo2Q19bmih",
-	"yFJJE9jRck6u5Fb8oY+/W0qD+piE2qzhKSmyodCSHD/5hrzk36KfVrH8GtKR4vOXb16/vRy9PPuv0bd/",
-	"uXx2EfdAOWE0cUf8CD4DihhahgonwNep7lp2BE/t8QY6l26shItJWiQs6UW4oVAnkwNWq/lvnvNrpgbk",
-	"XJizF8Olm9FcHxj5r49CJJ4P4Dk0dxrWTwVN+XRlD0vKSFcVkzmhyrRCs8wRI4kDmMC4RxaF0mQiFyys",
-	"nm7aJbFpJobFf9ZyCP6rb49V/zyJSZdN5pIlAfgPkiWKBVJApJdHjA/lkLM3552oYxROCww+OBocAmRD",
-	"xgTNeOek8/XgcPA1puPOQa4K70fz9wyVBb/S5wmkGyp99ub8TwyiRDOa0wUzPLBVgC1fOYDzCjLslhef",
-	"oiXESKVuiWBEx4eHGCMIcHgW991fpH+1/nwUe7cJxWcZ/xNbgYUIJLu6+AuXjpxCTBzp4nHCw4xKjOqB",
-	"MPwYh9TUkx/6wbc0cZGY8MnR9k/eCWqFL8RCfnz49faPnst8zJOEgRHh8fHvt39xKeVLKlaOl5vvnuwy",
-	"o3MjHAia4gdf7zSfa8rRMgZyfbFY0HxllbnwynikfCxiVaAwhE5nCpL1HZm+/wjF+Zqi8pbCXF9wKyQL",
-	"LrxM5eMiHYBF9/Hh1zbwclT4sMkY46iXXDF7v1stnFs4bDAf2PPrwumrZwW9fXha9j4sgfhhPsezALv0",
-	"rQ2Pv8NjYH3hH6uara0cVzuCR/fSd9J0Cs2qe4GGa2W34Es/eIc7HLynUkxTjlaBx0c7dPGGrsxFfCnl",
-	"C5qjJfrx0ZNd5qOKzCh+LHnJEk6xwrBhD8fbP/6z1xieo9X0V8RXkK6CIL9m/vExqlx8Bz/TjI+u2GrE",
-	"k4/IVVxtiurhfsuu5VV5uGuH5HFT5ob5ICFdsAgvrafHYb4s6Zd/oeCsNn/xSurnshC/KkrBndlKKfty",
-	"cGRv5wlGR3jrBaqYfYzDBwtx4/115gJVBQOIw1K2U0Y9DDIBuuaOM8oG6tOgPVIxFHQCiRGnZczrci49",
-	"wc0pmu0hG0H5DF4UcWyo21D4cBliMQGXdIWZC3+V1rcAEzG6c0Xvc40NBU70kSK5TJkbIaFEIfaGdVHh",
-	"FYsmopzRyRwNWO5z64kZrwjawJS0qjoo7eZA2Xtb2Rk4RQ3k4+rJPYMPz3H97+lWDbrwB3WXy/UO5dtC",
-	"zy8ctEuTgOvW325jZffM5rLkE/OjfbnLwzX7GZmnNct3Tn58H7LSP0qwVzTwAipc6pErg+lZbKHnvu4X",
-	"hNGt20Y6J/jax5CTgk2jnYP+kEsxK9mk4TyFgAoYzpgDJq7SpvD48GhdiH8BndwPm4C2v1T+AC5BfOHT",
-	"MoKHY3rvx/TZB4un4w5CUp4TwER3WN2VM7rXyZSY9t18NFHiUsTZgsGfY29/MA1SDTbQPhenWEwgcCEp",
-	"orTMhmIp8yu4/n1ksSTd3Ful8XA/PjwisSXjERMJS+Jek1DwAkd8P+e8Vp5xp5PeoEG8kLMZS4gsdKhE",
-	"eH8VRNs48a4QBYTd3FypeDiG938MrWHfiWK0dhTGLJViZsj+5kfRnes+JAwfTMqS2c1H84JpdB0b/u8+",
-	"jiridWk5Q6+EuLIie0K47kVDoTIwUFs0oAxEesU0vmpN/1Y7wWAq8zZNU3PUh8KuBpjZ1gGFTqprhO6n",
-	"3OrW1lPCc9B+Ao7Rzg3QG2T6Qneb98uB87nUf86Elx5wcwJnb0QogTRSo1A9Pvw9ieGVkXkWR0NBBcGQ",
-	"l7U37OO4iSXZ6uaVwtv3xKAaq6rflE1dgr/D3iZcWei2xIXNASg80jvswM2FiweF4dfPAi/AFhDymvIE",
-	"LjDuslFfuDEDzEtIjBbDC5azdMf7+PC45qtHb+HSwjrIHGAVMMzFcLShKFSVT6JvmgfeS80X7MT6ZeUV",
-	"uqL9lIdiTjPDNEs8fxzMgPxgqy455plIZlpHxmr9GzYCp4s4zEcQeBARlAZAUOqZQ+nXFmwvL5pc34Zv",
-	"4aMNxhRLSZ+cSe0lSx3f6xiafRdnFpPj1G1Pueh8Gu5hnVoeBLYvl1u9BG2JVFkKbO/N+ZMVZzYpS7rI",
-	"jQwDbLISTIcxL+ZxRSiy1WUEw8h0roAnJaTIBhDZB1oTSixVgRNFoNxqZxyCBWXKyJQueLoaii7e3/iy",
-	"GSXc4AE4lmFuYJaJSlmsqrz1mrkIjMLZI74cLeyT2VswCPuDfjC5/EZZx1upwR1ZPXG3YRuKiaQfgkS1",
-	"s5DngDOp+EywpM8FpkQv5zIo42ErBPvoiBXTpOsCMYZixjR5fPj1aVMABegzrm6Cj5/olWKFloQOxZQt",
-	"4QaEMGgQS+AfZiwD8szWpzC81FbEQgEGMlDA5TQUqC01MxCzGn8OF2MXVQWtnCg9UXc/D77oWIFfiU8V",
-	"bkptc9ADosPbag3abO0cVGgdwyE3iexKWtIKzRN0vR/SVYy5WHDTNLyx6iPsmg2kdZLZUuZXypsXx4UG",
-	"ujSXaQCu5sjTC3nmWgVzgRsGWDNDt2vgnA3DbF0MkqZXTFjsIbkULLcpP+ZShbL2imk1FDpQs5uOBAa5",
-	"3tNdWq1P9anjhrZfpaHFKApWEgWmW9+xD4aEL+5+LcN91uLP/fbf/LYN2cQG2ymfiX6RWVbUoJYTq5U/",
-	"/h3mA9T0ci3xWFs53zCIR8rxkVNic2UJ1wTybRbU8KeA4w1LvtSNq6iHMeECU2gWzFzN7xzfEiUw5YKu",
-	"gNUMhQ06NwwwAsa3K3rkCRlLPYcg7MmcjNlKWsOG43ddxKwFtUQQIwNgmDygwuQJBEpzpqKhmOQsYUJz",
-	"mrqU10Kn/Jqtg2BaECe7CI+g0lA6FLDlvQE5KwNFvA/a8VF4HHLSajAJboc34yCIg5mhWTBgJBASWjGm",
-	"NLBikEtWzyw+5X3w4wra620Mt4E46EjnwUD7P5mvvsnlNUP2qeY8g4TbUra5O1utS6IIUw9q6e+Gpfj6",
-	"sS5lAsKCNdUqwkJHzhzBXfIlVsDxufsaHaZ8wUrcUVjrhtAPrvRTP6x7z3aI1pFo0pWfcBl1jugYgP9l",
-	"3vqpYFDOBQF1S+CN3RiHm5+H97jPnAvX2fasCz/rT2sH+fWmTPgFa82ZKA9Ye9LEmVgRjMPyWB7NqRkD",
-	"coGXp8IEGahYKQs9FJAh1vChE15s+qdCEF7yNyiMtuQikcsIQFWjMhuapIDs1CtFH4gCLetS4+8xGecw",
-	"FNOtbX8oAM5e2fDSqNYCYt2PmV4yJkYA7A7I9zFG10LkKTZuU4J5rgYkDqpnxJjoBdILJVgeyRdjjwgd",
-	"CkSgBzOsRZCyDKe2MnIpSPfx8XGZcOK9S0Nh3UtcE/aBK616A6cmWokKa3O7UQMfHssPGNELeWI2YTl0",
-	"P9ngH+hU0IWTgXiCgpY1BZUjNsOoDNmGDeEI1CnKkUKW3JkrKxkmjfZeFNYdO/hSc2Pc+D5PdoxfnVZr",
-	"8ZIkOZ1qv+qfOF73QVj7grJcyqPXpUb1BMrotbD/ush18HOQwlrLemnA19BGCwuPukNR74IVy7eFb8a9",
-	"U5JBQSduL6V1Ses76C7gB9uVFfzkNxej/ishO1z9kOx8jp5FPCkRTUL5u1UeaUw2/p7pdpo4/GSc9jPx",
-	"199ottVrwRqoBlS4dmm1Kh6A3pNRSBuwak/AwDr1WzrUhbbVFXkPCfGTBmihPxk5dyULkKocNpet8yRt",
-	"aJ86BTObNSypOIL01fHK/G8outU4orxIGUZbz52k6+OArPAKOVpWkuqdDkWcposR0PwHHUcY/6uYgEIW",
-	"MB4UAtFpL69ZnvOEnVbk1pOhEEWaxiRnC8j8AnXY/j4gZ1amAKhkLI3h9iqsIiscjgdgBVJ/K8icQHFm",
-	"w5pRgDTittng2GyUQ+8IVjau3xpC6hFLOCDfxCe1q6N3it6TfDIHoCAoPC4BXZqm6doFZF+DkO8msbmy",
-	"au6zRyqUokuxeWgL8kNhAipWDiR0XGjieopKi4jZXkXkdCjiN+8uyYYL9wBG1nfidGMwKIIFV7jh/Qm8",
-	"Fpn4E0dI7MqGg7g43JCHPLUHQXm7oIycq5RYbiQbHwCfc6XLP+mt1GiweTpnkysHKmotHIKxRJ0Ylpgy",
-	"qlCPt+X8IkI9rze8OhDSrH96xoRhOxb2Gm8mkOfMzYTOK3e7of3A8ztXjwXQwlRozLBYYiq0NQTMFj/o",
-	"gUlJkRgKLALCbxwAVWm+YIOhuJjMWQKMtfwJyizKqY0tp5mtr4a1Y23qoX/qZhx5zm5uc7Q/QXAAib9/",
-	"tplbKzsGi/7jXncirtF3oFuACypN0EK6S9LeLhbouVSejo9JLOSock/FUBXuYP3uMlfac0SiW+Fi2/vo",
-	"BGMJOMK9jXROBZYQBYFBKiNcaMpTMF1ZD1ewG/ZSc4KIIR6qrpAemrOp8UB8SYK62VtEPV56a/lvTE38",
-	"jXPrC6iy6jhaF2XSX/7xT3uEejdk3iilfSG8+0x4sTF0awkjz1o525zthYSQty/irONwH476g0Vo7cS+",
-	"MVpQoPyV0vqSrki3/AFOsaX7G55j19gXcpBRbvEzNJKLUaQb1kJIkkoxQ8h455ou1WqvLKNXSSQk6OgL",
-	"4QFP7awemMADE1hjAs+54GpeEfBJtzQNWYuS4QD+cNyQBVRNJq0xI6VD2/TvnddnIJeD7uE1iJTRa2YL",
-	"vZeuT8WGopubjSO5HHMBVjUb0YbTEkyBMgH6hswTlvcQs2Aq01Qu+0WmhgIar+XJWDUgIlpiwLtpXTCi",
-	"50YVG5AzTRZSafLkMCLKRgamXHn/bEZnrDHyN4xbgaCzM7dMn+Cshh22xXlctljbohKMKMFVXpElyyEq",
-	"7Yt39fyKYkdK82bgwMEbCUi0y4XRT13Jxd4XYpcvdj/gb7cadi2qdoNRuHvUf3LYEqtRD3ygYijWwyYg",
-	"eIaSnGUQAkF4EplfKQGDCdzJDl/dXspc9wbkzPALqOLu8uTXDcztJu6TMnZYMU3gJJsFkNYGgf0GDA9Q",
-	"79GUYWPmhFwOhRSnQbicNQv5F6Mgjd8zOKzCgXxrKPw3aMiJyBVjmU0FtOs/INZsgJmIpTvIjBG4ZaIQ",
-	"AHrNcKPQvlU1b1UNK0PRZksJIF2bMibYBrZ5f9b2Sl+f1/R+G+b9YJZ/MMvfxCwvDVvS22+lm8mJ1p5t",
-	"syMbZcSncPCi0tiN7NzVyxYJWc5XiHWD3PPo8LAXOWQZI9EiUgIU2lKaL4DnT4zoZqONFzJh6SOF0luW",
-	"8wkj3bKIIATY4VN7hQDMTG9AHh8+DrDfvRIJWOTeUN/EyYLAie/LBbhHBnJhuXPQWwvrSKlmSpO8eAin",
-	"uBu7Sy5nEIpvBZaANdulLo+AWfXgGPkr9TPIco2GFKi5Z45/Xgg8hBDNIPMrliuI+F8B+pnVEsZ0cjUD",
-	"3SwilEzZ0kkOVBtxhC/YWj0So/q5ohmPFMl9SROiUrm0gb95ATmDgK4C59GwAsL1qek8K3TJHxSp1dRB",
-	"3oHjCGMBoB46GIXCyBcoGlI65KxgU4+PkFP072mJZaRqwcK9AXktGCnEFJRvlpjVGwqAcvE6OAiNJSGM",
-	"bJmXuHeKNUynWEnJSZNDUfu0Qd60X2JFGRQIQQWGOjJBURQvuRG6pIDlByIdddEasGUjaitWjtyvcTQU",
-	"iq6MgDiXS7KgYnVi61PGVigc0TS1Tjj3xHDYOODiQ4EFQBzJlMtPOZbmceDIUSlqWtXgzesL9OxBcwfj",
-	"Ir2KbSkAt2WPFIkLIymPrIA5MyRTZLaJNUdnjpwP6wU0SaBGZG7h3PeQxLvGtKF/w7nvE0Nn97sCDmJQ",
-	"LNlpFqVl1VbhRcoTUFIzoLjegwj6IIJuvUEtHbKQVRnO0BRPAJx/ThXwvpardGeJ9GBCxYSlX4gX45VE",
-	"MAzk4TTX6hTKSpVGAC7INOWzOZQ55AqjFWnOiKLXIIe+AL5rbkyHBwl2zYarADmvYaE5iILk8eHvh8Jo",
-	"7A2XlDvlvlifZQkyd+XKGh0VsLhfqhgMrA33P32IYv9cyiesf11sDiSpnUTnLecdnB5fzBnHM7SQOSib",
-	"kIePECYuGEkVCzjLX4Kv8Y1ZugdH48PJbYgPkpkPD5pCkuTSexp/+cc/ravxhs5FPAVfVohnmTaAXSyg",
-	"FjxVhJaW9Lpi+GWc4rewmg/H+CE+8C5vbrAFiTJEMIgtuFWMoPN07RtS8FowwoTOV2BzSoMip57qnPIw",
-	"FN6/Zs0u69HJNokf2gG7QYT+fjJGM8tgKAAPAzx5ai6XiIRhG0aJ2ZxMzBonXZdjVahoKGLvzhtNZR5H",
-	"JB6ncnLFkhEaqmIbmAT2+N6pl9ShMyH1UJSOwxWWRIyzXP6VTTRL4pNq9Wbz0SNlzXFpYW1s9qlNxIfU",
-	"+4iAzzZpisy2j2zUhmlrKBA6gCJrZGLGBSNLnqbeWWlkGqwMUR8PQKIa4cfaA83IoRaSYWveiE+6lCSU",
-	"AwhHhi5dzEaCxCnntMUGYW+hd6P+zKTFxkdlSmYZek4JszCHWPUdXQyl58HZ/x09AFJzLKQe+fWOo6C0",
-	"Fu6WdxGgTCcF2+IScEH0nwvSBFBMgIhbMEzMb3if7nV/3vu94hZuO36JdbmXFdUAYuJL93j8xi8NQE9n",
-	"nmvKKf4BJw8Mt1gB5rOHumy7obzuualIs6dZ//ZnOu3+cuuaheghFkq6IoUof5nSVLFeGePRxhjcFxXO",
-	"YNdvLGXKqLhnVuCWczsLCCbz4Oe8m7i1UAlxq9uKd/TZvJu7Ht8DS81fTBS7SAJoJRsKR7QkR4eHhxFK",
-	"s7xEmoKTHNM0PSFmDPFgWPIabzL2R5zmDEGiUF5bwYMupLogapvRVn+Yy+ALYd07YGHGFPuuc/Qlo/Eq",
-	"BnGpSFPnvTx7cz4UV2xlPaJ+LgP3UUzYNRMaJPTSK2l/bEx4wd+aeOl9OuQuWIoC6aeOA3MD+LZIr4za",
-	"njbyuD9Yf6yr7POFM7gHp9k9sGN7MoKwzLq221VyYSNh05Q4/773/vduZk0vuScodGz5hXDPH3Kubbhx",
-	"kFQNzv6lLNIkquZTg2ktsfz1SQQwEfVwY8NgrbYnQNV1LayFFDgWhnEnqKkqushS7G1AXpW+M/DVndp2",
-	"0lQh/7UK9hrQ24sXLwkEOJCUX7HSkthorccN+dTM0nYbgN9+Cg5pe20TA18La3FgS28PeghGeOCruwcj",
-	"oId8aj3yyjvRFb02rOiWzDNnf2UT/RuRPH1dIi/TVYxoA3JGcL6BhdWwwq++Qpi75KuvoqFQsgw5hEo8",
-	"Vecv6UI82C9//1cQwdHDiDwPGEpdOSYpGCaBlUKoG4ITQksAYyMTcz0US6rAnuiG6INNbCZFaeyObYF+",
-	"QC6NybA4PPyakcMe2DUx/sLO10jRmFmAyFRXPMta6k2+hW8eZN0HWfeBJ1d4Mh6MexN1gR30DbfcO4/1",
-	"GbA95CemgQgjhS1T4to7aZHozcCBKSVU0xiyLSdU01TOCpdz2bWZpVwgeG9jcukz0+ElDPgeD6jvZXMm",
-	"kh3/4H8E6re7OuykA8KCX+pUtTdBPecpIDVN5GKM/jQ9J2evvjslsaGvmGh6xcB3ds1ymgLRqajMdOzG",
-	"/9s8+k+Qdy0CtLmdjr8pHxeQ4pbE5hofiolcLGhfMSOHtLUQVb8bDAXQhiIyxTxhKmyYvaE6c2F3vz4E",
-	"MHEyXjlE8B4YkmboHrs08gRXWO0D3IMyBfQqnfPZzCzKlHCh2QwpXyGYE1Xkv2nGWX4yFOA64JotTDOQ",
-	"jSCTFaFkycZzKa9IwlJ+zXLVlqCNM/hcRnlm18/muOM+nth9tAVRbFOkC1v/nzTYxzFsHnG7Zj5YIK3A",
-	"dir/TTSOgYewD1kqE+aExibbPoiLoTxpFlftzCRemVY+Rp0F/XCOHz459DIozXO6Mr8qvUrNAyOrdqLO",
-	"h36N/JzYsWnR6NjI4XJsLgXlhVPTE+lCNkMclQkT8S9//xc4qX0Cgj26vTYfBzY8WluOBf3wAkBCcWYL",
-	"LtyfR+uy9g4TgFFjZ1uGsqcndmPfWMlnAvJrArXVcp84ao6kUJqK1gFBAZ7mwRje0Nd8wW43ojGbypzt",
-	"NBiIm9x/MO/v+8rc7prCmX/i0hq/cSGxoSYHLnOrg6r5xj74Gf7vgNj3uLybQj6AIO5dSGsTzmAmD+7P",
-	"u0LNZnYz1whoXyECNu086XhfJVZF2xxQcG7fuXeJ5T4ZJE5iO4e0C/KJaXfv6rG/FuLNbK3yjCpXQ7Cd",
-	"LyJn21Sm6DVUI8P0o2TBhXJFFuuliU8x1ASrl9mObWFAhZmc+IwF1fnDso3av4Hp/ka/5kbuNyqQQ31P",
-	"VxCGTebUpkTZKD7ulBJcINKVhVY8YUORsGuWymwByO1LCNyLoX2XzQoVC0dFnsagtHAxSYvEYvKmckLT",
-	"odBMaS5mvQE5n3r4BAcfOWZkTqE0O1YvIjlL6SoiQrrpmBlY7cobCbAWrRn+k8Ov28v24Bn6Uov24Og+",
-	"T8mesO+k7VK0G9D1pQ+wMigXJCALIKvel85+HlxGXwJ3RaojSi6YFIyMV4hS1chRq/f9wc/4j/WqP3XP",
-	"wLW8Ks/99uI8+EFCumBfgSgeXtbAXlL15ZP2Q6aVM36brYS6yhlz9XPbbuv9LgRoKhRDwdN5VybLAYl/",
-	"ismC6smc2apEQ4HpTUaBjyyWm61YAi4eKTQ10gTXEZlQxfpcKAa5UdcsXQ1FV89zBvBWOZ1ApzLHXMrC",
-	"YhgpRnMjH4iEfegNyBsEUcsZxKUppvuYxCGFLbgXESUJJQljGcqeE6m0xfMvAYcSyVrtiJBz/bnMiOia",
-	"doVJyzpJzQaTqiN5L4PSHVQ6NQvlq5zuHKocepJ9nDJM+3YxymsDOL94Tb4++uab/hGhaTan/WP02+aG",
-	"LhPWuqb4TqWzjGpz/Dsnnf/z41n/v2n/b+9/Pv747zsbxnBXvXS4p43OfjeymF13YqqrjmgPG50bjJZ3",
-	"MJRL9kGHaUjb2Ei3zkNabb4/tVl6jw+3mnrvU102Z2bHZJcHa+I9WxNtHZYWpRmvzl0q+1YuT7DSAQFz",
-	"RXTOFwuWRCSVS5b3DfUmWLBLrYSmH/qTOZtcseSUZHPI+hUJ+WFOtTrLMiIKkAPImE3kgpFng6NvHkeE",
-	"2uchHlTI1kgOaW+V7L7YvhBHhKUKi43FOZthgrJ91ATO6uuuDazLb+RacojPCLE1FFTgrM0AcS4QbVWb",
-	"DIK4C00n2t7YQ9AxcqYUl8KDMbsKLtYIUYK8sjwHvpCgyKHWmnikyBUXCenG7iFLELM0jkj4LJELykUM",
-	"uZvlUxi6w6SC5HBXl31BV2TMCLVphYJYh20J7AWkBFjWS0AexHRRhORKCmQYbATurB6CvippmsU4VVw0",
-	"XCZEf/XldmCT7fqSLnJua/kgVKwCaDGMPIUad2UwBZS5U1c8G/HpiIsRhJuOvDsNPba44soOd/2tHmyx",
-	"WwxzjeNIAyQbKjAl3gstrfYOwwS/VGuHGdvnsXXAqmwoTfwZIl4frBFfQmJAglUZUzw19fsp1PQAUg8E",
-	"1n2vLOWCBg37ZRwOcoxxo9Si5h8dHh72oH46JfEUdMS4NOoa1g3h86g7doFhZXpln9gOlKtyaYbbG5AY",
-	"tckkdiGVZTw/fmAuz9hGCsZEI5q1KxYghQsiJF3LL9fSpKzp2L03Xg1dlmQvKqM3sWVCIREd06rQilwi",
-	"5o/ZhFqldCi0IV0dlGSx3c5lCjiJjOeOWTaxwW+L9MqpmffFxEwfnzoC1PXbHv35g9PD7f4l/BPztAcW",
-	"dX+5SxFJuKLu34ppW8wX0G3kNMLTJXOCZlEMA07tOdjI19gHs6z7GrIu1/jSqcUgBLbDxYwgrGyoAkRE",
-	"6ZxBMhFV5N3l8/7vyNOLPztZdM5ownKSy+V6eMAzGGWL/ejB2PNg7Hkw9vwKjT2afdAHE3VdvQbr7TRD",
-	"syN4tjIM5MGcc9fmHOTpFkjWLfO2m4QvDI9Wt40Ec46Cc9vcrzqGp5zIDnE8OOFPTM2/ahujW7NWU6Oj",
-	"yRsZGyFKnrvyzSkCeLnEZpsxezIUsWNjMaTVxIsi1TyjuT4w3LwP+SulNmd+ACUPazJHQyFhKDRNV5F/",
-	"QwUw9jyxoTYLmmWAMdzFyJ6lLfGGahtw7jIU3mf+gK0NTHrW+Gb6huxqDAoCoyl4+GCtLGDxaS3K5vgw",
-	"KJ+Nb0auBFKpYAoyy+WSjI0MSMYr+49uJtOUfP/scijWuMXBz/iPEU8+9gbkrVyCD5IIcxGmXBkexK+Y",
-	"KzyCWcqAIXdKqJEVbR4A5DCVmGW5XD5STk8ciu66h7SHVa68+dDZac3qnJLAIgc9l+lTLs8d4uoFC0ux",
-	"BJbD0kRY1phCDZaXgCNZzhQT2kykNJS6fiOCdlQwC1RMmGbrULl2S+Aqh1uUzMCYOBTwKRCmzc73ZmKq",
-	"CU1TqPZlPxyQty4XM7cbMRRUE1c2vHXnDsB6DBmhQF1BjbGhMCJ+3fJsa17pER4bt8XuVFUIFbDjEkw8",
-	"JVgiQUWkyIiW5PjJN+Ql/5Z0z1++ef32cvTy7L9G3/7l8tnFKXl89LWN4dO906HgglBzeBdR9WhFwbmC",
-	"U9Zuzx2KRaE0AZ+BFfXwIA/ID2ZSGz6NCDXnBBceDe6Bxbe+vd7U4k3i1gIcEGJDzbeAMkjXQtWgR6Jp",
-	"QEZ9M+S2kLbMfR7ufW8wFEOB06pffzHplvfa81wu3r190SvzitB9QE2/c60zFZN3b1+48QIxCKVBOXSJ",
-	"SpR8L+UsZeRizphWENQ4FGpOc++pECss4CEhyZhr0v3l7/86UJlZKAVfHSQHkFs84QnmGB+whOt/m/Hk",
-	"P18NBVdkysAghoQEEg1B5dfyRWsuwijJSYlk++7ti6Ho0rGSaaEZgTlFRl+VRqUVkhTKFsfDuqFKLWWe",
-	"RMRZ944PH/9uKMpAjFP0CwH+rSDxQZGncQ+9FoYjK6jeUhaTGYpELkUqsUyIPRXedFin+8gfiTKb7JQ8",
-	"ITlLeM4m5qqkaeomcTwUCy4KzVTPUTQeagDg0APyJoeC+RFJpczGdHIVweb0IbAzGoqn3786u4wIXHkT",
-	"c9jMNCx+b8YmnKb9rMizgN4xxsRxg6GAgKuJFIJNTK+RVejQmPDdqwvT81WRQcNuEsD3XAMyd+Wv3Dq5",
-	"8qjBpRbjK3G9zA0eD+Be8WavClL7rX0r67pbFXXV3SUzSbjQ0heuYYLQMaCA3r0Nozqgl8gNQbLIecIQ",
-	"uJn88eL1K5uCFRE2mA1I/POw89SytJeUp8POybADSuewEw07r6RmCp4ZnjTsfIzbhm75b5uq+bvDw8Md",
-	"xn1xxTPw2NrbrXrJNrnRmnhoazZXG2vfAd7vfqzQFfYL4nKD4GkaYmIiE7NopveASsrBXOKwQY7NUsoh",
-	"rNDwmZZ3Juo6IuHo5UQz3UfrXkTKdqpvXYtksFB99mHCUkx/xH1f66S+MGGTqBj4VaJJwlF8fpObo6u5",
-	"UeLAHBZ1suDR2tz3OYaD9YNTLlCzcQL4tPnOH8AxFxRIaq2lYCH2PYuka82mv/zjn2TKWQqQSiCJYDbr",
-	"WmftlLyuGyEPrWkWa4oFJM2KYmEULp1DpjdsQOd9w7ENfCY/4hKWb+GU4K2dTUPbXDDH93Do2oxSttYL",
-	"3jkPEEoP7p3t8fAontCSZawXDGwyZ0SdD/0iM2tt6b7JEleBndti/BgQiwpnSxc1W0BOSGnssFaIaChA",
-	"e0OBzfwKXxmZUEFyD/h5erbMtGGGBAceDcUWU0m4HKHZpAuhOZ5iiLvgQIiOSN2esmhkokMRctFKL04f",
-	"tCFntnWzDgnToCINRRfdVzBWq1vLQpNvX7+MYMZH3+Bv8ADk/R8AHV71j46fHJODoXhBNRf9o16EhhPT",
-	"fcKgviPgGERGMz2NTeOajsO3kOEPRS6XJ0HgdS6Xhhs7QwimWMm0WAi79qChQB6a8wgMRVfm5AUXVyw5",
-	"Fz37+ikq/04f0KTr3nikiJXrToYdMMfQxThliFZhNc8B+QOMT5l1dxW98WbCWHEM5JozDtqsYhHJCjHR",
-	"BaqwZqSTCYOC5VZag0HBVawlmRRKy4Vtbyi6MT4YoOp3xVao+8UYAWH1+nLnwTWT+VZP7GU6FJYOoLS4",
-	"vVG7VAE6jWa4giBBriDYHhMEy2H3iJZDQXFYEWkbVHk1I2lZ89qMO23Fkaq3ybkivsQcDWuUsaC0ANVo",
-	"DhiedpZECBHucrXM/shxyhaKdCkZ0wQpBJbflf/EM9ZrstsY/diovYLwBZ2xyIkdiZwUmAxIQUEdS3kF",
-	"WnDpvu0F5h4MpqzaewbkW5lwqwgixVsrHzIR3PeuM+AMBWi3r7/7C6q4vQ2Ajps0tU+l5qDy7llbjamQ",
-	"JRcKejUK9l1qRBt1jR10g9+cwP+rFNA/vYR8H94uexzbUOp04IZA4y7UcHGlRxIw0PlrTT3EMf3qBd2L",
-	"uVxCceRQ1PVXWO5LUEPJ7MAEeXPhN3BP3AE4SeVi+QQHqDUj+9egW/6KcEoCL7JnPJktU9/mR96KQusp",
-	"706KM7R73fapyXtHY7qBGz0vBNSVClQKhai14B4+LQFpvc96bDNhnRE3kQKiHVcDgnVQAf+OlkVph8Lu",
-	"IUYjezX21Co7WIG7dBWY9riylXzt0rhKqnF7hd4viwv42Ddmp/1Q4PPzFfik65WeQ+bSyEu2HnB0q+8b",
-	"nFuLrA1tBnHKBYvQ9xXZAnxRLpfxiZfJHoH/FeBZV+gpk0uypNaZ75RN0g0yr7gYgWWmkgdm/hJyZP0x",
-	"kA7mqnj6rDH3AJPDggfLOdWKZlnlM80X7G/44i9//1cvgiLd5rxNWOSBYcxoqYsZ6Oas/1MhNXp9n178",
-	"2YeY1LxDGHKirVO8pSZdeS6f4b7cZ4BjxRsP8LdmVxD59uH6v6uYssoqB8mBLsJpLfLx8wsCP9uKgzUU",
-	"lFrQtlZB1SCjXLkqnjPpLETrcu530JrNIdyOnIKvJw/UeBfUiIu5KR0tar4EDBkbzgjsgSubG4aF0n2x",
-	"zjk10hcTWEUdHZqN/O2+5ZrvoFrzpqjuB3K6U93GQ3c5N2/UyBg8CTXn6W/ldGUZ1NspF0bwX6fx5+g+",
-	"gOxBKCyi6SqsznZKfFIktkYmKaO5IhQMiUMBhrfTSuTfCdRjsyjh5UmBuM5pZcVAjRkKrGhepGjkgwQO",
-	"i5yfrk6MnmETIddTuQHADvEICJ1RLpTN36on6MOPTdLHO8AT9wf0fiJKsJPPYTTcxA9+81rOg73xPoqu",
-	"A6nsnN3thSpfd6hV6Xp8+NhXsS4vVwjT666Y7rVera6IS+cTFIppO1C+ws/DJXtHGoRNuVPl5t60qOv9",
-	"XqFvGVSst2X/oMK3udawuKm/nOxFSMWsMELBQiYsfQSZDVmhIYq6a5iwYOlaZZmIqAI9Xim4KSNy8fKC",
-	"KDZbILK4A6wZCve7dBmUWEx/DhUy8JbvnYLL2FyKynqFr7lMMURzKC7M+F3NqWvm1flSxK2Vneo5tFm8",
-	"Qoai+/j/svf1y23j2J6vgvVslaVcSnbc6a4auabu9c3kdmcnXxU701W32StCIixhTQFqgrSiSbpq/toH",
-	"2IeYB+sn2cI5ByAokZKc9keS1h8zHVMkAeLj4Hz+fsd/7vbZs1S60hFfTOvVI6s6pTlfYL64Y8jZfDzX",
-	"NvndMVE9zFG9q3TZH9n7I/vm0tTuxbCKGYTUZjqqtsP7KBdEfLcjY/Vtyd7m2IihSpLVCsaamEXlP2JK",
-	"L4hJdTHlRawCaj/EkXJDhNlto9JIZc0N2OHvCzYT+cSVzdRq1w5NtErJ6mR5RDIbvahiNs94IbpsnpWu",
-	"/g2FKc4JJpEpn2jHEmvR5CXgjiSsEx+YqV2/eXwQsfhgpnMRKxi9jK4Q8xGiuSixYJclsgVCwmN80PUV",
-	"VVZ400lRwHDYK3Zx0FljuwJZiihoMPcGEohM5ROmZ9Aai2KViszajyp1AxCtWZTYAYhGF1F1ZoKTeCls",
-	"P5zbOMeDNXVFRKbMIIcqOFOtcWoXtz0+n5ycdCN8WVUauPHIgvi4W84p4IjFCkbGDO2DDvMs5PNlmTZi",
-	"5dxiF8SjC/Yo7AfXveUpVd/pa5mK/NBAnKzMoY4LctQgrYXySQ8NS7U9Qk9OfDnsytJ26HYRe3LyZ7hJ",
-	"Ql3XTFpV4Nvjb0CFjhUOSqoXyl7F16Gygac7heuuvVhDCLhuMyekG6R7PIirRu+LzXd/+O4P37uAznbr",
-	"uHYE05qC/FeMwYt5FNQbe7G/+ZyeiVa6lu9F8fJOTeKXop2PMct8MO0rBk/4carhQOKQNhHMlP2ccJKO",
-	"lC7kJQ1zb56LS5HjTLY5Q87lRIm0J0E3yQ0e1J0nx9+AJKeItOk69s/qlZErTgUAqQwKlRs9J6+CLr0J",
-	"enSHK6atyZZlFIxTf0+o0+gkwZ12COqTH9pw4IJFGd7iXCeNHo2d197fxNKwpS6Bk9rpa4Rv64hxhIng",
-	"drgP6od9oAGCC6W6Unqh7D0IHPHk5KQfqyTlMlsOUzkRpiDAV8x1QjqeHp/PGdzD8J4Ic/sTSIEY2r5I",
-	"YSBxYmb8nwhE4HIgqsvVO4E5uxompi8Z3YXov7xwqu0pS0a5XhiRD+elmSYV8gfo5Jj2kcO2SdtdG5t2",
-	"4e0rVy2tPYzT4wbSYFXIPbQqdmORslet7i4UYfRMVD7TT5eH/rRGLpNNNHgv6Z4vGkILP2I7fBYNyJ4G",
-	"764At2iAd+DCqy/Row/2fN6WsbTOk5cLADWlt9Tp8eg3/OuU4GFiNeNL91MxFTMjsmtB5HkZNwXeX/Or",
-	"2HvTZm+C/QkX3448UviuPVnUl2LxwjrhLoO2o3NU/Lq3whj1zogc+KJa9de1Fd9nr4MlPsm5KrD890ow",
-	"vuCYjYtLONeZcInzTQs7FTPdksiKWlSwsG9ff8OXP4y6Rh/WYqvRXH9petneqfYla35OxBwa2Lebj0xM",
-	"071pyj9aHj6XD9zBGFERagJMc7kuRARwVxhOR5DqAbP7Ji2pJsb4sJHMWeJ/Gl7qPInYVGRpb8THV7Fa",
-	"u3eU6fGVSIdYWpBEGNJYvc0FGJi0oqmNDe+UJdg7l5xHhDDUZ2uqI+gjADEk/46X/2JbjMvj45Pv6MJI",
-	"l2os0qRLIMgz3jPCiuiGByN/cxt53Us3NQ/EX+czuMGGuFtU803NA0uvNJSr29x0FU69tWYRocMIvwgG",
-	"tAgccAeBE3Vo7fyF19cCrgI3/6Ae4oKDhWGC56IRFmaL9/NMp8IFgndEepeFmJnthxR8lUN9jw5m/P1z",
-	"fPBxhaTN85wvAbKpWGb2gh3Cg+jgfW9lMbtTdbd1YwoxJ0NU5lXYqPO4QnrJTdEKCW4fXwUmkLNydjB4",
-	"TJjg9Jf/DqkKMYEzeUsPrYAB4BtQxnxxX5eijFgsbtpB2upCqNZJh09FGK3DBaCxHEQHfAxImcMxnwd/",
-	"ScXHhby2slrpIV09iKo9NeelASh9WOroe/N/lsqUI/uZo+oayRfbKV8iZf8QKh1ilLMJLutuDWsY9l0s",
-	"a5yfPc76nVvYONAbTGw6g9YUhqMP9K9bqnenxXFw9+uvXVWHn/eZqrdVDjLzU9qwnG6q1NDkhYzIdUfl",
-	"Jr/kq9qdu/C5lFjPWWui7RTAe7eynDQ9CvdFnxAYQJNmBx3vs3Kthl+w/RhYGfz9WXAPMVITuaVPDEqA",
-	"AtdyOrRECmqXj+zLejzL2kEBd46rvuQ5JTb6vuuFqsDLRrnmKaBC15cOe8ONYUk5HxYa2A0gpZE+SqZs",
-	"qctYmaleWNVP5yyBYsaEGY2RTV4Pm+A1wIUPioViBbDcmQZyf8I0m/Hc/gUDWiojRGOxlf2usyyrSam3",
-	"jcSaq2BQ+RWOVj04i3jvEnrhcLtBm4WaEZkaZE1AO1nO2tl43Ij9XoDn5m7WeZVCLiPbqXZpW8js5hxG",
-	"9yXW7LydZVk7bd4PeoFsaUBFiAvks48hfeXiEFZoTa40nf8srxd27ST+8EU9tOc25KSFa+gdPPOUTMA7",
-	"W7ZhM20Za/bHrz9hze/JTeFyhI/0yt6NVsGH8M8Vi2njUrivtLNWtuLgnr1ldFuW0cZltiU17SZGUzjD",
-	"rZbT+uIEna2hjuWmrUW3ofAhLB8Wq7ArIeaBz5AltqdDXiT9RqVq9WD+nHZTBMfJVxcI/JJO/BW9/lYE",
-	"Ox34n8Hu2boj3rmj7DPaEzh6+13x+ewK0oRB/m7fHTqfbFJtXoP/+R93rtrU2mlZeHUWnj8CoWXlNQk+",
-	"PZhTHY7ahkT49dQ5K4P6LHG1oUOqDXUMd1Scl4AGjfWisboSSzZaWmE1qDLhVzPm2ZaE+VgBSmdr2tHa",
-	"grv95KOwiYdJQbrpat+nie+ThXyyEHJ3r1V1Q+4Cbtt2CUFC3914lGWzXUKBmDXLoYJ4htmyK4FJvVBO",
-	"kwFXqgDW2VwUZa5EOmAJn8vhlVgOjSgSZvjSsMVUAI2D/T/ApdMKAccSuE+X+VgksULfqH2vlYbG6lAg",
-	"uGRWSDVgdqsmbCa4ogr6y0vAuYMbelIByQWmFGGhsmGd1CpwM6mkKeTYV7OjfAT4LqCrUKJY6Pyq24b1",
-	"mc3Oq/G+O/CroJnWul78vf+HJHkmiIQeQiQ0bAG7xuFsLIudUmwTeBOdhHZx2Ikvc5EAHBzwzwDPIiw6",
-	"Rzvsy+KpaLHvVzzUUy1yWYiePXQH7ukOoL9lWRdtZAyI0OFpV/tiinwrVdE91JqZilnNdjDN9RzYTrFa",
-	"vnY7IV1HzEgoNYLXjkSm1QSStOx+czefsiQ+iA8Su2dn+hqQAfrsTDXtc+id5yiBJjNeXOp8dmgamVfK",
-	"tc1yB/B0VQsPhFK3+0bdH+f749we59qebG4HRgjyErFA5HjUjuZduCbkGo73o0KgT6LZN9Eg/87omDw5",
-	"PvZntJVVuqhLIz4eizkkyjrX6IAl+sqf7nI8jSp8cXvCqjFiqtCH6nxNegKcOZOKAbEPW+g8pc5Z4TfK",
-	"BEMq3v5Yp1Y56GTZbOjQv6/EMmL2Arx/qHQxvLQGPV78pdQFH4r3YyFSkUaxshdzXoghEUzhbWU1X3gB",
-	"OKm0upSTMrc3/fbPfzWqBBfC3KNOYFvbHLJ0k8IW4ndFhL7aAraXUDXDCqlAuc1otNyC9YBGbRpF02Yr",
-	"IX9qgz/lRTZ7RzlWGzMF/gu85Slfss67i6ddD4bAvjm2Vw3jE90WcL/M9aw93r5LAsAL3tx4oVO+7LMz",
-	"SlH45rvvqDNwniW24VYO50LfqE8/3+3+edeWWAg/EKQ+JZzYgaDkGpLHMmeFLni2T3K6XfVeXwnFYA8B",
-	"BWPKl9Hq+Yj88W5btW7KCjd5l0qZPsNKEzZasuRKqpS0f6pVOWXJLwmbEeXMNc9KQdiSpuB54RC0WWfM",
-	"jehJZYQyspDXIls2ePVfSFOch/27j3KRph1pP3TnXMagx3+zz7VmSDak1u/43rf4ZIM8OoPKd/neE0uj",
-	"mdRRABknjUi7OC0RM+V4yrhhCU/5fyCf5r89edIqlX5pY1D85gRLFdzfj+9XRAXDsj3vUqgil/eeff/l",
-	"uAxWUdRbs+drYgN8BltJke37YelhBqFbj/jqgYN6t/Iil7MZKp56IfKelRVpxMxSFfx9j7AAIzpdUj2z",
-	"+q9U7Oz86fPnrPP8r6/Ouqd03SCj8kIaccqAGYeQC8Gsf9Z//N2TiHGHLe9I8zgmB+VLZpVn4r+Rykq5",
-	"idQq6TvRJw2blFB+gjDWzmHBFUv+w8rBK/CVxYo+LiJOFKkmLPk32HOpnACyYK13RHPM6SusFn3GqloX",
-	"99H+isP1dXD5vACnhN8aakIAmLKi6wlex0M7xml14r00BVY9FvkyYqUiUP7TWHEAmoQfgocfN5J9QSZk",
-	"sElvLMSfp2I212AT/U0sDzZzs96KHME+3zsicDBGLW4R3D4L3jSLpw2zBnLuBIXWffXRr4x7dtXsq7Q/",
-	"B/o2Wh8AAl7JPJJXQJ0eyrn2A6VBOz0aldnVbvz7Id8+DzjcOhXl/i2S6HcjR6weqwS26E9EC/dzgnTg",
-	"jlMelGCQxoDIC/cmEZ0mtn1f8p14XjccO9TPkNsNv4qokImmHpGFid6d2NWB34x1EMEX4tNyoqw62D1l",
-	"nGQJPgKRMg+l1tIqUqvbwyrU623X7RTjN7g+0M1Aop7rxaHps2f2303nPzdQSp+MV0+KpM9gLyCh2ETD",
-	"0OsJ+NmIWN+JQU3hBWB+qeEPL0QuagzxcLS7A9NRwQMmb4rerhU+O1i/jp4PaM0UEzzPJBK0E509+NUI",
-	"kA7X5UiE2XyPj4/dXUjDzM5gRSK8nMcamfMciN47AJOHsTcoJADmvZAMni2mOqM6/ycnJyEPvB2GbUTw",
-	"bAce+P8ss6u149v87vM7+tBI0WcXPmDv2XnFUCZdHAvAWSZSoo5zsSQzrkqeJa0lHndhX/0IIVhw09ql",
-	"NuYzgPybBd2y0qW94huCtW2m1MnxVlNqrUfPz1+zbx5/913vMePZfMp7JwzVVLtdwLe8ovg2a7mEv92O",
-	"Q4AvrfV8zgt7chwMDv73T2e9/+a9f/z84eTX/3nwefLp3wX5vd3CO3Pff8l09MHmsGKh3aH+IxKJzOdC",
-	"idQaWe4M2KuDf2B1EM8ge9ACL2idB3QH1e9D8NeN0e/67IXg6RuZQdXiEus+iUsXRLnXVCs9lTwCSCLX",
-	"Qu5ZN2r/uKh2X4p/C6JYitwW+vKykTdwo49rK/dJfZneClOtT7pqBw5fmkLMquysiJS9MBRuDtm8HGVr",
-	"SVygNa/HzCNmkJp6tGQJhBmGoCwkrDOVk6n3CHaxijpWoyXYEH3WCIsB2w4UJkiLa0GFuvBf+kCwUNXQ",
-	"eJAcqdLS2PXSEf1JnxnOrUE7scpsxHIxzksgvYKKl2woTMELYc1BZc9HqSatiqB7cZsq+PgTVMG2jyiN",
-	"YGNuBH3EWGfpUJdWQRpPI3aps0wvhuU8smIaAHuuZeELeeATZ0K1oxiVRgzt6+/wU5AloWCZAIRGYk9A",
-	"s0967p1W9C78eWdLwC3Ep/Tc3QYwXGvboxd+PPbB1FsPfDjormrNrWYTMSOsbIV4fukDF8F5UUnq9oAI",
-	"su0BRT5oGChiCdFPG7BI+iwBVqVhypcmcQ4LSB+wpqbLf+R54aN81PtBtUeOQbxDdjHLrApWTDEHE3ZO",
-	"rBCToM+ezbjMHCGTECnjLCFCqOTUEw3Cy4CDEG6c8msRK6WV6LNzvNk4+igpUOAkHz6EVIS//poMkKAQ",
-	"+INNrDrJhw8whEO7TX/9NYnsM3buuFrCn7/981/diI1LU+hZ7TG81I/L4+NvxldiCf+wr+hGHrARsqRW",
-	"c7/xcfy5qdn6tYL7bsDXXfIsG/Hx1VrnP0Jmtm3/lHE245k93EWNi9EzHaBvI1aYwDXX0k4uQe+BUOsk",
-	"RzDKR4+PRjpdJl10X7nVdWhilTiyMSw7cemRQCUpC6J7g/zv1oiMkzqfazjGy+AbxGIe33rrm4IcbkL2",
-	"hu0fMCMVViVQouMicJJ4XZVuOSBWtfujD+6f2+zbp4SbiBLXM0SxGU/JFykLyJR3qJRIUHvGTN1OgACI",
-	"WjcVDo2P6T45ftJm/AbyY7vli4+ke5SF21h7OJigBLcuukqNadVP2vIu2yf2+N7E6wOJ1q8YlsNv+kat",
-	"tl2J3erxCKTWHbFt/xcofkBl7XmkQnrRU6Q2NUmESTgYtHOFtjzLkOiUuCugHghK1+w7IOYIpNXzebZs",
-	"FpKx2i4lB2yc2Q0pyS/SXrVb2153pzY9TGXPrvv6S+PV3OtQd1ek+/vOsc1q1BHsyt1oq29TkDWa/k/1",
-	"HAL0W2Qx6xTLuRzzLFsy7sSRVqIbK6kKzTD3bp7La3hFoH9ayw98t5DNwRL7H8jggDQA5OiD8DNJQvj3",
-	"oVlx8E60NeDnbLS0rTYakHZQvxj7EVZAI5/w/ZmLYz1f7qmD9zJxu0zU82UoIWDHr4qJTxOFRDj+mQjD",
-	"t+CCc4Fh8Hs5Bs0kEzzFdDPFpMqkQs5k+7vhs3kmIG0rVqDteUwEBQiwCd5BaAfdoKyyfrjEag0WgpvA",
-	"d9hnSalyYXR2LdIEJCqms8UqdOoVmO2QMiUkqIgur05hdiE5DE+tYpjDi0UaKw6weFOpJn32Cv9RUYk2",
-	"1oXj3N2T7kiteRl0t1zsK622iVA3euTO2OuLf0BadQXF1JV0vIRNltWx7RpE4kKMplpf9YRK0d/eGkrH",
-	"3JHIYT9xlXrUuT57JQjFAahexrkoTHPN2o/Y3jPf3EPVrTVw6mzaiiv9dpQ6dxr9XGlzlxIuGtU9O+ld",
-	"IcXQfqmGurUMjO7cFPHcsKVYh7O3z84v2A/2HcwT/VDE693bF2xWmiJWI8GmRTE3iG5vRH4N0b3kx2f/",
-	"+cPr138bnr148frH4Q8XF28SxrNMLwzcDwIi02OexSoV1yLTc0hkiHwOLODa281iFYw5N2ah87TPEkyE",
-	"sNqMSSBxxcRqzAue6UkpGFzHxG/Dkp/ig0fxwc8JtIb6jL0hcgnkGDosizK31pT9MDeuLBdjAYnyULpj",
-	"20QAnEIo9OQrvWBanaI3axmrTvLm9fkFaxRqRx8Q39bemXRBjzE+U10rIm+NFeXBWw2GNB45UVYFQZkW",
-	"UdKw0pRGRPebqV6Y9njiyj7+XM3ClW4+THSxsRNpm+bjVwsVTxuaqM8+j3BvUX4WKbgkVBkHgVpoEjTN",
-	"UrxNYzr64P65W/rtLvI+oHbr9tnzwrBfSlGKtCKxsw/bBZ+KTIJgzfSETbTbCW2xyXVZ9LmGKPfJufWg",
-	"Jl/TPdqUjU9V30P52YBVuHXp3Jnmu03871fmw0VPd12UN1N53MzvQm3esqa3x0bR7b8x6PnSi1uqfCQx",
-	"PNGMvI9KLGL17u2LU8YpYGctsbqWDBsBOW3bNdn2uGjTxrtz9e9hoqQ33PhfP8P6XvG7S8L03YTXborf",
-	"ES8KMZt/qgfNytJcLwCyylrrjPY45q6RsKkOvA2+tTPXj4cqFZkK5sbCdpw0VCxHAPnXVoxANRY3I567",
-	"Bw8cjeh2B5z77L1C8jAb+0z5LXJYN428m46maIu77tOVlR2FRSoN9P/GhDGrmtFNHYt9llDbjsA8YSMx",
-	"1jNhPGxAP1Ze8VlwqOICD54fUO45DBmSirMOOteQ8B5O5VgJxUeZVJPuKSLfoOoDBR66cJqUfS8gTwOA",
-	"SMGkYa5//Vj9Ff4JCpm/XJ3+hE3tI4YNGhS+QHy+tktUfe5eaDyMG6jQc7e0AS9GYynsLagEsAMeZJM/",
-	"zQTPTbDXHyWIwJLYDSvVZAh47pAYygsw//3+kgXrcKuIGK0i2OBlLgyCAj15fNztx+pZ3Yzxu3fBq+3r",
-	"dzp4+ksFpVYoJppD+c/U575VcT73O/XhPGGoSdZ26BpJ1c33qWeo/xTVfZMu7o7RLyzMTd2+zyg3Nbld",
-	"x3Zztd+EDxcUJ1UuUOFq+1GlbIrg8TJQGhdQfEBqOLzhoZVwt5SOPjjL0wWJf9+RvX3Xwvn56ae7nQPq",
-	"PCYlj/j4yorFZC5UKtUkiWKVQq7dIqqCo4mzTxOWCyMK+8QxM9qe3BNRYMgbwdNyUeTLWNlNmpaZICLW",
-	"TmDbQ8CpYmZ10XTXRLfPzlSscJ5D3wUVXk90wTqyqDIbUmB3yJHRgQLssQIPKoC71eyFPjvzAzASVmuj",
-	"ZSZSlsvJtACnqjSxAv8vz6Aeu+Y6nJUGcOXoTGedJ8d/ZolfH06LSRrx397CKqmLrnVN5eSOhGSbokIj",
-	"EtFYfXUS8sZh8y9Mr9GKROvtazi3IdY+TVY9A+Hv5AAvmB4DK0YK0JY/Jc4OSUpVyCzpEsCh3fh1ueEl",
-	"BXgV7f7ugEVTQPWUO1MMmhuFFWqh3EABxg3j3gZx+yVW0gwId1SrbDlEn0aC4o7AC7uIWInejloUHsJI",
-	"1LYMxNupS6VC4IVKQGkFn6Cr8FKsTCGzzDtbdL4m1awxFcoyGjcUY5kUsbKtEQIrjnYurOCRWrGOI/wY",
-	"Lf33NIhDyCbbLg89uc/UEejP/HcsRC6c+NkmN7+QhCjs826RsJO7aXwzSU9tClg4A3/4A2AfPrvD4woS",
-	"OrFEw5EDFnIm7uDw0gUvRA9zUx7iDKMvJhBhyAoVaVU/AzkA2DtmDzgYC5VGvm5HifcFO3nCprrMASEH",
-	"Ko50aYb41FC8n8tcmCEv6oU5GZwWbCSMTAWTRWS1dThwKD82Z2OumFnIYjz1qbuZNuQyJ9urz97aIYSL",
-	"cA7iWWHPTnvWQrcYJMVSq8Kl8R8iQWPG5wOknMcsY/hUOKJsT6DsJyVjgFJm8XhRYuHuBsQ4DAJS2izQ",
-	"RzcdEjDdqxn3OPl374ighjag23whOaZfqf/hrUMvqMX66onav0vaeK7DexYyb8UYmQpZQl3s264kpM11",
-	"ZGFilSDuPmcJLdcLYYq/2mvd0ELGWLuTwHajeed1rJCHEXnIHFAD+QhO6zmlkNjuYP2r0Y5VTQH2wX4o",
-	"pgZ4fWu8t/EbbnXw33o2uW0VPC7t4AvOfNjv6gcKwgng56wmYrcwnH2HGJe5LJawSUeC5yI/K4vpweCn",
-	"n+1GxIoY3MJlnh0MDo5gg9Lb1qgyxoQpiABSiHDbZ+dyolg5j8DpJQH88zIXZgq32Wu6LE6JzNR2u8IJ",
-	"7Ve+eDv5LRj/Y55lULcTlhth4ncLUzv2D5x9AXe3b6tG2d6E1a9DEuc1tAX7dhAJWPCS60ycBh8VtoSI",
-	"tqYpGyh8o090BweeKsQkp1ch4oJXEqzMUaBDhUM3lz37dMvwtdB5I9lfn71pYP8jRAjbp1O38OwsnLKi",
-	"IhAMepBls6ZPJKhYNnbIY30AhsQsUzs/EVjJMJ5ToU7JKZ7JSzFejjMk5zUFL8Ih9S9raPF8DY2TBhDR",
-	"MHwlVuRAjYHqMIQLOUVAHijCupZi0V+vbW9q+MyRkDkscNwjdQKFAE28NM4XQnjiffZ8Zs0lfA7wLjHd",
-	"VitmruQcAZAbAaOb+vMCATMzYVjn6fnfmXiPL9eX7IVUVyJ9riJ2zu3vr/i1nPBC5xE7m+ss0xH7oRyd",
-	"z+0h+L3Wk0ywp9hHE7HXZZFpfdW1ywbGByeQGG4MEEEgATGfz0UadFji5zX0FQhe7BcfGoqrE8ELVGxH",
-	"bCKUPSU94unmBY1Zw0jNiwvl0PjpPYUORkyk1lpwL3Zn+IiPrya5PRzCgXY4eS27ay70PKsaM9WEYnlW",
-	"hPjVIC8ugQLTiU+ej6eRT4tWUEo448oqIzBbjBv29Pzv4TYTPG0cQdBHxi5xE4oTMewUyBI21mWWsrG1",
-	"0fjIWkJAmY88c48ewbny6FHkBgNSv60+NeJGsCLnyvAxij8T5BQP4Byyz8YKOMQMk5e4raxBJBFdhrqW",
-	"agHs1/jAoWGksElDPERIFMeQ0sI1ZIVjLooyV+BCxFJO0GEIsMbK6kU3YgW/EqqCd3CtOlIJMA+rtNZc",
-	"FLkUKbr+ILpixwbMWOS8q8gopkKBq9ZlaF3Zg8yKauc5rJWXxip59vdnry7Oh2+fXTx7dfH89SuIk8Tq",
-	"rd0dkAQ2WjK714DP7/tnWJiJXtKEdcKa2VNaNACoXiznAuiecICG+Ddzf8rU/kGuT2BXJa8xhI2m/Fpg",
-	"4/PSTIFUXLOlLnPquB1uZ7uTEsE6Rgj2yP35qNtf6W0Pc/itfZ9jOao0lZStTbVEuZAUciZMwWfzCoJ2",
-	"pmdWp9GXsaoWC2ngzB7DbiY7dkWDHDk0bMSL8bTLxno2kwXC1+II2g9Dsif7uCyKDLnR8wHjMOpYlGo3",
-	"AzdXZPOD1OBsJlVZCIdy7PwXld4lCza14yQEqgFONDOZwuJ0lRBTboB7MeP5RKx3P2JQBYd+CCc6um5D",
-	"VpGOuchjBYcB7CbMJFrPzF7x/kMggfREKCiGSABnpFDSTzxb8KWBdfmnP/2JPXWzZi8gQPL/6PWqyRyM",
-	"xEQq1ushZnKsPrKL5Vywj+w17taP7Eef8CQU++g2N23Vj7H62Ov1av+zLwHUlj5yeKUJ++hgXD6yMzwG",
-	"F67yBHZirsvJ1IuFjq9qBtHY7buHcJjDAZ0DnvXKSCrv0N8ypGEnWQeDsI+6p9RO3+rzUAZIo0pDLQ2V",
-	"aNNt9ute4NdVn15CLUn7p6NMHLA3ZxdPf6i+Faq2iYxuVGZXjKRzh8/nub4WmDrp/m1EMcRsF6vmXYth",
-	"oYd+3UX1FUcj6DJI0+ZuYxlna7fpZ3w1QoJB4Gbpuos3nCKTGh4A+DQ3lCsHnsXVTULP4X6HgRggL8st",
-	"zTH1u5pjlEOuef877Z7VoXHrIVjOeCkYHrc2uSGbyDbHFbEJ4oy+e/sCocMpVuHaee5eVmvNrb6N7V1K",
-	"Ja3cpyF3Zx1IXLTqOtLKcZg1T1xnooqkruIM/e2f/+pu7pOLEm7okCm01RGJo0ExADbH3vUR5NzYrbSY",
-	"Lrd8PldjkWU7DLe/89QvN+MwBEfEPe4keIpkEbytcb8iwrl2F7F5v2YDEQZve1rdVn9XKAua33XobN5A",
-	"A4w8iHvkNd3I2712QTm7ONzRrZ1AOTGkezd9F9ASeaEMO9Kbbh0rj66hJ3NeGhGxXJhyBiQnuFwjZjVg",
-	"eS26NOnYsBMG4EyGK5u7GwqiDePvBZKzb3H2vWsvlEP+wUAWNXTBow2HS8BdxC54yKHwFLMTYo3MtBmm",
-	"Ddq6qF5TbytcIrW2VN1JUW85mPfWN4cDufOb6aH6+FVwrbXxW205sGFrQxhcp/aBXjSk2QoNa5SkaYq0",
-	"cU3cTKxTP4VI2Xt6/vfVo8+TEKN4O6/1ZK3T4Yg1dBr4omznciTwqkzT1Q7Wh4/4sWtj19ATIq2FL4cu",
-	"4AVceGAD/h8tyX6pz2CH9Pxy7tY/nDruMHIuOoGD8NK9Nmw1XIZhu/jvQwNesdq6a3wNjUzLa6g+OQ8H",
-	"sT5U5F+byvnKeNVbc0Z83/sScM7ocnVaHJqK0cU2ekPfQ4e7J+ww56Vy8Kpe18LJrNqtdy8c1ebOAUEH",
-	"ZDGIFKhaO0164ZF7uHsK94EOpRipg2nwjbKYpjlfoB6Av/NscyfdWxp6WRs731qlpXsvSb2X5ojuXVNF",
-	"3R10QrhXDq0eqdKVi7ywGgNbTLV3KW7+klxYy2X7l7j7sE3SAA0ZWj6EvTLzZHtUei0IFwCb3D4e2GK3",
-	"vth9n1ZEw8rnVf1Y0Qzd88PqjjXlYuUjhEqt7REez6CUTfWCdfzbo0qzAvEKul83yK1FBTMol4HUMH0l",
-	"VP0Tvg87Bh/jl6QSIm085Zt6bEf82i56UvHygO6C9L3qjHd5Za4ppyCjUgx+V3ZR9yfqVapINhFFtcN4",
-	"NsTuMqULeUnhOcxq+8iSM7rplfskkogQNey7rGInFOGqk4qY1GvXpL9tgCiojwHjzrlS0QYPJQ/wCJFK",
-	"lkZ0J3i94HHvNMOMCvB+YMGhEarACmy7IV0XPsnCWvvEyswioe0+tj4iQhWrgwGuV4pcBCeX71/n/OXF",
-	"G3by7XF3xd6xL7OSAtzz9IIhPTWU6W1/KQSnK39BEeSmg2YSGpcY6vAuBLvHZLFpYAIjq3mdyCxjxBBu",
-	"ezJgHD25EuoLcDMirTdoxLwqASbPwkLnVw6u1tlrM5n2jFAp67hQ+LBUY5EXXKqBXTQzvkRv40gIVWVp",
-	"kuptKPCBEHcTLtXGyR9p+/J04/w7avNq+i91ziZap7QOvn3/vjuoRLE0rkCX3u6NAmJ0DUzdpr6h36ZC",
-	"oWr0goS/o4NYK9EbZ3J8xTKprgAGEGSjupT5DEXEnE9Ed1Drigx74ztabSGfbeBl8JpXwttKYIltNZXw",
-	"LqfxCDWR9tAK0nT5SGayWLJJyfPUW28uzgqPU/l0YMKfUXDnkBpgshJOKzbnZoOvfqi1msmwmv1OAAdz",
-	"WQxcOTQMqxtDVxOABwWGjSFtFJjuGvpST0GpLgydOLAXtyEu2ocHPiEbnbZhUgq0vJrIYjvQ5J21+7Hy",
-	"zaJLl55lCBJhr55V2StAKweokMkqgMahAcQ3n2hH/mLUEf/X+etXsRrpdMk64j0fF5T2lkB8xLl7I7hd",
-	"rQU3upGLMXATq5/OC65Snqeuq+bnDuB1Do6OFouFXRXwswtA2Kk/6jIzF2N5KYUZ2G/q+dHvyTQZVD2G",
-	"oINdd7nwX+14D/nMfRbk5cWKufxBlzoI+4mluZ4HzrBK5MH4VbyiY9Ht17pShTkG7J2S75kRY61S4w5a",
-	"eBxLhRY+8NK3/XgLwszXXAsDyxBpGDm7FAsKUhims7TeqH0LL8pcJAOWXD+OcKH4q7g6kO6Gghv+Nx+D",
-	"Y2zEjfjuCfvh5dnT3vkPZyfffgegTfiyaqjxbf36Zf/ZtV/taqHGbQNXYhkmiGJ7vVSMtVWZ5gE/ZZjD",
-	"RhmkiJ7AWLKYGjEeJn12bo8TnjEz52PRM2LO0WLz3wamiOC5j59gymxqX0OvxQoD+4QZuEyVQOAtcdog",
-	"e+sSg2gz9BfClK0tY5bJUc5h8jrf64i90qmI2JtlMdUKWCHtzF4uGc8yWAt93Jw+bZWPr5ReZCKdeA5b",
-	"tWQn798z58T/pZTjq2zJOpQuCsHCKFb2wK6iXSaD9Aq4A6YGwL5A56BEHgNo86AI2BV8IWdClwjcW8C7",
-	"wBNLqq5LXqNeQADPhVFtL2Ml3mNek+QZhNN7+vIScmQp5FxMcyEoZko7Apmg3aKOoGRFYdZtN2JTrXQJ",
-	"yAPJW1Hky96ZXQAJ04o9OfkzdOvb428w0ujxTpEoM9hBwGpHtf0I1mF7IMNy/LLQ9gwG/pRYdVZxQAbu",
-	"8aTr6loaaGfqRkGsqMjfCiuSRG6CYU5sbx49evL4mH2vlXj0KNQZMK4RK/9Vtd5SHnVDNydaiaTbZ5BV",
-	"sT0rESpnpLH7pQSY9KT9xEqiWGFQ1tfS6dZEd7AJreIZgBrgsRQgeXb+m8+lyLsoxz3k6IBtgCtOKskB",
-	"p5s9qnylEQviniZipSHPByVYnXp+Q8ooEClLZErRcpQFCcjUd9VMDFjy12cvnl0823CYJ6Dk007jth+V",
-	"5LC9dXOMp8QbCv0XuZxMYDWkIUPFYPXY/Hf7OX/57Z//skL05LtMzmRh/wRpWksXIMNOAhWZO+jskR1E",
-	"jalnhmo3Q3ipxuQS96GootAS9oA1DUkDUAsGOoddtLCsYoUJJpBDsAnpdcaV1desiD113j0wKJQuCAW7",
-	"ns1cz4qLKkM23DjO8w6BcDKNIV0JD4LaQPgMyqbEQMe3S0oi6cYAmT3AoUd+8cAUD1yKsXJgQpWlEvQm",
-	"0EchhUpfi1DR/+3//j/SU2Nl/+06Qf9GOxNNwsgZNoFnphuWBU9FlsYKCqOdhg7q2ijT46sK/Kg2MB4H",
-	"ojkRCpdBTyrwPVvlS/X4fF5zgeBkh1diNc/FpcjBN9N3jmvgswLHWv1hyrJzjv5ZtfFXZPEo1zwdE+e7",
-	"YZ3EX3AML6eBWICcDqVjZRuPqObb92HlXeAPQLNdWduakjsg8w1o/CGHPPgq1nly/E23z976O+xkz0Xu",
-	"UWTqLcRKqnFWpiKt9RH6s9IXbreXbbnPXkDuFTgN8NLK2JF4QGERK/iTKl1graJvYgyAGbZ/es5/gRSe",
-	"ug8L60/t+2OF3+JwplC5WuoSwSjsnrUrmI1EsRACTVszYLno5ZQG5XoB9yNYpTXLpZrgBijy0hTIp8PT",
-	"HtKM1VZk7QsPfv351/8fAAD//w==",
+	"7L39cts4ljd8Kyg/WxW5l3bsfPRM27X1lDud9HgmX2/sTO9uK48IkZCENgWwCdCKpt9U7R9v7fv/XsRe",
+	"2FzJUzgHAEGKlCjZTtKz/iexJBKfBwfn83d+20vkPJeCCa32Tn7by2lB50yzAj6d5fwvbHmemr+52DvZ",
+	"y6me7UV7gs7Z3skezfnoii1HPN2L9gr2a8kLlu6d6KJk0Z5KZmxOzZsTWcyp3jvZK0t4Ui9z87bSBRfT",
+	"vU+for1nZaFkYZ5NmUoKnmsuTXeXM0ZiwT7qUQJPxEROiJ4xkhfsmstSkZxO2eFehKP7tWTFshoevrMX",
+	"DmVOP75kYqpneyePjo7ahvJ8Tnl2liSyFLpz4sw8NKL41M2n/1ykueTr+rMP3EJX12xdP+bXm3dynrJ5",
+	"LjUTyfIvbLm6ra/oFVOEkoLpYolbyhUxPTKliaITdkoUY7DTZ2/PSfC23+sZoykrqqEHfR6YTrt2/enT",
+	"aG/Ohft83Dp+cc0161wlDj/ffJle8jnXq6vzlk4ZUfxvLCLHB8dHR2SQsgktM00eHe130XoGbYX925cM",
+	"oUdmBfi8nO+dHBuqn3NhP/lhcaHZlBUwrldMKTrtnv8cf7/5AryWmk94Qs3EO3sTwUM37/LNWalnbwt5",
+	"zQ31tPeYu5/XdfVPBZvsnez9r4cV/3yIv6qHwEPqPZm+3ytWdE6zVKy46fQ+mZdVLoViwL6/p+k7PFTm",
+	"UyKFZgL+pHme2SV9mBdynLH5P/+iDPX91nOKb/Et7LR5ujMzUJb6Ez0Y05T8+eLN64iYv5Av49/+vtk/",
+	"3DMXgRSTjCefdbzmknEjTWz/iiy4ngEDSsqiYEITpalmZCALQgXhFbchV2yJg38hizFPUyY+9+gTmmWs",
+	"eKBIITNG5nRJhNQklcBXYWjnQrNC0OxzjuxCzpmecTElE8ozlhIpiCwLonjKTklsl3zE09gspzCnnCnC",
+	"NeH4XCan6pC8ltjGgiqSzKiYshRm9FrqF7IU6eec0WtJVJkYsjAj4gLpwy2+LKZUcEXxmvoU7b2ly0zS",
+	"9FLKl7SYss9NFWOZLglXJDOdF0TPKA5YseKaFYQmCcu1IoNXZ/86+v7ND/82+v7fLp9fROSYvOLfk/GS",
+	"2BsEiftSyldULC0/UZ9zMu/MwYMLjqWnVmigE80KEr8zHw7OzIeYKJZIkSpzRaJ0AKMMHqmPZuXmAx4t",
+	"aKlnsuB/Y5+VtF5xpbiYRoR9zA3zJ7Igi0KKKUkKBqeDZniU3wt6TXlGx9lnpagzkrKciRRY3gCOAVVA",
+	"T+ayIwXL6HLfnvRTw3+apzYisG9TyoWdhyrzXBaapa9YyuklbMeXOSKGXXJB3l++OPijWXn7mZK5GRkx",
+	"lAJTlTkrYDju9EQkDgdpBheTUmRMGU5WybTQUcaVVkTqGSsUGVRNK2JGTgvDSxQ74EIxobjm1yyzN8tf",
+	"acZT6OIFLPCXWqcFy7IDe7mPS03GBaNXIMmXmeHprChkoWKi6FKRxYwns0OQfGw3oFLCwqGEHQgnNE25",
+	"6ZBmbwuzypobEWZCM8UiI5D5r37bm5RZNkKpqSk6vzC3MxFsQaxuZnhBU+dbK/1HezlVaiGLdLX1M2jZ",
+	"/U4GVJOMUaXJ8ZEh8oImRm/eJ5PmKCJDU4Z+2EeutDkX9ocHyje3w0i1vEJZY6v3PoUS5s+2kWDaH/wb",
+	"cvwLS7TpCe0AYB+obUVSMKpZOqK6Jp6mVLMDzedsr2XUPO0hykZ7GVV6VKr1jYsys4wQReWVVhyZrO5y",
+	"wSb8Y7vFYcILIwr6HXVGB8WSgumIaEkKlsip4IoRDjS20n7BruXVjQbf2CdYJZiOH3wUrn/3tj2Dh7Y8",
+	"ZG7hAtI63pa0oI1N4wJqoFn2ZrJ38vN6JmWp8FPUJEPcmNXNvJjJhSBSJGBPEKkRLqlhV2NGCyMSGdo/",
+	"3Ns0D9v86kw++Lm85MjG6uNKqQbOyzWbq00s2M/O9UKLgsLnwAAGW7MV3cAY6m20b4nRemn2SqYtfPWn",
+	"GdVEMJaaxctZoaQgAzgSOUseKEJLLXOeScMQr1mm9g/hXizkNRvRLIuHAp52AuVJ1Yp9CiWJjNEUbklC",
+	"RUrYNSuWQ6HMJSESFjRpHok3NnI6FFMmzIXNUuJaMc9QDVwXpXe8RUnGhSbmCrZtpYSqodAztoRvFwXX",
+	"molDEsPt4+cbnwSijrnwkffjuDoGYNpTmmdZ1ZcU2ZIsZkysjGkoJlykRkIhcLmaZZfAdsg4k8mVgn4j",
+	"WDBq9/DQ7JTpki7VUCi5fzg0HJ6Jcm4oItiYvWgvXNO9aK8+vYBUKtZ2VurZBVOKo4BRJ3kjFyk18lfT",
+	"ytso36oRFy3nFQV4UgrNM1gKbA4PqhWNVXBgvewe7aH29Teq7bDWHbU34bNwXiYFU7M1ozaK9aZW35ln",
+	"3LU80lacdav+PbCc1gUtFaom6xp/r6wRKTzbtcVuTqM2kNq62x4ba2Yn2cYcvi8VF0ypZ4YwP26W11qY",
+	"B5hyz+EcMUWkIGM2o9mEyMnhXvPuMVLwSOkytZ89+6zLOUctSzmnH8/x6UdHq4wUxGyxHLVcbo9am0t0",
+	"0378tPU5LtJS6WLZq9ErthzllIsRmPQ7Z/h0hwnmUmmajWiaFkypdunGXIRgr8CHiX34kJgfM7ogCyqM",
+	"miKYUYGACRv9ZM6KhNOMgOuDDJ6dvT64eHv2KiLPzi5e7p+uMtNkxgx74sjMlfke3lUkoUWxtIYePWO8",
+	"IBMpNSsOyVmmJLT022/1qXz6RPKMJmwms5QVDVm5faVwnv332j6vuc76vaBpMWV6RA2dioT1I1AtRatc",
+	"tfLgNc1KNjIHQyrumNqm9j+1HN5ndJ5TPm3h1UYxFyxTvUUU19QzfLFNVjFvZUzfUGzfRa+oUfpvm/vo",
+	"q4dk81FS8b11y9Nkk+v0D8W0UQR7L/mFe968K8siYb3fxKf9e2Y2Ez7tZuK4Xk0ezgrmxSswWDAyKeQ8",
+	"clYgbNwKiVyTASVqxoy6RIlitEhm+8HFXZGn0rSotrqhzoMiRhPNr6lz/u1GUEpT3X+t4WH7VrnVayW8",
+	"p9k8zyi6CFtobONoyzzdkvzXKIvhknraaRJDVDGD+vADSq2fBb86bnFrW9lgBLUTXZvfhzUcy7GZQIqC",
+	"G2Qv2lvMqFY0z02vc9UqVflWdlF/Q9ZYp8kfrC82/hnG8iEGj+yO3LO6zR+Dam0/HDf4arRXCv5ryezP",
+	"hmpWGV79Qmy7UppRCx0CgnlqLD8aVUmi2mwOOhlQRd6+vyQPr48fJnYq6uFvPP30EBo+sA2ryHlGFJ0z",
+	"a/3dr63SRqZbrcvTo3ULc2v8eUvL267c+1zkpf5sLHxOP4ZfPj1qOWsNVtU0eKql0mxO3FOGmeflOOMJ",
+	"yIeywP8mZCnLgshFnUN3OuFXjER+QdaxgzAyp22slm6dtS50x6HST4mjWyBrBXS9qn7QNN1W9OAqz2il",
+	"V2xk8CvxQ30OhX2pku1XRRo1gsuyxYJzJggX+KNfKKXpUrnDCmaXcant0lirRnBlj6XMGBUrG9gSC1Uf",
+	"aWN9wmFG1WL33flbsLS1EtSKLNtmR+s7SPUebrgtL52e/Dkk7AfKKmSO+dZ4dkQKZtQmLqb1UAam74gf",
+	"b6ANtXYFb3Frv5QZ1XPsZMbSMmMvGU1Xp2Rk6L6n3tkNd5UllWb59hqeG/+FZvnGo+GmUx+s67rXMt3e",
+	"ztdW/iuhAljFlemB/Zalo4JR66t1Uq4steIpGy24SOXCcEl7ghKaB5+m8KlgCc85E3qUyjnlwj5kmAAX",
+	"0/qX7v4bpZRny0Zz7n4wE5Tu0IYv5bRUzGwsbLhhLbz6WApVjg2rGlffjWUpEvioyjw3lwF+YCIdYaSA",
+	"Wb7N1oAb6QF97tqNQwhCHttlZvydDH58jhKy/QIF5P0IjftGWAIXsGqTkzYfZUtO6WjSFiz9k+mCa8IV",
+	"SUt2al0RcV5IQ5csjYk5kBE6opXmc6rZDTRqQ3E3sfFUynXncj5QBJ86rU0DJ2bk0QKmBOEafnHIkumI",
+	"xELqkf8O3zHLD4LggmcZvDSVh4FjxD++F+39WrLSE6sZMc4Y9OmMX7OCYagmxf/cUago3tK3OT4iYRn+",
+	"7ScBZywYYCvlKss2WkJ0a+5J81h1SkLFvEYw1Z5FTd4TtUlxAc2vZXKBLtQQpK0/ajS3TsX17s/AAQna",
+	"rZEYx0wvGBMjuEpGKV22EMwbwUhuSSEi5hkbHQY6qKaFdiqBYUqGpuwtdUoEu2YFSVli1sGKu6EtHqOk",
+	"H3/7NIiZPmrzPjVvGWBxbri97q+fGLtK6bKzMbwLRgwjHtfehGZvL80pbLwLa7Hl2/Y+z6wyvOKxM/sC",
+	"q2/W1trlXaT5+kBzQ6cyH0kBN8myTaODH4h5TLXtX5tyEu0Z/vM3a2Vf0YHOz16fEfMEMY9EhB1OD8nz",
+	"0pDtw+9ZkfFe4QD1RVlDq805BqNr25rVrQ4pKWocqD6HEg0O2/nr3Lvkii2tPqHRvyMFUyRjE01kqckV",
+	"Y7n134CzggykIGjni1Y08AcqCCeNPhej2OksV8rO8Sbj042OedXPH7Y3/n1VPOEmZ/5ODnBgzvv2yVZe",
+	"sgtvmHNSQaKu96K9qZTTjI3ApQGmcC6uWArOdJrLLJPVM3OaKxiDKClEWKyNpqg7HVam/Mzcx8yaYDHc",
+	"HJ9/oKwrhorUyUsKxUwjlUQEPalLQrMFXInTgjGf1dBi9kLRpWUIr1zjIDtZCacmOHKhv33SGpWBHt+R",
+	"Ym0mu+foDoZmDVc5AS9xRLyEFdmpWPmKyGLL7mGFRnRBueFoI8dnVofyEpbSiIQuJqdnD+idvWZWHVJd",
+	"TScZVYpPzCzM2wVT2sxPFiSR4poVunePtqNRwRLGr1na1SMsq125nk37GKV2qRxW8wFpiWnatv2RW+W2",
+	"GCAfJ2Wfich4WcV6GRpYNk9C7QLZfjCb6aMaVUgjRtXo29u86xRcvLqozq8/Cz2b1VLTbAQb00UHPk0F",
+	"V6tnw06x7hj0T+bnszzfdeQrQcjVNOpMozmSYCVbjkLLeYw8Y+tmByHlt1LpempZK4it0XIzPmHJMsnY",
+	"CUkLOtHk7//5X8Ta6P/+//9/BO0t8K33puIzRTIz8yUDb9E3fF5J/xxJecESDfkDlYILvYDFx9p5vEXH",
+	"t29+ta2vva56GrjnXITfHkd3EIJy70S9d6J+1U5U97MhhVIxuPVFmWVglBJSsO2tgdHex4OpPLBfumcP",
+	"X9s/fpY5EzTnEPypDt+/P//hQ/jOAZ/nEuV+yEI+2ZtyPSvHh4mcP5Q05weJTNmUiYd+GJ/C19UVzw9k",
+	"jmt2AHGMrLBnqlW69grEyvL86U8nr15F5NGTg5ksIbIvp1qzwvz2fwY/Hx1/+Pno4LsP/++jn48OHn/Y",
+	"P/n56OApfvVPbUQPMmXteDhTcUCdjx/VqfNxV0OBt7nBt6QQLIGU9H5BQtDcM/9WFSu0S6ib9eMFVvz2",
+	"iH1zLYwZxl5qmdLliXX1zjnmJEGeWloWGL9ezA/KvD26GnsCxTFzqAUtT+3oB1/n0u7nJeNzmo9mEr1I",
+	"m0P/zNPuAKxOA37WmepljoCNvXx54cwRNR/8qnILaU0Qyd9rpPC4BmXhRsb2Of04atvD1YvLgR88UGRG",
+	"i5RY3b4j6J6Wejayh6FNmv9pxvSMFQTAEDCM3yVAyMIIMGiBVTO5EPvt9jzsA2PZXRD7TZbCJbqNFNPd",
+	"A6ZVnh9XW4w2D6AlNpJNhQ5hbfNwSNu0D3eAvVjQsK15i8hhh/ahtzge8HT38YCfdz0e24c2YrZCb5Zi",
+	"2FiZ9xqW5e4/4RutMZQbIlkCpJBqicMFbK5WyKlCPtRkOsGkGxS7eug6j0gL2+7gBG1XSo0k/brWo3dW",
+	"r8Eah1vhX9vFgYabtFMU52aO56I5nx6dEnNhSqUtvhRubMj+1luNm3ffxvSBlbtvSwGlduXVEI4ebxS9",
+	"axdg+4p8991jMqAkKZWWcxdeBIlq+zU3z7dPnz5+usnqe6MbNUzIrqVNPHqyfqLRHqQbvRHZ0ut7IX/2",
+	"Fl6YoyF4KtKx/NjujA1Z6JbLXWOoHQT4xz/c3nLfjEMH3HYNSR538t4RE4ZDp92TNXvRI7Iw4K71w7KJ",
+	"WdxCONH62MDPE0YUjgEEqAvnrGm4zxxiyagssrVJl9vcuoB31NJaMwex1rl7rdblprldMqXfMQVgZS35",
+	"pE4D22a75FW7+L1dNFxzkL2i4eSVD33zsVW9lqA9Sixl2mq0LQrejOY5EywFsTDPKBfEcErVCknQDpkB",
+	"vMLe4xGBT2yWSfsnuAd1puxHs9kRAW7uX4FPmZxyYf9WLGOJ/vt//HfbINo3pj0mHFbSzn/TAt6SPbJN",
+	"Yrjle//W7u3PeAVvUGpv9Ya+tYv293pnthyOtaT/k9d4mjYqtOm36PlFyQAWA5XKB4okNCczqkjBaDJj",
+	"aWUmatdyW7XUH+hSEcWh2RkjBZ3nxKaEkcERkQIQkRBcJaXL/XZVdc1CVBlmUqxDbknp0kV8mUH00plr",
+	"d+LW4Cxu0LUR4jJVvpVuHrZiF1yZXJxjGGJ8YmPWUKeyy23W1VnTHdzWKYm9ihhbux812g1TCH8Bj4Ce",
+	"Fp8Qrh1I3yCuFDgL5DSTi/1TEqdcwSxNa2UhWErkZBK6l3IfKhkqp04VdK+3StctiJmBgD61JlxZ6kzK",
+	"q+4W+rwc9ZP3a0d8dT/cxRifEDvZ6grW7KOGCChBLi7P3l1evrwgA0cu4A8qk4Sx1CwqNmGe8BEeSMTj",
+	"pWZkcPHq8u0FefLt04icvzp7e2HUMvOakIIB9gi8OshkQjPcWkT3U5Xq4KNb7YjNqYN/TRvtU79u9fm+",
+	"EYwAQPAJIGBqNjenLHYRz/CTigkV4LHXDNwb5g+MBhvLdDkUckIoWbDxTMorF+ixRHySdmm9f44y5MbA",
+	"wXI5yWdvz0nBLLFyHSCswBnx4tMpniBg7oQrF+tm/eaaZnJaMmIYPAK8mO/Nqq0mNNf9Mr8oKQ7f0YWN",
+	"oKns2Y2B8zk7kEXKwMb4/v35D9d/2D9Fh67pKrbrdcBTAMA2g7VLx5nqkXIX2eHtGv1u33aQJi2CaOw7",
+	"iHGdTkicMZrGEYnR12T+ch7P+O//8d+IH1StLnCa3HC2Zc72WwVYw7CVpvO8I/a9ZWfJ4P3ls/3OKPfV",
+	"LuwU117+htAvlzl7bW78VrOhxVypBlxfw3A/ou7MMujoNnRZOM9fSol1q9Wm2tR87y1kZeFiIGPBtHO4",
+	"t5k6W9MmHCT2ChgKnnnDx8x84ohQ4lfQI5OnMinn5otB/NIS9bOAlDuo9cakVKcV+8nOps781i78bVEQ",
+	"bOLOaZL1qbaFdsIOI9amld4q7jBwcPB4yxBNp7XLDaLPrW3ZBvocWuuy+5gyF+CCDCl43H0RBMHYr3wW",
+	"h3skSObwEVVVQ/6rqm//FRrIR1Y8C3+pRuYiBYIm/VdVk/6r6kWXX8VlOJzw2+rZOZuPWXEImbfVx6p5",
+	"+0XB5o3Yp0Mf+Rd+Wb3ov2qJmzosmM98sc3AWMO4ozp8WZWBchgm5vjvMATMffQb5b6oMnGQGOrpaX7t",
+	"qwgov5vBkGrBPsHC1r+vVqD+fbXk9gI/NBJat8hlTscFjnIdU6zkJ1cWgvi5KaLlITkLTo7pCnz98TeY",
+	"BYWITk58cQfoG7dQ94fo/hD9Tg/RC86y9LmLrWgaQ9J26WBiXlo9aX++ePOa2MAmwoVGSdzCOdu0g4dO",
+	"537oUhZaBQG7mJtN6TiU6oW2axSBk9txF/MvAbvFXMDVrTgd+ob7wCqko/FyJ31mGzTHKrxr1czhFn3P",
+	"4/16x0ebmaMzwMBhLwapmzU3/gaYX6SJnTzkfvc2WjvDdesH14sr+CGqKtFYrtgOE7FxalsgBdtTsooU",
+	"jDvm/GRN7+Q1y2QOgr4U2TIiGb9iJIa4ivjU2kTFlc0hpgqCfDG5ohube30fZPDy+dkPb89fvrkcPX/9",
+	"139Jq9/30WiHpD4U0GCE6PELrhihY8O9D8m5tlZbFTzPsPXxcijMICEbCOfOxZRUaLlLIheoODsYSDDF",
+	"bEyY+uD35ha0C79bX0RBbYfocLfvjfipb2S8bFc/S8UKspjJKqPEpbmeYoQwWKyoAEvWldktND65W57k",
+	"MuPJkqQ89RjzgH9MiwISBFqzmfqySQ/8sKPZKOF62Stmy+Ky9ny2FBZp9U7uMzQOj+AuVpsMkCvE5Plp",
+	"IxNHLlhxkFDFIrTeASgH4YKcXTw7PyeD8x9en4FCuzlkVhQ8mc0xVmuziXRlhGBd7h+hWyu2sPN1XU/4",
+	"WvXr/CLHFfBqv6DYRApNk5tKPNBU78VwSZ/u/tgcazprzWN9fnj87ZNeu23z924GtOHTJHphcvR/cnPU",
+	"u+GtASxmkNi7GQMz0DVuNP1dIk4XbKx4z5XwEDQ7b3ObXBjy3kpKRHqqwd4E5zkk5/DkVgw2PGkNcq4m",
+	"bRl3FcrjWG4NvaDOJ1f5UiDL8lomXXiz1q/IAJ20ufu1k9DGAbaLLDV0+X2ZXW2JjPD8I010tnSghzFP",
+	"0d9F4gnPNCviFmiDxFlyGvD71iPqPyimqxjaubxmIy1HjgoQY6LuQ+68p+tjbjaFUiViV/tMpIcoTNqE",
+	"pPZc0b63Pi5FH87wAp+Ee6QelLVFbtvx0dFGlIatedUKzn6nld1RUlf8mrNUdSZpM4KtO7+92RJr82gP",
+	"kJhTnczWt4gRWKbRiSxFRzvqiud5dzuUGMpBtI+FQ39ekoX5a1CREJnJDHvlhdMhWiM7GkvqZhHtVbY8",
+	"N6Kudd4NyXfd4TirEEFbUENPrY51sulMdEq+mwsMVJJvGDfU8ayXfOuzOL94Qx4ff/vtwTGhWT6jB48C",
+	"53HBpoYQ4OYgojT6Nxa3lCUgomKjJJEpg8ScwqgPKygaj24qKTe9PUvUZBE5RkXkiuXgtp/y61pJnhbR",
+	"OszRPX7UyoFCEXdzQN46OIIzSwEdgANkbtYtZQlPmTokZ6h9Qek4T1mlSFlBgqor5oiHZVdIrThOWyEZ",
+	"20a9OAtwby5C4jTaBcZcVfAJhxBuDRWrCssfsGSli5KwDxbtoV410Xwjjdbk6Y0r35SnN5dP8AL1eoQX",
+	"w2umrR6U1bPiTggXWLFuy6PiY0pg52cUSvXE9tkY6pfa9LFGbuvPZwf/Tg/+9uG3R59aM1kNNxzxyYiL",
+	"ERyVShhYmdQ7NikVI4MnR9+Rlcf3YeggKhGamTEvgUAFHsB1DLCdIip9YnNNDadP9HryJvpEY5cbKEGu",
+	"XOU6oKD2MhyBJrCZOkNVYHsIIjO5H3y0dz9Dp0U5/a3j0mtTYOpP9tTgu+tY+H3rX5HAvtN2zTs4kW4A",
+	"mgfKY45ERGYpU9pGzA1cAtfTo6P9U8LmuV7aUlIWxDEA3+xlmDSrG8RuraJ/oVtu8yq77DqH6Fif2lFQ",
+	"8AqnAqiWXEHmdrv01t/yEoYBb4i7R80zHGu9hdUdazQQ6Ct+cYJNba+gF6gC26ljlxa2/IEiqHQoI/dk",
+	"VmqzUrCyDm+HT9hu5m03S20wgK6T0LZg9E5xnRRyvoWd0r6lZf93ft0FpWMX5amVt51XmBPrJPTtzcwA",
+	"mNJnhDiCZ/j8rv5O519uRmYsCXUx1BjnAMCVOd77fbRmNhovNavrv90ATfBCfzMuF1zNbmhJ63kK5jTP",
+	"zZ+dh/m3DcWbLIAOtEKMZFoY6Rq9W7iyUFYaNw8EtPbKQv0FKJf1b+Ukta2ghJAGqL6uE5raHY9mujOt",
+	"c0Xev3tpb4GMAY6zXIhM0pR5+CDyI4AMkgsAIkR/JMVa088u/krYR1if9+9e7p9WGDNUkDI37Rz2BGYu",
+	"bmpXX/Wae0DlohTCZQlUQSItcMkfdjCUdu95YI90BBoeotoJrG2XZzBVKkPN1FirehSesw9r+eAzmZXz",
+	"lqJsHfEoVrOEX8mAoVO3UnQj4jWviHjLb0SsfSEiXo2LUL+JiBNWIxKqYRGxEm9EEq6XEQBwQ0NwtUXE",
+	"Cd37kU1WPhyWR0ePkyu2hD8CeCNQjdypqEYFgk2eQf0/LYNJgCnVz6PSrOA0WM0K5SNZYDILPJfASmIJ",
+	"VD4VgNRRuckHFFfOrESpmTkq/RxtM0ZtJkljJ5SrBuvyisz4DtvDVFLWUmP6ra3o594v5CLC833UYarz",
+	"Gle9IVpqeUIouRJyIQgO+NRuywkpBXxvbStcuORyNNices56Yqv4I78FA8wpSUssKc9OoH5bIkVqF9pa",
+	"JpASHZ80b7O0syuQxcGMhoO0KTIBx/TW8VLLMEXHDXIv2vNDAodIrpc9OARsgN/LyIdYrSk3tCIorMYG",
+	"4KRHecHa0RHfyYUiC6zTmzKhuV7aM+tMpBFhmWI1U8N+YJgPDDqBV18RWxiCULEMHnGbMGNZh63XL50y",
+	"nNHQa8egC5YzihXqBWG0yDgrDH0+UH4mJ3DZNGYjC0sWhVx4kwmUENWqNssObaaHjcMMzxIMGbOElor5",
+	"oqM0gbIH9qjLSb9LewBouJ1Xxn7XWBXAtXYiveLl0PXyNc3aLNFIMmY81PAFeMotr1ldy7Stfwan3N5F",
+	"IRdqpFhr9BHVsEOKzKhIjaSqJJnQjk0Jana0D1dahMIqQBbUsR7W/2qMwXq2kmm0ctqqRWyUFVklovXH",
+	"+0Uh5+/fvdxS6TwTTgi1JGXELrihqDZ75wW5KJTeELJ2KBayuGLFYZUKBRlT4EK0DDgmCy6AN0Prv5ZG",
+	"ec1pQefMaLiQQedxISHVqi17bq3X4zKwZQfMZSrhQj4FSEIbeTR2FojPIPW/WpH4B/a2+Pt//hdeJV0y",
+	"B8S3m4McO7SUsOfQ4riTenCm2vaCNHeCDNCAzLXZQwUT6YAJ69QDDCU9UGbhZVZqFpITxBy3KQBDMSiY",
+	"k0m0bCgD+0TNaGEVJXNz4O5KkKiAKE0bh+Rtwa9B1MukzMc0uUJxjIurA0wvtdzIVrAvwOacDoUX05C2",
+	"XTqsJUv2kRohf+9kD2Zy8vBhKhN1iFDpADepcnO+EVj9Yfrw+Gz87CFLuf5fU57+y1GN9Are8EodPfnj",
+	"JhHArPR6PnALEYyBeeMLRjHiCN4W7JqzRVsIvBHf1A6TsrpKy9RSBigBDTwlOYcMNcXmPJEZpMJrOm6v",
+	"ziQSmVq+sXoaUqYh34G4x04J1i1QB8ePnj4ydz44YVDJXSIfhvBcjkjd7y9fHPyRDF4amebgmHCRZGXK",
+	"0lruWKknB3/ci/D/gzGInebv42/h/sE/xxB2E/TdOhvkV6OMtzklXnLhM9ssY6sk/2MyMOdgPs4gyJgp",
+	"MmYTWTCon14ZFzpkEuvcWweKcHxEUnf9b2UARxJ4Bz20kUApUPhvgXaFSVpo8AnWXKqpsa3aAgg54XT9",
+	"SDtSLLtqDzrKCqm0vkWRPxPBNKrV3HTO5Dhj8+5Uk0YcDleKi+nI9hgR9lEXtPqopRzNqVhW31gxZ2SV",
+	"fSFdxFP1U6knf4yMsj1KZrSgiWZFhC71kWkvkzD9Foupsz20GKKQMhMpElYAtJAvXcbVzfJbEkQ2XJfe",
+	"skJw7fYRdQMxA7KEQKSAhfIFzJ1pUZZZShQDHMC5UdtyvbRhCr72TXsp8zXH3kfQgIKEHnp38tuPdI7k",
+	"tQu7dpTZclgLuqg1uN2RsofGx/yZ1oKRdm3oLV2wX/JqfVXReCuAfeta7uJe6F0V9Naq7/UuO2fULVyU",
+	"rVeap40CdeBadM2FFet8hboNOU+BwymQPARbBK5HLGxgg0RrZfqqEiy2EF/tiyrrsZnw6Eq1tF7+Zki3",
+	"VRZhnfr2Sl6zKuIEMhO5qluM/nHR5e8+tu7uot7eQTFmoz9lWV3m+aIBb//wMV9nUASniiA9AaVBNQK9",
+	"wPBN4J7eENO1ZRzX1xgu9VXFPXGhX3DRrgW+EUaBwegdhwoihWZCGzVJEykIhXCZE1KKgimZXbOUwDmb",
+	"ycyoH9FQoAw3lilnKiL22iFYvy4iF68uiGLTOYOyK76ykftZ5XQ+FPmsoMq8behXRSShOdc0UxGhxIr2",
+	"EGXECoKet1wqXRlNiCyGQub6QJYaIDq5mB6SM+EQ2AgUZK3iSltteq16xYU2DJQoQa/YCDPMwFAUV8sx",
+	"CpYjjkhsF8CrCPAdVFXCRYhbxfxOx2QtVV5LcCwatdWqEMoN6CGAoj48emj7j7fUJszFfs0Ky/59JWjr",
+	"k13QwrqVuZjItfV0W2CANMsfqDUuivaSu86bZBUbP7wNOk423xak4FZVrGzeBpM3LnmmsZ6h0LNC5jzZ",
+	"i/bgpucANzHngoMuzXLF2JX5rpC/tktCVRfnZjNakJ8g1hmwNrM1mYVrmVswD3NLZFQbKWd0xZZ9Q93q",
+	"w2i00bF268odc/Pi+roSK04oW1qCawWp2Fds2W4xdvvTDubpbyw5mRgtjcDjB1xUSPZUqAUrVHvryUyq",
+	"No/RCyOvksUM7WqNoePFqAm+DCCSAHpYKmYty25BXXA7RrqjQcoPDIPf80wuIS3etErNOgzFRBbWUWpn",
+	"vw826YnMMrlQHtEP6tRiGkktfT0ELG0S3NrCJ2608HQrl4J9XikVKotpQEXrIBbXjAN+ghB9ZVaytfu+",
+	"VUaaZ8T+3WIofA5Bku4Bm6UcLgOs/CKgYr+3fsNA40DI2H5KfYNNtOj3ms1zVlBdFqyu68pynK1RdJGT",
+	"75b+2Y1Cb0+J275VBhKygBqRRAF/rXZhA4vpqUy2cqHVYnablb5VLGZPpk15cXPm824U2tjvRpz0waNT",
+	"cuZuJ4tnoXzdjuM6zKOjEA8D/ahewmMD5XRRQceercOwD1j3Kmfy8aQbVglFBlC3NBPJclQz4IX5gZ13",
+	"ahco/o571Szh3HF+AHI3OETurFQHIphRx+q+bze+bWdCtM28k4s2TtMafd2O7NLzMaMe9B3UJT69gghV",
+	"gDcKQqKstdK2u26hzAxboqyzrG9ssQ3M5FJgUaG+71lY8I1rAzTft9E19JxbBLTWX/NCznO93QTCk7DJ",
+	"drxsJ+tqUJFdcz/f5pjaFnrdvl56kvr8W7vVlm2/9Ct5JLezcHLKxTvEbLtTYCxZTFtNtT9BPIi1W5QK",
+	"hMtQhMbqsHyKoaCSDKxAcRLkAv0iubCe0I1ugY5CDJvzPFoBuYL22lb3FevUgTYt3FnO/8KWqNmC9W3G",
+	"806htKZzuIUkY5ZJMYUFHJgvAsTzXtfBK9/xRTmf02LZdilg13/zTGZdg2/CZ+EQcJHwnGYemdgHHCjg",
+	"GG6tPtwQoQ6a2/Dse9Uq09RG2JiuHUT7zoOMtLL73ViA62GEkMS38pNtu0D9UriasUP2xQqAJQRVsZB9",
+	"1eC7l+oWPKB2zb+QDxR730kh6b9TK0Gia8kvPLorS1sx5I08c+fx2T7WnhNvtlu1alsbHUQru8xW57n0",
+	"QQk+cVVMuXkHcPu4JgOP5gqRDJhcA3+6N+zfiBKA2TURsZ7NiPgsm/2WnEhttDDdoV6AoZqlo4JR1Q5R",
+	"vCTUT87FYqUl8+aiqRSMDJZM78PYFrMlWHKoqkaF9x9arAyHH+6ZpxaQ6ARtmJn97+FeGMZlY+NHGKRV",
+	"1d6yxSzdpyl8KljCcw5gRQDFVlW8NItX/9I7Y8PamL4AvPDFMIV0oLXhSx4b12zxqHJBw8eGfxm+q7zP",
+	"tehmqElls6Q+9FDAxzJdjlxB93aLNynAYcFSX9TCDCBykWcggkipWUEG6NpoejUiEkwAPCP7BBCRjU4O",
+	"Re8N+261YNlZ3gyu9qaJo1XshvcmWD4fAGypmlp6s+gOV/BkZCZfaNpmzz1zgbQ2fZSMmV4wJiBm35xs",
+	"yNZx50vWy5VSkVqkD/Mk12CUndMlmdFrRsamGTsGwwUgY0rZikKQM02nlHfAPtRgmTvjys1DY/nRdJsx",
+	"ariV0WFPKxaHxtuDMlf4QFX3xr1qK5xUmfA7wVD1RhKGM7m0edTNrfCjfaBITguzRJapH5z/cNgbYXCL",
+	"gt+GBfRNtMWRtO7Fm7Ig7148I08fP3oUDDmq8EzENGNkXNDkiiEkQm+b3qjecQ8QwwkrzLWmtok9w1IX",
+	"cMeNJrh6O4Y63ThWyt7Ku/KZfs56u0mVv/424rBuwf7dlmUbLEhFsmGE1wqzaAn6qm6oGinXz2SNepok",
+	"EQSONcSSVlYbVaJNo0x1FXYW3EvtBL8d0KDd1FuR/ztxSD6PAhBSZ3BjpgWd6HBn9qIq11t5qHSbuuUv",
+	"H9hYWo/KqySfXtng0d5rqfmEJ149b4NebE+5/8nH49I8J5peWXwBMC0MKMmpnrn0XJrn/TKGx4WkaUJV",
+	"i8j1wgpYi5nMGl7UglqXGhU1cK5MCnaK6Q0QFwRp05pnWfDUA3Aad7h0byod3V30KlejwqJur457zQ24",
+	"ccxBnESPW4neTPz0EXI7lX4KaRcrK60tJIaIrW5+TYZcseCA6EOCrNa8mvjGGNtwiLfAwWqn9QuxsXAM",
+	"b+tyScNnV8iFYsUoL9WsJYO/VDOjh/q2wA45XxL7WlfVVKM/pnzK2ljEhdGX5siU4EmCT66TxpF3tuX9",
+	"sCwzjdGxkfXsY2S8xLztDoiSudqhwYtXF+3NORVq2zal8DF4PWrE19ehpdf6vBqbENX3eQuKuaVA7yaZ",
+	"bSaaHqSwcWv7bVafOsTh6rxjND3Lsi4v+JwWV21ZYq/rxwhj2Q1hwPNwAUJO75oq3CvYstDTpt28bJjl",
+	"UeYsWMI4IlXngNNxzVAa9QJKyH1DCBuVFDTHFK+gHpND6xyhpBiUaBr5Ek0NmlRLpdm8VeJ5U0zDALQt",
+	"zLAuVGULFFlEuhxA9OaP3+9XCJlemccIallUUbMYPuERUjrQM23eZtQeae0etYYAuRBkgCkFCkwW/nlX",
+	"/0ztHxIEasUGS6GYPkULFBUWCRAX0fDpJGPUBSptiPZ3q+Y1nsw+HJQXPz7aWFuciXSU0mX/ZK6fGLtK",
+	"8VqsoK7/sA7nOtorBf+1ZPZnV0zd9IwW0RETG2Mqnxkt6tLIP413IWNtq7e7wTnPBGnicwKJrQPn7BlK",
+	"/qbhr2vG4SgumFKQR2kto+vm8719/pl9/G6F4m6IzeDAb3BAet5gXsvKaXt7QYnB0bo8sPA5zevhwpOC",
+	"MdSQwQSvWZEXXLUHO96OCcKBh5ppRat7GaxT29Dbp72dMh9S123d/zcnya7Mm024jrtQVduZexvEHDQO",
+	"OtiAMffc5yerJtdtjrUtwcT18Y4ppp9JMeHFfMv7LwyNWDdfP52wiNdNYimwkQ2xFLUJ3n3ESu/6a23j",
+	"YmlbQL9ud/031TR8rrUrxK1w5bi2gOQxryC4gZbWp0Umsji1yK8INsAVcSmFqy7PG+YUPtomp7D92X5Z",
+	"hX2SsZo5hxTRh2y5U0WoIvFvv7Xj6Hz6FLfg5xy34ue0pSc+fnR08/TEruzDR3ebffi0d/Lh05vl7rWn",
+	"1rV138puK9iJxk6/eEa+e/L0D8Tm4xM8a+pwu0SyOU1mXLADI5/DF+ZpK6EB6ARcf9YTfdju5NSdJUF9",
+	"FGEvKTgo6NpiL+JCaWrht1use8CrrCFxc/p7IK1vtus1vYTv350TQefOOes2wNVY3nA/1E18lWSCqVxr",
+	"OOY7NimYmu12XRT48uhW7rh6Y61jtVE2PlpjITAILp2DZ8ZWBm0THy+oSMfyYzcEwy6OeF6wlcpMstRG",
+	"w0cXFP71oavibcMRvlG6d+Hlt+Sn7msJ7+uiDTyKq1TfGURifnmYZ5QLMpbpMszuMj+RnCJMHiXzMtMc",
+	"PtqB7R92x9bviE7C03bHY7XXUS2gvvJErvE+Wt1ig6W8TqK3YCtv0PwXspbbUbwzy7FT8SVH9aukA0sM",
+	"tWihws0D5QvQ1tUDkCgCVvS442xtgX6wLuLDDK2KlrA26ZRoiYETEK/WGUARdP3dd39cf8qaZYFt2Pc7",
+	"duJNXC5P3YaPu5Cfaky9+nSnt57BdbQth3cHx7TWSipBLYy7r6R726Vsb6ly7G0X+bA1/u/MCbseBWRD",
+	"7ZDtYpUyLjYaNxwNvTTPmney+ag1X6Vju4OVM6/6xKHNQVfZfLSSs9KvkzBjqEcgEMv7S79uOS4MPXXk",
+	"xhqVbldn+V1EBlWO6HB0buaNJQu3qW0Tuihgm4qia6rZNM7XdrZAtznraj/amKQ2Vy++rAgVVSk5AJcr",
+	"hS8F3gS59pgnUNSRoC5lg1Tm9n5yFg9hAUayBV0q6wCxAN3MTKF3mkx4Jr+382mhxc4yl8FU3bxkYQfB",
+	"tq1MWTWGtX3MIpUaF46qsEClg0R3nZ56kHQbktSnRuVqZUofZ7aWJn5Esmr1QWxfUmi3fL2dLjD7zo53",
+	"bG2venDDtNU7hCDqiFVM/AH1mRGH3dmJ7bkIVdRVUQpXoGdAyZim5IotI0LJr6XUtGf1daX5HBYpkUqP",
+	"StVu9tYOx+GBAkh0khc8YWFNf7QT8IQ5pFqo1dCewb4R48CGy3VWhKWarNhrwlJClGdlwTbAxx65xUO0",
+	"cISDWG7NSKrD8QK7bU3G/ozlinYSFfrf+bukIX+RCjxVqKUnqA9dee3rig+bY5bI6zrUTDC5OwlIdkaz",
+	"cFBurJbTBFGlnuD7JBavFVpa+MFqmaDxcl2ZoN3kjtVjtHLVbCOeV9lc69e+ku/sG/3GeOHCB7YKWKld",
+	"J03OTjVgjRVcB+hHvqqBjSRxQmhDU35y1NPYXtNI2usoBIIZ1CEE6UL5jCp3bz1QNrlKCos+OPjx+WVr",
+	"8h+wVhpWGzZXyL6rRo0JM+zacNdDEoNAAnUjuMJKv1i5QaCAaPGMZzJLCYD6cx2gzK24Blxr7Qqfm11/",
+	"zI0A2m+T+c53HfTzYcOefF9J2E2U6Nsc6cYUkPWHpp4u0XNyNzchOovMlzIe2v476xEE/KkREejQa211",
+	"jTxjvnzn1lJppxFhg9Ggn5Fgs1HgTo0Andz5VvXtHrt7i/Tq6GXTZKHxHkPbzT32uW8fbzqpk0aPsjsu",
+	"OvDpuujAtbfbO+b0rC0XiQulizJpX6Q/yQUEW4ISbY0Y+TJyWTWYUfxAARqqIoPhnprJQrNiuBeR4d5c",
+	"FozA7LPh3n5jBZ/2qlvbZoWtpgpwIRhuDIbYwfHBmCqW7p8i0KGescL8RJfetEALt5X9Aj/XrfkFGDDs",
+	"wm0R6/KcQ7ZQHNwpKobyRzTL4pZk/izrwlXx8obD1XXkSxeUYw24QE5oCSoPhrAr0R47R8QudHtht3gL",
+	"ih3LdNmO1X+jXPCUZXTpI3ybRdeWitCJZnWB0BaBqBHU42+frg90r8h6m+jjLq8TBIMB9SN4zuZYBWtF",
+	"DaYbJn3C4q7jyDvhh9zsvgxJbROhNWfacfPxqSjzz4EqVQPN2TK8UxbTXV/dPlJyE3pUHTfHD611dati",
+	"grcT6dFTAb7im6Pjg7H9xTxe05t7vvgOX6jhwm+UYaH6TFvmjLkeuWLpidEi5YIVBwlVLKwbiUgmZHD+",
+	"w+szcnbx7PwcUVeoIM8Pj799sop5vc7qAqvkxuNn7+eyOU6iWoh1jhPAEOkoOinkwhWeBMsqWDfB6C+k",
+	"ttAl7YanfmVbq/bCXpz3YGCdNNY1sL+p3OqWZVZrJQWhmJk0V4XwG324AZxvnfnWVRXdqgJYSLpysSYW",
+	"b11dU1jTBAwRuEkbZtQgPSSHtkqgwUKHZUHtemygwJ0iWj4/n+iqatGSr4WPhnlaYYmLDclYO5e1aMus",
+	"51DC2IK7OFRDEtOcx/ubEgDWMcBmKZRtQliwkQ1E8Re7v00hEPnongsIbo1TrFq5DXU4uAi/lAVnhRxD",
+	"EMMK+amWGSnnEBAIYXVUlBTrPcncJ1EmGVWqSgTfsJKe6fQss+emuVI+z33Ejaw+28LK7qM539UnPLYR",
+	"mfOPLB1hPx3RLRsKPj67+GtV6ZFWVfZKyF5sB75dUwnDH4gN5nos2Obu6x7VIS6tzaKz0lnHNeN+xesL",
+	"VAoLXt+L2l23z6wy0RZisBPeVs2Ks3vwbVoqm8rRFkclF6KryrJD6QgRP+RCAJAdFSlgc1kTCe9I9edq",
+	"lJfjjCerffyVKz7OAAaMrWCldrZm84tXUQ1oVdXao/snVNNMTkuLRXJgFMWIJBkWdw8sPF3D785r3Eqx",
+	"cxTSFQ21vVsx2ish6hch+1rtV3KimfDohGbOHRJYqbD4zuYjGeYy1r2VnsqC5qLq2FVG3Yogwu30lFif",
+	"13buxeY53M0c4lvJbIjHFgKWI5c2V1u+fKCgvBLa6FAEeaCatcq3zWToXoVdJMQGz9mcsBVyl411uRrM",
+	"AOSqDlPhxYyiJBZEhm3mD7umk+58mM9FXuqtTDX147ZhyRrHz2URd5p33NBuQYTzd+kXkt9c/50eOGVr",
+	"s69ayQNcUOuAg/xKF5Lo6jgbtgh18zosxLfK4TfEu65yd18AreWqCwrE4fkQDC3rFGv9Gg2VUDKhWTam",
+	"yVWEijijyQw8GLIw4pucWPWa5jmjBbXxaTvmrzQiZnFvKq4fTKfHZu9mn8xs8u1as1+Qp7uWezrz/PYW",
+	"+C0lxY3Wdw8xCjZ3b2QJQgr7Gd0bNATwMEY9qOo4f+2W+FXGu5v/pJlNsvF++GK7e2rhbTOmVAWyBy6/",
+	"yli4lQemaxPf2e0hUiDMFm5o5OJ2jOQPXsVmitPmW2vXbd7J4fIZBZj/EeLH6u7IK7ZjWZJbRKRoo5v3",
+	"wuh4z5xC1DS42K+3gOLCd1q7Um0VJHZR8rurTmAy6DUr+ISzdH1RRkD+tBkK4O23QGAAS02oJjG0FpMB",
+	"HQpsEi1YgHseEUqcu4sUTDFtnSxYpIylhItrrtn+4VC8F25EBAuXzOkS7OL4CMmZzAEklOBqkLO351Dj",
+	"sKu4YX2aN4oaXl+nY5fgt1r5jMaGtA297ivc4E/6iY1nUl6dIaxve52FP11eviUWDoDMaQrWEotDC+6X",
+	"a6s2tlZB2JYWewN9Q7d9Rdm+oewbSsMVTOVSKDZSguc50+s8RuOlZspdpu5FSPM+7B9+Pmo30r72aRBC",
+	"Vm2Dw2BgVlaWOiIFm5SKpSSRQmCoTERs9o1zcK7L2ajd2EmCUHs968L6vYnqZFCfVm29w16qCPCVBd9M",
+	"xLegdzZOxRfSPu0ofuDKNJ2+66gXEqOXID4xHBRywS3ntFyPpLYBwvUpiSeUZ1xM4xNboRSOMWfKJacY",
+	"jdXISacknkrB4DlbSISl5MnxEfkRyo9Q8u75xSX5k5RXKqxisR+WFPEODNvrXrQ37fL+2Ok+t5CEtwRT",
+	"scF+7dbmRjzfNzLvKlcD8Y7BPoAKbOP2wEVOlbbh5hDQbpfL4zP2y63y46icpTTL3kz2Tn7uRe8NSvvU",
+	"p0oKnnTzdX/p8bl553KZs4sAUa41iwmXYaS4SNg6Xmtp1/IaAs8Tv7DAWJTy2WM8YyHhW75TTx27gzyp",
+	"Of04SqTAhNpk2VGZgCUF06NCaoQJYh9zXjBl6bM+//eQD++jZ/FVgDegCUPQKrcErj0LgK74VCgyZoqn",
+	"NrIUs3wJQKaL4HYRjKSSqd0Xp1/thsbhr2o47OSVKLKebgRE+a57EUKKDhOjGoer5djX2UmTfFcJYO1u",
+	"b+d2aKzfLdvd25G9Gke/TpvPnNcLQJwUhEzFPw/3vhnufYgxkzrLDskPPv6E0IKRtICKPb29np2cpBYg",
+	"u0EZbTmX3i/wx2gFaMTzDS7IJOPTmTbKDVg3oZgQV55t1ywj3z7ZZN1qLbRwBo4ZmZWakZnWuSLv3730",
+	"kSigdBlR36yv059WXDhP/ridfovHItzf3jSXbn3r+Av/U7RiXofj0VF/i0+FuSLxmYjEi5liySgGp/CY",
+	"Kvbtk1OiZnIhYG96GASxs9WZflid6+3JmMHsv6SQ2WC8oddSAEcLmFsf6e2W0F1vyJK+KA/Z/uBvfWa7",
+	"dnNt2URYI1fw0DBic8eHHKu7mGEzTR9/seKWdfLbhgeysJKHEUeWnZGeO9mrAs2/MaRMYT23eIErccDT",
+	"2MGgVyJfr1LAFS31pqDXFKG7AVLTLtyNNItta5+Zx9caDrByoXnAWSbsJqGavSL7JRTLD262EQCjqc95",
+	"xVYIkSBYzNL2BNemr2lUVdr8TPJmo2RYMwy/smIExBDIhEE1rOb0V4mgZXsaRbT62epuDyOvwS2+7A20",
+	"Uh+rYeXIEXYmPiEuucrwLnOuTQdO9TslsfIPUuE1Qq5ICbDGC7o0zzhTU3xSUZ81jsCXBdMg47GPM1oq",
+	"zVIQYM15cZwSmJ27EkObRx6W7HJ/BaatNdAQdineAcvcUnqXIluOQhwTK8HiTtUX8/8xPBrz96zmbFUY",
+	"RCXB1PiwqqWtkunmfkpgCIQadlswu4KKLGZUEz/XjpCGdl3+OfYJge4ygXsUiqAaRcGmfnEjcitNTf9G",
+	"/rV5kHifFUwz4YJyeqqJRn1uE7jTqoArV3A9VmXlhVzs9+2iKWDCzNccAdz3rpwOiz6yMt5XbuvszTu2",
+	"SZl48fbIDrANrxnYhZfDG5DwBbvmslQjq8duYazwVgprtWixS2A8ZL+9XKcpCLa4M20hWrcGa1b0kin9",
+	"g+XVqyOODeuM0RToJJlDzZSOu5wt7mRuWfl0s5mksm2EXWyYGRzm/oogPr6q/rnLrMcd5tezRSz+EK3g",
+	"TbcvKkwCy8YECtBcihTKw+iSKfxrwVLh/tazsrB/TgqOfyiqy8L+WcLbH9roSbGkLLheXpi52PAQRgtW",
+	"nJV61m4JAEMmAf8zGfz5p8t9a+uvhUc7w/8gy0d//4//Bn4F6wWsGHqoaGKmdb736RNEIUxkOy7RW55J",
+	"DdAskBLnSgkBjlWESfzK+h4wJwnhig+UZvlQKA86h6Bkgrx8+SqC/HWIdp/7smpRVQbJnMuLVxeRxXqh",
+	"Ih0Kl/hgS026emdYshmHBDcQlH9OD4diKL75xqyluRnQ13z4zTcE6sTF5ntZ2GIkJ+R7WBaCcP6wvgjo",
+	"HxuWZStd4teCK+JC3Ro7AoE08cPr44e01LOHmZxyEZMBJZCZf2BuyZT8+afLU1IwwRZD4WJLq3csEHi8",
+	"fmNj3Nl4H7ocCnw/5wdXbKniQwL56eaGnAI+aiJzwLutZtGIqAdZiadDATOgAsJs6n2jC0iRJ0dP7MpC",
+	"Won65huw3Hnw/JjmaNLjUjy0QO7//IuSIiZjmXJPBUYNGWdsKFbw8mMjG8cRoWRWzqkgMSK4xxFqdhUw",
+	"PXDvyMiBQ1Eh6xMHThWRGPPYfv4Qu07/fPHmNQE2xgpDsVjbwk7IiNRuPiiwHuR0ygUF+U+wBVMaHQ4n",
+	"YGsjccbnXMdkcHxwfHQUDYXL03p0tO9RiONAAI59doC9NUhOpwwqStgHToei/gJXTlOq1DXzkh3zecrm",
+	"uQQvqqHtt28uLl26IMY+KDlnSAkYSWF2Og7eOvgLW8ZDYfNpBscHj54+DYrN7B+Sys3iPc1ckSvTlhHB",
+	"Hz0hM1kW6oTQoTBy8xIX26dhGoqFa1amSzJlGlM3ppBVa54cimo8+uCdtRecABZTbNEkfEN2H1M+gUKC",
+	"Glo1wvlQoGNHB6PFkAVf9tXCtkUBLX9nl/GdWSrYTWWW0cYWoVEavmYpkEvjSOCX9lieDgXGiAcO+QK0",
+	"iPgdxEPPuT6Af+Mo/Oqd4X0CEKiAzdV+Usw8jYBWTx59FzRpVvrgzMjGMRkolkiRmt3C7HpsCRjQyhyS",
+	"jJuFO3/rJ4DBdg4/nLzJLeqYGgqf8lhjo2hy1jPG4RQdnL8l4zKdMk24GIr440FhhDXo9AC4dkwGsWki",
+	"PgFRrMwjYgfnytHxK3bq7+X4ZCh8Sf7EhhCbqwayMq1iAtH58C60hAPYtxv6wtBCmWeSprCj1ZxcXcT4",
+	"4wH+bikNihgTarOGJ6TMh0JL8ujpt+QV/x79tIoV15COFJ+/evvm3eXo1dm/jr7/t8vnF/E+KCeMpu6I",
+	"H8NrQBFDy1DhBMzpkszoNbjQgR3Bt/Z4A51LN1bCRZKVKUv3I9xQKGbMAavV/FsU/JqpQ3IuzNmLfY2A",
+	"h0b+O0AhEs8H8BxaOA3r15JmfLK0hyVjZKDKZEaoMq3QPHfESOIAJjDeJ/NSaZLIOas0JGyXxKaZGBb/",
+	"ecch+NcDe6wOztOYDFgykywNwH+QLFEskAIivXxZj1AOOXt7vhftGYXTAoMfHh8eAWRDzgTN+d7J3uPD",
+	"o8PHmI47A7kqvB/N5ykqC36lz1NIN1T67O35XxhEiea0oHNmeGCnAFs98hDOK8iwGx58hpYQI5W6JYIR",
+	"PTo6whhBgMOzuO/+Iv3F+vNR7N0kFJ/l/C9sCRYikOya4i9cOnICMXFkgMcJDzMqMWofhOEnOKS2nvzQ",
+	"H35PUxeJCa8cb37lvaBW+EIs5CdHjze/9EIWY56mDIwITx59t/mNSylfUbF0vNy897TPjM6NcCBohi88",
+	"7jWfa8rRMgZyfTmf02JplbnwynigfCxiXaAwhE6nCpL1HZl++AQVVNui8hbCXF9wK6RzLrxM5eMiHYDF",
+	"4MnRYxt4OSp92GSMcdQLrpi9360Wzi0cNpgP7Pl14fT1s4LePjwtWx+WQPwwr+NZgF363obH3+IxsL7w",
+	"T3XN1pb3bBzB4zvpO207hWbVvUDDtbJb8LUfvKMeB++ZFJOMo1XgyXGPLt7SpbmIL6V8SQu0RD85ftpn",
+	"PqrMjeLH0lcs5RTLwBv28Gjzy3/1GsMLtJr+jvgK0lUQ5NfOPz5FtYvv4W8056Mrthzx9BNyFVebon64",
+	"37FreVUd7sYhedKWuWFeSMkALMIL6+lxmC8L+vVfKDir9W+8lvoFFLX6HVEK7sxGStmWgyN7O08xOsJb",
+	"L1DFPMA4fLAQt95fZy5QVTCAOKxkO2XUwyATYGDuOKNsoD4N2iMVQ2HrU51WMa+LmfQEN6NotodsBOUz",
+	"eFHEsaFuQ+HDZYjFBFzQJWYu/CKtbwEmYnTnmt7nGhsKnOgDRQqZMTdCQolC7A3rosIrFk1EBaPJDA1Y",
+	"7nXriRkvCdrAlLSqOijt5kDZe1vZGThFDeTj+sk9gxfPcf3v6FYNuvAHtc/leovybalnFw7apU3Adetv",
+	"t7G2e2ZzWfqZ+dG23OX+mv2CzNOa5fdOfv4QstI/S7BXtPACKlzqkatV7FlsqWe+OCOE0a3aRvZO8LFP",
+	"IScFm0Y3B/2pkGJasUnDeUoBFTCcMQdMXJVN4cnR8aoQ/xI6uRs2AW1/rfwBXIL4wOdlBPfH9M6P6fOP",
+	"Fk/HHYS0OieAie6wumtndKuTKTHtu/1oosSliLMFgz/H3v5gGqQabKAHXJxiMYHAhaSI0jIfioUsruD6",
+	"95HFkgwKb5XGw/3k6JjEloxHTKQsjffbhIKXOOK7OeeNGrq9TnqLBvFSTqcsJbLUoRLh/VUQbePEu1KU",
+	"EHazu1Jxfwzv/hi6IpxWFKONozBmmRRTQ/a7H0V3rg8gYfhhIsWEF/Puo3nBNLqODf93L0c18bqynKFX",
+	"QlxZkT0lXO9HQ6FyMFBbNKAcRHrFND5qTf9WO8FgKvM0zTJz1IfCrgaY2VYBhU7qa4Tup8Lq1tZTwgvQ",
+	"fgKO0c0N0Btk+kJ3m/fLgfO50n/OhJcecHMCZ29EKIE0UqNQPTn6jsTwyMh8F0dDQQXBkJeVJ+zXcRtL",
+	"eoZb5RCQwc91Rwyq1oftd2c2dQn+DnubcGWh21IXNgeg8EjvsAO7Cxf3CsPvnwVegC0g5DXVCZxj3GWr",
+	"vrAzAywqSIwOwwuWs3TH+9HRo4avHr2FCwvrIAuAVcAwF8PRhqJUdT6JvmkeeC81n7MT65eVV+iK9lMe",
+	"ihnNDdOs8PxxMIfkJ1t1yTHPVDLTOjJW69+wETgDxGE+hsCDiKA0AILSvjmUfm3B9vKyzfVt+BZ+tcaY",
+	"YinpszOprWSpR3c6hnbfxZnF5Dh121MtOp+Ee9iklnuB7evlVq9AWyJ1lgLbuzt/suLMOmVJl4WRYYBN",
+	"1oLpMObFfF0Timx1GcEwMp0r4EkpKfNDiOwDrQkllrrAiSJQYbUzDsGCMmNkQuc8Ww7FAO9vfNiMEm7w",
+	"ABzLMDcwy0SVLFZX3vbbuQiMwtkjvh4t7LPZWzAI+6O+N7n8g7KOd1KDO7J+4m7CNhQT6UEIEtXNQl4A",
+	"zqTiU8HSAy4wJXoxk0EZD1sh2EdHLJkmAxeIMRRTpsmTo8enbQEUoM+4ugk+fmK/Eiu0JHQoJmwBNyCE",
+	"QYNYAn+YsRyS57Y+heGltiIWCjCQgQIup6FAbamdgZjV+Gu4GH1UFbRyovRE3f18+FXHCvxOfKpwU2qb",
+	"gx4QHd5WK9BmK+egRusYDrlOZFfSklZonqCr/ZCBYszFgpum4YnlAcKu2UBaJ5ktZHGlvHlxXGqgS3OZ",
+	"BuBqjjy9kGeuVTAXuGGANTN0uwbO2TDM1sUgaXrFhMUekgvBCpvyYy5VKGuvmFZDoQM1u+1IYJDrHd2l",
+	"9fpUnztuaPNVGlqMomAlUWC68R17b0j46u7XKtxnJf7cb//ut23IJtbYTvlUHJS5ZUUtajmxWvmTP2I+",
+	"QEMv1xKPtZXzDYN4oBwfOSU2V5ZwTSDfZk4Nfwo43rDiS4O4jnoYEy4whWbOzNX83vEtUQFTzukSWM1Q",
+	"2KBzwwAjYHx90SNPyFjqGQRhJzMyZktpDRuO3w0QsxbUEkGMDIBh8oAKU6QQKM2ZioYiKVjKhOY0cymv",
+	"pc74NVsFwbQgTnYRHkCloWwoYMv3D8lZFSjifdCOj8LXISetB5PgdngzDoI4mBmaBQNGAiGhNWNKCysG",
+	"uWT53OJT3gU/rqG93sRwG4iDjnTuDbT/k/nq20JeM2SfasZzSLitZJvbs9W6JIow9aCR/m5Yiq8f61Im",
+	"ICxYU60iLHTkzBHcJV9iBRyfu6/RYcrnrMIdhbVuCf3gSj/zw7rzbIdoFYkmW/oJV1HniI4B+F/mqV9L",
+	"BuVcEFC3At7oxzjc/Dy8x13mXLjONmdd+Fl/XjvI7zdlwi9YZ85EdcC6kybOxJJgHJbH8mhPzTgkF3h5",
+	"KkyQgYqVstRDARliLS864cWmfyoE4SV/g8JoCy5SuYgAVDWqsqFJBshO+5XoA1GgVV1q/D0m4wKGYrq1",
+	"7Q8FwNkrG14aNVpArPsx0wvGxAiA3QH5PsboWog8xcZtSjAv1CGJg+oZMSZ6gfRCCZZH8sXYI0KHAhHo",
+	"wQxrEaQsw2msjFwIMnjy6FGVcOK9S0Nh3UtcE/aRK632D52aaCUqrM3tRg18eCw/YkQv5InZhOXQ/WSD",
+	"f6BTQedOBuIpClrWFFSN2AyjNmQbNoQjUKcoRwpZcWeurGSYttp7UVh37OBrzY1x4/sy2TF+dTqtxQuS",
+	"FnSi/ap/5njde2HtK8pyqY7egBrVEyhjv4P9N0Wuh78FKayNrJcWfA1ttLDwqDsU9QFYsXxb+GS8f0py",
+	"KOjE7aW0Kmn9AN0F/GCzsoKv/MPFqP9OyA5XPyQ7n6NnEU8qRJNQ/u6UR1qTjX9kupsmjj4bp/1C/PUf",
+	"NNvqjWAtVAMqXLe0WhcPQO/JKaQNWLUnYGB7zVs61IU21RX5AAnxSQu00F+MnLuUJUhVDpvL1nmSNrRP",
+	"nYKZzRqWVBxB+up4af4bikE9jqgoM4bR1jMn6fo4ICu8Qo6WlaT2T4cizrL5CGj+o44jjP9VTEAhCxgP",
+	"CoHotJfXrCh4yk5rcuvJUIgyy2JSsDlkfoE6bH8/JGdWpgCoZCyN4fYqrCIrHI4HYAVSfyvIgkBxZsOa",
+	"UYA04rbZ4NhslEPvCFY2bt4aQuoRSzkg38Qnjatj/xS9J0UyA6AgKDwuAV2aZtnKBWQfg5DvNrG5tmru",
+	"tQcqlKIrsXloC/JDYQIqlg4kdFxq4nqKKouI2V5F5GQo4rfvL8maC/chjOzAidOtwaAIFlzjhncn8Fpk",
+	"4s8cIdGXDQdxcbgh93lq94LyZkEZOVclsewkGz8EPudKl3/WW6nVYPNsxpIrBypqLRyCsVSdGJaYMapQ",
+	"j7fl/CJCPa83vDoQ0qx/esqEYTsW9hpvJpDnzM2Ezit3u6H9wPM7V48F0MJUaMywWGIqtDUEzBZf2AeT",
+	"kiIxFFgEhN84AKrSfM4Oh+IimbEUGGv1E5RZlBMbW05zW18Na8fa1EP/rZtx5Dm7uc3R/gTBAST+8fl6",
+	"bq3sGCz6j3vcibhG34FuAS6oMkEL6S5Je7tYoOdKeXr0iMRCjmr3VAxV4R6u3l3mSnuBSHRLXGx7H51g",
+	"LAFHuLeRLqjAEqIgMEhlhAtNeQamK+vhCnbDXmpOEDHEQ9UV0kN7NjUeiK9JUDd7i6jHC28t/wdTE//B",
+	"ufUFVFl1HG2AMunf//O/7BHa35F5o5T2lfDuM+HFxtCtJYw8a+Vsc7bnEkLevoqzjsO9P+r3FqGVE/vW",
+	"aEGB8ldJ6wu6JIPqBzjFlu53PMeusa/kIKPc4mdoJBejSLeshZAkk2KKkPHONV2p1V5ZRq+SSEnQ0VfC",
+	"A57ZWd0zgXsmsMIEXnDB1awm4JNBZRqyFiXDAfzh2JEF1E0mnTEjlUPb9O+d12cgl4Pu4TWIjNFrZgu9",
+	"V65PxYZiUJiNI4UccwFWNRvRhtMSTIEyAfqGLFJW7CNmwURmmVwclLkaCmi8kSdj1YCIaIkB76Z1wYie",
+	"GVXskJxpMpdKk6dHEVE2MjDjyvtnczplrZG/YdwKBJ2duWX6DGc17LArzuOyw9oWVWBEKa7ykixYAVFp",
+	"X72r53cUO1KZNwMHDt5IQKIDLox+6kou7n8ldvmy/wF/t9Gwa1G1W4zCg+ODp0cdsRrNwAcqhmI1bAKC",
+	"ZygpWA4hEISnkfmVEjCYwJ3s8NXtpcz1/iE5M/wCqri7PPlVA3O3ifukih1WTBM4yWYBpLVBYL8BwwPU",
+	"ezRl2Jg5IRdDIcVpEC5nzUL+wShI4/cMDqtwIN8aCv8OGnIicsVYblMB7fofEms2wEzEyh1kxgjcMlUI",
+	"AL1iuFFo36qbt+qGlaHosqUEkK5tGRNsDdu8O2t7ra8va3q/CfO+N8vfm+V3MctLw5b05ltpNznR2rNt",
+	"dmSrjPgMDl5UGbuRnbt62SIli9kSsW6Qex4fHe1HDlnGSLSIlACFtpTmc+D5iRHdbLTxXKYse6BQessL",
+	"njAyqIoIQoAdfmuvEICZ2T8kT46eBNjvXokELHJvqG/jZEHgxI/VAtwhA7mw3DnorYN1ZFQzpUlR3odT",
+	"3I7dpZBTCMW3AkvAmu1SV0fArHpwjPyV+gVkuVZDCtTcM8e/KAUeQohmkMUVKxRE/C8B/cxqCWOaXE1B",
+	"N4sIJRO2cJID1UYc4XO2Uo/EqH6uaMYDRQpf0oSoTC5s4G9RQs4goKvAeTSsgHB9ajrPS13xB0UaNXWQ",
+	"d+A4wlgAqIcORqEw8gWKhlQOOSvYNOMj5AT9e1piGalGsPD+IXkjGCnFBJRvlprVGwqAcvE6OAiNFSGM",
+	"bJmXeP8Ua5hOsJKSkyaHovFqi7xp38SKMigQggoMdWSCoiheciN0QQHLD0Q66qI1YMtG1FasHLlf42go",
+	"FF0aAXEmF2ROxfLE1qeMrVA4ollmnXDuG8Nh44CLDwUWAHEkUy0/5Viax4EjR5WoaVWDt28u0LMHzT0c",
+	"l9lVbEsBuC17oEhcGkl5ZAXMqSGZMrdNrDg6C+R8WC+gTQI1InMH576DJN4Vpg39G859lxg6/e8KOIhB",
+	"sWSnWVSWVVuFFylPQEnNgOL270XQexF04w1q6ZCFrMpwhrZ4AuD8M6qA93Vcpb0l0ocJFQnLvhIvxmuJ",
+	"YBjIw2mh1SmUlaqMAFyQScanMyhzyBVGK9KCEUWvQQ59CXzX3JgODxLsmi1XAXJew0ILEAXJk6PvhsJo",
+	"7C2XlDvlvlifZQmycOXKWh0VsLhfqxgMrA33P7uPYv9Syiesf1NsDiSpXqLzhvMOTo+v5ozjGZrLApRN",
+	"yMNHCBMXjKTKOZzlr8HX+NYs3b2j8f7ktsQHydyHB00gSXLhPY1//8//sq7GHZ2LeAq+rhDPKm0Au5hD",
+	"LXiqCK0s6U3F8Os4xe9gNe+P8X184G3e3GALElWIYBBbcKMYQefp2jak4I1ghAldLMHmlAVFTj3VOeVh",
+	"KLx/zZpdVqOTbRI/tAN2gwj9/WSMZpbDoQA8DPDkqZlcIBKGbRglZnMyMWucDFyOVamioYi9O280kUUc",
+	"kXicyeSKpSM0VMU2MAns8funXlKHzoTUQ1E5DpdYEjHOC/kLSzRL45N69Wbz0gNlzXFZaW1s9lubiA+p",
+	"9xEBn23aFpltv7JRG6atoUDoAIqskYkpF4wseJZ5Z6WRabAyRHM8AIlqhB9rDzQjh1pIhq15Iz4ZUJJS",
+	"DiAcObp0MRsJEqec0xYbhL2F3o36M5UWGx+VKZnn6DklzMIcYtV3dDFUngdn/3f0AEjNsZB65Nc7joLS",
+	"Wrhb3kWAMp0UbINLwAXRfylIE0AxASLuwDAxv+F9utX9eef3ilu4zfgl1uVeVVQDiImv3ePxD35pAHo6",
+	"81xTTvADnDww3GIFmC8e6rLphvK657oizZ5m/dNf6LT7y21gFmIfsVCyJSlF9cuEZortVzEeXYzBvVHj",
+	"DHb9xlJmjIo7ZgVuOTezgGAy937O24lbC5UQt7qdeEdfzLvZ9/g+tNT81USxizSAVrKhcERLcnx0dBSh",
+	"NMsrpCk4yTHNshNixhAfDite403G/ojTgiFIFMprS/hiAKkuiNpmtNWfZjJ4Q1j3DliYMcV+4Bx96Wi8",
+	"jEFcKrPMeS/P3p4PxRVbWo+on8uheykm7JoJDRJ65ZW0P7YmvOBvbbz0Lh1yFyxDgfRzx4G5AXxfZldG",
+	"bc9aedyfrD/WVfb5yhncvdPsDtixPRlBWGZT2x0oObeRsFlGnH/fe//3d7OmV9wTFDq2+Eq4508F1zbc",
+	"OEiqBmf/QpZZGtXzqcG0llr++jQCmIhmuLFhsFbbE6DquhZWQgocC8O4E9RUFZ3nGfZ2SF5XvjPw1Z3a",
+	"drJMIf+1CvYK0NvLl68IBDiQjF+xypLYaq3HDfnczNJ2G4Dffg4OaXvtEgPfCGtxYAtvD7oPRrjnq/2D",
+	"EdBDPrEeeeWd6IpeG1Z0Q+ZZsF9Yov9BJE9fl8jLdDUj2iE5IzjfwMJqWOE33yDMXfrNN9FQKFmFHEIl",
+	"nrrzlwwgHuzv//HfQQTHPkbkecBQ6soxScEwCawSQt0QnBBaARgbmZjroVhQBfZEN0QfbGIzKSpjd2wL",
+	"9ANyaUyG5dHRY0aO9sGuifEXdr5GisbMAkSmuuJ53lFv8h28cy/r3su69zy5xpPxYNyZqNszlfU5sDjr",
+	"eTLH2tVcOCSvmU1K5VCQwZVNaEc0b6Y23b1RsM2S54KwewOVw7Dfurc+dbW7Jfw5tPpMCoE8yKOgd7TO",
+	"lQU1/XIGyD4pWpUR0lHVZ2ZbW5fB+v0Cr9czQjutkY1D3g3B/gYqLUSEpnMuVOOgx0mptJzHNlUgVnOd",
+	"j2ZS6TgaipjPqftE4lKZSc8dSpWrbxKTgWHh2PDlywvITVIVarpRR//4h4cgcegMH/vuu8cPdab2T0ms",
+	"qEjH8qMbgER3XlByS6RDAYgW4KAXkihWXIO5DUHDDkk8hVpbOCxZ6kzKq9gvIKEFg9ovkERlK7u8OSv1",
+	"DNTVMU2uyMBjbtVX9aGEWj2/Od7y6aGnS4DLugzq0GCEK4lzFKniU1LF+zda/c2IzpopHQ9FgqxCucK5",
+	"zVrXmJtVQMXOdpMiAjaHp/hrhT8Px/hlINBrq9QR02O36WtncPfa9VdhtUyNgoZMlAwuXl2+Jf9Mzl+d",
+	"vQWV0jI3R1LruHer6LaG/3RKdRe+PCKW2MGYeuT9gydHj8EOUFXXCvJkQdez/AhZpUtlAnxaMi7kQmEB",
+	"LFtjEMNgXPLbsCJq8v7dS6yx4YuBPVCuAYwsOSTnFpxRsxhDh2nG0qGwLBrZfETGXKRqBTnBBwuapiOv",
+	"+oLW/PYvz567WlOFhReAOp8uo/z4iMy5KDVThxi4CMsMOMGJFBM+LQuWxkPhM2XtlYNpGq6eOa8QLd0a",
+	"tHp83JqEvAfun73PJNRBZz4Rq8nyfoIwHy2r3bLb9A/HAH9XSIX2HCKcxY8gEsqCvEHpxp3YDeLgVjIA",
+	"UEmlDn3oyZCcDNWdDE+zrBK8GpxAigYPIQVLecESHVVJPkMxZrQwfENeMXHieYaiS0UWM57MVlkDlB90",
+	"Vi7gCpNMLrB4Y1WIjgyQ6USktKWAvVuFKz8qTNE0rDEFKx/7aE03Lhs/GD4WZWQiBTiWKGSvwCCrYngF",
+	"oykZ/CjlNMNl4WIiI/KKJ4VUcqLJjwXNZ+ThnO370udVldeqHA5YCbh21dAdAnla5fmHi1OBqcyoKySL",
+	"Y4IKszErClnEFa6Um5oFoBmDM8jVTYZsLKhNZO8Dap4fZ2yOVkJYJeXyrNqY4wqbeubIqT3AoqE9mx2p",
+	"Kc5z+vEl4N7vnTw5+u7bVZPxGiWfrbVFr7Q858J9cdy7H1jerhE/OjrarqFReNK6Gz36vLGNfWTsSsq4",
+	"sbR9H8i+rtjiZTt3DaB1gFMmEoKXIQ6u60bpqLm4YOOZlFd7d3Th/NbE01pbTWitrSOoiO2bE6NSMcwH",
+	"DYLoASIOUtls5Ucs74r4VwVLGABnQc4HGaTMQbijz4XrGYm9Xe+EQChiTLhQmtF0/zQowAj8F7IMuPYB",
+	"TRXSgRRQP6OhRUBtvlwbGbWC1ZpKV/mkjc1icZ2GieBrrYi0vSB4n8NWr6Ek6jbE9VLibq4BI3CsdQz8",
+	"yPR6eju6N+rcAin/jko0bUGT210k4f6fp3trKi6tvR5eYJkJV3gUkQaC4FIIR62Znr0Roqr1nefZ0ijT",
+	"3q7uzdBSZEuLI1glVJ6ikIylxJfWDTjH4ptx4r1II3RCxQBQBCZ1b2Y+bLtr5vQK4wDilEM5+DSG0Fgf",
+	"ssWEdlU89f4piSHqgdAp5SJ42fVhE7p9HINmylwzl2UhTIMLWswBs1GQglkzOGAU0XlOtEzpsrv+0AqP",
+	"uFur85cBQ9yCQX1pzMO751j3Zug7rEW0xc3fV9x+aMVPX45ml3gCEL0h7dC5+xw+mCV7KAKPKeXemNoa",
+	"bHCBDbyqyj/ecbjBneb+1Caz2fnutuBeIv/dJAgCcmBDg0PVkkLRR9Qlt/Ly30w42vrcW723JbRzB7ls",
+	"+wiFCy3BcyMIF2OAzX/34hl5+vjRI3ccrCQTm39jW13dLTWkczs31gO0ji4xgJ4gkN+pQ+fjYgS/jrSM",
+	"yYASeyoPzn8IG4S92zfiEaJTKwshiNiAdkToxkfM85wnVyBOlbkNeScFoxmOpIUzDkUP1tgiT52LX1ji",
+	"2OM70/jXGgYQjvHLhAHU+W6XSGZTxNye/o/nufeS251VOUK2xI1mV90WPZx8vZm5Udm+FAd/x2iWLZ3N",
+	"X50QCJMY2M/RUDz/08s3Ebm4PHt3efnyAvxZc3O0uSaXLy8icvb+8k/70Oj5q7PgTfLyzY/nr8Eh9a9v",
+	"zEOPInLx/OXzZ5fk/PX3b/51P0KoDHSi5oXUMpEZoRqrqUCmEyJmIHwI+tmcM8vn9T9AFLMMcpryzOjI",
+	"RtlXyOW9VXYoWjV2lsg5q7R5o4rLwjvaIGYto0qP8AtM2qqGVhZtJmAbiYD6vJZuac2fEC/HFaHZgi5V",
+	"5Wg5JG8LNFKbLjMpc4h8s84/BmFyrnLkUJQiY0qFsQ80c3DGczKIn786O385Onv58s1Po2fnP7y7iFvr",
+	"H1wy9UWsgKbf7gh85O0sV6ckllcQe2IuHHSYujoZLCeqTBIAgL23Gn4hrbYiax2eNEuTyorQ5tqoTmsf",
+	"dnnNhD7Qy5xtXecJdVzMtzENRIikbZN2uPYmQSRLI7xB0k5KNY2hGlFCNc3ktHQ1iQa28hIXFJLW20Ps",
+	"TYeXMOC7PEKul/WVOuz4D3cn8d9RcLZLrbKTDqnL/NKkqq0J6gXPoJJxIudjxJvSM3L2+odTEhv6iomm",
+	"Vwywpa5ZQTMgOhVVlYAG8f82X/0L5IPakJBheXT06Nvq6xKsnmm8D1dlIudzeqCYuee7Wojq7x0OBdCG",
+	"IjKzyo6wMPSG6rgUZPD4iKTmxhkvXez3PtwpU4SPupxxCHuhmcLTnMsMqjvrgk+nZlEmRv5hU6R8hcWO",
+	"qSL/TnPOipOhgBPONZsDw54xMpbpklBiHdAkZRk3XKGrgBnO4EuB1jC7frYGHO7jid1H60SwTZEBbP2/",
+	"0GAfxzEGlNpdw3sYaAW2U/l3onEMPIR9zDOZMhfI0hZDAkEhYdiIWVzVm0m8Nq18ivbm9OM5vvi0ijSh",
+	"RUGX5lell5n5YiKL+V609/GgQX5O2Vu3aHQM3vDxLxAo75I3TU9kAGj/cVQVFIj//h//DVq/B+i3R3e/",
+	"CwMIGx6tLEcQRWNmtjHgZ9MEYNTY2YahbIlUtrZviDGQCeR3QsSaLLyTwRxJoTQVnQNSXCSsfTCGNxxo",
+	"Pmc3G9GYTWTBeg0G3FDbD+bDXV+Zmw23OPPPK0f+o2vObalTsMzdxtTWG/vhb/C/Cy3a4vJuDXowbd25",
+	"kNYlnMFM7uHBbi1kwW7mCgFtbYU3L4bmdy6ujcawFnDv3D7zu3Zx4SQ2c0i7IPdppbdDvDnDOPicKu3W",
+	"tpMvImfbnEMaphKB7EmrSHprSDrFDE6beoQdDwV+dF4R8x0E0s9tQTyScXFV1bbCJzCePbIB/gCvi/Z4",
+	"6AC8OjNqS4ZYlFvulBJcIDKQpVY8ZUORsmuWyXzOhDYtsoKRGNp31Z6ShOV6VBZZDEoLF0lWpohATjKZ",
+	"0GwoNFOai+n+ITmf+Lh+klCAxxgzMqPCvGGNFQXL6DIiQrrpQHKVzUJ1RgI0NZrhPz163J3biWfoa3Xn",
+	"4Oi+jCMn7DvtuhTtBgxsgKxL0uCCBGQBZLV/n/R577PZzF2R6oiScyYFI+MlRt20ctT6ff/wN/xjNY69",
+	"iZxzLa+qc785VBtfSMkA7Ctgyebag2YuqNq/91/+bsBhzFYSKojMgU1ZImi9rbe7EKCpUAwFJLDbMlke",
+	"kvjXmMypTmYM4djVUGD5D6PARzY2TRZQbg8gkKTQ1EgTXEckoYodcKEY1A65ZhAuq2cFg1DIgibQqSyw",
+	"1lBpa/wqRgsjH4iUfdw/JG+xyHjBALdVMX2ARQ5soiFPI6IkoSRlLEfZM5FKK1sP07veUsk67YhQk+xL",
+	"mRERug0EnQC/rMtgUgda28qgdAtQOGahQvybflDeIdKax/GGad8Mw3tlAOcXb8jj42+/PTgmNMtn9OAR",
+	"4poVhi5T1rmm+Eyts5xqc/z3Tvb+z89nB/9OD/724bdHn/6pt2EMd9VLh1va6Ox7I1vT+lZMdfURbWGj",
+	"c4PR8haGcgnR5lWZjk1sZNDkIZ0231/XJmGuN/XepbpszkzPYhD31sQ7tibCKncqzXh1dqvMHZcnWOmA",
+	"gCHsgM/nLI1IJhesODDUm2IEh1oKTT8eJDOWXLH0lOQzqIolUvLTjGp1ludElCAH2AgT8vzw+NsnEaH2",
+	"+7BecsjWMO+8Xv0mtg/EEWGZMgrTUMQFm2IBL/vVSir5A8CitCBM1uU3ci0dkrOqhK4aCheZbgaIc4F8",
+	"8sZk/i97b7vctpHlD99KP5rnKZFekJIVJ7Uj1tSuxvEk3vFbWfJkd4M8RJNokf0X2I2gAVEcJ1XzaS9g",
+	"L2IuLFfyrz7ndKNBApTkSJad8MNMLBDo9z7v5/wAz9pe5mlJHDsGHaMQxkitEO4ecuchTsUZIZ4cHRHM",
+	"GATR4DwBamyjiX3DLqRKWS9xD0U6hpElEQufpXrBpYIqWMFTGLrDbAbwNJfRv+ArNhGME+yOYuSwrYGv",
+	"4ShBWb0lIPMjnBJCVqcVEgwxBncWZfwbbZvFkCBcNFwmCAnFjvwmu8j/HlJusnwwrlYB9DalmACkT138",
+	"dGTneCHzsTwfSzWGUNOxd6ehxxZX3NBwN9/qwxa7xbBsHEcaIL26IFYvtHTaOywR/FStHXZsD2PrgFXp",
+	"MHE4nN2PrOTtrBGfSAkqe58zvDXr/CnU9AByHgTW27Is44rqQgEUCRc5wbrKvGQLbUoordyPFdD15Bx0",
+	"xKQ26lrSDeXlUXfsAcHKyxU9oQ5MrGrg//6QJahNpokrOVzXu8cPLPNMqBxLwkrLBJBechytq9TSI3q5",
+	"ASNCpmP33mQVOxShflRXN8aWGQegNkwRRSsyJIdCuYCJmHJSSmNV2qNb1vVcfdEVnWExK1n4uistZPDP",
+	"VXbh1Mz7ImK2j4+dCOn67Y7N/M7p4bR/qfzING1Hou4P2yNiqTTc/dsI3GlCf9XnEd4uXTA0i2KZ7Izu",
+	"wVa6Jq7sst7WkHW2QZdGFP8LZEeqGfTeVAEiZspCANgGN+zd2V8G/8qenv7NyaJzwVNRsEIvN8MDnsEo",
+	"O+xHO2PPztizM/Z8hsaeUlyVB1Nz2WSD6+20iu248NxYArIz59y1OQdpukgby3wdJ5ELqGb9ayPBnKPg",
+	"OTX3Wcfw1BO5QRwPTvgjn+bP2sbo1qzT1OjO5AcZGyFKniLmz2WGANd14VpAlDqOVeLIWAKlHpNFlZUy",
+	"50V5YKn5APJXam3O/gBKHlaDj2KlYSg8y1aRf8PUUdljmVKozYJDQl7CehjZs5SK6UtRoNoGlLsOhffI",
+	"GGBrA5MeGd9s31DKBoOCwGgKHj5YK9tO5VDJ6iibo8OjIMwI3ozQchirWsFUbFboJZtYGZBNVvSPXq6z",
+	"jH3z7CxWG9Ti4D3+YyzTn/tD9lYvMZ9OWUaYSWNpkLwg3dCheAHG+ohxKytSHgDWAfKY3oVe7hunJ8aq",
+	"t+khBTxvzrz50Nlp7eqMWGCRg55reBGHA0dV5qJArw4sh7WJMCgbChqsrAE580IYoUo7kdpQ6vqNGNpR",
+	"wSzQMGHarUPl2i0BCtDg8LaMJzAmxgo+hYNJ6HXeTMxLxrMsYiCswIdD9tZhFRW0EbHiJXMl/jt37gCs",
+	"x4CYBKcL4tTRPhArK+KvW56fHB1h7j5eG7fF7lY1Dipgq6cIzESVB0zEqpyVmh19+RV7Kf/Mes9fvnn9",
+	"9mz88uQ/x3/+r7NnpyP25PEXFMNX9kexgjrc9kJGzasVBfcKblm3PTdWi8qUDHwGJOrhRR6y76B0Yfen",
+	"EeNQIBwWHg3ugcV3fXu9qcWbxMkCHBxEut2N8r31yWA9gnJFj0TbgKz6Zo/bQqsZxd0Fe98fxipWOK11",
+	"9pewXs3X/lLoxbu3L/p1XhG6D7jtd16WuUnYu7cv3HjhMGA9x8gnKnFGxXxP50KUBoIaY2XmvPCeCrWy",
+	"S7Sca0jglSXr/fKPfx6YHApJwFcH6QFgb01lihhcByKV5R9mMv3TK8jrPRdgEMODBBINQ+WX6CKZizBK",
+	"EtxHSPrfvX0Rqx6fGJ1VpWAwp8jqq9qqtEpjHVA7a9hLKmgWMWfdOzp88q+xqgMxRugXgnJmiiUHVZEl",
+	"mKNtsGCHLJH6LnVxYfc81UuVaZ7WnKg2Ha6f+8hfiTqbbMS+9OVL7cizzE3iKFZUzr3vTjReaqh2VvrM",
+	"58inPUewOQMI7Ixi9fSbVydnEQOWN7WXzU4DnRUmF1PJs0FeFXlw3tfzpSHgqi7ZHZFCh8aEr1+d2p4v",
+	"qpwSVnESQPdcA7qgTHTm1snemksCACWmluArAR8uBMfy/LGijPLtXhU87b/at7Kpu4XgVTUvmWmoaTAC",
+	"uFHCXp4YsUWh/HAbRnNAL5EagmRRyFQYvKH/cfr6FaVgRUwMZ0OWvI/3nhJJe8llFu8dx5g4HO9F8d4r",
+	"XQoDzyxNivd+TrqGTvS3S9X818OO6s5r6A0XMgePLXG3JpNtc6O10dDObK4u0n4D9Kn7sUI3yC+Iyy2C",
+	"p21IqKlO7aLZ3oNTUg/mDIcNcixUabASu6UzHe9MzWXEwtHraSnKAVr3Ila303zrUqXDhRmIq6nIMP0R",
+	"932jk/WFCZtExcCvEk9TieLzm8Je3RLqLYE5LNrLg0cbc7/NNRxuXpx6gdqNE0Cn7Xf+Ak6k4nCkNloK",
+	"FuK2d5H1yGz6y//8LzuXIgPIYZBEMJt1o7Puk7ypGyENXdMsNhQLSJpV1cIqXGUBmd6wAXs/tFzbwGfy",
+	"PS5h/RZOCd66sWnoOhfM0T1cui6jFKpOxHN2EMM798718fAonvCaZDg91ApbswK2q8WcEe1dDarcrjWd",
+	"+zZLXAOW/Rrjx5ARarqDnGi1gByz2thBVogoVqC9ocBmf4WvrExoILkH/Dx9QsGwxJDhwKNYXWMqCZcj",
+	"NJv0IDTHnxjmGBwI0RFbt6csWolorEIq2ujF6YMUckat23VIRQkqUqx66L6CsZJurauS/fn1ywhm/Pgr",
+	"/A0egLz/nbSCvBk8PvryiB3E6gUvpRo87kdoOLHdpwIAAqCOQWQ10xFUPCr5JHwLCX6sCr08DgKvC720",
+	"1NgZQjDFSmfVQtHag4YCeWjOIxCrni7YC6kuRPpc9en1ESr/Th8oWc+9sW8YyXXH8R6YY/hikgmsVkGa",
+	"55B9C+Mzdt2tik4nGypEL+e8rPFRrTZrRMTySk3LClVYO9Lp1N6fEekROChgxaV2eGHYXqx6VC16iKrf",
+	"hVih7pdgBATp9fXOIzqNb/WYmGms6BxAOUTiqD1uoDpNKXAFQYJcQbA9JgjWw+6zUseK47Ai1jWomjVT",
+	"ASw0r82k01bcUfU2Odzax4fMXg0yylBdbazEOHEqjkgjrOTjcrXs/gCijGE9hJ+BEwLLb7Wh+lb32+w2",
+	"Vj+2aq9icsFnInJiR6qnFSYDclBQJ1pfgBZcu2/7gbmHUB0a9p4h+7NOJSmCeOLJyodEBPe95ww4sQLt",
+	"9vXX/4Uqbmu9rDdI6rZpah9LzUHl3ZO2NaLCllIZ6NUq2HepEW3VNW6gG/zmBP7PUkD/+BLyfXi76Dp2",
+	"obiXgRsCjbsqBeJnqRikJfsqg5bm7eKYPntB93Sul8z+LxR1PQsrwBzshKjQBPnhwm/gnriD4iQNxvIR",
+	"LlBnRvbnoFt+RnVKAi+yJzx5oWeFMKbLj9yCrpdzACV10PTu5G3FxbvOMvvDdcf6YMqV5aybxWnvb0wf",
+	"4EYvKgXFZAOVwiAaCriHR+hhJRfqOSm/mAnrjLipVhDtuBqypzDnDAvT4gJAFVrawzXkxBEpO4DGxWpX",
+	"gW1PGvbk8I+A1Q5Lcy6VNHORtjsCoKdPiwo8NOLJLu3cwc7qnHFn/dOFPfHKhcDSXrXSkmsvOLrVbxuc",
+	"uxZZG9oMkkwqEaHvK6Ly7FGhl8mxl8n2wf8K5VkReBYiDDg5852yyXpB5pVUY7DMNPLA7F9Kj8kfA+lg",
+	"FGZQZ425B5gcFjxYznlpeJ43PivlQvwdX/zlH//sWw0UoBfVVHicVxgtdzEDvUIMfqx0iV7fp6d/8yEm",
+	"a94hDDkpySneRgAaMsAz3Jf7DHBseOOh/K3dFax8u2P/dxVT1ljlIDnQRThtRD4+vCDw3v7nOjTP56Vh",
+	"xq6tmqKxqg3usgPsknIIP1WQy9/oaSQEyi3paB2Ak/YYW8oI5EEayg2rcefgPM+5lb6EQvwcdGi20rf7",
+	"lmu+FiWX2bao7t1xulPdxpfucm7eqJUw+CPUnqd/LaUjovSrlYt29MnrACZHzCdFYmtsmgkOsOqWBccK",
+	"DG+jRuTfMVNVllGV8PqmQFzneWPFCMQe/N1FlaGRDxI4QAvJ82x1bPUMB22/kcoNBeywHgEiRRrK31pP",
+	"0IcfuyEf/QW9n4iSh4F43JacjYmnv3EtZ2dvvD9Yx5tmd3uh6sARx06l68nhE4zHazBXCNPrrUTZ72St",
+	"p67l+4RFdH10gbfQ7zsme1caBKXcmXpz3UFzjz4NFvpW5BmfEqcDDB9ga8A+mWdOxAi5mlVWKFjoVGT7",
+	"kNmQVyVEUfcsEVYi87a6QK6o0OOVgZsyYqcvT5kRswVWFncFa2Llftcug5LB0OaAkIFcvj8Cl7Flioa8",
+	"wpdSZxiiGatTO370Vs/5pfDqfC3i9hIokq/KsZ1r0nfVZpGFxKr35PCP/SF7lkqXOuKTab14ZEWntOBL",
+	"jBfH33m2nT03Lvk9AABS8w/Dqm9KXXYse8eyb09N7V0Ms5iBSHXQ02uY90EhZkLZGypu5h25K9rb7hsx",
+	"lEmynsHYILMo/EdM6SW6QiFaKlY0EasjYB0pt0QY3TapjFRW3YAbflWyhShmLm2mkbu2b6IGwd43zNHy",
+	"iGg2WlHFIs94KfoszyqX/4bEFPeEsP58oB1LrEZTVFB3JGG9eM/M7fkt4r2IxXsLXQiAZl3wjJ4Q8hFW",
+	"c1Fiyc4rwMtnEPAY7/V9RpUl3sQpECeWYAUdr7FDgShFJDQYewMBRKa2CdM3qI1FsUpFZvVHlboFiDY0",
+	"ShwAeKPLqOaZYCReCTsOZzYukLGmLokI4Q5NyFOtcmoPt2WfT46OAFxR5KZODdzKssA/7o5zCnXEYgUr",
+	"Y8b2Q1fzrAwpcKaNWONbDGPcswz0UbgPbnirEWXfIUjuvnEIisbFqCEWMEZ17BuWastCj458Ouza0XbV",
+	"7SL25OiP8JKEvK6FtKLAl4dfgAgdK1yUVC+VfYrNobCB3J3cdZeerGEJuNYQsLd+kT4iI647tUxxx3x3",
+	"zPfzZL71OW6wYDpTEP+KPniRR0G+sSf72/n0QnTCtXwjypf3qhK/FN14jFnmnWm/4eIJ3801MCQOYRPB",
+	"TtnphJt0oHQpz2mZB3khzkWBO9llDDmVMyXSgQTZpDDIqHtPDr8ASu6AjPsO/bNuMnLJqVBAKoNE5VbL",
+	"yatgSG+CEd3jienqsuMYBes03AHqtBpJ8Kbtg/jklzZcuOBQhq8400mrRePGZ++vYmXYSldWzEqdvEb1",
+	"bR0wjjARvA7vQf6wdzSAc6FSF0ovlX0HC0c8OToaxipJucxW41TOhCmp4CvGOiEcz4DnOYN3GL4TYWx/",
+	"gjjjdixSGAicWBj/JxYicDEQ9eO6zVg1lonpc0ZvYfVfXjrRdsSSSaGXRhTjvDLzpK78ATI5hn0UcG3S",
+	"btPGtlt498JVR28PY/S4BTVYJ3IPLYrdmqTsRKv7c0UYvRC1zfTD6aHn1ohlsg0G7yW981mX0MJJXF8+",
+	"ixZkB4N3XwW3aIFvgIXXPKIH7y1/vi5iaRMnrxBQ1JRaacLj0W/414jKw8RqwVfup3IuFkZkl4LA8zJu",
+	"Sny/YVex76bt1gT7Ex6+G+JIYVs7sKjPReOFc8JdBG1PFyj49e8EMeqdEQXgRXXKrxsnfsheB0d8VnBV",
+	"YvrvhWB8yTEaF49woTPhAufbDnYqFrojkBWlqOBg3738ho0/jLhGE+vQ1WivPze5bGdU+5wlP0di9g3c",
+	"2+0sE8N0bxvyj5qHj+UDczB6VISaAdJcoUsRQbkrdKdjkepjZu9NWlFOjPFuI1mwxP80PtdFErG5yNLB",
+	"hE8vYrXx7iTT0wuRjjG1IInQpbH+mnMwMGlJUxca3oglODoXnEeAMDRmq6pj0UcoxJD8Gz7+k+0xrg4P",
+	"j76iBxNdqalIkz4VQV7wgRGWRLd8GPmXu8DrXrqteSD8Oh/BDTrE/VY139Y9oPRKQ7G67V3X7tQ76xYr",
+	"dBjhD8ExHQJXuIOKE/Xo7PyJN88CngK3/yAe4oGDg2GC76IJJmaLqzzTqXCO4BtWepelWJjrmRTMylV9",
+	"j/YW/Oo5fvi4rqTNi4KvoGRTucrsA7uEe9He1WDtMDuuerNzY0qRkyIqi9pt1HtcV3opTNlZEtx+vl6Y",
+	"QC6qxd7xY6oJTn/5eUhVihnw5GtGaAkMFL4BYcwn9/XJy4jJ4qa7SFuTCDUG6epTUY3W8RKqsexFe3wK",
+	"lTLHU54Hf83gr0JMZS6FKgnTil4i0tp86G8bWgSbzUnFp6W8tKRf6TE9DT/KeWWgMj/cHDTl+T8rZaqJ",
+	"XbVJ/YzIlR2Nz7iioY3RadpWfet+9XTYxZso6rjdu7Lt966w40Jv0diJpW3IHwfv6V93lD5Ph2Pv/s9f",
+	"t+QPP+8CX+8qu2Tht7TlON1WRqLNCwGWm3bPbWbOV403bwIPU2F6aKOLLqaC714LmtL2KbwXfYCfATWk",
+	"G4iMn5SlNpzB9WxgbfF3vOAjuFxN5I4+ATJBUbkO7tDheGg8PrCNDXiWddcYvLGb9iUvKE7Sj10vVV0L",
+	"bVJonkKR6ebRYW+4MSyp8nGpASwBIiRpUjJlK13Fysz10kqSumAJ5EYmzGh0lPKmFwafQZn5IPcoVlDl",
+	"O9P6ooa+W/DC/gULWikjRGvulp3XSZY1qNTbVpzO9dpSxQWuVtPXi+XjJYzClQEH4RhSUGRqEIQB1W65",
+	"6Ab3cSv2a+tFtw+zCdMUQiPZQXVT21Jmt4dE+lhkze7bSZZ1o/B9q5cIvgbIhnhAPnmX1G+cHMIJbdCV",
+	"Nv7Pimae2I3IHzY0QH1uS4hbeIbewTdPSQW8t2MbdtMVAGd//O3Hv/k7uc37jtUovbB3q1PwPvxzTWPa",
+	"ehQ+VhRbJ/hx8M5OM7orzWjrMbsm0u02SlO4w52a0+bhBJmtJS3mtr1FdyHwYZU/zH1hF0LkgQmSJXak",
+	"Y14mw1ahap0xf0q3KQJ28pvzK35OHH9Nrr8Twk4M/xO4PdfeiHeOlX1CdwJXb3crPp1bQZIw0N/rb4cu",
+	"ZttEm9dgf/77vYs2jX46Dl4T1Of3gI9ZW02CqQd7qsNV2xJXvxmJZ2nQkCUu1XRMqaYOMI9y/RKQoDH9",
+	"NFYXYsUmK0usjuvA+vUAfHZN/H2soOhnZxTTxoG7+1imsIuHiWi67WnfRZ3vYo987BFCgW8kiUMoBF7b",
+	"bgpBRN+9eJBli5u4AjEIl0NC8gKDb9cck3qpnCQDplQBILaFKKtCifSYJTyX4wuxGhtRJszwlWHLuQBU",
+	"CPt/UOZOK6xflsB7uiqmIokV2kZtu5YaGitDAeGSWSnVMbNXNWELwRUl5J+fQ9k8eGEgFWBmYIQS5j0b",
+	"1kutALeQSppSTn1yPNJHqAYG6BdKlEtdXPS7Sodmi9N6ve+vllbQTWeaMP4+/F1iRlPFhQFWXGi5AvaM",
+	"A2+syhtF7CbQEnFCezjsxleFSKC6HMDZAGwjHDqHYuyz7CkHcuhPPKRnLQtZioFlusfu6x4Uk8uyPurI",
+	"6BAh5mlP+3KO8C11Dj+krpkaqM0OMC10DuCpmHzfeJ0KZ0fMSMhcgmYnItNqBjFf9r65l0csiffivcTe",
+	"2YW+hEIDQ3ai2u45jM5DnkCXGS/PdbHYN61ALtXGZbmHand1Dw9U9O7mF3XHznfs3LJzbTmbu4ER1oyJ",
+	"WEByfBGQ9lu4QeRa2PtBKdAm0W6baKF/J8Qmjw4PPY+2tEqXTWrEp1ORQ9ytM40es0RfeO4up/OoLldu",
+	"OayaYokWmqguNqgnVEdnUjHACWJLXaQ0OEv8JplgiOw7nOrUCge9LFuMXTHxC7GKmH0A7Y+VLsfnVqHH",
+	"hz9WuuRjcTUVIhVpFCv7sOClGBNeFb5W1fuFDwDiSqtzOasK+9Iv//hnq0hwJsxHlAlsb9tdlm5T2FL8",
+	"Ko/QbzYf7iUk4bBSKhBuM1otd2B9faQuiaLtslUQP7XFnvIiW7yjGKutkQJ/AWt5yles9+7sad/XVmBf",
+	"HNqnhvGZ7nK4nxd60e1vv0kAwAve3nmpU74ashMKUfjiq69oMMDPEttxJyR0qW81ph/u9/686woshB+o",
+	"Qj8FnNiFoOAaoseyYKUuebYLcrpb8V5fCMXgDgGiY8pX0Tp/RDh6d606L2VdhvkmiTdDhokrbLJiyYVU",
+	"KUn/lPoyYsmPCVsQgs0lzypBpSpNyYvSFeRmvSk3YiCVEcrIUl6KbNVi1X8hTXkaju9jZJ+03Ug70RvH",
+	"MgYj/qv9rjNCsiVS/4btvsUvW+jRCSTSyyuPU41qUk9BBTppRNrHbYmYqaZzxg1LeMr/HeE5/+XJk06q",
+	"9GMXIOMXR5j54P5+/HFJVLAs18ddClUW8qNH338+JoP1ouyd0fMNsgE2g2sxlm37cPQwgtCdR2z62FWO",
+	"t/SikIsFCp56KYqBpRVpxMxKlfxqQKUFI+IumIdiBeGT06fPn7Pe869fnfRH9NwgQPNSGjFiALRDhRBB",
+	"rX82fPzVk4hxV6reYfBxDA4qVswKzwSnI5WlcjOpVTJ0pE8aNqsg/QSrYjuDBVcs+XdLBy/AVhYrmlxE",
+	"ECtSzVjyL3DnUjmDQoWN0RFqMqdZWCn6hNW5Lm7S/okrE+yq7/MSjBL+aqgZ1dOUNfpP0BwP9Rgn1Ykr",
+	"aUpMoiyLVcQqRTX+R7HiULcSfgg+ftyKHQaRkMElvTURf56KRa5BJ/qrWO1th3q9EzqCY/7oBYaDNeow",
+	"i+D1WfK2XRy17BrQuSMkWh9rjP5kfGRTzS7p+1NAg6PzATXFa5pH9AqQ2EM6181QWqTTg0mVXdwMzj+E",
+	"7+cBJFyvRvC/Q0z+fuRw2mOVwBX9nlDmfkgQXdxB1IMQDNQYCvzCu0lE3MT27zPIEw8Th2uH8hlCxeGs",
+	"CFmZUO+xUDGhxRNYO8ClsR4WBAb/tJwpKw72R4wTLcFPwFPmK7N19IpI7ZZZhXK9HbrdYpyDGwO9DJjs",
+	"hV7umyF7Zv/dxv+5gcz8ZLrOKZIhg7uA+GQzDUuvZ2BnI5x+RwY1uRcASKZRzngpCtEAnAfW7himQ5aH",
+	"Er8pWrvW4PHg/Dq0P0BJU0zwIpOI907o+GBXo/p2eC4nIozme3x46N5CVGd2AicSq9X50iU5LwA3vgdV",
+	"99D3BokEAOQXYsuz5VxnVDbgydFRCCtvl+E6XHl2A1j5P1fZxQb7Nr+af0fvWxH/7MGHUn52X9GVSQ+n",
+	"Aso2E8ZRz5lYkgVXFc+SzhSP+9CvvgMXLJhp7VGb8gVUEFwEw7LUpTuBHJy1XarU0eG1qtTGiJ6fvmZf",
+	"PP7qq8FjxrN8zgdHDMVUe13Atrwm+LZLuVTOu7usATbaGHnOS8s59o73/v/vTwb/zQd//+H90c//796n",
+	"Cc9/H1j69grfGEr/c0a3Dy6HJQvdBvXvEJckz4USqVWyHA/YiYO/Y3EQeZBltAAz2oQVvYHo9z7469bF",
+	"9IbsheDpG5lB1uIK8z4JmhdIuZdUazmVLAKISdeBFdpUan+/RfI+F/sWeLEUmS30+XkrDOFWG9e1UCrN",
+	"Y3onwLc+6Kq7DvnKlGJRR2dFJOyFrnCzz/Jqkm0EcYHUvOkzj5hBpOvJiiXgZhiDsJCw3lzO5t4i2Mcs",
+	"6lhNVqBDDFlrWQy4diAwQVhcR5GpMz/TB6oyVS+Nr7kjVVoZe156YjgbMsO5VWhnVpiNWCGmRQUYWpDx",
+	"ko2FKXkprDqoLH+UatYpCLqGu0TBxx8gCnZNojKCTbkRNImpztKxrqyANJ1H7FxnmV6OqzyyZBoK9lzK",
+	"0ifywBQXQnUXRaqMGNvm73EqCLpQskxAwUcCY0C1T3oon85iYPjzjTUBdxCf0nf368BwvV3vvfDrsXOm",
+	"3rnjw1UCq8/cejQRM8LSVvDnV95xEfCLmlJ3O0QQvA8Q90HCQBJLBQK1AY1kyBIAaRqnfGUSZ7CA8AGr",
+	"arr4R16U3stHoz+u78ghkHeILmaZFcHKOcZgws2JFdYkGLJnCy4zh+8kRMo4SwhfKhl53EJoDCAN4cU5",
+	"vxSxUlqJITvFl41Do5ICCU7y/n2IbPjzz8kx4h0CHLGJVS95/x6WcGyv6c8/J5H9xu4dVyv485d//LMf",
+	"sWllSr1ofIaPhnF1ePjF9EKs4B+2iX7k6z9ClNR67Dd+jj+3ddt8VnI/DJjdOc+yCZ9ebAz+J4jMtv2P",
+	"GGcLnlnmLhrQjh44AW0bscIArlxLu7lUyQ+IWi85gFU+eHww0ekq6aP5yp2ufROrxGGXYdqJC48EZEpZ",
+	"EnocxH93emQc1flU3TGeBt/CF/P4znvf5uRwG7JTbH+HEalwKgFhHQ+Bo8SbonQHg1iX7g/eu39ep98+",
+	"pbqJSHE94BRb8JRskbKESHlX5BLxbk+YaeoJ4ABRm6rCvvE+3SeHT7qU34B+XK/54ifprsrCXZw9XEwQ",
+	"gjsPXS3GdMonXXGX3Rt7+NHI6wOR1t9wWQ5/6Vul2m4h9lqLR0C17gm8+y8g+AEytoelCtFKR4iUapII",
+	"g3DQaecSbXmWIW4qQWFAPhCkrtk2wOcIGNh5nq3aiWSsrqeSx2ya2QspyS7SnbXbuF73JzY9TGbPTe/1",
+	"5wbTuZOh7i9J99fxse1i1AHcypuhYN8lIWtV/Z/qHBz019Bi1itXuZzyLFsx7siRVqIfK6lKzTD2Li/k",
+	"JTQRyJ9W8wPbLURzsMT+ByI4IAwAIf/A/UyUEP69b9YMvDNtFficTVa211YF0i7qZ6M/wglohSf+eOri",
+	"VOerHRLxjiZeTxN1vgopBNz4dTLxYaSQ8Ms/EWL4FkxwzjEMdi8HyJlkgqcYbqaYVJlUCMFsfzd8kWcC",
+	"wrZiBdKer4mgoAJsgm9QtYN+kFbZZC6x2igLwU1gOxyypFKFMDq7FGkCFBXD2WIVGvVKjHZImRISREQX",
+	"V6cwupAMhiMrGBbQsEhjxaEs3lyq2ZC9wn/UyKSteeG4dx9JdqTePA26X2j3tV67SKhbPTJn7OTF3yFK",
+	"u4Jk6po6nsMly5q17VpI4lJM5lpfDIRK0d7e6UrH2JHI1X7iKvVV54bslaAqDoAcMy1Eadpz1r7D/p75",
+	"7h4qb60FomfbVVwbt0PouVfv51qfN0nholXdgZ3eV6UYui/1UnemgdGb2zyeW64U63H29tnpGfvWtsE8",
+	"0A95vN69fcEWlSljNRFsXpa5wer2RhSX4N1Lvnv2529fv/7r+OTFi9ffjb89O3uTMJ5lemngfSAQmZ7y",
+	"LFapuBSZziGQIfIxsFDX3l4WK2Dk3JilLtIhSzAQwkozJoHAFROrKS95pmeVYPAcA78NS76P9x7Fez8k",
+	"0BvKM/aFyAWQo+uwKqvCalN2Ym5dWSGmAgLlIXXH9okFcEqh0JKv9JJpNUJr1ipWveTN69Mz1krUDt5j",
+	"fVv7ZtIHOcb4SHWtCAs2VhQHbyUYknjkTFkRBGlaREHDSlMYEb1v5nppuv2Ja/f4U1UL14b5MN7F1kGk",
+	"XZKPPy2UPG1ooz75OMKdRvlJhOASUWUcCGqpidC0U/EuiengvfvnzcJvb0LvA2i3/pA9Lw37sRKVSGtM",
+	"PPuxPfCpyCQQ1kzP2Ey7m9Dlm9ykRZ+qi3IXnNt0avIN2aNL2PhQ8T2kny21Cq89Ovcm+V5H/ncn8+G8",
+	"pzc9lLcTedzO3wQpveNMX+8bRbP/VqfnS09uKfORyPBMM7I+KrGM1bu3L0aMk8POamJNKRkuAkLkdkuy",
+	"3X7Rtot37+Lfw3hJb3nxf/uA7TvB7z7x129GvG4m+B3wshSL/EMtaJaWFnoJJausts7ojmPsGhGbmuFt",
+	"sa2duHE8VKrIXDC3FnbgJKFiOgLQv65kBMqxuB3w3EewwNGKXm+Ac9PeCSQPc7FPlL8i+03VyJvpaIuu",
+	"Mdd9uLByQ2KRSgPjvzVgzLpkdFvD4pAl1LfDQ0/YREz1QhhfNmAYKy/4LDlkcYEFzy8o9xiGDEHFWQ+N",
+	"a4ifD1w5VkLxSSbVrD/Cyjco+kCChy6dJGXbhcrTUECkZNIwN75hrL6Gf4JA5h/X3J9qU3uPYYsEhQ2I",
+	"T1d3ierp7ojGw5iBSp27ow31YjSmwt6BSAA34EEu+dNM8MIEd/1RghVYEnthpZqNoZ47BIbyEtR/f79k",
+	"yXrcCiJGqwgueFUIg0WBnjw+7A9j9aypxvjbu+T19fU3HSz9lYJUKyQT7a78Z+pTv6q4n7ub+nCWMJQk",
+	"Gzd0A6Tq9vfUI9R/iOi+TRZ3bPQzc3PTsD+ml5u6vF7Gdnu1u4QP5xQnUS4Q4Rr3UaVsjsXjZSA0LiH5",
+	"gMRwaOGhhXB3lA7eO83TOYl/Hcu+/tYC//xw7m73gAaPQckTPr2wZDHJhUqlmiVRrFKItVtGtXM0cfpp",
+	"wgphRGm/OGRGW849EyW6vLF4WiHKYhUre0nTKhMExNoLdHtwONXIrM6b7rroD9mJihXuc2i7oMTrmS5Z",
+	"T5Z1ZEMK6A4FIjqQgz1WYEGF4m4NfWHITvwCTISV2uiYiZQVcjYvwagqTazA/sszyMdumA4XlYG6csTT",
+	"We/J4R9Z4s+Hk2KS1vpvb+GUNEnXpqRydE9EsktQoRWJaK1+cxTy1m7zz0yu0YpI691LOHdB1j6MVj0D",
+	"4u/oAC+ZngIqRgqlLb9PnB6SVKqUWdKnAof24jfphqcUYFW097sHGk0J2VOOpxhUN0pL1EK6gQSMG8a9",
+	"DuLuS6ykOaa6o1plqzHaNBIkd1S8sI8VK9Ha0fDCgxuJ+pYBeRu5UCosvFATKK1gCrp2L8XKlDLLvLFF",
+	"FxtUzSpTIS2jdUMylkkRK9sbVWDF1S6EJTxSK9ZzgB+TlZ9PCzmEaLLr6aEH95k7AP2Fn8dSFMKRn+vo",
+	"5mcSEIVjvpkn7Oh+Ot8O0tPYAhbuwO+eAezcZ/fIriCgE1M0HDhgKRfiHpiXLnkpBhib8hA8jGZMRYQh",
+	"KlSkdf4MxADg6JhlcLAWKo183o4SVyU7esLmuiqgQg5kHOnKjPGrsbjKZSHMmJfNxJwMuAWbCCNTwWQZ",
+	"WWkdGA7FxxZsyhUzS1lO5z50N9OGTOakew3ZW7uE8BD4IPIKyzstr4VhMQiKpV6FC+PfR4DGjOfHCDmP",
+	"UcYwVWBRdiSQ9pOSMkAhs8helFi6t6FiHDoBKWwW4KPbmARs93rEPW7+/RsiqKMt1W0+kxjT36j94a2r",
+	"XtDw9TUDtX8VtfFYhx+ZyLwVU0QqZAkNcWiHkpA015OliVWCdfc5S+i4nglTfm2f9UMNGX3tjgLbi+aN",
+	"17FCHEbEIXOFGshGMGrGlEJguyvrX692rBoCsHf2QzI1lNe3ynsXvuG1Bv47jya3vYLFpbv4glMfdrf6",
+	"gZxwAvA56424mRvOtiGmVSHLFVzSieCFKE6qcr53/P0P9iJiRgxe4arI9o73DuCCUmsbUBlTqimIBaSw",
+	"wu2QncqZYlUegdFLQvHP80KYObxmn+mqHBGYqR12XSd0WNvi7eZ31Pif8iyDvJ0w3QgDvzuQ2nF8YOwL",
+	"sLt9Xw3I9rZa/ToEcd6otmBbB5KACS+FzsQomFTYE1a0NW3RQGGLPtAdDHiqFLOCmsKKC15IsDRHgQwV",
+	"Ll0uB/brjuXrgPNGsL8he9OC/kcVIeyYRu7g2V0YsbIGEAxGkGWLtilSqVg2dZXHhlAYEqNM7f5EoCXD",
+	"es6FGpFRPJPnYrqaZgjOa0pehkvqG2vp8XSjGictIFbD8JlYkStqDFCHYbmQERbkgSSsSymWw83c9raO",
+	"TxwImasFjnekCaAQVBOvjLOFUD3xIXu+sOoSfgf1LjHcVitmLmSOBZBbC0a3jecFFszMhGG9p6d/Y+IK",
+	"G9fn7IVUFyJ9riJ2yu3vr/ilnPFSFxE7yXWW6Yh9W01Oc8sEv9F6lgn2FMdoIva6KjOtL/r22MD64AYS",
+	"wo0BIAgEIOZ5LtJgwBKn1zJWAHixM9435FcngBfI2I7YTCjLJX3F0+0HGqOGEZoXD8q+8ds7ggFGTKRW",
+	"W3ANOx4+4dOLWWGZQ7jQrk5ex+3Khc6zujNTbyimZ0VYvxroxTlAYDryyYvpPPJh0QpSCRdcWWEEdotx",
+	"w56e/i28ZoKnrSsI8sjUBW5CciK6nQJawqa6ylI2tToan1hNCCDzEWfu0SPgK48eRW4xIPTbylMTbgQr",
+	"C64MnyL5M0FM8THwIfttrABDzDB5jtfKKkQSq8vQ0FItAP0aP9g3jAQ2aQiHCIHiGEJauI4scSxEWRUK",
+	"TIiYygkyDBWssbR62Y9YyS+Eqss7uF4dqASoh3VYayHKQooUTX/gXbFrA2osYt7VYBRzocBU6yK0Liwj",
+	"s6TaWQ4b6aWxSp797dmrs9Px22dnz16dPX/9CvwksXprbwcEgU1WzN41wPP75hkmZqKVNGG9MGd2RIcG",
+	"CqqXq1wA3BMu0Bj/Zu5Pmdo/yPQJ6KpkNQa30ZxfCuw8r8wcQMU1W+mqoIHb5Xa6OwkRrGeEYI/cn4/6",
+	"w7XRDjCG3+r3BaajSlNT2cZWS6QLSSkXwpR8kdclaBd6YWUafR6r+rCQBM4sG3Y72bMnGujIvmETXk7n",
+	"fTbVi4UssXwtrqCdGII92c9lWWaIjV4cMw6rjkmp9jJwc0E6P1ANzhZSVaVwVY6d/aKWu2TJ5nadhEAx",
+	"wJFmJlM4nC4TYs4NYC9mvJiJzeFHDLLg0A7hSEffXcja05GLIlbADOA2YSTRZmT2mvUfHAkkJ0JCMXgC",
+	"OCOBkn7i2ZKvDJzLP/zhD+yp2zX7AAsk/z+DQb2ZxxMxk4oNBlgzOVY/sbNVLthP7DXe1p/Ydz7gSSj2",
+	"k7vcdFV/itVPg8Gg8T/bCFRtGSKGV5qwn1wZl5/YCbLBpcs8gZtY6Go292Sh57OagTT2h+4jXOZwQXOo",
+	"Z722ksob9K9Z0nCQrIdO2Ef9EfUztPI8pAHSqtJSS0Mp2vSand0LnF099QpySbqnjjTxmL05OXv6bT1X",
+	"yNomMLpJlV0wos49nueFvhQYOun+bUQ5xmgXK+ZdinGpx/7cRc0TRyvoIkjT9mFjGmfnsOlnbBpLgoHj",
+	"ZuWGiy+MEEkNGQB+zQ3FyoFlcf2S0Hd432EhjhGX5Y72mMZd7zHSIde9/51uz/rSuPMQHGd8FCyPO5vc",
+	"kE5ku+OK0ARxR9+9fYGlw8lX4fp57hpr9OZO39b+zqWSlu7TkjteBxQXtbqetHQcds0D15moBqmrMUN/",
+	"+cc/+9vH5LyEWwZkSm1lRMJoUAwKm+Pohljk3NirtJyvrpk+V1ORZTdYbv/myB8342oITgh73FHwFMEi",
+	"eFfn/kSEe+0eYvf+zAYkDFp7Wr/WbCukBe1t7TudN5AAI1/EPfKSbuT1XnugnF4c3ujOQSCdGNO72+YF",
+	"sESeKMON9Kpbz9KjSxhJzisjIlYIUy0A5ASPa8SsBCwvRZ82HTt2xACMyfBk+3BDQrRl/T1Bcvot7r43",
+	"7YV0yH8Y0KKWIfhqw+ERcA9xCL7kUMjF7IZYJTNtL9MGfZ3VzTT7Co9Ioy/VNFI0ew72vbPlcCFv3DJ9",
+	"1Fy/ulxrY/3Wew502MYSBs+pf4AXDWG2QsUaKWmaImxcGzYT6zW5EAl7T0//ts76PAgxkrfTxkg2Bh2u",
+	"WMugAS/KDq5AAK9aNV0fYHP5CB+7sXYtIyHQWpg5DAEf4MEDHfD/aEn6S3MHeyTnV7k7/8B1HDNyJjqB",
+	"i/DSNRv2Gh7DsF/8974Bq1jj3LU2QyvT0QzlJxfhIjaXiuxrc5mvrVezN6fED70tAfeMHtfcYt/UiC62",
+	"01vaHnrcfWGXuaiUK6/qZS3czLrf5vDCVW0fHAB0QBSDSAGqtdcmFx64j/sjeA9kKMVIHEyDOcpynhZ8",
+	"iXIA/s6z7YN0rbSMsrF2vrdaSvdWkuYozQG9uyGKujeIQ7gmx1aOVOnaQ15aiYEt59qbFLfPpBBWc7l+",
+	"Ju497JMkQEOKlndhr+086R61XAvEBYpNXr8e2GO/edj9mNZIw9r06nGsSYbu+3H9xoZwsTYJoVKre4Ts",
+	"GYSyuV6ynm89qiUrIK8g+/WD2FoUMIN0GQgN0xdCNafwTTgwmIw/kkqItJXLt43YrvilPfQk4hUB3AXJ",
+	"ezWPd3FlrisnIKNQDHZXdta0J+p1qEg2E2V9w3g2xuEypUt5Tu45jGr7iSUn9NIrNyWiiOA1HLqoYkcU",
+	"4amjihjUa8+kf+0Yq6A+hhp3zpSKOnhIeQBHiESyNKI3weoFn3ujGUZUgPUDEw6NUCVmYNsL6YbwQRrW",
+	"xhRrNYuItptsc0WEKtcXA0yv5LkIOJcfX+/05dkbdvTlYX9N37GNWUoB5nlqYExfjWV61zMF53RtLyiD",
+	"2HSQTELlEl0d3oRg75gsty1MoGS1nxOZZYwQwu1IjhlHS66E/AK8jAjrDRIxr1OAybKw1MWFK1fr9LWF",
+	"TAdGqJT1nCt8XKmpKEou1bE9NAu+QmvjRAhVR2mS6G3I8YEl7mZcqq2bP9G28XTr/jto83r7z3XBZlqn",
+	"dA6+vLrqH9ekWBqXoEute6WAEF0DVbdtbGi3qatQtVpBwt/RQKyVGEwzOb1gmVQXUAYQaKM6l8UCSUTO",
+	"Z6J/3BiKDEfjB1pfIR9t4GnwhlXC60qgiV2rKuFbTuIRaiYt0wrCdPlEZrJcsVnFi9Rrb87PCp9T+nSg",
+	"wp+Qc2efOmCyJk5rOud2ha/J1DrVZDjN/iaAgbkqj106NCyrW0OXE4CMAt3GEDYKSHctYwF9ZMzRHd7Q",
+	"XRq/hNoLo2e1tmJvI2HUga1DpRN95V9bM3XSffwGmtKFc8Qx+7f9bKqVQhllsmKvT6pyHhaumhYiFaqU",
+	"PEN+C+B9J36QLXMKJdFr5wRSM+5+xDK5kJbXB31auRjAB6hQJqWxWPaPuM6FyFE1hpG7yUit+mS9oD/J",
+	"IMB6WNoGPdP9Ws34NTMOlbmb7WKr7uteaMpobd0345jqB2PHU+zD68p22o+PfVQ/Wv7DyCbofT0ayg6g",
+	"zcRviXpt4Ee/AH3LsNKIfXpSh0ABNiGUFk3Wq7DsGygb6KM1yemAisZ/nL5+FauJTlesJ674tKTYyQSc",
+	"bM5nEMHrasND1o+co4qbWH1/WnKV8iJ1QzU/9KDo6/HBwXK5tKQFfnZeLEs/DvrM5GIqz6Uwx3ZOA7/6",
+	"A5kmx/WIwXNliZc9TzRrB57JF25aENwZK+aCUF38KRBllhY6DyyqNd+E9avBaaeiP2wMpfaVHbN3Sl4x",
+	"I6ZapcZJa/A55pstvfduaMfxFjiiT9wXBmgZYnlydi6W5OkyTGdps1PbCi+rQiTHLLl8HOFB8U/xdCBm",
+	"EnnI/G/ekcvYhBvx1RP27cuTp4PTb0+OvvwKKn9hY/VSY2vD5mM/7cav9rRQ57aDC7EKo4yxv0EqptrK",
+	"3XkAchoGQlIYMpbgYCxZzo2YjpMhO7WUg2fM5HwqBkbkHNV+PzfQZwUvvBMO465T2ww1i2kq9gtz7MKd",
+	"Aq65wm2DEMBz9MQu0OgMW7ZxjFkmJwWHzet9oyP2SqciYm9W5VwrgBa1O3u+YjzL4CwM8XL62Gc+vVB6",
+	"mYl05oGQ1YodXV0x5wn6sZLTi2zFehRzDB7nKFZW6qtdpiaDGB14A7YGKsaB4ErRYAYgC0CatCf4TC6E",
+	"rrD6cwltgTmf9CUXAeloOS+E98XbUcZKXGFwnOQZxGQM9Pk5BFpT3EI5L4QgxzvdCIQTd4c6grwnhaHb",
+	"/YjNtdIVlK9I3oqyWA1O7AFImFbsydEfYVhfHn6B7mpfNBfRVoMbBNCIVCACK77YEciwpkNVaivIAQhP",
+	"rHrrxWSO3edJ3yVHtWAXNTXLWFGlCEusiBK5DYY9saN59OjJ40P2jVbi0aNQ8ETnWKz8rBqjpWD8lmHO",
+	"tBJJf8ggNOf60FZIv5LG3pcKau0n3RwriWKFnn2fkKk7syXAsGC1l6AyBrKloBxs7795LkXRRzru69Ye",
+	"sy01r5OacgB3s6zKp6uxwHluIlYZMp9RlN7Ig2RSWIpIWSJTCrlAWpAATX1X78QxS75+9uLZ2bMtzDwB",
+	"TZFuGrfjqCmHHa3bY+QSbyh+pCzkbAanIQ1hTo7X2ea/2en86Zd//NMS0aOvQEyzfwI1bcSckHVAAp6d",
+	"Y3SWZQehBzQyQwnAYY2y1gglN1EUUegI+6pHLZEnkFAIMoc9tHCsYoVRShCIsq1c8IIrK/RbEjtyJmLQ",
+	"SpUuqZR6MyS+GVoZ1daQ8OI49w1EU5B9BWLekBE0FsKH4bZFlzrQZtI0SMGCuuvHuPQIUh/YcwK7dKxc",
+	"Rapa3Q1GEyg1EIenL0WoLf7yP/9Lyk6s7L/dIOjfaKxAu0LktOPAvNcPc8vnIktjBdn1Ts0DcW2S6elF",
+	"XUGrsTC+mEh7NB2pM8IEAXVgazgv9GLIEtSXEidlGwo5xnjoWIGyj1yGPX958saFNiH3C6r2g/WHtJER",
+	"S2a2X1cDSKNqFXRi6VutYEFjqKgcDQ9Zz4etExMCGuJtE5YXYAkCpPlWLPvP1yfvzr49GrGEtL6grynP",
+	"QZTCGDSyv1FQaMlc5SEmFQTdWLooLZHCzCeWFzqtpqUjm8BVMfkVeDYrBM/cIkOEolfRIHULgISYUNNi",
+	"lTt7N1hrYuVI3TERPkSBw40nExnGXLkSslYlXL+mSPrX76mbe/OuFi5YDmj+o0dQ9MUMHz1iScplthrb",
+	"czEGMpa4y83E1VSQx8vtwL5hc16ksVrwK7moFqyXLPjVeKONYxft+p0uLkAMZEfR4eEh45bRR7F6KaeF",
+	"Nvq8ZF989SV7fAg/FmIqc4lUDN5zKv16RODLk+cvxk/fnZ69fjl+efKf469Pnr/4r/GL5y+fnyWR1/4f",
+	"H0Kz/SH7DgLMebEYVDnTKqIISZ4jgj8oDo9pcLBPs0IvIYf56PD/o8c9r1x8CfJ/n0FAYKwAVYpDvAMY",
+	"xewCjOztKgqhSlqbKc8xNFOnfLVvhpa3qXIMfyaxcvZx/JVgIyh4dE2ogcTHv3tUQMcs7DkcuM3vIAjI",
+	"FwZSweW12pga8DxvGNaR+odP7P0T56IAi//QuUMBJRHcNc2PKXbbuY8XtSSwNo9JoXk6RWXNSuWJf+Bw",
+	"w0aBnACRgkrHynYeUSURP4a1tuAKoTFY2YNMIYNwCaygDINhwaxY78nhF/0he+vfsHuVi8LXJmv2ECup",
+	"plmVirQxRhjP2li45be25yF7ARG9YIrGR2trR/ICSg+xgj8pfxKYF1q8p1CGyY5P5/xHCAxtekawqoFt",
+	"P1Y4F1e9ELWtla6wxJG955alsYkol0KgwdQcs0IMHL1wo4D30U604MWFVDPkiGVRmRJR2ng6QItM41w2",
+	"Zrj38w8//98AAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

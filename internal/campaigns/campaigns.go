@@ -435,7 +435,8 @@ func (s *Service) Transition(ctx context.Context, a access.Actor, id uuid.UUID, 
 		q := tx.NewUpdate().Model(&row).Set("status = ?", to).Where("org_id = ? AND id = ?", a.OrgID, id)
 		switch to {
 		case StatusActive:
-			q = q.Set("started_at = COALESCE(started_at, now())")
+			// A person resuming clears the guard's reason for pausing.
+			q = q.Set("started_at = COALESCE(started_at, now())").Set("settings = settings - 'pause_reason'")
 		case StatusCompleted:
 			q = q.Set("completed_at = now()")
 		}

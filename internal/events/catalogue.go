@@ -41,13 +41,16 @@ const (
 	GenerationCompleted Type = "generation.completed"
 	ApprovalNeeded      Type = "approval.needed"
 
-	MessageScheduled  Type = "message.scheduled"
-	MessageSent       Type = "message.sent"
-	MessageFailed     Type = "message.failed"
-	MessageBounced    Type = "message.bounced"
-	LeadUnsubscribed  Type = "lead.unsubscribed"
-	CampaignPaused    Type = "campaign.paused"
-	CampaignCompleted Type = "campaign.completed"
+	MessageScheduled    Type = "message.scheduled"
+	MessageSent         Type = "message.sent"
+	MessageFailed       Type = "message.failed"
+	MessageBounced      Type = "message.bounced"
+	LeadUnsubscribed    Type = "lead.unsubscribed"
+	CampaignPaused      Type = "campaign.paused"
+	CampaignCompleted   Type = "campaign.completed"
+	EmailAccountCreated Type = "email_account.created"
+	EmailAccountUpdated Type = "email_account.updated"
+	EmailAccountDeleted Type = "email_account.deleted"
 
 	WebhookTest Type = "webhook.test"
 )
@@ -99,6 +102,9 @@ var catalogue = []Spec{
 	{LeadUnsubscribed, "lead", "Lead", "A lead unsubscribed (the one-click link or its confirmation page): its address is suppressed and its scheduled messages cancelled."},
 	{CampaignPaused, "campaign", "Campaign", "A campaign was paused by the engine (the deliverability guard); data.settings.pause_reason says why. A person's pause is campaign.status_changed."},
 	{CampaignCompleted, "campaign", "Campaign", "A campaign's last message went out: nothing is scheduled, queued or sending any more."},
+	{EmailAccountCreated, "email_account", "EmailAccount", "An email account was added: a custom or sandbox account through the API, or a Gmail or Outlook mailbox connected by OAuth. Never its credentials."},
+	{EmailAccountUpdated, "email_account", "EmailAccount", "An email account's settings, limits, credentials (a new password, or tokens of a repeated OAuth connection) or connection status (after a test) changed. Never its credentials."},
+	{EmailAccountDeleted, "email_account", "EmailAccount", "An email account was deleted; data is the account as it was."},
 	{WebhookTest, "webhook_endpoint", "WebhookTestData", "POST /v1/webhook-endpoints/{id}/test: sent to that endpoint only."},
 }
 

@@ -90,8 +90,27 @@ type Options struct {
 	// unsubscribes (optional).
 	UnsubscribeBase    string
 	UnsubscribeMailbox string
-	// IgnoreCaps lifts the daily caps of mailboxes (benchmarks and load
-	// tests only; the configuration SENDING_IGNORE_CAPS).
+	// MinGap and GapJitter space the sends of one real mailbox: after a
+	// send, the next waits MinGap plus a random part of GapJitter (default
+	// 20 s and 40 s; negative: none; sandbox mailboxes have no gap).
+	MinGap    time.Duration
+	GapJitter time.Duration
+	// RecipientDomainDaily caps the messages one organisation sends to one
+	// recipient domain per day (default 50; negative: none);
+	// SendingDomainHourly the messages per hour from all its mailboxes of
+	// one domain (default 0: none, the mailboxes' own caps apply);
+	// CampaignNewLeadsDaily the first steps one campaign sends per day
+	// (default 0: none).
+	RecipientDomainDaily  int
+	SendingDomainHourly   int
+	CampaignNewLeadsDaily int
+	// BounceThreshold is the deliverability guard's limit on the rolling
+	// hard-bounce rate of a campaign and of a mailbox (default 0.05;
+	// negative: no guard; SENDING_BOUNCE_THRESHOLD).
+	BounceThreshold float64
+	// IgnoreCaps lifts the daily caps and the gaps of mailboxes
+	// (benchmarks and load tests only; the configuration
+	// SENDING_IGNORE_CAPS).
 	IgnoreCaps bool
 	Logger     *slog.Logger
 }
@@ -128,6 +147,15 @@ func New(db *database.DB, channels map[string]Channel, enq Enqueuer, signer *uns
 	}
 	if opts.Backoff <= 0 {
 		opts.Backoff = 5 * time.Minute
+	}
+	if opts.RecipientDomainDaily == 0 {
+		opts.RecipientDomainDaily = 50
+	}
+	if opts.MinGap == 0 {
+		opts.MinGap = 20 * time.Second
+	}
+	if opts.GapJitter == 0 {
+		opts.GapJitter = 40 * time.Second
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()

@@ -115,7 +115,7 @@ func setup(t *testing.T, srvOpts smtptest.Options, limit int) *bundle {
 	require.NoError(t, err)
 	b.eng = New(b.db, map[string]Channel{"email": EmailChannel{Pool: emailsend.NewPool(emailsend.PoolOptions{}), Transports: transports{b.srv}}},
 		b.q, b.signer, Options{Now: b.clock.Now, UnsubscribeBase: "https://app.test/u", UnsubscribeMailbox: "unsubscribe@app.test",
-			RequeueAfter: time.Millisecond, ReapAfter: 50 * time.Millisecond, Backoff: time.Hour})
+			RequeueAfter: time.Millisecond, ReapAfter: 50 * time.Millisecond, Backoff: time.Hour, MinGap: -1, RecipientDomainDaily: -1})
 	b.camps = campaigns.NewService(b.db)
 	b.camps.OnTransition(b.eng.OnTransition)
 	all := []string{"monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"}
@@ -457,4 +457,110 @@ func TestTwoDispatchersNeverClaimTheSameMessageAndALostTaskIsRequeued(t *testing
 	}
 	require.Equal(t, 200, b.srv.Count())
 	require.Equal(t, 200, b.count(`SELECT count(*) FROM messages WHERE campaign_id = $1 AND step = 1 AND status = 'sent'`, b.campaign))
+}
+
+func TestARealMailboxSendsOneAtATimeAGapApart(t *testing.T) {
+	b := setup(t, smtptest.Options{}, 100)
+	b.eng.opts.MinGap, b.eng.opts.GapJitter = 20*time.Second, 40*time.Second
+	for i := range 3 {
+		b.lead(fmt.Sprintf("g%d@gap.test", i))
+	}
+	b.activate()
+	b.clock.Add(24 * time.Hour)
+	b.work()
+	require.Len(t, b.srv.Messages(), 1, "one send, then the gap")
+	require.Equal(t, 2, b.count(`SELECT count(*) FROM messages WHERE campaign_id = $1 AND blocked_reason = 'account_gap' AND status = 'scheduled'`, b.campaign))
+	var next time.Time
+	require.NoError(t, b.owner.Pool.QueryRow(context.Background(), `SELECT next_send_at FROM email_accounts WHERE id = $1`, b.account).Scan(&next))
+	gap := next.Sub(b.clock.Now())
+	require.True(t, gap >= 20*time.Second && gap <= 60*time.Second, "gap %s", gap)
+	for range 2 {
+		b.clock.Add(2 * time.Minute)
+		b.work()
+	}
+	require.Len(t, b.srv.Messages(), 3, "each after its gap")
+}
+
+func TestTooManyBouncesPauseTheCampaignAndTheMailbox(t *testing.T) {
+	b := setup(t, smtptest.Options{Rcpt: func(to string) error {
+		if strings.HasPrefix(to, "gone") {
+			return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "no such user"}
+		}
+		return nil
+	}}, 1000)
+	for i := range 18 {
+		b.lead(fmt.Sprintf("ok%02d@guard.test", i))
+	}
+	for i := range 2 {
+		b.lead(fmt.Sprintf("gone%02d@guard.test", i))
+	}
+	b.activate()
+	b.clock.Add(24 * time.Hour)
+	b.work()
+	require.Equal(t, "paused", b.campaignStatus(), "2 of 20 bounced: 10%% > 5%%")
+	var reason string
+	require.NoError(t, b.owner.Pool.QueryRow(context.Background(), `SELECT settings->>'pause_reason' FROM campaigns WHERE id = $1`, b.campaign).Scan(&reason))
+	require.Contains(t, reason, "10% of the last 20 sends bounced")
+	require.Equal(t, 1, b.count(`SELECT count(*) FROM events WHERE org_id = $1 AND type = 'campaign.paused'`, b.actor.OrgID))
+	require.Equal(t, 0, b.count(`SELECT count(*) FROM email_accounts WHERE id = $1 AND is_active`, b.account), "the mailbox too")
+	require.Equal(t, 2, b.count(`SELECT count(*) FROM notifications WHERE org_id = $1 AND type = 'bounce'`, b.actor.OrgID))
+}
+
+func TestCapsBeyondTheMailbox(t *testing.T) {
+	b := setup(t, smtptest.Options{}, 1000)
+	b.eng.opts.RecipientDomainDaily, b.eng.opts.CampaignNewLeadsDaily = 2, 3
+	for i := range 3 {
+		b.lead(fmt.Sprintf("p%d@acme.test", i))
+	}
+	for i := range 2 {
+		b.lead(fmt.Sprintf("p%d@other.test", i))
+	}
+	b.activate()
+	b.clock.Add(24 * time.Hour)
+	b.work()
+	require.Len(t, b.srv.Messages(), 3, "three new leads a day for the campaign")
+	require.LessOrEqual(t, len(received(b.srv, "p2@acme.test"))+len(received(b.srv, "p1@acme.test"))+len(received(b.srv, "p0@acme.test")), 2,
+		"two a day to one recipient domain")
+	reasons := map[string]int{}
+	rows, err := b.owner.Pool.Query(context.Background(), `SELECT blocked_reason FROM messages WHERE campaign_id = $1 AND status = 'scheduled' AND step = 1`, b.campaign)
+	require.NoError(t, err)
+	for rows.Next() {
+		var r string
+		require.NoError(t, rows.Scan(&r))
+		reasons[r]++
+	}
+	require.NoError(t, rows.Err())
+	require.Equal(t, 2, reasons[BlockedCampaignDailyCap]+reasons[BlockedRecipientDomainCap])
+	require.Positive(t, reasons[BlockedCampaignDailyCap])
+	// Follow-ups go first within the domain's budget too, so the third
+	// lead at acme waits until its colleagues' sequences are done.
+	for range 10 {
+		b.clock.Add(24 * time.Hour)
+		b.work()
+	}
+	require.Equal(t, 5, b.count(`SELECT count(*) FROM messages WHERE campaign_id = $1 AND step = 1 AND status = 'sent'`, b.campaign), "later days take the rest")
+}
+
+func TestAReplyIsMatchedByMessageIDOrSender(t *testing.T) {
+	b := setup(t, smtptest.Options{}, 100)
+	ana, ben := b.lead("ana@reply.test"), b.lead("ben@reply.test")
+	b.activate()
+	b.clock.Add(24 * time.Hour)
+	b.work()
+	h := received(b.srv, "ana@reply.test")[0].Header()
+	got, err := b.eng.ReplyFrom(context.Background(), b.actor.OrgID, "someone@else.test", h.Get("Message-Id"))
+	require.NoError(t, err)
+	require.Equal(t, ana, got)
+	got, err = b.eng.ReplyFrom(context.Background(), b.actor.OrgID, "BEN@reply.test", "")
+	require.NoError(t, err)
+	require.Equal(t, ben, got)
+	got, err = b.eng.ReplyFrom(context.Background(), b.actor.OrgID, "nobody@reply.test", "<unknown@x>")
+	require.NoError(t, err)
+	require.Equal(t, uuid.Nil, got)
+	for _, l := range []uuid.UUID{ana, ben} {
+		require.Equal(t, "replied", b.leadStatus(l))
+		st, reason := b.status(l, 2)
+		require.Equal(t, StatusCancelled, st)
+		require.Equal(t, BlockedLeadReplied, *reason)
+	}
 }

@@ -46,16 +46,21 @@ type messageRow struct {
 
 // Blocked reasons (messages.blocked_reason).
 const (
-	BlockedOutsideWindow    = "outside_window"
-	BlockedAccountCap       = "account_cap"
-	BlockedAccountInactive  = "account_inactive"
-	BlockedNoAccount        = "no_account"
-	BlockedCampaignPaused   = "campaign_paused"
-	BlockedLeadReplied      = "lead_replied"
-	BlockedLeadUnsubscribed = "lead_unsubscribed"
-	BlockedLeadBounced      = "lead_bounced"
-	BlockedSuppressed       = "suppressed"
-	BlockedSendFailed       = "send_failed"
+	BlockedOutsideWindow = "outside_window"
+	BlockedAccountCap    = "account_cap"
+	BlockedAccountGap    = "account_gap"
+	// The caps beyond the mailbox (limits.go).
+	BlockedRecipientDomainCap = "recipient_domain_cap"
+	BlockedSendingDomainCap   = "sending_domain_cap"
+	BlockedCampaignDailyCap   = "campaign_daily_cap"
+	BlockedAccountInactive    = "account_inactive"
+	BlockedNoAccount          = "no_account"
+	BlockedCampaignPaused     = "campaign_paused"
+	BlockedLeadReplied        = "lead_replied"
+	BlockedLeadUnsubscribed   = "lead_unsubscribed"
+	BlockedLeadBounced        = "lead_bounced"
+	BlockedSuppressed         = "suppressed"
+	BlockedSendFailed         = "send_failed"
 )
 
 // Message statuses.

@@ -33,6 +33,8 @@ type mailbox struct {
 	WarmupEnabled   bool       `bun:"warmup_enabled"`
 	WarmupStartedAt *time.Time `bun:"warmup_started_at"`
 	CreatedAt       time.Time  `bun:"created_at"`
+	Provider        string     `bun:"provider"`
+	NextSendAt      *time.Time `bun:"next_send_at"`
 }
 
 // claimed is a message a send task claimed (queued → sending), with what
@@ -70,7 +72,7 @@ func (e *Engine) claim(ctx context.Context, org, accountID uuid.UUID, ids []uuid
 		if accountID != uuid.Nil {
 			var b mailbox
 			err := tx.NewRaw(`SELECT id, email_address, display_name, is_active, daily_send_limit, emails_sent_today, sent_today_date,
-				warmup_enabled, warmup_started_at, created_at FROM email_accounts WHERE org_id = ? AND id = ? FOR UPDATE`, org, accountID).Scan(ctx, &b)
+				warmup_enabled, warmup_started_at, created_at, provider, next_send_at FROM email_accounts WHERE org_id = ? AND id = ? FOR UPDATE`, org, accountID).Scan(ctx, &b)
 			if err = database.Interpret(err); err != nil && !errors.Is(err, database.ErrNotFound) {
 				return fmt.Errorf("sending: lock account %s: %w", accountID, err)
 			}
@@ -145,6 +147,16 @@ func (e *Engine) claim(ctx context.Context, org, accountID uuid.UUID, ids []uuid
 		if err != nil {
 			return err
 		}
+		// The gap: a real mailbox sends one message, then waits.
+		gapped := box != nil && box.Provider != "sandbox" && !e.opts.IgnoreCaps && e.opts.MinGap > 0
+		nextAt := now
+		if gapped && box.NextSendAt != nil && box.NextSendAt.After(now) {
+			nextAt = *box.NextSendAt
+		}
+		lim, err := e.limits(ctx, tx, org, box, msgs, byLead, now)
+		if err != nil {
+			return err
+		}
 		var back backs
 		for _, m := range msgs {
 			p, err := planOf(m.CampaignID)
@@ -170,14 +182,21 @@ func (e *Engine) claim(ctx context.Context, org, accountID uuid.UUID, ids []uuid
 				back.add(m.ID, StatusScheduled, BlockedAccountInactive, now.Add(time.Hour))
 			case p != nil && !p.window(lead.Timezone).Contains(now):
 				back.add(m.ID, StatusScheduled, BlockedOutsideWindow, p.window(lead.Timezone).NextSpread(now, key))
+			case gapped && (nextAt.After(now) || len(out) > 0):
+				// One at a time: the rest wait their turn, a gap apart.
+				nextAt = nextAt.Add(e.gap())
+				back.add(m.ID, StatusScheduled, BlockedAccountGap, nextAt)
 			case remaining <= 0:
-				next := now.Add(24 * time.Hour)
-				if p != nil {
-					next = p.window(lead.Timezone).Schedule(now, 1, key)
-				}
-				back.add(m.ID, StatusScheduled, BlockedAccountCap, next)
+				back.add(m.ID, StatusScheduled, BlockedAccountCap, tomorrow(p, lead, now, key))
+			case lim.recipientFull(lead):
+				back.add(m.ID, StatusScheduled, BlockedRecipientDomainCap, tomorrow(p, lead, now, key))
+			case lim.sendingFull():
+				back.add(m.ID, StatusScheduled, BlockedSendingDomainCap, now.Add(time.Hour))
+			case m.Step == 1 && m.CampaignID != nil && lim.campaignFull(*m.CampaignID):
+				back.add(m.ID, StatusScheduled, BlockedCampaignDailyCap, tomorrow(p, lead, now, key))
 			default:
 				remaining--
+				lim.take(lead, m)
 				out = append(out, claimed{messageRow: m, lead: lead, plan: p, from: box.from()})
 			}
 		}
@@ -207,11 +226,15 @@ func (e *Engine) claim(ctx context.Context, org, accountID uuid.UUID, ids []uuid
 		}
 		if box != nil && len(out) > 0 {
 			// The budget is spent at the claim; a transient failure gives it
-			// back when recorded.
+			// back when recorded. A gapped mailbox's next send waits.
+			var next *time.Time
+			if gapped {
+				next = ptr(now.Add(e.gap()))
+			}
 			if _, err := tx.ExecContext(ctx, `UPDATE email_accounts SET
 				emails_sent_today = CASE WHEN sent_today_date = ?::date THEN emails_sent_today + ? ELSE ? END,
-				sent_today_date = ?::date, updated_at = now() WHERE org_id = ? AND id = ?`,
-				today, len(out), len(out), today, org, box.ID); err != nil {
+				sent_today_date = ?::date, next_send_at = coalesce(?, next_send_at), updated_at = now() WHERE org_id = ? AND id = ?`,
+				today, len(out), len(out), today, next, org, box.ID); err != nil {
 				return fmt.Errorf("sending: spend budget: %w", database.Interpret(err))
 			}
 		}
@@ -247,6 +270,21 @@ func (e *Engine) budget(ctx context.Context, tx bun.IDB, org uuid.UUID, box *mai
 		sent = box.EmailsSentToday
 	}
 	return DailyCap(box, local) - sent, today, nil
+}
+
+// tomorrow is the lead's next day's moment in the window (a day on
+// without a campaign).
+func tomorrow(p *plan, lead leadRow, now time.Time, key uint64) time.Time {
+	if p == nil {
+		return now.Add(24 * time.Hour)
+	}
+	return p.window(lead.Timezone).Schedule(now, 1, key)
+}
+
+// gap is the wait after a send from a real mailbox: MinGap plus a random
+// part of GapJitter.
+func (e *Engine) gap() time.Duration {
+	return sendwindow.Gap(e.opts.MinGap, float64(e.opts.GapJitter)/float64(e.opts.MinGap), nil)
 }
 
 // backs collects messages a claim does not send: put back on the
@@ -459,6 +497,9 @@ func (e *Engine) record(ctx context.Context, org, accountID uuid.UUID, batch []c
 			return err
 		}
 		if err := e.afterBounced(ctx, tx, org, bounced); err != nil {
+			return err
+		}
+		if err := e.guard(ctx, tx, org, accountID, bounced); err != nil {
 			return err
 		}
 		evs := func(cs []claimed) []messageRow {

@@ -2,7 +2,9 @@ package sending
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/google/uuid"
 	"github.com/uptrace/bun"
@@ -81,4 +83,33 @@ func (e *Engine) LeadReplied(ctx context.Context, org, lead uuid.UUID) error {
 		}
 		return cancelPending(ctx, tx, org, []uuid.UUID{lead}, BlockedLeadReplied)
 	})
+}
+
+// ReplyFrom records a reply that arrived for org: it finds the lead by the
+// reply's In-Reply-To (one of our Message-IDs, angle brackets or not) or,
+// failing that, by the sender's address among the organisation's leads,
+// and calls LeadReplied. It returns the lead (uuid.Nil when none
+// matched). Until the inbox syncs mailboxes, the sandbox mailbox's
+// injected replies come through here.
+func (e *Engine) ReplyFrom(ctx context.Context, org uuid.UUID, from, inReplyTo string) (uuid.UUID, error) {
+	var lead []uuid.UUID
+	err := e.db.InTenant(ctx, database.Tenant{OrgID: org}, func(ctx context.Context, tx bun.IDB) error {
+		if id := strings.Trim(strings.TrimSpace(inReplyTo), "<>"); id != "" {
+			if err := tx.NewRaw(`SELECT lead_id FROM messages WHERE org_id = ? AND message_id = ? LIMIT 1`, org, id).Scan(ctx, &lead); err != nil &&
+				!errors.Is(database.Interpret(err), database.ErrNotFound) {
+				return fmt.Errorf("sending: reply by message id: %w", database.Interpret(err))
+			}
+		}
+		if len(lead) == 0 && from != "" {
+			if err := tx.NewRaw(`SELECT id FROM leads WHERE org_id = ? AND lower(email) = lower(?) ORDER BY last_contacted_at DESC NULLS LAST LIMIT 1`,
+				org, strings.TrimSpace(from)).Scan(ctx, &lead); err != nil && !errors.Is(database.Interpret(err), database.ErrNotFound) {
+				return fmt.Errorf("sending: reply by address: %w", database.Interpret(err))
+			}
+		}
+		return nil
+	})
+	if err != nil || len(lead) == 0 {
+		return uuid.Nil, err
+	}
+	return lead[0], e.LeadReplied(ctx, org, lead[0])
 }
