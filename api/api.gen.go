@@ -76,6 +76,129 @@ func (e CampaignChannel) Valid() bool {
 	}
 }
 
+// Defines values for CampaignScheduleStepBlockedReason.
+const (
+	CampaignScheduleStepBlockedReasonAccountCap         CampaignScheduleStepBlockedReason = "account_cap"
+	CampaignScheduleStepBlockedReasonAccountGap         CampaignScheduleStepBlockedReason = "account_gap"
+	CampaignScheduleStepBlockedReasonAccountInactive    CampaignScheduleStepBlockedReason = "account_inactive"
+	CampaignScheduleStepBlockedReasonCampaignDailyCap   CampaignScheduleStepBlockedReason = "campaign_daily_cap"
+	CampaignScheduleStepBlockedReasonCampaignPaused     CampaignScheduleStepBlockedReason = "campaign_paused"
+	CampaignScheduleStepBlockedReasonLeadBounced        CampaignScheduleStepBlockedReason = "lead_bounced"
+	CampaignScheduleStepBlockedReasonLeadReplied        CampaignScheduleStepBlockedReason = "lead_replied"
+	CampaignScheduleStepBlockedReasonLeadUnsubscribed   CampaignScheduleStepBlockedReason = "lead_unsubscribed"
+	CampaignScheduleStepBlockedReasonNoAccount          CampaignScheduleStepBlockedReason = "no_account"
+	CampaignScheduleStepBlockedReasonOutsideWindow      CampaignScheduleStepBlockedReason = "outside_window"
+	CampaignScheduleStepBlockedReasonRecipientDomainCap CampaignScheduleStepBlockedReason = "recipient_domain_cap"
+	CampaignScheduleStepBlockedReasonSendFailed         CampaignScheduleStepBlockedReason = "send_failed"
+	CampaignScheduleStepBlockedReasonSendingDomainCap   CampaignScheduleStepBlockedReason = "sending_domain_cap"
+	CampaignScheduleStepBlockedReasonSuppressed         CampaignScheduleStepBlockedReason = "suppressed"
+)
+
+// Valid indicates whether the value is a known member of the CampaignScheduleStepBlockedReason enum.
+func (e CampaignScheduleStepBlockedReason) Valid() bool {
+	switch e {
+	case CampaignScheduleStepBlockedReasonAccountCap:
+		return true
+	case CampaignScheduleStepBlockedReasonAccountGap:
+		return true
+	case CampaignScheduleStepBlockedReasonAccountInactive:
+		return true
+	case CampaignScheduleStepBlockedReasonCampaignDailyCap:
+		return true
+	case CampaignScheduleStepBlockedReasonCampaignPaused:
+		return true
+	case CampaignScheduleStepBlockedReasonLeadBounced:
+		return true
+	case CampaignScheduleStepBlockedReasonLeadReplied:
+		return true
+	case CampaignScheduleStepBlockedReasonLeadUnsubscribed:
+		return true
+	case CampaignScheduleStepBlockedReasonNoAccount:
+		return true
+	case CampaignScheduleStepBlockedReasonOutsideWindow:
+		return true
+	case CampaignScheduleStepBlockedReasonRecipientDomainCap:
+		return true
+	case CampaignScheduleStepBlockedReasonSendFailed:
+		return true
+	case CampaignScheduleStepBlockedReasonSendingDomainCap:
+		return true
+	case CampaignScheduleStepBlockedReasonSuppressed:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CampaignScheduleStepChannel.
+const (
+	CampaignScheduleStepChannelEmail    CampaignScheduleStepChannel = "email"
+	CampaignScheduleStepChannelSms      CampaignScheduleStepChannel = "sms"
+	CampaignScheduleStepChannelWhatsapp CampaignScheduleStepChannel = "whatsapp"
+)
+
+// Valid indicates whether the value is a known member of the CampaignScheduleStepChannel enum.
+func (e CampaignScheduleStepChannel) Valid() bool {
+	switch e {
+	case CampaignScheduleStepChannelEmail:
+		return true
+	case CampaignScheduleStepChannelSms:
+		return true
+	case CampaignScheduleStepChannelWhatsapp:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CampaignScheduleStepStatus.
+const (
+	CampaignScheduleStepStatusBounced      CampaignScheduleStepStatus = "bounced"
+	CampaignScheduleStepStatusCancelled    CampaignScheduleStepStatus = "cancelled"
+	CampaignScheduleStepStatusDelivered    CampaignScheduleStepStatus = "delivered"
+	CampaignScheduleStepStatusFailed       CampaignScheduleStepStatus = "failed"
+	CampaignScheduleStepStatusNotScheduled CampaignScheduleStepStatus = "not_scheduled"
+	CampaignScheduleStepStatusProjected    CampaignScheduleStepStatus = "projected"
+	CampaignScheduleStepStatusQueued       CampaignScheduleStepStatus = "queued"
+	CampaignScheduleStepStatusRead         CampaignScheduleStepStatus = "read"
+	CampaignScheduleStepStatusReplied      CampaignScheduleStepStatus = "replied"
+	CampaignScheduleStepStatusScheduled    CampaignScheduleStepStatus = "scheduled"
+	CampaignScheduleStepStatusSending      CampaignScheduleStepStatus = "sending"
+	CampaignScheduleStepStatusSent         CampaignScheduleStepStatus = "sent"
+)
+
+// Valid indicates whether the value is a known member of the CampaignScheduleStepStatus enum.
+func (e CampaignScheduleStepStatus) Valid() bool {
+	switch e {
+	case CampaignScheduleStepStatusBounced:
+		return true
+	case CampaignScheduleStepStatusCancelled:
+		return true
+	case CampaignScheduleStepStatusDelivered:
+		return true
+	case CampaignScheduleStepStatusFailed:
+		return true
+	case CampaignScheduleStepStatusNotScheduled:
+		return true
+	case CampaignScheduleStepStatusProjected:
+		return true
+	case CampaignScheduleStepStatusQueued:
+		return true
+	case CampaignScheduleStepStatusRead:
+		return true
+	case CampaignScheduleStepStatusReplied:
+		return true
+	case CampaignScheduleStepStatusScheduled:
+		return true
+	case CampaignScheduleStepStatusSending:
+		return true
+	case CampaignScheduleStepStatusSent:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for CampaignSource.
 const (
 	CampaignSourceApollo       CampaignSource = "apollo"
@@ -1243,6 +1366,60 @@ func (e CreateLeadImportMultipartBodySkipIfInOtherCampaign) Valid() bool {
 	}
 }
 
+// Defines values for ListMessagesParamsBlockedReason.
+const (
+	ListMessagesParamsBlockedReasonAccountCap         ListMessagesParamsBlockedReason = "account_cap"
+	ListMessagesParamsBlockedReasonAccountGap         ListMessagesParamsBlockedReason = "account_gap"
+	ListMessagesParamsBlockedReasonAccountInactive    ListMessagesParamsBlockedReason = "account_inactive"
+	ListMessagesParamsBlockedReasonCampaignDailyCap   ListMessagesParamsBlockedReason = "campaign_daily_cap"
+	ListMessagesParamsBlockedReasonCampaignPaused     ListMessagesParamsBlockedReason = "campaign_paused"
+	ListMessagesParamsBlockedReasonLeadBounced        ListMessagesParamsBlockedReason = "lead_bounced"
+	ListMessagesParamsBlockedReasonLeadReplied        ListMessagesParamsBlockedReason = "lead_replied"
+	ListMessagesParamsBlockedReasonLeadUnsubscribed   ListMessagesParamsBlockedReason = "lead_unsubscribed"
+	ListMessagesParamsBlockedReasonNoAccount          ListMessagesParamsBlockedReason = "no_account"
+	ListMessagesParamsBlockedReasonOutsideWindow      ListMessagesParamsBlockedReason = "outside_window"
+	ListMessagesParamsBlockedReasonRecipientDomainCap ListMessagesParamsBlockedReason = "recipient_domain_cap"
+	ListMessagesParamsBlockedReasonSendFailed         ListMessagesParamsBlockedReason = "send_failed"
+	ListMessagesParamsBlockedReasonSendingDomainCap   ListMessagesParamsBlockedReason = "sending_domain_cap"
+	ListMessagesParamsBlockedReasonSuppressed         ListMessagesParamsBlockedReason = "suppressed"
+)
+
+// Valid indicates whether the value is a known member of the ListMessagesParamsBlockedReason enum.
+func (e ListMessagesParamsBlockedReason) Valid() bool {
+	switch e {
+	case ListMessagesParamsBlockedReasonAccountCap:
+		return true
+	case ListMessagesParamsBlockedReasonAccountGap:
+		return true
+	case ListMessagesParamsBlockedReasonAccountInactive:
+		return true
+	case ListMessagesParamsBlockedReasonCampaignDailyCap:
+		return true
+	case ListMessagesParamsBlockedReasonCampaignPaused:
+		return true
+	case ListMessagesParamsBlockedReasonLeadBounced:
+		return true
+	case ListMessagesParamsBlockedReasonLeadReplied:
+		return true
+	case ListMessagesParamsBlockedReasonLeadUnsubscribed:
+		return true
+	case ListMessagesParamsBlockedReasonNoAccount:
+		return true
+	case ListMessagesParamsBlockedReasonOutsideWindow:
+		return true
+	case ListMessagesParamsBlockedReasonRecipientDomainCap:
+		return true
+	case ListMessagesParamsBlockedReasonSendFailed:
+		return true
+	case ListMessagesParamsBlockedReasonSendingDomainCap:
+		return true
+	case ListMessagesParamsBlockedReasonSuppressed:
+		return true
+	default:
+		return false
+	}
+}
+
 // AcceptInviteRequest defines model for AcceptInviteRequest.
 type AcceptInviteRequest struct {
 	// FullName For a new account.
@@ -1383,6 +1560,9 @@ type CampaignCreate struct {
 	Channels    *[]CampaignChannel `json:"channels,omitempty"`
 	Description *string            `json:"description,omitempty"`
 
+	// EmailAccountIds The mailboxes to send from (as PUT /v1/campaigns/{id}/email-accounts, in the same change).
+	EmailAccountIds *[]openapi_types.UUID `json:"email_account_ids,omitempty"`
+
 	// LlmContext What the AI writes on behalf of.
 	LlmContext *BusinessContext `json:"llm_context,omitempty"`
 	Name       string           `json:"name"`
@@ -1396,11 +1576,73 @@ type CampaignCreate struct {
 	TemplateID *openapi_types.UUID `json:"template_id,omitempty"`
 }
 
+// CampaignEmailAccount A mailbox of the organisation that a campaign sends from.
+type CampaignEmailAccount struct {
+	AddedAt        time.Time          `json:"added_at"`
+	DisplayName    *string            `json:"display_name"`
+	EmailAccountID openapi_types.UUID `json:"email_account_id"`
+	EmailAddress   string             `json:"email_address"`
+
+	// IsActive An inactive mailbox stays in the list but sends nothing.
+	IsActive bool `json:"is_active"`
+}
+
+// CampaignEmailAccountList defines model for CampaignEmailAccountList.
+type CampaignEmailAccountList struct {
+	Data []CampaignEmailAccount `json:"data"`
+}
+
+// CampaignEmailAccountsUpdate defines model for CampaignEmailAccountsUpdate.
+type CampaignEmailAccountsUpdate struct {
+	// EmailAccountIds The organisation's email accounts to send from, replacing the current set.
+	EmailAccountIds []openapi_types.UUID `json:"email_account_ids"`
+}
+
 // CampaignList defines model for CampaignList.
 type CampaignList struct {
 	Data       []Campaign `json:"data"`
 	NextCursor *string    `json:"next_cursor"`
 }
+
+// CampaignScheduleLead defines model for CampaignScheduleLead.
+type CampaignScheduleLead struct {
+	LeadID     openapi_types.UUID     `json:"lead_id"`
+	SequenceID *openapi_types.UUID    `json:"sequence_id"`
+	Steps      []CampaignScheduleStep `json:"steps"`
+}
+
+// CampaignScheduleList defines model for CampaignScheduleList.
+type CampaignScheduleList struct {
+	Data       []CampaignScheduleLead `json:"data"`
+	NextCursor *string                `json:"next_cursor"`
+}
+
+// CampaignScheduleStep defines model for CampaignScheduleStep.
+type CampaignScheduleStep struct {
+	BlockedReason  *CampaignScheduleStepBlockedReason `json:"blocked_reason"`
+	Channel        CampaignScheduleStepChannel        `json:"channel"`
+	EmailAccountID *openapi_types.UUID                `json:"email_account_id"`
+
+	// MessageID The message (GET /v1/messages/{id}), when one exists.
+	MessageID *openapi_types.UUID `json:"message_id"`
+
+	// ScheduledFor When it is due; for a `projected` step, the estimate.
+	ScheduledFor *time.Time `json:"scheduled_for"`
+	SentAt       *time.Time `json:"sent_at"`
+
+	// Status The message's status; `projected` for a later step not scheduled yet, `not_scheduled` for one that will not go.
+	Status CampaignScheduleStepStatus `json:"status"`
+	Step   int                        `json:"step"`
+}
+
+// CampaignScheduleStepBlockedReason defines model for CampaignScheduleStep.BlockedReason.
+type CampaignScheduleStepBlockedReason string
+
+// CampaignScheduleStepChannel defines model for CampaignScheduleStep.Channel.
+type CampaignScheduleStepChannel string
+
+// CampaignScheduleStepStatus The message's status; `projected` for a later step not scheduled yet, `not_scheduled` for one that will not go.
+type CampaignScheduleStepStatus string
 
 // CampaignSettings defines model for CampaignSettings.
 type CampaignSettings struct {
@@ -1506,6 +1748,9 @@ type CampaignStatus string
 type CampaignUpdate struct {
 	Channels    *[]CampaignChannel `json:"channels,omitempty"`
 	Description *string            `json:"description,omitempty"`
+
+	// EmailAccountIds The mailboxes to send from (as PUT /v1/campaigns/{id}/email-accounts, in the same change).
+	EmailAccountIds *[]openapi_types.UUID `json:"email_account_ids,omitempty"`
 
 	// LlmContext What the AI writes on behalf of.
 	LlmContext *BusinessContext `json:"llm_context,omitempty"`
@@ -3160,6 +3405,9 @@ type InviteID = openapi_types.UUID
 // Limit defines model for Limit.
 type Limit = int
 
+// MessageID defines model for MessageId.
+type MessageID = openapi_types.UUID
+
 // NotificationID defines model for NotificationId.
 type NotificationID = openapi_types.UUID
 
@@ -3233,6 +3481,18 @@ type ListCampaignsParams struct {
 type CreateCampaignParams struct {
 	// IdempotencyKey Makes a retry of this request safe; see the API description.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// GetCampaignScheduleParams defines parameters for GetCampaignSchedule.
+type GetCampaignScheduleParams struct {
+	// Limit Page size, 1-100 (default 20).
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `next_cursor` of the previous page.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// LeadID Only this lead.
+	LeadID *openapi_types.UUID `form:"lead_id,omitempty" json:"lead_id,omitempty"`
 }
 
 // ListCampaignSequencesParams defines parameters for ListCampaignSequences.
@@ -3449,6 +3709,33 @@ type ListMembersParams struct {
 	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
+// ListMessagesParams defines parameters for ListMessages.
+type ListMessagesParams struct {
+	// Limit Page size, 1-100 (default 20).
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `next_cursor` of the previous page.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// CampaignID Only messages of this campaign.
+	CampaignID *openapi_types.UUID `form:"campaign_id,omitempty" json:"campaign_id,omitempty"`
+
+	// LeadID Only messages to this lead.
+	LeadID *openapi_types.UUID `form:"lead_id,omitempty" json:"lead_id,omitempty"`
+
+	// Status Only messages in these statuses: repeat the parameter (`status=a&status=b`) or separate them with commas (`status=a,b`).
+	Status *[]MessageStatus `form:"status,omitempty" json:"status,omitempty"`
+
+	// Step Only messages of this step of their sequence (1 is the first).
+	Step *int `form:"step,omitempty" json:"step,omitempty"`
+
+	// BlockedReason Only messages held back (or cancelled) for this reason.
+	BlockedReason *ListMessagesParamsBlockedReason `form:"blocked_reason,omitempty" json:"blocked_reason,omitempty"`
+}
+
+// ListMessagesParamsBlockedReason defines parameters for ListMessages.
+type ListMessagesParamsBlockedReason string
+
 // ListNotificationsParams defines parameters for ListNotifications.
 type ListNotificationsParams struct {
 	// Unread Only unread notifications.
@@ -3627,6 +3914,9 @@ type CreateCampaignJSONRequestBody = CampaignCreate
 
 // UpdateCampaignJSONRequestBody defines body for UpdateCampaign for application/json ContentType.
 type UpdateCampaignJSONRequestBody = CampaignUpdate
+
+// SetCampaignEmailAccountsJSONRequestBody defines body for SetCampaignEmailAccounts for application/json ContentType.
+type SetCampaignEmailAccountsJSONRequestBody = CampaignEmailAccountsUpdate
 
 // StartCampaignGenerationJSONRequestBody defines body for StartCampaignGeneration for application/json ContentType.
 type StartCampaignGenerationJSONRequestBody = SequenceGenerationStart
@@ -4040,7 +4330,9 @@ type ClientInterface interface {
 	// delays for it, sending only `delay_between_steps_days` sets the
 	// length to theirs. `template_id` must name a system template, a
 	// public one or one of the organisation's own (422 otherwise, whether
-	// or not it exists).
+	// or not it exists). `email_account_ids` sets the mailboxes it sends
+	// from in the same change (422 naming the id that is not one of the
+	// organisation's email accounts; then no campaign is created).
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -4055,7 +4347,9 @@ type ClientInterface interface {
 	// delays for it, sending only `delay_between_steps_days` sets the
 	// length to theirs. `template_id` must name a system template, a
 	// public one or one of the organisation's own (422 otherwise, whether
-	// or not it exists).
+	// or not it exists). `email_account_ids` sets the mailboxes it sends
+	// from in the same change (422 naming the id that is not one of the
+	// organisation's email accounts; then no campaign is created).
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -4083,6 +4377,9 @@ type ClientInterface interface {
 	// every way; an active or completed one only its `name` and
 	// `description` (409 `campaign_not_editable`: pause it first); an
 	// archived one not at all (409 `campaign_archived`).
+	// `email_account_ids` replaces the campaign's mailboxes in the same
+	// change, in any status but archived, with the rules of
+	// `PUT /v1/campaigns/{campaign_id}/email-accounts`.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -4098,6 +4395,9 @@ type ClientInterface interface {
 	// every way; an active or completed one only its `name` and
 	// `description` (409 `campaign_not_editable`: pause it first); an
 	// archived one not at all (409 `campaign_archived`).
+	// `email_account_ids` replaces the campaign's mailboxes in the same
+	// change, in any status but archived, with the rules of
+	// `PUT /v1/campaigns/{campaign_id}/email-accounts`.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -4107,6 +4407,7 @@ type ClientInterface interface {
 	// ActivateCampaign Start sending (draft → active)
 	//
 	// Checks what sending needs: at least one channel, a template or sequences already generated for the leads, and valid settings (422 with the failing fields otherwise, pointers naming the campaign's fields). Sets `started_at` the first time.
+	// Schedules the first step of every approved lead with an approved sequence, in the send window (see `GET /v1/campaigns/{campaign_id}/schedule` and `GET /v1/messages`); with such leads and no active mailbox it is refused (422 `no_email_account` at `/email_account_ids`).
 	// From any other status: 409 `invalid_transition`, whose detail names
 	// the campaign's status and the one asked for.
 	//
@@ -4130,6 +4431,50 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /v1/campaigns/{campaign_id}/complete (the `CompleteCampaign` operationId).
 	CompleteCampaign(ctx context.Context, campaignID openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListCampaignEmailAccounts The mailboxes a campaign sends from (inbox rotation)
+	//
+	// Any member or API key. A lead's first step leaves from one of these
+	// (round robin over the active ones, in lead order); its follow-ups
+	// leave from the same mailbox, to stay in one thread. At most 50, so
+	// the list is not paged.
+	//
+	// Corresponds with GET /v1/campaigns/{campaign_id}/email-accounts (the `ListCampaignEmailAccounts` operationId).
+	ListCampaignEmailAccounts(ctx context.Context, campaignID openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SetCampaignEmailAccountsWithBody Choose the mailboxes a campaign sends from
+	//
+	// Any member or API key. Replaces the campaign's mailboxes with
+	// `email_account_ids` (1-50 of the organisation's email accounts; an
+	// id that is not one, or a repeated id, is a 422 whose pointer names
+	// it). Allowed in every status but archived (409 `campaign_archived`):
+	// the new set applies to leads whose first step is scheduled from now
+	// on; messages already scheduled, and every follow-up of a thread
+	// already started, keep their mailbox. Activating a campaign whose
+	// leads have approved sequences needs at least one active mailbox
+	// (422 `no_email_account` otherwise).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /v1/campaigns/{campaign_id}/email-accounts (the `SetCampaignEmailAccounts` operationId).
+	SetCampaignEmailAccountsWithBody(ctx context.Context, campaignID openapi_types.UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SetCampaignEmailAccounts Choose the mailboxes a campaign sends from
+	//
+	// Any member or API key. Replaces the campaign's mailboxes with
+	// `email_account_ids` (1-50 of the organisation's email accounts; an
+	// id that is not one, or a repeated id, is a 422 whose pointer names
+	// it). Allowed in every status but archived (409 `campaign_archived`):
+	// the new set applies to leads whose first step is scheduled from now
+	// on; messages already scheduled, and every follow-up of a thread
+	// already started, keep their mailbox. Activating a campaign whose
+	// leads have approved sequences needs at least one active mailbox
+	// (422 `no_email_account` otherwise).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /v1/campaigns/{campaign_id}/email-accounts (the `SetCampaignEmailAccounts` operationId).
+	SetCampaignEmailAccounts(ctx context.Context, campaignID openapi_types.UUID, body SetCampaignEmailAccountsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetCampaignGeneration Progress of the campaign's latest generation run
 	//
@@ -4206,6 +4551,23 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /v1/campaigns/{campaign_id}/resume (the `ResumeCampaign` operationId).
 	ResumeCampaign(ctx context.Context, campaignID openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetCampaignSchedule When each step of each lead goes out
+	//
+	// Any member or API key. One entry per lead of the campaign that has
+	// messages or an approved sequence, newest lead first, paged by lead.
+	// Each step shows its message when one exists (its status,
+	// `scheduled_for`, `blocked_reason` and mailbox); a later step not
+	// scheduled yet is `projected`: the previous step's time plus the
+	// step's `delay_days`, placed in the send window in the lead's time
+	// zone, as the engine will schedule it once the previous step is
+	// sent. A projection is an estimate (a daily cap or a pause moves
+	// it). A step that will not go (the lead stopped, an earlier step
+	// failed, the lead is not approved) is `not_scheduled`, with the
+	// reason when there is one.
+	//
+	// Corresponds with GET /v1/campaigns/{campaign_id}/schedule (the `GetCampaignSchedule` operationId).
+	GetCampaignSchedule(ctx context.Context, campaignID openapi_types.UUID, params *GetCampaignScheduleParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListCampaignSequences The campaign's sequences, newest first
 	//
@@ -4926,6 +5288,25 @@ type ClientInterface interface {
 	//
 	// Corresponds with PATCH /v1/members/{user_id} (the `UpdateMember` operationId).
 	UpdateMember(ctx context.Context, userID UserID, body UpdateMemberJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListMessages The organisation's messages, newest first
+	//
+	// Any member or API key. Every message the sending engine wrote, in
+	// every status: scheduled ones with their `scheduled_for`, held-back
+	// ones with their `blocked_reason`, sent ones with their provider id.
+	// Filters combine with AND; `status` takes several statuses, repeated
+	// (`?status=sent&status=bounced`) or comma-separated
+	// (`?status=sent,bounced`).
+	//
+	// Corresponds with GET /v1/messages (the `ListMessages` operationId).
+	ListMessages(ctx context.Context, params *ListMessagesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetMessage One message
+	//
+	// Any member or API key.
+	//
+	// Corresponds with GET /v1/messages/{message_id} (the `GetMessage` operationId).
+	GetMessage(ctx context.Context, messageID MessageID, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListNotifications The caller's notifications, unread first, then newest first
 	//
@@ -5885,7 +6266,9 @@ func (c *Client) ListCampaigns(ctx context.Context, params *ListCampaignsParams,
 // delays for it, sending only `delay_between_steps_days` sets the
 // length to theirs. `template_id` must name a system template, a
 // public one or one of the organisation's own (422 otherwise, whether
-// or not it exists).
+// or not it exists). `email_account_ids` sets the mailboxes it sends
+// from in the same change (422 naming the id that is not one of the
+// organisation's email accounts; then no campaign is created).
 //
 // Takes any type of body and a specified content type.
 //
@@ -5910,7 +6293,9 @@ func (c *Client) CreateCampaignWithBody(ctx context.Context, params *CreateCampa
 // delays for it, sending only `delay_between_steps_days` sets the
 // length to theirs. `template_id` must name a system template, a
 // public one or one of the organisation's own (422 otherwise, whether
-// or not it exists).
+// or not it exists). `email_account_ids` sets the mailboxes it sends
+// from in the same change (422 naming the id that is not one of the
+// organisation's email accounts; then no campaign is created).
 //
 // Takes a body of the `application/json` content type.
 //
@@ -5968,6 +6353,9 @@ func (c *Client) GetCampaign(ctx context.Context, campaignID openapi_types.UUID,
 // every way; an active or completed one only its `name` and
 // `description` (409 `campaign_not_editable`: pause it first); an
 // archived one not at all (409 `campaign_archived`).
+// `email_account_ids` replaces the campaign's mailboxes in the same
+// change, in any status but archived, with the rules of
+// `PUT /v1/campaigns/{campaign_id}/email-accounts`.
 //
 // Takes any type of body and a specified content type.
 //
@@ -5993,6 +6381,9 @@ func (c *Client) UpdateCampaignWithBody(ctx context.Context, campaignID openapi_
 // every way; an active or completed one only its `name` and
 // `description` (409 `campaign_not_editable`: pause it first); an
 // archived one not at all (409 `campaign_archived`).
+// `email_account_ids` replaces the campaign's mailboxes in the same
+// change, in any status but archived, with the rules of
+// `PUT /v1/campaigns/{campaign_id}/email-accounts`.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -6012,6 +6403,7 @@ func (c *Client) UpdateCampaign(ctx context.Context, campaignID openapi_types.UU
 // ActivateCampaign Start sending (draft → active)
 //
 // Checks what sending needs: at least one channel, a template or sequences already generated for the leads, and valid settings (422 with the failing fields otherwise, pointers naming the campaign's fields). Sets `started_at` the first time.
+// Schedules the first step of every approved lead with an approved sequence, in the send window (see `GET /v1/campaigns/{campaign_id}/schedule` and `GET /v1/messages`); with such leads and no active mailbox it is refused (422 `no_email_account` at `/email_account_ids`).
 // From any other status: 409 `invalid_transition`, whose detail names
 // the campaign's status and the one asked for.
 //
@@ -6056,6 +6448,80 @@ func (c *Client) ArchiveCampaign(ctx context.Context, campaignID openapi_types.U
 // Corresponds with POST /v1/campaigns/{campaign_id}/complete (the `CompleteCampaign` operationId).
 func (c *Client) CompleteCampaign(ctx context.Context, campaignID openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewCompleteCampaignRequest(c.Server, campaignID)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListCampaignEmailAccounts The mailboxes a campaign sends from (inbox rotation)
+//
+// Any member or API key. A lead's first step leaves from one of these
+// (round robin over the active ones, in lead order); its follow-ups
+// leave from the same mailbox, to stay in one thread. At most 50, so
+// the list is not paged.
+//
+// Corresponds with GET /v1/campaigns/{campaign_id}/email-accounts (the `ListCampaignEmailAccounts` operationId).
+func (c *Client) ListCampaignEmailAccounts(ctx context.Context, campaignID openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListCampaignEmailAccountsRequest(c.Server, campaignID)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SetCampaignEmailAccountsWithBody Choose the mailboxes a campaign sends from
+//
+// Any member or API key. Replaces the campaign's mailboxes with
+// `email_account_ids` (1-50 of the organisation's email accounts; an
+// id that is not one, or a repeated id, is a 422 whose pointer names
+// it). Allowed in every status but archived (409 `campaign_archived`):
+// the new set applies to leads whose first step is scheduled from now
+// on; messages already scheduled, and every follow-up of a thread
+// already started, keep their mailbox. Activating a campaign whose
+// leads have approved sequences needs at least one active mailbox
+// (422 `no_email_account` otherwise).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /v1/campaigns/{campaign_id}/email-accounts (the `SetCampaignEmailAccounts` operationId).
+func (c *Client) SetCampaignEmailAccountsWithBody(ctx context.Context, campaignID openapi_types.UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSetCampaignEmailAccountsRequestWithBody(c.Server, campaignID, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SetCampaignEmailAccounts Choose the mailboxes a campaign sends from
+//
+// Any member or API key. Replaces the campaign's mailboxes with
+// `email_account_ids` (1-50 of the organisation's email accounts; an
+// id that is not one, or a repeated id, is a 422 whose pointer names
+// it). Allowed in every status but archived (409 `campaign_archived`):
+// the new set applies to leads whose first step is scheduled from now
+// on; messages already scheduled, and every follow-up of a thread
+// already started, keep their mailbox. Activating a campaign whose
+// leads have approved sequences needs at least one active mailbox
+// (422 `no_email_account` otherwise).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /v1/campaigns/{campaign_id}/email-accounts (the `SetCampaignEmailAccounts` operationId).
+func (c *Client) SetCampaignEmailAccounts(ctx context.Context, campaignID openapi_types.UUID, body SetCampaignEmailAccountsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSetCampaignEmailAccountsRequest(c.Server, campaignID, body)
 	if err != nil {
 		return nil, err
 	}
@@ -6192,6 +6658,33 @@ func (c *Client) PauseCampaign(ctx context.Context, campaignID openapi_types.UUI
 // Corresponds with POST /v1/campaigns/{campaign_id}/resume (the `ResumeCampaign` operationId).
 func (c *Client) ResumeCampaign(ctx context.Context, campaignID openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewResumeCampaignRequest(c.Server, campaignID)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetCampaignSchedule When each step of each lead goes out
+//
+// Any member or API key. One entry per lead of the campaign that has
+// messages or an approved sequence, newest lead first, paged by lead.
+// Each step shows its message when one exists (its status,
+// `scheduled_for`, `blocked_reason` and mailbox); a later step not
+// scheduled yet is `projected`: the previous step's time plus the
+// step's `delay_days`, placed in the send window in the lead's time
+// zone, as the engine will schedule it once the previous step is
+// sent. A projection is an estimate (a daily cap or a pause moves
+// it). A step that will not go (the lead stopped, an earlier step
+// failed, the lead is not approved) is `not_scheduled`, with the
+// reason when there is one.
+//
+// Corresponds with GET /v1/campaigns/{campaign_id}/schedule (the `GetCampaignSchedule` operationId).
+func (c *Client) GetCampaignSchedule(ctx context.Context, campaignID openapi_types.UUID, params *GetCampaignScheduleParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetCampaignScheduleRequest(c.Server, campaignID, params)
 	if err != nil {
 		return nil, err
 	}
@@ -7482,6 +7975,45 @@ func (c *Client) UpdateMemberWithBody(ctx context.Context, userID UserID, conten
 // Corresponds with PATCH /v1/members/{user_id} (the `UpdateMember` operationId).
 func (c *Client) UpdateMember(ctx context.Context, userID UserID, body UpdateMemberJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewUpdateMemberRequest(c.Server, userID, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListMessages The organisation's messages, newest first
+//
+// Any member or API key. Every message the sending engine wrote, in
+// every status: scheduled ones with their `scheduled_for`, held-back
+// ones with their `blocked_reason`, sent ones with their provider id.
+// Filters combine with AND; `status` takes several statuses, repeated
+// (`?status=sent&status=bounced`) or comma-separated
+// (`?status=sent,bounced`).
+//
+// Corresponds with GET /v1/messages (the `ListMessages` operationId).
+func (c *Client) ListMessages(ctx context.Context, params *ListMessagesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListMessagesRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetMessage One message
+//
+// Any member or API key.
+//
+// Corresponds with GET /v1/messages/{message_id} (the `GetMessage` operationId).
+func (c *Client) GetMessage(ctx context.Context, messageID MessageID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetMessageRequest(c.Server, messageID)
 	if err != nil {
 		return nil, err
 	}
@@ -9290,6 +9822,87 @@ func NewCompleteCampaignRequest(server string, campaignID openapi_types.UUID) (*
 	return req, nil
 }
 
+// NewListCampaignEmailAccountsRequest constructs an http.Request for the ListCampaignEmailAccounts method
+func NewListCampaignEmailAccountsRequest(server string, campaignID openapi_types.UUID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "campaign_id", campaignID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/campaigns/%s/email-accounts", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewSetCampaignEmailAccountsRequest calls the generic SetCampaignEmailAccounts builder with application/json body
+func NewSetCampaignEmailAccountsRequest(server string, campaignID openapi_types.UUID, body SetCampaignEmailAccountsJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewSetCampaignEmailAccountsRequestWithBody(server, campaignID, "application/json", bodyReader)
+}
+
+// NewSetCampaignEmailAccountsRequestWithBody constructs an http.Request for the SetCampaignEmailAccounts method, with any body, and a specified content type
+func NewSetCampaignEmailAccountsRequestWithBody(server string, campaignID openapi_types.UUID, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "campaign_id", campaignID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/campaigns/%s/email-accounts", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewGetCampaignGenerationRequest constructs an http.Request for the GetCampaignGeneration method
 func NewGetCampaignGenerationRequest(server string, campaignID openapi_types.UUID) (*http.Request, error) {
 	var err error
@@ -9466,6 +10079,91 @@ func NewResumeCampaignRequest(server string, campaignID openapi_types.UUID) (*ht
 	}
 
 	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetCampaignScheduleRequest constructs an http.Request for the GetCampaignSchedule method
+func NewGetCampaignScheduleRequest(server string, campaignID openapi_types.UUID, params *GetCampaignScheduleParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "campaign_id", campaignID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/campaigns/%s/schedule", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.LeadID != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "lead_id", *params.LeadID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
 	}
@@ -11794,6 +12492,166 @@ func NewUpdateMemberRequestWithBody(server string, userID UserID, contentType st
 	return req, nil
 }
 
+// NewListMessagesRequest constructs an http.Request for the ListMessages method
+func NewListMessagesRequest(server string, params *ListMessagesParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/messages")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.CampaignID != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "campaign_id", *params.CampaignID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.LeadID != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "lead_id", *params.LeadID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Status != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "status", *params.Status, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "array", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Step != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "step", *params.Step, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.BlockedReason != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "blocked_reason", *params.BlockedReason, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetMessageRequest constructs an http.Request for the GetMessage method
+func NewGetMessageRequest(server string, messageID MessageID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "message_id", messageID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/messages/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewListNotificationsRequest constructs an http.Request for the ListNotifications method
 func NewListNotificationsRequest(server string, params *ListNotificationsParams) (*http.Request, error) {
 	var err error
@@ -13933,7 +14791,9 @@ type ClientWithResponsesInterface interface {
 	// delays for it, sending only `delay_between_steps_days` sets the
 	// length to theirs. `template_id` must name a system template, a
 	// public one or one of the organisation's own (422 otherwise, whether
-	// or not it exists).
+	// or not it exists). `email_account_ids` sets the mailboxes it sends
+	// from in the same change (422 naming the id that is not one of the
+	// organisation's email accounts; then no campaign is created).
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -13948,7 +14808,9 @@ type ClientWithResponsesInterface interface {
 	// delays for it, sending only `delay_between_steps_days` sets the
 	// length to theirs. `template_id` must name a system template, a
 	// public one or one of the organisation's own (422 otherwise, whether
-	// or not it exists).
+	// or not it exists). `email_account_ids` sets the mailboxes it sends
+	// from in the same change (422 naming the id that is not one of the
+	// organisation's email accounts; then no campaign is created).
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -13980,6 +14842,9 @@ type ClientWithResponsesInterface interface {
 	// every way; an active or completed one only its `name` and
 	// `description` (409 `campaign_not_editable`: pause it first); an
 	// archived one not at all (409 `campaign_archived`).
+	// `email_account_ids` replaces the campaign's mailboxes in the same
+	// change, in any status but archived, with the rules of
+	// `PUT /v1/campaigns/{campaign_id}/email-accounts`.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -13995,6 +14860,9 @@ type ClientWithResponsesInterface interface {
 	// every way; an active or completed one only its `name` and
 	// `description` (409 `campaign_not_editable`: pause it first); an
 	// archived one not at all (409 `campaign_archived`).
+	// `email_account_ids` replaces the campaign's mailboxes in the same
+	// change, in any status but archived, with the rules of
+	// `PUT /v1/campaigns/{campaign_id}/email-accounts`.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -14004,6 +14872,7 @@ type ClientWithResponsesInterface interface {
 	// ActivateCampaignWithResponse Start sending (draft → active)
 	//
 	// Checks what sending needs: at least one channel, a template or sequences already generated for the leads, and valid settings (422 with the failing fields otherwise, pointers naming the campaign's fields). Sets `started_at` the first time.
+	// Schedules the first step of every approved lead with an approved sequence, in the send window (see `GET /v1/campaigns/{campaign_id}/schedule` and `GET /v1/messages`); with such leads and no active mailbox it is refused (422 `no_email_account` at `/email_account_ids`).
 	// From any other status: 409 `invalid_transition`, whose detail names
 	// the campaign's status and the one asked for.
 	//
@@ -14033,6 +14902,52 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /v1/campaigns/{campaign_id}/complete (the `CompleteCampaign` operationId).
 	CompleteCampaignWithResponse(ctx context.Context, campaignID openapi_types.UUID, reqEditors ...RequestEditorFn) (*CompleteCampaignResponse, error)
+
+	// ListCampaignEmailAccountsWithResponse The mailboxes a campaign sends from (inbox rotation)
+	//
+	// Any member or API key. A lead's first step leaves from one of these
+	// (round robin over the active ones, in lead order); its follow-ups
+	// leave from the same mailbox, to stay in one thread. At most 50, so
+	// the list is not paged.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/campaigns/{campaign_id}/email-accounts (the `ListCampaignEmailAccounts` operationId).
+	ListCampaignEmailAccountsWithResponse(ctx context.Context, campaignID openapi_types.UUID, reqEditors ...RequestEditorFn) (*ListCampaignEmailAccountsResponse, error)
+
+	// SetCampaignEmailAccountsWithBodyWithResponse Choose the mailboxes a campaign sends from
+	//
+	// Any member or API key. Replaces the campaign's mailboxes with
+	// `email_account_ids` (1-50 of the organisation's email accounts; an
+	// id that is not one, or a repeated id, is a 422 whose pointer names
+	// it). Allowed in every status but archived (409 `campaign_archived`):
+	// the new set applies to leads whose first step is scheduled from now
+	// on; messages already scheduled, and every follow-up of a thread
+	// already started, keep their mailbox. Activating a campaign whose
+	// leads have approved sequences needs at least one active mailbox
+	// (422 `no_email_account` otherwise).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/campaigns/{campaign_id}/email-accounts (the `SetCampaignEmailAccounts` operationId).
+	SetCampaignEmailAccountsWithBodyWithResponse(ctx context.Context, campaignID openapi_types.UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SetCampaignEmailAccountsResponse, error)
+
+	// SetCampaignEmailAccountsWithResponse Choose the mailboxes a campaign sends from
+	//
+	// Any member or API key. Replaces the campaign's mailboxes with
+	// `email_account_ids` (1-50 of the organisation's email accounts; an
+	// id that is not one, or a repeated id, is a 422 whose pointer names
+	// it). Allowed in every status but archived (409 `campaign_archived`):
+	// the new set applies to leads whose first step is scheduled from now
+	// on; messages already scheduled, and every follow-up of a thread
+	// already started, keep their mailbox. Activating a campaign whose
+	// leads have approved sequences needs at least one active mailbox
+	// (422 `no_email_account` otherwise).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/campaigns/{campaign_id}/email-accounts (the `SetCampaignEmailAccounts` operationId).
+	SetCampaignEmailAccountsWithResponse(ctx context.Context, campaignID openapi_types.UUID, body SetCampaignEmailAccountsJSONRequestBody, reqEditors ...RequestEditorFn) (*SetCampaignEmailAccountsResponse, error)
 
 	// GetCampaignGenerationWithResponse Progress of the campaign's latest generation run
 	//
@@ -14117,6 +15032,25 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /v1/campaigns/{campaign_id}/resume (the `ResumeCampaign` operationId).
 	ResumeCampaignWithResponse(ctx context.Context, campaignID openapi_types.UUID, reqEditors ...RequestEditorFn) (*ResumeCampaignResponse, error)
+
+	// GetCampaignScheduleWithResponse When each step of each lead goes out
+	//
+	// Any member or API key. One entry per lead of the campaign that has
+	// messages or an approved sequence, newest lead first, paged by lead.
+	// Each step shows its message when one exists (its status,
+	// `scheduled_for`, `blocked_reason` and mailbox); a later step not
+	// scheduled yet is `projected`: the previous step's time plus the
+	// step's `delay_days`, placed in the send window in the lead's time
+	// zone, as the engine will schedule it once the previous step is
+	// sent. A projection is an estimate (a daily cap or a pause moves
+	// it). A step that will not go (the lead stopped, an earlier step
+	// failed, the lead is not approved) is `not_scheduled`, with the
+	// reason when there is one.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/campaigns/{campaign_id}/schedule (the `GetCampaignSchedule` operationId).
+	GetCampaignScheduleWithResponse(ctx context.Context, campaignID openapi_types.UUID, params *GetCampaignScheduleParams, reqEditors ...RequestEditorFn) (*GetCampaignScheduleResponse, error)
 
 	// ListCampaignSequencesWithResponse The campaign's sequences, newest first
 	//
@@ -14889,6 +15823,29 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with PATCH /v1/members/{user_id} (the `UpdateMember` operationId).
 	UpdateMemberWithResponse(ctx context.Context, userID UserID, body UpdateMemberJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateMemberResponse, error)
+
+	// ListMessagesWithResponse The organisation's messages, newest first
+	//
+	// Any member or API key. Every message the sending engine wrote, in
+	// every status: scheduled ones with their `scheduled_for`, held-back
+	// ones with their `blocked_reason`, sent ones with their provider id.
+	// Filters combine with AND; `status` takes several statuses, repeated
+	// (`?status=sent&status=bounced`) or comma-separated
+	// (`?status=sent,bounced`).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/messages (the `ListMessages` operationId).
+	ListMessagesWithResponse(ctx context.Context, params *ListMessagesParams, reqEditors ...RequestEditorFn) (*ListMessagesResponse, error)
+
+	// GetMessageWithResponse One message
+	//
+	// Any member or API key.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/messages/{message_id} (the `GetMessage` operationId).
+	GetMessageWithResponse(ctx context.Context, messageID MessageID, reqEditors ...RequestEditorFn) (*GetMessageResponse, error)
 
 	// ListNotificationsWithResponse The caller's notifications, unread first, then newest first
 	//
@@ -17423,6 +18380,214 @@ func (r CompleteCampaignResponse) ContentType() string {
 	return ""
 }
 
+// ListCampaignEmailAccountsResponse429Headers the declared response headers of an HTTP 429 response for ListCampaignEmailAccounts
+type ListCampaignEmailAccountsResponse429Headers struct {
+	RetryAfter *int
+}
+
+type ListCampaignEmailAccountsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *CampaignEmailAccountList
+	// ApplicationProblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationProblemJSON400 *BadRequest
+	// ApplicationProblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationProblemJSON401 *Unauthorized
+	// ApplicationProblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationProblemJSON404 *NotFound
+	// ApplicationProblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationProblemJSON429 *TooManyRequests
+	// ApplicationProblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationProblemJSON500 *Internal
+	// ApplicationProblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationProblemJSON503 *Unavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ListCampaignEmailAccountsResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListCampaignEmailAccountsResponse) GetJSON200() *CampaignEmailAccountList {
+	return r.JSON200
+}
+
+// GetApplicationProblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListCampaignEmailAccountsResponse) GetApplicationProblemJSON400() *BadRequest {
+	return r.ApplicationProblemJSON400
+}
+
+// GetApplicationProblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListCampaignEmailAccountsResponse) GetApplicationProblemJSON401() *Unauthorized {
+	return r.ApplicationProblemJSON401
+}
+
+// GetApplicationProblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListCampaignEmailAccountsResponse) GetApplicationProblemJSON404() *NotFound {
+	return r.ApplicationProblemJSON404
+}
+
+// GetApplicationProblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ListCampaignEmailAccountsResponse) GetApplicationProblemJSON429() *TooManyRequests {
+	return r.ApplicationProblemJSON429
+}
+
+// GetApplicationProblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListCampaignEmailAccountsResponse) GetApplicationProblemJSON500() *Internal {
+	return r.ApplicationProblemJSON500
+}
+
+// GetApplicationProblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListCampaignEmailAccountsResponse) GetApplicationProblemJSON503() *Unavailable {
+	return r.ApplicationProblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ListCampaignEmailAccountsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListCampaignEmailAccountsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListCampaignEmailAccountsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListCampaignEmailAccountsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// SetCampaignEmailAccountsResponse429Headers the declared response headers of an HTTP 429 response for SetCampaignEmailAccounts
+type SetCampaignEmailAccountsResponse429Headers struct {
+	RetryAfter *int
+}
+
+type SetCampaignEmailAccountsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *CampaignEmailAccountList
+	// ApplicationProblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationProblemJSON400 *BadRequest
+	// ApplicationProblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationProblemJSON401 *Unauthorized
+	// ApplicationProblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationProblemJSON404 *NotFound
+	// ApplicationProblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationProblemJSON409 *Conflict
+	// ApplicationProblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationProblemJSON413 *PayloadTooLarge
+	// ApplicationProblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationProblemJSON415 *UnsupportedMediaType
+	// ApplicationProblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationProblemJSON422 *ValidationFailed
+	// ApplicationProblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationProblemJSON429 *TooManyRequests
+	// ApplicationProblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationProblemJSON500 *Internal
+	// ApplicationProblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationProblemJSON503 *Unavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *SetCampaignEmailAccountsResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r SetCampaignEmailAccountsResponse) GetJSON200() *CampaignEmailAccountList {
+	return r.JSON200
+}
+
+// GetApplicationProblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r SetCampaignEmailAccountsResponse) GetApplicationProblemJSON400() *BadRequest {
+	return r.ApplicationProblemJSON400
+}
+
+// GetApplicationProblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r SetCampaignEmailAccountsResponse) GetApplicationProblemJSON401() *Unauthorized {
+	return r.ApplicationProblemJSON401
+}
+
+// GetApplicationProblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r SetCampaignEmailAccountsResponse) GetApplicationProblemJSON404() *NotFound {
+	return r.ApplicationProblemJSON404
+}
+
+// GetApplicationProblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r SetCampaignEmailAccountsResponse) GetApplicationProblemJSON409() *Conflict {
+	return r.ApplicationProblemJSON409
+}
+
+// GetApplicationProblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r SetCampaignEmailAccountsResponse) GetApplicationProblemJSON413() *PayloadTooLarge {
+	return r.ApplicationProblemJSON413
+}
+
+// GetApplicationProblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r SetCampaignEmailAccountsResponse) GetApplicationProblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationProblemJSON415
+}
+
+// GetApplicationProblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r SetCampaignEmailAccountsResponse) GetApplicationProblemJSON422() *ValidationFailed {
+	return r.ApplicationProblemJSON422
+}
+
+// GetApplicationProblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r SetCampaignEmailAccountsResponse) GetApplicationProblemJSON429() *TooManyRequests {
+	return r.ApplicationProblemJSON429
+}
+
+// GetApplicationProblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r SetCampaignEmailAccountsResponse) GetApplicationProblemJSON500() *Internal {
+	return r.ApplicationProblemJSON500
+}
+
+// GetApplicationProblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r SetCampaignEmailAccountsResponse) GetApplicationProblemJSON503() *Unavailable {
+	return r.ApplicationProblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r SetCampaignEmailAccountsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SetCampaignEmailAccountsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SetCampaignEmailAccountsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SetCampaignEmailAccountsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // GetCampaignGenerationResponse429Headers the declared response headers of an HTTP 429 response for GetCampaignGeneration
 type GetCampaignGenerationResponse429Headers struct {
 	RetryAfter *int
@@ -17923,6 +19088,103 @@ func (r ResumeCampaignResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r ResumeCampaignResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetCampaignScheduleResponse429Headers the declared response headers of an HTTP 429 response for GetCampaignSchedule
+type GetCampaignScheduleResponse429Headers struct {
+	RetryAfter *int
+}
+
+type GetCampaignScheduleResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *CampaignScheduleList
+	// ApplicationProblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationProblemJSON400 *BadRequest
+	// ApplicationProblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationProblemJSON401 *Unauthorized
+	// ApplicationProblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationProblemJSON404 *NotFound
+	// ApplicationProblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationProblemJSON422 *ValidationFailed
+	// ApplicationProblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationProblemJSON429 *TooManyRequests
+	// ApplicationProblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationProblemJSON500 *Internal
+	// ApplicationProblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationProblemJSON503 *Unavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetCampaignScheduleResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetCampaignScheduleResponse) GetJSON200() *CampaignScheduleList {
+	return r.JSON200
+}
+
+// GetApplicationProblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetCampaignScheduleResponse) GetApplicationProblemJSON400() *BadRequest {
+	return r.ApplicationProblemJSON400
+}
+
+// GetApplicationProblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetCampaignScheduleResponse) GetApplicationProblemJSON401() *Unauthorized {
+	return r.ApplicationProblemJSON401
+}
+
+// GetApplicationProblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetCampaignScheduleResponse) GetApplicationProblemJSON404() *NotFound {
+	return r.ApplicationProblemJSON404
+}
+
+// GetApplicationProblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r GetCampaignScheduleResponse) GetApplicationProblemJSON422() *ValidationFailed {
+	return r.ApplicationProblemJSON422
+}
+
+// GetApplicationProblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r GetCampaignScheduleResponse) GetApplicationProblemJSON429() *TooManyRequests {
+	return r.ApplicationProblemJSON429
+}
+
+// GetApplicationProblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetCampaignScheduleResponse) GetApplicationProblemJSON500() *Internal {
+	return r.ApplicationProblemJSON500
+}
+
+// GetApplicationProblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetCampaignScheduleResponse) GetApplicationProblemJSON503() *Unavailable {
+	return r.ApplicationProblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetCampaignScheduleResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetCampaignScheduleResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetCampaignScheduleResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetCampaignScheduleResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -22115,6 +23377,186 @@ func (r UpdateMemberResponse) ContentType() string {
 	return ""
 }
 
+// ListMessagesResponse429Headers the declared response headers of an HTTP 429 response for ListMessages
+type ListMessagesResponse429Headers struct {
+	RetryAfter *int
+}
+
+type ListMessagesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *MessageList
+	// ApplicationProblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationProblemJSON400 *BadRequest
+	// ApplicationProblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationProblemJSON401 *Unauthorized
+	// ApplicationProblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationProblemJSON422 *ValidationFailed
+	// ApplicationProblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationProblemJSON429 *TooManyRequests
+	// ApplicationProblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationProblemJSON500 *Internal
+	// ApplicationProblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationProblemJSON503 *Unavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ListMessagesResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListMessagesResponse) GetJSON200() *MessageList {
+	return r.JSON200
+}
+
+// GetApplicationProblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListMessagesResponse) GetApplicationProblemJSON400() *BadRequest {
+	return r.ApplicationProblemJSON400
+}
+
+// GetApplicationProblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListMessagesResponse) GetApplicationProblemJSON401() *Unauthorized {
+	return r.ApplicationProblemJSON401
+}
+
+// GetApplicationProblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r ListMessagesResponse) GetApplicationProblemJSON422() *ValidationFailed {
+	return r.ApplicationProblemJSON422
+}
+
+// GetApplicationProblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ListMessagesResponse) GetApplicationProblemJSON429() *TooManyRequests {
+	return r.ApplicationProblemJSON429
+}
+
+// GetApplicationProblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListMessagesResponse) GetApplicationProblemJSON500() *Internal {
+	return r.ApplicationProblemJSON500
+}
+
+// GetApplicationProblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListMessagesResponse) GetApplicationProblemJSON503() *Unavailable {
+	return r.ApplicationProblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ListMessagesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListMessagesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListMessagesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListMessagesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetMessageResponse429Headers the declared response headers of an HTTP 429 response for GetMessage
+type GetMessageResponse429Headers struct {
+	RetryAfter *int
+}
+
+type GetMessageResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Message
+	// ApplicationProblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationProblemJSON400 *BadRequest
+	// ApplicationProblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationProblemJSON401 *Unauthorized
+	// ApplicationProblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationProblemJSON404 *NotFound
+	// ApplicationProblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationProblemJSON429 *TooManyRequests
+	// ApplicationProblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationProblemJSON500 *Internal
+	// ApplicationProblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationProblemJSON503 *Unavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetMessageResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetMessageResponse) GetJSON200() *Message {
+	return r.JSON200
+}
+
+// GetApplicationProblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetMessageResponse) GetApplicationProblemJSON400() *BadRequest {
+	return r.ApplicationProblemJSON400
+}
+
+// GetApplicationProblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetMessageResponse) GetApplicationProblemJSON401() *Unauthorized {
+	return r.ApplicationProblemJSON401
+}
+
+// GetApplicationProblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetMessageResponse) GetApplicationProblemJSON404() *NotFound {
+	return r.ApplicationProblemJSON404
+}
+
+// GetApplicationProblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r GetMessageResponse) GetApplicationProblemJSON429() *TooManyRequests {
+	return r.ApplicationProblemJSON429
+}
+
+// GetApplicationProblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetMessageResponse) GetApplicationProblemJSON500() *Internal {
+	return r.ApplicationProblemJSON500
+}
+
+// GetApplicationProblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetMessageResponse) GetApplicationProblemJSON503() *Unavailable {
+	return r.ApplicationProblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetMessageResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetMessageResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetMessageResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetMessageResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // ListNotificationsResponse429Headers the declared response headers of an HTTP 429 response for ListNotifications
 type ListNotificationsResponse429Headers struct {
 	RetryAfter *int
@@ -26040,7 +27482,9 @@ func (c *ClientWithResponses) ListCampaignsWithResponse(ctx context.Context, par
 // delays for it, sending only `delay_between_steps_days` sets the
 // length to theirs. `template_id` must name a system template, a
 // public one or one of the organisation's own (422 otherwise, whether
-// or not it exists).
+// or not it exists). `email_account_ids` sets the mailboxes it sends
+// from in the same change (422 naming the id that is not one of the
+// organisation's email accounts; then no campaign is created).
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -26061,7 +27505,9 @@ func (c *ClientWithResponses) CreateCampaignWithBodyWithResponse(ctx context.Con
 // delays for it, sending only `delay_between_steps_days` sets the
 // length to theirs. `template_id` must name a system template, a
 // public one or one of the organisation's own (422 otherwise, whether
-// or not it exists).
+// or not it exists). `email_account_ids` sets the mailboxes it sends
+// from in the same change (422 naming the id that is not one of the
+// organisation's email accounts; then no campaign is created).
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -26111,6 +27557,9 @@ func (c *ClientWithResponses) GetCampaignWithResponse(ctx context.Context, campa
 // every way; an active or completed one only its `name` and
 // `description` (409 `campaign_not_editable`: pause it first); an
 // archived one not at all (409 `campaign_archived`).
+// `email_account_ids` replaces the campaign's mailboxes in the same
+// change, in any status but archived, with the rules of
+// `PUT /v1/campaigns/{campaign_id}/email-accounts`.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -26132,6 +27581,9 @@ func (c *ClientWithResponses) UpdateCampaignWithBodyWithResponse(ctx context.Con
 // every way; an active or completed one only its `name` and
 // `description` (409 `campaign_not_editable`: pause it first); an
 // archived one not at all (409 `campaign_archived`).
+// `email_account_ids` replaces the campaign's mailboxes in the same
+// change, in any status but archived, with the rules of
+// `PUT /v1/campaigns/{campaign_id}/email-accounts`.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -26147,6 +27599,7 @@ func (c *ClientWithResponses) UpdateCampaignWithResponse(ctx context.Context, ca
 // ActivateCampaignWithResponse Start sending (draft → active)
 //
 // Checks what sending needs: at least one channel, a template or sequences already generated for the leads, and valid settings (422 with the failing fields otherwise, pointers naming the campaign's fields). Sets `started_at` the first time.
+// Schedules the first step of every approved lead with an approved sequence, in the send window (see `GET /v1/campaigns/{campaign_id}/schedule` and `GET /v1/messages`); with such leads and no active mailbox it is refused (422 `no_email_account` at `/email_account_ids`).
 // From any other status: 409 `invalid_transition`, whose detail names
 // the campaign's status and the one asked for.
 //
@@ -26193,6 +27646,70 @@ func (c *ClientWithResponses) CompleteCampaignWithResponse(ctx context.Context, 
 		return nil, err
 	}
 	return ParseCompleteCampaignResponse(rsp)
+}
+
+// ListCampaignEmailAccountsWithResponse The mailboxes a campaign sends from (inbox rotation)
+//
+// Any member or API key. A lead's first step leaves from one of these
+// (round robin over the active ones, in lead order); its follow-ups
+// leave from the same mailbox, to stay in one thread. At most 50, so
+// the list is not paged.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/campaigns/{campaign_id}/email-accounts (the `ListCampaignEmailAccounts` operationId).
+func (c *ClientWithResponses) ListCampaignEmailAccountsWithResponse(ctx context.Context, campaignID openapi_types.UUID, reqEditors ...RequestEditorFn) (*ListCampaignEmailAccountsResponse, error) {
+	rsp, err := c.ListCampaignEmailAccounts(ctx, campaignID, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListCampaignEmailAccountsResponse(rsp)
+}
+
+// SetCampaignEmailAccountsWithBodyWithResponse Choose the mailboxes a campaign sends from
+//
+// Any member or API key. Replaces the campaign's mailboxes with
+// `email_account_ids` (1-50 of the organisation's email accounts; an
+// id that is not one, or a repeated id, is a 422 whose pointer names
+// it). Allowed in every status but archived (409 `campaign_archived`):
+// the new set applies to leads whose first step is scheduled from now
+// on; messages already scheduled, and every follow-up of a thread
+// already started, keep their mailbox. Activating a campaign whose
+// leads have approved sequences needs at least one active mailbox
+// (422 `no_email_account` otherwise).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/campaigns/{campaign_id}/email-accounts (the `SetCampaignEmailAccounts` operationId).
+func (c *ClientWithResponses) SetCampaignEmailAccountsWithBodyWithResponse(ctx context.Context, campaignID openapi_types.UUID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SetCampaignEmailAccountsResponse, error) {
+	rsp, err := c.SetCampaignEmailAccountsWithBody(ctx, campaignID, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSetCampaignEmailAccountsResponse(rsp)
+}
+
+// SetCampaignEmailAccountsWithResponse Choose the mailboxes a campaign sends from
+//
+// Any member or API key. Replaces the campaign's mailboxes with
+// `email_account_ids` (1-50 of the organisation's email accounts; an
+// id that is not one, or a repeated id, is a 422 whose pointer names
+// it). Allowed in every status but archived (409 `campaign_archived`):
+// the new set applies to leads whose first step is scheduled from now
+// on; messages already scheduled, and every follow-up of a thread
+// already started, keep their mailbox. Activating a campaign whose
+// leads have approved sequences needs at least one active mailbox
+// (422 `no_email_account` otherwise).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/campaigns/{campaign_id}/email-accounts (the `SetCampaignEmailAccounts` operationId).
+func (c *ClientWithResponses) SetCampaignEmailAccountsWithResponse(ctx context.Context, campaignID openapi_types.UUID, body SetCampaignEmailAccountsJSONRequestBody, reqEditors ...RequestEditorFn) (*SetCampaignEmailAccountsResponse, error) {
+	rsp, err := c.SetCampaignEmailAccounts(ctx, campaignID, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSetCampaignEmailAccountsResponse(rsp)
 }
 
 // GetCampaignGenerationWithResponse Progress of the campaign's latest generation run
@@ -26313,6 +27830,31 @@ func (c *ClientWithResponses) ResumeCampaignWithResponse(ctx context.Context, ca
 		return nil, err
 	}
 	return ParseResumeCampaignResponse(rsp)
+}
+
+// GetCampaignScheduleWithResponse When each step of each lead goes out
+//
+// Any member or API key. One entry per lead of the campaign that has
+// messages or an approved sequence, newest lead first, paged by lead.
+// Each step shows its message when one exists (its status,
+// `scheduled_for`, `blocked_reason` and mailbox); a later step not
+// scheduled yet is `projected`: the previous step's time plus the
+// step's `delay_days`, placed in the send window in the lead's time
+// zone, as the engine will schedule it once the previous step is
+// sent. A projection is an estimate (a daily cap or a pause moves
+// it). A step that will not go (the lead stopped, an earlier step
+// failed, the lead is not approved) is `not_scheduled`, with the
+// reason when there is one.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/campaigns/{campaign_id}/schedule (the `GetCampaignSchedule` operationId).
+func (c *ClientWithResponses) GetCampaignScheduleWithResponse(ctx context.Context, campaignID openapi_types.UUID, params *GetCampaignScheduleParams, reqEditors ...RequestEditorFn) (*GetCampaignScheduleResponse, error) {
+	rsp, err := c.GetCampaignSchedule(ctx, campaignID, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetCampaignScheduleResponse(rsp)
 }
 
 // ListCampaignSequencesWithResponse The campaign's sequences, newest first
@@ -27427,6 +28969,41 @@ func (c *ClientWithResponses) UpdateMemberWithResponse(ctx context.Context, user
 		return nil, err
 	}
 	return ParseUpdateMemberResponse(rsp)
+}
+
+// ListMessagesWithResponse The organisation's messages, newest first
+//
+// Any member or API key. Every message the sending engine wrote, in
+// every status: scheduled ones with their `scheduled_for`, held-back
+// ones with their `blocked_reason`, sent ones with their provider id.
+// Filters combine with AND; `status` takes several statuses, repeated
+// (`?status=sent&status=bounced`) or comma-separated
+// (`?status=sent,bounced`).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/messages (the `ListMessages` operationId).
+func (c *ClientWithResponses) ListMessagesWithResponse(ctx context.Context, params *ListMessagesParams, reqEditors ...RequestEditorFn) (*ListMessagesResponse, error) {
+	rsp, err := c.ListMessages(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListMessagesResponse(rsp)
+}
+
+// GetMessageWithResponse One message
+//
+// Any member or API key.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/messages/{message_id} (the `GetMessage` operationId).
+func (c *ClientWithResponses) GetMessageWithResponse(ctx context.Context, messageID MessageID, reqEditors ...RequestEditorFn) (*GetMessageResponse, error) {
+	rsp, err := c.GetMessage(ctx, messageID, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetMessageResponse(rsp)
 }
 
 // ListNotificationsWithResponse The caller's notifications, unread first, then newest first
@@ -30075,6 +31652,196 @@ func ParseCompleteCampaignResponse(rsp *http.Response) (*CompleteCampaignRespons
 	return response, nil
 }
 
+// ParseListCampaignEmailAccountsResponse parses an HTTP response from a ListCampaignEmailAccountsWithResponse call
+func ParseListCampaignEmailAccountsResponse(rsp *http.Response) (*ListCampaignEmailAccountsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListCampaignEmailAccountsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest CampaignEmailAccountList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers ListCampaignEmailAccountsResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseSetCampaignEmailAccountsResponse parses an HTTP response from a SetCampaignEmailAccountsWithResponse call
+func ParseSetCampaignEmailAccountsResponse(rsp *http.Response) (*SetCampaignEmailAccountsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SetCampaignEmailAccountsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest CampaignEmailAccountList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ValidationFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers SetCampaignEmailAccountsResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseGetCampaignGenerationResponse parses an HTTP response from a GetCampaignGenerationWithResponse call
 func ParseGetCampaignGenerationResponse(rsp *http.Response) (*GetCampaignGenerationResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -30523,6 +32290,94 @@ func ParseResumeCampaignResponse(rsp *http.Response) (*ResumeCampaignResponse, e
 	switch {
 	case rsp.StatusCode == 429:
 		var headers ResumeCampaignResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetCampaignScheduleResponse parses an HTTP response from a GetCampaignScheduleWithResponse call
+func ParseGetCampaignScheduleResponse(rsp *http.Response) (*GetCampaignScheduleResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetCampaignScheduleResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest CampaignScheduleList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ValidationFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers GetCampaignScheduleResponse429Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
@@ -34343,6 +36198,168 @@ func ParseUpdateMemberResponse(rsp *http.Response) (*UpdateMemberResponse, error
 	switch {
 	case rsp.StatusCode == 429:
 		var headers UpdateMemberResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListMessagesResponse parses an HTTP response from a ListMessagesWithResponse call
+func ParseListMessagesResponse(rsp *http.Response) (*ListMessagesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListMessagesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest MessageList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ValidationFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers ListMessagesResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetMessageResponse parses an HTTP response from a GetMessageWithResponse call
+func ParseGetMessageResponse(rsp *http.Response) (*GetMessageResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetMessageResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Message
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers GetMessageResponse429Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {

@@ -87,6 +87,12 @@ type ServerInterface interface {
 	// CompleteCampaign Finish the campaign (active or paused → completed)
 	// (POST /v1/campaigns/{campaign_id}/complete)
 	CompleteCampaign(ctx echo.Context, campaignID openapi_types.UUID) error
+	// ListCampaignEmailAccounts The mailboxes a campaign sends from (inbox rotation)
+	// (GET /v1/campaigns/{campaign_id}/email-accounts)
+	ListCampaignEmailAccounts(ctx echo.Context, campaignID openapi_types.UUID) error
+	// SetCampaignEmailAccounts Choose the mailboxes a campaign sends from
+	// (PUT /v1/campaigns/{campaign_id}/email-accounts)
+	SetCampaignEmailAccounts(ctx echo.Context, campaignID openapi_types.UUID) error
 	// GetCampaignGeneration Progress of the campaign's latest generation run
 	// (GET /v1/campaigns/{campaign_id}/generation)
 	GetCampaignGeneration(ctx echo.Context, campaignID openapi_types.UUID) error
@@ -102,6 +108,9 @@ type ServerInterface interface {
 	// ResumeCampaign Carry on sending (paused → active)
 	// (POST /v1/campaigns/{campaign_id}/resume)
 	ResumeCampaign(ctx echo.Context, campaignID openapi_types.UUID) error
+	// GetCampaignSchedule When each step of each lead goes out
+	// (GET /v1/campaigns/{campaign_id}/schedule)
+	GetCampaignSchedule(ctx echo.Context, campaignID openapi_types.UUID, params GetCampaignScheduleParams) error
 	// ListCampaignSequences The campaign's sequences, newest first
 	// (GET /v1/campaigns/{campaign_id}/sequences)
 	ListCampaignSequences(ctx echo.Context, campaignID openapi_types.UUID, params ListCampaignSequencesParams) error
@@ -228,6 +237,12 @@ type ServerInterface interface {
 	// UpdateMember Change a member's role
 	// (PATCH /v1/members/{user_id})
 	UpdateMember(ctx echo.Context, userID UserID) error
+	// ListMessages The organisation's messages, newest first
+	// (GET /v1/messages)
+	ListMessages(ctx echo.Context, params ListMessagesParams) error
+	// GetMessage One message
+	// (GET /v1/messages/{message_id})
+	GetMessage(ctx echo.Context, messageID MessageID) error
 	// ListNotifications The caller's notifications, unread first, then newest first
 	// (GET /v1/notifications)
 	ListNotifications(ctx echo.Context, params ListNotificationsParams) error
@@ -651,6 +666,38 @@ func (w *ServerInterfaceWrapper) CompleteCampaign(ctx echo.Context) error {
 	return err
 }
 
+// ListCampaignEmailAccounts converts echo context to params.
+func (w *ServerInterfaceWrapper) ListCampaignEmailAccounts(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "campaign_id" -------------
+	var campaignID openapi_types.UUID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "campaign_id", ctx.Param("campaign_id"), &campaignID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter campaign_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListCampaignEmailAccounts(ctx, campaignID)
+	return err
+}
+
+// SetCampaignEmailAccounts converts echo context to params.
+func (w *ServerInterfaceWrapper) SetCampaignEmailAccounts(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "campaign_id" -------------
+	var campaignID openapi_types.UUID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "campaign_id", ctx.Param("campaign_id"), &campaignID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter campaign_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.SetCampaignEmailAccounts(ctx, campaignID)
+	return err
+}
+
 // GetCampaignGeneration converts echo context to params.
 func (w *ServerInterfaceWrapper) GetCampaignGeneration(ctx echo.Context) error {
 	var err error
@@ -728,6 +775,45 @@ func (w *ServerInterfaceWrapper) ResumeCampaign(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.ResumeCampaign(ctx, campaignID)
+	return err
+}
+
+// GetCampaignSchedule converts echo context to params.
+func (w *ServerInterfaceWrapper) GetCampaignSchedule(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "campaign_id" -------------
+	var campaignID openapi_types.UUID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "campaign_id", ctx.Param("campaign_id"), &campaignID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter campaign_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetCampaignScheduleParams
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// ------------- Optional query parameter "lead_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "lead_id", ctx.QueryParams(), &params.LeadID, runtime.BindQueryParameterOptions{Type: "string", Format: "uuid"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter lead_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetCampaignSchedule(ctx, campaignID, params)
 	return err
 }
 
@@ -1734,6 +1820,82 @@ func (w *ServerInterfaceWrapper) UpdateMember(ctx echo.Context) error {
 	return err
 }
 
+// ListMessages converts echo context to params.
+func (w *ServerInterfaceWrapper) ListMessages(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListMessagesParams
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// ------------- Optional query parameter "campaign_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "campaign_id", ctx.QueryParams(), &params.CampaignID, runtime.BindQueryParameterOptions{Type: "string", Format: "uuid"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter campaign_id: %s", err))
+	}
+
+	// ------------- Optional query parameter "lead_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "lead_id", ctx.QueryParams(), &params.LeadID, runtime.BindQueryParameterOptions{Type: "string", Format: "uuid"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter lead_id: %s", err))
+	}
+
+	// ------------- Optional query parameter "status" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "status", ctx.QueryParams(), &params.Status, runtime.BindQueryParameterOptions{Type: "array", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter status: %s", err))
+	}
+
+	// ------------- Optional query parameter "step" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "step", ctx.QueryParams(), &params.Step, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter step: %s", err))
+	}
+
+	// ------------- Optional query parameter "blocked_reason" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "blocked_reason", ctx.QueryParams(), &params.BlockedReason, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter blocked_reason: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListMessages(ctx, params)
+	return err
+}
+
+// GetMessage converts echo context to params.
+func (w *ServerInterfaceWrapper) GetMessage(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "message_id" -------------
+	var messageID MessageID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "message_id", ctx.Param("message_id"), &messageID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter message_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetMessage(ctx, messageID)
+	return err
+}
+
 // ListNotifications converts echo context to params.
 func (w *ServerInterfaceWrapper) ListNotifications(ctx echo.Context) error {
 	var err error
@@ -2701,6 +2863,11 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/v1/notifications/:notification_id/unread", wrapper.MarkNotificationUnread, options.OperationMiddlewares["markNotificationUnread"]...)
 	router.GET(options.BaseURL+"/v1/me/notification-preferences", wrapper.GetNotificationPreferences, options.OperationMiddlewares["getNotificationPreferences"]...)
 	router.PATCH(options.BaseURL+"/v1/me/notification-preferences", wrapper.UpdateNotificationPreferences, options.OperationMiddlewares["updateNotificationPreferences"]...)
+	router.GET(options.BaseURL+"/v1/messages", wrapper.ListMessages, options.OperationMiddlewares["listMessages"]...)
+	router.GET(options.BaseURL+"/v1/messages/:message_id", wrapper.GetMessage, options.OperationMiddlewares["getMessage"]...)
+	router.GET(options.BaseURL+"/v1/campaigns/:campaign_id/email-accounts", wrapper.ListCampaignEmailAccounts, options.OperationMiddlewares["listCampaignEmailAccounts"]...)
+	router.PUT(options.BaseURL+"/v1/campaigns/:campaign_id/email-accounts", wrapper.SetCampaignEmailAccounts, options.OperationMiddlewares["setCampaignEmailAccounts"]...)
+	router.GET(options.BaseURL+"/v1/campaigns/:campaign_id/schedule", wrapper.GetCampaignSchedule, options.OperationMiddlewares["getCampaignSchedule"]...)
 
 }
 
@@ -5663,6 +5830,313 @@ func (response CompleteCampaign503ApplicationProblemPlusJSONResponse) VisitCompl
 	return err
 }
 
+type ListCampaignEmailAccountsRequestObject struct {
+	CampaignID openapi_types.UUID `json:"campaign_id"`
+}
+
+type ListCampaignEmailAccountsResponseObject interface {
+	VisitListCampaignEmailAccountsResponse(w http.ResponseWriter) error
+}
+
+type ListCampaignEmailAccounts200JSONResponse CampaignEmailAccountList
+
+func (response ListCampaignEmailAccounts200JSONResponse) VisitListCampaignEmailAccountsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListCampaignEmailAccounts400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListCampaignEmailAccounts400ApplicationProblemPlusJSONResponse) VisitListCampaignEmailAccountsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListCampaignEmailAccounts401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListCampaignEmailAccounts401ApplicationProblemPlusJSONResponse) VisitListCampaignEmailAccountsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListCampaignEmailAccounts404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListCampaignEmailAccounts404ApplicationProblemPlusJSONResponse) VisitListCampaignEmailAccountsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListCampaignEmailAccounts429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ListCampaignEmailAccounts429ApplicationProblemPlusJSONResponse) VisitListCampaignEmailAccountsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListCampaignEmailAccounts500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response ListCampaignEmailAccounts500ApplicationProblemPlusJSONResponse) VisitListCampaignEmailAccountsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListCampaignEmailAccounts503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListCampaignEmailAccounts503ApplicationProblemPlusJSONResponse) VisitListCampaignEmailAccountsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetCampaignEmailAccountsRequestObject struct {
+	CampaignID openapi_types.UUID `json:"campaign_id"`
+	Body       *SetCampaignEmailAccountsJSONRequestBody
+}
+
+type SetCampaignEmailAccountsResponseObject interface {
+	VisitSetCampaignEmailAccountsResponse(w http.ResponseWriter) error
+}
+
+type SetCampaignEmailAccounts200JSONResponse CampaignEmailAccountList
+
+func (response SetCampaignEmailAccounts200JSONResponse) VisitSetCampaignEmailAccountsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetCampaignEmailAccounts400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response SetCampaignEmailAccounts400ApplicationProblemPlusJSONResponse) VisitSetCampaignEmailAccountsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetCampaignEmailAccounts401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response SetCampaignEmailAccounts401ApplicationProblemPlusJSONResponse) VisitSetCampaignEmailAccountsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetCampaignEmailAccounts404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response SetCampaignEmailAccounts404ApplicationProblemPlusJSONResponse) VisitSetCampaignEmailAccountsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetCampaignEmailAccounts409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response SetCampaignEmailAccounts409ApplicationProblemPlusJSONResponse) VisitSetCampaignEmailAccountsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetCampaignEmailAccounts413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response SetCampaignEmailAccounts413ApplicationProblemPlusJSONResponse) VisitSetCampaignEmailAccountsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetCampaignEmailAccounts415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response SetCampaignEmailAccounts415ApplicationProblemPlusJSONResponse) VisitSetCampaignEmailAccountsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetCampaignEmailAccounts422ApplicationProblemPlusJSONResponse struct {
+	ValidationFailedApplicationProblemPlusJSONResponse
+}
+
+func (response SetCampaignEmailAccounts422ApplicationProblemPlusJSONResponse) VisitSetCampaignEmailAccountsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetCampaignEmailAccounts429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response SetCampaignEmailAccounts429ApplicationProblemPlusJSONResponse) VisitSetCampaignEmailAccountsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetCampaignEmailAccounts500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response SetCampaignEmailAccounts500ApplicationProblemPlusJSONResponse) VisitSetCampaignEmailAccountsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetCampaignEmailAccounts503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response SetCampaignEmailAccounts503ApplicationProblemPlusJSONResponse) VisitSetCampaignEmailAccountsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetCampaignGenerationRequestObject struct {
 	CampaignID openapi_types.UUID `json:"campaign_id"`
 }
@@ -6386,6 +6860,144 @@ type ResumeCampaign503ApplicationProblemPlusJSONResponse struct {
 }
 
 func (response ResumeCampaign503ApplicationProblemPlusJSONResponse) VisitResumeCampaignResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCampaignScheduleRequestObject struct {
+	CampaignID openapi_types.UUID `json:"campaign_id"`
+	Params     GetCampaignScheduleParams
+}
+
+type GetCampaignScheduleResponseObject interface {
+	VisitGetCampaignScheduleResponse(w http.ResponseWriter) error
+}
+
+type GetCampaignSchedule200JSONResponse CampaignScheduleList
+
+func (response GetCampaignSchedule200JSONResponse) VisitGetCampaignScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCampaignSchedule400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetCampaignSchedule400ApplicationProblemPlusJSONResponse) VisitGetCampaignScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCampaignSchedule401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetCampaignSchedule401ApplicationProblemPlusJSONResponse) VisitGetCampaignScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCampaignSchedule404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetCampaignSchedule404ApplicationProblemPlusJSONResponse) VisitGetCampaignScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCampaignSchedule422ApplicationProblemPlusJSONResponse struct {
+	ValidationFailedApplicationProblemPlusJSONResponse
+}
+
+func (response GetCampaignSchedule422ApplicationProblemPlusJSONResponse) VisitGetCampaignScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCampaignSchedule429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response GetCampaignSchedule429ApplicationProblemPlusJSONResponse) VisitGetCampaignScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCampaignSchedule500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response GetCampaignSchedule500ApplicationProblemPlusJSONResponse) VisitGetCampaignScheduleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCampaignSchedule503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetCampaignSchedule503ApplicationProblemPlusJSONResponse) VisitGetCampaignScheduleResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
@@ -12509,6 +13121,248 @@ func (response UpdateMember503ApplicationProblemPlusJSONResponse) VisitUpdateMem
 	return err
 }
 
+type ListMessagesRequestObject struct {
+	Params ListMessagesParams
+}
+
+type ListMessagesResponseObject interface {
+	VisitListMessagesResponse(w http.ResponseWriter) error
+}
+
+type ListMessages200JSONResponse MessageList
+
+func (response ListMessages200JSONResponse) VisitListMessagesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListMessages400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListMessages400ApplicationProblemPlusJSONResponse) VisitListMessagesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListMessages401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListMessages401ApplicationProblemPlusJSONResponse) VisitListMessagesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListMessages422ApplicationProblemPlusJSONResponse struct {
+	ValidationFailedApplicationProblemPlusJSONResponse
+}
+
+func (response ListMessages422ApplicationProblemPlusJSONResponse) VisitListMessagesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListMessages429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ListMessages429ApplicationProblemPlusJSONResponse) VisitListMessagesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListMessages500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response ListMessages500ApplicationProblemPlusJSONResponse) VisitListMessagesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListMessages503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListMessages503ApplicationProblemPlusJSONResponse) VisitListMessagesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMessageRequestObject struct {
+	MessageID MessageID `json:"message_id"`
+}
+
+type GetMessageResponseObject interface {
+	VisitGetMessageResponse(w http.ResponseWriter) error
+}
+
+type GetMessage200JSONResponse Message
+
+func (response GetMessage200JSONResponse) VisitGetMessageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMessage400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetMessage400ApplicationProblemPlusJSONResponse) VisitGetMessageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMessage401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetMessage401ApplicationProblemPlusJSONResponse) VisitGetMessageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMessage404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetMessage404ApplicationProblemPlusJSONResponse) VisitGetMessageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMessage429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response GetMessage429ApplicationProblemPlusJSONResponse) VisitGetMessageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMessage500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response GetMessage500ApplicationProblemPlusJSONResponse) VisitGetMessageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMessage503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetMessage503ApplicationProblemPlusJSONResponse) VisitGetMessageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListNotificationsRequestObject struct {
 	Params ListNotificationsParams
 }
@@ -17638,6 +18492,12 @@ type StrictServerInterface interface {
 	// CompleteCampaign Finish the campaign (active or paused → completed)
 	// (POST /v1/campaigns/{campaign_id}/complete)
 	CompleteCampaign(ctx context.Context, request CompleteCampaignRequestObject) (CompleteCampaignResponseObject, error)
+	// ListCampaignEmailAccounts The mailboxes a campaign sends from (inbox rotation)
+	// (GET /v1/campaigns/{campaign_id}/email-accounts)
+	ListCampaignEmailAccounts(ctx context.Context, request ListCampaignEmailAccountsRequestObject) (ListCampaignEmailAccountsResponseObject, error)
+	// SetCampaignEmailAccounts Choose the mailboxes a campaign sends from
+	// (PUT /v1/campaigns/{campaign_id}/email-accounts)
+	SetCampaignEmailAccounts(ctx context.Context, request SetCampaignEmailAccountsRequestObject) (SetCampaignEmailAccountsResponseObject, error)
 	// GetCampaignGeneration Progress of the campaign's latest generation run
 	// (GET /v1/campaigns/{campaign_id}/generation)
 	GetCampaignGeneration(ctx context.Context, request GetCampaignGenerationRequestObject) (GetCampaignGenerationResponseObject, error)
@@ -17653,6 +18513,9 @@ type StrictServerInterface interface {
 	// ResumeCampaign Carry on sending (paused → active)
 	// (POST /v1/campaigns/{campaign_id}/resume)
 	ResumeCampaign(ctx context.Context, request ResumeCampaignRequestObject) (ResumeCampaignResponseObject, error)
+	// GetCampaignSchedule When each step of each lead goes out
+	// (GET /v1/campaigns/{campaign_id}/schedule)
+	GetCampaignSchedule(ctx context.Context, request GetCampaignScheduleRequestObject) (GetCampaignScheduleResponseObject, error)
 	// ListCampaignSequences The campaign's sequences, newest first
 	// (GET /v1/campaigns/{campaign_id}/sequences)
 	ListCampaignSequences(ctx context.Context, request ListCampaignSequencesRequestObject) (ListCampaignSequencesResponseObject, error)
@@ -17779,6 +18642,12 @@ type StrictServerInterface interface {
 	// UpdateMember Change a member's role
 	// (PATCH /v1/members/{user_id})
 	UpdateMember(ctx context.Context, request UpdateMemberRequestObject) (UpdateMemberResponseObject, error)
+	// ListMessages The organisation's messages, newest first
+	// (GET /v1/messages)
+	ListMessages(ctx context.Context, request ListMessagesRequestObject) (ListMessagesResponseObject, error)
+	// GetMessage One message
+	// (GET /v1/messages/{message_id})
+	GetMessage(ctx context.Context, request GetMessageRequestObject) (GetMessageResponseObject, error)
 	// ListNotifications The caller's notifications, unread first, then newest first
 	// (GET /v1/notifications)
 	ListNotifications(ctx context.Context, request ListNotificationsRequestObject) (ListNotificationsResponseObject, error)
@@ -18636,6 +19505,79 @@ func (sh *strictHandler) CompleteCampaign(ctx echo.Context, campaignID openapi_t
 	return nil
 }
 
+// ListCampaignEmailAccounts operation middleware
+func (sh *strictHandler) ListCampaignEmailAccounts(ctx echo.Context, campaignID openapi_types.UUID) error {
+	var request ListCampaignEmailAccountsRequestObject
+
+	request.CampaignID = campaignID
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListCampaignEmailAccounts(ctx.Request().Context(), request.(ListCampaignEmailAccountsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListCampaignEmailAccounts")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListCampaignEmailAccountsResponseObject); ok {
+		return validResponse.VisitListCampaignEmailAccountsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// SetCampaignEmailAccounts operation middleware
+func (sh *strictHandler) SetCampaignEmailAccounts(ctx echo.Context, campaignID openapi_types.UUID) error {
+	var request SetCampaignEmailAccountsRequestObject
+
+	request.CampaignID = campaignID
+
+	var body SetCampaignEmailAccountsJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.SetCampaignEmailAccounts(ctx.Request().Context(), request.(SetCampaignEmailAccountsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SetCampaignEmailAccounts")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(SetCampaignEmailAccountsResponseObject); ok {
+		return validResponse.VisitSetCampaignEmailAccountsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // GetCampaignGeneration operation middleware
 func (sh *strictHandler) GetCampaignGeneration(ctx echo.Context, campaignID openapi_types.UUID) error {
 	var request GetCampaignGenerationRequestObject
@@ -18781,6 +19723,32 @@ func (sh *strictHandler) ResumeCampaign(ctx echo.Context, campaignID openapi_typ
 		return err
 	} else if validResponse, ok := response.(ResumeCampaignResponseObject); ok {
 		return validResponse.VisitResumeCampaignResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetCampaignSchedule operation middleware
+func (sh *strictHandler) GetCampaignSchedule(ctx echo.Context, campaignID openapi_types.UUID, params GetCampaignScheduleParams) error {
+	var request GetCampaignScheduleRequestObject
+
+	request.CampaignID = campaignID
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetCampaignSchedule(ctx.Request().Context(), request.(GetCampaignScheduleRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetCampaignSchedule")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetCampaignScheduleResponseObject); ok {
+		return validResponse.VisitGetCampaignScheduleResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -20204,6 +21172,56 @@ func (sh *strictHandler) UpdateMember(ctx echo.Context, userID UserID) error {
 	return nil
 }
 
+// ListMessages operation middleware
+func (sh *strictHandler) ListMessages(ctx echo.Context, params ListMessagesParams) error {
+	var request ListMessagesRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListMessages(ctx.Request().Context(), request.(ListMessagesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListMessages")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListMessagesResponseObject); ok {
+		return validResponse.VisitListMessagesResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetMessage operation middleware
+func (sh *strictHandler) GetMessage(ctx echo.Context, messageID MessageID) error {
+	var request GetMessageRequestObject
+
+	request.MessageID = messageID
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetMessage(ctx.Request().Context(), request.(GetMessageRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetMessage")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetMessageResponseObject); ok {
+		return validResponse.VisitGetMessageResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // ListNotifications operation middleware
 func (sh *strictHandler) ListNotifications(ctx echo.Context, params ListNotificationsParams) error {
 	var request ListNotificationsRequestObject
@@ -21348,618 +22366,662 @@ func (sh *strictHandler) TestWebhookEndpoint(ctx echo.Context, endpointID Endpoi
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L3rcts4tj/6Kij9/1WRelPyJUlPt127TrnTSY9ncju2M5m9W/mLEAlJGFMAmwCtaPqkaj6c2uf7foh5",
-	"sH6SU1gLIEGK1M12kp7tL4klkbguLKzrb/3aieQ8lYIJrTonv3ZSmtE50yyDT2cp/zNbnsfmby46J52U",
-	"6lkn6Ag6Z52TDk356JotRzzuBJ2M/ZLzjMWdE53lLOioaMbm1Lw5kdmc6s5JJ8/hSb1MzdtKZ1xMO58+",
-	"BZ1neaZkZp6NmYoynmouTXdXM0ZCwT7qUQRPhEROiJ4xkmbshstckZRO2aAT4Oh+yVm2LIeH73T8oczp",
-	"x5dMTPWsc3J8eNg0lOdzypOzKJK50K0TZ+ahEcWnbj/95yJOJV/Xn33gDrq6Yev6Mb/evpPzmM1TqZmI",
-	"ln9my9VtfUWvmSKUZExnS9xSrojpkSlNFJ2wU6IYg50+e3tOvLeLvZ4xGrOsHLrXZ9902rbrT58GnTkX",
-	"7vNR4/jFDdesdZU4/Hz7ZXrJ51yvrs5bOmVE8b+zgBz1jw4PSTdmE5onmhwf9tpoPYG2/P7tS4bQA7MC",
-	"fJ7POydHhurnXNhPxbC40GzKMhjXa6n5hEfUjKd1EYT30O2X4s1ZrmdvM3nDzaY295i6n9d19b8zNumc",
-	"dP7XQcnWDvBXdQBHu9qT6fudYlnrNHPFsttO75N5WaVSKAZc9QcaXyCtm0+RFJoJ+JOmaWKX9CDN5Dhh",
-	"83/7mzJE8euWU3yLb2Gn9UOXmIGyuDho3TGNyZ8u37wOiPkL2SX+XVwDvUHH8GcpJgmPPut4De93I41s",
-	"/4osuJ4BX4jyLGNCE6WpZqQrM0IF4SUTINdsiYN/IbMxj2MmPvfoI5okLHukSCYTRuZ0SYTUJJbA7mBo",
-	"50KzTNDkc47sUs6ZnnExJRPKExYTKYjMM6J4zE5JaJd8xOPQLKcwp5wpwjXh+Fwip2pAXktsY0EViWZU",
-	"TFkMM3ot9QuZi/hzzui1JCqPDFmYEXGB9OEWX2ZTKriieHt8Cjpv6TKRNL6S8iXNpuxzU8VYxkvCFUlM",
-	"5xnRM4oDViy7YRmhUcRSrUj31dlfRz+8+fE/Rj/8x9Xzy4AckVf8BzJeEsvYkbivpHxFxdLyE/U5J3Nh",
-	"Dh7cOyw+tXc5nWiWkfDCfOifmQ8hUSySIlbm5sJLG0bpPVIdzcqFBDxa0FzPZMb/zj4rab3iSnExDQj7",
-	"mBrmT2RGFpkUUxJlDE4HTfAovxP0hvKEjpPPSlFnJGYpEzGwvC4cA6qAnsxlRzKW0GXPnvRTw3/qpzYg",
-	"sG9TyoWdh8rTVGaaxa9YzOkVbMeXOSKGXXJB3l296H9nVt5+pmRuRkYMpcBUZcoyGI47PQEJ/UGawYUk",
-	"FwlThpOVoiZ0lHClFZF6xjJFumXTipiR08zwEsX6XCgmFNf8hiX2ZvkLTXgMXbyABf5S67RgSdK3l/s4",
-	"12ScMXoNAnaeGJ7OskxmKiSKLhVZzHg0G4DkY7sBTQ8WDgVfTzihccxNhzR5m5lV1tyIMBOaKBYYgaz4",
-	"6tfOJE+SEUpNdYn2hbmdiWALYlUmwwvqqthaoTzopFSphczi1dbPoGX3O+lSTRJGlSZHh4bIMxoZdbZH",
-	"JvVRBIamDP2wj1xpcy7sD49U0dweI9XyGmWNnd775EuYP9tGvGl/KN6Q47+xSJueUD0Htb2yFVHGqGbx",
-	"iOqKeBpTzfqaz1mnYdQ83kKUDToJVXqUq/WNizyxjBBF5ZVWHJms7nLGJvxjsyFgwjMjChY76mwBikUZ",
-	"0wHRkmQsklPBFSMcaGyl/YzdyOtbDb62T7BKMJ1i8IG//u3b9gwe2vGQuYXzSOtoV9KCNjaNC6iBJsmb",
-	"Sefk5/VMylLhp6BOhrgxq5t5OZMLQaSIQM0XsREuqWFXY0YzIxIZ2h90Ns3DNr86kw/FXF5yZGPVccVU",
-	"A+flms3VJhZczM71QrOMwmfPLgVbsxPdwBiqbTRvidF6afJKxg189f2MaiIYi83ipSxTUpAuHImURY8U",
-	"obmWKU+kYYg3LFG9AdyLmbxhI5ok4VDA006gPClbsU+hJJEwGsMtSaiICbth2XIolLkkRMS8Js0j4cZG",
-	"TodiyoS5sFlMXCvmGaqB66L0jrcoSbjQxFzBtq2YUDUUesaW8O0i41ozMSAh3D7FfMMTT9QxFz7yfhxX",
-	"ywBMe0rzJCn7kiJZksWMiZUxDcWEi9hIKAQuV7PsEtgOGScyulbQbwALRu0eDsxOmS7pUg2Fkr3B0HB4",
-	"JvK5oQhvYzpBx1/TTtCpTs8jlZK1neV6dsmU4ihgVEneyEVKjYqraeVtlG/ViIuG84oCPMmF5gksBTaH",
-	"B9WKxso7sIXsHnRQ+/o71XZY647aG/9ZOC+TjKnZmlEbxXpTqxfmGXctj7QVZ92q/wAsp3FBc4WqybrG",
-	"3ylrRPLPdmWx69OoDKSy7rbH2prZSTYxhx9yxQVT6pkhzI+b5bUG5gEW1nM4R0wRKciYzWgyIXIy6NTv",
-	"HiMFj5TOY/u5YJ9VOeewYSnn9OM5Pn18uMpIQcwWy1HD5Xbc2Fyk62bdp43PcRHnSmfLrRq9ZstRSrkY",
-	"gaW9dYZP95hgKpWmyYjGccaUapZuzEUI9gp8mNiHB8T8mNAFWVBh1BTBjAoETNjoJ3OWRZwmBDwSpPvs",
-	"7HX/8u3Zq4A8O7t82TtdZabRjBn2xJGZK/M9vKtIRLNsaQ09esZ4RiZSapYNyFmiJLT066/VqXz6RNKE",
-	"Rmwmk5hlNVm5eaVwntvvtX1ec51s94Km2ZTpETV0KiK2HYFqKRrlqpUHb2iSs5E5GFJxx9Q2tf+p4fA+",
-	"o/OU8mkDrzaKuWCJ2lpEcU09wxebZBXzVsL0LcX2ffSKCqX/urmPbfWQZD6KSr63bnnqbHKd/qGYNorg",
-	"1kt+6Z4378o8i9jWb+LTxXtmNhM+bWfiuF51Hs4yVohXYLBgZJLJeeCsQNi4FRK5Jl1K1IwZdYkSxWgW",
-	"zXrexV2Sp9I0K7e6ps6DIkYjzW+o88ntR1BKU739WsPD9q18p9dyeE+zeZpQ9Nw10NjG0eZpvCP5r1EW",
-	"/SUtaKdODEHJDKrD9yi1ehaK1XGLW9nKGiOonOjK/D6s4ViOzXhSFNwgnaCzmFGtaJqaXueqUaoqWtlH",
-	"/fVZY5Umf7Qu0vBnGMuHEByle3LP8jZ/DKq1/XBU46tBJxf8l5zZnw3VrDK86oV4eG+sbEcj1b6M7lyk",
-	"uf5s3G5OP/pfPj1sIMvaqa7bBtVSaTYn7inD99J8nPAIRCmZ4X8TspR5RuSiysxa/dUr9pRiQdadnDsw",
-	"RxRiwxcySKxcfKuqplV3R3Nrs1hvXfHsG3B4ErocjZleMCZGSrNUjWK6bDjwbwQz+jwxzwTEPGOdT3Dr",
-	"GZbn7IPmanykCk3/lAgjPZOYGeanuJhWWEURKfH426depMRhk3Jb3wAjqxbD3Wo73zN2HdNla2MLLmK5",
-	"GDF0qK4ljERG11fmFqq9C2ux49u4UqPEMpAVg4DZF1h9s7ZW7HfxJevDS8x1JNORFKOMpcmy6cTCD8Q8",
-	"ppr2zxNXxlImjOJZ4HP2dyvE1xoU5Pzs9RkxTxDzSEDYYDogz3NDtgc/sCzhW1kbq4uyhlbrc/RG17Q1",
-	"q1vtU1JQO1DbHEpk0ruZA9y75JotFdGSKKZRfZSCKZKwiSYy1+SasdSqh6ALka4UBMWIAB/3/O2PlOet",
-	"Dj4Xo9jrLJd3viXhlkv/tse87OcPu8sWXxVPuM2Zv5cD7IlA3z7ZSQm/LIQZJ9FG6qYTdKZSThM2Ao0J",
-	"JG0urlkMtjqayiSR5TNzmioYg8gpGHDXGmurOs3KlJ/JXGgWgypno1nw+UfKanpUxGTOlKJTptBEnTEa",
-	"BwQNNUtCkwVcidOMsSJoar56CMcyFxFrGMIr1zgY5vGxuCIccaG/fdJo9EWD0khZP3i14edobYJmDVc5",
-	"ASNUQGKW8BuWsTiwUzHEwjHkYrfuYYVGdEG54Wgjx2dWh/ISllJIXZj8t+wBjT83bIRjVG1NRwlVik/M",
-	"LMzbGVPazE9mJJLihhm1bMsebUejjEWM37C4rUdYVrtyWzZduECaDZOwmo9Ig8tk1/ZHbpWbXAyFG8Y+",
-	"E5DxsnQlGRpY1k9C5QLZfTCb6aMclU8jZMn0tr3N207B5avL8vwWZ2HLZrXUNBnBxrTRQREFh6u1ZcNO",
-	"f28Z9Hvz81ma7jvylRiHchpVplEfibeSDUeh4TwGBWNrZwc+5TdS6XpqWSuIFRaqhvPEJyxaRgk7IXFG",
-	"J5r89l//jcY0Rn77//5fktJcsRi+LYw1+EwWzcx8Sdc+PaeGzytZPEdinrFIQ3hS6ViEXsyNBG9BTInp",
-	"wTcGmV9t62uvq3dgIdooWc658L89Cu7Bwv1go/nXsdG4n43akSsGF6TIkwTc9kIK1mSUWW/eCDof+1PZ",
-	"t1+6Zwev7R8/y5QJmnJww6rBu3fnP37w3+nzeSpRRIZ8gJPOlOtZPh5Ecn4gacr7kYzZlImDYhif/NfV",
-	"NU/7MsU164NHkWWW/BoF0ULWXlmeP/7x5NWrgBw/6c9kDj62lGrNMvPb/+n+fHj04efD/vcf/p/jnw/7",
-	"jz/0Tn4+7D/Fr/53k+MExK+K/doZbz3qfHxcpc7HbQ3ZRKkGJ5YUgkWQHLKduR6ae1a8VVrt93E62eSA",
-	"UUx5shxFNG2JnTEcdMzQC6plTJcnaHHgc47RgRAxGucZRpJk836eNsc5YE+gYyUurafhKa5So7c6hrDR",
-	"5WATzUrH8b7+Mj6n6Wgm0f642QlnnnYHYHUa8LNO1FaaO2zs1ctLp7lzNbI3UaMeCAGGEFOz1UjhcQ1y",
-	"9a1cm3P6cdS0h6v3t0tDeqTIjGYxsWpwS/gLzfVsZA9Dk+D7fsb0jGUE0pIwoMaFIsnM3PVorFQzuRC9",
-	"ZtMX9oFRJS6c5DZL4UJOR4rp9gHTMuKWqx1Gm3pJXhvJpszTAvuFHsEhbRLU3QEOnORbM0MVxoNBi6Cu",
-	"dzge8HT78YCf9z0euzsZMW5oa5Zi2FiebjUsy93f4xuN3swqg6pxuMDP2SuX2F/A+mr5nMrnQ3Wm4026",
-	"RrGrh671iDSw7RZO0HSlVEiyWFefwQUN12CFw63wr908sv4m7eVP3czxnF/16eEpMRemVNomYOPG+uxv",
-	"vYG1fvdtDORZuft2FFAqV14lBfjxRtG7cgE2r8j33z8mXUqiXGk5d5kDEDLaq3hEvn369PHTTQbSW92o",
-	"fmpEJYDp+Mn6iQYdCPx7I5JloRr5/LkwhsIcDcFTEY/lx0YdscJCd1zuCkNtIcDv/nB3y307Du1x2zUk",
-	"edTKe0dMGA4dt0/W7EXT9VnjwB53rR6WTcziDhzRFfH/Czmj/TGAAHXp/Bo1T5PLHRzlWbI2/HmXWxcy",
-	"jxtaq0cDVzp3r1W63DS3K6b0BVOQzd8Q2e00sF22S143i9/gSduLCMwgLzVLV4mhtiDyuuP6CYrhb7ME",
-	"0Poq1TJtNdoGBW9G05QJFoNYmCaUC2I4pWpMDmpOXgNeYe/xgMAnNkuk/RM8aTpR9qPZ7IAANy9egU+J",
-	"nHJh/1YsYZH+7R//bBpE88Y0h5zAStr5b1rAOzLdNUkMd3zv39m9/Rmv4A1K7Z3e0Hd20f5e78yGw7GW",
-	"9N8XGk/dRoXm7wY9P8sZJKihUvlIkYimZEYVyRiNZiwuzUTNWm6jlvojXSqiODQ7YySj85TY4EzSPSRS",
-	"QG4ypjnGdNlrVlXXLEQZ6ynFuhzKmC5dcJQZxFY6c+VO3DlN0g26MkJcptIN0c7DVuyCK5MLUyZiLqbh",
-	"iQ3vQp3KLrdZV2dNd4nvpyQsVMTQ2v2o0W6YwkQ0eAT0tPCEcO3gMrphqcDZlOqZXPROSRhzBbM0reWZ",
-	"YDGRk4nvibFjLPVCWBGnCrrXG6XrBuwaT0CfWhOuzHUi5XV7C9u8HGwn71eO+Op+uIsxPCF2suUVrNlH",
-	"DcFCglxenV1cXb28JF1HLhB7lEcRY7FZVGzCPFEEQyARj5eake7lq6u3l+TJt08Dcv7q7O2lUcvMa0IK",
-	"BlmA8Go3kRFNcGsRZ0OVqoNbBzdic+rgX9NG89RvGt2jbwQjgKB1Alg0ms3NKQt/en5FDm6ODuAnFRIq",
-	"wLmtGbg3zB8YODWW8XIo5IRQsmDjmZTXLiZiiZmCzdL69tkChgHgwXLZAWdvz0nGLLFy7eU6whkpxKdT",
-	"PEHA3AlXLizMupg1TeQ0Z8QweEy1NN+bVVtNLaj6Zf6mpBhc0IUNNint2bWB8znryyxmYGN89+78x5s/",
-	"9E7R92m6Cu169XkMCHFmsHbpeC1Moc0+jsPbNzPAvu2SCxsE0bDoIMR1OiFhwmgcBiREX5P5y7nrw9/+",
-	"8U/M5C1XFzhNajjbMmW9RgHWMGyl6bzR3dG8s6T77upZrzWDY7ULO8W1l78h9Ktlyl6bG7/RbGizH8sB",
-	"V9fQ348AKb3xbjAd3YUuC+f5SymxbrWaVJuKm7qBrGziJoBYmHYGnc3UuSoUephxK2mJeOYNHzPzCQNC",
-	"SbGCBXRfLKN8br7ohi8tUT/zSLmFWm9NSlVasZ/sbKrMb+3C3xUFwSZu0n7XE3Mx1aYoSNhhRL2x0lvJ",
-	"HboOLxFvGaLptHK5QaC2tS3bmJiBtS67jzFzsSDIkLzH3RdevIj9CoUi7xEqIpbgV0XwUdlQ8VXZd/EV",
-	"GshHVjzzfylH5iIFvCaLr8omi6/KF1Wephlmx3vv+t+Wz87ZfMyyAY1j/2PZvP0iY/NamNCgCJLzvyxf",
-	"LL5qCDEaZOxvTiK0zcBY/RCdKpAAjATuzYEhwzhPqt9htJT7WGyU+8LGVBbEIFQ+NgQ3rq59GSxU7KY3",
-	"pAoQqrew1e/LFah+Xy65vcAHRkJrF7nM6bjEUa5jiqX85HBTSTE3RbQckDPv5JiuwNcffhOC8IK51U58",
-	"cQfoG7dQD4fo4RD9Tg/RC86S+LmLragbQ+Jm6WBiXlo9aX+6fPOa2MAmwoVGSdwCq9kI/QOncx+46P5G",
-	"QcAu5mZTOg6lfKHpGkUIs2YElPRLJMAzF3B1J06HbcN9YBXi0Xi5lz6zC65KGd61auZwi94pkLcKx0eT",
-	"maM1wMChoHjZzRU3/gbALaSJvTzkxe5ttHb667YdcBau4IeghGq2XHHVfDZvM/H7U9sBs8ueklXMLtwx",
-	"5yereydvWCJTEPSlSJYBSfg1IyHEVYSn1iYqrjEqfEEVYFBiHkI7St76Pkj35fOzH9+ev3xzNXr++i//",
-	"Hpe/99Boh6Q+FNBggDiOC64YoWPDvQfkXFurrfKeZ9j6eDkUZpCQOINz52JKStyqJZELVJwdIAuYYjbm",
-	"Fn0o9uYOtItit76Igmo0urY031vy06KR8bJZ/cwVy8hiJsvkC5cReooRwmCxogIsWddmt9D45G55ksqE",
-	"R0sS87hAewQkMpplEEvfmPizLZt0t/m+ZqOI6+VWMVsWIWnLZ3NhMY/u5T5D4/AI7mK1yQC5QkwFP60l",
-	"rcgFy/oRVSxA652cUy4IF+Ts8tn5Oeme//j6DBTazSGzIuPRbI6xWptNpCsjBOvy9hG6FdjTva/ram7U",
-	"ql/nb3JcQiBtFxQbSaFpdFuJB5raejFcfqS7PzbHms4aUz6fD46+fbLVbttUt1vNsUyT2AqwZvsnN0e9",
-	"G97qAdR4ObCb0Wg8XeNW098n4nTBxopvuRIFKMze29wkF/q8t5QSkZ4qQDTeefbJ2T+5JYP1T1qNnMtJ",
-	"W8ZdhvI4lltJ9K/yyVW+5MmyvJJ05t+s1SvSwwmq737lJDRxgN0iSw1d/pAn1zuCCDz/SCOdLB2mSshj",
-	"9HeRcMITzbKwAQUgcpacGhCm9YgWHxTTZQztXN6wkZYjRwUIx1D1Ibfe09Ux15tCqRJR5IpMpAMUJm1C",
-	"UnNa5ba3Pi7FNpzhBT4J90g1KGvjjeLDGRxuBDTYmVetIF62WtkdJbXFrzlLVWs+MyPYuvPbmy2xNo/m",
-	"AIk51dFsfYsYgWUanchctLSjrnmatrdDiaEcBMZYOBy2JVmYv7olCZGZTLBXnjkdojGyo7akbhZBp7Tl",
-	"uRG1rfN+mFrrDsdZQerO5eDHiJxaHetk05lolXw3Q32Wkq8fN9TybCH5VmdxfvmGPD769tv+EaFJOqP9",
-	"Y895nLGpIQS4OYjIjf6NZWZkrsHZBY2SSMYMEnMyoz6sAE4c31ZSrnt7lqjJIsiKCsg1S8FtP+U3FXDs",
-	"BtHaT2c9Om7kQL6Iuzkgb13m/pmlgJbcfDI36xaziMdMDcgZal9QxKGgrFzELCMe/rE54j4AMqnAVDdB",
-	"Ots2qjDJwL258InTaBcYc1UiDQwg3Bqw4zPLH7B4jIuSsA9mzaFeFdF8I41W5OmNK1+XpzcDmRYC9Xow",
-	"FMNrpo0elNWz4k4IF1g7YsejUsSUwM7PKIBmh/bZECoJ2fSxWm7rz2f9/6T9v3/49fhTYyar4YYjPhlx",
-	"MYKjUgoDK5O6YJNcMdJ9cvg9WXm8B0MHUYnQxIx5CQQq8ACuY4DNFFHqE5vRbZ0+sdWTt9EnartcA9Rx",
-	"hWPWYeo0A+J6msBm6vRVgd3ReszkfiyivbczdILxatXM6ZNKXWCrPrmlBt+OKFvs2/bYoPadpmveIW+0",
-	"Y7U8UgU8R0BkEjOlbcRc1yVwPT087J0SNk/10oK6KzTZYyUUtTV2plldL3ZrFSgL3XKbV9ll1ykb4l+d",
-	"2qEHPY9TMc9B3mk15sUP597a8uKHAW+Iu0fN0x9rtYXVHas14OkrxeJ4m9pcy8JTBXZTxxBuROlHiqDS",
-	"oYzck1ipzUrByjq8HZRfs5m32Sy1wQC6TkLbgdE7xXWSyfkOdkr7lpbbv/PLPigd+yhPjbztvMScWCeh",
-	"725mNqu+1QhxBM/w+X39nc6/XI/MWBLqYqgxzgEwHlO897fRmtlovNSsqv+2YxnBC9ubcbnganZLS9qW",
-	"p2BO09T82XqYf90Aow4H27ZCjGSaGekavVu4slDgDTcPBLRmjO/tBSiX9W/lJLWroISQBqi+rhOamh2P",
-	"ZrozrVNF3l28tLdAwggEHi5EImnssPK6lPwEeHzkEjD70B9Jserbs8u/EPYR1ufdxcveaYkxQwXJU9PO",
-	"YEvU8uy2dvVVr/kvOcvRU54L4bIEyiCRIvSkDA76sIehtH3PPXukI1D/EFVOYGW7CgZTpjJUTI0V/HH/",
-	"nH1YywefySSfN5RHaIlHsZol/Eq6DJ26paIbkELzCkhh+Q2ItS8EpFDjAtRvAuKE1YD4alhArMQbkIjr",
-	"ZYAFaAOn/ATECd29wCYrD4b54eHj6Jot4Q8P3ghUI3cqylGBYJMmUIlDS28SYEot5lFqVnAarGaF8pHM",
-	"MJkFnotgJbEYEZ8KQOoo3eRdiitnViLXUOp1O0ebrcC9uhPK1WVyeUVmfIPmMJWYNVR7e2tra7j3M7kI",
-	"8HwftpjqCo2r2hDNtTwhlFwLuRAEB3xqt+WE5AK+t7YVLlxyORpsTgvOemLraSK/BQPMKYlzLO7ITqCS",
-	"QiRFbBfaWiaQEh2fNG+zuLUrkMXBjIaDtCkyHscsrOO5ln6KjhtkJ+gUQwKHSKqXW3AI2ICgrKbuQqzW",
-	"oJmvCAqrsQE46VGasWYgwQu5UGSBFbOgiqpe2jPrTKQBYYliFVNDzzPMewYdz6uviMy14rE5KEvvEbcJ",
-	"M5a02HqLpVOGMxp6bRl0xlJGsVakIIxmCWeZoc9HqpjJCVw2tdnIzJJFJheFyQSK+WhVmWWLNrOFjcMM",
-	"zxIMGbOI5ooV5X9opA1XsUddTra7tLsAHNt6ZfTaxqoA2bQVFBUvh7aXb2jSZIlGkjHjoYYvwFNuec3q",
-	"WqZt/TM45eYuMrlQI8Uao4+ohh1SZEZFbCRVJcmEtmyKC3xlbcOVtrJzGSAL6tgW1v9yjN56NpJpsHLa",
-	"ykWsDLGJiNYf7xeZnL+7eLmj0nkmnBBqScqIXXBDUW32rhDkAl96Q3TXoVjI7JplgzIVCjKmwIVoGXBI",
-	"FlwAb4bWf8mN8lrUq1eQQQerbq4+SLVqyp5b6/W48mzZHnOZSriQTwGS0EYejZ0F4jNI/a9WJP6uvS1+",
-	"+6//xqukTeaA+HZzkEOHluL37Fsc91IPzlTTXpD6TpAuGpC5NnuoYCItMGGteoChpEfKLLxMcs18coKY",
-	"4yYFYCi6GXMyiZY1ZaBH1IxmVlEyNwfurgSJCojStDEgbzN+A6JeImU6ptE1imNcXPcxvdRyI1tLMgOb",
-	"czwUhZiGtO3SYS1Zso/UCPmdkw7M5OTgIJaRGiCqOMBNqtScb8QgP4gPjs7Gzw5YzPX/mvL43w8rpJfx",
-	"erniJ99tEgHMSq/nA3cQweiZN75gFCOO4G3GbjhbNIXAG/FN7TEpq6s0TC1mWCG/iqck55ChpticRzKB",
-	"VHhNx42xC0xEMrZ8Y/U0xExDvgNxj50ShPhX/aPjp8fmzgcnDCq5S+TDEJ5ry6tjbfXuSyPT9I8IF1GS",
-	"xyyu5I7letL/rhPg//0xiJ3m76Nv4f7BP8cQduP13Tgb5FejhDc5JV5yUWS2WcZWSv5HpGvOwXycQJAx",
-	"U2TMJjKDkquecaFFJrHOvXWgCEeHJHbX/04GcCSBC+ihiQRygcJ/A7QrTNKiaE94khjZxVdjG7UFEHL8",
-	"6RYjbUmxbMlELCjLp9LqFgXFmfCmUa7mpnOGxetbU01qcThcKS6mI9tjQNhHndHyo5ZyNKdiWX5jxZyR",
-	"VfaFdBFP5U+5nnwXGGV7VNQND9ClPjLtJRKm32AxdbaHBkMUUmYkRcQygBYCBg+yvLpdfkuEyIbr0ltW",
-	"CK7ZPqJuIWZAlhCIFLBQRSlBZ1qUeRITxQAHcG7UtlQvbZhCUSamuajgmmNfRNCAgoQeenfym490iuS1",
-	"D7t2lNlwWDO6qDS425Gyh6aI+TOteSNt29A7umC/5NX6qqTxRqz3xrXcx72wpY0doDnvxkDb8BM6KZs0",
-	"QlyUnVeax2WtR4uO1imb84s62nltzHnyHE6e5CHYwnM9Yg0AGyRahpCCquiqlQAOih5VviizHusJj66q",
-	"SePlb4Z0VxUE1qlvr+RNWRSVQGYiV1WL0b8uuvz9x9bdX9TbBYNq0gqc1BWZ54sGvP3Lx3ydQb2YMoL0",
-	"BJQGVQv0AsM3gXt6Q0zXjnFcX2O41FcV98SFfsFFsxb4RhgFBqN3HCqIX+9dCkIhXOaE5CJjSiY3LPar",
-	"tqtgKFCGG8uYMxUQe+0QLPUWkMtXl0Sx6dwsXUCKIkDuZ5XS+VCks4wq87ahXxWQiKZc00QFhBIr2tsa",
-	"9wQ9b9U690RmQyFT3Ze5BohOLqYDciYcAhsZJzK6LuNKG216jXrFpTYMlChBr9kIM8zAUBSWyzHyliMM",
-	"SGgXoFAR4DsoQISLEDaK+a2OyUqqvJbgWDRqq1UhlBvQAYCiHhwe2P7DHbUJc7HfsMyy/6I2s/XJLmhm",
-	"3cpcTGQzhHNj9BXAAGmWPlJrXBT1apkowDhvklVsiuFt0HGS+a4gBXeqYiXzJpi8cc4TjaX/hJ5lMuVR",
-	"J+jATc8BbmLOBQddmqWKsWvzXSZ/aZaEyi7OzWY0ID9BrDNgbSZrMgvXMjdvHuaWSKg2Us7omi23DXWr",
-	"DqPWRsvarasMzM2L6+tKrDihbGkJrhWkYl+zZbPF2O1PM5hncWPJycRoaQQe73NRItlToRYsU82tRzOp",
-	"mjxGL4y8ShYztKvVho4Xoyb4MoBIAuhhrpi1LLsFdcHtGOmOBqliYBj8niZyCWnxplVq1mEoJjKzjlI7",
-	"+x7YpCcySeRCFYh+UNIV00gq6es+YGmd4NYWPnGjhacbuRTs80pVTZlNPSpaB7G4ZhzwE4ToK7OSjd1v",
-	"W2Wkfkbs3w2GwucQJOkesFnK/jLAyi88Ki72ttgw0DgQMnY7pb7GJhr0e83mKcuozjNW1XVlPk7WKLrI",
-	"yfdL/2xHobenxG3fKgPxWUCFSAKPv5a7sIHFbKlMNnKh1bpvm5W+VSzmgkzr8uLmzOf9KLS237U46f7x",
-	"KTlzt5PFs1BF3Y6jKsyjo5ACBvq4WsJjA+W0UUHLnq3DsPdY9ypnKuJJN6wSigygbmkmouWoYsDz8wNb",
-	"79Q2UPw996pe7bjl/ADkrneI3FkpD4Q3o5bVfddsfNvNhGibuZCLJk7TGH3djOyy5WNGPdh2UFf49Aoi",
-	"VAbeKAiJstZK2+66hTIzbIiyTpJtY4ttYCaXAosKbfuehQXfuDZA89s2uoaeU4uA1vhrmsl5qnebgH8S",
-	"NtmOl81kXQ4qsGtezLc+pqaFXrevVwVJff6t3WnLdl/6lTySu1k4OeXiAjHb7hUYS2bTRlPte4gHsXaL",
-	"XIFw6YvQCtDA+RRDQSXpWoHixMsF+pvkwnpCN7oFWgoxbM7zaATk8tprWt1XrFUH2rRwZyn/M1uiZgvW",
-	"txlPW4XSis7hFpKMWSLFFBawa77wEM+3ug5eFR1f5vM5zZZNlwJ2/feCyaxr8I3/LBwCLiKe0qRAJi4C",
-	"DhRwDLdWH26JUAfNbXj2nWqUaSojrE3XDqJ550FGWtn9dizA9TBCSOI7+cl2XaDtUrjqsUP2xRKAxQdV",
-	"sZB95eDbl+oOPKB2zb+QDxR730sh2X6nVoJE15Kff3RXlrZkyBt55t7js32sOSevpeYTHhXsowkapjkl",
-	"6H0RL0DTlGh6bfOfgPV1KUmpnrn0AZqm22U0jDNJ44iqBvPUCxtmvpjJpGblyahV+amogAckUrBTDL8C",
-	"vwXWSeVJ4j31CIxaLSan26b93Z93natRZlEBGyr4MhrvO2bPjrsF9Be9XQ5W4cHbC5rep11Efl9b6AAR",
-	"pdz86mlZbs0Cn+h9gizXvJz4xhgAf4h3wGErp/UL8Vl/DG8zNmEZExFrkPnHmVyY2ynN1awhwyhXMyK8",
-	"tkBOmi+Jfa2tqhNPlqOYT1kTi7hkIiZzZErwJMEnm9tCEGeMuGiKS2RJYhqjY5lrYh8j4yXmlbSkUM7V",
-	"Hg1evrpsbs45LXdtU4rCR7hFDcvqOjT0Wp1XbROC6j7vQDF3FIhSJ7PNRLMFKWzc2u02a5s6af7qXDAa",
-	"nyVJm5VuTrPrpijW19VjhLE2hjDgebgAN1UHXsG+gp427eZVTW0Ae9soYxHjiKSXQh7hDRuhJc4FLvnc",
-	"10+xVVFGUwxB9fDiHZrQCA3lHoT8qICQr9GkWirN5o16y5ts6jvIdqnVbE3pO6BcIRJPF7zLP/3QKxF8",
-	"qEMKwQgPmZVefTTvFhmcLeg+Nq48aI4EcY/aUkxyIUgXQ54UeEmK5119BtUbEASSwgZzoZg+hXgByLOD",
-	"8ARcRMOno4RR50jZEI3kVs2FvI0S+7BX/vDocGPtQybiUUyX2webvmfsOsZrsYTi+8M6HL6gkwv+S87s",
-	"z67Yo+kZw+pHTGz0+T5LZHR9ZeSf2rvKVcbd+u128KAzQer4QUBi68CDtgx1eVOzJ9T9BIoLphTEebOP",
-	"G+fzg33+mX38foXidggg78BvMJAUvMG8luTT5va8EiijdXGq/nOaV8MZJhmzBfoh00OzLM24anbG3tpF",
-	"WAE3MtMKVvfSW6emoTdPezdUU5+67ur+vz1JtkUGbsKd2Yeqms7cW88mWjvo2rBpzI0p8idUnevWx9oU",
-	"AOf6uGCK6WdSTHg23/H+80236+ZbTMcvMnAbWy82ssHWW5ng/VvUt64P0TQuFq+ror1BTWuvNm3z6ly5",
-	"gB1Shs0rmHylJckwSHAis1OLTIXJUFwRF/K8ClN1y5jn411inpuf3S7qeZtg0XpMNMXsaFuOSRGqSPjr",
-	"r815vp8+hQ35vUeN+b1N4dNQkPm24dNt0dHH9xsd/XTr4Oint4stbg79beq+kd2WaXG1nX7xjHz/5Okf",
-	"iM0XInjW1GC3QNc5jWZcsL6Rz+EL87SV0CApDq6/0aS9NEsrL/C9nFtJwV7BqQZ7ERdKUwsP2GDdA15l",
-	"DYmb03M8aX2zXa8eofvu4pwIOgf1AiPdYANqJWzb7oeqia+UTDDUdA3HvGCTjKnZftdFhi+P7uSOqzbW",
-	"OFbrBShC+RYCnXTxHGJUbOWiJvHxEqtIt6eI7SGTxzxjK8jxMtdGw8cEJvzrQ1tFLlc/bVsviAt/aUlp",
-	"Xsvzt80mDNrTTfFiMbwftOSuXcz++Y8BORf9C5Ymy/6VDMhFYeEKyEuudP9dmaK1+k3/rVQ6IL/945+9",
-	"gDAazRAEwWjtNqOTCwKVlxszcLauRoYWGIvFuK0XwG7N5lS9MutudYGtTL66sOaXA6xHPpbx0o+8NT+R",
-	"lCKECSXzPNEcPtqBtdSzlbfIHOUrhf1s7eOCzoNKsFOZGugtVnWl7eRLCt3oL6ge1DvwGNRO/hfyGdhR",
-	"wBnZCyLfnf1VIoLFhophgEP+SBVlwqpKEshVHkN+3MJhdshRq56p1aGVHMJa5mOiZYDnW2alYU9ME0bG",
-	"GY2uma4P+/vvv1t/3urF22xwzgU7KQx9LpvIBvlYcvXGtFWf7hxX42wPd73n3BEyrTWSiodYfP/1zu66",
-	"4Ngd1fe6ayjmoqDrPbmi1+dqbkB4XuuvblI/Npp4HA295FhUPknmo8aowpbt9lbOvFqEd26uvpXMRyuR",
-	"hdt14sd1bpEaz9LtdQC3HJeGnloyGIxiu2/IwN0YJ9vc8f7o3MxrS+ZvU9MmtFHALnWf1mCO187XbhZR",
-	"tznrKvRA5mWT48+9rAgVZcEPgADJRVGwsQ5FWGSmQukdghqlDdWZ2/vJ2X2ETQNNFnSprBvIwihCoeet",
-	"gxn9M/mDnU8DLbYWI/Km6uYlM+KqTe9YP6hsDBHYzSLlGheOKr+MkAOudJ2eFlCWFrB/m0pCq/WDgmJP",
-	"19HET0UB7Z0hyRvNbvtEVe91gdl39rxjK3u1BTeMG31kCHWJiHKkOKCkKFTeHkPeDJ1exp5luXAw6l1K",
-	"xjQm12wZEEp+yaWmW9bIVJrPYZEiqfQoV83Gf+2y7R4pAK4kacYj5ldeRWsJj5jDEwNE3eY8o42ZaBbi",
-	"urVuF9VkxWrlA75TnuQZ2wDydegWDzEdMWlvuTMjKQ/HC+y2MWXmM4LK7yUqbH/n75Ms8kVw0kt49IKg",
-	"PrRlH60rEWeOWSRvqgnB3uTuQ+woTIf+oNxYLafxkOALgt8m/WOt0NLAD1bB3MfLdWDu+8kdq8do5arZ",
-	"RTzPGFWN2U51nK5CvrNvbDfGSxdEsVPYTuU6qXN2qgERIuPay1EvsGdtPI0TQmua8pPDLV0OFY2kGe3W",
-	"E8ygWgxIF1hkDQsmYgvmIoC4HyksRkz3p+dXaCazIUXuUWCt1K8JZ66QnqsZiNhu7MZw1wEJQSABdF+u",
-	"sB6bq+wNZGhR52YyiQlAr3LtYYGsOEhca80Kn5vd9pmRHgDLJkNe0bXXz4cNe/JDKWHXsfzucqQl8Nde",
-	"yR7+y1tP7vYmRGeR+VLGQ9t/K2qsx59qcZEOY8xiIKcJK4os7SyVthoRNhgNtjMSbDYK3KsRoJU736m+",
-	"vcXu3iG9OnrZNFlofIuh7eck/Ny3T2E62btc8dO1tYrX3W4XzOlZOy4SF0pnedS8SH+UCwg5BSXaGjHS",
-	"ZeByixDS6pECzCpFusOOmslMs2zYCciwM5cZIzD7ZNjp1Vbw6VbVxZqssOVUIakTg67BENs96o+pYnHv",
-	"FOFo9Ixl5ie6LEwLNHNbuV3467o1v3SFlHctFM4hZyr07hQVAkg9TZKmKuFJ0pb9WsgbDv3MkS9dUI6V",
-	"Ojw5oSG03hvCvdXYXruGdot3oNixjJfNiKol2mqB/2UzM72S+KoCJOGbPhK6LOKc66UxlorQiWZVgdBC",
-	"9VYI6vG3T9eH+5dkvUsMdpvXCULigPoxxXlzxIa1onrT9cFXYXHXceS9sjxvd1/6pLaJ0Oozbbn5+FTk",
-	"6efI/a+kNu8Y5Cqz6b6v7h4vuinHv5rdXAytcXXLki93E++ypQJ8zTfnCHhj+7N5vKI3b/niBb5QQe/c",
-	"KMNCRElT/pC5Hrli8YnRIuWCZf2IKuZX94nlnHJBuuc/vj4jZ5fPzs97gONLBXk+OPr2ySoy4TqrC6yS",
-	"G08x+2Ium+MkyoVY5zihcdxaGkjIhSsPBJZVsG6C0V9IbUsbNBuetiuuVbbn9+K8B13rpLGugd6molg7",
-	"FsOqFH6BkhPSXBWi2OjBBgiVdeZbV/tppzoNPunKxZqIxHXVp2BNIzBE4CZtmFGN9JAcmuo1eQvtF2+y",
-	"67GBAveKaPn8fOIW9eZpBYh4Q0ra3uDDTfgCHArNMVtb1MH9hTTlYW9TGsQ6BlgHrN4lhAUb2UAUf7b7",
-	"WxcCkY92XFh0Y7Rm2cpdqMPeRfilLDgr5OhDzZSxkJX8UDmH0EAIsKMip4jKL9MilTRKqFJlOvyGlSyY",
-	"zpbFUNw0V4qcuI+4keVnW/7OfTTnu/yExzYgc/6RxSPspyW6ZUNZnmeXfynr8dCyFkoOOZzN8GRr8IqL",
-	"A7HBXI9lNdx9vQWG75W1WbTWo2i5ZtyveH2BSmEhRreidtftM6tMNIUY7BPsXLXi7B0qJeJc2YSWpjgq",
-	"uRBttfAcVomPeyIXAiBmqYjJnC6diYS3AB5wNUrzccKj1T7+whUfJ4xoaSM//H5aW7NZ1qvYDrSsPVhg",
-	"sEZU00ROc4vI0jeKYkCiBEtwehaetuG3Z3fupNg5CmmLhtrdrRh0coj/hUPYbL+SEyjGa8uCmzm3SGC5",
-	"Qoj0zUfSz+iseisLKvOaC8pjVxp1S4Lwt7OgxOq8dnMv1s/hfuaQopXEhnjsIGA5cmlytaXLRwpA8NFG",
-	"hyLII1WvKLlrPkf7KuwjIdZ4zua0NZ+7bKyeUGMGIFe1mAovZxQlMS8ybDN/2Depdu/DfC7SXO9kqqke",
-	"tw1LVjt+Lpe61bzjhnYHIlxxl34h+c313+qBU7aC5qqVXMQsY1j90DrgIMvUhSS6anuGLUJ1kxYL8Z1y",
-	"+A3xrqvcvShT0XDVeWU88HwIhpZ1ivk7RkMllExokoxpdB2gIs5oNAuKzB5zV6J6TdOU0Yza+LQ9M1lq",
-	"EbO4NyXX96azxWbvZ59MbAryWrOfl628lns68/zuFvgdJcWN1neQu1Ew9UQcP6RwO6N7c7F9v9re126J",
-	"X2W8+/lP6tkkG++HL7a7p0SYq48kTKkSahBcfqWxcCcPTNsmXtjtIVLYIvawoYGL2zGSP3gV6ylOm2+t",
-	"fbd5L4fLZxRg/keIH6u7I6/ZnuDRd4jL0UQ374TR8Z45hahucLFf7wBIhu80dqWacH73UfLbsYExLfSG",
-	"ZXzCWby+dA7gn9oMBfD2Wzg0AieZahJCayHp0qHAJtGCBXW7AkKJc3eRjCmmrZMFS0mwmHBxwzXrDYbi",
-	"nXAjIggvPadLsIvjIyRlMgWoVIKrQc7enkMlmrYSNNVp3ipqeD2a8j7BbxWQ49qGNA296ivc4E96z8Yz",
-	"Ka/PtJGddHONtz9eXb0lFhSBzGkM1pKYJfwGShdhJGVD4AS2uSstOlvl5kwC0+22ouy2oewbCnhkTKVS",
-	"KDZSgqcp0+s8RuOlZspdpu5FSPgebB9+Pmo20r4u0iCELNsGh0HXrKzMdUAyNskVi13VfxC0bPaNc3Cu",
-	"y9mo3NhRhICDW1bvKvYmqJJBdVqV9fZ7KSPAVxZ8MxHfgd5ZOxVfSPu0o/iRK9N0XHoQqrQQopcgPDEc",
-	"FHLBLee0XI/EtgHC9SkJJ5QnXEzDE1tHCo4xZ8olpxiN1chJpyScSsHgOVugjMXkydEh+UkKRrqUXDy/",
-	"vCJ/lPJaEc+XUanfXzgwbK+doDNt8/7Y6T63wIx3BNaxwX7t1uZWPL9oxHM4NMQ7evsAKrCN2wMXOVXa",
-	"hptDQLtdrgKlcrvcqmIcpbOUJsmbSefk563ovUZpnz4E23JhqDa89fF6bt65Wqbs0sPVa8xiwmUYKS4i",
-	"to7XWtq1vIbA86RYWGAsShXZYzxhPuFbvlNNHbuHPKk5/TiKpMCE2mjZUsebRRnTo0xqBEtiH1OeMWXp",
-	"szr/d5APX0TP4qsAb0AjhtBdbglcexYGXvGpUGTMFI9tZClm+RIAjhfe7SIYiSVT+y/OduVwa4e/rIy7",
-	"l1ciS7Z0IyDWedWL4FO0nxhVO1wNx77KTurku0oAa3d7N7dDbf3u2O7ejG9WO/pV2nzmvF4AZaUgZCr8",
-	"edj5Ztj5EGImdZIMyI9F/AmhGSNxJtMUj+LtOEklQHaDMtpwLgu/wHfBCtBIwTe4IJOET2faKDdg3XQF",
-	"3x3brlhGvn2yybrVWG7iDBwzMsk1IzOtU0XeXbwsIlFA6TKivllfpz+tuHCefLebfovHwt/frWku3vnW",
-	"KS78T8GKeR2OR0tdYD4VWNnZPBOQcDFTLBqF4BQeU8W+fXJK1EwuBOzNFgZB7Gx1ph9W53p3MqY3+y8p",
-	"ZNYYr++1FMDRPOa2jfR2Rxi3t2RJX5SH7H7wdz6zbbv5qk0ONeo8rBHBXGZgxOaO9zlWoxqvmtL08Rcr",
-	"blknv224KzMreRhxZNka6bmXvcrT/GtDSpQEeSZc4Er0eRw6MPhS5NuqYFtJS1tT0GuKAOYALGoX7laa",
-	"BTS0vUkEHl9rOMCK6uYBZ5mwm4Rq9orsF9E5285GAIymOucVWyFEgnBF4tz1BNem3RhENilxFj6DvGkP",
-	"ihM362H4pRXDIwZPJizOxur0V4mgYXsqG7ytre7uMPJq3OLL3kDVrVi1cqQIOxOeEJdchSWtFTEdONXv",
-	"lISqeJCKQiPkiuQA7rygS/OMMzWFJyX1WeMIfJkxDTIe+zijudIsBgHWnBfHKYHZuSvRt3nYgXawCoL9",
-	"yzNtrYGGsEtxASxzR+ldimQ58nFMrASLO1VdzP/b8GjM37Oas1VhEJUEU+Ot2w88b1pW5n5KYAiEGnab",
-	"MbuCiixmVJNiri0hDc26/HPsEwLdZQT3aAxydVakfnEjcitNTf9G/rV5kHifZUwz4YJytlQTjfrcJHDH",
-	"1rGJfYK1qyj+KeSit20XdQETZr7mCOC+t+V0WPSRlfG+cltnb96xTcrEi3eL7ADb8JqBXRZyeA0YP2M3",
-	"XOZqZPXYHYwVhZXCWi0a7BIYD7ndXq7TFARb3Ju2EKxbgzUresWU/tHy6tURh4Z1hmgKdJLMQDOlwzZn",
-	"izuZ2/pD2kOj6wWRCtuG38WGmcFh3l4RxMdX1T93mW1xhxXr2SAWfwhWULebFxUmgcVzPAVoLgVWlNY5",
-	"U/jXgsXC/a1neWb/nGQc/1BU55n9M4e3PzTRk2JRnnG9vDRzseEhjGYsO8v1rNkSAIZMAv5n0v3T+6ue",
-	"tfVXwqOd4b+bpKPf/vFP4FewXsCKoYeSJmZap51PnyAKYSKbcYne8kRqgGaBlDhXUAlwrAJM4lfW94A5",
-	"SQhc3FeapUOhCtA5BCUT5OXLVwHkr0O0+7woLheUxaDMubx8dRlYrBcq4qFwiQ+24Kar+mYezRgOCW6g",
-	"hcyuWTwYiqH45huzluZmQF/z4JtvCFTLC833MrMlWU7ID7AsBIsawPpiWYPQsCxb7xO/FlwRF+pW2xEI",
-	"pAkPbo4OaK5nB4mcchGSLiWQmd83t2RM/vT+6pRkTLDFULjY0vIdC4cert/YEHc27EGXQ4Hvp7x/zZYq",
-	"HBDITzc35BTwUSOZAt5tOYtaRD3ISjweCpgBFRBmU+0bXUCKPDl8YlcW0krUN9+A5a4oIRDSFE16XIoD",
-	"C2f/b39TUoRkLGNeUIFRQ8YJG4qVqgGhkY3DgFAyy+dUkBBx7MMANbsSnh+4d2DkwKEo6wsQB04VkBDz",
-	"2H7+ELpO/3T55jUBNsYyQ7GIbm4nZERqNx8UWPspnXJBQf4TbMGURofDCdjaSJjwOdch6R71jw4Pg6Fw",
-	"eVrHh70ChTj0BOCwyA6wtwZJ6ZRBXQ37wOlQVF/gymlKpbpmXrJjPo/ZPJXgRTW0/fbN5ZVLF8TYByXn",
-	"DCkBIynMTofeW/0/s2U4FDafpnvUP3761Cu50xuQ0s1SeJq5ItemLSOCHz8hM5ln6oTQoTBy8xIXu0jD",
-	"NBQL16yMl2TKNKZuTCGr1jw5FOV4dP/C2gtOAIsptGgSRUN2H2M+AbB5Da0a4Xwo0LGjvdFiyEJR/NbC",
-	"tgUeLX9vl/HCLBXspjLLaGOL0CgNX7MYyKV2JPBLeyxPhwJjxD2HfAZaRHgB8dBzrvvwbxj4X10Y3icA",
-	"gQrYXOUnxczTCGj15Ph7r0mz0v0zIxuHpKtYJEVsdguz67ElYEArc4gSbhbu/G0xAQy2c/jh5E1qUcfU",
-	"UBQpjxU2iiZnPWMcTlH//C0Z5/GUacLFUIQf+5kR1qDTPnDtkHRD00R4AqJYngbEDs4V5ePX7LS4l8OT",
-	"oXCoO5ADNKbRtblqICvTKiYQnQ/vQks4gJ7d0BeGFvI0kTSGHS3n5KpDhh/7+LulNCjlTKjNGp6QPB0K",
-	"Lcnx02/JK/4D+mkVy24gHSk8f/X2zcXV6NXZX0c//MfV88uwB8oJo7E74kfwGlDE0DJUOAFzuiQzegMu",
-	"dGBH8K093kDn0o2VcBElecziXoAbCiWdOWC1mn+zjN8wNSDnwpy9sKgWcGDkvz4KkXg+gOfQzGlYv+Q0",
-	"4ZOlPSwJI12VRzNClWmFpqkjRhJ6MIFhj8xzpUkk56zUkLBdEppmQlj85y2H4K99e6z653FIuiyaSRZ7",
-	"4D9IligWSAGRXkVxE18OOXt73gk6RuG0wOCDo8EhQDakTNCUd046jweHg8eYjjsDucq/H83nKSoLxUqf",
-	"x5BuqPTZ2/M/M4gSTWlG50xDgY0WAbZ85ADOK8iwGx58hpYQI5W6JYIRHR8eYowgwOFZ3PfiIv2b9eej",
-	"2LtJKD5L+Z/ZEixEINnVxV+4dOQEYuJIF48THmZUYlQPhOEnOKSmnoqhH/xAYxeJCa8cbX7lnaBW+EIs",
-	"5CeHjze/9EJmYx7HDIwIT46/3/zGlZSvqFg6Xm7ee7rNjM6NcCBogi883mo+N5SjZQzkelf6HpQ5/8p4",
-	"pIpYxKpAYQidThUk6zsy/fAJ6sg2ReUthLm+4FaI51wUMlURF+kALLpPDh/bwMtRXoRNhhhHveCK2fvd",
-	"auHcwmGD+cCeXxdOXz0r6O3D07LzYfHED/M6ngXYpR9sePwdHgPrC/9U1WxtkdPaETy6l77jplNoVr0Q",
-	"aLhWdgu+9oN3uMXBeybFJOFoFXhytEUXb+nSXMRXUr6kGVqinxw93WY+Kk+N4sfiVyzmFIvhG/ZwvPnl",
-	"vxQawwu0mv6O+ArSlRfk18w/PgWVi+/gV5ry0TVbjnj8CbmKq01RPdwX7EZel4e7dkieNGVumBdi0gWL",
-	"8MJ6ehzmy4J+/RcKzmr9G6+lfgGlvX5HlII7s5FSduXgyN7OY4yOKKwXqGL2MQ4fLMSN99eZC1QVDCAO",
-	"S9lOGfXQywTomjvOKBuoT4P2SMVQ2EpVp2XM62ImC4KbUTTbQzaCKjJ4UcSxoW5DUYTLEIsJuKBLzFz4",
-	"m7S+BZiI0Z0rep9rbChwoo8UyWTC3AgJJQqxN6yLCq9YNBFljEYzNGC5160nZrwkaANT0qrqoLSbA2Xv",
-	"bWVn4BQ1kI+rJ/cMXjzH9b+nW9Xrojio21yudyjf5np26aBdmgRct/52Gyu7ZzaXxZ+ZH+3KXR6u2S/I",
-	"PK1ZvnPy8weflf5Jgr2igRdQ4VKPXMXmgsXmelaUqIQwulXbSOcEH/vkc1KwabRz0PeZFNOSTRrOkwuo",
-	"gOGMOWDiKm0KTw6PVoX4l9DJ/bAJaPtr5Q/gEsQHPi8jeDim935Mn3+0eDruIMTlOQFMdIfVXTmjO51M",
-	"iWnfzUcTJS5FnC0Y/Dn29gfTINVgA+1zcYrFBDwXkiJKy3QoFjK7huu/iCyWpJsVVmk83E8Oj0hoyXjE",
-	"RMzisNckFLzEEd/POa9VEt7qpDdoEC/ldMpiInPtKxGFvwqibZx4l4scwm72VyoejuH9H0NXhNOKYrR2",
-	"FMYskWJqyH7/o+jOdR8Shg8iKSY8m7cfzUum0XVs+L97OaiI16XlDL0S4tqK7DHhuhcMhUrBQG3RgFIQ",
-	"6RXT+Kg1/VvtBIOpzNM0ScxRHwq7GmBmWwUUOqmuEbqfMqtbW08Jz0D78ThGOzdAb5DpC91thV8OnM+l",
-	"/nMmCukBN8dz9gaEEkgjNQrVk8PvSQiPjMx3YTAUVBAMeVl5wn4dNrGkZ7hVDgEZ/Fz3xKAqfdh+92ZT",
-	"V+DvsLcJVxa6LXZhcwAKj/QOO7C/cPGgMPz+WeAl2AJ8XlOewDnGXTbqC3szwKyExGgxvGA5S3e8jw+P",
-	"a7569BYuLKyDzABWAcNcDEcbilxV+ST6prnnvdR8zk6sX1Zeoyu6mPJQzGhqmGaJ54+DGZD3tuqSY56x",
-	"ZKZ1ZKzWv2EjcLqIw3wEgQcBQWkABKWeOZTF2oLt5WWT69vwLfxqjTHFUtJnZ1I7yVLH9zqGZt/FmcXk",
-	"OHXbUy46n/h7WKeWB4Ht6+VWr0BbIlWWAtu7P3+y4sw6ZUnnmZFhgE1Wgukw5sV8XRGKbHUZwTAynSvg",
-	"STHJ0wFE9oHWhBJLVeBEESiz2hmHYEGZMDKhc54sh6KL9zc+bEYJN7gHjmWYG5hlglIWqypvvWYuAqNw",
-	"9oivRwv7bPYWDML+qB9MLv+irONCanBHVk/cbdiGYiLu+yBR7SzkBeBMKj4VLO5zgSnRi5n0ynjYCsFF",
-	"dMSSadJ1gRhDMWWaPDl8fNoUQAH6jKubUMRP9EqxQktCh2LCFnADQhg0iCXwhxnLgDy39SkML7UVsVCA",
-	"gQwUcDkNBWpLzQzErMZf/MXYRlVBKydKT9Tdz4OvOlbgd+JThZtS2xx0j+jwtlqBNls5BxVax3DIdSK7",
-	"kpa0fPMEXe2HdBVjLhbcNA1PLPsIu2YDaZ1ktpDZtSrMi+NcA12ay9QDV3PkWQh55loFc4EbBlgzfber",
-	"55z1w2xdDJKm10xY7CG5ECyzKT/mUoWy9oppNRTaU7ObjgQGud7TXVqtT/W544Y2X6W+xSjwVhIFplvf",
-	"sQ+GhK/ufi3DfVbiz4vt3/+29dnEGtspn4p+nlpW1KCWE6uVP/kO8wFqermWeKytnG8YxCPl+Mgpsbmy",
-	"hGsC+TZzaviTx/GGJV/qhlXUw5BwgSk0c2au5neOb4kSmHJOl8BqhsIGnRsGGADj2xY98oSMpZ5BEHY0",
-	"I2O2lNaw4fhdFzFrQS0RxMgAGCYPqDBZDIHSnKlgKKKMxUxoThOX8prrhN+wVRBMC+JkF+ERVBpKhgK2",
-	"vDcgZ2WgSOGDdnwUvvY5aTWYBLejMOMgiIOZoVkwYCQQEloxpjSwYpBLls8tPuV98OMK2uttDLeeOOhI",
-	"58FA+z+Zr77N5A1D9qlmPIWE21K2uTtbrUui8FMPaunvhqUU9WNdygSEBWuqVYCFjpw5grvkS6yAU+Tu",
-	"a3SY8jkrcUdhrRtCP7jSz4ph3Xu2Q7CKRJMsiwmXUeeIjgH4X+apX3IG5VwQULcE3tiOcbj5FfAe95lz",
-	"4TrbnHVRzPrz2kF+vykTxYK15kyUB6w9aeJMLAnGYRVYHs2pGQNyiZenwgQZqFgpcz0UkCHW8KITXmz6",
-	"p0IQXvJ3KIy24CKWiwBAVYMyG5okgOzUK0UfiAIt61Lj7yEZZzAU061tfygAzl7Z8NKg1gJi3Y+ZXjAm",
-	"RgDsDsj3IUbXQuQpNm5TgnmmBiT0qmeEmOgF0gslWB6pKMYeEDoUiEAPZliLIGUZTm1l5EKQ7pPj4zLh",
-	"pPAuDYV1L3FN2EeudLP5FGVfd7q+1lQTN74vk2xSrE6r8XVB4oxOdHGUPnP464Ps8xUljZRyRpcaTQ4o",
-	"o9fCTesSzMGvXkZoLYmkAa5CG6Wm6A/SyhCUvAtGoaItfDLsnZIU6iNxy+NXBZcfoTuPH2yW/fGVf7mQ",
-	"798J2eHq+2RXpLxZAJESIMQXZ1uv98bc3Z+YbqeJw8/Gab8Qf/0XTV56I1gD1YBG1C78VcUDUCNSClH4",
-	"VovwGFinfkv7qsWmMh0fIL88akDq+bMRG5cyB8HMQV3ZsknSRsqpU7BaWTuNCgPIBh0vzX9D0a2G5WR5",
-	"wjB4eeYExyKsxsqCkPJkTVa906EIk2Q+Apr/qMMAw2kVE1AXAsaDIiX6wOUNyzIes9OKGHgyFCJPkpBk",
-	"bA6JVKBd2t8H5MzKFIA8jJUm3F75RVmFg8UA6D1a3AoyI1Dr2LBmlCCN9Go2ODQb5cAwvJUN67eGkHrE",
-	"Yg5AMuFJ7eronaIzIotmgLsDdbwlgDXTJFm5gOxjzRHUCGdbYTD3J0Na7NzP7MPflrN5kVu4ww+ZVA+y",
-	"52bZE5lBKQTsJW4eAOtwxbU/K6NvNCk8m7Ho2sFeWh1cMBarE8NlEkYVVFRwtb0DQgv2adifJ/dYD+qU",
-	"CcN2LDAzMnsQkQyzR/eKuzBQrS6uCVcxBPCslK9uW7QrqPvrPAJuZR4p+0IPjB6KhFACEDBoQw9KSfM5",
-	"GwzFC0QHW2Lz1lh3gv5dV/FdZ1RgWUe4daQyN5SmPAFzgvU6eP1bNGJ3m5nlouoaV6A5wxVJ4GuS9sxN",
-	"jki0i8KC+S+ma/yL86dLqHzpznAXBZvf/uu/rbDS25NdoVDxlXAro5A7YchzNQgjFFlhzZztucy+mrOO",
-	"w3046g9mhZUT+zbXRpwoNIhSPl3QJemWP8AptnS/5zl2jX0lBxlv6mKG5q422ljDWghJEimmCOPt3IWl",
-	"blZoXGjpFzHxOvpKeMAzO6sHJvDABFaYwAsuuJpVRFrSLe0L1ixhOEBxOPZkAVYyt5HIjT58qPqrglJs",
-	"x9AeV5tOxGQxW2JeKUrVR4eHvcBlcZqRYlYSgNorzeegCERSaefZn8uYJY8USbjSJM14xEi3LNgBjj38",
-	"1gY8Q0pnb0CeHD7xcBYL5gC4f4XK0XT4PKvqT+UC3OMJvLQqkddby1k0SpTSJMsfbK13c59mcgphL9aR",
-	"67Fsu9TlETCr7h2jQo/9AgbYxgsS6lsoQs048RCCqVNm10YPjmiWLQFpwKYtjml0Pc3MhhkNfcIWQ2Gj",
-	"a4yIAa78OvavuW8dQO0jRbICPpioRC6skz3LIT4XMhnhPBpWAFVYZa7TXJf8QZEafjXyDhxHUGr5WHsQ",
-	"LnvfLA4AvaVpAUwQgAhbMZ7KCVoqtETI9ppjvjcgbwQjuZgAU2WxWb2hgLTJgrfC1V8SwshCKoe9U6wX",
-	"NLFFu628NRS1VxvsrfZNRG9GS7GZNWI2ewDEhbnESHiAm5GaHaDOlAtbNqK2OszI/RoGQ6Ho0qh1M7kg",
-	"cyqWJ7YWTIjPsBFNEgt3674xHDb0uPhQINiuI5ly+SlHGGwHRBbYcTFM9h2K8O2byyti7hZo7mCcJ9eh",
-	"hd10W/ZIkTBXdMpGEOcVkqkhmTy1TayYbDLkfIjN2RQfb9TZFs59DwHzK0wb+jec+z7zVbe/K+AgeoXJ",
-	"nLmtlJhdLW2gPAHlazyK6z3YuB9s3BtvUEuHzGdVhjMgTyu4ApAYcP4ZVcD7Wq7SrSXSg4iKiCVfiXb6",
-	"WmLiGfJwmml1ChDupZW7LJyKVw1mrmSMKHoDcuhL4LvmxnTYK5A013AVIOc1LDQDUdDopkMRCjlquKTc",
-	"KS8KY1iWIDNXGqBRAYXF/VrFYGBtuP/JQ4jLl/JuwfrXxWZPktpKdN5w3kGZ/WrOOJ6hucxA2YScF0wX",
-	"xAqPGVP5HM7y12BDemuW7sGA9HByG/w+Mi3cPhMISF4UFqTf/uu/rQlpT6MRnoKvy1ldxhRhF3Oou0gV",
-	"sb518H/VFMOv4xRfwGo+HOMHv+9d3txgCxKl69ezGd/K91ve7OvKzRQpSsXTXygVq1BPuobh9DCrI1mS",
-	"XJS/QNHXXhm20pam5d6oJGrVK8HeazKWW87NyVjeZB6syHeTveWzeLe6rZlbX8x2vO3xPbDU/NX4fkXs",
-	"JYnxWIWke0S0JEeHh4cBWu95mTMHJzmkSWKrnA2GJa8pFPLiiEOpODaBAmNQCcF80YUAEcw/NbLA+5n0",
-	"3hDWeAb6O0Y3d50ZNR6Nl2UFQ2sbPnt7PhTXbGntzcVcBu4lW48VbO6lzdf+2Bgmgr818dL7NHdesoRF",
-	"pW7++UJ13QB+yJNrWy26gcf90Vq7HUbpV87gHkyS98CO7cnwIk1r3j3SVXLOICGWJglx3pPCt9Lbz1ZR",
-	"ck8odMoWXwn3fI+lihGXuuCC4EpZyDzBYrKeA9+MK7b89alhrqjE+J5Aw2Cth05Avq9rYcVh41gYevUI",
-	"wpbReZpgbwPyurRMgiX01LaTJAr5r/U+DUUty/bly1cE3EdQRrPU0xptIbghn5tZ2m49GI/PwSFtr21i",
-	"4BthK/GyBdw2sA0Prp4Hvrq1qwf9DxPr71CFi0LRG8OKbsk8MwYV7P81JM8CYbWQ6SAbyzLF3oCcEZwv",
-	"i8tHuCLffIMZxvE33wRDoWQZ0AGYolXTOumCt/23f/zT84/1XIl6C31AHbCsFAxLcJRCqBuCE0JLKBYs",
-	"ujsUC6rMWIshFq48mzpRmhJCW2oMMBhCrC3PyGEPQGvRu2Xna6Ro4PAKkwKveZq2IOdfwDsPsu6DrPvA",
-	"k2uVDs3BuDdRFyDn+hbqbQ2QE7A4xJmBY+3Q4wbktVdn2QOAa8ZmAkC1M9fb5zAKNlnyXIjb1pBLMOy3",
-	"7q1Pbe3uCOQErT6TQiAPKvCcWlrnyuJJfDkDpL99m42Qjqoeqm7fF4SUrQVm17nVGlk75JsqcAeu/Hb1",
-	"oIdRrrSchzYQM1RznY5mUukwGIqQz6n7RMJcmUnbbHcSOqTGkHQNC8eGr15eQuS3KvGfjDr63R8OQOLQ",
-	"CT72/fePD3SieqckVFTEY/nRDQAM+RXwYBEPBeSBgPtDSKJYdgPmNkwuHZBwCqjBOCyZ60TK67BYQEIz",
-	"BiiWEKJuMSrfnOV6BurqmEbXpBv+9BzjHqureiABdfRXx1s+HRR0Ccn3Vx6iJsYPkTBFkSo8JWU0Za3V",
-	"X43orJnS4VBEyCqUKwFSr9qDke8Z1B5oNikiVo5/ir9W5Cl/jF8GfaqySi0eU7tND9XNHyS5LayWsVHQ",
-	"kImS7uWrq7fk38j5q7O3oFJa5uZIah33bhTd1vCfVqnusgB6R7BQjFhE3t99cvgY7AAlTrADDTXDNLqe",
-	"5UfIKouK1VwQSsaZXCiE8rVo6YDYW6QWDEuiJu8uXiJaYAFr/Ei5BsxXGRuQc5vEr1mIgVk0YfFQWBaN",
-	"bD4gYy5itVoamXpNB4XqC1rz2z8/e+5QczPEI8CKBcoCghwdkjkXuWZqgGEhsMwA0QJ1+aZ5xuJwKIo8",
-	"JHvlYBCsq8zES+QDtwaNHh+3Jj7vgfun85mEOuisCHOvs7z3gGGtZblbdpv+5Rjg7yq/355DLBH0E4iE",
-	"MiNvULpxJ3aDOLiTDABUUqpDH7ZkSE6Gak81pElSCl41TiBFjYeQjMU8Y5EOyhDqoRgzmjFbDvek4BmK",
-	"LhVZzHg0W2UNAKTurFzAFSaJXCAMfQmpTbrIdAKS26ImhVuFq2JUmABjWGMMVj72sSilqOvDR3h5JmKA",
-	"Mgl89goMsoT1zhiNSfcnKacJLgsXExmQVzzKpJITTX7KaDojB3PWK4o4lfUquLL4WTFYCbguSmxayKy4",
-	"zKL0F2co/AoYWBLD1jsjZ4KELMtkFpaVpNzU0BZBxuAMchVgINYdUFbtfUDN8+OEzdFKCKukXBR7E3Nc",
-	"YVPPHDk1B1jUtGezIxXFeU4/vgTIsc7Jk8Pvv101Ga9R8tlaW/RKy3Mu3BdHW/cDy9s24uPDw90aGvkn",
-	"rb3Rw0bL+We5elqjEgsp49bS9kOY4DrY+Ktm7uohowGnjEyrQkMcXNuN0oIev2DjmZTXnXu6cH7F+hn2",
-	"8yYg17W2Dq+2T9EcFAfGbJuhKNDpF0YkgkQBi2GPhSrSxMiYGYsYANNARC3pxsxBfaHPhesZCQu73gmB",
-	"UMSQcKE0o3Hv1IOSB/4LMZxcFwFNZR6pFABdWNMiAGU81UZGLfH0p9KBTjaxWcQ1rZkIvlYw2t0FwYcM",
-	"gSp8rajaENdLifu5BozAsdYx8BPT6+nt8MGocwek/DtCx92BJne7SPz9P487a8Bu114PLxCO0JVQwDxO",
-	"L7gUwlErpufCCFFWLUrTZGmU6cKuXpihpYDKrdV0lVMUkrEo0tK6AedY/CCMCi/SCJ1QIcA/gEm9MDMP",
-	"mu6aOcW6sSSMORS2ikMIjS1CtpjQQ2Hvtt4pCSHqwZadLV92fXjV9SCOQTNlrpmrPBOmwQXN5v08Ncpc",
-	"xqwZHBAg6DwlWsZ02Y5Tu8Ij7tfq/GXwandgUF8asvb+OdaDGfoeMWt3uPm3FbcPrPh5UIDd7xFPAKK3",
-	"kHpUuPsc+ooleyhnhQl7hTG1MdjgEht4VSLv33O4wb3m/lQms9n57rbgQSL/nZzL92Bgq2twqFpSwNtH",
-	"XXInL//thKOdz73VextCO/eQy3aPULjUEjw3gnAxNgRDLl48I08fHx+742AlmdD8G9o6UW6pA0gXtm6s",
-	"R2gdXWIAPUGYpFOHfcTFCH4daRmSLiX2VPbPf6xUzjR71zPikZ5lEEeLAE2IvGRHhG58M96PJOXRNYhT",
-	"eWpD3qEuJo6kgTMOxRassUGeOhd/Y5Fjjxem8a81DMAf45cJA6jy3TaRzKaIuT39H89zHyS3e8MGRrbE",
-	"jWZX3hZbOPm2ZuZGZftSHPyC0SRZOpu/OiEQJtG1n4OheP7Hl28Ccnl1dnF19fIS/Flzc7S5JlcvLwNy",
-	"9u7qjz1o9PzVmfcmefnmp/PX4JD66xvz0HFALp+/fP7sipy//uHNX3uBOcNpik7UNJNaRjIhVIP5CjOd",
-	"EPJ0KJRmKfrZnDMLSiebrx8hRkwCOU1pYnRko+wr5PKFVXYoGjV2Fsk5K7V5o4rLrHC0QcxaQpUe4ReY",
-	"tFUOLc+aTMA2EgH1eS3d0po/IV6OK0KTBV2q0tEyIG8zNFKbLhMpU4h8s84/BmFyruLZUOQiwZL5RewD",
-	"TRxY5Jx0w+evzs5fjs5evnzzfvTs/MeLy+ZaNFdMfREroOm3PQIfeTtL1SkJ5TXEnpgLBx2mNu9Ds5So",
-	"PIoAXu/BaviFtNqSrLV/0ixNKitCm2ujPK3bsMsbJnRfL9M1ymxZgpWU8VIDgjou5tuYBgLEKbVJO1wX",
-	"JkEkSyO8QdJOTDUNA8NAIqppIqc5IzIzgiOkrKd0ygWFpPXmEHvT4RUM+D6PkOulTRNFyAQ7/sH/iPq+",
-	"LrXKTtqnLvNLnap2JqgXPIGKN5Gcj7lg6MU7e/3jKQkNfYVE02umhkIZxkQTIDoFhdEwoLkb/l/mq3+H",
-	"fFAbEjLMDw+Pvy2/zsHqGYc9uCojOZ/TvmLmnm9rIai+NxgKoA1FZGKVHWFBfg3VcSlI9/EhlA0m46WL",
-	"/e7BnTKVgkGoNIewF6jrDzZzmUAVIJ3x6dQsysTIP2yKlK8M950Z5e0/acpZdjIUcMK5ZnNg2DNGxjJe",
-	"EkqsA5rELOGGKzRdRMUZ+mKgNcyuH1j4FcN9PLH7aJ0ItinSha3/d+rt4zjEgFK7a3gPA63AdqrinWAc",
-	"Ag9hH9NExswFsjTFkEBQiB82YhZXbc0kXptWPgWdOf14ji8+LSNNaJbRpflV6WVivpjIbN4JOh/7NfJz",
-	"yt66RaNj8IaP/waB8i550/REuoClHAYlXHP42z/+CVp/AX9sj26vDQMIGx6tLIcXRWNmtjHgZ9MEYNTY",
-	"2Yah8Coe0aY82LV9Q4yBjCC/EyLWZFY4GcyRFEpT0TogxUXEmgdjeENf8zm73YjGbCIzttVgwA21+2A+",
-	"3PeVudlwizP/zEX0/8U156bUKVjmdmNq44198Cv870KLdri8G4MeTFv3LqS1CWcwkwd4sDsLWbCbuUJA",
-	"O1vhzYu++Z2LG6MxrAXcO7fP/K5dXDiJzRzSLshDWundEG/KMA4+pUq7tW3li8jZNueQ+qlEIHvSMpLe",
-	"GpJOMYPTph5hx0OBH51XxHwHgfRzW26IJFxcl5VD8AmMZw9sgD83KpArSJ0s0aszoxaQ3dYQ4k4pwQUi",
-	"XZlrxWM2FDG7YYlM51BUegEZLyG072ppRBFL9SjPkhCUFi6iJI9tbdNERjQZCs2U5mLaG5DzSRHX74oS",
-	"jhmZUWHesMaKjCV0GRAh3XQgucpmoTojAZoazfCfHj5uz+3EM/S1unNwdF/GkeP3HbddinYDukVVdkzS",
-	"4IJ4ZAFk1XtI+nzw2Wzmrkh1RMk5k4KR8RKjbho5avW+P/gV/1iNY68j59zI6/Lcbw7Vxhdi0gX7Cliy",
-	"uS5AMxdU9R78l78bcBizlYQKIlNgU5YIGm/r3S4EaMoXQwEJ7K5MlgMS/hKSOdXRjCkEGRsKBFc3Cnxg",
-	"Y9NkBsWMAAJJCk2NNMF1QCKqWJ8LxQCZ/YZBuKyeZQxCITMaQacyw0oOuWLWPUUzIx+ImH3sDchbyIYA",
-	"yIdrtlRM942AGbtEQx4HRElCScxYirJnJJW2ddFL11ssWasdESq+fCkzIkK3gaDj4Ze1GUyqQGs7GZTu",
-	"AArHLJSPf7MdlLePtFbgeMO0b4fhvTKA88s35PHRt9/2jwhN0hntHyOuWWboMmata4rPVDpLqTbHv3PS",
-	"+T8/n/X/k/b//uHX40//e2vDGO5qIR3uaKOz740mmZzflamuOqIdbHRuMFrewVCuINrcQpw+UhvZSLfO",
-	"Q1ptvr+sTcJcb+q9T3XZnJnNyrI9Dg/WxHu1JsIqtyrNeHW2q8wtlydY6YCAIeyAz+csDkgiFyzrG+qN",
-	"MYJDLYWmH/vRjEXXLD4l6QxqjoiYvJ9Rrc7SlIgc5AAbYUKeD46+fRIQar/3q1H6bA3zzq2mbI9VaB8I",
-	"A8ISZRSmoQgzNsXyKParlVTyR4BFaUGYrMtv5FoakLOyQKEaCheZbgaIc4F88tpksDS40DTS9sYego6R",
-	"MaW4FFhMGHLnIU7FGSGeHB/bIi4QRIPzhEIuK008UuSai5h0Q/cli0cwsjAg/nexnFMuAAXL+xaG7ipi",
-	"Qmkal9E/p0syZoTirLkg1mFblhUFUgJYvQXUPRZQRgYLgsY5Mgw2AneWzfhX0jSLIUG4aLhMEBKKHRWb",
-	"7CL/u8i5reWDULH0CpvaFBMFPRfgp6dmjtc8HfHJiIsRhJqOCncaemxxxZUd7upTPdhitxjmGseRenX0",
-	"XBBrIbS02jsME/xarR1mbF/G1gGr0mLicFUMP7OS92CN+EogqMx5TvDU1O8nX9ODgr4gsO56ZSkHqgsA",
-	"KBwOcoi4ylSTucQS8Ye9oQC+Hk5ARwxLo65h3QAvj7pjFxhWqpf2G9uBGoqyrHJvQELUJuPQQQ6XePf4",
-	"grk8QwvHEhJtLgHklxRH65BaupZfrpQRsaZj99x4OXRVhHpBiW6MLRNK5vLGlh1BKzIkhwJcwJhF1Cql",
-	"Q6EN6eoSz7UAXZEJglnxrMBdaWCDP+TJtVMz74uJmT4+dyKk67c9NvO908Pt/sX8M/O0BxZ1f7U9AhJz",
-	"Rd3fiuFO29p6chLg6ZIZQbMowmQn9hys5Wvso1nWXQ1ZVyt86dTG/wLb4WJKsKi9rwIEROmMQbENqsi7",
-	"qxf978izy784WXTGaMwyksnFanjAcxhli/3owdjzYOx5MPb8Do09mn3UB5G6qV6D9XYaxXZceKoMA3kw",
-	"59y1OQd5ui1j75Z5003C54BmfdtIMOcoOLfN/a5jeMqJbBHHgxP+zNT8u7YxujVrNTU6mtzL2AhR8jZi",
-	"fsITBrHRJXAtVJQ6GYrQsbEQoB7DeZ5ontJMHxhu3of8lVKbMz+Akodo8MFQSBgKTZJlUDyhyqjsEY9t",
-	"qM2cQkJeSLoY2bPggsgblqHaBpy7DIUvKmOArQ1Metb4ZvoGKBsMCgKjKXj4YK1MO7mrSlZG2RwfHnth",
-	"RvCkLf88FKWCKcg0kwsyNjIgGS/tH91UJgn56fnVUKxwi4Nf8Y8Rjz/1BuRCLjCfTpiLMOHK8CB+bXVD",
-	"V8VLzeRCnRJqZEWbB4A4QITRLOEoRD5STk8ciu6qh7QHKRWkMB86O61ZnVPiWeSg57K8iKsDZ1HmAk+v",
-	"9iyHpYnQgw0FDZaXBTnTjCkmtJlIaSh1/QYE7ahgFqiYMM3WoXLtlgAFaHB4m4vHMyYOBbwKhGmr1xVm",
-	"YqoJTZKAgLACLw7IhatVlNmNGAqqiYP4b925A7AeQ8UkoC6IU0f7wFAYEb9ueX5yfIy5+3hs3Ba7U1Uh",
-	"1KEAwzvFJDFAHlAByVOiJTl++i15xX8g3fNXb99cXI1enf119MN/XD2/PCVPjh7bGD7dOx0KwOE2BzKo",
-	"Hq3AO1dwytrtuUMxz5Um4DOwoh4e5AF5D9CF7a8GhAJAOCw8Gtw9i299ewtTS2EStxZgjxDt6a7A95aU",
-	"Qbq2lCt6JJoGZNQ3Q25zKaY27s7b+95gKIYCp1W//kLSLe+1F5mcv7t42SvzitB9QE2/M61TFZJ3Fy/d",
-	"eIEYEM8xKBKVKLFgvpczxrSCoMahUDOaFZ4KsTRLtJhJSODlmnR/+8c/D1QKQBLw1kF8ALW3Ih5jDa4D",
-	"FnP9v6Y8/vfXkNc7YWAQQ0ICiYag8mv5ojUXYZRkVNbRf3fxcii6dKxkkmtGYE6B0VelUWmFRBxQM2vY",
-	"SwtoFhBn3Ts+fPLdUJSBGKfoFwI4M0HCgzxLQszRVgjYwTVy34XMrs2ex3IhEknj8iYqTYd1ug+KI1Fm",
-	"k52SpwV8qRl5krhJHA+FhXPvOYrGQw1oZ7rIfA6KtOcANqcPgZ3BUDz76fXZVUDgyovMYTPTQGeFSlnE",
-	"adJP8yz16L2eLw0BVyVkd2AVOjQm/Pj60vR8nac2YRUnAXzPNSAzm4lO3DqZU3NjC4DaSy3ER7x7OGMU",
-	"4fmHwmaUr/eqILXf2reyqrv5xavKu2QqAdPgFMqN2trLY8XWKJT72zCqA3qF3BAki4zHTOEJ/dPlm9c2",
-	"BSsgbDAdkPDXYeeZZWmvKE+GnZMhJg4PO8Gw81pqpuA7w5OGnU9h29At/21TNb87bEF3rlVvuOYpeGzt",
-	"7Va9ZJvcaE08tDWbq421b1F96n6s0BX2C+Jyg+BpGmIikrFZNNO7RyXlYK5w2CDHAkqDkdgNn2l5JlI3",
-	"AfFHLyPNdB+tewEp26k+dSPiwVz12f/P3tcvuW1je74K1rNbLflS6nbHSdVItbW3x/FNvOOvctuTe2+Y",
-	"FSERLWGbAhiCtKxxUjV/7QPsQ8yD5Ulu4ZwDEJRIqdvpdtuO/kjFTZEECOB8f/zezUSG5Y+471uDbC5M",
-	"+Eo0DPwq8TSVqD6/LCzpltBvCdxh0b08uLT17dchw+E24dQL1O6cAD5tn/MEOJWKw5HaelOwENelRdYj",
-	"t+lv/+//swspMoAcBk0Eq1m3Bus+ydu2EfLQDctiy7CAollVLa3BVRZQ6Q0bcO+nFrINYiY/4hLWd+En",
-	"wV1Xdg3tC8Gc3gLRdTml0HQimXOAGD6Ed/bnw6N6wmuW4exQq2zNC9iuFndGdO/doMrtWtO5b/PENWDZ",
-	"9zg/hoxQ0x3kRKsHZMRqZwd5IaJYgfWGCpv9FZ6yOqGB4h6I8/QJBcMyQ4YTj2K1x1USLkfoNulBao4/",
-	"McwJOFCiI7bpT1m2MtFYhVy0MYqzBynljN5u1yEVJZhIseph+ArmSra1rkr2lxfPIvjiB9/gb3AB9P0f",
-	"pFXkzeDB6den7DhWT3kp1eBBP0LHiR0+FQAQAH0MImuZjqHjUcmn4V3I8GNV6NUoSLwu9MpyY+cIwRIr",
-	"nVVLRWsPFgrUobmIQKx6umBPpboU6RPVp9vHaPw7e6BkPXfHkWGk143ie+CO4ctpJrBbBVmeQ/Y9zM/Y",
-	"dbcmOp1s6BC9WvCyxke11qwREcsrNSsrNGHtTGczSz9jsiNwUiCKS+3wwvB9sepRt+ghmn6XYo22X4IZ",
-	"EGTX1zuP6DT+rSMSprGicwDtEEmi9riB7jSlwBUEDXINyfZYIFhPu89KHSuO04pY16Rq0UwNsNC9NpfO",
-	"WnFH1fvkcGsfnDBLGuSUob7a2Ilx6kwckUbYycfVatn9AUQZw3oIPwMnBJbfWkM1Vffb/DbWPrZmr2Jy",
-	"yecicmpHqmcVFgNyMFCnWl+CFVyHb/uBu4dQHRr+niH7i04lGYJ44snLh0wE973nHDixAuv2xbf/gSZu",
-	"a7+sl8jqdllqH8vMQePds7YNpsJWUhkY1RrYN2kR7bQ1rmAbfHEK/2epoH98Dfk2ol1Ejl0o7mUQhkDn",
-	"rkqB+VkuBmXJvsug5XmHPKbPXtE9X+gVs/+Fqq4XYQW4g50SFbogP1z5DcITN9CcpCFYPgIBdVZkfw62",
-	"5WfUpySIInvGkxd6XghjuuLILeh6OQdQUgdN707eTly8fZ7Zn/Yd6+MZV1aybjenvb05fUAYvagUNJMN",
-	"TAqDaCgQHh5jhJVCqBdk/GIlrHPiplpBtuN6yB7BN2fYmBYXALrQ0h5uICeOydgBNC5Whwrs+6RhD0/+",
-	"DFjtsDQXUkmzEGl7IABG+rS4wF0jnhzKzh3srM4Zd94/XdgTr1wKLO1VKy/ZS+AYVr9ucu5GZm3oM0gy",
-	"qUSEsa+I2rNHhV4lI6+THUH8FdqzIvAsZBhwCuY7Y5P1gsorqSbgmWnUgdm/lJ5QPAbKwSjNoK4acxew",
-	"OCy4sFrw0vA8bzxWyqX4O9742z/+2bcWKEAvqpnwOK8wW+5yBnqFGPxc6RKjvo/O/+ZTTDaiQ5hyUlJQ",
-	"vI0BNHSAx7gvt5ng2IjGQ/tbuyvY+fYg/m8qp6yxykFxoMtw2sp8vHtF4L393z40zyelYcaurZqhs6oN",
-	"7rID7JJqCD9VkMsv9DQSAuWOcrQOwEl7jC1nBPYgDdWG1bhzcJ4X3GpfQiF+DgY0W/nbbes134qSy2xX",
-	"VvfhON2obeNbd7kwb9TKGPwRaq/T38vpiCn9buOiHX1yH8DkmPmiSHwbm2WCA6y6FcGxAsfbuJH5N2Kq",
-	"yjLqEl5TCuR1XjRWjEDsId5dVBk6+aCAA6yQPM/WI2tnOGj7rVJuaGCH/QgQKdJQ/dZmgT782A356An0",
-	"djJK7gbicVdxNhaefuFWzsHfeHuwjlet7vZK1bFjjp1G18OTh5iP1xCukKbXW4uy3ylaz92bbxMW0Y3R",
-	"Bd5Cvx+E7E1ZEFRyZ+rNdQfNXfo0ROgrkWd8RpIOMHxArIH4ZF44kSDkal5ZpWCpU5EdQWVDXpWQRd2z",
-	"TFiJzPvqAr2iwohXBmHKiJ0/O2dGzJfYWdw1rImV+127CkoGU1sAQgZK+f4YQsZWKBqKCr+VOsMUzVid",
-	"2/ljtHrB3wpvztcqbi+BJvmqnNhvTfqu2yyKkFj1Hp78uT9kj1PpSkd8Ma1Xj6zqlBZ8hfni+DvPdovn",
-	"BpHfAgAgvf5uRPVVuctBZB9E9vW5qaXFsIoZmFQHP90jvI8LMRfKUqi4WnTkpnhve2zEUCXJZgVjg82i",
-	"8h8xpVcYCoVsqVjRh1gbAftIuSXC7LZpZaSy5gZQ+LuSLUUxd2Uzjdq1IxM1GPaRYY6XR8Sz0YsqlnnG",
-	"S9FneVa5+jdkprgnhPXnE+1YYi2aooK+IwnrxffMwp7fIr4XsfjeUhcCoFmXPKMrhHyE3VyUWLGLCvDy",
-	"GSQ8xvf6vqLKMm+SFIgTS7CCTtbYqUCWIjIazL2BBCJT+4TpGbTGolilIrP2o0rdAkRbFiVOAKLRZVTL",
-	"THASr4Wdh3MbFyhYU1dEhHCHJpSp1ji1h9uKz4enpwCuKHJTlwbuFFkQH3fHOYU+YrGClTET+6DreVaG",
-	"HDjTRmzILYY57lkG9ijQg5veekzVdwiSe2QcgqJxOWqIBYxZHUeGpdqK0NNTXw67cbRdd7uIPTz9M9wk",
-	"oa5rKa0q8PXJV6BCxwoXJdUrZa/i61DZQOlO4bq3nq1hC7jWFLBXfpE+oiCuB7VC8SB8D8L38xS+9Tlu",
-	"iGA6U5D/ijF4kUdBvbFn+7vl9FJ0wrV8J8pnt2oSPxPdeIxZ5oNpX3DzhB8WGgQSh7SJYKfs54SbdKx0",
-	"KS9omQd5IS5EgTvZ5Qw5l3Ml0oEE3aQwKKh7D0++Ak7ugIz7Dv2zfmXkilOhgVQGhcqtnpPnwZReBjO6",
-	"xRPTNWTHMQrWaXgA1Gl1kiClHYH65Jc2XLjgUIa3ONdJq0fjymfvr2Jt2FpXVs1Knb5G/W0dMI4wEdwO",
-	"90H9sA80QHChUpdKr5S9BxtHPDw9HcYqSbnM1pNUzoUpqeEr5johHM+A5zmDexjeE2Fuf4I443YuUhhI",
-	"nFga/yc2InA5EPXl+p2xaiwT0xeM7sLuv7x0qu2YJdNCr4woJnllFknd+QN0ckz7KIBs0m7Xxi4qvHnl",
-	"qmO0u3F6XIMbbDK5u1bFrs1SDqrV7YUijF6K2mf64fzQS2vEMtkFg/eM7vmsW2jhR+xvn0ULcoDBu62G",
-	"W7TAV8DCax7R4/dWPu/LWNrGySsENDWltzTh8eg3/GtM7WFiteRr91O5EEsjsreCwPMybkq8v+FXsfem",
-	"7d4E+xMeviviSOG7DmBRn4vFC+eEuwzani5Q8evfCGLUGyMKwIvq1F+3TvyQvQiO+LzgqsTy30vB+Ipj",
-	"Ni4e4UJnwiXOtx3sVCx1RyIralHBwb55/Q1ffjfqGn1Yh61Ge/256WUHp9rnrPk5FnNkgG53icymsrdL",
-	"t3veuPMqPbErzIlvDNGNF19g1szuTtFtj8J90QcYV3gsrqB1flLqafgF+5XUjcU/9C3+CH4mE7mjT13o",
-	"oZNGhxLbYW01Lh/blw14lnU3Vrmyb+oZLyg47OeuV6puADEtNE+hs17z6LCX3BiWVPmk1NAhFsLC9FEy",
-	"ZWtdxcos9Eqk0C4+gYTwhBmN3iHeND3xGvTWDBIuYwWtDTMNAKnUF2LJC/sXLGiljBCtCav2u86yrMGl",
-	"XrWCE20W1BeXuFpNBxf2zJQwC9f7EJp5QN6dTA12nsWot1x2dzR3K/Z7m+S1T7PZmz7sB28n1c1tS8DA",
-	"vWYf+I/F1uy+nWVZN/TI93qFiBMA54IH5JO3w79wdggntMFX2uQ/K5rJsVdif/iiAXSY3RXXC8/QG3jm",
-	"ETxyi8c2HKYr6md//PKDfp4md7kcsQWPV/audQreh39udFnYeRQ+VuiuE/EtuOeQB31TxUY7j9me8N51",
-	"/CrhDod43HsOJ+hsLbmA1x0tugmFD1ubYMIfuxQiN0Eft8TOdMLLZNiqVG0K5k+JmiIQJ1+cM+Vzkvgb",
-	"ev2NMHYS+J8A9eyliDdOlH1CNIGrd6CKT4cqSBMG/rufOnQx36XavIAo2d9vXbVpjNNx8JqdzP8IoEC1",
-	"1yT49GBPdbhqO5KJtsOPlgcNWeLy6yeUX+9QQijBOQENGnPuY3Up1my6tsxqVGcTbWYdsT1JR7GCTked",
-	"oZutA3fzAZxwiLsJ41z3tB9SbQ4BFx9wQfzDrcoYXfi6hG4OQUzf3XicZcur9F/CzAMOVRhLzDjYSJ/Q",
-	"K+U0GXClCkDuKkRZFUqkI5bwXE4uxXpiRJkww9eGrRYCWuGWAJhMzk5gP3CfroqZSGKFvlH7XssNjdWh",
-	"gHHJrJRqxCypJmwpuKIqpIsL6BUCNwykgkbBUPdBxR6G9VKrwC2lkqaUM18RhPwRWiBAy18lypUuLvtd",
-	"/ZKy5Xm93rfXQCAYprM2An8f/iGB8qjMbIBlZi0kYM84yMaqvFKaQgJvIkloD4fd+KoQCbTUgB7egFUD",
-	"h85Bt/nSIkr8HvoTDzmpq0KWYmCF7sg93YMOGlnWRxsZAyIkPO1pXy2wZ3VduAT5uqZGp7ATTAudA2IU",
-	"Vhw1bqdugREzEtI14bVTkWk1N6zUQG/u5jFL4nvxvcTS7FK/heqqITtTbXQOs/N9nmHIjJcXulgetaKW",
-	"v6y2iOUWWnzUI9xRp4+rE+pBnB/EuRXn2ko2R4ERFspGLGA5vvKxnQq3mFyLeD8uBfok2n0TLfzvjMTk",
-	"6cmJl9EEyd1gL3w2EznARTjX6Igl+tJLdzlbRHWPRith1QzrUulDdbHFPaElJJOKQXN0ttJFSpOzzG+a",
-	"CYZwZsOZTq1y0Muy5cR1ULwU64jZC/D+idLl5MIa9Hjx50qXfCLezYRIRRrFyl4seCkm1KQfb6vq/cIL",
-	"0Ndfqws5rwp702//+GerSvBamI+oE9jRdocs3aawlfhdEaEvNgn4GWQeslIqUG4zWi13YH1ReJdG0UZs",
-	"leHzndWAT7PlG7hnT6bAv4G3POVr1nvz+lHfF5Sxr07sVcP4XHcF3HdDwF8lAeApbx+81ClfD9kZpSh8",
-	"9c03NBmQZ4kduBMHbxcW/EcO//tNaCEd+IHaklLCiV0ISq4hfiwLVuqSZ4ckp5tV7/WlUAxoCGBsUr6O",
-	"NuUjYnA6suokyrr33FUaDA/ZvwEmPJuuWXIplcOkxlbCyZglPydsSW273/KsEtSfx5S8KF0XQtYGxNwO",
-	"AX8ezu/WC1g6chnth145lzGY8V/tc50ZkrhmH/LeV/hkCz86g+oh+c6D86GZ1KtxtPu4LTXqbsJT/q+I",
-	"SfQvDx92cqWfu1Bovjo9ie4tpXJ/P/i4LCpYlv15l0KVhRQHbP0ul8FmJ8rOIp8G27gKqj76wuDoYQah",
-	"x3WHV48CXOCykMslKp56JYqB5RVpxMxalfzdgPqpRCRdEB3dKsJn54+ePGG9J98+P+uP6bpBVLqVNGLc",
-	"gNcGs/7x8ME3DyPGXX9OBzzCMTmoWDOrPFMPcaksl5tLrZKhY33SsHmFcO0BNC/rccWSf7V88JIQsD2Y",
-	"O/aVlmrOkn8BmkvlHLqzNGZHUHGcvsJq0WchNjx9tL/ieqO5lqO8BKeEJw01pyZCAah4CDUf2jFOqxPv",
-	"pIGeaJZm1hGrFDU2HceKQ7Me+CF4+EE3cnJApL8bOvmWsHSDKeKcP3pXtWCNOtwiSD4r3raL45ZdAz53",
-	"ikzrY83Rn4yP7Ko5VLp8ChAYdD6gkWLN84hfAfxkyOe6BUqLdno8rbLLq2GYhpilPMDB6NWwpTcIRNqP",
-	"HDhlrBIg0R8JWuOnBCEVHS4nKMHAjaGrGdybRCRN7PikRkcs8dgYuHaonyE+Bn4VwckR1Cd2ZyOITEKo",
-	"BIwI1sMuaBCflnNl1cH+mHHiJfgIRMp8O4qOURGe0gqrUK+3U7dbjN/g5kA3AxBloVdHZsge23+3yX9u",
-	"EH1/tikpkiEDWkBQBoDgZqWeg5+NwEkdG9QUXoDu2Y0ebitRiAbKJoh2JzAdnCb0NUvR27WBCQLn10Gc",
-	"ADSEYoIXmUSQS4IEBb8aNfXAczkVYTbfg5MTdxdC2bEzOJHYosPXa+a8ALDMHrQawdgbFBIAekkIqMlW",
-	"C51hb1LoQRJgadpl2Aemya6ApfmXKrvcEt/md8vv6H0rzIk9+NC/xO4rhjLp4kxArzpq7N5zLpZkyVXF",
-	"s6SzxOM27KsfIAQLblp71GZ8KRAstp6W5S6dc8JgbZcpdXqy15TamtGT8xfsqwfffDN4wHiWL/jglKGa",
-	"askFfMsbim+7lks9DHnavZpzubGaOS+t5Lg3uvd/fjwb/Ccf/P2n96e//vd7nyYm6W0AiFoSvjJ+6OcM",
-	"6RkQh2UL3Q71H7AZc54LJVJrZDkZcFAH/8DqIMogK2gBW6mJpXQF1e998Ne1O4gM2VPB05cyg6rFNdZ9",
-	"Eh4ZsHKvqdZ6KnkEEIijAyCpadT+cTuDfC7+LYhiKXJb6IuLVuyVnT6uvf2jm8f0RtC+fNJVd/PFtSnF",
-	"ss7OikjZC0Ph5ojl1TTbSuICrXk7Zh4xg/B+0zVLIMwwAWUhYb2FnC+8R7CPVdSxmq7BhhiyVixCIDtQ",
-	"mCAtrkXXfCpN+dp/6cfw87d0RqiXBjviSWuZpJWx56UHIPCGc2vQzq0yG7FCzIoKgAOg4iWbCFPyUlhz",
-	"UFn5KNW8UxF0L+5SBR98gCrY9RGVEWzGjaCPmOksnejKKkizRcQudJbp1aTKI8umVTmR6q0sfSEPfOJS",
-	"qLK7lNqIiX39LX4KdpotWSagyw11oEWzT/r+5V0TpJ+vbAm4g/iInrvdAIYbbX/0wq/HIZh644EP1zW7",
-	"PnOb2UTMCMtbIZ5f+cBFIC9qTt0dEEHEEoAZBQ0DWSyGMnJtwCIZsgQ6009SvjaJc1hA+oA1NV3+Iy9K",
-	"H+Wj2Y9qGjkB9g7ZxSyzKli5wBxMoJxYYU+CIXu85DJzTe2FSBlnCTXVT8YerAVeBjgucOOCvxWxUlqJ",
-	"ITvHm41rwS8FMpzk/fsQzuXXX5ORg3wXWWpi1Uvev4clnFgy/fXXJLLP2L3jag1/IrrrrDKlXjYew0vD",
-	"uDo5+Wp2KdbwD/uKPvXoFwqzpDZzv/Fx/Llt2Oa1kvtpwNdd8Cyb8tnl1uR/gcxsO/6YcbbkmRXuooFn",
-	"47vFom8jVpjAlWtpN5eXfmtYLzmGVT5+cDzV6Trpo/vKna4jE6vEATZg2YlLjwQ4HlkSZAbkf3dGZBzX",
-	"+VTDMZ4HXyMW8+DGR98V5HAbcjBs/4AZqXAqAVYSD4HjxNuqdIeA2NTuj9+7f+6zbx8RbgtyXN9lny15",
-	"Sr5IWUKmPIkVAvk6Y6ZpJ0AARG2bCkfGx3QfnjzsMn4D/nFACL4rhODOQ1erMZ36SVfeZffGnnw09npH",
-	"rPULbsvhib5Vq+1WYvd6PAKudWegvwiClESYhINBO1doy7MMwaKo/+8u9N52Jhmr/VxyxGaZJUhJfpHu",
-	"qt0Ged2e2nQ3lT1XpevPDZvooEPdLjTvh8ux3WrUMVDl1aD/bpKRtZr+j3QOAfo9vJj1ynUuZzzL1ow7",
-	"dqSV6MdKqlIzzL3LC/kWXhHon9byA98tZHOwxP4PMjggDQBxTiD8TJwQ/n1kNhy8c20N+JxN13bUVgPS",
-	"LupnYz/CCWjFZPt45uJM5+sD/NqBJ+7niTpfhxwCKH6TTXwYKyTQxk+EGb4CF5wLDIPfy6EQJZngKaab",
-	"KSZVJhXiztnfDV/mmYC0rVg59PWCMsqUYL0E76BuB/2grLIpXGK11RaCQK/ROThkSaUKYXT2VqQJcFRM",
-	"Z4tV6NQj6OmUKSFBRXR5dQqzC8lhOLaKYQEvFmmsACe+XEg1H7Ln+I8ajqm1Lhz37iPpjjSa50G3i2e5",
-	"MWoXC3WrR+6Mg774B4SmVFBMXXPHCyCyrNnbroUlrsR0ofXlQKgU/e2doXTMHYlc7yeuUt91bsieC+ri",
-	"IAtmxKwQpWmvWfsBx3vsh7urujVT8rIyV457bsz7HJ++3ejnxphXKeGiVT0gPN1Wpxiil3qpO8vA6M5d",
-	"Ec8dJMV6nL16fP6afW/fwUw1xcRpini9efWULStTxmoq2KIscwI9N6J4C9G95IfHf/n+xYu/Ts6ePn3x",
-	"w+T7169fJoxnmV4ZuB8YRKZnPItVKt6KTOeQyBD5HFjoa2+JxSoYOTdmpYt0yBJMhLDajEkgccXEasZL",
-	"nul5JRhcx8Rvw5If43v343s/JTAa6jP2hsglkGPosCqrwlpT9sPcurJCzAQkykPpjh0TG+CUQqEnX+kV",
-	"02qM3qx1rHrJyxfnr1krUzt+j/1t7Z1JH/QY4zPVtSIArFhRHrzVYEjjkXNlVRDkaRElDStNaUR0v1no",
-	"lemOJ27Q8adqFm5M826ii62TSLs0H39aqHja0EZ98nmEB4vyk0jBJabKODDUUhOjaefiXRrT8Xv3z6ul",
-	"316F31cq5PhPSsN+rkQlUrYUxvA5ZSjaA5+KTAJjzfSczbWjhK7Y5DYv+lRDlIfk3GZQk2/pHl3Kxoeq",
-	"7yH/bOlVuPfo3Jrmu4/9H07m3UVPr3oor6fyuJ2/Cjxkx5neHxtFt//OoOczz26p8pHY8Fwz8j4qsYrV",
-	"m1dPx4xTwM5aYk0tGQhBmFrAtGmy3XHRNsK7dfXvbqKk1yT8Lx+l8qD43Sbo5NWY19UUv2NelmKZf6gH",
-	"zfLSQq+gZZW11hnROOauEbOpBd4O39qZm8ddlYosBHNrYSdOGiqWIwD/6ypGoBqL6wHPfQQPHK3ofgec",
-	"++yDQnI3hH2mPIkcNU0j76ajLdrjrvtwZeWKzCKVBuZ/bcCYTc3ouo7FIUto7HRCLTXYVMz0UhjfNmAY",
-	"K6/4rDhUcYEHzy8o9xiG7AK4P+uhcw2K2FAqx0ooPs2kmvfH2PkGVR8o8NCl06Tse6HzNDQQKZk0zM1v",
-	"GKtv4Z+gkPnLtfSn3tQ+YtiiQeELxKdru0T15x6Yxt24gUqdu6MN/WI0lsLegEoAFHAnRP4oE7wwAa3f",
-	"T7ADS2IJVqr5BPq5Q2IoL8H89/QlS9bjVhExWkVA4FUhDDYFevjgpD+M1eOmGeOpd8Vr8vWUDp7+SkGp",
-	"FbKJ9lD+Y/Wpkyru54FS784Thppkg0K3QKquT6fOq/pBqvsuXdyJ0c8szE3T/phRbhpyv47t9upAhHcX",
-	"FCdVLlDhGvSoUrbA5vEyUBpXUHxAaji84a6VcHeUjt87y9MFiX+fyN5PtSA/P1y62z2gyWNS8pTPLi1b",
-	"THKhUqnmSRSrFHLtVlEdHE2cfZqwQhhR2idOmNFWcs9FiSFvbJ5WiLJYx8oSaVplgoBYe4FtDwGnGpnV",
-	"RdPdEP0hO1Oxwn0OfRdUeD3XJevJss5sSAHdoUBEBwqwxwo8qNDcrWEvDNmZX4CpsFobHTORskLOFyU4",
-	"VaWJFfh/eQb12A3X4bIy0FeOZDrrPTz5M0v8+XBaTNLa/+0VnJIm69rWVE5viUl2KSq0IhGt1RfHIa8d",
-	"Nv/M9BqtiLXevIZzE2ztw3jVY2D+jg/wkukZoGKk0Nryx8TZIUmlSpklfWpwaAm/yTc8pwCvoqXvHlg0",
-	"JVRPOZli0NwoLVML+QYyMG4Y9zaIo5dYSTOivqNaZesJ+jQSZHfUvLCPHSvR29GIwkMYicaWAXsbu1Qq",
-	"bLxQMyit4BN0HV6KlSlllnlniy62uJo1pkJeRuuGbCyTIlZ2NOrAiqtdCMt4pFas5wA/pmv/PS3sELLJ",
-	"9vNDD+6zcAD6S/8dK1EIx3728c3PJCEK53y1SNjp7Qy+G6SnsQUs3IE/vAA4hM9uUVxBQieWaDhwwFIu",
-	"xS0IL13yUgwwN+UuZBh9MTURhqxQkdb1M5ADgLNjVsDBWqg08nU7Srwr2elDttBVAR1yoOJIV2aCT03E",
-	"u1wWwkx42SzMyUBasKkwMhVMlpHV1kHgUH5swWZcMbOS5WzhU3czbchlTrbXkL2ySwgXQQ6irLCy08pa",
-	"mBaDpFgaVbg0/iMEaMx4PkLIecwyhk8FEWVnAmU/KRkDlDKL4kWJlbsbOsZhEJDSZgE+uk1IwHZvZtzj",
-	"5t++I4IG2tHd5jPJMf1C/Q+vXPeCRqyvmaj9u7iNxzr8yEzmlZghUiFLaIpDO5WEtLmeLE2sEuy7z1lC",
-	"x/W1MOW39lo/tJAx1u44sCU077yOFeIwIg6Za9RAPoJxM6cUEttdW/96tWPVUIB9sB+KqaG9vjXeu/AN",
-	"9zr4bzyb3I4KHpfu5gvOfDhQ9R0F4QTgc9YbcbUwnH2HmFWFLNdApFPBC1GcVeXi3ujHnywhYkUMknBV",
-	"ZPdG946BQOltW1AZM+opiA2ksMPtkJ3LuWJVHoHTS0Lzz4tCmAXcZq/pqhwTmKmddt0ndFj74u3md/T4",
-	"n/Esg7qdsNwIE787kNpxfuDsC7C7/VgNyPa2Xv06BHHe6rZg3w4sAQteCp2JcfBR4UjY0da0ZQOFb/SJ",
-	"7uDAU6WYF/Qq7LjglQTLcxToUOHS5XJgn+5Yvg44bwT7G7KXLeh/1BHCzmnsDp7dhTErawDBYAZZtmz7",
-	"RGoVy2au89gQGkNilqndnwisZFjPhVBjcopn8kLM1rMMwXlNyctwSf3LWkY83+rGSQuI3TB8JVbkmhoD",
-	"1GHYLmSMDXmgCOutFKvhdm1728BnDoTM9QJHGmkCKATdxCvjfCHUT3zIniytuYTPQb9LTLfViplLmWMD",
-	"5NaG0W3zeYoNMzNhWO/R+d+YeIcv1xfsqVSXIn2iInbO7e/P+Vs556UuInaW6yzTEfu+mp7nVgh+p/U8",
-	"E+wRztFE7EVVZlpf9u2xgfXBDSSEGwNAEAhAzPNcpMGEJX5ey1wB4MV+8ZGhuDoBvEDFdsTmQlkp6Tue",
-	"7j7QmDWM0Lx4UI6M394xTDBiIrXWgnuxk+FTPrucF1Y4hAvt+uR1UFcudJ7Vg5l6Q7E8K8L+1cAvLgAC",
-	"07FPXswWkU+LVlBKuOTKKiOwW4wb9uj8byGZCZ62riDoIzOXuAnFiRh2CngJm+kqS9nM2mh8ai0hgMxH",
-	"nLn790Gu3L8fucWA1G+rT025EawsuDJ8huzPBDnFI5BD9tlYAYaYYfICycoaRBK7y9DUUi0A/RofODKM",
-	"FDZpCIcIgeIYQlq4gSxzLERZFQpciFjKCToMNayxvHrVj1jJL4Wq2zu4UR2oBJiHdVprIcpCihRdfxBd",
-	"sWsDZixi3tVgFAuhwFXrMrQurSCzrNp5DhvlpbFKHv/t8fPX55NXj18/fv76yYvnECeJ1StLHZAENl0z",
-	"S2uA5/fdYyzMRC9pwnphzeyYDg00VC/XuQC4J1ygCf7N3J8ytX+Q6xPQVclrDGGjBX8rcPC8MgsAFdds",
-	"rauCJm6X29nupESwnhGC3Xd/3u8PN2Y7wBx+a98XWI4qTc1lG1stkS8kpVwKU/JlXregXeql1Wn0Razq",
-	"w0IaOLNi2O1kz55o4CNHhk15OVv02Uwvl7LE9rW4gvbDEOzJPi7LMkNs9GLEOKw6FqVaYuDmkmx+4Bqc",
-	"LaWqSuG6HDv/Ra13yZIt7DoJgWqAY81MpnA4XSXEghvAXsx4MRfb048YVMGhH8Kxjr4jyDrSkYsiViAM",
-	"gJowk2g7M3vD+w+BBNIToaAYIgGckUJJP/FsxdcGzuWf/vQn9sjtmr2ADZL/22BQb+ZoKuZSscEAeybH",
-	"6hf2ep0L9gt7gdT6C/vBJzwJxX5xxE2k+kusfhkMBo3/7Euga8sQMbzShP3i2rj8ws5QDK5c5QlQYqGr",
-	"+cKzhZ6vagbW2B+6h3CZwwXNoZ/1xkoq79Dfs6ThJFkPg7D3+2MaZ2j1eSgDpFWlpZaGSrTpNvt1T/Hr",
-	"6k+voJak+9ORJ47Yy7PXj76vvxWqtgmMblpll4y4c4/neaHfCkyddP82opxgtotV896KSakn/txFzRNH",
-	"K+gySNP2aWMZZ+e06Wd8NbYEg8DN2k0XbxgjkhoKAHyaG8qVA8/iJpHQc0jvsBAjxGW5oT2medd7jHzI",
-	"De9/J+rZXBp3HoLjjJeC5XFnkxuyiexwXBGaIO7om1dPsXU4xSrcOE/cyxqjudO3c7wLqaTl+7TkTtYB",
-	"x0WrrictH4dd88B1JqpB6mrM0N/+8c/+7jm5KOGOCZlSWx2RMBoUg8bmOLshNjk3lpRWi/Wez+dqJrLs",
-	"Csvt7xz742ZcD8EpYY87Dp4iWATvGtyfiHCv3UUc3p/ZgIXB2x7VtzXfFfKC9ncdOZs30AAj38Q98ppu",
-	"5O1ee6CcXRxSdOckkE9M6N5d3wWwRJ4pA0V6061n+dFbmEnOKyMiVghTLQHkBI9rxKwGLN+KPm06DuyY",
-	"ATiT4cru6YaMaMf6e4bk7Fvcfe/aC/mQfzDgRS1T8N2GwyPgLuIUfMuhUIrZDbFGZtrepg3Gel2/pjlW",
-	"eEQaY6mmk6I5crDvnW8OF/LKb6aHmutXt2ttrN/myIEN21jC4DqND/CiIcxWaFgjJ01ThI1rw2ZivaYU",
-	"ImXv0fnfNkWfByFG9nbemMnWpMMVa5k04EXZyRUI4FWbppsTbC4f4WM31q5lJgRaC18OU8ALePDABvy/",
-	"WpL90tzBHun5Ve7OP0gdJ4yci07gIjxzrw1HDY9hOC7++8iAV6xx7lpfQyvT8RqqTy7CRWwuFfnXFjLf",
-	"WK/maM6IH3pfAu4ZXa6lxZGpEV3soNf0PfS4e8Iuc1Ep117V61q4mfW4zemFq9o+OQDogCwGkQJUa69N",
-	"Lzx2D/fHcB/oUIqROpgG3yjLRVrwFeoB+DvPdk/SvaVllo2186PVWrr3kjRnaY7p3i1V1N1BEsK9cmL1",
-	"SJVuXOSl1RjYaqG9S3H3lxTCWi77v8Tdh2OSBmjI0PIh7I2dJ9uj1muBuUCzyf3rgSP2m4fdz2mDNWx8",
-	"Xj2PDc3QPT+p79hSLjY+QqjU2h6heAalbKFXrOffHtWaFbBX0P36QW4tKphBuQykhulLoZqf8F04MfgY",
-	"fySVEGmrlG+bsV3xt/bQk4pXBHAXpO/VMt7llbmhnIKMSjH4Xdnrpj9Rb0JFsrkoawrj2QSny5Qu5QWF",
-	"5zCr7ReWnNFNz90nEUeEqOHQZRU7pghXHVfEpF57Jv1tI+yC+gB63DlXKtrgIecBHCFSydKI7gSvFzzu",
-	"nWaYUQHeDyw4NEKVWIFtCdJN4YMsrK1PrM0sYtruY5srIlS5uRjgeqXIRSC5/Px6589ev2SnX5/0N+wd",
-	"+zLLKcA9Ty+Y0FMTmd70l0JwuvYXlEFuOmgmoXGJoQ7vQrA0JstdCxMYWe3nRGYZI4RwO5MR4+jJlVBf",
-	"gMSIsN6gEfO6BJg8CytdXLp2tc5eW8p0YIRKWc+FwieVmomi5FKN7KFZ8jV6G6dCqDpLk1RvQ4EPbHE3",
-	"51Lt3Pypti9Pd+6/gzavt/9CF2yudUrn4Ot37/qjmhVL4wp06e3eKCBE18DUbZsb+m3qLlStXpDwd3QQ",
-	"ayUGs0zOLlkm1SW0AQTeqC5ksUQWkfO56I8aU5HhbPxEaxLy2QaeB295JbytBJbYXlMJ73Iaj1BzaYVW",
-	"kKbLpzKT5ZrNK16k3npzcVZ4nMqnAxP+jII7RzQAkzVz2rA5dxt8TaHWaSbDafaUAA7mqhy5cmhYVreG",
-	"riYABQWGjSFtFJDuWuYC9siEYzi8Ybs0fgmtF0bXamvFUiNh1IGvQ6VT/c7ftuHqJHr8Dl6lCxeIY/Zv",
-	"+9hMK4U6ynTNXpxV5SJsXDUrRCpUKXmG8hbA+878JFu+KdRE934TaM24+xHL5FJaWR+MafViAB+gRplU",
-	"xmLFP+I6FyJH0xhm7j5GatUn7wX9SQ4B1sPWNhiZ7tdmxu/54tCYu9outtq+7oamjtY2fDOPqb4wcTLF",
-	"XtzXttM+PPJZ/ej5DzObYPTNbCg7gTYXv2XqtYMf4wL0LMNOI/bqWZ0CBdiE0Fo02ezCcmSgbaDP1qSg",
-	"Axoa//v8xfNYTXW6Zj3xjs9Kyp1MIMjmYgYR3K62ImT9yAWquInVj+clVykvUjdV81MPmr6Ojo9Xq5Vl",
-	"LfCzi2JZ/nHcZyYXM3khhRnZbxr41R/INBnVM4bIlWVe9jzRVzvwTL50nwXJnbFiLgnV5Z8CU2ZpofPA",
-	"o1rLTVi/Gpx2JvrDxlTqWNmIvVHyHTNiplVqnLYGj2O92cpH74Z2Hq9AIvrCfWGAlyGWJ2cXYkWRLsN0",
-	"ljYHtW/hZVWIZMSStw8iPCj+Kp4OxEyiCJn/zQdyGZtyI755yL5/dvZocP792enX30DnL3xZvdT4tmHz",
-	"sv/sxq/2tNDgdoBLsQ6zjHG8QSpm2urdeQByGiZCUhoytuBgLFktjJhNkiE7t5yDZ8zkfCYGRuQczX7/",
-	"bWDPCl74IBzmXaf2NfRaLFOxT5iRS3cKpOYatw1SAC8wErtEpzNs2dYxZpmcFhw2r/edjthznYqIvVyX",
-	"C60AWtTu7MWa8SyDszBE4vS5z3x2qfQqE+ncAyGrNTt99465SNDPlZxdZmvWo5xjiDhHsbJaXx0yNRnk",
-	"6MAdsDXQMQ4UV8oGMwBZANqkPcGv5VLoCrs/l/AucOeTveQyIB0v54XwsXg7y1iJd5gcJ3kGORkDfXEB",
-	"idaUt1AuCiEo8E4UgXDi7lBHUPekMHW7H7GFVrqC9hXJK1EW68GZPQAJ04o9PP0zTOvrk68wXO2b5iLa",
-	"akBBAI1IDSKw44udgQx7OlSltoocgPDEqrfZTGbkHk/6rjiqBbuoaVnGijpFWGZFnMhtMOyJnc39+w8f",
-	"nLDvtBL374eKJwbHYuW/qjFbSsZvmeZcK5H0hwxSc/antkL5lTSWXirotZ90S6wkihVG9n1Bpu6slgDH",
-	"grVegs4YKJaCdrC9/+S5FEUf+bjvWztiO3peJzXnAOlmRZUvV2NB8NxErDLkPqMsvbEHyaS0FJGyRKaU",
-	"coG8IAGe+qbeiRFLvn389PHrxzuEeQKWIlEat/OoOYedrdtjlBIvKX+kLOR8DqchDWFORpti83/Zz/mf",
-	"v/3jn5aJnn4Dapr9E7hpI+eEvAMS8OycoLMiO0g9oJkZKgAOe5S1Zii5D0UVhY6w73rUknkCBYWgc9hD",
-	"C8cqVpilBIkou9oFL7mySr9lsWPnIgarVOmSWqk3U+KbqZVR7Q0JCceFbyCbgvwrkPOGgqCxED4Ntz1p",
-	"jLR2YYK8MTCpLwq9HLIEzYLEKZOGMmsx7TdWYNMiM2VPnp29dBk8yOSD5vTg5CCle8ySuR3XtbrRaEEE",
-	"g1gyru0IeBnq46fDE9bz2dnEa4FUvAluWR5W2iNrs9rHv784e/P6+9MxS8i4Ccaa8Rw0Bky1IjcT5T6W",
-	"zDXYYVJBboklf2lpEQt8rOWfVrPScQcQHljjCaKJFYJnbpEhEc9bIlChBHg5TKhZsc6dWxecErFyFD0i",
-	"+kawMzRjyROEqUWuU6q1fDZPI3K4zePovr15JAuXEwas7f596G1ihvfvsyTlMltP7LmYALUm7gwz8W4m",
-	"KLDjduDIsAUv0lgt+Tu5rJaslyz5u8nWO0YuqfMHXVyCtsNOo5OTE8atPIti9UzOCm30Rcm++uZr9uAE",
-	"fizETOYSiRXuc5brZuLbs7MnTyeP3py/fvFs8uzs3yffnj15+h+Tp0+ePXmdRN7IfXACr+0P2Q+QR82L",
-	"5aDKmVYRJQLyHIHqQT9+QJODfZoXegWluqcn/4Mu97wO/TWouX0GeW+xAvAkDmF98P3YBRhb6ioKoUpa",
-	"mxnPMQNRp3x9ZIaWhatyAn8msXJuYPyV0BEoR3JDdkN93989+J3jifYcDtzmdzAEZH8DqYB4rdGhBjzP",
-	"G/5jZHLhFUt/4kIU4NgeuqgfgAFCVKL5MKUouyjpshZ4G98xLTRPZ2iTWOUz8RccPNY4EIeQEKd0rOzg",
-	"ETXM8HPYeBeQEPo8lT3IlBkHRGD1QZgMC76K9R6efNUfslf+DrtXuSh8C67mCLGSapZVqTXLgznCfDbm",
-	"wq1YsSMP2VNIXAWPK17aWDsSiygkYwV/UpkgyEp07M6g25Cdn875z5D/2AwAYPG+fX+s8Ftckz40Kta6",
-	"wk4+ls6XGjyo5UoI9AuaESvEwPELNwu4H90hS15cSjVHP2tZVKZEMDKeDtDx0DiXjS+89+tPv/5XAAAA",
-	"//8=",
+	"7P3tcts4ti+M3wrK51RF7kM7dl56pu3adcqdTno8k7d/7Ezvs1s5IkRCEtoUwCZAK5r+p2o+PLWf7/si",
+	"5sLmSp7CWgAIUqREyXaSnu0viSWReF1YWK+/9dteIue5FExotXfy215OCzpnmhXw6Sznf2HL89T8zcXe",
+	"yV5O9Wwv2hN0zvZO9mjOR1dsOeLpXrRXsF9LXrB070QXJYv2VDJjc2renMhiTvXeyV5ZwpN6mZu3lS64",
+	"mO59+hTtPSsLJQvzbMpUUvBcc2m6u5wxEgv2UY8SeCImckL0jJG8YNdclorkdMoO9yIc3a8lK5bV8PCd",
+	"vXAoc/rxJRNTPds7eXR01DaU53PKs7MkkaXQnRNn5qERxaduPv3nIs0lX9effeAWurpm6/oxv968k/OU",
+	"zXOpmUiWf2HL1W19Ra+YIpQUTBdL3FKuiOmRKU0UnbBTohiDnT57e06Ct/1ezxhNWVENPejzwHTatetP",
+	"n0Z7cy7c5+PW8YtrrlnnKnH4+ebL9JLPuV5dnbd0yojif2MROT44Pjoig5RNaJlp8uhov4vWM2gr7N++",
+	"ZAg9MivA5+V87+TYUP2cC/vJD4sLzaasgHG9YkrRaff85/j7zRfgtdR8whNqJt7ZmwgeunmXb85KPXtb",
+	"yGtuqKe9x9z9vK6r/1mwyd7J3v94WPHPh/iregg8pN6T6fu9YkXnNEvFiptO75N5WeVSKAbs+3uavsND",
+	"ZT4lUmgm4E+a55ld0od5IccZm/+vX5Shvt96TvEtvoWdNk93ZgbKUn+iB2Oakj9fvHkdEfMX8mX82983",
+	"+4d75iKQYpLx5LOO11wybqSJ7V+RBdczYEBJWRRMaKI01YwMZEGoILziNuSKLXHwL2Qx5mnKxOcefUKz",
+	"jBUPFClkxsicLomQmqQS+CoM7VxoVgiafc6RXcg50zMupmRCecZSIgWRZUEUT9kpie2Sj3gam+UU5pQz",
+	"RbgmHJ/L5FQdktcS21hQRZIZFVOWwoxeS/1CliL9nDN6LYkqE0MWZkRcIH24xZfFlAquKF5Tn6K9t3SZ",
+	"SZpeSvmSFlP2ualiLNMl4YpkpvOC6BnFAStWXLOC0CRhuVZk8Ors30ffv/nh/4y+/z+Xzy8ickxe8e/J",
+	"eEnsDYLEfSnlKyqWlp+ozzmZd+bgwQXH0lMrNNCJZgWJ35kPB2fmQ0wUS6RIlbkiUTqAUQaP1EezcvMB",
+	"jxa01DNZ8L+xz0par7hSXEwjwj7mhvkTWZBFIcWUJAWD00EzPMrvBb2mPKPj7LNS1BlJWc5ECixvAMeA",
+	"KqAnc9mRgmV0uW9P+qnhP81TGxHYtynlws5DlXkuC83SVyzl9BK248scEcMuuSDvL18c/NGsvP1MydyM",
+	"jBhKganKnBUwHHd6IhKHgzSDi0kpMqYMJ6tkWugo40orIvWMFYoMqqYVMSOnheElih1woZhQXPNrltmb",
+	"5a804yl08QIW+Eut04Jl2YG93MelJuOC0SuQ5MvM8HRWFLJQMVF0qchixpPZIUg+thtQKWHhUMIOhBOa",
+	"ptx0SLO3hVllzY0IM6GZYpERyPxXv+1NyiwbodTUFJ1fmNuZCLYgVjczvKCp862V/qO9nCq1kEW62voZ",
+	"tOx+JwOqScao0uT4yBB5QROjN++TSXMUkaEpQz/sI1fanAv7wwPlm9thpFpeoayx1XufQgnzZ9tIMO0P",
+	"/g05/oUl2vSEdgCwD9S2IikY1SwdUV0TT1Oq2YHmc7bXMmqe9hBlo72MKj0q1frGRZlZRoii8korjkxW",
+	"d7lgE/6x3eIw4YURBf2OOqODYknBdES0JAVL5FRwxQgHGltpv2DX8upGg2/sE6wSTMcPPgrXv3vbnsFD",
+	"Wx4yt3ABaR1vS1rQxqZxATXQLHsz2Tv5eT2TslT4KWqSIW7M6mZezORCECkSsCeI1AiX1LCrMaOFEYkM",
+	"7R/ubZqHbX51Jh/8XF5yZGP1caVUA+flms3VJhbsZ+d6oUVB4XNgAIOt2YpuYAz1Ntq3xGi9NHsl0xa+",
+	"+tOMaiIYS83i5axQUpABHImcJQ8UoaWWOc+kYYjXLFP7h3AvFvKajWiWxUMBTzuB8qRqxT6FkkTGaAq3",
+	"JKEiJeyaFcuhUOaSEAkLmjSPxBsbOR2KKRPmwmYpca2YZ6gGrovSO96iJONCE3MF27ZSQtVQ6BlbwreL",
+	"gmvNxCGJ4fbx841PAlHHXPjI+3FcHQMw7SnNs6zqS4psSRYzJlbGNBQTLlIjoRC4XM2yS2A7ZJzJ5EpB",
+	"vxEsGLV7eGh2ynRJl2oolNw/HBoOz0Q5NxQRbMxetBeu6V60V59eQCoVazsr9eyCKcVRwKiTvJGLlBr5",
+	"q2nlbZRv1YiLlvOKAjwpheYZLAU2hwfVisYqOLBedo/2UPv6G9V2WOuO2pvwWTgvk4Kp2ZpRG8V6U6vv",
+	"zDPuWh5pK866Vf8eWE7rgpYKVZN1jb9X1ogUnu3aYjenURtIbd1tj401s5NsYw7fl4oLptQzQ5gfN8tr",
+	"LcwDTLnncI6YIlKQMZvRbELk5HCvefcYKXikdJnaz5591uWco5alnNOP5/j0o6NVRgpitliOWi63R63N",
+	"JbppP37a+hwXaal0sezV6BVbjnLKxQhM+p0zfLrDBHOpNM1GNE0LplS7dGMuQrBX4MPEPnxIzI8ZXZAF",
+	"FUZNEcyoQMCEjX4yZ0XCaUbA9UEGz85eH1y8PXsVkWdnFy/3T1eZaTJjhj1xZObKfA/vKpLQolhaQ4+e",
+	"MV6QiZSaFYfkLFMSWvrtt/pUPn0ieUYTNpNZyoqGrNy+UjjP/nttn9dcZ/1e0LSYMj2ihk5FwvoRqJai",
+	"Va5aefCaZiUbmYMhFXdMbVP7n1oO7zM6zymftvBqo5gLlqneIopr6hm+2CarmLcypm8otu+iV9Qo/bfN",
+	"ffTVQ7L5KKn43rrlabLJdfqHYtoogr2X/MI9b96VZZGw3m/i0/49M5sJn3YzcVyvJg9nBfPiFRgsGJkU",
+	"ch45KxA2boVErsmAEjVjRl2iRDFaJLP94OKuyFNpWlRb3VDnQRGjiebX1Dn/diMopanuv9bwsH2r3Oq1",
+	"Et7TbJ5nFF2ELTS2cbRlnm5J/muUxXBJPe00iSGqmEF9+AGl1s+CXx23uLWtbDCC2omuze/DGo7l2Ewg",
+	"RcENshftLWZUK5rnpte5apWqfCu7qL8ha6zT5A/WFxv/DGP5EINHdkfuWd3mj0G1th+OG3w12isF/7Vk",
+	"9mdDNasMr34htl0pzaiFDgHBPDWWH42qJFFtNgedDKgib99fkofXxw8TOxX18DeefnoIDR/YhlXkPCOK",
+	"zpm1/u7XVmkj063W5enRuoW5Nf68peVtV+59LvJSfzYWPqcfwy+fHrWctQaraho81VJpNifuKcPM83Kc",
+	"8QTkQ1ngfxOylGVB5KLOoTud8CtGIr8g69hBGJnTNlZLt85aF7rjUOmnxNEtkLUCul5VP2iabit6cJVn",
+	"tNIrNjL4lfihPofCvlTJ9qsijRrBZdliwTkThAv80S+U0nSp3GEFs8u41HZprFUjuLLHUmaMipUNbImF",
+	"qo+0sT7hMKNqsfvu/C1Y2loJakWWbbOj9R2keg833JaXTk/+HBL2A2UVMsd8azw7IgUzahMX03ooA9N3",
+	"xI830IZau4K3uLVfyozqOXYyY2mZsZeMpqtTMjJ031Pv7Ia7ypJKs3x7Dc+N/0KzfOPRcNOpD9Z13WuZ",
+	"bm/nayv/lVABrOLK9MB+y9JRwaj11TopV5Za8ZSNFlykcmG4pD1BCc2DT1P4VLCE55wJPUrlnHJhHzJM",
+	"gItp/Ut3/41SyrNlozl3P5gJSndow5dyWipmNhY23LAWXn0shSrHhlWNq+/GshQJfFRlnpvLAD8wkY4w",
+	"UsAs32ZrwI30gD537cYhBCGP7TIz/k4GPz5HCdl+gQLyfoTGfSMsgQtYtclJm4+yJad0NGkLlv7JdME1",
+	"4YqkJTu1rog4L6ShS5bGxBzICB3RSvM51ewGGrWhuJvYeCrlunM5HyiCT53WpoETM/JoAVOCcA2/OGTJ",
+	"dERiIfXIf4fvmOUHQXDBswxemsrDwDHiH9+L9n4tWemJ1YwYZwz6dMavWcEwVJPif+4oVBRv6dscH5Gw",
+	"DP/2k4AzFgywlXKVZRstIbo196R5rDoloWJeI5hqz6Im74napLiA5tcyuUAXagjS1h81mlun4nr3Z+CA",
+	"BO3WSIxjpheMiRFcJaOULlsI5o1gJLekEBHzjI0OAx1U00I7lcAwJUNT9pY6JYJds4KkLDHrYMXd0BaP",
+	"UdKPv30axEwftXmfmrcMsDg33F7310+MXaV02dkY3gUjhhGPa29Cs7eX5hQ23oW12PJte59nVhle8diZ",
+	"fYHVN2tr7fIu0nx9oLmhU5mPpICbZNmm0cEPxDym2vavTTmJ9gz/+Zu1sq/oQOdnr8+IeYKYRyLCDqeH",
+	"5HlpyPbh96zIeK9wgPqirKHV5hyD0bVtzepWh5QUNQ5Un0OJBoft/HXuXXLFllaf0OjfkYIpkrGJJrLU",
+	"5Iqx3PpvwFlBBlIQtPNFKxr4AxWEk0afi1HsdJYrZed4k/HpRse86ucP2xv/viqecJMzfycHODDnfftk",
+	"Ky/ZhTfMOakgUdd70d5UymnGRuDSAFM4F1csBWc6zWWWyeqZOc0VjEGUFCIs1kZT1J0OK1N+Zu5jZk2w",
+	"GG6Ozz9Q1hVDRerkJYVippFKIoKe1CWh2QKuxGnBmM9qaDF7oejSMoRXrnGQnayEUxMcudDfPmmNykCP",
+	"70ixNpPdc3QHQ7OGq5yAlzgiXsKK7FSsfEVksWX3sEIjuqDccLSR4zOrQ3kJS2lEQheT07MH9M5eM6sO",
+	"qa6mk4wqxSdmFubtgilt5icLkkhxzQrdu0fb0ahgCePXLO3qEZbVrlzPpn2MUrtUDqv5gLTENG3b/sit",
+	"clsMkI+Tss9EZLysYr0MDSybJ6F2gWw/mM30UY0qpBGjavTtbd51Ci5eXVTn15+Fns1qqWk2go3pogOf",
+	"poKr1bNhp1h3DPon8/NZnu868pUg5GoadabRHEmwki1HoeU8Rp6xdbODkPJbqXQ9tawVxNZouRmfsGSZ",
+	"ZOyEpAWdaPLP//wvYm30//x//x+C9hb41ntT8ZkimZn5koG36Bs+r6R/jqS8YImG/IFKwYVewOJj7Tze",
+	"ouPbN7/a1tdeVz0N3HMuwm+PozsIQbl3ot47Ub9qJ6r72ZBCqRjc+qLMMjBKCSnY9tbAaO/jwVQe2C/d",
+	"s4ev7R8/y5wJmnMI/lSH79+f//AhfOeAz3OJcj9kIZ/sTbmelePDRM4fSprzg0SmbMrEQz+MT+Hr6orn",
+	"BzLHNTuAOEZW2DPVKl17BWJlef70p5NXryLy6MnBTJYQ2ZdTrVlhfvu/g5+Pjj/8fHTw3Yf//6Ofjw4e",
+	"f9g/+fno4Cl+9T/biB5kytrxcKbigDofP6pT5+OuhgJvc4NvSSFYAinp/YKEoLln/q0qVmiXUDfrxwus",
+	"+O0R++ZaGDOMvdQypcsT6+qdc8xJgjy1tCwwfr2YH5R5e3Q19gSKY+ZQC1qe2tEPvs6l3c9Lxuc0H80k",
+	"epE2h/6Zp90BWJ0G/Kwz1cscARt7+fLCmSNqPvhV5RbSmiCSv9dI4XENysKNjO1z+nHUtoerF5cDP3ig",
+	"yIwWKbG6fUfQPS31bGQPQ5s0/9OM6RkrCIAhYBi/S4CQhRFg0AKrZnIh9tvtedgHxrK7IPabLIVLdBsp",
+	"prsHTKs8P662GG0eQEtsJJsKHcLa5uGQtmkf7gB7saBhW/MWkcMO7UNvcTzg6e7jAT/vejy2D23EbIXe",
+	"LMWwsTLvNSzL3X/CN1pjKDdEsgRIIdUShwvYXK2QU4V8qMl0gkk3KHb10HUekRa23cEJ2q6UGkn6da1H",
+	"76xegzUOt8K/tosDDTdppyjOzRzPRXM+PTol5sKUSlt8KdzYkP2ttxo3776N6QMrd9+WAkrtyqshHD3e",
+	"KHrXLsD2Ffnuu8dkQElSKi3nLrwIEtX2a26eb58+ffx0k9X3RjdqmJBdS5t49GT9RKM9SDd6I7Kl1/dC",
+	"/uwtvDBHQ/BUpGP5sd0ZG7LQLZe7xlA7CPCPf7i95b4Zhw647RqSPO7kvSMmDIdOuydr9qJHZGHAXeuH",
+	"ZROzuIVwovWxgZ8njCgcAwhQF85Z03CfOcSSUVlka5Mut7l1Ae+opbVmDmKtc/darctNc7tkSr9jCsDK",
+	"WvJJnQa2zXbJq3bxe7touOYge0XDySsf+uZjq3otQXuUWMq01WhbFLwZzXMmWApiYZ5RLojhlKoVkqAd",
+	"MgN4hb3HIwKf2CyT9k9wD+pM2Y9msyMC3Ny/Ap8yOeXC/q1YxhL9z7//o20Q7RvTHhMOK2nnv2kBb8ke",
+	"2SYx3PK9f2v39me8gjcotbd6Q9/aRft7vTNbDsda0v/JazxNGxXa9Fv0/KJkAIuBSuUDRRKakxlVpGA0",
+	"mbG0MhO1a7mtWuoPdKmI4tDsjJGCznNiU8LI4IhIAYhICK6S0uV+u6q6ZiGqDDMp1iG3pHTpIr7MIHrp",
+	"zLU7cWtwFjfo2ghxmSrfSjcPW7ELrkwuzjEMMT6xMWuoU9nlNuvqrOkObuuUxF5FjK3djxrthimEv4BH",
+	"QE+LTwjXDqRvEFcKnAVymsnF/imJU65glqa1shAsJXIyCd1LuQ+VDJVTpwq611ul6xbEzEBAn1oTrix1",
+	"JuVVdwt9Xo76yfu1I766H+5ijE+InWx1BWv2UUMElCAXl2fvLi9fXpCBIxfwB5VJwlhqFhWbME/4CA8k",
+	"4vFSMzK4eHX59oI8+fZpRM5fnb29MGqZeU1IwQB7BF4dZDKhGW4tovupSnXw0a12xObUwb+mjfapX7f6",
+	"fN8IRgAg+AQQMDWbm1MWu4hn+EnFhArw2GsG7g3zB0aDjWW6HAo5IZQs2Hgm5ZUL9FgiPkm7tN4/Rxly",
+	"Y+BguZzks7fnpGCWWLkOEFbgjHjx6RRPEDB3wpWLdbN+c00zOS0ZMQweAV7M92bVVhOa636ZX5QUh+/o",
+	"wkbQVPbsxsD5nB3IImVgY3z//vyH6z/sn6JD13QV2/U64CkAYJvB2qXjTPVIuYvs8HaNfrdvO0iTFkE0",
+	"9h3EuE4nJM4YTeOIxOhrMn85j2f8z7//A/GDqtUFTpMbzrbM2X6rAGsYttJ0nnfEvrfsLBm8v3y23xnl",
+	"vtqFneLay98Q+uUyZ6/Njd9qNrSYK9WA62sY7kfUnVkGHd2GLgvn+UspsW612lSbmu+9hawsXAxkLJh2",
+	"Dvc2U2dr2oSDxF4BQ8Ezb/iYmU8cEUr8Cnpk8lQm5dx8MYhfWqJ+FpByB7XemJTqtGI/2dnUmd/ahb8t",
+	"CoJN3DlNsj7VttBO2GHE2rTSW8UdBg4OHm8Zoum0drlB9Lm1LdtAn0NrXXYfU+YCXJAhBY+7L4IgGPuV",
+	"z+JwjwTJHD6iqmrIf1X17b9CA/nIimfhL9XIXKRA0KT/qmrSf1W96PKruAyHE35bPTtn8zErDiHztvpY",
+	"NW+/KNi8Eft06CP/wi+rF/1XLXFThwXzmS+2GRhrGHdUhy+rMlAOw8Qc/x2GgLmPfqPcF1UmDhJDPT3N",
+	"r30VAeV3MxhSLdgnWNj699UK1L+vltxe4IdGQusWuczpuMBRrmOKlfzkykIQPzdFtDwkZ8HJMV2Brz/+",
+	"BrOgENHJiS/uAH3jFur+EN0fot/pIXrBWZY+d7EVTWNI2i4dTMxLqyftzxdvXhMb2ES40CiJWzhnm3bw",
+	"0OncD13KQqsgYBdzsykdh1K90HaNInByO+5i/iVgt5gLuLoVp0PfcB9YhXQ0Xu6kz2yD5liFd62aOdyi",
+	"73m8X+/4aDNzdAYYOOzFIHWz5sbfAPOLNLGTh9zv3kZrZ7hu/eB6cQU/RFUlGssV22EiNk5tC6Rge0pW",
+	"kYJxx5yfrOmdvGaZzEHQlyJbRiTjV4zEEFcRn1qbqLiyOcRUQZAvJld0Y3Ov74MMXj4/++Ht+cs3l6Pn",
+	"r//6b2n1+z4a7ZDUhwIajBA9fsEVI3RsuPchOdfWaquC5xm2Pl4OhRkkZAPh3LmYkgotd0nkAhVnBwMJ",
+	"ppiNCVMf/N7cgnbhd+uLKKjtEB3u9r0RP/WNjJft6mepWEEWM1lllLg011OMEAaLFRVgyboyu4XGJ3fL",
+	"k1xmPFmSlKceYx7wj2lRQIJAazZTXzbpgR92NBslXC97xWxZXNaez5bCIq3eyX2GxuER3MVqkwFyhZg8",
+	"P21k4sgFKw4SqliE1jsA5SBckLOLZ+fnZHD+w+szUGg3h8yKgiezOcZqbTaRrowQrMv9I3RrxRZ2vq7r",
+	"CV+rfp1f5LgCXu0XFJtIoWlyU4kHmuq9GC7p090fm2NNZ615rM8Pj7990mu3bf7ezYA2fJpEL0yO/k9u",
+	"jno3vDWAxQwSezdjYAa6xo2mv0vE6YKNFe+5Eh6CZudtbpMLQ95bSYlITzXYm+A8h+QcntyKwYYnrUHO",
+	"1aQt465CeRzLraEX1PnkKl8KZFley6QLb9b6FRmgkzZ3v3YS2jjAdpGlhi6/L7OrLZERnn+kic6WDvQw",
+	"5in6u0g84ZlmRdwCbZA4S04Dft96RP0HxXQVQzuX12yk5chRAWJM1H3Infd0fczNplCqROxqn4n0EIVJ",
+	"m5DUniva99bHpejDGV7gk3CP1IOytshtOz462ojSsDWvWsHZ77SyO0rqil9zlqrOJG1GsHXntzdbYm0e",
+	"7QESc6qT2foWMQLLNDqRpehoR13xPO9uhxJDOYj2sXDoz0uyMH8NKhIiM5lhr7xwOkRrZEdjSd0sor3K",
+	"ludG1LXOuyH5rjscZxUiaAtq6KnVsU42nYlOyXdzgYFK8g3jhjqe9ZJvfRbnF2/I4+Nvvz04JjTLZ/Tg",
+	"UeA8LtjUEALcHESURv/G4payBERUbJQkMmWQmFMY9WEFRePRTSXlprdniZosIseoiFyxHNz2U35dK8nT",
+	"IlqHObrHj1o5UCjibg7IWwdHcGYpoANwgMzNuqUs4SlTh+QMtS8oHecpqxQpK0hQdcUc8bDsCqkVx2kr",
+	"JGPbqBdnAe7NRUicRrvAmKsKPuEQwq2hYlVh+QOWrHRREvbBoj3Uqyaab6TRmjy9ceWb8vTm8gleoF6P",
+	"8GJ4zbTVg7J6VtwJ4QIr1m15VHxMCez8jEKpntg+G0P9Ups+1sht/fns4D/owd8+/PboU2smq+GGIz4Z",
+	"cTGCo1IJAyuTescmpWJk8OToO7Ly+D4MHUQlQjMz5iUQqMADuI4BtlNEpU9srqnh9IleT95En2jscgMl",
+	"yJWrXAcU1F6GI9AENlNnqApsD0FkJveDj/buZ+i0KKe/dVx6bQpM/cmeGnx3HQu/b/0rEth32q55ByfS",
+	"DUDzQHnMkYjILGVK24i5gUvgenp0tH9K2DzXS1tKyoI4BuCbvQyTZnWD2K1V9C90y21eZZdd5xAd61M7",
+	"Cgpe4VQA1ZIryNxul976W17CMOANcfeoeYZjrbewumONBgJ9xS9OsKntFfQCVWA7dezSwpY/UASVDmXk",
+	"nsxKbVYKVtbh7fAJ28287WapDQbQdRLaFozeKa6TQs63sFPat7Ts/86vu6B07KI8tfK28wpzYp2Evr2Z",
+	"GQBT+owQR/AMn9/V3+n8y83IjCWhLoYa4xwAuDLHe7+P1sxG46Vmdf23G6AJXuhvxuWCq9kNLWk9T8Gc",
+	"5rn5s/Mw/7aheJMF0IFWiJFMCyNdo3cLVxbKSuPmgYDWXlmovwDlsv6tnKS2FZQQ0gDV13VCU7vj0Ux3",
+	"pnWuyPt3L+0tkDHAcZYLkUmaMg8fRH4EkEFyAUCE6I+kWGv62cVfCfsI6/P+3cv90wpjhgpS5qadw57A",
+	"zMVN7eqrXnMPqFyUQrgsgSpIpAUu+cMOhtLuPQ/skY5Aw0NUO4G17fIMpkplqJkaa1WPwnP2YS0ffCaz",
+	"ct5SlK0jHsVqlvArGTB06laKbkS85hURb/mNiLUvRMSrcRHqNxFxwmpEQjUsIlbijUjC9TICAG5oCK62",
+	"iDihez+yycqHw/Lo6HFyxZbwRwBvBKqROxXVqECwyTOo/6dlMAkwpfp5VJoVnAarWaF8JAtMZoHnElhJ",
+	"LIHKpwKQOio3+YDiypmVKDUzR6Wfo23GqM0kaeyEctVgXV6RGd9he5hKylpqTL+1Ff3c+4VcRHi+jzpM",
+	"dV7jqjdESy1PCCVXQi4EwQGf2m05IaWA761thQuXXI4Gm1PPWU9sFX/kt2CAOSVpiSXl2QnUb0ukSO1C",
+	"W8sEUqLjk+ZtlnZ2BbI4mNFwkDZFJuCY3jpeahmm6LhB7kV7fkjgEMn1sgeHgA3wexn5EKs15YZWBIXV",
+	"2ACc9CgvWDs64ju5UGSBdXpTJjTXS3tmnYk0IixTrGZq2A8M84FBJ/DqK2ILQxAqlsEjbhNmLOuw9fql",
+	"U4YzGnrtGHTBckaxQr0gjBYZZ4WhzwfKz+QELpvGbGRhyaKQC28ygRKiWtVm2aHN9LBxmOFZgiFjltBS",
+	"MV90lCZQ9sAedTnpd2kPAA2388rY7xqrArjWTqRXvBy6Xr6mWZslGknGjIcavgBPueU1q2uZtvXP4JTb",
+	"uyjkQo0Ua40+ohp2SJEZFamRVJUkE9qxKUHNjvbhSotQWAXIgjrWw/pfjTFYz1YyjVZOW7WIjbIiq0S0",
+	"/ni/KOT8/buXWyqdZ8IJoZakjNgFNxTVZu+8IBeF0htC1g7FQhZXrDisUqEgYwpciJYBx2TBBfBmaP3X",
+	"0iivOS3onBkNFzLoPC4kpFq1Zc+t9XpcBrbsgLlMJVzIpwBJaCOPxs4C8Rmk/lcrEv/A3hb//M//wquk",
+	"S+aA+HZzkGOHlhL2HFocd1IPzlTbXpDmTpABGpC5NnuoYCIdMGGdeoChpAfKLLzMSs1CcoKY4zYFYCgG",
+	"BXMyiZYNZWCfqBktrKJkbg7cXQkSFRClaeOQvC34NYh6mZT5mCZXKI5xcXWA6aWWG9kK9gXYnNOh8GIa",
+	"0rZLh7VkyT5SI+TvnezBTE4ePkxlog4RKh3gJlVuzjcCqz9MHx6fjZ89ZCnX/2PK0387qpFewRteqaMn",
+	"f9wkApiVXs8HbiGCMTBvfMEoRhzB24Jdc7ZoC4E34pvaYVJWV2mZWsoAJaCBpyTnkKGm2JwnMoNUeE3H",
+	"7dWZRCJTyzdWT0PKNOQ7EPfYKcG6Berg+NHTR+bOBycMKrlL5MMQnssRqfv95YuDP5LBSyPTHBwTLpKs",
+	"TFlayx0r9eTgj3sR/n8wBrHT/H38Ldw/+OcYwm6Cvltng/xqlPE2p8RLLnxmm2VsleR/TAbmHMzHGQQZ",
+	"M0XGbCILBvXTK+NCh0xinXvrQBGOj0jqrv+tDOBIAu+ghzYSKAUK/y3QrjBJCw0+wZpLNTW2VVsAISec",
+	"rh9pR4plV+1BR1khlda3KPJnIphGtZqbzpkcZ2zenWrSiMPhSnExHdkeI8I+6oJWH7WUozkVy+obK+aM",
+	"rLIvpIt4qn4q9eSPkVG2R8mMFjTRrIjQpT4y7WUSpt9iMXW2hxZDFFJmIkXCCoAW8qXLuLpZfkuCyIbr",
+	"0ltWCK7dPqJuIGZAlhCIFLBQvoC5My3KMkuJYoADODdqW66XNkzB175pL2W+5tj7CBpQkNBD705++5HO",
+	"kbx2YdeOMlsOa0EXtQa3O1L20PiYP9NaMNKuDb2lC/ZLXq2vKhpvBbBvXctd3Au9q4LeWvW93mXnjLqF",
+	"i7L1SvO0UaAOXIuuubBina9QtyHnKXA4BZKHYIvA9YiFDWyQaK1MX1WCxRbiq31RZT02Ex5dqZbWy98M",
+	"6bbKIqxT317Ja1ZFnEBmIld1i9G/Lrr83cfW3V3U2zsoxmz0pyyryzxfNODtXz7m6wyK4FQRpCegNKhG",
+	"oBcYvgnc0xtiuraM4/oaw6W+qrgnLvQLLtq1wDfCKDAYveNQQaTQTGijJmkiBaEQLnNCSlEwJbNrlhI4",
+	"ZzOZGfUjGgqU4cYy5UxFxF47BOvXReTi1QVRbDpnUHbFVzZyP6uczocinxVUmbcN/aqIJDTnmmYqIpRY",
+	"0R6ijFhB0POWS6UrowmRxVDIXB/IUgNEJxfTQ3ImHAIbgYKsVVxpq02vVa+40IaBEiXoFRthhhkYiuJq",
+	"OUbBcsQRie0CeBUBvoOqSrgIcauY3+mYrKXKawmORaO2WhVCuQE9BFDUh0cPbf/xltqEudivWWHZv68E",
+	"bX2yC1pYtzIXE7m2nm4LDJBm+QO1xkXRXnLXeZOsYuOHt0HHyebbghTcqoqVzdtg8sYlzzTWMxR6Vsic",
+	"J3vRHtz0HOAm5lxw0KVZrhi7Mt8V8td2Sajq4txsRgvyE8Q6A9ZmtiazcC1zC+ZhbomMaiPljK7Ysm+o",
+	"W30YjTY61m5duWNuXlxfV2LFCWVLS3CtIBX7ii3bLcZuf9rBPP2NJScTo6URePyAiwrJngq1YIVqbz2Z",
+	"SdXmMXph5FWymKFdrTF0vBg1wZcBRBJAD0vFrGXZLagLbsdIdzRI+YFh8HueySWkxZtWqVmHoZjIwjpK",
+	"7ez3wSY9kVkmF8oj+kGdWkwjqaWvh4ClTYJbW/jEjRaebuVSsM8rpUJlMQ2oaB3E4ppxwE8Qoq/MSrZ2",
+	"37fKSPOM2L9bDIXPIUjSPWCzlMNlgJVfBFTs99ZvGGgcCBnbT6lvsIkW/V6zec4KqsuC1XVdWY6zNYou",
+	"cvLd0j+7UejtKXHbt8pAQhZQI5Io4K/VLmxgMT2VyVYutFrMbrPSt4rF7Mm0KS9uznzejUIb+92Ikz54",
+	"dErO3O1k8SyUr9txXId5dBTiYaAf1Ut4bKCcLiro2LN1GPYB617lTD6edMMqocgA6pZmIlmOaga8MD+w",
+	"807tAsXfca+aJZw7zg9A7gaHyJ2V6kAEM+pY3fftxrftTIi2mXdy0cZpWqOv25Fdej5m1IO+g7rEp1cQ",
+	"oQrwRkFIlLVW2nbXLZSZYUuUdZb1jS22gZlcCiwq1Pc9Cwu+cW2A5vs2uoaec4uA1vprXsh5rrebQHgS",
+	"NtmOl+1kXQ0qsmvu59scU9tCr9vXS09Sn39rt9qy7Zd+JY/kdhZOTrl4h5htdwqMJYtpq6n2J4gHsXaL",
+	"UoFwGYrQWB2WTzEUVJKBFShOglygXyQX1hO60S3QUYhhc55HKyBX0F7b6r5inTrQpoU7y/lf2BI1W7C+",
+	"zXjeKZTWdA63kGTMMimmsIAD80WAeN7rOnjlO74o53NaLNsuBez6b57JrGvwTfgsHAIuEp7TzCMT+4AD",
+	"BRzDrdWHGyLUQXMbnn2vWmWa2ggb07WDaN95kJFWdr8bC3A9jBCS+FZ+sm0XqF8KVzN2yL5YAbCEoCoW",
+	"sq8afPdS3YIH1K75F/KBYu87KST9d2olSHQt+YVHd2VpK4a8kWfuPD7bx9pz4s12q1Zta6ODaGWX2eo8",
+	"lz4owSeuiik37wBuH9dk4NFcIZIBk2vgT/eG/RtRAjC7JiLWsxkRn2Wz35ITqY0WpjvUCzBUs3RUMKra",
+	"IYqXhPrJuVistGTeXDSVgpHBkul9GNtitgRLDlXVqPD+Q4uV4fDDPfPUAhKdoA0zs/893AvDuGxs/AiD",
+	"tKraW7aYpfs0hU8FS3jOAawIoNiqipdm8epfemdsWBvTF4AXvhimkA60NnzJY+OaLR5VLmj42PAvw3eV",
+	"97kW3Qw1qWyW1IceCvhYpsuRK+jebvEmBTgsWOqLWpgBRC7yDEQQKTUryABdG02vRkSCCYBnZJ8AIrLR",
+	"yaHovWHfrRYsO8ubwdXeNHG0it3w3gTL5wOALVVTS28W3eEKnozM5AtN2+y5Zy6Q1qaPkjHTC8YExOyb",
+	"kw3ZOu58yXq5UipSi/RhnuQajLJzuiQzes3I2DRjx2C4AGRMKVtRCHKm6ZTyDtiHGixzZ1y5eWgsP5pu",
+	"M0YNtzI67GnF4tB4e1DmCh+o6t64V22FkyoTficYqt5IwnAmlzaPurkVfrQPFMlpYZbIMvWD8x8OeyMM",
+	"blHw27CAvom2OJLWvXhTFuTdi2fk6eNHj4IhRxWeiZhmjIwLmlwxhETobdMb1TvuAWI4YYW51tQ2sWdY",
+	"6gLuuNEEV2/HUKcbx0rZW3lXPtPPWW83qfLX30Yc1i3Yv9uybIMFqUg2jPBaYRYtQV/VDVUj5fqZrFFP",
+	"kySCwLGGWNLKaqNKtGmUqa7CzoJ7qZ3gtwMatJt6K/J/Jw7J51EAQuoMbsy0oBMd7sxeVOV6Kw+VblO3",
+	"/OUDG0vrUXmV5NMrGzzaey01n/DEq+dt0IvtKfc/+XhcmudE0yuLLwCmhQElOdUzl55L87xfxvC4kDRN",
+	"qGoRuV5YAWsxk1nDi1pQ61KjogbOlUnBTjG9AeKCIG1a8ywLnnoATuMOl+5NpaO7i17lalRY1O3Vca+5",
+	"ATeOOYiT6HEr0ZuJnz5CbqfSTyHtYmWltYXEELHVza/JkCsWHBB9SJDVmlcT3xhjGw7xFjhY7bR+ITYW",
+	"juFtXS5p+OwKuVCsGOWlmrVk8JdqZvRQ3xbYIedLYl/rqppq9MeUT1kbi7gw+tIcmRI8SfDJddI48s62",
+	"vB+WZaYxOjaynn2MjJeYt90BUTJXOzR48eqivTmnQm3bphQ+Bq9Hjfj6OrT0Wp9XYxOi+j5vQTG3FOjd",
+	"JLPNRNODFDZubb/N6lOHOFydd4ymZ1nW5QWf0+KqLUvsdf0YYSy7IQx4Hi5AyOldU4V7BVsWetq0m5cN",
+	"szzKnAVLGEek6hxwOq4ZSqNeQAm5bwhho5KC5pjiFdRjcmidI5QUgxJNI1+iqUGTaqk0m7dKPG+KaRiA",
+	"toUZ1oWqbIEii0iXA4je/PH7/Qoh0yvzGEEtiypqFsMnPEJKB3qmzduM2iOt3aPWECAXggwwpUCBycI/",
+	"7+qfqf1DgkCt2GApFNOnaIGiwiIB4iIaPp1kjLpApQ3R/m7VvMaT2YeD8uLHRxtrizORjlK67J/M9RNj",
+	"VyleixXU9R/W4VxHe6Xgv5bM/uyKqZue0SI6YmJjTOUzo0VdGvmn8S5krG31djc455kgTXxOILF14Jw9",
+	"Q8nfNPx1zTgcxQVTCvIorWV03Xy+t88/s4/frVDcDbEZHPgNDkjPG8xrWTltby8oMThalwcWPqd5PVx4",
+	"UjCGGjKY4DUr8oKr9mDH2zFBOPBQM61odS+DdWobevu0t1PmQ+q6rfv/5iTZlXmzCddxF6pqO3Nvg5iD",
+	"xkEHGzDmnvv8ZNXkus2xtiWYuD7eMcX0MykmvJhvef+FoRHr5uunExbxukksBTayIZaiNsG7j1jpXX+t",
+	"bVwsbQvo1+2u/6aahs+1doW4Fa4c1xaQPOYVBDfQ0vq0yEQWpxb5FcEGuCIupXDV5XnDnMJH2+QUtj/b",
+	"L6uwTzJWM+eQIvqQLXeqCFUk/u23dhydT5/iFvyc41b8nLb0xMePjm6entiVffjobrMPn/ZOPnx6s9y9",
+	"9tS6tu5b2W0FO9HY6RfPyHdPnv6B2Hx8gmdNHW6XSDanyYwLdmDkc/jCPG0lNACdgOvPeqIP252curMk",
+	"qI8i7CUFBwVdW+xFXChNLfx2i3UPeJU1JG5Ofw+k9c12vaaX8P27cyLo3Dln3Qa4Gssb7oe6ia+STDCV",
+	"aw3HfMcmBVOz3a6LAl8e3codV2+sdaw2ysZHaywEBsGlc/DM2MqgbeLjBRXpWH7shmDYxRHPC7ZSmUmW",
+	"2mj46ILCvz50VbxtOMI3SvcuvLwDMmgtz+/vMe2Ec8GLxfB+0JIHoUf4XBy8Y3m2PLiUEXnnLVwRecmV",
+	"PnhfRXisfnPwViodkX/+/R/7EWE0mSHImNHaLWIKF0QWac0iWhHFbj76vl6Avu7pwJu6usCdATTml4d5",
+	"RrkgY5kuw8w28xPJKUIEUjIvM83hox3Y/mF3XsGOyCw8bXe6VnQe1ZIJKi/sGs+r1aschW70F9QP6i14",
+	"DBon/wv5DOwo4IzsVILKnf1VIoLFhoq8UOfngfJleOtKEshVAUN+3MFhtsCAWBf3YoZWcQhrmU+Jlhg+",
+	"AlF7nWEkQdfffffH9eetWRzZBr+/Yyfe0Oey9W0QvQt8qsbUq093jut5bEfb3nPuCJnWWkklqAhy9/WE",
+	"b7ug7y3Vz73tUidTJlhxh67o9VgoGyqobBexlXGx0cTjaOileda8k81HrVk7HdsdrJx51adPbQ49y+aj",
+	"lcydfp2EeVM9wqFY3l8HcMtxYeipI0PYKLa7hgzcRXxU5Y4PR+dm3liycJvaNqGLArapq7qmpk/jfG1n",
+	"EXWbs64Cpo3ManN448uKUFEV1AOIvVL4guhNqG+P/AKlLQlqlDZUZ27vJ2f3ERZmJVvQpbJuIAtTzswU",
+	"eicLhWfyezufFlrsLPYZTNXNSxZ2EGzb+pxVY1jhyCxSqXHhqArLdDpgeNfpqYeKt4FZfSp1rtbn9NF2",
+	"a2niRySrVk/M9oWVdsta3OkCs+/seMfW9qoHN0xbfWQIJY+IzcQfUJ8fctido9mekVHFnhWlcGWKBpSM",
+	"aUqu2DIilPxaSk171qBXms9hkRKp9KhU7cZ/7dAsHigAhid5wRN2GhQHQWsJT5jD64WKFe15/BuRHmzQ",
+	"YGddXKrJitUqLKhEeVYWbAOI7pFbPMRMR1CM5daMpDocL7Db1pT0z1i0aSdRof+dv0sy9hepQ1QFnHqC",
+	"+tCV3b+uBLM5Zom8rgPuBJO7k7BsZzoMB+XGajlNEFvrCb5PevVaoaWFH6wWSxov1xVL2k3uWD1GK1fN",
+	"NuJ5ldO2fu0r+c6+0W+MFy6IYquwndp10uTsVAPiWsF1gAHlazvYeBonhDY05SdHPV0ONY2kvZpEIJhB",
+	"NUaQLpTPK3P31gNlU8yksBiMgx+fX7amQAJrpWHNZXOF7Lua3Jg2xK4Ndz0kMQgkUD2DK6x3jPUrBAqI",
+	"FtV5JrOUQGkDrgOsvRUHiWutXeFzs+uPPBIAHG4y5Pmug34+bNiT7ysJu4mVfZsj3ZgIs/7Q1JNGek7u",
+	"5iZEZ5H5UsZD239nVYaAPzXiIh2Gr60xkmfMFzHdWirtNCJsMBr0MxJsNgrcqRGgkzvfqr7dY3dvkV4d",
+	"vWyaLDTeY2i7OQk/9+3jTSd10uhRfMjFSD5dFyO59nZ7x5yeteUicaF0USbti/QnuYCQU1CirREjX0Yu",
+	"twjzqh8owIRVZDDcUzNZaFYM9yIy3JvLghGYfTbc22+s4NNe1XvbrLDVVAE0BYOuwRA7OD4YU8XS/VOE",
+	"e9QzVpif6NKbFmjhtrJf+Ou6Nb8AA4ZduC0ifp5zyJmKgztFxVAEimZZ3AJpkGVd6DJe3nDowo586YJy",
+	"rIQXyAktofXBEHYl2mPniNiFbi/sFm9BsWOZLtsrFtwoIz5lGV36OOdm6bmlInSiWV0gtKUwagT1+Nun",
+	"68P9K7LeJga7y+sEIXFA/QghtDliw1pRg+mGqa+wuOs48k4oKje7L0NS20RozZl23Hx8Ksr8c2Br1aCD",
+	"tgxylcV011e3jxfdhKFVRw/yQ2td3aqk4u3Eu/RUgK/45hyBYGx/MY/X9OaeL77DF2ro+BtlWIgoacsf",
+	"MtcjVyw9MVqkXLDiIKGKhdUzEc+FDM5/eH1Gzi6enZ8j9gwV5Pnh8bdPVpG/11ldYJXcePzs/Vw2x0lU",
+	"C7HOcQJIKh2lN4VcuPKbYFkF6yYY/YXUFsCl3fDUr3ht1V7Yi/MeDKyTxroG9jcVnd2y2GytsCKUdJPm",
+	"qhB+ow83QBSuM9+62qpb1UELSVcu1kQkrqvuCmuagCECN2nDjBqkh+TQVg81WOiwOKpdjw0UuFNEy+fn",
+	"E121PVqy1vDRMFstLPSxISVt5+IebfgCHAo5W4gbh+1IYprzeH9TGsQ6BtgsCLNNCAs2soEo/mL3tykE",
+	"Ih/dc2HRrdGaVSu3oQ4HF+GXsuCskGMI5VjFQtbyQ+UcQgMhwI6KkmLVK5n7VNIko0pV6fAbVtIznZ7F",
+	"Bt00V4oIuo+4kdVnW17afTTnu/qExzYic/6RpSPspyO6ZUPZy2cXf63qXdKq1mAJOZzt8L9r6oH4A7HB",
+	"XI9l69x93aNGxqW1WXTWe+u4ZtyveH2BSmEh/HtRu+v2mVUm2kIMdkIdq1lxdofKSktlE1ra4qjkQnTV",
+	"mnZYJSHuiVwIgPOjIgWEMmsi4R2AB1yN8nKc8WS1j79yxccZgKGxFcTYztZslvUqtgOtanv7GgcJ1TST",
+	"09IishwYRTEiSYYl7gMLT9fwu7M7t1LsHIV0RUNt71aM9kqI/0Xgwlb7lZxoJjxGo5lzhwRWKixBtPlI",
+	"hhmddW+lp7Kguag6dpVRtyKIcDs9JdbntZ17sXkOdzOH+FYyG+KxhYDlyKXN1ZYvHygoMoU2OhRBHqhm",
+	"xfZt8zm6V2EXCbHBczanrYXcZWN1sgYzALmqw1R4MaMoiQWRYZv5w65JtTsf5nORl3orU039uG1Yssbx",
+	"c7nUneYdN7RbEOH8XfqF5DfXf6cHTtkK9atW8gAd1TrgIMvUhSS6ataGLUL1wA4L8a1y+A3xrqvc3ZeB",
+	"a7nqgjJ5eD4EQ8s6xfwdo6ESSiY0y8Y0uYpQEWc0mUU+s8fclahe0zxntKA2Pm3HTJZGxCzuTcX1g+n0",
+	"2Ozd7JOZTUFea/YLspXXck9nnt/eAr+lpLjR+u6BVsHm7o0sQUhhP6N7g4YAJMeoB1U166/dEr/KeHfz",
+	"nzSzSTbeD19sd08tyG/GlKqgBsHlVxkLt/LAdG3iO7s9RAoEG8MNjVzcjpH8wavYTHHafGvtus07OVw+",
+	"owDz30L8WN0decV2LM5yi7gcbXTzXhgd75lTiJoGF/v1FoBk+E5rV6qtjsYuSn537Q1MC71mBZ9wlq4v",
+	"TQn4pzZDAbz9Fg4NwLkJ1SSG1mIyoEOBTaIFC9DfI0KJc3eRgimmrZMFS7WxlHBxzTXbPxyK98KNiGD5",
+	"ljldgl0cHyE5kzlApRJcDXL29hwqPXaVeKxP80ZRw+urlewS/FYrItLYkLah132FG/xJP7HxTMqrMwQ3",
+	"bq828afLy7fEgiKQOU3BWmLReMH9cm3VxtZaENvSYm+4c+i2ryjbN5R9Q4G8gqlcCsVGSvA8Z3qdx2i8",
+	"1Ey5y9S9CAnfh/3Dz0ftRtrXPg1CyKptcBgMzMrKUkekYJNSsZQkUggMlYmIzb5xDs51ORu1GztJEHCw",
+	"Z3VcvzdRnQzq06qtd9hLFQG+suCbifgW9M7GqfhC2qcdxQ9cmabTdx1VU2L0EsQnhoNCLrjlnJbrkdQ2",
+	"QLg+JfGE8oyLaXxi67TCMeZMueQUo7EaOemUxFMpGDxny6mwlDw5PiI/QhEWSt49v7gkf5LySoW1PPbD",
+	"wiregWF73Yv2pl3eHzvd5xaY8ZbAOjbYr93a3Ijn+0bmXUV7IN4x2AdQgW3cHrjIqdI23BwC2u1yeZTK",
+	"frlVfhyVs5Rm2ZvJ3snPvei9QWmf+tSKwZNuvu4vPT4371wuc3YR4Oq1ZjHhMowUFwlbx2st7VpeQ+B5",
+	"4hcWGItSPnuMZywkfMt36qljd5AnNacfR4kUmFCbLDvqM7CkYHpUSI1gSexjzgumLH3W5/8e8uF99Cy+",
+	"CvAGNGEI3eWWwLVnYeAVnwpFxkzx1EaWYpYvAeB4EdwugpFUMrX74vSrYNE4/FUli528EkXW042AWOd1",
+	"L0JI0WFiVONwtRz7Ojtpku8qAazd7e3cDo31u2W7ezu+WePo12nzmfN6AZSVgpCp+Ofh3jfDvQ8xZlJn",
+	"2SH5wcefEFowkhZQt6i317OTk9QCZDcooy3n0vsF/hitAI14vsEFmWR8OtNGuQHrJpRU4sqz7Zpl5Nsn",
+	"m6xbreUmzsAxI7NSMzLTOlfk/buXPhIFlC4j6pv1dfrTigvnyR+302/xWIT725vm0q1vHX/hf4pWzOtw",
+	"PDqqkPGpMFckPhOReDFTLBnF4BQeU8W+fXJK1EwuBOxND4MgdrY60w+rc709GTOY/ZcUMhuMN/RaCuBo",
+	"AXPrI73dEsbtDVnSF+Uh2x/8rc9s126uLR4Ja+TKPhpGbO74kGN1l3RspunjL1bcsk5+2/BAFlbyMOLI",
+	"sjPScyd7VaD5N4aUKaxqFy9wJQ54Gjsw+Erk61UQuaKl3hT0miKAOQCL2oW7kWaxbQU48/hawwHWbzQP",
+	"OMuE3SRUs1dkv4RiEcbNNgJgNPU5r9gKIRIES3ranuDa9JWdqnqjn0nebBROa4bhV1aMgBgCmTCoCdac",
+	"/ioRtGxPo5RYP1vd7WHkNbjFl72BVqqENawcOcLOxCfEJVcZ3mXOtenAqX6nJFb+QSq8RsgVKQHceUGX",
+	"5hlnaopPKuqzxhH4smAaZDz2cUZLpVkKAqw5L45TArNzV2Jo88jDwmXur8C0tQYawi7FO2CZW0rvUmTL",
+	"UYhjYiVY3Kn6Yv7/DI/G/D2rOVsVBlFJMDU+rO1pa4W6uZ8SGAKhht0WzK6gIosZ1cTPtSOkoV2Xf459",
+	"QqC7TOAehVKwRlGwqV/ciNxKU9O/kX9tHiTeZwXTTLignJ5qolGf2wTutCpjyxVcj1VxfSEX+327aAqY",
+	"MPM1RwD3vSunw6KPrIz3lds6e/OObVImXrw9sgNsw2sGduHl8AYwfsGuuSzVyOqxWxgrvJXCWi1a7BIY",
+	"D9lvL9dpCoIt7kxbiNatwZoVvWRK/2B59eqIY8M6YzQFOknmUDOl4y5nizuZW9Z/3WwmqWwbYRcbZgaH",
+	"ub8iiI+vqn/uMutxh/n1bBGLP0QrqNvtiwqTwOI5gQI0lyKFIjm6ZAr/WrBUuL/1rCzsn5OC4x+K6rKw",
+	"f5bw9oc2elIsKQuulxdmLjY8hNGCFWelnrVbAsCQScD/TAZ//uly39r6a+HRzvA/yPLRP//+D+BXsF7A",
+	"iqGHiiZmWud7nz5BFMJEtuMSveWZ1ADNAilxrqAS4FhFmMSvrO8Bc5IQuPhAaZYPhfKgcwhKJsjLl68i",
+	"yF+HaPe5Ly4XVcWgzLm8eHURWawXKtKhcIkPtuCmq/qGhatxSHADQRHs9HAohuKbb8xampsBfc2H33xD",
+	"oFpebL6XhS3JckK+h2UhWNQA1hfLGsSGZdl6n/i14Iq4ULfGjkAgTfzw+vghLfXsYSanXMRkQAlk5h+Y",
+	"WzIlf/7p8pQUTLDFULjY0uodC4cer9/YGHc23ocuhwLfz/nBFVuq+JBAfrq5IaeAj5rIHPBuq1k0IupB",
+	"VuLpUMAMqIAwm3rf6AJS5MnRE7uykFaivvkGLHe+hEBMczTpcSkeWjj7//WLkiImY5lyTwVGDRlnbChW",
+	"qgbERjaOI0LJrJxTQWLEsY8j1OwqeH7g3pGRA4eiqi9AHDhVRGLMY/v5Q+w6/fPFm9cE2BgrDMUiurmd",
+	"kBGp3XxQYD3I6ZQLCvKfYAumNDocTsDWRuKMz7mOyeD44PjoKBoKl6f16GjfoxDHgQAc++wAe2uQnE4Z",
+	"1NWwD5wORf0FrpymVKlr5iU75vOUzXMJXlRD22/fXFy6dEGMfVByzpASMJLC7HQcvHXwF7aMh8Lm0wyO",
+	"Dx49fRqU3Nk/JJWbxXuauSJXpi0jgj96QmayLNQJoUNh5OYlLrZPwzQUC9esTJdkyjSmbkwhq9Y8ORTV",
+	"ePTBO2svOAEsptiiSfiG7D6mfAJg8xpaNcL5UKBjRwejxZAFX/zWwrZFAS1/Z5fxnVkq2E1lltHGFqFR",
+	"Gr5mKZBL40jgl/ZYng4FxogHDvkCtIj4HcRDz7k+gH/jKPzqneF9AhCogM3VflLMPI2AVk8efRc0aVb6",
+	"4MzIxjEZKJZIkZrdwux6bAkY0MockoybhTt/6yeAwXYOP5y8yS3qmBoKn/JYY6NoctYzxuEUHZy/JeMy",
+	"nTJNuBiK+ONBYYQ16PQAuHZMBrFpIj4BUazMI2IH54ry8St26u/l+GQoHOoO5ACNaXJlrhrIyrSKCUTn",
+	"w7vQEg5g327oC0MLZZ5JmsKOVnNy1SHjjwf4u6U0KOVMqM0anpAyHwotyaOn35JX/Hv00ypWXEM6Unz+",
+	"6u2bd5ejV2f/Pvr+/1w+v4j3QTlhNHVH/BheA4oYWoYKJ2BOl2RGr8GFDuwIvrXHG+hcurESLpKsTFm6",
+	"H+GGQklnDlit5t+i4NdMHZJzYc5e7KsFPDTy3wEKkXg+gOfQwmlYv5Y045OlPSwZIwNVJjNClWmF5rkj",
+	"RhIHMIHxPpmXSpNEzlmlIWG7JDbNxLD4zzsOwb8f2GN1cJ7GZMCSmWRpAP6DZIligRQQ6eWLm4RyyNnb",
+	"871ozyicFhj88PjwCCAbciZozvdO9h4fHh0+xnTcGchV4f1oPk9RWfArfZ5CuqHSZ2/P/8IgSjSnBZ0z",
+	"DQU2OgTY6pGHcF5Bht3w4DO0hBip1C0RjOjR0RHGCAIcnsV99xfpL9afj2LvJqH4LOd/YUuwEIFk1xR/",
+	"4dKRE4iJIwM8TniYUYlR+yAMP8EhtfXkh/7we5q6SEx45XjzK+8FtcIXYiE/OXq8+aUXshjzNGVgRHjy",
+	"6LvNb1xK+YqKpePl5r2nfWZ0boQDQTN84XGv+VxTjpYxkOvL+ZwWS6vMhVfGA+VjEesChSF0OlWQrO/I",
+	"9MMnqCPbFpW3EOb6glshnXPhZSofF+kALAZPjh7bwMtR6cMmY4yjXnDF7P1utXBu4bDBfGDPrwunr58V",
+	"9Pbhadn6sATih3kdzwLs0vc2PP4Wj4H1hX+qa7a2yGnjCB7fSd9p2yk0q+4FGq6V3YKv/eAd9Th4z6SY",
+	"ZBytAk+Oe3Txli7NRXwp5UtaoCX6yfHTPvNRZW4UP5a+YimnWAzfsIdHm1/+q9cYXqDV9HfEV5CugiC/",
+	"dv7xKapdfA9/ozkfXbHliKefkKu42hT1w/2OXcur6nA3DsmTtswN80JKBmARXlhPj8N8WdCv/0LBWa1/",
+	"47XUL6C01++IUnBnNlLKthwc2dt5itER3nqBKuYBxuGDhbj1/jpzgaqCAcRhJdspox4GmQADc8cZZQP1",
+	"adAeqRgKW6nqtIp5XcykJ7gZRbM9ZCMon8GLIo4NdRsKHy5DLCbggi4xc+EXaX0LMBGjO9f0PtfYUOBE",
+	"HyhSyIy5ERJKFGJvWBcVXrFoIioYTWZowHKvW0/MeEnQBqakVdVBaTcHyt7bys7AKWogH9dP7hm8eI7r",
+	"f0e3atCFP6h9LtdblG9LPbtw0C5tAq5bf7uNtd0zm8vSz8yPtuUu99fsF2Se1iy/d/Lzh5CV/lmCvaKF",
+	"F1DhUo9cxWbPYks98yUqIYxu1Tayd4KPfQo5Kdg0ujnoT4UU04pNGs5TCqiA4Yw5YOKqbApPjo5XhfiX",
+	"0MndsAlo+2vlD+ASxAc+LyO4P6Z3fkyff7R4Ou4gpNU5AUx0h9VdO6NbnUyJad/tRxMlLkWcLRj8Ofb2",
+	"B9Mg1WADPeDiFIsJBC4kRZSW+VAsZHEF17+PLJZkUHirNB7uJ0fHJLZkPGIiZWm83yYUvMQR3805b1QS",
+	"7nXSWzSIl3I6ZSmRpQ6VCO+vgmgbJ96VooSwm92VivtjePfH0BXhtKIYbRyFMcukmBqy3/0ounN9AAnD",
+	"DxMpJryYdx/NC6bRdWz4v3s5qonXleUMvRLiyorsKeF6PxoKlYOB2qIB5SDSK6bxUWv6t9oJBlOZp2mW",
+	"maM+FHY1wMy2Cih0Ul8jdD8VVre2nhJegPYTcIxuboDeINMXutu8Xw6cz5X+cya89ICbEzh7I0IJpJEa",
+	"herJ0XckhkdG5rs4GgoqCIa8rDxhv47bWNIz3CqHgAx+rjtiULU+bL87s6lL8HfY24QrC92WurA5AIVH",
+	"eocd2F24uFcYfv8s8AJsASGvqU7gHOMuW/WFnRlgUUFidBhesJylO96Pjh41fPXoLVxYWAdZAKwChrkY",
+	"jjYUparzSfRN88B7qfmcnVi/rLxCV7Sf8lDMaG6YZoXnj4M5JD/ZqkuOeaaSmdaRsVr/ho3AGSAO8zEE",
+	"HkQEpQEQlPbNofRrC7aXl22ub8O38Ks1xhRLSZ+dSW0lSz260zG0+y7OLCbHqdueatH5JNzDJrXcC2xf",
+	"L7d6BdoSqbMU2N7d+ZMVZ9YpS7osjAwDbLIWTIcxL+brmlBkq8sIhpHpXAFPSkmZH0JkH2hNKLHUBU4U",
+	"gQqrnXEIFpQZIxM659lyKAZ4f+PDZpRwgwfgWIa5gVkmqmSxuvK2385FYBTOHvH1aGGfzd6CQdgf9b3J",
+	"5V+UdbyTGtyR9RN3E7ahmEgPQpCobhbyAnAmFZ8Klh5wgSnRi5kMynjYCsE+OmLJNBm4QIyhmDJNnhw9",
+	"Pm0LoAB9xtVN8PET+5VYoSWhQzFhC7gBIQwaxBL4w4zlkDy39SkML7UVsVCAgQwUcDkNBWpL7QzErMZf",
+	"w8Xoo6qglROlJ+ru58OvOlbgd+JThZtS2xz0gOjwtlqBNls5BzVax3DIdSK7kpa0QvMEXe2HDBRjLhbc",
+	"NA1PLA8Qds0G0jrJbCGLK+XNi+NSA12ayzQAV3Pk6YU8c62CucANA6yZods1cM6GYbYuBknTKyYs9pBc",
+	"CFbYlB9zqUJZe8W0GgodqNltRwKDXO/oLq3Xp/rccUObr9LQYhQFK4kC043v2HtDwld3v1bhPivx5377",
+	"d79tQzaxxnbKp+KgzC0ralHLidXKn/wR8wEaermWeKytnG8YxAPl+MgpsbmyhGsC+TZzavhTwPGGFV8a",
+	"xHXUw5hwgSk0c2au5veOb4kKmHJOl8BqhsIGnRsGGAHj64seeULGUs8gCDuZkTFbSmvYcPxugJi1oJYI",
+	"YmQADJMHVJgihUBpzlQ0FEnBUiY0p5lLeS11xq/ZKgimBXGyi/AAKg1lQwFbvn9IzqpAEe+DdnwUvg45",
+	"aT2YBLfDm3EQxMHM0CwYMBIICa0ZU1pYMcgly+cWn/Iu+HEN7fUmhttAHHSkc2+g/e/MV98W8poh+1Qz",
+	"nkPCbSXb3J6t1iVRhKkHjfR3w1J8/ViXMgFhwZpqFWGhI2eO4C75Eivg+Nx9jQ5TPmcV7iisdUvoB1f6",
+	"mR/WnWc7RKtINNnST7iKOkd0DMD/Mk/9WjIo54KAuhXwRj/G4ebn4T3uMufCdbY568LP+vPaQX6/KRN+",
+	"wTpzJqoD1p00cSaWBOOwPJZHe2rGIbnAy1NhggxUrJSlHgrIEGt50QkvNv1TIQgv+RsURltwkcpFBKCq",
+	"UZUNTTJAdtqvRB+IAq3qUuPvMRkXMBTTrW1/KADOXtnw0qjRAmLdj5leMCZGAOwOyPcxRtdC5Ck2blOC",
+	"eaEOSRxUz4gx0QukF0qwPJIvxh4ROhSIQA9mWIsgZRlOY2XkQpDBk0ePqoQT710aCute4pqwj1xptX/o",
+	"1EQrUWFtbjdq4MNj+REjeiFPzCYsh+4nG/wDnQo6dzIQT1HQsqagasRmGLUh27AhHIE6RTlSyIo7c2Ul",
+	"w7TV3ovCumMHX2tujBvfl8mO8avTaS1ekLSgE+1X/TPH694La19Rlkt19AbUqJ5AGfsd7L8pcj38LUhh",
+	"bWS9tOBraKOFhUfdoagPwIrl28In4/1TkkNBJ24vpVVJ6wfoLuAHm5UVfOVfLkb9d0J2uPoh2fkcPYt4",
+	"UiGahPJ3pzzSmmz8I9PdNHH02TjtF+Kv/6LZVm8Ea6EaUOG6pdW6eAB6T04hbcCqPQED22ve0qEutKmu",
+	"yAdIiE9aoIX+YuTcpSxBqnLYXLbOk7ShfeoUzGzWsKTiCNJXx0vz31AM6nFERZkxjLaeOUnXxwFZ4RVy",
+	"tKwktX86FHGWzUdA8x91HGH8r2ICClnAeFAIRKe9vGZFwVN2WpNbT4ZClFkWk4LNIfML1GH7+yE5szIF",
+	"QCVjaQy3V2EVWeFwPAArkPpbQRYEijMb1owCpBG3zQbHZqMcekewsnHz1hBSj1jKAfkmPmlcHfun6D0p",
+	"khkABUHhcQno0jTLVi4g+xiEfLeJzbVVc689UKEUXYnNQ1uQHwoTULF0IKHjUhPXU1RZRMz2KiInQxG/",
+	"fX9J1ly4D2FkB06cbg0GRbDgGje8O4HXIhN/5giJvmw4iIvDDbnPU7sXlDcLysi5KollJ9n4IfA5V7r8",
+	"s95KrQabZzOWXDlQUWvhEIyl6sSwxIxRhXq8LecXEep5veHVgZBm/dNTJgzbsbDXeDOBPGduJnReudsN",
+	"7Qee37l6LIAWpkJjhsUSU6GtIWC2+MI+mJQUiaHAIiD8xgFQleZzdjgUF8mMpcBYq5+gzKKc2Nhymtv6",
+	"alg71qYe+m/djCPP2c1tjvYnCA4g8Y/P13NrZcdg0X/c407ENfoOdAtwQZUJWkh3SdrbxQI9V8rTo0ck",
+	"FnJUu6diqAr3cPXuMlfaC0SiW+Ji2/voBGMJOMK9jXRBBZYQBYFBKiNcaMozMF1ZD1ewG/ZSc4KIIR6q",
+	"rpAe2rOp8UB8TYK62VtEPV54a/m/mJr4L86tL6DKquNoA5RJ//mf/2WP0P6OzBultK+Ed58JLzaGbi1h",
+	"5FkrZ5uzPZcQ8vZVnHUc7v1Rv7cIrZzYt0YLCpS/Slpf0CUZVD/AKbZ0v+M5do19JQcZ5RY/QyO5GEW6",
+	"ZS2EJJkUU4SMd67pSq32yjJ6lURKgo6+Eh7wzM7qngncM4EVJvCCC65mNQGfDCrTkLUoGQ7gD8eOLKBu",
+	"MumMGakc2qZ/77w+A7kcdA+vQWSMXjNb6L1yfSo2FIPCbBwp5JgLsKrZiDaclmAKlAnQN2SRsmIfMQsm",
+	"Msvk4qDM1VBA4408GasGRERLDHg3rQtG9MyoYofkTJO5VJo8PYqIspGBGVfeP5vTKWuN/A3jViDo7Mwt",
+	"02c4q2GHXXEelx3WtqgCI0pxlZdkwQqISvvqXT2/o9iRyrwZOHDwRgISHXBh9FNXcnH/K7HLl/0P+LuN",
+	"hl2Lqt1iFB4cHzw96ojVaAY+UDEUq2ETEDxDScFyCIEgPI3Mr5SAwQTuZIevbi9lrvcPyZnhF1DF3eXJ",
+	"rxqYu03cJ1XssGKawEk2CyCtDQL7DRgeoN6jKcPGzAm5GAopToNwOWsW8g9GQRq/Z3BYhQP51lD4d9CQ",
+	"E5ErxnKbCmjX/5BYswFmIlbuIDNG4JapQgDoFcONQvtW3bxVN6wMRZctJYB0bcuYYGvY5t1Z22t9fVnT",
+	"+02Y971Z/t4sv4tZXhq2pDffSrvJidaebbMjW2XEZ3DwosrYjezc1csWKVnMloh1g9zz+OhoP3LIMkai",
+	"RaQEKLSlNJ8Dz0+M6GajjecyZdkDhdJbXvCEkUFVRBAC7PBbe4UAzMz+IXly9CTAfvdKJGCRe0N9GycL",
+	"Aid+rBbgDhnIheXOQW8drCOjmilNivI+nOJ27C6FnEIovhVYAtZsl7o6AmbVg2Pkr9QvIMu1GlKg5p45",
+	"/kUp8BBCNIMsrlihIOJ/CehnVksY0+RqCrpZRCiZsIWTHKg24gifs5V6JEb1c0UzHihS+JImRGVyYQN/",
+	"ixJyBgFdBc6jYQWE61PTeV7qij8o0qipg7wDxxHGAkA9dDAKhZEvUDSkcshZwaYZHyEn6N/TEstINYKF",
+	"9w/JG8FIKSagfLPUrN5QAJSL18FBaKwIYWTLvMT7p1jDdIKVlJw0ORSNV1vkTfsmVpRBgRBUYKgjExRF",
+	"8ZIboQsKWH4g0lEXrQFbNqK2YuXI/RpHQ6Ho0giIM7kgcyqWJ7Y+ZWyFwhHNMuuEc98YDhsHXHwosACI",
+	"I5lq+SnH0jwOHDmqRE2rGrx9c4GePWju4bjMrmJbCsBt2QNF4tJIyiMrYE4NyZS5bWLF0Vkg58N6AW0S",
+	"qBGZOzj3HSTxrjBt6N9w7rvE0Ol/V8BBDIolO82isqzaKrxIeQJKagYUt38vgt6LoBtvUEuHLGRVhjO0",
+	"xRMA559RBbyv4yrtLZE+TKhIWPaVeDFeSwTDQB5OC61OoaxUZQTggkwyPp1BmUOuMFqRFowoeg1y6Evg",
+	"u+bGdHiQYNdsuQqQ8xoWWoAoSJ4cfTcURmNvuaTcKffF+ixLkIUrV9bqqIDF/VrFYGBtuP/ZfRT7l1I+",
+	"Yf2bYnMgSfUSnTecd3B6fDVnHM/QXBagbEIePkKYuGAkVc7hLH8Nvsa3ZunuHY33J7clPkjmPjxoAkmS",
+	"C+9p/Od//pd1Ne7oXMRT8HWFeFZpA9jFHGrBU0VoZUlvKoZfxyl+B6t5f4zv4wNv8+YGW5CoQgSD2IIb",
+	"xQg6T9e2IQVvBCNM6GIJNqcsKHLqqc4pD0Ph/WvW7LIanWyT+KEdsBtE6O8nYzSzHA4F4GGAJ0/N5AKR",
+	"MGzDKDGbk4lZ42TgcqxKFQ1F7N15o4ks4ojE40wmVywdoaEqtoFJYI/fP/WSOnQmpB6KynG4xJKIcV7I",
+	"X1iiWRqf1Ks3m5ceKGuOy0prY7Pf2kR8SL2PCPhs07bIbPuVjdowbQ0FQgdQZI1MTLlgZMGzzDsrjUyD",
+	"lSGa4wFIVCP8WHugGTnUQjJszRvxyYCSlHIA4cjRpYvZSJA45Zy22CDsLfRu1J+ptNj4qEzJPEfPKWEW",
+	"5hCrvqOLofI8OPu/owdAao6F1CO/3nEUlNbC3fIuApTppGAbXAIuiP5LQZoAigkQcQeGifkN79Ot7s87",
+	"v1fcwm3GL7Eu96qiGkBMfO0ej3/xSwPQ05nnmnKCH+DkgeEWK8B88VCXTTeU1z3XFWn2NOuf/kKn3V9u",
+	"A7MQ+4iFki1JKapfJjRTbL+K8ehiDO6NGmew6zeWMmNU3DErcMu5mQUEk7n3c95O3FqohLjV7cQ7+mLe",
+	"zb7H96Gl5q8mil2kAbSSDYUjWpLjo6OjCKVZXiFNwUmOaZadEDOG+HBY8RpvMvZHnBYMQaJQXlvCFwNI",
+	"dUHUNqOt/jSTwRvCunfAwowp9gPn6EtH42UM4lKZZc57efb2fCiu2NJ6RP1cDt1LMWHXTGiQ0CuvpP2x",
+	"NeEFf2vjpXfpkLtgGQqknzsOzA3g+zK7Mmp71srj/mT9sa6yz1fO4O6dZnfAju3JCMIym9ruQMm5jYTN",
+	"MuL8+977v7+bNb3inqDQscVXwj1/Kri24cZBUjU4+xeyzNKonk8NprXU8tenEcBENMONDYO12p4AVde1",
+	"sBJS4FgYxp2gpqroPM+wt0PyuvKdga/u1LaTZQr5r1WwV4DeXr58RSDAgWT8ilWWxFZrPW7I52aWttsA",
+	"/PZzcEjba5cY+EZYiwNbeHvQfTDCPV/tH4yAHvKJ9cgr70RX9Nqwohsyz4L9whL9LyJ5+rpEXqarGdEO",
+	"yRnB+QYWVsMKv/kGYe7Sb76JhkLJKuQQKvHUnb9kAPFg//z7P4IIjn2MyPOAodSVY5KCYRJYJYS6ITgh",
+	"tAIwNjIx10OxoArsiW6IPtjEZlJUxu7YFugH5NKYDMujo8eMHO2DXRPjL+x8jRSNmQWITHXF87yj3uQ7",
+	"eOde1r2Xde95co0n48G4M1G3Zyrrc2Bx1vNkjrWruXBIXjOblMqhIIMrm9COaN5Mbbp7o2CbJc8FYfcG",
+	"Kodhv3Vvfepqd0v4c2j1mRQCeZBHQe9onSsLavrlDJB9UrQqI6Sjqs/MtrYug/X7BV6vZ4R2WiMbh7wb",
+	"gv0NVFqICE3nXKjGQY+TUmk5j22qQKzmOh/NpNJxNBQxn1P3icSlMpOeO5QqV98kJgPDwrHhy5cXkJuk",
+	"KtR0o47+8Q8PQeLQGT723XePH+pM7Z+SWFGRjuVHNwCJ7ryg5JZIhwIQLcBBLyRRrLgGcxuChh2SeAq1",
+	"tnBYstSZlFexX0BCCwa1XyCJylZ2eXNW6hmoq2OaXJGBx9yqr+pDCbV6fnO85dNDT5cAl3UZ1KHBCFcS",
+	"5yhSxaekivdvtPqbEZ01UzoeigRZhXKFc5u1rjE3q4CKne0mRQRsDk/x1wp/Ho7xy0Cg11apI6bHbtPX",
+	"zuDuteuvwmqZGgUNmSgZXLy6fEv+Fzl/dfYWVErL3BxJrePeraLbGv7TKdVd+PKIWGIHY+qR9w+eHD0G",
+	"O0BVXSvIkwVdz/IjZJUulQnwacm4kAuFBbBsjUEMg3HJb8OKqMn7dy+xxoYvBvZAuQYwsuSQnFtwRs1i",
+	"DB2mGUuHwrJoZPMRGXORqhXkBB8saJqOvOoLWvPbvzx77mpNFRZeAOp8uozy4yMy56LUTB1i4CIsM+AE",
+	"J1JM+LQsWBoPhc+UtVcOpmm4eua8QrR0a9Dq8XFrEvIeuH/2PpNQB535RKwmy/sJwny0rHbLbtO/HAP8",
+	"XSEV2nOIcBY/gkgoC/IGpRt3YjeIg1vJAEAllTr0oSdDcjJUdzI8zbJK8GpwAikaPIQULOUFS3RUJfkM",
+	"xZjRwvANecXEiecZii4VWcx4MltlDVB+0Fm5gCtMMrnA4o1VIToyQKYTkdKWAvZuFa78qDBF07DGFKx8",
+	"7KM13bhs/GD4WJSRiRTgWKKQvQKDrIrhFYymZPCjlNMMl4WLiYzIK54UUsmJJj8WNJ+Rh3O270ufV1Ve",
+	"q3I4YCXg2lVDdwjkaZXnHy5OBaYyo66QLI4JKszGrChkEVe4Um5qFoBmDM4gVzcZsrGgNpG9D6h5fpyx",
+	"OVoJYZWUy7NqY44rbOqZI6f2AIuG9mx2pKY4z+nHl4B7v3fy5Oi7b1dNxmuUfLbWFr3S8pwL98Vx735g",
+	"ebtG/OjoaLuGRuFJ62706PPGNvaRsSsp48bS9n0g+7pii5ft3DWA1gFOmUgIXoY4uK4bpaPm4oKNZ1Je",
+	"7d3RhfNbE09rbTWhtbaOoCK2b06MSsUwHzQIogeIOEhls5Ufsbwr4l8VLGEAnAU5H2SQMgfhjj4Xrmck",
+	"9na9EwKhiDHhQmlG0/3ToAAj8F/IMuDaBzRVSAdSQP2MhhYBtflybWTUClZrKl3lkzY2i8V1GiaCr7Ui",
+	"0vaC4H0OW72GkqjbENdLibu5BozAsdYx8CPT6+nt6N6ocwuk/Dsq0bQFTW53kYT7f57uram4tPZ6eIFl",
+	"JlzhUUQaCIJLIRy1Znr2Roiq1neeZ0ujTHu7ujdDS5EtLY5glVB5ikIylhJfWjfgHItvxon3Io3QCRUD",
+	"QBGY1L2Z+bDtrpnTK4wDiFMO5eDTGEJjfcgWE9pV8dT7pySGqAdCp5SL4GXXh03o9nEMmilzzVyWhTAN",
+	"LmgxB8xGQQpmzeCAUUTnOdEypcvu+kMrPOJurc5fBgxxCwb1pTEP755j3Zuh77AW0RY3f19x+6EVP305",
+	"ml3iCUD0hrRD5+5z+GCW7KEIPKaUe2Nqa7DBBTbwqir/eMfhBnea+1ObzGbnu9uCe4n8d5MgCMiBDQ0O",
+	"VUsKRR9Rl9zKy38z4Wjrc2/13pbQzh3ksu0jFC60BM+NIFyMATb/3Ytn5OnjR4/ccbCSTGz+jW11dbfU",
+	"kM7t3FgP0Dq6xAB6gkB+pw6dj4sR/DrSMiYDSuypPDj/IWwQ9m7fiEeITq0shCBiA9oRoRsfMc9znlyB",
+	"OFXmNuSdFIxmOJIWzjgUPVhjizx1Ln5hiWOP70zjX2sYQDjGLxMGUOe7XSKZTRFze/rfnufeS253VuUI",
+	"2RI3ml11W/Rw8vVm5kZl+1Ic/B2jWbZ0Nn91QiBMYmA/R0Px/E8v30Tk4vLs3eXlywvwZ83N0eaaXL68",
+	"iMjZ+8s/7UOj56/OgjfJyzc/nr8Gh9S/vzEPPYrIxfOXz59dkvPX37/59/0IoTLQiZoXUstEZoRqrKYC",
+	"mU6ImIHwIehnc84sn9f/AFHMMshpyjOjIxtlXyGX91bZoWjV2Fki56zS5o0qLgvvaIOYtYwqPcIvMGmr",
+	"GlpZtJmAbSQC6vNauqU1f0K8HFeEZgu6VJWj5ZC8LdBIbbrMpMwh8s06/xiEybnKkUNRiowpFcY+0MzB",
+	"Gc/JIH7+6uz85ejs5cs3P42enf/w7iJurX9wydQXsQKafrsj8JG3s1ydklheQeyJuXDQYerqZLCcqDJJ",
+	"AAD23mr4hbTaiqx1eNIsTSorQptrozqtfdjlNRP6QC9ztnWdJ9RxMd/GNBAhkrZN2uHamwSRLI3wBkk7",
+	"KdU0hmpECdU0k9PS1SQa2MpLXFBIWm8PsTcdXsKA7/IIuV7WV+qw4z/cncR/R8HZLrXKTjqkLvNLk6q2",
+	"JqgXPINKxomcjxFvSs/I2esfTkls6Csmml4xwJa6ZgXNgOhUVFUCGsT/23z1b5APakNChuXR0aNvq69L",
+	"sHqm8T5clYmcz+mBYuae72ohqr93OBRAG4rIzCo7wsLQG6rjUpDB4yOSmhtnvHSx3/twp0wRPupyxiHs",
+	"hWYKT3MuM6jurAs+nZpFmRj5h02R8hUWO6aK/AfNOStOhgJOONdsDgx7xshYpktCiXVAk5Rl3HCFrgJm",
+	"OIMvBVrD7PrZGnC4jyd2H60TwTZFBrD1/0aDfRzHGFBqdw3vYaAV2E7l34nGMfAQ9jHPZMpcIEtbDAkE",
+	"hYRhI2ZxVW8m8dq08inam9OP5/ji0yrShBYFXZpflV5m5ouJLOZ70d7Hgwb5OWVv3aLRMXjDx79AoLxL",
+	"3jQ9kQGg/cdRVVAg/uff/wFavwfot0d3vwsDCBserSxHEEVjZrYx4GfTBGDU2NmGoWyJVLa2b4gxkAnk",
+	"d0LEmiy8k8EcSaE0FZ0DUlwkrH0whjccaD5nNxvRmE1kwXoNBtxQ2w/mw11fmZsNtzjzzytH/qtrzm2p",
+	"U7DM3cbU1hv74W/wvwst2uLybg16MG3duZDWJZzBTO7hwW4tZMFu5goBbW2FNy+G5ncuro3GsBZw79w+",
+	"87t2ceEkNnNIuyD3aaW3Q7w5wzj4nCrt1raTLyJn25xDGqYSgexJq0h6a0g6xQxOm3qEHQ8FfnReEfMd",
+	"BNLPbUE8knFxVdW2wicwnj2yAf4Ar4v2eOgAvDozakuGWJRb7pQSXCAykKVWPGVDkbJrlsl8zoQ2LbKC",
+	"kRjad9WekoTlelQWWQxKCxdJVqaIQE4ymdBsKDRTmovp/iE5n/i4fpJQgMcYMzKjwrxhjRUFy+gyIkK6",
+	"6UBylc1CdUYCNDWa4T89etyd24ln6Gt15+DovowjJ+w77boU7QYMbICsS9LgggRkAWS1f5/0ee+z2cxd",
+	"keqIknMmBSPjJUbdtHLU+n3/8Df8YzWOvYmccy2vqnO/OVQbX0jJAOwrYMnm2oNmLqjav/df/m7AYcxW",
+	"EiqIzIFNWSJova23uxCgqVAMBSSw2zJZHpL415jMqU5mDOHY1VBg+Q+jwEc2Nk0WUG4PIJCk0NRIE1xH",
+	"JKGKHXChGNQOuWYQLqtnBYNQyIIm0KkssNZQaWv8KkYLIx+IlH3cPyRvsch4wQC3VTF9gEUObKIhTyOi",
+	"JKEkZSxH2TORSitbD9O73lLJOu2IUJPsS5kREboNBJ0Av6zLYFIHWtvKoHQLUDhmoUL8m35Q3iHSmsfx",
+	"hmnfDMN7ZQDnF2/I4+Nvvz04JjTLZ/TgEeKaFYYuU9a5pvhMrbOcanP89072/u/PZwf/QQ/+9uG3R5/+",
+	"Z2/DGO6qlw63tNHZ90a2pvWtmOrqI9rCRucGo+UtDOUSos2rMh2b2MigyUM6bb6/rk3CXG/qvUt12ZyZ",
+	"nsUg7q2Jd2xNhFXuVJrx6uxWmTsuT7DSAQFD2AGfz1kakUwuWHFgqDfFCA61FJp+PEhmLLli6SnJ/z/2",
+	"vn65bSPL91X6au4tkV6QkhUntSPW1K7ieBLv+KssebyzQS7RJFpkX4HdCBoQzXFSNX/tA+xDzIPlSW71",
+	"OacbDRKgJEey7IR/zMQCgf7u833Obw6oWCplb+e8NCd5zlQFcgBFmLAnw4dfPYoYp+chXnJI1jDvvIl+",
+	"k9ALScREZqzCFKukEDME8KJHG6nk+1CLkoowkctv7FoaspMaQtfEykWm2wHiXCCffG0ygGdtL/O0JI4d",
+	"g45RCGOkVgh3D7nzEKfijBCPjo4IZgyCaHCeADW20cS+YRdSpayXuIciHcPIkoiFz1K94FJBFazgKQzd",
+	"YTYDeJrL6F/wFZsIxgl2RzFy2NbA13CUoKzeEpD5EU4JIavTCgmGGIM7izL+jbbNYkgQLhouE4SEYkd+",
+	"k13kfw8pN1k+GFerAHqbUkwA0qcufjqyc7yQ+Viej6UaQ6jp2LvT0GOLK25ouJtv9WGL3WJYNo4jDZBe",
+	"XRCrF1o67R2WCH6q1g47tvuxdcCqdJg4HM7uR1bydtaIT6QElb3PGd6adf4UanoAOQ8C601ZlnFFdaEA",
+	"ioSLnGBdZV6yhTYllFbuxwroenIOOmJSG3Ut6Yby8qg79oBg5eWKnlAHJlY18H9/yBLUJtPElRyu693j",
+	"B5Z5JlSOJWGlZQJILzmO1lVq6RG93IARIdOxe2+yih2KUD+qqxtjy4wDUBumiKIVGZJDoVzAREw5KaWx",
+	"Ku3RLet6rr7ois6wmJUsfN2VFjL4dZVdODXzroiY7eNjJ0K6frtjM986PZz2L5UfmabtSNTdYXtELJWG",
+	"u38bgTtN6K/6PMLbpQuGZlEsk53RPdhK18Q7u6w3NWSdbdClEcX/AtmRaga9N1WAiJmyEAC2wQ17c/bn",
+	"wb+yx6d/dbLoXPBUFKzQy83wgCcwyg770c7YszP27Iw9n6GxpxTvyoOpuWyywfV2WsV2XHhuLAHZmXNu",
+	"25yDNF2kjWW+ipPIBVSz/rWRYM5R8JSa+6xjeOqJXCOOByf8kU/zZ21jdGvWaWp0Z/KDjI0QJU8R8+cy",
+	"Q4DrunAtIEodxypxZCyBUo/JospKmfOiPLDUfAD5K7U2Z38AJQ+rwUex0jAUnmWryL9h6qjssUwp1GbB",
+	"ISEvYT2M7FlKxfSlKFBtA8pdh8J7ZAywtYFJj4xvtm8oZYNBQWA0BQ8frJVtp3KoZHWUzdHhURBmBG9G",
+	"aDmMVa1gKjYr9JJNrAzIJiv6Ry/XWca+fXIWqw1qcfAe/zGW6c/9IXutl5hPpywjzKSxNEhekG7oULwA",
+	"Y33EuJUVKQ8A6wB5TO9CL/eN0xNj1dv0kAKeN2fefOjstHZ1RiywyEHPNbyIw4GjKnNRoFcHlsPaRBiU",
+	"DQUNVtaAnHkhjFClnUhtKHX9RgztqGAWaJgw7dahcu2WAAVocHhbxhMYE2MFn8LBJPQ6bybmJeNZFjEQ",
+	"VuDDIXvtsIoK2ohY8ZK5Ev+dO3cA1mNATILTBXHqaB+IlRXx1y3Pj46OMHcfr43bYnerGgcVsNVTBGai",
+	"ygMmYlXOSs2OvvyKPZdfs97T569evj4bPz/5z/HXfzt7cjpijx5+QTF8ZX8UK6jDbS9k1LxaUXCv4JZ1",
+	"23NjtahMycBnQKIeXuQhewulC7s/jRiHAuGw8GhwDyy+69vrTS3eJE4W4OAg0u1ulO+tTwbrEZQreiTa",
+	"BmTVN3vcFlrNKO4u2Pv+MFaxwmmts7+E9Wq+9udCL968ftav84rQfcBtv/OyzE3C3rx+5sYLhwHrOUY+",
+	"UYkzKuZ7OheiNBDUGCsz54X3VKiVXaLlXEMCryxZ75d//PPA5FBIAr46SA8Ae2sqU8TgOhCpLP8wk+mf",
+	"XkBe77kAgxgeJJBoGCq/RBfJXIRRkuA+QtL/5vWzWPX4xOisKgWDOUVWX9VWpVUa64DaWcNeUkGziDnr",
+	"3tHho3+NVR2IMUK/EJQzUyw5qIoswRxtgwU7ZInUd6mLC7vnqV6qTPO05kS16XD93Ef+StTZZCP2pS9f",
+	"akeeZW4SR7Gicu59d6LxUkO1s9JnPkc+7TmCzRlAYGcUq8ffvjg5ixiwvKm9bHYa6KwwuZhKng3yqsiD",
+	"876eLw0BV3XJ7ogUOjQmfPPi1PZ8UeWUsIqTALrnGtAFZaIzt0721lwSACgxtQRfCfhwITiW548VZZRv",
+	"96rgaf/VvpVN3S0Er6p5yUxDTYMRwI0S9vLEiC0K5YfbMJoDeo7UECSLQqbC4A39j9OXLygFK2JiOBuy",
+	"5H2895hI2nMus3jvOMbE4Xgvivde6FIYeGZpUrz3c9I1dKK/Xarmvx52VHdeQ2+4kDl4bIm7NZlsmxut",
+	"jYZ2ZnN1kfZroE/djRW6QX5BXG4RPG1DQk11ahfN9h6cknowZzhskGOhSoOV2C2d6Xhnai4jFo5eT0tR",
+	"DtC6F7G6neZblyodLsxAvJuKDNMfcd83OllfmLBJVAz8KvE0lSg+vyrs1S2h3hKYw6K9PHi0MfebXMPh",
+	"5sWpF6jdOAF02n7nL+BEKg5HaqOlYCFuehdZj8ymv/z3/7BzKTKAHAZJBLNZNzrrPsmbuhHS0DXNYkOx",
+	"gKRZVS2swlUWkOkNG7D3Q8u1DXwm3+MS1m/hlOCta5uGrnLBHN3BpesySqHqRDxnBzG8c+9cHQ+P4gmv",
+	"SYbTQ62wNStgu1rMGdHeu0GV27Wmc99miWvAsl9h/BgyQk13kBOtFpBjVhs7yAoRxQq0NxTY7K/wlZUJ",
+	"DST3gJ+nTygYlhgyHHgUqytMJeFyhGaTHoTm+BPDHIMDITpi6/aURSsRjVVIRRu9OH2QQs6odbsOqShB",
+	"RYpVD91XMFbSrXVVsq9fPo9gxg+/wt/gAcj7b6UV5M3g4dGXR+wgVs94KdXgYT9Cw4ntPhUAEAB1DCKr",
+	"mY6g4lHJJ+FbSPBjVejlcRB4XeilpcbOEIIpVjqrForWHjQUyENzHoFY9XTBnkl1IdKnqk+vj1D5d/pA",
+	"yXrujX3DSK47jvfAHMMXk0xgtQrSPIfsOxifsetuVXQ62VAhejnnZY2ParVZIyKWV2paVqjC2pFOp/b+",
+	"jEiPwEEBKy61wwvD9mLVo2rRQ1T9LsQKdb8EIyBIr693HtFpfKvHxExjRecAyiESR+1xA9VpSoErCBLk",
+	"CoLtMUGwHnaflTpWHIcVsa5B1ayZCmCheW0mnbbijqq3yeHWPjxk9mqQUYbqamMlxolTcUQaYSUfl6tl",
+	"9wcQZQzrIfwMnBBYfqsN1be632a3sfqxVXsVkws+E5ETO1I9rTAZkIOCOtH6ArTg2n3bD8w9hOrQsPcM",
+	"2dc6laQI4oknKx8SEdz3njPgxAq025ff/A1V3NZ6Wa+Q1G3T1D6WmoPKuydta0SFLaUy0KtVsG9TI9qq",
+	"a1xDN/jNCfyfpYD+8SXku/B20XXsQnEvAzcEGndVCsTPUjFIS/ZVBi3N28UxffaC7ulcL5n9XyjqehZW",
+	"gDnYCVGhCfLDhd/APXELxUkajOUjXKDOjOzPQbf8jOqUBF5kT3jyQs8KYUyXH7kFXS/nAErqoOndyduK",
+	"i3eVZfaHq471wZQry1k3i9Pe3Zg+wI1eVAqKyQYqhUE0FHAPj9DDSi7Uc1J+MRPWGXFTrSDacTVkj2HO",
+	"GRamxQWAKrS0h2vIiSNSdgCNi9WuAtueNOzR4R8Bqx2W5lwqaeYibXcEQE+fFhW4b8STXdq5g53VOePO",
+	"+qcLe+KVC4GlvWqlJVdecHSr3zQ4dy2yNrQZJJlUIkLfV0Tl2aNCL5NjL5Ptg/8VyrMi8CxEGHBy5jtl",
+	"k/WCzCupxmCZaeSB2b+UHpM/BtLBKMygzhpzDzA5LHiwnPPS8DxvfFbKhfg7vvjLP/7ZtxooQC+qqfA4",
+	"rzBa7mIGeoUY/FjpEr2+j0//6kNM1rxDGHJSklO8jQA0ZIAnuC93GeDY8MZD+Vu7K1j5dsf+byumrLHK",
+	"QXKgi3DaiHy8f0Hgvf3PVWieT0vDjF1bNUVjVRvcZQfYJeUQfqogl7/R00gIlFvS0ToAJ+0xtpQRyIM0",
+	"lBtW487BeZ5zK30Jhfg56NBspW93Ldd8I0ous21R3bvjdKu6jS/d5dy8USth8EeoPU//SkpHROlXKxft",
+	"6JNXAUyOmE+KxNbYNBMcYNUtC44VGN5Gjci/Y6aqLKMq4fVNgbjO88aKEYg9+LuLKkMjHyRwgBaS59nq",
+	"2OoZDtp+I5UbCthhPQJEijSUv7WeoA8/dkM++gt6NxEl9wPxuC05GxNPf+Nazs7eeHewjtfN7vZC1YEj",
+	"jp1K16PDRxiP12CuEKbXW4my38laT13LdwmL6ProAm+h33dM9rY0CEq5M/XmuoPmHn0aLPS1yDM+JU4H",
+	"GD7A1oB9Ms+ciBFyNausULDQqcj2IbMhr0qIou5ZIqxE5m11gVxRoccrAzdlxE6fnzIjZgusLO4K1sTK",
+	"/a5dBiWDoc0BIQO5fH8ELmPLFA15hS+lzjBEM1andvzorZ7zS+HV+VrE7SVQJF+VYzvXpO+qzSILiVXv",
+	"0eEf+0P2JJUudcQn03rxyIpOacGXGC+Ov/NsO3tuXPI7AACk5u+HVV+XuuxY9o5l35ya2rsYZjEDkeqg",
+	"p1cw74NCzISyN1RczztyW7S33TdiKJNkPYOxQWZR+I+Y0kt0hUK0VKxoIlZHwDpSbokwum1SGamsugE3",
+	"/F3JFqKYubSZRu7avokaBHvfMEfLI6LZaEUVizzjpeizPKtc/hsSU9wTwvrzgXYssRpNUUHdkYT14j0z",
+	"t+e3iPciFu8tdCEAmnXBM3pCyEdYzUWJJTuvAC+fQcBjvNf3GVWWeBOnQJxYghV0vMYOBaIUkdBg7A0E",
+	"EJnaJkzfoDYWxSoVmdUfVeoWINrQKHEA4I0uo5pngpF4Jew4nNm4QMaauiQihDs0IU+1yqk93JZ9Pjo6",
+	"AnBFkZs6NXArywL/uDvOKdQRixWsjBnbD13NszKkwJk2Yo1vMYxxzzLQR+E+uOGtRpR9hyC5+8YhKBoX",
+	"o4ZYwBjVsW9Yqi0LPTry6bBrR9tVt4vYo6M/wksS8roW0ooCXx5+ASJ0rHBRUr1U9ik2h8IGcndy1116",
+	"soYl4FpDwF77RfqIjLju1DLFHfPdMd/Pk/nW57jBgulMQfwr+uBFHgX5xp7sb+fTC9EJ1/KtKJ/fqUr8",
+	"XHTjMWaZd6b9hosnvJ1rYEgcwiaCnbLTCTfpQOlSntMyD/JCnIsCd7LLGHIqZ0qkAwmySWGQUfceHX4B",
+	"lNwBGfcd+mfdZOSSU6GAVAaJyq2WkxfBkF4FI7rDE9PVZccxCtZpuAPUaTWS4E3bB/HJL224cMGhDF9x",
+	"ppNWi8a1z95fxMqwla6smJU6eY3q2zpgHGEieB3eg/xh72gA50KlLpReKvsOFo54dHQ0jFWScpmtxqmc",
+	"CVNSwVeMdUI4ngHPcwbvMHwnwtj+BHHG7VikMBA4sTD+TyxE4GIg6sd1m7FqLBPT54zewuq/vHSi7Ygl",
+	"k0IvjSjGeWXmSV35A2RyDPso4Nqk3aaNbbfw9oWrjt7ux+hxA2qwTuTuWxS7MUnZiVZ354oweiFqm+mH",
+	"00PPrRHLZBsM3nN657MuoYWTuLp8Fi3IDgbvrgpu0QJfAwuveUQP3lv+fFXE0iZOXiGgqCm10oTHo9/w",
+	"rxGVh4nVgq/cT+VcLIzILgWB52XclPh+w65i303brQn2Jzx818SRwrZ2YFGfi8YL54S7CNqeLlDw698K",
+	"YtQbIwrAi+qUXzdO/JC9DI74rOCqxPTfC8H4kmM0Lh7hQmfCBc63HexULHRHICtKUcHBvn35DRu/H3GN",
+	"Jtahq9Fef25y2c6o9jlLfo7E7Bu4t9tZJobp3jTkHzUPH8sH5mD0qAg1A6S5QpcignJX6E7HItXHzN6b",
+	"tKKcGOPdRrJgif9pfK6LJGJzkaWDCZ9exGrj3UmmpxciHWNqQRKhS2P9NedgYNKSpi40vBFLcHQuOI8A",
+	"YWjMVlXHoo9QiCH5N3z8J9tjXB0eHn1FDya6UlORJn0qgrzgAyMsiW75MPIvd4HXPXdbc0/4dT6CG3SI",
+	"u61qvq17QOmVhmJ127uu3am31i1W6DDCH4JjOgSucAcVJ+rR2fkTb54FPAVu/0E8xAMHB8ME30UTTMwW",
+	"7/JMp8I5gq9Z6V2WYmGuZlIwK1f1Pdpb8HdP8cOHdSVtXhR8BSWbylVmH9gl3Iv23g3WDrPjqtc7N6YU",
+	"OSmisqjdRr2HdaWXwpSdJcHt5+uFCeSiWuwdP6Sa4PSXn4dUpZgBT75ihJbAQOEbEMZ8cl+fvIyYLG66",
+	"i7Q1iVBjkK4+FdVoHS+hGstetMenUClzPOV58NcM/irEVOZSqJIwreglIq3Nh/62oUWw2ZxUfFrKS0v6",
+	"lR7T0/CjnFcGKvPDzUFTnv+zUqaa2FWb1M+IXNnR+IwrGtoYnaZt1bfuVk+HXbyOoo7bvSvbfucKOy70",
+	"Fo2dWNqG/HHwnv51S+nzdDj27v78dUv+8PMu8PW2sksWfktbjtNNZSTavBBguWn33GbmfNF48zrwMBWm",
+	"hza66GIq+O6VoCltn8J70Qf4GVBDuobI+ElZasMZXM0G1hZ/xws+gsvVRO7oEyATFJXr4A4djofG4wPb",
+	"2IBnWXeNwWu7aZ/zguIk/dj1UtW10CaF5ikUmW4eHfaKG8OSKh+XGsASIEKSJiVTttJVrMxcL60kqQuW",
+	"QG5kwoxGRylvemHwGZSZD3KPYgVVvjOtL2rouwUv7F+woJUyQrTmbtl5nWRZg0q9bsXpXK8tVVzgajV9",
+	"vVg+XsIoXBlwEI4hBUWmBkEYUO2Wi25wH7div7ZedPswmzBNITSSHVQ3tS1ldnNIpI9F1uy+nWRZNwrf",
+	"d3qJ4GuAbIgH5JN3Sf3GySGc0AZdaeP/rGjmiV2L/GFDA9TntoS4hWfoDXzzmFTAOzu2YTddAXD2x99+",
+	"/Ju/k9u871iN0gt7NzoF78M/1zSmrUfhY0WxdYIfB+/sNKPb0oy2HrMrIt1uojSFO9ypOW0eTpDZWtJi",
+	"btpbdBsCH1b5w9wXdiFEHpggWWJHOuZlMmwVqtYZ86d0myJgJ785v+LnxPHX5PpbIezE8D+B23PljXjj",
+	"WNkndCdw9Xa34tO5FSQJA/29+nboYrZNtHkJ9ue/37lo0+in4+A1QX1+D/iYtdUkmHqwpzpctS1x9ZuR",
+	"eJYGDVniUk3HlGrqAPMo1y8BCRrTT2N1IVZssrLE6rgOrF8PwGdXxN/HCop+dkYxbRy4249lCru4n4im",
+	"m572XdT5LvbIxx4hFPhGkjiEQuC17aYQRPTdiwdZtriOKxCDcDkkJC8w+HbNMamXykkyYEoVAGJbiLIq",
+	"lEiPWcJzOb4Qq7ERZcIMXxm2nAtAhbD/B2XutML6ZQm8p6tiKpJYoW3UtmupobEyFBAumZVSHTN7VRO2",
+	"EFxRQv75OZTNgxcGUgFmBkYoYd6zYb3UCnALqaQp5dQnxyN9hGpggH6hRLnUxUW/q3Rotjit1/vuamkF",
+	"3XSmCePvw98lZjRVXBhgxYWWK2DPOPDGqrxWxG4CLREntIfDbnxViASqywGcDcA2wqFzKMY+y55yIIf+",
+	"xEN61rKQpRhYpnvsvu5BMbks66OOjA4RYp72tC/nCN9S5/BD6pqpgdrsANNC5wCeisn3jdepcHbEjITM",
+	"JWh2IjKtZhDzZe+be3nEkngv3kvsnV3oSyg0MGQnqu2ew+g85Al0mfHyXBeLfdMK5FJtXJY7qHZX93BP",
+	"Re+uf1F37HzHzi0715azuRsYYc2YiAUkxxcBab+FG0Suhb0flAJtEu22iRb6d0Js8ujw0PNoS6t02aRG",
+	"fDoVOcTdOtPoMUv0hefucjqP6nLllsOqKZZooYnqYoN6QnV0JhUDnCC21EVKg7PEb5IJhsi+w6lOrXDQ",
+	"y7LF2BUTvxCriNkH0P5Y6XJ8bhV6fPhjpUs+Fu+mQqQijWJlHxa8FGPCq8LXqnq/8AFAXGl1LmdVYV/6",
+	"5R//bBUJzoT5iDKB7W27y9JtCluKX+UR+s3mwz2HJBxWSgXCbUar5Q6sr4/UJVG0XbYK4qe22FOeZYs3",
+	"FGO1NVLgz2AtT/mK9d6cPe772grsi0P71DA+010O9/NCL7r97dcJAHjG2zsvdcpXQ3ZCIQpffPUVDQb4",
+	"WWI77oSELvWNxvTD3d6fN12BhfADVeingBO7EBRcQ/RYFqzUJc92QU63K97rC6EY3CFAdEz5KlrnjwhH",
+	"765V56WsyzBfJ/FmyDBxhU1WLLmQKiXpn1JfRiz5MWELQrC55FklqFSlKXlRuoLcrDflRgykMkIZWcpL",
+	"ka1arPrPpClPw/F9jOyTthtpJ3rtWMZgxH+x33VGSLZE6l+z3df4ZQs9OoFEevnO41SjmtRTUIFOGpH2",
+	"cVsiZqrpnHHDEp7yf0d4zn959KiTKv3YBcj4xRFmPri/H35cEhUsy9Vxl0KVhfzo0fefj8lgvSh7Z/R8",
+	"g2yAzeBKjGXbPhw9jCB05xGbPnaV4y29KORigYKnXopiYGlFGjGzUiV/N6DSghFxF8xDsYLwyenjp09Z",
+	"7+k3L076I3puEKB5KY0YMQDaoUKIoNY/GT786lHEuCtV7zD4OAYHFStmhWeC05HKUrmZ1CoZOtInDZtV",
+	"kH6CVbGdwYIrlvy7pYMXYCuLFU0uIogVqWYs+Re4c6mcQaHCxugINZnTLKwUfcLqXBc3af/ElQl21fd5",
+	"CUYJfzXUjOppyhr9J2iOh3qMk+rEO2lKTKIsi1XEKkU1/kex4lC3En4IPn7Yih0GkZDBJb0xEX+aikWu",
+	"QSf6i1jtbYd6vRU6gmP+6AWGgzXqMIvg9Vnytl0ctewa0LkjJFofa4z+ZHxkU80u6ftTQIOj8wE1xWua",
+	"R/QKkNhDOtfNUFqk04NJlV1cD84/hO/nASRcr0bwv0VM/n7kcNpjlcAV/Z5Q5n5IEF3cQdSDEAzUGAr8",
+	"wrtJRNzE9u8zyBMPE4drh/IZQsXhrAhZmVDvsVAxocUTWDvApbEeFgQG/7ScKSsO9keMEy3BT8BT5iuz",
+	"dfSKSO2WWYVyvR263WKcgxsDvQyY7IVe7pshe2L/3cb/uYHM/GS6zimSIYO7gPhkMw1Lr2dgZyOcfkcG",
+	"NbkXAEimUc54KQrRAJwH1u4YpkOWhxK/KVq71uDx4Pw6tD9ASVNM8CKTiPdO6PhgV6P6dnguJyKM5nt4",
+	"eOjeQlRndgInEqvV+dIlOS8AN74HVffQ9waJBADkF2LLs+VcZ1Q24NHRUQgrb5fhKlx5dg1Y+a+r7GKD",
+	"fZtfzb+j962If/bgQyk/u6/oyqSHUwFlmwnjqOdMLMmCq4pnSWeKx13oV2/BBQtmWnvUpnwBFQQXwbAs",
+	"delOIAdnbZcqdXR4pSq1MaKnpy/ZFw+/+mrwkPEsn/PBEUMx1V4XsC2vCb7tUi6V8+4ua4CNNkae89Jy",
+	"jr3jvf/7/cngv/jg7z+8P/r5f+99mvD8d4Glb6/wtaH0P2d0++ByWLLQbVB/i7gkeS6USK2S5XjAThz8",
+	"HYuDyIMsowWY0Sas6DVEv/fBXzcupjdkzwRPX8kMshZXmPdJ0LxAyr2kWsupZBFATLoOrNCmUvv7LZL3",
+	"udi3wIulyGyhz89bYQi32riuhFJpHtNbAb71QVfddchXphSLOjorImEvdIWbfZZXk2wjiAuk5k2fecQM",
+	"Il1PViwBN8MYhIWE9eZyNvcWwT5mUcdqsgIdYshay2LAtQOBCcLiOopMnfmZ3lOVqXppfM0dqdLK2PPS",
+	"E8PZkBnOrUI7s8JsxAoxLSrA0IKMl2wsTMlLYdVBZfmjVLNOQdA13CUKPvwAUbBrEpURbMqNoElMdZaO",
+	"dWUFpOk8Yuc6y/RyXOWRJdNQsOdSlj6RB6a4EKq7KFJlxNg2f4dTQdCFkmUCCj4SGAOqfdJD+XQWA8Of",
+	"r60JuIP4mL67WweG6+1q74Vfj50z9dYdH64SWH3m1qOJmBGWtoI/v/KOi4Bf1JS62yGC4H2AuA8SBpJY",
+	"KhCoDWgkQ5YASNM45SuTOIMFhA9YVdPFP/Ki9F4+Gv1xfUcOgbxDdDHLrAhWzjEGE25OrLAmwZA9WXCZ",
+	"OXwnIVLGWUL4UsnI4xZCYwBpCC/O+aWIldJKDNkpvmwcGpUUSHCS9+9DZMOff06OEe8Q4IhNrHrJ+/ew",
+	"hGN7TX/+OYnsN3bvuFrBn7/845/9iE0rU+pF4zN8NIyrw8MvphdiBf+wTfQjX/8RoqTWY7/xc/y5rdvm",
+	"s5L7YcDsznmWTfj0YmPwP0Fktu1/xDhb8Mwyd9GAdvTACWjbiBUGcOVa2s2lSn5A1HrJAazywcODiU5X",
+	"SR/NV+507ZtYJQ67DNNOXHgkIFPKktDjIP670yPjqM6n6o7xNPgGvpiHt977NieH25CdYvs7jEiFUwkI",
+	"63gIHCXeFKU7GMS6dH/w3v3zKv32MdVNRIrrAafYgqdki5QlRMq7IpeId3vCTFNPAAeI2lQV9o336T46",
+	"fNSl/Ab042rNFz9Jd1UWbuPs4WKCENx56GoxplM+6Yq77N7Yw49GXu+JtP6Gy3L4S98q1XYLsVdaPAKq",
+	"dUfg3X8GwQ+QsT0sVYhWOkKkVJNEGISDTjuXaMuzDHFTCQoD8oEgdc22AT5HwMDO82zVTiRjdTWVPGbT",
+	"zF5ISXaR7qzdxvW6O7HpfjJ7rnuvPzeYzp0MdXdJur+Oj20Xow7gVl4PBfs2CVmr6v9Y5+Cgv4IWs165",
+	"yuWUZ9mKcUeOtBL9WElVaoaxd3khL6GJQP60mh/YbiGagyX2PxDBAWEACPkH7meihPDvfbNm4J1pq8Dn",
+	"bLKyvbYqkHZRPxv9EU5AKzzxx1MXpzpf7ZCIdzTxapqo81VIIeDGr5OJDyOFhF/+iRDD12CCc45hsHs5",
+	"QM4kEzzFcDPFpMqkQghm+7vhizwTELYVK5D2fE0EBRVgE3yDqh30g7TKJnOJ1UZZCG4C2+GQJZUqhNHZ",
+	"pUgToKgYzhar0KhXYrRDypSQICK6uDqF0YVkMBxZwbCAhkUaKw5l8eZSzYbsBf6jRiZtzQvHvftIsiP1",
+	"5mnQ3UK7r/XaRULd6pE5Yycv/g5R2hUkU9fU8RwuWdasbddCEpdiMtf6YiBUivb2Tlc6xo5ErvYTV6mv",
+	"OjdkLwRVcQDkmGkhStOes/YW+3viu7uvvLUWiJ5tV3Ft3A6h5069n2t9XieFi1Z1B3Z6V5Vi6L7US92Z",
+	"BkZvbvN4brlSrMfZ6yenZ+w72wbzQD/k8Xrz+hlbVKaM1USweVnmBqvbG1Fcgncvefvk6+9evvzL+OTZ",
+	"s5dvx9+dnb1KGM8yvTTwPhCITE95FqtUXIpM5xDIEPkYWKhrby+LFTBybsxSF+mQJRgIYaUZk0DgionV",
+	"lJc807NKMHiOgd+GJd/Hew/ivR8S6A3lGftC5ALI0XVYlVVhtSk7MbeurBBTAYHykLpj+8QCOKVQaMlX",
+	"esm0GqE1axWrXvLq5ekZayVqB++xvq19M+mDHGN8pLpWhAUbK4qDtxIMSTxypqwIgjQtoqBhpSmMiN43",
+	"c7003f7EtXv8qaqFa8O8H+9i6yDSLsnHnxZKnja0UZ98HOFOo/wkQnCJqDIOBLXURGjaqXiXxHTw3v3z",
+	"euG316H3AbRbf8ielob9WIlKpDUmnv3YHvhUZBIIa6ZnbKbdTejyTW7Sok/VRbkLzm06NfmG7NElbHyo",
+	"+B7Sz5ZahVcenTuTfK8i/7uTeX/e0+seypuJPG7nr4OU3nGmr/aNotl/q9PzuSe3lPlIZHimGVkflVjG",
+	"6s3rZyPGyWFnNbGmlAwXASFyuyXZbr9o28W7c/HvfrykN7z4v33A9p3gd5f469cjXtcT/A54WYpF/qEW",
+	"NEtLC72EklVWW2d0xzF2jYhNzfC22NZO3DjuK1VkLphbCztwklAxHQHoX1cyAuVY3Ax47iNY4GhFrzbA",
+	"uWnvBJL7udgnyl+R/aZq5M10tEVXmOs+XFi5JrFIpYHx3xgwZl0yuqlhccgS6tvhoSdsIqZ6IYwvGzCM",
+	"lRd8lhyyuMCC5xeUewxDhqDirIfGNcTPB64cK6H4JJNq1h9h5RsUfSDBQ5dOkrLtQuVpKCBSMmmYG98w",
+	"Vt/AP0Eg849r7k+1qb3HsEWCwgbEp6u7RPV0d0TjfsxApc7d0YZ6MRpTYW9BJIAbcC+X/HEmeGGCu/4g",
+	"wQosib2wUs3GUM8dAkN5Ceq/v1+yZD1uBRGjVQQXvCqEwaJAjx4e9oexetJUY/ztXfL6+vqbDpb+SkGq",
+	"FZKJdlf+E/WpX1Xcz91NvT9LGEqSjRu6AVJ183vqEeo/RHTfJos7NvqZublp2B/Ty01dXi1ju73aXcL7",
+	"c4qTKBeIcI37qFI2x+LxMhAal5B8QGI4tHDfQrg7SgfvnebpnMS/jmVffWuBf344d7d7QIPHoOQJn15Y",
+	"spjkQqVSzZIoVinE2i2j2jmaOP00YYUworRfHDKjLeeeiRJd3lg8rRBlsYqVvaRplQkCYu0Fuj04nGpk",
+	"VudNd130h+xExQr3ObRdUOL1TJesJ8s6siEFdIcCER3IwR4rsKBCcbeGvjBkJ34BJsJKbXTMRMoKOZuX",
+	"YFSVJlZg/+UZ5GM3TIeLykBdOeLprPfo8I8s8efDSTFJa/2313BKmqRrU1I5uiMi2SWo0IpEtFa/OQp5",
+	"Y7f5ZybXaEWk9fYlnNsgax9Gq54A8Xd0gJdMTwEVI4XSlt8nTg9JKlXKLOlTgUN78Zt0w1MKsCra+90D",
+	"jaaE7CnHUwyqG6UlaiHdQALGDeNeB3H3JVbSHFPdUa2y1RhtGgmSOype2MeKlWjtaHjhwY1EfcuAvI1c",
+	"KBUWXqgJlFYwBV27l2JlSpll3tiiiw2qZpWpkJbRuiEZy6SIle2NKrDiahfCEh6pFes5wI/Jys+nhRxC",
+	"NNnV9NCD+8wdgP7Cz2MpCuHIz1V08zMJiMIxX88TdnQ3nW8H6WlsAQt34HfPAHbusztkVxDQiSkaDhyw",
+	"lAtxB8xLl7wUA4xNuQ8eRjOmIsIQFSrSOn8GYgBwdMwyOFgLlUY+b0eJdyU7esTmuiqgQg5kHOnKjPGr",
+	"sXiXy0KYMS+biTkZcAs2EUamgskystI6MByKjy3YlCtmlrKczn3obqYNmcxJ9xqy13YJ4SHwQeQVlnda",
+	"XgvDYhAUS70KF8a/jwCNGc+PEXIeo4xhqsCi7Egg7SclZYBCZpG9KLF0b0PFOHQCUtgswEe3MQnY7vWI",
+	"e9z8uzdEUEdbqtt8JjGmv1H7w2tXvaDh62sGav8qauOxDj8ykXktpohUyBIa4tAOJSFpridLE6sE6+5z",
+	"ltBxPROm/MY+64caMvraHQW2F80br2OFOIyIQ+YKNZCNYNSMKYXAdlfWv17tWDUEYO/sh2RqKK9vlfcu",
+	"fMMrDfy3Hk1uewWLS3fxBac+7G71PTnhBOBz1htxPTecbUNMq0KWK7ikE8ELUZxU5Xzv+Psf7EXEjBi8",
+	"wlWR7R3vHcAFpdY2oDKmVFMQC0hhhdshO5Uzxao8AqOXhOKf54Uwc3jNPtNVOSIwUzvsuk7osLbF283v",
+	"qPE/5VkGeTthuhEGfncgteP4wNgXYHf7vhqQ7W21+nUI4rxRbcG2DiQBE14KnYlRMKmwJ6xoa9qigcIW",
+	"faA7GPBUKWYFNYUVF7yQYGmOAhkqXLpcDuzXHcvXAeeNYH9D9qoF/Y8qQtgxjdzBs7swYmUNIBiMIMsW",
+	"bVOkUrFs6iqPDaEwJEaZ2v2JQEuG9ZwLNSKjeCbPxXQ1zRCc15S8DJfUN9bS4+lGNU5aQKyG4TOxIlfU",
+	"GKAOw3IhIyzIA0lYl1Ish5u57W0dnzgQMlcLHO9IE0AhqCZeGWcLoXriQ/Z0YdUl/A7qXWK4rVbMXMgc",
+	"CyC3FoxuG88zLJiZCcN6j0//ysQ7bFyfs2dSXYj0qYrYKbe/v+CXcsZLXUTsJNdZpiP2XTU5zS0T/Fbr",
+	"WSbYYxyjidjLqsy0vujbYwPrgxtICDcGgCAQgJjnuUiDAUucXstYAeDFznjfkF+dAF4gYztiM6Esl/QV",
+	"T7cfaIwaRmhePCj7xm/vCAYYMZFabcE17Hj4hE8vZoVlDuFCuzp5HbcrFzrP6s5MvaGYnhVh/WqgF+cA",
+	"genIJy+m88iHRStIJVxwZYUR2C3GDXt8+tfwmgmetq4gyCNTF7gJyYnodgpoCZvqKkvZ1OpofGI1IYDM",
+	"R5y5Bw+Arzx4ELnFgNBvK09NuBGsLLgyfIrkzwQxxcfAh+y3sQIMMcPkOV4rqxBJrC5DQ0u1APRr/GDf",
+	"MBLYpCEcIgSKYwhp4TqyxLEQZVUoMCFiKifIMFSwxtLqZT9iJb8Qqi7v4Hp1oBKgHtZhrYUoCylSNP2B",
+	"d8WuDaixiHlXg1HMhQJTrYvQurCMzJJqZzlspJfGKnny1ycvzk7Hr5+cPXlx9vTlC/CTxOq1vR0QBDZZ",
+	"MXvXAM/v2yeYmIlW0oT1wpzZER0aKKhernIBcE+4QGP8m7k/ZWr/INMnoKuS1RjcRnN+KbDzvDJzABXX",
+	"bKWrggZul9vp7iREsJ4Rgj1wfz7oD9dGO8AYfqvfF5iOKk1NZRtbLZEuJKVcCFPyRV6XoF3ohZVp9Hms",
+	"6sNCEjizbNjtZM+eaKAj+4ZNeDmd99lULxayxPK1uIJ2Ygj2ZD+XZZkhNnpxzDisOial2svAzQXp/EA1",
+	"OFtIVZXCVTl29ota7pIlm9t1EgLFAEeamUzhcLpMiDk3gL2Y8WImNocfMciCQzuEIx19dyFrT0cuilgB",
+	"M4DbhJFEm5HZa9Z/cCSQnAgJxeAJ4IwESvqJZ0u+MnAu//CHP7DHbtfsAyyQ/L8Gg3ozjydiJhUbDLBm",
+	"cqx+YmerXLCf2Eu8rT+xtz7gSSj2k7vcdFV/itVPg8Gg8T/bCFRtGSKGV5qwn1wZl5/YCbLBpcs8gZtY",
+	"6Go292Sh57OagTT2h+4jXOZwQXOoZ722ksob9K9Y0nCQrIdO2Af9EfUztPI8pAHSqtJSS0Mp2vSand0z",
+	"nF099QpySbqnjjTxmL06OXv8XT1XyNomMLpJlV0wos49nueFvhQYOun+bUQ5xmgXK+ZdinGpx/7cRc0T",
+	"RyvoIkjT9mFjGmfnsOlnbBpLgoHjZuWGiy+MEEkNGQB+zQ3FyoFlcf2S0Hd432EhjhGX5Zb2mMZd7zHS",
+	"Ide9/51uz/rSuPMQHGd8FCyPO5vckE5ku+OK0ARxR9+8foalw8lX4fp56hpr9OZO39b+zqWSlu7Tkjte",
+	"BxQXtbqetHQcds0D15moBqmrMUN/+cc/+9vH5LyEWwZkSm1lRMJoUAwKm+Pohljk3NirtJyvrpg+V1OR",
+	"ZddYbv/myB8342oITgh73FHwFMEieFfn/kSEe+0eYvf+zAYkDFp7XL/WbCukBe1t7TudN5AAI1/EPfKS",
+	"buT1XnugnF4c3ujOQSCdGNO72+YFsESeKMON9Kpbz9KjSxhJzisjIlYIUy0A5ASPa8SsBCwvRZ82HTt2",
+	"xACMyfBk+3BDQrRl/T1Bcvot7r437YV0yH8Y0KKWIfhqw+ERcA9xCL7kUMjF7IZYJTNtL9MGfZ3VzTT7",
+	"Co9Ioy/VNFI0ew72vbPlcCGv3TJ91Fy/ulxrY/3Wew502MYSBs+pf4AXDWG2QsUaKWmaImxcGzYT6zW5",
+	"EAl7j0//us76PAgxkrfTxkg2Bh2uWMugAS/KDq5AAK9aNV0fYHP5CB+7sXYtIyHQWpg5DAEf4MEDHfD/",
+	"aUn6S3MHeyTnV7k7/8B1HDNyJjqBi/DcNRv2Gh7DsF/8974Bq1jj3LU2QyvT0QzlJxfhIjaXiuxrc5mv",
+	"rVezN6fED70tAfeMHtfcYt/UiC620xvaHnrcfWGXuaiUK6/qZS3czLrf5vDCVW0fHAB0QBSDSAGqtdcm",
+	"Fx64j/sjeA9kKMVIHEyDOcpynhZ8iXIA/s6z7YN0rbSMsrF2vrdaSvdWkuYozQG9uyGKujeIQ7gmx1aO",
+	"VOnaQ15aiYEt59qbFLfPpBBWc7l6Ju497JMkQEOKlndhr+086R61XAvEBYpNXr0e2GO/edj9mNZIw9r0",
+	"6nGsSYbu+3H9xoZwsTYJoVKre4TsGYSyuV6ynm89qiUrIK8g+/WD2FoUMIN0GQgN0xdCNafwbTgwmIw/",
+	"kkqItJXLt43YrvilPfQk4hUB3AXJezWPd3FlrisnIKNQDHZXdta0J+p1qEg2E2V9w3g2xuEypUt5Tu45",
+	"jGr7iSUn9NILNyWiiOA1HLqoYkcU4amjihjUa8+kf+0Yq6A+hBp3zpSKOnhIeQBHiESyNKI3weoFn3uj",
+	"GUZUgPUDEw6NUCVmYNsL6YbwQRrWxhRrNYuItptsc0WEKtcXA0yv5LkIOJcfX+/0+dkrdvTlYX9N37GN",
+	"WUoB5nlqYExfjWV62zMF53RtLyiD2HSQTELlEl0d3oRg75gsty1MoGS1nxOZZYwQwu1IjhlHS66E/AK8",
+	"jAjrDRIxr1OAybKw1MWFK1fr9LWFTAdGqJT1nCt8XKmpKEou1bE9NAu+QmvjRAhVR2mS6G3I8YEl7mZc",
+	"qq2bP9G28XTr/jto83r7z3XBZlqndA6+fPeuf1yTYmlcgi617pUCQnQNVN22saHdpq5C1WoFCX9HA7FW",
+	"YjDN5PSCZVJdQBlAoI3qXBYLJBE5n4n+cWMoMhyNH2h9hXy0gafBG1YJryuBJnalqoRvOYlHqJm0TCsI",
+	"0+UTmclyxWYVL1KvvTk/K3xO6dOBCn9Czp196oDJmjit6ZzbFb4mU+tUk+E0+5sABuaqPHbp0LCsbg1d",
+	"TgAyCnQbQ9goIN21jAX0kTFHd3hDd2n8EmovjJ7V2oq9jYRRB7YOlU70O//amqmT7uO30JQunCOO2b/t",
+	"Z1OtFMookxV7eVKV87Bw1bQQqVCl5BnyWwDvO/GDbJlTKIleOSeQmnH3I5bJhbS8PujTysUAPkCFMimN",
+	"xbJ/xHUuRI6qMYzcTUZq1SfrBf1JBgHWw9I26Jnu12rGr5lxqMxdbxdbdV/3QlNGa+u+GcdUPxg7nmIf",
+	"XlW203587KP60fIfRjZB7+vRUHYAbSZ+S9RrAz/6BehbhpVG7NOTOgQKsAmhtGiyXoVl30DZQB+tSU4H",
+	"VDT+4/Tli1hNdLpiPfGOT0uKnUzAyeZ8BhG8rjY8ZP3IOaq4idX3pyVXKS9SN1TzQw+Kvh4fHCyXS0ta",
+	"4GfnxbL046DPTC6m8lwKc2znNPCrP5BpclyPGDxXlnjZ80SzduCZfOGmBcGdsWIuCNXFnwJRZmmh88Ci",
+	"WvNNWL8anHYq+sPGUGpf2TF7o+Q7ZsRUq9Q4aQ0+x3yzpffeDe04XgNH9In7wgAtQyxPzs7Fkjxdhuks",
+	"bXZqW+FlVYjkmCWXDyM8KP4png7ETCIPmf/NO3IZm3AjvnrEvnt+8nhw+t3J0ZdfQeUvbKxeamxt2Hzs",
+	"p9341Z4W6tx2cCFWYZQx9jdIxVRbuTsPQE7DQEgKQ8YSHIwly7kR03EyZKeWcvCMmZxPxcCInKPa7+cG",
+	"+qzghXfCYdx1apuhZjFNxX5hjl24U8A1V7htEAJ4jp7YBRqdYcs2jjHL5KTgsHm9b3XEXuhUROzVqpxr",
+	"BdCidmfPV4xnGZyFIV5OH/vMpxdKLzORzjwQslqxo3fvmPME/VjJ6UW2Yj2KOQaPcxQrK/XVLlOTQYwO",
+	"vAFbAxXjQHClaDADkAUgTdoTfCYXQldY/bmEtsCcT/qSi4B0tJwXwvvi7ShjJd5hcJzkGcRkDPT5OQRa",
+	"U9xCOS+EIMc73QiEE3eHOoK8J4Wh2/2IzbXSFZSvSF6LslgNTuwBSJhW7NHRH2FYXx5+ge5qXzQX0VaD",
+	"GwTQiFQgAiu+2BHIsKZDVWoryAEIT6x668Vkjt3nSd8lR7VgFzU1y1hRpQhLrIgSuQ2GPbGjefDg0cND",
+	"9q1W4sGDUPBE51is/Kwao6Vg/JZhzrQSSX/IIDTn6tBWSL+Sxt6XCmrtJ90cK4lihZ59n5CpO7MlwLBg",
+	"tZegMgaypaAcbO+/eC5F0Uc67uvWHrMtNa+TmnIAd7OsyqerscB5biJWGTKfUZTeyINkUliKSFkiUwq5",
+	"QFqQAE19U+/EMUu+efLsydmTLcw8AU2Rbhq346gphx2t22PkEq8ofqQs5GwGpyENYU6O19nmv9np/OmX",
+	"f/zTEtGjr0BMs38CNW3EnJB1QAKenWN0lmUHoQc0MkMJwGGNstYIJTdRFFHoCPuqRy2RJ5BQCDKHPbRw",
+	"rGKFUUoQiLKtXPCCKyv0WxI7ciZi0EqVLqmUejMkvhlaGdXWkPDiOPcNRFOQfQVi3pARNBbCh+G2RZc6",
+	"0GbSNEjBgrrrx7j0CFIf2HMCu3SsXEWqWt0NRhMoNRCHpy9FqC3+8t//Q8pOrOy/3SDo32isQLtC5LTj",
+	"wLzXD3PL5yJLYwXZ9U7NA3FtkunpRV1Bq7EwvphIezQdqTPCBAF1YGs4L/RiyBLUlxInZRsKOcZ46FiB",
+	"so9chj19fvLKhTYh9wuq9oP1h7SREUtmtl9XA0ijahV0YulbrWBBY6ioHA0PWc+HrRMTAhribROWF2AJ",
+	"AqT5Viz7z5cnb86+OxqxhLS+oK8pz0GUwhg0sr9RUGjJXOUhJhUE3Vi6KC2Rwswnlhc6raalI5vAVTH5",
+	"FXg2KwTP3CJDhKJX0SB1C4CEmFDTYpU7ezdYa2LlSN0xET5EgcONJxMZxly5ErJWJVy/pkj61++pm3vz",
+	"rhYuWA5o/oMHUPTFDB88YEnKZbYa23MxBjKWuMvNxLupII+X24F9w+a8SGO14O/kolqwXrLg78YbbRy7",
+	"aNe3urgAMZAdRYeHh4xbRh/F6rmcFtro85J98dWX7OEh/FiIqcwlUjF4z6n06xGBz0+ePhs/fnN69vL5",
+	"+PnJf46/OXn67G/jZ0+fPz1LIq/9PzyEZvtD9hYCzHmxGFQ50yqiCEmeI4I/KA4PaXCwT7NCLyGH+ejw",
+	"/9DjnlcuvgT5v88gIDBWgCrFId4BjGJ2AUb2dhWFUCWtzZTnGJqpU77aN0PL21Q5hj+TWDn7OP5KsBEU",
+	"PLom1EDi4989KqBjFvYcDtzmdxAE5AsDqeDyWm1MDXieNwzrSP3DJ/b+iXNRgMV/6NyhgJII7prmxxS7",
+	"7dzHi1oSWJvHpNA8naKyZqXyxD9wuGGjQE6ASEGlY2U7j6iSiB/DWltwhdAYrOxBppBBuARWUIbBsGBW",
+	"rPfo8Iv+kL32b9i9ykXha5M1e4iVVNOsSkXaGCOMZ20s3PJb2/OQPYOIXjBF46O1tSN5AaWHWMGflD8J",
+	"zAst3lMow2THp3P+IwSGNj0jWNXAth8rnIurXoja1kpXWOLI3nPL0thElEsh0GBqjlkhBo5euFHA+2gn",
+	"WvDiQqoZcsSyqEyJKG08HaBFpnEuGzPc+/mHn/9/AAAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -361,11 +361,22 @@ func newHTTPServer(cfg *config.Config, logger *slog.Logger, db *database.DB, rdb
 		return nil, err
 	}
 	llmSettings := llmsettings.NewService(db, cfg.Keyring, llmPlatform(cfg), logger)
+	// The one-click unsubscribe links are signed with a key derived from
+	// JWT_SECRET (see internal/unsubscribe). The API process schedules
+	// (activating a campaign) and unsubscribes, but never sends: no
+	// channels and no enqueuer.
+	signer, err := unsubscribe.NewSigner([]byte(cfg.JWTSecret))
+	if err != nil {
+		return nil, err
+	}
+	engine := sending.New(db, nil, nil, signer, sendingOptions(cfg, logger))
+	camps := campaigns.NewService(db)
+	camps.OnTransition(engine.OnTransition)
 	e, err := httpapi.New(httpapi.Deps{
 		Auth:        auth.NewService(db, tokens, cfg.RefreshTokenTTL, auth.Mail{Mailer: mail, PublicURL: cfg.PublicURL, Logger: logger}),
 		Orgs:        orgs.NewService(db, cfg.InviteTTL, cfg.PublicURL, mail, !cfg.Production()),
 		LLM:         llmSettings,
-		Campaigns:   campaigns.NewService(db),
+		Campaigns:   camps,
 		Sequences:   sequences.NewService(db),
 		Templates:   templates.NewService(db),
 		Idempotency: idempotency.NewStore(db, cfg.Keyring),
@@ -413,6 +424,8 @@ func newHTTPServer(cfg *config.Config, logger *slog.Logger, db *database.DB, rdb
 		EmailAccounts:     emailaccounts.NewService(db, cfg.Keyring, emailAccountOptions(cfg)),
 		Generation: sequences.NewGenerator(db, sequences.ProvidersFrom(llmSettings), enqueuer,
 			sequences.GeneratorOptions{Concurrency: cfg.GenerationConcurrency, Logger: logger}),
+		Sending:     engine,
+		Unsubscribe: signer,
 	})
 	if err != nil {
 		return nil, err

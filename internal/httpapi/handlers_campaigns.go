@@ -44,6 +44,13 @@ func (s *Server) CreateCampaign(ctx context.Context, req server.CreateCampaignRe
 	if err != nil {
 		return nil, err
 	}
+	// In the request's transaction: the campaign and its mailboxes are
+	// created together, or neither is.
+	if ids := req.Body.EmailAccountIds; ids != nil {
+		if _, err := s.sending.SetCampaignMailboxes(ctx, p.Actor(), c.ID, *ids); err != nil {
+			return nil, err
+		}
+	}
 	return server.CreateCampaign201JSONResponse(c.Resource()), nil
 }
 
@@ -73,6 +80,12 @@ func (s *Server) UpdateCampaign(ctx context.Context, req server.UpdateCampaignRe
 	c, err := s.campaigns.Update(ctx, p.Actor(), req.CampaignID, u)
 	if err != nil {
 		return nil, err
+	}
+	// In the request's transaction, as on create.
+	if ids := req.Body.EmailAccountIds; ids != nil {
+		if _, err := s.sending.SetCampaignMailboxes(ctx, p.Actor(), c.ID, *ids); err != nil {
+			return nil, err
+		}
 	}
 	return server.UpdateCampaign200JSONResponse(c.Resource()), nil
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 
 	"github.com/leadpilot/leadpilot/api"
@@ -145,11 +146,24 @@ func TestFromTemplateToReadyToSend(t *testing.T) {
 	require.EqualValues(t, 3, st.SequencesApproved)
 	require.EqualValues(t, 0, st.SequencesAwaitingApproval)
 
-	// Ready to send.
+	// Ready to send, once it has a mailbox to send from (there is no
+	// email account API yet: the row is written directly).
 	act, err := b.client.ActivateCampaignWithResponse(ctx, campID, auth)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusUnprocessableEntity, act.StatusCode(), "no mailbox: %s", act.Body)
+	box := uuid.Must(uuid.NewV7())
+	_, err = b.owner.Pool.Exec(ctx, `INSERT INTO email_accounts (id, org_id, email_address, provider) VALUES ($1, $2, 'olive@flow.test', 'custom')`, box, org)
+	require.NoError(t, err)
+	put, err := b.client.SetCampaignEmailAccountsWithResponse(ctx, campID, api.CampaignEmailAccountsUpdate{EmailAccountIds: []uuid.UUID{box}}, auth)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, put.StatusCode(), string(put.Body))
+	act, err = b.client.ActivateCampaignWithResponse(ctx, campID, auth)
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, act.StatusCode(), string(act.Body))
 	require.Equal(t, api.CampaignStatusActive, act.JSON200.Status)
+	msgs, err := b.client.ListMessagesWithResponse(ctx, &api.ListMessagesParams{CampaignID: &campID}, auth)
+	require.NoError(t, err)
+	require.Len(t, msgs.JSON200.Data, 3, "step 1 of each lead is scheduled")
 
 	// And the log tells an integrator each step.
 	evs, err := b.client.ListEventsWithResponse(ctx, &api.ListEventsParams{Limit: ptr(100)}, auth)

@@ -35,9 +35,11 @@ import (
 	"github.com/leadpilot/leadpilot/internal/notifications"
 	"github.com/leadpilot/leadpilot/internal/orgs"
 	"github.com/leadpilot/leadpilot/internal/ratelimit"
+	"github.com/leadpilot/leadpilot/internal/sending"
 	"github.com/leadpilot/leadpilot/internal/sequences"
 	"github.com/leadpilot/leadpilot/internal/suppressions"
 	"github.com/leadpilot/leadpilot/internal/templates"
+	"github.com/leadpilot/leadpilot/internal/unsubscribe"
 	"github.com/leadpilot/leadpilot/internal/webhooks"
 )
 
@@ -123,6 +125,12 @@ type Deps struct {
 	Generation *sequences.Generator
 	// EmailAccounts are the mailboxes campaigns send from.
 	EmailAccounts *emailaccounts.Service
+	// Sending is the sending engine: messages, campaign mailboxes, the
+	// schedule preview and unsubscribes. The API process does not send.
+	Sending *sending.Engine
+	// Unsubscribe checks the tokens of the one-click unsubscribe links
+	// (GET and POST /u/{token}, outside /v1 and without authentication).
+	Unsubscribe *unsubscribe.Signer
 }
 
 // Server implements server.StrictServerInterface.
@@ -144,6 +152,7 @@ type Server struct {
 	sequences     *sequences.Service
 	generation    *sequences.Generator
 	emailAccounts *emailaccounts.Service
+	sending       *sending.Engine
 }
 
 var _ server.StrictServerInterface = (*Server)(nil)
@@ -210,9 +219,14 @@ func New(d Deps) (*echo.Echo, error) {
 	if d.Extra != nil {
 		d.Extra(e)
 	}
+	if d.Sending == nil || d.Unsubscribe == nil {
+		return nil, fmt.Errorf("httpapi: Deps.Sending and Deps.Unsubscribe are required")
+	}
+	mountUnsubscribe(e, d.Sending, d.Unsubscribe)
 
 	s := &Server{auth: d.Auth, orgs: d.Orgs, llm: d.LLM, campaigns: d.Campaigns, tpl: d.Templates, limiter: d.Limiter, limits: d.Limits, suppressions: d.Suppressions, leads: d.Leads, leadImports: d.LeadImports,
-		events: d.Events, webhooks: d.Webhooks, notifications: d.Notifications, sequences: d.Sequences, generation: d.Generation, emailAccounts: d.EmailAccounts}
+		events: d.Events, webhooks: d.Webhooks, notifications: d.Notifications, sequences: d.Sequences, generation: d.Generation, emailAccounts: d.EmailAccounts,
+		sending: d.Sending}
 	public, err := publicOperations(spec, d.Limits)
 	if err != nil {
 		return nil, err

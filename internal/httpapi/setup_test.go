@@ -37,10 +37,12 @@ import (
 	"github.com/leadpilot/leadpilot/internal/orgs"
 	"github.com/leadpilot/leadpilot/internal/ratelimit"
 	"github.com/leadpilot/leadpilot/internal/secrets"
+	"github.com/leadpilot/leadpilot/internal/sending"
 	"github.com/leadpilot/leadpilot/internal/sequences"
 	"github.com/leadpilot/leadpilot/internal/suppressions"
 	"github.com/leadpilot/leadpilot/internal/templates"
 	"github.com/leadpilot/leadpilot/internal/testkit"
+	"github.com/leadpilot/leadpilot/internal/unsubscribe"
 	"github.com/leadpilot/leadpilot/internal/webhooks"
 )
 
@@ -48,6 +50,10 @@ func TestMain(m *testing.M) { testkit.Main(m) }
 
 // redisDB is this package's Redis database number.
 const redisDB = 1
+
+// testUnsubscribeSecret is the master secret of the test servers'
+// unsubscribe links (unsubscribe.NewSigner).
+const testUnsubscribeSecret = "unsubscribe-test-secret-of-32-bytes-at-least"
 
 // generous keeps rate limits out of the way of tests about other things.
 var generous = httpapi.Limits{OrgPerSecond: 10000, OrgBurst: 10000, KeyPerSecond: 10000, AuthIPPerMinute: 100000, AuthEmailPerMinute: 100000}
@@ -87,11 +93,18 @@ func setup(t testing.TB, opts ...option) *bundle {
 	tokens := auth.NewTokens("test-secret-test-secret-test-secret-xx", "leadpilot", "leadpilot-api", 15*time.Minute)
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	mail := mailer.NewCatcher(1000, nil)
+	// The API process's sending engine, wired as cmd/leadpilot does: it
+	// schedules on activation and unsubscribes, and never sends.
+	signer, err := unsubscribe.NewSigner([]byte(testUnsubscribeSecret))
+	require.NoError(t, err)
+	engine := sending.New(db, nil, nil, signer, sending.Options{UnsubscribeBase: "http://app.test/u", Logger: logger})
+	camps := campaigns.NewService(db)
+	camps.OnTransition(engine.OnTransition)
 	d := httpapi.Deps{
 		Auth:          auth.NewService(db, tokens, 24*time.Hour, auth.Mail{Mailer: mail, PublicURL: "http://app.test"}),
 		Orgs:          orgs.NewService(db, 7*24*time.Hour, "http://app.test", mail, false), // invite tokens only by mail, as in production
 		LLM:           llmsettings.NewService(db, testKeyring(t), llmfactory.Platform{}, logger),
-		Campaigns:     campaigns.NewService(db),
+		Campaigns:     camps,
 		Templates:     templates.NewService(db),
 		Idempotency:   idempotency.NewStore(db, testKeyring(t)),
 		Limiter:       ratelimit.New(rdb, "t:"+uuid.NewString()+":"),
@@ -107,6 +120,8 @@ func setup(t testing.TB, opts ...option) *bundle {
 		Webhooks:      webhooks.NewService(db, testKeyring(t), webhooks.Options{}),
 		Notifications: notifications.NewService(db),
 		Sequences:     sequences.NewService(db),
+		Sending:       engine,
+		Unsubscribe:   signer,
 		EmailAccounts: emailaccounts.NewService(db, testKeyring(t), emailaccounts.Options{}),
 	}
 	for _, o := range opts {

@@ -37,8 +37,11 @@ type tenant struct {
 	eventID    uuid.UUID
 	// notificationID is a notification addressed to the owner.
 	notificationID uuid.UUID
-	// emailAccountID is a sandbox email account with one captured reply.
+	// emailAccountID is a sandbox email account with one captured reply,
+	// and the campaign's mailbox; messageID a message scheduled from it to
+	// the lead.
 	emailAccountID uuid.UUID
+	messageID      uuid.UUID
 }
 
 func (b *bundle) tenant(t *testing.T, name string) tenant {
@@ -93,7 +96,13 @@ func (b *bundle) tenant(t *testing.T, name string) tenant {
 		VALUES ($1, $2, $3, $4, '[{"step":1,"delay_days":0,"channel":"email","subject":"Hi","body":"Tenant sequence"}]')`,
 		uuid.Must(uuid.NewV7()), o.Organization.ID, c.JSON201.ID, lead.JSON201.ID)
 	require.NoError(t, err)
-	return tenant{emailAccountID: ea.JSON201.ID, notificationID: nids[0], endpointID: ep.JSON201.ID, eventID: ev.JSON201.ID, owner: o, member: m, inviteID: inv.JSON201.ID, keyID: k.JSON201.ID, keySec: k.JSON201.Secret, campID: c.JSON201.ID, templateID: tpl.JSON201.ID, suppressionID: sup.JSON201.ID,
+	msg := uuid.Must(uuid.NewV7())
+	_, err = b.owner.Pool.Exec(ctx, `WITH ce AS (INSERT INTO campaign_email_accounts (org_id, campaign_id, email_account_id) VALUES ($2, $3, $1))
+		INSERT INTO messages (id, org_id, campaign_id, lead_id, channel, email_account_id, step, subject, body_text, scheduled_for, status)
+		VALUES ($4, $2, $3, $5, 'email', $1, 1, 'Hi', 'Tenant message', now() + interval '1 day', 'scheduled')`,
+		ea.JSON201.ID, o.Organization.ID, c.JSON201.ID, msg, lead.JSON201.ID)
+	require.NoError(t, err)
+	return tenant{emailAccountID: ea.JSON201.ID, messageID: msg, notificationID: nids[0], endpointID: ep.JSON201.ID, eventID: ev.JSON201.ID, owner: o, member: m, inviteID: inv.JSON201.ID, keyID: k.JSON201.ID, keySec: k.JSON201.Secret, campID: c.JSON201.ID, templateID: tpl.JSON201.ID, suppressionID: sup.JSON201.ID,
 		leadID: lead.JSON201.ID, importID: imp.JSON202.ID}
 }
 
@@ -108,6 +117,22 @@ type crossTenantCase struct {
 // A new endpoint with an id goes here; TestEveryOperationIsCoveredForTenancy
 // fails until it does.
 var crossTenantCases = []crossTenantCase{
+	{"getMessage", func(ctx context.Context, c *api.ClientWithResponses, a tenant, cred string) (*http.Response, []byte, error) {
+		r, err := c.GetMessageWithResponse(ctx, a.messageID, bearer(cred))
+		return resp(r, err)
+	}},
+	{"listCampaignEmailAccounts", func(ctx context.Context, c *api.ClientWithResponses, a tenant, cred string) (*http.Response, []byte, error) {
+		r, err := c.ListCampaignEmailAccountsWithResponse(ctx, a.campID, bearer(cred))
+		return resp(r, err)
+	}},
+	{"setCampaignEmailAccounts", func(ctx context.Context, c *api.ClientWithResponses, a tenant, cred string) (*http.Response, []byte, error) {
+		r, err := c.SetCampaignEmailAccountsWithResponse(ctx, a.campID, api.CampaignEmailAccountsUpdate{EmailAccountIds: []uuid.UUID{a.emailAccountID}}, bearer(cred))
+		return resp(r, err)
+	}},
+	{"getCampaignSchedule", func(ctx context.Context, c *api.ClientWithResponses, a tenant, cred string) (*http.Response, []byte, error) {
+		r, err := c.GetCampaignScheduleWithResponse(ctx, a.campID, nil, bearer(cred))
+		return resp(r, err)
+	}},
 	{"getEmailAccount", func(ctx context.Context, c *api.ClientWithResponses, a tenant, cred string) (*http.Response, []byte, error) {
 		r, err := c.GetEmailAccountWithResponse(ctx, a.emailAccountID, bearer(cred))
 		return resp(r, err)
@@ -354,6 +379,7 @@ var scopedByCaller = []string{"getMe", "getOrganization", "updateOrganization", 
 	"listLeads", "createLead", "bulkLeads", "exportLeads",
 	"previewLeadImport", // previewLeadImport reads only the request body
 	"createLeadImport", "listLeadImports",
+	"listMessages", // checked below: B's list holds none of A's messages
 	"listEvents", "listEventTypes", "listWebhookEndpoints", "createWebhookEndpoint",
 	"listNotifications", "getNotificationUnreadCount", "markAllNotificationsRead", "getNotificationPreferences", "updateNotificationPreferences",
 	"listEmailAccounts", "createEmailAccount",
@@ -372,6 +398,14 @@ func resp[T interface{ StatusCode() int }](r T, err error) (*http.Response, []by
 	v := any(r)
 	switch x := v.(type) {
 	case *api.GetNotificationResponse:
+		return x.HTTPResponse, x.Body, nil
+	case *api.GetMessageResponse:
+		return x.HTTPResponse, x.Body, nil
+	case *api.ListCampaignEmailAccountsResponse:
+		return x.HTTPResponse, x.Body, nil
+	case *api.SetCampaignEmailAccountsResponse:
+		return x.HTTPResponse, x.Body, nil
+	case *api.GetCampaignScheduleResponse:
 		return x.HTTPResponse, x.Body, nil
 	case *api.MarkNotificationReadResponse:
 		return x.HTTPResponse, x.Body, nil
@@ -554,6 +588,28 @@ func TestCrossTenant(t *testing.T) {
 		gen, err := b.client.GetCampaignGenerationWithResponse(ctx, a.campID, bearer(a.owner.AccessToken))
 		require.NoError(t, err)
 		require.Equal(t, http.StatusNotFound, gen.StatusCode(), "B started no generation on A's campaign")
+		boxes, err := b.client.ListCampaignEmailAccountsWithResponse(ctx, a.campID, bearer(a.owner.AccessToken))
+		require.NoError(t, err)
+		require.Len(t, boxes.JSON200.Data, 1, "B did not change A's mailboxes")
+		require.Equal(t, a.emailAccountID, boxes.JSON200.Data[0].EmailAccountID)
+	})
+
+	t.Run("MessagesAndMailboxesStayInTheirOrganisation", func(t *testing.T) {
+		tok := bearer(other.owner.AccessToken)
+		ms, err := b.client.ListMessagesWithResponse(ctx, nil, tok)
+		require.NoError(t, err)
+		require.Equal(t, http.StatusOK, ms.StatusCode(), string(ms.Body))
+		require.Len(t, ms.JSON200.Data, 1, "B sees its own message only")
+		require.Equal(t, other.messageID, ms.JSON200.Data[0].ID)
+		byA, err := b.client.ListMessagesWithResponse(ctx, &api.ListMessagesParams{CampaignID: &a.campID}, tok)
+		require.NoError(t, err)
+		require.Empty(t, byA.JSON200.Data, "filtering on A's campaign finds nothing")
+		// A's mailbox on B's own campaign: not an email account of B's.
+		put, err := b.client.SetCampaignEmailAccountsWithResponse(ctx, other.campID, api.CampaignEmailAccountsUpdate{EmailAccountIds: []uuid.UUID{a.emailAccountID}}, tok)
+		require.NoError(t, err)
+		p := problem(t, put.HTTPResponse, put.Body, http.StatusUnprocessableEntity)
+		require.NotNil(t, p.Errors)
+		require.Equal(t, "/email_account_ids/0", (*p.Errors)[0].Field)
 	})
 
 	t.Run("ChangingOnesOwnOrganisationLeavesTheOtherAlone", func(t *testing.T) {

@@ -477,7 +477,9 @@ export interface paths {
          *     delays for it, sending only `delay_between_steps_days` sets the
          *     length to theirs. `template_id` must name a system template, a
          *     public one or one of the organisation's own (422 otherwise, whether
-         *     or not it exists).
+         *     or not it exists). `email_account_ids` sets the mailboxes it sends
+         *     from in the same change (422 naming the id that is not one of the
+         *     organisation's email accounts; then no campaign is created).
          */
         post: operations["createCampaign"];
         delete?: never;
@@ -515,6 +517,9 @@ export interface paths {
          *     every way; an active or completed one only its `name` and
          *     `description` (409 `campaign_not_editable`: pause it first); an
          *     archived one not at all (409 `campaign_archived`).
+         *     `email_account_ids` replaces the campaign's mailboxes in the same
+         *     change, in any status but archived, with the rules of
+         *     `PUT /v1/campaigns/{campaign_id}/email-accounts`.
          */
         patch: operations["updateCampaign"];
         trace?: never;
@@ -533,6 +538,7 @@ export interface paths {
         /**
          * Start sending (draft → active)
          * @description Checks what sending needs: at least one channel, a template or sequences already generated for the leads, and valid settings (422 with the failing fields otherwise, pointers naming the campaign's fields). Sets `started_at` the first time.
+         *     Schedules the first step of every approved lead with an approved sequence, in the send window (see `GET /v1/campaigns/{campaign_id}/schedule` and `GET /v1/messages`); with such leads and no active mailbox it is refused (422 `no_email_account` at `/email_account_ids`).
          *     From any other status: 409 `invalid_transition`, whose detail names
          *     the campaign's status and the one asked for.
          */
@@ -2029,6 +2035,122 @@ export interface paths {
         patch: operations["updateNotificationPreferences"];
         trace?: never;
     };
+    "/v1/messages": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The organisation's messages, newest first
+         * @description Any member or API key. Every message the sending engine wrote, in
+         *     every status: scheduled ones with their `scheduled_for`, held-back
+         *     ones with their `blocked_reason`, sent ones with their provider id.
+         *     Filters combine with AND; `status` takes several statuses, repeated
+         *     (`?status=sent&status=bounced`) or comma-separated
+         *     (`?status=sent,bounced`).
+         */
+        get: operations["listMessages"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/messages/{message_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                message_id: components["parameters"]["MessageId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * One message
+         * @description Any member or API key.
+         */
+        get: operations["getMessage"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/campaigns/{campaign_id}/email-accounts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                campaign_id: string;
+            };
+            cookie?: never;
+        };
+        /**
+         * The mailboxes a campaign sends from (inbox rotation)
+         * @description Any member or API key. A lead's first step leaves from one of these
+         *     (round robin over the active ones, in lead order); its follow-ups
+         *     leave from the same mailbox, to stay in one thread. At most 50, so
+         *     the list is not paged.
+         */
+        get: operations["listCampaignEmailAccounts"];
+        /**
+         * Choose the mailboxes a campaign sends from
+         * @description Any member or API key. Replaces the campaign's mailboxes with
+         *     `email_account_ids` (1-50 of the organisation's email accounts; an
+         *     id that is not one, or a repeated id, is a 422 whose pointer names
+         *     it). Allowed in every status but archived (409 `campaign_archived`):
+         *     the new set applies to leads whose first step is scheduled from now
+         *     on; messages already scheduled, and every follow-up of a thread
+         *     already started, keep their mailbox. Activating a campaign whose
+         *     leads have approved sequences needs at least one active mailbox
+         *     (422 `no_email_account` otherwise).
+         */
+        put: operations["setCampaignEmailAccounts"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/campaigns/{campaign_id}/schedule": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                campaign_id: string;
+            };
+            cookie?: never;
+        };
+        /**
+         * When each step of each lead goes out
+         * @description Any member or API key. One entry per lead of the campaign that has
+         *     messages or an approved sequence, newest lead first, paged by lead.
+         *     Each step shows its message when one exists (its status,
+         *     `scheduled_for`, `blocked_reason` and mailbox); a later step not
+         *     scheduled yet is `projected`: the previous step's time plus the
+         *     step's `delay_days`, placed in the send window in the lead's time
+         *     zone, as the engine will schedule it once the previous step is
+         *     sent. A projection is an estimate (a daily cap or a pause moves
+         *     it). A step that will not go (the lead stopped, an earlier step
+         *     failed, the lead is not approved) is `not_scheduled`, with the
+         *     reason when there is one.
+         */
+        get: operations["getCampaignSchedule"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -2500,6 +2622,8 @@ export interface components {
             template_id?: string;
             settings?: components["schemas"]["CampaignSettingsInput"];
             llm_context?: components["schemas"]["BusinessContext"];
+            /** @description The mailboxes to send from (as PUT /v1/campaigns/{id}/email-accounts, in the same change). */
+            email_account_ids?: string[];
         };
         CampaignUpdate: {
             name?: string;
@@ -2516,6 +2640,8 @@ export interface components {
             template_id?: string | null;
             settings?: components["schemas"]["CampaignSettingsInput"];
             llm_context?: components["schemas"]["BusinessContext"];
+            /** @description The mailboxes to send from (as PUT /v1/campaigns/{id}/email-accounts, in the same change). */
+            email_account_ids?: string[];
         };
         CampaignList: {
             data: components["schemas"]["Campaign"][];
@@ -3065,6 +3191,61 @@ export interface components {
             created_at: string;
             /** Format: date-time */
             updated_at: string;
+        };
+        /** @description A mailbox of the organisation that a campaign sends from. */
+        CampaignEmailAccount: {
+            /** Format: uuid */
+            email_account_id: string;
+            email_address: string;
+            display_name: string | null;
+            /** @description An inactive mailbox stays in the list but sends nothing. */
+            is_active: boolean;
+            /** Format: date-time */
+            added_at: string;
+        };
+        CampaignEmailAccountList: {
+            data: components["schemas"]["CampaignEmailAccount"][];
+        };
+        CampaignEmailAccountsUpdate: {
+            /** @description The organisation's email accounts to send from, replacing the current set. */
+            email_account_ids: string[];
+        };
+        CampaignScheduleStep: {
+            step: number;
+            /** @enum {string} */
+            channel: "email" | "whatsapp" | "sms";
+            /**
+             * @description The message's status; `projected` for a later step not scheduled yet, `not_scheduled` for one that will not go.
+             * @enum {string}
+             */
+            status: "scheduled" | "queued" | "sending" | "sent" | "delivered" | "read" | "replied" | "bounced" | "failed" | "cancelled" | "projected" | "not_scheduled";
+            /**
+             * Format: date-time
+             * @description When it is due; for a `projected` step, the estimate.
+             */
+            scheduled_for: string | null;
+            /** Format: date-time */
+            sent_at: string | null;
+            /** @enum {string|null} */
+            blocked_reason: "outside_window" | "account_cap" | "account_gap" | "recipient_domain_cap" | "sending_domain_cap" | "campaign_daily_cap" | "account_inactive" | "no_account" | "campaign_paused" | "lead_replied" | "lead_unsubscribed" | "lead_bounced" | "suppressed" | "send_failed" | null;
+            /** Format: uuid */
+            email_account_id: string | null;
+            /**
+             * Format: uuid
+             * @description The message (GET /v1/messages/{id}), when one exists.
+             */
+            message_id: string | null;
+        };
+        CampaignScheduleLead: {
+            /** Format: uuid */
+            lead_id: string;
+            /** Format: uuid */
+            sequence_id: string | null;
+            steps: components["schemas"]["CampaignScheduleStep"][];
+        };
+        CampaignScheduleList: {
+            data: components["schemas"]["CampaignScheduleLead"][];
+            next_cursor: string | null;
         };
         /** @enum {string} */
         MessageStatus: "draft" | "scheduled" | "queued" | "sending" | "sent" | "delivered" | "read" | "replied" | "bounced" | "failed" | "cancelled";
@@ -3726,6 +3907,7 @@ export interface components {
         EmailAccountId: string;
         OAuthProvider: components["schemas"]["EmailOAuthProvider"];
         EndpointId: string;
+        MessageId: string;
     };
     requestBodies: never;
     headers: never;
@@ -7054,6 +7236,175 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    listMessages: {
+        parameters: {
+            query?: {
+                /** @description Page size, 1-100 (default 20). */
+                limit?: components["parameters"]["Limit"];
+                /** @description The `next_cursor` of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description Only messages of this campaign. */
+                campaign_id?: string;
+                /** @description Only messages to this lead. */
+                lead_id?: string;
+                /** @description Only messages in these statuses: repeat the parameter (`status=a&status=b`) or separate them with commas (`status=a,b`). */
+                status?: components["schemas"]["MessageStatus"][];
+                /** @description Only messages of this step of their sequence (1 is the first). */
+                step?: number;
+                /** @description Only messages held back (or cancelled) for this reason. */
+                blocked_reason?: "outside_window" | "account_cap" | "account_gap" | "recipient_domain_cap" | "sending_domain_cap" | "campaign_daily_cap" | "account_inactive" | "no_account" | "campaign_paused" | "lead_replied" | "lead_unsubscribed" | "lead_bounced" | "suppressed" | "send_failed";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of messages. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MessageList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getMessage: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                message_id: components["parameters"]["MessageId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The message. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Message"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    listCampaignEmailAccounts: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                campaign_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The campaign's mailboxes, in the order they were added. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CampaignEmailAccountList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    setCampaignEmailAccounts: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                campaign_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CampaignEmailAccountsUpdate"];
+            };
+        };
+        responses: {
+            /** @description The campaign's mailboxes after the change. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CampaignEmailAccountList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getCampaignSchedule: {
+        parameters: {
+            query?: {
+                /** @description Page size, 1-100 (default 20). */
+                limit?: components["parameters"]["Limit"];
+                /** @description The `next_cursor` of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description Only this lead. */
+                lead_id?: string;
+            };
+            header?: never;
+            path: {
+                campaign_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of leads with their steps. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CampaignScheduleList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["Internal"];
