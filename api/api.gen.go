@@ -4770,8 +4770,11 @@ type ClientInterface interface {
 	// Owners, admins and API keys. Stores an inbound RFC 5322 message
 	// from `from` to the account, as a person's reply would arrive; with
 	// `in_reply_to` (a Message-ID the account sent) it threads under that
-	// message. The inbox picks it up like a real reply. 409 `not_sandbox`
-	// for an account of another provider.
+	// message. It reaches its lead at once: matched by `in_reply_to`,
+	// else by `from` among the organisation's leads, the lead is marked
+	// replied and, when its campaign stops on reply, its scheduled
+	// messages are cancelled (`blocked_reason` `lead_replied`). 409
+	// `not_sandbox` for an account of another provider.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -4783,8 +4786,11 @@ type ClientInterface interface {
 	// Owners, admins and API keys. Stores an inbound RFC 5322 message
 	// from `from` to the account, as a person's reply would arrive; with
 	// `in_reply_to` (a Message-ID the account sent) it threads under that
-	// message. The inbox picks it up like a real reply. 409 `not_sandbox`
-	// for an account of another provider.
+	// message. It reaches its lead at once: matched by `in_reply_to`,
+	// else by `from` among the organisation's leads, the lead is marked
+	// replied and, when its campaign stops on reply, its scheduled
+	// messages are cancelled (`blocked_reason` `lead_replied`). 409
+	// `not_sandbox` for an account of another provider.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -7066,8 +7072,11 @@ func (c *Client) ListSandboxMessages(ctx context.Context, emailAccountID EmailAc
 // Owners, admins and API keys. Stores an inbound RFC 5322 message
 // from `from` to the account, as a person's reply would arrive; with
 // `in_reply_to` (a Message-ID the account sent) it threads under that
-// message. The inbox picks it up like a real reply. 409 `not_sandbox`
-// for an account of another provider.
+// message. It reaches its lead at once: matched by `in_reply_to`,
+// else by `from` among the organisation's leads, the lead is marked
+// replied and, when its campaign stops on reply, its scheduled
+// messages are cancelled (`blocked_reason` `lead_replied`). 409
+// `not_sandbox` for an account of another provider.
 //
 // Takes any type of body and a specified content type.
 //
@@ -7089,8 +7098,11 @@ func (c *Client) InjectSandboxReplyWithBody(ctx context.Context, emailAccountID 
 // Owners, admins and API keys. Stores an inbound RFC 5322 message
 // from `from` to the account, as a person's reply would arrive; with
 // `in_reply_to` (a Message-ID the account sent) it threads under that
-// message. The inbox picks it up like a real reply. 409 `not_sandbox`
-// for an account of another provider.
+// message. It reaches its lead at once: matched by `in_reply_to`,
+// else by `from` among the organisation's leads, the lead is marked
+// replied and, when its campaign stops on reply, its scheduled
+// messages are cancelled (`blocked_reason` `lead_replied`). 409
+// `not_sandbox` for an account of another provider.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -15267,8 +15279,11 @@ type ClientWithResponsesInterface interface {
 	// Owners, admins and API keys. Stores an inbound RFC 5322 message
 	// from `from` to the account, as a person's reply would arrive; with
 	// `in_reply_to` (a Message-ID the account sent) it threads under that
-	// message. The inbox picks it up like a real reply. 409 `not_sandbox`
-	// for an account of another provider.
+	// message. It reaches its lead at once: matched by `in_reply_to`,
+	// else by `from` among the organisation's leads, the lead is marked
+	// replied and, when its campaign stops on reply, its scheduled
+	// messages are cancelled (`blocked_reason` `lead_replied`). 409
+	// `not_sandbox` for an account of another provider.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -15280,8 +15295,11 @@ type ClientWithResponsesInterface interface {
 	// Owners, admins and API keys. Stores an inbound RFC 5322 message
 	// from `from` to the account, as a person's reply would arrive; with
 	// `in_reply_to` (a Message-ID the account sent) it threads under that
-	// message. The inbox picks it up like a real reply. 409 `not_sandbox`
-	// for an account of another provider.
+	// message. It reaches its lead at once: matched by `in_reply_to`,
+	// else by `from` among the organisation's leads, the lead is marked
+	// replied and, when its campaign stops on reply, its scheduled
+	// messages are cancelled (`blocked_reason` `lead_replied`). 409
+	// `not_sandbox` for an account of another provider.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -28174,8 +28192,11 @@ func (c *ClientWithResponses) ListSandboxMessagesWithResponse(ctx context.Contex
 // Owners, admins and API keys. Stores an inbound RFC 5322 message
 // from `from` to the account, as a person's reply would arrive; with
 // `in_reply_to` (a Message-ID the account sent) it threads under that
-// message. The inbox picks it up like a real reply. 409 `not_sandbox`
-// for an account of another provider.
+// message. It reaches its lead at once: matched by `in_reply_to`,
+// else by `from` among the organisation's leads, the lead is marked
+// replied and, when its campaign stops on reply, its scheduled
+// messages are cancelled (`blocked_reason` `lead_replied`). 409
+// `not_sandbox` for an account of another provider.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -28193,8 +28214,11 @@ func (c *ClientWithResponses) InjectSandboxReplyWithBodyWithResponse(ctx context
 // Owners, admins and API keys. Stores an inbound RFC 5322 message
 // from `from` to the account, as a person's reply would arrive; with
 // `in_reply_to` (a Message-ID the account sent) it threads under that
-// message. The inbox picks it up like a real reply. 409 `not_sandbox`
-// for an account of another provider.
+// message. It reaches its lead at once: matched by `in_reply_to`,
+// else by `from` among the organisation's leads, the lead is marked
+// replied and, when its campaign stops on reply, its scheduled
+// messages are cancelled (`blocked_reason` `lead_replied`). 409
+// `not_sandbox` for an account of another provider.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //

@@ -223,7 +223,7 @@ func TestBuild(t *testing.T) {
 			"HeaderValueWithLineBreak": func(e *emailsend.Email) { e.Headers = map[string]string{"X-Test": "a\r\nBcc: x@y"} },
 			"HeaderNameWithColon":      func(e *emailsend.Email) { e.Headers = map[string]string{"X-Te:st": "a"} },
 			"HeaderReplacingFrom":      func(e *emailsend.Email) { e.Headers = map[string]string{"from": "Eve <eve@evil.test>"} },
-			"PlainHTTPUnsubscribe":     func(e *emailsend.Email) { e.ListUnsubscribeURL = "http://app.leadpilot.test/u/x" },
+			"NotAWebUnsubscribe":       func(e *emailsend.Email) { e.ListUnsubscribeURL = "javascript:alert(1)" },
 			"MailtoWithoutScheme":      func(e *emailsend.Email) { e.ListUnsubscribeMailto = "unsubscribe@sender.test" },
 		} {
 			_, err := emailsend.Build(newEmail("grace@example.com", change), nil)
@@ -298,4 +298,18 @@ func verifyDKIM(t *testing.T, raw []byte, name string, pub crypto.PublicKey) []*
 	}})
 	require.NoError(t, err)
 	return vs
+}
+
+func TestAPlainHTTPUnsubscribeLinkIsOfferedWithoutOneClick(t *testing.T) {
+	e := emailsend.Email{
+		From: mail.Address{Address: "sam@sender.test"}, To: mail.Address{Address: "ana@example.com"},
+		Subject: "Hi", Text: "Hello", MessageID: emailsend.NewMessageID("sender.test"),
+		ListUnsubscribeURL: "http://localhost:8080/u/tok", ListUnsubscribeMailto: "mailto:unsubscribe@sender.test?subject=tok",
+	}
+	raw, err := emailsend.Build(e, nil)
+	require.NoError(t, err)
+	msg, err := mail.ReadMessage(bytes.NewReader(raw))
+	require.NoError(t, err)
+	require.Equal(t, "<http://localhost:8080/u/tok>, <mailto:unsubscribe@sender.test?subject=tok>", msg.Header.Get("List-Unsubscribe"))
+	require.Empty(t, msg.Header.Get("List-Unsubscribe-Post"), "RFC 8058 one-click needs https")
 }

@@ -36,8 +36,10 @@ type Email struct {
 	// References lists the thread's Message-IDs, oldest first, without
 	// brackets.
 	References []string
-	// ListUnsubscribeURL is the https one-click unsubscribe link. When set,
-	// List-Unsubscribe-Post: List-Unsubscribe=One-Click (RFC 8058) is added.
+	// ListUnsubscribeURL is the one-click unsubscribe link. When it is
+	// https, List-Unsubscribe-Post: List-Unsubscribe=One-Click (RFC 8058)
+	// is added; a plain http link (a development server) is listed
+	// without it.
 	ListUnsubscribeURL string
 	// ListUnsubscribeMailto is a "mailto:…?subject=unsubscribe" URI added to
 	// List-Unsubscribe after the https link.
@@ -64,7 +66,7 @@ var SignedHeaders = []string{
 }
 
 // ErrInvalidEmail marks an Email that Build refuses (missing addresses or
-// Message-ID, line breaks in header values, a non-https unsubscribe link,
+// Message-ID, line breaks in header values, an unsubscribe link that is not http(s),
 // an extra header that would replace one Build sets).
 var ErrInvalidEmail = errors.New("emailsend: invalid email")
 
@@ -117,6 +119,15 @@ func Build(e Email, dk *DKIM) ([]byte, error) {
 		m.SetGenHeader(gomail.HeaderReferences, strings.Join(refs, " "))
 	}
 	switch {
+	case e.ListUnsubscribeURL != "" && !strings.HasPrefix(strings.ToLower(e.ListUnsubscribeURL), "https://"):
+		// RFC 8058 one-click needs an https link; a plain http one (a
+		// development server) is still offered as a List-Unsubscribe
+		// link, without List-Unsubscribe-Post.
+		links := []string{"<" + e.ListUnsubscribeURL + ">"}
+		if e.ListUnsubscribeMailto != "" {
+			links = append(links, "<"+e.ListUnsubscribeMailto+">")
+		}
+		m.SetGenHeader(gomail.HeaderListUnsubscribe, strings.Join(links, ", "))
 	case e.ListUnsubscribeURL != "":
 		var extra []string
 		if e.ListUnsubscribeMailto != "" {
@@ -196,7 +207,8 @@ func validate(e Email) error {
 	if u := e.ListUnsubscribeMailto; u != "" && (!strings.HasPrefix(strings.ToLower(u), "mailto:") || hasBreak(u) || strings.ContainsAny(u, "<> ")) {
 		return bad("List-Unsubscribe mailto %q", u)
 	}
-	if u := e.ListUnsubscribeURL; hasBreak(u) || strings.ContainsAny(u, "<> ") {
+	if u := e.ListUnsubscribeURL; hasBreak(u) || strings.ContainsAny(u, "<> ") ||
+		(u != "" && !strings.HasPrefix(strings.ToLower(u), "https://") && !strings.HasPrefix(strings.ToLower(u), "http://")) {
 		return bad("List-Unsubscribe URL %q", u)
 	}
 	for k, v := range e.Headers {

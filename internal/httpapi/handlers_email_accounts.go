@@ -196,5 +196,15 @@ func (s *Server) InjectSandboxReply(ctx context.Context, req server.InjectSandbo
 	if err != nil {
 		return nil, err
 	}
+	// The reply reaches its lead as a synced one will once the inbox reads
+	// mailboxes: matched by In-Reply-To, else by sender, it stops the
+	// lead's sequence (stop_on_reply).
+	inReplyTo := ""
+	if m.InReplyTo != nil {
+		inReplyTo = *m.InReplyTo
+	}
+	if _, err := s.sending.ReplyFrom(ctx, p.Actor().OrgID, m.From, inReplyTo); err != nil {
+		return nil, err
+	}
 	return server.InjectSandboxReply201JSONResponse(m.Resource()), nil
 }

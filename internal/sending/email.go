@@ -58,7 +58,7 @@ func (c EmailChannel) Send(ctx context.Context, org, account uuid.UUID, msgs []O
 		for i, e := range emails {
 			raw, err := emailsend.Build(e, tr.DKIM)
 			if err != nil {
-				out[i] = Outcome{Result: Permanent, Error: err.Error()}
+				out[i] = Outcome{Result: Invalid, Error: err.Error()}
 				continue
 			}
 			if err := c.Transports.SandboxDeliver(ctx, org, account, raw); err != nil {
@@ -89,6 +89,9 @@ func outcomeOf(r emailsend.Result) Outcome {
 		o.Result = Sent
 	case emailsend.Permanent:
 		o.Result = Permanent
+		if errors.Is(r.Err, emailsend.ErrInvalidEmail) {
+			o.Result = Invalid // refused before the server saw it
+		}
 	case emailsend.Uncertain:
 		o.Result = Uncertain
 	default:

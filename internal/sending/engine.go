@@ -25,6 +25,10 @@ const (
 	Permanent
 	// Uncertain: the provider may have accepted it; never retry.
 	Uncertain
+	// Invalid: the message could not be built or handed over (our side:
+	// a bad address, a header refused); it fails without bouncing the
+	// lead.
+	Invalid
 )
 
 // Outcome is one message's result.

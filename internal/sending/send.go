@@ -445,6 +445,9 @@ func (e *Engine) record(ctx context.Context, org, accountID uuid.UUID, batch []c
 		case Uncertain:
 			statuses[i], uncertain[i] = StatusFailed, true
 			failed = append(failed, c)
+		case Invalid:
+			statuses[i] = StatusFailed
+			failed = append(failed, c)
 		default: // Transient
 			refund++
 			if o.AccountError {

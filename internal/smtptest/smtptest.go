@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
 )
 
@@ -40,6 +41,10 @@ type Options struct {
 	Data func(c *smtp.Conn, to string) error
 	// Discard counts messages without keeping them (a benchmark sink).
 	Discard bool
+	// User and Password, when set, make the server offer AUTH PLAIN and
+	// require it before MAIL FROM (over the plain connection: a test
+	// server on loopback).
+	User, Password string
 }
 
 // Server is a running test server.
@@ -62,6 +67,9 @@ func Start(t testing.TB, opts Options) *Server {
 		s.mu.Lock()
 		s.conns++
 		s.mu.Unlock()
+		if opts.User != "" {
+			return &authSession{session: session{s: s, conn: c}}, nil
+		}
 		return &session{s: s, conn: c}, nil
 	}))
 	srv.Domain = "sink.test"
@@ -147,3 +155,31 @@ func (ss *session) Data(r io.Reader) error {
 
 func (ss *session) Reset()        { ss.from, ss.to = "", "" }
 func (ss *session) Logout() error { return nil }
+
+// authSession is a session that requires AUTH PLAIN.
+type authSession struct {
+	session
+	authed bool
+}
+
+func (as *authSession) AuthMechanisms() []string { return []string{sasl.Plain} }
+
+func (as *authSession) Auth(mech string) (sasl.Server, error) {
+	if mech != sasl.Plain {
+		return nil, smtp.ErrAuthUnknownMechanism
+	}
+	return sasl.NewPlainServer(func(_, user, pass string) error {
+		if user != as.s.opts.User || pass != as.s.opts.Password {
+			return &smtp.SMTPError{Code: 535, EnhancedCode: smtp.EnhancedCode{5, 7, 8}, Message: "Authentication credentials invalid"}
+		}
+		as.authed = true
+		return nil
+	}), nil
+}
+
+func (as *authSession) Mail(from string, opts *smtp.MailOptions) error {
+	if !as.authed {
+		return smtp.ErrAuthRequired
+	}
+	return as.session.Mail(from, opts)
+}

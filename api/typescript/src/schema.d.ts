@@ -1611,8 +1611,11 @@ export interface paths {
          * @description Owners, admins and API keys. Stores an inbound RFC 5322 message
          *     from `from` to the account, as a person's reply would arrive; with
          *     `in_reply_to` (a Message-ID the account sent) it threads under that
-         *     message. The inbox picks it up like a real reply. 409 `not_sandbox`
-         *     for an account of another provider.
+         *     message. It reaches its lead at once: matched by `in_reply_to`,
+         *     else by `from` among the organisation's leads, the lead is marked
+         *     replied and, when its campaign stops on reply, its scheduled
+         *     messages are cancelled (`blocked_reason` `lead_replied`). 409
+         *     `not_sandbox` for an account of another provider.
          */
         post: operations["injectSandboxReply"];
         delete?: never;
