@@ -55,7 +55,17 @@ func newProcess(t testing.TB, prefix string, opts ...ratelimit.Options) process 
 	rdb := testkit.Redis(t, 3)
 	c := new(calls)
 	rdb.AddHook(c)
-	return process{ratelimit.New(rdb, prefix, opts...), c}
+	// A healthy but busy Redis (a loaded -race run on two cores) can take
+	// longer than the production timeout of 200 ms: these tests are about
+	// budgets, not outages, so they wait longer.
+	o := ratelimit.Options{}
+	if len(opts) > 0 {
+		o = opts[0]
+	}
+	if o.Timeout == 0 {
+		o.Timeout = 2 * time.Second
+	}
+	return process{ratelimit.New(rdb, prefix, o), c}
 }
 
 // setupLease returns n processes sharing one fresh key space.

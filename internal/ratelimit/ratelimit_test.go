@@ -21,7 +21,7 @@ import (
 
 func TestLimiter(t *testing.T) {
 	t.Parallel()
-	l := ratelimit.New(testkit.Redis(t, 3), "test:"+uuid.NewString()+":")
+	l := ratelimit.New(testkit.Redis(t, 3), "test:"+uuid.NewString()+":", ratelimit.Options{Timeout: 2 * time.Second})
 	ctx := context.Background()
 
 	t.Run("AllowsTheBurstThenRefuses", func(t *testing.T) {
