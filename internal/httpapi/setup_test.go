@@ -93,7 +93,11 @@ func setup(t testing.TB, opts ...option) *bundle {
 		Campaigns:     campaigns.NewService(db),
 		Templates:     templates.NewService(db),
 		Idempotency:   idempotency.NewStore(db, testKeyring(t)),
-		Limiter:       ratelimit.New(rdb, "t:"+uuid.NewString()+":"),
+		// A longer Redis timeout than production's 200 ms: under -race on
+		// two busy cores a healthy Redis can answer later than that, and a
+		// fail-closed auth limiter would then answer 503. The outage paths
+		// have their own limiter (redis_down_test.go).
+		Limiter: ratelimit.New(rdb, "t:"+uuid.NewString()+":", ratelimit.Options{Timeout: 2 * time.Second}),
 		Limits:        generous,
 		Logger:        logger,
 		Registry:      prometheus.NewRegistry(),
