@@ -136,13 +136,123 @@ func (e CampaignStatus) Valid() bool {
 	}
 }
 
+// Defines values for EmailAccountCreateProvider.
+const (
+	EmailAccountCreateProviderCustom  EmailAccountCreateProvider = "custom"
+	EmailAccountCreateProviderSandbox EmailAccountCreateProvider = "sandbox"
+)
+
+// Valid indicates whether the value is a known member of the EmailAccountCreateProvider enum.
+func (e EmailAccountCreateProvider) Valid() bool {
+	switch e {
+	case EmailAccountCreateProviderCustom:
+		return true
+	case EmailAccountCreateProviderSandbox:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for EmailConnectionStatus.
+const (
+	EmailConnectionStatusConnected EmailConnectionStatus = "connected"
+	EmailConnectionStatusDisabled  EmailConnectionStatus = "disabled"
+	EmailConnectionStatusError     EmailConnectionStatus = "error"
+	EmailConnectionStatusPending   EmailConnectionStatus = "pending"
+)
+
+// Valid indicates whether the value is a known member of the EmailConnectionStatus enum.
+func (e EmailConnectionStatus) Valid() bool {
+	switch e {
+	case EmailConnectionStatusConnected:
+		return true
+	case EmailConnectionStatusDisabled:
+		return true
+	case EmailConnectionStatusError:
+		return true
+	case EmailConnectionStatusPending:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for EmailOAuthProvider.
+const (
+	EmailOAuthProviderGmail   EmailOAuthProvider = "gmail"
+	EmailOAuthProviderOutlook EmailOAuthProvider = "outlook"
+)
+
+// Valid indicates whether the value is a known member of the EmailOAuthProvider enum.
+func (e EmailOAuthProvider) Valid() bool {
+	switch e {
+	case EmailOAuthProviderGmail:
+		return true
+	case EmailOAuthProviderOutlook:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for EmailProvider.
+const (
+	EmailProviderCustom  EmailProvider = "custom"
+	EmailProviderGmail   EmailProvider = "gmail"
+	EmailProviderOutlook EmailProvider = "outlook"
+	EmailProviderSandbox EmailProvider = "sandbox"
+)
+
+// Valid indicates whether the value is a known member of the EmailProvider enum.
+func (e EmailProvider) Valid() bool {
+	switch e {
+	case EmailProviderCustom:
+		return true
+	case EmailProviderGmail:
+		return true
+	case EmailProviderOutlook:
+		return true
+	case EmailProviderSandbox:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for EmailTLSMode.
+const (
+	EmailTLSModeNone     EmailTLSMode = "none"
+	EmailTLSModeStarttls EmailTLSMode = "starttls"
+	EmailTLSModeTLS      EmailTLSMode = "tls"
+)
+
+// Valid indicates whether the value is a known member of the EmailTLSMode enum.
+func (e EmailTLSMode) Valid() bool {
+	switch e {
+	case EmailTLSModeNone:
+		return true
+	case EmailTLSModeStarttls:
+		return true
+	case EmailTLSModeTLS:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for EventTypeName.
 const (
 	EventTypeNameApprovalNeeded        EventTypeName = "approval.needed"
+	EventTypeNameCampaignCompleted     EventTypeName = "campaign.completed"
 	EventTypeNameCampaignCreated       EventTypeName = "campaign.created"
 	EventTypeNameCampaignDeleted       EventTypeName = "campaign.deleted"
+	EventTypeNameCampaignPaused        EventTypeName = "campaign.paused"
 	EventTypeNameCampaignStatusChanged EventTypeName = "campaign.status_changed"
 	EventTypeNameCampaignUpdated       EventTypeName = "campaign.updated"
+	EventTypeNameEmailAccountCreated   EventTypeName = "email_account.created"
+	EventTypeNameEmailAccountDeleted   EventTypeName = "email_account.deleted"
+	EventTypeNameEmailAccountUpdated   EventTypeName = "email_account.updated"
 	EventTypeNameGenerationCompleted   EventTypeName = "generation.completed"
 	EventTypeNameImportCancelled       EventTypeName = "import.cancelled"
 	EventTypeNameImportCompleted       EventTypeName = "import.completed"
@@ -150,10 +260,15 @@ const (
 	EventTypeNameImportFailed          EventTypeName = "import.failed"
 	EventTypeNameLeadCreated           EventTypeName = "lead.created"
 	EventTypeNameLeadDeleted           EventTypeName = "lead.deleted"
+	EventTypeNameLeadUnsubscribed      EventTypeName = "lead.unsubscribed"
 	EventTypeNameLeadUpdated           EventTypeName = "lead.updated"
 	EventTypeNameMemberAdded           EventTypeName = "member.added"
 	EventTypeNameMemberRemoved         EventTypeName = "member.removed"
 	EventTypeNameMemberUpdated         EventTypeName = "member.updated"
+	EventTypeNameMessageBounced        EventTypeName = "message.bounced"
+	EventTypeNameMessageFailed         EventTypeName = "message.failed"
+	EventTypeNameMessageScheduled      EventTypeName = "message.scheduled"
+	EventTypeNameMessageSent           EventTypeName = "message.sent"
 	EventTypeNameSequenceApproved      EventTypeName = "sequence.approved"
 	EventTypeNameSequenceGenerated     EventTypeName = "sequence.generated"
 	EventTypeNameSequenceRejected      EventTypeName = "sequence.rejected"
@@ -171,13 +286,23 @@ func (e EventTypeName) Valid() bool {
 	switch e {
 	case EventTypeNameApprovalNeeded:
 		return true
+	case EventTypeNameCampaignCompleted:
+		return true
 	case EventTypeNameCampaignCreated:
 		return true
 	case EventTypeNameCampaignDeleted:
 		return true
+	case EventTypeNameCampaignPaused:
+		return true
 	case EventTypeNameCampaignStatusChanged:
 		return true
 	case EventTypeNameCampaignUpdated:
+		return true
+	case EventTypeNameEmailAccountCreated:
+		return true
+	case EventTypeNameEmailAccountDeleted:
+		return true
+	case EventTypeNameEmailAccountUpdated:
 		return true
 	case EventTypeNameGenerationCompleted:
 		return true
@@ -193,6 +318,8 @@ func (e EventTypeName) Valid() bool {
 		return true
 	case EventTypeNameLeadDeleted:
 		return true
+	case EventTypeNameLeadUnsubscribed:
+		return true
 	case EventTypeNameLeadUpdated:
 		return true
 	case EventTypeNameMemberAdded:
@@ -200,6 +327,14 @@ func (e EventTypeName) Valid() bool {
 	case EventTypeNameMemberRemoved:
 		return true
 	case EventTypeNameMemberUpdated:
+		return true
+	case EventTypeNameMessageBounced:
+		return true
+	case EventTypeNameMessageFailed:
+		return true
+	case EventTypeNameMessageScheduled:
+		return true
+	case EventTypeNameMessageSent:
 		return true
 	case EventTypeNameSequenceApproved:
 		return true
@@ -230,10 +365,15 @@ func (e EventTypeName) Valid() bool {
 const (
 	EventTypeSubscriptionApprovalNeeded        EventTypeSubscription = "approval.needed"
 	EventTypeSubscriptionAsterisk              EventTypeSubscription = "*"
+	EventTypeSubscriptionCampaignCompleted     EventTypeSubscription = "campaign.completed"
 	EventTypeSubscriptionCampaignCreated       EventTypeSubscription = "campaign.created"
 	EventTypeSubscriptionCampaignDeleted       EventTypeSubscription = "campaign.deleted"
+	EventTypeSubscriptionCampaignPaused        EventTypeSubscription = "campaign.paused"
 	EventTypeSubscriptionCampaignStatusChanged EventTypeSubscription = "campaign.status_changed"
 	EventTypeSubscriptionCampaignUpdated       EventTypeSubscription = "campaign.updated"
+	EventTypeSubscriptionEmailAccountCreated   EventTypeSubscription = "email_account.created"
+	EventTypeSubscriptionEmailAccountDeleted   EventTypeSubscription = "email_account.deleted"
+	EventTypeSubscriptionEmailAccountUpdated   EventTypeSubscription = "email_account.updated"
 	EventTypeSubscriptionGenerationCompleted   EventTypeSubscription = "generation.completed"
 	EventTypeSubscriptionImportCancelled       EventTypeSubscription = "import.cancelled"
 	EventTypeSubscriptionImportCompleted       EventTypeSubscription = "import.completed"
@@ -241,10 +381,15 @@ const (
 	EventTypeSubscriptionImportFailed          EventTypeSubscription = "import.failed"
 	EventTypeSubscriptionLeadCreated           EventTypeSubscription = "lead.created"
 	EventTypeSubscriptionLeadDeleted           EventTypeSubscription = "lead.deleted"
+	EventTypeSubscriptionLeadUnsubscribed      EventTypeSubscription = "lead.unsubscribed"
 	EventTypeSubscriptionLeadUpdated           EventTypeSubscription = "lead.updated"
 	EventTypeSubscriptionMemberAdded           EventTypeSubscription = "member.added"
 	EventTypeSubscriptionMemberRemoved         EventTypeSubscription = "member.removed"
 	EventTypeSubscriptionMemberUpdated         EventTypeSubscription = "member.updated"
+	EventTypeSubscriptionMessageBounced        EventTypeSubscription = "message.bounced"
+	EventTypeSubscriptionMessageFailed         EventTypeSubscription = "message.failed"
+	EventTypeSubscriptionMessageScheduled      EventTypeSubscription = "message.scheduled"
+	EventTypeSubscriptionMessageSent           EventTypeSubscription = "message.sent"
 	EventTypeSubscriptionSequenceApproved      EventTypeSubscription = "sequence.approved"
 	EventTypeSubscriptionSequenceGenerated     EventTypeSubscription = "sequence.generated"
 	EventTypeSubscriptionSequenceRejected      EventTypeSubscription = "sequence.rejected"
@@ -264,13 +409,23 @@ func (e EventTypeSubscription) Valid() bool {
 		return true
 	case EventTypeSubscriptionAsterisk:
 		return true
+	case EventTypeSubscriptionCampaignCompleted:
+		return true
 	case EventTypeSubscriptionCampaignCreated:
 		return true
 	case EventTypeSubscriptionCampaignDeleted:
 		return true
+	case EventTypeSubscriptionCampaignPaused:
+		return true
 	case EventTypeSubscriptionCampaignStatusChanged:
 		return true
 	case EventTypeSubscriptionCampaignUpdated:
+		return true
+	case EventTypeSubscriptionEmailAccountCreated:
+		return true
+	case EventTypeSubscriptionEmailAccountDeleted:
+		return true
+	case EventTypeSubscriptionEmailAccountUpdated:
 		return true
 	case EventTypeSubscriptionGenerationCompleted:
 		return true
@@ -286,6 +441,8 @@ func (e EventTypeSubscription) Valid() bool {
 		return true
 	case EventTypeSubscriptionLeadDeleted:
 		return true
+	case EventTypeSubscriptionLeadUnsubscribed:
+		return true
 	case EventTypeSubscriptionLeadUpdated:
 		return true
 	case EventTypeSubscriptionMemberAdded:
@@ -293,6 +450,14 @@ func (e EventTypeSubscription) Valid() bool {
 	case EventTypeSubscriptionMemberRemoved:
 		return true
 	case EventTypeSubscriptionMemberUpdated:
+		return true
+	case EventTypeSubscriptionMessageBounced:
+		return true
+	case EventTypeSubscriptionMessageFailed:
+		return true
+	case EventTypeSubscriptionMessageScheduled:
+		return true
+	case EventTypeSubscriptionMessageSent:
 		return true
 	case EventTypeSubscriptionSequenceApproved:
 		return true
@@ -625,6 +790,126 @@ func (e MePrincipalType) Valid() bool {
 	}
 }
 
+// Defines values for MessageBlockedReason.
+const (
+	MessageBlockedReasonAccountCap         MessageBlockedReason = "account_cap"
+	MessageBlockedReasonAccountGap         MessageBlockedReason = "account_gap"
+	MessageBlockedReasonAccountInactive    MessageBlockedReason = "account_inactive"
+	MessageBlockedReasonCampaignDailyCap   MessageBlockedReason = "campaign_daily_cap"
+	MessageBlockedReasonCampaignPaused     MessageBlockedReason = "campaign_paused"
+	MessageBlockedReasonLeadBounced        MessageBlockedReason = "lead_bounced"
+	MessageBlockedReasonLeadReplied        MessageBlockedReason = "lead_replied"
+	MessageBlockedReasonLeadUnsubscribed   MessageBlockedReason = "lead_unsubscribed"
+	MessageBlockedReasonNoAccount          MessageBlockedReason = "no_account"
+	MessageBlockedReasonOutsideWindow      MessageBlockedReason = "outside_window"
+	MessageBlockedReasonRecipientDomainCap MessageBlockedReason = "recipient_domain_cap"
+	MessageBlockedReasonSendFailed         MessageBlockedReason = "send_failed"
+	MessageBlockedReasonSendingDomainCap   MessageBlockedReason = "sending_domain_cap"
+	MessageBlockedReasonSuppressed         MessageBlockedReason = "suppressed"
+)
+
+// Valid indicates whether the value is a known member of the MessageBlockedReason enum.
+func (e MessageBlockedReason) Valid() bool {
+	switch e {
+	case MessageBlockedReasonAccountCap:
+		return true
+	case MessageBlockedReasonAccountGap:
+		return true
+	case MessageBlockedReasonAccountInactive:
+		return true
+	case MessageBlockedReasonCampaignDailyCap:
+		return true
+	case MessageBlockedReasonCampaignPaused:
+		return true
+	case MessageBlockedReasonLeadBounced:
+		return true
+	case MessageBlockedReasonLeadReplied:
+		return true
+	case MessageBlockedReasonLeadUnsubscribed:
+		return true
+	case MessageBlockedReasonNoAccount:
+		return true
+	case MessageBlockedReasonOutsideWindow:
+		return true
+	case MessageBlockedReasonRecipientDomainCap:
+		return true
+	case MessageBlockedReasonSendFailed:
+		return true
+	case MessageBlockedReasonSendingDomainCap:
+		return true
+	case MessageBlockedReasonSuppressed:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for MessageChannel.
+const (
+	MessageChannelEmail    MessageChannel = "email"
+	MessageChannelSms      MessageChannel = "sms"
+	MessageChannelWhatsapp MessageChannel = "whatsapp"
+)
+
+// Valid indicates whether the value is a known member of the MessageChannel enum.
+func (e MessageChannel) Valid() bool {
+	switch e {
+	case MessageChannelEmail:
+		return true
+	case MessageChannelSms:
+		return true
+	case MessageChannelWhatsapp:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for MessageStatus.
+const (
+	MessageStatusBounced   MessageStatus = "bounced"
+	MessageStatusCancelled MessageStatus = "cancelled"
+	MessageStatusDelivered MessageStatus = "delivered"
+	MessageStatusDraft     MessageStatus = "draft"
+	MessageStatusFailed    MessageStatus = "failed"
+	MessageStatusQueued    MessageStatus = "queued"
+	MessageStatusRead      MessageStatus = "read"
+	MessageStatusReplied   MessageStatus = "replied"
+	MessageStatusScheduled MessageStatus = "scheduled"
+	MessageStatusSending   MessageStatus = "sending"
+	MessageStatusSent      MessageStatus = "sent"
+)
+
+// Valid indicates whether the value is a known member of the MessageStatus enum.
+func (e MessageStatus) Valid() bool {
+	switch e {
+	case MessageStatusBounced:
+		return true
+	case MessageStatusCancelled:
+		return true
+	case MessageStatusDelivered:
+		return true
+	case MessageStatusDraft:
+		return true
+	case MessageStatusFailed:
+		return true
+	case MessageStatusQueued:
+		return true
+	case MessageStatusRead:
+		return true
+	case MessageStatusReplied:
+		return true
+	case MessageStatusScheduled:
+		return true
+	case MessageStatusSending:
+		return true
+	case MessageStatusSent:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for NotificationType.
 const (
 	NotificationTypeApprovalNeeded    NotificationType = "approval_needed"
@@ -700,6 +985,24 @@ func (e Role) Valid() bool {
 	case RoleMember:
 		return true
 	case RoleOwner:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SandboxMessageDirection.
+const (
+	SandboxMessageDirectionInbound  SandboxMessageDirection = "inbound"
+	SandboxMessageDirectionOutbound SandboxMessageDirection = "outbound"
+)
+
+// Valid indicates whether the value is a known member of the SandboxMessageDirection enum.
+func (e SandboxMessageDirection) Valid() bool {
+	switch e {
+	case SandboxMessageDirectionInbound:
+		return true
+	case SandboxMessageDirectionOutbound:
 		return true
 	default:
 		return false
@@ -1222,6 +1525,156 @@ type ClockTime = string
 
 // Email defines model for Email.
 type Email = openapi_types.Email
+
+// EmailAccount defines model for EmailAccount.
+type EmailAccount struct {
+	// ConnectionStatus `pending`: never tested since its settings changed; `connected`: the last test passed; `error`: it failed (`last_error` says how); `disabled`: turned off.
+	ConnectionStatus EmailConnectionStatus `json:"connection_status"`
+	CreatedAt        time.Time             `json:"created_at"`
+
+	// CurrentDailyCap What may be sent today: the limit, or less during warm-up.
+	CurrentDailyCap int                `json:"current_daily_cap"`
+	DailySendLimit  int                `json:"daily_send_limit"`
+	DisplayName     *string            `json:"display_name"`
+	EmailAddress    string             `json:"email_address"`
+	ID              openapi_types.UUID `json:"id"`
+	ImapHost        *string            `json:"imap_host"`
+	ImapPort        int                `json:"imap_port"`
+
+	// ImapTLSMode `starttls`: connect in plain text, then STARTTLS (required to succeed); `tls`: TLS from the first byte (SMTPS 465, IMAPS 993); `none`: no TLS (local test servers only).
+	ImapTLSMode  EmailTLSMode `json:"imap_tls_mode"`
+	IsActive     bool         `json:"is_active"`
+	LastError    *string      `json:"last_error"`
+	LastTestedAt *time.Time   `json:"last_tested_at"`
+
+	// MaxDailySendLimit The provider's hard maximum.
+	MaxDailySendLimit int `json:"max_daily_send_limit"`
+
+	// OauthConnected Whether OAuth tokens are stored (never shown).
+	OauthConnected      bool       `json:"oauth_connected"`
+	OauthTokenExpiresAt *time.Time `json:"oauth_token_expires_at"`
+
+	// PasswordSet Whether a password is stored (never shown).
+	PasswordSet bool          `json:"password_set"`
+	Provider    EmailProvider `json:"provider"`
+
+	// SentToday Sent today, in the organisation's time zone.
+	SentToday int     `json:"sent_today"`
+	SMTPHost  *string `json:"smtp_host"`
+	SMTPPort  int     `json:"smtp_port"`
+
+	// SMTPTLSMode `starttls`: connect in plain text, then STARTTLS (required to succeed); `tls`: TLS from the first byte (SMTPS 465, IMAPS 993); `none`: no TLS (local test servers only).
+	SMTPTLSMode EmailTLSMode       `json:"smtp_tls_mode"`
+	UpdatedAt   time.Time          `json:"updated_at"`
+	Username    *string            `json:"username"`
+	Warmup      EmailAccountWarmup `json:"warmup"`
+}
+
+// EmailAccountCreate defines model for EmailAccountCreate.
+type EmailAccountCreate struct {
+	// DailySendLimit Default 50; at most the provider maximum.
+	DailySendLimit *int    `json:"daily_send_limit,omitempty"`
+	DisplayName    *string `json:"display_name,omitempty"`
+	EmailAddress   string  `json:"email_address"`
+	ImapHost       *string `json:"imap_host,omitempty"`
+
+	// ImapPort Default 993 (a custom account only).
+	ImapPort *int `json:"imap_port,omitempty"`
+
+	// ImapTLSMode `starttls`: connect in plain text, then STARTTLS (required to succeed); `tls`: TLS from the first byte (SMTPS 465, IMAPS 993); `none`: no TLS (local test servers only).
+	ImapTLSMode *EmailTLSMode              `json:"imap_tls_mode,omitempty"`
+	Password    *string                    `json:"password,omitempty"`
+	Provider    EmailAccountCreateProvider `json:"provider"`
+	SMTPHost    *string                    `json:"smtp_host,omitempty"`
+
+	// SMTPPort Default 587 (a custom account only).
+	SMTPPort *int `json:"smtp_port,omitempty"`
+
+	// SMTPTLSMode `starttls`: connect in plain text, then STARTTLS (required to succeed); `tls`: TLS from the first byte (SMTPS 465, IMAPS 993); `none`: no TLS (local test servers only).
+	SMTPTLSMode *EmailTLSMode `json:"smtp_tls_mode,omitempty"`
+	Username    *string       `json:"username,omitempty"`
+
+	// WarmupEnabled Default true.
+	WarmupEnabled *bool `json:"warmup_enabled,omitempty"`
+}
+
+// EmailAccountCreateProvider defines model for EmailAccountCreate.Provider.
+type EmailAccountCreateProvider string
+
+// EmailAccountList defines model for EmailAccountList.
+type EmailAccountList struct {
+	Data       []EmailAccount `json:"data"`
+	NextCursor *string        `json:"next_cursor"`
+}
+
+// EmailAccountOAuthStart defines model for EmailAccountOAuthStart.
+type EmailAccountOAuthStart struct {
+	AuthorizeURL string    `json:"authorize_url"`
+	ExpiresAt    time.Time `json:"expires_at"`
+	State        string    `json:"state"`
+}
+
+// EmailAccountTestResult defines model for EmailAccountTestResult.
+type EmailAccountTestResult struct {
+	Account EmailAccount           `json:"account"`
+	Ok      bool                   `json:"ok"`
+	Steps   []EmailAccountTestStep `json:"steps"`
+}
+
+// EmailAccountTestStep defines model for EmailAccountTestStep.
+type EmailAccountTestStep struct {
+	// Detail What happened, in plain words.
+	Detail string `json:"detail"`
+
+	// Name smtp_connect, smtp_ehlo, smtp_starttls, smtp_auth, imap_connect, imap_login, imap_select…
+	Name string `json:"name"`
+	Ok   bool   `json:"ok"`
+}
+
+// EmailAccountUpdate defines model for EmailAccountUpdate.
+type EmailAccountUpdate struct {
+	DailySendLimit *int    `json:"daily_send_limit,omitempty"`
+	DisplayName    *string `json:"display_name,omitempty"`
+	ImapHost       *string `json:"imap_host,omitempty"`
+	ImapPort       *int    `json:"imap_port,omitempty"`
+
+	// ImapTLSMode `starttls`: connect in plain text, then STARTTLS (required to succeed); `tls`: TLS from the first byte (SMTPS 465, IMAPS 993); `none`: no TLS (local test servers only).
+	ImapTLSMode *EmailTLSMode `json:"imap_tls_mode,omitempty"`
+	IsActive    *bool         `json:"is_active,omitempty"`
+	Password    *string       `json:"password,omitempty"`
+	SMTPHost    *string       `json:"smtp_host,omitempty"`
+	SMTPPort    *int          `json:"smtp_port,omitempty"`
+
+	// SMTPTLSMode `starttls`: connect in plain text, then STARTTLS (required to succeed); `tls`: TLS from the first byte (SMTPS 465, IMAPS 993); `none`: no TLS (local test servers only).
+	SMTPTLSMode   *EmailTLSMode `json:"smtp_tls_mode,omitempty"`
+	Username      *string       `json:"username,omitempty"`
+	WarmupEnabled *bool         `json:"warmup_enabled,omitempty"`
+}
+
+// EmailAccountWarmup defines model for EmailAccountWarmup.
+type EmailAccountWarmup struct {
+	// Complete True once today's cap has reached the limit.
+	Complete bool `json:"complete"`
+
+	// Day Days since the ramp started (0 on its first day).
+	Day     int  `json:"day"`
+	Enabled bool `json:"enabled"`
+
+	// StartedOn The first day of the ramp, in the organisation's time zone.
+	StartedOn *openapi_types.Date `json:"started_on"`
+}
+
+// EmailConnectionStatus `pending`: never tested since its settings changed; `connected`: the last test passed; `error`: it failed (`last_error` says how); `disabled`: turned off.
+type EmailConnectionStatus string
+
+// EmailOAuthProvider defines model for EmailOAuthProvider.
+type EmailOAuthProvider string
+
+// EmailProvider defines model for EmailProvider.
+type EmailProvider string
+
+// EmailTLSMode `starttls`: connect in plain text, then STARTTLS (required to succeed); `tls`: TLS from the first byte (SMTPS 465, IMAPS 993); `none`: no TLS (local test servers only).
+type EmailTLSMode string
 
 // Event One event: an item of `GET /v1/events` and, byte for byte, the body
 // of a webhook delivery.
@@ -1858,6 +2311,60 @@ type MembershipSummary struct {
 	Role  Role               `json:"role"`
 }
 
+// Message One message of a lead's sequence, as the sending engine moves it (scheduled → queued → sending → sent, or failed, bounced, cancelled).
+type Message struct {
+	Attempts int `json:"attempts"`
+
+	// BlockedReason Why a message that is due has not gone (yet), or why it was cancelled: the answer to "why was it not sent?".
+	BlockedReason *MessageBlockedReason `json:"blocked_reason"`
+
+	// BodyText The step rendered for the lead, before the footer (sender, postal address, unsubscribe link) added at send time.
+	BodyText   string              `json:"body_text"`
+	BouncedAt  *time.Time          `json:"bounced_at"`
+	CampaignID *openapi_types.UUID `json:"campaign_id"`
+	Channel    MessageChannel      `json:"channel"`
+	CreatedAt  time.Time           `json:"created_at"`
+
+	// DeliveryUncertain A worker stopped between handing the message to the provider and recording it: it may have been delivered, and is never sent again.
+	DeliveryUncertain bool `json:"delivery_uncertain"`
+
+	// EmailAccountID The mailbox it leaves from; a lead's follow-ups leave from the mailbox of its first step.
+	EmailAccountID *openapi_types.UUID `json:"email_account_id"`
+	ID             openapi_types.UUID  `json:"id"`
+
+	// InReplyTo A follow-up's parent Message-ID.
+	InReplyTo *string            `json:"in_reply_to"`
+	LastError *string            `json:"last_error"`
+	LeadID    openapi_types.UUID `json:"lead_id"`
+
+	// MessageID Our RFC 5322 Message-ID, without angle brackets.
+	MessageID         *string             `json:"message_id"`
+	ProviderMessageID *string             `json:"provider_message_id"`
+	References        []string            `json:"references"`
+	ScheduledFor      *time.Time          `json:"scheduled_for"`
+	SentAt            *time.Time          `json:"sent_at"`
+	SequenceID        *openapi_types.UUID `json:"sequence_id"`
+	Status            MessageStatus       `json:"status"`
+	Step              int                 `json:"step"`
+	Subject           *string             `json:"subject"`
+	UpdatedAt         time.Time           `json:"updated_at"`
+}
+
+// MessageBlockedReason Why a message that is due has not gone (yet), or why it was cancelled: the answer to "why was it not sent?".
+type MessageBlockedReason string
+
+// MessageChannel defines model for Message.Channel.
+type MessageChannel string
+
+// MessageList defines model for MessageList.
+type MessageList struct {
+	Data       []Message `json:"data"`
+	NextCursor *string   `json:"next_cursor"`
+}
+
+// MessageStatus defines model for MessageStatus.
+type MessageStatus string
+
 // Notification defines model for Notification.
 type Notification struct {
 	// ActionURL Where the app takes the user (a path in the app).
@@ -2020,6 +2527,48 @@ type RefreshRequest struct {
 
 // Role defines model for Role.
 type Role string
+
+// SandboxMessage defines model for SandboxMessage.
+type SandboxMessage struct {
+	CreatedAt      time.Time               `json:"created_at"`
+	Direction      SandboxMessageDirection `json:"direction"`
+	EmailAccountID openapi_types.UUID      `json:"email_account_id"`
+	From           string                  `json:"from"`
+
+	// Headers The header fields as sent (Message-ID, In-Reply-To, References, List-Unsubscribe, List-Unsubscribe-Post, …), each with its values in order.
+	Headers   map[string][]string `json:"headers"`
+	ID        openapi_types.UUID  `json:"id"`
+	InReplyTo *string             `json:"in_reply_to"`
+	MessageID *string             `json:"message_id"`
+	Subject   string              `json:"subject"`
+
+	// Text The text/plain body (the first text part of a multipart message).
+	Text string   `json:"text"`
+	To   []string `json:"to"`
+}
+
+// SandboxMessageDirection defines model for SandboxMessage.Direction.
+type SandboxMessageDirection string
+
+// SandboxMessageList defines model for SandboxMessageList.
+type SandboxMessageList struct {
+	Data       []SandboxMessage `json:"data"`
+	NextCursor *string          `json:"next_cursor"`
+}
+
+// SandboxReplyCreate defines model for SandboxReplyCreate.
+type SandboxReplyCreate struct {
+	// From The replying person's address.
+	From     string  `json:"from"`
+	FromName *string `json:"from_name,omitempty"`
+
+	// InReplyTo The Message-ID replied to, with or without angle brackets.
+	InReplyTo *string `json:"in_reply_to,omitempty"`
+
+	// Subject Default: Re: and the subject of the message replied to.
+	Subject *string `json:"subject,omitempty"`
+	Text    string  `json:"text"`
+}
 
 // Sequence defines model for Sequence.
 type Sequence struct {
@@ -2593,6 +3142,9 @@ type APIKeyID = openapi_types.UUID
 // Cursor defines model for Cursor.
 type Cursor = string
 
+// EmailAccountID defines model for EmailAccountId.
+type EmailAccountID = openapi_types.UUID
+
 // EndpointID defines model for EndpointId.
 type EndpointID = openapi_types.UUID
 
@@ -2610,6 +3162,9 @@ type Limit = int
 
 // NotificationID defines model for NotificationId.
 type NotificationID = openapi_types.UUID
+
+// OAuthProvider defines model for OAuthProvider.
+type OAuthProvider = EmailOAuthProvider
 
 // UserID defines model for UserId.
 type UserID = openapi_types.UUID
@@ -2690,6 +3245,47 @@ type ListCampaignSequencesParams struct {
 
 	// Approved Only approved (true) or only unapproved (false) sequences.
 	Approved *bool `form:"approved,omitempty" json:"approved,omitempty"`
+}
+
+// ListEmailAccountsParams defines parameters for ListEmailAccounts.
+type ListEmailAccountsParams struct {
+	// Limit Page size, 1-100 (default 20).
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `next_cursor` of the previous page.
+	Cursor   *Cursor                `form:"cursor,omitempty" json:"cursor,omitempty"`
+	Provider *EmailProvider         `form:"provider,omitempty" json:"provider,omitempty"`
+	Status   *EmailConnectionStatus `form:"status,omitempty" json:"status,omitempty"`
+	IsActive *bool                  `form:"is_active,omitempty" json:"is_active,omitempty"`
+}
+
+// CreateEmailAccountParams defines parameters for CreateEmailAccount.
+type CreateEmailAccountParams struct {
+	// IdempotencyKey Makes a retry of this request safe; see the API description.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// EmailAccountOAuthCallbackParams defines parameters for EmailAccountOAuthCallback.
+type EmailAccountOAuthCallbackParams struct {
+	Code             *string `form:"code,omitempty" json:"code,omitempty"`
+	State            string  `form:"state" json:"state"`
+	Error            *string `form:"error,omitempty" json:"error,omitempty"`
+	ErrorDescription *string `form:"error_description,omitempty" json:"error_description,omitempty"`
+}
+
+// ListSandboxMessagesParams defines parameters for ListSandboxMessages.
+type ListSandboxMessagesParams struct {
+	// Limit Page size, 1-100 (default 20).
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `next_cursor` of the previous page.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
+// InjectSandboxReplyParams defines parameters for InjectSandboxReply.
+type InjectSandboxReplyParams struct {
+	// IdempotencyKey Makes a retry of this request safe; see the API description.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
 // ListEventsParams defines parameters for ListEvents.
@@ -3043,6 +3639,15 @@ type PreviewCampaignSequencesJSONRequestBody = SequencePreviewRequest
 
 // RejectCampaignSequencesJSONRequestBody defines body for RejectCampaignSequences for application/json ContentType.
 type RejectCampaignSequencesJSONRequestBody = SequenceSelection
+
+// CreateEmailAccountJSONRequestBody defines body for CreateEmailAccount for application/json ContentType.
+type CreateEmailAccountJSONRequestBody = EmailAccountCreate
+
+// UpdateEmailAccountJSONRequestBody defines body for UpdateEmailAccount for application/json ContentType.
+type UpdateEmailAccountJSONRequestBody = EmailAccountUpdate
+
+// InjectSandboxReplyJSONRequestBody defines body for InjectSandboxReply for application/json ContentType.
+type InjectSandboxReplyJSONRequestBody = SandboxReplyCreate
 
 // CreateInviteJSONRequestBody defines body for CreateInvite for application/json ContentType.
 type CreateInviteJSONRequestBody = InviteCreate
@@ -3682,6 +4287,161 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /v1/campaigns/{campaign_id}/sequences/reject (the `RejectCampaignSequences` operationId).
 	RejectCampaignSequences(ctx context.Context, campaignID openapi_types.UUID, body RejectCampaignSequencesJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListEmailAccounts The organisation's email accounts, newest first
+	//
+	// Every member and API keys. Never their credentials.
+	//
+	// Corresponds with GET /v1/email-accounts (the `ListEmailAccounts` operationId).
+	ListEmailAccounts(ctx context.Context, params *ListEmailAccountsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateEmailAccountWithBody Add a custom (SMTP + IMAP) or sandbox account
+	//
+	// Owners, admins and API keys. `custom` needs `smtp_host`,
+	// `imap_host`, `username` and `password` (ports and TLS modes default
+	// to 587/starttls and 993/tls); `sandbox` needs only the address and
+	// may carry no server settings. `gmail` and `outlook` accounts are
+	// created by the OAuth callback (`GET /v1/email-accounts/oauth/{provider}/authorize`).
+	// The account starts `pending`; `POST /v1/email-accounts/{id}/test`
+	// connects to it. The password is never returned.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/email-accounts (the `CreateEmailAccount` operationId).
+	CreateEmailAccountWithBody(ctx context.Context, params *CreateEmailAccountParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateEmailAccount Add a custom (SMTP + IMAP) or sandbox account
+	//
+	// Owners, admins and API keys. `custom` needs `smtp_host`,
+	// `imap_host`, `username` and `password` (ports and TLS modes default
+	// to 587/starttls and 993/tls); `sandbox` needs only the address and
+	// may carry no server settings. `gmail` and `outlook` accounts are
+	// created by the OAuth callback (`GET /v1/email-accounts/oauth/{provider}/authorize`).
+	// The account starts `pending`; `POST /v1/email-accounts/{id}/test`
+	// connects to it. The password is never returned.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/email-accounts (the `CreateEmailAccount` operationId).
+	CreateEmailAccount(ctx context.Context, params *CreateEmailAccountParams, body CreateEmailAccountJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AuthorizeEmailAccountOAuth Start connecting a Gmail or Outlook mailbox
+	//
+	// Signed-in owners and admins (403 for API keys: the mailbox is
+	// connected by a person in a browser). Answers the provider's
+	// authorize URL; send the user's browser there. Its `state` is sealed
+	// by the server, binds the organisation and the user, carries the
+	// PKCE verifier, and expires after 10 minutes. 409 `oauth_not_configured`
+	// when the server has no client id for the provider.
+	//
+	// Corresponds with GET /v1/email-accounts/oauth/{provider}/authorize (the `AuthorizeEmailAccountOAuth` operationId).
+	AuthorizeEmailAccountOAuth(ctx context.Context, provider OAuthProvider, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// EmailAccountOAuthCallback The provider's redirect after the user consented
+	//
+	// Called by the user's browser on the provider's redirect, without a
+	// bearer token: `state` says which organisation and user started the
+	// flow and is verified (sealed, unexpired, for this provider). The
+	// code is exchanged at the provider's token endpoint, the mailbox's
+	// address is read (Google userinfo, Microsoft Graph /me), and the
+	// account is created, or its tokens replaced when the organisation
+	// already has that address. An `error` from the provider, or a bad or
+	// expired state, answers a problem and changes nothing.
+	//
+	// Corresponds with GET /v1/email-accounts/oauth/{provider}/callback (the `EmailAccountOAuthCallback` operationId).
+	EmailAccountOAuthCallback(ctx context.Context, provider OAuthProvider, params *EmailAccountOAuthCallbackParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeleteEmailAccount Delete an email account
+	//
+	// Owners, admins and API keys. 409 `email_account_in_use` when
+	// messages were sent from it or replies received in it (deactivate it
+	// with `is_active: false` instead); campaigns that used it are left
+	// without one. A sandbox account's captured messages go with it.
+	//
+	// Corresponds with DELETE /v1/email-accounts/{email_account_id} (the `DeleteEmailAccount` operationId).
+	DeleteEmailAccount(ctx context.Context, emailAccountID EmailAccountID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetEmailAccount One email account
+	//
+	// Every member and API keys. Never its credentials.
+	//
+	// Corresponds with GET /v1/email-accounts/{email_account_id} (the `GetEmailAccount` operationId).
+	GetEmailAccount(ctx context.Context, emailAccountID EmailAccountID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateEmailAccountWithBody Change an email account
+	//
+	// Owners, admins and API keys. Fields left out stay as they are.
+	// Server settings and the password apply to `custom` accounts only
+	// (422 otherwise); changing any of them sets `connection_status` back
+	// to `pending`. `is_active: false` makes it `disabled` (nothing is sent
+	// from it); `true` again makes it `pending` until the next test.
+	// Turning warm-up on restarts the ramp today.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PATCH /v1/email-accounts/{email_account_id} (the `UpdateEmailAccount` operationId).
+	UpdateEmailAccountWithBody(ctx context.Context, emailAccountID EmailAccountID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateEmailAccount Change an email account
+	//
+	// Owners, admins and API keys. Fields left out stay as they are.
+	// Server settings and the password apply to `custom` accounts only
+	// (422 otherwise); changing any of them sets `connection_status` back
+	// to `pending`. `is_active: false` makes it `disabled` (nothing is sent
+	// from it); `true` again makes it `pending` until the next test.
+	// Turning warm-up on restarts the ramp today.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PATCH /v1/email-accounts/{email_account_id} (the `UpdateEmailAccount` operationId).
+	UpdateEmailAccount(ctx context.Context, emailAccountID EmailAccountID, body UpdateEmailAccountJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListSandboxMessages What a sandbox account sent and received, newest first
+	//
+	// Every member and API keys. 409 `not_sandbox` for an account of another provider.
+	//
+	// Corresponds with GET /v1/email-accounts/{email_account_id}/sandbox/messages (the `ListSandboxMessages` operationId).
+	ListSandboxMessages(ctx context.Context, emailAccountID EmailAccountID, params *ListSandboxMessagesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// InjectSandboxReplyWithBody Put a reply into a sandbox mailbox
+	//
+	// Owners, admins and API keys. Stores an inbound RFC 5322 message
+	// from `from` to the account, as a person's reply would arrive; with
+	// `in_reply_to` (a Message-ID the account sent) it threads under that
+	// message. The inbox picks it up like a real reply. 409 `not_sandbox`
+	// for an account of another provider.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/email-accounts/{email_account_id}/sandbox/replies (the `InjectSandboxReply` operationId).
+	InjectSandboxReplyWithBody(ctx context.Context, emailAccountID EmailAccountID, params *InjectSandboxReplyParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// InjectSandboxReply Put a reply into a sandbox mailbox
+	//
+	// Owners, admins and API keys. Stores an inbound RFC 5322 message
+	// from `from` to the account, as a person's reply would arrive; with
+	// `in_reply_to` (a Message-ID the account sent) it threads under that
+	// message. The inbox picks it up like a real reply. 409 `not_sandbox`
+	// for an account of another provider.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/email-accounts/{email_account_id}/sandbox/replies (the `InjectSandboxReply` operationId).
+	InjectSandboxReply(ctx context.Context, emailAccountID EmailAccountID, params *InjectSandboxReplyParams, body InjectSandboxReplyJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// TestEmailAccount Connect to the account's servers and report each step
+	//
+	// Owners, admins and API keys. Really connects: SMTP (connect,
+	// EHLO, STARTTLS or implicit TLS, AUTH) and IMAP (connect, LOGIN or
+	// XOAUTH2, SELECT INBOX), stopping a protocol at its first failed
+	// step, and answers each step's result in plain words. The account's
+	// `connection_status` becomes `connected` or `error` and `last_error`
+	// the first failure. A sandbox account has nothing to connect to and
+	// is always connected. Private and loopback addresses are refused
+	// unless the server allows them (`EMAIL_ALLOW_CIDRS`).
+	//
+	// Corresponds with POST /v1/email-accounts/{email_account_id}/test (the `TestEmailAccount` operationId).
+	TestEmailAccount(ctx context.Context, emailAccountID EmailAccountID, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListEventTypes The event catalogue
 	//
@@ -5583,6 +6343,291 @@ func (c *Client) RejectCampaignSequencesWithBody(ctx context.Context, campaignID
 // Corresponds with POST /v1/campaigns/{campaign_id}/sequences/reject (the `RejectCampaignSequences` operationId).
 func (c *Client) RejectCampaignSequences(ctx context.Context, campaignID openapi_types.UUID, body RejectCampaignSequencesJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewRejectCampaignSequencesRequest(c.Server, campaignID, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListEmailAccounts The organisation's email accounts, newest first
+//
+// Every member and API keys. Never their credentials.
+//
+// Corresponds with GET /v1/email-accounts (the `ListEmailAccounts` operationId).
+func (c *Client) ListEmailAccounts(ctx context.Context, params *ListEmailAccountsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListEmailAccountsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateEmailAccountWithBody Add a custom (SMTP + IMAP) or sandbox account
+//
+// Owners, admins and API keys. `custom` needs `smtp_host`,
+// `imap_host`, `username` and `password` (ports and TLS modes default
+// to 587/starttls and 993/tls); `sandbox` needs only the address and
+// may carry no server settings. `gmail` and `outlook` accounts are
+// created by the OAuth callback (`GET /v1/email-accounts/oauth/{provider}/authorize`).
+// The account starts `pending`; `POST /v1/email-accounts/{id}/test`
+// connects to it. The password is never returned.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/email-accounts (the `CreateEmailAccount` operationId).
+func (c *Client) CreateEmailAccountWithBody(ctx context.Context, params *CreateEmailAccountParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateEmailAccountRequestWithBody(c.Server, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateEmailAccount Add a custom (SMTP + IMAP) or sandbox account
+//
+// Owners, admins and API keys. `custom` needs `smtp_host`,
+// `imap_host`, `username` and `password` (ports and TLS modes default
+// to 587/starttls and 993/tls); `sandbox` needs only the address and
+// may carry no server settings. `gmail` and `outlook` accounts are
+// created by the OAuth callback (`GET /v1/email-accounts/oauth/{provider}/authorize`).
+// The account starts `pending`; `POST /v1/email-accounts/{id}/test`
+// connects to it. The password is never returned.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/email-accounts (the `CreateEmailAccount` operationId).
+func (c *Client) CreateEmailAccount(ctx context.Context, params *CreateEmailAccountParams, body CreateEmailAccountJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateEmailAccountRequest(c.Server, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AuthorizeEmailAccountOAuth Start connecting a Gmail or Outlook mailbox
+//
+// Signed-in owners and admins (403 for API keys: the mailbox is
+// connected by a person in a browser). Answers the provider's
+// authorize URL; send the user's browser there. Its `state` is sealed
+// by the server, binds the organisation and the user, carries the
+// PKCE verifier, and expires after 10 minutes. 409 `oauth_not_configured`
+// when the server has no client id for the provider.
+//
+// Corresponds with GET /v1/email-accounts/oauth/{provider}/authorize (the `AuthorizeEmailAccountOAuth` operationId).
+func (c *Client) AuthorizeEmailAccountOAuth(ctx context.Context, provider OAuthProvider, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAuthorizeEmailAccountOAuthRequest(c.Server, provider)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// EmailAccountOAuthCallback The provider's redirect after the user consented
+//
+// Called by the user's browser on the provider's redirect, without a
+// bearer token: `state` says which organisation and user started the
+// flow and is verified (sealed, unexpired, for this provider). The
+// code is exchanged at the provider's token endpoint, the mailbox's
+// address is read (Google userinfo, Microsoft Graph /me), and the
+// account is created, or its tokens replaced when the organisation
+// already has that address. An `error` from the provider, or a bad or
+// expired state, answers a problem and changes nothing.
+//
+// Corresponds with GET /v1/email-accounts/oauth/{provider}/callback (the `EmailAccountOAuthCallback` operationId).
+func (c *Client) EmailAccountOAuthCallback(ctx context.Context, provider OAuthProvider, params *EmailAccountOAuthCallbackParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewEmailAccountOAuthCallbackRequest(c.Server, provider, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeleteEmailAccount Delete an email account
+//
+// Owners, admins and API keys. 409 `email_account_in_use` when
+// messages were sent from it or replies received in it (deactivate it
+// with `is_active: false` instead); campaigns that used it are left
+// without one. A sandbox account's captured messages go with it.
+//
+// Corresponds with DELETE /v1/email-accounts/{email_account_id} (the `DeleteEmailAccount` operationId).
+func (c *Client) DeleteEmailAccount(ctx context.Context, emailAccountID EmailAccountID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteEmailAccountRequest(c.Server, emailAccountID)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetEmailAccount One email account
+//
+// Every member and API keys. Never its credentials.
+//
+// Corresponds with GET /v1/email-accounts/{email_account_id} (the `GetEmailAccount` operationId).
+func (c *Client) GetEmailAccount(ctx context.Context, emailAccountID EmailAccountID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetEmailAccountRequest(c.Server, emailAccountID)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateEmailAccountWithBody Change an email account
+//
+// Owners, admins and API keys. Fields left out stay as they are.
+// Server settings and the password apply to `custom` accounts only
+// (422 otherwise); changing any of them sets `connection_status` back
+// to `pending`. `is_active: false` makes it `disabled` (nothing is sent
+// from it); `true` again makes it `pending` until the next test.
+// Turning warm-up on restarts the ramp today.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PATCH /v1/email-accounts/{email_account_id} (the `UpdateEmailAccount` operationId).
+func (c *Client) UpdateEmailAccountWithBody(ctx context.Context, emailAccountID EmailAccountID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateEmailAccountRequestWithBody(c.Server, emailAccountID, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateEmailAccount Change an email account
+//
+// Owners, admins and API keys. Fields left out stay as they are.
+// Server settings and the password apply to `custom` accounts only
+// (422 otherwise); changing any of them sets `connection_status` back
+// to `pending`. `is_active: false` makes it `disabled` (nothing is sent
+// from it); `true` again makes it `pending` until the next test.
+// Turning warm-up on restarts the ramp today.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PATCH /v1/email-accounts/{email_account_id} (the `UpdateEmailAccount` operationId).
+func (c *Client) UpdateEmailAccount(ctx context.Context, emailAccountID EmailAccountID, body UpdateEmailAccountJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateEmailAccountRequest(c.Server, emailAccountID, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListSandboxMessages What a sandbox account sent and received, newest first
+//
+// Every member and API keys. 409 `not_sandbox` for an account of another provider.
+//
+// Corresponds with GET /v1/email-accounts/{email_account_id}/sandbox/messages (the `ListSandboxMessages` operationId).
+func (c *Client) ListSandboxMessages(ctx context.Context, emailAccountID EmailAccountID, params *ListSandboxMessagesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListSandboxMessagesRequest(c.Server, emailAccountID, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// InjectSandboxReplyWithBody Put a reply into a sandbox mailbox
+//
+// Owners, admins and API keys. Stores an inbound RFC 5322 message
+// from `from` to the account, as a person's reply would arrive; with
+// `in_reply_to` (a Message-ID the account sent) it threads under that
+// message. The inbox picks it up like a real reply. 409 `not_sandbox`
+// for an account of another provider.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/email-accounts/{email_account_id}/sandbox/replies (the `InjectSandboxReply` operationId).
+func (c *Client) InjectSandboxReplyWithBody(ctx context.Context, emailAccountID EmailAccountID, params *InjectSandboxReplyParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewInjectSandboxReplyRequestWithBody(c.Server, emailAccountID, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// InjectSandboxReply Put a reply into a sandbox mailbox
+//
+// Owners, admins and API keys. Stores an inbound RFC 5322 message
+// from `from` to the account, as a person's reply would arrive; with
+// `in_reply_to` (a Message-ID the account sent) it threads under that
+// message. The inbox picks it up like a real reply. 409 `not_sandbox`
+// for an account of another provider.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/email-accounts/{email_account_id}/sandbox/replies (the `InjectSandboxReply` operationId).
+func (c *Client) InjectSandboxReply(ctx context.Context, emailAccountID EmailAccountID, params *InjectSandboxReplyParams, body InjectSandboxReplyJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewInjectSandboxReplyRequest(c.Server, emailAccountID, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// TestEmailAccount Connect to the account's servers and report each step
+//
+// Owners, admins and API keys. Really connects: SMTP (connect,
+// EHLO, STARTTLS or implicit TLS, AUTH) and IMAP (connect, LOGIN or
+// XOAUTH2, SELECT INBOX), stopping a protocol at its first failed
+// step, and answers each step's result in plain words. The account's
+// `connection_status` becomes `connected` or `error` and `last_error`
+// the first failure. A sandbox account has nothing to connect to and
+// is always connected. Private and loopback addresses are refused
+// unless the server allows them (`EMAIL_ALLOW_CIDRS`).
+//
+// Corresponds with POST /v1/email-accounts/{email_account_id}/test (the `TestEmailAccount` operationId).
+func (c *Client) TestEmailAccount(ctx context.Context, emailAccountID EmailAccountID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewTestEmailAccountRequest(c.Server, emailAccountID)
 	if err != nil {
 		return nil, err
 	}
@@ -8650,6 +9695,574 @@ func NewRejectCampaignSequencesRequestWithBody(server string, campaignID openapi
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewListEmailAccountsRequest constructs an http.Request for the ListEmailAccounts method
+func NewListEmailAccountsRequest(server string, params *ListEmailAccountsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/email-accounts")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Provider != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "provider", *params.Provider, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Status != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "status", *params.Status, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.IsActive != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "is_active", *params.IsActive, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCreateEmailAccountRequest calls the generic CreateEmailAccount builder with application/json body
+func NewCreateEmailAccountRequest(server string, params *CreateEmailAccountParams, body CreateEmailAccountJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateEmailAccountRequestWithBody(server, params, "application/json", bodyReader)
+}
+
+// NewCreateEmailAccountRequestWithBody constructs an http.Request for the CreateEmailAccount method, with any body, and a specified content type
+func NewCreateEmailAccountRequestWithBody(server string, params *CreateEmailAccountParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/email-accounts")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewAuthorizeEmailAccountOAuthRequest constructs an http.Request for the AuthorizeEmailAccountOAuth method
+func NewAuthorizeEmailAccountOAuthRequest(server string, provider OAuthProvider) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "provider", provider, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/email-accounts/oauth/%s/authorize", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewEmailAccountOAuthCallbackRequest constructs an http.Request for the EmailAccountOAuthCallback method
+func NewEmailAccountOAuthCallbackRequest(server string, provider OAuthProvider, params *EmailAccountOAuthCallbackParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "provider", provider, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/email-accounts/oauth/%s/callback", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Code != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "code", *params.Code, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "state", params.State, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+			return nil, err
+		} else {
+			for _, qp := range strings.Split(queryFrag, "&") {
+				rawQueryFragments = append(rawQueryFragments, qp)
+			}
+		}
+
+		if params.Error != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "error", *params.Error, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.ErrorDescription != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "error_description", *params.ErrorDescription, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewDeleteEmailAccountRequest constructs an http.Request for the DeleteEmailAccount method
+func NewDeleteEmailAccountRequest(server string, emailAccountID EmailAccountID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "email_account_id", emailAccountID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/email-accounts/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetEmailAccountRequest constructs an http.Request for the GetEmailAccount method
+func NewGetEmailAccountRequest(server string, emailAccountID EmailAccountID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "email_account_id", emailAccountID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/email-accounts/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewUpdateEmailAccountRequest calls the generic UpdateEmailAccount builder with application/json body
+func NewUpdateEmailAccountRequest(server string, emailAccountID EmailAccountID, body UpdateEmailAccountJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewUpdateEmailAccountRequestWithBody(server, emailAccountID, "application/json", bodyReader)
+}
+
+// NewUpdateEmailAccountRequestWithBody constructs an http.Request for the UpdateEmailAccount method, with any body, and a specified content type
+func NewUpdateEmailAccountRequestWithBody(server string, emailAccountID EmailAccountID, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "email_account_id", emailAccountID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/email-accounts/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPatch, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewListSandboxMessagesRequest constructs an http.Request for the ListSandboxMessages method
+func NewListSandboxMessagesRequest(server string, emailAccountID EmailAccountID, params *ListSandboxMessagesParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "email_account_id", emailAccountID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/email-accounts/%s/sandbox/messages", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewInjectSandboxReplyRequest calls the generic InjectSandboxReply builder with application/json body
+func NewInjectSandboxReplyRequest(server string, emailAccountID EmailAccountID, params *InjectSandboxReplyParams, body InjectSandboxReplyJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewInjectSandboxReplyRequestWithBody(server, emailAccountID, params, "application/json", bodyReader)
+}
+
+// NewInjectSandboxReplyRequestWithBody constructs an http.Request for the InjectSandboxReply method, with any body, and a specified content type
+func NewInjectSandboxReplyRequestWithBody(server string, emailAccountID EmailAccountID, params *InjectSandboxReplyParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "email_account_id", emailAccountID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/email-accounts/%s/sandbox/replies", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewTestEmailAccountRequest constructs an http.Request for the TestEmailAccount method
+func NewTestEmailAccountRequest(server string, emailAccountID EmailAccountID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "email_account_id", emailAccountID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/email-accounts/%s/test", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
 
 	return req, nil
 }
@@ -12587,6 +14200,175 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /v1/campaigns/{campaign_id}/sequences/reject (the `RejectCampaignSequences` operationId).
 	RejectCampaignSequencesWithResponse(ctx context.Context, campaignID openapi_types.UUID, body RejectCampaignSequencesJSONRequestBody, reqEditors ...RequestEditorFn) (*RejectCampaignSequencesResponse, error)
+
+	// ListEmailAccountsWithResponse The organisation's email accounts, newest first
+	//
+	// Every member and API keys. Never their credentials.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/email-accounts (the `ListEmailAccounts` operationId).
+	ListEmailAccountsWithResponse(ctx context.Context, params *ListEmailAccountsParams, reqEditors ...RequestEditorFn) (*ListEmailAccountsResponse, error)
+
+	// CreateEmailAccountWithBodyWithResponse Add a custom (SMTP + IMAP) or sandbox account
+	//
+	// Owners, admins and API keys. `custom` needs `smtp_host`,
+	// `imap_host`, `username` and `password` (ports and TLS modes default
+	// to 587/starttls and 993/tls); `sandbox` needs only the address and
+	// may carry no server settings. `gmail` and `outlook` accounts are
+	// created by the OAuth callback (`GET /v1/email-accounts/oauth/{provider}/authorize`).
+	// The account starts `pending`; `POST /v1/email-accounts/{id}/test`
+	// connects to it. The password is never returned.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/email-accounts (the `CreateEmailAccount` operationId).
+	CreateEmailAccountWithBodyWithResponse(ctx context.Context, params *CreateEmailAccountParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateEmailAccountResponse, error)
+
+	// CreateEmailAccountWithResponse Add a custom (SMTP + IMAP) or sandbox account
+	//
+	// Owners, admins and API keys. `custom` needs `smtp_host`,
+	// `imap_host`, `username` and `password` (ports and TLS modes default
+	// to 587/starttls and 993/tls); `sandbox` needs only the address and
+	// may carry no server settings. `gmail` and `outlook` accounts are
+	// created by the OAuth callback (`GET /v1/email-accounts/oauth/{provider}/authorize`).
+	// The account starts `pending`; `POST /v1/email-accounts/{id}/test`
+	// connects to it. The password is never returned.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/email-accounts (the `CreateEmailAccount` operationId).
+	CreateEmailAccountWithResponse(ctx context.Context, params *CreateEmailAccountParams, body CreateEmailAccountJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateEmailAccountResponse, error)
+
+	// AuthorizeEmailAccountOAuthWithResponse Start connecting a Gmail or Outlook mailbox
+	//
+	// Signed-in owners and admins (403 for API keys: the mailbox is
+	// connected by a person in a browser). Answers the provider's
+	// authorize URL; send the user's browser there. Its `state` is sealed
+	// by the server, binds the organisation and the user, carries the
+	// PKCE verifier, and expires after 10 minutes. 409 `oauth_not_configured`
+	// when the server has no client id for the provider.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/email-accounts/oauth/{provider}/authorize (the `AuthorizeEmailAccountOAuth` operationId).
+	AuthorizeEmailAccountOAuthWithResponse(ctx context.Context, provider OAuthProvider, reqEditors ...RequestEditorFn) (*AuthorizeEmailAccountOAuthResponse, error)
+
+	// EmailAccountOAuthCallbackWithResponse The provider's redirect after the user consented
+	//
+	// Called by the user's browser on the provider's redirect, without a
+	// bearer token: `state` says which organisation and user started the
+	// flow and is verified (sealed, unexpired, for this provider). The
+	// code is exchanged at the provider's token endpoint, the mailbox's
+	// address is read (Google userinfo, Microsoft Graph /me), and the
+	// account is created, or its tokens replaced when the organisation
+	// already has that address. An `error` from the provider, or a bad or
+	// expired state, answers a problem and changes nothing.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/email-accounts/oauth/{provider}/callback (the `EmailAccountOAuthCallback` operationId).
+	EmailAccountOAuthCallbackWithResponse(ctx context.Context, provider OAuthProvider, params *EmailAccountOAuthCallbackParams, reqEditors ...RequestEditorFn) (*EmailAccountOAuthCallbackResponse, error)
+
+	// DeleteEmailAccountWithResponse Delete an email account
+	//
+	// Owners, admins and API keys. 409 `email_account_in_use` when
+	// messages were sent from it or replies received in it (deactivate it
+	// with `is_active: false` instead); campaigns that used it are left
+	// without one. A sandbox account's captured messages go with it.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /v1/email-accounts/{email_account_id} (the `DeleteEmailAccount` operationId).
+	DeleteEmailAccountWithResponse(ctx context.Context, emailAccountID EmailAccountID, reqEditors ...RequestEditorFn) (*DeleteEmailAccountResponse, error)
+
+	// GetEmailAccountWithResponse One email account
+	//
+	// Every member and API keys. Never its credentials.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/email-accounts/{email_account_id} (the `GetEmailAccount` operationId).
+	GetEmailAccountWithResponse(ctx context.Context, emailAccountID EmailAccountID, reqEditors ...RequestEditorFn) (*GetEmailAccountResponse, error)
+
+	// UpdateEmailAccountWithBodyWithResponse Change an email account
+	//
+	// Owners, admins and API keys. Fields left out stay as they are.
+	// Server settings and the password apply to `custom` accounts only
+	// (422 otherwise); changing any of them sets `connection_status` back
+	// to `pending`. `is_active: false` makes it `disabled` (nothing is sent
+	// from it); `true` again makes it `pending` until the next test.
+	// Turning warm-up on restarts the ramp today.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /v1/email-accounts/{email_account_id} (the `UpdateEmailAccount` operationId).
+	UpdateEmailAccountWithBodyWithResponse(ctx context.Context, emailAccountID EmailAccountID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateEmailAccountResponse, error)
+
+	// UpdateEmailAccountWithResponse Change an email account
+	//
+	// Owners, admins and API keys. Fields left out stay as they are.
+	// Server settings and the password apply to `custom` accounts only
+	// (422 otherwise); changing any of them sets `connection_status` back
+	// to `pending`. `is_active: false` makes it `disabled` (nothing is sent
+	// from it); `true` again makes it `pending` until the next test.
+	// Turning warm-up on restarts the ramp today.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /v1/email-accounts/{email_account_id} (the `UpdateEmailAccount` operationId).
+	UpdateEmailAccountWithResponse(ctx context.Context, emailAccountID EmailAccountID, body UpdateEmailAccountJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateEmailAccountResponse, error)
+
+	// ListSandboxMessagesWithResponse What a sandbox account sent and received, newest first
+	//
+	// Every member and API keys. 409 `not_sandbox` for an account of another provider.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/email-accounts/{email_account_id}/sandbox/messages (the `ListSandboxMessages` operationId).
+	ListSandboxMessagesWithResponse(ctx context.Context, emailAccountID EmailAccountID, params *ListSandboxMessagesParams, reqEditors ...RequestEditorFn) (*ListSandboxMessagesResponse, error)
+
+	// InjectSandboxReplyWithBodyWithResponse Put a reply into a sandbox mailbox
+	//
+	// Owners, admins and API keys. Stores an inbound RFC 5322 message
+	// from `from` to the account, as a person's reply would arrive; with
+	// `in_reply_to` (a Message-ID the account sent) it threads under that
+	// message. The inbox picks it up like a real reply. 409 `not_sandbox`
+	// for an account of another provider.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/email-accounts/{email_account_id}/sandbox/replies (the `InjectSandboxReply` operationId).
+	InjectSandboxReplyWithBodyWithResponse(ctx context.Context, emailAccountID EmailAccountID, params *InjectSandboxReplyParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*InjectSandboxReplyResponse, error)
+
+	// InjectSandboxReplyWithResponse Put a reply into a sandbox mailbox
+	//
+	// Owners, admins and API keys. Stores an inbound RFC 5322 message
+	// from `from` to the account, as a person's reply would arrive; with
+	// `in_reply_to` (a Message-ID the account sent) it threads under that
+	// message. The inbox picks it up like a real reply. 409 `not_sandbox`
+	// for an account of another provider.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/email-accounts/{email_account_id}/sandbox/replies (the `InjectSandboxReply` operationId).
+	InjectSandboxReplyWithResponse(ctx context.Context, emailAccountID EmailAccountID, params *InjectSandboxReplyParams, body InjectSandboxReplyJSONRequestBody, reqEditors ...RequestEditorFn) (*InjectSandboxReplyResponse, error)
+
+	// TestEmailAccountWithResponse Connect to the account's servers and report each step
+	//
+	// Owners, admins and API keys. Really connects: SMTP (connect,
+	// EHLO, STARTTLS or implicit TLS, AUTH) and IMAP (connect, LOGIN or
+	// XOAUTH2, SELECT INBOX), stopping a protocol at its first failed
+	// step, and answers each step's result in plain words. The account's
+	// `connection_status` becomes `connected` or `error` and `last_error`
+	// the first failure. A sandbox account has nothing to connect to and
+	// is always connected. Private and loopback addresses are refused
+	// unless the server allows them (`EMAIL_ALLOW_CIDRS`).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/email-accounts/{email_account_id}/test (the `TestEmailAccount` operationId).
+	TestEmailAccountWithResponse(ctx context.Context, emailAccountID EmailAccountID, reqEditors ...RequestEditorFn) (*TestEmailAccountResponse, error)
 
 	// ListEventTypesWithResponse The event catalogue
 	//
@@ -16571,6 +18353,1039 @@ func (r RejectCampaignSequencesResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r RejectCampaignSequencesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ListEmailAccountsResponse429Headers the declared response headers of an HTTP 429 response for ListEmailAccounts
+type ListEmailAccountsResponse429Headers struct {
+	RetryAfter *int
+}
+
+type ListEmailAccountsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *EmailAccountList
+	// ApplicationProblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationProblemJSON400 *BadRequest
+	// ApplicationProblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationProblemJSON401 *Unauthorized
+	// ApplicationProblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationProblemJSON403 *Forbidden
+	// ApplicationProblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationProblemJSON429 *TooManyRequests
+	// ApplicationProblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationProblemJSON500 *Internal
+	// ApplicationProblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationProblemJSON503 *Unavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ListEmailAccountsResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListEmailAccountsResponse) GetJSON200() *EmailAccountList {
+	return r.JSON200
+}
+
+// GetApplicationProblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListEmailAccountsResponse) GetApplicationProblemJSON400() *BadRequest {
+	return r.ApplicationProblemJSON400
+}
+
+// GetApplicationProblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListEmailAccountsResponse) GetApplicationProblemJSON401() *Unauthorized {
+	return r.ApplicationProblemJSON401
+}
+
+// GetApplicationProblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListEmailAccountsResponse) GetApplicationProblemJSON403() *Forbidden {
+	return r.ApplicationProblemJSON403
+}
+
+// GetApplicationProblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ListEmailAccountsResponse) GetApplicationProblemJSON429() *TooManyRequests {
+	return r.ApplicationProblemJSON429
+}
+
+// GetApplicationProblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListEmailAccountsResponse) GetApplicationProblemJSON500() *Internal {
+	return r.ApplicationProblemJSON500
+}
+
+// GetApplicationProblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListEmailAccountsResponse) GetApplicationProblemJSON503() *Unavailable {
+	return r.ApplicationProblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ListEmailAccountsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListEmailAccountsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListEmailAccountsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListEmailAccountsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CreateEmailAccountResponse429Headers the declared response headers of an HTTP 429 response for CreateEmailAccount
+type CreateEmailAccountResponse429Headers struct {
+	RetryAfter *int
+}
+
+type CreateEmailAccountResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *EmailAccount
+	// ApplicationProblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationProblemJSON400 *BadRequest
+	// ApplicationProblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationProblemJSON401 *Unauthorized
+	// ApplicationProblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationProblemJSON403 *Forbidden
+	// ApplicationProblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationProblemJSON409 *Conflict
+	// ApplicationProblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationProblemJSON413 *PayloadTooLarge
+	// ApplicationProblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationProblemJSON415 *UnsupportedMediaType
+	// ApplicationProblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationProblemJSON422 *ValidationFailed
+	// ApplicationProblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationProblemJSON429 *TooManyRequests
+	// ApplicationProblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationProblemJSON500 *Internal
+	// ApplicationProblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationProblemJSON503 *Unavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *CreateEmailAccountResponse429Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreateEmailAccountResponse) GetJSON201() *EmailAccount {
+	return r.JSON201
+}
+
+// GetApplicationProblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CreateEmailAccountResponse) GetApplicationProblemJSON400() *BadRequest {
+	return r.ApplicationProblemJSON400
+}
+
+// GetApplicationProblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CreateEmailAccountResponse) GetApplicationProblemJSON401() *Unauthorized {
+	return r.ApplicationProblemJSON401
+}
+
+// GetApplicationProblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r CreateEmailAccountResponse) GetApplicationProblemJSON403() *Forbidden {
+	return r.ApplicationProblemJSON403
+}
+
+// GetApplicationProblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r CreateEmailAccountResponse) GetApplicationProblemJSON409() *Conflict {
+	return r.ApplicationProblemJSON409
+}
+
+// GetApplicationProblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r CreateEmailAccountResponse) GetApplicationProblemJSON413() *PayloadTooLarge {
+	return r.ApplicationProblemJSON413
+}
+
+// GetApplicationProblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r CreateEmailAccountResponse) GetApplicationProblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationProblemJSON415
+}
+
+// GetApplicationProblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r CreateEmailAccountResponse) GetApplicationProblemJSON422() *ValidationFailed {
+	return r.ApplicationProblemJSON422
+}
+
+// GetApplicationProblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r CreateEmailAccountResponse) GetApplicationProblemJSON429() *TooManyRequests {
+	return r.ApplicationProblemJSON429
+}
+
+// GetApplicationProblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r CreateEmailAccountResponse) GetApplicationProblemJSON500() *Internal {
+	return r.ApplicationProblemJSON500
+}
+
+// GetApplicationProblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r CreateEmailAccountResponse) GetApplicationProblemJSON503() *Unavailable {
+	return r.ApplicationProblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateEmailAccountResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateEmailAccountResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateEmailAccountResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateEmailAccountResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// AuthorizeEmailAccountOAuthResponse429Headers the declared response headers of an HTTP 429 response for AuthorizeEmailAccountOAuth
+type AuthorizeEmailAccountOAuthResponse429Headers struct {
+	RetryAfter *int
+}
+
+type AuthorizeEmailAccountOAuthResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *EmailAccountOAuthStart
+	// ApplicationProblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationProblemJSON400 *BadRequest
+	// ApplicationProblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationProblemJSON401 *Unauthorized
+	// ApplicationProblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationProblemJSON403 *Forbidden
+	// ApplicationProblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationProblemJSON409 *Conflict
+	// ApplicationProblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationProblemJSON429 *TooManyRequests
+	// ApplicationProblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationProblemJSON500 *Internal
+	// ApplicationProblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationProblemJSON503 *Unavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *AuthorizeEmailAccountOAuthResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r AuthorizeEmailAccountOAuthResponse) GetJSON200() *EmailAccountOAuthStart {
+	return r.JSON200
+}
+
+// GetApplicationProblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r AuthorizeEmailAccountOAuthResponse) GetApplicationProblemJSON400() *BadRequest {
+	return r.ApplicationProblemJSON400
+}
+
+// GetApplicationProblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r AuthorizeEmailAccountOAuthResponse) GetApplicationProblemJSON401() *Unauthorized {
+	return r.ApplicationProblemJSON401
+}
+
+// GetApplicationProblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r AuthorizeEmailAccountOAuthResponse) GetApplicationProblemJSON403() *Forbidden {
+	return r.ApplicationProblemJSON403
+}
+
+// GetApplicationProblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r AuthorizeEmailAccountOAuthResponse) GetApplicationProblemJSON409() *Conflict {
+	return r.ApplicationProblemJSON409
+}
+
+// GetApplicationProblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r AuthorizeEmailAccountOAuthResponse) GetApplicationProblemJSON429() *TooManyRequests {
+	return r.ApplicationProblemJSON429
+}
+
+// GetApplicationProblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r AuthorizeEmailAccountOAuthResponse) GetApplicationProblemJSON500() *Internal {
+	return r.ApplicationProblemJSON500
+}
+
+// GetApplicationProblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r AuthorizeEmailAccountOAuthResponse) GetApplicationProblemJSON503() *Unavailable {
+	return r.ApplicationProblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r AuthorizeEmailAccountOAuthResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AuthorizeEmailAccountOAuthResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AuthorizeEmailAccountOAuthResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AuthorizeEmailAccountOAuthResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// EmailAccountOAuthCallbackResponse429Headers the declared response headers of an HTTP 429 response for EmailAccountOAuthCallback
+type EmailAccountOAuthCallbackResponse429Headers struct {
+	RetryAfter *int
+}
+
+type EmailAccountOAuthCallbackResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *EmailAccount
+	// ApplicationProblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationProblemJSON400 *BadRequest
+	// ApplicationProblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationProblemJSON409 *Conflict
+	// ApplicationProblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationProblemJSON422 *ValidationFailed
+	// ApplicationProblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationProblemJSON429 *TooManyRequests
+	// ApplicationProblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationProblemJSON500 *Internal
+	// ApplicationProblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationProblemJSON503 *Unavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *EmailAccountOAuthCallbackResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r EmailAccountOAuthCallbackResponse) GetJSON200() *EmailAccount {
+	return r.JSON200
+}
+
+// GetApplicationProblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r EmailAccountOAuthCallbackResponse) GetApplicationProblemJSON400() *BadRequest {
+	return r.ApplicationProblemJSON400
+}
+
+// GetApplicationProblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r EmailAccountOAuthCallbackResponse) GetApplicationProblemJSON409() *Conflict {
+	return r.ApplicationProblemJSON409
+}
+
+// GetApplicationProblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r EmailAccountOAuthCallbackResponse) GetApplicationProblemJSON422() *ValidationFailed {
+	return r.ApplicationProblemJSON422
+}
+
+// GetApplicationProblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r EmailAccountOAuthCallbackResponse) GetApplicationProblemJSON429() *TooManyRequests {
+	return r.ApplicationProblemJSON429
+}
+
+// GetApplicationProblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r EmailAccountOAuthCallbackResponse) GetApplicationProblemJSON500() *Internal {
+	return r.ApplicationProblemJSON500
+}
+
+// GetApplicationProblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r EmailAccountOAuthCallbackResponse) GetApplicationProblemJSON503() *Unavailable {
+	return r.ApplicationProblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r EmailAccountOAuthCallbackResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r EmailAccountOAuthCallbackResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r EmailAccountOAuthCallbackResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r EmailAccountOAuthCallbackResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// DeleteEmailAccountResponse429Headers the declared response headers of an HTTP 429 response for DeleteEmailAccount
+type DeleteEmailAccountResponse429Headers struct {
+	RetryAfter *int
+}
+
+type DeleteEmailAccountResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationProblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationProblemJSON400 *BadRequest
+	// ApplicationProblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationProblemJSON401 *Unauthorized
+	// ApplicationProblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationProblemJSON403 *Forbidden
+	// ApplicationProblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationProblemJSON404 *NotFound
+	// ApplicationProblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationProblemJSON409 *Conflict
+	// ApplicationProblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationProblemJSON429 *TooManyRequests
+	// ApplicationProblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationProblemJSON500 *Internal
+	// ApplicationProblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationProblemJSON503 *Unavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *DeleteEmailAccountResponse429Headers
+}
+
+// GetApplicationProblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r DeleteEmailAccountResponse) GetApplicationProblemJSON400() *BadRequest {
+	return r.ApplicationProblemJSON400
+}
+
+// GetApplicationProblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r DeleteEmailAccountResponse) GetApplicationProblemJSON401() *Unauthorized {
+	return r.ApplicationProblemJSON401
+}
+
+// GetApplicationProblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r DeleteEmailAccountResponse) GetApplicationProblemJSON403() *Forbidden {
+	return r.ApplicationProblemJSON403
+}
+
+// GetApplicationProblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r DeleteEmailAccountResponse) GetApplicationProblemJSON404() *NotFound {
+	return r.ApplicationProblemJSON404
+}
+
+// GetApplicationProblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r DeleteEmailAccountResponse) GetApplicationProblemJSON409() *Conflict {
+	return r.ApplicationProblemJSON409
+}
+
+// GetApplicationProblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r DeleteEmailAccountResponse) GetApplicationProblemJSON429() *TooManyRequests {
+	return r.ApplicationProblemJSON429
+}
+
+// GetApplicationProblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r DeleteEmailAccountResponse) GetApplicationProblemJSON500() *Internal {
+	return r.ApplicationProblemJSON500
+}
+
+// GetApplicationProblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r DeleteEmailAccountResponse) GetApplicationProblemJSON503() *Unavailable {
+	return r.ApplicationProblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r DeleteEmailAccountResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeleteEmailAccountResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeleteEmailAccountResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeleteEmailAccountResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetEmailAccountResponse429Headers the declared response headers of an HTTP 429 response for GetEmailAccount
+type GetEmailAccountResponse429Headers struct {
+	RetryAfter *int
+}
+
+type GetEmailAccountResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *EmailAccount
+	// ApplicationProblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationProblemJSON400 *BadRequest
+	// ApplicationProblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationProblemJSON401 *Unauthorized
+	// ApplicationProblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationProblemJSON403 *Forbidden
+	// ApplicationProblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationProblemJSON404 *NotFound
+	// ApplicationProblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationProblemJSON429 *TooManyRequests
+	// ApplicationProblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationProblemJSON500 *Internal
+	// ApplicationProblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationProblemJSON503 *Unavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetEmailAccountResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetEmailAccountResponse) GetJSON200() *EmailAccount {
+	return r.JSON200
+}
+
+// GetApplicationProblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetEmailAccountResponse) GetApplicationProblemJSON400() *BadRequest {
+	return r.ApplicationProblemJSON400
+}
+
+// GetApplicationProblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetEmailAccountResponse) GetApplicationProblemJSON401() *Unauthorized {
+	return r.ApplicationProblemJSON401
+}
+
+// GetApplicationProblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetEmailAccountResponse) GetApplicationProblemJSON403() *Forbidden {
+	return r.ApplicationProblemJSON403
+}
+
+// GetApplicationProblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetEmailAccountResponse) GetApplicationProblemJSON404() *NotFound {
+	return r.ApplicationProblemJSON404
+}
+
+// GetApplicationProblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r GetEmailAccountResponse) GetApplicationProblemJSON429() *TooManyRequests {
+	return r.ApplicationProblemJSON429
+}
+
+// GetApplicationProblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetEmailAccountResponse) GetApplicationProblemJSON500() *Internal {
+	return r.ApplicationProblemJSON500
+}
+
+// GetApplicationProblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetEmailAccountResponse) GetApplicationProblemJSON503() *Unavailable {
+	return r.ApplicationProblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetEmailAccountResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetEmailAccountResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetEmailAccountResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetEmailAccountResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// UpdateEmailAccountResponse429Headers the declared response headers of an HTTP 429 response for UpdateEmailAccount
+type UpdateEmailAccountResponse429Headers struct {
+	RetryAfter *int
+}
+
+type UpdateEmailAccountResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *EmailAccount
+	// ApplicationProblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationProblemJSON400 *BadRequest
+	// ApplicationProblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationProblemJSON401 *Unauthorized
+	// ApplicationProblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationProblemJSON403 *Forbidden
+	// ApplicationProblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationProblemJSON404 *NotFound
+	// ApplicationProblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationProblemJSON413 *PayloadTooLarge
+	// ApplicationProblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationProblemJSON415 *UnsupportedMediaType
+	// ApplicationProblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationProblemJSON422 *ValidationFailed
+	// ApplicationProblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationProblemJSON429 *TooManyRequests
+	// ApplicationProblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationProblemJSON500 *Internal
+	// ApplicationProblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationProblemJSON503 *Unavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *UpdateEmailAccountResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r UpdateEmailAccountResponse) GetJSON200() *EmailAccount {
+	return r.JSON200
+}
+
+// GetApplicationProblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r UpdateEmailAccountResponse) GetApplicationProblemJSON400() *BadRequest {
+	return r.ApplicationProblemJSON400
+}
+
+// GetApplicationProblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r UpdateEmailAccountResponse) GetApplicationProblemJSON401() *Unauthorized {
+	return r.ApplicationProblemJSON401
+}
+
+// GetApplicationProblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r UpdateEmailAccountResponse) GetApplicationProblemJSON403() *Forbidden {
+	return r.ApplicationProblemJSON403
+}
+
+// GetApplicationProblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r UpdateEmailAccountResponse) GetApplicationProblemJSON404() *NotFound {
+	return r.ApplicationProblemJSON404
+}
+
+// GetApplicationProblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r UpdateEmailAccountResponse) GetApplicationProblemJSON413() *PayloadTooLarge {
+	return r.ApplicationProblemJSON413
+}
+
+// GetApplicationProblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r UpdateEmailAccountResponse) GetApplicationProblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationProblemJSON415
+}
+
+// GetApplicationProblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r UpdateEmailAccountResponse) GetApplicationProblemJSON422() *ValidationFailed {
+	return r.ApplicationProblemJSON422
+}
+
+// GetApplicationProblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r UpdateEmailAccountResponse) GetApplicationProblemJSON429() *TooManyRequests {
+	return r.ApplicationProblemJSON429
+}
+
+// GetApplicationProblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r UpdateEmailAccountResponse) GetApplicationProblemJSON500() *Internal {
+	return r.ApplicationProblemJSON500
+}
+
+// GetApplicationProblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r UpdateEmailAccountResponse) GetApplicationProblemJSON503() *Unavailable {
+	return r.ApplicationProblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r UpdateEmailAccountResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UpdateEmailAccountResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UpdateEmailAccountResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UpdateEmailAccountResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ListSandboxMessagesResponse429Headers the declared response headers of an HTTP 429 response for ListSandboxMessages
+type ListSandboxMessagesResponse429Headers struct {
+	RetryAfter *int
+}
+
+type ListSandboxMessagesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SandboxMessageList
+	// ApplicationProblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationProblemJSON400 *BadRequest
+	// ApplicationProblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationProblemJSON401 *Unauthorized
+	// ApplicationProblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationProblemJSON403 *Forbidden
+	// ApplicationProblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationProblemJSON404 *NotFound
+	// ApplicationProblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationProblemJSON409 *Conflict
+	// ApplicationProblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationProblemJSON429 *TooManyRequests
+	// ApplicationProblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationProblemJSON500 *Internal
+	// ApplicationProblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationProblemJSON503 *Unavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ListSandboxMessagesResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListSandboxMessagesResponse) GetJSON200() *SandboxMessageList {
+	return r.JSON200
+}
+
+// GetApplicationProblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListSandboxMessagesResponse) GetApplicationProblemJSON400() *BadRequest {
+	return r.ApplicationProblemJSON400
+}
+
+// GetApplicationProblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListSandboxMessagesResponse) GetApplicationProblemJSON401() *Unauthorized {
+	return r.ApplicationProblemJSON401
+}
+
+// GetApplicationProblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListSandboxMessagesResponse) GetApplicationProblemJSON403() *Forbidden {
+	return r.ApplicationProblemJSON403
+}
+
+// GetApplicationProblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListSandboxMessagesResponse) GetApplicationProblemJSON404() *NotFound {
+	return r.ApplicationProblemJSON404
+}
+
+// GetApplicationProblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r ListSandboxMessagesResponse) GetApplicationProblemJSON409() *Conflict {
+	return r.ApplicationProblemJSON409
+}
+
+// GetApplicationProblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ListSandboxMessagesResponse) GetApplicationProblemJSON429() *TooManyRequests {
+	return r.ApplicationProblemJSON429
+}
+
+// GetApplicationProblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListSandboxMessagesResponse) GetApplicationProblemJSON500() *Internal {
+	return r.ApplicationProblemJSON500
+}
+
+// GetApplicationProblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListSandboxMessagesResponse) GetApplicationProblemJSON503() *Unavailable {
+	return r.ApplicationProblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ListSandboxMessagesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListSandboxMessagesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListSandboxMessagesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListSandboxMessagesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// InjectSandboxReplyResponse429Headers the declared response headers of an HTTP 429 response for InjectSandboxReply
+type InjectSandboxReplyResponse429Headers struct {
+	RetryAfter *int
+}
+
+type InjectSandboxReplyResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *SandboxMessage
+	// ApplicationProblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationProblemJSON400 *BadRequest
+	// ApplicationProblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationProblemJSON401 *Unauthorized
+	// ApplicationProblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationProblemJSON403 *Forbidden
+	// ApplicationProblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationProblemJSON404 *NotFound
+	// ApplicationProblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationProblemJSON409 *Conflict
+	// ApplicationProblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationProblemJSON413 *PayloadTooLarge
+	// ApplicationProblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationProblemJSON415 *UnsupportedMediaType
+	// ApplicationProblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationProblemJSON422 *ValidationFailed
+	// ApplicationProblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationProblemJSON429 *TooManyRequests
+	// ApplicationProblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationProblemJSON500 *Internal
+	// ApplicationProblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationProblemJSON503 *Unavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *InjectSandboxReplyResponse429Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r InjectSandboxReplyResponse) GetJSON201() *SandboxMessage {
+	return r.JSON201
+}
+
+// GetApplicationProblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r InjectSandboxReplyResponse) GetApplicationProblemJSON400() *BadRequest {
+	return r.ApplicationProblemJSON400
+}
+
+// GetApplicationProblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r InjectSandboxReplyResponse) GetApplicationProblemJSON401() *Unauthorized {
+	return r.ApplicationProblemJSON401
+}
+
+// GetApplicationProblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r InjectSandboxReplyResponse) GetApplicationProblemJSON403() *Forbidden {
+	return r.ApplicationProblemJSON403
+}
+
+// GetApplicationProblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r InjectSandboxReplyResponse) GetApplicationProblemJSON404() *NotFound {
+	return r.ApplicationProblemJSON404
+}
+
+// GetApplicationProblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r InjectSandboxReplyResponse) GetApplicationProblemJSON409() *Conflict {
+	return r.ApplicationProblemJSON409
+}
+
+// GetApplicationProblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r InjectSandboxReplyResponse) GetApplicationProblemJSON413() *PayloadTooLarge {
+	return r.ApplicationProblemJSON413
+}
+
+// GetApplicationProblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r InjectSandboxReplyResponse) GetApplicationProblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationProblemJSON415
+}
+
+// GetApplicationProblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r InjectSandboxReplyResponse) GetApplicationProblemJSON422() *ValidationFailed {
+	return r.ApplicationProblemJSON422
+}
+
+// GetApplicationProblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r InjectSandboxReplyResponse) GetApplicationProblemJSON429() *TooManyRequests {
+	return r.ApplicationProblemJSON429
+}
+
+// GetApplicationProblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r InjectSandboxReplyResponse) GetApplicationProblemJSON500() *Internal {
+	return r.ApplicationProblemJSON500
+}
+
+// GetApplicationProblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r InjectSandboxReplyResponse) GetApplicationProblemJSON503() *Unavailable {
+	return r.ApplicationProblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r InjectSandboxReplyResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r InjectSandboxReplyResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r InjectSandboxReplyResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r InjectSandboxReplyResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// TestEmailAccountResponse429Headers the declared response headers of an HTTP 429 response for TestEmailAccount
+type TestEmailAccountResponse429Headers struct {
+	RetryAfter *int
+}
+
+type TestEmailAccountResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *EmailAccountTestResult
+	// ApplicationProblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationProblemJSON400 *BadRequest
+	// ApplicationProblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationProblemJSON401 *Unauthorized
+	// ApplicationProblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationProblemJSON403 *Forbidden
+	// ApplicationProblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationProblemJSON404 *NotFound
+	// ApplicationProblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationProblemJSON429 *TooManyRequests
+	// ApplicationProblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationProblemJSON500 *Internal
+	// ApplicationProblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationProblemJSON503 *Unavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *TestEmailAccountResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r TestEmailAccountResponse) GetJSON200() *EmailAccountTestResult {
+	return r.JSON200
+}
+
+// GetApplicationProblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r TestEmailAccountResponse) GetApplicationProblemJSON400() *BadRequest {
+	return r.ApplicationProblemJSON400
+}
+
+// GetApplicationProblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r TestEmailAccountResponse) GetApplicationProblemJSON401() *Unauthorized {
+	return r.ApplicationProblemJSON401
+}
+
+// GetApplicationProblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r TestEmailAccountResponse) GetApplicationProblemJSON403() *Forbidden {
+	return r.ApplicationProblemJSON403
+}
+
+// GetApplicationProblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r TestEmailAccountResponse) GetApplicationProblemJSON404() *NotFound {
+	return r.ApplicationProblemJSON404
+}
+
+// GetApplicationProblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r TestEmailAccountResponse) GetApplicationProblemJSON429() *TooManyRequests {
+	return r.ApplicationProblemJSON429
+}
+
+// GetApplicationProblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r TestEmailAccountResponse) GetApplicationProblemJSON500() *Internal {
+	return r.ApplicationProblemJSON500
+}
+
+// GetApplicationProblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r TestEmailAccountResponse) GetApplicationProblemJSON503() *Unavailable {
+	return r.ApplicationProblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r TestEmailAccountResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r TestEmailAccountResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r TestEmailAccountResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r TestEmailAccountResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -23625,6 +26440,253 @@ func (c *ClientWithResponses) RejectCampaignSequencesWithResponse(ctx context.Co
 	return ParseRejectCampaignSequencesResponse(rsp)
 }
 
+// ListEmailAccountsWithResponse The organisation's email accounts, newest first
+//
+// Every member and API keys. Never their credentials.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/email-accounts (the `ListEmailAccounts` operationId).
+func (c *ClientWithResponses) ListEmailAccountsWithResponse(ctx context.Context, params *ListEmailAccountsParams, reqEditors ...RequestEditorFn) (*ListEmailAccountsResponse, error) {
+	rsp, err := c.ListEmailAccounts(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListEmailAccountsResponse(rsp)
+}
+
+// CreateEmailAccountWithBodyWithResponse Add a custom (SMTP + IMAP) or sandbox account
+//
+// Owners, admins and API keys. `custom` needs `smtp_host`,
+// `imap_host`, `username` and `password` (ports and TLS modes default
+// to 587/starttls and 993/tls); `sandbox` needs only the address and
+// may carry no server settings. `gmail` and `outlook` accounts are
+// created by the OAuth callback (`GET /v1/email-accounts/oauth/{provider}/authorize`).
+// The account starts `pending`; `POST /v1/email-accounts/{id}/test`
+// connects to it. The password is never returned.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/email-accounts (the `CreateEmailAccount` operationId).
+func (c *ClientWithResponses) CreateEmailAccountWithBodyWithResponse(ctx context.Context, params *CreateEmailAccountParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateEmailAccountResponse, error) {
+	rsp, err := c.CreateEmailAccountWithBody(ctx, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateEmailAccountResponse(rsp)
+}
+
+// CreateEmailAccountWithResponse Add a custom (SMTP + IMAP) or sandbox account
+//
+// Owners, admins and API keys. `custom` needs `smtp_host`,
+// `imap_host`, `username` and `password` (ports and TLS modes default
+// to 587/starttls and 993/tls); `sandbox` needs only the address and
+// may carry no server settings. `gmail` and `outlook` accounts are
+// created by the OAuth callback (`GET /v1/email-accounts/oauth/{provider}/authorize`).
+// The account starts `pending`; `POST /v1/email-accounts/{id}/test`
+// connects to it. The password is never returned.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/email-accounts (the `CreateEmailAccount` operationId).
+func (c *ClientWithResponses) CreateEmailAccountWithResponse(ctx context.Context, params *CreateEmailAccountParams, body CreateEmailAccountJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateEmailAccountResponse, error) {
+	rsp, err := c.CreateEmailAccount(ctx, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateEmailAccountResponse(rsp)
+}
+
+// AuthorizeEmailAccountOAuthWithResponse Start connecting a Gmail or Outlook mailbox
+//
+// Signed-in owners and admins (403 for API keys: the mailbox is
+// connected by a person in a browser). Answers the provider's
+// authorize URL; send the user's browser there. Its `state` is sealed
+// by the server, binds the organisation and the user, carries the
+// PKCE verifier, and expires after 10 minutes. 409 `oauth_not_configured`
+// when the server has no client id for the provider.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/email-accounts/oauth/{provider}/authorize (the `AuthorizeEmailAccountOAuth` operationId).
+func (c *ClientWithResponses) AuthorizeEmailAccountOAuthWithResponse(ctx context.Context, provider OAuthProvider, reqEditors ...RequestEditorFn) (*AuthorizeEmailAccountOAuthResponse, error) {
+	rsp, err := c.AuthorizeEmailAccountOAuth(ctx, provider, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAuthorizeEmailAccountOAuthResponse(rsp)
+}
+
+// EmailAccountOAuthCallbackWithResponse The provider's redirect after the user consented
+//
+// Called by the user's browser on the provider's redirect, without a
+// bearer token: `state` says which organisation and user started the
+// flow and is verified (sealed, unexpired, for this provider). The
+// code is exchanged at the provider's token endpoint, the mailbox's
+// address is read (Google userinfo, Microsoft Graph /me), and the
+// account is created, or its tokens replaced when the organisation
+// already has that address. An `error` from the provider, or a bad or
+// expired state, answers a problem and changes nothing.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/email-accounts/oauth/{provider}/callback (the `EmailAccountOAuthCallback` operationId).
+func (c *ClientWithResponses) EmailAccountOAuthCallbackWithResponse(ctx context.Context, provider OAuthProvider, params *EmailAccountOAuthCallbackParams, reqEditors ...RequestEditorFn) (*EmailAccountOAuthCallbackResponse, error) {
+	rsp, err := c.EmailAccountOAuthCallback(ctx, provider, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseEmailAccountOAuthCallbackResponse(rsp)
+}
+
+// DeleteEmailAccountWithResponse Delete an email account
+//
+// Owners, admins and API keys. 409 `email_account_in_use` when
+// messages were sent from it or replies received in it (deactivate it
+// with `is_active: false` instead); campaigns that used it are left
+// without one. A sandbox account's captured messages go with it.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /v1/email-accounts/{email_account_id} (the `DeleteEmailAccount` operationId).
+func (c *ClientWithResponses) DeleteEmailAccountWithResponse(ctx context.Context, emailAccountID EmailAccountID, reqEditors ...RequestEditorFn) (*DeleteEmailAccountResponse, error) {
+	rsp, err := c.DeleteEmailAccount(ctx, emailAccountID, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeleteEmailAccountResponse(rsp)
+}
+
+// GetEmailAccountWithResponse One email account
+//
+// Every member and API keys. Never its credentials.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/email-accounts/{email_account_id} (the `GetEmailAccount` operationId).
+func (c *ClientWithResponses) GetEmailAccountWithResponse(ctx context.Context, emailAccountID EmailAccountID, reqEditors ...RequestEditorFn) (*GetEmailAccountResponse, error) {
+	rsp, err := c.GetEmailAccount(ctx, emailAccountID, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetEmailAccountResponse(rsp)
+}
+
+// UpdateEmailAccountWithBodyWithResponse Change an email account
+//
+// Owners, admins and API keys. Fields left out stay as they are.
+// Server settings and the password apply to `custom` accounts only
+// (422 otherwise); changing any of them sets `connection_status` back
+// to `pending`. `is_active: false` makes it `disabled` (nothing is sent
+// from it); `true` again makes it `pending` until the next test.
+// Turning warm-up on restarts the ramp today.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /v1/email-accounts/{email_account_id} (the `UpdateEmailAccount` operationId).
+func (c *ClientWithResponses) UpdateEmailAccountWithBodyWithResponse(ctx context.Context, emailAccountID EmailAccountID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateEmailAccountResponse, error) {
+	rsp, err := c.UpdateEmailAccountWithBody(ctx, emailAccountID, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateEmailAccountResponse(rsp)
+}
+
+// UpdateEmailAccountWithResponse Change an email account
+//
+// Owners, admins and API keys. Fields left out stay as they are.
+// Server settings and the password apply to `custom` accounts only
+// (422 otherwise); changing any of them sets `connection_status` back
+// to `pending`. `is_active: false` makes it `disabled` (nothing is sent
+// from it); `true` again makes it `pending` until the next test.
+// Turning warm-up on restarts the ramp today.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /v1/email-accounts/{email_account_id} (the `UpdateEmailAccount` operationId).
+func (c *ClientWithResponses) UpdateEmailAccountWithResponse(ctx context.Context, emailAccountID EmailAccountID, body UpdateEmailAccountJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateEmailAccountResponse, error) {
+	rsp, err := c.UpdateEmailAccount(ctx, emailAccountID, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateEmailAccountResponse(rsp)
+}
+
+// ListSandboxMessagesWithResponse What a sandbox account sent and received, newest first
+//
+// Every member and API keys. 409 `not_sandbox` for an account of another provider.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/email-accounts/{email_account_id}/sandbox/messages (the `ListSandboxMessages` operationId).
+func (c *ClientWithResponses) ListSandboxMessagesWithResponse(ctx context.Context, emailAccountID EmailAccountID, params *ListSandboxMessagesParams, reqEditors ...RequestEditorFn) (*ListSandboxMessagesResponse, error) {
+	rsp, err := c.ListSandboxMessages(ctx, emailAccountID, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListSandboxMessagesResponse(rsp)
+}
+
+// InjectSandboxReplyWithBodyWithResponse Put a reply into a sandbox mailbox
+//
+// Owners, admins and API keys. Stores an inbound RFC 5322 message
+// from `from` to the account, as a person's reply would arrive; with
+// `in_reply_to` (a Message-ID the account sent) it threads under that
+// message. The inbox picks it up like a real reply. 409 `not_sandbox`
+// for an account of another provider.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/email-accounts/{email_account_id}/sandbox/replies (the `InjectSandboxReply` operationId).
+func (c *ClientWithResponses) InjectSandboxReplyWithBodyWithResponse(ctx context.Context, emailAccountID EmailAccountID, params *InjectSandboxReplyParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*InjectSandboxReplyResponse, error) {
+	rsp, err := c.InjectSandboxReplyWithBody(ctx, emailAccountID, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseInjectSandboxReplyResponse(rsp)
+}
+
+// InjectSandboxReplyWithResponse Put a reply into a sandbox mailbox
+//
+// Owners, admins and API keys. Stores an inbound RFC 5322 message
+// from `from` to the account, as a person's reply would arrive; with
+// `in_reply_to` (a Message-ID the account sent) it threads under that
+// message. The inbox picks it up like a real reply. 409 `not_sandbox`
+// for an account of another provider.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/email-accounts/{email_account_id}/sandbox/replies (the `InjectSandboxReply` operationId).
+func (c *ClientWithResponses) InjectSandboxReplyWithResponse(ctx context.Context, emailAccountID EmailAccountID, params *InjectSandboxReplyParams, body InjectSandboxReplyJSONRequestBody, reqEditors ...RequestEditorFn) (*InjectSandboxReplyResponse, error) {
+	rsp, err := c.InjectSandboxReply(ctx, emailAccountID, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseInjectSandboxReplyResponse(rsp)
+}
+
+// TestEmailAccountWithResponse Connect to the account's servers and report each step
+//
+// Owners, admins and API keys. Really connects: SMTP (connect,
+// EHLO, STARTTLS or implicit TLS, AUTH) and IMAP (connect, LOGIN or
+// XOAUTH2, SELECT INBOX), stopping a protocol at its first failed
+// step, and answers each step's result in plain words. The account's
+// `connection_status` becomes `connected` or `error` and `last_error`
+// the first failure. A sandbox account has nothing to connect to and
+// is always connected. Private and loopback addresses are refused
+// unless the server allows them (`EMAIL_ALLOW_CIDRS`).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/email-accounts/{email_account_id}/test (the `TestEmailAccount` operationId).
+func (c *ClientWithResponses) TestEmailAccountWithResponse(ctx context.Context, emailAccountID EmailAccountID, reqEditors ...RequestEditorFn) (*TestEmailAccountResponse, error) {
+	rsp, err := c.TestEmailAccount(ctx, emailAccountID, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseTestEmailAccountResponse(rsp)
+}
+
 // ListEventTypesWithResponse The event catalogue
 //
 // Any member or API key. Every event type, what writes it and the schema of its `data`, in catalogue order (not paginated).
@@ -27855,6 +30917,952 @@ func ParseRejectCampaignSequencesResponse(rsp *http.Response) (*RejectCampaignSe
 	switch {
 	case rsp.StatusCode == 429:
 		var headers RejectCampaignSequencesResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListEmailAccountsResponse parses an HTTP response from a ListEmailAccountsWithResponse call
+func ParseListEmailAccountsResponse(rsp *http.Response) (*ListEmailAccountsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListEmailAccountsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest EmailAccountList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers ListEmailAccountsResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseCreateEmailAccountResponse parses an HTTP response from a CreateEmailAccountWithResponse call
+func ParseCreateEmailAccountResponse(rsp *http.Response) (*CreateEmailAccountResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateEmailAccountResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest EmailAccount
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ValidationFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers CreateEmailAccountResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseAuthorizeEmailAccountOAuthResponse parses an HTTP response from a AuthorizeEmailAccountOAuthWithResponse call
+func ParseAuthorizeEmailAccountOAuthResponse(rsp *http.Response) (*AuthorizeEmailAccountOAuthResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AuthorizeEmailAccountOAuthResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest EmailAccountOAuthStart
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers AuthorizeEmailAccountOAuthResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseEmailAccountOAuthCallbackResponse parses an HTTP response from a EmailAccountOAuthCallbackWithResponse call
+func ParseEmailAccountOAuthCallbackResponse(rsp *http.Response) (*EmailAccountOAuthCallbackResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &EmailAccountOAuthCallbackResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest EmailAccount
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ValidationFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers EmailAccountOAuthCallbackResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseDeleteEmailAccountResponse parses an HTTP response from a DeleteEmailAccountWithResponse call
+func ParseDeleteEmailAccountResponse(rsp *http.Response) (*DeleteEmailAccountResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeleteEmailAccountResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers DeleteEmailAccountResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetEmailAccountResponse parses an HTTP response from a GetEmailAccountWithResponse call
+func ParseGetEmailAccountResponse(rsp *http.Response) (*GetEmailAccountResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetEmailAccountResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest EmailAccount
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers GetEmailAccountResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseUpdateEmailAccountResponse parses an HTTP response from a UpdateEmailAccountWithResponse call
+func ParseUpdateEmailAccountResponse(rsp *http.Response) (*UpdateEmailAccountResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UpdateEmailAccountResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest EmailAccount
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ValidationFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers UpdateEmailAccountResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListSandboxMessagesResponse parses an HTTP response from a ListSandboxMessagesWithResponse call
+func ParseListSandboxMessagesResponse(rsp *http.Response) (*ListSandboxMessagesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListSandboxMessagesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SandboxMessageList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers ListSandboxMessagesResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseInjectSandboxReplyResponse parses an HTTP response from a InjectSandboxReplyWithResponse call
+func ParseInjectSandboxReplyResponse(rsp *http.Response) (*InjectSandboxReplyResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &InjectSandboxReplyResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest SandboxMessage
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ValidationFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers InjectSandboxReplyResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseTestEmailAccountResponse parses an HTTP response from a TestEmailAccountWithResponse call
+func ParseTestEmailAccountResponse(rsp *http.Response) (*TestEmailAccountResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &TestEmailAccountResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest EmailAccountTestResult
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers TestEmailAccountResponse429Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {

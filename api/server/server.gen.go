@@ -114,6 +114,36 @@ type ServerInterface interface {
 	// RejectCampaignSequences Reject sequences of the campaign (some, or all awaiting approval)
 	// (POST /v1/campaigns/{campaign_id}/sequences/reject)
 	RejectCampaignSequences(ctx echo.Context, campaignID openapi_types.UUID) error
+	// ListEmailAccounts The organisation's email accounts, newest first
+	// (GET /v1/email-accounts)
+	ListEmailAccounts(ctx echo.Context, params ListEmailAccountsParams) error
+	// CreateEmailAccount Add a custom (SMTP + IMAP) or sandbox account
+	// (POST /v1/email-accounts)
+	CreateEmailAccount(ctx echo.Context, params CreateEmailAccountParams) error
+	// AuthorizeEmailAccountOAuth Start connecting a Gmail or Outlook mailbox
+	// (GET /v1/email-accounts/oauth/{provider}/authorize)
+	AuthorizeEmailAccountOAuth(ctx echo.Context, provider OAuthProvider) error
+	// EmailAccountOAuthCallback The provider's redirect after the user consented
+	// (GET /v1/email-accounts/oauth/{provider}/callback)
+	EmailAccountOAuthCallback(ctx echo.Context, provider OAuthProvider, params EmailAccountOAuthCallbackParams) error
+	// DeleteEmailAccount Delete an email account
+	// (DELETE /v1/email-accounts/{email_account_id})
+	DeleteEmailAccount(ctx echo.Context, emailAccountID EmailAccountID) error
+	// GetEmailAccount One email account
+	// (GET /v1/email-accounts/{email_account_id})
+	GetEmailAccount(ctx echo.Context, emailAccountID EmailAccountID) error
+	// UpdateEmailAccount Change an email account
+	// (PATCH /v1/email-accounts/{email_account_id})
+	UpdateEmailAccount(ctx echo.Context, emailAccountID EmailAccountID) error
+	// ListSandboxMessages What a sandbox account sent and received, newest first
+	// (GET /v1/email-accounts/{email_account_id}/sandbox/messages)
+	ListSandboxMessages(ctx echo.Context, emailAccountID EmailAccountID, params ListSandboxMessagesParams) error
+	// InjectSandboxReply Put a reply into a sandbox mailbox
+	// (POST /v1/email-accounts/{email_account_id}/sandbox/replies)
+	InjectSandboxReply(ctx echo.Context, emailAccountID EmailAccountID, params InjectSandboxReplyParams) error
+	// TestEmailAccount Connect to the account's servers and report each step
+	// (POST /v1/email-accounts/{email_account_id}/test)
+	TestEmailAccount(ctx echo.Context, emailAccountID EmailAccountID) error
 	// ListEventTypes The event catalogue
 	// (GET /v1/event-types)
 	ListEventTypes(ctx echo.Context) error
@@ -785,6 +815,275 @@ func (w *ServerInterfaceWrapper) RejectCampaignSequences(ctx echo.Context) error
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.RejectCampaignSequences(ctx, campaignID)
+	return err
+}
+
+// ListEmailAccounts converts echo context to params.
+func (w *ServerInterfaceWrapper) ListEmailAccounts(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListEmailAccountsParams
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// ------------- Optional query parameter "provider" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "provider", ctx.QueryParams(), &params.Provider, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter provider: %s", err))
+	}
+
+	// ------------- Optional query parameter "status" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "status", ctx.QueryParams(), &params.Status, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter status: %s", err))
+	}
+
+	// ------------- Optional query parameter "is_active" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "is_active", ctx.QueryParams(), &params.IsActive, runtime.BindQueryParameterOptions{Type: "boolean", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter is_active: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListEmailAccounts(ctx, params)
+	return err
+}
+
+// CreateEmailAccount converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateEmailAccount(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreateEmailAccountParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateEmailAccount(ctx, params)
+	return err
+}
+
+// AuthorizeEmailAccountOAuth converts echo context to params.
+func (w *ServerInterfaceWrapper) AuthorizeEmailAccountOAuth(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "provider" -------------
+	var provider OAuthProvider
+
+	err = runtime.BindStyledParameterWithOptions("simple", "provider", ctx.Param("provider"), &provider, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter provider: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.AuthorizeEmailAccountOAuth(ctx, provider)
+	return err
+}
+
+// EmailAccountOAuthCallback converts echo context to params.
+func (w *ServerInterfaceWrapper) EmailAccountOAuthCallback(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "provider" -------------
+	var provider OAuthProvider
+
+	err = runtime.BindStyledParameterWithOptions("simple", "provider", ctx.Param("provider"), &provider, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter provider: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params EmailAccountOAuthCallbackParams
+	// ------------- Optional query parameter "code" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "code", ctx.QueryParams(), &params.Code, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter code: %s", err))
+	}
+
+	// ------------- Required query parameter "state" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, true, "state", ctx.QueryParams(), &params.State, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter state: %s", err))
+	}
+
+	// ------------- Optional query parameter "error" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "error", ctx.QueryParams(), &params.Error, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter error: %s", err))
+	}
+
+	// ------------- Optional query parameter "error_description" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "error_description", ctx.QueryParams(), &params.ErrorDescription, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter error_description: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.EmailAccountOAuthCallback(ctx, provider, params)
+	return err
+}
+
+// DeleteEmailAccount converts echo context to params.
+func (w *ServerInterfaceWrapper) DeleteEmailAccount(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "email_account_id" -------------
+	var emailAccountID EmailAccountID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "email_account_id", ctx.Param("email_account_id"), &emailAccountID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter email_account_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DeleteEmailAccount(ctx, emailAccountID)
+	return err
+}
+
+// GetEmailAccount converts echo context to params.
+func (w *ServerInterfaceWrapper) GetEmailAccount(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "email_account_id" -------------
+	var emailAccountID EmailAccountID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "email_account_id", ctx.Param("email_account_id"), &emailAccountID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter email_account_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetEmailAccount(ctx, emailAccountID)
+	return err
+}
+
+// UpdateEmailAccount converts echo context to params.
+func (w *ServerInterfaceWrapper) UpdateEmailAccount(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "email_account_id" -------------
+	var emailAccountID EmailAccountID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "email_account_id", ctx.Param("email_account_id"), &emailAccountID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter email_account_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UpdateEmailAccount(ctx, emailAccountID)
+	return err
+}
+
+// ListSandboxMessages converts echo context to params.
+func (w *ServerInterfaceWrapper) ListSandboxMessages(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "email_account_id" -------------
+	var emailAccountID EmailAccountID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "email_account_id", ctx.Param("email_account_id"), &emailAccountID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter email_account_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListSandboxMessagesParams
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListSandboxMessages(ctx, emailAccountID, params)
+	return err
+}
+
+// InjectSandboxReply converts echo context to params.
+func (w *ServerInterfaceWrapper) InjectSandboxReply(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "email_account_id" -------------
+	var emailAccountID EmailAccountID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "email_account_id", ctx.Param("email_account_id"), &emailAccountID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter email_account_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params InjectSandboxReplyParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.InjectSandboxReply(ctx, emailAccountID, params)
+	return err
+}
+
+// TestEmailAccount converts echo context to params.
+func (w *ServerInterfaceWrapper) TestEmailAccount(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "email_account_id" -------------
+	var emailAccountID EmailAccountID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "email_account_id", ctx.Param("email_account_id"), &emailAccountID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter email_account_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.TestEmailAccount(ctx, emailAccountID)
 	return err
 }
 
@@ -2371,6 +2670,16 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/v1/events", wrapper.ListEvents, options.OperationMiddlewares["listEvents"]...)
 	router.GET(options.BaseURL+"/v1/events/:event_id", wrapper.GetEvent, options.OperationMiddlewares["getEvent"]...)
 	router.GET(options.BaseURL+"/v1/event-types", wrapper.ListEventTypes, options.OperationMiddlewares["listEventTypes"]...)
+	router.GET(options.BaseURL+"/v1/email-accounts", wrapper.ListEmailAccounts, options.OperationMiddlewares["listEmailAccounts"]...)
+	router.POST(options.BaseURL+"/v1/email-accounts", wrapper.CreateEmailAccount, options.OperationMiddlewares["createEmailAccount"]...)
+	router.GET(options.BaseURL+"/v1/email-accounts/oauth/:provider/authorize", wrapper.AuthorizeEmailAccountOAuth, options.OperationMiddlewares["authorizeEmailAccountOAuth"]...)
+	router.GET(options.BaseURL+"/v1/email-accounts/oauth/:provider/callback", wrapper.EmailAccountOAuthCallback, options.OperationMiddlewares["emailAccountOAuthCallback"]...)
+	router.DELETE(options.BaseURL+"/v1/email-accounts/:email_account_id", wrapper.DeleteEmailAccount, options.OperationMiddlewares["deleteEmailAccount"]...)
+	router.GET(options.BaseURL+"/v1/email-accounts/:email_account_id", wrapper.GetEmailAccount, options.OperationMiddlewares["getEmailAccount"]...)
+	router.PATCH(options.BaseURL+"/v1/email-accounts/:email_account_id", wrapper.UpdateEmailAccount, options.OperationMiddlewares["updateEmailAccount"]...)
+	router.POST(options.BaseURL+"/v1/email-accounts/:email_account_id/test", wrapper.TestEmailAccount, options.OperationMiddlewares["testEmailAccount"]...)
+	router.GET(options.BaseURL+"/v1/email-accounts/:email_account_id/sandbox/messages", wrapper.ListSandboxMessages, options.OperationMiddlewares["listSandboxMessages"]...)
+	router.POST(options.BaseURL+"/v1/email-accounts/:email_account_id/sandbox/replies", wrapper.InjectSandboxReply, options.OperationMiddlewares["injectSandboxReply"]...)
 	router.GET(options.BaseURL+"/v1/webhook-endpoints", wrapper.ListWebhookEndpoints, options.OperationMiddlewares["listWebhookEndpoints"]...)
 	router.POST(options.BaseURL+"/v1/webhook-endpoints", wrapper.CreateWebhookEndpoint, options.OperationMiddlewares["createWebhookEndpoint"]...)
 	router.DELETE(options.BaseURL+"/v1/webhook-endpoints/:endpoint_id", wrapper.DeleteWebhookEndpoint, options.OperationMiddlewares["deleteWebhookEndpoint"]...)
@@ -6725,6 +7034,1536 @@ type RejectCampaignSequences503ApplicationProblemPlusJSONResponse struct {
 }
 
 func (response RejectCampaignSequences503ApplicationProblemPlusJSONResponse) VisitRejectCampaignSequencesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEmailAccountsRequestObject struct {
+	Params ListEmailAccountsParams
+}
+
+type ListEmailAccountsResponseObject interface {
+	VisitListEmailAccountsResponse(w http.ResponseWriter) error
+}
+
+type ListEmailAccounts200JSONResponse EmailAccountList
+
+func (response ListEmailAccounts200JSONResponse) VisitListEmailAccountsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEmailAccounts400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListEmailAccounts400ApplicationProblemPlusJSONResponse) VisitListEmailAccountsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEmailAccounts401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListEmailAccounts401ApplicationProblemPlusJSONResponse) VisitListEmailAccountsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEmailAccounts403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListEmailAccounts403ApplicationProblemPlusJSONResponse) VisitListEmailAccountsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEmailAccounts429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ListEmailAccounts429ApplicationProblemPlusJSONResponse) VisitListEmailAccountsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEmailAccounts500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response ListEmailAccounts500ApplicationProblemPlusJSONResponse) VisitListEmailAccountsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEmailAccounts503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListEmailAccounts503ApplicationProblemPlusJSONResponse) VisitListEmailAccountsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateEmailAccountRequestObject struct {
+	Params CreateEmailAccountParams
+	Body   *CreateEmailAccountJSONRequestBody
+}
+
+type CreateEmailAccountResponseObject interface {
+	VisitCreateEmailAccountResponse(w http.ResponseWriter) error
+}
+
+type CreateEmailAccount201JSONResponse EmailAccount
+
+func (response CreateEmailAccount201JSONResponse) VisitCreateEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateEmailAccount400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CreateEmailAccount400ApplicationProblemPlusJSONResponse) VisitCreateEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateEmailAccount401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateEmailAccount401ApplicationProblemPlusJSONResponse) VisitCreateEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateEmailAccount403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response CreateEmailAccount403ApplicationProblemPlusJSONResponse) VisitCreateEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateEmailAccount409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response CreateEmailAccount409ApplicationProblemPlusJSONResponse) VisitCreateEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateEmailAccount413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateEmailAccount413ApplicationProblemPlusJSONResponse) VisitCreateEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateEmailAccount415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateEmailAccount415ApplicationProblemPlusJSONResponse) VisitCreateEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateEmailAccount422ApplicationProblemPlusJSONResponse struct {
+	ValidationFailedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateEmailAccount422ApplicationProblemPlusJSONResponse) VisitCreateEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateEmailAccount429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response CreateEmailAccount429ApplicationProblemPlusJSONResponse) VisitCreateEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateEmailAccount500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response CreateEmailAccount500ApplicationProblemPlusJSONResponse) VisitCreateEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateEmailAccount503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response CreateEmailAccount503ApplicationProblemPlusJSONResponse) VisitCreateEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AuthorizeEmailAccountOAuthRequestObject struct {
+	Provider OAuthProvider `json:"provider"`
+}
+
+type AuthorizeEmailAccountOAuthResponseObject interface {
+	VisitAuthorizeEmailAccountOAuthResponse(w http.ResponseWriter) error
+}
+
+type AuthorizeEmailAccountOAuth200JSONResponse EmailAccountOAuthStart
+
+func (response AuthorizeEmailAccountOAuth200JSONResponse) VisitAuthorizeEmailAccountOAuthResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AuthorizeEmailAccountOAuth400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response AuthorizeEmailAccountOAuth400ApplicationProblemPlusJSONResponse) VisitAuthorizeEmailAccountOAuthResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AuthorizeEmailAccountOAuth401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response AuthorizeEmailAccountOAuth401ApplicationProblemPlusJSONResponse) VisitAuthorizeEmailAccountOAuthResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AuthorizeEmailAccountOAuth403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response AuthorizeEmailAccountOAuth403ApplicationProblemPlusJSONResponse) VisitAuthorizeEmailAccountOAuthResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AuthorizeEmailAccountOAuth409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response AuthorizeEmailAccountOAuth409ApplicationProblemPlusJSONResponse) VisitAuthorizeEmailAccountOAuthResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AuthorizeEmailAccountOAuth429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response AuthorizeEmailAccountOAuth429ApplicationProblemPlusJSONResponse) VisitAuthorizeEmailAccountOAuthResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AuthorizeEmailAccountOAuth500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response AuthorizeEmailAccountOAuth500ApplicationProblemPlusJSONResponse) VisitAuthorizeEmailAccountOAuthResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AuthorizeEmailAccountOAuth503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response AuthorizeEmailAccountOAuth503ApplicationProblemPlusJSONResponse) VisitAuthorizeEmailAccountOAuthResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EmailAccountOAuthCallbackRequestObject struct {
+	Provider OAuthProvider `json:"provider"`
+	Params   EmailAccountOAuthCallbackParams
+}
+
+type EmailAccountOAuthCallbackResponseObject interface {
+	VisitEmailAccountOAuthCallbackResponse(w http.ResponseWriter) error
+}
+
+type EmailAccountOAuthCallback200JSONResponse EmailAccount
+
+func (response EmailAccountOAuthCallback200JSONResponse) VisitEmailAccountOAuthCallbackResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EmailAccountOAuthCallback400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response EmailAccountOAuthCallback400ApplicationProblemPlusJSONResponse) VisitEmailAccountOAuthCallbackResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EmailAccountOAuthCallback409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response EmailAccountOAuthCallback409ApplicationProblemPlusJSONResponse) VisitEmailAccountOAuthCallbackResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EmailAccountOAuthCallback422ApplicationProblemPlusJSONResponse struct {
+	ValidationFailedApplicationProblemPlusJSONResponse
+}
+
+func (response EmailAccountOAuthCallback422ApplicationProblemPlusJSONResponse) VisitEmailAccountOAuthCallbackResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EmailAccountOAuthCallback429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response EmailAccountOAuthCallback429ApplicationProblemPlusJSONResponse) VisitEmailAccountOAuthCallbackResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EmailAccountOAuthCallback500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response EmailAccountOAuthCallback500ApplicationProblemPlusJSONResponse) VisitEmailAccountOAuthCallbackResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EmailAccountOAuthCallback503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response EmailAccountOAuthCallback503ApplicationProblemPlusJSONResponse) VisitEmailAccountOAuthCallbackResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteEmailAccountRequestObject struct {
+	EmailAccountID EmailAccountID `json:"email_account_id"`
+}
+
+type DeleteEmailAccountResponseObject interface {
+	VisitDeleteEmailAccountResponse(w http.ResponseWriter) error
+}
+
+type DeleteEmailAccount204Response struct {
+}
+
+func (response DeleteEmailAccount204Response) VisitDeleteEmailAccountResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type DeleteEmailAccount400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteEmailAccount400ApplicationProblemPlusJSONResponse) VisitDeleteEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteEmailAccount401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteEmailAccount401ApplicationProblemPlusJSONResponse) VisitDeleteEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteEmailAccount403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteEmailAccount403ApplicationProblemPlusJSONResponse) VisitDeleteEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteEmailAccount404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteEmailAccount404ApplicationProblemPlusJSONResponse) VisitDeleteEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteEmailAccount409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteEmailAccount409ApplicationProblemPlusJSONResponse) VisitDeleteEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteEmailAccount429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteEmailAccount429ApplicationProblemPlusJSONResponse) VisitDeleteEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteEmailAccount500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteEmailAccount500ApplicationProblemPlusJSONResponse) VisitDeleteEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteEmailAccount503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteEmailAccount503ApplicationProblemPlusJSONResponse) VisitDeleteEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEmailAccountRequestObject struct {
+	EmailAccountID EmailAccountID `json:"email_account_id"`
+}
+
+type GetEmailAccountResponseObject interface {
+	VisitGetEmailAccountResponse(w http.ResponseWriter) error
+}
+
+type GetEmailAccount200JSONResponse EmailAccount
+
+func (response GetEmailAccount200JSONResponse) VisitGetEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEmailAccount400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetEmailAccount400ApplicationProblemPlusJSONResponse) VisitGetEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEmailAccount401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetEmailAccount401ApplicationProblemPlusJSONResponse) VisitGetEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEmailAccount403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetEmailAccount403ApplicationProblemPlusJSONResponse) VisitGetEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEmailAccount404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetEmailAccount404ApplicationProblemPlusJSONResponse) VisitGetEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEmailAccount429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response GetEmailAccount429ApplicationProblemPlusJSONResponse) VisitGetEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEmailAccount500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response GetEmailAccount500ApplicationProblemPlusJSONResponse) VisitGetEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetEmailAccount503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetEmailAccount503ApplicationProblemPlusJSONResponse) VisitGetEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateEmailAccountRequestObject struct {
+	EmailAccountID EmailAccountID `json:"email_account_id"`
+	Body           *UpdateEmailAccountJSONRequestBody
+}
+
+type UpdateEmailAccountResponseObject interface {
+	VisitUpdateEmailAccountResponse(w http.ResponseWriter) error
+}
+
+type UpdateEmailAccount200JSONResponse EmailAccount
+
+func (response UpdateEmailAccount200JSONResponse) VisitUpdateEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateEmailAccount400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateEmailAccount400ApplicationProblemPlusJSONResponse) VisitUpdateEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateEmailAccount401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateEmailAccount401ApplicationProblemPlusJSONResponse) VisitUpdateEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateEmailAccount403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateEmailAccount403ApplicationProblemPlusJSONResponse) VisitUpdateEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateEmailAccount404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateEmailAccount404ApplicationProblemPlusJSONResponse) VisitUpdateEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateEmailAccount413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateEmailAccount413ApplicationProblemPlusJSONResponse) VisitUpdateEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateEmailAccount415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateEmailAccount415ApplicationProblemPlusJSONResponse) VisitUpdateEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateEmailAccount422ApplicationProblemPlusJSONResponse struct {
+	ValidationFailedApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateEmailAccount422ApplicationProblemPlusJSONResponse) VisitUpdateEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateEmailAccount429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateEmailAccount429ApplicationProblemPlusJSONResponse) VisitUpdateEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateEmailAccount500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateEmailAccount500ApplicationProblemPlusJSONResponse) VisitUpdateEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateEmailAccount503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateEmailAccount503ApplicationProblemPlusJSONResponse) VisitUpdateEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSandboxMessagesRequestObject struct {
+	EmailAccountID EmailAccountID `json:"email_account_id"`
+	Params         ListSandboxMessagesParams
+}
+
+type ListSandboxMessagesResponseObject interface {
+	VisitListSandboxMessagesResponse(w http.ResponseWriter) error
+}
+
+type ListSandboxMessages200JSONResponse SandboxMessageList
+
+func (response ListSandboxMessages200JSONResponse) VisitListSandboxMessagesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSandboxMessages400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListSandboxMessages400ApplicationProblemPlusJSONResponse) VisitListSandboxMessagesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSandboxMessages401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListSandboxMessages401ApplicationProblemPlusJSONResponse) VisitListSandboxMessagesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSandboxMessages403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListSandboxMessages403ApplicationProblemPlusJSONResponse) VisitListSandboxMessagesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSandboxMessages404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListSandboxMessages404ApplicationProblemPlusJSONResponse) VisitListSandboxMessagesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSandboxMessages409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response ListSandboxMessages409ApplicationProblemPlusJSONResponse) VisitListSandboxMessagesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSandboxMessages429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ListSandboxMessages429ApplicationProblemPlusJSONResponse) VisitListSandboxMessagesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSandboxMessages500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response ListSandboxMessages500ApplicationProblemPlusJSONResponse) VisitListSandboxMessagesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSandboxMessages503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListSandboxMessages503ApplicationProblemPlusJSONResponse) VisitListSandboxMessagesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type InjectSandboxReplyRequestObject struct {
+	EmailAccountID EmailAccountID `json:"email_account_id"`
+	Params         InjectSandboxReplyParams
+	Body           *InjectSandboxReplyJSONRequestBody
+}
+
+type InjectSandboxReplyResponseObject interface {
+	VisitInjectSandboxReplyResponse(w http.ResponseWriter) error
+}
+
+type InjectSandboxReply201JSONResponse SandboxMessage
+
+func (response InjectSandboxReply201JSONResponse) VisitInjectSandboxReplyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type InjectSandboxReply400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response InjectSandboxReply400ApplicationProblemPlusJSONResponse) VisitInjectSandboxReplyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type InjectSandboxReply401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response InjectSandboxReply401ApplicationProblemPlusJSONResponse) VisitInjectSandboxReplyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type InjectSandboxReply403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response InjectSandboxReply403ApplicationProblemPlusJSONResponse) VisitInjectSandboxReplyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type InjectSandboxReply404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response InjectSandboxReply404ApplicationProblemPlusJSONResponse) VisitInjectSandboxReplyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type InjectSandboxReply409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response InjectSandboxReply409ApplicationProblemPlusJSONResponse) VisitInjectSandboxReplyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type InjectSandboxReply413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response InjectSandboxReply413ApplicationProblemPlusJSONResponse) VisitInjectSandboxReplyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type InjectSandboxReply415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response InjectSandboxReply415ApplicationProblemPlusJSONResponse) VisitInjectSandboxReplyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type InjectSandboxReply422ApplicationProblemPlusJSONResponse struct {
+	ValidationFailedApplicationProblemPlusJSONResponse
+}
+
+func (response InjectSandboxReply422ApplicationProblemPlusJSONResponse) VisitInjectSandboxReplyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type InjectSandboxReply429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response InjectSandboxReply429ApplicationProblemPlusJSONResponse) VisitInjectSandboxReplyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type InjectSandboxReply500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response InjectSandboxReply500ApplicationProblemPlusJSONResponse) VisitInjectSandboxReplyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type InjectSandboxReply503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response InjectSandboxReply503ApplicationProblemPlusJSONResponse) VisitInjectSandboxReplyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestEmailAccountRequestObject struct {
+	EmailAccountID EmailAccountID `json:"email_account_id"`
+}
+
+type TestEmailAccountResponseObject interface {
+	VisitTestEmailAccountResponse(w http.ResponseWriter) error
+}
+
+type TestEmailAccount200JSONResponse EmailAccountTestResult
+
+func (response TestEmailAccount200JSONResponse) VisitTestEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestEmailAccount400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response TestEmailAccount400ApplicationProblemPlusJSONResponse) VisitTestEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestEmailAccount401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response TestEmailAccount401ApplicationProblemPlusJSONResponse) VisitTestEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestEmailAccount403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response TestEmailAccount403ApplicationProblemPlusJSONResponse) VisitTestEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestEmailAccount404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response TestEmailAccount404ApplicationProblemPlusJSONResponse) VisitTestEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestEmailAccount429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response TestEmailAccount429ApplicationProblemPlusJSONResponse) VisitTestEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestEmailAccount500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response TestEmailAccount500ApplicationProblemPlusJSONResponse) VisitTestEmailAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestEmailAccount503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response TestEmailAccount503ApplicationProblemPlusJSONResponse) VisitTestEmailAccountResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
@@ -15826,6 +17665,36 @@ type StrictServerInterface interface {
 	// RejectCampaignSequences Reject sequences of the campaign (some, or all awaiting approval)
 	// (POST /v1/campaigns/{campaign_id}/sequences/reject)
 	RejectCampaignSequences(ctx context.Context, request RejectCampaignSequencesRequestObject) (RejectCampaignSequencesResponseObject, error)
+	// ListEmailAccounts The organisation's email accounts, newest first
+	// (GET /v1/email-accounts)
+	ListEmailAccounts(ctx context.Context, request ListEmailAccountsRequestObject) (ListEmailAccountsResponseObject, error)
+	// CreateEmailAccount Add a custom (SMTP + IMAP) or sandbox account
+	// (POST /v1/email-accounts)
+	CreateEmailAccount(ctx context.Context, request CreateEmailAccountRequestObject) (CreateEmailAccountResponseObject, error)
+	// AuthorizeEmailAccountOAuth Start connecting a Gmail or Outlook mailbox
+	// (GET /v1/email-accounts/oauth/{provider}/authorize)
+	AuthorizeEmailAccountOAuth(ctx context.Context, request AuthorizeEmailAccountOAuthRequestObject) (AuthorizeEmailAccountOAuthResponseObject, error)
+	// EmailAccountOAuthCallback The provider's redirect after the user consented
+	// (GET /v1/email-accounts/oauth/{provider}/callback)
+	EmailAccountOAuthCallback(ctx context.Context, request EmailAccountOAuthCallbackRequestObject) (EmailAccountOAuthCallbackResponseObject, error)
+	// DeleteEmailAccount Delete an email account
+	// (DELETE /v1/email-accounts/{email_account_id})
+	DeleteEmailAccount(ctx context.Context, request DeleteEmailAccountRequestObject) (DeleteEmailAccountResponseObject, error)
+	// GetEmailAccount One email account
+	// (GET /v1/email-accounts/{email_account_id})
+	GetEmailAccount(ctx context.Context, request GetEmailAccountRequestObject) (GetEmailAccountResponseObject, error)
+	// UpdateEmailAccount Change an email account
+	// (PATCH /v1/email-accounts/{email_account_id})
+	UpdateEmailAccount(ctx context.Context, request UpdateEmailAccountRequestObject) (UpdateEmailAccountResponseObject, error)
+	// ListSandboxMessages What a sandbox account sent and received, newest first
+	// (GET /v1/email-accounts/{email_account_id}/sandbox/messages)
+	ListSandboxMessages(ctx context.Context, request ListSandboxMessagesRequestObject) (ListSandboxMessagesResponseObject, error)
+	// InjectSandboxReply Put a reply into a sandbox mailbox
+	// (POST /v1/email-accounts/{email_account_id}/sandbox/replies)
+	InjectSandboxReply(ctx context.Context, request InjectSandboxReplyRequestObject) (InjectSandboxReplyResponseObject, error)
+	// TestEmailAccount Connect to the account's servers and report each step
+	// (POST /v1/email-accounts/{email_account_id}/test)
+	TestEmailAccount(ctx context.Context, request TestEmailAccountRequestObject) (TestEmailAccountResponseObject, error)
 	// ListEventTypes The event catalogue
 	// (GET /v1/event-types)
 	ListEventTypes(ctx context.Context, request ListEventTypesRequestObject) (ListEventTypesResponseObject, error)
@@ -17085,6 +18954,328 @@ func (sh *strictHandler) RejectCampaignSequences(ctx echo.Context, campaignID op
 		return err
 	} else if validResponse, ok := response.(RejectCampaignSequencesResponseObject); ok {
 		return validResponse.VisitRejectCampaignSequencesResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListEmailAccounts operation middleware
+func (sh *strictHandler) ListEmailAccounts(ctx echo.Context, params ListEmailAccountsParams) error {
+	var request ListEmailAccountsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListEmailAccounts(ctx.Request().Context(), request.(ListEmailAccountsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListEmailAccounts")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListEmailAccountsResponseObject); ok {
+		return validResponse.VisitListEmailAccountsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreateEmailAccount operation middleware
+func (sh *strictHandler) CreateEmailAccount(ctx echo.Context, params CreateEmailAccountParams) error {
+	var request CreateEmailAccountRequestObject
+
+	request.Params = params
+
+	var body CreateEmailAccountJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateEmailAccount(ctx.Request().Context(), request.(CreateEmailAccountRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateEmailAccount")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateEmailAccountResponseObject); ok {
+		return validResponse.VisitCreateEmailAccountResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// AuthorizeEmailAccountOAuth operation middleware
+func (sh *strictHandler) AuthorizeEmailAccountOAuth(ctx echo.Context, provider OAuthProvider) error {
+	var request AuthorizeEmailAccountOAuthRequestObject
+
+	request.Provider = provider
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.AuthorizeEmailAccountOAuth(ctx.Request().Context(), request.(AuthorizeEmailAccountOAuthRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "AuthorizeEmailAccountOAuth")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(AuthorizeEmailAccountOAuthResponseObject); ok {
+		return validResponse.VisitAuthorizeEmailAccountOAuthResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// EmailAccountOAuthCallback operation middleware
+func (sh *strictHandler) EmailAccountOAuthCallback(ctx echo.Context, provider OAuthProvider, params EmailAccountOAuthCallbackParams) error {
+	var request EmailAccountOAuthCallbackRequestObject
+
+	request.Provider = provider
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.EmailAccountOAuthCallback(ctx.Request().Context(), request.(EmailAccountOAuthCallbackRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "EmailAccountOAuthCallback")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(EmailAccountOAuthCallbackResponseObject); ok {
+		return validResponse.VisitEmailAccountOAuthCallbackResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// DeleteEmailAccount operation middleware
+func (sh *strictHandler) DeleteEmailAccount(ctx echo.Context, emailAccountID EmailAccountID) error {
+	var request DeleteEmailAccountRequestObject
+
+	request.EmailAccountID = emailAccountID
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DeleteEmailAccount(ctx.Request().Context(), request.(DeleteEmailAccountRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeleteEmailAccount")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(DeleteEmailAccountResponseObject); ok {
+		return validResponse.VisitDeleteEmailAccountResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetEmailAccount operation middleware
+func (sh *strictHandler) GetEmailAccount(ctx echo.Context, emailAccountID EmailAccountID) error {
+	var request GetEmailAccountRequestObject
+
+	request.EmailAccountID = emailAccountID
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetEmailAccount(ctx.Request().Context(), request.(GetEmailAccountRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetEmailAccount")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetEmailAccountResponseObject); ok {
+		return validResponse.VisitGetEmailAccountResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// UpdateEmailAccount operation middleware
+func (sh *strictHandler) UpdateEmailAccount(ctx echo.Context, emailAccountID EmailAccountID) error {
+	var request UpdateEmailAccountRequestObject
+
+	request.EmailAccountID = emailAccountID
+
+	var body UpdateEmailAccountJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.UpdateEmailAccount(ctx.Request().Context(), request.(UpdateEmailAccountRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UpdateEmailAccount")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(UpdateEmailAccountResponseObject); ok {
+		return validResponse.VisitUpdateEmailAccountResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListSandboxMessages operation middleware
+func (sh *strictHandler) ListSandboxMessages(ctx echo.Context, emailAccountID EmailAccountID, params ListSandboxMessagesParams) error {
+	var request ListSandboxMessagesRequestObject
+
+	request.EmailAccountID = emailAccountID
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListSandboxMessages(ctx.Request().Context(), request.(ListSandboxMessagesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListSandboxMessages")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListSandboxMessagesResponseObject); ok {
+		return validResponse.VisitListSandboxMessagesResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// InjectSandboxReply operation middleware
+func (sh *strictHandler) InjectSandboxReply(ctx echo.Context, emailAccountID EmailAccountID, params InjectSandboxReplyParams) error {
+	var request InjectSandboxReplyRequestObject
+
+	request.EmailAccountID = emailAccountID
+	request.Params = params
+
+	var body InjectSandboxReplyJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.InjectSandboxReply(ctx.Request().Context(), request.(InjectSandboxReplyRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "InjectSandboxReply")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(InjectSandboxReplyResponseObject); ok {
+		return validResponse.VisitInjectSandboxReplyResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// TestEmailAccount operation middleware
+func (sh *strictHandler) TestEmailAccount(ctx echo.Context, emailAccountID EmailAccountID) error {
+	var request TestEmailAccountRequestObject
+
+	request.EmailAccountID = emailAccountID
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.TestEmailAccount(ctx.Request().Context(), request.(TestEmailAccountRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "TestEmailAccount")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(TestEmailAccountResponseObject); ok {
+		return validResponse.VisitTestEmailAccountResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -19157,542 +21348,618 @@ func (sh *strictHandler) TestWebhookEndpoint(ctx echo.Context, endpointID Endpoi
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L3rkts2uij6KijtXWUpm62+xM6e6a5Vp9qOnfGMb8dtT9ZakbcIiZCEaRJgALBlTY6r5sepdf6vh5gH",
-	"y5OcwvcBJEiRuvTFdjL9J3FTJK7f/fpLbyqzXAomjO6d/tLLqaIZM0zBX+c5/wtbPU/sv7nonfZyaha9",
-	"qCdoxnqnPZrz8SVbjXnSi3qK/VxwxZLeqVEFi3p6umAZtV/OpMqo6Z32igLeNKvcfq2N4mLe+/Qp6j0p",
-	"lJbKvpswPVU8N1za6d4tGIkF+2jGU3gjJnJGzIKRXLErLgtNcjpnw16Eq/u5YGpVLQ+/6YVLyejHF0zM",
-	"zaJ3enJ01LaUpyLJJRemc9PMvXDzXT+9Ypvmsb/efJLnCctyaZiYrv7CVutH/JJeMk0oUcyoFR4v18TO",
-	"yLQhms7YGdGMwamfv3lOgq/Lc18wmjBVLT2Y88BO2nUDjx5FvYwL//dx6/rFFTes85Q4/HzzY3rBM27W",
-	"T+cNnTOi+d9ZRI4Pjo+OSD9hM1qkhpwcDbrgLoWxwvndRxboInsCPCuy3umxhcCMC/dXuSwuDJszBet6",
-	"JQ2f8Sm16+k8BBG8dPOjeK+Z6pyq0EzddIpP9mOdS6EZUJnHNHmL8Gb/mkphmIB/0jxP3bYOcyUnKcv+",
-	"19+0vZhfgun+p2Kz3mnvfxxWlOwQf9WHb/ArnLQJ+KldKEtKYO9PaEL+fPH6VUTsv5B84L9LsjgY9iy9",
-	"kmKW8ulnXa+lhX6lUze/JktuFoCb00IpJgzRhhpG+lIRKgivEJFcshUu/plUE54kTHzu1U9pmjL1QBMl",
-	"U0YyuiJCGpJIIDmwtOfCMCVo+jlXdiEzZhZczMmM8pQlRAoiC0U0T9gZid2Rj3kS2+MUFtOYJtwQju+l",
-	"cq6H5JXEMZZUk+mCijlLYEevpHkmC5F8zh29kkQXUwsWdkVcIHz4w5dqTgXXFCn4p6j3hq5SSZN3Ur6g",
-	"as4+N1RMZLIiXJPUTq6IWVBcsGbqiilCp1OWG036L8//ffz49ff/MX78H++eXkTkmLzkj8lkRRxxReB+",
-	"J+VLKlaOnujPuZm3FvGA9rPkzPFTOjNMkfit/ePg3P4RE82mUiTacg9knLDK4JX6ataYAtBoQQuzkIr/",
-	"nX1W0HrJteZiHhH2MbfEn0hFlkqKOZkqBthBU0Tl94JeUZ7SSfpZIeqcJCxnIgGS1wc0oBrgKaM8JYql",
-	"dDVwmH5m6U8TayMC9zanXLh96CLPpTIseckSTt/BdXwZFLHkkgvy/t2zgz/Yk3d/U5LZlRELKbBVmTMF",
-	"y/HYE5E4XKRdXEwKkTJtKVkl7sFEKddGE2kWTGnSr4bWxK6cKktLNDvgQjOhueFXLHWc5a805QlM8QwO",
-	"+Eud05Kl6YFj7pPCkIli9BKE3CK1NJ0pJZWOiaYrTZYLPl0MQfJx04DmAweHwmcgnNAk4XZCmr5R9pQN",
-	"tyLMjKaaRb08ePRLb1ak6RilpqZU+cxyZyLY0t6PLISxtKCpmmwUjKNeTrVeSpWsj34OI/vfSZ8akjKq",
-	"DTk+skCu6NSqdwMya64isjBl4Yd95NpYvHA/PNDlcNdYqZGXKGvs9d2nUML8yQ0SbPtD+YWc/I1NjZ0J",
-	"1VVQY2tXMVWMGpaMqamJpwk17MDwjPVaVs2THUTZqJdSbcaF3jy4KFJHCFFUXhvFg8n6LSs24x/bFeMZ",
-	"V1YULG/U68aaTRUzETGSKDaVc8E1IxxgbG18xa7k5Y0W37gnOCXYTrn4KDz/7mt7Ai/tiWT+4ALQOt4X",
-	"tGCMbesCaKBp+nrWO/1pM5FyUPgpaoIhXsz6ZV4s5FIQKaagaovECpfUkqsJo8qKRBb2h71t+3DDr+/k",
-	"Q7mXFxzJWH1dCTVAeblhmd5Ggsvd+VmoUhT+Duw0cDV7wQ2soT5G+5XkSl7R9KVMWujqjwtqiGAssYeX",
-	"M6WlIH1AiZxNH2hCCyNznkpLEK9YqgdD4ItKXrExTdN4JOBtL1CeVqO4t1CSSBlNgEsSKhLCrphajYS2",
-	"TEJMWTCkfSXeOsjZSMyZsAybJcSPYt+hBqguSu/IRUnKhSGWBbuxEkL1SJgFW8HTpeLGMDEkMXCfcr/x",
-	"aSDqWIaPtB/X1bEAO542PE2ruaRIV2S5YGJtTSMx4yKxEgoB5mqPXQLZIZNUTi81zBvBgVF3h0N7U3ZK",
-	"utIjoeVgOLIUnokisxARXEwv6oVn2ot69e0FoFKRtvPCLC6Y1hwFjDrIW7lI63HJmta+RvlWj7lowVcU",
-	"4EkhDE/hKHA4RFQnGusAYUvZPeqh9vV3atyyNqHa6/BdwJeZYnqxYdVWsd426lv7jmfLY+PEWX/qj4Hk",
-	"tB5ooVE12TT4e+3sViFu1w67uY3aQmrn7mZsnJnbZBtxeFxoLpjWTyxgftwur7UQD7ByPgc8YppIQSZs",
-	"QdMZkbNhr8l7rBQ81qZI3N8l+azLOUctR5nRj8/x7ZOjdUIKYrZYjVuY20nrcFPTNK0+an2Pi6TQRq12",
-	"GvSSrcY55WIM1u7OHT66xgZzqQ1NxzRJFNO6XbqxjBDsFfgycS8Pif0xpUuypMKqKYJZFQiIsNVPMqam",
-	"nKaEgbrXf3L+6uDizfnLiDw5v3gxOFsnptMFs+SJIzHX9jl8q8mUKrVyhh6zYFyRmZSGqSE5T7WEkX75",
-	"pb6VT59IntIpW8g0YaohK7efFO5z97t27xtu0t0+MFTNmRlTC6diynYDUCNFq1y19uIVTQs2toghNfdE",
-	"bdv4n1qQ9wnNcsrnLbTaKuaCpXpnEcUP9QQ/bJNV7FcpMzcU26+jV9Qg/Zftc+yqh6TZeFrRvU3H0yST",
-	"m/QPzYxVBHc+8gv/vv1WFmrKdv4S3y6/s7uZ8Xk3EcfzatJwplgpXoHBgpGZklnkrUA4uBMSuSF9SvSC",
-	"WXWJEs2omi4GAeOuwFMbqqqrbqjzoIjRqeFX1PvFrgdQ2lCz+1nDy+6rYq/PCvjOsCxPKXrPWmBs62qL",
-	"PNkT/Dcoi+GRlrDTBIaoIgb15QeQWseF8nT84dauskEIahhd29+HDRTLk5lAigIO0ot6ywU1mua5nTXT",
-	"rVJVOcp11N+QNNZh8nvnpox/grV8iMFZeU3qWXHzb0G1dn8cN+hq1CsE/7lg7mcLNesEr84Qj+6MlO1p",
-	"pLouoXsu8sJ8NmqX0Y/hw0dHLWDZwOqmbVCvtGEZ8W9ZupcXk5RPQZSSCv83IytZKCKXdWLW6TNes6eU",
-	"B7IJc27BHFGKDV/IILHG+NZVTafujjNns9hsXQnsG4A8KV2NJ8wsGRNjbViuxwldtSD8a8GsPk/sOxGx",
-	"7zjnE3A9S/K8fdCyxge61PTPiLDSM0mYJX6ai3mNVJTRCt9+9yiIVjhqU26bF2Bl1XK5O13nj4xdJnTV",
-	"OdiSi0QuxwwdqhsBI5XTy3eWCzW+hbPY82s8qXHqCMiaQcDeC5y+PVsn9vsYj80hHpYdyXwsxVixPF21",
-	"YSz8QOxruu3+AnFlImXKKOICz9jfnRDfGFCQ5+evzol9g9hXIsKG8yF5WliwPXzMVMp3sjbWD2UDrDb3",
-	"GKyu7WrWrzqEpKiBULsgJRLp/cwB/ltyyVaaGEk0M6g+SsE0SdnMEFkYcslY7tRD0IVIXwqCYkSErwf+",
-	"9gc68FZHn4tQXAuXK57vQLiD6d8Uzat5/vf+ssVXRRNugvN3gsCBCPTdw72U8ItSmPES7VRf9aLeXMp5",
-	"ysagMYGkzcUlS8BWR3OZprJ6J6O5hjWIgoIBd6Oxtq7TrG35iSyEYQmoci6aBd9/oJ2mR0VCMqY1nTON",
-	"JmrFaBIRNNSsCE2XwBLnirEyaCpbR8KJLMSUtSzhpR8cDPP4WlITjrgw3z1sNfqiQWmsnR+8PvBTtDbB",
-	"sJaqnIIRKiIJS/kVUyyJ3FYssHAMudhvejihMV1Sbina2NOZ9aW8gKMU0pQm/x1nQOPPFRvjGnXX0NOU",
-	"as1ndhf2a8W0sfuTikyluGJWLdtxRjfRWLEp41cs6ZoRjtWd3I5Dly6QdsMknOYD0uIy2Xf8sT/lNhdD",
-	"6YZx70RksqpcSRYGVk1MqDGQ/RezHT6qVYUwQlbM7Dpb1oUFFy8vKvwtcWHHYY00NB3DxXTBQRkFh6e1",
-	"48Bef+9Y9I/25/M8v+7K12Icqm3UiUZzJcFJtqBCCz5GJWHrJgch5LdC6WZo2SiIlRaqFnziMzZdTVN2",
-	"ShJFZ4b8+l//jcY0Rn79//5fktNCswSelsYafEdNF3a/pO/ezqil81qW75GEKzY1EJ5UORZhFsuR4CuI",
-	"KbEzhMYg+6sbfSO7eg8Woq2SZcZF+PQ4ugML972N5vdjo/E/W7Wj0AwYpCjSFNz2QgrWZpTZbN6Ieh8P",
-	"5vLAPfTvDl+5f/wkcyZozsENq4fv3z///kP4zQHPcokiMuQDnPbm3CyKyXAqs0NJc34wlQmbM3FYLuNT",
-	"+Lm+5PmBzPHMDsCjyJQDv1ZBtJS1147nT386ffkyIicPDxayAB9bTo1hyv72f/o/HR1/+Ono4I8f/p+T",
-	"n44Ovv0wOP3p6OARPvqfbY4TEL9q9mtvvA2g89uTOnR+2zbQVSuPeC0YgVSeUwjINywjckbiH56+I4dX",
-	"x4fwk46t/Go5vGFwx/YfqD1OZLIaCTkjlCzZZCHlpRcMVxgu0W47291lYkkwnrt3kZy/eU4UM4USDEKR",
-	"qoAPiJAlC5rnTLDkDEJHEWsI1143dnzW0FTOC0YsrmO8iX1uT23dv1IHzr9pKYZv6dJJ3JUTrLFwnrED",
-	"qRIrIpO+hdir/z04QwZgp4rdeR3wBNLG7GLd0fGGrNblVMPlXdc94r72ERYt0QZxOUGM53RKYsud44jE",
-	"iHD2X15miX/9xz8xnKk6XYhgzZmCgx20hvhZNVEbmuVti2i/WdJ//+7JoNONtT6F2+Imqgro8W6Vs1eW",
-	"+Ld6glwISLXg+hmG9xEhpLfJHDDRLViWEZ+/kFm5PK2WTdR5dQtYuegViOS14wx726FzndkGyWtrsRmI",
-	"85aO2f3EEaGkPMEyhzCR0yKzD/rxCwfUTwJQ7oDWG4NSHVbcX243deK38eBvC4LgEtegqA0qNi7nVWsg",
-	"+bnAG8bQf2ffr6hD3yduIpchhs5rkjBYq53L0ykGQ+f09H8mzAvESJCC1/2DQGh2jzC9IniFiilL8VGp",
-	"gVUDlY+quctH6L0du+SM8JdqZV5cCoYsH1VDlo+qD3WR5wpDBINvw6fVuxnLJkwNaZKEf1bDuweKZQ1d",
-	"aVhaCsKH1YfloxY9a6iYhQR45oaBtYZ6Sj2a0qqKyPeGhul2Y1sJVBfFZBstqcQOn/dMNH41sSRGDsl5",
-	"AHB2KpBW429i4PkYl+W5voe7bzx03cPevxrsPeMsTZ4qhbyzoQY7v8faRzP70TqA/vni9SvidAnChUG5",
-	"z+UyOaP4oVcaD71BvZXtOANOy+wNSo1LqT5oI9qYNdQedJx/iZgz5nWczjDnO8iMwcz8ZDxZXUt63ieU",
-	"uQqA8hQmZyJBtdcfeq9MdimjjNtsO21yqVcIYUlBQFFweFtzXBAmrhXkU97eRlkDXgrObbdcFTzBD1FV",
-	"ocARk7WTwFVs29oeaTIOS9bTZPDGxoVK28KarlgqcxArpUhXEUn5JSMxxJDH6J9NubhEQ+ySakj7RNN/",
-	"d2La5jlI/8XT8+/fPH/x+t346au//ltS/T44hRkR1EcCBowwdXLJNSN0oq38TZ4bohidLpxUju8zHH2y",
-	"Ggm7SPBV4d65mJMqVWRF5BLVNB8DDYr/Vnfeh/JubkGWLW/ri6hDVn/oiqy5IT0tB5ms2pWdQjNFlgtZ",
-	"+Tt8EMYZGuXAPkIF2E0u7W2hqcMzR5LLlE9XJOFJmWAJyT9UKTBft/radiWTXiS5rpFiys1qpzhkl5Sw",
-	"47uFcGkGd8LPpoU2MhsDL9bbzF1rwFTS04afSC6ZOphSzSK0FcmMckG4IOcXT54/J/3n3786B/Vp656Y",
-	"UHy6sARivItBbm2FkNlZpgRsna6WaXxtdl13R64HJPxNTqqsg61rgrzYqRSGTm8q8cBQOx+GD0nw/GPr",
-	"B/miNcri6fD4u4c73bbzLt9oj5VnYqcY8d3f3B4XbmlrEBMehJ1sDwAXpS54s+3vH0kOqobmO55EGYd9",
-	"7WtukwtD2ltJiQhPtdjvAJ9DcA4xtyKwIaY1wLnatCPcHhoqkluLravTyXW6FMiyvObnDTlrnUUGofnN",
-	"269hQhsF2C+83sLl4yK93DNu7+lHOjXpyocxxzxB7wqJZzw1TMUtgXdTbwBp5J72ol7CdfWHZmZcnpjV",
-	"tcdGjj0UYAQkM6xV723w6fqam0OhVImJW6Xz7xCFSecDbI9k2JXr41HsQhme4ZvAR+r+6a0cJYwgPNoa",
-	"Q7g3rVpLMu206XpIess0qDhtCWbzTSFEjODovkaMvRJnnWnP8s2omS42j6hZynDQmSxExzj6kud59ziU",
-	"WMjBWNSlT31akaX9V78CIbKQKc7KldchBsPt8Sh+F1GvMoH5FXWd8/XSWDYhx3kJ6t7AHUbUnjkd63Qb",
-	"TnRKvtuzayvJN3QJd7xbSr71XTy/eE2+Pf7uu4NjQtN8QQ9OAlelYnMLCMA5iCis/o2V3WRhwLUCg5Kp",
-	"TBik5SurPqzFeJ7cVFJu+hZWqMliXLOOyCXLwUk851e1ehQtonUYQXJ80kqBQhF36x3wTcFy5w4COsLh",
-	"SGbPLWFTnjA9JOeofUHdpBKyCpEwRYKSAxbFw5oDpFYZoq2KghujXpkAqDcXIXBa7QITMqrgviGxNwDl",
-	"WpSjD1ivzfvk3YuqPdi/JppvhdGaPL315Jvy9Pbc4VKg3hx/bGnNvNXxsI4rHkO4wHJNe6JKGcEAN7+g",
-	"UKcidu/GULyPaCMVkvMgnOSn84P/pAd///DLyafW4BFLDcd8NuZiDKhSCQNrm3rLZoVmpP/w6I9k7fUB",
-	"LB1EJUJTu+YVAKhABNxEANshotIntieUe31ipzdvok80brkRw+5rtW0KY2/PQQ80ge3QGaoC+wfI2819",
-	"z4yjcrsZOsF4tW7mDEGlKbDV39xRg+9O4i7vbfd0XPdNG5v3wa7d4dEPdBkRGxGZJkwbV62qTw3JpDbk",
-	"0dHR4IywLDcrV0dFo8kei4/pndNV7ekGkULruSnozdp+yq6AKuTOrG/tKKj2glux7xGuIVq/XXrb3fLi",
-	"nWptlpdWzTNca32E9RtrDBDoK+XhBJfaXj4qUAX2U8cwwlebB5qg0qGt3JM6qc1Jwdr5iX32XLuZt90s",
-	"tcUAuklC24PQe8V1pmS2h53SfWXk7t/8fJ3A2OsoT6207XkV5rlJQt/fzGxPfacV4gqe4PvX9Xd6/3Iz",
-	"oGFFqK/yi+EBkFaZI9/fRWtm48nKsLr+250+AB/sbsblguvFDS1pO2JBRvPc/rMTmX/ZUrkEENuNQqxk",
-	"qqx0jd4tPFmoqYqXBwJae1mN3QWoHxcMhSGUk/S+ghIWNEP1dZPQ1O54tNtdGJNr8v7tC8cFUkYgzG0p",
-	"UkkTn57Wp+QHSIEjF5Amh/5IioVWn1z8lbCPcD7v374YnFVh3VSQIrfjDHcsFKJualdf95r/XLACPeWF",
-	"EOg+D8M9ytCaKqbmwzUMpd13HtgjPYCGSFTDwNp1lQTG437D1Fgr+RHi2YeNdPCJTIuspSJRRzyK0yzh",
-	"V9Jn6NStFN2IlJpXRErLb0ScfSEipRoXoX4TES+sRiRUwyLiJN6ITLlZRVjzPfLKT0S80D2ICBoAhqPi",
-	"6Ojb6SVbwT+CjAJQjTxWVKsCwSZPofiVkcEmwJRa7qPSrAAbnGaF8pFU8B4ENpMpnCTW/+NzIaF0dOkm",
-	"71M8OXsShYHq6rs52lzjifWb0L4Uok/8susbtoepJKylwOobV87Kf6/kMkL8Puow1ZUaV30gWhh5Sii5",
-	"FHIpCC74zF3LKSkEPHe2FS7cDwhD+qykrKeuhDXSWzDAnJGkwHrK7BSKF02lSNxBO8sEQqKnk/ZrlnRO",
-	"BbI4mNFwkcSwjyYKKWZpHS+MLL0LvajnF9mLeuWSwCGSm9UOFAIuIKqaiPgQqw0FRNYEhfXYANz0OFes",
-	"PXfvrVxqssQilVC43KwcznoTaURYqlnN1DAIDPOBQSfw6msiC6N5YhFlFbziL2HB0g5bb3l02lJGC68d",
-	"i1YsZxTLMwvCqEo5UxY+H+hyJ6fAbBq7kcqBhZLL0mQC9fOMru2yQ5vZwcZhl+cAhkzYlBaalRX36NRY",
-	"quJQXc52Y9p9yNXuZBmDrrVqSCbuzENG5tD18RVN2yzRCDJ2PdTSBXjLH689XUe0nX8Gt9w+hZJLPdas",
-	"NfqIGrghTRZUJFZS1ZLMaMel+HhR1rVc6ZopVHGloI7tYP2v1hicZyuYRmvYVh1ibYltQLQZvZ8pmb1/",
-	"+2JPpfNceCHUgZQVu4BDUWPvrhTkolB6w4TqkVhKdcnUsEq8gfwccCE6AhyTJRdAm2F0aP9TtYjRkK8F",
-	"p25ZHyT2tOVqbfR6vAts2QFxmUtgyGeQBegijybeAvEZpP6XaxJ/33GLX//rv5GVdMkcEBZuETkeOKte",
-	"OHNocbyWenCu2+6CNG+C9NGAzI29Qw0bGbSrA516gIWkB9oevEwLw0JwgpjjNgVgJPqKeZnEyIYyMCB6",
-	"QZVTlCznwNuVIFEBUNoxhuSN4lcg6qVS5hM6vURxjIvLg1ROqyqprnyzAptzMhKlmIawbYmTYFPjwJJ9",
-	"pFbI7532YCenh4eJnOohFvKADE+dW/zGsh+HyeHx+eTJIUu4+R9znvzbUQ30FG92CHj4h20igD3pzXTg",
-	"FiIYA/PGF4xixBW8UeyKs2VbCLwV3/Q1NuV0lZatJQyb0qhaPReZQT6UZhmfyhSKLho6aY1dYGIqE0c3",
-	"1rEhYQbSBIh/7YxgVR19cHzy6IRANzmrFoGSu0I6DOG5rqMJtjPpv7AyzcEx4WKaFglLaplKhZkd/KEX",
-	"4f8PJiB22n8ffwf8B/85gbCbYO7W3SC9Gqe8zSnxgosyj8oRtkryPyZ9iwfZJIUgY6bJhM2kgirngXGh",
-	"QyZxzr1NvRyOj0ji2f9eBnAEgbcwQxsIFAKF/5ZsauxAhBcy42lqZZdQjW3VFkDICbdbrrQjoa8j762E",
-	"rBBK61cUlTgRbKM6zW14hv1iOlNNGnE42N1o7GaMCPtoFK3+NFKOMypW1RMn5oydsi+kj3iqfirM7A+R",
-	"VbbHZauOCF3qYzteKmH7LRZTb3toMUQhZE6lmDIlrE4HBB5keX2z/BY4mM3pLWsA124f0TcQMyBLCEQK",
-	"OKiyeq83LcoiTYhmUK89s2pbblYuTKGszNZex3cD2pcRNKAgoYfeY347SrsmRtch12Uno3VkVXRZG3A/",
-	"lHJIU8b82dGClXZd6C0x2C/JWl9WMN5aXqX1LO+wNZAVy2/JQNvyEzop2zRCPJS9T5onVXnlnpuhGi6s",
-	"o+z2tTXnKXA4BZKHYMvA9Yhld1yQaBVCCqqiLxBmz0qace2Bq4DWCEPFwbCQWCvzt0u6raI9m9S3l/Kq",
-	"qkNODLa4rFuMfr8FXe4+tu7uot7eMmjgoMFJXZN5vmjA2+8+5uscSrRVEaSnoDToRqAXGL4J8OktMV17",
-	"xnF9jeFSX1XcExfmGRftWuBrYRUYjN7xNSjCFitSEArhMqekEIppmV6xJGyUoqORQBluIhPOdEQc2yFY",
-	"XTUiFy8viGbzzB5dRMq6e/5nndNsJPKFotp+beFXR2RKc25oqiNCiRPtXVsZgp63emsZItVIyNwcyMKK",
-	"mMruZ0jOhesXGftOVmXWe5tNr1WvuDCWgBIt6CUbY4YZGIri6jjGwXHEEYndAZQqAjyDmn94CHGrmN/p",
-	"mKylyhsJjkWrtjoVQvsFHULl4MOjQzd/vKc2YRn7FVOO/JftEJxPdkmVcytzMZOtDLo9+gqKzhiWP9Ab",
-	"XBTNAtUowHhvklNsyuVt0XHSbN8iBbeqYqXZGyWveFI32kwKnhqstivMQsmcT3tRDzg9hyoNGRccdGmW",
-	"a8Yu7TMlf26XhKopntvLaKkzBLHOUEw03ZBZuJG4BfuwXCKlxko540u22jXUrb6MxhgdZ7epGD+3H441",
-	"M90RJmtOKIwNBputXApyyVbtFmN/P+vwq4qAY8nZzGppBF4/4AJyvTkEoAu9ZEq3jz5dSN3mMXpm5VWy",
-	"XKBdrbF0ZIyG4MenFueNXUehmbMs+wP1we0Y6Y4GqXJhGPyep3IFafELaE95yVYjMZPKOUrd7gdgk57J",
-	"NJVLXdaPgyrqmEZSS18P9rcGcOs0wK+nqqMOwf1pK5WCe14rZC3VPIAiUC1Ee8rWhnXATxCir+1Jtk6f",
-	"Bwi8D464f7cYCp9CkKR/wWUph8cAJ78MoLi82/LCQOPAZrC7KfUNMtGi3xuWQb/pQrG6riuLSbpB0UVK",
-	"fiuNhMqzLrHEX986AQlJQA1IooC+VrewhcTsqEy2UqG2TnrblD6o7fZapKtS1yrBtCkvbs98vh6ENu67",
-	"ESd9cHJGzj13Krv3+7Dv43pRQQ8hZen8k3pbgi2Q0wUFHXf2jmnTlQMYkO51ylTGk245JRQZQN0yTExX",
-	"45oBL8wP7OSp8rJ9Cde8q2aDgQ78kZcBzAe4UyFEsKOO033fbnzbz4Tohnkrl22UpjX6ur2yy46vWfVg",
-	"10W9w7fXKkIp8EZBSJSzVrpxNx2U3WFLlHWa7hpb7AIzuRTYSHXX7xK62ulssEf+joNugOfcFQ7raG8u",
-	"s9zst4EQE7bZjlftYF0tKnJnXu63uaa2g950r+9KkPr8V7vXle1/9Gt5JLdzcHLOxVus2XanhbGkmrea",
-	"an+EeBBntyg0CJehCI3Nf/gcQ0El6TuB4jTIBfqb5MJ5Qre6BXKq9dK5zfbK82gtyBWM13a6L1mnDrR7",
-	"o3esCKYXPO8USms6hz9IMmGpFHM4wL59oKHi1WBn4fNlOfFFkWVUtfYFu0lH7VxxMeU5Tdf6YLvW0/6s",
-	"PtywQt21e2c3Vrh7M2w8u/Xb764FuLmMEIL4Xn6yfQ9otxSuZuyQ+7AqwBIWVXEl+6rFdx/VLXhA3Zl/",
-	"IR8ozn4thWT3m1oLEt0IfiHqrh1tRZC30sxrr8/NsQFPXknDZ3xako+20jDtKUFVs2Ga58TQS5f/BKSv",
-	"T0lOzcKnD9A83y2jYaIkTaZUt7UZdmHmy4VMG1YeRZ3KT0WteEAqBTvD8CvwW0Bah+FpGrz1QPs2n3sn",
-	"V95Jcbfds2aVqwq4vu6U0eS6aw7suDuU/qI3y8EqPXjXKoQewi7WGd9YVh8rSvn9NdOy/JlFIdCHAFmd",
-	"ebXxrTEA4RJvgcLWsPUL0dlwDW8UmzFVdgtr2BSUXFrulBe6pWnom0IviAjGAjkpWxH3WTtGJpSnq3HC",
-	"56yNRFwwaIOH5lr7JsE328cChtndsu0dS1M7GJ3IwvdQ02SywrySjhTKTF9jwIuXF+3DlV2v9hxTitJH",
-	"2DZwmyQdtMpam7W+r8YlRPV73gNibikQpQlm24FmB1DYerW7XVbLyW88nbeMJudp2mWly6i6bItifVVH",
-	"I4y1sYAB7wMDhJyDDR1P12pfwUzbbvNdQ20Ae1tnJ7ZVGbgUUt8wxVZPFc0xBDUos+6rCY3RUB72wC0r",
-	"rzdgEtt8t+otr9U8dJDtISZ6U/oeVa6wEk8fvMs/PB5UFXyorxSCER5SVV59NO+WGZwd1X1cXHnUHgni",
-	"X3WNf+RSkD6GPGGv0PJ939ZAD4YEC0nhgIWAhr/aUlQqXKUSPERLp6cpo96RsiUayZ/aDVvG/gs22f0i",
-	"PXBfN+wJTT8BdrO7Qfe7OxSKu0sA7dg6L6QN9rO0mLePF3QOGW+KUw3fM7wezjBTjKHdEDI9DFO54rrd",
-	"GXtjF2GtuJHdVrR+l8E5tS29fdv7VTUNoeu2+P/NQfKOGzLWoKoN594ENtEGohtLpjE3psyf0E2q21xr",
-	"WwCcn+Mt08w8kWLGVbYn/wtNt5v2W24nbDJwE1svDrLF1lvb4N1b1HfuD9G2Lpa0BRyZdtNkU03D91qn",
-	"wrw63y5gj5Rh+wkmXxlJFAYJzqQ6c5WpMBmKa+JDntfLVN0w5vlkn5jn9nd3i3reJVi0GRNNMTvadTHS",
-	"hGoS//JLe57vp09xS37vcWt+b1v4NPTavGn4dFd09MndRkc/2jk4+tHNYovbQ3/bpm8lt1VaXOOmnz0h",
-	"f3z46H8Tly9EENf0cL9A14xOF1ywAyufwwP7tpPQICkO2N941t2apZMWhF7OnaTgoOFUi72IC22oKw/Y",
-	"Yt0DWuUMidvTc8KO5Fvtes0I3fdvnxNBM1AvMNINLqDRMLWLP9RNfJVkgqGmGyjmWzZTTC+uxy4Ufjy+",
-	"FR5XH6x1rc4LUIbyLQU66ZIMYlRc56I28fEiKAN5901kbruLyy01Tbnt+pZlc7k7su9vToDZUjZzoxOg",
-	"jaZvlZs9DL3g2BcWe6C3hGp0XHdwcvbTMmZme0uTNBuvhWvsNkkYLLNDviHLdyes/jguLDx1hIUGPc73",
-	"xonb0fi6fBzh6vzOG0cWXlPbJXRBwD7NNDYUcm3g135qpr+cTW0PIJ2lzZrqP9aEiqqKOuRVF6LsgtWs",
-	"71Sm+0A/A4Js2vk/swgrm3hhWrjcmnRJV9rZ1lxtKmg6uXOESIiTj91+WmCxs8NDsFW/L6mI73y5Z1OG",
-	"ajAsa2sPqTB4cFSHvRl8NTA/6VlZH8xVQd6lPcN6U4aovNNNMPFD2cxz7zqvrbrMdULVrsXA3DfX5LGN",
-	"vtnb3281PGL9MCzTQ0oEJWXT1O7AvPZ6tJVDXxXC16btUzKhCblkq4hQ8nMhDd2x8Zg2PINDmkptxoVu",
-	"t6gYn8LwQEM1MJIrPmVhOzsUQfmU+SItUKawPXh7a3i/qxva2QyFGrKmCoRVdClPC8W2VE458oeHhbIw",
-	"E2K1NyGpkOMZTtsah/wZK/VeS1TYnedfJwL3ixSfDfs4O4D60BXSvanvjkWzqbyqZ1kFm7sLsaPUx8JF",
-	"+bU6ShOU1y0BfpeY2o1CSws9WK+QO1ltqpB7PbljHY3WWM0+4rliVLeGkDeLn5TynftitzVeeM/UXr7Q",
-	"ba3TjQQXZpD4Vxb0c07Ksi143Zz98GhHO05NI2kvIRgIZlCCH6QL7FyDXahwBMsIwJkqhUu87//w9B1U",
-	"6fR+Wv8qkFYaNtqxLGTgGzFhwRx2ZanrkMQgkEDJRK6xyY1vlwpg6Er5LGSaEKhnx02QYL1mdfKjtSt8",
-	"fne7p5sEWe3b6uqUUwfzfNhyJ48rCbtZIOk2V1pVU7lWBG348c6bu3EkV2mR+UJRXH7+zlJ8AX1qBJv4",
-	"wi2usGSesrJzxd5SaacRYYvRYDcjwXajwJ0aATqp863q2zvc7i3Cq4eXbZuFwXdY2vUsr5+b+5Smk2v3",
-	"gHy0sQHkJu72lnk9a89D4kIbVUzbD+lPcglxPKBEOyNGvop8wDbWCXmgoRCIJv1RTy+kMkyNehEZ9TKp",
-	"GIHdp6PeoHGCj3Zq2dJmha22ir3hIZINDLH944MJ1SwZYI97qIZrf6Kr0rRAlb/K3WKKNp35he9OuW/3",
-	"VQ6B6HHAU3QMlX9pmra1Xk3TrpSiUt7wJWU8+NIl5Vj+PJATWuIVgyXcWePSjWforngPiJ3IZNVepq4q",
-	"YVcWVXHpLkGfYV3Lzg1NHyldlcFjzXrjK03ozLC6QOjqH9YA6tvvHm2OoazAep/AtqpgXQMMoHw9sArA",
-	"hu1uMGdFDbYbVrSDw91Eka+VOnMzfhmC2jZAa+60g/PxuSjyz5FQWcsX2zNySKr5dT/dPwhnW+JkPWWs",
-	"XFrr6VZ19FuMp3cX2HfJtwdeBmv7i329pjfv+OFb/GC/jvRQeLUtKNuyR65Zcmq1SLlk6mBKNQtbJiQy",
-	"o1yQ/vPvX52T84snz58PoDgiFQQ6s6+Xe9pkdYFT8uspdx+0LN+SrBIcxCbHCU2Szn4LQi59zwWwrIJ1",
-	"E4z+QhpXL7rd8LRbx5JqvHAW7z3oOyeNcw0MtnUa2bPDSK2aPtTxlpZViPKih1vy0jeZb31Djb2KX4eg",
-	"K5cbwjw2tfSAM52CIQIvacuOmp3HE4zAX2+CERx02BHDnccWCLxWJ+3PTydu0MSX1qo7bonzv3ZFx7ak",
-	"TQ7de5hr2OZrKMU05/FgW2zpJgLYrAK6T/wLDrIFKP7i7rcpBCId7flYs9YQmGqU21CHA0b4pSw4a+AY",
-	"5u9XVYFrSTfS6rwcsDOjoqBY6ljmZX7ONKVaVzmGW06yJDo7Vpj321yrHO//xIus/nY9hfyfFr+rvxBt",
-	"I5LxjywZ4zwd0S1beh08ufhr1eSAVgXmC0iMaa/5sqEIZIkQW8z1WKvc8+sdCiO+czaLziLfHWzG/4rs",
-	"C1QKV7dtJ2j30z5xykRbiME1hL+GFefaoVIiKbSLEm6Lo5JL0dVgyCeAh8nkcimgbh8VCcnoyptIeEcW",
-	"KdfjvJikfLo+x1+55pOUESNd5Mf2xuVcj13q2nrCLK0aOpWF7abU0FTOC5fmfmAVxYhMU+xrFlh4upa/",
-	"oWv2Poqdh5CuaKj93YpRr7BogMl27fYrOYMOh67Xqt1zhwRWaKw7u18P8Lq3soSyYLioQrvKqFsBRHid",
-	"JSTW97Wfe7GJh9czh5SjpC7EYw8By4NLm6stXz3QUFkYbXQogjzQzTZd+wbJdp/CdSTEBs3ZngsQUpet",
-	"JakbxADkqg5T4cWCoiQWRIZtpw/XzVS6NjI/F3lh9jLV1NFty5E10K/svt9l3vFLuwURruSlX0h+8/N3",
-	"euC0a0u2biUXCVMMW0o5Bxyk7viQRN/CyJJFKBnfYSG+VQq/Jd51nbqXtb9bWF1QGx3xQzC0rFNsc2M1",
-	"VOhlnqYTOr2MUBFndLoAD4ZUCfa+Q/Wa5jmjirr4tGs2lmlEzOLdVFQ/2M4Ol309+2Tq8ro2mv2CFLCN",
-	"1NOb5/e3wO8pKW61voPcjYJpIOKEIYW7Gd3bOxiHLYy+dkv8OuG9nv+kTnR34A9f7HbPiLCsj6RM66p+",
-	"E7j8KmPhXh6Yrkt8666HSOE6A8OFRj5ux0r+4FVsyCjfbuda173mazlcPqMA8y8hfqzfjrxk16zIeYvJ",
-	"zm1w815YHe+JV4iaBhf3eI8qL/hN61S6rXjidZT87oKLWHTniik+4yzZ3I8Aisq5DAXw9rsaMwR7fBsS",
-	"w2gx6dORwCHRggXNUCJCiXd3EcU0M87JgvW5WUK4uOKGDYYj8V74FRGs2ZnRFdjF8RWSM5lD/TnXRZuc",
-	"v3kO5f276vrXt3mjqOHNJSqvE/xWqxzZuJC2pdd9hVv8ST+yyULKy3NjZSfT3jjnT+/evSEu05RkNAFr",
-	"ScJSfgX9IDCSsiVwAsfcFxa9rXJ7JoGddldRdtdQ9i1V0RXTuRSajbXgec7MJo/RZGWY9szUf0gsxxnu",
-	"Hn4+bjfSvirTIISsxgaHQd+erCxM5Hsr+1bKIGi57Bvv4NyUs1Hj2NMpVnHasSVKeTdRHQzq26qddzhL",
-	"FQG+duDbgfgW9M4GVnwh7dOt4nuu7dBJ5UGow0KMXoL41FJQprSVkgAvHdUjiRuAcHNG4hnlKRfz+NQ1",
-	"5wA05kz75BSrsVo56YzEcykYvOe6vrCEPDw+Ij9IwUifkrdPL96RP0l5qUngy6g1RS4dGG7WXtSbd3l/",
-	"3HafumpXt8Pattmv/dnciOaXgwQOh5Z4x+AeQAV2cXvgIqfauHBzCGh3x1WW/tott6pcR+UspWn6etY7",
-	"/WkneG9A2qcP0a5UGFo47oxeT+0371Y5uwiKFbVmMeExjDUXU7aJ1jrYdbSGwPukPFggLFqX2WM8ZSHg",
-	"O7pTTx27gzypjH4cT6XAhNrpqqM5KpsqZsZKGqxAwT7mXDHt4LO+//eQD19Gz+KnUGGSThnWQ/FH4Mdz",
-	"tXU1nwtNJkzzxEWWYpYvgWq8IuAugpFEMn39w9mtx2AD+at2g9fySqh0RzcCFpCtexFCiA4ToxrI1YL2",
-	"dXLSBN91ANh42/u5HRrnd8t29/aiMQ3Ur8PmE+/1gvog2I49/mnU+2bU+xBjJnWaDsn3ZfwJ9KdPlMxz",
-	"RMWbUZJagOwWZbQFL0u/wB+aPoHvK7rBBZmlfL4wVrkB66bvouvJds0y8t3Dbdat1hre5+CYkWlhGFkY",
-	"k2vy/u2LMhIFlC4r6tvz9frTmgvn4R/2028RLcL73Rnmkr25TsnwP0Vr5nVAj45mi3wusF2mfSci8XKh",
-	"2XQcg1N4QjX77uEZ0Qu5FHA3OxgEcbL1nX5Y3+vtyZjB7r+kkNkgvKHXUgBFC4jbLtLbLRUOvCFJ+qI0",
-	"ZH/E3xtnu27zZZccatV5OCOCucxAiC2PDylWqxqv29L08Rcnbjknvxu4L5WTPKw4suqM9LyWvSrQ/BtL",
-	"SrUEeSZe4kkc8CT2FXYrkW+nLjgVLO0MQa8oVoWFam3u4G6kWcBAu5tE4PWNhgNsU2tf8JYJd0moZq/J",
-	"flOasd1sBEBo6ntesxVCJAjXJCn8TMA23cVgZZOqzsJnkDcdonhxsxmGX1kxAmAIZMISN9a3vw4ELddT",
-	"u+BdbXVuzbfHgjy1+LIcqH4V61aOHMvOxKfEJ1dhn1BN7ARe9TsjsS5fpKLUCLkmBVTMXNKVfcebmuLT",
-	"CvqccQQeKmZAxmMfF7TQhiUgwFp88ZQSiJ1niaHNwy20h6Wl3b8C09aG0hDuKKDD/2pP6V2KdDUO65g4",
-	"CRZvqn6Y/7el0Zi/5zRnp8JgVRJMjXduP/C8GVnb+xmBJRBqya1i7gQ19uwu99oR0tCuyz/FOSHQXU6B",
-	"jyYgV6sy9YtbkVsbaue38q/Lg0R+pphhwgfl7KgmWvW5TeBOnGMT5wRrV9lRTcjlYNcpmgIm7HwDCuC9",
-	"d+V0uOoja+t96a/Ocd6JS8pExrtDdoAbeMPCLko5vFFtWLErLgs9dnrsHsaK0krhrBYtdgmMh9ztLjdp",
-	"CoIt70xbiDadwYYTfce0+d7R6vUVx5Z0xmgK9JLM0DBt4i5ni8fMXf0hO7eCr2wb4RRbdgbIvLsiiK+v",
-	"q3+eme3Aw8rzbBGLP0RrpUzbDxU2gR0JAgUokwLbdJqCafzXkiXC/9ssCuX+OVMc/6GpKZT7ZwFff2iD",
-	"J82mheJmdWH34sJDGFVMnRdm0W4JAEMmAf8z6f/5x3cDZ+uvhUd7w38/zce//uOfQK/gvIAUwwwVTCyM",
-	"yXufPkEUAjbZX69L9Ian0kBpFkiJ810qoI5VhEn82vkeMCeJZEVq+IE2LB8JXRadw6Jkgrx48TKC/HWI",
-	"ds/Kjj1R1WHD4uXFy4vI1XqhIhkJn/jgupj5Vjr2VcVwScCBllJdsmQ4EiPxzTf2LC1nQF/z8JtvCLQg",
-	"iu1zqVyd+1PyGI6FYKVoOF+sFR1bkuWaqOFjwTXxoW6NG4FAmvjw6viQFmZxmMo5FzHpUwKZ+QeWSybk",
-	"zz++OyOKCbYcCR9bWn3jaszGmy82xpuNBzDlSOD3OT+4ZCsdDwnkp1sOOYf6qFOZs8QzcVhqI6IeZCWe",
-	"jATsgAoIs6nP7Rr/k4dHD93JQlqJ/uYbsNyVdZljmqNJj0tx6GoE/6+/aSliMpEJL6HAqiGTlI3EWinm",
-	"2MrGcUQoWRQZFSTG4sBxhJpdVfMYqHdk5cCRqIo2E1+cKiIx5rH99CH2k/754vUrAmSMKQuxWDbdbciK",
-	"1H4/KLAe5HTOBQX5T7Al0wYdDqdgayNxyjNuYtI/Pjg+OopGwudpnRwNyh4ucSAAx2V2gOMaJKdzBsXK",
-	"3QtnI1H/gGuvKVXqmv3Irfl5wrJcghfVwvab1xfvfLogxj5omTGEBIyksDcdB18d/IWt4pFw+TT944OT",
-	"R4+CPgaDIancLKWnmWtyaceyIvjJQ7KQhdKnhI6ElZtXeNhlGqaFWGCzMlmROTOYujGHrFr75khU6zEH",
-	"b5294BRqMcWumkQ5kLvHhM+gR5WBUa1wPhLo2DHBajFkoewo6Mq2RQEs/9Ed41t7VHCb2h6jiy1CozQ8",
-	"ZgmASwMl8KFDy7ORwBjxwCGvQIuI30I8dMbNAfw3jsJHby3tE1CBCshc7SfN7NtY0OrhyR+DIe1JH5xb",
-	"2Tgmfc2mUiT2tjC7HkcCArS2h2nK7cE9f1NuAIPtXEzAkLz2zaf1SJQpjzUyiiZns2AcsOjg+RsyKZI5",
-	"M4SLkYg/HigrrMGkB0C1Y9KP7RDxKYhiRR4Rtzjf6YhfsrOSL8enI+Gr7kAO0IROLy2rgaxMp5hAdD58",
-	"CyPhAgbuQp9ZWCjyVNIEbrTak2+5FX88wN8dpEF/TEJd1vCMFPlIGElOHn1HXvLH6KfVTF1BOlL8/OWb",
-	"12/fjV+e//v48X+8e3oRD0A5YTTxKH4MnwFEjBxBBQzI6Ios6BW40IEcwVOH3gDnZfNvwsU0LRKWDCK8",
-	"UOiTyaFWq/2vUvyK6SF5LizuxcB0c6rMoZX/DlCIRPwAmkOV17B+LmjKZyuHLCkjfV1MF4RqOwrNcw+M",
-	"JA7KBMYDkhXakKnMWKUh4bgktsPEcPhPO5Dg3w8cWh08T2LSZ9OFZElQ/AfBEsUCKSDSq6wYH8oh52+e",
-	"96KeVThdYfDh8fDIdXIXNOe90963w6Pht5iOuwC5KuSP9u85KgvlST9PIN1Qm/M3z//CIEo0p4pmzNLA",
-	"TgG2euUQ8BVk2C0vPkFLiJVK/RHBik6OjjBGEMrhubrvJSP9m/Pno9i7W2NssBCBZNcUf4HpyBnExJE+",
-	"ohMiMyoxegDC8ENcUttM5dIPH9PER2LCJ8fbP3kvqBO+sBbyw6Nvt3/0TKoJTxIGRoSHJ3/c/sU7KV9S",
-	"sfK03H73aJcdPbfCgaApfvDtTvu5ohwtYyDX+37CoMyFLOOBLmMR6wKFBXQ615Cs78H0wydoztcWlbcU",
-	"ln0BV0gyLkqZqoyL9AUs+g+PvnWBl+OiDJuMMY56yTVz/N1p4dyVwwbzgcNfH05fxxX09iG27I0sgfgB",
-	"Ddw/lJ0sHrvw+FtEA+cL/1TXbF3nuAYKHt/J3EkbFtpTLwUabrS7gq8d8Y52QLwnUsxSjlaBh8c7TPGG",
-	"riwjfiflC6rQEv3w+NEu+9FFbhU/lrxkCafYYdiSh5PtH/+11BieodX0N0RXEK6CIL92+vEpqjG+w19o",
-	"zseXbDXmySekKr43RR2537IreVkhdwNJHrZlbtgPEtIHi/DSeXp8zZcl/foZCu5q8xevpHkmC/GbghS8",
-	"ma2Qsi8FR/L2PMHoiNJ6gSrmAcbhg4W4lX+d+0BVwaDEYSXbaaseBpkAfcvjrLKB+jRoj1SMBJ1CYsRZ",
-	"FfO6XMgS4BYUzfaQjaDLDF4UcVyo20iU4TLE1QRc0hVmLvxNOt8CbMTqzjW9zw82ErjRB5oomTK/QkKJ",
-	"xtobzkWFLBZNRIrR6QINWP5z54mZrAjawLR0qjoo7RahHN/WbgdeUQP5uI655/Dhczz/O+KqwRQlou7C",
-	"XG9Rvi3M4sKXdmkTcP35u2us3Z69XJZ8Znq0L3W5Z7NfkHg6s3zv9KcPISn9swR7RQstoMKnHvk2mCWJ",
-	"Lcyi7PsFYXTrtpHeKb72KaSkYNPopqA/KinmFZm0lKcQ0AHDG3PAxFXZFB4eHa8L8S9gkrshEzD210of",
-	"wCWIL3xeQnCPpneOpk8/uno6HhGSCk+gJrqv1V3D0b0wU2LadztqosSlibcFgz/HcX8wDVIDNtADLs6w",
-	"mUDgQtJEG5mPxFKqS2D/ZWSxJH1VWqURuR8eHZPYgfGYiYQl8aBNKHiBK74bPG+0Z9wJ01s0iBdyPmcJ",
-	"kYUJlYjSXwXRNl68K0QBYTfXVyru0fDu0dAZ9r0oRhuoMGGpFHML9tdHRY/XB5AwfDitWma3o+YFM+g6",
-	"tvTffxzVxOvKcoZeCXHpRPaEcDOIRkLnYKB21YByEOk1M/iqM/077QSDqezbNE0tqo+EOw0ws60XFDqt",
-	"nxG6n5TTrZ2nhCvQfgKK0U0N0Btk50J3W+mXA+dzpf+ci1J6wMsJnL0RoQTSSK1C9fDojySGV8b2WRyN",
-	"BBUEQ17W3nCP4zaS5Lqb1xpv3xGBau2qfl0y9Q78HY6bcO1KtyU+bA6KwiO8ww1cX7i4Vxh++yTwAmwB",
-	"Ia2pMDDDuMtWfeHaBFBVJTE6DC/YztKj98nRScNXj97CpSvrIBWUVcAwF0vRRqLQdTqJvmkeeC8Nz9ip",
-	"88vKS3RFl1seiQXNLdGs6vnjYobkR9d1yRPPRDI7OhJW599wETh9rMN8DIEHEUFpAASlgUXK8mzB9vKi",
-	"zfVt6RY+2mBMcZD02YnUXrLUyZ2uod13ce5qcpz566kOnc/CO2xCy73A9vVSq5egLZE6SYHrvT59cuLM",
-	"JmXJFMrKMEAma8F0GPNiH9eEItddRjCMTOcaaFJCinwIkX2gNaHEUhc4UQRSTjvjECwoU0ZmNOPpaiT6",
-	"yL/xZbtK4OBBcSxL3MAsE1WyWF15G7RTEViFt0d8PVrYZ7O3YBD2R3Nvcvmdko630oA7so5xNyEbmonk",
-	"ICwS1U1CnkGdSc3ngiUHXGBK9HIhgzYerkNwGR2xYob0fSDGSMyZIQ+Pvj1rC6AAfcb3TSjjJwaVWGEk",
-	"oSMxY0vggBAGDWIJ/MOuZUieuv4Ulpa6jlgowEAGCricRgK1pXYCYk/jr+Fh7KKqoJUTpSfq+fPwq44V",
-	"+I34VIFTGpeDHgAdcqu10mZreFCDdQyH3CSya+lAKzRP0PV5SF8z5mPB7dDwxuoAy665QFovmS2lutSl",
-	"eXFSGIBLy0yD4moePEshz7JVMBf4ZYA1M3S7Bs7ZMMzWxyAZesmEqz0kl4Ipl/JjmSq0tdfM6JEwgZrd",
-	"hhIY5HpHvLTen+pzxw1tZ6WhxSgKThIFphvz2HtDwlfHX6twn7X48/L6r89tQzKxwXbK5+KgyB0palHL",
-	"idPKH/4B8wEaermRiNZOzrcE4oH2dOSMuFxZwg2BfJuMWvoUULxRRZf6cb3qYUy4wBSajFnW/N7TLVEV",
-	"pszoCkjNSLigc0sAIyB8u1aPPCUTaRYQhD1dkAlbSWfY8PSujzVrQS0RxMoAGCYPVWFUAoHSnOloJKaK",
-	"JUwYTlOf8lqYlF+x9SKYroiTO4QH0GkoHQm48sGQnFeBIqUP2tNReBxS0nowCV5HacbBIg52h/bAgJBA",
-	"SGjNmNJCikEuWT119Snvgh7Xqr3exHAbiIMedO4NtP/KdPWNklcMyade8BwSbivZ5vZstT6JIkw9aKS/",
-	"W5JS9o/1KRMQFmyo0RE2OvLmCO6TL7EDTpm7b9BhyjNW1R2Fs24J/eDaPCmXdefZDtF6JZp0VW64ijrH",
-	"6hhQ/8u+9XPBoJ0LFtStCm/sRjj8/sryHneZc+En2551Ue7689pBfrspE+WBdeZMVAjWnTRxLlYE47DK",
-	"Wh7tqRlDcoHMU2OCDHSslIUZCcgQa/nQCy8u/VNjEV7yd2iMtuQikcsIiqpGVTY0SaGy06ASfSAKtOpL",
-	"jb/HZKJgKXZaN/5IQDl77cJLo8YIWOt+wsySMTGGwu5Q+T7G6FqIPMXBXUowV3pI4qB7RoyJXiC9UILt",
-	"kcpm7BGhI4EV6MEM6ypIOYLTOBm5FKT/8OSkSjgpvUsj4dxL3BD2kWvTbj5F2ddj19eaauLX92WSTcrT",
-	"6TS+Lkmi6MyUqPSZw1/vZZ+vKGmkkjP61GpyABmDDmralGAOfwkyQhtJJC3lKoxVasr5IK0Mi5L3wShU",
-	"joVvxoMzkkN/JO5o/Lrg8j1MF9CD7bI/fvK7C/n+jYAdnn4IdmXKmysgUhUICcXZTvbemrv7AzPdMHH0",
-	"2SjtF6Kvv9PkpdeCtUANaETdwl9dPAA1IqcQhe+0iICA9ZpcOlQttrXp+AD55dOWSj1/sWLjShYgmPlS",
-	"V65tknSRcvoMrFbOTqPjCLJBJyv7v5Ho18NyVJEyDF5eeMGxDKtxsiCkPDmT1eBsJOI0zcYA8x9NHGE4",
-	"rWYC+kLAelCkRB+4vGJK8YSd1cTA05EQRZrGRLEMEqlAu3S/D8m5kymg8jB2mvB3FTZlFb4sBpTeoyVX",
-	"kIpAr2NLmlGCtNKrveDYXpQvhhGcbNzkGkKaMUs4FJKJTxusY3CGzgg1XUDdHejjLaFYM03TNQbkXmuP",
-	"oMZytjUCc3cypKud+5l9+LtStiByC2/4PpPqXvbcLnsiMaiEgGuJm4dAOnxz7c9K6FtNCk8WbHrpy146",
-	"HVwwluhTS2VSRjV0VPC9vSNCS/JpyV8g9zgP6pwJS3ZcYWYk9iAiWWKP7hXPMFCtLtmE7xgC9ax0qG67",
-	"alfQ99d7BPzJPNDugwEYPTSJoQUg1KCNg1JKhmdsOBLPsDrYCod3xrpT9O/6ju9GUYFtHYHrSG05lKE8",
-	"BXOC8zoE87tqxJ6b2eOi+hJPoD3DFUHga5L2LCfHSrTL0oL5O9M1fuf06QI6X3oc7qNg8+t//bcTVgbX",
-	"JFcoVHwl1Moq5F4YClwNwgpFTlizuJ1J9dXgOi73HtXvzQprGPumMFacKDWISj5d0hXpVz8AFju4vyYe",
-	"+8G+EkRGTl3u0PJqq421nIWQJJVijmW8vbuw0s1KjQst/SIhwURfCQ144nZ1TwTuicAaEXjGBdeLmkhL",
-	"+pV9wZklLAUokeOaJMBJ5i4SudWHD11/dVSJ7Rja43vTiYQsFyvMK0Wp+vjoaBD5LE67UsxKgqL22vAM",
-	"FIGp1MZ79jOZsPSBJinXhuSKTxnpVw07wLGHT13AM6R0Dobk4dHDoM5iSRyg7l+pcrQhX2BV/aE6gDvE",
-	"wAunEgWzdeCiVaK0Iaq4t7XeDj9Vcg5hL86RG5Bsd9QVCthTD9Co1GO/gAG2lUFCfwtNqF0nIiGYOqW6",
-	"tHrwlCq1gkoDLm1xQqeXc2UvzGroM7YcCRddY0UMcOU3a/9afusL1D7QRJXlg4lO5dI52VUB8bmQyQj4",
-	"aEkBdGGVhckLU9EHTRr1q5F24DqiSsvH3oPA7EOzOBTorUwLYIKAirA146mcoaXCSCzZ3nDMD4bktWCk",
-	"EDMgqiyxpzcSkDZZ0lZg/RUgjF1J5Xhwhv2CZq5pt5O3RqLxaYu91X2J1ZvRUmx3jTWbgwLEpbnESnhQ",
-	"NyO3N0C9KReubExdd5ix/zWORkLTlVXrFnJJMipWp64XTIzvsDFNU1fu1j+xFDYOqPhIYLFdDzLV8VOO",
-	"ZbB9IbLIrYthsu9IxG9eX7wjlrfAcIeTIr2MXdlNf2UPNIkLTedsDHFeMZlbkClyN8SayUYh5cPanG3x",
-	"8Vad7aDcdxAwv0a0YX5Lue8yX3V3XgGIGDQm8+a2SmL2vbQB8gS0rwkgbnBv4763cW/loA4OWUiqLGVA",
-	"mlZSBQAxoPwLqoH2dbDSnSXSwykVU5Z+JdrpK4mJZ0jDqTL6DEq4V1buqnEqshrMXFGMaHoFcugLoLuW",
-	"Y/raK5A018IKkPJaEqpAFLS66UjEQo5bmJTH8rIxhiMJUvnWAK0KKBzu1yoGA2nD+0/vQ1y+lHcLzr8p",
-	"NgeS1E6i8xZ8B2X2q8FxxKFMKlA2IecF0wWxw6NiusgAl78GG9Ibe3T3BqR7zG3x+8i8dPvMICB5WVqQ",
-	"fv2v/3YmpGsajRALvi5ndRVThFNk0HeRauJ86+D/aiiGXwcWv4XTvEfje7/vbXJusAWJyvUb2Ixv5Put",
-	"OPumdjNlilL59hdKxSrVk74lOAPM6khXpBDVL9D0dVCFrXSlafkvaolazU6wd5qM5Y9zezJWsJl7K/Lt",
-	"ZG+FJN6fbmfm1hezHe+KvocOmr8a369IgiQxnuiY9I+JkeT46OgoQus9r3LmAJNjmqauy9lwVNGaUiEv",
-	"URxaxbEZNBiDTgj2QR8CRDD/1MoCPy5k8IVwxjPQ3zG6ue/NqMl4sqo6GDrb8Pmb5yNxyVbO3lzuZeg/",
-	"cv1YweZe2Xzdj61hIvhbGy29S3PnBUvZtNLNP1+orl/A4yK9dN2iW2jcn5y129co/coJ3L1J8g7IscOM",
-	"INK04d0jfS0zBgmxNE2J956UvpXB9WwVFfWERqds+ZVQzx+xVTHWpS6pILhSlrJIsZls4MC360ocfX1k",
-	"iSsqMaEn0BJY56ETkO/rR1hz2HgShl49gmXLaJanONuQvKosk2AJPXPjpKlG+uu8TyPRyLJ98eIlAfcR",
-	"tNGs9LRWWwheyOcmlm7aoIzH56CQbtYuMfC1cJ142RK4DVzDvavnnq7u7OpB/8PM+Tt06aLQ9MqSohsS",
-	"T8Wgg/3vQ/IsK6yWMh1kYzmiOBiSc4L7ZUn1Ctfkm28wwzj55ptoJLSsAjqgpmjdtE764G3/9R//DPxj",
-	"A9+i3pU+oL6wrBQMW3BUQqhfghdCq1Is2HR3JJZU27WWSyxdeS51ojIlxK7VGNRgiLG3PCNHAyhai94t",
-	"t18rRQOF15gUeMnzvKNy/lv45l7WvZd172lyo9OhRYw7E3WBHBxYatldxakqMWNnKcvJYENspCd2gAjj",
-	"sBxR4qY0gSPQ24UDUYIG3pGlCFNqaCrnhRU9oU2/pR45nXNBQSlvLe/01E74DhZ8hwhaztIlZKFJyK1/",
-	"+C9Rv8izDrfpALDglyZU7Q1Qz3gKGX1TmU24YKh9nL/6/ozEFr6wlT10m7liiqYAdBoSv6EdMenH/5d9",
-	"9G8g72LKeGK508l31eMCspCT2LLxkZjKLKMHmlk5pGuEqP7dEDrBW5Ym0wQyhqlwQYwW6izD7n97BGWR",
-	"yGTlaxsNwJA0l4INR+KdlSe4xrqFUMlQppDlaBSfz+2hzAgXhs19a3/XxZ78J805U6cjAaUauWGZHQZi",
-	"PWWyIpQs2WQh5SVJWMqvmGpt/1Di0BczyjN3fkDINMN7PHX36Hvv41CkD1f/bzS4xwlcHvG3Zj/IEFbg",
-	"OnX5TTSJgYawj3kqE+aFxjbbPoiLoTxpD1fvTCRe2VE+Rb2MfnyOHz46KmVQqhRd2V+1WUHPfyur9qLe",
-	"x4MG+HmxY9Oh0YmVw+XEMgVdCqd2JtKHWNE4qsJR41//8c8IBDwf3ulQd9Dl48CBx2vHkdGPL6A+A+4s",
-	"48L/ebwua++wAVg1TrZlKbzub9km52+cG2uSTkF+TaBKtCrz/qFHvDZUdC4ISom2L8bShgPDM3azFU3Y",
-	"TCq202IgKmX/xXy4a5a53TWFO//MRQJ/50JiS3VBPOZOB1U7xz78Bf7va2DtwbzbcmwAIO5cSOsSzmAn",
-	"9+7P2ypYxNxlrgHQvkIEXFrYYh3rO28OKHju3rlzieUuCSRuYjuFdAfymWF37z4YvxXgzV3XpZxqXw29",
-	"my6WLa07C66+hrrKGNydZFxoXy6+2WTlDENNsA6zm9iVONeYJ+Mb5Vd9xsIC9GWnftcs1urX3Mr9VgXy",
-	"BbfSFQS5kQV1AecuR5J7pQQPiPRlYTRP2Egk7IqlMs+gaNYSqtJjZ0ufKwS118eFSmNQWriYpkXiarek",
-	"ckrTkTBMGy7mgyF5PitrSfuiCxNGFhSaTGEdVqJYSlcREdJvx+7AaVelkcC1++SaPDr6trtiKuLQ11ov",
-	"FVf3ZaqlhnMnXUzRXUC/rDqHPQ64IAFYAFgNvnbyc+8y+hqoK0Id0TJjUjAyWWF/8laKWuf3h7/gP9YL",
-	"rjY9A1fyssL77XVR37rOwkHDbV5181lS/fWD9n0cuzd+26uEDjE5851Aurj1fgwBhgrFUPB03pbJckji",
-	"n2OSUTNdMFcQdiQweNwq8JHr4u+KRYKLRwpDrTTBTUSmVLMDLjSDyPMrBo0czUIxKLqm6BQmlQozVQrt",
-	"qnAyqqx8IBL2cTAkb7B7gmIQl6aZObACphUaULRIIqIloSRhLEfZcyq1cXXfqnIOiWSddkTIaPtSZkR0",
-	"TfsWC1WJ2naDSd2RvJdB6RZ6NtiDKvs17ByqHHqSyzhl2PbNYpTXFvD84jX59vi77w6OCU3zBT04Qb+t",
-	"snCZsM4zxXdqk+XUWPTvnfb+z0/nB/9JD/7+4ZeTT/9zZ8MY3mopHe5po3PfjWdKZrdlqquvaA8bnV+M",
-	"kbewlHfsoylDuB7orWSk36QhnTbfn7ssvSdHW029d6kuW5zZriw7dLi3Jt6pNdHV6+xQmpF17tKjpMY8",
-	"wUoHAMw1MYpnGUsiksolUwcWehOslaxXwtCPB9MFm16y5IzkC8ipEgn5cUGNPs9zIgqQA8iETWXGyNPh",
-	"8XcPI0Ld87DaRkjWiJUIvabs0Cp2L8QRYanGOs+xYnNM/3KP2lqClCWvh87lN/YjDcl5VYBBjwQVuGu7",
-	"QNwLRFs1NoOlz4ShU+M49gh0DIWNELFYUtB5wBkhoHoqyBlMKaALCYocem2IB5pccpGQfuwfsmSMXTUj",
-	"Ej5LZEa5iKORCJ/C0n3FD0i98x2mMroiE0Yo7poL4hy2VdkUAKUrS9OXUNdJQJocFjxJCiQYbAzurAFW",
-	"iYVuoSvXQhMODY8JmlvhROUlu/MlfaTczvJBqFgFhVtcL0+NlWx9cNeZ3eMlz8d8NuZiDOGm49Kdhh5b",
-	"PHHtlrv+1gCu2B+GZeO40qBOABWYcFgKLZ32DksEv1Zrh13bl7F1wKls6ArzBSJe760RX0NiQIIF8VPE",
-	"miZ/CjU9KFi0oT9xN8vSPmjQkl/GAZFjjBulhmQSS+AdDaATFCXxDHTEuDLqWtIN4fOoO/aBYOVm5Z64",
-	"CbRvMGCXOxiSGLXJJPYhlVU8P35gmWfsIgVjYiwTcM0wcbXuJ9J39HItTcqZjv17k9XIZ0kOoip6E0cm",
-	"lGTyyqVVoRUZMquW9l8TNqVOKR0JY0HXBIVMfVtlmUIVKsaVJ5ZtZPBxkV56NfOuiJid43NHgPp5u6M/",
-	"f/R6uLu/hH9mmnZPou4udykiCdfU/1sz4/qoQO0AOYsQu6QiaBbFMODU4cFGusY+2mPd15D1bo0unbkK",
-	"T0B2uJgTLNoXqgAR0UYxSCaimrx/9+zgD+TJxV+9LLpgNGGKKLlcDw94CqvssB/dG3vujT33xp7foLHH",
-	"sI/mcKqv6mywOU574VssTaotAbk359y2OQdpuivT5495GyfhmaXR+qaRYN5R8NwN95uO4ak2skMcD274",
-	"vh/y7jZGf2adpkYPk9cyNkKUvIuYn/GUQWy0T2x2GbOnIxF7MhZDWk2cFanhOVXm0FLzA8hfqbQ5+wMo",
-	"edjbLRoJCUuhabqKyjd0UCSYJy7UJqN5DhUc+xjZs+QCetah2gaUuwqFLzN/wNYGJj1nfLNzQ3Y1BgWB",
-	"0RQ8fHBWrhzkWSPK5uQoaLOEb7ryViNRKZiCzJVckomVAclk5f7Rz2Wakh+evhuJNWpx+Av+Y8yTT4Mh",
-	"eSuX4IMkwjLClGtLg/gl82XdMUtZL+RSnxFqZUWXBwA5TIIwqlKOQuQD7fXEkeive0gHkFJBSvOht9Pa",
-	"0zkLG+DDzFX6lM9zh7h6wcJC94HlsDIRjkRdg+VVwZFcMc2EsRupDKV+3oigHRXMAjUTpr06VK79EaAA",
-	"DQ5v6I5VGRNHAj4FwHTZ+aWZGFsARgSEFfhwSN76XEzlLmIkqLFXRzbe3CFYjyEjFKAL4tTRPjASVsRv",
-	"Wp4fnpyQWEgzRrTxV+yxqgaoIwGGd4pJYlCAWkekyImR5OTRd+Qlf0z6z1++ef323fjl+b+PH//Hu6cX",
-	"Z+Th8bcuhs8MzkaCC0It8mZRHbWiAK8Ay7rtuSMBDcHBZ+BEPUTkIfnRbmrDp9Au3B88GtwDi2/zektT",
-	"S2kSdxbgABBbOo0HkEH6rlQNeiTaFmTVNwtumXTt0FR494PhSIwEbqvJ/mLSr/jaMyWz929fDKq8InQf",
-	"UDvvwphcx+T92xd+vQAMQhtQDn2iEiU/SDlPGblYMGY0BDWOhF5QVXoqxArLo0tIMuaG9H/9xz8PdW4P",
-	"SsNXh8kh5BZPeYI5xocs4eZ/zHnyb69GgmsyY2AQQ0ACiYag8uvoojMXYZTktKoT+P7ti5Ho04mWaWEY",
-	"gT1FVl+VVqUVkhSaKWweA902tF5KlUTEW/dOjh7+YSSqQIwz9AtBdUFB4sNCpfEAvRaWImuojV+V6h+J",
-	"RC5FKrEIu8OK0nTYhPuoRIkqm+yMPCKKJVyxqWWVNE39Jk5GIuOiMEwPPEQjUkMBDjMkbxS0mYtIKmU+",
-	"odPLCC7nAAI7o5F48sOr83cRAZY3tchmt+GqI+Zsyml6kBcqD+AdY0w8NRgJCLiaSiHY1M4aOYUOjQnf",
-	"v7qwM18WOQzsNwF0zw8glW8u4s/JYo1v1OqYWoyvxM0mAogeQL3izV4VhPYb+1bWdbcwObfiJXNJuDCy",
-	"bAvABKETzTYolNe3YdQX9BKpYdkNF8tikj9fvH7lUrAiwobzIYl/GfWeOJL2kvJ01Dsd9UDpHPWiUe+V",
-	"NEzDM0uTRr1PcdfSHf3tUjX/cHR0tMO6Ly55Dh5bx93qTLbNjdZGQzuzubpI+w7l/e7GCl0jvyAutwie",
-	"diAmpjKxh2ZnD6CkWsw7XDbIsXlKOYQVWjrT8c5UX0GDh3L1cmqYOUDrXkSqcepvXYlkmOkD9nHKUkx/",
-	"xHtfm6R5MOGQqBiUp0SThKP4/EZZ1DXcKnFgDot6efBobe/7oOFwHXGqA2o3TgCdtt+VCDjhggJIrY0U",
-	"HMS+uEj6zmz663/9N3YxBR3Egitms65N1g3J67oR0tCGZrGmWEDSrCgyq3AZBZnecAG9Dy1oG/hMfsIj",
-	"rN7CLcFbO5uGtrlgTu4A6bqMUq6SPvKc+xJK9+6d7fHwKJ7QimSst2NqM2dEvY8HRW7P2sF9myWuVnZu",
-	"i/FjSFxVONcYot0CckoqY4ezQkQjAdobCmz2V/jKyoQaknvAzzPAiiOggBFceDQSW0wl4XGEZpM+hOaU",
-	"EEM8gwMhOiJNe0rWSkRHIqSitVm8PuhCztzo9hwSZkBFGok+uq9grU63loUhj1+/jGDHx9/hb/AA5P0f",
-	"uRXk9cHxyaMTcjgSL6jh4uB4EKHhxE6fMOieBXUMIquZnsV2cEMn4VtI8EdCyeVpEHit5NI3ty5DmqYy",
-	"LTLhzr5sb0m9R2Ak+lKRF1xcsuS5GLjXz1D59/qAIX3/xgNNnFx3OuqBOYZmk5RhtQqneQ7Jn2B92p67",
-	"VdEdZEND7uWCGgzkWjAO2iz05i7E1BSowtqVTqcWf86cHoGLAlZsJJkW2sjMjTcS/RgfDFH1u2Qr1P1i",
-	"jIBwen118+CayctRTx0zHQkHBzMlM++I7FMN1WkMwxMECXIFwfaYIFgte0CMHAmKy4pI16Iq1oyg5cxr",
-	"c+61FQ+qpU3Ot0gkFjWcUcYVpYVSjRbBENtZEhGo8+Fztez9yEnKMk36lExoghACx++bqyGODdrsNlY/",
-	"tmqvIDyjcxZ5sSOR0wKTASkoqBMpL0ELrty3g8Dcg8GUdXvPkDyWCXeKIEK8s/IhEcF773sDzkiAdvv6",
-	"+/9AFXewoaDjJk3tc6k5qLyXpK1BVMiSCw2zWgX7NjWijbrGDrrB707g/00K6J9fQr4Lb5dDx64qdSZw",
-	"Q6BxF1oyW/6B8bvc6Iqt6fs4pt+8oHuxkEtoPRmKuiULU2WDT2hIGpggry/8Bu6JWyhOUmMsnwGBOjOy",
-	"fwu65W+oTkngRS4JT+6aAHf5kbdWoS0h71aaM3R73fbpeHhLa7qGG10Vgmgj80Cl0Fi1FtzDZ1VB2tJn",
-	"PXGZsN6Im0gB0Y6rIcEuc1D/jlYt/0bC3SFGI5dq7JlTdrC/aeUqsONx7fokuqPxferi7v6HXxcVKGPf",
-	"mNv2ffu0L9c+ja730QyJSyst2Yrg6FbfNzi3EVkb2gzilAsWoe8rypjWVrVTchmfljIZdNYXUJ51hZ4y",
-	"uSRL6pz5Xtkk/SDziosxWGZqeWD2LyHHzh8D6WC+R1qZNeYfYHJY8GC5oEbTPK99ZnjG/o4v/vqPfw4i",
-	"aIFq8W3KorIwjF0t9TEDfcUOfi6kQa/vk4u/liEmDe8QhpwY5xRvIwA1GeAp3stdBjjWvPFQ/tbeCla+",
-	"vWf/txVTVjvlIDnQRzitRT5+eUHgF/u/9SoojaBto4OuQVa5QlwHM5qzEK3Lud/DaC6HcHvlFHw9uYfG",
-	"24BGPMxN6WhROxOADvo8Y0AeuHa5YdiG1jsyIWhmwpjAHrXo0Gylb3ct13wPvTA3RXXfg9Ot6jZl6S7v",
-	"5o1aCUMJQu15+lspnSNKN1YurOC/DuPP0H0A2YPQWMTQVdid7YyUSZE4GpmmjCpNKBgSRwIMb2e1yL9T",
-	"6MfmqoRXmAJxnbPaiYEaMxLYL7ZI0cgHCRyucn66OrV6hkuEXE/lhgJ2WI+A0DnlQrv8rWaCPvzYJn28",
-	"h3riJYLeTUQJTvIljIab6MHvXsu5tzfeRUtbAJWds7tLoarsO9SpdD08eojxeDXmCmF6/RUzg07W6pu4",
-	"9D5Do5guhCo7/Nwz2VvSIFzKna4u97pNXe+Whb5leUqnvu2fYTkWlcXmpiVzcoyQinlhhYJMJix9AJkN",
-	"eWEgirpvibBg6VpnmYjoAj1eKbgpI3Lx8oJoNs+wsrgvWDMS/nfpMygJLG0BHTKQyw/OwGVsmaJ2XuEr",
-	"LlMM0RyJC7t+33PqipXqfCXiNtpODXy1WWQhI9F/ePTHwZA8TbhPHSmTaUvxyIpOiaJLjBf3HXI2s+ca",
-	"kt9dJ6ovw6p3pS73LPueZe9PTS0uhlnMQKQ2t6PqYt6HirnGdzt2rL4t2tvuG9Euk6SZwVgjsyj8R0TI",
-	"peukulxQMxJBaz+sI+WPCKPbJoXmwqobgOEfDcmYmvu0mVru2gMdNVuyeloeOZqNVlSW5Sk1bEDytPD5",
-	"b0hM8U4wiEyUgXYkthqNKqDuSEz6o55eWPhVo15ERr1MKjYScHqpe+I6H2E1F8GWZFZgt0AIeBz1BmVG",
-	"lSXejlMYOA77xAKH4zV2KRCliIQGY28ggEhXNmH3DWpj0UgkLLX6o0j8AURrGiUuALzRJqp4JhiJV8yu",
-	"w5uNFTLWxCcR6SKFGKqAp1rl1AK3ZZ8PT04GEQ5WpQZuZFngH/fgnEAdsZGAk9Fj+6GveRb28yWp1KzB",
-	"t8g710cX9FHAB7+81ZnLvpNXPGHqgQY/WaEgjwti1CCsxcWTPtAkkZaFnpyU6bAN0PbV7SLy8OSP8BKH",
-	"vK6MW1Hg0dG3IEKPBB5KIpfCPsXhUNhA7u7cdVclWcMScIP2npD+kD4jI64m/VzdfO+Z7z3zvYvS2R6O",
-	"ayzYwRTEv6IPnuVRkG9ckv3NfDpjne1afmDm5Z2qxC9Zdz/GNC2dab/j4gk/LiQwJAphE8FN2e2El3Qo",
-	"pOEzd8wHuWIzpvAmu4whF3wuWHLAQTZRGhl1/+HRt0DJnUdaD3z3z2rIyCenQgGpFBKVWy0nr4IlvQlW",
-	"dIcQ0zVlBxgF5zS8b6jTaiRBTHsA4lN5tOHBBUAZvuJNJ60WjZ1h7y9spclKFtCT2strrr6tb4zDdASv",
-	"w3uQP1w6GsC5UIhLIZfCvoOFIx6enAxHIk4oT1fjhM+ZNq7gK8Y6YTueA5rnBN4h+E6Esf0xhECM7Vo4",
-	"0xA4kenyTyxE4GMgqsfVmNA5uzomImfEvYXVf6nxou0ZiSdKLjVT47zQi7iq/AEyOYZ9KECbpNu0sQkL",
-	"b1+46pjtyxg99qAGTSL3pUWxvUnKvWh1d64ILTNW2UyvTw9Lbo29TDa1wXvp3vlNl9DCTWwvn+UO5L4N",
-	"3l0V3HIHvEMvvDqIHv5i+fO2iKX1PnmKQVFTN0q9PZ77Df86c+VhRiKjK/+TWbBMs/SKueZ5KdUG36/Z",
-	"Vey7Sbs1wf6EwLdjHykc675Z1G9F4wU4oT6Cti8VCn6DW+kY9V4zBf2iOuXXNYgfktcBiM8VFQbTfy8Z",
-	"oUuK0bgIwkqmzAfOtwF2wjLZEciKUlQA2Lcvv+HgX0Zccxvr0NXcXf/W5LJ7o9pvWfLzJOaBBrzdxDLr",
-	"wt4m2e5V7c1damIXGBNfm6K7X7zCqJnNlaLbPoX3omsoVwgWO0idX5V4Gu5gu5DaOPz7usWfwc6kIw/6",
-	"rgo9VNLoEGI7tK3a40M72AFN0+7CKjvbpl5S5ZzD5drlUlQFICZK0gQq69VBh7yhWpO4yMdGQoVYcAu7",
-	"TfGErGQxEnohlyyBcvExBITHREu0DtG66onPoLZmEHA5ElDaMJXQINXVhciosn/BgRZCM9YasGr3dZ6m",
-	"NSr1trU5UTOhXl3iadUNXFgzk8MqfO1DKOYBcXc80Vh5Fr3ePOuuaO5P7KZF8tqXWa9NH9aDt4vqprYG",
-	"euDuWQf+c5E1e2/nadrdeuRPcokdJ6CdCwLIV6+H/87JIUBoja608X+i6sGxO5E/HOgAKsxu8uuFMPQe",
-	"vnkCn9wh2IbTdHn97I+/f6dfiZObTI5YgqcU9vaCgl/CPxtVFjaCwudy3XV2fAveuY+Dvq1ko41gtsW9",
-	"t49dJbzhsB/3FuAEma0lFnDf2aLbEPiwtAkG/JFLxnId1HGL7UrH1MTDVqGqyZi/JmyKgJ387owpvyWO",
-	"35Drb4WwO4b/FWDPVox471nZV4QTeHr3WPH1YIWThIH+bscOqeabRJvX4CX7+52LNrV5OgCvXsn8X6Ep",
-	"UGU1CbYe3KkMT21DMNG6+9HSoCGJfXz92MXX+y4hLsA5BgkaY+5H4pKtyGRlidVpFU3UjDoiW4KORgIq",
-	"HXW6btYA7vYdOOEUX8aNsy+034fa3DtcSocL9j9cy4yRqsxL6KYQjuj7Fw/TNNul/hJGHlDIwsgw4qAR",
-	"PiGXwksyYEpl0LlLMVMowZJTEtOcjy/ZaqyZiYmmK02WCwalcA00THbGTiA/8J4s1JTFI4G2UTuupYba",
-	"ylBAuHhquDglFlVjkjEqXBbSbAa1QuCFAy6gUDDkfbhkD036iRXgMi64NnxaZgQhfYQSCFDyVzCzlOpy",
-	"0FUvKc0uqvO+uwICwTSduRH4+/BfslGeSzM7wDSzFhSwMA68sTA7hSnEMJLjhBY47MUXisVQUgNqeEOv",
-	"GgA637qtTC1ygd/DEuIhJnWpuGEHlume+q/7UEEjTQeoI6NDxDFPC+3LBdasrhKXIF5XV90p7AITJXPo",
-	"GIUZR7XXXbXAiGgO4Zow7ISlUsw1MRLwzb98RuJRb9SLLc5m8gqyq4bkXLThOayurPMMU6bUzKTKHrR2",
-	"LX9TrCHLHZT4qGb4QpU+dkfUe3Z+z84tO5eWs3kMjDBRNiIBySkzH9uxcI3ItbD3Q8PQJtFum2ihf+eO",
-	"TZ4c/f/sff9y20aS/6v01/utEumFKNnxumrFurrVOtrEt46dkpSkaoMcMSRG5JzAGQYzEM2zU7VPsw+2",
-	"T3I13T0DgAIk2bEsO9EfqVggMNPzo3t6+tdnP57RDMndEi9iNpMrhIsIptEDyMx5PN3VbJHUNRr9Catn",
-	"lJfKAzXlJemJJSFBacDi6LA2Zc7EeeE3LSQQnNloZnKvHAyKYjkJFRTP5SYB/wDbn2jjJmf+Qk8Pf66M",
-	"ExP5eiZlLvMk1f5hKZyccJF+eq2q14seYF1/o8/UvCr9S//+5786VYJTaT+iTuB7u9plGRYF1vJXeYR+",
-	"s0HA32DkITilUbkteLbCho1J4X0aRRezVVbMr8wGfFEsv8N3rokU+Btay3OxgcF3p8+GMaEMvtj3Ty2I",
-	"uelzuF8NAX+TAIAXortzZ3KxGcEhhyh88fQpE4PnWeY77sXBuwoL/iO7/+MidLAO/sBlSTngxE8EB9ew",
-	"PFYlOONEcR/k9GHVe3MuNSAPIYxNLjbJ9vlIGJyBrXqZsq49d5MCwyP4G2LCw3QD2bnSAZOaSglnY8h+",
-	"zmDJZbsvRFFJrs9jnShdqEIIXUDM3RDwJ036bj2BpSeW0Q/0xrGMDYr/7r/rjZCkOXufdo/pyw55dIjZ",
-	"Q+p1BOeja9KgxtEe0rLUqLuZyMVfCJPoj0+e9Eqln/tQaL54vJ88WCod/n70cUVUY1quj7uU2pVK3mPr",
-	"95kMtitR9ib5tMTGTVD1yRaGW48iCCOuOzZ90MAFdqVaLknxNGtZ7npZkSdgN9qJ17tcTyXh04XQ0b0i",
-	"fHjy7PlzGDz/8uXhcMzPLaHSrZWV4xa8Nl7rj0aPnj5JQIT6nAF4RFBwULkBrzxzDXGlvZSbK6OzURB9",
-	"ysK8Irj2BjQvDISG7C9eDp4zAnYEc6e60krPIfsj8lyu5lidpUUdQ8UJHoXXog+b2PA86Pgk1EYLJUeF",
-	"Q6NEZA095yJCDVDxJtR88x4TtDr5WlmsieZ5ZpNApbmw6TjVAov14A+Njx/1Iyc3mPRXQyffEpZug0Si",
-	"+aNXVWvMUY9ZhNhnLbpWcdyxaijnHpPQ+lg0xp3xkU0195kunwIEBu8PLKRYyzyWVwg/2ZRz/QdKh3a6",
-	"N62K85thmDYxS0UDB2NQw5Z+QCDSYRLAKVOdIYv+yNAaP2UEqRhwOVEJRmmMVc3w3Szh08T3z2p0AlnE",
-	"xqC5I/2M8DFoVAwnx1CfVJ2NITIZoRIxImBAVdDQP63m2quDwzEIliX0CXrKYjmKnl4JntIfVk293pPu",
-	"l5jGEGjglxGIsjTrHTuCI//vrvNfWELfn22fFNkIkBcIlAEhuMGZOdrZGJw0iEHD7gWsnt2q4baWpWyh",
-	"bOLRHg7MAKeJdc1ysnZtYYLg/g0QJwgNoUGKslAEcsmQoGhX46IetC+nshnN92h/P7xFUHZwiDuSSnTE",
-	"fM2VKBEsc4ClRsj3hokEiF7SBNSE9cIUVJsUa5A0sDT9NFwHpgk3wNL8a1WcXzq+7a8+v5M3nTAnfuNj",
-	"/RK/ruTK5IczibXquLD7IJhYsqXQlSiy3hSP27hf/YAuWDTT+q02E0tJYLE1WV669NJEztq+q9Tj/Wuv",
-	"Upcoen7yCr549PTp7iMQxWohdh8DqameXdC2vKX4dmu5XMNQ5P2zOVdbs7kSzp8cDw4e/PePh7v/ELv/",
-	"+9Obx7/8/wefJibpbQCIeha+MX7o5wzp2WAOLxb6Deo/UDHm1UpqmftLVjgD7tXB37E6SGeQP2gRW6mN",
-	"pXQD1e9N4693riAyghdS5N+qArMWN5T3yXhkKMqjplrrqWwRICCOHoCk9qX291sZ5HOxb6EXS7PZwpyd",
-	"dWKvXGnjurZ+dHubfhC0rxh01V98cWOdXNbRWQkre01XuN2BVTUtLgVxodZ82WeegCV4v+kGMnQzTFBZ",
-	"yGCwUPNFtAgOKYs61dMN3iFG0IlFiGyHChOGxXXomi+UdadxpB/Dzt9RGaGeGqqIp/zNJK+s3y8DBIG3",
-	"QvgL7dwrswmUclZWCByAGS/FRFonnPTXQe3PR6XnvYpgaLhPFXz0Hqpg3yAqK2EmrORBzEyRT0zlFaTZ",
-	"IoEzUxRmPalWiRfT2k2UvlAuJvLgEJdSu/5UaisnvvlbHApVmnVQSKxywxVo6dqnYv3yPgL55xvfBMJG",
-	"fMbf3a4DI/R2vfcizse9M/WDOz5C1ex6z21HE4GVXraiP7+KjovGeVFL6n6HCCGWIMwoahgkYsmVsTIW",
-	"byQjyLAy/SQXG5sFgwWGD/irZoh/FKWLXj6m/qDmkX0U7xhdDIVXwdyCYjCRc1JNNQlGcLQUqghF7aXM",
-	"QUDGRfWzcQRrwcYQxwVfXIgLmWpttBzBCb1sQwl+JUngZG/eNOFcfvklOwiQ77LIbaoH2Zs3OIUTz6a/",
-	"/JIl/hu/dkJv8E9Cd51V1pll6zN6NEqr/f0vZudyg//wTQy5Rr/UFCW1HftNn9PPXd22nzkRycDRnYmi",
-	"mIrZ+SXi32Jktu9/DAKWovCHu2zh2cRqsWTbSDUFcK2M8osrXFwaGGR7OMt7j/amJt9kQzJfhd21Y1Od",
-	"BcAGSjsJ4ZEIx6McQ2Zg/HevRyZInU/VHRNl8Dv4Yh598N6vcnKEBbm/2P4OI1JxVyKsJG2CIIkvq9I9",
-	"B8S2dr/3JvzzuvvtM8ZtIYkbq+zDUuRsi1QOI+X5WGGQr0Ow7XsCOkD05avCjo0+3Sf7T/ouvw35cY8Q",
-	"fFcIwb2brlZjevWTvrjL/oXd/2ji9Y5E62+4LEdk+k6ttl+Jvdbi0ZBadwb6SyBIWUJBOOS0C4m2oigI",
-	"LIrr/16F3tstJFN9vZQ8gFnhGVKxXaQ/a7fFXrenNt1NZs9N+fpzwya616FuF5r3/c+xq9WoPeTKm0H/",
-	"fUhB1nn1f2ZW6KC/RhbDwG1WaiaKYgMiiCOj5TDVSjsDFHu3KtUFNtHQP/3ND223GM0Bmf8fRnBgGADh",
-	"nKD7mSUh/nvHbhl458Zf4Fcw3fheOy+QflI/m/sj7oBOTLaPd12cmdXmHn7tXiZeLxPNatOUEMjx22Li",
-	"/UQhgzZ+IsLwGE1wwTGMdq+AQpQVUuQUbqZB6UJpwp3zv1uxXBUSw7ZSHdDXS44o0xIGGb3B1Q6GjbTK",
-	"9uGS6ktlIRj0moyDI8gqXUpriguZZyhRKZwt1U2jHkNP56ClQhUxxNVpii5kg+HYK4YlNizzVCNOvFso",
-	"PR/BS/pHDcfUmRdOa/eRdEfuLcqg28Wz3Oq1T4SG2WNzxr2++DuEptSYTF1LxzNksqJd265DJK7ldGHM",
-	"+a7UOdnbe13pFDuShNpPQuex6twIXkqu4qBKsHJWSme7c9Z+oP6OYnd3lbdmnXCVvbHfc4vuE/r6dr2f",
-	"W33eJIWLZ/Ue4em2KsUwv9RT3ZsGxm9e5fG8gqVgIOD46OQUvvZtgK2mFDjNHq/vjl/AsrIu1VMJC+dW",
-	"DHpuZXmB3r3sh6O/fv3q1d8nhy9evPph8vXp6bcZiKIwa4vvo4AozEwUqc7lhSzMCgMZkhgDi3XtPbN4",
-	"BWMlrF2bMh9BRoEQXpuxGQau2FTPhBOFmVcS8DkFflvIfkwfPEwf/JRhb6TP+BeSEEBOrsPKVaW/TfmB",
-	"hXmFUs4kBspj6o7vkwrgOKnJkq/NGowekzVrk+pB9u2rk1PoFGp7b6i+rX8zG6IeY2OkutEMgJVqjoP3",
-	"GgxrPGquvQpCMi3hoGFtOIyI37cLs7b9/sQtPv5Ur4VbZN6Nd7GTiLxP84m7hZOnLS/UJx9HeH+j/CRC",
-	"cFmogkCB6gwLmm4p3qcx7b0J/7xZ+O1N5H2lmxL/ubPwcyUrmcNSWivmHKHoN3wuC4WCtTBzmJvACX2+",
-	"ycuy6FN1Ud4H57admuKS7tGnbLyv+t6Unx21Cq/dOrem+V4n/u935t15T2+6Kd9N5QkrfxN4yJ49fb1v",
-	"lMz+Vzo9v4niljMfWQzPDbD1Uct1qr87fjEGwQ47fxNra8nICNLWB0yXJtvvF+1ivFtX/+7GS/qOjP/b",
-	"R6m8V/xuE3TyZsLrZorfnnBOLlfva0HzsrQ0ayxZ5W/rwDxOsWssbOoD7wrb2mGg465SRRYSwlx4wllD",
-	"pXQElH99yQicY/FuwHMfwQLHM3q9AS4M+14huRvGPtSRRXbaV6NopuMlusZc9/7Kyg2FRa4s0v/OgDHb",
-	"mtG7GhZHkHHf+YRLasBUzsxS2lg2YJTqqPisBWZxoQUvTqiIGIZwhtIfBmRcwyQ2OpVTLbWYFkrPh2Oq",
-	"fEOqDyZ4GBc0Kd8uVp7GAiIOlIVA3yjVX+I/USGLj+vTn2tTR49hhwZFDchP9+6S1MO9Fxp3YwZyZhW2",
-	"NtaLMZQK+wFUAuSAO2HyZ4UUpW3w+sOMKrBknmGVnk+wnjsGhgqH1//IX8rBQHhFxBqdIINXpbRUFOjJ",
-	"o/3hKNVH7WtM5N61qNk3cjpa+iuNqVYkJrpd+Uf6U2dVWs97Tr07Sxhpki0OvQRS9e58Gqyq76W6X6WL",
-	"h2P0M3NzM9kf08vNXV6vY4e1umfCu3OKsyrXUOFa/KhzWFDxeNVQGteYfMBqOLZw10p42Ep7b8LNMziJ",
-	"f92RfT3X4vn5/qe7XwMmnoKSp2J27sVitpI6V3qeJanOMdZundTO0SzcTzMopZXOf7EP1viTey4dubyp",
-	"eFopXblJtWfSvCokA7EOGnd7dDjVyKzBmx66GI7gUKea1rlpu+DE67lxMFCujmzIEd2hJEQHdrCnGi2o",
-	"WNytdV8YwWGcgKn0WhtvM5lDqeYLh0ZVZVON9l9RYD52y3S4rCzWleMzHQZP9v8MWdwfQYvJOuu/HeMu",
-	"aYuuy5rK41sSkn2KCs9IwnP1m5OQ7+w2/8z0GqNZtH54DedDiLX3k1VHKPyDHBAOzAxRMXIsbfljFu4h",
-	"WaWdKrIhFzj0jN+WG1FSoFXR8/cAbzQOs6fCmWLpuuG8UGvKDRJgwoKId5DAL6lW9oDrjhpdbCZk08hI",
-	"3HHxwiFVrCRrR8sLj24k7ls1xNs4hFJR4YVaQBmNQzC1eynV1qmiiMYWU16Sav4y1ZRlPG8kxgolU+17",
-	"4wqsNNul9IJHGQ2DAPgx3cTxdIhDjCa7Xh5GcJ9FANBfxnGsZSmD+LlObn4mAVFE8808YY9vp/OrQXpa",
-	"SwDNFfjdHwD37rNbPK4woJNSNAI4oFNLeQuHl3HCyV2KTbmLM4xHzEWEMSpU5nX+DMYAEHXgDzicC50n",
-	"MW9Hy9cOHj+BhalKrJCDGUemshP6aiJfr1Qp7US4dmJOgacFTKVVuQTlEq+t44HD8bElzIQGu1Zutoih",
-	"u4WxbDLnu9cIjv0U4kM8B+ms8GenP2uRLMCgWO5VhjD+HQJoLMTqgCDnKcoYh4pHlKcE035yvgxwyCwd",
-	"L1quw9tYMY6cgBw2i/DRXYcELvd2xD0t/u0bIrijK6rbfCYxpr9R+8NxqF7Q8vW1A7V/lbSJWIcfWcgc",
-	"yxkhFULGJI48KRlrcwPlbKozqrsvIOPteiqt+9I/GzZvyORrDxLYM1o0XqeacBgJhywUamAbwbgdU4qB",
-	"7aGsfz3bqW4pwNHZj8nUWF7fX9778A2vNfB/8Ghy3ytaXPqLL4Trwz1X35ETTiI+Z70QN3PD+TbkrCqV",
-	"2yCTTqUoZXlYucWDgx9/8oxIGTHEwlVZPDh4sIcMyq1dgsqYcU1BKiBFFW5HcKLmGqpVgkYvhcU/z0pp",
-	"F/iaf2YqN2YwU092XSd0VNvi/eL31PifiaLAvJ1muhEFfvcgtRN9aOxrYHfHvlqQ7V21+k0TxPlStQXf",
-	"OooESngpTSHHjUE1e6KKtrYrGqjZYgx0RwOednJeclNUcSEqCV7maNShmlO3Urv+657p64HzJrC/EXzb",
-	"gf7HFSE8TeOw8fwqjMHVAIINCopi2TVELhULs1B5bISFISnK1K9PgrdknM+F1GM2ihfqTM42s4LAea0T",
-	"rjmlsbGOHk8uVePkCaRqGDETKwlFjRHqsFkuZEwFeTAJ60LJ9ehybntXx4cBhCzUAiceaQMoNKqJVzbY",
-	"Qrie+AieL/11ib7DepcUbms02HO1ogLInQWju+h5QQUzC2lh8Ozke5CvqXFzBi+UPpf5c53AifC/vxQX",
-	"ai6cKRM4XJmiMAl8XU1PVv4Q/MqYeSHhGdFoE3hVucKY86HfNjg/tICMcGMRCIIAiMVqJfMGwYqG10Er",
-	"Arz4Ee9Y9qszwAtmbCcwl9qfkrHi6dUbmqKGCZqXNsqOjcs7RgITkLm/LYSGwxk+FbPzeekPh+ZEhzp5",
-	"Pdy1kmZV1J3ZekEpPSuh+tUoL84QAjOIT1HOFkkMi9aYSrgU2isjuFogLDw7+b7JZlLknTOI+sgsBG5i",
-	"ciK5nRqyBGamKnKY+TuamPqbEELmE87cw4d4rjx8mITJwNBvr09NhZXgSqGtmJH4s42Y4gM8h/y3qUYM",
-	"MQvqjNjKX4gUVZdh0nIjEf2aPtixwAqbsoxDREBxQJAWoSMvHEvpqlKjCZFSOVGH4YI1Xlavhwk4cS51",
-	"Xd4h9BpAJfB6WIe1ltKVSuZk+kPvip8bvMYS5l0NRrGQGk21IULr3B9kXlQHy2ErvTTV2dH3Ry9PTybH",
-	"R6dHL0+fv3qJfpJUH3vuwCCw6QY8ryGe31dHlJhJVtIMBs2c2TFvGiyo7jYriXBPNEET+hvCnyr3f7Dp",
-	"E9FV2WqMbqOFuJDU+aqyCwQVN7AxVcmE++kOd3dWImBgpYSH4c+Hw9EWtbsUw+/v9yWloypbS9nWUiuS",
-	"C5lTS2mdWK7qErRLs/Q6jTlLdb1ZWAMHfwyHlRz4HY1yZMfCVLjZYggzs1wqR+VraQb9wAjsyX+unCsI",
-	"G708AIGzTkmpnhmEPec7P0oNAUulKydDleNgv6j1LuVg4edJSlIDgmgGlePmDJkQC2ERe7EQ5VxeJj8B",
-	"zIIjO0QQHcPAkLWnYyXLVONhgNxEkUSXI7O3rP/oSGA9EROK0RMggBVK/kkUa7GxuC//8Ic/wLOwav4B",
-	"FUj+f7u79WIeTOVcadjdpZrJqX4Lp5uVhLfwirj1LfwQA56khreBuZlV36b67e7ubus/3whWbRkRhlee",
-	"wdtQxuUtHNIxuA6ZJ8iJpanmiygWBjGrGUXjcBQ+omluTugK61lvzaSOBv1rprRJJAzICftwOOZ+Rl6f",
-	"xzRAnlWeamU5RZtf86N7QaOrh15hLkn/0EkmHsC3h6fPvq7HilnbDEY3rYpzYOk8EKtVaS4khU6Gf1vp",
-	"JhTt4tW8CzlxZhL3XdLecTyDIYI07yab0jh7yeafqWkqCYaOm00gl14YE5IaHQD0tbAcK4eWxW0m4e+I",
-	"33EiDgiX5QOtMdNdrzHJodB9/J25Z3tqwn5obGd61JiesDeF5TuR705oRhOkFf3u+AWVDmdfRejneWis",
-	"1VvYfVf2d6a08nKfpzycdShx6VY3UF6O46pF4Dqb1CB1NWbov//5r+HVNAUv4RUEWWe8jsgYDRqwsDlR",
-	"N6Ii59az0nqxuWb4Qs9kUdxguuOb47jdbKghOGXs8SDBcwKLEH2dxx3RXOvwkLqPe7YhwrC1Z/Vr7baa",
-	"sqC7rZ1w521ogEks4p5ETTeJ916/ocK9uMnRvUSQnJjwu1eNC2GJolBGjoxXt4GXRxdIyUpUViZQSlst",
-	"EeSEtmsCXgNWF3LIi04dB2GAxmR8cjW5TUF0xfxHgRTut7T60bTXlEPxw4Ys6iAhVhtuboHwkEiIJYea",
-	"p5hfEH/JzLvLtGFfp3Uz7b6aW6TVl24bKdo9N9a9t+XmRN64Zf6oPX91udbW/G333LjDtqaw8Zz7R3jR",
-	"JsxW82JNkjTPCTauC5sJBu1TiJW9Zyffbx99EYSYxNtJi5JLRDdnrINoxIvyxJUE4FVfTbcJbE8f42O3",
-	"5q6DEgatxZEjCfSANh7eAf/HKL6/tFdwwHp+tQr7H0+dcBgFE52kSfgmNNvstbkNm/3Sv3csWsVa+66z",
-	"GZ6ZnmY4P7lsTmJ7qti+tlCrrflq9xYu8aNoS6A148f1abFja0QX3+k72h4GInzhp7msdCivGnUtWsy6",
-	"3zZ5zVntJg4BOjCKQeYI1Tro0gv3wsfDMb6HOpQGVgfzxhiVW+SlWJMeQL+L4moiQysdVLbmLvZWa+nR",
-	"StKm0u7xu5dU0fAGnxChyYnXI3W+9VA4rzHAemGiSfHqkZTS31yuH0l4j/pkDdDyRSu6sLdWnu8etV6L",
-	"wgWLTV4/H9TjsL3ZI01bomFreDUdW5ph+H5Sv3FJudgahNS5v3s0j2dUyhZmDYPYelJrViheUfcbNmJr",
-	"ScFspMtgaJg5l7o9hK+ahOFg4pbUUuadp3wXxX7GL/ymZxWvbMBdsL5Xn/Ehrix0FRRkUorR7gqnbXui",
-	"2YaKhLl0NYeJYkLkgjZOnbF7jqLa3kJ2yC+9DEPCkbbdmvWDSbiu+IfXVfHyHx/EID8yBDQdndj/tnPU",
-	"E9B145c6b9z3yUzA3wIlHvunh7VHFKGKsNJYtp2UvWOxilAM3mAbBMmd/zp59TLVCLw+kK/FzHEoRYY2",
-	"t2BCSAjx+5LBbJgEu5Wwqf7xxAmdizIPpNqfBlgD7mBvb71e+12MPwejlueRvSHYlZypMyXtgR/Tbpz9",
-	"XZVnBzXFaMgawSGUMo46YGmJZRgWxnqkGkJMSghHwRsI5KVZNS5YMGjNX41VN5PDUYuU2nR2AN9p9Rqs",
-	"nBntlViyeOLnFH6+jsa8kafjGLG/Yx6ftLAk85bfsnAm12z4smCKvN2pb0W4qpTZAWQXjxLaKPEp7Q6C",
-	"UGCDWfwt2nUBpsLKp0/g628On+2efH34+E9PsRAINVZPNbU2aj+Ow2796ncLd+47OJebZtAR9beby5nx",
-	"bLhqYJ414yI4KokycgGy9cLK2SQbwYm8kKUowK7ETO5auRKkBcSx4fEmRRltchSGlftmuFmKWvVf2IPg",
-	"/WzEum5o2TAi4IwMs0u6g+KSXdrGUKhpKXDxBl+ZBF6aXCbw7cYtjEakMb+yZxsQRYF7YUTMGUOhxOxc",
-	"m3Uh83nERdQbePz6NQTD0M+Vmp0XGxhwCBIaoJNUr015XltQbYEuO3wDlwYLyKCRhJ3DFisYo6T3O/hU",
-	"LaWpqBikw7bwds/iMwREMBUMJ06meU9lquVr8pUrUaCLZtecnWHcFbsx3KKUku3wzBGELho2dYJh0Joi",
-	"uYYJLIw2FWazZsfSlZvdQ78BMjAanjz+M5L1p/0vyHoda+gR+FqDgxApifNFKQHcU6CaKZ6VM0vhqCZ/",
-	"qgfbueUH4fNsGGKlO6AM2gdNqjlx1AsrlkRhgXFNPDUPHz55tA9fGS0fPmxWSyNbWarjqFrUcmxeB5lz",
-	"o2U2HAF66q6PdMFobGU9v1RYejfrP7GyJNVk6I/5GaY3eBL1DJjKZqIsHUuN6nCDf4iVkuWQ5HgsY3cA",
-	"V5TAzGrJgaebP6pi9Do0bOk2gcqyNs1O+3HEzGIvlcwhUzl7YEgWZChTv6tX4gCyL49eHJ0eXXGYZ2iE",
-	"ZE4Tno5acnhqwxrTKfEtu5NcqeZz3A15s+r5wfax+Z9+OP/x73/+ywvRx08LtVTO/4nStOWCSgiKXSG8",
-	"TTjo/JHd8EQwZZbzgZolSzodlmGgpKLwFo5FEDocUZhfgDqH37S4rVJNTkv0S11VPXAptL+ieRE7DjdG",
-	"RBbWxnFl1XaEXDvSIoHoUWwyTrDmoHMF36ACDXwQtCYiRuV0+5BptLtK47Xd6xh6V6xWLe2RxtR8kupV",
-	"Kc9kiWrtKNz5EQoE7yTtjzlAIdhIlr0oztPSiHzGcLkWBll8EIrjjxu7H91h2qTad55wulykYastNMuT",
-	"OV1rE8yRFDSACMgYftcYFQye7H8xHMFxfMPPsL8YhgT8dg+pVnpWVLnMWzQiPVu0CL+LfM8jeIFua7/g",
-	"/Ghr7pgLiCdSjX9ykDCyBlmTZ5hr7OkzK/Ezej/b6j+l7vj2U01jCSU6SIfYmIryeP3WXJoLCVPp1lJq",
-	"fGoPoJS7JXuQAxX4PtX5WoryHBGlcWHLyjqCIhD5LiG0tHZka4QPfvnpl/8LAAD//w==",
+	"7L3rcts4tj/6Kij9/1WRelPyJUlPt127TrnTSY9ncju2M5m9W/mLEAlJGFMAmwCtaPqkaj6c2uf7foh5",
+	"sH6SU1gLIEGK1M12kp7tL4klkbguLKzrb/3aieQ8lYIJrTonv3ZSmtE50yyDT2cp/zNbnsfmby46J52U",
+	"6lkn6Ag6Z52TDk356JotRzzuBJ2M/ZLzjMWdE53lLOioaMbm1Lw5kdmc6s5JJ8/hSb1MzdtKZ1xMO58+",
+	"BZ1neaZkZp6NmYoynmouTXdXM0ZCwT7qUQRPhEROiJ4xkmbshstckZRO2aAT4Oh+yVm2LIeH73T8oczp",
+	"x5dMTPWsc3J8eNg0lOdzypOzKJK50K0TZ+ahEcWnbj/95yJOJV/Xn33gDrq6Yev6Mb/evpPzmM1TqZmI",
+	"ln9my9VtfUWvmSKUZExnS9xSrojpkSlNFJ2wU6IYg50+e3tOvLeLvZ4xGrOsHLrXZ9902rbrT58GnTkX",
+	"7vNR4/jFDdesdZU4/Hz7ZXrJ51yvrs5bOmVE8b+zgBz1jw4PSTdmE5onmhwf9tpoPYG2/P7tS4bQA7MC",
+	"fJ7POydHhurnXNhPxbC40GzKMhjXa6n5hEfUjKd1EYT30O2X4s1ZrmdvM3nDzaY295i6n9d19b8zNumc",
+	"dP7XQcnWDvBXdQBHu9qT6fudYlnrNHPFsttO75N5WaVSKAZc9QcaXyCtm0+RFJoJ+JOmaWKX9CDN5Dhh",
+	"83/7mzJE8euWU3yLb2Gn9UOXmIGyuDho3TGNyZ8u37wOiPkL2SX+XVwDvUHH8GcpJgmPPut4De93I41s",
+	"/4osuJ4BX4jyLGNCE6WpZqQrM0IF4SUTINdsiYN/IbMxj2MmPvfoI5okLHukSCYTRuZ0SYTUJJbA7mBo",
+	"50KzTNDkc47sUs6ZnnExJRPKExYTKYjMM6J4zE5JaJd8xOPQLKcwp5wpwjXh+Fwip2pAXktsY0EViWZU",
+	"TFkMM3ot9QuZi/hzzui1JCqPDFmYEXGB9OEWX2ZTKriieHt8Cjpv6TKRNL6S8iXNpuxzU8VYxkvCFUlM",
+	"5xnRM4oDViy7YRmhUcRSrUj31dlfRz+8+fE/Rj/8x9Xzy4AckVf8BzJeEsvYkbivpHxFxdLyE/U5J3Nh",
+	"Dh7cOyw+tXc5nWiWkfDCfOifmQ8hUSySIlbm5sJLG0bpPVIdzcqFBDxa0FzPZMb/zj4rab3iSnExDQj7",
+	"mBrmT2RGFpkUUxJlDE4HTfAovxP0hvKEjpPPSlFnJGYpEzGwvC4cA6qAnsxlRzKW0GXPnvRTw3/qpzYg",
+	"sG9TyoWdh8rTVGaaxa9YzOkVbMeXOSKGXXJB3l296H9nVt5+pmRuRkYMpcBUZcoyGI47PQEJ/UGawYUk",
+	"FwlThpOVoiZ0lHClFZF6xjJFumXTipiR08zwEsX6XCgmFNf8hiX2ZvkLTXgMXbyABf5S67RgSdK3l/s4",
+	"12ScMXoNAnaeGJ7OskxmKiSKLhVZzHg0G4DkY7sBTQ8WDgVfTzihccxNhzR5m5lV1tyIMBOaKBYYgaz4",
+	"6tfOJE+SEUpNdYn2hbmdiWALYlUmwwvqqthaoTzopFSphczi1dbPoGX3O+lSTRJGlSZHh4bIMxoZdbZH",
+	"JvVRBIamDP2wj1xpcy7sD49U0dweI9XyGmWNnd775EuYP9tGvGl/KN6Q47+xSJueUD0Htb2yFVHGqGbx",
+	"iOqKeBpTzfqaz1mnYdQ83kKUDToJVXqUq/WNizyxjBBF5ZVWHJms7nLGJvxjsyFgwjMjChY76mwBikUZ",
+	"0wHRkmQsklPBFSMcaGyl/YzdyOtbDb62T7BKMJ1i8IG//u3b9gwe2vGQuYXzSOtoV9KCNjaNC6iBJsmb",
+	"Sefk5/VMylLhp6BOhrgxq5t5OZMLQaSIQM0XsREuqWFXY0YzIxIZ2h90Ns3DNr86kw/FXF5yZGPVccVU",
+	"A+flms3VJhZczM71QrOMwmfPLgVbsxPdwBiqbTRvidF6afJKxg189f2MaiIYi83ipSxTUpAuHImURY8U",
+	"obmWKU+kYYg3LFG9AdyLmbxhI5ok4VDA006gPClbsU+hJJEwGsMtSaiICbth2XIolLkkRMS8Js0j4cZG",
+	"TodiyoS5sFlMXCvmGaqB66L0jrcoSbjQxFzBtq2YUDUUesaW8O0i41ozMSAh3D7FfMMTT9QxFz7yfhxX",
+	"ywBMe0rzJCn7kiJZksWMiZUxDcWEi9hIKAQuV7PsEtgOGScyulbQbwALRu0eDsxOmS7pUg2Fkr3B0HB4",
+	"JvK5oQhvYzpBx1/TTtCpTs8jlZK1neV6dsmU4ihgVEneyEVKjYqraeVtlG/ViIuG84oCPMmF5gksBTaH",
+	"B9WKxso7sIXsHnRQ+/o71XZY647aG/9ZOC+TjKnZmlEbxXpTqxfmGXctj7QVZ92q/wAsp3FBc4WqybrG",
+	"3ylrRPLPdmWx69OoDKSy7rbH2prZSTYxhx9yxQVT6pkhzI+b5bUG5gEW1nM4R0wRKciYzWgyIXIy6NTv",
+	"HiMFj5TOY/u5YJ9VOeewYSnn9OM5Pn18uMpIQcwWy1HD5Xbc2Fyk62bdp43PcRHnSmfLrRq9ZstRSrkY",
+	"gaW9dYZP95hgKpWmyYjGccaUapZuzEUI9gp8mNiHB8T8mNAFWVBh1BTBjAoETNjoJ3OWRZwmBDwSpPvs",
+	"7HX/8u3Zq4A8O7t82TtdZabRjBn2xJGZK/M9vKtIRLNsaQ09esZ4RiZSapYNyFmiJLT066/VqXz6RNKE",
+	"Rmwmk5hlNVm5eaVwntvvtX1ec51s94Km2ZTpETV0KiK2HYFqKRrlqpUHb2iSs5E5GFJxx9Q2tf+p4fA+",
+	"o/OU8mkDrzaKuWCJ2lpEcU09wxebZBXzVsL0LcX2ffSKCqX/urmPbfWQZD6KSr63bnnqbHKd/qGYNorg",
+	"1kt+6Z4378o8i9jWb+LTxXtmNhM+bWfiuF51Hs4yVohXYLBgZJLJeeCsQNi4FRK5Jl1K1IwZdYkSxWgW",
+	"zXrexV2Sp9I0K7e6ps6DIkYjzW+o88ntR1BKU739WsPD9q18p9dyeE+zeZpQ9Nw10NjG0eZpvCP5r1EW",
+	"/SUtaKdODEHJDKrD9yi1ehaK1XGLW9nKGiOonOjK/D6s4ViOzXhSFNwgnaCzmFGtaJqaXueqUaoqWtlH",
+	"/fVZY5Umf7Qu0vBnGMuHEByle3LP8jZ/DKq1/XBU46tBJxf8l5zZnw3VrDK86oV4eG+sbEcj1b6M7lyk",
+	"uf5s3G5OP/pfPj1sIMvaqa7bBtVSaTYn7inD99J8nPAIRCmZ4X8TspR5RuSiysxa/dUr9pRiQdadnDsw",
+	"RxRiwxcySKxcfKuqplV3R3Nrs1hvXfHsG3B4ErocjZleMCZGSrNUjWK6bDjwbwQz+jwxzwTEPGOdT3Dr",
+	"GZbn7IPmanykCk3/lAgjPZOYGeanuJhWWEURKfH426depMRhk3Jb3wAjqxbD3Wo73zN2HdNla2MLLmK5",
+	"GDF0qK4ljERG11fmFqq9C2ux49u4UqPEMpAVg4DZF1h9s7ZW7HfxJevDS8x1JNORFKOMpcmy6cTCD8Q8",
+	"ppr2zxNXxlImjOJZ4HP2dyvE1xoU5Pzs9RkxTxDzSEDYYDogz3NDtgc/sCzhW1kbq4uyhlbrc/RG17Q1",
+	"q1vtU1JQO1DbHEpk0ruZA9y75JotFdGSKKZRfZSCKZKwiSYy1+SasdSqh6ALka4UBMWIAB/3/O2PlOet",
+	"Dj4Xo9jrLJd3viXhlkv/tse87OcPu8sWXxVPuM2Zv5cD7IlA3z7ZSQm/LIQZJ9FG6qYTdKZSThM2Ao0J",
+	"JG0urlkMtjqayiSR5TNzmioYg8gpGHDXGmurOs3KlJ/JXGgWgypno1nw+UfKanpUxGTOlKJTptBEnTEa",
+	"BwQNNUtCkwVcidOMsSJoar56CMcyFxFrGMIr1zgY5vGxuCIccaG/fdJo9EWD0khZP3i14edobYJmDVc5",
+	"ASNUQGKW8BuWsTiwUzHEwjHkYrfuYYVGdEG54Wgjx2dWh/ISllJIXZj8t+wBjT83bIRjVG1NRwlVik/M",
+	"LMzbGVPazE9mJJLihhm1bMsebUejjEWM37C4rUdYVrtyWzZduECaDZOwmo9Ig8tk1/ZHbpWbXAyFG8Y+",
+	"E5DxsnQlGRpY1k9C5QLZfTCb6aMclU8jZMn0tr3N207B5avL8vwWZ2HLZrXUNBnBxrTRQREFh6u1ZcNO",
+	"f28Z9Hvz81ma7jvylRiHchpVplEfibeSDUeh4TwGBWNrZwc+5TdS6XpqWSuIFRaqhvPEJyxaRgk7IXFG",
+	"J5r89l//jcY0Rn77//5fktJcsRi+LYw1+EwWzcx8Sdc+PaeGzytZPEdinrFIQ3hS6ViEXsyNBG9BTInp",
+	"wTcGmV9t62uvq3dgIdooWc658L89Cu7Bwv1go/nXsdG4n43akSsGF6TIkwTc9kIK1mSUWW/eCDof+1PZ",
+	"t1+6Zwev7R8/y5QJmnJww6rBu3fnP37w3+nzeSpRRIZ8gJPOlOtZPh5Ecn4gacr7kYzZlImDYhif/NfV",
+	"NU/7MsU164NHkWWW/BoF0ULWXlmeP/7x5NWrgBw/6c9kDj62lGrNMvPb/+n+fHj04efD/vcf/p/jnw/7",
+	"jz/0Tn4+7D/Fr/53k+MExK+K/doZbz3qfHxcpc7HbQ3ZRKkGJ5YUgkWQHLKduR6ae1a8VVrt93E62eSA",
+	"UUx5shxFNG2JnTEcdMzQC6plTJcnaHHgc47RgRAxGucZRpJk836eNsc5YE+gYyUurafhKa5So7c6hrDR",
+	"5WATzUrH8b7+Mj6n6Wgm0f642QlnnnYHYHUa8LNO1FaaO2zs1ctLp7lzNbI3UaMeCAGGEFOz1UjhcQ1y",
+	"9a1cm3P6cdS0h6v3t0tDeqTIjGYxsWpwS/gLzfVsZA9Dk+D7fsb0jGUE0pIwoMaFIsnM3PVorFQzuRC9",
+	"ZtMX9oFRJS6c5DZL4UJOR4rp9gHTMuKWqx1Gm3pJXhvJpszTAvuFHsEhbRLU3QEOnORbM0MVxoNBi6Cu",
+	"dzge8HT78YCf9z0euzsZMW5oa5Zi2FiebjUsy93f4xuN3swqg6pxuMDP2SuX2F/A+mr5nMrnQ3Wm4026",
+	"RrGrh671iDSw7RZO0HSlVEiyWFefwQUN12CFw63wr908sv4m7eVP3czxnF/16eEpMRemVNomYOPG+uxv",
+	"vYG1fvdtDORZuft2FFAqV14lBfjxRtG7cgE2r8j33z8mXUqiXGk5d5kDEDLaq3hEvn369PHTTQbSW92o",
+	"fmpEJYDp+Mn6iQYdCPx7I5JloRr5/LkwhsIcDcFTEY/lx0YdscJCd1zuCkNtIcDv/nB3y307Du1x2zUk",
+	"edTKe0dMGA4dt0/W7EXT9VnjwB53rR6WTcziDhzRFfH/Czmj/TGAAHXp/Bo1T5PLHRzlWbI2/HmXWxcy",
+	"jxtaq0cDVzp3r1W63DS3K6b0BVOQzd8Q2e00sF22S143i9/gSduLCMwgLzVLV4mhtiDyuuP6CYrhb7ME",
+	"0Poq1TJtNdoGBW9G05QJFoNYmCaUC2I4pWpMDmpOXgNeYe/xgMAnNkuk/RM8aTpR9qPZ7IAANy9egU+J",
+	"nHJh/1YsYZH+7R//bBpE88Y0h5zAStr5b1rAOzLdNUkMd3zv39m9/Rmv4A1K7Z3e0Hd20f5e78yGw7GW",
+	"9N8XGk/dRoXm7wY9P8sZJKihUvlIkYimZEYVyRiNZiwuzUTNWm6jlvojXSqiODQ7YySj85TY4EzSPSRS",
+	"QG4ypjnGdNlrVlXXLEQZ6ynFuhzKmC5dcJQZxFY6c+VO3DlN0g26MkJcptIN0c7DVuyCK5MLUyZiLqbh",
+	"iQ3vQp3KLrdZV2dNd4nvpyQsVMTQ2v2o0W6YwkQ0eAT0tPCEcO3gMrphqcDZlOqZXPROSRhzBbM0reWZ",
+	"YDGRk4nvibFjLPVCWBGnCrrXG6XrBuwaT0CfWhOuzHUi5XV7C9u8HGwn71eO+Op+uIsxPCF2suUVrNlH",
+	"DcFCglxenV1cXb28JF1HLhB7lEcRY7FZVGzCPFEEQyARj5eake7lq6u3l+TJt08Dcv7q7O2lUcvMa0IK",
+	"BlmA8Go3kRFNcGsRZ0OVqoNbBzdic+rgX9NG89RvGt2jbwQjgKB1Alg0ms3NKQt/en5FDm6ODuAnFRIq",
+	"wLmtGbg3zB8YODWW8XIo5IRQsmDjmZTXLiZiiZmCzdL69tkChgHgwXLZAWdvz0nGLLFy7eU6whkpxKdT",
+	"PEHA3AlXLizMupg1TeQ0Z8QweEy1NN+bVVtNLaj6Zf6mpBhc0IUNNint2bWB8znryyxmYGN89+78x5s/",
+	"9E7R92m6Cu169XkMCHFmsHbpeC1Moc0+jsPbNzPAvu2SCxsE0bDoIMR1OiFhwmgcBiREX5P5y7nrw9/+",
+	"8U/M5C1XFzhNajjbMmW9RgHWMGyl6bzR3dG8s6T77upZrzWDY7ULO8W1l78h9Ktlyl6bG7/RbGizH8sB",
+	"V9fQ348AKb3xbjAd3YUuC+f5SymxbrWaVJuKm7qBrGziJoBYmHYGnc3UuSoUephxK2mJeOYNHzPzCQNC",
+	"SbGCBXRfLKN8br7ohi8tUT/zSLmFWm9NSlVasZ/sbKrMb+3C3xUFwSZu0n7XE3Mx1aYoSNhhRL2x0lvJ",
+	"HboOLxFvGaLptHK5QaC2tS3bmJiBtS67jzFzsSDIkLzH3RdevIj9CoUi7xEqIpbgV0XwUdlQ8VXZd/EV",
+	"GshHVjzzfylH5iIFvCaLr8omi6/KF1Wephlmx3vv+t+Wz87ZfMyyAY1j/2PZvP0iY/NamNCgCJLzvyxf",
+	"LL5qCDEaZOxvTiK0zcBY/RCdKpAAjATuzYEhwzhPqt9htJT7WGyU+8LGVBbEIFQ+NgQ3rq59GSxU7KY3",
+	"pAoQqrew1e/LFah+Xy65vcAHRkJrF7nM6bjEUa5jiqX85HBTSTE3RbQckDPv5JiuwNcffhOC8IK51U58",
+	"cQfoG7dQD4fo4RD9Tg/RC86S+LmLragbQ+Jm6WBiXlo9aX+6fPOa2MAmwoVGSdwCq9kI/QOncx+46P5G",
+	"QcAu5mZTOg6lfKHpGkUIs2YElPRLJMAzF3B1J06HbcN9YBXi0Xi5lz6zC65KGd61auZwi94pkLcKx0eT",
+	"maM1wMChoHjZzRU3/gbALaSJvTzkxe5ttHb667YdcBau4IeghGq2XHHVfDZvM/H7U9sBs8ueklXMLtwx",
+	"5yereydvWCJTEPSlSJYBSfg1IyHEVYSn1iYqrjEqfEEVYFBiHkI7St76Pkj35fOzH9+ev3xzNXr++i//",
+	"Hpe/99Boh6Q+FNBggDiOC64YoWPDvQfkXFurrfKeZ9j6eDkUZpCQOINz52JKStyqJZELVJwdIAuYYjbm",
+	"Fn0o9uYOtItit76Igmo0urY031vy06KR8bJZ/cwVy8hiJsvkC5cReooRwmCxogIsWddmt9D45G55ksqE",
+	"R0sS87hAewQkMpplEEvfmPizLZt0t/m+ZqOI6+VWMVsWIWnLZ3NhMY/u5T5D4/AI7mK1yQC5QkwFP60l",
+	"rcgFy/oRVSxA652cUy4IF+Ts8tn5Oeme//j6DBTazSGzIuPRbI6xWptNpCsjBOvy9hG6FdjTva/ram7U",
+	"ql/nb3JcQiBtFxQbSaFpdFuJB5raejFcfqS7PzbHms4aUz6fD46+fbLVbttUt1vNsUyT2AqwZvsnN0e9",
+	"G97qAdR4ObCb0Wg8XeNW098n4nTBxopvuRIFKMze29wkF/q8t5QSkZ4qQDTeefbJ2T+5JYP1T1qNnMtJ",
+	"W8ZdhvI4lltJ9K/yyVW+5MmyvJJ05t+s1SvSwwmq737lJDRxgN0iSw1d/pAn1zuCCDz/SCOdLB2mSshj",
+	"9HeRcMITzbKwAQUgcpacGhCm9YgWHxTTZQztXN6wkZYjRwUIx1D1Ibfe09Ux15tCqRJR5IpMpAMUJm1C",
+	"UnNa5ba3Pi7FNpzhBT4J90g1KGvjjeLDGRxuBDTYmVetIF62WtkdJbXFrzlLVWs+MyPYuvPbmy2xNo/m",
+	"AIk51dFsfYsYgWUanchctLSjrnmatrdDiaEcBMZYOBy2JVmYv7olCZGZTLBXnjkdojGyo7akbhZBp7Tl",
+	"uRG1rfN+mFrrDsdZQerO5eDHiJxaHetk05lolXw3Q32Wkq8fN9TybCH5VmdxfvmGPD769tv+EaFJOqP9",
+	"Y895nLGpIQS4OYjIjf6NZWZkrsHZBY2SSMYMEnMyoz6sAE4c31ZSrnt7lqjJIsiKCsg1S8FtP+U3FXDs",
+	"BtHaT2c9Om7kQL6Iuzkgb13m/pmlgJbcfDI36xaziMdMDcgZal9QxKGgrFzELCMe/rE54j4AMqnAVDdB",
+	"Ots2qjDJwL258InTaBcYc1UiDQwg3Bqw4zPLH7B4jIuSsA9mzaFeFdF8I41W5OmNK1+XpzcDmRYC9Xow",
+	"FMNrpo0elNWz4k4IF1g7YsejUsSUwM7PKIBmh/bZECoJ2fSxWm7rz2f9/6T9v3/49fhTYyar4YYjPhlx",
+	"MYKjUgoDK5O6YJNcMdJ9cvg9WXm8B0MHUYnQxIx5CQQq8ACuY4DNFFHqE5vRbZ0+sdWTt9EnartcA9Rx",
+	"hWPWYeo0A+J6msBm6vRVgd3ReszkfiyivbczdILxatXM6ZNKXWCrPrmlBt+OKFvs2/bYoPadpmveIW+0",
+	"Y7U8UgU8R0BkEjOlbcRc1yVwPT087J0SNk/10oK6KzTZYyUUtTV2plldL3ZrFSgL3XKbV9ll1ykb4l+d",
+	"2qEHPY9TMc9B3mk15sUP597a8uKHAW+Iu0fN0x9rtYXVHas14OkrxeJ4m9pcy8JTBXZTxxBuROlHiqDS",
+	"oYzck1ipzUrByjq8HZRfs5m32Sy1wQC6TkLbgdE7xXWSyfkOdkr7lpbbv/PLPigd+yhPjbztvMScWCeh",
+	"725mNqu+1QhxBM/w+X39nc6/XI/MWBLqYqgxzgEwHlO897fRmtlovNSsqv+2YxnBC9ubcbnganZLS9qW",
+	"p2BO09T82XqYf90Aow4H27ZCjGSaGekavVu4slDgDTcPBLRmjO/tBSiX9W/lJLWroISQBqi+rhOamh2P",
+	"ZrozrVNF3l28tLdAwggEHi5EImnssPK6lPwEeHzkEjD70B9Jserbs8u/EPYR1ufdxcveaYkxQwXJU9PO",
+	"YEvU8uy2dvVVr/kvOcvRU54L4bIEyiCRIvSkDA76sIehtH3PPXukI1D/EFVOYGW7CgZTpjJUTI0V/HH/",
+	"nH1YywefySSfN5RHaIlHsZol/Eq6DJ26paIbkELzCkhh+Q2ItS8EpFDjAtRvAuKE1YD4alhArMQbkIjr",
+	"ZYAFaAOn/ATECd29wCYrD4b54eHj6Jot4Q8P3ghUI3cqylGBYJMmUIlDS28SYEot5lFqVnAarGaF8pHM",
+	"MJkFnotgJbEYEZ8KQOoo3eRdiitnViLXUOp1O0ebrcC9uhPK1WVyeUVmfIPmMJWYNVR7e2tra7j3M7kI",
+	"8HwftpjqCo2r2hDNtTwhlFwLuRAEB3xqt+WE5AK+t7YVLlxyORpsTgvOemLraSK/BQPMKYlzLO7ITqCS",
+	"QiRFbBfaWiaQEh2fNG+zuLUrkMXBjIaDtCkyHscsrOO5ln6KjhtkJ+gUQwKHSKqXW3AI2ICgrKbuQqzW",
+	"oJmvCAqrsQE46VGasWYgwQu5UGSBFbOgiqpe2jPrTKQBYYliFVNDzzPMewYdz6uviMy14rE5KEvvEbcJ",
+	"M5a02HqLpVOGMxp6bRl0xlJGsVakIIxmCWeZoc9HqpjJCVw2tdnIzJJFJheFyQSK+WhVmWWLNrOFjcMM",
+	"zxIMGbOI5ooV5X9opA1XsUddTra7tLsAHNt6ZfTaxqoA2bQVFBUvh7aXb2jSZIlGkjHjoYYvwFNuec3q",
+	"WqZt/TM45eYuMrlQI8Uao4+ohh1SZEZFbCRVJcmEtmyKC3xlbcOVtrJzGSAL6tgW1v9yjN56NpJpsHLa",
+	"ykWsDLGJiNYf7xeZnL+7eLmj0nkmnBBqScqIXXBDUW32rhDkAl96Q3TXoVjI7JplgzIVCjKmwIVoGXBI",
+	"FlwAb4bWf8mN8lrUq1eQQQerbq4+SLVqyp5b6/W48mzZHnOZSriQTwGS0EYejZ0F4jNI/a9WJP6uvS1+",
+	"+6//xqukTeaA+HZzkEOHluL37Fsc91IPzlTTXpD6TpAuGpC5NnuoYCItMGGteoChpEfKLLxMcs18coKY",
+	"4yYFYCi6GXMyiZY1ZaBH1IxmVlEyNwfurgSJCojStDEgbzN+A6JeImU6ptE1imNcXPcxvdRyI1tLMgOb",
+	"czwUhZiGtO3SYS1Zso/UCPmdkw7M5OTgIJaRGiCqOMBNqtScb8QgP4gPjs7Gzw5YzPX/mvL43w8rpJfx",
+	"erniJ99tEgHMSq/nA3cQweiZN75gFCOO4G3GbjhbNIXAG/FN7TEpq6s0TC1mWCG/iqck55ChpticRzKB",
+	"VHhNx42xC0xEMrZ8Y/U0xExDvgNxj50ShPhX/aPjp8fmzgcnDCq5S+TDEJ5ry6tjbfXuSyPT9I8IF1GS",
+	"xyyu5I7letL/rhPg//0xiJ3m76Nv4f7BP8cQduP13Tgb5FejhDc5JV5yUWS2WcZWSv5HpGvOwXycQJAx",
+	"U2TMJjKDkquecaFFJrHOvXWgCEeHJHbX/04GcCSBC+ihiQRygcJ/A7QrTNKiaE94khjZxVdjG7UFEHL8",
+	"6RYjbUmxbMlELCjLp9LqFgXFmfCmUa7mpnOGxetbU01qcThcKS6mI9tjQNhHndHyo5ZyNKdiWX5jxZyR",
+	"VfaFdBFP5U+5nnwXGGV7VNQND9ClPjLtJRKm32AxdbaHBkMUUmYkRcQygBYCBg+yvLpdfkuEyIbr0ltW",
+	"CK7ZPqJuIWZAlhCIFLBQRSlBZ1qUeRITxQAHcG7UtlQvbZhCUSamuajgmmNfRNCAgoQeenfym490iuS1",
+	"D7t2lNlwWDO6qDS425Gyh6aI+TOteSNt29A7umC/5NX6qqTxRqz3xrXcx72wpY0doDnvxkDb8BM6KZs0",
+	"QlyUnVeax2WtR4uO1imb84s62nltzHnyHE6e5CHYwnM9Yg0AGyRahpCCquiqlQAOih5VviizHusJj66q",
+	"SePlb4Z0VxUE1qlvr+RNWRSVQGYiV1WL0b8uuvz9x9bdX9TbBYNq0gqc1BWZ54sGvP3Lx3ydQb2YMoL0",
+	"BJQGVQv0AsM3gXt6Q0zXjnFcX2O41FcV98SFfsFFsxb4RhgFBqN3HCqIX+9dCkIhXOaE5CJjSiY3LPar",
+	"tqtgKFCGG8uYMxUQe+0QLPUWkMtXl0Sx6dwsXUCKIkDuZ5XS+VCks4wq87ahXxWQiKZc00QFhBIr2tsa",
+	"9wQ9b9U690RmQyFT3Ze5BohOLqYDciYcAhsZJzK6LuNKG216jXrFpTYMlChBr9kIM8zAUBSWyzHyliMM",
+	"SGgXoFAR4DsoQISLEDaK+a2OyUqqvJbgWDRqq1UhlBvQAYCiHhwe2P7DHbUJc7HfsMyy/6I2s/XJLmhm",
+	"3cpcTGQzhHNj9BXAAGmWPlJrXBT1apkowDhvklVsiuFt0HGS+a4gBXeqYiXzJpi8cc4TjaX/hJ5lMuVR",
+	"J+jATc8BbmLOBQddmqWKsWvzXSZ/aZaEyi7OzWY0ID9BrDNgbSZrMgvXMjdvHuaWSKg2Us7omi23DXWr",
+	"DqPWRsvarasMzM2L6+tKrDihbGkJrhWkYl+zZbPF2O1PM5hncWPJycRoaQQe73NRItlToRYsU82tRzOp",
+	"mjxGL4y8ShYztKvVho4Xoyb4MoBIAuhhrpi1LLsFdcHtGOmOBqliYBj8niZyCWnxplVq1mEoJjKzjlI7",
+	"+x7YpCcySeRCFYh+UNIV00gq6es+YGmd4NYWPnGjhacbuRTs80pVTZlNPSpaB7G4ZhzwE4ToK7OSjd1v",
+	"W2Wkfkbs3w2GwucQJOkesFnK/jLAyi88Ki72ttgw0DgQMnY7pb7GJhr0e83mKcuozjNW1XVlPk7WKLrI",
+	"yfdL/2xHobenxG3fKgPxWUCFSAKPv5a7sIHFbKlMNnKh1bpvm5W+VSzmgkzr8uLmzOf9KLS237U46f7x",
+	"KTlzt5PFs1BF3Y6jKsyjo5ACBvq4WsJjA+W0UUHLnq3DsPdY9ypnKuJJN6wSigygbmkmouWoYsDz8wNb",
+	"79Q2UPw996pe7bjl/ADkrneI3FkpD4Q3o5bVfddsfNvNhGibuZCLJk7TGH3djOyy5WNGPdh2UFf49Aoi",
+	"VAbeKAiJstZK2+66hTIzbIiyTpJtY4ttYCaXAosKbfuehQXfuDZA89s2uoaeU4uA1vhrmsl5qnebgH8S",
+	"NtmOl81kXQ4qsGtezLc+pqaFXrevVwVJff6t3WnLdl/6lTySu1k4OeXiAjHb7hUYS2bTRlPte4gHsXaL",
+	"XIFw6YvQCtDA+RRDQSXpWoHixMsF+pvkwnpCN7oFWgoxbM7zaATk8tprWt1XrFUH2rRwZyn/M1uiZgvW",
+	"txlPW4XSis7hFpKMWSLFFBawa77wEM+3ug5eFR1f5vM5zZZNlwJ2/feCyaxr8I3/LBwCLiKe0qRAJi4C",
+	"DhRwDLdWH26JUAfNbXj2nWqUaSojrE3XDqJ550FGWtn9dizA9TBCSOI7+cl2XaDtUrjqsUP2xRKAxQdV",
+	"sZB95eDbl+oOPKB2zb+QDxR730sh2X6nVoJE15Kff3RXlrZkyBt55t7js32sOSevpeYTHhXsowkapjkl",
+	"6H0RL0DTlGh6bfOfgPV1KUmpnrn0AZqm22U0jDNJ44iqBvPUCxtmvpjJpGblyahV+amogAckUrBTDL8C",
+	"vwXWSeVJ4j31CIxaLSan26b93Z93natRZlEBGyr4MhrvO2bPjrsF9Be9XQ5W4cHbC5rep11Efl9b6AAR",
+	"pdz86mlZbs0Cn+h9gizXvJz4xhgAf4h3wGErp/UL8Vl/DG8zNmEZExFrkPnHmVyY2ynN1awhwyhXMyK8",
+	"tkBOmi+Jfa2tqhNPlqOYT1kTi7hkIiZzZErwJMEnm9tCEGeMuGiKS2RJYhqjY5lrYh8j4yXmlbSkUM7V",
+	"Hg1evrpsbs45LXdtU4rCR7hFDcvqOjT0Wp1XbROC6j7vQDF3FIhSJ7PNRLMFKWzc2u02a5s6af7qXDAa",
+	"nyVJm5VuTrPrpijW19VjhLE2hjDgebgAN1UHXsG+gp427eZVTW0Ae9soYxHjiKSXQh7hDRuhJc4FLvnc",
+	"10+xVVFGUwxB9fDiHZrQCA3lHoT8qICQr9GkWirN5o16y5ts6jvIdqnVbE3pO6BcIRJPF7zLP/3QKxF8",
+	"qEMKwQgPmZVefTTvFhmcLeg+Nq48aI4EcY/aUkxyIUgXQ54UeEmK5119BtUbEASSwgZzoZg+hXgByLOD",
+	"8ARcRMOno4RR50jZEI3kVs2FvI0S+7BX/vDocGPtQybiUUyX2webvmfsOsZrsYTi+8M6HL6gkwv+S87s",
+	"z67Yo+kZw+pHTGz0+T5LZHR9ZeSf2rvKVcbd+u128KAzQer4QUBi68CDtgx1eVOzJ9T9BIoLphTEebOP",
+	"G+fzg33+mX38foXidggg78BvMJAUvMG8luTT5va8EiijdXGq/nOaV8MZJhmzBfoh00OzLM24anbG3tpF",
+	"WAE3MtMKVvfSW6emoTdPezdUU5+67ur+vz1JtkUGbsKd2Yeqms7cW88mWjvo2rBpzI0p8idUnevWx9oU",
+	"AOf6uGCK6WdSTHg23/H+80236+ZbTMcvMnAbWy82ssHWW5ng/VvUt64P0TQuFq+ror1BTWuvNm3z6ly5",
+	"gB1Shs0rmHylJckwSHAis1OLTIXJUFwRF/K8ClN1y5jn411inpuf3S7qeZtg0XpMNMXsaFuOSRGqSPjr",
+	"r815vp8+hQ35vUeN+b1N4dNQkPm24dNt0dHH9xsd/XTr4Oint4stbg79beq+kd2WaXG1nX7xjHz/5Okf",
+	"iM0XInjW1GC3QNc5jWZcsL6Rz+EL87SV0CApDq6/0aS9NEsrL/C9nFtJwV7BqQZ7ERdKUwsP2GDdA15l",
+	"DYmb03M8aX2zXa8eofvu4pwIOgf1AiPdYANqJWzb7oeqia+UTDDUdA3HvGCTjKnZftdFhi+P7uSOqzbW",
+	"OFbrBShC+RYCnXTxHGJUbOWiJvHxEqtIt6eI7SGTxzxjK8jxMtdGw8cEJvzrQ1tFLlc/bVsviAt/aUlp",
+	"Xsvzt80mDNrTTfFiMbwftOSuXcz++Y8BORf9C5Ymy/6VDMhFYeEKyEuudP9dmaK1+k3/rVQ6IL/945+9",
+	"gDAazRAEwWjtNqOTCwKVlxszcLauRoYWGIvFuK0XwG7N5lS9MutudYGtTL66sOaXA6xHPpbx0o+8NT+R",
+	"lCKECSXzPNEcPtqBtdSzlbfIHOUrhf1s7eOCzoNKsFOZGugtVnWl7eRLCt3oL6ge1DvwGNRO/hfyGdhR",
+	"wBnZCyLfnf1VIoLFhophgEP+SBVlwqpKEshVHkN+3MJhdshRq56p1aGVHMJa5mOiZYDnW2alYU9ME0bG",
+	"GY2uma4P+/vvv1t/3urF22xwzgU7KQx9LpvIBvlYcvXGtFWf7hxX42wPd73n3BEyrTWSiodYfP/1zu66",
+	"4Ngd1fe6ayjmoqDrPbmi1+dqbkB4XuuvblI/Npp4HA295FhUPknmo8aowpbt9lbOvFqEd26uvpXMRyuR",
+	"hdt14sd1bpEaz9LtdQC3HJeGnloyGIxiu2/IwN0YJ9vc8f7o3MxrS+ZvU9MmtFHALnWf1mCO187XbhZR",
+	"tznrKvRA5mWT48+9rAgVZcEPgADJRVGwsQ5FWGSmQukdghqlDdWZ2/vJ2X2ETQNNFnSprBvIwihCoeet",
+	"gxn9M/mDnU8DLbYWI/Km6uYlM+KqTe9YP6hsDBHYzSLlGheOKr+MkAOudJ2eFlCWFrB/m0pCq/WDgmJP",
+	"19HET0UB7Z0hyRvNbvtEVe91gdl39rxjK3u1BTeMG31kCHWJiHKkOKCkKFTeHkPeDJ1exp5luXAw6l1K",
+	"xjQm12wZEEp+yaWmW9bIVJrPYZEiqfQoV83Gf+2y7R4pAK4kacYj5ldeRWsJj5jDEwNE3eY8o42ZaBbi",
+	"urVuF9VkxWrlA75TnuQZ2wDydegWDzEdMWlvuTMjKQ/HC+y2MWXmM4LK7yUqbH/n75Ms8kVw0kt49IKg",
+	"PrRlH60rEWeOWSRvqgnB3uTuQ+woTIf+oNxYLafxkOALgt8m/WOt0NLAD1bB3MfLdWDu+8kdq8do5arZ",
+	"RTzPGFWN2U51nK5CvrNvbDfGSxdEsVPYTuU6qXN2qgERIuPay1EvsGdtPI0TQmua8pPDLV0OFY2kGe3W",
+	"E8ygWgxIF1hkDQsmYgvmIoC4HyksRkz3p+dXaCazIUXuUWCt1K8JZ66QnqsZiNhu7MZw1wEJQSABdF+u",
+	"sB6bq+wNZGhR52YyiQlAr3LtYYGsOEhca80Kn5vd9pmRHgDLJkNe0bXXz4cNe/JDKWHXsfzucqQl8Nde",
+	"yR7+y1tP7vYmRGeR+VLGQ9t/K2qsx59qcZEOY8xiIKcJK4os7SyVthoRNhgNtjMSbDYK3KsRoJU736m+",
+	"vcXu3iG9OnrZNFlofIuh7eck/Ny3T2E62btc8dO1tYrX3W4XzOlZOy4SF0pnedS8SH+UCwg5BSXaGjHS",
+	"ZeByixDS6pECzCpFusOOmslMs2zYCciwM5cZIzD7ZNjp1Vbw6VbVxZqssOVUIakTg67BENs96o+pYnHv",
+	"FOFo9Ixl5ie6LEwLNHNbuV3467o1v3SFlHctFM4hZyr07hQVAkg9TZKmKuFJ0pb9WsgbDv3MkS9dUI6V",
+	"Ojw5oSG03hvCvdXYXruGdot3oNixjJfNiKol2mqB/2UzM72S+KoCJOGbPhK6LOKc66UxlorQiWZVgdBC",
+	"9VYI6vG3T9eH+5dkvUsMdpvXCULigPoxxXlzxIa1onrT9cFXYXHXceS9sjxvd1/6pLaJ0Oozbbn5+FTk",
+	"6efI/a+kNu8Y5Cqz6b6v7h4vuinHv5rdXAytcXXLki93E++ypQJ8zTfnCHhj+7N5vKI3b/niBb5QQe/c",
+	"KMNCRElT/pC5Hrli8YnRIuWCZf2IKuZX94nlnHJBuuc/vj4jZ5fPzs97gONLBXk+OPr2ySoy4TqrC6yS",
+	"G08x+2Ium+MkyoVY5zihcdxaGkjIhSsPBJZVsG6C0V9IbUsbNBuetiuuVbbn9+K8B13rpLGugd6molg7",
+	"FsOqFH6BkhPSXBWi2OjBBgiVdeZbV/tppzoNPunKxZqIxHXVp2BNIzBE4CZtmFGN9JAcmuo1eQvtF2+y",
+	"67GBAveKaPn8fOIW9eZpBYh4Q0ra3uDDTfgCHArNMVtb1MH9hTTlYW9TGsQ6BlgHrN4lhAUb2UAUf7b7",
+	"WxcCkY92XFh0Y7Rm2cpdqMPeRfilLDgr5OhDzZSxkJX8UDmH0EAIsKMip4jKL9MilTRKqFJlOvyGlSyY",
+	"zpbFUNw0V4qcuI+4keVnW/7OfTTnu/yExzYgc/6RxSPspyW6ZUNZnmeXfynr8dCyFkoOOZzN8GRr8IqL",
+	"A7HBXI9lNdx9vQWG75W1WbTWo2i5ZtyveH2BSmEhRreidtftM6tMNIUY7BPsXLXi7B0qJeJc2YSWpjgq",
+	"uRBttfAcVomPeyIXAiBmqYjJnC6diYS3AB5wNUrzccKj1T7+whUfJ4xoaSM//H5aW7NZ1qvYDrSsPVhg",
+	"sEZU00ROc4vI0jeKYkCiBEtwehaetuG3Z3fupNg5CmmLhtrdrRh0coj/hUPYbL+SEyjGa8uCmzm3SGC5",
+	"Qoj0zUfSz+iseisLKvOaC8pjVxp1S4Lwt7OgxOq8dnMv1s/hfuaQopXEhnjsIGA5cmlytaXLRwpA8NFG",
+	"hyLII1WvKLlrPkf7KuwjIdZ4zua0NZ+7bKyeUGMGIFe1mAovZxQlMS8ybDN/2Depdu/DfC7SXO9kqqke",
+	"tw1LVjt+Lpe61bzjhnYHIlxxl34h+c313+qBU7aC5qqVXMQsY1j90DrgIMvUhSS6anuGLUJ1kxYL8Z1y",
+	"+A3xrqvcvShT0XDVeWU88HwIhpZ1ivk7RkMllExokoxpdB2gIs5oNAuKzB5zV6J6TdOU0Yza+LQ9M1lq",
+	"EbO4NyXX96azxWbvZ59MbAryWrOfl628lns68/zuFvgdJcWN1neQu1Ew9UQcP6RwO6N7c7F9v9re126J",
+	"X2W8+/lP6tkkG++HL7a7p0SYq48kTKkSahBcfqWxcCcPTNsmXtjtIVLYIvawoYGL2zGSP3gV6ylOm2+t",
+	"fbd5L4fLZxRg/keIH6u7I6/ZnuDRd4jL0UQ374TR8Z45hahucLFf7wBIhu80dqWacH73UfLbsYExLfSG",
+	"ZXzCWby+dA7gn9oMBfD2Wzg0AieZahJCayHp0qHAJtGCBXW7AkKJc3eRjCmmrZMFS0mwmHBxwzXrDYbi",
+	"nXAjIggvPadLsIvjIyRlMgWoVIKrQc7enkMlmrYSNNVp3ipqeD2a8j7BbxWQ49qGNA296ivc4E96z8Yz",
+	"Ka/PtJGddHONtz9eXb0lFhSBzGkM1pKYJfwGShdhJGVD4AS2uSstOlvl5kwC0+22ouy2oewbCnhkTKVS",
+	"KDZSgqcp0+s8RuOlZspdpu5FSPgebB9+Pmo20r4u0iCELNsGh0HXrKzMdUAyNskVi13VfxC0bPaNc3Cu",
+	"y9mo3NhRhICDW1bvKvYmqJJBdVqV9fZ7KSPAVxZ8MxHfgd5ZOxVfSPu0o/iRK9N0XHoQqrQQopcgPDEc",
+	"FHLBLee0XI/EtgHC9SkJJ5QnXEzDE1tHCo4xZ8olpxiN1chJpyScSsHgOVugjMXkydEh+UkKRrqUXDy/",
+	"vCJ/lPJaEc+XUanfXzgwbK+doDNt8/7Y6T63wIx3BNaxwX7t1uZWPL9oxHM4NMQ7evsAKrCN2wMXOVXa",
+	"hptDQLtdrgKlcrvcqmIcpbOUJsmbSefk563ovUZpnz4E23JhqDa89fF6bt65Wqbs0sPVa8xiwmUYKS4i",
+	"to7XWtq1vIbA86RYWGAsShXZYzxhPuFbvlNNHbuHPKk5/TiKpMCE2mjZUsebRRnTo0xqBEtiH1OeMWXp",
+	"szr/d5APX0TP4qsAb0AjhtBdbglcexYGXvGpUGTMFI9tZClm+RIAjhfe7SIYiSVT+y/OduVwa4e/rIy7",
+	"l1ciS7Z0IyDWedWL4FO0nxhVO1wNx77KTurku0oAa3d7N7dDbf3u2O7ejG9WO/pV2nzmvF4AZaUgZCr8",
+	"edj5Ztj5EGImdZIMyI9F/AmhGSNxJtMUj+LtOEklQHaDMtpwLgu/wHfBCtBIwTe4IJOET2faKDdg3XQF",
+	"3x3brlhGvn2yybrVWG7iDBwzMsk1IzOtU0XeXbwsIlFA6TKivllfpz+tuHCefLebfovHwt/frWku3vnW",
+	"KS78T8GKeR2OR0tdYD4VWNnZPBOQcDFTLBqF4BQeU8W+fXJK1EwuBOzNFgZB7Gx1ph9W53p3MqY3+y8p",
+	"ZNYYr++1FMDRPOa2jfR2Rxi3t2RJX5SH7H7wdz6zbbv5qk0ONeo8rBHBXGZgxOaO9zlWoxqvmtL08Rcr",
+	"blknv224KzMreRhxZNka6bmXvcrT/GtDSpQEeSZc4Er0eRw6MPhS5NuqYFtJS1tT0GuKAOYALGoX7laa",
+	"BTS0vUkEHl9rOMCK6uYBZ5mwm4Rq9orsF9E5285GAIymOucVWyFEgnBF4tz1BNem3RhENilxFj6DvGkP",
+	"ihM362H4pRXDIwZPJizOxur0V4mgYXsqG7ytre7uMPJq3OLL3kDVrVi1cqQIOxOeEJdchSWtFTEdONXv",
+	"lISqeJCKQiPkiuQA7rygS/OMMzWFJyX1WeMIfJkxDTIe+zijudIsBgHWnBfHKYHZuSvRt3nYgXawCoL9",
+	"yzNtrYGGsEtxASxzR+ldimQ58nFMrASLO1VdzP/b8GjM37Oas1VhEJUEU+Ot2w88b1pW5n5KYAiEGnab",
+	"MbuCiixmVJNiri0hDc26/HPsEwLdZQT3aAxydVakfnEjcitNTf9G/rV5kHifZUwz4YJytlQTjfrcJHDH",
+	"1rGJfYK1qyj+KeSit20XdQETZr7mCOC+t+V0WPSRlfG+cltnb96xTcrEi3eL7ADb8JqBXRZyeA0YP2M3",
+	"XOZqZPXYHYwVhZXCWi0a7BIYD7ndXq7TFARb3Ju2EKxbgzUresWU/tHy6tURh4Z1hmgKdJLMQDOlwzZn",
+	"izuZ2/pD2kOj6wWRCtuG38WGmcFh3l4RxMdX1T93mW1xhxXr2SAWfwhWULebFxUmgcVzPAVoLgVWlNY5",
+	"U/jXgsXC/a1neWb/nGQc/1BU55n9M4e3PzTRk2JRnnG9vDRzseEhjGYsO8v1rNkSAIZMAv5n0v3T+6ue",
+	"tfVXwqOd4b+bpKPf/vFP4FewXsCKoYeSJmZap51PnyAKYSKbcYne8kRqgGaBlDhXUAlwrAJM4lfW94A5",
+	"SQhc3FeapUOhCtA5BCUT5OXLVwHkr0O0+7woLheUxaDMubx8dRlYrBcq4qFwiQ+24Kar+mYezRgOCW6g",
+	"hcyuWTwYiqH45huzluZmQF/z4JtvCFTLC833MrMlWU7ID7AsBIsawPpiWYPQsCxb7xO/FlwRF+pW2xEI",
+	"pAkPbo4OaK5nB4mcchGSLiWQmd83t2RM/vT+6pRkTLDFULjY0vIdC4cert/YEHc27EGXQ4Hvp7x/zZYq",
+	"HBDITzc35BTwUSOZAt5tOYtaRD3ISjweCpgBFRBmU+0bXUCKPDl8YlcW0krUN9+A5a4oIRDSFE16XIoD",
+	"C2f/b39TUoRkLGNeUIFRQ8YJG4qVqgGhkY3DgFAyy+dUkBBx7MMANbsSnh+4d2DkwKEo6wsQB04VkBDz",
+	"2H7+ELpO/3T55jUBNsYyQ7GIbm4nZERqNx8UWPspnXJBQf4TbMGURofDCdjaSJjwOdch6R71jw4Pg6Fw",
+	"eVrHh70ChTj0BOCwyA6wtwZJ6ZRBXQ37wOlQVF/gymlKpbpmXrJjPo/ZPJXgRTW0/fbN5ZVLF8TYByXn",
+	"DCkBIynMTofeW/0/s2U4FDafpnvUP3761Cu50xuQ0s1SeJq5ItemLSOCHz8hM5ln6oTQoTBy8xIXu0jD",
+	"NBQL16yMl2TKNKZuTCGr1jw5FOV4dP/C2gtOAIsptGgSRUN2H2M+AbB5Da0a4Xwo0LGjvdFiyEJR/NbC",
+	"tgUeLX9vl/HCLBXspjLLaGOL0CgNX7MYyKV2JPBLeyxPhwJjxD2HfAZaRHgB8dBzrvvwbxj4X10Y3icA",
+	"gQrYXOUnxczTCGj15Ph7r0mz0v0zIxuHpKtYJEVsdguz67ElYEArc4gSbhbu/G0xAQy2c/jh5E1qUcfU",
+	"UBQpjxU2iiZnPWMcTlH//C0Z5/GUacLFUIQf+5kR1qDTPnDtkHRD00R4AqJYngbEDs4V5ePX7LS4l8OT",
+	"oXCoO5ADNKbRtblqICvTKiYQnQ/vQks4gJ7d0BeGFvI0kTSGHS3n5KpDhh/7+LulNCjlTKjNGp6QPB0K",
+	"Lcnx02/JK/4D+mkVy24gHSk8f/X2zcXV6NXZX0c//MfV88uwB8oJo7E74kfwGlDE0DJUOAFzuiQzegMu",
+	"dGBH8K093kDn0o2VcBElecziXoAbCiWdOWC1mn+zjN8wNSDnwpy9sKgWcGDkvz4KkXg+gOfQzGlYv+Q0",
+	"4ZOlPSwJI12VRzNClWmFpqkjRhJ6MIFhj8xzpUkk56zUkLBdEppmQlj85y2H4K99e6z653FIuiyaSRZ7",
+	"4D9IligWSAGRXkVxE18OOXt73gk6RuG0wOCDo8EhQDakTNCUd046jweHg8eYjjsDucq/H83nKSoLxUqf",
+	"x5BuqPTZ2/M/M4gSTWlG50xDgY0WAbZ85ADOK8iwGx58hpYQI5W6JYIRHR8eYowgwOFZ3PfiIv2b9eej",
+	"2LtJKD5L+Z/ZEixEINnVxV+4dOQEYuJIF48THmZUYlQPhOEnOKSmnoqhH/xAYxeJCa8cbX7lnaBW+EIs",
+	"5CeHjze/9EJmYx7HDIwIT46/3/zGlZSvqFg6Xm7ee7rNjM6NcCBogi883mo+N5SjZQzkelf6HpQ5/8p4",
+	"pIpYxKpAYQidThUk6zsy/fAJ6sg2ReUthLm+4FaI51wUMlURF+kALLpPDh/bwMtRXoRNhhhHveCK2fvd",
+	"auHcwmGD+cCeXxdOXz0r6O3D07LzYfHED/M6ngXYpR9sePwdHgPrC/9U1WxtkdPaETy6l77jplNoVr0Q",
+	"aLhWdgu+9oN3uMXBeybFJOFoFXhytEUXb+nSXMRXUr6kGVqinxw93WY+Kk+N4sfiVyzmFIvhG/ZwvPnl",
+	"vxQawwu0mv6O+ArSlRfk18w/PgWVi+/gV5ry0TVbjnj8CbmKq01RPdwX7EZel4e7dkieNGVumBdi0gWL",
+	"8MJ6ehzmy4J+/RcKzmr9G6+lfgGlvX5HlII7s5FSduXgyN7OY4yOKKwXqGL2MQ4fLMSN99eZC1QVDCAO",
+	"S9lOGfXQywTomjvOKBuoT4P2SMVQ2EpVp2XM62ImC4KbUTTbQzaCKjJ4UcSxoW5DUYTLEIsJuKBLzFz4",
+	"m7S+BZiI0Z0rep9rbChwoo8UyWTC3AgJJQqxN6yLCq9YNBFljEYzNGC5160nZrwkaANT0qrqoLSbA2Xv",
+	"bWVn4BQ1kI+rJ/cMXjzH9b+nW9Xrojio21yudyjf5np26aBdmgRct/52Gyu7ZzaXxZ+ZH+3KXR6u2S/I",
+	"PK1ZvnPy8weflf5Jgr2igRdQ4VKPXMXmgsXmelaUqIQwulXbSOcEH/vkc1KwabRz0PeZFNOSTRrOkwuo",
+	"gOGMOWDiKm0KTw6PVoX4l9DJ/bAJaPtr5Q/gEsQHPi8jeDim935Mn3+0eDruIMTlOQFMdIfVXTmjO51M",
+	"iWnfzUcTJS5FnC0Y/Dn29gfTINVgA+1zcYrFBDwXkiJKy3QoFjK7huu/iCyWpJsVVmk83E8Oj0hoyXjE",
+	"RMzisNckFLzEEd/POa9VEt7qpDdoEC/ldMpiInPtKxGFvwqibZx4l4scwm72VyoejuH9H0NXhNOKYrR2",
+	"FMYskWJqyH7/o+jOdR8Shg8iKSY8m7cfzUum0XVs+L97OaiI16XlDL0S4tqK7DHhuhcMhUrBQG3RgFIQ",
+	"6RXT+Kg1/VvtBIOpzNM0ScxRHwq7GmBmWwUUOqmuEbqfMqtbW08Jz0D78ThGOzdAb5DpC91thV8OnM+l",
+	"/nMmCukBN8dz9gaEEkgjNQrVk8PvSQiPjMx3YTAUVBAMeVl5wn4dNrGkZ7hVDgEZ/Fz3xKAqfdh+92ZT",
+	"V+DvsLcJVxa6LXZhcwAKj/QOO7C/cPGgMPz+WeAl2AJ8XlOewDnGXTbqC3szwKyExGgxvGA5S3e8jw+P",
+	"a7569BYuLKyDzABWAcNcDEcbilxV+ST6prnnvdR8zk6sX1Zeoyu6mPJQzGhqmGaJ54+DGZD3tuqSY56x",
+	"ZKZ1ZKzWv2EjcLqIw3wEgQcBQWkABKWeOZTF2oLt5WWT69vwLfxqjTHFUtJnZ1I7yVLH9zqGZt/FmcXk",
+	"OHXbUy46n/h7WKeWB4Ht6+VWr0BbIlWWAtu7P3+y4sw6ZUnnmZFhgE1Wgukw5sV8XRGKbHUZwTAynSvg",
+	"STHJ0wFE9oHWhBJLVeBEESiz2hmHYEGZMDKhc54sh6KL9zc+bEYJN7gHjmWYG5hlglIWqypvvWYuAqNw",
+	"9oivRwv7bPYWDML+qB9MLv+irONCanBHVk/cbdiGYiLu+yBR7SzkBeBMKj4VLO5zgSnRi5n0ynjYCsFF",
+	"dMSSadJ1gRhDMWWaPDl8fNoUQAH6jKubUMRP9EqxQktCh2LCFnADQhg0iCXwhxnLgDy39SkML7UVsVCA",
+	"gQwUcDkNBWpLzQzErMZf/MXYRlVBKydKT9Tdz4OvOlbgd+JThZtS2xx0j+jwtlqBNls5BxVax3DIdSK7",
+	"kpa0fPMEXe2HdBVjLhbcNA1PLPsIu2YDaZ1ktpDZtSrMi+NcA12ay9QDV3PkWQh55loFc4EbBlgzfber",
+	"55z1w2xdDJKm10xY7CG5ECyzKT/mUoWy9oppNRTaU7ObjgQGud7TXVqtT/W544Y2X6W+xSjwVhIFplvf",
+	"sQ+GhK/ufi3DfVbiz4vt3/+29dnEGtspn4p+nlpW1KCWE6uVP/kO8wFqermWeKytnG8YxCPl+Mgpsbmy",
+	"hGsC+TZzaviTx/GGJV/qhlXUw5BwgSk0c2au5neOb4kSmHJOl8BqhsIGnRsGGADj2xY98oSMpZ5BEHY0",
+	"I2O2lNaw4fhdFzFrQS0RxMgAGCYPqDBZDIHSnKlgKKKMxUxoThOX8prrhN+wVRBMC+JkF+ERVBpKhgK2",
+	"vDcgZ2WgSOGDdnwUvvY5aTWYBLejMOMgiIOZoVkwYCQQEloxpjSwYpBLls8tPuV98OMK2uttDLeeOOhI",
+	"58FA+z+Zr77N5A1D9qlmPIWE21K2uTtbrUui8FMPaunvhqUU9WNdygSEBWuqVYCFjpw5grvkS6yAU+Tu",
+	"a3SY8jkrcUdhrRtCP7jSz4ph3Xu2Q7CKRJMsiwmXUeeIjgH4X+apX3IG5VwQULcE3tiOcbj5FfAe95lz",
+	"4TrbnHVRzPrz2kF+vykTxYK15kyUB6w9aeJMLAnGYRVYHs2pGQNyiZenwgQZqFgpcz0UkCHW8KITXmz6",
+	"p0IQXvJ3KIy24CKWiwBAVYMyG5okgOzUK0UfiAIt61Lj7yEZZzAU061tfygAzl7Z8NKg1gJi3Y+ZXjAm",
+	"RgDsDsj3IUbXQuQpNm5TgnmmBiT0qmeEmOgF0gslWB6pKMYeEDoUiEAPZliLIGUZTm1l5EKQ7pPj4zLh",
+	"pPAuDYV1L3FN2EeudLP5FGVfd7q+1lQTN74vk2xSrE6r8XVB4oxOdHGUPnP464Ps8xUljZRyRpcaTQ4o",
+	"o9fCTesSzMGvXkZoLYmkAa5CG6Wm6A/SyhCUvAtGoaItfDLsnZIU6iNxy+NXBZcfoTuPH2yW/fGVf7mQ",
+	"798J2eHq+2RXpLxZAJESIMQXZ1uv98bc3Z+YbqeJw8/Gab8Qf/0XTV56I1gD1YBG1C78VcUDUCNSClH4",
+	"VovwGFinfkv7qsWmMh0fIL88akDq+bMRG5cyB8HMQV3ZsknSRsqpU7BaWTuNCgPIBh0vzX9D0a2G5WR5",
+	"wjB4eeYExyKsxsqCkPJkTVa906EIk2Q+Apr/qMMAw2kVE1AXAsaDIiX6wOUNyzIes9OKGHgyFCJPkpBk",
+	"bA6JVKBd2t8H5MzKFIA8jJUm3F75RVmFg8UA6D1a3AoyI1Dr2LBmlCCN9Go2ODQb5cAwvJUN67eGkHrE",
+	"Yg5AMuFJ7eronaIzIotmgLsDdbwlgDXTJFm5gOxjzRHUCGdbYTD3J0Na7NzP7MPflrN5kVu4ww+ZVA+y",
+	"52bZE5lBKQTsJW4eAOtwxbU/K6NvNCk8m7Ho2sFeWh1cMBarE8NlEkYVVFRwtb0DQgv2adifJ/dYD+qU",
+	"CcN2LDAzMnsQkQyzR/eKuzBQrS6uCVcxBPCslK9uW7QrqPvrPAJuZR4p+0IPjB6KhFACEDBoQw9KSfM5",
+	"GwzFC0QHW2Lz1lh3gv5dV/FdZ1RgWUe4daQyN5SmPAFzgvU6eP1bNGJ3m5nlouoaV6A5wxVJ4GuS9sxN",
+	"jki0i8KC+S+ma/yL86dLqHzpznAXBZvf/uu/rbDS25NdoVDxlXAro5A7YchzNQgjFFlhzZztucy+mrOO",
+	"w3046g9mhZUT+zbXRpwoNIhSPl3QJemWP8AptnS/5zl2jX0lBxlv6mKG5q422ljDWghJEimmCOPt3IWl",
+	"blZoXGjpFzHxOvpKeMAzO6sHJvDABFaYwAsuuJpVRFrSLe0L1ixhOEBxOPZkAVYyt5HIjT58qPqrglJs",
+	"x9AeV5tOxGQxW2JeKUrVR4eHvcBlcZqRYlYSgNorzeegCERSaefZn8uYJY8USbjSJM14xEi3LNgBjj38",
+	"1gY8Q0pnb0CeHD7xcBYL5gC4f4XK0XT4PKvqT+UC3OMJvLQqkddby1k0SpTSJMsfbK13c59mcgphL9aR",
+	"67Fsu9TlETCr7h2jQo/9AgbYxgsS6lsoQs048RCCqVNm10YPjmiWLQFpwKYtjml0Pc3MhhkNfcIWQ2Gj",
+	"a4yIAa78OvavuW8dQO0jRbICPpioRC6skz3LIT4XMhnhPBpWAFVYZa7TXJf8QZEafjXyDhxHUGr5WHsQ",
+	"LnvfLA4AvaVpAUwQgAhbMZ7KCVoqtETI9ppjvjcgbwQjuZgAU2WxWb2hgLTJgrfC1V8SwshCKoe9U6wX",
+	"NLFFu628NRS1VxvsrfZNRG9GS7GZNWI2ewDEhbnESHiAm5GaHaDOlAtbNqK2OszI/RoGQ6Ho0qh1M7kg",
+	"cyqWJ7YWTIjPsBFNEgt3674xHDb0uPhQINiuI5ly+SlHGGwHRBbYcTFM9h2K8O2byyti7hZo7mCcJ9eh",
+	"hd10W/ZIkTBXdMpGEOcVkqkhmTy1TayYbDLkfIjN2RQfb9TZFs59DwHzK0wb+jec+z7zVbe/K+AgeoXJ",
+	"nLmtlJhdLW2gPAHlazyK6z3YuB9s3BtvUEuHzGdVhjMgTyu4ApAYcP4ZVcD7Wq7SrSXSg4iKiCVfiXb6",
+	"WmLiGfJwmml1ChDupZW7LJyKVw1mrmSMKHoDcuhL4LvmxnTYK5A013AVIOc1LDQDUdDopkMRCjlquKTc",
+	"KS8KY1iWIDNXGqBRAYXF/VrFYGBtuP/JQ4jLl/JuwfrXxWZPktpKdN5w3kGZ/WrOOJ6hucxA2YScF0wX",
+	"xAqPGVP5HM7y12BDemuW7sGA9HByG/w+Mi3cPhMISF4UFqTf/uu/rQlpT6MRnoKvy1ldxhRhF3Oou0gV",
+	"sb518H/VFMOv4xRfwGo+HOMHv+9d3txgCxKl69ezGd/K91ve7OvKzRQpSsXTXygVq1BPuobh9DCrI1mS",
+	"XJS/QNHXXhm20pam5d6oJGrVK8HeazKWW87NyVjeZB6syHeTveWzeLe6rZlbX8x2vO3xPbDU/NX4fkXs",
+	"JYnxWIWke0S0JEeHh4cBWu95mTMHJzmkSWKrnA2GJa8pFPLiiEOpODaBAmNQCcF80YUAEcw/NbLA+5n0",
+	"3hDWeAb6O0Y3d50ZNR6Nl2UFQ2sbPnt7PhTXbGntzcVcBu4lW48VbO6lzdf+2Bgmgr818dL7NHdesoRF",
+	"pW7++UJ13QB+yJNrWy26gcf90Vq7HUbpV87gHkyS98CO7cnwIk1r3j3SVXLOICGWJglx3pPCt9Lbz1ZR",
+	"ck8odMoWXwn3fI+lihGXuuCC4EpZyDzBYrKeA9+MK7b89alhrqjE+J5Aw2Cth05Avq9rYcVh41gYevUI",
+	"wpbReZpgbwPyurRMgiX01LaTJAr5r/U+DUUty/bly1cE3EdQRrPU0xptIbghn5tZ2m49GI/PwSFtr21i",
+	"4BthK/GyBdw2sA0Prp4Hvrq1qwf9DxPr71CFi0LRG8OKbsk8MwYV7P81JM8CYbWQ6SAbyzLF3oCcEZwv",
+	"i8tHuCLffIMZxvE33wRDoWQZ0AGYolXTOumCt/23f/zT84/1XIl6C31AHbCsFAxLcJRCqBuCE0JLKBYs",
+	"ujsUC6rMWIshFq48mzpRmhJCW2oMMBhCrC3PyGEPQGvRu2Xna6Ro4PAKkwKveZq2IOdfwDsPsu6DrPvA",
+	"k2uVDs3BuDdRFyDn+hbqbQ2QE7A4xJmBY+3Q4wbktVdn2QOAa8ZmAkC1M9fb5zAKNlnyXIjb1pBLMOy3",
+	"7q1Pbe3uCOQErT6TQiAPKvCcWlrnyuJJfDkDpL99m42Qjqoeqm7fF4SUrQVm17nVGlk75JsqcAeu/Hb1",
+	"oIdRrrSchzYQM1RznY5mUukwGIqQz6n7RMJcmUnbbHcSOqTGkHQNC8eGr15eQuS3KvGfjDr63R8OQOLQ",
+	"CT72/fePD3SieqckVFTEY/nRDQAM+RXwYBEPBeSBgPtDSKJYdgPmNkwuHZBwCqjBOCyZ60TK67BYQEIz",
+	"BiiWEKJuMSrfnOV6BurqmEbXpBv+9BzjHqureiABdfRXx1s+HRR0Ccn3Vx6iJsYPkTBFkSo8JWU0Za3V",
+	"X43orJnS4VBEyCqUKwFSr9qDke8Z1B5oNikiVo5/ir9W5Cl/jF8GfaqySi0eU7tND9XNHyS5LayWsVHQ",
+	"kImS7uWrq7fk38j5q7O3oFJa5uZIah33bhTd1vCfVqnusgB6R7BQjFhE3t99cvgY7AAlTrADDTXDNLqe",
+	"5UfIKouK1VwQSsaZXCiE8rVo6YDYW6QWDEuiJu8uXiJaYAFr/Ei5BsxXGRuQc5vEr1mIgVk0YfFQWBaN",
+	"bD4gYy5itVoamXpNB4XqC1rz2z8/e+5QczPEI8CKBcoCghwdkjkXuWZqgGEhsMwA0QJ1+aZ5xuJwKIo8",
+	"JHvlYBCsq8zES+QDtwaNHh+3Jj7vgfun85mEOuisCHOvs7z3gGGtZblbdpv+5Rjg7yq/355DLBH0E4iE",
+	"MiNvULpxJ3aDOLiTDABUUqpDH7ZkSE6Gak81pElSCl41TiBFjYeQjMU8Y5EOyhDqoRgzmjFbDvek4BmK",
+	"LhVZzHg0W2UNAKTurFzAFSaJXCAMfQmpTbrIdAKS26ImhVuFq2JUmABjWGMMVj72sSilqOvDR3h5JmKA",
+	"Mgl89goMsoT1zhiNSfcnKacJLgsXExmQVzzKpJITTX7KaDojB3PWK4o4lfUquLL4WTFYCbguSmxayKy4",
+	"zKL0F2co/AoYWBLD1jsjZ4KELMtkFpaVpNzU0BZBxuAMchVgINYdUFbtfUDN8+OEzdFKCKukXBR7E3Nc",
+	"YVPPHDk1B1jUtGezIxXFeU4/vgTIsc7Jk8Pvv101Ga9R8tlaW/RKy3Mu3BdHW/cDy9s24uPDw90aGvkn",
+	"rb3Rw0bL+We5elqjEgsp49bS9kOY4DrY+Ktm7uohowGnjEyrQkMcXNuN0oIev2DjmZTXnXu6cH7F+hn2",
+	"8yYg17W2Dq+2T9EcFAfGbJuhKNDpF0YkgkQBi2GPhSrSxMiYGYsYANNARC3pxsxBfaHPhesZCQu73gmB",
+	"UMSQcKE0o3Hv1IOSB/4LMZxcFwFNZR6pFABdWNMiAGU81UZGLfH0p9KBTjaxWcQ1rZkIvlYw2t0FwYcM",
+	"gSp8rajaENdLifu5BozAsdYx8BPT6+nt8MGocwek/DtCx92BJne7SPz9P487a8Bu114PLxCO0JVQwDxO",
+	"L7gUwlErpufCCFFWLUrTZGmU6cKuXpihpYDKrdV0lVMUkrEo0tK6AedY/CCMCi/SCJ1QIcA/gEm9MDMP",
+	"mu6aOcW6sSSMORS2ikMIjS1CtpjQQ2Hvtt4pCSHqwZadLV92fXjV9SCOQTNlrpmrPBOmwQXN5v08Ncpc",
+	"xqwZHBAg6DwlWsZ02Y5Tu8Ij7tfq/GXwandgUF8asvb+OdaDGfoeMWt3uPm3FbcPrPh5UIDd7xFPAKK3",
+	"kHpUuPsc+ooleyhnhQl7hTG1MdjgEht4VSLv33O4wb3m/lQms9n57rbgQSL/nZzL92Bgq2twqFpSwNtH",
+	"XXInL//thKOdz73VextCO/eQy3aPULjUEjw3gnAxNgRDLl48I08fHx+742AlmdD8G9o6UW6pA0gXtm6s",
+	"R2gdXWIAPUGYpFOHfcTFCH4daRmSLiX2VPbPf6xUzjR71zPikZ5lEEeLAE2IvGRHhG58M96PJOXRNYhT",
+	"eWpD3qEuJo6kgTMOxRassUGeOhd/Y5Fjjxem8a81DMAf45cJA6jy3TaRzKaIuT39H89zHyS3e8MGRrbE",
+	"jWZX3hZbOPm2ZuZGZftSHPyC0SRZOpu/OiEQJtG1n4OheP7Hl28Ccnl1dnF19fIS/Flzc7S5JlcvLwNy",
+	"9u7qjz1o9PzVmfcmefnmp/PX4JD66xvz0HFALp+/fP7sipy//uHNX3uBOcNpik7UNJNaRjIhVIP5CjOd",
+	"EPJ0KJRmKfrZnDMLSiebrx8hRkwCOU1pYnRko+wr5PKFVXYoGjV2Fsk5K7V5o4rLrHC0QcxaQpUe4ReY",
+	"tFUOLc+aTMA2EgH1eS3d0po/IV6OK0KTBV2q0tEyIG8zNFKbLhMpU4h8s84/BmFyruLZUOQiwZL5RewD",
+	"TRxY5Jx0w+evzs5fjs5evnzzfvTs/MeLy+ZaNFdMfREroOm3PQIfeTtL1SkJ5TXEnpgLBx2mNu9Ds5So",
+	"PIoAXu/BaviFtNqSrLV/0ixNKitCm2ujPK3bsMsbJnRfL9M1ymxZgpWU8VIDgjou5tuYBgLEKbVJO1wX",
+	"JkEkSyO8QdJOTDUNA8NAIqppIqc5IzIzgiOkrKd0ygWFpPXmEHvT4RUM+D6PkOulTRNFyAQ7/sH/iPq+",
+	"LrXKTtqnLvNLnap2JqgXPIGKN5Gcj7lg6MU7e/3jKQkNfYVE02umhkIZxkQTIDoFhdEwoLkb/l/mq3+H",
+	"fFAbEjLMDw+Pvy2/zsHqGYc9uCojOZ/TvmLmnm9rIai+NxgKoA1FZGKVHWFBfg3VcSlI9/EhlA0m46WL",
+	"/e7BnTKVgkGoNIewF6jrDzZzmUAVIJ3x6dQsysTIP2yKlK8M950Z5e0/acpZdjIUcMK5ZnNg2DNGxjJe",
+	"EkqsA5rELOGGKzRdRMUZ+mKgNcyuH1j4FcN9PLH7aJ0ItinSha3/d+rt4zjEgFK7a3gPA63AdqrinWAc",
+	"Ag9hH9NExswFsjTFkEBQiB82YhZXbc0kXptWPgWdOf14ji8+LSNNaJbRpflV6WVivpjIbN4JOh/7NfJz",
+	"yt66RaNj8IaP/waB8i550/REuoClHAYlXHP42z/+CVp/AX9sj26vDQMIGx6tLIcXRWNmtjHgZ9MEYNTY",
+	"2Yah8Coe0aY82LV9Q4yBjCC/EyLWZFY4GcyRFEpT0TogxUXEmgdjeENf8zm73YjGbCIzttVgwA21+2A+",
+	"3PeVudlwizP/zEX0/8U156bUKVjmdmNq44198Cv870KLdri8G4MeTFv3LqS1CWcwkwd4sDsLWbCbuUJA",
+	"O1vhzYu++Z2LG6MxrAXcO7fP/K5dXDiJzRzSLshDWundEG/KMA4+pUq7tW3li8jZNueQ+qlEIHvSMpLe",
+	"GpJOMYPTph5hx0OBH51XxHwHgfRzW26IJFxcl5VD8AmMZw9sgD83KpArSJ0s0aszoxaQ3dYQ4k4pwQUi",
+	"XZlrxWM2FDG7YYlM51BUegEZLyG072ppRBFL9SjPkhCUFi6iJI9tbdNERjQZCs2U5mLaG5DzSRHX74oS",
+	"jhmZUWHesMaKjCV0GRAh3XQgucpmoTojAZoazfCfHj5uz+3EM/S1unNwdF/GkeP3HbddinYDukVVdkzS",
+	"4IJ4ZAFk1XtI+nzw2Wzmrkh1RMk5k4KR8RKjbho5avW+P/gV/1iNY68j59zI6/Lcbw7Vxhdi0gX7Cliy",
+	"uS5AMxdU9R78l78bcBizlYQKIlNgU5YIGm/r3S4EaMoXQwEJ7K5MlgMS/hKSOdXRjCkEGRsKBFc3Cnxg",
+	"Y9NkBsWMAAJJCk2NNMF1QCKqWJ8LxQCZ/YZBuKyeZQxCITMaQacyw0oOuWLWPUUzIx+ImH3sDchbyIYA",
+	"yIdrtlRM942AGbtEQx4HRElCScxYirJnJJW2ddFL11ssWasdESq+fCkzIkK3gaDj4Ze1GUyqQGs7GZTu",
+	"AArHLJSPf7MdlLePtFbgeMO0b4fhvTKA88s35PHRt9/2jwhN0hntHyOuWWboMmata4rPVDpLqTbHv3PS",
+	"+T8/n/X/k/b//uHX40//e2vDGO5qIR3uaKOz740mmZzflamuOqIdbHRuMFrewVCuINrcQpw+UhvZSLfO",
+	"Q1ptvr+sTcJcb+q9T3XZnJnNyrI9Dg/WxHu1JsIqtyrNeHW2q8wtlydY6YCAIeyAz+csDkgiFyzrG+qN",
+	"MYJDLYWmH/vRjEXXLD4l6QxqjoiYvJ9Rrc7SlIgc5AAbYUKeD46+fRIQar/3q1H6bA3zzq2mbI9VaB8I",
+	"A8ISZRSmoQgzNsXyKParlVTyR4BFaUGYrMtv5FoakLOyQKEaCheZbgaIc4F88tpksDS40DTS9sYego6R",
+	"MaW4FFhMGHLnIU7FGSGeHB/bIi4QRIPzhEIuK008UuSai5h0Q/cli0cwsjAg/nexnFMuAAXL+xaG7ipi",
+	"Qmkal9E/p0syZoTirLkg1mFblhUFUgJYvQXUPRZQRgYLgsY5Mgw2AneWzfhX0jSLIUG4aLhMEBKKHRWb",
+	"7CL/u8i5reWDULH0CpvaFBMFPRfgp6dmjtc8HfHJiIsRhJqOCncaemxxxZUd7upTPdhitxjmGseRenX0",
+	"XBBrIbS02jsME/xarR1mbF/G1gGr0mLicFUMP7OS92CN+EogqMx5TvDU1O8nX9ODgr4gsO56ZSkHqgsA",
+	"KBwOcoi4ylSTucQS8Ye9oQC+Hk5ARwxLo65h3QAvj7pjFxhWqpf2G9uBGoqyrHJvQELUJuPQQQ6XePf4",
+	"grk8QwvHEhJtLgHklxRH65BaupZfrpQRsaZj99x4OXRVhHpBiW6MLRNK5vLGlh1BKzIkhwJcwJhF1Cql",
+	"Q6EN6eoSz7UAXZEJglnxrMBdaWCDP+TJtVMz74uJmT4+dyKk67c9NvO908Pt/sX8M/O0BxZ1f7U9AhJz",
+	"Rd3fiuFO29p6chLg6ZIZQbMowmQn9hys5Wvso1nWXQ1ZVyt86dTG/wLb4WJKsKi9rwIEROmMQbENqsi7",
+	"qxf978izy784WXTGaMwyksnFanjAcxhli/3owdjzYOx5MPb8Do09mn3UB5G6qV6D9XYaxXZceKoMA3kw",
+	"59y1OQd5ui1j75Z5003C54BmfdtIMOcoOLfN/a5jeMqJbBHHgxP+zNT8u7YxujVrNTU6mtzL2AhR8jZi",
+	"fsITBrHRJXAtVJQ6GYrQsbEQoB7DeZ5ontJMHxhu3of8lVKbMz+Akodo8MFQSBgKTZJlUDyhyqjsEY9t",
+	"qM2cQkJeSLoY2bPggsgblqHaBpy7DIUvKmOArQ1Metb4ZvoGKBsMCgKjKXj4YK1MO7mrSlZG2RwfHnth",
+	"RvCkLf88FKWCKcg0kwsyNjIgGS/tH91UJgn56fnVUKxwi4Nf8Y8Rjz/1BuRCLjCfTpiLMOHK8CB+bXVD",
+	"V8VLzeRCnRJqZEWbB4A4QITRLOEoRD5STk8ciu6qh7QHKRWkMB86O61ZnVPiWeSg57K8iKsDZ1HmAk+v",
+	"9iyHpYnQgw0FDZaXBTnTjCkmtJlIaSh1/QYE7ahgFqiYMM3WoXLtlgAFaHB4m4vHMyYOBbwKhGmr1xVm",
+	"YqoJTZKAgLACLw7IhatVlNmNGAqqiYP4b925A7AeQ8UkoC6IU0f7wFAYEb9ueX5yfIy5+3hs3Ba7U1Uh",
+	"1KEAwzvFJDFAHlAByVOiJTl++i15xX8g3fNXb99cXI1enf119MN/XD2/PCVPjh7bGD7dOx0KwOE2BzKo",
+	"Hq3AO1dwytrtuUMxz5Um4DOwoh4e5AF5D9CF7a8GhAJAOCw8Gtw9i299ewtTS2EStxZgjxDt6a7A95aU",
+	"Qbq2lCt6JJoGZNQ3Q25zKaY27s7b+95gKIYCp1W//kLSLe+1F5mcv7t42SvzitB9QE2/M61TFZJ3Fy/d",
+	"eIEYEM8xKBKVKLFgvpczxrSCoMahUDOaFZ4KsTRLtJhJSODlmnR/+8c/D1QKQBLw1kF8ALW3Ih5jDa4D",
+	"FnP9v6Y8/vfXkNc7YWAQQ0ICiYag8mv5ojUXYZRkVNbRf3fxcii6dKxkkmtGYE6B0VelUWmFRBxQM2vY",
+	"SwtoFhBn3Ts+fPLdUJSBGKfoFwI4M0HCgzxLQszRVgjYwTVy34XMrs2ex3IhEknj8iYqTYd1ug+KI1Fm",
+	"k52SpwV8qRl5krhJHA+FhXPvOYrGQw1oZ7rIfA6KtOcANqcPgZ3BUDz76fXZVUDgyovMYTPTQGeFSlnE",
+	"adJP8yz16L2eLw0BVyVkd2AVOjQm/Pj60vR8nac2YRUnAXzPNSAzm4lO3DqZU3NjC4DaSy3ER7x7OGMU",
+	"4fmHwmaUr/eqILXf2reyqrv5xavKu2QqAdPgFMqN2trLY8XWKJT72zCqA3qF3BAki4zHTOEJ/dPlm9c2",
+	"BSsgbDAdkPDXYeeZZWmvKE+GnZMhJg4PO8Gw81pqpuA7w5OGnU9h29At/21TNb87bEF3rlVvuOYpeGzt",
+	"7Va9ZJvcaE08tDWbq421b1F96n6s0BX2C+Jyg+BpGmIikrFZNNO7RyXlYK5w2CDHAkqDkdgNn2l5JlI3",
+	"AfFHLyPNdB+tewEp26k+dSPiwVz12f/P3tcvuW1je74K1rNbLflS6nbHSdVItbW3x/FNvOOvctuTe2+Y",
+	"FSERLWGbAhiCtKxxUjV/7QPsQ8yD5Ulu4ZwDEJRIqdvpdtuO/kjFTZEECOB8f/zezUSG5Y+471uDbC5M",
+	"+Eo0DPwq8TSVqD6/LCzpltBvCdxh0b08uLT17dchw+E24dQL1O6cAD5tn/MEOJWKw5HaelOwENelRdYj",
+	"t+lv/+//swspMoAcBk0Eq1m3Bus+ydu2EfLQDctiy7CAollVLa3BVRZQ6Q0bcO+nFrINYiY/4hLWd+En",
+	"wV1Xdg3tC8Gc3gLRdTml0HQimXOAGD6Ed/bnw6N6wmuW4exQq2zNC9iuFndGdO/doMrtWtO5b/PENWDZ",
+	"9zg/hoxQ0x3kRKsHZMRqZwd5IaJYgfWGCpv9FZ6yOqGB4h6I8/QJBcMyQ4YTj2K1x1USLkfoNulBao4/",
+	"McwJOFCiI7bpT1m2MtFYhVy0MYqzBynljN5u1yEVJZhIseph+ArmSra1rkr2lxfPIvjiB9/gb3AB9P0f",
+	"pFXkzeDB6den7DhWT3kp1eBBP0LHiR0+FQAQAH0MImuZjqHjUcmn4V3I8GNV6NUoSLwu9MpyY+cIwRIr",
+	"nVVLRWsPFgrUobmIQKx6umBPpboU6RPVp9vHaPw7e6BkPXfHkWGk143ie+CO4ctpJrBbBVmeQ/Y9zM/Y",
+	"dbcmOp1s6BC9WvCyxke11qwREcsrNSsrNGHtTGczSz9jsiNwUiCKS+3wwvB9sepRt+ghmn6XYo22X4IZ",
+	"EGTX1zuP6DT+rSMSprGicwDtEEmi9riB7jSlwBUEDXINyfZYIFhPu89KHSuO04pY16Rq0UwNsNC9NpfO",
+	"WnFH1fvkcGsfnDBLGuSUob7a2Ilx6kwckUbYycfVatn9AUQZw3oIPwMnBJbfWkM1Vffb/DbWPrZmr2Jy",
+	"yecicmpHqmcVFgNyMFCnWl+CFVyHb/uBu4dQHRr+niH7i04lGYJ44snLh0wE973nHDixAuv2xbf/gSZu",
+	"a7+sl8jqdllqH8vMQePds7YNpsJWUhkY1RrYN2kR7bQ1rmAbfHEK/2epoH98Dfk2ol1Ejl0o7mUQhkDn",
+	"rkqB+VkuBmXJvsug5XmHPKbPXtE9X+gVs/+Fqq4XYQW4g50SFbogP1z5DcITN9CcpCFYPgIBdVZkfw62",
+	"5WfUpySIInvGkxd6XghjuuLILeh6OQdQUgdN707eTly8fZ7Zn/Yd6+MZV1aybjenvb05fUAYvagUNJMN",
+	"TAqDaCgQHh5jhJVCqBdk/GIlrHPiplpBtuN6yB7BN2fYmBYXALrQ0h5uICeOydgBNC5Whwrs+6RhD0/+",
+	"DFjtsDQXUkmzEGl7IABG+rS4wF0jnhzKzh3srM4Zd94/XdgTr1wKLO1VKy/ZS+AYVr9ucu5GZm3oM0gy",
+	"qUSEsa+I2rNHhV4lI6+THUH8FdqzIvAsZBhwCuY7Y5P1gsorqSbgmWnUgdm/lJ5QPAbKwSjNoK4acxew",
+	"OCy4sFrw0vA8bzxWyqX4O9742z/+2bcWKEAvqpnwOK8wW+5yBnqFGPxc6RKjvo/O/+ZTTDaiQ5hyUlJQ",
+	"vI0BNHSAx7gvt5ng2IjGQ/tbuyvY+fYg/m8qp6yxykFxoMtw2sp8vHtF4L393z40zyelYcaurZqhs6oN",
+	"7rID7JJqCD9VkMsv9DQSAuWOcrQOwEl7jC1nBPYgDdWG1bhzcJ4X3GpfQiF+DgY0W/nbbes134qSy2xX",
+	"VvfhON2obeNbd7kwb9TKGPwRaq/T38vpiCn9buOiHX1yH8DkmPmiSHwbm2WCA6y6FcGxAsfbuJH5N2Kq",
+	"yjLqEl5TCuR1XjRWjEDsId5dVBk6+aCAA6yQPM/WI2tnOGj7rVJuaGCH/QgQKdJQ/dZmgT782A356An0",
+	"djJK7gbicVdxNhaefuFWzsHfeHuwjlet7vZK1bFjjp1G18OTh5iP1xCukKbXW4uy3ylaz92bbxMW0Y3R",
+	"Bd5Cvx+E7E1ZEFRyZ+rNdQfNXfo0ROgrkWd8RpIOMHxArIH4ZF44kSDkal5ZpWCpU5EdQWVDXpWQRd2z",
+	"TFiJzPvqAr2iwohXBmHKiJ0/O2dGzJfYWdw1rImV+127CkoGU1sAQgZK+f4YQsZWKBqKCr+VOsMUzVid",
+	"2/ljtHrB3wpvztcqbi+BJvmqnNhvTfqu2yyKkFj1Hp78uT9kj1PpSkd8Ma1Xj6zqlBZ8hfni+DvPdovn",
+	"BpHfAgAgvf5uRPVVuctBZB9E9vW5qaXFsIoZmFQHP90jvI8LMRfKUqi4WnTkpnhve2zEUCXJZgVjg82i",
+	"8h8xpVcYCoVsqVjRh1gbAftIuSXC7LZpZaSy5gZQ+LuSLUUxd2Uzjdq1IxM1GPaRYY6XR8Sz0YsqlnnG",
+	"S9FneVa5+jdkprgnhPXnE+1YYi2aooK+IwnrxffMwp7fIr4XsfjeUhcCoFmXPKMrhHyE3VyUWLGLCvDy",
+	"GSQ8xvf6vqLKMm+SFIgTS7CCTtbYqUCWIjIazL2BBCJT+4TpGbTGolilIrP2o0rdAkRbFiVOAKLRZVTL",
+	"THASr4Wdh3MbFyhYU1dEhHCHJpSp1ji1h9uKz4enpwCuKHJTlwbuFFkQH3fHOYU+YrGClTET+6DreVaG",
+	"HDjTRmzILYY57lkG9ijQg5veekzVdwiSe2QcgqJxOWqIBYxZHUeGpdqK0NNTXw67cbRdd7uIPTz9M9wk",
+	"oa5rKa0q8PXJV6BCxwoXJdUrZa/i61DZQOlO4bq3nq1hC7jWFLBXfpE+oiCuB7VC8SB8D8L38xS+9Tlu",
+	"iGA6U5D/ijF4kUdBvbFn+7vl9FJ0wrV8J8pnt2oSPxPdeIxZ5oNpX3DzhB8WGgQSh7SJYKfs54SbdKx0",
+	"KS9omQd5IS5EgTvZ5Qw5l3Ml0oEE3aQwKKh7D0++Ak7ugIz7Dv2zfmXkilOhgVQGhcqtnpPnwZReBjO6",
+	"xRPTNWTHMQrWaXgA1Gl1kiClHYH65Jc2XLjgUIa3ONdJq0fjymfvr2Jt2FpXVs1Knb5G/W0dMI4wEdwO",
+	"90H9sA80QHChUpdKr5S9BxtHPDw9HcYqSbnM1pNUzoUpqeEr5johHM+A5zmDexjeE2Fuf4I443YuUhhI",
+	"nFga/yc2InA5EPXl+p2xaiwT0xeM7sLuv7x0qu2YJdNCr4woJnllFknd+QN0ckz7KIBs0m7Xxi4qvHnl",
+	"qmO0u3F6XIMbbDK5u1bFrs1SDqrV7YUijF6K2mf64fzQS2vEMtkFg/eM7vmsW2jhR+xvn0ULcoDBu62G",
+	"W7TAV8DCax7R4/dWPu/LWNrGySsENDWltzTh8eg3/GtM7WFiteRr91O5EEsjsreCwPMybkq8v+FXsfem",
+	"7d4E+xMeviviSOG7DmBRn4vFC+eEuwzani5Q8evfCGLUGyMKwIvq1F+3TvyQvQiO+LzgqsTy30vB+Ipj",
+	"Ni4e4UJnwiXOtx3sVCx1RyIralHBwb55/Q1ffjfqGn1Yh61Ge/256WUHp9rnrPk5FnNkgG53icymsrdL",
+	"t3veuPMqPbErzIlvDNGNF19g1szuTtFtj8J90QcYV3gsrqB1flLqafgF+5XUjcU/9C3+CH4mE7mjT13o",
+	"oZNGhxLbYW01Lh/blw14lnU3Vrmyb+oZLyg47OeuV6puADEtNE+hs17z6LCX3BiWVPmk1NAhFsLC9FEy",
+	"ZWtdxcos9Eqk0C4+gYTwhBmN3iHeND3xGvTWDBIuYwWtDTMNAKnUF2LJC/sXLGiljBCtCav2u86yrMGl",
+	"XrWCE20W1BeXuFpNBxf2zJQwC9f7EJp5QN6dTA12nsWot1x2dzR3K/Z7m+S1T7PZmz7sB28n1c1tS8DA",
+	"vWYf+I/F1uy+nWVZN/TI93qFiBMA54IH5JO3w79wdggntMFX2uQ/K5rJsVdif/iiAXSY3RXXC8/QG3jm",
+	"ETxyi8c2HKYr6md//PKDfp4md7kcsQWPV/audQreh39udFnYeRQ+VuiuE/EtuOeQB31TxUY7j9me8N51",
+	"/CrhDod43HsOJ+hsLbmA1x0tugmFD1ubYMIfuxQiN0Eft8TOdMLLZNiqVG0K5k+JmiIQJ1+cM+Vzkvgb",
+	"ev2NMHYS+J8A9eyliDdOlH1CNIGrd6CKT4cqSBMG/rufOnQx36XavIAo2d9vXbVpjNNx8JqdzP8IoEC1",
+	"1yT49GBPdbhqO5KJtsOPlgcNWeLy6yeUX+9QQijBOQENGnPuY3Up1my6tsxqVGcTbWYdsT1JR7GCTked",
+	"oZutA3fzAZxwiLsJ41z3tB9SbQ4BFx9wQfzDrcoYXfi6hG4OQUzf3XicZcur9F/CzAMOVRhLzDjYSJ/Q",
+	"K+U0GXClCkDuKkRZFUqkI5bwXE4uxXpiRJkww9eGrRYCWuGWAJhMzk5gP3CfroqZSGKFvlH7XssNjdWh",
+	"gHHJrJRqxCypJmwpuKIqpIsL6BUCNwykgkbBUPdBxR6G9VKrwC2lkqaUM18RhPwRWiBAy18lypUuLvtd",
+	"/ZKy5Xm93rfXQCAYprM2An8f/iGB8qjMbIBlZi0kYM84yMaqvFKaQgJvIkloD4fd+KoQCbTUgB7egFUD",
+	"h85Bt/nSIkr8HvoTDzmpq0KWYmCF7sg93YMOGlnWRxsZAyIkPO1pXy2wZ3VduAT5uqZGp7ATTAudA2IU",
+	"Vhw1bqdugREzEtI14bVTkWk1N6zUQG/u5jFL4nvxvcTS7FK/heqqITtTbXQOs/N9nmHIjJcXulgetaKW",
+	"v6y2iOUWWnzUI9xRp4+rE+pBnB/EuRXn2ko2R4ERFspGLGA5vvKxnQq3mFyLeD8uBfok2n0TLfzvjMTk",
+	"6cmJl9EEyd1gL3w2EznARTjX6Igl+tJLdzlbRHWPRith1QzrUulDdbHFPaElJJOKQXN0ttJFSpOzzG+a",
+	"CYZwZsOZTq1y0Muy5cR1ULwU64jZC/D+idLl5MIa9Hjx50qXfCLezYRIRRrFyl4seCkm1KQfb6vq/cIL",
+	"0Ndfqws5rwp702//+GerSvBamI+oE9jRdocs3aawlfhdEaEvNgn4GWQeslIqUG4zWi13YH1ReJdG0UZs",
+	"leHzndWAT7PlG7hnT6bAv4G3POVr1nvz+lHfF5Sxr07sVcP4XHcF3HdDwF8lAeApbx+81ClfD9kZpSh8",
+	"9c03NBmQZ4kduBMHbxcW/EcO//tNaCEd+IHaklLCiV0ISq4hfiwLVuqSZ4ckp5tV7/WlUAxoCGBsUr6O",
+	"NuUjYnA6suokyrr33FUaDA/ZvwEmPJuuWXIplcOkxlbCyZglPydsSW273/KsEtSfx5S8KF0XQtYGxNwO",
+	"AX8ezu/WC1g6chnth145lzGY8V/tc50ZkrhmH/LeV/hkCz86g+oh+c6D86GZ1KtxtPu4LTXqbsJT/q+I",
+	"SfQvDx92cqWfu1Bovjo9ie4tpXJ/P/i4LCpYlv15l0KVhRQHbP0ul8FmJ8rOIp8G27gKqj76wuDoYQah",
+	"x3WHV48CXOCykMslKp56JYqB5RVpxMxalfzdgPqpRCRdEB3dKsJn54+ePGG9J98+P+uP6bpBVLqVNGLc",
+	"gNcGs/7x8ME3DyPGXX9OBzzCMTmoWDOrPFMPcaksl5tLrZKhY33SsHmFcO0BNC/rccWSf7V88JIQsD2Y",
+	"O/aVlmrOkn8BmkvlHLqzNGZHUHGcvsJq0WchNjx9tL/ieqO5lqO8BKeEJw01pyZCAah4CDUf2jFOqxPv",
+	"pIGeaJZm1hGrFDU2HceKQ7Me+CF4+EE3cnJApL8bOvmWsHSDKeKcP3pXtWCNOtwiSD4r3raL45ZdAz53",
+	"ikzrY83Rn4yP7Ko5VLp8ChAYdD6gkWLN84hfAfxkyOe6BUqLdno8rbLLq2GYhpilPMDB6NWwpTcIRNqP",
+	"HDhlrBIg0R8JWuOnBCEVHS4nKMHAjaGrGdybRCRN7PikRkcs8dgYuHaonyE+Bn4VwckR1Cd2ZyOITEKo",
+	"BIwI1sMuaBCflnNl1cH+mHHiJfgIRMp8O4qOURGe0gqrUK+3U7dbjN/g5kA3AxBloVdHZsge23+3yX9u",
+	"EH1/tikpkiEDWkBQBoDgZqWeg5+NwEkdG9QUXoDu2Y0ebitRiAbKJoh2JzAdnCb0NUvR27WBCQLn10Gc",
+	"ADSEYoIXmUSQS4IEBb8aNfXAczkVYTbfg5MTdxdC2bEzOJHYosPXa+a8ALDMHrQawdgbFBIAekkIqMlW",
+	"C51hb1LoQRJgadpl2Aemya6ApfmXKrvcEt/md8vv6H0rzIk9+NC/xO4rhjLp4kxArzpq7N5zLpZkyVXF",
+	"s6SzxOM27KsfIAQLblp71GZ8KRAstp6W5S6dc8JgbZcpdXqy15TamtGT8xfsqwfffDN4wHiWL/jglKGa",
+	"askFfMsbim+7lks9DHnavZpzubGaOS+t5Lg3uvd/fjwb/Ccf/P2n96e//vd7nyYm6W0AiFoSvjJ+6OcM",
+	"6RkQh2UL3Q71H7AZc54LJVJrZDkZcFAH/8DqIMogK2gBW6mJpXQF1e998Ne1O4gM2VPB05cyg6rFNdZ9",
+	"Eh4ZsHKvqdZ6KnkEEIijAyCpadT+cTuDfC7+LYhiKXJb6IuLVuyVnT6uvf2jm8f0RtC+fNJVd/PFtSnF",
+	"ss7OikjZC0Ph5ojl1TTbSuICrXk7Zh4xg/B+0zVLIMwwAWUhYb2FnC+8R7CPVdSxmq7BhhiyVixCIDtQ",
+	"mCAtrkXXfCpN+dp/6cfw87d0RqiXBjviSWuZpJWx56UHIPCGc2vQzq0yG7FCzIoKgAOg4iWbCFPyUlhz",
+	"UFn5KNW8UxF0L+5SBR98gCrY9RGVEWzGjaCPmOksnejKKkizRcQudJbp1aTKI8umVTmR6q0sfSEPfOJS",
+	"qLK7lNqIiX39LX4KdpotWSagyw11oEWzT/r+5V0TpJ+vbAm4g/iInrvdAIYbbX/0wq/HIZh644EP1zW7",
+	"PnOb2UTMCMtbIZ5f+cBFIC9qTt0dEEHEEoAZBQ0DWSyGMnJtwCIZsgQ6009SvjaJc1hA+oA1NV3+Iy9K",
+	"H+Wj2Y9qGjkB9g7ZxSyzKli5wBxMoJxYYU+CIXu85DJzTe2FSBlnCTXVT8YerAVeBjgucOOCvxWxUlqJ",
+	"ITvHm41rwS8FMpzk/fsQzuXXX5ORg3wXWWpi1Uvev4clnFgy/fXXJLLP2L3jag1/IrrrrDKlXjYew0vD",
+	"uDo5+Wp2KdbwD/uKPvXoFwqzpDZzv/Fx/Llt2Oa1kvtpwNdd8Cyb8tnl1uR/gcxsO/6YcbbkmRXuooFn",
+	"47vFom8jVpjAlWtpN5eXfmtYLzmGVT5+cDzV6Trpo/vKna4jE6vEATZg2YlLjwQ4HlkSZAbkf3dGZBzX",
+	"+VTDMZ4HXyMW8+DGR98V5HAbcjBs/4AZqXAqAVYSD4HjxNuqdIeA2NTuj9+7f+6zbx8RbgtyXN9lny15",
+	"Sr5IWUKmPIkVAvk6Y6ZpJ0AARG2bCkfGx3QfnjzsMn4D/nFACL4rhODOQ1erMZ36SVfeZffGnnw09npH",
+	"rPULbsvhib5Vq+1WYvd6PAKudWegvwiClESYhINBO1doy7MMwaKo/+8u9N52Jhmr/VxyxGaZJUhJfpHu",
+	"qt0Ged2e2nQ3lT1XpevPDZvooEPdLjTvh8ux3WrUMVDl1aD/bpKRtZr+j3QOAfo9vJj1ynUuZzzL1ow7",
+	"dqSV6MdKqlIzzL3LC/kWXhHon9byA98tZHOwxP4PMjggDQBxTiD8TJwQ/n1kNhy8c20N+JxN13bUVgPS",
+	"LupnYz/CCWjFZPt45uJM5+sD/NqBJ+7niTpfhxwCKH6TTXwYKyTQxk+EGb4CF5wLDIPfy6EQJZngKaab",
+	"KSZVJhXiztnfDV/mmYC0rVg59PWCMsqUYL0E76BuB/2grLIpXGK11RaCQK/ROThkSaUKYXT2VqQJcFRM",
+	"Z4tV6NQj6OmUKSFBRXR5dQqzC8lhOLaKYQEvFmmsACe+XEg1H7Ln+I8ajqm1Lhz37iPpjjSa50G3i2e5",
+	"MWoXC3WrR+6Mg774B4SmVFBMXXPHCyCyrNnbroUlrsR0ofXlQKgU/e2doXTMHYlc7yeuUt91bsieC+ri",
+	"IAtmxKwQpWmvWfsBx3vsh7urujVT8rIyV457bsz7HJ++3ejnxphXKeGiVT0gPN1Wpxiil3qpO8vA6M5d",
+	"Ec8dJMV6nL16fP6afW/fwUw1xcRpini9efWULStTxmoq2KIscwI9N6J4C9G95IfHf/n+xYu/Ts6ePn3x",
+	"w+T7169fJoxnmV4ZuB8YRKZnPItVKt6KTOeQyBD5HFjoa2+JxSoYOTdmpYt0yBJMhLDajEkgccXEasZL",
+	"nul5JRhcx8Rvw5If43v343s/JTAa6jP2hsglkGPosCqrwlpT9sPcurJCzAQkykPpjh0TG+CUQqEnX+kV",
+	"02qM3qx1rHrJyxfnr1krUzt+j/1t7Z1JH/QY4zPVtSIArFhRHrzVYEjjkXNlVRDkaRElDStNaUR0v1no",
+	"lemOJ27Q8adqFm5M826ii62TSLs0H39aqHja0EZ98nmEB4vyk0jBJabKODDUUhOjaefiXRrT8Xv3z6ul",
+	"316F31cq5PhPSsN+rkQlUrYUxvA5ZSjaA5+KTAJjzfSczbWjhK7Y5DYv+lRDlIfk3GZQk2/pHl3Kxoeq",
+	"7yH/bOlVuPfo3Jrmu4/9H07m3UVPr3oor6fyuJ2/Cjxkx5neHxtFt//OoOczz26p8pHY8Fwz8j4qsYrV",
+	"m1dPx4xTwM5aYk0tGQhBmFrAtGmy3XHRNsK7dfXvbqKk1yT8Lx+l8qD43Sbo5NWY19UUv2NelmKZf6gH",
+	"zfLSQq+gZZW11hnROOauEbOpBd4O39qZm8ddlYosBHNrYSdOGiqWIwD/6ypGoBqL6wHPfQQPHK3ofgec",
+	"++yDQnI3hH2mPIkcNU0j76ajLdrjrvtwZeWKzCKVBuZ/bcCYTc3ouo7FIUto7HRCLTXYVMz0UhjfNmAY",
+	"K6/4rDhUcYEHzy8o9xiG7AK4P+uhcw2K2FAqx0ooPs2kmvfH2PkGVR8o8NCl06Tse6HzNDQQKZk0zM1v",
+	"GKtv4Z+gkPnLtfSn3tQ+YtiiQeELxKdru0T15x6Yxt24gUqdu6MN/WI0lsLegEoAFHAnRP4oE7wwAa3f",
+	"T7ADS2IJVqr5BPq5Q2IoL8H89/QlS9bjVhExWkVA4FUhDDYFevjgpD+M1eOmGeOpd8Vr8vWUDp7+SkGp",
+	"FbKJ9lD+Y/Wpkyru54FS784Thppkg0K3QKquT6fOq/pBqvsuXdyJ0c8szE3T/phRbhpyv47t9upAhHcX",
+	"FCdVLlDhGvSoUrbA5vEyUBpXUHxAaji84a6VcHeUjt87y9MFiX+fyN5PtSA/P1y62z2gyWNS8pTPLi1b",
+	"THKhUqnmSRSrFHLtVlEdHE2cfZqwQhhR2idOmNFWcs9FiSFvbJ5WiLJYx8oSaVplgoBYe4FtDwGnGpnV",
+	"RdPdEP0hO1Oxwn0OfRdUeD3XJevJss5sSAHdoUBEBwqwxwo8qNDcrWEvDNmZX4CpsFobHTORskLOFyU4",
+	"VaWJFfh/eQb12A3X4bIy0FeOZDrrPTz5M0v8+XBaTNLa/+0VnJIm69rWVE5viUl2KSq0IhGt1RfHIa8d",
+	"Nv/M9BqtiLXevIZzE2ztw3jVY2D+jg/wkukZoGKk0Nryx8TZIUmlSpklfWpwaAm/yTc8pwCvoqXvHlg0",
+	"JVRPOZli0NwoLVML+QYyMG4Y9zaIo5dYSTOivqNaZesJ+jQSZHfUvLCPHSvR29GIwkMYicaWAXsbu1Qq",
+	"bLxQMyit4BN0HV6KlSlllnlniy62uJo1pkJeRuuGbCyTIlZ2NOrAiqtdCMt4pFas5wA/pmv/PS3sELLJ",
+	"9vNDD+6zcAD6S/8dK1EIx3728c3PJCEK53y1SNjp7Qy+G6SnsQUs3IE/vAA4hM9uUVxBQieWaDhwwFIu",
+	"xS0IL13yUgwwN+UuZBh9MTURhqxQkdb1M5ADgLNjVsDBWqg08nU7Srwr2elDttBVAR1yoOJIV2aCT03E",
+	"u1wWwkx42SzMyUBasKkwMhVMlpHV1kHgUH5swWZcMbOS5WzhU3czbchlTrbXkL2ySwgXQQ6irLCy08pa",
+	"mBaDpFgaVbg0/iMEaMx4PkLIecwyhk8FEWVnAmU/KRkDlDKL4kWJlbsbOsZhEJDSZgE+uk1IwHZvZtzj",
+	"5t++I4IG2tHd5jPJMf1C/Q+vXPeCRqyvmaj9u7iNxzr8yEzmlZghUiFLaIpDO5WEtLmeLE2sEuy7z1lC",
+	"x/W1MOW39lo/tJAx1u44sCU077yOFeIwIg6Za9RAPoJxM6cUEttdW/96tWPVUIB9sB+KqaG9vjXeu/AN",
+	"9zr4bzyb3I4KHpfu5gvOfDhQ9R0F4QTgc9YbcbUwnH2HmFWFLNdApFPBC1GcVeXi3ujHnywhYkUMknBV",
+	"ZPdG946BQOltW1AZM+opiA2ksMPtkJ3LuWJVHoHTS0Lzz4tCmAXcZq/pqhwTmKmddt0ndFj74u3md/T4",
+	"n/Esg7qdsNwIE787kNpxfuDsC7C7/VgNyPa2Xv06BHHe6rZg3w4sAQteCp2JcfBR4UjY0da0ZQOFb/SJ",
+	"7uDAU6WYF/Qq7LjglQTLcxToUOHS5XJgn+5Yvg44bwT7G7KXLeh/1BHCzmnsDp7dhTErawDBYAZZtmz7",
+	"RGoVy2au89gQGkNilqndnwisZFjPhVBjcopn8kLM1rMMwXlNyctwSf3LWkY83+rGSQuI3TB8JVbkmhoD",
+	"1GHYLmSMDXmgCOutFKvhdm1728BnDoTM9QJHGmkCKATdxCvjfCHUT3zIniytuYTPQb9LTLfViplLmWMD",
+	"5NaG0W3zeYoNMzNhWO/R+d+YeIcv1xfsqVSXIn2iInbO7e/P+Vs556UuInaW6yzTEfu+mp7nVgh+p/U8",
+	"E+wRztFE7EVVZlpf9u2xgfXBDSSEGwNAEAhAzPNcpMGEJX5ey1wB4MV+8ZGhuDoBvEDFdsTmQlkp6Tue",
+	"7j7QmDWM0Lx4UI6M394xTDBiIrXWgnuxk+FTPrucF1Y4hAvt+uR1UFcudJ7Vg5l6Q7E8K8L+1cAvLgAC",
+	"07FPXswWkU+LVlBKuOTKKiOwW4wb9uj8byGZCZ62riDoIzOXuAnFiRh2CngJm+kqS9nM2mh8ai0hgMxH",
+	"nLn790Gu3L8fucWA1G+rT025EawsuDJ8huzPBDnFI5BD9tlYAYaYYfICycoaRBK7y9DUUi0A/RofODKM",
+	"FDZpCIcIgeIYQlq4gSxzLERZFQpciFjKCToMNayxvHrVj1jJL4Wq2zu4UR2oBJiHdVprIcpCihRdfxBd",
+	"sWsDZixi3tVgFAuhwFXrMrQurSCzrNp5DhvlpbFKHv/t8fPX55NXj18/fv76yYvnECeJ1StLHZAENl0z",
+	"S2uA5/fdYyzMRC9pwnphzeyYDg00VC/XuQC4J1ygCf7N3J8ytX+Q6xPQVclrDGGjBX8rcPC8MgsAFdds",
+	"rauCJm6X29nupESwnhGC3Xd/3u8PN2Y7wBx+a98XWI4qTc1lG1stkS8kpVwKU/JlXregXeql1Wn0Razq",
+	"w0IaOLNi2O1kz55o4CNHhk15OVv02Uwvl7LE9rW4gvbDEOzJPi7LMkNs9GLEOKw6FqVaYuDmkmx+4Bqc",
+	"LaWqSuG6HDv/Ra13yZIt7DoJgWqAY81MpnA4XSXEghvAXsx4MRfb048YVMGhH8Kxjr4jyDrSkYsiViAM",
+	"gJowk2g7M3vD+w+BBNIToaAYIgGckUJJP/FsxdcGzuWf/vQn9sjtmr2ADZL/22BQb+ZoKuZSscEAeybH",
+	"6hf2ep0L9gt7gdT6C/vBJzwJxX5xxE2k+kusfhkMBo3/7Euga8sQMbzShP3i2rj8ws5QDK5c5QlQYqGr",
+	"+cKzhZ6vagbW2B+6h3CZwwXNoZ/1xkoq79Dfs6ThJFkPg7D3+2MaZ2j1eSgDpFWlpZaGSrTpNvt1T/Hr",
+	"6k+voJak+9ORJ47Yy7PXj76vvxWqtgmMblpll4y4c4/neaHfCkyddP82opxgtotV896KSakn/txFzRNH",
+	"K+gySNP2aWMZZ+e06Wd8NbYEg8DN2k0XbxgjkhoKAHyaG8qVA8/iJpHQc0jvsBAjxGW5oT2medd7jHzI",
+	"De9/J+rZXBp3HoLjjJeC5XFnkxuyiexwXBGaIO7om1dPsXU4xSrcOE/cyxqjudO3c7wLqaTl+7TkTtYB",
+	"x0WrrictH4dd88B1JqpB6mrM0N/+8c/+7jm5KOGOCZlSWx2RMBoUg8bmOLshNjk3lpRWi/Wez+dqJrLs",
+	"Csvt7xz742ZcD8EpYY87Dp4iWATvGtyfiHCv3UUc3p/ZgIXB2x7VtzXfFfKC9ncdOZs30AAj38Q98ppu",
+	"5O1ee6CcXRxSdOckkE9M6N5d3wWwRJ4pA0V6061n+dFbmEnOKyMiVghTLQHkBI9rxKwGLN+KPm06DuyY",
+	"ATiT4cru6YaMaMf6e4bk7Fvcfe/aC/mQfzDgRS1T8N2GwyPgLuIUfMuhUIrZDbFGZtrepg3Gel2/pjlW",
+	"eEQaY6mmk6I5crDvnW8OF/LKb6aHmutXt2ttrN/myIEN21jC4DqND/CiIcxWaFgjJ01ThI1rw2ZivaYU",
+	"ImXv0fnfNkWfByFG9nbemMnWpMMVa5k04EXZyRUI4FWbppsTbC4f4WM31q5lJgRaC18OU8ALePDABvy/",
+	"WpL90tzBHun5Ve7OP0gdJ4yci07gIjxzrw1HDY9hOC7++8iAV6xx7lpfQyvT8RqqTy7CRWwuFfnXFjLf",
+	"WK/maM6IH3pfAu4ZXa6lxZGpEV3soNf0PfS4e8Iuc1Ep117V61q4mfW4zemFq9o+OQDogCwGkQJUa69N",
+	"Lzx2D/fHcB/oUIqROpgG3yjLRVrwFeoB+DvPdk/SvaVllo2186PVWrr3kjRnaY7p3i1V1N1BEsK9cmL1",
+	"SJVuXOSl1RjYaqG9S3H3lxTCWi77v8Tdh2OSBmjI0PIh7I2dJ9uj1muBuUCzyf3rgSP2m4fdz2mDNWx8",
+	"Xj2PDc3QPT+p79hSLjY+QqjU2h6heAalbKFXrOffHtWaFbBX0P36QW4tKphBuQykhulLoZqf8F04MfgY",
+	"fySVEGmrlG+bsV3xt/bQk4pXBHAXpO/VMt7llbmhnIKMSjH4Xdnrpj9Rb0JFsrkoawrj2QSny5Qu5QWF",
+	"5zCr7ReWnNFNz90nEUeEqOHQZRU7pghXHVfEpF57Jv1tI+yC+gB63DlXKtrgIecBHCFSydKI7gSvFzzu",
+	"nWaYUQHeDyw4NEKVWIFtCdJN4YMsrK1PrM0sYtruY5srIlS5uRjgeqXIRSC5/Px6589ev2SnX5/0N+wd",
+	"+zLLKcA9Ty+Y0FMTmd70l0JwuvYXlEFuOmgmoXGJoQ7vQrA0JstdCxMYWe3nRGYZI4RwO5MR4+jJlVBf",
+	"gMSIsN6gEfO6BJg8CytdXLp2tc5eW8p0YIRKWc+FwieVmomi5FKN7KFZ8jV6G6dCqDpLk1RvQ4EPbHE3",
+	"51Lt3Pypti9Pd+6/gzavt/9CF2yudUrn4Ot37/qjmhVL4wp06e3eKCBE18DUbZsb+m3qLlStXpDwd3QQ",
+	"ayUGs0zOLlkm1SW0AQTeqC5ksUQWkfO56I8aU5HhbPxEaxLy2QaeB295JbytBJbYXlMJ73Iaj1BzaYVW",
+	"kKbLpzKT5ZrNK16k3npzcVZ4nMqnAxP+jII7RzQAkzVz2rA5dxt8TaHWaSbDafaUAA7mqhy5cmhYVreG",
+	"riYABQWGjSFtFJDuWuYC9siEYzi8Ybs0fgmtF0bXamvFUiNh1IGvQ6VT/c7ftuHqJHr8Dl6lCxeIY/Zv",
+	"+9hMK4U6ynTNXpxV5SJsXDUrRCpUKXmG8hbA+878JFu+KdRE934TaM24+xHL5FJaWR+MafViAB+gRplU",
+	"xmLFP+I6FyJH0xhm7j5GatUn7wX9SQ4B1sPWNhiZ7tdmxu/54tCYu9outtq+7oamjtY2fDOPqb4wcTLF",
+	"XtzXttM+PPJZ/ej5DzObYPTNbCg7gTYXv2XqtYMf4wL0LMNOI/bqWZ0CBdiE0Fo02ezCcmSgbaDP1qSg",
+	"Axoa//v8xfNYTXW6Zj3xjs9Kyp1MIMjmYgYR3K62ImT9yAWquInVj+clVykvUjdV81MPmr6Ojo9Xq5Vl",
+	"LfCzi2JZ/nHcZyYXM3khhRnZbxr41R/INBnVM4bIlWVe9jzRVzvwTL50nwXJnbFiLgnV5Z8CU2ZpofPA",
+	"o1rLTVi/Gpx2JvrDxlTqWNmIvVHyHTNiplVqnLYGj2O92cpH74Z2Hq9AIvrCfWGAlyGWJ2cXYkWRLsN0",
+	"ljYHtW/hZVWIZMSStw8iPCj+Kp4OxEyiCJn/zQdyGZtyI755yL5/dvZocP792enX30DnL3xZvdT4tmHz",
+	"sv/sxq/2tNDgdoBLsQ6zjHG8QSpm2urdeQByGiZCUhoytuBgLFktjJhNkiE7t5yDZ8zkfCYGRuQczX7/",
+	"bWDPCl74IBzmXaf2NfRaLFOxT5iRS3cKpOYatw1SAC8wErtEpzNs2dYxZpmcFhw2r/edjthznYqIvVyX",
+	"C60AWtTu7MWa8SyDszBE4vS5z3x2qfQqE+ncAyGrNTt99465SNDPlZxdZmvWo5xjiDhHsbJaXx0yNRnk",
+	"6MAdsDXQMQ4UV8oGMwBZANqkPcGv5VLoCrs/l/AucOeTveQyIB0v54XwsXg7y1iJd5gcJ3kGORkDfXEB",
+	"idaUt1AuCiEo8E4UgXDi7lBHUPekMHW7H7GFVrqC9hXJK1EW68GZPQAJ04o9PP0zTOvrk68wXO2b5iLa",
+	"akBBAI1IDSKw44udgQx7OlSltoocgPDEqrfZTGbkHk/6rjiqBbuoaVnGijpFWGZFnMhtMOyJnc39+w8f",
+	"nLDvtBL374eKJwbHYuW/qjFbSsZvmeZcK5H0hwxSc/antkL5lTSWXirotZ90S6wkihVG9n1Bpu6slgDH",
+	"grVegs4YKJaCdrC9/+S5FEUf+bjvWztiO3peJzXnAOlmRZUvV2NB8NxErDLkPqMsvbEHyaS0FJGyRKaU",
+	"coG8IAGe+qbeiRFLvn389PHrxzuEeQKWIlEat/OoOYedrdtjlBIvKX+kLOR8DqchDWFORpti83/Zz/mf",
+	"v/3jn5aJnn4Dapr9E7hpI+eEvAMS8OycoLMiO0g9oJkZKgAOe5S1Zii5D0UVhY6w73rUknkCBYWgc9hD",
+	"C8cqVpilBIkou9oFL7mySr9lsWPnIgarVOmSWqk3U+KbqZVR7Q0JCceFbyCbgvwrkPOGgqCxED4Ntz1p",
+	"jLR2YYK8MTCpLwq9HLIEzYLEKZOGMmsx7TdWYNMiM2VPnp29dBk8yOSD5vTg5CCle8ySuR3XtbrRaEEE",
+	"g1gyru0IeBnq46fDE9bz2dnEa4FUvAluWR5W2iNrs9rHv784e/P6+9MxS8i4Ccaa8Rw0Bky1IjcT5T6W",
+	"zDXYYVJBboklf2lpEQt8rOWfVrPScQcQHljjCaKJFYJnbpEhEc9bIlChBHg5TKhZsc6dWxecErFyFD0i",
+	"+kawMzRjyROEqUWuU6q1fDZPI3K4zePovr15JAuXEwas7f596G1ihvfvsyTlMltP7LmYALUm7gwz8W4m",
+	"KLDjduDIsAUv0lgt+Tu5rJaslyz5u8nWO0YuqfMHXVyCtsNOo5OTE8atPIti9UzOCm30Rcm++uZr9uAE",
+	"fizETOYSiRXuc5brZuLbs7MnTyeP3py/fvFs8uzs3yffnj15+h+Tp0+ePXmdRN7IfXACr+0P2Q+QR82L",
+	"5aDKmVYRJQLyHIHqQT9+QJODfZoXegWluqcn/4Mu97wO/TWouX0GeW+xAvAkDmF98P3YBRhb6ioKoUpa",
+	"mxnPMQNRp3x9ZIaWhatyAn8msXJuYPyV0BEoR3JDdkN93989+J3jifYcDtzmdzAEZH8DqYB4rdGhBjzP",
+	"G/5jZHLhFUt/4kIU4NgeuqgfgAFCVKL5MKUouyjpshZ4G98xLTRPZ2iTWOUz8RccPNY4EIeQEKd0rOzg",
+	"ETXM8HPYeBeQEPo8lT3IlBkHRGD1QZgMC76K9R6efNUfslf+DrtXuSh8C67mCLGSapZVqTXLgznCfDbm",
+	"wq1YsSMP2VNIXAWPK17aWDsSiygkYwV/UpkgyEp07M6g25Cdn875z5D/2AwAYPG+fX+s8Ftckz40Kta6",
+	"wk4+ls6XGjyo5UoI9AuaESvEwPELNwu4H90hS15cSjVHP2tZVKZEMDKeDtDx0DiXjS+89+tPv/5XAAAA",
+	"//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -38,6 +38,9 @@ import (
 	"github.com/leadpilot/leadpilot/internal/config"
 	"github.com/leadpilot/leadpilot/internal/database"
 	"github.com/leadpilot/leadpilot/internal/docs"
+	"github.com/leadpilot/leadpilot/internal/egress"
+	"github.com/leadpilot/leadpilot/internal/emailaccounts"
+	"github.com/leadpilot/leadpilot/internal/emailsend"
 	"github.com/leadpilot/leadpilot/internal/events"
 	"github.com/leadpilot/leadpilot/internal/httpapi"
 	"github.com/leadpilot/leadpilot/internal/idempotency"
@@ -51,9 +54,11 @@ import (
 	"github.com/leadpilot/leadpilot/internal/orgs"
 	"github.com/leadpilot/leadpilot/internal/ratelimit"
 	"github.com/leadpilot/leadpilot/internal/secrets"
+	"github.com/leadpilot/leadpilot/internal/sending"
 	"github.com/leadpilot/leadpilot/internal/sequences"
 	"github.com/leadpilot/leadpilot/internal/suppressions"
 	"github.com/leadpilot/leadpilot/internal/templates"
+	"github.com/leadpilot/leadpilot/internal/unsubscribe"
 	"github.com/leadpilot/leadpilot/internal/webhookdelivery"
 	"github.com/leadpilot/leadpilot/internal/webhooks"
 )
@@ -405,6 +410,7 @@ func newHTTPServer(cfg *config.Config, logger *slog.Logger, db *database.DB, rdb
 		Events:            events.NewService(db),
 		Webhooks:          webhooks.NewService(db, cfg.Keyring, webhooks.Options{AllowHTTP: cfg.WebhookAllowHTTP, Retention: cfg.EventsRetention}),
 		Notifications:     notifications.NewService(db),
+		EmailAccounts:     emailaccounts.NewService(db, cfg.Keyring, emailAccountOptions(cfg)),
 		Generation: sequences.NewGenerator(db, sequences.ProvidersFrom(llmSettings), enqueuer,
 			sequences.GeneratorOptions{Concurrency: cfg.GenerationConcurrency, Logger: logger}),
 	})
@@ -419,6 +425,24 @@ func newHTTPServer(cfg *config.Config, logger *slog.Logger, db *database.DB, rdb
 		WriteTimeout:      60 * time.Second,
 		IdleTimeout:       120 * time.Second,
 	}, nil
+}
+
+// emailAccountOptions are the email accounts' settings from cfg: where
+// SMTP/IMAP may connect, the custom maximum, and the OAuth clients with
+// their redirect URIs under PUBLIC_URL.
+func emailAccountOptions(cfg *config.Config) emailaccounts.Options {
+	redirect := func(p string) string {
+		return strings.TrimRight(cfg.PublicURL, "/") + "/v1/email-accounts/oauth/" + p + "/callback"
+	}
+	google, microsoft := emailaccounts.GoogleEndpoints, emailaccounts.MicrosoftEndpoints
+	google.ClientID, google.ClientSecret, google.RedirectURL = cfg.GoogleOAuthClientID, cfg.GoogleOAuthClientSecret, redirect(emailaccounts.ProviderGmail)
+	google.AuthURL, google.TokenURL, google.UserInfoURL = cfg.GoogleOAuthAuthURL, cfg.GoogleOAuthTokenURL, cfg.GoogleOAuthUserInfoURL
+	microsoft.ClientID, microsoft.ClientSecret, microsoft.RedirectURL = cfg.MicrosoftOAuthClientID, cfg.MicrosoftOAuthClientSecret, redirect(emailaccounts.ProviderOutlook)
+	microsoft.AuthURL, microsoft.TokenURL, microsoft.UserInfoURL = cfg.MicrosoftOAuthAuthURL, cfg.MicrosoftOAuthTokenURL, cfg.MicrosoftOAuthUserInfoURL
+	return emailaccounts.Options{
+		AllowCIDRs: cfg.EmailAllow, ConnectTimeout: cfg.EmailConnectTimeout, TestTimeout: cfg.EmailTestTimeout,
+		CustomMaxDailyLimit: cfg.EmailCustomMaxDailyLimit, Google: google, Microsoft: microsoft,
+	}
 }
 
 // newMailer is the platform's mail: SMTP to SYSTEM_SMTP_URL, or in
@@ -457,6 +481,11 @@ func runWorker(ctx context.Context, cfg *config.Config, logger *slog.Logger, db 
 		DisableAfter:   cfg.WebhookDisableAfter,
 		Logger:         logger,
 	})
+	engine, closeEngine, err := newSendingEngine(cfg, logger, db, enqueuer)
+	if err != nil {
+		return err
+	}
+	defer closeEngine()
 	mux := jobs.NewMux(&jobs.Handlers{
 		Purge:          jobs.NewPurgeHandler(db, jobs.PurgeConfig{Logger: logger}),
 		LeadImport:     jobs.NewLeadImportHandler(leadimports.NewService(db, nil).WithMaxFileBytes(cfg.ImportMaxBytes)),
@@ -466,6 +495,7 @@ func runWorker(ctx context.Context, cfg *config.Config, logger *slog.Logger, db 
 		SequenceGeneration: jobs.NewSequenceGenerationHandler(sequences.NewGenerator(db,
 			sequences.ProvidersFrom(llmsettings.NewService(db, cfg.Keyring, llmPlatform(cfg), logger)), nil,
 			sequences.GeneratorOptions{Concurrency: cfg.GenerationConcurrency, Logger: logger})),
+		Send: jobs.NewSendHandler(engine),
 	}, logger)
 	sched, err := jobs.NewScheduler(redisOpt, logger, time.UTC)
 	if err != nil {
@@ -480,9 +510,17 @@ func runWorker(ctx context.Context, cfg *config.Config, logger *slog.Logger, db 
 		defer close(dispatched)
 		_ = dispatcher.Run(dctx)
 	}()
+	// The sending dispatcher claims due messages and enqueues their send
+	// tasks, requeues lost ones and reaps dead sends.
+	sent := make(chan struct{})
+	go func() {
+		defer close(sent)
+		engine.Run(dctx, cfg.SendDispatchInterval)
+	}()
 	defer func() {
 		stopDispatcher()
 		<-dispatched
+		<-sent
 	}()
 	if err := hooks.Start(mux); err != nil {
 		return fmt.Errorf("jobs: start webhook server: %w", err)
@@ -491,6 +529,35 @@ func runWorker(ctx context.Context, cfg *config.Config, logger *slog.Logger, db 
 	logger.Info("worker: started", "concurrency", cfg.WorkerConcurrency, "queues", jobs.QueuesExcept(jobs.QueueWebhooks),
 		"webhook_concurrency", cfg.WebhookConcurrency)
 	return jobs.Run(ctx, srv, mux, sched)
+}
+
+// sendingOptions are the engine's settings from the configuration.
+func sendingOptions(cfg *config.Config, logger *slog.Logger) sending.Options {
+	return sending.Options{
+		BatchSize: cfg.SendBatchSize, ReapAfter: cfg.SendReapAfter, MinGap: cfg.SendMinGap, GapJitter: cfg.SendGapJitter,
+		RecipientDomainDaily: cfg.SendRecipientDomainDaily, SendingDomainHourly: cfg.SendSendingDomainHourly,
+		CampaignNewLeadsDaily: cfg.SendCampaignNewLeadsDaily, BounceThreshold: cfg.SendBounceThreshold, IgnoreCaps: cfg.SendIgnoreCaps,
+		UnsubscribeBase: strings.TrimRight(cfg.PublicURL, "/") + "/u", Logger: logger,
+	}
+}
+
+// newSendingEngine is the worker's engine: the email channel over kept-open
+// SMTP connections (dialled through the SSRF-safe egress dialer with
+// EMAIL_ALLOW_CIDRS) or the sandbox mailbox, the one-click unsubscribe
+// signer, and enq for the dispatcher's send tasks. The returned func
+// closes the connections.
+func newSendingEngine(cfg *config.Config, logger *slog.Logger, db *database.DB, enq sending.Enqueuer) (*sending.Engine, func(), error) {
+	signer, err := unsubscribe.NewSigner([]byte(cfg.JWTSecret))
+	if err != nil {
+		return nil, nil, err
+	}
+	pool := emailsend.NewPool(emailsend.PoolOptions{
+		DialTimeout: cfg.EmailConnectTimeout,
+		Dialer:      egress.NewDialer(egress.DialerOptions{Allow: cfg.EmailAllow, Timeout: cfg.EmailConnectTimeout}),
+	})
+	accounts := emailaccounts.NewService(db, cfg.Keyring, emailAccountOptions(cfg))
+	channels := map[string]sending.Channel{"email": sending.EmailChannel{Pool: pool, Transports: sending.AccountTransports{DB: db, Accounts: accounts}}}
+	return sending.New(db, channels, enq, signer, sendingOptions(cfg, logger)), func() { _ = pool.Close() }, nil
 }
 
 // llmPlatform is the deployment's LLM configuration: platform keys and

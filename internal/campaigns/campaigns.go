@@ -109,11 +109,21 @@ func (r campaignRow) view(st Stats) Campaign {
 
 // Service implements the rules.
 type Service struct {
-	db *database.DB
+	db           *database.DB
+	onTransition TransitionHook
 }
+
+// TransitionHook runs inside a status change's transaction, after the
+// status is written: the sending engine schedules on activation and
+// reschedules on resume there, so a campaign that cannot send is not
+// activated. An error rolls the change back.
+type TransitionHook func(ctx context.Context, tx bun.IDB, org, campaign uuid.UUID, from, to Status) error
 
 // NewService builds the service.
 func NewService(db *database.DB) *Service { return &Service{db: db} }
+
+// OnTransition sets the hook status changes run (one; nil for none).
+func (s *Service) OnTransition(h TransitionHook) { s.onTransition = h }
 
 // Create is a new campaign. Settings keys left out take the organisation's
 // defaults (DefaultSettings); Channels empty means email.
@@ -412,6 +422,7 @@ func (s *Service) Transition(ctx context.Context, a access.Actor, id uuid.UUID, 
 		if err != nil {
 			return err
 		}
+		from := row.Status
 		to, err := Next(row.Status, action)
 		if err != nil {
 			return err
@@ -424,12 +435,18 @@ func (s *Service) Transition(ctx context.Context, a access.Actor, id uuid.UUID, 
 		q := tx.NewUpdate().Model(&row).Set("status = ?", to).Where("org_id = ? AND id = ?", a.OrgID, id)
 		switch to {
 		case StatusActive:
-			q = q.Set("started_at = COALESCE(started_at, now())")
+			// A person resuming clears the guard's reason for pausing.
+			q = q.Set("started_at = COALESCE(started_at, now())").Set("settings = settings - 'pause_reason'")
 		case StatusCompleted:
 			q = q.Set("completed_at = now()")
 		}
 		if _, err := q.Returning("status, started_at, completed_at, updated_at").Exec(ctx); err != nil {
 			return fmt.Errorf("campaigns: %s %s: %w", action, id, database.Interpret(err))
+		}
+		if s.onTransition != nil {
+			if err := s.onTransition(ctx, tx, a.OrgID, id, from, to); err != nil {
+				return err
+			}
 		}
 		out, err = withStats(ctx, tx, a.OrgID, row)
 		if err != nil {
@@ -464,4 +481,49 @@ func checkActivation(ctx context.Context, tx bun.IDB, r campaignRow) error {
 	}
 	ValidateSettings(r.Settings, "/settings", &fields)
 	return fields.Err()
+}
+
+// Complete marks an active campaign completed, in tx (the sending
+// engine's, when its last message has gone out), with campaign.completed
+// and campaign.status_changed. It reports whether it changed anything.
+func Complete(ctx context.Context, tx bun.IDB, org, id uuid.UUID) (bool, error) {
+	return systemTransition(ctx, tx, org, id, StatusActive, StatusCompleted, events.CampaignCompleted, "")
+}
+
+// PauseFor pauses an active campaign for the machine's reason (the
+// deliverability guard), in tx, with campaign.paused (its data carries
+// the reason as pause_reason) and campaign.status_changed.
+func PauseFor(ctx context.Context, tx bun.IDB, org, id uuid.UUID, reason string) (bool, error) {
+	return systemTransition(ctx, tx, org, id, StatusActive, StatusPaused, events.CampaignPaused, reason)
+}
+
+// systemTransition moves campaign id from one status to another with no
+// actor, recording what and why.
+func systemTransition(ctx context.Context, tx bun.IDB, org, id uuid.UUID, from, to Status, t events.Type, reason string) (bool, error) {
+	var row campaignRow
+	q := tx.NewUpdate().Model(&row).Set("status = ?", to).Where("org_id = ? AND id = ? AND status = ?", org, id, from)
+	if to == StatusCompleted {
+		q = q.Set("completed_at = now()")
+	}
+	if reason != "" {
+		q = q.Set("settings = jsonb_set(settings, '{pause_reason}', to_jsonb(?::text))", reason)
+	}
+	res, err := q.Exec(ctx)
+	if err != nil {
+		return false, fmt.Errorf("campaigns: %s %s: %w", to, id, database.Interpret(err))
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return false, nil
+	}
+	if row, err = getRow(ctx, tx, org, id, false); err != nil {
+		return false, err
+	}
+	c, err := withStats(ctx, tx, org, row)
+	if err != nil {
+		return false, err
+	}
+	if err := record(ctx, tx, org, t, c); err != nil {
+		return false, err
+	}
+	return true, record(ctx, tx, org, events.CampaignStatusChanged, c)
 }

@@ -142,6 +142,60 @@ type Config struct {
 	// WebhookAllow is WebhookAllowCIDRs parsed.
 	WebhookAllow []netip.Prefix `env:"-"`
 
+	// EmailAllowCIDRs are address ranges SMTP and IMAP connections (the
+	// account test and sending) may reach although they are not public
+	// (e.g. "127.0.0.0/8" for a mail server on this host). Default none.
+	EmailAllowCIDRs []string `env:"EMAIL_ALLOW_CIDRS" envSeparator:","`
+	// EmailAllow is EmailAllowCIDRs parsed.
+	EmailAllow []netip.Prefix `env:"-"`
+	// EmailConnectTimeout bounds one SMTP/IMAP connection attempt (default
+	// 10s); EmailTestTimeout one protocol's connection test (default 30s).
+	EmailConnectTimeout time.Duration `env:"EMAIL_CONNECT_TIMEOUT" envDefault:"10s"`
+	EmailTestTimeout    time.Duration `env:"EMAIL_TEST_TIMEOUT" envDefault:"30s"`
+	// EmailCustomMaxDailyLimit is the highest daily_send_limit a custom
+	// SMTP account may have (default 5000; Google and Microsoft accounts
+	// have their providers' published limits).
+	EmailCustomMaxDailyLimit int `env:"EMAIL_CUSTOM_MAX_DAILY_LIMIT" envDefault:"5000"`
+
+	// The sending engine (internal/sending). SendDispatchInterval is how
+	// often the worker's dispatcher claims due messages (default 1s);
+	// SendBatchSize how many one send task carries (default 200);
+	// SendReapAfter how long a message may stay "sending" before it is
+	// failed as uncertain (default 10m); SendMinGap and SendGapJitter space
+	// the sends of one real mailbox (default 20s + up to 40s; "-1s": none);
+	// SendRecipientDomainDaily caps the messages to one recipient domain
+	// per day (default 50; -1: none); SendSendingDomainHourly and
+	// SendCampaignNewLeadsDaily cap a sending domain per hour and a
+	// campaign's first steps per day (default 0: none);
+	// SendBounceThreshold is the deliverability guard's hard-bounce rate
+	// (default 0.05; negative: off). SendIgnoreCaps lifts every cap and gap
+	// (load tests and benchmarks only; refused in production).
+	SendDispatchInterval      time.Duration `env:"SENDING_DISPATCH_INTERVAL" envDefault:"1s"`
+	SendBatchSize             int           `env:"SENDING_BATCH_SIZE" envDefault:"200"`
+	SendReapAfter             time.Duration `env:"SENDING_REAP_AFTER" envDefault:"10m"`
+	SendMinGap                time.Duration `env:"SENDING_MIN_GAP" envDefault:"20s"`
+	SendGapJitter             time.Duration `env:"SENDING_GAP_JITTER" envDefault:"40s"`
+	SendRecipientDomainDaily  int           `env:"SENDING_RECIPIENT_DOMAIN_DAILY" envDefault:"50"`
+	SendSendingDomainHourly   int           `env:"SENDING_SENDING_DOMAIN_HOURLY" envDefault:"0"`
+	SendCampaignNewLeadsDaily int           `env:"SENDING_CAMPAIGN_NEW_LEADS_DAILY" envDefault:"0"`
+	SendBounceThreshold       float64       `env:"SENDING_BOUNCE_THRESHOLD" envDefault:"0.05"`
+	SendIgnoreCaps            bool          `env:"SENDING_IGNORE_CAPS"`
+
+	// OAuth clients for connecting Gmail and Outlook mailboxes. Empty
+	// client ids: connecting that provider answers "not configured". The
+	// endpoint URLs default to the providers' own; tests and proxies
+	// override them.
+	GoogleOAuthClientID        string `env:"GOOGLE_OAUTH_CLIENT_ID"`
+	GoogleOAuthClientSecret    string `env:"GOOGLE_OAUTH_CLIENT_SECRET"`
+	GoogleOAuthAuthURL         string `env:"GOOGLE_OAUTH_AUTH_URL" envDefault:"https://accounts.google.com/o/oauth2/v2/auth"`
+	GoogleOAuthTokenURL        string `env:"GOOGLE_OAUTH_TOKEN_URL" envDefault:"https://oauth2.googleapis.com/token"`
+	GoogleOAuthUserInfoURL     string `env:"GOOGLE_OAUTH_USERINFO_URL" envDefault:"https://openidconnect.googleapis.com/v1/userinfo"`
+	MicrosoftOAuthClientID     string `env:"MICROSOFT_OAUTH_CLIENT_ID"`
+	MicrosoftOAuthClientSecret string `env:"MICROSOFT_OAUTH_CLIENT_SECRET"`
+	MicrosoftOAuthAuthURL      string `env:"MICROSOFT_OAUTH_AUTH_URL" envDefault:"https://login.microsoftonline.com/common/oauth2/v2.0/authorize"`
+	MicrosoftOAuthTokenURL     string `env:"MICROSOFT_OAUTH_TOKEN_URL" envDefault:"https://login.microsoftonline.com/common/oauth2/v2.0/token"`
+	MicrosoftOAuthUserInfoURL  string `env:"MICROSOFT_OAUTH_USERINFO_URL" envDefault:"https://graph.microsoft.com/v1.0/me"`
+
 	// Warnings are non-fatal notes from Load (insecure dev defaults in use).
 	Warnings []string `env:"-"`
 	// Keyring is built from EncryptionKeys.
@@ -350,6 +404,12 @@ func (c *Config) validate() error {
 	if c.WorkerMemoryLimit < 0 {
 		bad("WORKER_MEMORY_LIMIT must be 0 (none) or a number of bytes")
 	}
+	if c.SendIgnoreCaps && c.Production() {
+		bad("SENDING_IGNORE_CAPS must not be set in production: the caps protect real mailboxes")
+	}
+	if c.SendBatchSize < 1 || c.SendDispatchInterval <= 0 || c.SendReapAfter <= 0 {
+		bad("SENDING_BATCH_SIZE, SENDING_DISPATCH_INTERVAL and SENDING_REAP_AFTER must be positive")
+	}
 	if c.WebhookAllowHTTP && c.Production() {
 		bad("WEBHOOK_ALLOW_HTTP must not be set in production: webhook deliveries carry signed event data and need https")
 	}
@@ -357,6 +417,33 @@ func (c *Config) validate() error {
 		bad("WEBHOOK_ALLOW_CIDRS: %v", err)
 	} else {
 		c.WebhookAllow = allow
+	}
+	if allow, err := egress.ParsePrefixes(c.EmailAllowCIDRs); err != nil {
+		bad("EMAIL_ALLOW_CIDRS: %v", err)
+	} else {
+		c.EmailAllow = allow
+	}
+	if c.EmailConnectTimeout < 100*time.Millisecond || c.EmailConnectTimeout > c.EmailTestTimeout {
+		bad("EMAIL_CONNECT_TIMEOUT must be at least 100ms and at most EMAIL_TEST_TIMEOUT")
+	}
+	if c.EmailTestTimeout > 5*time.Minute {
+		bad("EMAIL_TEST_TIMEOUT must be at most 5m")
+	}
+	if c.EmailCustomMaxDailyLimit < 1 {
+		bad("EMAIL_CUSTOM_MAX_DAILY_LIMIT must be at least 1")
+	}
+	for name, v := range map[string]string{"GOOGLE_OAUTH_AUTH_URL": c.GoogleOAuthAuthURL, "GOOGLE_OAUTH_TOKEN_URL": c.GoogleOAuthTokenURL,
+		"GOOGLE_OAUTH_USERINFO_URL": c.GoogleOAuthUserInfoURL, "MICROSOFT_OAUTH_AUTH_URL": c.MicrosoftOAuthAuthURL,
+		"MICROSOFT_OAUTH_TOKEN_URL": c.MicrosoftOAuthTokenURL, "MICROSOFT_OAUTH_USERINFO_URL": c.MicrosoftOAuthUserInfoURL} {
+		if u, err := url.Parse(v); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			bad("%s must be an absolute http(s) URL, not %q", name, v)
+		}
+	}
+	if (c.GoogleOAuthClientID == "") != (c.GoogleOAuthClientSecret == "") {
+		bad("GOOGLE_OAUTH_CLIENT_ID and GOOGLE_OAUTH_CLIENT_SECRET go together")
+	}
+	if (c.MicrosoftOAuthClientID == "") != (c.MicrosoftOAuthClientSecret == "") {
+		bad("MICROSOFT_OAUTH_CLIENT_ID and MICROSOFT_OAUTH_CLIENT_SECRET go together")
 	}
 	if c.WebhookTimeout < time.Second || c.WebhookTimeout > 5*time.Minute {
 		bad("WEBHOOK_TIMEOUT must be between 1s and 5m")

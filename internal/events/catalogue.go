@@ -41,6 +41,17 @@ const (
 	GenerationCompleted Type = "generation.completed"
 	ApprovalNeeded      Type = "approval.needed"
 
+	MessageScheduled    Type = "message.scheduled"
+	MessageSent         Type = "message.sent"
+	MessageFailed       Type = "message.failed"
+	MessageBounced      Type = "message.bounced"
+	LeadUnsubscribed    Type = "lead.unsubscribed"
+	CampaignPaused      Type = "campaign.paused"
+	CampaignCompleted   Type = "campaign.completed"
+	EmailAccountCreated Type = "email_account.created"
+	EmailAccountUpdated Type = "email_account.updated"
+	EmailAccountDeleted Type = "email_account.deleted"
+
 	WebhookTest Type = "webhook.test"
 )
 
@@ -84,6 +95,16 @@ var catalogue = []Spec{
 	{SequenceRejected, "sequence", "Sequence", "A sequence was rejected and deleted so that the next generation run writes the lead a new one (POST /v1/campaigns/{id}/sequences/reject); data is the sequence as it was."},
 	{GenerationCompleted, "sequence_generation", "SequenceGeneration", "A campaign's generation run ended: data.status says how (completed, cancelled or failed), with its counts, failures and tokens."},
 	{ApprovalNeeded, "campaign", "ApprovalNeeded", "A generation run ended leaving leads or sequences of the campaign awaiting approval; data counts them. The campaign's owners and admins get an approval_needed notification too."},
+	{MessageScheduled, "message", "Message", "A message was scheduled: step 1 of each lead when its campaign is activated, each later step when the one before it is sent. One per message only while an enabled webhook endpoint subscribes to message.scheduled (or to *)."},
+	{MessageSent, "message", "Message", "The provider accepted a message (SMTP 250); data carries sent_at and provider_message_id. One per message only while an enabled webhook endpoint subscribes to message.sent (or to *); the message list and campaign stats always show it."},
+	{MessageFailed, "message", "Message", "A message will not be sent: a transient failure past its last attempt, or a worker that stopped mid-send (delivery_uncertain: it may have been delivered, and is never sent again)."},
+	{MessageBounced, "message", "Message", "The provider refused a message for good (SMTP 5xx): the lead is marked bounced and its address suppressed."},
+	{LeadUnsubscribed, "lead", "Lead", "A lead unsubscribed (the one-click link or its confirmation page): its address is suppressed and its scheduled messages cancelled."},
+	{CampaignPaused, "campaign", "Campaign", "A campaign was paused by the engine (the deliverability guard); data.settings.pause_reason says why. A person's pause is campaign.status_changed."},
+	{CampaignCompleted, "campaign", "Campaign", "A campaign's last message went out: nothing is scheduled, queued or sending any more."},
+	{EmailAccountCreated, "email_account", "EmailAccount", "An email account was added: a custom or sandbox account through the API, or a Gmail or Outlook mailbox connected by OAuth. Never its credentials."},
+	{EmailAccountUpdated, "email_account", "EmailAccount", "An email account's settings, limits, credentials (a new password, or tokens of a repeated OAuth connection) or connection status (after a test) changed. Never its credentials."},
+	{EmailAccountDeleted, "email_account", "EmailAccount", "An email account was deleted; data is the account as it was."},
 	{WebhookTest, "webhook_endpoint", "WebhookTestData", "POST /v1/webhook-endpoints/{id}/test: sent to that endpoint only."},
 }
 

@@ -25,6 +25,7 @@ import (
 	"github.com/leadpilot/leadpilot/api/server"
 	"github.com/leadpilot/leadpilot/internal/auth"
 	"github.com/leadpilot/leadpilot/internal/campaigns"
+	"github.com/leadpilot/leadpilot/internal/emailaccounts"
 	"github.com/leadpilot/leadpilot/internal/events"
 	"github.com/leadpilot/leadpilot/internal/fault"
 	"github.com/leadpilot/leadpilot/internal/idempotency"
@@ -120,6 +121,8 @@ type Deps struct {
 	Sequences *sequences.Service
 	// Generation generates sequences in the background and previews them.
 	Generation *sequences.Generator
+	// EmailAccounts are the mailboxes campaigns send from.
+	EmailAccounts *emailaccounts.Service
 }
 
 // Server implements server.StrictServerInterface.
@@ -140,6 +143,7 @@ type Server struct {
 	notifications *notifications.Service
 	sequences     *sequences.Service
 	generation    *sequences.Generator
+	emailAccounts *emailaccounts.Service
 }
 
 var _ server.StrictServerInterface = (*Server)(nil)
@@ -208,7 +212,7 @@ func New(d Deps) (*echo.Echo, error) {
 	}
 
 	s := &Server{auth: d.Auth, orgs: d.Orgs, llm: d.LLM, campaigns: d.Campaigns, tpl: d.Templates, limiter: d.Limiter, limits: d.Limits, suppressions: d.Suppressions, leads: d.Leads, leadImports: d.LeadImports,
-		events: d.Events, webhooks: d.Webhooks, notifications: d.Notifications, sequences: d.Sequences, generation: d.Generation}
+		events: d.Events, webhooks: d.Webhooks, notifications: d.Notifications, sequences: d.Sequences, generation: d.Generation, emailAccounts: d.EmailAccounts}
 	public, err := publicOperations(spec, d.Limits)
 	if err != nil {
 		return nil, err

@@ -23,6 +23,7 @@ import (
 	"github.com/leadpilot/leadpilot/internal/auth"
 	"github.com/leadpilot/leadpilot/internal/campaigns"
 	"github.com/leadpilot/leadpilot/internal/database"
+	"github.com/leadpilot/leadpilot/internal/emailaccounts"
 	"github.com/leadpilot/leadpilot/internal/events"
 	"github.com/leadpilot/leadpilot/internal/httpapi"
 	"github.com/leadpilot/leadpilot/internal/idempotency"
@@ -110,6 +111,7 @@ func setup(t testing.TB, opts ...option) *bundle {
 		Webhooks:      webhooks.NewService(db, testKeyring(t), webhooks.Options{}),
 		Notifications: notifications.NewService(db),
 		Sequences:     sequences.NewService(db),
+		EmailAccounts: emailaccounts.NewService(db, testKeyring(t), emailaccounts.Options{}),
 	}
 	for _, o := range opts {
 		o(&d)

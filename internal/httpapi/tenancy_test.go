@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 	"github.com/uptrace/bun"
@@ -36,6 +37,8 @@ type tenant struct {
 	eventID    uuid.UUID
 	// notificationID is a notification addressed to the owner.
 	notificationID uuid.UUID
+	// emailAccountID is a sandbox email account with one captured reply.
+	emailAccountID uuid.UUID
 }
 
 func (b *bundle) tenant(t *testing.T, name string) tenant {
@@ -63,6 +66,14 @@ func (b *bundle) tenant(t *testing.T, name string) tenant {
 		strings.NewReader("Email,Company\ntenancy-import@example.com,Acme\n"), bearer(o.AccessToken))
 	require.NoError(t, err)
 	require.Equal(t, http.StatusAccepted, imp.StatusCode(), string(imp.Body))
+	// Before the webhook endpoint, which subscribes to every event type.
+	ea, err := b.client.CreateEmailAccountWithResponse(ctx, nil, api.EmailAccountCreate{Provider: api.EmailAccountCreateProviderSandbox,
+		EmailAddress: strings.ReplaceAll(strings.ToLower(name), " ", "-") + "@sandbox.test", DisplayName: ptr(name + " mailbox")}, bearer(o.AccessToken))
+	require.NoError(t, err)
+	require.Equal(t, http.StatusCreated, ea.StatusCode(), string(ea.Body))
+	rep, err := b.client.InjectSandboxReplyWithResponse(ctx, ea.JSON201.ID, nil, api.SandboxReplyCreate{From: "lead@example.com", Text: name + " reply"}, bearer(o.AccessToken))
+	require.NoError(t, err)
+	require.Equal(t, http.StatusCreated, rep.StatusCode(), string(rep.Body))
 	ep, err := b.client.CreateWebhookEndpointWithResponse(ctx, nil, api.WebhookEndpointCreate{URL: "https://example.com/" + strings.ReplaceAll(name, " ", "-"),
 		EventTypes: []api.EventTypeSubscription{api.EventTypeSubscriptionAsterisk}}, bearer(o.AccessToken))
 	require.NoError(t, err)
@@ -82,7 +93,7 @@ func (b *bundle) tenant(t *testing.T, name string) tenant {
 		VALUES ($1, $2, $3, $4, '[{"step":1,"delay_days":0,"channel":"email","subject":"Hi","body":"Tenant sequence"}]')`,
 		uuid.Must(uuid.NewV7()), o.Organization.ID, c.JSON201.ID, lead.JSON201.ID)
 	require.NoError(t, err)
-	return tenant{notificationID: nids[0], endpointID: ep.JSON201.ID, eventID: ev.JSON201.ID, owner: o, member: m, inviteID: inv.JSON201.ID, keyID: k.JSON201.ID, keySec: k.JSON201.Secret, campID: c.JSON201.ID, templateID: tpl.JSON201.ID, suppressionID: sup.JSON201.ID,
+	return tenant{emailAccountID: ea.JSON201.ID, notificationID: nids[0], endpointID: ep.JSON201.ID, eventID: ev.JSON201.ID, owner: o, member: m, inviteID: inv.JSON201.ID, keyID: k.JSON201.ID, keySec: k.JSON201.Secret, campID: c.JSON201.ID, templateID: tpl.JSON201.ID, suppressionID: sup.JSON201.ID,
 		leadID: lead.JSON201.ID, importID: imp.JSON202.ID}
 }
 
@@ -97,6 +108,30 @@ type crossTenantCase struct {
 // A new endpoint with an id goes here; TestEveryOperationIsCoveredForTenancy
 // fails until it does.
 var crossTenantCases = []crossTenantCase{
+	{"getEmailAccount", func(ctx context.Context, c *api.ClientWithResponses, a tenant, cred string) (*http.Response, []byte, error) {
+		r, err := c.GetEmailAccountWithResponse(ctx, a.emailAccountID, bearer(cred))
+		return resp(r, err)
+	}},
+	{"updateEmailAccount", func(ctx context.Context, c *api.ClientWithResponses, a tenant, cred string) (*http.Response, []byte, error) {
+		r, err := c.UpdateEmailAccountWithResponse(ctx, a.emailAccountID, api.EmailAccountUpdate{DisplayName: ptr("Hijacked"), IsActive: ptr(false)}, bearer(cred))
+		return resp(r, err)
+	}},
+	{"deleteEmailAccount", func(ctx context.Context, c *api.ClientWithResponses, a tenant, cred string) (*http.Response, []byte, error) {
+		r, err := c.DeleteEmailAccountWithResponse(ctx, a.emailAccountID, bearer(cred))
+		return resp(r, err)
+	}},
+	{"testEmailAccount", func(ctx context.Context, c *api.ClientWithResponses, a tenant, cred string) (*http.Response, []byte, error) {
+		r, err := c.TestEmailAccountWithResponse(ctx, a.emailAccountID, bearer(cred))
+		return resp(r, err)
+	}},
+	{"listSandboxMessages", func(ctx context.Context, c *api.ClientWithResponses, a tenant, cred string) (*http.Response, []byte, error) {
+		r, err := c.ListSandboxMessagesWithResponse(ctx, a.emailAccountID, nil, bearer(cred))
+		return resp(r, err)
+	}},
+	{"injectSandboxReply", func(ctx context.Context, c *api.ClientWithResponses, a tenant, cred string) (*http.Response, []byte, error) {
+		r, err := c.InjectSandboxReplyWithResponse(ctx, a.emailAccountID, nil, api.SandboxReplyCreate{From: "hijack@example.com", Text: "Hijacked"}, bearer(cred))
+		return resp(r, err)
+	}},
 	{"getNotification", func(ctx context.Context, c *api.ClientWithResponses, a tenant, cred string) (*http.Response, []byte, error) {
 		r, err := c.GetNotificationWithResponse(ctx, a.notificationID, bearer(cred))
 		return resp(r, err)
@@ -320,10 +355,15 @@ var scopedByCaller = []string{"getMe", "getOrganization", "updateOrganization", 
 	"previewLeadImport", // previewLeadImport reads only the request body
 	"createLeadImport", "listLeadImports",
 	"listEvents", "listEventTypes", "listWebhookEndpoints", "createWebhookEndpoint",
-	"listNotifications", "getNotificationUnreadCount", "markAllNotificationsRead", "getNotificationPreferences", "updateNotificationPreferences"}
+	"listNotifications", "getNotificationUnreadCount", "markAllNotificationsRead", "getNotificationPreferences", "updateNotificationPreferences",
+	"listEmailAccounts", "createEmailAccount",
+	"authorizeEmailAccountOAuth", // seals the caller's own organisation into the state
+}
 
 // public operations act before there is a tenant.
-var publicOps = []string{"signup", "login", "refreshSession", "logout", "acceptInvite", "verifyEmail", "requestPasswordReset", "confirmPasswordReset"}
+var publicOps = []string{"signup", "login", "refreshSession", "logout", "acceptInvite", "verifyEmail", "requestPasswordReset", "confirmPasswordReset",
+	"emailAccountOAuthCallback", // the sealed state names the organisation
+}
 
 func resp[T interface{ StatusCode() int }](r T, err error) (*http.Response, []byte, error) {
 	if err != nil {
@@ -429,6 +469,18 @@ func resp[T interface{ StatusCode() int }](r T, err error) (*http.Response, []by
 		return x.HTTPResponse, x.Body, nil
 	case *api.RegenerateLeadSequenceResponse:
 		return x.HTTPResponse, x.Body, nil
+	case *api.GetEmailAccountResponse:
+		return x.HTTPResponse, x.Body, nil
+	case *api.UpdateEmailAccountResponse:
+		return x.HTTPResponse, x.Body, nil
+	case *api.DeleteEmailAccountResponse:
+		return x.HTTPResponse, x.Body, nil
+	case *api.TestEmailAccountResponse:
+		return x.HTTPResponse, x.Body, nil
+	case *api.ListSandboxMessagesResponse:
+		return x.HTTPResponse, x.Body, nil
+	case *api.InjectSandboxReplyResponse:
+		return x.HTTPResponse, x.Body, nil
 	}
 	panic("add the response type to resp")
 }
@@ -491,6 +543,14 @@ func TestCrossTenant(t *testing.T) {
 		require.Equal(t, http.StatusOK, seq.StatusCode(), string(seq.Body))
 		require.Equal(t, "Tenant sequence", seq.JSON200.Steps[0].Body, "B did not edit A's sequence")
 		require.False(t, seq.JSON200.IsApproved, "B did not approve A's sequence")
+		acc, err := b.client.GetEmailAccountWithResponse(ctx, a.emailAccountID, bearer(a.owner.AccessToken))
+		require.NoError(t, err)
+		require.Equal(t, http.StatusOK, acc.StatusCode(), "A's email account is still there")
+		require.Equal(t, "Tenant A mailbox", *acc.JSON200.DisplayName, "B did not rename it")
+		require.True(t, acc.JSON200.IsActive, "B did not deactivate it")
+		msgs, err := b.client.ListSandboxMessagesWithResponse(ctx, a.emailAccountID, nil, bearer(a.owner.AccessToken))
+		require.NoError(t, err)
+		require.Len(t, msgs.JSON200.Data, 1, "B injected no reply into A's sandbox")
 		gen, err := b.client.GetCampaignGenerationWithResponse(ctx, a.campID, bearer(a.owner.AccessToken))
 		require.NoError(t, err)
 		require.Equal(t, http.StatusNotFound, gen.StatusCode(), "B started no generation on A's campaign")
@@ -669,13 +729,27 @@ func TestEveryOperationIsCoveredForTenancy(t *testing.T) {
 			if !covered[strings.ToLower(op.OperationID)] {
 				missing = append(missing, method+" "+path+" ("+op.OperationID+")")
 			}
-			if strings.Contains(path, "{") && !contains(publicOps, op.OperationID) {
+			if takesID(item, op) && !contains(publicOps, op.OperationID) {
 				require.True(t, hasCase(op.OperationID), "%s %s takes an id: add a crossTenantCases entry", method, path)
 			}
 		}
 	}
 	sort.Strings(missing)
 	require.Empty(t, missing, "add these operations to the cross-tenant test")
+}
+
+// takesID reports whether an operation's path names something by id (a
+// uuid path parameter); a path parameter that is an enum (an OAuth
+// provider) names nothing of a tenant's.
+func takesID(item *openapi3.PathItem, op *openapi3.Operation) bool {
+	for _, ps := range []openapi3.Parameters{item.Parameters, op.Parameters} {
+		for _, p := range ps {
+			if p.Value != nil && p.Value.In == "path" && p.Value.Schema != nil && p.Value.Schema.Value != nil && p.Value.Schema.Value.Format == "uuid" {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func derefUUID(u *uuid.UUID) uuid.UUID {

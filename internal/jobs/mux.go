@@ -21,6 +21,8 @@ type Handlers struct {
 	EventsPrune    *EventsPruneHandler    // TypeEventsPrune
 	// SequenceGeneration runs sequence generations (TypeSequenceGeneration).
 	SequenceGeneration *SequenceGenerationHandler
+	// Send sends message batches (TypeSend).
+	Send *SendHandler
 }
 
 // NewMux routes each task type to its handler, wrapped in Logging (outside)
@@ -48,6 +50,9 @@ func NewMux(h *Handlers, logger *slog.Logger) *asynq.ServeMux {
 	if h.SequenceGeneration == nil {
 		panic("jobs: NewMux: Handlers.SequenceGeneration is nil")
 	}
+	if h.Send == nil {
+		panic("jobs: NewMux: Handlers.Send is nil")
+	}
 	logger = orDefault(logger)
 	mux := asynq.NewServeMux()
 	mux.Use(Logging(logger), Recovery(logger))
@@ -60,6 +65,7 @@ func NewMux(h *Handlers, logger *slog.Logger) *asynq.ServeMux {
 	mux.Handle(TypeWebhookDeliver, h.WebhookDeliver)
 	mux.Handle(TypeEventsPrune, h.EventsPrune)
 	mux.Handle(TypeSequenceGeneration, h.SequenceGeneration)
+	mux.Handle(TypeSend, h.Send)
 	return mux
 }
 

@@ -18,6 +18,7 @@ import (
 	"github.com/leadpilot/leadpilot/internal/leads"
 	"github.com/leadpilot/leadpilot/internal/llm/llmfactory"
 	"github.com/leadpilot/leadpilot/internal/llmsettings"
+	"github.com/leadpilot/leadpilot/internal/sending"
 	"github.com/leadpilot/leadpilot/internal/sequences"
 	"github.com/leadpilot/leadpilot/internal/webhookdelivery"
 )
@@ -34,6 +35,7 @@ func handlers(t *testing.T, b bundle, purge *jobs.PurgeHandler) *jobs.Handlers {
 		EventsPrune:    jobs.NewEventsPruneHandler(b.db, jobs.EventsPruneConfig{Logger: b.logger}),
 		SequenceGeneration: jobs.NewSequenceGenerationHandler(sequences.NewGenerator(b.db,
 			sequences.ProvidersFrom(llmsettings.NewService(b.db, testKeyring(t), llmfactory.Platform{}, b.logger)), enq, sequences.GeneratorOptions{Logger: b.logger})),
+		Send: jobs.NewSendHandler(sending.New(b.db, nil, enq, nil, sending.Options{Logger: b.logger})),
 	}
 }
 

@@ -660,3 +660,37 @@ func (s *Service) Delete(ctx context.Context, a access.Actor, id uuid.UUID) erro
 		return record(ctx, tx, a.OrgID, events.LeadDeleted, gone)
 	})
 }
+
+// MarkUnsubscribed records that lead unsubscribed, in tx: unsubscribed_at
+// and status unsubscribed, with lead.unsubscribed. It reports whether the
+// lead changed (false: already unsubscribed, or no such lead) and returns
+// the lead's email (nil without one).
+func MarkUnsubscribed(ctx context.Context, tx bun.IDB, org, lead uuid.UUID) (bool, *string, error) {
+	var rows []leadRow
+	if err := tx.NewRaw(`UPDATE leads SET unsubscribed_at = now(), status = 'unsubscribed', updated_at = now()
+		WHERE org_id = ? AND id = ? AND unsubscribed_at IS NULL RETURNING `+strings.Join(leadColumns, ", "), org, lead).Scan(ctx, &rows); err != nil &&
+		!errors.Is(database.Interpret(err), database.ErrNotFound) {
+		return false, nil, fmt.Errorf("leads: unsubscribe %s: %w", lead, database.Interpret(err))
+	}
+	if len(rows) == 0 {
+		return false, nil, nil
+	}
+	return true, rows[0].Email, record(ctx, tx, org, events.LeadUnsubscribed, rows)
+}
+
+// MarkReplied records that lead replied, in tx: replied_at and status
+// replied (unless the lead is further on: interested, converted, …), with
+// lead.updated. It reports whether the lead changed.
+func MarkReplied(ctx context.Context, tx bun.IDB, org, lead uuid.UUID) (bool, error) {
+	var rows []leadRow
+	if err := tx.NewRaw(`UPDATE leads SET replied_at = coalesce(replied_at, now()),
+		status = CASE WHEN status IN ('new', 'sequenced', 'contacted') THEN 'replied' ELSE status END, updated_at = now()
+		WHERE org_id = ? AND id = ? AND replied_at IS NULL RETURNING `+strings.Join(leadColumns, ", "), org, lead).Scan(ctx, &rows); err != nil &&
+		!errors.Is(database.Interpret(err), database.ErrNotFound) {
+		return false, fmt.Errorf("leads: replied %s: %w", lead, database.Interpret(err))
+	}
+	if len(rows) == 0 {
+		return false, nil
+	}
+	return true, record(ctx, tx, org, events.LeadUpdated, rows)
+}

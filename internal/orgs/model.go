@@ -1,6 +1,7 @@
 package orgs
 
 import (
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -223,4 +224,31 @@ func views[R, V any](rows []R, view func(R) V) []V {
 		out[i] = view(r)
 	}
 	return out
+}
+
+// Over is bc with campaign's fields over it: a field the campaign sets
+// (not blank) wins. A campaign's llm_context overrides its
+// organisation's business context this way, for generation, the content
+// lint and sending alike.
+func (bc BusinessContext) Over(campaign BusinessContext) BusinessContext {
+	s := func(c, o *string) *string {
+		if c != nil && strings.TrimSpace(*c) != "" {
+			return c
+		}
+		return o
+	}
+	l := func(c, o []string) []string {
+		if len(c) > 0 {
+			return c
+		}
+		return o
+	}
+	return BusinessContext{
+		CompanyName: s(campaign.CompanyName, bc.CompanyName), Industry: s(campaign.Industry, bc.Industry),
+		TargetAudience: s(campaign.TargetAudience, bc.TargetAudience), ValueProposition: s(campaign.ValueProposition, bc.ValueProposition),
+		Tone: s(campaign.Tone, bc.Tone), KeyPainPoints: l(campaign.KeyPainPoints, bc.KeyPainPoints),
+		CaseStudies: l(campaign.CaseStudies, bc.CaseStudies), CTA: s(campaign.CTA, bc.CTA),
+		SenderName: s(campaign.SenderName, bc.SenderName), SenderTitle: s(campaign.SenderTitle, bc.SenderTitle),
+		PostalAddress: s(campaign.PostalAddress, bc.PostalAddress),
+	}
 }

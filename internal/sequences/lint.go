@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"strings"
 
 	"github.com/google/uuid"
 	"github.com/uptrace/bun"
@@ -114,27 +113,7 @@ func (l *linter) lint(r sequenceRow) sequencelint.Report {
 	return sequencelint.Lint(steps, c)
 }
 
-// mergeBusiness is the campaign's context over the organisation's: a
-// field the campaign sets (not blank) wins, as in mergeContext.
+// mergeBusiness is the campaign's context over the organisation's.
 func mergeBusiness(org, campaign orgs.BusinessContext) orgs.BusinessContext {
-	s := func(c, o *string) *string {
-		if c != nil && strings.TrimSpace(*c) != "" {
-			return c
-		}
-		return o
-	}
-	l := func(c, o []string) []string {
-		if len(c) > 0 {
-			return c
-		}
-		return o
-	}
-	return orgs.BusinessContext{
-		CompanyName: s(campaign.CompanyName, org.CompanyName), Industry: s(campaign.Industry, org.Industry),
-		TargetAudience: s(campaign.TargetAudience, org.TargetAudience), ValueProposition: s(campaign.ValueProposition, org.ValueProposition),
-		Tone: s(campaign.Tone, org.Tone), KeyPainPoints: l(campaign.KeyPainPoints, org.KeyPainPoints),
-		CaseStudies: l(campaign.CaseStudies, org.CaseStudies), CTA: s(campaign.CTA, org.CTA),
-		SenderName: s(campaign.SenderName, org.SenderName), SenderTitle: s(campaign.SenderTitle, org.SenderTitle),
-		PostalAddress: s(campaign.PostalAddress, org.PostalAddress),
-	}
+	return org.Over(campaign)
 }

@@ -171,6 +171,24 @@ func (s *Service) Add(ctx context.Context, a access.Actor, n New) (Suppression, 
 	return r.view(), created, nil
 }
 
+// AddInTx puts an entry on org's list in tx (the caller's: an unsubscribe,
+// a bounce), normalised, with suppression.created when it is new. Adding
+// what is there changes nothing. It reports whether it was new.
+func AddInTx(ctx context.Context, tx bun.IDB, org uuid.UUID, n New) (bool, error) {
+	r, err := prepare(org, n)
+	if err != nil {
+		return false, err
+	}
+	res, err := tx.NewInsert().Model(&r).On("CONFLICT (org_id, kind, value) DO NOTHING").Returning("created_at").Exec(ctx)
+	if err != nil {
+		return false, fmt.Errorf("suppressions: add %s %s: %w", r.Kind, r.Value, database.Interpret(err))
+	}
+	if n, _ := res.RowsAffected(); n == 1 {
+		return true, record(ctx, tx, org, events.SuppressionCreated, []row{r})
+	}
+	return false, nil
+}
+
 // prepare validates and normalises n into a row with a new id.
 func prepare(org uuid.UUID, n New) (row, error) {
 	var fields fault.Fields

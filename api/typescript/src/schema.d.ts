@@ -1414,6 +1414,207 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/email-accounts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The organisation's email accounts, newest first
+         * @description Every member and API keys. Never their credentials.
+         */
+        get: operations["listEmailAccounts"];
+        put?: never;
+        /**
+         * Add a custom (SMTP + IMAP) or sandbox account
+         * @description Owners, admins and API keys. `custom` needs `smtp_host`,
+         *     `imap_host`, `username` and `password` (ports and TLS modes default
+         *     to 587/starttls and 993/tls); `sandbox` needs only the address and
+         *     may carry no server settings. `gmail` and `outlook` accounts are
+         *     created by the OAuth callback (`GET /v1/email-accounts/oauth/{provider}/authorize`).
+         *     The account starts `pending`; `POST /v1/email-accounts/{id}/test`
+         *     connects to it. The password is never returned.
+         */
+        post: operations["createEmailAccount"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/email-accounts/oauth/{provider}/authorize": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                provider: components["parameters"]["OAuthProvider"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Start connecting a Gmail or Outlook mailbox
+         * @description Signed-in owners and admins (403 for API keys: the mailbox is
+         *     connected by a person in a browser). Answers the provider's
+         *     authorize URL; send the user's browser there. Its `state` is sealed
+         *     by the server, binds the organisation and the user, carries the
+         *     PKCE verifier, and expires after 10 minutes. 409 `oauth_not_configured`
+         *     when the server has no client id for the provider.
+         */
+        get: operations["authorizeEmailAccountOAuth"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/email-accounts/oauth/{provider}/callback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                provider: components["parameters"]["OAuthProvider"];
+            };
+            cookie?: never;
+        };
+        /**
+         * The provider's redirect after the user consented
+         * @description Called by the user's browser on the provider's redirect, without a
+         *     bearer token: `state` says which organisation and user started the
+         *     flow and is verified (sealed, unexpired, for this provider). The
+         *     code is exchanged at the provider's token endpoint, the mailbox's
+         *     address is read (Google userinfo, Microsoft Graph /me), and the
+         *     account is created, or its tokens replaced when the organisation
+         *     already has that address. An `error` from the provider, or a bad or
+         *     expired state, answers a problem and changes nothing.
+         */
+        get: operations["emailAccountOAuthCallback"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/email-accounts/{email_account_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                email_account_id: components["parameters"]["EmailAccountId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * One email account
+         * @description Every member and API keys. Never its credentials.
+         */
+        get: operations["getEmailAccount"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete an email account
+         * @description Owners, admins and API keys. 409 `email_account_in_use` when
+         *     messages were sent from it or replies received in it (deactivate it
+         *     with `is_active: false` instead); campaigns that used it are left
+         *     without one. A sandbox account's captured messages go with it.
+         */
+        delete: operations["deleteEmailAccount"];
+        options?: never;
+        head?: never;
+        /**
+         * Change an email account
+         * @description Owners, admins and API keys. Fields left out stay as they are.
+         *     Server settings and the password apply to `custom` accounts only
+         *     (422 otherwise); changing any of them sets `connection_status` back
+         *     to `pending`. `is_active: false` makes it `disabled` (nothing is sent
+         *     from it); `true` again makes it `pending` until the next test.
+         *     Turning warm-up on restarts the ramp today.
+         */
+        patch: operations["updateEmailAccount"];
+        trace?: never;
+    };
+    "/v1/email-accounts/{email_account_id}/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                email_account_id: components["parameters"]["EmailAccountId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Connect to the account's servers and report each step
+         * @description Owners, admins and API keys. Really connects: SMTP (connect,
+         *     EHLO, STARTTLS or implicit TLS, AUTH) and IMAP (connect, LOGIN or
+         *     XOAUTH2, SELECT INBOX), stopping a protocol at its first failed
+         *     step, and answers each step's result in plain words. The account's
+         *     `connection_status` becomes `connected` or `error` and `last_error`
+         *     the first failure. A sandbox account has nothing to connect to and
+         *     is always connected. Private and loopback addresses are refused
+         *     unless the server allows them (`EMAIL_ALLOW_CIDRS`).
+         */
+        post: operations["testEmailAccount"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/email-accounts/{email_account_id}/sandbox/messages": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                email_account_id: components["parameters"]["EmailAccountId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * What a sandbox account sent and received, newest first
+         * @description Every member and API keys. 409 `not_sandbox` for an account of another provider.
+         */
+        get: operations["listSandboxMessages"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/email-accounts/{email_account_id}/sandbox/replies": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                email_account_id: components["parameters"]["EmailAccountId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Put a reply into a sandbox mailbox
+         * @description Owners, admins and API keys. Stores an inbound RFC 5322 message
+         *     from `from` to the account, as a person's reply would arrive; with
+         *     `in_reply_to` (a Message-ID the account sent) it threads under that
+         *     message. The inbox picks it up like a real reply. 409 `not_sandbox`
+         *     for an account of another provider.
+         */
+        post: operations["injectSandboxReply"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/webhook-endpoints": {
         parameters: {
             query?: never;
@@ -2817,6 +3018,60 @@ export interface components {
             severity: "error" | "warning" | "info";
             message: string;
         };
+        /** @description One message of a lead's sequence, as the sending engine moves it (scheduled → queued → sending → sent, or failed, bounced, cancelled). */
+        Message: {
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            campaign_id: string | null;
+            /** Format: uuid */
+            sequence_id: string | null;
+            /** Format: uuid */
+            lead_id: string;
+            /** @enum {string} */
+            channel: "email" | "whatsapp" | "sms";
+            /**
+             * Format: uuid
+             * @description The mailbox it leaves from; a lead's follow-ups leave from the mailbox of its first step.
+             */
+            email_account_id: string | null;
+            step: number;
+            subject: string | null;
+            /** @description The step rendered for the lead, before the footer (sender, postal address, unsubscribe link) added at send time. */
+            body_text: string;
+            /** @description Our RFC 5322 Message-ID, without angle brackets. */
+            message_id: string | null;
+            /** @description A follow-up's parent Message-ID. */
+            in_reply_to: string | null;
+            references: string[];
+            /** Format: date-time */
+            scheduled_for: string | null;
+            status: components["schemas"]["MessageStatus"];
+            /**
+             * @description Why a message that is due has not gone (yet), or why it was cancelled: the answer to "why was it not sent?".
+             * @enum {string|null}
+             */
+            blocked_reason: "outside_window" | "account_cap" | "account_gap" | "recipient_domain_cap" | "sending_domain_cap" | "campaign_daily_cap" | "account_inactive" | "no_account" | "campaign_paused" | "lead_replied" | "lead_unsubscribed" | "lead_bounced" | "suppressed" | "send_failed" | null;
+            /** @description A worker stopped between handing the message to the provider and recording it: it may have been delivered, and is never sent again. */
+            delivery_uncertain: boolean;
+            attempts: number;
+            last_error: string | null;
+            /** Format: date-time */
+            sent_at: string | null;
+            /** Format: date-time */
+            bounced_at: string | null;
+            provider_message_id: string | null;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            updated_at: string;
+        };
+        /** @enum {string} */
+        MessageStatus: "draft" | "scheduled" | "queued" | "sending" | "sent" | "delivered" | "read" | "replied" | "bounced" | "failed" | "cancelled";
+        MessageList: {
+            data: components["schemas"]["Message"][];
+            next_cursor: string | null;
+        };
         SequenceList: {
             data: components["schemas"]["Sequence"][];
             next_cursor: string | null;
@@ -2947,12 +3202,12 @@ export interface components {
          * @description An event type of the catalogue (see the events tag).
          * @enum {string}
          */
-        EventTypeName: "lead.created" | "lead.updated" | "lead.deleted" | "import.created" | "import.completed" | "import.failed" | "import.cancelled" | "campaign.created" | "campaign.updated" | "campaign.status_changed" | "campaign.deleted" | "template.created" | "template.updated" | "template.deleted" | "suppression.created" | "suppression.deleted" | "member.added" | "member.updated" | "member.removed" | "sequence.generated" | "sequence.updated" | "sequence.approved" | "sequence.rejected" | "generation.completed" | "approval.needed" | "webhook.test";
+        EventTypeName: "lead.created" | "lead.updated" | "lead.deleted" | "import.created" | "import.completed" | "import.failed" | "import.cancelled" | "campaign.created" | "campaign.updated" | "campaign.status_changed" | "campaign.deleted" | "template.created" | "template.updated" | "template.deleted" | "suppression.created" | "suppression.deleted" | "member.added" | "member.updated" | "member.removed" | "sequence.generated" | "sequence.updated" | "sequence.approved" | "sequence.rejected" | "generation.completed" | "approval.needed" | "message.scheduled" | "message.sent" | "message.failed" | "message.bounced" | "lead.unsubscribed" | "campaign.paused" | "campaign.completed" | "email_account.created" | "email_account.updated" | "email_account.deleted" | "webhook.test";
         /**
          * @description What a webhook endpoint subscribes to. A catalogue type, or `*` for every type.
          * @enum {string}
          */
-        EventTypeSubscription: "*" | "lead.created" | "lead.updated" | "lead.deleted" | "import.created" | "import.completed" | "import.failed" | "import.cancelled" | "campaign.created" | "campaign.updated" | "campaign.status_changed" | "campaign.deleted" | "template.created" | "template.updated" | "template.deleted" | "suppression.created" | "suppression.deleted" | "member.added" | "member.updated" | "member.removed" | "sequence.generated" | "sequence.updated" | "sequence.approved" | "sequence.rejected" | "generation.completed" | "approval.needed" | "webhook.test";
+        EventTypeSubscription: "*" | "lead.created" | "lead.updated" | "lead.deleted" | "import.created" | "import.completed" | "import.failed" | "import.cancelled" | "campaign.created" | "campaign.updated" | "campaign.status_changed" | "campaign.deleted" | "template.created" | "template.updated" | "template.deleted" | "suppression.created" | "suppression.deleted" | "member.added" | "member.updated" | "member.removed" | "sequence.generated" | "sequence.updated" | "sequence.approved" | "sequence.rejected" | "generation.completed" | "approval.needed" | "message.scheduled" | "message.sent" | "message.failed" | "message.bounced" | "lead.unsubscribed" | "campaign.paused" | "campaign.completed" | "email_account.created" | "email_account.updated" | "email_account.deleted" | "webhook.test";
         /**
          * @description One event: an item of `GET /v1/events` and, byte for byte, the body
          *     of a webhook delivery.
@@ -3002,6 +3257,160 @@ export interface components {
             message: string;
             /** Format: uuid */
             endpoint_id: string;
+        };
+        /** @enum {string} */
+        EmailProvider: "gmail" | "outlook" | "custom" | "sandbox";
+        /** @enum {string} */
+        EmailOAuthProvider: "gmail" | "outlook";
+        /**
+         * @description `pending`: never tested since its settings changed; `connected`: the last test passed; `error`: it failed (`last_error` says how); `disabled`: turned off.
+         * @enum {string}
+         */
+        EmailConnectionStatus: "pending" | "connected" | "error" | "disabled";
+        /**
+         * @description `starttls`: connect in plain text, then STARTTLS (required to succeed); `tls`: TLS from the first byte (SMTPS 465, IMAPS 993); `none`: no TLS (local test servers only).
+         * @enum {string}
+         */
+        EmailTLSMode: "starttls" | "tls" | "none";
+        EmailAccountCreate: {
+            /** @enum {string} */
+            provider: "custom" | "sandbox";
+            email_address: string;
+            display_name?: string;
+            /** @description Default 50; at most the provider maximum. */
+            daily_send_limit?: number;
+            /** @description Default true. */
+            warmup_enabled?: boolean;
+            smtp_host?: string;
+            /** @description Default 587 (a custom account only). */
+            smtp_port?: number;
+            smtp_tls_mode?: components["schemas"]["EmailTLSMode"];
+            imap_host?: string;
+            /** @description Default 993 (a custom account only). */
+            imap_port?: number;
+            imap_tls_mode?: components["schemas"]["EmailTLSMode"];
+            username?: string;
+            password?: string;
+        };
+        EmailAccountUpdate: {
+            display_name?: string;
+            daily_send_limit?: number;
+            warmup_enabled?: boolean;
+            is_active?: boolean;
+            smtp_host?: string;
+            smtp_port?: number;
+            smtp_tls_mode?: components["schemas"]["EmailTLSMode"];
+            imap_host?: string;
+            imap_port?: number;
+            imap_tls_mode?: components["schemas"]["EmailTLSMode"];
+            username?: string;
+            password?: string;
+        };
+        EmailAccountWarmup: {
+            enabled: boolean;
+            /**
+             * Format: date
+             * @description The first day of the ramp, in the organisation's time zone.
+             */
+            started_on: string | null;
+            /** @description Days since the ramp started (0 on its first day). */
+            day: number;
+            /** @description True once today's cap has reached the limit. */
+            complete: boolean;
+        };
+        EmailAccount: {
+            /** Format: uuid */
+            id: string;
+            email_address: string;
+            display_name: string | null;
+            provider: components["schemas"]["EmailProvider"];
+            smtp_host: string | null;
+            smtp_port: number;
+            smtp_tls_mode: components["schemas"]["EmailTLSMode"];
+            imap_host: string | null;
+            imap_port: number;
+            imap_tls_mode: components["schemas"]["EmailTLSMode"];
+            username: string | null;
+            /** @description Whether a password is stored (never shown). */
+            password_set: boolean;
+            /** @description Whether OAuth tokens are stored (never shown). */
+            oauth_connected: boolean;
+            /** Format: date-time */
+            oauth_token_expires_at: string | null;
+            daily_send_limit: number;
+            /** @description The provider's hard maximum. */
+            max_daily_send_limit: number;
+            /** @description What may be sent today: the limit, or less during warm-up. */
+            current_daily_cap: number;
+            /** @description Sent today, in the organisation's time zone. */
+            sent_today: number;
+            warmup: components["schemas"]["EmailAccountWarmup"];
+            is_active: boolean;
+            connection_status: components["schemas"]["EmailConnectionStatus"];
+            last_error: string | null;
+            /** Format: date-time */
+            last_tested_at: string | null;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            updated_at: string;
+        };
+        EmailAccountList: {
+            data: components["schemas"]["EmailAccount"][];
+            next_cursor: string | null;
+        };
+        EmailAccountOAuthStart: {
+            authorize_url: string;
+            state: string;
+            /** Format: date-time */
+            expires_at: string;
+        };
+        EmailAccountTestStep: {
+            /** @description smtp_connect, smtp_ehlo, smtp_starttls, smtp_auth, imap_connect, imap_login, imap_select… */
+            name: string;
+            ok: boolean;
+            /** @description What happened, in plain words. */
+            detail: string;
+        };
+        EmailAccountTestResult: {
+            ok: boolean;
+            steps: components["schemas"]["EmailAccountTestStep"][];
+            account: components["schemas"]["EmailAccount"];
+        };
+        SandboxMessage: {
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            email_account_id: string;
+            /** @enum {string} */
+            direction: "outbound" | "inbound";
+            from: string;
+            to: string[];
+            subject: string;
+            message_id: string | null;
+            in_reply_to: string | null;
+            /** @description The text/plain body (the first text part of a multipart message). */
+            text: string;
+            /** @description The header fields as sent (Message-ID, In-Reply-To, References, List-Unsubscribe, List-Unsubscribe-Post, …), each with its values in order. */
+            headers: {
+                [key: string]: string[];
+            };
+            /** Format: date-time */
+            created_at: string;
+        };
+        SandboxMessageList: {
+            data: components["schemas"]["SandboxMessage"][];
+            next_cursor: string | null;
+        };
+        SandboxReplyCreate: {
+            /** @description The replying person's address. */
+            from: string;
+            from_name?: string;
+            /** @description Default: Re: and the subject of the message replied to. */
+            subject?: string;
+            text: string;
+            /** @description The Message-ID replied to, with or without angle brackets. */
+            in_reply_to?: string;
         };
         /** @enum {string} */
         WebhookEndpointStatus: "enabled" | "disabled";
@@ -3314,6 +3723,8 @@ export interface components {
         InviteId: string;
         ApiKeyId: string;
         EventId: string;
+        EmailAccountId: string;
+        OAuthProvider: components["schemas"]["EmailOAuthProvider"];
         EndpointId: string;
     };
     requestBodies: never;
@@ -5661,6 +6072,336 @@ export interface operations {
                 };
             };
             401: components["responses"]["Unauthorized"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    listEmailAccounts: {
+        parameters: {
+            query?: {
+                /** @description Page size, 1-100 (default 20). */
+                limit?: components["parameters"]["Limit"];
+                /** @description The `next_cursor` of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
+                provider?: components["schemas"]["EmailProvider"];
+                status?: components["schemas"]["EmailConnectionStatus"];
+                is_active?: boolean;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of accounts. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EmailAccountList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    createEmailAccount: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes a retry of this request safe; see the API description. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EmailAccountCreate"];
+            };
+        };
+        responses: {
+            /** @description The account. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EmailAccount"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    authorizeEmailAccountOAuth: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                provider: components["parameters"]["OAuthProvider"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Where to send the browser. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EmailAccountOAuthStart"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    emailAccountOAuthCallback: {
+        parameters: {
+            query: {
+                code?: string;
+                state: string;
+                error?: string;
+                error_description?: string;
+            };
+            header?: never;
+            path: {
+                provider: components["parameters"]["OAuthProvider"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The connected account. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EmailAccount"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getEmailAccount: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                email_account_id: components["parameters"]["EmailAccountId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The account. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EmailAccount"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    deleteEmailAccount: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                email_account_id: components["parameters"]["EmailAccountId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    updateEmailAccount: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                email_account_id: components["parameters"]["EmailAccountId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EmailAccountUpdate"];
+            };
+        };
+        responses: {
+            /** @description The account after the change. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EmailAccount"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    testEmailAccount: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                email_account_id: components["parameters"]["EmailAccountId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The steps; `ok` is true when every step succeeded. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EmailAccountTestResult"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    listSandboxMessages: {
+        parameters: {
+            query?: {
+                /** @description Page size, 1-100 (default 20). */
+                limit?: components["parameters"]["Limit"];
+                /** @description The `next_cursor` of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
+            };
+            header?: never;
+            path: {
+                email_account_id: components["parameters"]["EmailAccountId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of messages. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SandboxMessageList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    injectSandboxReply: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes a retry of this request safe; see the API description. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                email_account_id: components["parameters"]["EmailAccountId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SandboxReplyCreate"];
+            };
+        };
+        responses: {
+            /** @description The stored message. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SandboxMessage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["Internal"];
             503: components["responses"]["Unavailable"];

@@ -1,0 +1,165 @@
+package sending
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/uptrace/bun"
+
+	"github.com/leadpilot/leadpilot/internal/database"
+	"github.com/leadpilot/leadpilot/internal/events"
+)
+
+// due is a claimed message's address: its organisation and mailbox.
+type due struct {
+	org, account, id uuid.UUID
+}
+
+// Dispatch claims due messages of active campaigns (scheduled → queued,
+// at most ClaimLimit, oldest first) and enqueues one send task per
+// mailbox and BatchSize messages. A failed enqueue leaves its messages
+// queued; the requeue step of a later Tick enqueues them again. It
+// returns how many it claimed.
+func (e *Engine) Dispatch(ctx context.Context) (int, error) {
+	found, err := e.scan(ctx, `SELECT org_id, coalesce(email_account_id, '00000000-0000-0000-0000-000000000000'), id FROM maint_claim_due_messages($1, $2)`, e.opts.ClaimLimit, e.opts.Now())
+	if err != nil {
+		return 0, fmt.Errorf("sending: claim due: %w", err)
+	}
+	return len(found), e.enqueue(ctx, found)
+}
+
+// Requeue enqueues again the tasks of messages queued longer than
+// RequeueAfter: an enqueue that failed, a task Redis lost (flushed).
+// The send task's claim makes a duplicate harmless.
+func (e *Engine) Requeue(ctx context.Context) (int, error) {
+	found, err := e.scan(ctx, `SELECT org_id, coalesce(email_account_id, '00000000-0000-0000-0000-000000000000'), id FROM maint_stale_queued_messages($1, $2)`,
+		e.opts.RequeueAfter, e.opts.ClaimLimit)
+	if err != nil {
+		return 0, fmt.Errorf("sending: stale queued: %w", err)
+	}
+	if len(found) == 0 {
+		return 0, nil
+	}
+	// Touch them, so the next tick does not enqueue them again at once.
+	ids := make([]uuid.UUID, len(found))
+	for i, f := range found {
+		ids[i] = f.id
+	}
+	if _, err := e.db.Pool.Exec(ctx, `SELECT maint_touch_queued_messages($1)`, ids); err != nil {
+		return 0, fmt.Errorf("sending: touch queued: %w", err)
+	}
+	return len(found), e.enqueue(ctx, found)
+}
+
+func (e *Engine) scan(ctx context.Context, query string, args ...any) ([]due, error) {
+	rows, err := e.db.Pool.Query(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []due
+	for rows.Next() {
+		var d due
+		if err := rows.Scan(&d.org, &d.account, &d.id); err != nil {
+			return nil, err
+		}
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}
+
+func (e *Engine) enqueue(ctx context.Context, found []due) error {
+	if e.enq == nil || len(found) == 0 {
+		return nil
+	}
+	type key struct{ org, account uuid.UUID }
+	groups := map[key][]uuid.UUID{}
+	var order []key
+	for _, d := range found {
+		k := key{d.org, d.account}
+		if _, ok := groups[k]; !ok {
+			order = append(order, k)
+		}
+		groups[k] = append(groups[k], d.id)
+	}
+	var errs []error
+	for _, k := range order {
+		ids := groups[k]
+		for start := 0; start < len(ids); start += e.opts.BatchSize {
+			if err := e.enq.EnqueueSend(ctx, k.org, k.account, ids[start:min(start+e.opts.BatchSize, len(ids))]); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Reap marks messages left sending longer than ReapAfter failed with
+// delivery_uncertain, with message.failed: a worker died between its claim
+// and its record, and the provider may have accepted them. They are never
+// sent again. It returns how many it reaped.
+func (e *Engine) Reap(ctx context.Context) (int, error) {
+	rows, err := e.db.Pool.Query(ctx, `SELECT org_id, id FROM maint_stuck_sending_messages($1, $2)`, e.opts.ReapAfter, e.opts.ClaimLimit)
+	if err != nil {
+		return 0, fmt.Errorf("sending: stuck sending: %w", err)
+	}
+	byOrg := map[uuid.UUID][]uuid.UUID{}
+	for rows.Next() {
+		var org, id uuid.UUID
+		if err := rows.Scan(&org, &id); err != nil {
+			rows.Close()
+			return 0, err
+		}
+		byOrg[org] = append(byOrg[org], id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, err
+	}
+	n := 0
+	for org, ids := range byOrg {
+		err := e.db.InTenant(ctx, database.Tenant{OrgID: org}, func(ctx context.Context, tx bun.IDB) error {
+			var reaped []messageRow
+			if err := tx.NewRaw(`UPDATE messages SET status = 'failed', delivery_uncertain = true, updated_at = now(),
+				last_error = 'the worker stopped while sending: the message may have been delivered, so it is not sent again'
+				WHERE org_id = ? AND id IN (?) AND status = 'sending' AND claimed_at < now() - make_interval(secs => ?) RETURNING *`,
+				org, bun.In(ids), e.opts.ReapAfter.Seconds()).Scan(ctx, &reaped); err != nil && !errors.Is(database.Interpret(err), database.ErrNotFound) {
+				return fmt.Errorf("sending: reap: %w", database.Interpret(err))
+			}
+			n += len(reaped)
+			return recordMessages(ctx, tx, org, events.MessageFailed, reaped, true)
+		})
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
+// Tick is one round of the dispatcher loop: dispatch, requeue, reap.
+func (e *Engine) Tick(ctx context.Context) error {
+	_, err1 := e.Dispatch(ctx)
+	_, err2 := e.Requeue(ctx)
+	_, err3 := e.Reap(ctx)
+	return errors.Join(err1, err2, err3)
+}
+
+// Run ticks every interval until ctx ends; errors are logged, not fatal
+// (the next tick tries again).
+func (e *Engine) Run(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		if err := e.Tick(ctx); err != nil && ctx.Err() == nil {
+			e.opts.Logger.ErrorContext(ctx, "sending dispatcher", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}

@@ -1,0 +1,566 @@
+package sending
+
+import (
+	"context"
+	"fmt"
+	"net/mail"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-smtp"
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/require"
+	"github.com/uptrace/bun"
+
+	"github.com/leadpilot/leadpilot/internal/access"
+	"github.com/leadpilot/leadpilot/internal/campaigns"
+	"github.com/leadpilot/leadpilot/internal/database"
+	"github.com/leadpilot/leadpilot/internal/emailsend"
+	"github.com/leadpilot/leadpilot/internal/smtptest"
+	"github.com/leadpilot/leadpilot/internal/testkit"
+	"github.com/leadpilot/leadpilot/internal/unsubscribe"
+)
+
+// The dispatcher is cross-tenant by design: these tests share one
+// database, so they run one at a time (no t.Parallel), each with its own
+// clock.
+func TestMain(m *testing.M) { testkit.Main(m) }
+
+// clock is the engine's injected clock.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
+
+// tasks is an Enqueuer that keeps the tasks for the test to run (the
+// worker), or drops them (Redis lost them).
+type tasks struct {
+	mu   sync.Mutex
+	list []task
+	drop bool
+}
+
+type task struct {
+	org, account uuid.UUID
+	ids          []uuid.UUID
+}
+
+func (q *tasks) EnqueueSend(_ context.Context, org, account uuid.UUID, ids []uuid.UUID) error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if !q.drop {
+		q.list = append(q.list, task{org, account, append([]uuid.UUID(nil), ids...)})
+	}
+	return nil
+}
+
+func (q *tasks) take() []task {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	l := q.list
+	q.list = nil
+	return l
+}
+
+// transports point every account at the test server, without TLS.
+type transports struct{ srv *smtptest.Server }
+
+func (tr transports) EmailTransport(context.Context, uuid.UUID, uuid.UUID) (EmailTransport, error) {
+	return EmailTransport{SMTP: emailsend.Account{Host: tr.srv.Host, Port: tr.srv.Port, TLS: emailsend.TLSNone}}, nil
+}
+
+func (transports) SandboxDeliver(context.Context, uuid.UUID, uuid.UUID, []byte) error {
+	return fmt.Errorf("no sandbox here")
+}
+
+type bundle struct {
+	t        *testing.T
+	db       *database.DB
+	owner    *database.DB
+	srv      *smtptest.Server
+	clock    *clock
+	q        *tasks
+	eng      *Engine
+	camps    *campaigns.Service
+	actor    access.Actor
+	campaign uuid.UUID
+	account  uuid.UUID
+	signer   *unsubscribe.Signer
+}
+
+// setup is an organisation with a sender and a postal address, a mailbox
+// on the test server, and a three-step campaign whose window is always
+// open, at a fixed Tuesday 10:00 UTC.
+func setup(t *testing.T, srvOpts smtptest.Options, limit int) *bundle {
+	t.Helper()
+	b := &bundle{t: t, db: testkit.DB(t), owner: testkit.OwnerDB(t), srv: smtptest.Start(t, srvOpts),
+		clock: &clock{t: time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)}, q: &tasks{}}
+	org, user := uuid.Must(uuid.NewV7()), uuid.Must(uuid.NewV7())
+	b.exec(`WITH o AS (INSERT INTO organizations (id, name, slug, business_context) VALUES ($1, 'Send Co', $3,
+			'{"sender_name": "Sam Sender", "postal_address": "1 Market St, Springfield", "company_name": "Send Co"}') RETURNING id),
+		     u AS (INSERT INTO users (id, email, password_hash) VALUES ($2, $4, 'x') RETURNING id)
+		INSERT INTO memberships (id, org_id, user_id, role) SELECT $5, o.id, u.id, 'owner' FROM o, u`,
+		org, user, "send-"+org.String(), "send-"+org.String()+"@example.com", uuid.Must(uuid.NewV7()))
+	b.actor = access.Actor{OrgID: org, UserID: user, Role: access.RoleOwner}
+	b.account = uuid.Must(uuid.NewV7())
+	b.exec(`INSERT INTO email_accounts (id, org_id, email_address, display_name, provider, smtp_host, smtp_port, daily_send_limit, warmup_enabled, connection_status)
+		VALUES ($1, $2, $3, 'Sam Sender', 'custom', '127.0.0.1', $4, $5, false, 'connected')`, b.account, org, "sam@send.test", b.srv.Port, limit)
+	var err error
+	b.signer, err = unsubscribe.NewSigner([]byte(strings.Repeat("k", 32)))
+	require.NoError(t, err)
+	b.eng = New(b.db, map[string]Channel{"email": EmailChannel{Pool: emailsend.NewPool(emailsend.PoolOptions{}), Transports: transports{b.srv}}},
+		b.q, b.signer, Options{Now: b.clock.Now, UnsubscribeBase: "https://app.test/u", UnsubscribeMailbox: "unsubscribe@app.test",
+			RequeueAfter: time.Millisecond, ReapAfter: 50 * time.Millisecond, Backoff: time.Hour, MinGap: -1, RecipientDomainDaily: -1})
+	b.camps = campaigns.NewService(b.db)
+	b.camps.OnTransition(b.eng.OnTransition)
+	all := []string{"monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"}
+	c, err := b.camps.Create(context.Background(), b.actor, campaigns.Create{Name: "Spring", Source: "manual", Settings: campaigns.SettingsPatch{
+		SequenceLength: ptr(3), DelayBetweenStepsDays: &[]int{0, 2, 3}, SendWindowStart: ptr("00:00"), SendWindowEnd: ptr("23:59"),
+		SendDays: &all, Timezone: ptr("UTC")}})
+	require.NoError(t, err)
+	b.campaign = c.ID
+	b.exec(`INSERT INTO campaign_email_accounts (org_id, campaign_id, email_account_id) VALUES ($1, $2, $3)`, org, c.ID, b.account)
+	return b
+}
+
+func (b *bundle) exec(sql string, args ...any) {
+	b.t.Helper()
+	_, err := b.owner.Pool.Exec(context.Background(), sql, args...)
+	require.NoError(b.t, err)
+}
+
+func (b *bundle) count(sql string, args ...any) int {
+	b.t.Helper()
+	var n int
+	require.NoError(b.t, b.owner.Pool.QueryRow(context.Background(), sql, args...).Scan(&n))
+	return n
+}
+
+// lead adds an approved lead with an approved three-step sequence: step 2
+// has no subject of its own (it answers "Re:"), step 3 has one.
+func (b *bundle) lead(email string) uuid.UUID {
+	b.t.Helper()
+	id := uuid.Must(uuid.NewV7())
+	b.exec(`INSERT INTO leads (id, org_id, campaign_id, email, first_name, company, is_approved) VALUES ($1, $2, $3, $4, 'Ana', 'Globex', true)`,
+		id, b.actor.OrgID, b.campaign, email)
+	b.exec(`INSERT INTO sequences (id, org_id, campaign_id, lead_id, steps, is_approved, approved_at) VALUES ($1, $2, $3, $4, $5, true, now())`,
+		uuid.Must(uuid.NewV7()), b.actor.OrgID, b.campaign, id,
+		`[{"step":1,"delay_days":0,"channel":"email","subject":"Quick idea for {{company}}","body":"Hi {{first_name}},\n\nInvoices in a minute."},
+		  {"step":2,"delay_days":2,"channel":"email","body":"Any thoughts, {{first_name}}?"},
+		  {"step":3,"delay_days":3,"channel":"email","subject":"Last note","body":"I will leave it here."}]`)
+	return id
+}
+
+func (b *bundle) activate() {
+	b.t.Helper()
+	_, err := b.camps.Transition(context.Background(), b.actor, b.campaign, campaigns.ActionActivate)
+	require.NoError(b.t, err)
+}
+
+// work runs the dispatcher and every task it enqueued, as the worker
+// does, until nothing is due.
+func (b *bundle) work() {
+	b.t.Helper()
+	ctx := context.Background()
+	for range 10 {
+		n, err := b.eng.Dispatch(ctx)
+		require.NoError(b.t, err)
+		for _, tk := range b.q.take() {
+			require.NoError(b.t, b.eng.SendBatch(ctx, tk.org, tk.account, tk.ids))
+		}
+		if n == 0 {
+			return
+		}
+	}
+}
+
+func (b *bundle) status(lead uuid.UUID, step int) (status string, reason *string) {
+	b.t.Helper()
+	require.NoError(b.t, b.owner.Pool.QueryRow(context.Background(),
+		`SELECT status, blocked_reason FROM messages WHERE lead_id = $1 AND step = $2 AND status <> 'cancelled'
+		 UNION ALL SELECT status, blocked_reason FROM messages WHERE lead_id = $1 AND step = $2 AND status = 'cancelled' LIMIT 1`,
+		lead, step).Scan(&status, &reason))
+	return status, reason
+}
+
+func received(srv *smtptest.Server, to string) []smtptest.Message {
+	var out []smtptest.Message
+	for _, m := range srv.Messages() {
+		if m.To == to {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+func TestThreeStepsGoOutInOneThreadUntilAReplyOrAnUnsubscribe(t *testing.T) {
+	b := setup(t, smtptest.Options{}, 100)
+	ana, ben, cy := b.lead("ana@globex.test"), b.lead("ben@globex.test"), b.lead("cy@globex.test")
+	b.activate()
+	require.Equal(t, 3, b.count(`SELECT count(*) FROM messages WHERE campaign_id = $1 AND step = 1 AND status = 'scheduled'`, b.campaign))
+	var before time.Time
+	require.NoError(t, b.owner.Pool.QueryRow(context.Background(), `SELECT max(scheduled_for) FROM messages WHERE campaign_id = $1`, b.campaign).Scan(&before))
+	require.False(t, before.Before(b.clock.Now()), "never due before the activation")
+
+	b.clock.Add(24 * time.Hour)
+	b.work()
+	require.Len(t, b.srv.Messages(), 3)
+	first := received(b.srv, "ana@globex.test")[0]
+	h := first.Header()
+	require.Equal(t, "Quick idea for Globex", h.Get("Subject"))
+	from, err := mail.ParseAddress(h.Get("From"))
+	require.NoError(t, err)
+	require.Equal(t, "sam@send.test", from.Address)
+	require.Equal(t, "Sam Sender", from.Name)
+	require.Empty(t, h.Get("In-Reply-To"))
+	token := b.signer.Token(b.actor.OrgID, ana)
+	require.Equal(t, "<https://app.test/u/"+token+">, <"+unsubscribe.Mailto("unsubscribe@app.test", token)+">", h.Get("List-Unsubscribe"))
+	require.Equal(t, "List-Unsubscribe=One-Click", h.Get("List-Unsubscribe-Post"))
+	require.Contains(t, string(first.Data), "1 Market St, Springfield", "the postal address is in the footer")
+	st, _ := b.status(ana, 1)
+	require.Equal(t, StatusSent, st)
+	require.Equal(t, "contacted", b.leadStatus(ana))
+	st, _ = b.status(ana, 2)
+	require.Equal(t, StatusScheduled, st, "the next step waits its delay")
+
+	// Two days on (and the day's spread): step 2, in the first email's thread.
+	b.clock.Add(3 * 24 * time.Hour)
+	b.work()
+	second := received(b.srv, "ana@globex.test")
+	require.Len(t, second, 2)
+	h2 := second[1].Header()
+	require.Equal(t, "Re: Quick idea for Globex", h2.Get("Subject"))
+	require.Equal(t, h.Get("Message-Id"), h2.Get("In-Reply-To"))
+	require.Equal(t, h.Get("Message-Id"), h2.Get("References"))
+
+	// Ben replies; Cy unsubscribes.
+	require.NoError(t, b.eng.LeadReplied(context.Background(), b.actor.OrgID, ben))
+	found, err := b.eng.Unsubscribe(context.Background(), b.actor.OrgID, cy, "list_unsubscribe")
+	require.NoError(t, err)
+	require.True(t, found)
+	st, reason := b.status(ben, 3)
+	require.Equal(t, StatusCancelled, st)
+	require.Equal(t, BlockedLeadReplied, *reason)
+	st, reason = b.status(cy, 3)
+	require.Equal(t, StatusCancelled, st)
+	require.Equal(t, BlockedLeadUnsubscribed, *reason)
+	require.Equal(t, 1, b.count(`SELECT count(*) FROM suppressions WHERE org_id = $1 AND value = 'cy@globex.test'`, b.actor.OrgID))
+
+	b.clock.Add(4 * 24 * time.Hour)
+	b.work()
+	third := received(b.srv, "ana@globex.test")
+	require.Len(t, third, 3)
+	h3 := third[2].Header()
+	require.Equal(t, "Last note", h3.Get("Subject"), "a step with its own subject keeps it")
+	require.Equal(t, h2.Get("Message-Id"), h3.Get("In-Reply-To"))
+	require.Equal(t, h.Get("Message-Id")+" "+h2.Get("Message-Id"), h3.Get("References"))
+	require.Len(t, received(b.srv, "ben@globex.test"), 2)
+	require.Len(t, received(b.srv, "cy@globex.test"), 2)
+	require.Equal(t, "completed", b.campaignStatus(), "nothing left to send")
+	require.Equal(t, 1, b.count(`SELECT count(*) FROM events WHERE org_id = $1 AND type = 'campaign.completed'`, b.actor.OrgID))
+	require.Equal(t, 1, b.count(`SELECT count(*) FROM events WHERE org_id = $1 AND type = 'lead.unsubscribed'`, b.actor.OrgID))
+}
+
+func (b *bundle) leadStatus(id uuid.UUID) string {
+	var s string
+	require.NoError(b.t, b.owner.Pool.QueryRow(context.Background(), `SELECT status FROM leads WHERE id = $1`, id).Scan(&s))
+	return s
+}
+
+func (b *bundle) campaignStatus() string {
+	var s string
+	require.NoError(b.t, b.owner.Pool.QueryRow(context.Background(), `SELECT status FROM campaigns WHERE id = $1`, b.campaign).Scan(&s))
+	return s
+}
+
+func TestAKilledWorkerNeverSendsAStepTwice(t *testing.T) {
+	b := setup(t, smtptest.Options{}, 10000)
+	ctx := context.Background()
+	const rounds = 30
+	leads := make([]uuid.UUID, rounds)
+	for i := range leads {
+		leads[i] = b.lead(fmt.Sprintf("k%02d@kill.test", i))
+	}
+	b.activate()
+	b.clock.Add(24 * time.Hour)
+	_, err := b.eng.Dispatch(ctx)
+	require.NoError(t, err)
+	var ids []uuid.UUID
+	for _, tk := range b.q.take() {
+		ids = append(ids, tk.ids...)
+	}
+	require.Len(t, ids, rounds)
+	// Each message's task dies at a different point: after the claim,
+	// after the SMTP server accepted it (before the database update), or
+	// not at all; then the task is delivered again, the reaper runs, and
+	// the dispatcher runs again.
+	for i, id := range ids {
+		switch i % 3 {
+		case 0: // killed after the claim
+			got, err := b.eng.claim(ctx, b.actor.OrgID, b.account, []uuid.UUID{id})
+			require.NoError(t, err)
+			require.Len(t, got, 1)
+		case 1: // killed after the server accepted, before recording
+			got, err := b.eng.claim(ctx, b.actor.OrgID, b.account, []uuid.UUID{id})
+			require.NoError(t, err)
+			out := b.eng.deliver(ctx, b.actor.OrgID, b.account, got)
+			require.Equal(t, Sent, out[0].Result)
+		default:
+			require.NoError(t, b.eng.SendBatch(ctx, b.actor.OrgID, b.account, []uuid.UUID{id}))
+		}
+		// The task comes back (its lease expired): nothing to claim.
+		require.NoError(t, b.eng.SendBatch(ctx, b.actor.OrgID, b.account, []uuid.UUID{id}))
+	}
+	time.Sleep(100 * time.Millisecond)
+	reaped, err := b.eng.Reap(ctx)
+	require.NoError(t, err)
+	require.GreaterOrEqual(t, reaped, 2*rounds/3, "the reaper is cross-tenant: it may find others' too")
+	b.work()
+
+	seen := map[string]int{}
+	for _, m := range b.srv.Messages() {
+		seen[m.Header().Get("X-Leadpilot-Message-Id")]++
+	}
+	for id, n := range seen {
+		require.Equal(t, 1, n, "message %s reached the server %d times", id, n)
+	}
+	require.Len(t, seen, rounds-rounds/3, "those killed before the server never reach it")
+	require.Zero(t, b.count(`SELECT count(*) FROM messages WHERE campaign_id = $1 AND step = 1 AND status NOT IN ('sent', 'failed')`, b.campaign),
+		"every first step ends sent or failed")
+	require.Equal(t, 2*rounds/3, b.count(`SELECT count(*) FROM messages WHERE campaign_id = $1 AND status = 'failed' AND delivery_uncertain`, b.campaign))
+	require.Equal(t, 2*rounds/3, b.count(`SELECT count(*) FROM events WHERE org_id = $1 AND type = 'message.failed'`, b.actor.OrgID))
+}
+
+func TestTransientFailuresRetryAndPermanentOnesBounce(t *testing.T) {
+	b := setup(t, smtptest.Options{Rcpt: func(to string) error {
+		switch {
+		case strings.HasPrefix(to, "busy@"):
+			return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "try later"}
+		case strings.HasPrefix(to, "gone@"):
+			return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "no such user"}
+		}
+		return nil
+	}}, 100)
+	busy, gone, ok := b.lead("busy@x.test"), b.lead("gone@x.test"), b.lead("ok@x.test")
+	b.activate()
+	b.clock.Add(24 * time.Hour)
+	b.work()
+	st, reason := b.status(busy, 1)
+	require.Equal(t, StatusScheduled, st)
+	require.Equal(t, BlockedSendFailed, *reason)
+	st, _ = b.status(gone, 1)
+	require.Equal(t, StatusBounced, st)
+	require.Equal(t, "bounced", b.leadStatus(gone))
+	require.Equal(t, 1, b.count(`SELECT count(*) FROM suppressions WHERE org_id = $1 AND value = 'gone@x.test' AND reason = 'bounce'`, b.actor.OrgID))
+	st, _ = b.status(ok, 1)
+	require.Equal(t, StatusSent, st)
+	require.Equal(t, 1, b.count(`SELECT count(*) FROM events WHERE org_id = $1 AND type = 'message.bounced'`, b.actor.OrgID))
+	require.Equal(t, 2, b.count(`SELECT emails_sent_today FROM email_accounts WHERE id = $1`, b.account),
+		"the transient failure gave its budget back: one sent and one bounced count")
+}
+
+func TestTheDailyCapHoldsTheRestForTomorrowFollowUpsFirst(t *testing.T) {
+	b := setup(t, smtptest.Options{}, 2)
+	a1, a2 := b.lead("a1@cap.test"), b.lead("a2@cap.test")
+	b.activate()
+	b.clock.Add(24 * time.Hour)
+	b.work()
+	require.Len(t, b.srv.Messages(), 2)
+	// Two days on, both follow-ups are due with two new first steps: the
+	// cap of two goes to the follow-ups.
+	n1, n2 := b.lead("n1@cap.test"), b.lead("n2@cap.test")
+	require.NoError(t, b.db.InTenant(context.Background(), database.Tenant{OrgID: b.actor.OrgID}, func(ctx context.Context, tx bun.IDB) error {
+		_, err := b.eng.Schedule(ctx, tx, b.actor.OrgID, b.campaign)
+		return err
+	}))
+	b.clock.Add(3 * 24 * time.Hour)
+	b.work()
+	for _, l := range []uuid.UUID{a1, a2} {
+		st, _ := b.status(l, 2)
+		require.Equal(t, StatusSent, st)
+	}
+	for _, l := range []uuid.UUID{n1, n2} {
+		st, reason := b.status(l, 1)
+		require.Equal(t, StatusScheduled, st)
+		require.Equal(t, BlockedAccountCap, *reason)
+	}
+	b.clock.Add(2 * 24 * time.Hour)
+	b.work()
+	for _, l := range []uuid.UUID{n1, n2} {
+		st, _ := b.status(l, 1)
+		require.Equal(t, StatusSent, st, "a new day, a new budget")
+	}
+}
+
+func TestPausedCampaignsWaitAndResumeReschedules(t *testing.T) {
+	b := setup(t, smtptest.Options{}, 100)
+	l := b.lead("p@pause.test")
+	b.activate()
+	_, err := b.camps.Transition(context.Background(), b.actor, b.campaign, campaigns.ActionPause)
+	require.NoError(t, err)
+	b.clock.Add(24 * time.Hour)
+	b.work()
+	require.Empty(t, b.srv.Messages(), "paused: nothing goes")
+	_, err = b.camps.Transition(context.Background(), b.actor, b.campaign, campaigns.ActionResume)
+	require.NoError(t, err)
+	var at time.Time
+	require.NoError(t, b.owner.Pool.QueryRow(context.Background(), `SELECT scheduled_for FROM messages WHERE lead_id = $1`, l).Scan(&at))
+	require.False(t, at.Before(b.clock.Now()), "what fell due while paused is rescheduled from now")
+	b.clock.Add(24 * time.Hour)
+	b.work()
+	require.Len(t, b.srv.Messages(), 1)
+}
+
+func TestTwoDispatchersNeverClaimTheSameMessageAndALostTaskIsRequeued(t *testing.T) {
+	b := setup(t, smtptest.Options{}, 10000)
+	for i := range 200 {
+		b.lead(fmt.Sprintf("d%03d@two.test", i))
+	}
+	b.activate()
+	b.clock.Add(24 * time.Hour)
+	other := New(b.db, b.eng.channels, b.q, b.signer, Options{Now: b.clock.Now, ClaimLimit: 150})
+	b.eng.opts.ClaimLimit = 150
+	var wg sync.WaitGroup
+	counts := make([]int, 2)
+	for i, e := range []*Engine{b.eng, other} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			n, err := e.Dispatch(context.Background())
+			require.NoError(t, err)
+			counts[i] = n
+		}()
+	}
+	wg.Wait()
+	require.Equal(t, 200, counts[0]+counts[1])
+	seen := map[uuid.UUID]bool{}
+	for _, tk := range b.q.take() {
+		for _, id := range tk.ids {
+			require.False(t, seen[id], "claimed twice")
+			seen[id] = true
+		}
+	}
+	require.Len(t, seen, 200)
+	// Redis loses every task: the messages stay queued until the requeue.
+	time.Sleep(20 * time.Millisecond)
+	b.eng.opts.ClaimLimit = 10000
+	n, err := b.eng.Requeue(context.Background())
+	require.NoError(t, err)
+	require.Equal(t, 200, n)
+	for _, tk := range b.q.take() {
+		require.NoError(t, b.eng.SendBatch(context.Background(), tk.org, tk.account, tk.ids))
+	}
+	require.Equal(t, 200, b.srv.Count())
+	require.Equal(t, 200, b.count(`SELECT count(*) FROM messages WHERE campaign_id = $1 AND step = 1 AND status = 'sent'`, b.campaign))
+}
+
+func TestARealMailboxSendsOneAtATimeAGapApart(t *testing.T) {
+	b := setup(t, smtptest.Options{}, 100)
+	b.eng.opts.MinGap, b.eng.opts.GapJitter = 20*time.Second, 40*time.Second
+	for i := range 3 {
+		b.lead(fmt.Sprintf("g%d@gap.test", i))
+	}
+	b.activate()
+	b.clock.Add(24 * time.Hour)
+	b.work()
+	require.Len(t, b.srv.Messages(), 1, "one send, then the gap")
+	require.Equal(t, 2, b.count(`SELECT count(*) FROM messages WHERE campaign_id = $1 AND blocked_reason = 'account_gap' AND status = 'scheduled'`, b.campaign))
+	var next time.Time
+	require.NoError(t, b.owner.Pool.QueryRow(context.Background(), `SELECT next_send_at FROM email_accounts WHERE id = $1`, b.account).Scan(&next))
+	gap := next.Sub(b.clock.Now())
+	require.True(t, gap >= 20*time.Second && gap <= 60*time.Second, "gap %s", gap)
+	for range 2 {
+		b.clock.Add(2 * time.Minute)
+		b.work()
+	}
+	require.Len(t, b.srv.Messages(), 3, "each after its gap")
+}
+
+func TestTooManyBouncesPauseTheCampaignAndTheMailbox(t *testing.T) {
+	b := setup(t, smtptest.Options{Rcpt: func(to string) error {
+		if strings.HasPrefix(to, "gone") {
+			return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "no such user"}
+		}
+		return nil
+	}}, 1000)
+	for i := range 18 {
+		b.lead(fmt.Sprintf("ok%02d@guard.test", i))
+	}
+	for i := range 2 {
+		b.lead(fmt.Sprintf("gone%02d@guard.test", i))
+	}
+	b.activate()
+	b.clock.Add(24 * time.Hour)
+	b.work()
+	require.Equal(t, "paused", b.campaignStatus(), "2 of 20 bounced: 10%% > 5%%")
+	var reason string
+	require.NoError(t, b.owner.Pool.QueryRow(context.Background(), `SELECT settings->>'pause_reason' FROM campaigns WHERE id = $1`, b.campaign).Scan(&reason))
+	require.Contains(t, reason, "10% of the last 20 sends bounced")
+	require.Equal(t, 1, b.count(`SELECT count(*) FROM events WHERE org_id = $1 AND type = 'campaign.paused'`, b.actor.OrgID))
+	require.Equal(t, 0, b.count(`SELECT count(*) FROM email_accounts WHERE id = $1 AND is_active`, b.account), "the mailbox too")
+	require.Equal(t, 2, b.count(`SELECT count(*) FROM notifications WHERE org_id = $1 AND type = 'bounce'`, b.actor.OrgID))
+}
+
+func TestCapsBeyondTheMailbox(t *testing.T) {
+	b := setup(t, smtptest.Options{}, 1000)
+	b.eng.opts.RecipientDomainDaily, b.eng.opts.CampaignNewLeadsDaily = 2, 3
+	for i := range 3 {
+		b.lead(fmt.Sprintf("p%d@acme.test", i))
+	}
+	for i := range 2 {
+		b.lead(fmt.Sprintf("p%d@other.test", i))
+	}
+	b.activate()
+	b.clock.Add(24 * time.Hour)
+	b.work()
+	require.Len(t, b.srv.Messages(), 3, "three new leads a day for the campaign")
+	require.LessOrEqual(t, len(received(b.srv, "p2@acme.test"))+len(received(b.srv, "p1@acme.test"))+len(received(b.srv, "p0@acme.test")), 2,
+		"two a day to one recipient domain")
+	reasons := map[string]int{}
+	rows, err := b.owner.Pool.Query(context.Background(), `SELECT blocked_reason FROM messages WHERE campaign_id = $1 AND status = 'scheduled' AND step = 1`, b.campaign)
+	require.NoError(t, err)
+	for rows.Next() {
+		var r string
+		require.NoError(t, rows.Scan(&r))
+		reasons[r]++
+	}
+	require.NoError(t, rows.Err())
+	require.Equal(t, 2, reasons[BlockedCampaignDailyCap]+reasons[BlockedRecipientDomainCap])
+	require.Positive(t, reasons[BlockedCampaignDailyCap])
+	// Follow-ups go first within the domain's budget too, so the third
+	// lead at acme waits until its colleagues' sequences are done.
+	for range 10 {
+		b.clock.Add(24 * time.Hour)
+		b.work()
+	}
+	require.Equal(t, 5, b.count(`SELECT count(*) FROM messages WHERE campaign_id = $1 AND step = 1 AND status = 'sent'`, b.campaign), "later days take the rest")
+}
+
+func TestAReplyIsMatchedByMessageIDOrSender(t *testing.T) {
+	b := setup(t, smtptest.Options{}, 100)
+	ana, ben := b.lead("ana@reply.test"), b.lead("ben@reply.test")
+	b.activate()
+	b.clock.Add(24 * time.Hour)
+	b.work()
+	h := received(b.srv, "ana@reply.test")[0].Header()
+	got, err := b.eng.ReplyFrom(context.Background(), b.actor.OrgID, "someone@else.test", h.Get("Message-Id"))
+	require.NoError(t, err)
+	require.Equal(t, ana, got)
+	got, err = b.eng.ReplyFrom(context.Background(), b.actor.OrgID, "BEN@reply.test", "")
+	require.NoError(t, err)
+	require.Equal(t, ben, got)
+	got, err = b.eng.ReplyFrom(context.Background(), b.actor.OrgID, "nobody@reply.test", "<unknown@x>")
+	require.NoError(t, err)
+	require.Equal(t, uuid.Nil, got)
+	for _, l := range []uuid.UUID{ana, ben} {
+		require.Equal(t, "replied", b.leadStatus(l))
+		st, reason := b.status(l, 2)
+		require.Equal(t, StatusCancelled, st)
+		require.Equal(t, BlockedLeadReplied, *reason)
+	}
+}

@@ -1,0 +1,77 @@
+package sending
+
+import (
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/uptrace/bun"
+)
+
+// messageRow is a row of messages.
+type messageRow struct {
+	bun.BaseModel `bun:"table:messages"`
+
+	ID                 uuid.UUID  `bun:"id,pk,type:uuid"`
+	OrgID              uuid.UUID  `bun:"org_id,type:uuid"`
+	CampaignID         *uuid.UUID `bun:"campaign_id,type:uuid"`
+	SequenceID         *uuid.UUID `bun:"sequence_id,type:uuid"`
+	LeadID             uuid.UUID  `bun:"lead_id,type:uuid"`
+	Channel            string     `bun:"channel"`
+	EmailAccountID     *uuid.UUID `bun:"email_account_id,type:uuid"`
+	MessagingAccountID *uuid.UUID `bun:"messaging_account_id,type:uuid"`
+	Step               int        `bun:"step"`
+	Subject            *string    `bun:"subject"`
+	BodyText           string     `bun:"body_text"`
+	BodyHTML           *string    `bun:"body_html"`
+	MessageID          *string    `bun:"message_id"`
+	InReplyTo          *string    `bun:"in_reply_to"`
+	References         []string   `bun:"message_references,array"`
+	ThreadID           *string    `bun:"thread_id"`
+	ScheduledFor       *time.Time `bun:"scheduled_for"`
+	Status             string     `bun:"status"`
+	BlockedReason      *string    `bun:"blocked_reason"`
+	DeliveryUncertain  bool       `bun:"delivery_uncertain"`
+	Attempts           int        `bun:"attempts"`
+	ClaimedAt          *time.Time `bun:"claimed_at"`
+	LastError          *string    `bun:"last_error"`
+	SentAt             *time.Time `bun:"sent_at"`
+	DeliveredAt        *time.Time `bun:"delivered_at"`
+	ReadAt             *time.Time `bun:"read_at"`
+	RepliedAt          *time.Time `bun:"replied_at"`
+	BouncedAt          *time.Time `bun:"bounced_at"`
+	ProviderMessageID  *string    `bun:"provider_message_id"`
+	CreatedAt          time.Time  `bun:"created_at,nullzero,notnull,default:current_timestamp"`
+	UpdatedAt          time.Time  `bun:"updated_at,nullzero,notnull,default:current_timestamp"`
+}
+
+// Blocked reasons (messages.blocked_reason).
+const (
+	BlockedOutsideWindow = "outside_window"
+	BlockedAccountCap    = "account_cap"
+	BlockedAccountGap    = "account_gap"
+	// The caps beyond the mailbox (limits.go).
+	BlockedRecipientDomainCap = "recipient_domain_cap"
+	BlockedSendingDomainCap   = "sending_domain_cap"
+	BlockedCampaignDailyCap   = "campaign_daily_cap"
+	BlockedAccountInactive    = "account_inactive"
+	BlockedNoAccount          = "no_account"
+	BlockedCampaignPaused     = "campaign_paused"
+	BlockedLeadReplied        = "lead_replied"
+	BlockedLeadUnsubscribed   = "lead_unsubscribed"
+	BlockedLeadBounced        = "lead_bounced"
+	BlockedSuppressed         = "suppressed"
+	BlockedSendFailed         = "send_failed"
+)
+
+// Message statuses.
+const (
+	StatusScheduled = "scheduled"
+	StatusQueued    = "queued"
+	StatusSending   = "sending"
+	StatusSent      = "sent"
+	StatusFailed    = "failed"
+	StatusBounced   = "bounced"
+	StatusCancelled = "cancelled"
+)
+
+func ptr[T any](v T) *T { return &v }
