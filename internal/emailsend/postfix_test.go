@@ -316,6 +316,17 @@ func TestPostfix(t *testing.T) {
 				require.Empty(t, r.ProviderID)
 			}
 		}
+		// The refused sessions end with QUIT: no "*" after the 535 (go-mail's
+		// Client.Auth sent one, which Postfix logs as a non-SMTP command)
+		// and no "lost connection after AUTH".
+		for _, name := range []string{"submission", "submission-login"} {
+			l := env.waitLog(t, regexp.MustCompile(`postfix/`+name+`/smtpd\[\d+\]: disconnect from \S+ ehlo=2 starttls=1 auth=0/1 .*`))
+			require.Regexp(t, ` auth=0/1 quit=1 commands=4/5$`, l)
+		}
+		log, err := os.ReadFile(env.log)
+		require.NoError(t, err)
+		require.NotContains(t, string(log), "non-SMTP command")
+		require.NotContains(t, string(log), "lost connection after AUTH")
 	})
 
 	t.Run("ARecipientPostfixRefusesIsPermanentAndTheBatchGoesOn", func(t *testing.T) {
