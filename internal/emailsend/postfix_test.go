@@ -11,6 +11,7 @@ package emailsend_test
 //
 //	LEADPILOT_POSTFIX           host:port of the PLAIN+LOGIN submission listener
 //	LEADPILOT_POSTFIX_LOGIN     host:port of a listener offering LOGIN only
+//	LEADPILOT_POSTFIX_SMTPS     host:port of an implicit-TLS listener (smtpd_tls_wrappermode)
 //	LEADPILOT_POSTFIX_USER      SASL user
 //	LEADPILOT_POSTFIX_PASSWORD  its password
 //	LEADPILOT_POSTFIX_CA        PEM file the server certificate chains to
@@ -45,6 +46,7 @@ import (
 
 type postfixEnv struct {
 	addr, loginAddr string
+	smtpsAddr       string
 	user, password  string
 	roots           *x509.CertPool
 	sink, log       string
@@ -53,7 +55,7 @@ type postfixEnv struct {
 
 func postfixFromEnv(t *testing.T) postfixEnv {
 	t.Helper()
-	names := []string{"LEADPILOT_POSTFIX", "LEADPILOT_POSTFIX_LOGIN", "LEADPILOT_POSTFIX_USER", "LEADPILOT_POSTFIX_PASSWORD",
+	names := []string{"LEADPILOT_POSTFIX", "LEADPILOT_POSTFIX_LOGIN", "LEADPILOT_POSTFIX_SMTPS", "LEADPILOT_POSTFIX_USER", "LEADPILOT_POSTFIX_PASSWORD",
 		"LEADPILOT_POSTFIX_CA", "LEADPILOT_POSTFIX_SINK", "LEADPILOT_POSTFIX_LOG", "LEADPILOT_POSTFIX_REJECT"}
 	var missing []string
 	for _, n := range names {
@@ -72,7 +74,7 @@ func postfixFromEnv(t *testing.T) postfixEnv {
 	roots := x509.NewCertPool()
 	require.True(t, roots.AppendCertsFromPEM(pem), "LEADPILOT_POSTFIX_CA holds no certificate")
 	return postfixEnv{
-		addr: os.Getenv("LEADPILOT_POSTFIX"), loginAddr: os.Getenv("LEADPILOT_POSTFIX_LOGIN"),
+		addr: os.Getenv("LEADPILOT_POSTFIX"), loginAddr: os.Getenv("LEADPILOT_POSTFIX_LOGIN"), smtpsAddr: os.Getenv("LEADPILOT_POSTFIX_SMTPS"),
 		user: os.Getenv("LEADPILOT_POSTFIX_USER"), password: os.Getenv("LEADPILOT_POSTFIX_PASSWORD"),
 		roots: roots, sink: os.Getenv("LEADPILOT_POSTFIX_SINK"), log: os.Getenv("LEADPILOT_POSTFIX_LOG"),
 		reject: os.Getenv("LEADPILOT_POSTFIX_REJECT"),
@@ -300,6 +302,26 @@ func TestPostfix(t *testing.T) {
 		env.waitLog(t, regexp.MustCompile(`\b`+regexp.QuoteMeta(rs[0].ProviderID)+`: client=\S+, sasl_method=LOGIN, sasl_username=`+regexp.QuoteMeta(env.user)+`\b`))
 		for i, e := range emails {
 			requireIntact(t, e, nil, env.delivered(t, rs[i].ProviderID, e.To.Address, e.MessageID))
+		}
+	})
+
+	t.Run("DeliversOverImplicitTLS", func(t *testing.T) {
+		p, dials := countingPool(t)
+		acc := env.account(t, env.smtpsAddr, env.password)
+		acc.TLS = emailsend.TLSImplicit
+		emails := []emailsend.Email{newEmail("grace@example.com"), newEmail("alan@example.com")}
+		rs := p.Send(ctx, acc, emails, dk)
+		for _, r := range rs {
+			requireQueued(t, r)
+		}
+		require.EqualValues(t, 1, dials.Load())
+		env.waitLog(t, regexp.MustCompile(`postfix/submissions/smtpd\[\d+\]: `+regexp.QuoteMeta(rs[0].ProviderID)+`: client=\S+, sasl_method=PLAIN, sasl_username=`+regexp.QuoteMeta(env.user)+`\b`))
+		for i, e := range emails {
+			got := env.delivered(t, rs[i].ProviderID, e.To.Address, e.MessageID)
+			requireIntact(t, e, dk, got)
+			vs := verifyDKIM(t, got, "lp1._domainkey.sender.test", dkKey.Public())
+			require.Len(t, vs, 1)
+			require.NoError(t, vs[0].Err)
 		}
 	})
 
