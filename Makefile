@@ -31,7 +31,7 @@ REDOCLY := REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true $(LINT_DIR)
 TS_DIR := api/typescript
 TS_STAMP := $(TS_DIR)/node_modules/.installed
 
-.PHONY: bench-generation bench-api bench-leads bench-webhooks bench-import-events bench-go help services stop generate lint-spec verify fmt-check vet lint test test-ts bench build run \
+.PHONY: postfix-compat bench-generation bench-api bench-leads bench-webhooks bench-import-events bench-go help services stop generate lint-spec verify fmt-check vet lint test test-ts bench build run \
 	migrate seed docs-assets docker clean clean-data
 
 help: ## Show this help
@@ -105,6 +105,9 @@ bench-import-events: services ## A 1M-row lead import by the binary before event
 
 bench-generation: services ## Sequence generation: 10,000 leads with the built-in provider against the bare calls, and a 500 ms fake at concurrency 1/8/32 against the ideal; medians and ratios
 	.ci/bench-generation
+
+postfix-compat: ## As root on Debian: install Postfix + Cyrus SASL (apt), run a private instance, test emailsend against it (not part of test)
+	.ci/postfix-compat
 
 bench-go: services ## Run the Go benchmarks (BENCHFLAGS overrides; default -count 5, compare with benchstat)
 	$(WITH_SERVICES) $(GO) test $(BENCHFLAGS) $(PKG)

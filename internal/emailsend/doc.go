@@ -38,7 +38,13 @@
 // directly lets the pool tell "refused before DATA" from "cut while writing
 // DATA" (safe to retry) from "cut after the final dot" (Uncertain), which
 // the engine's never-send-twice rule needs. Authentication uses go-mail's
-// smtp.PlainAuth / LoginAuth / XOAuth2Auth.
+// smtp.PlainAuth / LoginAuth / XOAuth2Auth, but the AUTH exchange is ours:
+// go-mail's Client.Auth answers a final 535 with a "*" line, which Postfix
+// logs as a non-SMTP command (see authenticate).
+//
+// Compatibility: `make postfix-compat` (.ci/postfix-compat) runs the
+// build-tagged TestPostfix against Debian's Postfix on a submission port
+// with STARTTLS and Cyrus SASL (PLAIN, LOGIN), relaying to smtp-sink.
 //
 // DKIM: go-mail v0.8.1 has a DKIM signer, but it folds the h= tag in the
 // middle of a header name once the list is longer than about 70 characters

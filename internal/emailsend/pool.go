@@ -3,6 +3,7 @@ package emailsend
 import (
 	"context"
 	"crypto/tls"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -513,14 +514,69 @@ func (p *Pool) session(ctx context.Context, acc Account, raw net.Conn, token str
 		}
 	}
 	if auth != nil {
-		if err := c.Auth(auth); err != nil {
+		if err := authenticate(c, auth, acc.Host); err != nil {
 			if isIO(err) {
 				return nil, fail("AUTH", err)
 			}
+			_ = c.Quit() // the session is intact: leave it politely, not as "lost connection after AUTH"
 			return nil, fmt.Errorf("%w: %s as %s: %w", ErrAuth, addr, acc.Username, err)
 		}
 	}
 	return c, nil
+}
+
+// authenticate runs the SASL exchange of a on c (after EHLO). It stands in
+// for go-mail's Client.Auth, which answers a final refusal (535 bad
+// credentials, 454) with a "*" line before quitting. RFC 4954 allows "*"
+// only as the answer to a 334 challenge; after a final reply it is a
+// command, and Postfix logs it as "warning: non-SMTP command from …: *" —
+// what password-guessing bots look like to log watchers such as fail2ban
+// (found by .ci/postfix-compat). Here a refusal ends the exchange with
+// nothing more sent, and "*" only cancels at a challenge the mechanism
+// cannot answer. host is the name the mechanism checks (PLAIN and LOGIN
+// refuse to send a password to another host).
+func authenticate(c *smtp.Client, a smtp.Auth, host string) error {
+	_, mechs := c.Extension("AUTH")
+	_, isTLS := c.TLSConnectionState()
+	mech, resp, err := a.Start(&smtp.ServerInfo{Name: host, TLS: isTLS, Auth: strings.Fields(mechs)})
+	if err != nil {
+		return err
+	}
+	enc := base64.StdEncoding
+	line := strings.TrimSpace("AUTH " + mech + " " + enc.EncodeToString(resp))
+	for {
+		code, msg, err := command(c, line)
+		if err != nil {
+			return err
+		}
+		switch code {
+		case 235:
+			return nil
+		case 334:
+		default:
+			return &textproto.Error{Code: code, Msg: msg}
+		}
+		challenge, err := enc.DecodeString(msg)
+		if err == nil {
+			resp, err = a.Next(challenge, true)
+		}
+		if err != nil {
+			_, _, _ = command(c, "*") // cancels the exchange; the server answers 501
+			return err
+		}
+		line = enc.EncodeToString(resp)
+	}
+}
+
+// command sends one line on c and reads the whole reply, whatever its code.
+func command(c *smtp.Client, line string) (int, string, error) {
+	id, err := c.Text.Cmd("%s", line)
+	if err != nil {
+		return 0, "", err
+	}
+	c.Text.StartResponse(id)
+	defer c.Text.EndResponse(id)
+	return c.Text.ReadResponse(0)
 }
 
 // isIO reports a transport failure rather than a server's answer.

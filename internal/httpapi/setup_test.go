@@ -101,13 +101,17 @@ func setup(t testing.TB, opts ...option) *bundle {
 	camps := campaigns.NewService(db)
 	camps.OnTransition(engine.OnTransition)
 	d := httpapi.Deps{
-		Auth:          auth.NewService(db, tokens, 24*time.Hour, auth.Mail{Mailer: mail, PublicURL: "http://app.test"}),
-		Orgs:          orgs.NewService(db, 7*24*time.Hour, "http://app.test", mail, false), // invite tokens only by mail, as in production
-		LLM:           llmsettings.NewService(db, testKeyring(t), llmfactory.Platform{}, logger),
-		Campaigns:     camps,
-		Templates:     templates.NewService(db),
-		Idempotency:   idempotency.NewStore(db, testKeyring(t)),
-		Limiter:       ratelimit.New(rdb, "t:"+uuid.NewString()+":"),
+		Auth:        auth.NewService(db, tokens, 24*time.Hour, auth.Mail{Mailer: mail, PublicURL: "http://app.test"}),
+		Orgs:        orgs.NewService(db, 7*24*time.Hour, "http://app.test", mail, false), // invite tokens only by mail, as in production
+		LLM:         llmsettings.NewService(db, testKeyring(t), llmfactory.Platform{}, logger),
+		Campaigns:   camps,
+		Templates:   templates.NewService(db),
+		Idempotency: idempotency.NewStore(db, testKeyring(t)),
+		// A longer Redis timeout than production's 200 ms: under -race on
+		// two busy cores a healthy Redis can answer later than that, and a
+		// fail-closed auth limiter would then answer 503. The outage paths
+		// have their own limiter (redis_down_test.go).
+		Limiter:       ratelimit.New(rdb, "t:"+uuid.NewString()+":", ratelimit.Options{Timeout: 2 * time.Second}),
 		Limits:        generous,
 		Logger:        logger,
 		Registry:      prometheus.NewRegistry(),
