@@ -109,6 +109,9 @@ bench-generation: services ## Sequence generation: 10,000 leads with the built-i
 postfix-compat: ## As root on Debian: install Postfix + Cyrus SASL (apt), run a private instance, test emailsend against it (not part of test)
 	.ci/postfix-compat
 
+walkthrough: ## Run the README's sending walk-through against a running `make run` (API=http://localhost:8080)
+	.ci/walkthrough-sending
+
 bench-go: services ## Run the Go benchmarks (BENCHFLAGS overrides; default -count 5, compare with benchstat)
 	$(WITH_SERVICES) $(GO) test $(BENCHFLAGS) $(PKG)
 
