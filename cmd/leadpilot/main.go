@@ -546,9 +546,13 @@ func runWorker(ctx context.Context, cfg *config.Config, logger *slog.Logger, db 
 
 // sendingOptions are the engine's settings from the configuration.
 func sendingOptions(cfg *config.Config, logger *slog.Logger) sending.Options {
+	recipientDaily := cfg.SendRecipientDomainDaily
+	if recipientDaily == 0 {
+		recipientDaily = -1 // the configuration's 0 is "none"; the engine's is its default
+	}
 	return sending.Options{
 		BatchSize: cfg.SendBatchSize, ReapAfter: cfg.SendReapAfter, MinGap: cfg.SendMinGap, GapJitter: cfg.SendGapJitter,
-		RecipientDomainDaily: cfg.SendRecipientDomainDaily, SendingDomainHourly: cfg.SendSendingDomainHourly,
+		RecipientDomainDaily: recipientDaily, SendingDomainHourly: cfg.SendSendingDomainHourly,
 		CampaignNewLeadsDaily: cfg.SendCampaignNewLeadsDaily, BounceThreshold: cfg.SendBounceThreshold, IgnoreCaps: cfg.SendIgnoreCaps,
 		UnsubscribeBase: strings.TrimRight(cfg.PublicURL, "/") + "/u", Logger: logger,
 	}
