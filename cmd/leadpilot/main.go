@@ -573,7 +573,11 @@ func newSendingEngine(cfg *config.Config, logger *slog.Logger, db *database.DB, 
 		Dialer:      egress.NewDialer(egress.DialerOptions{Allow: cfg.EmailAllow, Timeout: cfg.EmailConnectTimeout}),
 	})
 	accounts := emailaccounts.NewService(db, cfg.Keyring, emailAccountOptions(cfg))
-	channels := map[string]sending.Channel{"email": sending.EmailChannel{Pool: pool, Transports: sending.AccountTransports{DB: db, Accounts: accounts}}}
+	dkim, err := emailsend.ParseDKIMKeys(cfg.DKIMKeys)
+	if err != nil {
+		return nil, nil, err
+	}
+	channels := map[string]sending.Channel{"email": sending.EmailChannel{Pool: pool, Transports: sending.AccountTransports{DB: db, Accounts: accounts, DKIM: dkim}}}
 	return sending.New(db, channels, enq, signer, sendingOptions(cfg, logger)), func() { _ = pool.Close() }, nil
 }
 

@@ -180,6 +180,10 @@ type Config struct {
 	SendCampaignNewLeadsDaily int           `env:"SENDING_CAMPAIGN_NEW_LEADS_DAILY" envDefault:"0"`
 	SendBounceThreshold       float64       `env:"SENDING_BOUNCE_THRESHOLD" envDefault:"0.05"`
 	SendIgnoreCaps            bool          `env:"SENDING_IGNORE_CAPS"`
+	// DKIMKeys signs outgoing email per sending domain:
+	// "domain:selector:/path/to/key.pem,…" (PKCS#8 or PKCS#1 RSA PEM);
+	// publish the public key at selector._domainkey.domain. Empty: unsigned.
+	DKIMKeys string `env:"DKIM_KEYS"`
 
 	// OAuth clients for connecting Gmail and Outlook mailboxes. Empty
 	// client ids: connecting that provider answers "not configured". The

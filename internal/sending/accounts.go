@@ -2,6 +2,7 @@ package sending
 
 import (
 	"context"
+	"strings"
 
 	"github.com/google/uuid"
 	"github.com/uptrace/bun"
@@ -17,6 +18,9 @@ import (
 type AccountTransports struct {
 	DB       *database.DB
 	Accounts *emailaccounts.Service
+	// DKIM signs the mail of a sending domain (by lower-case domain); a
+	// domain without a key sends unsigned.
+	DKIM map[string]*emailsend.DKIM
 }
 
 // EmailTransport implements EmailTransports.
@@ -25,10 +29,11 @@ func (a AccountTransports) EmailTransport(ctx context.Context, org, account uuid
 	if err != nil {
 		return EmailTransport{}, err
 	}
+	dkim := a.DKIM[strings.ToLower(domainOf(t.From))]
 	if t.Kind == emailaccounts.KindSandbox {
-		return EmailTransport{Sandbox: true}, nil
+		return EmailTransport{Sandbox: true, DKIM: dkim}, nil
 	}
-	return EmailTransport{SMTP: emailsend.Account{
+	return EmailTransport{DKIM: dkim, SMTP: emailsend.Account{
 		ID: account, Host: t.Host, Port: t.Port, TLS: emailsend.TLSMode(t.TLSMode), Username: t.Username, Password: t.Password(),
 		Token: t.OAuthToken, HelloName: domainOf(t.From), TLSConfig: t.TLSConfig,
 	}}, nil

@@ -564,3 +564,34 @@ func TestAReplyIsMatchedByMessageIDOrSender(t *testing.T) {
 		require.Equal(t, BlockedLeadReplied, *reason)
 	}
 }
+
+func TestLeadsAreSpreadAcrossTheCampaignsMailboxesAndFollowUpsKeepTheirs(t *testing.T) {
+	b := setup(t, smtptest.Options{}, 100)
+	second := uuid.Must(uuid.NewV7())
+	b.exec(`INSERT INTO email_accounts (id, org_id, email_address, display_name, provider, smtp_host, smtp_port, daily_send_limit, warmup_enabled)
+		VALUES ($1, $2, 'kim@send.test', 'Kim Sender', 'custom', '127.0.0.1', $3, 100, false)`, second, b.actor.OrgID, b.srv.Port)
+	b.exec(`INSERT INTO campaign_email_accounts (org_id, campaign_id, email_account_id) VALUES ($1, $2, $3)`, b.actor.OrgID, b.campaign, second)
+	for i := range 6 {
+		b.lead(fmt.Sprintf("r%d@rotate.test", i))
+	}
+	b.activate()
+	require.Equal(t, 3, b.count(`SELECT count(*) FROM messages WHERE campaign_id = $1 AND email_account_id = $2`, b.campaign, b.account))
+	require.Equal(t, 3, b.count(`SELECT count(*) FROM messages WHERE campaign_id = $1 AND email_account_id = $2`, b.campaign, second))
+	for range 4 {
+		b.clock.Add(24 * time.Hour)
+		b.work()
+	}
+	require.Zero(t, b.count(`SELECT count(*) FROM messages m JOIN messages first ON first.lead_id = m.lead_id AND first.step = 1
+		WHERE m.campaign_id = $1 AND m.step > 1 AND m.email_account_id <> first.email_account_id`, b.campaign), "a lead's follow-ups leave from its first mailbox")
+	require.Positive(t, b.count(`SELECT count(*) FROM messages WHERE campaign_id = $1 AND step = 2 AND status = 'sent'`, b.campaign))
+	from := map[string]map[string]bool{}
+	for _, m := range b.srv.Messages() {
+		if from[m.To] == nil {
+			from[m.To] = map[string]bool{}
+		}
+		from[m.To][m.From] = true
+	}
+	for to, senders := range from {
+		require.Len(t, senders, 1, "%s heard from one mailbox", to)
+	}
+}
