@@ -2164,7 +2164,7 @@ type LeadDetail struct {
 	LastName        *string                `json:"last_name"`
 	LinkedinURL     *string                `json:"linkedin_url"`
 
-	// Messages The lead's messages, oldest first (at most 500); empty until sending exists.
+	// Messages The lead's messages, oldest first (at most 500), each with its status and, when held back or stopped, its blocked_reason.
 	Messages []LeadMessage `json:"messages"`
 
 	// Phone E.164.
@@ -2351,13 +2351,16 @@ type LeadList struct {
 
 // LeadMessage defines model for LeadMessage.
 type LeadMessage struct {
-	Channel   string             `json:"channel"`
-	CreatedAt time.Time          `json:"created_at"`
-	ID        openapi_types.UUID `json:"id"`
-	SentAt    *time.Time         `json:"sent_at"`
-	Status    string             `json:"status"`
-	Step      int                `json:"step"`
-	Subject   *string            `json:"subject"`
+	// BlockedReason Why the message has not gone (yet) or was cancelled, as on GET /v1/messages: the lead page answers "why was it not sent?".
+	BlockedReason *string            `json:"blocked_reason"`
+	Channel       string             `json:"channel"`
+	CreatedAt     time.Time          `json:"created_at"`
+	ID            openapi_types.UUID `json:"id"`
+	ScheduledFor  *time.Time         `json:"scheduled_for"`
+	SentAt        *time.Time         `json:"sent_at"`
+	Status        string             `json:"status"`
+	Step          int                `json:"step"`
+	Subject       *string            `json:"subject"`
 }
 
 // LeadStatus defines model for LeadStatus.

@@ -287,7 +287,8 @@ func toAPILeadDetail(d leads.Detail) api.LeadDetail {
 		}{CurrentStep: d.Sequence.CurrentStep, ID: d.Sequence.ID, IsComplete: d.Sequence.IsComplete}
 	}
 	for i, m := range d.Messages {
-		out.Messages[i] = api.LeadMessage{ID: m.ID, Channel: m.Channel, Step: m.Step, Subject: m.Subject, Status: m.Status, SentAt: m.SentAt, CreatedAt: m.CreatedAt}
+		out.Messages[i] = api.LeadMessage{ID: m.ID, Channel: m.Channel, Step: m.Step, Subject: m.Subject, Status: m.Status,
+			ScheduledFor: m.ScheduledFor, BlockedReason: m.BlockedReason, SentAt: m.SentAt, CreatedAt: m.CreatedAt}
 	}
 	return out
 }

@@ -217,6 +217,14 @@ func TestSendingEndToEnd(t *testing.T) {
 	}
 	require.Equal(t, api.MessageBlockedReasonLeadReplied, reasons[leadIDs["ben@initech.test"]])
 	require.Equal(t, api.MessageBlockedReasonLeadUnsubscribed, reasons[leadIDs["cy@umbrella.test"]])
+	// The lead's page answers "why was it not sent?" too.
+	cy, err := b.client.GetLeadWithResponse(ctx, leadIDs["cy@umbrella.test"], auth)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, cy.StatusCode(), string(cy.Body))
+	require.Len(t, cy.JSON200.Messages, 2)
+	require.Equal(t, "sent", cy.JSON200.Messages[0].Status)
+	require.Equal(t, "cancelled", cy.JSON200.Messages[1].Status)
+	require.Equal(t, "lead_unsubscribed", *cy.JSON200.Messages[1].BlockedReason)
 	c, err := b.client.GetCampaignWithResponse(ctx, campID, auth)
 	require.NoError(t, err)
 	require.Equal(t, api.CampaignStatusCompleted, c.JSON200.Status, "nothing left to send")

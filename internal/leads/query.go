@@ -179,17 +179,21 @@ type SequenceRef struct {
 
 // Message is one entry of a lead's timeline.
 type Message struct {
-	ID        uuid.UUID  `bun:"id"`
-	Channel   string     `bun:"channel"`
-	Step      int        `bun:"step"`
-	Subject   *string    `bun:"subject"`
-	Status    string     `bun:"status"`
-	SentAt    *time.Time `bun:"sent_at"`
-	CreatedAt time.Time  `bun:"created_at"`
+	ID      uuid.UUID `bun:"id"`
+	Channel string    `bun:"channel"`
+	Step    int       `bun:"step"`
+	Subject *string   `bun:"subject"`
+	Status  string    `bun:"status"`
+	// ScheduledFor is when it is due; BlockedReason why it has not gone
+	// (yet) or was cancelled (the sending engine's reasons).
+	ScheduledFor  *time.Time `bun:"scheduled_for"`
+	BlockedReason *string    `bun:"blocked_reason"`
+	SentAt        *time.Time `bun:"sent_at"`
+	CreatedAt     time.Time  `bun:"created_at"`
 }
 
 // Detail is a lead with its campaign, sequence and message timeline
-// (oldest first; empty until sending exists).
+// (oldest first).
 type Detail struct {
 	Lead
 	Campaign *CampaignRef
@@ -225,7 +229,7 @@ func (s *Service) Get(ctx context.Context, a access.Actor, id uuid.UUID) (Detail
 			d.Sequence = &seq[0]
 		}
 		d.Messages = []Message{}
-		if err := tx.NewSelect().Table("messages").Column("id", "channel", "step", "subject", "status", "sent_at", "created_at").
+		if err := tx.NewSelect().Table("messages").Column("id", "channel", "step", "subject", "status", "scheduled_for", "blocked_reason", "sent_at", "created_at").
 			Where("org_id = ? AND lead_id = ?", a.OrgID, id).OrderExpr("id ASC").Limit(500).Scan(ctx, &d.Messages); err != nil {
 			return fmt.Errorf("leads: get %s: messages: %w", id, database.Interpret(err))
 		}

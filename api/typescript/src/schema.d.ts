@@ -2973,7 +2973,7 @@ export interface components {
                 current_step: number;
                 is_complete: boolean;
             } | null;
-            /** @description The lead's messages, oldest first (at most 500); empty until sending exists. */
+            /** @description The lead's messages, oldest first (at most 500), each with its status and, when held back or stopped, its blocked_reason. */
             messages: components["schemas"]["LeadMessage"][];
         };
         LeadMessage: {
@@ -2983,6 +2983,10 @@ export interface components {
             step: number;
             subject: string | null;
             status: string;
+            /** Format: date-time */
+            scheduled_for: string | null;
+            /** @description Why the message has not gone (yet) or was cancelled, as on GET /v1/messages: the lead page answers "why was it not sent?". */
+            blocked_reason: string | null;
             /** Format: date-time */
             sent_at: string | null;
             /** Format: date-time */
