@@ -1657,8 +1657,14 @@ type CampaignSettings struct {
 	ApprovalMode ApprovalMode `json:"approval_mode"`
 
 	// DelayBetweenStepsDays One per step, days after the start of the lead's sequence; never decreasing.
-	DelayBetweenStepsDays []int     `json:"delay_between_steps_days"`
-	SendDays              []Weekday `json:"send_days"`
+	DelayBetweenStepsDays []int `json:"delay_between_steps_days"`
+
+	// MaxNewLeadsPerDay First steps the campaign sends per day at most; 0: no cap of its own.
+	MaxNewLeadsPerDay int `json:"max_new_leads_per_day"`
+
+	// PauseReason Why the sending engine paused the campaign (its deliverability guard: the bounce rate, with the figures); null unless it did. Cleared on resume.
+	PauseReason *string   `json:"pause_reason"`
+	SendDays    []Weekday `json:"send_days"`
 
 	// SendWindowEnd HH:MM, 24-hour.
 	SendWindowEnd ClockTime `json:"send_window_end"`
@@ -1688,7 +1694,10 @@ type CampaignSettingsInput struct {
 	// so).
 	ApprovalMode          *ApprovalMode `json:"approval_mode,omitempty"`
 	DelayBetweenStepsDays *[]int        `json:"delay_between_steps_days,omitempty"`
-	SendDays              *[]Weekday    `json:"send_days,omitempty"`
+
+	// MaxNewLeadsPerDay First steps the campaign sends per day at most (0: no cap of its own).
+	MaxNewLeadsPerDay *int       `json:"max_new_leads_per_day,omitempty"`
+	SendDays          *[]Weekday `json:"send_days,omitempty"`
 
 	// SendWindowEnd HH:MM, 24-hour.
 	SendWindowEnd *ClockTime `json:"send_window_end,omitempty"`

@@ -26,7 +26,7 @@ func (c Campaign) Resource() api.Campaign {
 		Settings: api.CampaignSettings{
 			SequenceLength: st.SequenceLength, DelayBetweenStepsDays: delays, StopOnReply: st.StopOnReply,
 			Timezone: st.Timezone, SendWindowStart: st.SendWindowStart, SendWindowEnd: st.SendWindowEnd, SendDays: days,
-			ApprovalMode: api.ApprovalMode(st.Approval()),
+			ApprovalMode: api.ApprovalMode(st.Approval()), MaxNewLeadsPerDay: st.MaxNewLeadsPerDay, PauseReason: pauseReason(st),
 		},
 		LlmContext: c.LLMContext.Resource(),
 		Status:     api.CampaignStatus(c.Status),
@@ -39,4 +39,11 @@ func (c Campaign) Resource() api.Campaign {
 		},
 		StartedAt: c.StartedAt, CompletedAt: c.CompletedAt, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
 	}
+}
+
+func pauseReason(st Settings) *string {
+	if st.PauseReason == "" {
+		return nil
+	}
+	return &st.PauseReason
 }

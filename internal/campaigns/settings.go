@@ -29,6 +29,13 @@ type Settings struct {
 	// FullAutopilot; empty (campaigns made before it existed) is
 	// ApproveAll. Read it through Approval.
 	ApprovalMode string `json:"approval_mode,omitempty"`
+	// MaxNewLeadsPerDay caps the first steps the campaign sends per day
+	// (0: no cap of its own; the engine's SENDING_CAMPAIGN_NEW_LEADS_DAILY
+	// applies).
+	MaxNewLeadsPerDay int `json:"max_new_leads_per_day,omitempty"`
+	// PauseReason says why the sending engine paused the campaign (the
+	// deliverability guard); read-only, cleared on resume.
+	PauseReason string `json:"pause_reason,omitempty"`
 }
 
 // Approval modes (the spec's autopilot levels).
@@ -56,6 +63,7 @@ type SettingsPatch struct {
 	SendWindowEnd         *string
 	SendDays              *[]string
 	ApprovalMode          *string
+	MaxNewLeadsPerDay     *int
 }
 
 // DefaultSettings are a new campaign's settings: the organisation's
@@ -127,6 +135,9 @@ func (p SettingsPatch) Apply(cur Settings) Settings {
 	if p.ApprovalMode != nil {
 		out.ApprovalMode = *p.ApprovalMode
 	}
+	if p.MaxNewLeadsPerDay != nil {
+		out.MaxNewLeadsPerDay = *p.MaxNewLeadsPerDay
+	}
 	return out
 }
 
@@ -152,6 +163,9 @@ func ValidateSettings(st Settings, base string, f *fault.Fields) {
 		case i > 0 && d < st.DelayBetweenStepsDays[i-1]:
 			f.Add(ptr, "decreasing", "must not be less than the delay before it")
 		}
+	}
+	if st.MaxNewLeadsPerDay < 0 || st.MaxNewLeadsPerDay > 100000 {
+		f.Add(base+"/max_new_leads_per_day", "out_of_range", "must be between 0 (no cap) and 100000")
 	}
 	switch st.Approval() {
 	case ApproveAll, ApproveList, FullAutopilot:

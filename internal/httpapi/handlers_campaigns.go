@@ -167,6 +167,7 @@ func campaignSettingsFromAPI(in *api.CampaignSettingsInput) campaigns.SettingsPa
 	p := campaigns.SettingsPatch{
 		SequenceLength: in.SequenceLength, DelayBetweenStepsDays: in.DelayBetweenStepsDays, StopOnReply: in.StopOnReply,
 		Timezone: in.Timezone, SendWindowStart: in.SendWindowStart, SendWindowEnd: in.SendWindowEnd,
+		MaxNewLeadsPerDay: in.MaxNewLeadsPerDay,
 	}
 	if in.ApprovalMode != nil {
 		m := string(*in.ApprovalMode)

@@ -498,6 +498,9 @@ func TestTooManyBouncesPauseTheCampaignAndTheMailbox(t *testing.T) {
 	b.clock.Add(24 * time.Hour)
 	b.work()
 	require.Equal(t, "paused", b.campaignStatus(), "2 of 20 bounced: 10%% > 5%%")
+	c, err := b.camps.Get(context.Background(), b.actor, b.campaign)
+	require.NoError(t, err)
+	require.Contains(t, *c.Resource().Settings.PauseReason, "10% of the last 20 sends bounced", "the reason is in the API")
 	var reason string
 	require.NoError(t, b.owner.Pool.QueryRow(context.Background(), `SELECT settings->>'pause_reason' FROM campaigns WHERE id = $1`, b.campaign).Scan(&reason))
 	require.Contains(t, reason, "10% of the last 20 sends bounced")
@@ -508,7 +511,8 @@ func TestTooManyBouncesPauseTheCampaignAndTheMailbox(t *testing.T) {
 
 func TestCapsBeyondTheMailbox(t *testing.T) {
 	b := setup(t, smtptest.Options{}, 1000)
-	b.eng.opts.RecipientDomainDaily, b.eng.opts.CampaignNewLeadsDaily = 2, 3
+	b.eng.opts.RecipientDomainDaily = 2
+	b.exec(`UPDATE campaigns SET settings = settings || '{"max_new_leads_per_day": 3}' WHERE id = $1`, b.campaign)
 	for i := range 3 {
 		b.lead(fmt.Sprintf("p%d@acme.test", i))
 	}

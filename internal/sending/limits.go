@@ -41,8 +41,12 @@ func (l *limiter) recipientFull(lead leadRow) bool {
 
 func (l *limiter) sendingFull() bool { return l.sendingMax > 0 && l.sending >= l.sendingMax }
 
-func (l *limiter) campaignFull(id uuid.UUID) bool {
-	return l.campaignMax > 0 && l.campaign[id] >= l.campaignMax
+func (l *limiter) campaignFull(id uuid.UUID, own int) bool {
+	max := l.campaignMax
+	if own > 0 {
+		max = own // the campaign's own max_new_leads_per_day
+	}
+	return max > 0 && l.campaign[id] >= max
 }
 
 func (l *limiter) take(lead leadRow, m messageRow) {
@@ -60,8 +64,10 @@ func (e *Engine) limits(ctx context.Context, tx bun.IDB, org uuid.UUID, box *mai
 		return l, nil
 	}
 	l.recipientMax, l.sendingMax, l.campaignMax = e.opts.RecipientDomainDaily, e.opts.SendingDomainHourly, e.opts.CampaignNewLeadsDaily
+	// The day's start: campaigns may have caps of their own
+	// (max_new_leads_per_day), so it is always needed.
 	var dayStart time.Time
-	if l.recipientMax > 0 || l.campaignMax > 0 {
+	{
 		var tz string
 		if err := tx.NewRaw(`SELECT coalesce(settings->>'timezone', 'UTC') FROM organizations WHERE id = ?`, org).Scan(ctx, &tz); err != nil {
 			return nil, fmt.Errorf("sending: organisation timezone: %w", database.Interpret(err))
@@ -102,7 +108,7 @@ func (e *Engine) limits(ctx context.Context, tx bun.IDB, org uuid.UUID, box *mai
 			return nil, fmt.Errorf("sending: sending domain this hour: %w", database.Interpret(err))
 		}
 	}
-	if l.campaignMax > 0 {
+	{
 		var ids []uuid.UUID
 		for _, m := range msgs {
 			if m.CampaignID != nil && m.Step == 1 {

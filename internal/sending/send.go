@@ -192,7 +192,7 @@ func (e *Engine) claim(ctx context.Context, org, accountID uuid.UUID, ids []uuid
 				back.add(m.ID, StatusScheduled, BlockedRecipientDomainCap, tomorrow(p, lead, now, key))
 			case lim.sendingFull():
 				back.add(m.ID, StatusScheduled, BlockedSendingDomainCap, now.Add(time.Hour))
-			case m.Step == 1 && m.CampaignID != nil && lim.campaignFull(*m.CampaignID):
+			case m.Step == 1 && m.CampaignID != nil && lim.campaignFull(*m.CampaignID, p.settings.MaxNewLeadsPerDay):
 				back.add(m.ID, StatusScheduled, BlockedCampaignDailyCap, tomorrow(p, lead, now, key))
 			default:
 				remaining--

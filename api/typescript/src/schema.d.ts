@@ -2486,6 +2486,10 @@ export interface components {
         CampaignSource: "csv" | "google_sheets" | "linkedin" | "apollo" | "google_maps" | "manual" | "autopilot";
         CampaignSettings: {
             approval_mode: components["schemas"]["ApprovalMode"];
+            /** @description First steps the campaign sends per day at most; 0: no cap of its own. */
+            max_new_leads_per_day: number;
+            /** @description Why the sending engine paused the campaign (its deliverability guard: the bounce rate, with the figures); null unless it did. Cleared on resume. */
+            pause_reason: string | null;
             /** @description Steps per lead. */
             sequence_length: number;
             /** @description One per step, days after the start of the lead's sequence; never decreasing. */
@@ -2513,6 +2517,8 @@ export interface components {
         /** @description Settings keys to set; the ones left out keep their value (on create, the organisation's default). */
         CampaignSettingsInput: {
             approval_mode?: components["schemas"]["ApprovalMode"];
+            /** @description First steps the campaign sends per day at most (0: no cap of its own). */
+            max_new_leads_per_day?: number;
             sequence_length?: number;
             delay_between_steps_days?: number[];
             stop_on_reply?: boolean;
