@@ -139,12 +139,60 @@ func (e *Engine) Reap(ctx context.Context) (int, error) {
 	return n, nil
 }
 
-// Tick is one round of the dispatcher loop: dispatch, requeue, reap.
+// Tick is one round of the dispatcher loop: dispatch, requeue, reap, and
+// every reconcileEvery the scheduling of what was approved meanwhile.
 func (e *Engine) Tick(ctx context.Context) error {
 	_, err1 := e.Dispatch(ctx)
 	_, err2 := e.Requeue(ctx)
 	_, err3 := e.Reap(ctx)
-	return errors.Join(err1, err2, err3)
+	var err4 error
+	if now := time.Now().UnixNano(); now-e.reconciled.Load() >= int64(reconcileEvery) {
+		e.reconciled.Store(now)
+		_, err4 = e.ScheduleApproved(ctx)
+	}
+	return errors.Join(err1, err2, err3, err4)
+}
+
+// reconcileEvery is how often the dispatcher looks for approvals made
+// while their campaign was running.
+const reconcileEvery = 10 * time.Second
+
+// ScheduleApproved schedules, in each active campaign that has any, the
+// leads approved (or whose sequences were approved) after it was
+// activated: Schedule does nothing for a lead that has its messages. A
+// campaign that cannot send (no active mailbox) is logged and skipped. It
+// returns how many messages it scheduled.
+func (e *Engine) ScheduleApproved(ctx context.Context) (int, error) {
+	rows, err := e.db.Bun.QueryContext(ctx, `SELECT org_id, campaign_id FROM maint_campaigns_to_schedule(?)`, 1000)
+	if err != nil {
+		return 0, fmt.Errorf("sending: campaigns to schedule: %w", err)
+	}
+	type pair struct{ org, campaign uuid.UUID }
+	var found []pair
+	for rows.Next() {
+		var p pair
+		if err := rows.Scan(&p.org, &p.campaign); err != nil {
+			_ = rows.Close()
+			return 0, err
+		}
+		found = append(found, p)
+	}
+	_ = rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, err
+	}
+	total := 0
+	for _, p := range found {
+		err := e.db.InTenant(ctx, database.Tenant{OrgID: p.org}, func(ctx context.Context, tx bun.IDB) error {
+			n, err := e.Schedule(ctx, tx, p.org, p.campaign)
+			total += n
+			return err
+		})
+		if err != nil {
+			e.opts.Logger.WarnContext(ctx, "sending: approved leads not scheduled", "org_id", p.org, "campaign_id", p.campaign, "err", err)
+		}
+	}
+	return total, nil
 }
 
 // Run ticks every interval until ctx ends; errors are logged, not fatal

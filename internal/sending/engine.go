@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net/mail"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -121,6 +122,9 @@ type Options struct {
 
 // Engine schedules, dispatches and sends.
 type Engine struct {
+	// reconciled is when the last ScheduleApproved ran (UnixNano).
+	reconciled atomic.Int64
+
 	db       *database.DB
 	channels map[string]Channel
 	enq      Enqueuer

@@ -599,3 +599,19 @@ func TestLeadsAreSpreadAcrossTheCampaignsMailboxesAndFollowUpsKeepTheirs(t *test
 		require.Len(t, senders, 1, "%s heard from one mailbox", to)
 	}
 }
+
+func TestALeadApprovedWhileTheCampaignRunsIsScheduled(t *testing.T) {
+	b := setup(t, smtptest.Options{}, 100)
+	b.lead("first@late.test")
+	b.activate()
+	late := b.lead("late@late.test") // approved with its sequence after the activation
+	require.Zero(t, b.count(`SELECT count(*) FROM messages WHERE lead_id = $1`, late))
+	n, err := b.eng.ScheduleApproved(context.Background())
+	require.NoError(t, err)
+	require.GreaterOrEqual(t, n, 1)
+	st, _ := b.status(late, 1)
+	require.Equal(t, StatusScheduled, st)
+	_, err = b.eng.ScheduleApproved(context.Background())
+	require.NoError(t, err)
+	require.Equal(t, 1, b.count(`SELECT count(*) FROM messages WHERE lead_id = $1 AND step = 1`, late), "scheduled once")
+}

@@ -1,0 +1,1 @@
+DROP FUNCTION IF EXISTS maint_campaigns_to_schedule(integer);
