@@ -20,10 +20,12 @@ import (
 
 	"github.com/emersion/go-smtp"
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
 	"github.com/leadpilot/leadpilot/internal/access"
 	"github.com/leadpilot/leadpilot/internal/campaigns"
+	"github.com/leadpilot/leadpilot/internal/database"
 	"github.com/leadpilot/leadpilot/internal/emailsend"
 	"github.com/leadpilot/leadpilot/internal/smtptest"
 	"github.com/leadpilot/leadpilot/internal/testkit"
@@ -75,19 +77,20 @@ func BenchmarkSend(b *testing.B) {
 	b.ReportMetric(msgs/secs, "msgs/s")
 	b.ReportMetric(float64(total.cpu.Microseconds())/msgs, "cpu-us/msg")
 	b.ReportMetric(float64(total.hostCPU.Microseconds())/msgs, "host-cpu-us/msg")
+	b.ReportMetric(float64(total.pgCPU.Microseconds())/msgs, "pg-cpu-us/msg")
 	b.ReportMetric(float64(total.peakRSS)/(1<<20), "peak-rss-MB")
 	b.ReportMetric(total.activation.Seconds()/float64(b.N), "activation-s")
 	b.ReportMetric(0, "ns/op")
-	b.Logf("%d messages, %d accounts, %d workers, sink %s: %.0f msgs/s, %.1f µs CPU/msg in this process (%.1f on the host), peak RSS %.1f MB, activation %.1fs",
+	b.Logf("%d messages, %d accounts, %d workers, sink %s: %.0f msgs/s, %.1f µs CPU/msg in this process, %.1f in its Postgres backends (%.1f on the whole host), peak RSS %.1f MB, activation %.1fs",
 		total.msgs, accounts, workers, sink.name, msgs/secs, float64(total.cpu.Microseconds())/msgs,
-		float64(total.hostCPU.Microseconds())/msgs, float64(total.peakRSS)/(1<<20), total.activation.Seconds()/float64(b.N))
+		float64(total.pgCPU.Microseconds())/msgs, float64(total.hostCPU.Microseconds())/msgs, float64(total.peakRSS)/(1<<20), total.activation.Seconds()/float64(b.N))
 }
 
 // benchRun is what one run measured.
 type benchRun struct {
 	msgs                int
 	elapsed, activation time.Duration
-	cpu, hostCPU        time.Duration
+	cpu, hostCPU, pgCPU time.Duration
 	peakRSS             int64
 }
 
@@ -97,6 +100,7 @@ func (r *benchRun) add(o benchRun) {
 	r.activation += o.activation
 	r.cpu += o.cpu
 	r.hostCPU += o.hostCPU
+	r.pgCPU += o.pgCPU
 	r.peakRSS = max(r.peakRSS, o.peakRSS)
 }
 
@@ -170,11 +174,21 @@ func (q chanQueue) EnqueueSend(ctx context.Context, org, account uuid.UUID, ids 
 	}
 }
 
+var phClaim, phDeliver, phRecord, phBatches atomic.Int64
+
 // runSendBench sets up one organisation with n leads and runs them
 // through; only the dispatch and send part is timed.
 func runSendBench(b *testing.B, sink *benchSink, n, accounts, workers int) benchRun {
 	ctx := context.Background()
-	db, owner := testkit.DB(b), testkit.OwnerDB(b)
+	owner := testkit.OwnerDB(b)
+	if os.Getenv("SEND_BENCH_LOGSQL") != "" {
+		for _, set := range []string{"log_min_duration_statement = 0", "session_preload_libraries = 'auto_explain'",
+			"auto_explain.log_min_duration = '30ms'", "auto_explain.log_analyze = on", "auto_explain.log_nested_statements = on"} {
+			_, err := owner.Pool.Exec(ctx, `DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET `+strings.ReplaceAll(set, "'", "''")+`', current_database()); END $$`)
+			require.NoError(b, err)
+		}
+	}
+	db := testkit.DB(b)
 	exec := func(sql string, args ...any) {
 		b.Helper()
 		_, err := owner.Pool.Exec(ctx, sql, args...)
@@ -238,7 +252,23 @@ func runSendBench(b *testing.B, sink *benchSink, n, accounts, workers int) bench
 	runtime.GC()
 	debug.FreeOSMemory()
 	resetPeakRSS(b)
-	cpu0, host0 := processCPU(), hostCPU(b)
+	// Open the whole pool, so its backends are known (what bun's database/sql
+	// keeps idle is open already and cannot be acquired: stop there).
+	var warm []*pgxpool.Conn
+	for range db.Pool.Config().MaxConns {
+		actx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+		c, err := db.Pool.Acquire(actx)
+		cancel()
+		if err != nil {
+			break
+		}
+		warm = append(warm, c)
+	}
+	for _, c := range warm {
+		c.Release()
+	}
+	pgPIDs := backendPIDs(b, owner)
+	cpu0, host0, pg0 := processCPU(), hostCPU(b), pidsCPU(pgPIDs)
 	b.StartTimer()
 	start = time.Now()
 	var wg sync.WaitGroup
@@ -247,6 +277,21 @@ func runSendBench(b *testing.B, sink *benchSink, n, accounts, workers int) bench
 		go func() {
 			defer wg.Done()
 			for t := range q {
+				if os.Getenv("SEND_BENCH_PHASES") != "" {
+					t0 := time.Now()
+					batch, err := eng.claim(ctx, t.org, t.account, t.ids)
+					require.NoError(b, err)
+					t1 := time.Now()
+					out := eng.deliver(ctx, t.org, t.account, batch)
+					t2 := time.Now()
+					require.NoError(b, eng.record(ctx, t.org, t.account, batch, out))
+					t3 := time.Now()
+					phClaim.Add(int64(t1.Sub(t0)))
+					phDeliver.Add(int64(t2.Sub(t1)))
+					phRecord.Add(int64(t3.Sub(t2)))
+					phBatches.Add(1)
+					continue
+				}
 				if err := eng.SendBatch(ctx, t.org, t.account, t.ids); err != nil {
 					b.Error(err)
 				}
@@ -260,11 +305,17 @@ func runSendBench(b *testing.B, sink *benchSink, n, accounts, workers int) bench
 			break
 		}
 	}
+	dispatched := time.Since(start)
 	close(q)
 	wg.Wait()
+	if phBatches.Load() > 0 {
+		b.Logf("phases: dispatch done after %s; %d batches; claim %s, deliver %s, record %s (worker time summed)", dispatched, phBatches.Load(),
+			time.Duration(phClaim.Load()), time.Duration(phDeliver.Load()), time.Duration(phRecord.Load()))
+	}
 	elapsed := time.Since(start)
 	b.StopTimer()
-	run := benchRun{msgs: n, elapsed: elapsed, activation: activation, cpu: processCPU() - cpu0, hostCPU: hostCPU(b) - host0, peakRSS: peakRSS(b)}
+	run := benchRun{msgs: n, elapsed: elapsed, activation: activation, cpu: processCPU() - cpu0, hostCPU: hostCPU(b) - host0,
+		pgCPU: pidsCPU(pgPIDs) - pg0, peakRSS: peakRSS(b)}
 
 	require.EqualValues(b, n, ch.sent.Load(), "every message accepted by the sink")
 	require.Zero(b, ch.other.Load(), "no failure, retry or uncertain outcome")
@@ -286,6 +337,19 @@ func runSendBench(b *testing.B, sink *benchSink, n, accounts, workers int) bench
 		sink.mu.Unlock()
 		require.Zero(b, dups, "a lead received its first step twice")
 		require.Equal(b, n, distinct, "the sink accepted one message per lead")
+	}
+	if os.Getenv("SEND_BENCH_PGSTATS") != "" {
+		time.Sleep(11 * time.Second) // idle backends flush their statistics
+		rows, err := owner.Pool.Query(ctx, `SELECT relname, seq_scan, seq_tup_read, coalesce(idx_scan, 0), n_tup_ins, n_tup_upd, n_tup_hot_upd
+			FROM pg_stat_user_tables WHERE seq_scan > 0 OR idx_scan > 0 ORDER BY seq_tup_read DESC LIMIT 12`)
+		require.NoError(b, err)
+		for rows.Next() {
+			var rel string
+			var seq, seqRead, idx, ins, upd, hot int64
+			require.NoError(b, rows.Scan(&rel, &seq, &seqRead, &idx, &ins, &upd, &hot))
+			b.Logf("pg_stat %-24s seq_scan %6d seq_tup_read %10d idx_scan %8d ins %7d upd %7d hot %7d", rel, seq, seqRead, idx, ins, upd, hot)
+		}
+		rows.Close()
 	}
 	b.Logf("run: %d sent in %s (%.0f/s), %d SMTP connections opened by the sink's count",
 		n, elapsed.Round(time.Millisecond), float64(n)/elapsed.Seconds(), sinkConnections(sink))
@@ -337,6 +401,40 @@ func hostCPU(b *testing.B) time.Duration {
 		v, err := strconv.ParseInt(f, 10, 64)
 		require.NoError(b, err)
 		ticks += v
+	}
+	return time.Duration(ticks) * 10 * time.Millisecond
+}
+
+// backendPIDs are the Postgres backends connected to the benchmark's
+// database (the engine's pool, opened by now).
+func backendPIDs(b *testing.B, owner *database.DB) []int {
+	var pids []int
+	rows, err := owner.Pool.Query(context.Background(), `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`)
+	require.NoError(b, err)
+	defer rows.Close()
+	for rows.Next() {
+		var pid int
+		require.NoError(b, rows.Scan(&pid))
+		pids = append(pids, pid)
+	}
+	require.NoError(b, rows.Err())
+	return pids
+}
+
+// pidsCPU is the user+system CPU time of processes pids (those gone or
+// unreadable count 0: Postgres on another host gives no figure).
+func pidsCPU(pids []int) time.Duration {
+	var ticks int64
+	for _, pid := range pids {
+		raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			continue
+		}
+		s := string(raw)
+		fields := strings.Fields(s[strings.LastIndexByte(s, ')')+1:]) // state is fields[0]; utime, stime are 14th, 15th of the line
+		u, _ := strconv.ParseInt(fields[11], 10, 64)
+		st, _ := strconv.ParseInt(fields[12], 10, 64)
+		ticks += u + st
 	}
 	return time.Duration(ticks) * 10 * time.Millisecond
 }
