@@ -217,6 +217,7 @@ func runSendBench(b *testing.B, sink *benchSink, n, accounts, workers int) bench
 	defer pool.Close()
 	ch := &countingChannel{Channel: EmailChannel{Pool: pool, Transports: sink}}
 	eng := New(db, map[string]Channel{"email": ch}, q, signer, Options{Now: clk.Now, IgnoreCaps: true,
+		ClaimLimit: envInt(b, "SEND_BENCH_CLAIM_LIMIT", 0), BatchSize: envInt(b, "SEND_BENCH_BATCH_SIZE", 0),
 		UnsubscribeBase: "https://app.test/u", UnsubscribeMailbox: "unsubscribe@app.test", Logger: slog.New(slog.DiscardHandler)})
 	camps := campaigns.NewService(db)
 	camps.OnTransition(eng.OnTransition)
@@ -368,7 +369,7 @@ func runSendBench(b *testing.B, sink *benchSink, n, accounts, workers int) bench
 
 func envInt(b *testing.B, name string, def int) int {
 	v := os.Getenv(name)
-	if v == "" {
+	if v == "" || v == "0" {
 		return def
 	}
 	n, err := strconv.Atoi(v)
