@@ -61,7 +61,15 @@ import (
 // one), host-cpu-us/msg (every process on the host, /proc/stat: adds
 // Postgres and the sink; noisy when something else runs), peak-rss-MB
 // (VmHWM of the timed part: reset after the activation, which is the API
-// process's work, not the worker's) and activation-s.
+// process's work, not the worker's), pg-cpu-us/msg (the CPU of the
+// Postgres backends of the benchmark's database, from /proc: Postgres on
+// this host) and activation-s.
+//
+// Tuning and diagnosis: SEND_BENCH_CLAIM_LIMIT and SEND_BENCH_BATCH_SIZE
+// set Options.ClaimLimit and BatchSize; SEND_BENCH_CPUPROFILE=file writes
+// a CPU profile of the timed part; SEND_BENCH_LOGSQL=1 makes Postgres log
+// every statement of the benchmark's database with its duration (and
+// auto_explain the plans of those over 30 ms) in the server's log.
 func BenchmarkSend(b *testing.B) {
 	n := envInt(b, "SEND_BENCH_LEADS", 100000)
 	workers := envInt(b, "SEND_BENCH_WORKERS", 2*runtime.GOMAXPROCS(0))
@@ -175,8 +183,6 @@ func (q chanQueue) EnqueueSend(ctx context.Context, org, account uuid.UUID, ids 
 	}
 }
 
-var phClaim, phDeliver, phRecord, phBatches atomic.Int64
-
 // runSendBench sets up one organisation with n leads and runs them
 // through; only the dispatch and send part is timed.
 func runSendBench(b *testing.B, sink *benchSink, n, accounts, workers int) benchRun {
@@ -271,11 +277,12 @@ func runSendBench(b *testing.B, sink *benchSink, n, accounts, workers int) bench
 	}
 	pgPIDs := backendPIDs(b, owner)
 	cpu0, host0, pg0 := processCPU(), hostCPU(b), pidsCPU(pgPIDs)
+	stopProfile := func() {}
 	if path := os.Getenv("SEND_BENCH_CPUPROFILE"); path != "" { // the timed part only
 		f, err := os.Create(path)
 		require.NoError(b, err)
 		require.NoError(b, pprof.StartCPUProfile(f))
-		defer func() { pprof.StopCPUProfile(); _ = f.Close() }()
+		stopProfile = func() { pprof.StopCPUProfile(); _ = f.Close() }
 	}
 	b.StartTimer()
 	start = time.Now()
@@ -285,21 +292,6 @@ func runSendBench(b *testing.B, sink *benchSink, n, accounts, workers int) bench
 		go func() {
 			defer wg.Done()
 			for t := range q {
-				if os.Getenv("SEND_BENCH_PHASES") != "" {
-					t0 := time.Now()
-					batch, err := eng.claim(ctx, t.org, t.account, t.ids)
-					require.NoError(b, err)
-					t1 := time.Now()
-					out := eng.deliver(ctx, t.org, t.account, batch)
-					t2 := time.Now()
-					require.NoError(b, eng.record(ctx, t.org, t.account, batch, out))
-					t3 := time.Now()
-					phClaim.Add(int64(t1.Sub(t0)))
-					phDeliver.Add(int64(t2.Sub(t1)))
-					phRecord.Add(int64(t3.Sub(t2)))
-					phBatches.Add(1)
-					continue
-				}
 				if err := eng.SendBatch(ctx, t.org, t.account, t.ids); err != nil {
 					b.Error(err)
 				}
@@ -313,15 +305,11 @@ func runSendBench(b *testing.B, sink *benchSink, n, accounts, workers int) bench
 			break
 		}
 	}
-	dispatched := time.Since(start)
 	close(q)
 	wg.Wait()
-	if phBatches.Load() > 0 {
-		b.Logf("phases: dispatch done after %s; %d batches; claim %s, deliver %s, record %s (worker time summed)", dispatched, phBatches.Load(),
-			time.Duration(phClaim.Load()), time.Duration(phDeliver.Load()), time.Duration(phRecord.Load()))
-	}
 	elapsed := time.Since(start)
 	b.StopTimer()
+	stopProfile()
 	run := benchRun{msgs: n, elapsed: elapsed, activation: activation, cpu: processCPU() - cpu0, hostCPU: hostCPU(b) - host0,
 		pgCPU: pidsCPU(pgPIDs) - pg0, peakRSS: peakRSS(b)}
 
@@ -345,19 +333,6 @@ func runSendBench(b *testing.B, sink *benchSink, n, accounts, workers int) bench
 		sink.mu.Unlock()
 		require.Zero(b, dups, "a lead received its first step twice")
 		require.Equal(b, n, distinct, "the sink accepted one message per lead")
-	}
-	if os.Getenv("SEND_BENCH_PGSTATS") != "" {
-		time.Sleep(11 * time.Second) // idle backends flush their statistics
-		rows, err := owner.Pool.Query(ctx, `SELECT relname, seq_scan, seq_tup_read, coalesce(idx_scan, 0), n_tup_ins, n_tup_upd, n_tup_hot_upd
-			FROM pg_stat_user_tables WHERE seq_scan > 0 OR idx_scan > 0 ORDER BY seq_tup_read DESC LIMIT 12`)
-		require.NoError(b, err)
-		for rows.Next() {
-			var rel string
-			var seq, seqRead, idx, ins, upd, hot int64
-			require.NoError(b, rows.Scan(&rel, &seq, &seqRead, &idx, &ins, &upd, &hot))
-			b.Logf("pg_stat %-24s seq_scan %6d seq_tup_read %10d idx_scan %8d ins %7d upd %7d hot %7d", rel, seq, seqRead, idx, ins, upd, hot)
-		}
-		rows.Close()
 	}
 	conns := ""
 	if sink.srv != nil {
