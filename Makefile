@@ -31,7 +31,7 @@ REDOCLY := REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true $(LINT_DIR)
 TS_DIR := api/typescript
 TS_STAMP := $(TS_DIR)/node_modules/.installed
 
-.PHONY: postfix-compat bench-generation bench-api bench-leads bench-webhooks bench-import-events bench-go help services stop generate lint-spec verify fmt-check vet lint test test-ts bench build run \
+.PHONY: bench-sending postfix-compat bench-generation bench-api bench-leads bench-webhooks bench-import-events bench-go help services stop generate lint-spec verify fmt-check vet lint test test-ts bench build run \
 	migrate seed docs-assets docker clean clean-data
 
 help: ## Show this help
@@ -112,10 +112,13 @@ postfix-compat: ## As root on Debian: install Postfix + Cyrus SASL (apt), run a 
 walkthrough: ## Run the README's sending walk-through against a running `make run` (API=http://localhost:8080)
 	.ci/walkthrough-sending
 
+bench-sending: services ## Sending engine: 100,000 emails across 100 accounts into Postfix's smtp-sink against smtp-source into it; medians, ratio, CPU per message, RSS
+	.ci/bench-sending
+
 bench-go: services ## Run the Go benchmarks (BENCHFLAGS overrides; default -count 5, compare with benchstat)
 	$(WITH_SERVICES) $(GO) test $(BENCHFLAGS) $(PKG)
 
-bench: bench-go bench-api bench-leads bench-webhooks bench-import-events bench-generation ## Run all benchmarks: the Go ones, bench-api, bench-leads, bench-webhooks, bench-import-events and bench-generation
+bench: bench-go bench-api bench-leads bench-webhooks bench-import-events bench-generation bench-sending ## Run all benchmarks: the Go ones, bench-api, bench-leads, bench-webhooks, bench-import-events, bench-generation and bench-sending
 
 build: ## Build bin/leadpilot (static, trimmed)
 	@echo "building $(BIN) (the first build downloads Go modules and compiles everything: about 2 minutes; later builds take seconds)"

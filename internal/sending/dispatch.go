@@ -48,14 +48,19 @@ func (e *Engine) Requeue(ctx context.Context) (int, error) {
 	for i, f := range found {
 		ids[i] = f.id
 	}
-	if _, err := e.db.Pool.Exec(ctx, `SELECT maint_touch_queued_messages($1)`, ids); err != nil {
+	if _, err := e.db.Bun.DB.ExecContext(ctx, `SELECT maint_touch_queued_messages($1)`, ids); err != nil {
 		return 0, fmt.Errorf("sending: touch queued: %w", err)
 	}
 	return len(found), e.enqueue(ctx, found)
 }
 
+// scan runs a cross-tenant claim or scan. Like every query of the engine
+// it goes through bun's database/sql pool, not pgxpool directly: database/sql
+// keeps the connections it has opened (as many as the pool holds), so once
+// the send tasks have used them all a direct pgxpool query would wait for
+// ever, and the dispatcher with it.
 func (e *Engine) scan(ctx context.Context, query string, args ...any) ([]due, error) {
-	rows, err := e.db.Pool.Query(ctx, query, args...)
+	rows, err := e.db.Bun.DB.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -102,7 +107,7 @@ func (e *Engine) enqueue(ctx context.Context, found []due) error {
 // and its record, and the provider may have accepted them. They are never
 // sent again. It returns how many it reaped.
 func (e *Engine) Reap(ctx context.Context) (int, error) {
-	rows, err := e.db.Pool.Query(ctx, `SELECT org_id, id FROM maint_stuck_sending_messages($1, $2)`, e.opts.ReapAfter, e.opts.ClaimLimit)
+	rows, err := e.db.Bun.DB.QueryContext(ctx, `SELECT org_id, id FROM maint_stuck_sending_messages($1, $2)`, e.opts.ReapAfter, e.opts.ClaimLimit) // not pgxpool: see scan
 	if err != nil {
 		return 0, fmt.Errorf("sending: stuck sending: %w", err)
 	}

@@ -72,7 +72,7 @@ func (e *Engine) claim(ctx context.Context, org, accountID uuid.UUID, ids []uuid
 		if accountID != uuid.Nil {
 			var b mailbox
 			err := tx.NewRaw(`SELECT id, email_address, display_name, is_active, daily_send_limit, emails_sent_today, sent_today_date,
-				warmup_enabled, warmup_started_at, created_at, provider, next_send_at FROM email_accounts WHERE org_id = ? AND id = ? FOR UPDATE`, org, accountID).Scan(ctx, &b)
+				warmup_enabled, warmup_started_at, created_at, provider, next_send_at FROM email_accounts WHERE org_id = ? AND id = ? FOR NO KEY UPDATE`, org, accountID).Scan(ctx, &b)
 			if err = database.Interpret(err); err != nil && !errors.Is(err, database.ErrNotFound) {
 				return fmt.Errorf("sending: lock account %s: %w", accountID, err)
 			}
@@ -81,7 +81,12 @@ func (e *Engine) claim(ctx context.Context, org, accountID uuid.UUID, ids []uuid
 			}
 		}
 		var msgs []messageRow
-		if err := tx.NewSelect().Model(&msgs).Where("org_id = ? AND id IN (?) AND status = 'queued'", org, bun.In(ids)).
+		// lower(status) throughout the claim: a plain status test lets the
+		// planner read the batch through messages_due_idx (status, …),
+		// whose statistics rarely count queued messages (they stay queued
+		// for seconds), and so every queued message of every organisation
+		// to find the batch's; by id it is one index probe each.
+		if err := tx.NewSelect().Model(&msgs).Where("org_id = ? AND id IN (?) AND lower(status) = 'queued'", org, bun.In(ids)).
 			For("UPDATE").Scan(ctx); err != nil && !errors.Is(database.Interpret(err), database.ErrNotFound) {
 			return fmt.Errorf("sending: load batch: %w", database.Interpret(err))
 		}
@@ -213,7 +218,7 @@ func (e *Engine) claim(ctx context.Context, org, accountID uuid.UUID, ids []uuid
 		var got []uuid.UUID
 		// claimed_at is the database's clock, as the reaper's is.
 		if err := tx.NewRaw(`UPDATE messages SET status = 'sending', claimed_at = now(), attempts = attempts + 1, blocked_reason = NULL, updated_at = now()
-			WHERE org_id = ? AND id IN (?) AND status = 'queued' RETURNING id`, org, bun.In(claim)).Scan(ctx, &got); err != nil {
+			WHERE org_id = ? AND id IN (?) AND lower(status) = 'queued' RETURNING id`, org, bun.In(claim)).Scan(ctx, &got); err != nil {
 			return fmt.Errorf("sending: claim: %w", database.Interpret(err))
 		}
 		mine := map[uuid.UUID]bool{}
@@ -307,7 +312,7 @@ func (b *backs) write(ctx context.Context, tx bun.IDB, org uuid.UUID, from strin
 	}
 	_, err := tx.ExecContext(ctx, `UPDATE messages m SET status = v.status, blocked_reason = v.reason, scheduled_for = v.at, updated_at = now()
 		FROM unnest(?::uuid[], ?::text[], ?::text[], ?::timestamptz[]) AS v(id, status, reason, at)
-		WHERE m.org_id = ? AND m.id = v.id AND m.status = ?`,
+		WHERE m.org_id = ? AND m.id = v.id AND lower(m.status) = ?`, // lower: by id, not messages_due_idx (see claim)
 		pgdialect.Array(b.ids), pgdialect.Array(b.statuses), pgdialect.Array(b.reasons), pgdialect.Array(b.at), org, from)
 	if err != nil {
 		return fmt.Errorf("sending: hold back %d: %w", len(b.ids), database.Interpret(err))
@@ -463,6 +468,16 @@ func (e *Engine) record(ctx context.Context, org, accountID uuid.UUID, batch []c
 		}
 	}
 	return e.db.InTenant(ctx, database.Tenant{OrgID: org}, func(ctx context.Context, tx bun.IDB) error {
+		sentListening, err := events.Subscribed(ctx, tx, org, events.MessageSent)
+		if err != nil {
+			return err
+		}
+		// The rows go back to Go only for the events (message.sent while
+		// someone listens; bounces and failures always); else their ids.
+		returning := "m.id"
+		if sentListening || len(bounced)+len(failed) > 0 {
+			returning = "m.*"
+		}
 		var rows []messageRow
 		if err := tx.NewRaw(`UPDATE messages m SET status = v.status, blocked_reason = v.reason, last_error = v.err,
 				provider_message_id = coalesce(v.provider, m.provider_message_id), scheduled_for = v.at,
@@ -473,9 +488,9 @@ func (e *Engine) record(ctx context.Context, org, accountID uuid.UUID, batch []c
 			FROM unnest(?::uuid[], ?::text[], ?::text[], ?::text[], ?::text[], ?::timestamptz[], ?::boolean[])
 				AS v(id, status, reason, err, provider, at, uncertain)
 			WHERE m.org_id = ? AND m.id = v.id AND m.status = 'sending'
-			RETURNING m.*`, now, now,
+			RETURNING `+returning, now, now,
 			pgdialect.Array(ids), pgdialect.Array(statuses), pgdialect.Array(reasons), pgdialect.Array(errs), pgdialect.Array(providers),
-			pgdialect.Array(at), pgdialect.Array(uncertain), org).Scan(ctx, &rows); err != nil {
+			pgdialect.Array(at), pgdialect.Array(uncertain), org).Scan(ctx, &rows); err != nil && !errors.Is(database.Interpret(err), database.ErrNotFound) {
 			return fmt.Errorf("sending: record %d outcomes: %w", n, database.Interpret(err))
 		}
 		// A message the reaper already closed keeps its verdict: only the
@@ -512,8 +527,10 @@ func (e *Engine) record(ctx context.Context, org, accountID uuid.UUID, batch []c
 			}
 			return out
 		}
-		if err := recordMessages(ctx, tx, org, events.MessageSent, evs(sent), false); err != nil {
-			return err
+		if sentListening {
+			if err := recordMessages(ctx, tx, org, events.MessageSent, evs(sent), true); err != nil {
+				return err
+			}
 		}
 		if err := recordMessages(ctx, tx, org, events.MessageBounced, evs(bounced), true); err != nil {
 			return err
@@ -605,12 +622,24 @@ func (e *Engine) afterSent(ctx context.Context, tx bun.IDB, org uuid.UUID, sent 
 		return nil
 	}
 	// ON CONFLICT: the step is already scheduled (messages_sequence_step_key).
+	// The inserted rows come back only for message.scheduled, while someone
+	// listens.
+	listening, err := events.Subscribed(ctx, tx, org, events.MessageScheduled)
+	if err != nil {
+		return err
+	}
+	if !listening {
+		if _, err := tx.NewInsert().Model(&next).On("CONFLICT DO NOTHING").Returning("NULL").Exec(ctx); err != nil {
+			return fmt.Errorf("sending: schedule next steps: %w", database.Interpret(err))
+		}
+		return nil
+	}
 	var inserted []messageRow
 	if err := tx.NewInsert().Model(&next).On("CONFLICT DO NOTHING").Returning("*").Scan(ctx, &inserted); err != nil &&
 		!errors.Is(database.Interpret(err), database.ErrNotFound) {
 		return fmt.Errorf("sending: schedule next steps: %w", database.Interpret(err))
 	}
-	return recordMessages(ctx, tx, org, events.MessageScheduled, inserted, false)
+	return recordMessages(ctx, tx, org, events.MessageScheduled, inserted, true)
 }
 
 // afterBounced marks the leads of bounced messages bounced, suppresses
