@@ -82,9 +82,15 @@ func Open(ctx context.Context, o Options) (*DB, error) {
 	// database/sql keeps its own pool on top of pgxpool, with room for only
 	// 2 idle connections by default: under concurrency every other request
 	// would hand its connection back to pgxpool and take another, resetting
-	// it each time. Let it keep as many as pgxpool holds.
-	sqldb.SetMaxOpenConns(int(cfg.MaxConns))
-	sqldb.SetMaxIdleConns(int(cfg.MaxConns))
+	// it each time. Let it keep nearly as many as pgxpool holds — but not
+	// all: connections database/sql keeps idle are acquired from pgxpool,
+	// so code that uses the pool directly (a LISTEN, COPY, the sweeps)
+	// would wait for ever once a burst had left every one in database/sql.
+	// A quarter (at least two) stays for those.
+	n := int(cfg.MaxConns) - max(2, int(cfg.MaxConns)/4)
+	n = max(n, 1)
+	sqldb.SetMaxOpenConns(n)
+	sqldb.SetMaxIdleConns(n)
 	return &DB{Pool: pool, Bun: bun.NewDB(sqldb, pgdialect.New())}, nil
 }
 
