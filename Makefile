@@ -115,8 +115,8 @@ walkthrough: ## Run the README's sending walk-through against a running `make ru
 bench-sending: services ## Sending engine: 100,000 emails across 100 accounts into Postfix's smtp-sink against smtp-source into it; medians, ratio, CPU per message, RSS
 	.ci/bench-sending
 
-bench-go: services ## Run the Go benchmarks (BENCHFLAGS overrides; default -count 5, compare with benchstat)
-	$(WITH_SERVICES) $(GO) test $(BENCHFLAGS) $(PKG)
+bench-go: services ## Run the Go benchmarks (BENCHFLAGS overrides; default -count 5, compare with benchstat; BenchmarkSend at 10,000 leads here, 100,000 in bench-sending)
+	$(WITH_SERVICES) SEND_BENCH_LEADS=$${SEND_BENCH_LEADS:-10000} $(GO) test $(BENCHFLAGS) $(PKG)
 
 bench: bench-go bench-api bench-leads bench-webhooks bench-import-events bench-generation bench-sending ## Run all benchmarks: the Go ones, bench-api, bench-leads, bench-webhooks, bench-import-events, bench-generation and bench-sending
 

@@ -57,6 +57,17 @@ func Open(ctx context.Context, o Options) (*DB, error) {
 	if o.MaxConns > 0 {
 		cfg.MaxConns = o.MaxConns
 	}
+	// bun writes the values into the SQL text, so nearly every statement
+	// is new, and pgx prepares and caches each one: 512 per connection by
+	// default, which grew the sending engine's worker to 250 MB (its
+	// batch statements are large). A small cache keeps what repeats (the
+	// fixed statements of direct pool users) and lets the rest go. (Exec
+	// mode would skip the prepare too, but it leaves parameter types to the
+	// server, and code passing []uuid.UUID and JSON to the pool relies on
+	// pgx knowing them.) A URL's statement_cache_capacity wins.
+	if !strings.Contains(o.URL, "statement_cache_capacity") {
+		cfg.ConnConfig.StatementCacheCapacity = 32
+	}
 	if o.Role != "" {
 		role := o.Role
 		cfg.AfterConnect = func(ctx context.Context, c *pgx.Conn) error {
