@@ -108,44 +108,19 @@ func (p plan) window(tz *string) sendwindow.Window {
 
 // leadRow is what sending reads of a lead.
 type leadRow struct {
-	ID             uuid.UUID      `bun:"id,type:uuid"`
-	Email          *string        `bun:"email"`
-	FirstName      *string        `bun:"first_name"`
-	LastName       *string        `bun:"last_name"`
-	Phone          *string        `bun:"phone"`
-	Company        *string        `bun:"company"`
-	JobTitle       *string        `bun:"job_title"`
-	Website        *string        `bun:"website"`
-	LinkedInURL    *string        `bun:"linkedin_url"`
-	City           *string        `bun:"city"`
-	State          *string        `bun:"state"`
-	Country        *string        `bun:"country"`
-	Timezone       *string        `bun:"timezone"`
-	CustomFields   map[string]any `bun:"custom_fields,type:jsonb"`
-	Status         string         `bun:"status"`
-	UnsubscribedAt *time.Time     `bun:"unsubscribed_at"`
-	RepliedAt      *time.Time     `bun:"replied_at"`
+	ID uuid.UUID `bun:"id,type:uuid"`
+	templates.LeadRow
+	Timezone       *string    `bun:"timezone"`
+	Status         string     `bun:"status"`
+	UnsubscribedAt *time.Time `bun:"unsubscribed_at"`
+	RepliedAt      *time.Time `bun:"replied_at"`
 }
 
 const leadColumns = `l.id, l.email, l.first_name, l.last_name, l.phone, l.company, l.job_title, l.website, l.linkedin_url,
 	l.city, l.state, l.country, l.timezone, l.custom_fields, l.status, l.unsubscribed_at, l.replied_at`
 
 func (l leadRow) values(b orgs.BusinessContext) map[string]string {
-	s := func(p *string) string {
-		if p == nil {
-			return ""
-		}
-		return *p
-	}
-	custom := make(map[string]string, len(l.CustomFields))
-	for k, v := range l.CustomFields {
-		custom[k] = fmt.Sprint(v)
-	}
-	return templates.Values(templates.Lead{
-		FirstName: s(l.FirstName), LastName: s(l.LastName), Email: s(l.Email), Phone: s(l.Phone), Company: s(l.Company),
-		JobTitle: s(l.JobTitle), Website: s(l.Website), LinkedInURL: s(l.LinkedInURL), City: s(l.City), State: s(l.State),
-		Country: s(l.Country), CustomFields: custom,
-	}, b)
+	return templates.Values(l.Lead(), b)
 }
 
 func (l leadRow) name() string {

@@ -55,41 +55,16 @@ func newLinter(ctx context.Context, tx bun.IDB, org, campaignID uuid.UUID, rows 
 		ids[i] = r.LeadID
 	}
 	var leads []struct {
-		ID           uuid.UUID      `bun:"id"`
-		FirstName    *string        `bun:"first_name"`
-		LastName     *string        `bun:"last_name"`
-		Email        *string        `bun:"email"`
-		Phone        *string        `bun:"phone"`
-		Company      *string        `bun:"company"`
-		JobTitle     *string        `bun:"job_title"`
-		Website      *string        `bun:"website"`
-		LinkedInURL  *string        `bun:"linkedin_url"`
-		City         *string        `bun:"city"`
-		State        *string        `bun:"state"`
-		Country      *string        `bun:"country"`
-		CustomFields map[string]any `bun:"custom_fields,type:jsonb"`
+		ID uuid.UUID `bun:"id"`
+		templates.LeadRow
 	}
-	err = tx.NewRaw(`SELECT id, first_name, last_name, email, phone, company, job_title, website, linkedin_url, city, state, country, custom_fields
+	err = tx.NewRaw(`SELECT id, `+templates.LeadColumns+`
 		FROM leads WHERE org_id = ? AND id = ANY(?)`, org, pgdialect.Array(ids)).Scan(ctx, &leads)
 	if err != nil {
 		return nil, fmt.Errorf("sequences: lint: leads: %w", database.Interpret(err))
 	}
-	s := func(p *string) string {
-		if p == nil {
-			return ""
-		}
-		return *p
-	}
 	for _, r := range leads {
-		custom := make(map[string]string, len(r.CustomFields))
-		for k, v := range r.CustomFields {
-			custom[k] = fmt.Sprint(v)
-		}
-		l.leads[r.ID] = templates.Lead{
-			FirstName: s(r.FirstName), LastName: s(r.LastName), Email: s(r.Email), Phone: s(r.Phone), Company: s(r.Company),
-			JobTitle: s(r.JobTitle), Website: s(r.Website), LinkedInURL: s(r.LinkedInURL), City: s(r.City), State: s(r.State),
-			Country: s(r.Country), CustomFields: custom,
-		}
+		l.leads[r.ID] = r.Lead()
 	}
 	return l, nil
 }

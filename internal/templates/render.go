@@ -1,6 +1,7 @@
 package templates
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 
@@ -123,4 +124,44 @@ func RenderSteps(steps []Step, values map[string]string) (out []Step, unresolved
 		unresolved = []string{}
 	}
 	return out, unresolved
+}
+
+// LeadColumns are the leads columns a LeadRow scans, unqualified.
+const LeadColumns = "first_name, last_name, email, phone, company, job_title, website, linkedin_url, city, state, country, custom_fields"
+
+// LeadRow is the placeholder columns of a leads row as a query scans them
+// (LeadColumns); embed it in a row type of your own. Lead turns it into the
+// values placeholders read.
+type LeadRow struct {
+	FirstName    *string        `bun:"first_name"`
+	LastName     *string        `bun:"last_name"`
+	Email        *string        `bun:"email"`
+	Phone        *string        `bun:"phone"`
+	Company      *string        `bun:"company"`
+	JobTitle     *string        `bun:"job_title"`
+	Website      *string        `bun:"website"`
+	LinkedInURL  *string        `bun:"linkedin_url"`
+	City         *string        `bun:"city"`
+	State        *string        `bun:"state"`
+	Country      *string        `bun:"country"`
+	CustomFields map[string]any `bun:"custom_fields,type:jsonb"`
+}
+
+// Lead is r as placeholder values: blanks for NULLs, custom fields as text.
+func (r LeadRow) Lead() Lead {
+	s := func(p *string) string {
+		if p == nil {
+			return ""
+		}
+		return *p
+	}
+	custom := make(map[string]string, len(r.CustomFields))
+	for k, v := range r.CustomFields {
+		custom[k] = fmt.Sprint(v)
+	}
+	return Lead{
+		FirstName: s(r.FirstName), LastName: s(r.LastName), Email: s(r.Email), Phone: s(r.Phone), Company: s(r.Company),
+		JobTitle: s(r.JobTitle), Website: s(r.Website), LinkedInURL: s(r.LinkedInURL), City: s(r.City), State: s(r.State),
+		Country: s(r.Country), CustomFields: custom,
+	}
 }
