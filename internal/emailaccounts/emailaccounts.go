@@ -45,6 +45,7 @@ import (
 	"github.com/leadpilot/leadpilot/internal/emailaddr"
 	"github.com/leadpilot/leadpilot/internal/events"
 	"github.com/leadpilot/leadpilot/internal/fault"
+	"github.com/leadpilot/leadpilot/internal/orgs"
 	"github.com/leadpilot/leadpilot/internal/pagination"
 	"github.com/leadpilot/leadpilot/internal/secrets"
 )
@@ -592,16 +593,7 @@ func (s *Service) view(r accountRow, loc *time.Location) Account {
 // orgLocation is the organisation's time zone (settings.timezone), UTC
 // when unset or unknown.
 func orgLocation(ctx context.Context, tx bun.IDB, org uuid.UUID) (*time.Location, error) {
-	var tz string
-	err := tx.NewRaw(`SELECT coalesce(settings->>'timezone', 'UTC') FROM organizations WHERE id = ?`, org).Scan(ctx, &tz)
-	if err != nil {
-		return nil, fmt.Errorf("emailaccounts: organisation time zone: %w", database.Interpret(err))
-	}
-	loc, err := time.LoadLocation(tz)
-	if err != nil {
-		return time.UTC, nil //nolint:nilerr // orgs validates the zone; an unknown one counts days in UTC
-	}
-	return loc, nil
+	return orgs.Location(ctx, tx, org)
 }
 
 func checkAddress(f *fault.Fields, field, s string) string {

@@ -2,8 +2,6 @@ package httpapi_test
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"net/http"
 	"net/mail"
 	"strings"
@@ -18,10 +16,7 @@ import (
 	"github.com/leadpilot/leadpilot/internal/emailaccounts"
 	"github.com/leadpilot/leadpilot/internal/emailsend"
 	"github.com/leadpilot/leadpilot/internal/jobs"
-	"github.com/leadpilot/leadpilot/internal/llm/llmfactory"
-	"github.com/leadpilot/leadpilot/internal/llmsettings"
 	"github.com/leadpilot/leadpilot/internal/sending"
-	"github.com/leadpilot/leadpilot/internal/sequences"
 	"github.com/leadpilot/leadpilot/internal/smtptest"
 	"github.com/leadpilot/leadpilot/internal/testkit"
 	"github.com/leadpilot/leadpilot/internal/unsubscribe"
@@ -99,12 +94,7 @@ func TestSendingEndToEnd(t *testing.T) {
 	started, err := b.client.StartCampaignGenerationWithResponse(ctx, campID, api.SequenceGenerationStart{}, auth)
 	require.NoError(t, err)
 	require.Equal(t, http.StatusAccepted, started.StatusCode(), string(started.Body))
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	gen := sequences.NewGenerator(testkit.DB(t), sequences.ProvidersFrom(llmsettings.NewService(testkit.DB(t), testKeyring(t), llmfactory.Platform{}, quiet)),
-		nil, sequences.GeneratorOptions{Logger: quiet})
-	task, err := jobs.NewSequenceGenerationTask(org, started.JSON202.ID)
-	require.NoError(t, err)
-	require.NoError(t, jobs.NewSequenceGenerationHandler(gen).ProcessTask(ctx, task))
+	runGeneration(t, org, started.JSON202.ID)
 	ok, err := b.client.ApproveCampaignSequencesWithResponse(ctx, campID, api.SequenceSelection{All: ptr(true)}, auth)
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, ok.StatusCode(), string(ok.Body))

@@ -2,8 +2,6 @@ package httpapi_test
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
@@ -13,11 +11,7 @@ import (
 
 	"github.com/leadpilot/leadpilot/api"
 	"github.com/leadpilot/leadpilot/internal/httpapi"
-	"github.com/leadpilot/leadpilot/internal/jobs"
 	"github.com/leadpilot/leadpilot/internal/leadimports"
-	"github.com/leadpilot/leadpilot/internal/llm/llmfactory"
-	"github.com/leadpilot/leadpilot/internal/llmsettings"
-	"github.com/leadpilot/leadpilot/internal/sequences"
 	"github.com/leadpilot/leadpilot/internal/testkit"
 )
 
@@ -91,12 +85,7 @@ func TestFromTemplateToReadyToSend(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, http.StatusAccepted, started.StatusCode(), string(started.Body))
 	require.Equal(t, 3, started.JSON202.Total)
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	gen := sequences.NewGenerator(testkit.DB(t), sequences.ProvidersFrom(llmsettings.NewService(testkit.DB(t), testKeyring(t), llmfactory.Platform{}, logger)),
-		nil, sequences.GeneratorOptions{Logger: logger})
-	task, err := jobs.NewSequenceGenerationTask(org, started.JSON202.ID)
-	require.NoError(t, err)
-	require.NoError(t, jobs.NewSequenceGenerationHandler(gen).ProcessTask(ctx, task))
+	runGeneration(t, org, started.JSON202.ID)
 	progress, err := b.client.GetCampaignGenerationWithResponse(ctx, campID, auth)
 	require.NoError(t, err)
 	require.Equal(t, api.SequenceGenerationStatusCompleted, progress.JSON200.Status)

@@ -2,8 +2,6 @@ package httpapi_test
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
@@ -12,11 +10,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/leadpilot/leadpilot/api"
-	"github.com/leadpilot/leadpilot/internal/jobs"
-	"github.com/leadpilot/leadpilot/internal/llm/llmfactory"
-	"github.com/leadpilot/leadpilot/internal/llmsettings"
-	"github.com/leadpilot/leadpilot/internal/sequences"
-	"github.com/leadpilot/leadpilot/internal/testkit"
 )
 
 // TestRegenerateThroughTheAPI generates a campaign's sequences with the
@@ -48,12 +41,7 @@ func TestRegenerateThroughTheAPI(t *testing.T) {
 	started, err := b.client.StartCampaignGenerationWithResponse(ctx, campID, api.SequenceGenerationStart{}, auth)
 	require.NoError(t, err)
 	require.Equal(t, http.StatusAccepted, started.StatusCode(), string(started.Body))
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	gen := sequences.NewGenerator(testkit.DB(t), sequences.ProvidersFrom(llmsettings.NewService(testkit.DB(t), testKeyring(t), llmfactory.Platform{}, logger)),
-		nil, sequences.GeneratorOptions{Logger: logger})
-	task, err := jobs.NewSequenceGenerationTask(o.Organization.ID, started.JSON202.ID)
-	require.NoError(t, err)
-	require.NoError(t, jobs.NewSequenceGenerationHandler(gen).ProcessTask(ctx, task))
+	runGeneration(t, o.Organization.ID, started.JSON202.ID)
 
 	seq, err := b.client.GetLeadSequenceWithResponse(ctx, leadID, auth)
 	require.NoError(t, err)

@@ -2,8 +2,6 @@ package httpapi_test
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"net/http"
 	"testing"
 
@@ -11,11 +9,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/leadpilot/leadpilot/api"
-	"github.com/leadpilot/leadpilot/internal/jobs"
-	"github.com/leadpilot/leadpilot/internal/llm/llmfactory"
-	"github.com/leadpilot/leadpilot/internal/llmsettings"
-	"github.com/leadpilot/leadpilot/internal/sequences"
-	"github.com/leadpilot/leadpilot/internal/testkit"
 )
 
 // TestSequencesThroughTheAPI drives preview, generation, progress and
@@ -69,12 +62,7 @@ func TestSequencesThroughTheAPI(t *testing.T) {
 	require.Equal(t, 3, started.JSON202.Total)
 
 	// The worker's part.
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	gen := sequences.NewGenerator(testkit.DB(t), sequences.ProvidersFrom(llmsettings.NewService(testkit.DB(t), testKeyring(t), llmfactory.Platform{}, logger)),
-		nil, sequences.GeneratorOptions{Logger: logger})
-	task, err := jobs.NewSequenceGenerationTask(o.Organization.ID, started.JSON202.ID)
-	require.NoError(t, err)
-	require.NoError(t, jobs.NewSequenceGenerationHandler(gen).ProcessTask(ctx, task))
+	runGeneration(t, o.Organization.ID, started.JSON202.ID)
 
 	g, err := b.client.GetCampaignGenerationWithResponse(ctx, campID, auth)
 	require.NoError(t, err)

@@ -371,3 +371,18 @@ func UserMemberships(ctx context.Context, db bun.IDB, userID uuid.UUID) ([]Membe
 	}
 	return out, nil
 }
+
+// Location is the organisation's time zone (settings.timezone), read in
+// tx: where its days start for daily counters and caps. A zone that no
+// longer loads counts in UTC (settings are validated when written).
+func Location(ctx context.Context, tx bun.IDB, org uuid.UUID) (*time.Location, error) {
+	var tz string
+	if err := tx.NewRaw(`SELECT coalesce(settings->>'timezone', 'UTC') FROM organizations WHERE id = ?`, org).Scan(ctx, &tz); err != nil {
+		return nil, fmt.Errorf("orgs: time zone of %s: %w", org, database.Interpret(err))
+	}
+	loc, err := time.LoadLocation(tz)
+	if err != nil {
+		return time.UTC, nil //nolint:nilerr // see above
+	}
+	return loc, nil
+}

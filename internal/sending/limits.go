@@ -58,7 +58,7 @@ func (l *limiter) take(lead leadRow, m messageRow) {
 }
 
 // limits counts what the batch's caps have already spent.
-func (e *Engine) limits(ctx context.Context, tx bun.IDB, org uuid.UUID, box *mailbox, msgs []messageRow, leads map[uuid.UUID]leadRow, now time.Time) (*limiter, error) {
+func (e *Engine) limits(ctx context.Context, tx bun.IDB, org uuid.UUID, box *mailbox, msgs []messageRow, leads map[uuid.UUID]leadRow, now time.Time, loc *time.Location) (*limiter, error) {
 	l := &limiter{recipient: map[string]int{}, campaign: map[uuid.UUID]int{}}
 	if e.opts.IgnoreCaps || box == nil {
 		return l, nil
@@ -66,19 +66,8 @@ func (e *Engine) limits(ctx context.Context, tx bun.IDB, org uuid.UUID, box *mai
 	l.recipientMax, l.sendingMax, l.campaignMax = e.opts.RecipientDomainDaily, e.opts.SendingDomainHourly, e.opts.CampaignNewLeadsDaily
 	// The day's start: campaigns may have caps of their own
 	// (max_new_leads_per_day), so it is always needed.
-	var dayStart time.Time
-	{
-		var tz string
-		if err := tx.NewRaw(`SELECT coalesce(settings->>'timezone', 'UTC') FROM organizations WHERE id = ?`, org).Scan(ctx, &tz); err != nil {
-			return nil, fmt.Errorf("sending: organisation timezone: %w", database.Interpret(err))
-		}
-		loc, err := time.LoadLocation(tz)
-		if err != nil {
-			loc = time.UTC
-		}
-		y, mo, d := now.In(loc).Date()
-		dayStart = time.Date(y, mo, d, 0, 0, 0, 0, loc)
-	}
+	y, mo, d := now.In(loc).Date()
+	dayStart := time.Date(y, mo, d, 0, 0, 0, 0, loc)
 	if l.recipientMax > 0 {
 		var domains []string
 		for _, m := range msgs {

@@ -18,6 +18,7 @@ import (
 	"github.com/leadpilot/leadpilot/internal/campaigns"
 	"github.com/leadpilot/leadpilot/internal/database"
 	"github.com/leadpilot/leadpilot/internal/events"
+	"github.com/leadpilot/leadpilot/internal/orgs"
 	"github.com/leadpilot/leadpilot/internal/sendwindow"
 	"github.com/leadpilot/leadpilot/internal/suppressions"
 	"github.com/leadpilot/leadpilot/internal/templates"
@@ -148,7 +149,11 @@ func (e *Engine) claim(ctx context.Context, org, accountID uuid.UUID, ids []uuid
 			}
 			return cmp.Compare(a.ScheduledFor.UnixNano(), b.ScheduledFor.UnixNano())
 		})
-		remaining, today, err := e.budget(ctx, tx, org, box, now)
+		loc, err := orgs.Location(ctx, tx, org)
+		if err != nil {
+			return err
+		}
+		remaining, today := e.budget(box, now, loc)
 		if err != nil {
 			return err
 		}
@@ -158,7 +163,7 @@ func (e *Engine) claim(ctx context.Context, org, accountID uuid.UUID, ids []uuid
 		if gapped && box.NextSendAt != nil && box.NextSendAt.After(now) {
 			nextAt = *box.NextSendAt
 		}
-		lim, err := e.limits(ctx, tx, org, box, msgs, byLead, now)
+		lim, err := e.limits(ctx, tx, org, box, msgs, byLead, now, loc)
 		if err != nil {
 			return err
 		}
@@ -251,30 +256,22 @@ func (e *Engine) claim(ctx context.Context, org, accountID uuid.UUID, ids []uuid
 	return out, nil
 }
 
-// budget is how many more the mailbox may send today (its day in the
-// organisation's timezone) and that day as YYYY-MM-DD.
-func (e *Engine) budget(ctx context.Context, tx bun.IDB, org uuid.UUID, box *mailbox, now time.Time) (int, string, error) {
-	var tz string
-	if err := tx.NewRaw(`SELECT coalesce(settings->>'timezone', 'UTC') FROM organizations WHERE id = ?`, org).Scan(ctx, &tz); err != nil {
-		return 0, "", fmt.Errorf("sending: organisation timezone: %w", database.Interpret(err))
-	}
-	loc, err := time.LoadLocation(tz)
-	if err != nil {
-		loc = time.UTC
-	}
+// budget is how many more the mailbox may send today (its day in loc, the
+// organisation's time zone) and that day as YYYY-MM-DD.
+func (e *Engine) budget(box *mailbox, now time.Time, loc *time.Location) (int, string) {
 	local := now.In(loc)
 	today := local.Format(time.DateOnly)
 	if box == nil {
-		return 0, today, nil
+		return 0, today
 	}
 	if e.opts.IgnoreCaps {
-		return int(^uint(0) >> 1), today, nil
+		return int(^uint(0) >> 1), today
 	}
 	sent := 0
 	if box.SentTodayDate != nil && box.SentTodayDate.Format(time.DateOnly) == today {
 		sent = box.EmailsSentToday
 	}
-	return DailyCap(box, local) - sent, today, nil
+	return DailyCap(box, local) - sent, today
 }
 
 // tomorrow is the lead's next day's moment in the window (a day on
