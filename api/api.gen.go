@@ -84,13 +84,16 @@ const (
 	CampaignScheduleStepBlockedReasonCampaignDailyCap   CampaignScheduleStepBlockedReason = "campaign_daily_cap"
 	CampaignScheduleStepBlockedReasonCampaignPaused     CampaignScheduleStepBlockedReason = "campaign_paused"
 	CampaignScheduleStepBlockedReasonLeadBounced        CampaignScheduleStepBlockedReason = "lead_bounced"
+	CampaignScheduleStepBlockedReasonLeadOutOfOffice    CampaignScheduleStepBlockedReason = "lead_out_of_office"
 	CampaignScheduleStepBlockedReasonLeadReplied        CampaignScheduleStepBlockedReason = "lead_replied"
 	CampaignScheduleStepBlockedReasonLeadUnsubscribed   CampaignScheduleStepBlockedReason = "lead_unsubscribed"
 	CampaignScheduleStepBlockedReasonNoAccount          CampaignScheduleStepBlockedReason = "no_account"
 	CampaignScheduleStepBlockedReasonOutsideWindow      CampaignScheduleStepBlockedReason = "outside_window"
 	CampaignScheduleStepBlockedReasonRecipientDomainCap CampaignScheduleStepBlockedReason = "recipient_domain_cap"
+	CampaignScheduleStepBlockedReasonReplySyncBroken    CampaignScheduleStepBlockedReason = "reply_sync_broken"
 	CampaignScheduleStepBlockedReasonSendFailed         CampaignScheduleStepBlockedReason = "send_failed"
 	CampaignScheduleStepBlockedReasonSendingDomainCap   CampaignScheduleStepBlockedReason = "sending_domain_cap"
+	CampaignScheduleStepBlockedReasonSoftBounce         CampaignScheduleStepBlockedReason = "soft_bounce"
 	CampaignScheduleStepBlockedReasonSuppressed         CampaignScheduleStepBlockedReason = "suppressed"
 )
 
@@ -109,6 +112,8 @@ func (e CampaignScheduleStepBlockedReason) Valid() bool {
 		return true
 	case CampaignScheduleStepBlockedReasonLeadBounced:
 		return true
+	case CampaignScheduleStepBlockedReasonLeadOutOfOffice:
+		return true
 	case CampaignScheduleStepBlockedReasonLeadReplied:
 		return true
 	case CampaignScheduleStepBlockedReasonLeadUnsubscribed:
@@ -119,9 +124,13 @@ func (e CampaignScheduleStepBlockedReason) Valid() bool {
 		return true
 	case CampaignScheduleStepBlockedReasonRecipientDomainCap:
 		return true
+	case CampaignScheduleStepBlockedReasonReplySyncBroken:
+		return true
 	case CampaignScheduleStepBlockedReasonSendFailed:
 		return true
 	case CampaignScheduleStepBlockedReasonSendingDomainCap:
+		return true
+	case CampaignScheduleStepBlockedReasonSoftBounce:
 		return true
 	case CampaignScheduleStepBlockedReasonSuppressed:
 		return true
@@ -383,6 +392,7 @@ const (
 	EventTypeNameImportFailed          EventTypeName = "import.failed"
 	EventTypeNameLeadCreated           EventTypeName = "lead.created"
 	EventTypeNameLeadDeleted           EventTypeName = "lead.deleted"
+	EventTypeNameLeadStatusChanged     EventTypeName = "lead.status_changed"
 	EventTypeNameLeadUnsubscribed      EventTypeName = "lead.unsubscribed"
 	EventTypeNameLeadUpdated           EventTypeName = "lead.updated"
 	EventTypeNameMemberAdded           EventTypeName = "member.added"
@@ -392,6 +402,8 @@ const (
 	EventTypeNameMessageFailed         EventTypeName = "message.failed"
 	EventTypeNameMessageScheduled      EventTypeName = "message.scheduled"
 	EventTypeNameMessageSent           EventTypeName = "message.sent"
+	EventTypeNameReplyClassified       EventTypeName = "reply.classified"
+	EventTypeNameReplyReceived         EventTypeName = "reply.received"
 	EventTypeNameSequenceApproved      EventTypeName = "sequence.approved"
 	EventTypeNameSequenceGenerated     EventTypeName = "sequence.generated"
 	EventTypeNameSequenceRejected      EventTypeName = "sequence.rejected"
@@ -441,6 +453,8 @@ func (e EventTypeName) Valid() bool {
 		return true
 	case EventTypeNameLeadDeleted:
 		return true
+	case EventTypeNameLeadStatusChanged:
+		return true
 	case EventTypeNameLeadUnsubscribed:
 		return true
 	case EventTypeNameLeadUpdated:
@@ -458,6 +472,10 @@ func (e EventTypeName) Valid() bool {
 	case EventTypeNameMessageScheduled:
 		return true
 	case EventTypeNameMessageSent:
+		return true
+	case EventTypeNameReplyClassified:
+		return true
+	case EventTypeNameReplyReceived:
 		return true
 	case EventTypeNameSequenceApproved:
 		return true
@@ -504,6 +522,7 @@ const (
 	EventTypeSubscriptionImportFailed          EventTypeSubscription = "import.failed"
 	EventTypeSubscriptionLeadCreated           EventTypeSubscription = "lead.created"
 	EventTypeSubscriptionLeadDeleted           EventTypeSubscription = "lead.deleted"
+	EventTypeSubscriptionLeadStatusChanged     EventTypeSubscription = "lead.status_changed"
 	EventTypeSubscriptionLeadUnsubscribed      EventTypeSubscription = "lead.unsubscribed"
 	EventTypeSubscriptionLeadUpdated           EventTypeSubscription = "lead.updated"
 	EventTypeSubscriptionMemberAdded           EventTypeSubscription = "member.added"
@@ -513,6 +532,8 @@ const (
 	EventTypeSubscriptionMessageFailed         EventTypeSubscription = "message.failed"
 	EventTypeSubscriptionMessageScheduled      EventTypeSubscription = "message.scheduled"
 	EventTypeSubscriptionMessageSent           EventTypeSubscription = "message.sent"
+	EventTypeSubscriptionReplyClassified       EventTypeSubscription = "reply.classified"
+	EventTypeSubscriptionReplyReceived         EventTypeSubscription = "reply.received"
 	EventTypeSubscriptionSequenceApproved      EventTypeSubscription = "sequence.approved"
 	EventTypeSubscriptionSequenceGenerated     EventTypeSubscription = "sequence.generated"
 	EventTypeSubscriptionSequenceRejected      EventTypeSubscription = "sequence.rejected"
@@ -564,6 +585,8 @@ func (e EventTypeSubscription) Valid() bool {
 		return true
 	case EventTypeSubscriptionLeadDeleted:
 		return true
+	case EventTypeSubscriptionLeadStatusChanged:
+		return true
 	case EventTypeSubscriptionLeadUnsubscribed:
 		return true
 	case EventTypeSubscriptionLeadUpdated:
@@ -581,6 +604,10 @@ func (e EventTypeSubscription) Valid() bool {
 	case EventTypeSubscriptionMessageScheduled:
 		return true
 	case EventTypeSubscriptionMessageSent:
+		return true
+	case EventTypeSubscriptionReplyClassified:
+		return true
+	case EventTypeSubscriptionReplyReceived:
 		return true
 	case EventTypeSubscriptionSequenceApproved:
 		return true
@@ -601,6 +628,159 @@ func (e EventTypeSubscription) Valid() bool {
 	case EventTypeSubscriptionTemplateUpdated:
 		return true
 	case EventTypeSubscriptionWebhookTest:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for InboxClassification.
+const (
+	InboxClassificationBounce        InboxClassification = "bounce"
+	InboxClassificationInterested    InboxClassification = "interested"
+	InboxClassificationNotInterested InboxClassification = "not_interested"
+	InboxClassificationOther         InboxClassification = "other"
+	InboxClassificationOutOfOffice   InboxClassification = "out_of_office"
+	InboxClassificationQuestion      InboxClassification = "question"
+	InboxClassificationUnsubscribe   InboxClassification = "unsubscribe"
+)
+
+// Valid indicates whether the value is a known member of the InboxClassification enum.
+func (e InboxClassification) Valid() bool {
+	switch e {
+	case InboxClassificationBounce:
+		return true
+	case InboxClassificationInterested:
+		return true
+	case InboxClassificationNotInterested:
+		return true
+	case InboxClassificationOther:
+		return true
+	case InboxClassificationOutOfOffice:
+		return true
+	case InboxClassificationQuestion:
+		return true
+	case InboxClassificationUnsubscribe:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for InboxMessageChannel.
+const (
+	InboxMessageChannelEmail    InboxMessageChannel = "email"
+	InboxMessageChannelSms      InboxMessageChannel = "sms"
+	InboxMessageChannelWhatsapp InboxMessageChannel = "whatsapp"
+)
+
+// Valid indicates whether the value is a known member of the InboxMessageChannel enum.
+func (e InboxMessageChannel) Valid() bool {
+	switch e {
+	case InboxMessageChannelEmail:
+		return true
+	case InboxMessageChannelSms:
+		return true
+	case InboxMessageChannelWhatsapp:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for InboxMessageClassification.
+const (
+	InboxMessageClassificationBounce        InboxMessageClassification = "bounce"
+	InboxMessageClassificationInterested    InboxMessageClassification = "interested"
+	InboxMessageClassificationNotInterested InboxMessageClassification = "not_interested"
+	InboxMessageClassificationOther         InboxMessageClassification = "other"
+	InboxMessageClassificationOutOfOffice   InboxMessageClassification = "out_of_office"
+	InboxMessageClassificationQuestion      InboxMessageClassification = "question"
+	InboxMessageClassificationUnsubscribe   InboxMessageClassification = "unsubscribe"
+)
+
+// Valid indicates whether the value is a known member of the InboxMessageClassification enum.
+func (e InboxMessageClassification) Valid() bool {
+	switch e {
+	case InboxMessageClassificationBounce:
+		return true
+	case InboxMessageClassificationInterested:
+		return true
+	case InboxMessageClassificationNotInterested:
+		return true
+	case InboxMessageClassificationOther:
+		return true
+	case InboxMessageClassificationOutOfOffice:
+		return true
+	case InboxMessageClassificationQuestion:
+		return true
+	case InboxMessageClassificationUnsubscribe:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for InboxMessageDeliveryStatus.
+const (
+	InboxMessageDeliveryStatusFailed  InboxMessageDeliveryStatus = "failed"
+	InboxMessageDeliveryStatusSending InboxMessageDeliveryStatus = "sending"
+	InboxMessageDeliveryStatusSent    InboxMessageDeliveryStatus = "sent"
+)
+
+// Valid indicates whether the value is a known member of the InboxMessageDeliveryStatus enum.
+func (e InboxMessageDeliveryStatus) Valid() bool {
+	switch e {
+	case InboxMessageDeliveryStatusFailed:
+		return true
+	case InboxMessageDeliveryStatusSending:
+		return true
+	case InboxMessageDeliveryStatusSent:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for InboxMessageDirection.
+const (
+	InboxMessageDirectionInbound  InboxMessageDirection = "inbound"
+	InboxMessageDirectionOutbound InboxMessageDirection = "outbound"
+)
+
+// Valid indicates whether the value is a known member of the InboxMessageDirection enum.
+func (e InboxMessageDirection) Valid() bool {
+	switch e {
+	case InboxMessageDirectionInbound:
+		return true
+	case InboxMessageDirectionOutbound:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for InboxMessageKind.
+const (
+	InboxMessageKindAutoReply InboxMessageKind = "auto_reply"
+	InboxMessageKindBounce    InboxMessageKind = "bounce"
+	InboxMessageKindComplaint InboxMessageKind = "complaint"
+	InboxMessageKindOutbound  InboxMessageKind = "outbound"
+	InboxMessageKindReply     InboxMessageKind = "reply"
+)
+
+// Valid indicates whether the value is a known member of the InboxMessageKind enum.
+func (e InboxMessageKind) Valid() bool {
+	switch e {
+	case InboxMessageKindAutoReply:
+		return true
+	case InboxMessageKindBounce:
+		return true
+	case InboxMessageKindComplaint:
+		return true
+	case InboxMessageKindOutbound:
+		return true
+	case InboxMessageKindReply:
 		return true
 	default:
 		return false
@@ -921,13 +1101,16 @@ const (
 	MessageBlockedReasonCampaignDailyCap   MessageBlockedReason = "campaign_daily_cap"
 	MessageBlockedReasonCampaignPaused     MessageBlockedReason = "campaign_paused"
 	MessageBlockedReasonLeadBounced        MessageBlockedReason = "lead_bounced"
+	MessageBlockedReasonLeadOutOfOffice    MessageBlockedReason = "lead_out_of_office"
 	MessageBlockedReasonLeadReplied        MessageBlockedReason = "lead_replied"
 	MessageBlockedReasonLeadUnsubscribed   MessageBlockedReason = "lead_unsubscribed"
 	MessageBlockedReasonNoAccount          MessageBlockedReason = "no_account"
 	MessageBlockedReasonOutsideWindow      MessageBlockedReason = "outside_window"
 	MessageBlockedReasonRecipientDomainCap MessageBlockedReason = "recipient_domain_cap"
+	MessageBlockedReasonReplySyncBroken    MessageBlockedReason = "reply_sync_broken"
 	MessageBlockedReasonSendFailed         MessageBlockedReason = "send_failed"
 	MessageBlockedReasonSendingDomainCap   MessageBlockedReason = "sending_domain_cap"
+	MessageBlockedReasonSoftBounce         MessageBlockedReason = "soft_bounce"
 	MessageBlockedReasonSuppressed         MessageBlockedReason = "suppressed"
 )
 
@@ -946,6 +1129,8 @@ func (e MessageBlockedReason) Valid() bool {
 		return true
 	case MessageBlockedReasonLeadBounced:
 		return true
+	case MessageBlockedReasonLeadOutOfOffice:
+		return true
 	case MessageBlockedReasonLeadReplied:
 		return true
 	case MessageBlockedReasonLeadUnsubscribed:
@@ -956,9 +1141,13 @@ func (e MessageBlockedReason) Valid() bool {
 		return true
 	case MessageBlockedReasonRecipientDomainCap:
 		return true
+	case MessageBlockedReasonReplySyncBroken:
+		return true
 	case MessageBlockedReasonSendFailed:
 		return true
 	case MessageBlockedReasonSendingDomainCap:
+		return true
+	case MessageBlockedReasonSoftBounce:
 		return true
 	case MessageBlockedReasonSuppressed:
 		return true
@@ -1374,13 +1563,16 @@ const (
 	ListMessagesParamsBlockedReasonCampaignDailyCap   ListMessagesParamsBlockedReason = "campaign_daily_cap"
 	ListMessagesParamsBlockedReasonCampaignPaused     ListMessagesParamsBlockedReason = "campaign_paused"
 	ListMessagesParamsBlockedReasonLeadBounced        ListMessagesParamsBlockedReason = "lead_bounced"
+	ListMessagesParamsBlockedReasonLeadOutOfOffice    ListMessagesParamsBlockedReason = "lead_out_of_office"
 	ListMessagesParamsBlockedReasonLeadReplied        ListMessagesParamsBlockedReason = "lead_replied"
 	ListMessagesParamsBlockedReasonLeadUnsubscribed   ListMessagesParamsBlockedReason = "lead_unsubscribed"
 	ListMessagesParamsBlockedReasonNoAccount          ListMessagesParamsBlockedReason = "no_account"
 	ListMessagesParamsBlockedReasonOutsideWindow      ListMessagesParamsBlockedReason = "outside_window"
 	ListMessagesParamsBlockedReasonRecipientDomainCap ListMessagesParamsBlockedReason = "recipient_domain_cap"
+	ListMessagesParamsBlockedReasonReplySyncBroken    ListMessagesParamsBlockedReason = "reply_sync_broken"
 	ListMessagesParamsBlockedReasonSendFailed         ListMessagesParamsBlockedReason = "send_failed"
 	ListMessagesParamsBlockedReasonSendingDomainCap   ListMessagesParamsBlockedReason = "sending_domain_cap"
+	ListMessagesParamsBlockedReasonSoftBounce         ListMessagesParamsBlockedReason = "soft_bounce"
 	ListMessagesParamsBlockedReasonSuppressed         ListMessagesParamsBlockedReason = "suppressed"
 )
 
@@ -1399,6 +1591,8 @@ func (e ListMessagesParamsBlockedReason) Valid() bool {
 		return true
 	case ListMessagesParamsBlockedReasonLeadBounced:
 		return true
+	case ListMessagesParamsBlockedReasonLeadOutOfOffice:
+		return true
 	case ListMessagesParamsBlockedReasonLeadReplied:
 		return true
 	case ListMessagesParamsBlockedReasonLeadUnsubscribed:
@@ -1409,9 +1603,13 @@ func (e ListMessagesParamsBlockedReason) Valid() bool {
 		return true
 	case ListMessagesParamsBlockedReasonRecipientDomainCap:
 		return true
+	case ListMessagesParamsBlockedReasonReplySyncBroken:
+		return true
 	case ListMessagesParamsBlockedReasonSendFailed:
 		return true
 	case ListMessagesParamsBlockedReasonSendingDomainCap:
+		return true
+	case ListMessagesParamsBlockedReasonSoftBounce:
 		return true
 	case ListMessagesParamsBlockedReasonSuppressed:
 		return true
@@ -1989,6 +2187,109 @@ type FieldError struct {
 	Message string `json:"message"`
 }
 
+// InboxAttachment defines model for InboxAttachment.
+type InboxAttachment struct {
+	ContentType string `json:"content_type"`
+	Filename    string `json:"filename"`
+
+	// Size Decoded size in bytes; the content is not stored.
+	Size int64 `json:"size"`
+}
+
+// InboxBounceRecipient defines model for InboxBounceRecipient.
+type InboxBounceRecipient struct {
+	Action     string `json:"action"`
+	Address    string `json:"address"`
+	Diagnostic string `json:"diagnostic"`
+
+	// Hard A permanent failure (the address is suppressed); a soft one is retried.
+	Hard bool `json:"hard"`
+
+	// Status Enhanced status code (e.g. 5.1.1), "" when the report gave none.
+	Status string `json:"status"`
+}
+
+// InboxClassification What a reply says: the LLM layer's class, the rules' (auto-replies, bounces, complaints), or the user's own.
+type InboxClassification string
+
+// InboxMessage One message of the inbox: a reply that arrived (IMAP sync, the sandbox, SMS/WhatsApp), an auto-reply, a bounce or complaint report, or a reply composed in the inbox (direction outbound).
+type InboxMessage struct {
+	Attachments []InboxAttachment `json:"attachments"`
+	BodyHTML    *string           `json:"body_html"`
+	BodyText    *string           `json:"body_text"`
+
+	// Bounce The delivery status or complaint report, for kind bounce and complaint.
+	Bounce *struct {
+		// Format How the report was recognised: rfc3464, arf, postfix, exim, qmail, exchange, gmail, …
+		Format            string                 `json:"format"`
+		OriginalMessageID *string                `json:"original_message_id"`
+		Recipients        []InboxBounceRecipient `json:"recipients"`
+	} `json:"bounce"`
+	CampaignID *openapi_types.UUID `json:"campaign_id"`
+	Channel    InboxMessageChannel `json:"channel"`
+
+	// Classification Null until classified.
+	Classification           *InboxMessageClassification `json:"classification"`
+	ClassificationConfidence *float64                    `json:"classification_confidence"`
+
+	// ClassificationManual Set by a person; never overwritten by the classifier.
+	ClassificationManual bool `json:"classification_manual"`
+
+	// ClassificationProvider rules (auto-replies, bounces, complaints), user (set by hand), or the LLM provider (builtin, anthropic, …).
+	ClassificationProvider *string    `json:"classification_provider"`
+	ClassificationReason   *string    `json:"classification_reason"`
+	ClassifiedAt           *time.Time `json:"classified_at"`
+
+	// CleanText The text without the quoted history.
+	CleanText     *string   `json:"clean_text"`
+	CreatedAt     time.Time `json:"created_at"`
+	DeliveryError *string   `json:"delivery_error"`
+
+	// DeliveryStatus A reply composed in the inbox: sending (a send that never finished may have gone), sent or failed.
+	DeliveryStatus *InboxMessageDeliveryStatus `json:"delivery_status"`
+	Direction      InboxMessageDirection       `json:"direction"`
+	EmailAccountID *openapi_types.UUID         `json:"email_account_id"`
+	FromAddress    string                      `json:"from_address"`
+	FromName       *string                     `json:"from_name"`
+	ID             openapi_types.UUID          `json:"id"`
+	InReplyTo      *string                     `json:"in_reply_to"`
+	IsRead         bool                        `json:"is_read"`
+
+	// Kind reply: a person wrote it; auto_reply: Auto-Submitted, out of office and the like; bounce: a delivery status notification; complaint: an abuse report (ARF); outbound: composed in the inbox.
+	Kind      InboxMessageKind    `json:"kind"`
+	LeadID    *openapi_types.UUID `json:"lead_id"`
+	MessageID *string             `json:"message_id"`
+
+	// OutboundMessageID Our message it answers (GET /v1/messages/{id}), when matched by its headers.
+	OutboundMessageID *openapi_types.UUID `json:"outbound_message_id"`
+	ReceivedAt        *time.Time          `json:"received_at"`
+	References        []string            `json:"references"`
+
+	// ReturnDate The day an out-of-office reply says its writer is back; the lead's next step waits until then.
+	ReturnDate *openapi_types.Date `json:"return_date"`
+	Snippet    *string             `json:"snippet"`
+	Subject    *string             `json:"subject"`
+
+	// ThreadID The lead's thread; null for mail that matched no lead (the "other" view).
+	ThreadID  *openapi_types.UUID `json:"thread_id"`
+	ToAddress string              `json:"to_address"`
+}
+
+// InboxMessageChannel defines model for InboxMessage.Channel.
+type InboxMessageChannel string
+
+// InboxMessageClassification Null until classified.
+type InboxMessageClassification string
+
+// InboxMessageDeliveryStatus A reply composed in the inbox: sending (a send that never finished may have gone), sent or failed.
+type InboxMessageDeliveryStatus string
+
+// InboxMessageDirection defines model for InboxMessage.Direction.
+type InboxMessageDirection string
+
+// InboxMessageKind reply: a person wrote it; auto_reply: Auto-Submitted, out of office and the like; bounce: a delivery status notification; complaint: an abuse report (ARF); outbound: composed in the inbox.
+type InboxMessageKind string
+
 // Invite defines model for Invite.
 type Invite struct {
 	AcceptedAt *time.Time          `json:"accepted_at,omitempty"`
@@ -2374,6 +2675,17 @@ type LeadMessage struct {
 
 // LeadStatus defines model for LeadStatus.
 type LeadStatus string
+
+// LeadStatusChange A lead's status moved (a reply, its class, a bounce, an unsubscribe).
+type LeadStatusChange struct {
+	CampaignID *openapi_types.UUID `json:"campaign_id"`
+	From       string              `json:"from"`
+	LeadID     openapi_types.UUID  `json:"lead_id"`
+
+	// Reason What moved it: reply, classification, bounce, complaint, unsubscribe.
+	Reason string `json:"reason"`
+	To     string `json:"to"`
+}
 
 // LeadUpdate defines model for LeadUpdate.
 type LeadUpdate struct {

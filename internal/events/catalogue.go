@@ -52,6 +52,10 @@ const (
 	EmailAccountUpdated Type = "email_account.updated"
 	EmailAccountDeleted Type = "email_account.deleted"
 
+	ReplyReceived     Type = "reply.received"
+	ReplyClassified   Type = "reply.classified"
+	LeadStatusChanged Type = "lead.status_changed"
+
 	WebhookTest Type = "webhook.test"
 )
 
@@ -98,13 +102,16 @@ var catalogue = []Spec{
 	{MessageScheduled, "message", "Message", "A message was scheduled: step 1 of each lead when its campaign is activated, each later step when the one before it is sent. One per message only while an enabled webhook endpoint subscribes to message.scheduled (or to *)."},
 	{MessageSent, "message", "Message", "The provider accepted a message (SMTP 250); data carries sent_at and provider_message_id. One per message only while an enabled webhook endpoint subscribes to message.sent (or to *); the message list and campaign stats always show it."},
 	{MessageFailed, "message", "Message", "A message will not be sent: a transient failure past its last attempt, or a worker that stopped mid-send (delivery_uncertain: it may have been delivered, and is never sent again)."},
-	{MessageBounced, "message", "Message", "The provider refused a message for good (SMTP 5xx): the lead is marked bounced and its address suppressed."},
+	{MessageBounced, "message", "Message", "A message bounced for good: the provider refused it (SMTP 5xx), or a bounce report synced from the mailbox names it (a hard bounce, or too many soft ones). The lead is marked bounced and its address suppressed."},
 	{LeadUnsubscribed, "lead", "Lead", "A lead unsubscribed (the one-click link or its confirmation page): its address is suppressed and its scheduled messages cancelled."},
 	{CampaignPaused, "campaign", "Campaign", "A campaign was paused by the engine (the deliverability guard); data.settings.pause_reason says why. A person's pause is campaign.status_changed."},
 	{CampaignCompleted, "campaign", "Campaign", "A campaign's last message went out: nothing is scheduled, queued or sending any more."},
 	{EmailAccountCreated, "email_account", "EmailAccount", "An email account was added: a custom or sandbox account through the API, or a Gmail or Outlook mailbox connected by OAuth. Never its credentials."},
 	{EmailAccountUpdated, "email_account", "EmailAccount", "An email account's settings, limits, credentials (a new password, or tokens of a repeated OAuth connection) or connection status (after a test) changed. Never its credentials."},
 	{EmailAccountDeleted, "email_account", "EmailAccount", "An email account was deleted; data is the account as it was."},
+	{ReplyReceived, "inbox_message", "InboxMessage", "An inbound message reached the inbox (IMAP sync, the sandbox, SMS/WhatsApp): a reply, an auto-reply, a bounce or a complaint report, matched to its lead when possible. A person's reply stops the lead's sequence when its campaign stops on reply."},
+	{ReplyClassified, "inbox_message", "InboxMessage", "An inbound message was classified: data.classification, classification_confidence and classification_reason; classification_provider says who decided (rules, the LLM provider, or user when set by hand)."},
+	{LeadStatusChanged, "lead", "LeadStatusChange", "A lead's status moved because of a reply, its class, a bounce, a complaint or an unsubscribe: data gives from, to and the reason."},
 	{WebhookTest, "webhook_endpoint", "WebhookTestData", "POST /v1/webhook-endpoints/{id}/test: sent to that endpoint only."},
 }
 

@@ -3190,7 +3190,7 @@ export interface components {
              * @description Why a message that is due has not gone (yet), or why it was cancelled: the answer to "why was it not sent?".
              * @enum {string|null}
              */
-            blocked_reason: "outside_window" | "account_cap" | "account_gap" | "recipient_domain_cap" | "sending_domain_cap" | "campaign_daily_cap" | "account_inactive" | "no_account" | "campaign_paused" | "lead_replied" | "lead_unsubscribed" | "lead_bounced" | "suppressed" | "send_failed" | null;
+            blocked_reason: "outside_window" | "account_cap" | "account_gap" | "recipient_domain_cap" | "sending_domain_cap" | "campaign_daily_cap" | "account_inactive" | "no_account" | "campaign_paused" | "lead_replied" | "lead_unsubscribed" | "lead_bounced" | "suppressed" | "send_failed" | "reply_sync_broken" | "lead_out_of_office" | "soft_bounce" | null;
             /** @description A worker stopped between handing the message to the provider and recording it: it may have been delivered, and is never sent again. */
             delivery_uncertain: boolean;
             attempts: number;
@@ -3204,6 +3204,120 @@ export interface components {
             created_at: string;
             /** Format: date-time */
             updated_at: string;
+        };
+        /**
+         * @description What a reply says: the LLM layer's class, the rules' (auto-replies, bounces, complaints), or the user's own.
+         * @enum {string}
+         */
+        InboxClassification: "interested" | "not_interested" | "question" | "out_of_office" | "bounce" | "unsubscribe" | "other";
+        InboxAttachment: {
+            filename: string;
+            content_type: string;
+            /**
+             * Format: int64
+             * @description Decoded size in bytes; the content is not stored.
+             */
+            size: number;
+        };
+        InboxBounceRecipient: {
+            address: string;
+            /** @description Enhanced status code (e.g. 5.1.1), "" when the report gave none. */
+            status: string;
+            action: string;
+            diagnostic: string;
+            /** @description A permanent failure (the address is suppressed); a soft one is retried. */
+            hard: boolean;
+        };
+        /** @description One message of the inbox: a reply that arrived (IMAP sync, the sandbox, SMS/WhatsApp), an auto-reply, a bounce or complaint report, or a reply composed in the inbox (direction outbound). */
+        InboxMessage: {
+            /** Format: uuid */
+            id: string;
+            /**
+             * Format: uuid
+             * @description The lead's thread; null for mail that matched no lead (the "other" view).
+             */
+            thread_id: string | null;
+            /** Format: uuid */
+            lead_id: string | null;
+            /** Format: uuid */
+            campaign_id: string | null;
+            /** Format: uuid */
+            email_account_id: string | null;
+            /**
+             * Format: uuid
+             * @description Our message it answers (GET /v1/messages/{id}), when matched by its headers.
+             */
+            outbound_message_id: string | null;
+            /** @enum {string} */
+            channel: "email" | "whatsapp" | "sms";
+            /** @enum {string} */
+            direction: "inbound" | "outbound";
+            /**
+             * @description reply: a person wrote it; auto_reply: Auto-Submitted, out of office and the like; bounce: a delivery status notification; complaint: an abuse report (ARF); outbound: composed in the inbox.
+             * @enum {string}
+             */
+            kind: "reply" | "auto_reply" | "bounce" | "complaint" | "outbound";
+            from_address: string;
+            from_name: string | null;
+            to_address: string;
+            subject: string | null;
+            snippet: string | null;
+            body_text: string | null;
+            /** @description The text without the quoted history. */
+            clean_text: string | null;
+            body_html: string | null;
+            message_id: string | null;
+            in_reply_to: string | null;
+            references: string[];
+            attachments: components["schemas"]["InboxAttachment"][];
+            /**
+             * @description Null until classified.
+             * @enum {string|null}
+             */
+            classification: "interested" | "not_interested" | "question" | "out_of_office" | "bounce" | "unsubscribe" | "other" | null;
+            /** Format: double */
+            classification_confidence: number | null;
+            classification_reason: string | null;
+            /** @description rules (auto-replies, bounces, complaints), user (set by hand), or the LLM provider (builtin, anthropic, …). */
+            classification_provider: string | null;
+            /** @description Set by a person; never overwritten by the classifier. */
+            classification_manual: boolean;
+            /** Format: date-time */
+            classified_at: string | null;
+            /** @description The delivery status or complaint report, for kind bounce and complaint. */
+            bounce: {
+                /** @description How the report was recognised: rfc3464, arf, postfix, exim, qmail, exchange, gmail, … */
+                format: string;
+                recipients: components["schemas"]["InboxBounceRecipient"][];
+                original_message_id: string | null;
+            } | null;
+            /**
+             * Format: date
+             * @description The day an out-of-office reply says its writer is back; the lead's next step waits until then.
+             */
+            return_date: string | null;
+            is_read: boolean;
+            /**
+             * @description A reply composed in the inbox: sending (a send that never finished may have gone), sent or failed.
+             * @enum {string|null}
+             */
+            delivery_status: "sending" | "sent" | "failed" | null;
+            delivery_error: string | null;
+            /** Format: date-time */
+            received_at: string | null;
+            /** Format: date-time */
+            created_at: string;
+        };
+        /** @description A lead's status moved (a reply, its class, a bounce, an unsubscribe). */
+        LeadStatusChange: {
+            /** Format: uuid */
+            lead_id: string;
+            /** Format: uuid */
+            campaign_id: string | null;
+            from: string;
+            to: string;
+            /** @description What moved it: reply, classification, bounce, complaint, unsubscribe. */
+            reason: string;
         };
         /** @description A mailbox of the organisation that a campaign sends from. */
         CampaignEmailAccount: {
@@ -3240,7 +3354,7 @@ export interface components {
             /** Format: date-time */
             sent_at: string | null;
             /** @enum {string|null} */
-            blocked_reason: "outside_window" | "account_cap" | "account_gap" | "recipient_domain_cap" | "sending_domain_cap" | "campaign_daily_cap" | "account_inactive" | "no_account" | "campaign_paused" | "lead_replied" | "lead_unsubscribed" | "lead_bounced" | "suppressed" | "send_failed" | null;
+            blocked_reason: "outside_window" | "account_cap" | "account_gap" | "recipient_domain_cap" | "sending_domain_cap" | "campaign_daily_cap" | "account_inactive" | "no_account" | "campaign_paused" | "lead_replied" | "lead_unsubscribed" | "lead_bounced" | "suppressed" | "send_failed" | "reply_sync_broken" | "lead_out_of_office" | "soft_bounce" | null;
             /** Format: uuid */
             email_account_id: string | null;
             /**
@@ -3396,12 +3510,12 @@ export interface components {
          * @description An event type of the catalogue (see the events tag).
          * @enum {string}
          */
-        EventTypeName: "lead.created" | "lead.updated" | "lead.deleted" | "import.created" | "import.completed" | "import.failed" | "import.cancelled" | "campaign.created" | "campaign.updated" | "campaign.status_changed" | "campaign.deleted" | "template.created" | "template.updated" | "template.deleted" | "suppression.created" | "suppression.deleted" | "member.added" | "member.updated" | "member.removed" | "sequence.generated" | "sequence.updated" | "sequence.approved" | "sequence.rejected" | "generation.completed" | "approval.needed" | "message.scheduled" | "message.sent" | "message.failed" | "message.bounced" | "lead.unsubscribed" | "campaign.paused" | "campaign.completed" | "email_account.created" | "email_account.updated" | "email_account.deleted" | "webhook.test";
+        EventTypeName: "lead.created" | "lead.updated" | "lead.deleted" | "import.created" | "import.completed" | "import.failed" | "import.cancelled" | "campaign.created" | "campaign.updated" | "campaign.status_changed" | "campaign.deleted" | "template.created" | "template.updated" | "template.deleted" | "suppression.created" | "suppression.deleted" | "member.added" | "member.updated" | "member.removed" | "sequence.generated" | "sequence.updated" | "sequence.approved" | "sequence.rejected" | "generation.completed" | "approval.needed" | "message.scheduled" | "message.sent" | "message.failed" | "message.bounced" | "lead.unsubscribed" | "campaign.paused" | "campaign.completed" | "email_account.created" | "email_account.updated" | "email_account.deleted" | "reply.received" | "reply.classified" | "lead.status_changed" | "webhook.test";
         /**
          * @description What a webhook endpoint subscribes to. A catalogue type, or `*` for every type.
          * @enum {string}
          */
-        EventTypeSubscription: "*" | "lead.created" | "lead.updated" | "lead.deleted" | "import.created" | "import.completed" | "import.failed" | "import.cancelled" | "campaign.created" | "campaign.updated" | "campaign.status_changed" | "campaign.deleted" | "template.created" | "template.updated" | "template.deleted" | "suppression.created" | "suppression.deleted" | "member.added" | "member.updated" | "member.removed" | "sequence.generated" | "sequence.updated" | "sequence.approved" | "sequence.rejected" | "generation.completed" | "approval.needed" | "message.scheduled" | "message.sent" | "message.failed" | "message.bounced" | "lead.unsubscribed" | "campaign.paused" | "campaign.completed" | "email_account.created" | "email_account.updated" | "email_account.deleted" | "webhook.test";
+        EventTypeSubscription: "*" | "lead.created" | "lead.updated" | "lead.deleted" | "import.created" | "import.completed" | "import.failed" | "import.cancelled" | "campaign.created" | "campaign.updated" | "campaign.status_changed" | "campaign.deleted" | "template.created" | "template.updated" | "template.deleted" | "suppression.created" | "suppression.deleted" | "member.added" | "member.updated" | "member.removed" | "sequence.generated" | "sequence.updated" | "sequence.approved" | "sequence.rejected" | "generation.completed" | "approval.needed" | "message.scheduled" | "message.sent" | "message.failed" | "message.bounced" | "lead.unsubscribed" | "campaign.paused" | "campaign.completed" | "email_account.created" | "email_account.updated" | "email_account.deleted" | "reply.received" | "reply.classified" | "lead.status_changed" | "webhook.test";
         /**
          * @description One event: an item of `GET /v1/events` and, byte for byte, the body
          *     of a webhook delivery.
@@ -7271,7 +7385,7 @@ export interface operations {
                 /** @description Only messages of this step of their sequence (1 is the first). */
                 step?: number;
                 /** @description Only messages held back (or cancelled) for this reason. */
-                blocked_reason?: "outside_window" | "account_cap" | "account_gap" | "recipient_domain_cap" | "sending_domain_cap" | "campaign_daily_cap" | "account_inactive" | "no_account" | "campaign_paused" | "lead_replied" | "lead_unsubscribed" | "lead_bounced" | "suppressed" | "send_failed";
+                blocked_reason?: "outside_window" | "account_cap" | "account_gap" | "recipient_domain_cap" | "sending_domain_cap" | "campaign_daily_cap" | "account_inactive" | "no_account" | "campaign_paused" | "lead_replied" | "lead_unsubscribed" | "lead_bounced" | "suppressed" | "send_failed" | "reply_sync_broken" | "lead_out_of_office" | "soft_bounce";
             };
             header?: never;
             path?: never;
