@@ -1,0 +1,77 @@
+// Package inbox is the unified inbox: what arrives in an organisation's
+// mailboxes (IMAP sync, the sandbox) is parsed, matched to the lead and
+// our message it answers, recognised (a person's reply, an auto-reply, a
+// bounce or complaint report), stored once, threaded per lead, classified
+// (rules first, then the organisation's LLM), and acted on: the lead's
+// sequence stops, its status follows, bounces and complaints suppress,
+// out-of-office replies defer the next step, people are notified and
+// events are written in the same transaction as each change. The inbox
+// API reads and answers threads; a reply composed there leaves from the
+// same mailbox in the same email thread.
+package inbox
+
+import (
+	"context"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/leadpilot/leadpilot/internal/database"
+	"github.com/leadpilot/leadpilot/internal/llm"
+	"github.com/leadpilot/leadpilot/internal/sending"
+)
+
+// ProviderFor returns the organisation's LLM provider (metered), as the
+// organisation's LLM settings choose it.
+type ProviderFor func(ctx context.Context, orgID uuid.UUID) (llm.Provider, error)
+
+// Sender delivers one message from an account over a channel's adapter;
+// *sending.Engine is one.
+type Sender interface {
+	Deliver(ctx context.Context, org, account uuid.UUID, channel string, o sending.Outgoing) sending.Outcome
+}
+
+// Enqueuer queues the classification of newly stored inbound messages;
+// *jobs.Enqueuer is one.
+type Enqueuer interface {
+	EnqueueClassify(ctx context.Context, org uuid.UUID, ids []uuid.UUID) error
+}
+
+// Options tune the inbox; zero values take the defaults.
+type Options struct {
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+	// StopOnAutoReply makes an auto-reply stop the lead's sequence as a
+	// person's reply does (default false: an out-of-office is not an
+	// answer; its return date defers the next step instead).
+	StopOnAutoReply bool
+	// SoftBounceLimit is how many soft bounces of one message count as a
+	// hard bounce (default 3); SoftBounceRetry is the wait before a
+	// soft-bounced message goes out again (default 4h).
+	SoftBounceLimit int
+	SoftBounceRetry time.Duration
+}
+
+// Service is the inbox.
+type Service struct {
+	db        *database.DB
+	sender    Sender
+	providers ProviderFor
+	enq       Enqueuer
+	opts      Options
+}
+
+// NewService builds the inbox. sender, providers and enq may be nil in a
+// process that neither replies, classifies nor ingests.
+func NewService(db *database.DB, sender Sender, providers ProviderFor, enq Enqueuer, opts Options) *Service {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.SoftBounceLimit <= 0 {
+		opts.SoftBounceLimit = 3
+	}
+	if opts.SoftBounceRetry <= 0 {
+		opts.SoftBounceRetry = 4 * time.Hour
+	}
+	return &Service{db: db, sender: sender, providers: providers, enq: enq, opts: opts}
+}
