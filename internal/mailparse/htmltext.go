@@ -136,6 +136,8 @@ func skipped(a atom.Atom, class, id string) bool {
 			switch c {
 			case "gmail_quote", "gmail_quote_container", "moz-cite-prefix", "yahoo_quoted", "protonmail_quote":
 				return true
+			case "gmail_signature_prefix":
+				return true // its "-- " is written before the signature block itself
 			}
 		}
 	}
