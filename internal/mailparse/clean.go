@@ -29,7 +29,7 @@ var (
 	// Attribution lines: "On Mon, 3 Nov 2026 at 10:00, Ann <a@x> wrote:",
 	// "Le lun. 3 nov. 2026 à 10:00, Ann a écrit :", "Am 03.11.2026 um
 	// 10:00 schrieb Ann:", "El lun, 3 nov 2026, Ann escribió:", …
-	reAttribution = regexp.MustCompile(`(?i)^\s*(on|le|am|el|op|em|il|den|dne|w dniu|på)\s.{3,300}\s(wrote|a écrit|a ecrit|schrieb|escribió|escribio|schreef|escreveu|ha scritto|skrev|napsal|napisał)(\s.{0,160})?\s?:\s*$`)
+	reAttribution      = regexp.MustCompile(`(?i)^\s*(on|le|am|el|op|em|il|den|dne|w dniu|på)\s.{3,300}\s(wrote|a écrit|a ecrit|schrieb|escribió|escribio|schreef|escreveu|ha scritto|skrev|napsal|napisał)(\s.{0,160})?\s?:\s*$`)
 	reAttributionStart = regexp.MustCompile(`(?i)^\s*(on|le|am|el|op|em|il|den|dne|w dniu|på)\s`)
 	// A looser attribution ("Ann <a@x> wrote:", "Ann schrieb:") only
 	// counts when quoted lines or nothing follow it.

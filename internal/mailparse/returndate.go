@@ -29,7 +29,7 @@ var (
 	reNumericDate = regexp.MustCompile(`^(\d{1,2})([./-])(\d{1,2})(?:[./-](\d{4}|\d{2}))?\.?(?:[^\d:./-]|$)`)
 	reDayMonth    = regexp.MustCompile(`^(\d{1,2})(?:st|nd|rd|th|er|re|e|º|°|ª|\.)?\s*(?:de\s+|of\s+)?(\p{L}+)\.?(?:,?\s*(?:de\s+)?(\d{4}))?`)
 	reMonthDay    = regexp.MustCompile(`^(\p{L}+)\.?\s+(\d{1,2})(?:st|nd|rd|th)?(?:[^\d:]|$)(?:,?\s*(\d{4}))?`)
-	reDayOnly     = regexp.MustCompile(`^(\d{1,2})(?:st|nd|rd|th|er|e|\.)?(?:[^\d:./\p{L}]|$)`)
+	reDayOnly     = regexp.MustCompile(`^(\d{1,2})(?:st|nd|rd|th|er|e)?(?:\.(?:\D|$)|[^\d:./\p{L}]|$)`)
 	reWord        = regexp.MustCompile(`^[\p{L}][\p{L}'’-]*`)
 )
 
