@@ -128,34 +128,34 @@ func TestFindReturnDate(t *testing.T) {
 	// Monday 30 November 2026, 09:00 in Berlin.
 	base := time.Date(2026, 11, 30, 9, 0, 0, 0, time.FixedZone("CET", 3600))
 	for text, want := range map[string]string{
-		"I will be back on Monday.":                                   "2026-12-07", // the next Monday, not today
-		"I'm back on Wednesday":                                       "2026-12-02",
-		"I am out of the office until 3 December.":                    "2026-12-04",
-		"out of the office till December 3rd, 2026":                   "2026-12-04",
-		"I'm away until Friday.":                                      "2026-12-05", // the day after Friday 4th
-		"returning 12/05/2026":                                        "2026-12-05", // month/day: the reading ahead of the notice
-		"returning 05/12/2026":                                        "2026-12-05", // day/month
-		"back 2026-12-09":                                             "2026-12-09",
-		"back in the office on Tuesday, 8 December":                   "2026-12-08",
-		"I will return on Monday the 14th.":                           "2026-12-14",
-		"on leave from 1 to 11 December":                              "2026-12-12",
-		"Ich bin bis zum 3. Dezember nicht im Büro.":                  "2026-12-04",
-		"Ich bin bis 03.12.2026 nicht erreichbar.":                    "2026-12-04",
-		"Ab dem 7.12. bin ich wieder im Büro.":                        "2026-12-07",
-		"Je suis absent jusqu'au 4 décembre.":                         "2026-12-05",
-		"Je serai de retour le 7 décembre.":                           "2026-12-07",
-		"Estoy fuera de la oficina hasta el 3 de diciembre.":          "2026-12-04",
-		"Ik ben afwezig tot en met 4 december.":                       "2026-12-05",
-		"Estou de férias até 3 de dezembro.":                          "2026-12-04",
-		"Sono fuori ufficio fino al 3 dicembre.":                      "2026-12-04",
-		"Rientro il 9 dicembre.":                                      "2026-12-09",
-		"I am on annual leave until 5 January.":                       "2027-01-06", // next year: January is past
-		"out until Friday 4 Dec, back Monday 7 Dec":                   "2026-12-07", // "back" beats "until"
-		"I am out of the office with limited access to email.":        "",
-		"Ab 1. Dezember bin ich im Urlaub.":                           "", // "ab" without "wieder" is the start
-		"I am out of the office until further notice.":                "",
-		"back on 31 February":                                         "",
-		"I am out of the office until 3 December 2019":                "", // long past: a misreading
+		"I will be back on Monday.":                            "2026-12-07", // the next Monday, not today
+		"I'm back on Wednesday":                                "2026-12-02",
+		"I am out of the office until 3 December.":             "2026-12-04",
+		"out of the office till December 3rd, 2026":            "2026-12-04",
+		"I'm away until Friday.":                               "2026-12-05", // the day after Friday 4th
+		"returning 12/05/2026":                                 "2026-12-05", // month/day: the reading ahead of the notice
+		"returning 05/12/2026":                                 "2026-12-05", // day/month
+		"back 2026-12-09":                                      "2026-12-09",
+		"back in the office on Tuesday, 8 December":            "2026-12-08",
+		"I will return on Monday the 14th.":                    "2026-12-14",
+		"on leave from 1 to 11 December":                       "2026-12-12",
+		"Ich bin bis zum 3. Dezember nicht im Büro.":           "2026-12-04",
+		"Ich bin bis 03.12.2026 nicht erreichbar.":             "2026-12-04",
+		"Ab dem 7.12. bin ich wieder im Büro.":                 "2026-12-07",
+		"Je suis absent jusqu'au 4 décembre.":                  "2026-12-05",
+		"Je serai de retour le 7 décembre.":                    "2026-12-07",
+		"Estoy fuera de la oficina hasta el 3 de diciembre.":   "2026-12-04",
+		"Ik ben afwezig tot en met 4 december.":                "2026-12-05",
+		"Estou de férias até 3 de dezembro.":                   "2026-12-04",
+		"Sono fuori ufficio fino al 3 dicembre.":               "2026-12-04",
+		"Rientro il 9 dicembre.":                               "2026-12-09",
+		"I am on annual leave until 5 January.":                "2027-01-06", // next year: January is past
+		"out until Friday 4 Dec, back Monday 7 Dec":            "2026-12-07", // "back" beats "until"
+		"I am out of the office with limited access to email.": "",
+		"Ab 1. Dezember bin ich im Urlaub.":                    "", // "ab" without "wieder" is the start
+		"I am out of the office until further notice.":         "",
+		"back on 31 February":                                  "",
+		"I am out of the office until 3 December 2019":         "", // long past: a misreading
 	} {
 		got := findReturnDate(text, base)
 		if want == "" {
