@@ -58,7 +58,7 @@ func cleanText(text string) string {
 	// Drop an attribution line (one or wrapped over two) whose next
 	// non-blank line is quoted or which ends the text.
 	for i := range lines {
-		if !keep[i] || !reLooseAttribution.MatchString(lines[i]) {
+		if !keep[i] || !strings.HasSuffix(strings.TrimSpace(lines[i]), ":") || !reLooseAttribution.MatchString(lines[i]) {
 			continue
 		}
 		j := i + 1
@@ -97,6 +97,34 @@ func cleanText(text string) string {
 	return strings.Join(res, "\n")
 }
 
+// First words of the lines reMobileTrailer and reAttributionStart match.
+var (
+	trailerWords     = setOf("sent", "get", "von", "gesendet", "envoyé", "enviado", "verzonden", "verstuurd", "inviato", "skickat")
+	attributionWords = setOf("on", "le", "am", "el", "op", "em", "il", "den", "dne", "w", "på")
+)
+
+func setOf(words ...string) map[string]bool {
+	m := make(map[string]bool, len(words))
+	for _, w := range words {
+		m[w] = true
+	}
+	return m
+}
+
+func firstWord(t string) string {
+	if i := strings.IndexAny(t, " \t"); i >= 0 {
+		return t[:i]
+	}
+	return t
+}
+
+// hasEarlyColon: a header field name ("*Enviado el:*") ends within the
+// first bytes of the line.
+func hasEarlyColon(t string) bool {
+	i := strings.IndexByte(t, ':')
+	return i > 0 && i < 16
+}
+
 func isQuoted(l string) bool {
 	return strings.HasPrefix(strings.TrimLeft(l, " \t"), ">")
 }
@@ -115,16 +143,22 @@ func cutIndex(lines []string) int {
 		if len(t) > 400 || isQuoted(t) {
 			continue
 		}
+		// Cheap tests first: the regular expressions run only on lines
+		// that could match them.
+		colon := strings.HasSuffix(t, ":")
+		fw := strings.ToLower(firstWord(t))
 		switch {
-		case reSeparator.MatchString(t), reBeginForward.MatchString(t):
+		case strings.HasPrefix(t, "--") && reSeparator.MatchString(t):
 			return i
-		case reUnderscores.MatchString(t) && headerBlockFollows(lines, i+1):
+		case colon && reBeginForward.MatchString(t):
 			return i
-		case reFromField.MatchString(t) && headerBlockAt(lines, i):
+		case strings.HasPrefix(t, "____") && reUnderscores.MatchString(t) && headerBlockFollows(lines, i+1):
 			return i
-		case reMobileTrailer.MatchString(t) && utf8.RuneCountInString(t) < 100:
+		case hasEarlyColon(t) && reFromField.MatchString(t) && headerBlockAt(lines, i):
 			return i
-		case isStrictAttribution(lines, i):
+		case trailerWords[fw] && utf8.RuneCountInString(t) < 100 && reMobileTrailer.MatchString(t):
+			return i
+		case attributionWords[fw] && isStrictAttribution(lines, i):
 			return i
 		}
 	}

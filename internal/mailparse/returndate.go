@@ -2,10 +2,12 @@ package mailparse
 
 import (
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
 )
 
 // Kinds of phrase that introduce a return date, in order of trust.
@@ -16,12 +18,6 @@ const (
 )
 
 var (
-	reTriggers = regexp.MustCompile(`(?:^|[^\p{L}\d])(?:` +
-		`(back|return|returns|returning|will return|zurück|zurueck|wieder im büro|wieder am|wieder|de retour|retour|de vuelta|regreso|regresaré|regresare|volveré|volvere|vuelvo|terug|weer|de volta|regresso|regressarei|retorno|retornarei|rientro|rientrerò|rientrero|di ritorno|ritorno|again)` +
-		`|(until|till|til|through|thru|up to and including|returning after|bis zum|bis zur|bis einschließlich|bis einschliesslich|bis inkl\.?|bis|jusqu'au|jusqu’au|jusqu'à|jusqu’à|hasta el|hasta|tot en met|t/m|tot|até ao|até o|até dia|até|fino al|fino a|sino al|sino a)` +
-		`|(ab dem|ab|à partir du|à partir de|a partir del|a partir de|à compter du|dès le|vanaf|a partire dal|a partire da|from|as of|starting)` +
-		`|(to|au|al|-|–)` +
-		`)[\s,:]`)
 	// Words after which "from X" / "ab X" is a return date.
 	reBackWord = regexp.MustCompile(`(back|wieder|zurück|retour|disponible|joignable|available|reachable|erreichbar|terug|weer|bereikbaar|vuelta|regres|volta|regress|rientr|ritorno|raggiungibile|in the office|im büro|au bureau|en la oficina|no escritório|in ufficio|op kantoor)`)
 
@@ -92,51 +88,117 @@ type dateCandidate struct {
 	day  time.Time
 }
 
+// triggers are the phrases that introduce a return date, by kind, keyed
+// by their first word; longer phrases are tried first.
+var triggers = map[string][][]string{}
+var triggerKinds = map[string]int{}
+
+func init() {
+	for kind, phrases := range [...]string{
+		triggerBack:  `back|return|returns|returning|zurück|zurueck|wieder im büro|wieder am|wieder|de retour|retour|de vuelta|regreso|regresaré|regresare|volveré|volvere|vuelvo|terug|weer|de volta|regresso|regressarei|retorno|retornarei|rientro|rientrerò|rientrero|di ritorno|ritorno|again`,
+		triggerUntil: `until|till|til|through|thru|up to and including|bis zum|bis zur|bis einschließlich|bis einschliesslich|bis inkl|bis|jusqu'au|jusqu’au|jusqu'à|jusqu’à|hasta el|hasta|tot en met|t/m|tot|até ao|até o|até dia|até|fino al|fino a|sino al|sino a`,
+		triggerFrom:  `ab dem|ab|à partir du|à partir de|a partir del|a partir de|à compter du|dès le|vanaf|a partire dal|a partire da|from|as of|starting`,
+	} {
+		for _, p := range strings.Split(phrases, "|") {
+			words := strings.Fields(p)
+			triggers[words[0]] = append(triggers[words[0]], words)
+			triggerKinds[p] = kind
+		}
+	}
+	for _, list := range triggers {
+		sort.SliceStable(list, func(i, j int) bool { return len(list[i]) > len(list[j]) })
+	}
+}
+
+// rangeWords separate the two dates of "from 1 to 5 December"; the
+// second is an "until".
+var rangeWords = setOf("to", "au", "al", "-", "–")
+
+type word struct {
+	s          string
+	start, end int
+}
+
+// words splits lower-cased text into words (letters, digits and the
+// apostrophes and slashes of "jusqu'au" and "t/m") and dashes.
+func words(s string) []word {
+	var out []word
+	start := -1
+	for i, r := range s {
+		in := unicode.IsLetter(r) || unicode.IsDigit(r) || r == '\'' || r == '’' || r == '/'
+		if in {
+			if start < 0 {
+				start = i
+			}
+			continue
+		}
+		if start >= 0 {
+			out = append(out, word{s[start:i], start, i})
+			start = -1
+		}
+		if r == '-' || r == '–' {
+			out = append(out, word{string(r), i, i + utf8.RuneLen(r)})
+		}
+	}
+	if start >= 0 {
+		out = append(out, word{s[start:], start, len(s)})
+	}
+	return out
+}
+
 // findReturnDate finds the day a notice says its sender is back,
 // resolving dates without a year, weekdays and ambiguous numeric dates
-// against base (the message's Date). Zero when none is stated.
+// against base (the message's Date). Zero when none is stated. "Back"
+// phrases are trusted over "until" ones, those over "from … again"; the
+// first of the same kind wins.
 func findReturnDate(text string, base time.Time) time.Time {
 	low := strings.ToLower(text)
 	if len(low) > 6000 {
-		low = low[:6000]
+		low = strings.ToValidUTF8(low[:6000], "")
 	}
+	ws := words(low)
 	var best *dateCandidate
-	for _, mi := range reTriggers.FindAllStringSubmatchIndex(low, 40) {
-		kind := -1
-		var end int
-		switch {
-		case mi[2] >= 0:
-			kind, end = triggerBack, mi[3]
-		case mi[4] >= 0:
-			kind, end = triggerUntil, mi[5]
-		case mi[6] >= 0:
-			kind, end = triggerFrom, mi[7]
-			after := low[end:min(len(low), end+100)]
-			if !reBackWord.MatchString(after) {
-				continue
-			}
-		case mi[8] >= 0:
-			// A range separator counts only right after a date-ish token.
-			before := strings.TrimRight(low[max(0, mi[8]-12):mi[8]], " ")
-			if before == "" || !strings.ContainsAny(before[len(before)-1:], "0123456789.") && !endsWithMonth(before) {
-				continue
-			}
-			kind, end = triggerUntil, mi[9]
+	consider := func(kind, pos, end int) {
+		if best != nil && best.kind <= kind {
+			return
 		}
 		day, ok := parseDateAt(low[end:min(len(low), end+120)], base)
 		if !ok {
-			continue
+			return
 		}
 		if kind == triggerUntil {
 			day = day.AddDate(0, 0, 1)
 		}
 		// A return date far from the notice is a misreading.
 		if day.Before(base.AddDate(0, 0, -45)) || day.After(base.AddDate(1, 1, 0)) {
+			return
+		}
+		best = &dateCandidate{kind: kind, pos: pos, day: day}
+	}
+	for i, w := range ws {
+		if rangeWords[w.s] {
+			if i > 0 && dayOrMonth(ws[i-1], low) {
+				consider(triggerUntil, w.start, w.end)
+			}
 			continue
 		}
-		c := dateCandidate{kind: kind, pos: mi[0], day: day}
-		if best == nil || c.kind < best.kind {
-			best = &c
+	phrases:
+		for _, p := range triggers[w.s] {
+			if i+len(p) > len(ws) {
+				continue
+			}
+			for k := 1; k < len(p); k++ {
+				if ws[i+k].s != p[k] {
+					continue phrases
+				}
+			}
+			end := ws[i+len(p)-1].end
+			kind := triggerKinds[strings.Join(p, " ")]
+			if kind == triggerFrom && !reBackWord.MatchString(low[end:min(len(low), end+100)]) {
+				break
+			}
+			consider(kind, w.start, end)
+			break
 		}
 	}
 	if best == nil {
@@ -145,10 +207,17 @@ func findReturnDate(text string, base time.Time) time.Time {
 	return best.day
 }
 
-func endsWithMonth(s string) bool {
-	i := strings.LastIndexFunc(s, func(r rune) bool { return !unicode.IsLetter(r) })
-	_, ok := months[s[i+1:]]
-	return ok
+// dayOrMonth: w, the word before a range separator, is a day number
+// ("1", "1st", "1er", "1." but not part of "2026-12-09") or a month name.
+func dayOrMonth(w word, low string) bool {
+	if _, ok := months[w.s]; ok {
+		return true
+	}
+	d := strings.TrimRight(w.s, "stndrhe")
+	if len(d) == 0 || len(d) > 2 || strings.Trim(d, "0123456789") != "" {
+		return false
+	}
+	return w.start == 0 || !strings.ContainsRune("-/.", rune(low[w.start-1]))
 }
 
 // parseDateAt reads the date expression at the start of s, skipping
@@ -158,7 +227,7 @@ func parseDateAt(s string, base time.Time) (time.Time, bool) {
 	today := time.Date(base.Year(), base.Month(), base.Day(), 0, 0, 0, 0, loc)
 	wd, haveWD := time.Weekday(0), false
 	for step := 0; step < 8; step++ {
-		s = strings.TrimLeft(s, " \t\n,;:()–-'’\"")
+		s = strings.TrimLeft(s, " \t\n,;:.()–-'’\"")
 		if d, ok := parseDate0(s, today); ok {
 			return d, true
 		}
