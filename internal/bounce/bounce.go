@@ -120,7 +120,7 @@ func detect(raw []byte) *Report {
 		case "feedback-report":
 			return detectARF(env, walk(ent))
 		default:
-			if rep := detectDSN(env, walk(ent)); rep != nil {
+			if rep, decided := detectDSN(env, walk(ent)); decided {
 				return rep
 			}
 			// A report without a usable delivery-status part: fall through

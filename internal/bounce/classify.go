@@ -47,9 +47,14 @@ func refineStatus(field, diag string) string {
 	return st
 }
 
-var softPhraseRe = regexp.MustCompile(`(?i)(mailbox (is )?full|mailbox.{0,20}over.{0,10}quota|over ?quota|quota exceeded|exceeded.{0,30}quota|` +
-	`insufficient (system )?storage|out of storage|storage space|mail ?box.{0,20}(is )?full|full mailbox|greylist|graylist|` +
-	`try (again )?later|temporar(il)?y|too many (connections|messages|recipients)|rate limit|throttl)`)
+// fullRe is wording for a full mailbox: soft whatever the code, because the
+// remote server's words are more specific than the relaying MTA's code.
+var fullRe = regexp.MustCompile(`(?i)(mailbox (is )?full|over ?quota|quota exceeded|exceeded.{0,30}quota|` +
+	`insufficient (system )?storage|out of storage|mail ?box.{0,20}(is )?full|full mailbox|storage space)`)
+
+// transientRe is wording for a passing condition.
+var transientRe = regexp.MustCompile(`(?i)(greylist|graylist|try (again )?later|temporar(il)?y|` +
+	`too many (connections|messages|recipients)|rate limit|throttl)`)
 
 var hardPhraseRe = regexp.MustCompile(`(?i)(user unknown|unknown user|no such (user|recipient|mailbox|address|account)|` +
 	`(mailbox|recipient|user|address|account)\s+(is\s+)?(unavailable|not found|unknown|invalid|disabled|inactive|does ?n[o']t exist|deactivated|suspended|unrouteable)|` +
@@ -69,7 +74,10 @@ func isHard(action, status, text string) bool {
 	if status != "" && status[0] == '4' {
 		return false
 	}
-	if softPhraseRe.MatchString(text) && !strings.HasPrefix(status, "5.1.") {
+	if fullRe.MatchString(text) {
+		return false
+	}
+	if transientRe.MatchString(text) && !strings.HasPrefix(status, "5.1.") {
 		return false
 	}
 	if status != "" && status[0] == '5' {

@@ -17,7 +17,10 @@ func isOriginalPart(mt string) bool {
 
 // detectDSN reads an RFC 3464 multipart/report (report-type=delivery-status,
 // or a report without report-type that carries a message/delivery-status).
-func detectDSN(env *envelope, parts []part) *Report {
+// decided is false when the report has no usable delivery-status part, so
+// the caller may try the text parsers; when it is true a nil Report is final
+// (e.g. a positive "delivered" DSN).
+func detectDSN(env *envelope, parts []part) (rep *Report, decided bool) {
 	var dsn *part
 	var orig original
 	var texts []string
@@ -37,13 +40,13 @@ func detectDSN(env *envelope, parts []part) *Report {
 		}
 	}
 	if dsn == nil {
-		return nil
+		return nil, false
 	}
 	gs := groups(dsn.body)
 	if len(gs) == 0 {
-		return nil
+		return nil, false
 	}
-	rep := &Report{}
+	rep = &Report{}
 	// The first group is per-message; RFC 3464 requires it, but some
 	// producers omit it, so only treat it as such when it has no recipient.
 	perRcpt := gs
@@ -100,11 +103,11 @@ func detectDSN(env *envelope, parts []part) *Report {
 	case delayed > 0:
 		rep.Kind = KindDelay
 	case other > 0:
-		return nil // a positive DSN (delivered/relayed/expanded)
+		return nil, true // a positive DSN (delivered/relayed/expanded)
 	default:
 		// Groups without recipients: a malformed report. Treat as a bounce
 		// only if the text parsers can make sense of it.
-		return nil
+		return nil, false
 	}
 	if rep.Kind == KindBounce && delayed > 0 {
 		// Mixed report: the delayed recipients are still being retried.
@@ -129,7 +132,7 @@ func detectDSN(env *envelope, parts []part) *Report {
 		rep.OriginalMessageID = env.header.Get("In-Reply-To")
 	}
 	rep.Format = dsnFormat(env, gs, humanText)
-	return rep
+	return rep, true
 }
 
 // stripType removes an RFC 3464 type prefix ("dns;", "smtp;", "rfc822;").
