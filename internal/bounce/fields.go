@@ -134,11 +134,17 @@ func cleanMessageID(s string) string {
 			s = s[:j]
 		}
 	}
-	s = strings.TrimSpace(s)
-	if strings.ContainsAny(s, " \t\r\n") {
-		s = strings.Fields(s)[0]
+	if f := strings.Fields(s); len(f) > 0 {
+		s = f[0]
+	} else {
+		return ""
 	}
-	return s
+	return strings.Trim(strings.Map(func(r rune) rune {
+		if r == '<' || r == '>' {
+			return -1
+		}
+		return r
+	}, s), " ")
 }
 
 var daemonLocals = map[string]bool{
