@@ -1,0 +1,121 @@
+package bounce
+
+import (
+	"bytes"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestIsHard(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name           string
+		action, status string
+		text           string
+		hard           bool
+	}{
+		{"UserUnknownIsHard", "failed", "5.1.1", "550 5.1.1 user unknown", true},
+		{"BadDomainIsHard", "failed", "5.1.2", "Host or domain name not found", true},
+		{"DisabledMailboxIsHard", "failed", "5.2.1", "account disabled", true},
+		{"MailboxFullIsSoft", "failed", "5.2.2", "552 5.2.2 mailbox full", false},
+		{"FullWordingBeatsCode", "failed", "5.1.0", "Unknown address error 550-'5.2.2 Mailbox Full'", false},
+		{"MessageTooLargeIsSoft", "failed", "5.3.4", "message too big for system", false},
+		{"SpamBlockIsSoft", "failed", "5.7.1", "blocked using Spamhaus; see https://www.spamhaus.org", false},
+		{"PolicyRefusalNamingUnknownUserIsHard", "failed", "5.7.1", "5.7.1 <x@y>: Recipient address rejected: Access denied, user unknown", true},
+		{"DelayedIsSoft", "delayed", "4.4.1", "connection timed out", false},
+		{"TransientClassIsSoft", "failed", "4.2.2", "over quota", false},
+		{"GreylistWithoutCodeIsSoft", "failed", "", "Greylisted, please try again later", false},
+		{"BasicCode550IsHard", "failed", "", "550 Requested action not taken: mailbox unavailable", true},
+		{"BasicCode550PolicyIsSoft", "failed", "", "550 Message rejected as spam by Content Filtering", false},
+		{"BasicCode421IsSoft", "failed", "", "421 Service not available", false},
+		{"PhraseWithoutCodeIsHard", "failed", "", "The recipient name is not recognized", true},
+		{"NothingKnownIsSoft", "failed", "", "Something went wrong", false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			require.Equal(t, c.hard, isHard(c.action, c.status, c.text))
+		})
+	}
+}
+
+func TestRefineStatus(t *testing.T) {
+	t.Parallel()
+	require.Equal(t, "5.1.1", refineStatus("5.1.1", "550 5.7.1 whatever"))
+	require.Equal(t, "5.1.0", refineStatus("5.0.0 (permanent failure)", "5.1.0 - Unknown address error 550-'5.2.2 full'"))
+	require.Equal(t, "5.0.0", refineStatus("5.0.0", "550 4.2.2 odd"))
+	require.Equal(t, "4.7.1", refineStatus("", "451 4.7.1 greylisted"))
+	require.Equal(t, "", refineStatus("", "550 no code"))
+	require.Equal(t, "5.1.10", refineStatus("5.1.10", ""))
+}
+
+func TestCleanAddress(t *testing.T) {
+	t.Parallel()
+	require.Equal(t, "a.b@c.example", cleanAddress("rfc822; <A.B@C.Example>"))
+	require.Equal(t, "a@b.example", cleanAddress("RFC822;a@b.example"))
+	require.Equal(t, "x@y.example", cleanAddress(`"X" <x@y.example> (comment)`))
+	require.Equal(t, "", cleanAddress("rfc822; IMCEAEX-_O=ORG_OU=EXCHANGE@corp.example"))
+	require.Equal(t, "", cleanAddress("undisclosed recipients"))
+}
+
+func TestDetectAcceptsCRLF(t *testing.T) {
+	t.Parallel()
+	for _, fx := range fixtures {
+		raw := readFixture(t, fx.file)
+		crlf := bytes.ReplaceAll(raw, []byte("\n"), []byte("\r\n"))
+		lf, got := Detect(raw), Detect(crlf)
+		require.NotNil(t, got, fx.file)
+		require.Equal(t, lf.Kind, got.Kind, fx.file)
+		require.Equal(t, lf.Format, got.Format, fx.file)
+		require.Equal(t, len(lf.Recipients), len(got.Recipients), fx.file)
+		for i := range lf.Recipients {
+			require.Equal(t, lf.Recipients[i].Address, got.Recipients[i].Address, fx.file)
+			require.Equal(t, lf.Recipients[i].Status, got.Recipients[i].Status, fx.file)
+			require.Equal(t, lf.Recipients[i].Hard, got.Recipients[i].Hard, fx.file)
+		}
+		require.Equal(t, lf.OriginalMessageID, got.OriginalMessageID, fx.file)
+	}
+}
+
+func TestDetectSurvivesBrokenInput(t *testing.T) {
+	t.Parallel()
+	t.Run("EmptyInputIsNil", func(t *testing.T) {
+		t.Parallel()
+		require.Nil(t, Detect(nil))
+		require.Nil(t, Detect([]byte{}))
+	})
+	t.Run("MalformedHeaderStillReadsTextBounce", func(t *testing.T) {
+		t.Parallel()
+		raw := "From: MAILER-DAEMON@mx4.example.jp\n" +
+			"this line is not a header\n" +
+			"Subject: failure notice\n\n" +
+			"Hi. This is the qmail-send program at mx4.example.jp.\n\n" +
+			"<Gone@Example.NET>:\n550 5.1.1 no such user\n"
+		rep := Detect([]byte(raw))
+		require.NotNil(t, rep)
+		require.Equal(t, "qmail", rep.Format)
+		require.Equal(t, "gone@example.net", rep.Recipients[0].Address)
+		require.True(t, rep.Recipients[0].Hard)
+	})
+	t.Run("TruncatedReportIsNotAPanic", func(t *testing.T) {
+		t.Parallel()
+		raw := readFixture(t, "postfix-userunknown.eml")
+		for n := 0; n < len(raw); n += 97 {
+			_ = Detect(raw[:n])
+		}
+	})
+	t.Run("MixedFailedAndDelayedKeepsTheFailures", func(t *testing.T) {
+		t.Parallel()
+		raw := "From: MAILER-DAEMON@mx.example\nContent-Type: multipart/report; report-type=delivery-status; boundary=b\n\n" +
+			"--b\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; mx.example\n\n" +
+			"Final-Recipient: rfc822; Late@Example.org\nAction: delayed\nStatus: 4.4.7\n\n" +
+			"Final-Recipient: rfc822; gone@example.org\nAction: failed\nStatus: 5.1.1\n--b--\n"
+		rep := Detect([]byte(raw))
+		require.NotNil(t, rep)
+		require.Equal(t, KindBounce, rep.Kind)
+		require.Len(t, rep.Recipients, 1)
+		require.Equal(t, "gone@example.org", rep.Recipients[0].Address)
+		require.Equal(t, "mx.example", rep.Reporter)
+	})
+}
