@@ -189,8 +189,21 @@ func (s *session) wrap(op string, err error) error {
 	if s.ctx.Err() != nil {
 		return fmt.Errorf("imapsync: %s: %w", op, context.Cause(s.ctx))
 	}
+	if ioErr := s.dc.ioErr(); ioErr != nil && !errors.Is(err, ioErr) {
+		// imapclient reports a failed read as text (%v): keep the
+		// connection's own error in the chain, so that callers can tell a
+		// network failure (net.Error, Timeout()) from a server's answer.
+		err = &connError{err: err, cause: ioErr}
+	}
 	return fmt.Errorf("imapsync: %s: %w", op, err)
 }
+
+// connError is imapclient's error for a command that failed because the
+// connection did, with the connection's error as a second cause.
+type connError struct{ err, cause error }
+
+func (e *connError) Error() string   { return e.err.Error() }
+func (e *connError) Unwrap() []error { return []error{e.err, e.cause} }
 
 // abort closes the connection at once (no LOGOUT), for errors and before
 // draining a command whose answer is no longer wanted.
@@ -227,6 +240,24 @@ type deadlineConn struct {
 
 	mu    sync.Mutex
 	armed bool
+	err   error // the first read or write error
+}
+
+func (d *deadlineConn) ioErr() error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.err
+}
+
+func (d *deadlineConn) fail(err error) {
+	if err == nil {
+		return
+	}
+	d.mu.Lock()
+	if d.err == nil {
+		d.err = err
+	}
+	d.mu.Unlock()
 }
 
 func (d *deadlineConn) arm() {
@@ -249,7 +280,9 @@ func (d *deadlineConn) Read(b []byte) (int, error) {
 		_ = d.Conn.SetReadDeadline(time.Now().Add(d.timeout))
 	}
 	d.mu.Unlock()
-	return d.Conn.Read(b)
+	n, err := d.Conn.Read(b)
+	d.fail(err)
+	return n, err
 }
 
 func (d *deadlineConn) Write(b []byte) (int, error) {
@@ -258,7 +291,9 @@ func (d *deadlineConn) Write(b []byte) (int, error) {
 		_ = d.Conn.SetWriteDeadline(time.Now().Add(d.timeout))
 	}
 	d.mu.Unlock()
-	return d.Conn.Write(b)
+	n, err := d.Conn.Write(b)
+	d.fail(err)
+	return n, err
 }
 
 func (d *deadlineConn) SetDeadline(time.Time) error      { return nil }

@@ -156,7 +156,7 @@ func Sync(ctx context.Context, cfg Config, st State, opts Options, sink func(con
 		y, m, d := opts.Since.Date()
 		criteria.Since = time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
 	}
-	found, err := s.c.UIDSearch(criteria, nil).Wait()
+	found, err := s.c.UIDSearch(criteria, s.searchAll()).Wait()
 	if err != nil {
 		return res, s.wrap("search "+mailbox, err)
 	}
@@ -178,7 +178,7 @@ func Sync(ctx context.Context, cfg Config, st State, opts Options, sink func(con
 			end = uint32(sel.UIDNext) - 1
 		} else if !opts.Since.IsZero() {
 			// UIDNEXT is optional in IMAP4rev1: ask for the highest UID.
-			all, err := s.c.UIDSearch(&imap.SearchCriteria{UID: []imap.UIDSet{{imap.UIDRange{Start: 1, Stop: 0}}}}, nil).Wait()
+			all, err := s.c.UIDSearch(&imap.SearchCriteria{UID: []imap.UIDSet{{imap.UIDRange{Start: 1, Stop: 0}}}}, s.searchAll()).Wait()
 			if err != nil {
 				return res, s.wrap("search "+mailbox, err)
 			}
@@ -232,6 +232,16 @@ func Sync(ctx context.Context, cfg Config, st State, opts Options, sink func(con
 		}
 	}
 	return res, s.finish(nil)
+}
+
+// searchAll asks for the answer as ranges ("ALL 1:10000", RFC 4731
+// ESEARCH) when the server can, instead of one number per message.
+func (s *session) searchAll() *imap.SearchOptions {
+	caps := s.c.Caps()
+	if caps.Has(imap.CapESearch) || caps.Has(imap.CapIMAP4rev2) {
+		return &imap.SearchOptions{ReturnAll: true}
+	}
+	return nil
 }
 
 // finish says LOGOUT after a successful run.
