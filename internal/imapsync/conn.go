@@ -240,7 +240,10 @@ type deadlineConn struct {
 
 	mu    sync.Mutex
 	armed bool
-	err   error // the first read or write error
+	// err is the first read or write error; every later call returns it.
+	// A connection that failed once is done for, and imapclient's decoder
+	// would otherwise read again after a timeout (one Timeout per retry).
+	err error
 }
 
 func (d *deadlineConn) ioErr() error {
@@ -276,6 +279,10 @@ func (d *deadlineConn) disarm() {
 
 func (d *deadlineConn) Read(b []byte) (int, error) {
 	d.mu.Lock()
+	if err := d.err; err != nil {
+		d.mu.Unlock()
+		return 0, err
+	}
 	if d.armed {
 		_ = d.Conn.SetReadDeadline(time.Now().Add(d.timeout))
 	}
@@ -287,6 +294,10 @@ func (d *deadlineConn) Read(b []byte) (int, error) {
 
 func (d *deadlineConn) Write(b []byte) (int, error) {
 	d.mu.Lock()
+	if err := d.err; err != nil {
+		d.mu.Unlock()
+		return 0, err
+	}
 	if d.armed {
 		_ = d.Conn.SetWriteDeadline(time.Now().Add(d.timeout))
 	}

@@ -354,3 +354,72 @@ func hasSeen(flags []imap.Flag) bool {
 	}
 	return false
 }
+
+// freezingProxy forwards TCP to target until freeze is called; from then
+// on it forwards nothing in either direction and keeps the connections
+// open: a server that stops answering in the middle of a session.
+type freezingProxy struct {
+	addr   *net.TCPAddr
+	mu     sync.Mutex
+	frozen bool
+}
+
+func startFreezingProxy(t testing.TB, target *net.TCPAddr) *freezingProxy {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	p := &freezingProxy{addr: l.Addr().(*net.TCPAddr)}
+	var mu sync.Mutex
+	var conns []net.Conn
+	pipe := func(dst, src net.Conn) {
+		buf := make([]byte, 32<<10)
+		for {
+			n, err := src.Read(buf)
+			if err != nil {
+				return
+			}
+			p.mu.Lock()
+			frozen := p.frozen
+			p.mu.Unlock()
+			if frozen {
+				continue // swallowed
+			}
+			if _, err := dst.Write(buf[:n]); err != nil {
+				return
+			}
+		}
+	}
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			up, err := net.Dial("tcp", target.String())
+			if err != nil {
+				_ = c.Close()
+				continue
+			}
+			mu.Lock()
+			conns = append(conns, c, up)
+			mu.Unlock()
+			go pipe(up, c)
+			go pipe(c, up)
+		}
+	}()
+	t.Cleanup(func() {
+		_ = l.Close()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range conns {
+			_ = c.Close()
+		}
+	})
+	return p
+}
+
+func (p *freezingProxy) freeze() {
+	p.mu.Lock()
+	p.frozen = true
+	p.mu.Unlock()
+}
