@@ -58,14 +58,14 @@ func cleanText(text string) string {
 	// Drop an attribution line (one or wrapped over two) whose next
 	// non-blank line is quoted or which ends the text.
 	for i := range lines {
-		if !keep[i] || !strings.HasSuffix(strings.TrimSpace(lines[i]), ":") || !reLooseAttribution.MatchString(lines[i]) {
+		if !keep[i] || !strings.HasSuffix(strings.TrimSpace(lines[i]), ":") {
 			continue
 		}
 		j := i + 1
 		for j < len(lines) && strings.TrimSpace(lines[j]) == "" {
 			j++
 		}
-		if j < len(lines) && !isQuoted(lines[j]) {
+		if j < len(lines) && !isQuoted(lines[j]) || !reLooseAttribution.MatchString(lines[i]) {
 			continue
 		}
 		keep[i] = false
@@ -132,6 +132,11 @@ func isQuoted(l string) bool {
 // cutIndex is the index of the first line that starts what is not the
 // sender's own text in this message, len(lines) when there is none.
 func cutIndex(lines []string) int {
+	// Each line that passes a cheap test costs a regular expression or
+	// two; a text made of thousands of such lines (no mail a person
+	// writes) is not searched further than this.
+	budget := 2000
+	spend := func() bool { budget--; return budget >= 0 }
 	for i, l := range lines {
 		t := strings.TrimSpace(l)
 		if t == "" {
@@ -148,17 +153,17 @@ func cutIndex(lines []string) int {
 		colon := strings.HasSuffix(t, ":")
 		fw := strings.ToLower(firstWord(t))
 		switch {
-		case strings.HasPrefix(t, "--") && reSeparator.MatchString(t):
+		case strings.HasPrefix(t, "--") && spend() && reSeparator.MatchString(t):
 			return i
-		case colon && reBeginForward.MatchString(t):
+		case colon && spend() && reBeginForward.MatchString(t):
 			return i
-		case strings.HasPrefix(t, "____") && reUnderscores.MatchString(t) && headerBlockFollows(lines, i+1):
+		case strings.HasPrefix(t, "____") && spend() && reUnderscores.MatchString(t) && headerBlockFollows(lines, i+1):
 			return i
-		case hasEarlyColon(t) && reFromField.MatchString(t) && headerBlockAt(lines, i):
+		case hasEarlyColon(t) && spend() && reFromField.MatchString(t) && headerBlockAt(lines, i):
 			return i
-		case trailerWords[fw] && utf8.RuneCountInString(t) < 100 && reMobileTrailer.MatchString(t):
+		case trailerWords[fw] && spend() && utf8.RuneCountInString(t) < 100 && reMobileTrailer.MatchString(t):
 			return i
-		case attributionWords[fw] && isStrictAttribution(lines, i):
+		case attributionWords[fw] && spend() && isStrictAttribution(lines, i):
 			return i
 		}
 	}
