@@ -278,8 +278,13 @@ func readText(r io.Reader) string {
 }
 
 // latin1Fallback reads bytes that claimed (or defaulted to) UTF-8 but are
-// not as Windows-1252, the charset such mail nearly always is in.
+// not as Windows-1252, the charset such mail nearly always is in. Text
+// that does hold UTF-8 sequences is UTF-8 with a few bad bytes: those
+// become U+FFFD rather than the whole text turning to mojibake.
 func latin1Fallback(s string) string {
+	if hasUTF8Multibyte(s) {
+		return strings.ToValidUTF8(s, "\uFFFD")
+	}
 	out, err := charmap.Windows1252.NewDecoder().String(s)
 	if err != nil || !utf8.ValidString(out) {
 		return strings.ToValidUTF8(s, "\uFFFD")
@@ -491,4 +496,19 @@ func parseDate(v string) time.Time {
 		}
 	}
 	return time.Time{}
+}
+
+func hasUTF8Multibyte(s string) bool {
+	for i := 0; i < len(s); {
+		if s[i] < utf8.RuneSelf {
+			i++
+			continue
+		}
+		r, n := utf8.DecodeRuneInString(s[i:])
+		if r != utf8.RuneError || n > 1 {
+			return true
+		}
+		i += n
+	}
+	return false
 }

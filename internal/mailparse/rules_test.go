@@ -337,3 +337,60 @@ func TestParseMalformed(t *testing.T) {
 		require.Equal(t, "c@x", m.InReplyTo)
 	})
 }
+
+func TestInvalidUTF8(t *testing.T) {
+	t.Parallel()
+	require.Equal(t, "café", latin1Fallback("caf\xe9"), "no UTF-8 at all: Windows-1252")
+	require.Equal(t, "“quoted” €", latin1Fallback("\x93quoted\x94 \x80"))
+	require.Equal(t, "Grüße \uFFFD", latin1Fallback("Grüße \xff"), "UTF-8 with a stray byte stays UTF-8")
+}
+
+func TestHTMLToText(t *testing.T) {
+	t.Parallel()
+	for name, tc := range map[string]struct{ html, text, clean string }{
+		"AppleMailBlockquote": {
+			`<html><body style="overflow-wrap: break-word;">Works for me.<br><div><br><blockquote type="cite"><div>On 23 Nov 2026, at 18:40, Sarah Chen &lt;sarah@x.io&gt; wrote:</div><br><div>Hi</div></blockquote></div></body></html>`,
+			"Works for me.",
+			"Works for me.",
+		},
+		"AppleMailAttributionOutsideQuote": {
+			`<div>Works for me.</div><div><br><div>On 23 Nov 2026, at 18:40, Sarah Chen &lt;sarah@x.io&gt; wrote:</div><br><blockquote type="cite">Hi</blockquote></div>`,
+			"Works for me.\n\nOn 23 Nov 2026, at 18:40, Sarah Chen <sarah@x.io> wrote:",
+			"Works for me.",
+		},
+		"OutlookDesktopWordHTML": {
+			`<div class=WordSection1><p class=MsoNormal>Thanks, not now.<o:p></o:p></p><p class=MsoNormal><o:p>&nbsp;</o:p></p>` +
+				`<div style='border:none;border-top:solid #E1E1E1 1.0pt;padding:3.0pt 0in 0in 0in'><p class=MsoNormal><b>From:</b> Sarah Chen &lt;sarah@x.io&gt; <br><b>Sent:</b> Monday, November 23, 2026 10:14 AM<br><b>To:</b> Bo<br><b>Subject:</b> Hi<o:p></o:p></p></div>` +
+				`<p class=MsoNormal>Hi Bo<o:p></o:p></p></div>`,
+			"Thanks, not now.\n\nFrom: Sarah Chen <sarah@x.io>\nSent: Monday, November 23, 2026 10:14 AM\nTo: Bo\nSubject: Hi\n\nHi Bo",
+			"Thanks, not now.",
+		},
+		"ThunderbirdCitePrefix": {
+			`<p>Yes.</p><div class="moz-cite-prefix">On 23/11/2026 10:14, Sarah Chen wrote:<br></div><blockquote type="cite" cite="mid:x@y">Hi</blockquote><pre class="moz-signature" cols="72">Piotr</pre>`,
+			"Yes.\n\n-- \nPiotr",
+			"Yes.",
+		},
+		"ScriptStyleAndEntities": {
+			`<style>p{color:red}</style><script>alert(1)</script><p>Fish &amp; chips&nbsp;&lt;3</p><ul><li>one</li><li>two</li></ul>`,
+			"Fish & chips <3\n\n- one\n- two",
+			"Fish & chips <3\n\n- one\n- two",
+		},
+		"PreKeepsInnerSpacing": {
+			"<pre>a  b\n  c</pre>",
+			"a  b\nc",
+			"a  b\nc",
+		},
+		"UnclosedQuoteDropsTheRest": {
+			`<div>Top</div><blockquote><div>quoted<div>`,
+			"Top",
+			"Top",
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			text := htmlToText(tc.html)
+			require.Equal(t, tc.text, text)
+			require.Equal(t, tc.clean, cleanText(text))
+		})
+	}
+}
