@@ -482,6 +482,11 @@ func parseDate(v string) time.Time {
 	if v == "" {
 		return time.Time{}
 	}
+	// The RFC 5322 form nearly every mailer writes, then net/mail's
+	// wider set, then the broken ones.
+	if t, err := time.Parse("Mon, 2 Jan 2006 15:04:05 -0700", v); err == nil {
+		return t
+	}
 	if t, err := netmail.ParseDate(v); err == nil {
 		return t
 	}

@@ -394,3 +394,26 @@ func TestHTMLToText(t *testing.T) {
 		})
 	}
 }
+
+func TestParseDate(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{
+		"Mon, 23 Nov 2026 10:02:09 +0000":       "2026-11-23T10:02:09Z",
+		"Mon, 23 Nov 2026 10:02:09 +0000 (UTC)": "2026-11-23T10:02:09Z",
+		"Mon,  3 Nov 2026 10:02:09 +0100":       "2026-11-03T10:02:09+01:00",
+		"23 Nov 2026 17:05:00 +0100":            "2026-11-23T17:05:00+01:00",
+		"Mon, 23 Nov 2026 10:02 -0500":          "2026-11-23T10:02:00-05:00",
+		"Mon Nov 23 10:02:09 2026":              "2026-11-23T10:02:09Z",
+		"Mon,23 Nov 2026 10:02:09 +0000":        "2026-11-23T10:02:09Z",
+		"2026-11-23T10:02:09+02:00":             "2026-11-23T10:02:09+02:00",
+		"yesterday":                             "",
+		"":                                      "",
+	} {
+		got := parseDate(in)
+		if want == "" {
+			require.True(t, got.IsZero(), in)
+			continue
+		}
+		require.Equal(t, want, got.Format(time.RFC3339), in)
+	}
+}
