@@ -209,7 +209,7 @@ func TestAutoReply(t *testing.T) {
 		},
 		"SubjectAutosvar": {
 			"Subject: Autosvar: hi\n", "Tack för ditt mejl.",
-			AutoReply{Is: true, Reason: "subject: Autosvar"},
+			AutoReply{Is: true, OutOfOffice: true, Reason: "subject: Autosvar"}, // Outlook's OOF prefix
 		},
 		"ExchangeHeadersAlone": {
 			"X-Auto-Response-Suppress: All\nX-MS-Exchange-Inbox-Rules-Loop: a@example.com\nSubject: RE: hi\n", "Fine by me.",
@@ -230,6 +230,14 @@ func TestAutoReply(t *testing.T) {
 		"PhrasingInQuoteDoesNotCount": {
 			"Subject: Re: hi\n", "Great, let's talk.\n\n> I am out of the office until Monday.\n",
 			AutoReply{},
+		},
+		"AutomaticReplyWithoutPhrasing": {
+			"Auto-Submitted: auto-generated\nSubject: Automatic reply: hi\n", "Thanks, I will get back to you after 7 December.",
+			AutoReply{Is: true, OutOfOffice: true, Reason: "Auto-Submitted: auto-generated; subject: Automatic reply"},
+		},
+		"ImAway": {
+			"Subject: Re: hi\n", "I'm away until next week.",
+			AutoReply{Is: true, OutOfOffice: true, Reason: "out-of-office phrasing"},
 		},
 		"LimitedAccess": {
 			"Subject: Re: hi\n", "Travelling this week with limited access to email.",
