@@ -132,6 +132,11 @@ func Parse(raw []byte) (msg *Message, err error) {
 	mt, _, _ := e.Header.ContentType()
 	m.IsReport = mt == "multipart/report"
 	p.walk(e, 0)
+	if p.parts == 0 && strings.HasPrefix(mt, "multipart/") {
+		// Declared multipart but no boundary line in it: a mislabelled
+		// plain message. Its body is the text.
+		appendBody(&p.text, readText(bytes.NewReader(bodyOf(raw))))
+	}
 
 	m.HTML = p.html.String()
 	if strings.TrimSpace(p.text.String()) != "" {
@@ -146,6 +151,18 @@ func Parse(raw []byte) (msg *Message, err error) {
 	}
 	m.AutoReply = detectAutoReply(m)
 	return m, nil
+}
+
+// bodyOf is what follows the header block of raw.
+func bodyOf(raw []byte) []byte {
+	crlf, lf := bytes.Index(raw, []byte("\r\n\r\n")), bytes.Index(raw, []byte("\n\n"))
+	switch {
+	case crlf >= 0 && (lf < 0 || crlf < lf):
+		return raw[crlf+4:]
+	case lf >= 0:
+		return raw[lf+2:]
+	}
+	return nil
 }
 
 func (m *Message) readHeader() {
@@ -183,7 +200,12 @@ func (w *walker) walk(e *message.Entity, depth int) {
 	if cterr != nil {
 		mt = ""
 	}
-	if strings.HasPrefix(mt, "multipart/") && params["boundary"] != "" && depth < maxDepth {
+	if strings.HasPrefix(mt, "multipart/") && params["boundary"] != "" {
+		if depth >= maxDepth {
+			w.parts++
+			_, _ = io.Copy(io.Discard, e.Body) // too deep for any real mailer: skipped
+			return
+		}
 		mr := e.MultipartReader()
 		for w.parts < maxParts {
 			part, err := mr.NextPart()

@@ -1,6 +1,7 @@
 package mailparse
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -424,4 +425,32 @@ func TestParseDate(t *testing.T) {
 		}
 		require.Equal(t, want, got.Format(time.RFC3339), in)
 	}
+}
+
+func TestMultipartEdgeCases(t *testing.T) {
+	t.Parallel()
+	t.Run("MultipartWithoutAnyBoundaryLineIsText", func(t *testing.T) {
+		t.Parallel()
+		m, err := Parse([]byte("Content-Type: multipart/alternative; boundary=zzz\r\n\r\nJust text, no parts.\r\n"))
+		require.NoError(t, err)
+		require.Equal(t, "Just text, no parts.", m.Clean)
+	})
+	t.Run("UnclosedLastPartIsKept", func(t *testing.T) {
+		t.Parallel()
+		m, err := Parse([]byte("Content-Type: multipart/alternative; boundary=zzz\r\n\r\npreamble\r\n--zzz\r\nContent-Type: text/plain\r\n\r\nin part, no close"))
+		require.NoError(t, err)
+		require.Equal(t, "in part, no close", m.Text)
+	})
+	t.Run("TooDeepIsSkipped", func(t *testing.T) {
+		t.Parallel()
+		var b strings.Builder
+		b.WriteString("Content-Type: multipart/mixed; boundary=b0\r\n\r\n")
+		for i := 1; i <= 40; i++ {
+			b.WriteString("--b" + strconv.Itoa(i-1) + "\r\nContent-Type: multipart/mixed; boundary=b" + strconv.Itoa(i) + "\r\n\r\n")
+		}
+		b.WriteString("--b40\r\nContent-Type: text/plain\r\n\r\ndeep\r\n")
+		m, err := Parse([]byte(b.String()))
+		require.NoError(t, err)
+		require.Equal(t, "", m.Text, "nothing of the too-deep parts, boundaries included, becomes text")
+	})
 }
