@@ -115,7 +115,7 @@ func Parse(raw []byte) (msg *Message, err error) {
 		// The libraries below are not fuzzed by us; a panic in one of them
 		// is a malformed message, not a crash of the sync worker.
 		if r := recover(); r != nil {
-			msg, err = nil, fmt.Errorf("mailparse: malformed message: %v", r)
+			msg, err = nil, &panicError{r}
 		}
 	}()
 	e, rerr := message.Read(bytes.NewReader(raw))
@@ -152,6 +152,11 @@ func Parse(raw []byte) (msg *Message, err error) {
 	m.AutoReply = detectAutoReply(m)
 	return m, nil
 }
+
+// panicError is a panic Parse recovered from; FuzzParse fails on it.
+type panicError struct{ v any }
+
+func (e *panicError) Error() string { return fmt.Sprintf("mailparse: malformed message: %v", e.v) }
 
 // bodyOf is what follows the header block of raw.
 func bodyOf(raw []byte) []byte {
