@@ -454,3 +454,13 @@ func TestMultipartEdgeCases(t *testing.T) {
 		require.Equal(t, "", m.Text, "nothing of the too-deep parts, boundaries included, becomes text")
 	})
 }
+
+func TestHeaderOrder(t *testing.T) {
+	t.Parallel()
+	m, err := Parse([]byte("Received: first\r\nReceived: second\r\nX-Tag: =?utf-8?q?caf=C3=A9?=\r\n\r\nbody"))
+	require.NoError(t, err)
+	require.Equal(t, "first", m.Header("received"), "the first field in message order")
+	require.Equal(t, []string{"first", "second"}, m.HeaderValues("Received"))
+	require.Equal(t, "café", m.Header("X-Tag"))
+	require.Nil(t, m.HeaderValues("X-None"))
+}
