@@ -65,11 +65,19 @@ func cleanText(text string) string {
 		for j < len(lines) && strings.TrimSpace(lines[j]) == "" {
 			j++
 		}
-		if j < len(lines) && !isQuoted(lines[j]) || !reLooseAttribution.MatchString(lines[i]) {
+		if j < len(lines) && !isQuoted(lines[j]) {
+			continue
+		}
+		// The attribution on this line, or wrapped from the line before
+		// ("… Sarah Chen <" / "sarah@x.io> wrote:", "… a" / "écrit :").
+		wrapped := i > 0 && keep[i-1] && reAttributionStart.MatchString(lines[i-1]) &&
+			!reAttribution.MatchString(strings.TrimSpace(lines[i])) &&
+			reAttribution.MatchString(strings.TrimSpace(lines[i-1])+" "+strings.TrimSpace(lines[i]))
+		if !wrapped && !reLooseAttribution.MatchString(lines[i]) {
 			continue
 		}
 		keep[i] = false
-		if i > 0 && keep[i-1] && reAttributionStart.MatchString(lines[i-1]) && !reAttribution.MatchString(lines[i]) {
+		if wrapped {
 			keep[i-1] = false
 		}
 	}
@@ -171,24 +179,32 @@ func cutIndex(lines []string) int {
 }
 
 // isStrictAttribution: an attribution line (or one wrapped over two
-// lines) that carries a date, a time or an address, which is a cut even
-// when the quote under it is not ">"-prefixed (Outlook mobile, Yahoo).
+// lines) that carries a date, a time or an address, and is not followed
+// by ">" lines: the original under it is unquoted (Outlook mobile, Yahoo),
+// so everything from it on is history. One followed by a quote is left
+// to the quote removal, which keeps answers written under the quote.
 func isStrictAttribution(lines []string, i int) bool {
 	t := strings.TrimSpace(lines[i])
 	if !reAttributionStart.MatchString(t) {
 		return false
 	}
-	cand := t
+	cand, next := t, i+1
 	if !reAttribution.MatchString(cand) {
 		if i+1 >= len(lines) {
 			return false
 		}
-		cand = t + " " + strings.TrimSpace(lines[i+1])
+		cand, next = t+" "+strings.TrimSpace(lines[i+1]), i+2
 		if len(cand) > 500 || !reAttribution.MatchString(cand) {
 			return false
 		}
 	}
-	return strings.ContainsAny(cand, "0123456789@")
+	if !strings.ContainsAny(cand, "0123456789@") {
+		return false
+	}
+	for next < len(lines) && strings.TrimSpace(lines[next]) == "" {
+		next++
+	}
+	return next >= len(lines) || !isQuoted(lines[next])
 }
 
 // headerBlockAt: lines[i] is a From: field followed, within the next

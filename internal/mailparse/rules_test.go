@@ -53,6 +53,14 @@ func TestCleanText(t *testing.T) {
 			"Forwarding.\n\n*From:* Sarah Chen <sarah@x.io>\n*Sent:* Monday, November 23, 2026 10:14 AM\n*To:* Tom\n*Subject:* Hi\n\nHi Tom\n",
 			"Forwarding.",
 		},
+		"BottomPostedUnderAttribution": {
+			"On Mon, Nov 23, 2026 at 10:14 AM Sarah Chen <sarah@x.io> wrote:\n> How big is the team?\n\nTwelve people.\n\n> Which CRM?\n\nHubSpot.\n",
+			"Twelve people.\n\nHubSpot.",
+		},
+		"BottomPostedUnderWrappedAttribution": {
+			"On Mon, Nov 23, 2026 at 10:14 AM Sarah Chen <\nsarah@x.io> wrote:\n\n> How big is the team?\n\nTwelve people.\n",
+			"Twelve people.",
+		},
 		"FromLineAloneIsText": {
 			// One "From:" line without the rest of a header block is prose.
 			"From: the sales team, thanks for the call.\nWe will decide next week.",
