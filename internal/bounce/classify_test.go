@@ -119,3 +119,21 @@ func TestDetectSurvivesBrokenInput(t *testing.T) {
 		require.Equal(t, "mx.example", rep.Reporter)
 	})
 }
+
+func TestDetectStaysLinearOnPathologicalInput(t *testing.T) {
+	t.Parallel()
+	// Not a timing assertion: these inputs would take minutes if a parser
+	// were quadratic in the number of lines, and the test would time out.
+	var b bytes.Buffer
+	b.WriteString("From: MAILER-DAEMON@x.example\nSubject: Undelivered Mail\nContent-Type: multipart/report; report-type=delivery-status; boundary=b\n\n--b\nContent-Type: message/delivery-status\n\nDiagnostic-Code: smtp;\n")
+	for b.Len() < 900_000 {
+		b.WriteString(" 550 5.1.1 a@b.example continued\n")
+	}
+	_ = Detect(b.Bytes())
+	var c bytes.Buffer
+	c.WriteString("From: MAILER-DAEMON@x.example\nSubject: Undelivered Mail\n\n")
+	for c.Len() < 900_000 {
+		c.WriteString("<a@b.example>: 550 5.1.1 x@y.example z@w.example\n")
+	}
+	_ = Detect(c.Bytes())
+}
