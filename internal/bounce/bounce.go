@@ -102,6 +102,9 @@ type envelope struct {
 }
 
 func detect(raw []byte) *Report {
+	if !quickCandidate(raw) {
+		return nil
+	}
 	ent, err := message.Read(bytes.NewReader(raw))
 	if ent == nil {
 		// The top header could not be parsed by go-message (a malformed
