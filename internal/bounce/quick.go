@@ -12,8 +12,8 @@ func quickCandidate(raw []byte) bool {
 	for len(b) > 0 {
 		line, rest := cutLine(b)
 		b = rest
-		if len(bytes.TrimSpace(line)) == 0 {
-			return false // end of header
+		if len(line) == 0 {
+			return false // end of header (a line of blanks is a continuation)
 		}
 		var value []byte
 		if line[0] == ' ' || line[0] == '\t' {
