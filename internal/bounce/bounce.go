@@ -31,7 +31,7 @@ const (
 type Report struct {
 	Kind Kind
 	// Format names the report's shape or producer: "rfc3464", "arf",
-	// "postfix", "sendmail", "exim", "qmail", "exchange", "gmail", "yahoo",
+	// "postfix", "sendmail", "exim", "qmail", "exchange", "gmail", "yahoo", "jmrp",
 	// "ses", "domino", "notes", "x-failed-recipients", "heuristic".
 	Format string
 	// Recipients are the failed (or delayed, or complaining) recipients; at

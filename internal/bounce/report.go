@@ -217,7 +217,9 @@ func detectARF(env *envelope, parts []part) *Report {
 		}
 	}
 	if !found {
-		return nil
+		// Microsoft's JMRP sends a feedback-report whose only part is the
+		// original message, stamped with X-HmXmrOriginalRecipient.
+		return jmrpReport(env, parts)
 	}
 	rep := &Report{Kind: KindComplaint, Format: "arf"}
 	rep.FeedbackType = fb.get("Feedback-Type")
@@ -263,23 +265,30 @@ func complainers(rep *Report, orig original) {
 	}
 }
 
-// detectJMRP recognises Microsoft's legacy (non-ARF) junk-mail reports: a
-// message from a Hotmail/Outlook feedback address that carries the
-// complained-about message with X-HmXmrOriginalRecipient.
+// detectJMRP recognises Microsoft junk-mail reports that are not ARF: a
+// message from a Hotmail/Outlook feedback address (or SES complaint
+// forwarder) that carries the complained-about message.
 func detectJMRP(env *envelope, parts []part) *Report {
 	if !isFeedbackSender(env.from) {
 		return nil
 	}
+	return jmrpReport(env, parts)
+}
+
+// jmrpReport builds a complaint from the first returned message stamped
+// with X-HmXmrOriginalRecipient (or any returned message, for SES).
+func jmrpReport(env *envelope, parts []part) *Report {
+	ses := strings.Contains(env.from, "amazonses.com")
 	for _, p := range parts {
 		if !isOriginalPart(p.mediaType) {
 			continue
 		}
 		orig := readOriginal(p.body)
-		if orig.headers.get("X-HmXmrOriginalRecipient") == "" && !strings.Contains(env.from, "amazonses.com") {
+		if orig.headers.get("X-HmXmrOriginalRecipient") == "" && !ses {
 			continue
 		}
-		rep := &Report{Kind: KindComplaint, Format: "arf", FeedbackType: "abuse", Reporter: env.from}
-		if strings.Contains(env.from, "amazonses.com") {
+		rep := &Report{Kind: KindComplaint, Format: "jmrp", FeedbackType: "abuse", Reporter: env.from}
+		if ses {
 			rep.Format = "ses"
 		}
 		complainers(rep, orig)
