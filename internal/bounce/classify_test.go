@@ -137,3 +137,41 @@ func TestDetectStaysLinearOnPathologicalInput(t *testing.T) {
 	}
 	_ = Detect(c.Bytes())
 }
+
+func TestDetectSmallShapes(t *testing.T) {
+	t.Parallel()
+	t.Run("GmailLegacyDelayIsADelay", func(t *testing.T) {
+		t.Parallel()
+		raw := "From: Mail Delivery Subsystem <mailer-daemon@googlemail.com>\nTo: me@leadpilot.example\n" +
+			"Subject: Delivery Status Notification (Delay)\nContent-Type: text/plain; charset=ISO-8859-1\n\n" +
+			"This is an automatically generated Delivery Status Notification\n\n" +
+			"THIS IS A WARNING MESSAGE ONLY.\n\nYOU DO NOT NEED TO RESEND YOUR MESSAGE.\n\n" +
+			"Delivery to the following recipient has been delayed:\n\n     Slow@Example.org\n\n" +
+			"Message will be retried for 2 more day(s)\n\nTechnical details of temporary failure:\n" +
+			"The recipient server did not accept our requests to connect.\n"
+		rep := Detect([]byte(raw))
+		require.NotNil(t, rep)
+		require.Equal(t, KindDelay, rep.Kind)
+		require.Equal(t, "gmail", rep.Format)
+		require.Equal(t, "slow@example.org", rep.Recipients[0].Address)
+		require.Equal(t, "delayed", rep.Recipients[0].Action)
+		require.False(t, rep.Recipients[0].Hard)
+	})
+	t.Run("GmailDSNWithoutReturnedPartUsesXOriginalMessageID", func(t *testing.T) {
+		t.Parallel()
+		raw := "From: Mail Delivery Subsystem <mailer-daemon@googlemail.com>\n" +
+			"Content-Type: multipart/report; report-type=delivery-status; boundary=b\n\n" +
+			"--b\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; googlemail.com\n" +
+			"X-Original-Message-ID: <abc@leadpilot.example>\n\n" +
+			"Final-Recipient: rfc822; gone@example.org\nAction: failed\nStatus: 5.1.1\n--b--\n"
+		rep := Detect([]byte(raw))
+		require.NotNil(t, rep)
+		require.Equal(t, "abc@leadpilot.example", rep.OriginalMessageID)
+	})
+	t.Run("AutoReplyFromPersonIsNotABounce", func(t *testing.T) {
+		t.Parallel()
+		raw := "From: Pat <pat@example.org>\nAuto-Submitted: auto-replied\nSubject: Undeliverable: I am away\n\n" +
+			"I am away. If urgent write to boss@example.org, error 550 5.1.1 is not mine.\n"
+		require.Nil(t, Detect([]byte(raw)))
+	})
+}

@@ -127,6 +127,10 @@ func detectDSN(env *envelope, parts []part) (rep *Report, decided bool) {
 		rep.OriginalMessageID = messageIDInText(humanText)
 	}
 	if rep.OriginalMessageID == "" {
+		// Gmail names it in the per-message group.
+		rep.OriginalMessageID = gs[0].get("X-Original-Message-ID")
+	}
+	if rep.OriginalMessageID == "" {
 		// Exchange, Office 365 and Gmail thread their DSNs under the
 		// original message.
 		rep.OriginalMessageID = env.header.Get("In-Reply-To")
