@@ -223,10 +223,8 @@ func walk(ent *message.Entity) []part {
 		if mt == "" {
 			mt = "text/plain"
 		}
-		body, rerr := io.ReadAll(io.LimitReader(e.Body, maxPart))
-		if rerr != nil && len(body) == 0 && !errors.Is(rerr, io.ErrUnexpectedEOF) {
-			body = nil
-		}
+		// A decoding error (bad base64, truncated part) keeps what was read.
+		body, _ := io.ReadAll(io.LimitReader(e.Body, maxPart))
 		parts = append(parts, part{mediaType: mt, params: params, header: e.Header, body: body})
 		if len(parts) > 64 {
 			return errors.New("bounce: too many parts")

@@ -175,3 +175,19 @@ func TestDetectSmallShapes(t *testing.T) {
 		require.Nil(t, Detect([]byte(raw)))
 	})
 }
+
+func TestExchangeTextIgnoresAddressesInProse(t *testing.T) {
+	t.Parallel()
+	raw := "From: System Administrator <postmaster@corp.example>\nSubject: Undeliverable: hello\n\n" +
+		"Delivery has failed to these recipients or groups:\n\n" +
+		"Gone Person (gone@corp.example)\n" +
+		"The e-mail address you entered couldn't be found. Contact help@corp.example for help.\n\n" +
+		"Diagnostic information for administrators:\n\nGenerating server: ex1.corp.example\n\n" +
+		"gone@corp.example\n#550 5.1.1 RESOLVER.ADR.RecipNotFound; not found ##\n"
+	rep := Detect([]byte(raw))
+	require.NotNil(t, rep)
+	require.Len(t, rep.Recipients, 1)
+	require.Equal(t, "gone@corp.example", rep.Recipients[0].Address)
+	require.Equal(t, "5.1.1", rep.Recipients[0].Status)
+	require.True(t, rep.Recipients[0].Hard)
+}
