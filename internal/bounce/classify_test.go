@@ -191,3 +191,22 @@ func TestExchangeTextIgnoresAddressesInProse(t *testing.T) {
 	require.Equal(t, "5.1.1", rep.Recipients[0].Status)
 	require.True(t, rep.Recipients[0].Hard)
 }
+
+func TestDSNFormatNamesTheGeneratingMTA(t *testing.T) {
+	t.Parallel()
+	// A Postfix DSN quoting an Office 365 rejection is a Postfix DSN.
+	raw := "From: MAILER-DAEMON@mail.leadpilot.example (Mail Delivery System)\n" +
+		"Subject: Undelivered Mail Returned to Sender\n" +
+		"Content-Type: multipart/report; report-type=delivery-status; boundary=b\n\n" +
+		"--b\nContent-Type: text/plain\n\nThis is the mail system at host mail.leadpilot.example.\n\n" +
+		"<x@contoso.example>: host contoso-example.mail.protection.outlook.com said: 550 5.1.10\n" +
+		"    RESOLVER.ADR.RecipientNotFound; Recipient not found (Microsoft Exchange)\n" +
+		"--b\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; mail.leadpilot.example\n" +
+		"X-Postfix-Queue-ID: 4Abc\n\nFinal-Recipient: rfc822; x@contoso.example\nAction: failed\nStatus: 5.1.10\n" +
+		"Remote-MTA: dns; contoso-example.mail.protection.outlook.com\n" +
+		"Diagnostic-Code: smtp; 550 5.1.10 RESOLVER.ADR.RecipientNotFound; Recipient not found\n--b--\n"
+	rep := Detect([]byte(raw))
+	require.NotNil(t, rep)
+	require.Equal(t, "postfix", rep.Format)
+	require.True(t, rep.Recipients[0].Hard)
+}

@@ -163,32 +163,30 @@ func lineAbout(text, addr string) string {
 	return text[i:end]
 }
 
-// dsnFormat names the producer of a DSN from its envelope and fields.
+// dsnFormat names the producer of a DSN from its envelope and fields. Only
+// marks of the generating MTA count (its headers, its Reporting-MTA, its own
+// wording), never the remote server's reply it quotes: a Postfix DSN about
+// an Exchange rejection is a Postfix DSN.
 func dsnFormat(env *envelope, gs []fieldSet, text string) string {
 	h := env.header
 	from := env.from
 	first := gs[0]
 	mta := strings.ToLower(stripType(first.get("Reporting-MTA")))
-	remote := ""
-	diag := ""
-	for _, g := range gs {
-		remote += " " + strings.ToLower(g.get("Remote-MTA"))
-		diag += " " + g.get("Diagnostic-Code")
-	}
 	low := strings.ToLower(text)
 	switch {
 	case strings.Contains(from, "amazonses.com") || strings.Contains(mta, "amazonses.com") || h.Has("X-Ses-Outgoing"):
 		return "ses"
+	case first.get("X-Postfix-Queue-ID") != "" || first.get("X-Postfix-Sender") != "" ||
+		strings.Contains(low, "this is the mail system at host") || strings.Contains(low, "this is the postfix program"):
+		return "postfix"
 	case strings.HasSuffix(from, "@googlemail.com") || strings.HasSuffix(from, "@google.com") ||
 		strings.Contains(mta, "google.com") || strings.Contains(mta, "googlemail.com"):
 		return "gmail"
 	case h.Has("X-MS-Exchange-Message-Is-Ndr") || strings.Contains(mta, "outlook.com") ||
-		strings.Contains(diag, "RESOLVER.") || strings.Contains(low, "microsoft exchange") ||
-		strings.Contains(low, "diagnostic information for administrators") || h.Has("X-MS-Exchange-Organization-Network-Message-Id"):
+		h.Has("X-MS-Exchange-Organization-Network-Message-Id") ||
+		strings.Contains(low, "diagnostic information for administrators") ||
+		strings.Contains(low, "sent by microsoft exchange server"):
 		return "exchange"
-	case first.get("X-Postfix-Queue-ID") != "" || first.get("X-Postfix-Sender") != "" ||
-		strings.Contains(low, "this is the mail system at host") || strings.Contains(low, "this is the postfix program"):
-		return "postfix"
 	case strings.Contains(mta, "yahoo") || strings.Contains(from, "yahoo"):
 		return "yahoo"
 	case strings.HasPrefix(strings.ToLower(env.subject), "returned mail:") ||
