@@ -31,7 +31,7 @@ const (
 type Report struct {
 	Kind Kind
 	// Format names the report's shape or producer: "rfc3464", "arf",
-	// "postfix", "sendmail", "exim", "qmail", "exchange", "gmail", "yahoo",
+	// "postfix", "sendmail", "exim", "qmail", "exchange", "gmail", "yahoo", "jmrp",
 	// "ses", "domino", "notes", "x-failed-recipients", "heuristic".
 	Format string
 	// Recipients are the failed (or delayed, or complaining) recipients; at
@@ -102,6 +102,9 @@ type envelope struct {
 }
 
 func detect(raw []byte) *Report {
+	if !quickCandidate(raw) {
+		return nil
+	}
 	ent, err := message.Read(bytes.NewReader(raw))
 	if ent == nil {
 		// The top header could not be parsed by go-message (a malformed
@@ -220,10 +223,8 @@ func walk(ent *message.Entity) []part {
 		if mt == "" {
 			mt = "text/plain"
 		}
-		body, rerr := io.ReadAll(io.LimitReader(e.Body, maxPart))
-		if rerr != nil && len(body) == 0 && !errors.Is(rerr, io.ErrUnexpectedEOF) {
-			body = nil
-		}
+		// A decoding error (bad base64, truncated part) keeps what was read.
+		body, _ := io.ReadAll(io.LimitReader(e.Body, maxPart))
 		parts = append(parts, part{mediaType: mt, params: params, header: e.Header, body: body})
 		if len(parts) > 64 {
 			return errors.New("bounce: too many parts")

@@ -119,3 +119,94 @@ func TestDetectSurvivesBrokenInput(t *testing.T) {
 		require.Equal(t, "mx.example", rep.Reporter)
 	})
 }
+
+func TestDetectStaysLinearOnPathologicalInput(t *testing.T) {
+	t.Parallel()
+	// Not a timing assertion: these inputs would take minutes if a parser
+	// were quadratic in the number of lines, and the test would time out.
+	var b bytes.Buffer
+	b.WriteString("From: MAILER-DAEMON@x.example\nSubject: Undelivered Mail\nContent-Type: multipart/report; report-type=delivery-status; boundary=b\n\n--b\nContent-Type: message/delivery-status\n\nDiagnostic-Code: smtp;\n")
+	for b.Len() < 900_000 {
+		b.WriteString(" 550 5.1.1 a@b.example continued\n")
+	}
+	_ = Detect(b.Bytes())
+	var c bytes.Buffer
+	c.WriteString("From: MAILER-DAEMON@x.example\nSubject: Undelivered Mail\n\n")
+	for c.Len() < 900_000 {
+		c.WriteString("<a@b.example>: 550 5.1.1 x@y.example z@w.example\n")
+	}
+	_ = Detect(c.Bytes())
+}
+
+func TestDetectSmallShapes(t *testing.T) {
+	t.Parallel()
+	t.Run("GmailLegacyDelayIsADelay", func(t *testing.T) {
+		t.Parallel()
+		raw := "From: Mail Delivery Subsystem <mailer-daemon@googlemail.com>\nTo: me@leadpilot.example\n" +
+			"Subject: Delivery Status Notification (Delay)\nContent-Type: text/plain; charset=ISO-8859-1\n\n" +
+			"This is an automatically generated Delivery Status Notification\n\n" +
+			"THIS IS A WARNING MESSAGE ONLY.\n\nYOU DO NOT NEED TO RESEND YOUR MESSAGE.\n\n" +
+			"Delivery to the following recipient has been delayed:\n\n     Slow@Example.org\n\n" +
+			"Message will be retried for 2 more day(s)\n\nTechnical details of temporary failure:\n" +
+			"The recipient server did not accept our requests to connect.\n"
+		rep := Detect([]byte(raw))
+		require.NotNil(t, rep)
+		require.Equal(t, KindDelay, rep.Kind)
+		require.Equal(t, "gmail", rep.Format)
+		require.Equal(t, "slow@example.org", rep.Recipients[0].Address)
+		require.Equal(t, "delayed", rep.Recipients[0].Action)
+		require.False(t, rep.Recipients[0].Hard)
+	})
+	t.Run("GmailDSNWithoutReturnedPartUsesXOriginalMessageID", func(t *testing.T) {
+		t.Parallel()
+		raw := "From: Mail Delivery Subsystem <mailer-daemon@googlemail.com>\n" +
+			"Content-Type: multipart/report; report-type=delivery-status; boundary=b\n\n" +
+			"--b\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; googlemail.com\n" +
+			"X-Original-Message-ID: <abc@leadpilot.example>\n\n" +
+			"Final-Recipient: rfc822; gone@example.org\nAction: failed\nStatus: 5.1.1\n--b--\n"
+		rep := Detect([]byte(raw))
+		require.NotNil(t, rep)
+		require.Equal(t, "abc@leadpilot.example", rep.OriginalMessageID)
+	})
+	t.Run("AutoReplyFromPersonIsNotABounce", func(t *testing.T) {
+		t.Parallel()
+		raw := "From: Pat <pat@example.org>\nAuto-Submitted: auto-replied\nSubject: Undeliverable: I am away\n\n" +
+			"I am away. If urgent write to boss@example.org, error 550 5.1.1 is not mine.\n"
+		require.Nil(t, Detect([]byte(raw)))
+	})
+}
+
+func TestExchangeTextIgnoresAddressesInProse(t *testing.T) {
+	t.Parallel()
+	raw := "From: System Administrator <postmaster@corp.example>\nSubject: Undeliverable: hello\n\n" +
+		"Delivery has failed to these recipients or groups:\n\n" +
+		"Gone Person (gone@corp.example)\n" +
+		"The e-mail address you entered couldn't be found. Contact help@corp.example for help.\n\n" +
+		"Diagnostic information for administrators:\n\nGenerating server: ex1.corp.example\n\n" +
+		"gone@corp.example\n#550 5.1.1 RESOLVER.ADR.RecipNotFound; not found ##\n"
+	rep := Detect([]byte(raw))
+	require.NotNil(t, rep)
+	require.Len(t, rep.Recipients, 1)
+	require.Equal(t, "gone@corp.example", rep.Recipients[0].Address)
+	require.Equal(t, "5.1.1", rep.Recipients[0].Status)
+	require.True(t, rep.Recipients[0].Hard)
+}
+
+func TestDSNFormatNamesTheGeneratingMTA(t *testing.T) {
+	t.Parallel()
+	// A Postfix DSN quoting an Office 365 rejection is a Postfix DSN.
+	raw := "From: MAILER-DAEMON@mail.leadpilot.example (Mail Delivery System)\n" +
+		"Subject: Undelivered Mail Returned to Sender\n" +
+		"Content-Type: multipart/report; report-type=delivery-status; boundary=b\n\n" +
+		"--b\nContent-Type: text/plain\n\nThis is the mail system at host mail.leadpilot.example.\n\n" +
+		"<x@contoso.example>: host contoso-example.mail.protection.outlook.com said: 550 5.1.10\n" +
+		"    RESOLVER.ADR.RecipientNotFound; Recipient not found (Microsoft Exchange)\n" +
+		"--b\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; mail.leadpilot.example\n" +
+		"X-Postfix-Queue-ID: 4Abc\n\nFinal-Recipient: rfc822; x@contoso.example\nAction: failed\nStatus: 5.1.10\n" +
+		"Remote-MTA: dns; contoso-example.mail.protection.outlook.com\n" +
+		"Diagnostic-Code: smtp; 550 5.1.10 RESOLVER.ADR.RecipientNotFound; Recipient not found\n--b--\n"
+	rep := Detect([]byte(raw))
+	require.NotNil(t, rep)
+	require.Equal(t, "postfix", rep.Format)
+	require.True(t, rep.Recipients[0].Hard)
+}

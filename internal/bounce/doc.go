@@ -25,7 +25,8 @@
 //     Gmail, SES, Yahoo...) is named in Report.Format when it can be told.
 //   - multipart/report; report-type=feedback-report (RFC 5965 ARF) and the
 //     Microsoft JMRP variant whose complained-about address is only in
-//     X-HmXmrOriginalRecipient.
+//     X-HmXmrOriginalRecipient (Format "jmrp" when the report has no
+//     message/feedback-report part, only the stamped original).
 //   - non-standard text bounces with well-known wording: qmail, Yahoo,
 //     Exim, old Sendmail, old Postfix, Exchange 2003-2019 text NDRs, Gmail
 //     non-DSN notices, Lotus Domino/Notes; then the X-Failed-Recipients

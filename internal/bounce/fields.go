@@ -18,15 +18,23 @@ type field struct {
 // what follows the blank line.
 func parseFields(b []byte) ([]field, []byte) {
 	var fields []field
+	var cont []string // continuation lines of the last field, joined once
+	flush := func() {
+		if len(cont) > 0 {
+			last := &fields[len(fields)-1]
+			last.value = strings.TrimSpace(last.value + " " + strings.Join(cont, " "))
+			cont = cont[:0]
+		}
+	}
 	for len(b) > 0 {
 		line, rest := cutLine(b)
 		if len(bytes.TrimRight(line, " \t")) == 0 {
+			flush()
 			return fields, rest
 		}
 		b = rest
 		if (line[0] == ' ' || line[0] == '\t') && len(fields) > 0 {
-			last := &fields[len(fields)-1]
-			last.value = strings.TrimSpace(last.value + " " + strings.TrimSpace(string(line)))
+			cont = append(cont, strings.TrimSpace(string(line)))
 			continue
 		}
 		i := bytes.IndexByte(line, ':')
@@ -37,8 +45,10 @@ func parseFields(b []byte) ([]field, []byte) {
 		if name == "" || strings.ContainsAny(name, " \t") {
 			continue
 		}
+		flush()
 		fields = append(fields, field{name: name, value: strings.TrimSpace(string(line[i+1:]))})
 	}
+	flush()
 	return fields, nil
 }
 

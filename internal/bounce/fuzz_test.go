@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/emersion/go-message"
 )
 
 func FuzzDetect(f *testing.F) {
@@ -48,6 +50,30 @@ func FuzzDetect(f *testing.F) {
 		again := Detect(bytes.Clone(raw))
 		if again == nil || again.Kind != rep.Kind || len(again.Recipients) != len(rep.Recipients) {
 			t.Fatal("Detect is not deterministic")
+		}
+	})
+}
+
+// FuzzQuickCandidate checks that the allocation-free pre-filter never
+// rejects a message the full envelope check would accept.
+func FuzzQuickCandidate(f *testing.F) {
+	files, err := filepath.Glob(filepath.Join("testdata", "*.eml"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, name := range files {
+		f.Add(readFixture(f, filepath.Base(name)))
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		if quickCandidate(raw) {
+			return
+		}
+		ent, _ := message.Read(bytes.NewReader(raw))
+		if ent == nil {
+			return
+		}
+		if readEnvelope(ent.Header).candidate() {
+			t.Fatal("quickCandidate rejected a candidate")
 		}
 	})
 }

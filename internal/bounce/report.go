@@ -127,6 +127,10 @@ func detectDSN(env *envelope, parts []part) (rep *Report, decided bool) {
 		rep.OriginalMessageID = messageIDInText(humanText)
 	}
 	if rep.OriginalMessageID == "" {
+		// Gmail names it in the per-message group.
+		rep.OriginalMessageID = gs[0].get("X-Original-Message-ID")
+	}
+	if rep.OriginalMessageID == "" {
 		// Exchange, Office 365 and Gmail thread their DSNs under the
 		// original message.
 		rep.OriginalMessageID = env.header.Get("In-Reply-To")
@@ -159,32 +163,30 @@ func lineAbout(text, addr string) string {
 	return text[i:end]
 }
 
-// dsnFormat names the producer of a DSN from its envelope and fields.
+// dsnFormat names the producer of a DSN from its envelope and fields. Only
+// marks of the generating MTA count (its headers, its Reporting-MTA, its own
+// wording), never the remote server's reply it quotes: a Postfix DSN about
+// an Exchange rejection is a Postfix DSN.
 func dsnFormat(env *envelope, gs []fieldSet, text string) string {
 	h := env.header
 	from := env.from
 	first := gs[0]
 	mta := strings.ToLower(stripType(first.get("Reporting-MTA")))
-	remote := ""
-	diag := ""
-	for _, g := range gs {
-		remote += " " + strings.ToLower(g.get("Remote-MTA"))
-		diag += " " + g.get("Diagnostic-Code")
-	}
 	low := strings.ToLower(text)
 	switch {
 	case strings.Contains(from, "amazonses.com") || strings.Contains(mta, "amazonses.com") || h.Has("X-Ses-Outgoing"):
 		return "ses"
+	case first.get("X-Postfix-Queue-ID") != "" || first.get("X-Postfix-Sender") != "" ||
+		strings.Contains(low, "this is the mail system at host") || strings.Contains(low, "this is the postfix program"):
+		return "postfix"
 	case strings.HasSuffix(from, "@googlemail.com") || strings.HasSuffix(from, "@google.com") ||
 		strings.Contains(mta, "google.com") || strings.Contains(mta, "googlemail.com"):
 		return "gmail"
 	case h.Has("X-MS-Exchange-Message-Is-Ndr") || strings.Contains(mta, "outlook.com") ||
-		strings.Contains(diag, "RESOLVER.") || strings.Contains(low, "microsoft exchange") ||
-		strings.Contains(low, "diagnostic information for administrators") || h.Has("X-MS-Exchange-Organization-Network-Message-Id"):
+		h.Has("X-MS-Exchange-Organization-Network-Message-Id") ||
+		strings.Contains(low, "diagnostic information for administrators") ||
+		strings.Contains(low, "sent by microsoft exchange server"):
 		return "exchange"
-	case first.get("X-Postfix-Queue-ID") != "" || first.get("X-Postfix-Sender") != "" ||
-		strings.Contains(low, "this is the mail system at host") || strings.Contains(low, "this is the postfix program"):
-		return "postfix"
 	case strings.Contains(mta, "yahoo") || strings.Contains(from, "yahoo"):
 		return "yahoo"
 	case strings.HasPrefix(strings.ToLower(env.subject), "returned mail:") ||
@@ -217,7 +219,9 @@ func detectARF(env *envelope, parts []part) *Report {
 		}
 	}
 	if !found {
-		return nil
+		// Microsoft's JMRP sends a feedback-report whose only part is the
+		// original message, stamped with X-HmXmrOriginalRecipient.
+		return jmrpReport(env, parts)
 	}
 	rep := &Report{Kind: KindComplaint, Format: "arf"}
 	rep.FeedbackType = fb.get("Feedback-Type")
@@ -263,23 +267,30 @@ func complainers(rep *Report, orig original) {
 	}
 }
 
-// detectJMRP recognises Microsoft's legacy (non-ARF) junk-mail reports: a
-// message from a Hotmail/Outlook feedback address that carries the
-// complained-about message with X-HmXmrOriginalRecipient.
+// detectJMRP recognises Microsoft junk-mail reports that are not ARF: a
+// message from a Hotmail/Outlook feedback address (or SES complaint
+// forwarder) that carries the complained-about message.
 func detectJMRP(env *envelope, parts []part) *Report {
 	if !isFeedbackSender(env.from) {
 		return nil
 	}
+	return jmrpReport(env, parts)
+}
+
+// jmrpReport builds a complaint from the first returned message stamped
+// with X-HmXmrOriginalRecipient (or any returned message, for SES).
+func jmrpReport(env *envelope, parts []part) *Report {
+	ses := strings.Contains(env.from, "amazonses.com")
 	for _, p := range parts {
 		if !isOriginalPart(p.mediaType) {
 			continue
 		}
 		orig := readOriginal(p.body)
-		if orig.headers.get("X-HmXmrOriginalRecipient") == "" && !strings.Contains(env.from, "amazonses.com") {
+		if orig.headers.get("X-HmXmrOriginalRecipient") == "" && !ses {
 			continue
 		}
-		rep := &Report{Kind: KindComplaint, Format: "arf", FeedbackType: "abuse", Reporter: env.from}
-		if strings.Contains(env.from, "amazonses.com") {
+		rep := &Report{Kind: KindComplaint, Format: "jmrp", FeedbackType: "abuse", Reporter: env.from}
+		if ses {
 			rep.Format = "ses"
 		}
 		complainers(rep, orig)

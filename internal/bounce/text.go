@@ -389,6 +389,10 @@ var exchangeMarkers = []string{
 	"the following recipient(s) cannot be reached:",
 }
 
+// exchangeRcptRe matches a recipient line of an Exchange text NDR:
+// "addr", "addr on <date>", or "Display Name (addr)" / "Name <addr>".
+var exchangeRcptRe = regexp.MustCompile(`^(?:<?([^\s<>()@]+@[^\s<>()]+?)>?(?:\s+on\s.*)?|[^@<>()]{0,80}[(<]([^\s<>()@]+@[^\s<>()]+)[)>])$`)
+
 var mailtoRe = regexp.MustCompile(`(?i)mailto:([^\s<>()"]+@[^\s<>()"]+)`)
 
 func parseExchange(env *envelope, notice, low string) *Report {
@@ -421,9 +425,8 @@ func parseExchange(env *envelope, notice, low string) *Report {
 		addr := ""
 		if m := mailtoRe.FindStringSubmatch(t); m != nil {
 			addr = cleanAddress(m[1])
-		} else if m := addrRe.FindString(t); m != "" && (len(t) < len(m)+60 || strings.Contains(strings.ToLower(t), " on ")) &&
-			!strings.Contains(strings.ToLower(t), "to:") {
-			addr = cleanAddress(m)
+		} else if m := exchangeRcptRe.FindStringSubmatch(t); m != nil {
+			addr = cleanAddress(m[1] + m[2])
 		}
 		if addr != "" && indent(l) <= 2 {
 			if _, ok := byAddr[addr]; !ok {

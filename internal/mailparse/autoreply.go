@@ -53,6 +53,7 @@ var oooPhrases = []struct {
 }{
 	// English
 	{[]string{"office"}, regexp.MustCompile(`\b(i am|i'm|i’m|i will be|i'll be|i’ll be|currently)\s+(currently\s+)?(out of (the )?office|away from (the )?office)|\bout of (the )?office (until|till|through|from|and|with|returning)`)},
+	{[]string{"away", "out of town"}, regexp.MustCompile(`\b(i am|i'm|i’m|i will be|i'll be|i’ll be)\s+(currently\s+)?(away\b|out of town)`)},
 	{[]string{"desk"}, regexp.MustCompile(`\b(i am|i'm|i’m|i will be|i'll be|i’ll be|currently)\s+(currently\s+)?away from my desk`)},
 	{[]string{"leave"}, regexp.MustCompile(`\b(i am|i'm|i’m|i will be|i'll be|i’ll be|currently)\s+(currently\s+)?(on (annual |parental |maternity |paternity |sick )?leave|out on leave)|\b(on|from) annual leave\b`)},
 	{[]string{"vacation"}, regexp.MustCompile(`\b(i am|i'm|i’m|i will be|i'll be|i’ll be|currently)\s+(currently\s+)?(on|out on) vacation`)},
@@ -100,7 +101,7 @@ func detectAutoReply(m *Message) AutoReply {
 	case "auto_reply", "auto-reply":
 		a.Is = true
 		note("Precedence: " + p)
-	case "bulk", "junk", "list":
+	case "bulk", "junk":
 		bulk = true
 		note("Precedence: " + p)
 	}
@@ -180,8 +181,12 @@ func containsAny(s string, subs []string) bool {
 	return false
 }
 
-// oooSubjectWords make an auto-reply's subject an out-of-office one.
+// oooSubjectWords make an auto-reply's subject an out-of-office one. The
+// first row are Exchange's subject prefixes for its Automatic Replies
+// (Outlook's name for out-of-office) in the languages it ships.
 var oooSubjectWords = []string{
+	"automatic reply", "automatische antwort", "réponse automatique", "respuesta automática",
+	"risposta automatica", "resposta automática", "automatisch antwoord", "autosvar", "automatisk svar",
 	"out of office", "out of the office", "abwesenheit", "abwesend", "nicht im büro", "urlaub",
 	"absence", "absent", "congé", "conges", "vacances", "fuera de la oficina", "ausente", "vacaciones",
 	"afwezig", "vakantie", "ausência", "ausencia", "férias", "assente", "assenza", "ferie",

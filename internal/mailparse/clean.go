@@ -58,7 +58,7 @@ func cleanText(text string) string {
 	// Drop an attribution line (one or wrapped over two) whose next
 	// non-blank line is quoted or which ends the text.
 	for i := range lines {
-		if !keep[i] || !strings.HasSuffix(strings.TrimSpace(lines[i]), ":") || !reLooseAttribution.MatchString(lines[i]) {
+		if !keep[i] || !strings.HasSuffix(strings.TrimSpace(lines[i]), ":") {
 			continue
 		}
 		j := i + 1
@@ -68,8 +68,16 @@ func cleanText(text string) string {
 		if j < len(lines) && !isQuoted(lines[j]) {
 			continue
 		}
+		// The attribution on this line, or wrapped from the line before
+		// ("… Sarah Chen <" / "sarah@x.io> wrote:", "… a" / "écrit :").
+		wrapped := i > 0 && keep[i-1] && reAttributionStart.MatchString(lines[i-1]) &&
+			!reAttribution.MatchString(strings.TrimSpace(lines[i])) &&
+			reAttribution.MatchString(strings.TrimSpace(lines[i-1])+" "+strings.TrimSpace(lines[i]))
+		if !wrapped && !reLooseAttribution.MatchString(lines[i]) {
+			continue
+		}
 		keep[i] = false
-		if i > 0 && keep[i-1] && reAttributionStart.MatchString(lines[i-1]) && !reAttribution.MatchString(lines[i]) {
+		if wrapped {
 			keep[i-1] = false
 		}
 	}
@@ -132,6 +140,11 @@ func isQuoted(l string) bool {
 // cutIndex is the index of the first line that starts what is not the
 // sender's own text in this message, len(lines) when there is none.
 func cutIndex(lines []string) int {
+	// Each line that passes a cheap test costs a regular expression or
+	// two; a text made of thousands of such lines (no mail a person
+	// writes) is not searched further than this.
+	budget := 2000
+	spend := func() bool { budget--; return budget >= 0 }
 	for i, l := range lines {
 		t := strings.TrimSpace(l)
 		if t == "" {
@@ -148,17 +161,17 @@ func cutIndex(lines []string) int {
 		colon := strings.HasSuffix(t, ":")
 		fw := strings.ToLower(firstWord(t))
 		switch {
-		case strings.HasPrefix(t, "--") && reSeparator.MatchString(t):
+		case strings.HasPrefix(t, "--") && spend() && reSeparator.MatchString(t):
 			return i
-		case colon && reBeginForward.MatchString(t):
+		case colon && spend() && reBeginForward.MatchString(t):
 			return i
-		case strings.HasPrefix(t, "____") && reUnderscores.MatchString(t) && headerBlockFollows(lines, i+1):
+		case strings.HasPrefix(t, "____") && spend() && reUnderscores.MatchString(t) && headerBlockFollows(lines, i+1):
 			return i
-		case hasEarlyColon(t) && reFromField.MatchString(t) && headerBlockAt(lines, i):
+		case hasEarlyColon(t) && spend() && reFromField.MatchString(t) && headerBlockAt(lines, i):
 			return i
-		case trailerWords[fw] && utf8.RuneCountInString(t) < 100 && reMobileTrailer.MatchString(t):
+		case trailerWords[fw] && spend() && utf8.RuneCountInString(t) < 100 && reMobileTrailer.MatchString(t):
 			return i
-		case attributionWords[fw] && isStrictAttribution(lines, i):
+		case attributionWords[fw] && spend() && isStrictAttribution(lines, i):
 			return i
 		}
 	}
@@ -166,24 +179,32 @@ func cutIndex(lines []string) int {
 }
 
 // isStrictAttribution: an attribution line (or one wrapped over two
-// lines) that carries a date, a time or an address, which is a cut even
-// when the quote under it is not ">"-prefixed (Outlook mobile, Yahoo).
+// lines) that carries a date, a time or an address, and is not followed
+// by ">" lines: the original under it is unquoted (Outlook mobile, Yahoo),
+// so everything from it on is history. One followed by a quote is left
+// to the quote removal, which keeps answers written under the quote.
 func isStrictAttribution(lines []string, i int) bool {
 	t := strings.TrimSpace(lines[i])
 	if !reAttributionStart.MatchString(t) {
 		return false
 	}
-	cand := t
+	cand, next := t, i+1
 	if !reAttribution.MatchString(cand) {
 		if i+1 >= len(lines) {
 			return false
 		}
-		cand = t + " " + strings.TrimSpace(lines[i+1])
+		cand, next = t+" "+strings.TrimSpace(lines[i+1]), i+2
 		if len(cand) > 500 || !reAttribution.MatchString(cand) {
 			return false
 		}
 	}
-	return strings.ContainsAny(cand, "0123456789@")
+	if !strings.ContainsAny(cand, "0123456789@") {
+		return false
+	}
+	for next < len(lines) && strings.TrimSpace(lines[next]) == "" {
+		next++
+	}
+	return next >= len(lines) || !isQuoted(lines[next])
 }
 
 // headerBlockAt: lines[i] is a From: field followed, within the next

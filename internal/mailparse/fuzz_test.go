@@ -1,12 +1,14 @@
 package mailparse
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
 )
 
-// FuzzParse: Parse never panics, and what it returns keeps the promises
+// FuzzParse: Parse never panics (nor recovers from a panic of its own or
+// of a library), and what it returns keeps the promises
 // of requireInvariants: every string valid UTF-8, addresses lower-cased,
 // Snippet at most SnippetRunes runes, no out-of-office that is not an
 // auto-reply or that is a report, and Clean made of Text's lines in
@@ -27,6 +29,9 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte("Subject: =?utf-8?B?4pyF?= =?iso-8859-1?Q?=E9?=\r\nFrom: \"a\" <A@B>, , <c@d\r\n\r\n> q\r\nOn x\r\nwrote:\r\n"))
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		m, err := Parse(raw)
+		if pe := (*panicError)(nil); errors.As(err, &pe) {
+			t.Fatalf("Parse panicked: %v", pe.v)
+		}
 		if err != nil {
 			if m != nil {
 				t.Fatal("a message with an error")

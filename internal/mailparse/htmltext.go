@@ -90,7 +90,7 @@ func htmlToText(src string) string {
 			name, _ := z.TagName()
 			switch atom.Lookup(name) {
 			case atom.P, atom.Div, atom.Tr, atom.Table, atom.H1, atom.H2, atom.H3, atom.H4,
-				atom.H5, atom.H6, atom.Ul, atom.Ol, atom.Li, atom.Section, atom.Article:
+				atom.H5, atom.H6, atom.Ul, atom.Ol, atom.Section, atom.Article:
 				newline()
 			case atom.Pre:
 				newline()

@@ -115,7 +115,7 @@ func Parse(raw []byte) (msg *Message, err error) {
 		// The libraries below are not fuzzed by us; a panic in one of them
 		// is a malformed message, not a crash of the sync worker.
 		if r := recover(); r != nil {
-			msg, err = nil, fmt.Errorf("mailparse: malformed message: %v", r)
+			msg, err = nil, &panicError{r}
 		}
 	}()
 	e, rerr := message.Read(bytes.NewReader(raw))
@@ -132,6 +132,11 @@ func Parse(raw []byte) (msg *Message, err error) {
 	mt, _, _ := e.Header.ContentType()
 	m.IsReport = mt == "multipart/report"
 	p.walk(e, 0)
+	if p.parts == 0 && strings.HasPrefix(mt, "multipart/") {
+		// Declared multipart but no boundary line in it: a mislabelled
+		// plain message. Its body is the text.
+		appendBody(&p.text, readText(bytes.NewReader(bodyOf(raw))))
+	}
 
 	m.HTML = p.html.String()
 	if strings.TrimSpace(p.text.String()) != "" {
@@ -146,6 +151,23 @@ func Parse(raw []byte) (msg *Message, err error) {
 	}
 	m.AutoReply = detectAutoReply(m)
 	return m, nil
+}
+
+// panicError is a panic Parse recovered from; FuzzParse fails on it.
+type panicError struct{ v any }
+
+func (e *panicError) Error() string { return fmt.Sprintf("mailparse: malformed message: %v", e.v) }
+
+// bodyOf is what follows the header block of raw.
+func bodyOf(raw []byte) []byte {
+	crlf, lf := bytes.Index(raw, []byte("\r\n\r\n")), bytes.Index(raw, []byte("\n\n"))
+	switch {
+	case crlf >= 0 && (lf < 0 || crlf < lf):
+		return raw[crlf+4:]
+	case lf >= 0:
+		return raw[lf+2:]
+	}
+	return nil
 }
 
 func (m *Message) readHeader() {
@@ -183,7 +205,12 @@ func (w *walker) walk(e *message.Entity, depth int) {
 	if cterr != nil {
 		mt = ""
 	}
-	if strings.HasPrefix(mt, "multipart/") && params["boundary"] != "" && depth < maxDepth {
+	if strings.HasPrefix(mt, "multipart/") && params["boundary"] != "" {
+		if depth >= maxDepth {
+			w.parts++
+			_, _ = io.Copy(io.Discard, e.Body) // too deep for any real mailer: skipped
+			return
+		}
 		mr := e.MultipartReader()
 		for w.parts < maxParts {
 			part, err := mr.NextPart()
@@ -278,8 +305,13 @@ func readText(r io.Reader) string {
 }
 
 // latin1Fallback reads bytes that claimed (or defaulted to) UTF-8 but are
-// not as Windows-1252, the charset such mail nearly always is in.
+// not as Windows-1252, the charset such mail nearly always is in. Text
+// that does hold UTF-8 sequences is UTF-8 with a few bad bytes: those
+// become U+FFFD rather than the whole text turning to mojibake.
 func latin1Fallback(s string) string {
+	if hasUTF8Multibyte(s) {
+		return strings.ToValidUTF8(s, "\uFFFD")
+	}
 	out, err := charmap.Windows1252.NewDecoder().String(s)
 	if err != nil || !utf8.ValidString(out) {
 		return strings.ToValidUTF8(s, "\uFFFD")
@@ -477,6 +509,11 @@ func parseDate(v string) time.Time {
 	if v == "" {
 		return time.Time{}
 	}
+	// The RFC 5322 form nearly every mailer writes, then net/mail's
+	// wider set, then the broken ones.
+	if t, err := time.Parse("Mon, 2 Jan 2006 15:04:05 -0700", v); err == nil {
+		return t
+	}
 	if t, err := netmail.ParseDate(v); err == nil {
 		return t
 	}
@@ -491,4 +528,19 @@ func parseDate(v string) time.Time {
 		}
 	}
 	return time.Time{}
+}
+
+func hasUTF8Multibyte(s string) bool {
+	for i := 0; i < len(s); {
+		if s[i] < utf8.RuneSelf {
+			i++
+			continue
+		}
+		r, n := utf8.DecodeRuneInString(s[i:])
+		if r != utf8.RuneError || n > 1 {
+			return true
+		}
+		i += n
+	}
+	return false
 }

@@ -13,7 +13,7 @@ import (
 // Kinds of phrase that introduce a return date, in order of trust.
 const (
 	triggerBack  = iota // "back on X", "de retour le X": X itself
-	triggerUntil        // "until X", "bis zum X", "1 - 5 December": the day after X
+	triggerUntil        // "until X", "after X", "bis zum X", "1 - 5 December": the day after X
 	triggerFrom         // "ab X wieder", "à partir du X … disponible": X, when a back word follows
 )
 
@@ -96,7 +96,7 @@ var triggerKinds = map[string]int{}
 func init() {
 	for kind, phrases := range [...]string{
 		triggerBack:  `back|return|returns|returning|zurück|zurueck|wieder im büro|wieder am|wieder|de retour|retour|de vuelta|regreso|regresaré|regresare|volveré|volvere|vuelvo|terug|weer|de volta|regresso|regressarei|retorno|retornarei|rientro|rientrerò|rientrero|di ritorno|ritorno|again`,
-		triggerUntil: `until|till|til|through|thru|up to and including|bis zum|bis zur|bis einschließlich|bis einschliesslich|bis inkl|bis|jusqu'au|jusqu’au|jusqu'à|jusqu’à|hasta el|hasta|tot en met|t/m|tot|até ao|até o|até dia|até|fino al|fino a|sino al|sino a`,
+		triggerUntil: `until|till|til|through|thru|up to and including|bis zum|bis zur|bis einschließlich|bis einschliesslich|bis inkl|bis|jusqu'au|jusqu’au|jusqu'à|jusqu’à|hasta el|hasta|tot en met|t/m|tot|até ao|até o|até dia|até|fino al|fino a|sino al|sino a|after|nach dem|après le|après|después del|dopo il|após`,
 		triggerFrom:  `ab dem|ab|à partir du|à partir de|a partir del|a partir de|à compter du|dès le|vanaf|a partire dal|a partire da|from|as of|starting`,
 	} {
 		for _, p := range strings.Split(phrases, "|") {

@@ -1,6 +1,7 @@
 package mailparse
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -51,6 +52,14 @@ func TestCleanText(t *testing.T) {
 		"GmailBoldHeaderBlock": {
 			"Forwarding.\n\n*From:* Sarah Chen <sarah@x.io>\n*Sent:* Monday, November 23, 2026 10:14 AM\n*To:* Tom\n*Subject:* Hi\n\nHi Tom\n",
 			"Forwarding.",
+		},
+		"BottomPostedUnderAttribution": {
+			"On Mon, Nov 23, 2026 at 10:14 AM Sarah Chen <sarah@x.io> wrote:\n> How big is the team?\n\nTwelve people.\n\n> Which CRM?\n\nHubSpot.\n",
+			"Twelve people.\n\nHubSpot.",
+		},
+		"BottomPostedUnderWrappedAttribution": {
+			"On Mon, Nov 23, 2026 at 10:14 AM Sarah Chen <\nsarah@x.io> wrote:\n\n> How big is the team?\n\nTwelve people.\n",
+			"Twelve people.",
 		},
 		"FromLineAloneIsText": {
 			// One "From:" line without the rest of a header block is prose.
@@ -209,7 +218,7 @@ func TestAutoReply(t *testing.T) {
 		},
 		"SubjectAutosvar": {
 			"Subject: Autosvar: hi\n", "Tack för ditt mejl.",
-			AutoReply{Is: true, Reason: "subject: Autosvar"},
+			AutoReply{Is: true, OutOfOffice: true, Reason: "subject: Autosvar"}, // Outlook's OOF prefix
 		},
 		"ExchangeHeadersAlone": {
 			"X-Auto-Response-Suppress: All\nX-MS-Exchange-Inbox-Rules-Loop: a@example.com\nSubject: RE: hi\n", "Fine by me.",
@@ -230,6 +239,14 @@ func TestAutoReply(t *testing.T) {
 		"PhrasingInQuoteDoesNotCount": {
 			"Subject: Re: hi\n", "Great, let's talk.\n\n> I am out of the office until Monday.\n",
 			AutoReply{},
+		},
+		"AutomaticReplyWithoutPhrasing": {
+			"Auto-Submitted: auto-generated\nSubject: Automatic reply: hi\n", "Thanks, I will get back to you after 7 December.",
+			AutoReply{Is: true, OutOfOffice: true, Reason: "Auto-Submitted: auto-generated; subject: Automatic reply"},
+		},
+		"ImAway": {
+			"Subject: Re: hi\n", "I'm away until next week.",
+			AutoReply{Is: true, OutOfOffice: true, Reason: "out-of-office phrasing"},
 		},
 		"LimitedAccess": {
 			"Subject: Re: hi\n", "Travelling this week with limited access to email.",
@@ -336,4 +353,122 @@ func TestParseMalformed(t *testing.T) {
 		require.Equal(t, []string{"a@x", "b@x", "c@x"}, m.References)
 		require.Equal(t, "c@x", m.InReplyTo)
 	})
+}
+
+func TestInvalidUTF8(t *testing.T) {
+	t.Parallel()
+	require.Equal(t, "café", latin1Fallback("caf\xe9"), "no UTF-8 at all: Windows-1252")
+	require.Equal(t, "“quoted” €", latin1Fallback("\x93quoted\x94 \x80"))
+	require.Equal(t, "Grüße \uFFFD", latin1Fallback("Grüße \xff"), "UTF-8 with a stray byte stays UTF-8")
+}
+
+func TestHTMLToText(t *testing.T) {
+	t.Parallel()
+	for name, tc := range map[string]struct{ html, text, clean string }{
+		"AppleMailBlockquote": {
+			`<html><body style="overflow-wrap: break-word;">Works for me.<br><div><br><blockquote type="cite"><div>On 23 Nov 2026, at 18:40, Sarah Chen &lt;sarah@x.io&gt; wrote:</div><br><div>Hi</div></blockquote></div></body></html>`,
+			"Works for me.",
+			"Works for me.",
+		},
+		"AppleMailAttributionOutsideQuote": {
+			`<div>Works for me.</div><div><br><div>On 23 Nov 2026, at 18:40, Sarah Chen &lt;sarah@x.io&gt; wrote:</div><br><blockquote type="cite">Hi</blockquote></div>`,
+			"Works for me.\n\nOn 23 Nov 2026, at 18:40, Sarah Chen <sarah@x.io> wrote:",
+			"Works for me.",
+		},
+		"OutlookDesktopWordHTML": {
+			`<div class=WordSection1><p class=MsoNormal>Thanks, not now.<o:p></o:p></p><p class=MsoNormal><o:p>&nbsp;</o:p></p>` +
+				`<div style='border:none;border-top:solid #E1E1E1 1.0pt;padding:3.0pt 0in 0in 0in'><p class=MsoNormal><b>From:</b> Sarah Chen &lt;sarah@x.io&gt; <br><b>Sent:</b> Monday, November 23, 2026 10:14 AM<br><b>To:</b> Bo<br><b>Subject:</b> Hi<o:p></o:p></p></div>` +
+				`<p class=MsoNormal>Hi Bo<o:p></o:p></p></div>`,
+			"Thanks, not now.\n\nFrom: Sarah Chen <sarah@x.io>\nSent: Monday, November 23, 2026 10:14 AM\nTo: Bo\nSubject: Hi\n\nHi Bo",
+			"Thanks, not now.",
+		},
+		"ThunderbirdCitePrefix": {
+			`<p>Yes.</p><div class="moz-cite-prefix">On 23/11/2026 10:14, Sarah Chen wrote:<br></div><blockquote type="cite" cite="mid:x@y">Hi</blockquote><pre class="moz-signature" cols="72">Piotr</pre>`,
+			"Yes.\n\n-- \nPiotr",
+			"Yes.",
+		},
+		"ScriptStyleAndEntities": {
+			`<style>p{color:red}</style><script>alert(1)</script><p>Fish &amp; chips&nbsp;&lt;3</p><ul><li>one</li><li>two</li></ul>`,
+			"Fish & chips <3\n\n- one\n- two",
+			"Fish & chips <3\n\n- one\n- two",
+		},
+		"PreKeepsInnerSpacing": {
+			"<pre>a  b\n  c</pre>",
+			"a  b\nc",
+			"a  b\nc",
+		},
+		"UnclosedQuoteDropsTheRest": {
+			`<div>Top</div><blockquote><div>quoted<div>`,
+			"Top",
+			"Top",
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			text := htmlToText(tc.html)
+			require.Equal(t, tc.text, text)
+			require.Equal(t, tc.clean, cleanText(text))
+		})
+	}
+}
+
+func TestParseDate(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{
+		"Mon, 23 Nov 2026 10:02:09 +0000":       "2026-11-23T10:02:09Z",
+		"Mon, 23 Nov 2026 10:02:09 +0000 (UTC)": "2026-11-23T10:02:09Z",
+		"Mon,  3 Nov 2026 10:02:09 +0100":       "2026-11-03T10:02:09+01:00",
+		"23 Nov 2026 17:05:00 +0100":            "2026-11-23T17:05:00+01:00",
+		"Mon, 23 Nov 2026 10:02 -0500":          "2026-11-23T10:02:00-05:00",
+		"Mon Nov 23 10:02:09 2026":              "2026-11-23T10:02:09Z",
+		"Mon,23 Nov 2026 10:02:09 +0000":        "2026-11-23T10:02:09Z",
+		"2026-11-23T10:02:09+02:00":             "2026-11-23T10:02:09+02:00",
+		"yesterday":                             "",
+		"":                                      "",
+	} {
+		got := parseDate(in)
+		if want == "" {
+			require.True(t, got.IsZero(), in)
+			continue
+		}
+		require.Equal(t, want, got.Format(time.RFC3339), in)
+	}
+}
+
+func TestMultipartEdgeCases(t *testing.T) {
+	t.Parallel()
+	t.Run("MultipartWithoutAnyBoundaryLineIsText", func(t *testing.T) {
+		t.Parallel()
+		m, err := Parse([]byte("Content-Type: multipart/alternative; boundary=zzz\r\n\r\nJust text, no parts.\r\n"))
+		require.NoError(t, err)
+		require.Equal(t, "Just text, no parts.", m.Clean)
+	})
+	t.Run("UnclosedLastPartIsKept", func(t *testing.T) {
+		t.Parallel()
+		m, err := Parse([]byte("Content-Type: multipart/alternative; boundary=zzz\r\n\r\npreamble\r\n--zzz\r\nContent-Type: text/plain\r\n\r\nin part, no close"))
+		require.NoError(t, err)
+		require.Equal(t, "in part, no close", m.Text)
+	})
+	t.Run("TooDeepIsSkipped", func(t *testing.T) {
+		t.Parallel()
+		var b strings.Builder
+		b.WriteString("Content-Type: multipart/mixed; boundary=b0\r\n\r\n")
+		for i := 1; i <= 40; i++ {
+			b.WriteString("--b" + strconv.Itoa(i-1) + "\r\nContent-Type: multipart/mixed; boundary=b" + strconv.Itoa(i) + "\r\n\r\n")
+		}
+		b.WriteString("--b40\r\nContent-Type: text/plain\r\n\r\ndeep\r\n")
+		m, err := Parse([]byte(b.String()))
+		require.NoError(t, err)
+		require.Equal(t, "", m.Text, "nothing of the too-deep parts, boundaries included, becomes text")
+	})
+}
+
+func TestHeaderOrder(t *testing.T) {
+	t.Parallel()
+	m, err := Parse([]byte("Received: first\r\nReceived: second\r\nX-Tag: =?utf-8?q?caf=C3=A9?=\r\n\r\nbody"))
+	require.NoError(t, err)
+	require.Equal(t, "first", m.Header("received"), "the first field in message order")
+	require.Equal(t, []string{"first", "second"}, m.HeaderValues("Received"))
+	require.Equal(t, "café", m.Header("X-Tag"))
+	require.Nil(t, m.HeaderValues("X-None"))
 }
