@@ -146,7 +146,8 @@ func Sync(ctx context.Context, cfg Config, st State, opts Options, sink func(con
 		floor = 0
 	}
 	if floor == math.MaxUint32 {
-		return res, s.finish(nil)
+		s.logout()
+		return res, nil
 	}
 
 	// List the UIDs to read. "UID n:*" also returns the last message when
@@ -204,14 +205,14 @@ func Sync(ctx context.Context, cfg Config, st State, opts Options, sink func(con
 	}
 
 	if len(uids) == 0 {
-		if !reset {
-			return res, s.finish(nil)
+		if reset {
+			b := Batch{State: State{UIDValidity: uint32(sel.UIDValidity), LastUID: end}, Reset: true}
+			if err := deliver(b); err != nil {
+				return res, err
+			}
 		}
-		b := Batch{State: State{UIDValidity: uint32(sel.UIDValidity), LastUID: end}, Reset: true}
-		if err := deliver(b); err != nil {
-			return res, err
-		}
-		return res, s.finish(nil)
+		s.logout()
+		return res, nil
 	}
 	for i := 0; i < len(uids); i += batch {
 		chunk := uids[i:min(i+batch, len(uids))]
@@ -231,7 +232,8 @@ func Sync(ctx context.Context, cfg Config, st State, opts Options, sink func(con
 			return res, err
 		}
 	}
-	return res, s.finish(nil)
+	s.logout()
+	return res, nil
 }
 
 // searchAll asks for the answer as ranges ("ALL 1:10000", RFC 4731
@@ -242,14 +244,6 @@ func (s *session) searchAll() *imap.SearchOptions {
 		return &imap.SearchOptions{ReturnAll: true}
 	}
 	return nil
-}
-
-// finish says LOGOUT after a successful run.
-func (s *session) finish(err error) error {
-	if err == nil {
-		s.logout()
-	}
-	return err
 }
 
 // maxPrealloc caps the buffer allocated up front from a literal's
