@@ -64,7 +64,9 @@ type Options struct {
 	BatchSize int
 	// MaxMessages stops a Sync after this many messages (Result.More) so
 	// that one run is bounded; the next run continues from the State. 0 is
-	// no limit.
+	// no limit. A reset cut short continues as an incremental sync: every
+	// UID above the stored one, whatever its date (mail older than Since
+	// normally has lower UIDs than newer mail, so it stays behind).
 	MaxMessages int
 }
 
@@ -97,8 +99,8 @@ type Result struct {
 	State   State
 	Fetched int  // messages delivered
 	More    bool // stopped at MaxMessages: more are waiting
-	Reset   bool // the UIDVALIDITY differed from the State passed in
-	Exists  uint32
+	Reset   bool   // the UIDVALIDITY differed from the State passed in
+	Exists  uint32 // messages in the mailbox when it was opened
 }
 
 const defaultBatchSize = 200
