@@ -97,8 +97,8 @@ type Result struct {
 	// State is the last State delivered to (and accepted by) the sink, or
 	// the one passed in when nothing was delivered.
 	State   State
-	Fetched int  // messages delivered
-	More    bool // stopped at MaxMessages: more are waiting
+	Fetched int    // messages delivered
+	More    bool   // stopped at MaxMessages: more are waiting
 	Reset   bool   // the UIDVALIDITY differed from the State passed in
 	Exists  uint32 // messages in the mailbox when it was opened
 }
