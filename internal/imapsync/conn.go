@@ -93,7 +93,7 @@ func open(ctx context.Context, cfg Config) (*session, error) {
 		}
 		return nil, fmt.Errorf("imapsync: connect %s: %w", addr, err)
 	}
-	dc := &deadlineConn{Conn: raw, timeout: timeout, armed: true}
+	dc := &deadlineConn{Conn: raw, timeout: timeout}
 	dc.arm()
 	s := &session{ctx: ctx, dc: dc, stop: context.AfterFunc(ctx, func() { _ = raw.Close() })}
 
@@ -221,7 +221,7 @@ func (s *session) close() {
 }
 
 // logout says LOGOUT and closes; its failure changes nothing that was
-// read, so it is not reported.
+// read, so it is not reported. (The deferred close after it is a no-op.)
 func (s *session) logout() {
 	_ = s.c.Logout().Wait()
 	s.close()

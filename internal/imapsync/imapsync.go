@@ -64,7 +64,9 @@ type Options struct {
 	BatchSize int
 	// MaxMessages stops a Sync after this many messages (Result.More) so
 	// that one run is bounded; the next run continues from the State. 0 is
-	// no limit.
+	// no limit. A reset cut short continues as an incremental sync: every
+	// UID above the stored one, whatever its date (mail older than Since
+	// normally has lower UIDs than newer mail, so it stays behind).
 	MaxMessages int
 }
 
@@ -95,10 +97,10 @@ type Result struct {
 	// State is the last State delivered to (and accepted by) the sink, or
 	// the one passed in when nothing was delivered.
 	State   State
-	Fetched int  // messages delivered
-	More    bool // stopped at MaxMessages: more are waiting
-	Reset   bool // the UIDVALIDITY differed from the State passed in
-	Exists  uint32
+	Fetched int    // messages delivered
+	More    bool   // stopped at MaxMessages: more are waiting
+	Reset   bool   // the UIDVALIDITY differed from the State passed in
+	Exists  uint32 // messages in the mailbox when it was opened
 }
 
 const defaultBatchSize = 200
@@ -146,7 +148,8 @@ func Sync(ctx context.Context, cfg Config, st State, opts Options, sink func(con
 		floor = 0
 	}
 	if floor == math.MaxUint32 {
-		return res, s.finish(nil)
+		s.logout()
+		return res, nil
 	}
 
 	// List the UIDs to read. "UID n:*" also returns the last message when
@@ -204,14 +207,14 @@ func Sync(ctx context.Context, cfg Config, st State, opts Options, sink func(con
 	}
 
 	if len(uids) == 0 {
-		if !reset {
-			return res, s.finish(nil)
+		if reset {
+			b := Batch{State: State{UIDValidity: uint32(sel.UIDValidity), LastUID: end}, Reset: true}
+			if err := deliver(b); err != nil {
+				return res, err
+			}
 		}
-		b := Batch{State: State{UIDValidity: uint32(sel.UIDValidity), LastUID: end}, Reset: true}
-		if err := deliver(b); err != nil {
-			return res, err
-		}
-		return res, s.finish(nil)
+		s.logout()
+		return res, nil
 	}
 	for i := 0; i < len(uids); i += batch {
 		chunk := uids[i:min(i+batch, len(uids))]
@@ -231,7 +234,8 @@ func Sync(ctx context.Context, cfg Config, st State, opts Options, sink func(con
 			return res, err
 		}
 	}
-	return res, s.finish(nil)
+	s.logout()
+	return res, nil
 }
 
 // searchAll asks for the answer as ranges ("ALL 1:10000", RFC 4731
@@ -242,14 +246,6 @@ func (s *session) searchAll() *imap.SearchOptions {
 		return &imap.SearchOptions{ReturnAll: true}
 	}
 	return nil
-}
-
-// finish says LOGOUT after a successful run.
-func (s *session) finish(err error) error {
-	if err == nil {
-		s.logout()
-	}
-	return err
 }
 
 // maxPrealloc caps the buffer allocated up front from a literal's

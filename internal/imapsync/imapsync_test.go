@@ -115,6 +115,7 @@ func TestSync(t *testing.T) {
 		}
 		require.True(t, sawExamine && sawPeek && sawLogout, "commands: %q", srv.commands())
 		require.Len(t, syncCmds, 3, "one UID SEARCH and two UID FETCH ranges: %q", syncCmds)
+		require.Contains(t, syncCmds[0], "UID SEARCH RETURN (ALL) UID 1:*", "ranges, not a number per message, when the server has ESEARCH")
 		require.Contains(t, syncCmds[1], "UID FETCH 1:3 ")
 		require.Contains(t, syncCmds[2], "UID FETCH 4 ")
 	})
@@ -430,7 +431,7 @@ func TestSync(t *testing.T) {
 	t.Run("ImplicitTLSAndSTARTTLSWithTheCallersDialer", func(t *testing.T) {
 		t.Parallel()
 		for _, mode := range []string{"tls", "starttls"} {
-			srv := startServer(t, serverOpts{security: mode})
+			srv := startServer(t, serverOpts{security: mode, secureOnly: true})
 			srv.add(t, 1, 2, day, 0)
 			cfg := srv.config(mode)
 			var dialed []string
@@ -452,6 +453,13 @@ func TestSync(t *testing.T) {
 			require.NotErrorIs(t, err, imapsync.ErrAuth)
 			require.ErrorContains(t, err, "certificate", mode)
 		}
+
+		// A server that takes logins only over TLS, asked without: a
+		// configuration error to report, not a wrong password.
+		srv := startServer(t, serverOpts{security: "starttls", secureOnly: true})
+		_, err := imapsync.Sync(context.Background(), srv.config("none"), imapsync.State{}, imapsync.Options{}, (&collector{}).sink)
+		require.ErrorContains(t, err, "disables LOGIN")
+		require.NotErrorIs(t, err, imapsync.ErrAuth)
 	})
 
 	t.Run("AppendStoresAnUnseenMessageWithItsDate", func(t *testing.T) {
@@ -479,7 +487,7 @@ func TestSync(t *testing.T) {
 // checks every UID is delivered exactly once and in order.
 func TestSyncTenThousandMessagesIncrementally(t *testing.T) {
 	t.Parallel()
-	srv := startServer(t, serverOpts{})
+	srv := startServer(t, serverOpts{noESearch: true}) // 9,000 numbers in one SEARCH answer
 	srv.add(t, 1, 9000, day, 200)
 	cfg := srv.config("none")
 	opts := imapsync.Options{MaxMessages: 3000}

@@ -82,6 +82,12 @@ type server struct {
 type serverOpts struct {
 	security string // "none" (default), "tls" or "starttls"
 	record   bool   // keep a transcript (from record() on)
+	// noESearch leaves ESEARCH out of the capabilities: UID SEARCH then
+	// answers one number per message instead of ranges.
+	noESearch bool
+	// secureOnly refuses LOGIN and AUTHENTICATE without TLS
+	// (LOGINDISABLED), as servers do by default.
+	secureOnly bool
 }
 
 func startServer(t testing.TB, o serverOpts) *server {
@@ -97,8 +103,11 @@ func startServer(t testing.TB, o serverOpts) *server {
 			return &xoauth2Session{Session: mem.NewSession()}, nil, nil
 		},
 		Caps:         imap.CapSet{imap.CapIMAP4rev1: {}, imap.CapESearch: {}, imap.CapUIDPlus: {}},
-		InsecureAuth: true,
+		InsecureAuth: !o.secureOnly,
 		Logger:       log.New(io.Discard, "", 0),
+	}
+	if o.noESearch {
+		delete(opts.Caps, imap.CapESearch)
 	}
 	if o.record {
 		opts.DebugWriter = s
