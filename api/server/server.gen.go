@@ -162,6 +162,39 @@ type ServerInterface interface {
 	// GetEvent One event
 	// (GET /v1/events/{event_id})
 	GetEvent(ctx echo.Context, eventID EventID) error
+	// GetInboxMessage One inbox message
+	// (GET /v1/inbox/messages/{message_id})
+	GetInboxMessage(ctx echo.Context, messageID InboxMessageID) error
+	// ListInboxOther Inbound mail that matched no lead, newest first
+	// (GET /v1/inbox/other)
+	ListInboxOther(ctx echo.Context, params ListInboxOtherParams) error
+	// ListInboxThreads The organisation's threads, newest activity first
+	// (GET /v1/inbox/threads)
+	ListInboxThreads(ctx echo.Context, params ListInboxThreadsParams) error
+	// GetInboxThread A thread with its items in time order
+	// (GET /v1/inbox/threads/{thread_id})
+	GetInboxThread(ctx echo.Context, threadID InboxThreadID) error
+	// ArchiveInboxThread Archive a thread
+	// (POST /v1/inbox/threads/{thread_id}/archive)
+	ArchiveInboxThread(ctx echo.Context, threadID InboxThreadID) error
+	// MarkInboxThreadRead Mark every message of a thread read
+	// (POST /v1/inbox/threads/{thread_id}/read)
+	MarkInboxThreadRead(ctx echo.Context, threadID InboxThreadID) error
+	// ReplyToInboxThread Reply to the lead in the thread
+	// (POST /v1/inbox/threads/{thread_id}/reply)
+	ReplyToInboxThread(ctx echo.Context, threadID InboxThreadID, params ReplyToInboxThreadParams) error
+	// StarInboxThread Star a thread
+	// (POST /v1/inbox/threads/{thread_id}/star)
+	StarInboxThread(ctx echo.Context, threadID InboxThreadID) error
+	// UnarchiveInboxThread Bring an archived thread back
+	// (POST /v1/inbox/threads/{thread_id}/unarchive)
+	UnarchiveInboxThread(ctx echo.Context, threadID InboxThreadID) error
+	// MarkInboxThreadUnread Mark a thread's inbound messages unread
+	// (POST /v1/inbox/threads/{thread_id}/unread)
+	MarkInboxThreadUnread(ctx echo.Context, threadID InboxThreadID) error
+	// UnstarInboxThread Unstar a thread
+	// (POST /v1/inbox/threads/{thread_id}/unstar)
+	UnstarInboxThread(ctx echo.Context, threadID InboxThreadID) error
 	// ListInvites Open and past invites, newest first
 	// (GET /v1/invites)
 	ListInvites(ctx echo.Context, params ListInvitesParams) error
@@ -1255,6 +1288,290 @@ func (w *ServerInterfaceWrapper) GetEvent(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.GetEvent(ctx, eventID)
+	return err
+}
+
+// GetInboxMessage converts echo context to params.
+func (w *ServerInterfaceWrapper) GetInboxMessage(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "message_id" -------------
+	var messageID InboxMessageID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "message_id", ctx.Param("message_id"), &messageID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter message_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetInboxMessage(ctx, messageID)
+	return err
+}
+
+// ListInboxOther converts echo context to params.
+func (w *ServerInterfaceWrapper) ListInboxOther(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListInboxOtherParams
+	// ------------- Optional query parameter "email_account_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "email_account_id", ctx.QueryParams(), &params.EmailAccountID, runtime.BindQueryParameterOptions{Type: "string", Format: "uuid"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter email_account_id: %s", err))
+	}
+
+	// ------------- Optional query parameter "kind" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "kind", ctx.QueryParams(), &params.Kind, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter kind: %s", err))
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListInboxOther(ctx, params)
+	return err
+}
+
+// ListInboxThreads converts echo context to params.
+func (w *ServerInterfaceWrapper) ListInboxThreads(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListInboxThreadsParams
+	// ------------- Optional query parameter "classification" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "classification", ctx.QueryParams(), &params.Classification, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter classification: %s", err))
+	}
+
+	// ------------- Optional query parameter "campaign_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "campaign_id", ctx.QueryParams(), &params.CampaignID, runtime.BindQueryParameterOptions{Type: "string", Format: "uuid"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter campaign_id: %s", err))
+	}
+
+	// ------------- Optional query parameter "email_account_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "email_account_id", ctx.QueryParams(), &params.EmailAccountID, runtime.BindQueryParameterOptions{Type: "string", Format: "uuid"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter email_account_id: %s", err))
+	}
+
+	// ------------- Optional query parameter "lead_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "lead_id", ctx.QueryParams(), &params.LeadID, runtime.BindQueryParameterOptions{Type: "string", Format: "uuid"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter lead_id: %s", err))
+	}
+
+	// ------------- Optional query parameter "unread" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "unread", ctx.QueryParams(), &params.Unread, runtime.BindQueryParameterOptions{Type: "boolean", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter unread: %s", err))
+	}
+
+	// ------------- Optional query parameter "starred" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "starred", ctx.QueryParams(), &params.Starred, runtime.BindQueryParameterOptions{Type: "boolean", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter starred: %s", err))
+	}
+
+	// ------------- Optional query parameter "archived" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "archived", ctx.QueryParams(), &params.Archived, runtime.BindQueryParameterOptions{Type: "boolean", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter archived: %s", err))
+	}
+
+	// ------------- Optional query parameter "q" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "q", ctx.QueryParams(), &params.Q, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter q: %s", err))
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListInboxThreads(ctx, params)
+	return err
+}
+
+// GetInboxThread converts echo context to params.
+func (w *ServerInterfaceWrapper) GetInboxThread(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "thread_id" -------------
+	var threadID InboxThreadID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "thread_id", ctx.Param("thread_id"), &threadID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter thread_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetInboxThread(ctx, threadID)
+	return err
+}
+
+// ArchiveInboxThread converts echo context to params.
+func (w *ServerInterfaceWrapper) ArchiveInboxThread(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "thread_id" -------------
+	var threadID InboxThreadID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "thread_id", ctx.Param("thread_id"), &threadID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter thread_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ArchiveInboxThread(ctx, threadID)
+	return err
+}
+
+// MarkInboxThreadRead converts echo context to params.
+func (w *ServerInterfaceWrapper) MarkInboxThreadRead(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "thread_id" -------------
+	var threadID InboxThreadID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "thread_id", ctx.Param("thread_id"), &threadID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter thread_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.MarkInboxThreadRead(ctx, threadID)
+	return err
+}
+
+// ReplyToInboxThread converts echo context to params.
+func (w *ServerInterfaceWrapper) ReplyToInboxThread(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "thread_id" -------------
+	var threadID InboxThreadID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "thread_id", ctx.Param("thread_id"), &threadID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter thread_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ReplyToInboxThreadParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ReplyToInboxThread(ctx, threadID, params)
+	return err
+}
+
+// StarInboxThread converts echo context to params.
+func (w *ServerInterfaceWrapper) StarInboxThread(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "thread_id" -------------
+	var threadID InboxThreadID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "thread_id", ctx.Param("thread_id"), &threadID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter thread_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.StarInboxThread(ctx, threadID)
+	return err
+}
+
+// UnarchiveInboxThread converts echo context to params.
+func (w *ServerInterfaceWrapper) UnarchiveInboxThread(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "thread_id" -------------
+	var threadID InboxThreadID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "thread_id", ctx.Param("thread_id"), &threadID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter thread_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UnarchiveInboxThread(ctx, threadID)
+	return err
+}
+
+// MarkInboxThreadUnread converts echo context to params.
+func (w *ServerInterfaceWrapper) MarkInboxThreadUnread(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "thread_id" -------------
+	var threadID InboxThreadID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "thread_id", ctx.Param("thread_id"), &threadID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter thread_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.MarkInboxThreadUnread(ctx, threadID)
+	return err
+}
+
+// UnstarInboxThread converts echo context to params.
+func (w *ServerInterfaceWrapper) UnstarInboxThread(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "thread_id" -------------
+	var threadID InboxThreadID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "thread_id", ctx.Param("thread_id"), &threadID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter thread_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UnstarInboxThread(ctx, threadID)
 	return err
 }
 
@@ -2865,11 +3182,24 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.PATCH(options.BaseURL+"/v1/me/notification-preferences", wrapper.UpdateNotificationPreferences, options.OperationMiddlewares["updateNotificationPreferences"]...)
 	router.GET(options.BaseURL+"/v1/messages", wrapper.ListMessages, options.OperationMiddlewares["listMessages"]...)
 	router.GET(options.BaseURL+"/v1/messages/:message_id", wrapper.GetMessage, options.OperationMiddlewares["getMessage"]...)
+	router.GET(options.BaseURL+"/v1/inbox/threads", wrapper.ListInboxThreads, options.OperationMiddlewares["listInboxThreads"]...)
+	router.GET(options.BaseURL+"/v1/inbox/threads/:thread_id", wrapper.GetInboxThread, options.OperationMiddlewares["getInboxThread"]...)
+	router.POST(options.BaseURL+"/v1/inbox/threads/:thread_id/read", wrapper.MarkInboxThreadRead, options.OperationMiddlewares["markInboxThreadRead"]...)
+	router.POST(options.BaseURL+"/v1/inbox/threads/:thread_id/unread", wrapper.MarkInboxThreadUnread, options.OperationMiddlewares["markInboxThreadUnread"]...)
+	router.POST(options.BaseURL+"/v1/inbox/threads/:thread_id/star", wrapper.StarInboxThread, options.OperationMiddlewares["starInboxThread"]...)
+	router.POST(options.BaseURL+"/v1/inbox/threads/:thread_id/unstar", wrapper.UnstarInboxThread, options.OperationMiddlewares["unstarInboxThread"]...)
+	router.POST(options.BaseURL+"/v1/inbox/threads/:thread_id/archive", wrapper.ArchiveInboxThread, options.OperationMiddlewares["archiveInboxThread"]...)
+	router.POST(options.BaseURL+"/v1/inbox/threads/:thread_id/unarchive", wrapper.UnarchiveInboxThread, options.OperationMiddlewares["unarchiveInboxThread"]...)
+	router.POST(options.BaseURL+"/v1/inbox/threads/:thread_id/reply", wrapper.ReplyToInboxThread, options.OperationMiddlewares["replyToInboxThread"]...)
+	router.GET(options.BaseURL+"/v1/inbox/messages/:message_id", wrapper.GetInboxMessage, options.OperationMiddlewares["getInboxMessage"]...)
+	router.GET(options.BaseURL+"/v1/inbox/other", wrapper.ListInboxOther, options.OperationMiddlewares["listInboxOther"]...)
 	router.GET(options.BaseURL+"/v1/campaigns/:campaign_id/email-accounts", wrapper.ListCampaignEmailAccounts, options.OperationMiddlewares["listCampaignEmailAccounts"]...)
 	router.PUT(options.BaseURL+"/v1/campaigns/:campaign_id/email-accounts", wrapper.SetCampaignEmailAccounts, options.OperationMiddlewares["setCampaignEmailAccounts"]...)
 	router.GET(options.BaseURL+"/v1/campaigns/:campaign_id/schedule", wrapper.GetCampaignSchedule, options.OperationMiddlewares["getCampaignSchedule"]...)
 
 }
+
+type BadGatewayApplicationProblemPlusJSONResponse Problem
 
 type BadRequestApplicationProblemPlusJSONResponse Problem
 
@@ -9506,6 +9836,1419 @@ type GetEvent503ApplicationProblemPlusJSONResponse struct {
 }
 
 func (response GetEvent503ApplicationProblemPlusJSONResponse) VisitGetEventResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetInboxMessageRequestObject struct {
+	MessageID InboxMessageID `json:"message_id"`
+}
+
+type GetInboxMessageResponseObject interface {
+	VisitGetInboxMessageResponse(w http.ResponseWriter) error
+}
+
+type GetInboxMessage200JSONResponse InboxMessage
+
+func (response GetInboxMessage200JSONResponse) VisitGetInboxMessageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetInboxMessage400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetInboxMessage400ApplicationProblemPlusJSONResponse) VisitGetInboxMessageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetInboxMessage401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetInboxMessage401ApplicationProblemPlusJSONResponse) VisitGetInboxMessageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetInboxMessage404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetInboxMessage404ApplicationProblemPlusJSONResponse) VisitGetInboxMessageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetInboxMessage429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response GetInboxMessage429ApplicationProblemPlusJSONResponse) VisitGetInboxMessageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetInboxMessage500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response GetInboxMessage500ApplicationProblemPlusJSONResponse) VisitGetInboxMessageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetInboxMessage503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetInboxMessage503ApplicationProblemPlusJSONResponse) VisitGetInboxMessageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListInboxOtherRequestObject struct {
+	Params ListInboxOtherParams
+}
+
+type ListInboxOtherResponseObject interface {
+	VisitListInboxOtherResponse(w http.ResponseWriter) error
+}
+
+type ListInboxOther200JSONResponse InboxMessageList
+
+func (response ListInboxOther200JSONResponse) VisitListInboxOtherResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListInboxOther400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListInboxOther400ApplicationProblemPlusJSONResponse) VisitListInboxOtherResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListInboxOther401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListInboxOther401ApplicationProblemPlusJSONResponse) VisitListInboxOtherResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListInboxOther422ApplicationProblemPlusJSONResponse struct {
+	ValidationFailedApplicationProblemPlusJSONResponse
+}
+
+func (response ListInboxOther422ApplicationProblemPlusJSONResponse) VisitListInboxOtherResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListInboxOther429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ListInboxOther429ApplicationProblemPlusJSONResponse) VisitListInboxOtherResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListInboxOther500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response ListInboxOther500ApplicationProblemPlusJSONResponse) VisitListInboxOtherResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListInboxOther503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListInboxOther503ApplicationProblemPlusJSONResponse) VisitListInboxOtherResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListInboxThreadsRequestObject struct {
+	Params ListInboxThreadsParams
+}
+
+type ListInboxThreadsResponseObject interface {
+	VisitListInboxThreadsResponse(w http.ResponseWriter) error
+}
+
+type ListInboxThreads200JSONResponse InboxThreadList
+
+func (response ListInboxThreads200JSONResponse) VisitListInboxThreadsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListInboxThreads400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListInboxThreads400ApplicationProblemPlusJSONResponse) VisitListInboxThreadsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListInboxThreads401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListInboxThreads401ApplicationProblemPlusJSONResponse) VisitListInboxThreadsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListInboxThreads422ApplicationProblemPlusJSONResponse struct {
+	ValidationFailedApplicationProblemPlusJSONResponse
+}
+
+func (response ListInboxThreads422ApplicationProblemPlusJSONResponse) VisitListInboxThreadsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListInboxThreads429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ListInboxThreads429ApplicationProblemPlusJSONResponse) VisitListInboxThreadsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListInboxThreads500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response ListInboxThreads500ApplicationProblemPlusJSONResponse) VisitListInboxThreadsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListInboxThreads503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListInboxThreads503ApplicationProblemPlusJSONResponse) VisitListInboxThreadsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetInboxThreadRequestObject struct {
+	ThreadID InboxThreadID `json:"thread_id"`
+}
+
+type GetInboxThreadResponseObject interface {
+	VisitGetInboxThreadResponse(w http.ResponseWriter) error
+}
+
+type GetInboxThread200JSONResponse InboxThreadDetail
+
+func (response GetInboxThread200JSONResponse) VisitGetInboxThreadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetInboxThread400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetInboxThread400ApplicationProblemPlusJSONResponse) VisitGetInboxThreadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetInboxThread401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetInboxThread401ApplicationProblemPlusJSONResponse) VisitGetInboxThreadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetInboxThread404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetInboxThread404ApplicationProblemPlusJSONResponse) VisitGetInboxThreadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetInboxThread429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response GetInboxThread429ApplicationProblemPlusJSONResponse) VisitGetInboxThreadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetInboxThread500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response GetInboxThread500ApplicationProblemPlusJSONResponse) VisitGetInboxThreadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetInboxThread503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetInboxThread503ApplicationProblemPlusJSONResponse) VisitGetInboxThreadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ArchiveInboxThreadRequestObject struct {
+	ThreadID InboxThreadID `json:"thread_id"`
+}
+
+type ArchiveInboxThreadResponseObject interface {
+	VisitArchiveInboxThreadResponse(w http.ResponseWriter) error
+}
+
+type ArchiveInboxThread200JSONResponse InboxThread
+
+func (response ArchiveInboxThread200JSONResponse) VisitArchiveInboxThreadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ArchiveInboxThread400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ArchiveInboxThread400ApplicationProblemPlusJSONResponse) VisitArchiveInboxThreadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ArchiveInboxThread401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ArchiveInboxThread401ApplicationProblemPlusJSONResponse) VisitArchiveInboxThreadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ArchiveInboxThread404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ArchiveInboxThread404ApplicationProblemPlusJSONResponse) VisitArchiveInboxThreadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ArchiveInboxThread429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ArchiveInboxThread429ApplicationProblemPlusJSONResponse) VisitArchiveInboxThreadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ArchiveInboxThread500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response ArchiveInboxThread500ApplicationProblemPlusJSONResponse) VisitArchiveInboxThreadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ArchiveInboxThread503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ArchiveInboxThread503ApplicationProblemPlusJSONResponse) VisitArchiveInboxThreadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MarkInboxThreadReadRequestObject struct {
+	ThreadID InboxThreadID `json:"thread_id"`
+}
+
+type MarkInboxThreadReadResponseObject interface {
+	VisitMarkInboxThreadReadResponse(w http.ResponseWriter) error
+}
+
+type MarkInboxThreadRead200JSONResponse InboxThread
+
+func (response MarkInboxThreadRead200JSONResponse) VisitMarkInboxThreadReadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MarkInboxThreadRead400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response MarkInboxThreadRead400ApplicationProblemPlusJSONResponse) VisitMarkInboxThreadReadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MarkInboxThreadRead401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response MarkInboxThreadRead401ApplicationProblemPlusJSONResponse) VisitMarkInboxThreadReadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MarkInboxThreadRead404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response MarkInboxThreadRead404ApplicationProblemPlusJSONResponse) VisitMarkInboxThreadReadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MarkInboxThreadRead429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response MarkInboxThreadRead429ApplicationProblemPlusJSONResponse) VisitMarkInboxThreadReadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MarkInboxThreadRead500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response MarkInboxThreadRead500ApplicationProblemPlusJSONResponse) VisitMarkInboxThreadReadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MarkInboxThreadRead503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response MarkInboxThreadRead503ApplicationProblemPlusJSONResponse) VisitMarkInboxThreadReadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReplyToInboxThreadRequestObject struct {
+	ThreadID InboxThreadID `json:"thread_id"`
+	Params   ReplyToInboxThreadParams
+	Body     *ReplyToInboxThreadJSONRequestBody
+}
+
+type ReplyToInboxThreadResponseObject interface {
+	VisitReplyToInboxThreadResponse(w http.ResponseWriter) error
+}
+
+type ReplyToInboxThread201JSONResponse InboxMessage
+
+func (response ReplyToInboxThread201JSONResponse) VisitReplyToInboxThreadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReplyToInboxThread400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ReplyToInboxThread400ApplicationProblemPlusJSONResponse) VisitReplyToInboxThreadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReplyToInboxThread401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ReplyToInboxThread401ApplicationProblemPlusJSONResponse) VisitReplyToInboxThreadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReplyToInboxThread404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ReplyToInboxThread404ApplicationProblemPlusJSONResponse) VisitReplyToInboxThreadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReplyToInboxThread409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response ReplyToInboxThread409ApplicationProblemPlusJSONResponse) VisitReplyToInboxThreadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReplyToInboxThread413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response ReplyToInboxThread413ApplicationProblemPlusJSONResponse) VisitReplyToInboxThreadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReplyToInboxThread415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response ReplyToInboxThread415ApplicationProblemPlusJSONResponse) VisitReplyToInboxThreadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReplyToInboxThread422ApplicationProblemPlusJSONResponse struct {
+	ValidationFailedApplicationProblemPlusJSONResponse
+}
+
+func (response ReplyToInboxThread422ApplicationProblemPlusJSONResponse) VisitReplyToInboxThreadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReplyToInboxThread429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ReplyToInboxThread429ApplicationProblemPlusJSONResponse) VisitReplyToInboxThreadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReplyToInboxThread500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response ReplyToInboxThread500ApplicationProblemPlusJSONResponse) VisitReplyToInboxThreadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReplyToInboxThread502ApplicationProblemPlusJSONResponse struct {
+	BadGatewayApplicationProblemPlusJSONResponse
+}
+
+func (response ReplyToInboxThread502ApplicationProblemPlusJSONResponse) VisitReplyToInboxThreadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(502)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReplyToInboxThread503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ReplyToInboxThread503ApplicationProblemPlusJSONResponse) VisitReplyToInboxThreadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StarInboxThreadRequestObject struct {
+	ThreadID InboxThreadID `json:"thread_id"`
+}
+
+type StarInboxThreadResponseObject interface {
+	VisitStarInboxThreadResponse(w http.ResponseWriter) error
+}
+
+type StarInboxThread200JSONResponse InboxThread
+
+func (response StarInboxThread200JSONResponse) VisitStarInboxThreadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StarInboxThread400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response StarInboxThread400ApplicationProblemPlusJSONResponse) VisitStarInboxThreadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StarInboxThread401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response StarInboxThread401ApplicationProblemPlusJSONResponse) VisitStarInboxThreadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StarInboxThread404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response StarInboxThread404ApplicationProblemPlusJSONResponse) VisitStarInboxThreadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StarInboxThread429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response StarInboxThread429ApplicationProblemPlusJSONResponse) VisitStarInboxThreadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StarInboxThread500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response StarInboxThread500ApplicationProblemPlusJSONResponse) VisitStarInboxThreadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StarInboxThread503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response StarInboxThread503ApplicationProblemPlusJSONResponse) VisitStarInboxThreadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UnarchiveInboxThreadRequestObject struct {
+	ThreadID InboxThreadID `json:"thread_id"`
+}
+
+type UnarchiveInboxThreadResponseObject interface {
+	VisitUnarchiveInboxThreadResponse(w http.ResponseWriter) error
+}
+
+type UnarchiveInboxThread200JSONResponse InboxThread
+
+func (response UnarchiveInboxThread200JSONResponse) VisitUnarchiveInboxThreadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UnarchiveInboxThread400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response UnarchiveInboxThread400ApplicationProblemPlusJSONResponse) VisitUnarchiveInboxThreadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UnarchiveInboxThread401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response UnarchiveInboxThread401ApplicationProblemPlusJSONResponse) VisitUnarchiveInboxThreadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UnarchiveInboxThread404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response UnarchiveInboxThread404ApplicationProblemPlusJSONResponse) VisitUnarchiveInboxThreadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UnarchiveInboxThread429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response UnarchiveInboxThread429ApplicationProblemPlusJSONResponse) VisitUnarchiveInboxThreadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UnarchiveInboxThread500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response UnarchiveInboxThread500ApplicationProblemPlusJSONResponse) VisitUnarchiveInboxThreadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UnarchiveInboxThread503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response UnarchiveInboxThread503ApplicationProblemPlusJSONResponse) VisitUnarchiveInboxThreadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MarkInboxThreadUnreadRequestObject struct {
+	ThreadID InboxThreadID `json:"thread_id"`
+}
+
+type MarkInboxThreadUnreadResponseObject interface {
+	VisitMarkInboxThreadUnreadResponse(w http.ResponseWriter) error
+}
+
+type MarkInboxThreadUnread200JSONResponse InboxThread
+
+func (response MarkInboxThreadUnread200JSONResponse) VisitMarkInboxThreadUnreadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MarkInboxThreadUnread400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response MarkInboxThreadUnread400ApplicationProblemPlusJSONResponse) VisitMarkInboxThreadUnreadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MarkInboxThreadUnread401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response MarkInboxThreadUnread401ApplicationProblemPlusJSONResponse) VisitMarkInboxThreadUnreadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MarkInboxThreadUnread404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response MarkInboxThreadUnread404ApplicationProblemPlusJSONResponse) VisitMarkInboxThreadUnreadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MarkInboxThreadUnread429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response MarkInboxThreadUnread429ApplicationProblemPlusJSONResponse) VisitMarkInboxThreadUnreadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MarkInboxThreadUnread500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response MarkInboxThreadUnread500ApplicationProblemPlusJSONResponse) VisitMarkInboxThreadUnreadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MarkInboxThreadUnread503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response MarkInboxThreadUnread503ApplicationProblemPlusJSONResponse) VisitMarkInboxThreadUnreadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UnstarInboxThreadRequestObject struct {
+	ThreadID InboxThreadID `json:"thread_id"`
+}
+
+type UnstarInboxThreadResponseObject interface {
+	VisitUnstarInboxThreadResponse(w http.ResponseWriter) error
+}
+
+type UnstarInboxThread200JSONResponse InboxThread
+
+func (response UnstarInboxThread200JSONResponse) VisitUnstarInboxThreadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UnstarInboxThread400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response UnstarInboxThread400ApplicationProblemPlusJSONResponse) VisitUnstarInboxThreadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UnstarInboxThread401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response UnstarInboxThread401ApplicationProblemPlusJSONResponse) VisitUnstarInboxThreadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UnstarInboxThread404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response UnstarInboxThread404ApplicationProblemPlusJSONResponse) VisitUnstarInboxThreadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UnstarInboxThread429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response UnstarInboxThread429ApplicationProblemPlusJSONResponse) VisitUnstarInboxThreadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UnstarInboxThread500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response UnstarInboxThread500ApplicationProblemPlusJSONResponse) VisitUnstarInboxThreadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UnstarInboxThread503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response UnstarInboxThread503ApplicationProblemPlusJSONResponse) VisitUnstarInboxThreadResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
@@ -18567,6 +20310,39 @@ type StrictServerInterface interface {
 	// GetEvent One event
 	// (GET /v1/events/{event_id})
 	GetEvent(ctx context.Context, request GetEventRequestObject) (GetEventResponseObject, error)
+	// GetInboxMessage One inbox message
+	// (GET /v1/inbox/messages/{message_id})
+	GetInboxMessage(ctx context.Context, request GetInboxMessageRequestObject) (GetInboxMessageResponseObject, error)
+	// ListInboxOther Inbound mail that matched no lead, newest first
+	// (GET /v1/inbox/other)
+	ListInboxOther(ctx context.Context, request ListInboxOtherRequestObject) (ListInboxOtherResponseObject, error)
+	// ListInboxThreads The organisation's threads, newest activity first
+	// (GET /v1/inbox/threads)
+	ListInboxThreads(ctx context.Context, request ListInboxThreadsRequestObject) (ListInboxThreadsResponseObject, error)
+	// GetInboxThread A thread with its items in time order
+	// (GET /v1/inbox/threads/{thread_id})
+	GetInboxThread(ctx context.Context, request GetInboxThreadRequestObject) (GetInboxThreadResponseObject, error)
+	// ArchiveInboxThread Archive a thread
+	// (POST /v1/inbox/threads/{thread_id}/archive)
+	ArchiveInboxThread(ctx context.Context, request ArchiveInboxThreadRequestObject) (ArchiveInboxThreadResponseObject, error)
+	// MarkInboxThreadRead Mark every message of a thread read
+	// (POST /v1/inbox/threads/{thread_id}/read)
+	MarkInboxThreadRead(ctx context.Context, request MarkInboxThreadReadRequestObject) (MarkInboxThreadReadResponseObject, error)
+	// ReplyToInboxThread Reply to the lead in the thread
+	// (POST /v1/inbox/threads/{thread_id}/reply)
+	ReplyToInboxThread(ctx context.Context, request ReplyToInboxThreadRequestObject) (ReplyToInboxThreadResponseObject, error)
+	// StarInboxThread Star a thread
+	// (POST /v1/inbox/threads/{thread_id}/star)
+	StarInboxThread(ctx context.Context, request StarInboxThreadRequestObject) (StarInboxThreadResponseObject, error)
+	// UnarchiveInboxThread Bring an archived thread back
+	// (POST /v1/inbox/threads/{thread_id}/unarchive)
+	UnarchiveInboxThread(ctx context.Context, request UnarchiveInboxThreadRequestObject) (UnarchiveInboxThreadResponseObject, error)
+	// MarkInboxThreadUnread Mark a thread's inbound messages unread
+	// (POST /v1/inbox/threads/{thread_id}/unread)
+	MarkInboxThreadUnread(ctx context.Context, request MarkInboxThreadUnreadRequestObject) (MarkInboxThreadUnreadResponseObject, error)
+	// UnstarInboxThread Unstar a thread
+	// (POST /v1/inbox/threads/{thread_id}/unstar)
+	UnstarInboxThread(ctx context.Context, request UnstarInboxThreadRequestObject) (UnstarInboxThreadResponseObject, error)
 	// ListInvites Open and past invites, newest first
 	// (GET /v1/invites)
 	ListInvites(ctx context.Context, request ListInvitesRequestObject) (ListInvitesResponseObject, error)
@@ -20317,6 +22093,305 @@ func (sh *strictHandler) GetEvent(ctx echo.Context, eventID EventID) error {
 		return err
 	} else if validResponse, ok := response.(GetEventResponseObject); ok {
 		return validResponse.VisitGetEventResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetInboxMessage operation middleware
+func (sh *strictHandler) GetInboxMessage(ctx echo.Context, messageID InboxMessageID) error {
+	var request GetInboxMessageRequestObject
+
+	request.MessageID = messageID
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetInboxMessage(ctx.Request().Context(), request.(GetInboxMessageRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetInboxMessage")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetInboxMessageResponseObject); ok {
+		return validResponse.VisitGetInboxMessageResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListInboxOther operation middleware
+func (sh *strictHandler) ListInboxOther(ctx echo.Context, params ListInboxOtherParams) error {
+	var request ListInboxOtherRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListInboxOther(ctx.Request().Context(), request.(ListInboxOtherRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListInboxOther")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListInboxOtherResponseObject); ok {
+		return validResponse.VisitListInboxOtherResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListInboxThreads operation middleware
+func (sh *strictHandler) ListInboxThreads(ctx echo.Context, params ListInboxThreadsParams) error {
+	var request ListInboxThreadsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListInboxThreads(ctx.Request().Context(), request.(ListInboxThreadsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListInboxThreads")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListInboxThreadsResponseObject); ok {
+		return validResponse.VisitListInboxThreadsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetInboxThread operation middleware
+func (sh *strictHandler) GetInboxThread(ctx echo.Context, threadID InboxThreadID) error {
+	var request GetInboxThreadRequestObject
+
+	request.ThreadID = threadID
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetInboxThread(ctx.Request().Context(), request.(GetInboxThreadRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetInboxThread")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetInboxThreadResponseObject); ok {
+		return validResponse.VisitGetInboxThreadResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ArchiveInboxThread operation middleware
+func (sh *strictHandler) ArchiveInboxThread(ctx echo.Context, threadID InboxThreadID) error {
+	var request ArchiveInboxThreadRequestObject
+
+	request.ThreadID = threadID
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ArchiveInboxThread(ctx.Request().Context(), request.(ArchiveInboxThreadRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ArchiveInboxThread")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ArchiveInboxThreadResponseObject); ok {
+		return validResponse.VisitArchiveInboxThreadResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// MarkInboxThreadRead operation middleware
+func (sh *strictHandler) MarkInboxThreadRead(ctx echo.Context, threadID InboxThreadID) error {
+	var request MarkInboxThreadReadRequestObject
+
+	request.ThreadID = threadID
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.MarkInboxThreadRead(ctx.Request().Context(), request.(MarkInboxThreadReadRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "MarkInboxThreadRead")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(MarkInboxThreadReadResponseObject); ok {
+		return validResponse.VisitMarkInboxThreadReadResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ReplyToInboxThread operation middleware
+func (sh *strictHandler) ReplyToInboxThread(ctx echo.Context, threadID InboxThreadID, params ReplyToInboxThreadParams) error {
+	var request ReplyToInboxThreadRequestObject
+
+	request.ThreadID = threadID
+	request.Params = params
+
+	var body ReplyToInboxThreadJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ReplyToInboxThread(ctx.Request().Context(), request.(ReplyToInboxThreadRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ReplyToInboxThread")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ReplyToInboxThreadResponseObject); ok {
+		return validResponse.VisitReplyToInboxThreadResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// StarInboxThread operation middleware
+func (sh *strictHandler) StarInboxThread(ctx echo.Context, threadID InboxThreadID) error {
+	var request StarInboxThreadRequestObject
+
+	request.ThreadID = threadID
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.StarInboxThread(ctx.Request().Context(), request.(StarInboxThreadRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "StarInboxThread")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(StarInboxThreadResponseObject); ok {
+		return validResponse.VisitStarInboxThreadResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// UnarchiveInboxThread operation middleware
+func (sh *strictHandler) UnarchiveInboxThread(ctx echo.Context, threadID InboxThreadID) error {
+	var request UnarchiveInboxThreadRequestObject
+
+	request.ThreadID = threadID
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.UnarchiveInboxThread(ctx.Request().Context(), request.(UnarchiveInboxThreadRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UnarchiveInboxThread")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(UnarchiveInboxThreadResponseObject); ok {
+		return validResponse.VisitUnarchiveInboxThreadResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// MarkInboxThreadUnread operation middleware
+func (sh *strictHandler) MarkInboxThreadUnread(ctx echo.Context, threadID InboxThreadID) error {
+	var request MarkInboxThreadUnreadRequestObject
+
+	request.ThreadID = threadID
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.MarkInboxThreadUnread(ctx.Request().Context(), request.(MarkInboxThreadUnreadRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "MarkInboxThreadUnread")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(MarkInboxThreadUnreadResponseObject); ok {
+		return validResponse.VisitMarkInboxThreadUnreadResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// UnstarInboxThread operation middleware
+func (sh *strictHandler) UnstarInboxThread(ctx echo.Context, threadID InboxThreadID) error {
+	var request UnstarInboxThreadRequestObject
+
+	request.ThreadID = threadID
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.UnstarInboxThread(ctx.Request().Context(), request.(UnstarInboxThreadRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UnstarInboxThread")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(UnstarInboxThreadResponseObject); ok {
+		return validResponse.VisitUnstarInboxThreadResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -22366,673 +24441,735 @@ func (sh *strictHandler) TestWebhookEndpoint(ctx echo.Context, endpointID Endpoi
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L39cts4ti/6KiifUxW5Dy3b+eiZtmvXKXc66fFMvq7tTO99WrkiJEIS2hTAJkArmr6pmj9u7fv/foh5",
-	"sHmSW1gLAEGKlCjZTtKz/U9iSSQ+FxbW52/9tjeW80wKJrTaO/ltL6M5nTPNcvh0lvG/sOV5Yv7mYu9k",
-	"L6N6thftCTpneyd7NOPDa7Yc8mQv2svZrwXPWbJ3ovOCRXtqPGNzat6cyHxO9d7JXlHAk3qZmbeVzrmY",
-	"7n36FO09L3Ilc/NswtQ455nm0nR3NWMkFuyjHo7hiZjICdEzRrKc3XBZKJLRKevvRTi6XwuWL8vh4Tt7",
-	"4VDm9OMrJqZ6tnfy+OioaSgv5pSnZ+OxLIRunTgzDw0pPnX76b8QSSb5uv7sA3fQ1Q1b14/59fadnCds",
-	"nknNxHj5F7Zc3dbX9JopQknOdL7ELeWKmB6Z0kTRCTslijHY6bN35yR42+/1jNGE5eXQgz4PTKdtu/7s",
-	"WbQ358J9Pm4cv7jhmrWuEoefb79Mr/ic69XVeUenjCj+NxaR44PjoyPSS9iEFqkmj4/222g9hbbC/u1L",
-	"htAjswJ8Xsz3To4N1c+5sJ/8sLjQbMpyGNdrphSdts9/jr/ffgHeSM0nfEzNxFt7E8FDt+/y7VmhZ+9y",
-	"ecMN9TT3mLmf13X1P3M22TvZ+x+HJf88xF/VIfCQak+m7/eK5a3TLBTLbzu9T+ZllUmhGLDv72lygYfK",
-	"fBpLoZmAP2mWpXZJD7NcjlI2/1+/KEN9v3Wc4jt8Czutn+7UDJQl/kT3RjQhf758+yYi5i/ky/i3v2/2",
-	"+3vmIpBikvLxZx2vuWTcSMe2f0UWXM+AAY2LPGdCE6WpZqQnc0IF4SW3IddsiYN/KfMRTxImPvfoxzRN",
-	"Wf5IkVymjMzpkgipSSKBr8LQzoVmuaDp5xzZpZwzPeNiSiaUpywhUhBZ5ETxhJ2S2C75kCexWU5hTjlT",
-	"hGvC8blUTlWfvJHYxoIqMp5RMWUJzOiN1C9lIZLPOaM3kqhibMjCjIgLpA+3+DKfUsEVxWvqU7T3ji5T",
-	"SZMrKV/RfMo+N1WMZLIkXJHUdJ4TPaM4YMXyG5YTOh6zTCvSe33278Pv3/7wH8Pv/+PqxWVEjslr/j0Z",
-	"LYm9QZC4r6R8TcXS8hP1OSdzYQ4eXHAsObVCA51olpP4wnw4ODMfYqLYWIpEmSsSpQMYZfBIdTQrNx/w",
-	"aEELPZM5/xv7rKT1mivFxTQi7GNmmD+ROVnkUkzJOGdwOmiKR/m9oDeUp3SUflaKOiMJy5hIgOX14BhQ",
-	"BfRkLjuSs5Qu9+1JPzX8p35qIwL7NqVc2HmoIstkrlnymiWcXsF2fJkjYtglF+T91cuDP5qVt58pmZuR",
-	"EUMpMFWZsRyG405PROJwkGZwMSlEypThZKVMCx2lXGlFpJ6xXJFe2bQiZuQ0N7xEsQMuFBOKa37DUnuz",
-	"/JWmPIEuXsICf6l1WrA0PbCX+6jQZJQzeg2SfJEans7yXOYqJoouFVnM+HjWB8nHdgMqJSwcStiBcEKT",
-	"hJsOafouN6usuRFhJjRVLDICmf/qt71JkaZDlJrqovNLczsTwRbE6maGF9R1vrXSf7SXUaUWMk9WWz+D",
-	"lt3vpEc1SRlVmhwfGSLP6djozftkUh9FZGjK0A/7yJU258L+8Ej55nYYqZbXKGts9d6nUML82TYSTPuD",
-	"f0OOfmFjbXpCOwDYBypbMc4Z1SwZUl0RTxOq2YHmc7bXMGqedBBlo72UKj0s1PrGRZFaRoii8korjkxW",
-	"dzlnE/6x2eIw4bkRBf2OOqODYuOc6YhoSXI2llPBFSMcaGyl/ZzdyOtbDb62T7BKMB0/+Chc//Ztew4P",
-	"bXnI3MIFpHW8LWlBG5vGBdRA0/TtZO/k5/VMylLhp6hOhrgxq5t5OZMLQaQYgz1BJEa4pIZdjRjNjUhk",
-	"aL+/t2ketvnVmXzwc3nFkY1Vx5VQDZyXazZXm1iwn53rheY5hc+BAQy2Ziu6gTFU22jeEqP10vS1TBr4",
-	"6k8zqolgLDGLl7FcSUF6cCQyNn6kCC20zHgqDUO8Yana78O9mMsbNqRpGg8EPO0EypOyFfsUShIpownc",
-	"koSKhLAbli8HQplLQoxZ0KR5JN7YyOlATJkwFzZLiGvFPEM1cF2U3vEWJSkXmpgr2LaVEKoGQs/YEr5d",
-	"5FxrJvokhtvHzzc+CUQdc+Ej78dxtQzAtKc0T9OyLynSJVnMmFgZ00BMuEiMhELgcjXLLoHtkFEqx9cK",
-	"+o1gwajdw77ZKdMlXaqBUHK/PzAcnolibigi2Ji9aC9c071orzq9gFRK1nZW6NklU4qjgFEleSMXKTX0",
-	"V9PK2yjfqiEXDecVBXhSCM1TWApsDg+qFY1VcGC97B7tofb1N6rtsNYdtbfhs3BeJjlTszWjNor1plYv",
-	"zDPuWh5qK866Vf8eWE7jghYKVZN1jb9X1ogUnu3KYtenURlIZd1tj7U1s5NsYg7fF4oLptRzQ5gfN8tr",
-	"DcwDTLnncI6YIlKQEZvRdELkpL9Xv3uMFDxUukjsZ88+q3LOUcNSzunHc3z68dEqIwUxWyyHDZfb48bm",
-	"xrpuP37W+BwXSaF0vuzU6DVbDjPKxRBM+q0zfLbDBDOpNE2HNElyplSzdGMuQrBX4MPEPtwn5seULsiC",
-	"CqOmCGZUIGDCRj+Zs3zMaUrA9UF6z8/eHFy+O3sdkednl6/2T1eZ6XjGDHviyMyV+R7eVWRM83xpDT16",
-	"xnhOJlJqlvfJWaoktPTbb9WpfPpEspSO2UymCctrsnLzSuE8u++1fV5znXZ7QdN8yvSQGjoVY9aNQLUU",
-	"jXLVyoM3NC3Y0BwMqbhjapva/9RweJ/TeUb5tIFXG8VcsFR1FlFcU8/xxSZZxbyVMn1LsX0XvaJC6b9t",
-	"7qOrHpLOh+OS761bnjqbXKd/KKaNIth5yS/d8+ZdWeRj1vlNfNq/Z2Yz4dN2Jo7rVefhLGdevAKDBSOT",
-	"XM4jZwXCxq2QyDXpUaJmzKhLlChG8/FsP7i4S/JUmublVtfUeVDE6FjzG+qcf7sRlNJUd19reNi+VWz1",
-	"WgHvaTbPUoouwgYa2zjaIku2JP81ymK4pJ526sQQlcygOvyAUqtnwa+OW9zKVtYYQeVEV+b3YQ3Hcmwm",
-	"kKLgBtmL9hYzqhXNMtPrXDVKVb6VXdTfkDVWafIH64uNf4axfIjBI7sj9yxv8yegWtsPxzW+Gu0Vgv9a",
-	"MPuzoZpVhle9EJuulHrUQouAYJ4ayY9GVZKoNpuDTnpUkXfvr8jhzfHh2E5FHf7Gk0+H0PCBbVhFzjOi",
-	"6JxZ6+9+ZZU2Mt1yXZ4drVuYO+PPW1reduXe5yIr9Gdj4XP6Mfzy2VHDWauxqrrBUy2VZnPinjLMPCtG",
-	"KR+DfChz/G9ClrLIiVxUOXSrE37FSOQXZB07CCNzmsZq6dZZ60J3HCr9lDi6BbJWQNer6gdNkm1FD66y",
-	"lJZ6xUYGvxI/1OVQ2JdK2X5VpFFDuCwbLDhngnCBP/qFUpoulTusYHYZFdoujbVqBFf2SMqUUbGygQ2x",
-	"UNWR1tYnHGZULnbXnb8DS1sjQa3Isk12tK6DVO/hhtvy0unIn0PCfqSsQuaYb4VnRyRnRm3iYloNZWD6",
-	"nvjxBtpQa1fwDrf2S5lRPccez1hSpOwVo8nqlIwM3fXUO7vhrrKk0izbXsNz47/ULNt4NNx0qoN1XXda",
-	"prvb+crKfyVUAKu4Mj2w37JkmDNqfbVOypWFVjxhwwUXiVwYLmlP0JhmwacpfMrZmGecCT1M5JxyYR8y",
-	"TICLafVLd/8NE8rTZa05dz+YCUp3aMOXMlooZjYWNtywFl5+LIQqRoZVjcrvRrIQY/ioiiwzlwF+YCIZ",
-	"YqQAjD9Ll0O1FOPhKLeWS3hbFnooJ0M5mXCrsUy0bdKs+mYjwq3Uhy5X9MYhBJGSzaI2/k56P75Awdp+",
-	"gXL1foQ+ASNjgedYNYlXmzmApcJkOGmKsf7JdME14YokBTu1How4y6UhZ5bExJzjCP3XSvM51ewWirgh",
-	"1NuYhkqdvHU5HymCT51WpoETM2JsDlOCKA+/OGTJdERiIfXQf4fvmOUH+XHB0xRemsp+4E/xj+9Fe78W",
-	"rPA0bkaMMwY1POU3LLckTx3l4wkqD4o/FmMqxizFv/0k4GgGA2ykXGW5TUNkb8WraR4rT0moz1cIptyz",
-	"qM6yoibhL6D5tbwxUKFq8rd1Yw3n1he53msa+C1BKTaC5ojpBWNiCDfQMKHLBoJ5KxjJLClExDxjg8pA",
-	"ddU0106TMNzI0JS93E6JYDcsJwkbm3WwUnJowsfg6iffPgtCrY+anFb1y2lOPw4FWwzByDbMWG7G3mYX",
-	"g8nZEMSKWmNmldAloZrMpdKn5OiECEnGNDMz4lo5TW11QMDigxupziqWNhACiJswMeVmFeFeqI6kZ7qx",
-	"NE9HPOV6SaYFzZMTeA4JnuSgU/pQ2wmfFjlT+6fEsIEyjookPOmT5ymjOYaR5kwVc+BCXRhO4imgkyTx",
-	"E2PXCW30xENjeCsPGcaerpVJzHG5Moyt9i6Q15ZvW8kqtWaJFd8pUIPZekM81kPiYv7Xh/yboy+zoRRw",
-	"py+bdGv4gZjHVNORaFIToz3D0v9m/R0r2uj52ZszYp4g5pGIsP60T14UhhMcfs/ylHcKzKguyprjX59j",
-	"MLqmrVnd6pCSohqPaju4tfPUhR2ihWg7B6t7l1yzpVUANTrkpGCKpGyiiSw0uWYssw438C6RnhQEDbPR",
-	"isnkkQrif6PPxaJ34qKldnq8yVp4LwyW9JoY7H7tDB4dVVJvGmdyK2ZVLsMftjcmf1Wc7Tac617YUGAe",
-	"/vbpVl7XS2/odeLiWN3sRXtTKacpG4KLDFwrXFyzBIIzaCbTVJbPzGmmYAyioBCxszY6p+rEWpnycyOo",
-	"MWvSD0n7kbKuPSoSJ0gr1D+MuBoR9MwvCU0XICtNc8b81d1gRsUrvmEIr13jIFRb0beiUXChv33aKJ9g",
-	"BMFQsSYT8AsML4BmDdM7gaiDiHjRO7JTsYI3kfmW3SPboAvKDcMdOja4OpRXsJRGV3AxXh17QG//DbPq",
-	"tWprepxSpfjEzMK8nTOlzfxkTsZS3LBcd+7RdjTM2ZjxG5a09QjLaleuY9M+5q1ZXYPVfEQaYuS2bX/o",
-	"VrkppszH3dlnIjJalrGDhgaW9ZNQud+2H8xm+ihHFdKI0UG79jZvOwWXry/L8+vPQsdmtdQ0xduxjQ58",
-	"2hOuVseGncWlZdA/mZ/PsmzXka8EtZfTqDKN+kiClWw4Cg3nMfKMrZ0dhJTfSKXrqWWtnLjG/JHyCRsv",
-	"xyk7IUlOJ5r88z//i1ifzz//v//X6WnmW++dx2fy8czMl/S8h8jweSX9cyThORtryEcpLR/QC1gQrd3Q",
-	"Wwh9++ZX2/ra66qjw2TORfjtcXQPIU0PTvkHp/xX7ZR3PxtSKBSDWx8MJhNIXRNsezNxtPfxYCoP7Jfu",
-	"2f4b+8fPMmOCZhyCiVX//fvzHz6E7xzweSZR7oes9pO9KdezYtQfy/mhpBk/GMuETZk49MP4FL6urnl2",
-	"IDNcswOIi2W5PVON0rVXIFaW509/Onn9OiKPnx7MZAGRohnVmuXmt/+79/PR8Yefjw6++/D/PP756ODJ",
-	"h/2Tn48OnuFX/7OJ6EGmrBwP50MIqPPJ4yp1PmlrKIheqPEtKQQbA8RBt6AzaO65f6uMPdsldNL6hQOv",
-	"UHMGiLkWRgxjebVM6PLEhg7MOea4gb0uKXLMh8jnB0XWbGfEnkBxTB0KRsNTO8ZVrAuR6OZ15XOaDWcS",
-	"vZKbQ0nN0+4ArE4Dftap6mQtgY29enXprCWVmI5V5RbS5CAzpNNI4XENysKtvDBz+nHYtIerF5cD03ik",
-	"yIzmCbG6fUsSBy30bGgPQ5M0/9OM6RnLCYBrYFqIS6iRuRFg0DSvZs4As7pi2AfmRrikiNsshUucHCqm",
-	"2wdMy7xRrrYYbRZAlWwkmxJtxDpt4JA2aR/uAHuxoGb68xaRfov2obc4HvB0+/GAn3c9HtuHymL2S2eW",
-	"YthYkXUaluXuP+EbjTG5GyKjAuSZconDBayvVsipQj5UZzrBpGsUu3roWo9IA9tu4QRNV0qFJP26VqPB",
-	"Vq/BCodb4V/bxRWHm7RTVPBmjueig58dnXrrsA64YMj+1puC63ffxnSUlbtvSwGlcuVVELOebBS9Kxdg",
-	"84p8990T0qNkXCgt5y5cDRIfq4byb589e/Jsk9X3VjdqmOBfScN5/HT9RKM9SF97K9Kl1/dC/uwtvDBH",
-	"Q/BUJCP5sdlLH7LQLZe7wlBbCPCPf7i75b4dhw647RqSPG7lvUMmDIdO2idr9qJDpGrAXauHZROzuIPw",
-	"tPWxpp8nLC0cAwhQl85ZU/PuOQScYZGna5N4t7l1AT+robV6Tmulc/dapctNc7tiSl8wBeB3DfnJTgPb",
-	"ZrvkdbP4vV10ZX2QnaIr5bUPpfSxep2WoDnqMGHaarQNCt6MZhkTLAGxMEspF8RwStUIcdEMwQK8wt7j",
-	"EYFPbJZK+ye4B3Wq7Eez2REBbu5fgU+pnHJh/1YsZWP9z7//o2kQzRvTnGMAK2nnv2kB78ge2SQx3PG9",
-	"f2f39me8gjcotXd6Q9/ZRft7vTMbDsda0v/Jazx1GxXa9Bv0/LxgALOCSuUjBaEQM6pIzuh4ZmPD4AA0",
-	"a7mNWuoPdKmI4tDsjJGczjNiUwxJ74hIAZEWCNaT0OV+s6q6ZiHKjMWmYLcSCSihSxcKaAbRSWeu3Ilb",
-	"g/24QVdGiMtU+lbaediKXXBlcnGGIXzxiQ1mRJ3KLrdZV2dNd/BtpyT2KmJs7X7UaDdMIZwKPAJ6WnxC",
-	"uHagj724VOAsMNhMLvZPSZxwBbM0rRW5YAmRk0noXsp8DG2onDpV0L3eKF03ILAGAvrUmnBloVMpr9tb",
-	"6PJy1E3erxzx1f1wF2N8QuxkyytYs48aArQEubw6u7i6enVJeo5cwB9UjMeMJWZRsQnzhI/wQCIeLTUj",
-	"vcvXV+8uydNvn0Xk/PXZu0ujlpnXhBQMsGzg1V4qxzTFrUW0SFWqDj7s2Y7YnDr417TRPPWbRp/vW8EI",
-	"AE6fAKKqZnNzymIXCg8/qZhQAR57zcC9Yf6IbAhpshwIOSGULNhoJuW1C/RYIt5Ns7TePecdcq3gYLkc",
-	"97N35yRnlli5DhB74Ix48ekUTxAwd8KVC8WzfnNNUzktGDEMHgGDzPdm1VYT5Kt+mV+UFP0LurARNKU9",
-	"uzZwPmcHMk8Y2Bjfvz//4eYP+6fo0DVdxXa9DngSu4A1u3ScqQ4pnJEd3q5pEfZtB5HTIIjGvoMY1+mE",
-	"xCmjSRyRGH1N5i/n8Yz/+fd/IB5VubrAaTLD2ZYZ228UYA3DVprOs5akiIadJb33V8/3W9MfVruwU1x7",
-	"+RtCv1pm7I258RvNhhbDpxxwdQ3D/YjaMxWho7vQZeE8fykl1q1Wk2pT8b03kJWFH4JUFtNOf28zdTbm",
-	"0ziI9RVwHTzzho+Z+cQRocSvoEe6T+S4mJsvevErS9TPA1JuodZbk1KVVuwnO5sq81u78HdFQbCJO6fd",
-	"VqfaFNoJO4zYrVZ6K7lDz5UXwFuGaDqtXG4QQ29tyzbQp2+ty+5jwlyACzKk4HH3RRAEY7/y6T3ukSDL",
-	"x0dUlQ35r8q+/VdoIB9a8Sz8pRyZixQImvRflU36r8oXXb4el+Fwwm/LZ+dsPmJ5HzK5y49l8/aLnM1r",
-	"sU99H/kXflm+6L9qiJvq58ynRNlmYKxh3FEVDq9MTeqHGVv+OwwBcx/9RrkvyhQtJIZquqNf+zICyu9m",
-	"MKRKsE+wsNXvyxWofl8uOUQ794MwNfyiDAp1w1whEnv1941s1y6smXN1ifNbx05LycsVKCF+VRTRsk/O",
-	"gjNnuoIogfgbTKxDbDEn+Lij940b+8Pxezh+/+2O30vO0uSFi+eoG2CSZolkYl5aPaN/vnz7hthgKsKF",
-	"RunfQpLbVIdDp+cfujSJRuHDbsNm8z0OpXyh6epG8O9m7NDsS0DHMRfkdSeOjq4hRrAKyXC03EmH2gaR",
-	"tAwpWzWtuEXf85jV3tnSZFppDWpw+KFBHnEldGADVDXSxE5eeb97Gy2s4bp1g5zGFfwQldWULD9thjrZ",
-	"OLUt0K7tKVlFu8Ydc765ukf0hqUyA+VCinQZkZRfMxJDLEd8au2w4tomtFMFgcWY0NGOL7++D9J79eLs",
-	"h3fnr95eDV+8+eu/JeXv+2goRFIfCGgwwgoIC64YoSPD9/vkXFtLsQqeZ9j6aDkQZpCQgYRz52JKSsTn",
-	"JZELVNYdlCmYfzYmaX3we3MHGo3frS+iFDfDzLh7+1b81DcyWjarvIViOVnMZJnF4hKEbRo3WMmoAOvZ",
-	"tdktNHg5+YBkMuXjJUl44uskAIY3zXNISmjMoOrKJj14yY6mqjHXy05xYhZbuOOzhbBowfdyn6FBegh3",
-	"sdpk9FwhJs9Pa9k/csHygzFVLEKLIQDLEC7I2eXz83PSO//hzdl+p5x8JnI+ns0xPmyzWXZlhGDR7h4V",
-	"XCkYsvN1XU0yW/Ul/SJHJXhwt0DcsRSajm8r8UBTnRfDJZq6+2NzfOusMXf2Rf/426eddtvmDN4O9cWn",
-	"ZnQCiOn+5OZIe8NbA2jXIJl4M45roKXcavq7RLku2Ejxjivh8ZB23uYmuTDkvaWUiPRUwWAKznNIzuHJ",
-	"LRlseNJq5FxO2jLuMnzIsdwK7kOVT67ypUCW5ZXsvfBmrV6RAcJuffcrJ6GJA2wXzWro8vsivd4SLOLF",
-	"RzrW6dIBd8Y8QR8biSc81SyPG9Aexs4GVCshYb2w/oNiuozbncsbNtRy6KgA0TmqfuvWe7o65npTKFUi",
-	"/rrPfjpEYdImQTXnp3a99XEpunCGl/gk3CPVQLAt8umOHTREe0bd9rxqpVZEq2XfUVJbzJwzX7QmhjOC",
-	"rbtYAbMl1lrSHJQxp3o8W98iRn2ZRieyEC3tqGueZe3tUGIoBwFQFg7BfEkW5q9eSUJkJlPsledOh2iM",
-	"JqktqZtFtFcaeNyI2tZ5NzTqdYfjrEQnaUC+PbU61smmM9Eq+W4uklFKvmGsUsuzXvKtzuL88i15cvzt",
-	"twfHhKbZjB48DhzWOZsaQoCbg4jC6N9YoFUWgOqLjZKxTBgkA+VGfVhB7nh8W0m57mFaoiaLYDoqItcs",
-	"g1CBKb+plJVqEK3DvODjx40cKBRxNwcBroNAOLMU0AJyQOZm3RI25glTfXKG2heUP/SUVYiE5SSoHGSO",
-	"eFg6iFQKPDUVQ7JtVAsMAffmIiROo11gnFcJ2dCHEG+oupYnKii76iIz7IN5c3hZRTTfSKMVeXrjytfl",
-	"6c0lQLxAvR5VxvCaaaPvZfWsuBPCBVZd3PKo+DgW2PkZhXJTsX02hhq8NmWtlk/789nB/6EHf/vw2+NP",
-	"jdmzhhsO+WTIxRCOSikMrEzqgk0KxUjv6dF3ZOXxfRg6iEqEpmbMSyBQgQdwHQNspohSn9hcF8bpE52e",
-	"vI0+UdvlGjKRK7m6DpyouZRMoAlsps5QFdge9shM7gcfYd7N0GmRen9rufSaFJjqkx01+PZaLH7fulfV",
-	"sO80XfMOwqQd9OaR8jgnEZFpwpS2UXo9lzT27OhoPyKMjmeIsQQBZdAnBsTBkZ2xNCEjOr42XFRpaSQP",
-	"NM5UgTo7l6gwWxEEl63CH6L3b/OWuPQ/h0VaXYejoMLbxEOtQWJsNSgnjDfvbKYJ45Q3JAagmhqOtdrC",
-	"6vbWGgiUG784AQU0l4wM9IbtdLcri9P/SBHUUJQRklIr4lmRWVm/uoOBbLYJN9uwNlhL14lzW9wKTsud",
-	"5HK+hVHTvqVl93d+3QVGZBdNq5ERnpegGOvE+e1t0oDo0mWEOILn+PyuzlHnjF7FgqUuyBvDKRwL6ndU",
-	"sdlwtNSsqiy3I0jBC91tvlxwNbul2a3jKZjTLDN/th7m3zZUK7MIP9AKMWJsbkRxdIXhykIdddw8uA+a",
-	"S2l1l7YcLIEVqtS2UhViLqCuu07CavZSmunOtM4UeX/xyt4CKQMEcrkQqaQJ8/hG5EdAQSSXgJSIzkuK",
-	"xdWfX/6VsI+wPu8vXjnUYFA6BCky006/I6R4flsj/KqL3UOB54UQLo2hjEVpAPr+sINVtX3PA+OlI9Dw",
-	"EFVOYGW7PIMpcy0qdslKma/wnH1Yywefy7SYN1QhbAlesWoo/Ep6DD3ApVYcEa+mRcSbiSNijRER8Tpf",
-	"hMqQEZlQso1IqLNFxIrHERlzvYxAyoKG4GqLiJPQ9yObTd0fFEdHT8bXbAl/BPhLIJS5U1GOCgSbLIWC",
-	"l1oGkwC7q59HqYbBabBqGMpHMsdsG3huDCuJNX/5VACUSOlT71FcObMShWbmqHTzys0YtakutZ1Qrvyx",
-	"S3wy4+s3x7QkrKGo+jtbwtK9n8tFhOf7qMWu59WzakO00PKEUHIt5MKIv2bAp3ZbTkgh4HtriOHCZb+j",
-	"defUc1a0hDh+C9aaU5IUWcrHVLMTKFg4liKxC23NGEiJjk+at42w3dIVm2d6CTY3HKTN4Qk4pjelF1qG",
-	"OURukHvRnh8SeE8yvezAIWAD/F5GPh5rTX2tFUFhNZAAJz3MctYM33ghF4ossDB1woTmemnPrLOnRoSl",
-	"ilXsEvuBFT+w/gQhAIrYSiiEimXwiNsEo/+04Eu5pVOGMxp6bRl0zjJGIaCECsJonnKWG/p8pPxMTuCy",
-	"qc1G5pYscrnw9hWomatVZZYt2kwHg4gZniUYMmJjWijmq+zSMRTssEddTrpd2j1QJVuvjP22sSrAk22F",
-	"osXLoe3lG5o2ma2RZMx4qOEL8JRbXrO6lmlbZw5OubmLXC7UULHGUCWqYYcUmVGRGElVSTKhLZsSFKlp",
-	"Hq60EIplHC6oYx1cBeUYg/VsJNNo5bSVi1iro7NKROuP98tczt9fvNpS6TwTTgi1JGXELrihqDZ75wW5",
-	"KJTeEFN3IBYyv2Z5v8zVgpQu8DdaBhyTBRfAm6H1XwujvGY0p3NmNFxI8fPAlZAL1pTet9ZFchVCuJfM",
-	"ZSrhQj4FzEQbpjRyFojPIPW/XpH4e/a2+Od//hdeJW0yB4TRm4McOziXsOfQPLmTenCmmvaC1HeC9NDa",
-	"zLXZQwUTacExa9UDDCU9UmbhZVpoFpITBCg3KQAD0cuZk0m0rCkD+0TNoFCI5S5L3F0JEhUQpWmjT97l",
-	"/AZEvVTKDKxoII5xcX2A+a+WGzFlLeWTQrFkILyYhrTt8nUtWbKP1Aj5eyd7MJOTw8NEjlUfsdwBD1Nl",
-	"5nwj8vthcnh8Nnp+yBKu/8eUJ/92VCG9nNdcWEdP/7hJBDArvZ4P3EG4Y2De+IIhjziCdzm74WzRFC9v",
-	"xDe1w6SsrtIwtYQBjEEN8EnOIYVOsTkfyxRy9TUdNdcVE2OZWL6xehoSpiGtgrjHTgkWVlAHx4+fPTZ3",
-	"PnhsUMldIh+GWF6OUOLvr14e/JH0XhmZ5uCYcDFOi4QlleS2Qk8O/rgX4f8HIxA7zd/H38L9g3+OIEYn",
-	"6LtxNsivhilv8mC84sKn3lnGVkr+x6RnzsF8lEJEMlNkxCYyNwJUaFxokUmsJ3AdasPxEUnc9b+VARxJ",
-	"4AJ6aCKBQqDw34A9C5O02OUTrBZWUWMbtQUQcsLp+pG25IC2Fdt0lBVSaXWLIn8mgmmUq7npnMlRyubt",
-	"eSm1oB2uFBfToe0xIuyjzmn5UUs5nFOxLL+xYs7QKvtCuvCo8qdCT/4YGWV7OJ7RnI41yyP0vw9Ne6mE",
-	"6TdYTJ3tocEQhZQ5lmLMcsA+8kX3uLpdMszYFgdakwuzQnDN9hF1CzEDUopApICF8hX7nWlRFmlCFAOg",
-	"wrlR2zK9tDENvnZQc+3+Ncfeh9uAgoTufHfyW0qPIXntwq4dZTYc1pwuKg1ud6TsofEBgqa1YKRtG3pH",
-	"F+yXvFpflzS+qWppc404V9oSzViaTM2B6i2Z3jfsDuzZzvAJFCkFqRfBPCljEjLTFBVqYdjrYG8xW0IT",
-	"XGMRRyb0/x7sdbJyBVVB7yTWvmsZ33oRzi9ePrNz3UijdSJtbE1wPKlVmAQPq2tuTcnJlUKTZQ3KDYlk",
-	"gWMukNAEWwQuWqxQYSNvK4U4y1o6ttRm5YsyCbWef+pq7jQKSWZId1XfYp2a+1resPLIQLonV1XL2r9u",
-	"mYD7D1i8v1DCC6jSbvTMNK3Khl80ivBfPpDuDKoZlWG5J6BcqVr0HDgICMgzGwLltgyO+xpj0L6qYDIu",
-	"9EsumrXlt8IoeliH1sG7SKGZ0Ead1EaeoBBWdEIKkTMl0xuWEDhnM5kaNS0aCJR1RzLhTEXE3ksECxFG",
-	"5PL1JVFsOmdQP8eXqHI/q4zOByKb5VSZtw39qoiMacY1TVVEKLEqENTrYTlBD2UmlS6NS0TmAyEzfSAL",
-	"DVirXEz75Ew4KD2M5CqDdRttn43616U2DJQoQa/ZENP2wKAWl8sxDJYjjkhsF8CrUvAdlMfCRYgb1aFW",
-	"B24Ff0BLcMAakc2qWsoN6BDQbQ+PDm3/8ZZal7nYb1hu2b+v9W591wuaW/c7FxO5tmJ2A56TZtkjtcaV",
-	"01xU23ndrALoh7dBF0zn2yI/3Kkqms6b8A5HBU81FqYUepbLjI/3oj246Tmgf8y54GBzYJli7Np8l8tf",
-	"myWhsotzsxkNEF4QQA6gqemadM21zC2Yh7klUqqNlDO8ZsuuIYHVYdTaaFm7dQXNuXlxfYGQFWedrRFi",
-	"q8mSa7Zstqy7/WlGZfU3lpxMjDZL4PEDLsqSBFatam59PJOqybP20sirZDFD+2Nt6E7nw5cBDRTQKwvF",
-	"rAXeLajLGMD0ATTc+YFhRkGWyiVgDZhWqVmHgZjI3DqU7ez3wXY/kWkqF8pDM0I9ZMzNqWAChMizdYJb",
-	"W8HGjRaebuRSsM8rNV9lPg2oaB1W5ppxwE+Q96DMSjZ237VcTP2M2L8bDKovIJjUPWBTv8NlgJVfBFTs",
-	"99ZvGGgciP3bzfhRYxMNdhDN5hnLqS5yVlWGZTFK12jCyMl3y6ltLydgT4nbvlUGErKACpFEAX8td2ED",
-	"i+moTDZyodWqhJuVvlVQbU+mdXlxczr5bhRa2+9aPPnB41Ny5m4nCxKifAGW4ypep6MQj+f9uFqLZQPl",
-	"tFFBy56tK0YQsO5VzuTjbjesEooMoG5pJsbLYcXQGSZdtt6pbdUNdtyrei3ulvMD2MnBIXJnpTwQwYxa",
-	"Vvd9s5FyO1OrbeZCLpo4TWOUejNcTsfHjHrQdVBX+PQKzFYOXjsIHbNWXdvuuoUyM2yIRk/TrjHYNoCV",
-	"S4HVobq+Z/HdN64N0HzXRtfQc2YB6Rp/zXI5z/R2EwhPwiYb+7KZrMtBRXbN/XzrY2pa6HX7euVJ6vNv",
-	"7VZbtv3Sr+Tb3M3CySkXFwiEd69oYzKfNppqf4K4GWu3KBQIl6EIjWV++RRDZiXpWYHiJMiZ+kVyYT3G",
-	"G90PLRU1NufDNKKcBe01re5r1qoDbVq4s4z/hS1RswXr24xnrUJpRedwC0lGLJViCgvYM18E0PWdroPX",
-	"vuPLYj6n+bLpUsCu/+aZzLoG34bPwiHgYswzmnqIaR+YoYBjuLX6cEvYP2huw7PvVaNMUxlhbbp2EM07",
-	"DzLSyu63Ayyux2ZCEt/KH7ftAnVLdavHWNkXS1SbEKnG4iCWg29fqjvwFNs1/0K+Yux9J4Wk+06tBNOu",
-	"Jb/w6K4sbcmQN/LMncdn+1h7TrzZbtWq7TznUNrCpgs7z6UP3lAI4EmYmHLzDoAhck163pMKER+YhAR/",
-	"ujfs3wi9gFlIEbGezah0yu835I5qo4XpFvWiS2AA9ZNzMWtJ0RQiAGNbzJZgyQlDBfD+Q4uV4fDrQgG8",
-	"8QVzCIYYzFYWUbNVSd2nKXzK2ZhnHBCgAN+uLF1qFq/6pXfGhkVOfSV/4auaCukwhMOXPFSx2eJh6YKG",
-	"jzX/MnxXep8rUeBQXMxnk4HuNVRLMR6OcsDvtG/LQg/lZCgnEw5mByUn2jZpSHSj3j6SyXLoCvo3G8pJ",
-	"Dn4OlviiJqbnyAX2geQipWY56aFHpO4MiUgwb3Co7BPAtTaqvHkFkrEaDV92cW4HHXzbvNwytMQ7Iez1",
-	"EICdqYo2e7vgE1fwZmgmn2vaZAY+c3HKNjuXjJheMCYgJcIwhDBax2JEB7bhxKKumCe5BlvunC7JjN4w",
-	"MjLN2DFAGI+A6ta2qjUTmtAp5S0QHBVw7dawffPQSH403aaMGiZnVN/TkjOizfegyBQ+UNY9cq/aCjcl",
-	"0MBOkGCdUZ2HeATRGlDfCj/aR4pkNDdLZO+Cg/Mf+p3RHrco+G7Oftc8ZhxJ4168LXJy8fI5efbk8eNg",
-	"yFGJLSOmKSOjnI6vmVadpuKobFjtuAOg5ITl5jZU24T2fUUxWPYy35XPdPPx200q3fx3Ed91B2bzpiTm",
-	"YEFKkg0jx1aYRUMwWXlDVUi5eiYr1LMad+YD0lYC0BpYbVRKRLUy5WW0WnAvNRP8dqCPdlPvRG1ohXn5",
-	"PHpDSJ3BjZnkdKLDndmLylR65WHrbWacv3xgY2k1mK8UmDol20d7b6TmEz72Wn0TDGYzosFPPtyZZhnR",
-	"9NrCN4BFokdJRvXMZT/TLOuWkD3KJU3GVDWIXC+tgLWYybTmfM2p9cRRUQFKS6Vgp5g9AuFEkJWueZoG",
-	"Tz0CX3OLJ/i20tH9BddyNcwtAvrquNfcgBvHHIRXdLiV6O3ETx9Yt1Ppr5B2sbLW2kJyiJ7r5ldnyCUL",
-	"Dog+JMhyzcuJbwzNDYd4Bxysclq/EBsLx/CuKpfUXH25XCiWD7NCzRoAEgo1M+qrbwvMl/Mlsa+1Vc01",
-	"amfCp6yJRVwafWmOTAmeJPjkOmkceWdTWhVLU9MYHRlZzz5GRktMi29BgJmrHRq8fH3Z3JxTobZtUwof",
-	"utfUcJOB23fR0Gt1XrVNiKr7vAXF3FF8eJ3MNhNNB1LYuLXdNqtLHepwdS4YTc7StM15Pqf5dVMS3pvq",
-	"McIQeEMY8DxcgJAyvaYK+wrOL/S0aTevatZ8lDmDKlEZwKDcMJRGvYASct8QIUiNc5phBl1QVcshpw5R",
-	"UgwKbQ19oa0aTaql0mzeKPG8zadh3NoW1lsX4bIFoi+ijvYg6PPH7/dLtFKvzGPgtczLYFuMuvAANC1I",
-	"pjYtNmoO0HaPWkOAXAjSw0wEAFMsn3dV7NR+nyBoLjZYCMX0KVqgqEBwF4KLaPj0OGXUxTdtSBJwq+Y1",
-	"ntQ+HJSXPz7aWFueiWSY0GX3XLmfGLtO8FosYcf/sA5zPNorBP+1YPZnV0zf9IyG1CETG0Mxnxst6srI",
-	"P7V3ISFwq7fbgVLPBKljpQKJrQNK7RiB/rbm5quH7ygumFKQpmoto+vm8719/rl9/H6F4na40+DAb/Bb",
-	"et5gXkuLaXN7QaHI4br8svA5zatRxpOcMdSQwXKvWZ7lXDXHSN6NCcIBuZppRat7GaxT09Cbp72dMh9S",
-	"113d/7cnybaEnU2wmbtQVdOZexeEKtQOOtiAMbXfp3+rOtetj7UpL8X1ccEU08+lmPB8vuX9F0ZUrJuv",
-	"n05YUO02IRjaenXWhmBUJnj/gS6da+E1jYslTXkAujlioK6m4XONXSEsiCuNtgXikXkFsSO0tD4tMpH5",
-	"qQXWRSwHrojLRFz1lN4yFfHxNqmIzc92S0bsksNVT1WkCO5ki9YqQhWJf/utGabo06e4AZ7ouBGeqCmr",
-	"8cnjo9tnNbYlLT6+36TFZ51zFp/dLuWvOSOvqftGdluietR2+uVz8t3TZ38gFu6A4FlT/e3yz+Z0POOC",
-	"HRj5HL4wT1sJDTA94PqzDux+s5NTt5Zn9cGHnaTgoLhug72IC6WpRTdvsO4Br7KGxM1p9YG0vtmuV/cS",
-	"vr84J4LOnXPWbYCrlL3hfqia+ErJBDPA1nDMCzbJmZrtdl3k+PLwTu64amONY7XBOT7IYyEwdi6Zg2fG",
-	"VmltEh8vqUhG8mMrwsVOjnies5UqWbLQRsNHFxT+9aGt+nDNEb5RundR6S2ITGt5fnePaStaDl4shveD",
-	"ltwLPcLn4uCCZeny4EpG5MJbuCLyiit98L6M8Fj95uCdVDoi//z7P1aKH1hAGi6IzJOKRbQkit189F29",
-	"AF3d04E3dXWBWwNozC+HWUq5ICOZLMOEOPMTySgiMFIyL1LN4aMd2H6/PR1hR+AbnjQ7XUs6jyo5CKUX",
-	"do3n1epVjkI3+guqB/UOPAa1k/+FfAZ2FHBGdioH5s7+KhHBYkN1ZKi59Ej5kshVJQnkqoAhP2nhMFtA",
-	"R6yLezFDKzmEtcwnREsMH4Fgv9YwkqDr77774/rzVi9UbWPmL9iJN/S5JH8be+8Cn8oxderTneNq+tvR",
-	"tvecO0KmtUZSCQqu3H9t57surnxHtYzvupLMlAmW36Mrej2EyoYCNdtFbKVcbDTxOBp6ZZ4176TzYWOy",
-	"T8t2BytnXvVZV5tDz9L5cCXhp1snYbpVh3AolnXXAdxyXBp6akksNortriED9xEfVbrjw9G5mdeWLNym",
-	"pk1oo4BtatyuKZlUO1/bWUTd5qyrRmojs5oc3viyIlSUxQ0BwbAQvjh9HUndA8ZAmVGCGqUN1Znb+8nZ",
-	"fYRFZ0kXdKmsG8iiwDMzhc45RuGZ/N7Op4EWWwuvBlN185K5HQTbtlZq2RgWkDKLVGhcOMw2cCVTHe6+",
-	"6/TUI/HbwKwuVVNXa6X6aLu1NPEjklWjJ2b7ulW7JTvudIHZd3a8Yyt71YEbJo0+MkTqR0Bs4g+oTyvp",
-	"t6d2tiM8YuxZXghXBapHyYgm5JotI0LJr4XUtFugG1Oaz2GRxlLpYaGajf/agWA8UoC7T7Kcj9lpUHsF",
-	"rSV8zBwcMhQEaU7/3wgQYYMGW2sUU01WrFZhvSrK0yJnGzCKj9ziISQ9Ymkst2Yk5eF4id02ZrJ/xppY",
-	"O4kK3e/8XXK4v0iZpzLg1BPUhzZQgHXlsM0xG8ubKk5PMLl7Cct2psNwUG6sltMEsbWe4LtkZa8VWhr4",
-	"wWotqtFyXS2q3eSO1WO0ctVsI56XqXDr176U7+wb3cZ46YIotgrbqVwndc5ONQC15VwH0FG+dIaNp3FC",
-	"aE1TfnrU0eVQ0Uiai3UEghkUuwTpQvm8MndvPVI2xUwKC93Y+/HFVWPmJLBWGta/NlfIvquPjmlD7MZw",
-	"1z6JQSCB4iRcYe1pLA8iUEC0oNkz6eqvch1A9K04SFxrzQqfm113wJIAF3GTIc93HfTzYcOefF9K2HUo",
-	"8rsc6cZEmPWHppo00nFytzchOovMlzIe2v5bi14E/KkWF+mgf20Jlyxlvkbs1lJpqxFhg9Ggm5Fgs1Hg",
-	"Xo0Ardz5TvXtDrt7h/Tq6GXTZKHxDkPbzUn4uW8fbzqpkkaH2k4uRvLZuhjJtbfbBXN61paLxIXSeTFu",
-	"XqQ/yQWEnIISbY0Y2TJyuUWYV/1IAZSsIr3BnprJXLN8sBeRwd5c5ozA7NPB3n5tBZ91Ko7cZIUtpwpY",
-	"Kxh0DYbY3vHBiCqW7J8iSqSesRwKmS+9aYHmbiu7hb+uW/NLMGDYhdsi4ucFh5ypOLhTVAw1tmiaxg1I",
-	"CGnaBkrj5Q0HSuzIly4ox0KDgZzQEFofDGFXoj12johd6PbSbvEWFDuSybK5oMKtMuITltKlj3OuV/Zb",
-	"KkInmlUFQltppEJQT759tj7cvyTrbWKw27xOEBIH1I/IQ5sjNqwVNZhumPoKi7uOI+8EvnK7+zIktU2E",
-	"Vp9py83Hp6LIPgckVwVxaMsgV5lPd311+3jRTdBbVdAhP7TG1S0rVt5NvEtHBfiab84RCMb2F/N4RW/u",
-	"+OIFvlAB1d8ow0JESVP+kLkeuWLJidEi5YLlB2OqWFicFGFgSO/8hzdn5Ozy+fk5QtZQQV70j799ugoY",
-	"vs7qAqvkxuNn7+eyOU6iXIh1jhNAUmmpbCrkwlU3BcsqWDfB6C+ktgAuzYanbrWBy/bCXpz3oGedNNY1",
-	"sL+ppu+WtXwrdSuhYp40V4XwG93fgGy4znzrStduVWYuJF25WBORuK54LqzpGAwRuEkbZlQjPSSHpnKz",
-	"wUKHtWftemygwJ0iWj4/n2grCdKQtYaPhtlqYX2QDSlpO9cEacIX4FAn20LcOEhIEtOMx/ub0iDWMcB6",
-	"HZltQliwkQ1E8Re7v3UhEPnonguLbozWLFu5C3U4uAi/lAVnhRxDBMgyFrKSHyrnEBoIAXZUFBSracnM",
-	"p5KOU6pUmQ6/YSU90+lYy9FNc6VGo/uIG1l+ttW73UdzvstPeGwjMucfWTLEflqiWzZUFX1++deynCgt",
-	"SzkWkMPZjBq8poyIPxAbzPVYFdDd1x1Ka1xZm0XDeqOc33LNuF/x+gKVwiL/d6J21+1zq0w0hRjshDpW",
-	"seLsDpWVFMomtDTFUcmFaCvl7bBKQtwTuRCAAkhFAghl1kTCWwAPuBpmxSjl49U+/soVH6UAhsZWgGZb",
-	"W7NZ1qvYDrQsne5LI4yppqmcFhaR5cAoihEZp1B1VAcWnrbht2d3bqXYOQppi4ba3q0Y7RUQ/4t4h432",
-	"KznRTHhoRzPnFgmsUFi5aPORDDM6q95KT2VBc1F57EqjbkkQ4XZ6SqzOazv3Yv0c7mYO8a2kNsRjCwHL",
-	"kUuTqy1bPlJQmwptdCiCPFL1gvjb5nO0r8IuEmKN52xOWwu5y8aiZjVmAHJVi6nwckZREgsiwzbzh12T",
-	"anc+zOciK/RWpprqcduwZLXj53KpW807bmh3IML5u/QLyW+u/1YPHPrWmqzkATqqdcBBlqkLSXTFwg1b",
-	"hKKDLRbiO+XwG+JdV7m7rx7XcNUF1fXwfAiGlnWK+TtGQyWUTGiajuj4OkJFnNHxLPKZPeauRPWaZhmj",
-	"ObXxaTtmstQiZnFvSq4fTKfDZu9mn0xtCvJas1+QrbyWezrz/PYW+C0lxY3Wdw+0CjZ3b2QJQgq7Gd1r",
-	"NAQgOUY9KIuFf+2W+FXGu5v/pJ5NsvF++GK7e2pBflOmVAk1CC6/0li4lQembRMv7PYQKRBsDDc0cnE7",
-	"RvIHr2I9xWnzrbXrNu/kcPmMAsx/C/FjdXfkNduxpssd4nI00c17YXS8504hqhtc7NdbAJLhO41dqaby",
-	"G7so+e0lOzAt9IblfMJZsr6iJeCf2gwF8PZbODQA5yZUkxhai0mPDgQ2iRYsQH+PCCXO3UVyppi2Thas",
-	"8MYSwsUN12y/PxDvhRsRwaovc7oEuzg+QjImM4BKJbga5OzdORSIbKsMWZ3mraKG1xc52SX4rVJ7pLYh",
-	"TUOv+go3+JN+YqOZlNdnCG7cXKTiT1dX74gFRSBzmoC1xKLxgvvlxqqNjSUktqXFznDn0G1XUbZrKPuG",
-	"uno5U5kUig2V4FnG9DqP0WipmXKXqXsREr773cPPh81G2jc+DULIsm1wGPTMyspCRyRnk0KxhIylEBgq",
-	"ExGbfeMcnOtyNio39niMgIMdi+r6vYmqZFCdVmW9w17KCPCVBd9MxHegd9ZOxRfSPu0ofuDKNJ1ctBRb",
-	"idFLEJ8YDgq54JZzWq5HEtsA4fqUxBPKUy6m8Ykt7wrHmDPlklOMxmrkpFMST6Vg8JytwsIS8vT4iPwI",
-	"tVsouXhxeUX+JOW1Cmt57If1WLwDw/a6F+1N27w/drovLDDjHYF1bLBfu7W5Fc/3jczbav1AvGOwD6AC",
-	"27g9cJFTpW24OQS02+XyKJXdcqv8OEpnKU3Tt5O9k5870XuN0j51qRWDJ9183V16fGHeuVpm7DLA1WvM",
-	"YsJlGCouxmwdr7W0a3kNgeeJX1hgLEr57DGespDwLd+ppo7dQ57UnH4cjqXAhNrxsqU+AxvnTA9zqREs",
-	"iX3MeM6Upc/q/N9DPryPnsVXAd6AjhlCd7klcO1ZGHjFp0KREVM8sZGlmOVLADheBLeLYCSRTO2+ON0q",
-	"WNQOf1nJYievRJ52dCMg1nnVixBSdJgYVTtcDce+yk7q5LtKAGt3ezu3Q2397tju3oxvVjv6Vdp87rxe",
-	"AGWlIGQq/nmw981g70OMmdRp2ic/+PgTQnNGkhzqFnX2erZykkqA7AZltOFcer/AH6MVoBHPN7ggk5RP",
-	"Z9ooN2DdhJJKXHm2XbGMfPt0k3WrsdzEGThmZFpoRmZaZ4q8v3jlI1FA6TKivllfpz+tuHCe/nE7/RaP",
-	"Rbi/nWku2frW8Rf+p2jFvA7Ho6UKGZ8Kc0XiMxGJFzPFxsMYnMIjqti3T0+JmsmFgL3pYBDEzlZn+mF1",
-	"rncnYwaz/5JCZo3xhl5LARwtYG5dpLc7wri9JUv6ojxk+4O/9Zlt2821NSdhjVy1SMOIzR0fcqz2SpD1",
-	"NH38xYpb1slvG+7J3EoeRhxZtkZ67mSvCjT/2pBShVXt4gWuxAFPYgcGX4p8neool7TUmYLeUAQwB2BR",
-	"u3C30iy2rQBnHl9rOMD6jeYBZ5mwm4Rq9orsN6ZYhHGzjQAYTXXOK7ZCiATBSqC2J7g2fWWnskzpZ5I3",
-	"a4XT6mH4pRUjIIZAJgxqgtWnv0oEDdtTKyXWzVZ3dxh5NW7xZW+glSphNStHhrAz8QlxyVWGd5lzbTpw",
-	"qt8piZV/kAqvEXJFCgB3XtClecaZmuKTkvqscQS+zJkGGY99nNFCaZaAAGvOi+OUwOzclRjaPLKwcJn7",
-	"KzBtrYGGsEtxASxzS+ldinQ5DHFMrASLO1VdzP/L8GjM37Oas1VhEJUEU+PD2p62Vqib+ymBIRBq2G3O",
-	"7AoqsphRTfxcW0IamnX5F9gnBLrLMdyjUArWKAo29YsbkVtpavo38q/Ng8T7LGeaCReU01FNNOpzk8Cd",
-	"lGVsuYLrsazJL+Riv2sXdQGT2wK8bUcA970tp8Oij6yM97XbOnvzjmxSJl68HbIDbMNrBnbp5fAaMH7O",
-	"brgs1NDqsVsYK7yVwlotGuwSGA/ZbS/XaQqCLe5NW4jWrcGaFb1iSv9gefXqiGPDOmM0BTpJpq+Z0nGb",
-	"s8WdzC3rv242k5S2jbCLDTODw9xdEcTHV9U/d5l1uMP8ejaIxR+iFdTt5kWFSWDxnEABmkuRQJEcXTCF",
-	"fy1YItzfelbk9s9JzvEPRXWR2z8LePtDEz0pNi5yrpeXZi42PITRnOVnhZ41WwLAkEnA/0x6f/7pat/a",
-	"+ivh0c7w30uz4T///g/gV7BewIqhh5ImZlpne58+QRTCRDbjEr3jqdQAzQIpca6gEuBYRZjEr6zvAXOS",
-	"ELj4QGmWDYTyoHMISibIq1evI8hfh2j3uS8uF5XFoMy5vHx9GVmsFyqSgXCJD7bgpqv6hoWrcUhwA0ER",
-	"7KQ/EAPxzTdmLc3NgL7m/jffEKiWF5vvZW5LspyQ72FZCBY1gPXFsgaxYVm23id+LbgiLtSttiMQSBMf",
-	"3hwf0kLPDlM55SImPUogM//A3JIJ+fNPV6ckZ4ItBsLFlpbvWDj0eP3Gxriz8T50ORD4fsYPrtlSxX0C",
-	"+enmhpwCPupYZoB3W86iFlEPshJPBgJmQAWE2VT7RheQIk+PntqVhbQS9c03YLnzJQRimqFJj0txaOHs",
-	"/9cvSoqYjGTCPRUYNWSUsoFYqRoQG9k4jggls2JOBYkRxz6OULMr4fmBe0dGDhyIsr4AceBUEYkxj+3n",
-	"D7Hr9M+Xb98QYGMsNxSL6OZ2QkakdvNBgfUgo1MuKMh/gi2Y0uhwOAFbG4lTPuc6Jr3jg+Ojo2ggXJ7W",
-	"46N9j0IcBwJw7LMD7K1BMjplUFfDPnA6ENUXuHKaUqmumZfsmM8TNs8keFENbb97e3nl0gUx9kHJOUNK",
-	"wEgKs9Nx8NbBX9gyHgibT9M7Pnj87FlQcme/T0o3i/c0c0WuTVtGBH/8lMxkkasTQgfCyM1LXGyfhmko",
-	"Fq5ZmSzJlGlM3ZhCVq15ciDK8eiDC2svOAEsptiiSfiG7D4mfAJg8xpaNcL5QKBjRwejxZAFX/zWwrZF",
-	"AS1/Z5fxwiwV7KYyy2hji9AoDV+zBMildiTwS3ssTwcCY8QDh3wOWkR8AfHQc64P4N84Cr+6MLxPAAIV",
-	"sLnKT4qZpxHQ6unj74ImzUofnBnZOCY9xcZSJGa3MLseWwIGtDKHccrNwp2/8xPAYDuHH07eZhZ1TA2E",
-	"T3mssFE0OesZ43CKDs7fkVGRTJkmXAxE/PEgN8IadHoAXDsmvdg0EZ+AKFZkEbGDc0X5+DU79fdyfDIQ",
-	"DnUHcoBGdHxtrhrIyrSKCUTnw7vQEg5g327oS0MLRZZKmsCOlnNy1SHjjwf4u6U0KOVMqM0anpAiGwgt",
-	"yeNn35LX/Hv00yqW30A6Unz++t3bi6vh67N/H37/H1cvLuN9UE4YTdwRP4bXgCIGlqHCCZjTJZnRG3Ch",
-	"AzuCb+3xBjqXbqyEi3FaJCzZj3BDoaQzB6xW82+e8xum+uRcmLMX+2oBh0b+O0AhEs8H8ByaOw3r14Km",
-	"fLK0hyVlpKeK8YxQZVqhWeaIkcQBTGC8T+aF0mQs56zUkLBdEptmYlj8Fy2H4N8P7LE6OE9i0mPjmWRJ",
-	"AP6DZIligRQQ6eWLm4RyyNm7871ozyicFhi8f9w/AsiGjAma8b2TvSf9o/4TTMedgVwV3o/m8xSVBb/S",
-	"5wmkGyp99u78LwyiRDOa0znTUGCjRYAtHzmE8woy7IYHn6MlxEilbolgRI+PjjBGEODwLO67v0h/sf58",
-	"FHs3CcVnGf8LW4KFCCS7uvgLl46cQEwc6eFxwsOMSozaB2H4KQ6pqSc/9MPvaeIiMeGV482vvBfUCl+I",
-	"hfz06Mnml17KfMSThIER4enj7za/cSXlayqWjpeb9551mdG5EQ4ETfGFJ53mc0M5WsZAri/mc5ovrTIX",
-	"XhmPlI9FrAoUhtDpVEGyviPTD5+gjmxTVN5CmOsLboVkzoWXqXxcpAOw6D09emIDL4eFD5uMMY56wRWz",
-	"97vVwrmFwwbzgT2/Lpy+elbQ24enZevDEogf5nU8C7BL39vw+Ds8BtYX/qmq2doip7UjeHwvfSdNp9Cs",
-	"uhdouFZ2C772g3fU4eA9l2KScrQKPD3u0MU7ujQX8ZWUr2iOluinx8+6zEcVmVH8WPKaJZxiMXzDHh5v",
-	"fvmvXmN4iVbT3xFfQboKgvya+cenqHLxHf5GMz68ZsshTz4hV3G1KaqH+4LdyOvycNcOydOmzA3zQkJ6",
-	"YBFeWE+Pw3xZ0K//QsFZrX/jjdQvobTX74hScGc2Usq2HBzZ23mC0RHeeoEq5gHG4YOFuPH+OnOBqoIB",
-	"xGEp2ymjHgaZAD1zxxllA/Vp0B6pGAhbqeq0jHldzKQnuBlFsz1kIyifwYsijg11GwgfLkMsJuCCLjFz",
-	"4RdpfQswEaM7V/Q+19hA4EQfKZLLlLkREkoUYm9YFxVesWgiyhkdz9CA5V63npjRkqANTEmrqoPSbg6U",
-	"vbeVnYFT1EA+rp7cM3jxHNf/nm7VoAt/ULtcrnco3xZ6dumgXZoEXLf+dhsru2c2lyWfmR9ty10ertkv",
-	"yDytWX7v5OcPISv9swR7RQMvoMKlHrmKzZ7FFnrmS1RCGN2qbWTvBB/7FHJSsGm0c9CfcimmJZs0nKcQ",
-	"UAHDGXPAxFXaFJ4eHa8K8a+gk/thE9D218ofwCWID3xeRvBwTO/9mL74aPF03EFIynMCmOgOq7tyRrc6",
-	"mRLTvpuPJkpcijhbMPhz7O0PpkGqwQZ6wMUpFhMIXEiKKC2zgVjI/Bqufx9ZLEkv91ZpPNxPj45JbMl4",
-	"yETCkni/SSh4hSO+n3NeqyTc6aQ3aBCv5HTKEiILHSoR3l8F0TZOvCtEAWE3uysVD8fw/o+hK8JpRTFa",
-	"OwojlkoxNWS/+1F05/oAEoYPx1JMeD5vP5qXTKPr2PB/93JUEa9Lyxl6JcS1FdkTwvV+NBAqAwO1RQPK",
-	"QKRXTOOj1vRvtRMMpjJP0zQ1R30g7GqAmW0VUOikukbofsqtbm09JTwH7SfgGO3cAL1Bpi90t3m/HDif",
-	"S/3nTHjpATcncPZGhBJIIzUK1dOj70gMjwzNd3E0EFQQDHlZecJ+HTexpOe4VQ4BGfxc98SgKn3Yfndm",
-	"U1fg77C3CVcWui1xYXMACo/0Djuwu3DxoDD8/lngJdgCQl5TnsA5xl026gs7M8C8hMRoMbxgOUt3vB8f",
-	"Pa756tFbuLCwDjIHWAUMczEcbSAKVeWT6JvmgfdS8zk7sX5ZeY2uaD/lgZjRzDDNEs8fB9MnP9mqS455",
-	"JpKZ1pGxWv+GjcDpIQ7zMQQeRASlARCU9s2h9GsLtpdXTa5vw7fwqzXGFEtJn51JbSVLPb7XMTT7Ls4s",
-	"Jsep255y0fkk3MM6tTwIbF8vt3oN2hKpshTY3t35kxVn1ilLusiNDANsshJMhzEv5uuKUGSrywiGkelc",
-	"AU9KSJH1IbIPtCaUWKoCJ4pAudXOOAQLypSRCZ3zdDkQPby/8WEzSrjBA3Asw9zALBOVslhVedtv5iIw",
-	"CmeP+Hq0sM9mb8Eg7I/6weTyL8o6LqQGd2T1xN2GbSgmkoMQJKqdhbwEnEnFp4IlB1xgSvRiJoMyHrZC",
-	"sI+OWDJNei4QYyCmTJOnR09OmwIoQJ9xdRN8/MR+KVZoSehATNgCbkAIgwaxBP4wY+mTF7Y+heGltiIW",
-	"CjCQgQIup4FAbamZgZjV+Gu4GF1UFbRyovRE3f3c/6pjBX4nPlW4KbXNQQ+IDm+rFWizlXNQoXUMh1wn",
-	"sitpSSs0T9DVfkhPMeZiwU3T8MTyAGHXbCCtk8wWMr9W3rw4KjTQpblMA3A1R55eyDPXKpgL3DDAmhm6",
-	"XQPnbBhm62KQNL1mwmIPyYVguU35MZcqlLVXTKuB0IGa3XQkMMj1nu7San2qzx03tPkqDS1GUbCSKDDd",
-	"+o59MCR8dfdrGe6zEn/ut3/32zZkE2tsp3wqDorMsqIGtZxYrfzpHzEfoKaXa4nH2sr5hkE8Uo6PnBKb",
-	"K0u4JpBvM6eGPwUcb1DypV5cRT2MCReYQjNn5mp+7/iWKIEp53QJrGYgbNC5YYARML6u6JEnZCT1DIKw",
-	"xzMyYktpDRuO3/UQsxbUEkGMDIBh8oAKkycQKM2ZigZinLOECc1p6lJeC53yG7YKgmlBnOwiPIJKQ+lA",
-	"wJbv98lZGSjifdCOj8LXISetBpPgdngzDoI4mBmaBQNGAiGhFWNKAysGuWT5wuJT3gc/rqC93sZwG4iD",
-	"jnQeDLT/nfnqu1zeMGSfasYzSLgtZZu7s9W6JIow9aCW/m5Yiq8f61ImICxYU60iLHTkzBHcJV9iBRyf",
-	"u6/RYcrnrMQdhbVuCP3gSj/3w7r3bIdoFYkmXfoJl1HniI4B+F/mqV8LBuVcEFC3BN7oxjjc/Dy8x33m",
-	"XLjONmdd+Fl/XjvI7zdlwi9Ya85EecDakybOxJJgHJbH8mhOzeiTS7w8FSbIQMVKWeiBgAyxhhed8GLT",
-	"PxWC8JK/QWG0BReJXEQAqhqV2dAkBWSn/VL0gSjQsi41/h6TUQ5DMd3a9gcC4OyVDS+Nai0g1v2I6QVj",
-	"YgjA7oB8H2N0LUSeYuM2JZjnqk/ioHpGjIleIL1QguWRfDH2iNCBQAR6MMNaBCnLcGorIxeC9J4+flwm",
-	"nHjv0kBY9xLXhH3kSqv9vlMTrUSFtbndqIEPj+RHjOiFPDGbsBy6n2zwD3Qq6NzJQDxBQcuagsoRm2FU",
-	"hmzDhnAE6hTlSCFL7syVlQyTRnsvCuuOHXytuTFufF8mO8avTqu1eEGSnE60X/XPHK/7IKx9RVku5dHr",
-	"UaN6AmXst7D/ush1+FuQwlrLemnA19BGCwuPukNR74EVy7eFT8b7pySDgk7cXkqrktYP0F3ADzYrK/jK",
-	"v1yM+u+E7HD1Q7LzOXoW8aRENAnl71Z5pDHZ+Eem22ni6LNx2i/EX/9Fs63eCtZANaDCtUurVfEA9J6M",
-	"QtqAVXsCBrZXv6VDXWhTXZEPkBA/boAW+ouRc5eyAKnKYXPZOk/ShvapUzCzWcOSiiNIXx0tzX8D0avG",
-	"EeVFyjDaeuYkXR8HZIVXyNGyktT+6UDEaTofAs1/1HGE8b+KCShkAeNBIRCd9vKG5TlP2GlFbj0ZCFGk",
-	"aUxyNofML1CH7e99cmZlCoBKxtIYbq/CKrLC4XgAViD1t4LMCRRnNqwZBUgjbpsNjs1GOfSOYGXj+q0h",
-	"pB6yhAPyTXxSuzr2T9F7ko9nABQEhccloEvTNF25gOxjEPLdJDZXVs299kiFUnQpNg9sQX4oTEDF0oGE",
-	"jgpNXE9RaREx26uInAxE/O79FVlz4R7CyA6cON0YDIpgwRVueH8Cr0Um/swREl3ZcBAXhxvykKf2IChv",
-	"FpSRc5USy06y8SHwOVe6/LPeSo0Gm+czNr52oKLWwiEYS9SJYYkpowr1eFvOLyLU83rDqwMhzfqnp0wY",
-	"tmNhr/FmAnnO3EzovHK3G9oPPL9z9VgALUyFxgyLJaZCW0PAbPGFfTApKRJDgUVA+I0DoCrN56w/EJfj",
-	"GUuAsZY/QZlFObGx5TSz9dWwdqxNPfTfuhlHnrOb2xztTxAcQOIfX6zn1sqOwaL/uMediGv0HegW4IJK",
-	"E7SQ7pK0t4sFei6Vp8ePSSzksHJPxVAV7nD17jJX2ktEolviYtv76ARjCTjCvQ11TgWWEAWBQSojXGjK",
-	"UzBdWQ9XsBv2UnOCiCEeqq6RHpqzqfFAfE2CutlbRD1eeGv5v5ia+C/OrS+hyqrjaD2USf/5n/9lj9D+",
-	"jswbpbSvhHefCS82hm4tYeRZK2ebsz2XEPL2VZx1HO7DUX+wCK2c2HdGCwqUv1JaX9Al6ZU/wCm2dL/j",
-	"OXaNfSUHGeUWP0MjuRhFumEthCSpFFOEjHeu6VKt9soyepVEQoKOvhIe8NzO6oEJPDCBFSbwkguuZhUB",
-	"n/RK05C1KBkO4A/HjiygajJpjRkpHdqmf++8PgO5HHQPr0GkjN4wW+i9dH0qNhC93GwcyeWIC7Cq2Yg2",
-	"nJZgCpQJ0DdknrB8HzELJjJN5eKgyNRAQOO1PBmrBkRESwx4N60LRvTMqGJ9cqbJXCpNnh1FRNnIwJQr",
-	"75/N6JQ1Rv6GcSsQdHbmlukznNWww7Y4j6sWa1tUghEluMpLsmA5RKV99a6e31HsSGneDBw4eCMBifa4",
-	"MPqpK7m4/5XY5YvuB/xio2HXomo3GIV7xwfPjlpiNeqBD1QMxGrYBATPUJKzDEIgCE8i8yslYDCBO9nh",
-	"q9tLmev9Pjkz/AKquLs8+VUDc7uJ+6SMHVZMEzjJZgGktUFgvwHDA9R7NGXYmDkhFwMhxWkQLmfNQv7B",
-	"KEjj9wwOq3Ag3xoI/w4aciJyzVhmUwHt+veJNRtgJmLpDjJjBG6ZKASAXjHcKLRvVc1bVcPKQLTZUgJI",
-	"16aMCbaGbd6ftb3S15c1vd+GeT+Y5R/M8ruY5aVhS3rzrbSbnGjt2TY7slFGfA4HLyqN3cjOXb1skZDF",
-	"bIlYN8g9j4+O9iOHLGMkWkRKgEJbSvM58PyxEd1stPFcJix9pFB6y3I+ZqRXFhGEADv81l4hADOz3ydP",
-	"j54G2O9eiQQscm+ob+JkQeDEj+UC3CMDubTcOeithXWkVDOlSV48hFPcjd0ll1MIxbcCS8Ca7VKXR8Cs",
-	"enCM/JX6BWS5RkMK1Nwzxz8vBB5CiGaQ+TXLFUT8LwH9zGoJIzq+noJuFhFKJmzhJAeqjTjC52ylHolR",
-	"/VzRjEeK5L6kCVGpXNjA37yAnEFAV4HzaFgB4frUdJ4VuuQPitRq6iDvwHGEsQBQDx2MQmHkCxQNKR1y",
-	"VrCpx0fICfr3tMQyUrVg4f0+eSsYKcQElG+WmNUbCIBy8To4CI0lIQxtmZd4/xRrmE6wkpKTJgei9mqD",
-	"vGnfxIoyKBCCCgx1ZIKiKF5yI3RBAcsPRDrqojVgy4bUVqwcul/jaCAUXRoBcSYXZE7F8sTWp4ytUDik",
-	"aWqdcO4bw2HjgIsPBBYAcSRTLj/lWJrHgSNHpahpVYN3by/RswfNHY6K9Dq2pQDclj1SJC6MpDy0AubU",
-	"kEyR2SZWHJ05cj6sF9AkgRqRuYVz30MS7wrThv4N575PDJ3udwUcxKBYstMsSsuqrcKLlCegpGZAcfsP",
-	"IuiDCLrxBrV0yEJWZThDUzwBcP4ZVcD7Wq7SzhLp4ZiKMUu/Ei/GG4lgGMjDaa7VKZSVKo0AXJBJyqcz",
-	"KHPIFUYr0pwRRW9ADn0FfNfcmA4PEuyaDVcBcl7DQnMQBcnTo+8GwmjsDZeUO+W+WJ9lCTJ35coaHRWw",
-	"uF+rGAysDfc/fYhi/1LKJ6x/XWwOJKlOovOG8w5Oj6/mjOMZmssclE3Iw0cIExeMpIo5nOWvwdf4zizd",
-	"g6Px4eQ2xAfJzIcHTSBJcuE9jf/8z/+yrsYdnYt4Cr6uEM8ybQC7mEMteKoILS3pdcXw6zjFF7CaD8f4",
-	"IT7wLm9usAWJMkQwiC24VYyg83RtG1LwVjDChM6XYHNKgyKnnuqc8jAQ3r9mzS6r0ck2iR/aAbtBhP5+",
-	"MkIzS38gAA8DPHlqJheIhGEbRonZnEzMGic9l2NVqGggYu/OG05kHkckHqVyfM2SIRqqYhuYBPb4/VMv",
-	"qUNnQuqBKB2HSyyJGGe5/IWNNUvik2r1ZvPSI2XNcWlhbWz2W5uID6n3EQGfbdIUmW2/slEbpq2BQOgA",
-	"iqyRiSkXjCx4mnpnpZFpsDJEfTwAiWqEH2sPNCOHWkiGrXkjPulRklAOIBwZunQxGwkSp5zTFhuEvYXe",
-	"jfozlRYbH5UpmWXoOSXMwhxi1Xd0MZSeB2f/d/QASM2xkHro1zuOgtJauFveRYAynRRsg0vABdF/KUgT",
-	"QDEBIm7BMDG/4X261f157/eKW7jN+CXW5V5WVAOIia/d4/EvfmkAejrzXFNO8AOcPDDcYgWYLx7qsumG",
-	"8rrnuiLNnmb901/otPvLrWcWYh+xUNIlKUT5y4Smiu2XMR5tjMG9UeEMdv1GUqaMintmBW45N7OAYDIP",
-	"fs67iVsLlRC3uq14R1/Mu9n1+B5aav5qothFEkAr2VA4oiU5Pjo6ilCa5SXSFJzkmKbpCTFjiPuDktd4",
-	"k7E/4jRnCBKF8toSvuhBqguithlt9aeZDN4Q1r0DFmZMse85R18yHC1jEJeKNHXey7N35wNxzZbWI+rn",
-	"0ncvxYTdMKFBQi+9kvbHxoQX/K2Jl96nQ+6SpSiQfu44MDeA74v02qjtaSOP+5P1x7rKPl85g3twmt0D",
-	"O7YnIwjLrGu7PSXnNhI2TYnz73vv//5u1vSSe4JCxxZfCff8KefahhsHSdXg7F/IIk2iaj41mNYSy1+f",
-	"RQATUQ83NgzWansCVF3XwkpIgWNhGHeCmqqi8yzF3vrkTek7A1/dqW0nTRXyX6tgrwC9vXr1mkCAA0n5",
-	"NSstiY3WetyQz80sbbcB+O3n4JC21zYx8K2wFge28Pagh2CEB77aPRgBPeQT65FX3omu6I1hRbdknjn7",
-	"hY31v4jk6esSeZmuYkTrkzOC8w0srIYVfvMNwtwl33wTDYSSZcghVOKpOn9JD+LB/vn3fwQRHPsYkecB",
-	"Q6krxyQFwySwUgh1Q3BCaAlgbGRirgdiQRXYE90QfbCJzaQojd2xLdAPyKUxGRRHR08YOdoHuybGX9j5",
-	"GikaMwsQmeqaZ1lLvckLeOdB1n2QdR94coUn48G4N1G3YyrrC2Bx1vNkjrWrudAnb5hNSuVQkMGVTWhG",
-	"NK+nNt2/UbDJkueCsDsDlcOw37m3PrW1uyX8ObT6XAqBPMijoLe0zpUFNf1yBsguKVqlEdJR1WdmW1uX",
-	"wfr9Aq9XM0JbrZG1Q94Owf4WKi1EhCZzLlTtoMfjQmk5j22qQKzmOhvOpNJxNBAxn1P3icSFMpOeO5Qq",
-	"V98kJj3DwrHhq1eXkJukStR0o47+8Q+HIHHoFB/77rsnhzpV+6ckVlQkI/nRDUCiOy8ouSWSgQBEC3DQ",
-	"C0kUy2/A3IagYX0ST6HWFg5LFjqV8jr2C0hozqD2CyRR2coub88KPQN1dUTH16TnMbeqq3oooVbPb463",
-	"fDr0dAlwWVdBHRqMcCVxhiJVfErKeP9aq78Z0VkzpeOBGCOrUK5wbr3WNeZm5VCxs9mkiIDN4Sn+WuHP",
-	"wzF+GQj0yiq1xPTYbfraGdyDdv1VWC0To6AhEyW9y9dX78j/Iuevz96BSmmZmyOpddy7UXRbw39apbpL",
-	"Xx4RS+xgTD3y/t7ToydgByirawV5sqDrWX6ErNKlMgE+LRnlcqGwAJatMYhhMC75bVASNXl/8QprbPhi",
-	"YI+UawAjS/rk3IIzahZj6DBNWTIQlkUjm4/IiItErSAn+GBB03TkVV/Qmt/95fkLV2sqt/ACUOfTZZQf",
-	"H5E5F4Vmqo+Bi7DMgBM8lmLCp0XOknggfKasvXIwTcPVM+cloqVbg0aPj1uTkPfA/bP3mYQ66MwnYtVZ",
-	"3k8Q5qNluVt2m/7lGODvCqnQnkOEs/gRREKZk7co3bgTu0Ec3EoGACop1aEPHRmSk6Hak+FpmpaCV40T",
-	"SFHjISRnCc/ZWEdlks9AjBjNDd+Q10yceJ6h6FKRxYyPZ6usAcoPOisXcIVJKhdYvLEsREd6yHQiUthS",
-	"wN6twpUfFaZoGtaYgJWPfbSmG5eNHwwfizIykQAcSxSyV2CQZTG8nNGE9H6UcprisnAxkRF5zce5VHKi",
-	"yY85zWbkcM72fenzssprWQ4HrARcu2roDoE8KfP8w8UpwVRm1BWSxTFBhdmY5bnM4xJXyk3NAtCMwBnk",
-	"6iZDNhbUJrL3ATXPj1I2RyshrJJyeVZNzHGFTT135NQcYFHTns2OVBTnOf34CnDv906eHn337arJeI2S",
-	"z9baoldannPhvjju3A8sb9uIHx8dbdfQMDxp7Y0efd7Yxi4ydill3FrafghkX1ds8aqZuwbQOsApxxKC",
-	"lyEOru1Gaam5uGCjmZTXe/d04fxWx9NaW01ora0jqIjtmxPDQjHMBw2C6AEiDlLZbOVHLO+K+Fc5GzMA",
-	"zoKcD9JLmINwR58L1zMSe7veCYFQxJhwoTSjyf5pUIAR+C9kGXDtA5pKpAMpoH5GTYuA2nyZNjJqCas1",
-	"la7ySRObxeI6NRPB11oRaXtB8CGHrVpDSVRtiOulxN1cA0bgWOsY+JHp9fR29GDUuQNS/h2VaNqCJre7",
-	"SML9P0/21lRcWns9vMQyE67wKCINBMGlEI5aMT17I0RZ6zvL0qVRpr1d3ZuhpUiXFkewTKg8RSEZS4kv",
-	"rRtwjsU347H3Ig3RCRUDQBGY1L2Zud9018zpNcYBxAmHcvBJDKGxPmSLCe2qeOr9UxJD1AOhU8pF8LLr",
-	"wyZ0+zgGzZS5Zq6KXJgGFzSfA2ajIDmzZnDAKKLzjGiZ0GV7/aEVHnG/VucvA4a4BYP60piH98+xHszQ",
-	"91iLaIubv6u4fWjFT1+OZpd4AhC9Ie3QufscPpgleygCjynl3pjaGGxwiQ28Lss/3nO4wb3m/lQms9n5",
-	"7rbgQSL/3SQIAnJgTYND1ZJC0UfUJbfy8t9OONr63Fu9tyG0cwe5bPsIhUstwXMjCBcjgM2/ePmcPHvy",
-	"+LE7DlaSic2/sa2u7pYa0rmdG+sRWkeXGEBPEMjv1KHzcTGEX4daxqRHiT2VB+c/hA3C3u0b8QjRqZWF",
-	"EERsQDuiPjl3iFXKl7AlFJPHT8jcSKdoE6/0Gg0ESxWD73EydC5tebNakIitoRbmec9pfs2SgcD9gkBN",
-	"W9ATlDWPf6tlplBWy9JlhLVSXTJ4YAOhOSvhpEhvJaEfYBaHtrN4vwTc2o7JN0iG5+IXNnaM/sKM8msN",
-	"aAjH+GUCGqo3SJtwaZPdHHX+t789HmTQe6vXhAyWGx21vPc6uCs7X0tG+fxSd9EFo2m6dN4LdUIg4KNn",
-	"P0cD8eJPr95G5PLq7OLq6tUleObm5mhzTa5eXUbk7P3Vn/ah0fPXZ8Gb5NXbH8/fgGvt39+ahx5H5PLF",
-	"qxfPr8j5m+/f/vt+hKAf6A7OcqnlWKbmRoG6MJCzhdgfCISCHkPnlvMIBY8Qjy2F7KwsNdr+QuaJwrAz",
-	"b18eiEbbAxvLOSvtEiyJIW3Cugwh+i6lSg/xC0w/K4dW5E3GbBtTgZYJLd3Smj8h8o8rQtMFXarSZdQn",
-	"73I0t5suUykziOGzbkx7c9kamANRiJQpFUZx0NQBM89JL37x+uz81fDs1au3Pw2fn/9wcRk3VnK4YuqL",
-	"2DNNv+25BMjbWaZOSSyvIYrGXDh467uKHywjqhiPAcr2wf75hfTzkqx1eNIsTSqrDJhrozytXdjlDRP6",
-	"QC8ztnXFKtTWMXPINBAhJrhNP+LaGzeRLI3wBulHCdU0hrpKY6ppKqeFq67UszWkuKCQft+cLGA6vIIB",
-	"3+cRcr2srzlix9/fncR/R2HmLknMTjqkLvNLnaq2JqiXPIWazGM5HyFylp6Rszc/nJLY0FdMNL1mgJJ1",
-	"w3KaAtGpqKxp1Iv/t/nq3yCz1Qa3DIqjo8ffll8XYL9N4n24KsdyPqcHipl7vq2FqPpefyCANhSRqVXb",
-	"hAXUN1THpSC9J0ckMTfOaOmi2PfhTpkiENbVjEMAD00VnuZMplCnWud8OjWLMjHyD5si5Sss20wV+T80",
-	"4yw/GQg44VyzOTDsGSMjmSwJJdaVThKWcsMV2kqx4Qy+FPwOs+tnq9nhPp7YfbTuENsU6cHW/xsN9nEU",
-	"Y2is3TW8h4FWYDuVfycaxcBD2McslQlzITlN0TAQ3hIGwJjFVZ2ZxBvTyqdob04/nuOLz8qYGZrndGl+",
-	"VXqZmi8mMp/vRXsfD2rk55S9dYtGR+DXH/0CIf8uDdX0RHqgUMdRWRoh/uff/wH2C19qwB7d/TY0I2x4",
-	"uLIcQTyQmdnG0KVNE4BRY2cbhrIl5traviFaQo4hUxWtKbl3l5gjKZSmonVAiosxax6M4Q0Hms/Z7UY0",
-	"YhOZs06DAYfa9oP5cN9X5mYTNM7888qR/+qac1MSGCxzu1m48cY+/A3+d0FSW1zejeEbpq17F9LahDOY",
-	"yQPQ2Z0FX9jNXCGgrf0J5sXQkcDFjdEY1kIHnttnftfOOpzEZg5pF+QhQfZuiDdjGNGfUaXd2rbyReRs",
-	"m7Nhw6QokD1pmRNgDUmnmItqk6iw44HAj2gvw+8Y+l6wtB9Jubguq3ThExiZH9lUBQAKRns8dAD+qRm1",
-	"xU8sXi93SgkuEOnJQiuesIFI2A1LZTZnQoN3J2ckhvZd3arxmGV6WORpDEoLF+O0SBBLnaRyTNOB0Exp",
-	"Lqb7fXI+8RkKZEwB6GPEyIwK84Y1VuQspcuICOmmA2liNp/WGQnQ1GiG/+zoSXuWKp6hr9Wdg6P7Mo6c",
-	"sO+k7VK0G9Czob4u3YQLEpAFkNX+Q/rqg89mM3dFqiNKzpkU4HgGS2MjR63e94e/4R+rEfl1DKAbeV2e",
-	"+81B5/hCQnpgX7H+aw//uaBq/8F/+buBuTFbSaggMgM2ZYmg8bbe7kKApkIxFAIi7spk2Sfxr7EN07Cx",
-	"FgOBhUyMAh/ZKDuZQ+FAAHOSQlMjTXAdkTFV7P9n79uXG7fRfF8Fx7OnLPVS8iWdrh2rpnadTk/SO32r",
-	"tnuyu2FWhERYwjEFMARoWdNJ1fy1D7APMQ+WJzmF7/sAkhIp2x273Z34j8y0KZIAAXz3y28glRGAgnIh",
-	"IPHXzgsBSZ0Fn8KgukDUpJLQio3ghdMPVCou+0P2xmdhQAdaI+wA4RqoZFKmETOacZYKkaPuOdXGGkL2",
-	"DKG3VItOPyKgq92XGxGb0IGiU+vE1uUwabaMu5FD6Raa+riFqnfyuV5T8nrPuNCRHD7713Uj35jA85PX",
-	"7IuDJ08GB4xn+ZwPDrFDW+HOZSo61xTvaQyWc+vIf+do57+/Px78Fx/87Yf3hz//07UdY7irQTu8oY+O",
-	"nhsTOvetuOqaM7qBj85PxupbmMop5M1XgCNXsZHeOg/p9Pn+uLWcdLur9y7NZUcz14S1ePAm3rE3kbIF",
-	"O4xmFJ3dJnOH8AQvHRxgSDuQi4VII5bppSgG7vSmmMFhVsryy8F0LqbnIh2xfA74Xipl3825Ncd5zlQJ",
-	"egBlmLBnw4MnjyPG6Xod+bnO1rCCvonjk9ANScQgk1KqWCWFmCEUGV1qy6dMQjspCvmN/ZuG7LgCAzax",
-	"8jn2boL4LVAZv/YxgMztiHlqSWLHYGMUwhipFQL3QxcAyFPxTojHh4cEmAZJNPidAJq28Ypdw86lSlkv",
-	"8RdFOoaZJRGrX0v1gksF/bxqV2HqHn0aYOB8b4IFX7GJYJwSSxWjgG0F4Q1HCRoELuUUVtQtA4JvpyUy",
-	"DDGGcBb1LjDavRZTgnDRcJkgJRQHCpvsaxh6yLnJ88G4WtVAxKlYBsCJqjauI/eN5zIfy7OxVGNINR2H",
-	"cBpGbHHFDU13864+bLFfDCfGcaY1zFqfxBqUlk5/h2OCn6q3w83tfnwdsCodLg6PGPyRjbwHb8Qn0kzL",
-	"0XOGVLMun+qWHoDng8J6U5FlfHtgaOUigZAT7BDNLVtoY6FJdD9WwNeTM7ARk8qp61g3NMpH27EHDCu3",
-	"K7pCA5hYYQKem25/yBJK+k988+Sqcz8+4IRnQo1lEmadEEB+yXG2vudMj/jlBiAKuY79fZNV7PGQ+lHV",
-	"pxnfzDhAzmGxK3qRocwVGh9MxJSTURor646urcoHQvsYnWFbLlmEDjItbPCrMjv3ZuZdMTE3xscu6fTj",
-	"dudmfuftcNq/VH5knvbAou4OpSRiqTTc/9sI3GnCsdVnEVKXLhi6RbHhd0Z0sJWviUu3rDd1ZJ1u8KUR",
-	"5f8C25FqBqM3TYCIGVsIgA3hhr07/fPgX9jTk796XXQueCoKVujlZnrAM5hlh//owdnz4Ox5cPZ8hs4e",
-	"Ky7t3tRcNMXg+nta1XZceG4cA3lw59y2Owd5ukgby3yVJJEL6Mv9azPBfKDgOb3us87hqT7kGnk8+MEf",
-	"+TR/1j5Gv2adrkZ/Jj/I2QhZ8pQxfyYzhOquWvACNtZRrBLPxhJoWpksyszKnBd2z3HzAdSvVNac+wGM",
-	"POxrH8VKw1R4lq2icIepsrLHMqVUmwWHgryE9TCzZykV0xeiQLMNOHeVCh8wPsDXBi49cr65saEpDyYF",
-	"gdMUInywVu49pcdXq7JsDvcPa2lGcGeEnsNYVQamYrNCL9nE6YBssqJ/9HKdZeybZ6ex2uAWe+/xH2OZ",
-	"/twfsrd6ifV0ygnCTBrHg+Q52YYejwzQ4keMO12R6gCwo1FAJy/0ctd4OzFWvc0IKSCTcxbch95P61Zn",
-	"xGoeORi5AkrxiHbULy+q2dU1z2HlIqw1QAULVlbQonkhjFDWfUjlKPXjRgz9qOAWaLgw3dahce2XABVo",
-	"CHg7wVNzJsYKHoWDSTh8wU3MLeNZFjFQVuDBIXvrUZcK2ohYccs8WEHnzu2B9xiwn+B0QZ46+gdi5VT8",
-	"dc/z48ND7M+CZOO32FNV46ACSnyKEFPUQ8FErMyZ1ezwyyfspfyK9Z6/fPP67en45fF/jL/6z9NnJyP2",
-	"+OALyuGz/VGsoKO4I8ioSVpRja6Ayrr9ubFalMYyiBmQqoeEPGTfQRPG7kcjxqHVOSw8OtxrHt/17Q2u",
-	"luASJw9w7SASdTcaEVcng/UIlBYjEm0TcuabO26h40NR3/v+MFaxws9aF38J61Vy7c+FXrx7+6Jf1RVh",
-	"+IC7cefW5iZh796+8POFw4CdKaNQqMQZtSU+mQthDSQ1xsrMeREiFWrllmg511DAKy3r/fL3f+yZHFpi",
-	"wFN76R6giE1limhieyKV9g8zmf7pFdT1ngnsgsGxRYabCRq/xBfJXYRZkhA+Qtb/7u2LWPX4xOistILB",
-	"N0XOXtXOpFUaO5q6r4a9pNZsEfPevcP9x/8SqyoRY4RxIWjMpliyVxZZgjXaBluPSIvcd6mLc7fnqV6q",
-	"TPO0kkSV63D93EeBJKpqshH7MjRidTPPMv8Rh7GixvR9f6KRqKFvmw2Vz1Eoe45gcwaQ2BnF6uk3r45P",
-	"IwYib+qIzX0GBitMLqaSZ4O8LPLaeV+vl4aEq6r5eEQGHToTvn514kY+L3MqWMWPAL7nX6ALqkRnfp0c",
-	"1VwQlCkJtQRvqclhbCuC5IEF5NujKnjaf3VsZdN2q8NwVbJkpqGnwQiAUwlFemLEFoPyw30YzQm9RG4I",
-	"mkUhU2GQQv/95PUrKsGKmBjOhix5H+88JZb2ksss3jmKsXA43oninVfaCgPXHE+Kd35OuqZO/LfL1PyX",
-	"/Y4+1Ws4FOcyh4gtSbemkG0Lo7Xx0M5qri7Wfg0crbvxQjfYL6jLLYqne5FQU526RXOj105JNZlTnDbo",
-	"sdClwWnsjs903DM1FxGrz15PrbAD9O5FrHpP864LlQ4XZiAupyLD8kfc941B1hem/ko0DMIq8TSVqD6/",
-	"KRzpWugcBe6waCevXdr49puQ4XCTcKoFandOAJ92zwUCnEjF4UhtvKm2EDelRdYjt+kv//O/7EyKDMCT",
-	"QRPBataNwbpP8qZthDx0zbLYMCygaFaVC2dw2QIqvWEDdn5oIdtazOR7XMLqLvwkuOvarqGrQjCHd0B0",
-	"XU4pNJ1I5jyAJT+Ed67Oh0f1hFcsw9uhTtmaFbBdLe6MaOdyUOZurenct3niGgDzVzg/hozw3z14RqsH",
-	"5IhVzg7yQkSxAusNFTb3KzzldEIDxT0Q5+kTnodjhgwnHsXqCldJfTnqbpMepOaEE8O8gOtjC7p1f8qi",
-	"lYnGqs5FG6N4e5BSzujtbh1SYcFEilUPw1cwV7KtdWnZV69fRvDFB0/wN7gA+v530inyZnBw+OUh24vV",
-	"C26lGhz0I3ScuOFTAVAH0McgcpbpCDoeWT6p34UMP1aFXh7VEq8LvXTc2DtCsMRKZ+VC0dqDhQJ1aD4i",
-	"EKueLtgLqc5F+lz16fYRGv/eHrCs5+/YNYz0uqN4B9wxfDHJBHarIMtzyL6F+Rm37s5Ep5MNva6Xc24r",
-	"pFdnzRoRsbxUU1uiCetmOp06+hmRHYGTAlFstUc+w/fFqkd9r4do+p2LFdp+CWZAkF1f7Tzi7IS3HpEw",
-	"jRWdA2jsSBK1xw10p7ECVxA0yBUk22OBYDXtPrM6VhynFbGuSVWimRpgoXttJr214o9q8Mnh1h7sM0ca",
-	"5JShDuHYU3LiTRyRRtjJx9dquf0BbBzDegikAycElt9ZQxVV99v8Ns4+dmavYnLBZyLyakeqpyUWA3Iw",
-	"UCdan4MVXIVv+zV3D+FTNPw9Q/aVTiUZgnjiycuHTAT3vecdOLEC6/b11/+JJm5rv6w3yOq2WWofy8xB",
-	"4z2wtjWmwpZSGRjVGdi3aRFttTWuYRv85hT+z1JB//ga8l1Eu4gcu/DobS0Mgc5dlQLzc1wMypJDl0HH",
-	"8x7ymD57RfdkrpfM/VdXdYMIK8Ad7JWougvyw5XfWnjiFpqTNATLRyCgzorsz8G2/Iz6lNSiyIHx5IWe",
-	"FcKYrjhyC05gzgFe1YPs+5O3FeHvKs/sD1cd6z1sl93SnPbu5vQBYfSi9E3Ag0lhENcFwsMjjLBSCPWM",
-	"jF+shPVO3FQryHZcDdlTbBGOjWlDv/BY0R6uYUCOyNgBXDFWhQrc+6ShFuK0NGdSSTMXaXsgAEb6tLjA",
-	"fWO3PJSdewBdnTPuvX+6cCde+RRY2qtWXnIlgWNY/abJuWuZtXWfQZJJJSKMfUXUnj0q9DI5CjrZLsRf",
-	"oT0rQuhChgGnYL43NlmvVnkl1Rg8M406MPeX0mOKx0A5GKUZVFVj/gIWh9UuLOfcGp7njcesXIi/4Y2/",
-	"/P0ffWeBAoikmoqAWAuz5T5noFeIwY+lthj1fXry15BishYdwpQTS0HxNgbQ0AGe4b7cZYJjIxoP7W/d",
-	"rmDn2wfxf1s5ZY1VrhUH+gynjczH+1cE3gMOxhW4pM+tYcatrZqis6oNuLMDtpNqCD9VuM7f6GkkLM0t",
-	"5Wgd0JnuGDvOCOxBGqoNqxD04DzPudO+hEIkIAxotvK3u9ZrvhaWy2xbVvfDcbpV2ya07vJh3qiVMYQj",
-	"1F6nfyWnI6b0q42LdhzNq6AyRywUReLb2DQTHADinQiOFTjeRo3MvyOmyiyjLuEVpUBe51ljxQiOH+Ld",
-	"RZmhkw8KOMAKyfNsdeTsDA/Sv1HKDQ3ssB8BYl4aqt9aL9CHH7vBKwOB3k1Gyf2AVW4rzsbC09+4lfPg",
-	"b7w7gMrrVncHpWrPM8dOo+vx/mPMx2sIV0jT662E7XeK1hP/5rsEePRjdIG30O8PQva2LAgquTPV5vqD",
-	"5i99GiL0rcgzPiVJBxg+INZWiLvnhRMJQq5mpVMKFjoV2S5UNuSlhSzqnmPCSmTBV1fTK0qMeGUQpozY",
-	"ycsTZsRsgZ3FfcOaWPnfta+gZDC1OSBkoJTvjyBk7ISioajwhdQZpmjG6sTNH6PVc34hgjlfqbi9BJrk",
-	"Kzt235r0fbdZFCGx6j3e/2N/yJ6l0peOhGLaoB451Skt+BLzxfF3nm0Xzw0ivwMAQHr9/Yjq63KXB5H9",
-	"ILJvzk0dLdarmIFJdfDTK4T3XiFmQjkKFdeLjtwW722PjRiqJFmvYGywWVT+I6b0EkOhkC0VK/oQZyNg",
-	"Hym/RJjdNimNVM7cAAq/tGwhipkvm2nUru0Sfmv1N/O8PCKejV5UscgzbkWf5Vnp69+QmeKeENZfSLRj",
-	"ibNoihL6jiSsF++YuTu/RbwTsXhnoQsRK1i9jK4Q8hF2c1Fiyc5KQP5nkPAY7/RDRZVj3iQpEPGWYAW9",
-	"rHFTgSxFZDSYewMJRKbyCdMzaI1FsUpF5uxHlfoFiDYsSpwARKNtVMlMcBKvhJuHdxsXKFhTX0SEcIem",
-	"LlOdceoOtxOfjw8PAVxR5KYqDdwqsiA+7o9zCn3EYgUrY8buQd/zzNY5cKaNWJNbDHPcswzsUaAHP73V",
-	"iKrvECR313gEReNz1BDVGLM6dg1LtROhh4ehHHbtaPvudhF7fPhHuAlQieVCOlXgy/0vQIWOFS5KqpfK",
-	"XcXXobKB0p3CdReBrWELuNYUsLdhkT6iIK4GdULxQfg+CN/PU/hW57ghgulMQf4rxuBFHtXqjQPb3y6n",
-	"F6ITruUbYV/eqUn8UnTjMWZZCKb9hpsnfDfXIJA4pE3Udsp9Tn2T9pS28oyWeZAX4kwUuJNdzpATOVMi",
-	"HUjQTQqDgrr3eP8L4OQeyLjv0T+rV0a+OBUaSGVQqNzqOXlVm9Kb2ozu8MR0DdlxjGrrNHwA1Gl1kiCl",
-	"7YL6FJa2vnC1Q1m/xbtOWj0a1z57fxErw1a6dGpW6vU16m/rgXGEieB2uA/qh0OgAYILpTpXeqncPdg4",
-	"4vHh4TBWScplthqnciaMpYavmOuEcDwDnucM7mF4T4S5/QnijLu5SGEgcWJhwp/YiMDnQFSXq3fGqrFM",
-	"TJ8xugu7/3LrVdsRSyaFXhpRjPPSzJOq8wfo5Jj2UQDZpN2ujW1UePvKVcdo9+P0uAE3WGdy962K3Zil",
-	"PKhWdxeKMHohKp/ph/PDIK0Ry2QbDN5LuuezbqGFH3F1+yxakAcYvLtquEULfA0svOYR3Xvv5PNVGUub",
-	"OHmFgKam9JYmPB79hn+NqD1MrBZ85X+yc7EwIrsQBJ6XcWPx/oZfxd2btnsT3E94+K6JI4XvegCL+lws",
-	"Xjgn3GfQ9nSBil//VhCj3hlRAF5Up/66ceKH7HXtiM8KriyW/54Lxpccs3HxCBc6Ez5xvu1gp2KhOxJZ",
-	"UYuqHezb19/w5fejrtGHddhqtNefm1724FT7nDU/z2J2DdDtdpGJabo3TflHyyPk8oE7GCMqQs0Aaa7Q",
-	"VkTQ7grD6dik+og5uklLqokxIWwkC5aEn8ZnukgiNhdZOpjw6XmsNu6dZHp6LtIxlhYkEYY01m/zAQYm",
-	"HWvqQsMbsQRn55PzCBCG5uxMdWz6CI0Ykn/Fy39yI8bl/v7hE7ow0aWaijTpUxPkBR8Y4Vh0y4NRuLkL",
-	"vO6l35p7wq8LGdxgQ9xtV/NtwwNKrzSUq9s+dBVOvbVhsUOHEeEQHNEh8I07qDlRj87On3jzLOAp8PsP",
-	"6iEeODgYpvZcNMHCbHGZZzoVPhB8zU7v0oqFuVpIwVf5ru/RzoJfPscHD6pO2rwo+ApaNtlV5i64JdyJ",
-	"di4Ha4fZS9XrnRtjRU6GqCyqsFHvoOr0Uhjb2RLcPb7emEAuysXO0QH1BKe/wndIZcUMZPIVM3QMBhrf",
-	"gDIWivv6FGXEYnHT3aStyYQak/T9qahH63gJ3Vh2oh0+hU6Z4ynPa3/N4K9CTGUuhbKEaUU3EWttXgzU",
-	"hh7B5uuk4lMrLxzrV3pMV+sP5bw00JkfKAddeeHPUply4lZtUl0jduVmEyquaGpjDJrC/PNsNTYrNR1P",
-	"Cn0ulH9al3asz8b67ExChNToM0uvbGvadbfmPWz+dex7PCUP3d7v3M7Hhd5i6JMk3FBb9t7Tv26p6p4O",
-	"x87dn79ugwF+fsiXva2ilEXY0pbjdFPVijavjsvcdJdu846+atx5HVSZEqtKG0N0ySK890qslbZH4b7o",
-	"A8ITaFhdQ9P8pBy89S+4WgysLf6DLPgIkVoT+aNPOE7Qi65DOnTEKxqX99zLBjzLulsTXju6+5IXlF4Z",
-	"5q6XqmqhNik0T6E3dfPosDfcGJaU+dhqwFiAxEr6KJmylS5jZeZ66RRQXbAESioTZjTGV3kzeIPXoDt9",
-	"rWQpVtAcPNP6vELMW/DC/QULWiojRGvJl/uu4yxrcKm3rfCe6y2pinNcrWaIGLvOS5iF7x4OOjVUrsjU",
-	"IHYDWuty0Y0J5Ffs17aZbp9mE92pjqjkJtXNba3Mbo6k9LHYmtu34yzrBu/7Vi8Rsw0AEfGAfPKRrN84",
-	"O4QT2uArbfKfFc3ysmuxP3zRAM3ALZlx9TP0Dp55SpbjnR3b+jBdeXPux99+2lygyW1Be2xiGZS9G52C",
-	"9/U/1yymrUfhYyW/dWIm1+55sIxuyzLaesyuSJC7idFU3+FOy2nzcILO1lJNc9PRottQ+LA5IJbMsHMh",
-	"8prnkiVupmNuk2GrUrUumD8laopAnPzmwpGfk8Rf0+tvhbGTwP8EqOdKinjnRdknRBO4eg9U8elQBWnC",
-	"wH+vpg5dzLapNq/B//y3O1dtGuN0HLwmFtDvAVaz8prUPr22p7q+alvS8TcT+BwPGrLEV6iOqULV4+xR",
-	"iWACGjRWrcbqXKzYZOWY1VGVj7+et8+uSNuPFfQK7Ux+2jhwt58CVR/ifhKhbnraH5LVH1KWQsoSIohv",
-	"1JZDBgWSbTeHIKbvb9zLssV1QoGYu8uhjnmBObtrgUm9VF6TAVeqAOzbQtiyUCI9YgnP5fhcrMZG2IQZ",
-	"vjJsORcAJuH+B7rjaYVtzxK4T5fFVCSxQt+oe6/jhsbpUMC4ZGalOmKOVBO2EFxRHf/ZGXTbgxsGUgHU",
-	"BiY2Ybm0Yb3UKXALqaSxchpq6pE/QhMxAM1Qwi51cd7v6jiaLU6q9b67Fly1YTqri/H34e8SapoaNQyw",
-	"UUMLCbgzDrKxtNdK9E3gTSQJ3eFwG18WIoGmdICCA2iPcOg8+HEozqfSyWE48VDVtSykFQMndI/80z3o",
-	"QZdlfbSRMSBCwtOd9uUcUV+q0n+oeDMVvpubYFroHDBXsWa/cTv1246YkVDwBK+diEyrGaSKOXrzN49Y",
-	"Eu/EO4mj2YW+gP4EQ3as2ugcZheQUmDIjNszXSx2TSv+S7lBLHfQJK8a4Z565V2fUB/E+YM4d+JcO8nm",
-	"KTDCVjMRq7Gc0DuknQo3mFyLeN+zAn0S7b6JFv53TGLycH8/yGjHq7RtciM+nYoc0nW9a/SIJfo8SHc5",
-	"nUdVl3MnYdUUO7vQh+pig3tCU3UmFQN4IbbURUqTc8xvkgmGgMDDqU6dctDLssXY9yA/F6uIuQvw/rHS",
-	"dnzmDHq8+GOpLR+Ly6kQqUijWLmLBbdiTDBXeFtZ7RdeAGQsrc7krCzcTb/8/R+tKsGpMB9RJ3CjbQ9Z",
-	"+k1hS/GrIkK/2TK6l1C7w6xUoNxmtFr+wIa2Sl0aRRuxlZA/tcWf8iJbvKMcq62ZAn8Gb3nKV6z37vRp",
-	"P7RkYF/su6uG8ZnuCrifFXrRHW+/TgLAC94+uNUpXw3ZMaUofPHkCU0G5FniBu5Ekrb6RnP64W7p511X",
-	"YiH8QI39KeHELQQl1xA/lgWz2vLsIcnpdtV7fS4UAxoCIMiUr6J1+Ygo9p6sOomy6t58nXqdIcN6FzZZ",
-	"seRcqpS0f6qYGbHkx4QtCPjmgmeloA6XxvLC+j7erDflRgykMkIZaeWFyFYtXv0X0tiT+vw+RtFKG0W6",
-	"D712LmNtxn9xz3VmSLYk+F/zvW/xyRZ+dAz19/IywFujmdRT0LhOGpH2cVsiZsrpnHHDEp7yf0NUz39+",
-	"/LiTK/3YheP4xSEWTPi/Dz4ui6oty9V5l0LZQn707PvPx2Ww3su9M3u+wTbAZ3AlNLN7Pxw9zCD05xFf",
-	"feQbzjt+UcjFAhVPvRTFwPGKNGJmpSy/HFBHwoikC5avOEX4+OTp8+es9/zrV8f9EV03iOu8lEaMGODz",
-	"UP9EMOufDQ+ePI4Y9x3uPXQfx+SgYsWc8kwoPFI5LjeTWiVDz/qkYbMSqlawmbZ3WHDFkn9zfPAcfGWx",
-	"oo+LCJlFqhlL/hloLpUz6G/YmB2BLXP6CqdFH7OqRMZ/dLjiuwv7pv3cglMikIaaURtOWYEG1V7H63aM",
-	"1+rEpTQWay9tsYpYqQgaYBQrDu0u4YfawwetkGOQCVkj0hsz8eepWOQabKK/iNXOdoTYW+EjOOeP3pe4",
-	"tkYdbhEknyVv28VRy64BnztEpvWx5hhOxkd21TzUin8KIHJ0PqAVecXziF8BgHudz3ULlBbtdG9SZufd",
-	"/pl1UeNR/3kNSa5XAf/fIpR/P/Lw7rFKgES/J3C6HxIEJffI9qAEAzeGvsBwbxKRNHHjh8LzJKDL4dqh",
-	"foYIc/hVBMhMYPnY35hA5gnjHVDWWA/7CEN8Ws6UUwf7I8aJl+AjECkLDd06RkWAdyes6nq9m7rbYvwG",
-	"Pwe6GaDcC73cNUP2zP27Tf5zAwX9yXRdUiRDBrSAsGYzDUuvZ+BnI3h/zwY1hRcAf6bRBXkpCtHAqQfR",
-	"7gWmB6SHzsApervWUPXg/HqQQABXU0zwIpMIE0+g+uBXo7Z4eC4nop7Nd7C/7+9CMGh2DCcSm9yFjic5",
-	"LwBuvgfN+jD2BoUEgP9Xh6Rny7nOqNvA48PDOhq9W4ar4OjZNdDovyqz8w3xbX61/I7etwIFuoMPHQDd",
-	"vmIoky5OBXR7JmiknnexJAuuSp4lnSUed2FffQchWHDTuqM25QtoPLioTctxl+66cwjWdplSh/tXmlIb",
-	"M3p+8pp9cfDkyeCA8Syf88EhQzXVkQv4ltcU33Ytl7qAd3dDwJc2Zp5z6yTHztHOf39/PPgvPvjbD+8P",
-	"f/6nnU8T1f8uIPgdCV8bgf9zBsWvEYdjC90O9e8QziTPhRKpM7K8DHhQB3/H6iDKICdoAZ20iUZ6DdXv",
-	"fe2vG/fgG7IXgqdvZAZViyus+yREX2DlQVOt9FTyCCCUXQfEaNOo/f321vtc/FsQxVLkttBnZ63ohVt9",
-	"XFcisDSP6a3g5Yakq+725StjxaLKzopI2auHws0uy8tJtpHEBVrzZsw8YgYBsicrlkCYYQzKQsJ6czmb",
-	"B49gH6uoYzVZgQ0xZK1tMYDsQGGCtLiO3lSn4UvvqTlVtTShVY9UaWnceemJ4WzIDOfOoJ05ZTZihZgW",
-	"JUBvQcVLNhbGciucOaicfJRq1qkI+hd3qYIHH6AKdn1EaQSbciPoI6Y6g+Y5hRPNETvTWaaX4zKPHJuG",
-	"Pj8X0oZCHvjEhVDdvZRKI8bu9Xf4KYjVYFkmoE8kYTig2ScDAlBnDzH8+dqWgD+IT+m5uw1g+NGujl6E",
-	"9XgIpt564MM3EKvO3Ho2ETPC8VaI55chcFGTFxWn7g6IIOYfAPWDhoEslvoKagMWyZAlgO00TvnKJN5h",
-	"AekDztT0+Y+8sCHKR7M/qmhkH9g7ZBezzKlgdo45mEA5scKeBEP2bMFl5mGhhEgZZwnBUiWjAHcILwMk",
-	"RLhxzi9ErJRWYshO8GbjQaykQIaTvH9fB0T8+efkCGESAcXYxKqXvH8PSzh2ZPrzz0nknnF7x9UK/vzl",
-	"7//oR2xaGqsXjcfw0jAu9/e/mJ6LFfzDvaIfhbaRkCW1nvuNj+PPbcM2r1kepgFfd8azbMKn5xuT/wky",
-	"s934I8bZgmdOuIsGImTAW0DfRqwwgSvX0m0uNQAEptZL9mCV9w72JjpdJX10X/nTtWtilXjIMyw78emR",
-	"AGgpLYHOQf53Z0TGc51PNRwTePANYjEHtz76tiCH35AHw/Z3mJEKpxKA2fEQeE68qUp3CIh17X7vvf/n",
-	"VfbtU2q3iBw34FSxBU/JFyktZMr73pgIk3vMTNNOgACI2jQVdk2I6T7ef9xl/Nb4x9WWLz6SPnRZuI2z",
-	"h4sJSnDnoavUmE79pCvvsntj9z8ae70n1vobbssRiL5Vq+1WYq/0eNS41h1hfv8ZFD8A1A5oVnWQ0xEC",
-	"rJokwiQcDNr5QlueZQi3SggaUA8EpWvuHRBzBOjsPM9W7UwyVldzySM2zRxBSvKLdFftNsjr7tSm+6ns",
-	"uS5df27ong861N0V6f46ObZdjdoDqrweePZtMrJW0/+pziFAfwUvZj27yuWUZ9mKcc+OtBL9WEllNcPc",
-	"u7yQF/CKmv7pLD/w3UI2B0vc/0EGB6QBIFIghJ+JE8K/d82ag3emnQGfs8nKjdpqQLpF/WzsRzgBrajG",
-	"H89cnOp89QBg/MATr+aJOl/VOQRQ/Dqb+DBWSLDnnwgzfAsuOB8YBr+Xx/FMMsFTTDdTTKpMKkRudr8b",
-	"vsgzAWlbsQJtL/REUNABNsE7qNtBv1ZW2RQusdpoC8FNzXc4ZEmpCmF0diHSBDgqprPFqu7Us5jtkDIl",
-	"JKiIPq9OYXYhOQxHTjEs4MUijRWHtnhzqWZD9gr/UQGattaF4959JN2RRgs86G4R4ddG7WKhfvXInfGg",
-	"L/4Owd0VFFNX3PEMiCxr9rZrYYlLMZlrfT4QKkV/e2coHXNHIt/7ias0dJ0bsleCujgA4My0ENa016x9",
-	"h+M9C8PdV91aC7LPNlJcm7cH9rnT6OfamNcp4aJVfcBIvatOMUQv1VJ3loHRndsinltIivU4e/vs5JR9",
-	"697BAj4QRbzevX3BFqWxsZoINrc2N9jd3ojiAqJ7yXfPvvr29eu/jI9fvHj93fjb09M3CeNZppcG7gcG",
-	"kekpz2KViguR6RwSGaKQAwt97R2xOAUj58YsdZEOWYKJEE6bMQkkrphYTbnlmZ6VgsF1TPw2LPk+3nkU",
-	"7/yQwGioz7gbIp9AjqHD0paFs6bch/l1ZYWYCkiUh9IdNyY2wLFCoSdf6SXTaoTerFWsesmb1yenrJWp",
-	"7b3H/rbuzqQPeowJmepaEYRsrCgP3mkwpPHImXIqCPK0iJKGlaY0IrrfzPXSdMcT1+j4UzUL16Z5P9HF",
-	"1kmkXZpPOC1UPG1ooz75PMIHi/KTSMElpso4MFSridG0c/EujWnvvf/n9dJvr8Pva4hw/SF7bg37sRSl",
-	"SCsoPfewO/CpyCQw1kzP2Ex7SuiKTW7yok81RPmQnNsMavIN3aNL2fhQ9b3OP1t6FV55dO5M872K/T+c",
-	"zPuLnl73UN5M5fE7fx2A9Y4zfXVsFN3+W4OeLwO7pcpHYsMzzcj7qMQyVu/evhgxTgE7Z4k1tWQgBETW",
-	"7dZku+OibYR35+rf/URJb0j4v32c9wfF7y5h26/HvK6n+O1xa8Ui/1APmuOlhV5CyypnrTOiccxdI2ZT",
-	"CbwtvrVjP4/7KhWZC+bXwk2cNFQsRwD+11WMQDUWNwOe+wgeOFrRqx1w/rMfFJL7IexjFUhkt2kaBTcd",
-	"bdEV7roPV1auySxSaWD+NwaMWdeMbupYHLKExvYw6gmbiKleCBPaBgxjFRSfJYcqLvDghQXlAcOQIRY5",
-	"66FzDWH3QSrHSig+yaSa9UfY+QZVHyjw0NZrUu690HkaGohYJg3z8xvG6mv4Jyhk4XIl/ak3dYgYtmhQ",
-	"+ALx6douUfW5D0zjftxAVuf+aEO/GI2lsLegEgAF3AuRP80EL0yN1h8l2IElcQQr1WwM/dwhMZRbMP8D",
-	"fUnLetwpIkarCAi8LITBpkCPD/b7w1g9a5oxgXqXvCLfQOng6S8VlFohm2gP5T9Tnzqp4n4+UOr9ecJQ",
-	"k2xQ6AZI1c3pNCDUf4jqvk0X92L0Mwtz07Q/ZpSbhrxax/Z79UCE9xcUJ1WupsI16FGlbI7N42VNaVxC",
-	"8QGp4fCG+1bC/VHae+8tTx8k/nUi+2qqBfn54dLd7QFNHpOSJ3x67thikguVSjVLolilkGu3jKrgaOLt",
-	"04QVwgjrnthnRjvJPRMWQ97YPK0QtljFyhFpWmaCgFh7NdseAk4VMquPpvsh+kN2rGKF+1z3XVDh9Uxb",
-	"1pO2ymxIAd2hQEQHCrDHCjyo0NytYS8M2XFYgIlwWhsdM5GyQs7mFpyq0sQK/L88g3rshutwURroK0cy",
-	"nfUe7/+RJeF8eC0mae3/9hZOSZN1bWoqh3fEJLsUFVqRiNbqN8chbxw2/8z0Gq2Itd6+hnMbbO3DeNUz",
-	"YP6eD3DL9BRQMVJobfl94u2QpFRWZkmfGhw6wm/yjcApwKvo6LsHFo2F6ikvUwyaG9YxtTrfQAbGDePB",
-	"BvH0EitpjqjvqFbZaow+jQTZHTUv7GPHSvR2NKLwEEaisWWNvY18KhU2XqgYlFbwCboKL8XKWJllwdmi",
-	"iw2u5oypOi+jdUM2lkkRKzcadWDF1S6EYzxSK9bzgB+TVfieFnYI2WRX88MA7jP3APqL8B1LUQjPfq7i",
-	"m59JQhTO+XqRsMO7GXw7SE9jC1h9B373AuAhfHaH4goSOrFEw4MDWrkQdyC8tOVWDDA35T5kGH0xNRGG",
-	"rFCRVvUzkAOAs2NOwMFaqDQKdTtKXFp2+JjNdVlAhxyoONKlGeNTY3GZy0KYMbfNwpwMpAWbCCNTwaSN",
-	"nLYOAofyYws25YqZpbTTeUjdzbQhlznZXkP21i0hXAQ5iLLCyU4na2FaDJJiaVTh0/h3EaAx4/kRQs5j",
-	"ljF8KogoNxMo+0nJGKCUWRQvSiz93dAxDoOAlDYL8NFtQgK2ez3jHjf/7h0RNNCW7jafSY7pb9T/8NZ3",
-	"L2jE+pqJ2r+K2wSsw4/MZN6KKSIVsoSmOHRTSUib60lrYpVg333OEjqup8LYr921ft1Cxli758CO0ILz",
-	"OlaIw4g4ZL5RA/kIRs2cUkhs9239q9WOVUMBDsF+KKaG9vrOeO/CN7zSwX/r2eRuVPC4dDdf8ObDA1Xf",
-	"UxBOAD5ntRHXC8O5d4hpWUi7AiKdCF6I4ri0852j739whIgVMUjCZZHtHO3sAYHS2zagMqbUUxAbSGGH",
-	"2yE7kTPFyjwCp5eE5p9nhTBzuM1d06UdEZipm3bVJ3RY+eLd5nf0+J/yLIO6nXq5ESZ+dyC14/zA2VfD",
-	"7g5jNSDb23r16zqI80a3Bfd2YAlY8FLoTIxqH1UfCTvamrZsoPobQ6I7OPCUFbOCXoUdF4KS4HiOAh2q",
-	"vnS5HLinO5avA84bwf6G7E0L+h91hHBzGvmD53ZhxGwFIFibQZYt2j6RWsWyqe88NoTGkJhl6vYnAisZ",
-	"1nMu1Iic4pk8E9PVNENwXmO5rS9peFnLiCcb3ThpAbEbRqjEinxTY4A6rLcLGWFDHijCupBiOdysbW8b",
-	"+NiDkPle4EgjTQCFWjfx0nhfCPUTH7LnC2cu4XPQ7xLTbbVi5lzm2AC5tWF023xeYMPMTBjWe3ryVyYu",
-	"8eX6jL2Q6lykz1XETrj7/RW/kDNudRGx41xnmY7Yt+XkJHdC8ButZ5lgT3GOJmKvS5tpfd53xwbWBzeQ",
-	"EG4MAEEgADHPc5HWJizx81rmCgAv7ot3DcXVCeAFKrYjNhPKScnQ8XT7gcasYYTmxYOya8L2jmCCEROp",
-	"sxb8i70Mn/Dp+axwwqG+0L5PXgd15ULnWTWYqTYUy7Mi7F8N/OIMIDA9++TFdB6FtGgFpYQLrpwyArvF",
-	"uGFPT/5aJzPB09YVBH1k6hM3oTgRw041XsKmusxSNnU2Gp84Swgg8xFn7tEjkCuPHkV+MSD12+lTE24E",
-	"swVXhk+R/ZlaTvERyCH3bKwAQ8wweYZk5Qwiid1laGqpFoB+jQ/sGkYKmzSEQ4RAcQwhLfxAjjkWwpaF",
-	"AhcilnKCDkMNaxyvXvYjZvm5UFV7Bz+qB5UA87BKay2ELaRI0fUH0RW3NmDGIuZdBUYxFwpctT5D69wJ",
-	"MseqveewUV4aq+TZX5+9Oj0Zv312+uzV6fPXryBOEqu3jjogCWyyYo7WAM/vm2dYmIle0oT16jWzIzo0",
-	"0FDdrnIBcE+4QGP8m/k/Zer+INcnoKuS1xjCRnN+IXDwvDRzABXXbKXLgibultvb7qREsJ4Rgj3yfz7q",
-	"D9dmO8AcfmffF1iOKk3FZRtbLZEvJFYuhLF8kVctaBd64XQafRar6rCQBs6cGPY72XMnGvjIrmETbqfz",
-	"PpvqxUJabF+LK+g+DMGe3OPS2gyx0YsjxmHVsSjVEQM352TzA9fgbCFVaYXvcuz9F5XeJS2bu3USAtUA",
-	"z5qZTOFw+kqIOTeAvZjxYiY2px8xqIJDP4RnHX1PkFWkIxdFrEAYADVhJtFmZvaa9x8CCaQnQkExRAI4",
-	"I4WSfuLZkq8MnMs//OEP7KnfNXcBGyT/n8Gg2syjiZhJxQYD7Jkcq5/Y6SoX7Cf2Gqn1J/ZdSHgSiv3k",
-	"iZtI9adY/TQYDBr/uZdA15YhYnilCfvJt3H5iR2jGFz6yhOgxEKXs3lgC71Q1QyssT/0D+Ey1xc0h37W",
-	"ayupgkP/iiWtT5L1MAj7qD+icYZOn4cyQFpVWmppqESbbnNf9wK/rvr0EmpJuj8deeIRe3N8+vTb6luh",
-	"apvA6CZlds6IO/d4nhf6QmDqpP+3EXaM2S5OzbsQY6vH4dxFzRNHK+gzSNP2aWMZZ+e06Wd8NbYEg8DN",
-	"yk8XbxghkhoKAHyaG8qVA8/iOpHQc0jvsBBHiMtyS3tM8672GPmQHz78TtSzvjT+PNSOM16qLY8/m9yQ",
-	"TeSG44rQBHFH3719ga3DKVbhx3nuX9YYzZ++reOdSSUd36cl97IOOC5adT3p+DjsWgCuM1EFUldhhv7y",
-	"93/0t8/JRwm3TMhY7XREwmhQDBqb4+yG2OTcOFJazldXfD5XU5Fl11jucOcoHDfjewhOCHvcc/AUwSJ4",
-	"1+DhRNT32l/E4cOZrbEweNvT6rbmu+q8oP1du97mrWmAUWjiHgVNNwp2rztQ3i6uU3TnJJBPjOnebd8F",
-	"sESBKQNFBtOt5/jRBcwk56URESuEKRcAcoLHNWJOA5YXok+bjgN7ZgDOZLiyfbp1RrRl/QND8vYt7n5w",
-	"7dX5UHiwxotaphC6DdePgL+IUwgth+pSzG2IMzLT9jZtMNZp9ZrmWPUj0hhLNZ0UzZFr+9755vpCXvvN",
-	"9FBz/ap2rY31Wx+5ZsM2lrB2ncYHeNE6zFbdsEZOmqYIG9eGzcR6TSlEyt7Tk7+ui74AQozs7aQxk41J",
-	"11esZdKAF+UmVyCAV2Wark+wuXyEj91Yu5aZEGgtfDlMAS/gwQMb8P9pSfZLcwd7pOeXuT//IHW8MPIu",
-	"OoGL8NK/tj5q/RjWx8V/7xrwijXOXetraGU6XkP1yUV9EZtLRf61uczX1qs5mjfih8GXgHtGlytpsWsq",
-	"RBc36A19Dz3un3DLXJTKt1cNuhZuZjVuc3r1VW2fHAB0QBaDSAGqtdemF+75h/sjuA90KMVIHUxr3yjt",
-	"PC34EvUA/J1n2yfp39Iyy8bahdEqLT14SZqzNHt074Yq6u8gCeFfOXZ6pErXLnLrNAa2nOvgUtz+JYVw",
-	"lsvVX+LvwzFJAzRkaIUQ9trOk+1R6bXAXKDZ5NXrgSP2m4c9zGmNNax9XjWPNc3QPz+u7thQLtY+QqjU",
-	"2R518QxK2VwvWS+8Pao0K2CvoPv1a7m1qGDWymUgNUyfC9X8hG/qE4OPCUdSCZG2Svm2GbsVv3CHnlS8",
-	"ogZ3QfpeJeN9XpkfyivIqBSD35WdNv2Jeh0qks2ErSiMZ2OcLlPayjMKz2FW208sOaabXvlPIo4IUcOh",
-	"zyr2TBGueq6ISb3uTIbbjrAL6gH0uPOuVLTB65wHcIRIJUsjuhO8XvB4cJphRgV4P7Dg0AhlsQLbEaSf",
-	"wgdZWBufWJlZxLT9xzZXRCi7vhjgeqXIRU1yhfn1Tl6evmGHX+731+wd9zLHKcA9Ty8Y01Njmd72l0Jw",
-	"uvIX2FpuOmgmdeMSQx3BheBoTNptC1MzstrPicwyRgjhbiZHjKMnV0J9ARIjwnqDRsyrEmDyLCx1ce7b",
-	"1Xp7bSHTgREqZT0fCh+XaioKy6U6codmwVfobZwIoaosTVK9DQU+sMXdjEu1dfMn2r18y0fSDeCPnWmd",
-	"HiHMvj8bHvZcWjoTX15e9r3fBB5lhUB7dIXv8Uqa0zkn+pJ6+GLd35wXKT1GufgaMwyNPgN8QUOpo2h6",
-	"Gl8I7CfpjQ9Cjq2Z1G1rgP6hqttVq7el/js6orUSg2kmp+csk+oc2g0CD1ZnslggK8r5TPSPGlOR9dmE",
-	"iVakGrIaAq/f8H4EmwwsvitNMrzLa1ZCzaQTjrV0YD6RmbQrNit5kQYr0cdz4XEq0665Co4piLRLAzBZ",
-	"McE123a7YdkUnp3mOFBNoDhwZJf2yJddw7L6NfS1ByiQMDwN6amAqNcyF7B7xhzD7g0bqfFL3UpidK2y",
-	"ihzVExYe+FRU6k61v23NpUqU8Q28Shc+4BeIYaqVQl1osmKvj0s7rzfImhYiFcpKnqFcB5DA4zDJlm+q",
-	"a7xXfhNo57j7EcvkQjqdojamo1AAOaCGnESiTs1A/OhC5GiCw8z9x0it+uQloT/J8cB62EIHI+D9ypz5",
-	"NV9cNxqvt4utNra/oakLtg1fiDxbDSklkpxkaqIvx3V26kw+x6QCnTMI3ZP1CPez3vOXx2+ATRJaIh6l",
-	"iJ28PNnziI/9IyoiWEWgEJVWD/yfnuHCEQPy4tjNFGMiC3DBpVieYGp6TK6NkZNMNIgbXgpCqVKyG+bb",
-	"hgaE9zo9EVbELcRz92FrXBd/nWbcGHkmb7Bi4GkJj5HW7C9MCRi3+fcYuHIqKCl2/VdkbqP1y0G4EdfT",
-	"LBVTmUKniTITBrfnxYuXQQwCJYBPgKCOrKPfOVdpv3MdQPq0OAOb8geMUiAW9HFMxBS4rqc3t/GwC+4T",
-	"qjMQNU4ABqtrkgwXD3r5I3hphClPeBxxWYL4wUpc7FvkJ99MEqwujL3C5i5e1RPXPXwUSmYwrFZPG4QZ",
-	"rKcaugm0xc+cxlRFzzDoRs8ybOPjrh5X+YUA/Al9e5P1Fke7BnpyhlRoiuihFf/vJ69fxWqi0xXriUs+",
-	"tZSYnEAE2wfkIrhdbYSf+5GPAnMTq+9PLFepU3poquaHHnRUPtrbWy6X7njAzz5E7ITmXp+ZXEwdEZgj",
-	"902DsPoDmSZH1YwhLOyI2jFR+mqPTMsX/rMgczpWzGd4++Ru0ERYWui8Fq6olFJYvwr5eSr6w8ZUqkD0",
-	"EXun5CUzYqpVarwpBI9jMecyhMaHbh5vQaUMXTGEAQGOQLmcnYklhZEN01naHNS9hduyEMkRSy4OIjwo",
-	"4SqeDgQko/Bz+C1kSTA24UY8ecy+fXn8dHDy7fHhl0+grR6+rFpqfNuweTl8duNXd1pocDfAuVjVU/hx",
-	"vEEqptoxmbyGIFzPMqYcf+xvw1iynBsxHSdDduLEJc+YyflUDIzIOfrUwreBs0jwIkS4saghda+h12IN",
-	"mHvCHPlcwpqquMJtg/zaM0xzQHFiYMs2jjHL5KTgsHm9b3TEXulUROzNys61Atxet7NnK8azDM7CEIkz",
-	"FBbw6bnSy0yks4Ayrlbs8PKS+TDrj6Wcnmcr1qOEfkjniGLlTKoqH8FkkAAHd8DWQDtGEAWUamkADwRM",
-	"NXeCT+VC6BJbq1t4F8TKyBnh04s9T+aFCIkubpaxEpeYeSp5BglPA312BlUMlBRk54UQlNVCFIFY/f5Q",
-	"R1BUqLAuoh+xuVa6hN4wyVthi9Xg2B2AxMnZx4d/hGl9uf8F5oKEjtQIZVyjIMAdpe4r2E7JzUDWG6aU",
-	"VjvrBRCuYtVb79R05B9P+kFQbAKDNd02saI2LCCxkRP5DYY9cbN59OjxwT77Rivx6FFdRmHkOVbhqxqz",
-	"pUqXlmnOtBJJf8gg7+3qvHGobZTG0UsJQBZJt8RKolhh2kyodtadpUjgtWMTUW87g2Kp1mu59188l6Lo",
-	"Ix8/qeTzlobyScU5QLo5URVqQVktM8VErDTkm6YU2FFAoKWcL5GyRKaUz4S8IAGe+q6uLSRfP3vx7PTZ",
-	"FmGegBuGKI27eVScw83W7zFKiTeUnGULOZvBaUjrGEJH62LzX93n/OmXv//DMdHDJ2CbuD+BmzYSusj1",
-	"JgEs0gs6J7JreT00M0PV9fUGgK3pf/5DUUWhIxxairWkdUG1Lugc7tDCsYoVpgBClte2XtwLrpyy61js",
-	"yMdfwOWjtCWcgma9STNvOapcjXXC8bFRSFUi1R0SSlEQNBYi5Li3pW57RHQyr8mrAKAGR7j04O+sO0tr",
-	"VkOsfLu3ypVYm03NkockV+3U08pF8sv//C9Z+LFy//aToH+jJxCddpF3CdV85/1644a5yNJYQesK79sA",
-	"dW2S6el51Z6usTChU097qirZ8MLUslXBkecU7CFL0EmQeNPSUD4/at6xAu8ZShmGliDmDaL0q0FigGuV",
-	"TPARS2ZuXN9gS6M/oTaI42+VVwFehtb54XCf9UJNCAkh4CHB/nGyAPt7IM93atl/vD5+d/rt4YglZJ/W",
-	"xpryHFQpTPAk5zZlXFvm23oxqSCjzfFF6ZgUlhU6Yyotp9azTZCqWFkOMtuZJZlfZEj/DX4JqIsElC4m",
-	"1LRY5T6YBK7QWHlWd0SMDyEWcePJ/4wJjb4/s7Pg1skUWf86nfpvb9Jq4TNRgec/egQdlczw0SOWpFxm",
-	"q7E7F2NgY4knbiYup4IcAn4Hdg24RGO14JdyUS5YL1nwy/HGO458Kvl3ujgHNZAdRvv7+4w7QR/F6qWc",
-	"FhqcqF88+ZId7MOPhZjKXCIXg/u8H2s93fbl8fMX46fvTk5fvxy/PP6P8dfHz1/85/jF85fPT5MouLwO",
-	"9uG1/SH7Dqo3eLEYlDlzVjmmH/Pc6U2QhG/ZAU0O9mlW6CU0CDjc/790uReMiy9B/+8zyLaNFUC2cUgm",
-	"Ar+EW4CRo66iEMrS2kx5jnnPOuWrXTN0sk3ZMfyZxMoHn/BXwmShzOw1pQaqiv8WIDe9sHDncOA3v4Mh",
-	"oFwYSAXE66wxNeB53ohaIfevX3H0J85EAeG0oc81AAhSiIU2H6bCCJ+bsag0gbXvmBSap1M01pxWnoQL",
-	"HpRvVNMTIA1X6Vi5wSNq0xPmsPYuICGMtCh3kCkfF4jAKcowGVb7KtZ7vP9Ff8jehjvcXuWiCI3/miPE",
-	"SqppVqYibcwR5rM2F+7krRt5yF5AujzEefDS2tqRvoDaQ6zgTypOBuGF4aQp9Dhz89M5/xGyrpthR2wZ",
-	"4t4fK/wW3xoUra2VLrF/mKNzJ9LYRNilEBglMEesEAPPL/ws4H50ji54cS7VDCWiLUpjEQKRpwN0QzbO",
-	"ZeMLd37+4ef/HwAA//8=",
+	"7L3rchs5ti74KgieE2GqToqWfKldJcWJCZXLru1u38aSu86ZoocEmSCJVhLISiBFs2scsX9M7Pm/H2I/",
+	"WD/JBNYCkMgkkkxS8qV7+48tkpm4Liys67f+6E3lMpeCCa16Z3/0clrQJdOsgE8XOf8zWz9Pzd9c9M56",
+	"OdWLXtITdMl6Zz2a89E1W4942kt6Bfu95AVLe2e6KFnSU9MFW1Lz5kwWS6p7Z72yhCf1OjdvK11wMe99",
+	"/Jj0npSFkoV5NmVqWvBcc2m6u1owMhbsgx5N4YkxkTOiF4zkBbvhslQkp3M26CU4ut9LVqyr4eE7vXAo",
+	"S/rhBRNzveidPTg5iQ3l6ZLy7GI6laXQrRNn5qERxaduP/2nIs0l39affeAOurph2/oxv96+k+cpW+ZS",
+	"MzFd/5mtN7f1Jb1milBSMF2scUu5IqZHpjRRdMbOiWIMdvrizXMSvO33esFoyopq6EGfx6bTtl1//Djp",
+	"Lblwn0+j4xcT+eElU4rOWetaLfH3O1gt09vVomA0be1Mw8930dcN1+1z4vDz7bt5wZdcb+77GzpnRPG/",
+	"sYScHp+enJB+yma0zDR5cHLUdoozaCvs375kjnBi9pYvy2Xv7NSc5yUX9pMfFheazVkB4/pse/pKaj7j",
+	"U2om3tqbCB66fZevL0q9eFPIG27ORbzH3P28rav/XrBZ76z33+5XN8N9/FXdB+5Y78n0/U6xonWapWLF",
+	"baf30byscikUg4vpJ5r+QjVbUeAuUyk0E0BwNM8zu6T380JOMrb8H39Vhvr+6DjFN/gWdlqn3wtBZKkV",
+	"TxlRrLhhBemrcrogVAGrMmszkR/uKfjLPnJECjYrFUvhEcfjZEGmssxSIqQmE/M9nS5Yek7GKdOUZ2Oi",
+	"6FqR1YJqwjWhQq1YwdJB72Ni5v4Wm/mcc39JM7NJLPVz6E9oSv50+fpVQsxfeNvi316KOIIRP5FilvHp",
+	"Zx3vVbDaU9u/IiuuF7AR07IomNBEaaoZ6cuCUEF4dYeQa7bGwT+TxYSnKROfe/RTmmWsuKdIITNDXGsg",
+	"llTCbQlDey40KwTNPufILuWS6QUXczKjPGMpkeZQFMScinMytks+4unYLKcwHI4pQ8Mcn8vkXA3IK4lt",
+	"rKgi0wUVc0vbr6R+JkuRfs4ZvZIETjGOiAukD7f4sphTwRVF4eNj0ntD15mk6ZWUL2gxZ5+bKiYyXROu",
+	"SGY6L4heUBywZUh0OmW5VqT/8uJ/jX56/fP/Hv30v6+eXibklLzkP5HJmtjbE4n7SsqXVKwtP1GfczJv",
+	"zcGDy93wPRQF6Uyzgozfmg/HF+bDmCg2lSJVRjxAmQ9GGTxSH83GrQ/3k6ClXsiC/419VtJ6yZXiYp4Q",
+	"9iE3F5/h+6tCijmZFgxOB83wKL8T9IbyjE6yz0pRFyRlORMpsLyNy4wULKPrI3vSzw3/aZ7ahMC+zSkX",
+	"dh6qzHNZaJa+ZCmnV7AdX+aIGHbJBXl39ez4B7Py9jMlSzMyYigFpipzVsBw3OlJyDgcpBncmJQiY8pw",
+	"skpTgY4yrrQiUi9YoUi/aloRM3JaGF6i2DEXignFNb9hmb1Z/kIznkIXz2CBv9Q6rViWHdvLfVJqMikY",
+	"vQb9rMwMT2dFIQvlRRI+XQxA6rPdgKEAFg61i0A4oWnKTYc0e1OYVdbciG8zmimWGGHUf/VHb1Zm2Qgl",
+	"xqba8MzczkSwFbEat+EFTU1+q06X9HKq1EoW6WbrF9Cy+530qSYZo0qT0xND5AWdalaoIzJrjiIxNGXo",
+	"h33gSptzYX+4p3xzB4xUy2uUNfZ672MoXf9mGwmm/d6/ISd/ZVNtekLrDlh9alsxLRjVLB1RXRPNU6rZ",
+	"seZL1ouMmqcdxPikl1GlR0Ya3ta4KDPLCFFN2GjFkcnmLhdsxj/E7UgzXhhR0O+oMyUpNi2YToiWpGBT",
+	"ORdcMcKBxjbaL9iNvL7V4Bv7BKsE0/GDT8L1b9+2J/DQnofMLVxAWqf7kha0sWtcQA00y17Peme/bWdS",
+	"lgo/Jk0yxI3Z3MzLhVwJIsUUrEQiBQXJsKsJo4URiQztD3q75mGb35zJez+XFxzZWH1cKdXAeblmS7WL",
+	"BfvZuV5oUVD4HJg1YWv2ohsYQ72N+JYYjZ9mL2Ua4au/Gu1SMJaaxctZoaQgfTgSOZveU4SWWuY8k4Yh",
+	"3rBMHQ3gXizkDRvRLBsPBTztBMqzqhX7FEoSGaMp3JKEipSwG1ash0KZS0JMWdCkeWS8s5HzoZgzYS5s",
+	"lhLXinmGauC6KL3jLUoyLjQxV7BtKyVUDYVesDV8uyq41kwMyBhuHz/f8Vkg6pgLH3k/jqtlAKY9pXmW",
+	"VX1Jka3JasHExpiGYsZFaiQUAperWXYJbIdMMjm9VtBvAgtG7R4OzE6ZLulaDYWSR4Oh4fBMlEtDEcHG",
+	"9JJeuKa9pFefXkAqFWu7KPXikinFUcCok7yRi5Qa+atp422Ub9WIi8h5RQGelELzDJYCm8ODakVjFRxY",
+	"L7snPdS+/ka1Hda2o/Y6fBbOy6xgarFl1Eax3tXqW/OMu5ZH2oqzbtV/ApYTXdBSoWqyrfF3yhrQwrNd",
+	"W+zmNGoDqa277bGxZnaSMebwU6m4YEo9MYT5Ybe8FmEeYKB/DueIKSIFmbAFzWZEzga95t1jpOCR0mVq",
+	"P3v2WZdzTiJLuaQfnuPTD042GSmI2WI9ilxuD6LNTXXTK/A4+hwXaal0se7U6DVbj3LKxQgcNa0zfHzA",
+	"BHOpNM1GNE0LplRcujEXIdgr8GFiHx4Q82NGV2RFhVFTBDMqEDBho58sWTHlNCPg0CL9Jxevji/fXLxM",
+	"yJOLyxdH55vMdLpghj1xZObKfA/vKjKlRbG2hh69YLwgMyk1KwbkIlMSWvrjj/pUPn4keUanbCGzlBUN",
+	"WTm+UjjP7nttn9dcZ91e0LSYMz2ihk7FlHUjUC1FVK7aePCGZiUbmYMhFXdMbVf7HyOH9wld5pTPI7za",
+	"KOaCZaqziOKaeoIvxmQV81bG9C3F9kP0ihql/7G7j656SLYcTSu+t215mmxym/6hmDaKYOclv3TPm3dl",
+	"WUxZ5zfxaf+emc2Mz9uZOK5Xk4ezgnnxCgwWjMwKuUycFQgbt0Ii16RPiVowoy5Rohgtpouj4OKuyFNp",
+	"WlRb3VDnQRGjU81vqHPpHkZQSlPdfa3hYftWuddrJbyn2TLPKLpHIzS2c7Rlnu5J/luUxXBJPe00iSGp",
+	"mEF9+AGl1s+CXx23uLWtbDCC2omuze/9Fo7l2EwgRcEN0kt6qwXViua56XWpolKVb+UQ9TdkjXWa/Nn6",
+	"oce/wVjej8EbfSD3rG7zh6Ba2w+nDb6a9ErBfy+Z/dlQzSbDq1+IsSulGYvSIiBY56RRlSSqzeagkz5V",
+	"5M27K3L/5vT+1E5F3f+Dpx/vQ8PHtmGVOM+Ioktmrb9HtVXayXSrdXl8sm1h7ow/72l5O5R7Pxd5qT8b",
+	"C1/SD+GXj08iZ63BqpoGT7VWmi2Je8ow87ycZHwK8qEs8L8ZWcuyIHJV59CtAQgbRiK/INvYQRhvFRur",
+	"pVtnrQvdcaj0U+LoFshaAV1vqh80TfcVPbjKM1rpFTsZ/EZUWJdDYV+qZPtNkUaN4LKMWHAuBOECf/QL",
+	"pTRdK3dYwewyKbVdGmvVCK7siZQZo2JjAyMRbvWRNtYnHGZSLXbXnb8DS1uUoDZk2Zgdresg1Tu44fa8",
+	"dDry55Cw7ymrkDnmW+PZCSmYUZu4mNdDGZj+RPx4B22orSt4h1v7pcyonmNPFywtM/aC0XRzSpmN0Ouy",
+	"9M5ueKgsqTTL99fw3PgvNct3Ho3MBxyGg3Vdd1qmu9v52sp/JVQAq7gxPbDfsnRUMGp9tU7KtaFjoxUX",
+	"qVwZLmlP0JTmwac5fCrYlOecCT1K5ZJyYR8yTICLef1Ld/+NUsqzdaM5dz+YCUp3aMOXcloqZjYWNtyw",
+	"Fl59LIUqJ4ZVTarvJrIUU/ioyjw3lwF+YCIdYaQAjD/P1iO1FtPRpLCWS3hblnokZyM5m3Grscy0bdKs",
+	"+m4jwq3Uhy5X9M4hBFGicVEbfyf9X56iYG2/QLn6KEGfgJGxwHOsYuLVbg5gqTAdzWKR87+aLrgmXJG0",
+	"ZOfWgzHOC2nImaVjYs5xgv5rpfmSanYLRdwQ6m1MQ5VO3rqc9xTBp85r08CJGTG2gClBlIdfHLJmOiFj",
+	"IfXIf4fvmOUH+XHFswxemstB4E/xj/eS3u8lKz2NmxHjjEENz/gNKyzJU0f5eIKqg+KPxZSKKcvwbz8J",
+	"OJrBAKOUqyy3iUQ117ya5rHqlIT6fI1gqj1LmiwriQl/Ac1v5Y2BCtWQv60ba7S0vsjtXtPAbwlKsRE0",
+	"J0yvGBMjuIFGKV1HCOa1YCS3pJAQ84wNKgPVVdNCO03CcCNDU/ZyOyeC3bCCpGxq1sFKyaEJHwPLH37/",
+	"OAgzP4k5rZqX05J+GAm2GoGRbZSzwoy9zS4Gk7MhiDW1xswqpWtCNVlKpc/JyRkRkkxpbmbEtXKa2uaA",
+	"gMUHN1KTVaxtIAQQN2Fizs0qUh+17EfSN91YmqcTnnG9JvOSFukZPIcETwrQKX2o7YzPy4Kpo3Ni2EAV",
+	"R0VSng7Ik4zRAsNIC6bKJXChLgwn9RTQSZL4lbHrlEY98dAY3sojhrGnW2USc1yuDGNrvAvktefbVrLK",
+	"rFliw3cK1GC23hCP9ZC4fIft6Q7m6Mt8JAXc6euYbg0/EPOYih2JmJqY9AxL/5v1d2xoo88vXl0Q8wQx",
+	"jySEDeYD8rQ0nOD+T6zIeKfAjPqibDn+zTkGo4ttzeZWh5SUNHhU28FtnKcu7BAtRPs5WN275JqtrQKo",
+	"0SEnBVMkYzNNZKnJNWO5dbiBd4n0pSBomE02TCb3VBD/m3wuFn0QF62009Nd1sJPwmBJP8Zgjxpn8OSk",
+	"lnYUncmtmFW1DP+yvzH5q+Jst+Fcn4QNBebh7x/t5XW99IZeJy5O1U0v6c2lnGdsBC4ycK1wcc1SCM6g",
+	"ucwyWT2zpLmCMYiSQsTO1uicuhNrY8pPjKDGrEk/JO17yrr2qEidIK1Q/zDiakLQM78mNFuBrDQvGPNX",
+	"d8SMild8ZAgvXeMgVFvRt6ZRcKG/fxSVTzCCYKRYzAT8FMMLoFnD9M4g6iAhXvRO7FSs4E1ksWf3yDbo",
+	"inLDcEeODW4O5QUspdEVXIxXxx7Q23/DrHqt2pqeZlQpPjOzMG8XTGkzP8gWEzes0J17tB2NCjZl/Ial",
+	"bT3CstqV69i0j3mLq2uwmvdIJEZu3/ZHbpVjMWU+7s4+k5DJuoodNDSwbp6E2v22/2B200c1qpBGjA7a",
+	"tbdl2ym4fHlZnV9/Fjo2q6WmGd6ObXTg055wtTo27CwuLYP+1fx8keeHjnwjqL2aRp1pNEcSrGTkKETO",
+	"Y+IZWzs7CCk/SqXbqWWrnLjF/JHxGZuupxk7I2lBZ5r8/d//g1ifz9//v//X6WnmW++dx2eK6cLMl/S9",
+	"h8jweSX9cyTlBZtqyEepLB/QC1gQrd3QWwh9++ZX2/rW66qjw2TJRfjtafIJQpq+OeW/OeW/aqe8+9mQ",
+	"QqkY3PpgMJlB6ppg+5uJk96H47k8tl+6Zwev7B+/yZwJmnMIJlaDd++e//w+fOeYL3OJcj9k9J/15lwv",
+	"yslgKpf3Jc358VSmbM7EfT+Mj+Hr6prnxzLHNTuGuFhW2DMVla69ArGxPP/6r2cvXybkwaPjhSwhUjSn",
+	"WrPC/PZ/9387OX3/28nxj+//nwe/nRw/fH909tvJ8WP86r/HiB5kytrxcD6EgDofPqhT58O2hoLohQbf",
+	"kkKwKcA7dAs6g+ae+Leq2LNDQietXzjwCsUzQMy1MGEYy6tlStdnNnRgyTHHDex1aVlgPkSxPC7zuJ0R",
+	"ewLFMXMIIJGnDoyr2BYi0c3rypc0Hy0keiV3h5Kap90B2JwG/Kwz1claAht79eLSWUtqMR2byi2kyUFm",
+	"SKeRwuMalIVbeWGW9MMotoebF5cDErmnyIIWKbG6fUsSBy31YmQPQ0ya/3XB9IIVBIBFMC3EJdTIwggw",
+	"aJpXC2eA2Vwx7ANzI1xSxG2WwiVOjhTT7QOmVd4oV3uMNg9gWnaSTYW0Yp02cEhj2oc7wF4saJj+vEVk",
+	"0KJ96D2OBzzdfjzg50OPh1qLaad3LOu9NM8fFGKLWTOdWZFhf2W+z9B+xTeisbw7IqoCtJ5qa8KFb65y",
+	"yOFC/tVkVsGkG5S+eVhbj1aE3bdwkNhVVCNlv671KLLN67PGGTf4nqWb/cKSw706KKh4N8N0wcWPT869",
+	"cVkHTDTkntstyc2rc2c2y8bVuad8U7sxazBqD3dK7rX7M74iP/74kPQpmZZKy6WLdoO8ybqd/fvHjx8+",
+	"3mU0vtWFHOID1LJ4HjzaPtGkB9lvr0W29upiyN69gRjmaGiUinQiP8Sd/CEH3nO5a/y4hQB/+Je7W+5b",
+	"MfiQ6W4hydNWFjxiwjDqtH2yZi86BLoGTLZ+WHYxizuIbtseqvp5otrCMYD8del8PQ3noAPQGZVFtjUH",
+	"eJ/LF+C3Iq01U2JrnbvXal3umtulFSkaIEToAV+LKek/f3nx5shFh1jLzBn6Srgm5q4hBRWY91hOp5CN",
+	"nYBfEH6DSwliuwpmI6+sFGbbGpAqmn0F6d7Q74IqMmFMAMoOxPRKSTIp5tYx78Iy+i72D81x1v18ZNOq",
+	"oamCTeUNK9Sm28a2PVLc5jQeJhWbZsoiZvlHBBtSlEIhxk4hV3EpM6PzkcV0as8Vh3GiGmrWFtZbqVmJ",
+	"E7WRJG5rrLzt9iRqWm6ZWm1cSo+o1myZ3y6W7RDlzU7w9v2WDVW4+/ydjR6CNlm8lc23gL1AmOetwv9i",
+	"pB3enpvhpF1iRUue3tCMp1yvD1qUZkR0Y6c2aaYhn/rjkjQOYGPd6iMNdnJzV+rnp23ldjHDK6b0W6YA",
+	"RDWC9eCsWfvcXfI6bsrYL1K9OchOkery2oel+7jnTksQj+BGBM4WY9mC5jkTwPgFyTPKBTFio4rCBcXh",
+	"rEBwsrpNQuATW2TS/gmhFjpT9qO5+RICoq1/BT5lcs6F/VuxjE313//tP2ODiG9MPF8LVtLOf9cC3pFv",
+	"J6Y+3bESdGdKzGfUR3YYCO9UXbkzreMfVYGIHI6tpP+rtwI17f3oH43YTIuSAWQVGujuKQgrM6KfRf6t",
+	"TO5xi2HU4vczXYeiUkGXObHp2qR/QqQA6RSBz1K6PooLZFsWosr+jgUOV6hqKV07wdkMopP9sSYp7A2c",
+	"5gZdGyEuU+WnbudhGz6WjcmNc7xZx2dWvkQ7k11us67OM+mgMM/J2JvNxmeV8GpeBDsxPAKywfjMyK0W",
+	"QLc/roQGC7K4kKujczJOuYJZmtbKQrCUyNksdNXnPh8hNNg58cO9HjU1RJC8A3lrbt1hstSZlNftLXR5",
+	"Oelm/Kgd8c39cBfj+IzYyVZXsGYfNAS7CnJ5dfH26urFJek7cgHfOioHZlGxCfOEj5ZDIp6sNSP9y5dX",
+	"by7Jo+8fJ8QohJfkxx8fmteEFAxwweDVfianNMOtReRdVdlRfAqJHbE5dfCvaSM+9Zto/MxrwQiUZDgD",
+	"dGrNluaUjV1aEfykxkYjTXD0M4h7coG/E5muh0LOCCUrNllIee2C5taIHRY3XXTHD4G8VThYDi/k4s1z",
+	"UjBLrFwH6GdwRrz4dI4nCJi70ZRtWLONQdI0k/OSEcPgEXzNfG9WbRNspO7j/quSYvCWrmw0YuUbbAyc",
+	"L9mxLFIG/pp3757/fPMvR+cYHGO6Gtv1Oubp2AX/2qXjTHVIh0/s8A5NMbNvO7ixiCA69h2McZ3OyDhj",
+	"NB0nZIx+e/OXix4Z//3f/hOx/arVBU6TG862ztlRVIA1DFtpusxbEswiO0v6766eHLWmkm12Yae49fI3",
+	"hH61ztkrc+NHXSkWD60acH0Nw/1I2rO+oaO7MOzBef5SFj23WjHVphbHFCErC+UGaYGmnUFvN3VGcxNd",
+	"qY4NoDI884aPmfmME0KJX0FfCyaV03JpvuiPX1iifhKQcgu13pqU6rRiP9nZ1Jnf1oW/KwqCTTwYwqA+",
+	"1ViYPOww4mBb6a3iDn1XgAdvGaLpvHa5QT6SdbTZoMmBdbW5jylzwYLIkILH3RdBQKH9yqdKukeCjEkf",
+	"nVo15L+q+vZfodNwZMWz8JdqZC7qKmjSf1U16b+qXnS5z1yGwwm/rZ5dsuWEFQNAxag+Vs3bLwq2bMSR",
+	"DnwUdfhl9aL/KhKDOiiYTy+1zcBYwxjOOrRoZW4ahNmv/jsMp3Uf/Ua5L6p0VySGeuq4X/sqmtTvZjCk",
+	"WuBksLD176sVqH9fLTkYDAdByC9+UQXYu2FuEIm9+gdGtmsX1sy5usT5bWOnleTlSngRvyqKaDkgF8GZ",
+	"M11BxNX4O0xSRpxGJ/i4o/edG/u34/ft+P2XO37POMvSp8690jTApHGJZGZe2jyjf7p8/YrYwFTChZZh",
+	"kSabNnbf6fn3XcpZVPiw27Dbl4lDqV6IXd1QEu5CazpdLFlLZKmG+Jk2EWzGM9YOU8n/xmKOc7N8KRRo",
+	"M6q1USRVHQLWFtXAQLdDUjj8sJL6FOyYWtfiJyDutw4UJea1cFx4Y7bbAkdTTudCKs2n0Z8XNF4xImfF",
+	"koLAal08qFvZniAW0EOjGL2SKDnTCL6roNSNzbaK2tui5qinYmE4cWoxMIjZKtIHAn08OB2cHiVk2Bv2",
+	"KoW7YIZ/kzm9YT56fIeT3ceh+Wgru6q1dbKr0rpVL6uDsGnNcNAoVtzkAnzs1GaiI55bUWDWyvOXF2/A",
+	"3ZvYFAcwHSXk8uXlfZdZdJQQKgCo/hiaMNqERSGApLkl2Ie0XQ24W11nIHQryLSrxkL6mBLDoaqVNk2l",
+	"sUxpfzS7u7aaZzqiHU5kuh4t9DLr5DiGp10yRoenS+v639TJnFXIEVd06Yw8cs1F6taXirR6Kgba0IhA",
+	"sJxiI7JfrkJ6XYFJ3JbhSM9IMZs+fPT9o4TQYpYAuPWMf0gI+8CXCfnd3D7mA14fCZnjF22esILPuaDZ",
+	"qA7gs3PpPBbTnpvdZFq7NDm7RLUO46OOHT4P6HSgyel2wEruZp/SuDT8CqE/NM+CJNdQqK3yXS0cTu0L",
+	"uJCRFTUBpCxhJ71A4jGP6QUC8++eeG3omPCTso04GVmaRlrbE6URIiPt2QzvSKiLDlNWHf6MvGGFrUvh",
+	"U1jdghXxO6PRYRh9WO+yKDOmSN+zS85UYo+zSqrDrI4SUiqoboljXFCRHvlyRy9evKxCV/uTkmeaC8OH",
+	"9aKQOZ/C+TvqBOPSGHkV99H5zdtCkps19Ex0kzOaXyAdXpYYs/t7KTVLyYIbGWg9+HSw58iR94gj8q+0",
+	"iRAX2y6+syrOjGImosbqMIYmZ1xwtWAppAotjEQxl4IdJZgzJAvryar5PppIWVZf6XIg/RUc8iIzyhIQ",
+	"W9y9/OkA3maFXG7NN4IHOicNdM1OsngXIy27NatGhQWi3OQJ5qaOMADTflBiZ1VIzQjX5yBCjezPF4Y/",
+	"XJaTpeFCaQIoM3JGkOPCvY/O6mt2brmHabIpRITVjc8r5gKuLDoplb/y+xdvnx2de3HrLE6gIXE5sJ9q",
+	"0OE94LvaRStbADv3xADc7c+x4xhtww58XRZeQPZFf9UOGMEl1RA/MFmDl8qWyDwIUtCp67fiqAWbscLD",
+	"Q3hhqcVYX8m+6DUcuZiiiJBK14Z0ZKmP5ezYEqNFsALEY63Qe1EYJWtCp9fnIaiVMJwcAAKxpJOvRiQO",
+	"CEZIekrwPGcdM6VKFNK6PFsVem8F17inCD51XuUHA1qwxmxOpAchsWYWKKZDFIeGPXLD2eroIOrQcgtL",
+	"jLrkgpr1FZhsKKZGkQZjRyUENKxuB8vlGvw65M61UVcbUW1fqEXVpIFQGUvqdeFDPl2j96SmF27IxNsk",
+	"zTZRqF24a5Mzm6JRwBjDI1ZdH5uSw4b4UWcNOwsUhmaAO3CF1awKX8inCmOAZIGDcsRqqnqj3E8HCISK",
+	"f0RTXc7IsPeWmX/95Yxn754i9t0G3NWPP/6wX9HHagKtq3O1cNLIptnHsi0EMVK+6kuzQNjXrMBeOUXM",
+	"44dSiP6pQTYB43J3uMe7NBeNtf19bbpvTFxuhSlxpmC/h5juYdS+cr44tzBSgDh2g3WEbB3Vvbeys8SM",
+	"N4UPWI8E4aqRR6qJCspcQch10fY7xOa5jm6dnuEukn10wcweq508Ek+gg0h3XbVU1oA3KmAmK2oj30jI",
+	"ROoF8TetIn0o8Q9VBgA+UUhNpgg61xJV+qkEpFKAVNG65TFJJMN7bqfoEaAmRySFjeu8vsJNcmwMtUZp",
+	"dbrcpI1NstvBdn/2OQt1nuov2AZPzlLDuyDusXOlo6C755otY1ex9ndAx4Y2I3AWVijBIe2YNowjeuO4",
+	"YElakfSajE1bUNop5eaFJRdUo9SwpHluKMz86RwYO0dvhRIYhUPo3vnSpWa5Wz+7WWuM0MGpGm1RsA6F",
+	"k+Ntdn4nHDzUPG7ykGh4OxXr7pgtnZ6sFX6/q5thG568QzlGM0VfsFUCDk461ayCkUxqCIwtMWetoA69",
+	"cF6+RGnlWttB13clNbtD9gWF5k1i2/Td6vb6Bd4bGGggaIpeUeUKOHtAf285WrCCdY9BDXz3+ysilbS5",
+	"6dFvq86PLm+qu4QBVCc8WspLs7wF0d6WN7DITi1WpBjCa6CrfI3lNzqygG2WtudakbfPnpDHDx88IHZH",
+	"j5//PPjMtS4CY3nnYhL71IbYR7KKsbLNYhJeLArNJlWJCV9SomYw2dj1DrS+P6cw/EDZiOWu4AMs34ON",
+	"1nNRg90z3+915htvhItwwzWL11/Pv0T5XX+N3wnaQ2e1zqxCOpqsD+IP+1R13zyLVUqVW3Q4hjfyGgPe",
+	"YNrp7v2uyQIwpOCg1GCUdlrTzGocZHbyu7czszJcN5plHaRPXMH3hmuBEap3ZuMo4+Xidk4t7d61PSVG",
+	"1o0dEwdQ0rSV3bBM5pBUIEW2TsCBRcaAazW2rgIuru2tSRVYPWphWqEt/JqJ3X2Q/ounFz+/ef7i9dXo",
+	"6au//M+0+v3ozLq2zFSGAhpMCBhuVlwxQifAy8hzbTNEVfA8w9Yn66HAgBclCc6dizn45vHxNZEr1Otd",
+	"OXhI+9oJdP/e782dCKJ2t76IDBrXZFy87q34qW9kso4rGhBDsVrICgncSWkhgAkVkDV3bXYLAyxcXDDJ",
+	"Zcana5Ly1AdfgE/HCcVRFPrO5tLbmlstqsbuB/dQG0FEKDo+exAmqtJyOYIYXLUr2XGDmDw/bSCoyxUr",
+	"jqdUMYQDwuJ8hAtycfnk+XPSf/7zq4tuATFMFBwdSKMu6ZgbIwSLTndtuqZ7H3xd14H6N02of5WTkeY6",
+	"Y93xcLw+fnuTa+fFcMU63P2xGyN0Ea0/8nRw+v2jQTdfOUj3t9MmPLx1J8Wj+5O70YpfgFDsy+MHBVk6",
+	"WHGr7IRbTf8QxM8VmyjecSW8UnvwNsfkwogluufoqaZIB+c5JOc261J10hrkXE3aMu4KQ82x3FrtrDqf",
+	"3ORLgSzLaxUQwpu1fkV6Ut3c/dpJiHGA/SA9DV3+VGbXexbcevqBTnW2dsXPxzzF3HoynvFMs2IciQPf",
+	"CFOzM7boC/6DYrryri/lDRtpOXJUgKp/Ha+i9Z6uj7nZFEqVmhZzpj2C/H0UJi2QfLzGR+fQOFiKLpzh",
+	"GT4J90jdF7FHTYJT5x9vr0qwP69q5j1MWzN6HSW1YWW5tKXW4jqMYOsOI8Rsic2SirvNbPjOthYR7ck0",
+	"OpOlaGlHXfM8b2+HEkM5WEQOEQtBXVgxl8qCJEQWMsNeeeF0iKi/r7GkbhZJr0rsciNqW+eDNNyth+Oi",
+	"qvBmLaQhHs251bHOdp2JVsl3J/BUIPmGGEUtz3rJt2GrvHxNHp5+//3xKaFZvqDHDwKgioLNDSHAzUEw",
+	"BF35eGVKbKOYLUQLBpWyyEb1swe3lZSbmeVr1GSxIKFKyDXLASJkzm+Y2MTwCEXrsLbK6YMoBwpF3N3g",
+	"X9vKSF1YCmgpFEWWZt1SNuUpUwNygdoXwFt6yipFygqniY1olkGOkf2YcaXxPLmqizb6EKsWu8h/bAOu",
+	"dF8GDrg3FyFxGu0C8Z2qslcDwLmFlJkidWUNs8wMSQXKZFvqQE0030mjNXl658o35elG3NM2gXp7ZT7D",
+	"a+bRIJ3Ns+JOCBdkteDTxZ5HxafTwc4vqDL7MbbPjgfkVS0bMqhJ8tvF8f9Fj//2/o8HH6MVSAw3HPHZ",
+	"iIsRHJVKGIhg1M5KxUj/0cmPZOPxIxg6iEqEZmbMayBQgQdwGwNsSUD0+sTODfb6RKcnb6NPNHa5Ud1R",
+	"ldOFIfdtBR5Po+MKNIHd1BmqAvuXjnxRi9LoZui0oTx/tFx6MQWmEf7RTYNvTxT2+9ZBqbHayBYPt3M9",
+	"bvXLu4cSIoMoFdJ3yPmPT06OEsLodIF1KgFICn35AIQFR3bBshRiwA0XVVoayQONM/Vi552DX15UTux4",
+	"CWn0ue7eElcKQUUduidVXLqdNzh4eeXaioS4dTbThPiEOwBBUU0Nx1pvYXN7Gw0Eyo1fnIAC3keNzoHe",
+	"sJ/uhoXylL6nCGooyghJmRXxrMisLJ6GK6UdtwnHbVg7rKXbxLk9bgWn5c4KudzDqGnfwryhbu/8fkgp",
+	"tkM0rSgjfF4VFrvbEGCoitdlhDiCJ/j8oc5Rl5u3WU+fOnBHhFFxLGjQUcVmIwBf6IjBDS90t/naZL5b",
+	"md26xmBUUXXxwxyDZIiEH0MrkBpbGFEcXWFLnzBuNw/ug6h2sYe05Uo7WaFK7StVYd0q1HW3SVhxL6WZ",
+	"7kLrXJF3b1/YWyCDyPFUrkQmacp8jUjyC1SSJpdQbRqdlxTzoJ5c/oWwD7A+796+OAoShaggZW7aGXQM",
+	"VSlua4TfdLH/XrIS3eqlEA6+tMKg8cg2FfbQ+wOsqu17HhgvHYGGh6h2Amvb5RlMhbFas0sGy1U/Z++3",
+	"8sEnMiuXYpMbtoDWWDUUfiV9hh7gSitOiFfTEuLNxJjeTcU6IV7nS1AZMiITSrYJCXW2hFjxOCFTrtcJ",
+	"SFnQEFxtCXES+lFiS8oMhuXJycPpNVvDH0ENSxDK3KmoRgWCTZ5xjeA71STA7urnUalhcBqsGobykSwQ",
+	"ZReem8JKJvA2nwsox1b51PsUV86sRKmZOSrdvHKYVBnZiSoCkVfjG8RjWlL2YbOFN1CIWPr3C7lK8Hyf",
+	"tNj1vHpWb4iWWp4RSq6FXAmbBXput+WMlAK+t4YYLlwJILTunHvOembrlSC/BWvNOUnLPONTqiHLFysP",
+	"2IW2ZgykRMcnzdtG2G7pii1zvQabGw7SYvcGHNOb0ktIsPPYwW6QvaTnhwTek1yvO3AI2AC/l4nHYbIr",
+	"uuuIOsGiITTipEd5weIlsN/KlbLVXnjKhOZ6bc+ss6cmhGWK1ewSR4EVP7D+BCEAishSK56ag7IOHnGb",
+	"YPSflhqdbumU4YyGXlsGXbCcUQgooYIwWmScFYY+7yk/kzO4bBqzkYUli0KuvH0F0p+0qs2yRZvpYBAx",
+	"w7MEQyZsSkvFPEwVnQJMlT3qctbt0u6DKtl6ZRy1jVVBTf7Wcv54ObS9DBU/2kjGjIcavgBPeWgpWTim",
+	"bZ05OOV4F4VcqZFi0VAlqmGHFIB7GElVSTKjLZtSoVm1DFfaMtQV/h6oYx1cBdUYg/WMkmmycdqqRawN",
+	"MUZE24/3s0Iu3719safSeSGcEGpJyohdcENRbfbOC3JJKL0hqMtQrGRxzYpBhdEMUM7gb7QMeExWXABv",
+	"ttAjRnnNaUGXzGi4AO3ti38DBnQM1nuri+QqMHwHzGUu4UI+B+QwG6Y02Qiu/XRS/8sNib9vb4u///t/",
+	"4FXSJnMAfKY5yGNX0y7sOTRPHqQeXKjYXpDmTpA+Wpu5NnuoYCIttWBb9QBDSfeUWXiZlZqF5AS4bzEF",
+	"YCj6BXMyiZYNZeCIqAUtrKJkbg7cXQkSFRClaWNA3hT8BkS9TMocrGggjnFxfYy495YbMWUt5bNSsXQo",
+	"vJiGtO1w+i1Zsg/UCPm9sx7M5Oz+/VRO1WAOk4Ca4io351vBdO6n908vJk/us5Tr/zbn6f88qZFewRsu",
+	"rJNHP+wSAcxKb+cDdxDuGJg3vmDII47gTcFuOFvFMrmM+KYOmJTVVSJTSxmUL2lUvZRLgM5WbMmnMoO0",
+	"SU0n8eQQMZWp5RsxjDoNcKrEPXZuTlYqV+r49MHjBwisaNQiUHLXyIchlteCVr67enb8A+m/MDLN8Snh",
+	"YpqVqU1fdcMt9ez4h16C/x9PQOw0f59+D/cP/gkp1mHf0dkgvxplPObBeMGFx0C0jK2S/E9J35yD5SSD",
+	"iGSmyITNJBYVDIwLLTKJ9QRuq9ZyekJSd/3vZQBHEngLPcRIoBQo/EdQ/hCWBjdkxrPM45NYNTaqLYCQ",
+	"E063K5zMRrEYS1khlda3KPFnIphGtZq7zpmcZLF8lWm0lMmSK8XFfGR7TAj7oAtafdRSjpZUrKtvrJgz",
+	"ssq+kC48qvqp1LMfEqNsj6YLWtCpZkWC/veRaS+TMP2IxdTZHiKGKKTMqRRTVkDNM2DwCGVwOxDcKZah",
+	"3pb8tkFwcfuIuoWYAVDCIFLAQiXOZ+5Mi7LMUqIYIL8tjdqW67WNacDQGVnqo6jBccux9+E2oCChO9+d",
+	"/PiRzpG8DmHXjjJjgEt0tQ9CU7MWIh4aHyBoWgtG2rahd3TBfsmrNcC3bSRO1jyLcb8AmFcsxBeasTRg",
+	"6ZH+mukjl9bqDZ9AkVKQZu7mWRWTkJumHFTYsLdarKEJrhGpmQn9fwx7gz3xU+4k1r5rqrbDOh/NcOcO",
+	"LiF6V2mZny2/MkisRA9rADvhcypry5M0qSxMutyRSBY45gIJTbBV4KJNLTA3nVY47tyq1Nswairw+Sbu",
+	"PMDF6JbEVTOkO6ojuVXNfSlvWHVkAOadq7plzXtIRLM+XSfnY70MlXt28Mr+8ZvMmaA5B7RzNXj37vnP",
+	"78N3jnnlEaVGn+nNuV6UE1CLJM35sbkx50zc98P4GL5uhKRjmePqHVtEe1/g8VMHLH66UMK3LM/o1OiZ",
+	"WVaXDb9oFOE/fSDdBSACVWG5Z6BcqUb0HDgIAGthV6DcnsFxX2MM2lcVTMaFfsZFXFt+LYyih2C+rqyT",
+	"rd+QcchMJRTCis5IKQqmZHbDUgLnbCEzo6YlQ4Gy7kSmgBFt7yWSwTABgp8oNgegw4Q4MH7/s8rpcijy",
+	"RUGVedvQr0rIlOZc00wlhBKrAgHSMCsIeihzqXRlXCKyGAqZ62NZaqixzMV8QC6EK6GJkVxVsG7U9hnV",
+	"vy61YaBECXrNRpi2Bwa1cbUco2A5xgkZ2wXwqhR8t1QjtwjjqDrU6sCt1R3REhywRmSzqpZyA7oPaFv3",
+	"T+7b/sd7al3mYr9hhWX/HrDD+q5XtLDudy5mciuyRKSOm2b5PbXFldMQeKyE47xuVgH0w9uhC2bLfSu+",
+	"3Kkqmi1jdU4t9Hkv6Xns817Sg5ueQ9WfJRccbA4sV4xdm+8K+XtcEqq6eG42I1K6DwLIoVhytiVdcytz",
+	"C+ZhbomMaiPljK7ZumtIYH0YjTZa1u7SFtCJ5WFz8+JIMd0eibPhrMOAa7Bty5Ug12wdt6y7/YlXY/Y3",
+	"lpzNjDZL4PFjLipwe6tWtaDuL6SKedaeGXmVrBZof2wM3el8+DJUAYaqtaVi1gLvFtRlDGD6ABru/MAw",
+	"oyDP5BqwBkyr1KzDUMxkYR3KdvZHYLufySyTK+VLsl6ztatbXMMECCtONwlukwe48dxTfrTwdJRLwT77",
+	"i92dIVnMAyraViN3yzjgJ8h7UGYlo92HVRH2OSP271hJHggmdQ/Y1O9wGWDlVwEV+731GwYaB++Owddk",
+	"EzEMPrbMWUF1WRxawGL/nNoGpwhBivGUuO3bZCAhC6gRSRLw12oXdrCYjspklAs19QYjt+1S+jaL6Xsy",
+	"bcqLu9PJD6PQxn434smPH5yTC3c7WZAQRVws/WkdLMlRiK/j/yCo4X+yk3LaqKBlz66Y0m2JlQHr3uRM",
+	"Pu52xyqhyADqlmZiuh7VDJ1h0mXrnSqv40M4cK+wVsFOkQRqpgeHyJ2V6kAEM2pZ3XdxI+V+plbbzFu5",
+	"inGaaJR6HC6n42NGPeg6qCt8eqOIUgFeOwgds1Zd2+62hTIzjESjZ1nXGGwbwMqlGAGWT9f3UrrutDZA",
+	"810b3ULPuS1EGf01L+Qy1/tNIDwJu2zs6zhZV4NK7Jr7+TbHFFvobft65Unq82/tXlu2/9Jv5NvczcLJ",
+	"ORdvsQDmJ0Ubk8U8aqr9FeJmrN2iVCBchiK0Mvqy4nMMmZWknzoQ/EpO/qvkwnqMd7ofcqrUyroX98qH",
+	"iaKcBe3FVvcla9WBdi3cRc7/zNao2YL1bcHzVqG0pnO4hSQTlkkxhwXsmy8UwIgddRY+X/qOL8vlkhbr",
+	"2KWAXf/NM5ltDb4On4VDwMWU5zQbNTEWzXArYTGqH+wD+wfN7Xj2nYrKNLURNqZrBxHfeZCRNna/HWBx",
+	"OzYTkvhe/rh9F6hbqlszxsq+GMdBtjiI1eDbl+oOPMV2zb+Qrxh7P0gh6b5TG8G0W8kvPLobS1sx5J08",
+	"8+Dx2T62npNu1WNpE+3YB2+4OnZMzLl5B8AQuSZ970mFiA9MQoI/3Rv2b4RewCwkVx4xTSqnfLweLFvm",
+	"ukW96BIYQP3kXMxaWsZCBBD6erF2iLd+VHj/ocXKcPhtoQDe+II5BCMMZkPIU8DondI8+DSHT74o6Qjx",
+	"7exDdvHqX3pnbEp5tm40xwWdag6wSEI6WODwJV+iHKpGVS5o+NjwL8N3lfe5FgVuhjby2WRYs0mtxXQ0",
+	"KQC/077dLKqi5EzbJjvVUKkBZscN5aQAPwfD8ETnJktcYB9ILlJqLLkpwJpUd4YkJJg3OFSOCNSzN6o8",
+	"lmvky7jhyy7O7aCDv2xpntsU0DSTLzSNmYEvXJyyzc4lE6ZXjAlIiTAMIYzWsbXhA9twalFXzJNcgy3X",
+	"18ecmGY8nrdNSFO2nCakpNM55S0QHPsV5eEaC+4oiCE7rzgj2nyPy7xWkUcHr8oZGC0roIFPW6ynVt6y",
+	"uRV+tPcUyWlhlmhPYHZwqnevl7ql+uNeWPKvyyKGJZ9U2DJinjEyKej0mmnVaSqOyvavVH1Y8cWvJgbL",
+	"XuaH8pluPn67SZWb/y7iu+7AbB5LYg4WpFZF0UeORcoYbQSThWD9XUsZNuPOfEDaRgBahNUmlURUO5dh",
+	"tFpwL8UJfj/Qx7urN/iFSw3WqTO4MdOCznS4M1gbrvSyTq3ecqdiEh2T7ZPeq6CYb6w8AZiVoplMv/pw",
+	"Z5rnRNNrC9+ABcYpyaleuOxnmufdErInhaTplKqIyPXMClirhcwazteCWk8cFTWgtEwKdo7ZIxBOBFnp",
+	"mmdZ8NQ98DW3eIJvKx19uuDarTWi76D+ccdbid5O/PSBdS0X2fbzHNLuFVTYilarRXuOQ89182sy5IoF",
+	"B0QfEmRYWNVNfGdobjjEO+BgtdP6hdhYOIY3dbmk4eor5EqxYpSXahEBSCjVolZKHMyXyzWxr8VPJKqd",
+	"KZ+zGIu4ZFCkE6MozJMEn9wmjdvalhFRnGWZaYxOjKznSmBO1pgW34IAs1QHNHj58jLenFOh9m1TCh+6",
+	"F2s4ZuD2XUR6rc+rsQlJfZ/3oJg7ig9vktluoulACju3tttmRVZ+6+q8ZTS9yLI25/mSFtexJLxX9WOE",
+	"IfCGMOB5uAAhZTrw+O/E+YWedu3mVcOajzKnq+hmxD+AQblhkWL+jvuGCEFqWtAcM+iqLz1y6gglRQ8/",
+	"TrORYCxFWIE6Taq10mwZlXheF/Mwbm0P662LcNkD0RdRR/sQ9PnLT0cVWqlX5jHwWhZVsC1GXXgAmhYk",
+	"U5sWm8QDtN2j1hAgV4L0MRNB+VLS8DwTKYSrqqMBQdBcbLAUiulztEBRgeAuBBfR8OlpxqiLb9qRJOBW",
+	"zWs8mX34jyoc5fQkoM7TKFAFE+kopevuuXK/Mnad4rVYwY7/yzbM8aRXCv57yezPNu4HekZD6oiJnaGY",
+	"T4wWdWXkn8a7kBC419vtQKkXgjSxUoHEtgGldoxAf91w8zXDdxQXTClIU7WW0W3z+ck+/8Q+/mmF4na4",
+	"0+DA7/Bbet5gXsvKebw9tNjCdoy25ZeFz2lejzKeFYyhhgyWe82KvOAqHiN5NyYIB+RqppVs7mWwTrGh",
+	"x6e9nzIfUtdd3f+3J8m2hJ1dsJmHUFXszL0JQhUaBx1swJja79O/VZPrNscay0txfbxliuknUsx4sdzz",
+	"/gsjKrbN108nLKh2mxAMbb06W0MwahP89IEunWvhxcbF0lgegI5HDDTVNHwu2hXCgrjSaHsgHplXEDtC",
+	"S+vTIjNZnFtgXcRy4Iq4TMRNT+ktUxEf7JOKGH+2WzJilxyuZqoiRXAntswzqpkiVJHxH3/EYYo+fhxH",
+	"4IlOo/BEsazGhw9Obp/V2Ja0+ODTJi0+7pyz+Ph2KX/xjLxY91F2W6F6NHb62RPy46PH/0Is3AHBs6YG",
+	"++WfLel0wQU7NvI5fGGethIaYHrA9Wcd2IO4k1O3lmf1wYedpGBAwvDx0k17ERdKU4tuHrHuAa+yhsTd",
+	"afWBtL7brtf0Er57+5wIunTOWbcB5vHd5dkbJr5KMsEMsC0c8y2bFUwtDrsuCnx5dCd3XL2x6FhtcI4P",
+	"8lgJjJ1Ll+CZsVVaY+LjJRVpUOJ8M2r2EEc8L9hGlSxZaqPhowsK/zq0XPgmD7RR6S2ITFt5fnePaSta",
+	"Dl4sxBajJv3QI/xcHL9lebY+vpIJeestXAl5wZU+fldFeGx+c/xGKp2Qv//bf24UP7CANFwQWaQ1i2hF",
+	"FIf56Lt6Abq6pwNv6uYCtwbQmF/u5xnlgkxkug4T4sxPJKeIwEjJssw0h492YEeD9nSEA4Fv4hXNQzpP",
+	"ajkIlRd2i+fV6lWOQnf6C+oH9Q48Bo2T/4V8BnYUcEYOKgfmzv4mEcFiQ3VkqLl0T/mSyHUlCeSqgCE/",
+	"bOEwe0BHbIt7MUOrOIS1zKdESwwfgWC/1jCSoOsff/xh+3lrFqq2MfNv2Zk39Lkkfxt77wKfqjF16tOd",
+	"43r628m+95w7Qqa1KKkEBVc+fW3nuy6ufEe1jO+6ksycCVZ8Qlf0dgiVHQVq9ovYyrjYaeJxNPTCPGve",
+	"yZajaLJPy3YHK2de9VlXu0PPsuVoI+GnWydhulWHcCiWd9cB3HJcGnpqSSw2iu2hIQOfIj6qcseHo3Mz",
+	"byxZuE2xTWijgH1q3G4pmdQ4X/tZRN3mbKtGaiOzYg5vfFkRKqrihoBgWApfnL6JpO4BY6DMKEGN0obq",
+	"LO395Ow+wqKzZCu6VtYNZFHgmZlC5xyj8Ez+ZOcTocXWwqvBVN28ZGEHwfatlVo1hgWkzCKVGhcOsw1c",
+	"yVSHu+86PfdI/DYwq0vV1M1aqT7abitN/IJkFfXE7F+36rBkx4MuMPvOgXdsba86cMM06iNDpH4ExCb+",
+	"gPq0kkF7amc7wiPGnhWlcFWg+pRMaEqu2TohlPxeSk27BboxpfkSFmkqlR6VKm781w4E454C3H2SF3zK",
+	"zoPaK2gt4VPm4JChIEg8/X8nQIQNGmytUUw12bBahfWqKM/Kgu3AKD5xi4eQ9Iilsd6bkVSH4xl2G81k",
+	"/4w1sQ4SFbrf+YfkcH+RMk9VwKknqPdtoADbymGbYzaVN3WcnmBynyQs25kOw0G5sVpOE8TWeoLvkpW9",
+	"VWiJ8IPNWlST9bZaVIfJHZvHaOOq2Uc8r1Lhtq99Jd/ZN7qN8dIFUewVtlO7TpqcnWoAaiu4DqCjfOkM",
+	"G0/jhNCGpvzopKPLoaaRxIt1BIIZFLsE6UL5vDJ3b91TNsVMCgvd2P/l6VU0cxJYKw3rX5sr5MjVR8e0",
+	"IXZjuOuAjEEggeIkXGHtaSwPIlBAtKDZC+nqr3IdQPRtOEhca3GFz82uO2BJgIu4y5Dnuw76eb9jT36q",
+	"JOwmFPldjnRnIsz2Q1NPGuk4udubEJ1F5ksZD23/rUUvAv7UiIt00L+2hEueMV8jdm+ptNWIsMNo0M1I",
+	"sNso8EmNAK3c+U717Q67e4f06uhl12Sh8Q5DO8xJ+LlvH286qZNGh9pOLkby8bYYya2321vm9Kw9F4kL",
+	"pYtyGl+kf5UrCDkFJdoaMfJ14nKLMK/6ngIoWUX6w55ayEKzYthLyLC3lAUjMPts2DtqrODjTsWRY1bY",
+	"aqqAtYJB12CI7Z8eT6hi6dE5okTqBSugkPnamxZo4bayW/jrtjW/BAOGXbg9In6ecsiZGgd3ihpDjS2a",
+	"ZeMIEkKWtYHSeHnDgRI78qUryrHQYCAnRELrgyEcSrSnzhFxCN1e2i3eg2InMl3HCyrcKiM+ZRld+zjn",
+	"ZmW/tSJ0plldILSVRmoE9fD7x9vD/Suy3icGu83rBCFxQP2IPLQ7YsNaUYPphqmvsLjbOPJB4Cu3uy9D",
+	"UttFaM2Zttx8fC7K/HNActUQh/YMcpXF/NBX948X3QW9VQcd8kOLrm5VsfJu4l06KsDXfHeOQDC2P5vH",
+	"a3pzxxff4gs1UP2dMixElMTyh8z1yBVLz4wWKVesOJ5SxcLipAgDQ/rPf351QS4unzx/jpA1VJCng9Pv",
+	"H20Chm+zusAqufH42fu57I6TqBZim+MEkFRaKpsKuXLVTcGyCtZNMPoLqS2AS9zw1K02cNVe2IvzHvSt",
+	"k8a6Bo521fTds5ZvrW4lVMyT5qoQfqMHO5ANt5lvXenavcrMhaQrV1siErcVz4U1nYIhAjdpx4wapIfk",
+	"ECs3Gyx0WHvWrscOCjwoouXz84m2kiCRrDV8NMxWC+uD7EhJO7gmSAxfgEOdbAtx4yAhyZjmfHy0Kw1i",
+	"GwNs1pHZJ4QFG9lBFH+2+9sUApGP9lxYdDRas2rlLtTh4CL8UhacDXIMESCrWMhafqhcQmggBNhRUVKs",
+	"piVzn0o6zahSVTr8jpX0TKdjLUc3zY0aje4jbmT12Vbvdh/N+a4+4bFNyJJ/YOkI+2mJbtlRVfTJ5V+q",
+	"cqK0KuVYQg5nHDV4SxkRfyB2mOuxKqC7rzuU1riyNovIeqOc33LNuF/x+gKVwiL/d6J21+0Tq0zEQgwO",
+	"Qh2rWXEOh8pKS2UTWmJxVHIl2kp5O6ySEPdErgSgAFKRAkKZNZHwFsADrkZ5Ocn4dLOPv3DFJxmAobEN",
+	"oNnW1myW9Sa2A61Kp/vSCFOqaSbnpUVkOTaKYkKmGVQd1YGFp2347dmdeyl2jkLaoqH2dysmvRLifxHv",
+	"MGq/kjPNhId2NHNukcBKhZWLdh/JMKOz7q30VBY0l1THrjLqVgQRbqenxPq89nMvNs/hYeYQ30pmQzz2",
+	"ELAcucRcbfn6noLaVGijQxHknmoWxN83n6N9FQ6REBs8Z3faWshddhY1azADkKtaTIWXC4qSWBAZtps/",
+	"HJpUe/Bhfi7yUu9lqqkftx1L1jh+Lpe61bzjhnYHIpy/S7+Q/Ob6b/XAoW8tZiUP0FGtAw6yTF1IoisW",
+	"btgiFB1ssRDfKYffEe+6yd199bjIVRdU18PzIRha1inm7xgNlVAyo1k2odPrBBVxRqeLxGf2mLsS1Wua",
+	"54wW1ManHZjJ0oiYxb2puH4wnQ6bfZh9MrMpyFvNfkG28lbu6czz+1vg95QUd1rfPdAq2Ny9kSUIKexm",
+	"dG/QEIDkGPWgKhb+tVviNxnvYf6TZjbJzvvhi+3uuQX5zZhSFdQguPwqY+FeHpi2TXxrt4dIgWBjuKGJ",
+	"i9sxkj94FZspTrtvrUO3+SCHy2cUYP5LiB+buyOv2YE1Xe4QlyNGN++E0fGeOIWoaXCxX+8BSIbvRLtS",
+	"sfIbhyj57SU7MC30hhV8xlm6vaIl4J/aDAXw9ls4NADnJlSTMbQ2Jn06FNgkWrAA/T0hlDh3FymYYto6",
+	"WbDCG0sJFzdcs6PBULwTbkQEq74s6Rrs4vgIyZnMASqV4GqQizfPoUBkW2XI+jRvFTW8vcjJIcFvtdoj",
+	"jQ2JDb3uK9zhT/qVTRZSXl8guHG8SMW/Xl29IRYUgSxpCtYSi8YL7pcbqzZGS0jsS4ud4c6h266ibNdQ",
+	"9h119QqmcikUGynB85zpbR6jyVoz5S5T9yIkfA+6h5+P4kbaVz4NQsiqbXAY9M3KylInpGCzUrGUTKUQ",
+	"GCqTEJt94xyc23I2ajf2dIqAgx2L6vq9SepkUJ9Wbb3DXqoI8I0F303Ed6B3Nk7FF9I+7Sh+5so0nb5t",
+	"KbYyRi/B+MxwUMgFt5zTcj2S2gYI1+dkPKM842I+PrPlXeEYc6ZccorRWI2cdE7GcykYPGersLCUPDo9",
+	"Ib9A7RZK3j69vCL/KuW1Cmt5HIX1WLwDw/baS3rzNu+Pne5TC8x4R2AdO+zXbm1uxfN9I8u2Wj8Q7xjs",
+	"A6jANm4PXORUaRtuDgHtdrk8SmW33Co/jspZSrPs9ax39lsnem9Q2scutWLwpJuvu0uPT807V+ucXQa4",
+	"etEsJlyGkeJiyrbxWku7ltcQeJ74hQXGopTPHuMZCwnf8p166tgnyJNa0g+jqRSYUDtdt9RnYNOC6VEh",
+	"NYIlsQ85L5iy9Fmf/zvIh/fRs/gqwBvQKUPoLrcErj0LA6/4XCgyYYqnNrIUs3wJAMeL4HYRjKSSqcMX",
+	"p1sFi8bhrypZHOSVKLKObgTEOq97EUKKDhOjGocrcuzr7KRJvpsEsHW393M7NNbvju3ucXyzxtGv0+YT",
+	"5/UCKCsFIVPj34a974a992PMpM6yAfnZx58QWjCSFlC3qLPXs5WT1AJkdyijkXPp/QI/JBtAI55vcEFm",
+	"GZ8vtFFuwLoJJZW48my7Zhn5/tEu61a03MQFOGZkVmpGFlrnirx7+8JHooDSZUR9s75Of9pw4Tz6YT/9",
+	"Fo9FuL+daS7d+9bxF/7HZMO8DsejpQoZnwtzReIzCRmvFopNR2NwCk+oYt8/OidqIVcC9qaDQRA725zp",
+	"+8253p2MGcz+SwqZDcYbei0FcLSAuXWR3u4I4/aWLOmL8pD9D/7eZ7ZtN7fWnIQ1ctUiDSM2d3zIsdor",
+	"QTbT9PEXK25ZJ79tuC8LK3kYcWTdGul5kL0q0PwbQ8oUVrUbr3Aljnk6dmDwlcjXqY5yRUudKegVRQBz",
+	"ABa1C3crzWLfCnDm8a2GA6zfaB5wlgm7Sahmb8h+U4pFGHfbCIDR1Oe8YSuESBCsBGp7gmvTV3aqypR+",
+	"JnmzUTitGYZfWTECYghkwqAmWHP6m0QQ2Z5GKbFutrq7w8hrcIsvewNtVAlrWDlyhJ0ZnxGXXGV4lznX",
+	"pgOn+p2TsfIPUuE1Qq5ICeDOK7o2zzhT0/isoj5rHIEvC6ZBxmMfFrRUmqUgwJrz4jglMDt3JYY2jzws",
+	"XOb+CkxbW6Ah7FK8BZa5p/QuRbYehTgmVoLFnaov5v9peDTm71nN2aowiEqCqfFhbU9bK9TN/ZzAEAg1",
+	"7LZgdgUVWS2oJn6uLSENcV3+KfYJge5yCvcolII1ioJN/eJG5Faamv6N/GvzIPE+K5hmwgXldFQTjfoc",
+	"E7jTqowtV3A9VjX5hVwdde2iKWByW4C37QjgvrfldFj0kY3xvnRbZ2/eiU3KxIu3Q3aAbXjLwC69HN4A",
+	"xi/YDZelGlk9dg9jhbdSWKtFxC6B8ZDd9nKbpiDY6pNpC8m2NdiyoldM6Z8tr94c8diwzjGaAp0kM9BM",
+	"6XGbs8WdzD3rv+42k1S2jbCLHTODw9xdEcTHN9U/d5l1uMP8ekbE4vfJBup2fFFhElg8J1CAllKkUCRH",
+	"l0zhXyuWCve3XpSF/XNWcPxDUV0W9s8S3n4foyfFpmXB9frSzMWGhzBasOKi1Iu4JQAMmQT8z6T/p1+v",
+	"jqytvxYe7Qz//Swf/f3f/hP4FawXsGLooaKJhdZ57+NHiEKYyTgu0RueSQ3QLJAS5woqAY5Vgkn8yvoe",
+	"MCcJgYuPlWb5UCgPOoegZIK8ePEygfx1iHZf+uJySVUMypzLy5eXicV6oSIdCpf4YAtuuqpvWLgahwQ3",
+	"EBTBTgdDMRTffWfW0twM6GsefPcdgWp5Y/O9LGxJljPyEywLwaIGsL5Y1mBsWJat94lfC66IC3Vr7AgE",
+	"0ozv35zep6Ve3M/knIsx6VMCmfnH5pZMyZ9+vTonBRNsNRQutrR6x8Khj7dv7Bh3dnwEXQ4Fvp/z42u2",
+	"VuMBgfx0c0POAR91KnPAu61m0YioB1mJp0MBM6ACwmzqfaMLSJFHJ4/sykJaifruO7Dc+RICY5qjSY9L",
+	"cd/C2f+PvyopxmQiU+6pwKghk4wNxUbVgLGRjccJoWRRLqkgY8SxHyeo2VXw/MC9EyMHDkVVX4A4cKqE",
+	"jDGP7bf3Y9fpny5fvyLAxlhhKBbRze2EjEjt5oMC63FO51xQkP8EWzGl0eFwBrY2Ms74kusx6Z8en56c",
+	"JEPh8rQenBx5FOJxIACPfXaAvTVITucM6mrYB86Hov4CV05TqtQ185Id8/OULXMJXlRD229eX165dEGM",
+	"fVByyZASMJLC7PQ4eOv4z2w9HgqbT9M/PX7w+HFQcudoQCo3i/c0c0WuTVtGBH/wiCxkWagzQofCyM1r",
+	"XGyfhmkoFq5Zma7JnGlM3ZhDVq15ciiq8ejjt9ZecAZYTGOLJuEbsvuY8hmAzWto1QjnQ4GOHR2MFkMW",
+	"fPFbC9uWBLT8o13Gt2apYDeVWUYbW4RGafiapUAujSOBX9pjeT4UGCMeOOQL0CLGbyEeesn1Mfw7TsKv",
+	"3hreJwCBCthc7SfFzNMIaPXowY9Bk2aljy+MbDwmfcWmUqRmtzC7HlsCBrQxh2nGzcI9f+MngMF2Dj+c",
+	"vM4t6pgaCp/yWGOjaHLWC8bhFB0/f0MmZTpnmnAxFOMPx4UR1qDTY+DaY9IfmybGZyCKlXlC7OBcUT5+",
+	"zc79vTw+GwqHugM5QBM6vTZXDWRlWsUEovPhXWgJB3BkN/SZoYUyzyRNYUerObnqkOMPx/i7pTQo5Uyo",
+	"zRqekTIfCi3Jg8ffk5f8J/TTKlbcQDrS+PnLN6/fXo1eXvyv0U//++rp5fgIlBNGU3fET+E1oIihZahw",
+	"ApZ0TRb0BlzowI7gW3u8gc6lGyvhYpqVKUuPEtxQKOnMAavV/FsU/IapAXkuzNkb+2oB9438d4xCJJ4P",
+	"4Dm0cBrW7yXN+GxtD0vGSF+V0wWhyrRC89wRIxkHMIHjI7IslSZTuWSVhoTtkrFpZgyL/7TlEPyvY3us",
+	"jp+nY9Jn04VkaQD+g2SJYoEUEOnli5uEcsjFm+e9pGcUTgsMPjgdnABkQ84EzXnvrPdwcDJ4iOm4C5Cr",
+	"wvvRfJ6jsuBX+nkK6YZKX7x5/mcGUaI5LeiSaSiw0SLAVo/ch/MKMuyOB5+gJcRIpW6JYEQPTk4wRhDg",
+	"8Czuu79I/2r9+Sj27hKKL3L+Z7YGCxFIdk3xFy4dOYOYONLH44SHGZUYdQTC8CMcUqwnP/T7P9HURWLC",
+	"K6e7X3knqBW+EAv50cnD3S89k8WEpykDI8KjBz/ufuNKypdUrB0vN+897jKj50Y4EDTDFx52ms8N5WgZ",
+	"A7m+XC5psbbKXHhl3FM+FrEuUBhCp3MFyfqOTN9/hDqysai8lTDXF9wK6ZILL1P5uEgHYNF/dPLQBl6O",
+	"Sh82OcY46hVXzN7vVgvnFg4bzAf2/Lpw+vpZQW8fnpa9D0sgfpjX8SzALv1kw+Pv8BhYX/jHumZri5w2",
+	"juDpJ+k7jZ1Cs+peoOFa2S342g/eSYeD90SKWcbRKvDotEMXb+jaXMRXUr6gBVqiH50+7jIfVeZG8WPp",
+	"S5ZyisXwDXt4sPvlv3iN4RlaTf+B+ArSVRDkF+cfH5PaxXf/D5rz0TVbj3j6EbmKq01RP9xv2Y28rg53",
+	"45A8imVumBdS0geL8Mp6ehzmy4p+/RcKzmr7G6+kfgalvf6BKAV3Ziel7MvBkb09TzE6wlsvUMU8xjh8",
+	"sBBH768LF6gqGEAcVrKdMuphkAnQN3ecUTZQnwbtkYqhsJWqzquY19VCeoJbUDTbQzaC8hm8KOLYULeh",
+	"8OEyxGICrugaMxf+Kq1vASZidOea3ucaGwqc6D1FCpkxN0JCiULsDeuiwisWTUQFo9MFGrDc69YTM1kT",
+	"tIEpaVV1UNrNgbL3trIzcIoayMf1k3sBLz7H9f9Et2rQhT+oXS7XO5RvS724dNAuMQHXrb/dxtrumc1l",
+	"6WfmR/tyl2/X7BdkntYs3zv77X3ISv8kwV4R4QVUuNQjV7HZs9hSL3yJSgij27SN9M7wsY8hJwWbRjsH",
+	"/bWQYl6xScN5SgEVMJwxB0xclU3h0cnpphD/Ajr5NGwC2v5a+QO4BPGBz8sIvh3TT35Mn36weDruIKTV",
+	"OQFMdIfVXTuje51MiWnf8aOJEpcizhYM/hx7+4NpkGqwgR5zcY7FBAIXkiJKy3woVrK4huvfRxZL0i+8",
+	"VRoP96OTUzK2ZDxiImXp+CgmFLzAEX+ac96oJNzppEc0iBdyPmcpkaUOlQjvr4JoGyfelaKEsJvDlYpv",
+	"x/DTH0NXhNOKYrRxFCYsk2JuyP7wo+jO9TEkDN+fSjHjxbL9aF4yja5jw//dy0lNvK4sZ+iVENdWZE8J",
+	"10fJUKgcDNQWDSgHkV4xjY9a07/VTjCYyjxNs8wc9aGwqwFmtk1AobP6GqH7qbC6tfWU8AK0n4BjtHMD",
+	"9AaZvtDd5v1y4Hyu9J8L4aUH3JzA2ZsQSiCN1ChUj05+JGN4ZGS+GydDQQXBkJeNJ+zX4xhLeoJb5RCQ",
+	"wc/1iRhUrQ/b78Fs6gr8HfY24cpCt6UubA5A4ZHeYQcOFy6+KQz/+CzwEmwBIa+pTuAS4y6j+sLBDLCo",
+	"IDFaDC9YztId7wcnDxq+evQWriysgywAVgHDXAxHG4pS1fkk+qZ54L3UfMnOrF9WXqMr2k95KBY0N0yz",
+	"wvPHwQzIr7bqkmOeqWSmdWSs1r9hI3D6iMN8CoEHCUFpAASlI3Mo/dqC7eVFzPVt+BZ+tcWYYinpszOp",
+	"vWSpB590DHHfxYXF5Dh321MtOp+Fe9iklm8C29fLrV6CtkTqLAW293D+ZMWZbcqSLgsjwwCbrAXTYcyL",
+	"+bomFNnqMoJhZDpXwJNSUuYDiOwDrQkllrrAiSJQYbUzDsGCMmNkRpc8Ww9FH+9vfNiMEm7wABzLMDcw",
+	"yySVLFZX3o7iXARG4ewRX48W9tnsLRiE/UF/M7n8k7KOt1KDO7J+4m7DNhQT6XEIEtXOQp4BzqTic8HS",
+	"Yy4wJXq1kEEZD1sh2EdHrJkmfReIMRRzpsmjk4fnsQAK0Gdc3QQfP3FUiRVaEjoUM7aCGxDCoEEsgT/M",
+	"WAbkqa1PYXiprYiFAgxkoIDLaShQW4ozELMafwkXo4uqglZOlJ6ou58HX3WswD+ITxVuSm1z0AOiw9tq",
+	"A9ps4xzUaB3DIbeJ7Epa0grNE3SzH9JXjLlYcNM0PLE+Rtg1G0jrJLOVLK6VNy9OSg10aS7TAFzNkacX",
+	"8sy1CuYCNwywZoZu18A5G4bZuhgkTa+ZsNhDciVYYVN+zKUKZe0V02oodKBmx44EBrl+oru0Xp/qc8cN",
+	"7b5KQ4tREqwkCky3vmO/GRK+uvu1CvfZiD/323/4bRuyiS22Uz4Xx2VuWVFELSdWK3/0A+YDNPRyLfFY",
+	"WznfMIh7yvGRc2JzZQnXBPJtltTwp4DjDSu+1B/XUQ/HhAtMoVkyczW/c3xLVMCUS7oGVjMUNujcMMAE",
+	"GF9X9MgzMpF6AUHY0wWZsLW0hg3H7/qIWQtqiSBGBsAweUCFKVIIlOZMJUMxLVjKhOY0cymvpc74DdsE",
+	"wbQgTnYR7kGloWwoYMuPBuSiChTxPmjHR+HrkJPWg0lwO7wZB0EczAzNggEjgZDQmjElwopBLlk/tfiU",
+	"n4If19Beb2O4DcRBRzrfDLT/lfnqm0LeMGSfasFzSLitZJu7s9W6JIow9aCR/m5Yiq8f61ImICxYU60S",
+	"LHTkzBHcJV9iBRyfu6/RYcqXrMIdhbWOhH5wpZ/4YX3ybIdkE4kmW/sJV1HniI4B+F/mqd9LBuVcEFC3",
+	"At7oxjjc/Dy8x6fMuXCd7c668LP+vHaQf9yUCb9grTkT1QFrT5q4EGuCcVgeyyOemjEgl3h5KkyQgYqV",
+	"stRDARlikRed8GLTPxWC8JK/QWG0FRepXCUAqppU2dAkA2Sno0r0gSjQqi41/j4mkwKGYrq17Q8FwNkr",
+	"G16aNFpArPsJ0yvGxAiA3QH5fozRtRB5io3blGBeqAEZB9UzxpjoBdILJVgeyRdjTwgdCkSgBzOsRZCy",
+	"DKexMnIlSP/RgwdVwon3Lg2FdS9xTdgHrrQ6Gjg10UpUWJvbjRr48ER+wIheyBOzCcuh+8kG/0Cngi6d",
+	"DMRTFLSsKagasRlGbcg2bAhHoM5RjhSy4s5cWckwjdp7UVh37OBrzY1x4/sy2TF+dVqtxSuSFnSm/ap/",
+	"5njdb8LaV5TlUh29PjWqJ1DGUQv7b4pc9/8IUlgbWS8RfA1ttLDwqDsU9T5YsXxb+OT46JzkUNCJ20tp",
+	"U9L6GboL+MFuZQVf+aeLUf8HITtc/ZDsfI6eRTypEE1C+btVHokmG//CdDtNnHw2TvuF+Os/abbVa8Ei",
+	"VAMqXLu0WhcPQO/JKaQNWLUnYGC95i0d6kK76oq8h4T4aQRa6M9Gzl3LEqQqh81l6zxJG9qnzsHMZg1L",
+	"apxA+upkbf4bin49jqgoM4bR1gsn6fo4ICu8Qo6WlaSOzodinGXLEdD8Bz1OMP5XMQGFLGA8KASi017e",
+	"sKLgKTuvya1nQyHKLBuTgi0h8wvUYfv7gFxYmQKgkrE0htursIqscDgegBVI/a0gCwLFmQ1rRgHSiNtm",
+	"g8dmoxx6R7Cy4+atIaQesZQD8s34rHF1HJ2j96SYLgAoCAqPS0CXplm2cQHZxyDkOyY211bNvXZPhVJ0",
+	"JTYPbUF+KExAxdqBhE5KTVxPSWURMduriJwNxfjNuyuy5cK9DyM7duJ0NBgUwYJr3PDTCbwWmfgzR0h0",
+	"ZcNBXBxuyLc8tW+C8m5BGTlXJbEcJBvfBz7nSpd/1lsparB5smDTawcqai0cgrFUnRmWmDGqUI+35fwS",
+	"Qj2vN7w6ENKsf3rOhGE7FvYabyaQ58zNhM4rd7uh/cDzO1ePBdDCVGjMsFhiKrQ1BMwWXzgCk5IiYyiw",
+	"CAi/4wCoSvMlGwzF5XTBUmCs1U9QZlHObGw5zW19Nawda1MP/bduxonn7OY2R/sTBAeQ8S9Pt3NrZcdg",
+	"0X/c407ENfoOdAtwQZUJWkh3SdrbxQI9V8rTgwdkLOSodk+NoSrc/c27y1xpzxCJbo2Lbe+jM4wl4Aj3",
+	"NtIFFVhCFAQGqYxwoSnPwHRlPVzBbthLzQkihnioukZ6iGdT44H4mgR1s7eIerzy1vJ/MjXxn5xbX0KV",
+	"VcfR+iiT/v3f/8MeoaMDmTdKaV8J774QXmwM3VrCyLNWzjZneykh5O2rOOs43G9H/ZtFaOPEvjFaUKD8",
+	"VdL6iq5Jv/oBTrGl+wPPsWvsKznIKLf4GRrJxSjSkbUQkmRSzBEy3rmmK7XaK8voVRIpCTr6SnjAEzur",
+	"b0zgGxPYYALPuOBqURPwSb8yDVmLkuEA/nAcyALqJpPWmJHKoW36987rC5DLQffwGkTG6A2zhd4r16di",
+	"Q9EvzMaRQk64AKuajWjDaQmmQJkAfUMWKSuOELNgJrNMro7LXA0FNN7Ik7FqQEK0xIB307pgRC+MKjYg",
+	"F5ospdLk8UlClI0MzLjy/tmczlk08jeMW4Ggswu3TJ/hrIYdtsV5XLVY25IKjCjFVV6TFSsgKu2rd/X8",
+	"A8WOVObNwIGDNxKQaJ8Lo5+6kotHX4ldvux+wN/uNOxaVO2IUbh/evz4pCVWoxn4QMVQbIZNQPAMJQXL",
+	"IQSC8DQxv1ICBhO4kx2+ur2UuT4akAvDL6CKu8uT3zQwt5u4z6rYYcU0gZNsFkBaGwT2GzA8QL1HU4aN",
+	"mRNyNRRSnAfhctYs5B9MgjR+z+CwCgfyraHw76AhJyHXjOU2FdCu/4BYswFmIlbuIDNG4JapQgDoDcON",
+	"QvtW3bxVN6wMRZstJYB0jWVMsC1s89NZ22t9fVnT+22Y9zez/Dez/CFmeWnYkt59Kx0mJ1p7ts2OjMqI",
+	"T+DgJZWxG9m5q5ctUrJarBHrBrnn6cnJUeKQZYxEi0gJUGhLab4Enj81opuNNl7KlGX3FEpvecGnjPSr",
+	"IoIQYIff2isEYGaOBuTRyaMA+90rkYBF7g31MU4WBE78Ui3AJ2Qgl5Y7B721sI6MaqY0Kcpv4RR3Y3cp",
+	"5BxC8a3AErBmu9TVETCrHhwjf6V+AVkuakiBmnvm+BelwEMI0QyyuGaFgoj/NaCfWS1hQqfXc9DNEkLJ",
+	"jK2c5EC1EUf4km3UIzGqnyuacU+Rwpc0ISqTKxv4W5SQMwjoKnAeDSsgXJ+bzvNSV/xBkUZNHeQdOI4w",
+	"FgDqoYNRKIx8gaIhlUPOCjbN+Ag5Q/+ellhGqhEsfDQgrwUjpZiB8s1Ss3pDAVAuXgcHobEihJEt8zI+",
+	"OscapjOspOSkyaFovBqRN+2bWFEGBUJQgaGOTFAUxUtuhK4oYPmBSEddtAZs2YjaipUj9+s4GQpF10ZA",
+	"XMgVWVKxPrP1KcdWKBzRLLNOOPeN4bDjgIsPBRYAcSRTLT/lWJrHgSMnlahpVYM3ry/RswfN3Z+U2fXY",
+	"lgJwW3ZPkXFpJOWRFTDnhmTK3Dax4egskPNhvYCYBGpE5hbO/QmSeDeYNvRvOPenxNDpflfAQQyKJTvN",
+	"orKs2iq8SHkCSmoGFHf0TQT9JoLuvEEtHbKQVRnOEIsnAM6/oAp4X8tV2lkivT+lYsqyr8SL8UoiGAby",
+	"cFpodQ5lpSojABdklvH5AsoccoXRirRgRNEbkENfAN81N6bDgwS7ZuQqQM5rWGgBoiB5dPLjUBiNPXJJ",
+	"uVPui/VZliALV64s6qiAxf1axWBgbbj/2bco9i+lfML6N8XmQJLqJDrvOO/g9PhqzjieoaUsQNmEPHyE",
+	"MHHBSKpcwln+GnyNb8zSfXM0fju5kfggmfvwoBkkSa68p/Hv//4f1tV4oHMRT8HXFeJZpQ1gF0uoBU8V",
+	"oZUlvakYfh2n+C2s5rdj/C0+8C5vbrAFiSpEMIgtuFWMoPN07RtS8FowwoQu1mBzyoIip57qnPIwFN6/",
+	"Zs0um9HJNokf2gG7QYL+fjJBM8tgKAAPAzx5aiFXiIRhG0aJ2ZxMzBonfZdjVapkKMbenTeayWKckPEk",
+	"k9Nrlo7QUDW2gUlgjz8695I6dCakHorKcbjGkojjvJB/ZVPN0vFZvXqzeemesua4rLQ2NvutTcSH1PuE",
+	"gM82jUVm269s1IZpaygQOoAia2RizgUjK55l3llpZBqsDNEcD0CiGuHH2gPNyKEWkmFr3ohP+pSklAMI",
+	"R44uXcxGgsQp57TFBmFvoXej/sylxcZHZUrmOXpOCbMwh1j1HV0MlefB2f8dPQBS81hIPfLrPU6C0lq4",
+	"W95FgDKdFGyHS8AF0X8pSBNAMQEibsEwMb/hfbrX/fnJ7xW3cLvxS6zLvaqoBhATX7vH45/80gD0dOa5",
+	"ppzhBzh5YLjFCjBfPNRl1w3ldc9tRZo9zfqnv9Bp95db3yzEEWKhZGtSiuqXGc0UO6piPNoYg3ujxhns",
+	"+k2kzBgVn5gVuOXczQKCyXzzc95N3FqohLjVbcU7+mLeza7H976l5q8mil2kAbSSDYUjWpLTk5OTBKVZ",
+	"XiFNwUke0yw7I2YM48Gw4jXeZOyPOC0YgkShvLaGL/qQ6oKobUZb/XUhgzeEde+AhRlT7PvO0ZeOJusx",
+	"iEtlljnv5cWb50NxzdbWI+rnMnAvjQm7YUKDhF55Je2P0YQX/C3GSz+lQ+6SZSiQfu44MDeAn8rs2qjt",
+	"WZTH/av1x7rKPl85g/vmNPsE7NiejCAss6nt9pVc2kjYLCPOv++9/0eHWdMr7gkKHVt9Jdzz14JrG24c",
+	"JFWDs38lyyxN6vnUYFpLLX99nABMRDPc2DBYq+0JUHVdCxshBY6FYdwJaqqKLvMMexuQV5XvDHx157ad",
+	"LFPIf62CvQH09uLFSwIBDiTj16yyJEat9bghn5tZ2m4D8NvPwSFtr21i4GthLQ5s5e1B34IRvvHV7sEI",
+	"6CGfWY+88k50RW8MK7ol8yzYX9lU/5NInr4ukZfpaka0AbkgON/AwmpY4XffIcxd+t13yVAoWYUcQiWe",
+	"uvOX9CEe7O//9p9BBMcRRuR5wFDqyjFJwTAJrBJC3RCcEFoBGBuZmOuhWFEF9kQ3RB9sYjMpKmP32Bbo",
+	"B+TSMRmWJycPGTk5Arsmxl/Y+RopGjMLEJnqmud5S73Jt/DON1n3m6z7jSfXeDIejE8m6nZMZX0KLM56",
+	"nsyxdjUXBuQVs0mpHAoyuLIJcUTzZmrTpzcKxix5Lgi7M1A5DPuNe+tjW7t7wp9Dq0+kEMiDPAp6S+tc",
+	"WVDTL2eA7JKiVRkhHVV9Zra1dxmsf1zg9XpGaKs1snHI2yHYX0OlhYTQdMmFahz08bRUWi7HNlVgrJY6",
+	"Hy2k0uNkKMZ8Sd0nMi6VmfTSoVS5+iZj0jcsHBu+enEJuUmqQk036ugP/3IfJA6d4WM//vjwvs7U0TkZ",
+	"KyrSifzgBiDRnReU3BLpUACiBTjohSSKFTdgbkPQsAEZz6HWFg5LljqT8nrsF5DQgkHtF0iispVdXl+U",
+	"egHq6oROr0nfY27VV/W+hFo9fzje8vG+p0uAy7oK6tBghCsZ5yhSjc9JFe/faPUPIzprpvR4KKbIKpQr",
+	"nNusdY25WQVU7IybFBGwOTzFXyv8eTjGLwOBXlullpgeu01fO4P7pl1/FVbL1ChoyERJ//Ll1RvyP8jz",
+	"lxdvQKW0zM2R1DbuHRXdtvCfVqnu0pdHxBI7GFOPvL//6OQh2AGq6lpBnizoepYfIat0qUyAT0smhVwp",
+	"LIBlawxiGIxLfhtWRE3evX2BNTZ8MbB7yjWAkSUD8tyCM2o2xtBhmrF0KCyLRjafkAkXqdpATvDBgqbp",
+	"xKu+oDW/+fOTp67WVGHhBaDOp8soPz0hSy5KzdQAAxdhmQEneCrFjM/LgqXjofCZsvbKwTQNV8+cV4iW",
+	"bg2iHh+3JiHvgfun95mEOujMJ2I1Wd6vEOajZbVbdpv+6RjgPxRSoT2HCGfxC4iEsiCvUbpxJ3aHOLiX",
+	"DABUUqlD7zsyJCdDtSfD0yyrBK8GJ5CiwUNIwVJesKlOqiSfoZgwWhi+Ia+ZOPM8Q9G1IqsFny42WQOU",
+	"H3RWLuAKs0yusHhjVYiO9JHpJKS0pYC9W4UrPypM0TSsMQUrH/tgTTcuGz8YPhZlZCIFOJYkZK/AIKti",
+	"eAWjKen/IuU8w2XhYiYT8pJPC6nkTJNfCpovyP0lO/Klz6sqr1U5HLAScO2qoTsE8rTK8w8XpwJTWVBX",
+	"SBbHBBVmx6woZDGucKXc1CwAzQScQa5uMmRjQW0iex9Q8/wkY0u0EsIqKZdnFWOOG2zqiSOneIBFQ3s2",
+	"O1JTnJf0wwvAve+dPTr58ftNk/EWJZ9ttUVvtLzkwn1x2rkfWN62ET84OdmvoVF40tobPfm8sY1dZOxK",
+	"yri1tP0tkH1bscWrOHcNoHWAU04lBC9DHFzbjdJSc3HFJgspr3uf6ML5o4mntbWa0FZbR1AR2zcnRqVi",
+	"mA8aBNEDRBykstnKj1jeFfGvCjZlAJwFOR+knzIH4Y4+F64XZOztemcEQhHHhAulGU2PzoMCjMB/IcuA",
+	"ax/QVCEdSAH1MxpaBNTmy7WRUf9/9v52u20jyxeHb6UezXmWSB+QkmUna0ZaveYojjvRGdnOsuROzzRy",
+	"iCJRImsEViGogmi2k7X607mAcxF9YbmS/6q9dxUAEqAkRy+2ww/dsUC8FApV+33/fhWs1lR75pM2MYvk",
+	"Oishgk+VEen2huC2h63JoaSaMcTNVuLHpQacwbExMfCdsJvX2/42qHMHS/kzomi6xZq8nSKpf/+TdGcD",
+	"49JG9fBnpJnwxKOINFArLoVy1EboOQQhKq7vPM+WzpkOcfUQhtYqWxKOYNVQeYRGMlKJLykNOEfyzWQS",
+	"skgjTEIlAFAEIfUQZh626Zo5v8Q6gCSVQAefJlAaG0q2hLKexdP2j1gCVQ+MT7lUtYv9M6ihO9QxWGGc",
+	"mjkvC+VuuODFHDAbFSsEhcEBo4jPc2Z1ypfd/ENrMuJ+o86PA4Z4CwH12JiH9y+xtmHoe+QiuoXmv6m5",
+	"vUfmZ6Cj+Zh6AjC9oe3Qp/s8PhgteyCBx5byEExtLTY4wxu8qugf77nc4F57fxovc33y3X+CrUX+2TQI",
+	"AnLgigeHriUH0kf0JW+V5f99xtGt9z35vS2lnR9hl92+QuHMasjcKCbVGGDz3/75Bfvq2cGB3w5kySTu",
+	"/xNiV/dTDe3cPo21i9HRJRbQMwTyO/LofFKN4NeR1QnrcUa7cnDybf2G8O36zjxCdGpDEIKIDUgjGrIT",
+	"j1hlAoUt49g8fsjmzjrFmHjjqVGsRGYEHMeX4XNN9GYrRSLEoVbv857z4lKkscLvBYWaROgJzlrAv7U6",
+	"N2ir5dkyQq5U3wxei4HwQlRwUqy31tAPMIsjeljSrwC3bifkWyzDE/XfYuIF/Vs3yk+1oKE+xscpaGhq",
+	"kC7jkprd/Or8w2uPrQ16b3xNKGCl81ErvXeDdOWN1ZJzPh9LF70VPMuWPnthDhkUfPTo7yhWL78/fROx",
+	"s/Pjt+fnp2eQmZu7rS0tOz89i9jxu/Pv+3DTk1fHtSvZ6ZvvTl5Dau2vb9xJBxE7e3n68sU5O3n9zZu/",
+	"9iME/cB0cF5oqyc6cxoFeGGgZwuxPxAIBTOGPi0XEAp2EY8tg+6sPHPe/kIXqcGysxBfjlVr7EFM9FxU",
+	"cQmRJtA2QSlDqL7LuLEjPIDtZ9XQyqItmE01FRiZsNpPrfsnVP5Jw3i24EtTpYyG7IcCw+3ukZnWOdTw",
+	"URqTNBdxYMaqVJkwpl7FwTMPzDxnveTlq+OT09Hx6embH0cvTr59e5a0MjmcC/Mo8Uz33O5eApTtIjdH",
+	"LNGXUEXjFA5qfc/4IXJmyskEoGy38c9H8s+rZW3rO43WpCFnwKmNarfeRFxeCWUHdpmLWzNWobeOnUPu",
+	"BhFiglP7kbQhuInL0hlv0H6UcssT4FWacMszPS09u1KPOKSk4tB+394s4B54DgO+zy3kn7KZc4TGP/z4",
+	"Jf4ZlZn7JjF66frqcr+srqpbL6g/yww4mSd6PkbkLDtjx6+/PWKJW18Js/xSAErWlSh4BovORBWnUS/5",
+	"d3foT9DZSsUtcbm/f/B1dbiE+G2a9EFVTvR8zgdGOD3fdYeoed0wVrA2DNMZuW2KAPXdqpNasd6zfZY6",
+	"jTNe+ir2PuiUKQJhnc8kFPDwzOBuznUGPNW2kNOpm5QLZ/+IKa58g7TN3LD/4rkUxWGsYIdLK+YgsGeC",
+	"jXW6ZJxRKp2lIpNOKnRRseEbPBb8jqD5IzY7/I6H9B0pHUK3Yj349H/ite84TrA0lr4a6mFYK/A5Tbgm",
+	"GicgQ8T7PNOp8CU5bdUwUN5SL4Bxk2tuLCReu7v8Gu3M+fsTvPCrqmaGFwVful+NXWbuwIUu5jvRzvvB",
+	"yvLzzt6mSeNjyOuP/xtK/n0bqnsS64FDnUQVNULy2z/+CfGLQDVAW7ffhWaENx6tTUetHsi92bWlS9e9",
+	"AIwaH3bNUG6Jubbx2VAtoSfQqYrRlCKkS9yWVMZy1TkgI9VEtA/GyYaBlXPx+0Y0Fhe6EDcaDCTUbj+Y",
+	"n+5bZV4fgsY3f1g78kv3nNuawGCau8PCrRp77wP81xdJ3UJ5t5ZvuHvdu5HWZZzBm2yBzu6s+II+5toC",
+	"unU+wV1YTyQAs2dIDu59oH99xCJkLyXEhrFE0Vdyc7Vkl1KlETahYNSdAUC3bV23J6oWEL3H5dt4Tscq",
+	"fpyI6xe8jpFHdh6+rl/PcPwjlnP9I66vashV3HYVg2sJFjSA5+b8Z+dhttnx8PA38IwblbuvBkNva1q1",
+	"3dNtrcZ9hCrnbkYLSrzw0uqR/2OsS7SigDCJS2V3fmp91OeUha+vgU81B/+lm0AnlNuF6hUwq32SlLi4",
+	"Ok0hv/MbG5dys7fduq/xEVBNJ+2Sotc9DGt7xcahN95CYjXtE/DZ6n5nx55e2aeJeSHYDCKdDGPSsUo8",
+	"992foP4uomamDADWfSf8fMiSnxNmhDuZAOEQtTxWbg9TfycEvzEhjE/cNcyU4ISFSJ4V762HGvG3CPne",
+	"3oQbMZDKCOBuuBLuctzS/a5ABOycc5rrNRHWEnHLeMUrGYZJrJLwI7Zl+Uw/De6IJaWqfk6oRauoILGV",
+	"VqLL1/IXTvhan4yXdcCcLQz2PyhtR40DsCvwUl3akb4Y6YsLCWIwyMNSudmaFHLs/tIk0+uj7hCUrSNu",
+	"4GP9bhF/H2rjYwDV11xpyFWsfUvuNggYefT5IyxrpTO1Eb41sNu7dpdvRlTpbgRzvvy117a8CG5bvrrv",
+	"3T4+ojcACP8QU5zJFPfzvBOdmm7WGA5dv3MI94xuMLwzkB24/XtIbOgEhy4quUGiIgp8D+7kzjjTzxtb",
+	"2K4NL312xgGKuOttA/rmW9PgnqMjNM/BJmgq7BsaB3sf8B8f46kmEGBOQKlbn4RlC2oa8/o1Vj33d+QD",
+	"+iKNoO03Yr5GSxcMVUjar7S014sw2kpDR2ys7azyjk0EOQxvEnVQdNTW787DbJNvgeqpyyPGt9s6xHcC",
+	"PuKjIdT6ZyCphPkCOae07F05yfhx133klt20R3rr9mU6q0/qqtLp2JbHalX/un14RVYzKU5Q1EcEq+nV",
+	"XWDmHhfQI2Oh1YaNl25aRXax7sCTgf/w+2u7sx5gZ+HHDfHGj1Ape3DdA++AtVX6iheXtVu+3S7TL2mZ",
+	"uq9LdV5ekOmLKkj+8Ss3z5YPLrzPhEoNS8Y6XY6c9xFK+YmjzWOnXBR6jsWFwVKi+tIoEL0590ZQLMmd",
+	"c8iSEzWAOu3BuU4A6cqdWKvxb8RFfEwieEMeOFkrwXpQpK8vYqXLwp8Jhp8zA/sRS96KC1EAKGtCwSy8",
+	"D9Rf+p+owNFp7RSjxj5eQ4oKMAHjnbfikMU76+YhnT2MFQIRUuWtqahNyOxchhJOgnvu+1Q1UvTOuEpF",
+	"Cm2lHq4moG9BmKsQE2dKpIwTwa8uqNp0yA72nx4SAR+VV04mIrcAaUDQNGzOl2zGr4D+jlCmuNO0+tJN",
+	"4wWby3TBl7Eyli8B4JraTgmtByEQsWdmyqXqD9lX+weH9ZrOUO6JUA0T6O8AdS48c/gRlfk0J4kbehPf",
+	"BRLmDKtYqZAWbAXqIIBXMOFYni197wMERUyZ51CI6nkLweGuxYdSD9hTAwPSRJbgL5ZakZlS79rFIWuc",
+	"iyF7fkCTQNsdS2ljFXYDPaeCd2NSYadwO1p3ni3PddOg+STbLmCIj9h0cZPMH3XXcP/ZtlwNf4wWioMb",
+	"feDvuBULLCv73VDihDhQtYKpmlD4GPVvLC8eXvtbXhTY3kAxWC/WVmHE1gSXu3Trhn2J9q37sr/LByvV",
+	"I4Ui1uEu/Ei2K/VLXKnfoOxajz8RmOFHrNxPMX7wTm3X7ZcXQeDNnEMt825YyKV+xAp+DEOiRfCarX3w",
+	"ha5e/LY3shCupL2G3/qEzvmsEWXwJa7PVNOEbFlc7qYyNRdYrJxzY/3cdlasodC6nrKljtyPlTEVcDXF",
+	"jo6wTIyQ/vHBscI/MaaIxwQChECgi7NMqku8ow1nIHy0L0GTJlY+3ASU64ZxNuNmFmJy2jN8Mj9BrKdL",
+	"a2QqYpWKK5HpfA7J7wUAzCdwf2oTxxjhqCwyTKFLNcnKVCCgfqYnPIuVFcZC7Rk7uajikhOuKKyHUUvv",
+	"+RYi48uIKe1fB7gMiPTFh06xH94N/6v9Z91UKriHPt3glxvdYwW+qmd3Kjj6AL2QlEZMdKlYbVnAsupv",
+	"OVa2wCI3qQ2GBWX0XGgF6EiQ2mmVqE19v/cB/7EOG70a+r7Sl9W+vx4ZGS9IWQ+agAlkKXDUL7jpb0F2",
+	"PhsuRvcpneuucxBTtAhatfUtHRl3q3rFTPYxReldffVYF45l8gQIFqsF1McqPhcRJUAhHTbPgXFUK8ud",
+	"NSFtxFbLvQGd1tnRgDxa8Ak8VBdsrgtAiad8G5SSSpWK9/0h+8FDhcXqUiyNsANnYKae10OmETOacZYK",
+	"kaPtOdHGGoSaqPBhUi06m91P24vLH6bXHZmSwdCp0QV3Vprfbd32LZkn3UTV6SZbXsczGLOesxT61EVX",
+	"OwwlxX187c6iZDr7ljXSJ2dv2LOnX389eMp4ls/44ABphAu3LtPu6n08p/GwnFu3/XcOd/7P344H/8UH",
+	"f//pw8Gv/+PG3dv4VYN1eMtGcrpudFHo+V31kzdHdItGcj8Yq+9gKOcA7lwVQVwnRtZaRu6lYPw+3eXT",
+	"G5V1Z9ui7gco6s4aJd2rTjOqzm6XeUMzJi5gwMaS87lII5bphSgGbvWmWIVjlsry94PJTEwuRXrE8pmz",
+	"NJ3f+OOMW3Oc50yVYAcQDBp7OXz69fOIcTpekXbwhlhDmifylGlbJXRCEjGoJJIqVkkhplKr6lAb6GcS",
+	"OE+pQmjk7zRkx5j8BRbVWHkgaDdAfBegb1p5GXcVbOaJ7axAQaoqqK7xQYjnBwcM7QyokcH3dBvdrN1i",
+	"10DvNuslVVnMCEaWRKx+LNVzLhWQztaOwtCTPlVHQbMb1czM+ZKNBeMh5U2oQrEK7CoRFQ7ZhZzAjELt",
+	"FiBRpyUKDDECzBUi2DLa3RYLw3DScJqwpi7zhdbwkT3Qdg8lN0U+GFfLagSMEN2xaswf7R+5d7yU+Uhe",
+	"jKQaQa/YKGC+IKwQzrih4a6f1YdP7CfDqXEcqfdApApIq8Fo6Yx3nH7CpT5ubI8T6zjdEMNXYgHr4YGd",
+	"vG004hNhfHX7OWsmHLx+qnt6e+MyA2LEW6ssIzKCwJCGCYTFSGRqEtbjls21sezp/v5+P1Yg15ML8BGT",
+	"KqjrRPeuYRfkO/ZAYOXQIeWO0ANMrLB62A23P2QJNV0njEhLvNYydIFTngmxHybYjInykuNoPTFij+Sl",
+	"l0fBw6DQsT9vvIwV/dZ3CuFS5nm4M+Nsrq+QFIuiyMDFAuxcYzHh5JTGyrqlayuM68BxqDPkjpWh1bFN",
+	"DH5TZpfezbwvIeae8dC8I/653QCiP3o/nL5fKh9Ypm1F1H2IKNxREUul4f7fRlhqVeS2NExfRLi7dMEw",
+	"LMrmzrnLaB9slGvivZvWjwFGacqlI9+84MSOVNMWpIeIGVsIPsda7Xfnfx78K3tx9hdvi84ET0XBCr1Y",
+	"z/y/hFGe3gScYBvs2QZ7tsGezyLYY8V7uzcxV001uHqfVrMdJ54bJ0C24Zy7DuegTBdpY5qv0yRy7mS0",
+	"+b1whT5RcEK3+6xreKoXuUEdD77wA6/mzzrG6OesG1GKFtFHBRsByplgnS9kJqAFCJFrBMsLcSXF4jBW",
+	"iRdjCbRpJfMyszLnhd1z0nwAIOuVN+d+ACdPQAFNFCsNQ+FZtozCGaaCDh7JlEpt5hxYIxLWw8qehVRM",
+	"X4kC3TaQ3BVec8BmglgbhPQo+OaeXW+bUyneAOfK3af0LXZVlc3B/kGtzAjOjDByGKvKwVRsWugFGzsb",
+	"kI2X9I9errOMfffyPFZr0mLvA/5jJNNf+0P2Vi8QXks5RZhJ42SQvCTfkOacmZlemCPGna1IYNVUsi14",
+	"kUk0Iqs201j11jOkfcD9ZiF86OO0bnaOWC0iB08O7mhPFxGrkTpHNb+6FjmsQoQ1ln7wYAFtHA/khTBC",
+	"AX5BFSitcHwwjgphgUYI0306dK79FHisJamunOKpBRNjBZfCwiR0rRAm5pbxLIuwlxAuHLK34r+Ry72g",
+	"DxErbt2nYxu/3B5Ej82QHePqgqZQjA/Eypn4q5Hn5wcHSCKI28Z/Yr+rGgs1RgQpjkwGQPRlIlbmzGp2",
+	"8NXX7JX8hvVOXv3w5u356NXxX0ff/Of5y7Mj9vzpM6rhs/2jWAHiqNuQUXNrRbV9BbusO54bq3lpLIOc",
+	"AZl6uJGH7EdgCu++NGLc7ROceAy41yK+q583hFpCSJwiwLWFSLu7LhRrK4P1YFMC/hryoa0NyLlvbrkF",
+	"WrKi/u370IuMr7Wq/hLWq/Tanws9f/f2tF+B32P6gLvnzqzNTcLevT3144XFgPTpUUDT5+w7raeZYGcz",
+	"IayBosZYmRkvQqZCLd0ULWYaWmOlZb3f/vHPPZNDrTpctZfuxeX+/rOJBKqBZ2JPpNL+y1Smf3oN5DMX",
+	"AlEIOfK4uZGg80ty0fcEQ5UkpI9Q9L97exqrHh8bnZVWMHinyPmr2rm0SiPtvofh8vzBEfPRvYP95/8a",
+	"q6oQ4wjzQsAerFiyVxZZgpBBBvnxpEXpu9DFpfvmqV6oTPO00kRV6HB13UdhS1SUB0fsK1YIBBtyI88y",
+	"/xIHsZpLVVphqj5y+KoInBLoeaLAzRPBxxlAYWcUqxffvT4+jxiovInbbO41MFlhcjGRPBvkZZHX1vsq",
+	"qQ8UXHmKIjWNyKHDYMK3r8/cky/LnFhV8CVA7vkbhAZ25uepDhRDSi3BU2p6GLnvcHtgf/jmrAqu9t+d",
+	"W4lasRT9pq50yVQD8dYRwCFiVRofQ6/43ccwmgN6hdIQLIsCYO1gh/7vszeviScgYmI4HbLkQ7zzgkTa",
+	"Ky6zeOcwRoDCeCeKd15rKwwcczIp3vk16Ro6yd8uV/Nf9/f3bzDus0uZQ8aWtFtTybal0dpkaCflQJdo",
+	"3xxNucdUWkP8grncYngiMuZEp27S3NNrq6QazDkOG+xYgAJ2FruTMx3nTMxVxOqj1xMr7ACjexGr7tM8",
+	"60qlw7kZiPcTkSFHB373tYesTkz9lugYhFniaSrRfP6hcFvXAr0pwSnmtUNr736bbThc3zjVBLUHJ0BO",
+	"u+vCBhxLxWFJrd2pNhG33YusR2HT3/7v/2MXUmQAKgGWCFKurD2seyWv+0YoQ1c8izXHAphdCH7VFkBH",
+	"BB+gFSa1ljP5G05hdRa+Epx149DQdSmYg3vYdF1BKXSdSOdsUSK26Z3r6+HRPOGVyPB+qDO2pgV8rpZw",
+	"RrTzflDmbq5p3bdF4vbIm7pJ2nrIfkS2OA/N0BoBOWRVsIOiEFGswHtDgw1wad1VziY00NwDeZ5+hFVL",
+	"ThgyHHgUq2tCJfXpqIdNelCaE1YM8wqujzzJq/GUeasQjVVdijae4v1BKjmju7t5SIUFFylWPUxfwVjJ",
+	"t9alZd+8eRXBGz/9Gn+DA2Dv/yidIW8GTw++OmB7sTrlVqrB0z4BMyGqYSbnEsm2IueZHgEtp+Xj+lko",
+	"8GNV6MVhrfC60AsnjX0gBFusdFbOFc19hTDuMwKx6umCnUp1KdIT1afTj9D5r3Clev6MXcPIrjuMdyAc",
+	"w+fjTCClGnmeQ/Y9jM+4eXcuOq1skaVYK46FXDMhwZs1ImJ5qSa2RBdWI+qUsuaI/AgcFKhiq9mkNFbP",
+	"6X6x6iV4YIiu36VYou+XYAUE+fXVl4fUTB7uekjKNFa0DoB9nDRqjxugULQCZxAsyCUU22ODYDXsPrM6",
+	"VhyHFbGuQVWqmVhaMbw2ld5b8Us1xOTw0z7dZ25rUFDGUOkEAGONvYsj0gjpJn2vlvs+epyJuWE9zsY8",
+	"xRUC0++8oWpX99viNs4/dm6vYnIOwN1kdqR6UmIzIAcHdaz1JXjBVfq2Xwv3YDFlM94zZN/oVJIjiCue",
+	"onwoRPC793wAJ1bg3b759j/RxW2FsP8BRd0mT+2h3Bx03oNoWxEqbCGVgac6B/suPaKNvsYNfIMvzuD/",
+	"LA30h7eQ7yPbRduxzVD+Xi9q2t1gVTUHvhCnP7B+t6LCdjJvW8f02Ru6ZzO9YO5/dVM3qDBEUvdGVD0E",
+	"+fHGby09cQcMeg3F8gAbqLMj+3PwLT8jErJaFjkInrzQ00IY05VHbmH3yrmdVeo7rLydVel7m8jsT9ct",
+	"670JV06zrsPy3N+YPiKNXpSKGavzmkthmAJHkdvJ7AgzrJRCvSDnFzthfRA31QqqHZdD9gLeOUN4QZyA",
+	"DNBi8RuuIAwekbOTCYtwq5QqcPeThrBeaWoupJJmJtL2RAA86dOSAqH2TdBrf2khp88G2lDnjPvony7c",
+	"ile+BJa+VassuXaDY1r9tsW5K5W19ZhBkkklIsx9RZ6TqdCL5DDYZLuQfxURW8yWmCnTC7bglMz3zibr",
+	"1TqvpBpBZKbRB+b+UnpE+RhoB6Myg6przB/A5rDagcWMW8PzvHGZlXPxdzzxt3/8s+88UCPcfpuIKADD",
+	"uNFyXzPQK8Tg51JbzPq+OPtLKDFZyQ5hyYmlpHgH/0q1L1/id7nPAsdGNh7Q0N1XQR6Qrfq/q5qyxizX",
+	"mgN9hdNa5ePjGwIfshrRUYWCslK0bQ0zbm7VBINVAQRwqn2EaN3O/RbudtoKrNeCnIKnb/Hv7mQ14mRu",
+	"akeL2pUAABHKuQDxIA31hgErfQUkPePO+hKKSK10p49z33bNZkapbAuneNe+TYDu8mneqFUwhCXU3qd/",
+	"raSrSCR/n3PhDP/1Nf5nTB9A96AuLbgCIRDOCyzYxIWPd2OTTPDCMA6BxFhB4O2oUfl3yFSZZQmz/LJG",
+	"xQq31xeNGQM3JlaQ7y7KDIN80MABXkieZ8tD52dQI+R6KzcA2CEeAdJeGOrfWm3Qhx/brI93ecprkvl+",
+	"KkrwIY8RNNwkD754L2cbb7wH+fcClsqNu7uDUbXnhWOn0/V8/znW4zWUK5Tp9ZYCiVZbVeuZv/M9bqbw",
+	"jI4N5d9uq2TvyoOgljtTfVy/0PyhT0OFvhV5xiek6YDjFNQaqE8WlBMpQq6mpTMK5joV2S50NuSlhSrq",
+	"nhPCSmQhVlezK4jzKoM0ZcTOXp0xI6ZzN59RAKyJlf9d+w5KBkOb6QzqBpyW7x9Byhh5mDErfCV1hiWa",
+	"sToDjlZi8roSwZ2vTNxeMimLQig7cu+a9D3aLKqQWPWe7/9bf8heptK3joRm2mAeOdMpLfgC68Xxd55t",
+	"Vs+NTX73atrf/nFU9U2ly1Zlb1X27aWp24v1LmYQUh3y9BrlvVeIqVBuh4qbZUfuSva250YMdZKsdjA2",
+	"xCwa/xFTeoGpUKiWihW9iPMREEfKTxFWt41LI5VzN2CHv7dsLoqpb5tp9K7tmqghsHcN87I8IpmNUVQx",
+	"zzNuRZ/lWen731CYEjk2FJGpUGjHEufRFCXgjiSsF++YmVu/RbwTsXhnrgsRK5i9jI4IBe+DaC5KLNhF",
+	"CTyBDAoe451+6Khywps0hYXpcEcqxkQYClQpoqDB2hsoIDJVTJiuQW8silUqMuc/qtRPQLTmUeIAIBtt",
+	"oxovuNMhS+HG4cPGBSrW1DcRmTKDGqqaTnXOaYoEjb3nBwf9CG9WtQZuVFmQH/fLOQUcsVjBzJiRu9Bj",
+	"ntm6BM60ESt6i2GNe5aBPwr7wQ9veUTdd/pKpqLYRSbFsoA+LqhRg7IWqifdNSzVToUeHIR22JWl7dHt",
+	"Ivb84N/gJAl9XXPpTIGv9p+BCQ0cj9JA4447irdDYwO1O6XrroJYQwi4fjvpoZ+kB1TE1UOdUtwq363y",
+	"/TyVb7WOGyqY1hTUv2IOXuRRrd84iP3NenouOulavhP21b26xK86d4yThSGZ9gWDJ/w406CQOJRN1L6U",
+	"e536R9pT2soLmuZBXvEbdwZDzuRUiXQgwTYpDCrq3vP9ZyDJKSNtnKMFPlx1y6hiRr6QWQaNyq2Rk9e1",
+	"If1QG9E9rpiuR3Yso9o8DbeEOq1BEtxpu2A+hamtT1xtUdZP8aGT1ojGjdfef4ilYUtdImE12WuEb+uJ",
+	"cYSJ4HQ4D/qHQ6IBkgululR6odw5CBzx/OBgGKsk5TJbjlI5FcYS4CvWOiEdz4DnOYNzGJ4TYW1/AiUQ",
+	"IzcWKQwUTsxN+BOBCHwNRHW4umesGtPE9AWjsxD9l1tv2h6xZFzohRHFKC/NLKmQP8Amx7KPArZN2h3a",
+	"2LQL79646nja4wQ9biENVoXcY5titxYpW9Pq/lIRRs9FFTP9eHkYtDVymWyiwXtF53zWEFr4EtfDZ9GE",
+	"bGnw7gtwiyb4Blx4zSW698Hp5+sqltZ58goBoKZ0lyY9Hv2Gfx0RPEys5nzpf7IzMTciuxJEnpdxY/H8",
+	"RlzFnZu2RxPcT7j4bsgjhffakkV9Lh4vrBPuK2h7ukDDr38njFHvjCg85227/bq24ofsTW2JTwuuLLb/",
+	"XgrGFxyrcXEJFzoTvnC+bWGnYq47ClnRiqot7Lu33/Dmj2Ou0Yt1+Gr0rT83u2wbVPucLT8vYnYN7NvN",
+	"KhPLdG9b8o+eR6jlg3AwZlSEmgLTXKGtiADuCtPpCFJ9yNy+SUvqiTEhbSQLloSfRhe6SCI2E1k6GPPJ",
+	"ZazWzh1nenIp0hG2FiQRpjRWT/MJBiadaOpiwztiCY7OF+cRIQyN2bnqCPoIQAzJv+PhP7knxuX+/sHX",
+	"dGCsSzURadInEOQ5HxjhRHTLhVE4uYu87pX/NI/EXxcquMGHuF9U802PB5ZeaahWt/3RVTr1zh6LCB1G",
+	"hEVwSIvAA3cQOFGP1s6feHMt4Crw3x/MQ1xwsDBM7bpojI3Z4n2e6VT4RPANkd6lFXNzvZKCt/Ko79HO",
+	"nL8/wQufVkjavCj4EiCb7DJzB9wU7kQ77wcri9lr1ZutG2NFTo6oLKq0Ue9phfRSGNsJCe4uXwUmkPNy",
+	"vnP4lDDB6a/wHlJZMQWdfM0InYAB4BswxkJzX5+yjNgsbrpB2ppCqDFIj09FGK2jBaCx7EQ7fAJImaMJ",
+	"z2t/TeGvQkxkLoWyxGlFJ5FobR4Muw0jgs3bScUnVl450a/0iI7WL8p5aQCZH3YOhvLCn6Uy5djN2rg6",
+	"RuLKjSZ0XNHQRpg0hfHn2XJklmoyGhf6Uih/tS7tSF+M9MWFhAyp0ReWbtkG2nW/7j18/Jv497hKtmjv",
+	"9+7n40RvcPRJE66ZLXsf6F931HVPi2Pn/tdft8MAP2/rZe+qKWUePmnLcrqtaUUfr87L3AyXboqOvm6c",
+	"eRNWmRK7ShuP6NJFeO61XCttl8J50UekJ9CxuoGl+UkFeOtvcL0aWJn8rS54gEytifzSJx4nwKLr0A4d",
+	"+YrG4T13swHPsm5owhtnd1/xgsorw9j1QlUQauNC8xSwqZtLh/3AjWFJmY+sBo4FKKykl5IpW+oyVmam",
+	"F84A1QVLoKUyYUZjfpU3kzd4DNDpay1LsQJw8Ezry4oxb84L9xdMaKmMEK0tX+69jrOsIaXettJ7rkJS",
+	"FZc4W80UMaLOSxiFRw8Hmxo6V2RqkLsBvXU57+YE8jP2e2Gm24fZZHeqMyq5QXVLWyuz2zMpPZRYc9/t",
+	"OMu6yfu+1wvkbANCRFwgn3wm6wsXh7BCG3KlTf+zotlediPxhzcaoBu4oTKuvobewTUvyHO8t2Vbf0xX",
+	"3Zz78csvmwt7clPSHkEsg7F3q1Xwof7nise0cSk8VPFbJ2dy7ZytZ3RXntHGZXZNgdxtnKb6F+70nNYX",
+	"J9hsLd00t31adBcGH4IDYssMuxQir0UuWeJGOuI2GbYaVauK+VPaTRGoky8uHfk5afwVu/5OBDsp/E9g",
+	"91y7I955VfYJ7Qmcve2u+HR2BVnCIH+v3x26mG4ybd5A/Pnv927aNJ7TsfCaXEB/BFrNKmpSe/XaN9X1",
+	"WdtQjr9ewOdk0JAlvkN1RB2qnmePWgQTsKCxazVWl2LJxksnrA6revzVun12Tdl+rAArtLP4aW3B3X0J",
+	"VP0Rj1MIddvVvi1W35YshZIlZBBf6y2HCgrctt0SgoS+P3Evy+Y3SQVi7S6HPuY51uyuJCb1QnlLBkKp",
+	"ArhvC2HLQon0kCU8l6NLsRwZYRNm+NKwxUwAmYT7P0DH0wphzxI4T5fFRCSxwtiou6+ThsbZUCC4ZGal",
+	"OmRuqyZsLriiPv6LC0DbgxMGUgHVBhY2Ybu0Yb3UGXBzqaSxchJ66lE+AogYkGYoYRe6uOx3IY5m87Nq",
+	"vu8Pgqv2mM7uYvx9+IekmiaghgECNbRsAbfGQTeW9kaFvgnciTShWxzuw5eFSACUDlhwgO0RFp0nPw7N",
+	"+dQ6OQwrHrq6FoW0YuCU7qG/ugcYdFnWRx8ZEyKkPN1qX8yQ9aVq/YeON1Pxu7kBpoXOgXMVe/YbpxPe",
+	"dsSMhIYnuO1YZFpNoVTM7Td/8hFL4p14J3F7dq6vAJ9gyI5V2z6H0QWmFHhkxu2FLua7ppX/pVzbLPcA",
+	"klc94ZGw8m6+UbfqfKvOnTrXTrP5HRgh1EzEaiInYIe078I1Idei3veswJhEe2yiRf4dk5o82N8POtrJ",
+	"Km2b0ohPJiKHcl0fGj1kib4M2l1OZlGFcu40rJogsgu9qC7WpCeAqjOpGNALsYUuUhqcE37jTDAkBB5O",
+	"dOqMg16WzUceg/xSLCPmDsD9R0rb0YVz6PHgz6W2fCTeT4RIRRrFyh0suBUjornC08rqe+EBYMbS6kJO",
+	"y8Kd9Ns//tlqEpwL84A2gXva5pSl/yhsIX5XRuiLbaN7Bb07zEoFxm1Gs+UXbIBV6rIo2jZbCfVTG+Ip",
+	"p9n8HdVYbawU+DNEy1O+ZL135y/6AZKBPdt3Rw3jU92VcL8o9Lw7336TAoBT3v5wq1O+HLJjKlF49vXX",
+	"NBjQZ4l7cCeTtNW3GtNP97t/3nUVFsIPBOxPBSduIqi4huSxLJjVlmfbIqe7Ne/1pVAM9hAQQaZ8Ga3q",
+	"R2Sx99uqc1NW6M036dcZMux3YeMlSy6lSsn6p46ZI5b8nLA5Ed9c8awUhHBpLC+sx/FmvQk3YiCVEcpI",
+	"K69EtmyJ6p9KY8/q43uIppW2Hele9Ma1jLUR/4e7rrNCsqXA/4b3fYtXtsijY+i/l+8DvTW6ST0FwHXS",
+	"iLSPnyVippzMGDcs4Sn/X8jq+T+fP++USj938Tg+O8CGCf/304cVUbVpub7uUihbyAevvv98QgarWO6d",
+	"1fMNsQExg2upmd39YelhBaFfj3jrQw847+RFIedzNDz1QhQDJyvSiJmlsvz9gBAJI9Iu2L7iDOHjsxcn",
+	"J6x38u3r4/4RHTfI67yQRhwx4Och/ERw618On379PGLcI9x76j6OxUHFkjnjmVh4pHJSbiq1SoZe9EnD",
+	"piV0rSCYtg9YcMWS/+Xk4CXEymJFLxcRM4tUU5b8T9hzqZwCvmFjdES2zOktnBV9zKoWGf/S4YhHF/ag",
+	"/dxCUCJsDTUlGE5ZkQbVbsfrfoy36sR7aSz2XtpiGbFSETXAUaw4wF3CD7WLn7ZSjkElZG2T3lqIn6Ri",
+	"nmvwif5DLHc2M8TeiRzBMT84LnFtjjrCIrh9FrztKx61fDWQcwcotB5qjGFlPHCoZtsr/imQyNH6ACjy",
+	"SuaRvAIC97qc61YoLdbp3rjMLrvjM6uqxrP+8xqTXK8i/r9DKv9+5OndY5XAFv0bkdP9lCApuWe2ByMY",
+	"pDHgAsO5SUTaxD0/NJ4ngV0O5w7tM2SYw7ciQmYiy0d8YyKZJ453YFljPcQRhvy0nCpnDvaPGCdZgpdA",
+	"piwAunU8FQnenbKq2/Vu6O4T4zv4MdDJQOVe6MWuGbKX7t9t+p8baOhPJquaIhky2AtIazbVMPV6CnE2",
+	"ovf3YlBTegH4ZxooyAtRiAZPPah2rzA9IT0gA6cY7Vph1YP160kCgVxNMcGLTCJNPJHqQ1yNYPFwXY5F",
+	"vZrv6f6+PwvJoNkxrEgEuQuIJzkvgG6+B2B9mHuDRgLg/6tT0rPFTGeENvD84KDORu+m4To6enYDNvpv",
+	"yuxyTX2b362/ow+tRIFu4QMCoPuumMqkgxMBaM9EjdTzIZZkzlXJs6SzxeM+/KsfIQULYVq31CZ8DsCD",
+	"89qwnHTp7juHZG2XK3Wwf60rtTaik7M37NnTr78ePGU8y2d8cMDQTHXbBWLLK4Zvu5VLKODdaAh408bI",
+	"c26d5tg53Pk/fzse/Bcf/P2nDwe//o+dT5PV/z4o+N0WvjED/+dMil/bHE4sdAfUf0Q6kzwXSqTOyfI6",
+	"YGsO/oHNQdRBTtECO2mTjfQGpt+H2l+3xuAbslPB0x9kBl2LS+z7JEZfEOXBUq3sVIoIIJVdB8Vo06n9",
+	"42LrfS7xLchiKQpb6IuLVvbCjTGuaxlYmsv0TvhyQ9FVN3z50lgxr6qzIjL26qlws8vycpytFXGB1bye",
+	"M4+YQYLs8ZIlkGYYgbGQsN5MTmchItjHLupYjZfgQwxZKywGbDswmKAsrgOb6jy86SOBU1VTE6B6pEpL",
+	"49ZLTwynQ2Y4dw7t1BmzESvEpCiBegs6XrKRMJZb4dxB5fSjVNNOQ9DfuMsUfPoRpmDXS5RGsAk3gl5i",
+	"ojMAzymcao7Yhc4yvRiVeeTENOD8XEkbGnngFedCdWMplUaM3O3v8VWQq8GyTABOJHE4oNsnAwNQJ4YY",
+	"/nxjT8AvxBd03f0mMPzTrs9ehPnYJlPvPPHhAcSqNbdaTcSMcLIV8vllSFzU9EUlqbsTIsj5B0T9YGGg",
+	"iCVcQW3AIxmyBLidRilfmsQHLKB8wLmavv6RFzZk+Wj0h9Ue2QfxDtXFLHMmmJ1hDSbsnFghJsGQvZxz",
+	"mXlaKCFSxllCtFTJUaA7hJsBEyKcOONXIlZKKzFkZ3iy8SRWUqDAST58qBMi/vprcog0icBibGLVSz58",
+	"gCkcuW36669J5K5x346rJfz52z/+2Y/YpDRWzxuX4aFhXO7vP5tciiX8w92iHwXYSKiSWq39xsvx57bH",
+	"No9ZHoYBb3fBs2zMJ5drg/8FKrPd848YZ3OeOeUuGoyQgW8BYxuxwgKuXEv3cQkAEIRaL9mDWd57ujfW",
+	"6TLpY/jKr65dE6vEU55h24kvjwRCS2mJdA7qvzszMl7qfKrpmCCDb5GLeXrnT9+U5PAfZOvY/gErUmFV",
+	"AjE7LgIviddN6Q4FsWrd733w/7zOv31BcIsocQNPFZvzlGKR0kKlvMfGRJrcY2aafgIkQNS6q7BrQk73",
+	"+f7zLue3Jj+u93zxknSLsnAXaw8nE4zgzkVXmTGd9klX3WX3h91/MPH6SKL1C4blCJu+1artNmKvjXjU",
+	"pNY9cX7/GQw/INQObFZ1ktMjJFg1SYRFOJi08422PMuQbpUYNKAfCFrX3D0g5wjU2XmeLduFZKyul5KH",
+	"bJK5DSkpLtLdtdvYXvdnNj1OZ89N9/Xnxu65taHur0n39+mxzWbUHuzKm5Fn36Uga3X9X+gcEvTXyGLW",
+	"s8tcTniWLRn34kgr0Y+VVFYzrL3LC3kFt6jZn87zg9gtVHOwxP0HKjigDACZAiH9TJIQ/r1rVgK8U+0c",
+	"+JyNl+6prQ6km9TPxn+EFdDKavxw7uJE58stgfFWJl4vE3W+rEsI2PGrYuLjRCHRnn8iwvAthOB8Yhji",
+	"Xp7HM8kET7HcTDGpMqmQudn9bvg8zwSUbcUKrL2AiaAAATbBMwjtoF9rq2wql1itwUJwU4sdDllSqkIY",
+	"nV2JNAGJiuVssaoH9SxWO6RMCQkmoq+rU1hdSAHDI2cYFnBjkcaKAyzeTKrpkL3Gf1SEpq194fjtHsh2",
+	"pKcFGXS/jPArT+0SoX72KJyxtRf/gOTuCpqpK+l4AZssa2LbtYjEhRjPtL4cCJVivL0zlY61I5HHfuIq",
+	"DahzQ/ZaEIoDEM5MCmFNe8/aj/i8l+Fxj9W31sLss2krrozbE/vca/Zz5Zk3aeGiWd1ypN4XUgztl2qq",
+	"O9vA6MxNGc8NW4r1OHv78uycfe/uwQI/EGW83r09ZfPS2FiNBZtZmxtEtzeiuILsXvLjy2++f/PmP0bH",
+	"p6dvfhx9f37+Q8J4lumFgfNBQGR6wrNYpeJKZDqHQoYo1MACrr3bLM7AyLkxC12kQ5ZgIYSzZkwChSsm",
+	"VhNueaanpWBwHAu/DUv+Fu88iXd+SuBpaM+4EyJfQI6pw9KWhfOm3Iv5eWWFmAgolIfWHfdMBMCxQmEk",
+	"X+kF0+oIo1nLWPWSH96cnbNWobb3AfFt3ZlJH+wYEyrVtSIK2VhRHbyzYMjikVPlTBCUaREVDStNZUR0",
+	"vpnphenOJ67s40/VLVwZ5uNkF1sHkXZZPmG1UPO0oQ/1ydcRbj3KT6IEl4Qq4yBQrSZB0y7FuyymvQ/+",
+	"nzcrv72JvK8xwvWH7MQa9nMpSpFWVHruYrfgU5FJEKyZnrKp9juhKze5Los+1RTltji3mdTka7ZHl7Hx",
+	"seZ7XX62YBVeu3TuzfK9TvxvV+bjZU9vuihvZ/L4L38TgvWONX19bhTD/huTnq+CuKXORxLDU80o+qjE",
+	"Ilbv3p4eMU4JO+eJNa1k2AjIrNttyXbnRds23r2bf4+TJb3lxv/yed63ht990rbfTHjdzPDb49aKef6x",
+	"ETQnSwu9AMgq560z2uNYu0bCplJ4G2Jrx34cj9UqMhPMz4UbOFmo2I4A8q+rGYF6LG5HPPcAETia0esD",
+	"cP61twbJ42zsYxW2yG7TNQphOvpE14TrPt5YuaGwSKWB8d+aMGbVMrptYHHIEnq2p1FP2FhM9FyYABsw",
+	"jFUwfBYcurggghcmlAcOQ4Zc5KyHwTWk3QetHCuh+DiTato/QuQbNH2gwUNbb0m5+wLyNACIWCYN8+Mb",
+	"xupb+CcYZOFwpf0JmzpkDFssKLyB+HR9l6h63a3QeJwwkNW5X9qAF6OxFfYOTALYAY+yyV9kghemttef",
+	"JIjAkrgNK9V0BHjuUBjKLbj/YX9Jy3rcGSJGqwg2eFkIg6BAz5/u94exetl0Y8LuXfBq+4adDpH+UkGr",
+	"FYqJ9lT+S/Wpb1X8ntud+niRMLQkGzt0jaTq9vs0MNR/jOm+yRb3avQzS3PTsB8yy02PvN7G9t9quwkf",
+	"LylOplzNhGvsR5WyGYLHy5rRuIDmAzLD4Q6PbYT7pbT3wXuePkn8+1T29bsW9OfHa3f3DWjwWJQ85pNL",
+	"JxaTXKhUqmkSxSqFWrtFVCVHE++fJqwQRlh3xT4z2mnuqbCY8kbwtELYYhkrt0nTMhNExNqr+faQcKqY",
+	"WX023T+iP2THKlb4neuxC2q8nmrLetJWlQ0psDsUyOhACfZYQQQVwN0a/sKQHYcJGAtntdEyEykr5HRm",
+	"IagqTawg/ssz6MduhA7npQFcOdLprPd8/99YEtaHt2KSVvy3t7BKmqJr3VI5uCch2WWo0IxENFdfnIS8",
+	"ddr8M7NrtCLRevcWzl2ItY+TVS9B+Hs5wC3TE2DFSAHa8m+J90OSUlmZJX0COHQbvyk3gqSAqKLb3z3w",
+	"aCx0T3mdYtDdsE6o1eUGCjBuGA8+iN8vsZLmkHBHtcqWI4xpJCjuCLywj4iVGO1oZOEhjUTPljXxduRL",
+	"qRB4oRJQWsEr6Cq9FCtjZZaFYIsu1qSac6bqsozmDcVYJkWs3NMIgRVnuxBO8EitWM8TfoyX4X1axCFU",
+	"k10vDwO5z8wT6M/DeyxEIbz4uU5ufiYFUTjmm2XCDu7n4ZtJehqfgNW/wB9eAWzTZ/eorqCgE1s0PDmg",
+	"lXNxD8pLW27FAGtTHkOH0RsTiDBUhYq06p+BGgAcHXMKDuZCpVHo21HivWUHz9lMlwUg5EDHkS7NCK8a",
+	"ife5LIQZcdtszMlAW7CxMDIVTNrIWeugcKg+tmATrphZSDuZhdLdTBsKmZPvNWRv3RTCQdCDqCuc7nS6",
+	"FobFoCiWnip8Gf8uEjRmPD9EynmsMoZXBRXlRgJtPyk5A1Qyi+pFiYU/GxDjMAlIZbNAH92mJOBzr1bc",
+	"48e//0AEPWgDus1nUmP6hcYf3nr0gkaur1mo/bukTeA6fGAh81ZMkKmQJTTEoRtKQtZcT1oTqwRx9zlL",
+	"aLmeC2O/dcf6dQ8Zc+1eAruNFoLXsUIeRuQh80ANFCM4ataUQmG7h/WvZjtWDQM4JPuhmRrg9Z3z3sVv",
+	"eG2A/86ryd1TIeLSDb7g3Yftrn6kJJwAfs7qQ9wsDefuISZlIe0SNulY8EIUx6Wd7Rz+7Se3EbEjBrdw",
+	"WWQ7hzt7sEHpbmtUGRPCFEQAKUS4HbIzOVWszCMIekkA/7wohJnBae6YLu0RkZm6YVc4ocMqFu8+fgfG",
+	"/4RnGfTt1NuNsPC7g6kdxwfBvhp3d3hWg7K9Datf10mc19AW3N1BJGDDS6EzcVR7qfqTENHWtFUD1e8Y",
+	"Ct0hgKesmBZ0K0RcCEaCkzkKbKj61OVy4K7umL4OOm8k+xuyH1rY/wgRwo3pyC889xWOmK0IBGsjyLJ5",
+	"2ysSVCybeOSxIQBDYpWp+z4ReMkwnzOhjigonskLMVlOMiTnNZbb+pSGm7U88WwNjZMmENEwQidW5EGN",
+	"geqwDhdyhIA80IR1JcViuN7b3vbgY09C5rHAcY80CRRqaOKl8bEQwhMfspO5c5fwOsC7xHJbrZi5lDkC",
+	"ILcCRreN5xQBMzNhWO/F2V+YeI831xfsVKpLkZ6oiJ1x9/trfiWn3OoiYse5zjIdse/L8VnulOB3Wk8z",
+	"wV7gGE3E3pQ20/qy75YNzA9+QGK4MUAEgQTEPM9FWhuwxNdrGSsQvLg33jWUVyeCF+jYjthUKKclA+Lp",
+	"5gWNVcNIzYsLZdeEz3sEA4yYSJ234G/sdfiYTy6nhVMO9Yn2OHkduysXOs+qh5nqg2J7VoT41SAvLoAC",
+	"04tPXkxmUSiLVtBKOOfKGSPwtRg37MXZX+rbTPC0dQbBHpn4wk1oTsS0U02WsIkus5RNnI/Gx84TAsp8",
+	"5Jl78gT0ypMnkZ8MKP129tSYG8FswZXhExR/plZTfAh6yF0bK+AQM0xe4LZyDpFEdBkaWqoFsF/jBbuG",
+	"kcEmDfEQIVEcQ0oL/yAnHAthy0JBCBFbOcGGIcAaJ6sX/YhZfilUBe/gn+pJJcA9rMpaC2ELKVIM/UF2",
+	"xc0NuLHIeVeRUcyEglCtr9C6dIrMiWofOWy0l8YqefmXl6/Pz0ZvX56/fH1+8uY15Eli9dbtDigCGy+Z",
+	"22vA5/fdS2zMxChpwnr1ntkjWjQAqG6XuQC6J5ygEf7N/J8ydX9Q6BPYVSlqDGmjGb8S+PC8NDMgFdds",
+	"qcuCBu6m2/vuZESwnhGCPfF/PukPV0Y7wBp+598X2I4qTSVlG59aolxIrJwLY/k8ryBo53rubBp9Eatq",
+	"sZAFzpwa9l+y51Y0yJFdw8bcTmZ9NtHzubQIX4sz6F4MyZ7c5dLaDLnRi0PGYdaxKdVtBm4uyecHqcHZ",
+	"XKrSCo9y7OMXld0lLZu5eRICzQAvmplMYXH6TogZN8C9mPFiKtaHHzHogsM4hBcdfb8hq0xHLopYgTKA",
+	"3YSVROuV2SvRf0gkkJ0IDcWQCeCMDEr6iWcLvjSwLv/lX/6FvfBfzR1AgOT/32BQfczDsZhKxQYDxEyO",
+	"1S/sfJkL9gt7g7v1F/ZjKHgSiv3iNzdt1V9i9ctgMGj8z90EUFuGyOGVJuwXD+PyCztGNbjwnSewEwtd",
+	"TmdBLPRCVzOIxv7QX4TTXJ/QHPCsV2ZShYD+NVNaHyTrYRL2Sf+InjN09jy0AdKs0lRLQy3adJp7u1N8",
+	"u+rVS+gl6X51lImH7Ifj8xffV+8KXdtERjcus0tG0rnH87zQVwJLJ/2/jbAjrHZxZt6VGFk9Cusuaq44",
+	"mkFfQZq2DxvbODuHTT/jrRESDBI3Sz9cPOEImdRQAeDV3FCtHEQWVzcJXYf7HSbiEHlZ7ugb07irb4xy",
+	"yD8+/E67Z3Vq/HqoLWc8VJsevza5IZ/IPY4rYhPEL/ru7SlCh1Ouwj/nxN+s8TS/+jY+70Iq6eQ+TbnX",
+	"dSBx0avrSSfH4asF4joTVSR1FWfob//4Z3/zmHyWcMOAjNXORiSOBsUA2BxHN0SQc+O20mK2vOb1uZqI",
+	"LLvBdIczj8JyMx5DcEzc416Cp0gWwbseHlZE/Vv7g/j4sGZrIgzu9qI6rXmvuixov9eu93lrFmAUQNyj",
+	"YOlGwe91C8r7xfUd3TkIlBMjOnfTewEtURDKsCOD69Zz8ugKRpLz0oiIFcKUcyA5weUaMWcByyvRp4+O",
+	"D/bCAILJcGTzcOuCaMP8B4Hk/Vv8+iG0V5dD4cKaLGoZQkAbri8BfxCHECCH6lrMfRDnZKbtMG3wrPPq",
+	"Ns1n1ZdI41mqGaRoPrn23TvvXJ/IG9+ZLmrOXwXX2pi/1SfXfNjGFNaO0/OBXrROs1V3rFGSpinSxrVx",
+	"M7FeUwuRsffi7C+rqi+QEKN4O2uMZG3Q9RlrGTTwRbnBFUjgVbmmqwNsTh/xYzfmrmUkRFoLbw5DwAO4",
+	"8MAH/G8tyX9pfsEe2fll7tc/aB2vjHyITuAkvPK3rT+1vgzrz8V/7xqIijXWXettaGY6bkP9yUV9EptT",
+	"RfG1mcxX5qv5NO/ED0MsAb8ZHa60xa6pGF3cQ28Ze+hxf4Wb5qJUHl412Fr4MavnNodXn9X2wQFBB1Qx",
+	"iBSoWnttduGev7h/BOeBDaUYmYNp7R2lnaUFX6AdgL/zbPMg/V1aRtmYu/C0ykoPUZLmKM0enbtmivoz",
+	"SEP4W46cHanSlYPcOouBLWY6hBQ3v0khnOdy/Zv48/CZZAEacrRCCnvly5PvUdm1IFwAbPL6+cAn9puL",
+	"PYxpRTSsvF41jhXL0F8/qs5YMy5WXkKo1PkedfUMRtlML1gv3D2qLCsQr2D79Wu1tWhg1tploDRMXwrV",
+	"fIXv6gODlwlLUgmRtmr5thG7Gb9yi55MvKJGd0H2XqXjfV2Zf5Q3kNEohrgrO2/GE/UqVSSbClvtMJ6N",
+	"cLhMaSsvKD2HVW2/sOSYTnrtX4kkImQNh76q2AtFOOqlIhb1ujUZTjtEFNSngHHnQ6nog9clD/AIkUmW",
+	"RnQmRL3g8hA0w4oKiH5gw6ERymIHttuQfggf5WGtvWLlZpHQ9i/bnBGh7OpkQOiVMhc1zRXG1zt7df4D",
+	"O/hqv7/i77ibOUkB4Xm6wYiuGsn0rt8UktNVvMDWatPBMqk7l5jqCCEEt8ek3TQxNSerfZ3ILGPEEO5G",
+	"csg4RnIl9BfgZkRab7CIedUCTJGFhS4uPVyt99fmMh0YoVLW86nwUakmorBcqkO3aOZ8idHGsRCqqtIk",
+	"09tQ4gMh7qZcqo0ff6zdzTe8JJ0A8dip1ukh0uz7teFpz6WlNfHV+/d9HzeBS1kh0B9d4n28keZszrF+",
+	"Txi+2Pc340VKl1EtvsYKQ6MvgF/QUOkoup7GNwL7QXrng5hjay512xxgfKhCu2qNttR/x0C0VmIwyeTk",
+	"kmVSXQLcIMhgdSGLOYqinE9F/7AxFFkfTRhotVVDVUOQ9WvRj+CTgcd3rUuGZ3nLSqipdMqxVg7MxzKT",
+	"dsmmJS/S4CX6fC5cTm3atVDBMSWRdukBTFZCcMW33exYNpVnpzsOuybsOAhkl/bQt13DtPo59L0HqJAw",
+	"PQ3lqcCo1zIW8HtGHNPuDR+p8UvdS2J0rPKK3K4nLjyIqajUrWp/2kpIlXbGd3ArXfiEX9gME60U2kLj",
+	"JXtzXNpZHSBrUohUKCt5hnodSAKPwyBb3qlu8V77TmCd49ePWCbn0tkUtWe6HQokBwTISVvUmRnIH12I",
+	"HF1wGLl/GalVn6Ik9CcFHlgPIXQwA96v3Jnf88Z1p/FmX7HVx/YnNG3BtscXIs+WQyqJpCCZGuv3o7o4",
+	"dS6fE1JhnzNI3ZP3COez3smr4x9ATBJbIi6liJ29OtvzjI/9Q2oiWEZgEJVWD/yfXuDCEoPtxRHNFHMi",
+	"cwjBpdieYGp2TK6NkeNMNDY33BSUUmVkN9y3NQsIz3V2IsyIm4gT92IrUhd/nWTcGHkhbzFjEGkJl5HV",
+	"7A9MiBi3+fcIpHIqqCh29VcUbkerh4NyI6mnWSomMgWkiTITBj/P6emroAZhJ0BMgKiOrNu/M67Sfuc8",
+	"gPZpCQY29Q84pbBZMMYxFhOQun6/uQ8PX8G9QrUGosYKwGR1TZPh5AGWP5KXRljyhMsRpyWoH+zERdwi",
+	"P/hmkWB1YOQNNnfwOkxcd/FhaJnBtFq9bBBGsFpq6AbQlj9zFlOVPcOkG13LEMbHHT2u6guB+BNwe5NV",
+	"iKNdA5icoRSaMnroxf/vszevYzXW6ZL1xHs+sVSYnEAG2yfkIjhdraWf+5HPAnMTq7+dWa5SZ/TQUM1P",
+	"PUBUPtzbWywWbnnAzz5F7JTmXp+ZXEzcJjCH7p0GYfYHMk0OqxFDWthtaidE6a09My2f+9eCyulYMV/h",
+	"7Yu7wRJhaaHzWrqiMkph/irm54noDxtDqRLRh+ydku+ZEROtUuNdIbgcmzkXITU+dON4CyZlQMUQBhQ4",
+	"EuVydiEWlEY2TGdp86HuLtyWhUgOWXL1NMKFEo7i6kBCMko/h99ClQRjY27E18/Z96+OXwzOvj8++Opr",
+	"gNXDm1VTjXcbNg+H12786lYLPdw94FIs6yX8+LxBKibaCZm8xiBcrzKmGn/Et2EsWcyMmIySITtz6pJn",
+	"zOR8IgZG5BxjauHdIFgkeBEy3NjUkLrb0G2xB8xdYQ59LWHNVFziZ4P62gssc0B1YuCTrS1jlslxweHj",
+	"9b7TEXutUxGxH5Z2phXw9rove7FkPMtgLQxxc4bGAj65VHqRiXQaWMbVkh28f898mvXnUk4usyXrUUE/",
+	"lHNEsXIuVVWPYDIogIMz4NMAHCOoAiq1NMAHAq6aW8Hnci50idDqFu4FuTIKRvjyYi+TeSFCoYsbZazE",
+	"e6w8lTyDgqeBvriALgYqCrKzQgiqaqEdgVz9flFH0FSosC+iH7GZVroEbJjkrbDFcnDsFkDi9Ozzg3+D",
+	"YX21/wxrQQIiNVIZ13YQ8I4S+grCKbkRyDpgSmm1816A4SpWvVWkpkN/edIPimKdGKwZtokVwbCAxkZJ",
+	"5D8wfBM3midPnj/dZ99pJZ48qesozDzHKrxVY7TU6dIyzKlWIukPGdS9XV83Dr2N0rj9UgKRRdKtsZIo",
+	"Vlg2E7qddWcrEkTt2FjUYWdQLdWwlnv/xXMpij7K8bNKP28AlE8qyQHazamq0AvKapUpJmKlodg0lcAe",
+	"BQZaqvkSKUtkSvVMKAsSkKnv6tZC8u3L05fnLzco8wTCMLTTuBtHJTncaP03Ri3xAxVn2UJOp7Aa0jqH",
+	"0OGq2vx39zp/+u0f/3RC9OBr8E3cnyBNGwVdFHqTQBbpFZ1T2bW6HhqZoe76OgBga/mff1E0UWgJB0ix",
+	"lrIu6NYFm8MtWlhWscISQKjy2oTFPefKGbtOxB75/AuEfJS2xFPQ7Ddp1i1HVaixvnF8bhRKlch0h4JS",
+	"VASNiQg17m2l254RndxriioAqcEhTj3EO+vB0prXECsP91aFEmujqXnyUOSqnXlahUh++7//jzz8WLl/",
+	"+0HQvzESiEG7yIeEarHzfh24YSayNFYAXeFjG2CujTM9uazg6RoTE5B62ktVSwViDr25Q6hyZLwowMam",
+	"qs8VgUlePwn9QnBQ/1Rl40b75AkefvLETY9WwQ2baOVWMNzoMHDUQw80GdSAhadSYr4I0dYLLAI3CJon",
+	"nYwIPqSEgeDEmX7tavQFoavCiJQ54wkLWSUwdAAv1ykUpxrCXomVhzycWHkl7RJ3J8KzyFT42gQob4Ak",
+	"AmF0cXMp0qNYYSGxsRy69UHo+it8XSNeuWsiZma8qCJdACISq2bO/5Xz+mH/ejdY6RBFxIgpt5Z7B1kr",
+	"ccikjZVsWvHwbffABkhQn63NDCRHyK3CqfADDVGeeg0wxiPwFNZLTtTgrbvn4Fx70LS34kIUkFxBwrO6",
+	"Ow4F8yE+Bu3xS5/d1YWXKo1VDK/QsYTDgqwVXEMs2r3MkCUY50p8dMRQSwo6j7GCADAaSgyDGVj6igZc",
+	"jdUFsgMURTpiydQ917+uxpBY7SHug1eBMbgZBpgOhvusF9qayI6CKQ8uvDNnEKIGF7TzLP765vjd+fcH",
+	"RyyhEEvtWROegzeANcqUn6GmAcs8Mh2TCooywx7CzliWFzotJ9ZrfjAMERwBzE7nWWd+kqGCPYTWoLUX",
+	"iOaYUJNimft8KKxNtx9QWx+S7kaWUJRdlELBmlwPMc6MsKuaBq2XVVXj372pbgpfTA1my5MnAApmhk+e",
+	"sCTlMluO3LoYgSZOvH5i4v1EUEzLf4FdA1H9WM35ezkv56yXzPn70do9Dn03xI+6uARPhh1E+/v7jDtb",
+	"NYrVKzkpNOQBnn39FXu6Dz8WYiJziYoYzvOh2NWK8VfHJ6ejF+/Ozt+8Gr06/uvo2+OT0/8cnZ68OjlP",
+	"ohC1fboPt+0P2Y/QgMSL+aDMmVYRVdDzHGSSBd/3KQ0OvtO00AvAuDjY///T4V7wj78CF7bPoGA8VsA6",
+	"yKEeDvaym4Ajt7uKQihLczPhOZbu65Qvd83QmWfKjuDPJFY+f4q/Eq1Qu5oBMf33wBrr7R23Dgf+43cI",
+	"BDRtBlLB5t11TxjwPG8kXtGAqR9x+y8IraEvlwEWXUjnNy+m3h5fXjSvjNmV9xgXmqcTjDc4xzIJBzyv",
+	"5FHN1IVKcqVj5R4eEdJUGMPKvWALYbJQuYVMJeWwCZyvB4Nhtbdivef7z/pD9jac4b6V090eu7L5hFhJ",
+	"NcnKVKSNMcJ4VsbCnTIswAKoKVU8tDJ3ZPKiro0V6ljCYnELDDOiE4DpAwsi5z9D40Azc46oN+7+scJ3",
+	"8ei2GDBY6hIh8Nw+d1YZGwu7EAITXeaQFWLg5YUfBZyP8f05Ly6lmqJRZ4vSWGTx5OkAI+mNddl4w51f",
+	"f/r1/wsAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,
