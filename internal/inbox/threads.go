@@ -20,9 +20,9 @@ import (
 	"github.com/leadpilot/leadpilot/internal/pagination"
 )
 
-// Unclassified is the thread filter for threads with no classified
+// FilterUnclassified is the thread filter for threads with no classified
 // inbound message yet.
-const Unclassified = "unclassified"
+const FilterUnclassified = "unclassified"
 
 // Thread is a lead's conversation as the API shows it (the InboxThread
 // schema).
@@ -83,8 +83,8 @@ type Step struct {
 	CreatedAt      time.Time  `bun:"created_at"`
 }
 
-// sentStatuses are the statuses of a step that went out.
-var sentStatuses = []string{"sent", "delivered", "read", "replied", "bounced"}
+// stepSentStatuses are the statuses of a step that went out.
+var stepSentStatuses = []string{"sent", "delivered", "read", "replied", "bounced"}
 
 // threadView is a thread joined with its lead, as the list reads it.
 type threadView struct {
@@ -132,7 +132,7 @@ func selectThreads(tx bun.IDB, org uuid.UUID) *bun.SelectQuery {
 // ThreadFilter narrows the thread list. Zero values filter nothing, except
 // Archived: nil (or false) hides archived threads, true lists only them.
 type ThreadFilter struct {
-	// Classification is one of Classes, or Unclassified.
+	// Classification is one of Classes, or FilterUnclassified.
 	Classification string
 	CampaignID     *uuid.UUID
 	EmailAccountID *uuid.UUID
@@ -145,8 +145,8 @@ type ThreadFilter struct {
 	Q string
 }
 
-// maxQuery bounds the search text.
-const maxQuery = 200
+// maxThreadQuery bounds the search text.
+const maxThreadQuery = 200
 
 // ThreadPage asks for Limit threads after the cursor's position in the
 // list's order (newest activity first).
@@ -213,17 +213,17 @@ func decodeThreadCursor(s string) (threadPosition, bool) {
 
 func checkThreadFilter(f ThreadFilter) error {
 	var fs fault.Fields
-	if f.Classification != "" && f.Classification != Unclassified && !slices.Contains(Classes, f.Classification) {
-		fs.Add("/classification", "invalid_value", "must be one of "+strings.Join(Classes, ", ")+", "+Unclassified)
+	if f.Classification != "" && f.Classification != FilterUnclassified && !slices.Contains(Classes, f.Classification) {
+		fs.Add("/classification", "invalid_value", "must be one of "+strings.Join(Classes, ", ")+", "+FilterUnclassified)
 	}
-	if len([]rune(f.Q)) > maxQuery {
-		fs.Add("/q", "too_long", fmt.Sprintf("must be at most %d characters", maxQuery))
+	if len([]rune(f.Q)) > maxThreadQuery {
+		fs.Add("/q", "too_long", fmt.Sprintf("must be at most %d characters", maxThreadQuery))
 	}
 	return fs.Err()
 }
 
-// likeContains escapes LIKE's wildcards in p and wraps it in them.
-func likeContains(p string) string {
+// threadSearchPattern escapes LIKE's wildcards in p and wraps it in them.
+func threadSearchPattern(p string) string {
 	return "%" + strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(p) + "%"
 }
 
@@ -242,7 +242,7 @@ func (s *Service) List(ctx context.Context, a access.Actor, f ThreadFilter, p Th
 		q := selectThreads(tx, a.OrgID)
 		switch f.Classification {
 		case "":
-		case Unclassified:
+		case FilterUnclassified:
 			q = q.Where("t.classification IS NULL")
 		default:
 			q = q.Where("t.classification = ?", f.Classification)
@@ -267,7 +267,7 @@ func (s *Service) List(ctx context.Context, a access.Actor, f ThreadFilter, p Th
 			// Within the organisation (RLS and t.org_id): its leads, its
 			// threads and the inbound messages of each thread, which the
 			// inbox_messages_org_inbox_thread_idx index reaches by thread.
-			pat := likeContains(f.Q)
+			pat := threadSearchPattern(f.Q)
 			q = q.Where(`(l.email ILIKE ?0 OR l.full_name ILIKE ?0 OR l.company ILIKE ?0 OR t.subject ILIKE ?0
 				OR EXISTS (SELECT 1 FROM inbox_messages m
 				            WHERE m.org_id = t.org_id AND m.inbox_thread_id = t.id AND m.direction = 'inbound'
@@ -295,8 +295,8 @@ func (s *Service) List(ctx context.Context, a access.Actor, f ThreadFilter, p Th
 	return out, next, nil
 }
 
-// notFound turns database.ErrNotFound into the API's 404 for what.
-func notFound(err error, what string) error {
+// inboxNotFound turns database.ErrNotFound into the API's 404 for what.
+func inboxNotFound(err error, what string) error {
 	if errors.Is(err, database.ErrNotFound) {
 		return fault.NotFound(what).WithCause(err)
 	}
@@ -323,7 +323,7 @@ func (s *Service) Get(ctx context.Context, a access.Actor, id uuid.UUID) (Thread
 		var steps []Step
 		if err := tx.NewSelect().TableExpr("messages").
 			ColumnExpr("id, step, channel, subject, body_text, status, sent_at, message_id, email_account_id, created_at").
-			Where("org_id = ? AND lead_id = ? AND status IN (?)", a.OrgID, d.Thread.Lead.ID, bun.In(sentStatuses)).
+			Where("org_id = ? AND lead_id = ? AND status IN (?)", a.OrgID, d.Thread.Lead.ID, bun.In(stepSentStatuses)).
 			Scan(ctx, &steps); err != nil && !errors.Is(database.Interpret(err), database.ErrNotFound) {
 			return err
 		}
@@ -342,19 +342,19 @@ func (s *Service) Get(ctx context.Context, a access.Actor, id uuid.UUID) (Thread
 		}
 		for _, m := range msgs {
 			v := m.view()
-			d.Items = append(d.Items, ThreadItem{Type: ItemMessage, At: m.at(), Message: &v})
+			d.Items = append(d.Items, ThreadItem{Type: ItemMessage, At: m.itemAt(), Message: &v})
 		}
 		slices.SortStableFunc(d.Items, func(x, y ThreadItem) int { return x.At.Compare(y.At) })
 		return nil
 	})
 	if err != nil {
-		return ThreadDetail{}, notFound(fmt.Errorf("inbox: get thread %s: %w", id, database.Interpret(err)), "thread")
+		return ThreadDetail{}, inboxNotFound(fmt.Errorf("inbox: get thread %s: %w", id, database.Interpret(err)), "thread")
 	}
 	return d, nil
 }
 
-// at is when the message arrived, or was written for one composed here.
-func (r messageRow) at() time.Time {
+// itemAt is when the message arrived, or was written for one composed here.
+func (r messageRow) itemAt() time.Time {
 	if r.ReceivedAt != nil {
 		return *r.ReceivedAt
 	}
@@ -418,7 +418,7 @@ func (s *Service) changeThread(ctx context.Context, a access.Actor, id uuid.UUID
 		return err
 	})
 	if err != nil {
-		return Thread{}, notFound(fmt.Errorf("inbox: thread %s %s: %w", id, what, database.Interpret(err)), "thread")
+		return Thread{}, inboxNotFound(fmt.Errorf("inbox: thread %s %s: %w", id, what, database.Interpret(err)), "thread")
 	}
 	return t, nil
 }
@@ -431,7 +431,7 @@ func (s *Service) GetMessage(ctx context.Context, a access.Actor, id uuid.UUID) 
 		return tx.NewSelect().Model(&r).Where("org_id = ? AND id = ?", a.OrgID, id).Scan(ctx)
 	})
 	if err != nil {
-		return Message{}, notFound(fmt.Errorf("inbox: get message %s: %w", id, database.Interpret(err)), "inbox message")
+		return Message{}, inboxNotFound(fmt.Errorf("inbox: get message %s: %w", id, database.Interpret(err)), "inbox message")
 	}
 	return r.view(), nil
 }
