@@ -31,7 +31,7 @@ REDOCLY := REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true $(LINT_DIR)
 TS_DIR := api/typescript
 TS_STAMP := $(TS_DIR)/node_modules/.installed
 
-.PHONY: bench-sending postfix-compat bench-generation bench-api bench-leads bench-webhooks bench-import-events bench-go help services stop generate lint-spec verify fmt-check vet lint test test-ts bench build run \
+.PHONY: bench-sending postfix-compat dovecot-compat bench-generation bench-api bench-leads bench-webhooks bench-import-events bench-go help services stop generate lint-spec verify fmt-check vet lint test test-ts bench build run \
 	migrate seed docs-assets docker clean clean-data
 
 help: ## Show this help
@@ -108,6 +108,9 @@ bench-generation: services ## Sequence generation: 10,000 leads with the built-i
 
 postfix-compat: ## As root on Debian: install Postfix + Cyrus SASL (apt), run a private instance, test emailsend against it (not part of test)
 	.ci/postfix-compat
+
+dovecot-compat: ## As root on Debian: install Dovecot (apt), run a private instance, test imapsync against it (not part of test)
+	.ci/dovecot-compat
 
 walkthrough: ## Run the README's sending walk-through against a running `make run` (API=http://localhost:8080)
 	.ci/walkthrough-sending

@@ -512,6 +512,14 @@ func runWorker(ctx context.Context, cfg *config.Config, logger *slog.Logger, db 
 		return err
 	}
 	defer closeEngine()
+	llmSettings := llmsettings.NewService(db, cfg.Keyring, llmPlatform(cfg), logger)
+	inboxWork := inbox.Worker{
+		Service: newInbox(cfg, db, engine, llmSettings, enqueuer),
+		// Reply sync reads mailboxes through the same accounts service
+		// (credentials, OAuth refresh, the egress dialer) as sending.
+		Mailboxes: emailaccounts.NewService(db, cfg.Keyring, emailAccountOptions(cfg)),
+		Sync:      inbox.SyncOptions{Interval: cfg.InboxSyncInterval, Backfill: cfg.InboxBackfill, PauseAfter: cfg.InboxSyncPauseAfter},
+	}
 	mux := jobs.NewMux(&jobs.Handlers{
 		Purge:          jobs.NewPurgeHandler(db, jobs.PurgeConfig{Logger: logger}),
 		LeadImport:     jobs.NewLeadImportHandler(leadimports.NewService(db, nil).WithMaxFileBytes(cfg.ImportMaxBytes)),
@@ -519,9 +527,10 @@ func runWorker(ctx context.Context, cfg *config.Config, logger *slog.Logger, db 
 		WebhookDeliver: jobs.NewWebhookDeliverHandler(webhooks),
 		EventsPrune:    jobs.NewEventsPruneHandler(db, jobs.EventsPruneConfig{Retention: cfg.EventsRetention, Logger: logger}),
 		SequenceGeneration: jobs.NewSequenceGenerationHandler(sequences.NewGenerator(db,
-			sequences.ProvidersFrom(llmsettings.NewService(db, cfg.Keyring, llmPlatform(cfg), logger)), nil,
+			sequences.ProvidersFrom(llmSettings), nil,
 			sequences.GeneratorOptions{Concurrency: cfg.GenerationConcurrency, Logger: logger})),
-		Send: jobs.NewSendHandler(engine),
+		Send:  jobs.NewSendHandler(engine),
+		Inbox: jobs.NewInboxHandler(inboxWork, enqueuer, logger),
 	}, logger)
 	sched, err := jobs.NewScheduler(redisOpt, logger, time.UTC)
 	if err != nil {
@@ -569,6 +578,15 @@ func sendingOptions(cfg *config.Config, logger *slog.Logger) sending.Options {
 		CampaignNewLeadsDaily: cfg.SendCampaignNewLeadsDaily, BounceThreshold: cfg.SendBounceThreshold, IgnoreCaps: cfg.SendIgnoreCaps,
 		UnsubscribeBase: strings.TrimRight(cfg.PublicURL, "/") + "/u", Logger: logger,
 	}
+}
+
+// newInbox is the inbox service: the engine applies what arrives and
+// sends replies composed in the inbox, the organisation's LLM (metered)
+// classifies, enq queues classifications.
+func newInbox(cfg *config.Config, db *database.DB, engine *sending.Engine, llm *llmsettings.Service, enq inbox.Enqueuer) *inbox.Service {
+	return inbox.NewService(db, engine, inbox.ProviderFor(sequences.ProvidersFrom(llm)), enq, inbox.Options{
+		StopOnAutoReply: cfg.InboxStopOnAutoReply, SoftBounceLimit: cfg.InboxSoftBounceLimit,
+	})
 }
 
 // newSendingEngine is the worker's engine: the email channel over kept-open

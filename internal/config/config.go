@@ -185,6 +185,19 @@ type Config struct {
 	// publish the public key at selector._domainkey.domain. Empty: unsigned.
 	DKIMKeys string `env:"DKIM_KEYS"`
 
+	// The inbox (internal/inbox). InboxSyncInterval is the wait between
+	// two reply syncs of a healthy mailbox; InboxBackfill how far back a
+	// mailbox's first sync reads; InboxSyncPauseAfter how long reply sync
+	// may fail before the mailbox stops sending (stop-on-reply must never
+	// be silently off); InboxStopOnAutoReply makes auto-replies stop
+	// sequences like a person's reply; InboxSoftBounceLimit is how many
+	// soft bounces of one message count as a hard one.
+	InboxSyncInterval    time.Duration `env:"INBOX_SYNC_INTERVAL" envDefault:"30s"`
+	InboxBackfill        time.Duration `env:"INBOX_BACKFILL" envDefault:"336h"`
+	InboxSyncPauseAfter  time.Duration `env:"INBOX_SYNC_PAUSE_AFTER" envDefault:"30m"`
+	InboxStopOnAutoReply bool          `env:"INBOX_STOP_ON_AUTO_REPLY"`
+	InboxSoftBounceLimit int           `env:"INBOX_SOFT_BOUNCE_LIMIT" envDefault:"3"`
+
 	// OAuth clients for connecting Gmail and Outlook mailboxes. Empty
 	// client ids: connecting that provider answers "not configured". The
 	// endpoint URLs default to the providers' own; tests and proxies

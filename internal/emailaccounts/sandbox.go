@@ -68,6 +68,9 @@ type SandboxMessage struct {
 	// References, …), keys canonical, values in order.
 	Headers   map[string][]string
 	CreatedAt time.Time
+	// Raw is the whole RFC 5322 message (what the inbox ingests of an
+	// injected reply); not part of the API's resource.
+	Raw []byte
 }
 
 // Resource is the message as the API returns it.
@@ -82,7 +85,7 @@ func (m SandboxMessage) Resource() api.SandboxMessage {
 
 func (r sandboxRow) view() SandboxMessage {
 	return SandboxMessage{ID: r.ID, EmailAccountID: r.EmailAccountID, Direction: r.Direction, From: r.FromAddress, To: r.ToAddresses,
-		Subject: r.Subject, MessageID: r.MessageID, InReplyTo: r.InReplyTo, Text: bodyText(r.Raw), Headers: headersOf(r.Raw), CreatedAt: r.CreatedAt}
+		Subject: r.Subject, MessageID: r.MessageID, InReplyTo: r.InReplyTo, Text: bodyText(r.Raw), Headers: headersOf(r.Raw), CreatedAt: r.CreatedAt, Raw: r.Raw}
 }
 
 // ErrNotSandbox is wrapped by the faults of sandbox operations on an

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/uptrace/bun"
 
 	"github.com/leadpilot/leadpilot/internal/database"
 	"github.com/leadpilot/leadpilot/internal/llm"
@@ -25,10 +26,16 @@ import (
 // organisation's LLM settings choose it.
 type ProviderFor func(ctx context.Context, orgID uuid.UUID) (llm.Provider, error)
 
-// Sender delivers one message from an account over a channel's adapter;
-// *sending.Engine is one.
+// Sender is the sending engine as the inbox uses it (*sending.Engine is
+// one): it delivers a reply composed in the inbox, and applies what
+// arrived to the schedule in the inbox's transaction.
 type Sender interface {
 	Deliver(ctx context.Context, org, account uuid.UUID, channel string, o sending.Outgoing) sending.Outcome
+	RepliedInTx(ctx context.Context, tx bun.IDB, org uuid.UUID, leadIDs, answered []uuid.UUID) ([]uuid.UUID, error)
+	DeferInTx(ctx context.Context, tx bun.IDB, org, lead uuid.UUID, until time.Time) (int, error)
+	BouncesInTx(ctx context.Context, tx bun.IDB, org uuid.UUID, bs []sending.Bounce, softLimit int, retry time.Duration) (sending.BounceResult, error)
+	ComplaintInTx(ctx context.Context, tx bun.IDB, org, message, lead uuid.UUID) error
+	UnsubscribeInTx(ctx context.Context, tx bun.IDB, org, lead uuid.UUID, reason string) error
 }
 
 // Enqueuer queues the classification of newly stored inbound messages;

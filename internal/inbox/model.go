@@ -79,6 +79,9 @@ type messageRow struct {
 	DeliveryStatus     *string       `bun:"delivery_status"`
 	DeliveryError      *string       `bun:"delivery_error"`
 	SentBy             *uuid.UUID    `bun:"sent_by,type:uuid"`
+	HeaderThreadID     *string       `bun:"thread_id"` // a provider's thread id from headers (unused for email)
+	ProviderMessageID  *string       `bun:"provider_message_id"`
+	ProviderThreadID   *string       `bun:"provider_thread_id"`
 	IMAPUIDValidity    *int64        `bun:"imap_uidvalidity"`
 	IMAPUID            *int64        `bun:"imap_uid"`
 	ReceivedAt         *time.Time    `bun:"received_at"`
@@ -177,7 +180,7 @@ func (r messageRow) view() Message {
 
 // threadRow is a row of inbox_threads.
 type threadRow struct {
-	bun.BaseModel `bun:"table:inbox_threads"`
+	bun.BaseModel `bun:"table:inbox_threads,alias:inbox_threads"`
 
 	ID             uuid.UUID  `bun:"id,pk,type:uuid"`
 	OrgID          uuid.UUID  `bun:"org_id,type:uuid"`

@@ -23,6 +23,9 @@ type Handlers struct {
 	SequenceGeneration *SequenceGenerationHandler
 	// Send sends message batches (TypeSend).
 	Send *SendHandler
+	// Inbox syncs mailboxes, classifies replies and sweeps
+	// (TypeIMAPSync, TypeClassify, TypeInboxSweep).
+	Inbox *InboxHandler
 }
 
 // NewMux routes each task type to its handler, wrapped in Logging (outside)
@@ -53,6 +56,9 @@ func NewMux(h *Handlers, logger *slog.Logger) *asynq.ServeMux {
 	if h.Send == nil {
 		panic("jobs: NewMux: Handlers.Send is nil")
 	}
+	if h.Inbox == nil {
+		panic("jobs: NewMux: Handlers.Inbox is nil")
+	}
 	logger = orDefault(logger)
 	mux := asynq.NewServeMux()
 	mux.Use(Logging(logger), Recovery(logger))
@@ -66,6 +72,9 @@ func NewMux(h *Handlers, logger *slog.Logger) *asynq.ServeMux {
 	mux.Handle(TypeEventsPrune, h.EventsPrune)
 	mux.Handle(TypeSequenceGeneration, h.SequenceGeneration)
 	mux.Handle(TypeSend, h.Send)
+	mux.Handle(TypeIMAPSync, h.Inbox)
+	mux.Handle(TypeClassify, h.Inbox)
+	mux.Handle(TypeInboxSweep, h.Inbox)
 	return mux
 }
 

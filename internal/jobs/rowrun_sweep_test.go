@@ -13,6 +13,7 @@ import (
 
 	"github.com/leadpilot/leadpilot/internal/access"
 	"github.com/leadpilot/leadpilot/internal/campaigns"
+	"github.com/leadpilot/leadpilot/internal/inbox"
 	"github.com/leadpilot/leadpilot/internal/jobs"
 	"github.com/leadpilot/leadpilot/internal/leadimports"
 	"github.com/leadpilot/leadpilot/internal/leads"
@@ -35,7 +36,8 @@ func handlers(t *testing.T, b bundle, purge *jobs.PurgeHandler) *jobs.Handlers {
 		EventsPrune:    jobs.NewEventsPruneHandler(b.db, jobs.EventsPruneConfig{Logger: b.logger}),
 		SequenceGeneration: jobs.NewSequenceGenerationHandler(sequences.NewGenerator(b.db,
 			sequences.ProvidersFrom(llmsettings.NewService(b.db, testKeyring(t), llmfactory.Platform{}, b.logger)), enq, sequences.GeneratorOptions{Logger: b.logger})),
-		Send: jobs.NewSendHandler(sending.New(b.db, nil, enq, nil, sending.Options{Logger: b.logger})),
+		Send:  jobs.NewSendHandler(sending.New(b.db, nil, enq, nil, sending.Options{Logger: b.logger})),
+		Inbox: jobs.NewInboxHandler(inbox.Worker{Service: inbox.NewService(b.db, nil, nil, enq, inbox.Options{})}, enq, b.logger),
 	}
 }
 

@@ -50,5 +50,8 @@ func NewScheduler(redisOpt asynq.RedisConnOpt, logger *slog.Logger, location *ti
 	if _, err := s.Register(EventsPruneSchedule, NewEventsPruneTask()); err != nil {
 		return nil, fmt.Errorf("jobs: schedule %s: %w", TypeEventsPrune, err)
 	}
+	if _, err := s.Register(InboxSweepSchedule, NewInboxSweepTask()); err != nil {
+		return nil, fmt.Errorf("jobs: schedule %s: %w", TypeInboxSweep, err)
+	}
 	return s, nil
 }

@@ -22,15 +22,16 @@ const (
 	guardMinSample = 20
 )
 
-// bounceRate is the share of bounces among the last guardWindow sends
-// that where selects (a condition on m), and how many sends it counted.
+// bounceRate is the share of bounces and complaints (ARF reports the
+// inbox synced) among the last guardWindow sends that where selects (a
+// condition on m), and how many sends it counted.
 func bounceRate(ctx context.Context, tx bun.IDB, org uuid.UUID, where string, arg uuid.UUID) (float64, int, error) {
 	var r struct {
 		Bounced int `bun:"bounced"`
 		Total   int `bun:"total"`
 	}
-	if err := tx.NewRaw(`SELECT count(*) FILTER (WHERE status = 'bounced') AS bounced, count(*) AS total FROM (
-			SELECT status FROM messages m WHERE m.org_id = ? AND `+where+` AND m.status IN ('sent', 'bounced')
+	if err := tx.NewRaw(`SELECT count(*) FILTER (WHERE status = 'bounced' OR complained_at IS NOT NULL) AS bounced, count(*) AS total FROM (
+			SELECT status, complained_at FROM messages m WHERE m.org_id = ? AND `+where+` AND m.status IN ('sent', 'delivered', 'read', 'replied', 'bounced')
 			ORDER BY m.id DESC LIMIT ?) last`, org, arg, guardWindow).Scan(ctx, &r); err != nil {
 		return 0, 0, fmt.Errorf("sending: bounce rate: %w", database.Interpret(err))
 	}

@@ -40,6 +40,8 @@ type messageRow struct {
 	RepliedAt          *time.Time `bun:"replied_at"`
 	BouncedAt          *time.Time `bun:"bounced_at"`
 	ProviderMessageID  *string    `bun:"provider_message_id"`
+	SoftBounces        int        `bun:"soft_bounces"`
+	ComplainedAt       *time.Time `bun:"complained_at"`
 	CreatedAt          time.Time  `bun:"created_at,nullzero,notnull,default:current_timestamp"`
 	UpdatedAt          time.Time  `bun:"updated_at,nullzero,notnull,default:current_timestamp"`
 }

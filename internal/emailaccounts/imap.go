@@ -1,0 +1,45 @@
+package emailaccounts
+
+import (
+	"context"
+	"errors"
+
+	"github.com/google/uuid"
+	"github.com/uptrace/bun"
+
+	"github.com/leadpilot/leadpilot/internal/database"
+	"github.com/leadpilot/leadpilot/internal/imapsync"
+)
+
+// ErrNoIMAP says an account has no mailbox to read replies from: a
+// sandbox (its replies are injected through the API), or a custom
+// account without an IMAP server.
+var ErrNoIMAP = errors.New("emailaccounts: the account has no IMAP mailbox")
+
+// IMAP returns how to read account's mailbox of org for reply sync:
+// the server, its TLS mode, the login (the password decrypted here, or
+// XOAUTH2 with a token that refreshes itself for gmail and outlook), and
+// the SSRF-safe egress dialer.
+func (s *Service) IMAP(ctx context.Context, org, id uuid.UUID) (imapsync.Config, error) {
+	var r accountRow
+	err := s.db.InTenant(ctx, database.Tenant{OrgID: org}, func(ctx context.Context, tx bun.IDB) (err error) {
+		r, err = load(ctx, tx, org, id, false)
+		return err
+	})
+	if err != nil {
+		return imapsync.Config{}, err
+	}
+	host := deref(r.IMAPHost)
+	if r.Provider == ProviderSandbox || host == "" {
+		return imapsync.Config{}, ErrNoIMAP
+	}
+	cred, err := s.credentials(r)
+	if err != nil {
+		return imapsync.Config{}, err
+	}
+	return imapsync.Config{
+		Host: host, Port: r.IMAPPort, Security: r.IMAPTLSMode,
+		Username: cred.username, Password: cred.password, OAuthToken: cred.token,
+		Dial: s.dial, TLSConfig: s.tlsConfig(host),
+	}, nil
+}

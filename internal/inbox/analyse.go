@@ -1,0 +1,178 @@
+package inbox
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/leadpilot/leadpilot/internal/bounce"
+	"github.com/leadpilot/leadpilot/internal/mailparse"
+)
+
+// analysis is what ingest needs to know of one raw email: its headers and
+// text (mailparse), whether it is an auto-reply, and whether it is a
+// delivery report or complaint (bounce).
+type analysis struct {
+	MessageID, InReplyTo string
+	References           []string
+	From, FromName, To   string
+	Subject              string
+	Date                 time.Time
+	Text, HTML, Clean    string
+	Snippet              string
+	Attachments          []Attachment
+
+	Auto        bool
+	AutoReason  string
+	OutOfOffice bool
+	ReturnDate  time.Time
+
+	// report is the bounce or complaint report (nil: neither); Report is
+	// what is stored of it.
+	report *bounce.Report
+	Report *BounceReport
+}
+
+// analyse reads raw. It never fails: what cannot be parsed is kept as far
+// as it could be read (an unreadable message is still stored, from
+// "unknown" if it must be, so nothing that arrived is lost).
+func analyse(raw []byte) analysis {
+	var a analysis
+	m, err := mailparse.Parse(raw)
+	if err == nil && m != nil {
+		a.MessageID, a.InReplyTo, a.References = m.MessageID, m.InReplyTo, m.References
+		a.From, a.FromName = strings.ToLower(m.From.Address), m.From.Name
+		if len(m.To) > 0 {
+			a.To = strings.ToLower(m.To[0].Address)
+		}
+		a.Subject, a.Date = m.Subject, m.Date
+		a.Text, a.HTML, a.Clean, a.Snippet = m.Text, m.HTML, m.Clean, m.Snippet
+		for _, at := range m.Attachments {
+			a.Attachments = append(a.Attachments, Attachment{Filename: at.Filename, ContentType: at.ContentType, Size: at.Size})
+		}
+		a.Auto, a.AutoReason, a.OutOfOffice, a.ReturnDate = m.AutoReply.Is, m.AutoReply.Reason, m.AutoReply.OutOfOffice, m.AutoReply.ReturnDate
+	}
+	if r := bounce.Detect(raw); r != nil {
+		a.report = r
+		rep := &BounceReport{Format: r.Format, FeedbackType: r.FeedbackType, Recipients: []BounceRecipient{}}
+		if r.OriginalMessageID != "" {
+			id := r.OriginalMessageID
+			rep.OriginalMessageID = &id
+		}
+		for _, rc := range r.Recipients {
+			rep.Recipients = append(rep.Recipients, BounceRecipient{Address: rc.Address, Status: rc.Status, Action: rc.Action, Diagnostic: rc.Diagnostic, Hard: rc.Hard})
+		}
+		a.Report = rep
+		// A report is not an out-of-office, whatever its text says.
+		a.Auto, a.OutOfOffice, a.ReturnDate = false, false, time.Time{}
+	}
+	if !a.ReturnDate.IsZero() {
+		a.ReturnDate = time.Date(a.ReturnDate.Year(), a.ReturnDate.Month(), a.ReturnDate.Day(), 0, 0, 0, 0, time.UTC)
+	}
+	return a
+}
+
+// kind is what the message is.
+func (a analysis) kind() string {
+	switch {
+	case a.report != nil && a.report.Kind == bounce.KindComplaint:
+		return KindComplaint
+	case a.report != nil && a.report.Kind == bounce.KindBounce:
+		return KindBounce
+	case a.report != nil, a.Auto:
+		// A delay warning is an automatic message, not a failure.
+		return KindAutoReply
+	}
+	return KindReply
+}
+
+// candidates are the Message-IDs that can name our message: In-Reply-To,
+// then References newest first, then a report's original message.
+func (a analysis) candidates() []string {
+	var out []string
+	add := func(id string) {
+		if id = strings.Trim(strings.TrimSpace(id), "<>"); id != "" {
+			out = append(out, id)
+		}
+	}
+	add(a.InReplyTo)
+	for i := len(a.References) - 1; i >= 0; i-- {
+		add(a.References[i])
+	}
+	if a.report != nil {
+		add(a.report.OriginalMessageID)
+	}
+	return out
+}
+
+// addresses are the addresses that can name the lead: a report's failed
+// recipients (or the complained-about recipient), else the sender.
+func (a analysis) addresses() []string {
+	if a.report != nil {
+		var out []string
+		for _, r := range a.report.Recipients {
+			out = append(out, strings.ToLower(r.Address))
+		}
+		if a.report.OriginalTo != "" {
+			out = append(out, strings.ToLower(a.report.OriginalTo))
+		}
+		return out
+	}
+	if a.From == "" {
+		return nil
+	}
+	return []string{a.From}
+}
+
+// rules classifies what needs no LLM: reports and auto-replies. An empty
+// class leaves the message to the LLM.
+func (a analysis) rules() (class string, confidence float64, reason string) {
+	switch {
+	case a.report != nil && a.report.Kind == bounce.KindComplaint:
+		ft := a.report.FeedbackType
+		if ft == "" {
+			ft = "abuse"
+		}
+		return ClassUnsubscribe, 1, fmt.Sprintf("abuse complaint (%s report, feedback type %s): the recipient marked our email as spam", a.report.Format, ft)
+	case a.report != nil && a.report.Kind == bounce.KindBounce:
+		return ClassBounce, 1, "delivery failed: " + a.bounceWords()
+	case a.report != nil:
+		return ClassOther, 0.9, "delivery delayed (a warning, not a failure): " + a.bounceWords()
+	case a.OutOfOffice:
+		reason := "out-of-office auto-reply (" + a.AutoReason + ")"
+		if !a.ReturnDate.IsZero() {
+			reason += "; back on " + a.ReturnDate.Format(time.DateOnly)
+		}
+		return ClassOutOfOffice, 0.95, reason
+	case a.Auto:
+		return ClassOther, 0.9, "automatic reply (" + a.AutoReason + ")"
+	}
+	return "", 0, ""
+}
+
+// bounceWords says which recipients failed and why.
+func (a analysis) bounceWords() string {
+	var parts []string
+	for _, r := range a.report.Recipients {
+		p := r.Address
+		if r.Status != "" {
+			p += " " + r.Status
+		}
+		if r.Hard {
+			p += " (permanent)"
+		} else {
+			p += " (temporary)"
+		}
+		if d := strings.TrimSpace(r.Diagnostic); d != "" {
+			if len(d) > 200 {
+				d = d[:200] + "…"
+			}
+			p += ": " + d
+		}
+		parts = append(parts, p)
+	}
+	if len(parts) == 0 {
+		return a.report.Format + " report without a recipient"
+	}
+	return strings.Join(parts, "; ")
+}

@@ -1,0 +1,219 @@
+package sending
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect/pgdialect"
+
+	"github.com/leadpilot/leadpilot/internal/database"
+	"github.com/leadpilot/leadpilot/internal/events"
+	"github.com/leadpilot/leadpilot/internal/leads"
+	"github.com/leadpilot/leadpilot/internal/suppressions"
+)
+
+// What the inbox learns after a send, applied to the messages and the
+// schedule in the inbox's own transaction, so that a reply, a bounce or a
+// complaint is stored if and only if its effects are.
+
+// BlockedReplySyncBroken, BlockedLeadOutOfOffice and BlockedSoftBounce
+// hold messages back for what the inbox found: the mailbox's reply sync
+// failing (stop-on-reply cannot be trusted, so it does not send), the
+// lead away until a return date, and a soft bounce waiting for its retry.
+const (
+	BlockedReplySyncBroken = "reply_sync_broken"
+	BlockedLeadOutOfOffice = "lead_out_of_office"
+	BlockedSoftBounce      = "soft_bounce"
+)
+
+// RepliedInTx records a person's reply from each of leadIDs: a lead whose
+// campaign stops on reply (stop_on_reply, the default; a lead outside any
+// campaign always stops) has its scheduled and queued messages cancelled
+// (lead_replied), and the messages answered (our messages the replies
+// name) become replied. It returns the leads it stopped. The leads'
+// status is the caller's (leads.ChangeStatus).
+func (e *Engine) RepliedInTx(ctx context.Context, tx bun.IDB, org uuid.UUID, leadIDs, answered []uuid.UUID) ([]uuid.UUID, error) {
+	if len(answered) > 0 {
+		if _, err := tx.ExecContext(ctx, `UPDATE messages SET status = 'replied', replied_at = coalesce(replied_at, now()), updated_at = now()
+			WHERE org_id = ? AND id = ANY(?::uuid[]) AND status IN ('sent', 'delivered', 'read')`, org, pgdialect.Array(answered)); err != nil {
+			return nil, fmt.Errorf("sending: mark replied: %w", database.Interpret(err))
+		}
+	}
+	if len(leadIDs) == 0 {
+		return nil, nil
+	}
+	var stop []uuid.UUID
+	if err := tx.NewRaw(`SELECT l.id FROM leads l LEFT JOIN campaigns c ON c.org_id = l.org_id AND c.id = l.campaign_id
+		WHERE l.org_id = ? AND l.id = ANY(?::uuid[]) AND coalesce((c.settings->>'stop_on_reply')::boolean, true)`,
+		org, pgdialect.Array(leadIDs)).Scan(ctx, &stop); err != nil && database.Interpret(err) != database.ErrNotFound {
+		return nil, fmt.Errorf("sending: stop on reply: %w", database.Interpret(err))
+	}
+	if len(stop) == 0 {
+		return nil, nil
+	}
+	return stop, cancelPending(ctx, tx, org, stop, BlockedLeadReplied)
+}
+
+// DeferInTx holds lead's scheduled messages until at least until (an
+// out-of-office reply's return date): each due earlier waits with
+// lead_out_of_office, and the send window places it when it comes due.
+// It returns how many it moved.
+func (e *Engine) DeferInTx(ctx context.Context, tx bun.IDB, org, lead uuid.UUID, until time.Time) (int, error) {
+	res, err := tx.ExecContext(ctx, `UPDATE messages SET scheduled_for = ?, blocked_reason = ?, updated_at = now()
+		WHERE org_id = ? AND lead_id = ? AND status = 'scheduled' AND scheduled_for < ?`, until, BlockedLeadOutOfOffice, org, lead, until)
+	if err != nil {
+		return 0, fmt.Errorf("sending: defer lead %s: %w", lead, database.Interpret(err))
+	}
+	n, _ := res.RowsAffected()
+	return int(n), nil
+}
+
+// Bounce is a bounce report's verdict on one of our messages.
+type Bounce struct {
+	Message    uuid.UUID
+	Hard       bool
+	Diagnostic string
+}
+
+// BounceResult says what BouncesInTx did: the messages that bounced for
+// good (hard, or soft too often) with their leads, and the soft ones put
+// back on the schedule.
+type BounceResult struct {
+	Bounced []uuid.UUID
+	Leads   []uuid.UUID
+	Retried []uuid.UUID
+}
+
+// BouncesInTx applies bounce reports the inbox synced. A hard bounce, or
+// a soft one that brings the message's soft bounces to softLimit, marks
+// the message bounced (message.bounced), its lead bounced, the lead's
+// address suppressed and its pending messages cancelled (lead_bounced),
+// then runs the deliverability guard for the campaigns and mailboxes
+// concerned, as a bounce at SMTP time does. Any other soft bounce puts
+// the message back on the schedule retry from now (soft_bounce): it goes
+// out again, re-checked like any send. A report about a message already
+// bounced or cancelled changes nothing.
+func (e *Engine) BouncesInTx(ctx context.Context, tx bun.IDB, org uuid.UUID, bs []Bounce, softLimit int, retry time.Duration) (BounceResult, error) {
+	var res BounceResult
+	if len(bs) == 0 {
+		return res, nil
+	}
+	ids, hard, diags := make([]uuid.UUID, len(bs)), make([]bool, len(bs)), make([]string, len(bs))
+	for i, b := range bs {
+		ids[i], hard[i], diags[i] = b.Message, b.Hard, b.Diagnostic
+	}
+	var rows []struct {
+		messageRow
+		Retry bool `bun:"retry"`
+	}
+	// One statement: each message either bounces or goes back on the
+	// schedule; soft_bounces counts both.
+	if err := tx.NewRaw(`WITH v AS (SELECT DISTINCT ON (id) * FROM unnest(?::uuid[], ?::boolean[], ?::text[]) AS v (id, hard, diag) ORDER BY id, hard DESC)
+		UPDATE messages m SET
+			soft_bounces = m.soft_bounces + CASE WHEN v.hard THEN 0 ELSE 1 END,
+			status = CASE WHEN v.hard OR m.soft_bounces + 1 >= ? THEN 'bounced' ELSE 'scheduled' END,
+			bounced_at = CASE WHEN v.hard OR m.soft_bounces + 1 >= ? THEN now() ELSE m.bounced_at END,
+			scheduled_for = CASE WHEN v.hard OR m.soft_bounces + 1 >= ? THEN m.scheduled_for ELSE ?::timestamptz END,
+			blocked_reason = CASE WHEN v.hard OR m.soft_bounces + 1 >= ? THEN m.blocked_reason ELSE ? END,
+			last_error = left(v.diag, 1000), updated_at = now()
+		FROM v WHERE m.org_id = ? AND m.id = v.id AND m.status IN ('sent', 'delivered', 'read', 'replied', 'scheduled', 'queued')
+		RETURNING m.*, NOT (v.hard OR m.soft_bounces >= ?) AS retry`,
+		pgdialect.Array(ids), pgdialect.Array(hard), pgdialect.Array(diags), softLimit, softLimit, softLimit,
+		e.opts.Now().Add(retry), softLimit, BlockedSoftBounce, org, softLimit).Scan(ctx, &rows); err != nil && database.Interpret(err) != database.ErrNotFound {
+		return res, fmt.Errorf("sending: bounces: %w", database.Interpret(err))
+	}
+	var bounced []messageRow
+	byAccount := map[uuid.UUID][]claimed{}
+	seenLead := map[uuid.UUID]bool{}
+	for _, r := range rows {
+		if r.Retry {
+			res.Retried = append(res.Retried, r.ID)
+			continue
+		}
+		res.Bounced = append(res.Bounced, r.ID)
+		bounced = append(bounced, r.messageRow)
+		if !seenLead[r.LeadID] {
+			seenLead[r.LeadID] = true
+			res.Leads = append(res.Leads, r.LeadID)
+		}
+		var acct uuid.UUID
+		if r.EmailAccountID != nil {
+			acct = *r.EmailAccountID
+		}
+		byAccount[acct] = append(byAccount[acct], claimed{messageRow: r.messageRow})
+	}
+	if len(res.Leads) == 0 {
+		return res, nil
+	}
+	if err := e.stopLeads(ctx, tx, org, res.Leads, "bounce", leads.ReasonBounce, "bounced", BlockedLeadBounced); err != nil {
+		return res, err
+	}
+	if err := recordMessages(ctx, tx, org, events.MessageBounced, bounced, true); err != nil {
+		return res, err
+	}
+	for acct, batch := range byAccount {
+		if err := e.guard(ctx, tx, org, acct, batch); err != nil {
+			return res, err
+		}
+	}
+	return res, nil
+}
+
+// ComplaintInTx applies an abuse complaint (an ARF report) about message
+// (uuid.Nil when the report did not name one of ours) to lead: the
+// message is marked complained (the deliverability guard counts it with
+// bounces), the lead is unsubscribed, its address suppressed (complaint)
+// and its pending messages cancelled.
+func (e *Engine) ComplaintInTx(ctx context.Context, tx bun.IDB, org, message, lead uuid.UUID) error {
+	if message != uuid.Nil {
+		var rows []messageRow
+		if err := tx.NewRaw(`UPDATE messages SET complained_at = coalesce(complained_at, now()), updated_at = now()
+			WHERE org_id = ? AND id = ? RETURNING *`, org, message).Scan(ctx, &rows); err != nil && database.Interpret(err) != database.ErrNotFound {
+			return fmt.Errorf("sending: complaint: %w", database.Interpret(err))
+		}
+		for _, r := range rows {
+			var acct uuid.UUID
+			if r.EmailAccountID != nil {
+				acct = *r.EmailAccountID
+			}
+			if err := e.guard(ctx, tx, org, acct, []claimed{{messageRow: r}}); err != nil {
+				return err
+			}
+		}
+	}
+	return e.stopLeads(ctx, tx, org, []uuid.UUID{lead}, "complaint", leads.ReasonComplaint, "unsubscribed", BlockedSuppressed)
+}
+
+// stopLeads suppresses the addresses of leadIDs (reason), moves them to
+// status, and cancels their pending messages with blocked.
+func (e *Engine) stopLeads(ctx context.Context, tx bun.IDB, org uuid.UUID, leadIDs []uuid.UUID, reason, why, status, blocked string) error {
+	var emails []string
+	if err := tx.NewRaw(`SELECT email FROM leads WHERE org_id = ? AND id = ANY(?::uuid[]) AND email IS NOT NULL`,
+		org, pgdialect.Array(leadIDs)).Scan(ctx, &emails); err != nil && database.Interpret(err) != database.ErrNotFound {
+		return fmt.Errorf("sending: leads' addresses: %w", database.Interpret(err))
+	}
+	for _, addr := range emails {
+		if _, err := suppressions.AddInTx(ctx, tx, org, suppressions.New{Value: addr, Reason: reason, Source: "inbox"}); err != nil {
+			return fmt.Errorf("sending: suppress: %w", err)
+		}
+	}
+	changes := make([]leads.StatusChange, len(leadIDs))
+	for i, id := range leadIDs {
+		changes[i] = leads.StatusChange{Lead: id, To: status, Reason: why}
+	}
+	if _, err := leads.ChangeStatus(ctx, tx, org, changes); err != nil {
+		return err
+	}
+	return cancelPending(ctx, tx, org, leadIDs, blocked)
+}
+
+// UnsubscribeInTx unsubscribes lead in the inbox's transaction (a reply
+// classified unsubscribe): its address is suppressed (reason, e.g.
+// classification), it becomes unsubscribed (lead.status_changed) and its
+// pending messages are cancelled (lead_unsubscribed).
+func (e *Engine) UnsubscribeInTx(ctx context.Context, tx bun.IDB, org, lead uuid.UUID, reason string) error {
+	return e.stopLeads(ctx, tx, org, []uuid.UUID{lead}, reason, leads.ReasonUnsubscribe, "unsubscribed", BlockedLeadUnsubscribed)
+}
