@@ -15,8 +15,6 @@ import (
 	"github.com/leadpilot/leadpilot/internal/testkit"
 )
 
-func TestMain(m *testing.M) { testkit.Main(m) }
-
 // readSide is an organisation with an owner, an API key, a campaign and a
 // mailbox, and the inbox service over them. Ingest is not part of these
 // tests: threads and messages are written straight into the tables, as
