@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -280,6 +281,21 @@ func (e EmailAccountCreateProvider) Valid() bool {
 	case EmailAccountCreateProviderCustom:
 		return true
 	case EmailAccountCreateProviderSandbox:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for EmailAccountSyncSendingPausedReason.
+const (
+	EmailAccountSyncSendingPausedReasonReplySyncBroken EmailAccountSyncSendingPausedReason = "reply_sync_broken"
+)
+
+// Valid indicates whether the value is a known member of the EmailAccountSyncSendingPausedReason enum.
+func (e EmailAccountSyncSendingPausedReason) Valid() bool {
+	switch e {
+	case EmailAccountSyncSendingPausedReasonReplySyncBroken:
 		return true
 	default:
 		return false
@@ -781,6 +797,138 @@ func (e InboxMessageKind) Valid() bool {
 	case InboxMessageKindOutbound:
 		return true
 	case InboxMessageKindReply:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for InboxThreadChannel.
+const (
+	InboxThreadChannelEmail    InboxThreadChannel = "email"
+	InboxThreadChannelSms      InboxThreadChannel = "sms"
+	InboxThreadChannelWhatsapp InboxThreadChannel = "whatsapp"
+)
+
+// Valid indicates whether the value is a known member of the InboxThreadChannel enum.
+func (e InboxThreadChannel) Valid() bool {
+	switch e {
+	case InboxThreadChannelEmail:
+		return true
+	case InboxThreadChannelSms:
+		return true
+	case InboxThreadChannelWhatsapp:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for InboxThreadClassification.
+const (
+	InboxThreadClassificationBounce        InboxThreadClassification = "bounce"
+	InboxThreadClassificationInterested    InboxThreadClassification = "interested"
+	InboxThreadClassificationNotInterested InboxThreadClassification = "not_interested"
+	InboxThreadClassificationOther         InboxThreadClassification = "other"
+	InboxThreadClassificationOutOfOffice   InboxThreadClassification = "out_of_office"
+	InboxThreadClassificationQuestion      InboxThreadClassification = "question"
+	InboxThreadClassificationUnsubscribe   InboxThreadClassification = "unsubscribe"
+)
+
+// Valid indicates whether the value is a known member of the InboxThreadClassification enum.
+func (e InboxThreadClassification) Valid() bool {
+	switch e {
+	case InboxThreadClassificationBounce:
+		return true
+	case InboxThreadClassificationInterested:
+		return true
+	case InboxThreadClassificationNotInterested:
+		return true
+	case InboxThreadClassificationOther:
+		return true
+	case InboxThreadClassificationOutOfOffice:
+		return true
+	case InboxThreadClassificationQuestion:
+		return true
+	case InboxThreadClassificationUnsubscribe:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for InboxThreadMessageItemType.
+const (
+	InboxThreadMessageItemTypeMessage InboxThreadMessageItemType = "message"
+)
+
+// Valid indicates whether the value is a known member of the InboxThreadMessageItemType enum.
+func (e InboxThreadMessageItemType) Valid() bool {
+	switch e {
+	case InboxThreadMessageItemTypeMessage:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for InboxThreadStepChannel.
+const (
+	InboxThreadStepChannelEmail    InboxThreadStepChannel = "email"
+	InboxThreadStepChannelSms      InboxThreadStepChannel = "sms"
+	InboxThreadStepChannelWhatsapp InboxThreadStepChannel = "whatsapp"
+)
+
+// Valid indicates whether the value is a known member of the InboxThreadStepChannel enum.
+func (e InboxThreadStepChannel) Valid() bool {
+	switch e {
+	case InboxThreadStepChannelEmail:
+		return true
+	case InboxThreadStepChannelSms:
+		return true
+	case InboxThreadStepChannelWhatsapp:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for InboxThreadStepStatus.
+const (
+	InboxThreadStepStatusBounced   InboxThreadStepStatus = "bounced"
+	InboxThreadStepStatusDelivered InboxThreadStepStatus = "delivered"
+	InboxThreadStepStatusRead      InboxThreadStepStatus = "read"
+	InboxThreadStepStatusReplied   InboxThreadStepStatus = "replied"
+	InboxThreadStepStatusSent      InboxThreadStepStatus = "sent"
+)
+
+// Valid indicates whether the value is a known member of the InboxThreadStepStatus enum.
+func (e InboxThreadStepStatus) Valid() bool {
+	switch e {
+	case InboxThreadStepStatusBounced:
+		return true
+	case InboxThreadStepStatusDelivered:
+		return true
+	case InboxThreadStepStatusRead:
+		return true
+	case InboxThreadStepStatusReplied:
+		return true
+	case InboxThreadStepStatusSent:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for InboxThreadStepItemType.
+const (
+	InboxThreadStepItemTypeStep InboxThreadStepItemType = "step"
+)
+
+// Valid indicates whether the value is a known member of the InboxThreadStepItemType enum.
+func (e InboxThreadStepItemType) Valid() bool {
+	switch e {
+	case InboxThreadStepItemTypeStep:
 		return true
 	default:
 		return false
@@ -1582,6 +1730,66 @@ func (e Weekday) Valid() bool {
 	}
 }
 
+// Defines values for ListInboxOtherParamsKind.
+const (
+	ListInboxOtherParamsKindAutoReply ListInboxOtherParamsKind = "auto_reply"
+	ListInboxOtherParamsKindBounce    ListInboxOtherParamsKind = "bounce"
+	ListInboxOtherParamsKindComplaint ListInboxOtherParamsKind = "complaint"
+	ListInboxOtherParamsKindReply     ListInboxOtherParamsKind = "reply"
+)
+
+// Valid indicates whether the value is a known member of the ListInboxOtherParamsKind enum.
+func (e ListInboxOtherParamsKind) Valid() bool {
+	switch e {
+	case ListInboxOtherParamsKindAutoReply:
+		return true
+	case ListInboxOtherParamsKindBounce:
+		return true
+	case ListInboxOtherParamsKindComplaint:
+		return true
+	case ListInboxOtherParamsKindReply:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListInboxThreadsParamsClassification.
+const (
+	ListInboxThreadsParamsClassificationBounce        ListInboxThreadsParamsClassification = "bounce"
+	ListInboxThreadsParamsClassificationInterested    ListInboxThreadsParamsClassification = "interested"
+	ListInboxThreadsParamsClassificationNotInterested ListInboxThreadsParamsClassification = "not_interested"
+	ListInboxThreadsParamsClassificationOther         ListInboxThreadsParamsClassification = "other"
+	ListInboxThreadsParamsClassificationOutOfOffice   ListInboxThreadsParamsClassification = "out_of_office"
+	ListInboxThreadsParamsClassificationQuestion      ListInboxThreadsParamsClassification = "question"
+	ListInboxThreadsParamsClassificationUnclassified  ListInboxThreadsParamsClassification = "unclassified"
+	ListInboxThreadsParamsClassificationUnsubscribe   ListInboxThreadsParamsClassification = "unsubscribe"
+)
+
+// Valid indicates whether the value is a known member of the ListInboxThreadsParamsClassification enum.
+func (e ListInboxThreadsParamsClassification) Valid() bool {
+	switch e {
+	case ListInboxThreadsParamsClassificationBounce:
+		return true
+	case ListInboxThreadsParamsClassificationInterested:
+		return true
+	case ListInboxThreadsParamsClassificationNotInterested:
+		return true
+	case ListInboxThreadsParamsClassificationOther:
+		return true
+	case ListInboxThreadsParamsClassificationOutOfOffice:
+		return true
+	case ListInboxThreadsParamsClassificationQuestion:
+		return true
+	case ListInboxThreadsParamsClassificationUnclassified:
+		return true
+	case ListInboxThreadsParamsClassificationUnsubscribe:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for CreateLeadImportMultipartBodySkipIfInOtherCampaign.
 const (
 	CreateLeadImportMultipartBodySkipIfInOtherCampaignFalse CreateLeadImportMultipartBodySkipIfInOtherCampaign = "false"
@@ -2061,10 +2269,13 @@ type EmailAccount struct {
 	SMTPPort  int     `json:"smtp_port"`
 
 	// SMTPTLSMode `starttls`: connect in plain text, then STARTTLS (required to succeed); `tls`: TLS from the first byte (SMTPS 465, IMAPS 993); `none`: no TLS (local test servers only).
-	SMTPTLSMode EmailTLSMode       `json:"smtp_tls_mode"`
-	UpdatedAt   time.Time          `json:"updated_at"`
-	Username    *string            `json:"username"`
-	Warmup      EmailAccountWarmup `json:"warmup"`
+	SMTPTLSMode EmailTLSMode `json:"smtp_tls_mode"`
+
+	// Sync Reply sync (IMAP) of the mailbox: when it last ran and succeeded, its last error, where it is in the mailbox. A mailbox whose sync has been failing too long stops sending (sending_paused_reason) until sync recovers.
+	Sync      EmailAccountSync   `json:"sync"`
+	UpdatedAt time.Time          `json:"updated_at"`
+	Username  *string            `json:"username"`
+	Warmup    EmailAccountWarmup `json:"warmup"`
 }
 
 // EmailAccountCreate defines model for EmailAccountCreate.
@@ -2110,6 +2321,28 @@ type EmailAccountOAuthStart struct {
 	ExpiresAt    time.Time `json:"expires_at"`
 	State        string    `json:"state"`
 }
+
+// EmailAccountSync Reply sync (IMAP) of the mailbox: when it last ran and succeeded, its last error, where it is in the mailbox. A mailbox whose sync has been failing too long stops sending (sending_paused_reason) until sync recovers.
+type EmailAccountSync struct {
+	FailingSince *time.Time `json:"failing_since"`
+
+	// Failures Failed runs in a row.
+	Failures int `json:"failures"`
+
+	// LagSeconds Seconds since the last successful sync; null when it never succeeded.
+	LagSeconds          *int64                               `json:"lag_seconds"`
+	LastAttemptAt       *time.Time                           `json:"last_attempt_at"`
+	LastError           *string                              `json:"last_error"`
+	LastSuccessAt       *time.Time                           `json:"last_success_at"`
+	LastUID             *int64                               `json:"last_uid"`
+	MessagesSynced      int64                                `json:"messages_synced"`
+	NextSyncAt          *time.Time                           `json:"next_sync_at"`
+	SendingPausedReason *EmailAccountSyncSendingPausedReason `json:"sending_paused_reason"`
+	Uidvalidity         *int64                               `json:"uidvalidity"`
+}
+
+// EmailAccountSyncSendingPausedReason defines model for EmailAccountSync.SendingPausedReason.
+type EmailAccountSyncSendingPausedReason string
 
 // EmailAccountTestResult defines model for EmailAccountTestResult.
 type EmailAccountTestResult struct {
@@ -2334,6 +2567,129 @@ type InboxMessageDirection string
 
 // InboxMessageKind reply: a person wrote it; auto_reply: Auto-Submitted, out of office and the like; bounce: a delivery status notification; complaint: an abuse report (ARF); outbound: composed in the inbox.
 type InboxMessageKind string
+
+// InboxMessageList defines model for InboxMessageList.
+type InboxMessageList struct {
+	Data       []InboxMessage `json:"data"`
+	NextCursor *string        `json:"next_cursor"`
+}
+
+// InboxReplyCreate defines model for InboxReplyCreate.
+type InboxReplyCreate struct {
+	BodyText string `json:"body_text"`
+
+	// Subject Default: "Re: " and the thread's subject.
+	Subject *string `json:"subject,omitempty"`
+}
+
+// InboxThread One lead's conversation.
+type InboxThread struct {
+	CampaignID *openapi_types.UUID `json:"campaign_id"`
+	Channel    InboxThreadChannel  `json:"channel"`
+
+	// Classification The class of the latest classified inbound message; null until one is classified.
+	Classification *InboxThreadClassification `json:"classification"`
+
+	// EmailAccountID The mailbox the conversation runs through; replies leave from it.
+	EmailAccountID *openapi_types.UUID `json:"email_account_id"`
+	ID             openapi_types.UUID  `json:"id"`
+	InboundCount   int                 `json:"inbound_count"`
+	IsArchived     bool                `json:"is_archived"`
+	IsStarred      bool                `json:"is_starred"`
+	LastInboundAt  *time.Time          `json:"last_inbound_at"`
+	LastMessageAt  time.Time           `json:"last_message_at"`
+	Lead           InboxThreadLead     `json:"lead"`
+
+	// MessageCount Inbox messages in the thread, both directions (our sent steps not counted).
+	MessageCount int     `json:"message_count"`
+	Snippet      *string `json:"snippet"`
+	Subject      *string `json:"subject"`
+	UnreadCount  int     `json:"unread_count"`
+}
+
+// InboxThreadChannel defines model for InboxThread.Channel.
+type InboxThreadChannel string
+
+// InboxThreadClassification The class of the latest classified inbound message; null until one is classified.
+type InboxThreadClassification string
+
+// InboxThreadDetail defines model for InboxThreadDetail.
+type InboxThreadDetail struct {
+	// Items Oldest first.
+	Items []InboxThreadItem `json:"items"`
+
+	// Thread One lead's conversation.
+	Thread InboxThread `json:"thread"`
+}
+
+// InboxThreadItem One item of a thread, by `type`.
+type InboxThreadItem struct {
+	union json.RawMessage
+}
+
+// InboxThreadLead defines model for InboxThreadLead.
+type InboxThreadLead struct {
+	Company  *string            `json:"company"`
+	Email    *string            `json:"email"`
+	FullName *string            `json:"full_name"`
+	ID       openapi_types.UUID `json:"id"`
+
+	// Status The lead's status (new, contacted, replied, interested, …).
+	Status string `json:"status"`
+}
+
+// InboxThreadList defines model for InboxThreadList.
+type InboxThreadList struct {
+	Data       []InboxThread `json:"data"`
+	NextCursor *string       `json:"next_cursor"`
+}
+
+// InboxThreadMessageItem defines model for InboxThreadMessageItem.
+type InboxThreadMessageItem struct {
+	// At When it arrived (received_at), or was written for one composed here.
+	At time.Time `json:"at"`
+
+	// Message One message of the inbox: a reply that arrived (IMAP sync, the sandbox, SMS/WhatsApp), an auto-reply, a bounce or complaint report, or a reply composed in the inbox (direction outbound).
+	Message InboxMessage               `json:"message"`
+	Type    InboxThreadMessageItemType `json:"type"`
+}
+
+// InboxThreadMessageItemType defines model for InboxThreadMessageItem.Type.
+type InboxThreadMessageItemType string
+
+// InboxThreadStep A step of the lead's sequence that we sent (GET /v1/messages/{id}).
+type InboxThreadStep struct {
+	BodyText       string                 `json:"body_text"`
+	Channel        InboxThreadStepChannel `json:"channel"`
+	EmailAccountID *openapi_types.UUID    `json:"email_account_id"`
+	ID             openapi_types.UUID     `json:"id"`
+
+	// MessageID Its RFC 5322 Message-ID.
+	MessageID *string               `json:"message_id"`
+	SentAt    *time.Time            `json:"sent_at"`
+	Status    InboxThreadStepStatus `json:"status"`
+	Step      int                   `json:"step"`
+	Subject   *string               `json:"subject"`
+}
+
+// InboxThreadStepChannel defines model for InboxThreadStep.Channel.
+type InboxThreadStepChannel string
+
+// InboxThreadStepStatus defines model for InboxThreadStep.Status.
+type InboxThreadStepStatus string
+
+// InboxThreadStepItem defines model for InboxThreadStepItem.
+type InboxThreadStepItem struct {
+	// At When it was sent.
+	At time.Time `json:"at"`
+
+	// Step A step of the lead's sequence that we sent (GET /v1/messages/{id}).
+	Step InboxThreadStep         `json:"step"`
+	Type InboxThreadStepItemType `json:"type"`
+}
+
+// InboxThreadStepItemType defines model for InboxThreadStepItem.Type.
+type InboxThreadStepItemType string
 
 // Invite defines model for Invite.
 type Invite struct {
@@ -3801,6 +4157,12 @@ type EventID = openapi_types.UUID
 // IdempotencyKey defines model for IdempotencyKey.
 type IdempotencyKey = string
 
+// InboxMessageID defines model for InboxMessageId.
+type InboxMessageID = openapi_types.UUID
+
+// InboxThreadID defines model for InboxThreadId.
+type InboxThreadID = openapi_types.UUID
+
 // InviteID defines model for InviteId.
 type InviteID = openapi_types.UUID
 
@@ -3818,6 +4180,9 @@ type OAuthProvider = EmailOAuthProvider
 
 // UserID defines model for UserId.
 type UserID = openapi_types.UUID
+
+// BadGateway RFC 9457 problem details.
+type BadGateway = Problem
 
 // BadRequest RFC 9457 problem details.
 type BadRequest = Problem
@@ -3972,6 +4337,55 @@ type ListEventsParams struct {
 
 	// Until Only events that occurred before this instant.
 	Until *time.Time `form:"until,omitempty" json:"until,omitempty"`
+}
+
+// ListInboxOtherParams defines parameters for ListInboxOther.
+type ListInboxOtherParams struct {
+	EmailAccountID *openapi_types.UUID       `form:"email_account_id,omitempty" json:"email_account_id,omitempty"`
+	Kind           *ListInboxOtherParamsKind `form:"kind,omitempty" json:"kind,omitempty"`
+
+	// Limit Page size, 1-100 (default 20).
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `next_cursor` of the previous page.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
+// ListInboxOtherParamsKind defines parameters for ListInboxOther.
+type ListInboxOtherParamsKind string
+
+// ListInboxThreadsParams defines parameters for ListInboxThreads.
+type ListInboxThreadsParams struct {
+	// Classification The class of the thread's latest classified inbound message; `unclassified` for threads with none.
+	Classification *ListInboxThreadsParamsClassification `form:"classification,omitempty" json:"classification,omitempty"`
+	CampaignID     *openapi_types.UUID                   `form:"campaign_id,omitempty" json:"campaign_id,omitempty"`
+	EmailAccountID *openapi_types.UUID                   `form:"email_account_id,omitempty" json:"email_account_id,omitempty"`
+	LeadID         *openapi_types.UUID                   `form:"lead_id,omitempty" json:"lead_id,omitempty"`
+
+	// Unread true for threads with an unread message, false for those without.
+	Unread  *bool `form:"unread,omitempty" json:"unread,omitempty"`
+	Starred *bool `form:"starred,omitempty" json:"starred,omitempty"`
+
+	// Archived true lists archived threads only; false (the default) hides them.
+	Archived *bool `form:"archived,omitempty" json:"archived,omitempty"`
+
+	// Q Search text (lead name or address, subject, message text).
+	Q *string `form:"q,omitempty" json:"q,omitempty"`
+
+	// Limit Page size, 1-100 (default 20).
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `next_cursor` of the previous page.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
+// ListInboxThreadsParamsClassification defines parameters for ListInboxThreads.
+type ListInboxThreadsParamsClassification string
+
+// ReplyToInboxThreadParams defines parameters for ReplyToInboxThread.
+type ReplyToInboxThreadParams struct {
+	// IdempotencyKey Makes a retry of this request safe; see the API description.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
 // ListInvitesParams defines parameters for ListInvites.
@@ -4341,6 +4755,9 @@ type UpdateEmailAccountJSONRequestBody = EmailAccountUpdate
 // InjectSandboxReplyJSONRequestBody defines body for InjectSandboxReply for application/json ContentType.
 type InjectSandboxReplyJSONRequestBody = SandboxReplyCreate
 
+// ReplyToInboxThreadJSONRequestBody defines body for ReplyToInboxThread for application/json ContentType.
+type ReplyToInboxThreadJSONRequestBody = InboxReplyCreate
+
 // CreateInviteJSONRequestBody defines body for CreateInvite for application/json ContentType.
 type CreateInviteJSONRequestBody = InviteCreate
 
@@ -4406,6 +4823,107 @@ type UpdateWebhookEndpointJSONRequestBody = WebhookEndpointUpdate
 
 // ReplayWebhookEndpointJSONRequestBody defines body for ReplayWebhookEndpoint for application/json ContentType.
 type ReplayWebhookEndpointJSONRequestBody = WebhookReplay
+
+// AsInboxThreadStepItem returns the union data inside the InboxThreadItem as a InboxThreadStepItem
+func (t InboxThreadItem) AsInboxThreadStepItem() (InboxThreadStepItem, error) {
+	var body InboxThreadStepItem
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromInboxThreadStepItem overwrites any union data inside the InboxThreadItem as the provided InboxThreadStepItem
+func (t *InboxThreadItem) FromInboxThreadStepItem(v InboxThreadStepItem) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"step"}`))
+	t.union = b
+	return err
+}
+
+// MergeInboxThreadStepItem performs a merge with any union data inside the InboxThreadItem, using the provided InboxThreadStepItem
+func (t *InboxThreadItem) MergeInboxThreadStepItem(v InboxThreadStepItem) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"step"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsInboxThreadMessageItem returns the union data inside the InboxThreadItem as a InboxThreadMessageItem
+func (t InboxThreadItem) AsInboxThreadMessageItem() (InboxThreadMessageItem, error) {
+	var body InboxThreadMessageItem
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromInboxThreadMessageItem overwrites any union data inside the InboxThreadItem as the provided InboxThreadMessageItem
+func (t *InboxThreadItem) FromInboxThreadMessageItem(v InboxThreadMessageItem) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"message"}`))
+	t.union = b
+	return err
+}
+
+// MergeInboxThreadMessageItem performs a merge with any union data inside the InboxThreadItem, using the provided InboxThreadMessageItem
+func (t *InboxThreadItem) MergeInboxThreadMessageItem(v InboxThreadMessageItem) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"message"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+func (t InboxThreadItem) Discriminator() (string, error) {
+	var discriminator struct {
+		Discriminator string `json:"type"`
+	}
+	err := json.Unmarshal(t.union, &discriminator)
+	return discriminator.Discriminator, err
+}
+
+func (t InboxThreadItem) ValueByDiscriminator() (interface{}, error) {
+	discriminator, err := t.Discriminator()
+	if err != nil {
+		return nil, err
+	}
+	switch discriminator {
+	case "message":
+		return t.AsInboxThreadMessageItem()
+	case "step":
+		return t.AsInboxThreadStepItem()
+	default:
+		return nil, errors.New("unknown discriminator value: " + discriminator)
+	}
+}
+
+func (t InboxThreadItem) MarshalJSON() ([]byte, error) {
+	b, err := t.union.MarshalJSON()
+	return b, err
+}
+
+func (t *InboxThreadItem) UnmarshalJSON(b []byte) error {
+	err := t.union.UnmarshalJSON(b)
+	return err
+}
 
 // RequestEditorFn is the function signature for the RequestEditor callback function
 type RequestEditorFn func(ctx context.Context, req *http.Request) error
@@ -5238,6 +5756,128 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /v1/events/{event_id} (the `GetEvent` operationId).
 	GetEvent(ctx context.Context, eventID EventID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetInboxMessage One inbox message
+	//
+	// Any member or API key. Either direction and any kind, in a thread or not.
+	//
+	// Corresponds with GET /v1/inbox/messages/{message_id} (the `GetInboxMessage` operationId).
+	GetInboxMessage(ctx context.Context, messageID InboxMessageID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListInboxOther Inbound mail that matched no lead, newest first
+	//
+	// Any member or API key. The cursor is opaque.
+	//
+	// Corresponds with GET /v1/inbox/other (the `ListInboxOther` operationId).
+	ListInboxOther(ctx context.Context, params *ListInboxOtherParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListInboxThreads The organisation's threads, newest activity first
+	//
+	// Any member or API key. Newest activity first (`last_message_at`,
+	// then id); the cursor is opaque. Archived threads are hidden unless
+	// `archived=true`, which lists only them. `q` searches the lead's
+	// name and address, the thread's subject and the text of the lead's
+	// messages (case-insensitive substring).
+	//
+	// Corresponds with GET /v1/inbox/threads (the `ListInboxThreads` operationId).
+	ListInboxThreads(ctx context.Context, params *ListInboxThreadsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetInboxThread A thread with its items in time order
+	//
+	// Any member or API key. `items` are the steps we sent the lead
+	// (sent, delivered, read, replied or bounced) and the thread's inbox
+	// messages, both directions, oldest first.
+	//
+	// Corresponds with GET /v1/inbox/threads/{thread_id} (the `GetInboxThread` operationId).
+	GetInboxThread(ctx context.Context, threadID InboxThreadID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ArchiveInboxThread Archive a thread
+	//
+	// Any member or API key. An archived thread leaves the default list; a new message does not bring it back by itself.
+	//
+	// Corresponds with POST /v1/inbox/threads/{thread_id}/archive (the `ArchiveInboxThread` operationId).
+	ArchiveInboxThread(ctx context.Context, threadID InboxThreadID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// MarkInboxThreadRead Mark every message of a thread read
+	//
+	// Any member or API key.
+	//
+	// Corresponds with POST /v1/inbox/threads/{thread_id}/read (the `MarkInboxThreadRead` operationId).
+	MarkInboxThreadRead(ctx context.Context, threadID InboxThreadID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ReplyToInboxThreadWithBody Reply to the lead in the thread
+	//
+	// Any member or API key. Sends `body_text` to the lead's address from
+	// the thread's mailbox, in the same email thread: `In-Reply-To` is
+	// the Message-ID of the lead's latest message that has one (else of
+	// our latest sent step), `References` that message's references and
+	// its id. The subject defaults to "Re: " and the thread's subject.
+	//
+	// The reply is stored (`delivery_status` sending) before it is handed
+	// to the mail server, then recorded as sent or failed. 201: the
+	// server accepted it, or it may have (a send that broke off midway
+	// stays `sending` and is never sent again). 502: the server refused
+	// it or could not be reached; the reply is stored as failed with
+	// `delivery_error`, and a new request sends a new reply. 409
+	// `lead_suppressed`: the lead unsubscribed or its address is on the
+	// suppression list; nothing is stored or sent. 422: the thread has no
+	// mailbox, or its mailbox is inactive.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/inbox/threads/{thread_id}/reply (the `ReplyToInboxThread` operationId).
+	ReplyToInboxThreadWithBody(ctx context.Context, threadID InboxThreadID, params *ReplyToInboxThreadParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ReplyToInboxThread Reply to the lead in the thread
+	//
+	// Any member or API key. Sends `body_text` to the lead's address from
+	// the thread's mailbox, in the same email thread: `In-Reply-To` is
+	// the Message-ID of the lead's latest message that has one (else of
+	// our latest sent step), `References` that message's references and
+	// its id. The subject defaults to "Re: " and the thread's subject.
+	//
+	// The reply is stored (`delivery_status` sending) before it is handed
+	// to the mail server, then recorded as sent or failed. 201: the
+	// server accepted it, or it may have (a send that broke off midway
+	// stays `sending` and is never sent again). 502: the server refused
+	// it or could not be reached; the reply is stored as failed with
+	// `delivery_error`, and a new request sends a new reply. 409
+	// `lead_suppressed`: the lead unsubscribed or its address is on the
+	// suppression list; nothing is stored or sent. 422: the thread has no
+	// mailbox, or its mailbox is inactive.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/inbox/threads/{thread_id}/reply (the `ReplyToInboxThread` operationId).
+	ReplyToInboxThread(ctx context.Context, threadID InboxThreadID, params *ReplyToInboxThreadParams, body ReplyToInboxThreadJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// StarInboxThread Star a thread
+	//
+	// Any member or API key. Starring a starred thread changes nothing.
+	//
+	// Corresponds with POST /v1/inbox/threads/{thread_id}/star (the `StarInboxThread` operationId).
+	StarInboxThread(ctx context.Context, threadID InboxThreadID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UnarchiveInboxThread Bring an archived thread back
+	//
+	// Any member or API key.
+	//
+	// Corresponds with POST /v1/inbox/threads/{thread_id}/unarchive (the `UnarchiveInboxThread` operationId).
+	UnarchiveInboxThread(ctx context.Context, threadID InboxThreadID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// MarkInboxThreadUnread Mark a thread's inbound messages unread
+	//
+	// Any member or API key.
+	//
+	// Corresponds with POST /v1/inbox/threads/{thread_id}/unread (the `MarkInboxThreadUnread` operationId).
+	MarkInboxThreadUnread(ctx context.Context, threadID InboxThreadID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UnstarInboxThread Unstar a thread
+	//
+	// Any member or API key.
+	//
+	// Corresponds with POST /v1/inbox/threads/{thread_id}/unstar (the `UnstarInboxThread` operationId).
+	UnstarInboxThread(ctx context.Context, threadID InboxThreadID, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListInvites Open and past invites, newest first
 	//
@@ -7591,6 +8231,248 @@ func (c *Client) ListEvents(ctx context.Context, params *ListEventsParams, reqEd
 // Corresponds with GET /v1/events/{event_id} (the `GetEvent` operationId).
 func (c *Client) GetEvent(ctx context.Context, eventID EventID, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetEventRequest(c.Server, eventID)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetInboxMessage One inbox message
+//
+// Any member or API key. Either direction and any kind, in a thread or not.
+//
+// Corresponds with GET /v1/inbox/messages/{message_id} (the `GetInboxMessage` operationId).
+func (c *Client) GetInboxMessage(ctx context.Context, messageID InboxMessageID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetInboxMessageRequest(c.Server, messageID)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListInboxOther Inbound mail that matched no lead, newest first
+//
+// Any member or API key. The cursor is opaque.
+//
+// Corresponds with GET /v1/inbox/other (the `ListInboxOther` operationId).
+func (c *Client) ListInboxOther(ctx context.Context, params *ListInboxOtherParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListInboxOtherRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListInboxThreads The organisation's threads, newest activity first
+//
+// Any member or API key. Newest activity first (`last_message_at`,
+// then id); the cursor is opaque. Archived threads are hidden unless
+// `archived=true`, which lists only them. `q` searches the lead's
+// name and address, the thread's subject and the text of the lead's
+// messages (case-insensitive substring).
+//
+// Corresponds with GET /v1/inbox/threads (the `ListInboxThreads` operationId).
+func (c *Client) ListInboxThreads(ctx context.Context, params *ListInboxThreadsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListInboxThreadsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetInboxThread A thread with its items in time order
+//
+// Any member or API key. `items` are the steps we sent the lead
+// (sent, delivered, read, replied or bounced) and the thread's inbox
+// messages, both directions, oldest first.
+//
+// Corresponds with GET /v1/inbox/threads/{thread_id} (the `GetInboxThread` operationId).
+func (c *Client) GetInboxThread(ctx context.Context, threadID InboxThreadID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetInboxThreadRequest(c.Server, threadID)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ArchiveInboxThread Archive a thread
+//
+// Any member or API key. An archived thread leaves the default list; a new message does not bring it back by itself.
+//
+// Corresponds with POST /v1/inbox/threads/{thread_id}/archive (the `ArchiveInboxThread` operationId).
+func (c *Client) ArchiveInboxThread(ctx context.Context, threadID InboxThreadID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewArchiveInboxThreadRequest(c.Server, threadID)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// MarkInboxThreadRead Mark every message of a thread read
+//
+// Any member or API key.
+//
+// Corresponds with POST /v1/inbox/threads/{thread_id}/read (the `MarkInboxThreadRead` operationId).
+func (c *Client) MarkInboxThreadRead(ctx context.Context, threadID InboxThreadID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewMarkInboxThreadReadRequest(c.Server, threadID)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ReplyToInboxThreadWithBody Reply to the lead in the thread
+//
+// Any member or API key. Sends `body_text` to the lead's address from
+// the thread's mailbox, in the same email thread: `In-Reply-To` is
+// the Message-ID of the lead's latest message that has one (else of
+// our latest sent step), `References` that message's references and
+// its id. The subject defaults to "Re: " and the thread's subject.
+//
+// The reply is stored (`delivery_status` sending) before it is handed
+// to the mail server, then recorded as sent or failed. 201: the
+// server accepted it, or it may have (a send that broke off midway
+// stays `sending` and is never sent again). 502: the server refused
+// it or could not be reached; the reply is stored as failed with
+// `delivery_error`, and a new request sends a new reply. 409
+// `lead_suppressed`: the lead unsubscribed or its address is on the
+// suppression list; nothing is stored or sent. 422: the thread has no
+// mailbox, or its mailbox is inactive.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/inbox/threads/{thread_id}/reply (the `ReplyToInboxThread` operationId).
+func (c *Client) ReplyToInboxThreadWithBody(ctx context.Context, threadID InboxThreadID, params *ReplyToInboxThreadParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewReplyToInboxThreadRequestWithBody(c.Server, threadID, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ReplyToInboxThread Reply to the lead in the thread
+//
+// Any member or API key. Sends `body_text` to the lead's address from
+// the thread's mailbox, in the same email thread: `In-Reply-To` is
+// the Message-ID of the lead's latest message that has one (else of
+// our latest sent step), `References` that message's references and
+// its id. The subject defaults to "Re: " and the thread's subject.
+//
+// The reply is stored (`delivery_status` sending) before it is handed
+// to the mail server, then recorded as sent or failed. 201: the
+// server accepted it, or it may have (a send that broke off midway
+// stays `sending` and is never sent again). 502: the server refused
+// it or could not be reached; the reply is stored as failed with
+// `delivery_error`, and a new request sends a new reply. 409
+// `lead_suppressed`: the lead unsubscribed or its address is on the
+// suppression list; nothing is stored or sent. 422: the thread has no
+// mailbox, or its mailbox is inactive.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/inbox/threads/{thread_id}/reply (the `ReplyToInboxThread` operationId).
+func (c *Client) ReplyToInboxThread(ctx context.Context, threadID InboxThreadID, params *ReplyToInboxThreadParams, body ReplyToInboxThreadJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewReplyToInboxThreadRequest(c.Server, threadID, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// StarInboxThread Star a thread
+//
+// Any member or API key. Starring a starred thread changes nothing.
+//
+// Corresponds with POST /v1/inbox/threads/{thread_id}/star (the `StarInboxThread` operationId).
+func (c *Client) StarInboxThread(ctx context.Context, threadID InboxThreadID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewStarInboxThreadRequest(c.Server, threadID)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UnarchiveInboxThread Bring an archived thread back
+//
+// Any member or API key.
+//
+// Corresponds with POST /v1/inbox/threads/{thread_id}/unarchive (the `UnarchiveInboxThread` operationId).
+func (c *Client) UnarchiveInboxThread(ctx context.Context, threadID InboxThreadID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUnarchiveInboxThreadRequest(c.Server, threadID)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// MarkInboxThreadUnread Mark a thread's inbound messages unread
+//
+// Any member or API key.
+//
+// Corresponds with POST /v1/inbox/threads/{thread_id}/unread (the `MarkInboxThreadUnread` operationId).
+func (c *Client) MarkInboxThreadUnread(ctx context.Context, threadID InboxThreadID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewMarkInboxThreadUnreadRequest(c.Server, threadID)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UnstarInboxThread Unstar a thread
+//
+// Any member or API key.
+//
+// Corresponds with POST /v1/inbox/threads/{thread_id}/unstar (the `UnstarInboxThread` operationId).
+func (c *Client) UnstarInboxThread(ctx context.Context, threadID InboxThreadID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUnstarInboxThreadRequest(c.Server, threadID)
 	if err != nil {
 		return nil, err
 	}
@@ -11559,6 +12441,592 @@ func NewGetEventRequest(server string, eventID EventID) (*http.Request, error) {
 	}
 
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetInboxMessageRequest constructs an http.Request for the GetInboxMessage method
+func NewGetInboxMessageRequest(server string, messageID InboxMessageID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "message_id", messageID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/inbox/messages/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewListInboxOtherRequest constructs an http.Request for the ListInboxOther method
+func NewListInboxOtherRequest(server string, params *ListInboxOtherParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/inbox/other")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.EmailAccountID != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "email_account_id", *params.EmailAccountID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Kind != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "kind", *params.Kind, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewListInboxThreadsRequest constructs an http.Request for the ListInboxThreads method
+func NewListInboxThreadsRequest(server string, params *ListInboxThreadsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/inbox/threads")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Classification != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "classification", *params.Classification, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.CampaignID != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "campaign_id", *params.CampaignID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.EmailAccountID != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "email_account_id", *params.EmailAccountID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.LeadID != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "lead_id", *params.LeadID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Unread != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "unread", *params.Unread, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Starred != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "starred", *params.Starred, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Archived != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "archived", *params.Archived, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Q != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "q", *params.Q, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetInboxThreadRequest constructs an http.Request for the GetInboxThread method
+func NewGetInboxThreadRequest(server string, threadID InboxThreadID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "thread_id", threadID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/inbox/threads/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewArchiveInboxThreadRequest constructs an http.Request for the ArchiveInboxThread method
+func NewArchiveInboxThreadRequest(server string, threadID InboxThreadID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "thread_id", threadID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/inbox/threads/%s/archive", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewMarkInboxThreadReadRequest constructs an http.Request for the MarkInboxThreadRead method
+func NewMarkInboxThreadReadRequest(server string, threadID InboxThreadID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "thread_id", threadID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/inbox/threads/%s/read", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewReplyToInboxThreadRequest calls the generic ReplyToInboxThread builder with application/json body
+func NewReplyToInboxThreadRequest(server string, threadID InboxThreadID, params *ReplyToInboxThreadParams, body ReplyToInboxThreadJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewReplyToInboxThreadRequestWithBody(server, threadID, params, "application/json", bodyReader)
+}
+
+// NewReplyToInboxThreadRequestWithBody constructs an http.Request for the ReplyToInboxThread method, with any body, and a specified content type
+func NewReplyToInboxThreadRequestWithBody(server string, threadID InboxThreadID, params *ReplyToInboxThreadParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "thread_id", threadID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/inbox/threads/%s/reply", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewStarInboxThreadRequest constructs an http.Request for the StarInboxThread method
+func NewStarInboxThreadRequest(server string, threadID InboxThreadID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "thread_id", threadID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/inbox/threads/%s/star", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewUnarchiveInboxThreadRequest constructs an http.Request for the UnarchiveInboxThread method
+func NewUnarchiveInboxThreadRequest(server string, threadID InboxThreadID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "thread_id", threadID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/inbox/threads/%s/unarchive", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewMarkInboxThreadUnreadRequest constructs an http.Request for the MarkInboxThreadUnread method
+func NewMarkInboxThreadUnreadRequest(server string, threadID InboxThreadID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "thread_id", threadID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/inbox/threads/%s/unread", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewUnstarInboxThreadRequest constructs an http.Request for the UnstarInboxThread method
+func NewUnstarInboxThreadRequest(server string, threadID InboxThreadID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "thread_id", threadID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/inbox/threads/%s/unstar", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
 	}
@@ -15755,6 +17223,148 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /v1/events/{event_id} (the `GetEvent` operationId).
 	GetEventWithResponse(ctx context.Context, eventID EventID, reqEditors ...RequestEditorFn) (*GetEventResponse, error)
+
+	// GetInboxMessageWithResponse One inbox message
+	//
+	// Any member or API key. Either direction and any kind, in a thread or not.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/inbox/messages/{message_id} (the `GetInboxMessage` operationId).
+	GetInboxMessageWithResponse(ctx context.Context, messageID InboxMessageID, reqEditors ...RequestEditorFn) (*GetInboxMessageResponse, error)
+
+	// ListInboxOtherWithResponse Inbound mail that matched no lead, newest first
+	//
+	// Any member or API key. The cursor is opaque.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/inbox/other (the `ListInboxOther` operationId).
+	ListInboxOtherWithResponse(ctx context.Context, params *ListInboxOtherParams, reqEditors ...RequestEditorFn) (*ListInboxOtherResponse, error)
+
+	// ListInboxThreadsWithResponse The organisation's threads, newest activity first
+	//
+	// Any member or API key. Newest activity first (`last_message_at`,
+	// then id); the cursor is opaque. Archived threads are hidden unless
+	// `archived=true`, which lists only them. `q` searches the lead's
+	// name and address, the thread's subject and the text of the lead's
+	// messages (case-insensitive substring).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/inbox/threads (the `ListInboxThreads` operationId).
+	ListInboxThreadsWithResponse(ctx context.Context, params *ListInboxThreadsParams, reqEditors ...RequestEditorFn) (*ListInboxThreadsResponse, error)
+
+	// GetInboxThreadWithResponse A thread with its items in time order
+	//
+	// Any member or API key. `items` are the steps we sent the lead
+	// (sent, delivered, read, replied or bounced) and the thread's inbox
+	// messages, both directions, oldest first.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/inbox/threads/{thread_id} (the `GetInboxThread` operationId).
+	GetInboxThreadWithResponse(ctx context.Context, threadID InboxThreadID, reqEditors ...RequestEditorFn) (*GetInboxThreadResponse, error)
+
+	// ArchiveInboxThreadWithResponse Archive a thread
+	//
+	// Any member or API key. An archived thread leaves the default list; a new message does not bring it back by itself.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/inbox/threads/{thread_id}/archive (the `ArchiveInboxThread` operationId).
+	ArchiveInboxThreadWithResponse(ctx context.Context, threadID InboxThreadID, reqEditors ...RequestEditorFn) (*ArchiveInboxThreadResponse, error)
+
+	// MarkInboxThreadReadWithResponse Mark every message of a thread read
+	//
+	// Any member or API key.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/inbox/threads/{thread_id}/read (the `MarkInboxThreadRead` operationId).
+	MarkInboxThreadReadWithResponse(ctx context.Context, threadID InboxThreadID, reqEditors ...RequestEditorFn) (*MarkInboxThreadReadResponse, error)
+
+	// ReplyToInboxThreadWithBodyWithResponse Reply to the lead in the thread
+	//
+	// Any member or API key. Sends `body_text` to the lead's address from
+	// the thread's mailbox, in the same email thread: `In-Reply-To` is
+	// the Message-ID of the lead's latest message that has one (else of
+	// our latest sent step), `References` that message's references and
+	// its id. The subject defaults to "Re: " and the thread's subject.
+	//
+	// The reply is stored (`delivery_status` sending) before it is handed
+	// to the mail server, then recorded as sent or failed. 201: the
+	// server accepted it, or it may have (a send that broke off midway
+	// stays `sending` and is never sent again). 502: the server refused
+	// it or could not be reached; the reply is stored as failed with
+	// `delivery_error`, and a new request sends a new reply. 409
+	// `lead_suppressed`: the lead unsubscribed or its address is on the
+	// suppression list; nothing is stored or sent. 422: the thread has no
+	// mailbox, or its mailbox is inactive.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/inbox/threads/{thread_id}/reply (the `ReplyToInboxThread` operationId).
+	ReplyToInboxThreadWithBodyWithResponse(ctx context.Context, threadID InboxThreadID, params *ReplyToInboxThreadParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ReplyToInboxThreadResponse, error)
+
+	// ReplyToInboxThreadWithResponse Reply to the lead in the thread
+	//
+	// Any member or API key. Sends `body_text` to the lead's address from
+	// the thread's mailbox, in the same email thread: `In-Reply-To` is
+	// the Message-ID of the lead's latest message that has one (else of
+	// our latest sent step), `References` that message's references and
+	// its id. The subject defaults to "Re: " and the thread's subject.
+	//
+	// The reply is stored (`delivery_status` sending) before it is handed
+	// to the mail server, then recorded as sent or failed. 201: the
+	// server accepted it, or it may have (a send that broke off midway
+	// stays `sending` and is never sent again). 502: the server refused
+	// it or could not be reached; the reply is stored as failed with
+	// `delivery_error`, and a new request sends a new reply. 409
+	// `lead_suppressed`: the lead unsubscribed or its address is on the
+	// suppression list; nothing is stored or sent. 422: the thread has no
+	// mailbox, or its mailbox is inactive.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/inbox/threads/{thread_id}/reply (the `ReplyToInboxThread` operationId).
+	ReplyToInboxThreadWithResponse(ctx context.Context, threadID InboxThreadID, params *ReplyToInboxThreadParams, body ReplyToInboxThreadJSONRequestBody, reqEditors ...RequestEditorFn) (*ReplyToInboxThreadResponse, error)
+
+	// StarInboxThreadWithResponse Star a thread
+	//
+	// Any member or API key. Starring a starred thread changes nothing.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/inbox/threads/{thread_id}/star (the `StarInboxThread` operationId).
+	StarInboxThreadWithResponse(ctx context.Context, threadID InboxThreadID, reqEditors ...RequestEditorFn) (*StarInboxThreadResponse, error)
+
+	// UnarchiveInboxThreadWithResponse Bring an archived thread back
+	//
+	// Any member or API key.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/inbox/threads/{thread_id}/unarchive (the `UnarchiveInboxThread` operationId).
+	UnarchiveInboxThreadWithResponse(ctx context.Context, threadID InboxThreadID, reqEditors ...RequestEditorFn) (*UnarchiveInboxThreadResponse, error)
+
+	// MarkInboxThreadUnreadWithResponse Mark a thread's inbound messages unread
+	//
+	// Any member or API key.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/inbox/threads/{thread_id}/unread (the `MarkInboxThreadUnread` operationId).
+	MarkInboxThreadUnreadWithResponse(ctx context.Context, threadID InboxThreadID, reqEditors ...RequestEditorFn) (*MarkInboxThreadUnreadResponse, error)
+
+	// UnstarInboxThreadWithResponse Unstar a thread
+	//
+	// Any member or API key.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/inbox/threads/{thread_id}/unstar (the `UnstarInboxThread` operationId).
+	UnstarInboxThreadWithResponse(ctx context.Context, threadID InboxThreadID, reqEditors ...RequestEditorFn) (*UnstarInboxThreadResponse, error)
 
 	// ListInvitesWithResponse Open and past invites, newest first
 	//
@@ -21324,6 +22934,1031 @@ func (r GetEventResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r GetEventResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetInboxMessageResponse429Headers the declared response headers of an HTTP 429 response for GetInboxMessage
+type GetInboxMessageResponse429Headers struct {
+	RetryAfter *int
+}
+
+type GetInboxMessageResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *InboxMessage
+	// ApplicationProblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationProblemJSON400 *BadRequest
+	// ApplicationProblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationProblemJSON401 *Unauthorized
+	// ApplicationProblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationProblemJSON404 *NotFound
+	// ApplicationProblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationProblemJSON429 *TooManyRequests
+	// ApplicationProblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationProblemJSON500 *Internal
+	// ApplicationProblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationProblemJSON503 *Unavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetInboxMessageResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetInboxMessageResponse) GetJSON200() *InboxMessage {
+	return r.JSON200
+}
+
+// GetApplicationProblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetInboxMessageResponse) GetApplicationProblemJSON400() *BadRequest {
+	return r.ApplicationProblemJSON400
+}
+
+// GetApplicationProblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetInboxMessageResponse) GetApplicationProblemJSON401() *Unauthorized {
+	return r.ApplicationProblemJSON401
+}
+
+// GetApplicationProblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetInboxMessageResponse) GetApplicationProblemJSON404() *NotFound {
+	return r.ApplicationProblemJSON404
+}
+
+// GetApplicationProblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r GetInboxMessageResponse) GetApplicationProblemJSON429() *TooManyRequests {
+	return r.ApplicationProblemJSON429
+}
+
+// GetApplicationProblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetInboxMessageResponse) GetApplicationProblemJSON500() *Internal {
+	return r.ApplicationProblemJSON500
+}
+
+// GetApplicationProblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetInboxMessageResponse) GetApplicationProblemJSON503() *Unavailable {
+	return r.ApplicationProblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetInboxMessageResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetInboxMessageResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetInboxMessageResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetInboxMessageResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ListInboxOtherResponse429Headers the declared response headers of an HTTP 429 response for ListInboxOther
+type ListInboxOtherResponse429Headers struct {
+	RetryAfter *int
+}
+
+type ListInboxOtherResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *InboxMessageList
+	// ApplicationProblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationProblemJSON400 *BadRequest
+	// ApplicationProblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationProblemJSON401 *Unauthorized
+	// ApplicationProblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationProblemJSON422 *ValidationFailed
+	// ApplicationProblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationProblemJSON429 *TooManyRequests
+	// ApplicationProblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationProblemJSON500 *Internal
+	// ApplicationProblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationProblemJSON503 *Unavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ListInboxOtherResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListInboxOtherResponse) GetJSON200() *InboxMessageList {
+	return r.JSON200
+}
+
+// GetApplicationProblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListInboxOtherResponse) GetApplicationProblemJSON400() *BadRequest {
+	return r.ApplicationProblemJSON400
+}
+
+// GetApplicationProblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListInboxOtherResponse) GetApplicationProblemJSON401() *Unauthorized {
+	return r.ApplicationProblemJSON401
+}
+
+// GetApplicationProblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r ListInboxOtherResponse) GetApplicationProblemJSON422() *ValidationFailed {
+	return r.ApplicationProblemJSON422
+}
+
+// GetApplicationProblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ListInboxOtherResponse) GetApplicationProblemJSON429() *TooManyRequests {
+	return r.ApplicationProblemJSON429
+}
+
+// GetApplicationProblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListInboxOtherResponse) GetApplicationProblemJSON500() *Internal {
+	return r.ApplicationProblemJSON500
+}
+
+// GetApplicationProblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListInboxOtherResponse) GetApplicationProblemJSON503() *Unavailable {
+	return r.ApplicationProblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ListInboxOtherResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListInboxOtherResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListInboxOtherResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListInboxOtherResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ListInboxThreadsResponse429Headers the declared response headers of an HTTP 429 response for ListInboxThreads
+type ListInboxThreadsResponse429Headers struct {
+	RetryAfter *int
+}
+
+type ListInboxThreadsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *InboxThreadList
+	// ApplicationProblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationProblemJSON400 *BadRequest
+	// ApplicationProblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationProblemJSON401 *Unauthorized
+	// ApplicationProblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationProblemJSON422 *ValidationFailed
+	// ApplicationProblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationProblemJSON429 *TooManyRequests
+	// ApplicationProblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationProblemJSON500 *Internal
+	// ApplicationProblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationProblemJSON503 *Unavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ListInboxThreadsResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListInboxThreadsResponse) GetJSON200() *InboxThreadList {
+	return r.JSON200
+}
+
+// GetApplicationProblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListInboxThreadsResponse) GetApplicationProblemJSON400() *BadRequest {
+	return r.ApplicationProblemJSON400
+}
+
+// GetApplicationProblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListInboxThreadsResponse) GetApplicationProblemJSON401() *Unauthorized {
+	return r.ApplicationProblemJSON401
+}
+
+// GetApplicationProblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r ListInboxThreadsResponse) GetApplicationProblemJSON422() *ValidationFailed {
+	return r.ApplicationProblemJSON422
+}
+
+// GetApplicationProblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ListInboxThreadsResponse) GetApplicationProblemJSON429() *TooManyRequests {
+	return r.ApplicationProblemJSON429
+}
+
+// GetApplicationProblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListInboxThreadsResponse) GetApplicationProblemJSON500() *Internal {
+	return r.ApplicationProblemJSON500
+}
+
+// GetApplicationProblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListInboxThreadsResponse) GetApplicationProblemJSON503() *Unavailable {
+	return r.ApplicationProblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ListInboxThreadsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListInboxThreadsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListInboxThreadsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListInboxThreadsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetInboxThreadResponse429Headers the declared response headers of an HTTP 429 response for GetInboxThread
+type GetInboxThreadResponse429Headers struct {
+	RetryAfter *int
+}
+
+type GetInboxThreadResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *InboxThreadDetail
+	// ApplicationProblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationProblemJSON400 *BadRequest
+	// ApplicationProblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationProblemJSON401 *Unauthorized
+	// ApplicationProblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationProblemJSON404 *NotFound
+	// ApplicationProblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationProblemJSON429 *TooManyRequests
+	// ApplicationProblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationProblemJSON500 *Internal
+	// ApplicationProblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationProblemJSON503 *Unavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetInboxThreadResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetInboxThreadResponse) GetJSON200() *InboxThreadDetail {
+	return r.JSON200
+}
+
+// GetApplicationProblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetInboxThreadResponse) GetApplicationProblemJSON400() *BadRequest {
+	return r.ApplicationProblemJSON400
+}
+
+// GetApplicationProblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetInboxThreadResponse) GetApplicationProblemJSON401() *Unauthorized {
+	return r.ApplicationProblemJSON401
+}
+
+// GetApplicationProblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetInboxThreadResponse) GetApplicationProblemJSON404() *NotFound {
+	return r.ApplicationProblemJSON404
+}
+
+// GetApplicationProblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r GetInboxThreadResponse) GetApplicationProblemJSON429() *TooManyRequests {
+	return r.ApplicationProblemJSON429
+}
+
+// GetApplicationProblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetInboxThreadResponse) GetApplicationProblemJSON500() *Internal {
+	return r.ApplicationProblemJSON500
+}
+
+// GetApplicationProblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetInboxThreadResponse) GetApplicationProblemJSON503() *Unavailable {
+	return r.ApplicationProblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetInboxThreadResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetInboxThreadResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetInboxThreadResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetInboxThreadResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ArchiveInboxThreadResponse429Headers the declared response headers of an HTTP 429 response for ArchiveInboxThread
+type ArchiveInboxThreadResponse429Headers struct {
+	RetryAfter *int
+}
+
+type ArchiveInboxThreadResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *InboxThread
+	// ApplicationProblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationProblemJSON400 *BadRequest
+	// ApplicationProblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationProblemJSON401 *Unauthorized
+	// ApplicationProblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationProblemJSON404 *NotFound
+	// ApplicationProblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationProblemJSON429 *TooManyRequests
+	// ApplicationProblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationProblemJSON500 *Internal
+	// ApplicationProblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationProblemJSON503 *Unavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ArchiveInboxThreadResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ArchiveInboxThreadResponse) GetJSON200() *InboxThread {
+	return r.JSON200
+}
+
+// GetApplicationProblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ArchiveInboxThreadResponse) GetApplicationProblemJSON400() *BadRequest {
+	return r.ApplicationProblemJSON400
+}
+
+// GetApplicationProblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ArchiveInboxThreadResponse) GetApplicationProblemJSON401() *Unauthorized {
+	return r.ApplicationProblemJSON401
+}
+
+// GetApplicationProblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ArchiveInboxThreadResponse) GetApplicationProblemJSON404() *NotFound {
+	return r.ApplicationProblemJSON404
+}
+
+// GetApplicationProblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ArchiveInboxThreadResponse) GetApplicationProblemJSON429() *TooManyRequests {
+	return r.ApplicationProblemJSON429
+}
+
+// GetApplicationProblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ArchiveInboxThreadResponse) GetApplicationProblemJSON500() *Internal {
+	return r.ApplicationProblemJSON500
+}
+
+// GetApplicationProblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ArchiveInboxThreadResponse) GetApplicationProblemJSON503() *Unavailable {
+	return r.ApplicationProblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ArchiveInboxThreadResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ArchiveInboxThreadResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ArchiveInboxThreadResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ArchiveInboxThreadResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// MarkInboxThreadReadResponse429Headers the declared response headers of an HTTP 429 response for MarkInboxThreadRead
+type MarkInboxThreadReadResponse429Headers struct {
+	RetryAfter *int
+}
+
+type MarkInboxThreadReadResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *InboxThread
+	// ApplicationProblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationProblemJSON400 *BadRequest
+	// ApplicationProblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationProblemJSON401 *Unauthorized
+	// ApplicationProblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationProblemJSON404 *NotFound
+	// ApplicationProblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationProblemJSON429 *TooManyRequests
+	// ApplicationProblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationProblemJSON500 *Internal
+	// ApplicationProblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationProblemJSON503 *Unavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *MarkInboxThreadReadResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r MarkInboxThreadReadResponse) GetJSON200() *InboxThread {
+	return r.JSON200
+}
+
+// GetApplicationProblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r MarkInboxThreadReadResponse) GetApplicationProblemJSON400() *BadRequest {
+	return r.ApplicationProblemJSON400
+}
+
+// GetApplicationProblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r MarkInboxThreadReadResponse) GetApplicationProblemJSON401() *Unauthorized {
+	return r.ApplicationProblemJSON401
+}
+
+// GetApplicationProblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r MarkInboxThreadReadResponse) GetApplicationProblemJSON404() *NotFound {
+	return r.ApplicationProblemJSON404
+}
+
+// GetApplicationProblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r MarkInboxThreadReadResponse) GetApplicationProblemJSON429() *TooManyRequests {
+	return r.ApplicationProblemJSON429
+}
+
+// GetApplicationProblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r MarkInboxThreadReadResponse) GetApplicationProblemJSON500() *Internal {
+	return r.ApplicationProblemJSON500
+}
+
+// GetApplicationProblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r MarkInboxThreadReadResponse) GetApplicationProblemJSON503() *Unavailable {
+	return r.ApplicationProblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r MarkInboxThreadReadResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r MarkInboxThreadReadResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r MarkInboxThreadReadResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r MarkInboxThreadReadResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ReplyToInboxThreadResponse429Headers the declared response headers of an HTTP 429 response for ReplyToInboxThread
+type ReplyToInboxThreadResponse429Headers struct {
+	RetryAfter *int
+}
+
+type ReplyToInboxThreadResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *InboxMessage
+	// ApplicationProblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationProblemJSON400 *BadRequest
+	// ApplicationProblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationProblemJSON401 *Unauthorized
+	// ApplicationProblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationProblemJSON404 *NotFound
+	// ApplicationProblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationProblemJSON409 *Conflict
+	// ApplicationProblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationProblemJSON413 *PayloadTooLarge
+	// ApplicationProblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationProblemJSON415 *UnsupportedMediaType
+	// ApplicationProblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationProblemJSON422 *ValidationFailed
+	// ApplicationProblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationProblemJSON429 *TooManyRequests
+	// ApplicationProblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationProblemJSON500 *Internal
+	// ApplicationProblemJSON502 the response for an HTTP 502 `application/problem+json` response
+	ApplicationProblemJSON502 *BadGateway
+	// ApplicationProblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationProblemJSON503 *Unavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ReplyToInboxThreadResponse429Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r ReplyToInboxThreadResponse) GetJSON201() *InboxMessage {
+	return r.JSON201
+}
+
+// GetApplicationProblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ReplyToInboxThreadResponse) GetApplicationProblemJSON400() *BadRequest {
+	return r.ApplicationProblemJSON400
+}
+
+// GetApplicationProblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ReplyToInboxThreadResponse) GetApplicationProblemJSON401() *Unauthorized {
+	return r.ApplicationProblemJSON401
+}
+
+// GetApplicationProblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ReplyToInboxThreadResponse) GetApplicationProblemJSON404() *NotFound {
+	return r.ApplicationProblemJSON404
+}
+
+// GetApplicationProblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r ReplyToInboxThreadResponse) GetApplicationProblemJSON409() *Conflict {
+	return r.ApplicationProblemJSON409
+}
+
+// GetApplicationProblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r ReplyToInboxThreadResponse) GetApplicationProblemJSON413() *PayloadTooLarge {
+	return r.ApplicationProblemJSON413
+}
+
+// GetApplicationProblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r ReplyToInboxThreadResponse) GetApplicationProblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationProblemJSON415
+}
+
+// GetApplicationProblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r ReplyToInboxThreadResponse) GetApplicationProblemJSON422() *ValidationFailed {
+	return r.ApplicationProblemJSON422
+}
+
+// GetApplicationProblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ReplyToInboxThreadResponse) GetApplicationProblemJSON429() *TooManyRequests {
+	return r.ApplicationProblemJSON429
+}
+
+// GetApplicationProblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ReplyToInboxThreadResponse) GetApplicationProblemJSON500() *Internal {
+	return r.ApplicationProblemJSON500
+}
+
+// GetApplicationProblemJSON502 returns the response for an HTTP 502 `application/problem+json` response
+func (r ReplyToInboxThreadResponse) GetApplicationProblemJSON502() *BadGateway {
+	return r.ApplicationProblemJSON502
+}
+
+// GetApplicationProblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ReplyToInboxThreadResponse) GetApplicationProblemJSON503() *Unavailable {
+	return r.ApplicationProblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ReplyToInboxThreadResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ReplyToInboxThreadResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ReplyToInboxThreadResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ReplyToInboxThreadResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// StarInboxThreadResponse429Headers the declared response headers of an HTTP 429 response for StarInboxThread
+type StarInboxThreadResponse429Headers struct {
+	RetryAfter *int
+}
+
+type StarInboxThreadResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *InboxThread
+	// ApplicationProblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationProblemJSON400 *BadRequest
+	// ApplicationProblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationProblemJSON401 *Unauthorized
+	// ApplicationProblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationProblemJSON404 *NotFound
+	// ApplicationProblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationProblemJSON429 *TooManyRequests
+	// ApplicationProblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationProblemJSON500 *Internal
+	// ApplicationProblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationProblemJSON503 *Unavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *StarInboxThreadResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r StarInboxThreadResponse) GetJSON200() *InboxThread {
+	return r.JSON200
+}
+
+// GetApplicationProblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r StarInboxThreadResponse) GetApplicationProblemJSON400() *BadRequest {
+	return r.ApplicationProblemJSON400
+}
+
+// GetApplicationProblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r StarInboxThreadResponse) GetApplicationProblemJSON401() *Unauthorized {
+	return r.ApplicationProblemJSON401
+}
+
+// GetApplicationProblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r StarInboxThreadResponse) GetApplicationProblemJSON404() *NotFound {
+	return r.ApplicationProblemJSON404
+}
+
+// GetApplicationProblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r StarInboxThreadResponse) GetApplicationProblemJSON429() *TooManyRequests {
+	return r.ApplicationProblemJSON429
+}
+
+// GetApplicationProblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r StarInboxThreadResponse) GetApplicationProblemJSON500() *Internal {
+	return r.ApplicationProblemJSON500
+}
+
+// GetApplicationProblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r StarInboxThreadResponse) GetApplicationProblemJSON503() *Unavailable {
+	return r.ApplicationProblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r StarInboxThreadResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r StarInboxThreadResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r StarInboxThreadResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r StarInboxThreadResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// UnarchiveInboxThreadResponse429Headers the declared response headers of an HTTP 429 response for UnarchiveInboxThread
+type UnarchiveInboxThreadResponse429Headers struct {
+	RetryAfter *int
+}
+
+type UnarchiveInboxThreadResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *InboxThread
+	// ApplicationProblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationProblemJSON400 *BadRequest
+	// ApplicationProblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationProblemJSON401 *Unauthorized
+	// ApplicationProblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationProblemJSON404 *NotFound
+	// ApplicationProblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationProblemJSON429 *TooManyRequests
+	// ApplicationProblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationProblemJSON500 *Internal
+	// ApplicationProblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationProblemJSON503 *Unavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *UnarchiveInboxThreadResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r UnarchiveInboxThreadResponse) GetJSON200() *InboxThread {
+	return r.JSON200
+}
+
+// GetApplicationProblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r UnarchiveInboxThreadResponse) GetApplicationProblemJSON400() *BadRequest {
+	return r.ApplicationProblemJSON400
+}
+
+// GetApplicationProblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r UnarchiveInboxThreadResponse) GetApplicationProblemJSON401() *Unauthorized {
+	return r.ApplicationProblemJSON401
+}
+
+// GetApplicationProblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r UnarchiveInboxThreadResponse) GetApplicationProblemJSON404() *NotFound {
+	return r.ApplicationProblemJSON404
+}
+
+// GetApplicationProblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r UnarchiveInboxThreadResponse) GetApplicationProblemJSON429() *TooManyRequests {
+	return r.ApplicationProblemJSON429
+}
+
+// GetApplicationProblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r UnarchiveInboxThreadResponse) GetApplicationProblemJSON500() *Internal {
+	return r.ApplicationProblemJSON500
+}
+
+// GetApplicationProblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r UnarchiveInboxThreadResponse) GetApplicationProblemJSON503() *Unavailable {
+	return r.ApplicationProblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r UnarchiveInboxThreadResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UnarchiveInboxThreadResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UnarchiveInboxThreadResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UnarchiveInboxThreadResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// MarkInboxThreadUnreadResponse429Headers the declared response headers of an HTTP 429 response for MarkInboxThreadUnread
+type MarkInboxThreadUnreadResponse429Headers struct {
+	RetryAfter *int
+}
+
+type MarkInboxThreadUnreadResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *InboxThread
+	// ApplicationProblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationProblemJSON400 *BadRequest
+	// ApplicationProblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationProblemJSON401 *Unauthorized
+	// ApplicationProblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationProblemJSON404 *NotFound
+	// ApplicationProblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationProblemJSON429 *TooManyRequests
+	// ApplicationProblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationProblemJSON500 *Internal
+	// ApplicationProblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationProblemJSON503 *Unavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *MarkInboxThreadUnreadResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r MarkInboxThreadUnreadResponse) GetJSON200() *InboxThread {
+	return r.JSON200
+}
+
+// GetApplicationProblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r MarkInboxThreadUnreadResponse) GetApplicationProblemJSON400() *BadRequest {
+	return r.ApplicationProblemJSON400
+}
+
+// GetApplicationProblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r MarkInboxThreadUnreadResponse) GetApplicationProblemJSON401() *Unauthorized {
+	return r.ApplicationProblemJSON401
+}
+
+// GetApplicationProblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r MarkInboxThreadUnreadResponse) GetApplicationProblemJSON404() *NotFound {
+	return r.ApplicationProblemJSON404
+}
+
+// GetApplicationProblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r MarkInboxThreadUnreadResponse) GetApplicationProblemJSON429() *TooManyRequests {
+	return r.ApplicationProblemJSON429
+}
+
+// GetApplicationProblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r MarkInboxThreadUnreadResponse) GetApplicationProblemJSON500() *Internal {
+	return r.ApplicationProblemJSON500
+}
+
+// GetApplicationProblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r MarkInboxThreadUnreadResponse) GetApplicationProblemJSON503() *Unavailable {
+	return r.ApplicationProblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r MarkInboxThreadUnreadResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r MarkInboxThreadUnreadResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r MarkInboxThreadUnreadResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r MarkInboxThreadUnreadResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// UnstarInboxThreadResponse429Headers the declared response headers of an HTTP 429 response for UnstarInboxThread
+type UnstarInboxThreadResponse429Headers struct {
+	RetryAfter *int
+}
+
+type UnstarInboxThreadResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *InboxThread
+	// ApplicationProblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationProblemJSON400 *BadRequest
+	// ApplicationProblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationProblemJSON401 *Unauthorized
+	// ApplicationProblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationProblemJSON404 *NotFound
+	// ApplicationProblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationProblemJSON429 *TooManyRequests
+	// ApplicationProblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationProblemJSON500 *Internal
+	// ApplicationProblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationProblemJSON503 *Unavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *UnstarInboxThreadResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r UnstarInboxThreadResponse) GetJSON200() *InboxThread {
+	return r.JSON200
+}
+
+// GetApplicationProblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r UnstarInboxThreadResponse) GetApplicationProblemJSON400() *BadRequest {
+	return r.ApplicationProblemJSON400
+}
+
+// GetApplicationProblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r UnstarInboxThreadResponse) GetApplicationProblemJSON401() *Unauthorized {
+	return r.ApplicationProblemJSON401
+}
+
+// GetApplicationProblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r UnstarInboxThreadResponse) GetApplicationProblemJSON404() *NotFound {
+	return r.ApplicationProblemJSON404
+}
+
+// GetApplicationProblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r UnstarInboxThreadResponse) GetApplicationProblemJSON429() *TooManyRequests {
+	return r.ApplicationProblemJSON429
+}
+
+// GetApplicationProblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r UnstarInboxThreadResponse) GetApplicationProblemJSON500() *Internal {
+	return r.ApplicationProblemJSON500
+}
+
+// GetApplicationProblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r UnstarInboxThreadResponse) GetApplicationProblemJSON503() *Unavailable {
+	return r.ApplicationProblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r UnstarInboxThreadResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UnstarInboxThreadResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UnstarInboxThreadResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UnstarInboxThreadResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -28705,6 +31340,220 @@ func (c *ClientWithResponses) GetEventWithResponse(ctx context.Context, eventID 
 	return ParseGetEventResponse(rsp)
 }
 
+// GetInboxMessageWithResponse One inbox message
+//
+// Any member or API key. Either direction and any kind, in a thread or not.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/inbox/messages/{message_id} (the `GetInboxMessage` operationId).
+func (c *ClientWithResponses) GetInboxMessageWithResponse(ctx context.Context, messageID InboxMessageID, reqEditors ...RequestEditorFn) (*GetInboxMessageResponse, error) {
+	rsp, err := c.GetInboxMessage(ctx, messageID, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetInboxMessageResponse(rsp)
+}
+
+// ListInboxOtherWithResponse Inbound mail that matched no lead, newest first
+//
+// Any member or API key. The cursor is opaque.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/inbox/other (the `ListInboxOther` operationId).
+func (c *ClientWithResponses) ListInboxOtherWithResponse(ctx context.Context, params *ListInboxOtherParams, reqEditors ...RequestEditorFn) (*ListInboxOtherResponse, error) {
+	rsp, err := c.ListInboxOther(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListInboxOtherResponse(rsp)
+}
+
+// ListInboxThreadsWithResponse The organisation's threads, newest activity first
+//
+// Any member or API key. Newest activity first (`last_message_at`,
+// then id); the cursor is opaque. Archived threads are hidden unless
+// `archived=true`, which lists only them. `q` searches the lead's
+// name and address, the thread's subject and the text of the lead's
+// messages (case-insensitive substring).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/inbox/threads (the `ListInboxThreads` operationId).
+func (c *ClientWithResponses) ListInboxThreadsWithResponse(ctx context.Context, params *ListInboxThreadsParams, reqEditors ...RequestEditorFn) (*ListInboxThreadsResponse, error) {
+	rsp, err := c.ListInboxThreads(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListInboxThreadsResponse(rsp)
+}
+
+// GetInboxThreadWithResponse A thread with its items in time order
+//
+// Any member or API key. `items` are the steps we sent the lead
+// (sent, delivered, read, replied or bounced) and the thread's inbox
+// messages, both directions, oldest first.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/inbox/threads/{thread_id} (the `GetInboxThread` operationId).
+func (c *ClientWithResponses) GetInboxThreadWithResponse(ctx context.Context, threadID InboxThreadID, reqEditors ...RequestEditorFn) (*GetInboxThreadResponse, error) {
+	rsp, err := c.GetInboxThread(ctx, threadID, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetInboxThreadResponse(rsp)
+}
+
+// ArchiveInboxThreadWithResponse Archive a thread
+//
+// Any member or API key. An archived thread leaves the default list; a new message does not bring it back by itself.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/inbox/threads/{thread_id}/archive (the `ArchiveInboxThread` operationId).
+func (c *ClientWithResponses) ArchiveInboxThreadWithResponse(ctx context.Context, threadID InboxThreadID, reqEditors ...RequestEditorFn) (*ArchiveInboxThreadResponse, error) {
+	rsp, err := c.ArchiveInboxThread(ctx, threadID, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseArchiveInboxThreadResponse(rsp)
+}
+
+// MarkInboxThreadReadWithResponse Mark every message of a thread read
+//
+// Any member or API key.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/inbox/threads/{thread_id}/read (the `MarkInboxThreadRead` operationId).
+func (c *ClientWithResponses) MarkInboxThreadReadWithResponse(ctx context.Context, threadID InboxThreadID, reqEditors ...RequestEditorFn) (*MarkInboxThreadReadResponse, error) {
+	rsp, err := c.MarkInboxThreadRead(ctx, threadID, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseMarkInboxThreadReadResponse(rsp)
+}
+
+// ReplyToInboxThreadWithBodyWithResponse Reply to the lead in the thread
+//
+// Any member or API key. Sends `body_text` to the lead's address from
+// the thread's mailbox, in the same email thread: `In-Reply-To` is
+// the Message-ID of the lead's latest message that has one (else of
+// our latest sent step), `References` that message's references and
+// its id. The subject defaults to "Re: " and the thread's subject.
+//
+// The reply is stored (`delivery_status` sending) before it is handed
+// to the mail server, then recorded as sent or failed. 201: the
+// server accepted it, or it may have (a send that broke off midway
+// stays `sending` and is never sent again). 502: the server refused
+// it or could not be reached; the reply is stored as failed with
+// `delivery_error`, and a new request sends a new reply. 409
+// `lead_suppressed`: the lead unsubscribed or its address is on the
+// suppression list; nothing is stored or sent. 422: the thread has no
+// mailbox, or its mailbox is inactive.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/inbox/threads/{thread_id}/reply (the `ReplyToInboxThread` operationId).
+func (c *ClientWithResponses) ReplyToInboxThreadWithBodyWithResponse(ctx context.Context, threadID InboxThreadID, params *ReplyToInboxThreadParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ReplyToInboxThreadResponse, error) {
+	rsp, err := c.ReplyToInboxThreadWithBody(ctx, threadID, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseReplyToInboxThreadResponse(rsp)
+}
+
+// ReplyToInboxThreadWithResponse Reply to the lead in the thread
+//
+// Any member or API key. Sends `body_text` to the lead's address from
+// the thread's mailbox, in the same email thread: `In-Reply-To` is
+// the Message-ID of the lead's latest message that has one (else of
+// our latest sent step), `References` that message's references and
+// its id. The subject defaults to "Re: " and the thread's subject.
+//
+// The reply is stored (`delivery_status` sending) before it is handed
+// to the mail server, then recorded as sent or failed. 201: the
+// server accepted it, or it may have (a send that broke off midway
+// stays `sending` and is never sent again). 502: the server refused
+// it or could not be reached; the reply is stored as failed with
+// `delivery_error`, and a new request sends a new reply. 409
+// `lead_suppressed`: the lead unsubscribed or its address is on the
+// suppression list; nothing is stored or sent. 422: the thread has no
+// mailbox, or its mailbox is inactive.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/inbox/threads/{thread_id}/reply (the `ReplyToInboxThread` operationId).
+func (c *ClientWithResponses) ReplyToInboxThreadWithResponse(ctx context.Context, threadID InboxThreadID, params *ReplyToInboxThreadParams, body ReplyToInboxThreadJSONRequestBody, reqEditors ...RequestEditorFn) (*ReplyToInboxThreadResponse, error) {
+	rsp, err := c.ReplyToInboxThread(ctx, threadID, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseReplyToInboxThreadResponse(rsp)
+}
+
+// StarInboxThreadWithResponse Star a thread
+//
+// Any member or API key. Starring a starred thread changes nothing.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/inbox/threads/{thread_id}/star (the `StarInboxThread` operationId).
+func (c *ClientWithResponses) StarInboxThreadWithResponse(ctx context.Context, threadID InboxThreadID, reqEditors ...RequestEditorFn) (*StarInboxThreadResponse, error) {
+	rsp, err := c.StarInboxThread(ctx, threadID, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseStarInboxThreadResponse(rsp)
+}
+
+// UnarchiveInboxThreadWithResponse Bring an archived thread back
+//
+// Any member or API key.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/inbox/threads/{thread_id}/unarchive (the `UnarchiveInboxThread` operationId).
+func (c *ClientWithResponses) UnarchiveInboxThreadWithResponse(ctx context.Context, threadID InboxThreadID, reqEditors ...RequestEditorFn) (*UnarchiveInboxThreadResponse, error) {
+	rsp, err := c.UnarchiveInboxThread(ctx, threadID, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUnarchiveInboxThreadResponse(rsp)
+}
+
+// MarkInboxThreadUnreadWithResponse Mark a thread's inbound messages unread
+//
+// Any member or API key.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/inbox/threads/{thread_id}/unread (the `MarkInboxThreadUnread` operationId).
+func (c *ClientWithResponses) MarkInboxThreadUnreadWithResponse(ctx context.Context, threadID InboxThreadID, reqEditors ...RequestEditorFn) (*MarkInboxThreadUnreadResponse, error) {
+	rsp, err := c.MarkInboxThreadUnread(ctx, threadID, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseMarkInboxThreadUnreadResponse(rsp)
+}
+
+// UnstarInboxThreadWithResponse Unstar a thread
+//
+// Any member or API key.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/inbox/threads/{thread_id}/unstar (the `UnstarInboxThread` operationId).
+func (c *ClientWithResponses) UnstarInboxThreadWithResponse(ctx context.Context, threadID InboxThreadID, reqEditors ...RequestEditorFn) (*UnstarInboxThreadResponse, error) {
+	rsp, err := c.UnstarInboxThread(ctx, threadID, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUnstarInboxThreadResponse(rsp)
+}
+
 // ListInvitesWithResponse Open and past invites, newest first
 //
 // Returns a wrapper object for the known response body format(s).
@@ -34373,6 +37222,932 @@ func ParseGetEventResponse(rsp *http.Response) (*GetEventResponse, error) {
 	switch {
 	case rsp.StatusCode == 429:
 		var headers GetEventResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetInboxMessageResponse parses an HTTP response from a GetInboxMessageWithResponse call
+func ParseGetInboxMessageResponse(rsp *http.Response) (*GetInboxMessageResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetInboxMessageResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest InboxMessage
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers GetInboxMessageResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListInboxOtherResponse parses an HTTP response from a ListInboxOtherWithResponse call
+func ParseListInboxOtherResponse(rsp *http.Response) (*ListInboxOtherResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListInboxOtherResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest InboxMessageList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ValidationFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers ListInboxOtherResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListInboxThreadsResponse parses an HTTP response from a ListInboxThreadsWithResponse call
+func ParseListInboxThreadsResponse(rsp *http.Response) (*ListInboxThreadsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListInboxThreadsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest InboxThreadList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ValidationFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers ListInboxThreadsResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetInboxThreadResponse parses an HTTP response from a GetInboxThreadWithResponse call
+func ParseGetInboxThreadResponse(rsp *http.Response) (*GetInboxThreadResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetInboxThreadResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest InboxThreadDetail
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers GetInboxThreadResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseArchiveInboxThreadResponse parses an HTTP response from a ArchiveInboxThreadWithResponse call
+func ParseArchiveInboxThreadResponse(rsp *http.Response) (*ArchiveInboxThreadResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ArchiveInboxThreadResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest InboxThread
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers ArchiveInboxThreadResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseMarkInboxThreadReadResponse parses an HTTP response from a MarkInboxThreadReadWithResponse call
+func ParseMarkInboxThreadReadResponse(rsp *http.Response) (*MarkInboxThreadReadResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &MarkInboxThreadReadResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest InboxThread
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers MarkInboxThreadReadResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseReplyToInboxThreadResponse parses an HTTP response from a ReplyToInboxThreadWithResponse call
+func ParseReplyToInboxThreadResponse(rsp *http.Response) (*ReplyToInboxThreadResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ReplyToInboxThreadResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest InboxMessage
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ValidationFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 502:
+		var dest BadGateway
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON502 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers ReplyToInboxThreadResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseStarInboxThreadResponse parses an HTTP response from a StarInboxThreadWithResponse call
+func ParseStarInboxThreadResponse(rsp *http.Response) (*StarInboxThreadResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &StarInboxThreadResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest InboxThread
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers StarInboxThreadResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseUnarchiveInboxThreadResponse parses an HTTP response from a UnarchiveInboxThreadWithResponse call
+func ParseUnarchiveInboxThreadResponse(rsp *http.Response) (*UnarchiveInboxThreadResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UnarchiveInboxThreadResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest InboxThread
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers UnarchiveInboxThreadResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseMarkInboxThreadUnreadResponse parses an HTTP response from a MarkInboxThreadUnreadWithResponse call
+func ParseMarkInboxThreadUnreadResponse(rsp *http.Response) (*MarkInboxThreadUnreadResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &MarkInboxThreadUnreadResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest InboxThread
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers MarkInboxThreadUnreadResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseUnstarInboxThreadResponse parses an HTTP response from a UnstarInboxThreadWithResponse call
+func ParseUnstarInboxThreadResponse(rsp *http.Response) (*UnstarInboxThreadResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UnstarInboxThreadResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest InboxThread
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers UnstarInboxThreadResponse429Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {

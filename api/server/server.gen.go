@@ -162,6 +162,39 @@ type ServerInterface interface {
 	// GetEvent One event
 	// (GET /v1/events/{event_id})
 	GetEvent(ctx echo.Context, eventID EventID) error
+	// GetInboxMessage One inbox message
+	// (GET /v1/inbox/messages/{message_id})
+	GetInboxMessage(ctx echo.Context, messageID InboxMessageID) error
+	// ListInboxOther Inbound mail that matched no lead, newest first
+	// (GET /v1/inbox/other)
+	ListInboxOther(ctx echo.Context, params ListInboxOtherParams) error
+	// ListInboxThreads The organisation's threads, newest activity first
+	// (GET /v1/inbox/threads)
+	ListInboxThreads(ctx echo.Context, params ListInboxThreadsParams) error
+	// GetInboxThread A thread with its items in time order
+	// (GET /v1/inbox/threads/{thread_id})
+	GetInboxThread(ctx echo.Context, threadID InboxThreadID) error
+	// ArchiveInboxThread Archive a thread
+	// (POST /v1/inbox/threads/{thread_id}/archive)
+	ArchiveInboxThread(ctx echo.Context, threadID InboxThreadID) error
+	// MarkInboxThreadRead Mark every message of a thread read
+	// (POST /v1/inbox/threads/{thread_id}/read)
+	MarkInboxThreadRead(ctx echo.Context, threadID InboxThreadID) error
+	// ReplyToInboxThread Reply to the lead in the thread
+	// (POST /v1/inbox/threads/{thread_id}/reply)
+	ReplyToInboxThread(ctx echo.Context, threadID InboxThreadID, params ReplyToInboxThreadParams) error
+	// StarInboxThread Star a thread
+	// (POST /v1/inbox/threads/{thread_id}/star)
+	StarInboxThread(ctx echo.Context, threadID InboxThreadID) error
+	// UnarchiveInboxThread Bring an archived thread back
+	// (POST /v1/inbox/threads/{thread_id}/unarchive)
+	UnarchiveInboxThread(ctx echo.Context, threadID InboxThreadID) error
+	// MarkInboxThreadUnread Mark a thread's inbound messages unread
+	// (POST /v1/inbox/threads/{thread_id}/unread)
+	MarkInboxThreadUnread(ctx echo.Context, threadID InboxThreadID) error
+	// UnstarInboxThread Unstar a thread
+	// (POST /v1/inbox/threads/{thread_id}/unstar)
+	UnstarInboxThread(ctx echo.Context, threadID InboxThreadID) error
 	// ListInvites Open and past invites, newest first
 	// (GET /v1/invites)
 	ListInvites(ctx echo.Context, params ListInvitesParams) error
@@ -1255,6 +1288,290 @@ func (w *ServerInterfaceWrapper) GetEvent(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.GetEvent(ctx, eventID)
+	return err
+}
+
+// GetInboxMessage converts echo context to params.
+func (w *ServerInterfaceWrapper) GetInboxMessage(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "message_id" -------------
+	var messageID InboxMessageID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "message_id", ctx.Param("message_id"), &messageID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter message_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetInboxMessage(ctx, messageID)
+	return err
+}
+
+// ListInboxOther converts echo context to params.
+func (w *ServerInterfaceWrapper) ListInboxOther(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListInboxOtherParams
+	// ------------- Optional query parameter "email_account_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "email_account_id", ctx.QueryParams(), &params.EmailAccountID, runtime.BindQueryParameterOptions{Type: "string", Format: "uuid"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter email_account_id: %s", err))
+	}
+
+	// ------------- Optional query parameter "kind" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "kind", ctx.QueryParams(), &params.Kind, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter kind: %s", err))
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListInboxOther(ctx, params)
+	return err
+}
+
+// ListInboxThreads converts echo context to params.
+func (w *ServerInterfaceWrapper) ListInboxThreads(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListInboxThreadsParams
+	// ------------- Optional query parameter "classification" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "classification", ctx.QueryParams(), &params.Classification, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter classification: %s", err))
+	}
+
+	// ------------- Optional query parameter "campaign_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "campaign_id", ctx.QueryParams(), &params.CampaignID, runtime.BindQueryParameterOptions{Type: "string", Format: "uuid"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter campaign_id: %s", err))
+	}
+
+	// ------------- Optional query parameter "email_account_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "email_account_id", ctx.QueryParams(), &params.EmailAccountID, runtime.BindQueryParameterOptions{Type: "string", Format: "uuid"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter email_account_id: %s", err))
+	}
+
+	// ------------- Optional query parameter "lead_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "lead_id", ctx.QueryParams(), &params.LeadID, runtime.BindQueryParameterOptions{Type: "string", Format: "uuid"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter lead_id: %s", err))
+	}
+
+	// ------------- Optional query parameter "unread" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "unread", ctx.QueryParams(), &params.Unread, runtime.BindQueryParameterOptions{Type: "boolean", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter unread: %s", err))
+	}
+
+	// ------------- Optional query parameter "starred" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "starred", ctx.QueryParams(), &params.Starred, runtime.BindQueryParameterOptions{Type: "boolean", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter starred: %s", err))
+	}
+
+	// ------------- Optional query parameter "archived" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "archived", ctx.QueryParams(), &params.Archived, runtime.BindQueryParameterOptions{Type: "boolean", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter archived: %s", err))
+	}
+
+	// ------------- Optional query parameter "q" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "q", ctx.QueryParams(), &params.Q, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter q: %s", err))
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListInboxThreads(ctx, params)
+	return err
+}
+
+// GetInboxThread converts echo context to params.
+func (w *ServerInterfaceWrapper) GetInboxThread(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "thread_id" -------------
+	var threadID InboxThreadID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "thread_id", ctx.Param("thread_id"), &threadID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter thread_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetInboxThread(ctx, threadID)
+	return err
+}
+
+// ArchiveInboxThread converts echo context to params.
+func (w *ServerInterfaceWrapper) ArchiveInboxThread(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "thread_id" -------------
+	var threadID InboxThreadID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "thread_id", ctx.Param("thread_id"), &threadID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter thread_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ArchiveInboxThread(ctx, threadID)
+	return err
+}
+
+// MarkInboxThreadRead converts echo context to params.
+func (w *ServerInterfaceWrapper) MarkInboxThreadRead(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "thread_id" -------------
+	var threadID InboxThreadID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "thread_id", ctx.Param("thread_id"), &threadID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter thread_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.MarkInboxThreadRead(ctx, threadID)
+	return err
+}
+
+// ReplyToInboxThread converts echo context to params.
+func (w *ServerInterfaceWrapper) ReplyToInboxThread(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "thread_id" -------------
+	var threadID InboxThreadID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "thread_id", ctx.Param("thread_id"), &threadID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter thread_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ReplyToInboxThreadParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ReplyToInboxThread(ctx, threadID, params)
+	return err
+}
+
+// StarInboxThread converts echo context to params.
+func (w *ServerInterfaceWrapper) StarInboxThread(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "thread_id" -------------
+	var threadID InboxThreadID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "thread_id", ctx.Param("thread_id"), &threadID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter thread_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.StarInboxThread(ctx, threadID)
+	return err
+}
+
+// UnarchiveInboxThread converts echo context to params.
+func (w *ServerInterfaceWrapper) UnarchiveInboxThread(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "thread_id" -------------
+	var threadID InboxThreadID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "thread_id", ctx.Param("thread_id"), &threadID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter thread_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UnarchiveInboxThread(ctx, threadID)
+	return err
+}
+
+// MarkInboxThreadUnread converts echo context to params.
+func (w *ServerInterfaceWrapper) MarkInboxThreadUnread(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "thread_id" -------------
+	var threadID InboxThreadID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "thread_id", ctx.Param("thread_id"), &threadID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter thread_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.MarkInboxThreadUnread(ctx, threadID)
+	return err
+}
+
+// UnstarInboxThread converts echo context to params.
+func (w *ServerInterfaceWrapper) UnstarInboxThread(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "thread_id" -------------
+	var threadID InboxThreadID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "thread_id", ctx.Param("thread_id"), &threadID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter thread_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UnstarInboxThread(ctx, threadID)
 	return err
 }
 
@@ -2865,11 +3182,24 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.PATCH(options.BaseURL+"/v1/me/notification-preferences", wrapper.UpdateNotificationPreferences, options.OperationMiddlewares["updateNotificationPreferences"]...)
 	router.GET(options.BaseURL+"/v1/messages", wrapper.ListMessages, options.OperationMiddlewares["listMessages"]...)
 	router.GET(options.BaseURL+"/v1/messages/:message_id", wrapper.GetMessage, options.OperationMiddlewares["getMessage"]...)
+	router.GET(options.BaseURL+"/v1/inbox/threads", wrapper.ListInboxThreads, options.OperationMiddlewares["listInboxThreads"]...)
+	router.GET(options.BaseURL+"/v1/inbox/threads/:thread_id", wrapper.GetInboxThread, options.OperationMiddlewares["getInboxThread"]...)
+	router.POST(options.BaseURL+"/v1/inbox/threads/:thread_id/read", wrapper.MarkInboxThreadRead, options.OperationMiddlewares["markInboxThreadRead"]...)
+	router.POST(options.BaseURL+"/v1/inbox/threads/:thread_id/unread", wrapper.MarkInboxThreadUnread, options.OperationMiddlewares["markInboxThreadUnread"]...)
+	router.POST(options.BaseURL+"/v1/inbox/threads/:thread_id/star", wrapper.StarInboxThread, options.OperationMiddlewares["starInboxThread"]...)
+	router.POST(options.BaseURL+"/v1/inbox/threads/:thread_id/unstar", wrapper.UnstarInboxThread, options.OperationMiddlewares["unstarInboxThread"]...)
+	router.POST(options.BaseURL+"/v1/inbox/threads/:thread_id/archive", wrapper.ArchiveInboxThread, options.OperationMiddlewares["archiveInboxThread"]...)
+	router.POST(options.BaseURL+"/v1/inbox/threads/:thread_id/unarchive", wrapper.UnarchiveInboxThread, options.OperationMiddlewares["unarchiveInboxThread"]...)
+	router.POST(options.BaseURL+"/v1/inbox/threads/:thread_id/reply", wrapper.ReplyToInboxThread, options.OperationMiddlewares["replyToInboxThread"]...)
+	router.GET(options.BaseURL+"/v1/inbox/messages/:message_id", wrapper.GetInboxMessage, options.OperationMiddlewares["getInboxMessage"]...)
+	router.GET(options.BaseURL+"/v1/inbox/other", wrapper.ListInboxOther, options.OperationMiddlewares["listInboxOther"]...)
 	router.GET(options.BaseURL+"/v1/campaigns/:campaign_id/email-accounts", wrapper.ListCampaignEmailAccounts, options.OperationMiddlewares["listCampaignEmailAccounts"]...)
 	router.PUT(options.BaseURL+"/v1/campaigns/:campaign_id/email-accounts", wrapper.SetCampaignEmailAccounts, options.OperationMiddlewares["setCampaignEmailAccounts"]...)
 	router.GET(options.BaseURL+"/v1/campaigns/:campaign_id/schedule", wrapper.GetCampaignSchedule, options.OperationMiddlewares["getCampaignSchedule"]...)
 
 }
+
+type BadGatewayApplicationProblemPlusJSONResponse Problem
 
 type BadRequestApplicationProblemPlusJSONResponse Problem
 
@@ -9506,6 +9836,1419 @@ type GetEvent503ApplicationProblemPlusJSONResponse struct {
 }
 
 func (response GetEvent503ApplicationProblemPlusJSONResponse) VisitGetEventResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetInboxMessageRequestObject struct {
+	MessageID InboxMessageID `json:"message_id"`
+}
+
+type GetInboxMessageResponseObject interface {
+	VisitGetInboxMessageResponse(w http.ResponseWriter) error
+}
+
+type GetInboxMessage200JSONResponse InboxMessage
+
+func (response GetInboxMessage200JSONResponse) VisitGetInboxMessageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetInboxMessage400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetInboxMessage400ApplicationProblemPlusJSONResponse) VisitGetInboxMessageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetInboxMessage401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetInboxMessage401ApplicationProblemPlusJSONResponse) VisitGetInboxMessageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetInboxMessage404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetInboxMessage404ApplicationProblemPlusJSONResponse) VisitGetInboxMessageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetInboxMessage429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response GetInboxMessage429ApplicationProblemPlusJSONResponse) VisitGetInboxMessageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetInboxMessage500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response GetInboxMessage500ApplicationProblemPlusJSONResponse) VisitGetInboxMessageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetInboxMessage503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetInboxMessage503ApplicationProblemPlusJSONResponse) VisitGetInboxMessageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListInboxOtherRequestObject struct {
+	Params ListInboxOtherParams
+}
+
+type ListInboxOtherResponseObject interface {
+	VisitListInboxOtherResponse(w http.ResponseWriter) error
+}
+
+type ListInboxOther200JSONResponse InboxMessageList
+
+func (response ListInboxOther200JSONResponse) VisitListInboxOtherResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListInboxOther400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListInboxOther400ApplicationProblemPlusJSONResponse) VisitListInboxOtherResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListInboxOther401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListInboxOther401ApplicationProblemPlusJSONResponse) VisitListInboxOtherResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListInboxOther422ApplicationProblemPlusJSONResponse struct {
+	ValidationFailedApplicationProblemPlusJSONResponse
+}
+
+func (response ListInboxOther422ApplicationProblemPlusJSONResponse) VisitListInboxOtherResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListInboxOther429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ListInboxOther429ApplicationProblemPlusJSONResponse) VisitListInboxOtherResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListInboxOther500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response ListInboxOther500ApplicationProblemPlusJSONResponse) VisitListInboxOtherResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListInboxOther503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListInboxOther503ApplicationProblemPlusJSONResponse) VisitListInboxOtherResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListInboxThreadsRequestObject struct {
+	Params ListInboxThreadsParams
+}
+
+type ListInboxThreadsResponseObject interface {
+	VisitListInboxThreadsResponse(w http.ResponseWriter) error
+}
+
+type ListInboxThreads200JSONResponse InboxThreadList
+
+func (response ListInboxThreads200JSONResponse) VisitListInboxThreadsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListInboxThreads400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListInboxThreads400ApplicationProblemPlusJSONResponse) VisitListInboxThreadsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListInboxThreads401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListInboxThreads401ApplicationProblemPlusJSONResponse) VisitListInboxThreadsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListInboxThreads422ApplicationProblemPlusJSONResponse struct {
+	ValidationFailedApplicationProblemPlusJSONResponse
+}
+
+func (response ListInboxThreads422ApplicationProblemPlusJSONResponse) VisitListInboxThreadsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListInboxThreads429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ListInboxThreads429ApplicationProblemPlusJSONResponse) VisitListInboxThreadsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListInboxThreads500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response ListInboxThreads500ApplicationProblemPlusJSONResponse) VisitListInboxThreadsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListInboxThreads503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListInboxThreads503ApplicationProblemPlusJSONResponse) VisitListInboxThreadsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetInboxThreadRequestObject struct {
+	ThreadID InboxThreadID `json:"thread_id"`
+}
+
+type GetInboxThreadResponseObject interface {
+	VisitGetInboxThreadResponse(w http.ResponseWriter) error
+}
+
+type GetInboxThread200JSONResponse InboxThreadDetail
+
+func (response GetInboxThread200JSONResponse) VisitGetInboxThreadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetInboxThread400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetInboxThread400ApplicationProblemPlusJSONResponse) VisitGetInboxThreadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetInboxThread401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetInboxThread401ApplicationProblemPlusJSONResponse) VisitGetInboxThreadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetInboxThread404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetInboxThread404ApplicationProblemPlusJSONResponse) VisitGetInboxThreadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetInboxThread429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response GetInboxThread429ApplicationProblemPlusJSONResponse) VisitGetInboxThreadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetInboxThread500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response GetInboxThread500ApplicationProblemPlusJSONResponse) VisitGetInboxThreadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetInboxThread503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetInboxThread503ApplicationProblemPlusJSONResponse) VisitGetInboxThreadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ArchiveInboxThreadRequestObject struct {
+	ThreadID InboxThreadID `json:"thread_id"`
+}
+
+type ArchiveInboxThreadResponseObject interface {
+	VisitArchiveInboxThreadResponse(w http.ResponseWriter) error
+}
+
+type ArchiveInboxThread200JSONResponse InboxThread
+
+func (response ArchiveInboxThread200JSONResponse) VisitArchiveInboxThreadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ArchiveInboxThread400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ArchiveInboxThread400ApplicationProblemPlusJSONResponse) VisitArchiveInboxThreadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ArchiveInboxThread401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ArchiveInboxThread401ApplicationProblemPlusJSONResponse) VisitArchiveInboxThreadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ArchiveInboxThread404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ArchiveInboxThread404ApplicationProblemPlusJSONResponse) VisitArchiveInboxThreadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ArchiveInboxThread429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ArchiveInboxThread429ApplicationProblemPlusJSONResponse) VisitArchiveInboxThreadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ArchiveInboxThread500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response ArchiveInboxThread500ApplicationProblemPlusJSONResponse) VisitArchiveInboxThreadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ArchiveInboxThread503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ArchiveInboxThread503ApplicationProblemPlusJSONResponse) VisitArchiveInboxThreadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MarkInboxThreadReadRequestObject struct {
+	ThreadID InboxThreadID `json:"thread_id"`
+}
+
+type MarkInboxThreadReadResponseObject interface {
+	VisitMarkInboxThreadReadResponse(w http.ResponseWriter) error
+}
+
+type MarkInboxThreadRead200JSONResponse InboxThread
+
+func (response MarkInboxThreadRead200JSONResponse) VisitMarkInboxThreadReadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MarkInboxThreadRead400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response MarkInboxThreadRead400ApplicationProblemPlusJSONResponse) VisitMarkInboxThreadReadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MarkInboxThreadRead401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response MarkInboxThreadRead401ApplicationProblemPlusJSONResponse) VisitMarkInboxThreadReadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MarkInboxThreadRead404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response MarkInboxThreadRead404ApplicationProblemPlusJSONResponse) VisitMarkInboxThreadReadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MarkInboxThreadRead429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response MarkInboxThreadRead429ApplicationProblemPlusJSONResponse) VisitMarkInboxThreadReadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MarkInboxThreadRead500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response MarkInboxThreadRead500ApplicationProblemPlusJSONResponse) VisitMarkInboxThreadReadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MarkInboxThreadRead503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response MarkInboxThreadRead503ApplicationProblemPlusJSONResponse) VisitMarkInboxThreadReadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReplyToInboxThreadRequestObject struct {
+	ThreadID InboxThreadID `json:"thread_id"`
+	Params   ReplyToInboxThreadParams
+	Body     *ReplyToInboxThreadJSONRequestBody
+}
+
+type ReplyToInboxThreadResponseObject interface {
+	VisitReplyToInboxThreadResponse(w http.ResponseWriter) error
+}
+
+type ReplyToInboxThread201JSONResponse InboxMessage
+
+func (response ReplyToInboxThread201JSONResponse) VisitReplyToInboxThreadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReplyToInboxThread400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ReplyToInboxThread400ApplicationProblemPlusJSONResponse) VisitReplyToInboxThreadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReplyToInboxThread401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ReplyToInboxThread401ApplicationProblemPlusJSONResponse) VisitReplyToInboxThreadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReplyToInboxThread404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ReplyToInboxThread404ApplicationProblemPlusJSONResponse) VisitReplyToInboxThreadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReplyToInboxThread409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response ReplyToInboxThread409ApplicationProblemPlusJSONResponse) VisitReplyToInboxThreadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReplyToInboxThread413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response ReplyToInboxThread413ApplicationProblemPlusJSONResponse) VisitReplyToInboxThreadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReplyToInboxThread415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response ReplyToInboxThread415ApplicationProblemPlusJSONResponse) VisitReplyToInboxThreadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReplyToInboxThread422ApplicationProblemPlusJSONResponse struct {
+	ValidationFailedApplicationProblemPlusJSONResponse
+}
+
+func (response ReplyToInboxThread422ApplicationProblemPlusJSONResponse) VisitReplyToInboxThreadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReplyToInboxThread429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ReplyToInboxThread429ApplicationProblemPlusJSONResponse) VisitReplyToInboxThreadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReplyToInboxThread500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response ReplyToInboxThread500ApplicationProblemPlusJSONResponse) VisitReplyToInboxThreadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReplyToInboxThread502ApplicationProblemPlusJSONResponse struct {
+	BadGatewayApplicationProblemPlusJSONResponse
+}
+
+func (response ReplyToInboxThread502ApplicationProblemPlusJSONResponse) VisitReplyToInboxThreadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(502)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReplyToInboxThread503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ReplyToInboxThread503ApplicationProblemPlusJSONResponse) VisitReplyToInboxThreadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StarInboxThreadRequestObject struct {
+	ThreadID InboxThreadID `json:"thread_id"`
+}
+
+type StarInboxThreadResponseObject interface {
+	VisitStarInboxThreadResponse(w http.ResponseWriter) error
+}
+
+type StarInboxThread200JSONResponse InboxThread
+
+func (response StarInboxThread200JSONResponse) VisitStarInboxThreadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StarInboxThread400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response StarInboxThread400ApplicationProblemPlusJSONResponse) VisitStarInboxThreadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StarInboxThread401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response StarInboxThread401ApplicationProblemPlusJSONResponse) VisitStarInboxThreadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StarInboxThread404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response StarInboxThread404ApplicationProblemPlusJSONResponse) VisitStarInboxThreadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StarInboxThread429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response StarInboxThread429ApplicationProblemPlusJSONResponse) VisitStarInboxThreadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StarInboxThread500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response StarInboxThread500ApplicationProblemPlusJSONResponse) VisitStarInboxThreadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StarInboxThread503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response StarInboxThread503ApplicationProblemPlusJSONResponse) VisitStarInboxThreadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UnarchiveInboxThreadRequestObject struct {
+	ThreadID InboxThreadID `json:"thread_id"`
+}
+
+type UnarchiveInboxThreadResponseObject interface {
+	VisitUnarchiveInboxThreadResponse(w http.ResponseWriter) error
+}
+
+type UnarchiveInboxThread200JSONResponse InboxThread
+
+func (response UnarchiveInboxThread200JSONResponse) VisitUnarchiveInboxThreadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UnarchiveInboxThread400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response UnarchiveInboxThread400ApplicationProblemPlusJSONResponse) VisitUnarchiveInboxThreadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UnarchiveInboxThread401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response UnarchiveInboxThread401ApplicationProblemPlusJSONResponse) VisitUnarchiveInboxThreadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UnarchiveInboxThread404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response UnarchiveInboxThread404ApplicationProblemPlusJSONResponse) VisitUnarchiveInboxThreadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UnarchiveInboxThread429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response UnarchiveInboxThread429ApplicationProblemPlusJSONResponse) VisitUnarchiveInboxThreadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UnarchiveInboxThread500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response UnarchiveInboxThread500ApplicationProblemPlusJSONResponse) VisitUnarchiveInboxThreadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UnarchiveInboxThread503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response UnarchiveInboxThread503ApplicationProblemPlusJSONResponse) VisitUnarchiveInboxThreadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MarkInboxThreadUnreadRequestObject struct {
+	ThreadID InboxThreadID `json:"thread_id"`
+}
+
+type MarkInboxThreadUnreadResponseObject interface {
+	VisitMarkInboxThreadUnreadResponse(w http.ResponseWriter) error
+}
+
+type MarkInboxThreadUnread200JSONResponse InboxThread
+
+func (response MarkInboxThreadUnread200JSONResponse) VisitMarkInboxThreadUnreadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MarkInboxThreadUnread400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response MarkInboxThreadUnread400ApplicationProblemPlusJSONResponse) VisitMarkInboxThreadUnreadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MarkInboxThreadUnread401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response MarkInboxThreadUnread401ApplicationProblemPlusJSONResponse) VisitMarkInboxThreadUnreadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MarkInboxThreadUnread404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response MarkInboxThreadUnread404ApplicationProblemPlusJSONResponse) VisitMarkInboxThreadUnreadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MarkInboxThreadUnread429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response MarkInboxThreadUnread429ApplicationProblemPlusJSONResponse) VisitMarkInboxThreadUnreadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MarkInboxThreadUnread500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response MarkInboxThreadUnread500ApplicationProblemPlusJSONResponse) VisitMarkInboxThreadUnreadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type MarkInboxThreadUnread503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response MarkInboxThreadUnread503ApplicationProblemPlusJSONResponse) VisitMarkInboxThreadUnreadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UnstarInboxThreadRequestObject struct {
+	ThreadID InboxThreadID `json:"thread_id"`
+}
+
+type UnstarInboxThreadResponseObject interface {
+	VisitUnstarInboxThreadResponse(w http.ResponseWriter) error
+}
+
+type UnstarInboxThread200JSONResponse InboxThread
+
+func (response UnstarInboxThread200JSONResponse) VisitUnstarInboxThreadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UnstarInboxThread400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response UnstarInboxThread400ApplicationProblemPlusJSONResponse) VisitUnstarInboxThreadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UnstarInboxThread401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response UnstarInboxThread401ApplicationProblemPlusJSONResponse) VisitUnstarInboxThreadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UnstarInboxThread404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response UnstarInboxThread404ApplicationProblemPlusJSONResponse) VisitUnstarInboxThreadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UnstarInboxThread429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response UnstarInboxThread429ApplicationProblemPlusJSONResponse) VisitUnstarInboxThreadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UnstarInboxThread500ApplicationProblemPlusJSONResponse struct {
+	InternalApplicationProblemPlusJSONResponse
+}
+
+func (response UnstarInboxThread500ApplicationProblemPlusJSONResponse) VisitUnstarInboxThreadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UnstarInboxThread503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response UnstarInboxThread503ApplicationProblemPlusJSONResponse) VisitUnstarInboxThreadResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
@@ -18567,6 +20310,39 @@ type StrictServerInterface interface {
 	// GetEvent One event
 	// (GET /v1/events/{event_id})
 	GetEvent(ctx context.Context, request GetEventRequestObject) (GetEventResponseObject, error)
+	// GetInboxMessage One inbox message
+	// (GET /v1/inbox/messages/{message_id})
+	GetInboxMessage(ctx context.Context, request GetInboxMessageRequestObject) (GetInboxMessageResponseObject, error)
+	// ListInboxOther Inbound mail that matched no lead, newest first
+	// (GET /v1/inbox/other)
+	ListInboxOther(ctx context.Context, request ListInboxOtherRequestObject) (ListInboxOtherResponseObject, error)
+	// ListInboxThreads The organisation's threads, newest activity first
+	// (GET /v1/inbox/threads)
+	ListInboxThreads(ctx context.Context, request ListInboxThreadsRequestObject) (ListInboxThreadsResponseObject, error)
+	// GetInboxThread A thread with its items in time order
+	// (GET /v1/inbox/threads/{thread_id})
+	GetInboxThread(ctx context.Context, request GetInboxThreadRequestObject) (GetInboxThreadResponseObject, error)
+	// ArchiveInboxThread Archive a thread
+	// (POST /v1/inbox/threads/{thread_id}/archive)
+	ArchiveInboxThread(ctx context.Context, request ArchiveInboxThreadRequestObject) (ArchiveInboxThreadResponseObject, error)
+	// MarkInboxThreadRead Mark every message of a thread read
+	// (POST /v1/inbox/threads/{thread_id}/read)
+	MarkInboxThreadRead(ctx context.Context, request MarkInboxThreadReadRequestObject) (MarkInboxThreadReadResponseObject, error)
+	// ReplyToInboxThread Reply to the lead in the thread
+	// (POST /v1/inbox/threads/{thread_id}/reply)
+	ReplyToInboxThread(ctx context.Context, request ReplyToInboxThreadRequestObject) (ReplyToInboxThreadResponseObject, error)
+	// StarInboxThread Star a thread
+	// (POST /v1/inbox/threads/{thread_id}/star)
+	StarInboxThread(ctx context.Context, request StarInboxThreadRequestObject) (StarInboxThreadResponseObject, error)
+	// UnarchiveInboxThread Bring an archived thread back
+	// (POST /v1/inbox/threads/{thread_id}/unarchive)
+	UnarchiveInboxThread(ctx context.Context, request UnarchiveInboxThreadRequestObject) (UnarchiveInboxThreadResponseObject, error)
+	// MarkInboxThreadUnread Mark a thread's inbound messages unread
+	// (POST /v1/inbox/threads/{thread_id}/unread)
+	MarkInboxThreadUnread(ctx context.Context, request MarkInboxThreadUnreadRequestObject) (MarkInboxThreadUnreadResponseObject, error)
+	// UnstarInboxThread Unstar a thread
+	// (POST /v1/inbox/threads/{thread_id}/unstar)
+	UnstarInboxThread(ctx context.Context, request UnstarInboxThreadRequestObject) (UnstarInboxThreadResponseObject, error)
 	// ListInvites Open and past invites, newest first
 	// (GET /v1/invites)
 	ListInvites(ctx context.Context, request ListInvitesRequestObject) (ListInvitesResponseObject, error)
@@ -20317,6 +22093,305 @@ func (sh *strictHandler) GetEvent(ctx echo.Context, eventID EventID) error {
 		return err
 	} else if validResponse, ok := response.(GetEventResponseObject); ok {
 		return validResponse.VisitGetEventResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetInboxMessage operation middleware
+func (sh *strictHandler) GetInboxMessage(ctx echo.Context, messageID InboxMessageID) error {
+	var request GetInboxMessageRequestObject
+
+	request.MessageID = messageID
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetInboxMessage(ctx.Request().Context(), request.(GetInboxMessageRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetInboxMessage")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetInboxMessageResponseObject); ok {
+		return validResponse.VisitGetInboxMessageResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListInboxOther operation middleware
+func (sh *strictHandler) ListInboxOther(ctx echo.Context, params ListInboxOtherParams) error {
+	var request ListInboxOtherRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListInboxOther(ctx.Request().Context(), request.(ListInboxOtherRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListInboxOther")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListInboxOtherResponseObject); ok {
+		return validResponse.VisitListInboxOtherResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListInboxThreads operation middleware
+func (sh *strictHandler) ListInboxThreads(ctx echo.Context, params ListInboxThreadsParams) error {
+	var request ListInboxThreadsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListInboxThreads(ctx.Request().Context(), request.(ListInboxThreadsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListInboxThreads")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListInboxThreadsResponseObject); ok {
+		return validResponse.VisitListInboxThreadsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetInboxThread operation middleware
+func (sh *strictHandler) GetInboxThread(ctx echo.Context, threadID InboxThreadID) error {
+	var request GetInboxThreadRequestObject
+
+	request.ThreadID = threadID
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetInboxThread(ctx.Request().Context(), request.(GetInboxThreadRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetInboxThread")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetInboxThreadResponseObject); ok {
+		return validResponse.VisitGetInboxThreadResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ArchiveInboxThread operation middleware
+func (sh *strictHandler) ArchiveInboxThread(ctx echo.Context, threadID InboxThreadID) error {
+	var request ArchiveInboxThreadRequestObject
+
+	request.ThreadID = threadID
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ArchiveInboxThread(ctx.Request().Context(), request.(ArchiveInboxThreadRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ArchiveInboxThread")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ArchiveInboxThreadResponseObject); ok {
+		return validResponse.VisitArchiveInboxThreadResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// MarkInboxThreadRead operation middleware
+func (sh *strictHandler) MarkInboxThreadRead(ctx echo.Context, threadID InboxThreadID) error {
+	var request MarkInboxThreadReadRequestObject
+
+	request.ThreadID = threadID
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.MarkInboxThreadRead(ctx.Request().Context(), request.(MarkInboxThreadReadRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "MarkInboxThreadRead")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(MarkInboxThreadReadResponseObject); ok {
+		return validResponse.VisitMarkInboxThreadReadResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ReplyToInboxThread operation middleware
+func (sh *strictHandler) ReplyToInboxThread(ctx echo.Context, threadID InboxThreadID, params ReplyToInboxThreadParams) error {
+	var request ReplyToInboxThreadRequestObject
+
+	request.ThreadID = threadID
+	request.Params = params
+
+	var body ReplyToInboxThreadJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ReplyToInboxThread(ctx.Request().Context(), request.(ReplyToInboxThreadRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ReplyToInboxThread")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ReplyToInboxThreadResponseObject); ok {
+		return validResponse.VisitReplyToInboxThreadResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// StarInboxThread operation middleware
+func (sh *strictHandler) StarInboxThread(ctx echo.Context, threadID InboxThreadID) error {
+	var request StarInboxThreadRequestObject
+
+	request.ThreadID = threadID
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.StarInboxThread(ctx.Request().Context(), request.(StarInboxThreadRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "StarInboxThread")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(StarInboxThreadResponseObject); ok {
+		return validResponse.VisitStarInboxThreadResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// UnarchiveInboxThread operation middleware
+func (sh *strictHandler) UnarchiveInboxThread(ctx echo.Context, threadID InboxThreadID) error {
+	var request UnarchiveInboxThreadRequestObject
+
+	request.ThreadID = threadID
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.UnarchiveInboxThread(ctx.Request().Context(), request.(UnarchiveInboxThreadRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UnarchiveInboxThread")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(UnarchiveInboxThreadResponseObject); ok {
+		return validResponse.VisitUnarchiveInboxThreadResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// MarkInboxThreadUnread operation middleware
+func (sh *strictHandler) MarkInboxThreadUnread(ctx echo.Context, threadID InboxThreadID) error {
+	var request MarkInboxThreadUnreadRequestObject
+
+	request.ThreadID = threadID
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.MarkInboxThreadUnread(ctx.Request().Context(), request.(MarkInboxThreadUnreadRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "MarkInboxThreadUnread")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(MarkInboxThreadUnreadResponseObject); ok {
+		return validResponse.VisitMarkInboxThreadUnreadResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// UnstarInboxThread operation middleware
+func (sh *strictHandler) UnstarInboxThread(ctx echo.Context, threadID InboxThreadID) error {
+	var request UnstarInboxThreadRequestObject
+
+	request.ThreadID = threadID
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.UnstarInboxThread(ctx.Request().Context(), request.(UnstarInboxThreadRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UnstarInboxThread")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(UnstarInboxThreadResponseObject); ok {
+		return validResponse.VisitUnstarInboxThreadResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -22366,677 +24441,738 @@ func (sh *strictHandler) TestWebhookEndpoint(ctx echo.Context, endpointID Endpoi
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L39cts4ti/6KiifUxW5Dy3b+eiZtmvXKXc66fFMvq7tTO99WrkiJEIS2hTAIUArmr6pmj9u7fv/foh5",
-	"sHmSW1gLAEGKlCjZTtK9/U9iSSQ+FxbW52/9ujeW80wKJrTaO/l1L6M5nTPNcvh0lvG/sOV5Yv7mYu9k",
-	"L6N6thftCTpneyd7NOPDa7Yc8mQv2svZ3wqes2TvROcFi/bUeMbm1Lw5kfmc6r2TvaKAJ/UyM28rnXMx",
-	"3fv0Kdp7XuRK5ubZhKlxzjPNpenuasZILNhHPRzDEzGRE6JnjGQ5u+GyUCSjU9bfi3B0fytYviyHh+/s",
-	"hUOZ04+vmJjq2d7J46OjpqG8mFOeno3HshC6deLMPDSk+NTtp/9CJJnk6/qzD9xBVzdsXT/m19t3cp6w",
-	"eSY1E+PlX9hydVtf02umCCU50/kSt5QrYnpkShNFJ+yUKMZgp8/enZPgbb/XM0YTlpdDD/o8MJ227fqz",
-	"Z9HenAv3+bhx/OKGa9a6Shx+vv0yveJzrldX5x2dMqL431lEjg+Oj45IL2ETWqSaPD7ab6P1FNoK+7cv",
-	"GUKPzArweTHfOzk2VD/nwn7yw+JCsynLYVyvmVJ02j7/Of5++wV4IzWf8DE1E2/tTQQP3b7Lt2eFnr3L",
-	"5Q031NPcY+Z+XtfV/8zZZO9k738clvzzEH9Vh8BDqj2Zvt8rlrdOs1Asv+30PpmXVSaFYsC+v6fJBR4q",
-	"82kshWYC/qRZltolPcxyOUrZ/H/9ogz1/dpxiu/wLey0frpTM1CW+BPdG9GE/Pny7ZuImL+QL+Pf/r7Z",
-	"7++Zi0CKScrHn3W85pJxIx3b/hVZcD0DBjQu8pwJTZSmmpGezAkVhJfchlyzJQ7+pcxHPEmY+NyjH9M0",
-	"ZfkjRXKZMjKnSyKkJokEvgpDOxea5YKmn3Nkl3LO9IyLKZlQnrKESEFkkRPFE3ZKYrvkQ57EZjmFOeVM",
-	"Ea4Jx+dSOVV98kZiGwuqyHhGxZQlMKM3Ur+UhUg+54zeSKKKsSELMyIukD7c4st8SgVXFK+pT9HeO7pM",
-	"JU2upHxF8yn73FQxksmScEVS03lO9IzigBXLb1hO6HjMMq1I7/XZvw+/f/vDfwy//4+rF5cROSav+fdk",
-	"tCT2BkHivpLyNRVLy0/U55zMhTl4cMGx5NQKDXSiWU7iC/Ph4Mx8iIliYykSZa5IlA5glMEj1dGs3HzA",
-	"owUt9Ezm/O/ss5LWa64UF9OIsI+ZYf5E5mSRSzEl45zB6aApHuX3gt5QntJR+lkp6owkLGMiAZbXg2NA",
-	"FdCTuexIzlK63Lcn/dTwn/qpjQjs25RyYeehiiyTuWbJa5ZwegXb8WWOiGGXXJD3Vy8P/mhW3n6mZG5G",
-	"RgylwFRlxnIYjjs9EYnDQZrBxaQQKVOGk5UyLXSUcqUVkXrGckV6ZdOKmJHT3PASxQ64UEworvkNS+3N",
-	"8lea8gS6eAkL/KXWacHS9MBe7qNCk1HO6DVI8kVqeDrLc5mrmCi6VGQx4+NZHyQf2w2olLBwKGEHwglN",
-	"Em46pOm73Kyy5kaEmdBUscgIZP6rX/cmRZoOUWqqi84vze1MBFsQq5sZXlDX+dZK/9FeRpVayDxZbf0M",
-	"Wna/kx7VJGVUaXJ8ZIg8p2OjN++TSX0UkaEpQz/sI1fanAv7wyPlm9thpFpeo6yx1XufQgnzZ9tIMO0P",
-	"/g05+oWNtekJ7QBgH6hsxThnVLNkSHVFPE2oZgeaz9lew6h50kGUjfZSqvSwUOsbF0VqGSGKyiutODJZ",
-	"3eWcTfjHZovDhOdGFPQ76owOio1zpiOiJcnZWE4FV4xwoLGV9nN2I69vNfjaPsEqwXT84KNw/du37Tk8",
-	"tOUhcwsXkNbxtqQFbWwaF1ADTdO3k72Tn9czKUuFn6I6GeLGrG7m5UwuBJFiDPYEkRjhkhp2NWI0NyKR",
-	"of3+3qZ52OZXZ/LBz+UVRzZWHVdCNXBertlcbWLBfnauF5rnFD4HBjDYmq3oBsZQbaN5S4zWS9PXMmng",
-	"qz/NqCaCscQsXsZyJQXpwZHI2PiRIrTQMuOpNAzxhqVqvw/3Yi5v2JCmaTwQ8LQTKE/KVuxTKEmkjCZw",
-	"SxIqEsJuWL4cCGUuCTFmQZPmkXhjI6cDMWXCXNgsIa4V8wzVwHVResdblKRcaGKuYNtWQqgaCD1jS/h2",
-	"kXOtmeiTGG4fP9/4JBB1zIWPvB/H1TIA057SPE3LvqRIl2QxY2JlTAMx4SIxEgqBy9UsuwS2Q0apHF8r",
-	"6DeCBaN2D/tmp0yXdKkGQsn9/sBweCaKuaGIYGP2or1wTfeiver0AlIpWdtZoWeXTCmOAkaV5I1cpNTQ",
-	"X00rb6N8q4ZcNJxXFOBJITRPYSmwOTyoVjRWwYH1snu0h9rX36m2w1p31N6Gz8J5meRMzdaM2ijWm1q9",
-	"MM+4a3morTjrVv17YDmNC1ooVE3WNf5eWSNSeLYri12fRmUglXW3PdbWzE6yiTl8XygumFLPDWF+3Cyv",
-	"NTAPMOWewzliikhBRmxG0wmRk/5e/e4xUvBQ6SKxnz37rMo5Rw1LOacfz/Hpx0erjBTEbLEcNlxujxub",
-	"G+u6/fhZ43NcJIXS+bJTo9dsOcwoF0Mw6bfO8NkOE8yk0jQd0iTJmVLN0o25CMFegQ8T+3CfmB9TuiAL",
-	"KoyaIphRgYAJG/1kzvIxpykB1wfpPT97c3D57ux1RJ6fXb7aP11lpuMZM+yJIzNX5nt4V5ExzfOlNfTo",
-	"GeM5mUipWd4nZ6mS0NKvv1an8ukTyVI6ZjOZJiyvycrNK4Xz7L7X9nnNddrtBU3zKdNDauhUjFk3AtVS",
-	"NMpVKw/e0LRgQ3MwpOKOqW1q/1PD4X1O5xnl0wZebRRzwVLVWURxTT3HF5tkFfNWyvQtxfZd9IoKpf+6",
-	"uY+uekg6H45Lvrdueepscp3+oZg2imDnJb90z5t3ZZGPWec38Wn/npnNhE/bmTiuV52Hs5x58QoMFoxM",
-	"cjmPnBUIG7dCItekR4maMaMuUaIYzcez/eDiLslTaZqXW11T50ERo2PNb6hz/u1GUEpT3X2t4WH7VrHV",
-	"awW8p9k8Sym6CBtobONoiyzZkvzXKIvhknraqRNDVDKD6vADSq2eBb86bnErW1ljBJUTXZnfhzUcy7GZ",
-	"QIqCG2Qv2lvMqFY0y0yvc9UoVflWdlF/Q9ZYpckfrC82/hnG8iEGj+yO3LO8zZ+Aam0/HNf4arRXCP63",
-	"gtmfDdWsMrzqhdh0pdSjFloEBPPUSH40qpJEtdkcdNKjirx7f0UOb44Px3Yq6vBXnnw6hIYPbMMqcp4R",
-	"RefMWn/3K6u0kemW6/LsaN3C3Bl/3tLytiv3PhdZoT8bC5/Tj+GXz44azlqNVdUNnmqpNJsT95Rh5lkx",
-	"SvkY5EOZ438TspRFTuSiyqFbnfArRiK/IOvYQRiZ0zRWS7fOWhe641Dpp8TRLZC1ArpeVT9okmwrenCV",
-	"pbTUKzYy+JX4oS6Hwr5UyvarIo0awmXZYME5E4QL/NEvlNJ0qdxhBbPLqNB2aaxVI7iyR1KmjIqVDWyI",
-	"haqOtLY+4TCjcrG77vwdWNoaCWpFlm2yo3UdpHoPN9yWl05H/hwS9iNlFTLHfCs8OyI5M2oTF9NqKAPT",
-	"98SPN9CGWruCd7i1X8qM6jn2eMaSImWvGE1Wp2Rk6K6n3tkNd5UllWbZ9hqeG/+lZtnGo+GmUx2s67rT",
-	"Mt3dzldW/iuhAljFlemB/ZYlw5xR66t1Uq4stOIJGy64SOTCcEl7gsY0Cz5N4VPOxjzjTOhhIueUC/uQ",
-	"YQJcTKtfuvtvmFCeLmvNufvBTFC6Qxu+lNFCMbOxsOGGtfDyYyFUMTKsalR+N5KFGMNHVWSZuQzwAxPJ",
-	"ECMFYPxZuhyqpRgPR7m1XMLbstBDORnKyYRbjWWibZNm1TcbEW6lPnS5ojcOIYiUbBa18XfS+/EFCtb2",
-	"C5Sr9yP0CRgZCzzHqkm82swBLBUmw0lTjPVPpguuCVckKdip9WDEWS4NObMkJuYcR+i/VprPqWa3UMQN",
-	"od7GNFTq5K3L+UgRfOq0Mg2cmBFjc5gSRHn4xSFLpiMSC6mH/jt8xyw/yI8Lnqbw0lT2A3+Kf3wv2vtb",
-	"wQpP42bEOGNQw1N+w3JL8tRRPp6g8qD4YzGmYsxS/NtPAo5mMMBGylWW2zRE9la8muax8pSE+nyFYMo9",
-	"i+osK2oS/gKaX8sbAxWqJn9bN9Zwbn2R672mgd8SlGIjaI6YXjAmhnADDRO6bCCYt4KRzJJCRMwzNqgM",
-	"VFdNc+00CcONDE3Zy+2UCHbDcpKwsVkHKyWHJnwMrn7y7bMg1PqoyWlVv5zm9ONQsMUQjGzDjOVm7G12",
-	"MZicDUGsqDVmVgldEqrJXCp9So5OiJBkTDMzI66V09RWBwQsPriR6qxiaQMhgLgJE1NuVhHuhepIeqYb",
-	"S/N0xFOul2Ra0Dw5geeQ4EkOOqUPtZ3waZEztX9KDBso46hIwpM+eZ4ymmMYac5UMQcu1IXhJJ4COkkS",
-	"PzF2ndBGTzw0hrfykGHs6VqZxByXK8PYau8CeW35tpWsUmuWWPGdAjWYrTfEYz0kLuZ/fci/OfoyG0oB",
-	"d/qySbeGH4h5TDUdiSY1MdozLP3v1t+xoo2en705I+YJYh6JCOtP++RFYTjB4fcsT3mnwIzqoqw5/vU5",
-	"BqNr2prVrQ4pKarxqLaDWztPXdghWoi2c7C6d8k1W1oFUKNDTgqmSMommshCk2vGMutwA+8S6UlB0DAb",
-	"rZhMHqkg/jf6XCx6Jy5aaqfHm6yF98JgSa+Jwe7XzuDRUSX1pnEmt2JW5TL8YXtj8lfF2W7Due6FDQXm",
-	"4W+fbuV1vfSGXicujtXNXrQ3lXKasiG4yMC1wsU1SyA4g2YyTWX5zJxmCsYgCgoRO2ujc6pOrJUpPzeC",
-	"GrMm/ZC0Hynr2qMicYK0Qv3DiKsRQc/8ktB0AbLSNGfMX90NZlS84huG8No1DkK1FX0rGgUX+tunjfIJ",
-	"RhAMFWsyAb/A8AJo1jC9E4g6iIgXvSM7FSt4E5lv2T2yDbqg3DDcoWODq0N5BUtpdAUX49WxB/T23zCr",
-	"Xqu2pscpVYpPzCzM2zlT2sxP5mQsxQ3LdecebUfDnI0Zv2FJW4+wrHblOjbtY96a1TVYzUekIUZu2/aH",
-	"bpWbYsp83J19JiKjZRk7aGhgWT8Jlftt+8Fspo9yVCGNGB20a2/ztlNw+fqyPL/+LHRsVktNU7wd2+jA",
-	"pz3hanVs2FlcWgb9k/n5LMt2HflKUHs5jSrTqI8kWMmGo9BwHiPP2NrZQUj5jVS6nlrWyolrzB8pn7Dx",
-	"cpyyE5LkdKLJv/7zv4j1+fzr//t/nZ5mvvXeeXwmH8/MfEnPe4gMn1fSP0cSnrOxhnyU0vIBvYAF0doN",
-	"vYXQt29+ta2vva46OkzmXITfHkf3ENL04JR/cMp/1U5597MhhUIxuPXBYDKB1DXBtjcTR3sfD6bywH7p",
-	"nu2/sX/8LDMmaMYhmFj1378//+FD+M4Bn2cS5X7Iaj/Zm3I9K0b9sZwfSprxg7FM2JSJQz+MT+Hr6ppn",
-	"BzLDNTuAuFiW2zPVKF17BWJlef70p5PXryPy+OnBTBYQKZpRrVlufvu/ez8fHX/4+ejguw//z+Ofjw6e",
-	"fNg/+fno4Bl+9T+biB5kysrxcD6EgDqfPK5S55O2hoLohRrfkkKwMUAcdAs6g+ae+7fK2LNdQietXzjw",
-	"CjVngJhrYcQwllfLhC5PbOjAnGOOG9jrkiLHfIh8flBkzXZG7AkUx9ShYDQ8tWNcxboQiW5eVz6n2XAm",
-	"0Su5OZTUPO0OwOo04Gedqk7WEtjYq1eXzlpSielYVW4hTQ4yQzqNFB7XoCzcygszpx+HTXu4enE5MI1H",
-	"isxonhCr27ckcdBCz4b2MDRJ8z/NmJ6xnAC4BqaFuIQamRsBBk3zauYMMKsrhn1gboRLirjNUrjEyaFi",
-	"un3AtMwb5WqL0WYBVMlGsinRRqzTBg5pk/bhDrAXC2qmP28R6bdoH3qL4wFPtx8P+HnX47F9qCxmv3Rm",
-	"KYaNFVmnYVnu/hO+0RiTuyEyKkCeKZc4XMD6aoWcKuRDdaYTTLpGsauHrvWINLDtFk7QdKVUSNKvazUa",
-	"bPUarHC4Ff61XVxxuEk7RQVv5nguOvjZ0am3DuuAC4bsb70puH73bUxHWbn7thRQKldeBTHryUbRu3IB",
-	"Nq/Id989IT1KxoXScu7C1SDxsWoo//bZsyfPNll9b3Wjhgn+lTScx0/XTzTag/S1tyJden0v5M/ewgtz",
-	"NARPRTKSH5u99CEL3XK5Kwy1hQD/+Ie7W+7bceiA264hyeNW3jtkwnDopH2yZi86RKoG3LV6WDYxizsI",
-	"T1sfa/p5wtLCMYAAdemcNTXvnkPAGRZ5ujaJd5tbF/CzGlqr57RWOnevVbrcNLcrpvQFUwB+15Cf7DSw",
-	"bbZLXjeL39tFV9YH2Sm6Ul77UEofq9dpCZqjDhOmrUbboODNaJYxwRIQC7OUckEMp1SNEBfNECzAK+w9",
-	"HhH4xGaptH+Ce1Cnyn40mx0R4Ob+FfiUyikX9m/FUjbW//rHP5sG0bwxzTkGsJJ2/psW8I7skU0Swx3f",
-	"+3d2b3/GK3iDUnunN/SdXbS/1Tuz4XCsJf2fvMZTt1GhTb9Bz88LBjArqFQ+UhAKMaOK5IyOZzY2DA5A",
-	"s5bbqKX+QJeKKA7NzhjJ6TwjNsWQ9I6IFBBpgWA9CV3uN6uqaxaizFhsCnYrkYASunShgGYQnXTmyp24",
-	"NdiPG3RlhLhMpW+lnYet2AVXJhdnGMIXn9hgRtSp7HKbdXXWdAffdkpiryLG1u5HjXbDFMKpwCOgp8Un",
-	"hGsH+tiLSwXOAoPN5GL/lMQJVzBL01qRC5YQOZmE7qXMx9CGyqlTBd3rjdJ1AwJrIKBPrQlXFjqV8rq9",
-	"hS4vR93k/coRX90PdzHGJ8ROtryCNfuoIUBLkMurs4urq1eXpOfIBfxBxXjMWGIWFZswT/gIDyTi0VIz",
-	"0rt8ffXukjz99llEzl+fvbs0apl5TUjBAMsGXu2lckxT3FpEi1Sl6uDDnu2IzamDf00bzVO/afT5vhWM",
-	"AOD0CSCqajY3pyx2ofDwk4oJFeCx1wzcG+aPyIaQJsuBkBNCyYKNZlJeu0CPJeLdNEvr3XPeIdcKDpbL",
-	"cT97d05yZomV6wCxB86IF59O8QQBcydcuVA86zfXNJXTghHD4BEwyHxvVm01Qb7ql/lFSdG/oAsbQVPa",
-	"s2sD53N2IPOEgY3x/fvzH27+sH+KDl3TVWzX64AnsQtYs0vHmeqQwhnZ4e2aFmHfdhA5DYJo7DuIcZ1O",
-	"SJwymsQRidHXZP5yHs/4X//4J+JRlasLnCYznG2Zsf1GAdYwbKXpPGtJimjYWdJ7f/V8vzX9YbULO8W1",
-	"l78h9Ktlxt6YG7/RbGgxfMoBV9cw3I+oPVMROroLXRbO85dSYt1qNak2Fd97A1lZ+CFIZTHt9Pc2U2dj",
-	"Po2DWF8B18Ezb/iYmU8cEUr8Cnqk+0SOi7n5ohe/skT9PCDlFmq9NSlVacV+srOpMr+1C39XFASbuHPa",
-	"bXWqTaGdsMOI3Wqlt5I79Fx5AbxliKbTyuUGMfTWtmwDffrWuuw+JswFuCBDCh53XwRBMPYrn97jHgmy",
-	"fHxEVdmQ/6rs23+FBvKhFc/CX8qRuUiBoEn/Vdmk/6p80eXrcRkOJ/y2fHbO5iOW9yGTu/xYNm+/yNm8",
-	"FvvU95F/4Zfli/6rhripfs58SpRtBsYaxh1V4fDK1KR+mLHlv8MQMPfRb5T7okzRQmKopjv6tS8joPxu",
-	"BkOqBPsEC1v9vlyB6vflkkO0cz8IU8MvyqBQN8wVIrFXf9/Idu3CmjlXlzi/dey0lLxcgRLiV0URLfvk",
-	"LDhzpiuIEoi/wcQ6xBZzgo87et+4sT8cv4fj99/u+L3kLE1euHiOugEmaZZIJual1TP658u3b4gNpiJc",
-	"aJT+LSS5TXU4dHr+oUuTaBQ+7DZsNt/jUMoXmq5uBP9uxg7NvgR0HHNBXnfi6OgaYgSrkAxHy510qG0Q",
-	"ScuQslXTilv0PY9Z7Z0tTaaV1qAGhx8a5BFXQgc2QFUjTezklfe7t9HCGq5bN8hpXMEPUVlNyfLTZqiT",
-	"jVPbAu3anpJVtGvcMeebq3tEb1gqM1AupEiXEUn5NSMxxHLEp9YOK65tQjtVEFiMCR3t+PLr+yC9Vy/O",
-	"fnh3/urt1fDFm7/+W1L+vo+GQiT1gYAGI6yAsOCKEToyfL9PzrW1FKvgeYatj5YDYQYJGUg4dy6mpER8",
-	"XhK5QGXdQZmC+WdjktYHvzd3oNH43foiSnEzzIy7t2/FT30jo2WzylsolpPFTJZZLC5B2KZxg5WMCrCe",
-	"XZvdQoOXkw9IJlM+XpKEJ75OAmB40zyHpITGDKqubNKDl+xoqhpzvewUJ2axhTs+WwiLFnwv9xkapIdw",
-	"F6tNRs8VYvL8tJb9IxcsPxhTxSK0GAKwDOGCnF0+Pz8nvfMf3pztd8rJZyLn49kc48M2m2VXRggW7e5R",
-	"wZWCITtf19Uks1Vf0i9yVIIHdwvEHUuh6fi2Eg801XkxXKKpuz82x7fOGnNnX/SPv33aabdtzuDtUF98",
-	"akYngJjuT26OtDe8NYB2DZKJN+O4BlrKraa/S5Trgo0U77gSHg9p521ukgtD3ltKiUhPFQym4DyH5Bye",
-	"3JLBhietRs7lpC3jLsOHHMut4D5U+eQqXwpkWV7J3gtv1uoVGSDs1ne/chKaOMB20ayGLr8v0ustwSJe",
-	"fKRjnS4dcGfME/SxkXjCU83yuAHtYexsQLUSEtYL6z8opsu43bm8YUMth44KEJ2j6rduvaerY643hVIl",
-	"4q/77KdDFCZtElRzfmrXWx+XogtneIlPwj1SDQTbIp/u2EFDtGfUbc+rVmpFtFr2HSW1xcw580VrYjgj",
-	"2LqLFTBbYq0lzUEZc6rHs/UtYtSXaXQiC9HSjrrmWdbeDiWGchAAZeEQzJdkYf7qlSREZjLFXnnudIjG",
-	"aJLakrpZRHulgceNqG2dd0OjXnc4zkp0kgbk21OrY51sOhOtku/mIhml5BvGKrU86yXf6izOL9+SJ8ff",
-	"fntwTGiazejB48BhnbOpIQS4OYgojP6NBVplAai+2CgZy4RBMlBu1IcV5I7Ht5WU6x6mJWqyCKajInLN",
-	"MggVmPKbSlmpBtE6zAs+ftzIgUIRd3MQ4DoIhDNLAS0gB2Ru1i1hY54w1SdnqH1B+UNPWYVIWE6CykHm",
-	"iIelg0ilwFNTMSTbRrXAEHBvLkLiNNoFxnmVkA19CPGGqmt5ooKyqy4ywz6YN4eXVUTzjTRakac3rnxd",
-	"nt5cAsQL1OtRZQyvmTb6XlbPijshXGDVxS2Pio9jgZ2fUSg3FdtnY6jBa1PWavm0P58d/B968PcPvz7+",
-	"1Jg9a7jhkE+GXAzhqJTCwMqkLtikUIz0nh59R1Ye34ehg6hEaGrGvAQCFXgA1zHAZooo9YnNdWGcPtHp",
-	"ydvoE7VdriETuZKr68CJmkvJBJrAZuoMVYHtYY/M5H7wEebdDJ0WqffXBqnzxt5BDb7HMZ0zMqLj6zLQ",
-	"Dai3hwbEkfy4HyG5W6qtpzjIdoidt4U+kJMDRJ4F4RjpzLw1p5qPLQ5OSymyVuSj7xH10DQIbinKBUDq",
-	"SOB1I3NEZZEHGCjSz6u/I1rQBf7QjBfUXwcI1N6Wx85Z5FKzDoJSiZ3SAKdS2Ypy8ZoEqJB71GX46v52",
-	"NOq0l+fxR7l7oRX7TtPA3Y624yA9Un7bIyLThCltAzd7Lo/w2dHRfkQYHc8QdgtiDKFPjJEELj5jaYLH",
-	"QuaA15hBNodWpIrd2rlqiTmdQbxhXS9pJRYMELAm3OoRNfS/cP4HKtQCAhX9M3B42xbh8dGRLTa2mEGx",
-	"e4ugzBVxgaPwfhVJeavZXgCUXCP6Jzq/N5Ofy351ULzVpTkKChxOPNIg5IVXY9LCdIvOVsowTH9DXgxa",
-	"acKxVltYJeVaA4Fu7xcnoPYoOPmenTeXUQ106e3sGVe2dsUjRVBrV0ZxSK3aY9VIZWNNHCdt9pM023U3",
-	"eBDWqThbSErO8mNOwRaGfvuWlt3f+dsu0Dq7WB8ahYPzEihmnYq7vZ8GUI66jBBH8Byf3zVgwAVorOIj",
-	"U5f4gCFGjgf3O5qd2HC01KxqQGpHVYMXuvtBuOBqdktTdMdTMKdZZv5sPcy/bqjgZ1GvoBViVLvcqKd4",
-	"QeDKmtvDbh5ciM3l5bprIA6qwyoaaltNA3FI0P6zTuto9tyb6c60zhR5f/HKXg0p3GuJXIhU0oR5zC/y",
-	"IyCDkktAD0WHPlVwyz+//CthH2F93l+8ckjaoIgLUmSmnX5HmP38to6p1bATD4+fF0K41J4yPqsB/P7D",
-	"Dp6G9j0PDPqOQMNDVDmBle3yDKbMP6rY6iul78Jz9mEtH3wu02LeUJmzJaDLmmbgV9JjGBVRWooi4k0X",
-	"EfGuk4hYA11EvB0kQgNBRJy2F5HQjhERqzJGZMz1MgIxk0XOehARp7UaFQssaP1BcXT0ZHzNlvBHgEkG",
-	"Uqk7FeWoQNrJUigCq2UwCZAO/TxK0wScBmuaQKFJ5piBBs+NYSWxDjafCoDXKeNMehRXzqxEoZk5Kt08",
-	"1TNGbfpXbSeUKwnukgHN+PrNcV4J+7jawjtb1tW9n8tFhOf7qMXW7U0W1YaM/nRCKLkWcmHkfzPgU7st",
-	"J6QQ8L01TnLhECHQ4nnqOStaBx2/BQvmKUmKLOVjqtkJFPEcS1BczUJb0x5SouOT5m2jbbR0xeaZXoId",
-	"Ggdp89oCjundS4WWYV6dG+RetOeHBB7FrCJPtnEI2AC/l5GPUVxTc25FUFgNrsFJD7OcNUOaXsiFMkqK",
-	"YoQnTGiul/bMOh9DRFiqWMVWtx94tgKLaBAWo4itDkSoWAaPuE0wCmAL5ppbOmU4o6HXlkHnLGMUgqyo",
-	"IIzmKWe5oc9Hys/kBC6b2mxkbskilwtvc4Q60lpVZtmi4nQwEprhWYIhIzamhWK+8jQdQxEbe9TlpNul",
-	"3QNduvXK2G8bqwKM5VZ4Zrwc2l6+oWmTKwdJxoyHGr4AT7nlNatrmbZ1cOKUW2w4cqGGijWG71ENO6TI",
-	"jIrESKpKkglt2ZSgcFPzcKWFFS1j00Ed62IV8mMM1rORTKOV01YuYq221CoRrT/eL3M5f3/xakul80w4",
-	"IdSSlBG74Iai2uydF+SiUHpDnOmBWMj8muX9Mn8R0hzBB28ZcEwWXABvhtb/VhjlNaM5nTOj4ULaqwdz",
-	"hfzIppTXtW7Dq7CsQclcphIu5FPAEbWheyNnlvgMUv/rFYm/Z2+Lf/3nf+FV0iZzQGqJOcixgzgKew5N",
-	"9jupB2eqaS9IfSdIDz0wXJs9VDCRFmy/Vj3AUNIjZRZepoVmITlB0H6TAjAQvZw5mUTLmjKwT9QMiudY",
-	"7rLE3ZUgUQFRmjb65F3Ob0DUS6XMwIwI4hgX1weYE265EVPWezQpFEsGwotpSNsuh92SJftIjZC/d7IH",
-	"Mzk5PEzkWPWxvgFgxKrMnG+shnCYHB6fjZ4fsoTr/zHlyb8dVUgv5zW37tHTP24SAcxKr+cDdxACHJg3",
-	"vmAYMI7gXc5uOFs05ZAY8U3tMCmrqzRMLWEA7VEDQZNzSCtVbM7HMgX8Ck1HzbX2xFgmlm+snoaEaUg1",
-	"Iu6xU4LFRtTB8eNnj82dD15MVHKXyIchvp0jvP77q5cHfyS9V0amOTgmXIzTImFJJeGz0JODP+5F+P/B",
-	"CMRO8/fxt3D/4J8jiFsL+m6cDfKrYcqbvHqvuPDpqJaxlZL/MemZczAfpRClzxQZsYnMjQAVGhf22/w2",
-	"4B1fh2RyfEQSd/1vZRNHEriAHppIoBAo/DfgMcMkLZ7/BCvoVdTYRm0BhJxwun6kLXnRbQVoHWWFVFrd",
-	"osifiWAa5WpuOmdylLJ5e65WLZCNK8XFdGh7jAj7qHNaftRSDudULMtvrJgztMq+kC5ksPyp0JM/RkbZ",
-	"Ho5nNKdjzfIIY1KGpr1UwvQbLKbO9tBgiELKHEsxZjnggflClFzdLkFsbAtmrckPWyG4ZvuIuoWYAWl2",
-	"IFLAQkUujsSZFmWRJkQxAO+cG7Ut00sb5+Prae03GhzXHHsfggYKEoa4uJPf4t9F8tqFXTvKbPLZ0UWl",
-	"we2OlD00PmjWtBaMtG1D7+iC/ZJX6+uSxjdV8m2um+iclWjG0mRqDlRvyfS+YXdgz3aGT6BIKUi9MOxJ",
-	"6UbNTFPoPlVksLeYLaEJrrGwKRP6fw/2Olm5gkq5d5J/0rW0db0w7RcvKdu5lqrROpE2tiY4ntSqroLb",
-	"1TW3pgzrSvHVsi7rhuTK0qu9ek/ZuJAxdTHeG5cLS8HUIsK5GMkCyiTKQuOfH3anjGuOJehc665mo48V",
-	"WfpIEedCoBzMAmt7dxnbt6MWYaSSXTe+XDw7y6i+BWUP1QG3bezlipdFsEXgkMdyPDbNoFJ1uAwEsnWF",
-	"K1+UGff1ZHtXYKxxjc2Q7qqYzzr7xWt5w0peCJFSXFVNpr/fmij3H519f3HThhFRqMeWplWh/4uGTP/u",
-	"o4bPoHRbmYNwAlqzqoUKg+eHgKC6ISp4y0jgrzHg9quKnOVCv+Si2QzyVhgNHotuOywrKTQTmqQc0vAJ",
-	"hSCyE1KInCmZ3rCEwDmbydTo39FAoBIzkglnKiJW4CBYdTUil68viWLTOYNiYb4en/tZZXQ+ENksp8q8",
-	"behXRWRMM65pqiJCidVtoTgZywm6njOpdGk1JDIfCJnpA1loAJbmYtonZ8LhhmKMYpmZ0GjUblSsL7Vh",
-	"oEQJes2GmKMMltK4XI5hsBxxRGK7AF5Hhu+gFiAuQtyo57Z65itgK1pigCPXTodWbkCHAOV9eHRo+4+3",
-	"VKfNxX7Dcsv+3ZXvghIWNLdxFVxMZHPhgcaYRACv0yx7pNb46Orlt1F0de5Uq9n74W1Q8tP5tjA3d2pj",
-	"SOdN4K6jgqcaq/AKPctlxsdGqDQ3PQeoozkXHIxJLFOMXZvvcvm3Zkmo7OLcbEYDXiFkywBCdLomN30t",
-	"cwvmYW6JlGoj5Qyv2bJrAGh1GLU2WtbuMqi1Vw+m5ObF9dWQVrywtiCSLZ1Nrtmy2WXi9qcZgtrfWHIy",
-	"SblgBB4/4KKsv2L15ebWxzOpmlymL428ShYzNCzXhu6UeXwZoI8BqrdQzLpW3IK69CjMUUCLrB8Ypk9l",
-	"qVwCsIpplZp1GIiJzG2kgJ39PjhlJjJN5UJ5HFoo/o6JiBUAlBBmu05wa8t1udHC041cCvZ5pcC1zKcB",
-	"Fa0DBl4zDvgJkryUWcnG7rvWxqqfEft3g6X8BUQJuwcszkW4DDZ2vaRiv7d+w0DjQKDzblatGptoMHBp",
-	"Ns9YTnWRs6reKotRukZpRU6+G4BAe+0Ue0rc9q0ykJAFVIgkCvhruQsbWExHZbKRC62WYN2s9K1WEPBk",
-	"WpcXN2Nn7Eahtf2uZQ8cPD4lZ+52sohIylebOq6CEzsK8cULHlcLT22gnDYqaNmzdZVXAta9ypl8QPWG",
-	"VUKRAdQtzcR4OaxYsMMM89Y7ta2Uy457lTu72vrzA0DxwSFyZ6U8EMGMWlb3fbP1eTsbum3mQi6aOE1j",
-	"+kEzNljHx4x60HVQV/j0CqZgDu5YiAm05nrb7rqFMjNsSDNI067B9TYymUuBpfC6vmeLWWxcG6D5ro2u",
-	"oefMom82/prlcp7p7SYQnoRNzpNlM1mXg4rsmvv51sfUtNDr9vXKk9Tn39qttmz7pV/JrrqbhZNTLi4Q",
-	"9fNeoRVlPm001f4EAVHWblEoEC5DERprmvMpxkJL0rMCxUmQIfeL5MKGAmz0HrSUD9qc6NQI6Ri017S6",
-	"r1mrDrRp4c4y/he2RM0WrG8znrUKpRWdwy0kGbFUiiksYM98EdTp6HQdvPYdXxbzOc0b8x6x6797JrOu",
-	"wbfhs3AIuBjzjKYeT99H3CjgGG6tPtwS4xSa2/Dse9Uo01RGWJuuHUTzzoOMtLL77Wiy64HokMS3crRu",
-	"u0DdchjrwXP2xRLCK4TlsqCv5eDbl+oOQgDsmn+hIADsfSeFpPtOrURJryW/8OiuLG3JkDfyzJ3HZ/tY",
-	"e0682W7Vqu1CIqCOj02Ed55LH5WjEK2YMDHl5h1AfuWa9LyLHEJ5MLsM/nRv2L8RZwbTyyJiPZtRGW2x",
-	"35AUrI0WplvUiy4RH9RPzgUjJkVT7AeMbTFbgiUnjAHB+w8tVobDr4vx8MYXTA4ZYpRiWTHSlmB2n6bw",
-	"KWdjnnGAuwMwz7JOs1m86pfeGRtWdHbNceFLOAvpANPDlzwuu9niYemCho81/zJ8V3qfK+H9UEnRpwmC",
-	"7jVUSzEejnIAK7Zvy0IP5WSIAB6Q6TPRtklDohv19pFMlkPNPup2QznJwc/BEl/ByfQcuYhNkFyk1Cwn",
-	"PfSI1J0hEQnmDQ6VfQIg/kaVN69All2j4csuzu1w0m+bcF3GDHknhL0eAmRHVdFmbxdV5Kp7Dc3kc02b",
-	"zMBnLgDdpl2TEdMLxgTkuhiGEIZhWXiVwDacWIgp8yTXYMud0yWZ0RtGRqYZOwaIzxJQyt+W8GdCEzql",
-	"vAVvqFJJoDUfwzw0kh9NtymjhskZ1fe05Ixo8z0oMoUPlKAZ7lVbzquEldgJ/7AzhD0G41j8gfpW+NE+",
-	"UiSjuVkiexccnP/Q7wxt621Dmx83Z79rgjqOpHEv3hY5uXj5nDx78vhxMOSoBNIS05SRUU7H10yrTlNx",
-	"VDasdtwBPXfCcubwhLrGbH5FwXX2Mt+Vz3Tz8dtNKt38dxG4dwdm86bs9GBBSpINQwJXmEVDlGB5Q1VI",
-	"uXomK9SzGlDoIw1XIgsbWG1USkSVcxmGIQb3UjPBb4dwazf1TtSGVgCjz6M3hNQZ3JhJTic63Jm9qMRI",
-	"UL5Gh0159JcPbCytBvOVAlMnFIVo743UlbjPJszfZqiKn3wcO80youm1xeUAi0SPkozqmUtrp1nWLdN+",
-	"lEuajKlqELleWgELEZ8qhpCcWk8cFRVUyFQKdoppQRBOBHADmqdp8NQj8DW3eIJvKx3dX9Q0V8PclntY",
-	"HfeaG3DjmIPwig63Er2d+OkD63aqcxjSLpYRXFs1E6HC3fzqDLlkwQHRhwRZrnk58Y0x1+EQ74CDVU7r",
-	"F2Jj4RjeVeWSmqsvlwvF8mFWqFkD8kWhZkZ99W2B+XK+JPa1thLhRu1M+JQ1sYhLoy/NkSnBkwSfXCeN",
-	"t0LXXbE0NY0hIqN9jIyWiHfQAu0zVzs0ePn6srk5p0Jt26YUPnSvqeEmA3eAvbjSa3VetU2Iqvu8BcXc",
-	"UXx4ncw2E00HUti4td02q0vR/XB1LhhNztK0zXk+p/l1U3blm+oxwhB4QxjwPFyAkAsfePw3gppDT5t2",
-	"86pmzUeZMyiJV0H6rKZrOO4bQj+pcU4zTI0MSgg6mOghSopBVcGhrypYo0m1VJrNGyWet/k0jFvbwnrr",
-	"Ily2gC9HiOUeBH3++P1+Cc3slXkMvJZ5GWyLURceWagFttnmO0fNAdruUWsIkAtBepiJADCh5fOuZKfa",
-	"7xNECMcGC6GYPkULFBWI2kNwEQ2fHqeMuvimDUkCbtW8xpPah38tw1GOjwLqPG5EIGEiGSZ02T0J8ifG",
-	"rhO8FssaC39YV2Ah2isE/1vB7M827gd6RkPqkImNoZjPjRZ1ZeSf2ruQ6bnV2+2o0GeC1IGhgcTWoUJ3",
-	"jEB/W3Pz1cN3FBdMKcg/tpbRdfP53j7/3D5+v0JxO5BvcOA3+C09bzCvpcW0ub2gKu5wXeJg+Jzm1Sjj",
-	"Sc4Yashgudcsz3KummMk78YE4SCKzbSi1b0M1qlp6M3T3k6ZD6nrru7/25NkW8LOJjzUXaiq6cy9C0IV",
-	"agcdbMCI2eDz+lWd69bH2pSX4vq4YIrp51JMeD7f8v4LIyrWzddPJ6weeZsQDG29OmtDMCoTvP9Al86F",
-	"P5vGxZKmPADdHDFQV9PwucauEO/F1YHcAsrKvIKgIFpanxaZyPzUIiYjSAdXxGUirnpKb5mK+HibVMTm",
-	"Z7slI3bJ4aqnKlJE7bIVuhWhisS//tqMP/XpU9yAO3XciDvVlNX45PHR7bMa25IWH99v0uKzzjmLz26X",
-	"8teckdfUfSO7LeFaajv98jn57umzPxCLY0HwrKn+dvlnczqeccEOjHwOX5inrYQGYC1w/VkHdr/Zyalb",
-	"a1H74MNOUnBQSbzBXsSF0tRi2TdY94BXWUPiZryEQFrfbNerewnfX5wTQefOOes2wDze3yjc1Ex8pWSC",
-	"GWBrOOYFm+RMzXa7LnJ8eXgnd1y1scax2uAcH+SxEBg7l8zBM2NLUjeJj5dUJCP5sRW6ZCdHfBMAhAde",
-	"iDwWxIe2Uus1R/hG6d5FpbdAba3l+d09pq0wSHixGN4PWnIv9AifiwNA1ji4khG58BauiLziSh+8LyM8",
-	"Vr85eCeVjsi//vHPlbIeFmmICyLzpGIRLYliNx99Vy9AV/d04E1dXeDWABrzyyFgdpCRTJZhQpz5iWQU",
-	"oTUpmRep5vDRDmy/356OsCOiURnbWHW6hlgdYQ5C6YVd43m1epWj0I3+gupBvQOPQe3kfyGfgR0FnJGd",
-	"ah+6s79KRLDYUAoeqhE9Ur7+e1VJArkqYMhPWjjMFtAR6+JezNBKDmEt8wnREsNHINivNYwk6Pq77/64",
-	"/rzVq/LbmPkLduINfS7J38beu8Cnckyd+nTnuJr+drTtPeeOkGmtkVSC8jr3X8j+rivJ31Hh9ruuGzRl",
-	"guX36IpeD6GyoRzRdhFbKRcbTTyOhl6ZZ8076XzYmOzTst3ByplXfdbV5tCzdD5cSfjp1kmYbtUhHIpl",
-	"3XUAtxyXhp5aEouNYrtryMB9xEeV7vhwdG7mtSULt6lpE9ooYJuC3msKZNXO13YWUbc560ov28isJoc3",
-	"vqwIFWUlV4CmLIQb/wpEvgeMgZrKBDVKG6ozt/eTs/sIi86SLuhSWTeQhfdnZgqdc4zCM/m9nU8DLbZW",
-	"mQ6m6uYlczsItm1h6LIxrAxmFqnQuHCYbeDqQ7uCCq7TU19iwQZmdSkRvVoY2kfbraWJH5GsGj0x2xck",
-	"2y3ZcacLzL6z4x1b2asuUISNPjIswYBI58QfUJ9W0m9P7WyH7sTYs7wQrrxXj5IRTcg1W0aEkr8VUtNu",
-	"gW5MaT6HRRpLpYeFajb+aweC8UhBQQWS5XzMToOiOmgt4WPmcK6h0ktz+v9GgAgbNNhakJ1qsmK1CguR",
-	"UZ4WOdsAPn3kFg9rDSCWxnJrRlIejpfYbWMm+2csdraTqND9zt8lh/uL1O8qA049QX1oAwVYV/vfHLOx",
-	"vKni9ASTu5ewbGc6DAflxmo5TRBb6wm+S1b2WqGlgR+sFhkDQaS1yNhucsfqMVq5arYRz8tUuPVrX8p3",
-	"9o1uY7x0QRRbhe1UrpOGArVaQrRNAB3la6LYeBonhNY05adHHV0OFY2kuQpLIJhBFVOQLpTPK3P31iNl",
-	"U8yksNCNvR9fXDVmTgJrpWGxf3OF7J+6qqiQNsRuDHftkxgEEqg6wxUW2se6LwIFRIuGPpOusjDXAUTf",
-	"ioPEtdas8LnZdQcsCXARNxnyfNdBPx827Mn3pYRdx5i/y5FuTIRZf2iqSSMdJ3d7E6KzyHwp46Htv7Wa",
-	"ScCfanGRDvrX1ubJ0rKM+tZSaasRYYPRoJuRYLNR4F6NAK3c+U717Q67e4f06uhl02Sh8Q5D281J+Llv",
-	"H286qZJGh6JdLkby2boYybW32wVzetaWi8SF0nkxbl6kP8kFhJyCEm2NGNkycrlFmFf9SAGUrCK9wZ6a",
-	"yVyzfLAXkcHeXOaMwOzTwd5+bQWfdap63WSFLacKWCsYdA2G2N7xwYgqltgC9VBQDEr0L71pgeZuK7uF",
-	"v65b80swYNiF2yLi5wWHnKk4uFNUDMXTaJrGDUgIadoGSuPlDQdK7MiXLijHCpKBnNAQWh8MYVeiPXaO",
-	"iF3o9tJu8RYUO5LJsrlSxq0y4hOW0qWPc66XbFwqQieaVQVCW0KmQlBPvn22Pty/JOttYrDbvE4QEgfU",
-	"j8hDmyM2rBU1mG6Y+gqLu44j7wS+crv7MiS1TYRWn2nLzcenosg+ByRXBXFoyyBXmU93fXX7eNFN0FtV",
-	"0CE/tMbVLUuR3k28y5ZFS9bSVjm2v5jHK3pzxxcv8IUKqP5GGRYiSpryh8z1yBVLTowWKRcsPxhTxcKq",
-	"swgDQ3rnP7w5I2eXz8/PEbKGCvKif/zt01XA8HVWF1v0BMfjZ+/nsjlOolyIdY4TQFJpKVkr5MKVrQXL",
-	"Klg3wegvpLYALs2Gp25Fn8v2wl6c96BnnTTWNbC/qVjzlkWaKwVJoRSiNFeF8Bvd34BsuM5862oSb1U/",
-	"MCRduVgTkbiuKjKs6RgMEbhJG2ZUIz0kh6Y6wsFCh0WF7XpsoMCdIlo+P59oKwnSkLWGj4bZamF9kA0p",
-	"aTvXBGnCF+BQAN1C3DhISBLTjMf7m9Ig1jHAeh2ZbUJYsJENRPGXWvEqd5chH91zYdGN0ZplK3ehDgcX",
-	"4Zey4KyQY4gAWcZCtpXzmlNRUCyTJjOfSlqrmLVhJT3T6Vik001zpfim+4gbWX62ZdndR3O+y094bCMy",
-	"5x9ZMsR+WqJbNpSLfX7517JOLC1rdBaQw9mMGrymjIg/EBvM9Vju0d3XHUprXFmbRcN6o5zfcs24X/H6",
-	"ApXCIv93onbX7XOrTDSFGOyEOlax4uwOlZUUyia0NMVRyYVoq9HusEpC3BO5EIACSEUCCGXWRMJbAA+4",
-	"GmbFKOXj1T7+yhUfpQCGxlaAZltbs1nWq9gOtKyJ70sjjKmmqZwWFpHlwCiKERmnUE5WBxaetuG3Z3du",
-	"pdg5CmmLhtrerRjtFRD/i3iHjfYrOdFMeGhHM+cWCaxQWLlo85EMMzqr3kpPZUFzUXnsSqNuSRDhdnpK",
-	"rM5rO/di/RzuZg7xraQ2xGMLAcuRS5OrLVs+UlCbCm10KII8UtbjNXKBlNvmc7Svwi4SYo3nbE5bC7nL",
-	"xqJmNWYAclWLqfByRlESCyLDNvOHXZNqdz7M5yIr9Fammupx27BktePncqlbzTtuaHcgwvm79AvJb67/",
-	"Vg8c+taarOQBOqp1wEGWqQtJdFXgDVuEooMtFuI75fAb4l1XubuvHtdw1QXV9fB8CIaWdYr5O0ZDJZRM",
-	"aJqO6Pg6QkWc0fEs8pk95q5E9ZpmGaM5tfFpO2ay1CJmcW9Krh9Mp8Nm72afTG0K8lqzX5CtvJZ7OvP8",
-	"9hb4LSXFjdZ3D7QKNndvZAlCCrsZ3Ws0BCA5Rj0oq8B/7Zb4Vca7m/+knk2y8X74Yrt7akF+U6ZUCTUI",
-	"Lr/SWLiVB6ZtEy/s9hApEGwMNzRycTtG8gevYj3FafOttes27+Rw+YwCzH8L8WN1d+Q127Gmyx3icjTR",
-	"zXthdLznTiGqG1zs11sAkuE7jV2ppvIbuyj57SU7MC30huV8wlmyvqIl4J/aDAXw9ls4NADnJlSTGFqL",
-	"SY8OBDaJFixAf48IJc7dRXKmmLZOFqzwxhLCxQ3XbL8/EO+FGxHBqi9zugS7OD5CMiYzgEoluBrk7N05",
-	"FIhsqwxZneatoobXFznZJfitUnuktiFNQ6/6Cjf4k35io5mU12cIbtxcpOJPV1fviAVFIHOagLXEovGC",
-	"++XGqo2NJSS2pcXOcOfQbVdRtmso+4a6ejlTmRSKDZXgWcb0Oo/RaKmZcpepexESvvvdw8+HzUbaNz4N",
-	"QsiybXAY9MzKykJHJGeTQrGEjKUQGCoTEZt94xyc63I2Kjf2eIyAgx2L6vq9iapkUJ1WZb3DXsoI8JUF",
-	"30zEd6B31k7FF9I+7Sh+4Mo0nVy0FFuJ0UsQnxgOCrnglnNarkcS2wDh+pTEE8pTLqbxiS3vCseYM+WS",
-	"U4zGauSkUxJPpWDwnK3CwhLy9PiI/Ai1Wyi5eHF5Rf4k5bUKa3nsh/VYvAPD9roX7U3bvD92ui8sMOMd",
-	"gXVssF+7tbkVz/eNzNtq/UC8Y7APoALbuD1wkVOlbbg5BLTb5fIold1yq/w4SmcpTdO3k72TnzvRe43S",
-	"PnWpFYMn3XzdXXp8Yd65WmbsMsDVa8xiwmUYKi7GbB2vtbRreQ2B54lfWGAsSvnsMZ6ykPAt36mmjt1D",
-	"ntScfhyOpcCE2vGypT4DG+dMD3OpESyJfcx4zpSlz+r830M+vI+exVcB3oCOGUJ3uSVw7VkYeMWnQpER",
-	"UzyxkaWY5UsAOF4Et4tgJJFM7b443SpY1A5/WcliJ69EnnZ0IyDWedWLEFJ0mBhVO1wNx77KTurku0oA",
-	"a3d7O7dDbf3u2O7ejG9WO/pV2nzuvF4AZaUgZCr+ebD3zWDvQ4yZ1GnaJz/4+BNCc0aSHOoWdfZ6tnKS",
-	"SoDsBmW04Vx6v8AfoxWgEc83uCCTlE9n2ig3YN2EkkpcebZdsYx8+3STdaux3MQZOGZkWmhGZlpniry/",
-	"eOUjUUDpMqK+WV+nP624cJ7+cTv9Fo9FuL+daS7Z+tbxF/6naMW8DsejpQoZnwpzReIzEYkXM8XGwxic",
-	"wiOq2LdPT4mayYWAvelgEMTOVmf6YXWudydjBrP/kkJmjfGGXksBHC1gbl2ktzvCuL0lS/qiPGT7g7/1",
-	"mW3bzbU1J2GNXLVIw4jNHR9yrPZKkPU0ffzFilvWyW8b7sncSh5GHFm2RnruZK8KNP/akFKFVe3iBa7E",
-	"AU9iBwZfinyd6iiXtNSZgt5QBDAHYFG7cLfSLLatAGceX2s4wPqN5gFnmbCbhGr2iuw3pliEcbONABhN",
-	"dc4rtkKIBMFKoLYnuDZ9ZaeyTOlnkjdrhdPqYfilFSMghkAmDGqC1ae/SgQN21MrJdbNVnd3GHk1bvFl",
-	"b6CVKmE1K0eGsDPxCXHJVYZ3mXNtOnCq3ymJlX+QCq8RckUKAHde0KV5xpma4pOS+qxxBL7MmQYZj32c",
-	"0UJploAAa86L45TA7NyVGNo8srBwmfsrMG2tgYawS3EBLHNL6V2KdDkMcUysBIs7VV3M/8vwaMzfs5qz",
-	"VWEQlQRT48PanrZWqJv7KYEhEGrYbc7sCiqymFFN/FxbQhqadfkX2CcEussx3KNQCtYoCjb1ixuRW2lq",
-	"+jfyr82DxPssZ5oJF5TTUU006nOTwJ2UZWy5guuxrMkv5GK/axd1AZPbArxtRwD3vS2nw6KPrIz3tds6",
-	"e/OObFImXrwdsgNsw2sGdunl8Bowfs5uuCzU0OqxWxgrvJXCWi0a7BIYD9ltL9dpCoIt7k1biNatwZoV",
-	"vWJK/2B59eqIY8M6YzQFOkmmr5nScZuzxZ3MLeu/bjaTlLaNsIsNM4PD3F0RxMdX1T93mXW4w/x6NojF",
-	"H6IV1O3mRYVJYPGcQAGaS5FAkRxdMIV/LVgi3N96VuT2z0nO8Q9FdZHbPwt4+0MTPSk2LnKul5dmLjY8",
-	"hNGc5WeFnjVbAsCQScD/THp//ulq39r6K+HRzvDfS7Phv/7xT+BXsF7AiqGHkiZmWmd7nz5BFMJENuMS",
-	"veOp1ADNAilxrqAS4FhFmMSvrO8Bc5IQuPhAaZYNhPKgcwhKJsirV68jyF+HaPe5Ly4XlcWgzLm8fH0Z",
-	"WawXKpKBcIkPtuCmq/qGhatxSHADQRHspD8QA/HNN2Ytzc2Avub+N98QqJYXm+9lbkuynJDvYVkIFjWA",
-	"9cWyBrFhWbbeJ34tuCIu1K22IxBIEx/eHB/SQs8OUznlIiY9SiAz/8Dckgn5809XpyRngi0GwsWWlu9Y",
-	"OPR4/cbGuLPxPnQ5EPh+xg+u2VLFfQL56eaGnAI+6lhmgHdbzqIWUQ+yEk8GAmZABYTZVPtGF5AiT4+e",
-	"2pWFtBL1zTdgufMlBGKaoUmPS3Fo4ez/1y9KipiMZMI9FRg1ZJSygVipGhAb2TiOCCWzYk4FiRHHPo5Q",
-	"syvh+YF7R0YOHIiyvgBx4FQRiTGP7ecPsev0z5dv3xBgYyw3FIvo5nZCRqR280GB9SCjUy4oyH+CLZjS",
-	"6HA4AVsbiVM+5zomveOD46OjaCBcntbjo32PQhwHAnDsswPsrUEyOmVQV8M+cDoQ1Re4cppSqa6Zl+yY",
-	"zxM2zyR4UQ1tv3t7eeXSBTH2Qck5Q0rASAqz03Hw1sFf2DIeCJtP0zs+ePzsWVByZ79PSjeL9zRzRa5N",
-	"W0YEf/yUzGSRqxNCB8LIzUtcbJ+GaSgWrlmZLMmUaUzdmEJWrXlyIMrx6IMLay84ASym2KJJ+IbsPiZ8",
-	"AmDzGlo1wvlAoGNHB6PFkAVf/NbCtkUBLX9nl/HCLBXspjLLaGOL0CgNX7MEyKV2JPBLeyxPBwJjxAOH",
-	"fA5aRHwB8dBzrg/g3zgKv7owvE8AAhWwucpPipmnEdDq6ePvgibNSh+cGdk4Jj3FxlIkZrcwux5bAga0",
-	"Modxys3Cnb/zE8BgO4cfTt5mFnVMDYRPeaywUTQ56xnjcIoOzt+RUZFMmSZcDET88SA3whp0egBcOya9",
-	"2DQRn4AoVmQRsYNzRfn4NTv193J8MhAOdQdygEZ0fG2uGsjKtIoJROfDu9ASDmDfbuhLQwtFlkqawI6W",
-	"c3LVIeOPB/i7pTQo5UyozRqekCIbCC3J42ffktf8e/TTKpbfQDpSfP763duLq+Hrs38ffv8fVy8u431Q",
-	"ThhN3BE/hteAIgaWocIJmNMlmdEbcKEDO4Jv7fEGOpdurISLcVokLNmPcEOhpDMHrFbzb57zG6b65FyY",
-	"sxf7agGHRv47QCESzwfwHJo7DetvBU35ZGkPS8pITxXjGaHKtEKzzBEjiQOYwHifzAulyVjOWakhYbsk",
-	"Ns3EsPgvWg7Bvx/YY3VwnsSkx8YzyZIA/AfJEsUCKSDSyxc3CeWQs3fne9GeUTgtMHj/uH8EkA0ZEzTj",
-	"eyd7T/pH/SeYjjsDuSq8H83nKSoLfqXPE0g3VPrs3flfGESJZjSnc6ahwEaLAFs+cgjnFWTYDQ8+R0uI",
-	"kUrdEsGIHh8dYYwgwOFZ3Hd/kf5i/fko9m4Sis8y/he2BAsRSHZ18RcuHTmBmDjSw+OEhxmVGLUPwvBT",
-	"HFJTT37oh9/TxEViwivHm195L6gVvhAL+enRk80vvZT5iCcJAyPC08ffbX7jSsrXVCwdLzfvPesyo3Mj",
-	"HAia4gtPOs3nhnK0jIFcX8znNF9aZS68Mh4pH4tYFSgModOpgmR9R6YfPkEd2aaovIUw1xfcCsmcCy9T",
-	"+bhIB2DRe3r0xAZeDgsfNhljHPWCK2bvd6uFcwuHDeYDe35dOH31rKC3D0/L1oclED/M63gWYJe+t+Hx",
-	"d3gMrC/8U1WztUVOa0fw+F76TppOoVl1L9BwrewWfO0H76jDwXsuxSTlaBV4etyhi3d0aS7iKylf0Rwt",
-	"0U+Pn3WZjyoyo/ix5DVLOMVi+IY9PN788l+9xvASraa/Ib6CdBUE+TXzj09R5eI7/JVmfHjNlkOefEKu",
-	"4mpTVA/3BbuR1+Xhrh2Sp02ZG+aFhPTAIrywnh6H+bKgX/+FgrNa/8YbqV9Caa/fEKXgzmyklG05OLK3",
-	"8wSjI7z1AlXMA4zDBwtx4/115gJVBQOIw1K2U0Y9DDIBeuaOM8oG6tOgPVIxELZS1WkZ87qYSU9wM4pm",
-	"e8hGUD6DF0UcG+o2ED5chlhMwAVdYubCL9L6FmAiRneu6H2usYHAiT5SJJcpcyMklCjE3rAuKrxi0USU",
-	"MzqeoQHLvW49MaMlQRuYklZVB6XdHCh7bys7A6eogXxcPbln8OI5rv893apBF/6gdrlc71C+LfTs0kG7",
-	"NAm4bv3tNlZ2z2wuSz4zP9qWuzxcs1+QeVqz/N7Jzx9CVvpnCfaKBl5AhUs9chWbPYst9MyXqIQwulXb",
-	"yN4JPvYp5KRg02jnoD/lUkxLNmk4TyGgAoYz5oCJq7QpPD06XhXiX0En98MmoO2vlT+ASxAf+LyM4OGY",
-	"3vsxffHR4um4g5CU5wQw0R1Wd+WMbnUyJaZ9Nx9NlLgUcbZg8OfY2x9Mg1SDDfSAi1MsJhC4kBRRWmYD",
-	"sZD5NVz/PrJYkl7urdJ4uJ8eHZPYkvGQiYQl8X6TUPAKR3w/57xWSbjTSW/QIF7J6ZQlRBY6VCK8vwqi",
-	"bZx4V4gCwm52VyoejuH9H0NXhNOKYrR2FEYslWJqyH73o+jO9QEkDB+OpZjwfN5+NC+ZRtex4f/u5agi",
-	"XpeWM/RKiGsrsieE6/1oIFQGBmqLBpSBSK+Yxket6d9qJxhMZZ6maWqO+kDY1QAz2yqg0El1jdD9lFvd",
-	"2npKeA7aT8Ax2rkBeoNMX+hu8345cD6X+s+Z8NIDbk7g7I0IJZBGahSqp0ffkRgeGZrv4mggqCAY8rLy",
-	"hP06bmJJz3GrHAIy+LnuiUFV+rD97symrsDfYW8Trix0W+LC5gAUHukddmB34eJBYfjts8BLsAWEvKY8",
-	"gXOMu2zUF3ZmgHkJidFieMFylu54Pz56XPPVo7dwYWEdZA6wChjmYjjaQBSqyifRN80D76Xmc3Zi/bLy",
-	"Gl3RfsoDMaOZYZolnj8Opk9+slWXHPNMJDOtI2O1/g0bgdNDHOZjCDyICEoDICjtm0Pp1xZsL6+aXN+G",
-	"b+FXa4wplpI+O5PaSpZ6fK9jaPZdnFlMjlO3PeWi80m4h3VqeRDYvl5u9Rq0JVJlKbC9u/MnK86sU5Z0",
-	"kRsZBthkJZgOY17M1xWhyFaXEQwj07kCnpSQIutDZB9oTSixVAVOFIFyq51xCBaUKSMTOufpciB6eH/j",
-	"w2aUcIMH4FiGuYFZJiplsarytt/MRWAUzh7x9Whhn83egkHYH/WDyeV3yjoupAZ3ZPXE3YZtKCaSgxAk",
-	"qp2FvAScScWngiUHXGBK9GImgzIetkKwj45YMk16LhBjIKZMk6dHT06bAihAn3F1E3z8xH4pVmhJ6EBM",
-	"2AJuQAiDBrEE/jBj6ZMXtj6F4aW2IhYKMJCBAi6ngUBtqZmBmNX4a7gYXVQVtHKi9ETd/dz/qmMFfiM+",
-	"Vbgptc1BD4gOb6sVaLOVc1ChdQyHXCeyK2lJKzRP0NV+SE8x5mLBTdPwxPIAYddsIK2TzBYyv1bevDgq",
-	"NNCluUwDcDVHnl7IM9cqmAvcMMCaGbpdA+dsGGbrYpA0vWbCYg/JhWC5TfkxlyqUtVdMq4HQgZrddCQw",
-	"yPWe7tJqfarPHTe0+SoNLUZRsJIoMN36jn0wJHx192sZ7rMSf+63f/fbNmQTa2ynfCoOisyyoga1nFit",
-	"/OkfMR+gppdricfayvmGQTxSjo+cEpsrS7gmkG8zp4Y/BRxvUPKlXlxFPYwJF5hCM2fman7v+JYogSnn",
-	"dAmsZiBs0LlhgBEwvq7okSdkJPUMgrDHMzJiS2kNG47f9RCzFtQSQYwMgGHygAqTJxAozZmKBmKcs4QJ",
-	"zWnqUl4LnfIbtgqCaUGc7CI8gkpD6UDAlu/3yVkZKOJ90I6PwtchJ60Gk+B2eDMOgjiYGZoFA0YCIaEV",
-	"Y0oDKwa5ZPnC4lPeBz+uoL3exnAbiIOOdB4MtP+d+eq7XN4wZJ9qxjNIuC1lm7uz1bokijD1oJb+bliK",
-	"rx/rUiYgLFhTrSIsdOTMEdwlX2IFHJ+7r9FhyuesxB2FtW4I/eBKP/fDuvdsh2gViSZd+gmXUeeIjgH4",
-	"X+apvxUMyrkgoG4JvNGNcbj5eXiP+8y5cJ1tzrrws/68dpDfbsqEX7DWnInygLUnTZyJJcE4LI/l0Zya",
-	"0SeXeHkqTJCBipWy0AMBGWINLzrhxaZ/KgThJX+HwmgLLhK5iABUNSqzoUkKyE77pegDUaBlXWr8PSaj",
-	"HIZiurXtDwTA2SsbXhrVWkCs+xHTC8bEEIDdAfk+xuhaiDzFxm1KMM9Vn8RB9YwYE71AeqEEyyP5YuwR",
-	"oQOBCPRghrUIUpbh1FZGLgTpPX38uEw48d6lgbDuJa4J+8iVVvt9pyZaiQprc7tRAx8eyY8Y0Qt5YjZh",
-	"OXQ/2eAf6FTQuZOBeIKCljUFlSM2w6gM2YYN4QjUKcqRQpbcmSsrGSaN9l4U1h07+FpzY9z4vkx2jF+d",
-	"VmvxgiQ5nWi/6p85XvdBWPuKslzKo9ejRvUEythvYf91kevw1yCFtZb10oCvoY0WFh51h6LeAyuWbwuf",
-	"jPdPSQYFnbi9lFYlrR+gu4AfbFZW8JXfXYz6b4TscPVDsvM5ehbxpEQ0CeXvVnmkMdn4R6bbaeLos3Ha",
-	"L8Rff6fZVm8Fa6AaUOHapdWqeAB6T0YhbcCqPQED26vf0qEutKmuyAdIiB83QAv9xci5S1mAVOWwuWyd",
-	"J2lD+9QpmNmsYUnFEaSvjpbmv4HoVeOI8iJlGG09c5KujwOywivkaFlJav90IOI0nQ+B5j/qOML4X8UE",
-	"FLKA8aAQiE57ecPynCfstCK3ngyEKNI0JjmbQ+YXqMP29z45szIFQCVjaQy3V2EVWeFwPAArkPpbQeYE",
-	"ijMb1owCpBG3zQbHZqMcekewsnH91hBSD1nCAfkmPqldHfun6D3JxzMACoLC4xLQpWmarlxA9jEI+W4S",
-	"myur5l57pEIpuhSbB7YgPxQmoGLpQEJHhSaup6i0iJjtVUROBiJ+9/6KrLlwD2FkB06cbgwGRbDgCje8",
-	"P4HXIhN/5giJrmw4iIvDDXnIU3sQlDcLysi5SollJ9n4EPicK13+WW+lRoPN8xkbXztQUWvhEIwl6sSw",
-	"xJRRhXq8LecXEep5veHVgZBm/dNTJgzbsbDXeDOBPGduJnReudsN7Qee37l6LIAWpkJjhsUSU6GtIWC2",
-	"+MI+mJQUiaHAIiD8xgFQleZz1h+Iy/GMJcBYy5+gzKKc2Nhymtn6alg71qYe+m/djCPP2c1tjvYnCA4g",
-	"8Y8v1nNrZcdg0X/c407ENfoOdAtwQaUJWkh3SdrbxQI9l8rT48ckFnJYuadiqAp3uHp3mSvtJSLRLXGx",
-	"7X10grEEHOHehjqnAkuIgsAglREuNOUpmK6shyvYDXupOUHEEA9V10gPzdnUeCC+JkHd7C2iHi+8tfx3",
-	"pib+zrn1JVRZdRythzLpv/7zv+wR2t+ReaOU9pXw7jPhxcbQrSWMPGvlbHO25xJC3r6Ks47DfTjqDxah",
-	"lRP7zmhBgfJXSusLuiS98gc4xZbudzzHrrGv5CCj3OJnaCQXo0g3rIWQJJViipDxzjVdqtVeWUavkkhI",
-	"0NFXwgOe21k9MIEHJrDCBF5ywdWsIuCTXmkashYlwwH84diRBVRNJq0xI6VD2/TvnddnIJeD7uE1iJTR",
-	"G2YLvZeuT8UGopebjSO5HHEBVjUb0YbTEkyBMgH6hswTlu8jZsFEpqlcHBSZGghovJYnY9WAiGiJAe+m",
-	"dcGInhlVrE/ONJlLpcmzo4goGxmYcuX9sxmdssbI3zBuBYLOztwyfYazGnbYFudx1WJti0owogRXeUkW",
-	"LIeotK/e1fMbih0pzZuBAwdvJCDRHhdGP3UlF/e/Ert80f2AX2w07FpU7QajcO/44NlRS6xGPfCBioFY",
-	"DZuA4BlKcpZBCAThSWR+pQQMJnAnO3x1eylzvd8nZ4ZfQBV3lye/amBuN3GflLHDimkCJ9ksgLQ2COw3",
-	"YHiAeo+mDBszJ+RiIKQ4DcLlrFnIPxgFafyewWEVDuRbA+HfQUNORK4Zy2wqoF3/PrFmA8xELN1BZozA",
-	"LROFANArhhuF9q2qeatqWBmINltKAOnalDHB1rDN+7O2V/r6sqb32zDvB7P8g1l+F7O8NGxJb76VdpMT",
-	"rT3bZkc2yojP4eBFpbEb2bmrly0SspgtEesGuefx0dF+5JBljESLSAlQaEtpPgeePzaim402nsuEpY8U",
-	"Sm9ZzseM9MoighBgh9/aKwRgZvb75OnR0wD73SuRgEXuDfVNnCwInPixXIB7ZCCXljsHvbWwjpRqpjTJ",
-	"i4dwiruxu+RyCqH4VmAJWLNd6vIImFUPjpG/Ur+ALNdoSIGae+b454XAQwjRDDK/ZrmCiP8loJ9ZLWFE",
-	"x9dT0M0iQsmELZzkQLURR/icrdQjMaqfK5rxSJHclzQhKpULG/ibF5AzCOgqcB4NKyBcn5rOs0KX/EGR",
-	"Wk0d5B04jjAWAOqhg1EojHyBoiGlQ84KNvX4CDlB/56WWEaqFiy83ydvBSOFmIDyzRKzegMBUC5eBweh",
-	"sSSEoS3zEu+fYg3TCVZSctLkQNRebZA37ZtYUQYFQlCBoY5MUBTFS26ELihg+YFIR120BmzZkNqKlUP3",
-	"axwNhKJLIyDO5ILMqVie2PqUsRUKhzRNrRPOfWM4bBxw8YHAAiCOZMrlpxxL8zhw5KgUNa1q8O7tJXr2",
-	"oLnDUZFex7YUgNuyR4rEhZGUh1bAnBqSKTLbxIqjM0fOh/UCmiRQIzK3cO57SOJdYdrQv+Hc94mh0/2u",
-	"gIMYFEt2mkVpWbVVeJHyBJTUDChu/0EEfRBBN96glg5ZyKoMZ2iKJwDOP6MKeF/LVdpZIj0cUzFm6Vfi",
-	"xXgjEQwDeTjNtTqFslKlEYALMkn5dAZlDrnCaEWaM6LoDcihr4DvmhvT4UGCXbPhKkDOa1hoDqIgeXr0",
-	"3UAYjb3hknKn3BfrsyxB5q5cWaOjAhb3axWDgbXh/qcPUexfSvmE9a+LzYEk1Ul03nDewenx1ZxxPENz",
-	"mYOyCXn4CGHigpFUMYez/DX4Gt+ZpXtwND6c3Ib4IJn58KAJJEkuvKfxX//5X9bVuKNzEU/B1xXiWaYN",
-	"YBdzqAVPFaGlJb2uGH4dp/gCVvPhGD/EB97lzQ22IFGGCAaxBbeKEXSerm1DCt4KRpjQ+RJsTmlQ5NRT",
-	"nVMeBsL716zZZTU62SbxQztgN4jQ309GaGbpDwTgYYAnT83kApEwbMMoMZuTiVnjpOdyrAoVDUTs3XnD",
-	"iczjiMSjVI6vWTJEQ1VsA5PAHr9/6iV16ExIPRCl43CJJRHjLJe/sLFmSXxSrd5sXnqkrDkuLayNzX5r",
-	"E/Eh9T4i4LNNmiKz7Vc2asO0NRAIHUCRNTIx5YKRBU9T76w0Mg1WhqiPByBRjfBj7YFm5FALybA1b8Qn",
-	"PUoSygGEI0OXLmYjQeKUc9pig7C30LtRf6bSYuOjMiWzDD2nhFmYQ6z6ji6G0vPg7P+OHgCpORZSD/16",
-	"x1FQWgt3y7sIUKaTgm1wCbgg+i8FaQIoJkDELRgm5je8T7e6P+/9XnELtxm/xLrcy4pqADHxtXs8fueX",
-	"BqCnM8815QQ/wMkDwy1WgPnioS6bbiive64r0uxp1j/9hU67v9x6ZiH2EQslXZJClL9MaKrYfhnj0cYY",
-	"3BsVzmDXbyRlyqi4Z1bglnMzCwgm8+DnvJu4tVAJcavbinf0xbybXY/voaXmryaKXSQBtJINhSNakuOj",
-	"o6MIpVleIk3BSY5pmp4QM4a4Pyh5jTcZ+yNOc4YgUSivLeGLHqS6IGqb0VZ/msngDWHdO2BhxhT7nnP0",
-	"JcPRMgZxqUhT5708e3c+ENdsaT2ifi5991JM2A0TGiT00itpf2xMeMHfmnjpfTrkLlmKAunnjgNzA/i+",
-	"SK+N2p428rg/WX+sq+zzlTO4B6fZPbBjezKCsMy6tttTcm4jYdOUOP++9/7v72ZNL7knKHRs8ZVwz59y",
-	"rm24cZBUDc7+hSzSJKrmU4NpLbH89VkEMBH1cGPDYK22J0DVdS2shBQ4FoZxJ6ipKjrPUuytT96UvjPw",
-	"1Z3adtJUIf+1CvYK0NurV68JBDiQlF+z0pLYaK3HDfnczNJ2G4Dffg4OaXttEwPfCmtxYAtvD3oIRnjg",
-	"q92DEdBDPrEeeeWd6IreGFZ0S+aZs1/YWP9OJE9fl8jLdBUjWp+cEZxvYGE1rPCbbxDmLvnmm2gglCxD",
-	"DqEST9X5S3oQD/avf/wziODYx4g8DxhKXTkmKRgmgZVCqBuCE0JLAGMjE3M9EAuqwJ7ohuiDTWwmRWns",
-	"jm2BfkAujcmgODp6wsjRPtg1Mf7CztdI0ZhZgMhU1zzLWupNXsA7D7Lug6z7wJMrPBkPxr2Juh1TWV8A",
-	"i7OeJ3OsXc2FPnnDbFIqh4IMrmxCM6J5PbXp/o2CTZY8F4TdGagchv3OvfWprd0t4c+h1edSCORBHgW9",
-	"pXWuLKjplzNAdknRKo2Qjqo+M9vaugzWbxd4vZoR2mqNrB3ydgj2t1BpISI0mXOhagc9HhdKy3lsUwVi",
-	"NdfZcCaVjqOBiPmcuk8kLpSZ9NyhVLn6JjHpGRaODV+9uoTcJFWipht19I9/OASJQ6f42HffPTnUqdo/",
-	"JbGiIhnJj24AEt15QcktkQwEIFqAg15Iolh+A+Y2BA3rk3gKtbZwWLLQqZTXsV9AQnMGtV8gicpWdnl7",
-	"VugZqKsjOr4mPY+5VV3VQwm1en51vOXToadLgMu6CurQYIQriTMUqeJTUsb711r91YjOmikdD8QYWYVy",
-	"hXPrta4xNyuHip3NJkUEbA5P8dcKfx6O8ctAoFdWqSWmx27T187gHrTrr8JqmRgFDZko6V2+vnpH/hc5",
-	"f332DlRKy9wcSa3j3o2i2xr+0yrVXfryiFhiB2Pqkff3nh49ATtAWV0ryJMFXc/yI2SVLpUJ8GnJKJcL",
-	"hQWwbI1BDINxyW+DkqjJ+4tXWGPDFwN7pFwDGFnSJ+cWnFGzGEOHacqSgbAsGtl8REZcJGoFOcEHC5qm",
-	"I6/6gtb87i/PX7haU7mFF4A6ny6j/PiIzLkoNFN9DFyEZQac4LEUEz4tcpbEA+EzZe2Vg2karp45LxEt",
-	"3Ro0enzcmoS8B+6fvc8k1EFnPhGrzvJ+gjAfLcvdstv0u2OAvymkQnsOEc7iRxAJZU7eonTjTuwGcXAr",
-	"GQCopFSHPnRkSE6Gak+Gp2laCl41TiBFjYeQnCU8Z2MdlUk+AzFiNDd8Q14zceJ5hqJLRRYzPp6tsgYo",
-	"P+isXMAVJqlcYPHGshAd6SHTiUhhSwF7twpXflSYomlYYwJWPvbRmm5cNn4wfCzKyEQCcCxRyF6BQZbF",
-	"8HJGE9L7UcppisvCxURG5DUf51LJiSY/5jSbkcM52/elz8sqr2U5HLAScO2qoTsE8qTM8w8XpwRTmVFX",
-	"SBbHBBVmY5bnMo9LXCk3NQtAMwJnkKubDNlYUJvI3gfUPD9K2RythLBKyuVZNTHHFTb13JFTc4BFTXs2",
-	"O1JRnOf04yvAvd87eXr03berJuM1Sj5ba4teaXnOhfviuHM/sLxtI358dLRdQ8PwpLU3evR5Yxu7yNil",
-	"lHFrafshkH1dscWrZu4aQOsApxxLCF6GOLi2G6Wl5uKCjWZSXu/d04Xzax1Pa201obW2jqAitm9ODAvF",
-	"MB80CKIHiDhIZbOVH7G8K+Jf5WzMADgLcj5IL2EOwh19LlzPSOzteicEQhFjwoXSjCb7p0EBRuC/kGXA",
-	"tQ9oKpEOpID6GTUtAmrzZdrIqCWs1lS6yidNbBaL69RMBF9rRaTtBcGHHLZqDSVRtSGulxJ3cw0YgWOt",
-	"Y+BHptfT29GDUecOSPk3VKJpC5rc7iIJ9/882VtTcWnt9fASy0y4wqOINBAEl0I4asX07I0QZa3vLEuX",
-	"Rpn2dnVvhpYiXVocwTKh8hSFZCwlvrRuwDkW34zH3os0RCdUDABFYFL3ZuZ+010zp9cYBxAnHMrBJzGE",
-	"xvqQLSa0q+Kp909JDFEPhE4pF8HLrg+b0O3jGDRT5pq5KnJhGlzQfA6YjYLkzJrBAaOIzjOiZUKX7fWH",
-	"VnjE/VqdvwwY4hYM6ktjHt4/x3owQ99jLaItbv6u4vahFT99OZpd4glA9Ia0Q+fuc/hgluyhCDymlHtj",
-	"amOwwSU28Los/3jP4Qb3mvtTmcxm57vbggeJ/DeTIAjIgTUNDlVLCkUfUZfcyst/O+Fo63Nv9d6G0M4d",
-	"5LLtIxQutQTPjSBcjAA2/+Llc/LsyePH7jhYSSY2/8a2urpbakjndm6sR2gdXWIAPUEgv1OHzsfFEH4d",
-	"ahmTHiX2VB6c/xA2CHu3b8QjRKdWFkIQsQHtiPrk3CFWKV/CllBMHj8hcyOdok280ms0ECxVDL7HydC5",
-	"tOXNakEitoZamOc9p/k1SwYC9wsCNW1BT1DWPP6tlplCWS1LlxHWSnXJ4IENhOashJMivZWEfoBZHNrO",
-	"4v0ScGs7Jt8gGZ6LX9jYMfoLM8qvNaAhHOOXCWio3iBtwqVNdnPU+d/+9niQQe+tXhMyWG501PLe6+Cu",
-	"7HwtGeXzS91FF4ym6dJ5L9QJgYCPnv0cDcSLP716G5HLq7OLq6tXl+CZm5ujzTW5enUZkbP3V3/ah0bP",
-	"X58Fb5JXb388fwOutX9/ax56HJHLF69ePL8i52++f/vv+xGCfqA7OMullmOZmhsF6sJAzhZifyAQCnoM",
-	"nVvOIxQ8Qjy2FLKzstRo+wuZJwrDzrx9eSAabQ9sLOestEuwJIa0CesyhOi7lCo9xC8w/awcWpE3GbNt",
-	"TAVaJrR0S2v+hMg/rghNF3SpSpdRn7zL0dxuukylzCCGz7ox7c1la2AORCFSplQYxUFTB8w8J734xeuz",
-	"81fDs1ev3v40fH7+w8Vl3FjJ4YqpL2LPNP225xIgb2eZOiWxvIYoGnPh4K3vKn6wjKhiPAYo2wf75xfS",
-	"z0uy1uFJszSprDJgro3ytHZhlzdM6AO9zNjWFatQW8fMIdNAhJjgNv2Ia2/cRLI0whukHyVU0xjqKo2p",
-	"pqmcFq66Us/WkOKCQvp9c7KA6fAKBnyfR8j1sr7miB1/f3cS/w2FmbskMTvpkLrML3Wq2pqgXvIUajKP",
-	"5XyEyFl6Rs7e/HBKYkNfMdH0mgFK1g3LaQpEp6KyplEv/t/mq3+DzFYb3DIojo4ef1t+XYD9Non34aoc",
-	"y/mcHihm7vm2FqLqe/2BANpQRKZWbRMWUN9QHZeC9J4ckcTcOKOli2LfhztlikBYVzMOATw0VXiaM5lC",
-	"nWqd8+nULMrEyD9sipSvsGwzVeT/0Iyz/GQg4IRzzebAsGeMjGSyJJRYVzpJWMoNV2grxYYz+FLwO8yu",
-	"n61mh/t4YvfRukNsU6QHW/9vNNjHUYyhsXbX8B4GWoHtVP6daBQDD2Efs1QmzIXkNEXDQHhLGABjFld1",
-	"ZhJvTCufor05/XiOLz4rY2ZontOl+VXpZWq+mMh8vhftfTyokZ9T9tYtGh2BX3/0C4T8uzRU0xPpgUId",
-	"R2VphPhf//gn2C98qQF7dPfb0Iyw4eHKcgTxQGZmG0OXNk0ARo2dbRjKlphra/uGaAk5hkxVtKbk3l1i",
-	"jqRQmorWASkuxqx5MIY3HGg+Z7cb0YhNZM46DQYcatsP5sN9X5mbTdA4888rR/7eNeemJDBY5nazcOON",
-	"ffgr/O+CpLa4vBvDN0xb9y6ktQlnMJMHoLM7C76wm7lCQFv7E8yLoSOBixujMayFDjy3z/ymnXU4ic0c",
-	"0i7IQ4Ls3RBvxjCiP6NKu7Vt5YvI2TZnw4ZJUSB70jInwBqSTjEX1SZRYccDgR/RXobfMfS9YGk/knJx",
-	"XVbpwicwMj+yqQoAFIz2eOgA/FMzaoufWLxe7pQSXCDSk4VWPGEDkbAblspszoQG707OSAztu7pV4zHL",
-	"9LDI0xiUFi7GaZEgljpJ5ZimA6GZ0lxM9/vkfOIzFMiYAtDHiJHZ/8/e1y83bmP5vgquZ29Z6qVkt9NJ",
-	"7Vg1tevp9CS901/Vdk92N8yKkAhLuKYAhgAtazqpmr/2AfYh5sHyJLdwzgFISqRsd+x2d0Z/ZKZNkQQI",
-	"4Hx//LhyT5CzohAZX0VMaf85UCZG9bTeSYCuRjf9Lw+/6K5SRRr6VMM5OLuHCeTUx067hCJtQI9SfX25",
-	"iVSsdizgWPV35au7mM313BVPHTN6IbSCwDN4Gls5alPeH7zHf2xm5K/3ALrUFxXdX590jg+krAf+FYpf",
-	"h/afS276u/jlZ9Pmxm0l44rpHNgUHYJWaX07gQCvqquhkBBxVy7LIUt+TChNg3ItYoVAJs6AjyjLThcA",
-	"HAjNnLSy3GkT0kZsyo0YSGUEoKBcCkj8tfNCQFJnwacwqC4QNakktGIjeOH0A5WKq/6QvfFZGNCB1gg7",
-	"QLgGKpmUacSMZpylQuSoe061sYaQPUPoLdWi048I6GoP5UbEJnSg6NQ6sXU5TJot427lULqDpj5uoeqd",
-	"fG7WlLzeMy50JIfP/nXdyDcm8Pz0Nfvi8VdfDR4znuVzPjjCDm2FO5ep6FxTvKcxWM6tI/+9473//v5k",
-	"8F988Ncf3h/9/E83dozhrgbt8JY+OnpuTOjcd+Kqa87oFj46Pxmr72AqZ5A3XwGOXMdGeus8pNPn++PW",
-	"ctLtrt77NJcdzdwQ1mLnTbxnbyJlC3YYzSg6u03mDuEJXjo4wJB2IBcLkUYs00tRDNzpTTGDw6yU5VeD",
-	"6VxML0Q6Yvkc8L1Uyr6bc2tO8pypEvQAyjBhz4aPv3oSMU7X68jPdbaGFfRNHJ+EbkgiBpmUUsUqKcQM",
-	"ocjoUls+ZRLaSVHIb+zfNGQnFRiwiZXPsXcTxG+Byvi1jwFkbkfMU0sSOwYboxDGSK0QuB+6AECeindC",
-	"PDk6IsA0SKLB7wTQtI1X7Bt2IVXKeom/KNIxzCyJWP1aqhdcKujnVbsKU/fo0wAD53sTLPiKTQTjlFiq",
-	"GAVsKwhvOErQIHApp7CibhkQfDstkWGIMYSzqHeB0e61mBKEi4bLBCmhOFDYZF/D0EPOTZ4PxtWqBiJO",
-	"xTIATlS1cR25b7yQ+Viej6UaQ6rpOITTMGKLK25oupt39WGL/WI4MY4zrWHW+iTWoLR0+jscE/xUvR1u",
-	"bg/j64BV6XBxeMTgj2zk7bwRn0gzLUfPGVLNunyqW3oAng8K621FlvHtgaGViwRCTrBDNLdsoY2FJtH9",
-	"WAFfT87BRkwqp65j3dAoH23HHjCs3K7oCg1gYoUJeG66/SFLKOk/8c2Tq879+IATngk1lkmYdUIA+SXH",
-	"2fqeMz3ilxuAKOQ69vdNVrHHQ+pHVZ9mfDPjADmHxa7oRYYyV2h8MBFTTkZprKw7urYqHwjtY3SGbblk",
-	"ETrItLDBP5bZhTcz74uJuTE+dkmnH7c7N/M7b4fT/qXyI/O0HYu6P5SSiKXScP9vI3CnCcdWn0dIXbpg",
-	"6BbFht8Z0cFWviau3LLe1pF1tsGXRpT/C2xHqhmM3jQBImZsIQA2hBv27uxPg39hT0//4nXRueCpKFih",
-	"l5vpAc9glh3+o52zZ+fs2Tl7PkNnjxVX9mBqLpticP09rWo7Ljw3joHs3Dl37c5Bni7SxjJfJ0nkAvpy",
-	"/9pMMB8oeE6v+6xzeKoPuUEeD37wRz7Nn7WP0a9Zp6vRn8kPcjZCljxlzJ/LDKG6qxa8gI11HKvEs7EE",
-	"mlYmizKzMueFPXDcfAD1K5U1534AIw/72kex0jAVnmWrKNxhqqzssUwp1WbBoSAvYT3M7FlKxfSlKNBs",
-	"A85dpcIHjA/wtYFLj5xvbmxoyoNJQeA0hQgfrJV7T+nx1aosm6PDo1qaEdwZoecwVpWBqdis0Es2cTog",
-	"m6zoH71cZxn75tlZrDa4xcF7/MdYpj/3h+ytXmI9nXKCMJPG8SB5QbahxyMDtPgR405XpDoA7GgU0MkL",
-	"vdw33k6MVW8zQgrI5JwF96H307rVGbGaRw5GroBSPKId9cuLanZ1zXNYuQhrDVDBgpUVtGheCCOUdR9S",
-	"OUr9uBFDPyq4BRouTLd1aFz7JUAFGgLeTvDUnImxgkfhYBIOX3ATc8t4lkUMlBV4cMjeetSlgjYiVtwy",
-	"D1bQuXMH4D0G7Cc4XZCnjv6BWDkVf93z/OToCPuzINn4LfZU1TiogBKfIsQU9VAwEStzZjU7+vIr9lL+",
-	"kfWev3zz+u3Z+OXJf4z/+J9nz05H7MnjLyiHz/ZHsYKO4o4goyZpRTW6Airr9ufGalEayyBmQKoeEvKQ",
-	"fQdNGLsfjRiHVuew8Ohwr3l817c3uFqCS5w8wLWDSNTdaERcnQzWI1BajEi0TciZb+64hY4PRX3v+8NY",
-	"xQo/a138JaxXybU/FXrx7u2LflVXhOED7sadW5ubhL17+8LPFw4DdqaMQqESZ9SW+HQuhDWQ1BgrM+dF",
-	"iFSolVui5VxDAa+0rPfL3/5+YHJoiQFPHaQHgCI2lSmiiR2IVNrfzWT6h1dQ13susAsGxxYZbiZo/BJf",
-	"JHcRZklC+AhZ/7u3L2LV4xOjs9IKBt8UOXtVO5NWaexo6r4a9pJas0XMe/eODp/8S6yqRIwRxoWgMZti",
-	"yUFZZAnWaBtsPSItct+lLi7cnqd6qTLN00oSVa7D9XMfBZKoqslG7MvQiNXNPMv8RxzFihrT9/2JRqKG",
-	"vm02VD5Hoew5gs0ZQGJnFKun37w6OYsYiLypIzb3GRisMLmYSp4N8rLIa+d9vV4aEq6q5uMRGXToTPj6",
-	"1akb+aLMqWAVPwL4nn+BLqgSnfl1clRzSVCmJNQSvKUmh7GtCJIHFpBvj6rgaf/VsZVN260Ow1XJkpmG",
-	"ngYjAE4lFOmJEVsMyg/3YTQn9BK5IWgWhUyFQQr999PXr6gEK2JiOBuy5H2895RY2ksus3jvOMbC4Xgv",
-	"ivdeaSsMXHM8Kd77OemaOvHfLlPzXw47+lSv4VBcyBwitiTdmkK2LYzWxkM7q7m6WPsNcLTuxwvdYL+g",
-	"Lrconu5FQk116hbNjV47JdVkznDaoMdClwansTs+03HP1FxGrD57PbXCDtC7F7HqPc27LlU6XJiBuJqK",
-	"DMsfcd83BllfmPor0TAIq8TTVKL6/KZwpGuhcxS4w6K9vHZp49tvQ4bDTcKpFqjdOQF82j0XCHAiFYcj",
-	"tfGm2kLclhZZj9ymv/zP/7JzKTIATwZNBKtZNwbrPsmbthHy0DXLYsOwgKJZVS6cwWULqPSGDdj7oYVs",
-	"azGT73EJq7vwk+CuG7uGrgvBHN0D0XU5pdB0IpmzA0vehXeuz4dH9YRXLMPboU7ZmhWwXS3ujGjvalDm",
-	"bq3p3Ld54hoA89c4P4aM8N89eEarB+SYVc4O8kJEsQLrDRU29ys85XRCA8U9EOfpE56HY4YMJx7F6hpX",
-	"SX056m6THqTmhBPDvIDrYwu6dX/KopWJxqrORRujeHuQUs7o7W4dUmHBRIpVD8NXMFeyrXVp2R9fv4zg",
-	"ix9/hb/BBdD3v5NOkTeDx0dfHrGDWL3gVqrB436EjhM3fCoA6gD6GETOMh1BxyPLJ/W7kOHHqtDL41ri",
-	"daGXjht7RwiWWOmsXChae7BQoA7NRwRi1dMFeyHVhUifqz7dPkLj39sDlvX8HfuGkV53HO+BO4YvJpnA",
-	"bhVkeQ7ZtzA/49bdmeh0sqHX9XLObYX06qxZIyKWl2pqSzRh3UynU0c/I7IjcFIgiq32yGf4vlj1qO/1",
-	"EE2/C7FC2y/BDAiy66udR5yd8NZjEqaxonMAjR1Jova4ge40VuAKgga5gmR7LBCspt1nVseK47Qi1jWp",
-	"SjRTAyx0r82kt1b8UQ0+Odzax4fMkQY5ZahDOPaUnHgTR6QRdvLxtVpufwAbx7AeAunACYHld9ZQRdX9",
-	"Nr+Ns4+d2auYXPCZiLzakeppicWAHAzUidYXYAVX4dt+zd1D+BQNf8+Q/VGnkgxBPPHk5UMmgvve8w6c",
-	"WIF1+/rr/0QTt7Vf1htkddsstY9l5qDxHljbGlNhS6kMjOoM7Lu0iLbaGjewDX5zCv9nqaB/fA35PqJd",
-	"RI5dePS2FoZA565Kgfk5LgZlyaHLoON5uzymz17RPZ3rJXP/1VXdIMIKcAd7Jarugvxw5bcWnriD5iQN",
-	"wfIRCKizIvtzsC0/oz4ltShyYDx5oWeFMKYrjtyCE5hzgFf1IPv+5G1F+LvOM/vDdcf6ANtltzSnvb85",
-	"fUAYvSh9E/BgUhjEdYHw8AgjrBRCPSfjFythvRM31QqyHVdD9hRbhGNj2tAvPFa0h2sYkCMydgBXjFWh",
-	"Avc+aaiFOC3NuVTSzEXaHgiAkT4tLvDQ2C27snMPoKtzxr33TxfuxCufAkt71cpLriVwDKvfNjl3LbO2",
-	"7jNIMqlEhLGviNqzR4VeJsdBJ9uH+Cu0Z0UIXcgw4BTM98Ym69Uqr6Qag2emUQfm/lJ6TPEYKAejNIOq",
-	"asxfwOKw2oXlnFvD87zxmJUL8Ve88Ze//b3vLFAAkVRTERBrYbbc5wz0CjH4sdQWo75PT/8SUkzWokOY",
-	"cmIpKN7GABo6wDPcl/tMcGxE46H9rdsV7Hy7E/93lVPWWOVacaDPcNrIfHx4ReA94GBcg0v63Bpm3Nqq",
-	"KTqr2oA7O2A7qYbwU4Xr/I2eRsLS3FKO1gGd6Y6x44zAHqSh2rAKQQ/O85w77UsoRALCgGYrf7tvveZr",
-	"YbnMtmV1747Tndo2oXWXD/NGrYwhHKH2Ov1rOR0xpV9tXLTjaF4HlTlioSgS38ammeAAEO9EcKzA8TZq",
-	"ZP4dM1VmGXUJrygF8jrPGytGcPwQ7y7KDJ18UMABVkieZ6tjZ2d4kP6NUm5oYIf9CBDz0lD91nqBPvzY",
-	"DV4ZCPR+MkoeBqxyW3E2Fp7+xq2cnb/x/gAqb1rdHZSqA88cO42uJ4dPMB+vIVwhTa+3ErbfKVpP/Zvv",
-	"E+DRj9EF3kK/74TsXVkQVHJnqs31B81f+jRE6FuRZ3xKkg4wfECsrRB3zwsnEoRczUqnFCx0KrJ9qGzI",
-	"SwtZ1D3HhJXIgq+upleUGPHKIEwZsdOXp8yI2QI7i/uGNbHyv2tfQclganNAyEAp3x9ByNgJRUNR4Uup",
-	"M0zRjNWpmz9Gq+f8UgRzvlJxewk0yVd27L416ftusyhCYtV7cvj7/pA9S6UvHQnFtEE9cqpTWvAl5ovj",
-	"7zzbLp4bRH4PAID0+ocR1TflLjuRvRPZt+emjhbrVczApDr46TXC+6AQM6EchYqbRUfuive2x0YMVZKs",
-	"VzA22Cwq/xFTeomhUMiWihV9iLMRsI+UXyLMbpuURipnbgCFX1m2EMXMl800atf2Cb+1+pt5Xh4Rz0Yv",
-	"qljkGbeiz/Ks9PVvyExxTwjrLyTascRZNEUJfUcS1ov3zNyd3yLei1i8t9CFiBWsXkZXCPkIu7kosWTn",
-	"JSD/M0h4jPf6oaLKMW+SFIh4S7CCXta4qUCWIjIazL2BBCJT+YTpGbTGolilInP2o0r9AkQbFiVOAKLR",
-	"NqpkJjiJV8LNw7uNCxSsqS8iQrhDU5epzjh1h9uJzydHRwCuKHJTlQZuFVkQH/fHOYU+YrGClTFj96Dv",
-	"eWbrHDjTRqzJLYY57lkG9ijQg5/eakTVdwiSu288gqLxOWqIaoxZHfuGpdqJ0KOjUA67drR9d7uIPTn6",
-	"PdwEqMRyIZ0q8OXhF6BCxwoXJdVL5a7i61DZQOlO4brLwNawBVxrCtjbsEgfURBXgzqhuBO+O+H7eQrf",
-	"6hw3RDCdKch/xRi8yKNavXFg+9vl9EJ0wrV8I+zLezWJX4puPMYsC8G033DzhO/mGgQSh7SJ2k65z6lv",
-	"0oHSVp7TMg/yQpyLAneyyxlyKmdKpAMJuklhUFD3nhx+AZzcAxn3Pfpn9crIF6dCA6kMCpVbPSevalN6",
-	"U5vRPZ6YriE7jlFtnYY7QJ1WJwlS2j6oT2Fp6wtXO5T1W7zrpNWjceOz92exMmylS6dmpV5fo/62HhhH",
-	"mAhuh/ugfjgEGiC4UKoLpZfK3YONI54cHQ1jlaRcZqtxKmfCWGr4irlOCMcz4HnO4B6G90SY258gzrib",
-	"ixQGEicWJvyJjQh8DkR1uXpnrBrLxPQ5o7uw+y+3XrUdsWRS6KURxTgvzTypOn+ATo5pHwWQTdrt2thG",
-	"hXevXHWM9jBOj1twg3Um99Cq2K1Zyk61ur9QhNELUflMP5wfBmmNWCbbYPBe0j2fdQst/Ijr22fRguxg",
-	"8O6r4RYt8A2w8JpH9OC9k8/XZSxt4uQVApqa0lua8Hj0G/41ovYwsVrwlf/JzsXCiOxSEHhexo3F+xt+",
-	"FXdv2u5NcD/h4bshjhS+awcW9blYvHBOuM+g7ekCFb/+nSBGvTOiALyoTv1148QP2evaEZ8VXFks/70Q",
-	"jC85ZuPiES50JnzifNvBTsVCdySyohZVO9h3r7/hyx9GXaMP67DVaK8/N71s51T7nDU/z2L2DdDtdpGJ",
-	"abq3TflHyyPk8oE7GCMqQs0Aaa7QVkTQ7grD6dik+pg5uklLqokxIWwkC5aEn8bnukgiNhdZOpjw6UWs",
-	"Nu6dZHp6IdIxlhYkEYY01m/zAQYmHWvqQsMbsQRn55PzCBCG5uxMdWz6CI0Ykn/Fy39wI8bl4eHRV3Rh",
-	"oks1FWnSpybICz4wwrHolgejcHMXeN1LvzUPhF8XMrjBhrjfrubbhgeUXmkoV7d96CqcemfDYocOI8Ih",
-	"OKZD4Bt3UHOiHp2dP/DmWcBT4Pcf1EM8cHAwTO25aIKF2eIqz3QqfCD4hp3epRULc72Qgq/yXd+jvQW/",
-	"eo4PPq46afOi4Cto2WRXmbvglnAv2rsarB1mL1Vvdm6MFTkZorKowka9x1Wnl8LYzpbg7vH1xgRyUS72",
-	"jh9TT3D6K3yHVFbMQCZfM0PHYKDxDShjobivT1FGLBY33U3amkyoMUnfn4p6tI6X0I1lL9rjU+iUOZ7y",
-	"vPbXDP4qxFTmUihLmFZ0E7HW5sVAbegRbL5OKj618tKxfqXHdLX+UM5LA535gXLQlRf+LJUpJ27VJtU1",
-	"YlduNqHiiqY2xqApzD/PVmOzUtPxpNAXQvmndWnH+nysz88lREiNPrf0yramXfdr3sPm38S+x1Oy6/Z+",
-	"73Y+LvQWQ58k4YbacvCe/nVHVfd0OPbu//x1Gwzw8y5f9q6KUhZhS1uO021VK9q8Oi5z0126zTv6qnHn",
-	"TVBlSqwqbQzRJYvw3muxVtoehfuiDwhPoGF1A03zk3Lw1r/gejGwtvg7WfARIrUm8kefcJygF12HdOiI",
-	"VzQuH7iXDXiWdbcmvHF09yUvKL0yzF0vVdVCbVJonkJv6ubRYW+4MSwp87HVgLEAiZX0UTJlK13Gysz1",
-	"0imgumAJlFQmzGiMr/Jm8AavQXf6WslSrKA5eKb1RYWYt+CF+wsWtFRGiNaSL/ddJ1nW4FJvW+E911tS",
-	"FRe4Ws0QMXadlzAL3z0cdGqoXJGpQewGtNblohsTyK/Yr20z3T7NJrpTHVHJTaqb21qZ3R5J6WOxNbdv",
-	"J1nWDd73rV4iZhsAIuIB+eQjWb9xdggntMFX2uQ/K5rlZTdif/iiAZqBWzLj6mfoHTzzlCzHezu29WG6",
-	"8ubcj7/9tLlAk9uC9tjEMih7tzoF7+t/rllMW4/Cx0p+68RMrt2zs4zuyjLaesyuSZC7jdFU3+FOy2nz",
-	"cILO1lJNc9vRortQ+LA5IJbMsAsh8prnkiVupmNuk2GrUrUumD8laopAnPzmwpGfk8Rf0+vvhLGTwP8E",
-	"qOdainjnRdknRBO4ejuq+HSogjRh4L/XU4cuZttUm9fgf/7rvas2jXE6Dl4TC+gfAVaz8prUPr22p7q+",
-	"alvS8TcT+BwPGrLEV6iOqULV4+xRiWACGjRWrcbqQqzYZOWY1XGVj7+et8+uSduPFfQK7Ux+2jhwd58C",
-	"VR/iYRKhbnvad8nqu5SlkLKECOIbteWQQYFk280hiOn7Gw+ybHGTUCDm7nKoY15gzu5aYFIvlddkwJUq",
-	"APu2ELYslEiPWcJzOb4Qq7ERNmGGrwxbzgWASbj/ge54WmHbswTu02UxFUms0Dfq3uu4oXE6FDAumVmp",
-	"jpkj1YQtBFdUx39+Dt324IaBVAC1gYlNWC5tWC91CtxCKmmsnIaaeuSP0EQMQDOUsEtdXPS7Oo5mi9Nq",
-	"ve+vBVdtmM7qYvx9+A8JNU2NGgbYqKGFBNwZB9lY2hsl+ibwJpKE7nC4jS8LkUBTOkDBAbRHOHQe/DgU",
-	"51Pp5DCceKjqWhbSioETusf+6R70oMuyPtrIGBAh4elO+3KOqC9V6T9UvJkK381NMC10DpirWLPfuJ36",
-	"bUfMSCh4gtdORKbVDFLFHL35m0csiffivcTR7EJfQn+CITtRbXQOswtIKTBkxu25Lhb7phX/pdwglnto",
-	"kleN8EC98m5OqDtxvhPnTpxrJ9k8BUbYaiZiNZYTeoe0U+EGk2sR7wdWoE+i3TfRwv9OSEweHR4GGe14",
-	"lbZNbsSnU5FDuq53jR6zRF8E6S6n86jqcu4krJpiZxf6UF1scE9oqs6kYgAvxJa6SGlyjvlNMsEQEHg4",
-	"1alTDnpZthj7HuQXYhUxdwHeP1bajs+dQY8Xfyy15WNxNRUiFWkUK3ex4FaMCeYKbyur/cILgIyl1bmc",
-	"lYW76Ze//b1VJTgT5iPqBG607SFLvylsKX5VROg3W0b3Emp3mJUKlNuMVssf2NBWqUujaCO2EvKntvhT",
-	"XmSLd5RjtTVT4E/gLU/5ivXenT3th5YM7ItDd9UwPtNdAffzQi+64+03SQB4wdsHtzrlqyE7oRSFL776",
-	"iiYD8ixxA3ciSVt9qzn9cL/0864rsRB+oMb+lHDiFoKSa4gfy4JZbXm2S3K6W/VeXwjFgIYACDLlq2hd",
-	"PiKKvSerTqKsujffpF5nyLDehU1WLLmQKiXtnypmRiz5MWELAr655FkpqMOlsbywvo836025EQOpjFBG",
-	"WnkpslWLV/+FNPa0Pr+PUbTSRpHuQ2+cy1ib8Z/dc50Zki0J/jd871t8soUfnUD9vbwK8NZoJvUUNK6T",
-	"RqR93JaImXI6Z9ywhKf83xDV85+fPOnkSj924Th+cYQFE/7vxx+XRdWW5fq8S6FsIT969v3n4zJY7+Xe",
-	"mT3fYBvgM7gWmtm9H44eZhD684ivPvYN5x2/KORigYqnXopi4HhFGjGzUpZfDagjYUTSBctXnCJ8cvr0",
-	"+XPWe/71q5P+iK4bxHVeSiNGDPB5qH8imPXPho+/ehIx7jvce+g+jslBxYo55ZlQeKRyXG4mtUqGnvVJ",
-	"w2YlVK1gM23vsOCKJf/m+OAF+MpiRR8XETKLVDOW/DPQXCpn0N+wMTsCW+b0FU6LPmFViYz/6HDFdxf2",
-	"Tfu5BadEIA01ozacsgINqr2O1+0Yr9WJK2ks1l7aYhWxUhE0wChWHNpdwg+1hx+3Qo5BJmSNSG/NxJ+n",
-	"YpFrsIn+LFZ72xFi74SP4Jw/el/i2hp1uEWQfJa8bRdHLbsGfO4ImdbHmmM4GR/ZVbOrFf8UQOTofEAr",
-	"8ornEb8CAPc6n+sWKC3a6cGkzC66/TProsaj/vMaklyvAv6/Qyj/fuTh3WOVAIl+T+B0PyQISu6R7UEJ",
-	"Bm4MfYHh3iQiaeLGD4XnSUCXw7VD/QwR5vCrCJCZwPKxvzGBzBPGO6CssR72EYb4tJwppw72R4wTL8FH",
-	"IFIWGrp1jIoA705Y1fV6N3W3xfgNfg50M0C5F3q5b4bsmft3m/znBgr6k+m6pEiGDGgBYc1mGpZez8DP",
-	"RvD+ng1qCi8A/kyjC/JSFKKBUw+i3QtMD0gPnYFT9HatoerB+fUggQCuppjgRSYRJp5A9cGvRm3x8FxO",
-	"RD2b7/Hhob8LwaDZCZxIbHIXOp7kvAC4+R4068PYGxQSAP5fHZKeLec6o24DT46O6mj0bhmug6NnN0Cj",
-	"/2OZXWyIb/Or5Xf0vhUo0B186ADo9hVDmXRxKqDbM0Ej9byLJVlwVfIs6SzxuA/76jsIwYKb1h21KV9A",
-	"48FFbVqOu3TXnUOwtsuUOjq81pTamNHz09fsi8dffTV4zHiWz/ngiKGa6sgFfMtrim+7lktdwLu7IeBL",
-	"GzPPuXWSY+9477+/Pxn8Fx/89Yf3Rz//096niep/HxD8joRvjMD/OYPi14jDsYVuh/p3CGeS50KJ1BlZ",
-	"Xgbs1MF/YHUQZZATtIBO2kQjvYHq977216178A3ZC8HTNzKDqsUV1n0Soi+w8qCpVnoqeQQQyq4DYrRp",
-	"1P7j9tb7XPxbEMVS5LbQ5+et6IVbfVzXIrA0j+md4OWGpKvu9uUrY8Wiys6KSNmrh8LNPsvLSbaRxAVa",
-	"82bMPGIGAbInK5ZAmGEMykLCenM5mwePYB+rqGM1WYENMWStbTGA7EBhgrS4jt5UZ+FLH6g5VbU0oVWP",
-	"VGlp3HnpieFsyAznzqCdOWU2YoWYFiVAb0HFSzYWxnIrnDmonHyUatapCPoXd6mCjz9AFez6iNIINuVG",
-	"0EdMdQbNcwonmiN2rrNML8dlHjk2DX1+LqUNhTzwiQuhunsplUaM3evv8VMQq8GyTECfSMJwQLNPBgSg",
-	"zh5i+PONLQF/EJ/Sc/cbwPCjXR+9COuxC6beeeDDNxCrztx6NhEzwvFWiOeXIXBRkxcVp+4OiCDmHwD1",
-	"g4aBLJb6CmoDFsmQJYDtNE75yiTeYQHpA87U9PmPvLAhykezP65o5BDYO2QXs8ypYHaOOZhAObHCngRD",
-	"9mzBZeZhoYRIGWcJwVIlowB3CC8DJES4cc4vRayUVmLITvFm40GspECGk7x/XwdE/Pnn5BhhEgHF2MSq",
-	"l7x/D0s4dmT6889J5J5xe8fVCv785W9/70dsWhqrF43H8NIwLg8Pv5heiBX8w72iH4W2kZAltZ77jY/j",
-	"z23DNq9ZHqYBX3fOs2zCpxcbk/8JMrPd+CPG2YJnTriLBiJkwFtA30asMIEr19JtLjUABKbWSw5glQ8e",
-	"H0x0ukr66L7yp2vfxCrxkGdYduLTIwHQUloCnYP8786IjOc6n2o4JvDgW8RiHt/56NuCHH5DdobtP2BG",
-	"KpxKAGbHQ+A58aYq3SEg1rX7g/f+n9fZt0+p3SJy3IBTxRY8JV+ktJAp73tjIkzuCTNNOwECIGrTVNg3",
-	"Iab75PBJl/Fb4x/XW774SLrrsnAXZw8XE5TgzkNXqTGd+klX3mX3xh5+NPb6QKz1N9yWIxB9q1bbrcRe",
-	"6/Goca17wvz+Eyh+AKgd0KzqIKcjBFg1SYRJOBi084W2PMsQbpUQNKAeCErX3Dsg5gjQ2XmerdqZZKyu",
-	"55LHbJo5gpTkF+mu2m2Q1/2pTQ9T2XNTuv7c0D13OtT9Fen+Ojm2XY06AKq8GXj2XTKyVtP/qc4hQH8N",
-	"L2Y9u8rllGfZinHPjrQS/VhJZTXD3Lu8kJfwipr+6Sw/8N1CNgdL3P9BBgekASBSIISfiRPCv/fNmoN3",
-	"pp0Bn7PJyo3aakC6Rf1s7Ec4Aa2oxh/PXJzqfLUDMN7xxOt5os5XdQ4BFL/OJj6MFRLs+SfCDN+CC84H",
-	"hsHv5XE8k0zwFNPNFJMqkwqRm93vhi/yTEDaVqxA2ws9ERR0gE3wDup20K+VVTaFS6w22kJwU/MdDllS",
-	"qkIYnV2KNAGOiulssao79SxmO6RMCQkqos+rU5hdSA7DkVMMC3ixSGPFoS3eXKrZkL3Cf1SApq114bh3",
-	"H0l3pNECD7pfRPi1UbtYqF89cmfs9MV/QHB3BcXUFXc8ByLLmr3tWljiUkzmWl8MhErR394ZSsfckcj3",
-	"fuIqDV3nhuyVoC4OADgzLYQ17TVr3+F4z8JwD1W31oLss40U1+btgX3uNfq5NuZNSrhoVXcYqffVKYbo",
-	"pVrqzjIwunNbxHMLSbEeZ2+fnZ6xb907WMAHoojXu7cv2KI0NlYTwebW5ga72xtRXEJ0L/nu2R+/ff36",
-	"z+OTFy9efzf+9uzsTcJ4lumlgfuBQWR6yrNYpeJSZDqHRIYo5MBCX3tHLE7ByLkxS12kQ5ZgIoTTZkwC",
-	"iSsmVlNueaZnpWBwHRO/DUu+j/cexXs/JDAa6jPuhsgnkGPosLRl4awp92F+XVkhpgIS5aF0x42JDXCs",
-	"UOjJV3rJtBqhN2sVq17y5vXpGWtlagfvsb+tuzPpgx5jQqa6VgQhGyvKg3caDGk8cqacCoI8LaKkYaUp",
-	"jYjuN3O9NN3xxDU6/lTNwrVpPkx0sXUSaZfmE04LFU8b2qhPPo9wZ1F+Eim4xFQZB4ZqNTGadi7epTEd",
-	"vPf/vFn67U34fQ0Rrj9kz61hP5aiFGkFpecedgc+FZkExprpGZtpTwldsclNXvSphih3ybnNoCbf0D26",
-	"lI0PVd/r/LOlV+G1R+feNN/r2P/uZD5c9PSmh/J2Ko/f+ZsArHec6etjo+j23xr0fBnYLVU+EhueaUbe",
-	"RyWWsXr39sWIcQrYOUusqSUDISCybrcm2x0XbSO8e1f/HiZKekvC/+3jvO8Uv/uEbb8Z87qZ4nfArRWL",
-	"/EM9aI6XFnoJLauctc6IxjF3jZhNJfC2+NZO/DweqlRkLphfCzdx0lCxHAH4X1cxAtVY3A547iN44GhF",
-	"r3fA+c/eKSQPQ9gnKpDIftM0Cm462qJr3HUfrqzckFmk0sD8bw0Ys64Z3daxOGQJje1h1BM2EVO9ECa0",
-	"DRjGKig+Sw5VXODBCwvKA4YhQyxy1kPnGsLug1SOlVB8kkk164+w8w2qPlDgoa3XpNx7ofM0NBCxTBrm",
-	"5zeM1dfwT1DIwuVK+lNv6hAxbNGg8AXi07Vdoupzd0zjYdxAVuf+aEO/GI2lsHegEgAFPAiRP80EL0yN",
-	"1h8l2IElcQQr1WwM/dwhMZRbMP8DfUnLetwpIkarCAi8LITBpkBPHh/2h7F61jRjAvUueUW+gdLB018q",
-	"KLVCNtEeyn+mPnVSxf3cUerDecJQk2xQ6AZI1e3pNCDUf4jqvk0X92L0Mwtz07Q/ZpSbhrxex/Z7tSPC",
-	"hwuKkypXU+Ea9KhSNsfm8bKmNC6h+IDUcHjDQyvh/igdvPeWpw8S/zqRfT3Vgvz8cOnu9oAmj0nJEz69",
-	"cGwxyYVKpZolUaxSyLVbRlVwNPH2acIKYYR1Txwyo53kngmLIW9snlYIW6xi5Yg0LTNBQKy9mm0PAacK",
-	"mdVH0/0Q/SE7UbHCfa77LqjweqYt60lbZTakgO5QIKIDBdhjBR5UaO7WsBeG7CQswEQ4rY2OmUhZIWdz",
-	"C05VaWIF/l+eQT12w3W4KA30lSOZznpPDn/PknA+vBaTtPZ/ewunpMm6NjWVo3tikl2KCq1IRGv1m+OQ",
-	"tw6bf2Z6jVbEWu9ew7kLtvZhvOoZMH/PB7hlegqoGCm0tvw+8XZIUiors6RPDQ4d4Tf5RuAU4FV09N0D",
-	"i8ZC9ZSXKQbNDeuYWp1vIAPjhvFgg3h6iZU0x9R3VKtsNUafRoLsjpoX9rFjJXo7GlF4CCPR2LLG3kY+",
-	"lQobL1QMSiv4BF2Fl2JlrMyy4GzRxQZXc8ZUnZfRuiEby6SIlRuNOrDiahfCMR6pFet5wI/JKnxPCzuE",
-	"bLLr+WEA95l7AP1F+I6lKIRnP9fxzc8kIQrnfLNI2NH9DL4dpKexBay+A//wAmAXPrtHcQUJnVii4cEB",
-	"rVyIexBe2nIrBpib8hAyjL6YmghDVqhIq/oZyAHA2TEn4GAtVBqFuh0lriw7esLmuiygQw5UHOnSjPGp",
-	"sbjKZSHMmNtmYU4G0oJNhJGpYNJGTlsHgUP5sQWbcsXMUtrpPKTuZtqQy5xsryF765YQLoIcRFnhZKeT",
-	"tTAtBkmxNKrwafz7CNCY8fwYIecxyxg+FUSUmwmU/aRkDFDKLIoXJZb+bugYh0FASpsF+Og2IQHbvZ5x",
-	"j5t//44IGmhLd5vPJMf0N+p/eOu7FzRifc1E7V/FbQLW4UdmMm/FFJEKWUJTHLqpJKTN9aQ1sUqw7z5n",
-	"CR3XM2Hs1+5av24hY6zdc2BHaMF5HSvEYUQcMt+ogXwEo2ZOKSS2+7b+1WrHqqEAh2A/FFNDe31nvHfh",
-	"G17r4L/zbHI3KnhcupsvePNhR9UPFIQTgM9ZbcTNwnDuHWJaFtKugEgngheiOCntfO/4+x8cIWJFDJJw",
-	"WWR7x3sHQKD0tg2ojCn1FMQGUtjhdshO5UyxMo/A6SWh+ed5IcwcbnPXdGlHBGbqpl31CR1Wvni3+R09",
-	"/qc8y6Bup15uhInfHUjtOD9w9tWwu8NYDcj2tl79ug7ivNFtwb0dWAIWvBQ6E6PaR9VHwo62pi0bqP7G",
-	"kOgODjxlxaygV2HHhaAkOJ6jQIeqL10uB+7pjuXrgPNGsL8he9OC/kcdIdycRv7guV0YMVsBCNZmkGWL",
-	"tk+kVrFs6juPDaExJGaZuv2JwEqG9ZwLNSKneCbPxXQ1zRCc11hu60saXtYy4ulGN05aQOyGESqxIt/U",
-	"GKAO6+1CRtiQB4qwLqVYDjdr29sGPvEgZL4XONJIE0Ch1k28NN4XQv3Eh+z5wplL+Bz0u8R0W62YuZA5",
-	"NkBubRjdNp8X2DAzE4b1np7+hYkrfLk+Zy+kuhDpcxWxU+5+f8Uv5YxbXUTsJNdZpiP2bTk5zZ0Q/Ebr",
-	"WSbYU5yjidjr0mZaX/TdsYH1wQ0khBsDQBAIQMzzXKS1CUv8vJa5AsCL++J9Q3F1AniBiu2IzYRyUjJ0",
-	"PN1+oDFrGKF58aDsm7C9I5hgxETqrAX/Yi/DJ3x6MSuccKgvtO+T10FdudB5Vg1mqg3F8qwI+1cDvzgH",
-	"CEzPPnkxnUchLVpBKeGCK6eMwG4xbtjT07/UyUzwtHUFQR+Z+sRNKE7EsFONl7CpLrOUTZ2NxifOEgLI",
-	"fMSZe/QI5MqjR5FfDEj9dvrUhBvBbMGV4VNkf6aWU3wMcsg9GyvAEDNMniNZOYNIYncZmlqqBaBf4wP7",
-	"hpHCJg3hECFQHENICz+QY46FsGWhwIWIpZygw1DDGserl/2IWX4hVNXewY/qQSXAPKzSWgthCylSdP1B",
-	"dMWtDZixiHlXgVHMhQJXrc/QunCCzLFq7zlslJfGKnn2l2evzk7Hb5+dPXt19vz1K4iTxOqtow5IApus",
-	"mKM1wPP75hkWZqKXNGG9es3siA4NNFS3q1wA3BMu0Bj/Zv5Pmbo/yPUJ6KrkNYaw0ZxfChw8L80cQMU1",
-	"W+myoIm75fa2OykRrGeEYI/8n4/6w7XZDjCH39n3BZajSlNx2cZWS+QLiZULYSxf5FUL2oVeOJ1Gn8eq",
-	"OiykgTMnhv1O9tyJBj6yb9iE2+m8z6Z6sZAW29fiCroPQ7An97i0NkNs9OKYcVh1LEp1xMDNBdn8wDU4",
-	"W0hVWuG7HHv/RaV3Scvmbp2EQDXAs2YmUzicvhJizg1gL2a8mInN6UcMquDQD+FZR98TZBXpyEURKxAG",
-	"QE2YSbSZmb3m/YdAAumJUFAMkQDOSKGkn3i25CsD5/J3v/sde+p3zV3ABsn/ZzCoNvN4ImZSscEAeybH",
-	"6id2tsoF+4m9Rmr9iX0XEp6EYj954iZS/SlWPw0Gg8Z/7iXQtWWIGF5pwn7ybVx+YicoBpe+8gQosdDl",
-	"bB7YQi9UNQNr7A/9Q7jM9QXNoZ/12kqq4NC/Zknrk2Q9DMI+6o9onKHT56EMkFaVlloaKtGm29zXvcCv",
-	"qz69hFqS7k9HnnjM3pycPf22+lao2iYwukmZXTDizj2e54W+FJg66f9thB1jtotT8y7F2OpxOHdR88TR",
-	"CvoM0rR92ljG2Tlt+hlfjS3BIHCz8tPFG0aIpIYCAJ/mhnLlwLO4TiT0HNI7LMQx4rLc0R7TvKs9Rj7k",
-	"hw+/E/WsL40/D7XjjJdqy+PPJjdkE7nhuCI0QdzRd29fYOtwilX4cZ77lzVG86dv63jnUknH92nJvawD",
-	"jotWXU86Pg67FoDrTFSB1FWYob/87e/97XPyUcItEzJWOx2RMBoUg8bmOLshNjk3jpSW89U1n8/VVGTZ",
-	"DZY73DkKx834HoITwh73HDxFsAjeNXg4EfW99hdx+HBmaywM3va0uq35rjovaH/Xvrd5axpgFJq4R0HT",
-	"jYLd6w6Ut4vrFN05CeQTY7p323cBLFFgykCRwXTrOX50CTPJeWlExAphygWAnOBxjZjTgOWl6NOm48Ce",
-	"GYAzGa5sn26dEW1Z/8CQvH2Lux9ce3U+FB6s8aKWKYRuw/Uj4C/iFELLoboUcxvijMy0vU0bjHVWvaY5",
-	"Vv2INMZSTSdFc+Tavne+ub6QN34zPdRcv6pda2P91keu2bCNJaxdp/EBXrQOs1U3rJGTpinCxrVhM7Fe",
-	"UwqRsvf09C/roi+AECN7O23MZGPS9RVrmTTgRbnJFQjgVZmm6xNsLh/hYzfWrmUmBFoLXw5TwAt48MAG",
-	"/H9akv3S3MEe6fll7s8/SB0vjLyLTuAivPSvrY9aP4b1cfHf+wa8Yo1z1/oaWpmO11B9clFfxOZSkX9t",
-	"LvO19WqO5o34YfAl4J7R5Upa7JsK0cUNekvfQ4/7J9wyF6Xy7VWDroWbWY3bnF59VdsnBwAdkMUgUoBq",
-	"7bXphQf+4f4I7gMdSjFSB9PaN0o7Twu+RD0Af+fZ9kn6t7TMsrF2YbRKSw9ekuYszQHdu6GK+jtIQvhX",
-	"jp0eqdK1i9w6jYEt5zq4FLd/SSGc5XL9l/j7cEzSAA0ZWiGEvbbzZHtUei0wF2g2ef164Ij95mEPc1pj",
-	"DWufV81jTTP0z4+rOzaUi7WPECp1tkddPINSNtdL1gtvjyrNCtgr6H79Wm4tKpi1chlIDdMXQjU/4Zv6",
-	"xOBjwpFUQqStUr5txm7FL92hJxWvqMFdkL5XyXifV+aH8goyKsXgd2VnTX+iXoeKZDNhKwrj2Riny5S2",
-	"8pzCc5jV9hNLTuimV/6TiCNC1HDos4o9U4SrnitiUq87k+G2Y+yC+hh63HlXKtrgdc4DOEKkkqUR3Qle",
-	"L3g8OM0wowK8H1hwaISyWIHtCNJP4YMsrI1PrMwsYtr+Y5srIpRdXwxwvVLkoia5wvx6py/P3rCjLw/7",
-	"a/aOe5njFOCepxeM6amxTO/6SyE4XfkLbC03HTSTunGJoY7gQnA0Ju22hakZWe3nRGYZI4RwN5NjxtGT",
-	"K6G+AIkRYb1BI+ZVCTB5Fpa6uPDtar29tpDpwAiVsp4PhY9LNRWF5VIdu0Oz4Cv0Nk6EUFWWJqnehgIf",
-	"2OJuxqXauvkT7V6+5SPpBvDHzrROjxFm358ND3suLZ2JL6+u+t5vAo+yQqA9usL3eCXN6ZwTfUU9fLHu",
-	"b86LlB6jXHyNGYZGnwO+oKHUUTQ9jS8E9pP0xgchx9ZM6rY1QP9Q1e2q1dtS/x0d0VqJwTST0wuWSXUB",
-	"7QaBB6tzWSyQFeV8JvrHjanI+mzCRCtSDVkNgddveD+CTQYW37UmGd7lNSuhZtIJx1o6MJ/ITNoVm5W8",
-	"SIOV6OO58DiVaddcBScURNqnAZismOCabbvdsGwKz05zHKgmUBw4skt77MuuYVn9GvraAxRIGJ6G9FRA",
-	"1GuZC9g9Y45h94aN1PilbiUxulZZRY7qCQsPfCoqdafa37bmUiXK+AZepQsf8AvEMNVKoS40WbHXJ6Wd",
-	"1xtkTQuRCmUlz1CuA0jgSZhkyzfVNd5rvwm0c9z9iGVyIZ1OURvTUSiAHFBDTiJRp2YgfnQhcjTBYeb+",
-	"Y6RWffKS0J/keGA9bKGDEfB+Zc78mi+uG40328VWG9vf0NQF24YvRJ6thpQSSU4yNdFX4zo7dSafY1KB",
-	"zhmE7sl6hPtZ7/nLkzfAJgktEY9SxE5fnh54xMf+MRURrCJQiEqrB/5Pz3DhiAF5cexmijGRBbjgUixP",
-	"MDU9JtfGyEkmGsQNLwWhVCnZDfNtQwPCe52eCCviFuK5+7A1rou/TjNujDyXt1gx8LSEx0hr9hemBIzb",
-	"/HsMXDkVlBS7/isyt9H65SDciOtploqpTKHTRJkJg9vz4sXLIAaBEsAnQFBH1tHvnKu037kOIH1anIFN",
-	"+QNGKRAL+jgmYgpc19Ob23jYBfcJ1RmIGicAg9U1SYaLB738Ebw0wpQnPI64LEH8YCUu9i3yk28mCVYX",
-	"xl5hcxev64nrHj4OJTMYVqunDcIM1lMN3QTa4mdOY6qiZxh0o2cZtvFxV0+q/EIA/oS+vcl6i6N9Az05",
-	"Qyo0RfTQiv/309evYjXR6Yr1xBWfWkpMTiCC7QNyEdyuNsLP/chHgbmJ1fenlqvUKT00VfNDDzoqHx8c",
-	"LJdLdzzgZx8idkLzoM9MLqaOCMyx+6ZBWP2BTJPjasYQFnZE7ZgofbVHpuUL/1mQOR0r5jO8fXI3aCIs",
-	"LXReC1dUSimsX4X8PBX9YWMqVSD6mL1T8ooZMdUqNd4UgsexmHMZQuNDN4+3oFKGrhjCgABHoFzOzsWS",
-	"wsiG6SxtDurewm1ZiOSYJZePIzwo4SqeDgQko/Bz+C1kSTA24UZ89YR9+/Lk6eD025OjL7+Ctnr4smqp",
-	"8W3D5uXw2Y1f3Wmhwd0AF2JVT+HH8QapmGrHZPIagnA9y5hy/LG/DWPJcm7EdJwM2akTlzxjJudTMTAi",
-	"5+hTC98GziLBixDhxqKG1L2GXos1YO4Jc+xzCWuq4gq3DfJrzzHNAcWJgS3bOMYsk5OCw+b1vtERe6VT",
-	"EbE3KzvXCnB73c6erxjPMjgLQyTOUFjApxdKLzORzgLKuFqxo6sr5sOsP5ZyepGtWI8S+iGdI4qVM6mq",
-	"fASTQQIc3AFbA+0YQRRQqqUBPBAw1dwJPpMLoUtsrW7hXRArI2eETy/2PJkXIiS6uFnGSlxh5qnkGSQ8",
-	"DfT5OVQxUFKQnRdCUFYLUQRi9ftDHUFRocK6iH7E5lrpEnrDJG+FLVaDE3cAEidnnxz9Hqb15eEXmAsS",
-	"OlIjlHGNggB3lLqvYDslNwNZb5hSWu2sF0C4ilVvvVPTsX886QdBsQkM1nTbxIrasIDERk7kNxj2xM3m",
-	"0aMnjw/ZN1qJR4/qMgojz7EKX9WYLVW6tExzppVI+kMGeW/X541DbaM0jl5KALJIuiVWEsUK02ZCtbPu",
-	"LEUCrx2biHrbGRRLtV7Lvf/iuRRFH/n4aSWftzSUTyrOAdLNiapQC8pqmSkmYqUh3zSlwI4CAi3lfImU",
-	"JTKlfCbkBQnw1Hd1bSH5+tmLZ2fPtgjzBNwwRGnczaPiHG62fo9RSryh5CxbyNkMTkNaxxA6Xheb/+o+",
-	"5w+//O3vjokefQW2ifsTuGkjoYtcbxLAIr2gcyK7ltdDMzNUXV9vANia/uc/FFUUOsKhpVhLWhdU64LO",
-	"4Q4tHKtYYQogZHlt68W94Mopu47Fjnz8BVw+SlvCKWjWmzTzlqPK1VgnHB8bhVQlUt0hoRQFQWMhQo57",
-	"W+q2R0Qn85q8CgBqcIxLD/7OurO0ZjXEyrd7q1yJtdnULHlIctVOPa1cJL/8z/+ShR8r928/Cfo3egLR",
-	"aRd5l1DNd96vN26YiyyNFbSu8L4NUNcmmZ5eVO3pGgsTOvW0p6qSDS9MLVsVHHlOwR6yBJ0EiTctDeXz",
-	"o+YdK/CeoZRhaAli3iBKvxokBrhWyQQfsWTmxvUNtjT6E2qDOP5WeRXgZWidHw0PWS/UhJAQAh4S7B8n",
-	"C7C/B/J8p5b9x+uTd2ffHo1YQvZpbawpz0GVwgRPcm5TxrVlvq0Xkwoy2hxflI5JYVmhM6bScmo92wSp",
-	"ipXlILOdWZL5RYb03+CXgLpIQOliQk2LVe6DSeAKjZVndcfE+BBiETee/M+Y0Oj7MzsLbp1MkfWv06n/",
-	"9iatFj4TFXj+o0fQUckMHz1iScplthq7czEGNpZ44mbiairIIeB3YN+ASzRWC34lF+WC9ZIFvxpvvOPY",
-	"p5J/p4sLUAPZUXR4eMi4E/RRrF7KaaHBifrFV1+yx4fwYyGmMpfIxeA+78daT7d9efL8xfjpu9Oz1y/H",
-	"L0/+Y/z1yfMX/zl+8fzl87MkCi6vx4fw2v6QfQfVG7xYDMqcOasc04957vQmSMK37DFNDvZpVuglNAg4",
-	"Ovy/dLkXjIsvQf/vM8i2jRVAtnFIJgK/hFuAkaOuohDK0tpMeY55zzrlq30zdLJN2TH8mcTKB5/wV8Jk",
-	"oczsNaUGqor/GiA3vbBw53DgN7+DIaBcGEgFxOusMTXged6IWiH3r19x9CfORQHhtKHPNQAIUoiFNh+m",
-	"wgifm7GoNIG175gUmqdTNNacVp6ECx6Ub1TTEyANV+lYucEjatMT5rD2LiAhjLQod5ApHxeIwCnKMBlW",
-	"+yrWe3L4RX/I3oY73F7logiN/5ojxEqqaVamIm3MEeazNhfu5K0becheQLo8xHnw0trakb6A2kOs4E8q",
-	"TgbhheGkKfQ4c/PTOf8Rsq6bYUdsGeLeHyv8Ft8aFK2tlS6xf5ijcyfS2ETYpRAYJTDHrBADzy/8LOB+",
-	"dI4ueHEh1Qwloi1KYxECkacDdEM2zmXjC/d+/uHn/x8AAP//",
+	"7L3rchs5ti74KgidE2GyToqWfKldJcWJCZXLru1u38aSu86ZoocEmSCJVhLISiBFs2scsX9M7Pm/H2I/",
+	"WD/JBNYCkMgkkkxS8qV7+48tkpm4Liys67f+OJrKZS4FE1odnf1xlNOCLplmBXy6yPmf2fp5av7m4ujs",
+	"KKd6cZQcCbpkR2dHNOeja7Ye8fQoOSrY7yUvWHp0pouSJUdqumBLat6cyWJJ9dHZUVnCk3qdm7eVLriY",
+	"H338mBw9KQslC/NsytS04Lnm0nR3tWBkLNgHPZrCE2MiZ0QvGMkLdsNlqUhO52xwlODofi9Zsa6Gh+8c",
+	"hUNZ0g8vmJjrxdHZg5OT2FCeLinPLqZTWQrdOnFmHhpRfOr2038q0lzybf3ZB+6gqxu2rR/z6+07eZ6y",
+	"ZS41E9P1n9l6c1tf0mumCCUF08Uat5QrYnpkShNFZ+ycKMZgpy/ePCfB236vF4ymrKiGHvR5bDpt2/XH",
+	"j5OjJRfu82l0/GIiP7xkStE5a12rJf5+B6tlertaFIymrZ1p+Pku+rrhun1OHH6+fTcv+JLrzX1/Q+eM",
+	"KP43lpDT49OTE9JL2YyWmSYPTvptpziDtsL+7UvmCCdmb/myXB6dnZrzvOTCfvLD4kKzOStgXJ9tT19J",
+	"zWd8Ss3EW3sTwUO37/L1RakXbwp5w825iPeYu5+3dfXfCzY7Ojv6b/erm+E+/qruA3es92T6fqdY0TrN",
+	"UrHittP7aF5WuRSKwcX0E01/oZqtKHCXqRSaCSA4mueZXdL7eSEnGVv+j78qQ31/dJziG3wLO63T74Ug",
+	"stSKp4woVtywgvRUOV0QqoBVmbWZyA/3FPxlH+mTgs1KxVJ4xPE4WZCpLLOUCKnJxHxPpwuWnpNxyjTl",
+	"2ZgoulZktaCacE2oUCtWsHRw9DExc3+LzXzOub+kmdkklvo59CY0JX+6fP0qIeYvvG3xby9F9GHET6SY",
+	"ZXz6Wcd7Faz21PavyIrrBWzEtCwKJjRRmmpGerIgVBBe3SHkmq1x8M9kMeFpysTnHv2UZhkr7ilSyMwQ",
+	"1xqIJZVwW8LQngvNCkGzzzmyS7lkesHFnMwoz1hKpDkUBTGn4pyM7ZKPeDo2yykMh2PK0DDH5zI5VwPy",
+	"SmIbK6rIdEHF3NL2K6mfyVKkn3NGrySBU4wj4gLpwy2+LOZUcEVR+PiYHL2h60zS9ErKF7SYs89NFROZ",
+	"rglXJDOdF0QvKA7YMiQ6nbJcK9J7efG/Rj+9/vl/j37631dPLxNySl7yn8hkTezticR9JeVLKtaWn6jP",
+	"OZm35uDB5W74HoqCdKZZQcZvzYfjC/NhTBSbSpEqIx6gzAejDB6pj2bj1of7SdBSL2TB/8Y+K2m95Epx",
+	"MU8I+5Cbi8/w/VUhxZxMCwang2Z4lN8JekN5RifZZ6WoC5KynIkUWN7GZUYKltF13570c8N/mqc2IbBv",
+	"c8qFnYcq81wWmqUvWcrpFWzHlzkihl1yQd5dPTv+way8/UzJ0oyMGEqBqcqcFTAcd3oSMg4HaQY3JqXI",
+	"mDKcrNJUoKOMK62I1AtWKNKrmlbEjJwWhpcodsyFYkJxzW9YZm+Wv9CMp9DFM1jgL7VOK5Zlx/Zyn5Sa",
+	"TApGr0E/KzPD01lRyEJ5kYRPFwOQ+mw3YCiAhUPtIhBOaJpy0yHN3hRmlTU34tuMZoolRhj1X/1xNCuz",
+	"bIQSY1NteGZuZyLYiliN2/CCpia/VadLjnKq1EoW6WbrF9Cy+530qCYZo0qT0xND5AWdalaoPpk1R5EY",
+	"mjL0wz5wpc25sD/cU765A0aq5TXKGnu99zGUrn+zjQTTfu/fkJO/sqk2PaF1B6w+ta2YFoxqlo6oronm",
+	"KdXsWPMlO4qMmqcdxPjkKKNKj4w0vK1xUWaWEaKasNGKI5PNXS7YjH+I25FmvDCioN9RZ0pSbFownRAt",
+	"ScGmci64YoQDjW20X7AbeX2rwTf2CVYJpuMHn4Tr375tT+ChPQ+ZW7iAtE73JS1oY9e4gBpolr2eHZ39",
+	"tp1JWSr8mDTJEDdmczMvF3IliBRTsBKJFBQkw64mjBZGJDK0PzjaNQ/b/OZM3vu5vODIxurjSqkGzss1",
+	"W6pdLNjPzvVCi4LC58CsCVuzF93AGOptxLfEaPw0eynTCF/91WiXgrHULF7OCiUF6cGRyNn0niK01DLn",
+	"mTQM8YZlqj+Ae7GQN2xEs2w8FPC0EyjPqlbsUyhJZIymcEsSKlLCblixHgplLgkxZUGT5pHxzkbOh2LO",
+	"hLmwWUpcK+YZqoHrovSOtyjJuNDEXMG2rZRQNRR6wdbw7argWjMxIGO4ffx8x2eBqGMufOT9OK6WAZj2",
+	"lOZZVvUlRbYmqwUTG2MaihkXqZFQCFyuZtklsB0yyeT0WkG/CSwYtXs4MDtluqRrNRRK9gdDw+GZKJeG",
+	"IoKNOUqOwjU9So7q0wtIpWJtF6VeXDKlOAoYdZI3cpFSI381bbyN8q0acRE5ryjAk1JonsFSYHN4UK1o",
+	"rIID62X35Ai1r79RbYe17ai9Dp+F8zIrmFpsGbVRrHe1+tY8467lkbbirFv1n4DlRBe0VKiabGv8nbIG",
+	"tPBs1xa7OY3aQGrrbntsrJmdZIw5/FQqLphSTwxhftgtr0WYBxjon8M5YopIQSZsQbMZkbPBUfPuMVLw",
+	"SOkytZ89+6zLOSeRpVzSD8/x6Qcnm4wUxGyxHkUutwfR5qa66RV4HH2Oi7RUulh3avSarUc55WIEjprW",
+	"GT4+YIK5VJpmI5qmBVMqLt2YixDsFfgwsQ8PiPkxoyuyosKoKYIZFQiYsNFPlqyYcpoRcGiR3pOLV8eX",
+	"by5eJuTJxeWL/vkmM50umGFPHJm5Mt/Du4pMaVGsraFHLxgvyExKzYoBuciUhJb++KM+lY8fSZ7RKVvI",
+	"LGVFQ1aOrxTOs/te2+c111m3FzQt5kyPqKFTMWXdCFRLEZWrNh68oVnJRuZgSMUdU9vV/sfI4X1Clznl",
+	"8wivNoq5YJnqLKK4pp7gizFZxbyVMX1Lsf0QvaJG6X/s7qOrHpItR9OK721bniab3KZ/KKaNIth5yS/d",
+	"8+ZdWRZT1vlNfNq/Z2Yz4/N2Jo7r1eThrGBevAKDBSOzQi4TZwXCxq2QyDXpUaIWzKhLlChGi+miH1zc",
+	"FXkqTYtqqxvqPChidKr5DXUu3cMISmmqu681PGzfKvd6rYT3NFvmGUX3aITGdo62zNM9yX+Lshguqaed",
+	"JjEkFTOoDz+g1PpZ8KvjFre2lQ1GUDvRtfm938KxHJsJpCi4QY6So9WCakXz3PS6VFGpyrdyiPobssY6",
+	"Tf5s/dDj32As78fgjT6Qe1a3+UNQre2H0wZfTY5KwX8vmf3ZUM0mw6tfiLErpRmL0iIgWOekUZUkqs3m",
+	"oJMeVeTNuyty/+b0/tRORd3/g6cf70PDx7ZhlTjPiKJLZq2//doq7WS61bo8Ptm2MHfGn/e0vB3KvZ+L",
+	"vNSfjYUv6Yfwy8cnkbPWYFVNg6daK82WxD1lmHleTjI+BflQFvjfjKxlWRC5qnPo1gCEDSORX5Bt7CCM",
+	"t4qN1dKts9aF7jhU+ilxdAtkrYCuN9UPmqb7ih5c5Rmt9IqdDH4jKqzLobAvVbL9pkijRnBZRiw4F4Jw",
+	"gT/6hVKarpU7rGB2mZTaLo21agRX9kTKjFGxsYGRCLf6SBvrEw4zqRa7687fgaUtSlAbsmzMjtZ1kOod",
+	"3HB7Xjod+XNI2PeUVcgc863x7IQUzKhNXMzroQxMfyJ+vIM21NYVvMOt/VJmVM+xpwuWlhl7wWi6OaXM",
+	"Ruh1WXpnNzxUllSa5ftreG78l5rlO49G5gMOw8G6rjst093tfG3lvxIqgFXcmB7Yb1k6Khi1vlon5drQ",
+	"sdGKi1SuDJe0J2hK8+DTHD4VbMpzzoQepXJJubAPGSbAxbz+pbv/Rinl2brRnLsfzASlO7ThSzktFTMb",
+	"CxtuWAuvPpZClRPDqibVdxNZiil8VGWem8sAPzCRjjBSAMafZ+uRWovpaFJYyyW8LUs9krORnM241Vhm",
+	"2jZpVn23EeFW6kOXK3rnEIIo0biojb+T3i9PUbC2X6Bc3U/QJ2BkLPAcq5h4tZsDWCpMR7NY5Pyvpguu",
+	"CVckLdm59WCM80IacmbpmJhznKD/Wmm+pJrdQhE3hHob01Clk7cu5z1F8Knz2jRwYkaMLWBKEOXhF4es",
+	"mU7IWEg98t/hO2b5QX5c8SyDl+ZyEPhT/ONHydHvJSs9jZsR44xBDc/4DSssyVNH+XiCqoPij8WUiinL",
+	"8G8/CTiawQCjlKsst4lENde8muax6pSE+nyNYKo9S5osK4kJfwHNb+WNgQrVkL+tG2u0tL7I7V7TwG8J",
+	"SrERNCdMrxgTI7iBRildRwjmtWAkt6SQEPOMDSoD1VXTQjtNwnAjQ1P2cjsngt2wgqRsatbBSsmhCR8D",
+	"yx9+/zgIMz+JOa2al9OSfhgJthqBkW2Us8KMvc0uBpOzIYg1tcbMKqVrQjVZSqXPyckZEZJMaW5mxLVy",
+	"mtrmgIDFBzdSk1WsbSAEEDdhYs7NKlIftexH0jPdWJqnE55xvSbzkhbpGTyHBE8K0Cl9qO2Mz8uCqf45",
+	"MWygiqMiKU8H5EnGaIFhpAVT5RK4UBeGk3oK6CRJ/MrYdUqjnnhoDG/lEcPY060yiTkuV4axNd4F8trz",
+	"bStZZdYsseE7BWowW2+Ix3pIXL7D9nQHc/RlPpIC7vR1TLeGH4h5TMWORExNTI4MS/+b9XdsaKPPL15d",
+	"EPMEMY8khA3mA/K0NJzg/k+syHinwIz6omw5/s05BqOLbc3mVoeUlDR4VNvBbZynLuwQLUT7OVjdu+Sa",
+	"ra0CqNEhJwVTJGMzTWSpyTVjuXW4gXeJ9KQgaJhNNkwm91QQ/5t8LhZ9EBettNPTXdbCT8JgSS/GYPuN",
+	"M3hyUks7is7kVsyqWoZ/2d+Y/FVxtttwrk/ChgLz8PeP9vK6XnpDrxMXp+rmKDmaSznP2AhcZOBa4eKa",
+	"pRCcQXOZZbJ6ZklzBWMQJYWIna3ROXUn1saUnxhBjVmTfkja95R17VGROkFaof5hxNWEoGd+TWi2Allp",
+	"XjDmr+6IGRWv+MgQXrrGQai2om9No+BCf/8oKp9gBMFIsZgJ+CmGF0CzhumdQdRBQrzondipWMGbyGLP",
+	"7pFt0BXlhuGOHBvcHMoLWEqjK7gYr449oLf/hln1WrU1Pc2oUnxmZmHeLpjSZn6QLSZuWKE792g7GhVs",
+	"yvgNS9t6hGW1K9exaR/zFlfXYDXvkUiM3L7tj9wqx2LKfNydfSYhk3UVO2hoYN08CbX7bf/B7KaPalQh",
+	"jRgdtGtvy7ZTcPnysjq//ix0bFZLTTO8HdvowKc94Wp1bNhZXFoG/av5+SLPDx35RlB7NY0602iOJFjJ",
+	"yFGInMfEM7Z2dhBSfpRKt1PLVjlxi/kj4zM2XU8zdkbSgs40+fu//wexPp+//3//r9PTzLfeO4/PFNOF",
+	"mS/peQ+R4fNK+udIygs21ZCPUlk+oBewIFq7obcQ+vbNr7b1rddVR4fJkovw29PkE4Q0fXPKf3PKf9VO",
+	"efezIYVSMbj1wWAyg9Q1wfY3EydHH47n8th+6Z4dvLJ//CZzJmjOIZhYDd69e/7z+/CdY77MJcr9kNF/",
+	"djTnelFOBlO5vC9pzo+nMmVzJu77YXwMX1fXPD+WOa7ZMcTFssKeqah07RWIjeX51389e/kyIQ8eHS9k",
+	"CZGiOdWaFea3/7v328np+99Ojn98//88+O3k+OH7/tlvJ8eP8av/HiN6kClrx8P5EALqfPigTp0P2xoK",
+	"ohcafEsKwaYA79At6Ayae+LfqmLPDgmdtH7hwCsUzwAx18KEYSyvlildn9nQgSXHHDew16VlgfkQxfK4",
+	"zON2RuwJFMfMIYBEnjowrmJbiEQ3rytf0ny0kOiV3B1Kap52B2BzGvCzzlQnawls7NWLS2ctqcV0bCq3",
+	"kCYHmSGdRgqPa1AWbuWFWdIPo9gebl5cDkjkniILWqTE6vYtSRy01IuRPQwxaf7XBdMLVhAAFsG0EJdQ",
+	"IwsjwKBpXi2cAWZzxbAPzI1wSRG3WQqXODlSTLcPmFZ5o1ztMdo8gGnZSTYV0op12sAhjWkf7gB7saBh",
+	"+vMWkUGL9qH3OB7wdPvxgJ8PPR5qLaad3rGs99I8f1CILWbNdGZFhv2V+T5D+xXfiMby7oioCtB6qq0J",
+	"F765yiGHC/lXk1kFk25Q+uZhbT1aEXbfwkFiV1GNlP261qPINq/PGmfc4HuWbvYLSw736qCg4t0M0wUX",
+	"Pz4598ZlHTDRkHtutyQ3r86d2SwbV+ee8k3txqzBqD3cKbnX7s/4ivz440PSo2RaKi2XLtoN8ibrdvbv",
+	"Hz9++HiX0fhWF3KID1DL4nnwaPtEkyPIfnstsrVXF0P27g3EMEdDo1SkE/kh7uQPOfCey13jxy0E+MO/",
+	"3N1y34rBh0x3C0metrLgEROGUaftkzV70SHQNWCy9cOyi1ncQXTb9lDVzxPVFo4B5K9L5+tpOAcdgM6o",
+	"LLKtOcD7XL4AvxVprZkSW+vcvVbrctfcLq1I0QAhQg/4WkxJ7/nLizd9Fx1iLTNn6Cvhmpi7hhRUYN5j",
+	"OZ1CNnYCfkH4DS4liO0qmI28slKYbWtAqmj2FaR7Q78LqsiEMQEoOxDTKyXJpJhbx7wLy+i52D80x1n3",
+	"c9+mVUNTBZvKG1aoTbeNbXukuM1pPEwqNs2URczyjwg2pCiFQoydQq7iUmZG5yOL6dSeKw7jRDXUrC2s",
+	"t1KzEidqI0nc1lh52+1J1LTcMrXauJQeUa3ZMr9dLNshypud4O37LRuqcPf5Oxs9BG2yeCubbwF7gTDP",
+	"W4X/xUg7vD03w0m7xIqWPL2hGU+5Xh+0KM2I6MZObdJMQz71xyVpHMDGutVHGuzk5q7Uz0/byu1ihldM",
+	"6bdMAYhqBOvBWbP2ubvkddyUsV+kenOQnSLV5bUPS/dxz52WIB7BjQicLcayBc1zJoDxC5JnlAtixEYV",
+	"hQuKw1mB4GR1m4TAJ7bIpP0TQi10puxHc/MlBERb/wp8yuScC/u3Yhmb6r//23/GBhHfmHi+Fqyknf+u",
+	"Bbwj305MfbpjJejOlJjPqI/sMBDeqbpyZ1rHP6oCETkcW0n/V28Fatr70T8asZkWJQPIKjTQ3VMQVmZE",
+	"P4v8W5nc4xbDqMXvZ7oORaWCLnNi07VJ74RIAdIpAp+ldN2PC2RbFqLK/o4FDleoaildO8HZDKKT/bEm",
+	"KewNnOYGXRshLlPlp27nYRs+lo3JjXO8WcdnVr5EO5NdbrOuzjPpoDDPydibzcZnlfBqXgQ7MTwCssH4",
+	"zMitFkC3N66EBguyuJCr/jkZp1zBLE1rZSFYSuRsFrrqc5+PEBrsnPjhXo+aGiJI3oG8NbfuMFnqTMrr",
+	"9ha6vJx0M37UjvjmfriLcXxG7GSrK1izDxqCXQW5vLp4e3X14pL0HLmAbx2VA7Oo2IR5wkfLIRFP1pqR",
+	"3uXLqzeX5NH3jxNiFMJL8uOPD81rQgoGuGDwai+TU5rh1iLyrqrsKD6FxI7YnDr417QRn/pNNH7mtWAE",
+	"SjKcATq1ZktzysYurQh+UmOjkSY4+hnEPbnA34lM10MhZ4SSFZsspLx2QXNrxA6Lmy6644dA3iocLIcX",
+	"cvHmOSmYJVauA/QzOCNefDrHEwTM3WjKNqzZxiBpmsl5yYhh8Ai+Zr43q7YJNlL3cf9VSTF4S1c2GrHy",
+	"DTYGzpfsWBYpA3/Nu3fPf775l/45BseYrsZ2vY55OnbBv3bpOFMd0uETO7xDU8zs2w5uLCKIjn0HY1yn",
+	"MzLOGE3HCRmj39785aJHxn//t/9EbL9qdYHT5IazrXPWjwqwhmErTZd5S4JZZGdJ793Vk35rKtlmF3aK",
+	"Wy9/Q+hX65y9Mjd+1JVi8dCqAdfXMNyPpD3rGzq6C8MenOcvZdFzqxVTbWpxTBGyslBukBZo2hkc7abO",
+	"aG6iK9WxAVSGZ97wMTOfcUIo8Svoa8GkclouzRe98QtL1E8CUm6h1luTUp1W7Cc7mzrz27rwd0VBsIkH",
+	"QxjUpxoLk4cdRhxsK71V3KHnCvDgLUM0ndcuN8hHso42GzQ5sK429zFlLlgQGVLwuPsiCCi0X/lUSfdI",
+	"kDHpo1OrhvxXVd/+K3Qajqx4Fv5SjcxFXQVN+q+qJv1X1Ysu95nLcDjht9WzS7acsGIAqBjVx6p5+0XB",
+	"lo040oGPog6/rF70X0ViUAcF8+mlthkYaxjDWYcWrcxNgzD71X+H4bTuo98o90WV7orEUE8d92tfRZP6",
+	"3QyGVAucDBa2/n21AvXvqyUHg+EgCPnFL6oAezfMDSKxV//AyHbtwpo5V5c4v23stJK8XAkv4ldFES0H",
+	"5CI4c6YriLgaf4dJyojT6AQfd/S+c2P/dvy+Hb//csfvGWdZ+tS5V5oGmDQukczMS5tn9E+Xr18RG5hK",
+	"uNAyLNJk08buOz3/vks5iwofdht2+zJxKNULsasbSsJdaE2niyVriSzVED/TJoLNeMbaYSr531jMcW6W",
+	"L4UCbUa1NoqkqkPA2qIaGOh2SAqHH1ZSn4IdU+ta/ATE/daBosS8Fo4Lb8x2W+BoyulcSKX5NPrzgsYr",
+	"RuSsWFIQWK2LB3Ur2xPEAnpoFKNXEiVnGsF3FZS6sdlWUXtb1Bz1VCwMJ04tBgYxW0V6QKCPB6eD035C",
+	"hkfDo0rhLpjh32ROb5iPHt/hZPdxaD7ayq5qbZ3sqrRu1cvqIGxaMxw0ihU3uQAfO7WZ6IjnVhSYtfL8",
+	"5cUbcPcmNsUBTEcJuXx5ed9lFvUTQgUA1R9DE0absCgEkDS3BPuQtqsBd6vrDIRuBZl21VhID1NiOFS1",
+	"0qapNJYp7Y9md9dW80xHtMOJTNejhV5mnRzH8LRLxujwdGld/5s6mbMKOeKKLp2RR665SN36UpFWT8VA",
+	"GxoRCJZTbET2y1VIryswidsyHOkZKWbTh4++f5QQWswSALee8Q8JYR/4MiG/m9vHfMDrIyFz/KLNE1bw",
+	"ORc0G9UBfHYuncdi2nOzm0xrlyZnl6jWYXzUscPnAZ0ONDndDljJ3exTGpeGXyH0h+ZZkOQaCrVVvquF",
+	"w6l9ARcysqImgJQl7OQokHjMY3qBwPy7J14bOib8pGwjTkaWppHW9kRphMhIezbDOxLqosOUVYc/I29Y",
+	"YetS+BRWt2BF/M5odBhGH9a7LMqMKdLz7JIzldjjrJLqMKt+QkoF1S1xjAsq0r4vd/TixcsqdLU3KXmm",
+	"uTB8WC8KmfMpnL9+JxiXxsiruI/Ob94WktysoWeim5zR/ALp8LLEmN3fS6lZShbcyEDrwaeDPUeOvEcc",
+	"kX+lTYS42HbxnVVxZhQzETVWhzE0OeOCqwVLIVVoYSSKuRSsn2DOkCysJ6vm+2giZVl9pcuB9FdwyIvM",
+	"KEtAbHH38qcDeJsVcrk13wge6Jw00DU7yeJdjLTs1qwaFRaIcpMnmJs6wgBM+0GJnVUhNSNcn4MINbI/",
+	"Xxj+cFlOloYLpQmgzMgZQY4L9z46q6/ZueUepsmmEBFWNz6vmAu4suikVP7K7128fdY/9+LWWZxAQ+Jy",
+	"YD/VoMN7wHe1i1a2AHbuiQG4259jxzHahh34uiy8gOyL/qodMIJLqiF+YLIGL5UtkXkQpKBT12/FUQs2",
+	"Y4WHh/DCUouxvpJ90Ws4cjFFESGVrg3pyFIfy9mxJUaLYAWIx1qh96IwStaETq/PQ1ArYTg5AARiSSdf",
+	"jUgcEIyQHCnB85x1zJQqUUjr8mxV6L0VXOOeIvjUeZUfDGjBGrM5kR6ExJpZoJgOURwaHpEbzlb9g6hD",
+	"yy0sMeqSC2rWV2CyoZgaRRqMHZUQ0LC6HSyXa/DrkDvXRl1tRLV9oRZVkwZCZSyp14UP+XSN3pOaXrgh",
+	"E2+TNNtEoXbhrk3ObIpGAWMMj1h1fWxKDhviR5017CxQGJoB7sAVVrMqfCGfKowBkgUOyhGrqeqNcj8d",
+	"IBAq/hFNdTkjw6O3zPzrL2c8e/cUse824K5+/PGH/Yo+VhNoXZ2rhZNGNs0+lm0hiJHyVV+aBcK+ZgX2",
+	"yiliHj+UQvRPDbIJGJe7wz3epblorO3va9N9Y+JyK0yJMwX7PcR0D6P2lfPFuYWRAsSxG6wjZOuo7r2V",
+	"nSVmvCl8wHokCFeNPFJNVFDmCkKui7bfITbPdXTr9Ax3keyjC2b2WO3kkXgCHUS666qlsga8UQEzWVEb",
+	"+UZCJlIviL9pFelBiX+oMgDwiUJqMkXQuZao0k8lIJUCpIrWLY9JIhnecztFjwA1OSIpbFzn9RVukmNj",
+	"qDVKq9PlJm1skt0Otvuzz1mo81R/wTZ4cpYa3gVxj50rHQXdPddsGbuKtb8DOja0GYGzsEIJDmnHtGEc",
+	"0RvHBUvSiqTXZGzagtJOKTcvLLmgGqWGJc1zQ2HmT+fA2Dl6K5TAKBxC986XLjXL3frZzVpjhA5O1WiL",
+	"gnUonBxvs/M74eCh5nGTh0TD26lYd8ds6fRkrfD7Xd0M2/DkHcoxmil6gq0ScHDSqWYVjGRSQ2BsiTlr",
+	"BXU4CuflS5RWrrUddH1XUrM7ZF9QaN4ktk3frW6vX+C9gYEGgqboFVWugLMH9PeWowUrWPcY1MB3v78i",
+	"Ukmbmx79tur86PKmuksYQHXCo6W8NMtbEO1teQOL7NRiRYohvAa6ytdYfqMjC9hmaXuuFXn77Al5/PDB",
+	"A2J39Pj5z4PPXOsiMJZ3LiaxT22IfSSrGCvbLCbhxaLQbFKVmPAlJWoGk41d70Dr+3MKww+UjVjuCj7A",
+	"8j3YaD0XNdg98/1eZ77xRrgIN1yzeP31/EuU3/XX+J2gPXRW68wqpKPJ+iD+sE9V982zWKVUuUWHY3gj",
+	"rzHgDaad7t7vmiwAQwoOSg1Gaac1zazGQWYnv3s7MyvDdaNZ1kH6xBV8b7gWGKGOzmwcZbxc3M6ppd27",
+	"tqfEyLqxY+IASpq2shuWyRySCqTI1gk4sMgYcK3G1lXAxbW9NakCq0ctTCu0hV8zsbsP0nvx9OLnN89f",
+	"vL4aPX31l/+ZVr/3z6xry0xlKKDBhIDhZsUVI3QCvIw81zZDVAXPM2x9sh4KDHhRkuDcuZiDbx4fXxO5",
+	"Qr3elYOHtK+dQPfv/d7ciSBqd+uLyKBxTcbF696Kn/pGJuu4ogExFKuFrJDAnZQWAphQAVlz12a3MMDC",
+	"xQWTXGZ8uiYpT33wBfh0nFAcRaHvbC69rbnVomrsfnAPtRFEhKLjswdhoiotlyOIwVW7kh03iMnz0waC",
+	"ulyx4nhKFUM4ICzOR7ggF5dPnj8nvec/v7roFhDDRMHRgTTqko65MUKw6HTXpmu698HXdR2of9OE+lc5",
+	"GWmuM9YdD8fr47c3uXZeDFesw90fuzFCF9H6I08Hp98/GnTzlYN0fzttwsNbd1I8uj+5G634BQjFvjx+",
+	"UJClgxW3yk641fQPQfxcsYniHVfCK7UHb3NMLoxYoo8cPdUU6eA8h+TcZl2qTlqDnKtJW8ZdYag5llur",
+	"nVXnk5t8KZBlea0CQniz1q9IT6qbu187CTEOsB+kp6HLn8rses+CW08/0KnO1q74+ZinmFtPxjOeaVaM",
+	"I3HgG2FqdsYWfcF/UExX3vWlvGEjLUeOClD1r+NVtN7T9TE3m0KpUtNizrRHkL+PwqQFko/X+OgcGgdL",
+	"0YUzPMMn4R6p+yL2qElw6vzj7VUJ9udVzbyHaWtGr6OkNqwsl7bUWlyHEWzdYYSYLbFZUnG3mQ3f2dYi",
+	"oj2ZRmeyFC3tqGue5+3tUGIoB4vIIWIhqAsr5lJZkITIQmbYKy+cDhH19zWW1M0iOaoSu9yI2tb5IA13",
+	"6+G4qCq8WQtpiEdzbnWss11nolXy3Qk8FUi+IUZRy7Ne8m3YKi9fk4en339/fEpoli/o8YMAqKJgc0MI",
+	"cHMQDEFXPl6ZEtsoZgvRgkGlLLJR/ezBbSXlZmb5GjVZLEioEnLNcoAImfMbJjYxPELROqytcvogyoFC",
+	"EXc3+Ne2MlIXlgJaCkWRpVm3lE15ytSAXKD2BfCWnrJKkbLCaWIjmmWQY2Q/ZlxpPE+u6qKNPsSqxS7y",
+	"H9uAK92XgQPuzUVInEa7QHynquzVAHBuIWWmSF1ZwywzQ1KBMtmWOlATzXfSaE2e3rnyTXm6Efe0TaDe",
+	"XpnP8Jp5NEhn86y4E8IFWS34dLHnUfHpdLDzC6rMfozts+MBeVXLhgxqkvx2cfx/0eO/vf/jwcdoBRLD",
+	"DUd8NuJiBEelEgYiGLWzUjHSe3TyI9l4vA9DB1GJ0MyMeQ0EKvAAbmOALQmIXp/YucFen+j05G30icYu",
+	"N6o7qnK6MOS+rcDjaXRcgSawmzpDVWD/0pEvalEa3QydNpQnlut6Y++gCObAlC4ZxD9XAFdVJDDE0vcT",
+	"F7wTEWldTH20TOHrWvS1EY6RzsxbS6r51AWBxaWS1uqRP0VyCm1+gCJ0AhkIVXQ8lMty8xocWHHxrY1W",
+	"i9ZcHGwrqtjeVj2xooOgVNWfi5Skq21FtXjbkv9iOm0jIqibUac9d9wf5Q56rlVQtwQ9uB3dGqrhHkqI",
+	"DAKXSM8VU3h8ctJPCKPTBZYuBWwxDO8AbDTg4guWpXgsZAHQ2rmD767Xv+8cD/WiimuIJzS0EMuvYZZz",
+	"/Yga+l85/wPmf4TPwOFtW4QHJyd9dGOsFjKrUq25Is71D+/XAwD2mi0EQMcrqGPIwW7yc5VAVDSe4aRK",
+	"y7DTg/gGXnl2IxGena2UITznDjxctNKEY623sEnKjQYC3d4vTkDtSXDyPTt/H3XEBLr0fvYMLB6p9D1F",
+	"UGtXRnHIrNpj1UhlMWYcJ437SeJ23R0ehG0qzh6SkrP8mFOwh6HfvoW5dN3e+f2Q8oSHWB+iwsHzqtje",
+	"3YbFQ6XILiPEETzB5w8NGHD5qk2etybUAZ4itJDjwYOOZic2AkCSjrj08EJ3P4hNcL2VKbprXFIVaRo/",
+	"zDGYkkhIPrQC6eKFUU/xglh6EAW7eXAhRjXuPTQQV+7MKhpqX00Da7mh/Web1hH33JvpLrTOFXn39oW9",
+	"GjK411K5EpmkKfN1U8kvUF2dXEIFdnToU8wNfHL5F8I+wPq8e/uiHyTPUUHK3LQz6Bi+VdzWMbUZdvJ7",
+	"yUoMNSmFcJC+FS6TR3uq8LjeH+BpaN/zwKDvCDQ8RLUTWNsuz2Aq3OGarT5Yrvo5e7+VDz6RWbkUm9yw",
+	"BcjJmmbgV9JjGBVRWYoS4k0XCfGuE4Q8oGKdEG8HSdBAkBCn7SUktGMkxKqMCZlyvU5AzGSJsx4kxGmt",
+	"RsUCC9pgWJ6cPJxeszX8EdR1BanUnYpqVCDt5BnXCEhVTQKkQz+PyjQBp8GaJlBokgUiT8NzU1jJBN7m",
+	"cwElCqs4kx7FlTMrUWpmjko3TzUmGkd2oorK5dX4BvE4r5R92GzhDWhC0r9fyFWC5/ukxdbtTRb1hoz+",
+	"dEYouRZyJWxm9LndljNSCvjeGie5cGWx0OJ57jnrma3hg/wWLJjnJC3zjE+phsx3rMZhF9qa9pASHZ80",
+	"bxtto6Urtsz1GuzQOEiLZx1wTO9eKiHp1ONpu0EeJUd+SOBRzGvyZBuHgA3we5l4bDK7oruOqBMsGkIj",
+	"TnqUFyxeFv6tXClbAYmnTGiu1/bMOh9DQlimWM1W1w88W4FFNAiLUUSWWvHUHJR18IjbBKMAttStdUun",
+	"DGc09Noy6ILljEKQFRWE0SLjrDD0eU/5mZzBZdOYjSwsWRRy5W2OkBKoVW2WLSpOByOhGZ4lGDJhU1oq",
+	"5qHb6BSg2+xRl7Nul3YPdOnWK6PfNlbFCt3uebKXQ9vLUAWnjWTMeKjhC/CUh1uThWPa1sGJU26x4ciV",
+	"GikWDd+jGnZIAeCNkVSVJDPasikVwlvLcKUtzV5hUoI61sUq5McYrGeUTJON01YtYm2IMSLafryfFXL5",
+	"7u2LPZXOC+GEUEtSRuyCG4pqs3dekEtC6Q2BjoZiJYtrVgwq3HKANwcfvGXAY7LiAnizheMxymtOC7pk",
+	"RsMFuHtfEB9w0WNQ91vdhleBMyhgLnMJF/I5oOnZ0L3JRsD5p5P6X25I/D17W/z93/8Dr5I2mQMgZc1B",
+	"Hrs6j2HPocn+IPXgQsX2gjR3gvTQA8O12UMFE2mpj9yqBxhKuqfMwsus1CwkJ8BCjCkAQ9ErmJNJtGwo",
+	"A32iFrSwipK5OXB3JUhUQJSmjQF5U/AbEPUyKXMwI4I4xsX1MdaCsNyIKes9mpWKpUPhxTSkbVe7wpIl",
+	"+0CNkH90dgQzObt/P5VTNZjDJKDOvsrN+VYwnfvp/dOLyZP7LOX6v815+j9PaqRX8IZb9+TRD7tEALPS",
+	"2/nAHYQAB+aNLxgGjCN4U7Abzlax7EYjvqkDJmV1lcjUUgYlfRqVYOUS4OQVW/KpzCCVWNNJPGFKTGVq",
+	"+UYMt1EDxDBxj52bk5XKlTo+ffD4AYKNGrUIlNw18mGIb7dAru+unh3/QHovjExzfEq4mGZlalO63XBL",
+	"PTv+4SjB/48nIHaav0+/h/sH/wTYgbDv6GyQX40yHvPqveDC44JaxlZJ/qekZ87BcpJBlD5TZMJmEgtt",
+	"BsaFfpvfBrzj2yoYnZ6Q1F3/e9nEkQTeQg8xEigFCv8R5EuEasINmfEs85g9Vo2Nagsg5ITT7QqxtFFA",
+	"yVJWSKX1LUr8mQimUa3mrnMmJ1ksh2saLe+z5EpxMR/ZHhPCPuiCVh+1lKMlFevqGyvmjKyyL6QLGax+",
+	"KvXsh8Qo26PpghZ0qlmRYEzKyLSXSZh+xGLqbA8RQxRS5lSKKSugDiAweIT3uB0w9BRLs29LCN0guLh9",
+	"RN1CzAB4bRApYKESF0fiTIuyzFKiGKAhLo3aluu1jfPBcDJZ6n7U4Ljl2PsQNFCQMMTFnfwW/y6S1yHs",
+	"2lFmzGdHV/ugljXrg+Kh8UGzprVgpG0bekcX7Je8WgPM50Yycc21GvcLgHnFOivRjKUBX5L01kz3Xaq3",
+	"N3wCRUpBmvnMZ5UbNTdNOfi84dFqsYYmuEb0cib0/zE8GuyJKXQn+Sdd4Qsc/v9ohjt3cFndu0pV/mw5",
+	"x0GyMbpdAygWn2dcW56kSWVhIvKO5MrKq715T20AQn1S4NKOlOFwPe8YCvNOoB+7Q/7ENj6C67eBuFOB",
+	"8YQDbtvYyw0vi2CrwCGf2ioEdFoVreDWVrINkKuqtNEssgHYWLolS98M6Y6K5m61X7yUN6zihRApxVXd",
+	"ZOpdX6JZjLOTV7lec889O3hl//hN5kzQnENpBzV49+75z+/Dd4555eqmRlE9mnO9KCeg70qa82MjCs2Z",
+	"uO+H8TF83Ui/xzLH1Tu25Tt8NdtPHZ396eKmDSOiU6YgSqMm9H/RkOl/+qjhC4A/q3IQzkBrVo1QYfD8",
+	"ALDMrqjgPSOBv8aA268qcpYL/YyLuBnktTAaPCKXuxp2tlhNxiENn1AIIjsjpSiYktkNSwmcs4XMjP6d",
+	"DAUqMROZAiC+FThIBsOEeiNEsTmguibEVR7xP6ucLociXxRUmbcN/aqETGnONc1UQiixui3AqrOCoOs5",
+	"l0pXVkMii6GQuT6WpYaC8lzMB+RCuHrBGKNYZSZEjdpRxfpSGwZKlKDXbIQ5ymApHVfLMQqWY5yQsV0A",
+	"ryPDd0s1coswjuq5rZ75WpElLTHAkWunQys3oPsALXj/5L7tf7ynOm0u9htWWPbv0YlsUMKKFjaugouZ",
+	"3AqjEylaqVl+T23x0TUEGiu6Oneq1ez98HYo+dly3/JWd2pjyJaxos62zoMRNV2hByNUmpueQ4mzJRcc",
+	"jEksV4xdm+8K+XtcEqq6eG42I1KnFLJloDJ8tiU3fStzC+ZhbomMaiPljK7ZumsAaH0YjTZa1u7SVguL",
+	"gU5w8+JIMd0eYrXhhcXsEnBayJUg12wdd5m4/YmXnvc3lpzNMi4YgcePuagqeVh9uaXEyEKqmMv0mZFX",
+	"yWqBhuXG0J0yjy9DyXMo0V0qZl0rbkFdehTmKKBF1g8M06fyTK4BWMW0Ss06DMVMFjZSwM6+D06Zmcwy",
+	"uVK+/vQ1W7si7TUAlLC8fpPgNnmAG8895UcLT0e5FOyzv9jdGZLFPKCibQXBt4wDfoIkL2VWMtp9WAJm",
+	"nzNi/47VH4MoYfeAxbkIl8HGrldU7PfWbxhoHLw74GiTTcQAR9kyZwXVZXFotZ79AQQanCJEZMdT4rZv",
+	"k4GELKBGJEnAX6td2MFiOiqTUS7U1BuM3LZL6YPqCq9Ftva6lifTpry4GzvjMApt7Hcje+D4wTm5cLeT",
+	"RURSxCVInNaR4RyFLOkHvjTn8wHo3fj3yU7KaaOClj27Ykq3ZZEHrHuTM/mA6h2rhCIDqFuaiel6VLNg",
+	"hxnmrXeqvI4P4cC9Kpxdbfv5kdcBzQdnpzoQwYxaVvdd3Pq8nw3dNvNWrmKcJpp+EMcG6/iYUQ+6DuoK",
+	"n96oGFeAOxZiAq253ra7baHMDCNpBlnWNbjeRiZzKUYAXNb1vZSuO60N0HzXRrfQc26r7kZ/zQu5zPV+",
+	"EwhPwi7nyTpO1tWgErvmfr7NMcUWetu+XnmS+vxbu9eW7b/0G9lVd7Nwcs7FW6z2+0mhFWUxj5pqf4WA",
+	"KGu3KBUIl6EIDYmuis8xFlqSXuoqflRy8l8lFzYUYKf3IKdKrazfeK9EpyikY9BebHVfslYdaNfCXeT8",
+	"z2yNmi1Y3xY8bxVKazqHW0gyYZkUc1jAnvlCAWZiv7Pw+dJ3fFkul7SI5j1i13/zTGZbg6/DZ+EQcDHl",
+	"Oc1GTUBZM9xKWIz7a/bAOIXmdjz7TkVlmtoIG9O1g4jvPMhIG7vfjia7HYgOSXwvR+u+C9Qth7EZPGdf",
+	"jIO+W9DXavDtS3UHIQB2zb9QEAD2fpBC0n2nNqKkt5JfeHQ3lrZiyDt55sHjs31sPSfdSmXTJrS7j8px",
+	"RTuZmHPzDiC/ck163kUOoTyYXQZ/ujfs34gzg+llrhZsmlTRFvHi12yZ6xb1okvEB/WTc8GIaRmL/UCc",
+	"/8XawXv7UeH9hxYrw+G3xXh44wsmh4wwShHxnQGQfErz4NMcPvkKzCME87QP2cWrf+mdsSnl2brRHBeQ",
+	"3g2mCOkw0MOXclpifD6UyKtc0PCx4V+G7yrvcy283wxt5NMEsUCdWovpaFIAWLF9u1lBSsmZtk12KhhV",
+	"qw4QN5STAvwcDONOnZsscRGbILlIqbG+sABrUt0ZkpBg3uBQ6ZufWGpUeaxNy5dxw5ddnNvhpH/ZOmS3",
+	"qRZsJl9oGjMDX7gAdJt2TSZMrxgTkOtiGEIYhmXhVQLbcGohpsyTXIMt1xcDnphmfPECm2mobO1gwBqg",
+	"c8pb8Ib2q0DGNVYXUxAceF5xRrT5Hpd5rfyYDl6VMzBaVrASn7YyWa2Wb3Mr/GjvKZLTwizRnlUowKne",
+	"vTj0llK3exXOeF0WscIZSQWkJeYZI5OCTq+ZVp2m4qhs/7L8h1Wa/WqC6+xlfiif6ebjt5tUufnvInDv",
+	"Dszmsez0YEFqJWN9SGCkZttGlGBYmaRr3dZmQKGPNNyILIyw2qSSiGrnMgxDDO6lOMHvh3B7d8VVv3Bd",
+	"1Tp1BjdmWtCZDncGC2GWXtapFZfvVDmnI4pCcvQqqFweq8UCZqVoitqvPo6d5jnR9NricoBFokdJTvXC",
+	"pbXTPO+WaT8pJE2nVEVErmdWwELEp5ohpKDWE0dFDRUyk4KdY1oQhBMB3IDmWRY8dQ98zS2e4NtKR58u",
+	"anprQfw7KPbe8VaitxM/fWBdy0W2/TyHtHsF5QSjpbnRnuOgwt38mgy5YsEB0YcEGVaRdhPfGXMdDvEO",
+	"OFjttH4hNhaO4U1dLmm4+gq5UqwY5aVaRJAvSrUw6qtvC8yXyzWxr8VPJKqdKZ+zGIu4ZFCRGKMozJME",
+	"n9wmjbdC112xLDONISKjq/c7WSPeQQu0z1Id0ODly8t4c06F2rdNKXzoXqzhmIE7wF7c6LU+r8YmJPV9",
+	"3oNi7ig+vElmu4mmAyns3NpumxVZ+a2r85bR9CLL2pznS1pcx7IrX9WPEYbAG8KA5+EChFz4wOO/E9Qc",
+	"etq1m1cNaz7KnC5foYn0WU/XcNw3hH5S04LmmBpZfelhokcoKfpaCzQbCcZSxIuo06RaK82WUYnndTEP",
+	"49b2sN66CJc94MsRYrkHQZ+//NSvoJm9Mo+B17Kogm0x6sIjC7XANtt85yQeoO0etYYAuRKkh5kIytfN",
+	"h+eZSCFcVfUHBBHCscFSKKbP0QJFBaL2EFxEw6enGaMuvmlHkoBbNa/xZPbhP6pwlNOTgDpPowgkTKSj",
+	"lK67J0H+yth1itdiVWPhX7YVWEiOSsF/L5n92cb9QM9oSB0xsTMU84nRoq6M/NN4FzI993q7HRX6QpAm",
+	"MDSQ2DZU6I4R6K8bbr5m+I7igikF+cfWMrptPj/Z55/Yxz+tUNwO5Bsc+B1+S88bzGtZOY+3hxZb2I7R",
+	"tsTB8DnN61HGs4Ix1JDBcq9ZkRdcxWMk78YE4SCKzbSSzb0M1ik29Pi091PmQ+q6q/v/9iTZlrCzCw/1",
+	"EKqKnbk3QahC46CDDRgxG3xev2py3eZYY3kpro+3TDH9RIoZL5Z73n9hRMW2+frphNUjbxOCoa1XZ2sI",
+	"Rm2Cnz7QpXPhz9i4WBrLA9DxiIGmmobPRbtCvBdXB3IPKCvzCoKCaGl9WmQmi3OLmIwgHVwRl4m46Sm9",
+	"ZSrig31SEePPdktG7JLD1UxVpIjaxZZ5RjVThCoy/uOPOP7Ux4/jCO7UaRR3KpbV+PDBye2zGtuSFh98",
+	"2qTFx51zFh/fLuUvnpEX6z7Kbiu4lsZOP3tCfnz0+F+IxbEgeNbUYL/8syWdLrhgx0Y+hy/M01ZCA7AW",
+	"uP6sA3sQd3Lq1lrUPviwkxQMECc+XrppL+JCaWqx7CPWPeBV1pC4Gy8hkNZ32/WaXsJ3b58TQZfOOes2",
+	"wDw+OOpYb9yZ+CrJBDPAtnDMt2xWMLU47Loo8OXRndxx9caiY7XBOT7IYyUwdi5dgmfGlqSOiY+XVKQT",
+	"+aEVuuQgR3wMAMIDLyQeC+J9W6n1hiN8p3TvotJboLa28vzuHtNWGCS8WIitvE96oUf4uTgGZI3jK5mQ",
+	"t97ClZAXXOnjd1WEx+Y3x2+k0gn5+7/950ZZD4s0xAWRRVqziFZEcZiPvqsXoKt7OvCmbi5wawCN+eU+",
+	"YHaQiUzXYUKc+YnkFKE1KVmWmebw0Q6sP2hPRzgQ0aiKbaw7XUOsjjAHofLCbvG8Wr3KUehOf0H9oN6B",
+	"x6Bx8r+Qz8COAs7IQbUP3dnfJCJYbCgFD9WI7ilf/72uJIFcFTDkhy0cZg/oiG1xL2ZoFYewlvmUaInh",
+	"IxDs1xpGEnT9448/bD9vzar8Nmb+LTvzhj6X5G9j713gUzWmTn26c1xPfzvZ955zR8i0FiWVoLzOpy9k",
+	"f9eV5O+ocPtd1w2aM8GKT+iK3g6hsqMc0X4RWxkXO008joZemGfNO9lyFE32adnuYOXMqz7ranfoWbYc",
+	"bST8dOskTLfqEA7F8u46gFuOS0NPLYnFRrE9NGTgU8RHVe74cHRu5o0lC7cptgltFLBPQe8tBbIa52s/",
+	"i6jbnG2ll21kVszhjS8rQkVVyRWgKUvhxr8Bke8BY6CmMkGN0obqLO395Ow+wqKzZCu6VtYNZOH9mZlC",
+	"5xyj8Ez+ZOcTocXWKtPBVN28ZGEHwfYtDF01hpXBzCKVGhcOsw1cfWhXUMF1eu5LLNjArC4lojcLQ/to",
+	"u6008QuSVdQTs39BssOSHQ+6wOw7B96xtb3qAkUY9ZFhCQZEOif+gPq0kkF7amc7dCfGnhWlcOW9epRM",
+	"aEqu2TohlPxeSk27BboxpfkSFmkqlR6VKm781w4E456CggokL/iUnQdFddBawqfM4VxDpZd4+v9OgAgb",
+	"NNhakJ1qsmG1CguRUZ6VBdsBPn3iFg9rDSCWxnpvRlIdjmfYbTST/TMWOztIVOh+5x+Sw/1F6ndVAaee",
+	"oN63gQJsq/1vjtlU3tRxeoLJfZKwbGc6DAflxmo5TRBb6wm+S1b2VqElwg82i4yBINJaZOwwuWPzGG1c",
+	"NfuI51Uq3Pa1r+Q7+0a3MV66IIq9wnZq10mkQK2WEG0TQEf5mig2nsYJoQ1N+dFJR5dDTSOJV2EJBDOo",
+	"YgrShfJ5Ze7euqdsipkUFrqx98vTq2jmJLBWGhb7N1dI/9xVRYW0IXZjuOuAjEEggaozXGGhfaz7IlBA",
+	"tGjoC+kqC3MdQPRtOEhca3GFz82uO2BJgIu4y5Dnuw76eb9jT36qJOwmxvxdjnRnIsz2Q1NPGuk4udub",
+	"EJ1F5ksZD23/rdVMAv7UiIt00L+2Nk+eVWXU95ZKW40IO4wG3YwEu40Cn9QI0Mqd71Tf7rC7d0ivjl52",
+	"TRYa7zC0w5yEn/v28aaTOml0KNrlYiQfb4uR3Hq7vWVOz9pzkbhQuiin8UX6V7mCkFNQoq0RI18nLrcI",
+	"86rvKYCSVaQ3PFILWWhWDI8SMjxayoIRmH02POo3VvBxp6rXMStsNVXAWsGgazDE9k6PJ1Sx1Baoh4Ji",
+	"UKJ/7U0LtHBb2S38dduaX4IBwy7cHhE/TznkTI2DO0WNoXgazbJxBAkhy9pAaby84UCJHfnSFeVYQTKQ",
+	"EyKh9cEQDiXaU+eIOIRuL+0W70GxE5mu45UybpURn7KMrn2cc7Nk41oROtOsLhDaEjI1gnr4/ePt4f4V",
+	"We8Tg93mdYKQOKB+RB7aHbFhrajBdMPUV1jcbRz5IPCV292XIantIrTmTFtuPj4XZf45ILlqiEN7BrnK",
+	"Yn7oq/vHi+6C3qqDDvmhRVe3KkV6N/EuexYt2Upb1dj+bB6v6c0dX3yLL9RA9XfKsBBREssfMtcjVyw9",
+	"M1qkXLHieEoVC6vOIgwM6T3/+dUFubh88vw5QtZQQZ4OTr9/tAkYvs3qYoue4Hj87P1cdsdJVAuxzXEC",
+	"SCotJWuFXLmytWBZBesmGP2F1BbAJW546lb0uWov7MV5D3rWSWNdA/1dxZr3LNJcK0gKpRCluSqE3+jB",
+	"DmTDbeZbV5N4r/qBIenK1ZaIxG1VkWFNp2CIwE3aMaMG6SE5xOoIBwsdFhW267GDAg+KaPn8fKKtJEgk",
+	"aw0fDbPVwvogO1LSDq4JEsMX4FAA3ULcOEhIMqY5H/d3pUFsY4DNOjL7hLBgIzuI4s+N4lXuLkM+euTC",
+	"oqPRmlUrd6EOBxfhl7LgbJBjiABZxUK2lfNaUlFSLJMmc59K2qiYtWMlPdPpWKTTTXOj+Kb7iBtZfbZl",
+	"2d1Hc76rT3hsE7LkH1g6wn5aolt2lIt9cvmXqk4srWp0lpDDGUcN3lJGxB+IHeZ6LPfo7usOpTWurM0i",
+	"st4o57dcM+5XvL5ApbDI/52o3XX7xCoTsRCDg1DHalacw6Gy0lLZhJZYHJVcibYa7Q6rJMQ9kSsBKIBU",
+	"pIBQZk0kvAXwgKtRXk4yPt3s4y9c8UkGYGhsA2i2tTWbZb2J7UCrmvi+NMKUaprJeWkRWY6NopiQaQbl",
+	"ZHVg4Wkbfnt2516KnaOQtmio/d2KyVEJ8b+Idxi1X8mZZsJDO5o5t0hgpcLKRbuPZJjRWfdWeioLmkuq",
+	"Y1cZdSuCCLfTU2J9Xvu5F5vn8DBziG8lsyEeewhYjlxirrZ8fU9BbSq00aEIck9Zj9fEBVLum8/RvgqH",
+	"SIgNnrM7bS3kLjuLmjWYAchVLabCywVFSSyIDNvNHw5Nqj34MD8Xean3MtXUj9uOJWscP5dL3WrecUO7",
+	"AxHO36VfSH5z/bd64NC3FrOSB+io1gEHWaYuJNFVgTdsEYoOtliI75TD74h33eTuvnpc5KoLquvh+RAM",
+	"LesU83eMhkoomdEsm9DpdYKKOKPTReIze8xdieo1zXNGC2rj0w7MZGlEzOLeVFw/mE6HzT7MPpnZFOSt",
+	"Zr8gW3kr93Tm+f0t8HtKijut7x5oFWzu3sgShBR2M7o3aAhAcox6UFWB/9ot8ZuM9zD/STObZOf98MV2",
+	"99yC/GZMqQpqEFx+lbFwLw9M2ya+tdtDpECwMdzQxMXtGMkfvIrNFKfdt9ah23yQw+UzCjD/JcSPzd2R",
+	"1+zAmi53iMsRo5t3wuh4T5xC1DS42K/3ACTDd6JdqVj5jUOU/PaSHZgWesMKPuMs3V7REvBPbYYCePst",
+	"HBqAcxOqyRhaG5MeHQpsEi1YgP6eEEqcu4sUTDFtnSxY4Y2lhIsbrll/MBTvhBsRwaovS7oGuzg+QnIm",
+	"c4BKJbga5OLNcygQ2VYZsj7NW0UNby9yckjwW632SGNDYkOv+wp3+JN+ZZOFlNcXCG4cL1Lxr1dXb4gF",
+	"RSBLmoK1xKLxgvvlxqqN0RIS+9JiZ7hz6LarKNs1lH1HXb2CqVwKxUZK8DxnepvHaLLWTLnL1L0ICd+D",
+	"7uHno7iR9pVPgxCyahscBj2zsrLUCSnYrFQsJVMpBIbKJMRm3zgH57acjdqNPZ0i4GDHorp+b5I6GdSn",
+	"VVvvsJcqAnxjwXcT8R3onY1T8YW0TzuKn7kyTadvW4qtjNFLMD4zHBRywS3ntFyPpLYBwvU5Gc8oz7iY",
+	"j89seVc4xpwpl5xiNFYjJ52T8VwKBs/ZKiwsJY9OT8gvULuFkrdPL6/Iv0p5rcJaHv2wHot3YNhej5Kj",
+	"eZv3x073qQVmvCOwjh32a7c2t+L5vpFlW60fiHcM9gFUYBu3By5yqrQNN4eAdrtcHqWyW26VH0flLKVZ",
+	"9np2dPZbJ3pvUNrHLrVi8KSbr7tLj0/NO1frnF0GuHrRLCZchpHiYsq28VpLu5bXEHie+IUFxqKUzx7j",
+	"GQsJ3/KdeurYJ8iTWtIPo6kUmFA7XbfUZ2DTgulRITWCJbEPOS+YsvRZn/87yIf30bP4KsAb0ClD6C63",
+	"BK49CwOv+FwoMmGKpzayFLN8CQDHi+B2EYykkqnDF6dbBYvG4a8qWRzklSiyjm4ExDqvexFCig4ToxqH",
+	"K3Ls6+ykSb6bBLB1t/dzOzTW747t7nF8s8bRr9PmE+f1AigrBSFT49+GR98Nj96PMZM6ywbkZx9/QmjB",
+	"SFpA3aLOXs9WTlILkN2hjEbOpfcL/JBsAI14vsEFmWV8vtBGuQHrJpRU4sqz7Zpl5PtHu6xb0XITF+CY",
+	"kVmpGVlonSvy7u0LH4kCSpcR9c36Ov1pw4Xz6If99Fs8FuH+dqa5dO9bx1/4H5MN8zocj5YqZHwuzBWJ",
+	"zyRkvFooNh2NwSk8oYp9/+icqIVcCdibDgZB7Gxzpu8353p3MmYw+y8pZDYYb+i1FMDRAubWRXq7I4zb",
+	"W7KkL8pD9j/4e5/Ztt3cWnMS1shVizSM2NzxIcdqrwTZTNPHX6y4ZZ38tuGeLKzkYcSRdWuk50H2qkDz",
+	"bwwpU1jVbrzClTjm6diBwVciX6c6yhUtdaagVxQBzAFY1C7crTSLfSvAmce3Gg6wfqN5wFkm7Cahmr0h",
+	"+00pFmHcbSMARlOf84atECJBsBKo7QmuTV/ZqSpT+pnkzUbhtGYYfmXFCIghkAmDmmDN6W8SQWR7GqXE",
+	"utnq7g4jr8EtvuwNtFElrGHlyBF2ZnxGXHKV4V3mXJsOnOp3TsbKP0iF1wi5IiWAO6/o2jzjTE3js4r6",
+	"rHEEviyYBhmPfVjQUmmWggBrzovjlMDs3JUY2jzysHCZ+yswbW2BhrBL8RZY5p7SuxTZehTimFgJFneq",
+	"vpj/p+HRmL9nNWerwiAqCabGh7U9ba1QN/dzAkMg1LDbgtkVVGS1oJr4ubaENMR1+afYJwS6yynco1AK",
+	"1igKNvWLG5FbaWr6N/KvzYPE+6xgmgkXlNNRTTTqc0zgTqsytlzB9VjV5Bdy1e/aRVPA5LYAb9sRwH1v",
+	"y+mw6CMb433pts7evBOblIkXb4fsANvwloFdejm8AYxfsBsuSzWyeuwexgpvpbBWi4hdAuMhu+3lNk1B",
+	"sNUn0xaSbWuwZUWvmNI/W169OeKxYZ1jNAU6SWagmdLjNmeLO5l71n/dbSapbBthFztmBoe5uyKIj2+q",
+	"f+4y63CH+fWMiMXvkw3U7fiiwiSweE6gAC2lSKFIji6Zwr9WLBXub70oC/vnrOD4h6K6LOyfJbz9PkZP",
+	"ik3Lguv1pZmLDQ9htGDFRakXcUsAGDIJ+J9J70+/XvWtrb8WHu0M/70sH/393/4T+BWsF7Bi6KGiiYXW",
+	"+dHHjxCFMJNxXKI3PJMaoFkgJc4VVAIcqwST+JX1PWBOEgIXHyvN8qFQHnQOQckEefHiZQL56xDtvvTF",
+	"5ZKqGJQ5l5cvLxOL9UJFOhQu8cEW3HRV37BwNQ4JbiAogp0OhmIovvvOrKW5GdDXPPjuOwLV8sbme1nY",
+	"kixn5CdYFoJFDWB9sazB2LAsW+8TvxZcERfq1tgRCKQZ3785vU9LvbifyTkXY9KjBDLzj80tmZI//Xp1",
+	"Tgom2GooXGxp9Y6FQx9v39gx7uy4D10OBb6f8+NrtlbjAYH8dHNDzgEfdSpzwLutZtGIqAdZiadDATOg",
+	"AsJs6n2jC0iRRyeP7MpCWon67juw3PkSAmOao0mPS3Hfwtn/j78qKcZkIlPuqcCoIZOMDcVG1YCxkY3H",
+	"CaFkUS6pIGPEsR8nqNlV8PzAvRMjBw5FVV+AOHCqhIwxj+2392PX6Z8uX78iwMZYYSgW0c3thIxI7eaD",
+	"AutxTudcUJD/BFsxpdHhcAa2NjLO+JLrMemdHp+enCRD4fK0Hpz0PQrxOBCAxz47wN4aJKdzBnU17APn",
+	"Q1F/gSunKVXqmnnJjvl5ypa5BC+qoe03ry+vXLogxj4ouWRICRhJYXZ6HLx1/Ge2Hg+FzafpnR4/ePw4",
+	"KLnTH5DKzeI9zVyRa9OWEcEfPCILWRbqjNChMHLzGhfbp2EaioVrVqZrMmcaUzfmkFVrnhyKajz6+K21",
+	"F5wBFtPYokn4huw+pnwGYPMaWjXC+VCgY0cHo8WQBV/81sK2JQEt/2iX8a1ZKthNZZbRxhahURq+ZimQ",
+	"S+NI4Jf2WJ4PBcaIBw75ArSI8VuIh15yfQz/jpPwq7eG9wlAoAI2V/tJMfM0Alo9evBj0KRZ6eMLIxuP",
+	"SU+xqRSp2S3MrseWgAFtzGGacbNwz9/4CWCwncMPJ69zizqmhsKnPNbYKJqc9YJxOEXHz9+QSZnOmSZc",
+	"DMX4w3FhhDXo9Bi49pj0xqaJ8RmIYmWeEDs4V5SPX7Nzfy+Pz4bCoe5ADtCETq/NVQNZmVYxgeh8eBda",
+	"wgH07YY+M7RQ5pmkKexoNSdXHXL84Rh/t5QGpZwJtVnDM1LmQ6ElefD4e/KS/4R+WsWKG0hHGj9/+eb1",
+	"26vRy4v/Nfrpf189vRz3QTlhNHVH/BReA4oYWoYKJ2BJ12RBb8CFDuwIvrXHG+hcurESLqZZmbK0n+CG",
+	"QklnDlit5t+i4DdMDchzYc7e2FcLuG/kv2MUIvF8AM+hhdOwfi9pxmdre1gyRnqqnC4IVaYVmueOGMk4",
+	"gAkc98myVJpM5ZJVGhK2S8ammTEs/tOWQ/C/ju2xOn6ejkmPTReSpQH4D5IligVSQKSXL24SyiEXb54f",
+	"JUdG4bTA4IPTwQlANuRM0JwfnR09HJwMHmI67gLkqvB+NJ/nqCz4lX6eQrqh0hdvnv+ZQZRoTgu6ZBoK",
+	"bLQIsNUj9+G8ggy748EnaAkxUqlbIhjRg5MTjBEEODyL++4v0r9afz6KvbuE4ouc/5mtwUIEkl1T/IVL",
+	"R84gJo708DjhYUYlRvVBGH6EQ4r15Id+/yeaukhMeOV09yvvBLXCF2IhPzp5uPulZ7KY8DRlYER49ODH",
+	"3W9cSfmSirXj5ea9x11m9NwIB4Jm+MLDTvO5oRwtYyDXl8slLdZWmQuvjHvKxyLWBQpD6HSuIFnfken7",
+	"j1BHNhaVtxLm+oJbIV1y4WUqHxfpACx6j04e2sDLUenDJscYR73iitn73Wrh3MJhg/nAnl8XTl8/K+jt",
+	"w9Oy92EJxA/zOp4F2KWfbHj8HR4D6wv/WNdsbZHTxhE8/SR9p7FTaFbdCzRcK7sFX/vBO+lw8J5IMcs4",
+	"WgUenXbo4g1dm4v4SsoXtEBL9KPTx13mo8rcKH4sfclSTrEYvmEPD3a//BevMTxDq+k/EF9BugqC/OL8",
+	"42NSu/ju/0FzPrpm6xFPPyJXcbUp6of7LbuR19XhbhySR7HMDfNCSnpgEV5ZT4/DfFnRr/9CwVltf+OV",
+	"1M+gtNc/EKXgzuyklH05OLK35ylGR3jrBaqYxxiHDxbi6P114QJVBQOIw0q2U0Y9DDIBeuaOM8oG6tOg",
+	"PVIxFLZS1XkV87paSE9wC4pme8hGUD6DF0UcG+o2FD5chlhMwBVdY+bCX6X1LcBEjO5c0/tcY0OBE72n",
+	"SCEz5kZIKFGIvWFdVHjFoomoYHS6QAOWe916YiZrgjYwJa2qDkq7OVD23lZ2Bk5RA/m4fnIv4MXnuP6f",
+	"6FYNuvAHtcvleofybakXlw7aJSbguvW321jbPbO5LP3M/Ghf7vLtmv2CzNOa5Y/OfnsfstI/SbBXRHgB",
+	"FS71yFVs9iy21AtfohLC6DZtI0dn+NjHkJOCTaOdg/5aSDGv2KThPKWAChjOmAMmrsqm8OjkdFOIfwGd",
+	"fBo2AW1/rfwBXIL4wOdlBN+O6Sc/pk8/WDwddxDS6pwAJrrD6q6d0b1OpsS07/jRRIlLEWcLBn+Ovf3B",
+	"NEg12ECPuTjHYgKBC0kRpWU+FCtZXMP17yOLJekV3iqNh/vRySkZWzIeMZGydNyPCQUvcMSf5pw3Kgl3",
+	"OukRDeKFnM9ZSmSpQyXC+6sg2saJd6UoIezmcKXi2zH89MfQFeG0ohhtHIUJy6SYG7I//Ci6c30MCcP3",
+	"p1LMeLFsP5qXTKPr2PB/93JSE68ryxl6JcS1FdlTwnU/GQqVg4HaogHlINIrpvFRa/q32gkGU5mnaZaZ",
+	"oz4UdjXAzLYJKHRWXyN0PxVWt7aeEl6A9hNwjHZugN4g0xe627xfDpzPlf5zIbz0gJsTOHsTQgmkkRqF",
+	"6tHJj2QMj4zMd+NkKKggGPKy8YT9ehxjSU9wqxwCMvi5PhGDqvVh+z2YTV2Bv8PeJlxZ6LbUhc0BKDzS",
+	"O+zA4cLFN4XhH58FXoItIOQ11QlcYtxlVF84mAEWFSRGi+EFy1m64/3g5EHDV4/ewpWFdZAFwCpgmIvh",
+	"aENRqjqfRN80D7yXmi/ZmfXLymt0RfspD8WC5oZpVnj+OJgB+dVWXXLMM5XMtI6M1fo3bAROD3GYTyHw",
+	"ICEoDYCg1DeH0q8t2F5exFzfhm/hV1uMKZaSPjuT2kuWevBJxxD3XVxYTI5ztz3VovNZuIdNavkmsH29",
+	"3OolaEukzlJgew/nT1ac2aYs6bIwMgywyVowHca8mK9rQpGtLiMYRqZzBTwpJWU+gMg+0JpQYqkLnCgC",
+	"FVY74xAsKDNGZnTJs/VQ9PD+xofNKOEGD8CxDHMDs0xSyWJ15a0f5yIwCmeP+Hq0sM9mb8Eg7A/6m8nl",
+	"n5R1vJUa3JH1E3cbtqGYSI9DkKh2FvIMcCYVnwuWHnOBKdGrhQzKeNgKwT46Ys006blAjKGYM00enTw8",
+	"jwVQgD7j6ib4+Il+JVZoSehQzNgKbkAIgwaxBP4wYxmQp7Y+heGltiIWCjCQgQIup6FAbSnOQMxq/CVc",
+	"jC6qClo5UXqi7n4efNWxAv8gPlW4KbXNQQ+IDm+rDWizjXNQo3UMh9wmsitpSSs0T9DNfkhPMeZiwU3T",
+	"8MT6GGHXbCCtk8xWsrhW3rw4KTXQpblMA3A1R55eyDPXKpgL3DDAmhm6XQPnbBhm62KQNL1mwmIPyZVg",
+	"hU35MZcqlLVXTKuh0IGaHTsSGOT6ie7Sen2qzx03tPsqDS1GSbCSKDDd+o79Zkj46u7XKtxnI/7cb//h",
+	"t23IJrbYTvlcHJe5ZUURtZxYrfzRD5gP0NDLtcRjbeV8wyDuKcdHzonNlSVcE8i3WVLDnwKON6z4Um9c",
+	"Rz0cEy4whWbJzNX8zvEtUQFTLukaWM1Q2KBzwwATYHxd0SPPyETqBQRhTxdkwtbSGjYcv+shZi2oJYIY",
+	"GQDD5AEVpkghUJozlQzFtGApE5rTzKW8ljrjN2wTBNOCONlFuAeVhrKhgC3vD8hFFSjifdCOj8LXISet",
+	"B5PgdngzDoI4mBmaBQNGAiGhNWNKhBWDXLJ+avEpPwU/rqG93sZwG4iDjnS+GWj/K/PVN4W8Ycg+1YLn",
+	"kHBbyTZ3Z6t1SRRh6kEj/d2wFF8/1qVMQFiwplolWOjImSO4S77ECjg+d1+jw5QvWYU7CmsdCf3gSj/x",
+	"w/rk2Q7JJhJNtvYTrqLOER0D8L/MU7+XDMq5IKBuBbzRjXG4+Xl4j0+Zc+E625114Wf9ee0g/7gpE37B",
+	"WnMmqgPWnjRxIdYE47A8lkc8NWNALvHyVJggAxUrZamHAjLEIi864cWmfyoE4SV/g8JoKy5SuUoAVDWp",
+	"sqFJBshO/Ur0gSjQqi41/j4mkwKGYrq17Q8FwNkrG16aNFpArPsJ0yvGxAiA3QH5fozRtRB5io3blGBe",
+	"qAEZB9UzxpjoBdILJVgeyRdjTwgdCkSgBzOsRZCyDKexMnIlSO/RgwdVwon3Lg2FdS9xTdgHrrTqD5ya",
+	"aCUqrM3tRg18eCI/YEQv5InZhOXQ/WSDf6BTQZdOBuIpClrWFFSN2AyjNmQbNoQjUOcoRwpZcWeurGSY",
+	"Ru29KKw7dvC15sa48X2Z7Bi/Oq3W4hVJCzrTftU/c7zuN2HtK8pyqY5ejxrVEyij38L+myLX/T+CFNZG",
+	"1ksEX0MbLSw86g5FvQdWLN8WPjnun5McCjpxeyltSlo/Q3cBP9itrOAr/3Qx6v8gZIerH5Kdz9GziCcV",
+	"okkof7fKI9Fk41+YbqeJk8/Gab8Qf/0nzbZ6LViEakCFa5dW6+IB6D05hbQBq/YEDOyoeUuHutCuuiLv",
+	"ISF+GoEW+rORc9eyBKnKYXPZOk/ShvapczCzWcOSGieQvjpZm/+GolePIyrKjGG09cJJuj4OyAqvkKNl",
+	"Jan++VCMs2w5Apr/oMcJxv8qJqCQBYwHhUB02ssbVhQ8Zec1ufVsKESZZWNSsCVkfoE6bH8fkAsrUwBU",
+	"MpbGcHsVVpEVDscDsAKpvxVkQaA4s2HNKEAacdts8NhslEPvCFZ23Lw1hNQjlnJAvhmfNa6O/jl6T4rp",
+	"AoCCoPC4BHRpmmUbF5B9DEK+Y2JzbdXca/dUKEVXYvPQFuSHwgRUrB1I6KTUxPWUVBYRs72KyNlQjN+8",
+	"uyJbLtz7MLJjJ05Hg0ERLLjGDT+dwGuRiT9zhERXNhzExeGGfMtT+yYo7xaUkXNVEstBsvF94HOudPln",
+	"vZWiBpsnCza9dqCi1sIhGEvVmWGJGaMK9Xhbzi8h1PN6w6sDIc36p+dMGLZjYa/xZgJ5ztxM6Lxytxva",
+	"Dzy/c/VYAC1MhcYMiyWmQltDwGzxhT6YlBQZQ4FFQPgdB0BVmi/ZYCgupwuWAmOtfoIyi3JmY8tpbuur",
+	"Ye1Ym3rov3UzTjxnN7c52p8gOICMf3m6nVsrOwaL/uMedyKu0XegW4ALqkzQQrpL0t4uFui5Up4ePCBj",
+	"IUe1e2oMVeHub95d5kp7hkh0a1xsex+dYSwBR7i3kS6owBKiIDBIZYQLTXkGpivr4Qp2w15qThAxxEPV",
+	"NdJDPJsaD8TXJKibvUXU45W3lv+TqYn/5Nz6EqqsOo7WQ5n07//+H/YI9Q9k3iilfSW8+0J4sTF0awkj",
+	"z1o525ztpYSQt6/irONwvx31bxahjRP7xmhBgfJXSesruia96gc4xZbuDzzHrrGv5CCj3OJnaCQXo0hH",
+	"1kJIkkkxR8h455qu1GqvLKNXSaQk6Ogr4QFP7Ky+MYFvTGCDCTzjgqtFTcAnvco0ZC1KhgP4w3EgC6ib",
+	"TFpjRiqHtunfO68vQC4H3cNrEBmjN8wWeq9cn4oNRa8wG0cKOeECrGo2og2nJZgCZQL0DVmkrOgjZsFM",
+	"ZplcHZe5GgpovJEnY9WAhGiJAe+mdcGIXhhVbEAuNFlKpcnjk4QoGxmYceX9szmds2jkbxi3AkFnF26Z",
+	"PsNZDTtsi/O4arG2JRUYUYqrvCYrVkBU2lfv6vkHih2pzJuBAwdvJCDRHhdGP3UlF/tfiV2+7H7A3+40",
+	"7FpU7YhRuHd6/PikJVajGfhAxVBshk1A8AwlBcshBILwNDG/UgIGE7iTHb66vZS57g/IheEXUMXd5clv",
+	"GpjbTdxnVeywYprASTYLIK0NAvsNGB6g3qMpw8bMCbkaCinOg3A5axbyDyZBGr9ncFiFA/nWUPh30JCT",
+	"kGvGcpsKaNd/QKzZADMRK3eQGSNwy1QhAPSG4Uahfatu3qobVoaizZYSQLrGMibYFrb56azttb6+rOn9",
+	"Nsz7m1n+m1n+ELO8NGxJ776VDpMTrT3bZkdGZcQncPCSytiN7NzVyxYpWS3WiHWD3PP05KSfOGQZI9Ei",
+	"UgIU2lKaL4HnT43oZqONlzJl2T2F0lte8CkjvaqIIATY4bf2CgGYmf6APDp5FGC/eyUSsMi9oT7GyYLA",
+	"iV+qBfiEDOTScuegtxbWkVHNlCZF+S2c4m7sLoWcQyi+FVgC1myXujoCZtWDY+Sv1C8gy0UNKVBzzxz/",
+	"ohR4CCGaQRbXrFAQ8b8G9DOrJUzo9HoOullCKJmxlZMcqDbiCF+yjXokRvVzRTPuKVL4kiZEZXJlA3+L",
+	"EnIGAV0FzqNhBYTrc9N5XuqKPyjSqKmDvAPHEcYCQD10MAqFkS9QNKRyyFnBphkfIWfo39MSy0g1goX7",
+	"A/JaMFKKGSjfLDWrNxQA5eJ1cBAaK0IY2TIv4/451jCdYSUlJ00ORePViLxp38SKMigQggoMdWSCoihe",
+	"ciN0RQHLD0Q66qI1YMtG1FasHLlfx8lQKLo2AuJCrsiSivWZrU85tkLhiGaZdcK5bwyHHQdcfCiwAIgj",
+	"mWr5KcfSPA4cOalETasavHl9iZ49aO7+pMyux7YUgNuye4qMSyMpj6yAOTckU+a2iQ1HZ4GcD+sFxCRQ",
+	"IzK3cO5PkMS7wbShf8O5PyWGTve7Ag5iUCzZaRaVZdVW4UXKE1BSM6C4/jcR9JsIuvMGtXTIQlZlOEMs",
+	"ngA4/4Iq4H0tV2lnifT+lIopy74SL8YriWAYyMNpodU5lJWqjABckFnG5wsoc8gVRivSghFFb0AOfQF8",
+	"19yYDg8S7JqRqwA5r2GhBYiC5NHJj0NhNPbIJeVOuS/WZ1mCLFy5sqijAhb3axWDgbXh/mffoti/lPIJ",
+	"698UmwNJqpPovOO8g9PjqznjeIaWsgBlE/LwEcLEBSOpcgln+WvwNb4xS/fN0fjt5Ebig2Tuw4NmkCS5",
+	"8p7Gv//7f1hX44HORTwFX1eIZ5U2gF0soRY8VYRWlvSmYvh1nOK3sJrfjvG3+MC7vLnBFiSqEMEgtuBW",
+	"MYLO07VvSMFrwQgTuliDzSkLipx6qnPKw1B4/5o1u2xGJ9skfmgH7AYJ+vvJBM0sg6EAPAzw5KmFXCES",
+	"hm0YJWZzMjFrnPRcjlWpkqEYe3feaCaLcULGk0xOr1k6QkPV2AYmgT2+f+4ldehMSD0UleNwjSURx3kh",
+	"/8qmmqXjs3r1ZvPSPWXNcVlpbWz2W5uID6n3CQGfbRqLzLZf2agN09ZQIHQARdbIxJwLRlY8y7yz0sg0",
+	"WBmiOR6ARDXCj7UHmpFDLSTD1rwRn/QoSSkHEI4cXbqYjQSJU85piw3C3kLvRv2ZS4uNj8qUzHP0nBJm",
+	"YQ6x6ju6GCrPg7P/O3oApOaxkHrk13ucBKW1cLe8iwBlOinYDpeAC6L/UpAmgGICRNyCYWJ+w/t0r/vz",
+	"k98rbuF245dYl3tVUQ0gJr52j8c/+aUB6OnMc005ww9w8sBwixVgvnioy64byuue24o0e5r1T3+h0+4v",
+	"t55ZiD5ioWRrUorqlxnNFOtXMR5tjMG9UeMMdv0mUmaMik/MCtxy7mYBwWS++TnvJm4tVELc6rbiHX0x",
+	"72bX43vfUvNXE8Uu0gBayYbCES3J6cnJSYLSLK+QpuAkj2mWnREzhvFgWPEabzL2R5wWDEGiUF5bwxc9",
+	"SHVB1Dajrf66kMEbwrp3wMKMKfY95+hLR5P1GMSlMsuc9/LizfOhuGZr6xH1cxm4l8aE3TChQUKvvJL2",
+	"x2jCC/4W46Wf0iF3yTIUSD93HJgbwE9ldm3U9izK4/7V+mNdZZ+vnMF9c5p9AnZsT0YQltnUdntKLm0k",
+	"bJYR59/33v/+Ydb0inuCQsdWXwn3/LXg2oYbB0nV4OxfyTJLk3o+NZjWUstfHycAE9EMNzYM1mp7AlRd",
+	"18JGSIFjYRh3gpqqoss8w94G5FXlOwNf3bltJ8sU8l+rYG8Avb148ZJAgAPJ+DWrLIlRaz1uyOdmlrbb",
+	"APz2c3BI22ubGPhaWIsDW3l70LdghG98tXswAnrIZ9Yjr7wTXdEbw4puyTwL9lc21f8kkqevS+RlupoR",
+	"bUAuCM43sLAaVvjddwhzl373XTIUSlYhh1CJp+78JT2IB/v7v/1nEMHRx4g8DxhKXTkmKRgmgVVCqBuC",
+	"E0IrAGMjE3M9FCuqwJ7ohuiDTWwmRWXsHtsC/YBcOibD8uTkISMnfbBrYvyFna+RojGzAJGprnmet9Sb",
+	"fAvvfJN1v8m633hyjSfjwfhkom7HVNanwOKs58kca1dzYUBeMZuUyqEggyubEEc0b6Y2fXqjYMyS54Kw",
+	"OwOVw7DfuLc+trW7J/w5tPpECoE8yKOgt7TOlQU1/XIGyC4pWpUR0lHVZ2Zbe5fB+scFXq9nhLZaIxuH",
+	"vB2C/TVUWkgITZdcqMZBH09LpeVybFMFxmqp89FCKj1OhmLMl9R9IuNSmUkvHUqVq28yJj3DwrHhqxeX",
+	"kJukKtR0o47+8C/3QeLQGT72448P7+tM9c/JWFGRTuQHNwCJ7ryg5JZIhwIQLcBBLyRRrLgBcxuChg3I",
+	"eA61tnBYstSZlNdjv4CEFgxqv0ASla3s8vqi1AtQVyd0ek16HnOrvqr3JdTq+cPxlo/3PV0CXNZVUIcG",
+	"I1zJOEeRanxOqnj/Rqt/GNFZM6XHQzFFVqFc4dxmrWvMzSqgYmfcpIiAzeEp/lrhz8MxfhkI9NoqtcT0",
+	"2G362hncN+36q7BapkZBQyZKepcvr96Q/0Gev7x4AyqlZW6OpLZx76jotoX/tEp1l748IpbYwZh65P29",
+	"RycPwQ5QVdcK8mRB17P8CFmlS2UCfFoyKeRKYQEsW2MQw2Bc8tuwImry7u0LrLHhi4HdU64BjCwZkOcW",
+	"nFGzMYYO04ylQ2FZNLL5hEy4SNUGcoIPFjRNJ171Ba35zZ+fPHW1pgoLLwB1Pl1G+ekJWXJRaqYGGLgI",
+	"yww4wVMpZnxeFiwdD4XPlLVXDqZpuHrmvEK0dGsQ9fi4NQl5D9w/R59JqIPOfCJWk+X9CmE+Wla7Zbfp",
+	"n44B/kMhFdpziHAWv4BIKAvyGqUbd2J3iIN7yQBAJZU69L4jQ3IyVHsyPM2ySvBqcAIpGjyEFCzlBZvq",
+	"pEryGYoJo4XhG/KaiTPPMxRdK7Ja8OlikzVA+UFn5QKuMMvkCos3VoXoSA+ZTkJKWwrYu1W48qPCFE3D",
+	"GlOw8rEP1nTjsvGD4WNRRiZSgGNJQvYKDLIqhlcwmpLeL1LOM1wWLmYyIS/5tJBKzjT5paD5gtxfsr4v",
+	"fV5Vea3K4YCVgGtXDd0hkKdVnn+4OBWYyoK6QrI4JqgwO2ZFIYtxhSvlpmYBaCbgDHJ1kyEbC2oT2fuA",
+	"mucnGVuilRBWSbk8qxhz3GBTTxw5xQMsGtqz2ZGa4rykH14A7v3R2aOTH7/fNBlvUfLZVlv0RstLLtwX",
+	"p537geVtG/GDk5P9GhqFJ6290ZPPG9vYRcaupIxbS9vfAtm3FVu8inPXAFoHOOVUQvAyxMG13SgtNRf/",
+	"f/b+drttI8sXh2+lHs15lkgfkJIVJ2tGXL3mqB13ojOynWXJnZ5p5BBFokTWCKxCUAXRbCdr9adzAeci",
+	"+sL6Sv6r9t5VAEiAkhzJsh1+6I4F4qVQqNrv+/dbislc66u9B1I479fxtLayCW2NddQYscPt1Lg0AvtB",
+	"a0X0ABEHrWzE/Ij0roh/VYipAOAs6PlgvVR4CHfMuUg7Z0mI6x0zKEVMmFTGCp72RzUCRpC/0GUgbSho",
+	"qpAOtAL+jDUvArj5cuts1ApWa6Y980mbmEVynbUQwafKiHR3Q3DXw9bkUFLNGOJ2K/HDUgPO4NiaGPhO",
+	"2O3r7XAX1LmHpfwZUTTdYU3eTZHUv/9pureFcWmrevgT0kx44lFEGqgVl0I5aiP0HIIQFdd3nmcr50yH",
+	"uHoIQ2uVrQhHsGqoHKGRjFTiK0oDLpB8M5mGLNIYk1AJABRBSD2EmYdtumbBr7AOIEkl0MGnCZTGhpIt",
+	"oaxn8bT9EUug6oHxGZeqdrF/BjV0hzoGK4xTMxdlodwNl7xYAGajYoWgMDhgFPFFzqxO+aqbf2hDRjxs",
+	"1PlxwBDvIKAeG/Pw4SXWLgz9gFxEd9D8tzW3D8j8DHQ0H1JPAKY3tB36dJ/HB6NlDyTw2FIegqmtxQbn",
+	"eIOXFf3jA5cbPGjvT+Nlbk6++0+ws8g/mwZBQA5c8+DQteRA+oi+5J2y/L/NOLrzvie/t6W08wPssrtX",
+	"KJxbDZkbxaSaAGz+mz89Z19/dXTktwNZMon7/4TY1f1UQzu3T2PtY3R0hQX0DIH8Rh6dT6ox/Dq2OmE9",
+	"zmhXDk6/rd8Qvl3fmUeITm0IQhCxAWlEQ3bqEatMoLBlHJvHj9nCWacYE288NYqVyIyA4/gyfKGJ3myt",
+	"SIQ41Op93gteXIk0Vvi9oFCTCD3BWQv4t1bnBm21PFtFyJXqm8FrMRBeiApOivU2GvoBZnFMD0v6FeDW",
+	"3YR8i2V4qv5bTL2gf+NG+akWNNTH+DgFDU0N0mVcUrObX52/e+2xs0EfjK8JBax0Pmql926Rrry1WnLO",
+	"52PpojeCZ9nKZy/MMYOCjx79HcXqxfdnryN2fnHy5uLi7Bwycwu3taVlF2fnETt5e/F9H256+vKkdiU7",
+	"e/3d6StIrf3ltTvpKGLnL85ePL9gp6/++Pov/QhBPzAdnBfa6qnOnEYBXhjo2ULsDwRCwYyhT8sFhIJ9",
+	"xGPLoDsrz5y3v9RFarDsLMSXY9UaexBTvRBVXEKkCbRNUMoQqu8ybuwYD2D7WTW0smgLZlNNBUYmrPZT",
+	"6/4JlX/SMJ4t+cpUKaMh+6HAcLt7ZKZ1DjV8lMYkzUUcmLEqVSaMqVdx8MwDMy9YL3nx8uT0bHxydvb6",
+	"x/Hz02/fnCetTA4XwjxKPNM9t7uXAGW7yM2IJfoKqmicwkGt7xk/RM5MOZ0ClO0u/vlI/nm1rG19p9Ga",
+	"NOQMOLVR7dbbiMtroezArnJxZ8Yq9Naxc8jdIEJMcGo/kjYEN3FZOuMN2o9SbnkCvEpTbnmmZ6VnV+oR",
+	"h5RUHNrv25sF3AMvYMAPuYX8U7ZzjtD4hx++xD+jMnPfJEYvXV9d7pf1VXXnBfUnmQEn81QvJoicZefs",
+	"5NW3I5a49ZUwy68EoGRdi4JnsOhMVHEa9ZJ/d4f+AJ2tVNwSl4eHR99Uh0uI36ZJH1TlVC8WfGCE0/Nd",
+	"d4ia1w1jBWvDMJ2R26YIUN+tOqkV6311yFKncSYrX8XeB50yQyCsi7mEAh6eGdzNuc6Ap9oWcjZzk3Lp",
+	"7B8xw5VvkLaZG/ZfPJeiOI4V7HBpxQIE9lywiU5XjDNKpbNUZNJJhS4qNnyDx4LfETR/xGaH3/GYviOl",
+	"Q+hWrAef/g+89h0nCZbG0ldDPQxrBT6nCddEkwRkiHiXZzoVviSnrRoGylvqBTBucs2thcQrd5dfo70F",
+	"f3eKF35d1czwouAr96uxq8wduNTFYi/aezdYW37e2ds2aXwCef3Jf0PJv29DdU9iPXCok6iiRkj++fd/",
+	"QPwiUA3Q1u13oRnhjccb01GrB3JvdmPp0k0vAKPGh90wlDtirm19NlRL6Cl0qmI0pQjpErcllbFcdQ7I",
+	"SDUV7YNxsmFg5UL8thFNxKUuxK0GAwm1uw/mp4dWmTeHoPHNP64d+aV7zm1NYDDN3WHhVo198B7+64uk",
+	"7qC8W8s33L0e3EjrMs7gTXZAZ/dWfEEfc2MB3Tmf4C6sJxKA2TMkBw/e078+YBGyFxJiw1ii6Cu5uVqx",
+	"K6nSCJtQMOrOAKDbtq7bU1ULiD7g8m08p2MVP07E9Qtex8gjuwhf169nOP4By7n+ETdXNeQq7rqKwbUE",
+	"CxrAc3P+s/Mw2+x4ePhreMatyt3Xg6F3Na3a7um2VuM+QpULN6MFJV54afXY/zHRJVpRQJjEpbJ7P7U+",
+	"6nPKwtfXwKeag//STaBTyu1C9QqY1T5JSlxcnaaQ3/mNjUu52btu3Vf4CKimk3ZF0esehrW9YuPQG28h",
+	"sZr2Cfhsfb+zE0+v7NPEvBBsDpFOhjHpWCWe++4PUH8XUTNTBgDrvhN+MWTJzwkzwp1MgHCIWh4rt4ep",
+	"vxOC35gQxifuG2ZKcMJCJM+Kd9ZDjfhbhHxvb8qNGEhlBHA3XAt3OW7pflcgAnbOBc31hghribhlvOKV",
+	"DMMkVkn4EduyfKafBjdiSamqnxNq0SoqSGyllejytfyFU77RJ+NlHTBnC4P9D0rbceMA7Aq8VJd2rC/H",
+	"+vJSghgM8rBUbramhZy4vzTJ9PqoOwRl64gb+Fi/WcQ/hNr4EED1DVcachUb35K7DQJGHn3+CMta6Uxt",
+	"hG8N7Pau3eXbEVW6G8GcL3/jtS0vgtuWr+97t49H9AYA4R9iinOZ4n5edKJT080aw6Hr947hntEthncO",
+	"sgO3fw+JDZ3g0EUlN0hURIHvwZ3cGWf6eWsL243hpc/OOEARd7NtQN98Zxo8cHSE5jnYBE2FfUvj4OA9",
+	"/uNDPNUEAswJKHXrk7BsSU1jXr/Gquf+jnxAX6QRtP1GzNdo6YKhCkn7lZb2ehFGW2noiE20nVfesYkg",
+	"h+FNog6Kjtr63fs42+RboHrq8ojx7XYO8b2Aj/hoCLX+GUgqYb5ALigte19OMn7cTR+5ZTcdkN66e5nO",
+	"+pO6qnQ6tuWJWte/bh9ek9VMihMU9YhgNb26C8zckwJ6ZCy02rDJyk2ryC43HXgy8D/+/trtrI+ws/Dj",
+	"hnjjB6iUA7juI++AjVX6khdXtVu+2S3TL2mZuq9LdV5ekOnLKkj+4Ss3z1YfXXifC5Ualkx0uho77yOU",
+	"8hNHm8dOuSz0AosLg6VE9aVRIHpz7o2gWJI755glp2oAddqDC50A0pU7sVbj34iL+JhE8IY8cLJWgvWg",
+	"SF9fxkqXhT8TDD9nBvYjlrwRl6IAUNaEgll4H6i/9D9RgaPT2ilGjX28hhQVYALGe2/EMYv3Ns1DOnsY",
+	"KwQipMpbU1GbkNm5CiWcBPfc96lqpOidc5WKFNpKPVxNQN+CMFchps6USBkngl9dULXpkB0dPj0mAj4q",
+	"r5xORW4B0oCgadiCr9icXwP9HaFMcadp9ZWbxku2kOmSr2JlLF8BwDW1nRJaD0IgYs/MjEvVH7KvD4+O",
+	"6zWdodwToRqm0N8B6lx45vARlfk0J4kbehPfBRLmDKtYqZAWbAXqIIBXMOFYnq187wMERUyZ51CI6nkL",
+	"weGuxYdSD9hTAwPSRJbgL5ZakZlS79rFIWuciyF7dkSTQNsdS2ljFXYDPaeCd2NSYadwO1p3nq0udNOg",
+	"+STbLmCIj9h0cZvMH3XXcP/ZdlwNv48WiqNbfeDvuBVLLCv7zVDihDhQtYKpmlD4EPVvLC8+vva3vCiw",
+	"vYFisF6srcOIbQgud+nODfsS7Vv3ZX+TD1aqRwpFbMJd+JHsVuqXuFL/iLJrM/5EYIYfsHI/xfjBW7Vb",
+	"t19eBIE3cw61zLthIZf6ASv4MQyJFsFrdvbBF7p68dveykK4lvYGfutTOuezRpTBl7g5U00TsmNxuZ/K",
+	"1FxgsXLOjfVz21mxhkLrZsqWOnI/VsZUwNUUOxphmRgh/eODY4V/YkwRjwkECIFAF2eZVFd4RxvOQPho",
+	"X4ImTax8uAko1w3jbM7NPMTktGf4ZH6CWE+X1shUxCoV1yLT+QKS30sAmE/g/tQmjjHCcVlkmEKXapqV",
+	"qUBA/UxPeRYrK4yF2jN2elnFJadcUVgPo5be8y1ExlcRU9q/DnAZEOmLD51iP7wb/teHX3VTqeAe+nSD",
+	"X250jxX4qp7dqeDoA/RCUhox0aVitWUBy6q/41jZAYvcpjYYFpTRC6EVoCNBaqdVojb1/cF7/McmbPR6",
+	"6PtaX1X7/mZkZLwgZT1oAiaQpcBRv+SmvwPZ+Wy4GN2ndK67zkFM0SJo1dZ3dGTcreoVM9mHFKV39dVj",
+	"XTiWyRMgWKyWUB+r+EJElACFdNgiB8ZRrSx31oS0EVsv9wZ0WmdHA/JowafwUF2whS4AJZ7ybVBKKlUq",
+	"3vWH7AcPFRarK7Eywg6cgZl6Xg+ZRsxoxlkqRI6251QbaxBqosKHSbXobHY/ay8u/zi97siUDIZOjS64",
+	"s9L8fuu278g86SaqTjfZ8jqewZj1nKXQpy662mEoKe7ja3cWJdPZd6yRPj1/zb56+s03g6eMZ/mcD46Q",
+	"Rrhw6zLtrt7HcxoPy7l123/veO///PVk8F988Lef3h/9+j9u3b2NXzVYh3dsJKfrxpeFXtxXP3lzRHdo",
+	"JPeDsfoehnIB4M5VEcRNYmSjZeRBCsYf0l0+u1VZd7Yr6v4IRd1Zo6R73WlG1dntMm9pxsQFDNhYcrEQ",
+	"acQyvRTFwK3eFKtwzEpZ/m4wnYvplUhHLJ87S9P5jT/OuTUnec5UCXYAwaCxF8On3zyLGKfjFWkHb4g1",
+	"pHkiT5m2VUInJBGDSiKpYpUUYia1qg61gX4mgfOUKoTG/k5DdoLJX2BRjZUHgnYDxHcB+qa1l3FXwWae",
+	"2s4KFKSqguoaH4R4dnTE0M6AGhl8T7fRzcYt9g30brNeUpXFjGFkScTqx1K94FIB6WztKAw96VN1FDS7",
+	"Uc3Mgq/YRDAeUt6EKhSrwK4SUeGQXcopzCjUbgESdVqiwBBjwFwhgi2j3W2xMAwnDacJa+oyX2gNH9kD",
+	"bfdQclPkg3G1qkbACNEdq8b80f7IveOVzMfycizVGHrFxgHzBWGFcMYNDXfzrD58Yj8ZTo3jSL0HIlVA",
+	"Wg1GS2e84+wTLvVxY3ucWMfZlhi+EktYDx/ZydtFIz4Rxle3n7NmwsHrp7qndzApMyBGvLPKMiIjCAxp",
+	"mEBYjESmJmE9btlCG8ueHh4e9mMFcj25BB8xqYK6TnTvG3ZJvmMPBFYOHVLuCD3AxAqrh91w+0OWUNN1",
+	"woi0xGstQxc45ZkQ+2GCzZgoLzmO1hMj9kheenkUPAwKHfvzJqtY0W99pxCuZJ6HOzPOFvoaSbEoigxc",
+	"LMDONRFTTk5prKxburbCuA4chzpD7lgZWh3bxOAfy+zKu5kPJcTcMz4274h/bjeA6I/eD6fvl8qPLNN2",
+	"IuohRBTuqIil0nD/byMstSpyWxqmLyPcXbpgGBZlC+fcZbQPtso18c5N64cAozTl0sg3LzixI9WsBekh",
+	"YsYWgi+wVvvtxZ8G/8qen//Z26JzwVNRsEIvNzP/L2CUZ7cBJ9gFe3bBnl2w57MI9ljxzh5MzXVTDa7f",
+	"p9Vsx4nnxgmQXTjnvsM5KNNF2pjmmzSJXDgZbX4rXKFPFJzS7T7rGp7qRW5Rx4Mv/JFX82cdY/Rz1o0o",
+	"RYvog4KNAOVMsM6XMhPQAoTINYLlhbiWYnkcq8SLsQTatJJFmVmZ88IeOGk+AJD1yptzP4CTJ6CAJoqV",
+	"hqHwLFtF4QxTQQePZUqlNgsOrBEJ62Flz1Iqpq9FgW4bSO4KrzlgM0GsDUJ6FHxzz663zakUb4Bz5e5T",
+	"+ha7qsrm6PCoVmYEZ0YYOYxV5WAqNiv0kk2cDcgmK/pHL9dZxr57cRGrDWlx8B7/MZbpr/0he6OXCK+l",
+	"nCLMpHEySF6Rb0hzzsxcL82IcWcrElg1lWwLXmQSjciqzTRWvc0MaR9wv1kIH/o4rZudEatF5ODJwR3t",
+	"6SJiNVLnqOZX1yKHVYiwxtIPHiygjeOBvBBGKMAvqAKlFY4PxlEhLNAIYbpPh861nwKPtSTVtVM8tWBi",
+	"rOBSWJiErhXCxNwynmUR9hLChUP2Rvw3crkX9CFixa37dGzrlzuA6LEZshNcXdAUivGBWDkTfz3y/Ozo",
+	"CEkEcdv4T+x3VWOhxoggxZHJAIi+TMTKnFnNjr7+hr2Uf2S905c/vH5zMX558pfxH//z4sX5iD17+hXV",
+	"8Nn+KFaAOOo2ZNTcWlFtX8Eu647nxmpRGssgZ0CmHm7kIfsRmMK7L40Yd/sEJx4D7rWI7/rnDaGWEBKn",
+	"CHBtIdLurgvF2spgPdiUgL+GfGgbA3Lum1tugZasqH/7PvQi42utq7+E9Sq99qdCL96+OetX4PeYPuDu",
+	"uXNrc5Owt2/O/HhhMSB9ehTQ9Dn7TutZJtj5XAhroKgxVmbOi5CpUCs3Rcu5htZYaVnvn3//x4HJoVYd",
+	"rjpID+Ly8PCrqQSqga/EgUil/ZeZTP/wCshnLgWiEHLkcXMjQeeX5KLvCYYqSUgfoeh/++YsVj0+MTor",
+	"rWDwTpHzV7VzaZVG2n0Pw+X5gyPmo3tHh8/+NVZVIcYI80LAHqxYclAWWYKQQQb58aRF6bvUxZX75qle",
+	"qkzztNJEVehwfd1HYUtUlAcj9jUrBIINuZFnmX+Jo1gtpCqtMFUfOXxVBE4J9DxR4OaJ4OMMoLAzitXz",
+	"716dXEQMVN7UbTb3GpisMLmYSp4N8rLIa+t9ndQHCq48RZGaReTQYTDh21fn7slXZU6sKvgSIPf8DUID",
+	"O/PzVAeKIaWW4Ck1PYzcd7g9sD98e1YFV/tvzq1ErViKflNXumSmgXhrBHCIWJXGJ9Arfv8xjOaAXqI0",
+	"BMuiAFg72KH/+/z1K+IJiJgYzoYseR/vPSeR9pLLLN47jhGgMN6L4r1X2goDx5xMivd+TbqGTvK3y9X8",
+	"18PDw1uM+/xK5pCxJe3WVLJtabQ2GdpJOdAl2rdHUx4wldYQv2AutxieiIw51ambNPf02iqpBnOBwwY7",
+	"FqCAncXu5EzHOVNzHbH66PXUCjvA6F7Eqvs0z7pW6XBhBuLdVGTI0YHffeMh6xNTvyU6BmGWeJpKNJ9/",
+	"KNzWtUBvSnCKee3QxrvfZRsONzdONUHtwQmQ0+66sAEnUnFYUht3qk3EXfci61HY9J//9/+xSykyAJUA",
+	"SwQpVzYe1r2SN30jlKFrnsWGYwHMLgS/agugI4IP0AqTWsuZ/BWnsDoLXwnOunVo6KYUzNEDbLquoBS6",
+	"TqRzdigRu/TOzfXwaJ7wSmR4P9QZW7MCPldLOCPaezcoczfXtO7bInEH5E3dJm09ZD8iW5yHZmiNgByz",
+	"KthBUYgoVuC9ocEGuLTuKmcTGmjugTxPP8KqJScMGQ48itUNoZL6dNTDJj0ozQkrhnkF10ee5PV4yqJV",
+	"iMaqLkUbT/H+IJWc0d3dPKTCgosUqx6mr2Cs5Fvr0rI/vn4ZwRs//QZ/gwNg7/8onSFvBk+Pvj5iB7E6",
+	"41aqwdM+ATMhqmEmFxLJtiLnmY6AltPySf0sFPixKvTyuFZ4Xeilk8Y+EIItVjorF4rmvkIY9xmBWPV0",
+	"wc6kuhLpqerT6SN0/itcqZ4/Y98wsuuO4z0Ix/DFJBNIqUae55B9D+Mzbt6di04rW2Qp1opjIddcSPBm",
+	"jYhYXqqpLdGF1Yg6pawZkR+BgwJVbDWblsbqBd0vVr0EDwzR9bsSK/T9EqyAIL+++vKQmsnDXY9JmcaK",
+	"1gGwj5NG7XEDFIpW4AyCBbmCYntsEKyG3WdWx4rjsCLWNahKNRNLK4bXZtJ7K36phpgcftqnh8xtDQrK",
+	"GCqdAGCsiXdxRBoh3aTv1XLfR08ysTCsx9mEp7hCYPqdN1Tt6n5b3Mb5x87tVUwuALibzI5UT0tsBuTg",
+	"oE60vgIvuErf9mvhHiymbMZ7huyPOpXkCOKKpygfChH87j0fwIkVeLevv/1PdHFbIex/QFG3zVP7WG4O",
+	"Ou9BtK0JFbaUysBTnYN9nx7RVl/jFr7BF2fwf5YG+se3kB8i20Xbsc1Q/l4va9rdYFU1B74Qpz+wfrei",
+	"wnYyb1fH9NkbuudzvWTuf3VTN6gwRFL3RlQ9BPnhxm8tPXEPDHoNxfIRNlBnR/bn4Ft+RiRktSxyEDx5",
+	"oWeFMKYrj9zC7pVzO6/Ud1h5e+vS9y6R2Z9uWtYHU66cZt2E5Xm4MX1AGr0oFTNW5zWXwjAFjiK30/kI",
+	"M6yUQr0k5xc7YX0QN9UKqh1XQ/Yc3jlDeEGcgAzQYvEbriEMjsjZyYRFuFVKFbj7SUNYrzQ1l1JJMxdp",
+	"eyIAnvRpSYFQ+ybotb+0kNNnA22oc8Z99E8XbsUrXwJL36pVlty4wTGtftfi3LXK2nrMIMmkEhHmviLP",
+	"yVToZXIcbLJ9yL+KiC3nK8yU6SVbckrme2eT9WqdV1KNITLT6ANzfyk9pnwMtINRmUHVNeYPYHNY7cBy",
+	"zq3hed64zMqF+Bue+M+//6PvPFAj3H6biigAw7jRcl8z0CvE4OdSW8z6Pj//cygxWcsOYcmJpaR4B/9K",
+	"tS9f4Hd5yALHRjYe0NDdV0EekJ36v6+assYs15oDfYXTRuXj4xsC77Ma0VGFgrJWtG0NM25u1RSDVQEE",
+	"cKZ9hGjTzv0W7nbWCqzXgpyCp+/w7+5lNeJkbmtHi9qVAAARyoUA8SAN9YYBK30FJD3nzvoSikitdKeP",
+	"89B2zXZGqWwHp3jfvk2A7vJp3qhVMIQl1N6nf6Okq0gkf5tz4Qz/zTX+J0wfQPegLi24AiEQzgss2MSF",
+	"j3dj00zwwjAOgcRYQeBt1Kj8O2aqzLKEWX5Vo2KF2+vLxoyBGxMryHcXZYZBPmjgAC8kz7PVsfMzqBFy",
+	"s5UbAOwQjwBpLwz1b6036MOPbdbH2zzlNcn8MBUl+JDHCBpukwdfvJezizc+gPx7Dkvl1t3dwag68MKx",
+	"0+l6dvgM6/EayhXK9HorgUSrrar13N/5ATdTeEbHhvJvt1Oy9+VBUMudqT6uX2j+0KehQt+IPONT0nTA",
+	"cQpqDdQnC8qJFCFXs9IZBQudimwfOhvy0kIVdc8JYSWyEKur2RXEeZVBmjJi5y/PmRGzhZvPKADWxMr/",
+	"rn0HJYOhzXUGdQNOy/dHkDJGHmbMCl9LnWGJZqzOgaOVmLyuRXDnKxO3l0zLohDKjt27Jn2PNosqJFa9",
+	"Z4f/1h+yF6n0rSOhmTaYR850Sgu+xHpx/J1n29VzY5Pfv5r2t38cVX1b6bJT2TuVfXdp6vZivYsZhFSH",
+	"PL1BeR8UYiaU26HidtmR+5K97bkRQ50k6x2MDTGLxn/ElF5iKhSqpWJFL+J8BMSR8lOE1W2T0kjl3A3Y",
+	"4e8sW4hi5ttmGr1r+yZqCOx9w7wsj0hmYxRVLPKMW9FneVb6/jcUpkSODUVkKhTascR5NEUJuCMJ68V7",
+	"Zu7WbxHvRSzeW+hCxApmL6MjQsH7IJqLEkt2WQJPIIOCx3ivHzqqnPAmTWFhOtyRijERhgJViihosPYG",
+	"CohMFROma9Abi2KVisz5jyr1ExBteJQ4AMhG26jGC+50yEq4cfiwcYGKNfVNRKbMoIaqplOdc5oiQWPv",
+	"2dFRP8KbVa2BW1UW5Mf9ck4BRyxWMDNm7C70mGe2LoEzbcSa3mJY455l4I/CfvDDW42o+05fy1QU+8ik",
+	"WBbQxwU1alDWQvWk+4al2qnQo6PQDru2tD26XcSeHf0bnCShr2shnSnw9eFXYEIDx6M00LjjjuLt0NhA",
+	"7U7puusg1hACrt9Oeugn6SMq4uqhTinulO9O+X6eyrdaxw0VTGsK6l8xBy/yqNZvHMT+dj29EJ10Ld8J",
+	"+/JBXeKXnTvGycKQTPuCwRN+nGtQSBzKJmpfyr1O/SMdKG3lJU3zIK/4jTuDIedypkQ6kGCbFAYVde/Z",
+	"4VcgySkjbZyjBT5cdcuoYka+lFkGjcqtkZNXtSH9UBvRA66Yrkd2LKPaPA13hDqtQRLcaftgPoWprU9c",
+	"bVHWT/Ghk9aIxq3X3n+IlWErXSJhNdlrhG/riXGEieB0OA/6h0OiAZILpbpSeqncOQgc8ezoaBirJOUy",
+	"W41TORPGEuAr1johHc+A5zmDcxieE2FtfwIlEGM3FikMFE4sTPgTgQh8DUR1uLpnrBrTxPQlo7MQ/Zdb",
+	"b9qOWDIp9NKIYpyXZp5UyB9gk2PZRwHbJu0ObWzbhfdvXHU87XGCHneQButC7rFNsTuLlJ1p9XCpCKMX",
+	"ooqZfrg8DNoauUy20eC9pHM+awgtfImb4bNoQnY0eA8FuEUTfAsuvOYSPXjv9PNNFUubPHmFAFBTukuT",
+	"Ho9+w79GBA8TqwVf+Z/sXCyMyK4Fkedl3Fg8vxFXceem7dEE9xMuvlvySOG9dmRRn4vHC+uE+wrani7Q",
+	"8OvfC2PUWyMKz3nbbr9urPghe11b4rOCK4vtv1eC8SXHalxcwoXOhC+cb1vYqVjojkJWtKJqC/v+7Te8",
+	"+eOYa/RiHb4afevPzS7bBdU+Z8vPi5h9A/t2u8rEMt27lvyj5xFq+SAcjBkVoWbANFdoKyKAu8J0OoJU",
+	"HzO3b9KSemJMSBvJgiXhp/GlLpKIzUWWDiZ8ehWrjXMnmZ5eiXSMrQVJhCmN9dN8goFJJ5q62PBGLMHR",
+	"+eI8IoShMTtXHUEfAYgh+Xc8/Af3xLg8PDz6hg5MdKmmIk36BIK84AMjnIhuuTAKJ3eR1730n+aR+OtC",
+	"BTf4EA+Lar7t8cDSKw3V6rY/ukqn3ttjEaHDiLAIjmkReOAOAifq0dr5A2+uBVwF/vuDeYgLDhaGqV0X",
+	"TbAxW7zLM50Knwi+JdK7tGJhblZS8FYe9T3aW/B3p3jh0wpJmxcFXwFkk11l7oCbwr1o791gbTF7rXq7",
+	"dWOsyMkRlUWVNuo9rZBeCmM7IcHd5evABHJRLvaOnxImOP0V3kMqK2agk28YoRMwAHwDxlho7utTlhGb",
+	"xU03SFtTCDUG6fGpCKN1vAQ0lr1oj08BKXM85Xntrxn8VYipzKVQljit6CQSrc2DYbdhRLB5O6n41Mpr",
+	"J/qVHtPR+kU5Lw0g88POwVBe+LNUppy4WZtUx0hcudGEjisa2hiTpjD+PFuNzUpNx5NCXwnlr9alHevL",
+	"sb68lJAhNfrS0i3bQLse1r2Hj38b/x5XyQ7t/cH9fJzoLY4+acINs+XgPf3rnrruaXHsPfz663YY4Odd",
+	"vex9NaUswidtWU53Na3o49V5mZvh0m3R0VeNM2/DKlNiV2njEV26CM+9kWul7VI4L/qA9AQ6VrewND+p",
+	"AG/9DW5WA2uTv9MFHyFTayK/9InHCbDoOrRDR76icfjA3WzAs6wbmvDW2d2XvKDyyjB2vVQVhNqk0DwF",
+	"bOrm0mE/cGNYUuZjq4FjAQor6aVkyla6jJWZ66UzQHXBEmipTJjRmF/lzeQNHgN0+lrLUqwAHDzT+qpi",
+	"zFvwwv0FE1oqI0Rry5d7r5Msa0ipN630nuuQVMUVzlYzRYyo8xJG4dHDwaaGzhWZGuRuQG9dLro5gfyM",
+	"/VaY6fZhNtmd6oxKblDd0tbK7O5MSh9LrLnvdpJl3eR93+slcrYBISIukE8+k/WFi0NYoQ250qb/WdFs",
+	"L7uV+MMbDdAN3FIZV19Db+Ga5+Q5PtiyrT+mq27O/fjll82FPbktaY8glsHYu9MqeF//c81j2roUPlbx",
+	"Wydncu2cnWd0X57R1mV2Q4HcXZym+hfu9Jw2FyfYbC3dNHd9WnQfBh+CA2LLDLsSIq9FLlniRjrmNhm2",
+	"GlXrivlT2k0RqJMvLh35OWn8Nbv+XgQ7KfxPYPfcuCPeelX2Ce0JnL3drvh0dgVZwiB/b94duphtM21e",
+	"Q/z5bw9u2jSe07HwmlxAvwdazSpqUnv12jfV9VnbUo6/WcDnZNCQJb5DdUwdqp5nj1oEE7CgsWs1Vldi",
+	"xSYrJ6yOq3r89bp9dkPZfqwAK7Sz+Gljwd1/CVT9EY9TCHXX1b4rVt+VLIWSJWQQ3+gthwoK3LbdEoKE",
+	"vj/xIMsWt0kFYu0uhz7mBdbsriUm9VJ5SwZCqQK4bwthy0KJ9JglPJfjK7EaG2ETZvjKsOVcAJmE+z9A",
+	"x9MKYc8SOE+XxVQkscLYqLuvk4bG2VAguGRmpTpmbqsmbCG4oj7+y0tA24MTBlIB1QYWNmG7tGG91Blw",
+	"C6mksXIaeupRPgKIGJBmKGGXurjqdyGOZovzar4fDoKr9pjO7mL8ffi7pJomoIYBAjW0bAG3xkE3lvZW",
+	"hb4J3Ik0oVsc7sOXhUgAlA5YcIDtERadJz8OzfnUOjkMKx66upaFtGLglO6xv7oHGHRZ1kcfGRMipDzd",
+	"al/OkfWlav2HjjdT8bu5AaaFzoFzFXv2G6cT3nbEjISGJ7jtRGRazaBUzO03f/KIJfFevJe4PbvQ14BP",
+	"MGQnqm2fw+gCUwo8MuP2UheLfdPK/1JubJYHAMmrnvBIWHm336g7db5T506da6fZ/A6MEGomYjWRE7BD",
+	"2nfhhpBrUe8HVmBMoj020SL/TkhNHh0eBh3tZJW2TWnEp1ORQ7muD40es0RfBe0up/OoQjl3GlZNEdmF",
+	"XlQXG9ITQNWZVAzohdhSFykNzgm/SSYYEgIPpzp1xkEvyxZjj0F+JVYRcwfg/mOl7fjSOfR48OdSWz4W",
+	"76ZCpCKNYuUOFtyKMdFc4Wll9b3wADBjaXUpZ2XhTvrn3//RahJcCPMRbQL3tO0pS/9R2FL8pozQF9tG",
+	"9xJ6d5iVCozbjGbLL9gAq9RlUbRtthLqp7bEU86yxVuqsdpaKfAniJanfMV6by+e9wMkA/vq0B01jM90",
+	"V8L9stCL7nz7bQoAznj7w61O+WrITqhE4atvvqHBgD5L3IM7maStvtOYfnrY/fO2q7AQfiBgfyo4cRNB",
+	"xTUkj2XBrLY82xU53a95r6+EYrCHgAgy5atoXT8ii73fVp2bskJvvk2/zpBhvwubrFhyJVVK1j91zIxY",
+	"8nPCFkR8c82zUhDCpbG8sB7Hm/Wm3IiBVEYoI628FtmqJap/Jo09r4/vYzSttO1I96K3rmWsjfg/3HWd",
+	"FZItBf63vO8bvLJFHp1A/718F+it0U3qKQCuk0akffwsETPldM64YQlP+f9CVs//+exZp1T6uYvH8asj",
+	"bJjwfz/9uCKqNi03110KZQv50avvP5+QwTqWe2f1fENsQMzgRmpmd39YelhB6Ncj3vrYA847eVHIxQIN",
+	"T70UxcDJijRiZqUsfzcgRMKItAu2rzhD+OT8+ekp651+++qkP6LjBnmdl9KIEQN+HsJPBLf+xfDpN88i",
+	"xj3Cvafu41gcVKyYM56JhUcqJ+VmUqtk6EWfNGxWQtcKgmn7gAVXLPlfTg5eQawsVvRyETGzSDVjyf+E",
+	"PZfKGeAbNkZHZMuc3sJZ0SesapHxLx2OeHRhD9rPLQQlwtZQM4LhlBVpUO12vO7HeKtOvJPGYu+lLVYR",
+	"KxVRA4xixQHuEn6oXfy0lXIMKiFrm/TOQvw0FYtcg0/0H2K1t50h9l7kCI75o+MS1+aoIyyC22fJ277i",
+	"qOWrgZw7QqH1scYYVsZHDtXsesU/BRI5Wh8ARV7JPJJXQOBel3PdCqXFOj2YlNlVd3xmXdV41n9eY5Lr",
+	"VcT/90jl3488vXusEtiifyVyup8SJCX3zPZgBIM0BlxgODeJSJu454fG8ySwy+HcoX2GDHP4VkTITGT5",
+	"iG9MJPPE8Q4sa6yHOMKQn5Yz5czB/ohxkiV4CWTKAqBbx1OR4N0pq7pd74buPjG+gx8DnQxU7oVe7psh",
+	"e+H+3ab/uYGG/mS6rimSIYO9gLRmMw1Tr2cQZyN6fy8GNaUXgH+mgYK8FIVo8NSDavcK0xPSAzJwitGu",
+	"NVY9WL+eJBDI1RQTvMgk0sQTqT7E1QgWD9flRNSr+Z4eHvqzkAyancCKRJC7gHiS8wLo5nsA1oe5N2gk",
+	"AP6/OiU9W851RmgDz46O6mz0bhpuoqNnt2Cj/2OZXW2ob/Ob9Xf0vpUo0C18QAB03xVTmXRwKgDtmaiR",
+	"ej7Ekiy4KnmWdLZ4PIR/9SOkYCFM65balC8AeHBRG5aTLt1955Cs7XKljg5vdKU2RnR6/pp99fSbbwZP",
+	"Gc/yOR8cMTRT3XaB2PKa4dtu5RIKeDcaAt60MfKcW6c59o73/s9fTwb/xQd/++n90a//Y+/TZPV/CAp+",
+	"t4VvzcD/OZPi1zaHEwvdAfUfkc4kz4USqXOyvA7YmYO/Y3MQdZBTtMBO2mQjvYXp9772150x+IbsTPD0",
+	"B5lB1+IK+z6J0RdEebBUKzuVIgJIZddBMdp0an+/2HqfS3wLsliKwhb68rKVvXBrjOtGBpbmMr0XvtxQ",
+	"dNUNX74yViyq6qyIjL16Ktzss7ycZBtFXGA1b+bMI2aQIHuyYgmkGcZgLCSsN5ezeYgI9rGLOlaTFfgQ",
+	"Q9YKiwHbDgwmKIvrwKa6CG/6SOBU1dQEqB6p0tK49dITw9mQGc6dQztzxmzECjEtSqDego6XbCyM5VY4",
+	"d1A5/SjVrNMQ9DfuMgWffoAp2PUSpRFsyo2gl5jqDMBzCqeaI3aps0wvx2UeOTENOD/X0oZGHnjFhVDd",
+	"WEqlEWN3+wd8FeRqsCwTgBNJHA7o9snAANSJIYY/39oT8AvxOV33sAkM/7SbsxdhPnbJ1HtPfHgAsWrN",
+	"rVcTMSOcbIV8fhkSFzV9UUnq7oQIcv4BUT9YGChiCVdQG/BIhiwBbqdxylcm8QELKB9wrqavf+SFDVk+",
+	"Gv1xtUcOQbxDdTHLnAlm51iDCTsnVohJMGQvFlxmnhZKiJRxlhAtVTIKdIdwM2BChBPn/FrESmklhuwc",
+	"TzaexEoKFDjJ+/d1QsRff02OkSYRWIxNrHrJ+/cwhWO3TX/9NYncNe7bcbWCP//593/0IzYtjdWLxmV4",
+	"aBiXh4dfTa/ECv7hbtGPAmwkVEmt137j5fhz22ObxywPw4C3u+RZNuHTq43B/wKV2e75I8bZgmdOuYsG",
+	"I2TgW8DYRqywgCvX0n1cAgAEodZLDmCWD54eTHS6SvoYvvKra9/EKvGUZ9h24ssjgdBSWiKdg/rvzoyM",
+	"lzqfajomyOA75GKe3vvTtyU5/AfZOba/w4pUWJVAzI6LwEviTVO6Q0GsW/cH7/0/b/JvnxPcIkrcwFPF",
+	"FjylWKS0UCnvsTGRJveEmaafAAkQtekq7JuQ0312+KzL+a3Jj5s9X7wk3aEs3Mfaw8kEI7hz0VVmTKd9",
+	"0lV32f1hDz+aeH0k0foFw3KETd9q1XYbsTdGPGpS64E4v/8Ehh8Qagc2qzrJ6QgJVk0SYREOJu18oy3P",
+	"MqRbJQYN6AeC1jV3D8g5AnV2nmerdiEZq5ul5DGbZm5DSoqLdHftNrbXw5lNj9PZc9t9/bmxe+5sqIdr",
+	"0v1temy7GXUAu/J25Nn3KchaXf/nOocE/Q2ymPXsKpdTnmUrxr040kr0YyWV1Qxr7/JCXsMtavan8/wg",
+	"dgvVHCxx/4EKDigDQKZASD+TJIR/75u1AO9MOwc+Z5OVe2qrA+km9bPxH2EFtLIafzx3carz1Y7AeCcT",
+	"b5aJOl/VJQTs+HUx8WGikGjPPxFh+AZCcD4xDHEvz+OZZIKnWG6mmFSZVMjc7H43fJFnAsq2YgXWXsBE",
+	"UIAAm+AZhHbQr7VVNpVLrDZgIbipxQ6HLClVIYzOrkWagETFcrZY1YN6FqsdUqaEBBPR19UprC6kgOHI",
+	"GYYF3FikseIAizeXajZkr/AfFaFpa184fruPZDvS04IMelhG+LWndolQP3sUztjZi79DcncFzdSVdLyE",
+	"TZY1se1aROJSTOZaXw2ESjHe3plKx9qRyGM/cZUG1LkheyUIxQEIZ6aFsKa9Z+1HfN6L8LjH6ltrYfbZ",
+	"thXXxu2JfR40+7n2zNu0cNGs7jhSHwophvZLNdWdbWB05raM55YtxXqcvXlxfsG+d/dggR+IMl5v35yx",
+	"RWlsrCaCza3NDaLbG1FcQ3Yv+fHFH79//fo/xidnZ69/HH9/cfFDwniW6aWB80FAZHrKs1il4lpkOodC",
+	"hijUwAKuvdsszsDIuTFLXaRDlmAhhLNmTAKFKyZWU255pmelYHAcC78NS/4a7z2J935K4Gloz7gTIl9A",
+	"jqnD0paF86bci/l5ZYWYCiiUh9Yd90wEwLFCYSRf6SXTaoTRrFWseskPr88vWKtQO3iP+LbuzKQPdowJ",
+	"lepaEYVsrKgO3lkwZPHImXImCMq0iIqGlaYyIjrfzPXSdOcT1/bxp+oWrg3zcbKLrYNIuyyfsFqoedrQ",
+	"h/rk6wh3HuUnUYJLQpVxEKhWk6Bpl+JdFtPBe//P25Xf3kbe1xjh+kN2ag37uRSlSCsqPXexW/CpyCQI",
+	"1kzP2Ez7ndCVm9yURZ9qinJXnNtMavIN26PL2PhQ870uP1uwCm9cOg9m+d4k/ncr8/Gyp7ddlHczefyX",
+	"vw3Beseavjk3imH/rUnPl0HcUucjieGZZhR9VGIZq7dvzkaMU8LOeWJNKxk2AjLrdluy3XnRto334Obf",
+	"42RJ77jxv3ye953h95C07bcTXrcz/A64tWKRf2gEzcnSQi8Bssp564z2ONaukbCpFN6W2NqJH8djtYrM",
+	"BfNz4QZOFiq2I4D862pGoB6LuxHPfYQIHM3ozQE4/9o7g+RxNvaJCltkv+kahTAdfaIbwnUfbqzcUlik",
+	"0sD470wYs24Z3TWwOGQJPdvTqCdsIqZ6IUyADRjGKhg+Sw5dXBDBCxPKA4chQy5y1sPgGtLug1aOlVB8",
+	"kkk1648Q+QZNH2jw0NZbUu6+gDwNACKWScP8+Iax+hb+CQZZOFxpf8KmDhnDFgsKbyA+Xd8lql53JzQe",
+	"Jwxkde6XNuDFaGyFvQeTAHbAo2zy55nghant9ScJIrAkbsNKNRsDnjsUhnIL7n/YX9KyHneGiNEqgg1e",
+	"FsIgKNCzp4f9YaxeNN2YsHuXvNq+YadDpL9U0GqFYqI9lf9CfepbFb/nbqc+XiQMLcnGDt0gqbr7Pg0M",
+	"9R9ium+zxb0a/czS3DTsj5nlpkfebGP7b7XbhI+XFCdTrmbCNfajStkcweNlzWhcQvMBmeFwh8c2wv1S",
+	"OnjvPU+fJP5tKvvmXQv688O1u/sGNHgsSp7w6ZUTi0kuVCrVLIlilUKt3TKqkqOJ908TVggjrLvikBnt",
+	"NPdMWEx5I3haIWyxipXbpGmZCSJi7dV8e0g4VcysPpvuH9EfshMVK/zO9dgFNV7PtGU9aavKhhTYHQpk",
+	"dKAEe6wgggrgbg1/YchOwgRMhLPaaJmJlBVyNrcQVJUmVhD/5Rn0YzdCh4vSAK4c6XTWe3b4bywJ68Nb",
+	"MUkr/tsbWCVN0bVpqRw9kJDsMlRoRiKaqy9OQt45bf6Z2TVakWi9fwvnPsTah8mqFyD8vRzglukpsGKk",
+	"AG3518T7IUmprMySPgEcuo3flBtBUkBU0e3vHng0FrqnvE4x6G5YJ9TqcgMFGDeMBx/E75dYSXNMuKNa",
+	"ZasxxjQSFHcEXthHxEqMdjSy8JBGomfLmngb+VIqBF6oBJRW8Aq6Si/FyliZZSHYoosNqeacqboso3lD",
+	"MZZJESv3NEJgxdkuhBM8UivW84Qfk1V4nxZxCNVkN8vDQO4z9wT6i/AeS1EIL35ukpufSUEUjvl2mbCj",
+	"h3n4dpKexidg9S/wu1cAu/TZA6orKOjEFg1PDmjlQjyA8tKWWzHA2pTH0GH0xgQiDFWhIq36Z6AGAEfH",
+	"nIKDuVBpFPp2lHhn2dEzNtdlAQg50HGkSzPGq8biXS4LYcbcNhtzMtAWbCKMTAWTNnLWOigcqo8t2JQr",
+	"ZpbSTuehdDfThkLm5HsN2Rs3hXAQ9CDqCqc7na6FYTEoiqWnCl/Gv48EjRnPj5FyHquM4VVBRbmRQNtP",
+	"Ss4AlcyielFi6c8GxDhMAlLZLNBHtykJ+NzrFff48R8+EEEP2oJu85nUmH6h8Yc3Hr2gketrFmr/JmkT",
+	"uA4/spB5I6bIVMgSGuLQDSUha64nrYlVgrj7nCW0XC+Esd+6Y/26h4y5di+B3UYLwetYIQ8j8pB5oAaK",
+	"EYyaNaVQ2O5h/avZjlXDAA7JfmimBnh957x38RveGOC/92py91SIuHSDL3j3YberHykJJ4Cfs/oQt0vD",
+	"uXuIaVlIu4JNOhG8EMVJaed7x3/9yW1E7IjBLVwW2d7x3gFsULrbBlXGlDAFEUAKEW6H7FzOFCvzCIJe",
+	"EsA/Lwth5nCaO6ZLOyIyUzfsCid0WMXi3cfvwPif8iyDvp16uxEWfncwteP4INhX4+4Oz2pQtrdh9es6",
+	"ifMG2oK7O4gEbHgpdCZGtZeqPwkRbU1bNVD9jqHQHQJ4yopZQbdCxIVgJDiZo8CGqk9dLgfu6o7p66Dz",
+	"RrK/Ifuhhf2PECHcmEZ+4bmvMGK2IhCsjSDLFm2vSFCxbOqRx4YADIlVpu77ROAlw3zOhRpRUDyTl2K6",
+	"mmZIzmsst/UpDTdreeL5BhonTSCiYYROrMiDGgPVYR0uZISAPNCEdS3FcrjZ29724BNPQuaxwHGPNAkU",
+	"amjipfGxEMITH7LThXOX8DrAu8RyW62YuZI5AiC3Aka3jecMATMzYVjv+fmfmXiHN9eX7EyqK5Geqoid",
+	"c/f7K34tZ9zqImInuc4yHbHvy8l57pTgd1rPMsGe4xhNxF6XNtP6qu+WDcwPfkBiuDFABIEExDzPRVob",
+	"sMTXaxkrELy4N943lFcnghfo2I7YTCinJQPi6fYFjVXDSM2LC2XfhM87ggFGTKTOW/A39jp8wqdXs8Ip",
+	"h/pEe5y8jt2VC51n1cNM9UGxPStC/GqQF5dAgenFJy+m8yiURStoJVxw5YwR+FqMG/b8/M/1bSZ42jqD",
+	"YI9MfeEmNCdi2qkmS9hUl1nKps5H4xPnCQFlPvLMPXkCeuXJk8hPBpR+O3tqwo1gtuDK8CmKP1OrKT4G",
+	"PeSujRVwiBkmL3FbOYdIIroMDS3VAtiv8YJ9w8hgk4Z4iJAojiGlhX+QE46FsGWhIISIrZxgwxBgjZPV",
+	"y37ELL8SqoJ38E/1pBLgHlZlrYWwhRQphv4gu+LmBtxY5LyryCjmQkGo1ldoXTlF5kS1jxw22ktjlbz4",
+	"84tXF+fjNy8uXry6OH39CvIksXrjdgcUgU1WzO014PP77gU2ZmKUNGG9es/siBYNAKrbVS6A7gknaIx/",
+	"M/+nTN0fFPoEdlWKGkPaaM6vBT48L80cSMU1W+myoIG76fa+OxkRrGeEYE/8n0/6w7XRDrCG3/n3Bbaj",
+	"SlNJ2canligXEisXwli+yCsI2oVeOJtGX8aqWixkgTOnhv2X7LkVDXJk37AJt9N5n031YiEtwtfiDLoX",
+	"Q7Ind7m0NkNu9OKYcZh1bEp1m4GbK/L5QWpwtpCqtMKjHPv4RWV3Scvmbp6EQDPAi2YmU1icvhNizg1w",
+	"L2a8mInN4UcMuuAwDuFFR99vyCrTkYsiVqAMYDdhJdFmZfZa9B8SCWQnQkMxZAI4I4OSfuLZkq8MrMt/",
+	"+Zd/Yc/9V3MHECD5/zcYVB/zeCJmUrHBADGTY/ULu1jlgv3CXuNu/YX9GAqehGK/+M1NW/WXWP0yGAwa",
+	"/3M3AdSWIXJ4pQn7xcO4/MJOUA0ufecJ7MRCl7N5EAu90NUMorE/9BfhNNcnNAc867WZVCGgf8OU1gfJ",
+	"epiEfdIf0XOGzp6HNkCaVZpqaahFm05zb3eGb1e9egm9JN2vjjLxmP1wcvH8++pdoWubyOgmZXbFSDr3",
+	"eJ4X+lpg6aT/txF2jNUuzsy7FmOrx2HdRc0VRzPoK0jT9mFjG2fnsOlnvDVCgkHiZuWHiyeMkEkNFQBe",
+	"zQ3VykFkcX2T0HW432EijpGX5Z6+MY27+sYoh/zjw++0e9anxq+H2nLGQ7Xp8WuTG/KJ3OO4IjZB/KJv",
+	"35whdDjlKvxzTv3NGk/zq2/r8y6lkk7u05R7XQcSF726nnRyHL5aIK4zUUVSV3GG/vPv/+hvH5PPEm4Z",
+	"kLHa2YjE0aAYAJvj6IYIcm7cVlrOVze8PldTkWW3mO5w5igsN+MxBCfEPe4leIpkEbzr4WFF1L+1P4iP",
+	"D2u2JsLgbs+r05r3qsuC9nvte5+3ZgFGAcQ9CpZuFPxet6C8X1zf0Z2DQDkxpnO3vRfQEgWhDDsyuG49",
+	"J4+uYSQ5L42IWCFMuQCSE1yuEXMWsLwWffro+GAvDCCYDEe2D7cuiLbMfxBI3r/Frx9Ce3U5FC6syaKW",
+	"IQS04foS8AdxCAFyqK7F3AdxTmbaDtMGz7qobtN8Vn2JNJ6lmkGK5pNr373zzvWJvPWd6aLm/FVwrY35",
+	"W39yzYdtTGHtOD0f6EXrNFt1xxolaZoibVwbNxPrNbUQGXvPz/+8rvoCCTGKt/PGSDYGXZ+xlkEDX5Qb",
+	"XIEEXpVruj7A5vQRP3Zj7lpGQqS18OYwBDyACw98wP/WkvyX5hfskZ1f5n79g9bxysiH6AROwkt/2/pT",
+	"68uw/lz8976BqFhj3bXehmam4zbUn1zUJ7E5VRRfm8t8bb6aT/NO/DDEEvCb0eFKW+ybitHFPfSOsYce",
+	"91e4aS5K5eFVg62FH7N6bnN49VltHxwQdEAVg0iBqrXXZhce+Iv7IzgPbCjFyBxMa+8o7Twt+BLtAPyd",
+	"Z9sH6e/SMsrG3IWnVVZ6iJI0R2kO6NwNU9SfQRrC33Ls7EiVrh3k1lkMbDnXIaS4/U0K4TyXm9/En4fP",
+	"JAvQkKMVUthrX558j8quBeECYJM3zwc+sd9c7GFMa6Jh7fWqcaxZhv76cXXGhnGx9hJCpc73qKtnMMrm",
+	"esl64e5RZVmBeAXbr1+rrUUDs9YuA6Vh+kqo5it8Vx8YvExYkkqItFXLt43Yzfi1W/Rk4hU1uguy9yod",
+	"7+vK/KO8gYxGMcRd2UUznqjXqSLZTNhqh/FsjMNlSlt5Sek5rGr7hSUndNIr/0okESFrOPRVxV4owlEv",
+	"FbGo163JcNoxoqA+BYw7H0pFH7wueYBHiEyyNKIzIeoFl4egGVZUQPQDGw6NUBY7sN2G9EP4IA9r4xUr",
+	"N4uEtn/Z5owIZdcnA0KvlLmoaa4wvt75y4sf2NHXh/01f8fdzEkKCM/TDcZ01Vim9/2mkJyu4gW2VpsO",
+	"lknducRURwghuD0m7baJqTlZ7etEZhkjhnA3kmPGMZIrob8ANyPSeoNFzKsWYIosLHVx5eFqvb+2kOnA",
+	"CJWynk+Fj0s1FYXlUh27RbPgK4w2ToRQVZUmmd6GEh8IcTfjUm39+BPtbr7lJekEiMfOtE6PkWbfrw1P",
+	"ey4trYmv373r+7gJXMoKgf7oCu/jjTRnc070O8Lwxb6/OS9Suoxq8TVWGBp9CfyChkpH0fU0vhHYD9I7",
+	"H8QcW3Op2+YA40MV2lVrtKX+OwaitRKDaSanVyyT6grgBkEGq0tZLFAU5Xwm+seNocj6aMJAq60aqhqC",
+	"rN+IfgSfDDy+G10yPMtbVkLNpFOOtXJgPpGZtCs2K3mRBi/R53PhcmrTroUKTiiJtE8PYLISgmu+7XbH",
+	"sqk8O91x2DVhx0Egu7THvu0aptXPoe89QIWE6WkoTwVGvZaxgN8z5ph2b/hIjV/qXhKjY5VX5HY9ceFB",
+	"TEWlblX709ZCqrQzvoNb6cIn/MJmmGql0BaarNjrk9LO6wBZ00KkQlnJM9TrQBJ4EgbZ8k51i/fGdwLr",
+	"HL9+xDK5kM6mqD3T7VAgOSBATtqizsxA/uhC5OiCw8j9y0it+hQloT8p8MB6CKGDGfB+5c78ljeuO423",
+	"+4qtPrY/oWkLtj2+EHm2GlJJJAXJ1ES/G9fFqXP5nJAK+5xB6p68Rzif9U5fnvwAYpLYEnEpRez85fmB",
+	"Z3zsH1MTwSoCg6i0euD/9AIXlhhsL45oppgTWUAILsX2BFOzY3JtjJxkorG54aaglCoju+G+bVhAeK6z",
+	"E2FG3EScuhdbk7r46zTjxshLeYcZg0hLuIysZn9gSsS4zb/HIJVTQUWx67+icButHw7KjaSeZqmYyhSQ",
+	"JspMGPw8Z2cvgxqEnQAxAaI6sm7/zrlK+53zANqnJRjY1D/glMJmwRjHRExB6vr95j48fAX3CtUaiBor",
+	"AJPVNU2GkwdY/kheGmHJEy5HnJagfrATF3GL/OCbRYLVgbE32NzBmzBx3cXHoWUG02r1skEYwXqpoRtA",
+	"W/7MWUxV9gyTbnQtQxgfd/Skqi8E4k/A7U3WIY72DWByhlJoyuihF/+/z1+/itVEpyvWE+/41FJhcgIZ",
+	"bJ+Qi+B0tZF+7kc+C8xNrP56brlKndFDQzU/9QBR+fjgYLlcuuUBP/sUsVOaB31mcjF1m8Acu3cahNkf",
+	"yDQ5rkYMaWG3qZ0Qpbf2zLR84V8LKqdjxXyFty/uBkuEpYXOa+mKyiiF+auYn6eiP2wMpUpEH7O3Sr5j",
+	"Rky1So13heBybOZchtT40I3jDZiUARVDGFDgSJTL2aVYUhrZMJ2lzYe6u3BbFiI5Zsn10wgXSjiKqwMJ",
+	"ySj9HH4LVRKMTbgR3zxj3788eT44//7k6OtvAFYPb1ZNNd5t2DwcXrvxq1st9HD3gCuxqpfw4/MGqZhq",
+	"J2TyGoNwvcqYavwR34axZDk3YjpOhuzcqUueMZPzqRgYkXOMqYV3g2CR4EXIcGNTQ+puQ7fFHjB3hTn2",
+	"tYQ1U3GFnw3qay+xzAHViYFPtrGMWSYnBYeP1/tOR+yVTkXEfljZuVbA2+u+7OWK8SyDtTDEzRkaC/j0",
+	"SullJtJZYBlXK3b07h3zadafSzm9ylasRwX9UM4Rxcq5VFU9gsmgAA7OgE8DcIygCqjU0gAfCLhqbgVf",
+	"yIXQJUKrW7gX5MooGOHLi71M5oUIhS5ulLES77DyVPIMCp4G+vISuhioKMjOCyGoqoV2BHL1+0UdQVOh",
+	"wr6IfsTmWukSsGGSN8IWq8GJWwCJ07PPjv4NhvX14VdYCxIQqZHKuLaDgHeU0FcQTsmNQNYBU0qrnfcC",
+	"DFex6q0jNR37y5N+UBSbxGDNsE2sCIYFNDZKIv+B4Zu40Tx58uzpIftOK/HkSV1HYeY5VuGtGqOlTpeW",
+	"Yc60Ekl/yKDu7ea6cehtlMbtlxKILJJujZVEscKymdDtrDtbkSBqxyaiDjuDaqmGtdz7L55LUfRRjp9X",
+	"+nkLoHxSSQ7Qbk5VhV5QVqtMMRErDcWmqQR2FBhoqeZLpCyRKdUzoSxIQKa+rVsLybcvzl5cvNiizBMI",
+	"w9BO424cleRwo/XfGLXED1ScZQs5m8FqSOscQsfravPf3ev84Z9//4cTokffgG/i/gRp2ijootCbBLJI",
+	"r+icyq7V9dDIDHXX1wEAW8v//IuiiUJLOECKtZR1Qbcu2Bxu0cKyihWWAEKV1zYs7gVXzth1Inbk8y8Q",
+	"8lHaEk9Bs9+kWbccVaHG+sbxuVEoVSLTHQpKURE0JiLUuLeVbntGdHKvKaoApAbHOPUQ76wHS2teQ6w8",
+	"3FsVSqyNpubJQ5GrduZpFSL55//9f+Thx8r92w+C/o2RQAzaRT4kVIud9+vADXORpbEC6Aof2wBzbZLp",
+	"6VUFT9eYmIDU016qWioQc+jNHUOVI+NFATY2VX2uCUzy+knoF4KD+qcqGzfaJ0/w8JMnbnq0Cm7YVCu3",
+	"guFGx4GjHnqgyaAGLDyVEvNFiLZeYhG4QdA86WRE8CElDAQnzvRrV6MvCF0VRqTMGU9YyCqBoQN4uc6g",
+	"ONUQ9kqsPOTh1MpraVe4OxGeRabC1yZAeQMkEQiji5srkY5ihYXExnLo1geh66/wdY145b6JmJnzoop0",
+	"AYhIrJo5/5fO64f9691gpUMUESOm3FruHWStxDGTNlayacXDtz0AGyBBfbYxM5AcIbcKp8IPNER56jXA",
+	"GI/AU1gvOVWDN+6egwvtQdPeiEtRQHIFCc/q7jgUzIf4GLTHr3x2VxdeqjRWMbxCxxIOC7JWcA2xaPcy",
+	"Q5ZgnCvx0RFDLSnoPMYKAsBoKDEMZmDpKxpwNVYXyA5QFGnEkpl7rn9djSGx2kPcB68CY3AzDDAdDQ9Z",
+	"L7Q1kR0FUx5ceGfOIEQNLmjnWfzl9cnbi++PRiyhEEvtWVOegzeANcqUn6GmAcs8Mh2TCooywx7CzliW",
+	"Fzotp9ZrfjAMERwBzE7nWWd+kqGCPYTWoLUXiOaYUNNilft8KKxNtx9QWx+T7kaWUJRdlELBmlwPMc6M",
+	"sOuaBq2XdVXj372pbgpfTA1my5MnAApmhk+esCTlMluN3boYgyZOvH5i4t1UUEzLf4F9A1H9WC34O7ko",
+	"F6yXLPi78cY9jn03xI+6uAJPhh1Fh4eHjDtbNYrVSzktNOQBvvrma/b0EH4sxFTmEhUxnOdDsesV4y9P",
+	"Ts/Gz9+eX7x+OX558pfxtyenZ/85Pjt9eXqRRCFq+/QQbtsfsh+hAYkXi0GZM60iqqDnOcgkC77vUxoc",
+	"fKdZoZeAcXF0+P+nw73gH38NLmyfQcF4rIB1kEM9HOxlNwEjt7uKQihLczPlOZbu65Sv9s3QmWfKjuHP",
+	"JFY+f4q/Eq1Qu5oBMf23wBrr7R23Dgf+43cIBDRtBlLB5t13TxjwPG8kXtGAqR9x+y8IraEvlwEWXUjn",
+	"Ny+m3h5fXrSojNm195gUmqdTjDc4xzIJBzyv5Khm6kIludKxcg+PCGkqjGHtXrCFMFmo3EKmknLYBM7X",
+	"g8Gw2lux3rPDr/pD9iac4b6V090eu7L5hFhJNc3KVKSNMcJ41sbCnTIswAKoKVU8tDZ3ZPKiro0V6ljC",
+	"YnELDDOiU4DpAwsi5z9D40Azc46oN+7+scJ38ei2GDBY6RIh8Nw+d1YZmwi7FAITXeaYFWLg5YUfBZyP",
+	"8f0FL66kmqFRZ4vSWGTx5OkAI+mNddl4w71ff/r1/wsAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

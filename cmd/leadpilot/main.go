@@ -373,6 +373,14 @@ func newHTTPServer(cfg *config.Config, logger *slog.Logger, db *database.DB, rdb
 	engine := sending.New(db, nil, nil, signer, sendingOptions(cfg, logger))
 	camps := campaigns.NewService(db)
 	camps.OnTransition(engine.OnTransition)
+	// Replies composed in the inbox leave at once, from the API process:
+	// an engine with the email channel that only ever Delivers (no
+	// enqueuer: it never dispatches steps). Its connections close when the
+	// server shuts down.
+	replies, closeReplies, err := newSendingEngine(cfg, logger, db, nil)
+	if err != nil {
+		return nil, err
+	}
 	e, err := httpapi.New(httpapi.Deps{
 		Auth:        auth.NewService(db, tokens, cfg.RefreshTokenTTL, auth.Mail{Mailer: mail, PublicURL: cfg.PublicURL, Logger: logger}),
 		Orgs:        orgs.NewService(db, cfg.InviteTTL, cfg.PublicURL, mail, !cfg.Production()),
@@ -427,18 +435,22 @@ func newHTTPServer(cfg *config.Config, logger *slog.Logger, db *database.DB, rdb
 			sequences.GeneratorOptions{Concurrency: cfg.GenerationConcurrency, Logger: logger}),
 		Sending:     engine,
 		Unsubscribe: signer,
+		Inbox:       inbox.NewService(db, replies, nil, nil, inbox.Options{}),
 	})
 	if err != nil {
+		closeReplies()
 		return nil, err
 	}
-	return &http.Server{
+	srv := &http.Server{
 		Addr:              cfg.HTTPAddr,
 		Handler:           e,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
 		IdleTimeout:       120 * time.Second,
-	}, nil
+	}
+	srv.RegisterOnShutdown(closeReplies)
+	return srv, nil
 }
 
 // emailAccountOptions are the email accounts' settings from cfg: where

@@ -123,8 +123,20 @@ type accountRow struct {
 	ConnectionStatus   string     `bun:"connection_status"`
 	LastError          *string    `bun:"last_error"`
 	LastTestedAt       *time.Time `bun:"last_tested_at"`
-	CreatedAt          time.Time  `bun:"created_at,nullzero,notnull,default:current_timestamp"`
-	UpdatedAt          time.Time  `bun:"updated_at,nullzero,notnull,default:current_timestamp"`
+	// Reply sync (IMAP) state, written by the inbox's sync; read here for
+	// the view.
+	IMAPUIDValidity     *int64     `bun:"imap_uidvalidity"`
+	IMAPLastUID         *int64     `bun:"imap_last_uid"`
+	IMAPLastSuccessAt   *time.Time `bun:"imap_last_success_at"`
+	IMAPLastAttemptAt   *time.Time `bun:"imap_last_attempt_at"`
+	IMAPLastError       *string    `bun:"imap_last_error"`
+	IMAPFailures        int        `bun:"imap_failures"`
+	IMAPFailingSince    *time.Time `bun:"imap_failing_since"`
+	IMAPNextSyncAt      *time.Time `bun:"imap_next_sync_at"`
+	IMAPMessagesSynced  int64      `bun:"imap_messages_synced"`
+	SendingPausedReason *string    `bun:"sending_paused_reason"`
+	CreatedAt           time.Time  `bun:"created_at,nullzero,notnull,default:current_timestamp"`
+	UpdatedAt           time.Time  `bun:"updated_at,nullzero,notnull,default:current_timestamp"`
 }
 
 func (r accountRow) key() uuid.UUID { return r.ID }
@@ -157,8 +169,24 @@ type Account struct {
 	ConnectionStatus string
 	LastError        *string
 	LastTestedAt     *time.Time
-	CreatedAt        time.Time
-	UpdatedAt        time.Time
+	// Sync is the mailbox's reply sync state.
+	Sync      Sync
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// Sync is a mailbox's reply sync (IMAP) as the API shows it.
+type Sync struct {
+	LastSuccessAt, LastAttemptAt, FailingSince, NextSyncAt *time.Time
+	LastError                                              *string
+	Failures                                               int
+	UIDValidity, LastUID                                   *int64
+	MessagesSynced                                         int64
+	// Lag is the time since the last success (nil: never succeeded).
+	Lag *time.Duration
+	// SendingPausedReason is why sending from the mailbox is paused
+	// (reply_sync_broken), nil when it is not.
+	SendingPausedReason *string
 }
 
 // Resource is the account as the API returns it (and as events carry it).
@@ -172,6 +200,17 @@ func (a Account) Resource() api.EmailAccount {
 		SentToday: a.SentToday, IsActive: a.IsActive, ConnectionStatus: api.EmailConnectionStatus(a.ConnectionStatus),
 		LastError: a.LastError, LastTestedAt: a.LastTestedAt, CreatedAt: a.CreatedAt, UpdatedAt: a.UpdatedAt,
 		Warmup: api.EmailAccountWarmup{Enabled: a.Warmup.Enabled, Day: a.Warmup.Day, Complete: a.Warmup.Complete},
+		Sync: api.EmailAccountSync{LastSuccessAt: a.Sync.LastSuccessAt, LastAttemptAt: a.Sync.LastAttemptAt, LastError: a.Sync.LastError,
+			Failures: a.Sync.Failures, FailingSince: a.Sync.FailingSince, NextSyncAt: a.Sync.NextSyncAt, Uidvalidity: a.Sync.UIDValidity,
+			LastUID: a.Sync.LastUID, MessagesSynced: a.Sync.MessagesSynced},
+	}
+	if a.Sync.Lag != nil {
+		secs := int64(a.Sync.Lag.Seconds())
+		out.Sync.LagSeconds = &secs
+	}
+	if a.Sync.SendingPausedReason != nil {
+		r := api.EmailAccountSyncSendingPausedReason(*a.Sync.SendingPausedReason)
+		out.Sync.SendingPausedReason = &r
 	}
 	if a.Warmup.StartedOn != nil {
 		d := openapi_types.Date{Time: a.Warmup.StartedOn.In(time.UTC)}
@@ -580,6 +619,13 @@ func (s *Service) view(r accountRow, loc *time.Location) Account {
 	}
 	if r.SentTodayDate != nil && civilOf(*r.SentTodayDate) == today {
 		v.SentToday = r.EmailsSentToday
+	}
+	v.Sync = Sync{LastSuccessAt: r.IMAPLastSuccessAt, LastAttemptAt: r.IMAPLastAttemptAt, FailingSince: r.IMAPFailingSince,
+		NextSyncAt: r.IMAPNextSyncAt, LastError: r.IMAPLastError, Failures: r.IMAPFailures, UIDValidity: r.IMAPUIDValidity,
+		LastUID: r.IMAPLastUID, MessagesSynced: r.IMAPMessagesSynced, SendingPausedReason: r.SendingPausedReason}
+	if r.IMAPLastSuccessAt != nil {
+		lag := max(s.now().Sub(*r.IMAPLastSuccessAt), 0)
+		v.Sync.Lag = &lag
 	}
 	v.Warmup = warmupOf(r, loc, today)
 	v.CurrentDailyCap = DailyCap(r.DailySendLimit, r.WarmupEnabled, v.Warmup.started, today)

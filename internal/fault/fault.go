@@ -24,6 +24,7 @@ const (
 	KindRateLimited                          // 429
 	KindUnavailable                          // 503
 	KindUnsupportedMediaType                 // 415
+	KindBadGateway                           // 502
 )
 
 // FieldError is one rejected field; Field is a JSON pointer into the request.
@@ -142,4 +143,10 @@ func (f Fields) Err() error {
 // the API reads.
 func UnsupportedMediaType(code, detail string) *Error {
 	return &Error{Kind: KindUnsupportedMediaType, Code: code, Detail: detail}
+}
+
+// BadGateway says an outside server (a mailbox's mail server) refused or
+// failed the request; detail says what it answered.
+func BadGateway(code, detail string) *Error {
+	return &Error{Kind: KindBadGateway, Code: code, Detail: detail}
 }

@@ -34,6 +34,7 @@ var kindStatus = map[fault.Kind]int{
 	fault.KindRateLimited:          http.StatusTooManyRequests,
 	fault.KindUnavailable:          http.StatusServiceUnavailable,
 	fault.KindUnsupportedMediaType: http.StatusUnsupportedMediaType,
+	fault.KindBadGateway:           http.StatusBadGateway,
 }
 
 // writeProblem answers with a problem+json body. It is the only way errors

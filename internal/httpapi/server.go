@@ -29,6 +29,7 @@ import (
 	"github.com/leadpilot/leadpilot/internal/events"
 	"github.com/leadpilot/leadpilot/internal/fault"
 	"github.com/leadpilot/leadpilot/internal/idempotency"
+	"github.com/leadpilot/leadpilot/internal/inbox"
 	"github.com/leadpilot/leadpilot/internal/leadimports"
 	"github.com/leadpilot/leadpilot/internal/leads"
 	"github.com/leadpilot/leadpilot/internal/llmsettings"
@@ -128,6 +129,8 @@ type Deps struct {
 	// Sending is the sending engine: messages, campaign mailboxes, the
 	// schedule preview and unsubscribes. The API process does not send.
 	Sending *sending.Engine
+	// Inbox reads and answers the organisation's threads.
+	Inbox *inbox.Service
 	// Unsubscribe checks the tokens of the one-click unsubscribe links
 	// (GET and POST /u/{token}, outside /v1 and without authentication).
 	Unsubscribe *unsubscribe.Signer
@@ -153,6 +156,7 @@ type Server struct {
 	generation    *sequences.Generator
 	emailAccounts *emailaccounts.Service
 	sending       *sending.Engine
+	inbox         *inbox.Service
 }
 
 var _ server.StrictServerInterface = (*Server)(nil)
@@ -219,14 +223,14 @@ func New(d Deps) (*echo.Echo, error) {
 	if d.Extra != nil {
 		d.Extra(e)
 	}
-	if d.Sending == nil || d.Unsubscribe == nil {
-		return nil, fmt.Errorf("httpapi: Deps.Sending and Deps.Unsubscribe are required")
+	if d.Sending == nil || d.Unsubscribe == nil || d.Inbox == nil {
+		return nil, fmt.Errorf("httpapi: Deps.Sending, Deps.Unsubscribe and Deps.Inbox are required")
 	}
 	mountUnsubscribe(e, d.Sending, d.Unsubscribe)
 
 	s := &Server{auth: d.Auth, orgs: d.Orgs, llm: d.LLM, campaigns: d.Campaigns, tpl: d.Templates, limiter: d.Limiter, limits: d.Limits, suppressions: d.Suppressions, leads: d.Leads, leadImports: d.LeadImports,
 		events: d.Events, webhooks: d.Webhooks, notifications: d.Notifications, sequences: d.Sequences, generation: d.Generation, emailAccounts: d.EmailAccounts,
-		sending: d.Sending}
+		sending: d.Sending, inbox: d.Inbox}
 	public, err := publicOperations(spec, d.Limits)
 	if err != nil {
 		return nil, err

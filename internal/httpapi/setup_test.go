@@ -24,9 +24,11 @@ import (
 	"github.com/leadpilot/leadpilot/internal/campaigns"
 	"github.com/leadpilot/leadpilot/internal/database"
 	"github.com/leadpilot/leadpilot/internal/emailaccounts"
+	"github.com/leadpilot/leadpilot/internal/emailsend"
 	"github.com/leadpilot/leadpilot/internal/events"
 	"github.com/leadpilot/leadpilot/internal/httpapi"
 	"github.com/leadpilot/leadpilot/internal/idempotency"
+	"github.com/leadpilot/leadpilot/internal/inbox"
 	"github.com/leadpilot/leadpilot/internal/jobs"
 	"github.com/leadpilot/leadpilot/internal/leadimports"
 	"github.com/leadpilot/leadpilot/internal/leads"
@@ -137,6 +139,15 @@ func setup(t testing.TB, opts ...option) *bundle {
 		enq := jobs.NewEnqueuer(opt)
 		t.Cleanup(func() { _ = enq.Close() })
 		d.Generation = sequences.NewGenerator(db, sequences.ProvidersFrom(d.LLM), enq, sequences.GeneratorOptions{Logger: logger})
+	}
+	if d.Inbox == nil {
+		// Replies leave as cmd/leadpilot sends them: an engine with the
+		// email channel (sandbox mailboxes store what they send).
+		pool := emailsend.NewPool(emailsend.PoolOptions{})
+		t.Cleanup(func() { _ = pool.Close() })
+		replies := sending.New(db, map[string]sending.Channel{"email": sending.EmailChannel{Pool: pool,
+			Transports: sending.AccountTransports{DB: db, Accounts: d.EmailAccounts}}}, nil, signer, sending.Options{Logger: logger})
+		d.Inbox = inbox.NewService(db, replies, nil, nil, inbox.Options{})
 	}
 	e, err := httpapi.New(d)
 	require.NoError(t, err)

@@ -42,6 +42,10 @@ type tenant struct {
 	// the lead.
 	emailAccountID uuid.UUID
 	messageID      uuid.UUID
+	// threadID is the lead's inbox thread through the mailbox, with one
+	// inbound message, inboxMessageID.
+	threadID       uuid.UUID
+	inboxMessageID uuid.UUID
 }
 
 func (b *bundle) tenant(t *testing.T, name string) tenant {
@@ -102,7 +106,18 @@ func (b *bundle) tenant(t *testing.T, name string) tenant {
 		VALUES ($4, $2, $3, $5, 'email', $1, 1, 'Hi', 'Tenant message', now() + interval '1 day', 'scheduled')`,
 		ea.JSON201.ID, o.Organization.ID, c.JSON201.ID, msg, lead.JSON201.ID)
 	require.NoError(t, err)
-	return tenant{emailAccountID: ea.JSON201.ID, messageID: msg, notificationID: nids[0], endpointID: ep.JSON201.ID, eventID: ev.JSON201.ID, owner: o, member: m, inviteID: inv.JSON201.ID, keyID: k.JSON201.ID, keySec: k.JSON201.Secret, campID: c.JSON201.ID, templateID: tpl.JSON201.ID, suppressionID: sup.JSON201.ID,
+	// The lead's inbox thread with one reply, as ingest leaves it (no
+	// step in messages: the message lists above count one each).
+	thread, inMsg := uuid.Must(uuid.NewV7()), uuid.Must(uuid.NewV7())
+	_, err = b.owner.Pool.Exec(ctx, `WITH th AS (
+		  INSERT INTO inbox_threads (id, org_id, lead_id, campaign_id, email_account_id, channel, subject, message_count, inbound_count, unread_count, last_message_at)
+		  VALUES ($1, $3, $4, $5, $6, 'email', 'Tenant thread', 1, 1, 1, now()) RETURNING id)
+		INSERT INTO inbox_messages (id, org_id, email_account_id, lead_id, campaign_id, inbox_thread_id, channel, direction, kind, from_address, to_address,
+		  body_text, message_id, received_at)
+		SELECT $2, $3, $6, $4, $5, th.id, 'email', 'inbound', 'reply', 'tenancy-lead@example.com', 'box@sandbox.test', 'Tenant reply', $7, now() FROM th`,
+		thread, inMsg, o.Organization.ID, lead.JSON201.ID, c.JSON201.ID, ea.JSON201.ID, inMsg.String()+"@lead.test")
+	require.NoError(t, err)
+	return tenant{threadID: thread, inboxMessageID: inMsg, emailAccountID: ea.JSON201.ID, messageID: msg, notificationID: nids[0], endpointID: ep.JSON201.ID, eventID: ev.JSON201.ID, owner: o, member: m, inviteID: inv.JSON201.ID, keyID: k.JSON201.ID, keySec: k.JSON201.Secret, campID: c.JSON201.ID, templateID: tpl.JSON201.ID, suppressionID: sup.JSON201.ID,
 		leadID: lead.JSON201.ID, importID: imp.JSON202.ID}
 }
 
@@ -117,6 +132,42 @@ type crossTenantCase struct {
 // A new endpoint with an id goes here; TestEveryOperationIsCoveredForTenancy
 // fails until it does.
 var crossTenantCases = []crossTenantCase{
+	{"getInboxThread", func(ctx context.Context, c *api.ClientWithResponses, a tenant, cred string) (*http.Response, []byte, error) {
+		r, err := c.GetInboxThreadWithResponse(ctx, a.threadID, bearer(cred))
+		return resp(r, err)
+	}},
+	{"markInboxThreadRead", func(ctx context.Context, c *api.ClientWithResponses, a tenant, cred string) (*http.Response, []byte, error) {
+		r, err := c.MarkInboxThreadReadWithResponse(ctx, a.threadID, bearer(cred))
+		return resp(r, err)
+	}},
+	{"markInboxThreadUnread", func(ctx context.Context, c *api.ClientWithResponses, a tenant, cred string) (*http.Response, []byte, error) {
+		r, err := c.MarkInboxThreadUnreadWithResponse(ctx, a.threadID, bearer(cred))
+		return resp(r, err)
+	}},
+	{"starInboxThread", func(ctx context.Context, c *api.ClientWithResponses, a tenant, cred string) (*http.Response, []byte, error) {
+		r, err := c.StarInboxThreadWithResponse(ctx, a.threadID, bearer(cred))
+		return resp(r, err)
+	}},
+	{"unstarInboxThread", func(ctx context.Context, c *api.ClientWithResponses, a tenant, cred string) (*http.Response, []byte, error) {
+		r, err := c.UnstarInboxThreadWithResponse(ctx, a.threadID, bearer(cred))
+		return resp(r, err)
+	}},
+	{"archiveInboxThread", func(ctx context.Context, c *api.ClientWithResponses, a tenant, cred string) (*http.Response, []byte, error) {
+		r, err := c.ArchiveInboxThreadWithResponse(ctx, a.threadID, bearer(cred))
+		return resp(r, err)
+	}},
+	{"unarchiveInboxThread", func(ctx context.Context, c *api.ClientWithResponses, a tenant, cred string) (*http.Response, []byte, error) {
+		r, err := c.UnarchiveInboxThreadWithResponse(ctx, a.threadID, bearer(cred))
+		return resp(r, err)
+	}},
+	{"replyToInboxThread", func(ctx context.Context, c *api.ClientWithResponses, a tenant, cred string) (*http.Response, []byte, error) {
+		r, err := c.ReplyToInboxThreadWithResponse(ctx, a.threadID, nil, api.InboxReplyCreate{BodyText: "Hijacked"}, bearer(cred))
+		return resp(r, err)
+	}},
+	{"getInboxMessage", func(ctx context.Context, c *api.ClientWithResponses, a tenant, cred string) (*http.Response, []byte, error) {
+		r, err := c.GetInboxMessageWithResponse(ctx, a.inboxMessageID, bearer(cred))
+		return resp(r, err)
+	}},
 	{"getMessage", func(ctx context.Context, c *api.ClientWithResponses, a tenant, cred string) (*http.Response, []byte, error) {
 		r, err := c.GetMessageWithResponse(ctx, a.messageID, bearer(cred))
 		return resp(r, err)
@@ -381,6 +432,7 @@ var scopedByCaller = []string{"getMe", "getOrganization", "updateOrganization", 
 	"createLeadImport", "listLeadImports",
 	"listMessages", // checked below: B's list holds none of A's messages
 	"listEvents", "listEventTypes", "listWebhookEndpoints", "createWebhookEndpoint",
+	"listInboxThreads", "listInboxOther",
 	"listNotifications", "getNotificationUnreadCount", "markAllNotificationsRead", "getNotificationPreferences", "updateNotificationPreferences",
 	"listEmailAccounts", "createEmailAccount",
 	"authorizeEmailAccountOAuth", // seals the caller's own organisation into the state
@@ -515,6 +567,24 @@ func resp[T interface{ StatusCode() int }](r T, err error) (*http.Response, []by
 		return x.HTTPResponse, x.Body, nil
 	case *api.InjectSandboxReplyResponse:
 		return x.HTTPResponse, x.Body, nil
+	case *api.GetInboxThreadResponse:
+		return x.HTTPResponse, x.Body, nil
+	case *api.MarkInboxThreadReadResponse:
+		return x.HTTPResponse, x.Body, nil
+	case *api.MarkInboxThreadUnreadResponse:
+		return x.HTTPResponse, x.Body, nil
+	case *api.StarInboxThreadResponse:
+		return x.HTTPResponse, x.Body, nil
+	case *api.UnstarInboxThreadResponse:
+		return x.HTTPResponse, x.Body, nil
+	case *api.ArchiveInboxThreadResponse:
+		return x.HTTPResponse, x.Body, nil
+	case *api.UnarchiveInboxThreadResponse:
+		return x.HTTPResponse, x.Body, nil
+	case *api.ReplyToInboxThreadResponse:
+		return x.HTTPResponse, x.Body, nil
+	case *api.GetInboxMessageResponse:
+		return x.HTTPResponse, x.Body, nil
 	}
 	panic("add the response type to resp")
 }
@@ -588,6 +658,13 @@ func TestCrossTenant(t *testing.T) {
 		gen, err := b.client.GetCampaignGenerationWithResponse(ctx, a.campID, bearer(a.owner.AccessToken))
 		require.NoError(t, err)
 		require.Equal(t, http.StatusNotFound, gen.StatusCode(), "B started no generation on A's campaign")
+		th, err := b.client.GetInboxThreadWithResponse(ctx, a.threadID, bearer(a.owner.AccessToken))
+		require.NoError(t, err)
+		require.Equal(t, http.StatusOK, th.StatusCode(), string(th.Body))
+		require.False(t, th.JSON200.Thread.IsStarred || th.JSON200.Thread.IsArchived, "B neither starred nor archived A's thread")
+		require.Equal(t, 1, th.JSON200.Thread.UnreadCount, "B did not mark it read")
+		require.Equal(t, 1, th.JSON200.Thread.MessageCount, "B did not reply in it")
+		require.Len(t, th.JSON200.Items, 1)
 		boxes, err := b.client.ListCampaignEmailAccountsWithResponse(ctx, a.campID, bearer(a.owner.AccessToken))
 		require.NoError(t, err)
 		require.Len(t, boxes.JSON200.Data, 1, "B did not change A's mailboxes")
@@ -742,6 +819,15 @@ func TestCrossTenant(t *testing.T) {
 		require.NoError(t, err)
 		require.Len(t, aMsgs.JSON200.Data, 1, "only A's own test event is queued for A's endpoint")
 		require.Equal(t, a.eventID, aMsgs.JSON200.Data[0].EventID)
+		ths, err := b.client.ListInboxThreadsWithResponse(ctx, nil, tok)
+		require.NoError(t, err)
+		require.Equal(t, []uuid.UUID{other.threadID}, threadIDs(ths.JSON200.Data), "B sees its own thread only")
+		thsByA, err := b.client.ListInboxThreadsWithResponse(ctx, &api.ListInboxThreadsParams{LeadID: &a.leadID, Q: ptr("Tenant")}, tok)
+		require.NoError(t, err)
+		require.Empty(t, thsByA.JSON200.Data, "filtering on A's lead finds nothing")
+		oth, err := b.client.ListInboxOtherWithResponse(ctx, &api.ListInboxOtherParams{EmailAccountID: &a.emailAccountID}, tok)
+		require.NoError(t, err)
+		require.Empty(t, oth.JSON200.Data)
 		ns, err := b.client.ListNotificationsWithResponse(ctx, nil, tok)
 		require.NoError(t, err)
 		require.Len(t, ns.JSON200.Data, 1, "B sees its own notification only")

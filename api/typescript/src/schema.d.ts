@@ -2085,6 +2085,264 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/inbox/threads": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The organisation's threads, newest activity first
+         * @description Any member or API key. Newest activity first (`last_message_at`,
+         *     then id); the cursor is opaque. Archived threads are hidden unless
+         *     `archived=true`, which lists only them. `q` searches the lead's
+         *     name and address, the thread's subject and the text of the lead's
+         *     messages (case-insensitive substring).
+         */
+        get: operations["listInboxThreads"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/inbox/threads/{thread_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                thread_id: components["parameters"]["InboxThreadId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * A thread with its items in time order
+         * @description Any member or API key. `items` are the steps we sent the lead
+         *     (sent, delivered, read, replied or bounced) and the thread's inbox
+         *     messages, both directions, oldest first.
+         */
+        get: operations["getInboxThread"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/inbox/threads/{thread_id}/read": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                thread_id: components["parameters"]["InboxThreadId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Mark every message of a thread read
+         * @description Any member or API key.
+         */
+        post: operations["markInboxThreadRead"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/inbox/threads/{thread_id}/unread": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                thread_id: components["parameters"]["InboxThreadId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Mark a thread's inbound messages unread
+         * @description Any member or API key.
+         */
+        post: operations["markInboxThreadUnread"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/inbox/threads/{thread_id}/star": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                thread_id: components["parameters"]["InboxThreadId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Star a thread
+         * @description Any member or API key. Starring a starred thread changes nothing.
+         */
+        post: operations["starInboxThread"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/inbox/threads/{thread_id}/unstar": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                thread_id: components["parameters"]["InboxThreadId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Unstar a thread
+         * @description Any member or API key.
+         */
+        post: operations["unstarInboxThread"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/inbox/threads/{thread_id}/archive": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                thread_id: components["parameters"]["InboxThreadId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Archive a thread
+         * @description Any member or API key. An archived thread leaves the default list; a new message does not bring it back by itself.
+         */
+        post: operations["archiveInboxThread"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/inbox/threads/{thread_id}/unarchive": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                thread_id: components["parameters"]["InboxThreadId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Bring an archived thread back
+         * @description Any member or API key.
+         */
+        post: operations["unarchiveInboxThread"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/inbox/threads/{thread_id}/reply": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                thread_id: components["parameters"]["InboxThreadId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Reply to the lead in the thread
+         * @description Any member or API key. Sends `body_text` to the lead's address from
+         *     the thread's mailbox, in the same email thread: `In-Reply-To` is
+         *     the Message-ID of the lead's latest message that has one (else of
+         *     our latest sent step), `References` that message's references and
+         *     its id. The subject defaults to "Re: " and the thread's subject.
+         *
+         *     The reply is stored (`delivery_status` sending) before it is handed
+         *     to the mail server, then recorded as sent or failed. 201: the
+         *     server accepted it, or it may have (a send that broke off midway
+         *     stays `sending` and is never sent again). 502: the server refused
+         *     it or could not be reached; the reply is stored as failed with
+         *     `delivery_error`, and a new request sends a new reply. 409
+         *     `lead_suppressed`: the lead unsubscribed or its address is on the
+         *     suppression list; nothing is stored or sent. 422: the thread has no
+         *     mailbox, or its mailbox is inactive.
+         */
+        post: operations["replyToInboxThread"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/inbox/messages/{message_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                message_id: components["parameters"]["InboxMessageId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * One inbox message
+         * @description Any member or API key. Either direction and any kind, in a thread or not.
+         */
+        get: operations["getInboxMessage"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/inbox/other": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Inbound mail that matched no lead, newest first
+         * @description Any member or API key. The cursor is opaque.
+         */
+        get: operations["listInboxOther"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/campaigns/{campaign_id}/email-accounts": {
         parameters: {
             query?: never;
@@ -3333,6 +3591,138 @@ export interface components {
             /** Format: date-time */
             created_at: string;
         };
+        InboxThreadLead: {
+            /** Format: uuid */
+            id: string;
+            email: string | null;
+            full_name: string | null;
+            company: string | null;
+            /** @description The lead's status (new, contacted, replied, interested, …). */
+            status: string;
+        };
+        /** @description One lead's conversation. */
+        InboxThread: {
+            /** Format: uuid */
+            id: string;
+            lead: components["schemas"]["InboxThreadLead"];
+            /** Format: uuid */
+            campaign_id: string | null;
+            /**
+             * Format: uuid
+             * @description The mailbox the conversation runs through; replies leave from it.
+             */
+            email_account_id: string | null;
+            /** @enum {string} */
+            channel: "email" | "whatsapp" | "sms";
+            subject: string | null;
+            snippet: string | null;
+            /**
+             * @description The class of the latest classified inbound message; null until one is classified.
+             * @enum {string|null}
+             */
+            classification: "interested" | "not_interested" | "question" | "out_of_office" | "bounce" | "unsubscribe" | "other" | null;
+            /** @description Inbox messages in the thread, both directions (our sent steps not counted). */
+            message_count: number;
+            inbound_count: number;
+            unread_count: number;
+            is_starred: boolean;
+            is_archived: boolean;
+            /** Format: date-time */
+            last_message_at: string;
+            /** Format: date-time */
+            last_inbound_at: string | null;
+        };
+        InboxThreadList: {
+            data: components["schemas"]["InboxThread"][];
+            next_cursor: string | null;
+        };
+        /** @description A step of the lead's sequence that we sent (GET /v1/messages/{id}). */
+        InboxThreadStep: {
+            /** Format: uuid */
+            id: string;
+            step: number;
+            /** @enum {string} */
+            channel: "email" | "whatsapp" | "sms";
+            subject: string | null;
+            body_text: string;
+            /** @enum {string} */
+            status: "sent" | "delivered" | "read" | "replied" | "bounced";
+            /** Format: date-time */
+            sent_at: string | null;
+            /** @description Its RFC 5322 Message-ID. */
+            message_id: string | null;
+            /** Format: uuid */
+            email_account_id: string | null;
+        };
+        InboxThreadStepItem: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "step";
+            /**
+             * Format: date-time
+             * @description When it was sent.
+             */
+            at: string;
+            step: components["schemas"]["InboxThreadStep"];
+        };
+        InboxThreadMessageItem: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "message";
+            /**
+             * Format: date-time
+             * @description When it arrived (received_at), or was written for one composed here.
+             */
+            at: string;
+            message: components["schemas"]["InboxMessage"];
+        };
+        /** @description One item of a thread, by `type`. */
+        InboxThreadItem: components["schemas"]["InboxThreadStepItem"] | components["schemas"]["InboxThreadMessageItem"];
+        InboxThreadDetail: {
+            thread: components["schemas"]["InboxThread"];
+            /** @description Oldest first. */
+            items: components["schemas"]["InboxThreadItem"][];
+        };
+        InboxMessageList: {
+            data: components["schemas"]["InboxMessage"][];
+            next_cursor: string | null;
+        };
+        InboxReplyCreate: {
+            body_text: string;
+            /** @description Default: "Re: " and the thread's subject. */
+            subject?: string;
+        };
+        /** @description Reply sync (IMAP) of the mailbox: when it last ran and succeeded, its last error, where it is in the mailbox. A mailbox whose sync has been failing too long stops sending (sending_paused_reason) until sync recovers. */
+        EmailAccountSync: {
+            /** Format: date-time */
+            last_success_at: string | null;
+            /** Format: date-time */
+            last_attempt_at: string | null;
+            last_error: string | null;
+            /** @description Failed runs in a row. */
+            failures: number;
+            /** Format: date-time */
+            failing_since: string | null;
+            /** Format: date-time */
+            next_sync_at: string | null;
+            /** Format: int64 */
+            uidvalidity: number | null;
+            /** Format: int64 */
+            last_uid: number | null;
+            /** Format: int64 */
+            messages_synced: number;
+            /**
+             * Format: int64
+             * @description Seconds since the last successful sync; null when it never succeeded.
+             */
+            lag_seconds: number | null;
+            /** @enum {string|null} */
+            sending_paused_reason: "reply_sync_broken" | null;
+        };
         /** @description A lead's status moved (a reply, its class, a bounce, an unsubscribe). */
         LeadStatusChange: {
             /** Format: uuid */
@@ -3683,6 +4073,7 @@ export interface components {
             last_error: string | null;
             /** Format: date-time */
             last_tested_at: string | null;
+            sync: components["schemas"]["EmailAccountSync"];
             /** Format: date-time */
             created_at: string;
             /** Format: date-time */
@@ -4034,6 +4425,15 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
+        /** @description An outside server (such as the mailbox's mail server) refused the request or could not be reached; `detail` says what it answered. */
+        BadGateway: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
         /** @description A dependency (such as the mail relay) failed; nothing was changed, try again. */
         Unavailable: {
             headers: {
@@ -4052,6 +4452,8 @@ export interface components {
         Cursor: string;
         /** @description Makes a retry of this request safe; see the API description. */
         IdempotencyKey: string;
+        InboxThreadId: string;
+        InboxMessageId: string;
         UserId: string;
         InviteId: string;
         ApiKeyId: string;
@@ -7458,6 +7860,346 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    listInboxThreads: {
+        parameters: {
+            query?: {
+                /** @description The class of the thread's latest classified inbound message; `unclassified` for threads with none. */
+                classification?: "interested" | "not_interested" | "question" | "out_of_office" | "bounce" | "unsubscribe" | "other" | "unclassified";
+                campaign_id?: string;
+                email_account_id?: string;
+                lead_id?: string;
+                /** @description true for threads with an unread message, false for those without. */
+                unread?: boolean;
+                starred?: boolean;
+                /** @description true lists archived threads only; false (the default) hides them. */
+                archived?: boolean;
+                /** @description Search text (lead name or address, subject, message text). */
+                q?: string;
+                /** @description Page size, 1-100 (default 20). */
+                limit?: components["parameters"]["Limit"];
+                /** @description The `next_cursor` of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of threads. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InboxThreadList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getInboxThread: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                thread_id: components["parameters"]["InboxThreadId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The thread. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InboxThreadDetail"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    markInboxThreadRead: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                thread_id: components["parameters"]["InboxThreadId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The thread. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InboxThread"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    markInboxThreadUnread: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                thread_id: components["parameters"]["InboxThreadId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The thread. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InboxThread"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    starInboxThread: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                thread_id: components["parameters"]["InboxThreadId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The thread. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InboxThread"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    unstarInboxThread: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                thread_id: components["parameters"]["InboxThreadId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The thread. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InboxThread"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    archiveInboxThread: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                thread_id: components["parameters"]["InboxThreadId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The thread. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InboxThread"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    unarchiveInboxThread: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                thread_id: components["parameters"]["InboxThreadId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The thread. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InboxThread"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    replyToInboxThread: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes a retry of this request safe; see the API description. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                thread_id: components["parameters"]["InboxThreadId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["InboxReplyCreate"];
+            };
+        };
+        responses: {
+            /** @description The reply, as stored. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InboxMessage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Internal"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getInboxMessage: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                message_id: components["parameters"]["InboxMessageId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The message. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InboxMessage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    listInboxOther: {
+        parameters: {
+            query?: {
+                email_account_id?: string;
+                kind?: "reply" | "auto_reply" | "bounce" | "complaint";
+                /** @description Page size, 1-100 (default 20). */
+                limit?: components["parameters"]["Limit"];
+                /** @description The `next_cursor` of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of messages. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InboxMessageList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["Internal"];
             503: components["responses"]["Unavailable"];
