@@ -499,6 +499,12 @@ func runWorker(ctx context.Context, cfg *config.Config, logger *slog.Logger, db 
 		return err
 	}
 	defer closeEngine()
+	// The daily digest mails through the platform mailer, as invites do
+	// (a catcher that logs the mail in development).
+	mail, _, err := newMailer(cfg, logger)
+	if err != nil {
+		return err
+	}
 	mux := jobs.NewMux(&jobs.Handlers{
 		Purge:          jobs.NewPurgeHandler(db, jobs.PurgeConfig{Logger: logger}),
 		LeadImport:     jobs.NewLeadImportHandler(leadimports.NewService(db, nil).WithMaxFileBytes(cfg.ImportMaxBytes)),
@@ -509,6 +515,8 @@ func runWorker(ctx context.Context, cfg *config.Config, logger *slog.Logger, db 
 			sequences.ProvidersFrom(llmsettings.NewService(db, cfg.Keyring, llmPlatform(cfg), logger)), nil,
 			sequences.GeneratorOptions{Concurrency: cfg.GenerationConcurrency, Logger: logger})),
 		Send: jobs.NewSendHandler(engine),
+		DailyDigest: jobs.NewDailyDigestHandler(notifications.NewDigester(db, mail,
+			notifications.DigestOptions{AppURL: cfg.PublicURL, Logger: logger}), logger),
 	}, logger)
 	sched, err := jobs.NewScheduler(redisOpt, logger, time.UTC)
 	if err != nil {

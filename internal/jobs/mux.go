@@ -23,6 +23,8 @@ type Handlers struct {
 	SequenceGeneration *SequenceGenerationHandler
 	// Send sends message batches (TypeSend).
 	Send *SendHandler
+	// DailyDigest mails the daily digests that are due (TypeDailyDigest).
+	DailyDigest *DailyDigestHandler
 }
 
 // NewMux routes each task type to its handler, wrapped in Logging (outside)
@@ -53,6 +55,9 @@ func NewMux(h *Handlers, logger *slog.Logger) *asynq.ServeMux {
 	if h.Send == nil {
 		panic("jobs: NewMux: Handlers.Send is nil")
 	}
+	if h.DailyDigest == nil {
+		panic("jobs: NewMux: Handlers.DailyDigest is nil")
+	}
 	logger = orDefault(logger)
 	mux := asynq.NewServeMux()
 	mux.Use(Logging(logger), Recovery(logger))
@@ -66,6 +71,7 @@ func NewMux(h *Handlers, logger *slog.Logger) *asynq.ServeMux {
 	mux.Handle(TypeEventsPrune, h.EventsPrune)
 	mux.Handle(TypeSequenceGeneration, h.SequenceGeneration)
 	mux.Handle(TypeSend, h.Send)
+	mux.Handle(TypeDailyDigest, h.DailyDigest)
 	return mux
 }
 

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	_ "time/tzdata" // zones resolve even where the OS has no zoneinfo
 
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
