@@ -1,4 +1,5 @@
 DROP FUNCTION IF EXISTS maint_daily_digests_due(timestamptz, integer, uuid, uuid, uuid, integer);
+DROP FUNCTION IF EXISTS app_zone_or_utc(text);
 
 --bun:split
 

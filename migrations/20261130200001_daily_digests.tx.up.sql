@@ -55,24 +55,44 @@ CREATE INDEX messages_org_sent_at_idx ON messages (org_id, sent_at) WHERE sent_a
 
 --bun:split
 
+-- app_zone_or_utc is p_zone if Postgres knows it, else 'UTC' (as
+-- orgs.Location falls back when a zone no longer loads). Settings are
+-- validated when written; this keeps one stale zone from failing the scan.
+CREATE FUNCTION app_zone_or_utc(p_zone text) RETURNS text
+LANGUAGE plpgsql STABLE SET search_path = public, pg_temp AS $$
+BEGIN
+  IF p_zone IS NULL THEN
+    RETURN 'UTC';
+  END IF;
+  PERFORM now() AT TIME ZONE p_zone;
+  RETURN p_zone;
+EXCEPTION WHEN invalid_parameter_value THEN
+  RETURN 'UTC';
+END
+$$;
+
+--bun:split
+
 -- The hourly scan, across tenants as the RLS-bound app role (hence
 -- SECURITY DEFINER; ids only): members due a digest at p_now, i.e. whose
 -- organisation's local time is past p_hour o'clock, whose address is
 -- verified (no daily mail to an address nobody confirmed), whose
--- preference is not off, and whose local day has no decision yet. An
--- organisation's zone that Postgres does not know counts as UTC, as
--- orgs.Location does. p_org limits the scan to one organisation (NULL:
--- all); (p_after_org, p_after_user) is the keyset cursor of the previous
--- page (NULLs: the start).
+-- preference is not off, and whose local day has no decision yet. Each
+-- distinct zone is checked once (app_zone_or_utc). p_org limits the scan
+-- to one organisation (NULL: all); (p_after_org, p_after_user) is the
+-- keyset cursor of the previous page (NULLs: the start).
 CREATE FUNCTION maint_daily_digests_due(p_now timestamptz, p_hour integer, p_org uuid,
                                         p_after_org uuid, p_after_user uuid, p_limit integer)
 RETURNS TABLE (org_id uuid, user_id uuid, timezone text, local_day date)
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
-  WITH zones AS MATERIALIZED (SELECT name FROM pg_timezone_names),
+  WITH zones AS MATERIALIZED (
+    SELECT z.zone, app_zone_or_utc(z.zone) AS tz
+      FROM (SELECT DISTINCT o.settings->>'timezone' AS zone FROM organizations o WHERE p_org IS NULL OR o.id = p_org) z
+  ),
   orgs AS (
-    SELECT o.id, coalesce(z.name, 'UTC') AS tz, p_now AT TIME ZONE coalesce(z.name, 'UTC') AS local_now
+    SELECT o.id, z.tz, p_now AT TIME ZONE z.tz AS local_now
       FROM organizations o
-      LEFT JOIN zones z ON z.name = o.settings->>'timezone'
+      JOIN zones z ON z.zone IS NOT DISTINCT FROM o.settings->>'timezone'
      WHERE p_org IS NULL OR o.id = p_org
   )
   SELECT m.org_id, m.user_id, o.tz, o.local_now::date

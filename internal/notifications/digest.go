@@ -17,30 +17,6 @@ import (
 	"github.com/leadpilot/leadpilot/internal/mailer"
 )
 
-// The daily digest: once per local day, after DigestOptions.Hour o'clock
-// in the organisation's time zone (users have no zone of their own), each
-// member whose daily_digest preference is on gets an email summarising the
-// organisation since their previous digest (the last 24 hours the first
-// time): replies and positive replies, bounces, messages sent, campaigns
-// the engine paused or completed, what awaits their approval, and their
-// unread notifications. The mail's in-app copy is a daily_digest
-// notification.
-//
-// Deciding a member's day is one transaction in the organisation's tenant
-// context: it inserts the day's daily_digests row (the primary key is the
-// guard: a second worker deciding the same day waits for the first, then
-// finds the row and does nothing), composes the summary, and, when there
-// is something to say, creates the notification and hands the mail to the
-// mailer before it commits. A mail the mailer refuses rolls the decision
-// back, so the next hourly run tries again; only a commit failing after
-// the mailer accepted can send a day's digest twice. A day with nothing to
-// say keeps its row (outcome empty), so each day is decided once and the
-// next digest's period starts where this one ended.
-//
-// Figures count by when things reached us or left: inbound mail by
-// inbox_messages.created_at, messages by sent_at, campaign changes by the
-// event's occurred_at; each in [Since, Until).
-
 // Digest defaults.
 const (
 	DefaultDigestHour   = 8
@@ -63,8 +39,8 @@ type DigestOptions struct {
 	// AppURL is the app's address (PUBLIC_URL, as invites use), for the
 	// links in the mail. Required.
 	AppURL string
-	// Hour is the local hour from which a day's digest is due. Default
-	// DefaultDigestHour (08:00).
+	// Hour is the local hour from which a day's digest is due, 1 to 23.
+	// Default (and for any other value) DefaultDigestHour, 08:00.
 	Hour int
 	// Latest is how many of the latest replies the digest lists. Default
 	// DefaultDigestLatest.
@@ -378,7 +354,7 @@ WHERE org_id = ?0 AND direction = 'inbound' AND created_at >= ?1 AND created_at 
 // digestRepliesSQL lists the period's newest replies with their leads.
 const digestRepliesSQL = `SELECT i.id, i.lead_id, l.full_name, coalesce(l.email, i.from_address) AS address,
        coalesce(i.classification, '') AS classification, i.kind = 'auto_reply' AS auto_reply,
-       coalesce(i.snippet, left(i.clean_text, 400), left(i.body_text, 400), '') AS snippet, i.created_at
+       coalesce(nullif(i.snippet, ''), left(i.clean_text, 400), left(i.body_text, 400), '') AS snippet, i.created_at
   FROM inbox_messages i
   JOIN leads l ON l.org_id = i.org_id AND l.id = i.lead_id
  WHERE i.org_id = ?0 AND i.direction = 'inbound' AND i.kind IN ('reply', 'auto_reply')

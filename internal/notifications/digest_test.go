@@ -427,6 +427,24 @@ func TestDigest(t *testing.T) {
 		require.Len(t, to(catcher, uAddr), 1)
 	})
 
+	t.Run("AZoneNobodyKnowsCountsAsUTC", func(t *testing.T) {
+		t.Parallel()
+		f := newOrg(t, "Mars/Olympus_Mons") // settings are validated when written; this one went stale
+		_, addr := f.member(memberOpt{})
+		f.inbox(inbound{lead: f.lead("Jane", "Doe", "jane@example.org"), kind: "reply", at: day.Add(6 * time.Hour)})
+		c := &clock{now: day.Add(7*time.Hour + 59*time.Minute)}
+		catcher := mailer.NewCatcher(100, nil)
+		d := newDigester(t, catcher, c, 0)
+		run, err := d.RunOrg(ctx, f.org)
+		require.NoError(t, err)
+		require.Zero(t, run.Due)
+		c.Set(day.Add(8 * time.Hour))
+		run, err = d.RunOrg(ctx, f.org)
+		require.NoError(t, err)
+		require.Equal(t, 1, run.Sent)
+		require.Contains(t, to(catcher, addr)[0].Text, "Since Sunday 9 March, 08:00 UTC")
+	})
+
 	t.Run("NothingToSayNothingSent", func(t *testing.T) {
 		t.Parallel()
 		f := newOrg(t, "UTC")
