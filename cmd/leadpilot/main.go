@@ -435,7 +435,7 @@ func newHTTPServer(cfg *config.Config, logger *slog.Logger, db *database.DB, rdb
 			sequences.GeneratorOptions{Concurrency: cfg.GenerationConcurrency, Logger: logger}),
 		Sending:     engine,
 		Unsubscribe: signer,
-		Inbox:       inbox.NewService(db, replies, nil, nil, inbox.Options{}),
+		Inbox:       newInbox(cfg, db, replies, llmSettings, enqueuer),
 	})
 	if err != nil {
 		closeReplies()
