@@ -1112,6 +1112,51 @@ func (e LeadImportPreviewEncoding) Valid() bool {
 	}
 }
 
+// Defines values for LeadReplyDirection.
+const (
+	LeadReplyDirectionInbound  LeadReplyDirection = "inbound"
+	LeadReplyDirectionOutbound LeadReplyDirection = "outbound"
+)
+
+// Valid indicates whether the value is a known member of the LeadReplyDirection enum.
+func (e LeadReplyDirection) Valid() bool {
+	switch e {
+	case LeadReplyDirectionInbound:
+		return true
+	case LeadReplyDirectionOutbound:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for LeadReplyKind.
+const (
+	LeadReplyKindAutoReply LeadReplyKind = "auto_reply"
+	LeadReplyKindBounce    LeadReplyKind = "bounce"
+	LeadReplyKindComplaint LeadReplyKind = "complaint"
+	LeadReplyKindOutbound  LeadReplyKind = "outbound"
+	LeadReplyKindReply     LeadReplyKind = "reply"
+)
+
+// Valid indicates whether the value is a known member of the LeadReplyKind enum.
+func (e LeadReplyKind) Valid() bool {
+	switch e {
+	case LeadReplyKindAutoReply:
+		return true
+	case LeadReplyKindBounce:
+		return true
+	case LeadReplyKindComplaint:
+		return true
+	case LeadReplyKindOutbound:
+		return true
+	case LeadReplyKindReply:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for LeadStatus.
 const (
 	LeadStatusBounced       LeadStatus = "bounced"
@@ -2808,6 +2853,20 @@ type LeadCreate struct {
 
 // LeadDetail defines model for LeadDetail.
 type LeadDetail struct {
+	// Activity What came back from the lead (the inbox), counted.
+	Activity struct {
+		// AutoReplies Out-of-office and other automatic replies.
+		AutoReplies int `json:"auto_replies"`
+
+		// Bounces Bounce and complaint reports about our messages to the lead.
+		Bounces int `json:"bounces"`
+
+		// PositiveReplies Replies classified interested.
+		PositiveReplies int `json:"positive_replies"`
+
+		// Replies Replies a person wrote.
+		Replies int `json:"replies"`
+	} `json:"activity"`
 	ApprovedAt *time.Time `json:"approved_at"`
 
 	// ApprovedBy The user who approved the lead; null when an API key or the approval policy did, or the lead arrived approved.
@@ -2842,7 +2901,10 @@ type LeadDetail struct {
 	// Phone E.164.
 	Phone     *string    `json:"phone"`
 	RepliedAt *time.Time `json:"replied_at"`
-	Sequence  *struct {
+
+	// Replies What arrived from the lead and what was answered from the inbox, oldest first (at most 200); the whole message is GET /v1/inbox/messages/{id}.
+	Replies  []LeadReply `json:"replies"`
+	Sequence *struct {
 		// CurrentStep 0 until the first step is sent.
 		CurrentStep int                `json:"current_step"`
 		ID          openapi_types.UUID `json:"id"`
@@ -3034,6 +3096,22 @@ type LeadMessage struct {
 	Step          int                `json:"step"`
 	Subject       *string            `json:"subject"`
 }
+
+// LeadReply defines model for LeadReply.
+type LeadReply struct {
+	Classification *string            `json:"classification"`
+	Direction      LeadReplyDirection `json:"direction"`
+	ID             openapi_types.UUID `json:"id"`
+	Kind           LeadReplyKind      `json:"kind"`
+	ReceivedAt     *time.Time         `json:"received_at"`
+	Snippet        *string            `json:"snippet"`
+}
+
+// LeadReplyDirection defines model for LeadReply.Direction.
+type LeadReplyDirection string
+
+// LeadReplyKind defines model for LeadReply.Kind.
+type LeadReplyKind string
 
 // LeadStatus defines model for LeadStatus.
 type LeadStatus string

@@ -435,7 +435,7 @@ func newHTTPServer(cfg *config.Config, logger *slog.Logger, db *database.DB, rdb
 			sequences.GeneratorOptions{Concurrency: cfg.GenerationConcurrency, Logger: logger}),
 		Sending:     engine,
 		Unsubscribe: signer,
-		Inbox:       inbox.NewService(db, replies, nil, nil, inbox.Options{}),
+		Inbox:       newInbox(cfg, db, replies, llmSettings, enqueuer),
 	})
 	if err != nil {
 		closeReplies()
@@ -520,6 +520,12 @@ func runWorker(ctx context.Context, cfg *config.Config, logger *slog.Logger, db 
 		Mailboxes: emailaccounts.NewService(db, cfg.Keyring, emailAccountOptions(cfg)),
 		Sync:      inbox.SyncOptions{Interval: cfg.InboxSyncInterval, Backfill: cfg.InboxBackfill, PauseAfter: cfg.InboxSyncPauseAfter},
 	}
+	// The daily digest mails through the platform mailer, as invites do
+	// (a catcher that logs the mail in development).
+	mail, _, err := newMailer(cfg, logger)
+	if err != nil {
+		return err
+	}
 	mux := jobs.NewMux(&jobs.Handlers{
 		Purge:          jobs.NewPurgeHandler(db, jobs.PurgeConfig{Logger: logger}),
 		LeadImport:     jobs.NewLeadImportHandler(leadimports.NewService(db, nil).WithMaxFileBytes(cfg.ImportMaxBytes)),
@@ -531,6 +537,8 @@ func runWorker(ctx context.Context, cfg *config.Config, logger *slog.Logger, db 
 			sequences.GeneratorOptions{Concurrency: cfg.GenerationConcurrency, Logger: logger})),
 		Send:  jobs.NewSendHandler(engine),
 		Inbox: jobs.NewInboxHandler(inboxWork, enqueuer, logger),
+		DailyDigest: jobs.NewDailyDigestHandler(notifications.NewDigester(db, mail,
+			notifications.DigestOptions{AppURL: cfg.PublicURL, Logger: logger}), logger),
 	}, logger)
 	sched, err := jobs.NewScheduler(redisOpt, logger, time.UTC)
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"github.com/leadpilot/leadpilot/api"
 	"github.com/leadpilot/leadpilot/api/server"
 	"github.com/leadpilot/leadpilot/internal/emailaccounts"
+	"github.com/leadpilot/leadpilot/internal/inbox"
 	"github.com/leadpilot/leadpilot/internal/pagination"
 )
 
@@ -196,14 +197,10 @@ func (s *Server) InjectSandboxReply(ctx context.Context, req server.InjectSandbo
 	if err != nil {
 		return nil, err
 	}
-	// The reply reaches its lead as a synced one will once the inbox reads
-	// mailboxes: matched by In-Reply-To, else by sender, it stops the
-	// lead's sequence (stop_on_reply).
-	inReplyTo := ""
-	if m.InReplyTo != nil {
-		inReplyTo = *m.InReplyTo
-	}
-	if _, err := s.sending.ReplyFrom(ctx, p.Actor().OrgID, m.From, inReplyTo); err != nil {
+	// The reply reaches the inbox as a synced one does: matched to its
+	// lead (In-Reply-To, else the sender), threaded, the lead's sequence
+	// stopped when its campaign stops on reply, classified by the worker.
+	if _, err := s.inbox.Ingest(ctx, p.Actor().OrgID, req.EmailAccountID, []inbox.Incoming{{Raw: m.Raw}}, nil); err != nil {
 		return nil, err
 	}
 	return server.InjectSandboxReply201JSONResponse(m.Resource()), nil

@@ -271,6 +271,13 @@ func toAPILeadDetail(d leads.Detail) api.LeadDetail {
 		IsApproved: l.IsApproved, ApprovedAt: l.ApprovedAt, Source: l.Source, UnsubscribedAt: l.UnsubscribedAt,
 		RepliedAt: l.RepliedAt, LastContactedAt: l.LastContactedAt, CreatedAt: l.CreatedAt, UpdatedAt: l.UpdatedAt,
 		Messages: make([]api.LeadMessage, len(d.Messages)),
+		Replies:  make([]api.LeadReply, len(d.Replies)),
+	}
+	out.Activity.Replies, out.Activity.PositiveReplies = d.Activity.Replies, d.Activity.PositiveReplies
+	out.Activity.AutoReplies, out.Activity.Bounces = d.Activity.AutoReplies, d.Activity.Bounces
+	for i, r := range d.Replies {
+		out.Replies[i] = api.LeadReply{ID: r.ID, Direction: api.LeadReplyDirection(r.Direction), Kind: api.LeadReplyKind(r.Kind),
+			Classification: r.Classification, Snippet: r.Snippet, ReceivedAt: r.ReceivedAt}
 	}
 	if d.Campaign != nil {
 		out.Campaign = &struct {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/leadpilot/leadpilot/api"
 	"github.com/leadpilot/leadpilot/internal/emailaccounts"
+	"github.com/leadpilot/leadpilot/internal/inbox"
 	"github.com/leadpilot/leadpilot/internal/emailsend"
 	"github.com/leadpilot/leadpilot/internal/jobs"
 	"github.com/leadpilot/leadpilot/internal/sending"
@@ -169,13 +170,16 @@ func TestSendingEndToEnd(t *testing.T) {
 		require.Contains(t, string(to(e)[0].Data), "1 Market St, Springfield")
 	}
 
-	// Ben replies (until the inbox syncs mailboxes, the reply arrives
-	// through the engine's reply entry point); Cy follows the one-click
-	// link of his email.
+	// Ben replies: the inbox ingests it as IMAP sync does (the inbox's own
+	// tests sync it from a real IMAP server); Cy follows the one-click link
+	// of his email.
 	benFirst := to("ben@initech.test")[0].Header().Get("Message-Id")
-	replied, err := worker.ReplyFrom(ctx, org, "ben@initech.test", benFirst)
+	benReply := "From: Ben <ben@initech.test>\r\nTo: sam@send-e2e.test\r\nSubject: Re: Quick idea\r\nMessage-ID: <ben-" + uuid.NewString() +
+		"@initech.test>\r\nIn-Reply-To: " + benFirst + "\r\n\r\nThanks, we are set for now.\r\n"
+	in, err := inbox.NewService(testkit.DB(t), worker, nil, nil, inbox.Options{}).Ingest(ctx, org, acct.JSON201.ID,
+		[]inbox.Incoming{{Raw: []byte(benReply)}}, nil)
 	require.NoError(t, err)
-	require.Equal(t, leadIDs["ben@initech.test"], replied)
+	require.Equal(t, 1, in.Matched)
 	// The link names the public host; the test server stands in for it.
 	link := strings.Trim(strings.Split(to("cy@umbrella.test")[0].Header().Get("List-Unsubscribe"), ",")[0], "<> ")
 	link = strings.Replace(link, "https://app.test", b.srv.URL, 1)

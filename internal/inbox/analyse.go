@@ -164,8 +164,8 @@ func (a analysis) bounceWords() string {
 			p += " (temporary)"
 		}
 		if d := strings.TrimSpace(r.Diagnostic); d != "" {
-			if len(d) > 200 {
-				d = d[:200] + "…"
+			if r := []rune(d); len(r) > 200 {
+				d = string(r[:200]) + "…"
 			}
 			p += ": " + d
 		}

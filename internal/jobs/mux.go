@@ -26,6 +26,8 @@ type Handlers struct {
 	// Inbox syncs mailboxes, classifies replies and sweeps
 	// (TypeIMAPSync, TypeClassify, TypeInboxSweep).
 	Inbox *InboxHandler
+	// DailyDigest mails the daily digests that are due (TypeDailyDigest).
+	DailyDigest *DailyDigestHandler
 }
 
 // NewMux routes each task type to its handler, wrapped in Logging (outside)
@@ -59,6 +61,9 @@ func NewMux(h *Handlers, logger *slog.Logger) *asynq.ServeMux {
 	if h.Inbox == nil {
 		panic("jobs: NewMux: Handlers.Inbox is nil")
 	}
+	if h.DailyDigest == nil {
+		panic("jobs: NewMux: Handlers.DailyDigest is nil")
+	}
 	logger = orDefault(logger)
 	mux := asynq.NewServeMux()
 	mux.Use(Logging(logger), Recovery(logger))
@@ -75,6 +80,7 @@ func NewMux(h *Handlers, logger *slog.Logger) *asynq.ServeMux {
 	mux.Handle(TypeIMAPSync, h.Inbox)
 	mux.Handle(TypeClassify, h.Inbox)
 	mux.Handle(TypeInboxSweep, h.Inbox)
+	mux.Handle(TypeDailyDigest, h.DailyDigest)
 	return mux
 }
 

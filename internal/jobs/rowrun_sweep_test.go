@@ -19,6 +19,8 @@ import (
 	"github.com/leadpilot/leadpilot/internal/leads"
 	"github.com/leadpilot/leadpilot/internal/llm/llmfactory"
 	"github.com/leadpilot/leadpilot/internal/llmsettings"
+	"github.com/leadpilot/leadpilot/internal/mailer"
+	"github.com/leadpilot/leadpilot/internal/notifications"
 	"github.com/leadpilot/leadpilot/internal/sending"
 	"github.com/leadpilot/leadpilot/internal/sequences"
 	"github.com/leadpilot/leadpilot/internal/webhookdelivery"
@@ -38,6 +40,8 @@ func handlers(t *testing.T, b bundle, purge *jobs.PurgeHandler) *jobs.Handlers {
 			sequences.ProvidersFrom(llmsettings.NewService(b.db, testKeyring(t), llmfactory.Platform{}, b.logger)), enq, sequences.GeneratorOptions{Logger: b.logger})),
 		Send:  jobs.NewSendHandler(sending.New(b.db, nil, enq, nil, sending.Options{Logger: b.logger})),
 		Inbox: jobs.NewInboxHandler(inbox.Worker{Service: inbox.NewService(b.db, nil, nil, enq, inbox.Options{})}, enq, b.logger),
+		DailyDigest: jobs.NewDailyDigestHandler(notifications.NewDigester(b.db, mailer.NewCatcher(10, nil),
+			notifications.DigestOptions{AppURL: "http://localhost:8080", Logger: b.logger}), b.logger),
 	}
 }
 

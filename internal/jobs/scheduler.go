@@ -13,7 +13,8 @@ const PurgeSchedule = "@every 15m"
 
 // NewScheduler returns a scheduler with LeadPilot's periodic tasks
 // registered. location is the time zone cron specs are read in (nil: UTC);
-// "@every" specs do not depend on it, but daily jobs such as digests will.
+// "@every" specs do not depend on it, nor does the daily digest's hourly
+// one: each run reads every organisation's own zone.
 // Start and stop it with Run.
 //
 // Every running scheduler enqueues every tick: asynq has no leader
@@ -52,6 +53,9 @@ func NewScheduler(redisOpt asynq.RedisConnOpt, logger *slog.Logger, location *ti
 	}
 	if _, err := s.Register(InboxSweepSchedule, NewInboxSweepTask()); err != nil {
 		return nil, fmt.Errorf("jobs: schedule %s: %w", TypeInboxSweep, err)
+	}
+	if _, err := s.Register(DailyDigestSchedule, NewDailyDigestTask()); err != nil {
+		return nil, fmt.Errorf("jobs: schedule %s: %w", TypeDailyDigest, err)
 	}
 	return s, nil
 }

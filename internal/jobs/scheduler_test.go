@@ -69,6 +69,17 @@ func TestScheduler(t *testing.T) {
 		for _, o := range sweep.Opts {
 			require.NotEqual(t, asynq.TaskIDOpt, o.Type())
 		}
+		var digest *asynq.SchedulerEntry
+		for _, e := range entries {
+			if e.Task.Type() == jobs.TypeDailyDigest {
+				digest = e
+			}
+		}
+		require.NotNil(t, digest, "the daily digest is registered too")
+		require.Equal(t, jobs.DailyDigestSchedule, digest.Spec)
+		for _, o := range digest.Opts {
+			require.NotEqual(t, asynq.TaskIDOpt, o.Type())
+		}
 
 		require.NoError(t, stop())
 		require.Nil(t, purgeEntry(), "Run shuts the scheduler down, which withdraws its entries")

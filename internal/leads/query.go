@@ -192,13 +192,33 @@ type Message struct {
 	CreatedAt     time.Time  `bun:"created_at"`
 }
 
-// Detail is a lead with its campaign, sequence and message timeline
-// (oldest first).
+// Reply is one inbox message of a lead's timeline.
+type Reply struct {
+	ID             uuid.UUID  `bun:"id"`
+	Direction      string     `bun:"direction"`
+	Kind           string     `bun:"kind"`
+	Classification *string    `bun:"classification"`
+	Snippet        *string    `bun:"snippet"`
+	ReceivedAt     *time.Time `bun:"received_at"`
+}
+
+// Activity counts what came back from a lead.
+type Activity struct {
+	Replies         int `bun:"replies"`
+	PositiveReplies int `bun:"positive_replies"`
+	AutoReplies     int `bun:"auto_replies"`
+	Bounces         int `bun:"bounces"`
+}
+
+// Detail is a lead with its campaign, sequence and timeline: our messages
+// and what came back (oldest first), with the counts.
 type Detail struct {
 	Lead
 	Campaign *CampaignRef
 	Sequence *SequenceRef
 	Messages []Message
+	Replies  []Reply
+	Activity Activity
 }
 
 // Get returns one lead with its campaign, sequence and messages.
@@ -232,6 +252,18 @@ func (s *Service) Get(ctx context.Context, a access.Actor, id uuid.UUID) (Detail
 		if err := tx.NewSelect().Table("messages").Column("id", "channel", "step", "subject", "status", "scheduled_for", "blocked_reason", "sent_at", "created_at").
 			Where("org_id = ? AND lead_id = ?", a.OrgID, id).OrderExpr("id ASC").Limit(500).Scan(ctx, &d.Messages); err != nil {
 			return fmt.Errorf("leads: get %s: messages: %w", id, database.Interpret(err))
+		}
+		d.Replies = []Reply{}
+		if err := tx.NewSelect().Table("inbox_messages").Column("id", "direction", "kind", "classification", "snippet", "received_at").
+			Where("org_id = ? AND lead_id = ?", a.OrgID, id).OrderExpr("received_at ASC, id ASC").Limit(200).Scan(ctx, &d.Replies); err != nil {
+			return fmt.Errorf("leads: get %s: replies: %w", id, database.Interpret(err))
+		}
+		if err := tx.NewRaw(`SELECT count(*) FILTER (WHERE kind = 'reply') AS replies,
+				count(*) FILTER (WHERE kind = 'reply' AND classification = 'interested') AS positive_replies,
+				count(*) FILTER (WHERE kind = 'auto_reply') AS auto_replies,
+				count(*) FILTER (WHERE kind IN ('bounce', 'complaint')) AS bounces
+			FROM inbox_messages WHERE org_id = ? AND lead_id = ? AND direction = 'inbound'`, a.OrgID, id).Scan(ctx, &d.Activity); err != nil {
+			return fmt.Errorf("leads: get %s: activity: %w", id, database.Interpret(err))
 		}
 		return nil
 	})

@@ -30,6 +30,35 @@
 // not deliver; it is stored and returned only. Broadcast notifications
 // ignore preferences: they have no one user to ask.
 //
+// Daily digest (Digester, digest.go). Once per local day, after 08:00 in
+// the organisation's time zone (users have no zone of their own), each
+// member whose daily_digest preference is on and whose address is
+// verified gets an email summarising the organisation since their
+// previous digest (the last 24 hours the first time, at most a week):
+// replies and positive replies, bounces, messages sent, campaigns the
+// engine paused or completed, what awaits their approval, and their unread
+// notifications. The mail's in-app copy is a daily_digest notification.
+// The worker runs it hourly (internal/jobs, notifications:daily_digest);
+// the cross-organisation scan is the SECURITY DEFINER
+// maint_daily_digests_due, and each member's day is then decided in the
+// organisation's tenant context.
+//
+// Deciding a member's day is one transaction: it inserts the day's
+// daily_digests row (the primary key is the guard: a second worker
+// deciding the same day waits for the first, then finds the row and does
+// nothing), composes the summary, and, when there is something to say,
+// creates the notification and hands the mail to the mailer before it
+// commits. A mail the mailer refuses rolls the decision back, so the next
+// hourly run tries again; only a commit failing after the mailer accepted
+// can send a day's digest twice. A day with nothing to say (nothing
+// happened: standing state such as unread notifications is not news)
+// keeps its row, outcome empty, so each day is decided once and the next
+// digest's period starts where this one ended.
+//
+// Figures count by when things reached us or left: inbound mail by
+// inbox_messages.created_at, messages by sent_at, campaign changes by the
+// event's occurred_at; each in [Since, Until).
+//
 // Marking read writes no event: read state is a person's view of their own
 // inbox, not a change to the organisation's data that integrators follow.
 package notifications

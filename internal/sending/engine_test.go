@@ -545,30 +545,6 @@ func TestCapsBeyondTheMailbox(t *testing.T) {
 	require.Equal(t, 5, b.count(`SELECT count(*) FROM messages WHERE campaign_id = $1 AND step = 1 AND status = 'sent'`, b.campaign), "later days take the rest")
 }
 
-func TestAReplyIsMatchedByMessageIDOrSender(t *testing.T) {
-	b := setup(t, smtptest.Options{}, 100)
-	ana, ben := b.lead("ana@reply.test"), b.lead("ben@reply.test")
-	b.activate()
-	b.clock.Add(24 * time.Hour)
-	b.work()
-	h := received(b.srv, "ana@reply.test")[0].Header()
-	got, err := b.eng.ReplyFrom(context.Background(), b.actor.OrgID, "someone@else.test", h.Get("Message-Id"))
-	require.NoError(t, err)
-	require.Equal(t, ana, got)
-	got, err = b.eng.ReplyFrom(context.Background(), b.actor.OrgID, "BEN@reply.test", "")
-	require.NoError(t, err)
-	require.Equal(t, ben, got)
-	got, err = b.eng.ReplyFrom(context.Background(), b.actor.OrgID, "nobody@reply.test", "<unknown@x>")
-	require.NoError(t, err)
-	require.Equal(t, uuid.Nil, got)
-	for _, l := range []uuid.UUID{ana, ben} {
-		require.Equal(t, "replied", b.leadStatus(l))
-		st, reason := b.status(l, 2)
-		require.Equal(t, StatusCancelled, st)
-		require.Equal(t, BlockedLeadReplied, *reason)
-	}
-}
-
 func TestLeadsAreSpreadAcrossTheCampaignsMailboxesAndFollowUpsKeepTheirs(t *testing.T) {
 	b := setup(t, smtptest.Options{}, 100)
 	second := uuid.Must(uuid.NewV7())

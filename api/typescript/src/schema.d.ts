@@ -3250,6 +3250,19 @@ export interface components {
             updated_at: string;
         };
         LeadDetail: components["schemas"]["Lead"] & {
+            /** @description What came back from the lead (the inbox), counted. */
+            activity: {
+                /** @description Replies a person wrote. */
+                replies: number;
+                /** @description Replies classified interested. */
+                positive_replies: number;
+                /** @description Out-of-office and other automatic replies. */
+                auto_replies: number;
+                /** @description Bounce and complaint reports about our messages to the lead. */
+                bounces: number;
+            };
+            /** @description What arrived from the lead and what was answered from the inbox, oldest first (at most 200); the whole message is GET /v1/inbox/messages/{id}. */
+            replies: components["schemas"]["LeadReply"][];
             campaign: {
                 /** Format: uuid */
                 id: string;
@@ -3265,6 +3278,18 @@ export interface components {
             } | null;
             /** @description The lead's messages, oldest first (at most 500), each with its status and, when held back or stopped, its blocked_reason. */
             messages: components["schemas"]["LeadMessage"][];
+        };
+        LeadReply: {
+            /** Format: uuid */
+            id: string;
+            /** @enum {string} */
+            direction: "inbound" | "outbound";
+            /** @enum {string} */
+            kind: "reply" | "auto_reply" | "bounce" | "complaint" | "outbound";
+            classification: string | null;
+            snippet: string | null;
+            /** Format: date-time */
+            received_at: string | null;
         };
         LeadMessage: {
             /** Format: uuid */
