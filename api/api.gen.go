@@ -2574,6 +2574,12 @@ type InboxMessageList struct {
 	NextCursor *string        `json:"next_cursor"`
 }
 
+// InboxReclassify defines model for InboxReclassify.
+type InboxReclassify struct {
+	// Classification What a reply says: the LLM layer's class, the rules' (auto-replies, bounces, complaints), or the user's own.
+	Classification InboxClassification `json:"classification"`
+}
+
 // InboxReplyCreate defines model for InboxReplyCreate.
 type InboxReplyCreate struct {
 	BodyText string `json:"body_text"`
@@ -4755,6 +4761,9 @@ type UpdateEmailAccountJSONRequestBody = EmailAccountUpdate
 // InjectSandboxReplyJSONRequestBody defines body for InjectSandboxReply for application/json ContentType.
 type InjectSandboxReplyJSONRequestBody = SandboxReplyCreate
 
+// ReclassifyInboxMessageJSONRequestBody defines body for ReclassifyInboxMessage for application/json ContentType.
+type ReclassifyInboxMessageJSONRequestBody = InboxReclassify
+
 // ReplyToInboxThreadJSONRequestBody defines body for ReplyToInboxThread for application/json ContentType.
 type ReplyToInboxThreadJSONRequestBody = InboxReplyCreate
 
@@ -5763,6 +5772,32 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /v1/inbox/messages/{message_id} (the `GetInboxMessage` operationId).
 	GetInboxMessage(ctx context.Context, messageID InboxMessageID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ReclassifyInboxMessageWithBody Set an inbound message's class by hand
+	//
+	// Any member or API key. The class is kept as the user's decision
+	// (`classification_manual`, provider `user`): the classifier never
+	// overwrites it. The lead's status follows as it does for the
+	// classifier's, but nothing is undone (an unsubscribe's suppression
+	// stays). 409 `not_inbound` for a reply composed in the inbox.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/inbox/messages/{message_id}/classification (the `ReclassifyInboxMessage` operationId).
+	ReclassifyInboxMessageWithBody(ctx context.Context, messageID InboxMessageID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ReclassifyInboxMessage Set an inbound message's class by hand
+	//
+	// Any member or API key. The class is kept as the user's decision
+	// (`classification_manual`, provider `user`): the classifier never
+	// overwrites it. The lead's status follows as it does for the
+	// classifier's, but nothing is undone (an unsubscribe's suppression
+	// stays). 409 `not_inbound` for a reply composed in the inbox.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/inbox/messages/{message_id}/classification (the `ReclassifyInboxMessage` operationId).
+	ReclassifyInboxMessage(ctx context.Context, messageID InboxMessageID, body ReclassifyInboxMessageJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListInboxOther Inbound mail that matched no lead, newest first
 	//
@@ -8248,6 +8283,52 @@ func (c *Client) GetEvent(ctx context.Context, eventID EventID, reqEditors ...Re
 // Corresponds with GET /v1/inbox/messages/{message_id} (the `GetInboxMessage` operationId).
 func (c *Client) GetInboxMessage(ctx context.Context, messageID InboxMessageID, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetInboxMessageRequest(c.Server, messageID)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ReclassifyInboxMessageWithBody Set an inbound message's class by hand
+//
+// Any member or API key. The class is kept as the user's decision
+// (`classification_manual`, provider `user`): the classifier never
+// overwrites it. The lead's status follows as it does for the
+// classifier's, but nothing is undone (an unsubscribe's suppression
+// stays). 409 `not_inbound` for a reply composed in the inbox.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/inbox/messages/{message_id}/classification (the `ReclassifyInboxMessage` operationId).
+func (c *Client) ReclassifyInboxMessageWithBody(ctx context.Context, messageID InboxMessageID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewReclassifyInboxMessageRequestWithBody(c.Server, messageID, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ReclassifyInboxMessage Set an inbound message's class by hand
+//
+// Any member or API key. The class is kept as the user's decision
+// (`classification_manual`, provider `user`): the classifier never
+// overwrites it. The lead's status follows as it does for the
+// classifier's, but nothing is undone (an unsubscribe's suppression
+// stays). 409 `not_inbound` for a reply composed in the inbox.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/inbox/messages/{message_id}/classification (the `ReclassifyInboxMessage` operationId).
+func (c *Client) ReclassifyInboxMessage(ctx context.Context, messageID InboxMessageID, body ReclassifyInboxMessageJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewReclassifyInboxMessageRequest(c.Server, messageID, body)
 	if err != nil {
 		return nil, err
 	}
@@ -12478,6 +12559,53 @@ func NewGetInboxMessageRequest(server string, messageID InboxMessageID) (*http.R
 	if err != nil {
 		return nil, err
 	}
+
+	return req, nil
+}
+
+// NewReclassifyInboxMessageRequest calls the generic ReclassifyInboxMessage builder with application/json body
+func NewReclassifyInboxMessageRequest(server string, messageID InboxMessageID, body ReclassifyInboxMessageJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewReclassifyInboxMessageRequestWithBody(server, messageID, "application/json", bodyReader)
+}
+
+// NewReclassifyInboxMessageRequestWithBody constructs an http.Request for the ReclassifyInboxMessage method, with any body, and a specified content type
+func NewReclassifyInboxMessageRequestWithBody(server string, messageID InboxMessageID, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "message_id", messageID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/inbox/messages/%s/classification", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
 
 	return req, nil
 }
@@ -17232,6 +17360,32 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /v1/inbox/messages/{message_id} (the `GetInboxMessage` operationId).
 	GetInboxMessageWithResponse(ctx context.Context, messageID InboxMessageID, reqEditors ...RequestEditorFn) (*GetInboxMessageResponse, error)
+
+	// ReclassifyInboxMessageWithBodyWithResponse Set an inbound message's class by hand
+	//
+	// Any member or API key. The class is kept as the user's decision
+	// (`classification_manual`, provider `user`): the classifier never
+	// overwrites it. The lead's status follows as it does for the
+	// classifier's, but nothing is undone (an unsubscribe's suppression
+	// stays). 409 `not_inbound` for a reply composed in the inbox.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/inbox/messages/{message_id}/classification (the `ReclassifyInboxMessage` operationId).
+	ReclassifyInboxMessageWithBodyWithResponse(ctx context.Context, messageID InboxMessageID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ReclassifyInboxMessageResponse, error)
+
+	// ReclassifyInboxMessageWithResponse Set an inbound message's class by hand
+	//
+	// Any member or API key. The class is kept as the user's decision
+	// (`classification_manual`, provider `user`): the classifier never
+	// overwrites it. The lead's status follows as it does for the
+	// classifier's, but nothing is undone (an unsubscribe's suppression
+	// stays). 409 `not_inbound` for a reply composed in the inbox.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/inbox/messages/{message_id}/classification (the `ReclassifyInboxMessage` operationId).
+	ReclassifyInboxMessageWithResponse(ctx context.Context, messageID InboxMessageID, body ReclassifyInboxMessageJSONRequestBody, reqEditors ...RequestEditorFn) (*ReclassifyInboxMessageResponse, error)
 
 	// ListInboxOtherWithResponse Inbound mail that matched no lead, newest first
 	//
@@ -23024,6 +23178,124 @@ func (r GetInboxMessageResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r GetInboxMessageResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ReclassifyInboxMessageResponse429Headers the declared response headers of an HTTP 429 response for ReclassifyInboxMessage
+type ReclassifyInboxMessageResponse429Headers struct {
+	RetryAfter *int
+}
+
+type ReclassifyInboxMessageResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *InboxMessage
+	// ApplicationProblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationProblemJSON400 *BadRequest
+	// ApplicationProblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationProblemJSON401 *Unauthorized
+	// ApplicationProblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationProblemJSON404 *NotFound
+	// ApplicationProblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationProblemJSON409 *Conflict
+	// ApplicationProblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationProblemJSON413 *PayloadTooLarge
+	// ApplicationProblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationProblemJSON415 *UnsupportedMediaType
+	// ApplicationProblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationProblemJSON422 *ValidationFailed
+	// ApplicationProblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationProblemJSON429 *TooManyRequests
+	// ApplicationProblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationProblemJSON500 *Internal
+	// ApplicationProblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationProblemJSON503 *Unavailable
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ReclassifyInboxMessageResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ReclassifyInboxMessageResponse) GetJSON200() *InboxMessage {
+	return r.JSON200
+}
+
+// GetApplicationProblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ReclassifyInboxMessageResponse) GetApplicationProblemJSON400() *BadRequest {
+	return r.ApplicationProblemJSON400
+}
+
+// GetApplicationProblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ReclassifyInboxMessageResponse) GetApplicationProblemJSON401() *Unauthorized {
+	return r.ApplicationProblemJSON401
+}
+
+// GetApplicationProblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ReclassifyInboxMessageResponse) GetApplicationProblemJSON404() *NotFound {
+	return r.ApplicationProblemJSON404
+}
+
+// GetApplicationProblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r ReclassifyInboxMessageResponse) GetApplicationProblemJSON409() *Conflict {
+	return r.ApplicationProblemJSON409
+}
+
+// GetApplicationProblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r ReclassifyInboxMessageResponse) GetApplicationProblemJSON413() *PayloadTooLarge {
+	return r.ApplicationProblemJSON413
+}
+
+// GetApplicationProblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r ReclassifyInboxMessageResponse) GetApplicationProblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationProblemJSON415
+}
+
+// GetApplicationProblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r ReclassifyInboxMessageResponse) GetApplicationProblemJSON422() *ValidationFailed {
+	return r.ApplicationProblemJSON422
+}
+
+// GetApplicationProblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ReclassifyInboxMessageResponse) GetApplicationProblemJSON429() *TooManyRequests {
+	return r.ApplicationProblemJSON429
+}
+
+// GetApplicationProblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ReclassifyInboxMessageResponse) GetApplicationProblemJSON500() *Internal {
+	return r.ApplicationProblemJSON500
+}
+
+// GetApplicationProblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ReclassifyInboxMessageResponse) GetApplicationProblemJSON503() *Unavailable {
+	return r.ApplicationProblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ReclassifyInboxMessageResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ReclassifyInboxMessageResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ReclassifyInboxMessageResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ReclassifyInboxMessageResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -31355,6 +31627,44 @@ func (c *ClientWithResponses) GetInboxMessageWithResponse(ctx context.Context, m
 	return ParseGetInboxMessageResponse(rsp)
 }
 
+// ReclassifyInboxMessageWithBodyWithResponse Set an inbound message's class by hand
+//
+// Any member or API key. The class is kept as the user's decision
+// (`classification_manual`, provider `user`): the classifier never
+// overwrites it. The lead's status follows as it does for the
+// classifier's, but nothing is undone (an unsubscribe's suppression
+// stays). 409 `not_inbound` for a reply composed in the inbox.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/inbox/messages/{message_id}/classification (the `ReclassifyInboxMessage` operationId).
+func (c *ClientWithResponses) ReclassifyInboxMessageWithBodyWithResponse(ctx context.Context, messageID InboxMessageID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ReclassifyInboxMessageResponse, error) {
+	rsp, err := c.ReclassifyInboxMessageWithBody(ctx, messageID, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseReclassifyInboxMessageResponse(rsp)
+}
+
+// ReclassifyInboxMessageWithResponse Set an inbound message's class by hand
+//
+// Any member or API key. The class is kept as the user's decision
+// (`classification_manual`, provider `user`): the classifier never
+// overwrites it. The lead's status follows as it does for the
+// classifier's, but nothing is undone (an unsubscribe's suppression
+// stays). 409 `not_inbound` for a reply composed in the inbox.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/inbox/messages/{message_id}/classification (the `ReclassifyInboxMessage` operationId).
+func (c *ClientWithResponses) ReclassifyInboxMessageWithResponse(ctx context.Context, messageID InboxMessageID, body ReclassifyInboxMessageJSONRequestBody, reqEditors ...RequestEditorFn) (*ReclassifyInboxMessageResponse, error) {
+	rsp, err := c.ReclassifyInboxMessage(ctx, messageID, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseReclassifyInboxMessageResponse(rsp)
+}
+
 // ListInboxOtherWithResponse Inbound mail that matched no lead, newest first
 //
 // Any member or API key. The cursor is opaque.
@@ -37303,6 +37613,115 @@ func ParseGetInboxMessageResponse(rsp *http.Response) (*GetInboxMessageResponse,
 	switch {
 	case rsp.StatusCode == 429:
 		var headers GetInboxMessageResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseReclassifyInboxMessageResponse parses an HTTP response from a ReclassifyInboxMessageWithResponse call
+func ParseReclassifyInboxMessageResponse(rsp *http.Response) (*ReclassifyInboxMessageResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ReclassifyInboxMessageResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest InboxMessage
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ValidationFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers ReclassifyInboxMessageResponse429Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {

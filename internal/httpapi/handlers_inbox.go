@@ -175,3 +175,16 @@ func (s *Server) ListInboxOther(ctx context.Context, req server.ListInboxOtherRe
 	}
 	return server.ListInboxOther200JSONResponse(api.InboxMessageList{Data: mapAll(rows, toAPIInboxMessage), NextCursor: next}), nil
 }
+
+// ReclassifyInboxMessage implements POST /v1/inbox/messages/{message_id}/classification.
+func (s *Server) ReclassifyInboxMessage(ctx context.Context, req server.ReclassifyInboxMessageRequestObject) (server.ReclassifyInboxMessageResponseObject, error) {
+	p, err := principal(ctx)
+	if err != nil {
+		return nil, err
+	}
+	m, err := s.inbox.Reclassify(ctx, p.Actor(), req.MessageID, string(req.Body.Classification))
+	if err != nil {
+		return nil, err
+	}
+	return server.ReclassifyInboxMessage200JSONResponse(toAPIInboxMessage(m)), nil
+}

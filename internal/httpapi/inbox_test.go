@@ -296,6 +296,28 @@ func TestInboxThroughTheClient(t *testing.T) {
 		require.Zero(t, n)
 	})
 
+	t.Run("ReclassifiesByHand", func(t *testing.T) {
+		r, err := b.client.ReclassifyInboxMessageWithResponse(ctx, tBo.reply, api.InboxReclassify{Classification: api.InboxClassificationQuestion}, tok)
+		require.NoError(t, err)
+		require.Equal(t, http.StatusOK, r.StatusCode(), string(r.Body))
+		require.Equal(t, api.InboxMessageClassificationQuestion, *r.JSON200.Classification)
+		require.True(t, r.JSON200.ClassificationManual)
+		require.Equal(t, "user", *r.JSON200.ClassificationProvider)
+		l, err := b.client.ListInboxThreadsWithResponse(ctx, &api.ListInboxThreadsParams{Classification: ptr(api.ListInboxThreadsParamsClassificationQuestion)}, tok)
+		require.NoError(t, err)
+		require.Equal(t, []uuid.UUID{tBo.thread}, threadIDs(l.JSON200.Data), "the thread shows its reply's class")
+
+		var ours uuid.UUID
+		require.NoError(t, b.owner.Pool.QueryRow(ctx, `SELECT id FROM inbox_messages WHERE inbox_thread_id = $1 AND direction = 'outbound' LIMIT 1`, tAna.thread).Scan(&ours))
+		out, err := b.client.ReclassifyInboxMessageWithResponse(ctx, ours, api.InboxReclassify{Classification: api.InboxClassificationOther}, tok)
+		require.NoError(t, err)
+		p := problem(t, out.HTTPResponse, out.Body, http.StatusConflict)
+		require.Equal(t, "not_inbound", p.Code)
+		missing, err := b.client.ReclassifyInboxMessageWithResponse(ctx, uuid.Must(uuid.NewV7()), api.InboxReclassify{Classification: api.InboxClassificationOther}, tok)
+		require.NoError(t, err)
+		problem(t, missing.HTTPResponse, missing.Body, http.StatusNotFound)
+	})
+
 	t.Run("EmailAccountsShowTheirSyncState", func(t *testing.T) {
 		a, err := b.client.GetEmailAccountWithResponse(ctx, o.account, tok)
 		require.NoError(t, err)

@@ -164,6 +164,10 @@ var crossTenantCases = []crossTenantCase{
 		r, err := c.ReplyToInboxThreadWithResponse(ctx, a.threadID, nil, api.InboxReplyCreate{BodyText: "Hijacked"}, bearer(cred))
 		return resp(r, err)
 	}},
+	{"reclassifyInboxMessage", func(ctx context.Context, c *api.ClientWithResponses, a tenant, cred string) (*http.Response, []byte, error) {
+		r, err := c.ReclassifyInboxMessageWithResponse(ctx, a.inboxMessageID, api.InboxReclassify{Classification: api.InboxClassificationUnsubscribe}, bearer(cred))
+		return resp(r, err)
+	}},
 	{"getInboxMessage", func(ctx context.Context, c *api.ClientWithResponses, a tenant, cred string) (*http.Response, []byte, error) {
 		r, err := c.GetInboxMessageWithResponse(ctx, a.inboxMessageID, bearer(cred))
 		return resp(r, err)
@@ -585,6 +589,8 @@ func resp[T interface{ StatusCode() int }](r T, err error) (*http.Response, []by
 		return x.HTTPResponse, x.Body, nil
 	case *api.GetInboxMessageResponse:
 		return x.HTTPResponse, x.Body, nil
+	case *api.ReclassifyInboxMessageResponse:
+		return x.HTTPResponse, x.Body, nil
 	}
 	panic("add the response type to resp")
 }
@@ -665,6 +671,9 @@ func TestCrossTenant(t *testing.T) {
 		require.Equal(t, 1, th.JSON200.Thread.UnreadCount, "B did not mark it read")
 		require.Equal(t, 1, th.JSON200.Thread.MessageCount, "B did not reply in it")
 		require.Len(t, th.JSON200.Items, 1)
+		inMsg, err := th.JSON200.Items[0].AsInboxThreadMessageItem()
+		require.NoError(t, err)
+		require.Nil(t, inMsg.Message.Classification, "B did not reclassify A's reply")
 		boxes, err := b.client.ListCampaignEmailAccountsWithResponse(ctx, a.campID, bearer(a.owner.AccessToken))
 		require.NoError(t, err)
 		require.Len(t, boxes.JSON200.Data, 1, "B did not change A's mailboxes")

@@ -2323,6 +2323,32 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/inbox/messages/{message_id}/classification": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                message_id: components["parameters"]["InboxMessageId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Set an inbound message's class by hand
+         * @description Any member or API key. The class is kept as the user's decision
+         *     (`classification_manual`, provider `user`): the classifier never
+         *     overwrites it. The lead's status follows as it does for the
+         *     classifier's, but nothing is undone (an unsubscribe's suppression
+         *     stays). 409 `not_inbound` for a reply composed in the inbox.
+         */
+        post: operations["reclassifyInboxMessage"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/inbox/other": {
         parameters: {
             query?: never;
@@ -3690,6 +3716,9 @@ export interface components {
         InboxMessageList: {
             data: components["schemas"]["InboxMessage"][];
             next_cursor: string | null;
+        };
+        InboxReclassify: {
+            classification: components["schemas"]["InboxClassification"];
         };
         InboxReplyCreate: {
             body_text: string;
@@ -8167,6 +8196,42 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    reclassifyInboxMessage: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                message_id: components["parameters"]["InboxMessageId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["InboxReclassify"];
+            };
+        };
+        responses: {
+            /** @description The message, reclassified. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InboxMessage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["Internal"];
             503: components["responses"]["Unavailable"];
