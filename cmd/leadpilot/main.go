@@ -517,7 +517,7 @@ func runWorker(ctx context.Context, cfg *config.Config, logger *slog.Logger, db 
 		Service: newInbox(cfg, db, engine, llmSettings, enqueuer),
 		// Reply sync reads mailboxes through the same accounts service
 		// (credentials, OAuth refresh, the egress dialer) as sending.
-		Mailboxes: emailaccounts.NewService(db, cfg.Keyring, emailAccountOptions(cfg)),
+		Mailboxes: emailaccounts.NewMailboxes(emailaccounts.NewService(db, cfg.Keyring, emailAccountOptions(cfg))),
 		Sync:      inbox.SyncOptions{Interval: cfg.InboxSyncInterval, Backfill: cfg.InboxBackfill, PauseAfter: cfg.InboxSyncPauseAfter},
 	}
 	// The daily digest mails through the platform mailer, as invites do

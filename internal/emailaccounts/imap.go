@@ -16,11 +16,21 @@ import (
 // account without an IMAP server.
 var ErrNoIMAP = errors.New("emailaccounts: the account has no IMAP mailbox")
 
+// Mailboxes reads accounts' IMAP settings for reply sync, credentials
+// decrypted. It is a type of its own, made with NewMailboxes, and not a
+// method of Service: the API's handlers reach Service, and must never be
+// handed a password.
+type Mailboxes struct{ s *Service }
+
+// NewMailboxes returns the reply sync's view of s's accounts.
+func NewMailboxes(s *Service) Mailboxes { return Mailboxes{s: s} }
+
 // IMAP returns how to read account's mailbox of org for reply sync:
 // the server, its TLS mode, the login (the password decrypted here, or
 // XOAUTH2 with a token that refreshes itself for gmail and outlook), and
 // the SSRF-safe egress dialer.
-func (s *Service) IMAP(ctx context.Context, org, id uuid.UUID) (imapsync.Config, error) {
+func (m Mailboxes) IMAP(ctx context.Context, org, id uuid.UUID) (imapsync.Config, error) {
+	s := m.s
 	var r accountRow
 	err := s.db.InTenant(ctx, database.Tenant{OrgID: org}, func(ctx context.Context, tx bun.IDB) (err error) {
 		r, err = load(ctx, tx, org, id, false)

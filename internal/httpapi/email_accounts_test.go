@@ -152,9 +152,17 @@ func TestEmailAccountsAPI(t *testing.T) {
 		require.NoError(t, err)
 		p := problem(t, notSandbox.HTTPResponse, notSandbox.Body, http.StatusConflict)
 		require.Equal(t, "not_sandbox", p.Code)
+		// The injected reply is in the inbox now, which keeps pointing at
+		// the mailbox: it cannot be deleted, only deactivated.
 		d, err := b.client.DeleteEmailAccountWithResponse(ctx, c.JSON201.ID, tok)
 		require.NoError(t, err)
-		require.Equal(t, http.StatusNoContent, d.StatusCode())
+		p = problem(t, d.HTTPResponse, d.Body, http.StatusConflict)
+		require.Equal(t, "email_account_in_use", p.Code)
+		empty, err := b.client.CreateEmailAccountWithResponse(ctx, nil, api.EmailAccountCreate{Provider: api.EmailAccountCreateProviderSandbox, EmailAddress: "unused@sandbox.test"}, tok)
+		require.NoError(t, err)
+		d, err = b.client.DeleteEmailAccountWithResponse(ctx, empty.JSON201.ID, tok)
+		require.NoError(t, err)
+		require.Equal(t, http.StatusNoContent, d.StatusCode(), "a mailbox nothing points at can go")
 	})
 
 	t.Run("OAuthWithOutlook", func(t *testing.T) {

@@ -164,7 +164,7 @@ func TestInboxEndToEnd(t *testing.T) {
 	classify := &classifyQueue{}
 	bi := builtin.New()
 	w := inbox.Worker{Service: inbox.NewService(testkit.DB(t), engine, func(context.Context, uuid.UUID) (llm.Provider, error) { return bi, nil }, classify,
-		inbox.Options{Now: func() time.Time { return clock().Add(2 * time.Hour) }}), Mailboxes: accounts}
+		inbox.Options{Now: func() time.Time { return clock().Add(2 * time.Hour) }}), Mailboxes: emailaccounts.NewMailboxes(accounts)}
 	require.NoError(t, w.SyncMailbox(ctx, org, account))
 	ga, err := b.client.GetEmailAccountWithResponse(ctx, account, auth)
 	require.NoError(t, err)

@@ -14,8 +14,8 @@ import (
 
 	"github.com/leadpilot/leadpilot/api"
 	"github.com/leadpilot/leadpilot/internal/emailaccounts"
-	"github.com/leadpilot/leadpilot/internal/inbox"
 	"github.com/leadpilot/leadpilot/internal/emailsend"
+	"github.com/leadpilot/leadpilot/internal/inbox"
 	"github.com/leadpilot/leadpilot/internal/jobs"
 	"github.com/leadpilot/leadpilot/internal/sending"
 	"github.com/leadpilot/leadpilot/internal/smtptest"
