@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 
 	"github.com/leadpilot/leadpilot/internal/inbox"
@@ -59,4 +60,31 @@ func TestFailingSyncBacksOffNotifiesAndPausesSendingUntilItRecovers(t *testing.T
 	require.Equal(t, "connected", w.str(`SELECT connection_status FROM email_accounts WHERE id = $1`, w.account))
 	require.Zero(t, w.count(`SELECT imap_failures FROM email_accounts WHERE id = $1`, w.account))
 	require.Equal(t, 1, w.count(`SELECT count(*) FROM email_accounts WHERE id = $1 AND imap_failing_since IS NULL AND imap_last_error IS NULL AND imap_last_success_at IS NOT NULL`, w.account))
+}
+
+// A mailbox paused for broken reply sync sends nothing (the engine holds
+// its messages with reply_sync_broken) until a sync succeeds.
+func TestAMailboxPausedForBrokenSyncSendsNothingUntilSyncRecovers(t *testing.T) {
+	w := setup(t)
+	ctx := context.Background()
+	ana := w.lead("ana@globex.test")
+	w.exec(`UPDATE email_accounts SET sending_paused_reason = 'reply_sync_broken' WHERE id = $1`, w.account)
+	w.sendFirstSteps()
+	require.Empty(t, w.smtp.Messages())
+	require.Equal(t, "scheduled", w.str(`SELECT status FROM messages WHERE lead_id = $1 AND step = 1`, ana))
+	require.Equal(t, "reply_sync_broken", w.str(`SELECT blocked_reason FROM messages WHERE lead_id = $1 AND step = 1`, ana))
+
+	res, err := w.inbox.SyncMailbox(ctx, w.boxes, w.actor.OrgID, w.account, inbox.SyncOptions{})
+	require.NoError(t, err)
+	require.NoError(t, res.Err)
+	w.clock.Add(20 * time.Minute)
+	for range 3 {
+		_, err := w.eng.Dispatch(ctx)
+		require.NoError(t, err)
+		for _, tk := range w.sends.take() {
+			require.NoError(t, w.eng.SendBatch(ctx, tk[0].(uuid.UUID), tk[1].(uuid.UUID), tk[2].([]uuid.UUID)))
+		}
+	}
+	require.Len(t, w.smtp.Messages(), 1, "sync recovered: the mailbox sends again")
+	require.Equal(t, "sent", w.str(`SELECT status FROM messages WHERE lead_id = $1 AND step = 1`, ana))
 }

@@ -36,6 +36,9 @@ type mailbox struct {
 	CreatedAt       time.Time  `bun:"created_at"`
 	Provider        string     `bun:"provider"`
 	NextSendAt      *time.Time `bun:"next_send_at"`
+	// SendingPaused is why the mailbox may not send now (reply sync
+	// broken: a reply could go unnoticed); nil when it may.
+	SendingPaused *string `bun:"sending_paused_reason"`
 }
 
 // claimed is a message a send task claimed (queued → sending), with what
@@ -73,7 +76,7 @@ func (e *Engine) claim(ctx context.Context, org, accountID uuid.UUID, ids []uuid
 		if accountID != uuid.Nil {
 			var b mailbox
 			err := tx.NewRaw(`SELECT id, email_address, display_name, is_active, daily_send_limit, emails_sent_today, sent_today_date,
-				warmup_enabled, warmup_started_at, created_at, provider, next_send_at FROM email_accounts WHERE org_id = ? AND id = ? FOR NO KEY UPDATE`, org, accountID).Scan(ctx, &b)
+				warmup_enabled, warmup_started_at, created_at, provider, next_send_at, sending_paused_reason FROM email_accounts WHERE org_id = ? AND id = ? FOR NO KEY UPDATE`, org, accountID).Scan(ctx, &b)
 			if err = database.Interpret(err); err != nil && !errors.Is(err, database.ErrNotFound) {
 				return fmt.Errorf("sending: lock account %s: %w", accountID, err)
 			}
@@ -190,6 +193,10 @@ func (e *Engine) claim(ctx context.Context, org, accountID uuid.UUID, ids []uuid
 				back.add(m.ID, StatusScheduled, BlockedNoAccount, now.Add(time.Hour))
 			case !box.IsActive:
 				back.add(m.ID, StatusScheduled, BlockedAccountInactive, now.Add(time.Hour))
+			case box.SendingPaused != nil:
+				// Stop-on-reply cannot be trusted while the mailbox's
+				// replies cannot be read: wait for sync to recover.
+				back.add(m.ID, StatusScheduled, *box.SendingPaused, now.Add(15*time.Minute))
 			case p != nil && !p.window(lead.Timezone).Contains(now):
 				back.add(m.ID, StatusScheduled, BlockedOutsideWindow, p.window(lead.Timezone).NextSpread(now, key))
 			case gapped && (nextAt.After(now) || len(out) > 0):
