@@ -3,6 +3,7 @@ package sending
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"html"
@@ -87,8 +88,18 @@ func (e *Engine) claim(ctx context.Context, org, accountID uuid.UUID, ids []uuid
 		// whose statistics rarely count queued messages (they stay queued
 		// for seconds), and so every queued message of every organisation
 		// to find the batch's; by id it is one index probe each.
-		if err := tx.NewSelect().Model(&msgs).Where("org_id = ? AND id IN (?) AND lower(status) = 'queued'", org, bun.In(ids)).
-			For("UPDATE").Scan(ctx); err != nil && !errors.Is(database.Interpret(err), database.ErrNotFound) {
+		//
+		// No row locks while a mailbox is locked: its lock serialises the
+		// claims of its messages, and the claim and the hold-backs below
+		// are conditional updates (status still queued), so a message
+		// cancelled or claimed meanwhile is left alone; a lock per row
+		// would write every row once more (and log it) just before the
+		// claim writes it again.
+		q := tx.NewSelect().Model(&msgs).Where("org_id = ? AND id IN (?) AND lower(status) = 'queued'", org, bun.In(ids))
+		if box == nil {
+			q = q.For("UPDATE")
+		}
+		if err := q.Scan(ctx); err != nil && !errors.Is(database.Interpret(err), database.ErrNotFound) {
 			return fmt.Errorf("sending: load batch: %w", database.Interpret(err))
 		}
 		if len(msgs) == 0 {
@@ -562,32 +573,49 @@ func (e *Engine) afterSent(ctx context.Context, tx bun.IDB, org uuid.UUID, sent 
 	if len(seqIDs) == 0 {
 		return nil
 	}
-	var seqs []struct {
-		ID    uuid.UUID        `bun:"id,type:uuid"`
-		Steps []templates.Step `bun:"steps,type:jsonb"`
+	ids, cur := make([]uuid.UUID, 0, len(sent)), make([]int, 0, len(sent))
+	for _, c := range sent {
+		if c.SequenceID != nil {
+			ids, cur = append(ids, *c.SequenceID), append(cur, c.Step)
+		}
 	}
-	if err := tx.NewRaw(`SELECT id, steps FROM sequences WHERE org_id = ? AND id IN (?)`, org, bun.In(seqIDs)).Scan(ctx, &seqs); err != nil {
+	// Only the step that follows each sent one (steps is 0-based, step
+	// 1-based: steps -> step is the next), and how many there are: not the
+	// whole sequence, decoded for one element.
+	var seqs []struct {
+		ID   uuid.UUID       `bun:"id,type:uuid"`
+		N    int             `bun:"n"`
+		Next json.RawMessage `bun:"next,type:jsonb"`
+	}
+	if err := tx.NewRaw(`SELECT s.id, jsonb_array_length(s.steps) AS n, s.steps -> v.step AS next
+		FROM unnest(?::uuid[], ?::int[]) AS v(id, step) JOIN sequences s ON s.org_id = ? AND s.id = v.id`,
+		pgdialect.Array(ids), pgdialect.Array(cur), org).Scan(ctx, &seqs); err != nil {
 		return fmt.Errorf("sending: sequences of sent: %w", database.Interpret(err))
 	}
-	steps := make(map[uuid.UUID][]templates.Step, len(seqs))
+	type nextStep struct {
+		n    int
+		next json.RawMessage
+	}
+	steps := make(map[uuid.UUID]nextStep, len(seqs))
 	for _, s := range seqs {
-		steps[s.ID] = s.Steps
+		steps[s.ID] = nextStep{s.N, s.Next}
 	}
 	var next []messageRow
 	var done []uuid.UUID
-	ids, cur := make([]uuid.UUID, 0, len(sent)), make([]int, 0, len(sent))
 	for _, c := range sent {
 		if c.SequenceID == nil {
 			continue
 		}
 		st := steps[*c.SequenceID]
-		ids, cur = append(ids, *c.SequenceID), append(cur, c.Step)
-		if c.Step >= len(st) || c.plan == nil {
+		if c.Step >= st.n || c.plan == nil {
 			done = append(done, *c.SequenceID)
 			continue
 		}
-		following := st[c.Step]
-		rendered := render(st, c.Step, c.lead, c.plan.business)
+		var following templates.Step
+		if err := json.Unmarshal(st.next, &following); err != nil {
+			return fmt.Errorf("sending: step %d of sequence %s: %w", c.Step+1, *c.SequenceID, err)
+		}
+		rendered := render([]templates.Step{following}, 0, c.lead, c.plan.business)
 		due := c.plan.window(c.lead.Timezone).Schedule(now, following.DelayDays, sendwindow.KeyOf(c.LeadID))
 		acct := account{Address: c.from.Address}
 		if c.EmailAccountID != nil {
@@ -618,7 +646,9 @@ func (e *Engine) afterSent(ctx context.Context, tx bun.IDB, org uuid.UUID, sent 
 	if len(next) == 0 {
 		return nil
 	}
-	// ON CONFLICT: the step is already scheduled (messages_sequence_step_key).
+	// ON CONFLICT: the step is already scheduled (messages_sequence_step_key,
+	// named as the only arbiter: the other unique indexes are not probed
+	// twice per row).
 	// The inserted rows come back only for message.scheduled, while someone
 	// listens.
 	listening, err := events.Subscribed(ctx, tx, org, events.MessageScheduled)
@@ -626,18 +656,22 @@ func (e *Engine) afterSent(ctx context.Context, tx bun.IDB, org uuid.UUID, sent 
 		return err
 	}
 	if !listening {
-		if _, err := tx.NewInsert().Model(&next).On("CONFLICT DO NOTHING").Returning("NULL").Exec(ctx); err != nil {
+		if _, err := tx.NewInsert().Model(&next).On(nextStepConflict).Returning("NULL").Exec(ctx); err != nil {
 			return fmt.Errorf("sending: schedule next steps: %w", database.Interpret(err))
 		}
 		return nil
 	}
 	var inserted []messageRow
-	if err := tx.NewInsert().Model(&next).On("CONFLICT DO NOTHING").Returning("*").Scan(ctx, &inserted); err != nil &&
+	if err := tx.NewInsert().Model(&next).On(nextStepConflict).Returning("*").Scan(ctx, &inserted); err != nil &&
 		!errors.Is(database.Interpret(err), database.ErrNotFound) {
 		return fmt.Errorf("sending: schedule next steps: %w", database.Interpret(err))
 	}
 	return recordMessages(ctx, tx, org, events.MessageScheduled, inserted, true)
 }
+
+// nextStepConflict is the arbiter of a next step's insert:
+// messages_sequence_step_key.
+const nextStepConflict = "CONFLICT (org_id, sequence_id, step) WHERE sequence_id IS NOT NULL AND status <> 'cancelled' DO NOTHING"
 
 // afterBounced marks the leads of bounced messages bounced, suppresses
 // their addresses and cancels what else was scheduled for them.
