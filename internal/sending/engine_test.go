@@ -615,3 +615,41 @@ func TestALeadApprovedWhileTheCampaignRunsIsScheduled(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, 1, b.count(`SELECT count(*) FROM messages WHERE lead_id = $1 AND step = 1`, late), "scheduled once")
 }
+
+// TestATaskDeliveredSeveralTimesAtOnceSendsEachMessageOnce: asynq may run
+// one task twice at the same moment (a requeue while the first is still
+// running). The claim holds the mailbox's row lock and claims by a
+// conditional update (no lock per message row): whichever delivery claims
+// a message sends it, the others find nothing.
+func TestATaskDeliveredSeveralTimesAtOnceSendsEachMessageOnce(t *testing.T) {
+	b := setup(t, smtptest.Options{}, 10000)
+	for i := range 60 {
+		b.lead(fmt.Sprintf("c%03d@once.test", i))
+	}
+	b.activate()
+	b.clock.Add(24 * time.Hour)
+	n, err := b.eng.Dispatch(context.Background())
+	require.NoError(t, err)
+	require.Equal(t, 60, n)
+	tasks := b.q.take()
+	var wg sync.WaitGroup
+	for range 4 {
+		for _, tk := range tasks {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				require.NoError(t, b.eng.SendBatch(context.Background(), tk.org, tk.account, tk.ids))
+			}()
+		}
+	}
+	wg.Wait()
+	require.Equal(t, 60, b.srv.Count(), "each message accepted once")
+	require.Equal(t, 60, b.count(`SELECT count(*) FROM messages WHERE campaign_id = $1 AND step = 1 AND status = 'sent' AND attempts = 1`, b.campaign))
+	require.Equal(t, 60, b.count(`SELECT count(*) FROM messages WHERE campaign_id = $1 AND step = 2 AND status = 'scheduled'`, b.campaign))
+	require.Equal(t, 60, b.count(`SELECT emails_sent_today FROM email_accounts WHERE id = $1`, b.account), "the budget spent once per message")
+	seen := map[string]int{}
+	for _, m := range b.srv.Messages() {
+		seen[m.To]++
+	}
+	require.Len(t, seen, 60, "one message per lead")
+}
