@@ -143,7 +143,7 @@ func (e *Engine) claim(ctx context.Context, org, accountID uuid.UUID, ids []uuid
 			if p, ok := plans[*id]; ok {
 				return p, nil
 			}
-			p, err := loadPlan(ctx, tx, org, *id)
+			p, err := loadCampaign(ctx, tx, org, *id)
 			if err != nil {
 				return nil, err
 			}
