@@ -628,10 +628,15 @@ func TestATaskDeliveredSeveralTimesAtOnceSendsEachMessageOnce(t *testing.T) {
 	}
 	b.activate()
 	b.clock.Add(24 * time.Hour)
-	n, err := b.eng.Dispatch(context.Background())
+	_, err := b.eng.Dispatch(context.Background())
 	require.NoError(t, err)
-	require.Equal(t, 60, n)
-	tasks := b.q.take()
+	var tasks []task // this organisation's (the dispatcher is cross-tenant: earlier tests leave messages due)
+	for _, tk := range b.q.take() {
+		if tk.org == b.actor.OrgID {
+			tasks = append(tasks, tk)
+		}
+	}
+	require.NotEmpty(t, tasks)
 	var wg sync.WaitGroup
 	for range 4 {
 		for _, tk := range tasks {
@@ -643,13 +648,15 @@ func TestATaskDeliveredSeveralTimesAtOnceSendsEachMessageOnce(t *testing.T) {
 		}
 	}
 	wg.Wait()
-	require.Equal(t, 60, b.srv.Count(), "each message accepted once")
-	require.Equal(t, 60, b.count(`SELECT count(*) FROM messages WHERE campaign_id = $1 AND step = 1 AND status = 'sent' AND attempts = 1`, b.campaign))
-	require.Equal(t, 60, b.count(`SELECT count(*) FROM messages WHERE campaign_id = $1 AND step = 2 AND status = 'scheduled'`, b.campaign))
-	require.Equal(t, 60, b.count(`SELECT emails_sent_today FROM email_accounts WHERE id = $1`, b.account), "the budget spent once per message")
 	seen := map[string]int{}
 	for _, m := range b.srv.Messages() {
 		seen[m.To]++
 	}
-	require.Len(t, seen, 60, "one message per lead")
+	require.Len(t, seen, 60, "every lead heard")
+	for to, n := range seen {
+		require.Equal(t, 1, n, "%s got its first step %d times", to, n)
+	}
+	require.Equal(t, 60, b.count(`SELECT count(*) FROM messages WHERE campaign_id = $1 AND step = 1 AND status = 'sent' AND attempts = 1`, b.campaign))
+	require.Equal(t, 60, b.count(`SELECT count(*) FROM messages WHERE campaign_id = $1 AND step = 2 AND status = 'scheduled'`, b.campaign))
+	require.Equal(t, 60, b.count(`SELECT emails_sent_today FROM email_accounts WHERE id = $1`, b.account), "the budget spent once per message")
 }
