@@ -519,7 +519,8 @@ func (e *Engine) record(ctx context.Context, org, accountID uuid.UUID, batch []c
 				return fmt.Errorf("sending: give back budget: %w", database.Interpret(err))
 			}
 		}
-		if err := e.afterSent(ctx, tx, org, sent, now); err != nil {
+		scheduled, err := e.afterSent(ctx, tx, org, sent, now)
+		if err != nil {
 			return err
 		}
 		if err := e.afterBounced(ctx, tx, org, bounced); err != nil {
@@ -546,16 +547,17 @@ func (e *Engine) record(ctx context.Context, org, accountID uuid.UUID, batch []c
 		if err := recordMessages(ctx, tx, org, events.MessageFailed, evs(failed), true); err != nil {
 			return err
 		}
-		return e.completeCampaigns(ctx, tx, org, batch)
+		return e.completeCampaigns(ctx, tx, org, batch, scheduled)
 	})
 }
 
 // afterSent moves the leads and sequences of sent messages on and
 // schedules each sequence's next step, delay_days after now, in the
-// window, on the same mailbox, in the same thread.
-func (e *Engine) afterSent(ctx context.Context, tx bun.IDB, org uuid.UUID, sent []claimed, now time.Time) error {
+// window, on the same mailbox, in the same thread. It returns the
+// campaigns it scheduled a step in (they have something left to send).
+func (e *Engine) afterSent(ctx context.Context, tx bun.IDB, org uuid.UUID, sent []claimed, now time.Time) (map[uuid.UUID]bool, error) {
 	if len(sent) == 0 {
-		return nil
+		return nil, nil
 	}
 	leadIDs := make([]uuid.UUID, len(sent))
 	seqIDs := make([]uuid.UUID, 0, len(sent))
@@ -568,10 +570,10 @@ func (e *Engine) afterSent(ctx context.Context, tx bun.IDB, org uuid.UUID, sent 
 	if _, err := tx.ExecContext(ctx, `UPDATE leads SET last_contacted_at = ?,
 		status = CASE WHEN status IN ('new', 'sequenced') THEN 'contacted' ELSE status END, updated_at = now()
 		WHERE org_id = ? AND id IN (?)`, now, org, bun.In(leadIDs)); err != nil {
-		return fmt.Errorf("sending: leads contacted: %w", database.Interpret(err))
+		return nil, fmt.Errorf("sending: leads contacted: %w", database.Interpret(err))
 	}
 	if len(seqIDs) == 0 {
-		return nil
+		return nil, nil
 	}
 	ids, cur := make([]uuid.UUID, 0, len(sent)), make([]int, 0, len(sent))
 	for _, c := range sent {
@@ -590,7 +592,7 @@ func (e *Engine) afterSent(ctx context.Context, tx bun.IDB, org uuid.UUID, sent 
 	if err := tx.NewRaw(`SELECT s.id, jsonb_array_length(s.steps) AS n, s.steps -> v.step AS next
 		FROM unnest(?::uuid[], ?::int[]) AS v(id, step) JOIN sequences s ON s.org_id = ? AND s.id = v.id`,
 		pgdialect.Array(ids), pgdialect.Array(cur), org).Scan(ctx, &seqs); err != nil {
-		return fmt.Errorf("sending: sequences of sent: %w", database.Interpret(err))
+		return nil, fmt.Errorf("sending: sequences of sent: %w", database.Interpret(err))
 	}
 	type nextStep struct {
 		n    int
@@ -613,7 +615,7 @@ func (e *Engine) afterSent(ctx context.Context, tx bun.IDB, org uuid.UUID, sent 
 		}
 		var following templates.Step
 		if err := json.Unmarshal(st.next, &following); err != nil {
-			return fmt.Errorf("sending: step %d of sequence %s: %w", c.Step+1, *c.SequenceID, err)
+			return nil, fmt.Errorf("sending: step %d of sequence %s: %w", c.Step+1, *c.SequenceID, err)
 		}
 		rendered := render([]templates.Step{following}, 0, c.lead, c.plan.business)
 		due := c.plan.window(c.lead.Timezone).Schedule(now, following.DelayDays, sendwindow.KeyOf(c.LeadID))
@@ -635,16 +637,16 @@ func (e *Engine) afterSent(ctx context.Context, tx bun.IDB, org uuid.UUID, sent 
 	if _, err := tx.ExecContext(ctx, `UPDATE sequences s SET current_step = greatest(s.current_step, v.step), updated_at = now()
 		FROM unnest(?::uuid[], ?::int[]) AS v(id, step) WHERE s.org_id = ? AND s.id = v.id`,
 		pgdialect.Array(ids), pgdialect.Array(cur), org); err != nil {
-		return fmt.Errorf("sending: sequence progress: %w", database.Interpret(err))
+		return nil, fmt.Errorf("sending: sequence progress: %w", database.Interpret(err))
 	}
 	if len(done) > 0 {
 		if _, err := tx.ExecContext(ctx, `UPDATE sequences SET is_complete = true, updated_at = now() WHERE org_id = ? AND id IN (?)`,
 			org, bun.In(done)); err != nil {
-			return fmt.Errorf("sending: sequences complete: %w", database.Interpret(err))
+			return nil, fmt.Errorf("sending: sequences complete: %w", database.Interpret(err))
 		}
 	}
 	if len(next) == 0 {
-		return nil
+		return nil, nil
 	}
 	// ON CONFLICT: the step is already scheduled (messages_sequence_step_key,
 	// named as the only arbiter: the other unique indexes are not probed
@@ -653,20 +655,35 @@ func (e *Engine) afterSent(ctx context.Context, tx bun.IDB, org uuid.UUID, sent 
 	// listens.
 	listening, err := events.Subscribed(ctx, tx, org, events.MessageScheduled)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if !listening {
-		if _, err := tx.NewInsert().Model(&next).On(nextStepConflict).Returning("NULL").Exec(ctx); err != nil {
-			return fmt.Errorf("sending: schedule next steps: %w", database.Interpret(err))
+		res, err := tx.NewInsert().Model(&next).On(nextStepConflict).Returning("NULL").Exec(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("sending: schedule next steps: %w", database.Interpret(err))
 		}
-		return nil
+		if n, err := res.RowsAffected(); err != nil || int(n) != len(next) {
+			return nil, nil // some were there already: which campaigns got one is not known
+		}
+		return campaignsOf(next), nil
 	}
 	var inserted []messageRow
 	if err := tx.NewInsert().Model(&next).On(nextStepConflict).Returning("*").Scan(ctx, &inserted); err != nil &&
 		!errors.Is(database.Interpret(err), database.ErrNotFound) {
-		return fmt.Errorf("sending: schedule next steps: %w", database.Interpret(err))
+		return nil, fmt.Errorf("sending: schedule next steps: %w", database.Interpret(err))
 	}
-	return recordMessages(ctx, tx, org, events.MessageScheduled, inserted, true)
+	return campaignsOf(inserted), recordMessages(ctx, tx, org, events.MessageScheduled, inserted, true)
+}
+
+// campaignsOf is the set of the campaigns of ms.
+func campaignsOf(ms []messageRow) map[uuid.UUID]bool {
+	out := map[uuid.UUID]bool{}
+	for _, m := range ms {
+		if m.CampaignID != nil {
+			out[*m.CampaignID] = true
+		}
+	}
+	return out
 }
 
 // nextStepConflict is the arbiter of a next step's insert:
@@ -706,16 +723,25 @@ func cancelPending(ctx context.Context, tx bun.IDB, org uuid.UUID, leadIDs []uui
 
 // completeCampaigns completes each campaign of the batch that has nothing
 // left to send: no message scheduled, queued or sending, and no approved
-// sequence of an approved lead still without its first message.
-func (e *Engine) completeCampaigns(ctx context.Context, tx bun.IDB, org uuid.UUID, batch []claimed) error {
+// sequence of an approved lead still without its first message. Campaigns
+// in known have something (a step this transaction scheduled): not looked
+// up.
+//
+// The lookup of an open message is campaign_has_open_messages, which
+// reads messages_org_campaign_open_idx: left to itself the planner
+// preferred a sequential scan "until the first open row" (the statistics
+// count many open messages), and those sit behind every message already
+// sent, so each batch read the campaign's history (30 ms per batch at
+// 60,000 messages, growing with the table).
+func (e *Engine) completeCampaigns(ctx context.Context, tx bun.IDB, org uuid.UUID, batch []claimed, known map[uuid.UUID]bool) error {
 	seen := map[uuid.UUID]bool{}
 	for _, c := range batch {
-		if c.CampaignID == nil || seen[*c.CampaignID] {
+		if c.CampaignID == nil || seen[*c.CampaignID] || known[*c.CampaignID] {
 			continue
 		}
 		seen[*c.CampaignID] = true
 		var open bool
-		if err := tx.NewRaw(`SELECT EXISTS (SELECT 1 FROM messages WHERE org_id = ? AND campaign_id = ? AND status IN ('scheduled', 'queued', 'sending'))
+		if err := tx.NewRaw(`SELECT campaign_has_open_messages(?, ?)
 			OR EXISTS (SELECT 1 FROM sequences s JOIN leads l ON l.org_id = s.org_id AND l.id = s.lead_id
 				WHERE s.org_id = ? AND s.campaign_id = ? AND s.is_approved AND l.is_approved AND NOT s.is_complete
 				  AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.org_id = s.org_id AND m.sequence_id = s.id))`,
