@@ -77,7 +77,10 @@ type Options struct {
 	// BatchSize is how many messages one send task carries (default 200).
 	BatchSize int
 	// ClaimLimit is how many due messages one dispatch claims (default
-	// 10,000).
+	// 20,000: with a hundred mailboxes sending at once, a full BatchSize
+	// each; a batch's fixed cost — two transactions, the mailbox and the
+	// campaign read, some twenty statements — is spread over more
+	// messages).
 	ClaimLimit int
 	// RequeueAfter is how long a message may stay queued before the
 	// dispatcher enqueues its task again (default 2m).
@@ -142,7 +145,7 @@ func New(db *database.DB, channels map[string]Channel, enq Enqueuer, signer *uns
 		opts.BatchSize = 200
 	}
 	if opts.ClaimLimit <= 0 {
-		opts.ClaimLimit = 10000
+		opts.ClaimLimit = 20000
 	}
 	if opts.RequeueAfter <= 0 {
 		opts.RequeueAfter = 2 * time.Minute

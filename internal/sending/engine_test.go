@@ -591,3 +591,48 @@ func TestALeadApprovedWhileTheCampaignRunsIsScheduled(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, 1, b.count(`SELECT count(*) FROM messages WHERE lead_id = $1 AND step = 1`, late), "scheduled once")
 }
+
+// TestATaskDeliveredSeveralTimesAtOnceSendsEachMessageOnce: asynq may run
+// one task twice at the same moment (a requeue while the first is still
+// running). The claim holds the mailbox's row lock and claims by a
+// conditional update (no lock per message row): whichever delivery claims
+// a message sends it, the others find nothing.
+func TestATaskDeliveredSeveralTimesAtOnceSendsEachMessageOnce(t *testing.T) {
+	b := setup(t, smtptest.Options{}, 10000)
+	for i := range 60 {
+		b.lead(fmt.Sprintf("c%03d@once.test", i))
+	}
+	b.activate()
+	b.clock.Add(24 * time.Hour)
+	_, err := b.eng.Dispatch(context.Background())
+	require.NoError(t, err)
+	var tasks []task // this organisation's (the dispatcher is cross-tenant: earlier tests leave messages due)
+	for _, tk := range b.q.take() {
+		if tk.org == b.actor.OrgID {
+			tasks = append(tasks, tk)
+		}
+	}
+	require.NotEmpty(t, tasks)
+	var wg sync.WaitGroup
+	for range 4 {
+		for _, tk := range tasks {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				require.NoError(t, b.eng.SendBatch(context.Background(), tk.org, tk.account, tk.ids))
+			}()
+		}
+	}
+	wg.Wait()
+	seen := map[string]int{}
+	for _, m := range b.srv.Messages() {
+		seen[m.To]++
+	}
+	require.Len(t, seen, 60, "every lead heard")
+	for to, n := range seen {
+		require.Equal(t, 1, n, "%s got its first step %d times", to, n)
+	}
+	require.Equal(t, 60, b.count(`SELECT count(*) FROM messages WHERE campaign_id = $1 AND step = 1 AND status = 'sent' AND attempts = 1`, b.campaign))
+	require.Equal(t, 60, b.count(`SELECT count(*) FROM messages WHERE campaign_id = $1 AND step = 2 AND status = 'scheduled'`, b.campaign))
+	require.Equal(t, 60, b.count(`SELECT emails_sent_today FROM email_accounts WHERE id = $1`, b.account), "the budget spent once per message")
+}

@@ -29,7 +29,8 @@ type plan struct {
 	settings   campaigns.Settings
 	business   orgs.BusinessContext
 	orgWindow  sendwindow.Window // the campaign's window in its own timezone
-	accounts   []account         // active mailboxes, in a stable order
+	accounts   []account         // active mailboxes, in a stable order (loadPlan only)
+	accountID  *uuid.UUID        // the campaign's own mailbox (campaigns.email_account_id)
 	orgName    string
 	windowSpec [3]string // start, end, days joined: for a lead's own timezone
 }
@@ -57,8 +58,26 @@ func domainOf(address string) string {
 	return "localhost"
 }
 
-// loadPlan reads campaign id of org in tx.
+// loadPlan reads campaign id of org in tx, with its active mailboxes
+// (what scheduling spreads leads across).
 func loadPlan(ctx context.Context, tx bun.IDB, org, id uuid.UUID) (plan, error) {
+	p, err := loadCampaign(ctx, tx, org, id)
+	if err != nil {
+		return plan{}, err
+	}
+	if err := tx.NewRaw(`SELECT a.id, a.email_address, a.display_name, a.is_active FROM email_accounts a
+		WHERE a.org_id = ? AND a.is_active AND (a.id IN (SELECT email_account_id FROM campaign_email_accounts WHERE org_id = ? AND campaign_id = ?)
+		   OR a.id = ?)
+		ORDER BY a.id`, org, org, id, p.accountID).Scan(ctx, &p.accounts); err != nil {
+		return plan{}, fmt.Errorf("sending: accounts of campaign %s: %w", id, database.Interpret(err))
+	}
+	return p, nil
+}
+
+// loadCampaign is loadPlan without the mailboxes: what a send batch needs
+// (its status, settings, window and business context; the mailbox is the
+// batch's own).
+func loadCampaign(ctx context.Context, tx bun.IDB, org, id uuid.UUID) (plan, error) {
 	var c struct {
 		Status         string             `bun:"status"`
 		Settings       campaigns.Settings `bun:"settings,type:jsonb"`
@@ -84,12 +103,7 @@ func loadPlan(ctx context.Context, tx bun.IDB, org, id uuid.UUID) (plan, error) 
 	if p.orgWindow, err = sendwindow.Parse(c.Settings.SendWindowStart, c.Settings.SendWindowEnd, c.Settings.SendDays, c.Settings.Timezone); err != nil {
 		return plan{}, fault.Invalid(fault.FieldError{Field: "/settings", Code: "invalid_send_window", Message: err.Error()})
 	}
-	if err := tx.NewRaw(`SELECT a.id, a.email_address, a.display_name, a.is_active FROM email_accounts a
-		WHERE a.org_id = ? AND a.is_active AND (a.id IN (SELECT email_account_id FROM campaign_email_accounts WHERE org_id = ? AND campaign_id = ?)
-		   OR a.id = ?)
-		ORDER BY a.id`, org, org, id, c.EmailAccountID).Scan(ctx, &p.accounts); err != nil {
-		return plan{}, fmt.Errorf("sending: accounts of campaign %s: %w", id, database.Interpret(err))
-	}
+	p.accountID = c.EmailAccountID
 	return p, nil
 }
 

@@ -367,6 +367,11 @@ func pgIntArray(ns []int) string {
 	return b.String()
 }
 
+// arrayElementEscaper escapes a text array element: built once, as a
+// strings.Replacer builds its tables on first use (per call, it was a
+// tenth of the send worker's CPU).
+var arrayElementEscaper = strings.NewReplacer(`\`, `\\`, `"`, `\"`)
+
 // pgArray writes ss as a Postgres text array literal.
 func pgArray(ss []string) string {
 	var b strings.Builder
@@ -376,7 +381,7 @@ func pgArray(ss []string) string {
 			b.WriteByte(',')
 		}
 		b.WriteByte('"')
-		b.WriteString(strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s))
+		b.WriteString(arrayElementEscaper.Replace(s))
 		b.WriteByte('"')
 	}
 	b.WriteByte('}')

@@ -1,0 +1,5 @@
+ALTER TABLE leads RESET (fillfactor);
+
+--bun:split
+
+ALTER TABLE sequences RESET (fillfactor);
