@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -161,18 +162,25 @@ func (g *mailGen) nextID() string {
 // corpus writes n messages to leads (addresses) that were sent sentIDs,
 // mixed as mixShare says, in a shuffled order.
 func (g *mailGen) corpus(n int, leads, sentIDs []string) *corpus {
+	return g.corpusOf(n, leads, sentIDs, nil)
+}
+
+// corpusOf is corpus with only the categories only (nil: all).
+func (g *mailGen) corpusOf(n int, leads, sentIDs []string, only []mixCategory) *corpus {
 	c := &corpus{leads: leads, sentIDs: sentIDs}
 	var cats []mixCategory
-	for i := 0; len(cats) < n; i++ {
+	for len(cats) < n {
 		for _, s := range mixShare {
+			if only != nil && !slices.Contains(only, s.cat) {
+				continue
+			}
 			for range s.share {
-				if len(cats) < n {
-					cats = append(cats, s.cat)
-				}
+				cats = append(cats, s.cat)
 			}
 		}
 	}
 	g.rnd.Shuffle(len(cats), func(i, j int) { cats[i], cats[j] = cats[j], cats[i] })
+	cats = cats[:n]
 	for _, cat := range cats {
 		c.msgs = append(c.msgs, g.message(cat, leads, sentIDs))
 		c.cats = append(c.cats, cat)
