@@ -31,7 +31,7 @@ REDOCLY := REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true $(LINT_DIR)
 TS_DIR := api/typescript
 TS_STAMP := $(TS_DIR)/node_modules/.installed
 
-.PHONY: bench-sending postfix-compat dovecot-compat bench-generation bench-api bench-leads bench-webhooks bench-import-events bench-go help services stop generate lint-spec verify fmt-check vet lint test test-ts bench build run \
+.PHONY: bench-inbox bench-sending postfix-compat dovecot-compat bench-generation bench-api bench-leads bench-webhooks bench-import-events bench-go help services stop generate lint-spec verify fmt-check vet lint test test-ts bench build run \
 	migrate seed docs-assets docker clean clean-data
 
 help: ## Show this help
@@ -118,10 +118,13 @@ walkthrough: ## Run the README's sending walk-through against a running `make ru
 bench-sending: services ## Sending engine: 100,000 emails across 100 accounts into Postfix's smtp-sink against smtp-source into it; medians, ratio, CPU per message, RSS
 	.ci/bench-sending
 
+bench-inbox: services ## Unified inbox: initial sync of a 10,000-message IMAP mailbox against the bare IMAP fetch, classification of 10,000 replies (built-in) against the direct calls; medians and ratios
+	.ci/bench-inbox
+
 bench-go: services ## Run the Go benchmarks (BENCHFLAGS overrides; default -count 5, compare with benchstat; BenchmarkSend at 10,000 leads here, 100,000 in bench-sending)
 	$(WITH_SERVICES) SEND_BENCH_LEADS=$${SEND_BENCH_LEADS:-10000} $(GO) test $(BENCHFLAGS) $(PKG)
 
-bench: bench-go bench-api bench-leads bench-webhooks bench-import-events bench-generation bench-sending ## Run all benchmarks: the Go ones, bench-api, bench-leads, bench-webhooks, bench-import-events, bench-generation and bench-sending
+bench: bench-go bench-api bench-leads bench-webhooks bench-import-events bench-generation bench-sending bench-inbox ## Run all benchmarks: the Go ones, bench-api, bench-leads, bench-webhooks, bench-import-events, bench-generation, bench-sending and bench-inbox
 
 build: ## Build bin/leadpilot (static, trimmed)
 	@echo "building $(BIN) (the first build downloads Go modules and compiles everything: about 2 minutes; later builds take seconds)"

@@ -204,6 +204,7 @@ func (s *Service) applyInTx(ctx context.Context, tx bun.IDB, org uuid.UUID, ds [
 	}
 	var (
 		evs     []events.New
+		notes   []notifications.New
 		changes []leads.StatusChange
 		threads []uuid.UUID
 	)
@@ -220,9 +221,7 @@ func (s *Service) applyInTx(ctx context.Context, tx bun.IDB, org uuid.UUID, ds [
 		case ClassInterested, ClassNotInterested:
 			changes = append(changes, leads.StatusChange{Lead: lead, To: *r.Classification, Reason: leads.ReasonClassification})
 			if *r.Classification == ClassInterested && !r.Manual {
-				if err := s.notifyReply(ctx, tx, org, r, notifications.TypePositiveReply); err != nil {
-					return nil, err
-				}
+				notes = append(notes, replyNote(r, notifications.TypePositiveReply))
 			}
 		case ClassUnsubscribe:
 			if s.sender != nil {
@@ -240,6 +239,9 @@ func (s *Service) applyInTx(ctx context.Context, tx bun.IDB, org uuid.UUID, ds [
 	}
 	if _, err := events.RecordBatch(ctx, tx, org, evs); err != nil {
 		return nil, fmt.Errorf("inbox: %w", err)
+	}
+	if _, err := notifications.NotifyAdminsEach(ctx, tx, org, notes); err != nil {
+		return nil, err
 	}
 	if _, err := leads.ChangeStatus(ctx, tx, org, changes); err != nil {
 		return nil, err

@@ -458,6 +458,7 @@ func StripReplyPrefix(s string) string {
 func (s *Service) act(ctx context.Context, tx bun.IDB, org uuid.UUID, items []*item, res *IngestResult) error {
 	var (
 		evs                  []events.New
+		notes                []notifications.New
 		replied, answered    []uuid.UUID
 		statusChanges        []leads.StatusChange
 		bounces              []sending.Bounce
@@ -485,9 +486,7 @@ func (s *Service) act(ctx context.Context, tx bun.IDB, org uuid.UUID, items []*i
 				if r.OutboundMessageID != nil {
 					answered = append(answered, *r.OutboundMessageID)
 				}
-				if err := s.notifyReply(ctx, tx, org, r, notifications.TypeReplyReceived); err != nil {
-					return err
-				}
+				notes = append(notes, replyNote(r, notifications.TypeReplyReceived))
 			}
 		case KindAutoReply:
 			res.AutoReplies++
@@ -534,6 +533,10 @@ func (s *Service) act(ctx context.Context, tx bun.IDB, org uuid.UUID, items []*i
 	if _, err := events.RecordBatch(ctx, tx, org, evs); err != nil {
 		return fmt.Errorf("inbox: %w", err)
 	}
+	// One statement for the batch's replies, not two a reply.
+	if _, err := notifications.NotifyAdminsEach(ctx, tx, org, notes); err != nil {
+		return err
+	}
 	if _, err := leads.ChangeStatus(ctx, tx, org, statusChanges); err != nil {
 		return err
 	}
@@ -565,9 +568,9 @@ func (s *Service) act(ctx context.Context, tx bun.IDB, org uuid.UUID, items []*i
 	return nil
 }
 
-// notifyReply tells the organisation's owners and admins about r (as
-// their reply preferences allow).
-func (s *Service) notifyReply(ctx context.Context, tx bun.IDB, org uuid.UUID, r messageRow, typ string) error {
+// replyNote is the notification that tells the organisation's owners
+// and admins about r (as their reply preferences allow).
+func replyNote(r messageRow, typ string) notifications.New {
 	who := r.FromAddress
 	if r.FromName != nil {
 		who = *r.FromName + " <" + r.FromAddress + ">"
@@ -589,8 +592,7 @@ func (s *Service) notifyReply(ctx context.Context, tx bun.IDB, org uuid.UUID, r 
 	if r.ThreadID != nil {
 		n.ActionURL = "/inbox/threads/" + r.ThreadID.String()
 	}
-	_, err := notifications.NotifyAdmins(ctx, tx, org, n)
-	return err
+	return n
 }
 
 func nonEmpty(s string) *string {
