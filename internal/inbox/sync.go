@@ -89,7 +89,8 @@ type syncState struct {
 }
 
 // SyncMailbox reads what is new in account's mailbox of org and ingests
-// it, batch by batch, each batch in one transaction with the mailbox's
+// it (a deactivated mailbox too: it sends nothing, but a reply to what it
+// sent must still stop its sequence), batch by batch, each batch in one transaction with the mailbox's
 // new UID (exactly once, even when a run dies midway). One run per
 // mailbox at a time (a lease). Success records last success and clears
 // the failure state, and lets a mailbox paused for broken sync send
@@ -106,7 +107,7 @@ func (s *Service) SyncMailbox(ctx context.Context, mailboxes Mailboxes, org, acc
 	var st []syncState
 	err := s.db.InTenant(ctx, database.Tenant{OrgID: org}, func(ctx context.Context, tx bun.IDB) error {
 		return tx.NewRaw(`UPDATE email_accounts SET imap_lease_until = ?, imap_last_attempt_at = ?
-			WHERE org_id = ? AND id = ? AND is_active AND (imap_lease_until IS NULL OR imap_lease_until <= ?)
+			WHERE org_id = ? AND id = ? AND (imap_lease_until IS NULL OR imap_lease_until <= ?)
 			RETURNING imap_uidvalidity, imap_last_uid, imap_last_success_at, created_at, email_address`,
 			now.Add(o.Lease), now, org, account, now).Scan(ctx, &st)
 	})

@@ -88,3 +88,21 @@ func TestAMailboxPausedForBrokenSyncSendsNothingUntilSyncRecovers(t *testing.T) 
 	require.Len(t, w.smtp.Messages(), 1, "sync recovered: the mailbox sends again")
 	require.Equal(t, "sent", w.str(`SELECT status FROM messages WHERE lead_id = $1 AND step = 1`, ana))
 }
+
+// A deactivated mailbox (the deliverability guard turned it off) sends
+// nothing, but its replies are still read.
+func TestADeactivatedMailboxIsStillRead(t *testing.T) {
+	w := setup(t)
+	ctx := context.Background()
+	ana := w.lead("ana@globex.test")
+	sent := w.sendFirstSteps()
+	w.exec(`UPDATE email_accounts SET is_active = false WHERE id = $1`, w.account)
+	due, err := w.inbox.Due(ctx, 1000)
+	require.NoError(t, err)
+	require.Contains(t, due, [2]uuid.UUID{w.actor.OrgID, w.account}, "the sweep still syncs it")
+	w.imap.Append(t, reply("ana@globex.test", "sam@send.test", sent["ana@globex.test"], "Re: hi", "Please stop emailing me."), w.clock.Now())
+	res, err := w.inbox.SyncMailbox(ctx, w.boxes, w.actor.OrgID, w.account, inbox.SyncOptions{})
+	require.NoError(t, err)
+	require.Equal(t, 1, res.Stored)
+	require.Equal(t, "cancelled", w.str(`SELECT status FROM messages WHERE lead_id = $1 AND step = 2`, ana))
+}
