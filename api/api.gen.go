@@ -5699,10 +5699,11 @@ type ClientInterface interface {
 	// Owners, admins and API keys. Stores an inbound RFC 5322 message
 	// from `from` to the account, as a person's reply would arrive; with
 	// `in_reply_to` (a Message-ID the account sent) it threads under that
-	// message. It reaches its lead at once: matched by `in_reply_to`,
-	// else by `from` among the organisation's leads, the lead is marked
-	// replied and, when its campaign stops on reply, its scheduled
-	// messages are cancelled (`blocked_reason` `lead_replied`). 409
+	// message. It reaches the inbox at once, as a reply synced from a
+	// real mailbox does: matched by `in_reply_to`, else by `from` among
+	// the organisation's leads, threaded, the lead marked replied and,
+	// when its campaign stops on reply, its scheduled messages cancelled
+	// (`blocked_reason` `lead_replied`); the worker classifies it. 409
 	// `not_sandbox` for an account of another provider.
 	//
 	// Takes any type of body and a specified content type.
@@ -5715,10 +5716,11 @@ type ClientInterface interface {
 	// Owners, admins and API keys. Stores an inbound RFC 5322 message
 	// from `from` to the account, as a person's reply would arrive; with
 	// `in_reply_to` (a Message-ID the account sent) it threads under that
-	// message. It reaches its lead at once: matched by `in_reply_to`,
-	// else by `from` among the organisation's leads, the lead is marked
-	// replied and, when its campaign stops on reply, its scheduled
-	// messages are cancelled (`blocked_reason` `lead_replied`). 409
+	// message. It reaches the inbox at once, as a reply synced from a
+	// real mailbox does: matched by `in_reply_to`, else by `from` among
+	// the organisation's leads, threaded, the lead marked replied and,
+	// when its campaign stops on reply, its scheduled messages cancelled
+	// (`blocked_reason` `lead_replied`); the worker classifies it. 409
 	// `not_sandbox` for an account of another provider.
 	//
 	// Takes a body of the `application/json` content type.
@@ -8149,10 +8151,11 @@ func (c *Client) ListSandboxMessages(ctx context.Context, emailAccountID EmailAc
 // Owners, admins and API keys. Stores an inbound RFC 5322 message
 // from `from` to the account, as a person's reply would arrive; with
 // `in_reply_to` (a Message-ID the account sent) it threads under that
-// message. It reaches its lead at once: matched by `in_reply_to`,
-// else by `from` among the organisation's leads, the lead is marked
-// replied and, when its campaign stops on reply, its scheduled
-// messages are cancelled (`blocked_reason` `lead_replied`). 409
+// message. It reaches the inbox at once, as a reply synced from a
+// real mailbox does: matched by `in_reply_to`, else by `from` among
+// the organisation's leads, threaded, the lead marked replied and,
+// when its campaign stops on reply, its scheduled messages cancelled
+// (`blocked_reason` `lead_replied`); the worker classifies it. 409
 // `not_sandbox` for an account of another provider.
 //
 // Takes any type of body and a specified content type.
@@ -8175,10 +8178,11 @@ func (c *Client) InjectSandboxReplyWithBody(ctx context.Context, emailAccountID 
 // Owners, admins and API keys. Stores an inbound RFC 5322 message
 // from `from` to the account, as a person's reply would arrive; with
 // `in_reply_to` (a Message-ID the account sent) it threads under that
-// message. It reaches its lead at once: matched by `in_reply_to`,
-// else by `from` among the organisation's leads, the lead is marked
-// replied and, when its campaign stops on reply, its scheduled
-// messages are cancelled (`blocked_reason` `lead_replied`). 409
+// message. It reaches the inbox at once, as a reply synced from a
+// real mailbox does: matched by `in_reply_to`, else by `from` among
+// the organisation's leads, threaded, the lead marked replied and,
+// when its campaign stops on reply, its scheduled messages cancelled
+// (`blocked_reason` `lead_replied`); the worker classifies it. 409
 // `not_sandbox` for an account of another provider.
 //
 // Takes a body of the `application/json` content type.
@@ -17277,10 +17281,11 @@ type ClientWithResponsesInterface interface {
 	// Owners, admins and API keys. Stores an inbound RFC 5322 message
 	// from `from` to the account, as a person's reply would arrive; with
 	// `in_reply_to` (a Message-ID the account sent) it threads under that
-	// message. It reaches its lead at once: matched by `in_reply_to`,
-	// else by `from` among the organisation's leads, the lead is marked
-	// replied and, when its campaign stops on reply, its scheduled
-	// messages are cancelled (`blocked_reason` `lead_replied`). 409
+	// message. It reaches the inbox at once, as a reply synced from a
+	// real mailbox does: matched by `in_reply_to`, else by `from` among
+	// the organisation's leads, threaded, the lead marked replied and,
+	// when its campaign stops on reply, its scheduled messages cancelled
+	// (`blocked_reason` `lead_replied`); the worker classifies it. 409
 	// `not_sandbox` for an account of another provider.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
@@ -17293,10 +17298,11 @@ type ClientWithResponsesInterface interface {
 	// Owners, admins and API keys. Stores an inbound RFC 5322 message
 	// from `from` to the account, as a person's reply would arrive; with
 	// `in_reply_to` (a Message-ID the account sent) it threads under that
-	// message. It reaches its lead at once: matched by `in_reply_to`,
-	// else by `from` among the organisation's leads, the lead is marked
-	// replied and, when its campaign stops on reply, its scheduled
-	// messages are cancelled (`blocked_reason` `lead_replied`). 409
+	// message. It reaches the inbox at once, as a reply synced from a
+	// real mailbox does: matched by `in_reply_to`, else by `from` among
+	// the organisation's leads, threaded, the lead marked replied and,
+	// when its campaign stops on reply, its scheduled messages cancelled
+	// (`blocked_reason` `lead_replied`); the worker classifies it. 409
 	// `not_sandbox` for an account of another provider.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
@@ -31501,10 +31507,11 @@ func (c *ClientWithResponses) ListSandboxMessagesWithResponse(ctx context.Contex
 // Owners, admins and API keys. Stores an inbound RFC 5322 message
 // from `from` to the account, as a person's reply would arrive; with
 // `in_reply_to` (a Message-ID the account sent) it threads under that
-// message. It reaches its lead at once: matched by `in_reply_to`,
-// else by `from` among the organisation's leads, the lead is marked
-// replied and, when its campaign stops on reply, its scheduled
-// messages are cancelled (`blocked_reason` `lead_replied`). 409
+// message. It reaches the inbox at once, as a reply synced from a
+// real mailbox does: matched by `in_reply_to`, else by `from` among
+// the organisation's leads, threaded, the lead marked replied and,
+// when its campaign stops on reply, its scheduled messages cancelled
+// (`blocked_reason` `lead_replied`); the worker classifies it. 409
 // `not_sandbox` for an account of another provider.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
@@ -31523,10 +31530,11 @@ func (c *ClientWithResponses) InjectSandboxReplyWithBodyWithResponse(ctx context
 // Owners, admins and API keys. Stores an inbound RFC 5322 message
 // from `from` to the account, as a person's reply would arrive; with
 // `in_reply_to` (a Message-ID the account sent) it threads under that
-// message. It reaches its lead at once: matched by `in_reply_to`,
-// else by `from` among the organisation's leads, the lead is marked
-// replied and, when its campaign stops on reply, its scheduled
-// messages are cancelled (`blocked_reason` `lead_replied`). 409
+// message. It reaches the inbox at once, as a reply synced from a
+// real mailbox does: matched by `in_reply_to`, else by `from` among
+// the organisation's leads, threaded, the lead marked replied and,
+// when its campaign stops on reply, its scheduled messages cancelled
+// (`blocked_reason` `lead_replied`); the worker classifies it. 409
 // `not_sandbox` for an account of another provider.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).

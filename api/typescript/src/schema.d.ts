@@ -1611,10 +1611,11 @@ export interface paths {
          * @description Owners, admins and API keys. Stores an inbound RFC 5322 message
          *     from `from` to the account, as a person's reply would arrive; with
          *     `in_reply_to` (a Message-ID the account sent) it threads under that
-         *     message. It reaches its lead at once: matched by `in_reply_to`,
-         *     else by `from` among the organisation's leads, the lead is marked
-         *     replied and, when its campaign stops on reply, its scheduled
-         *     messages are cancelled (`blocked_reason` `lead_replied`). 409
+         *     message. It reaches the inbox at once, as a reply synced from a
+         *     real mailbox does: matched by `in_reply_to`, else by `from` among
+         *     the organisation's leads, threaded, the lead marked replied and,
+         *     when its campaign stops on reply, its scheduled messages cancelled
+         *     (`blocked_reason` `lead_replied`); the worker classifies it. 409
          *     `not_sandbox` for an account of another provider.
          */
         post: operations["injectSandboxReply"];
