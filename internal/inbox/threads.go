@@ -3,7 +3,6 @@ package inbox
 import (
 	"cmp"
 	"context"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"slices"
@@ -166,17 +165,13 @@ const threadCursorPrefix = "t1:"
 // ThreadPage. The limit's bounds are the house's (internal/pagination);
 // the cursor is opaque and only one this package made is accepted.
 func ParseThreadPage(limit *int, cursor *string) (ThreadPage, error) {
-	base, err := pagination.Parse(limit, nil)
+	n, at, id, err := pagination.ParseKeyed(limit, cursor, threadCursorPrefix, parseMicros)
 	if err != nil {
 		return ThreadPage{}, err
 	}
-	p := ThreadPage{Limit: base.Limit}
-	if cursor != nil && *cursor != "" {
-		pos, ok := decodeThreadCursor(*cursor)
-		if !ok {
-			return ThreadPage{}, fault.BadRequest("invalid_cursor", "cursor is not one this API returned")
-		}
-		p.after = &pos
+	p := ThreadPage{Limit: n}
+	if at != nil {
+		p.after = &threadPosition{at: *at, id: id}
 	}
 	return p, nil
 }
@@ -184,31 +179,20 @@ func ParseThreadPage(limit *int, cursor *string) (ThreadPage, error) {
 // The cursor keeps last_message_at in microseconds, Postgres's precision,
 // so that the next page starts exactly after the last row.
 func encodeThreadCursor(p threadPosition) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(threadCursorPrefix + strconv.FormatInt(p.at.UnixMicro(), 10) + ":" + p.id.String()))
+	return pagination.EncodeKeyed(threadCursorPrefix, strconv.FormatInt(p.at.UnixMicro(), 10), p.id)
 }
 
 func decodeThreadCursor(s string) (threadPosition, bool) {
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil {
+	_, at, id, err := pagination.ParseKeyed(nil, &s, threadCursorPrefix, parseMicros)
+	if err != nil || at == nil {
 		return threadPosition{}, false
 	}
-	rest, ok := strings.CutPrefix(string(b), threadCursorPrefix)
-	if !ok {
-		return threadPosition{}, false
-	}
-	us, idText, ok := strings.Cut(rest, ":")
-	if !ok {
-		return threadPosition{}, false
-	}
-	micros, err := strconv.ParseInt(us, 10, 64)
-	if err != nil {
-		return threadPosition{}, false
-	}
-	id, err := uuid.Parse(idText)
-	if err != nil {
-		return threadPosition{}, false
-	}
-	return threadPosition{at: time.UnixMicro(micros).UTC(), id: id}, true
+	return threadPosition{at: *at, id: id}, true
+}
+
+func parseMicros(s string) (time.Time, bool) {
+	micros, err := strconv.ParseInt(s, 10, 64)
+	return time.UnixMicro(micros).UTC(), err == nil
 }
 
 func checkThreadFilter(f ThreadFilter) error {

@@ -2,7 +2,6 @@ package notifications
 
 import (
 	"context"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"slices"
@@ -111,17 +110,13 @@ const cursorPrefix = "n1:"
 // The limit's bounds are the house's (internal/pagination); the cursor is
 // opaque and only one this package made is accepted.
 func ParsePage(limit *int, cursor *string) (Page, error) {
-	base, err := pagination.Parse(limit, nil)
+	n, read, id, err := pagination.ParseKeyed(limit, cursor, cursorPrefix, func(k string) (bool, bool) { return k == "1", k == "0" || k == "1" })
 	if err != nil {
 		return Page{}, err
 	}
-	p := Page{Limit: base.Limit}
-	if cursor != nil && *cursor != "" {
-		pos, ok := decodeCursor(*cursor)
-		if !ok {
-			return Page{}, fault.BadRequest("invalid_cursor", "cursor is not one this API returned")
-		}
-		p.after = &pos
+	p := Page{Limit: n}
+	if read != nil {
+		p.after = &position{read: *read, id: id}
 	}
 	return p, nil
 }
@@ -131,23 +126,7 @@ func encodeCursor(p position) string {
 	if p.read {
 		r = "1"
 	}
-	return base64.RawURLEncoding.EncodeToString([]byte(cursorPrefix + r + ":" + p.id.String()))
-}
-
-func decodeCursor(s string) (position, bool) {
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil {
-		return position{}, false
-	}
-	rest, ok := strings.CutPrefix(string(b), cursorPrefix)
-	if !ok || len(rest) < 2 || rest[1] != ':' || (rest[0] != '0' && rest[0] != '1') {
-		return position{}, false
-	}
-	id, err := uuid.Parse(rest[2:])
-	if err != nil {
-		return position{}, false
-	}
-	return position{read: rest[0] == '1', id: id}, true
+	return pagination.EncodeKeyed(cursorPrefix, r, p.id)
 }
 
 // visibleSQL is what a signed-in user (?0) sees in organisation ?1: their

@@ -113,3 +113,46 @@ func decode(s string) (uuid.UUID, error) {
 	}
 	return uuid.Parse(rest)
 }
+
+// Lists ordered by something before the id (notifications: unread first;
+// inbox threads: latest activity) continue after a (key, id) position.
+// Their cursors are made here too, so every cursor of the API is opaque,
+// versioned by its list's prefix, and refused with the same 400 when it is
+// not one the API returned.
+
+// EncodeKeyed is the opaque cursor of position (key, id) in the list whose
+// cursors start with prefix. key must not contain ':'.
+func EncodeKeyed(prefix, key string, id uuid.UUID) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(prefix + key + ":" + id.String()))
+}
+
+// ParseKeyed turns the optional limit and cursor query values of a keyed
+// list into the page size and, when a cursor is given, its position: the
+// key as EncodeKeyed was given it and the id. decodeKey checks and
+// converts the key; a cursor of another list, or whose key decodeKey
+// refuses, is a 400 invalid_cursor.
+func ParseKeyed[K any](limit *int, cursor *string, prefix string, decodeKey func(string) (K, bool)) (int, *K, uuid.UUID, error) {
+	p, err := Parse(limit, nil)
+	if err != nil || cursor == nil || *cursor == "" {
+		return p.Limit, nil, uuid.Nil, err
+	}
+	bad := fault.BadRequest("invalid_cursor", "cursor is not one this API returned")
+	b, err := base64.RawURLEncoding.DecodeString(*cursor)
+	if err != nil {
+		return 0, nil, uuid.Nil, bad
+	}
+	rest, ok := strings.CutPrefix(string(b), prefix)
+	if !ok {
+		return 0, nil, uuid.Nil, bad
+	}
+	keyText, idText, ok := strings.Cut(rest, ":")
+	if !ok {
+		return 0, nil, uuid.Nil, bad
+	}
+	key, ok := decodeKey(keyText)
+	id, err := uuid.Parse(idText)
+	if !ok || err != nil {
+		return 0, nil, uuid.Nil, bad
+	}
+	return p.Limit, &key, id, nil
+}

@@ -1,6 +1,7 @@
 package pagination
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/google/uuid"
@@ -66,4 +67,30 @@ func TestTrim(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, ids[1], p.Before)
 	})
+}
+
+func TestKeyedCursors(t *testing.T) {
+	id := uuid.Must(uuid.NewV7())
+	digits := func(s string) (string, bool) { return s, s != "" && strings.Trim(s, "0123456789") == "" }
+	c := EncodeKeyed("k1:", "42", id)
+	n, key, got, err := ParseKeyed(nil, &c, "k1:", digits)
+	require.NoError(t, err)
+	require.Equal(t, DefaultLimit, n)
+	require.Equal(t, "42", *key)
+	require.Equal(t, id, got)
+
+	ten := 10
+	n, key, _, err = ParseKeyed(&ten, nil, "k1:", digits)
+	require.NoError(t, err)
+	require.Equal(t, 10, n)
+	require.Nil(t, key, "no cursor: from the first")
+
+	for _, bad := range []string{EncodeKeyed("k2:", "42", id), EncodeKeyed("k1:", "x", id), Encode(id), "%%%", EncodeKeyed("k1:", "42", id)[:10]} {
+		_, _, _, err := ParseKeyed(nil, &bad, "k1:", digits)
+		require.Error(t, err, bad)
+		require.True(t, fault.IsKind(err, fault.KindBadRequest), bad)
+	}
+	hundredOne := 101
+	_, _, _, err = ParseKeyed(&hundredOne, &c, "k1:", digits)
+	require.Error(t, err)
 }
