@@ -140,9 +140,12 @@ func lowerHeaders(in map[string][]string) map[string]string {
 // normalise lower-cases text and folds typographic quotes and dashes, so
 // "don’t" (as phones type it) matches "don't".
 func normalise(s string) string {
-	s = strings.NewReplacer("\u2019", "'", "\u2018", "'", "\u201c", `"`, "\u201d", `"`, "\u2013", "-", "\u2014", "-", "\u00a0", " ").Replace(s)
-	return strings.ToLower(s)
+	return strings.ToLower(typographic.Replace(s))
 }
+
+// typographic folds the quotes, dashes and spaces normalise folds; built
+// once (a Replacer compiles its table on first use).
+var typographic = strings.NewReplacer("\u2019", "'", "\u2018", "'", "\u201c", `"`, "\u201d", `"`, "\u2013", "-", "\u2014", "-", "\u00a0", " ")
 
 // --- bounce ---------------------------------------------------------------
 
