@@ -71,6 +71,8 @@ func TestTheInboxsBatchUnsubscribesAndDeferrals(t *testing.T) {
 		require.Equal(t, 2, b.count(`SELECT count(*) FROM events WHERE org_id = $1 AND type = 'suppression.created'`, b.actor.OrgID))
 		st, _ := b.status(cy, 2)
 		require.Equal(t, "scheduled", st, "the others are left alone")
-		inTx(func(tx bun.IDB) error { return b.eng.UnsubscribeManyInTx(ctx, tx, b.actor.OrgID, nil, "classification") })
+		inTx(func(tx bun.IDB) error {
+			return b.eng.UnsubscribeManyInTx(ctx, tx, b.actor.OrgID, nil, "classification")
+		})
 	})
 }
