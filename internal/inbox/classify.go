@@ -90,7 +90,7 @@ func (s *Service) Classify(ctx context.Context, org uuid.UUID, ids []uuid.UUID) 
 	}
 	var rows []toClassify
 	err := s.db.InTenant(ctx, database.Tenant{OrgID: org}, func(ctx context.Context, tx bun.IDB) error {
-		// Each id is looked up by itself (byID): see lookupByID.
+		// Each id is looked up by itself: see lookupByID.
 		return tx.NewRaw(`SELECT i.id, i.from_address, i.subject, i.body_text, i.clean_text, i.snippet,
 				m.subject AS orig_subject, m.body_text AS orig_body
 			FROM unnest(?::uuid[]) AS v (id)
