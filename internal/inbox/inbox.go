@@ -35,7 +35,10 @@ type Sender interface {
 	DeferInTx(ctx context.Context, tx bun.IDB, org, lead uuid.UUID, until time.Time) (int, error)
 	BouncesInTx(ctx context.Context, tx bun.IDB, org uuid.UUID, bs []sending.Bounce, softLimit int, retry time.Duration) (sending.BounceResult, error)
 	ComplaintInTx(ctx context.Context, tx bun.IDB, org, message, lead uuid.UUID) error
-	UnsubscribeInTx(ctx context.Context, tx bun.IDB, org, lead uuid.UUID, reason string) error
+	// DeferManyInTx and UnsubscribeManyInTx apply a classified batch's
+	// out-of-office return dates and unsubscribes, set-based.
+	DeferManyInTx(ctx context.Context, tx bun.IDB, org uuid.UUID, ds []sending.Deferral) (int, error)
+	UnsubscribeManyInTx(ctx context.Context, tx bun.IDB, org uuid.UUID, leadIDs []uuid.UUID, reason string) error
 }
 
 // Enqueuer queues the classification of newly stored inbound messages;
@@ -57,6 +60,12 @@ type Options struct {
 	// soft-bounced message goes out again (default 4h).
 	SoftBounceLimit int
 	SoftBounceRetry time.Duration
+	// ClassifyWorkers is how many provider calls one Classify makes at
+	// once (default 4). Keep it small: an organisation's remote LLM
+	// providers are rate-limited per key, and every worker process runs
+	// its own Classify calls, so the load on a provider is this times the
+	// classification tasks running at once. 1 calls one at a time.
+	ClassifyWorkers int
 }
 
 // Service is the inbox.
@@ -79,6 +88,9 @@ func NewService(db *database.DB, sender Sender, providers ProviderFor, enq Enque
 	}
 	if opts.SoftBounceRetry <= 0 {
 		opts.SoftBounceRetry = 4 * time.Hour
+	}
+	if opts.ClassifyWorkers <= 0 {
+		opts.ClassifyWorkers = 4
 	}
 	return &Service{db: db, sender: sender, providers: providers, enq: enq, opts: opts}
 }

@@ -71,6 +71,35 @@ func (e *Engine) DeferInTx(ctx context.Context, tx bun.IDB, org, lead uuid.UUID,
 	return int(n), nil
 }
 
+// Deferral is an out-of-office reply's return date for its lead.
+type Deferral struct {
+	Lead  uuid.UUID
+	Until time.Time
+}
+
+// DeferManyInTx is DeferInTx for many leads in one statement: each
+// lead's scheduled messages due before its latest Until in ds wait until
+// then (lead_out_of_office), as DeferInTx called once per deferral, in
+// any order, leaves them. It returns how many messages it moved.
+func (e *Engine) DeferManyInTx(ctx context.Context, tx bun.IDB, org uuid.UUID, ds []Deferral) (int, error) {
+	if len(ds) == 0 {
+		return 0, nil
+	}
+	leadIDs, untils := make([]uuid.UUID, len(ds)), make([]string, len(ds))
+	for i, d := range ds {
+		leadIDs[i], untils[i] = d.Lead, d.Until.Format(time.RFC3339Nano)
+	}
+	res, err := tx.ExecContext(ctx, `WITH v AS (SELECT lead, max(until) AS until FROM unnest(?::uuid[], ?::timestamptz[]) AS v (lead, until) GROUP BY lead)
+		UPDATE messages m SET scheduled_for = v.until, blocked_reason = ?, updated_at = now()
+		FROM v WHERE m.org_id = ? AND m.lead_id = v.lead AND m.status = 'scheduled' AND m.scheduled_for < v.until`,
+		pgdialect.Array(leadIDs), pgdialect.Array(untils), BlockedLeadOutOfOffice, org)
+	if err != nil {
+		return 0, fmt.Errorf("sending: defer %d leads: %w", len(ds), database.Interpret(err))
+	}
+	n, _ := res.RowsAffected()
+	return int(n), nil
+}
+
 // Bounce is a bounce report's verdict on one of our messages.
 type Bounce struct {
 	Message    uuid.UUID
@@ -195,10 +224,12 @@ func (e *Engine) stopLeads(ctx context.Context, tx bun.IDB, org uuid.UUID, leadI
 		org, pgdialect.Array(leadIDs)).Scan(ctx, &emails); err != nil && database.Interpret(err) != database.ErrNotFound {
 		return fmt.Errorf("sending: leads' addresses: %w", database.Interpret(err))
 	}
-	for _, addr := range emails {
-		if _, err := suppressions.AddInTx(ctx, tx, org, suppressions.New{Value: addr, Reason: reason, Source: "inbox"}); err != nil {
-			return fmt.Errorf("sending: suppress: %w", err)
-		}
+	ns := make([]suppressions.New, len(emails))
+	for i, addr := range emails {
+		ns[i] = suppressions.New{Value: addr, Reason: reason, Source: "inbox"}
+	}
+	if _, err := suppressions.AddManyInTx(ctx, tx, org, ns); err != nil {
+		return fmt.Errorf("sending: suppress: %w", err)
 	}
 	changes := make([]leads.StatusChange, len(leadIDs))
 	for i, id := range leadIDs {
@@ -216,4 +247,23 @@ func (e *Engine) stopLeads(ctx context.Context, tx bun.IDB, org uuid.UUID, leadI
 // pending messages are cancelled (lead_unsubscribed).
 func (e *Engine) UnsubscribeInTx(ctx context.Context, tx bun.IDB, org, lead uuid.UUID, reason string) error {
 	return e.stopLeads(ctx, tx, org, []uuid.UUID{lead}, reason, leads.ReasonUnsubscribe, "unsubscribed", BlockedLeadUnsubscribed)
+}
+
+// UnsubscribeManyInTx is UnsubscribeInTx for many leads at once, set-based
+// (one statement per step, whatever the number of leads): their
+// addresses suppressed, their status and their pending messages as
+// UnsubscribeInTx leaves them. A lead named twice counts once.
+func (e *Engine) UnsubscribeManyInTx(ctx context.Context, tx bun.IDB, org uuid.UUID, leadIDs []uuid.UUID, reason string) error {
+	if len(leadIDs) == 0 {
+		return nil
+	}
+	uniq := make([]uuid.UUID, 0, len(leadIDs))
+	seen := make(map[uuid.UUID]bool, len(leadIDs))
+	for _, id := range leadIDs {
+		if !seen[id] {
+			seen[id] = true
+			uniq = append(uniq, id)
+		}
+	}
+	return e.stopLeads(ctx, tx, org, uniq, reason, leads.ReasonUnsubscribe, "unsubscribed", BlockedLeadUnsubscribed)
 }

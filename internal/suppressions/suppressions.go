@@ -34,6 +34,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect/pgdialect"
 
 	"github.com/leadpilot/leadpilot/internal/access"
 	"github.com/leadpilot/leadpilot/internal/contact"
@@ -187,6 +188,50 @@ func AddInTx(ctx context.Context, tx bun.IDB, org uuid.UUID, n New) (bool, error
 		return true, record(ctx, tx, org, events.SuppressionCreated, []row{r})
 	}
 	return false, nil
+}
+
+// AddManyInTx puts entries on org's list in tx in one statement (the
+// caller's transaction: a batch of unsubscribes or bounces), normalised,
+// with one suppression.created per entry that is new, in the order of
+// ns. Entries already listed, or repeated in ns, change nothing. It
+// returns how many were new. An invalid entry fails the whole call
+// before anything is written, as AddInTx would for it.
+func AddManyInTx(ctx context.Context, tx bun.IDB, org uuid.UUID, ns []New) (int, error) {
+	if len(ns) == 0 {
+		return 0, nil
+	}
+	type key struct{ kind, value string }
+	seen := make(map[key]bool, len(ns))
+	var ids []uuid.UUID
+	var kinds, values, reasons, sources []string
+	for _, n := range ns {
+		r, err := prepare(org, n)
+		if err != nil {
+			return 0, err
+		}
+		if k := (key{r.Kind, r.Value}); !seen[k] {
+			seen[k] = true
+			ids, kinds, values, reasons, sources = append(ids, r.ID), append(kinds, r.Kind), append(values, r.Value), append(reasons, r.Reason), append(sources, *r.Source)
+		}
+	}
+	var added []row
+	// WITH ORDINALITY keeps the entries' order for their events.
+	err := tx.NewRaw(`WITH ins AS (
+			INSERT INTO suppressions (id, org_id, kind, value, reason, source)
+			SELECT v.id, ?, v.kind, v.value, v.reason, v.source
+			FROM unnest(?::uuid[], ?::text[], ?::text[], ?::text[], ?::text[]) AS v (id, kind, value, reason, source)
+			ON CONFLICT (org_id, kind, value) DO NOTHING
+			RETURNING *)
+		SELECT ins.* FROM ins JOIN unnest(?::uuid[]) WITH ORDINALITY AS o (id, n) ON o.id = ins.id ORDER BY o.n`,
+		org, pgdialect.Array(ids), pgdialect.Array(kinds), pgdialect.Array(values), pgdialect.Array(reasons), pgdialect.Array(sources),
+		pgdialect.Array(ids)).Scan(ctx, &added)
+	if err = database.Interpret(err); err != nil && !errors.Is(err, database.ErrNotFound) {
+		return 0, fmt.Errorf("suppressions: add %d: %w", len(ids), err)
+	}
+	if len(added) == 0 {
+		return 0, nil
+	}
+	return len(added), record(ctx, tx, org, events.SuppressionCreated, added)
 }
 
 // prepare validates and normalises n into a row with a new id.

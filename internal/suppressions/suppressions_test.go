@@ -433,3 +433,62 @@ func TestNotSuppressedSQLProbesTheIndexUnderRowLevelSecurity(t *testing.T) {
 	})
 	require.NoError(t, err)
 }
+
+func TestAddManyInTx(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	b := setup(t)
+	_, _, err := b.svc.Add(ctx, b.member, suppressions.New{Value: "old@example.com", Reason: "manual"})
+	require.NoError(t, err)
+	add := func(ns []suppressions.New) (int, error) {
+		var n int
+		err := b.db.InTenant(ctx, b.member.Tenant(), func(ctx context.Context, tx bun.IDB) error {
+			var err error
+			n, err = suppressions.AddManyInTx(ctx, tx, b.member.OrgID, ns)
+			return err
+		})
+		return n, err
+	}
+
+	t.Run("AddsWhatIsNewOnceWithAnEventEachInOneCall", func(t *testing.T) {
+		n, err := add([]suppressions.New{
+			{Value: "Ana@Example.com", Reason: "classification", Source: "inbox"},
+			{Value: "old@example.com", Reason: "classification", Source: "inbox"}, // listed already
+			{Value: "ana@example.com", Reason: "classification", Source: "inbox"}, // the same address again
+			{Value: "ben@example.com", Reason: "classification", Source: "inbox"},
+		})
+		require.NoError(t, err)
+		require.Equal(t, 2, n)
+		list, _, err := b.svc.List(ctx, b.member, suppressions.Filter{}, firstPage(t))
+		require.NoError(t, err)
+		got := map[string]string{}
+		for _, s := range list {
+			got[s.Value] = s.Reason + " " + *s.Source
+		}
+		require.Equal(t, map[string]string{"ana@example.com": "classification inbox", "ben@example.com": "classification inbox", "old@example.com": "manual api"}, got)
+		var evs []string
+		rows, err := testkit.OwnerDB(t).Pool.Query(ctx, `SELECT data->>'value' FROM events WHERE org_id = $1 AND type = 'suppression.created' ORDER BY id`, b.member.OrgID)
+		require.NoError(t, err)
+		for rows.Next() {
+			var v string
+			require.NoError(t, rows.Scan(&v))
+			evs = append(evs, v)
+		}
+		require.NoError(t, rows.Err())
+		require.Equal(t, []string{"old@example.com", "ana@example.com", "ben@example.com"}, evs, "one event per new entry, in order")
+	})
+
+	t.Run("RefusesAnInvalidEntryAndAddsNothing", func(t *testing.T) {
+		_, err := add([]suppressions.New{{Value: "cy@example.com", Reason: "classification"}, {Value: "not an address or a number", Reason: "nope"}})
+		require.Error(t, err)
+		list, _, err := b.svc.List(ctx, b.member, suppressions.Filter{Prefix: "cy@"}, firstPage(t))
+		require.NoError(t, err)
+		require.Empty(t, list)
+	})
+
+	t.Run("NothingToAdd", func(t *testing.T) {
+		n, err := add(nil)
+		require.NoError(t, err)
+		require.Zero(t, n)
+	})
+}

@@ -11,7 +11,7 @@
 package builtin
 
 import (
-	"strings"
+	"unicode"
 
 	"github.com/leadpilot/leadpilot/internal/llm"
 )
@@ -55,7 +55,17 @@ func meta(promptWords, completionWords int) llm.Meta {
 func words(texts ...string) int {
 	n := 0
 	for _, t := range texts {
-		n += len(strings.Fields(t))
+		// As len(strings.Fields(t)), without building the slice.
+		in := false
+		for _, r := range t {
+			switch space := unicode.IsSpace(r); {
+			case space:
+				in = false
+			case !in:
+				in = true
+				n++
+			}
+		}
 	}
 	return n
 }

@@ -140,25 +140,28 @@ func lowerHeaders(in map[string][]string) map[string]string {
 // normalise lower-cases text and folds typographic quotes and dashes, so
 // "don’t" (as phones type it) matches "don't".
 func normalise(s string) string {
-	s = strings.NewReplacer("\u2019", "'", "\u2018", "'", "\u201c", `"`, "\u201d", `"`, "\u2013", "-", "\u2014", "-", "\u00a0", " ").Replace(s)
-	return strings.ToLower(s)
+	return strings.ToLower(typographic.Replace(s))
 }
+
+// typographic folds the quotes, dashes and spaces normalise folds; built
+// once (a Replacer compiles its table on first use).
+var typographic = strings.NewReplacer("\u2019", "'", "\u2018", "'", "\u201c", `"`, "\u201d", `"`, "\u2013", "-", "\u2014", "-", "\u00a0", " ")
 
 // --- bounce ---------------------------------------------------------------
 
 var (
-	bounceSubjectRe = regexp.MustCompile(`(?i)^\s*(undeliverable|undelivered mail returned to sender|delivery status notification \(failure\)|mail delivery failed|delivery failure|failure notice|returned mail\b|undeliverable mail|message not delivered|non[- ]?delivery|nondeliverable|mail system error|delivery has failed|delivery notification: delivery has failed|message delivery failure|unable to deliver)`)
-	delaySubjectRe  = regexp.MustCompile(`(?i)delivery status notification \(delay\)|delivery delayed|delayed mail|warning: could not send message|message delay`)
-	delayBodyRe     = regexp.MustCompile(`(?i)action:\s*delayed|message not delivered yet|will (continue to )?retry|has been delayed|still trying|not yet been delivered|delivery is delayed`)
-	failedActionRe  = regexp.MustCompile(`(?i)action:\s*failed|permanent(ly)? (error|failure|fatal)|failed permanently|\b5\.\d{1,3}\.\d{1,3}\b`)
-	statusCodeRe    = regexp.MustCompile(`(?i)(\b5\d\d[ -]#?\s*5\.\d{1,3}\.\d{1,3}\b|#5\.\d{1,3}\.\d{1,3}\b|status:\s*5\.\d{1,3}\.\d{1,3}\b|\b5\.\d{1,3}\.\d{1,3}\s+(resolver|smtp|<|user|mailbox|recipient|address|the email account))`)
-	bouncePhraseRe  = regexp.MustCompile(`(?i)address not found|user unknown|unknown user|recipient address rejected|no such user|no such (mailbox|recipient)|mailbox (unavailable|not found|does not exist)|recipient not found|recipnotfound|delivery has failed to these recipients|couldn't be delivered|could not be delivered to one or more recipients|the email account that you tried to reach does not exist|this is the mail system at host|this message was created automatically by mail delivery software|wasn't able to deliver your message|unable to deliver your message|delivery to the following recipients? failed|the following address\(es\) failed|doesn't have a [\w.-]+ account|inbox is full|mailbox (is )?full|quota exceeded`)
+	bounceSubjectRe = mustAlternation(`(?i)^\s*(undeliverable|undelivered mail returned to sender|delivery status notification \(failure\)|mail delivery failed|delivery failure|failure notice|returned mail\b|undeliverable mail|message not delivered|non[- ]?delivery|nondeliverable|mail system error|delivery has failed|delivery notification: delivery has failed|message delivery failure|unable to deliver)`)
+	delaySubjectRe  = mustAlternation(`(?i)delivery status notification \(delay\)|delivery delayed|delayed mail|warning: could not send message|message delay`)
+	delayBodyRe     = mustAlternation(`(?i)action:\s*delayed|message not delivered yet|will (continue to )?retry|has been delayed|still trying|not yet been delivered|delivery is delayed`)
+	failedActionRe  = mustAlternation(`(?i)action:\s*failed|permanent(ly)? (error|failure|fatal)|failed permanently|\b5\.\d{1,3}\.\d{1,3}\b`)
+	statusCodeRe    = mustAlternation(`(?i)(\b5\d\d[ -]#?\s*5\.\d{1,3}\.\d{1,3}\b|#5\.\d{1,3}\.\d{1,3}\b|status:\s*5\.\d{1,3}\.\d{1,3}\b|\b5\.\d{1,3}\.\d{1,3}\s+(resolver|smtp|<|user|mailbox|recipient|address|the email account))`)
+	bouncePhraseRe  = mustAlternation(`(?i)address not found|user unknown|unknown user|recipient address rejected|no such user|no such (mailbox|recipient)|mailbox (unavailable|not found|does not exist)|recipient not found|recipnotfound|delivery has failed to these recipients|couldn't be delivered|could not be delivered to one or more recipients|the email account that you tried to reach does not exist|this is the mail system at host|this message was created automatically by mail delivery software|wasn't able to deliver your message|unable to deliver your message|delivery to the following recipients? failed|the following address\(es\) failed|doesn't have a [\w.-]+ account|inbox is full|mailbox (is )?full|quota exceeded`)
 	// smtpCodeRe is an SMTP failure code as mail systems quote it: an
 	// enhanced status code (RFC 3463) or a reply code after the words a
 	// report puts before it.
-	smtpCodeRe    = regexp.MustCompile(`(?i)\b[45]\.[0-7]\.\d{1,3}\b|(?:^|\n|said:|error:?|response:?|reason:|status:?|remote server was:)\s*[45][0-5]\d\b`)
-	daemonLocalRe = regexp.MustCompile(`(?i)^(mailer-daemon|postmaster|mail-daemon|microsoftexchange[0-9a-f]*)$`)
-	daemonNameRe  = regexp.MustCompile(`(?i)mail delivery (subsystem|system)|mailer-daemon`)
+	smtpCodeRe    = mustAlternation(`(?i)\b[45]\.[0-7]\.\d{1,3}\b|(?:^|\n|said:|error:?|response:?|reason:|status:?|remote server was:)\s*[45][0-5]\d\b`)
+	daemonLocalRe = mustAlternation(`(?i)^(mailer-daemon|postmaster|mail-daemon|microsoftexchange[0-9a-f]*)$`)
+	daemonNameRe  = mustAlternation(`(?i)mail delivery (subsystem|system)|mailer-daemon`)
 )
 
 // bounceRule recognises non-delivery reports by their structure (RFC 3464
@@ -240,13 +243,13 @@ func isDaemon(from string) bool {
 // --- out of office ----------------------------------------------------------
 
 var (
-	oooSubjectRe = regexp.MustCompile(`^\s*(automatic reply|auto:|autoreply|auto-reply|auto reply|auto response|autoresponse|auto-response|out of (the )?office|ooo\b|away from|abwesenheitsnotiz|abwesend|réponse automatique|respuesta automática|risposta automatica|afwezigheidsbericht|frånvaro)|out of (the )?office|on vacation|on holiday|on leave`)
-	oooPhraseRe  = regexp.MustCompile(`out of (the )?office|\b(on|off|away on) (annual |parental |maternity |paternity |sick |medical |study |garden |extended |compassionate |bereavement )?leave\b|\b(on|off on) (vacation|holiday|holidays|pto|sabbatical)\b|\b(out|off) sick\b|limited (access to|availability on) (my )?(e-?mails?|inbox)|(limited|no|without|intermittent|restricted) access to (my )?(e-?mails?|inbox)|\baway (from (the office|my desk|work|e-?mail) )?(until|till|til|through|thru) ` + dateish + `|\b(i'm|i am|i'll be|i will be|currently) (currently )?(out|off) (until|till|til|through|thru) ` + dateish + `|\b(back|returning|return)( in the office| to the office| at my desk| to work| at work)? (on|from|after|by) (the )?` + dateish + `|\bcurrently (away|travell?ing)\b|\b(i'm|i am) away (from|until|till|this|today|for)\b|(will|i'll) (respond|reply|get back to you) (to your (e-?mail|message) )?(when|upon|as soon as|once) (i|i'm|i am) (return|back)|\bupon my return\b`)
+	oooSubjectRe = mustAlternation(`^\s*(automatic reply|auto:|autoreply|auto-reply|auto reply|auto response|autoresponse|auto-response|out of (the )?office|ooo\b|away from|abwesenheitsnotiz|abwesend|réponse automatique|respuesta automática|risposta automatica|afwezigheidsbericht|frånvaro)|out of (the )?office|on vacation|on holiday|on leave`)
+	oooPhraseRe  = mustAlternation(`out of (the )?office|\b(on|off|away on) (annual |parental |maternity |paternity |sick |medical |study |garden |extended |compassionate |bereavement )?leave\b|\b(on|off on) (vacation|holiday|holidays|pto|sabbatical)\b|\b(out|off) sick\b|limited (access to|availability on) (my )?(e-?mails?|inbox)|(limited|no|without|intermittent|restricted) access to (my )?(e-?mails?|inbox)|\baway (from (the office|my desk|work|e-?mail) )?(until|till|til|through|thru) ` + dateish + `|\b(i'm|i am|i'll be|i will be|currently) (currently )?(out|off) (until|till|til|through|thru) ` + dateish + `|\b(back|returning|return)( in the office| to the office| at my desk| to work| at work)? (on|from|after|by) (the )?` + dateish + `|\bcurrently (away|travell?ing)\b|\b(i'm|i am) away (from|until|till|this|today|for)\b|(will|i'll) (respond|reply|get back to you) (to your (e-?mail|message) )?(when|upon|as soon as|once) (i|i'm|i am) (return|back)|\bupon my return\b`)
 	// dateish is the start of a date or a day as an absence notice writes
 	// its return: "Monday", "the 14th", "3 March", "next week".
 	dateish       = `((mon|tues|wednes|thurs|fri|satur|sun)day|tomorrow|today|tonight|next (week|mon|tue|wed|thu|fri|sat|sun)|the \d|\d|(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\b|(the )?(end|start|beginning|middle) of (the )?(week|month|jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)|mid[- ]?(week|month|jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)|(early|late) (next week|jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)|after the (holidays?|new year|break|weekend|long weekend|bank holiday))`
-	leftCompanyRe = regexp.MustCompile(`no longer (with|at|employed|work(s|ing)? (at|for|with))|(has|have) left (the company|the organi[sz]ation|\w+ as of)|i('ve| have) left \w+|this (mailbox|inbox|e-?mail address|address) is no longer (monitored|active|in use|being monitored)`)
-	autoAckRe     = regexp.MustCompile(`(ticket|case|request) (number|no\.|#|id|\(?#?\d+\)?)|(has|have) been (received|logged|created)|we('ve| have) received your (e-?mail|message|request|inquiry|enquiry)|thank you for contacting|this is an automated (response|message|reply)|do not reply to this (e-?mail|message)`)
+	leftCompanyRe = mustAlternation(`no longer (with|at|employed|work(s|ing)? (at|for|with))|(has|have) left (the company|the organi[sz]ation|\w+ as of)|i('ve| have) left \w+|this (mailbox|inbox|e-?mail address|address) is no longer (monitored|active|in use|being monitored)`)
+	autoAckRe     = mustAlternation(`(ticket|case|request) (number|no\.|#|id|\(?#?\d+\)?)|(has|have) been (received|logged|created)|we('ve| have) received your (e-?mail|message|request|inquiry|enquiry)|thank you for contacting|this is an automated (response|message|reply)|do not reply to this (e-?mail|message)`)
 )
 
 // autoReplyRule recognises out-of-office replies by the headers mail
@@ -305,18 +308,18 @@ func autoHeader(h map[string]string) string {
 var (
 	// stopWords are the keywords carriers honour as an SMS opt-out; sent as
 	// the whole message they are an unsubscribe on any channel.
-	stopWords = regexp.MustCompile(`^(stop|stopall|stop all|unsubscribe|unsubscribe me|cancel|end|quit|remove|remove me|opt out|opt-out|stop please|please stop|stop it)$`)
-	unsubRe   = regexp.MustCompile(`\bunsubscribe\b|\bremove (me|us|my (e-?mail|address|name|number|details|contact( details)?|info))\b|\btake (me|us|my [\w-]+( address)?) off\b|\bopt(ed|ing)?[- ]?out\b|\bopt (me|us) out\b|\b(do not|don't|dont|never) (e-?mail|write to) (me|us)\b|\b(do not|don't|dont) (contact|e-?mail|message|text|call) (me|us)? ?again\b|\bstop (e-?mailing|contacting|messaging|texting|sending|spamming|writing)\b|\bplease stop\b|\b(delete|erase|remove) (my|our) (data|details|information|personal data|contact details)\b|\boff (your|the) (mailing |e-?mail |contact )?list\b|\bno more (e-?mails|messages|texts)\b`)
+	stopWords = mustAlternation(`^(stop|stopall|stop all|unsubscribe|unsubscribe me|cancel|end|quit|remove|remove me|opt out|opt-out|stop please|please stop|stop it)$`)
+	unsubRe   = mustAlternation(`\bunsubscribe\b|\bremove (me|us|my (e-?mail|address|name|number|details|contact( details)?|info))\b|\btake (me|us|my [\w-]+( address)?) off\b|\bopt(ed|ing)?[- ]?out\b|\bopt (me|us) out\b|\b(do not|don't|dont|never) (e-?mail|write to) (me|us)\b|\b(do not|don't|dont) (contact|e-?mail|message|text|call) (me|us)? ?again\b|\bstop (e-?mailing|contacting|messaging|texting|sending|spamming|writing)\b|\bplease stop\b|\b(delete|erase|remove) (my|our) (data|details|information|personal data|contact details)\b|\boff (your|the) (mailing |e-?mail |contact )?list\b|\bno more (e-?mails|messages|texts)\b`)
 	// channelNoRe declines a channel, not the conversation: "don't call
 	// me" is an unsubscribe unless the same reply asks for email or says
 	// yes ("don't call me, but email me the pricing").
-	channelNoRe = regexp.MustCompile(`\b(do not|don't|dont|never) (call|phone|ring|contact|message|text) (me|us)\b`)
+	channelNoRe = mustAlternation(`\b(do not|don't|dont|never) (call|phone|ring|contact|message|text) (me|us)\b`)
 	// askEmailRe asks to be written to instead of called.
-	askEmailRe = regexp.MustCompile(`\b(e-?mail|write to|send) (me|us)\b|\b(by|via|over|through|in an?) e-?mail\b|\be-?mail (is|works|would be) (better|best|fine|great|easier|preferred|ok|okay)\b|\b(just|only) e-?mail\b|\bstick (to|with) e-?mail\b|\be-?mail (instead|only)\b|\bin writing\b`)
+	askEmailRe = mustAlternation(`\b(e-?mail|write to|send) (me|us)\b|\b(by|via|over|through|in an?) e-?mail\b|\be-?mail (is|works|would be) (better|best|fine|great|easier|preferred|ok|okay)\b|\b(just|only) e-?mail\b|\bstick (to|with) e-?mail\b|\be-?mail (instead|only)\b|\bin writing\b`)
 	// notAListRe follows "remove me" or "take me off" when the request is
 	// about a copy line or a thread, not about our list: "remove me from
 	// the cc and loop in Jane".
-	notAListRe = regexp.MustCompile(`^ (from |off )?(of )?(the |this |that |these |those |your )?(e-?mail |mail |reply )?(cc|cc line|cc list|cc'd|bcc|copy|thread|chain|conversation|loop|reply[- ]all)\b`)
+	notAListRe = mustAlternation(`^ (from |off )?(of )?(the |this |that |these |those |your )?(e-?mail |mail |reply )?(cc|cc line|cc list|cc'd|bcc|copy|thread|chain|conversation|loop|reply[- ]all)\b`)
 	nonLetters = regexp.MustCompile(`[^a-z -]+`)
 )
 
@@ -357,26 +360,26 @@ func channelOnly(o *ownText) bool {
 // --- not interested -----------------------------------------------------------
 
 var (
-	notInterestedRe = regexp.MustCompile(`\bnot (really |currently |at all |very |that |too )?interested\b|\bno longer interested\b|\bno interest\b|\bnot (for us|for me|a fit|a good fit|the right fit|a great fit|relevant|a priority|something we need|something we're looking|in the market|looking|buying|the right time|a good time)\b|\b(isn't|is not|aren't|are not|not) (really |currently )?(a |the )?(priority|high on our list|on our radar)\b|\bno,? thanks?\b|\bno,? thank you\b|\bthanks,? but no\b|\b(we're|we are|i'm|i am) (all set|good for now|covered|happy with)\b|\b(don't|do not|dont) have (the |any |a )?(budget|bandwidth|capacity)\b|\bno budget\b|\bpass on this\b|\bhard pass\b|\b(i'll|we'll|i will|we will) pass(\s*[.!,;]|\s*$| for now| this time)|\b(we've|we have|we) (just |recently )?signed (a |an )?([\w-]+ ){0,3}with\b|\b(we're|we are|i'm|i am|all) good,? (thanks|thank you|for now)\b|\bbut no\b(,? thanks?| thank you)?\s*[.!]*\s*$|\b(decided|chose|chosen|going|went) (to go )?with (another|a different|someone else|an? (other|different) (vendor|provider|solution))\b|\b(doesn't|does not|don't|do not) (see a fit|fit|make sense)\b|\bnot now\b|\bnot at this (time|point|stage)\b|\bnot right now\b|\bnot this (year|quarter|month|time|round)\b|\b(out of|no|not in (the|our)|over( our)?|without (a|the|any)) budget\b|\bbudgets? (is|are|has been|have been|was|were) (\w+ )?(frozen|spent|used up|allocated|exhausted|gone|locked|tight|cut|closed|committed|maxed out)\b|\b(budget|spending|hiring) (freeze|cuts?)\b|\b(can't|cannot|can not|couldn't|could not) (afford|justify) (it|this|that|the (cost|price|spend|expense)|another (tool|vendor|subscription))\b|\b(holding|hold|held|holds) off\b|\b(is|are|been|currently|all|everything) on hold\b|\bput (this|it|that|things|everything|projects?) on (the )?(back ?burner|ice|hold)\b|\btiming (isn't|is not|'s not|is n't|just isn't) (right|great|good|ideal)\b|\bbad timing\b|\bnot (until|before) (next|the end of|q[1-4]|20\d\d)\b|\bnot something (we'd|we would|we'll|i'd|i would) consider\b`)
+	notInterestedRe = mustAlternation(`\bnot (really |currently |at all |very |that |too )?interested\b|\bno longer interested\b|\bno interest\b|\bnot (for us|for me|a fit|a good fit|the right fit|a great fit|relevant|a priority|something we need|something we're looking|in the market|looking|buying|the right time|a good time)\b|\b(isn't|is not|aren't|are not|not) (really |currently )?(a |the )?(priority|high on our list|on our radar)\b|\bno,? thanks?\b|\bno,? thank you\b|\bthanks,? but no\b|\b(we're|we are|i'm|i am) (all set|good for now|covered|happy with)\b|\b(don't|do not|dont) have (the |any |a )?(budget|bandwidth|capacity)\b|\bno budget\b|\bpass on this\b|\bhard pass\b|\b(i'll|we'll|i will|we will) pass(\s*[.!,;]|\s*$| for now| this time)|\b(we've|we have|we) (just |recently )?signed (a |an )?([\w-]+ ){0,3}with\b|\b(we're|we are|i'm|i am|all) good,? (thanks|thank you|for now)\b|\bbut no\b(,? thanks?| thank you)?\s*[.!]*\s*$|\b(decided|chose|chosen|going|went) (to go )?with (another|a different|someone else|an? (other|different) (vendor|provider|solution))\b|\b(doesn't|does not|don't|do not) (see a fit|fit|make sense)\b|\bnot now\b|\bnot at this (time|point|stage)\b|\bnot right now\b|\bnot this (year|quarter|month|time|round)\b|\b(out of|no|not in (the|our)|over( our)?|without (a|the|any)) budget\b|\bbudgets? (is|are|has been|have been|was|were) (\w+ )?(frozen|spent|used up|allocated|exhausted|gone|locked|tight|cut|closed|committed|maxed out)\b|\b(budget|spending|hiring) (freeze|cuts?)\b|\b(can't|cannot|can not|couldn't|could not) (afford|justify) (it|this|that|the (cost|price|spend|expense)|another (tool|vendor|subscription))\b|\b(holding|hold|held|holds) off\b|\b(is|are|been|currently|all|everything) on hold\b|\bput (this|it|that|things|everything|projects?) on (the )?(back ?burner|ice|hold)\b|\btiming (isn't|is not|'s not|is n't|just isn't) (right|great|good|ideal)\b|\bbad timing\b|\bnot (until|before) (next|the end of|q[1-4]|20\d\d)\b|\bnot something (we'd|we would|we'll|i'd|i would) consider\b`)
 	// weakDeclineRe are declines that a clear yes in the same reply
 	// outweighs: "I don't need a demo, just send me the pricing", "revisit
 	// next year, but happy to chat".
-	weakDeclineRe = regexp.MustCompile(`\b(we|i) (don't|do not|dont) (need|want|require)\b|\bno need (for|to)\b|\bnext year\b|\b(revisit|circle back|reconnect|reach out|check back|check in|touch base|follow up|try (again|us again|me again)|ping (me|us))\b[^.!?]{0,30}\b(later|next (year|quarter)|in (a few|a couple of|\d+|six|three|two|several) (months|quarters)|in q[1-4]|in 20\d\d|after (the )?(new year|summer|q[1-4]))\b|\bmaybe (later|next (year|quarter)|another time|down the (road|line))\b`)
+	weakDeclineRe = mustAlternation(`\b(we|i) (don't|do not|dont) (need|want|require)\b|\bno need (for|to)\b|\bnext year\b|\b(revisit|circle back|reconnect|reach out|check back|check in|touch base|follow up|try (again|us again|me again)|ping (me|us))\b[^.!?]{0,30}\b(later|next (year|quarter)|in (a few|a couple of|\d+|six|three|two|several) (months|quarters)|in q[1-4]|in 20\d\d|after (the )?(new year|summer|q[1-4]))\b|\bmaybe (later|next (year|quarter)|another time|down the (road|line))\b`)
 	// noWordsRe are the one-word declines, read as the whole reply.
-	noWordsRe = regexp.MustCompile(`^(no|nope|nah|no thanks?|no thank you|no way|no sorry|sorry no|negative|not interested|not for me|not for us|pass|no no)$`)
+	noWordsRe = mustAlternation(`^(no|nope|nah|no thanks?|no thank you|no way|no sorry|sorry no|negative|not interested|not for me|not for us|pass|no no)$`)
 	// notGapRe is a negation a couple of words before "interested"; the
 	// gap must not hold a clause word: "not sure but interested" is a yes.
-	notGapRe     = regexp.MustCompile(`\b(isn't|is not|aren't|are not|wouldn't be|won't be|am not|i'm not|we're not|we are not|not) (\w+ ){0,2}interested\b`)
-	clauseWordRe = regexp.MustCompile(`\b(but|though|although|however|yet|still)\b`)
+	notGapRe     = mustAlternation(`\b(isn't|is not|aren't|are not|wouldn't be|won't be|am not|i'm not|we're not|we are not|not) (\w+ ){0,2}interested\b`)
+	clauseWordRe = mustAlternation(`\b(but|though|although|however|yet|still)\b`)
 	// alreadyRe is an incumbent ("we already use Outreach") unless what is
 	// already had is free time: "I already have a slot open Tuesday".
-	alreadyRe  = regexp.MustCompile(`\balready (use|using|have|had|work with|working with|signed|partnered|got)\b`)
-	freeTimeRe = regexp.MustCompile(`^ (a |an |some |the |one |two |\d+ )?(slots?|time|times|openings?|windows?|gaps?|availability|spots?|meetings?|calls?|demos?|questions?|calendar|invites?|few|couple|\d)\b`)
+	alreadyRe  = mustAlternation(`\balready (use|using|have|had|work with|working with|signed|partnered|got)\b`)
+	freeTimeRe = mustAlternation(`^ (a |an |some |the |one |two |\d+ )?(slots?|time|times|openings?|windows?|gaps?|availability|spots?|meetings?|calls?|demos?|questions?|calendar|invites?|few|couple|\d)\b`)
 	// callChannelRe are the "please don't ..." verbs that decline a
 	// channel rather than the offer.
-	callChannelRe = regexp.MustCompile(`^(call|phone|ring|contact|message|text)$`)
+	callChannelRe = mustAlternation(`^(call|phone|ring|contact|message|text)$`)
 	pleaseDontRe  = regexp.MustCompile(`\bplease (don't|do not|dont) (\w+)`)
-	interestWord  = regexp.MustCompile(`\binterested\b`)
+	interestWord  = mustAlternation(`\binterested\b`)
 )
 
 func notInterestedRule(o *ownText) (verdict, bool) {
@@ -434,12 +437,12 @@ func lastWords(s string, n int) string {
 // --- interested ---------------------------------------------------------------
 
 var (
-	interestedRe = regexp.MustCompile(`\binterested\b|\binteresting\b|\bsounds (good|great|interesting|promising|useful|like a plan)\b|\blet's (talk|chat|connect|set up|schedule|book|meet|do it|hop|jump|find a time|set something up)\b|\b(let's|can we|could we|can you|could you|shall we) (do|have|get|grab|set up|book|schedule|arrange|hop on|jump on) (a |the )?(quick |short )?(call|chat|meeting|demo)\b|\b(book|schedule|set up|arrange|grab|hop on|jump on|have) a (quick |short |15[- ]min(ute)? |30[- ]min(ute)? )?(call|meeting|demo|time|chat)\b|\b(send|e-?mail) (me|us|over|across) (some |more |the |a |your )?(more|info|information|details|deck|pricing|prices|case stud\w*|overview|brochure|one-pager|proposal|quote)\b|\bsend (it|them|that) over\b|\btell me more\b|\b(would|i'd|we'd|i would|we would) (love|like|be keen|be happy|be glad) to (learn|hear|know|see|chat|talk|connect|meet|find out|get)\b|\b(happy|glad) to (chat|talk|connect|meet|hop|jump|learn|take a look|have a look|hear more)\b|\b(what|which) (times?|days?|slots?) (work|suit|are good|would work)\b|\bwhen are you (free|available)\b|\b(your|any) availability\b|\b(i'm|i am|we're|we are) (free|available)\b|\bworks for me\b|\bcount me in\b|\byes,? please\b|^(yes|yep|sure|absolutely|definitely|of course)\b|\bkeen to\b|\bopen to (a|an|learning|chatting|hearing|it|that|exploring)\b|\bworth a (chat|call|look|conversation)\b|\blet me know (when|what time)\b|\b(monday|tuesday|wednesday|thursday|friday|tomorrow) (works\b|at \d|afternoon\b|morning\b|is good\b|would work\b)|\b(slots?|openings?|windows?|gaps?) (open|free|available)\b|\bfree (on |at |this |next )?((mon|tues|wednes|thurs|fri)day|tomorrow)\b|\bset (something|a time|a call) up\b|\blooks (good|great|interesting)\b|\bcurious to (learn|hear|see)\b`)
-	calendarRe   = regexp.MustCompile(`calendly\.com|\bcal\.com/|meetings\.hubspot\.com|savvycal\.com|zcal\.co|chilipiper\.com|tidycal\.com|youcanbook\.me|calendar\.app\.google|outlook\.office365\.com/(owa/)?(calendar|bookwithme)|calendar\.google\.com/calendar/appointments`)
+	interestedRe = mustAlternation(`\binterested\b|\binteresting\b|\bsounds (good|great|interesting|promising|useful|like a plan)\b|\blet's (talk|chat|connect|set up|schedule|book|meet|do it|hop|jump|find a time|set something up)\b|\b(let's|can we|could we|can you|could you|shall we) (do|have|get|grab|set up|book|schedule|arrange|hop on|jump on) (a |the )?(quick |short )?(call|chat|meeting|demo)\b|\b(book|schedule|set up|arrange|grab|hop on|jump on|have) a (quick |short |15[- ]min(ute)? |30[- ]min(ute)? )?(call|meeting|demo|time|chat)\b|\b(send|e-?mail) (me|us|over|across) (some |more |the |a |your )?(more|info|information|details|deck|pricing|prices|case stud\w*|overview|brochure|one-pager|proposal|quote)\b|\bsend (it|them|that) over\b|\btell me more\b|\b(would|i'd|we'd|i would|we would) (love|like|be keen|be happy|be glad) to (learn|hear|know|see|chat|talk|connect|meet|find out|get)\b|\b(happy|glad) to (chat|talk|connect|meet|hop|jump|learn|take a look|have a look|hear more)\b|\b(what|which) (times?|days?|slots?) (work|suit|are good|would work)\b|\bwhen are you (free|available)\b|\b(your|any) availability\b|\b(i'm|i am|we're|we are) (free|available)\b|\bworks for me\b|\bcount me in\b|\byes,? please\b|^(yes|yep|sure|absolutely|definitely|of course)\b|\bkeen to\b|\bopen to (a|an|learning|chatting|hearing|it|that|exploring)\b|\bworth a (chat|call|look|conversation)\b|\blet me know (when|what time)\b|\b(monday|tuesday|wednesday|thursday|friday|tomorrow) (works\b|at \d|afternoon\b|morning\b|is good\b|would work\b)|\b(slots?|openings?|windows?|gaps?) (open|free|available)\b|\bfree (on |at |this |next )?((mon|tues|wednes|thurs|fri)day|tomorrow)\b|\bset (something|a time|a call) up\b|\blooks (good|great|interesting)\b|\bcurious to (learn|hear|see)\b`)
+	calendarRe   = mustAlternation(`calendly\.com|\bcal\.com/|meetings\.hubspot\.com|savvycal\.com|zcal\.co|chilipiper\.com|tidycal\.com|youcanbook\.me|calendar\.app\.google|outlook\.office365\.com/(owa/)?(calendar|bookwithme)|calendar\.google\.com/calendar/appointments`)
 	// negationRe finds a negation in the words just before a match, within
 	// the same clause.
-	negationRe = regexp.MustCompile(`\b(not|never|no longer|hardly|nor|no)\b|n't\b`)
-	clauseRe   = regexp.MustCompile(`[.!?;,\x{2026}]|\s-+\s|\bbut\b|\bthough\b|\bhowever\b`)
+	negationRe = mustAlternation(`\b(not|never|no longer|hardly|nor|no)\b|n't\b`)
+	clauseRe   = mustAlternation(`[.!?;,\x{2026}]|\s-+\s|\bbut\b|\bthough\b|\bhowever\b`)
 )
 
 // interestedRule reads interest from a booking link or from locs, the
@@ -472,8 +475,8 @@ func negated(text string, i int) bool {
 // --- question -----------------------------------------------------------------
 
 var (
-	questionTopicRe = regexp.MustCompile(`pric|cost|how much|how does|how do|how would|how it works|how long|integrat|support|trial|contract|plan|feature|differen|compare|minimum|set ?up|onboard|secur|gdpr|data|api|discount|per (seat|user|month)|work with|refund|languages?|case stud`)
-	questionStartRe = regexp.MustCompile(`(?m)^(how|what|what's|which|when|where|who|why)\b.{3,}$|^(can|could|do|does|is|are|will|would) (you|it|this|that|there|your|we|i)\b.{3,}$|\bi was wondering\b|\bi'm wondering\b|\bcurious (how|what|whether|if)\b|\bwondering (how|what|whether|if)\b`)
+	questionTopicRe = mustAlternation(`pric|cost|how much|how does|how do|how would|how it works|how long|integrat|support|trial|contract|plan|feature|differen|compare|minimum|set ?up|onboard|secur|gdpr|data|api|discount|per (seat|user|month)|work with|refund|languages?|case stud`)
+	questionStartRe = mustAlternation(`(?m)^(how|what|what's|which|when|where|who|why)\b.{3,}$|^(can|could|do|does|is|are|will|would) (you|it|this|that|there|your|we|i)\b.{3,}$|\bi was wondering\b|\bi'm wondering\b|\bcurious (how|what|whether|if)\b|\bwondering (how|what|whether|if)\b`)
 )
 
 // questionRule: a question mark in the reply's own text, or a sentence
@@ -493,13 +496,13 @@ func questionRule(text string) (verdict, bool) {
 // --- quoted text ----------------------------------------------------------------
 
 var (
-	onWroteRe       = regexp.MustCompile(`(?i)^(on\b.{0,200}\bwrote:?|am\b.{0,200}\bschrieb.{0,80}:|le\b.{0,200}\ba écrit ?:|el\b.{0,200}\bescribió:|op\b.{0,200}\bschreef.{0,80}:)$`)
-	wroteEndRe      = regexp.MustCompile(`(?i)\bwrote:\s*$`)
-	separatorRe     = regexp.MustCompile(`(?i)^(-{2,}\s*(original message|forwarded message|reply message|ursprüngliche nachricht|message d'origine)\s*-{2,}|_{10,})$`)
-	headerFromRe    = regexp.MustCompile(`(?i)^\*?(from|von|de):\*?\s`)
-	headerSentRe    = regexp.MustCompile(`(?i)^\*?(sent|date|gesendet|envoyé|to|subject):\*?\s`)
-	sentFromRe      = regexp.MustCompile(`(?i)^(sent from my |get outlook for |sent from outlook|sent from yahoo mail|sent via )`)
-	replyAboveRe    = regexp.MustCompile(`(?i)^#*\s*please (type|write) your reply above this line`)
+	onWroteRe       = mustAlternation(`(?i)^(on\b.{0,200}\bwrote:?|am\b.{0,200}\bschrieb.{0,80}:|le\b.{0,200}\ba écrit ?:|el\b.{0,200}\bescribió:|op\b.{0,200}\bschreef.{0,80}:)$`)
+	wroteEndRe      = mustAlternation(`(?i)\bwrote:\s*$`)
+	separatorRe     = mustAlternation(`(?i)^(-{2,}\s*(original message|forwarded message|reply message|ursprüngliche nachricht|message d'origine)\s*-{2,}|_{10,})$`)
+	headerFromRe    = mustAlternation(`(?i)^\*?(from|von|de):\*?\s`)
+	headerSentRe    = mustAlternation(`(?i)^\*?(sent|date|gesendet|envoyé|to|subject):\*?\s`)
+	sentFromRe      = mustAlternation(`(?i)^(sent from my |get outlook for |sent from outlook|sent from yahoo mail|sent via )`)
+	replyAboveRe    = mustAlternation(`(?i)^#*\s*please (type|write) your reply above this line`)
 	originalPrefLen = 30
 )
 

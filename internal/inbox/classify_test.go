@@ -1,0 +1,138 @@
+package inbox_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/require"
+
+	"github.com/leadpilot/leadpilot/internal/inbox"
+	"github.com/leadpilot/leadpilot/internal/llm"
+	"github.com/leadpilot/leadpilot/internal/llm/builtin"
+)
+
+// scripted is the built-in provider, except that a reply whose body
+// starts with "away:" is an out-of-office and one that starts with
+// "fail:" is a provider error: what the rules of a person's reply cannot
+// produce in a test (ingest's own rules take real out-of-office mail).
+type scripted struct{ *builtin.Provider }
+
+var errScripted = errors.New("provider down")
+
+func (p scripted) ClassifyReply(ctx context.Context, r llm.Reply, o *llm.Original) (llm.ClassifyResult, error) {
+	switch {
+	case strings.HasPrefix(r.Body, "away:"):
+		return llm.ClassifyResult{Classification: llm.OutOfOffice, Confidence: 0.9, Reason: "out_of_office: scripted"}, nil
+	case strings.HasPrefix(r.Body, "fail:"):
+		return llm.ClassifyResult{}, errScripted
+	}
+	return p.Provider.ClassifyReply(ctx, r, o)
+}
+
+// Classify applies a batch's unsubscribes and out-of-office return dates
+// together (set-based), with the events and statuses one at a time gave.
+func TestClassifyAppliesABatchAtOnce(t *testing.T) {
+	w := setup(t)
+	ctx := context.Background()
+	// Replies do not stop this campaign: what follows from each class shows.
+	w.exec(`UPDATE campaigns SET settings = settings || '{"stop_on_reply": false}' WHERE id = $1`, w.campaign)
+	ana, ben, cy, dan := w.lead("ana@globex.test"), w.lead("ben@globex.test"), w.lead("cy@globex.test"), w.lead("dan@globex.test")
+	sent := w.sendFirstSteps()
+	svc := inbox.NewService(w.db, w.eng, func(context.Context, uuid.UUID) (llm.Provider, error) { return scripted{builtin.New()}, nil },
+		w.classify, inbox.Options{Now: w.clock.Now, ClassifyWorkers: 3})
+	in := func(from, body string) inbox.Incoming {
+		return inbox.Incoming{Raw: reply(from, "sam@send.test", sent[from], "Re: Quick idea for Globex", body)}
+	}
+	res, err := svc.Ingest(ctx, w.actor.OrgID, w.account, []inbox.Incoming{
+		in("ana@globex.test", "Please remove me from your list."),
+		in("ben@globex.test", "Stop emailing me."),
+		in("ben@globex.test", "Unsubscribe"),
+		in("cy@globex.test", "away: back soon"),
+		in("dan@globex.test", "Sounds good, let's talk."),
+	}, nil)
+	require.NoError(t, err)
+	require.Equal(t, 5, res.Stored)
+	ids := w.classify.take()
+	require.Len(t, ids, 5)
+	w.exec(`UPDATE inbox_messages SET return_date = '2026-12-20' WHERE lead_id = $1`, cy)
+	step2 := func(lead uuid.UUID) (string, string) {
+		return w.str(`SELECT status FROM messages WHERE lead_id = $1 AND step = 2`, lead), w.str(`SELECT blocked_reason FROM messages WHERE lead_id = $1 AND step = 2`, lead)
+	}
+	for _, l := range []uuid.UUID{ana, ben, cy, dan} {
+		st, _ := step2(l)
+		require.Equal(t, "scheduled", st)
+	}
+
+	cres, err := svc.Classify(ctx, w.actor.OrgID, ids)
+	require.NoError(t, err)
+	require.Equal(t, 5, cres.Classified)
+	require.Equal(t, 2, w.count(`SELECT count(*) FROM inbox_messages WHERE lead_id = $1 AND classification = 'unsubscribe'`, ben))
+
+	// Unsubscribes: each address suppressed once, each lead unsubscribed
+	// once, their pending steps cancelled.
+	for _, l := range []uuid.UUID{ana, ben} {
+		require.Equal(t, "unsubscribed", w.str(`SELECT status FROM leads WHERE id = $1`, l))
+		st, why := step2(l)
+		require.Equal(t, "cancelled", st)
+		require.Equal(t, "lead_unsubscribed", why)
+		require.Equal(t, 1, w.count(`SELECT count(*) FROM events WHERE org_id = $1 AND type = 'lead.status_changed' AND object_id = $2 AND data->>'to' = 'unsubscribed'`, w.actor.OrgID, l))
+	}
+	require.Equal(t, 2, w.count(`SELECT count(*) FROM suppressions WHERE org_id = $1 AND reason = 'classification' AND source = 'inbox' AND value IN ('ana@globex.test', 'ben@globex.test')`, w.actor.OrgID))
+	require.Equal(t, 2, w.count(`SELECT count(*) FROM events WHERE org_id = $1 AND type = 'suppression.created'`, w.actor.OrgID))
+
+	// The out-of-office: its next step waits for the return date.
+	st, why := step2(cy)
+	require.Equal(t, "scheduled", st)
+	require.Equal(t, "lead_out_of_office", why)
+	require.Equal(t, 1, w.count(`SELECT count(*) FROM messages WHERE lead_id = $1 AND step = 2 AND scheduled_for = '2026-12-20'`, cy))
+
+	// The others as before: interest moves the lead and notifies.
+	require.Equal(t, "interested", w.str(`SELECT status FROM leads WHERE id = $1`, dan))
+	st, _ = step2(dan)
+	require.Equal(t, "scheduled", st)
+	require.Equal(t, 1, w.count(`SELECT count(*) FROM notifications WHERE org_id = $1 AND type = 'positive_reply' AND lead_id = $2`, w.actor.OrgID, dan))
+	require.Equal(t, 5, w.count(`SELECT count(*) FROM events WHERE org_id = $1 AND type = 'reply.classified' AND data->>'classification' IS NOT NULL
+		AND data->>'body_text' IS NOT NULL AND data->>'thread_id' IS NOT NULL`, w.actor.OrgID))
+
+	// A second delivery of the task changes nothing.
+	cres, err = svc.Classify(ctx, w.actor.OrgID, ids)
+	require.NoError(t, err)
+	require.Zero(t, cres.Classified)
+	require.Equal(t, 2, w.count(`SELECT count(*) FROM events WHERE org_id = $1 AND type = 'suppression.created'`, w.actor.OrgID))
+}
+
+// A provider error keeps what was decided and fails the call, so the
+// task is retried for the rest.
+func TestClassifyKeepsWhatWasDecidedBeforeAProviderError(t *testing.T) {
+	w := setup(t)
+	ctx := context.Background()
+	w.lead("ana@globex.test")
+	sent := w.sendFirstSteps()
+	svc := inbox.NewService(w.db, w.eng, func(context.Context, uuid.UUID) (llm.Provider, error) { return scripted{builtin.New()}, nil },
+		w.classify, inbox.Options{Now: w.clock.Now, ClassifyWorkers: 1})
+	var in []inbox.Incoming
+	for _, body := range []string{"Sounds good, let's talk.", "How much does it cost?", "fail: this one", "Not interested, thanks."} {
+		in = append(in, inbox.Incoming{Raw: reply("ana@globex.test", "sam@send.test", sent["ana@globex.test"], "Re: hi", body), ReceivedAt: w.clock.Now()})
+		w.clock.Add(time.Minute)
+	}
+	res, err := svc.Ingest(ctx, w.actor.OrgID, w.account, in, nil)
+	require.NoError(t, err)
+	ids := w.classify.take()
+	require.Len(t, ids, 4)
+	failing := w.str(`SELECT id::text FROM inbox_messages WHERE org_id = $1 AND body_text LIKE 'fail:%'`, w.actor.OrgID)
+
+	// One worker: the calls go in id order and stop at the failure.
+	cres, err := svc.Classify(ctx, w.actor.OrgID, ids)
+	require.ErrorIs(t, err, errScripted)
+	require.ErrorContains(t, err, failing)
+	before := w.count(`SELECT count(*) FROM inbox_messages WHERE org_id = $1 AND id::text < $2`, w.actor.OrgID, failing)
+	require.Equal(t, before, cres.Classified)
+	require.Equal(t, before, w.count(`SELECT count(*) FROM inbox_messages WHERE org_id = $1 AND classification IS NOT NULL`, w.actor.OrgID))
+	require.Equal(t, "<nil>", w.str(`SELECT classification FROM inbox_messages WHERE id = $1`, failing))
+	require.Equal(t, before, w.count(`SELECT count(*) FROM events WHERE org_id = $1 AND type = 'reply.classified'`, w.actor.OrgID))
+	require.Equal(t, 4, res.Stored)
+}
