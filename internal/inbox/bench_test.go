@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -120,6 +121,10 @@ func BenchmarkSync(b *testing.B) {
 // calls made directly with the same inputs (the provider's ceiling).
 // Metrics: replies/s, baseline-replies/s and ratio. The issue asks for
 // 5,000 replies/s. INBOX_BENCH_CPUPROFILE=file profiles the Classify part.
+// classifyConcurrency is how many classification tasks the benchmark runs at
+// once, as a worker does.
+const classifyConcurrency = 4
+
 func BenchmarkClassify(b *testing.B) {
 	ctx := context.Background()
 	db, owner := testkit.DB(b), testkit.OwnerDB(b)
@@ -182,12 +187,37 @@ func BenchmarkClassify(b *testing.B) {
 		prof.start()
 		stats.set(true)
 		start := time.Now()
-		classified := 0
-		for _, ids := range batches {
-			res, err := w.inbox.Classify(ctx, org, ids)
-			require.NoError(b, err)
-			classified += res.Classified
+		// As the worker runs it: classification tasks of 200 taken by
+		// classifyConcurrency workers at once (the worker runs up to
+		// WORKER_CONCURRENCY tasks in all).
+		var classifiedN atomic.Int64
+		var wg sync.WaitGroup
+		next := make(chan []uuid.UUID)
+		errs := make(chan error, classifyConcurrency)
+		for range classifyConcurrency {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for ids := range next {
+					res, err := w.inbox.Classify(ctx, org, ids)
+					if err != nil {
+						errs <- err
+						return
+					}
+					classifiedN.Add(int64(res.Classified))
+				}
+			}()
 		}
+		for _, ids := range batches {
+			next <- ids
+		}
+		close(next)
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			require.NoError(b, err)
+		}
+		classified := int(classifiedN.Load())
 		pipeline += time.Since(start)
 		prof.stop()
 		stats.set(false)

@@ -285,6 +285,22 @@ func (s *Service) applyInTx(ctx context.Context, tx bun.IDB, org uuid.UUID, ds [
 	if len(rows) == 0 {
 		return nil, nil
 	}
+	// The leads are locked next, once, in id order: what follows (the
+	// unsubscribes, then the status changes) locks them in two sets, and
+	// two batches classified at once (the worker runs several tasks)
+	// would otherwise each hold a lead of the other's second set.
+	var leadIDs []uuid.UUID
+	for _, r := range rows {
+		if r.LeadID != nil {
+			leadIDs = append(leadIDs, *r.LeadID)
+		}
+	}
+	if len(leadIDs) > 0 {
+		if _, err := tx.ExecContext(ctx, `SELECT 1 FROM leads WHERE org_id = ? AND id = ANY(?::uuid[]) ORDER BY id FOR NO KEY UPDATE`,
+			org, pgdialect.Array(leadIDs)); err != nil {
+			return nil, fmt.Errorf("inbox: lock leads: %w", database.Interpret(err))
+		}
+	}
 	var (
 		evs     []events.New
 		notes   []notifications.New
