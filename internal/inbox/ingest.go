@@ -456,6 +456,22 @@ func StripReplyPrefix(s string) string {
 
 // act applies what the stored items mean, set-based where it can be.
 func (s *Service) act(ctx context.Context, tx bun.IDB, org uuid.UUID, items []*item, res *IngestResult) error {
+	// The batch's leads are locked once, in id order, before the steps
+	// below lock them in several sets (stop on reply, bounces,
+	// complaints, statuses): two mailboxes of one organisation synced at
+	// once never each hold a lead the other waits for.
+	var leadIDs []uuid.UUID
+	for _, it := range items {
+		if it.row.LeadID != nil {
+			leadIDs = append(leadIDs, *it.row.LeadID)
+		}
+	}
+	if len(leadIDs) > 0 {
+		if _, err := tx.ExecContext(ctx, `SELECT 1 FROM leads WHERE org_id = ? AND id = ANY(?::uuid[]) ORDER BY id FOR NO KEY UPDATE`,
+			org, pgdialect.Array(leadIDs)); err != nil {
+			return fmt.Errorf("inbox: lock leads: %w", database.Interpret(err))
+		}
+	}
 	var (
 		evs                  []events.New
 		notes                []notifications.New
