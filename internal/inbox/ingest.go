@@ -122,6 +122,9 @@ func (s *Service) Ingest(ctx context.Context, org, account uuid.UUID, in []Incom
 		if err := s.match(ctx, tx, org, items); err != nil {
 			return err
 		}
+		if err := lockLeads(ctx, tx, org, items); err != nil {
+			return err
+		}
 		for _, it := range items {
 			it.row = s.rowOf(org, account, mailbox[0], it, now)
 		}
@@ -256,6 +259,28 @@ func (s *Service) match(ctx context.Context, tx bun.IDB, org uuid.UUID, items []
 				break
 			}
 		}
+	}
+	return nil
+}
+
+// lockLeads locks the leads items matched, once, in id order, before
+// anything else of theirs is written (their threads, then stop on reply,
+// bounces, complaints, statuses, each locking a set of them): two
+// mailboxes of one organisation synced at once, or a sync and a
+// classification, never each hold a lead the other waits for.
+func lockLeads(ctx context.Context, tx bun.IDB, org uuid.UUID, items []*item) error {
+	var ids []uuid.UUID
+	for _, it := range items {
+		if it.lead != nil {
+			ids = append(ids, it.lead.ID)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, `SELECT 1 FROM leads WHERE org_id = ? AND id = ANY(?::uuid[]) ORDER BY id FOR NO KEY UPDATE`,
+		org, pgdialect.Array(ids)); err != nil {
+		return fmt.Errorf("inbox: lock leads: %w", database.Interpret(err))
 	}
 	return nil
 }
@@ -456,22 +481,6 @@ func StripReplyPrefix(s string) string {
 
 // act applies what the stored items mean, set-based where it can be.
 func (s *Service) act(ctx context.Context, tx bun.IDB, org uuid.UUID, items []*item, res *IngestResult) error {
-	// The batch's leads are locked once, in id order, before the steps
-	// below lock them in several sets (stop on reply, bounces,
-	// complaints, statuses): two mailboxes of one organisation synced at
-	// once never each hold a lead the other waits for.
-	var leadIDs []uuid.UUID
-	for _, it := range items {
-		if it.row.LeadID != nil {
-			leadIDs = append(leadIDs, *it.row.LeadID)
-		}
-	}
-	if len(leadIDs) > 0 {
-		if _, err := tx.ExecContext(ctx, `SELECT 1 FROM leads WHERE org_id = ? AND id = ANY(?::uuid[]) ORDER BY id FOR NO KEY UPDATE`,
-			org, pgdialect.Array(leadIDs)); err != nil {
-			return fmt.Errorf("inbox: lock leads: %w", database.Interpret(err))
-		}
-	}
 	var (
 		evs                  []events.New
 		notes                []notifications.New
