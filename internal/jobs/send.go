@@ -22,10 +22,10 @@ type SendPayload struct {
 }
 
 // NewSendTask returns the task that sends messages ids of account in org,
-// on the send queue. It has no task id: the send's claim (queued →
-// sending, conditional) is what makes a second delivery send nothing.
-// Few retries: a failed attempt leaves its messages queued, and the
-// dispatcher enqueues them again.
+// on the send queue. It has no task id: the send's claim (scheduled and
+// due → sending, conditional) is what makes a second delivery send
+// nothing. Few retries: a failed attempt leaves its messages scheduled and
+// stamped dispatched, and the dispatcher enqueues them again.
 func NewSendTask(org, account uuid.UUID, ids []uuid.UUID) (*asynq.Task, error) {
 	b, err := json.Marshal(SendPayload{OrgID: org, AccountID: account, IDs: ids})
 	if err != nil {

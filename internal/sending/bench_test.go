@@ -69,7 +69,9 @@ import (
 // set Options.ClaimLimit and BatchSize; SEND_BENCH_CPUPROFILE=file writes
 // a CPU profile of the timed part; SEND_BENCH_LOGSQL=1 makes Postgres log
 // every statement of the benchmark's database with its duration (and
-// auto_explain the plans of those over 30 ms) in the server's log.
+// auto_explain the plans of those over 30 ms) in the server's log;
+// SEND_BENCH_HOT=1 logs, after the run, how many updates of messages,
+// leads, sequences and email_accounts were heap-only (HOT).
 func BenchmarkSend(b *testing.B) {
 	n := envInt(b, "SEND_BENCH_LEADS", 100000)
 	workers := envInt(b, "SEND_BENCH_WORKERS", 2*runtime.GOMAXPROCS(0))
@@ -313,6 +315,14 @@ func runSendBench(b *testing.B, sink *benchSink, n, accounts, workers int) bench
 	run := benchRun{msgs: n, elapsed: elapsed, activation: activation, cpu: processCPU() - cpu0, hostCPU: hostCPU(b) - host0,
 		pgCPU: pidsCPU(pgPIDs) - pg0, peakRSS: peakRSS(b)}
 
+	if os.Getenv("SEND_BENCH_HOT") != "" { // diagnosis: how many updates were heap-only
+		time.Sleep(11 * time.Second) // an idle backend flushes its table statistics within 10 s
+		var upd, hot int
+		for _, table := range []string{"messages", "leads", "sequences", "email_accounts"} {
+			require.NoError(b, owner.Pool.QueryRow(ctx, `SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_user_tables WHERE relname = $1`, table).Scan(&upd, &hot))
+			b.Logf("%s: %d updates, %d HOT", table, upd, hot)
+		}
+	}
 	require.EqualValues(b, n, ch.sent.Load(), "every message accepted by the sink")
 	require.Zero(b, ch.other.Load(), "no failure, retry or uncertain outcome")
 	require.Equal(b, n, count(`SELECT count(*) FROM messages WHERE org_id = $1 AND step = 1 AND status = 'sent'`, org))

@@ -18,27 +18,29 @@ type due struct {
 	org, account, id uuid.UUID
 }
 
-// Dispatch claims due messages of active campaigns (scheduled → queued,
-// at most ClaimLimit, oldest first) and enqueues one send task per
+// Dispatch takes due messages of active campaigns that have no send task
+// out (at most ClaimLimit, oldest first), stamps them dispatched (a
+// heap-only update: no index covers dispatched_at, and the message stays
+// scheduled until its task claims it) and enqueues one send task per
 // mailbox and BatchSize messages. A failed enqueue leaves its messages
-// queued; the requeue step of a later Tick enqueues them again. It
-// returns how many it claimed.
+// stamped; the requeue step of a later Tick enqueues them again. It
+// returns how many it took.
 func (e *Engine) Dispatch(ctx context.Context) (int, error) {
-	found, err := e.scan(ctx, `SELECT org_id, coalesce(email_account_id, '00000000-0000-0000-0000-000000000000'), id FROM maint_claim_due_messages($1, $2)`, e.opts.ClaimLimit, e.opts.Now())
+	found, err := e.scan(ctx, `SELECT org_id, coalesce(email_account_id, '00000000-0000-0000-0000-000000000000'), id FROM maint_dispatch_due_messages($1, $2)`, e.opts.ClaimLimit, e.opts.Now())
 	if err != nil {
 		return 0, fmt.Errorf("sending: claim due: %w", err)
 	}
 	return len(found), e.enqueue(ctx, found)
 }
 
-// Requeue enqueues again the tasks of messages queued longer than
-// RequeueAfter: an enqueue that failed, a task Redis lost (flushed).
-// The send task's claim makes a duplicate harmless.
+// Requeue enqueues again the tasks of due messages dispatched longer than
+// RequeueAfter ago and still not claimed: an enqueue that failed, a task
+// Redis lost (flushed). The send task's claim makes a duplicate harmless.
 func (e *Engine) Requeue(ctx context.Context) (int, error) {
-	found, err := e.scan(ctx, `SELECT org_id, coalesce(email_account_id, '00000000-0000-0000-0000-000000000000'), id FROM maint_stale_queued_messages($1, $2)`,
-		e.opts.RequeueAfter, e.opts.ClaimLimit)
+	found, err := e.scan(ctx, `SELECT org_id, coalesce(email_account_id, '00000000-0000-0000-0000-000000000000'), id FROM maint_stale_dispatched_messages($1, $2, $3)`,
+		e.opts.RequeueAfter, e.opts.ClaimLimit, e.opts.Now())
 	if err != nil {
-		return 0, fmt.Errorf("sending: stale queued: %w", err)
+		return 0, fmt.Errorf("sending: stale dispatched: %w", err)
 	}
 	if len(found) == 0 {
 		return 0, nil
@@ -48,8 +50,8 @@ func (e *Engine) Requeue(ctx context.Context) (int, error) {
 	for i, f := range found {
 		ids[i] = f.id
 	}
-	if _, err := e.db.Bun.DB.ExecContext(ctx, `SELECT maint_touch_queued_messages($1)`, ids); err != nil {
-		return 0, fmt.Errorf("sending: touch queued: %w", err)
+	if _, err := e.db.Bun.DB.ExecContext(ctx, `SELECT maint_touch_dispatched_messages($1)`, ids); err != nil {
+		return 0, fmt.Errorf("sending: touch dispatched: %w", err)
 	}
 	return len(found), e.enqueue(ctx, found)
 }

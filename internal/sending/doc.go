@@ -5,26 +5,30 @@
 //
 // # Life of a message
 //
-// A message row moves scheduled → queued → sending → sent (or failed,
-// bounced, cancelled):
+// A message row moves scheduled → sending → sent (or failed, bounced,
+// cancelled); queued is a status older rows may have, which nothing writes
+// any more:
 //
 //   - Schedule (on activation, and on resume for what fell due while
 //     paused) writes step 1 of every approved lead with an approved
 //     sequence, rendered for the lead, on one of the campaign's mailboxes
 //     (inbox rotation), due at a moment spread across the send window in
 //     the lead's timezone (else the campaign's).
-//   - Dispatch (a periodic loop in the worker) claims due messages of
-//     active campaigns in one statement (scheduled → queued, FOR UPDATE
-//     SKIP LOCKED: several dispatchers never claim one twice) and enqueues
-//     one send task per mailbox batch.
+//   - Dispatch (a periodic loop in the worker) takes due messages of
+//     active campaigns with no send task out in one statement (FOR UPDATE
+//     SKIP LOCKED: several dispatchers never take one twice), stamps them
+//     dispatched_at — no index covers it, so the update is heap-only and
+//     the message stays scheduled — and enqueues one send task per
+//     mailbox batch. Requeue enqueues again what was dispatched long ago
+//     and is still not claimed (a task Redis lost).
 //   - SendBatch (the task) locks the mailbox, re-checks every message
 //     (campaign active, lead not unsubscribed, bounced, suppressed or
 //     replied with stop_on_reply, inside the window, under the mailbox's
 //     daily cap — follow-ups before first steps when the budget is
-//     short), claims the rest with a conditional update (queued → sending:
-//     a second delivery of the task finds nothing to claim), sends them
-//     over one kept-open connection, and records every result in one
-//     transaction: sent with its provider id, the lead contacted, the next
+//     short), claims the rest with a conditional update (still scheduled
+//     and due → sending: a second delivery of the task finds nothing to
+//     claim), sends them over one kept-open connection, and records every
+//     result in one transaction: sent with its provider id, the lead contacted, the next
 //     step scheduled delay_days later in the window; a transient failure
 //     rescheduled with backoff; a permanent one bounced, the lead bounced
 //     and suppressed.

@@ -82,8 +82,8 @@ type Options struct {
 	// campaign read, some twenty statements — is spread over more
 	// messages).
 	ClaimLimit int
-	// RequeueAfter is how long a message may stay queued before the
-	// dispatcher enqueues its task again (default 2m).
+	// RequeueAfter is how long a dispatched message may stay unclaimed
+	// before the dispatcher enqueues its task again (default 2m).
 	RequeueAfter time.Duration
 	// ReapAfter is how long a message may stay sending before the reaper
 	// marks it failed-uncertain (default 10m; above any send's timeout).

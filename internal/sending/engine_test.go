@@ -636,3 +636,58 @@ func TestATaskDeliveredSeveralTimesAtOnceSendsEachMessageOnce(t *testing.T) {
 	require.Equal(t, 60, b.count(`SELECT count(*) FROM messages WHERE campaign_id = $1 AND step = 2 AND status = 'scheduled'`, b.campaign))
 	require.Equal(t, 60, b.count(`SELECT emails_sent_today FROM email_accounts WHERE id = $1`, b.account), "the budget spent once per message")
 }
+
+func TestAMessageDeferredAfterItsDispatchWaitsAndGoesOnceWhenDue(t *testing.T) {
+	b := setup(t, smtptest.Options{}, 10000)
+	ctx := context.Background()
+	lead := b.lead("ooo@defer.test")
+	b.activate()
+	b.clock.Add(24 * time.Hour)
+	mine := func() []task {
+		var out []task
+		for _, tk := range b.q.take() {
+			if tk.org == b.actor.OrgID {
+				out = append(out, tk)
+			}
+		}
+		return out
+	}
+	_, err := b.eng.Dispatch(ctx)
+	require.NoError(t, err)
+	tasks := mine()
+	require.Len(t, tasks, 1)
+	// Dispatched: stamped, still scheduled (no index-changing row version).
+	require.Equal(t, 1, b.count(`SELECT count(*) FROM messages WHERE lead_id = $1 AND step = 1 AND status = 'scheduled' AND dispatched_at IS NOT NULL`, lead))
+
+	// An out-of-office reply defers the lead while its task is on the way.
+	until := b.clock.Now().Add(72 * time.Hour)
+	require.NoError(t, b.db.InTenant(ctx, database.Tenant{OrgID: b.actor.OrgID}, func(ctx context.Context, tx bun.IDB) error {
+		n, err := b.eng.DeferInTx(ctx, tx, b.actor.OrgID, lead, until)
+		require.Equal(t, 1, n)
+		return err
+	}))
+	// The task (and a second delivery of it) sends nothing: not due.
+	for range 2 {
+		require.NoError(t, b.eng.SendBatch(ctx, tasks[0].org, tasks[0].account, tasks[0].ids))
+	}
+	require.Zero(t, b.srv.Count())
+	status, reason := b.status(lead, 1)
+	require.Equal(t, StatusScheduled, status)
+	require.Equal(t, BlockedLeadOutOfOffice, *reason)
+
+	// Due again: the requeue enqueues it (its task went out long ago), and
+	// it goes once, however often its task comes.
+	b.clock.Add(73 * time.Hour)
+	time.Sleep(5 * time.Millisecond) // RequeueAfter is 1 ms here
+	_, err = b.eng.Requeue(ctx)
+	require.NoError(t, err)
+	tasks = mine()
+	require.Len(t, tasks, 1)
+	for range 3 {
+		require.NoError(t, b.eng.SendBatch(ctx, tasks[0].org, tasks[0].account, tasks[0].ids))
+	}
+	require.Len(t, received(b.srv, "ooo@defer.test"), 1)
+	status, _ = b.status(lead, 1)
+	require.Equal(t, StatusSent, status)
+	require.Equal(t, 1, b.count(`SELECT count(*) FROM messages WHERE lead_id = $1 AND step = 1 AND dispatched_at IS NULL AND attempts = 1`, lead))
+}

@@ -33,17 +33,20 @@ type messageRow struct {
 	DeliveryUncertain  bool       `bun:"delivery_uncertain"`
 	Attempts           int        `bun:"attempts"`
 	ClaimedAt          *time.Time `bun:"claimed_at"`
-	LastError          *string    `bun:"last_error"`
-	SentAt             *time.Time `bun:"sent_at"`
-	DeliveredAt        *time.Time `bun:"delivered_at"`
-	ReadAt             *time.Time `bun:"read_at"`
-	RepliedAt          *time.Time `bun:"replied_at"`
-	BouncedAt          *time.Time `bun:"bounced_at"`
-	ProviderMessageID  *string    `bun:"provider_message_id"`
-	SoftBounces        int        `bun:"soft_bounces"`
-	ComplainedAt       *time.Time `bun:"complained_at"`
-	CreatedAt          time.Time  `bun:"created_at,nullzero,notnull,default:current_timestamp"`
-	UpdatedAt          time.Time  `bun:"updated_at,nullzero,notnull,default:current_timestamp"`
+	// DispatchedAt is when the dispatcher enqueued the send task of this
+	// scheduled message; nil when no task is out for it.
+	DispatchedAt      *time.Time `bun:"dispatched_at"`
+	LastError         *string    `bun:"last_error"`
+	SentAt            *time.Time `bun:"sent_at"`
+	DeliveredAt       *time.Time `bun:"delivered_at"`
+	ReadAt            *time.Time `bun:"read_at"`
+	RepliedAt         *time.Time `bun:"replied_at"`
+	BouncedAt         *time.Time `bun:"bounced_at"`
+	ProviderMessageID *string    `bun:"provider_message_id"`
+	SoftBounces       int        `bun:"soft_bounces"`
+	ComplainedAt      *time.Time `bun:"complained_at"`
+	CreatedAt         time.Time  `bun:"created_at,nullzero,notnull,default:current_timestamp"`
+	UpdatedAt         time.Time  `bun:"updated_at,nullzero,notnull,default:current_timestamp"`
 }
 
 // Blocked reasons (messages.blocked_reason).

@@ -281,7 +281,7 @@ func (e *Engine) Reschedule(ctx context.Context, tx bun.IDB, org, campaignID uui
 	for i, d := range due {
 		ids[i], at[i] = d.ID, p.window(d.Timezone).NextSpread(now, sendwindow.KeyOf(d.LeadID))
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE messages m SET scheduled_for = v.at, blocked_reason = NULL, updated_at = now()
+	if _, err := tx.ExecContext(ctx, `UPDATE messages m SET scheduled_for = v.at, blocked_reason = NULL, dispatched_at = NULL, updated_at = now()
 		FROM unnest(?::uuid[], ?::timestamptz[]) AS v(id, at) WHERE m.org_id = ? AND m.id = v.id AND m.status = 'scheduled'`,
 		pgdialect.Array(ids), pgdialect.Array(at), org); err != nil {
 		return 0, fmt.Errorf("sending: reschedule %d: %w", len(ids), database.Interpret(err))

@@ -42,8 +42,8 @@ type mailbox struct {
 	SendingPaused *string `bun:"sending_paused_reason"`
 }
 
-// claimed is a message a send task claimed (queued → sending), with what
-// delivering and recording it needs.
+// claimed is a message a send task claimed (scheduled → sending), with
+// what delivering and recording it needs.
 type claimed struct {
 	messageRow
 	lead leadRow
@@ -51,10 +51,12 @@ type claimed struct {
 	from mail.Address
 }
 
-// SendBatch is the send task: it claims the queued messages ids of
-// account in org, sends them, and records the outcomes. It is idempotent:
-// a message not queued any more (another delivery of the task took it, or
-// it was cancelled) is left alone, so a second delivery sends nothing.
+// SendBatch is the send task: it claims those of the messages ids of
+// account in org that are still scheduled and due, sends them, and
+// records the outcomes. It is idempotent: a message not scheduled any more
+// (another delivery of the task took it, or it was cancelled) or no longer
+// due (held back, deferred) is left alone, so a second delivery sends
+// nothing.
 func (e *Engine) SendBatch(ctx context.Context, org, accountID uuid.UUID, ids []uuid.UUID) error {
 	batch, err := e.claim(ctx, org, accountID, ids)
 	if err != nil || len(batch) == 0 {
@@ -88,17 +90,16 @@ func (e *Engine) claim(ctx context.Context, org, accountID uuid.UUID, ids []uuid
 		var msgs []messageRow
 		// lower(status) throughout the claim: a plain status test lets the
 		// planner read the batch through messages_due_idx (status, …),
-		// whose statistics rarely count queued messages (they stay queued
-		// for seconds), and so every queued message of every organisation
-		// to find the batch's; by id it is one index probe each.
+		// and so every due message of every organisation to find the
+		// batch's; by id it is one index probe each.
 		//
 		// No row locks while a mailbox is locked: its lock serialises the
 		// claims of its messages, and the claim and the hold-backs below
-		// are conditional updates (status still queued), so a message
-		// cancelled or claimed meanwhile is left alone; a lock per row
-		// would write every row once more (and log it) just before the
-		// claim writes it again.
-		q := tx.NewSelect().Model(&msgs).Where("org_id = ? AND id IN (?) AND lower(status) = 'queued'", org, bun.In(ids))
+		// are conditional updates (status still scheduled, still due), so
+		// a message cancelled, deferred or claimed meanwhile is left
+		// alone; a lock per row would write every row once more (and log
+		// it) just before the claim writes it again.
+		q := tx.NewSelect().Model(&msgs).Where("org_id = ? AND id IN (?) AND lower(status) = 'scheduled' AND scheduled_for <= ?", org, bun.In(ids), now)
 		if box == nil {
 			q = q.For("UPDATE")
 		}
@@ -228,7 +229,7 @@ func (e *Engine) claim(ctx context.Context, org, accountID uuid.UUID, ids []uuid
 				out = append(out, claimed{messageRow: m, lead: lead, plan: p, from: box.from()})
 			}
 		}
-		if err := back.write(ctx, tx, org, StatusQueued); err != nil {
+		if err := back.write(ctx, tx, org, now); err != nil {
 			return err
 		}
 		if len(out) == 0 {
@@ -240,8 +241,9 @@ func (e *Engine) claim(ctx context.Context, org, accountID uuid.UUID, ids []uuid
 		}
 		var got []uuid.UUID
 		// claimed_at is the database's clock, as the reaper's is.
-		if err := tx.NewRaw(`UPDATE messages SET status = 'sending', claimed_at = now(), attempts = attempts + 1, blocked_reason = NULL, updated_at = now()
-			WHERE org_id = ? AND id IN (?) AND lower(status) = 'queued' RETURNING id`, org, bun.In(claim)).Scan(ctx, &got); err != nil {
+		if err := tx.NewRaw(`UPDATE messages SET status = 'sending', claimed_at = now(), attempts = attempts + 1, blocked_reason = NULL,
+			dispatched_at = NULL, updated_at = now()
+			WHERE org_id = ? AND id IN (?) AND lower(status) = 'scheduled' AND scheduled_for <= ? RETURNING id`, org, bun.In(claim), now).Scan(ctx, &got); err != nil {
 			return fmt.Errorf("sending: claim: %w", database.Interpret(err))
 		}
 		mine := map[uuid.UUID]bool{}
@@ -320,15 +322,17 @@ func (b *backs) add(id uuid.UUID, status, reason string, at time.Time) {
 	b.ids, b.statuses, b.reasons, b.at = append(b.ids, id), append(b.statuses, status), append(b.reasons, reason), append(b.at, at)
 }
 
-// write applies b to messages still in status from.
-func (b *backs) write(ctx context.Context, tx bun.IDB, org uuid.UUID, from string) error {
+// write applies b to messages still scheduled and due at now (a message
+// deferred meanwhile keeps its new time); none has a task out any more.
+func (b *backs) write(ctx context.Context, tx bun.IDB, org uuid.UUID, now time.Time) error {
 	if len(b.ids) == 0 {
 		return nil
 	}
-	_, err := tx.ExecContext(ctx, `UPDATE messages m SET status = v.status, blocked_reason = v.reason, scheduled_for = v.at, updated_at = now()
+	_, err := tx.ExecContext(ctx, `UPDATE messages m SET status = v.status, blocked_reason = v.reason, scheduled_for = v.at,
+			dispatched_at = NULL, updated_at = now()
 		FROM unnest(?::uuid[], ?::text[], ?::text[], ?::timestamptz[]) AS v(id, status, reason, at)
-		WHERE m.org_id = ? AND m.id = v.id AND lower(m.status) = ?`, // lower: by id, not messages_due_idx (see claim)
-		pgdialect.Array(b.ids), pgdialect.Array(b.statuses), pgdialect.Array(b.reasons), pgdialect.Array(b.at), org, from)
+		WHERE m.org_id = ? AND m.id = v.id AND lower(m.status) = 'scheduled' AND m.scheduled_for <= ?`, // lower: by id, not messages_due_idx (see claim)
+		pgdialect.Array(b.ids), pgdialect.Array(b.statuses), pgdialect.Array(b.reasons), pgdialect.Array(b.at), org, now)
 	if err != nil {
 		return fmt.Errorf("sending: hold back %d: %w", len(b.ids), database.Interpret(err))
 	}

@@ -1,0 +1,202 @@
+package emailsend_test
+
+import (
+	"bufio"
+	"context"
+	"net"
+	"net/textproto"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/leadpilot/leadpilot/internal/emailsend"
+)
+
+// scripted is a raw SMTP server that offers PIPELINING and answers a
+// transaction's MAIL, RCPT and DATA only once it has read all three: a
+// client that waited for each reply before the next command would hang.
+type scripted struct {
+	ln net.Listener
+	// rcpt answers RCPT TO for a recipient; data answers DATA after it.
+	rcpt, data func(to string) string
+	lines      chan string // every line the client sent, content included
+}
+
+func startScripted(t *testing.T, rcpt, data func(to string) string) *scripted {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	s := &scripted{ln: ln, rcpt: rcpt, data: data, lines: make(chan string, 1000)}
+	t.Cleanup(func() { _ = ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go s.serve(c)
+		}
+	}()
+	return s
+}
+
+func (s *scripted) serve(c net.Conn) {
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	r := textproto.NewReader(bufio.NewReader(c))
+	w := bufio.NewWriter(c)
+	say := func(lines ...string) {
+		for _, l := range lines {
+			_, _ = w.WriteString(l + "\r\n")
+		}
+		_ = w.Flush()
+	}
+	read := func() (string, bool) {
+		l, err := r.ReadLine()
+		if err != nil {
+			return "", false
+		}
+		s.lines <- l
+		return l, true
+	}
+	say("220 scripted ESMTP")
+	for {
+		l, ok := read()
+		if !ok {
+			return
+		}
+		switch cmd := strings.ToUpper(l); {
+		case strings.HasPrefix(cmd, "EHLO"):
+			say("250-scripted", "250-PIPELINING", "250 8BITMIME")
+		case strings.HasPrefix(cmd, "MAIL FROM:"):
+			rcpt, ok1 := read()
+			dataCmd, ok2 := read()
+			if !ok1 || !ok2 || !strings.HasPrefix(rcpt, "RCPT TO:") || dataCmd != "DATA" {
+				say("503 5.5.1 expected RCPT and DATA in the same group")
+				return
+			}
+			to := strings.TrimPrefix(rcpt, "RCPT TO:")
+			say("250 2.1.0 Ok", s.rcpt(to), s.data(to))
+			if !strings.HasPrefix(s.data(to), "354") {
+				continue
+			}
+			empty := true
+			for {
+				l, ok := read()
+				if !ok {
+					return
+				}
+				if l == "." {
+					break
+				}
+				empty = false
+			}
+			if empty || !strings.HasPrefix(s.rcpt(to), "250") {
+				say("554 5.5.1 Error: no valid recipients")
+			} else {
+				say("250 2.0.0 Ok: queued as ABC123")
+			}
+		case cmd == "RSET", cmd == "NOOP":
+			say("250 2.0.0 Ok")
+		case cmd == "QUIT":
+			say("221 2.0.0 Bye")
+			return
+		default:
+			say("502 5.5.2 Error: command not recognized")
+		}
+	}
+}
+
+func (s *scripted) account() emailsend.Account {
+	addr := s.ln.Addr().(*net.TCPAddr)
+	return emailsend.Account{Host: "127.0.0.1", Port: addr.Port, TLS: emailsend.TLSNone}
+}
+
+// sent is every line the client has sent so far.
+func (s *scripted) sent() []string {
+	var out []string
+	for {
+		select {
+		case l := <-s.lines:
+			out = append(out, l)
+		default:
+			return out
+		}
+	}
+}
+
+func TestPipelining(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	ok := func(string) string { return "250 2.1.5 Ok" }
+	go354 := func(string) string { return "354 End data with <CR><LF>.<CR><LF>" }
+
+	t.Run("SendsMailRcptAndDataInOneGroupWhenTheServerOffersIt", func(t *testing.T) {
+		t.Parallel()
+		s := startScripted(t, ok, go354)
+		es := batch(3, "lead")
+		rs := newPool(t).Send(ctx, s.account(), es, nil)
+		require.Equal(t, []emailsend.Outcome{emailsend.Sent, emailsend.Sent, emailsend.Sent}, outcomes(rs))
+		for _, r := range rs {
+			require.Equal(t, 250, r.Code)
+			require.Equal(t, "2.0.0", r.Enhanced)
+			require.Equal(t, "ABC123", r.ProviderID)
+		}
+		var mails []string
+		for _, l := range s.sent() {
+			if strings.HasPrefix(l, "MAIL FROM:") {
+				mails = append(mails, l)
+			}
+		}
+		require.Len(t, mails, 3)
+		require.Equal(t, "MAIL FROM:"+es[0].From.Address+" BODY=8BITMIME", mails[0])
+	})
+
+	t.Run("ARefusedRecipientIsItsOwnOutcomeAndTheConnectionStaysInStep", func(t *testing.T) {
+		t.Parallel()
+		// This server breaks RFC 2920 and accepts DATA after refusing the
+		// only recipient: the client ends that DATA with an empty message.
+		s := startScripted(t, func(to string) string {
+			switch {
+			case strings.HasPrefix(to, "hard"):
+				return "550 5.1.1 No such user"
+			case strings.HasPrefix(to, "soft"):
+				return "451 4.2.0 Mailbox busy"
+			}
+			return "250 2.1.5 Ok"
+		}, go354)
+		es := []emailsend.Email{newEmail("ok1@example.com"), newEmail("hard@example.com"), newEmail("soft@example.com"), newEmail("ok2@example.com")}
+		rs := newPool(t).Send(ctx, s.account(), es, nil)
+		require.Equal(t, []emailsend.Outcome{emailsend.Sent, emailsend.Permanent, emailsend.Transient, emailsend.Sent}, outcomes(rs))
+		require.Equal(t, 550, rs[1].Code)
+		require.Equal(t, "5.1.1", rs[1].Enhanced)
+		require.Equal(t, "No such user", rs[1].Message)
+		require.Equal(t, 451, rs[2].Code)
+		require.Equal(t, "ABC123", rs[3].ProviderID, "the last reply read is the last email's")
+		var empties int
+		lines := s.sent()
+		for i, l := range lines {
+			if l == "DATA" && i+1 < len(lines) && lines[i+1] == "." {
+				empties++
+			}
+		}
+		require.Equal(t, 2, empties, "the refused recipients' DATA was ended with no content")
+	})
+
+	t.Run("ARefusedDataGoesOnOverTheSameConnection", func(t *testing.T) {
+		t.Parallel()
+		s := startScripted(t, ok, func(to string) string {
+			if strings.HasPrefix(to, "nodata") {
+				return "554 5.5.1 Error: no valid recipients"
+			}
+			return "354 go ahead"
+		})
+		es := []emailsend.Email{newEmail("nodata@example.com"), newEmail("ok@example.com")}
+		rs := newPool(t).Send(ctx, s.account(), es, nil)
+		require.Equal(t, []emailsend.Outcome{emailsend.Permanent, emailsend.Sent}, outcomes(rs))
+		require.Equal(t, 554, rs[0].Code)
+		require.Contains(t, s.sent(), "RSET")
+	})
+}
