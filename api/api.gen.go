@@ -3320,7 +3320,7 @@ type MembershipSummary struct {
 	Role  Role               `json:"role"`
 }
 
-// Message One message of a lead's sequence, as the sending engine moves it (scheduled → queued → sending → sent, or failed, bounced, cancelled).
+// Message One message of a lead's sequence, as the sending engine moves it (scheduled → sending → sent, or failed, bounced, cancelled; `queued` only on older rows).
 type Message struct {
 	Attempts int `json:"attempts"`
 

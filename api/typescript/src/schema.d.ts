@@ -3467,7 +3467,7 @@ export interface components {
             severity: "error" | "warning" | "info";
             message: string;
         };
-        /** @description One message of a lead's sequence, as the sending engine moves it (scheduled → queued → sending → sent, or failed, bounced, cancelled). */
+        /** @description One message of a lead's sequence, as the sending engine moves it (scheduled → sending → sent, or failed, bounced, cancelled; `queued` only on older rows). */
         Message: {
             /** Format: uuid */
             id: string;
