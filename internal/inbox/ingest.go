@@ -155,9 +155,12 @@ func (s *Service) Ingest(ctx context.Context, org, account uuid.UUID, in []Incom
 		return IngestResult{Duplicates: res.Duplicates}, err
 	}
 	if len(res.ToClassify) > 0 && s.enq != nil {
-		// A lost enqueue is not lost work: the classification sweep
-		// finds what stayed unclassified.
-		_ = s.enq.EnqueueClassify(ctx, org, res.ToClassify)
+		// Once committed (inside an API request, when the request's
+		// transaction commits: a task must not look for rows it cannot
+		// see yet). A lost enqueue is not lost work: the classification
+		// sweep finds what stayed unclassified.
+		ids := res.ToClassify
+		database.AfterCommit(ctx, func(ctx context.Context) { _ = s.enq.EnqueueClassify(ctx, org, ids) })
 	}
 	return res, nil
 }
