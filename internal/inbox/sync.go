@@ -81,11 +81,9 @@ type SyncResult struct {
 
 // syncState is what a run reads of its mailbox, leased.
 type syncState struct {
-	UIDValidity   *int64     `bun:"imap_uidvalidity"`
-	LastUID       *int64     `bun:"imap_last_uid"`
-	LastSuccessAt *time.Time `bun:"imap_last_success_at"`
-	CreatedAt     time.Time  `bun:"created_at"`
-	Email         string     `bun:"email_address"`
+	UIDValidity *int64 `bun:"imap_uidvalidity"`
+	LastUID     *int64 `bun:"imap_last_uid"`
+	Email       string `bun:"email_address"`
 }
 
 // SyncMailbox reads what is new in account's mailbox of org and ingests
@@ -108,7 +106,7 @@ func (s *Service) SyncMailbox(ctx context.Context, mailboxes Mailboxes, org, acc
 	err := s.db.InTenant(ctx, database.Tenant{OrgID: org}, func(ctx context.Context, tx bun.IDB) error {
 		return tx.NewRaw(`UPDATE email_accounts SET imap_lease_until = ?, imap_last_attempt_at = ?
 			WHERE org_id = ? AND id = ? AND (imap_lease_until IS NULL OR imap_lease_until <= ?)
-			RETURNING imap_uidvalidity, imap_last_uid, imap_last_success_at, created_at, email_address`,
+			RETURNING imap_uidvalidity, imap_last_uid, email_address`,
 			now.Add(o.Lease), now, org, account, now).Scan(ctx, &st)
 	})
 	if err = database.Interpret(err); err != nil && !errors.Is(err, database.ErrNotFound) {
@@ -128,12 +126,9 @@ func (s *Service) SyncMailbox(ctx context.Context, mailboxes Mailboxes, org, acc
 	if st[0].UIDValidity != nil && st[0].LastUID != nil {
 		state = imapsync.State{UIDValidity: uint32(*st[0].UIDValidity), LastUID: uint32(*st[0].LastUID)}
 	}
-	// The first sync reads back Backfill, from when the account was
-	// created at the latest (what came before it is no reply to us).
+	// The first sync (and the one after a UIDVALIDITY change) reads back
+	// Backfill; later ones read every new UID whatever its date.
 	since := now.Add(-o.Backfill)
-	if st[0].CreatedAt.After(since) && st[0].LastSuccessAt == nil && state.UIDValidity == 0 {
-		since = st[0].CreatedAt.Add(-o.Backfill)
-	}
 	sres, serr := imapsync.Sync(ctx, cfg, state, imapsync.Options{Since: since, BatchSize: o.BatchSize, MaxMessages: o.MaxPerRun},
 		func(ctx context.Context, b imapsync.Batch) error {
 			in := make([]Incoming, len(b.Messages))
