@@ -1,6 +1,8 @@
 package inbox
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"strings"
 	"time"
@@ -69,7 +71,52 @@ func analyse(raw []byte) analysis {
 	if !a.ReturnDate.IsZero() {
 		a.ReturnDate = time.Date(a.ReturnDate.Year(), a.ReturnDate.Month(), a.ReturnDate.Day(), 0, 0, 0, 0, time.UTC)
 	}
+	a.storable()
 	return a
+}
+
+// maxIDBytes bounds a Message-ID as stored: it is in a unique index,
+// whose rows Postgres caps near 2.7 kB.
+const maxIDBytes = 500
+
+// storable makes every string Postgres can store: no NUL bytes (text and
+// jsonb refuse them; "=00" in a quoted-printable body makes one), valid
+// UTF-8, and ids short enough for their indexes (a longer one is replaced
+// by its hash). One unstorable email must never stop its mailbox's sync.
+func (a *analysis) storable() {
+	for _, p := range []*string{&a.MessageID, &a.InReplyTo, &a.From, &a.FromName, &a.To, &a.Subject, &a.Text, &a.HTML, &a.Clean, &a.Snippet, &a.AutoReason} {
+		*p = clean(*p)
+	}
+	for i := range a.References {
+		a.References[i] = clean(a.References[i])
+	}
+	a.MessageID, a.InReplyTo = shortID(a.MessageID), shortID(a.InReplyTo)
+	for i := range a.Attachments {
+		a.Attachments[i].Filename, a.Attachments[i].ContentType = clean(a.Attachments[i].Filename), clean(a.Attachments[i].ContentType)
+	}
+	if r := a.Report; r != nil {
+		r.Format, r.FeedbackType = clean(r.Format), clean(r.FeedbackType)
+		if r.OriginalMessageID != nil {
+			id := clean(*r.OriginalMessageID)
+			r.OriginalMessageID = &id
+		}
+		for i := range r.Recipients {
+			rc := &r.Recipients[i]
+			rc.Address, rc.Status, rc.Action, rc.Diagnostic = clean(rc.Address), clean(rc.Status), clean(rc.Action), clean(rc.Diagnostic)
+		}
+	}
+}
+
+func clean(s string) string {
+	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "")
+}
+
+func shortID(id string) string {
+	if len(id) <= maxIDBytes {
+		return id
+	}
+	sum := sha256.Sum256([]byte(id))
+	return "sha256-" + hex.EncodeToString(sum[:16]) + "@long-message-id.invalid"
 }
 
 // kind is what the message is.
@@ -91,7 +138,7 @@ func (a analysis) kind() string {
 func (a analysis) candidates() []string {
 	var out []string
 	add := func(id string) {
-		if id = strings.Trim(strings.TrimSpace(id), "<>"); id != "" {
+		if id = shortID(clean(strings.Trim(strings.TrimSpace(id), "<>"))); id != "" {
 			out = append(out, id)
 		}
 	}
@@ -111,10 +158,10 @@ func (a analysis) addresses() []string {
 	if a.report != nil {
 		var out []string
 		for _, r := range a.report.Recipients {
-			out = append(out, strings.ToLower(r.Address))
+			out = append(out, clean(strings.ToLower(r.Address)))
 		}
 		if a.report.OriginalTo != "" {
-			out = append(out, strings.ToLower(a.report.OriginalTo))
+			out = append(out, clean(strings.ToLower(a.report.OriginalTo)))
 		}
 		return out
 	}

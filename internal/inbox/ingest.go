@@ -109,7 +109,10 @@ func (s *Service) Ingest(ctx context.Context, org, account uuid.UUID, in []Incom
 	}
 	err := s.db.InTenant(ctx, database.Tenant{OrgID: org}, func(ctx context.Context, tx bun.IDB) error {
 		var mailbox []string
-		if err := tx.NewRaw(`SELECT lower(email_address) FROM email_accounts WHERE org_id = ? AND id = ?`, org, account).Scan(ctx, &mailbox); err != nil || len(mailbox) == 0 {
+		// The mailbox's row is locked first, as the sending engine locks it
+		// before the leads it records: a sync and a send of one mailbox
+		// take their locks in the same order.
+		if err := tx.NewRaw(`SELECT lower(email_address) FROM email_accounts WHERE org_id = ? AND id = ? FOR NO KEY UPDATE`, org, account).Scan(ctx, &mailbox); err != nil || len(mailbox) == 0 {
 			if err == nil {
 				err = database.ErrNotFound
 			}

@@ -2,6 +2,7 @@ package inbox_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -233,4 +234,22 @@ func TestReclassifyByHandIsKept(t *testing.T) {
 	require.Error(t, err)
 	_, err = w.inbox.Reclassify(ctx, w.actor, uuid.Must(uuid.NewV7()), inbox.ClassOther)
 	require.Error(t, err)
+}
+
+// One email Postgres could not store as it came (a NUL byte from "=00",
+// an endless Message-ID) is stored cleaned, and the mailbox's sync goes on.
+func TestAnUnstorableEmailDoesNotStopTheMailbox(t *testing.T) {
+	w := setup(t)
+	ctx := context.Background()
+	long := strings.Repeat("x", 3000) + "@mail.test"
+	nul := []byte("From: Odd <odd@mail.test>\r\nTo: sam@send.test\r\nSubject: =?utf-8?q?a=00b?=\r\nMessage-ID: <" + long + ">\r\n" +
+		"MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\nzero=00byte \xff here\r\n")
+	w.imap.Append(t, nul, w.clock.Now())
+	w.imap.Append(t, reply("someone@else.test", "sam@send.test", "", "Hello", "Still here."), w.clock.Now())
+	res, err := w.inbox.SyncMailbox(ctx, w.boxes, w.actor.OrgID, w.account, inbox.SyncOptions{})
+	require.NoError(t, err)
+	require.NoError(t, res.Err)
+	require.Equal(t, 2, res.Stored)
+	require.Equal(t, 1, w.count(`SELECT count(*) FROM inbox_messages WHERE org_id = $1 AND from_address = 'odd@mail.test'
+		AND body_text LIKE 'zerobyte % here' AND subject = 'ab' AND length(message_id) < 100`, w.actor.OrgID), "stored without the NUL bytes, its id hashed")
 }

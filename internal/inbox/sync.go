@@ -10,6 +10,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/leadpilot/leadpilot/internal/database"
+	"github.com/leadpilot/leadpilot/internal/emailaccounts"
 	"github.com/leadpilot/leadpilot/internal/imapsync"
 	"github.com/leadpilot/leadpilot/internal/notifications"
 )
@@ -117,10 +118,17 @@ func (s *Service) SyncMailbox(ctx context.Context, mailboxes Mailboxes, org, acc
 		return res, nil
 	}
 	cfg, err := mailboxes.IMAP(ctx, org, account)
-	if err != nil {
+	if errors.Is(err, emailaccounts.ErrNoIMAP) {
 		// Nothing to read (a sandbox): release and stay quiet.
 		res.Skipped = true
 		return res, s.release(ctx, org, account, now.Add(o.Interval))
+	}
+	if err != nil {
+		// The settings cannot be read (a password that does not
+		// decrypt, no password): a failure like any other, recorded,
+		// and in time it pauses sending.
+		res.Err = err
+		return res, s.failed(context.WithoutCancel(ctx), org, account, st[0].Email, err, o)
 	}
 	state := imapsync.State{}
 	if st[0].UIDValidity != nil && st[0].LastUID != nil {
@@ -146,13 +154,14 @@ func (s *Service) SyncMailbox(ctx context.Context, mailboxes Mailboxes, org, acc
 	res.Fetched, res.More, res.Reset = sres.Fetched, sres.More, sres.Reset
 	if serr != nil {
 		res.Err = serr
-		return res, s.failed(ctx, org, account, st[0].Email, serr, o)
+		// Recorded even when the task's time ran out.
+		return res, s.failed(context.WithoutCancel(ctx), org, account, st[0].Email, serr, o)
 	}
 	next := now.Add(o.Interval)
 	if res.More {
 		next = now
 	}
-	return res, s.succeeded(ctx, org, account, next)
+	return res, s.succeeded(context.WithoutCancel(ctx), org, account, next)
 }
 
 // release gives the lease back.

@@ -32,8 +32,11 @@ const InboxSweepSchedule = "@every 15s"
 const inboxSweepLimit = 500
 
 // classifyLostAfter is how long an inbound message may stay
-// unclassified before the sweep enqueues its classification again.
-const classifyLostAfter = 2 * time.Minute
+// unclassified before the sweep enqueues its classification again: past
+// the retries of its own task (with asynq's backoff, a task's first five
+// attempts span about half an hour), so that a provider's outage does not
+// have several tasks classify the same replies.
+const classifyLostAfter = 30 * time.Minute
 
 // IMAPSyncPayload is a TypeIMAPSync task's payload.
 type IMAPSyncPayload struct {
@@ -47,17 +50,22 @@ type ClassifyPayload struct {
 	IDs   []uuid.UUID `json:"inbox_message_ids"`
 }
 
+// syncUnique is how long a mailbox's sync task refuses a twin: the
+// sweep's ticks (15 s) enqueue one sync per mailbox, not four. Not a
+// fixed task id: an archived task (a crash, a timeout) would keep its id
+// and refuse every later sync of the mailbox for the archive's lifetime.
+const syncUnique = time.Minute
+
 // NewIMAPSyncTask returns the sync of account of org, on the imap_sync
-// queue. Its task id is the mailbox's: while one is queued or running, a
-// second is refused (the mailbox's lease also keeps two apart). No
-// retries: a failed sync is recorded on the mailbox, which sets when the
-// next one is due.
+// queue, unique for a minute (the mailbox's lease keeps two runs apart
+// beyond that). No retries: a failed sync is recorded on the mailbox,
+// which sets when the next one is due.
 func NewIMAPSyncTask(org, account uuid.UUID) (*asynq.Task, error) {
 	b, err := json.Marshal(IMAPSyncPayload{OrgID: org, AccountID: account})
 	if err != nil {
 		return nil, fmt.Errorf("jobs: %s payload: %w", TypeIMAPSync, err)
 	}
-	return asynq.NewTask(TypeIMAPSync, b, asynq.Queue(QueueIMAPSync), asynq.TaskID("imap_sync:"+account.String()),
+	return asynq.NewTask(TypeIMAPSync, b, asynq.Queue(QueueIMAPSync), asynq.Unique(syncUnique),
 		asynq.MaxRetry(0), asynq.Timeout(10*time.Minute)), nil
 }
 
@@ -69,7 +77,7 @@ func NewClassifyTask(org uuid.UUID, ids []uuid.UUID) (*asynq.Task, error) {
 	if err != nil {
 		return nil, fmt.Errorf("jobs: %s payload: %w", TypeClassify, err)
 	}
-	return asynq.NewTask(TypeClassify, b, asynq.Queue(QueueClassify), asynq.MaxRetry(10), asynq.Timeout(10*time.Minute)), nil
+	return asynq.NewTask(TypeClassify, b, asynq.Queue(QueueClassify), asynq.MaxRetry(5), asynq.Timeout(10*time.Minute)), nil
 }
 
 // NewInboxSweepTask returns the sweep's tick, on the maintenance queue.
@@ -84,7 +92,7 @@ func (e *Enqueuer) EnqueueIMAPSync(ctx context.Context, org, account uuid.UUID) 
 	if err != nil {
 		return err
 	}
-	if _, err = e.Enqueue(ctx, task); errors.Is(err, asynq.ErrTaskIDConflict) {
+	if _, err = e.Enqueue(ctx, task); errors.Is(err, asynq.ErrDuplicateTask) {
 		return nil
 	}
 	return err
