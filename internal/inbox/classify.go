@@ -301,6 +301,25 @@ func (s *Service) applyInTx(ctx context.Context, tx bun.IDB, org uuid.UUID, ds [
 			return nil, fmt.Errorf("inbox: lock leads: %w", database.Interpret(err))
 		}
 	}
+	// A lead's status follows its latest reply: the classifier's verdict
+	// on an older one (its task retried late) does not undo a newer one.
+	// A person's class set by hand always applies.
+	latest := map[uuid.UUID]uuid.UUID{}
+	if len(leadIDs) > 0 {
+		var ls []struct {
+			LeadID uuid.UUID `bun:"lead_id,type:uuid"`
+			ID     uuid.UUID `bun:"id,type:uuid"`
+		}
+		if err := tx.NewRaw(`SELECT DISTINCT ON (lead_id) lead_id, id FROM inbox_messages
+			WHERE org_id = ? AND lead_id = ANY(?::uuid[]) AND direction = 'inbound' AND kind = 'reply'
+			ORDER BY lead_id, received_at DESC, id DESC`, org, pgdialect.Array(leadIDs)).Scan(ctx, &ls); err != nil &&
+			database.Interpret(err) != database.ErrNotFound {
+			return nil, fmt.Errorf("inbox: latest replies: %w", database.Interpret(err))
+		}
+		for _, l := range ls {
+			latest[l.LeadID] = l.ID
+		}
+	}
 	var (
 		evs     []events.New
 		notes   []notifications.New
@@ -320,9 +339,11 @@ func (s *Service) applyInTx(ctx context.Context, tx bun.IDB, org uuid.UUID, ds [
 		lead := *r.LeadID
 		switch *r.Classification {
 		case ClassInterested, ClassNotInterested:
-			changes = append(changes, leads.StatusChange{Lead: lead, To: *r.Classification, Reason: leads.ReasonClassification})
-			if *r.Classification == ClassInterested && !r.Manual {
-				notes = append(notes, replyNote(r, notifications.TypePositiveReply))
+			if r.Manual || latest[lead] == r.ID {
+				changes = append(changes, leads.StatusChange{Lead: lead, To: *r.Classification, Reason: leads.ReasonClassification})
+				if *r.Classification == ClassInterested && !r.Manual {
+					notes = append(notes, replyNote(r, notifications.TypePositiveReply))
+				}
 			}
 		case ClassUnsubscribe:
 			unsubs = append(unsubs, lead)

@@ -253,3 +253,27 @@ func TestAnUnstorableEmailDoesNotStopTheMailbox(t *testing.T) {
 	require.Equal(t, 1, w.count(`SELECT count(*) FROM inbox_messages WHERE org_id = $1 AND from_address = 'odd@mail.test'
 		AND body_text LIKE 'zerobyte % here' AND subject = 'ab' AND length(message_id) < 100`, w.actor.OrgID), "stored without the NUL bytes, its id hashed")
 }
+
+// A lead's status follows its latest reply: classifying an older one
+// late (its task retried) does not undo the newer one's verdict.
+func TestALateClassificationOfAnOlderReplyDoesNotUndoTheNewer(t *testing.T) {
+	w := setup(t)
+	ctx := context.Background()
+	ana := w.lead("ana@globex.test")
+	sent := w.sendFirstSteps()
+	older := reply("ana@globex.test", "sam@send.test", sent["ana@globex.test"], "Re: hi", "Yes, I'm interested! Let's talk.")
+	newer := []byte(strings.Replace(string(reply("ana@globex.test", "sam@send.test", sent["ana@globex.test"], "Re: hi",
+		"Actually, not interested, thanks.")), "Date: Wed, 02 Dec 2026 09:00:00", "Date: Wed, 02 Dec 2026 11:00:00", 1))
+	r1, err := w.inbox.Ingest(ctx, w.actor.OrgID, w.account, []inbox.Incoming{{Raw: older, ReceivedAt: w.clock.Now().Add(-2 * time.Hour)}}, nil)
+	require.NoError(t, err)
+	r2, err := w.inbox.Ingest(ctx, w.actor.OrgID, w.account, []inbox.Incoming{{Raw: newer, ReceivedAt: w.clock.Now().Add(-time.Hour)}}, nil)
+	require.NoError(t, err)
+	_, err = w.inbox.Classify(ctx, w.actor.OrgID, r2.ToClassify)
+	require.NoError(t, err)
+	require.Equal(t, "not_interested", w.str(`SELECT status FROM leads WHERE id = $1`, ana))
+	_, err = w.inbox.Classify(ctx, w.actor.OrgID, r1.ToClassify)
+	require.NoError(t, err)
+	require.Equal(t, "interested", w.str(`SELECT classification FROM inbox_messages WHERE id = $1`, r1.IDs[0]), "the older reply is classified")
+	require.Equal(t, "not_interested", w.str(`SELECT status FROM leads WHERE id = $1`, ana), "the lead keeps its latest reply's verdict")
+	require.Equal(t, "not_interested", w.str(`SELECT classification FROM inbox_threads WHERE lead_id = $1`, ana))
+}
