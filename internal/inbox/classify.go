@@ -305,14 +305,21 @@ func (s *Service) applyInTx(ctx context.Context, tx bun.IDB, org uuid.UUID, ds [
 	// on an older one (its task retried late) does not undo a newer one.
 	// A person's class set by hand always applies.
 	latest := map[uuid.UUID]uuid.UUID{}
-	if len(leadIDs) > 0 {
+	var verdictLeads []uuid.UUID
+	for _, r := range rows {
+		if r.LeadID != nil && r.Classification != nil && !r.Manual &&
+			(*r.Classification == ClassInterested || *r.Classification == ClassNotInterested) {
+			verdictLeads = append(verdictLeads, *r.LeadID)
+		}
+	}
+	if len(verdictLeads) > 0 {
 		var ls []struct {
 			LeadID uuid.UUID `bun:"lead_id,type:uuid"`
 			ID     uuid.UUID `bun:"id,type:uuid"`
 		}
 		if err := tx.NewRaw(`SELECT DISTINCT ON (lead_id) lead_id, id FROM inbox_messages
 			WHERE org_id = ? AND lead_id = ANY(?::uuid[]) AND direction = 'inbound' AND kind = 'reply'
-			ORDER BY lead_id, received_at DESC, id DESC`, org, pgdialect.Array(leadIDs)).Scan(ctx, &ls); err != nil &&
+			ORDER BY lead_id, received_at DESC, id DESC`, org, pgdialect.Array(verdictLeads)).Scan(ctx, &ls); err != nil &&
 			database.Interpret(err) != database.ErrNotFound {
 			return nil, fmt.Errorf("inbox: latest replies: %w", database.Interpret(err))
 		}
