@@ -234,6 +234,12 @@ func (s *Service) Reclassify(ctx context.Context, a access.Actor, id uuid.UUID, 
 
 // apply stores ds in a transaction of its own.
 func (s *Service) apply(ctx context.Context, org uuid.UUID, ds []decision) (int, error) {
+	select {
+	case s.applying <- struct{}{}:
+		defer func() { <-s.applying }()
+	case <-ctx.Done():
+		return 0, context.Cause(ctx)
+	}
 	var n int
 	err := s.db.InTenant(ctx, database.Tenant{OrgID: org}, func(ctx context.Context, tx bun.IDB) error {
 		got, err := s.applyInTx(ctx, tx, org, ds)

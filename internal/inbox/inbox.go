@@ -12,6 +12,7 @@ package inbox
 
 import (
 	"context"
+	"runtime"
 	"time"
 
 	"github.com/google/uuid"
@@ -66,6 +67,13 @@ type Options struct {
 	// its own Classify calls, so the load on a provider is this times the
 	// classification tasks running at once. 1 calls one at a time.
 	ClassifyWorkers int
+	// ApplyConcurrency is how many classified batches one process writes
+	// at once (default GOMAXPROCS). The provider calls of every task run
+	// side by side (a remote model mostly waits), but their writes (the
+	// messages, leads, suppressions, schedule, events of a batch) contend
+	// for the same cores and rows; beyond one per core they only slow
+	// each other down.
+	ApplyConcurrency int
 }
 
 // Service is the inbox.
@@ -75,6 +83,8 @@ type Service struct {
 	providers ProviderFor
 	enq       Enqueuer
 	opts      Options
+	// applying bounds the classified batches written at once.
+	applying chan struct{}
 }
 
 // NewService builds the inbox. sender, providers and enq may be nil in a
@@ -92,5 +102,8 @@ func NewService(db *database.DB, sender Sender, providers ProviderFor, enq Enque
 	if opts.ClassifyWorkers <= 0 {
 		opts.ClassifyWorkers = 4
 	}
-	return &Service{db: db, sender: sender, providers: providers, enq: enq, opts: opts}
+	if opts.ApplyConcurrency <= 0 {
+		opts.ApplyConcurrency = runtime.GOMAXPROCS(0)
+	}
+	return &Service{db: db, sender: sender, providers: providers, enq: enq, opts: opts, applying: make(chan struct{}, opts.ApplyConcurrency)}
 }
