@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/uptrace/bun"
@@ -307,52 +308,56 @@ func (s *Service) applyInTx(ctx context.Context, tx bun.IDB, org uuid.UUID, ds [
 			return nil, fmt.Errorf("inbox: lock leads: %w", database.Interpret(err))
 		}
 	}
-	// A lead's status follows its latest reply: the classifier's verdict
-	// on an older one (its task retried late) does not undo a newer one.
-	// A person's class set by hand always applies.
-	latest := map[uuid.UUID]uuid.UUID{}
-	var verdictLeads []uuid.UUID
+	// The threads show their latest classified inbound message's class;
+	// their update also says when each lead last wrote. A lead's status
+	// follows its latest reply: the classifier's verdict on an older one
+	// (its task retried late) does not undo a newer one. A person's class
+	// set by hand always applies.
+	var threads []uuid.UUID
 	for _, r := range rows {
-		if r.LeadID != nil && r.Classification != nil && !r.Manual &&
-			(*r.Classification == ClassInterested || *r.Classification == ClassNotInterested) {
-			verdictLeads = append(verdictLeads, *r.LeadID)
+		if r.ThreadID != nil {
+			threads = append(threads, *r.ThreadID)
 		}
 	}
-	if len(verdictLeads) > 0 {
-		var ls []struct {
-			LeadID uuid.UUID `bun:"lead_id,type:uuid"`
-			ID     uuid.UUID `bun:"id,type:uuid"`
+	lastReply := map[uuid.UUID]time.Time{}
+	if len(threads) > 0 {
+		var ts []struct {
+			LeadID      uuid.UUID  `bun:"lead_id,type:uuid"`
+			LastReplyAt *time.Time `bun:"last_reply_at"`
 		}
-		if err := tx.NewRaw(`SELECT DISTINCT ON (lead_id) lead_id, id FROM inbox_messages
-			WHERE org_id = ? AND lead_id = ANY(?::uuid[]) AND direction = 'inbound' AND kind = 'reply'
-			ORDER BY lead_id, received_at DESC, id DESC`, org, pgdialect.Array(verdictLeads)).Scan(ctx, &ls); err != nil &&
+		if err := tx.NewRaw(`UPDATE inbox_threads t SET classification = (
+				SELECT i.classification FROM inbox_messages i WHERE i.org_id = t.org_id AND i.inbox_thread_id = t.id
+				AND i.direction = 'inbound' AND i.classification IS NOT NULL ORDER BY i.received_at DESC, i.id DESC LIMIT 1), updated_at = now()
+			WHERE t.org_id = ? AND t.id = ANY(?::uuid[]) RETURNING t.lead_id, t.last_reply_at`, org, pgdialect.Array(threads)).Scan(ctx, &ts); err != nil &&
 			database.Interpret(err) != database.ErrNotFound {
-			return nil, fmt.Errorf("inbox: latest replies: %w", database.Interpret(err))
+			return nil, fmt.Errorf("inbox: thread classes: %w", database.Interpret(err))
 		}
-		for _, l := range ls {
-			latest[l.LeadID] = l.ID
+		for _, t := range ts {
+			if t.LastReplyAt != nil {
+				lastReply[t.LeadID] = *t.LastReplyAt
+			}
 		}
+	}
+	latestReply := func(r messageRow) bool {
+		at, ok := lastReply[*r.LeadID]
+		return !ok || r.ReceivedAt == nil || !r.ReceivedAt.Before(at)
 	}
 	var (
 		evs     []events.New
 		notes   []notifications.New
 		changes []leads.StatusChange
-		threads []uuid.UUID
 		unsubs  []uuid.UUID
 		defers  []sending.Deferral
 	)
 	for _, r := range rows {
 		evs = append(evs, events.New{Type: events.ReplyClassified, ObjectID: r.ID, Data: r.view()})
-		if r.ThreadID != nil {
-			threads = append(threads, *r.ThreadID)
-		}
 		if r.LeadID == nil || r.Classification == nil {
 			continue
 		}
 		lead := *r.LeadID
 		switch *r.Classification {
 		case ClassInterested, ClassNotInterested:
-			if r.Manual || latest[lead] == r.ID {
+			if r.Manual || latestReply(r) {
 				changes = append(changes, leads.StatusChange{Lead: lead, To: *r.Classification, Reason: leads.ReasonClassification})
 				if *r.Classification == ClassInterested && !r.Manual {
 					notes = append(notes, replyNote(r, notifications.TypePositiveReply))
@@ -385,15 +390,6 @@ func (s *Service) applyInTx(ctx context.Context, tx bun.IDB, org uuid.UUID, ds [
 	}
 	if _, err := leads.ChangeStatus(ctx, tx, org, changes); err != nil {
 		return nil, err
-	}
-	if len(threads) > 0 {
-		// A thread shows its latest classified inbound message's class.
-		if _, err := tx.ExecContext(ctx, `UPDATE inbox_threads t SET classification = (
-				SELECT i.classification FROM inbox_messages i WHERE i.org_id = t.org_id AND i.inbox_thread_id = t.id
-				AND i.direction = 'inbound' AND i.classification IS NOT NULL ORDER BY i.received_at DESC, i.id DESC LIMIT 1), updated_at = now()
-			WHERE t.org_id = ? AND t.id = ANY(?::uuid[])`, org, pgdialect.Array(threads)); err != nil {
-			return nil, fmt.Errorf("inbox: thread classes: %w", database.Interpret(err))
-		}
 	}
 	return rows, nil
 }

@@ -398,6 +398,10 @@ func (s *Service) thread(ctx context.Context, tx bun.IDB, org uuid.UUID, items [
 			order = append(order, *it.row.LeadID)
 		}
 		g.msgs = append(g.msgs, it.row.ID)
+		if it.row.Kind == KindReply && (g.row.LastReplyAt == nil || it.row.ReceivedAt.After(*g.row.LastReplyAt)) {
+			at := *it.row.ReceivedAt
+			g.row.LastReplyAt = &at
+		}
 		if at := *it.row.ReceivedAt; !at.Before(g.lastAt) {
 			g.lastAt, g.snippet = at, it.row.Snippet
 			if it.row.Classification != nil {
@@ -429,6 +433,7 @@ func (s *Service) thread(ctx context.Context, tx bun.IDB, org uuid.UUID, items [
 				THEN excluded.classification ELSE inbox_threads.classification END,
 			last_message_at = greatest(inbox_threads.last_message_at, excluded.last_message_at),
 			last_inbound_at = greatest(inbox_threads.last_inbound_at, excluded.last_inbound_at),
+			last_reply_at = greatest(inbox_threads.last_reply_at, excluded.last_reply_at),
 			subject = coalesce(inbox_threads.subject, excluded.subject),
 			email_account_id = coalesce(inbox_threads.email_account_id, excluded.email_account_id),
 			campaign_id = coalesce(inbox_threads.campaign_id, excluded.campaign_id),

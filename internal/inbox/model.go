@@ -198,6 +198,7 @@ type threadRow struct {
 	IsArchived     bool       `bun:"is_archived"`
 	LastMessageAt  time.Time  `bun:"last_message_at"`
 	LastInboundAt  *time.Time `bun:"last_inbound_at"`
+	LastReplyAt    *time.Time `bun:"last_reply_at"`
 	CreatedAt      time.Time  `bun:"created_at,nullzero,notnull,default:current_timestamp"`
 	UpdatedAt      time.Time  `bun:"updated_at,nullzero,notnull,default:current_timestamp"`
 }
