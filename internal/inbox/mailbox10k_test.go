@@ -26,6 +26,7 @@ import (
 	"github.com/leadpilot/leadpilot/internal/llm/builtin"
 	"github.com/leadpilot/leadpilot/internal/mailparse"
 	"github.com/leadpilot/leadpilot/internal/sending"
+	"github.com/leadpilot/leadpilot/internal/testkit"
 	"github.com/leadpilot/leadpilot/internal/unsubscribe"
 )
 
@@ -334,7 +335,7 @@ func setHeader(raw []byte, name, value string) []byte {
 type bulk struct {
 	db, owner *database.DB
 	boxes     *mailboxes
-	clock     *clock
+	clock     *testkit.Clock
 	classify  *classifyTasks
 	inbox     *inbox.Service
 	actor     access.Actor
@@ -350,7 +351,7 @@ var bulkAt = time.Date(2026, 12, 2, 10, 0, 0, 0, time.UTC)
 func newBulk(tb testing.TB, db, owner *database.DB, srv *imaptest.Server, leads, sentIDs []string) *bulk {
 	tb.Helper()
 	ctx := context.Background()
-	w := &bulk{db: db, owner: owner, boxes: &mailboxes{srv: srv, password: srv.Password}, clock: &clock{t: bulkAt}, classify: &classifyTasks{}}
+	w := &bulk{db: db, owner: owner, boxes: &mailboxes{srv: srv, password: srv.Password}, clock: testkit.NewClock(bulkAt), classify: &classifyTasks{}}
 	exec := func(sql string, args ...any) {
 		tb.Helper()
 		_, err := owner.Pool.Exec(ctx, sql, args...)

@@ -32,14 +32,6 @@ import (
 // database and run one at a time.
 func TestMain(m *testing.M) { testkit.Main(m) }
 
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
-
 // sendTasks keeps the engine's send tasks for the test to run.
 type sendTasks struct {
 	mu   sync.Mutex
@@ -117,7 +109,7 @@ type world struct {
 	smtp     *smtptest.Server
 	imap     *imaptest.Server
 	boxes    *mailboxes
-	clock    *clock
+	clock    *testkit.Clock
 	sends    *sendTasks
 	classify *classifyTasks
 	eng      *sending.Engine
@@ -135,7 +127,7 @@ type world struct {
 func setup(t *testing.T) *world {
 	t.Helper()
 	w := &world{t: t, db: testkit.DB(t), owner: testkit.OwnerDB(t), smtp: smtptest.Start(t, smtptest.Options{}), imap: imaptest.Start(t),
-		clock: &clock{t: time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)}, sends: &sendTasks{}, classify: &classifyTasks{}}
+		clock: testkit.NewClock(time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)), sends: &sendTasks{}, classify: &classifyTasks{}}
 	w.boxes = &mailboxes{srv: w.imap, password: w.imap.Password}
 	org, user := uuid.Must(uuid.NewV7()), uuid.Must(uuid.NewV7())
 	w.exec(`WITH o AS (INSERT INTO organizations (id, name, slug, business_context) VALUES ($1, 'Inbox Co', $3,

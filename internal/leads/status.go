@@ -10,7 +10,6 @@ import (
 	"github.com/uptrace/bun"
 	"github.com/uptrace/bun/dialect/pgdialect"
 
-	"github.com/leadpilot/leadpilot/api"
 	"github.com/leadpilot/leadpilot/internal/database"
 	"github.com/leadpilot/leadpilot/internal/events"
 )
@@ -29,6 +28,16 @@ type StatusChange struct {
 	Lead   uuid.UUID
 	To     string
 	Reason string
+}
+
+// statusChangeData is lead.status_changed's data (the contract's
+// LeadStatusChange).
+type statusChangeData struct {
+	LeadID     uuid.UUID  `json:"lead_id"`
+	CampaignID *uuid.UUID `json:"campaign_id"`
+	From       string     `json:"from"`
+	To         string     `json:"to"`
+	Reason     string     `json:"reason"`
 }
 
 // Changed is a lead whose status moved.
@@ -111,7 +120,7 @@ func ChangeStatus(ctx context.Context, tx bun.IDB, org uuid.UUID, changes []Stat
 		c := Changed{Lead: r.ID, CampaignID: r.CampaignID, From: r.FromStatus, To: r.Status, Reason: r.Reason}
 		out = append(out, c)
 		evs = append(evs, events.New{Type: events.LeadStatusChanged, ObjectID: r.ID,
-			Data: api.LeadStatusChange{LeadID: r.ID, CampaignID: r.CampaignID, From: c.From, To: c.To, Reason: c.Reason}})
+			Data: statusChangeData{LeadID: r.ID, CampaignID: r.CampaignID, From: c.From, To: c.To, Reason: c.Reason}})
 	}
 	if len(evs) > 0 {
 		if _, err := events.RecordBatch(ctx, tx, org, evs); err != nil {

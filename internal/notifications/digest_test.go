@@ -21,15 +21,6 @@ import (
 
 const appURL = "https://app.leadpilot.test"
 
-// clock is a settable clock shared by a test's digesters.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time  { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-func (c *clock) Set(t time.Time) { c.mu.Lock(); c.now = t; c.mu.Unlock() }
-
 // digestFixture inserts rows as the owner (row-level security does not
 // bind it) into one organisation.
 type digestFixture struct {
@@ -190,7 +181,7 @@ func to(c *mailer.Catcher, address string) []mailer.Caught {
 	return out
 }
 
-func newDigester(t *testing.T, m mailer.Mailer, c *clock, latest int) *notifications.Digester {
+func newDigester(t *testing.T, m mailer.Mailer, c *testkit.Clock, latest int) *notifications.Digester {
 	t.Helper()
 	return notifications.NewDigester(testkit.DB(t), m, notifications.DigestOptions{AppURL: appURL + "/", Now: c.Now, Latest: latest})
 }
@@ -224,7 +215,7 @@ func TestDigest(t *testing.T) {
 		l := f.lead("Jane", "Doe", "jane@example.org")
 		f.inbox(inbound{lead: l, kind: "reply", classification: "interested", snippet: "Yes please", at: day.Add(7 * time.Hour)})
 
-		c := &clock{now: day.Add(9 * time.Hour)}
+		c := testkit.NewClock(day.Add(9 * time.Hour))
 		catcher := mailer.NewCatcher(100, nil)
 		run, err := newDigester(t, catcher, c, 0).RunOrg(ctx, f.org)
 		require.NoError(t, err)
@@ -245,7 +236,7 @@ func TestDigest(t *testing.T) {
 		l := f.lead("Jane", "Doe", "jane@example.org")
 		f.inbox(inbound{lead: l, kind: "reply", classification: "question", snippet: "How much?", at: day.Add(3 * time.Hour)})
 
-		c := &clock{now: day.Add(8*time.Hour + 5*time.Minute)}
+		c := testkit.NewClock(day.Add(8*time.Hour + 5*time.Minute))
 		catcher := mailer.NewCatcher(100, nil)
 		slow := slowMailer{catcher}
 		var wg sync.WaitGroup
@@ -330,7 +321,7 @@ func TestDigest(t *testing.T) {
 		f.notification(&other, notifications.TypeSystem, "theirs", false, in(time.Hour))
 		f.notification(&user, notifications.TypeDailyDigest, "yesterday", false, in(25*time.Hour))
 
-		c := &clock{now: now}
+		c := testkit.NewClock(now)
 		catcher := mailer.NewCatcher(100, nil)
 		d := newDigester(t, catcher, c, 3)
 		g, err := d.Compose(ctx, f.org, user, now.Add(-24*time.Hour), now, time.UTC)
@@ -393,7 +384,7 @@ func TestDigest(t *testing.T) {
 		l := f.lead("Jane", "Doe", "jane@example.org")
 		// 10 March 22:59 UTC is 11 March 07:59 in Tokyo.
 		f.inbox(inbound{lead: l, kind: "reply", classification: "interested", at: day.Add(20 * time.Hour)})
-		c := &clock{now: day.Add(22*time.Hour + 59*time.Minute)}
+		c := testkit.NewClock(day.Add(22*time.Hour + 59*time.Minute))
 		catcher := mailer.NewCatcher(100, nil)
 		d := newDigester(t, catcher, c, 0)
 		run, err := d.RunOrg(ctx, f.org)
@@ -432,7 +423,7 @@ func TestDigest(t *testing.T) {
 		f := newOrg(t, "Mars/Olympus_Mons") // settings are validated when written; this one went stale
 		_, addr := f.member(memberOpt{})
 		f.inbox(inbound{lead: f.lead("Jane", "Doe", "jane@example.org"), kind: "reply", at: day.Add(6 * time.Hour)})
-		c := &clock{now: day.Add(7*time.Hour + 59*time.Minute)}
+		c := testkit.NewClock(day.Add(7*time.Hour + 59*time.Minute))
 		catcher := mailer.NewCatcher(100, nil)
 		d := newDigester(t, catcher, c, 0)
 		run, err := d.RunOrg(ctx, f.org)
@@ -454,7 +445,7 @@ func TestDigest(t *testing.T) {
 		// for before the period.
 		f.notification(&user, notifications.TypeSystem, "old", false, now.Add(-72*time.Hour))
 		f.notification(&user, notifications.TypeApprovalNeeded, "Approval needed: Spring outreach", false, now.Add(-30*time.Hour))
-		c := &clock{now: now}
+		c := testkit.NewClock(now)
 		catcher := mailer.NewCatcher(100, nil)
 		d := newDigester(t, catcher, c, 0)
 		run, err := d.RunOrg(ctx, f.org)
@@ -486,7 +477,7 @@ func TestDigest(t *testing.T) {
 		f := newOrg(t, "UTC")
 		user, addr := f.member(memberOpt{})
 		f.inbox(inbound{lead: f.lead("Jane", "Doe", "jane@example.org"), kind: "reply", at: day.Add(7 * time.Hour)})
-		c := &clock{now: day.Add(8 * time.Hour)}
+		c := testkit.NewClock(day.Add(8 * time.Hour))
 		run, err := newDigester(t, failingMailer{}, c, 0).RunOrg(ctx, f.org)
 		require.ErrorContains(t, err, "relay down")
 		require.Equal(t, notifications.DigestRun{Due: 1, Failed: 1}, run)
@@ -523,7 +514,7 @@ func TestDigestRunKeepsOrganisationsApart(t *testing.T) {
 	at := now.Add(-2 * time.Hour)
 	b.sent(bl, 1, &at)
 
-	c := &clock{now: now}
+	c := testkit.NewClock(now)
 	catcher := mailer.NewCatcher(100, nil)
 	d := newDigester(t, catcher, c, 0)
 	run, err := d.Run(ctx)

@@ -219,7 +219,7 @@ func runSendBench(b *testing.B, sink *benchSink, n, accounts, workers int) bench
 	actor := access.Actor{OrgID: org, UserID: user, Role: access.RoleOwner}
 	signer, err := unsubscribe.NewSigner([]byte(strings.Repeat("k", 32)))
 	require.NoError(b, err)
-	clk := &clock{t: time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)}
+	clk := testkit.NewClock(time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC))
 	q := make(chanQueue, 1<<14)
 	pool := emailsend.NewPool(emailsend.PoolOptions{})
 	defer pool.Close()

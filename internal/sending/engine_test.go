@@ -28,15 +28,6 @@ import (
 // clock.
 func TestMain(m *testing.M) { testkit.Main(m) }
 
-// clock is the engine's injected clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
-
 // tasks is an Enqueuer that keeps the tasks for the test to run (the
 // worker), or drops them (Redis lost them).
 type tasks struct {
@@ -83,7 +74,7 @@ type bundle struct {
 	db       *database.DB
 	owner    *database.DB
 	srv      *smtptest.Server
-	clock    *clock
+	clock    *testkit.Clock
 	q        *tasks
 	eng      *Engine
 	camps    *campaigns.Service
@@ -99,7 +90,7 @@ type bundle struct {
 func setup(t *testing.T, srvOpts smtptest.Options, limit int) *bundle {
 	t.Helper()
 	b := &bundle{t: t, db: testkit.DB(t), owner: testkit.OwnerDB(t), srv: smtptest.Start(t, srvOpts),
-		clock: &clock{t: time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)}, q: &tasks{}}
+		clock: testkit.NewClock(time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)), q: &tasks{}}
 	org, user := uuid.Must(uuid.NewV7()), uuid.Must(uuid.NewV7())
 	b.exec(`WITH o AS (INSERT INTO organizations (id, name, slug, business_context) VALUES ($1, 'Send Co', $3,
 			'{"sender_name": "Sam Sender", "postal_address": "1 Market St, Springfield", "company_name": "Send Co"}') RETURNING id),
