@@ -176,7 +176,7 @@ func (s *Service) dropOwn(ctx context.Context, tx bun.IDB, org uuid.UUID, items 
 		ids[i] = it.a.MessageID
 	}
 	var own []string
-	if err := tx.NewRaw(`SELECT message_id FROM messages WHERE org_id = ? AND message_id = ANY(?::text[])
+	if err := tx.NewRaw(`SELECT message_id FROM messages WHERE org_id = ? AND message_id = ANY(?::text[]) AND `+sending.WentOut+`
 		UNION SELECT message_id FROM inbox_messages WHERE org_id = ? AND direction = 'outbound' AND message_id = ANY(?::text[])`,
 		org, pgdialect.Array(ids), org, pgdialect.Array(ids)).Scan(ctx, &own); err != nil && database.Interpret(err) != database.ErrNotFound {
 		return nil, fmt.Errorf("inbox: own messages: %w", database.Interpret(err))
@@ -208,7 +208,7 @@ func (s *Service) match(ctx context.Context, tx bun.IDB, org uuid.UUID, items []
 		// Our sequence steps, and the replies composed in the inbox (their
 		// thread names the lead).
 		if err := tx.NewRaw(`SELECT id, message_id, lead_id, campaign_id, email_account_id, subject FROM messages
-			WHERE org_id = ? AND message_id = ANY(?::text[])
+			WHERE org_id = ? AND message_id = ANY(?::text[]) AND `+sending.WentOut+`
 			UNION ALL
 			SELECT NULL::uuid, i.message_id, t.lead_id, t.campaign_id, i.email_account_id, i.subject FROM inbox_messages i
 			JOIN inbox_threads t ON t.org_id = i.org_id AND t.id = i.inbox_thread_id

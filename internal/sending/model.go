@@ -79,4 +79,13 @@ const (
 	StatusCancelled = "cancelled"
 )
 
+// WentOut is the condition on a message that left, or (failed with its
+// delivery uncertain) may have: the only ones whose Message-ID a reply, a
+// report or a copy of our own mail can name. sent_at stays set when a soft
+// bounce puts a message back on the schedule (its earlier copy can still
+// be answered). It is the predicate of messages_org_message_id_key
+// (migration 20261201000001): a lookup by Message-ID says AND WentOut to
+// use it.
+const WentOut = "(sent_at IS NOT NULL OR delivery_uncertain)"
+
 func ptr[T any](v T) *T { return &v }
