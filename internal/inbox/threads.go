@@ -348,15 +348,28 @@ func (r messageRow) itemAt() time.Time {
 // SetRead marks every message of a thread read (read) or its inbound
 // messages unread (!read), and returns the thread with its unread count
 // recounted.
+//
+// The messages it changes are locked before the thread, in id order, as
+// classification locks them (then their leads, then their threads): a
+// thread locked first, while a classification held one of its messages
+// and waited for the thread, was a deadlock. Only the messages locked
+// then change: one that arrives meanwhile stays unread.
 func (s *Service) SetRead(ctx context.Context, a access.Actor, id uuid.UUID, read bool) (Thread, error) {
-	return s.changeThread(ctx, a, id, fmt.Sprintf("mark read=%t", read), func(ctx context.Context, tx bun.IDB) error {
-		q := tx.NewUpdate().Model((*messageRow)(nil)).Set("is_read = ?", read).Set("updated_at = ?", s.opts.Now()).
-			Where("org_id = ? AND inbox_thread_id = ? AND is_read <> ?", a.OrgID, id, read)
+	var ids []uuid.UUID
+	before := func(ctx context.Context, tx bun.IDB) error {
+		q := tx.NewSelect().Model((*messageRow)(nil)).Column("id").
+			Where("org_id = ? AND inbox_thread_id = ? AND is_read <> ?", a.OrgID, id, read).OrderExpr("id").For("NO KEY UPDATE")
 		if !read {
 			q = q.Where("direction = 'inbound'")
 		}
-		if _, err := q.Exec(ctx); err != nil {
-			return err
+		return q.Scan(ctx, &ids)
+	}
+	return s.changeThreadAfter(ctx, a, id, fmt.Sprintf("mark read=%t", read), before, func(ctx context.Context, tx bun.IDB) error {
+		if len(ids) > 0 {
+			if _, err := tx.NewUpdate().Model((*messageRow)(nil)).Set("is_read = ?", read).Set("updated_at = ?", s.opts.Now()).
+				Where("org_id = ? AND id IN (?)", a.OrgID, bun.In(ids)).Exec(ctx); err != nil {
+				return err
+			}
 		}
 		_, err := tx.NewRaw(`UPDATE inbox_threads t SET unread_count = (
 			  SELECT count(*) FROM inbox_messages m
@@ -388,8 +401,19 @@ func (s *Service) SetArchived(ctx context.Context, a access.Actor, id uuid.UUID,
 // changeThread locks thread id of a's organisation (404 when there is
 // none), applies change and returns the thread as it now is.
 func (s *Service) changeThread(ctx context.Context, a access.Actor, id uuid.UUID, what string, change func(ctx context.Context, tx bun.IDB) error) (Thread, error) {
+	return s.changeThreadAfter(ctx, a, id, what, nil, change)
+}
+
+// changeThreadAfter is changeThread with before (when not nil) run first,
+// in the same transaction, before the thread is locked.
+func (s *Service) changeThreadAfter(ctx context.Context, a access.Actor, id uuid.UUID, what string, before, change func(ctx context.Context, tx bun.IDB) error) (Thread, error) {
 	var t Thread
 	err := s.db.InTenant(ctx, a.Tenant(), func(ctx context.Context, tx bun.IDB) error {
+		if before != nil {
+			if err := before(ctx, tx); err != nil && !errors.Is(database.Interpret(err), database.ErrNotFound) {
+				return err
+			}
+		}
 		var locked uuid.UUID
 		if err := tx.NewRaw(`SELECT id FROM inbox_threads WHERE org_id = ? AND id = ? FOR UPDATE`, a.OrgID, id).Scan(ctx, &locked); err != nil {
 			return err

@@ -2,7 +2,9 @@ package inbox_test
 
 import (
 	"context"
+	"fmt"
 	"slices"
+	"sync"
 	"testing"
 
 	"github.com/google/uuid"
@@ -377,4 +379,65 @@ func TestMessagesAndTheOtherView(t *testing.T) {
 	theirs, _, err := stranger.svc.Other(ctx, stranger.actor, inbox.OtherFilter{}, pagination.Page{})
 	require.NoError(t, err)
 	require.Empty(t, theirs)
+}
+
+// TestMarkingReadWhileClassifyingNeverDeadlocks: a person marking a thread
+// read or unread while its messages are (re)classified. Classification
+// locks a message, then its lead, then its thread; marking read used to
+// lock the thread, then its messages — two such transactions at once
+// could each hold what the other waited for, and Postgres aborted one
+// ("deadlock detected"). Both now take the messages first, in id order.
+func TestMarkingReadWhileClassifyingNeverDeadlocks(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	b := setupReadSide(t, nil, 0)
+	ana := b.lead("ana@lead.test", "Ana", "", "")
+	th := b.thread(threadSpec{lead: ana, at: b.minute(1)})
+	var msgs []uuid.UUID
+	for i := range 6 {
+		msgs = append(msgs, b.message(msgSpec{thread: &th, lead: &ana, from: "ana@lead.test", body: fmt.Sprintf("reply %d", i), at: b.minute(i + 1)}))
+	}
+	const rounds = 25
+	var wg sync.WaitGroup
+	errs := make(chan error, 4*rounds*len(msgs))
+	for w := range 2 {
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			for i := range rounds {
+				if _, err := b.svc.SetRead(ctx, b.actor, th, (i+w)%2 == 0); err != nil {
+					errs <- fmt.Errorf("mark read: %w", err)
+				}
+			}
+		}()
+		go func() {
+			defer wg.Done()
+			for i := range rounds {
+				// Newest first from one, oldest first from the other.
+				for j := range msgs {
+					m := msgs[j]
+					if w == 1 {
+						m = msgs[len(msgs)-1-j]
+					}
+					class := inbox.ClassInterested
+					if (i+j)%2 == 1 {
+						class = inbox.ClassNotInterested
+					}
+					if _, err := b.svc.Reclassify(ctx, b.actor, m, class); err != nil {
+						errs <- fmt.Errorf("reclassify: %w", err)
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		require.NoError(t, err)
+	}
+	// The thread's count still agrees with its messages.
+	got, err := b.svc.SetRead(ctx, b.actor, th, false)
+	require.NoError(t, err)
+	require.Equal(t, len(msgs), got.UnreadCount)
+	require.Equal(t, len(msgs), b.count(`SELECT count(*) FROM inbox_messages WHERE inbox_thread_id = $1 AND NOT is_read`, th))
 }
