@@ -8,6 +8,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/leadpilot/leadpilot/internal/database"
+	"github.com/leadpilot/leadpilot/internal/events"
 	"github.com/leadpilot/leadpilot/internal/imapsync"
 )
 
@@ -52,4 +53,16 @@ func (m Mailboxes) IMAP(ctx context.Context, org, id uuid.UUID) (imapsync.Config
 		Username: cred.username, Password: cred.password, OAuthToken: cred.token,
 		Dial: s.dial, TLSConfig: s.tlsConfig(host),
 	}, nil
+}
+
+// RecordUpdated writes email_account.updated for account id of org in tx,
+// with the account as it now is: reply sync changed what it shows (its
+// connection status, or sending paused or resumed for broken sync).
+func (m Mailboxes) RecordUpdated(ctx context.Context, tx bun.IDB, org, id uuid.UUID) error {
+	r, err := load(ctx, tx, org, id, false)
+	if err != nil {
+		return err
+	}
+	_, err = m.s.record(ctx, tx, events.EmailAccountUpdated, r)
+	return err
 }

@@ -12,16 +12,19 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
+	"github.com/uptrace/bun"
 
 	"github.com/leadpilot/leadpilot/internal/access"
 	"github.com/leadpilot/leadpilot/internal/campaigns"
 	"github.com/leadpilot/leadpilot/internal/database"
+	"github.com/leadpilot/leadpilot/internal/emailaccounts"
 	"github.com/leadpilot/leadpilot/internal/emailsend"
 	"github.com/leadpilot/leadpilot/internal/imapsync"
 	"github.com/leadpilot/leadpilot/internal/imaptest"
 	"github.com/leadpilot/leadpilot/internal/inbox"
 	"github.com/leadpilot/leadpilot/internal/llm"
 	"github.com/leadpilot/leadpilot/internal/llm/builtin"
+	"github.com/leadpilot/leadpilot/internal/secrets"
 	"github.com/leadpilot/leadpilot/internal/sending"
 	"github.com/leadpilot/leadpilot/internal/smtptest"
 	"github.com/leadpilot/leadpilot/internal/testkit"
@@ -86,11 +89,18 @@ func (transports) SandboxDeliver(context.Context, uuid.UUID, uuid.UUID, []byte) 
 }
 
 // mailboxes read every account's replies from the IMAP test server, with
-// the password the test sets.
+// the password the test sets; the accounts' events are the product's
+// (emailaccounts.Mailboxes).
 type mailboxes struct {
+	emailaccounts.Mailboxes
 	srv      *imaptest.Server
 	mu       sync.Mutex
 	password string
+}
+
+// RecordUpdated is emailaccounts.Mailboxes's (IMAP is the test server's).
+func (m *mailboxes) RecordUpdated(ctx context.Context, tx bun.IDB, org, id uuid.UUID) error {
+	return m.Mailboxes.RecordUpdated(ctx, tx, org, id)
 }
 
 func (m *mailboxes) IMAP(context.Context, uuid.UUID, uuid.UUID) (imapsync.Config, error) {
@@ -128,7 +138,10 @@ func setup(t *testing.T) *world {
 	t.Helper()
 	w := &world{t: t, db: testkit.DB(t), owner: testkit.OwnerDB(t), smtp: smtptest.Start(t, smtptest.Options{}), imap: imaptest.Start(t),
 		clock: testkit.NewClock(time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)), sends: &sendTasks{}, classify: &classifyTasks{}}
-	w.boxes = &mailboxes{srv: w.imap, password: w.imap.Password}
+	kr, err := secrets.NewKeyring(map[string][]byte{"k1": []byte(strings.Repeat("k", 32))}, "k1")
+	require.NoError(t, err)
+	accounts := emailaccounts.NewService(w.db, kr, emailaccounts.Options{Clock: w.clock.Now})
+	w.boxes = &mailboxes{Mailboxes: emailaccounts.NewMailboxes(accounts), srv: w.imap, password: w.imap.Password}
 	org, user := uuid.Must(uuid.NewV7()), uuid.Must(uuid.NewV7())
 	w.exec(`WITH o AS (INSERT INTO organizations (id, name, slug, business_context) VALUES ($1, 'Inbox Co', $3,
 			'{"sender_name": "Sam Sender", "postal_address": "1 Market St, Springfield", "company_name": "Inbox Co"}') RETURNING id),

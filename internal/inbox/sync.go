@@ -20,6 +20,9 @@ import (
 // accounts without one (the sync then does nothing).
 type Mailboxes interface {
 	IMAP(ctx context.Context, org, id uuid.UUID) (imapsync.Config, error)
+	// RecordUpdated writes email_account.updated for the account, in tx:
+	// sync changed its connection status or paused or resumed its sending.
+	RecordUpdated(ctx context.Context, tx bun.IDB, org, id uuid.UUID) error
 }
 
 // SyncOptions tune reply sync; zero values take the defaults.
@@ -128,7 +131,7 @@ func (s *Service) SyncMailbox(ctx context.Context, mailboxes Mailboxes, org, acc
 		// decrypt, no password): a failure like any other, recorded,
 		// and in time it pauses sending.
 		res.Err = err
-		return res, s.failed(context.WithoutCancel(ctx), org, account, st[0].Email, err, o)
+		return res, s.failed(context.WithoutCancel(ctx), mailboxes, org, account, st[0].Email, err, o)
 	}
 	state := imapsync.State{}
 	if st[0].UIDValidity != nil && st[0].LastUID != nil {
@@ -155,13 +158,13 @@ func (s *Service) SyncMailbox(ctx context.Context, mailboxes Mailboxes, org, acc
 	if serr != nil {
 		res.Err = serr
 		// Recorded even when the task's time ran out.
-		return res, s.failed(context.WithoutCancel(ctx), org, account, st[0].Email, serr, o)
+		return res, s.failed(context.WithoutCancel(ctx), mailboxes, org, account, st[0].Email, serr, o)
 	}
 	next := now.Add(o.Interval)
 	if res.More {
 		next = now
 	}
-	return res, s.succeeded(context.WithoutCancel(ctx), org, account, next)
+	return res, s.succeeded(context.WithoutCancel(ctx), mailboxes, org, account, next)
 }
 
 // release gives the lease back.
@@ -173,25 +176,40 @@ func (s *Service) release(ctx context.Context, org, account uuid.UUID, next time
 }
 
 // succeeded records a good run: the failure state clears, a mailbox that
-// stopped sending for broken sync sends again.
-func (s *Service) succeeded(ctx context.Context, org, account uuid.UUID, next time.Time) error {
+// stopped sending for broken sync sends again. When that changes what the
+// account shows (its connection was in error, or its sending paused),
+// email_account.updated says so.
+func (s *Service) succeeded(ctx context.Context, mailboxes Mailboxes, org, account uuid.UUID, next time.Time) error {
 	return s.db.InTenant(ctx, database.Tenant{OrgID: org}, func(ctx context.Context, tx bun.IDB) error {
-		_, err := tx.ExecContext(ctx, `UPDATE email_accounts SET imap_lease_until = NULL, imap_next_sync_at = ?,
+		var was []struct {
+			Status string  `bun:"was_status"`
+			Paused *string `bun:"was_paused"`
+		}
+		// o is the row as it was (the statement's snapshot).
+		err := tx.NewRaw(`UPDATE email_accounts a SET imap_lease_until = NULL, imap_next_sync_at = ?,
 				imap_last_success_at = ?, last_synced_at = ?, imap_last_error = NULL, imap_failures = 0, imap_failing_since = NULL,
 				sending_paused_reason = NULL,
-				connection_status = CASE WHEN connection_status = 'error' THEN 'connected' ELSE connection_status END,
-				last_error = CASE WHEN connection_status = 'error' THEN NULL ELSE last_error END, updated_at = now()
-			WHERE org_id = ? AND id = ?`, next, s.opts.Now(), s.opts.Now(), org, account)
-		if err != nil {
-			return fmt.Errorf("inbox: record sync of %s: %w", account, database.Interpret(err))
+				connection_status = CASE WHEN a.connection_status = 'error' THEN 'connected' ELSE a.connection_status END,
+				last_error = CASE WHEN a.connection_status = 'error' THEN NULL ELSE a.last_error END, updated_at = now()
+			FROM (SELECT connection_status AS was_status, sending_paused_reason AS was_paused FROM email_accounts WHERE org_id = ? AND id = ?) o
+			WHERE a.org_id = ? AND a.id = ? RETURNING o.was_status, o.was_paused`,
+			next, s.opts.Now(), s.opts.Now(), org, account, org, account).Scan(ctx, &was)
+		if err = database.Interpret(err); err != nil && !errors.Is(err, database.ErrNotFound) {
+			return fmt.Errorf("inbox: record sync of %s: %w", account, err)
 		}
-		return nil
+		if len(was) == 0 || (was[0].Status != "error" && was[0].Paused == nil) {
+			return nil
+		}
+		return mailboxes.RecordUpdated(ctx, tx, org, account)
 	})
 }
 
 // failed records a failed run, backs off, notifies and pauses sending as
 // SyncMailbox says.
-func (s *Service) failed(ctx context.Context, org, account uuid.UUID, email string, cause error, o SyncOptions) error {
+//
+// A refused login that puts the connection in error, and the pause, change
+// what the account shows: email_account.updated says so.
+func (s *Service) failed(ctx context.Context, mailboxes Mailboxes, org, account uuid.UUID, email string, cause error, o SyncOptions) error {
 	now := s.opts.Now()
 	auth := errors.Is(cause, imapsync.ErrAuth)
 	words := cause.Error()
@@ -203,13 +221,16 @@ func (s *Service) failed(ctx context.Context, org, account uuid.UUID, email stri
 			Failures     int        `bun:"imap_failures"`
 			FailingSince *time.Time `bun:"imap_failing_since"`
 			Paused       *string    `bun:"sending_paused_reason"`
+			WasStatus    string     `bun:"was_status"`
 		}
-		if err := tx.NewRaw(`UPDATE email_accounts SET imap_lease_until = NULL, imap_failures = imap_failures + 1,
-				imap_failing_since = coalesce(imap_failing_since, ?), imap_last_error = ?,
-				connection_status = CASE WHEN ? THEN 'error' ELSE connection_status END,
-				last_error = CASE WHEN ? THEN ? ELSE last_error END, updated_at = now()
-			WHERE org_id = ? AND id = ? RETURNING imap_failures, imap_failing_since, sending_paused_reason`,
-			now, words, auth, auth, words, org, account).Scan(ctx, &r); err != nil || len(r) == 0 {
+		// o is the row as it was (the statement's snapshot).
+		if err := tx.NewRaw(`UPDATE email_accounts a SET imap_lease_until = NULL, imap_failures = a.imap_failures + 1,
+				imap_failing_since = coalesce(a.imap_failing_since, ?), imap_last_error = ?,
+				connection_status = CASE WHEN ? THEN 'error' ELSE a.connection_status END,
+				last_error = CASE WHEN ? THEN ? ELSE a.last_error END, updated_at = now()
+			FROM (SELECT connection_status AS was_status FROM email_accounts WHERE org_id = ? AND id = ?) o
+			WHERE a.org_id = ? AND a.id = ? RETURNING a.imap_failures, a.imap_failing_since, a.sending_paused_reason, o.was_status`,
+			now, words, auth, auth, words, org, account, org, account).Scan(ctx, &r); err != nil || len(r) == 0 {
 			if err == nil {
 				return nil // the account is gone
 			}
@@ -228,6 +249,11 @@ func (s *Service) failed(ctx context.Context, org, account uuid.UUID, email stri
 				sending_paused_reason = CASE WHEN ? THEN 'reply_sync_broken' ELSE sending_paused_reason END WHERE org_id = ? AND id = ?`,
 			now.Add(wait), pause, org, account); err != nil {
 			return fmt.Errorf("inbox: back off %s: %w", account, database.Interpret(err))
+		}
+		if pause || (auth && f.WasStatus != "error") {
+			if err := mailboxes.RecordUpdated(ctx, tx, org, account); err != nil {
+				return err
+			}
 		}
 		var n *notifications.New
 		switch {

@@ -26,9 +26,15 @@ func TestFailingSyncBacksOffNotifiesAndPausesSendingUntilItRecovers(t *testing.T
 		require.NoError(t, err, "a mailbox's failure is recorded, not returned")
 		return res
 	}
+	updates := func() int {
+		t.Helper()
+		return w.count(`SELECT count(*) FROM events WHERE org_id = $1 AND type = 'email_account.updated' AND object_id = $2`, w.actor.OrgID, w.account)
+	}
 	res := sync()
 	require.Error(t, res.Err)
 	require.Equal(t, 1, w.count(`SELECT imap_failures FROM email_accounts WHERE id = $1`, w.account))
+	require.Equal(t, 1, updates(), "the connection went into error: email_account.updated")
+	require.Equal(t, "error", w.str(`SELECT data->>'connection_status' FROM events WHERE org_id = $1 AND type = 'email_account.updated' AND object_id = $2`, w.actor.OrgID, w.account))
 	require.Equal(t, "error", w.str(`SELECT connection_status FROM email_accounts WHERE id = $1`, w.account), "a refused login marks the connection")
 	require.Contains(t, w.str(`SELECT imap_last_error FROM email_accounts WHERE id = $1`, w.account), "authentication failed")
 	require.Equal(t, 1, w.count(`SELECT count(*) FROM email_accounts WHERE id = $1 AND imap_next_sync_at >= $2`, w.account, w.clock.Now().Add(2*time.Minute)),
@@ -37,6 +43,7 @@ func TestFailingSyncBacksOffNotifiesAndPausesSendingUntilItRecovers(t *testing.T
 
 	sync()
 	require.Zero(t, w.count(`SELECT count(*) FROM notifications WHERE org_id = $1 AND type = 'system'`, w.actor.OrgID))
+	require.Equal(t, 1, updates(), "a failure that changes nothing the account shows writes no event")
 	sync()
 	require.Equal(t, 1, w.count(`SELECT count(*) FROM notifications WHERE org_id = $1 AND type = 'system' AND title LIKE 'Reply sync is failing%'`, w.actor.OrgID))
 	require.Equal(t, "<nil>", w.str(`SELECT sending_paused_reason FROM email_accounts WHERE id = $1`, w.account))
@@ -44,6 +51,7 @@ func TestFailingSyncBacksOffNotifiesAndPausesSendingUntilItRecovers(t *testing.T
 	w.clock.Add(31 * time.Minute)
 	sync()
 	require.Equal(t, "reply_sync_broken", w.str(`SELECT sending_paused_reason FROM email_accounts WHERE id = $1`, w.account))
+	require.Equal(t, 2, updates(), "sending paused: email_account.updated")
 	require.Equal(t, 1, w.count(`SELECT count(*) FROM notifications WHERE org_id = $1 AND type = 'system' AND title LIKE 'Sending paused%'`, w.actor.OrgID))
 
 	// Another run holds the mailbox: this one does nothing.
@@ -58,6 +66,9 @@ func TestFailingSyncBacksOffNotifiesAndPausesSendingUntilItRecovers(t *testing.T
 	require.NoError(t, res.Err)
 	require.Equal(t, "<nil>", w.str(`SELECT sending_paused_reason FROM email_accounts WHERE id = $1`, w.account), "sending resumes")
 	require.Equal(t, "connected", w.str(`SELECT connection_status FROM email_accounts WHERE id = $1`, w.account))
+	require.Equal(t, 3, updates(), "connected and sending again: email_account.updated")
+	require.NoError(t, sync().Err)
+	require.Equal(t, 3, updates(), "a good sync of a good mailbox writes no event")
 	require.Zero(t, w.count(`SELECT imap_failures FROM email_accounts WHERE id = $1`, w.account))
 	require.Equal(t, 1, w.count(`SELECT count(*) FROM email_accounts WHERE id = $1 AND imap_failing_since IS NULL AND imap_last_error IS NULL AND imap_last_success_at IS NOT NULL`, w.account))
 }

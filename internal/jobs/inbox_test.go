@@ -10,6 +10,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 
+	"github.com/leadpilot/leadpilot/internal/emailaccounts"
 	"github.com/leadpilot/leadpilot/internal/imapsync"
 	"github.com/leadpilot/leadpilot/internal/imaptest"
 	"github.com/leadpilot/leadpilot/internal/inbox"
@@ -18,8 +19,12 @@ import (
 	"github.com/leadpilot/leadpilot/internal/llm/builtin"
 )
 
-// testMailboxes reads every account's replies from the IMAP test server.
-type testMailboxes struct{ srv *imaptest.Server }
+// testMailboxes reads every account's replies from the IMAP test server;
+// the accounts' events are the product's (emailaccounts.Mailboxes).
+type testMailboxes struct {
+	emailaccounts.Mailboxes
+	srv *imaptest.Server
+}
 
 func (m testMailboxes) IMAP(context.Context, uuid.UUID, uuid.UUID) (imapsync.Config, error) {
 	return imapsync.Config{Host: m.srv.Host, Port: m.srv.Port, Security: imapsync.SecurityNone, Username: m.srv.User, Password: m.srv.Password}, nil
@@ -48,7 +53,8 @@ func TestInboxSweepSyncsDueMailboxesAndTheWorkerClassifies(t *testing.T) {
 	t.Cleanup(func() { _ = enq.Close() })
 	bi := builtin.New()
 	svc := inbox.NewService(b.db, nil, func(context.Context, uuid.UUID) (llm.Provider, error) { return bi, nil }, enq, inbox.Options{})
-	handler := jobs.NewInboxHandler(inbox.Worker{Service: svc, Mailboxes: testMailboxes{srv}}, enq, b.logger)
+	handler := jobs.NewInboxHandler(inbox.Worker{Service: svc, Mailboxes: testMailboxes{
+		Mailboxes: emailaccounts.NewMailboxes(emailaccounts.NewService(b.db, testKeyring(t), emailaccounts.Options{})), srv: srv}}, enq, b.logger)
 
 	// The sweep, twice: one sync task, deduplicated by the mailbox's id.
 	require.NoError(t, handler.ProcessTask(ctx, jobs.NewInboxSweepTask()))
