@@ -1,7 +1,11 @@
 // Package migrations embeds the ordered SQL migrations that `leadpilot
 // migrate` applies with bun's migrator. Files are named
 // <timestamp>_<name>.tx.up.sql / .tx.down.sql so each runs in one
-// transaction; `--bun:split` separates statement groups.
+// transaction; `--bun:split` separates statement groups. One that builds
+// or drops indexes CONCURRENTLY on a large table (which no transaction
+// may hold) is <timestamp>_<name>.up.sql / .down.sql: its groups run one
+// by one, each its own implicit transaction, and it says how to resume
+// after a failure.
 package migrations
 
 import (

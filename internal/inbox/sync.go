@@ -185,13 +185,15 @@ func (s *Service) succeeded(ctx context.Context, mailboxes Mailboxes, org, accou
 			Status string  `bun:"was_status"`
 			Paused *string `bun:"was_paused"`
 		}
-		// o is the row as it was (the statement's snapshot).
+		// o is the row as it was: locked (FOR NO KEY UPDATE), so a change
+		// committed while this waited for the row is what it sees, not the
+		// statement's older snapshot.
 		err := tx.NewRaw(`UPDATE email_accounts a SET imap_lease_until = NULL, imap_next_sync_at = ?,
 				imap_last_success_at = ?, last_synced_at = ?, imap_last_error = NULL, imap_failures = 0, imap_failing_since = NULL,
 				sending_paused_reason = NULL,
 				connection_status = CASE WHEN a.connection_status = 'error' THEN 'connected' ELSE a.connection_status END,
 				last_error = CASE WHEN a.connection_status = 'error' THEN NULL ELSE a.last_error END, updated_at = now()
-			FROM (SELECT connection_status AS was_status, sending_paused_reason AS was_paused FROM email_accounts WHERE org_id = ? AND id = ?) o
+			FROM (SELECT connection_status AS was_status, sending_paused_reason AS was_paused FROM email_accounts WHERE org_id = ? AND id = ? FOR NO KEY UPDATE) o
 			WHERE a.org_id = ? AND a.id = ? RETURNING o.was_status, o.was_paused`,
 			next, s.opts.Now(), s.opts.Now(), org, account, org, account).Scan(ctx, &was)
 		if err = database.Interpret(err); err != nil && !errors.Is(err, database.ErrNotFound) {
@@ -223,12 +225,12 @@ func (s *Service) failed(ctx context.Context, mailboxes Mailboxes, org, account 
 			Paused       *string    `bun:"sending_paused_reason"`
 			WasStatus    string     `bun:"was_status"`
 		}
-		// o is the row as it was (the statement's snapshot).
+		// o is the row as it was, locked (see succeeded).
 		if err := tx.NewRaw(`UPDATE email_accounts a SET imap_lease_until = NULL, imap_failures = a.imap_failures + 1,
 				imap_failing_since = coalesce(a.imap_failing_since, ?), imap_last_error = ?,
 				connection_status = CASE WHEN ? THEN 'error' ELSE a.connection_status END,
 				last_error = CASE WHEN ? THEN ? ELSE a.last_error END, updated_at = now()
-			FROM (SELECT connection_status AS was_status FROM email_accounts WHERE org_id = ? AND id = ?) o
+			FROM (SELECT connection_status AS was_status FROM email_accounts WHERE org_id = ? AND id = ? FOR NO KEY UPDATE) o
 			WHERE a.org_id = ? AND a.id = ? RETURNING a.imap_failures, a.imap_failing_since, a.sending_paused_reason, o.was_status`,
 			now, words, auth, auth, words, org, account, org, account).Scan(ctx, &r); err != nil || len(r) == 0 {
 			if err == nil {

@@ -349,25 +349,27 @@ func (r messageRow) itemAt() time.Time {
 // messages unread (!read), and returns the thread with its unread count
 // recounted.
 //
-// The messages it changes are locked before the thread, in id order, as
+// The thread's messages are locked before the thread, in id order, as
 // classification locks them (then their leads, then their threads): a
 // thread locked first, while a classification held one of its messages
-// and waited for the thread, was a deadlock. Only the messages locked
-// then change: one that arrives meanwhile stays unread.
+// and waited for the thread, was a deadlock. All of them are locked, read
+// or not, so two people marking the thread read and unread at once take
+// turns rather than each changing half. Only the messages locked then
+// change: one that arrives meanwhile stays unread.
 func (s *Service) SetRead(ctx context.Context, a access.Actor, id uuid.UUID, read bool) (Thread, error) {
 	var ids []uuid.UUID
 	before := func(ctx context.Context, tx bun.IDB) error {
-		q := tx.NewSelect().Model((*messageRow)(nil)).Column("id").
-			Where("org_id = ? AND inbox_thread_id = ? AND is_read <> ?", a.OrgID, id, read).OrderExpr("id").For("NO KEY UPDATE")
-		if !read {
-			q = q.Where("direction = 'inbound'")
-		}
-		return q.Scan(ctx, &ids)
+		return tx.NewSelect().Model((*messageRow)(nil)).Column("id").
+			Where("org_id = ? AND inbox_thread_id = ?", a.OrgID, id).OrderExpr("id").For("NO KEY UPDATE").Scan(ctx, &ids)
 	}
 	return s.changeThreadAfter(ctx, a, id, fmt.Sprintf("mark read=%t", read), before, func(ctx context.Context, tx bun.IDB) error {
 		if len(ids) > 0 {
-			if _, err := tx.NewUpdate().Model((*messageRow)(nil)).Set("is_read = ?", read).Set("updated_at = ?", s.opts.Now()).
-				Where("org_id = ? AND id IN (?)", a.OrgID, bun.In(ids)).Exec(ctx); err != nil {
+			q := tx.NewUpdate().Model((*messageRow)(nil)).Set("is_read = ?", read).Set("updated_at = ?", s.opts.Now()).
+				Where("org_id = ? AND id IN (?) AND is_read <> ?", a.OrgID, bun.In(ids), read)
+			if !read {
+				q = q.Where("direction = 'inbound'")
+			}
+			if _, err := q.Exec(ctx); err != nil {
 				return err
 			}
 		}

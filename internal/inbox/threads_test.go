@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/google/uuid"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/leadpilot/leadpilot/internal/fault"
@@ -440,4 +441,22 @@ func TestMarkingReadWhileClassifyingNeverDeadlocks(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, len(msgs), got.UnreadCount)
 	require.Equal(t, len(msgs), b.count(`SELECT count(*) FROM inbox_messages WHERE inbox_thread_id = $1 AND NOT is_read`, th))
+
+	// Read and unread at once, from a thread half read: one wins whole
+	// (each locks every message of the thread), never a mix of both.
+	for range 20 {
+		b.exec(`UPDATE inbox_messages SET is_read = (id = ANY($2)) WHERE inbox_thread_id = $1`, th, msgs[:len(msgs)/2])
+		var both sync.WaitGroup
+		for _, read := range []bool{true, false} {
+			both.Add(1)
+			go func() {
+				defer both.Done()
+				_, err := b.svc.SetRead(ctx, b.actor, th, read)
+				assert.NoError(t, err)
+			}()
+		}
+		both.Wait()
+		unread := b.count(`SELECT count(*) FROM inbox_messages WHERE inbox_thread_id = $1 AND NOT is_read`, th)
+		require.Contains(t, []int{0, len(msgs)}, unread, "all read or all unread, not %d of %d unread", unread, len(msgs))
+	}
 }

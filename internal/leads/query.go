@@ -38,8 +38,10 @@ type Filter struct {
 
 // where adds f to q as conditions on the leads table (its own column
 // names, unqualified). Each is a plain comparison, so the planner keeps
-// walking (org_id, id DESC), (org_id, campaign_id, id DESC) or
-// (org_id, status, id DESC) for the keyset. A text search goes through
+// walking (org_id, id DESC) or (org_id, campaign_id, id DESC) for the
+// keyset, the status a filter on that walk (no index on status: the send
+// path's status change stays heap-only, migration 20261201000001). A text
+// search goes through
 // leadsSearch (see there): page is the keyset page the caller will apply
 // (nil: every match, for a bulk action or the export).
 func (f Filter) where(q *bun.SelectQuery, page *pagination.Page) *bun.SelectQuery {

@@ -85,7 +85,10 @@ const (
 // bounce puts a message back on the schedule (its earlier copy can still
 // be answered). It is the predicate of messages_org_message_id_key
 // (migration 20261201000001): a lookup by Message-ID says AND WentOut to
-// use it.
+// use it. A message in flight (sending: accepted by the server, outcome
+// not yet recorded, or its worker dead until the reaper marks it) is not
+// found by its Message-ID: a reply in that window matches its lead by
+// address, a report the lead's latest message that went out.
 const WentOut = "(sent_at IS NOT NULL OR delivery_uncertain)"
 
 func ptr[T any](v T) *T { return &v }

@@ -1,3 +1,5 @@
+-- Not in a transaction, as the up migration (indexes CONCURRENTLY).
+
 DROP TRIGGER IF EXISTS email_accounts_updated_at ON email_accounts;
 CREATE TRIGGER email_accounts_updated_at BEFORE UPDATE ON email_accounts FOR EACH ROW EXECUTE FUNCTION set_updated_at();
 
@@ -18,20 +20,28 @@ CREATE TRIGGER messages_updated_at BEFORE UPDATE ON messages FOR EACH ROW EXECUT
 
 --bun:split
 
-DROP INDEX IF EXISTS messages_provider_message_idx;
+CREATE INDEX CONCURRENTLY IF NOT EXISTS messages_provider_message_any_idx ON messages (provider_message_id) WHERE provider_message_id IS NOT NULL;
 
 --bun:split
 
-CREATE INDEX messages_provider_message_idx ON messages (provider_message_id) WHERE provider_message_id IS NOT NULL;
+DROP INDEX CONCURRENTLY IF EXISTS messages_provider_message_idx;
 
 --bun:split
 
-DROP INDEX IF EXISTS messages_org_message_id_key;
+ALTER INDEX messages_provider_message_any_idx RENAME TO messages_provider_message_idx;
 
 --bun:split
 
-CREATE UNIQUE INDEX messages_org_message_id_key ON messages (org_id, message_id);
+CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS messages_org_message_id_all_key ON messages (org_id, message_id);
 
 --bun:split
 
-CREATE INDEX IF NOT EXISTS leads_org_status_idx ON leads (org_id, status, id DESC);
+DROP INDEX CONCURRENTLY IF EXISTS messages_org_message_id_key;
+
+--bun:split
+
+ALTER INDEX messages_org_message_id_all_key RENAME TO messages_org_message_id_key;
+
+--bun:split
+
+CREATE INDEX CONCURRENTLY IF NOT EXISTS leads_org_status_idx ON leads (org_id, status, id DESC);

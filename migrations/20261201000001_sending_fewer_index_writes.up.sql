@@ -37,26 +37,42 @@
 --    email_accounts run only when the statement left updated_at as it was:
 --    the engine's statements set it themselves, and a PL/pgSQL call per
 --    row to set it again was 2% of Postgres's time.
+--
+-- Not in a transaction: the indexes are built and dropped CONCURRENTLY,
+-- so messages and leads stay readable and writable meanwhile (in one
+-- transaction, DROP INDEX would hold an exclusive lock on messages through
+-- both index builds). Each step can run again after a failure; a
+-- concurrent build that failed leaves an INVALID index of the new name:
+-- drop it and run the migration again. Each trigger is replaced in one
+-- statement group (one implicit transaction), never missing.
 
-DROP INDEX IF EXISTS leads_org_status_idx;
+DROP INDEX CONCURRENTLY IF EXISTS leads_org_status_idx;
 
 --bun:split
 
-DROP INDEX IF EXISTS messages_org_message_id_key;
-
---bun:split
-
-CREATE UNIQUE INDEX messages_org_message_id_key ON messages (org_id, message_id)
+CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS messages_org_message_id_went_out_key ON messages (org_id, message_id)
   WHERE (sent_at IS NOT NULL OR delivery_uncertain);
 
 --bun:split
 
-DROP INDEX IF EXISTS messages_provider_message_idx;
+DROP INDEX CONCURRENTLY IF EXISTS messages_org_message_id_key;
 
 --bun:split
 
-CREATE INDEX messages_provider_message_idx ON messages (provider_message_id)
+ALTER INDEX messages_org_message_id_went_out_key RENAME TO messages_org_message_id_key;
+
+--bun:split
+
+CREATE INDEX CONCURRENTLY IF NOT EXISTS messages_provider_message_not_email_idx ON messages (provider_message_id)
   WHERE provider_message_id IS NOT NULL AND channel <> 'email';
+
+--bun:split
+
+DROP INDEX CONCURRENTLY IF EXISTS messages_provider_message_idx;
+
+--bun:split
+
+ALTER INDEX messages_provider_message_not_email_idx RENAME TO messages_provider_message_idx;
 
 --bun:split
 
