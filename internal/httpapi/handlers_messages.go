@@ -33,7 +33,11 @@ func (s *Server) ListMessages(ctx context.Context, req server.ListMessagesReques
 	if err != nil {
 		return nil, err
 	}
-	return server.ListMessages200JSONResponse(api.MessageList{Data: rows, NextCursor: next}), nil
+	data := make([]api.Message, len(rows))
+	for i, m := range rows {
+		data[i] = m.Resource()
+	}
+	return server.ListMessages200JSONResponse(api.MessageList{Data: data, NextCursor: next}), nil
 }
 
 // GetMessage implements GET /v1/messages/{message_id}.
@@ -46,7 +50,7 @@ func (s *Server) GetMessage(ctx context.Context, req server.GetMessageRequestObj
 	if err != nil {
 		return nil, err
 	}
-	return server.GetMessage200JSONResponse(m), nil
+	return server.GetMessage200JSONResponse(m.Resource()), nil
 }
 
 // ListCampaignEmailAccounts implements GET /v1/campaigns/{campaign_id}/email-accounts.

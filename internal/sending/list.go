@@ -4,11 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/uptrace/bun"
 
-	"github.com/leadpilot/leadpilot/api"
 	"github.com/leadpilot/leadpilot/internal/access"
 	"github.com/leadpilot/leadpilot/internal/database"
 	"github.com/leadpilot/leadpilot/internal/fault"
@@ -28,11 +28,42 @@ type MessageFilter struct {
 
 func (m messageRow) key() uuid.UUID { return m.ID }
 
+// Message is a message as its readers see it (the API's Message:
+// Resource); never its row.
+type Message struct {
+	ID, LeadID             uuid.UUID
+	CampaignID, SequenceID *uuid.UUID
+	Channel                string
+	EmailAccountID         *uuid.UUID
+	Step                   int
+	Subject                *string
+	BodyText               string
+	MessageID, InReplyTo   *string
+	References             []string
+	ScheduledFor           *time.Time
+	Status                 string
+	BlockedReason          *string
+	DeliveryUncertain      bool
+	Attempts               int
+	LastError              *string
+	SentAt, BouncedAt      *time.Time
+	ProviderMessageID      *string
+	CreatedAt, UpdatedAt   time.Time
+}
+
+// view is m as its readers see it.
+func (m messageRow) view() Message {
+	return Message{ID: m.ID, LeadID: m.LeadID, CampaignID: m.CampaignID, SequenceID: m.SequenceID, Channel: m.Channel,
+		EmailAccountID: m.EmailAccountID, Step: m.Step, Subject: m.Subject, BodyText: m.BodyText, MessageID: m.MessageID,
+		InReplyTo: m.InReplyTo, References: m.References, ScheduledFor: m.ScheduledFor, Status: m.Status, BlockedReason: m.BlockedReason,
+		DeliveryUncertain: m.DeliveryUncertain, Attempts: m.Attempts, LastError: m.LastError, SentAt: m.SentAt, BouncedAt: m.BouncedAt,
+		ProviderMessageID: m.ProviderMessageID, CreatedAt: m.CreatedAt, UpdatedAt: m.UpdatedAt}
+}
+
 // ListMessages pages through the organisation's messages, newest first
-// (ids are UUIDv7, made when a message is scheduled), as the API shows
-// them.
-func (e *Engine) ListMessages(ctx context.Context, a access.Actor, f MessageFilter, p pagination.Page) ([]api.Message, *string, error) {
-	var out []api.Message
+// (ids are UUIDv7, made when a message is scheduled).
+func (e *Engine) ListMessages(ctx context.Context, a access.Actor, f MessageFilter, p pagination.Page) ([]Message, *string, error) {
+	var out []Message
 	var next *string
 	err := e.db.InTenant(ctx, a.Tenant(), func(ctx context.Context, tx bun.IDB) error {
 		q := tx.NewSelect().Model((*messageRow)(nil)).Where("org_id = ?", a.OrgID)
@@ -55,9 +86,9 @@ func (e *Engine) ListMessages(ctx context.Context, a access.Actor, f MessageFilt
 		if err != nil {
 			return err
 		}
-		out, next = make([]api.Message, len(rows)), n
+		out, next = make([]Message, len(rows)), n
 		for i, r := range rows {
-			out[i] = r.Resource()
+			out[i] = r.view()
 		}
 		return nil
 	})
@@ -69,7 +100,7 @@ func (e *Engine) ListMessages(ctx context.Context, a access.Actor, f MessageFilt
 
 // GetMessage returns one message of the organisation (404 for an id of
 // another one, or none).
-func (e *Engine) GetMessage(ctx context.Context, a access.Actor, id uuid.UUID) (api.Message, error) {
+func (e *Engine) GetMessage(ctx context.Context, a access.Actor, id uuid.UUID) (Message, error) {
 	var row messageRow
 	err := e.db.InTenant(ctx, a.Tenant(), func(ctx context.Context, tx bun.IDB) error {
 		err := database.Interpret(tx.NewSelect().Model(&row).Where("org_id = ? AND id = ?", a.OrgID, id).Scan(ctx))
@@ -82,7 +113,7 @@ func (e *Engine) GetMessage(ctx context.Context, a access.Actor, id uuid.UUID) (
 		return nil
 	})
 	if err != nil {
-		return api.Message{}, err
+		return Message{}, err
 	}
-	return row.Resource(), nil
+	return row.view(), nil
 }

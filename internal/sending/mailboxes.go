@@ -10,7 +10,6 @@ import (
 	"github.com/uptrace/bun"
 	"github.com/uptrace/bun/dialect/pgdialect"
 
-	"github.com/leadpilot/leadpilot/api"
 	"github.com/leadpilot/leadpilot/internal/access"
 	"github.com/leadpilot/leadpilot/internal/database"
 	"github.com/leadpilot/leadpilot/internal/fault"
@@ -27,11 +26,6 @@ type Mailbox struct {
 	DisplayName *string   `bun:"display_name"`
 	IsActive    bool      `bun:"is_active"`
 	AddedAt     time.Time `bun:"added_at"`
-}
-
-// Resource is m as the API returns it.
-func (m Mailbox) Resource() api.CampaignEmailAccount {
-	return api.CampaignEmailAccount{EmailAccountID: m.ID, EmailAddress: m.Address, DisplayName: m.DisplayName, IsActive: m.IsActive, AddedAt: m.AddedAt}
 }
 
 // campaignStatus reads the status of campaign id of org in tx, locking

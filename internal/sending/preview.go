@@ -9,7 +9,6 @@ import (
 	"github.com/google/uuid"
 	"github.com/uptrace/bun"
 
-	"github.com/leadpilot/leadpilot/api"
 	"github.com/leadpilot/leadpilot/internal/access"
 	"github.com/leadpilot/leadpilot/internal/database"
 	"github.com/leadpilot/leadpilot/internal/pagination"
@@ -47,21 +46,6 @@ type LeadSchedule struct {
 	LeadID     uuid.UUID
 	SequenceID *uuid.UUID
 	Steps      []ScheduledStep
-}
-
-// Resource is l as the API returns it.
-func (l LeadSchedule) Resource() api.CampaignScheduleLead {
-	out := api.CampaignScheduleLead{LeadID: l.LeadID, SequenceID: l.SequenceID, Steps: make([]api.CampaignScheduleStep, len(l.Steps))}
-	for i, s := range l.Steps {
-		st := api.CampaignScheduleStep{Step: s.Step, Channel: api.CampaignScheduleStepChannel(s.Channel), Status: api.CampaignScheduleStepStatus(s.Status),
-			ScheduledFor: s.ScheduledFor, SentAt: s.SentAt, EmailAccountID: s.EmailAccountID, MessageID: s.MessageID}
-		if s.BlockedReason != nil {
-			r := api.CampaignScheduleStepBlockedReason(*s.BlockedReason)
-			st.BlockedReason = &r
-		}
-		out.Steps[i] = st
-	}
-	return out
 }
 
 // previewLead is what the preview reads of a lead.
