@@ -1,60 +1,35 @@
 package emailaccounts_test
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"errors"
 	"io"
 	"log"
-	"math/big"
 	"net"
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapserver"
 	"github.com/emersion/go-imap/v2/imapserver/imapmemserver"
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
+	"github.com/leadpilot/leadpilot/internal/testcert"
 	"github.com/stretchr/testify/require"
 )
 
 type tlsCert struct{ cert tls.Certificate }
 
+func newCert() (tlsCert, *x509.CertPool) {
+	c, pool := testcert.New()
+	return tlsCert{c}, pool
+}
+
 // testCertificate is a self-signed certificate for 127.0.0.1 that the
 // test services trust (testPool); the mail servers present it.
-var testCertificate, testPool = makeCert()
-
-func makeCert() (tlsCert, *x509.CertPool) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		panic(err)
-	}
-	tpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "mail test"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
-		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, DNSNames: []string{"localhost"},
-		KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		BasicConstraintsValid: true, IsCA: true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tpl, tpl, &key.PublicKey, key)
-	if err != nil {
-		panic(err)
-	}
-	leaf, err := x509.ParseCertificate(der)
-	if err != nil {
-		panic(err)
-	}
-	pool := x509.NewCertPool()
-	pool.AddCert(leaf)
-	return tlsCert{tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}}, pool
-}
+var testCertificate, testPool = newCert()
 
 // smtpServer is a real SMTP server (emersion/go-smtp) with STARTTLS, AUTH
 // PLAIN for user/password and XOAUTH2 for user/token.

@@ -2,16 +2,11 @@ package emailsend_test
 
 import (
 	"bytes"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"errors"
 	"fmt"
 	"io"
-	"math/big"
 	"net"
 	"slices"
 	"strconv"
@@ -26,6 +21,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/leadpilot/leadpilot/internal/emailsend"
+	"github.com/leadpilot/leadpilot/internal/testcert"
 )
 
 // received is one message as the test server got it.
@@ -94,13 +90,13 @@ func startServer(t testing.TB, opts serverOptions) *server {
 	require.NoError(t, err)
 	switch opts.tls {
 	case emailsend.TLSStartTLS:
-		cert, leaf := selfSigned(t)
+		cert, _ := testcert.New()
 		srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}}
-		s.cert = leaf
+		s.cert = cert.Leaf
 	case emailsend.TLSImplicit:
-		cert, leaf := selfSigned(t)
+		cert, _ := testcert.New()
 		l = tls.NewListener(l, &tls.Config{Certificates: []tls.Certificate{cert}})
-		s.cert = leaf
+		s.cert = cert.Leaf
 	default:
 		srv.AllowInsecureAuth = true
 	}
@@ -296,21 +292,4 @@ func (x *xoauth2Server) Next(resp []byte) ([]byte, bool, error) {
 		}
 	}
 	return nil, true, x.check(user, token)
-}
-
-func selfSigned(t testing.TB) (tls.Certificate, *x509.Certificate) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	require.NoError(t, err)
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "mx.test"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")},
-		KeyUsage:    x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	require.NoError(t, err)
-	leaf, err := x509.ParseCertificate(der)
-	require.NoError(t, err)
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, leaf
 }

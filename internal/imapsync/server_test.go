@@ -3,17 +3,11 @@ package imapsync_test
 import (
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"errors"
 	"fmt"
 	"io"
 	"log"
-	"math/big"
 	"net"
 	"regexp"
 	"strings"
@@ -29,6 +23,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/leadpilot/leadpilot/internal/imapsync"
+	"github.com/leadpilot/leadpilot/internal/testcert"
 )
 
 const (
@@ -39,32 +34,7 @@ const (
 
 // testCert is a self-signed certificate for 127.0.0.1 the test servers
 // present and testRoots trusts.
-var testCert, testRoots = makeCert()
-
-func makeCert() (tls.Certificate, *x509.CertPool) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		panic(err)
-	}
-	tpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "imapsync test"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
-		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, DNSNames: []string{"localhost"},
-		KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		BasicConstraintsValid: true, IsCA: true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tpl, tpl, &key.PublicKey, key)
-	if err != nil {
-		panic(err)
-	}
-	leaf, err := x509.ParseCertificate(der)
-	if err != nil {
-		panic(err)
-	}
-	pool := x509.NewCertPool()
-	pool.AddCert(leaf)
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, pool
-}
+var testCert, testRoots = testcert.New()
 
 // server is a real IMAP server in-process: go-imap v2 imapserver over an
 // imapmemserver user with an INBOX. Its sessions also take AUTHENTICATE

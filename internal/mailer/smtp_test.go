@@ -3,15 +3,10 @@ package mailer_test
 import (
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"errors"
 	"io"
-	"math/big"
 	"mime"
 	"mime/multipart"
 	"mime/quotedprintable"
@@ -27,6 +22,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/leadpilot/leadpilot/internal/mailer"
+	"github.com/leadpilot/leadpilot/internal/testcert"
 )
 
 // received is one message as the server got it.
@@ -97,9 +93,9 @@ func startRelay(t *testing.T, tlsOn bool) *relay {
 	srv.Domain = "relay.test"
 	srv.ReadTimeout, srv.WriteTimeout = 10*time.Second, 10*time.Second
 	if tlsOn {
-		cert, leaf := selfSigned(t)
+		cert, _ := testcert.New()
 		srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}}
-		r.cert = leaf
+		r.cert = cert.Leaf
 	} else {
 		srv.AllowInsecureAuth = true
 	}
@@ -109,23 +105,6 @@ func startRelay(t *testing.T, tlsOn bool) *relay {
 	go func() { _ = srv.Serve(l) }()
 	t.Cleanup(func() { _ = srv.Close() })
 	return r
-}
-
-func selfSigned(t *testing.T) (tls.Certificate, *x509.Certificate) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	require.NoError(t, err)
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "relay.test"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")},
-		KeyUsage:    x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	require.NoError(t, err)
-	leaf, err := x509.ParseCertificate(der)
-	require.NoError(t, err)
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, leaf
 }
 
 func trusting(cert *x509.Certificate) *tls.Config {
