@@ -265,13 +265,9 @@ func (s *Service) List(ctx context.Context, a access.Actor, f ThreadFilter, p Th
 	if err != nil {
 		return nil, nil, fmt.Errorf("inbox: list threads: %w", database.Interpret(err))
 	}
-	var next *string
-	if len(rows) > p.Limit {
-		rows = rows[:p.Limit]
-		last := rows[len(rows)-1]
-		c := encodeThreadCursor(threadPosition{at: last.LastMessageAt, id: last.ID})
-		next = &c
-	}
+	rows, next := pagination.TrimKeyed(p.Limit, rows, func(last threadView) string {
+		return encodeThreadCursor(threadPosition{at: last.LastMessageAt, id: last.ID})
+	})
 	out := make([]Thread, len(rows))
 	for i, r := range rows {
 		out[i] = r.view()

@@ -199,13 +199,9 @@ func (s *Service) List(ctx context.Context, a access.Actor, f Filter, p Page) ([
 	if err != nil {
 		return nil, nil, fmt.Errorf("notifications: list: %w", database.Interpret(err))
 	}
-	var next *string
-	if len(rows) > p.Limit {
-		rows = rows[:p.Limit]
-		last := rows[len(rows)-1]
-		c := encodeCursor(position{read: last.IsRead, id: last.ID})
-		next = &c
-	}
+	rows, next := pagination.TrimKeyed(p.Limit, rows, func(last row) string {
+		return encodeCursor(position{read: last.IsRead, id: last.ID})
+	})
 	out := make([]Notification, len(rows))
 	for i, r := range rows {
 		out[i] = r.view()

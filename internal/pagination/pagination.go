@@ -71,6 +71,18 @@ func Trim[T any](p Page, rows []T, id func(T) uuid.UUID) ([]T, *string) {
 	return rows, &c
 }
 
+// TrimKeyed is Trim for a list ordered by more than its id (a keyed
+// list): rows were read with limit+1, and cursor gives the next page's
+// cursor from the page's last row.
+func TrimKeyed[T any](limit int, rows []T, cursor func(T) string) ([]T, *string) {
+	if len(rows) <= limit {
+		return rows, nil
+	}
+	rows = rows[:limit]
+	c := cursor(rows[len(rows)-1])
+	return rows, &c
+}
+
 // Apply restricts q to page p: rows whose idCol is below p.Before (all
 // rows on the first page), newest first, and one more row than the page
 // holds so Trim can tell whether another page follows. idCol is the

@@ -94,3 +94,18 @@ func TestKeyedCursors(t *testing.T) {
 	_, _, _, err = ParseKeyed(&hundredOne, &c, "k1:", digits)
 	require.Error(t, err)
 }
+
+func TestTrimKeyed(t *testing.T) {
+	t.Parallel()
+	cursor := func(n int) string { return strings.Repeat("x", n) }
+	rows, next := TrimKeyed(3, []int{1, 2, 3}, cursor)
+	require.Equal(t, []int{1, 2, 3}, rows)
+	require.Nil(t, next, "a full last page has no next")
+	rows, next = TrimKeyed(3, []int{1, 2, 3, 4}, cursor)
+	require.Equal(t, []int{1, 2, 3}, rows, "the extra row read is cut")
+	require.NotNil(t, next)
+	require.Equal(t, "xxx", *next, "the cursor is the page's last row's")
+	rows, next = TrimKeyed(3, nil, cursor)
+	require.Empty(t, rows)
+	require.Nil(t, next)
+}

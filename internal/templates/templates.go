@@ -23,6 +23,7 @@ import (
 	"github.com/leadpilot/leadpilot/internal/events"
 	"github.com/leadpilot/leadpilot/internal/fault"
 	"github.com/leadpilot/leadpilot/internal/orgs"
+	"github.com/leadpilot/leadpilot/internal/pagination"
 )
 
 // Service runs template operations for an actor.
@@ -68,13 +69,9 @@ func (s *Service) List(ctx context.Context, a access.Actor, f Filter, p Page) ([
 	if err != nil {
 		return nil, nil, fmt.Errorf("templates: list: %w", err)
 	}
-	var next *string
-	if len(rows) > p.Limit {
-		rows = rows[:p.Limit]
-		last := rows[len(rows)-1]
-		c := encodeCursor(cursor{Usage: last.UsageCount, Name: last.Name, ID: last.ID})
-		next = &c
-	}
+	rows, next := pagination.TrimKeyed(p.Limit, rows, func(last templateRow) string {
+		return encodeCursor(cursor{Usage: last.UsageCount, Name: last.Name, ID: last.ID})
+	})
 	out := make([]Template, len(rows))
 	for i, r := range rows {
 		out[i] = r.view(a.OrgID)
