@@ -71,7 +71,9 @@ import (
 // every statement of the benchmark's database with its duration (and
 // auto_explain the plans of those over 30 ms) in the server's log;
 // SEND_BENCH_HOT=1 logs, after the run, how many updates of messages,
-// leads, sequences and email_accounts were heap-only (HOT).
+// leads, sequences and email_accounts were heap-only (HOT);
+// SEND_BENCH_SQL runs its statements as the database's owner before the
+// timed part (a what-if: an index or constraint dropped, a setting).
 func BenchmarkSend(b *testing.B) {
 	n := envInt(b, "SEND_BENCH_LEADS", 100000)
 	workers := envInt(b, "SEND_BENCH_WORKERS", 2*runtime.GOMAXPROCS(0))
@@ -256,6 +258,9 @@ func runSendBench(b *testing.B, sink *benchSink, n, accounts, workers int) bench
 	activation := time.Since(start)
 	require.Equal(b, n, count(`SELECT count(*) FROM messages WHERE org_id = $1 AND status = 'scheduled'`, org))
 	exec(`ANALYZE messages`)
+	if sql := os.Getenv("SEND_BENCH_SQL"); sql != "" { // a what-if on the schema, before the timed part
+		exec(sql)
+	}
 	clk.Add(24 * time.Hour) // past the spread over the day's window
 
 	// The worker's part: its peak memory from here on.
