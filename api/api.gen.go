@@ -2233,7 +2233,7 @@ type Email = openapi_types.Email
 
 // EmailAccount defines model for EmailAccount.
 type EmailAccount struct {
-	// ConnectionStatus `pending`: never tested since its settings changed; `connected`: the last test passed; `error`: it failed (`last_error` says how); `disabled`: turned off.
+	// ConnectionStatus `pending`: never tested since its settings changed; `connected`: the last test passed, or the mailbox has worked since; `error`: the account itself failed — the connection test, a send (it cannot connect, its login is refused) or reply sync's login (`last_error` says how); it clears when that side works again (a message accepted by the SMTP server, a good reply sync, a passing test), each with `email_account.updated`; `disabled`: turned off.
 	ConnectionStatus EmailConnectionStatus `json:"connection_status"`
 	CreatedAt        time.Time             `json:"created_at"`
 
@@ -2394,7 +2394,7 @@ type EmailAccountWarmup struct {
 	StartedOn *openapi_types.Date `json:"started_on"`
 }
 
-// EmailConnectionStatus `pending`: never tested since its settings changed; `connected`: the last test passed; `error`: it failed (`last_error` says how); `disabled`: turned off.
+// EmailConnectionStatus `pending`: never tested since its settings changed; `connected`: the last test passed, or the mailbox has worked since; `error`: the account itself failed — the connection test, a send (it cannot connect, its login is refused) or reply sync's login (`last_error` says how); it clears when that side works again (a message accepted by the SMTP server, a good reply sync, a passing test), each with `email_account.updated`; `disabled`: turned off.
 type EmailConnectionStatus string
 
 // EmailOAuthProvider defines model for EmailOAuthProvider.

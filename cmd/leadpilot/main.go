@@ -617,7 +617,9 @@ func newSendingEngine(cfg *config.Config, logger *slog.Logger, db *database.DB, 
 		return nil, nil, err
 	}
 	channels := map[string]sending.Channel{"email": sending.EmailChannel{Pool: pool, Transports: sending.AccountTransports{DB: db, Accounts: accounts, DKIM: dkim}}}
-	return sending.New(db, channels, enq, signer, sendingOptions(cfg, logger)), func() { _ = pool.Close() }, nil
+	opts := sendingOptions(cfg, logger)
+	opts.Accounts = emailaccounts.NewMailboxes(accounts) // email_account.updated when a send changes a mailbox's connection status
+	return sending.New(db, channels, enq, signer, opts), func() { _ = pool.Close() }, nil
 }
 
 // llmPlatform is the deployment's LLM configuration: platform keys and

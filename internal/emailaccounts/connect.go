@@ -78,12 +78,17 @@ func (s *Service) Test(ctx context.Context, a access.Actor, id uuid.UUID) (TestR
 		steps = append(steps, <-imapSteps...)
 	}
 	res := TestResult{OK: true, Steps: steps}
-	var lastErr *string
+	var lastErr, source *string
 	for _, st := range steps {
 		if !st.OK {
 			res.OK = false
 			msg := st.Name + ": " + st.Detail
 			lastErr = &msg
+			// The side that failed (steps are named smtp_… and imap_…):
+			// only that side's own success clears it later.
+			if side, _, ok := strings.Cut(st.Name, "_"); ok && (side == "smtp" || side == "imap") {
+				source = &side
+			}
 			break
 		}
 	}
@@ -100,8 +105,8 @@ func (s *Service) Test(ctx context.Context, a access.Actor, id uuid.UUID) (TestR
 		if !r.IsActive {
 			status = StatusDisabled // a test does not turn an account back on
 		}
-		r.ConnectionStatus, r.LastError, r.LastTestedAt = status, lastErr, &now
-		_, err = tx.NewUpdate().Model(&r).Column("connection_status", "last_error", "last_tested_at").
+		r.ConnectionStatus, r.LastError, r.ErrorSource, r.LastTestedAt = status, lastErr, source, &now
+		_, err = tx.NewUpdate().Model(&r).Column("connection_status", "last_error", "error_source", "last_tested_at").
 			Where("org_id = ? AND id = ?", a.OrgID, id).Returning("updated_at").Exec(ctx)
 		if err != nil {
 			return fmt.Errorf("emailaccounts: test %s: %w", id, database.Interpret(err))

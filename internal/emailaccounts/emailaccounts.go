@@ -122,7 +122,10 @@ type accountRow struct {
 	IsActive           bool       `bun:"is_active"`
 	ConnectionStatus   string     `bun:"connection_status"`
 	LastError          *string    `bun:"last_error"`
-	LastTestedAt       *time.Time `bun:"last_tested_at"`
+	// ErrorSource is which side the connection error came from: "smtp",
+	// "imap", or nil (both, or not known); see the column's migration.
+	ErrorSource  *string    `bun:"error_source"`
+	LastTestedAt *time.Time `bun:"last_tested_at"`
 	// Reply sync (IMAP) state, written by the inbox's sync; read here for
 	// the view.
 	IMAPUIDValidity     *int64     `bun:"imap_uidvalidity"`
@@ -548,7 +551,7 @@ func (s *Service) Update(ctx context.Context, a access.Actor, id uuid.UUID, p Pa
 				}
 			} else {
 				applyServer(&f, &r, p.Server)
-				r.ConnectionStatus, r.LastError = StatusPending, nil
+				r.ConnectionStatus, r.LastError, r.ErrorSource = StatusPending, nil, nil
 			}
 		}
 		if err := f.Err(); err != nil {
@@ -564,7 +567,7 @@ func (s *Service) Update(ctx context.Context, a access.Actor, id uuid.UUID, p Pa
 		_, err = tx.NewUpdate().Model(&r).
 			Column("display_name", "daily_send_limit", "warmup_enabled", "warmup_started_at", "is_active",
 				"smtp_host", "smtp_port", "smtp_tls_mode", "imap_host", "imap_port", "imap_tls_mode", "username",
-				"credentials_encrypted", "connection_status", "last_error").
+				"credentials_encrypted", "connection_status", "last_error", "error_source").
 			Where("org_id = ? AND id = ?", a.OrgID, id).Returning("updated_at").Exec(ctx)
 		if err != nil {
 			return fmt.Errorf("emailaccounts: update %s: %w", id, database.Interpret(err))

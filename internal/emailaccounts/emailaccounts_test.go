@@ -436,6 +436,24 @@ func TestConnectionTest(t *testing.T) {
 		require.Equal(t, emailaccounts.StatusError, res.Account.ConnectionStatus)
 		require.NotNil(t, res.Account.LastError)
 		require.True(t, strings.HasPrefix(*res.Account.LastError, "smtp_auth: "), *res.Account.LastError)
+		var source *string
+		require.NoError(t, b.owner.Pool.QueryRow(ctx, `SELECT error_source FROM email_accounts WHERE id = $1`, acc.ID).Scan(&source))
+		require.NotNil(t, source)
+		require.Equal(t, "smtp", *source, "the side that failed first: only its own success clears it")
+
+		// SMTP fine, no IMAP server listening: the error is IMAP's.
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		require.NoError(t, err)
+		closed := l.Addr().(*net.TCPAddr).Port
+		require.NoError(t, l.Close())
+		imapDown := b.custom(t, smtpSrv.addr.Port, closed, emailaccounts.TLSStartTLS, emailaccounts.TLSStartTLS, "right-password")
+		res, err = b.svc.Test(ctx, b.admin, imapDown.ID)
+		require.NoError(t, err)
+		require.False(t, res.OK)
+		require.True(t, strings.HasPrefix(*res.Account.LastError, "imap_connect: "), *res.Account.LastError)
+		require.NoError(t, b.owner.Pool.QueryRow(ctx, `SELECT error_source FROM email_accounts WHERE id = $1`, imapDown.ID).Scan(&source))
+		require.NotNil(t, source)
+		require.Equal(t, "imap", *source)
 	})
 
 	t.Run("UntrustedCertificateIsNamed", func(t *testing.T) {
@@ -722,6 +740,16 @@ func TestOAuth(t *testing.T) {
 			require.NoError(t, err)
 			require.Equal(t, emailaccounts.StatusError, got.ConnectionStatus)
 			require.Contains(t, *got.LastError, "connect the mailbox again")
+			updated := func() int {
+				var n int
+				require.NoError(t, b.owner.Pool.QueryRow(ctx, `SELECT count(*) FROM events WHERE object_id = $1 AND type = 'email_account.updated'
+					AND data->>'connection_status' = 'error'`, acc.ID).Scan(&n))
+				return n
+			}
+			require.Equal(t, 1, updated(), "the connection went into error: email_account.updated")
+			_, err = b.svc.AccessToken(ctx, b.org, acc.ID)
+			requireInvalid(t, err, "/code", "oauth_invalid_grant")
+			require.Equal(t, 1, updated(), "refused again the same way: nothing the account shows changed")
 		})
 
 		t.Run("ConnectingAgainReplacesTheTokens", func(t *testing.T) {

@@ -252,9 +252,9 @@ func (s *Service) CompleteOAuth(ctx context.Context, provider string, cb Callbac
 		if err := s.sealTokens(&r, tok); err != nil {
 			return err
 		}
-		r.ConnectionStatus, r.LastError = StatusPending, nil
+		r.ConnectionStatus, r.LastError, r.ErrorSource = StatusPending, nil, nil
 		_, err = tx.NewUpdate().Model(&r).Column("oauth_access_token_encrypted", "oauth_refresh_token_encrypted", "oauth_token_expires_at",
-			"connection_status", "last_error").Where("org_id = ? AND id = ?", r.OrgID, r.ID).Returning("updated_at").Exec(ctx)
+			"connection_status", "last_error", "error_source").Where("org_id = ? AND id = ?", r.OrgID, r.ID).Returning("updated_at").Exec(ctx)
 		if err != nil {
 			return fmt.Errorf("emailaccounts: oauth: store tokens: %w", database.Interpret(err))
 		}
@@ -434,19 +434,39 @@ func (s *Service) AccessToken(ctx context.Context, org, accountID uuid.UUID) (st
 			if fe, ok := fault.As(refreshErr); ok && len(fe.Fields) > 0 {
 				msg = fe.Fields[0].Message + "; connect the mailbox again"
 			}
-			s.setStatus(ctx, org, accountID, StatusError, &msg)
+			if err := s.markError(ctx, org, accountID, msg); err != nil {
+				return "", errors.Join(refreshErr, fmt.Errorf("emailaccounts: record the refused token of %s: %w", accountID, err))
+			}
 		}
 		return "", refreshErr
 	}
 	return token, nil
 }
 
-// setStatus records a connection status outside any other transaction (a
-// failure must stick even though the work that found it failed).
-func (s *Service) setStatus(ctx context.Context, org, id uuid.UUID, status string, lastError *string) {
-	_ = s.db.InTenant(ctx, database.Tenant{OrgID: org}, func(ctx context.Context, tx bun.IDB) error {
-		_, err := tx.NewUpdate().Model((*accountRow)(nil)).Set("connection_status = ?", status).Set("last_error = ?", lastError).
-			Where("org_id = ? AND id = ?", org, id).Exec(ctx)
-		return err
+// markError puts the connection in error with lastError, on both sides
+// (an OAuth token the provider refuses breaks SMTP and IMAP alike),
+// outside any other transaction (a failure must stick even though the
+// work that found it failed), with email_account.updated when that
+// changes what the account shows. A disabled account stays disabled.
+func (s *Service) markError(ctx context.Context, org, id uuid.UUID, lastError string) error {
+	return s.db.InTenant(ctx, database.Tenant{OrgID: org}, func(ctx context.Context, tx bun.IDB) error {
+		var was []struct {
+			Status string  `bun:"was_status"`
+			Error  *string `bun:"was_error"`
+		}
+		// o is the row as it was, locked: a change committed while this
+		// waited is what it compares with.
+		err := tx.NewRaw(`UPDATE email_accounts a SET
+				connection_status = CASE WHEN a.connection_status = 'disabled' THEN a.connection_status ELSE 'error' END,
+				last_error = ?, error_source = NULL, updated_at = now()
+			FROM (SELECT connection_status AS was_status, last_error AS was_error FROM email_accounts WHERE org_id = ? AND id = ? FOR NO KEY UPDATE) o
+			WHERE a.org_id = ? AND a.id = ? RETURNING o.was_status, o.was_error`, lastError, org, id, org, id).Scan(ctx, &was)
+		if err = database.Interpret(err); err != nil && !errors.Is(err, database.ErrNotFound) {
+			return err
+		}
+		if len(was) == 0 || (was[0].Status == StatusError && was[0].Error != nil && *was[0].Error == lastError) {
+			return nil
+		}
+		return Mailboxes{s: s}.RecordUpdated(ctx, tx, org, id)
 	})
 }

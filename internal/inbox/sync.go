@@ -175,14 +175,22 @@ func (s *Service) release(ctx context.Context, org, account uuid.UUID, next time
 	})
 }
 
-// succeeded records a good run: the failure state clears, a mailbox that
-// stopped sending for broken sync sends again. When that changes what the
-// account shows (its connection was in error, or its sending paused),
-// email_account.updated says so.
+// imapMayClear is when a good sync clears the connection's error: it is in
+// error, and not for SMTP (an error from sending, or from the test's SMTP
+// steps, is not the sync's to clear: logging in to IMAP says nothing of
+// SMTP).
+const imapMayClear = `a.connection_status = 'error' AND a.error_source IS DISTINCT FROM 'smtp'`
+
+// succeeded records a good run: the sync's failure state clears (and the
+// connection's error, unless SMTP's), a mailbox that stopped sending for
+// broken sync sends again. When that changes what the account shows (its
+// connection status, or its sending paused), email_account.updated says
+// so.
 func (s *Service) succeeded(ctx context.Context, mailboxes Mailboxes, org, account uuid.UUID, next time.Time) error {
 	return s.db.InTenant(ctx, database.Tenant{OrgID: org}, func(ctx context.Context, tx bun.IDB) error {
 		var was []struct {
 			Status string  `bun:"was_status"`
+			Now    string  `bun:"now_status"`
 			Paused *string `bun:"was_paused"`
 		}
 		// o is the row as it was: locked (FOR NO KEY UPDATE), so a change
@@ -191,15 +199,16 @@ func (s *Service) succeeded(ctx context.Context, mailboxes Mailboxes, org, accou
 		err := tx.NewRaw(`UPDATE email_accounts a SET imap_lease_until = NULL, imap_next_sync_at = ?,
 				imap_last_success_at = ?, last_synced_at = ?, imap_last_error = NULL, imap_failures = 0, imap_failing_since = NULL,
 				sending_paused_reason = NULL,
-				connection_status = CASE WHEN a.connection_status = 'error' THEN 'connected' ELSE a.connection_status END,
-				last_error = CASE WHEN a.connection_status = 'error' THEN NULL ELSE a.last_error END, updated_at = now()
+				connection_status = CASE WHEN `+imapMayClear+` THEN 'connected' ELSE a.connection_status END,
+				last_error = CASE WHEN `+imapMayClear+` THEN NULL ELSE a.last_error END,
+				error_source = CASE WHEN `+imapMayClear+` THEN NULL ELSE a.error_source END, updated_at = now()
 			FROM (SELECT connection_status AS was_status, sending_paused_reason AS was_paused FROM email_accounts WHERE org_id = ? AND id = ? FOR NO KEY UPDATE) o
-			WHERE a.org_id = ? AND a.id = ? RETURNING o.was_status, o.was_paused`,
+			WHERE a.org_id = ? AND a.id = ? RETURNING o.was_status, a.connection_status AS now_status, o.was_paused`,
 			next, s.opts.Now(), s.opts.Now(), org, account, org, account).Scan(ctx, &was)
 		if err = database.Interpret(err); err != nil && !errors.Is(err, database.ErrNotFound) {
 			return fmt.Errorf("inbox: record sync of %s: %w", account, err)
 		}
-		if len(was) == 0 || (was[0].Status != "error" && was[0].Paused == nil) {
+		if len(was) == 0 || (was[0].Status == was[0].Now && was[0].Paused == nil) {
 			return nil
 		}
 		return mailboxes.RecordUpdated(ctx, tx, org, account)
@@ -209,8 +218,9 @@ func (s *Service) succeeded(ctx context.Context, mailboxes Mailboxes, org, accou
 // failed records a failed run, backs off, notifies and pauses sending as
 // SyncMailbox says.
 //
-// A refused login that puts the connection in error, and the pause, change
-// what the account shows: email_account.updated says so.
+// A refused login that puts the connection in error (or changes its
+// error), and the pause, change what the account shows:
+// email_account.updated says so.
 func (s *Service) failed(ctx context.Context, mailboxes Mailboxes, org, account uuid.UUID, email string, cause error, o SyncOptions) error {
 	now := s.opts.Now()
 	auth := errors.Is(cause, imapsync.ErrAuth)
@@ -224,15 +234,20 @@ func (s *Service) failed(ctx context.Context, mailboxes Mailboxes, org, account 
 			FailingSince *time.Time `bun:"imap_failing_since"`
 			Paused       *string    `bun:"sending_paused_reason"`
 			WasStatus    string     `bun:"was_status"`
+			WasError     *string    `bun:"was_error"`
+			NowStatus    string     `bun:"now_status"`
+			NowError     *string    `bun:"now_error"`
 		}
 		// o is the row as it was, locked (see succeeded).
 		if err := tx.NewRaw(`UPDATE email_accounts a SET imap_lease_until = NULL, imap_failures = a.imap_failures + 1,
 				imap_failing_since = coalesce(a.imap_failing_since, ?), imap_last_error = ?,
-				connection_status = CASE WHEN ? THEN 'error' ELSE a.connection_status END,
-				last_error = CASE WHEN ? THEN ? ELSE a.last_error END, updated_at = now()
-			FROM (SELECT connection_status AS was_status FROM email_accounts WHERE org_id = ? AND id = ? FOR NO KEY UPDATE) o
-			WHERE a.org_id = ? AND a.id = ? RETURNING a.imap_failures, a.imap_failing_since, a.sending_paused_reason, o.was_status`,
-			now, words, auth, auth, words, org, account, org, account).Scan(ctx, &r); err != nil || len(r) == 0 {
+				connection_status = CASE WHEN ? AND a.connection_status <> 'disabled' THEN 'error' ELSE a.connection_status END,
+				last_error = CASE WHEN ? AND a.connection_status <> 'disabled' THEN ? ELSE a.last_error END,
+				error_source = CASE WHEN ? AND a.connection_status <> 'disabled' THEN 'imap' ELSE a.error_source END, updated_at = now()
+			FROM (SELECT connection_status AS was_status, last_error AS was_error FROM email_accounts WHERE org_id = ? AND id = ? FOR NO KEY UPDATE) o
+			WHERE a.org_id = ? AND a.id = ? RETURNING a.imap_failures, a.imap_failing_since, a.sending_paused_reason,
+				o.was_status, o.was_error, a.connection_status AS now_status, a.last_error AS now_error`,
+			now, words, auth, auth, words, auth, org, account, org, account).Scan(ctx, &r); err != nil || len(r) == 0 {
 			if err == nil {
 				return nil // the account is gone
 			}
@@ -252,7 +267,7 @@ func (s *Service) failed(ctx context.Context, mailboxes Mailboxes, org, account 
 			now.Add(wait), pause, org, account); err != nil {
 			return fmt.Errorf("inbox: back off %s: %w", account, database.Interpret(err))
 		}
-		if pause || (auth && f.WasStatus != "error") {
+		if pause || f.WasStatus != f.NowStatus || !equalStrings(f.WasError, f.NowError) {
 			if err := mailboxes.RecordUpdated(ctx, tx, org, account); err != nil {
 				return err
 			}
@@ -293,4 +308,9 @@ func (s *Service) Due(ctx context.Context, limit int) ([][2]uuid.UUID, error) {
 		out[i] = [2]uuid.UUID{r.OrgID, r.ID}
 	}
 	return out, nil
+}
+
+// equalStrings says whether a and b are both nil or hold the same text.
+func equalStrings(a, b *string) bool {
+	return (a == nil) == (b == nil) && (a == nil || *a == *b)
 }

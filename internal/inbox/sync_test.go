@@ -117,3 +117,40 @@ func TestADeactivatedMailboxIsStillRead(t *testing.T) {
 	require.Equal(t, 1, res.Stored)
 	require.Equal(t, "cancelled", w.str(`SELECT status FROM messages WHERE lead_id = $1 AND step = 2`, ana))
 }
+
+// A good sync clears only what it can vouch for: a connection error from
+// SMTP (sending, the test's SMTP steps) stays, with no event; one from
+// IMAP, or of unknown side, clears, with email_account.updated.
+func TestAGoodSyncLeavesAnSMTPErrorAndClearsItsOwn(t *testing.T) {
+	w := setup(t)
+	ctx := context.Background()
+	o := inbox.SyncOptions{PauseAfter: 30 * time.Minute}
+	updates := func() int {
+		t.Helper()
+		return w.count(`SELECT count(*) FROM events WHERE org_id = $1 AND type = 'email_account.updated' AND object_id = $2`, w.actor.OrgID, w.account)
+	}
+	sync := func() {
+		t.Helper()
+		w.exec(`UPDATE email_accounts SET imap_next_sync_at = NULL WHERE id = $1`, w.account)
+		res, err := w.inbox.SyncMailbox(ctx, w.boxes, w.actor.OrgID, w.account, o)
+		require.NoError(t, err)
+		require.NoError(t, res.Err)
+	}
+	state := func() string {
+		t.Helper()
+		return w.str(`SELECT connection_status || ' | ' || coalesce(last_error, '-') || ' | ' || coalesce(error_source, '-') FROM email_accounts WHERE id = $1`, w.account)
+	}
+
+	w.exec(`UPDATE email_accounts SET connection_status = 'error', last_error = 'smtp_auth: 535 refused', error_source = 'smtp' WHERE id = $1`, w.account)
+	sync()
+	require.Equal(t, "error | smtp_auth: 535 refused | smtp", state(), "logging in to IMAP says nothing of SMTP")
+	require.Zero(t, updates())
+
+	for _, source := range []string{"'imap'", "NULL"} {
+		w.exec(`UPDATE email_accounts SET connection_status = 'error', last_error = 'refused', error_source = `+source+` WHERE id = $1`, w.account)
+		before := updates()
+		sync()
+		require.Equal(t, "connected | - | -", state(), "error_source %s", source)
+		require.Equal(t, before+1, updates(), "connected again: email_account.updated")
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/uptrace/bun"
 
 	"github.com/leadpilot/leadpilot/internal/database"
 	"github.com/leadpilot/leadpilot/internal/unsubscribe"
@@ -120,7 +121,20 @@ type Options struct {
 	// (benchmarks and load tests only; the configuration
 	// SENDING_IGNORE_CAPS).
 	IgnoreCaps bool
-	Logger     *slog.Logger
+	// Accounts writes email_account.updated, in the send's transaction,
+	// when a send changes what a mailbox shows: its connection went into
+	// error (it cannot connect, its login is refused), or a message went
+	// out while it showed an error of SMTP's. The email accounts service's
+	// NewMailboxes is one. Nil: the connection status still changes, with
+	// no event (an engine that sends nothing, like the API's scheduler).
+	Accounts AccountEvents
+	Logger   *slog.Logger
+}
+
+// AccountEvents records email_account.updated for account id of org in
+// tx, with the account as it now is.
+type AccountEvents interface {
+	RecordUpdated(ctx context.Context, tx bun.IDB, org, id uuid.UUID) error
 }
 
 // Engine schedules, dispatches and sends.

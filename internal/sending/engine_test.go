@@ -2,10 +2,12 @@ package sending
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/mail"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -17,7 +19,9 @@ import (
 	"github.com/leadpilot/leadpilot/internal/access"
 	"github.com/leadpilot/leadpilot/internal/campaigns"
 	"github.com/leadpilot/leadpilot/internal/database"
+	"github.com/leadpilot/leadpilot/internal/emailaccounts"
 	"github.com/leadpilot/leadpilot/internal/emailsend"
+	"github.com/leadpilot/leadpilot/internal/secrets"
 	"github.com/leadpilot/leadpilot/internal/smtptest"
 	"github.com/leadpilot/leadpilot/internal/testkit"
 	"github.com/leadpilot/leadpilot/internal/unsubscribe"
@@ -58,10 +62,18 @@ func (q *tasks) take() []task {
 	return l
 }
 
-// transports point every account at the test server, without TLS.
-type transports struct{ srv *smtptest.Server }
+// transports point every account at the test server, without TLS; while
+// refuse holds an error, the account cannot send (its credentials or
+// token cannot be had, as the email accounts service fails).
+type transports struct {
+	srv    *smtptest.Server
+	refuse *atomic.Pointer[error]
+}
 
 func (tr transports) EmailTransport(context.Context, uuid.UUID, uuid.UUID) (EmailTransport, error) {
+	if err := tr.refuse.Load(); err != nil {
+		return EmailTransport{}, *err
+	}
 	return EmailTransport{SMTP: emailsend.Account{Host: tr.srv.Host, Port: tr.srv.Port, TLS: emailsend.TLSNone}}, nil
 }
 
@@ -82,6 +94,7 @@ type bundle struct {
 	campaign uuid.UUID
 	account  uuid.UUID
 	signer   *unsubscribe.Signer
+	refuse   atomic.Pointer[error]
 }
 
 // setup is an organisation with a sender and a postal address, a mailbox
@@ -104,9 +117,12 @@ func setup(t *testing.T, srvOpts smtptest.Options, limit int) *bundle {
 	var err error
 	b.signer, err = unsubscribe.NewSigner([]byte(strings.Repeat("k", 32)))
 	require.NoError(t, err)
-	b.eng = New(b.db, map[string]Channel{"email": EmailChannel{Pool: emailsend.NewPool(emailsend.PoolOptions{}), Transports: transports{b.srv}}},
+	kr, err := secrets.NewKeyring(map[string][]byte{"k1": []byte(strings.Repeat("k", 32))}, "k1")
+	require.NoError(t, err)
+	b.eng = New(b.db, map[string]Channel{"email": EmailChannel{Pool: emailsend.NewPool(emailsend.PoolOptions{}), Transports: transports{srv: b.srv, refuse: &b.refuse}}},
 		b.q, b.signer, Options{Now: b.clock.Now, UnsubscribeBase: "https://app.test/u", UnsubscribeMailbox: "unsubscribe@app.test",
-			RequeueAfter: time.Millisecond, ReapAfter: 50 * time.Millisecond, Backoff: time.Hour, MinGap: -1, RecipientDomainDaily: -1})
+			RequeueAfter: time.Millisecond, ReapAfter: 50 * time.Millisecond, Backoff: time.Hour, MinGap: -1, RecipientDomainDaily: -1,
+			Accounts: emailaccounts.NewMailboxes(emailaccounts.NewService(b.db, kr, emailaccounts.Options{}))})
 	b.camps = campaigns.NewService(b.db)
 	b.camps.OnTransition(b.eng.OnTransition)
 	all := []string{"monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"}
@@ -293,11 +309,11 @@ func TestAKilledWorkerNeverSendsAStepTwice(t *testing.T) {
 	for i, id := range ids {
 		switch i % 3 {
 		case 0: // killed after the claim
-			got, err := b.eng.claim(ctx, b.actor.OrgID, b.account, []uuid.UUID{id})
+			got, _, err := b.eng.claim(ctx, b.actor.OrgID, b.account, []uuid.UUID{id})
 			require.NoError(t, err)
 			require.Len(t, got, 1)
 		case 1: // killed after the server accepted, before recording
-			got, err := b.eng.claim(ctx, b.actor.OrgID, b.account, []uuid.UUID{id})
+			got, _, err := b.eng.claim(ctx, b.actor.OrgID, b.account, []uuid.UUID{id})
 			require.NoError(t, err)
 			out := b.eng.deliver(ctx, b.actor.OrgID, b.account, got)
 			require.Equal(t, Sent, out[0].Result)
@@ -681,4 +697,69 @@ func TestAMessageDeferredAfterItsDispatchWaitsAndGoesOnceWhenDue(t *testing.T) {
 	status, _ = b.status(lead, 1)
 	require.Equal(t, StatusSent, status)
 	require.Equal(t, 1, b.count(`SELECT count(*) FROM messages WHERE lead_id = $1 AND step = 1 AND dispatched_at IS NULL AND attempts = 1`, lead))
+}
+
+// A mailbox that cannot send shows it: its connection goes into error,
+// from SMTP, with the reason, and one email_account.updated (failing
+// again the same way writes none); the first message its server accepts
+// connects it again, with another. An error of reply sync's (IMAP) is not
+// the sender's to clear: a message going out leaves it.
+func TestAMailboxThatCannotSendShowsItUntilAMessageGoesOut(t *testing.T) {
+	b := setup(t, smtptest.Options{}, 100)
+	updates := func() int {
+		t.Helper()
+		return b.count(`SELECT count(*) FROM events WHERE org_id = $1 AND type = 'email_account.updated' AND object_id = $2`, b.actor.OrgID, b.account)
+	}
+	account := func() string {
+		t.Helper()
+		var got string
+		require.NoError(t, b.owner.Pool.QueryRow(context.Background(),
+			`SELECT connection_status || ' | ' || coalesce(last_error, '-') || ' | ' || coalesce(error_source, '-') FROM email_accounts WHERE id = $1`,
+			b.account).Scan(&got))
+		return got
+	}
+	refused := errors.New("smtp_auth: 535 5.7.8 authentication failed")
+	b.refuse.Store(&refused)
+	lead := b.lead("ana@globex.test")
+	b.activate()
+	b.clock.Add(24 * time.Hour)
+	b.work()
+	st, reason := b.status(lead, 1)
+	require.Equal(t, StatusScheduled, st, "nothing went: it is tried again later")
+	require.Equal(t, BlockedSendFailed, *reason)
+	require.Equal(t, "error | the account cannot send: smtp_auth: 535 5.7.8 authentication failed | smtp", account())
+	require.Equal(t, 1, updates(), "the connection went into error: email_account.updated")
+	require.Equal(t, "error", b.str(`SELECT data->>'connection_status' FROM events WHERE org_id = $1 AND type = 'email_account.updated' AND object_id = $2`,
+		b.actor.OrgID, b.account))
+
+	b.clock.Add(2 * time.Hour) // past the first backoff (an hour)
+	b.work()
+	require.Equal(t, 2, b.count(`SELECT attempts FROM messages WHERE lead_id = $1 AND step = 1`, lead), "tried again")
+	require.Equal(t, 1, updates(), "the same failure again changes nothing the account shows")
+
+	b.refuse.Store(nil)
+	b.clock.Add(4 * time.Hour) // past the second (two hours)
+	b.work()
+	st, _ = b.status(lead, 1)
+	require.Equal(t, StatusSent, st)
+	require.Equal(t, "connected | - | -", account())
+	require.Equal(t, 2, updates(), "connected again: email_account.updated")
+
+	b.exec(`UPDATE email_accounts SET connection_status = 'error', last_error = 'imap_login: refused', error_source = 'imap' WHERE id = $1`, b.account)
+	b.clock.Add(3 * 24 * time.Hour) // step 2 is due two days on
+	b.work()
+	st, _ = b.status(lead, 2)
+	require.Equal(t, StatusSent, st)
+	require.Equal(t, "error | imap_login: refused | imap", account(), "a message going out says nothing of IMAP")
+	require.Equal(t, 2, updates())
+}
+
+func (b *bundle) str(sql string, args ...any) string {
+	b.t.Helper()
+	var v *string
+	require.NoError(b.t, b.owner.Pool.QueryRow(context.Background(), sql, args...).Scan(&v))
+	if v == nil {
+		return "<nil>"
+	}
+	return *v
 }

@@ -40,6 +40,16 @@ type mailbox struct {
 	// SendingPaused is why the mailbox may not send now (reply sync
 	// broken: a reply could go unnoticed); nil when it may.
 	SendingPaused *string `bun:"sending_paused_reason"`
+	// ConnectionStatus and ErrorSource: a mailbox in error for SMTP's
+	// reasons is connected again once a message goes out.
+	ConnectionStatus string  `bun:"connection_status"`
+	ErrorSource      *string `bun:"error_source"`
+}
+
+// smtpError says whether the mailbox shows a connection error that a
+// message accepted by its SMTP server clears (one that is not IMAP's).
+func (b *mailbox) smtpError() bool {
+	return b != nil && b.ConnectionStatus == "error" && (b.ErrorSource == nil || *b.ErrorSource != "imap")
 }
 
 // claimed is a message a send task claimed (scheduled → sending), with
@@ -58,28 +68,30 @@ type claimed struct {
 // due (held back, deferred) is left alone, so a second delivery sends
 // nothing.
 func (e *Engine) SendBatch(ctx context.Context, org, accountID uuid.UUID, ids []uuid.UUID) error {
-	batch, err := e.claim(ctx, org, accountID, ids)
+	batch, box, err := e.claim(ctx, org, accountID, ids)
 	if err != nil || len(batch) == 0 {
 		return err
 	}
 	out := e.deliver(ctx, org, accountID, batch)
 	// Recording must not be cut short: the provider has answered.
-	return e.record(context.WithoutCancel(ctx), org, accountID, batch, out)
+	return e.record(context.WithoutCancel(ctx), org, accountID, batch, out, box.smtpError())
 }
 
 // claim re-checks ids and claims those that may go now, in one
 // transaction holding the mailbox's row lock (two tasks of one mailbox
 // never both spend its last budget). What may not go is cancelled (the
 // lead is stopped) or put back on the schedule with its blocked_reason.
-func (e *Engine) claim(ctx context.Context, org, accountID uuid.UUID, ids []uuid.UUID) ([]claimed, error) {
+func (e *Engine) claim(ctx context.Context, org, accountID uuid.UUID, ids []uuid.UUID) ([]claimed, *mailbox, error) {
 	now := e.opts.Now()
 	var out []claimed
+	var box *mailbox
 	err := e.db.InTenant(ctx, database.Tenant{OrgID: org}, func(ctx context.Context, tx bun.IDB) error {
-		var box *mailbox
+		box = nil
 		if accountID != uuid.Nil {
 			var b mailbox
 			err := tx.NewRaw(`SELECT id, email_address, display_name, is_active, daily_send_limit, emails_sent_today, sent_today_date,
-				warmup_enabled, warmup_started_at, created_at, provider, next_send_at, sending_paused_reason FROM email_accounts WHERE org_id = ? AND id = ? FOR NO KEY UPDATE`, org, accountID).Scan(ctx, &b)
+				warmup_enabled, warmup_started_at, created_at, provider, next_send_at, sending_paused_reason, connection_status, error_source
+				FROM email_accounts WHERE org_id = ? AND id = ? FOR NO KEY UPDATE`, org, accountID).Scan(ctx, &b)
 			if err = database.Interpret(err); err != nil && !errors.Is(err, database.ErrNotFound) {
 				return fmt.Errorf("sending: lock account %s: %w", accountID, err)
 			}
@@ -271,9 +283,9 @@ func (e *Engine) claim(ctx context.Context, org, accountID uuid.UUID, ids []uuid
 		return nil
 	})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return out, nil
+	return out, box, nil
 }
 
 // budget is how many more the mailbox may send today (its day in loc, the
@@ -441,7 +453,10 @@ func toHTML(text string, footer []string, unsubscribeURL string) string {
 // states, the budget given back for what was not accepted, the leads
 // contacted or bounced, each sequence's progress and next step, the
 // events, and the campaign's completion.
-func (e *Engine) record(ctx context.Context, org, accountID uuid.UUID, batch []claimed, outs []Outcome) error {
+//
+// smtpError says the mailbox showed an SMTP connection error at the claim:
+// a message its server accepted clears it.
+func (e *Engine) record(ctx context.Context, org, accountID uuid.UUID, batch []claimed, outs []Outcome, smtpError bool) error {
 	now := e.opts.Now()
 	n := len(batch)
 	ids, statuses, reasons, errs, providers := make([]uuid.UUID, n), make([]string, n), make([]*string, n), make([]*string, n), make([]*string, n)
@@ -522,12 +537,9 @@ func (e *Engine) record(ctx context.Context, org, accountID uuid.UUID, batch []c
 			return slices.DeleteFunc(cs, func(c claimed) bool { _, ok := mine[c.ID]; return !ok })
 		}
 		sent, bounced, failed = keep(sent), keep(bounced), keep(failed)
-		if accountID != uuid.Nil && (refund > 0 || accountErr != "") {
-			if _, err := tx.ExecContext(ctx, `UPDATE email_accounts SET emails_sent_today = greatest(emails_sent_today - ?, 0),
-				connection_status = CASE WHEN ? <> '' THEN 'error' ELSE connection_status END,
-				last_error = CASE WHEN ? <> '' THEN ? ELSE last_error END, updated_at = now()
-				WHERE org_id = ? AND id = ?`, refund, accountErr, accountErr, accountErr, org, accountID); err != nil {
-				return fmt.Errorf("sending: give back budget: %w", database.Interpret(err))
+		if accountID != uuid.Nil && (refund > 0 || accountErr != "" || (smtpError && len(sent) > 0)) {
+			if err := e.accountAfterSend(ctx, tx, org, accountID, refund, accountErr, len(sent) > 0); err != nil {
+				return err
 			}
 		}
 		scheduled, err := e.afterSent(ctx, tx, org, sent, now)
@@ -560,6 +572,54 @@ func (e *Engine) record(ctx context.Context, org, accountID uuid.UUID, batch []c
 		}
 		return e.completeCampaigns(ctx, tx, org, batch, scheduled)
 	})
+}
+
+// accountAfterSend gives back the budget of refund messages that did not
+// go, and keeps the mailbox's connection status current: in error, from
+// SMTP, with accountErr when the account itself failed (it cannot
+// connect, its login is refused); connected again when a message went out
+// (anySent) while it showed an error that was not IMAP's. A disabled
+// mailbox stays disabled. When its status or error changed,
+// email_account.updated says so (Options.Accounts).
+func (e *Engine) accountAfterSend(ctx context.Context, tx bun.IDB, org, accountID uuid.UUID, refund int, accountErr string, anySent bool) error {
+	var errText *string
+	if accountErr != "" {
+		errText = &accountErr
+	}
+	// o is the row as it was, locked: a change committed while this
+	// waited for the row (a test, a sync) is what it compares with.
+	var rows []struct {
+		WasStatus string  `bun:"was_status"`
+		WasError  *string `bun:"was_error"`
+		NowStatus string  `bun:"now_status"`
+		NowError  *string `bun:"now_error"`
+	}
+	const failing = `?::text IS NOT NULL AND a.connection_status <> 'disabled'`
+	const clears = `? AND a.connection_status = 'error' AND a.error_source IS DISTINCT FROM 'imap'`
+	err := tx.NewRaw(`UPDATE email_accounts a SET emails_sent_today = greatest(a.emails_sent_today - ?, 0),
+			connection_status = CASE WHEN `+failing+` THEN 'error' WHEN `+clears+` THEN 'connected' ELSE a.connection_status END,
+			last_error = CASE WHEN `+failing+` THEN ? WHEN `+clears+` THEN NULL ELSE a.last_error END,
+			error_source = CASE WHEN `+failing+` THEN 'smtp' WHEN `+clears+` THEN NULL ELSE a.error_source END,
+			updated_at = now()
+		FROM (SELECT connection_status AS was_status, last_error AS was_error FROM email_accounts WHERE org_id = ? AND id = ? FOR NO KEY UPDATE) o
+		WHERE a.org_id = ? AND a.id = ?
+		RETURNING o.was_status, o.was_error, a.connection_status AS now_status, a.last_error AS now_error`,
+		refund,
+		errText, anySent, // connection_status
+		errText, errText, anySent, // last_error
+		errText, anySent, // error_source
+		org, accountID, org, accountID).Scan(ctx, &rows)
+	if err = database.Interpret(err); err != nil && !errors.Is(err, database.ErrNotFound) {
+		return fmt.Errorf("sending: account after send: %w", err)
+	}
+	if len(rows) == 0 || e.opts.Accounts == nil {
+		return nil
+	}
+	r := rows[0]
+	if r.WasStatus == r.NowStatus && (r.WasError == nil) == (r.NowError == nil) && (r.WasError == nil || *r.WasError == *r.NowError) {
+		return nil
+	}
+	return e.opts.Accounts.RecordUpdated(ctx, tx, org, accountID)
 }
 
 // afterSent moves the leads and sequences of sent messages on and

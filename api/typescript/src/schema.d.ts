@@ -4016,7 +4016,7 @@ export interface components {
         /** @enum {string} */
         EmailOAuthProvider: "gmail" | "outlook";
         /**
-         * @description `pending`: never tested since its settings changed; `connected`: the last test passed; `error`: it failed (`last_error` says how); `disabled`: turned off.
+         * @description `pending`: never tested since its settings changed; `connected`: the last test passed, or the mailbox has worked since; `error`: the account itself failed — the connection test, a send (it cannot connect, its login is refused) or reply sync's login (`last_error` says how); it clears when that side works again (a message accepted by the SMTP server, a good reply sync, a passing test), each with `email_account.updated`; `disabled`: turned off.
          * @enum {string}
          */
         EmailConnectionStatus: "pending" | "connected" | "error" | "disabled";

@@ -1,0 +1,1 @@
+ALTER TABLE email_accounts DROP COLUMN IF EXISTS error_source;

@@ -1,0 +1,11 @@
+-- Which side of a mailbox its connection error came from: 'smtp' (sending,
+-- or the test's SMTP steps) or 'imap' (reply sync, or the test's IMAP
+-- steps); NULL when both or not known (an OAuth token the provider no
+-- longer accepts, errors recorded before this column). Meaningful only
+-- while connection_status = 'error'.
+--
+-- Each side clears only what it can vouch for: a good sync clears an
+-- error that is not SMTP's, a message the SMTP server accepted one that
+-- is not IMAP's, a passing test any. Before, a good sync cleared an SMTP
+-- error it knew nothing about.
+ALTER TABLE email_accounts ADD COLUMN error_source text CHECK (error_source IN ('smtp', 'imap'));
