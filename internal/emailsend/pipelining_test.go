@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/textproto"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -21,14 +22,23 @@ type scripted struct {
 	ln net.Listener
 	// rcpt answers RCPT TO for a recipient; data answers DATA after it.
 	rcpt, data func(to string) string
-	lines      chan string // every line the client sent, content included
+	// end, when set, answers the final "." (default 250 queued); a reply
+	// starting with 421 closes the connection after it.
+	end   func(to string) string
+	lines chan string // every line the client sent, content included
+	// grouped says, for each final "." read, whether the client's next
+	// command was already on its way (it came within 300 ms, before the
+	// reply to the "."): the end of data and the next envelope left
+	// together.
+	grouped chan bool
+	dials   atomic.Int32
 }
 
 func startScripted(t *testing.T, rcpt, data func(to string) string) *scripted {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
-	s := &scripted{ln: ln, rcpt: rcpt, data: data, lines: make(chan string, 1000)}
+	s := &scripted{ln: ln, rcpt: rcpt, data: data, lines: make(chan string, 1000), grouped: make(chan bool, 100)}
 	t.Cleanup(func() { _ = ln.Close() })
 	go func() {
 		for {
@@ -36,6 +46,7 @@ func startScripted(t *testing.T, rcpt, data func(to string) string) *scripted {
 			if err != nil {
 				return
 			}
+			s.dials.Add(1)
 			go s.serve(c)
 		}
 	}()
@@ -45,7 +56,8 @@ func startScripted(t *testing.T, rcpt, data func(to string) string) *scripted {
 func (s *scripted) serve(c net.Conn) {
 	defer c.Close()
 	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
-	r := textproto.NewReader(bufio.NewReader(c))
+	br := bufio.NewReader(c)
+	r := textproto.NewReader(br)
 	w := bufio.NewWriter(c)
 	say := func(lines ...string) {
 		for _, l := range lines {
@@ -93,9 +105,23 @@ func (s *scripted) serve(c net.Conn) {
 				}
 				empty = false
 			}
-			if empty || !strings.HasPrefix(s.rcpt(to), "250") {
+			if !empty {
+				// Is the next command already here? Wait a little for it
+				// before answering the ".".
+				_ = c.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+				_, err := br.Peek(1)
+				_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+				s.grouped <- err == nil
+			}
+			switch {
+			case empty || !strings.HasPrefix(s.rcpt(to), "250"):
 				say("554 5.5.1 Error: no valid recipients")
-			} else {
+			case s.end != nil && strings.HasPrefix(s.end(to), "421"):
+				say(s.end(to))
+				return
+			case s.end != nil:
+				say(s.end(to))
+			default:
 				say("250 2.0.0 Ok: queued as ABC123")
 			}
 		case cmd == "RSET", cmd == "NOOP":
@@ -152,6 +178,33 @@ func TestPipelining(t *testing.T) {
 		}
 		require.Len(t, mails, 3)
 		require.Equal(t, "MAIL FROM:"+es[0].From.Address+" BODY=8BITMIME", mails[0])
+	})
+
+	t.Run("TheFinalDotAndTheNextEnvelopeLeaveTogether", func(t *testing.T) {
+		t.Parallel()
+		s := startScripted(t, ok, go354)
+		rs := newPool(t).Send(ctx, s.account(), batch(3, "lead"), nil)
+		require.Equal(t, []emailsend.Outcome{emailsend.Sent, emailsend.Sent, emailsend.Sent}, outcomes(rs))
+		got := []bool{<-s.grouped, <-s.grouped, <-s.grouped}
+		require.Equal(t, []bool{true, true, false}, got,
+			"each email's end of data leaves with the next one's MAIL, RCPT and DATA; the last one's alone")
+		require.EqualValues(t, 1, s.dials.Load())
+	})
+
+	t.Run("AServerClosingAtTheEndOfDataLeavesTheNextEmailForANewConnection", func(t *testing.T) {
+		t.Parallel()
+		s := startScripted(t, ok, go354)
+		s.end = func(to string) string {
+			if strings.HasPrefix(to, "closing") {
+				return "421 4.3.2 Shutting down"
+			}
+			return "250 2.0.0 Ok: queued as ABC123"
+		}
+		es := []emailsend.Email{newEmail("closing@example.com"), newEmail("next@example.com")}
+		rs := newPool(t).Send(ctx, s.account(), es, nil)
+		require.Equal(t, []emailsend.Outcome{emailsend.Transient, emailsend.Sent}, outcomes(rs))
+		require.Equal(t, 421, rs[0].Code)
+		require.EqualValues(t, 2, s.dials.Load(), "the next email's envelope went to a closing server: it goes again over a new connection")
 	})
 
 	t.Run("ARefusedRecipientIsItsOwnOutcomeAndTheConnectionStaysInStep", func(t *testing.T) {

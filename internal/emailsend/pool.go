@@ -1,6 +1,8 @@
 package emailsend
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"crypto/tls"
 	"encoding/base64"
@@ -272,10 +274,22 @@ func (p *Pool) Send(ctx context.Context, acc Account, emails []Email, dk *DKIM) 
 			p.put(acc.ID, cn)
 		}
 	}()
+	// ahead: the envelope of pending[n] already went out on cn, after the
+	// previous email's content, its replies not read yet.
+	ahead := false
 	for n, i := range pending {
 		if err := ctx.Err(); err != nil {
+			if ahead {
+				// A transaction is open on cn: it cannot be kept.
+				_ = cn.raw.Close()
+				cn, ahead = nil, false
+			}
 			res[i] = Result{Outcome: Transient, Err: fmt.Errorf("emailsend: not attempted: %w", err)}
 			continue
+		}
+		var next *Email
+		if n+1 < len(pending) {
+			next = &emails[pending[n+1]]
 		}
 		for attempt := 0; ; attempt++ {
 			if cn == nil {
@@ -288,10 +302,11 @@ func (p *Pool) Send(ctx context.Context, acc Account, emails []Email, dk *DKIM) 
 					return res
 				}
 			}
-			r, broken, retry := p.sendOne(ctx, cn, emails[i], msgs[i])
+			r, broken, retry, nextAhead := p.sendOne(ctx, cn, emails[i], msgs[i], ahead, next)
+			ahead = nextAhead
 			if broken {
 				_ = cn.raw.Close()
-				cn = nil
+				cn, ahead = nil, false
 			}
 			if retry && attempt == 0 && ctx.Err() == nil {
 				continue
@@ -317,52 +332,121 @@ func failedSetup(err error) Result {
 // sendOne runs one mail transaction. broken means the connection cannot be
 // used again; retry means nothing reached the server past the point of
 // acceptance, so the email may go again over a fresh connection.
-func (p *Pool) sendOne(ctx context.Context, cn *conn, e Email, msg []byte) (r Result, broken, retry bool) {
+//
+// With PIPELINING, ahead says e's envelope already went out (after the
+// previous email's content), and next, when not nil, is the email that
+// follows on this connection: its envelope leaves in the same write as
+// e's content and final "." (RFC 2920 allows message content as the
+// first command of a group, DATA as its last), so each email costs one
+// round trip, not two. nextAhead says next's envelope went out; its
+// replies are read by next's own sendOne.
+func (p *Pool) sendOne(ctx context.Context, cn *conn, e Email, msg []byte, ahead bool, next *Email) (r Result, broken, retry, nextAhead bool) {
 	stop := cn.watch(ctx)
 	defer stop()
 	defer func() { cn.lastUsed = time.Now() }()
-	to := p.opts.CommandTimeout
-
-	refused := func(step string, err error) (Result, bool, bool) {
-		var tp *textproto.Error
-		if !errors.As(err, &tp) {
-			// No reply: the connection broke (or ctx ended) before the final
-			// "."; nothing can have been accepted.
-			return Result{Outcome: Transient, Err: fmt.Errorf("emailsend: %s %s: %w", step, e.MessageID, ctxErr(ctx, err))}, true, true
-		}
-		r := replyResult(tp)
-		r.Err = fmt.Errorf("emailsend: %s %s: %w", step, e.MessageID, err)
-		if tp.Code == 421 { // the server is closing the connection
-			return r, true, false
-		}
-		cn.deadline(ctx, to)
-		if err := cn.c.Reset(); err != nil {
-			return r, true, false
-		}
-		return r, false, false
-	}
-
-	var w io.WriteCloser
 	if cn.pipelining {
-		var step string
-		var err error
-		if w, step, err = cn.envelope(ctx, to, e); err != nil {
-			return refused(step, err)
+		return p.sendPipelined(ctx, cn, e, msg, ahead, next)
+	}
+	r, broken, retry = p.sendInTurn(ctx, cn, e, msg)
+	return r, broken, retry, false
+}
+
+// refused is the Result of a refused MAIL, RCPT or DATA (err a
+// *textproto.Error) or of a connection that broke before any content
+// went (any other err): the transaction ends (RSET) and the connection
+// goes on, unless the server is closing it (421) or it broke.
+func (p *Pool) refused(ctx context.Context, cn *conn, e Email, step string, err error) (r Result, broken, retry bool) {
+	var tp *textproto.Error
+	if !errors.As(err, &tp) {
+		// No reply: the connection broke (or ctx ended) before the final
+		// "."; nothing can have been accepted.
+		return Result{Outcome: Transient, Err: fmt.Errorf("emailsend: %s %s: %w", step, e.MessageID, ctxErr(ctx, err))}, true, true
+	}
+	r = replyResult(tp)
+	r.Err = fmt.Errorf("emailsend: %s %s: %w", step, e.MessageID, err)
+	if tp.Code == 421 { // the server is closing the connection
+		return r, true, false
+	}
+	cn.deadline(ctx, p.opts.CommandTimeout)
+	if err := cn.c.Reset(); err != nil {
+		return r, true, false
+	}
+	return r, false, false
+}
+
+// endOfData is the Result of the reply to the final "." (err from reading
+// it, reply its text).
+func endOfData(ctx context.Context, e Email, reply string, err error) (r Result, broken bool) {
+	if err != nil {
+		var tp *textproto.Error
+		if errors.As(err, &tp) {
+			r := replyResult(tp)
+			r.Err = fmt.Errorf("emailsend: end of DATA %s: %w", e.MessageID, err)
+			return r, tp.Code == 421
 		}
-	} else {
+		return Result{Outcome: Uncertain, Err: fmt.Errorf("emailsend: no reply to the end of DATA %s, the server may have accepted it: %w", e.MessageID, ctxErr(ctx, err))}, true
+	}
+	r = Result{Outcome: Sent, Code: 250}
+	r.Enhanced, r.Message = splitEnhanced(reply)
+	r.ProviderID = providerID(r.Message)
+	return r, false
+}
+
+// sendPipelined is sendOne over a connection that offers PIPELINING.
+func (p *Pool) sendPipelined(ctx context.Context, cn *conn, e Email, msg []byte, ahead bool, next *Email) (r Result, broken, retry, nextAhead bool) {
+	to := p.opts.CommandTimeout
+	tw := cn.c.Text.W
+	if !ahead {
 		cn.deadline(ctx, to)
-		if err := cn.c.Mail(e.From.Address); err != nil {
-			return refused("MAIL FROM", err)
+		if err := cn.writeEnvelope(e); err != nil {
+			return Result{Outcome: Permanent, Err: fmt.Errorf("%w: %w", ErrInvalidEmail, err)}, false, false, false
 		}
-		cn.deadline(ctx, to)
-		if err := cn.c.Rcpt(e.To.Address); err != nil {
-			return refused("RCPT TO", err)
+		if err := tw.Flush(); err != nil {
+			r, broken, retry := p.refused(ctx, cn, e, "MAIL FROM", err)
+			return r, broken, retry, false
 		}
-		cn.deadline(ctx, to)
-		var err error
-		if w, err = cn.c.Data(); err != nil {
-			return refused("DATA", err)
-		}
+	}
+	if step, err := cn.readEnvelope(ctx, to); err != nil {
+		r, broken, retry := p.refused(ctx, cn, e, step, err)
+		return r, broken, retry, false
+	}
+	cn.deadline(ctx, to)
+	if err := dotStuff(tw, msg); err != nil {
+		// The final "." was not written: the server must discard the message.
+		return Result{Outcome: Transient, Err: fmt.Errorf("emailsend: DATA %s: %w", e.MessageID, ctxErr(ctx, err))}, true, true, false
+	}
+	if next != nil {
+		// Addresses with CR or LF were refused by Build: nothing can fail
+		// here but the write, which the flush reports.
+		nextAhead = cn.writeEnvelope(*next) == nil
+	}
+	if err := tw.Flush(); err != nil {
+		// The content and the final "." were handed over, maybe in part:
+		// the server may have them.
+		return Result{Outcome: Uncertain, Err: fmt.Errorf("emailsend: sending DATA %s, the server may have accepted it: %w", e.MessageID, ctxErr(ctx, err))}, true, false, false
+	}
+	cn.deadline(ctx, to)
+	_, reply, err := cn.c.Text.ReadResponse(250)
+	r, broken = endOfData(ctx, e, reply, err)
+	return r, broken, false, nextAhead && !broken
+}
+
+// sendInTurn is sendOne over a connection without PIPELINING: each
+// command waits for its reply.
+func (p *Pool) sendInTurn(ctx context.Context, cn *conn, e Email, msg []byte) (r Result, broken, retry bool) {
+	to := p.opts.CommandTimeout
+	cn.deadline(ctx, to)
+	if err := cn.c.Mail(e.From.Address); err != nil {
+		return p.refused(ctx, cn, e, "MAIL FROM", err)
+	}
+	cn.deadline(ctx, to)
+	if err := cn.c.Rcpt(e.To.Address); err != nil {
+		return p.refused(ctx, cn, e, "RCPT TO", err)
+	}
+	cn.deadline(ctx, to)
+	w, err := cn.c.Data()
+	if err != nil {
+		return p.refused(ctx, cn, e, "DATA", err)
 	}
 	cn.deadline(ctx, to)
 	if _, err := w.Write(msg); err != nil {
@@ -370,58 +454,47 @@ func (p *Pool) sendOne(ctx context.Context, cn *conn, e Email, msg []byte) (r Re
 		return Result{Outcome: Transient, Err: fmt.Errorf("emailsend: DATA %s: %w", e.MessageID, ctxErr(ctx, err))}, true, true
 	}
 	cn.deadline(ctx, to)
-	if err := w.Close(); err != nil { // writes the final "." and reads the reply
-		var tp *textproto.Error
-		if errors.As(err, &tp) {
-			r := replyResult(tp)
-			r.Err = fmt.Errorf("emailsend: end of DATA %s: %w", e.MessageID, err)
-			return r, tp.Code == 421, false
-		}
-		return Result{Outcome: Uncertain, Err: fmt.Errorf("emailsend: no reply to the end of DATA %s, the server may have accepted it: %w", e.MessageID, ctxErr(ctx, err))}, true, false
+	err = w.Close() // writes the final "." and reads the reply
+	var reply string
+	if dc, ok := w.(*smtp.DataCloser); ok && err == nil {
+		reply = dc.ServerResponse()
 	}
-	r = Result{Outcome: Sent, Code: 250}
-	switch dc := w.(type) {
-	case *smtp.DataCloser:
-		r.Enhanced, r.Message = splitEnhanced(dc.ServerResponse())
-	case *dataWriter:
-		r.Enhanced, r.Message = splitEnhanced(dc.reply)
-	}
-	r.ProviderID = providerID(r.Message)
-	return r, false, false
+	r, broken = endOfData(ctx, e, reply, err)
+	return r, broken, false
 }
 
-// envelope starts a mail transaction with PIPELINING (RFC 2920): MAIL
-// FROM, RCPT TO and DATA leave in one write, and the three replies are
-// read in order, so a message costs two round trips instead of four. The
-// commands are those go-mail's Mail, Rcpt and Data send (BODY=8BITMIME and
-// SMTPUTF8 as the server offers them). Each reply is checked: the first
-// refusal is the one returned (with the step it answered), as a
-// *textproto.Error, after the other replies of the group were read; a
-// DATA accepted after a refusal (which RFC 2920 forbids a server) is
-// ended at once with an empty message, so the connection stays in step.
-// An error that is not a *textproto.Error means no reply: the connection
-// broke before any message content was written.
-func (cn *conn) envelope(ctx context.Context, to time.Duration, e Email) (io.WriteCloser, string, error) {
+// writeEnvelope buffers MAIL FROM, RCPT TO and DATA for e, to leave in
+// one write (PIPELINING, RFC 2920): the commands go-mail's Mail, Rcpt and
+// Data send (BODY=8BITMIME and SMTPUTF8 as the server offers them). It
+// refuses an address with CR or LF (nothing is buffered then).
+func (cn *conn) writeEnvelope(e Email) error {
 	for _, line := range []string{e.From.Address, e.To.Address} {
 		if strings.ContainsAny(line, "\r\n") {
-			return nil, "MAIL FROM", errors.New("smtp: A line must not contain CR or LF")
+			return errors.New("smtp: A line must not contain CR or LF")
 		}
 	}
-	mail := "MAIL FROM:" + e.From.Address
+	tw := cn.c.Text.W
+	_, _ = tw.WriteString("MAIL FROM:" + e.From.Address)
 	if ok, _ := cn.c.Extension("8BITMIME"); ok {
-		mail += " BODY=8BITMIME"
+		_, _ = tw.WriteString(" BODY=8BITMIME")
 	}
 	if ok, _ := cn.c.Extension("SMTPUTF8"); ok {
-		mail += " SMTPUTF8"
+		_, _ = tw.WriteString(" SMTPUTF8")
 	}
-	cn.deadline(ctx, to)
+	_, _ = tw.WriteString("\r\nRCPT TO:" + e.To.Address + "\r\nDATA\r\n")
+	return nil
+}
+
+// readEnvelope reads the replies to a pipelined MAIL FROM, RCPT TO and
+// DATA, in order. Each is checked: the first refusal is the one returned
+// (with the step it answered), as a *textproto.Error, after the other
+// replies of the group were read; a DATA accepted after a refusal (which
+// RFC 2920 forbids a server) is ended at once with an empty message, so
+// the connection stays in step. An error that is not a *textproto.Error
+// means no reply: the connection broke before any message content was
+// written.
+func (cn *conn) readEnvelope(ctx context.Context, to time.Duration) (string, error) {
 	tw := cn.c.Text.W
-	_, _ = tw.WriteString(mail + "\r\n")
-	_, _ = tw.WriteString("RCPT TO:" + e.To.Address + "\r\n")
-	_, _ = tw.WriteString("DATA\r\n")
-	if err := tw.Flush(); err != nil {
-		return nil, "MAIL FROM", err
-	}
 	var first error
 	var firstStep string
 	for _, s := range []struct {
@@ -434,9 +507,9 @@ func (cn *conn) envelope(ctx context.Context, to time.Duration, e Email) (io.Wri
 		switch {
 		case err == nil:
 		case !errors.As(err, &tp):
-			return nil, s.step, err // no reply: broken before any content
+			return s.step, err // no reply: broken before any content
 		case tp.Code == 421:
-			return nil, s.step, err // closing: nothing more will come
+			return s.step, err // closing: nothing more will come
 		case first == nil:
 			first, firstStep = err, s.step
 		}
@@ -448,32 +521,40 @@ func (cn *conn) envelope(ctx context.Context, to time.Duration, e Email) (io.Wri
 			if _, _, err := cn.c.Text.ReadResponse(0); err != nil {
 				var tp *textproto.Error
 				if !errors.As(err, &tp) {
-					return nil, firstStep, fmt.Errorf("%w (and the connection broke: %w)", first, err)
+					return firstStep, fmt.Errorf("%w (and the connection broke: %w)", first, err)
 				}
 			}
 		}
 	}
-	if first != nil {
-		return nil, firstStep, first
-	}
-	return &dataWriter{text: cn.c.Text, WriteCloser: cn.c.Text.DotWriter()}, "", nil
+	return firstStep, first
 }
 
-// dataWriter is the message content of a pipelined transaction: Close
-// writes the final "." and reads the reply, as go-mail's DataCloser does.
-type dataWriter struct {
-	io.WriteCloser
-	text  *textproto.Conn
-	reply string
-}
-
-func (d *dataWriter) Close() error {
-	if err := d.WriteCloser.Close(); err != nil {
-		return err
+// dotStuff buffers msg as DATA content (RFC 5321 4.5.2) and the final
+// ".": every line ends in CRLF (a bare LF becomes one), a line that
+// starts with "." gets another in front. It writes what textproto's
+// DotWriter does, a line at a time rather than a byte, and does not
+// flush: the final "." may share its write with the next envelope. An
+// error means the content could not all be handed over (w flushed on its
+// own when full and the write failed): the final "." was not written.
+func dotStuff(w *bufio.Writer, msg []byte) error {
+	for len(msg) > 0 {
+		line, rest, _ := bytes.Cut(msg, []byte{'\n'})
+		line = bytes.TrimSuffix(line, []byte{'\r'})
+		if len(line) > 0 && line[0] == '.' {
+			if err := w.WriteByte('.'); err != nil {
+				return err
+			}
+		}
+		if _, err := w.Write(line); err != nil {
+			return err
+		}
+		if _, err := w.WriteString("\r\n"); err != nil {
+			return err
+		}
+		msg = rest
 	}
-	_, msg, err := d.text.ReadResponse(250)
-	d.reply = msg
-	return err
+	_, _ = w.WriteString(".\r\n") // a failure from here on shows in the flush: the "." may have gone
+	return nil
 }
 
 // ctxErr prefers the context's error over the I/O error it caused.

@@ -369,4 +369,11 @@ func TestPostfix(t *testing.T) {
 			requireIntact(t, emails[i], nil, env.delivered(t, rs[i].ProviderID, emails[i].To.Address, emails[i].MessageID))
 		}
 	})
+
+	// Every batch above pipelined each email's end of data with the next
+	// one's MAIL, RCPT and DATA: Postfix took it as RFC 2920 allows, with
+	// no complaint in its log.
+	log, err := os.ReadFile(env.log)
+	require.NoError(t, err)
+	require.NotContains(t, string(log), "improper command pipelining")
 }
