@@ -152,12 +152,32 @@ func (e *Engine) Tick(ctx context.Context) error {
 	_, err1 := e.Dispatch(ctx)
 	_, err2 := e.Requeue(ctx)
 	_, err3 := e.Reap(ctx)
-	var err4 error
+	var err4, err5 error
 	if now := time.Now().UnixNano(); now-e.reconciled.Load() >= int64(reconcileEvery) {
 		e.reconciled.Store(now)
 		_, err4 = e.ScheduleApproved(ctx)
 	}
-	return errors.Join(err1, err2, err3, err4)
+	if now := time.Now().UnixNano(); now-e.pruned.Load() >= int64(pruneEvery) {
+		e.pruned.Store(now)
+		_, err5 = e.PruneCounts(ctx)
+	}
+	return errors.Join(err1, err2, err3, err4, err5)
+}
+
+// pruneEvery is how often the dispatcher deletes the caps' counts of past
+// periods.
+const pruneEvery = time.Hour
+
+// PruneCounts deletes the caps' counts (send_counts) of periods that
+// started more than two days ago: no cap reads them any more (a day is
+// the organisation's, whatever its time zone). It returns how many it
+// deleted.
+func (e *Engine) PruneCounts(ctx context.Context) (int, error) {
+	var n int
+	if err := e.db.Bun.DB.QueryRowContext(ctx, `SELECT maint_prune_send_counts($1)`, e.opts.Now().Add(-48*time.Hour)).Scan(&n); err != nil { // not pgxpool: see scan
+		return 0, fmt.Errorf("sending: prune counts: %w", err)
+	}
+	return n, nil
 }
 
 // reconcileEvery is how often the dispatcher looks for approvals made

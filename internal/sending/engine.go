@@ -139,8 +139,9 @@ type AccountEvents interface {
 
 // Engine schedules, dispatches and sends.
 type Engine struct {
-	// reconciled is when the last ScheduleApproved ran (UnixNano).
-	reconciled atomic.Int64
+	// reconciled is when the last ScheduleApproved ran, pruned the last
+	// PruneCounts (UnixNano).
+	reconciled, pruned atomic.Int64
 
 	db       *database.DB
 	channels map[string]Channel

@@ -763,3 +763,64 @@ func (b *bundle) str(sql string, args ...any) string {
 	}
 	return *v
 }
+
+// The caps beyond the mailbox keep what they spent in send_counts, per
+// period (the organisation's day, the UTC hour): a claim counts what it
+// claimed, a message that did not go (a transient failure) gives its
+// count back, a count already spent holds the next claim back, and counts
+// of past periods are pruned.
+func TestCapsCountWhatWasClaimedAndGiveBackWhatDidNotGo(t *testing.T) {
+	b := setup(t, smtptest.Options{Rcpt: func(to string) error {
+		if strings.HasPrefix(to, "busy@") {
+			return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "try later"}
+		}
+		return nil
+	}}, 1000)
+	ctx := context.Background()
+	counts := func() map[string]int {
+		t.Helper()
+		rows, err := b.owner.Pool.Query(ctx, `SELECT scope || ' ' || key || ' ' || to_char(period_start AT TIME ZONE 'UTC', 'MM-DD HH24'), n
+			FROM send_counts WHERE org_id = $1`, b.actor.OrgID)
+		require.NoError(t, err)
+		out := map[string]int{}
+		for rows.Next() {
+			var k string
+			var n int
+			require.NoError(t, rows.Scan(&k, &n))
+			out[k] = n
+		}
+		require.NoError(t, rows.Err())
+		return out
+	}
+	busy, ok := b.lead("busy@acme.test"), b.lead("ok@other.test")
+	b.activate()
+	b.clock.Add(24 * time.Hour) // Wednesday 2 December, 10:00 UTC
+	b.work()
+	st, _ := b.status(busy, 1)
+	require.Equal(t, StatusScheduled, st)
+	st, _ = b.status(ok, 1)
+	require.Equal(t, StatusSent, st)
+	require.Equal(t, map[string]int{
+		"recipient_domain acme.test 12-02 00":               0, // claimed, then given back: it did not go
+		"recipient_domain other.test 12-02 00":              1,
+		"sending_domain send.test 12-02 10":                 1,
+		"campaign_new " + b.campaign.String() + " 12-02 00": 1,
+	}, counts())
+
+	// The domain's day is spent (as if other mailboxes had sent there):
+	// the retry waits for tomorrow, with the reason.
+	b.eng.opts.RecipientDomainDaily = 1
+	b.exec(`UPDATE send_counts SET n = 1 WHERE org_id = $1 AND scope = 'recipient_domain' AND key = 'acme.test'`, b.actor.OrgID)
+	b.clock.Add(2 * time.Hour) // past the retry's backoff
+	b.work()
+	st, reason := b.status(busy, 1)
+	require.Equal(t, StatusScheduled, st)
+	require.Equal(t, BlockedRecipientDomainCap, *reason)
+	require.Equal(t, 1, counts()["recipient_domain acme.test 12-02 00"], "held back: not counted")
+
+	b.clock.Add(3 * 24 * time.Hour)
+	n, err := b.eng.PruneCounts(ctx)
+	require.NoError(t, err)
+	require.GreaterOrEqual(t, n, 4, "every count of Wednesday is over two days old (other tests' organisations may have some too)")
+	require.Empty(t, counts())
+}

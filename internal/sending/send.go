@@ -59,6 +59,9 @@ type claimed struct {
 	lead leadRow
 	plan *plan
 	from mail.Address
+	// counted is the periods its claim counted it in (send_counts); nil
+	// when not counted.
+	counted *periods
 }
 
 // SendBatch is the send task: it claims those of the messages ids of
@@ -238,7 +241,7 @@ func (e *Engine) claim(ctx context.Context, org, accountID uuid.UUID, ids []uuid
 			default:
 				remaining--
 				lim.take(lead, m)
-				out = append(out, claimed{messageRow: m, lead: lead, plan: p, from: box.from()})
+				out = append(out, claimed{messageRow: m, lead: lead, plan: p, from: box.from(), counted: lim.periods})
 			}
 		}
 		if err := back.write(ctx, tx, org, now); err != nil {
@@ -265,6 +268,9 @@ func (e *Engine) claim(ctx context.Context, org, accountID uuid.UUID, ids []uuid
 		out = slices.DeleteFunc(out, func(c claimed) bool { return !mine[c.ID] })
 		for i := range out {
 			out[i].Status, out[i].Attempts = StatusSending, out[i].Attempts+1
+		}
+		if err := count(ctx, tx, org, lim.periods, out, 1); err != nil {
+			return err
 		}
 		if box != nil && len(out) > 0 {
 			// The budget is spent at the claim; a transient failure gives it
@@ -463,7 +469,7 @@ func (e *Engine) record(ctx context.Context, org, accountID uuid.UUID, batch []c
 	at := make([]time.Time, n)
 	uncertain := make([]bool, n)
 	var refund int
-	var sent, bounced, failed []claimed
+	var sent, bounced, failed, notSent []claimed
 	var accountErr string
 	for i, c := range batch {
 		o := outs[i]
@@ -489,6 +495,7 @@ func (e *Engine) record(ctx context.Context, org, accountID uuid.UUID, batch []c
 			failed = append(failed, c)
 		default: // Transient
 			refund++
+			notSent = append(notSent, c)
 			if o.AccountError {
 				accountErr = o.Error
 			}
@@ -536,7 +543,14 @@ func (e *Engine) record(ctx context.Context, org, accountID uuid.UUID, batch []c
 		keep := func(cs []claimed) []claimed {
 			return slices.DeleteFunc(cs, func(c claimed) bool { _, ok := mine[c.ID]; return !ok })
 		}
-		sent, bounced, failed = keep(sent), keep(bounced), keep(failed)
+		sent, bounced, failed, notSent = keep(sent), keep(bounced), keep(failed), keep(notSent)
+		// What did not go gives back its count of the caps (claimed in
+		// one claim: one set of periods).
+		if len(notSent) > 0 {
+			if err := count(ctx, tx, org, notSent[0].counted, notSent, -1); err != nil {
+				return err
+			}
+		}
 		if accountID != uuid.Nil && (refund > 0 || accountErr != "" || (smtpError && len(sent) > 0)) {
 			if err := e.accountAfterSend(ctx, tx, org, accountID, refund, accountErr, len(sent) > 0); err != nil {
 				return err
