@@ -123,8 +123,9 @@ type Options struct {
 	IgnoreCaps bool
 	// Accounts writes email_account.updated, in the send's transaction,
 	// when a send changes what a mailbox shows: its connection went into
-	// error (it cannot connect, its login is refused), or a message went
-	// out while it showed an error of SMTP's. The email accounts service's
+	// error (it cannot connect, its login is refused), a message went out
+	// while it showed an error of SMTP's, or the deliverability guard
+	// deactivated it. The email accounts service's
 	// NewMailboxes is one. Nil: the connection status still changes, with
 	// no event (an engine that sends nothing, like the API's scheduler).
 	Accounts AccountEvents

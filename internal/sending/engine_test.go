@@ -513,6 +513,9 @@ func TestTooManyBouncesPauseTheCampaignAndTheMailbox(t *testing.T) {
 	require.Contains(t, reason, "10% of the last 20 sends bounced")
 	require.Equal(t, 1, b.count(`SELECT count(*) FROM events WHERE org_id = $1 AND type = 'campaign.paused'`, b.actor.OrgID))
 	require.Equal(t, 0, b.count(`SELECT count(*) FROM email_accounts WHERE id = $1 AND is_active`, b.account), "the mailbox too")
+	require.Equal(t, "disabled", b.str(`SELECT connection_status FROM email_accounts WHERE id = $1`, b.account), "as a person deactivating it would")
+	require.Equal(t, "disabled", b.str(`SELECT data->>'connection_status' FROM events WHERE org_id = $1 AND type = 'email_account.updated' AND object_id = $2
+		AND (data->>'is_active')::boolean = false`, b.actor.OrgID, b.account), "email_account.updated says so")
 	require.Equal(t, 2, b.count(`SELECT count(*) FROM notifications WHERE org_id = $1 AND type = 'bounce'`, b.actor.OrgID))
 }
 

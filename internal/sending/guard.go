@@ -84,12 +84,20 @@ func (e *Engine) guard(ctx context.Context, tx bun.IDB, org, accountID uuid.UUID
 		return err
 	}
 	reason := fmt.Sprintf("deactivated by the deliverability guard: %.0f%% of the last %d sends from this mailbox bounced (the limit is %.0f%%)", rate*100, n, threshold*100)
-	res, err := tx.ExecContext(ctx, `UPDATE email_accounts SET is_active = false, last_error = ?, updated_at = now()
+	// Deactivated as a person would (PATCH is_active false): disabled,
+	// with the reason, and email_account.updated.
+	res, err := tx.ExecContext(ctx, `UPDATE email_accounts SET is_active = false, connection_status = 'disabled', last_error = ?,
+		error_source = NULL, updated_at = now()
 		WHERE org_id = ? AND id = ? AND is_active`, reason, org, accountID)
 	if err != nil {
 		return fmt.Errorf("sending: deactivate mailbox: %w", database.Interpret(err))
 	}
 	if k, _ := res.RowsAffected(); k == 1 {
+		if e.opts.Accounts != nil {
+			if err := e.opts.Accounts.RecordUpdated(ctx, tx, org, accountID); err != nil {
+				return err
+			}
+		}
 		if _, err := notifications.NotifyAdmins(ctx, tx, org, notifications.New{Type: notifications.TypeBounce,
 			Title: "A mailbox was deactivated: too many bounces", Message: reason}); err != nil {
 			return err
