@@ -11,8 +11,10 @@
 -- transient failure gives its count back when recorded (it did not go),
 -- and the caps read those rows by primary key.
 --
--- period_start is the organisation's day (its time zone's midnight) for
--- recipient_domain and campaign_new, the hour (UTC) for sending_domain.
+-- period_start is, for recipient_domain and campaign_new, the
+-- organisation's day: its local date, kept as that date's midnight UTC (a
+-- key rather than an instant, so a DST change at midnight cannot make two
+-- clocks disagree on it); for sending_domain the hour (UTC).
 -- key is the domain in lower case, or the campaign's id. Rows of past
 -- periods are pruned by the engine (maint_prune_send_counts).
 CREATE TABLE send_counts (
@@ -44,7 +46,10 @@ CREATE POLICY org_isolation ON send_counts
 --bun:split
 
 -- What was claimed before this migration, so the caps hold across the
--- deploy: the last two days' claims, counted as the engine counts them.
+-- deploy: the last two days' claims, counted as the engine counts them
+-- (a claim that failed transiently counts here, where the engine would
+-- have given it back: the caps err on the safe side for a day; a time
+-- zone Postgres does not know, such as Go's "Local", counts as UTC).
 INSERT INTO send_counts (org_id, scope, key, period_start, n)
 WITH z AS ( -- each organisation's time zone, as the engine reads it (UTC when unknown)
   SELECT o.id AS org_id, coalesce(t.name, 'UTC') AS tz
@@ -53,7 +58,7 @@ WITH z AS ( -- each organisation's time zone, as the engine reads it (UTC when u
 SELECT org_id, scope, key, period_start, count(*)
 FROM (
   SELECT m.org_id, 'recipient_domain' AS scope, lower(split_part(l.email, '@', 2)) AS key,
-         date_trunc('day', m.claimed_at AT TIME ZONE z.tz) AT TIME ZONE z.tz AS period_start
+         (m.claimed_at AT TIME ZONE z.tz)::date::timestamp AT TIME ZONE 'UTC' AS period_start
   FROM messages m
   JOIN leads l ON l.org_id = m.org_id AND l.id = m.lead_id
   JOIN z ON z.org_id = m.org_id
@@ -63,7 +68,7 @@ FROM (
   FROM messages m JOIN email_accounts a ON a.org_id = m.org_id AND a.id = m.email_account_id
   WHERE m.claimed_at >= now() - interval '2 days'
   UNION ALL
-  SELECT m.org_id, 'campaign_new', m.campaign_id::text, date_trunc('day', m.claimed_at AT TIME ZONE z.tz) AT TIME ZONE z.tz
+  SELECT m.org_id, 'campaign_new', m.campaign_id::text, (m.claimed_at AT TIME ZONE z.tz)::date::timestamp AT TIME ZONE 'UTC'
   FROM messages m JOIN z ON z.org_id = m.org_id
   WHERE m.claimed_at >= now() - interval '2 days' AND m.step = 1 AND m.campaign_id IS NOT NULL
 ) c

@@ -79,17 +79,26 @@ func (s *Service) Test(ctx context.Context, a access.Actor, id uuid.UUID) (TestR
 	}
 	res := TestResult{OK: true, Steps: steps}
 	var lastErr, source *string
+	failed := map[string]bool{}
 	for _, st := range steps {
 		if !st.OK {
 			res.OK = false
-			msg := st.Name + ": " + st.Detail
-			lastErr = &msg
-			// The side that failed (steps are named smtp_… and imap_…):
-			// only that side's own success clears it later.
-			if side, _, ok := strings.Cut(st.Name, "_"); ok && (side == "smtp" || side == "imap") {
+			if lastErr == nil {
+				msg := st.Name + ": " + st.Detail
+				lastErr = &msg
+			}
+			// Steps are named smtp_… and imap_….
+			side, _, _ := strings.Cut(st.Name, "_")
+			failed[side] = true
+		}
+	}
+	// The side that failed: only that side's own success clears the
+	// error later. Both (or neither known): nil, which either clears.
+	if len(failed) == 1 {
+		for side := range failed {
+			if side == "smtp" || side == "imap" {
 				source = &side
 			}
-			break
 		}
 	}
 	status := StatusConnected

@@ -438,8 +438,7 @@ func TestConnectionTest(t *testing.T) {
 		require.True(t, strings.HasPrefix(*res.Account.LastError, "smtp_auth: "), *res.Account.LastError)
 		var source *string
 		require.NoError(t, b.owner.Pool.QueryRow(ctx, `SELECT error_source FROM email_accounts WHERE id = $1`, acc.ID).Scan(&source))
-		require.NotNil(t, source)
-		require.Equal(t, "smtp", *source, "the side that failed first: only its own success clears it")
+		require.Nil(t, source, "both sides failed: either side's success clears it")
 
 		// SMTP fine, no IMAP server listening: the error is IMAP's.
 		l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -453,7 +452,17 @@ func TestConnectionTest(t *testing.T) {
 		require.True(t, strings.HasPrefix(*res.Account.LastError, "imap_connect: "), *res.Account.LastError)
 		require.NoError(t, b.owner.Pool.QueryRow(ctx, `SELECT error_source FROM email_accounts WHERE id = $1`, imapDown.ID).Scan(&source))
 		require.NotNil(t, source)
-		require.Equal(t, "imap", *source)
+		require.Equal(t, "imap", *source, "only IMAP failed: only IMAP's success clears it")
+
+		// The other way round: no SMTP server, IMAP fine.
+		smtpDown := b.custom(t, closed, imapPlain.Port, emailaccounts.TLSStartTLS, emailaccounts.TLSStartTLS, "right-password")
+		res, err = b.svc.Test(ctx, b.admin, smtpDown.ID)
+		require.NoError(t, err)
+		require.False(t, res.OK)
+		require.True(t, strings.HasPrefix(*res.Account.LastError, "smtp_connect: "), *res.Account.LastError)
+		require.NoError(t, b.owner.Pool.QueryRow(ctx, `SELECT error_source FROM email_accounts WHERE id = $1`, smtpDown.ID).Scan(&source))
+		require.NotNil(t, source)
+		require.Equal(t, "smtp", *source)
 	})
 
 	t.Run("UntrustedCertificateIsNamed", func(t *testing.T) {

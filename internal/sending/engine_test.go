@@ -827,3 +827,53 @@ func TestCapsCountWhatWasClaimedAndGiveBackWhatDidNotGo(t *testing.T) {
 	require.GreaterOrEqual(t, n, 4, "every count of Wednesday is over two days old (other tests' organisations may have some too)")
 	require.Empty(t, counts())
 }
+
+// Recording a batch that gives counts back and a claim of the same
+// mailbox lock the mailbox's row and the caps' counters in one order, so
+// they wait for each other instead of deadlocking: the claim holds the
+// mailbox and then counts; the record takes the mailbox before the
+// counters.
+func TestARecordAndAClaimOfOneMailboxDoNotDeadlockOnTheCounts(t *testing.T) {
+	b := setup(t, smtptest.Options{}, 1000)
+	ctx := context.Background()
+	b.lead("ana@globex.test")
+	b.activate()
+	b.clock.Add(24 * time.Hour)
+	_, err := b.eng.Dispatch(ctx)
+	require.NoError(t, err)
+	var ids []uuid.UUID
+	for _, tk := range b.q.take() {
+		ids = append(ids, tk.ids...)
+	}
+	batch, box, err := b.eng.claim(ctx, b.actor.OrgID, b.account, ids)
+	require.NoError(t, err)
+	require.Len(t, batch, 1)
+	require.NotNil(t, batch[0].counted, "counted at the claim")
+
+	// Another claim of the mailbox: its row is locked.
+	claim, err := b.owner.Pool.Begin(ctx)
+	require.NoError(t, err)
+	defer func() { _ = claim.Rollback(ctx) }()
+	_, err = claim.Exec(ctx, `SELECT 1 FROM email_accounts WHERE id = $1 FOR NO KEY UPDATE`, b.account)
+	require.NoError(t, err)
+	// The batch did not go (a transient failure): its record gives the
+	// budget and the counts back, and waits for the mailbox.
+	recorded := make(chan error, 1)
+	go func() {
+		recorded <- b.eng.record(ctx, b.actor.OrgID, b.account, batch, []Outcome{{Result: Transient, Error: "451 4.3.0 try later"}}, box.smtpError())
+	}()
+	time.Sleep(300 * time.Millisecond)
+	// The claim counts what it claims: the same counter.
+	_, err = claim.Exec(ctx, `INSERT INTO send_counts (org_id, scope, key, period_start, n) VALUES ($1, 'recipient_domain', 'globex.test', $2, 1)
+		ON CONFLICT (org_id, scope, key, period_start) DO UPDATE SET n = send_counts.n + 1`, b.actor.OrgID, batch[0].counted.day)
+	require.NoError(t, err, "the claim is not waiting for the record")
+	require.NoError(t, claim.Commit(ctx))
+	select {
+	case err := <-recorded:
+		require.NoError(t, err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("the record never finished")
+	}
+	require.Equal(t, 1, b.count(`SELECT n FROM send_counts WHERE org_id = $1 AND scope = 'recipient_domain' AND key = 'globex.test'`, b.actor.OrgID),
+		"one claimed and given back, one claimed")
+}

@@ -25,10 +25,21 @@ const (
 // domain per day (one company is not flooded), per sending domain per
 // hour (all the organisation's mailboxes on one domain together), and per
 // campaign for new leads (first steps) per day. What each has spent is in
-// send_counts: a claim adds what it claimed in its transaction (the
-// mailbox's row lock serialises the batches of one mailbox, the counter
-// rows those of several), and a transient failure gives its count back.
-// Days are the organisation's, hours UTC.
+// send_counts: a claim adds what it claimed in its transaction, and a
+// transient failure gives its count back. Days are the organisation's,
+// hours UTC clock hours (a fixed window: across an hour's end a domain
+// may send up to twice its cap within sixty minutes).
+//
+// The mailbox's row lock serialises the claims of one mailbox; claims of
+// several mailboxes read the counts as committed, so two that run at once
+// for one domain may each spend what the other is spending (by at most
+// what they claim at once: a gapped mailbox claims one message).
+// Locking the counters before reading them would make the caps exact at
+// the price of serialising every claim of an organisation's sending
+// domain.
+//
+// Lock order: a claim locks its mailbox's row, then counter rows in key
+// order (count); record does the same.
 type limiter struct {
 	recipientMax, sendingMax, campaignMax int
 	recipient                             map[string]int
@@ -39,8 +50,10 @@ type limiter struct {
 	periods *periods
 }
 
-// periods are the counting periods of a claim: the organisation's day,
-// the hour, and the mailbox's domain (the sending domain's key).
+// periods are the counting periods of a claim: the organisation's day (its
+// local date, kept as that date's midnight UTC: a key, not an instant, so
+// no DST change can move it), the hour (UTC), and the mailbox's domain
+// (the sending domain's key).
 type periods struct {
 	day, hour     time.Time
 	sendingDomain string
@@ -83,7 +96,7 @@ func (e *Engine) limits(ctx context.Context, tx bun.IDB, org uuid.UUID, box *mai
 	}
 	l.recipientMax, l.sendingMax, l.campaignMax = e.opts.RecipientDomainDaily, e.opts.SendingDomainHourly, e.opts.CampaignNewLeadsDaily
 	y, mo, d := now.In(loc).Date()
-	l.periods = &periods{day: time.Date(y, mo, d, 0, 0, 0, 0, loc), hour: now.UTC().Truncate(time.Hour), sendingDomain: strings.ToLower(domainOf(box.Address))}
+	l.periods = &periods{day: time.Date(y, mo, d, 0, 0, 0, 0, time.UTC), hour: now.UTC().Truncate(time.Hour), sendingDomain: strings.ToLower(domainOf(box.Address))}
 	var domains, camps []string
 	for _, m := range msgs {
 		if d := recipientDomain(leads[m.LeadID]); d != "" && !slices.Contains(domains, d) {

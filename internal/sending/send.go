@@ -544,15 +544,18 @@ func (e *Engine) record(ctx context.Context, org, accountID uuid.UUID, batch []c
 			return slices.DeleteFunc(cs, func(c claimed) bool { _, ok := mine[c.ID]; return !ok })
 		}
 		sent, bounced, failed, notSent = keep(sent), keep(bounced), keep(failed), keep(notSent)
+		// The mailbox's row before the caps' counters, as a claim locks
+		// them: the other order deadlocks with a claim of the same mailbox
+		// (it holds the mailbox and waits for a counter this holds).
+		if accountID != uuid.Nil && (refund > 0 || accountErr != "" || (smtpError && len(sent) > 0)) {
+			if err := e.accountAfterSend(ctx, tx, org, accountID, refund, accountErr, len(sent) > 0); err != nil {
+				return err
+			}
+		}
 		// What did not go gives back its count of the caps (claimed in
 		// one claim: one set of periods).
 		if len(notSent) > 0 {
 			if err := count(ctx, tx, org, notSent[0].counted, notSent, -1); err != nil {
-				return err
-			}
-		}
-		if accountID != uuid.Nil && (refund > 0 || accountErr != "" || (smtpError && len(sent) > 0)) {
-			if err := e.accountAfterSend(ctx, tx, org, accountID, refund, accountErr, len(sent) > 0); err != nil {
 				return err
 			}
 		}
