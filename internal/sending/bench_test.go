@@ -73,7 +73,10 @@ import (
 // SEND_BENCH_HOT=1 logs, after the run, how many updates of messages,
 // leads, sequences and email_accounts were heap-only (HOT);
 // SEND_BENCH_SQL runs its statements as the database's owner before the
-// timed part (a what-if: an index or constraint dropped, a setting).
+// timed part (a what-if: an index or constraint dropped, a setting);
+// SEND_BENCH_CAPS=1 keeps every cap on, set too high to hold anything
+// back (and the mailboxes' daily limit with them): the bookkeeping of the
+// production configuration.
 func BenchmarkSend(b *testing.B) {
 	n := envInt(b, "SEND_BENCH_LEADS", 100000)
 	workers := envInt(b, "SEND_BENCH_WORKERS", 2*runtime.GOMAXPROCS(0))
@@ -221,12 +224,28 @@ func runSendBench(b *testing.B, sink *benchSink, n, accounts, workers int) bench
 	actor := access.Actor{OrgID: org, UserID: user, Role: access.RoleOwner}
 	signer, err := unsubscribe.NewSigner([]byte(strings.Repeat("k", 32)))
 	require.NoError(b, err)
-	clk := testkit.NewClock(time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC))
+	start0 := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	if os.Getenv("SEND_BENCH_CAPS") != "" {
+		// A day before the real time: the timed part runs at the real
+		// time, which is what the database stamps claims with.
+		start0 = time.Now().Add(-24 * time.Hour).Truncate(time.Second)
+	}
+	clk := testkit.NewClock(start0)
 	q := make(chanQueue, 1<<14)
 	pool := emailsend.NewPool(emailsend.PoolOptions{})
 	defer pool.Close()
 	ch := &countingChannel{Channel: EmailChannel{Pool: pool, Transports: sink}}
-	eng := New(db, map[string]Channel{"email": ch}, q, signer, Options{Now: clk.Now, IgnoreCaps: true,
+	// SEND_BENCH_CAPS=1 keeps the caps on, each set too high to hold
+	// anything back: what their bookkeeping costs (the mailbox budget, the
+	// counts per recipient domain, sending domain and campaign).
+	caps := os.Getenv("SEND_BENCH_CAPS") != ""
+	dailyLimit, capsOpts := 50, Options{IgnoreCaps: true}
+	if caps {
+		dailyLimit = 10 * n
+		capsOpts = Options{MinGap: -1, RecipientDomainDaily: 10 * n, SendingDomainHourly: 10 * n, CampaignNewLeadsDaily: 10 * n}
+	}
+	eng := New(db, map[string]Channel{"email": ch}, q, signer, Options{Now: clk.Now, IgnoreCaps: capsOpts.IgnoreCaps, MinGap: capsOpts.MinGap,
+		RecipientDomainDaily: capsOpts.RecipientDomainDaily, SendingDomainHourly: capsOpts.SendingDomainHourly, CampaignNewLeadsDaily: capsOpts.CampaignNewLeadsDaily,
 		ClaimLimit: envInt(b, "SEND_BENCH_CLAIM_LIMIT", 0), BatchSize: envInt(b, "SEND_BENCH_BATCH_SIZE", 0),
 		UnsubscribeBase: "https://app.test/u", UnsubscribeMailbox: "unsubscribe@app.test", Logger: slog.New(slog.DiscardHandler)})
 	camps := campaigns.NewService(db)
@@ -239,8 +258,8 @@ func runSendBench(b *testing.B, sink *benchSink, n, accounts, workers int) bench
 	// 100 mailboxes with a real daily limit (lifted by IgnoreCaps), all on
 	// the sink; the leads and their approved sequences in bulk.
 	exec(`INSERT INTO email_accounts (id, org_id, email_address, display_name, provider, smtp_host, smtp_port, daily_send_limit, warmup_enabled, connection_status)
-		SELECT gen_random_uuid(), $1, 'sender' || i || '@bench.test', 'Sam Sender', 'custom', $2, $3, 50, false, 'connected'
-		FROM generate_series(1, $4) i`, org, sink.host, sink.port, accounts)
+		SELECT gen_random_uuid(), $1, 'sender' || i || '@bench.test', 'Sam Sender', 'custom', $2, $3, $5, false, 'connected'
+		FROM generate_series(1, $4) i`, org, sink.host, sink.port, accounts, dailyLimit)
 	exec(`INSERT INTO campaign_email_accounts (org_id, campaign_id, email_account_id) SELECT org_id, $2, id FROM email_accounts WHERE org_id = $1`, org, c.ID)
 	exec(`INSERT INTO leads (id, org_id, campaign_id, email, first_name, last_name, company, is_approved)
 		SELECT gen_random_uuid(), $1, $2, 'lead' || i || '@globex' || (i % 97) || '.test', 'Ana' || i, 'Lopez', 'Globex ' || (i % 1000), true
