@@ -115,7 +115,7 @@ dovecot-compat: ## As root on Debian: install Dovecot (apt), run a private insta
 walkthrough: ## Run the README's sending walk-through against a running `make run` (API=http://localhost:8080)
 	.ci/walkthrough-sending
 
-bench-sending: services ## Sending engine: 100,000 emails across 100 accounts into Postfix's smtp-sink against smtp-source into it; medians, ratio, CPU per message, RSS
+bench-sending: services ## Sending engine: 100,000 emails across 100 accounts into Postfix's smtp-sink against smtp-source into it; medians, ratio, CPU per message, RSS; once more with every cap kept
 	.ci/bench-sending
 
 bench-inbox: services ## Unified inbox: initial sync of a 10,000-message IMAP mailbox against the bare IMAP fetch, classification of 10,000 replies (built-in) against the direct calls; medians and ratios
