@@ -165,8 +165,8 @@ type Config struct {
 	// the sends of one real mailbox (default 20s + up to 40s; "-1s": none);
 	// SendRecipientDomainDaily caps the messages to one recipient domain
 	// per day (default 50; -1: none); SendSendingDomainHourly and
-	// SendCampaignNewLeadsDaily cap a sending domain per hour and a
-	// campaign's first steps per day (default 0: none);
+	// SendCampaignNewLeadsDaily cap a sending domain per clock hour (UTC)
+	// and a campaign's first steps per day (default 0: none);
 	// SendBounceThreshold is the deliverability guard's hard-bounce rate
 	// (default 0.05; negative: off). SendIgnoreCaps lifts every cap and gap
 	// (load tests and benchmarks only; refused in production).
