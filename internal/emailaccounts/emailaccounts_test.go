@@ -440,29 +440,28 @@ func TestConnectionTest(t *testing.T) {
 		require.NoError(t, b.owner.Pool.QueryRow(ctx, `SELECT error_source FROM email_accounts WHERE id = $1`, acc.ID).Scan(&source))
 		require.Nil(t, source, "both sides failed: either side's success clears it")
 
-		// SMTP fine, no IMAP server listening: the error is IMAP's.
+		// One side with no server listening: the error is that side's, and
+		// only its own success clears it.
 		l, err := net.Listen("tcp", "127.0.0.1:0")
 		require.NoError(t, err)
 		closed := l.Addr().(*net.TCPAddr).Port
 		require.NoError(t, l.Close())
-		imapDown := b.custom(t, smtpSrv.addr.Port, closed, emailaccounts.TLSStartTLS, emailaccounts.TLSStartTLS, "right-password")
-		res, err = b.svc.Test(ctx, b.admin, imapDown.ID)
-		require.NoError(t, err)
-		require.False(t, res.OK)
-		require.True(t, strings.HasPrefix(*res.Account.LastError, "imap_connect: "), *res.Account.LastError)
-		require.NoError(t, b.owner.Pool.QueryRow(ctx, `SELECT error_source FROM email_accounts WHERE id = $1`, imapDown.ID).Scan(&source))
-		require.NotNil(t, source)
-		require.Equal(t, "imap", *source, "only IMAP failed: only IMAP's success clears it")
-
-		// The other way round: no SMTP server, IMAP fine.
-		smtpDown := b.custom(t, closed, imapPlain.Port, emailaccounts.TLSStartTLS, emailaccounts.TLSStartTLS, "right-password")
-		res, err = b.svc.Test(ctx, b.admin, smtpDown.ID)
-		require.NoError(t, err)
-		require.False(t, res.OK)
-		require.True(t, strings.HasPrefix(*res.Account.LastError, "smtp_connect: "), *res.Account.LastError)
-		require.NoError(t, b.owner.Pool.QueryRow(ctx, `SELECT error_source FROM email_accounts WHERE id = $1`, smtpDown.ID).Scan(&source))
-		require.NotNil(t, source)
-		require.Equal(t, "smtp", *source)
+		for _, c := range []struct {
+			side, step         string
+			smtpPort, imapPort int
+		}{
+			{"imap", "imap_connect: ", smtpSrv.addr.Port, closed},
+			{"smtp", "smtp_connect: ", closed, imapPlain.Port},
+		} {
+			acc := b.custom(t, c.smtpPort, c.imapPort, emailaccounts.TLSStartTLS, emailaccounts.TLSStartTLS, "right-password")
+			res, err := b.svc.Test(ctx, b.admin, acc.ID)
+			require.NoError(t, err)
+			require.False(t, res.OK)
+			require.True(t, strings.HasPrefix(*res.Account.LastError, c.step), *res.Account.LastError)
+			require.NoError(t, b.owner.Pool.QueryRow(ctx, `SELECT error_source FROM email_accounts WHERE id = $1`, acc.ID).Scan(&source))
+			require.NotNil(t, source, c.side)
+			require.Equal(t, c.side, *source)
+		}
 	})
 
 	t.Run("UntrustedCertificateIsNamed", func(t *testing.T) {

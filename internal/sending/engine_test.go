@@ -163,6 +163,19 @@ func (b *bundle) lead(email string) uuid.UUID {
 	return id
 }
 
+// dispatched runs the dispatcher once and returns the ids of every task it
+// enqueued, taking the tasks.
+func (b *bundle) dispatched() []uuid.UUID {
+	b.t.Helper()
+	_, err := b.eng.Dispatch(context.Background())
+	require.NoError(b.t, err)
+	var ids []uuid.UUID
+	for _, tk := range b.q.take() {
+		ids = append(ids, tk.ids...)
+	}
+	return ids
+}
+
 func (b *bundle) activate() {
 	b.t.Helper()
 	_, err := b.camps.Transition(context.Background(), b.actor, b.campaign, campaigns.ActionActivate)
@@ -193,6 +206,17 @@ func (b *bundle) status(lead uuid.UUID, step int) (status string, reason *string
 		 UNION ALL SELECT status, blocked_reason FROM messages WHERE lead_id = $1 AND step = $2 AND status = 'cancelled' LIMIT 1`,
 		lead, step).Scan(&status, &reason))
 	return status, reason
+}
+
+// refuseRcpt is a test server that answers RCPT TO of the recipients
+// starting with prefix with err.
+func refuseRcpt(prefix string, err *smtp.SMTPError) smtptest.Options {
+	return smtptest.Options{Rcpt: func(to string) error {
+		if strings.HasPrefix(to, prefix) {
+			return err
+		}
+		return nil
+	}}
 }
 
 func received(srv *smtptest.Server, to string) []smtptest.Message {
@@ -295,12 +319,7 @@ func TestAKilledWorkerNeverSendsAStepTwice(t *testing.T) {
 	}
 	b.activate()
 	b.clock.Add(24 * time.Hour)
-	_, err := b.eng.Dispatch(ctx)
-	require.NoError(t, err)
-	var ids []uuid.UUID
-	for _, tk := range b.q.take() {
-		ids = append(ids, tk.ids...)
-	}
+	ids := b.dispatched()
 	require.Len(t, ids, rounds)
 	// Each message's task dies at a different point: after the claim,
 	// after the SMTP server accepted it (before the database update), or
@@ -489,12 +508,7 @@ func TestARealMailboxSendsOneAtATimeAGapApart(t *testing.T) {
 }
 
 func TestTooManyBouncesPauseTheCampaignAndTheMailbox(t *testing.T) {
-	b := setup(t, smtptest.Options{Rcpt: func(to string) error {
-		if strings.HasPrefix(to, "gone") {
-			return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "no such user"}
-		}
-		return nil
-	}}, 1000)
+	b := setup(t, refuseRcpt("gone", &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "no such user"}), 1000)
 	for i := range 18 {
 		b.lead(fmt.Sprintf("ok%02d@guard.test", i))
 	}
@@ -773,12 +787,7 @@ func (b *bundle) str(sql string, args ...any) string {
 // count back, a count already spent holds the next claim back, and counts
 // of past periods are pruned.
 func TestCapsCountWhatWasClaimedAndGiveBackWhatDidNotGo(t *testing.T) {
-	b := setup(t, smtptest.Options{Rcpt: func(to string) error {
-		if strings.HasPrefix(to, "busy@") {
-			return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "try later"}
-		}
-		return nil
-	}}, 1000)
+	b := setup(t, refuseRcpt("busy@", &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "try later"}), 1000)
 	ctx := context.Background()
 	counts := func() map[string]int {
 		t.Helper()
@@ -839,12 +848,7 @@ func TestARecordAndAClaimOfOneMailboxDoNotDeadlockOnTheCounts(t *testing.T) {
 	b.lead("ana@globex.test")
 	b.activate()
 	b.clock.Add(24 * time.Hour)
-	_, err := b.eng.Dispatch(ctx)
-	require.NoError(t, err)
-	var ids []uuid.UUID
-	for _, tk := range b.q.take() {
-		ids = append(ids, tk.ids...)
-	}
+	ids := b.dispatched()
 	batch, box, err := b.eng.claim(ctx, b.actor.OrgID, b.account, ids)
 	require.NoError(t, err)
 	require.Len(t, batch, 1)
