@@ -2,10 +2,12 @@ package emailsend_test
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"net"
 	"net/textproto"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -24,8 +26,12 @@ type scripted struct {
 	rcpt, data func(to string) string
 	// end, when set, answers the final "." (default 250 queued); a reply
 	// starting with 421 closes the connection after it.
-	end   func(to string) string
-	lines chan string // every line the client sent, content included
+	end func(to string) string
+	// envelope, when set, is called with the recipient of each MAIL,
+	// RCPT and DATA group read, before it is answered; hold means never
+	// answer it (the server reads on until the client closes).
+	envelope func(to string) (hold bool)
+	lines    chan string // every line the client sent, content included
 	// grouped says, for each final "." read, whether the client's next
 	// command was already on its way (it came within 300 ms, before the
 	// reply to the "."): the end of data and the next envelope left
@@ -90,6 +96,13 @@ func (s *scripted) serve(c net.Conn) {
 				return
 			}
 			to := strings.TrimPrefix(rcpt, "RCPT TO:")
+			if s.envelope != nil && s.envelope(to) {
+				for {
+					if _, ok := read(); !ok {
+						return
+					}
+				}
+			}
 			say("250 2.1.0 Ok", s.rcpt(to), s.data(to))
 			if !strings.HasPrefix(s.data(to), "354") {
 				continue
@@ -207,6 +220,48 @@ func TestPipelining(t *testing.T) {
 		require.EqualValues(t, 2, s.dials.Load(), "the next email's envelope went to a closing server: it goes again over a new connection")
 	})
 
+	t.Run("ABatchCancelledWithTheNextEnvelopeOutDoesNotKeepTheConnection", func(t *testing.T) {
+		t.Parallel()
+		s := startScripted(t, ok, go354)
+		bctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		// queued closes once the client has read the first email's 250
+		// off the wire: its outcome is settled, nothing more of it is read.
+		queued := make(chan struct{})
+		var once sync.Once
+		p := emailsend.NewPool(emailsend.PoolOptions{DialTimeout: 5 * time.Second, CommandTimeout: 5 * time.Second,
+			Dialer: func(ctx context.Context, network, addr string) (net.Conn, error) {
+				c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+				return watchedConn{Conn: c, seen: func(b []byte) {
+					if bytes.Contains(b, []byte("queued as")) {
+						once.Do(func() { close(queued) })
+					}
+				}}, err
+			}})
+		t.Cleanup(func() { require.NoError(t, p.Close()) })
+		s.envelope = func(to string) bool {
+			if !strings.HasPrefix(to, "second") {
+				return false
+			}
+			// The batch ends while the second email's envelope, sent with
+			// the first one's ".", waits for its replies (held back).
+			select {
+			case <-queued:
+			case <-time.After(5 * time.Second):
+			}
+			cancel()
+			return true
+		}
+		rs := p.Send(bctx, s.account(), []emailsend.Email{newEmail("first@example.com"), newEmail("second@example.com")}, nil)
+		require.Equal(t, []emailsend.Outcome{emailsend.Sent, emailsend.Transient}, outcomes(rs))
+		require.ErrorIs(t, rs[1].Err, context.Canceled)
+		// The connection had a transaction open (MAIL, RCPT, DATA sent,
+		// no content): it was closed, not kept. The next batch dials.
+		rs = p.Send(ctx, s.account(), []emailsend.Email{newEmail("third@example.com")}, nil)
+		require.Equal(t, []emailsend.Outcome{emailsend.Sent}, outcomes(rs))
+		require.EqualValues(t, 2, s.dials.Load())
+	})
+
 	t.Run("ARefusedRecipientIsItsOwnOutcomeAndTheConnectionStaysInStep", func(t *testing.T) {
 		t.Parallel()
 		// This server breaks RFC 2920 and accepts DATA after refusing the
@@ -252,4 +307,16 @@ func TestPipelining(t *testing.T) {
 		require.Equal(t, 554, rs[0].Code)
 		require.Contains(t, s.sent(), "RSET")
 	})
+}
+
+// watchedConn shows seen every byte read from the connection.
+type watchedConn struct {
+	net.Conn
+	seen func([]byte)
+}
+
+func (c watchedConn) Read(b []byte) (int, error) {
+	n, err := c.Conn.Read(b)
+	c.seen(b[:n])
+	return n, err
 }

@@ -354,7 +354,8 @@ func (p *Pool) sendOne(ctx context.Context, cn *conn, e Email, msg []byte, ahead
 // refused is the Result of a refused MAIL, RCPT or DATA (err a
 // *textproto.Error) or of a connection that broke before any content
 // went (any other err): the transaction ends (RSET) and the connection
-// goes on, unless the server is closing it (421) or it broke.
+// goes on, unless the server is closing it (421) or it broke; then the
+// email may go again over a new connection (nothing of it was accepted).
 func (p *Pool) refused(ctx context.Context, cn *conn, e Email, step string, err error) (r Result, broken, retry bool) {
 	var tp *textproto.Error
 	if !errors.As(err, &tp) {
@@ -364,8 +365,11 @@ func (p *Pool) refused(ctx context.Context, cn *conn, e Email, step string, err 
 	}
 	r = replyResult(tp)
 	r.Err = fmt.Errorf("emailsend: %s %s: %w", step, e.MessageID, err)
-	if tp.Code == 421 { // the server is closing the connection
-		return r, true, false
+	if tp.Code == 421 {
+		// The server is closing the connection (often: so many messages
+		// per connection). Nothing of this email was accepted: it goes
+		// once more over a new connection.
+		return r, true, true
 	}
 	cn.deadline(ctx, p.opts.CommandTimeout)
 	if err := cn.c.Reset(); err != nil {
@@ -409,6 +413,12 @@ func (p *Pool) sendPipelined(ctx context.Context, cn *conn, e Email, msg []byte,
 	if step, err := cn.readEnvelope(ctx, to); err != nil {
 		r, broken, retry := p.refused(ctx, cn, e, step, err)
 		return r, broken, retry, false
+	}
+	if err := ctx.Err(); err != nil {
+		// Ended with the transaction open and no content written: the
+		// connection goes (the server discards the transaction), the
+		// email was not sent.
+		return Result{Outcome: Transient, Err: fmt.Errorf("emailsend: not attempted: %w", err)}, true, false, false
 	}
 	cn.deadline(ctx, to)
 	if err := dotStuff(tw, msg); err != nil {

@@ -240,7 +240,7 @@ func TestPool(t *testing.T) {
 		require.Equal(t, 1, s.sessionCount(), "a refusal does not cost the connection")
 	})
 
-	t.Run("A421ClosesTheConnectionAndTheRestGoOverANewOne", func(t *testing.T) {
+	t.Run("A421ClosesTheConnectionTheEmailIsTriedOnceMoreAndTheRestGoOverANewOne", func(t *testing.T) {
 		t.Parallel()
 		s := startServer(t, serverOptions{rcpt: func(_ *smtp.Conn, to string) error {
 			if strings.HasPrefix(to, "closing") {
@@ -251,11 +251,13 @@ func TestPool(t *testing.T) {
 		es := []emailsend.Email{newEmail("ok1@example.com"), newEmail("closing@example.com"), newEmail("ok2@example.com")}
 		rs := newPool(t).Send(ctx, s.account(), es, nil)
 		require.Equal(t, []emailsend.Outcome{emailsend.Sent, emailsend.Transient, emailsend.Sent}, outcomes(rs))
-		require.Equal(t, 421, rs[1].Code)
+		require.Equal(t, 421, rs[1].Code, "refused again over the new connection")
 		require.Equal(t, "4.7.0", rs[1].Enhanced)
 		got := s.got()
 		require.Len(t, got, 2)
-		require.Equal(t, []int{1, 2}, []int{got[0].session, got[1].session})
+		require.Equal(t, []int{1, 3}, []int{got[0].session, got[1].session},
+			"closing@ was refused on the first connection and once more on a second; ok2 went over a third")
+		require.Equal(t, 3, s.sessionCount())
 	})
 
 	t.Run("AConnectionCutAfterDataIsUncertainAndNeverResent", func(t *testing.T) {
