@@ -242,11 +242,15 @@ func (c *conn) watch(ctx context.Context) (stop func()) {
 // without a Result for every email.
 //
 // A refusal (4xx/5xx) ends that email's transaction (RSET) and the batch
-// goes on over the same connection. When the connection breaks before an
-// email's final ".", that email is tried once more over a new connection;
-// when it breaks after the final ".", the email is Uncertain and is not
-// resent, and the following emails go over a new connection. When ctx ends,
-// the emails not yet attempted are Transient with ctx's error.
+// goes on over the same connection. When the connection breaks, or the
+// server closes it (421), before an email's final ".", that email is
+// tried once more over a new connection; when it breaks after the final
+// ".", the email is Uncertain and is not resent, and the following emails
+// go over a new connection. With PIPELINING each email's content and
+// final "." leave in one write with the next email's envelope (see
+// sendOne). When ctx ends, the emails not yet attempted are Transient
+// with ctx's error, and a connection with a transaction open is closed,
+// never kept.
 //
 // An email Build refuses is Permanent (Err wraps ErrInvalidEmail) and the
 // others still go. When no session can be set up, the email at hand and all
