@@ -136,3 +136,61 @@ func TestClassifyKeepsWhatWasDecidedBeforeAProviderError(t *testing.T) {
 	require.Equal(t, before, w.count(`SELECT count(*) FROM events WHERE org_id = $1 AND type = 'reply.classified'`, w.actor.OrgID))
 	require.Equal(t, 4, res.Stored)
 }
+
+// A reply that ingest took for a person's (its rules saw no auto-reply)
+// but the classifier calls an out-of-office notice stops nothing after
+// all: the lead is contacted again (replied_at cleared), the message it
+// answered is sent again rather than replied, the step its "reply"
+// cancelled is scheduled again and waits for the return date. A lead
+// that also wrote a real reply stays stopped.
+func TestAnOutOfOfficeTakenForAReplyResumesTheSequence(t *testing.T) {
+	w := setup(t)
+	ctx := context.Background()
+	away, both := w.lead("away@globex.test"), w.lead("both@globex.test")
+	sent := w.sendFirstSteps()
+	svc := inbox.NewService(w.db, w.eng, func(context.Context, uuid.UUID) (llm.Provider, error) { return scripted{builtin.New()}, nil },
+		w.classify, inbox.Options{Now: w.clock.Now})
+	in := func(from, body string) inbox.Incoming {
+		return inbox.Incoming{Raw: reply(from, "sam@send.test", sent[from], "Re: Quick idea for Globex", body)}
+	}
+	_, err := svc.Ingest(ctx, w.actor.OrgID, w.account, []inbox.Incoming{
+		in("away@globex.test", "away: on leave, back on the 20th"),
+		in("both@globex.test", "Thanks, what does it cost?"),
+		in("both@globex.test", "away: travelling this week"),
+	}, nil)
+	require.NoError(t, err)
+	step2 := func(lead uuid.UUID) string {
+		return w.str(`SELECT status || ' ' || coalesce(blocked_reason, '-') FROM messages WHERE lead_id = $1 AND step = 2`, lead)
+	}
+	for _, l := range []uuid.UUID{away, both} {
+		require.Equal(t, "replied", w.str(`SELECT status FROM leads WHERE id = $1`, l), "ingest took each for a reply")
+		require.Equal(t, "cancelled lead_replied", step2(l))
+	}
+	ids := w.classify.take()
+	require.Len(t, ids, 3)
+	w.exec(`UPDATE inbox_messages SET return_date = '2026-12-20' WHERE lead_id = $1`, away)
+
+	_, err = svc.Classify(ctx, w.actor.OrgID, ids)
+	require.NoError(t, err)
+	require.Equal(t, "contacted", w.str(`SELECT status FROM leads WHERE id = $1`, away))
+	require.Equal(t, "<nil>", w.str(`SELECT replied_at::text FROM leads WHERE id = $1`, away))
+	require.Equal(t, 1, w.count(`SELECT count(*) FROM events WHERE org_id = $1 AND type = 'lead.status_changed' AND object_id = $2
+		AND data->>'from' = 'replied' AND data->>'to' = 'contacted' AND data->>'reason' = 'classification'`, w.actor.OrgID, away))
+	require.Equal(t, "sent", w.str(`SELECT status FROM messages WHERE lead_id = $1 AND step = 1`, away), "not replied after all")
+	require.Equal(t, "scheduled lead_out_of_office", step2(away), "the follow-up goes again, after the return date")
+	require.Equal(t, 1, w.count(`SELECT count(*) FROM messages WHERE lead_id = $1 AND step = 2 AND scheduled_for = '2026-12-20'`, away))
+
+	require.Equal(t, "replied", w.str(`SELECT status FROM leads WHERE id = $1`, both), "a real reply stands (a question)")
+	require.Equal(t, "cancelled lead_replied", step2(both))
+
+	// The follow-up really goes once it is due.
+	w.clock.Set(time.Date(2026, 12, 21, 10, 0, 0, 0, time.UTC))
+	for range 3 {
+		_, err := w.eng.Dispatch(ctx)
+		require.NoError(t, err)
+		for _, tk := range w.sends.take() {
+			require.NoError(t, w.eng.SendBatch(ctx, tk[0].(uuid.UUID), tk[1].(uuid.UUID), tk[2].([]uuid.UUID)))
+		}
+	}
+	require.Equal(t, "sent -", step2(away))
+}
