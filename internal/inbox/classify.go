@@ -348,7 +348,6 @@ func (s *Service) applyInTx(ctx context.Context, tx bun.IDB, org uuid.UUID, ds [
 		changes []leads.StatusChange
 		unsubs  []uuid.UUID
 		defers  []sending.Deferral
-		away    []awayReply
 	)
 	for _, r := range rows {
 		evs = append(evs, events.New{Type: events.ReplyClassified, ObjectID: r.ID, Data: r.view()})
@@ -370,12 +369,6 @@ func (s *Service) applyInTx(ctx context.Context, tx bun.IDB, org uuid.UUID, ds [
 			if r.ReturnDate != nil {
 				defers = append(defers, sending.Deferral{Lead: lead, Until: *r.ReturnDate})
 			}
-			// Ingest took it for a person's reply (its rules did not see an
-			// auto-reply): what that reply did is undone below, unless
-			// auto-replies stop sequences here anyway.
-			if r.Kind == KindReply && !s.opts.StopOnAutoReply && (r.Manual || latestReply(r)) {
-				away = append(away, awayReply{lead: lead, msg: r.ID, answered: r.OutboundMessageID})
-			}
 		}
 	}
 	if s.sender != nil {
@@ -385,11 +378,6 @@ func (s *Service) applyInTx(ctx context.Context, tx bun.IDB, org uuid.UUID, ds [
 		if err := s.sender.UnsubscribeManyInTx(ctx, tx, org, unsubs, "classification"); err != nil {
 			return nil, err
 		}
-		undone, err := s.undoReplies(ctx, tx, org, away)
-		if err != nil {
-			return nil, err
-		}
-		changes = append(changes, undone...)
 		if _, err := s.sender.DeferManyInTx(ctx, tx, org, defers); err != nil {
 			return nil, err
 		}
@@ -421,60 +409,4 @@ func deref(s *string) string {
 		return ""
 	}
 	return *s
-}
-
-// awayReply is an inbound message ingest stored as a person's reply that
-// the classifier found to be an out-of-office notice.
-type awayReply struct {
-	lead, msg uuid.UUID
-	answered  *uuid.UUID
-}
-
-// undoReplies undoes, for the leads of away still "replied" and with no
-// other reply of a person (one not classified out_of_office, or not
-// classified yet), what ingest did for a reply: the message it answered
-// is sent, not replied, and the messages it cancelled (lead_replied) are
-// scheduled again (Sender.UndoReplyInTx). It returns the leads' status
-// changes (back to contacted), for the caller's one ChangeStatus.
-func (s *Service) undoReplies(ctx context.Context, tx bun.IDB, org uuid.UUID, away []awayReply) ([]leads.StatusChange, error) {
-	if len(away) == 0 {
-		return nil, nil
-	}
-	leadIDs, msgs, answered := make([]uuid.UUID, len(away)), make([]uuid.UUID, len(away)), make([]uuid.UUID, len(away))
-	for i, a := range away {
-		leadIDs[i], msgs[i] = a.lead, a.msg
-		if a.answered != nil {
-			answered[i] = *a.answered
-		}
-	}
-	var rows []struct {
-		Lead     uuid.UUID `bun:"lead,type:uuid"`
-		Answered uuid.UUID `bun:"answered,type:uuid"`
-	}
-	if err := tx.NewRaw(`SELECT v.lead, v.answered FROM unnest(?::uuid[], ?::uuid[], ?::uuid[]) AS v (lead, msg, answered)
-		JOIN leads l ON l.org_id = ? AND l.id = v.lead AND l.status = 'replied'
-		WHERE NOT EXISTS (SELECT 1 FROM inbox_messages i WHERE i.org_id = ? AND i.lead_id = v.lead AND i.direction = 'inbound'
-		                  AND i.kind = 'reply' AND i.id <> ALL(?::uuid[]) AND i.classification IS DISTINCT FROM 'out_of_office')`,
-		pgdialect.Array(leadIDs), pgdialect.Array(msgs), pgdialect.Array(answered), org, org, pgdialect.Array(msgs)).Scan(ctx, &rows); err != nil &&
-		database.Interpret(err) != database.ErrNotFound {
-		return nil, fmt.Errorf("inbox: replies that were out of office: %w", database.Interpret(err))
-	}
-	if len(rows) == 0 {
-		return nil, nil
-	}
-	var ls, as []uuid.UUID
-	var changes []leads.StatusChange
-	for _, r := range rows {
-		if !slices.Contains(ls, r.Lead) {
-			ls = append(ls, r.Lead)
-			changes = append(changes, leads.StatusChange{Lead: r.Lead, To: "contacted", Reason: leads.ReasonClassification})
-		}
-		if r.Answered != uuid.Nil {
-			as = append(as, r.Answered)
-		}
-	}
-	if _, err := s.sender.UndoReplyInTx(ctx, tx, org, ls, as); err != nil {
-		return nil, err
-	}
-	return changes, nil
 }
