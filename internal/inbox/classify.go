@@ -348,6 +348,10 @@ func (s *Service) applyInTx(ctx context.Context, tx bun.IDB, org uuid.UUID, ds [
 		changes []leads.StatusChange
 		unsubs  []uuid.UUID
 		defers  []sending.Deferral
+		away    []awayReply
+		// restop: leads a person's class says replied, and the messages
+		// those replies answered.
+		restop, restopAnswered []uuid.UUID
 	)
 	for _, r := range rows {
 		evs = append(evs, events.New{Type: events.ReplyClassified, ObjectID: r.ID, Data: r.view()})
@@ -355,6 +359,17 @@ func (s *Service) applyInTx(ctx context.Context, tx bun.IDB, org uuid.UUID, ds [
 			continue
 		}
 		lead := *r.LeadID
+		if r.Manual && r.Kind == KindReply && !slices.Contains([]string{ClassOutOfOffice, ClassUnsubscribe, ClassBounce}, *r.Classification) {
+			// A person says it is a person's reply (perhaps correcting an
+			// out-of-office class that resumed the lead): it stops the lead
+			// as ingest's reply did. A class below (interested, …) comes
+			// after, and a lead's last change is the one it takes.
+			changes = append(changes, leads.StatusChange{Lead: lead, To: "replied", Reason: leads.ReasonReply})
+			restop = append(restop, lead)
+			if r.OutboundMessageID != nil {
+				restopAnswered = append(restopAnswered, *r.OutboundMessageID)
+			}
+		}
 		switch *r.Classification {
 		case ClassInterested, ClassNotInterested:
 			if r.Manual || latestReply(r) {
@@ -369,6 +384,12 @@ func (s *Service) applyInTx(ctx context.Context, tx bun.IDB, org uuid.UUID, ds [
 			if r.ReturnDate != nil {
 				defers = append(defers, sending.Deferral{Lead: lead, Until: *r.ReturnDate})
 			}
+			// Ingest took it for a person's reply (its rules did not see an
+			// auto-reply): what that reply did is undone below, unless
+			// auto-replies stop sequences here anyway.
+			if r.Kind == KindReply && !s.opts.StopOnAutoReply {
+				away = append(away, awayReply{lead: lead, msg: r.ID, answered: r.OutboundMessageID})
+			}
 		}
 	}
 	if s.sender != nil {
@@ -378,6 +399,14 @@ func (s *Service) applyInTx(ctx context.Context, tx bun.IDB, org uuid.UUID, ds [
 		if err := s.sender.UnsubscribeManyInTx(ctx, tx, org, unsubs, "classification"); err != nil {
 			return nil, err
 		}
+		if _, err := s.sender.RepliedInTx(ctx, tx, org, restop, restopAnswered); err != nil {
+			return nil, err
+		}
+		undone, err := s.undoReplies(ctx, tx, org, away)
+		if err != nil {
+			return nil, err
+		}
+		changes = append(changes, undone...)
 		if _, err := s.sender.DeferManyInTx(ctx, tx, org, defers); err != nil {
 			return nil, err
 		}
@@ -409,4 +438,66 @@ func deref(s *string) string {
 		return ""
 	}
 	return *s
+}
+
+// awayReply is an inbound message ingest stored as a person's reply that
+// the classifier found to be an out-of-office notice.
+type awayReply struct {
+	lead, msg uuid.UUID
+	answered  *uuid.UUID
+}
+
+// undoReplies undoes what ingest did for a reply that was an
+// out-of-office notice, for each lead of away that is still "replied"
+// because of such a notice (ingest moved it for one: a lead a person set
+// to replied, or one a real reply moved, is left alone) and has no reply
+// of a person (one not classified out_of_office, or not classified yet):
+// the message it answered is no longer replied, and the messages its
+// "reply" cancelled (lead_replied) are scheduled again
+// (Sender.UndoReplyInTx). Notices classified in any order end the same.
+// It returns the leads' status changes (back to contacted), for the
+// caller's one ChangeStatus.
+func (s *Service) undoReplies(ctx context.Context, tx bun.IDB, org uuid.UUID, away []awayReply) ([]leads.StatusChange, error) {
+	if len(away) == 0 {
+		return nil, nil
+	}
+	leadIDs, msgs, answered := make([]uuid.UUID, len(away)), make([]uuid.UUID, len(away)), make([]uuid.UUID, len(away))
+	for i, a := range away {
+		leadIDs[i], msgs[i] = a.lead, a.msg
+		if a.answered != nil {
+			answered[i] = *a.answered
+		}
+	}
+	var rows []struct {
+		Lead     uuid.UUID `bun:"lead,type:uuid"`
+		Answered uuid.UUID `bun:"answered,type:uuid"`
+	}
+	if err := tx.NewRaw(`SELECT v.lead, v.answered FROM unnest(?::uuid[], ?::uuid[], ?::uuid[]) AS v (lead, msg, answered)
+		JOIN leads l ON l.org_id = ? AND l.id = v.lead AND l.status = 'replied'
+		WHERE EXISTS (SELECT 1 FROM inbox_messages m WHERE m.org_id = ? AND m.lead_id = v.lead AND m.direction = 'inbound'
+		              AND m.kind = 'reply' AND m.moved_lead_to_replied AND m.classification = 'out_of_office')
+		  AND NOT EXISTS (SELECT 1 FROM inbox_messages i WHERE i.org_id = ? AND i.lead_id = v.lead AND i.direction = 'inbound'
+		                  AND i.kind = 'reply' AND i.classification IS DISTINCT FROM 'out_of_office')`,
+		pgdialect.Array(leadIDs), pgdialect.Array(msgs), pgdialect.Array(answered), org, org, org).Scan(ctx, &rows); err != nil &&
+		database.Interpret(err) != database.ErrNotFound {
+		return nil, fmt.Errorf("inbox: replies that were out of office: %w", database.Interpret(err))
+	}
+	if len(rows) == 0 {
+		return nil, nil
+	}
+	var ls, as []uuid.UUID
+	var changes []leads.StatusChange
+	for _, r := range rows {
+		if !slices.Contains(ls, r.Lead) {
+			ls = append(ls, r.Lead)
+			changes = append(changes, leads.StatusChange{Lead: r.Lead, To: "contacted", Reason: leads.ReasonClassification})
+		}
+		if r.Answered != uuid.Nil {
+			as = append(as, r.Answered)
+		}
+	}
+	if _, err := s.sender.UndoReplyInTx(ctx, tx, org, ls, as); err != nil {
+		return nil, err
+	}
+	return changes, nil
 }

@@ -136,3 +136,96 @@ func TestClassifyKeepsWhatWasDecidedBeforeAProviderError(t *testing.T) {
 	require.Equal(t, before, w.count(`SELECT count(*) FROM events WHERE org_id = $1 AND type = 'reply.classified'`, w.actor.OrgID))
 	require.Equal(t, 4, res.Stored)
 }
+
+// A reply that ingest took for a person's (its rules saw no auto-reply)
+// but the classifier calls an out-of-office notice stops nothing after
+// all: the lead is contacted again (replied_at cleared), the message it
+// answered is no longer replied, the step its "reply" cancelled is
+// scheduled again and waits for the return date. Two notices end the same
+// whatever order they are classified in. A lead that also wrote a real
+// reply, or that a person set to replied, stays stopped; and a person
+// correcting the class back to a reply stops the lead again.
+func TestAnOutOfOfficeTakenForAReplyResumesTheSequence(t *testing.T) {
+	w := setup(t)
+	ctx := context.Background()
+	away, both, twice, patched := w.lead("away@globex.test"), w.lead("both@globex.test"), w.lead("twice@globex.test"), w.lead("patched@globex.test")
+	sent := w.sendFirstSteps()
+	svc := inbox.NewService(w.db, w.eng, func(context.Context, uuid.UUID) (llm.Provider, error) { return scripted{builtin.New()}, nil },
+		w.classify, inbox.Options{Now: w.clock.Now})
+	in := func(from, body string) inbox.Incoming {
+		return inbox.Incoming{Raw: reply(from, "sam@send.test", sent[from], "Re: Quick idea for Globex", body)}
+	}
+	step2 := func(lead uuid.UUID) string {
+		return w.str(`SELECT status || ' ' || coalesce(blocked_reason, '-') FROM messages WHERE lead_id = $1 AND step = 2`, lead)
+	}
+	// A person set this lead to replied (it answered by phone); the claim
+	// of its next step cancelled it.
+	w.exec(`UPDATE leads SET status = 'replied' WHERE id = $1`, patched)
+	w.exec(`UPDATE messages SET status = 'cancelled', blocked_reason = 'lead_replied' WHERE lead_id = $1 AND step = 2`, patched)
+	ingest := func(ins ...inbox.Incoming) []uuid.UUID {
+		t.Helper()
+		_, err := svc.Ingest(ctx, w.actor.OrgID, w.account, ins, nil)
+		require.NoError(t, err)
+		return w.classify.take()
+	}
+	first := ingest(
+		in("away@globex.test", "away: on leave, back on the 20th"),
+		in("both@globex.test", "Thanks, what does it cost?"),
+		in("both@globex.test", "away: travelling this week"),
+		in("twice@globex.test", "away: out until Monday"),
+		in("patched@globex.test", "away: at a conference"),
+	)
+	require.Len(t, first, 5)
+	second := ingest(in("twice@globex.test", "away: still out, sorry"))
+	require.Len(t, second, 1)
+	for _, l := range []uuid.UUID{away, both, twice, patched} {
+		require.Equal(t, "replied", w.str(`SELECT status FROM leads WHERE id = $1`, l), "ingest took each for a reply")
+		require.Equal(t, "cancelled lead_replied", step2(l))
+	}
+	w.exec(`UPDATE inbox_messages SET return_date = '2026-12-20' WHERE lead_id = $1`, away)
+
+	// twice's later notice is classified first: its earlier one is not
+	// classified yet (it might be a person's), so nothing is undone yet.
+	_, err := svc.Classify(ctx, w.actor.OrgID, second)
+	require.NoError(t, err)
+	require.Equal(t, "replied", w.str(`SELECT status FROM leads WHERE id = $1`, twice))
+	_, err = svc.Classify(ctx, w.actor.OrgID, first)
+	require.NoError(t, err)
+
+	for _, l := range []uuid.UUID{away, twice} {
+		require.Equal(t, "contacted", w.str(`SELECT status FROM leads WHERE id = $1`, l))
+		require.Equal(t, "<nil>", w.str(`SELECT replied_at::text FROM leads WHERE id = $1`, l))
+		require.Equal(t, 1, w.count(`SELECT count(*) FROM events WHERE org_id = $1 AND type = 'lead.status_changed' AND object_id = $2
+			AND data->>'from' = 'replied' AND data->>'to' = 'contacted' AND data->>'reason' = 'classification'`, w.actor.OrgID, l))
+		require.Equal(t, "sent", w.str(`SELECT status FROM messages WHERE lead_id = $1 AND step = 1`, l), "not replied after all")
+	}
+	require.Equal(t, "scheduled lead_out_of_office", step2(away), "the follow-up goes again, after the return date")
+	require.Equal(t, 1, w.count(`SELECT count(*) FROM messages WHERE lead_id = $1 AND step = 2 AND scheduled_for = '2026-12-20'`, away))
+	require.Equal(t, "scheduled -", step2(twice))
+
+	require.Equal(t, "replied", w.str(`SELECT status FROM leads WHERE id = $1`, both), "a real reply (a question) stands")
+	require.Equal(t, "cancelled lead_replied", step2(both))
+	require.Equal(t, "replied", w.str(`SELECT status FROM leads WHERE id = $1`, patched), "a person's replied stands")
+	require.Equal(t, "cancelled lead_replied", step2(patched))
+
+	// A person corrects twice's notices: one was a real reply after all.
+	var msg uuid.UUID
+	require.NoError(t, w.owner.Pool.QueryRow(ctx, `SELECT id FROM inbox_messages WHERE lead_id = $1 ORDER BY received_at, id LIMIT 1`, twice).Scan(&msg))
+	_, err = svc.Reclassify(ctx, w.actor, msg, "question")
+	require.NoError(t, err)
+	require.Equal(t, "replied", w.str(`SELECT status FROM leads WHERE id = $1`, twice), "stopped again")
+	require.Equal(t, "cancelled lead_replied", step2(twice))
+	require.Equal(t, "replied", w.str(`SELECT status FROM messages WHERE lead_id = $1 AND step = 1`, twice))
+
+	// away's follow-up really goes once it is due.
+	w.clock.Set(time.Date(2026, 12, 21, 10, 0, 0, 0, time.UTC))
+	for range 3 {
+		_, err := w.eng.Dispatch(ctx)
+		require.NoError(t, err)
+		for _, tk := range w.sends.take() {
+			require.NoError(t, w.eng.SendBatch(ctx, tk[0].(uuid.UUID), tk[1].(uuid.UUID), tk[2].([]uuid.UUID)))
+		}
+	}
+	require.Equal(t, "sent -", step2(away))
+	require.Equal(t, "cancelled lead_replied", step2(twice), "stopped for good")
+}

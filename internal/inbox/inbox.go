@@ -40,6 +40,9 @@ type Sender interface {
 	// out-of-office return dates and unsubscribes, set-based.
 	DeferManyInTx(ctx context.Context, tx bun.IDB, org uuid.UUID, ds []sending.Deferral) (int, error)
 	UnsubscribeManyInTx(ctx context.Context, tx bun.IDB, org uuid.UUID, leadIDs []uuid.UUID, reason string) error
+	// UndoReplyInTx undoes RepliedInTx for replies classified as
+	// out-of-office notices after ingest took them for a person's.
+	UndoReplyInTx(ctx context.Context, tx bun.IDB, org uuid.UUID, leadIDs, answered []uuid.UUID) (int, error)
 }
 
 // Enqueuer queues the classification of newly stored inbound messages;

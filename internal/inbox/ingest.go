@@ -573,8 +573,30 @@ func (s *Service) act(ctx context.Context, tx bun.IDB, org uuid.UUID, items []*i
 	if _, err := notifications.NotifyAdminsEach(ctx, tx, org, notes); err != nil {
 		return err
 	}
-	if _, err := leads.ChangeStatus(ctx, tx, org, statusChanges); err != nil {
+	changed, err := leads.ChangeStatus(ctx, tx, org, statusChanges)
+	if err != nil {
 		return err
+	}
+	// Which replies moved their lead to replied: an out-of-office
+	// classification of one of them may undo that (undoReplies), and only
+	// that.
+	moved := map[uuid.UUID]bool{}
+	for _, c := range changed {
+		if c.To == "replied" {
+			moved[c.Lead] = true
+		}
+	}
+	var movedBy []uuid.UUID
+	for _, it := range items {
+		if it.row.Kind == KindReply && it.row.LeadID != nil && moved[*it.row.LeadID] {
+			movedBy = append(movedBy, it.row.ID)
+		}
+	}
+	if len(movedBy) > 0 {
+		if _, err := tx.ExecContext(ctx, `UPDATE inbox_messages SET moved_lead_to_replied = true WHERE org_id = ? AND id = ANY(?::uuid[])`,
+			org, pgdialect.Array(movedBy)); err != nil {
+			return fmt.Errorf("inbox: mark replies that moved their lead: %w", database.Interpret(err))
+		}
 	}
 	if s.sender != nil {
 		if _, err := s.sender.RepliedInTx(ctx, tx, org, replied, answered); err != nil {

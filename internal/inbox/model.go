@@ -85,8 +85,11 @@ type messageRow struct {
 	IMAPUIDValidity    *int64        `bun:"imap_uidvalidity"`
 	IMAPUID            *int64        `bun:"imap_uid"`
 	ReceivedAt         *time.Time    `bun:"received_at"`
-	CreatedAt          time.Time     `bun:"created_at,nullzero,notnull,default:current_timestamp"`
-	UpdatedAt          time.Time     `bun:"updated_at,nullzero,notnull,default:current_timestamp"`
+	// MovedLeadToReplied: ingest moved the lead to replied for this reply
+	// (see undoReplies).
+	MovedLeadToReplied bool      `bun:"moved_lead_to_replied"`
+	CreatedAt          time.Time `bun:"created_at,nullzero,notnull,default:current_timestamp"`
+	UpdatedAt          time.Time `bun:"updated_at,nullzero,notnull,default:current_timestamp"`
 }
 
 // Attachment is an attachment as listed (its content is not stored).

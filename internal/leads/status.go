@@ -52,13 +52,16 @@ type Changed struct {
 // reply's evidence never takes a lead back from unsubscribed, bounced or
 // converted, and a class (interested, not_interested) may be corrected
 // by a later one (the user reclassifying) but does not undo an
-// unsubscribe. An unsubscribe always wins.
+// unsubscribe. An unsubscribe always wins. Back to contacted is only from
+// replied: the "reply" was an out-of-office notice after all (its
+// replied_at goes too).
 const statusMoves = `CASE v.to_status
 	WHEN 'replied' THEN o.status IN ('new', 'sequenced', 'contacted')
 	WHEN 'interested' THEN o.status IN ('new', 'sequenced', 'contacted', 'replied', 'not_interested')
 	WHEN 'not_interested' THEN o.status IN ('new', 'sequenced', 'contacted', 'replied', 'interested')
 	WHEN 'bounced' THEN o.status NOT IN ('unsubscribed', 'converted', 'bounced')
 	WHEN 'unsubscribed' THEN o.status <> 'unsubscribed'
+	WHEN 'contacted' THEN o.status = 'replied'
 	ELSE false END`
 
 // statusRow is a lead ChangeStatus touched: as it is now, the status it
@@ -97,7 +100,8 @@ func ChangeStatus(ctx context.Context, tx bun.IDB, org uuid.UUID, changes []Stat
 		o AS (SELECT l.id, l.status FROM leads l JOIN v ON v.id = l.id WHERE l.org_id = ? ORDER BY l.id FOR NO KEY UPDATE OF l)
 		UPDATE leads l SET
 			status = CASE WHEN `+statusMoves+` THEN v.to_status ELSE l.status END,
-			replied_at = CASE WHEN v.to_status IN ('replied', 'interested', 'not_interested') THEN coalesce(l.replied_at, now()) ELSE l.replied_at END,
+			replied_at = CASE WHEN v.to_status IN ('replied', 'interested', 'not_interested') THEN coalesce(l.replied_at, now())
+				WHEN v.to_status = 'contacted' AND o.status = 'replied' THEN NULL ELSE l.replied_at END,
 			unsubscribed_at = CASE WHEN v.to_status = 'unsubscribed' THEN coalesce(l.unsubscribed_at, now()) ELSE l.unsubscribed_at END,
 			updated_at = now()
 		FROM v, o

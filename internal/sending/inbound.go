@@ -71,6 +71,46 @@ func (e *Engine) DeferInTx(ctx context.Context, tx bun.IDB, org, lead uuid.UUID,
 	return int(n), nil
 }
 
+// UndoReplyInTx undoes what RepliedInTx did for replies that turned out
+// to be out-of-office notices (the classifier said so after ingest took
+// them for a person's answer): the messages they answered (answered) are
+// no longer replied (sent, delivered or read, as they were), and each of
+// leadIDs has the messages its
+// "reply" cancelled (lead_replied) scheduled again, due no earlier than
+// now, in a campaign still running (active or paused), unless its step
+// was scheduled anew meanwhile; the claim re-checks the lead as for any
+// send. It writes message.scheduled for them (while someone listens) and
+// returns how many it scheduled. The caller picks the leads (no other
+// reply of a person from them) and moves their status back
+// (leads.ChangeStatus to contacted); a return date is DeferManyInTx's.
+func (e *Engine) UndoReplyInTx(ctx context.Context, tx bun.IDB, org uuid.UUID, leadIDs, answered []uuid.UUID) (int, error) {
+	if len(answered) > 0 {
+		if _, err := tx.ExecContext(ctx, `UPDATE messages SET status = CASE WHEN read_at IS NOT NULL THEN 'read'
+				WHEN delivered_at IS NOT NULL THEN 'delivered' ELSE 'sent' END, replied_at = NULL, updated_at = now()
+			WHERE org_id = ? AND id = ANY(?::uuid[]) AND status = 'replied'`, org, pgdialect.Array(answered)); err != nil {
+			return 0, fmt.Errorf("sending: not replied: %w", database.Interpret(err))
+		}
+	}
+	if len(leadIDs) == 0 {
+		return 0, nil
+	}
+	var rows []messageRow
+	if err := tx.NewRaw(`UPDATE messages m SET status = 'scheduled', blocked_reason = NULL, scheduled_for = greatest(m.scheduled_for, ?::timestamptz),
+			dispatched_at = NULL, updated_at = now()
+		WHERE m.org_id = ? AND m.lead_id = ANY(?::uuid[]) AND m.status = 'cancelled' AND m.blocked_reason = ?
+		  AND EXISTS (SELECT 1 FROM campaigns c WHERE c.org_id = m.org_id AND c.id = m.campaign_id AND c.status IN ('active', 'paused'))
+		  AND NOT EXISTS (SELECT 1 FROM messages o WHERE o.org_id = m.org_id AND o.sequence_id = m.sequence_id AND o.step = m.step
+		                  AND o.status <> 'cancelled')
+		RETURNING m.*`, e.opts.Now(), org, pgdialect.Array(leadIDs), BlockedLeadReplied).Scan(ctx, &rows); err != nil &&
+		database.Interpret(err) != database.ErrNotFound {
+		return 0, fmt.Errorf("sending: schedule again: %w", database.Interpret(err))
+	}
+	if len(rows) == 0 {
+		return 0, nil
+	}
+	return len(rows), recordMessages(ctx, tx, org, events.MessageScheduled, rows, false)
+}
+
 // Deferral is an out-of-office reply's return date for its lead.
 type Deferral struct {
 	Lead  uuid.UUID

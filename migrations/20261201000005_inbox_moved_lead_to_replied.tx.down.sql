@@ -1,0 +1,1 @@
+ALTER TABLE inbox_messages DROP COLUMN IF EXISTS moved_lead_to_replied;
