@@ -60,6 +60,9 @@ type decision struct {
 	Provider   string
 	// User is who set it by hand (uuid.Nil: not by hand).
 	User uuid.UUID
+	// WasOutOfOffice: set by hand over an out_of_office class (which may
+	// have resumed the lead: a person's class stops it again).
+	WasOutOfOffice bool
 }
 
 // ClassifyResult counts what Classify did.
@@ -200,7 +203,10 @@ func replyText(clean, body, snippet *string) string {
 // user's decision (classification_manual: the classifier never overwrites
 // it), and the lead follows as it does for the classifier's, except that
 // nothing is undone: an unsubscribe's suppression stays (remove it from
-// the suppression list to write to the lead again).
+// the suppression list to write to the lead again). A person's class set
+// over out_of_office on a message ingest took for a reply (interested, a
+// question, …) stops the lead again as that reply did, since the
+// out-of-office class may have resumed it.
 func (s *Service) Reclassify(ctx context.Context, a access.Actor, id uuid.UUID, class string) (Message, error) {
 	if !slices.Contains(Classes, class) {
 		return Message{}, fault.Invalid(fault.FieldError{Field: "/classification", Code: "invalid_value", Message: "must be one of " + strings.Join(Classes, ", ")})
@@ -218,6 +224,7 @@ func (s *Service) Reclassify(ctx context.Context, a access.Actor, id uuid.UUID, 
 		if r[0].Direction != "inbound" {
 			return fault.Conflict("not_inbound", "only messages that arrived can be classified; this one was sent from the inbox")
 		}
+		d.WasOutOfOffice = r[0].Classification != nil && *r[0].Classification == ClassOutOfOffice
 		got, err := s.applyInTx(ctx, tx, a.OrgID, []decision{d})
 		if err != nil {
 			return err
@@ -257,7 +264,9 @@ func (s *Service) applyInTx(ctx context.Context, tx bun.IDB, org uuid.UUID, ds [
 	n := len(ds)
 	ids, classes, confs, reasons, providers, users := make([]uuid.UUID, n), make([]string, n), make([]float64, n), make([]string, n), make([]string, n), make([]string, n)
 	manual := false
+	wasAway := map[uuid.UUID]bool{}
 	for i, d := range ds {
+		wasAway[d.ID] = d.WasOutOfOffice
 		ids[i], classes[i], confs[i], reasons[i], providers[i] = d.ID, d.Class, d.Confidence, d.Reason, d.Provider
 		if d.User != uuid.Nil {
 			users[i], manual = d.User.String(), true
@@ -348,7 +357,7 @@ func (s *Service) applyInTx(ctx context.Context, tx bun.IDB, org uuid.UUID, ds [
 		changes []leads.StatusChange
 		unsubs  []uuid.UUID
 		defers  []sending.Deferral
-		away    []awayReply
+		away    []uuid.UUID // leads of replies that were out-of-office notices
 		// restop: leads a person's class says replied, and the messages
 		// those replies answered.
 		restop, restopAnswered []uuid.UUID
@@ -359,11 +368,12 @@ func (s *Service) applyInTx(ctx context.Context, tx bun.IDB, org uuid.UUID, ds [
 			continue
 		}
 		lead := *r.LeadID
-		if r.Manual && r.Kind == KindReply && !slices.Contains([]string{ClassOutOfOffice, ClassUnsubscribe, ClassBounce}, *r.Classification) {
-			// A person says it is a person's reply (perhaps correcting an
-			// out-of-office class that resumed the lead): it stops the lead
-			// as ingest's reply did. A class below (interested, …) comes
-			// after, and a lead's last change is the one it takes.
+		if r.Manual && wasAway[r.ID] && r.Kind == KindReply && !slices.Contains([]string{ClassOutOfOffice, ClassUnsubscribe, ClassBounce}, *r.Classification) {
+			// A person says a message classified out_of_office (which may
+			// have resumed the lead) is a person's reply after all: it
+			// stops the lead as ingest's reply did. A class below
+			// (interested, …) comes after, and a lead's last change is the
+			// one it takes.
 			changes = append(changes, leads.StatusChange{Lead: lead, To: "replied", Reason: leads.ReasonReply})
 			restop = append(restop, lead)
 			if r.OutboundMessageID != nil {
@@ -388,7 +398,7 @@ func (s *Service) applyInTx(ctx context.Context, tx bun.IDB, org uuid.UUID, ds [
 			// auto-reply): what that reply did is undone below, unless
 			// auto-replies stop sequences here anyway.
 			if r.Kind == KindReply && !s.opts.StopOnAutoReply {
-				away = append(away, awayReply{lead: lead, msg: r.ID, answered: r.OutboundMessageID})
+				away = append(away, lead)
 			}
 		}
 	}
@@ -440,13 +450,6 @@ func deref(s *string) string {
 	return *s
 }
 
-// awayReply is an inbound message ingest stored as a person's reply that
-// the classifier found to be an out-of-office notice.
-type awayReply struct {
-	lead, msg uuid.UUID
-	answered  *uuid.UUID
-}
-
 // undoReplies undoes what ingest did for a reply that was an
 // out-of-office notice, for each lead of away that is still "replied"
 // because of such a notice (ingest moved it for one: a lead a person set
@@ -457,46 +460,50 @@ type awayReply struct {
 // (Sender.UndoReplyInTx). Notices classified in any order end the same.
 // It returns the leads' status changes (back to contacted), for the
 // caller's one ChangeStatus.
-func (s *Service) undoReplies(ctx context.Context, tx bun.IDB, org uuid.UUID, away []awayReply) ([]leads.StatusChange, error) {
+func (s *Service) undoReplies(ctx context.Context, tx bun.IDB, org uuid.UUID, away []uuid.UUID) ([]leads.StatusChange, error) {
 	if len(away) == 0 {
 		return nil, nil
 	}
-	leadIDs, msgs, answered := make([]uuid.UUID, len(away)), make([]uuid.UUID, len(away)), make([]uuid.UUID, len(away))
-	for i, a := range away {
-		leadIDs[i], msgs[i] = a.lead, a.msg
-		if a.answered != nil {
-			answered[i] = *a.answered
-		}
-	}
+	leadIDs := away
 	var rows []struct {
-		Lead     uuid.UUID `bun:"lead,type:uuid"`
-		Answered uuid.UUID `bun:"answered,type:uuid"`
+		Lead uuid.UUID `bun:"lead,type:uuid"`
 	}
-	if err := tx.NewRaw(`SELECT v.lead, v.answered FROM unnest(?::uuid[], ?::uuid[], ?::uuid[]) AS v (lead, msg, answered)
+	if err := tx.NewRaw(`SELECT DISTINCT v.lead FROM unnest(?::uuid[]) AS v (lead)
 		JOIN leads l ON l.org_id = ? AND l.id = v.lead AND l.status = 'replied'
 		WHERE EXISTS (SELECT 1 FROM inbox_messages m WHERE m.org_id = ? AND m.lead_id = v.lead AND m.direction = 'inbound'
 		              AND m.kind = 'reply' AND m.moved_lead_to_replied AND m.classification = 'out_of_office')
 		  AND NOT EXISTS (SELECT 1 FROM inbox_messages i WHERE i.org_id = ? AND i.lead_id = v.lead AND i.direction = 'inbound'
 		                  AND i.kind = 'reply' AND i.classification IS DISTINCT FROM 'out_of_office')`,
-		pgdialect.Array(leadIDs), pgdialect.Array(msgs), pgdialect.Array(answered), org, org, org).Scan(ctx, &rows); err != nil &&
+		pgdialect.Array(leadIDs), org, org, org).Scan(ctx, &rows); err != nil &&
 		database.Interpret(err) != database.ErrNotFound {
 		return nil, fmt.Errorf("inbox: replies that were out of office: %w", database.Interpret(err))
 	}
 	if len(rows) == 0 {
 		return nil, nil
 	}
-	var ls, as []uuid.UUID
+	var ls []uuid.UUID
 	var changes []leads.StatusChange
 	for _, r := range rows {
 		if !slices.Contains(ls, r.Lead) {
 			ls = append(ls, r.Lead)
 			changes = append(changes, leads.StatusChange{Lead: r.Lead, To: "contacted", Reason: leads.ReasonClassification})
 		}
-		if r.Answered != uuid.Nil {
-			as = append(as, r.Answered)
-		}
 	}
-	if _, err := s.sender.UndoReplyInTx(ctx, tx, org, ls, as); err != nil {
+	// The messages all their notices answered (not only this batch's),
+	// and the notices' marks cleared: the move they made is undone, and a
+	// later "replied" (a person's, say) is not theirs to undo again.
+	if _, err := tx.ExecContext(ctx, `UPDATE inbox_messages SET moved_lead_to_replied = false, updated_at = now()
+		WHERE org_id = ? AND lead_id = ANY(?::uuid[]) AND direction = 'inbound' AND kind = 'reply' AND moved_lead_to_replied`,
+		org, pgdialect.Array(ls)); err != nil {
+		return nil, fmt.Errorf("inbox: clear the notices' marks: %w", database.Interpret(err))
+	}
+	var answered []uuid.UUID
+	if err := tx.NewRaw(`SELECT DISTINCT outbound_message_id FROM inbox_messages WHERE org_id = ? AND lead_id = ANY(?::uuid[])
+		AND direction = 'inbound' AND kind = 'reply' AND classification = 'out_of_office' AND outbound_message_id IS NOT NULL`,
+		org, pgdialect.Array(ls)).Scan(ctx, &answered); err != nil && database.Interpret(err) != database.ErrNotFound {
+		return nil, fmt.Errorf("inbox: messages the notices answered: %w", database.Interpret(err))
+	}
+	if _, err := s.sender.UndoReplyInTx(ctx, tx, org, ls, answered); err != nil {
 		return nil, err
 	}
 	return changes, nil

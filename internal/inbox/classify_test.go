@@ -149,6 +149,7 @@ func TestAnOutOfOfficeTakenForAReplyResumesTheSequence(t *testing.T) {
 	w := setup(t)
 	ctx := context.Background()
 	away, both, twice, patched := w.lead("away@globex.test"), w.lead("both@globex.test"), w.lead("twice@globex.test"), w.lead("patched@globex.test")
+	again := w.lead("again@globex.test")
 	sent := w.sendFirstSteps()
 	svc := inbox.NewService(w.db, w.eng, func(context.Context, uuid.UUID) (llm.Provider, error) { return scripted{builtin.New()}, nil },
 		w.classify, inbox.Options{Now: w.clock.Now})
@@ -174,8 +175,9 @@ func TestAnOutOfOfficeTakenForAReplyResumesTheSequence(t *testing.T) {
 		in("both@globex.test", "away: travelling this week"),
 		in("twice@globex.test", "away: out until Monday"),
 		in("patched@globex.test", "away: at a conference"),
+		in("again@globex.test", "away: on holiday"),
 	)
-	require.Len(t, first, 5)
+	require.Len(t, first, 6)
 	second := ingest(in("twice@globex.test", "away: still out, sorry"))
 	require.Len(t, second, 1)
 	for _, l := range []uuid.UUID{away, both, twice, patched} {
@@ -192,7 +194,7 @@ func TestAnOutOfOfficeTakenForAReplyResumesTheSequence(t *testing.T) {
 	_, err = svc.Classify(ctx, w.actor.OrgID, first)
 	require.NoError(t, err)
 
-	for _, l := range []uuid.UUID{away, twice} {
+	for _, l := range []uuid.UUID{away, twice, again} {
 		require.Equal(t, "contacted", w.str(`SELECT status FROM leads WHERE id = $1`, l))
 		require.Equal(t, "<nil>", w.str(`SELECT replied_at::text FROM leads WHERE id = $1`, l))
 		require.Equal(t, 1, w.count(`SELECT count(*) FROM events WHERE org_id = $1 AND type = 'lead.status_changed' AND object_id = $2
@@ -207,6 +209,25 @@ func TestAnOutOfOfficeTakenForAReplyResumesTheSequence(t *testing.T) {
 	require.Equal(t, "cancelled lead_replied", step2(both))
 	require.Equal(t, "replied", w.str(`SELECT status FROM leads WHERE id = $1`, patched), "a person's replied stands")
 	require.Equal(t, "cancelled lead_replied", step2(patched))
+
+	// Resumed, then set to replied by a person (it called back), then
+	// another notice: that "replied" is the person's, not the notices' to
+	// undo.
+	w.exec(`UPDATE leads SET status = 'replied' WHERE id = $1`, again)
+	w.exec(`UPDATE messages SET status = 'cancelled', blocked_reason = 'lead_replied' WHERE lead_id = $1 AND step = 2`, again)
+	_, err = svc.Classify(ctx, w.actor.OrgID, ingest(in("again@globex.test", "away: one more week")))
+	require.NoError(t, err)
+	require.Equal(t, "replied", w.str(`SELECT status FROM leads WHERE id = $1`, again), "a person's replied stands")
+	require.Equal(t, "cancelled lead_replied", step2(again))
+
+	// Relabelling a real reply by hand (it was never out_of_office) does
+	// not move the lead: a person had set it back to contacted.
+	w.exec(`UPDATE leads SET status = 'contacted' WHERE id = $1`, both)
+	var real uuid.UUID
+	require.NoError(t, w.owner.Pool.QueryRow(ctx, `SELECT id FROM inbox_messages WHERE lead_id = $1 AND classification <> 'out_of_office'`, both).Scan(&real))
+	_, err = svc.Reclassify(ctx, w.actor, real, "other")
+	require.NoError(t, err)
+	require.Equal(t, "contacted", w.str(`SELECT status FROM leads WHERE id = $1`, both))
 
 	// A person corrects twice's notices: one was a real reply after all.
 	var msg uuid.UUID
