@@ -452,9 +452,12 @@ func deref(s *string) string {
 
 // undoReplies undoes what ingest did for a reply that was an
 // out-of-office notice, for each lead of away that is still "replied"
-// because of such a notice (ingest moved it for one: a lead a person set
-// to replied, or one a real reply moved, is left alone) and has no reply
-// of a person (one not classified out_of_office, or not classified yet):
+// because of such a notice and nothing else: ingest moved it for one
+// (moved_lead_to_replied) and nothing has written the lead since (its
+// updated_at is still that ingest's transaction time, the notice's
+// created_at), so a lead a person set to replied, or touched at all, or
+// one a real reply moved, is left alone; and it has no reply of a person
+// (one not classified out_of_office, or not classified yet):
 // the message it answered is no longer replied, and the messages its
 // "reply" cancelled (lead_replied) are scheduled again
 // (Sender.UndoReplyInTx). Notices classified in any order end the same.
@@ -471,7 +474,8 @@ func (s *Service) undoReplies(ctx context.Context, tx bun.IDB, org uuid.UUID, aw
 	if err := tx.NewRaw(`SELECT DISTINCT v.lead FROM unnest(?::uuid[]) AS v (lead)
 		JOIN leads l ON l.org_id = ? AND l.id = v.lead AND l.status = 'replied'
 		WHERE EXISTS (SELECT 1 FROM inbox_messages m WHERE m.org_id = ? AND m.lead_id = v.lead AND m.direction = 'inbound'
-		              AND m.kind = 'reply' AND m.moved_lead_to_replied AND m.classification = 'out_of_office')
+		              AND m.kind = 'reply' AND m.moved_lead_to_replied AND m.classification = 'out_of_office'
+		              AND m.created_at = l.updated_at)
 		  AND NOT EXISTS (SELECT 1 FROM inbox_messages i WHERE i.org_id = ? AND i.lead_id = v.lead AND i.direction = 'inbound'
 		                  AND i.kind = 'reply' AND i.classification IS DISTINCT FROM 'out_of_office')`,
 		pgdialect.Array(leadIDs), org, org, org).Scan(ctx, &rows); err != nil &&

@@ -149,7 +149,7 @@ func TestAnOutOfOfficeTakenForAReplyResumesTheSequence(t *testing.T) {
 	w := setup(t)
 	ctx := context.Background()
 	away, both, twice, patched := w.lead("away@globex.test"), w.lead("both@globex.test"), w.lead("twice@globex.test"), w.lead("patched@globex.test")
-	again := w.lead("again@globex.test")
+	again, flip := w.lead("again@globex.test"), w.lead("flip@globex.test")
 	sent := w.sendFirstSteps()
 	svc := inbox.NewService(w.db, w.eng, func(context.Context, uuid.UUID) (llm.Provider, error) { return scripted{builtin.New()}, nil },
 		w.classify, inbox.Options{Now: w.clock.Now})
@@ -228,6 +228,22 @@ func TestAnOutOfOfficeTakenForAReplyResumesTheSequence(t *testing.T) {
 	_, err = svc.Reclassify(ctx, w.actor, real, "other")
 	require.NoError(t, err)
 	require.Equal(t, "contacted", w.str(`SELECT status FROM leads WHERE id = $1`, both))
+
+	// A notice still waiting for its class while a person moves the lead
+	// (interested after a call, then replied): when it and a later notice
+	// are classified, the "replied" is the person's, not theirs to undo.
+	pending := ingest(in("flip@globex.test", "away: back next week"))
+	require.Equal(t, "replied", w.str(`SELECT status FROM leads WHERE id = $1`, flip))
+	require.Equal(t, "cancelled lead_replied", step2(flip))
+	w.exec(`UPDATE leads SET status = 'interested' WHERE id = $1`, flip)
+	_, err = svc.Classify(ctx, w.actor.OrgID, pending)
+	require.NoError(t, err)
+	require.Equal(t, "interested", w.str(`SELECT status FROM leads WHERE id = $1`, flip))
+	w.exec(`UPDATE leads SET status = 'replied' WHERE id = $1`, flip)
+	_, err = svc.Classify(ctx, w.actor.OrgID, ingest(in("flip@globex.test", "away: still away")))
+	require.NoError(t, err)
+	require.Equal(t, "replied", w.str(`SELECT status FROM leads WHERE id = $1`, flip), "a person's replied stands")
+	require.Equal(t, "cancelled lead_replied", step2(flip))
 
 	// A person corrects twice's notices: one was a real reply after all.
 	var msg uuid.UUID
