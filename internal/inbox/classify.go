@@ -467,7 +467,6 @@ func (s *Service) undoReplies(ctx context.Context, tx bun.IDB, org uuid.UUID, aw
 	if len(away) == 0 {
 		return nil, nil
 	}
-	leadIDs := away
 	var rows []struct {
 		Lead uuid.UUID `bun:"lead,type:uuid"`
 	}
@@ -478,20 +477,18 @@ func (s *Service) undoReplies(ctx context.Context, tx bun.IDB, org uuid.UUID, aw
 		              AND m.created_at = l.updated_at)
 		  AND NOT EXISTS (SELECT 1 FROM inbox_messages i WHERE i.org_id = ? AND i.lead_id = v.lead AND i.direction = 'inbound'
 		                  AND i.kind = 'reply' AND i.classification IS DISTINCT FROM 'out_of_office')`,
-		pgdialect.Array(leadIDs), org, org, org).Scan(ctx, &rows); err != nil &&
+		pgdialect.Array(away), org, org, org).Scan(ctx, &rows); err != nil &&
 		database.Interpret(err) != database.ErrNotFound {
 		return nil, fmt.Errorf("inbox: replies that were out of office: %w", database.Interpret(err))
 	}
 	if len(rows) == 0 {
 		return nil, nil
 	}
-	var ls []uuid.UUID
-	var changes []leads.StatusChange
-	for _, r := range rows {
-		if !slices.Contains(ls, r.Lead) {
-			ls = append(ls, r.Lead)
-			changes = append(changes, leads.StatusChange{Lead: r.Lead, To: "contacted", Reason: leads.ReasonClassification})
-		}
+	ls := make([]uuid.UUID, len(rows)) // distinct (SELECT DISTINCT)
+	changes := make([]leads.StatusChange, len(rows))
+	for i, r := range rows {
+		ls[i] = r.Lead
+		changes[i] = leads.StatusChange{Lead: r.Lead, To: "contacted", Reason: leads.ReasonClassification}
 	}
 	// The messages all their notices answered (not only this batch's),
 	// and the notices' marks cleared: the move they made is undone, and a
