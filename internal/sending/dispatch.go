@@ -46,11 +46,11 @@ func (e *Engine) Requeue(ctx context.Context) (int, error) {
 		return 0, nil
 	}
 	// Touch them, so the next tick does not enqueue them again at once.
-	ids := make([]uuid.UUID, len(found))
+	orgs, ids := make([]uuid.UUID, len(found)), make([]uuid.UUID, len(found))
 	for i, f := range found {
-		ids[i] = f.id
+		orgs[i], ids[i] = f.org, f.id
 	}
-	if _, err := e.db.Bun.DB.ExecContext(ctx, `SELECT maint_touch_dispatched_messages($1)`, ids); err != nil {
+	if _, err := e.db.Bun.DB.ExecContext(ctx, `SELECT maint_touch_dispatched_messages($1, $2)`, orgs, ids); err != nil {
 		return 0, fmt.Errorf("sending: touch dispatched: %w", err)
 	}
 	return len(found), e.enqueue(ctx, found)
