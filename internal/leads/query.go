@@ -243,7 +243,7 @@ func (s *Service) Get(ctx context.Context, a access.Actor, id uuid.UUID) (Detail
 			}
 		}
 		var seq []SequenceRef
-		if err := tx.NewSelect().Table("sequences").Column("id", "current_step", "is_complete").
+		if err := tx.NewSelect().Table("sequences_with_progress").Column("id", "current_step", "is_complete").
 			Where("org_id = ? AND lead_id = ?", a.OrgID, id).Scan(ctx, &seq); err != nil {
 			return fmt.Errorf("leads: get %s: sequence: %w", id, database.Interpret(err))
 		}

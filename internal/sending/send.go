@@ -639,8 +639,10 @@ func (e *Engine) accountAfterSend(ctx context.Context, tx bun.IDB, org, accountI
 	return e.opts.Accounts.RecordUpdated(ctx, tx, org, accountID)
 }
 
-// afterSent moves the leads and sequences of sent messages on and
-// schedules each sequence's next step, delay_days after now, in the
+// afterSent moves the leads of sent messages on (contacted), completes
+// the sequences whose last step went (their progress, current_step, is
+// read from the messages: sequences_with_progress), and schedules each
+// other sequence's next step, delay_days after now, in the
 // window, on the same mailbox, in the same thread. It returns the
 // campaigns it scheduled a step in (they have something left to send).
 func (e *Engine) afterSent(ctx context.Context, tx bun.IDB, org uuid.UUID, sent []claimed, now time.Time) (map[uuid.UUID]bool, error) {
@@ -721,11 +723,6 @@ func (e *Engine) afterSent(ctx context.Context, tx bun.IDB, org uuid.UUID, sent 
 			m.EmailAccountID = nil
 		}
 		next = append(next, m)
-	}
-	if _, err := tx.ExecContext(ctx, `UPDATE sequences s SET current_step = greatest(s.current_step, v.step), updated_at = now()
-		FROM unnest(?::uuid[], ?::int[]) AS v(id, step) WHERE s.org_id = ? AND s.id = v.id`,
-		pgdialect.Array(ids), pgdialect.Array(cur), org); err != nil {
-		return nil, fmt.Errorf("sending: sequence progress: %w", database.Interpret(err))
 	}
 	if len(done) > 0 {
 		if _, err := tx.ExecContext(ctx, `UPDATE sequences SET is_complete = true, updated_at = now() WHERE org_id = ? AND id IN (?)`,

@@ -889,7 +889,7 @@ func (g *Generator) save(ctx context.Context, org, id uuid.UUID, pl plan, got []
 			return nil
 		}
 		var inserted []sequenceRow
-		if err := tx.NewInsert().Model(&rows).On("CONFLICT (org_id, lead_id) DO NOTHING").Returning("*").Scan(ctx, &inserted); err != nil {
+		if err := tx.NewInsert().Model(&rows).ExcludeColumn("current_step").On("CONFLICT (org_id, lead_id) DO NOTHING").Returning("*").Scan(ctx, &inserted); err != nil {
 			return fmt.Errorf("sequences: save %d sequences of run %s: %w", len(rows), id, database.Interpret(err))
 		}
 		evs := make([]events.New, len(inserted))
@@ -934,7 +934,7 @@ func autoApprove(ctx context.Context, tx bun.IDB, org, campaignID uuid.UUID, row
 		return nil
 	}
 	var approved []sequenceRow
-	if err := tx.NewRaw(`UPDATE sequences SET is_approved = true, approved_at = now(), approved_by = NULL, updated_at = now()
+	if err := tx.NewRaw(`UPDATE sequences_with_progress SET is_approved = true, approved_at = now(), approved_by = NULL, updated_at = now()
 		WHERE org_id = ? AND id = ANY(?) AND NOT is_approved RETURNING *`, org, pgdialect.Array(fit)).Scan(ctx, &approved); err != nil {
 		return fmt.Errorf("sequences: approve by policy: %w", database.Interpret(err))
 	}

@@ -104,8 +104,7 @@ func TestRegenerate(t *testing.T) {
 		require.Equal(t, before.Steps[1].Channel, got.Steps[1].Channel)
 	})
 	t.Run("StepsAlreadySentAreRefusedAndKept", func(t *testing.T) {
-		_, err := b.owner.Pool.Exec(ctx, `UPDATE sequences SET current_step = 1 WHERE lead_id = $1`, ls[2])
-		require.NoError(t, err)
+		markSent(t, b, "lead_id", ls[2], 1)
 		before, err := b.svc.GetByLead(ctx, b.member, ls[2])
 		require.NoError(t, err)
 		events := eventCount(t, b, b.member.OrgID, "sequence.updated")
@@ -118,8 +117,7 @@ func TestRegenerate(t *testing.T) {
 		require.Equal(t, before.Steps[0], got.Steps[0], "the sent step stays")
 		require.True(t, strings.HasPrefix(got.Steps[1].Body, "Hello "), got.Steps[1].Body)
 
-		_, err = b.owner.Pool.Exec(ctx, `UPDATE sequences SET current_step = 3 WHERE lead_id = $1`, ls[2])
-		require.NoError(t, err)
+		markSent(t, b, "lead_id", ls[2], 3)
 		_, err = gen.Regenerate(ctx, b.member, ls[2], sequences.Regeneration{})
 		requireConflict(t, err, "steps_sent")
 	})

@@ -55,7 +55,7 @@ type Sequence struct {
 }
 
 type sequenceRow struct {
-	bun.BaseModel `bun:"table:sequences"`
+	bun.BaseModel `bun:"table:sequences_with_progress"`
 
 	ID                  uuid.UUID  `bun:"id,pk,type:uuid"`
 	OrgID               uuid.UUID  `bun:"org_id,type:uuid"`
@@ -67,7 +67,7 @@ type sequenceRow struct {
 	LLMModel            *string    `bun:"llm_model"`
 	LLMPromptTokens     *int       `bun:"llm_prompt_tokens"`
 	LLMCompletionTokens *int       `bun:"llm_completion_tokens"`
-	CurrentStep         int        `bun:"current_step"`
+	CurrentStep         int        `bun:"current_step"` // read-only: from its messages (sequences_with_progress)
 	IsComplete          bool       `bun:"is_complete"`
 	StoppedReason       *string    `bun:"stopped_reason"`
 	IsApproved          bool       `bun:"is_approved"`

@@ -114,6 +114,18 @@ func eventCount(t testing.TB, b bundle, org uuid.UUID, typ string) int {
 	return n
 }
 
+// markSent gives the sequences whose column col is id sent messages for
+// their steps 1 to upTo, as the sending engine records them: current_step
+// is read from them.
+func markSent(t testing.TB, b bundle, col string, id uuid.UUID, upTo int) {
+	t.Helper()
+	_, err := b.owner.Pool.Exec(context.Background(), `INSERT INTO messages (id, org_id, campaign_id, sequence_id, lead_id, channel, step, body_text, status, sent_at)
+		SELECT gen_random_uuid(), s.org_id, s.campaign_id, s.id, s.lead_id, 'sms', k, 'sent', 'sent', now()
+		  FROM sequences s, generate_series(1, $2::int) k WHERE s.`+col+` = $1
+		ON CONFLICT DO NOTHING`, id, upTo)
+	require.NoError(t, err)
+}
+
 func TestGetAndList(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
@@ -238,10 +250,9 @@ func TestUpdate(t *testing.T) {
 		require.Equal(t, before+1, eventCount(t, b, b.member.OrgID, "sequence.updated"), "no change, no event")
 	})
 	t.Run("StepsAlreadySentCannotChange", func(t *testing.T) {
-		_, err := b.owner.Pool.Exec(ctx, `UPDATE sequences SET current_step = 1 WHERE lead_id = $1`, ls[1])
-		require.NoError(t, err)
+		markSent(t, b, "lead_id", ls[1], 1)
 		steps := []llm.Step{{Step: 1, Channel: llm.ChannelSMS, Body: "rewritten"}}
-		_, err = b.svc.Update(ctx, b.member, ls[1], steps)
+		_, err := b.svc.Update(ctx, b.member, ls[1], steps)
 		require.True(t, fault.IsKind(err, fault.KindConflict), "%v", err)
 	})
 	t.Run("AnotherOrganisationCannotEdit", func(t *testing.T) {
