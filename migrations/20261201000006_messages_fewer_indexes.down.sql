@@ -1,6 +1,8 @@
 -- Back to the primary key (id) beside messages_org_id_id_key, and the
 -- open-messages index with the messages in flight. Not in a transaction,
--- as the up migration.
+-- as the up migration; a concurrent build that failed leaves an INVALID
+-- index (messages_org_id_id_key, messages_id_pkey): drop it and run the
+-- migration again.
 
 CREATE INDEX CONCURRENTLY IF NOT EXISTS messages_org_campaign_open_idx ON messages (org_id, campaign_id)
   WHERE status IN ('scheduled', 'queued', 'sending');
@@ -65,6 +67,7 @@ CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS messages_id_pkey ON messages (id)
 
 DO $$
 BEGIN
+  PERFORM set_config('lock_timeout', '10s', true);
   ALTER TABLE inbox_messages DROP CONSTRAINT IF EXISTS inbox_messages_org_id_outbound_message_id_fkey;
   IF EXISTS (SELECT 1 FROM pg_class WHERE relname = 'messages_id_pkey' AND relkind = 'i') THEN
     ALTER TABLE messages DROP CONSTRAINT messages_pkey;

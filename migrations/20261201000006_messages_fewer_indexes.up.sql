@@ -32,7 +32,9 @@
 -- group (one implicit transaction: a brief exclusive lock on messages
 -- and inbox_messages); the foreign key is added NOT VALID and validated
 -- in the next group, which does not block writes.
--- Each group can run again after a failure; a concurrent build that
+-- Each group can run again after a failure (bun runs the whole file
+-- again: once the key has been swapped, that builds (org_id, id) once
+-- more and swaps it in again, slow but correct); a concurrent build that
 -- failed leaves an INVALID index of the new name: drop it and run the
 -- migration again.
 
@@ -42,6 +44,9 @@ CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS messages_org_id_id_pkey ON messag
 
 DO $$
 BEGIN
+  -- Fail rather than queue, with every later query of messages behind
+  -- it, for long behind a long transaction: run the migration again.
+  PERFORM set_config('lock_timeout', '10s', true);
   ALTER TABLE inbox_messages DROP CONSTRAINT IF EXISTS inbox_messages_org_id_outbound_message_id_fkey;
   IF EXISTS (SELECT 1 FROM pg_class WHERE relname = 'messages_org_id_id_pkey' AND relkind = 'i') THEN
     ALTER TABLE messages DROP CONSTRAINT messages_pkey;
@@ -107,15 +112,17 @@ CREATE INDEX CONCURRENTLY IF NOT EXISTS messages_org_campaign_pending_idx ON mes
 
 -- Whether a campaign still has a message to send: scheduled or queued
 -- (messages_org_campaign_pending_idx), or in flight (messages_sending_idx:
--- few rows, of every organisation). enable_seqscan = off: see
--- 20261130000002. Runs as the caller (row-level security applies).
+-- few rows, of every organisation; the campaign is compared with IS NOT
+-- DISTINCT FROM, which no index serves, so that messages_org_campaign_idx,
+-- the campaign's whole history, is never the way). enable_seqscan = off:
+-- see 20261130000002. Runs as the caller (row-level security applies).
 CREATE OR REPLACE FUNCTION campaign_has_open_messages(p_org uuid, p_campaign uuid)
 RETURNS boolean
 LANGUAGE sql STABLE SET enable_seqscan = off AS $$
   SELECT EXISTS (SELECT 1 FROM messages
                   WHERE org_id = p_org AND campaign_id = p_campaign AND status IN ('scheduled', 'queued'))
       OR EXISTS (SELECT 1 FROM messages
-                  WHERE status = 'sending' AND org_id = p_org AND campaign_id = p_campaign)
+                  WHERE status = 'sending' AND claimed_at IS NOT NULL AND org_id = p_org AND campaign_id IS NOT DISTINCT FROM p_campaign)
 $$;
 
 --bun:split

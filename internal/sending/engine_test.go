@@ -258,6 +258,7 @@ func TestThreeStepsGoOutInOneThreadUntilAReplyOrAnUnsubscribe(t *testing.T) {
 	require.Equal(t, "contacted", b.leadStatus(ana))
 	st, _ = b.status(ana, 2)
 	require.Equal(t, StatusScheduled, st, "the next step waits its delay")
+	require.Equal(t, 1, b.currentStep(ana), "the sequence's progress is its steps that went out")
 
 	// Two days on (and the day's spread): step 2, in the first email's thread.
 	b.clock.Add(3 * 24 * time.Hour)
@@ -269,8 +270,21 @@ func TestThreeStepsGoOutInOneThreadUntilAReplyOrAnUnsubscribe(t *testing.T) {
 	require.Equal(t, h.Get("Message-Id"), h2.Get("In-Reply-To"))
 	require.Equal(t, h.Get("Message-Id"), h2.Get("References"))
 
+	require.Equal(t, 2, b.currentStep(ana))
+	require.Equal(t, 2, b.currentStep(ben))
+
 	// Ben replies; Cy unsubscribes.
 	require.NoError(t, b.eng.LeadReplied(context.Background(), b.actor.OrgID, ben))
+	// Ben's step 2 soft-bounces after he replied: back on the schedule, it
+	// is cancelled at its claim (he replied), but it went out: his
+	// sequence's progress stays at 2.
+	var benSecond uuid.UUID
+	require.NoError(t, b.owner.Pool.QueryRow(context.Background(), `SELECT id FROM messages WHERE lead_id = $1 AND step = 2`, ben).Scan(&benSecond))
+	require.NoError(t, b.db.InTenant(context.Background(), database.Tenant{OrgID: b.actor.OrgID}, func(ctx context.Context, tx bun.IDB) error {
+		res, err := b.eng.BouncesInTx(ctx, tx, b.actor.OrgID, []Bounce{{Message: benSecond, Diagnostic: "452 4.2.2 mailbox full"}}, 3, time.Hour)
+		require.Len(t, res.Retried, 1)
+		return err
+	}))
 	found, err := b.eng.Unsubscribe(context.Background(), b.actor.OrgID, cy, "list_unsubscribe")
 	require.NoError(t, err)
 	require.True(t, found)
@@ -293,6 +307,10 @@ func TestThreeStepsGoOutInOneThreadUntilAReplyOrAnUnsubscribe(t *testing.T) {
 	require.Len(t, received(b.srv, "ben@globex.test"), 2)
 	require.Len(t, received(b.srv, "cy@globex.test"), 2)
 	require.Equal(t, "completed", b.campaignStatus(), "nothing left to send")
+	require.Equal(t, 1, b.count(`SELECT count(*) FROM messages WHERE id = $1 AND status = 'cancelled' AND sent_at IS NOT NULL`, benSecond))
+	require.Equal(t, 2, b.currentStep(ben), "a step that went out counts, whatever became of its message")
+	require.Equal(t, 3, b.currentStep(ana))
+	require.Equal(t, 2, b.currentStep(cy))
 	require.Equal(t, 1, b.count(`SELECT count(*) FROM events WHERE org_id = $1 AND type = 'campaign.completed'`, b.actor.OrgID))
 	require.Equal(t, 1, b.count(`SELECT count(*) FROM events WHERE org_id = $1 AND type = 'lead.unsubscribed'`, b.actor.OrgID))
 }
@@ -301,6 +319,15 @@ func (b *bundle) leadStatus(id uuid.UUID) string {
 	var s string
 	require.NoError(b.t, b.owner.Pool.QueryRow(context.Background(), `SELECT status FROM leads WHERE id = $1`, id).Scan(&s))
 	return s
+}
+
+// currentStep is the progress of lead's sequence, as the API reads it.
+func (b *bundle) currentStep(lead uuid.UUID) int {
+	var n int
+	require.NoError(b.t, b.db.InTenant(context.Background(), database.Tenant{OrgID: b.actor.OrgID}, func(ctx context.Context, tx bun.IDB) error {
+		return tx.NewRaw(`SELECT current_step FROM sequences_with_progress WHERE org_id = ? AND lead_id = ?`, b.actor.OrgID, lead).Scan(ctx, &n)
+	}))
+	return n
 }
 
 func (b *bundle) campaignStatus() string {

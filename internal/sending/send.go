@@ -813,7 +813,8 @@ func cancelPending(ctx context.Context, tx bun.IDB, org uuid.UUID, leadIDs []uui
 // up.
 //
 // The lookup of an open message is campaign_has_open_messages, which
-// reads messages_org_campaign_open_idx: left to itself the planner
+// reads messages_org_campaign_pending_idx and messages_sending_idx (see
+// migration 20261201000006): left to itself the planner
 // preferred a sequential scan "until the first open row" (the statistics
 // count many open messages), and those sit behind every message already
 // sent, so each batch read the campaign's history (30 ms per batch at
