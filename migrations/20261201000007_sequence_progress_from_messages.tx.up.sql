@@ -30,6 +30,13 @@
 -- sequences.current_step stays, no longer maintained, until a later
 -- release drops it: a worker of the previous release still writes it in
 -- its record transaction, which must not fail during a rolling deploy.
+-- Deploy the API before the workers: an API server of the previous
+-- release reads that column, which workers of this release leave behind.
+--
+-- The edits a sent step forbids (changing, regenerating or rejecting it)
+-- also treat a step in flight (claimed, not yet recorded) as sent; see
+-- setBegun in internal/sequences: the record transaction no longer locks
+-- the sequence's row, which made them wait for it.
 
 COMMENT ON COLUMN sequences.current_step IS 'not maintained since 20261201000007: read sequences_with_progress.current_step';
 

@@ -21,6 +21,7 @@ import (
 	"github.com/leadpilot/leadpilot/internal/database"
 	"github.com/leadpilot/leadpilot/internal/emailaccounts"
 	"github.com/leadpilot/leadpilot/internal/emailsend"
+	"github.com/leadpilot/leadpilot/internal/leads"
 	"github.com/leadpilot/leadpilot/internal/secrets"
 	"github.com/leadpilot/leadpilot/internal/smtptest"
 	"github.com/leadpilot/leadpilot/internal/testkit"
@@ -282,8 +283,9 @@ func TestThreeStepsGoOutInOneThreadUntilAReplyOrAnUnsubscribe(t *testing.T) {
 	require.NoError(t, b.owner.Pool.QueryRow(context.Background(), `SELECT id FROM messages WHERE lead_id = $1 AND step = 2`, ben).Scan(&benSecond))
 	require.NoError(t, b.db.InTenant(context.Background(), database.Tenant{OrgID: b.actor.OrgID}, func(ctx context.Context, tx bun.IDB) error {
 		res, err := b.eng.BouncesInTx(ctx, tx, b.actor.OrgID, []Bounce{{Message: benSecond, Diagnostic: "452 4.2.2 mailbox full"}}, 3, time.Hour)
+		require.NoError(t, err)
 		require.Len(t, res.Retried, 1)
-		return err
+		return nil
 	}))
 	found, err := b.eng.Unsubscribe(context.Background(), b.actor.OrgID, cy, "list_unsubscribe")
 	require.NoError(t, err)
@@ -310,6 +312,10 @@ func TestThreeStepsGoOutInOneThreadUntilAReplyOrAnUnsubscribe(t *testing.T) {
 	require.Equal(t, 1, b.count(`SELECT count(*) FROM messages WHERE id = $1 AND status = 'cancelled' AND sent_at IS NOT NULL`, benSecond))
 	require.Equal(t, 2, b.currentStep(ben), "a step that went out counts, whatever became of its message")
 	require.Equal(t, 3, b.currentStep(ana))
+	detail, err := leads.NewService(b.db).Get(context.Background(), b.actor, ana)
+	require.NoError(t, err)
+	require.NotNil(t, detail.Sequence)
+	require.Equal(t, 3, detail.Sequence.CurrentStep, "the lead's view shows its sequence's progress too")
 	require.Equal(t, 2, b.currentStep(cy))
 	require.Equal(t, 1, b.count(`SELECT count(*) FROM events WHERE org_id = $1 AND type = 'campaign.completed'`, b.actor.OrgID))
 	require.Equal(t, 1, b.count(`SELECT count(*) FROM events WHERE org_id = $1 AND type = 'lead.unsubscribed'`, b.actor.OrgID))

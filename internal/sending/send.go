@@ -457,8 +457,8 @@ func toHTML(text string, footer []string, unsubscribeURL string) string {
 
 // record writes a batch's outcomes in one transaction: the messages'
 // states, the budget given back for what was not accepted, the leads
-// contacted or bounced, each sequence's progress and next step, the
-// events, and the campaign's completion.
+// contacted or bounced, each sequence's next step (or its completion),
+// the events, and the campaign's completion.
 //
 // smtpError says the mailbox showed an SMTP connection error at the claim:
 // a message its server accepted clears it.

@@ -146,8 +146,11 @@ func (s *Service) Reject(ctx context.Context, a access.Actor, campaignID uuid.UU
 		if !sel.All && len(rows) != len(unique(sel.IDs)) {
 			return fault.NotFound("sequence")
 		}
+		if err := setBegun(ctx, tx, a.OrgID, rows); err != nil {
+			return err
+		}
 		for _, r := range rows {
-			if r.CurrentStep > 0 {
+			if r.begun > 0 { // sending or sent: it stays
 				out.Skipped++
 				continue
 			}

@@ -122,7 +122,9 @@ func (g *Generator) Regenerate(ctx context.Context, a access.Actor, leadID uuid.
 		if err != nil {
 			return err
 		}
-		if cur.ID != row.ID || cur.CurrentStep != row.CurrentStep || !slices.Equal(cur.Steps, row.Steps) {
+		// A step beyond those kept as sent went out, or is on its way,
+		// meanwhile: the merge would rewrite it.
+		if cur.ID != row.ID || cur.begun != row.CurrentStep || !slices.Equal(cur.Steps, row.Steps) {
 			return fault.Conflict("sequence_changed", "the sequence changed while it was being regenerated; try again")
 		}
 		channels := make([]string, len(req.Channels))

@@ -68,14 +68,18 @@ type sequenceRow struct {
 	LLMPromptTokens     *int       `bun:"llm_prompt_tokens"`
 	LLMCompletionTokens *int       `bun:"llm_completion_tokens"`
 	CurrentStep         int        `bun:"current_step"` // read-only: from its messages (sequences_with_progress)
-	IsComplete          bool       `bun:"is_complete"`
-	StoppedReason       *string    `bun:"stopped_reason"`
-	IsApproved          bool       `bun:"is_approved"`
-	ApprovedAt          *time.Time `bun:"approved_at"`
-	ApprovedBy          *uuid.UUID `bun:"approved_by,type:uuid"`
-	GeneratedAt         time.Time  `bun:"generated_at,nullzero,notnull,default:current_timestamp"`
-	CreatedAt           time.Time  `bun:"created_at,nullzero,notnull,default:current_timestamp"`
-	UpdatedAt           time.Time  `bun:"updated_at,nullzero,notnull,default:current_timestamp"`
+	// begun is, on a row read to change it, the highest step that went
+	// out or is going out (a message claimed, in flight): the steps an
+	// edit, a regeneration or a rejection must leave alone. Not a column.
+	begun         int        `bun:"-"`
+	IsComplete    bool       `bun:"is_complete"`
+	StoppedReason *string    `bun:"stopped_reason"`
+	IsApproved    bool       `bun:"is_approved"`
+	ApprovedAt    *time.Time `bun:"approved_at"`
+	ApprovedBy    *uuid.UUID `bun:"approved_by,type:uuid"`
+	GeneratedAt   time.Time  `bun:"generated_at,nullzero,notnull,default:current_timestamp"`
+	CreatedAt     time.Time  `bun:"created_at,nullzero,notnull,default:current_timestamp"`
+	UpdatedAt     time.Time  `bun:"updated_at,nullzero,notnull,default:current_timestamp"`
 }
 
 func (r sequenceRow) key() uuid.UUID { return r.ID }
@@ -106,6 +110,8 @@ func record(ctx context.Context, tx bun.IDB, org uuid.UUID, t events.Type, s Seq
 	return nil
 }
 
+// getByLead reads the sequence of lead; with lock, locked to change it,
+// with begun set.
 func getByLead(ctx context.Context, tx bun.IDB, orgID, leadID uuid.UUID, lock bool) (sequenceRow, error) {
 	var row sequenceRow
 	q := tx.NewSelect().Model(&row).Where("org_id = ? AND lead_id = ?", orgID, leadID)
@@ -119,7 +125,49 @@ func getByLead(ctx context.Context, tx bun.IDB, orgID, leadID uuid.UUID, lock bo
 		}
 		return sequenceRow{}, fmt.Errorf("sequences: get of lead %s: %w", leadID, err)
 	}
+	if lock {
+		rows := []sequenceRow{row}
+		if err := setBegun(ctx, tx, orgID, rows); err != nil {
+			return sequenceRow{}, err
+		}
+		row = rows[0]
+	}
 	return row, nil
+}
+
+// setBegun sets begun on rows: the highest step of each that went out
+// (current_step) or is in flight. The sending engine commits a message's
+// claim (sending) before it hands it to the provider, and its outcome
+// (sent_at) in one transaction that no longer touches the sequence: any
+// snapshot sees one or the other, so a step on its way is never taken for
+// one not sent.
+func setBegun(ctx context.Context, tx bun.IDB, org uuid.UUID, rows []sequenceRow) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	leads, ids := make([]uuid.UUID, len(rows)), make([]uuid.UUID, len(rows))
+	for i, r := range rows {
+		leads[i], ids[i] = r.LeadID, r.ID
+	}
+	var got []struct {
+		ID   uuid.UUID `bun:"sequence_id,type:uuid"`
+		Step int       `bun:"step"`
+	}
+	// lead_id: messages_org_lead_idx (a lead has a few messages).
+	if err := tx.NewRaw(`SELECT sequence_id, max(step) AS step FROM messages
+		WHERE org_id = ? AND lead_id = ANY(?::uuid[]) AND sequence_id = ANY(?::uuid[]) AND status = 'sending'
+		GROUP BY sequence_id`, org, pgdialect.Array(leads), pgdialect.Array(ids)).Scan(ctx, &got); err != nil &&
+		!errors.Is(database.Interpret(err), database.ErrNotFound) {
+		return fmt.Errorf("sequences: steps in flight: %w", database.Interpret(err))
+	}
+	inFlight := make(map[uuid.UUID]int, len(got))
+	for _, g := range got {
+		inFlight[g.ID] = g.Step
+	}
+	for i := range rows {
+		rows[i].begun = max(rows[i].CurrentStep, inFlight[rows[i].ID])
+	}
+	return nil
 }
 
 // GetByLead returns the lead's sequence; a lead of another organisation,
@@ -209,8 +257,8 @@ func (s *Service) Update(ctx context.Context, a access.Actor, leadID uuid.UUID, 
 		if err := ValidateSteps(channels, steps); err != nil {
 			return err
 		}
-		if row.CurrentStep > 0 && (len(steps) < row.CurrentStep || !slices.Equal(steps[:row.CurrentStep], row.Steps[:min(row.CurrentStep, len(row.Steps))])) {
-			return fault.Conflict("steps_sent", fmt.Sprintf("the first %d step(s) have been sent and cannot change", row.CurrentStep))
+		if n := row.begun; n > 0 && (len(steps) < n || !slices.Equal(steps[:n], row.Steps[:min(n, len(row.Steps))])) {
+			return fault.Conflict("steps_sent", fmt.Sprintf("the first %d step(s) have been sent and cannot change", n))
 		}
 		if slices.Equal(steps, row.Steps) {
 			out = row.view()

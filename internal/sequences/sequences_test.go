@@ -126,6 +126,16 @@ func markSent(t testing.TB, b bundle, col string, id uuid.UUID, upTo int) {
 	require.NoError(t, err)
 }
 
+// markInFlight gives the sequences whose column col is id a message for
+// step, claimed by the sending engine and not recorded yet (sending).
+func markInFlight(t testing.TB, b bundle, col string, id uuid.UUID, step int) {
+	t.Helper()
+	_, err := b.owner.Pool.Exec(context.Background(), `INSERT INTO messages (id, org_id, campaign_id, sequence_id, lead_id, channel, step, body_text, status, claimed_at, attempts)
+		SELECT gen_random_uuid(), s.org_id, s.campaign_id, s.id, s.lead_id, 'sms', $2, 'on its way', 'sending', now(), 1
+		  FROM sequences s WHERE s.`+col+` = $1`, id, step)
+	require.NoError(t, err)
+}
+
 func TestGetAndList(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
@@ -197,9 +207,10 @@ func TestUpdate(t *testing.T) {
 	b := setup(t)
 	ctx := context.Background()
 	c := b.campaign(t, b.member, "email", "sms")
-	ls := b.leads(t, b.member, c.ID, 2, true)
+	ls := b.leads(t, b.member, c.ID, 3, true)
 	b.insertSequence(t, b.member, c.ID, ls[0], true, twoEmailSteps())
 	b.insertSequence(t, b.member, c.ID, ls[1], false, twoEmailSteps())
+	b.insertSequence(t, b.member, c.ID, ls[2], false, twoEmailSteps())
 
 	t.Run("RejectsWhatTheModelWouldNotBeAllowedToWrite", func(t *testing.T) {
 		for _, tc := range []struct {
@@ -254,6 +265,21 @@ func TestUpdate(t *testing.T) {
 		steps := []llm.Step{{Step: 1, Channel: llm.ChannelSMS, Body: "rewritten"}}
 		_, err := b.svc.Update(ctx, b.member, ls[1], steps)
 		require.True(t, fault.IsKind(err, fault.KindConflict), "%v", err)
+		got, err := b.svc.GetByLead(ctx, b.member, ls[1])
+		require.NoError(t, err)
+		require.Equal(t, 1, got.CurrentStep)
+	})
+	t.Run("AStepOnItsWayCannotChangeEither", func(t *testing.T) {
+		markInFlight(t, b, "lead_id", ls[2], 1)
+		got, err := b.svc.GetByLead(ctx, b.member, ls[2])
+		require.NoError(t, err)
+		require.Zero(t, got.CurrentStep, "not sent yet")
+		steps := []llm.Step{{Step: 1, Channel: llm.ChannelSMS, Body: "rewritten"}}
+		_, err = b.svc.Update(ctx, b.member, ls[2], steps)
+		require.True(t, fault.IsKind(err, fault.KindConflict), "%v", err)
+		again, err := b.svc.GetByLead(ctx, b.member, ls[2])
+		require.NoError(t, err)
+		require.Equal(t, got.Steps, again.Steps)
 	})
 	t.Run("AnotherOrganisationCannotEdit", func(t *testing.T) {
 		_, err := b.svc.Update(ctx, b.other, ls[0], twoEmailSteps())
